@@ -1,0 +1,368 @@
+"""The `netplex` command: run scenario files, the demo, a shell inside a node, traces.
+
+    netplex run FILE... [--backend sim|linux] [--json] [--pcap DIR] [--seed N]
+    netplex demo DIR
+    netplex shell FILE NODE
+    netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
+
+Exit status: 0 everything passed, 1 a probe failed (trace: not delivered),
+2 a scenario could not be run. Backends are looked up in `BACKENDS`, a plain
+table of factories (tests put a fake one there).
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from netplex import __version__
+from netplex.errors import NetplexError, ScenarioError
+from netplex.scenario.backend import Backend
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.model import Scenario
+from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
+from netplex.scenario.runner import check_supported, prepare, run_scenario
+from netplex.scenario.units import format_rate
+
+__all__ = ["app", "main", "BACKENDS", "BackendUnavailable"]
+
+
+class BackendUnavailable(Exception):
+    """The chosen backend cannot be loaded here (not written yet, or missing a dependency)."""
+
+
+def _sim_backend(seed: int, pcap_dir: Path | None) -> Backend:
+    try:
+        from netplex.scenario.sim import SimBackend
+    except ModuleNotFoundError as e:
+        if e.name == "netplex.scenario.sim":
+            raise BackendUnavailable("the sim backend is not available yet") from None
+        raise BackendUnavailable(f"the sim backend cannot be loaded: {e}") from None
+    return SimBackend(seed=seed, pcap_dir=pcap_dir)
+
+
+def _linux_backend(seed: int, pcap_dir: Path | None) -> Backend:
+    try:
+        from netplex.scenario.linux import LinuxBackend  # type: ignore[import-not-found]
+    except ModuleNotFoundError as e:
+        if e.name == "netplex.scenario.linux":
+            raise BackendUnavailable("the linux backend is not available yet") from None
+        raise BackendUnavailable(f"the linux backend cannot be loaded: {e}") from None
+    return LinuxBackend(pcap_dir=pcap_dir)
+
+
+# name -> factory(seed, pcap_dir). The seed is the scenario's unless --seed overrides it.
+BACKENDS: dict[str, Callable[[int, Optional[Path]], Backend]] = {
+    "sim": _sim_backend,
+    "linux": _linux_backend,
+}
+
+app = typer.Typer(
+    name="netplex",
+    help="A cloud network in a box: Linux networking commands in a deterministic simulator or on real namespaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _stdout() -> Console:
+    # Piped output is read by programs and logs: do not wrap it at 80 columns.
+    width = None if sys.stdout.isatty() else 200
+    return Console(file=sys.stdout, highlight=False, width=width)
+
+
+def _stderr() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, status: int = EXIT_ERROR) -> typer.Exit:
+    print(f"netplex: {message}", file=sys.stderr)
+    return typer.Exit(status)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"netplex {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """netplex — run scenario files on the simulator or the kernel twin."""
+
+
+# --- shared steps ------------------------------------------------------------------------
+
+
+def _make_backend(name: str, seed: int, pcap_dir: Path | None) -> Backend:
+    factory = BACKENDS.get(name)
+    if factory is None:
+        raise _fail(f'unknown backend "{name}" (choose {", ".join(BACKENDS)})')
+    try:
+        return factory(seed, pcap_dir)
+    except (BackendUnavailable, NetplexError) as e:  # e.g. the twin needs root
+        raise _fail(str(e)) from None
+
+
+def _load(file: Path) -> Scenario:
+    """Load or exit 2 with the one-line error."""
+    try:
+        return load_scenario(file)
+    except ScenarioError as e:
+        raise _fail_plain(str(e)) from None
+
+
+def _fail_plain(line: str) -> typer.Exit:
+    print(line, file=sys.stderr)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _run_file(file: Path, backend: str, seed: int | None, pcap: Path | None) -> tuple[Scenario | None, ScenarioResult]:
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as e:
+        return None, ScenarioResult.from_error(e, file.stem, backend)
+    be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
+    return scenario, run_scenario(scenario, be)
+
+
+def _observed_summary(p: ProbeResult) -> str:
+    o = p.observed
+    if p.kind == "ping":
+        s = f"{o.get('replies', 0)}/{o.get('sent', 0)} replies"
+        if o.get("rtt_ms") is not None:
+            s += f", rtt {o['rtt_ms']:g} ms"
+        return s
+    if p.kind in ("tcp", "udp"):
+        if o.get("peer"):
+            return f"peer {o['peer']}:{o.get('peer_port', '?')}"
+        return str(o.get("error") or "no answer")
+    if p.kind == "cmd":
+        s = f"exit {o.get('exit')}"
+        if "output_matched" in o:
+            s += ", output matched" if o["output_matched"] else ", expected line not in output"
+        if o.get("exit") and o.get("error"):
+            s += f": {str(o['error']).splitlines()[0]}"
+        return s
+    flows = o.get("flows") or []
+    return ", ".join(format_rate(int(f.get("wire_bps", 0))) for f in flows) or "-"
+
+
+def _print_human(file: Path, scenario: Scenario | None, result: ScenarioResult) -> None:
+    out, err = _stdout(), _stderr()
+    error = result.error
+    if error is not None:
+        if "field" in error:  # a bad file
+            print(f"{error['file']}:{error['file_line']}: {error['field']}: {error['message']}", file=sys.stderr)
+        elif "command" in error:  # a setup line failed
+            print(f"{file}:{error['file_line']}: {error['node']}: setup line {error['line']} failed: "
+                  f"{error['command']}", file=sys.stderr)
+            if error["message"]:
+                print(error["message"], file=sys.stderr)
+        else:
+            print(f"{file}: {result.backend} backend: {error['message']}", file=sys.stderr)
+        err.print(Text(f"{result.scenario}: could not run (exit 2)", style="bold red"))
+        return
+    out.print(Text.assemble((result.scenario, "bold"), f"  ({file}, backend {result.backend})"), soft_wrap=True)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for col in ("#", "probe", "expect", "result", "observed"):
+        table.add_column(col, overflow="fold")
+    for p in result.probes:
+        verdict = Text("PASS", style="bold green") if p.passed else Text("FAIL", style="bold red")
+        expect = p.expect + (f", peer {p.expect_peer}" if p.expect_peer else "")
+        table.add_row(str(p.index), p.what or p.kind, expect, verdict, _observed_summary(p))
+    if result.probes:
+        out.print(table)
+    n, ok = len(result.probes), sum(p.passed for p in result.probes)
+    if result.passed:
+        out.print(Text(f"passed: {ok}/{n} probes", style="green"))
+    else:
+        out.print(Text(f"FAILED: {n - ok} of {n} probes", style="bold red"))
+
+
+def _prepare_or_exit(scenario: Scenario, be: Backend, file: Path, keep_going: bool = False) -> None:
+    try:
+        check_supported(scenario, be)
+        error = prepare(scenario, be)
+    except NetplexError as e:
+        be.close()
+        raise _fail_plain(str(e) if isinstance(e, ScenarioError) else f"{file}: {be.name} backend: {e}") from None
+    if error is not None:
+        print(f"{file}:{error['file_line']}: {error['node']}: setup line {error['line']} failed: {error['command']}",
+              file=sys.stderr)
+        if error["message"]:
+            print(error["message"], file=sys.stderr)
+        if not keep_going:
+            be.close()
+            raise typer.Exit(EXIT_ERROR)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    files: list[Path] = typer.Argument(..., help="Scenario files (YAML).", show_default=False),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux (root, real namespaces)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result object(s) as JSON."),
+    pcap: Optional[Path] = typer.Option(None, "--pcap", help="Write packet captures into this directory."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override the scenarios' RNG seed (sim)."),
+) -> None:
+    """Run scenario files and check their probes."""
+    if backend not in BACKENDS:
+        raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    results: list[ScenarioResult] = []
+    for file in files:
+        scenario, result = _run_file(file, backend, seed, pcap)
+        results.append(result)
+        if json_out:
+            continue
+        if len(files) > 1 and results[:-1]:
+            print()
+        _print_human(file, scenario, result)
+    if json_out:
+        payload: Any = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    raise typer.Exit(max(r.exit_status for r in results))
+
+
+def _expected_status(directory: Path, file: Path, scenario: Scenario | None) -> tuple[set[int], str]:
+    if file.parent != directory:  # DIR/broken/: shows an error on purpose
+        return {EXIT_FAILED, EXIT_ERROR}, "fails on purpose"
+    if scenario is not None and (scenario.description or "").startswith("Fails on purpose"):
+        return {EXIT_FAILED}, "fails on purpose"
+    return {EXIT_OK}, "passes"
+
+
+@app.command()
+def demo(
+    directory: Path = typer.Argument(..., help="A directory of scenarios (and broken/ ones).", show_default=False),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux."),
+) -> None:
+    """Run every DIR/*.yaml (and DIR/broken/*.yaml) and check each met its expectation."""
+    if not directory.is_dir():
+        raise _fail(f"{directory}: not a directory")
+    files = sorted(directory.glob("*.yaml")) + sorted((directory / "broken").glob("*.yaml"))
+    if not files:
+        raise _fail(f"{directory}: no *.yaml scenarios")
+    summary: list[tuple[bool, Path, str]] = []
+    for file in files:
+        scenario, result = _run_file(file, backend, None, None)
+        _print_human(file, scenario, result)
+        print()
+        expected, meaning = _expected_status(directory, file, scenario)
+        met = result.exit_status in expected
+        status = result.exit_status
+        if met:
+            note = "passed" if status == EXIT_OK else f"failed on purpose (exit {status})"
+        else:
+            note = f"exit {status}, expected: {meaning}"
+        summary.append((met, file, note))
+    out = _stdout()
+    out.print(Text("demo summary", style="bold"))
+    for met, file, note in summary:
+        mark = Text("ok   ", style="green") if met else Text("WRONG", style="bold red")
+        out.print(Text.assemble("  ", mark, f"  {file}  {note}"), soft_wrap=True)
+    wrong = sum(not met for met, _, _ in summary)
+    if wrong:
+        out.print(Text(f"{wrong} of {len(summary)} scenarios did not behave as expected", style="bold red"))
+        raise typer.Exit(EXIT_FAILED)
+    out.print(Text(f"all {len(summary)} scenarios behaved as expected", style="green"))
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def shell(
+    file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
+    node: str = typer.Argument(..., help="The node to type commands on.", show_default=False),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux."),
+) -> None:
+    """Set a scenario up, then type commands on one of its nodes (`exit` or EOF ends)."""
+    scenario = _load(file)
+    if node not in scenario.nodes:
+        raise _fail(f'{file}: no node "{node}" (nodes: {", ".join(scenario.nodes)})')
+    be = _make_backend(backend, scenario.seed, None)
+    # A failing setup line is reported, but the shell still opens: it is where one finds out why.
+    _prepare_or_exit(scenario, be, file, keep_going=True)
+    interactive = sys.stdin.isatty()
+    try:
+        while True:
+            if interactive:
+                try:
+                    line = input(f"{node}# ")
+                except EOFError:
+                    print()
+                    break
+            else:
+                raw = sys.stdin.readline()
+                if not raw:
+                    break
+                line = raw.rstrip("\n")
+            command = line.strip()
+            if not command or command.startswith("#"):
+                continue
+            if command in ("exit", "logout", "quit"):
+                break
+            r = be.run(node, command)
+            if r.output:
+                sys.stdout.write(r.output if r.output.endswith("\n") else r.output + "\n")
+                sys.stdout.flush()
+            if r.error:
+                sys.stderr.write(r.error if r.error.endswith("\n") else r.error + "\n")
+                sys.stderr.flush()
+    finally:
+        be.close()
+
+
+@app.command()
+def trace(
+    file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
+    src: str = typer.Option(..., "--from", help="The node that sends the packet.", show_default=False),
+    dst: str = typer.Option(..., "--to", help="Destination IPv4 address.", show_default=False),
+    proto: str = typer.Option("icmp", "--proto", help="icmp, udp or tcp."),
+    dport: Optional[int] = typer.Option(None, "--dport", help="Destination port (udp, tcp)."),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default)."),
+) -> None:
+    """Set a scenario up and follow one packet through every hook it crosses."""
+    if proto not in ("icmp", "udp", "tcp"):
+        raise _fail(f'--proto: "{proto}" is not one of icmp, udp, tcp')
+    try:
+        ipaddress.IPv4Address(dst)
+    except ValueError:
+        raise _fail(f'--to: invalid IPv4 address "{dst}"') from None
+    if dport is not None and not 1 <= dport <= 65535:
+        raise _fail(f"--dport: {dport} is not in 1..65535")
+    scenario = _load(file)
+    if src not in scenario.nodes:
+        raise _fail(f'{file}: no node "{src}" (nodes: {", ".join(scenario.nodes)})')
+    be = _make_backend(backend, scenario.seed, None)
+    if not hasattr(be, "trace"):
+        be.close()
+        raise _fail(f"the {be.name} backend cannot trace")
+    try:
+        _prepare_or_exit(scenario, be, file)
+        lines, delivered = be.trace(src=src, dst=dst, proto=proto, dport=dport)  # type: ignore[attr-defined]
+    finally:
+        be.close()
+    for line in lines:
+        print(line)
+    raise typer.Exit(EXIT_OK if delivered else EXIT_FAILED)
+
+
+def main() -> None:
+    """The console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Links: the cable between two device ends (a veth pair's wire, a TAP's fd).
+
+A link has, per direction, a serialiser of `rate_bps` (None: infinitely fast,
+as a veth is), a propagation `delay_ns`, and a `loss` probability drawn from a
+seeded RNG. The transmitting device owns the busy-until time of its direction;
+the link only computes arrival times and schedules the peer's receive — one
+event per hop when the sender's queue is empty.
+"""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from netplex.engine.scheduler import Scheduler
+
+
+class Link:
+    """A point-to-point cable with rate, delay and loss, the same in both directions."""
+
+    __slots__ = ("sched", "rate_bps", "delay_ns", "loss", "rng", "lost")
+
+    def __init__(
+        self,
+        sched: Scheduler,
+        rate_bps: int | None = None,
+        delay_ns: int = 0,
+        loss: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.sched = sched
+        self.rate_bps = rate_bps
+        self.delay_ns = delay_ns
+        self.loss = loss
+        self.rng = random.Random(seed)
+        self.lost = 0
+
+    def serialisation_ns(self, nbytes: int) -> int:
+        """Time to put `nbytes` on the wire at this link's rate."""
+        rate = self.rate_bps
+        if not rate:
+            return 0
+        return (nbytes * 8_000_000_000 + rate - 1) // rate
+
+    def deliver(self, start: int, nbytes: int, rx: Any, frame: Any) -> int:
+        """Send a frame whose serialisation starts at `start`; returns when it ends.
+
+        The receiver's `rx(frame)` runs at end-of-serialisation plus delay,
+        unless the frame is lost.
+        """
+        rate = self.rate_bps
+        done = start + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+        if self.loss and self.rng.random() < self.loss:
+            self.lost += 1
+            return done
+        self.sched.at(done + self.delay_ns, rx, frame)
+        return done

@@ -1,0 +1,82 @@
+"""The simulated clock and event scheduler.
+
+Time is an integer count of nanoseconds. Events are plain tuples on a heap —
+(time, sequence, callable, args) — so that an event costs one tuple and one
+heap operation; the sequence number makes ordering total and deterministic
+(events at the same instant run in the order they were scheduled).
+"""
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from typing import Any, Callable
+
+NSEC_PER_USEC = 1_000
+NSEC_PER_MSEC = 1_000_000
+NSEC_PER_SEC = 1_000_000_000
+
+
+class Scheduler:
+    """A discrete-event loop over integer-nanosecond time."""
+
+    __slots__ = ("now", "_heap", "_seq", "events_run")
+
+    def __init__(self) -> None:
+        self.now = 0
+        self._heap: list[tuple[int, int, Callable[..., Any], tuple]] = []
+        self._seq = 0
+        self.events_run = 0
+
+    def at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` at absolute time `when` (never before now)."""
+        if when < self.now:
+            when = self.now
+        self._seq += 1
+        heappush(self._heap, (when, self._seq, fn, args))
+
+    def after(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` `delay` nanoseconds from now."""
+        self._seq += 1
+        heappush(self._heap, (self.now + delay, self._seq, fn, args))
+
+    def pending(self) -> int:
+        return len(self._heap)
+
+    def next_time(self) -> int | None:
+        return self._heap[0][0] if self._heap else None
+
+    def run(self, until: int | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Run events in time order up to and including `until` (absolute ns).
+
+        With `until`, the clock ends at `until` even when the heap empties
+        earlier: time passes whether or not anything happens. `stop`, when
+        given, is tested after each event; the loop returns as soon as it is
+        true (the clock stays at that event's time).
+        """
+        heap = self._heap
+        pop = heappop
+        n = 0
+        if stop is None and until is None:
+            while heap:
+                t, _, fn, args = pop(heap)
+                self.now = t
+                fn(*args)
+                n += 1
+        elif stop is None:
+            while heap and heap[0][0] <= until:
+                t, _, fn, args = pop(heap)
+                self.now = t
+                fn(*args)
+                n += 1
+        else:
+            limit = until if until is not None else None
+            while heap and (limit is None or heap[0][0] <= limit):
+                t, _, fn, args = pop(heap)
+                self.now = t
+                fn(*args)
+                n += 1
+                if stop():
+                    self.events_run += n
+                    return
+        self.events_run += n
+        if until is not None and self.now < until:
+            self.now = until

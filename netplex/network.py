@@ -1,0 +1,184 @@
+"""The public API: a `Network` of simulated Linux nodes, like Mininet without root.
+
+    net = Network()
+    h1, h2 = net.add_node("h1"), net.add_node("h2")
+    net.add_link("h1:eth0", "h2:eth0")
+    h1.cmd("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up")
+    print(h1.cmd("ping -c 2 10.0.0.2"))
+
+A `Network` owns the scheduler, the seeded RNG, the tracer and the packet
+capture; each `Node` is one namespace with a shell. Commands run
+synchronously: `ping` and `sleep` advance simulated time, never wall time.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+from netplex.engine.link import Link
+from netplex.engine.scheduler import Scheduler
+from netplex.engine.trace import Tracer
+from netplex.errors import NetplexError
+
+__all__ = ["Network", "Node"]
+
+
+class Node:
+    """One simulated machine (a network namespace) and its shell."""
+
+    def __init__(self, net: Network, name: str) -> None:
+        from netplex.stack.netns import Namespace
+
+        self.net = net
+        self.name = name
+        self.ns = Namespace(net, name)
+        self._shell: Any = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name}>"
+
+    @property
+    def shell(self) -> Any:
+        if self._shell is None:
+            from netplex.shell.host import make_shell
+
+            self._shell = make_shell(self)
+        return self._shell
+
+    def run(self, line: str) -> Any:
+        """Run one shell line; returns a Result with `status`, `output`, `error`."""
+        return self.shell.run(line)
+
+    def cmd(self, line: str) -> str:
+        """Run one shell line; returns its output and error text, as a terminal shows them."""
+        r = self.run(line)
+        return r.output + r.error
+
+
+class Network:
+    """Simulated nodes and links sharing one clock."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.sched = Scheduler()
+        self.rng = random.Random(seed)
+        self.tracer = Tracer()
+        self.nodes: dict[str, Node] = {}
+        self.links: list[tuple[Any, Any, Link]] = []
+        self.capture: Callable[[Any, Any], None] | None = None
+        self.config_generation = 0
+        self._mac_rng = random.Random(f"mac-{seed}")
+        self._link_seq = 0
+
+    # -- building ------------------------------------------------------------
+    def __getitem__(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.nodes
+
+    def add_node(self, name: str) -> Node:
+        if name in self.nodes:
+            raise NetplexError(f'node "{name}" exists')
+        node = Node(self, name)
+        self.nodes[name] = node
+        return node
+
+    def random_mac(self) -> bytes:
+        """eth_random_addr: locally administered, unicast, from the seeded RNG."""
+        b = bytearray(self._mac_rng.getrandbits(48).to_bytes(6, "big"))
+        b[0] = (b[0] & 0xFE) | 0x02
+        return bytes(b)
+
+    def connect(self, a: Any, b: Any, rate_bps: int | None = None, delay_ns: int = 0,
+                loss: float = 0.0) -> Link:
+        """Join two devices with a cable."""
+        self._link_seq += 1
+        link = Link(self.sched, rate_bps, delay_ns, loss, seed=self.seed * 7919 + self._link_seq)
+        a.link = b.link = link
+        a.peer, b.peer = b, a
+        self.links.append((a, b, link))
+        return link
+
+    def add_link(self, end_a: str, end_b: str, kind: str = "veth", rate_bps: int | None = None,
+                 delay_ns: int = 0, loss: float = 0.0, mtu: int | None = None) -> Link:
+        """A veth pair between `node:ifname` ends, both down; or a TAP link (host TAP ↔ guest NIC)."""
+        (na, ia), (nb, ib) = (self._split_end(end_a), self._split_end(end_b))
+        a_ns, b_ns = self.nodes[na].ns, self.nodes[nb].ns
+        if kind == "tap":
+            from netplex.stack.device import Tap
+
+            a_ns.check_new_name(ia)
+            b_ns.check_new_name(ib)
+            da, db = Tap(a_ns, ia, self.random_mac()), Tap(b_ns, ib, self.random_mac())
+            a_ns.register(da)
+            b_ns.register(db)
+        else:
+            da, db = a_ns.add_veth_pair(ia, b_ns, ib)
+        link = self.connect(da, db, rate_bps, delay_ns, loss)
+        if mtu is not None:
+            da.mtu = db.mtu = mtu
+        return link
+
+    def _split_end(self, end: str) -> tuple[str, str]:
+        node, _, ifname = end.partition(":")
+        if node not in self.nodes:
+            raise NetplexError(f'unknown node "{node}"')
+        if not ifname:
+            n = sum(1 for d in self.nodes[node].ns.devices if d.startswith(f"{node}-eth"))
+            ifname = f"{node}-eth{n}"
+        return node, ifname
+
+    # -- running -------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self.sched.now
+
+    def run_for(self, ns: int) -> None:
+        """Let simulated time pass."""
+        self.sched.run(until=self.sched.now + ns)
+
+    def run_until(self, stop: Callable[[], bool], timeout_ns: int) -> bool:
+        """Run events until `stop()` is true or `timeout_ns` passes; returns stop()."""
+        if stop():
+            return True
+        deadline = self.sched.now + timeout_ns
+        self.sched.run(until=deadline, stop=stop)
+        return stop()
+
+    def settle(self) -> None:
+        """Run every pending event that is due now (nothing in the future)."""
+        self.sched.run(until=self.sched.now)
+
+    # -- capture -------------------------------------------------------------
+    def start_pcap(self, directory: str | Path) -> None:
+        """One pcap per interface (node-ifname.pcap), frames as they cross the device."""
+        from netplex.packet.pcap import PcapWriter
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        writers: dict[tuple[str, str], Any] = {}
+        self._pcap_writers = writers
+
+        def capture(dev: Any, frame: Any) -> None:
+            key = (dev.ns.name, dev.name)
+            w = writers.get(key)
+            if w is None:
+                w = writers[key] = PcapWriter(str(out / f"{dev.ns.name}-{dev.name}.pcap"))
+            w.write(self.sched.now, frame.encode())
+
+        self.capture = capture
+
+    def stop_pcap(self) -> None:
+        for w in getattr(self, "_pcap_writers", {}).values():
+            w.close()
+        self.capture = None
+
+    # -- scenario files --------------------------------------------------------
+    def load(self, path: str | Path) -> Any:
+        """Build a scenario file's nodes and links and run its setup and services."""
+        from netplex.scenario.sim import SimBackend
+
+        backend = SimBackend(network=self)
+        return backend.load(path)

@@ -1,0 +1,405 @@
+"""The kernel twin: a scenario built for real in network namespaces (backend "linux").
+
+Each node is a namespace named `npx-<8 hex>-<node>`; each link a veth pair
+created directly inside its two namespaces (or, `kind: tap`, two TAP devices
+joined by a relay process, as a hypervisor joins a tap to a guest NIC). Setup
+lines and `cmd` probes run under `bash -c` inside the node's namespace
+(`ip netns exec`), so `ip`, `iptables`, `tc` and `sysctl` are the real tools.
+Services and probes are small stdlib programs in `netplex/twin/`.
+
+Everything the run owns is listed in a state file (`netplex.twin.state`)
+before it is created; `close()` (also on SIGINT/SIGTERM and at exit) removes
+it all, and `netplex clean` removes what a killed run left. The backend never
+creates, changes or deletes anything in the root namespace.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from netplex.scenario.backend import CmdResult, ProbeOutcome
+from netplex.twin import TwinError, TwinUnavailable, cleanup, netns, state
+from netplex.twin.netlink import NetlinkError, Rtnl
+
+__all__ = ["LinuxBackend", "check_available"]
+
+_TWIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "twin")
+SERVICE = os.path.join(_TWIN_DIR, "service.py")
+PROBE = os.path.join(_TWIN_DIR, "probe.py")
+RELAY = os.path.join(_TWIN_DIR, "relay.py")
+
+RUN_TIMEOUT = 60.0  # a shell line that runs longer is stopped
+READY_TIMEOUT = 10.0  # services and relays must say "ready" within this
+DEFAULT_MTU = 1500
+ETH_HLEN = 14
+TBF_QUEUE_S = 0.05  # tbf queues up to 50 ms of traffic at the link's rate
+KERNEL_HZ = 250  # tbf's burst must cover one timer tick at the rate
+
+_PING_COUNTS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
+_PING_RTT = re.compile(r"= [\d.]+/([\d.]+)/")
+
+
+def check_available() -> None:
+    """Raise TwinUnavailable with a one-line reason if the twin cannot run here."""
+    if os.geteuid() != 0:
+        raise TwinUnavailable("the linux backend needs root (netns, veth)")
+    if not os.path.exists("/proc/self/ns/net"):
+        raise TwinUnavailable("the linux backend needs network namespaces (no /proc/self/ns/net)")
+    for tool in ("ip", "tc", "bash"):
+        if shutil.which(tool) is None:
+            raise TwinUnavailable(f"the linux backend needs `{tool}` on PATH")
+
+
+def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
+    """(burst, limit) in bytes for a tbf at `rate_bps` on a device of `mtu`.
+
+    burst: at least one full frame and one timer tick's worth of bytes;
+    limit: burst plus TBF_QUEUE_S of queue, at least ten full frames.
+    """
+    frame = mtu + ETH_HLEN
+    byte_rate = rate_bps / 8
+    burst = max(frame, int(byte_rate / KERNEL_HZ) + 1)
+    limit = burst + max(int(byte_rate * TBF_QUEUE_S), 10 * frame)
+    return burst, limit
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], what: str) -> None:
+    """Wait for the program's `ready` line; raise TwinError with its stderr if it fails."""
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + READY_TIMEOUT
+    line = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if r:
+            line = proc.stdout.readline()
+            break
+    if line.strip() == b"ready":
+        return
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    err = proc.stderr.read().decode(errors="replace").strip()
+    raise TwinError(f"{what} did not start: {err or 'no ready signal within %g s' % READY_TIMEOUT}")
+
+
+class LinuxBackend:
+    """The kernel twin. SCENARIO.md is the contract; `notes` lists what the kernel could not do."""
+
+    name = "linux"
+
+    def __init__(self, pcap_dir: str | None = None) -> None:
+        check_available()
+        if pcap_dir is not None:
+            raise TwinUnavailable("--pcap is not supported on the linux backend yet")
+        self.notes: list[str] = []
+        self.prefix = state.new_prefix()
+        self._ns: dict[str, str] = {}  # node -> namespace name
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._state: state.RunState | None = None
+        self._old_handlers: dict[int, Any] = {}
+        self._closed = False
+        self._lock = threading.RLock()
+        self._env = dict(os.environ, LC_ALL="C")
+
+    # --- context manager ----------------------------------------------------
+    def __enter__(self) -> LinuxBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def namespace(self, node: str) -> str:
+        """The namespace name of `node` (for `ip netns exec` by hand)."""
+        return self._ns[node]
+
+    @property
+    def namespaces(self) -> list[str]:
+        """Every namespace this run owns (listed in its state file)."""
+        return list(self._state.namespaces) if self._state is not None else []
+
+    @property
+    def state_path(self) -> str | None:
+        """The run's state file while it is live."""
+        return self._state.path if self._state is not None and not self._closed else None
+
+    # --- build --------------------------------------------------------------
+    def build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+        if self._closed:
+            raise TwinError("this linux backend is closed")
+        try:
+            self._start_run()
+            self._build(nodes, links)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_run(self) -> None:
+        if self._state is None:
+            self._state = state.RunState(self.prefix)
+            self._state.save()  # before anything exists
+            self._install_handlers()
+            atexit.register(self.close)
+
+    def _build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+        assert self._state is not None
+        new = [n for n in nodes if n not in self._ns]
+        names = {n: f"{self.prefix}-{n}" for n in new}
+        self._state.add_namespaces(list(names.values()))
+        socks = netns.create(names.values(), sockets=True)
+        self._ns.update(names)
+        rtnl = {node: Rtnl(socks[ns]) for node, ns in names.items()}
+        fds: dict[str, int] = {}
+        try:
+            for link in links:
+                if link.get("kind", "veth") == "veth":
+                    self._add_veth(link, rtnl, fds)
+            for node, r in rtnl.items():
+                try:
+                    r.commit()
+                except NetlinkError as exc:
+                    raise TwinError(f"{node}: {exc.request}: RTNETLINK answers: {exc.strerror}",
+                                    exc.errno) from None
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+            for r in rtnl.values():
+                r.close()
+        for link in links:
+            if link.get("kind", "veth") == "tap":
+                self._add_tap(link)
+        self._shape(links)
+
+    def _ends(self, link: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
+        (a, ifa), (b, ifb) = (tuple(e) for e in link["ends"])
+        for node in (a, b):
+            if node not in self._ns:
+                raise TwinError(f"link end on unknown node {node!r}")
+        return (a, ifa), (b, ifb)
+
+    def _add_veth(self, link: dict[str, Any], rtnl: dict[str, Rtnl], fds: dict[str, int]) -> None:
+        (a, ifa), (b, ifb) = self._ends(link)
+        if b not in fds:
+            fds[b] = os.open(netns.path(self._ns[b]), os.O_RDONLY | os.O_CLOEXEC)
+        r = rtnl.get(a)
+        if r is None:  # a node from an earlier build(): open a socket in it
+            r = rtnl[a] = Rtnl(netns.socket_in(self._ns[a]))
+        r.veth_add(ifa, ifb, fds[b], mtu=link.get("mtu"))
+
+    def _add_tap(self, link: dict[str, Any]) -> None:
+        (a, ifa), (b, ifb) = self._ends(link)
+        proc = self._spawn(
+            [sys.executable, "-I", RELAY, self._ns[a], ifa, self._ns[b], ifb], in_ns=None
+        )
+        _wait_ready(proc, f"tap relay {a}:{ifa} -- {b}:{ifb}")
+        mtu = link.get("mtu")
+        if mtu:
+            for node, ifname in ((a, ifa), (b, ifb)):
+                self._must(node, f"ip link set dev {ifname} mtu {int(mtu)}")
+
+    def _shape(self, links: list[dict[str, Any]]) -> None:
+        """tbf for `rate`; netem for `delay`/`loss` where the kernel has it, else a note."""
+        batches: dict[str, list[str]] = {}
+        for link in links:
+            rate, delay, loss = link.get("rate_bps"), link.get("delay_ns"), link.get("loss")
+            if not (rate or delay or loss):
+                continue
+            mtu = int(link.get("mtu") or DEFAULT_MTU)
+            for node, ifname in self._ends(link):
+                lines = batches.setdefault(node, [])
+                tbf_parent = "root"
+                if delay or loss:
+                    netem = self._netem_args(delay, loss)
+                    res = self.run(node, f"tc qdisc replace dev {ifname} root handle 1: netem {netem}")
+                    if res.status == 0:
+                        tbf_parent = "parent 1:1"
+                    else:
+                        why = ("kernel lacks sch_netem" if "unknown" in res.error.lower()
+                               else res.error.strip().splitlines()[0] if res.error.strip() else "tc failed")
+                        if delay:
+                            self.notes.append(f"delay on {node}:{ifname} not applied: {why}")
+                        if loss:
+                            self.notes.append(f"loss on {node}:{ifname} not applied: {why}")
+                if rate:
+                    burst, limit = tbf_params(int(rate), mtu)
+                    lines.append(f"qdisc replace dev {ifname} {tbf_parent} tbf rate {int(rate)}bit"
+                                 f" burst {burst} limit {limit}")
+        for node, lines in batches.items():
+            if not lines:
+                continue
+            res = subprocess.run(
+                ["tc", "-n", self._ns[node], "-batch", "-"],
+                input="\n".join(lines) + "\n", capture_output=True, text=True, env=self._env,
+            )
+            if res.returncode != 0:
+                raise TwinError(f"{node}: tc: {res.stderr.strip()}")
+
+    @staticmethod
+    def _netem_args(delay_ns: int | None, loss: float | None) -> str:
+        args = []
+        if delay_ns:
+            args.append(f"delay {int(delay_ns) / 1000:g}us")
+        if loss:
+            args.append(f"loss {float(loss) * 100:g}%")
+        return " ".join(args)
+
+    def _must(self, node: str, line: str) -> None:
+        res = self.run(node, line)
+        if res.status != 0:
+            raise TwinError(f"{node}: {line}: {res.error.strip()}")
+
+    # --- processes ----------------------------------------------------------
+    def _spawn(self, argv: list[str], in_ns: str | None) -> subprocess.Popen[bytes]:
+        if in_ns is not None:
+            argv = ["ip", "netns", "exec", self._ns_of(in_ns), *argv]
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, env=self._env,
+        )
+        with self._lock:
+            self._procs.append(proc)
+            if self._state is not None:
+                self._state.add_pid(proc.pid)
+        return proc
+
+    def _ns_of(self, node: str) -> str:
+        try:
+            return self._ns[node]
+        except KeyError:
+            raise TwinError(f"unknown node {node!r}") from None
+
+    def _exec(self, node: str, argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        """Run argv in the node's namespace until it exits (not until its children do).
+
+        Output goes to temporary files, not pipes, so a line that starts a
+        background daemon (`dnsmasq &`) returns when the shell exits; the daemon
+        stays in the namespace until teardown stops it.
+        """
+        ns = self._ns_of(node)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", ns, *argv], stdin=subprocess.DEVNULL, stdout=out,
+                stderr=err, env=self._env, start_new_session=True,
+            )
+            try:
+                status = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the line's whole session
+                proc.wait()
+                raise
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(
+                proc.args, status, out.read().decode(errors="replace"), err.read().decode(errors="replace")
+            )
+
+    # --- the seam -----------------------------------------------------------
+    def run(self, node: str, line: str) -> CmdResult:
+        try:
+            res = self._exec(node, ["bash", "-c", line], RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return CmdResult(124, "", f"netplex: timed out after {RUN_TIMEOUT:g} s")
+        return CmdResult(res.returncode, res.stdout, res.stderr)
+
+    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
+        if not services:
+            return
+        specs = [f"{proto}:{int(port)}" for proto, port in services]
+        proc = self._spawn([sys.executable, "-I", SERVICE, *specs], in_ns=node)
+        _wait_ready(proc, f"services {' '.join(specs)} on {node}")
+
+    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
+        count = max(1, int(count))
+        try:
+            res = self._exec(src, ["ping", "-c", str(count), "-W", "1", dst], timeout=count * 2 + 10)
+            text = res.stdout
+        except subprocess.TimeoutExpired:
+            text = ""
+        observed: dict[str, Any] = {"sent": 0, "replies": 0}
+        m = _PING_COUNTS.search(text)
+        if m:
+            observed["sent"], observed["replies"] = int(m.group(1)), int(m.group(2))
+        rtt = _PING_RTT.search(text)
+        if rtt and observed["replies"]:
+            observed["rtt_ms"] = round(float(rtt.group(1)), 3)
+        return ProbeOutcome(observed["replies"] >= 1, observed)
+
+    def _probe(self, kind: str, src: str, dst: str, port: int) -> ProbeOutcome:
+        try:
+            res = self._exec(src, [sys.executable, "-I", PROBE, kind, dst, str(int(port))], timeout=15)
+            observed = json.loads(res.stdout) if res.returncode == 0 else None
+        except (subprocess.TimeoutExpired, ValueError):
+            observed = None
+        if not isinstance(observed, dict):
+            observed = {"error": "probe failed"}
+            if kind == "udp":
+                observed["reply"] = ""
+        return ProbeOutcome("error" not in observed, observed)
+
+    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+        return self._probe("tcp", src, dst, port)
+
+    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+        return self._probe("udp", src, dst, port)
+
+    # --- teardown -----------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            procs, self._procs = self._procs, []
+        try:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+            st = self._state
+            namespaces = st.namespaces if st is not None else list(self._ns.values())
+            cleanup.teardown(namespaces, [p.pid for p in procs])
+            for proc in procs:
+                try:
+                    proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                for stream in (proc.stdout, proc.stderr):
+                    if stream is not None:
+                        stream.close()
+            if st is not None:
+                st.remove()
+        finally:
+            self._restore_handlers()
+            atexit.unregister(self.close)
+
+    # --- signals ------------------------------------------------------------
+    def _install_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _restore_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        self._old_handlers = {}
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        old = self._old_handlers.get(signum, signal.SIG_DFL)
+        self.close()  # restores the previous handlers
+        if callable(old):
+            old(signum, frame)
+        elif old == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)

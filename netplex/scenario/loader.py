@@ -1,0 +1,254 @@
+"""Read a scenario file: YAML -> validated `Scenario`, or one `ScenarioError`.
+
+Every problem becomes one line, `FILE:LINE: FIELD: message`. The YAML is
+composed into a node tree first (its marks hold the line numbers), then
+constructed and validated by the pydantic models; an error's `loc` is walked
+through the node tree to find its line. Among several errors the one
+earliest in the file is reported.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.nodes import MappingNode, Node as YamlNode, ScalarNode, SequenceNode
+
+from netplex.errors import ScenarioError
+from netplex.scenario.model import Loc, Scenario
+
+__all__ = ["load_scenario", "load_scenario_text", "format_loc"]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file; raises ScenarioError."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(file, 0, "file", e.strerror or str(e)) from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(file, 0, "file", f"not UTF-8 text ({e.reason})") from None
+    return load_scenario_text(text, file)
+
+
+def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML given as text; `file` names it in errors and
+    gives the default scenario name (its stem)."""
+    root, data = _parse_yaml(text, file)
+    if not isinstance(root, MappingNode) or not isinstance(data, dict):
+        line = root.start_mark.line + 1 if root is not None else 1
+        raise ScenarioError(file, line, "scenario", "expected a mapping with nodes, links and probes")
+    _check_duplicate_keys(root, file, ())
+    if "name" not in data:
+        data["name"] = Path(file).stem
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise _first_error(e, root, file) from None
+    issues = scenario.reference_issues()
+    if issues:
+        loc, message = issues[0]
+        raise ScenarioError(file, _locate(root, loc)[0], format_loc(loc), message)
+    _attach_lines(scenario, root, file)
+    return scenario
+
+
+# --- YAML -------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, file: str) -> tuple[YamlNode | None, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = e.problem or e.context or "invalid YAML"
+        raise ScenarioError(file, line, "yaml", problem) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(file, 1, "yaml", str(e)) from None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def _key_text(key: YamlNode) -> str:
+    return str(key.value) if isinstance(key, ScalarNode) else "?"
+
+
+def _check_duplicate_keys(node: YamlNode, file: str, loc: Loc) -> None:
+    if isinstance(node, MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            name = _key_text(k)
+            here = (*loc, name)
+            if name in seen:
+                raise ScenarioError(file, k.start_mark.line + 1, format_loc(here), "duplicate key")
+            seen.add(name)
+            _check_duplicate_keys(v, file, here)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(item, file, (*loc, i))
+
+
+def _locate(root: YamlNode, loc: Loc) -> tuple[int, int]:
+    """(line of the value at `loc`, line of its key) — as deep as the tree goes."""
+    node = root
+    value_line = key_line = root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if _key_text(k) == str(part):
+                    node, key_line, value_line = v, k.start_mark.line + 1, v.start_mark.line + 1
+                    break
+            else:
+                return value_line, value_line
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            key_line = value_line = node.start_mark.line + 1
+        else:
+            break
+    return value_line, key_line
+
+
+def format_loc(loc: Loc) -> str:
+    """("links", 1, "ends", 0) -> "links[1].ends[0]"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "scenario"
+
+
+# --- pydantic errors -> one message -------------------------------------------------
+
+
+def _first_error(exc: ValidationError, root: YamlNode, file: str) -> ScenarioError:
+    found: list[tuple[tuple[int, int, int], ScenarioError]] = []
+    for order, err in enumerate(exc.errors()):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p == "[key]" or "[" in p)))
+        kind = err["type"]
+        value_line, key_line = _locate(root, loc)
+        line = key_line if kind == "extra_forbidden" or "[key]" in err["loc"] else value_line
+        # On one line, an unknown key is likelier the cause than a missing one (a typo).
+        rank = (line, 0 if kind == "extra_forbidden" else 1, order)
+        found.append((rank, ScenarioError(file, line, format_loc(loc), _message(err, loc))))
+    found.sort(key=lambda t: t[0])
+    return found[0][1]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return str(value)
+
+
+def _message(err: Any, loc: Loc) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+        return "unknown field" + (f'; did you mean "{close[0]}"?' if close else "")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a mapping (key: value), not {_show(err.get('input'))}"
+    if kind == "list_type":
+        return f"must be a list, not {_show(err.get('input'))}"
+    if kind == "string_type":
+        return f"must be text, not {_show(err.get('input'))}"
+    if kind == "literal_error":
+        expected = str(err.get("ctx", {}).get("expected", "")).replace("'", '"')
+        return f"must be {expected}, not {_show(err.get('input'))}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number, not {_show(err.get('input'))}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, not {_show(err.get('input'))}"
+    if kind == "too_short":
+        n = err.get("ctx", {}).get("min_length", 1)
+        return f"must have at least {n} entr{'y' if n == 1 else 'ies'}"
+    text = msg.replace("Input should be", "must be", 1)
+    return f"{text}, not {_show(err.get('input'))}"
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional down to the model / list / dict inside."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _valid_keys(loc: Loc) -> list[str]:
+    """The keys the model at `loc` accepts (aliases as written in files)."""
+    tp: Any = Scenario
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = next((f for n, f in tp.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            tp = field.annotation if not field.metadata else typing.Annotated[(field.annotation, *field.metadata)]
+        elif origin is list:
+            tp = typing.get_args(tp)[0]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+# --- line numbers the runner needs ---------------------------------------------------
+
+
+def _attach_lines(scenario: Scenario, root: MappingNode, file: str) -> None:
+    scenario._file = file
+    for name, node in scenario.nodes.items():
+        value_line, _ = _locate(root, ("nodes", name, "setup"))
+        setup_node = _node_at(root, ("nodes", name, "setup"))
+        if isinstance(setup_node, ScalarNode):
+            if setup_node.style == ">":
+                raise ScenarioError(file, value_line, f"nodes.{name}.setup",
+                                    "use a literal block (`setup: |`) so each command stays on its own line")
+            # A block scalar's text starts on the line after its `|` indicator.
+            node._setup_first_line = value_line + 1 if setup_node.style == "|" else value_line
+    for i, probe in enumerate(scenario.probes):
+        probe._file_line = _locate(root, ("probes", i))[0]
+
+
+def _node_at(root: YamlNode, loc: Loc) -> YamlNode | None:
+    node: YamlNode | None = root
+    for part in loc:
+        if isinstance(node, MappingNode):
+            node = next((v for k, v in node.value if _key_text(k) == str(part)), None)
+        elif isinstance(node, SequenceNode) and isinstance(part, int):
+            node = node.value[part] if 0 <= part < len(node.value) else None
+        else:
+            return None
+    return node

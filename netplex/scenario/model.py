@@ -1,0 +1,362 @@
+"""The scenario file's schema, v1 (SCENARIO.md is the contract).
+
+Pydantic models with `extra="forbid"` everywhere, so a mistyped key is an
+error rather than silently ignored. Units are parsed here, once, into
+integers (`rate_bps`, `delay_ns`); checks that need the whole file (a link
+end naming an undeclared node) live in `Scenario.reference_issues`, which
+the loader calls so that every issue carries its exact location.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from netplex.scenario.units import parse_rate, parse_size, parse_time
+
+__all__ = [
+    "Scenario", "Node", "Link", "Probe", "SetupLine",
+    "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow",
+    "PROBE_KINDS", "Loc",
+]
+
+PROBE_KINDS = ("ping", "tcp", "udp", "cmd", "iperf")
+Loc = tuple[str | int, ...]
+
+_NODE_NAME = re.compile(r"[a-z][a-z0-9-]*")
+IFNAMSIZ = 16  # include/uapi/linux/if.h; names hold at most IFNAMSIZ-1 chars
+
+
+def check_node_name(v: Any) -> str:
+    if not isinstance(v, str) or not _NODE_NAME.fullmatch(v) or len(v) > 12:
+        raise ValueError(f'invalid node name "{v}": use [a-z][a-z0-9-]*, at most 12 characters')
+    return v
+
+
+def check_ifname(v: str) -> str:
+    """Linux's dev_valid_name(): 1..15 chars, not "." or "..", no "/", ":" or whitespace."""
+    if not v or len(v) >= IFNAMSIZ or v in (".", "..") or any(c in "/:" or c.isspace() for c in v):
+        raise ValueError(f'invalid interface name "{v}": 1 to 15 characters, no "/", ":" or spaces')
+    return v
+
+
+def _ipv4(v: Any) -> str:
+    s = str(v) if not isinstance(v, bool) else ""
+    if "/" in s:
+        raise ValueError(f'"{s}" is a network; an IPv4 address is expected here')
+    try:
+        return str(ipaddress.IPv4Address(s))
+    except ValueError:
+        raise ValueError(f'invalid IPv4 address "{s}"') from None
+
+
+def _loss(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueError(f'invalid loss "{v}"')
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            f = float(s[:-1]) / 100 if s.endswith("%") else float(s)
+        except ValueError:
+            raise ValueError(f'invalid loss "{v}": write 1% or 0.01') from None
+    elif isinstance(v, (int, float)):
+        f = float(v)
+    else:
+        raise ValueError(f'invalid loss "{v}": write 1% or 0.01')
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f'loss "{v}" is not between 0% and 100%')
+    return f
+
+
+def _unit(parse: Any) -> Any:
+    def check(v: Any) -> Any:
+        if v is None:
+            return None
+        return parse(v)  # ValueError carries the unit message
+    return BeforeValidator(check)
+
+
+NodeName = Annotated[str, BeforeValidator(check_node_name)]
+IPv4 = Annotated[str, BeforeValidator(_ipv4)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- nodes -----------------------------------------------------------------------
+
+
+class SetupLine(_Model):
+    """One command of a node's setup: its number within the setup (from 1,
+    blank and comment lines counted) and its line in the file."""
+
+    line: int
+    file_line: int
+    command: str
+
+
+def _service(v: Any) -> tuple[str, int]:
+    if isinstance(v, str):
+        proto, sep, port = v.partition(":")
+        if sep and proto in ("tcp", "udp") and port.isdigit() and 1 <= int(port) <= 65535:
+            return proto, int(port)
+    raise ValueError(f'invalid service "{v}": write tcp:PORT or udp:PORT, PORT 1..65535')
+
+
+Service = Annotated[tuple[str, int], BeforeValidator(_service)]
+
+
+class Node(_Model):
+    setup: str = ""
+    services: list[Service] = []
+    # Filled by the loader from the YAML marks: the file line of the setup text's first line.
+    _setup_first_line: int = PrivateAttr(default=0)
+    _setup_lines: list[SetupLine] | None = PrivateAttr(default=None)
+
+    @field_validator("setup", mode="before")
+    @classmethod
+    def _setup_text(cls, v: Any) -> Any:
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            raise ValueError("setup must be text: one shell line per line (use `setup: |`)")
+        return v
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, v: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        seen: set[tuple[str, int]] = set()
+        for s in v:
+            if s in seen:
+                raise ValueError(f'service "{s[0]}:{s[1]}" is listed twice')
+            seen.add(s)
+        return v
+
+    def setup_lines(self) -> list[SetupLine]:
+        """The commands to run, in order; blank lines and `#` comments skipped but counted."""
+        if self._setup_lines is not None:
+            return self._setup_lines
+        out: list[SetupLine] = []
+        for i, text in enumerate(self.setup.splitlines(), start=1):
+            cmd = text.strip()
+            if not cmd or cmd.startswith("#"):
+                continue
+            fl = self._setup_first_line + i - 1 if self._setup_first_line else 0
+            out.append(SetupLine(line=i, file_line=fl, command=cmd))
+        self._setup_lines = out
+        return out
+
+
+# --- links -----------------------------------------------------------------------
+
+
+def _end(v: Any) -> tuple[str, str]:
+    if not isinstance(v, str) or ":" not in v:
+        raise ValueError(f'invalid link end "{v}": write NODE:IFNAME')
+    node, _, ifname = v.partition(":")
+    check_node_name(node)
+    check_ifname(ifname)
+    return node, ifname
+
+
+End = Annotated[tuple[str, str], BeforeValidator(_end)]
+
+
+class Link(_Model):
+    """A veth pair (or, with kind tap, a TAP device and the guest NIC behind it)."""
+
+    ends: list[End]
+    kind: Literal["veth", "tap"] = "veth"
+    rate_bps: Annotated[int | None, _unit(parse_rate)] = Field(default=None, alias="rate")
+    delay_ns: Annotated[int | None, _unit(lambda v: parse_time(v, "s"))] = Field(default=None, alias="delay")
+    loss: Annotated[float | None, BeforeValidator(lambda v: None if v is None else _loss(v))] = None
+    mtu: Annotated[int, Field(ge=68, le=65535)] | None = None
+
+
+    @field_validator("ends")
+    @classmethod
+    def _two_ends(cls, v: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if len(v) != 2:
+            raise ValueError(f"a link has exactly two ends, not {len(v)}")
+        return v
+
+    def as_backend_dict(self) -> dict[str, Any]:
+        """The link as `Backend.build` takes it (see backend.py)."""
+        d: dict[str, Any] = {"ends": [tuple(e) for e in self.ends], "kind": self.kind}
+        for key in ("rate_bps", "delay_ns", "loss", "mtu"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = value
+        return d
+
+
+# --- probes ----------------------------------------------------------------------
+
+
+class _FromTo(_Model):
+    src: NodeName = Field(alias="from")
+    to: IPv4
+
+
+class PingProbe(_FromTo):
+    count: Annotated[int, Field(ge=1)] = 1
+
+
+class TcpProbe(_FromTo):
+    port: Port
+
+
+class UdpProbe(_FromTo):
+    port: Port
+
+
+class CmdProbe(_Model):
+    node: NodeName
+    run: str
+
+
+def _rate_range(v: Any) -> tuple[int, int]:
+    if not isinstance(v, str) or ".." not in v:
+        raise ValueError(f'invalid rate range "{v}": write LOW..HIGH, e.g. 27kbit..33kbit')
+    lo, _, hi = v.partition("..")
+    low, high = parse_rate(lo), parse_rate(hi)
+    if low > high:
+        raise ValueError(f'invalid rate range "{v}": low end above high end')
+    return low, high
+
+
+def _tos(v: Any) -> int:
+    try:
+        t = int(v, 0) if isinstance(v, str) else int(v)
+    except (TypeError, ValueError):
+        raise ValueError(f'invalid tos "{v}"') from None
+    if isinstance(v, bool) or not 0 <= t <= 255:
+        raise ValueError(f'invalid tos "{v}": 0..255')
+    return t
+
+
+class IperfFlow(_FromTo):
+    port: Port
+    proto: Literal["udp", "tcp"] = "tcp"
+    rate_bps: Annotated[int | None, _unit(parse_rate)] = Field(default=None, alias="rate")
+    size: Annotated[int | None, _unit(parse_size)] = None
+    tos: Annotated[int | None, BeforeValidator(lambda v: None if v is None else _tos(v))] = None
+    expect_rate: Annotated[tuple[int, int] | None, BeforeValidator(lambda v: None if v is None else _rate_range(v))] = None
+
+
+class IperfProbe(_Model):
+    duration_ns: Annotated[int, _unit(lambda v: parse_time(v, "s"))] = Field(alias="duration")
+    flows: Annotated[list[IperfFlow], Field(min_length=1)]
+
+
+class Probe(_Model):
+    ping: PingProbe | None = None
+    tcp: TcpProbe | None = None
+    udp: UdpProbe | None = None
+    cmd: CmdProbe | None = None
+    iperf: IperfProbe | None = None
+    expect: Literal["ok", "fail"] = "ok"
+    expect_peer: IPv4 | None = None
+    expect_output: str | None = None
+    _file_line: int = PrivateAttr(default=0)  # set by the loader
+
+    @property
+    def file_line(self) -> int:
+        """The probe's line in its file (0 when not loaded from a file)."""
+        return self._file_line
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            kinds = [k for k in PROBE_KINDS if k in data]
+            if len(kinds) != 1:
+                found = f"found {', '.join(kinds)}" if kinds else "found none"
+                raise ValueError(f"a probe has exactly one of ping, tcp, udp, cmd, iperf ({found})")
+            kind = kinds[0]
+            if "expect_peer" in data and kind not in ("tcp", "udp"):
+                raise ValueError(f"expect_peer applies to tcp and udp probes, not {kind}")
+            if "expect_output" in data and kind != "cmd":
+                raise ValueError(f"expect_output applies to cmd probes, not {kind}")
+        return data
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in PROBE_KINDS if getattr(self, k) is not None)
+
+    @property
+    def spec(self) -> Any:
+        return getattr(self, self.kind)
+
+    def describe(self) -> str:
+        """A short human label: `ping web → 203.0.113.20`."""
+        s = self.spec
+        if isinstance(s, PingProbe):
+            return f"ping {s.src} → {s.to}" + (f" ×{s.count}" if s.count > 1 else "")
+        if isinstance(s, (TcpProbe, UdpProbe)):
+            return f"{self.kind} {s.src} → {s.to}:{s.port}"
+        if isinstance(s, CmdProbe):
+            return f"{s.node}# {s.run}"
+        flows = ", ".join(f"{f.src} → {f.to}:{f.port}/{f.proto}" for f in s.flows)
+        return f"iperf {flows}"
+
+
+# --- the file --------------------------------------------------------------------
+
+
+class Scenario(_Model):
+    name: str = ""
+    description: str | None = None
+    seed: int = 0
+    nodes: Annotated[dict[NodeName, Node], Field(min_length=1)]
+    links: list[Link] = []
+    probes: list[Probe] = []
+    _file: str = PrivateAttr(default="<scenario>")
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+    def links_for_backend(self) -> list[dict[str, Any]]:
+        return [link.as_backend_dict() for link in self.links]
+
+    def reference_issues(self) -> list[tuple[Loc, str]]:
+        """Whole-file checks, each with the location it concerns, in file order."""
+        issues: list[tuple[Loc, str]] = []
+        nodes = self.nodes
+        used: dict[tuple[str, str], int] = {}
+        for li, link in enumerate(self.links):
+            for ei, (node, ifname) in enumerate(link.ends):
+                loc: Loc = ("links", li, "ends", ei)
+                if node not in nodes:
+                    issues.append((loc, f'unknown node "{node}"'))
+                elif ifname == "lo":
+                    issues.append((loc, f'"lo" already exists on node "{node}"'))
+                elif (node, ifname) in used:
+                    issues.append((loc, f'interface "{ifname}" of node "{node}" is already used by links[{used[(node, ifname)]}]'))
+                else:
+                    used[(node, ifname)] = li
+        for pi, probe in enumerate(self.probes):
+            spec = probe.spec
+            if isinstance(spec, CmdProbe):
+                if spec.node not in nodes:
+                    issues.append(((("probes", pi, "cmd", "node")), f'unknown node "{spec.node}"'))
+            elif isinstance(spec, IperfProbe):
+                for fi, flow in enumerate(spec.flows):
+                    if flow.src not in nodes:
+                        issues.append((("probes", pi, "iperf", "flows", fi, "from"), f'unknown node "{flow.src}"'))
+            elif spec.src not in nodes:
+                issues.append((("probes", pi, probe.kind, "from"), f'unknown node "{spec.src}"'))
+        return issues

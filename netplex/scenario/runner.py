@@ -1,0 +1,110 @@
+"""Run a loaded scenario on a backend (SCENARIO.md, Semantics).
+
+build -> every node's setup lines, node by node in file order -> services ->
+probes in order; the backend is always closed. `prepare` is the first half
+alone, for `netplex shell` and `netplex trace`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.errors import NetplexError, ScenarioError
+from netplex.scenario.backend import Backend, ProbeOutcome
+from netplex.scenario.loader import format_loc
+from netplex.scenario.model import CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
+from netplex.scenario.results import ProbeResult, ScenarioResult
+
+__all__ = ["run_scenario", "prepare", "check_supported", "run_probe"]
+
+
+def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
+    """Build, set up, start services, run every probe; close the backend in all cases."""
+    result = ScenarioResult(scenario=scenario.name, backend=backend.name)
+    try:
+        check_supported(scenario, backend)
+        result.error = prepare(scenario, backend)
+        if result.error is None:
+            result.probes = [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)]
+    except ScenarioError as e:
+        result.error = e.to_json()
+    except NetplexError as e:
+        result.error = {"message": e.message}
+    finally:
+        backend.close()
+    return result
+
+
+def check_supported(scenario: Scenario, backend: Backend) -> None:
+    """Refuse, before building anything, probes this backend cannot run yet."""
+    for i, probe in enumerate(scenario.probes):
+        if probe.iperf is not None and not hasattr(backend, "iperf"):
+            raise ScenarioError(scenario.file, probe.file_line, format_loc(("probes", i, "iperf")),
+                                f"iperf probes are not supported yet by the {backend.name} backend")
+
+
+def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
+    """Build nodes and links, run the setup lines, start the services.
+
+    Returns None, or the setup failure {node, line, file_line, command, message}
+    of the first line that exited non-zero (nothing after it runs).
+    """
+    backend.build(list(scenario.nodes), scenario.links_for_backend())
+    for name, node in scenario.nodes.items():
+        for setup in node.setup_lines():
+            r = backend.run(name, setup.command)
+            if r.status != 0:
+                message = (r.error or r.output).removesuffix("\n")
+                return {"node": name, "line": setup.line, "file_line": setup.file_line,
+                        "command": setup.command, "message": message}
+    for name, node in scenario.nodes.items():
+        if node.services:
+            backend.start_services(name, list(node.services))
+    return None
+
+
+def run_probe(probe: Probe, index: int, backend: Backend) -> ProbeResult:
+    """Run one probe and judge it against `expect`, `expect_peer`, `expect_output`."""
+    spec = probe.spec
+    extra_ok = True
+    if isinstance(spec, PingProbe):
+        outcome = backend.ping(spec.src, spec.to, spec.count)
+    elif isinstance(spec, TcpProbe):
+        outcome = backend.tcp(spec.src, spec.to, spec.port)
+    elif isinstance(spec, UdpProbe):
+        outcome = backend.udp(spec.src, spec.to, spec.port)
+    elif isinstance(spec, CmdProbe):
+        outcome, extra_ok = _cmd(spec, probe.expect_output, backend)
+    else:
+        outcome, extra_ok = _iperf(spec, backend)
+    if probe.expect_peer is not None:
+        extra_ok = extra_ok and outcome.observed.get("peer") == probe.expect_peer
+    passed = outcome.ok == (probe.expect == "ok") and extra_ok
+    return ProbeResult(index=index, kind=probe.kind, expect=probe.expect, ok=outcome.ok, passed=passed,
+                       observed=outcome.observed, expect_peer=probe.expect_peer, what=probe.describe())
+
+
+def _cmd(spec: CmdProbe, expect_output: str | None, backend: Backend) -> tuple[ProbeOutcome, bool]:
+    r = backend.run(spec.node, spec.run)
+    observed: dict[str, Any] = {"exit": r.status, "output": r.output}
+    matched = True
+    if expect_output is not None:
+        want = expect_output.strip()
+        matched = any(line.strip() == want for line in r.output.splitlines())
+        observed["output_matched"] = matched
+    if r.error:
+        observed["error"] = r.error.removesuffix("\n")
+    return ProbeOutcome(ok=r.status == 0, observed=observed), matched
+
+
+def _iperf(spec: IperfProbe, backend: Backend) -> tuple[ProbeOutcome, bool]:
+    """Provisional until the QoS work defines `Backend.iperf`: observed["flows"][i]
+    is taken to hold each flow's `wire_bps`, checked against its `expect_rate`."""
+    flows = [f.model_dump(exclude_none=True) for f in spec.flows]
+    outcome: ProbeOutcome = backend.iperf(duration_ns=spec.duration_ns, flows=flows)  # type: ignore[attr-defined]
+    observed_flows = outcome.observed.get("flows", [])
+    in_range = True
+    for i, flow in enumerate(spec.flows):
+        if flow.expect_rate is not None:
+            wire = observed_flows[i].get("wire_bps") if i < len(observed_flows) else None
+            in_range = in_range and wire is not None and flow.expect_rate[0] <= wire <= flow.expect_rate[1]
+    return outcome, in_range

@@ -1,0 +1,72 @@
+"""The one visible table of shell commands, and what a command receives.
+
+Every command a user can type (`grep`, `ip`, `bridge`, `ping`, …) is a
+function registered here with `@command("name")`:
+
+    @command("true")
+    def true_(ctx: Context, argv: list[str]) -> Result:
+        return Result(0)
+
+`argv[0]` is the command name as typed. A command reads its standard input
+from `ctx.stdin` and returns its standard output and standard error in the
+`Result`; the interpreter (`netplex.shell.interp`) routes them through pipes
+and redirections. Commands never raise for user errors: they return the real
+tool's message and exit status.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from netplex.shell.result import Result
+
+__all__ = ["COMMANDS", "CommandFn", "Context", "command", "lookup"]
+
+
+def _no_file(path: str) -> str | None:
+    """Default `read_file`: a standalone shell sees no /proc or /sys files."""
+    return None
+
+
+def _no_sleep(ns: int) -> None:
+    """Default `sleep`: a standalone shell has no clock to advance."""
+    return None
+
+
+@dataclass(slots=True)
+class Context:
+    """What one command invocation sees.
+
+    `node` is opaque here: the simulated network namespace the line runs in,
+    used by the network commands. `read_file` returns the contents of a
+    /proc/sys/... or /sys/class/net/... path (None when there is no such
+    file); `sleep` advances simulated time by a number of nanoseconds. Both
+    are supplied by whoever hosts the shell.
+    """
+
+    node: object = None
+    env: dict[str, str] = field(default_factory=dict)
+    stdin: str = ""
+    read_file: Callable[[str], str | None] = _no_file
+    sleep: Callable[[int], None] = _no_sleep
+
+
+CommandFn = Callable[[Context, list[str]], Result]
+
+COMMANDS: dict[str, CommandFn] = {}
+
+
+def command(*names: str) -> Callable[[CommandFn], CommandFn]:
+    """Register the decorated function under each of `names` in COMMANDS."""
+
+    def register(fn: CommandFn) -> CommandFn:
+        for name in names:
+            COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def lookup(name: str) -> CommandFn | None:
+    """The command registered under `name`, or None."""
+    return COMMANDS.get(name)

@@ -1,0 +1,55 @@
+"""ARP input (net/ipv4/arp.c: arp_rcv, arp_process).
+
+A request for one of our addresses is answered from the receiving device
+(arp_ignore=0: any local address) and records the sender as STALE
+(neigh_event_ns); a unicast reply confirms an entry we were resolving
+(REACHABLE); anything else only refreshes an entry that already exists
+(arp_accept=0: gratuitous ARP never creates one).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
+from netplex.packet.ethernet import ETH_P_ARP, Ethernet
+
+
+class ArpMixin:
+    """Mixed into Namespace."""
+
+    def arp_rcv(self, dev: Any, frame: Ethernet) -> None:
+        arp = frame.payload
+        if not isinstance(arp, Arp) or arp.hwtype != 1 or arp.ptype != 0x0800:
+            self.drop(frame, dev, "arp_malformed")
+            return
+        if dev.kind == "loopback":
+            return
+        sip, tip, sha = arp.spa, arp.tpa, arp.sha
+        if sip >> 28 == 14 or sha[0] & 1:
+            self.drop(frame, dev, "arp_bogus")
+            return
+        tracing = self.net.tracer.on
+        local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)
+        if arp.op == ARPOP_REQUEST and local_target:
+            if sip == 0:
+                self._arp_reply(dev, arp)  # duplicate address detection probe
+                return
+            if tracing:
+                self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}")
+            self.neigh.update(dev, sip, sha, confirm=False, create=True)
+            self._arp_reply(dev, arp)
+            return
+        if sip == 0:
+            return
+        confirm = arp.op == ARPOP_REPLY and frame.dst == dev.mac
+        if tracing and arp.op == ARPOP_REPLY:
+            self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}")
+        self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
+
+    def addr_usable_on(self, dev: Any, addr: int) -> bool:
+        """arp_ignore=0 answers for any local address; a bridge port answers nothing itself."""
+        return dev.master is None
+
+    def _arp_reply(self, dev: Any, req: Arp) -> None:
+        reply = Arp(ARPOP_REPLY, dev.mac, req.tpa, req.sha, req.spa)
+        dev.xmit(Ethernet(req.sha, dev.mac, ETH_P_ARP, reply))

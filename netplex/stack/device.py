@@ -1,0 +1,228 @@
+"""Network devices of one namespace: loopback, veth ends, TAP, and the base class.
+
+Mirrors `struct net_device`: name, ifindex, MAC, MTU, admin state (IFF_UP),
+carrier, master (a bridge), statistics, and the transmit path
+`dev_queue_xmit` → qdisc → driver. The qdisc seam is `NetDevice.qdisc`: an
+object with `enqueue(frame, nbytes) -> bool`, `dequeue() -> frame | None`
+and `__len__`; until a qdisc is attached the device's link queue is a FIFO of
+`txqueuelen` frames (the tc work replaces it). The common case costs one
+event per hop: an idle device hands the frame to its link at once.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netplex.engine.link import Link
+    from netplex.stack.netns import Namespace
+
+# iproute2's names for net_device flags, in the order `ip link` prints them.
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_LOOPBACK = 0x8
+IFF_POINTOPOINT = 0x10
+IFF_NOARP = 0x80
+IFF_MULTICAST = 0x1000
+
+
+class DeviceStats:
+    """rtnl_link_stats64, the counters `ip -s link` shows."""
+
+    __slots__ = ("rx_packets", "rx_bytes", "rx_dropped", "rx_errors", "tx_packets", "tx_bytes",
+                 "tx_dropped", "tx_errors", "multicast")
+
+    def __init__(self) -> None:
+        self.rx_packets = self.rx_bytes = self.rx_dropped = self.rx_errors = 0
+        self.tx_packets = self.tx_bytes = self.tx_dropped = self.tx_errors = 0
+        self.multicast = 0
+
+
+class NetDevice:
+    """struct net_device: what every device kind shares."""
+
+    kind = "ether"          # `ip -d link` kind; "" for plain ethernet
+    link_type = "ether"     # link/ether, link/loopback, link/none
+    base_flags = IFF_BROADCAST | IFF_MULTICAST
+    default_qdisc = "noqueue"
+
+    def __init__(self, ns: Namespace, name: str, mac: bytes, mtu: int = 1500) -> None:
+        self.ns = ns
+        self.name = name
+        self.ifindex = 0
+        self.mac = mac
+        self.mtu = mtu
+        self.min_mtu = 68
+        self.max_mtu = 65535
+        self.up = False
+        self.master: Any = None          # the Bridge this device is a port of
+        self.bridge_port: Any = None     # its BridgePort when enslaved
+        self.txqueuelen = 1000
+        self.qdisc: Any = None           # tc's root qdisc once one is attached
+        self.txq: deque = deque()        # the link queue while the link is busy
+        self.busy_until = 0
+        self.dequeue_pending = False
+        self.link: Link | None = None
+        self.peer: NetDevice | None = None
+        self.stats = DeviceStats()
+        self.alias = ""
+        self.addr_assign_random = True
+
+    # -- state -------------------------------------------------------------
+    def has_carrier(self) -> bool:
+        return self.up
+
+    def flags(self) -> int:
+        f = self.base_flags
+        if self.up:
+            f |= IFF_UP
+        return f
+
+    def operstate(self) -> str:
+        """RFC 2863 operational state as `ip link` prints it."""
+        if not self.up:
+            return "DOWN"
+        return "UP" if self.has_carrier() else "DOWN"
+
+    def qdisc_name(self) -> str:
+        if not self.up:
+            return "noop"
+        return self.qdisc.kind if self.qdisc is not None else self.default_qdisc
+
+    def set_up(self, up: bool) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        if not up:
+            self.txq.clear()
+        self.ns.device_state_changed(self)
+
+    # -- transmit ------------------------------------------------------------
+    def xmit(self, frame: Any) -> None:
+        """dev_queue_xmit: queue discipline, then the driver."""
+        if not self.up:
+            self.stats.tx_dropped += 1
+            return
+        sched = self.ns.sched
+        now = sched.now
+        if now >= self.busy_until and not self.txq:
+            self.start_xmit(frame, now)
+            return
+        if len(self.txq) >= self.txqueuelen:
+            self.stats.tx_dropped += 1
+            self.ns.drop(frame, self, "qdisc_drop")
+            return
+        self.txq.append(frame)
+        if not self.dequeue_pending:
+            self.dequeue_pending = True
+            sched.at(self.busy_until, self.qdisc_run)
+
+    def qdisc_run(self) -> None:
+        """__qdisc_run: the link is free again; send the next queued frame."""
+        self.dequeue_pending = False
+        if not self.txq:
+            return
+        now = self.ns.sched.now
+        self.start_xmit(self.txq.popleft(), now)
+        if self.txq:
+            self.dequeue_pending = True
+            self.ns.sched.at(self.busy_until, self.qdisc_run)
+
+    def start_xmit(self, frame: Any, now: int) -> None:
+        """ndo_start_xmit: put the frame on the link (veth_xmit)."""
+        peer = self.peer
+        nbytes = frame.wire_len()
+        if peer is None or not self.has_carrier():
+            self.stats.tx_dropped += 1
+            return
+        st = self.stats
+        st.tx_packets += 1
+        st.tx_bytes += nbytes
+        if self.ns.net.capture is not None:
+            self.ns.net.capture(self, frame)
+        self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
+
+    # -- receive -----------------------------------------------------------
+    def rx(self, frame: Any) -> None:
+        """netif_receive_skb: a frame arrives from the link."""
+        if not self.up:
+            self.stats.rx_dropped += 1
+            return
+        nbytes = frame.wire_len()
+        if nbytes > self.mtu + 18:   # is_skb_forwardable: mtu + hard header + VLAN tag
+            self.stats.rx_dropped += 1
+            self.ns.drop(frame, self, "mtu_exceeded")
+            return
+        st = self.stats
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        if self.ns.net.capture is not None:
+            self.ns.net.capture(self, frame)
+        port = self.bridge_port
+        if port is not None:
+            port.bridge.handle_frame(port, frame)
+            return
+        self.ns.netif_receive(self, frame)
+
+
+class Veth(NetDevice):
+    """One end of a veth pair: carrier when both ends are up (veth_open)."""
+
+    kind = "veth"
+
+    def has_carrier(self) -> bool:
+        peer = self.peer
+        return self.up and peer is not None and peer.up
+
+    def set_up(self, up: bool) -> None:
+        super().set_up(up)
+        if self.peer is not None:
+            self.peer.ns.device_state_changed(self.peer)
+
+
+class Tap(NetDevice):
+    """A TAP device: carrier only while something (a hypervisor) holds it open."""
+
+    kind = "tun"
+    default_qdisc = "pfifo_fast"
+
+    def __init__(self, ns: Namespace, name: str, mac: bytes, mtu: int = 1500) -> None:
+        super().__init__(ns, name, mac, mtu)
+        self.mode = "tap"
+        self.owner: int | None = None
+        self.group: int | None = None
+        self.multi_queue = False
+        self.persist = True
+
+    def has_carrier(self) -> bool:
+        return self.up and self.peer is not None
+
+    def set_up(self, up: bool) -> None:
+        super().set_up(up)
+        if self.peer is not None:
+            self.peer.ns.device_state_changed(self.peer)
+
+
+class Loopback(NetDevice):
+    """lo: what it sends it receives, one event later."""
+
+    kind = "loopback"
+    link_type = "loopback"
+    base_flags = IFF_LOOPBACK
+
+    def __init__(self, ns: Namespace) -> None:
+        super().__init__(ns, "lo", b"\x00" * 6, mtu=65536)
+
+    def operstate(self) -> str:
+        return "UNKNOWN" if self.up else "DOWN"
+
+    def start_xmit(self, frame: Any, now: int) -> None:
+        nbytes = frame.wire_len()
+        st = self.stats
+        st.tx_packets += 1
+        st.tx_bytes += nbytes
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        if self.ns.net.capture is not None:
+            self.ns.net.capture(self, frame)
+        self.ns.sched.at(now, self.ns.netif_receive, self, frame)

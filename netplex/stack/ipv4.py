@@ -1,0 +1,402 @@
+"""The IPv4 packet path of a namespace (net/ipv4/ip_input.c, ip_forward.c, ip_output.c, icmp.c).
+
+Stages, in the order a packet meets them, each named after its kernel
+counterpart:
+
+    netif_receive ─▶ ip_rcv ─▶ PREROUTING ─▶ ip_route_input
+        ├─▶ ip_local_deliver ─▶ INPUT ─▶ icmp_rcv | udp_rcv | tcp_v4_rcv
+        └─▶ ip_forward ─▶ FORWARD ─▶ ip_output ─▶ POSTROUTING ─▶ neigh_output ─▶ dev_queue_xmit
+    socket ─▶ ip_route_output ─▶ ip_local_out ─▶ OUTPUT ─▶ POSTROUTING ─▶ neigh_output …
+
+Netfilter attaches at the named hooks through `self.hooks` (empty: one dict
+test per hook). Drops are counted and traced with a reason; nothing raises
+on the data path. Forwarding decisions are cached per destination and the
+cache is cleared by any configuration change (`config_changed`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
+from netplex.packet.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED,
+                                 ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH,
+                                 ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, Icmp)
+from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+
+BCAST_MAC = b"\xff" * 6
+ZERO_MAC = b"\x00" * 6
+LIMITED_BCAST = 0xFFFFFFFF
+IPTOS_PREC_INTERNETCONTROL = 0xC0
+ICMP_ERROR_TYPES = (3, 4, 5, 11, 12)
+
+# errno values a local sender sees from the output route (ip_route_output_key)
+ENETUNREACH, EHOSTUNREACH, EINVAL, EACCES, EPERM, EMSGSIZE = 101, 113, 22, 13, 1, 90
+ROUTE_TYPE_ERRNO = {"unreachable": EHOSTUNREACH, "blackhole": EINVAL, "prohibit": EACCES}
+ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
+
+
+class OutRoute:
+    """The result of an output route lookup (a dst_entry / rtable)."""
+
+    __slots__ = ("route", "dev", "nexthop", "src", "type")
+
+    def __init__(self, route: Any, dev: Any, nexthop: int, src: int, type: str) -> None:
+        self.route = route
+        self.dev = dev
+        self.nexthop = nexthop
+        self.src = src
+        self.type = type
+
+
+class Ipv4Path:
+    """Mixed into Namespace: everything between the device and the sockets."""
+
+    # -- receive -------------------------------------------------------------
+    def netif_receive(self, dev: Any, frame: Ethernet) -> None:
+        """__netif_receive_skb_core: hand the frame to its protocol."""
+        etype = frame.type
+        if etype == ETH_P_IP:
+            dst = frame.dst
+            if dst != dev.mac and not dst[0] & 1 and dev.kind != "loopback":
+                return  # PACKET_OTHERHOST: not for us, silently ignored
+            self.ip_rcv(dev, frame)
+        elif etype == ETH_P_ARP:
+            self.arp_rcv(dev, frame)
+        else:
+            self.drop(frame, dev, "unknown_protocol")
+
+    def ip_rcv(self, dev: Any, frame: Ethernet) -> None:
+        """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route."""
+        ip = frame.payload
+        tracing = self.net.tracer.on
+        if tracing:
+            self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}")
+        src = ip.src
+        if src >> 24 == 127 and dev.kind != "loopback" or src >> 28 == 14 or src == LIMITED_BCAST:
+            self.drop(frame, dev, "martian_source")
+            return
+        hook = self.hooks.get("PREROUTING")
+        if hook is not None and not hook(self, frame, dev, None):
+            return
+        ip = frame.payload  # DNAT may have replaced it
+        dst = ip.dst
+        if dst == LIMITED_BCAST or dst >> 28 == 14:
+            self.ip_local_deliver(dev, frame, "broadcast")
+            return
+        cache = self.route_cache
+        r = cache.get(dst)
+        if r is None:
+            r = self.fib.lookup(dst)
+            cache[dst] = r if r is not None else False
+        if not r:
+            if self.sysctl.forwarding(dev.name):
+                self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, dev)
+                self.drop(frame, dev, "no_route")
+            else:
+                self.drop(frame, dev, "no_route_not_forwarding")
+            if tracing:
+                self.trace("fib_lookup", f"no route to {self.fmt_ip(dst)}")
+            return
+        rtype = r.type
+        if rtype == "local" or rtype == "broadcast":
+            if tracing:
+                self.trace("fib_lookup", f"{self.fmt_ip(dst)} is local ({rtype})")
+            self.ip_local_deliver(dev, frame, rtype)
+            return
+        if rtype != "unicast":
+            if self.sysctl.forwarding(dev.name) and rtype in ROUTE_TYPE_ICMP:
+                self.icmp_send(ip, ICMP_DEST_UNREACH, ROUTE_TYPE_ICMP[rtype], dev)
+            self.drop(frame, dev, f"route_{rtype}")
+            return
+        self.ip_forward(dev, frame, r)
+
+    def ip_forward(self, dev: Any, frame: Ethernet, r: Any) -> None:
+        """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
+        ip = frame.payload
+        tracing = self.net.tracer.on
+        if not self.sysctl.forwarding(dev.name):
+            self.drop(frame, dev, "forwarding_disabled")
+            if tracing:
+                self.trace("ip_forward", f"net.ipv4.conf.{dev.name}.forwarding=0: not a router, dropped")
+            return
+        if ip.ttl <= 1:
+            self.icmp_send(ip, ICMP_TIME_EXCEEDED, 0, dev)
+            self.drop(frame, dev, "ttl_exceeded")
+            return
+        out = r.dev
+        nexthop = r.gw if r.gw is not None else ip.dst
+        mtu = r.mtu or out.mtu
+        if ip.wire_len() > mtu and ip.flags & IP_DF:
+            self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, dev, rest=mtu)
+            self.drop(frame, dev, "frag_needed")
+            return
+        hook = self.hooks.get("FORWARD")
+        if hook is not None and not hook(self, frame, dev, out):
+            return
+        ip.ttl -= 1
+        if tracing:
+            via = f" via {self.fmt_ip(r.gw)}" if r.gw is not None else ""
+            self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}")
+        self.ip_finish_output(out, nexthop, frame, ip.src)
+
+    def ip_local_deliver(self, dev: Any, frame: Ethernet, rtype: str) -> None:
+        """ip_local_deliver: INPUT, then the transport protocol."""
+        hook = self.hooks.get("INPUT")
+        if hook is not None and not hook(self, frame, dev, None):
+            return
+        ip = frame.payload
+        if ip.flags & IP_MF or ip.frag:
+            ip = self.ip_defrag(ip)
+            if ip is None:
+                return
+        proto = ip.proto
+        if self.net.tracer.on:
+            self.trace("ip_local_deliver", f"{self.describe(ip)}")
+        if proto == IPPROTO_UDP:
+            self.udp_rcv(dev, ip, rtype)
+        elif proto == IPPROTO_TCP:
+            self.tcp_rcv(dev, ip, rtype)
+        elif proto == IPPROTO_ICMP:
+            self.icmp_rcv(dev, ip, rtype)
+        else:
+            if rtype == "local":
+                self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
+            self.drop(frame, dev, "unknown_ip_protocol")
+
+    def ip_defrag(self, ip: IPv4) -> IPv4 | None:
+        """ip_defrag: collect fragments by (src, dst, id, proto); whole datagram when complete."""
+        key = (ip.src, ip.dst, ip.id, ip.proto)
+        frags = getattr(self, "_frags", None)
+        if frags is None:
+            frags = self._frags = {}
+        lst = frags.setdefault(key, [])
+        lst.append(ip)
+        lst.sort(key=lambda f: f.frag)
+        last = lst[-1]
+        if last.flags & IP_MF:
+            return None
+        data = b""
+        for f in lst:
+            if f.frag * 8 != len(data):
+                return None
+            data += f.payload if isinstance(f.payload, bytes) else f.payload.encode()
+        del frags[key]
+        from netplex.packet import IP_PROTOS
+        layer = IP_PROTOS.get(ip.proto)
+        payload: Any = data
+        if layer is not None:
+            try:
+                payload = layer.decode(data)
+            except Exception:
+                payload = data
+        first = lst[0]
+        return IPv4(first.src, first.dst, first.proto, payload, first.ttl, first.tos, first.id,
+                    first.flags & IP_DF, 0, first.options)
+
+    # -- output --------------------------------------------------------------
+    def ip_route_output(self, dst: int, oif: Any = None, src: int | None = None) -> OutRoute | int:
+        """ip_route_output_key: the route a local packet takes, or an errno."""
+        if dst == LIMITED_BCAST or (dst >> 28 == 14):
+            dev = oif
+            if dev is None:
+                r = self.fib.lookup(dst)
+                dev = r.dev if r is not None else None
+            if dev is None:
+                return ENETUNREACH
+            s = src if src is not None else (self.select_source(dev, dst) or 0)
+            return OutRoute(None, dev, dst, s, "broadcast")
+        if oif is not None:
+            r = self.fib.lookup(dst)
+            if r is None or (r.type == "unicast" and r.dev is not oif):
+                # SO_BINDTODEVICE / ping -I: the destination is taken as on-link
+                r2 = None
+                for t in (254,):
+                    tbl = self.fib.tables.get(t)
+                    if tbl is not None:
+                        for plen in tbl.plens:
+                            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+                            for cand in tbl.by_plen[plen].get(dst & mask, []):
+                                if cand.dev is oif:
+                                    r2 = cand
+                                    break
+                            if r2:
+                                break
+                if r2 is None:
+                    if not oif.up:
+                        return ENETUNREACH
+                    s = src if src is not None else self.select_source(oif, dst)
+                    if s is None:
+                        s = 0
+                    return OutRoute(None, oif, dst, s, "unicast")
+                r = r2
+        else:
+            r = self.fib.lookup(dst)
+        if r is None:
+            return ENETUNREACH
+        rtype = r.type
+        if rtype in ROUTE_TYPE_ERRNO:
+            return ROUTE_TYPE_ERRNO[rtype]
+        if rtype == "local":
+            s = src if src is not None else (r.src if r.src is not None else dst)
+            return OutRoute(r, self.lo, dst, s, "local")
+        if rtype == "broadcast":
+            s = src if src is not None else (r.src if r.src is not None else self.select_source(r.dev, dst) or 0)
+            return OutRoute(r, r.dev, dst, s, "broadcast")
+        s = src
+        if s is None:
+            s = r.src if r.src is not None else self.select_source(r.dev, r.gw if r.gw is not None else dst)
+        if s is None:
+            s = 0
+        return OutRoute(r, r.dev, r.gw if r.gw is not None else dst, s, "unicast")
+
+    def ip_local_out(self, ip: IPv4, rt: OutRoute) -> int:
+        """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
+
+        Returns 0, or an errno the sending socket sees (EPERM when OUTPUT drops).
+        """
+        if not ip.id and not ip.flags & IP_DF:
+            self.ip_id = (self.ip_id + 1) & 0xFFFF
+            ip.id = self.ip_id
+        frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip)
+        hook = self.hooks.get("OUTPUT")
+        if hook is not None and not hook(self, frame, None, rt.dev):
+            return EPERM
+        if self.net.tracer.on:
+            self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}")
+        if rt.type == "local":
+            lo = self.lo
+            if not lo.up:
+                self.drop(frame, lo, "loopback_down")
+                return 0
+            lo.xmit(frame)
+            return 0
+        if rt.type == "broadcast":
+            frame.dst = BCAST_MAC
+            frame.src = rt.dev.mac
+            rt.dev.xmit(frame)
+            return 0
+        self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src)
+        return 0
+
+    def ip_finish_output(self, out: Any, nexthop: int, frame: Ethernet, src_hint: int | None) -> None:
+        """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
+        hook = self.hooks.get("POSTROUTING")
+        if hook is not None and not hook(self, frame, None, out):
+            return
+        ip = frame.payload
+        frame.src = out.mac
+        if ip.wire_len() > out.mtu:
+            if ip.flags & IP_DF:
+                self.drop(frame, out, "frag_needed")
+                return
+            for piece in fragment(ip, out.mtu):
+                self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
+            return
+        if out.kind == "loopback":
+            out.xmit(frame)
+            return
+        self.neigh.output(out, nexthop, frame, src_hint)
+
+    def neigh_unreachable(self, dev: Any, frame: Ethernet) -> None:
+        """A queued packet whose next hop never answered ARP (arp_error_report)."""
+        ip = frame.payload
+        if self.is_local_addr(ip.src):
+            self.sockets.error_report(ip, EHOSTUNREACH, None)
+        else:
+            self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, None)
+        self.drop(frame, dev, "neigh_failed")
+
+    # -- ICMP ----------------------------------------------------------------
+    def icmp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+        """icmp_rcv: answer echo, hand replies and errors to their sockets."""
+        icmp = ip.payload
+        if not isinstance(icmp, Icmp):
+            return
+        t = icmp.type
+        if t == ICMP_ECHO:
+            if self.sysctl.values["net.ipv4.icmp_echo_ignore_all"] == "1":
+                return
+            if rtype == "broadcast" and self.sysctl.values["net.ipv4.icmp_echo_ignore_broadcasts"] == "1":
+                return
+            self.icmp_reply(ip, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload))
+        elif t == ICMP_ECHOREPLY:
+            self.sockets.ping_rcv(ip, icmp)
+        elif t in ICMP_ERROR_TYPES:
+            self.sockets.icmp_error_rcv(ip, icmp)
+
+    def icmp_reply(self, ip: IPv4, icmp: Icmp) -> None:
+        """icmp_reply: from the address the request was sent to."""
+        src = ip.dst if self.is_local_addr(ip.dst) else None
+        rt = self.ip_route_output(ip.src, None, src)
+        if isinstance(rt, int):
+            return
+        reply = IPv4(rt.src, ip.src, IPPROTO_ICMP, icmp, ttl=self.default_ttl(), tos=ip.tos)
+        self.ip_local_out(reply, rt)
+
+    def icmp_send(self, ip: IPv4, type: int, code: int, in_dev: Any, rest: int = 0) -> None:
+        """icmp_send: an error about `ip` back to its source, with the kernel's rules."""
+        if ip.frag:
+            return
+        if ip.dst == LIMITED_BCAST or ip.dst >> 28 == 14:
+            return
+        if ip.proto == IPPROTO_ICMP and isinstance(ip.payload, Icmp) and ip.payload.type in ICMP_ERROR_TYPES:
+            return
+        if ip.src == 0 or ip.src >> 28 == 14:
+            return
+        saddr = ip.dst if self.is_local_addr(ip.dst) else None
+        rt = self.ip_route_output(ip.src, None, saddr)
+        if isinstance(rt, int):
+            return
+        err = Icmp.error(type, code, ip, rest)
+        out = IPv4(rt.src, ip.src, IPPROTO_ICMP, err, ttl=self.default_ttl(),
+                   tos=(ip.tos & 0x1E) | IPTOS_PREC_INTERNETCONTROL)
+        if self.net.tracer.on:
+            self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}")
+        self.ip_local_out(out, rt)
+
+    def default_ttl(self) -> int:
+        return int(self.sysctl.values["net.ipv4.ip_default_ttl"])
+
+    # -- transport dispatch --------------------------------------------------
+    def udp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+        sk = self.sockets.udp_lookup(ip)
+        if sk is None:
+            if rtype == "local":
+                self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
+            if self.net.tracer.on:
+                self.trace("udp_rcv", f"no socket on port {ip.payload.dport}")
+            return
+        sk.deliver(ip, dev)
+
+    def tcp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+        if rtype != "local":
+            return
+        self.sockets.tcp_rcv(ip, dev)
+
+    # -- text ----------------------------------------------------------------
+    def describe(self, ip: IPv4) -> str:
+        """A one-line summary of a packet, as the trace shows it."""
+        p = ip.payload
+        s, d = self.fmt_ip(ip.src), self.fmt_ip(ip.dst)
+        if ip.proto == IPPROTO_ICMP and isinstance(p, Icmp):
+            names = {0: "echo reply", 8: "echo request", 3: "destination unreachable", 11: "time exceeded"}
+            return f"ICMP {s} > {d} {names.get(p.type, f'type {p.type}')} code {p.code} ttl {ip.ttl}"
+        if ip.proto == IPPROTO_UDP and not isinstance(p, bytes):
+            return f"UDP {s}:{p.sport} > {d}:{p.dport} ttl {ip.ttl}"
+        if ip.proto == IPPROTO_TCP and not isinstance(p, bytes):
+            from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN
+            fl = "".join(c for c, bit in (("S", SYN), ("F", FIN), ("R", RST), ("P", PSH), (".", ACK)) if p.flags & bit)
+            return f"TCP {s}:{p.sport} > {d}:{p.dport} [{fl}] ttl {ip.ttl}"
+        return f"IP {s} > {d} proto {ip.proto} ttl {ip.ttl}"
+
+
+def _neigh_confirm_for(self: Any, addr: int) -> None:
+    """dst_confirm_neigh: forward progress on a connection confirms its next hop."""
+    r = self.route_cache.get(addr)
+    if r is None:
+        r = self.fib.lookup(addr)
+    if r and r.dev is not None:
+        self.neigh.confirm(r.dev, r.gw if r.gw is not None else addr)
+
+
+Ipv4Path.neigh_confirm_for = _neigh_confirm_for  # type: ignore[attr-defined]

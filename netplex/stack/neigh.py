@@ -1,0 +1,257 @@
+"""The neighbour table and ARP (net/core/neighbour.c, net/ipv4/arp.c).
+
+States are the kernel's: INCOMPLETE while resolving (a broadcast request
+every `retrans_time`, `mcast_solicit` of them, then FAILED), REACHABLE for a
+random `reachable_time` in [base/2, 3·base/2] after a confirmation, then
+STALE; a STALE entry in use goes to DELAY for `delay_first_probe_time`, then
+PROBE (unicast requests, `ucast_solicit` of them) and back to REACHABLE on a
+reply or FAILED without one. Packets wait in the entry's queue while it
+resolves; when resolution fails, each queued packet gets an ICMP host
+unreachable (or its local socket an EHOSTUNREACH). Timers are evaluated
+lazily where the kernel's timer would only flip a state, so a table at rest
+costs no events.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from netplex.engine.scheduler import NSEC_PER_MSEC, NSEC_PER_SEC
+from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
+from netplex.packet.ethernet import ETH_P_ARP, Ethernet
+
+if TYPE_CHECKING:
+    from netplex.stack.device import NetDevice
+    from netplex.stack.netns import Namespace
+
+NUD_INCOMPLETE = 0x01
+NUD_REACHABLE = 0x02
+NUD_STALE = 0x04
+NUD_DELAY = 0x08
+NUD_PROBE = 0x10
+NUD_FAILED = 0x20
+NUD_NOARP = 0x40
+NUD_PERMANENT = 0x80
+NUD_NONE = 0x00
+NUD_NAMES = {NUD_INCOMPLETE: "INCOMPLETE", NUD_REACHABLE: "REACHABLE", NUD_STALE: "STALE",
+             NUD_DELAY: "DELAY", NUD_PROBE: "PROBE", NUD_FAILED: "FAILED", NUD_NOARP: "NOARP",
+             NUD_PERMANENT: "PERMANENT", NUD_NONE: "NONE"}
+NUD_VALID = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY
+ZERO_MAC = b"\x00" * 6
+BCAST_MAC = b"\xff" * 6
+
+# neigh_parms defaults (ARP): base_reachable_time 30 s, retrans 1 s, delay 5 s.
+BASE_REACHABLE_NS = 30 * NSEC_PER_SEC
+RETRANS_NS = 1000 * NSEC_PER_MSEC
+DELAY_PROBE_NS = 5 * NSEC_PER_SEC
+MCAST_SOLICIT = 3
+UCAST_SOLICIT = 3
+UNRES_QLEN_BYTES = 212992
+
+
+class Neighbour:
+    """struct neighbour: one (device, address) → link-layer address binding."""
+
+    __slots__ = ("dev", "ip", "lladdr", "state", "confirmed", "updated", "used", "probes", "queue",
+                 "queue_bytes", "timer_gen", "reachable_ns", "router", "proto")
+
+    def __init__(self, dev: NetDevice, ip: int) -> None:
+        self.dev = dev
+        self.ip = ip
+        self.lladdr: bytes | None = None
+        self.state = NUD_NONE
+        self.confirmed = 0
+        self.updated = 0
+        self.used = 0
+        self.probes = 0
+        self.queue: list[tuple[Any, Any]] = []
+        self.queue_bytes = 0
+        self.timer_gen = 0
+        self.reachable_ns = BASE_REACHABLE_NS
+        self.router = False
+        self.proto = 0
+
+
+class NeighTable:
+    """arp_tbl of one namespace."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.entries: dict[tuple[int, int], Neighbour] = {}
+
+    # -- lookups -----------------------------------------------------------
+    def get(self, dev: NetDevice, ip: int) -> Neighbour | None:
+        n = self.entries.get((dev.ifindex, ip))
+        if n is not None:
+            self.refresh(n)
+        return n
+
+    def refresh(self, n: Neighbour) -> None:
+        """Apply the state changes the kernel's timer would have made by now."""
+        if n.state == NUD_REACHABLE and self.ns.sched.now - n.confirmed >= n.reachable_ns:
+            n.state = NUD_STALE
+            n.updated = n.confirmed + n.reachable_ns
+
+    def random_reachable(self) -> int:
+        """neigh_rand_reach_time: uniform in [base/2, 3·base/2)."""
+        base = BASE_REACHABLE_NS
+        return base // 2 + self.ns.net.rng.randrange(base)
+
+    def create(self, dev: NetDevice, ip: int) -> Neighbour:
+        n = Neighbour(dev, ip)
+        n.updated = self.ns.sched.now
+        self.entries[(dev.ifindex, ip)] = n
+        return n
+
+    # -- output ------------------------------------------------------------
+    def output(self, dev: NetDevice, nexthop: int, frame: Any, src_hint: int | None) -> None:
+        """neigh_output / __neigh_event_send: send now, or queue while resolving."""
+        ns = self.ns
+        n = self.entries.get((dev.ifindex, nexthop))
+        if n is not None:
+            state = n.state
+            now = ns.sched.now
+            if state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns:
+                frame.dst = n.lladdr
+                dev.xmit(frame)
+                return
+            if state & (NUD_PERMANENT | NUD_NOARP):
+                frame.dst = n.lladdr
+                dev.xmit(frame)
+                return
+            self.refresh(n)
+            state = n.state
+            if state == NUD_STALE:
+                n.state = NUD_DELAY
+                n.updated = now
+                n.timer_gen += 1
+                ns.sched.after(DELAY_PROBE_NS, self._delay_timer, n, n.timer_gen)
+            if n.state & (NUD_DELAY | NUD_PROBE):
+                frame.dst = n.lladdr
+                dev.xmit(frame)
+                return
+            if state == NUD_INCOMPLETE:
+                self._enqueue(n, frame, src_hint)
+                return
+            # NONE or FAILED: start resolving again
+        else:
+            n = self.create(dev, nexthop)
+        n.state = NUD_INCOMPLETE
+        n.updated = ns.sched.now
+        n.probes = 0
+        self._enqueue(n, frame, src_hint)
+        self._solicit(n, src_hint)
+        n.timer_gen += 1
+        ns.sched.after(RETRANS_NS, self._incomplete_timer, n, n.timer_gen, src_hint)
+
+    def _enqueue(self, n: Neighbour, frame: Any, src_hint: int | None) -> None:
+        size = frame.wire_len()
+        while n.queue and n.queue_bytes + size > UNRES_QLEN_BYTES:
+            old, _ = n.queue.pop(0)
+            n.queue_bytes -= old.wire_len()
+            self.ns.drop(old, n.dev, "neigh_queue_full")
+        n.queue.append((frame, src_hint))
+        n.queue_bytes += size
+
+    def _solicit(self, n: Neighbour, src_hint: int | None, unicast: bool = False) -> None:
+        """arp_solicit: a request for n.ip, from the packet's source when it is ours."""
+        ns = self.ns
+        dev = n.dev
+        saddr = None
+        if src_hint is not None and ns.is_local_addr(src_hint):
+            saddr = src_hint
+        if saddr is None:
+            saddr = ns.select_source(dev, n.ip, scope_link=True) or 0
+        dst = n.lladdr if unicast and n.lladdr else BCAST_MAC
+        arp = Arp(ARPOP_REQUEST, dev.mac, saddr, ZERO_MAC, n.ip)
+        n.probes += 1
+        if ns.net.tracer.on:
+            ns.trace("arp_solicit", f"who-has {ns.fmt_ip(n.ip)} tell {ns.fmt_ip(saddr)} on {dev.name}"
+                     + (" (unicast)" if unicast else ""))
+        dev.xmit(Ethernet(dst, dev.mac, ETH_P_ARP, arp))
+
+    def _incomplete_timer(self, n: Neighbour, gen: int, src_hint: int | None) -> None:
+        if gen != n.timer_gen or n.state != NUD_INCOMPLETE:
+            return
+        if n.probes >= MCAST_SOLICIT:
+            self._fail(n)
+            return
+        self._solicit(n, src_hint)
+        n.timer_gen += 1
+        self.ns.sched.after(RETRANS_NS, self._incomplete_timer, n, n.timer_gen, src_hint)
+
+    def _delay_timer(self, n: Neighbour, gen: int) -> None:
+        if gen != n.timer_gen or n.state != NUD_DELAY:
+            return
+        now = self.ns.sched.now
+        if now - n.confirmed < DELAY_PROBE_NS:
+            n.state = NUD_REACHABLE
+            n.updated = n.confirmed
+            return
+        n.state = NUD_PROBE
+        n.updated = now
+        n.probes = 0
+        self._probe_timer(n, n.timer_gen)
+
+    def _probe_timer(self, n: Neighbour, gen: int) -> None:
+        if gen != n.timer_gen or n.state != NUD_PROBE:
+            return
+        if n.probes >= UCAST_SOLICIT:
+            self._fail(n)
+            return
+        self._solicit(n, None, unicast=True)
+        n.timer_gen += 1
+        self.ns.sched.after(RETRANS_NS, self._probe_timer, n, n.timer_gen)
+
+    def _fail(self, n: Neighbour) -> None:
+        """neigh_invalidate: FAILED; every queued packet gets its error report."""
+        n.state = NUD_FAILED
+        n.updated = self.ns.sched.now
+        queue, n.queue, n.queue_bytes = n.queue, [], 0
+        if self.ns.net.tracer.on:
+            self.ns.trace("neigh", f"{self.ns.fmt_ip(n.ip)} dev {n.dev.name} FAILED")
+        for frame, _ in queue:
+            self.ns.neigh_unreachable(n.dev, frame)
+
+    # -- input -------------------------------------------------------------
+    def update(self, dev: NetDevice, ip: int, lladdr: bytes, confirm: bool, create: bool) -> None:
+        """neigh_update from a received ARP packet.
+
+        A reply to our request confirms (REACHABLE); a request to us, or a
+        reply we did not ask for, only records the address (STALE).
+        """
+        ns = self.ns
+        now = ns.sched.now
+        n = self.entries.get((dev.ifindex, ip))
+        if n is None:
+            if not create:
+                return
+            n = self.create(dev, ip)
+        if n.state & (NUD_PERMANENT | NUD_NOARP):
+            return
+        changed = n.lladdr != lladdr
+        if confirm:
+            n.state = NUD_REACHABLE
+            n.confirmed = now
+            n.reachable_ns = self.random_reachable()
+        elif n.state == NUD_INCOMPLETE or n.state == NUD_NONE or n.state == NUD_FAILED or changed:
+            n.state = NUD_STALE
+        n.lladdr = lladdr
+        n.updated = now
+        n.timer_gen += 1
+        if n.queue:
+            queue, n.queue, n.queue_bytes = n.queue, [], 0
+            for frame, _ in queue:
+                frame.dst = lladdr
+                dev.xmit(frame)
+
+    def confirm(self, dev: NetDevice, ip: int) -> None:
+        """neigh_confirm (dst_confirm_neigh): upper layers saw forward progress."""
+        n = self.entries.get((dev.ifindex, ip))
+        if n is not None and n.state & NUD_VALID and not n.state & (NUD_PERMANENT | NUD_NOARP):
+            n.confirmed = self.ns.sched.now
+
+    def flush_dev(self, dev: NetDevice) -> None:
+        for key in [k for k, n in self.entries.items() if n.dev is dev and not n.state & NUD_PERMANENT]:
+            n = self.entries.pop(key)
+            n.timer_gen += 1
+            n.queue = []

@@ -1,0 +1,438 @@
+"""One simulated Linux network namespace: its devices, addresses, routes and sysctls.
+
+This module owns configuration (what `ip link`, `ip addr`, `ip route` and
+`sysctl` change) and the rules the kernel applies on each change: connected
+and local routes follow addresses and device state (fib_add_ifaddr,
+fib_sync_down_dev), primary and secondary addresses (__inet_insert_ifa),
+bridge ports, carrier. The packet path itself lives in `ipv4.py`, `arp.py`
+and the socket modules, mixed into `Namespace`.
+"""
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+from netplex.errors import NetplexError
+from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.stack.arp import ArpMixin
+from netplex.stack.bridge import Bridge
+from netplex.stack.device import Loopback, NetDevice, Tap, Veth
+from netplex.stack.ipv4 import Ipv4Path
+from netplex.stack.neigh import NeighTable
+from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL,
+                                 RT_TABLE_MAIN, Fib, Route)
+from netplex.stack.sockets import SocketTable
+from netplex.stack.sysctl import Sysctl
+
+if TYPE_CHECKING:
+    from netplex.network import Network
+
+IFNAMSIZ = 16
+
+
+class IfAddr:
+    """struct in_ifaddr: one IPv4 address on a device."""
+
+    __slots__ = ("addr", "plen", "peer", "brd", "scope", "label", "dev", "secondary", "noprefixroute",
+                 "metric")
+
+    def __init__(self, addr: int, plen: int, dev: NetDevice, *, brd: int | None = None,
+                 scope: int = RT_SCOPE_UNIVERSE, label: str | None = None, peer: int | None = None,
+                 noprefixroute: bool = False, metric: int = 0) -> None:
+        self.addr = addr
+        self.plen = plen
+        self.peer = peer
+        self.brd = brd
+        self.scope = scope
+        self.label = label or dev.name
+        self.dev = dev
+        self.secondary = False
+        self.noprefixroute = noprefixroute
+        self.metric = metric
+
+    @property
+    def mask(self) -> int:
+        return (0xFFFFFFFF << (32 - self.plen)) & 0xFFFFFFFF if self.plen else 0
+
+    @property
+    def prefix(self) -> int:
+        return self.addr & self.mask
+
+    def same_subnet(self, other: IfAddr) -> bool:
+        return self.plen == other.plen and self.prefix == other.prefix
+
+
+def valid_ifname(name: str) -> bool:
+    """dev_valid_name."""
+    return (0 < len(name) < IFNAMSIZ and name not in (".", "..")
+            and not any(c in name for c in "/:") and not any(c.isspace() for c in name))
+
+
+class Namespace(Ipv4Path, ArpMixin):
+    """A network namespace: the node a scenario names."""
+
+    def __init__(self, net: Network, name: str) -> None:
+        self.net = net
+        self.name = name
+        self.sched = net.sched
+        self.devices: dict[str, NetDevice] = {}
+        self.by_index: dict[int, NetDevice] = {}
+        self.next_ifindex = 1
+        self.addrs: dict[int, list[IfAddr]] = {}   # ifindex → addresses, primaries first
+        self.local_addrs: set[int] = set()
+        self.sysctl = Sysctl(self)
+        self.fib = Fib()
+        self.neigh = NeighTable(self)
+        self.sockets = SocketTable(self)
+        self.route_cache: dict[int, Any] = {}
+        self.generation = 0
+        self.kmsg: list[str] = []
+        self.hooks: dict[str, Any] = {}   # netfilter attaches here
+        self.ip_id = net.rng.randrange(65536)
+        self.drops: dict[str, int] = {}
+        lo = Loopback(self)
+        self.register(lo)
+        self.lo = lo
+
+    # -- helpers -------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name}>"
+
+    def fmt_ip(self, a: int | None) -> str:
+        return int_to_ip(a) if a is not None else "0.0.0.0"
+
+    @staticmethod
+    def fmt_mac(m: bytes) -> str:
+        return bytes_to_mac(m)
+
+    def trace(self, stage: str, text: str) -> None:
+        self.net.tracer.emit(self.sched.now, self.name, stage, text)
+
+    def drop(self, frame: Any, dev: Any, reason: str) -> None:
+        """kfree_skb with a reason: counted per reason, traced when tracing."""
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+        if self.net.tracer.on:
+            where = f" on {dev.name}" if dev is not None else ""
+            self.trace("drop", f"dropped{where}: {reason}")
+
+    def config_changed(self) -> None:
+        """Anything that can change a forwarding decision bumps the generation."""
+        self.generation += 1
+        self.route_cache.clear()
+        self.net.config_generation += 1
+
+    # -- devices -------------------------------------------------------------
+    def register(self, dev: NetDevice) -> None:
+        """register_netdevice."""
+        dev.ifindex = self.next_ifindex
+        self.next_ifindex += 1
+        self.devices[dev.name] = dev
+        self.by_index[dev.ifindex] = dev
+        self.addrs[dev.ifindex] = []
+        self.sysctl.add_device(dev.name)
+        self.config_changed()
+
+    def dev(self, name: str) -> NetDevice:
+        d = self.devices.get(name)
+        if d is None:
+            raise NetplexError(f'Cannot find device "{name}"', errno.ENODEV)
+        return d
+
+    def check_new_name(self, name: str) -> None:
+        if not valid_ifname(name):
+            raise NetplexError(f'"{name}" is not a valid ifname' if len(name) < IFNAMSIZ
+                               else f'"{name}" is too long for an interface name' if False
+                               else f"Error: argument \"{name}\" is wrong: \"name\" not a valid ifname",
+                               errno.EINVAL)
+        if name in self.devices:
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+
+    def add_veth_pair(self, name: str, peer_ns: Namespace, peer_name: str) -> tuple[Veth, Veth]:
+        self.check_new_name(name)
+        if peer_ns is self and peer_name == name:
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        peer_ns.check_new_name(peer_name)
+        a = Veth(self, name, self.net.random_mac())
+        b = Veth(peer_ns, peer_name, self.net.random_mac())
+        self.register(a)
+        peer_ns.register(b)
+        self.net.connect(a, b)
+        return a, b
+
+    def add_bridge(self, name: str) -> Bridge:
+        self.check_new_name(name)
+        br = Bridge(self, name, self.net.random_mac())
+        self.register(br)
+        return br
+
+    def add_tap(self, name: str) -> Tap:
+        self.check_new_name(name)
+        tap = Tap(self, name, self.net.random_mac())
+        self.register(tap)
+        return tap
+
+    def del_device(self, dev: NetDevice) -> None:
+        """unregister_netdevice; a veth takes its peer with it."""
+        if dev is self.lo:
+            raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+        peer = dev.peer if isinstance(dev, Veth) else None
+        self._unregister(dev)
+        if peer is not None:
+            peer.ns._unregister(peer)
+
+    def _unregister(self, dev: NetDevice) -> None:
+        if dev.up:
+            dev.up = False
+            self._device_down(dev)
+        if dev.master is not None:
+            dev.master.del_port(dev)
+        if isinstance(dev, Bridge):
+            for p in list(dev.ports):
+                dev.del_port(p.dev)
+        for a in list(self.addrs.get(dev.ifindex, [])):
+            self.local_addrs.discard(a.addr)
+        self.addrs.pop(dev.ifindex, None)
+        self.fib.flush_dev(dev)
+        # local routes are flushed with the device too
+        self.neigh.flush_dev(dev)
+        self.sysctl.remove_device(dev.name)
+        del self.devices[dev.name]
+        del self.by_index[dev.ifindex]
+        if dev.peer is not None and dev.peer.peer is dev:
+            dev.peer.peer = None
+        dev.peer = None
+        self.config_changed()
+
+    def rename_device(self, dev: NetDevice, new: str) -> None:
+        if dev.up:
+            raise NetplexError("RTNETLINK answers: Device or resource busy", errno.EBUSY)
+        self.check_new_name(new)
+        del self.devices[dev.name]
+        self.sysctl.rename_device(dev.name, new)
+        for a in self.addrs[dev.ifindex]:
+            if a.label == dev.name:
+                a.label = new
+        dev.name = new
+        self.devices[new] = dev
+        self.config_changed()
+
+    def set_mtu(self, dev: NetDevice, mtu: int) -> None:
+        if mtu < dev.min_mtu or mtu > dev.max_mtu:
+            lo, hi = dev.min_mtu, dev.max_mtu
+            raise NetplexError(f"Error: mtu {'less than device minimum' if mtu < lo else 'greater than device maximum'}.",
+                               errno.EINVAL)
+        dev.mtu = mtu
+        self.config_changed()
+
+    def set_mac(self, dev: NetDevice, mac: bytes) -> None:
+        if mac[0] & 1 or mac == b"\x00" * 6:
+            raise NetplexError("RTNETLINK answers: Cannot assign requested address", errno.EADDRNOTAVAIL)
+        if isinstance(dev, Bridge):
+            dev.set_mac(mac, by_user=True)
+        else:
+            old = dev.mac
+            dev.mac = mac
+            br = dev.master
+            if br is not None:
+                e = br.fdb.get(old)
+                if e is not None and e.port is dev.bridge_port and e.is_local:
+                    del br.fdb[old]
+                    e.mac = mac
+                    br.fdb[mac] = e
+                br.recalc_mac()
+        dev.addr_assign_random = False
+        self.config_changed()
+
+    def set_master(self, dev: NetDevice, master: NetDevice | None) -> None:
+        if master is None:
+            if dev.master is not None:
+                dev.master.del_port(dev)
+                self.device_state_changed(dev)
+            return
+        if not isinstance(master, Bridge):
+            raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+        if master is dev:
+            raise NetplexError("Error: Can not enslave a bridge to itself.", errno.ELOOP)
+        if isinstance(dev, Loopback):
+            raise NetplexError("Error: Can not enslave loopback device.", errno.EINVAL)
+        if dev.master is master:
+            return
+        if dev.master is not None:
+            dev.master.del_port(dev)
+        master.add_port(dev)
+        self.device_state_changed(dev)
+
+    def set_link_up(self, dev: NetDevice, up: bool) -> None:
+        dev.set_up(up)
+
+    def device_state_changed(self, dev: NetDevice) -> None:
+        """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE: routes follow the device."""
+        if dev.up:
+            for a in self.addrs.get(dev.ifindex, []):
+                self._fib_add_ifaddr(a)
+        else:
+            self._device_down(dev)
+        self.config_changed()
+
+    def _device_down(self, dev: NetDevice) -> None:
+        """fib_disable_ip: routes through the device go, its neighbours are flushed."""
+        for t in self.fib.tables.values():
+            for r in t.routes():
+                if r.dev is dev and not (r.type == "local" and r.table == RT_TABLE_LOCAL and self._is_addr_route(r)):
+                    t.remove(r)
+        self.neigh.flush_dev(dev)
+        self.config_changed()
+
+    def _is_addr_route(self, r: Route) -> bool:
+        return r.proto == 2 and any(a.addr == r.dst for a in self.addrs.get(r.dev.ifindex, []))
+
+    # -- addresses -------------------------------------------------------------
+    def dev_addrs(self, dev: NetDevice) -> list[IfAddr]:
+        return self.addrs.get(dev.ifindex, [])
+
+    def all_addrs(self) -> list[IfAddr]:
+        out: list[IfAddr] = []
+        for idx in sorted(self.addrs):
+            out.extend(self.addrs[idx])
+        return out
+
+    def is_local_addr(self, a: int) -> bool:
+        return a in self.local_addrs
+
+    def add_addr(self, ifa: IfAddr, replace: bool = False) -> None:
+        """__inet_insert_ifa: the first address of a subnet is primary, later ones secondary."""
+        lst = self.addrs[ifa.dev.ifindex]
+        for old in lst:
+            if old.addr == ifa.addr and old.plen == ifa.plen:
+                if replace:
+                    lst.remove(old)
+                    break
+                raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        ifa.secondary = any(o.same_subnet(ifa) and not o.secondary for o in lst)
+        if ifa.secondary:
+            lst.append(ifa)
+        else:
+            # primaries are kept before secondaries, in insertion order
+            idx = sum(1 for o in lst if not o.secondary)
+            lst.insert(idx, ifa)
+        self.local_addrs.add(ifa.addr)
+        self._fib_add_ifaddr(ifa)
+        self.config_changed()
+
+    def del_addr(self, ifa: IfAddr) -> None:
+        """__inet_del_ifa: deleting a primary deletes its secondaries (promote_secondaries=0)."""
+        lst = self.addrs[ifa.dev.ifindex]
+        victims = [ifa]
+        if not ifa.secondary:
+            victims += [o for o in lst if o.secondary and o.same_subnet(ifa)]
+        for v in victims:
+            lst.remove(v)
+            self._fib_del_ifaddr(v)
+        self.local_addrs = {a.addr for addrs in self.addrs.values() for a in addrs}
+        self.config_changed()
+
+    def _fib_add_ifaddr(self, ifa: IfAddr) -> None:
+        """fib_add_ifaddr."""
+        dev = ifa.dev
+        prim = ifa if not ifa.secondary else next(
+            (o for o in self.addrs[dev.ifindex] if not o.secondary and o.same_subnet(ifa)), ifa)
+        local = self.fib.tables[RT_TABLE_LOCAL]
+        self._insert_once(local, Route(ifa.addr, 32, table=RT_TABLE_LOCAL, type="local", dev=dev,
+                                       src=prim.addr, proto=2, scope=RT_SCOPE_HOST))
+        if not dev.up:
+            return
+        if ifa.brd and ifa.brd != 0xFFFFFFFF:
+            self._insert_once(local, Route(ifa.brd, 32, table=RT_TABLE_LOCAL, type="broadcast", dev=dev,
+                                           src=prim.addr, proto=2, scope=RT_SCOPE_LINK))
+        prefix = ifa.prefix
+        if prefix and not ifa.secondary and (prefix != ifa.addr or ifa.plen < 32):
+            if not ifa.noprefixroute:
+                main = self.fib.tables[RT_TABLE_MAIN]
+                if isinstance(dev, Loopback):
+                    self._insert_once(local, Route(prefix, ifa.plen, table=RT_TABLE_LOCAL, type="local",
+                                                   dev=dev, src=prim.addr, proto=2, scope=RT_SCOPE_HOST))
+                else:
+                    self._insert_once(main, Route(prefix, ifa.plen, table=RT_TABLE_MAIN, dev=dev,
+                                                  src=prim.addr, proto=2, scope=RT_SCOPE_LINK,
+                                                  metric=ifa.metric))
+            if ifa.plen < 31:
+                self._insert_once(local, Route(prefix | (~ifa.mask & 0xFFFFFFFF), 32, table=RT_TABLE_LOCAL,
+                                               type="broadcast", dev=dev, src=prim.addr, proto=2,
+                                               scope=RT_SCOPE_LINK))
+
+    @staticmethod
+    def _insert_once(table: Any, route: Route) -> None:
+        for r in table.find(route.dst, route.plen):
+            if r.same_entry(route):
+                return
+        table.insert(route)
+
+    def _fib_del_ifaddr(self, ifa: IfAddr) -> None:
+        """fib_del_ifaddr: remove the routes this address alone was keeping."""
+        dev = ifa.dev
+        others = [o for o in self.addrs.get(dev.ifindex, [])]
+        for t in self.fib.tables.values():
+            for r in t.routes():
+                if r.dev is not dev or r.proto != 2:
+                    continue
+                if r.type == "local" and r.dst == ifa.addr and r.plen == 32:
+                    if not any(o.addr == ifa.addr for a_list in self.addrs.values() for o in a_list if o.dev is dev):
+                        t.remove(r)
+                elif r.type == "unicast" and r.src == ifa.addr:
+                    t.remove(r)
+                elif r.type == "broadcast" and r.src == ifa.addr:
+                    t.remove(r)
+        # the subnet may still be served by another primary on the device
+        for o in others:
+            if dev.up:
+                self._fib_add_ifaddr(o)
+
+    def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None:
+        """inet_select_addr: a primary address of `dev`, preferring one on dst's subnet."""
+        if dev is not None:
+            best = None
+            for a in self.addrs.get(dev.ifindex, []):
+                if a.secondary:
+                    continue
+                if (dst & a.mask) == a.prefix:
+                    return a.addr
+                if best is None and (a.scope <= (RT_SCOPE_LINK if scope_link else RT_SCOPE_UNIVERSE)):
+                    best = a.addr
+            if best is not None:
+                return best
+        for idx in sorted(self.addrs):
+            for a in self.addrs[idx]:
+                if not a.secondary and a.scope == RT_SCOPE_UNIVERSE and not isinstance(a.dev, Loopback):
+                    return a.addr
+        for idx in sorted(self.addrs):
+            for a in self.addrs[idx]:
+                if not a.secondary and a.scope < RT_SCOPE_HOST:
+                    return a.addr
+        return None
+
+    # -- routes -------------------------------------------------------------
+    def add_route(self, route: Route, replace: bool = False, append: bool = False) -> None:
+        """fib_table_insert (NLM_F_CREATE, with NLM_F_REPLACE or NLM_F_APPEND)."""
+        table = self.fib.table(route.table, create=True)
+        existing = table.find(route.dst, route.plen)
+        same = [r for r in existing if r.tos == route.tos and r.metric == route.metric]
+        if replace:
+            for r in same[:1]:
+                table.remove(r)
+        elif same:
+            if not append or any(r.same_entry(route) for r in same):
+                raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        table.insert(route)
+        self.config_changed()
+
+    def del_route(self, match: dict[str, Any]) -> None:
+        """fib_table_delete: the first route matching every given attribute."""
+        table = self.fib.table(match.get("table", RT_TABLE_MAIN))
+        if table is not None:
+            for r in table.find(match["dst"], match["plen"]):
+                if all(getattr(r, k) == v if k not in ("dev",) else r.dev is v
+                       for k, v in match.items() if k not in ("dst", "plen", "table") and v is not None):
+                    table.remove(r)
+                    self.config_changed()
+                    return
+        raise NetplexError("RTNETLINK answers: No such process", errno.ESRCH)

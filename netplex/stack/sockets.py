@@ -1,0 +1,248 @@
+"""Sockets of one namespace: UDP, ICMP echo (ping), and the table that finds them.
+
+Port allocation, demultiplexing of received datagrams, and the translation of
+ICMP errors into socket errors (icmp_err_convert, udp_err: a connected UDP
+socket without IP_RECVERR sees only "hard" errors such as port unreachable).
+TCP sockets live in `tcp.py` and are registered here.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_TIME_EXCEEDED, Icmp
+from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
+from netplex.packet.udp import Udp
+
+if TYPE_CHECKING:
+    from netplex.stack.netns import Namespace
+
+ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
+EADDRINUSE, EADDRNOTAVAIL, EHOSTDOWN, ENONET, EOPNOTSUPP = 98, 99, 112, 64, 95
+# icmp_err_convert: (errno, fatal) per destination-unreachable code
+ICMP_ERR_CONVERT = [
+    (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
+    (EMSGSIZE, False), (EOPNOTSUPP, False), (ENETUNREACH, True), (EHOSTDOWN, True), (ENONET, True),
+    (ENETUNREACH, True), (EHOSTUNREACH, True), (ENETUNREACH, False), (EHOSTUNREACH, False),
+    (EHOSTUNREACH, True), (EHOSTUNREACH, True), (EHOSTUNREACH, True),
+]
+ERRNO_TEXT = {
+    ECONNREFUSED: "Connection refused", EHOSTUNREACH: "No route to host",
+    ENETUNREACH: "Network is unreachable", 1: "Operation not permitted", 22: "Invalid argument",
+    13: "Permission denied", EMSGSIZE: "Message too long", 110: "Connection timed out",
+    ENOPROTOOPT: "Protocol not available", EHOSTDOWN: "Host is down", ENONET: "Machine is not on the network",
+    EADDRINUSE: "Address already in use", EADDRNOTAVAIL: "Cannot assign requested address",
+    104: "Connection reset by peer",
+}
+
+
+def icmp_to_errno(icmp: Icmp) -> tuple[int, bool]:
+    """The errno and 'hard error' flag an ICMP error means to a socket."""
+    if icmp.type == ICMP_DEST_UNREACH and icmp.code < len(ICMP_ERR_CONVERT):
+        return ICMP_ERR_CONVERT[icmp.code]
+    if icmp.type == ICMP_TIME_EXCEEDED:
+        return EHOSTUNREACH, False
+    return EHOSTUNREACH, False
+
+
+def quoted_header(icmp: Icmp) -> tuple[int, int, int, int, int, int] | None:
+    """(src, dst, proto, sport, dport, echo id) of the datagram an ICMP error quotes."""
+    q = icmp.payload
+    if len(q) < 28:
+        return None
+    ihl = (q[0] & 15) * 4
+    if len(q) < ihl + 8:
+        return None
+    src = int.from_bytes(q[12:16], "big")
+    dst = int.from_bytes(q[16:20], "big")
+    proto = q[9]
+    sport = int.from_bytes(q[ihl:ihl + 2], "big")
+    dport = int.from_bytes(q[ihl + 2:ihl + 4], "big")
+    echo_id = int.from_bytes(q[ihl + 4:ihl + 6], "big")
+    return src, dst, proto, sport, dport, echo_id
+
+
+class UdpSocket:
+    """A UDP socket: bind, connect, sendto, and a receive callback."""
+
+    def __init__(self, table: SocketTable) -> None:
+        self.table = table
+        self.ns = table.ns
+        self.laddr = 0
+        self.lport = 0
+        self.raddr: int | None = None
+        self.rport: int | None = None
+        self.bound_dev: Any = None
+        self.on_recv: Callable[[bytes, int, int], None] | None = None
+        self.on_error: Callable[[int], None] | None = None
+        self.rxq: list[tuple[bytes, int, int]] = []
+        self.error = 0
+        self.recverr = False
+        self.closed = False
+
+    def bind(self, addr: int = 0, port: int = 0) -> int:
+        if addr and not self.ns.is_local_addr(addr):
+            return EADDRNOTAVAIL
+        if port == 0:
+            port = self.table.ephemeral_port("udp")
+        elif port in self.table.udp:
+            return EADDRINUSE
+        self.laddr, self.lport = addr, port
+        self.table.udp[port] = self
+        return 0
+
+    def connect(self, addr: int, port: int) -> int:
+        rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None)
+        if isinstance(rt, int):
+            return rt
+        if not self.lport:
+            self.bind(0, 0)
+        if not self.laddr:
+            self.laddr = rt.src
+        self.raddr, self.rport = addr, port
+        return 0
+
+    def sendto(self, data: bytes, addr: int | None = None, port: int | None = None, tos: int = 0) -> int:
+        if addr is None:
+            addr, port = self.raddr, self.rport
+        if not self.lport:
+            self.bind(0, 0)
+        rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None)
+        if isinstance(rt, int):
+            return rt
+        src = self.laddr or rt.src
+        udp = Udp(self.lport, port, data)
+        ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
+        if ip.wire_len() <= rt.dev.mtu and rt.type == "unicast":
+            ip.flags = IP_DF
+            self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
+            ip.id = self.ns.ip_id
+        return self.ns.ip_local_out(ip, rt)
+
+    def deliver(self, ip: IPv4, dev: Any) -> None:
+        udp = ip.payload
+        if self.raddr is not None and (ip.src != self.raddr or udp.sport != self.rport):
+            return
+        data = udp.payload if isinstance(udp.payload, bytes) else udp.payload.encode()
+        if self.on_recv is not None:
+            self.on_recv(data, ip.src, udp.sport)
+        else:
+            self.rxq.append((data, ip.src, udp.sport))
+
+    def err(self, errno_: int, hard: bool) -> None:
+        """udp_err: report only hard errors on a connected socket unless IP_RECVERR."""
+        if not self.recverr and (not hard or self.raddr is None):
+            return
+        self.error = errno_
+        if self.on_error is not None:
+            self.on_error(errno_)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.table.udp.get(self.lport) is self:
+                del self.table.udp[self.lport]
+
+
+class PingSocket:
+    """What `ping` holds: sends echo requests, hears replies and errors for its id."""
+
+    def __init__(self, table: SocketTable, ident: int) -> None:
+        self.table = table
+        self.ns = table.ns
+        self.ident = ident
+        self.on_reply: Callable[[IPv4, Icmp], None] | None = None
+        self.on_error: Callable[[IPv4, Icmp], None] | None = None
+        table.ping[ident] = self
+
+    def send(self, dst: int, seq: int, payload: bytes, ttl: int | None = None, tos: int = 0,
+             oif: Any = None, src: int | None = None) -> int:
+        rt = self.ns.ip_route_output(dst, oif, src)
+        if isinstance(rt, int):
+            return rt
+        icmp = Icmp(ICMP_ECHO, 0, self.ident, seq, payload)
+        ip = IPv4(rt.src, dst, IPPROTO_ICMP, icmp, ttl=ttl if ttl is not None else self.ns.default_ttl(), tos=tos)
+        if rt.type == "unicast" and ip.wire_len() <= rt.dev.mtu:
+            ip.flags = IP_DF
+        return self.ns.ip_local_out(ip, rt)
+
+    def close(self) -> None:
+        if self.table.ping.get(self.ident) is self:
+            del self.table.ping[self.ident]
+
+
+class SocketTable:
+    """All sockets of a namespace, by protocol and port."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.udp: dict[int, UdpSocket] = {}
+        self.ping: dict[int, PingSocket] = {}
+        self.tcp_listen: dict[int, Any] = {}
+        self.tcp_conns: dict[tuple[int, int, int, int], Any] = {}
+
+    def ephemeral_port(self, proto: str) -> int:
+        lo, hi = (int(x) for x in self.ns.sysctl.values["net.ipv4.ip_local_port_range"].split())
+        used = self.udp if proto == "udp" else {k[1] for k in self.tcp_conns} | set(self.tcp_listen)
+        rng = self.ns.net.rng
+        for _ in range(64):
+            p = rng.randint(lo, hi)
+            if p not in used:
+                return p
+        for p in range(lo, hi + 1):
+            if p not in used:
+                return p
+        raise OSError(EADDRINUSE, "no free port")
+
+    def udp_socket(self) -> UdpSocket:
+        return UdpSocket(self)
+
+    def ping_socket(self, ident: int) -> PingSocket:
+        return PingSocket(self, ident)
+
+    def udp_lookup(self, ip: IPv4) -> UdpSocket | None:
+        udp = ip.payload
+        sk = self.udp.get(udp.dport)
+        if sk is None:
+            return None
+        if sk.laddr and sk.laddr != ip.dst:
+            return None
+        return sk
+
+    def ping_rcv(self, ip: IPv4, icmp: Icmp) -> None:
+        sk = self.ping.get(icmp.id)
+        if sk is not None and sk.on_reply is not None:
+            sk.on_reply(ip, icmp)
+
+    def icmp_error_rcv(self, ip: IPv4, icmp: Icmp) -> None:
+        """icmp_unreach → the protocol's err handler for the socket that sent the quoted packet."""
+        q = quoted_header(icmp)
+        if q is None:
+            return
+        src, dst, proto, sport, dport, echo_id = q
+        if proto == IPPROTO_ICMP:
+            sk = self.ping.get(echo_id)
+            if sk is not None and sk.on_error is not None:
+                sk.on_error(ip, icmp)
+            return
+        err, hard = icmp_to_errno(icmp)
+        if proto == IPPROTO_UDP:
+            usk = self.udp.get(sport)
+            if usk is not None:
+                usk.err(err, hard)
+        elif proto == IPPROTO_TCP:
+            tsk = self.tcp_conns.get((src, sport, dst, dport))
+            if tsk is not None:
+                tsk.icmp_error(err, hard)
+
+    def error_report(self, ip: IPv4, errno_: int, from_addr: int | None) -> None:
+        """A locally sent packet could not leave (neighbour failure): dst_link_failure.
+
+        The kernel loops an ICMP host unreachable back to the sender; the
+        error comes from the sender's own address.
+        """
+        err = Icmp.error(ICMP_DEST_UNREACH, 1, ip)
+        self.icmp_error_rcv(IPv4(ip.src, ip.src, IPPROTO_ICMP, err), err)
+
+    def tcp_rcv(self, ip: IPv4, dev: Any) -> None:
+        from netplex.stack.tcp import tcp_v4_rcv
+        tcp_v4_rcv(self, ip, dev)

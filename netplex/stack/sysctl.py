@@ -1,0 +1,176 @@
+"""The sysctl keys netplex models for one namespace (/proc/sys/net/...).
+
+Values are kept as the strings /proc shows; writes are validated the way the
+kernel's proc handlers validate them (integers, ranges), and a write to an
+unknown key fails as `sysctl` reports it. Per-device keys
+(`net.ipv4.conf.DEV.*`, `net.ipv4.neigh.DEV.*`) appear and vanish with their
+device; `net.ipv4.ip_forward` and `net.ipv4.conf.all.forwarding` set every
+device's `forwarding`, as devinet's forwarding handler does.
+"""
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from netplex.errors import NetplexError
+
+if TYPE_CHECKING:
+    from netplex.stack.netns import Namespace
+
+# key: (default, min, max); None bounds mean any integer; a str default with no bounds is free text.
+GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
+    "net.ipv4.ip_forward": ("0", 0, 1),
+    "net.ipv4.ip_default_ttl": ("64", 1, 255),
+    "net.ipv4.ip_no_pmtu_disc": ("0", 0, 3),
+    "net.ipv4.ip_local_port_range": ("32768\t60999", None, None),
+    "net.ipv4.icmp_echo_ignore_all": ("0", 0, 1),
+    "net.ipv4.icmp_echo_ignore_broadcasts": ("1", 0, 1),
+    "net.ipv4.icmp_ignore_bogus_error_responses": ("1", 0, 1),
+    "net.ipv4.icmp_errors_use_inbound_ifaddr": ("0", 0, 1),
+    "net.ipv4.icmp_ratelimit": ("1000", 0, None),
+    "net.ipv4.icmp_ratemask": ("6168", 0, None),
+    "net.ipv4.icmp_msgs_per_sec": ("1000", 0, None),
+    "net.ipv4.icmp_msgs_burst": ("50", 0, None),
+    "net.ipv4.tcp_syn_retries": ("6", 1, 127),
+    "net.ipv4.tcp_synack_retries": ("5", 0, None),
+    "net.ipv4.tcp_retries2": ("15", 0, None),
+    "net.ipv4.tcp_fin_timeout": ("60", None, None),
+    "net.ipv4.tcp_timestamps": ("1", 0, 2),
+    "net.ipv4.tcp_window_scaling": ("1", 0, 1),
+    "net.ipv4.tcp_sack": ("1", 0, 1),
+    "net.ipv4.tcp_congestion_control": ("cubic", None, None),
+    "net.ipv4.ping_group_range": ("1\t0", None, None),
+    "net.core.somaxconn": ("4096", 0, None),
+    "net.bridge.bridge-nf-call-iptables": ("0", 0, 1),
+    "net.bridge.bridge-nf-call-arptables": ("0", 0, 1),
+    "net.bridge.bridge-nf-call-ip6tables": ("0", 0, 1),
+}
+
+CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
+    "forwarding": ("0", 0, 1),
+    "rp_filter": ("0", 0, 2),
+    "accept_local": ("0", 0, 1),
+    "accept_redirects": ("1", 0, 1),
+    "send_redirects": ("1", 0, 1),
+    "secure_redirects": ("1", 0, 1),
+    "proxy_arp": ("0", 0, 1),
+    "arp_ignore": ("0", 0, 8),
+    "arp_announce": ("0", 0, 2),
+    "arp_accept": ("0", 0, 2),
+    "arp_filter": ("0", 0, 1),
+    "route_localnet": ("0", 0, 1),
+    "log_martians": ("0", 0, 1),
+    "disable_policy": ("0", 0, 1),
+}
+
+NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {
+    "base_reachable_time_ms": ("30000", 0, None),
+    "retrans_time_ms": ("1000", 0, None),
+    "delay_first_probe_time": ("5", 0, None),
+    "gc_stale_time": ("60", 0, None),
+    "mcast_solicit": ("3", 0, None),
+    "ucast_solicit": ("3", 0, None),
+    "app_solicit": ("0", 0, None),
+    "unres_qlen_bytes": ("212992", 0, None),
+}
+
+
+class Sysctl:
+    """The /proc/sys/net tree of one namespace."""
+
+    def __init__(self, ns: Namespace) -> None:
+        self.ns = ns
+        self.values: dict[str, str] = {k: v[0] for k, v in GLOBAL_KEYS.items()}
+        self.bounds: dict[str, tuple[int | None, int | None] | None] = {
+            k: (None if v[1] is None and v[2] is None else (v[1], v[2])) for k, v in GLOBAL_KEYS.items()}
+        for scope in ("all", "default"):
+            self._add_dev_keys(scope, defaults_from=None)
+
+    # -- per-device keys ---------------------------------------------------
+    def _add_dev_keys(self, name: str, defaults_from: str | None) -> None:
+        for key, (default, lo, hi) in CONF_KEYS.items():
+            full = f"net.ipv4.conf.{name}.{key}"
+            if defaults_from is not None:
+                default = self.values[f"net.ipv4.conf.{defaults_from}.{key}"]
+                if key == "forwarding":
+                    default = self.values["net.ipv4.conf.all.forwarding"]
+            self.values[full] = default
+            self.bounds[full] = (lo, hi)
+        for key, (default, lo, hi) in NEIGH_KEYS.items():
+            full = f"net.ipv4.neigh.{name}.{key}"
+            self.values[full] = default
+            self.bounds[full] = (lo, hi)
+
+    def add_device(self, name: str) -> None:
+        self._add_dev_keys(name, defaults_from="default")
+
+    def remove_device(self, name: str) -> None:
+        for prefix in (f"net.ipv4.conf.{name}.", f"net.ipv4.neigh.{name}."):
+            for k in [k for k in self.values if k.startswith(prefix)]:
+                del self.values[k]
+                del self.bounds[k]
+
+    def rename_device(self, old: str, new: str) -> None:
+        for prefix in ("net.ipv4.conf.", "net.ipv4.neigh."):
+            for k in [k for k in self.values if k.startswith(f"{prefix}{old}.")]:
+                nk = f"{prefix}{new}." + k[len(prefix) + len(old) + 1:]
+                self.values[nk] = self.values.pop(k)
+                self.bounds[nk] = self.bounds.pop(k)
+
+    # -- access ------------------------------------------------------------
+    @staticmethod
+    def normalise(key: str) -> str:
+        """sysctl accepts both `net.ipv4.ip_forward` and `net/ipv4/ip_forward`."""
+        return key.replace("/", ".").strip(".")
+
+    def keys(self) -> list[str]:
+        return sorted(self.values)
+
+    def has(self, key: str) -> bool:
+        return self.normalise(key) in self.values
+
+    def get(self, key: str) -> str:
+        key = self.normalise(key)
+        try:
+            return self.values[key]
+        except KeyError:
+            path = "/proc/sys/" + key.replace(".", "/")
+            raise NetplexError(f"cannot stat {path}: No such file or directory", errno.ENOENT) from None
+
+    def get_int(self, key: str) -> int:
+        return int(self.values[key].split()[0])
+
+    def set(self, key: str, value: str) -> str:
+        """Write a value; returns it as /proc now shows it."""
+        key = self.normalise(key)
+        if key not in self.values:
+            path = "/proc/sys/" + key.replace(".", "/")
+            raise NetplexError(f"cannot stat {path}: No such file or directory", errno.ENOENT)
+        bounds = self.bounds.get(key)
+        value = value.strip()
+        if bounds is not None:
+            try:
+                n = int(value, 0) if value.lower().startswith(("0x", "-0x")) else int(value)
+            except ValueError:
+                path = "/proc/sys/" + key.replace(".", "/")
+                raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL) from None
+            lo, hi = bounds
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL)
+            value = str(n)
+        else:
+            value = "\t".join(value.split()) if key.endswith(("_range", "group_range")) else value
+        self.values[key] = value
+        self._side_effects(key, value)
+        self.ns.config_changed()
+        return value
+
+    def _side_effects(self, key: str, value: str) -> None:
+        if key in ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"):
+            self.values["net.ipv4.ip_forward"] = value
+            for k in list(self.values):
+                if k.startswith("net.ipv4.conf.") and k.endswith(".forwarding"):
+                    self.values[k] = value
+
+    def forwarding(self, devname: str) -> bool:
+        return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") == "1"

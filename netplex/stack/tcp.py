@@ -1,0 +1,469 @@
+"""TCP (RFC 9293) as net/ipv4/tcp*.c does it, for the simulator.
+
+Handshake with MSS, SACK-permitted, timestamps and window scale in the SYN;
+data segmented by MSS within the peer's window and a congestion window;
+cumulative ACKs; retransmission on timeout with exponential backoff
+(initial RTO 1 s, RFC 6298 estimation, minimum 200 ms as Linux); FIN in
+both directions with the kernel's states (TIME_WAIT lasts 60 s); RST for a
+segment no socket wants (tcp_v4_send_reset). Congestion control is a seam
+(`self.cc`) that the QoS work fills with Reno and CUBIC; here it is a fixed
+initial window of 10 segments growing by slow start.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
+from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
+
+if TYPE_CHECKING:
+    from netplex.stack.sockets import SocketTable
+
+NSEC_PER_MSEC = 1_000_000
+TCP_TIMEOUT_INIT = 1000 * NSEC_PER_MSEC
+TCP_RTO_MIN = 200 * NSEC_PER_MSEC
+TCP_RTO_MAX = 120_000 * NSEC_PER_MSEC
+TCP_TIMEWAIT_LEN = 60_000 * NSEC_PER_MSEC
+TCP_INIT_CWND = 10
+WSCALE = 7
+SYN_WINDOW = 64240
+ECONNREFUSED, ETIMEDOUT, ECONNRESET = 111, 110, 104
+
+CLOSED, LISTEN, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, CLOSING, \
+    LAST_ACK, TIME_WAIT = range(11)
+STATE_NAMES = ("CLOSED", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2",
+               "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT")
+
+
+def seq_lt(a: int, b: int) -> bool:
+    return ((a - b) & 0xFFFFFFFF) > 0x7FFFFFFF
+
+
+def seq_le(a: int, b: int) -> bool:
+    return a == b or seq_lt(a, b)
+
+
+class TcpSocket:
+    """One TCP endpoint (struct tcp_sock), listening or connected."""
+
+    def __init__(self, table: SocketTable) -> None:
+        self.table = table
+        self.ns = table.ns
+        self.state = CLOSED
+        self.laddr = 0
+        self.lport = 0
+        self.raddr = 0
+        self.rport = 0
+        self.iss = 0
+        self.snd_una = 0
+        self.snd_nxt = 0
+        self.snd_wnd = 0
+        self.snd_wscale = 0
+        self.rcv_nxt = 0
+        self.rcv_wscale = WSCALE
+        self.mss = 536
+        self.sndbuf = bytearray()      # bytes from snd_una on, not yet acknowledged
+        self.fin_queued = False
+        self.fin_sent = False
+        self.ooo: dict[int, bytes] = {}
+        self.cwnd = TCP_INIT_CWND
+        self.ssthresh = 1 << 30
+        self.srtt = 0
+        self.rttvar = 0
+        self.rto = TCP_TIMEOUT_INIT
+        self.backoff = 0
+        self.retries = 0
+        self.timer_gen = 0
+        self.rtt_probe: tuple[int, int] | None = None
+        self.error = 0
+        self.ts_ok = False
+        self.ts_recent = 0
+        self.listener: TcpSocket | None = None
+        self.accept_queue: list[TcpSocket] = []
+        self.on_connect: Callable[[TcpSocket], None] | None = None
+        self.on_accept: Callable[[TcpSocket], None] | None = None
+        self.on_data: Callable[[TcpSocket, bytes], None] | None = None
+        self.on_close: Callable[[TcpSocket], None] | None = None
+        self.on_error: Callable[[TcpSocket, int], None] | None = None
+        self.rcvbuf = bytearray()
+        self.peer_closed = False
+        self.cc: Any = None
+
+    # -- user calls --------------------------------------------------------
+    def listen(self, port: int, addr: int = 0) -> int:
+        if port in self.table.tcp_listen:
+            return 98
+        self.laddr, self.lport = addr, port
+        self.state = LISTEN
+        self.table.tcp_listen[port] = self
+        return 0
+
+    def connect(self, addr: int, port: int, src: int | None = None) -> int:
+        ns = self.ns
+        rt = ns.ip_route_output(addr, None, src)
+        if isinstance(rt, int):
+            return rt
+        self.raddr, self.rport = addr, port
+        self.laddr = src if src is not None else rt.src
+        self.lport = self.table.ephemeral_port("tcp")
+        self.mss = rt.dev.mtu - 40
+        self.iss = ns.net.rng.getrandbits(32)
+        self.snd_una = self.iss
+        self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
+        self.state = SYN_SENT
+        self.table.tcp_conns[self.key()] = self
+        self._send(self.iss, SYN, syn_options=True)
+        self._arm_rtx()
+        return 0
+
+    def send(self, data: bytes) -> None:
+        self.sndbuf += data
+        self._push()
+
+    def close(self) -> None:
+        """close(2): FIN after the queued data; a listener just stops listening."""
+        if self.state == LISTEN:
+            self.table.tcp_listen.pop(self.lport, None)
+            self.state = CLOSED
+            return
+        if self.state in (CLOSED, TIME_WAIT, FIN_WAIT1, FIN_WAIT2, CLOSING, LAST_ACK):
+            return
+        if self.state == SYN_SENT:
+            self._done()
+            return
+        self.fin_queued = True
+        self.state = FIN_WAIT1 if self.state in (ESTABLISHED, SYN_RECV) else LAST_ACK
+        self._push()
+
+    def key(self) -> tuple[int, int, int, int]:
+        return (self.laddr, self.lport, self.raddr, self.rport)
+
+    # -- output ------------------------------------------------------------
+    def _send(self, seq: int, flags: int, payload: bytes = b"", syn_options: bool = False) -> None:
+        ns = self.ns
+        ack = self.rcv_nxt if flags & ACK else 0
+        win = SYN_WINDOW if flags & SYN else min(0xFFFF, (1 << 20) >> self.rcv_wscale)
+        seg = Tcp(self.lport, self.rport, seq, ack, flags, win, payload)
+        if syn_options:
+            seg.mss = self.ns_mss()
+            seg.sack_perm = True
+            seg.wscale = WSCALE
+            seg.timestamps = (self._tsval(), self.ts_recent if flags & ACK else 0)
+        elif self.ts_ok:
+            seg.timestamps = (self._tsval(), self.ts_recent)
+        rt = ns.ip_route_output(self.raddr, None, self.laddr)
+        if isinstance(rt, int):
+            self._fail(rt)
+            return
+        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF)
+        ns.ip_local_out(ip, rt)
+
+    def ns_mss(self) -> int:
+        rt = self.ns.ip_route_output(self.raddr, None, self.laddr)
+        return (rt.dev.mtu - 40) if not isinstance(rt, int) else 1460
+
+    def _tsval(self) -> int:
+        return (self.ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF
+
+    def _push(self) -> None:
+        """tcp_write_xmit: send what the windows allow."""
+        if self.state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, LAST_ACK):
+            return
+        in_flight = (self.snd_nxt - self.snd_una) & 0xFFFFFFFF
+        wnd = min(self.snd_wnd, self.cwnd * self.mss)
+        sent_any = False
+        while True:
+            offset = in_flight - (1 if self.fin_sent else 0)
+            avail = len(self.sndbuf) - offset
+            if avail <= 0:
+                break
+            room = wnd - in_flight
+            if room <= 0:
+                break
+            n = min(avail, self.mss, room)
+            data = bytes(self.sndbuf[offset:offset + n])
+            flags = ACK | (PSH if n == avail else 0)
+            self._send(self.snd_nxt, flags, data)
+            if self.rtt_probe is None:
+                self.rtt_probe = (self.snd_nxt, self.ns.sched.now)
+            self.snd_nxt = (self.snd_nxt + n) & 0xFFFFFFFF
+            in_flight += n
+            sent_any = True
+        if self.fin_queued and not self.fin_sent and len(self.sndbuf) == in_flight:
+            self._send(self.snd_nxt, FIN | ACK)
+            self.snd_nxt = (self.snd_nxt + 1) & 0xFFFFFFFF
+            self.fin_sent = True
+            sent_any = True
+        if sent_any:
+            self._arm_rtx()
+
+    def _arm_rtx(self) -> None:
+        self.timer_gen += 1
+        self.ns.sched.after(self.rto << self.backoff if self.backoff < 16 else TCP_RTO_MAX,
+                            self._rtx_timer, self.timer_gen)
+
+    def _rtx_timer(self, gen: int) -> None:
+        """tcp_retransmit_timer: resend the oldest unacknowledged segment, back off."""
+        if gen != self.timer_gen or self.state in (CLOSED, LISTEN, TIME_WAIT):
+            return
+        if self.snd_una == self.snd_nxt:
+            return
+        self.retries += 1
+        limit = int(self.ns.sysctl.values["net.ipv4.tcp_syn_retries"]) if self.state == SYN_SENT else 15
+        if self.retries > limit:
+            self._fail(ETIMEDOUT)
+            return
+        self.backoff += 1
+        self.rtt_probe = None
+        self.ssthresh = max(2, self.cwnd // 2)
+        self.cwnd = 1
+        if self.state == SYN_SENT:
+            self._send(self.iss, SYN, syn_options=True)
+        elif self.state == SYN_RECV:
+            self._send(self.iss, SYN | ACK, syn_options=True)
+        else:
+            n = min(len(self.sndbuf), self.mss)
+            if n:
+                self._send(self.snd_una, ACK | PSH, bytes(self.sndbuf[:n]))
+            elif self.fin_sent:
+                self._send(self.snd_una, FIN | ACK)
+        self.timer_gen += 1
+        delay = min(self.rto << self.backoff, TCP_RTO_MAX)
+        self.ns.sched.after(delay, self._rtx_timer, self.timer_gen)
+
+    # -- input -------------------------------------------------------------
+    def rcv(self, ip: IPv4, seg: Tcp) -> None:
+        """tcp_rcv_state_process."""
+        st = self.state
+        flags = seg.flags
+        if seg.timestamps is not None and self.ts_ok:
+            self.ts_recent = seg.timestamps[0]
+        if st == SYN_SENT:
+            if flags & ACK and seg.ack != self.snd_nxt:
+                if not flags & RST:
+                    self._reset_reply(ip, seg)
+                return
+            if flags & RST:
+                if flags & ACK:
+                    self._fail(ECONNREFUSED)
+                return
+            if flags & SYN:
+                self.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
+                self._peer_options(seg)
+                if flags & ACK:
+                    self.snd_una = seg.ack
+                    self.snd_wnd = seg.window << self.snd_wscale if False else seg.window
+                    self.state = ESTABLISHED
+                    self.timer_gen += 1
+                    self.backoff = 0
+                    self.retries = 0
+                    self._send(self.snd_nxt, ACK)
+                    self.ns.neigh_confirm_for(self.raddr)
+                    if self.on_connect is not None:
+                        self.on_connect(self)
+                    self._push()
+            return
+        # synchronized states
+        if flags & RST:
+            if seq_le(self.rcv_nxt, seg.seq) and seq_lt(seg.seq, (self.rcv_nxt + (1 << 20)) & 0xFFFFFFFF):
+                self._fail(ECONNRESET if st != SYN_RECV else ECONNREFUSED)
+            return
+        if flags & SYN and st != SYN_RECV:
+            self._send(self.snd_nxt, ACK)  # challenge ACK
+            return
+        if not flags & ACK:
+            return
+        if st == SYN_RECV:
+            if seg.ack != self.snd_nxt:
+                self._reset_reply(ip, seg)
+                return
+            self.snd_una = seg.ack
+            self.snd_wnd = seg.window << self.snd_wscale
+            self.state = ESTABLISHED
+            self.timer_gen += 1
+            self.backoff = 0
+            lst = self.listener
+            if lst is not None and lst.on_accept is not None:
+                lst.on_accept(self)
+            st = ESTABLISHED
+        self._ack_rcv(seg)
+        if self.state == CLOSED:
+            return
+        payload = seg.payload if isinstance(seg.payload, bytes) else bytes(seg.payload)
+        need_ack = False
+        if payload or flags & FIN:
+            need_ack = True
+            if seg.seq == self.rcv_nxt:
+                self._data_in(payload, bool(flags & FIN))
+                while self.rcv_nxt in self.ooo:
+                    more = self.ooo.pop(self.rcv_nxt)
+                    self._data_in(more, False)
+            elif seq_lt(self.rcv_nxt, seg.seq) and payload:
+                self.ooo[seg.seq] = payload
+        if need_ack:
+            self._send(self.snd_nxt, ACK)
+        self._push()
+
+    def _ack_rcv(self, seg: Tcp) -> None:
+        """tcp_ack: advance snd_una, take an RTT sample, open the congestion window."""
+        ack = seg.ack
+        self.snd_wnd = seg.window << self.snd_wscale
+        if seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt):
+            acked = (ack - self.snd_una) & 0xFFFFFFFF
+            fin_acked = self.fin_sent and ack == self.snd_nxt
+            data_acked = acked - (1 if fin_acked else 0)
+            del self.sndbuf[:max(0, data_acked)]
+            self.snd_una = ack
+            self.backoff = 0
+            self.retries = 0
+            if self.rtt_probe is not None and seq_lt(self.rtt_probe[0], ack):
+                self._rtt_sample(self.ns.sched.now - self.rtt_probe[1])
+                self.rtt_probe = None
+            if self.cwnd < self.ssthresh:
+                self.cwnd += max(1, data_acked // max(1, self.mss))
+            else:
+                self.cwnd += 1 if data_acked >= self.cwnd * self.mss else 0
+            self.ns.neigh_confirm_for(self.raddr)
+            if self.snd_una == self.snd_nxt:
+                self.timer_gen += 1
+            else:
+                self._arm_rtx()
+            if fin_acked:
+                if self.state == FIN_WAIT1:
+                    self.state = FIN_WAIT2
+                elif self.state == CLOSING:
+                    self._time_wait()
+                elif self.state == LAST_ACK:
+                    self._done()
+
+    def _rtt_sample(self, rtt: int) -> None:
+        """tcp_rtt_estimator + tcp_set_rto (RFC 6298, Linux's 200 ms floor)."""
+        if self.srtt == 0:
+            self.srtt = rtt
+            self.rttvar = rtt // 2
+        else:
+            self.rttvar = (3 * self.rttvar + abs(self.srtt - rtt)) // 4
+            self.srtt = (7 * self.srtt + rtt) // 8
+        self.rto = max(TCP_RTO_MIN, self.srtt + max(4 * self.rttvar, TCP_RTO_MIN))
+
+    def _data_in(self, payload: bytes, fin: bool) -> None:
+        if payload:
+            self.rcv_nxt = (self.rcv_nxt + len(payload)) & 0xFFFFFFFF
+            if self.on_data is not None:
+                self.on_data(self, payload)
+            else:
+                self.rcvbuf += payload
+        if fin:
+            self.rcv_nxt = (self.rcv_nxt + 1) & 0xFFFFFFFF
+            self.peer_closed = True
+            if self.state in (ESTABLISHED, SYN_RECV):
+                self.state = CLOSE_WAIT
+            elif self.state == FIN_WAIT1:
+                self.state = CLOSING if self.snd_una != self.snd_nxt else TIME_WAIT
+                if self.state == TIME_WAIT:
+                    self._time_wait()
+            elif self.state == FIN_WAIT2:
+                self._time_wait()
+            if self.on_close is not None:
+                self.on_close(self)
+
+    def _peer_options(self, seg: Tcp) -> None:
+        if seg.mss:
+            self.mss = min(self.ns_mss(), seg.mss)
+        if seg.wscale is not None:
+            self.snd_wscale = min(seg.wscale, 14)
+        else:
+            self.snd_wscale = 0
+            self.rcv_wscale = 0
+        self.ts_ok = seg.timestamps is not None
+        if self.ts_ok:
+            self.ts_recent = seg.timestamps[0]
+            self.mss -= 12
+
+    def _time_wait(self) -> None:
+        self.state = TIME_WAIT
+        self.timer_gen += 1
+        self.ns.sched.after(TCP_TIMEWAIT_LEN, self._tw_expire, self.timer_gen)
+
+    def _tw_expire(self, gen: int) -> None:
+        if gen == self.timer_gen:
+            self._done()
+
+    def _done(self) -> None:
+        """tcp_done: the socket leaves the tables."""
+        self.state = CLOSED
+        self.timer_gen += 1
+        if self.table.tcp_conns.get(self.key()) is self:
+            del self.table.tcp_conns[self.key()]
+
+    def _fail(self, err: int) -> None:
+        self.error = err
+        was = self.state
+        self._done()
+        if self.on_error is not None and was != CLOSED:
+            self.on_error(self, err)
+
+    def icmp_error(self, err: int, hard: bool) -> None:
+        """tcp_v4_err: during the handshake any destination-unreachable ends the connect."""
+        if self.state in (SYN_SENT, SYN_RECV):
+            self._fail(err)
+        elif hard:
+            self.error = err
+
+    def _reset_reply(self, ip: IPv4, seg: Tcp) -> None:
+        send_reset(self.ns, ip, seg)
+
+
+def send_reset(ns: Any, ip: IPv4, seg: Tcp) -> None:
+    """tcp_v4_send_reset: answer a segment nobody wants."""
+    if seg.flags & RST:
+        return
+    if seg.flags & ACK:
+        rst = Tcp(seg.dport, seg.sport, seg.ack, 0, RST, 0)
+    else:
+        plen = len(seg.payload) if isinstance(seg.payload, bytes) else 0
+        ack = (seg.seq + plen + (1 if seg.flags & SYN else 0) + (1 if seg.flags & FIN else 0)) & 0xFFFFFFFF
+        rst = Tcp(seg.dport, seg.sport, 0, ack, RST | ACK, 0)
+    rt = ns.ip_route_output(ip.src, None, ip.dst)
+    if isinstance(rt, int):
+        return
+    if ns.net.tracer.on:
+        ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}")
+    ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt)
+
+
+def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
+    """tcp_v4_rcv: find the established socket, else the listener, else RST."""
+    seg = ip.payload
+    if not isinstance(seg, Tcp):
+        return
+    sk = table.tcp_conns.get((ip.dst, seg.dport, ip.src, seg.sport))
+    if sk is not None:
+        sk.rcv(ip, seg)
+        return
+    lst = table.tcp_listen.get(seg.dport)
+    if lst is not None and (not lst.laddr or lst.laddr == ip.dst):
+        if seg.flags & RST:
+            return
+        if seg.flags & ACK:
+            send_reset(table.ns, ip, seg)
+            return
+        if not seg.flags & SYN:
+            return
+        child = TcpSocket(table)
+        child.listener = lst
+        child.laddr, child.lport, child.raddr, child.rport = ip.dst, seg.dport, ip.src, seg.sport
+        child.on_data = None
+        child.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
+        child.iss = table.ns.net.rng.getrandbits(32)
+        child.snd_una = child.iss
+        child.snd_nxt = (child.iss + 1) & 0xFFFFFFFF
+        child.mss = 1460
+        child._peer_options(seg)
+        child.snd_wnd = seg.window
+        child.state = SYN_RECV
+        table.tcp_conns[child.key()] = child
+        child._send(child.iss, SYN | ACK, syn_options=True)
+        child._arm_rtx()
+        return
+    send_reset(table.ns, ip, seg)

@@ -1,0 +1,186 @@
+"""Batched rtnetlink requests: the few the twin needs, encoded by hand.
+
+rtnetlink(7), netlink(7); message layouts from <linux/rtnetlink.h>,
+<linux/if_link.h>, <linux/veth.h> and <linux/if_addr.h>. Requests are queued
+and sent many per `sendmsg`, then every acknowledgement is read; the first
+error is raised with its errno and the request it answered. A few lines of
+`struct` here are ~20x faster than building the same messages with pyroute2's
+generic encoder, which matters when a scenario has thousands of links.
+"""
+from __future__ import annotations
+
+import errno as _errno
+import ipaddress
+import os
+import socket
+import struct
+
+__all__ = ["NetlinkError", "Rtnl"]
+
+RTM_NEWLINK = 16
+RTM_SETLINK = 19
+RTM_NEWADDR = 20
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+
+IFLA_IFNAME = 3
+IFLA_MTU = 4
+IFLA_MASTER = 10
+IFLA_LINKINFO = 18
+IFLA_NET_NS_FD = 28
+IFLA_INFO_KIND = 1
+IFLA_INFO_DATA = 2
+VETH_INFO_PEER = 1
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+IFA_BROADCAST = 4
+IFF_UP = 0x1
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_IFINFOMSG = struct.Struct("=BxHiII")
+_IFADDRMSG = struct.Struct("=BBBBI")
+
+
+class NetlinkError(OSError):
+    """The kernel refused a request: `errno` is its error, `request` names the request."""
+
+    def __init__(self, code: int, request: str) -> None:
+        super().__init__(code, f"{request}: {os.strerror(code)}")
+        self.request = request
+
+
+def _attr(kind: int, payload: bytes) -> bytes:
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, kind) + payload + b"\0" * (-n & 3)
+
+
+def _name(s: str) -> bytes:
+    return s.encode() + b"\0"
+
+
+def _u32(v: int) -> bytes:
+    return struct.pack("=I", v)
+
+
+class Rtnl:
+    """A queue of rtnetlink requests over one socket (bound in one namespace)."""
+
+    CHUNK = 128  # requests per sendmsg; keeps their acks well inside the receive buffer
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._queue: list[tuple[int, int, bytes, str]] = []
+        self._seq = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _push(self, mtype: int, flags: int, body: bytes, what: str) -> None:
+        self._queue.append((mtype, NLM_F_REQUEST | NLM_F_ACK | flags, body, what))
+
+    # --- requests -----------------------------------------------------------
+    def veth_add(
+        self,
+        name: str,
+        peer: str,
+        peer_netns_fd: int,
+        mtu: int | None = None,
+        index: int = 0,
+        peer_index: int = 0,
+    ) -> None:
+        """`ip link add NAME type veth peer name PEER netns FD` (both ends down)."""
+        mtu_attr = _attr(IFLA_MTU, _u32(mtu)) if mtu else b""
+        peer_body = (
+            _IFINFOMSG.pack(0, 0, peer_index, 0, 0)
+            + _attr(IFLA_IFNAME, _name(peer))
+            + mtu_attr
+            + _attr(IFLA_NET_NS_FD, _u32(peer_netns_fd))
+        )
+        info = _attr(IFLA_INFO_KIND, b"veth\0") + _attr(
+            IFLA_INFO_DATA, _attr(VETH_INFO_PEER, peer_body)
+        )
+        body = (
+            _IFINFOMSG.pack(0, 0, index, 0, 0)
+            + _attr(IFLA_IFNAME, _name(name))
+            + mtu_attr
+            + _attr(IFLA_LINKINFO, info)
+        )
+        self._push(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, f"veth {name} peer {peer}")
+
+    def link_add(self, name: str, kind: str, index: int = 0) -> None:
+        """`ip link add NAME type KIND` (e.g. bridge), down."""
+        body = (
+            _IFINFOMSG.pack(0, 0, index, 0, 0)
+            + _attr(IFLA_IFNAME, _name(name))
+            + _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, _name(kind)))
+        )
+        self._push(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, f"{kind} {name}")
+
+    def link_set(
+        self,
+        name: str | None = None,
+        index: int = 0,
+        up: bool | None = None,
+        master: int | None = None,
+        mtu: int | None = None,
+    ) -> None:
+        """`ip link set DEV [up|down] [master IDX] [mtu N]`, by name or index."""
+        flags = change = 0
+        if up is not None:
+            flags, change = (IFF_UP if up else 0), IFF_UP
+        body = _IFINFOMSG.pack(0, 0, index, flags, change)
+        if name is not None:
+            body += _attr(IFLA_IFNAME, _name(name))
+        if master is not None:
+            body += _attr(IFLA_MASTER, _u32(master))
+        if mtu is not None:
+            body += _attr(IFLA_MTU, _u32(mtu))
+        self._push(RTM_SETLINK, 0, body, f"set {name or index}")
+
+    def addr_add(self, index: int, cidr: str) -> None:
+        """`ip addr add CIDR dev IDX` for IPv4 (with the broadcast `ip ... brd +` gives)."""
+        iface = ipaddress.IPv4Interface(cidr)
+        local = iface.ip.packed
+        body = _IFADDRMSG.pack(socket.AF_INET, iface.network.prefixlen, 0, 0, index)
+        body += _attr(IFA_LOCAL, local) + _attr(IFA_ADDRESS, local)
+        if iface.network.prefixlen < 31:
+            body += _attr(IFA_BROADCAST, iface.network.broadcast_address.packed)
+        self._push(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body, f"addr {cidr} dev {index}")
+
+    # --- transport ----------------------------------------------------------
+    def commit(self) -> None:
+        """Send every queued request; raise NetlinkError for the first refused one."""
+        queue, self._queue = self._queue, []
+        first_error: NetlinkError | None = None
+        for start in range(0, len(queue), self.CHUNK):
+            chunk = queue[start : start + self.CHUNK]
+            pending: dict[int, str] = {}
+            buf = bytearray()
+            for mtype, flags, body, what in chunk:
+                self._seq += 1
+                pending[self._seq] = what
+                buf += _NLMSGHDR.pack(_NLMSGHDR.size + len(body), mtype, flags, self._seq, 0)
+                buf += body
+            self.sock.send(bytes(buf))
+            while pending:
+                data = self.sock.recv(1 << 16)
+                off = 0
+                while off + _NLMSGHDR.size <= len(data):
+                    length, mtype, _fl, seq, _pid = _NLMSGHDR.unpack_from(data, off)
+                    if length < _NLMSGHDR.size:
+                        break
+                    if mtype == NLMSG_ERROR and seq in pending:
+                        (code,) = struct.unpack_from("=i", data, off + _NLMSGHDR.size)
+                        what = pending.pop(seq)
+                        if code and first_error is None:
+                            first_error = NetlinkError(-code, what)
+                    off += (length + 3) & ~3
+        if first_error is not None:
+            raise first_error
+
+
+def errno_name(code: int) -> str:
+    return _errno.errorcode.get(code, str(code))

@@ -1,0 +1,277 @@
+"""The shell-line interpreter: the lines bash accepts give bash's stdout,
+stderr and status (checked against `bash -c`), and the constructs netplex does
+not run are refused with status 2 before anything runs."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from netplex.shell.interp import Shell
+from netplex.shell.registry import COMMANDS, Context, command
+from netplex.shell.result import Result
+
+SAME_AS_BASH = [
+    # quoting
+    "echo 'single  $HOME \\n' \"double  quoted\"",
+    "echo a\\ b c\\\\d \\$x",
+    'echo "a\\"b\\$c\\\\d\\e"',
+    "echo ''; echo \"\" | wc -c",
+    "printf '[%s]' '' \"\" x; echo",
+    "echo a#b #comment",
+    "echo 'it''s' \"mixed\"'quotes'",
+    "echo $'tab\\there' $'nl\\nx'",
+    "echo a\\",
+    # variables and expansion
+    'x="a  b"; echo $x "$x"',
+    "x=1; x+=2; echo $x",
+    "x=hello; echo ${x}world $xworld end",
+    "x=1 y=2; echo $x$y",
+    "x=outer; x=inner echo $x",
+    "x=' a b '; printf '[%s]' $x; echo",
+    "x=' a b '; printf '[%s]' \"$x\"; echo",
+    "x=' a b '; printf '[%s]' pre$x'post'; echo",
+    "e=; printf '[%s]' $e \"$e\" x; echo",
+    "echo ${unset:-default} ${unset-dash} ${#unset}",
+    "x=abc; echo ${#x} ${x:+set} ${x:-no}",
+    "echo ${u:=assigned}; echo $u",
+    "echo $0 $# [$1]",
+    "echo $ alone 100$",
+    "x=a; echo ${x:+\"b c\"} \"${u:-\"x  y\"}\"",
+    "IFS=:; x=a:b; echo $x",
+    "IFS=:; x=a::b:; printf '[%s]' $x; echo",
+    "IFS=', '; x='a, b,,c'; printf '[%s]' $x; echo",
+    # test / [
+    "x=; [ -z \"$x\" ] && echo empty",
+    "test 1 -eq 1 && echo yes",
+    "[ 1 -eq 1",
+    "[ a -eq 1 ]",
+    "[ -z ]; echo $?",
+    "[ ]; echo $?",
+    "[ a = b ]; echo $?",
+    "[ a == a ]; echo $?",
+    "[ ! -n '' ]; echo $?",
+    "[ a b c ]; echo $?",
+    "[ a -foo b ]; echo $?",
+    "test 1 -lt 2 -a 2 -lt 3; echo $?",
+    "test 1 -gt 2 -o 2 -lt 3; echo $?",
+    "[ \"$(echo 3 | wc -l)\" -ge 1 ] && echo ok",
+    # status, lists, pipelines
+    "false; echo $?",
+    "true && echo yes || echo no",
+    "false && echo yes || echo no",
+    "false || false || echo third",
+    "true || echo skipped; echo after",
+    "! true; echo $?",
+    "! false; echo $?",
+    "! ! true; echo $?",
+    "false | true; echo $?",
+    "true | false; echo $?",
+    "echo a; echo b;",
+    "echo one && \n echo two",
+    "echo a |\n cat",
+    "echo x\necho y",
+    # command substitution
+    "echo $(echo a; echo b)",
+    'echo "$(printf \'a\\n\\nb\\n\\n\')"',
+    "x=$(false); echo $?",
+    "echo $(false) $?",
+    "x=$(echo one two); echo [$x]",
+    "echo $(echo $(echo nested))",
+    "echo \"$(echo \"inner quotes\")\"",
+    "x=$(y=1; echo in); echo $x [$y]",
+    "echo $( )empty",
+    "seq $(echo 3)",
+    # unknown commands
+    "nosuch; echo $?",
+    "nosuch arg 2>/dev/null || echo fallback",
+    "nosuch && echo no; echo $?",
+    "echo a | nosuch | wc -l",
+    # redirections
+    "echo out >/dev/null; echo $?",
+    "echo out > /dev/null",
+    "nosuch 2>/dev/null; echo $?",
+    "nosuch &>/dev/null; echo $?",
+    "nosuch >/dev/null 2>&1; echo $?",
+    "nosuch 2>&1 | wc -l",
+    "nosuch 2>&1 >/dev/null | wc -l",
+    "nosuch |& wc -l",
+    "echo err >&2",
+    "echo err 1>&2 | wc -l",
+    "echo x 3>/dev/null",
+    "echo a2>/dev/null",
+    "cat </dev/null; echo $?",
+    "echo out >>/dev/null",
+    "echo out >&/dev/null; echo done",
+    # exit and builtins
+    "exit 3; echo no",
+    "echo $(exit 4) $?",
+    "x=$(echo a; exit 5); echo $? $x",
+    "true | exit 7; echo $?",
+    "export A=1; echo $A",
+    "A=1; unset A; echo [$A]",
+    ": anything; echo $?",
+    "exit abc; echo $?",
+    # syntax errors
+    'echo "a',
+    "echo 'a",
+    "echo a &&",
+    "echo a |",
+    "; echo",
+    "echo a;;",
+    "echo $(ls",
+    "echo a ) b",
+    "echo ${x",
+    "echo a &&& b",
+    "echo a | | b",
+    "&& echo",
+    "echo a >",
+]
+
+
+def _real(line: str) -> tuple[int, str, str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
+    p = subprocess.run(["bash", "-c", line], env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=20)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize("line", SAME_AS_BASH)
+def test_same_as_bash(line: str) -> None:
+    r = Shell().run(line)
+    assert (r.status, r.output, r.error) == _real(line)
+
+
+# ---------------------------------------------------------------- shell state
+
+
+def test_variables_and_status_persist_between_lines() -> None:
+    shell = Shell()
+    shell.run("DEV=eth0")
+    shell.run("export MTU=1500")
+    assert shell.run("echo $DEV $MTU").output == "eth0 1500\n"
+    shell.run("false")
+    assert shell.run("echo $?").output == "1\n"
+    shell.run("X=tmp true")
+    assert shell.run("echo [$X]").output == "[]\n"
+    shell.run("Y=1 | true")  # a pipeline stage is a subshell: nothing persists
+    assert shell.run("echo [$Y]").output == "[]\n"
+    assert shell.env == {"DEV": "eth0", "MTU": "1500"}
+
+
+def test_env_given_to_the_shell_and_per_command_env() -> None:
+    seen: list[dict[str, str]] = []
+
+    def show(ctx: Context, argv: list[str]) -> Result:
+        seen.append(dict(ctx.env))
+        return Result(0, " ".join(argv[1:]) + "\n")
+
+    shell = Shell(env={"HOST": "h1"}, commands={"show": show})
+    assert shell.run("NS=red show $HOST").output == "h1\n"
+    assert seen == [{"HOST": "h1", "NS": "red"}]
+    assert "NS" not in shell.env
+
+
+def test_pipeline_feeds_stdin_and_collects_all_stderr() -> None:
+    def noisy(ctx: Context, argv: list[str]) -> Result:
+        return Result(int(argv[1]), ctx.stdin.upper(), f"{argv[0]} {argv[1]} warns\n")
+
+    shell = Shell(commands={**COMMANDS, "noisy": noisy})
+    r = shell.run("echo abc | noisy 3 | noisy 0")
+    assert r == Result(0, "ABC\n", "noisy 3 warns\nnoisy 0 warns\n")
+    assert shell.run("echo abc | noisy 0 | noisy 4").status == 4
+
+
+def test_node_and_host_callbacks_reach_commands() -> None:
+    node = object()
+    got: list[object] = []
+
+    def probe(ctx: Context, argv: list[str]) -> Result:
+        got.append(ctx.node)
+        ctx.sleep(5)
+        return Result(0, ctx.read_file("/proc/sys/net/ipv4/ip_forward") or "")
+
+    slept: list[int] = []
+    shell = Shell(node=node, read_file={"/proc/sys/net/ipv4/ip_forward": "1\n"}.get,
+                  sleep=slept.append, commands={"probe": probe})
+    assert shell.run("probe").output == "1\n"
+    assert got == [node] and slept == [5]
+
+
+def test_commands_registered_later_are_found() -> None:
+    shell = Shell()
+    assert shell.run("netplex-test-cmd").status == 127
+
+    @command("netplex-test-cmd")
+    def _cmd(ctx: Context, argv: list[str]) -> Result:
+        return Result(0, "registered\n")
+
+    try:
+        assert shell.run("netplex-test-cmd").output == "registered\n"
+    finally:
+        del COMMANDS["netplex-test-cmd"]
+
+
+def test_unknown_command_message_names_the_line() -> None:
+    r = Shell().run("echo ok\nnosuch")
+    assert r == Result(127, "ok\n", "bash: line 2: nosuch: command not found\n")
+
+
+# ---------------------------------------------------------------- refused constructs
+
+
+@pytest.mark.parametrize("line, message", [
+    ("echo a > /tmp/out", "netplex: redirection to files is not supported: >/tmp/out\n"),
+    ("echo a >>log", "netplex: redirection to files is not supported: >>log\n"),
+    ("echo a 2>err.txt", "netplex: redirection to files is not supported: 2>err.txt\n"),
+    ("wc -l < /etc/passwd", "netplex: redirection to files is not supported: </etc/passwd\n"),
+    ("cat <<EOF", "netplex: redirection to files is not supported: <<EOF\n"),
+    ("cat <<< word", "netplex: redirection to files is not supported: <<<word\n"),
+    ("echo a &>out", "netplex: redirection to files is not supported: &>out\n"),
+    ("echo a 3>&1", "netplex: redirection to files is not supported: 3>&1\n"),
+    ("sleep 1 &", "netplex: background jobs (&) are not supported\n"),
+    ("(echo a)", "netplex: subshells ( ... ) are not supported\n"),
+    ("{ echo a; }", "netplex: groups { ... } is not supported\n"),
+    ("if true; then echo a; fi", "netplex: the shell keyword 'if' is not supported\n"),
+    ("for i in 1 2; do echo $i; done", "netplex: the shell keyword 'for' is not supported\n"),
+    ("while true; do :; done", "netplex: the shell keyword 'while' is not supported\n"),
+    ("echo `date`", "netplex: backquote command substitution is not supported; use $(...)\n"),
+    ("echo $((1+2))", "netplex: arithmetic expansion $((...)) is not supported\n"),
+    ("echo a{b,c}", "netplex: brace expansion is not supported: a{b,c}\n"),
+    ("echo ~", "netplex: tilde expansion is not supported: ~\n"),
+    ("echo $$", "netplex: the special parameter $$ is not supported\n"),
+])
+def test_refused_before_anything_runs(line: str, message: str) -> None:
+    ran: list[str] = []
+
+    def mark(ctx: Context, argv: list[str]) -> Result:
+        ran.append(argv[0])
+        return Result(0)
+
+    shell = Shell(commands={**COMMANDS, "mark": mark})
+    r = shell.run(f"mark; {line}")
+    assert r == Result(2, "", message)
+    assert ran == []
+    assert shell.run("echo $?").output == "2\n"
+
+
+def test_redirection_target_from_a_variable_is_checked_when_run() -> None:
+    shell = Shell()
+    shell.run("OUT=/dev/null")
+    assert shell.run("echo hidden >$OUT").output == ""
+    shell.run("OUT=/tmp/file")
+    r = shell.run("echo shown; echo hidden >$OUT; echo never")
+    assert r == Result(2, "shown\n", "netplex: redirection to files is not supported: >/tmp/file\n")
+
+
+def test_keywords_are_plain_words_outside_command_position() -> None:
+    assert Shell().run("echo if then fi { }").output == "if then fi { }\n"
+    assert Shell().run("echo 'a{b,c}' \"~\"").output == "a{b,c} ~\n"
+
+
+def test_globs_stay_as_typed() -> None:
+    # bash leaves a pattern unchanged when no file matches; netplex has no files to match
+    assert Shell().run("echo /sys/class/net/*").output == "/sys/class/net/*\n"

@@ -1,0 +1,81 @@
+"""Ownership and cleanup: a killed run's namespaces are found and removed; nothing else is."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from netplex.scenario.linux import LinuxBackend
+from netplex.twin import cleanup, netns
+
+pytestmark = pytest.mark.linux
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CHILD = """
+import json, sys, time
+from netplex.scenario.linux import LinuxBackend
+be = LinuxBackend()
+be.build(["h1", "h2", "vm"], [
+    {"ends": [("h1", "eth0"), ("h2", "eth0")], "kind": "veth"},
+    {"ends": [("h1", "tap0"), ("vm", "eth0")], "kind": "tap"},
+])
+be.run("h2", "ip link set eth0 up")
+be.start_services("h2", [("tcp", 80)])
+print(json.dumps({"namespaces": be.namespaces, "state": be.state_path}), flush=True)
+time.sleep(60)
+"""
+
+
+def start_child() -> tuple[subprocess.Popen[str], dict[str, object]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, "the child run did not start"
+    return proc, json.loads(line)
+
+
+def test_clean_removes_a_killed_run() -> None:
+    proc, info = start_child()
+    names = info["namespaces"]
+    assert isinstance(names, list) and len(names) == 3
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert all(netns.exists(n) for n in names)  # left behind, with their processes
+    removed = cleanup.clean()
+    assert sorted(f"netns {n}" for n in names) == sorted(r for r in removed if r.startswith("netns "))
+    assert f"state {info['state']}" in removed
+    assert not os.path.exists(str(info["state"]))
+    assert cleanup.clean() == []
+
+
+def test_sigterm_tears_down() -> None:
+    proc, info = start_child()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == -signal.SIGTERM
+    assert not any(netns.exists(n) for n in info["namespaces"])  # type: ignore[union-attr]
+    assert not os.path.exists(str(info["state"]))
+
+
+def test_clean_leaves_foreign_and_live_namespaces_alone(netns_list: Callable[[], list[str]]) -> None:
+    before = netns_list()
+    other = f"other-{secrets.token_hex(4)}"
+    subprocess.run(["ip", "netns", "add", other], check=True)
+    try:
+        with LinuxBackend() as live:
+            live.build(["h1"], [])
+            assert cleanup.clean() == []
+            assert netns.exists(other) and netns.exists(live.namespace("h1"))
+        assert netns_list() == sorted(before + [other])
+    finally:
+        subprocess.run(["ip", "netns", "delete", other], check=True)
+    assert netns_list() == before
