@@ -4,9 +4,11 @@
     netplex demo DIR
     netplex shell FILE NODE
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
+    netplex diff FILE [--json]
+    netplex clean
 
-Exit status: 0 everything passed, 1 a probe failed (trace: not delivered),
-2 a scenario could not be run. Backends are looked up in `BACKENDS`, a plain
+Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
+diff: the backends disagree), 2 a scenario could not be run. Backends are looked up in `BACKENDS`, a plain
 table of factories (tests put a fake one there).
 """
 from __future__ import annotations
@@ -357,6 +359,79 @@ def trace(
     for line in lines:
         print(line)
     raise typer.Exit(EXIT_OK if delivered else EXIT_FAILED)
+
+
+def _print_diff(file: Path, report: Any) -> None:
+    from netplex.scenario.diff import summarize
+
+    out = _stdout()
+    out.print(Text.assemble((report.scenario, "bold"), f"  ({file}, sim vs linux)"), soft_wrap=True)
+    for backend, result in (("sim", report.sim), ("linux", report.linux)):
+        if result.error is not None:
+            from netplex.scenario.diff import error_line
+
+            out.print(Text(f"{backend}: could not run: {error_line(result.error)}", style="yellow"), soft_wrap=True)
+    if report.probes:
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", show_lines=True)
+        for col in ("#", "probe", "sim", "linux", "verdict"):
+            table.add_column(col, overflow="fold")
+        for p in report.probes:
+            verdict = Text("same", style="bold green") if p.agree else Text("DIFFERENT", style="bold red")
+            table.add_row(str(p.index), p.what or p.kind, summarize(p.kind, p.sim), summarize(p.kind, p.linux), verdict)
+        out.print(table)
+    for note in report.notes:
+        out.print(Text(f"note (linux): {note}", style="yellow"), soft_wrap=True)
+    if report.inconclusive is not None:
+        out.print(Text(f"cannot compare: {report.inconclusive}", style="bold red"), soft_wrap=True)
+        return
+    diffs = report.all_differences()
+    if not diffs:
+        out.print(Text(f"agree: sim and linux gave the same results for {len(report.probes)} probes", style="green"))
+        return
+    out.print(Text(f"DISAGREE: {len(diffs)} difference(s)", style="bold red"))
+    for d in diffs:
+        print(f"  - {d}")
+
+
+@app.command()
+def diff(
+    file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
+    json_out: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Run a scenario on sim and on linux and compare every probe's results."""
+    from netplex.scenario.diff import diff_scenario
+
+    scenario = _load(file)
+    for name in ("linux", "sim"):
+        if name not in BACKENDS:
+            raise _fail(f'the "{name}" backend is not available')
+    report = diff_scenario(
+        scenario,
+        make_sim=lambda: _make_backend("sim", scenario.seed, None),
+        make_linux=lambda: _make_backend("linux", scenario.seed, None),
+    )
+    if json_out:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_diff(file, report)
+    raise typer.Exit(report.exit_status)
+
+
+@app.command()
+def clean() -> None:
+    """Remove what killed kernel-twin runs left behind (namespaces, state files); needs root."""
+    import os
+
+    if os.geteuid() != 0:
+        raise _fail("clean needs root: it deletes network namespaces left by linux-backend runs")
+    from netplex.twin.cleanup import clean as clean_leftovers
+
+    removed = clean_leftovers()
+    for item in removed:
+        print(item)
+    if not removed:
+        print("nothing to clean")
+    raise typer.Exit(EXIT_OK)
 
 
 def main() -> None:

@@ -176,6 +176,23 @@ class Network:
         self.capture = None
 
     # -- scenario files --------------------------------------------------------
+    def probe(self, spec: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Run one probe written as in a scenario file; returns its ProbeResult.
+
+            net.probe({"ping": {"from": "h1", "to": "10.0.0.2"}})
+            net.probe(tcp={"from": "h1", "to": "10.0.0.2", "port": 80}, expect_peer="10.0.0.1")
+
+        `.passed`, `.ok` and `.observed` are as in the JSON result.
+        """
+        from netplex.scenario.model import Probe
+        from netplex.scenario.runner import run_probe
+        from netplex.scenario.sim import SimBackend
+
+        data = dict(spec or {})
+        data.update(kwargs)
+        probe = Probe.model_validate(data)
+        return run_probe(probe, 0, SimBackend(network=self))
+
     def load(self, path: str | Path) -> Any:
         """Build a scenario file's nodes and links and run its setup and services."""
         from netplex.scenario.sim import SimBackend

@@ -44,7 +44,7 @@ class Link:
     def deliver(self, start: int, nbytes: int, rx: Any, frame: Any) -> int:
         """Send a frame whose serialisation starts at `start`; returns when it ends.
 
-        The receiver's `rx(frame)` runs at end-of-serialisation plus delay,
+        The receiver's `rx(frame, nbytes)` runs at end-of-serialisation plus delay,
         unless the frame is lost.
         """
         rate = self.rate_bps
@@ -52,5 +52,5 @@ class Link:
         if self.loss and self.rng.random() < self.loss:
             self.lost += 1
             return done
-        self.sched.at(done + self.delay_ns, rx, frame)
+        self.sched.at(done + self.delay_ns, rx, frame, nbytes)
         return done

@@ -7,8 +7,10 @@ trailing padding; the network layer trims it (IPv4 by its total length).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .registry import ETHERTYPES
 
@@ -60,6 +62,9 @@ class Ethernet:
     type: int
     payload: object
     vlans: tuple[Dot1Q, ...] = ()
+    # What the stack attaches to a frame on its way (Linux's sk_buff fields:
+    # mark, conntrack, priority, …). Never on the wire; not part of equality.
+    meta: Any = field(default=None, compare=False, repr=False)
 
     def encode(self) -> bytes:
         p = self.payload
@@ -94,8 +99,9 @@ class Ethernet:
 
     def wire_len(self) -> int:
         p = self.payload
-        n = len(p) if isinstance(p, (bytes, bytearray)) else p.wire_len()  # type: ignore[attr-defined]
-        return ETH_HLEN + VLAN_HLEN * len(self.vlans) + n
+        n = len(p) if p.__class__ is bytes or isinstance(p, bytearray) else p.wire_len()  # type: ignore[attr-defined]
+        v = self.vlans
+        return (ETH_HLEN + VLAN_HLEN * len(v) + n) if v else ETH_HLEN + n
 
     def copy(self) -> Ethernet:
         """A copy for flooding: new Ethernet header and new network header
@@ -105,4 +111,7 @@ class Ethernet:
         cp = getattr(p, "copy", None)
         if cp is not None and not isinstance(p, bytearray):
             p = cp()
-        return Ethernet(self.dst, self.src, self.type, p, self.vlans)
+        m = self.meta
+        if m is not None:
+            m = m.copy()
+        return Ethernet(self.dst, self.src, self.type, p, self.vlans, m)

@@ -96,8 +96,9 @@ class IPv4:
 
     def wire_len(self) -> int:
         p = self.payload
-        n = len(p) if isinstance(p, (bytes, bytearray)) else p.wire_len()  # type: ignore[attr-defined]
-        return 20 + ((len(self.options) + 3) & ~3) + n
+        n = len(p) if p.__class__ is bytes or isinstance(p, bytearray) else p.wire_len()  # type: ignore[attr-defined]
+        o = self.options
+        return (20 + ((len(o) + 3) & ~3) + n) if o else 20 + n
 
     def copy(self) -> IPv4:
         """Shallow copy: a new header sharing the payload object."""

@@ -52,7 +52,8 @@ class Udp:
 
     def wire_len(self) -> int:
         p = self.payload
-        return 8 + (len(p) if isinstance(p, (bytes, bytearray)) else p.wire_len())  # type: ignore[attr-defined]
+        # bytes first and by exact class: this runs several times per packet-hop
+        return 8 + (len(p) if p.__class__ is bytes or isinstance(p, bytearray) else p.wire_len())  # type: ignore[attr-defined]
 
     def copy(self) -> Udp:
         return Udp(self.sport, self.dport, self.payload)

@@ -62,6 +62,37 @@ def check_available() -> None:
             raise TwinUnavailable(f"the linux backend needs `{tool}` on PATH")
 
 
+# Writes done in every new namespace before its links exist (paths under
+# /proc/sys/net, which show the calling thread's namespace).
+#  - IPv6 off: the simulator is IPv4-only; a kernel namespace would add IPv6
+#    link-local addresses to every interface and send ND/MLD frames, which
+#    `ip addr`, `bridge fdb show` and the counters would show. `all` covers
+#    the devices that exist (lo), `default` the ones the links create.
+#  - IPv4 conf back to the kernel's defaults: with the default
+#    net.core.devconf_inherit_init_net=0 a new namespace copies the root
+#    namespace's conf/all and conf/default, so a host with systemd's
+#    rp_filter=2 and promote_secondaries=1, or Docker's ip_forward=1, would
+#    give every node those values. SCENARIO.md's nodes start fresh.
+_FRESH_NS_SYSCTLS = (
+    ("ipv6/conf/all/disable_ipv6", "1"),
+    ("ipv6/conf/default/disable_ipv6", "1"),
+    *((f"ipv4/conf/{scope}/{key}", "0") for scope in ("all", "default")
+      for key in ("forwarding", "rp_filter", "promote_secondaries", "proxy_arp", "arp_ignore",
+                  "arp_announce", "arp_filter", "accept_local", "route_localnet", "log_martians")),
+)
+
+
+def _fresh_sysctls(name: str) -> None:
+    """Apply _FRESH_NS_SYSCTLS in the namespace just created (runs in `netns.create`'s
+    thread, which is inside it). A key the kernel lacks (no IPv6) is skipped."""
+    for key, value in _FRESH_NS_SYSCTLS:
+        try:
+            with open(f"/proc/sys/net/{key}", "w") as f:
+                f.write(value + "\n")
+        except FileNotFoundError:
+            continue
+
+
 def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
     """(burst, limit) in bytes for a tbf at `rate_bps` on a device of `mtu`.
 
@@ -157,7 +188,7 @@ class LinuxBackend:
         new = [n for n in nodes if n not in self._ns]
         names = {n: f"{self.prefix}-{n}" for n in new}
         self._state.add_namespaces(list(names.values()))
-        socks = netns.create(names.values(), sockets=True)
+        socks = netns.create(names.values(), sockets=True, on_created=_fresh_sysctls)
         self._ns.update(names)
         rtnl = {node: Rtnl(socks[ns]) for node, ns in names.items()}
         fds: dict[str, int] = {}

@@ -35,7 +35,7 @@ class _Usage(Exception):
         self.result = result
 
 
-def _try(prog: str, status: int = 1) -> str:
+def _try(prog: str) -> str:
     return f"Try '{prog} --help' for more information.\n"
 
 
@@ -580,10 +580,10 @@ def head(ctx: Context, argv: list[str]) -> Result:
             out.append(("\n" if k else "") + f"==> {label} <==\n")
         if unit == "c":
             data = text.encode()
-            out.append((data[:count] if count >= 0 else data[:count]).decode(errors="replace"))
+            out.append(data[:count].decode(errors="replace"))  # a negative count: all but the last
         else:
             pieces = text.splitlines(keepends=True)
-            out.append("".join(pieces[:count] if count >= 0 else pieces[:count]))
+            out.append("".join(pieces[:count]))
     return Result(1 if errors else 0, "".join(out), "".join(errors))
 
 
@@ -1459,12 +1459,12 @@ class _AwkRun:
                     raise _AwkUnsupported
                 hit = right[1].search(self._s(self.eval(left))) is not None
                 return 1.0 if hit == (op == "~") else 0.0
-            a, b = self.eval(left), self.eval(right)
-            if self._numeric(a) and self._numeric(b):
-                x: object = self._n(a)
-                y: object = self._n(b)
+            va, vb = self.eval(left), self.eval(right)
+            if self._numeric(va) and self._numeric(vb):
+                x: object = self._n(va)
+                y: object = self._n(vb)
             else:
-                x, y = self._s(a).encode(), self._s(b).encode()
+                x, y = self._s(va).encode(), self._s(vb).encode()
             result = {"==": x == y, "!=": x != y, "<": x < y, "<=": x <= y,  # type: ignore[operator]
                       ">": x > y, ">=": x >= y}[op]  # type: ignore[operator]
             return 1.0 if result else 0.0

@@ -220,7 +220,7 @@ class Bridge(NetDevice):
         st.rx_bytes += nbytes
         self.ns.netif_receive(self, frame)
 
-    def xmit(self, frame: Any) -> None:
+    def xmit(self, frame: Any, nbytes: int = 0) -> None:
         """br_dev_xmit: what the IP stack sends on the bridge device."""
         if not self.up:
             self.stats.tx_dropped += 1

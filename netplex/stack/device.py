@@ -67,6 +67,7 @@ class NetDevice:
         self.stats = DeviceStats()
         self.alias = ""
         self.addr_assign_random = True
+        self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
 
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -98,15 +99,18 @@ class NetDevice:
         self.ns.device_state_changed(self)
 
     # -- transmit ------------------------------------------------------------
-    def xmit(self, frame: Any) -> None:
-        """dev_queue_xmit: queue discipline, then the driver."""
+    def xmit(self, frame: Any, nbytes: int = 0) -> None:
+        """dev_queue_xmit: queue discipline, then the driver.
+
+        `nbytes`, when the caller knows it, is the frame's length (saves
+        measuring it again on the hot path).
+        """
         if not self.up:
             self.stats.tx_dropped += 1
             return
-        sched = self.ns.sched
-        now = sched.now
+        now = self.ns.sched.now
         if now >= self.busy_until and not self.txq:
-            self.start_xmit(frame, now)
+            self.start_xmit(frame, now, nbytes)
             return
         if len(self.txq) >= self.txqueuelen:
             self.stats.tx_dropped += 1
@@ -115,7 +119,7 @@ class NetDevice:
         self.txq.append(frame)
         if not self.dequeue_pending:
             self.dequeue_pending = True
-            sched.at(self.busy_until, self.qdisc_run)
+            self.ns.sched.at(self.busy_until, self.qdisc_run)
 
     def qdisc_run(self) -> None:
         """__qdisc_run: the link is free again; send the next queued frame."""
@@ -128,13 +132,14 @@ class NetDevice:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)
 
-    def start_xmit(self, frame: Any, now: int) -> None:
+    def start_xmit(self, frame: Any, now: int, nbytes: int = 0) -> None:
         """ndo_start_xmit: put the frame on the link (veth_xmit)."""
         peer = self.peer
-        nbytes = frame.wire_len()
         if peer is None or not self.has_carrier():
             self.stats.tx_dropped += 1
             return
+        if not nbytes:
+            nbytes = frame.wire_len()
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes
@@ -143,26 +148,31 @@ class NetDevice:
         self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
 
     # -- receive -----------------------------------------------------------
-    def rx(self, frame: Any) -> None:
-        """netif_receive_skb: a frame arrives from the link."""
+    def rx(self, frame: Any, nbytes: int = 0) -> None:
+        """netif_receive_skb: a frame arrives from the link (with its length, when known)."""
+        st = self.stats
         if not self.up:
-            self.stats.rx_dropped += 1
+            st.rx_dropped += 1
             return
-        nbytes = frame.wire_len()
+        if not nbytes:
+            nbytes = frame.wire_len()
         if nbytes > self.mtu + 18:   # is_skb_forwardable: mtu + hard header + VLAN tag
-            self.stats.rx_dropped += 1
+            st.rx_dropped += 1
             self.ns.drop(frame, self, "mtu_exceeded")
             return
-        st = self.stats
         st.rx_packets += 1
         st.rx_bytes += nbytes
-        if self.ns.net.capture is not None:
-            self.ns.net.capture(self, frame)
+        ns = self.ns
+        if ns.net.capture is not None:
+            ns.net.capture(self, frame)
         port = self.bridge_port
         if port is not None:
             port.bridge.handle_frame(port, frame)
             return
-        self.ns.netif_receive(self, frame)
+        if frame.type == 0x0800 and frame.dst == self.mac and not frame.vlans:
+            ns.ip_rcv(self, frame, nbytes - 14)   # the common case, without the protocol dispatch
+            return
+        ns.netif_receive(self, frame)
 
 
 class Veth(NetDevice):
@@ -216,8 +226,9 @@ class Loopback(NetDevice):
     def operstate(self) -> str:
         return "UNKNOWN" if self.up else "DOWN"
 
-    def start_xmit(self, frame: Any, now: int) -> None:
-        nbytes = frame.wire_len()
+    def start_xmit(self, frame: Any, now: int, nbytes: int = 0) -> None:
+        if not nbytes:
+            nbytes = frame.wire_len()
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes

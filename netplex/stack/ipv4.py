@@ -65,20 +65,25 @@ class Ipv4Path:
         else:
             self.drop(frame, dev, "unknown_protocol")
 
-    def ip_rcv(self, dev: Any, frame: Ethernet) -> None:
-        """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route."""
+    def ip_rcv(self, dev: Any, frame: Ethernet, length: int = 0) -> None:
+        """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route.
+
+        `length` is the IP datagram's length when the caller measured it.
+        """
         ip = frame.payload
         tracing = self.net.tracer.on
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}")
         src = ip.src
-        if src >> 24 == 127 and dev.kind != "loopback" or src >> 28 == 14 or src == LIMITED_BCAST:
+        if src >> 28 >= 14 or src >> 24 == 127 and dev.kind != "loopback":
             self.drop(frame, dev, "martian_source")
             return
         hook = self.hooks.get("PREROUTING")
-        if hook is not None and not hook(self, frame, dev, None):
-            return
-        ip = frame.payload  # DNAT may have replaced it
+        if hook is not None:
+            if not hook(self, frame, dev, None):
+                return
+            ip = frame.payload  # DNAT may have replaced it
+            length = 0
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
             self.ip_local_deliver(dev, frame, "broadcast")
@@ -89,7 +94,7 @@ class Ipv4Path:
             r = self.fib.lookup(dst)
             cache[dst] = r if r is not None else False
         if not r:
-            if self.sysctl.forwarding(dev.name):
+            if dev.forwarding:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, dev)
                 self.drop(frame, dev, "no_route")
             else:
@@ -104,17 +109,17 @@ class Ipv4Path:
             self.ip_local_deliver(dev, frame, rtype)
             return
         if rtype != "unicast":
-            if self.sysctl.forwarding(dev.name) and rtype in ROUTE_TYPE_ICMP:
+            if dev.forwarding and rtype in ROUTE_TYPE_ICMP:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ROUTE_TYPE_ICMP[rtype], dev)
             self.drop(frame, dev, f"route_{rtype}")
             return
-        self.ip_forward(dev, frame, r)
+        self.ip_forward(dev, frame, r, length)
 
-    def ip_forward(self, dev: Any, frame: Ethernet, r: Any) -> None:
+    def ip_forward(self, dev: Any, frame: Ethernet, r: Any, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
         ip = frame.payload
         tracing = self.net.tracer.on
-        if not self.sysctl.forwarding(dev.name):
+        if not dev.forwarding:
             self.drop(frame, dev, "forwarding_disabled")
             if tracing:
                 self.trace("ip_forward", f"net.ipv4.conf.{dev.name}.forwarding=0: not a router, dropped")
@@ -126,18 +131,22 @@ class Ipv4Path:
         out = r.dev
         nexthop = r.gw if r.gw is not None else ip.dst
         mtu = r.mtu or out.mtu
-        if ip.wire_len() > mtu and ip.flags & IP_DF:
+        if not length:
+            length = ip.wire_len()
+        if length > mtu and ip.flags & IP_DF:
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, dev, rest=mtu)
             self.drop(frame, dev, "frag_needed")
             return
         hook = self.hooks.get("FORWARD")
-        if hook is not None and not hook(self, frame, dev, out):
-            return
+        if hook is not None:
+            if not hook(self, frame, dev, out):
+                return
+            length = 0
         ip.ttl -= 1
         if tracing:
             via = f" via {self.fmt_ip(r.gw)}" if r.gw is not None else ""
             self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}")
-        self.ip_finish_output(out, nexthop, frame, ip.src)
+        self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
     def ip_local_deliver(self, dev: Any, frame: Ethernet, rtype: str) -> None:
         """ip_local_deliver: INPUT, then the transport protocol."""
@@ -278,14 +287,17 @@ class Ipv4Path:
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src)
         return 0
 
-    def ip_finish_output(self, out: Any, nexthop: int, frame: Ethernet, src_hint: int | None) -> None:
+    def ip_finish_output(self, out: Any, nexthop: int, frame: Ethernet, src_hint: int | None,
+                         length: int = 0) -> None:
         """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
         hook = self.hooks.get("POSTROUTING")
-        if hook is not None and not hook(self, frame, None, out):
-            return
+        if hook is not None:
+            if not hook(self, frame, None, out):
+                return
+            length = 0  # NAT may have changed the packet
         ip = frame.payload
         frame.src = out.mac
-        if ip.wire_len() > out.mtu:
+        if (length or ip.wire_len()) > out.mtu:
             if ip.flags & IP_DF:
                 self.drop(frame, out, "frag_needed")
                 return
@@ -295,7 +307,7 @@ class Ipv4Path:
         if out.kind == "loopback":
             out.xmit(frame)
             return
-        self.neigh.output(out, nexthop, frame, src_hint)
+        self.neigh.output(out, nexthop, frame, src_hint, length + 14 if length and not frame.vlans else 0)
 
     def neigh_unreachable(self, dev: Any, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
@@ -347,12 +359,41 @@ class Ipv4Path:
         rt = self.ip_route_output(ip.src, None, saddr)
         if isinstance(rt, int):
             return
+        if not self.icmp_xrlim_allow(rt, type, code, ip.src):
+            self.drop(None, in_dev, "icmp_ratelimit")
+            return
         err = Icmp.error(type, code, ip, rest)
         out = IPv4(rt.src, ip.src, IPPROTO_ICMP, err, ttl=self.default_ttl(),
                    tos=(ip.tos & 0x1E) | IPTOS_PREC_INTERNETCONTROL)
         if self.net.tracer.on:
             self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}")
         self.ip_local_out(out, rt)
+
+    def icmp_xrlim_allow(self, rt: OutRoute, type: int, code: int, daddr: int) -> bool:
+        """icmpv4_xrlim_allow: a token bucket per destination (inet_peer).
+
+        Types in net.ipv4.icmp_ratemask cost `icmp_ratelimit` ms of tokens;
+        the bucket holds six of them (XRLIM_BURST_FACTOR). Loopback and
+        fragmentation-needed are never limited.
+        """
+        if type > 31 or not (int(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1:
+            return True
+        if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+            return True
+        if rt.dev.kind == "loopback":
+            return True
+        timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
+        if timeout == 0:
+            return True
+        peers = self.__dict__.setdefault("_icmp_peers", {})
+        now = self.sched.now
+        tokens, last = peers.get(daddr, (None, 0))
+        tokens = 6 * timeout if tokens is None else min(6 * timeout, tokens + now - last)
+        allow = tokens >= timeout
+        if allow:
+            tokens -= timeout
+        peers[daddr] = (tokens, now)
+        return allow
 
     def default_ttl(self) -> int:
         return int(self.sysctl.values["net.ipv4.ip_default_ttl"])

@@ -103,7 +103,7 @@ class NeighTable:
         return n
 
     # -- output ------------------------------------------------------------
-    def output(self, dev: NetDevice, nexthop: int, frame: Any, src_hint: int | None) -> None:
+    def output(self, dev: NetDevice, nexthop: int, frame: Any, src_hint: int | None, nbytes: int = 0) -> None:
         """neigh_output / __neigh_event_send: send now, or queue while resolving."""
         ns = self.ns
         n = self.entries.get((dev.ifindex, nexthop))
@@ -112,7 +112,7 @@ class NeighTable:
             now = ns.sched.now
             if state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns:
                 frame.dst = n.lladdr
-                dev.xmit(frame)
+                dev.xmit(frame, nbytes)
                 return
             if state & (NUD_PERMANENT | NUD_NOARP):
                 frame.dst = n.lladdr

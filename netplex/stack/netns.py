@@ -130,6 +130,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.by_index[dev.ifindex] = dev
         self.addrs[dev.ifindex] = []
         self.sysctl.add_device(dev.name)
+        dev.forwarding = self.sysctl.forwarding(dev.name)
         self.config_changed()
 
     def dev(self, name: str) -> NetDevice:
@@ -214,6 +215,7 @@ class Namespace(Ipv4Path, ArpMixin):
                 a.label = new
         dev.name = new
         self.devices[new] = dev
+        dev.forwarding = self.sysctl.forwarding(new)
         self.config_changed()
 
     def set_mtu(self, dev: NetDevice, mtu: int) -> None:

@@ -240,6 +240,8 @@ class SocketTable:
         The kernel loops an ICMP host unreachable back to the sender; the
         error comes from the sender's own address.
         """
+        if not self.ns.lo.up:
+            return   # the ICMP error to ourselves would go through lo, which is down
         err = Icmp.error(ICMP_DEST_UNREACH, 1, ip)
         self.icmp_error_rcv(IPv4(ip.src, ip.src, IPPROTO_ICMP, err), err)
 

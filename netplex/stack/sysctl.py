@@ -162,8 +162,14 @@ class Sysctl:
             value = "\t".join(value.split()) if key.endswith(("_range", "group_range")) else value
         self.values[key] = value
         self._side_effects(key, value)
+        self.sync_devices()
         self.ns.config_changed()
         return value
+
+    def sync_devices(self) -> None:
+        """Mirror per-device keys the packet path reads on every packet onto the devices."""
+        for name, dev in self.ns.devices.items():
+            dev.forwarding = self.values.get(f"net.ipv4.conf.{name}.forwarding") == "1"
 
     def _side_effects(self, key: str, value: str) -> None:
         if key in ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"):

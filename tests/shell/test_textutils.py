@@ -359,3 +359,45 @@ def test_bre_and_ere_translation(bre: str, ere: str, text: str, hit: str) -> Non
 
     assert re.search(bre_to_python(bre), text).group() == hit  # type: ignore[union-attr]
     assert re.search(ere_to_python(ere), text).group() == hit  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- seeded random lines, same oracle
+
+_SORT_WORDS = ["a", "b", "B", " a", "10", "9", "-1", "2.5", "x y", "a b", "1 z", "", "  3", "c,d", "a,1", "b,10"]
+_SORT_OPTS = ["", "-n", "-r", "-u", "-nr", "-k2", "-k2,2", "-k2n", "-t, -k2n", "-k1,1 -k2", "-f", "-b -k2",
+              "-un", "-k2,2 -u"]
+
+
+def _random_sort_lines(n: int) -> list[str]:
+    import random
+
+    rng = random.Random(7)
+    lines = []
+    for _ in range(n):
+        data = "".join(rng.choice(_SORT_WORDS) + "\n" for _ in range(rng.randint(0, 7)))
+        lines.append(f"printf %s {data!r} | sort {rng.choice(_SORT_OPTS)}")
+    return lines
+
+
+@needs_tools
+@pytest.mark.parametrize("line", _random_sort_lines(60))
+def test_sort_random_inputs(line: str, workdir: Path) -> None:
+    assert _ours(line, workdir) == _real(line, workdir)
+
+
+_GREP_TEXT = "aab\\nx y\\n 12\\nxy\\nab b\\n\\nbb.a\\naa\\n"
+
+
+@needs_tools
+@pytest.mark.parametrize("flags", ["-o", "-c", "", "-w", "-x", "-vn"])
+@pytest.mark.parametrize("pattern", ["a*", "\\(a\\|b\\)\\+", "[^a ]", "x\\?y", "^ *[0-9]", "a.b", "[[:space:]]",
+                                     "\\<b", "b\\>", "a\\{2\\}", "\\.", "[a-c]*d", "^$", ".*", "b\\{1,\\}\\.",
+                                     "\\(a\\)\\1"])
+def test_grep_bre_matrix(pattern: str, flags: str, workdir: Path) -> None:
+    line = f"printf '{_GREP_TEXT}' | grep {flags} '{pattern}'"
+    assert _ours(line, workdir) == _real(line, workdir)
+    ere = pattern
+    for bre, plain in (("\\(", "("), ("\\)", ")"), ("\\|", "|"), ("\\+", "+"), ("\\?", "?"), ("\\{", "{"), ("\\}", "}")):
+        ere = ere.replace(bre, plain)
+    line = f"printf '{_GREP_TEXT}' | grep -E {flags} '{ere}'"
+    assert _ours(line, workdir) == _real(line, workdir)

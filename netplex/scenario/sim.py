@@ -1,0 +1,240 @@
+"""The `sim` backend: a scenario run in the simulator (SCENARIO.md semantics).
+
+Builds a `Network`, runs setup lines through each node's shell, starts the
+services as simulated sockets, and runs the probes on the simulated clock —
+a probe's timeout costs simulated seconds, not wall seconds. `trace` sends
+one packet with tracing on and narrates its path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from netplex.errors import NetplexError
+from netplex.network import Network
+from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.scenario.backend import CmdResult, ProbeOutcome
+from netplex.stack.sockets import ERRNO_TEXT
+from netplex.stack.tcp import TcpSocket
+
+NSEC_PER_SEC = 1_000_000_000
+TCP_TIMEOUT_NS = 2 * NSEC_PER_SEC
+UDP_TIMEOUT_NS = 1 * NSEC_PER_SEC
+PROBE_LINE = b"netplex probe\n"
+
+
+class SimBackend:
+    """The simulator behind the backend seam."""
+
+    name = "sim"
+
+    def __init__(self, seed: int = 0, pcap_dir: str | Path | None = None, network: Network | None = None) -> None:
+        self.net = network if network is not None else Network(seed=seed)
+        self.pcap_dir = pcap_dir
+        self.services: list[Any] = []
+        if pcap_dir is not None:
+            self.net.start_pcap(pcap_dir)
+
+    # -- building ------------------------------------------------------------
+    def build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+        for name in nodes:
+            self.net.add_node(name)
+        for link in links:
+            (na, ia), (nb, ib) = link["ends"]
+            self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.get("kind", "veth"),
+                              rate_bps=link.get("rate_bps"), delay_ns=link.get("delay_ns") or 0,
+                              loss=link.get("loss") or 0.0, mtu=link.get("mtu"))
+
+    def node(self, name: str) -> Any:
+        return self.net.nodes[name]
+
+    def run(self, node: str, line: str) -> CmdResult:
+        r = self.node(node).run(line)
+        return CmdResult(r.status, r.output, r.error)
+
+    # -- services ------------------------------------------------------------
+    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
+        ns = self.node(node).ns
+        for proto, port in services:
+            if proto == "tcp":
+                self._tcp_service(ns, port)
+            else:
+                self._udp_service(ns, port)
+
+    def _tcp_service(self, ns: Any, port: int) -> None:
+        lst = TcpSocket(ns.sockets)
+        if lst.listen(port):
+            raise NetplexError(f"tcp:{port} on {ns.name}: Address already in use")
+
+        def answer(sk: TcpSocket) -> None:
+            if getattr(sk, "answered", False):
+                return
+            sk.answered = True  # type: ignore[attr-defined]
+            sk.send(f"peer {int_to_ip(sk.raddr)}:{sk.rport}\n".encode())
+            sk.close()
+
+        def on_data(sk: TcpSocket, data: bytes) -> None:
+            buf = getattr(sk, "linebuf", b"") + data
+            sk.linebuf = buf  # type: ignore[attr-defined]
+            if b"\n" in buf:
+                answer(sk)
+
+        def on_accept(sk: TcpSocket) -> None:
+            sk.on_data = on_data
+            sk.on_close = answer
+
+        lst.on_accept = on_accept
+        self.services.append(lst)
+
+    def _udp_service(self, ns: Any, port: int) -> None:
+        sk = ns.sockets.udp_socket()
+        if sk.bind(0, port):
+            raise NetplexError(f"udp:{port} on {ns.name}: Address already in use")
+
+        def on_recv(data: bytes, src: int, sport: int) -> None:
+            sk.sendto(f"peer {int_to_ip(src)}:{sport}\n".encode(), src, sport)
+
+        sk.on_recv = on_recv
+        self.services.append(sk)
+
+    # -- probes --------------------------------------------------------------
+    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
+        from netplex.shell.ping import ping_run
+
+        st = ping_run(self.node(src).ns, ip_to_int(dst), count, timeout_ns=NSEC_PER_SEC)
+        observed: dict[str, Any] = {"sent": st.transmitted, "replies": st.received}
+        if st.rtts_us:
+            observed["rtt_ms"] = round(sum(st.rtts_us) / len(st.rtts_us) / 1000, 3)
+        return ProbeOutcome(st.received >= 1, observed)
+
+    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+        ns = self.node(src).ns
+        sk = TcpSocket(ns.sockets)
+        state: dict[str, Any] = {"data": b"", "done": False, "error": None}
+
+        def on_connect(s: TcpSocket) -> None:
+            state["local"] = f"{int_to_ip(s.laddr)}:{s.lport}"
+            s.send(PROBE_LINE)
+
+        def on_data(s: TcpSocket, data: bytes) -> None:
+            state["data"] += data
+            if b"\n" in state["data"]:
+                state["done"] = True
+
+        def on_close(s: TcpSocket) -> None:
+            state["done"] = True
+
+        def on_error(s: TcpSocket, err: int) -> None:
+            state["error"] = err
+            state["done"] = True
+
+        sk.on_connect, sk.on_data, sk.on_close, sk.on_error = on_connect, on_data, on_close, on_error
+        err = sk.connect(ip_to_int(dst), port)
+        if err:
+            return ProbeOutcome(False, {"error": ERRNO_TEXT.get(err, f"errno {err}")})
+        self.net.run_until(lambda: state["done"], TCP_TIMEOUT_NS)
+        sk.close()
+        self.net.settle()
+        if state["error"] is not None:
+            return ProbeOutcome(False, {"error": ERRNO_TEXT.get(state["error"], f"errno {state['error']}")})
+        if not state["done"] and "local" not in state:
+            sk._done()
+            return ProbeOutcome(False, {"error": "timed out"})
+        reply = state["data"].decode(errors="replace").strip()
+        if not reply:
+            if not state["done"]:
+                return ProbeOutcome(False, {"error": "timed out"})
+            return ProbeOutcome(False, {"error": "no answer", "reply": ""})
+        observed = self._parse_reply(reply)
+        observed["local"] = state["local"]
+        return ProbeOutcome(True, observed)
+
+    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+        ns = self.node(src).ns
+        sk = ns.sockets.udp_socket()
+        state: dict[str, Any] = {"reply": None, "error": 0}
+
+        def on_recv(data: bytes, s: int, sport: int) -> None:
+            state["reply"] = data
+
+        def on_error(err: int) -> None:
+            state["error"] = err
+
+        sk.on_recv, sk.on_error = on_recv, on_error
+        err = sk.connect(ip_to_int(dst), port)
+        if not err:
+            err = sk.sendto(PROBE_LINE)
+        if err:
+            sk.close()
+            return ProbeOutcome(False, {"reply": "", "error": ERRNO_TEXT.get(err, f"errno {err}")})
+        local = f"{int_to_ip(sk.laddr)}:{sk.lport}"
+        self.net.run_until(lambda: state["reply"] is not None or bool(state["error"]), UDP_TIMEOUT_NS)
+        sk.close()
+        if state["reply"] is None:
+            text = ERRNO_TEXT.get(state["error"], "timed out") if state["error"] else "timed out"
+            return ProbeOutcome(False, {"reply": "", "error": text})
+        observed = self._parse_reply(state["reply"].decode(errors="replace").strip())
+        observed["local"] = local
+        return ProbeOutcome(True, observed)
+
+    @staticmethod
+    def _parse_reply(reply: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        word, _, addr = reply.partition(" ")
+        host, sep, port = addr.rpartition(":")
+        if word == "peer" and sep and port.isdigit():
+            out["peer"] = host
+            out["peer_port"] = int(port)
+        out["reply"] = reply
+        return out
+
+    # -- trace -----------------------------------------------------------------
+    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> tuple[list[str], bool]:
+        """Send one packet from `src` to `dst` with tracing on; narrate every stage."""
+        tracer = self.net.tracer
+        tracer.clear()
+        tracer.on = True
+        start = self.net.now
+        try:
+            if proto == "icmp":
+                outcome = self.ping(src, dst, 1)
+                delivered = outcome.ok
+            elif proto == "udp":
+                outcome = self.udp(src, dst, dport or 9)
+                delivered = outcome.ok or outcome.observed.get("error") == "Connection refused"
+            else:
+                outcome = self.tcp(src, dst, dport or 80)
+                delivered = outcome.ok or outcome.observed.get("error") == "Connection refused"
+        finally:
+            tracer.on = False
+        lines = [f"trace {proto} {src} → {dst}" + (f" port {dport}" if dport else "")]
+        for ev in tracer.events:
+            t_us = (ev.time - start) / 1000
+            lines.append(f"{t_us:12.3f} µs  {ev.node:<12} {ev.stage:<18} {ev.text}")
+        target = ip_to_int(dst)
+        owners = {n for n, node in self.net.nodes.items() if node.ns.is_local_addr(target)}
+        reached = any(ev.stage == "ip_local_deliver" and ev.node in owners for ev in tracer.events)
+        drops = [f"{ev.node}: {ev.text}" for ev in tracer.events if ev.stage == "drop"]
+        if delivered:
+            lines.append("result: delivered, answered")
+        else:
+            why = outcome.observed.get("error", "no reply")
+            got = f"reached {', '.join(sorted(owners))}, but no answer came back" if reached else "not delivered"
+            lines.append(f"result: {got} ({why})")
+            lines.extend(f"  drop at {d}" for d in drops)
+        return lines, delivered
+
+    def close(self) -> None:
+        if self.pcap_dir is not None:
+            self.net.stop_pcap()
+
+    # -- Network.load ------------------------------------------------------------
+    def load(self, path: str | Path) -> Any:
+        from netplex.scenario.loader import load_scenario
+        from netplex.scenario.runner import prepare
+
+        scenario = load_scenario(path)
+        err = prepare(scenario, self)
+        if err is not None:
+            raise NetplexError(f"{err['node']}: line {err['line']}: {err['command']}: {err['message']}")
+        return scenario

@@ -1,0 +1,164 @@
+"""`ip` (iproute2 6.1, ip(8)): global options and the object dispatch.
+
+Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`
+(each abbreviated as iproute2 allows: `ip l`, `ip a`, `ip r`, `ip n`). The
+others (`rule`, `netns`, `xfrm`, …) are rejected with status 2 and a
+`netplex: ... is not supported` message. IPv6 (`-6`) and JSON (`-j`) are
+not modelled and are rejected the same way. `-c`/`-color` is accepted and
+never colours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netplex.errors import NetplexError
+from netplex.shell.iproute_fmt import IpError, matches
+from netplex.shell.registry import Context, command
+from netplex.shell.result import Result
+
+__all__ = ["IpOpts", "ip"]
+
+USAGE = """Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
+       ip [ -force ] -batch filename
+where  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |
+                   link | macsec | maddress | monitor | mptcp | mroute | mrule |
+                   neighbor | neighbour | netconf | netns | nexthop | ntable |
+                   ntbl | route | rule | sr | tap | tcpmetrics |
+                   token | tunnel | tuntap | vrf | xfrm }
+       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -r[esolve] |
+                    -h[uman-readable] | -iec | -j[son] | -p[retty] |
+                    -f[amily] { inet | inet6 | mpls | bridge | link } |
+                    -4 | -6 | -M | -B | -0 |
+                    -l[oops] { maximum-addr-flush-attempts } | -br[ief] |
+                    -o[neline] | -t[imestamp] | -ts[hort] | -b[atch] [filename] |
+                    -rc[vbuf] [size] | -n[etns] name | -N[umeric] | -a[ll] |
+                    -c[olor]}
+"""
+
+
+@dataclass(slots=True)
+class IpOpts:
+    """The global options of one `ip` invocation."""
+
+    stats: int = 0
+    details: bool = False
+    oneline: bool = False
+    brief: bool = False
+    family: str = ""     # "" (any), "inet" or "link"
+
+
+# ip.c's object table, in its order: the first keyword the argument abbreviates wins.
+_OBJECTS = ("address", "addrlabel", "maddress", "route", "rule", "neighbor", "neighbour", "ntable",
+            "ntbl", "link", "l2tp", "fou", "ila", "macsec", "tunnel", "tunl", "tuntap", "tap", "token",
+            "tcpmetrics", "tcp_metrics", "monitor", "xfrm", "mroute", "mrule", "netns", "netconf", "vrf",
+            "sr", "nexthop", "mptcp", "ioam", "help", "stats")
+
+
+def _unsupported(what: str) -> Result:
+    return Result(2, "", f"netplex: {what} is not supported\n")
+
+
+def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
+    opts = IpOpts()
+    i = 1
+    while i < len(argv):
+        opt = argv[i]
+        if not opt.startswith("-") or opt == "-":
+            break
+        if opt == "--":
+            i += 1
+            break
+        o = opt[1:] if opt.startswith("--") else opt
+        if matches(o, "-loops"):
+            i += 1
+        elif matches(o, "-family"):
+            i += 1
+            if i >= len(argv):
+                return Result(255, "", 'Command line is not complete. Try option "help"\n')
+            fam = argv[i]
+            if fam in ("inet", "ipv4"):
+                opts.family = "inet"
+            elif fam in ("link", "bridge"):
+                opts.family = "link"
+            elif fam in ("inet6", "ipv6"):
+                return _unsupported("IPv6 (ip -f inet6)")
+            else:
+                return _unsupported(f"ip -family {fam}")
+        elif o == "-4":
+            opts.family = "inet"
+        elif o == "-6":
+            return _unsupported("IPv6 (ip -6)")
+        elif o == "-0":
+            opts.family = "link"
+        elif o in ("-M", "-B"):
+            return _unsupported(f"ip {o}")
+        elif matches(o, "-stats") or matches(o, "-statistics"):
+            opts.stats += 1
+        elif matches(o, "-details"):
+            opts.details = True
+        elif matches(o, "-resolve") or matches(o, "-human") or matches(o, "-human-readable") \
+                or matches(o, "-iec") or matches(o, "-Numeric") or matches(o, "-pretty"):
+            pass
+        elif matches(o, "-oneline"):
+            opts.oneline = True
+        elif matches(o, "-timestamp") or matches(o, "-tshort"):
+            pass
+        elif matches(o, "-Version"):
+            return Result(0, "ip utility, iproute2-6.1.0, libbpf 1.1.2\n")
+        elif matches(o, "-force"):
+            pass
+        elif matches(o, "-batch"):
+            return _unsupported("ip -batch")
+        elif matches(o, "-rcvbuf"):
+            i += 1
+        elif matches(o, "-color") or o.startswith("-color=") or o.startswith("-c="):
+            pass
+        elif matches(o, "-help"):
+            return Result(255, "", USAGE)
+        elif matches(o, "-netns"):
+            return _unsupported("ip -netns")
+        elif matches(o, "-all"):
+            pass
+        elif matches(o, "-json"):
+            return _unsupported("JSON output (ip -json)")
+        elif matches(o, "-brief"):
+            opts.brief = True
+        else:
+            return Result(255, "", f'Option "{opt}" is unknown, try "ip -help".\n')
+        i += 1
+    return opts, argv[i:]
+
+
+@command("ip")
+def ip(ctx: Context, argv: list[str]) -> Result:
+    parsed = _parse_opts(argv)
+    if isinstance(parsed, Result):
+        return parsed
+    opts, args = parsed
+    if not args:
+        return Result(255, "", USAGE)
+    obj = args[0]
+    name = next((o for o in _OBJECTS if matches(obj, o)), None)
+    if name is None:
+        return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
+    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_route
+
+    handlers = {
+        "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
+        "neighbor": ip_neigh.do_ipneigh, "neighbour": ip_neigh.do_ipneigh,
+        "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
+    }
+    if name == "help":
+        return Result(255, "", USAGE)
+    handler = handlers.get(name)
+    if handler is None:
+        return _unsupported(f"ip {name}")
+    ns = ctx.node
+    try:
+        return handler(ns, opts, args[1:])
+    except IpError as e:
+        return Result(e.status, "", e.message)
+    except NetplexError as e:
+        msg = e.message
+        status = 1 if msg.startswith("Cannot find device") else 2
+        return Result(status, "", msg + "\n")

@@ -1,0 +1,214 @@
+"""`ip address` (iproute2 6.1 ip/ipaddress.c): add, del, replace, show, flush (IPv4)."""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.addr import int_to_ip
+from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_header,
+                                       link_lines, link_name, link_netns, matches, operstate,
+                                       parse_inet_addr, parse_prefix, parse_u32)
+from netplex.shell.ip_link import show_devices
+from netplex.shell.result import Result
+from netplex.stack.netns import IfAddr
+from netplex.stack.route import SCOPE_IDS, SCOPE_NAMES, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE
+
+__all__ = ["do_ipaddr", "parse_scope"]
+
+_WILDCARD_WARNING = (
+    "Warning: Executing wildcard deletion to stay compatible with old scripts.\n"
+    "         Explicitly specify the prefix length ({0}/32) to avoid this warning.\n"
+    "         This special behaviour is likely to disappear in further releases,\n"
+    "         fix your scripts!\n")
+
+
+def parse_scope(text: str, what: str = "invalid scope value.") -> int:
+    if text in SCOPE_IDS:
+        return SCOPE_IDS[text]
+    n = parse_u32(text)
+    if n is None or n > 255:
+        raise invarg(what, text)
+    return n
+
+
+def _scope_name(scope: int) -> str:
+    return SCOPE_NAMES.get(scope, str(scope))
+
+
+def _need(args: list[str], i: int) -> str:
+    if i >= len(args):
+        raise IpError('Command line is not complete. Try option "help"', 255)
+    return args[i]
+
+
+def _modify(ns: Any, args: list[str], cmd: str) -> Result:
+    local: tuple[int, int] | None = None
+    local_text = ""
+    peer: tuple[int, int] | None = None
+    brd: str | None = None
+    label: str | None = None
+    scope: int | None = None
+    devname: str | None = None
+    metric = 0
+    noprefixroute = False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if matches(a, "peer") or matches(a, "remote"):
+            i += 1
+            peer = parse_prefix(_need(args, i), allow_default=False)
+        elif matches(a, "broadcast") or a == "brd":
+            i += 1
+            brd = _need(args, i)
+            if brd not in ("+", "-"):
+                parse_inet_addr(brd)
+        elif matches(a, "label"):
+            i += 1
+            label = _need(args, i)
+        elif matches(a, "scope"):
+            i += 1
+            scope = parse_scope(_need(args, i))
+        elif a == "dev":
+            i += 1
+            devname = _need(args, i)
+        elif a in ("metric", "priority", "preference"):
+            i += 1
+            v = _need(args, i)
+            n = parse_u32(v)
+            if n is None:
+                raise invarg('"metric" value is invalid\n', v)
+            metric = n
+        elif a == "noprefixroute":
+            noprefixroute = True
+        elif a in ("valid_lft", "preferred_lft"):
+            i += 1
+            v = _need(args, i)
+            if v != "forever":
+                raise IpError(f"netplex: ip address {a} other than forever is not supported", 2)
+        elif a in ("home", "nodad", "optimistic", "mngtmpaddr", "autojoin", "anycast", "proto"):
+            raise IpError(f"netplex: ip address {a} is not supported", 2)
+        else:
+            if matches(a, "local"):
+                i += 1
+                a = _need(args, i)
+            if local is not None:
+                raise duparg2("local", a)
+            local = parse_prefix(a, allow_default=False)
+            local_text = a
+        i += 1
+    if devname is None:
+        raise IpError('Not enough information: "dev" argument is required.', 1)
+    if label is not None and not label.startswith(devname):
+        raise IpError(f'"dev" ({devname}) must match "label" ({label}).', 1)
+    if local is None:
+        raise IpError("netplex: ip address without an address is not supported", 2)
+    dev = ifname_or_error(ns, devname)
+    addr, plen = local
+    warn = ""
+    if cmd == "del":
+        explicit = "/" in local_text
+        if not explicit:
+            warn = _WILDCARD_WARNING.format(int_to_ip(addr))
+        for ifa in ns.dev_addrs(dev):
+            if ifa.addr != addr or (explicit and ifa.plen != plen):
+                continue
+            if label is not None and ifa.label != label:
+                continue
+            ns.del_addr(ifa)
+            return Result(0, "", warn)
+        return Result(2, "", warn + "Error: ipv4: Address not found.\n")
+    if peer is not None:
+        raise IpError("netplex: ip address peer is not supported", 2)
+    if scope is None:
+        scope = RT_SCOPE_HOST if addr >> 24 == 127 else RT_SCOPE_UNIVERSE
+    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+    brd_addr: int | None = None
+    if brd == "+":
+        brd_addr = (addr | ~mask) & 0xFFFFFFFF if plen < 31 else None
+    elif brd == "-":
+        brd_addr = addr & mask
+    elif brd is not None:
+        brd_addr = parse_inet_addr(brd)
+    existing = [o for o in ns.dev_addrs(dev) if o.addr == addr and o.plen == plen]
+    if existing and cmd == "add":
+        raise IpError("Error: ipv4: Address already assigned.", 2)
+    ifa = IfAddr(addr, plen, dev, brd=brd_addr, scope=scope, label=label, noprefixroute=noprefixroute,
+                 metric=metric)
+    ns.add_addr(ifa, replace=bool(existing))
+    return Result(0)
+
+
+def addr_lines(ifa: IfAddr) -> list[str]:
+    s = f"    inet {int_to_ip(ifa.addr)}/{ifa.plen}"
+    if ifa.brd:
+        s += f" brd {int_to_ip(ifa.brd)}"
+    s += f" scope {_scope_name(ifa.scope)}"
+    if ifa.secondary:
+        s += " secondary"
+    if ifa.noprefixroute:
+        s += " noprefixroute"
+    s += f" {ifa.label}"
+    return [s, "       valid_lft forever preferred_lft forever"]
+
+
+def _show(ns: Any, opts: Any, args: list[str]) -> Result:
+    devs = show_devices(ns, args, "addr")
+    out: list[str] = []
+    for dev in devs:
+        addrs = ns.dev_addrs(dev)
+        if opts.family == "inet" and not addrs and not opts.brief:
+            continue
+        if opts.brief:
+            line = f"{link_name(dev):<16} {operstate(dev):<14} "
+            if opts.family != "link":
+                line += "".join(f"{int_to_ip(a.addr)}/{a.plen} " for a in addrs)
+            out.append(line + "\n")
+            continue
+        if opts.oneline:
+            if opts.family != "link":
+                for a in addrs:
+                    out.append(f"{dev.ifindex}: {dev.name}" + "\\".join(addr_lines(a)) + "\n")
+            else:
+                out.append("\\".join(link_lines(dev, mode=False, stats=opts.stats)) + "\n")
+            continue
+        if opts.family == "inet":
+            head = link_header(dev, mode=False)
+            netns = link_netns(dev)
+            if netns is not None:
+                head += f" link-netns {netns}"
+            lines = [head]
+        else:
+            lines = link_lines(dev, mode=False, stats=opts.stats, details=opts.details)
+        if opts.family != "link":
+            for a in addrs:
+                lines += addr_lines(a)
+        out.append("\n".join(lines) + "\n")
+    return Result(0, "".join(out))
+
+
+def _flush(ns: Any, opts: Any, args: list[str]) -> Result:
+    if not args:
+        raise IpError("Flush requires arguments.", 1)
+    devs = show_devices(ns, args, "addr")
+    for dev in devs:
+        while ns.dev_addrs(dev):
+            ns.del_addr(ns.dev_addrs(dev)[0])
+    return Result(0)
+
+
+def do_ipaddr(ns: Any, opts: Any, args: list[str]) -> Result:
+    if not args:
+        return _show(ns, opts, [])
+    cmd, rest = args[0], args[1:]
+    if matches(cmd, "add"):
+        return _modify(ns, rest, "add")
+    if matches(cmd, "change") or cmd == "chg" or matches(cmd, "replace"):
+        return _modify(ns, rest, "replace")
+    if matches(cmd, "delete"):
+        return _modify(ns, rest, "del")
+    if matches(cmd, "list") or matches(cmd, "show") or matches(cmd, "lst"):
+        return _show(ns, opts, rest)
+    if matches(cmd, "flush"):
+        return _flush(ns, opts, rest)
+    if matches(cmd, "save") or matches(cmd, "showdump") or matches(cmd, "restore") or matches(cmd, "help"):
+        raise IpError(f"netplex: ip address {cmd} is not supported", 2)
+    raise IpError(f'Command "{cmd}" is unknown, try "ip address help".', 255)

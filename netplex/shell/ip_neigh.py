@@ -1,0 +1,207 @@
+"""`ip neighbour` (iproute2 6.1 ip/ipneigh.c): add, change, replace, del, show, flush (ARP table)."""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.shell.iproute_fmt import IpError, duparg2, ifname_or_error, invarg, matches, parse_prefix
+from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.result import Result
+from netplex.stack.neigh import (NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NAMES, NUD_NOARP, NUD_NONE,
+                                 NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE)
+
+__all__ = ["do_ipneigh"]
+
+_NUD = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "noarp": NUD_NOARP, "none": NUD_NONE,
+        "stale": NUD_STALE, "incomplete": NUD_INCOMPLETE, "delay": NUD_DELAY, "probe": NUD_PROBE,
+        "failed": NUD_FAILED}
+
+
+def _need(args: list[str], i: int) -> str:
+    if i >= len(args):
+        raise IpError('Command line is not complete. Try option "help"', 255)
+    return args[i]
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+
+
+def _modify(ns: Any, args: list[str], cmd: str) -> Result:
+    dst: int | None = None
+    devname = None
+    lladdr: bytes | None = None
+    state = NUD_PERMANENT
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "lladdr":
+            i += 1
+            lladdr = _parse_lladdr(_need(args, i))
+        elif a == "nud":
+            i += 1
+            v = _need(args, i)
+            if v not in _NUD:
+                raise invarg("nud state is bad", v)
+            state = _NUD[v]
+        elif a == "dev":
+            i += 1
+            devname = _need(args, i)
+        elif a in ("proxy", "router", "extern_learn", "use", "managed", "protocol"):
+            raise IpError(f"netplex: ip neigh {a} is not supported", 2)
+        else:
+            if a == "to":
+                i += 1
+                a = _need(args, i)
+            if dst is not None:
+                raise duparg2("to", a)
+            dst = parse_prefix(a, allow_default=False)[0]
+        i += 1
+    if devname is None or dst is None:
+        raise IpError("Device and destination are required arguments.", 255)
+    dev = ifname_or_error(ns, devname)
+    table = ns.neigh
+    key = (dev.ifindex, dst)
+    n = table.entries.get(key)
+    if cmd == "del":
+        if n is None:
+            raise IpError("RTNETLINK answers: No such file or directory", 2)
+        del table.entries[key]
+        n.timer_gen += 1
+        n.queue = []
+        return Result(0)
+    if cmd == "add" and n is not None:
+        raise IpError("RTNETLINK answers: File exists", 2)
+    if cmd == "change" and n is None:
+        raise IpError("RTNETLINK answers: No such file or directory", 2)
+    if lladdr is None and state & (NUD_PERMANENT | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE) \
+            and (n is None or n.lladdr is None):
+        raise IpError("Error: No link layer address given.", 2)
+    if n is None:
+        n = table.create(dev, dst)
+    now = ns.sched.now
+    if lladdr is not None:
+        n.lladdr = lladdr
+    n.state = state
+    n.updated = now
+    n.timer_gen += 1
+    if state == NUD_REACHABLE:
+        n.confirmed = now
+        n.reachable_ns = table.random_reachable()
+    if n.queue and n.lladdr is not None and state & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE):
+        queue, n.queue, n.queue_bytes = n.queue, [], 0
+        for frame, _ in queue:
+            frame.dst = n.lladdr
+            dev.xmit(frame)
+    ns.config_changed()
+    return Result(0)
+
+
+def _state_names(state: int) -> str:
+    if state == NUD_NONE:
+        return "NONE"
+    return " ".join(NUD_NAMES[b] for b in (NUD_INCOMPLETE, NUD_REACHABLE, NUD_STALE, NUD_DELAY, NUD_PROBE,
+                                           NUD_FAILED, NUD_NOARP, NUD_PERMANENT) if state & b)
+
+
+def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
+    dev = None
+    prefix: tuple[int, int] | None = None
+    mask = ~NUD_NOARP & 0xFF if not flushing else ~(NUD_PERMANENT | NUD_NOARP) & 0xFF
+    show_none = False
+    nud_given = False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "dev":
+            i += 1
+            name = _need(args, i)
+            dev = ns.devices.get(name)
+            if dev is None:
+                raise IpError(f'Cannot find device "{name}"', 1)
+        elif a == "nud":
+            i += 1
+            v = _need(args, i)
+            if not nud_given:
+                mask = 0
+                nud_given = True
+            if v == "all":
+                mask = 0xFF
+                show_none = True
+            elif v in _NUD:
+                mask |= _NUD[v]
+                show_none = show_none or v == "none"
+            else:
+                raise invarg("nud state is bad", v)
+        elif a in ("proxy", "unused", "vrf", "master", "nomaster", "router"):
+            raise IpError(f"netplex: ip neigh show {a} is not supported", 2)
+        else:
+            if a == "to":
+                i += 1
+                a = _need(args, i)
+            prefix = parse_prefix(a)
+        i += 1
+    out = []
+    for n in list(ns.neigh.entries.values()):
+        ns.neigh.refresh(n)
+        if dev is not None and n.dev is not dev:
+            continue
+        if prefix is not None and (n.ip & _mask(prefix[1])) != prefix[0]:
+            continue
+        if n.state == NUD_NONE:
+            if not show_none:
+                continue
+        elif not n.state & mask:
+            continue
+        out.append(n)
+    return out, dev
+
+
+def _show(ns: Any, opts: Any, args: list[str]) -> Result:
+    entries, dev = _select(ns, args, False)
+    out = []
+    for n in entries:
+        if opts.brief:
+            mac = bytes_to_mac(n.lladdr) if n.lladdr is not None else ""
+            out.append(f"{int_to_ip(n.ip):<39} {n.dev.name:<16} {mac}\n")
+            continue
+        parts = [int_to_ip(n.ip)]
+        if dev is None:
+            parts.append(f"dev {n.dev.name}")
+        if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
+            parts.append(f"lladdr {bytes_to_mac(n.lladdr)}")
+        parts.append(_state_names(n.state))
+        out.append(" ".join(parts) + " \n")
+    return Result(0, "".join(out))
+
+
+def _flush(ns: Any, args: list[str]) -> Result:
+    if not args:
+        raise IpError("Flush requires arguments.", 1)
+    entries, _ = _select(ns, args, True)
+    for n in entries:
+        ns.neigh.entries.pop((n.dev.ifindex, n.ip), None)
+        n.timer_gen += 1
+        n.queue = []
+    return Result(0)
+
+
+def do_ipneigh(ns: Any, opts: Any, args: list[str]) -> Result:
+    if not args:
+        return _show(ns, opts, [])
+    cmd, rest = args[0], args[1:]
+    if matches(cmd, "add"):
+        return _modify(ns, rest, "add")
+    if matches(cmd, "change") or cmd == "chg":
+        return _modify(ns, rest, "change")
+    if matches(cmd, "replace"):
+        return _modify(ns, rest, "replace")
+    if matches(cmd, "delete"):
+        return _modify(ns, rest, "del")
+    if matches(cmd, "get"):
+        raise IpError("netplex: ip neigh get is not supported", 2)
+    if matches(cmd, "show") or matches(cmd, "lst") or matches(cmd, "list"):
+        return _show(ns, opts, rest)
+    if matches(cmd, "flush"):
+        return _flush(ns, rest)
+    raise IpError(f'Command "{cmd}" is unknown, try "ip neigh help".', 255)

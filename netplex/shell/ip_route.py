@@ -1,0 +1,451 @@
+"""`ip route` (iproute2 6.1 ip/iproute.c): add, del, change, replace, append, show, get, flush.
+
+The checks the kernel makes when a route is created (fib_create_info,
+fib_check_nh_v4_gw) are made here before the FIB changes: a gateway must be
+reachable through a route of narrower scope (a connected route) unless
+`onlink`, the nexthop device must be up, a preferred source must be local.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.addr import int_to_ip
+from netplex.shell.ip_addr import parse_scope
+from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, parse_inet_addr,
+                                       parse_prefix, parse_u32)
+from netplex.shell.result import Result
+from netplex.stack.route import (PROTO_NAMES, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
+                                 RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_NAMES, TABLE_IDS, TABLE_NAMES, Route)
+
+__all__ = ["do_iproute", "route_line"]
+
+_TYPES = ("unicast", "local", "broadcast", "multicast", "blackhole", "unreachable", "prohibit", "throw",
+          "nat", "anycast")
+_PROTO_IDS = {"unspec": 0, "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9,
+              "mrt": 10, "zebra": 11, "bird": 12, "dnrouted": 13, "xorp": 14, "ntk": 15, "dhcp": 16,
+              "keepalived": 18, "babel": 42, "openr": 99, "bgp": 186, "isis": 187, "ospf": 188,
+              "rip": 189, "eigrp": 192}
+_PROTO_NAMES = {v: k for k, v in _PROTO_IDS.items()}
+_ERRNO_TEXT = {101: "Network is unreachable", 113: "No route to host", 22: "Invalid argument",
+               13: "Permission denied", 1: "Operation not permitted"}
+
+
+def _need(args: list[str], i: int) -> str:
+    if i >= len(args):
+        raise IpError('Command line is not complete. Try option "help"', 255)
+    return args[i]
+
+
+def parse_table(text: str) -> int:
+    if text in TABLE_IDS:
+        return TABLE_IDS[text]
+    if text == "all":
+        return 0
+    n = parse_u32(text)
+    if n is None:
+        raise invarg("table id value is invalid\n", text)
+    return n
+
+
+def _table_name(tid: int) -> str:
+    return TABLE_NAMES.get(tid, str(tid))
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+
+
+def _dst_text(r: Route) -> str:
+    if r.plen == 0 and r.dst == 0:
+        return "default"
+    if r.plen == 32:
+        return int_to_ip(r.dst)
+    return f"{int_to_ip(r.dst)}/{r.plen}"
+
+
+def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True) -> str:
+    parts: list[str] = []
+    if r.type != "unicast":
+        parts.append(r.type)
+    parts.append(_dst_text(r))
+    if r.gw is not None:
+        parts.append(f"via {int_to_ip(r.gw)}")
+    if r.dev is not None and show_dev:
+        parts.append(f"dev {r.dev.name}")
+    if show_table and r.table != RT_TABLE_MAIN:
+        parts.append(f"table {_table_name(r.table)}")
+    if r.proto != 3:
+        parts.append(f"proto {_PROTO_NAMES.get(r.proto, str(r.proto))}")
+    if r.scope != RT_SCOPE_UNIVERSE:
+        parts.append(f"scope {SCOPE_NAMES.get(r.scope, str(r.scope))}")
+    if r.src is not None:
+        parts.append(f"src {int_to_ip(r.src)}")
+    if r.metric:
+        parts.append(f"metric {r.metric}")
+    if r.onlink:
+        parts.append("onlink")
+    if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
+        parts.append("linkdown")
+    return " ".join(parts) + " "
+
+
+class _RouteReq:
+    def __init__(self) -> None:
+        self.type: str | None = None
+        self.dst: tuple[int, int] | None = None
+        self.gw: int | None = None
+        self.dev: Any = None
+        self.src: int | None = None
+        self.metric: int | None = None
+        self.table: int | None = None
+        self.proto: int | None = None
+        self.scope: int | None = None
+        self.onlink = False
+
+
+def _parse(ns: Any, args: list[str]) -> _RouteReq:
+    req = _RouteReq()
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "via":
+            i += 1
+            v = _need(args, i)
+            if v == "inet":
+                i += 1
+                v = _need(args, i)
+            req.gw = parse_inet_addr(v)
+        elif a in ("dev", "oif"):
+            i += 1
+            req.dev = ifname_or_error(ns, _need(args, i))
+        elif a == "src":
+            i += 1
+            req.src = parse_inet_addr(_need(args, i))
+        elif a in ("metric", "priority", "preference"):
+            i += 1
+            v = _need(args, i)
+            n = parse_u32(v)
+            if n is None:
+                raise invarg('"metric" value is invalid\n', v)
+            req.metric = n
+        elif a == "table":
+            i += 1
+            req.table = parse_table(_need(args, i))
+        elif matches(a, "protocol"):
+            i += 1
+            v = _need(args, i)
+            if v in _PROTO_IDS:
+                req.proto = _PROTO_IDS[v]
+            else:
+                n = parse_u32(v)
+                if n is None or n > 255:
+                    raise invarg('"protocol" value is invalid\n', v)
+                req.proto = n
+        elif a == "scope":
+            i += 1
+            req.scope = parse_scope(_need(args, i), '"scope" value is invalid\n')
+        elif a == "onlink":
+            req.onlink = True
+        elif a in ("mtu", "advmss", "tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
+                   "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
+                   "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
+                   "ssthresh", "lock", "from", "iif", "vrf"):
+            raise IpError(f"netplex: ip route {a} is not supported", 2)
+        else:
+            if a == "to":
+                i += 1
+                a = _need(args, i)
+            if req.dst is None and req.type is None and a in _TYPES:
+                req.type = a
+                i += 1
+                a = _need(args, i)
+            if req.dst is not None:
+                raise duparg2("to", a)
+            req.dst = parse_prefix(a)
+            if req.dst[0] & ~_mask(req.dst[1]) & 0xFFFFFFFF:
+                raise IpError("Error: Invalid prefix for given prefix length.", 2)
+        i += 1
+    return req
+
+
+def _gw_route(ns: Any, gw: int, oif: Any, min_scope: int, table_id: int) -> Route | None:
+    """fib_check_nh_v4_gw's lookup: the route to the gateway, of scope > the new route's."""
+    order = [table_id] if table_id in ns.fib.tables else []
+    order += [t for t in (RT_TABLE_LOCAL, RT_TABLE_MAIN, 253) if t not in order]
+    for tid in order:
+        t = ns.fib.tables.get(tid)
+        if t is None:
+            continue
+        for plen in t.plens:
+            for r in t.find(gw & _mask(plen), plen):
+                if r.scope < min_scope or r.type not in ("unicast", "local"):
+                    continue
+                if oif is not None and r.dev is not oif:
+                    continue
+                return r
+        if tid == table_id:
+            break
+    return None
+
+
+def _modify(ns: Any, args: list[str], cmd: str) -> Result:
+    req = _parse(ns, args)
+    if req.dst is None:
+        raise IpError("netplex: ip route without a destination is not supported", 2)
+    rtype = req.type or "unicast"
+    table = req.table if req.table is not None else (RT_TABLE_LOCAL if rtype in ("local", "broadcast", "nat")
+                                                       else RT_TABLE_MAIN)
+    if table == 0:
+        raise IpError("netplex: ip route table 0 is not supported", 2)
+    dev = req.dev
+    gw = req.gw
+    scope = req.scope
+    if scope is None:
+        if rtype in ("local", "nat"):
+            scope = RT_SCOPE_HOST
+        elif rtype in ("broadcast", "multicast", "anycast"):
+            scope = RT_SCOPE_LINK
+        elif rtype == "unicast" and gw is None:
+            scope = RT_SCOPE_LINK
+        else:
+            scope = RT_SCOPE_UNIVERSE
+    if rtype in ("unicast", "local", "broadcast"):
+        if gw is not None:
+            if req.onlink:
+                if dev is None:
+                    raise IpError("Error: Nexthop device required for onlink.", 2)
+                if not dev.up:
+                    raise IpError("Error: Nexthop device is not up.", 2)
+                if scope >= RT_SCOPE_LINK:
+                    raise IpError("Error: Nexthop has invalid scope.", 2)
+            else:
+                nh = _gw_route(ns, gw, dev, scope + 1, table)
+                if nh is None:
+                    raise IpError("Error: Nexthop has invalid gateway.", 2)
+                if dev is None:
+                    dev = nh.dev
+        else:
+            if dev is None:
+                raise IpError("RTNETLINK answers: No such device", 2)
+            if not dev.up:
+                raise IpError("Error: Device for nexthop is not up.", 2)
+    if req.src is not None and not ns.is_local_addr(req.src) and rtype != "local":
+        raise IpError("Error: Invalid prefsrc address.", 2)
+    dst, plen = req.dst
+    route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,
+                  metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
+                  onlink=req.onlink)
+    t = ns.fib.tables.get(table)
+    existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
+    if cmd == "add" and existing:
+        raise IpError("RTNETLINK answers: File exists", 2)
+    if cmd == "append" and any(r.same_entry(route) for r in existing):
+        raise IpError("RTNETLINK answers: File exists", 2)
+    if cmd == "change" and not existing:
+        raise IpError("RTNETLINK answers: No such file or directory", 2)
+    ns.add_route(route, replace=cmd in ("replace", "change"), append=cmd == "append")
+    return Result(0)
+
+
+def _delete(ns: Any, args: list[str]) -> Result:
+    req = _parse(ns, args)
+    if req.dst is None:
+        raise IpError("netplex: ip route del without a destination is not supported", 2)
+    table = req.table if req.table is not None else (RT_TABLE_LOCAL if req.type in ("local", "broadcast")
+                                                       else RT_TABLE_MAIN)
+    if table not in ns.fib.tables:
+        raise IpError("Error: FIB table does not exist.", 2)
+    dst, plen = req.dst
+    for r in ns.fib.tables[table].find(dst, plen):
+        if req.type is not None and r.type != req.type:
+            continue
+        if req.gw is not None and r.gw != req.gw:
+            continue
+        if req.dev is not None and r.dev is not req.dev:
+            continue
+        if req.metric is not None and r.metric != req.metric:
+            continue
+        if req.proto is not None and r.proto != req.proto:
+            continue
+        if req.scope is not None and r.scope != req.scope:
+            continue
+        if req.src is not None and r.src != req.src:
+            continue
+        ns.fib.tables[table].remove(r)
+        ns.config_changed()
+        return Result(0)
+    raise IpError("RTNETLINK answers: No such process", 2)
+
+
+def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool, bool]:
+    """Routes matching a show/flush selector, in the kernel's dump order."""
+    table: int | None = RT_TABLE_MAIN
+    dev = None
+    proto = None
+    rtype = None
+    scope = None
+    exact = root = match = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "table":
+            i += 1
+            table = parse_table(_need(args, i))
+        elif a in ("dev", "oif"):
+            i += 1
+            name = _need(args, i)
+            dev = ns.devices.get(name)
+            if dev is None:
+                raise IpError(f'Cannot find device "{name}"', 1)
+        elif matches(a, "protocol"):
+            i += 1
+            v = _need(args, i)
+            proto = _PROTO_IDS.get(v, parse_u32(v))
+        elif a == "scope":
+            i += 1
+            scope = parse_scope(_need(args, i), '"scope" value is invalid\n')
+        elif a == "type":
+            i += 1
+            rtype = _need(args, i)
+        elif a == "cache":
+            return [], False, True
+        elif a in ("root", "match", "exact"):
+            i += 1
+            p = parse_prefix(_need(args, i))
+            if a == "root":
+                root = p
+            elif a == "match":
+                match = p
+            else:
+                exact = p
+        elif a in _TYPES and rtype is None:
+            rtype = a
+        else:
+            if a == "to":
+                i += 1
+                a = _need(args, i)
+            if exact is not None:
+                raise duparg2("to", a)
+            exact = parse_prefix(a)
+        i += 1
+    if table is not None and table != 0 and table not in ns.fib.tables:
+        raise IpError("Error: ipv4: FIB table does not exist.\n"
+                      + ("Flush terminated" if flushing else "Dump terminated"), 2)
+    tids = sorted(ns.fib.tables, key=lambda t: (t & 0xFF, t)) if table == 0 else [table]
+    out: list[Route] = []
+    for tid in tids:
+        routes = ns.fib.tables[tid].routes()
+        routes = sorted(routes, key=lambda r: (r.dst, -r.plen))  # stable: kernel trie order
+        for r in routes:
+            if dev is not None and r.dev is not dev:
+                continue
+            if proto is not None and r.proto != proto:
+                continue
+            if rtype is not None and r.type != rtype:
+                continue
+            if scope is not None and r.scope != scope:
+                continue
+            if exact is not None and (r.dst, r.plen) != exact:
+                continue
+            if root is not None and (r.plen < root[1] or (r.dst & _mask(root[1])) != root[0]):
+                continue
+            if match is not None and (r.plen > match[1] or (match[0] & _mask(r.plen)) != r.dst):
+                continue
+            out.append(r)
+    return out, table == 0, dev is None
+
+
+def _show(ns: Any, args: list[str]) -> Result:
+    routes, show_table, show_dev = _select(ns, args, False)
+    return Result(0, "".join(route_line(r, show_table=show_table, show_dev=show_dev) + "\n" for r in routes))
+
+
+def _flush(ns: Any, args: list[str]) -> Result:
+    if not args:
+        raise IpError("Flush requires arguments.", 1)
+    routes, _, _ = _select(ns, args, True)
+    for r in routes:
+        ns.fib.tables[r.table].remove(r)
+    if routes:
+        ns.config_changed()
+    return Result(0)
+
+
+def _get(ns: Any, args: list[str]) -> Result:
+    dst = None
+    src = None
+    oif = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "from":
+            i += 1
+            src = parse_prefix(_need(args, i), allow_default=False)[0]
+        elif a in ("oif", "dev"):
+            i += 1
+            oif = ifname_or_error(ns, _need(args, i))
+        elif a in ("iif", "tos", "dsfield", "mark", "vrf", "uid", "ipproto", "sport", "dport", "connected",
+                   "fibmatch", "as", "ttl-propagate"):
+            raise IpError(f"netplex: ip route get {a} is not supported", 2)
+        else:
+            if a == "to":
+                i += 1
+                a = _need(args, i)
+            if dst is not None:
+                raise duparg2("to", a)
+            dst = parse_prefix(a, allow_default=False)[0]
+        i += 1
+    if dst is None:
+        raise IpError("need at least a destination address", 1)
+    if src is not None and not ns.is_local_addr(src):
+        raise IpError("RTNETLINK answers: Invalid argument", 2)
+    res = ns.ip_route_output(dst, oif=oif, src=src)
+    if isinstance(res, int):
+        raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get(res, f'errno {res}')}", 2)
+    parts: list[str] = []
+    if res.type in ("local", "broadcast"):
+        parts.append(res.type)
+    parts.append(int_to_ip(dst))
+    if src is not None:
+        parts.append(f"from {int_to_ip(src)}")
+    r = res.route
+    if r is not None and r.gw is not None and res.type == "unicast":
+        parts.append(f"via {int_to_ip(r.gw)}")
+    parts.append(f"dev {res.dev.name}")
+    if src is None or res.src != src:
+        parts.append(f"src {int_to_ip(res.src)}")
+    parts.append("uid 0")
+    flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
+    return Result(0, " ".join(parts) + " \n    cache " + flags + "\n")
+
+
+def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
+    if not args:
+        return _show(ns, [])
+    cmd, rest = args[0], args[1:]
+    if matches(cmd, "add"):
+        return _modify(ns, rest, "add")
+    if matches(cmd, "change") or cmd == "chg":
+        return _modify(ns, rest, "change")
+    if matches(cmd, "replace"):
+        return _modify(ns, rest, "replace")
+    if matches(cmd, "prepend"):
+        raise IpError("netplex: ip route prepend is not supported", 2)
+    if matches(cmd, "append"):
+        return _modify(ns, rest, "append")
+    if matches(cmd, "test"):
+        raise IpError("netplex: ip route test is not supported", 2)
+    if matches(cmd, "delete"):
+        return _delete(ns, rest)
+    if matches(cmd, "list") or matches(cmd, "show") or matches(cmd, "lst"):
+        return _show(ns, rest)
+    if matches(cmd, "get"):
+        return _get(ns, rest)
+    if matches(cmd, "flush"):
+        return _flush(ns, rest)
+    if matches(cmd, "save") or matches(cmd, "restore") or matches(cmd, "showdump") or matches(cmd, "help"):
+        raise IpError(f"netplex: ip route {cmd} is not supported", 2)
+    raise IpError(f'Command "{cmd}" is unknown, try "ip route help".', 255)
+
+
+_ = PROTO_NAMES

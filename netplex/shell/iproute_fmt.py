@@ -1,0 +1,249 @@
+"""Shared pieces of the iproute2 6.1 tools (`ip`, `bridge`): argument matching,
+the errors iproute2 prints, and how a link's header line is formatted.
+
+Reference: iproute2-6.1 lib/utils.c (matches, invarg, duparg2, get_prefix),
+ip/ipaddress.c (print_linkinfo, print_link_flags, print_stats64).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.addr import bytes_to_mac, ip_to_int
+from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
+from netplex.stack.device import Veth
+
+__all__ = ["IpError", "matches", "invarg", "duparg2", "parse_prefix", "parse_inet_addr", "parse_u32",
+           "link_name", "link_flags", "operstate", "link_header", "link_lines", "stats_lines",
+           "ifname_or_error"]
+
+
+class IpError(Exception):
+    """A user error: `message` exactly as the tool prints it (with newline) and its exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message if message.endswith("\n") or not message else message + "\n"
+        self.status = status
+
+
+def matches(arg: str, keyword: str) -> bool:
+    """iproute2's matches(): `arg` is a non-empty prefix of `keyword`."""
+    return 0 < len(arg) <= len(keyword) and keyword.startswith(arg)
+
+
+def invarg(msg: str, arg: str) -> IpError:
+    """invarg(): `Error: argument "X" is wrong: MSG` (MSG often carries its own newline)."""
+    return IpError(f'Error: argument "{arg}" is wrong: {msg}\n', 255)
+
+
+def duparg2(key: str, arg: str) -> IpError:
+    return IpError(f'Error: either "{key}" is duplicate, or "{arg}" is a garbage.\n', 255)
+
+
+def _dotted(text: str) -> int | None:
+    """inet_pton-like parse of a dotted quad, None when invalid."""
+    try:
+        return ip_to_int(text)
+    except ValueError:
+        return None
+
+
+def parse_prefix(text: str, allow_default: bool = True) -> tuple[int, int]:
+    """get_prefix(): `A/P`, `A` (a /32) or `default`; else iproute2's error (status 1)."""
+    if allow_default and text in ("default", "any", "all"):
+        return 0, 0
+    addr, slash, plen_s = text.partition("/")
+    a = _dotted(addr)
+    plen = 32
+    if slash:
+        if not plen_s.isdigit() or int(plen_s) > 32:
+            a = None
+        else:
+            plen = int(plen_s)
+    if a is None:
+        raise IpError(f'Error: any valid prefix is expected rather than "{text}".', 1)
+    return a, plen
+
+
+def parse_inet_addr(text: str) -> int:
+    """get_addr() for a single IPv4 address (status 1 when invalid)."""
+    a = _dotted(text)
+    if a is None:
+        raise IpError(f'Error: inet address is expected rather than "{text}".', 1)
+    return a
+
+
+def parse_u32(text: str) -> int | None:
+    """get_u32 with base 0 (decimal, 0x hex, leading-0 octal); None when invalid."""
+    try:
+        if text.lower().startswith("0x"):
+            v = int(text[2:], 16)
+        elif len(text) > 1 and text.startswith("0"):
+            v = int(text[1:], 8)
+        else:
+            if not text.isdigit():
+                return None
+            v = int(text)
+    except ValueError:
+        return None
+    return v if 0 <= v <= 0xFFFFFFFF else None
+
+
+def ifname_or_error(ns: Any, name: str) -> Any:
+    dev = ns.devices.get(name)
+    if dev is None:
+        raise IpError(f'Cannot find device "{name}"', 1)
+    return dev
+
+
+# ---------------------------------------------------------------- links
+
+def link_name(dev: Any) -> str:
+    """`eth0@if2` (peer in another namespace), `v1@v2` (same namespace) or `eth0`."""
+    if isinstance(dev, Veth) and dev.peer is not None:
+        peer = dev.peer
+        if peer.ns is dev.ns:
+            return f"{dev.name}@{peer.name}"
+        return f"{dev.name}@if{peer.ifindex}"
+    return dev.name
+
+
+def link_netns(dev: Any) -> str | None:
+    if isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns:
+        return dev.peer.ns.name
+    return None
+
+
+def link_flags(dev: Any) -> str:
+    """print_link_flags(): `<NO-CARRIER,BROADCAST,MULTICAST,UP,LOWER_UP,M-DOWN>`."""
+    f = dev.flags()
+    carrier = dev.up and dev.has_carrier()
+    names: list[str] = []
+    if dev.up and not carrier:
+        names.append("NO-CARRIER")
+    for bit, name in ((IFF_LOOPBACK, "LOOPBACK"), (IFF_BROADCAST, "BROADCAST"),
+                      (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_MULTICAST, "MULTICAST"),
+                      (IFF_NOARP, "NOARP")):
+        if f & bit:
+            names.append(name)
+    if dev.up:
+        names.append("UP")
+    if carrier:
+        names.append("LOWER_UP")
+    if isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is dev.ns and not dev.peer.up:
+        names.append("M-DOWN")
+    return "<" + ",".join(names) + ">"
+
+
+def operstate(dev: Any) -> str:
+    """IFLA_OPERSTATE as rfc2863_policy computes it.
+
+    A device without carrier whose iflink differs from its own ifindex (a
+    veth whose peer has another index) is LOWERLAYERDOWN, otherwise DOWN.
+    """
+    state = dev.operstate()
+    if dev.up and state == "DOWN" and isinstance(dev, Veth) and dev.peer is not None \
+            and dev.peer.ifindex != dev.ifindex:
+        return "LOWERLAYERDOWN"
+    return state
+
+
+def link_header(dev: Any, mode: bool = True) -> str:
+    """The first line of `ip link` / `ip addr` for a device, without newline."""
+    parts = [f"{dev.ifindex}: {link_name(dev)}: {link_flags(dev)} mtu {dev.mtu} qdisc {dev.qdisc_name()}"]
+    if dev.master is not None:
+        parts.append(f"master {dev.master.name}")
+    parts.append(f"state {operstate(dev)}")
+    if mode:
+        parts.append("mode DEFAULT")
+    parts.append(f"group default qlen {dev.txqueuelen}")
+    return " ".join(parts)
+
+
+def link_lladdr_line(dev: Any) -> str:
+    if dev.link_type == "loopback":
+        line = "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00"
+    else:
+        line = f"    link/{dev.link_type} {bytes_to_mac(dev.mac)} brd ff:ff:ff:ff:ff:ff"
+    netns = link_netns(dev)
+    if netns is not None:
+        line += f" link-netns {netns}"
+    return line
+
+
+def _cols(values: list[list[int]], stats_level: int) -> list[int]:
+    cols = [len("*X errors:"), len("packets"), len("errors"), len("dropped"), len("heartbt"),
+            len("overrun"), len("compressed"), len("otherhost")]
+    for row in values:
+        for i, v in enumerate(row):
+            cols[i] = max(cols[i], len(str(v)))
+    return cols
+
+
+def stats_lines(dev: Any, level: int = 1) -> list[str]:
+    """print_stats64() for `ip -s link` (one -s; -s -s adds the error blocks)."""
+    s = dev.stats
+    rx = [s.rx_bytes, s.rx_packets, s.rx_errors, s.rx_dropped, 0, s.multicast]
+    tx = [s.tx_bytes, s.tx_packets, s.tx_errors, s.tx_dropped, 0, 0]
+    rows = [rx, tx]
+    if level > 1:
+        rows += [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
+    c = _cols(rows, level)
+
+    def nums(vals: list[int]) -> str:
+        return "    " + "".join(f"{v:>{c[i]}} " for i, v in enumerate(vals))
+
+    out = [f"    RX: {'bytes':>{c[0] - 4}} {'packets':>{c[1]}} {'errors':>{c[2]}} {'dropped':>{c[3]}} "
+           f"{'missed':>{c[4]}} {'mcast':>{c[5]}} {'':>{c[6]}}", nums(rx)]
+    if level > 1:
+        out.append(f"    RX errors: {'length':>{c[1]}} {'crc':>{c[2]}} {'frame':>{c[3]}} {'fifo':>{c[4]}} "
+                   f"{'overrun':>{c[5]}}")
+        out.append("    " + f"{'':>{c[0]}} " + "".join(f"{0:>{c[i]}} " for i in range(1, 6)))
+    out += [f"    TX: {'bytes':>{c[0] - 4}} {'packets':>{c[1]}} {'errors':>{c[2]}} {'dropped':>{c[3]}} "
+            f"{'carrier':>{c[4]}} {'collsns':>{c[5]}} {'':>{c[6]}}", nums(tx)]
+    if level > 1:
+        out.append(f"    TX errors: {'aborted':>{c[1]}} {'fifo':>{c[2]}} {'window':>{c[3]}} {'heartbt':>{c[4]}} "
+                   f"{'transns':>{c[5]}}")
+        out.append("    " + f"{'':>{c[0]}} " + "".join(f"{0:>{c[i]}} " for i in range(1, 6)))
+    return out
+
+
+def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = False) -> list[str]:
+    """The `ip link show` record of one device, as lines without newlines."""
+    lines = [link_header(dev, mode), link_lladdr_line(dev)]
+    if details:
+        lines[1] += f" promiscuity 0  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
+        extra = details_line(dev)
+        if extra:
+            lines.append(extra)
+    if dev.alias:
+        lines.append(f"    alias {dev.alias}")
+    if stats:
+        lines += stats_lines(dev, stats)
+    return lines
+
+
+def bridge_id(br: Any) -> str:
+    """`8000.a64b700a65d4`: priority and the bridge address (zero until it had a port)."""
+    mac = br.mac if (br.had_ports or br.mac_set_by_user) else b"\x00" * 6
+    return f"{br.priority:04x}." + mac.hex()
+
+
+def details_line(dev: Any) -> str:
+    """The `ip -d link` kind line (the attributes netplex models)."""
+    kind = dev.kind
+    if kind == "veth":
+        return ("    veth addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
+                "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
+    if kind == "bridge":
+        bid = f"{dev.priority:04x}." + ":".join(f"{b:x}" for b in (dev.mac if (dev.had_ports or dev.mac_set_by_user)
+                                                                    else b"\x00" * 6))
+        return (f"    bridge forward_delay {dev.forward_delay} hello_time {dev.hello_time} max_age {dev.max_age} "
+                f"ageing_time {dev.ageing_ns // 10_000_000} stp_state {dev.stp_state} priority {dev.priority} "
+                f"vlan_filtering {dev.vlan_filtering} bridge_id {bid} designated_root {bid} "
+                f"group_fwd_mask {dev.group_fwd_mask} addrgenmode eui64 numtxqueues 1 numrxqueues 1 "
+                f"gso_max_size 65536 gso_max_segs 65535 ")
+    if kind == "tun":
+        return (f"    tun type {dev.mode} pi off vnet_hdr off persist on addrgenmode eui64 numtxqueues 1 "
+                f"numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 ")
+    return ""

@@ -1,0 +1,160 @@
+"""The /proc and /sys files a simulated node shows: `read_file(ns, path)`.
+
+- /proc/sys/...: the sysctl value and a newline;
+- /proc/net/arp: the ARP table as arp_seq_show prints it (NOARP entries skipped);
+- /sys/class/net/DEV/{address,broadcast,operstate,mtu,carrier,ifindex,iflink,type,flags,
+  tx_queue_len,addr_len,ifalias,statistics/*}, DEV/bridge/* and DEV/brport/*, in the
+  kernel's units (bridge timers in USER_HZ clock ticks, e.g. forward_delay 1500).
+
+A file that exists but cannot be read raises `FileReadError(strerror)`: the
+reader prints `cat: PATH: <strerror>` and exits 1 (reading `carrier` of a
+down device gives "Invalid argument"; a directory gives "Is a directory").
+A path that does not exist returns None.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.shell.bridge import port_state
+from netplex.shell.iproute_fmt import bridge_id, operstate
+from netplex.stack.bridge import Bridge
+from netplex.stack.device import Veth
+from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
+
+__all__ = ["FileReadError", "read_file"]
+
+
+class FileReadError(Exception):
+    """The file exists but reading it fails; `message` is strerror (e.g. "Invalid argument")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+_STATS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",
+          "tx_dropped", "multicast")
+_ZERO_STATS = ("collisions", "rx_compressed", "rx_crc_errors", "rx_fifo_errors", "rx_frame_errors",
+               "rx_length_errors", "rx_missed_errors", "rx_nohandler", "rx_over_errors", "tx_aborted_errors",
+               "tx_carrier_errors", "tx_compressed", "tx_fifo_errors", "tx_heartbeat_errors",
+               "tx_window_errors")
+
+
+def _proc_net_arp(ns: Any) -> str:
+    out = ["IP address       HW type     Flags       HW address            Mask     Device\n"]
+    for n in ns.neigh.entries.values():
+        ns.neigh.refresh(n)
+        if n.state & NUD_NOARP:
+            continue
+        flags = 0
+        if n.state & NUD_VALID:
+            flags |= 0x2
+        if n.state & NUD_PERMANENT:
+            flags |= 0x4
+        mac = bytes_to_mac(n.lladdr) if n.lladdr is not None and flags else "00:00:00:00:00:00"
+        out.append(f"{int_to_ip(n.ip):<16} 0x{1:<10x}0x{flags:<10x}{mac}     *        {n.dev.name}\n")
+    return "".join(out)
+
+
+def _device_file(dev: Any, rest: list[str]) -> str | None:
+    if not rest:
+        raise FileReadError("Is a directory")
+    f = rest[0]
+    if f == "statistics":
+        if len(rest) == 1:
+            raise FileReadError("Is a directory")
+        if rest[1] in _STATS:
+            return str(getattr(dev.stats, rest[1]))
+        return "0" if rest[1] in _ZERO_STATS else None
+    if f == "bridge" and isinstance(dev, Bridge):
+        return _bridge_file(dev, rest[1:])
+    if f == "brport" and dev.bridge_port is not None:
+        return _brport_file(dev.bridge_port, rest[1:])
+    if len(rest) > 1:
+        return None
+    if f == "address":
+        return bytes_to_mac(dev.mac)
+    if f == "broadcast":
+        return "00:00:00:00:00:00" if dev.link_type == "loopback" else "ff:ff:ff:ff:ff:ff"
+    if f == "operstate":
+        return operstate(dev).lower()
+    if f == "mtu":
+        return str(dev.mtu)
+    if f == "carrier":
+        if not dev.up:
+            raise FileReadError("Invalid argument")
+        return "1" if dev.has_carrier() else "0"
+    if f == "ifindex":
+        return str(dev.ifindex)
+    if f == "iflink":
+        return str(dev.peer.ifindex if isinstance(dev, Veth) and dev.peer is not None else dev.ifindex)
+    if f == "type":
+        return "772" if dev.link_type == "loopback" else "1"
+    if f == "flags":
+        return f"0x{dev.flags():x}"
+    if f == "tx_queue_len":
+        return str(dev.txqueuelen)
+    if f == "addr_len":
+        return "6"
+    if f == "ifalias":
+        return dev.alias
+    if f == "addr_assign_type":
+        return "1" if dev.addr_assign_random else "3"
+    return None
+
+
+def _bridge_file(br: Bridge, rest: list[str]) -> str | None:
+    if len(rest) != 1:
+        if not rest:
+            raise FileReadError("Is a directory")
+        return None
+    f = rest[0]
+    bid = bridge_id(br)
+    values = {
+        "stp_state": br.stp_state, "forward_delay": br.forward_delay, "hello_time": br.hello_time,
+        "max_age": br.max_age, "ageing_time": br.ageing_ns // 10_000_000, "priority": br.priority,
+        "bridge_id": bid, "root_id": bid, "root_port": 0, "root_path_cost": 0,
+        "group_fwd_mask": f"0x{br.group_fwd_mask:x}", "vlan_filtering": br.vlan_filtering,
+        "group_addr": "01:80:c2:00:00:00", "topology_change": 0, "topology_change_detected": 0,
+        "nf_call_iptables": 0, "nf_call_ip6tables": 0, "nf_call_arptables": 0,
+    }
+    return None if f not in values else str(values[f])
+
+
+def _brport_file(port: Any, rest: list[str]) -> str | None:
+    if len(rest) != 1:
+        if not rest:
+            raise FileReadError("Is a directory")
+        return None
+    f = rest[0]
+    if f == "bridge":
+        raise FileReadError("Is a directory")
+    values = {
+        "state": port_state(port), "port_no": f"0x{port.port_no:x}", "priority": port.priority,
+        "path_cost": port.path_cost, "learning": int(port.learning), "unicast_flood": int(port.flood),
+        "hairpin_mode": int(port.hairpin), "isolated": int(port.isolated),
+        "port_id": f"0x{(port.priority << 12) | port.port_no:x}",
+    }
+    return None if f not in values else str(values[f])
+
+
+def read_file(ns: Any, path: str) -> str | None:
+    """The contents of `path` on the node, None when there is no such file."""
+    if path.startswith("/proc/sys/"):
+        key = path[len("/proc/sys/"):].replace("/", ".")
+        if ns.sysctl.has(key) and not key.endswith("."):
+            return ns.sysctl.get(key) + "\n"
+        return None
+    if path == "/proc/net/arp":
+        return _proc_net_arp(ns)
+    if path.startswith("/sys/class/net/"):
+        parts = [p for p in path[len("/sys/class/net/"):].split("/") if p]
+        if not parts:
+            raise FileReadError("Is a directory")
+        dev = ns.devices.get(parts[0])
+        if dev is None:
+            return None
+        text = _device_file(dev, parts[1:])
+        return None if text is None else text + "\n"
+    return None

@@ -1,0 +1,67 @@
+"""Where the iptables tables sit on the hooks (iptable_filter.c, iptable_mangle.c, iptable_raw.c,
+iptable_security.c) and the br_netfilter entry points (net/bridge/br_netfilter_hooks.c).
+
+A built-in chain that exists (see table.py) is registered on its hook at its
+table's priority; evaluation is `Table.evaluate(chain, ctx)`. The nat
+table is attached by the NAT module (it registers `TABLE_INIT["nat"]`).
+
+br_netfilter: with net.bridge.bridge-nf-call-iptables=1 an IPv4 frame the
+bridge forwards passes PREROUTING (in: the bridge, physin: the port),
+FORWARD (in and out: the bridge) and POSTROUTING (out: the bridge, physout:
+the port) — `br_nf_hook(bridge, hook, frame, in_port, out_port)` is the one
+call the bridge makes at each point.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.stack.netfilter.core import (NF_IP_PRI_FILTER, NF_IP_PRI_MANGLE, NF_IP_PRI_RAW,
+                                          NF_IP_PRI_SECURITY, TABLE_INIT, Netfilter, PacketCtx)
+from netplex.stack.netfilter.table import Chain, Table
+
+TABLE_PRIORITY = {"raw": NF_IP_PRI_RAW, "mangle": NF_IP_PRI_MANGLE, "filter": NF_IP_PRI_FILTER,
+                  "security": NF_IP_PRI_SECURITY}
+
+
+def _attach(nf: Netfilter, table: Table) -> None:
+    prio = TABLE_PRIORITY[table.name]
+
+    def created(ch: Chain) -> None:
+        name = ch.name
+        evaluate = table.evaluate
+
+        def fn(ctx: PacketCtx) -> int:
+            return evaluate(name, ctx)
+
+        nf.register(name, prio, fn, f"{table.name}:{name}")
+
+    table.on_chain_created = created
+    for ch in table.chains.values():
+        if ch.builtin and ch.created:
+            created(ch)
+
+
+for _t in TABLE_PRIORITY:
+    TABLE_INIT[_t] = _attach
+
+
+def br_nf_enabled(ns: Any) -> bool:
+    """net.bridge.bridge-nf-call-iptables, and something registered to see the frame."""
+    return ns.hooks and ns.sysctl.values.get("net.bridge.bridge-nf-call-iptables") == "1"
+
+
+def br_nf_hook(bridge: Any, hook: str, frame: Any, in_port: Any, out_port: Any) -> bool:
+    """Run `hook` for a bridged IPv4 frame; False when it was dropped or stolen."""
+    ns = bridge.ns
+    nf = getattr(ns, "netfilter", None)
+    if nf is None or not nf.entries[hook]:
+        return True
+    from netplex.stack.skb import skb_meta
+    meta = skb_meta(frame)
+    if in_port is not None:
+        meta.physin = in_port
+    if out_port is not None:
+        meta.physout = out_port
+    in_dev = bridge if hook in ("PREROUTING", "FORWARD") else None
+    out_dev = bridge if hook in ("FORWARD", "POSTROUTING") else None
+    return nf.run_bridged(hook, frame, in_dev, out_dev)

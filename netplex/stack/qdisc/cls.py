@@ -1,0 +1,301 @@
+"""Classifiers (net/sched/cls_*.c): u32, fw and matchall, and tcf_classify.
+
+A qdisc (or an HTB class) holds a list of filter instances (`tcf_proto`), one
+per (chain, prio, protocol), sorted by prio. Classification walks chain 0 in
+order; a filter that matches yields its class id and runs its actions:
+`pass` keeps the class id, `drop` drops, `continue` goes on to the next
+filter, `reclassify` restarts, `goto chain N` jumps.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from netplex.stack.qdisc.act import (TC_ACT_EXT_MASK, TC_ACT_EXT_VAL_MASK, TC_ACT_GOTO_CHAIN, TC_ACT_OK,
+                                     TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_UNSPEC, Action, run_actions)
+from netplex.stack.qdisc.act import TC_ACT_SHOT as _SHOT  # noqa: F401  (re-exported)
+
+__all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "tcf_classify",
+           "FILTER_KINDS", "ETH_P_ALL", "ETH_P_IP"]
+
+ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+TCA_CLS_FLAGS_SKIP_HW = 1
+TCA_CLS_FLAGS_SKIP_SW = 2
+TCA_CLS_FLAGS_NOT_IN_HW = 8
+MAX_REC_LOOP = 4
+
+_TCP_HDR = struct.Struct("!HHIIBBHHH")
+_UDP_HDR = struct.Struct("!HHHH")
+
+
+def network_header(frame: Any) -> bytes:
+    """The bytes from the network header on, as far as filters look (header + transport header)."""
+    p = frame.payload
+    if isinstance(p, (bytes, bytearray)):
+        return bytes(p)
+    if frame.type != ETH_P_IP:
+        return p.encode()
+    hdr = p._header(p.wire_len())
+    l4 = p.payload
+    cls = l4.__class__.__name__
+    if cls == "Tcp":
+        off = 5 + (l4.options_len() >> 2)
+        return hdr + _TCP_HDR.pack(l4.sport, l4.dport, l4.seq, l4.ack, off << 4, l4.flags, l4.window, 0, l4.urgent)
+    if cls == "Udp":
+        return hdr + _UDP_HDR.pack(l4.sport, l4.dport, l4.wire_len(), 0)
+    if isinstance(l4, (bytes, bytearray)):
+        return hdr + bytes(l4[:64])
+    try:
+        return hdr + l4.encode()[:64]
+    except Exception:  # noqa: BLE001 — a payload that cannot encode alone: header only
+        return hdr
+
+
+class Filter:
+    """One filter element (a u32 key node, one fw handle, the matchall rule)."""
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+        self.classid: int | None = None
+        self.actions: list[Action] = []
+        self.flags = 0
+        self.hits = 0
+
+
+class TcfProto:
+    """A filter instance of one kind at (chain, prio, protocol)."""
+
+    kind = ""
+
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
+        self.owner = owner
+        self.chain = chain
+        self.prio = prio
+        self.protocol = protocol
+
+    def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        raise NotImplementedError
+
+    def elements(self) -> list[Any]:
+        raise NotImplementedError
+
+    def empty(self) -> bool:
+        return not self.elements()
+
+
+def _act(f: Filter, frame: Any, nbytes: int, now: int) -> tuple[int, int | None]:
+    f.hits += 1
+    if f.actions:
+        v = run_actions(f.actions, frame, nbytes, now)
+        return v, f.classid
+    return TC_ACT_OK, f.classid
+
+
+# --- u32 ---------------------------------------------------------------------------
+
+
+class U32Key:
+    __slots__ = ("val", "mask", "off", "offmask")
+
+    def __init__(self, val: int, mask: int, off: int, offmask: int = 0) -> None:
+        self.val, self.mask, self.off, self.offmask = val & mask, mask, off, offmask
+
+
+class U32Knode(Filter):
+    def __init__(self, handle: int) -> None:
+        super().__init__(handle)
+        self.keys: list[U32Key] = []
+        self.terminal = False
+        self.link = 0
+        self.hmask = 0
+        self.hoff = 0
+        self.indev = ""
+        self.police: Action | None = None
+
+
+class U32Ht:
+    def __init__(self, handle: int, divisor: int) -> None:
+        self.handle = handle
+        self.divisor = divisor
+        self.buckets: list[list[U32Knode]] = [[] for _ in range(divisor)]
+
+
+class U32Proto(TcfProto):
+    """cls_u32: hash tables of key nodes; the root table is `800:` for the first u32 prio."""
+
+    kind = "u32"
+
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int, root_htid: int) -> None:
+        super().__init__(owner, chain, prio, protocol)
+        self.root = U32Ht(root_htid, 1)
+        self.hts: dict[int, U32Ht] = {root_htid: self.root}
+
+    def elements(self) -> list[Any]:
+        out: list[Any] = []
+        for ht in self._hts_in_order():
+            out.append(ht)
+            for b in ht.buckets:
+                out.extend(b)
+        return out
+
+    def _hts_in_order(self) -> list[U32Ht]:
+        # the kernel lists hash tables newest first, the root last
+        others = [h for h in self.hts.values() if h is not self.root]
+        return list(reversed(others)) + [self.root]
+
+    def empty(self) -> bool:
+        return False
+
+    def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        data = network_header(frame)
+        ht = self.root
+        bucket = 0
+        depth = 0
+        while ht is not None and depth < 8:
+            depth += 1
+            nxt = None
+            for n in ht.buckets[bucket]:
+                if n.indev and n.indev != getattr(getattr(frame, "meta", None), "iif_name", ""):
+                    continue
+                ok = True
+                for k in n.keys:
+                    off = k.off
+                    if off < 0 or off + 4 > len(data):
+                        ok = False
+                        break
+                    word = (data[off] << 24) | (data[off + 1] << 16) | (data[off + 2] << 8) | data[off + 3]
+                    if (word ^ k.val) & k.mask:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                if n.link:
+                    target = self.hts.get(n.link & 0xFFF00000)
+                    if target is None:
+                        continue
+                    b = 0
+                    if n.hmask and n.hoff + 4 <= len(data):
+                        w = int.from_bytes(data[n.hoff:n.hoff + 4], "big") & n.hmask
+                        shift = (n.hmask & -n.hmask).bit_length() - 1
+                        b = (w >> shift) % target.divisor
+                    nxt = (target, b)
+                    break
+                if n.terminal:
+                    return _act(n, frame, nbytes, now)
+                if n.actions:
+                    v = run_actions(n.actions, frame, nbytes, now)
+                    if v != TC_ACT_UNSPEC:
+                        return v, n.classid
+            if nxt is None:
+                return None
+            ht, bucket = nxt
+        return None
+
+
+# --- fw ----------------------------------------------------------------------------
+
+
+class FwFilter(Filter):
+    def __init__(self, handle: int, mask: int = 0xFFFFFFFF) -> None:
+        super().__init__(handle)
+        self.mask = mask
+        self.indev = ""
+
+
+class FwProto(TcfProto):
+    """cls_fw: the packet's firewall mark (skb->mark, iptables MARK) selects the filter."""
+
+    kind = "fw"
+
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
+        super().__init__(owner, chain, prio, protocol)
+        self.filters: dict[int, FwFilter] = {}
+        self.mask = 0xFFFFFFFF
+
+    def elements(self) -> list[Any]:
+        return [self.filters[h] for h in sorted(self.filters)]
+
+    def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        m = frame.meta
+        mark = m.mark if m is not None else 0
+        if not self.filters:
+            # no filters: the mark itself is the class id (fw_classify's legacy case)
+            if mark and (mark >> 16) == 0:
+                return TC_ACT_OK, (self.owner_handle() | mark)
+            return None
+        f = self.filters.get(mark & self.mask)
+        if f is None:
+            return None
+        return _act(f, frame, nbytes, now)
+
+    def owner_handle(self) -> int:
+        return getattr(self.owner, "handle", 0) & 0xFFFF0000
+
+
+# --- matchall ----------------------------------------------------------------------
+
+
+class MatchallProto(TcfProto):
+    kind = "matchall"
+
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
+        super().__init__(owner, chain, prio, protocol)
+        self.f: Filter | None = None
+
+    def elements(self) -> list[Any]:
+        return [self.f] if self.f is not None else []
+
+    def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        if self.f is None or self.f.flags & TCA_CLS_FLAGS_SKIP_SW:
+            return None
+        return _act(self.f, frame, nbytes, now)
+
+
+FILTER_KINDS: dict[str, type[TcfProto]] = {"u32": U32Proto, "fw": FwProto, "matchall": MatchallProto}
+
+
+def tcf_classify(filters: list[TcfProto], frame: Any, nbytes: int) -> tuple[int, int | None]:
+    """Walk chain 0 (and the chains goto jumps to); (verdict, classid or None)."""
+    if not filters:
+        return TC_ACT_UNSPEC, None
+    now = 0
+    chain = 0
+    loops = 0
+    i = 0
+    while i < len(filters):
+        tp = filters[i]
+        i += 1
+        if tp.chain != chain:
+            continue
+        if tp.protocol != ETH_P_ALL and tp.protocol != frame.type:
+            continue
+        if not now:
+            now = tp.owner_now() if hasattr(tp, "owner_now") else _now(tp)
+        r = tp.classify(frame, nbytes, now)
+        if r is None:
+            continue
+        verdict, classid = r
+        if verdict == TC_ACT_UNSPEC:
+            continue
+        if verdict == TC_ACT_RECLASSIFY:
+            loops += 1
+            if loops > MAX_REC_LOOP:
+                return TC_ACT_SHOT, None
+            chain, i = 0, 0
+            continue
+        if verdict >= 0 and verdict & TC_ACT_EXT_MASK == TC_ACT_GOTO_CHAIN:
+            loops += 1
+            if loops > MAX_REC_LOOP:
+                return TC_ACT_SHOT, None
+            chain, i = verdict & TC_ACT_EXT_VAL_MASK, 0
+            continue
+        if verdict == TC_ACT_SHOT:
+            return TC_ACT_SHOT, None
+        return verdict, classid
+    return TC_ACT_UNSPEC, None
+
+
+def _now(tp: TcfProto) -> int:
+    dev = getattr(tp.owner, "dev", None)
+    return dev.ns.sched.now if dev is not None else 0

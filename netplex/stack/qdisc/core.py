@@ -1,0 +1,190 @@
+"""The traffic-control core: handles, tc's time/size arithmetic, the Qdisc and class bases.
+
+Mirrors net/sched/sch_api.c and sch_generic.c: a qdisc has a handle
+(major:0), a parent (TC_H_ROOT, TC_H_INGRESS or a class id), statistics
+(`Sent N bytes M pkt (dropped D, overlimits O requeues R)`, backlog) and
+template methods — subclasses fill `do_enqueue` / `do_dequeue`; the base
+does the counters, drop tracing and the tree's backlog. Times are integer
+nanoseconds; tc's "ticks" (psched ticks of 64 ns, /proc/net/psched) only
+appear where tc(8) converts sizes to times and back (tc_core.c).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+TC_H_ROOT = 0xFFFFFFFF
+TC_H_INGRESS = 0xFFFFFFF1
+TC_H_UNSPEC = 0
+INGRESS_HANDLE = 0xFFFF0000
+
+# /proc/net/psched on Linux: 000003e8 00000040 000f4240 3b9aca00 — a tick is 64 ns,
+# tc's TIME_UNITS_PER_SEC is 1e6, so tick_in_usec = 1000 / 64.
+TICK_IN_USEC = 1000 / 64
+TIME_UNITS_PER_SEC = 1_000_000
+PSCHED_SHIFT = 6
+NSEC_PER_SEC = 1_000_000_000
+
+
+def tc_h_maj(h: int) -> int:
+    return h & 0xFFFF0000
+
+
+def tc_h_min(h: int) -> int:
+    return h & 0xFFFF
+
+
+def xmittime(rate_Bps: int, size: float) -> int:
+    """tc_calc_xmittime: ticks to send `size` bytes at `rate_Bps` (truncations as tc's C)."""
+    if rate_Bps <= 0:
+        return 0
+    usec = int(TIME_UNITS_PER_SEC * (size / rate_Bps)) & 0xFFFFFFFF
+    return int(usec * TICK_IN_USEC) & 0xFFFFFFFF
+
+
+def xmitsize(rate_Bps: int, ticks: int) -> int:
+    """tc_calc_xmitsize: bytes sent at `rate_Bps` during `ticks`."""
+    usec = int(ticks / TICK_IN_USEC)
+    return int(rate_Bps * usec / TIME_UNITS_PER_SEC) & 0xFFFFFFFF
+
+
+def ticks2ns(ticks: int) -> int:
+    return ticks << PSCHED_SHIFT
+
+
+def ns2ticks(ns: int) -> int:
+    return ns >> PSCHED_SHIFT
+
+
+def l2t_ns(rate_Bps: int, nbytes: int) -> int:
+    """psched_l2t_ns: time to send `nbytes` at `rate_Bps`."""
+    if rate_Bps <= 0:
+        return 0
+    return nbytes * NSEC_PER_SEC // rate_Bps
+
+
+# ip_tos2prio (net/ipv4/route.c): skb->priority of a packet from its TOS.
+IP_TOS2PRIO = (0, 0, 0, 0, 2, 2, 2, 2, 6, 6, 6, 6, 4, 4, 4, 4)
+
+
+def rt_tos2priority(tos: int) -> int:
+    return IP_TOS2PRIO[(tos & 0x1E) >> 1]
+
+
+def skb_priority(frame: Any) -> int:
+    """skb->priority: set by CLASSIFY / SO_PRIORITY (meta), else from the IP TOS byte."""
+    m = frame.meta
+    if m is not None and m.priority:
+        return m.priority
+    if frame.type == 0x0800:
+        return rt_tos2priority(getattr(frame.payload, "tos", 0))
+    return 0
+
+
+class Qdisc:
+    """struct Qdisc: counters and the enqueue/dequeue templates."""
+
+    kind = ""
+    classful = False
+
+    def __init__(self, dev: Any, handle: int, parent: int) -> None:
+        self.dev = dev
+        self.handle = handle
+        self.parent = parent
+        self.parent_q: Qdisc | None = None      # the qdisc whose class holds this one
+        self.bytes = 0
+        self.packets = 0
+        self.drops = 0
+        self.overlimits = 0
+        self.requeues = 0
+        self.qlen = 0
+        self.backlog = 0
+        self.filters: list[Any] = []            # tcf_proto list, kept sorted by prio
+        self.refcnt = 2
+
+    # -- templates -----------------------------------------------------------
+    def enqueue(self, frame: Any, nbytes: int) -> bool:
+        """qdisc_enqueue: True when the packet was queued; a refusal is a counted drop."""
+        if self.do_enqueue(frame, nbytes):
+            self.qlen += 1
+            self.backlog += nbytes
+            return True
+        self.drops += 1
+        return False
+
+    def dequeue(self, now: int) -> tuple[Any, int] | None:
+        item = self.do_dequeue(now)
+        if item is not None:
+            self.qlen -= 1
+            self.backlog -= item[1]
+            self.packets += 1
+            self.bytes += item[1]
+        return item
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        raise NotImplementedError
+
+    def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        raise NotImplementedError
+
+    def next_wakeup(self, now: int) -> int | None:
+        """When a throttled qdisc can send again (qdisc_watchdog); None if never/now."""
+        return None
+
+    def reset(self) -> None:
+        self.qlen = self.backlog = 0
+
+    def drop_queued(self, nbytes: int) -> None:
+        """A queued packet was dropped inside (sfq's longest-flow drop): qdisc_tree_reduce_backlog."""
+        q: Qdisc | None = self
+        while q is not None:
+            q.qlen -= 1
+            q.backlog -= nbytes
+            q.drops += 1
+            q = q.parent_q
+        self.drops -= 0
+
+    # -- classes -------------------------------------------------------------
+    def classes(self) -> list[Any]:
+        return []
+
+    def find_class(self, classid: int) -> Any:
+        return None
+
+    def children(self) -> Iterator[Qdisc]:
+        """Qdiscs attached to this one's classes."""
+        for cl in self.classes():
+            q = getattr(cl, "leaf", None)
+            if q is not None:
+                yield q
+
+    def trace_drop(self, frame: Any, reason: str) -> None:
+        ns = self.dev.ns
+        ns.drop(frame, self.dev, reason)
+
+
+class QdiscClass:
+    """A class of a classful qdisc: id, parent, leaf qdisc, statistics."""
+
+    def __init__(self, qdisc: Qdisc, classid: int) -> None:
+        self.qdisc = qdisc
+        self.classid = classid
+        self.leaf: Qdisc | None = None
+        self.bytes = 0
+        self.packets = 0
+        self.drops = 0
+        self.overlimits = 0
+        self.filters: list[Any] = []
+
+
+def walk(q: Qdisc | None) -> Iterator[Qdisc]:
+    """The qdisc and every qdisc below it."""
+    if q is None:
+        return
+    yield q
+    for c in q.children():
+        yield from walk(c)
+
+
+def hash32(val: int, bits: int = 4) -> int:
+    """hash_32 (include/linux/hash.h): the bucket of dev->qdisc_hash."""
+    return ((val * 0x61C88647) & 0xFFFFFFFF) >> (32 - bits)

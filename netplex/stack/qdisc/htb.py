@@ -1,0 +1,338 @@
+"""htb: the hierarchical token bucket (net/sched/sch_htb.c, tc-htb(8)).
+
+Every class has two buckets of nanoseconds: `tokens` refilled at `rate` up to
+`burst`, `ctokens` at `ceil` up to `cburst`. A class whose ctokens are below
+zero CAN'T SEND; one with tokens at or above zero CAN SEND on its own; in
+between it MAY BORROW from its parent. A leaf with backlog is served at the
+level of the first ancestor (itself included) that can send, walking up
+through classes that may borrow: level 0 first (classes within their rate),
+then higher levels (borrowing); within a level, lower `prio` first; among
+equals, deficit round robin by `quantum` (rate / r2q unless given). Sending
+charges the leaf and every ancestor (htb_charge_class): `lended` counts the
+packets a class sent at its own level, `borrowed` those its descendants
+borrowed through it. Unclassified packets go to the `default` class, or —
+when that class does not exist — to the direct queue, sent unshaped.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, tc_h_min, ticks2ns
+from netplex.stack.qdisc.fifo import PfifoQdisc
+
+HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
+TC_HTB_MAXDEPTH = 8
+MBUFFER_NS = 60 * 1_000_000_000
+HTB_DIRECT = -1
+
+
+class HtbClass(QdiscClass):
+    def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
+        super().__init__(qdisc, classid)
+        self.parent = parent
+        self.children: list[HtbClass] = []
+        self.level = 0
+        self.prio = 0
+        self.quantum = 1000
+        self.user_quantum = 0
+        self.rate = 0
+        self.ceil = 0
+        self.buffer_ticks = 0
+        self.cbuffer_ticks = 0
+        self.buffer = 0
+        self.cbuffer = 0
+        self.tokens = 0
+        self.ctokens = 0
+        self.t_c = 0
+        self.mode = HTB_CAN_SEND
+        self.deficit = [0] * TC_HTB_MAXDEPTH
+        self.lends = 0
+        self.borrows = 0
+        self.giants = 0
+        self.overhead = 0
+        self.mpu = 0
+        self.linklayer = 1
+
+    def configure(self, *, rate: int, ceil: int, buffer_ticks: int, cbuffer_ticks: int, prio: int,
+                  quantum: int, overhead: int = 0, mpu: int = 0, linklayer: int = 1) -> None:
+        q = self.qdisc
+        self.rate, self.ceil = rate, ceil
+        self.buffer_ticks, self.cbuffer_ticks = buffer_ticks, cbuffer_ticks
+        self.buffer, self.cbuffer = ticks2ns(buffer_ticks), ticks2ns(cbuffer_ticks)
+        self.prio = min(prio, 7)
+        self.user_quantum = quantum
+        self.overhead, self.mpu, self.linklayer = overhead, mpu, linklayer
+        if quantum:
+            self.quantum = quantum
+        else:
+            qt = rate // q.r2q
+            self.quantum = 1000 if qt < 1000 else 200000 if qt > 200000 else qt
+
+    def mode_at(self, now: int) -> int:
+        """htb_class_mode, with hysteresis off (the kernel's default)."""
+        diff = now - self.t_c
+        if diff > MBUFFER_NS:
+            diff = MBUFFER_NS
+        if self.ctokens + diff < 0:
+            return HTB_CANT_SEND
+        if self.tokens + diff >= 0:
+            return HTB_CAN_SEND
+        return HTB_MAY_BORROW
+
+
+class HtbQdisc(Qdisc):
+    kind = "htb"
+    classful = True
+
+    def __init__(self, dev: Any, handle: int, parent: int, *, r2q: int = 10, default: int = 0,
+                 direct_qlen: int | None = None) -> None:
+        super().__init__(dev, handle, parent)
+        self.refcnt = 3
+        self.r2q = r2q or 10
+        self.defcls = default
+        self.direct_qlen = direct_qlen if direct_qlen is not None else dev.txqueuelen
+        self.direct: deque = deque()
+        self.direct_pkts = 0
+        self.cls: dict[int, HtbClass] = {}
+        self.active: dict[int, HtbClass] = {}     # leaves with backlog, by classid
+        self.drr_ptr: dict[tuple[int, int], int] = {}
+
+    # -- classes ---------------------------------------------------------------
+    def classes(self) -> list[Any]:
+        return list(self.cls.values())
+
+    def find_class(self, classid: int) -> Any:
+        if tc_h_maj(classid) == 0:
+            classid |= self.handle
+        return self.cls.get(classid)
+
+    def children(self) -> Any:
+        for cl in self.cls.values():
+            if cl.level == 0 and cl.leaf is not None and cl.leaf.handle:
+                yield cl.leaf
+
+    def add_class(self, classid: int, parent: HtbClass | None, **cfg: Any) -> HtbClass:
+        cl = HtbClass(self, classid, parent)
+        cl.configure(**cfg)
+        now = self.dev.ns.sched.now
+        cl.tokens, cl.ctokens, cl.t_c = cl.buffer, cl.cbuffer, now
+        leaf = PfifoQdisc(self.dev, 0, classid)
+        leaf.parent_q = self
+        cl.leaf = leaf
+        if parent is not None:
+            if parent.level == 0:
+                # a leaf becomes an inner class: its queue goes (qdisc_purge_queue)
+                old = parent.leaf
+                if old is not None and old.qlen:
+                    self._purge(parent)
+                parent.leaf = None
+                self.active.pop(parent.classid, None)
+                parent.level = (parent.parent.level if parent.parent else TC_HTB_MAXDEPTH) - 1
+                parent.tokens, parent.ctokens = parent.buffer, parent.cbuffer
+            parent.children.append(cl)
+        self.cls[classid] = cl
+        return cl
+
+    def _purge(self, cl: HtbClass) -> None:
+        q = cl.leaf
+        if q is None:
+            return
+        n, b = q.qlen, q.backlog
+        q.reset()
+        self.qlen -= n
+        self.backlog -= b
+        self.drops += n
+        self.active.pop(cl.classid, None)
+
+    def delete_class(self, cl: HtbClass) -> None:
+        self._purge(cl)
+        if cl.parent is not None:
+            cl.parent.children.remove(cl)
+            if not cl.parent.children:
+                p = cl.parent
+                p.level = 0
+                leaf = PfifoQdisc(self.dev, 0, p.classid)
+                leaf.parent_q = self
+                p.leaf = leaf
+                p.tokens, p.ctokens, p.t_c = p.buffer, p.cbuffer, self.dev.ns.sched.now
+        del self.cls[cl.classid]
+
+    def graft(self, cl: HtbClass, q: Qdisc | None) -> None:
+        if q is None:
+            q = PfifoQdisc(self.dev, 0, cl.classid)
+        self._purge(cl)
+        q.parent_q = self
+        cl.leaf = q
+
+    # -- enqueue ---------------------------------------------------------------
+    def classify(self, frame: Any, nbytes: int) -> HtbClass | int | None:
+        from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
+
+        prio = skb_priority(frame)
+        if prio == self.handle:
+            return HTB_DIRECT
+        cl = self.cls.get(prio) if tc_h_maj(prio) == self.handle else None
+        if cl is not None and cl.level == 0:
+            return cl
+        filters = cl.filters if cl is not None else self.filters
+        while filters:
+            verdict, classid = tcf_classify(filters, frame, nbytes)
+            if verdict == TC_ACT_SHOT:
+                return None
+            if classid is None:
+                break
+            if classid == self.handle:
+                return HTB_DIRECT
+            cl = self.find_class(classid)
+            if cl is None:
+                break
+            if cl.level == 0:
+                return cl
+            filters = cl.filters
+        cl = self.cls.get(self.handle | self.defcls)
+        if cl is None or cl.level:
+            return HTB_DIRECT
+        return cl
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        cl = self.classify(frame, nbytes)
+        if cl is None:
+            self.trace_drop(frame, "tc_classify_drop")
+            return False
+        if cl is HTB_DIRECT:
+            if len(self.direct) < self.direct_qlen:
+                self.direct.append((frame, nbytes))
+                self.direct_pkts += 1
+                return True
+            self.trace_drop(frame, "htb_direct_full")
+            return False
+        q = cl.leaf
+        if not q.enqueue(frame, nbytes):
+            cl.drops += 1
+            return False
+        self.active[cl.classid] = cl
+        return True
+
+    # -- dequeue ---------------------------------------------------------------
+    def _service_level(self, leaf: HtbClass, now: int) -> int | None:
+        c: HtbClass | None = leaf
+        while c is not None:
+            m = c.mode_at(now)
+            if m == HTB_CANT_SEND:
+                return None
+            if m == HTB_CAN_SEND:
+                return c.level
+            c = c.parent
+        return None
+
+    def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        if self.direct:
+            return self.direct.popleft()
+        while self.active:
+            best: tuple[int, int] | None = None
+            group: list[HtbClass] = []
+            for cl in self.active.values():
+                lvl = self._service_level(cl, now)
+                if lvl is None:
+                    continue
+                key = (lvl, cl.prio)
+                if best is None or key < best:
+                    best, group = key, [cl]
+                elif key == best:
+                    group.append(cl)
+            if best is None:
+                return None
+            level = best[0]
+            ptr = self.drr_ptr.get(best, 0)
+            group.sort(key=lambda c: c.classid)
+            cl = next((c for c in group if c.classid >= ptr), group[0])
+            item = cl.leaf.dequeue(now)
+            if item is None:
+                if not cl.leaf.qlen:
+                    del self.active[cl.classid]
+                    continue
+                return None
+            if not cl.leaf.qlen:
+                del self.active[cl.classid]
+            nbytes = item[1]
+            cl.packets += 1
+            cl.bytes += nbytes
+            cl.deficit[level] -= nbytes
+            if cl.deficit[level] < 0:
+                cl.deficit[level] += cl.quantum
+                self.drr_ptr[best] = cl.classid + 1
+            else:
+                self.drr_ptr[best] = cl.classid
+            self.charge(cl, level, nbytes, now)
+            return item
+        return None
+
+    def charge(self, cl: HtbClass | None, level: int, nbytes: int, now: int) -> None:
+        """htb_charge_class: the leaf and every ancestor pay for the packet."""
+        while cl is not None:
+            ln = nbytes + cl.overhead
+            if ln < cl.mpu:
+                ln = cl.mpu
+            diff = now - cl.t_c
+            if diff > MBUFFER_NS:
+                diff = MBUFFER_NS
+            if cl.level >= level:
+                if cl.level == level:
+                    cl.lends += 1
+                toks = diff + cl.tokens
+                if toks > cl.buffer:
+                    toks = cl.buffer
+                toks -= l2t_ns(cl.rate, ln)
+                if toks <= -MBUFFER_NS:
+                    toks = 1 - MBUFFER_NS
+                cl.tokens = toks
+            else:
+                cl.borrows += 1
+                cl.tokens += diff
+            toks = diff + cl.ctokens
+            if toks > cl.cbuffer:
+                toks = cl.cbuffer
+            toks -= l2t_ns(cl.ceil, ln)
+            if toks <= -MBUFFER_NS:
+                toks = 1 - MBUFFER_NS
+            cl.ctokens = toks
+            cl.t_c = now
+            mode = cl.mode_at(now)
+            if mode != cl.mode:
+                if mode == HTB_CANT_SEND:
+                    cl.overlimits += 1
+                    self.overlimits += 1
+                cl.mode = mode
+            if cl.level:
+                cl.packets += 1
+                cl.bytes += nbytes
+            cl = cl.parent
+
+    def next_wakeup(self, now: int) -> int | None:
+        """The earliest time a backlogged leaf can be served (htb's wait queue)."""
+        if self.direct:
+            return now
+        best: int | None = None
+        for leaf in self.active.values():
+            c: HtbClass | None = leaf
+            cant = 0
+            while c is not None:
+                t_ct = c.t_c - c.ctokens          # ctokens reach 0
+                if t_ct > cant:
+                    cant = t_ct
+                t = max(cant, c.t_c - c.tokens)   # this class can send at its own rate
+                if best is None or t < best:
+                    best = t
+                c = c.parent
+        if best is None:
+            return None
+        return best if best > now else now + 1
+
+    def reset(self) -> None:
+        super().reset()
+        self.direct.clear()
+        for cl in self.cls.values():
+            if cl.leaf is not None:
+                cl.leaf.reset()
+        self.active.clear()

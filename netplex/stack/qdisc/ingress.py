@@ -1,0 +1,38 @@
+"""The ingress qdisc (net/sched/sch_ingress.c): filters and actions on received packets.
+
+It queues nothing: `receive` runs the filters (typically `police` to rate
+limit a download) and tells the receive path whether to keep the packet.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
+from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, Qdisc
+
+
+class IngressQdisc(Qdisc):
+    kind = "ingress"
+
+    def __init__(self, dev: Any) -> None:
+        super().__init__(dev, INGRESS_HANDLE, TC_H_INGRESS)
+        self.refcnt = 1
+
+    def receive(self, frame: Any, nbytes: int) -> bool:
+        """sch_handle_ingress: False when an action dropped the packet."""
+        self.packets += 1
+        self.bytes += nbytes
+        if not self.filters:
+            return True
+        verdict, _ = tcf_classify(self.filters, frame, nbytes)
+        if verdict == TC_ACT_SHOT:
+            self.drops += 1
+            self.dev.ns.drop(frame, self.dev, "tc_ingress_drop")
+            return False
+        return True
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        return False
+
+    def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        return None

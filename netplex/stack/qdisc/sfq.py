@@ -1,0 +1,141 @@
+"""sfq: stochastic fairness queueing (net/sched/sch_sfq.c, tc-sfq(8)).
+
+Packets are hashed by flow (addresses, protocol, ports, plus a perturbation
+drawn from the network's seeded RNG, re-drawn every `perturb` seconds) into
+`divisor` buckets; active flows are served round robin, `quantum` bytes per
+turn (deficit round robin). When `limit` packets are queued the longest
+flow loses its last packet; a flow longer than `depth` drops arrivals.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from netplex.stack.qdisc.core import Qdisc
+
+
+class _Slot:
+    __slots__ = ("q", "allot", "backlog")
+
+    def __init__(self, allot: int) -> None:
+        self.q: deque = deque()
+        self.allot = allot
+        self.backlog = 0
+
+
+class SfqQdisc(Qdisc):
+    kind = "sfq"
+
+    def __init__(self, dev: Any, handle: int, parent: int, *, limit: int = 127, quantum: int = 0,
+                 perturb: int = 0, divisor: int = 1024, depth: int = 127, flows: int = 128,
+                 headdrop: bool = False, red: dict[str, Any] | None = None) -> None:
+        super().__init__(dev, handle, parent)
+        self.limit = limit
+        self.quantum = quantum or dev.mtu + 14
+        self.perturb = perturb
+        self.divisor = divisor
+        self.depth = depth
+        self.flows = flows
+        self.headdrop = headdrop
+        self.red = red
+        self.slots: dict[int, _Slot] = {}
+        self.ring: deque[int] = deque()
+        self.rng = dev.ns.net.rng
+        self.salt = self.rng.getrandbits(32)
+        self.perturb_gen = 0
+        if perturb:
+            self._arm_perturb()
+
+    def _arm_perturb(self) -> None:
+        self.perturb_gen += 1
+        self.dev.ns.sched.after(self.perturb * 1_000_000_000, self._perturbation, self.perturb_gen)
+
+    def _perturbation(self, gen: int) -> None:
+        if gen != self.perturb_gen or self.dev.qdisc is None:
+            return
+        self.salt = self.rng.getrandbits(32)
+        self._arm_perturb()
+
+    def hash(self, frame: Any) -> int:
+        ip = frame.payload
+        if frame.type != 0x0800:
+            return (frame.type * 2654435761 ^ self.salt) % self.divisor
+        l4 = ip.payload
+        sport = getattr(l4, "sport", 0)
+        dport = getattr(l4, "dport", 0)
+        h = (ip.src * 0x9E3779B1) ^ (ip.dst * 0x85EBCA77) ^ (ip.proto << 16) ^ (sport << 16 | dport) ^ self.salt
+        h = ((h ^ (h >> 15)) * 0x2C1B3C6D) & 0xFFFFFFFF
+        return (h ^ (h >> 12)) % self.divisor
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        h = self.hash(frame)
+        slot = self.slots.get(h)
+        if slot is None:
+            if len(self.slots) >= self.flows:
+                self.trace_drop(frame, "sfq_no_slot")
+                return False
+            slot = self.slots[h] = _Slot(self.quantum)
+        if len(slot.q) >= self.depth:
+            if not self.headdrop:
+                self.trace_drop(frame, "sfq_flow_depth")
+                if not slot.q:
+                    del self.slots[h]
+                return False
+            _, old = slot.q.popleft()
+            slot.backlog -= old
+            self.drop_queued(old)
+        if not slot.q:
+            slot.allot = self.quantum
+            self.ring.append(h)
+        slot.q.append((frame, nbytes))
+        slot.backlog += nbytes
+        if self.qlen + 1 > self.limit:
+            # sfq_drop: the longest flow loses a packet (the arriving one counts as queued)
+            self.qlen += 1
+            self.backlog += nbytes
+            victim_h = max(self.slots, key=lambda k: (len(self.slots[k].q), -k))
+            v = self.slots[victim_h]
+            _, dropped = v.q.popleft() if self.headdrop else v.q.pop()
+            v.backlog -= dropped
+            if not v.q:
+                self.ring.remove(victim_h)
+                del self.slots[victim_h]
+            self.drop_queued(dropped)
+            self.trace_drop(frame, "sfq_overlimit")
+            self.qlen -= 1
+            self.backlog -= nbytes
+            return True
+        return True
+
+    def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        ring = self.ring
+        while ring:
+            h = ring[0]
+            slot = self.slots[h]
+            if slot.allot <= 0:
+                slot.allot += self.quantum
+                ring.rotate(-1)
+                continue
+            item = slot.q.popleft()
+            slot.backlog -= item[1]
+            slot.allot -= item[1]
+            if not slot.q:
+                ring.popleft()
+                del self.slots[h]
+            return item
+        return None
+
+    def peek(self) -> tuple[Any, int] | None:
+        ring = self.ring
+        if not ring:
+            return None
+        for h in ring:
+            slot = self.slots[h]
+            if slot.allot > 0:
+                return slot.q[0]
+        return self.slots[ring[1 % len(ring)]].q[0] if len(ring) > 1 else self.slots[ring[0]].q[0]
+
+    def reset(self) -> None:
+        super().reset()
+        self.slots.clear()
+        self.ring.clear()

@@ -1,0 +1,132 @@
+"""tbf: the token bucket filter (net/sched/sch_tbf.c, tc-tbf(8)).
+
+Tokens are nanoseconds of transmission time at `rate` (and `peakrate`),
+capped at `buffer` (the burst) and `mtu` (the peak bucket). A packet leaves
+when both buckets hold its cost; otherwise the qdisc sleeps until they do
+(the watchdog), counting an overlimit. The inner qdisc (class 1) is a bfifo
+of `limit` bytes unless one is grafted.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, ticks2ns
+from netplex.stack.qdisc.fifo import BfifoQdisc
+
+
+class TbfQdisc(Qdisc):
+    kind = "tbf"
+    classful = True
+
+    def __init__(self, dev: Any, handle: int, parent: int, *, rate: int, buffer_ticks: int, limit: int,
+                 peakrate: int = 0, mtu_ticks: int = 0, overhead: int = 0, linklayer: int = 1,
+                 mpu: int = 0) -> None:
+        super().__init__(dev, handle, parent)
+        self.cl = QdiscClass(self, handle | 1)
+        self.configure(rate=rate, buffer_ticks=buffer_ticks, limit=limit, peakrate=peakrate,
+                       mtu_ticks=mtu_ticks, overhead=overhead, linklayer=linklayer, mpu=mpu)
+        self.tokens = self.buffer
+        self.ptokens = self.mtu
+        self.t_c = dev.ns.sched.now
+
+    def configure(self, *, rate: int, buffer_ticks: int, limit: int, peakrate: int = 0, mtu_ticks: int = 0,
+                  overhead: int = 0, linklayer: int = 1, mpu: int = 0) -> None:
+        self.rate = rate                    # bytes per second
+        self.buffer_ticks = buffer_ticks
+        self.buffer = ticks2ns(buffer_ticks)
+        self.limit = limit
+        self.peakrate = peakrate
+        self.mtu_ticks = mtu_ticks
+        self.mtu = ticks2ns(mtu_ticks)
+        self.overhead = overhead
+        self.linklayer = linklayer
+        self.mpu = mpu
+        old = self.cl.leaf
+        if old is None or isinstance(old, BfifoQdisc) and old.handle == 0:
+            leaf = BfifoQdisc(self.dev, 0, self.cl.classid, limit)
+            leaf.parent_q = self
+            if old is not None:
+                leaf.q = old.q
+                leaf.qlen, leaf.backlog = old.qlen, old.backlog
+            self.cl.leaf = leaf
+
+    def classes(self) -> list[Any]:
+        return [self.cl]
+
+    def find_class(self, classid: int) -> Any:
+        return self.cl if classid & 0xFFFF == 1 else None
+
+    def graft(self, cl: QdiscClass, q: Qdisc | None) -> None:
+        if q is None:
+            q = BfifoQdisc(self.dev, 0, cl.classid, self.limit)
+        q.parent_q = self
+        old = cl.leaf
+        if old is not None:
+            self.qlen -= old.qlen
+            self.backlog -= old.backlog
+        cl.leaf = q
+
+    def children(self) -> Any:
+        q = self.cl.leaf
+        if q is not None and q.handle:
+            yield q
+
+    def _len(self, nbytes: int) -> int:
+        n = nbytes + self.overhead
+        return n if n > self.mpu else self.mpu
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        if self._len(nbytes) > self.buffer_bytes_max():
+            self.trace_drop(frame, "tbf_oversize")
+            return False
+        return self.cl.leaf.enqueue(frame, nbytes)
+
+    def buffer_bytes_max(self) -> int:
+        return self.rate * self.buffer // 1_000_000_000 if self.rate else 1 << 62
+
+    def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        leaf = self.cl.leaf
+        if not leaf.qlen:
+            return None
+        head = self._peek(leaf)
+        if head is None:
+            return None
+        ln = self._len(head[1])
+        toks = min(now - self.t_c, self.buffer)
+        ptoks = 0
+        if self.peakrate:
+            ptoks = min(toks + self.ptokens, self.mtu) - l2t_ns(self.peakrate, ln)
+        toks = min(toks + self.tokens, self.buffer) - l2t_ns(self.rate, ln)
+        if (toks | ptoks) >= 0:
+            item = leaf.dequeue(now)
+            if item is None:
+                return None
+            self.t_c = now
+            self.tokens = toks
+            self.ptokens = ptoks
+            self.cl.packets += 1
+            self.cl.bytes += item[1]
+            return item
+        self.overlimits += 1
+        return None
+
+    @staticmethod
+    def _peek(leaf: Qdisc) -> tuple[Any, int] | None:
+        q = getattr(leaf, "q", None)
+        if q is not None and not isinstance(q, tuple):
+            return q[0] if q else None
+        peek = getattr(leaf, "peek", None)
+        return peek() if peek is not None else None
+
+    def next_wakeup(self, now: int) -> int | None:
+        leaf = self.cl.leaf
+        if not leaf.qlen:
+            return None
+        head = self._peek(leaf)
+        if head is None:
+            return None
+        ln = self._len(head[1])
+        wait = l2t_ns(self.rate, ln) - self.tokens
+        if self.peakrate:
+            wait = max(wait, l2t_ns(self.peakrate, ln) - self.ptokens)
+        return max(self.t_c + wait, now + 1)

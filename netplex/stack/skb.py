@@ -1,0 +1,47 @@
+"""Per-packet metadata the kernel keeps in the sk_buff, attached to a frame only when needed.
+
+A frame (`netplex.packet.Ethernet`) carries `meta = None` on the fast path.
+Netfilter, tc and the bridge attach an `SkbMeta` when they need one of the
+kernel's per-packet fields: `mark` (skb->mark), `ct`/`ctinfo` (the conntrack
+entry and its state for this packet), `priority` (skb->priority, tc's
+classid from CLASSIFY or SO_PRIORITY), `tc_index`, the bridge ports a bridged
+packet came in and goes out on (`physin`, `physout`, for br_netfilter's
+physdev match), `nf_trace` (iptables TRACE) and `local_socket` (owner match).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class SkbMeta:
+    """The sk_buff fields netplex models."""
+
+    __slots__ = ("mark", "ct", "ctinfo", "priority", "tc_index", "physin", "physout", "nf_trace",
+                 "local_socket", "iif")
+
+    def __init__(self) -> None:
+        self.mark = 0
+        self.ct: Any = None
+        self.ctinfo = 0
+        self.priority = 0
+        self.tc_index = 0
+        self.physin: Any = None
+        self.physout: Any = None
+        self.nf_trace = False
+        self.local_socket: Any = None
+        self.iif = 0
+
+    def copy(self) -> SkbMeta:
+        """skb_clone: a clone keeps the metadata (and a reference to the same conntrack)."""
+        m = SkbMeta.__new__(SkbMeta)
+        for k in SkbMeta.__slots__:
+            setattr(m, k, getattr(self, k))
+        return m
+
+
+def skb_meta(frame: Any) -> SkbMeta:
+    """The frame's metadata, created on first use."""
+    m = frame.meta
+    if m is None:
+        m = frame.meta = SkbMeta()
+    return m

@@ -1,0 +1,107 @@
+"""Every example and every corpus scenario, on the simulator and on the kernel twin.
+
+For each scenario: `test_sim` runs it on the simulator (always), `test_linux`
+on the kernel twin (marked `linux`: root only) and `test_agree` compares the
+two results with `netplex.scenario.diff.compare` — outcomes, observed values
+and the normalised output of every `cmd` probe. Each backend's result is
+computed once per session and shared by the three tests.
+
+Corpus scenarios must pass on both backends; examples/*.yaml too, and
+examples/broken/*.yaml must fail (exit 1 or 2) on both, as `netplex demo`
+expects. A known simulator bug is listed in XFAIL with a precise reason
+(strict: the day it is fixed the suite says so).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from netplex.scenario.diff import DiffReport, compare
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ScenarioResult
+from netplex.scenario.runner import run_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+CASES: dict[str, Path] = {
+    **{f"examples/{p.stem}": p for p in sorted((ROOT / "examples").glob("*.yaml"))},
+    **{f"examples/broken/{p.stem}": p for p in sorted((ROOT / "examples" / "broken").glob("*.yaml"))},
+    **{f"corpus/{p.stem}": p for p in sorted(CORPUS.glob("*.yaml"))},
+}
+
+# case -> (reason, the tests that fail because of it: "sim" and/or "agree").
+# Each reason names the simulator bug precisely; see the report that found it.
+XFAIL: dict[str, tuple[str, frozenset[str]]] = {
+}
+
+
+def expected_status(case: str) -> set[int]:
+    if case.startswith("examples/broken/"):
+        return {EXIT_FAILED, EXIT_ERROR}
+    return {EXIT_OK}
+
+
+@functools.lru_cache(maxsize=None)
+def sim_result(case: str) -> ScenarioResult:
+    from netplex.scenario.sim import SimBackend
+
+    scenario = load_scenario(CASES[case])
+    return run_scenario(scenario, SimBackend(seed=scenario.seed))
+
+
+@functools.lru_cache(maxsize=None)
+def linux_result(case: str) -> tuple[ScenarioResult, tuple[str, ...]]:
+    from netplex.scenario.linux import LinuxBackend
+
+    scenario = load_scenario(CASES[case])
+    be = LinuxBackend()
+    result = run_scenario(scenario, be)
+    return result, tuple(be.notes)
+
+
+def explain(result: ScenarioResult) -> str:
+    """What went wrong, for an assertion message."""
+    if result.error is not None:
+        return f"{result.backend}: could not run: {result.error}"
+    bad = [p for p in result.probes if not p.passed]
+    return "\n".join(f"{result.backend}: probe {p.index} ({p.what}) failed: ok={p.ok} observed={p.observed}"
+                     for p in bad)
+
+
+def cases_for(test: str) -> list[object]:
+    params = []
+    for case in CASES:
+        marks = []
+        if case in XFAIL and test in XFAIL[case][1]:
+            marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[case][0]))
+        params.append(pytest.param(case, id=case, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("case", cases_for("sim"))
+def test_sim(case: str) -> None:
+    result = sim_result(case)
+    assert result.exit_status in expected_status(case), explain(result)
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("case", cases_for("linux"))
+def test_linux(case: str) -> None:
+    result, _notes = linux_result(case)
+    assert result.exit_status in expected_status(case), explain(result)
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("case", cases_for("agree"))
+def test_agree(case: str) -> None:
+    linux, notes = linux_result(case)
+    report: DiffReport = compare(sim_result(case), linux, notes=list(notes))
+    assert report.inconclusive is None, report.inconclusive
+    assert report.agree, "sim and linux disagree:\n" + "\n".join(report.all_differences())
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(list(CORPUS.glob("*.yaml"))) >= 60
