@@ -39,7 +39,8 @@ def build() -> tuple[Network, object, object]:
         if 0 < i < len(nodes) - 1:
             lines.append("sysctl -qw net.ipv4.ip_forward=1")
             lines.append(f"ip route add 10.0.0.0/16 via 10.0.{i - 1}.1 metric 10")
-            lines.append(f"ip route add 10.0.{len(nodes) - 2}.0/24 via 10.0.{i}.2")
+            if i < len(nodes) - 2:
+                lines.append(f"ip route add 10.0.{len(nodes) - 2}.0/24 via 10.0.{i}.2")
         if i == 0:
             lines.append("ip route add default via 10.0.0.2")
         if i == len(nodes) - 1:
@@ -73,8 +74,16 @@ def main() -> None:
     start = net.now + 1_000_000
     sched = net.sched
     send = client.sendto
-    for k in range(NPKT):
-        sched.at(start + k * INTERVAL_NS, send, payload)
+    left = [NPKT]
+
+    def tick() -> None:
+        """The UDP client: one datagram, then the next one INTERVAL_NS later (as ns-3's UdpClient)."""
+        send(payload)
+        left[0] -= 1
+        if left[0]:
+            sched.after(INTERVAL_NS, tick)
+
+    sched.at(start, tick)
     t_setup = time.perf_counter() - t0
     ev0 = sched.events_run
     t1 = time.perf_counter()

@@ -56,6 +56,10 @@ NORMALISATIONS: list[tuple[re.Pattern[str], str, str]] = [
      "namespace and tap devices only after all veths, from a relay process"),
     (re.compile(r"@if\d+\b"), "@if<idx>",
      "the peer's ifindex in the other namespace (same reason as ifindexes)"),
+    (re.compile(r"^(<idx>: [\w.-]+)(?:@[\w.<>-]+)?(: <.*\bmaster )", re.MULTILINE), r"\1@<peer>\2",
+     "`bridge link` prints a port veth's peer ifindex (a number in the other namespace) through a "
+     "local lookup: `@if<N>`, `@<an unrelated local device>`, or nothing when it equals the port's "
+     "own ifindex - a function of the ifindexes, which differ (above)"),
     (re.compile(r"\blink-netnsid \d+\b"), "link-netnsid <id>",
      "namespace ids are assigned by the kernel on first use, in the order namespaces meet"),
     (re.compile(r"\btime=\d+(?:\.\d+)? ms\b"), "time=<rtt> ms",

@@ -21,6 +21,8 @@ import re
 import select
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,43 @@ def _fresh_sysctls(name: str) -> None:
             continue
 
 
+# Carrier changes reach a device's operstate (and a bridge port's STP state)
+# through the kernel's linkwatch, which handles "non-urgent" events up to a
+# second late - a veth whose peer has the same ifindex in the other namespace
+# counts as non-urgent. Until then a bridge port stays `disabled` and drops
+# frames. A non-dump RTM_GETLINK for the device runs its pending event now
+# (rtnl_getlink calls linkwatch_sync_dev), so before each line and probe the
+# backend asks for every device that is up with carrier but not yet running.
+RTM_GETLINK = 18
+NLM_F_DUMP = 0x300
+IFF_UP, IFF_RUNNING, IFF_LOWER_UP = 0x1, 0x40, 0x10000
+_NLMSG = struct.Struct("=IHHII")
+_IFINFO = struct.Struct("=BxHiII")
+
+
+def _rtnl_ask(sock: socket.socket, seq: int, flags: int, index: int = 0) -> dict[int, int]:
+    """Send one RTM_GETLINK (a dump, or one device) and read the answer: {ifindex: ifi_flags}."""
+    body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+    sock.send(_NLMSG.pack(_NLMSG.size + len(body), RTM_GETLINK, 0x1 | flags, seq, 0) + body)
+    found: dict[int, int] = {}
+    while True:
+        data = sock.recv(1 << 16)
+        off = 0
+        while off + _NLMSG.size <= len(data):
+            length, kind, _flags, mseq, _pid = _NLMSG.unpack_from(data, off)
+            if length < _NLMSG.size:
+                return found
+            if mseq == seq:
+                if kind == 16:  # RTM_NEWLINK
+                    _fam, _type, idx, ifflags, _chg = _IFINFO.unpack_from(data, off + _NLMSG.size)
+                    found[idx] = ifflags
+                    if not flags & NLM_F_DUMP:
+                        return found
+                elif kind in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
+                    return found
+            off += (length + 3) & ~3
+
+
 def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
     """(burst, limit) in bytes for a tbf at `rate_bps` on a device of `mtu`.
 
@@ -143,6 +182,8 @@ class LinuxBackend:
         self._closed = False
         self._lock = threading.RLock()
         self._env = dict(os.environ, LC_ALL="C")
+        self._link_socks: dict[str, socket.socket] = {}  # node -> rtnetlink socket (linkwatch sync)
+        self._seq = 0
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> LinuxBackend:
@@ -335,8 +376,24 @@ class LinuxBackend:
                 proc.args, status, out.read().decode(errors="replace"), err.read().decode(errors="replace")
             )
 
+    def _sync_linkwatch(self) -> None:
+        """Run the pending linkwatch event of every device that has one (see RTM_GETLINK above)."""
+        for node, ns in self._ns.items():
+            sock = self._link_socks.get(node)
+            if sock is None:
+                try:
+                    sock = self._link_socks[node] = netns.socket_in(ns)
+                except OSError:
+                    continue
+            self._seq += 1
+            for idx, flags in _rtnl_ask(sock, self._seq, NLM_F_DUMP).items():
+                if flags & (IFF_UP | IFF_LOWER_UP | IFF_RUNNING) == IFF_UP | IFF_LOWER_UP:
+                    self._seq += 1
+                    _rtnl_ask(sock, self._seq, 0, idx)
+
     # --- the seam -----------------------------------------------------------
     def run(self, node: str, line: str) -> CmdResult:
+        self._sync_linkwatch()
         try:
             res = self._exec(node, ["bash", "-c", line], RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -351,6 +408,7 @@ class LinuxBackend:
         _wait_ready(proc, f"services {' '.join(specs)} on {node}")
 
     def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
+        self._sync_linkwatch()
         count = max(1, int(count))
         try:
             res = self._exec(src, ["ping", "-c", str(count), "-W", "1", dst], timeout=count * 2 + 10)
@@ -367,6 +425,7 @@ class LinuxBackend:
         return ProbeOutcome(observed["replies"] >= 1, observed)
 
     def _probe(self, kind: str, src: str, dst: str, port: int) -> ProbeOutcome:
+        self._sync_linkwatch()
         try:
             res = self._exec(src, [sys.executable, "-I", PROBE, kind, dst, str(int(port))], timeout=15)
             observed = json.loads(res.stdout) if res.returncode == 0 else None
@@ -391,6 +450,9 @@ class LinuxBackend:
                 return
             self._closed = True
             procs, self._procs = self._procs, []
+            socks, self._link_socks = self._link_socks, {}
+        for sock in socks.values():
+            sock.close()
         try:
             for proc in procs:
                 if proc.poll() is None:

@@ -14,7 +14,7 @@ from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg
                                        matches, operstate, link_flags, parse_u32)
 from netplex.shell.result import Result
 from netplex.stack.bridge import Bridge
-from netplex.stack.device import Loopback, Tap, Veth
+from netplex.stack.device import Loopback, Tap
 from netplex.stack.netns import IFNAMSIZ, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
@@ -344,8 +344,7 @@ def _link_add(ns: Any, args: list[str]) -> Result:
         if name is None:
             taken = set(ns.devices) | ({peer_name} if peer_ns is ns else set())
             name = _free_veth_name(taken)
-        # veth_newlink registers the peer first: it gets the lower ifindex
-        peer, dev = peer_ns.add_veth_pair(peer_name, ns, name)
+        dev, peer = ns.add_veth_pair(name, peer_ns, peer_name)
         for d, mac, mtu in ((peer, req.peer.get("mac"), req.peer.get("mtu")), (dev, req.mac, req.mtu)):
             if mac is not None and not (mac[0] & 1):
                 d.mac = mac
@@ -588,4 +587,4 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
     return Result(0)
 
 
-__all__ = ["do_iplink", "do_iptuntap", "show_devices", "brief_link_line", "Veth"]
+__all__ = ["do_iplink", "do_iptuntap", "show_devices", "brief_link_line"]

@@ -14,7 +14,7 @@ from netplex.shell.ip_addr import parse_scope
 from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, parse_inet_addr,
                                        parse_prefix, parse_u32)
 from netplex.shell.result import Result
-from netplex.stack.route import (PROTO_NAMES, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
+from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
                                  RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_NAMES, TABLE_IDS, TABLE_NAMES, Route)
 
 __all__ = ["do_iproute", "route_line"]
@@ -362,7 +362,7 @@ def _show(ns: Any, args: list[str]) -> Result:
 
 def _flush(ns: Any, args: list[str]) -> Result:
     if not args:
-        raise IpError("Flush requires arguments.", 1)
+        raise IpError('"ip route flush" requires arguments.', 1)
     routes, _, _ = _select(ns, args, True)
     for r in routes:
         ns.fib.tables[r.table].remove(r)
@@ -447,5 +447,3 @@ def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
         raise IpError(f"netplex: ip route {cmd} is not supported", 2)
     raise IpError(f'Command "{cmd}" is unknown, try "ip route help".', 255)
 
-
-_ = PROTO_NAMES

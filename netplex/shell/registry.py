@@ -20,7 +20,16 @@ from typing import Callable
 
 from netplex.shell.result import Result
 
-__all__ = ["COMMANDS", "CommandFn", "Context", "command", "lookup"]
+__all__ = ["COMMANDS", "CommandFn", "Context", "FileReadError", "command", "lookup"]
+
+
+class FileReadError(Exception):
+    """`read_file`: the file exists but reading it fails; `message` is the strerror text
+    (e.g. "Invalid argument" for the carrier of a device that is down)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _no_file(path: str) -> str | None:

@@ -13,6 +13,8 @@ A path that does not exist returns None.
 """
 from __future__ import annotations
 
+from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
+
 from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip
@@ -23,14 +25,6 @@ from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
 
 __all__ = ["FileReadError", "read_file"]
-
-
-class FileReadError(Exception):
-    """The file exists but reading it fails; `message` is strerror (e.g. "Invalid argument")."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 _STATS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",

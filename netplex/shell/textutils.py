@@ -18,7 +18,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
-from netplex.shell.registry import Context, command
+from netplex.shell.registry import Context, FileReadError, command
 from netplex.shell.result import Result
 
 __all__ = ["bre_to_python", "ere_to_python"]
@@ -145,7 +145,11 @@ def _inputs(ctx: Context, operands: list[str], missing: Callable[[str], str]) ->
         if name == "-":
             found.append(("-", ctx.stdin))
             continue
-        text = ctx.read_file(name)
+        try:
+            text = ctx.read_file(name)
+        except FileReadError as e:
+            errors.append(missing(name).replace("No such file or directory", e.message))
+            continue
         if text is None:
             errors.append(missing(name))
         else:
@@ -1013,7 +1017,11 @@ def cat(ctx: Context, argv: list[str]) -> Result:
     errors: list[str] = []
     lineno = 0
     for name in operands or ["-"]:
-        text = ctx.stdin if name == "-" else ctx.read_file(name)
+        try:
+            text = ctx.stdin if name == "-" else ctx.read_file(name)
+        except FileReadError as e:
+            errors.append(f"cat: {name}: {e.message}\n")
+            continue
         if text is None:
             errors.append(f"cat: {name}: No such file or directory\n")
             continue
@@ -1583,7 +1591,10 @@ def _test_eval(ctx: Context, prog: str, args: list[str]) -> bool:
         if op == "-n":
             return value != ""
         if op in ("-e", "-f", "-r", "-s"):
-            text = ctx.read_file(value)
+            try:
+                text = ctx.read_file(value)
+            except FileReadError:
+                return op in ("-e", "-f")   # it exists; reading it fails
             return text is not None and (op != "-s" or text != "")
         if op in _TEST_UNARY:
             raise _TestError(f"netplex: {prog} {op} is not supported (only files read through the node: -e -f -r -s)\n")

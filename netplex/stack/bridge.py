@@ -104,19 +104,26 @@ class Bridge(NetDevice):
         return "UP" if self.has_carrier() else "DOWN"
 
     def set_mac(self, mac: bytes, by_user: bool) -> None:
+        """br_fdb_change_mac_address: the bridge's own entry follows its address.
+
+        A port's own entry for the same address stays; the port-less entry is
+        only added when no entry exists for the new address.
+        """
         old = self.fdb.get(self.mac)
         if old is not None and old.port is None:
             del self.fdb[self.mac]
         self.mac = mac
-        self.fdb[mac] = FdbEntry(mac, None, self.ns.sched.now, is_local=True, is_static=True)
+        if mac not in self.fdb and mac != b"\x00" * 6:
+            self.fdb[mac] = FdbEntry(mac, None, self.ns.sched.now, is_local=True, is_static=True)
         if by_user:
             self.mac_set_by_user = True
 
     def recalc_mac(self) -> None:
         """br_stp_recalculate_bridge_id: take the lowest port address unless set by hand."""
-        if self.mac_set_by_user or not self.ports:
+        if self.mac_set_by_user:
             return
-        lowest = min(p.dev.mac for p in self.ports)
+        # with no port left the kernel's bridge address becomes all zeros
+        lowest = min(p.dev.mac for p in self.ports) if self.ports else b"\x00" * 6
         if lowest != self.mac:
             self.set_mac(lowest, by_user=False)
             self.ns.config_changed()

@@ -59,6 +59,10 @@ class NetDevice:
         self.bridge_port: Any = None     # its BridgePort when enslaved
         self.txqueuelen = 1000
         self.qdisc: Any = None           # tc's root qdisc once one is attached
+        self.ingress_q: Any = None       # tc's ingress qdisc
+        self.qdisc_order: list[Any] = [] # qdiscs in the order they were created (for `tc qdisc show`)
+        self.run_gen = 0                 # the live qdisc_run event (older ones are stale)
+        self.run_at = -1                 # when it fires; -1: none pending
         self.txq: deque = deque()        # the link queue while the link is busy
         self.busy_until = 0
         self.dequeue_pending = False
@@ -68,6 +72,7 @@ class NetDevice:
         self.alias = ""
         self.addr_assign_random = True
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
+        self.was_up = False
 
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -86,7 +91,8 @@ class NetDevice:
         return "UP" if self.has_carrier() else "DOWN"
 
     def qdisc_name(self) -> str:
-        if not self.up:
+        # a device keeps its qdisc once it has been up (dev_activate is not undone)
+        if not self.up and not self.was_up:
             return "noop"
         return self.qdisc.kind if self.qdisc is not None else self.default_qdisc
 
@@ -103,14 +109,28 @@ class NetDevice:
         """dev_queue_xmit: queue discipline, then the driver.
 
         `nbytes`, when the caller knows it, is the frame's length (saves
-        measuring it again on the hot path).
+        measuring it again on the hot path). Without a configured qdisc an
+        idle device sends at once (one event per hop); a busy one queues in
+        `txq`, a FIFO of `txqueuelen` frames. A configured qdisc (tc) sees
+        every frame: enqueue, then __qdisc_run while the link is free.
         """
         if not self.up:
             self.stats.tx_dropped += 1
             return
+        q = self.qdisc
+        if q is not None:
+            self._qdisc_xmit(q, frame, nbytes)
+            return
         now = self.ns.sched.now
         if now >= self.busy_until and not self.txq:
             self.start_xmit(frame, now, nbytes)
+            return
+        if self.default_qdisc == "pfifo_fast":
+            # the kind's default qdisc exists from now on; it matters only when the link is busy
+            from netplex.stack.qdisc import PfifoFastQdisc
+
+            q = self.qdisc = PfifoFastQdisc(self, 0, 0xFFFFFFFF)
+            self._qdisc_xmit(q, frame, nbytes)
             return
         if len(self.txq) >= self.txqueuelen:
             self.stats.tx_dropped += 1
@@ -131,6 +151,67 @@ class NetDevice:
         if self.txq:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)
+
+    def _qdisc_xmit(self, q: Any, frame: Any, nbytes: int) -> None:
+        """__dev_xmit_skb: enqueue, then run the qdisc at once if nothing else will."""
+        if not nbytes:
+            nbytes = frame.wire_len()
+        if not q.enqueue(frame, nbytes):
+            return
+        now = self.ns.sched.now
+        if self.run_at < 0 and now >= self.busy_until:
+            self._run_qdisc(self.run_gen)
+        else:
+            self._kick(max(now, self.busy_until))
+
+    def _kick(self, when: int) -> None:
+        """Have __qdisc_run happen at `when` unless a run is already due by then."""
+        if 0 <= self.run_at <= when:
+            return
+        self.run_gen += 1
+        self.run_at = when
+        self.ns.sched.at(when, self._run_qdisc, self.run_gen)
+
+    def _run_qdisc(self, gen: int) -> None:
+        """__qdisc_run for a configured qdisc: dequeue while the link is free (quota 64);
+        a throttled qdisc (tbf, htb) sets its watchdog for when it can send again."""
+        if gen != self.run_gen:
+            return
+        self.run_at = -1
+        q = self.qdisc
+        if q is None or not self.up:
+            return
+        now = self.ns.sched.now
+        quota = 64
+        while q.qlen:
+            if now < self.busy_until:
+                self._kick(self.busy_until)
+                return
+            item = q.dequeue(now)
+            if item is None:
+                if q.qlen:
+                    t = q.next_wakeup(now)
+                    if t is not None:
+                        self._kick(t if t > now else now + 1)
+                return
+            self.start_xmit(item[0], now, item[1])
+            quota -= 1
+            if quota == 0:
+                if q.qlen:
+                    self._kick(max(now, self.busy_until))
+                return
+
+    def set_qdisc(self, q: Any) -> None:
+        """Attach (or with None, remove) the root qdisc; a queued backlog is dropped (qdisc_reset)."""
+        old = self.qdisc
+        if old is not None and old.qlen:
+            self.stats.tx_dropped += old.qlen
+            old.reset()
+        self.qdisc = q
+        self.run_gen += 1
+        self.run_at = -1
+        if q is None:
+            self.txq.clear()
 
     def start_xmit(self, frame: Any, now: int, nbytes: int = 0) -> None:
         """ndo_start_xmit: put the frame on the link (veth_xmit)."""
@@ -162,6 +243,9 @@ class NetDevice:
             return
         st.rx_packets += 1
         st.rx_bytes += nbytes
+        ing = self.ingress_q
+        if ing is not None and not ing.receive(frame, nbytes):
+            return   # sch_handle_ingress: a tc action dropped it
         ns = self.ns
         if ns.net.capture is not None:
             ns.net.capture(self, frame)

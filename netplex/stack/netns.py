@@ -155,8 +155,8 @@ class Namespace(Ipv4Path, ArpMixin):
         peer_ns.check_new_name(peer_name)
         a = Veth(self, name, self.net.random_mac())
         b = Veth(peer_ns, peer_name, self.net.random_mac())
+        peer_ns.register(b)   # veth_newlink registers the peer first: it gets the lower ifindex
         self.register(a)
-        peer_ns.register(b)
         self.net.connect(a, b)
         return a, b
 
@@ -270,6 +270,10 @@ class Namespace(Ipv4Path, ArpMixin):
     def device_state_changed(self, dev: NetDevice) -> None:
         """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE: routes follow the device."""
         if dev.up:
+            dev.was_up = True
+            if dev is self.lo and not any(a.addr == 0x7F000001 for a in self.addrs[dev.ifindex]):
+                # inetdev_event(NETDEV_UP) on loopback: 127.0.0.1/8 scope host
+                self.add_addr(IfAddr(0x7F000001, 8, dev, scope=RT_SCOPE_HOST))
             for a in self.addrs.get(dev.ifindex, []):
                 self._fib_add_ifaddr(a)
         else:

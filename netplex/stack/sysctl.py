@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # key: (default, min, max); None bounds mean any integer; a str default with no bounds is free text.
 GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
-    "net.ipv4.ip_forward": ("0", 0, 1),
+    "net.ipv4.ip_forward": ("0", -2147483648, 2147483647),
     "net.ipv4.ip_default_ttl": ("64", 1, 255),
     "net.ipv4.ip_no_pmtu_disc": ("0", 0, 3),
     "net.ipv4.ip_local_port_range": ("32768\t60999", None, None),
@@ -47,7 +47,7 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
 }
 
 CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
-    "forwarding": ("0", 0, 1),
+    "forwarding": ("0", None, None),
     "rp_filter": ("0", 0, 2),
     "accept_local": ("0", 0, 1),
     "accept_redirects": ("1", 0, 1),
@@ -169,7 +169,7 @@ class Sysctl:
     def sync_devices(self) -> None:
         """Mirror per-device keys the packet path reads on every packet onto the devices."""
         for name, dev in self.ns.devices.items():
-            dev.forwarding = self.values.get(f"net.ipv4.conf.{name}.forwarding") == "1"
+            dev.forwarding = self.values.get(f"net.ipv4.conf.{name}.forwarding", "0") != "0"
 
     def _side_effects(self, key: str, value: str) -> None:
         if key in ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"):
@@ -179,4 +179,4 @@ class Sysctl:
                     self.values[k] = value
 
     def forwarding(self, devname: str) -> bool:
-        return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") == "1"
+        return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") != "0"

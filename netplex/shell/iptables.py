@@ -1,0 +1,1096 @@
+"""`iptables`, `iptables-save`, `iptables-restore` (and their -nft / -legacy names), and `dmesg`.
+
+As iptables 1.8.9 with the nf_tables backend (Debian 12) parses, prints and
+fails: getopt_long-style options (bundled short options, `--opt=value`,
+unique prefixes of long options), `!` before an option, extensions loaded
+with `-m`, implicitly by `-p` when one of their options appears, and by
+`-j`. Errors carry iptables' exact message and exit status (2 with the
+`Try ...` hint for parameter problems; 1 for the kernel's refusals, 4 for
+nf_tables batch failures); a failing command changes nothing.
+
+iptables-save's date line reads the simulated clock, taken as seconds since
+the Unix epoch (a run starts at `Thu Jan  1 00:00:00 1970`), so output is
+deterministic. `dmesg` prints the namespace's kernel log (`ns.kmsg`, lines
+LOG writes) with `[    T.TTTTTT] ` timestamps from the same clock.
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from netplex.shell.registry import Context, command
+from netplex.shell.result import Result
+from netplex.stack.netfilter import core as _core  # noqa: F401  (registers the extensions)
+from netplex.stack.netfilter.core import (MATCHES, TARGETS, Match, Opt, OptSpec, RuleInfo, Target, XtError,
+                                          netfilter_of)
+from netplex.stack.netfilter.parse import parse_addr_mask, strtoui
+from netplex.stack.netfilter.rule import (CHAIN_PROTOS, HOSTS, INV_DSTIP, INV_FRAG, INV_PROTO, INV_SRCIP,
+                                          INV_VIA_IN, INV_VIA_OUT, NETWORKS, PROTO_NAMES, PROTOCOLS, STANDARD,
+                                          T_EXT, T_GOTO, T_JUMP, T_NONE, Rule, ip_str, mask_text)
+from netplex.stack.netfilter.table import BUILTIN_CHAINS, Chain, Table
+
+VERSION = "v1.8.9 (nf_tables)"
+HINT = "Try `{prog} -h' or '{prog} --help' for more information.\n"
+MAX_CHAIN_NAME = 29
+HOOK_OF_CHAIN = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+
+# getopt_long table: long name → (short, nargs); nargs 0, 1 or "?" (optional, next word if not an option)
+CORE_LONG: dict[str, tuple[str, Any]] = {
+    "append": ("A", 1), "check": ("C", 1), "delete": ("D", 1), "insert": ("I", 1), "replace": ("R", 1),
+    "list": ("L", "?"), "list-rules": ("S", "?"), "flush": ("F", "?"), "zero": ("Z", "?"),
+    "new-chain": ("N", 1), "new": ("N", 1), "delete-chain": ("X", "?"), "rename-chain": ("E", 1),
+    "policy": ("P", 1), "source": ("s", 1), "src": ("s", 1), "destination": ("d", 1), "dst": ("d", 1),
+    "protocol": ("p", 1), "in-interface": ("i", 1), "jump": ("j", 1), "table": ("t", 1), "match": ("m", 1),
+    "numeric": ("n", 0), "out-interface": ("o", 1), "verbose": ("v", 0), "wait": ("w", "?"),
+    "wait-interval": ("W", 1), "exact": ("x", 0), "fragments": ("f", 0), "fragment": ("f", 0),
+    "version": ("V", 0), "help": ("h", 0), "line-numbers": ("0", 0), "modprobe": ("M", 1),
+    "set-counters": ("c", 1), "goto": ("g", 1), "ipv4": ("4", 0), "ipv6": ("6", 0),
+}
+CORE_SHORT: dict[str, Any] = {v[0]: v[1] for v in CORE_LONG.values()}
+COMMANDS = "ACDIRLSFZNXEPhV"
+RULE_OPTS = "sdpiojgmfc"
+INVERTIBLE = "sdpiof"
+# options each command accepts besides the rule options (iptables' commands_v_options, simplified)
+LIST_OK = set("tnvxw0WZLM")
+
+
+def fmt_date(now_ns: int) -> str:
+    """ctime(3) of the simulated clock, as seconds since the epoch (UTC)."""
+    import time
+    t = time.gmtime(now_ns // 1_000_000_000)
+    return time.strftime("%a %b ", t) + f"{t.tm_mday:2d}" + time.strftime(" %H:%M:%S %Y", t)
+
+
+class Loaded:
+    """An extension loaded on the command line, and the options given to it."""
+
+    __slots__ = ("cls", "is_target", "opts", "specs", "seen")
+
+    def __init__(self, cls: Any, is_target: bool) -> None:
+        self.cls = cls
+        self.is_target = is_target
+        self.opts: list[Opt] = []
+        self.specs: dict[str, OptSpec] = {}
+        for sp in cls.options:
+            self.specs[sp.name] = sp
+            for a in sp.also:
+                self.specs[a] = sp
+        self.seen: set[str] = set()
+
+
+class Cmd:
+    """One parsed iptables command line."""
+
+    def __init__(self) -> None:
+        self.cmd = ""
+        self.cmd2 = ""            # -Z with -L
+        self.chain = ""
+        self.rulenum = 0
+        self.newname = ""
+        self.policy = ""
+        self.table = "filter"
+        self.verbose = 0
+        self.numeric = False
+        self.exact = False
+        self.linenumbers = False
+        self.opts: dict[str, tuple[bool, str]] = {}   # s d p i o f j g c → (invert, value)
+        self.exts: list[Loaded] = []
+        self.target: Loaded | None = None
+        self.jump = ""
+        self.goto = False
+        self.pcnt = self.bcnt = 0
+
+
+def err(msg: str, status: int = 2) -> XtError:
+    return XtError(msg, status)
+
+
+def kerr(msg: str, status: int = 1) -> XtError:
+    """A refusal reported as the kernel's error string (no version prefix, no hint)."""
+    return XtError(msg, status, raw=True)
+
+
+# -- command-line parsing ---------------------------------------------------
+def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
+    c = Cmd()
+    c.table = table_default
+    i = 0
+    n = len(argv)
+    invert = False
+
+    def add_command(ch: str) -> None:
+        if c.cmd:
+            if {c.cmd, ch} == {"L", "Z"}:
+                c.cmd2 = "Z"
+                if ch == "L":
+                    c.cmd = "L"
+                return
+            raise err(f"Cannot use -{ch} with -{c.cmd}\n")
+        c.cmd = ch
+
+    def optional_word() -> str | None:
+        nonlocal i
+        if i < n and argv[i] and argv[i][0] != "-" and argv[i] != "!":
+            i += 1
+            return argv[i - 1]
+        return None
+
+    def proto_ext() -> type | None:
+        p = c.opts.get("p")
+        if p is None:
+            return None
+        name = p[1].lower()
+        num = strtoui(name, 0, 255)
+        if num is not None:
+            name = PROTO_NAMES.get(num, name)
+        if name == "ipv6-icmp":
+            name = "icmp6"
+        cls = MATCHES.get(name)
+        if cls is None or any(e.cls is cls for e in c.exts):
+            return None
+        return cls
+
+    def core_option(ch: str, val: str | None, tok: str) -> None:
+        nonlocal invert, i
+        if invert and ch not in INVERTIBLE:
+            raise err(f"cannot have ! before -{ch}")
+        if ch in COMMANDS:
+            add_command(ch)
+            if ch in "ACDIRNEP":
+                c.chain = val or ""
+            if ch == "N" or ch == "E":
+                check_chain_name(c.chain, new=ch == "N")
+            if ch in "DI":
+                w = optional_word()
+                if w is not None:
+                    num = strtoui(w)
+                    if num is None or num < 1:
+                        raise err(f"Invalid rule number `{w}'")
+                    c.rulenum = num
+            elif ch == "R":
+                w = optional_word()
+                num = strtoui(w) if w is not None else None
+                if num is None or num < 1:
+                    raise err("-R requires a rule number" if w is None else f"Invalid rule number `{w}'")
+                c.rulenum = num
+            elif ch in "LSZFX":
+                w = optional_word() if val is None else val
+                if w is not None:
+                    c.chain = w
+                    if ch in "LSZ":
+                        w2 = optional_word()
+                        if w2 is not None:
+                            num = strtoui(w2)
+                            if num is None:
+                                raise err(f"Invalid rule number `{w2}'")
+                            c.rulenum = num
+            elif ch == "E":
+                w = optional_word()
+                if w is None:
+                    raise err("-E requires old-chain-name and new-chain-name")
+                check_chain_name(w, new=True)
+                c.newname = w
+            elif ch == "P":
+                w = optional_word()
+                if w is None:
+                    raise err("-P requires a chain and a policy")
+                c.policy = w
+            return
+        if ch == "t":
+            if invert:
+                raise err("unexpected ! flag before --table")
+            c.table = val or ""
+            return
+        if ch == "v":
+            c.verbose += 1
+            return
+        if ch == "n":
+            c.numeric = True
+            return
+        if ch == "x":
+            c.exact = True
+            return
+        if ch == "0":
+            c.linenumbers = True
+            return
+        if ch in "w":
+            if val is None:
+                optional_word()
+            return
+        if ch in "WM46":
+            return
+        if ch == "m":
+            name = val or ""
+            cls = MATCHES.get(name)
+            if cls is None:
+                raise err(f"Couldn't load match `{name}':No such file or directory\n")
+            c.exts.append(Loaded(cls, False))
+            return
+        if ch in "jg":
+            if ch in c.opts or "j" in c.opts or "g" in c.opts:
+                raise err("multiple -j flags not allowed" if ch == "j" else "multiple -g flags not allowed")
+            c.opts[ch] = (False, val or "")
+            c.jump = val or ""
+            c.goto = ch == "g"
+            if ch == "j" and c.jump not in STANDARD and c.jump in TARGETS:
+                c.target = Loaded(TARGETS[c.jump], True)
+            return
+        if ch == "c":
+            w = optional_word()
+            pc, bc = strtoui(val or ""), strtoui(w or "") if w is not None else None
+            if w is None:
+                raise err("-c requires packet and byte counter")
+            if pc is None:
+                raise err(f"-c packet counter not numeric")
+            if bc is None:
+                raise err(f"-c byte counter not numeric")
+            c.pcnt, c.bcnt = pc, bc
+            c.opts["c"] = (False, "")
+            return
+        # s d p i o f
+        if ch in c.opts:
+            raise err(f"multiple -{ch} flags not allowed")
+        c.opts[ch] = (invert, val if val is not None else "")
+        invert = False
+
+    def ext_candidates() -> list[tuple[Loaded, str, OptSpec]]:
+        out = []
+        seq = list(c.exts)
+        if c.target is not None:
+            seq.append(c.target)
+        for le in reversed(seq):
+            for name, sp in le.specs.items():
+                out.append((le, name, sp))
+        return out
+
+    def long_option(tok: str) -> None:
+        nonlocal i, invert
+        body = tok[2:]
+        name, eq, attached = body.partition("=")
+        # extensions first (newest first), then the core options; exact names win over prefixes
+        while True:
+            cands = ext_candidates()
+            hit = next(((le, sp) for le, nm, sp in cands if nm == name), None)
+            core = CORE_LONG.get(name)
+            if hit is None and core is None:
+                pre = {(id(le), sp.name): (le, sp) for le, nm, sp in cands if nm.startswith(name)}
+                core_pre = {v for k, v in CORE_LONG.items() if k.startswith(name)}
+                if len(pre) + len(core_pre) == 1:
+                    if pre:
+                        hit = next(iter(pre.values()))
+                    else:
+                        core = next(iter(core_pre))
+            if hit is not None:
+                le, sp = hit
+                args: list[str] = []
+                if sp.nargs == 0:
+                    if eq:
+                        raise err(f"option '--{sp.name}' doesn't allow an argument")
+                else:
+                    if eq:
+                        args.append(attached)
+                    elif sp.nargs == "?":
+                        w = optional_word()
+                        if w is not None:
+                            args.append(w)
+                    else:
+                        if i >= n:
+                            raise err(f'option "{tok}" requires an argument')
+                        args.append(argv[i])
+                        i += 1
+                    if isinstance(sp.nargs, int):
+                        while len(args) < sp.nargs:
+                            if i >= n or argv[i].startswith("-") or argv[i] == "!":
+                                raise err(f"--{sp.name} requires {sp.nargs} arguments" if sp.nargs > 1
+                                          else f'option "{tok}" requires an argument')
+                            args.append(argv[i])
+                            i += 1
+                if invert and not sp.invert:
+                    raise err(f"{le.cls.name}: option \"--{sp.name}\" cannot be inverted.\n")
+                le.opts.append(Opt(sp.name, invert, args))
+                invert = False
+                return
+            if core is not None:
+                short, nargs = core
+                val = None
+                if nargs == 1:
+                    if eq:
+                        val = attached
+                    elif i < n:
+                        val = argv[i]
+                        i += 1
+                    else:
+                        raise err(f'option "{tok}" requires an argument')
+                elif nargs == "?":
+                    val = attached if eq else None
+                core_option(short, val, tok)
+                return
+            cls = proto_ext()
+            if cls is not None:
+                c.exts.append(Loaded(cls, False))
+                continue
+            raise err(f'unknown option "{tok}"')
+
+    while i < n:
+        a = argv[i]
+        i += 1
+        if a == "!":
+            if invert:
+                raise err("multiple consecutive ! not allowed")
+            invert = True
+            continue
+        if a.startswith("--") and len(a) > 2:
+            long_option(a)
+            continue
+        if a.startswith("-") and len(a) > 1:
+            j = 1
+            while j < len(a):
+                ch = a[j]
+                j += 1
+                nargs = CORE_SHORT.get(ch)
+                if nargs is None or ch == "0":
+                    raise err(f'unknown option "{a}"' if len(a) == 2 else f"invalid option -- '{ch}'")
+                if nargs == 0:
+                    core_option(ch, None, a)
+                    continue
+                if j < len(a):
+                    val: str | None = a[j:]
+                elif nargs == 1:
+                    if i >= n:
+                        raise err(f'option "-{ch}" requires an argument')
+                    val = argv[i]
+                    i += 1
+                else:
+                    val = None
+                core_option(ch, val, a)
+                break
+            continue
+        raise XtError(f"Bad argument `{a}'\n", 2, raw=True)
+    if invert:
+        raise err("no command specified" if not c.cmd else "multiple consecutive ! not allowed")
+    if not c.cmd:
+        raise err("no command specified")
+    return c
+
+
+def check_chain_name(name: str, new: bool) -> None:
+    if len(name) >= MAX_CHAIN_NAME:
+        raise err(f"chain name `{name}' too long (must be under {MAX_CHAIN_NAME} chars)")
+    if name.startswith("-"):
+        raise err("chain name not allowed to start with `-'")
+    if name.startswith("!"):
+        raise err("chain name not allowed to start with `!'")
+    if any(ch.isspace() for ch in name):
+        raise err(f"Invalid chain name `{name}'")
+    if new and (name in STANDARD or name == "QUEUE" or name in TARGETS):
+        raise err("chain name may not clash with target name")
+
+
+# -- building a rule ------------------------------------------------------------
+def parse_proto(text: str) -> int:
+    s = text.lower()
+    num = strtoui(s, 0, 255)
+    if num is not None:
+        return num
+    if s == "all":
+        return 0
+    if s in PROTOCOLS:
+        return PROTOCOLS[s]
+    if s in CHAIN_PROTOS:
+        return CHAIN_PROTOS[s]
+    raise err(f'unknown protocol "{text}" specified')
+
+
+def build_rule(c: Cmd, table: Table) -> Rule:
+    r = Rule()
+    o = c.opts
+    chain = c.chain
+    if "s" in o:
+        inv, v = o["s"]
+        r.src, r.smsk = parse_addr_mask(v)
+        if inv:
+            r.inv |= INV_SRCIP
+    if "d" in o:
+        inv, v = o["d"]
+        r.dst, r.dmsk = parse_addr_mask(v)
+        if inv:
+            r.inv |= INV_DSTIP
+    for key, attr, flag in (("i", "iniface", INV_VIA_IN), ("o", "outiface", INV_VIA_OUT)):
+        if key in o:
+            inv, v = o[key]
+            if len(v) > 15:
+                raise err(f"interface name `{v}' must be shorter than IFNAMSIZ (15)")
+            setattr(r, attr, v)
+            if inv:
+                r.inv |= flag
+    if "p" in o:
+        inv, v = o["p"]
+        r.proto = parse_proto(v)
+        if inv:
+            if r.proto == 0:
+                raise err("rule would never match protocol")
+            r.inv |= INV_PROTO
+    if "f" in o:
+        r.frag = True
+        if o["f"][0]:
+            r.inv |= INV_FRAG
+    if "o" in o and chain in ("PREROUTING", "INPUT"):
+        raise err(f"Can't use -o with {chain}\n")
+    if "i" in o and chain in ("POSTROUTING", "OUTPUT"):
+        raise err(f"Can't use -i with {chain}\n")
+    info = RuleInfo(table.name, chain, r.proto, bool(r.inv & INV_PROTO),
+                    frozenset({chain}) if chain in HOOK_OF_CHAIN else None)
+    for le in c.exts:
+        r.matches.append(le.cls.parse(le.opts, info))
+    jump = c.jump
+    if c.goto:
+        r.tname, r.tkind = jump, T_GOTO
+    elif jump in STANDARD:
+        r.tname, r.tkind = jump, STANDARD[jump]
+    elif c.target is not None:
+        r.tname, r.tkind = c.target.cls.name, T_EXT
+        r.tobj = c.target.cls.parse(c.target.opts, info)
+    elif jump:
+        r.tname, r.tkind = jump, T_JUMP
+    if r.tkind in (T_JUMP, T_GOTO):
+        if jump == "QUEUE" or jump not in table.chains:
+            raise err(f"Chain '{jump}' does not exist")
+        if table.chains[jump].builtin:
+            raise err(f"Chain '{jump}' does not exist")  # cannot jump to a built-in chain
+    r.pcnt, r.bcnt = c.pcnt, c.bcnt
+    r.finish()
+    return r
+
+
+def check_target_allowed(r: Rule, table: Table, chain: str, what: str) -> None:
+    """What the kernel's xt_check_target refuses shows as an nf_tables batch failure."""
+    t = r.tobj
+    if t is None:
+        return
+    ok = (t.tables is None or table.name in t.tables)
+    if ok and t.hooks is not None and chain in HOOK_OF_CHAIN and chain not in t.hooks:
+        ok = False
+    if not ok:
+        raise XtError(f" {what} failed (Invalid argument): rule in chain {chain}", 4)
+
+
+# -- listing -----------------------------------------------------------------
+FMT_NUMERIC, FMT_NOCOUNTS, FMT_KMG, FMT_LINENUMBERS, FMT_VIA, FMT_OPTIONS = 1, 2, 4, 8, 16, 32
+
+
+def print_num(v: int, fmt: int, table: bool = True) -> str:
+    if not fmt & FMT_KMG:
+        return f"{v:8d} " if table else f"{v} "
+    if v <= 99999:
+        return f"{v:5d} " if table else f"{v} "
+    for suffix in "KMGT":
+        v = (v + 500) // 1000
+        if v <= 9999 or suffix == "T":
+            return f"{v:4d}{suffix} " if table else f"{v}{suffix} "
+    return ""
+
+
+def addr_text(a: int, m: int, inv: bool, fmt: int) -> str:
+    s = "!" if inv else " "
+    if m == 0 and not fmt & FMT_NUMERIC:
+        return s + f"{'anywhere':<19} "
+    if fmt & FMT_NUMERIC:
+        name = ip_str(a)
+    else:
+        name = HOSTS.get(a) if m == 0xFFFFFFFF else None
+        name = name or NETWORKS.get(a) or ip_str(a)
+    return s + f"{name + mask_text(m, list_mode=True):<19} "
+
+
+def list_rule(r: Rule, fmt: int, num: int) -> str:
+    out = []
+    if fmt & FMT_LINENUMBERS:
+        out.append(f"{num:<4d} ")
+    if not fmt & FMT_NOCOUNTS:
+        out.append(print_num(r.pcnt, fmt))
+        out.append(print_num(r.bcnt, fmt))
+    out.append(f"{r.tname:<9} ")
+    out.append("!" if r.inv & INV_PROTO else " ")
+    if fmt & FMT_NUMERIC:
+        pname = None
+    else:
+        pname = PROTO_NAMES.get(r.proto) if r.proto else "all"
+    out.append(f"{pname or str(r.proto):<5}")
+    out.append(("!" if r.inv & INV_FRAG else "-") + ("f" if r.frag else "-") + " ")
+    if fmt & FMT_VIA:
+        anyname = "*" if fmt & FMT_NUMERIC else "any"
+        iface = ("!" if r.inv & INV_VIA_IN else "") + (r.iniface or anyname)
+        out.append(f" {iface:<6} ")
+        iface = ("!" if r.inv & INV_VIA_OUT else "") + (r.outiface or anyname)
+        out.append(f"{iface:<6} ")
+    out.append(addr_text(r.src, r.smsk, bool(r.inv & INV_SRCIP), fmt))
+    out.append(addr_text(r.dst, r.dmsk, bool(r.inv & INV_DSTIP), fmt))
+    if r.tkind == T_GOTO:
+        out.append("[goto] ")
+    numeric = bool(fmt & FMT_NUMERIC)
+    for m in r.matches:
+        d = m.describe(numeric)
+        if d:
+            out.append(" " + d)
+    if r.tobj is not None:
+        d = r.tobj.describe(numeric)
+        if d:
+            out.append(" " + d)
+    return "".join(out)
+
+
+def list_header(fmt: int) -> str:
+    out = []
+    if fmt & FMT_LINENUMBERS:
+        out.append("num  ")
+    if not fmt & FMT_NOCOUNTS:
+        if fmt & FMT_KMG:
+            out.append(" pkts bytes ")
+        else:
+            out.append("    pkts      bytes ")
+    out.append("target    ")
+    out.append(" prot opt")
+    if fmt & FMT_VIA:
+        out.append(f" {'in':<6} {'out':<6} ")
+    out.append(f" {'source':<19} ")
+    out.append(f" {'destination':<19} ")
+    return "".join(out)
+
+
+def list_chain(table: Table, ch: Chain, fmt: int, rulenum: int = 0) -> str:
+    lines = []
+    if rulenum:
+        if rulenum <= len(ch.rules):
+            lines.append(list_rule(ch.rules[rulenum - 1], fmt, rulenum))
+        return "".join(x + "\n" for x in lines)
+    if ch.builtin:
+        head = f"Chain {ch.name} (policy {ch.policy}"
+        if not fmt & FMT_NOCOUNTS:
+            head += " " + print_num(ch.pcnt, fmt, table=False) + "packets, " + \
+                print_num(ch.bcnt, fmt, table=False) + "bytes"
+        head += ")"
+    else:
+        refs = table.references(ch.name)
+        head = f"Chain {ch.name} ({refs} references)"
+    lines.append(head)
+    lines.append(list_header(fmt))
+    for k, r in enumerate(ch.rules, 1):
+        lines.append(list_rule(r, fmt, k))
+    return "".join(x + "\n" for x in lines)
+
+
+def chains_in_order(table: Table) -> list[Chain]:
+    return [table.chains[b] for b in table.builtins] + table.user_chains()
+
+
+def rule_spec_lines(table: Table, ch: Chain, counters: bool) -> list[str]:
+    return [f"-A {ch.name} " + r.save_text(counters) if r.text or counters else f"-A {ch.name}"
+            for r in ch.rules]
+
+
+def save_table(table: Table, counters: bool) -> list[str]:
+    out = [f"*{table.name}"]
+    chains = chains_in_order(table)
+    for ch in chains:
+        pol = ch.policy if ch.builtin else "-"
+        out.append(f":{ch.name} {pol} [{ch.pcnt if ch.builtin else 0}:{ch.bcnt if ch.builtin else 0}]")
+    for ch in chains:
+        for r in ch.rules:
+            line = f"-A {ch.name}" + (" " + r.text if r.text else "")
+            if counters:
+                line = f"[{r.pcnt}:{r.bcnt}] " + line
+            out.append(line)
+    out.append("COMMIT")
+    return out
+
+
+# -- executing ---------------------------------------------------------------
+KNOWN_TABLES = tuple(BUILTIN_CHAINS)
+
+
+def get_table(nf: Any, name: str) -> Table:
+    if name not in KNOWN_TABLES:
+        raise XtError(f"table '{name}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.", 3)
+    return nf.table(name)
+
+
+def find_rule(ch: Chain, r: Rule) -> int:
+    for k, old in enumerate(ch.rules):
+        if old.text == r.text:
+            return k
+    return -1
+
+
+def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
+    """Run a parsed command against the namespace's tables; returns its standard output."""
+    nf = netfilter_of(ns)
+    table = get_table(nf, c.table)
+    cmd = c.cmd
+    if cmd == "V":
+        return f"{prog} {VERSION}\n"
+    if cmd == "h":
+        return f"{prog} {VERSION}\n\nUsage: {prog} -[ACD] chain rule-specification [options]\n"
+    rule_opts = [k for k in c.opts if k in RULE_OPTS] + (["m"] if c.exts else [])
+    if cmd in "LSFZNXEP" and rule_opts:
+        k = rule_opts[0]
+        raise err(f"Illegal option `-{k}' with this command\n" if False else
+                  f"Illegal option `-{k}' with this command")
+    chains = table.chains
+    if cmd in "ACDIR":
+        if c.chain not in chains:
+            # validate the rule text first (iptables parses before asking the kernel)
+            if c.rulenum == 0 or cmd != "D":
+                pass
+            raise kerr("iptables: No chain/target/match by that name.")
+        ch = chains[c.chain]
+        if cmd == "D" and c.rulenum and not c.opts and not c.exts:
+            if c.rulenum > len(ch.rules):
+                raise kerr("iptables: Index of deletion too big.")
+            del ch.rules[c.rulenum - 1]
+            table.changed(ch)
+            return ""
+        r = build_rule(c, table)
+        what = {"A": "RULE_APPEND", "I": "RULE_INSERT", "R": "RULE_REPLACE", "C": "RULE_CHECK",
+                "D": "RULE_DELETE"}[cmd]
+        if cmd in "AIR":
+            check_target_allowed(r, table, c.chain, what)
+        if cmd == "A":
+            table.materialize(c.chain)
+            ch.rules.append(r)
+        elif cmd == "I":
+            pos = c.rulenum or 1
+            if pos > len(ch.rules) + 1:
+                raise kerr("iptables: Index of insertion too big.")
+            table.materialize(c.chain)
+            ch.rules.insert(pos - 1, r)
+        elif cmd == "R":
+            if c.rulenum > len(ch.rules):
+                raise kerr("iptables: Index of replacement too big.")
+            ch.rules[c.rulenum - 1] = r
+        elif cmd == "D":
+            k = find_rule(ch, r)
+            if k < 0:
+                raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
+            del ch.rules[k]
+        elif cmd == "C":
+            if find_rule(ch, r) < 0:
+                raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
+            return ""
+        table.changed(ch)
+        return ""
+    if cmd == "N":
+        if c.chain in chains:
+            raise kerr("iptables: Chain already exists.")
+        table.materialize()
+        chains[c.chain] = Chain(c.chain, False)
+        table.changed()
+        return ""
+    if cmd == "X":
+        if c.chain:
+            ch = chains.get(c.chain)
+            if ch is None:
+                raise kerr("iptables: No chain/target/match by that name.")
+            if ch.builtin or ch.rules or table.references(ch.name):
+                raise XtError(f" CHAIN_DEL failed (Device or resource busy): chain {ch.name}", 4)
+            del chains[c.chain]
+        else:
+            busy = [u for u in table.user_chains() if u.rules or table.references(u.name)]
+            if busy:
+                # iptables-nft deletes user chains that are not referenced; a referenced one fails the batch
+                refd = [u for u in table.user_chains() if table.references(u.name)]
+                if refd:
+                    raise XtError(f" CHAIN_DEL failed (Device or resource busy): chain {refd[0].name}", 4)
+            for u in table.user_chains():
+                del chains[u.name]
+        table.changed()
+        return ""
+    if cmd == "E":
+        ch = chains.get(c.chain)
+        if ch is None or ch.builtin:
+            raise kerr("iptables: No chain/target/match by that name.")
+        if c.newname in chains:
+            raise kerr("iptables: File exists.")
+        del chains[c.chain]
+        ch.name = c.newname
+        chains[c.newname] = ch
+        for other in chains.values():
+            for k, r in enumerate(other.rules):
+                if r.tkind in (T_JUMP, T_GOTO) and r.tname == c.chain:
+                    r.tname = c.newname
+                    r.finish()
+        table.changed()
+        return ""
+    if cmd == "P":
+        ch = chains.get(c.chain)
+        if ch is None or not ch.builtin:
+            raise kerr("iptables: Bad built-in chain name.")
+        if c.policy not in ("ACCEPT", "DROP"):
+            raise kerr("iptables: Bad policy name. Run `dmesg' for more information.")
+        table.materialize(c.chain)
+        ch.policy = c.policy
+        if "c" in c.opts:
+            ch.pcnt, ch.bcnt = c.pcnt, c.bcnt
+        table.changed(ch)
+        return ""
+    if cmd == "F":
+        if c.chain:
+            ch = chains.get(c.chain)
+            if ch is None:
+                raise kerr("iptables: No chain/target/match by that name.")
+            ch.rules.clear()
+        else:
+            for ch in chains.values():
+                ch.rules.clear()
+        table.changed()
+        return ""
+    if cmd == "Z":
+        zero(table, c)
+        return ""
+    if cmd in "LS":
+        if c.chain and c.chain not in chains:
+            raise XtError(f"chain `{c.chain}' in table `{table.name}' is incompatible, use 'nft' tool.", 1)
+        selected = [chains[c.chain]] if c.chain else chains_in_order(table)
+        if cmd == "L":
+            fmt = FMT_OPTIONS
+            if c.numeric:
+                fmt |= FMT_NUMERIC
+            if not c.verbose:
+                fmt |= FMT_NOCOUNTS
+            else:
+                fmt |= FMT_VIA
+                if not c.exact:
+                    fmt |= FMT_KMG
+            if c.linenumbers:
+                fmt |= FMT_LINENUMBERS
+            out = "\n".join(list_chain(table, ch, fmt, c.rulenum) for ch in selected)
+        else:
+            lines: list[str] = []
+            counters = c.verbose > 0
+            if c.rulenum:
+                ch = selected[0]
+                if c.rulenum <= len(ch.rules):
+                    r = ch.rules[c.rulenum - 1]
+                    t = r.save_text(counters)
+                    lines.append(f"-A {ch.name}" + (" " + t if t else ""))
+            else:
+                for ch in selected:
+                    if ch.builtin:
+                        lines.append(f"-P {ch.name} {ch.policy}" + (f" -c {ch.pcnt} {ch.bcnt}" if counters else ""))
+                    else:
+                        lines.append(f"-N {ch.name}")
+                for ch in selected:
+                    for r in ch.rules:
+                        t = r.save_text(counters)
+                        lines.append(f"-A {ch.name}" + (" " + t if t else ""))
+            out = "".join(x + "\n" for x in lines)
+        if c.cmd2 == "Z":
+            zero(table, c)
+        return out
+    raise err("no command specified")
+
+
+def zero(table: Table, c: Cmd) -> None:
+    chains = table.chains
+    if c.chain:
+        ch = chains.get(c.chain)
+        if ch is None:
+            raise kerr("iptables: No chain/target/match by that name.")
+        sel = [ch]
+    else:
+        sel = list(chains.values())
+    if c.rulenum and c.chain:
+        if c.rulenum <= len(sel[0].rules):
+            r = sel[0].rules[c.rulenum - 1]
+            r.pcnt = r.bcnt = 0
+        return
+    for ch in sel:
+        ch.pcnt = ch.bcnt = 0
+        for r in ch.rules:
+            r.pcnt = r.bcnt = 0
+
+
+def format_error(e: XtError, prog: str) -> str:
+    if e.raw:
+        text = e.msg
+    else:
+        text = f"{prog} {VERSION}: {e.msg}"
+    if not text.endswith("\n"):
+        text += "\n"
+    if e.status == 2:
+        text += HINT.format(prog=prog)
+    return text
+
+
+def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "filter") -> Result:
+    """One iptables command (argv without the program name)."""
+    try:
+        c = parse_args(argv, table)
+        out = execute(ns, c, prog)
+    except XtError as e:
+        return Result(e.status, "", format_error(e, prog))
+    return Result(0, out, "")
+
+
+@command("iptables", "iptables-nft", "iptables-legacy")
+def iptables(ctx: Context, argv: list[str]) -> Result:
+    return do_command(ctx.node, argv[1:])
+
+
+# -- iptables-save ------------------------------------------------------------
+@command("iptables-save", "iptables-nft-save", "iptables-legacy-save")
+def iptables_save(ctx: Context, argv: list[str]) -> Result:
+    prog = "iptables-save"
+    counters = False
+    only = None
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a in ("-c", "--counters"):
+            counters = True
+        elif a in ("-t", "--table") or a.startswith("--table="):
+            if "=" in a:
+                only = a.split("=", 1)[1]
+            elif i < len(args):
+                only = args[i]
+                i += 1
+            else:
+                return Result(2, "", f"{prog}: option requires an argument -- 't'\n"
+                              f"Unknown arguments found on commandline\n")
+        elif a.startswith("-t") and len(a) > 2:
+            only = a[2:]
+        elif a in ("-M", "--modprobe"):
+            i += 1
+        elif a in ("-f", "--file"):
+            i += 1
+        else:
+            return Result(1, "", f"Unknown arguments found on commandline\n")
+    nf = netfilter_of(ctx.node)
+    if only is not None:
+        if only not in KNOWN_TABLES:
+            return Result(1, "", f"{prog} {VERSION}: table '{only}' does not exist\n")
+        tables = [nf.table(only)]
+    else:
+        tables = [t for t in nf.tables.values() if t.exists]
+    date = fmt_date(ctx.node.net.now)
+    out: list[str] = []
+    for t in tables:
+        out.append(f"# Generated by {prog} {VERSION} on {date}")
+        out.extend(save_table(t, counters))
+        out.append(f"# Completed on {date}")
+    return Result(0, "".join(x + "\n" for x in out), "")
+
+
+# -- iptables-restore ---------------------------------------------------------
+class _Snapshot:
+    def __init__(self, table: Table) -> None:
+        self.exists = table.exists
+        self.chains = {name: (ch, ch.policy, ch.pcnt, ch.bcnt, list(ch.rules), ch.created)
+                       for name, ch in table.chains.items()}
+
+    def restore(self, table: Table) -> None:
+        table.chains = {}
+        for name, (ch, pol, pc, bc, rules, created) in self.chains.items():
+            ch.name, ch.policy, ch.pcnt, ch.bcnt, ch.rules = name, pol, pc, bc, rules
+            table.chains[name] = ch
+        table.changed()
+
+
+def restore_split(line: str) -> list[str]:
+    """iptables-restore's tokenizer: whitespace, double quotes (and single quotes, as shells do)."""
+    try:
+        return shlex.split(line, comments=False, posix=True)
+    except ValueError:
+        return line.split()
+
+
+@command("iptables-restore", "iptables-nft-restore", "iptables-legacy-restore")
+def iptables_restore(ctx: Context, argv: list[str]) -> Result:
+    prog = "iptables-restore"
+    noflush = counters = test = False
+    only = None
+    args = argv[1:]
+    i = 0
+    path = None
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a in ("-n", "--noflush"):
+            noflush = True
+        elif a in ("-c", "--counters"):
+            counters = True
+        elif a in ("-t", "--test"):
+            test = True
+        elif a in ("-v", "--verbose", "-w", "--wait", "-W", "--wait-interval", "-V", "--version"):
+            if a in ("-W", "--wait-interval"):
+                i += 1
+            if a in ("-V", "--version"):
+                return Result(0, f"{prog} {VERSION}\n")
+        elif a in ("-T", "--table"):
+            if i >= len(args):
+                return Result(1, "", f"{prog}: option requires an argument -- 'T'\n")
+            only = args[i]
+            i += 1
+        elif a.startswith("-T") and len(a) > 2:
+            only = a[2:]
+        elif a.startswith("--table="):
+            only = a.split("=", 1)[1]
+        elif a in ("-M", "--modprobe"):
+            i += 1
+        elif not a.startswith("-") and path is None:
+            path = a
+        else:
+            return Result(1, "", f"Unknown arguments found on commandline\n")
+    text = ctx.stdin
+    if path is not None:
+        data = ctx.read_file(path)
+        if data is None:
+            return Result(1, "", f"Can't open {path}: No such file or directory\n")
+        text = data
+    ns = ctx.node
+    nf = netfilter_of(ns)
+    return restore_text(ns, nf, text, noflush=noflush, counters=counters, only=only, test=test, prog=prog)
+
+
+def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: bool = False,
+                 only: str | None = None, test: bool = False, prog: str = "iptables-restore") -> Result:
+    """Apply an iptables-save text; each table block between `*table` and COMMIT is atomic."""
+    table: Table | None = None
+    snap: _Snapshot | None = None
+    skip = False
+    lineno = 0
+
+    def fail(msg: str, status: int = 1) -> Result:
+        if table is not None and snap is not None:
+            snap.restore(table)
+            table.exists = snap.exists
+        return Result(status, "", msg)
+
+    for raw in text.splitlines():
+        lineno += 1
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            name = line[1:].strip()
+            if table is not None:
+                return fail(f"{prog} {VERSION}: no command specified\nError occurred at line: {lineno}\n"
+                            + HINT.format(prog=prog), 2)
+            skip = only is not None and name != only
+            if skip:
+                table = None
+                continue
+            if name not in KNOWN_TABLES:
+                return Result(1, "", f"{prog} {VERSION}: table '{name}' does not exist\n"
+                              f"Error occurred at line: {lineno}\n" + HINT.format(prog=prog))
+            table = nf.table(name)
+            snap = _Snapshot(table)
+            table.materialize()
+            if not noflush:
+                for ch in list(table.chains.values()):
+                    ch.rules.clear()
+                for u in table.user_chains():
+                    del table.chains[u.name]
+                table.changed()
+            continue
+        if skip:
+            if line == "COMMIT":
+                skip = False
+            continue
+        if table is None:
+            return Result(1, "", f"{prog} {VERSION}: no command specified\nError occurred at line: {lineno}\n"
+                          + HINT.format(prog=prog))
+        if line == "COMMIT":
+            if test:
+                snap.restore(table)  # type: ignore[union-attr]
+            table = None
+            snap = None
+            continue
+        if line.startswith(":"):
+            parts = line[1:].split()
+            if not parts:
+                return fail(f"{prog} {VERSION}: Bad chain name\nError occurred at line: {lineno}\n")
+            cname = parts[0]
+            pol = parts[1] if len(parts) > 1 else "-"
+            ch = table.chains.get(cname)
+            if cname in table.builtins:
+                if pol not in ("ACCEPT", "DROP"):
+                    return fail(f"{prog} {VERSION}: Can't set policy `{pol}' on `{cname}' line {lineno}: "
+                                "Bad built-in chain name\n")
+                assert ch is not None
+                table.materialize(cname)
+                ch.policy = pol
+                if counters and len(parts) > 2:
+                    pc, _, bc = parts[2].strip("[]").partition(":")
+                    if pc.isdigit() and bc.isdigit():
+                        ch.pcnt, ch.bcnt = int(pc), int(bc)
+            else:
+                if pol != "-":
+                    return fail(f"{prog} {VERSION}: Can't set policy `{pol}' on `{cname}' line {lineno}: "
+                                "Bad built-in chain name\n")
+                try:
+                    check_chain_name(cname, new=True)
+                except XtError as e:
+                    return fail(format_error(e, prog).replace("\nTry", f"\nError occurred at line: {lineno}\nTry", 1), 2)
+                if ch is None:
+                    table.chains[cname] = Chain(cname, False)
+                elif noflush:
+                    ch.rules.clear()
+            table.changed()
+            continue
+        words = restore_split(line)
+        pc = bc = None
+        if words and words[0].startswith("["):
+            cnt = words.pop(0).strip("[]")
+            a, _, b = cnt.partition(":")
+            if not (a.isdigit() and b.isdigit()):
+                return fail(f"{prog} {VERSION}: Bad packet counter `{a}'\nError occurred at line: {lineno}\n"
+                            + HINT.format(prog=prog), 2)
+            if counters:
+                pc, bc = int(a), int(b)
+        try:
+            c = parse_args(words, table.name)
+            if c.table != table.name and any(w in ("-t", "--table") for w in words):
+                raise err(f"The -t option (seen in line {lineno}) cannot be used in {prog}.\n")
+            if pc is not None:
+                c.pcnt, c.bcnt = pc, bc  # type: ignore[assignment]
+            execute(ns, c, "iptables")
+        except XtError as e:
+            msg = format_error(e, prog)
+            if e.status == 2:
+                msg = msg.replace("Try `", f"Error occurred at line: {lineno}\nTry `", 1)
+            else:
+                msg += f"Error occurred at line: {lineno}\n"
+            return fail(msg, 1 if e.status != 2 else 2)
+    if table is not None:
+        return fail(f"{prog} {VERSION}: COMMIT expected at line {lineno + 1}\n")
+    return Result(0, "", "")
+
+
+# -- dmesg -----------------------------------------------------------------------
+@command("dmesg")
+def dmesg(ctx: Context, argv: list[str]) -> Result:
+    """The namespace's kernel log: `[    T.TTTTTT] text` per line (-c/-C clear it)."""
+    ns = ctx.node
+    kmsg = getattr(ns, "kmsg", [])
+    args = argv[1:]
+    clear_after = "-c" in args or "--read-clear" in args
+    if "-C" in args or "--clear" in args:
+        kmsg.clear()
+        return Result(0)
+    out = []
+    for item in kmsg:
+        if isinstance(item, tuple):
+            t, text = item
+            out.append(f"[{t // 1_000_000_000:5d}.{(t // 1000) % 1_000_000:06d}] {text}\n")
+        else:
+            out.append(f"{item}\n")
+    if clear_after:
+        kmsg.clear()
+    return Result(0, "".join(out))
+
+
+def kmsg_add(ns: Any, text: str) -> None:
+    """printk: one line in the namespace's kernel log, stamped with the simulated clock."""
+    ns.kmsg.append((ns.sched.now, text))

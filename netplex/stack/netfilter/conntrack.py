@@ -1,0 +1,557 @@
+"""Connection tracking (net/netfilter/nf_conntrack_core.c, nf_conntrack_proto_{tcp,udp,icmp,generic}.c).
+
+One `ConntrackTable` per namespace, created when something in that namespace
+needs it (`nf_ct_netns_get`: a nat chain, a state/conntrack/connmark match, a
+CT target) — as the kernel registers its conntrack hooks per netns only
+then, so a namespace without such rules keeps the one-dict-test fast path.
+
+Hooks (include/uapi/linux/netfilter_ipv4.h priorities):
+
+    PREROUTING -200  ipv4_conntrack_in     find or create the entry, set meta.ct / meta.ctinfo
+    OUTPUT     -200  ipv4_conntrack_local  the same for locally generated packets
+    INPUT      INT_MAX  ipv4_confirm       put a new entry in the table (and emit [NEW])
+    POSTROUTING INT_MAX ipv4_confirm
+
+Tuples are `(src, dst, proto, sport, dport)` (core.ConnTrack): TCP/UDP ports,
+ICMP the echo id as `sport` and `(type << 8) | code` as `dport` (the reply
+tuple carries the reply type, as `conntrack -L` prints it), other protocols
+0/0 (nf_conntrack_proto_generic). An ICMP error whose quoted packet belongs
+to a tracked flow is RELATED (icmp_error_message). TCP follows the kernel's
+state table (tcp_conntracks[2][6][10]) with its default timeouts; window
+tracking is not modelled (as with nf_conntrack_tcp_be_liberal=1). UDP is
+30 s until a reply, then 120 s and ASSURED once the flow is older than 2 s
+(the "stream" rule of nf_conntrack_udp_packet); ICMP 30 s; generic 600 s.
+
+Expiry runs on the simulated clock, lazily: an entry whose timeout has
+passed is destroyed when a lookup, a listing or a NAT clash check meets
+it — what a user can observe is the same as with the kernel's GC worker.
+
+Events (`conntrack -E` style) go to the trace when tracing is on:
+`[NEW] tcp      6 120 SYN_SENT src=… [UNREPLIED] src=…`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from netplex.packet.icmp import Icmp
+from netplex.packet.ipv4 import IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
+from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, URG
+from netplex.stack.netfilter.core import (IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_IS_REPLY,
+                                          IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IPS_ASSURED,
+                                          IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
+                                          IPS_SEEN_REPLY, IPS_SRC_NAT, NF_ACCEPT,
+                                          NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM,
+                                          PacketCtx, netfilter_of)
+
+__all__ = ["Conn", "ConntrackTable", "CtTemplate", "conntrack_of", "nf_ct_netns_get", "invert",
+           "DIR_ORIGINAL", "DIR_REPLY", "TCP_STATE_NAMES", "format_conn", "packet_tuple"]
+
+NSEC_PER_SEC = 1_000_000_000
+DIR_ORIGINAL, DIR_REPLY = 0, 1
+
+# -- TCP (nf_conntrack_proto_tcp.c) ------------------------------------------
+(sNO, sSS, sSR, sES, sFW, sCW, sLA, sTW, sCL, sS2) = range(10)
+sIV = 10   # TCP_CONNTRACK_MAX: invalid
+sIG = 11   # TCP_CONNTRACK_IGNORE
+TCP_STATE_NAMES = ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+                   "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2")
+TCP_SYN_SET, TCP_SYNACK_SET, TCP_FIN_SET, TCP_ACK_SET, TCP_RST_SET, TCP_NONE_SET = range(6)
+
+# tcp_conntracks[dir][index][old state]; columns sNO sSS sSR sES sFW sCW sLA sTW sCL sS2
+TCP_CONNTRACKS = (
+    (   # ORIGINAL
+        (sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2),   # syn
+        (sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR),   # synack
+        (sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV),   # fin
+        (sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV),   # ack
+        (sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL),   # rst
+        (sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV),   # none
+    ),
+    (   # REPLY
+        (sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2),   # syn
+        (sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR),   # synack
+        (sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV),   # fin
+        (sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG),   # ack
+        (sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL),   # rst
+        (sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV),   # none
+    ),
+)
+# Default timeouts, seconds (tcp_timeouts[]), then RETRANS and UNACK.
+TCP_TIMEOUTS = (0, 120, 60, 432000, 120, 60, 30, 120, 10, 120)
+TCP_TIMEOUT_UNACK = 300
+# tcp_valid_flags: the flag combinations tcp_error accepts (others are INVALID).
+_TH = FIN | SYN | RST | PSH | ACK | URG
+TCP_VALID_FLAGS = frozenset((
+    SYN, SYN | URG, SYN | ACK, RST, RST | ACK, RST | ACK | PSH, FIN | ACK, FIN | ACK | URG, ACK,
+    ACK | URG, ACK | PSH, ACK | PSH | URG, FIN | ACK | PSH, FIN | ACK | PSH | URG,
+))
+
+UDP_TIMEOUT, UDP_TIMEOUT_STREAM, UDP_STREAM_AFTER = 30, 120, 2
+ICMP_TIMEOUT = 30
+GENERIC_TIMEOUT = 600
+
+# ICMP: the reply type of each query type (invmap in nf_conntrack_proto_icmp.c)
+ICMP_INVMAP = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
+ICMP_VALID_NEW = frozenset((8, 13, 15, 17))
+ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
+
+PROTO_NAMES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_ICMP: "icmp", 47: "gre", 132: "sctp",
+               33: "dccp", 136: "udplite"}
+
+Tuple = tuple[int, int, int, int, int]
+
+
+def invert(t: Tuple) -> Tuple:
+    """nf_ct_invert_tuple."""
+    src, dst, proto, sport, dport = t
+    if proto == IPPROTO_ICMP:
+        ty = dport >> 8
+        return (dst, src, proto, sport, (ICMP_INVMAP.get(ty, ty) << 8) | (dport & 0xFF))
+    return (dst, src, proto, dport, sport)
+
+
+def packet_tuple(ip: Any) -> Tuple | None:
+    """nf_ct_get_tuple for the packet's own header; None when it cannot be tracked as is."""
+    proto = ip.proto
+    p = ip.payload
+    if proto == IPPROTO_TCP or proto == IPPROTO_UDP:
+        if ip.frag or ip.flags & IP_MF or isinstance(p, (bytes, bytearray)):
+            return None
+        return (ip.src, ip.dst, proto, p.sport, p.dport)
+    if proto == IPPROTO_ICMP:
+        if not isinstance(p, Icmp):
+            return None
+        return (ip.src, ip.dst, proto, p.id, (p.type << 8) | p.code)
+    return (ip.src, ip.dst, proto, 0, 0)
+
+
+def quoted_tuple(data: bytes) -> Tuple | None:
+    """The tuple of the datagram an ICMP error quotes (icmp_error_message's inner tuple)."""
+    if len(data) < 20 or data[0] >> 4 != 4:
+        return None
+    ihl = (data[0] & 15) * 4
+    src = int.from_bytes(data[12:16], "big")
+    dst = int.from_bytes(data[16:20], "big")
+    proto = data[9]
+    l4 = data[ihl:]
+    if proto == IPPROTO_TCP or proto == IPPROTO_UDP:
+        if len(l4) < 4:
+            return None
+        return (src, dst, proto, int.from_bytes(l4[0:2], "big"), int.from_bytes(l4[2:4], "big"))
+    if proto == IPPROTO_ICMP:
+        if len(l4) < 8 or l4[0] in ICMP_ERRORS:
+            return None
+        return (src, dst, proto, int.from_bytes(l4[4:6], "big"), (l4[0] << 8) | l4[1])
+    return (src, dst, proto, 0, 0)
+
+
+class CtTemplate:
+    """What the CT target attaches in the raw table (nf_ct_tmpl): a zone, or notrack."""
+
+    __slots__ = ("table", "zone", "notrack")
+
+    def __init__(self, table: ConntrackTable | None, zone: int, notrack: bool) -> None:
+        self.table = table
+        self.zone = zone
+        self.notrack = notrack
+
+
+class Conn:
+    """struct nf_conn: one tracked connection (follows core.ConnTrack)."""
+
+    __slots__ = ("table", "tuple_orig", "tuple_reply", "status", "mark", "zone", "timeout", "proto",
+                 "tcp_state", "created", "unacked", "td_end", "nat_masq_index", "secmark")
+
+    def __init__(self, table: ConntrackTable, orig: Tuple, zone: int, now: int) -> None:
+        self.table = table
+        self.tuple_orig = orig
+        self.tuple_reply = invert(orig)
+        self.status = 0
+        self.mark = 0
+        self.zone = zone
+        self.timeout = now
+        self.proto = orig[2]
+        self.tcp_state = sNO
+        self.created = now
+        self.unacked = [False, False]
+        self.td_end = [0, 0]
+        self.nat_masq_index = 0
+        self.secmark = 0
+
+    @property
+    def proto_state(self) -> str:
+        return TCP_STATE_NAMES[self.tcp_state] if self.proto == IPPROTO_TCP else ""
+
+    def tuple(self, d: int) -> Tuple:
+        return self.tuple_orig if d == DIR_ORIGINAL else self.tuple_reply
+
+    def __repr__(self) -> str:
+        return f"<Conn {format_conn(self, self.table.ns.sched.now)}>"
+
+
+def _ip(a: int) -> str:
+    return f"{a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
+
+
+def _tuple_text(t: Tuple) -> str:
+    src, dst, proto, sport, dport = t
+    s = f"src={_ip(src)} dst={_ip(dst)} "
+    if proto == IPPROTO_TCP or proto == IPPROTO_UDP:
+        s += f"sport={sport} dport={dport} "
+    elif proto == IPPROTO_ICMP:
+        s += f"type={dport >> 8} code={dport & 0xFF} id={sport} "
+    return s
+
+
+def format_conn(ct: Conn, now: int, event: str = "") -> str:
+    """One line as conntrack-tools 1.4.7 prints it (`-L`, or `-E` with an event name)."""
+    proto = ct.proto
+    name = PROTO_NAMES.get(proto, "unknown")
+    remaining = max(0, ct.timeout - now) // NSEC_PER_SEC
+    out = f"{name:<8} {proto} "
+    if event:
+        out = f"{'[' + event + ']':>9} " + out
+    if not event or event != "DESTROY":
+        out += f"{remaining} "
+    if proto == IPPROTO_TCP:
+        out += TCP_STATE_NAMES[ct.tcp_state] + " "
+    out += _tuple_text(ct.tuple_orig)
+    if not ct.status & IPS_SEEN_REPLY:
+        out += "[UNREPLIED] "
+    out += _tuple_text(ct.tuple_reply)
+    if ct.status & IPS_ASSURED:
+        out += "[ASSURED] "
+    out += f"mark={ct.mark} "
+    if ct.zone:
+        out += f"zone={ct.zone} "
+    if event:
+        return out.rstrip()
+    return out + "use=1"
+
+
+class ConntrackTable:
+    """The conntrack hash of one namespace (net->ct)."""
+
+    def __init__(self, ns: Any) -> None:
+        self.ns = ns
+        self.hash: dict[tuple[int, Tuple], tuple[Conn, int]] = {}
+        self.conns: dict[Conn, None] = {}      # confirmed entries, in creation order
+        self.users = 0
+        self.hooked = False
+        self.on_destroy: list[Callable[[Conn], None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------
+    def now(self) -> int:
+        return self.ns.sched.now
+
+    def lookup(self, zone: int, t: Tuple) -> tuple[Conn, int] | None:
+        """__nf_conntrack_find_get: the entry holding tuple `t` and which direction; expired ones go."""
+        hit = self.hash.get((zone, t))
+        if hit is not None and hit[0].timeout <= self.ns.sched.now:
+            self.destroy(hit[0])
+            return None
+        return hit
+
+    def insert(self, ct: Conn) -> None:
+        """__nf_conntrack_confirm: both directions into the hash."""
+        ct.status |= IPS_CONFIRMED
+        self.hash[(ct.zone, ct.tuple_orig)] = (ct, DIR_ORIGINAL)
+        self.hash[(ct.zone, ct.tuple_reply)] = (ct, DIR_REPLY)
+        self.conns[ct] = None
+        self.event(ct, "NEW")
+
+    def destroy(self, ct: Conn, event: bool = True) -> None:
+        """nf_ct_delete: out of the hash, [DESTROY] event."""
+        if ct not in self.conns:
+            ct.status |= IPS_DYING
+            return
+        del self.conns[ct]
+        for key in ((ct.zone, ct.tuple_orig), (ct.zone, ct.tuple_reply)):
+            hit = self.hash.get(key)
+            if hit is not None and hit[0] is ct:
+                del self.hash[key]
+        ct.status |= IPS_DYING
+        if event:
+            self.event(ct, "DESTROY")
+        for fn in self.on_destroy:
+            fn(ct)
+
+    def gc(self) -> None:
+        """gc_worker: drop every expired entry."""
+        now = self.ns.sched.now
+        for ct in [c for c in self.conns if c.timeout <= now]:
+            self.destroy(ct)
+
+    def entries(self) -> list[Conn]:
+        self.gc()
+        return list(self.conns)
+
+    def flush(self) -> int:
+        n = 0
+        for ct in list(self.conns):
+            self.destroy(ct)
+            n += 1
+        return n
+
+    def tuple_taken(self, t: Tuple, zone: int, ignored: Conn) -> bool:
+        """nf_conntrack_tuple_taken: is `t` already some other entry's tuple (either direction)?"""
+        hit = self.lookup(zone, t)
+        if hit is None:
+            return False
+        ct = hit[0]
+        if ct is ignored:
+            return False
+        return True
+
+    def event(self, ct: Conn, name: str) -> None:
+        ns = self.ns
+        if ns.net.tracer.on:
+            ns.trace("conntrack", format_conn(ct, ns.sched.now, name))
+
+    def refresh(self, ct: Conn, seconds: int) -> None:
+        ct.timeout = self.ns.sched.now + seconds * NSEC_PER_SEC
+
+    # -- the hooks -------------------------------------------------------------------
+    def conntrack_in(self, ctx: PacketCtx) -> int:
+        """nf_conntrack_in at PREROUTING / OUTPUT."""
+        meta = ctx.meta
+        zone = 0
+        ct0 = meta.ct
+        local = ctx.hook == "OUTPUT" or (ctx.in_dev is not None and ctx.in_dev.kind == "loopback")
+        if ct0 is not None:
+            if ct0.__class__ is CtTemplate and ct0.table is self:
+                if ct0.notrack:
+                    meta.ct = None
+                    meta.ctinfo = IP_CT_UNTRACKED
+                    return NF_ACCEPT
+                zone = ct0.zone
+            elif ct0.__class__ is Conn and ct0.table is self and local:
+                return NF_ACCEPT       # seen on the way out, looped back: already tracked
+            # else: a stale entry from another namespace (the kernel scrubs it on veth)
+            meta.ct = None
+            meta.ctinfo = 0
+        elif meta.ctinfo == IP_CT_UNTRACKED:
+            if local:
+                return NF_ACCEPT
+            meta.ctinfo = 0
+        ip = ctx.ip
+        proto = ip.proto
+        if proto == IPPROTO_ICMP:
+            icmp = ip.payload
+            if isinstance(icmp, Icmp) and icmp.type in ICMP_ERRORS:
+                return self.icmp_error(ctx, zone, icmp)
+        t = packet_tuple(ip)
+        if t is None:
+            return NF_ACCEPT            # INVALID: untrackable as is
+        for _ in range(2):
+            hit = self.lookup(zone, t)
+            if hit is None:
+                ct = self.new_conn(t, zone, ip)
+                if ct is None:
+                    return NF_ACCEPT    # INVALID (not a valid first packet)
+                d = DIR_ORIGINAL
+            else:
+                ct, d = hit
+            if d == DIR_REPLY:
+                ctinfo = IP_CT_ESTABLISHED_REPLY
+            elif ct.status & IPS_SEEN_REPLY:
+                ctinfo = IP_CT_ESTABLISHED
+            elif ct.status & IPS_EXPECTED:
+                ctinfo = IP_CT_RELATED
+            else:
+                ctinfo = IP_CT_NEW
+            verdict = self.l4_packet(ct, d, ip)
+            if verdict == _REPEAT:
+                continue
+            if verdict == _INVALID:
+                return NF_ACCEPT
+            if d == DIR_REPLY and not ct.status & IPS_SEEN_REPLY:
+                ct.status |= IPS_SEEN_REPLY
+                if ct.status & IPS_CONFIRMED:
+                    self.event(ct, "UPDATE")
+            meta.ct = ct
+            meta.ctinfo = ctinfo
+            return NF_ACCEPT
+        return NF_ACCEPT
+
+    def icmp_error(self, ctx: PacketCtx, zone: int, icmp: Icmp) -> int:
+        """icmp_error_message: an error about a tracked flow is RELATED to it."""
+        inner = quoted_tuple(icmp.payload)
+        if inner is None:
+            return NF_ACCEPT
+        hit = self.lookup(zone, invert(inner))
+        if hit is None:
+            return NF_ACCEPT            # INVALID
+        ct, d = hit
+        meta = ctx.meta
+        meta.ct = ct
+        meta.ctinfo = IP_CT_RELATED + (IP_CT_IS_REPLY if d == DIR_REPLY else 0)
+        return NF_ACCEPT
+
+    def confirm(self, ctx: PacketCtx) -> int:
+        """ipv4_confirm / __nf_conntrack_confirm."""
+        ct = ctx.meta.ct
+        if ct is None or ct.__class__ is not Conn or ct.table is not self:
+            return NF_ACCEPT
+        if ct.status & IPS_CONFIRMED or ct.status & IPS_DYING:
+            return NF_ACCEPT
+        hit = self.hash.get((ct.zone, ct.tuple_orig)) or self.hash.get((ct.zone, ct.tuple_reply))
+        if hit is not None and hit[0].timeout > self.ns.sched.now:
+            # a clash (nf_ct_resolve_clash): the same flow already confirmed — use that entry
+            if hit[0].tuple_orig == ct.tuple_orig and hit[0].tuple_reply == ct.tuple_reply:
+                ctx.meta.ct = hit[0]
+                return NF_ACCEPT
+            self.ns.drop(ctx.frame, ctx.out_dev, "nf_conntrack_clash")
+            return 0
+        if hit is not None:
+            self.destroy(hit[0])
+        self.insert(ct)
+        return NF_ACCEPT
+
+    # -- protocols ---------------------------------------------------------------------
+    def new_conn(self, t: Tuple, zone: int, ip: Any) -> Conn | None:
+        """init_conntrack + the protocol's `new` check."""
+        proto = t[2]
+        now = self.ns.sched.now
+        if proto == IPPROTO_TCP:
+            flags = ip.payload.flags & _TH
+            if flags not in TCP_VALID_FLAGS:
+                return None
+            st = TCP_CONNTRACKS[0][_tcp_index(flags)][sNO]
+            if st >= sIV:
+                return None
+            ct = Conn(self, t, zone, now)
+            ct.tcp_state = sNO
+            return ct
+        if proto == IPPROTO_ICMP:
+            if (t[4] >> 8) not in ICMP_VALID_NEW:
+                return None
+        return Conn(self, t, zone, now)
+
+    def l4_packet(self, ct: Conn, d: int, ip: Any) -> int:
+        proto = ct.proto
+        if proto == IPPROTO_TCP:
+            return self.tcp_packet(ct, d, ip.payload)
+        if proto == IPPROTO_UDP:
+            if ct.status & IPS_SEEN_REPLY or d == DIR_REPLY:
+                now = self.ns.sched.now
+                if now > ct.created + UDP_STREAM_AFTER * NSEC_PER_SEC:
+                    self.refresh(ct, UDP_TIMEOUT_STREAM)
+                    if d == DIR_REPLY or ct.status & IPS_SEEN_REPLY:
+                        if not ct.status & IPS_ASSURED:
+                            ct.status |= IPS_ASSURED
+                            if ct.status & IPS_CONFIRMED:
+                                self.event(ct, "UPDATE")
+                else:
+                    self.refresh(ct, UDP_TIMEOUT)
+            else:
+                self.refresh(ct, UDP_TIMEOUT)
+            return _OK
+        if proto == IPPROTO_ICMP:
+            self.refresh(ct, ICMP_TIMEOUT)
+            return _OK
+        self.refresh(ct, GENERIC_TIMEOUT)
+        return _OK
+
+    def tcp_packet(self, ct: Conn, d: int, seg: Any) -> int:
+        """nf_conntrack_tcp_packet: the state table, ASSURED, the timeout."""
+        flags = seg.flags & _TH
+        if flags not in TCP_VALID_FLAGS:
+            return _INVALID
+        index = _tcp_index(flags)
+        old = ct.tcp_state
+        new = TCP_CONNTRACKS[d][index][old]
+        if new == sSS and d == DIR_ORIGINAL and old >= sTW and ct.status & IPS_CONFIRMED:
+            # a new SYN on a closed connection's tuple: kill the old entry, look up again
+            self.destroy(ct)
+            return _REPEAT
+        if new == sIG:
+            return _OK
+        if new >= sIV:
+            return _INVALID
+        # data accounting for the UNACK timeout (tcp_in_window, reduced)
+        plen = len(seg.payload) if isinstance(seg.payload, (bytes, bytearray)) else 0
+        if plen or flags & (SYN | FIN):
+            end = (seg.seq + plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & 0xFFFFFFFF
+            if not ct.unacked[d] or ((end - ct.td_end[d]) & 0xFFFFFFFF) < 0x80000000:
+                ct.td_end[d] = end
+            if plen:
+                ct.unacked[d] = True
+        if flags & ACK and ct.unacked[1 - d] and seg.ack == ct.td_end[1 - d]:
+            ct.unacked[1 - d] = False
+        ct.tcp_state = new
+        if old != new and ct.status & IPS_CONFIRMED:
+            self.event(ct, "UPDATE")
+        if index == TCP_RST_SET:
+            timeout = TCP_TIMEOUTS[sCL]
+        elif (ct.unacked[0] or ct.unacked[1]) and TCP_TIMEOUTS[new] > TCP_TIMEOUT_UNACK:
+            timeout = TCP_TIMEOUT_UNACK
+        else:
+            timeout = TCP_TIMEOUTS[new]
+        if not ct.status & IPS_SEEN_REPLY:
+            if flags & RST:
+                # "If only reply is a RST, we can consider ourselves not to have an
+                # established connection": the entry goes at once
+                self.destroy(ct)
+                return _OK
+        elif not ct.status & IPS_ASSURED and old in (sSR, sES) and new == sES:
+            ct.status |= IPS_ASSURED
+            if ct.status & IPS_CONFIRMED:
+                self.event(ct, "UPDATE")
+        self.refresh(ct, timeout)
+        return _OK
+
+
+_OK, _INVALID, _REPEAT = 0, 1, 2
+
+
+def _tcp_index(flags: int) -> int:
+    """get_conntrack_index."""
+    if flags & RST:
+        return TCP_RST_SET
+    if flags & SYN:
+        return TCP_SYNACK_SET if flags & ACK else TCP_SYN_SET
+    if flags & FIN:
+        return TCP_FIN_SET
+    if flags & ACK:
+        return TCP_ACK_SET
+    return TCP_NONE_SET
+
+
+# -- per-namespace activation --------------------------------------------------------------
+def conntrack_of(ns: Any) -> ConntrackTable | None:
+    """The namespace's conntrack table, or None while conntrack is not in use there."""
+    nf = getattr(ns, "netfilter", None)
+    if nf is None:
+        return None
+    return nf.state.get("conntrack")
+
+
+def nf_ct_netns_get(ns: Any) -> ConntrackTable:
+    """nf_ct_netns_get: conntrack is in use in this namespace; register its hooks once.
+
+    Called by whatever needs conntrack (the nat table's chains, the state,
+    conntrack and connmark matches, the CT and CONNMARK targets). Entries
+    stay until they expire; the hooks stay registered (the kernel drops them
+    when the last user goes, a difference no packet can see while a user exists).
+    """
+    nf = netfilter_of(ns)
+    table = nf.state.get("conntrack")
+    if table is None:
+        table = ConntrackTable(ns)
+        nf.state["conntrack"] = table
+    table.users += 1
+    if not table.hooked:
+        table.hooked = True
+        nf.register("PREROUTING", NF_IP_PRI_CONNTRACK, table.conntrack_in, "conntrack")
+        nf.register("OUTPUT", NF_IP_PRI_CONNTRACK, table.conntrack_in, "conntrack")
+        nf.register("INPUT", NF_IP_PRI_CONNTRACK_CONFIRM, table.confirm, "conntrack_confirm")
+        nf.register("POSTROUTING", NF_IP_PRI_CONNTRACK_CONFIRM, table.confirm, "conntrack_confirm")
+    return table
+
+
+def ct_flags_text(ct: Conn) -> str:
+    """Status bits by name (for traces and tests)."""
+    names = [(IPS_SEEN_REPLY, "SEEN_REPLY"), (IPS_ASSURED, "ASSURED"), (IPS_CONFIRMED, "CONFIRMED"),
+             (IPS_SRC_NAT, "SRC_NAT"), (IPS_DST_NAT, "DST_NAT")]
+    return ",".join(n for bit, n in names if ct.status & bit)
