@@ -42,3 +42,17 @@ def routed():
     for line in ("ip addr add 10.0.2.10/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.0.2.1"):
         run_ok(h2, line)
     return net, h1, r1, r2, h2
+
+
+def _hypothesis_profiles() -> None:
+    """CI runs property tests derandomized, so a red run is reproducible; locally they explore."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    settings.register_profile("dev", deadline=None)
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+_hypothesis_profiles()

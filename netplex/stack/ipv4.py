@@ -84,6 +84,11 @@ class Ipv4Path:
                 return
             ip = frame.payload  # DNAT may have replaced it
             length = 0
+            # DNAT to 127/8 from outside: a martian destination unless route_localnet
+            # (ip_route_input_slow: ipv4_is_loopback(daddr) && !IN_DEV_NET_ROUTE_LOCALNET)
+            if ip.dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
+                self.drop(frame, dev, "martian_destination")
+                return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
             self.ip_local_deliver(dev, frame, "broadcast")
@@ -268,14 +273,29 @@ class Ipv4Path:
             ip.id = self.ip_id
         frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip)
         hook = self.hooks.get("OUTPUT")
-        if hook is not None and not hook(self, frame, None, rt.dev):
-            return EPERM
+        if hook is not None:
+            dst0 = ip.dst
+            if not hook(self, frame, None, rt.dev):
+                return EPERM
+            ip = frame.payload
+            if ip.dst != dst0:
+                # DNAT/REDIRECT in OUTPUT changed the destination: route again
+                # (ip_route_me_harder), keeping the source the socket chose
+                rt2 = self.ip_route_output(ip.dst, None, ip.src if self.is_local_addr(ip.src) else None)
+                if isinstance(rt2, int):
+                    return rt2
+                rt = rt2
         if self.net.tracer.on:
             self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}")
         if rt.type == "local":
             lo = self.lo
             if not lo.up:
                 self.drop(frame, lo, "loopback_down")
+                return 0
+            # ip_output: a packet to a local address passes POSTROUTING too (SNAT,
+            # conntrack confirm) before the loopback device
+            post = self.hooks.get("POSTROUTING")
+            if post is not None and not post(self, frame, None, lo):
                 return 0
             lo.xmit(frame)
             return 0
@@ -394,6 +414,11 @@ class Ipv4Path:
             tokens -= timeout
         peers[daddr] = (tokens, now)
         return allow
+
+    def _route_localnet(self, dev: Any) -> bool:
+        v = self.sysctl.values
+        return (v.get(f"net.ipv4.conf.{dev.name}.route_localnet") == "1"
+                or v.get("net.ipv4.conf.all.route_localnet") == "1")
 
     def default_ttl(self) -> int:
         return int(self.sysctl.values["net.ipv4.ip_default_ttl"])

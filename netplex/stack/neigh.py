@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from netplex.engine.scheduler import NSEC_PER_MSEC, NSEC_PER_SEC
-from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
+from netplex.packet.arp import ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 
 if TYPE_CHECKING:

@@ -140,11 +140,9 @@ class Namespace(Ipv4Path, ArpMixin):
         return d
 
     def check_new_name(self, name: str) -> None:
+        """dev_valid_name and the uniqueness check of register_netdevice."""
         if not valid_ifname(name):
-            raise NetplexError(f'"{name}" is not a valid ifname' if len(name) < IFNAMSIZ
-                               else f'"{name}" is too long for an interface name' if False
-                               else f"Error: argument \"{name}\" is wrong: \"name\" not a valid ifname",
-                               errno.EINVAL)
+            raise NetplexError(f'Error: argument "{name}" is wrong: "name" not a valid ifname', errno.EINVAL)
         if name in self.devices:
             raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
 
@@ -219,10 +217,10 @@ class Namespace(Ipv4Path, ArpMixin):
         self.config_changed()
 
     def set_mtu(self, dev: NetDevice, mtu: int) -> None:
-        if mtu < dev.min_mtu or mtu > dev.max_mtu:
-            lo, hi = dev.min_mtu, dev.max_mtu
-            raise NetplexError(f"Error: mtu {'less than device minimum' if mtu < lo else 'greater than device maximum'}.",
-                               errno.EINVAL)
+        if mtu < dev.min_mtu:
+            raise NetplexError("Error: mtu less than device minimum.", errno.EINVAL)
+        if mtu > dev.max_mtu:
+            raise NetplexError("Error: mtu greater than device maximum.", errno.EINVAL)
         dev.mtu = mtu
         self.config_changed()
 
