@@ -59,26 +59,41 @@ from .ipv4 import (
     IPv4,
     fragment,
 )
+from .gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre
+from .igmp import Igmp
 from .pcap import PcapWriter, read_pcap
 from .registry import ETHERTYPES, IP_PROTOS
 from .tcp import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, Tcp
+from .stp import STP_CONFIG_LEN, STP_TCN_LEN, Bpdu
 from .udp import UDP_PORTS, Udp
+from .vxlan import VXLAN_PORT_IANA, VXLAN_PORT_LINUX, Vxlan
 
 # ---- the layer graph --------------------------------------------------------
 ETHERTYPES.update({
     ETH_P_IP: IPv4,
     ETH_P_ARP: Arp,
+    # IEEE 802.3 frames carry a length, not a type: the two BPDU sizes Linux sends
+    STP_CONFIG_LEN: Bpdu,
+    STP_TCN_LEN: Bpdu,
 })
 IP_PROTOS.update({
     IPPROTO_ICMP: Icmp,
+    2: Igmp,
     IPPROTO_TCP: Tcp,
     IPPROTO_UDP: Udp,
+    IPPROTO_GRE: Gre,
 })
-# UDP_PORTS starts empty; encapsulations bind their ports (VXLAN: 4789, 8472).
+# Encapsulations over UDP bind their ports: VXLAN on IANA's 4789 and Linux's default 8472.
+UDP_PORTS.update({
+    VXLAN_PORT_IANA: Vxlan,
+    VXLAN_PORT_LINUX: Vxlan,
+})
 # -----------------------------------------------------------------------------
 
 __all__ = [
-    "ACK", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "CWR", "Dot1Q",
+    "ACK", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
+    "ETH_P_TEB", "GRE_CSUM", "GRE_KEY", "GRE_SEQ", "Gre", "Igmp", "Vxlan", "VXLAN_PORT_IANA",
+    "VXLAN_PORT_LINUX",
     "ECE", "ETHERTYPES", "ETH_P_8021AD", "ETH_P_8021Q", "ETH_P_ARP", "ETH_P_IP",
     "ETH_P_IPV6", "Ethernet", "FIN", "ICMP_DEST_UNREACH", "ICMP_ECHO",
     "ICMP_ECHOREPLY", "ICMP_EXC_FRAGTIME", "ICMP_EXC_TTL", "ICMP_FRAG_NEEDED",

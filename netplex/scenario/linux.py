@@ -41,6 +41,7 @@ _TWIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 SERVICE = os.path.join(_TWIN_DIR, "service.py")
 PROBE = os.path.join(_TWIN_DIR, "probe.py")
 RELAY = os.path.join(_TWIN_DIR, "relay.py")
+IPERF = os.path.join(_TWIN_DIR, "iperf.py")
 
 RUN_TIMEOUT = 60.0  # a shell line that runs longer is stopped
 READY_TIMEOUT = 10.0  # services and relays must say "ready" within this
@@ -182,6 +183,8 @@ class LinuxBackend:
         self._closed = False
         self._lock = threading.RLock()
         self._env = dict(os.environ, LC_ALL="C")
+        # commands netplex provides on both backends (docker-proxy) come first on PATH
+        self._env["PATH"] = os.path.join(_TWIN_DIR, "bin") + os.pathsep + self._env.get("PATH", "")
         self._link_socks: dict[str, socket.socket] = {}  # node -> rtnetlink socket (linkwatch sync)
         self._seq = 0
 
@@ -442,6 +445,70 @@ class LinuxBackend:
 
     def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
         return self._probe("udp", src, dst, port)
+
+    def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
+        """SCENARIO.md's iperf probe with netplex/twin/iperf.py inside the namespaces (wall time)."""
+        duration = duration_ns / 1e9
+        owners: dict[str, str] = {}
+        for node in self._ns:
+            res = self.run(node, "ip -4 -o addr show")
+            for line in res.output.splitlines():
+                parts = line.split()
+                if "inet" in parts:
+                    owners.setdefault(parts[parts.index("inet") + 1].split("/")[0], node)
+        start = time.time() + 1.5
+        receivers: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
+        rx_of: list[tuple[str, str, int] | None] = []
+        for f in flows:
+            node = owners.get(f["to"])
+            proto = f.get("proto", "tcp")
+            key = (node, proto, int(f["port"])) if node else None
+            rx_of.append(key)
+            if key is not None and key not in receivers:
+                proc = self._spawn([sys.executable, "-I", IPERF, "recv", proto, str(f["port"]), repr(start),
+                                    repr(duration)], in_ns=node)
+                _wait_ready(proc, f"iperf receiver {proto}:{f['port']} on {node}")
+                receivers[key] = proc
+        senders = []
+        for f in flows:
+            argv = [sys.executable, "-I", IPERF, "send", f.get("proto", "tcp"), f["to"], str(f["port"]),
+                    repr(start), repr(duration), str(int(f.get("rate_bps") or 1_000_000)),
+                    str(int(f.get("size") or 1460)), str(int(f.get("tos") or 0))]
+            senders.append(self._spawn(argv, in_ns=f["src"]))
+        results: dict[Any, Any] = {}
+        for key, proc in receivers.items():
+            out, _ = proc.communicate(timeout=duration + 30)
+            last = out.decode(errors="replace").strip().splitlines()[-1:] if out else []
+            results[key] = json.loads(last[0]) if last and last[0].startswith("{") else None
+        sent_info = []
+        for proc in senders:
+            out, _ = proc.communicate(timeout=duration + 30)
+            lines = out.decode(errors="replace").strip().splitlines()
+            sent_info.append(json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"error": "no report"})
+        observed_flows = []
+        ok = True
+        for f, key, snd in zip(flows, rx_of, sent_info):
+            r = results.get(key) if key else None
+            if r is None:
+                observed_flows.append({"goodput_bps": 0, "wire_bps": 0, "intervals": [], "error": "no receiver"})
+                ok = False
+                continue
+            per_hdr = 42 if f.get("proto") == "udp" else 66
+            wire = [g + p * per_hdr for g, p in zip(r["good"], r["pkts"])]
+            o: dict[str, Any] = {"goodput_bps": round(sum(r["good"]) * 8 / duration),
+                                 "wire_bps": round(sum(wire) * 8 / duration),
+                                 "intervals": [g * 8 for g in r["good"]], "wire_intervals": [w * 8 for w in wire]}
+            if f.get("proto") == "udp":
+                o["sent"] = snd.get("sent", 0)
+                o["received"] = r.get("received", 0)
+                o["lost"] = max(0, o["sent"] - o["received"])
+            if snd.get("error"):
+                o["error"] = snd["error"]
+                ok = False
+            if not sum(r["good"]):
+                ok = False
+            observed_flows.append(o)
+        return ProbeOutcome(ok, {"duration_s": duration, "flows": observed_flows})
 
     # --- teardown -----------------------------------------------------------
     def close(self) -> None:

@@ -188,6 +188,13 @@ class SimBackend:
         out["reply"] = reply
         return out
 
+    def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
+        """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""
+        from netplex.traffic.iperf import run_iperf
+
+        ok, observed = run_iperf(self.net, duration_ns, flows, progress=getattr(self, "progress", None))
+        return ProbeOutcome(ok, observed)
+
     # -- trace -----------------------------------------------------------------
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> tuple[list[str], bool]:
         """Send one packet from `src` to `dst` with tracing on; narrate every stage."""

@@ -86,6 +86,8 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True) -> 
         parts.append("onlink")
     if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
         parts.append("linkdown")
+    if r.mtu:
+        parts.append(f"mtu {'lock ' if r.mtu_lock else ''}{r.mtu}")
     return " ".join(parts) + " "
 
 
@@ -101,6 +103,8 @@ class _RouteReq:
         self.proto: int | None = None
         self.scope: int | None = None
         self.onlink = False
+        self.mtu: int | None = None
+        self.mtu_lock = False
 
 
 def _parse(ns: Any, args: list[str]) -> _RouteReq:
@@ -146,7 +150,18 @@ def _parse(ns: Any, args: list[str]) -> _RouteReq:
             req.scope = parse_scope(_need(args, i), '"scope" value is invalid\n')
         elif a == "onlink":
             req.onlink = True
-        elif a in ("mtu", "advmss", "tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
+        elif a == "mtu":
+            i += 1
+            v = _need(args, i)
+            if v == "lock":
+                req.mtu_lock = True
+                i += 1
+                v = _need(args, i)
+            n = parse_u32(v)
+            if n is None:
+                raise invarg('"mtu" value is invalid\n', v)
+            req.mtu = n
+        elif a in ("advmss", "tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
                    "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
                    "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
                    "ssthresh", "lock", "from", "iif", "vrf"):
@@ -234,7 +249,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
     dst, plen = req.dst
     route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,
                   metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
-                  onlink=req.onlink)
+                  onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock)
     t = ns.fib.tables.get(table)
     existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
     if cmd == "add" and existing:
@@ -416,6 +431,10 @@ def _get(ns: Any, args: list[str]) -> Result:
         parts.append(f"src {int_to_ip(res.src)}")
     parts.append("uid 0")
     flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
+    exc = ns.pmtu_exception(dst) if res.type == "unicast" else None
+    if exc is not None:
+        # a learned path MTU shows as a cached exception, as rt_fill_info reports it
+        flags += f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec mtu {exc[0]} "
     return Result(0, " ".join(parts) + " \n    cache " + flags + "\n")
 
 

@@ -18,15 +18,40 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+import netplex.stack.netfilter  # noqa: F401  (registers the extensions)
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
-from netplex.stack.netfilter import core as _core  # noqa: F401  (registers the extensions)
-from netplex.stack.netfilter.core import (MATCHES, TARGETS, Match, Opt, OptSpec, RuleInfo, Target, XtError,
-                                          netfilter_of)
+from netplex.stack.netfilter.core import (
+    MATCHES,
+    TARGETS,
+    Opt,
+    OptSpec,
+    RuleInfo,
+    Target,
+    XtError,
+    netfilter_of,
+)
 from netplex.stack.netfilter.parse import parse_addr_mask, strtoui
-from netplex.stack.netfilter.rule import (CHAIN_PROTOS, HOSTS, INV_DSTIP, INV_FRAG, INV_PROTO, INV_SRCIP,
-                                          INV_VIA_IN, INV_VIA_OUT, NETWORKS, PROTO_NAMES, PROTOCOLS, STANDARD,
-                                          T_EXT, T_GOTO, T_JUMP, T_NONE, Rule, ip_str, mask_text)
+from netplex.stack.netfilter.rule import (
+    CHAIN_PROTOS,
+    HOSTS,
+    INV_DSTIP,
+    INV_FRAG,
+    INV_PROTO,
+    INV_SRCIP,
+    INV_VIA_IN,
+    INV_VIA_OUT,
+    NETWORKS,
+    PROTO_NAMES,
+    PROTOCOLS,
+    STANDARD,
+    T_EXT,
+    T_GOTO,
+    T_JUMP,
+    Rule,
+    ip_str,
+    mask_text,
+)
 from netplex.stack.netfilter.table import BUILTIN_CHAINS, Chain, Table
 
 VERSION = "v1.8.9 (nf_tables)"
@@ -64,7 +89,7 @@ def fmt_date(now_ns: int) -> str:
 class Loaded:
     """An extension loaded on the command line, and the options given to it."""
 
-    __slots__ = ("cls", "is_target", "opts", "specs", "seen")
+    __slots__ = ("cls", "is_target", "opts", "seen", "specs")
 
     def __init__(self, cls: Any, is_target: bool) -> None:
         self.cls = cls
@@ -241,9 +266,9 @@ def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
             if w is None:
                 raise err("-c requires packet and byte counter")
             if pc is None:
-                raise err(f"-c packet counter not numeric")
+                raise err("-c packet counter not numeric")
             if bc is None:
-                raise err(f"-c byte counter not numeric")
+                raise err("-c byte counter not numeric")
             c.pcnt, c.bcnt = pc, bc
             c.opts["c"] = (False, "")
             return
@@ -463,15 +488,15 @@ def build_rule(c: Cmd, table: Table) -> Rule:
 
 
 def check_target_allowed(r: Rule, table: Table, chain: str, what: str) -> None:
-    """What the kernel's xt_check_target refuses shows as an nf_tables batch failure."""
-    t = r.tobj
-    if t is None:
-        return
-    ok = (t.tables is None or table.name in t.tables)
-    if ok and t.hooks is not None and chain in HOOK_OF_CHAIN and chain not in t.hooks:
-        ok = False
-    if not ok:
-        raise XtError(f" {what} failed (Invalid argument): rule in chain {chain}", 4)
+    """What the kernel's xt_check_match / xt_check_target refuse shows as an nf_tables batch failure."""
+    for ext in [*r.matches, *([r.tobj] if r.tobj is not None else [])]:
+        ok = ext.tables is None or table.name in ext.tables
+        if ok and ext.hooks is not None and chain in HOOK_OF_CHAIN and chain not in ext.hooks:
+            ok = False
+        if ok and isinstance(ext, Target) and not ext.check():
+            ok = False
+        if not ok:
+            raise XtError(f" {what} failed (Invalid argument): rule in chain {chain}", 4)
 
 
 # -- listing -----------------------------------------------------------------
@@ -633,14 +658,10 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
     rule_opts = [k for k in c.opts if k in RULE_OPTS] + (["m"] if c.exts else [])
     if cmd in "LSFZNXEP" and rule_opts:
         k = rule_opts[0]
-        raise err(f"Illegal option `-{k}' with this command\n" if False else
-                  f"Illegal option `-{k}' with this command")
+        raise err(f"Illegal option `-{k}' with this command")
     chains = table.chains
     if cmd in "ACDIR":
         if c.chain not in chains:
-            # validate the rule text first (iptables parses before asking the kernel)
-            if c.rulenum == 0 or cmd != "D":
-                pass
             raise kerr("iptables: No chain/target/match by that name.")
         ch = chains[c.chain]
         if cmd == "D" and c.rulenum and not c.opts and not c.exts:
@@ -811,11 +832,9 @@ def zero(table: Table, c: Cmd) -> None:
 
 def format_error(e: XtError, prog: str) -> str:
     if e.raw:
-        text = e.msg
+        text = e.msg if e.msg.endswith("\n") else e.msg + "\n"
     else:
-        text = f"{prog} {VERSION}: {e.msg}"
-    if not text.endswith("\n"):
-        text += "\n"
+        text = f"{prog} {VERSION}: {e.msg}\n"
     if e.status == 2:
         text += HINT.format(prog=prog)
     return text
@@ -860,12 +879,10 @@ def iptables_save(ctx: Context, argv: list[str]) -> Result:
                               f"Unknown arguments found on commandline\n")
         elif a.startswith("-t") and len(a) > 2:
             only = a[2:]
-        elif a in ("-M", "--modprobe"):
-            i += 1
-        elif a in ("-f", "--file"):
+        elif a in ("-M", "--modprobe") or a in ("-f", "--file"):
             i += 1
         else:
-            return Result(1, "", f"Unknown arguments found on commandline\n")
+            return Result(1, "", "Unknown arguments found on commandline\n")
     nf = netfilter_of(ctx.node)
     if only is not None:
         if only not in KNOWN_TABLES:
@@ -941,7 +958,7 @@ def iptables_restore(ctx: Context, argv: list[str]) -> Result:
         elif not a.startswith("-") and path is None:
             path = a
         else:
-            return Result(1, "", f"Unknown arguments found on commandline\n")
+            return Result(1, "", "Unknown arguments found on commandline\n")
     text = ctx.stdin
     if path is not None:
         data = ctx.read_file(path)
@@ -1080,17 +1097,11 @@ def dmesg(ctx: Context, argv: list[str]) -> Result:
         kmsg.clear()
         return Result(0)
     out = []
+    strip = "-t" in args or "--notime" in args
     for item in kmsg:
-        if isinstance(item, tuple):
-            t, text = item
-            out.append(f"[{t // 1_000_000_000:5d}.{(t // 1000) % 1_000_000:06d}] {text}\n")
-        else:
-            out.append(f"{item}\n")
+        if strip and item.startswith("[") and "] " in item:
+            item = item.split("] ", 1)[1]
+        out.append(f"{item}\n")
     if clear_after:
         kmsg.clear()
     return Result(0, "".join(out))
-
-
-def kmsg_add(ns: Any, text: str) -> None:
-    """printk: one line in the namespace's kernel log, stamped with the simulated clock."""
-    ns.kmsg.append((ns.sched.now, text))

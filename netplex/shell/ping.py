@@ -109,7 +109,10 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
     rt = ns.ip_route_output(dst, oif, src)
     if isinstance(rt, int):
         sock.close()
-        st.fatal = f"ping: connect: {ERRNO_TEXT.get(rt, 'Unknown error')}"
+        if rt == 13:   # EACCES from connect(): iputils suspects a broadcast address
+            st.fatal = "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules"
+        else:
+            st.fatal = f"ping: connect: {ERRNO_TEXT.get(rt, 'Unknown error')}"
         return st
     st.lines.append(f"PING {dst_s} ({dst_s}) {size}({size + 28}) bytes of data.")
     start = sched.now
@@ -197,8 +200,7 @@ def format_summary(dst_s: str, st: PingStats) -> list[str]:
                      f"{mx // 1000}.{mx % 1000:03d}/{mdev // 1000}.{mdev % 1000:03d} ms")
     if st.pipesize > 1:
         extra.append(f"pipe {st.pipesize}")
-    if extra:
-        lines.append(", ".join(extra))
+    lines.append(", ".join(extra))   # iputils ends with a newline even when this line is empty
     return lines
 
 

@@ -6,7 +6,11 @@ port's address, broadcast and multicast), forwards to the port the FDB names
 (`br_forward`), or floods unknown unicast, broadcast and multicast to every
 other forwarding port (`br_flood`). The bridge device is an L3 device too:
 what the IP stack sends on it goes through the same FDB (`br_dev_xmit`).
-STP is off by default; with it off every up port forwards.
+STP is off by default; with it off every up port forwards. With `stp_state 1`
+the spanning tree (`stp.py`) decides port states and consumes BPDUs; with
+`vlan_filtering 1` frames are classified, filtered and tagged per port
+(`vlan.py`). Either swaps in its own `handle_frame`/`xmit` on that bridge
+only, so a plain bridge's path is unchanged.
 """
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from netplex.engine.scheduler import NSEC_PER_SEC
 from netplex.stack.device import NetDevice
+from netplex.stack.netfilter.hooks import br_nf_enabled, br_nf_forward, br_nf_pre_routing
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
 BR_STATE_DISABLED, BR_STATE_LISTENING, BR_STATE_LEARNING, BR_STATE_FORWARDING, BR_STATE_BLOCKING = range(5)
 BCAST = b"\xff" * 6
+BR_GROUP_ADDRESS = b"\x01\x80\xc2\x00\x00\x00"
+BRIDGE_VLAN_INFO_MASTER, BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED = 1, 2, 4
 PORT_STATE_NAMES = ("disabled", "listening", "learning", "forwarding", "blocking")
 
 
@@ -43,7 +50,7 @@ class BridgePort:
     """net_bridge_port: a device enslaved to a bridge."""
 
     __slots__ = ("bridge", "dev", "port_no", "state", "priority", "path_cost", "learning", "flood",
-                 "hairpin", "isolated")
+                 "hairpin", "isolated", "stp", "running", "vlans", "pvid")
 
     def __init__(self, bridge: Bridge, dev: NetDevice, port_no: int) -> None:
         self.bridge = bridge
@@ -56,6 +63,10 @@ class BridgePort:
         self.flood = True
         self.hairpin = False
         self.isolated = False
+        self.stp: Any = None             # PortStp once the bridge has run STP
+        self.running = False             # enabled for STP: bridge up, port up with carrier
+        self.vlans: dict[int, int] = {}  # vid → BRIDGE_VLAN_INFO_* flags (bridge vlan)
+        self.pvid = 0
 
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
@@ -77,11 +88,18 @@ class Bridge(NetDevice):
         self.hello_time = 200
         self.max_age = 2000
         self.mac_set_by_user = False
+        self.stp: Any = None              # netplex.stack.stp.Stp, created when STP is first enabled
+        self.vlans: dict[int, int] = {}   # the bridge device's own VLANs (`bridge vlan ... self`)
+        self.pvid = 0
+        self.vlan_default_pvid = 1
         self.next_port_no = 1
         self.group_fwd_mask = 0
         self.vlan_filtering = 0
         self.had_ports = False
         self.fdb[mac] = FdbEntry(mac, None, 0, is_local=True, is_static=True)
+        # br_vlan_init: the bridge itself is in the default VLAN, PVID and untagged
+        self.vlans[1] = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
+        self.pvid = 1
 
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -117,6 +135,8 @@ class Bridge(NetDevice):
             self.fdb[mac] = FdbEntry(mac, None, self.ns.sched.now, is_local=True, is_static=True)
         if by_user:
             self.mac_set_by_user = True
+        if self.stp is not None:
+            self.stp.change_bridge_id()
 
     def recalc_mac(self) -> None:
         """br_stp_recalculate_bridge_id: take the lowest port address unless set by hand."""
@@ -136,17 +156,131 @@ class Bridge(NetDevice):
         dev.master = self
         dev.bridge_port = port
         self.fdb[dev.mac] = FdbEntry(dev.mac, port, self.ns.sched.now, is_local=True, is_static=True)
+        if self.vlan_default_pvid:
+            # nbp_vlan_init: a new port joins the default VLAN, PVID and untagged
+            vid = self.vlan_default_pvid
+            port.vlans[vid] = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
+            port.pvid = vid
         self.recalc_mac()
+        if self.stp is not None:
+            from netplex.stack.stp import PortStp
+
+            port.stp = PortStp(self.stp, port)
+            port.state = BR_STATE_DISABLED
+        self.port_event(port)
         return port
 
     def del_port(self, dev: NetDevice) -> None:
         port = dev.bridge_port
+        if self.stp is not None and port.state != BR_STATE_DISABLED:
+            self.stp.disable_port(port)
         self.ports.remove(port)
         dev.master = None
         dev.bridge_port = None
         for mac in [m for m, e in self.fdb.items() if e.port is port]:
             del self.fdb[mac]
         self.recalc_mac()
+
+    # -- events: carrier, admin state, STP (br_port_carrier_check, br_dev_open/stop) --
+    def port_should_run(self, port: BridgePort) -> bool:
+        dev = port.dev
+        return self.up and dev.up and dev.has_carrier()
+
+    def port_event(self, port: BridgePort) -> None:
+        """NETDEV_UP/DOWN/CHANGE on a port: br_stp_enable_port / br_stp_disable_port.
+
+        A port that stops running loses its learned FDB entries
+        (br_fdb_delete_by_port); with STP it is re-elected.
+        """
+        run = self.port_should_run(port)
+        if run == port.running:
+            return
+        port.running = run
+        stp = self.stp
+        if run:
+            if stp is not None and self.stp_state:
+                stp.enable_port(port)
+            else:
+                port.state = BR_STATE_FORWARDING
+        else:
+            for key in [k for k, e in self.fdb.items() if e.port is port and not e.is_static]:
+                del self.fdb[key]
+            if stp is not None:
+                stp.disable_port(port)
+                if not self.stp_state:
+                    port.state = BR_STATE_FORWARDING   # shown as disabled while not running
+        self.ns.config_changed()
+
+    def bridge_event(self) -> None:
+        """The bridge device went up or down: br_stp_enable_bridge / br_stp_disable_bridge."""
+        stp = self.stp
+        if stp is not None:
+            if self.up:
+                for p in self.ports:
+                    p.running = self.port_should_run(p)
+                stp.enable_bridge()
+            else:
+                stp.disable_bridge()
+                for p in self.ports:
+                    p.running = False
+                if not self.stp_state:
+                    for p in self.ports:
+                        p.state = BR_STATE_FORWARDING
+            return
+        for p in self.ports:
+            self.port_event(p)
+
+    def netdev_event(self) -> None:
+        self.bridge_event()
+
+    def set_stp_state(self, on: int) -> None:
+        """br_stp_set_enabled: start or stop the kernel's spanning tree."""
+        from netplex.stack.stp import Stp
+
+        on = 1 if on else 0
+        if on == self.stp_state:
+            return
+        if on and self.stp is None:
+            self.stp = Stp(self)
+        if on:
+            stp = self.stp
+            for p in self.ports:
+                p.running = self.port_should_run(p)
+                if not p.running:
+                    p.state = BR_STATE_DISABLED
+                else:
+                    p.stp.port_id = (p.priority << 10) | p.port_no
+                    stp.become_designated_port(p)
+            stp.configuration_update()
+        self.stp_state = on
+        if on:
+            self.stp.start()
+        else:
+            self.stp.stop()
+        self.select_datapath()
+        self.ns.config_changed()
+
+    def select_datapath(self) -> None:
+        """Swap in the STP/VLAN receive and transmit paths on this bridge only."""
+        from netplex.stack import vlan
+
+        d = self.__dict__
+        if self.vlan_filtering:
+            d["handle_frame"] = lambda port, frame: vlan.br_handle_frame_vlan(self, port, frame)
+            d["xmit"] = lambda frame, nbytes=0: vlan.br_dev_xmit_vlan(self, frame)
+        elif self.stp_state:
+            d["handle_frame"] = self._handle_frame_stp
+            d.pop("xmit", None)
+        else:
+            d.pop("handle_frame", None)
+            d.pop("xmit", None)
+
+    def _handle_frame_stp(self, port: BridgePort, frame: Any) -> None:
+        """br_handle_frame with kernel STP: BPDUs to the group address go to STP, not across."""
+        if frame.dst == BR_GROUP_ADDRESS:
+            self.stp.rcv(port, frame)
+            return
+        Bridge.handle_frame(self, port, frame)
 
     # -- FDB -----------------------------------------------------------------
     def fdb_lookup(self, mac: bytes) -> FdbEntry | None:
@@ -175,6 +309,10 @@ class Bridge(NetDevice):
     def handle_frame(self, port: BridgePort, frame: Any) -> None:
         """br_handle_frame → br_handle_frame_finish."""
         ns = self.ns
+        if not self.up:
+            # br_dev_stop disables every port: a bridge that is down forwards nothing
+            ns.drop(frame, port.dev, "br_down")
+            return
         if port.state in (BR_STATE_DISABLED, BR_STATE_BLOCKING, BR_STATE_LISTENING):
             ns.drop(frame, port.dev, "br_port_state")
             return
@@ -183,6 +321,8 @@ class Bridge(NetDevice):
             self.fdb_learn(port, src)
         if port.state == BR_STATE_LEARNING:
             ns.drop(frame, port.dev, "br_port_learning")
+            return
+        if ns.hooks and br_nf_enabled(ns, frame) and not br_nf_pre_routing(self, port, frame):
             return
         dst = frame.dst
         tracing = ns.net.tracer.on
@@ -207,6 +347,8 @@ class Bridge(NetDevice):
             if e.port.forwarding():
                 if tracing:
                     ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)} → {e.port.dev.name}")
+                if frame.meta is not None and not br_nf_forward(self, frame, e.port):
+                    return
                 e.port.dev.xmit(frame)
             return
         if tracing:
@@ -217,7 +359,10 @@ class Bridge(NetDevice):
         """br_flood: a copy to every other forwarding port."""
         targets = [p for p in self.ports if p is not ingress and p.flood and p.forwarding()]
         for i, p in enumerate(targets):
-            p.dev.xmit(frame if i == len(targets) - 1 else frame.copy())
+            f = frame if i == len(targets) - 1 else frame.copy()
+            if ingress is not None and f.meta is not None and not br_nf_forward(self, f, p):
+                continue
+            p.dev.xmit(f)
 
     def deliver_local(self, frame: Any) -> None:
         """br_pass_frame_up: the bridge device receives it."""

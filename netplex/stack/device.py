@@ -291,6 +291,12 @@ class Tap(NetDevice):
     def has_carrier(self) -> bool:
         return self.up and self.peer is not None
 
+    def operstate(self) -> str:
+        """The tun driver never sets an operational state: UNKNOWN while it has carrier."""
+        if not self.up:
+            return "DOWN"
+        return "UNKNOWN" if self.has_carrier() else "DOWN"
+
     def set_up(self, up: bool) -> None:
         super().set_up(up)
         if self.peer is not None:

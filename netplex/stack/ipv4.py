@@ -38,14 +38,15 @@ ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
 class OutRoute:
     """The result of an output route lookup (a dst_entry / rtable)."""
 
-    __slots__ = ("route", "dev", "nexthop", "src", "type")
+    __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu")
 
-    def __init__(self, route: Any, dev: Any, nexthop: int, src: int, type: str) -> None:
+    def __init__(self, route: Any, dev: Any, nexthop: int, src: int, type: str, mtu: int = 0) -> None:
         self.route = route
         self.dev = dev
         self.nexthop = nexthop
         self.src = src
         self.type = type
+        self.mtu = mtu or dev.mtu   # the path MTU: device, route `mtu`, learned exception
 
 
 class Ipv4Path:
@@ -261,7 +262,33 @@ class Ipv4Path:
             s = r.src if r.src is not None else self.select_source(r.dev, r.gw if r.gw is not None else dst)
         if s is None:
             s = 0
-        return OutRoute(r, r.dev, r.gw if r.gw is not None else dst, s, "unicast")
+        mtu = r.dev.mtu
+        if r.mtu:
+            mtu = min(mtu, r.mtu)
+        exc = self.pmtu_exception(dst)
+        if exc is not None:
+            mtu = min(mtu, exc[0])
+        return OutRoute(r, r.dev, r.gw if r.gw is not None else dst, s, "unicast", mtu)
+
+    # -- path MTU (route exceptions, net/ipv4/route.c) -------------------------
+    def pmtu_exception(self, dst: int) -> tuple[int, int] | None:
+        """The learned path MTU towards `dst` and when it expires, while it lasts."""
+        exc = self.__dict__.get("_pmtu", {}).get(dst)
+        if exc is None or exc[1] <= self.sched.now:
+            return None
+        return exc
+
+    def ip_rt_update_pmtu(self, dst: int, mtu: int) -> None:
+        """__ip_rt_update_pmtu: remember a smaller path MTU for 600 s (ip_rt_mtu_expires).
+
+        A value below min_pmtu (552) is raised to it, as the kernel does.
+        """
+        mtu = max(mtu, 552)
+        rt = self.ip_route_output(dst)
+        if isinstance(rt, int) or mtu >= rt.mtu:
+            return
+        self.__dict__.setdefault("_pmtu", {})[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
+        self.config_changed()
 
     def ip_local_out(self, ip: IPv4, rt: OutRoute) -> int:
         """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
@@ -304,11 +331,11 @@ class Ipv4Path:
             frame.src = rt.dev.mac
             rt.dev.xmit(frame)
             return 0
-        self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src)
+        self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, 0, rt.mtu)
         return 0
 
     def ip_finish_output(self, out: Any, nexthop: int, frame: Ethernet, src_hint: int | None,
-                         length: int = 0) -> None:
+                         length: int = 0, mtu: int = 0) -> None:
         """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
         hook = self.hooks.get("POSTROUTING")
         if hook is not None:
@@ -317,11 +344,12 @@ class Ipv4Path:
             length = 0  # NAT may have changed the packet
         ip = frame.payload
         frame.src = out.mac
-        if (length or ip.wire_len()) > out.mtu:
+        mtu = mtu or out.mtu
+        if (length or ip.wire_len()) > mtu:
             if ip.flags & IP_DF:
                 self.drop(frame, out, "frag_needed")
                 return
-            for piece in fragment(ip, out.mtu):
+            for piece in fragment(ip, mtu):
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
             return
         if out.kind == "loopback":
@@ -354,6 +382,10 @@ class Ipv4Path:
         elif t == ICMP_ECHOREPLY:
             self.sockets.ping_rcv(ip, icmp)
         elif t in ICMP_ERROR_TYPES:
+            if t == ICMP_DEST_UNREACH and icmp.code == ICMP_FRAG_NEEDED:
+                q = icmp.payload
+                if len(q) >= 20 and self.is_local_addr(int.from_bytes(q[12:16], "big")):
+                    self.ip_rt_update_pmtu(int.from_bytes(q[16:20], "big"), icmp.rest & 0xFFFF)
             self.sockets.icmp_error_rcv(ip, icmp)
 
     def icmp_reply(self, ip: IPv4, icmp: Icmp) -> None:

@@ -90,6 +90,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.hooks: dict[str, Any] = {}   # netfilter attaches here
         self.ip_id = net.rng.randrange(65536)
         self.drops: dict[str, int] = {}
+        self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here
         lo = Loopback(self)
         self.register(lo)
         self.lo = lo
@@ -267,6 +268,17 @@ class Namespace(Ipv4Path, ArpMixin):
 
     def device_state_changed(self, dev: NetDevice) -> None:
         """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE: routes follow the device."""
+        # the bridge (br_device_event), a bridge port (br_port_carrier_check) and
+        # upper devices (VLAN, VXLAN, tunnels) hear of it
+        port = dev.bridge_port
+        if port is not None:
+            port.bridge.port_event(port)
+        event = getattr(dev, "netdev_event", None)
+        if event is not None:
+            event()
+        if self.has_uppers:
+            for upper in [d for d in self.devices.values() if getattr(d, "lower", None) is dev]:
+                self.device_state_changed(upper)
         if dev.up:
             dev.was_up = True
             if dev is self.lo and not any(a.addr == 0x7F000001 for a in self.addrs[dev.ifindex]):
@@ -332,6 +344,17 @@ class Namespace(Ipv4Path, ArpMixin):
         for v in victims:
             lst.remove(v)
             self._fib_del_ifaddr(v)
+        if not lst:
+            # fib_inetaddr_event: the last address went, so IP is disabled on the
+            # device — every route through it goes, gateway routes included
+            self.fib.flush_dev(ifa.dev)
+        else:
+            # fib_sync_down_addr: routes preferring the deleted source address go
+            gone = {v.addr for v in victims}
+            for t in self.fib.tables.values():
+                for r in t.routes():
+                    if r.src in gone and r.type != "local":
+                        t.remove(r)
         self.local_addrs = {a.addr for addrs in self.addrs.values() for a in addrs}
         self.config_changed()
 

@@ -31,12 +31,12 @@ class Route:
     """One fib_info + fib_alias: a destination and how to reach it."""
 
     __slots__ = ("table", "type", "dst", "plen", "dev", "gw", "src", "metric", "proto", "scope",
-                 "onlink", "tos", "mtu")
+                 "onlink", "tos", "mtu", "mtu_lock")
 
     def __init__(self, dst: int, plen: int, *, table: int = RT_TABLE_MAIN, type: str = "unicast",
                  dev: Any = None, gw: int | None = None, src: int | None = None, metric: int = 0,
                  proto: int = 3, scope: int | None = None, onlink: bool = False, tos: int = 0,
-                 mtu: int | None = None) -> None:
+                 mtu: int | None = None, mtu_lock: bool = False) -> None:
         self.table = table
         self.type = type
         self.dst = dst
@@ -58,7 +58,8 @@ class Route:
         self.scope = scope
         self.onlink = onlink
         self.tos = tos
-        self.mtu = mtu
+        self.mtu = mtu            # RTAX_MTU: the route's own path MTU
+        self.mtu_lock = mtu_lock
 
     def key(self) -> tuple:
         """What makes two routes the same entry (fib_table_insert's duplicate check)."""

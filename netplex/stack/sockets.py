@@ -112,8 +112,8 @@ class UdpSocket:
         src = self.laddr or rt.src
         udp = Udp(self.lport, port, data)
         ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
-        if ip.wire_len() <= rt.dev.mtu and rt.type == "unicast":
-            ip.flags = IP_DF
+        if ip.wire_len() <= rt.mtu and rt.type == "unicast":
+            ip.flags = IP_DF   # IP_PMTUDISC_WANT: DF while the datagram fits the path MTU
             self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
             ip.id = self.ns.ip_id
         return self.ns.ip_local_out(ip, rt)
@@ -161,7 +161,7 @@ class PingSocket:
             return rt
         icmp = Icmp(ICMP_ECHO, 0, self.ident, seq, payload)
         ip = IPv4(rt.src, dst, IPPROTO_ICMP, icmp, ttl=ttl if ttl is not None else self.ns.default_ttl(), tos=tos)
-        if rt.type == "unicast" and ip.wire_len() <= rt.dev.mtu:
+        if rt.type == "unicast" and ip.wire_len() <= rt.mtu:
             ip.flags = IP_DF
         return self.ns.ip_local_out(ip, rt)
 

@@ -6,8 +6,9 @@ cumulative ACKs; retransmission on timeout with exponential backoff
 (initial RTO 1 s, RFC 6298 estimation, minimum 200 ms as Linux); FIN in
 both directions with the kernel's states (TIME_WAIT lasts 60 s); RST for a
 segment no socket wants (tcp_v4_send_reset). Congestion control is a seam
-(`self.cc`) that the QoS work fills with Reno and CUBIC; here it is a fixed
-initial window of 10 segments growing by slow start.
+(`self.cc`, netplex.stack.tcp_cc: Reno and CUBIC) on an initial window of
+10 segments; three duplicate ACKs trigger fast retransmit and NewReno fast
+recovery (RFC 6582), a timeout goes back to slow start from snd_una.
 """
 from __future__ import annotations
 
@@ -87,7 +88,13 @@ class TcpSocket:
         self.on_error: Callable[[TcpSocket, int], None] | None = None
         self.rcvbuf = bytearray()
         self.peer_closed = False
-        self.cc: Any = None
+        from netplex.stack.tcp_cc import new_cc
+
+        self.cc: Any = new_cc(self.ns)
+        self.tos = 0                   # IP_TOS of the socket
+        self.dupacks = 0
+        self.in_recovery = False
+        self.recover = 0
 
     # -- user calls --------------------------------------------------------
     def listen(self, port: int, addr: int = 0) -> int:
@@ -155,7 +162,7 @@ class TcpSocket:
         if isinstance(rt, int):
             self._fail(rt)
             return
-        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF)
+        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
         ns.ip_local_out(ip, rt)
 
     def ns_mss(self) -> int:
@@ -215,7 +222,16 @@ class TcpSocket:
             return
         self.backoff += 1
         self.rtt_probe = None
-        self.ssthresh = max(2, self.cwnd // 2)
+        if self.state not in (SYN_SENT, SYN_RECV):
+            # tcp_enter_loss: the window collapses; everything in flight is resent from snd_una
+            self.ssthresh = self.cc.ssthresh(self)
+            self.cc.on_rto(self, self.ns.sched.now)
+            # what was in flight is presumed lost: each partial ACK resends the next hole
+            self.in_recovery = len(self.sndbuf) > self.mss
+            self.recover = self.snd_nxt
+            self.dupacks = 0
+        else:
+            self.ssthresh = max(2, self.cwnd // 2)
         self.cwnd = 1
         if self.state == SYN_SENT:
             self._send(self.iss, SYN, syn_options=True)
@@ -308,6 +324,8 @@ class TcpSocket:
         """tcp_ack: advance snd_una, take an RTT sample, open the congestion window."""
         ack = seg.ack
         self.snd_wnd = seg.window << self.snd_wscale
+        if ack == self.snd_una and self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, LAST_ACK):
+            self._dupack(seg)
         if seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt):
             acked = (ack - self.snd_una) & 0xFFFFFFFF
             fin_acked = self.fin_sent and ack == self.snd_nxt
@@ -319,10 +337,20 @@ class TcpSocket:
             if self.rtt_probe is not None and seq_lt(self.rtt_probe[0], ack):
                 self._rtt_sample(self.ns.sched.now - self.rtt_probe[1])
                 self.rtt_probe = None
-            if self.cwnd < self.ssthresh:
-                self.cwnd += max(1, data_acked // max(1, self.mss))
+            segs = max(1, (data_acked + self.mss - 1) // max(1, self.mss))
+            self.dupacks = 0
+            if self.in_recovery:
+                if seq_le(self.recover, ack):
+                    self.in_recovery = False          # full ACK: deflate the window
+                    self.cwnd = max(self.ssthresh, 2)
+                else:
+                    # NewReno partial ACK: the next hole is lost too; resend it at once
+                    self.cwnd = max(self.cwnd - segs + 1, 1)
+                    n = min(len(self.sndbuf), self.mss)
+                    if n:
+                        self._send(self.snd_una, ACK, bytes(self.sndbuf[:n]))
             else:
-                self.cwnd += 1 if data_acked >= self.cwnd * self.mss else 0
+                self.cc.cong_avoid(self, segs, self.ns.sched.now)
             self.ns.neigh_confirm_for(self.raddr)
             if self.snd_una == self.snd_nxt:
                 self.timer_gen += 1
@@ -335,6 +363,25 @@ class TcpSocket:
                     self._time_wait()
                 elif self.state == LAST_ACK:
                     self._done()
+
+    def _dupack(self, seg: Tcp) -> None:
+        """tcp_fastretrans_alert: three duplicate ACKs mean a lost segment (RFC 5681 3.2)."""
+        if self.snd_una == self.snd_nxt or (seg.payload and len(seg.payload)) or seg.flags & (SYN | FIN):
+            return
+        self.dupacks += 1
+        if self.in_recovery:
+            self.cwnd += 1                              # window inflation
+            return
+        if self.dupacks == 3 and len(self.sndbuf):
+            self.ssthresh = self.cc.ssthresh(self)
+            self.cc.on_loss(self, self.ns.sched.now)
+            self.cwnd = self.ssthresh + 3
+            self.in_recovery = True
+            self.recover = self.snd_nxt
+            self.rtt_probe = None
+            n = min(len(self.sndbuf), self.mss)
+            self._send(self.snd_una, ACK, bytes(self.sndbuf[:n]))
+            self._arm_rtx()
 
     def _rtt_sample(self, rtt: int) -> None:
         """tcp_rtt_estimator + tcp_set_rto (RFC 6298, Linux's 200 ms floor)."""

@@ -41,7 +41,7 @@ from netplex.stack.netfilter.core import (IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_R
                                           IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
                                           IPS_SEEN_REPLY, IPS_SRC_NAT, NF_ACCEPT,
                                           NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM,
-                                          PacketCtx, netfilter_of)
+                                          TABLE_INIT, PacketCtx, netfilter_of)
 
 __all__ = ["Conn", "ConntrackTable", "CtTemplate", "conntrack_of", "nf_ct_netns_get", "invert",
            "DIR_ORIGINAL", "DIR_REPLY", "TCP_STATE_NAMES", "format_conn", "packet_tuple"]
@@ -239,6 +239,8 @@ class ConntrackTable:
         self.users = 0
         self.hooked = False
         self.on_destroy: list[Callable[[Conn], None]] = []
+        self._gen = -1
+        self._rules_use = False
 
     # -- lifecycle -----------------------------------------------------------------
     def now(self) -> int:
@@ -312,6 +314,23 @@ class ConntrackTable:
         ct.timeout = self.ns.sched.now + seconds * NSEC_PER_SEC
 
     # -- the hooks -------------------------------------------------------------------
+    def in_use(self) -> bool:
+        nf = self.ns.netfilter
+        if nf.generation != self._gen:
+            self._gen = nf.generation
+            self._rules_use = _rules_need_conntrack(nf)
+        return self._rules_use or self.users > 0
+
+    def hook_in(self, ctx: PacketCtx) -> int:
+        if not self.in_use():
+            return NF_ACCEPT
+        return self.conntrack_in(ctx)
+
+    def hook_confirm(self, ctx: PacketCtx) -> int:
+        if ctx.meta.ct is None:
+            return NF_ACCEPT
+        return self.confirm(ctx)
+
     def conntrack_in(self, ctx: PacketCtx) -> int:
         """nf_conntrack_in at PREROUTING / OUTPUT."""
         meta = ctx.meta
@@ -519,35 +538,84 @@ def _tcp_index(flags: int) -> int:
 
 
 # -- per-namespace activation --------------------------------------------------------------
+# Extensions whose kernel checkentry calls nf_ct_netns_get: a rule using one makes the
+# namespace track connections. (An extension class may also say `needs_conntrack = True`.)
+CT_MATCHES = frozenset(("state", "conntrack", "connmark", "helper", "connbytes", "connlimit", "cluster"))
+CT_TARGETS = frozenset(("SNAT", "DNAT", "MASQUERADE", "REDIRECT", "NETMAP", "CT", "NOTRACK", "CONNMARK",
+                        "CONNSECMARK"))
+
+
+def _rules_need_conntrack(nf: Any) -> bool:
+    for t in nf.tables.values():
+        for ch in t.chains.values():
+            for r in ch.rules:
+                tobj = r.tobj
+                if tobj is not None and (tobj.name in CT_TARGETS or getattr(tobj, "needs_conntrack", False)):
+                    # xt_CT: --notrack (and NOTRACK) needs no conntrack (no nf_ct_netns_get)
+                    if not getattr(tobj, "notrack", False):
+                        return True
+                for m in r.matches:
+                    if m.name in CT_MATCHES or getattr(m, "needs_conntrack", False):
+                        return True
+    return False
+
+
 def conntrack_of(ns: Any) -> ConntrackTable | None:
-    """The namespace's conntrack table, or None while conntrack is not in use there."""
+    """The namespace's conntrack table, or None while conntrack was never in use there."""
     nf = getattr(ns, "netfilter", None)
     if nf is None:
         return None
     return nf.state.get("conntrack")
 
 
-def nf_ct_netns_get(ns: Any) -> ConntrackTable:
-    """nf_ct_netns_get: conntrack is in use in this namespace; register its hooks once.
-
-    Called by whatever needs conntrack (the nat table's chains, the state,
-    conntrack and connmark matches, the CT and CONNMARK targets). Entries
-    stay until they expire; the hooks stay registered (the kernel drops them
-    when the last user goes, a difference no packet can see while a user exists).
-    """
+def _table_of(ns: Any) -> ConntrackTable:
     nf = netfilter_of(ns)
     table = nf.state.get("conntrack")
     if table is None:
         table = ConntrackTable(ns)
         nf.state["conntrack"] = table
-    table.users += 1
+    return table
+
+
+def _hook(ns: Any) -> ConntrackTable:
+    """Put the conntrack functions on the namespace's hooks (once); they act only while in use."""
+    table = _table_of(ns)
     if not table.hooked:
         table.hooked = True
-        nf.register("PREROUTING", NF_IP_PRI_CONNTRACK, table.conntrack_in, "conntrack")
-        nf.register("OUTPUT", NF_IP_PRI_CONNTRACK, table.conntrack_in, "conntrack")
-        nf.register("INPUT", NF_IP_PRI_CONNTRACK_CONFIRM, table.confirm, "conntrack_confirm")
-        nf.register("POSTROUTING", NF_IP_PRI_CONNTRACK_CONFIRM, table.confirm, "conntrack_confirm")
+        nf = netfilter_of(ns)
+        nf.register("PREROUTING", NF_IP_PRI_CONNTRACK, table.hook_in, "conntrack")
+        nf.register("OUTPUT", NF_IP_PRI_CONNTRACK, table.hook_in, "conntrack")
+        nf.register("INPUT", NF_IP_PRI_CONNTRACK_CONFIRM, table.hook_confirm, "conntrack_confirm")
+        nf.register("POSTROUTING", NF_IP_PRI_CONNTRACK_CONFIRM, table.hook_confirm, "conntrack_confirm")
     return table
+
+
+def nf_ct_netns_get(ns: Any) -> ConntrackTable:
+    """nf_ct_netns_get: something outside the rules needs conntrack in this namespace."""
+    table = _hook(ns)
+    table.users += 1
+    return table
+
+
+def nf_ct_netns_put(ns: Any) -> None:
+    table = conntrack_of(ns)
+    if table is not None and table.users:
+        table.users -= 1
+
+
+def _watch_table_init() -> None:
+    """Once a namespace has any iptables table, its conntrack functions sit on the hooks and
+    follow the rules: they track while a rule uses conntrack (the kernel's per-rule
+    nf_ct_netns_get / nf_ct_netns_put), found by a scan cached on the rule generation."""
+    for name in ("filter", "mangle", "raw", "security", "nat"):
+        inner = TABLE_INIT.get(name)
+
+        def init(nf: Any, t: Any, _inner: Any = inner) -> None:
+            if _inner is not None:
+                _inner(nf, t)
+            _hook(nf.ns)
+
+        TABLE_INIT[name] = init
 
 
 def ct_flags_text(ct: Conn) -> str:
@@ -555,3 +623,6 @@ def ct_flags_text(ct: Conn) -> str:
     names = [(IPS_SEEN_REPLY, "SEEN_REPLY"), (IPS_ASSURED, "ASSURED"), (IPS_CONFIRMED, "CONFIRMED"),
              (IPS_SRC_NAT, "SRC_NAT"), (IPS_DST_NAT, "DST_NAT")]
     return ",".join(n for bit, n in names if ct.status & bit)
+
+
+_watch_table_init()

@@ -27,12 +27,15 @@ mangle -150, nat DNAT -100, filter 0, security 50, nat SNAT 100, conntrack
 confirm INT_MAX.
 
 Tables.  `Netfilter.table(name)` returns the `Table` of that name, created on
-first use with its built-in chains (ACCEPT policies). A table's own hook
-functions are attached by the function registered for its name in
-`TABLE_INIT` (filter, mangle, raw, security: here; nat: by the NAT module,
-which calls `Table.evaluate` for a connection's first packet only). Nothing
-is registered for a table nobody asked for, so a namespace without rules
-costs nothing.
+first use with its built-in chains (ACCEPT policies). As with iptables-nft,
+a table comes into existence in the kernel only with its first write
+(`Table.materialize`, called by -A/-I/-N/-P/restore): only then is the
+function registered for its name in `TABLE_INIT` called (filter, mangle,
+raw, security: hooks.py; nat: the NAT module, which calls `Table.evaluate`
+for a connection's first packet only), and a built-in chain joins its hook
+when it is first written (`Table.on_chain_created`). Listing (-L, -S,
+iptables-save -t) registers nothing, so a namespace without rules costs
+nothing.
 
 Conntrack.  The rule framework reads `meta.ct` (an object following the
 `ConnTrack` protocol below, or None) and `meta.ctinfo` (IP_CT_*). A packet
@@ -50,7 +53,8 @@ option text iptables-save prints after `-m NAME` / `-j NAME` ("" for none).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from netplex.stack.skb import SkbMeta, skb_meta
 
@@ -58,16 +62,54 @@ if TYPE_CHECKING:
     from netplex.stack.netfilter.table import Table
 
 __all__ = [
-    "NF_DROP", "NF_ACCEPT", "NF_STOLEN", "NF_QUEUE", "NF_REPEAT", "NF_STOP", "XT_CONTINUE", "XT_RETURN",
-    "HOOKS", "NF_IP_PRI_RAW", "NF_IP_PRI_CONNTRACK", "NF_IP_PRI_MANGLE", "NF_IP_PRI_NAT_DST",
-    "NF_IP_PRI_FILTER", "NF_IP_PRI_SECURITY", "NF_IP_PRI_NAT_SRC", "NF_IP_PRI_CONNTRACK_CONFIRM",
-    "IP_CT_ESTABLISHED", "IP_CT_RELATED", "IP_CT_NEW", "IP_CT_IS_REPLY", "IP_CT_ESTABLISHED_REPLY",
-    "IP_CT_RELATED_REPLY", "IP_CT_UNTRACKED",
-    "IPS_EXPECTED", "IPS_SEEN_REPLY", "IPS_ASSURED", "IPS_CONFIRMED", "IPS_SRC_NAT", "IPS_DST_NAT",
-    "IPS_SRC_NAT_DONE", "IPS_DST_NAT_DONE", "IPS_DYING",
-    "ConnTrack", "PacketCtx", "Netfilter", "netfilter_of", "TABLE_INIT",
-    "XtError", "Opt", "OptSpec", "RuleInfo", "Match", "Target", "MATCHES", "TARGETS",
-    "register_match", "register_target",
+    "HOOKS",
+    "IPS_ASSURED",
+    "IPS_CONFIRMED",
+    "IPS_DST_NAT",
+    "IPS_DST_NAT_DONE",
+    "IPS_DYING",
+    "IPS_EXPECTED",
+    "IPS_SEEN_REPLY",
+    "IPS_SRC_NAT",
+    "IPS_SRC_NAT_DONE",
+    "IP_CT_ESTABLISHED",
+    "IP_CT_ESTABLISHED_REPLY",
+    "IP_CT_IS_REPLY",
+    "IP_CT_NEW",
+    "IP_CT_RELATED",
+    "IP_CT_RELATED_REPLY",
+    "IP_CT_UNTRACKED",
+    "MATCHES",
+    "NF_ACCEPT",
+    "NF_DROP",
+    "NF_IP_PRI_CONNTRACK",
+    "NF_IP_PRI_CONNTRACK_CONFIRM",
+    "NF_IP_PRI_FILTER",
+    "NF_IP_PRI_MANGLE",
+    "NF_IP_PRI_NAT_DST",
+    "NF_IP_PRI_NAT_SRC",
+    "NF_IP_PRI_RAW",
+    "NF_IP_PRI_SECURITY",
+    "NF_QUEUE",
+    "NF_REPEAT",
+    "NF_STOLEN",
+    "NF_STOP",
+    "TABLE_INIT",
+    "TARGETS",
+    "XT_CONTINUE",
+    "XT_RETURN",
+    "ConnTrack",
+    "Match",
+    "Netfilter",
+    "Opt",
+    "OptSpec",
+    "PacketCtx",
+    "RuleInfo",
+    "Target",
+    "XtError",
+    "netfilter_of",
+    "register_match",
+    "register_target",
 ]
 
 # -- verdicts (include/uapi/linux/netfilter.h, x_tables.h) -------------------
@@ -146,8 +188,19 @@ class PacketCtx:
     read them).
     """
 
-    __slots__ = ("ns", "frame", "ip", "hook", "in_dev", "out_dev", "meta", "bridged",
-                 "table", "chain", "rulenum")
+    __slots__ = (
+        "bridged",
+        "chain",
+        "frame",
+        "hook",
+        "in_dev",
+        "ip",
+        "meta",
+        "ns",
+        "out_dev",
+        "rulenum",
+        "table",
+    )
 
     def __init__(self, ns: Any, frame: Any, hook: str, in_dev: Any, out_dev: Any,
                  bridged: bool = False) -> None:
@@ -168,7 +221,7 @@ HookFn = Callable[[PacketCtx], int]
 
 
 class _HookEntry:
-    __slots__ = ("priority", "seq", "fn", "name")
+    __slots__ = ("fn", "name", "priority", "seq")
 
     def __init__(self, priority: int, seq: int, fn: HookFn, name: str) -> None:
         self.priority = priority
@@ -221,8 +274,15 @@ class Netfilter:
         self.ns.config_changed()
 
     def _make_runner(self, hook: str, fns: tuple[HookFn, ...]) -> Callable[..., bool]:
-        def run(ns: Any, frame: Any, in_dev: Any, out_dev: Any) -> bool:
-            return self.run_hook(hook, fns, frame, in_dev, out_dev, False)
+        if hook == "PREROUTING":
+            def run(ns: Any, frame: Any, in_dev: Any, out_dev: Any) -> bool:
+                m = frame.meta
+                if m is not None and m.physin is not None and in_dev is not None and in_dev.kind == "bridge":
+                    return True   # ip_sabotage_in: br_netfilter already ran PREROUTING for this frame
+                return self.run_hook(hook, fns, frame, in_dev, out_dev, False)
+        else:
+            def run(ns: Any, frame: Any, in_dev: Any, out_dev: Any) -> bool:
+                return self.run_hook(hook, fns, frame, in_dev, out_dev, False)
         run.fns = fns  # type: ignore[attr-defined]
         return run
 
@@ -255,15 +315,15 @@ class Netfilter:
 
     # -- tables -------------------------------------------------------------
     def table(self, name: str) -> Table:
-        """The table `name` (filter, nat, mangle, raw, security), created on first use."""
+        """The table `name` (filter, nat, mangle, raw, security), created on first use.
+
+        Creating the object registers nothing; `Table.materialize` (a write) does.
+        """
         t = self.tables.get(name)
         if t is None:
             from netplex.stack.netfilter.table import Table
             t = Table(self, name)
             self.tables[name] = t
-            init = TABLE_INIT.get(name)
-            if init is not None:
-                init(self, t)
         return t
 
     def changed(self) -> None:
@@ -300,7 +360,7 @@ class XtError(Exception):
 class OptSpec:
     """One option an extension understands: `--name` with `nargs` arguments (0, 1, 2 or '?')."""
 
-    __slots__ = ("name", "nargs", "invert", "also")
+    __slots__ = ("also", "invert", "name", "nargs")
 
     def __init__(self, name: str, nargs: int | str = 1, invert: bool = False, also: tuple[str, ...] = ()) -> None:
         self.name = name
@@ -312,7 +372,7 @@ class OptSpec:
 class Opt:
     """One parsed option occurrence: its canonical name, `!` before it, its arguments."""
 
-    __slots__ = ("name", "invert", "args")
+    __slots__ = ("args", "invert", "name")
 
     def __init__(self, name: str, invert: bool, args: list[str]) -> None:
         self.name = name
@@ -330,7 +390,7 @@ class Opt:
 class RuleInfo:
     """What an extension's parse may need to know about the rule being built."""
 
-    __slots__ = ("table", "chain", "proto", "proto_invert", "hooks")
+    __slots__ = ("chain", "hooks", "proto", "proto_invert", "table")
 
     def __init__(self, table: str, chain: str, proto: int, proto_invert: bool,
                  hooks: frozenset[str] | None = None) -> None:
@@ -346,6 +406,8 @@ class Match:
 
     name: ClassVar[str] = ""
     options: ClassVar[tuple[OptSpec, ...]] = ()
+    tables: ClassVar[tuple[str, ...] | None] = None
+    hooks: ClassVar[frozenset[str] | None] = None
     __slots__ = ()
 
     @classmethod
@@ -395,6 +457,10 @@ class Target:
     def describe(self, numeric: bool) -> str:
         """The text `iptables -L` prints for this target, "" for none."""
         return ""
+
+    def check(self) -> bool:
+        """The kernel's checkentry beyond tables/hooks (False: the rule is refused with EINVAL)."""
+        return True
 
     def same(self, other: Target) -> bool:
         return type(self) is type(other) and self.save() == other.save()

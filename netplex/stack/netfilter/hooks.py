@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.stack.netfilter.core import (NF_IP_PRI_FILTER, NF_IP_PRI_MANGLE, NF_IP_PRI_RAW,
-                                          NF_IP_PRI_SECURITY, TABLE_INIT, Netfilter, PacketCtx)
+from netplex.stack.netfilter.core import (
+    NF_IP_PRI_FILTER,
+    NF_IP_PRI_MANGLE,
+    NF_IP_PRI_RAW,
+    NF_IP_PRI_SECURITY,
+    TABLE_INIT,
+    Netfilter,
+    PacketCtx,
+)
 from netplex.stack.netfilter.table import Chain, Table
 
 TABLE_PRIORITY = {"raw": NF_IP_PRI_RAW, "mangle": NF_IP_PRI_MANGLE, "filter": NF_IP_PRI_FILTER,
@@ -45,23 +52,38 @@ for _t in TABLE_PRIORITY:
     TABLE_INIT[_t] = _attach
 
 
-def br_nf_enabled(ns: Any) -> bool:
-    """net.bridge.bridge-nf-call-iptables, and something registered to see the frame."""
-    return ns.hooks and ns.sysctl.values.get("net.bridge.bridge-nf-call-iptables") == "1"
+def br_nf_enabled(ns: Any, frame: Any) -> bool:
+    """An untagged IPv4 frame, net.bridge.bridge-nf-call-iptables=1, and some hook to run."""
+    return (frame.type == 0x0800 and not frame.vlans and bool(ns.hooks)
+            and ns.sysctl.values.get("net.bridge.bridge-nf-call-iptables") == "1")
 
 
-def br_nf_hook(bridge: Any, hook: str, frame: Any, in_port: Any, out_port: Any) -> bool:
-    """Run `hook` for a bridged IPv4 frame; False when it was dropped or stolen."""
-    ns = bridge.ns
-    nf = getattr(ns, "netfilter", None)
-    if nf is None or not nf.entries[hook]:
-        return True
+def br_nf_pre_routing(bridge: Any, port: Any, frame: Any) -> bool:
+    """br_nf_pre_routing: PREROUTING for a frame entering a bridge port (in: the bridge, physin: the port).
+
+    The frame is marked (meta.physin) so the IP layer does not run
+    PREROUTING a second time when the bridge hands it up (ip_sabotage_in).
+    """
     from netplex.stack.skb import skb_meta
     meta = skb_meta(frame)
-    if in_port is not None:
-        meta.physin = in_port
-    if out_port is not None:
-        meta.physout = out_port
-    in_dev = bridge if hook in ("PREROUTING", "FORWARD") else None
-    out_dev = bridge if hook in ("FORWARD", "POSTROUTING") else None
-    return nf.run_bridged(hook, frame, in_dev, out_dev)
+    meta.physin = port.dev
+    nf = getattr(bridge.ns, "netfilter", None)
+    if nf is None or not nf.entries["PREROUTING"]:
+        return True
+    return nf.run_bridged("PREROUTING", frame, bridge, None)
+
+
+def br_nf_forward(bridge: Any, frame: Any, out_port: Any) -> bool:
+    """br_nf_forward_ip + br_nf_post_routing: FORWARD (in and out: the bridge), then POSTROUTING."""
+    meta = frame.meta
+    if meta is None or meta.physin is None:
+        return True
+    meta.physout = out_port.dev
+    nf = getattr(bridge.ns, "netfilter", None)
+    if nf is None:
+        return True
+    if nf.entries["FORWARD"] and not nf.run_bridged("FORWARD", frame, bridge, bridge):
+        return False
+    if nf.entries["POSTROUTING"] and not nf.run_bridged("POSTROUTING", frame, None, bridge):
+        return False
+    return True

@@ -10,10 +10,30 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from netplex.stack.netfilter.core import (IP_CT_IS_REPLY, IP_CT_UNTRACKED, IPS_ASSURED, IPS_CONFIRMED,
-                                          IPS_DST_NAT, IPS_EXPECTED, IPS_SEEN_REPLY, IPS_SRC_NAT, Match, Opt,
-                                          OptSpec, PacketCtx, RuleInfo, XtError, register_match)
-from netplex.stack.netfilter.parse import PORT_NAMES, parse_addr_mask, parse_ip, parse_port, strtoui
+from netplex.stack.netfilter.core import (
+    IP_CT_IS_REPLY,
+    IP_CT_UNTRACKED,
+    IPS_ASSURED,
+    IPS_CONFIRMED,
+    IPS_DST_NAT,
+    IPS_EXPECTED,
+    IPS_SEEN_REPLY,
+    IPS_SRC_NAT,
+    Match,
+    Opt,
+    OptSpec,
+    PacketCtx,
+    RuleInfo,
+    XtError,
+    register_match,
+)
+from netplex.stack.netfilter.parse import (
+    PORT_NAMES,
+    parse_addr_mask,
+    parse_ip,
+    parse_port,
+    strtoui,
+)
 from netplex.stack.netfilter.rule import PROTO_NAMES, ip_str, mask_text
 
 IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP = 6, 17, 1
@@ -134,16 +154,19 @@ class PortMatch(Match):
     """What tcp and udp share: source and destination port ranges."""
 
     proto = 0
-    __slots__ = ("spts", "dpts", "sinv", "dinv")
+    __slots__ = ("dinv", "dpts", "sinv", "spts")
 
     def __init__(self) -> None:
         self.spts = (0, 0xFFFF)
         self.dpts = (0, 0xFFFF)
         self.sinv = self.dinv = False
 
-    def index_dport(self) -> int | None:
+    def index_ports(self) -> tuple[int | None, int | None]:
+        """The single source / destination port this match requires (the chain index's pins)."""
+        lo, hi = self.spts
+        s = lo if lo == hi and not self.sinv else None
         lo, hi = self.dpts
-        return lo if lo == hi and not self.dinv else None
+        return s, (lo if lo == hi and not self.dinv else None)
 
     def ports_ok(self, ip: Any) -> bool:
         pp = transport_ports(ip)
@@ -174,7 +197,7 @@ class TcpMatch(PortMatch):
     proto = IPPROTO_TCP
     options = (OptSpec("source-port", 1, True, ("sport",)), OptSpec("destination-port", 1, True, ("dport",)),
                OptSpec("tcp-flags", 2, True), OptSpec("syn", 0, True), OptSpec("tcp-option", 1, True))
-    __slots__ = ("flg_mask", "flg_cmp", "finv", "option", "oinv")
+    __slots__ = ("finv", "flg_cmp", "flg_mask", "oinv", "option")
 
     def __init__(self) -> None:
         super().__init__()
@@ -313,7 +336,7 @@ ICMP_CODES: list[tuple[str, int, int, int]] = [
 class IcmpMatch(Match):
     name = "icmp"
     options = (OptSpec("icmp-type", 1, True),)
-    __slots__ = ("type", "code_min", "code_max", "inv")
+    __slots__ = ("code_max", "code_min", "inv", "type")
 
     def __init__(self) -> None:
         self.type = 0xFF
@@ -391,7 +414,7 @@ class MultiportMatch(Match):
     name = "multiport"
     options = (OptSpec("source-ports", 1, True, ("sports",)), OptSpec("destination-ports", 1, True, ("dports",)),
                OptSpec("ports", 1, True))
-    __slots__ = ("flags", "ports", "inv", "proto")
+    __slots__ = ("flags", "inv", "ports", "proto")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -454,7 +477,7 @@ class MultiportMatch(Match):
 class IprangeMatch(Match):
     name = "iprange"
     options = (OptSpec("src-range", 1, True), OptSpec("dst-range", 1, True))
-    __slots__ = ("src", "dst", "sinv", "dinv")
+    __slots__ = ("dinv", "dst", "sinv", "src")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -508,7 +531,7 @@ class MacMatch(Match):
     name = "mac"
     options = (OptSpec("mac-source", 1, True),)
     hooks = frozenset({"PREROUTING", "INPUT", "FORWARD"})
-    __slots__ = ("mac", "inv")
+    __slots__ = ("inv", "mac")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -555,7 +578,7 @@ def mark_text(val: int, mask: int) -> str:
 class MarkMatch(Match):
     name = "mark"
     options = (OptSpec("mark", 1, True),)
-    __slots__ = ("val", "mask", "inv")
+    __slots__ = ("inv", "mask", "val")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -621,7 +644,7 @@ def states_text(mask: int, order: tuple[str, ...]) -> str:
 class StateMatch(Match):
     name = "state"
     options = (OptSpec("state", 1, True),)
-    __slots__ = ("mask", "inv")
+    __slots__ = ("inv", "mask")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -690,7 +713,7 @@ class ConntrackMatch(Match):
                 lo = strtoui(lo_s, 0, 0xFFFFFFFF)
                 hi = strtoui(hi_s, 0, 0xFFFFFFFF) if colon else lo
                 if lo is None or hi is None:
-                    raise XtError(f"conntrack: bad value for option \"--ctexpire\", or out of range (0-4294967295).\n")
+                    raise XtError("conntrack: bad value for option \"--ctexpire\", or out of range (0-4294967295).\n")
                 v = (lo, hi)
             else:  # ctdir
                 if a.upper() == "ORIGINAL":
@@ -801,8 +824,7 @@ class CommentMatch(Match):
         got = xt_once("comment", opts)
         o = need("comment", got, "comment")
         if len(o.arg) > 255:
-            raise XtError(f"comment: argument too long (max 255)\n" if False else
-                          "comment: option \"--comment\" must be less than 256 characters\n")
+            raise XtError("comment: option \"--comment\" must be less than 256 characters\n")
         m = cls()
         m.text = o.arg
         return m
@@ -904,7 +926,7 @@ class AddrtypeMatch(Match):
     name = "addrtype"
     options = (OptSpec("src-type", 1, True), OptSpec("dst-type", 1, True), OptSpec("limit-iface-in", 0),
                OptSpec("limit-iface-out", 0))
-    __slots__ = ("src", "dst", "sinv", "dinv", "lin", "lout")
+    __slots__ = ("dinv", "dst", "lin", "lout", "sinv", "src")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1025,7 +1047,7 @@ def user2credits(user: int) -> int:
 class LimitMatch(Match):
     name = "limit"
     options = (OptSpec("limit", 1), OptSpec("limit-burst", 1))
-    __slots__ = ("avg", "burst", "credit", "prev", "cap", "cost")
+    __slots__ = ("avg", "burst", "cap", "cost", "credit", "prev")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1062,8 +1084,7 @@ class LimitMatch(Match):
             self.prev = now
         self.credit += (now - self.prev) * CREDITS_PER_JIFFY
         self.prev = now
-        if self.credit > self.cap:
-            self.credit = self.cap
+        self.credit = min(self.credit, self.cap)
         if self.credit >= self.cost:
             self.credit -= self.cost
             return True
@@ -1074,7 +1095,7 @@ class LimitMatch(Match):
 class LengthMatch(Match):
     name = "length"
     options = (OptSpec("length", 1, True),)
-    __slots__ = ("lo", "hi", "inv")
+    __slots__ = ("hi", "inv", "lo")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1084,7 +1105,7 @@ class LengthMatch(Match):
         lo = strtoui(a, 0, 65535) if a else 0
         hi = (strtoui(b, 0, 65535) if b else 65535) if colon else lo
         if lo is None or hi is None:
-            raise XtError(f"length: bad value for option \"--length\", or out of range (0-65535).\n")
+            raise XtError("length: bad value for option \"--length\", or out of range (0-65535).\n")
         m = cls()
         m.lo, m.hi, m.inv = lo, hi, o.invert
         return m
@@ -1122,7 +1143,7 @@ def parse_tos_value(s: str, ext: str = "tos") -> tuple[int, int]:
 class TosMatch(Match):
     name = "tos"
     options = (OptSpec("tos", 1, True),)
-    __slots__ = ("val", "mask", "inv")
+    __slots__ = ("inv", "mask", "val")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1172,7 +1193,7 @@ def parse_dscp(got: dict[str, Opt], ext: str, opt: str = "dscp", cls_opt: str = 
 class DscpMatch(Match):
     name = "dscp"
     options = (OptSpec("dscp", 1, True), OptSpec("dscp-class", 1, True))
-    __slots__ = ("val", "inv")
+    __slots__ = ("inv", "val")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1237,7 +1258,7 @@ PKT_TYPES = (("unicast", 0), ("broadcast", 1), ("multicast", 2), ("host", 0), ("
 class PkttypeMatch(Match):
     name = "pkttype"
     options = (OptSpec("pkt-type", 1, True),)
-    __slots__ = ("type", "inv")
+    __slots__ = ("inv", "type")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1355,7 +1376,7 @@ class StatisticMatch(Match):
     name = "statistic"
     options = (OptSpec("mode", 1), OptSpec("probability", 1, True), OptSpec("every", 1, True),
                OptSpec("packet", 1))
-    __slots__ = ("mode", "prob", "every", "packet", "inv", "count", "rng")
+    __slots__ = ("count", "every", "inv", "mode", "packet", "prob", "rng")
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:

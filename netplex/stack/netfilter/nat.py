@@ -29,7 +29,7 @@ from typing import Any
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
 from netplex.stack.netfilter.conntrack import (DIR_ORIGINAL, DIR_REPLY, ICMP_ERRORS, Conn,
-                                               ConntrackTable, Tuple, invert, nf_ct_netns_get)
+                                               ConntrackTable, Tuple, invert)
 from netplex.stack.netfilter.core import (IP_CT_IS_REPLY, IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY,
                                           IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
                                           NF_ACCEPT, NF_DROP, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC,
@@ -389,7 +389,7 @@ def nf_nat_icmp_reply_translation(ct: Conn, ctinfo: int, manip: int, frame: Any)
 
 
 # -- the nat table on the hooks ---------------------------------------------------------------
-def _nat_hook(table: Any, chain: str) -> Any:
+def _nat_hook(table: Any, chain: str, ch: Any) -> Any:
     manip = HOOK_MANIP[chain]
     done = IPS_SRC_NAT_DONE if manip == MANIP_SRC else IPS_DST_NAT_DONE
     evaluate = table.evaluate
@@ -409,9 +409,10 @@ def _nat_hook(table: Any, chain: str) -> Any:
                 return v
         if ctinfo == IP_CT_NEW or ctinfo == IP_CT_RELATED or ctinfo == IP_CT_RELATED_REPLY:
             if not ct.status & done:
-                v = evaluate(chain, ctx)
-                if v != NF_ACCEPT:
-                    return v
+                if ch.created:
+                    v = evaluate(chain, ctx)
+                    if v != NF_ACCEPT:
+                        return v
                 if not ct.status & done:
                     nf_nat_alloc_null_binding(ct, manip)
         before = frame.payload
@@ -430,14 +431,20 @@ def _trace_rewrite(ctx: PacketCtx, frame: Any, before: Any, what: str) -> None:
 
 
 def _attach_nat(nf: Netfilter, table: Any) -> None:
-    """TABLE_INIT["nat"]: each nat chain that comes to exist is put on its hook (with conntrack)."""
+    """TABLE_INIT["nat"]: with the first nat chain, NAT sits on all four hooks.
+
+    As nf_nat_register_fn registers nf_nat_ipv4_ops (all four hooks) for the
+    first nat chain of the family: the reverse translation of a reply happens
+    at the hooks whose chains do not exist too (there a null binding is made).
+    """
+    chains = table.chains
 
     def created(ch: Any) -> None:
-        name = ch.name
-        if name not in HOOK_MANIP:
+        if nf.state.get("nat_hooked"):
             return
-        nf_ct_netns_get(nf.ns)
-        nf.register(name, HOOK_PRIORITY[name], _nat_hook(table, name), f"nat:{name}")
+        nf.state["nat_hooked"] = True
+        for name in HOOK_MANIP:
+            nf.register(name, HOOK_PRIORITY[name], _nat_hook(table, name, chains[name]), f"nat:{name}")
 
     table.on_chain_created = created
     for ch in table.chains.values():
@@ -445,7 +452,17 @@ def _attach_nat(nf: Netfilter, table: Any) -> None:
             created(ch)
 
 
-TABLE_INIT["nat"] = _attach_nat
+# conntrack wraps TABLE_INIT entries (it is imported first): keep its wrapper around ours
+_prev_nat_init = TABLE_INIT.get("nat")
+
+
+def _nat_init(nf: Netfilter, table: Any) -> None:
+    _attach_nat(nf, table)
+    if _prev_nat_init is not None:
+        _prev_nat_init(nf, table)
+
+
+TABLE_INIT["nat"] = _nat_init
 
 
 def masquerade_source(ns: Any, out: Any, dst: int) -> int | None:

@@ -9,11 +9,12 @@ counted in the policy counters. Extension targets return a verdict or
 XT_CONTINUE / XT_RETURN.
 
 Rules that cannot match are not looked at: a chain of more than
-`INDEX_MIN` rules keeps an index by the three things most rules pin —
-protocol, a single destination port, an exact input device — and a
-packet walks only the rules whose pins agree with it (merged in rule
-order, so first-match order is exact). The merged candidate list is cached
-per (proto, dport, in-dev) key until the chain changes.
+`INDEX_MIN` rules keeps an index by the four things most rules pin —
+protocol, a single source port, a single destination port, an exact input
+device — and a packet walks only the rules whose pins agree with it
+(merged in rule order, so first-match order is exact). The merged
+candidate list is cached per (proto, sport, dport, in-dev) key until the
+chain changes.
 
 Tables exist (for iptables-save) from their first write, and a built-in
 chain exists from the first rule or policy written to it (iptables-nft
@@ -23,12 +24,29 @@ filter/mangle/raw/security, the NAT module for nat) attaches hooks.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import merge
-from typing import Any, Callable
+from typing import Any
 
-from netplex.stack.netfilter.core import (NF_ACCEPT, NF_DROP, TABLE_INIT, XT_CONTINUE, XT_RETURN,
-                                          Netfilter, PacketCtx)
-from netplex.stack.netfilter.rule import T_ACCEPT, T_DROP, T_EXT, T_GOTO, T_JUMP, T_NONE, T_RETURN, Rule
+from netplex.stack.netfilter.core import (
+    NF_ACCEPT,
+    NF_DROP,
+    TABLE_INIT,
+    XT_CONTINUE,
+    XT_RETURN,
+    Netfilter,
+    PacketCtx,
+)
+from netplex.stack.netfilter.rule import (
+    T_ACCEPT,
+    T_DROP,
+    T_EXT,
+    T_GOTO,
+    T_JUMP,
+    T_NONE,
+    T_RETURN,
+    Rule,
+)
 
 BUILTIN_CHAINS = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -45,7 +63,7 @@ VERDICT_NAMES = {NF_ACCEPT: "ACCEPT", NF_DROP: "DROP", 2: "STOLEN", 3: "QUEUE", 
 class Chain:
     """A built-in or user chain."""
 
-    __slots__ = ("name", "builtin", "policy", "pcnt", "bcnt", "rules", "created", "_index", "_cache")
+    __slots__ = ("_cache", "_index", "bcnt", "builtin", "created", "name", "pcnt", "policy", "rules")
 
     def __init__(self, name: str, builtin: bool) -> None:
         self.name = name
@@ -55,8 +73,8 @@ class Chain:
         self.bcnt = 0
         self.rules: list[Rule] = []
         self.created = not builtin
-        self._index: dict[tuple[Any, Any, Any], list[tuple[int, Rule]]] | None = None
-        self._cache: dict[tuple[Any, Any, str], list[Rule]] = {}
+        self._index: dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]] | None = None
+        self._cache: dict[tuple[Any, Any, Any, str], list[Rule]] = {}
 
     def changed(self) -> None:
         self._index = None
@@ -68,56 +86,63 @@ class Chain:
         if len(rules) <= INDEX_MIN:
             return rules
         proto = ip.proto
-        dport = None
+        sport = dport = None
         if (proto == 6 or proto == 17) and not ip.frag:
             p = ip.payload
             dport = getattr(p, "dport", None)
-        key = (proto, dport, indev)
-        c = self._cache.get(key)
+            sport = getattr(p, "sport", None)
+        key = (proto, sport, dport, indev)
+        cache = self._cache
+        c = cache.get(key)
         if c is not None:
             return c
         idx = self._index
         if idx is None:
             idx = self._build_index()
         lists = []
+        get = idx.get
         for pk in (proto, None):
-            for dk in ((dport, None) if dport is not None else (None,)):
-                for ik in (indev, None):
-                    lst = idx.get((pk, dk, ik))
+            for sk in ((sport, None) if sport is not None else (None,)):
+                for dk in ((dport, None) if dport is not None else (None,)):
+                    lst = get((pk, sk, dk, indev))
+                    if lst:
+                        lists.append(lst)
+                    lst = get((pk, sk, dk, None))
                     if lst:
                         lists.append(lst)
         if len(lists) == 1:
             c = [r for _, r in lists[0]]
         else:
             c = [r for _, r in merge(*lists)]
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = c
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[key] = c
         return c
 
-    def _build_index(self) -> dict[tuple[Any, Any, Any], list[tuple[int, Rule]]]:
-        idx: dict[tuple[Any, Any, Any], list[tuple[int, Rule]]] = {}
+    def _build_index(self) -> dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]]:
+        idx: dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]] = {}
         for i, r in enumerate(self.rules):
             idx.setdefault(rule_pins(r), []).append((i, r))
         self._index = idx
         return idx
 
 
-def rule_pins(r: Rule) -> tuple[Any, Any, Any]:
-    """(proto, dport, in-dev) a rule requires, None where it does not pin one."""
+def rule_pins(r: Rule) -> tuple[Any, Any, Any, Any]:
+    """(proto, sport, dport, in-dev) a rule requires, None where it does not pin one."""
     from netplex.stack.netfilter.rule import INV_PROTO, INV_VIA_IN
     proto = r.proto if r.proto and not r.inv & INV_PROTO else None
     indev = r.iniface if r.iniface and not r.iniface.endswith("+") and not r.inv & INV_VIA_IN else None
-    dport = None
+    sport = dport = None
     if proto in (6, 17):
         for m in r.matches:
-            f = getattr(m, "index_dport", None)
+            f = getattr(m, "index_ports", None)
             if f is not None:
-                d = f()
-                if d is not None:
+                s, d = f()
+                if s is not None and sport is None:
+                    sport = s
+                if d is not None and dport is None:
                     dport = d
-                    break
-    return (proto, dport, indev)
+    return (proto, sport, dport, indev)
 
 
 class Table:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from netplex.stack.netfilter.conntrack import CtTemplate, nf_ct_netns_get
+from netplex.stack.netfilter.conntrack import CtTemplate
 from netplex.stack.netfilter.core import (NF_ACCEPT, NF_DROP, XT_CONTINUE, Opt, OptSpec, PacketCtx,
                                           RuleInfo, Target, XtError, register_target)
 from netplex.stack.netfilter.nat import (MANIP_DST, MANIP_SRC, NF_NAT_RANGE_MAP_IPS,
@@ -163,7 +163,7 @@ class _NatTarget(Target):
         f = _flag_text(self.flags, True)
         return s + (" " + f if f else "")
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         s = f"to:{self.range.text()}"
         f = _flag_text(self.flags, False)
         return s + (" " + f if f else "")
@@ -229,7 +229,7 @@ class MasqueradeTarget(Target):
             out.append(f)
         return " ".join(out)
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         out = []
         if self.flags & NF_NAT_RANGE_PROTO_SPECIFIED:
             out.append(f"masq ports: {self._ports()}")
@@ -288,7 +288,7 @@ class RedirectTarget(Target):
             out.append("--random")
         return " ".join(out)
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         out = []
         if self.flags & NF_NAT_RANGE_PROTO_SPECIFIED:
             out.append(f"redir ports {self._ports()}")
@@ -349,7 +349,7 @@ class NetmapTarget(Target):
     def save(self) -> str:
         return f"--to {self._text()}"
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         return f"to:{self._text()}"
 
     def target(self, ctx: PacketCtx) -> int:
@@ -401,7 +401,7 @@ class CtTarget(Target):
             out.append(f"--{self.zone_kind} {self.zone}")
         return " ".join(out)
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         out = ["CT"]
         if self.notrack:
             out.append("notrack")
@@ -413,7 +413,7 @@ class CtTarget(Target):
         meta = ctx.meta
         if meta.ct is not None and meta.ct.__class__ is not CtTemplate:
             return XT_CONTINUE        # "Previously seen (loopback)?  Ignore."
-        table = nf_ct_netns_get_cached(ctx.ns)
+        table = ctx.ns.netfilter.state.get("conntrack")
         key = id(table)
         tmpl = self._tmpl.get(key)
         if tmpl is None:
@@ -436,19 +436,10 @@ class NotrackTarget(CtTarget):
     def save(self) -> str:
         return ""
 
-    def list_text(self) -> str:
+    def describe(self, numeric: bool) -> str:
         return "NOTRACK"
 
     list_name = "CT"
-
-
-def nf_ct_netns_get_cached(ns: Any) -> Any:
-    """The CT target needs conntrack in its namespace (xt_ct_tg_check → nf_ct_netns_get)."""
-    nf = ns.netfilter
-    table = nf.state.get("conntrack")
-    if table is None or not table.hooked:
-        table = nf_ct_netns_get(ns)
-    return table
 
 
 for _cls in (SnatTarget, DnatTarget, MasqueradeTarget, RedirectTarget, NetmapTarget, CtTarget, NotrackTarget):

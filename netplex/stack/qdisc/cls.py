@@ -115,10 +115,34 @@ class U32Knode(Filter):
 
 
 class U32Ht:
-    def __init__(self, handle: int, divisor: int) -> None:
+    def __init__(self, handle: int, divisor: int, prio: int = 0) -> None:
         self.handle = handle
         self.divisor = divisor
+        self.prio = prio
         self.buckets: list[list[U32Knode]] = [[] for _ in range(divisor)]
+        self.gen = 0                                   # bumped on every change to a bucket
+        self.index: dict[int, tuple[int, Any]] = {}    # bucket -> (gen, fast lookup or None)
+
+    def lookup_index(self, bucket: int) -> Any:
+        """For a bucket of many single-key terminal nodes on one word and mask (100 port
+        filters), a dict from the masked word to the first such node: the same answer as
+        trying them in order, in one lookup. None when the bucket is not like that."""
+        hit = self.index.get(bucket)
+        if hit is not None and hit[0] == self.gen:
+            return hit[1]
+        nodes = self.buckets[bucket]
+        idx: Any = None
+        if len(nodes) >= 8 and all(len(n.keys) == 1 and n.terminal and not n.link and not n.indev
+                                   for n in nodes):
+            k0 = nodes[0].keys[0]
+            if all(n.keys[0].off == k0.off and n.keys[0].mask == k0.mask and not n.keys[0].offmask
+                   for n in nodes):
+                table: dict[int, U32Knode] = {}
+                for n in nodes:
+                    table.setdefault(n.keys[0].val, n)
+                idx = (k0.off, k0.mask, table)
+        self.index[bucket] = (self.gen, idx)
+        return idx
 
 
 class U32Proto(TcfProto):
@@ -128,8 +152,22 @@ class U32Proto(TcfProto):
 
     def __init__(self, owner: Any, chain: int, prio: int, protocol: int, root_htid: int) -> None:
         super().__init__(owner, chain, prio, protocol)
-        self.root = U32Ht(root_htid, 1)
-        self.hts: dict[int, U32Ht] = {root_htid: self.root}
+        self.root = U32Ht(root_htid, 1, prio)
+        # hash tables are shared by every u32 instance of the qdisc (tc_u_common)
+        self.shared: dict[int, U32Ht] = owner.__dict__.setdefault("u32_hts", {})
+        self.shared[root_htid] = self.root
+
+    @property
+    def hts(self) -> dict[int, U32Ht]:
+        return {h: t for h, t in self.shared.items() if t.prio == self.prio}
+
+    def add_ht(self, ht: U32Ht) -> None:
+        ht.prio = self.prio
+        self.shared[ht.handle] = ht
+
+    def destroy(self) -> None:
+        for h in list(self.hts):
+            del self.shared[h]
 
     def elements(self) -> list[Any]:
         out: list[Any] = []
@@ -155,6 +193,13 @@ class U32Proto(TcfProto):
         while ht is not None and depth < 8:
             depth += 1
             nxt = None
+            fast = ht.lookup_index(bucket)
+            if fast is not None:
+                off, mask, table = fast
+                if off + 4 > len(data):
+                    return None
+                n = table.get(int.from_bytes(data[off:off + 4], "big") & mask)
+                return None if n is None else _act(n, frame, nbytes, now)
             for n in ht.buckets[bucket]:
                 if n.indev and n.indev != getattr(getattr(frame, "meta", None), "iif_name", ""):
                     continue
@@ -171,7 +216,7 @@ class U32Proto(TcfProto):
                 if not ok:
                     continue
                 if n.link:
-                    target = self.hts.get(n.link & 0xFFF00000)
+                    target = self.shared.get(n.link & 0xFFF00000)
                     if target is None:
                         continue
                     b = 0

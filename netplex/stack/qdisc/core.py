@@ -55,11 +55,30 @@ def ns2ticks(ns: int) -> int:
     return ns >> PSCHED_SHIFT
 
 
+_RATECFG: dict[int, tuple[int, int]] = {}
+
+
+def _ratecfg(rate_Bps: int) -> tuple[int, int]:
+    """psched_ratecfg_precompute: (mult, shift) so that ns = (len * mult) >> shift."""
+    mult_shift = _RATECFG.get(rate_Bps)
+    if mult_shift is None:
+        factor, shift = NSEC_PER_SEC, 0
+        while True:
+            mult = factor // rate_Bps
+            if mult & (1 << 31) or factor & (1 << 63):
+                break
+            factor <<= 1
+            shift += 1
+        mult_shift = _RATECFG[rate_Bps] = (mult, shift)
+    return mult_shift
+
+
 def l2t_ns(rate_Bps: int, nbytes: int) -> int:
-    """psched_l2t_ns: time to send `nbytes` at `rate_Bps`."""
+    """psched_l2t_ns: time to send `nbytes` at `rate_Bps`, with the kernel's reciprocal."""
     if rate_Bps <= 0:
         return 0
-    return nbytes * NSEC_PER_SEC // rate_Bps
+    mult, shift = _ratecfg(rate_Bps)
+    return (nbytes * mult) >> shift
 
 
 # ip_tos2prio (net/ipv4/route.c): skb->priority of a packet from its TOS.
@@ -141,7 +160,6 @@ class Qdisc:
             q.backlog -= nbytes
             q.drops += 1
             q = q.parent_q
-        self.drops -= 0
 
     # -- classes -------------------------------------------------------------
     def classes(self) -> list[Any]:

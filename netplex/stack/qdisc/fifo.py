@@ -111,6 +111,21 @@ class PrioQdisc(Qdisc):
             c.leaf = leaf
             self.cls.append(c)
 
+    def tune(self, bands: int, priomap: tuple[int, ...]) -> None:
+        """prio_tune: more bands get fresh pfifos; dropped bands lose their queue."""
+        while len(self.cls) > bands:
+            c = self.cls.pop()
+            self.qlen -= c.leaf.qlen
+            self.backlog -= c.leaf.backlog
+        while len(self.cls) < bands:
+            c = PrioClass(self, self.handle | (len(self.cls) + 1))
+            leaf = PfifoQdisc(self.dev, 0, c.classid)
+            leaf.parent_q = self
+            c.leaf = leaf
+            self.cls.append(c)
+        self.bands = bands
+        self.priomap = priomap
+
     def classes(self) -> list[Any]:
         return self.cls
 

@@ -54,7 +54,23 @@ class SfqQdisc(Qdisc):
         if gen != self.perturb_gen or self.dev.qdisc is None:
             return
         self.salt = self.rng.getrandbits(32)
+        self._rehash()
         self._arm_perturb()
+
+    def _rehash(self) -> None:
+        """sfq_rehash: queued packets move to their flows' new buckets, in order."""
+        old_ring, old_slots = list(self.ring), self.slots
+        self.slots, self.ring = {}, deque()
+        for h in old_ring:
+            slot = old_slots[h]
+            for frame, nbytes in slot.q:
+                nh = self.hash(frame)
+                ns = self.slots.get(nh)
+                if ns is None:
+                    ns = self.slots[nh] = _Slot(self.quantum)
+                    self.ring.append(nh)
+                ns.q.append((frame, nbytes))
+                ns.backlog += nbytes
 
     def hash(self, frame: Any) -> int:
         ip = frame.payload

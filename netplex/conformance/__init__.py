@@ -1,0 +1,1 @@
+"""Conformance runners: upstream test tables run against netplex's own tools."""

@@ -1,0 +1,129 @@
+"""The `iperf` probe in the simulator (SCENARIO.md, Traffic probes).
+
+All flows start together and run for `duration` simulated seconds. Per flow,
+`observed` holds `goodput_bps` (payload per second), `wire_bps` (Ethernet
+frame bytes per second at the receiver, the unit of tc rates), `lost` (UDP
+datagrams sent but not received once the queues drained), `intervals`
+(goodput per one-second interval) and `wire_intervals`. `observed.classes`
+is the time series of every tc class on the path: bits per second per
+interval, keyed `node:dev:classid`, with each class's `lended`/`borrowed`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from netplex.packet.addr import ip_to_int
+from netplex.stack.sockets import ERRNO_TEXT
+from netplex.traffic.generators import FlowStats, TcpBulk, TcpSink, UdpCbr, UdpSink
+
+NSEC_PER_SEC = 1_000_000_000
+START_DELAY_NS = 10_000_000
+DRAIN_NS = 2 * NSEC_PER_SEC
+UDP_DEFAULT_RATE = 1_000_000     # iperf3 -u without -b: 1 Mbit/s
+UDP_DEFAULT_SIZE = 1460
+
+
+def _owner(net: Any, addr: int) -> Any:
+    for node in net.nodes.values():
+        if node.ns.is_local_addr(addr):
+            return node
+    return None
+
+
+def _class_series(net: Any) -> list[tuple[str, Any, Any]]:
+    out = []
+    from netplex.stack.qdisc import walk
+
+    for node in net.nodes.values():
+        for dev in node.ns.devices.values():
+            for q in walk(getattr(dev, "qdisc", None)):
+                for cl in q.classes():
+                    cid = cl.classid
+                    out.append((f"{node.name}:{dev.name}:{cid >> 16:x}:{cid & 0xFFFF:x}", q, cl))
+    return out
+
+
+def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
+              progress: Callable[[float], None] | None = None) -> tuple[bool, dict[str, Any]]:
+    start = net.now + START_DELAY_NS
+    stop = start + duration_ns
+    stats: list[FlowStats] = []
+    gens: list[Any] = []
+    sinks: dict[tuple[str, str, int], Any] = {}
+    errors: list[str | None] = []
+    for f in flows:
+        st = FlowStats(start)
+        stats.append(st)
+        dst = ip_to_int(f["to"])
+        src_node = net.nodes[f["src"]]
+        proto = f.get("proto", "tcp")
+        rx = _owner(net, dst)
+        err = None
+        if rx is None:
+            err = "no node has this address"
+        else:
+            key = (rx.name, proto, int(f["port"]))
+            sink = sinks.get(key)
+            if sink is None:
+                sink = sinks[key] = (UdpSink if proto == "udp" else TcpSink)(rx.ns, int(f["port"]), st)
+            else:
+                st = sink.stats
+                stats[-1] = st
+        if proto == "udp":
+            g: Any = UdpCbr(src_node.ns, dst, int(f["port"]), int(f.get("rate_bps") or UDP_DEFAULT_RATE),
+                            int(f.get("size") or UDP_DEFAULT_SIZE), start, stop, tos=int(f.get("tos") or 0),
+                            on_ns=int(f.get("on_ns") or 0), off_ns=int(f.get("off_ns") or 0))
+        else:
+            g = TcpBulk(src_node.ns, dst, int(f["port"]), start, stop, tos=int(f.get("tos") or 0))
+        gens.append(g)
+        errors.append(err)
+    series = _class_series(net)
+    samples: dict[str, list[int]] = {name: [] for name, _, _ in series}
+    last = {name: cl.bytes for name, _, cl in series}
+
+    def sample() -> None:
+        for name, _, cl in series:
+            samples[name].append((cl.bytes - last[name]) * 8)
+            last[name] = cl.bytes
+        if net.now + NSEC_PER_SEC <= stop:
+            net.sched.at(net.now + NSEC_PER_SEC, sample)
+
+    net.sched.at(start + NSEC_PER_SEC, sample)
+    step = NSEC_PER_SEC
+    t = net.now
+    end = stop + DRAIN_NS
+    while t < end:
+        t = min(t + step, end)
+        net.run_for(t - net.now)
+        if progress is not None:
+            progress(min(1.0, (t - (start - START_DELAY_NS)) / (end - start + START_DELAY_NS)))
+    for g in gens:
+        g.close()
+    for s in sinks.values():
+        s.close()
+    secs = duration_ns / NSEC_PER_SEC
+    nint = max(1, -(-duration_ns // NSEC_PER_SEC))
+    out_flows = []
+    ok = True
+    for f, st, g, err in zip(flows, stats, gens, errors):
+        per = st.per_interval[:nint] + [[0, 0]] * max(0, nint - len(st.per_interval))
+        good = sum(p[0] for p in per)
+        wire = sum(p[1] for p in per)
+        o: dict[str, Any] = {"goodput_bps": round(good * 8 / secs), "wire_bps": round(wire * 8 / secs),
+                             "intervals": [p[0] * 8 for p in per], "wire_intervals": [p[1] * 8 for p in per]}
+        if f.get("proto") == "udp":
+            o["sent"] = g.sent
+            o["received"] = st.packets
+            o["lost"] = max(0, g.sent - st.packets)
+        gerr = getattr(g, "error", 0)
+        if err or gerr:
+            o["error"] = err or ERRNO_TEXT.get(gerr, f"errno {gerr}")
+        if err or gerr or good == 0:
+            ok = False
+        out_flows.append(o)
+    classes = {name: {"bps": samples[name], "lended": cl.__dict__.get("lends", 0),
+                      "borrowed": cl.__dict__.get("borrows", 0)} for name, _, cl in series}
+    observed: dict[str, Any] = {"duration_s": secs, "flows": out_flows}
+    if classes:
+        observed["classes"] = classes
+    return ok, observed

@@ -1,0 +1,146 @@
+"""The iperf probe's programs on the kernel twin: a receiver and a sender, run inside namespaces.
+
+    python -I iperf.py recv udp|tcp PORT START DURATION
+    python -I iperf.py send udp|tcp DST PORT START DURATION [RATE_BPS SIZE TOS]
+
+Both start at the wall-clock time START (time.time()) and stop DURATION
+seconds later. The receiver prints `ready` once listening and, at the end,
+one JSON object: payload bytes and datagrams (or segments) per one-second
+interval. The sender prints one JSON object: datagrams sent, error. UDP
+datagrams are paced at RATE bits/s of payload; TCP sends as fast as the
+kernel's congestion control and qdiscs allow.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+
+IP_TOS = 1
+
+
+def recv(proto: str, port: int, start: float, duration: float) -> None:
+    end = start + duration
+    drain = end + 2.0
+    nint = max(1, int(-(-duration // 1)))
+    good = [0] * nint
+    pkts = [0] * nint
+    total = 0
+    if proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind(("0.0.0.0", port))
+        print("ready", flush=True)
+        while True:
+            now = time.time()
+            if now >= drain:
+                break
+            s.settimeout(max(0.01, drain - now))
+            try:
+                data = s.recv(65536)
+            except (socket.timeout, OSError):
+                break
+            now = time.time()
+            total += 1
+            i = int(now - start)
+            if 0 <= i < nint and now < end:
+                good[i] += len(data)
+                pkts[i] += 1
+        print(json.dumps({"good": good, "pkts": pkts, "received": total}), flush=True)
+        return
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(4)
+    print("ready", flush=True)
+    ls.settimeout(max(0.1, drain - time.time()))
+    mss = 1448
+    try:
+        c, _ = ls.accept()
+        try:
+            mss = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) or mss
+        except OSError:
+            pass
+        while True:
+            now = time.time()
+            if now >= drain:
+                break
+            c.settimeout(max(0.01, drain - now))
+            try:
+                data = c.recv(1 << 16)
+            except (socket.timeout, OSError):
+                break
+            if not data:
+                break
+            now = time.time()
+            i = int(now - start)
+            if 0 <= i < nint and now < end:
+                good[i] += len(data)
+    except socket.timeout:
+        pass
+    segs = [-(-g // mss) for g in good]
+    print(json.dumps({"good": good, "pkts": segs, "mss": mss}), flush=True)
+
+
+def send(proto: str, dst: str, port: int, start: float, duration: float, rate: int, size: int,
+         tos: int) -> None:
+    end = start + duration
+    sent = 0
+    err = ""
+    try:
+        if proto == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            if tos:
+                s.setsockopt(socket.IPPROTO_IP, IP_TOS, tos)
+            gap = size * 8 / max(rate, 1)
+            payload = b"\x00" * size
+            while time.time() < start:
+                time.sleep(min(0.01, max(0.0, start - time.time())))
+            t = start
+            while True:
+                now = time.time()
+                if now >= end:
+                    break
+                if now < t:
+                    time.sleep(min(t - now, 0.005))
+                    continue
+                try:
+                    s.sendto(payload, (dst, port))
+                    sent += 1
+                except OSError as e:   # ENOBUFS when a qdisc is full: the datagram is lost
+                    if e.errno not in (105, 11):
+                        err = e.strerror or str(e)
+                        break
+                t += gap
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if tos:
+                s.setsockopt(socket.IPPROTO_IP, IP_TOS, tos)
+            while time.time() < start:
+                time.sleep(min(0.01, max(0.0, start - time.time())))
+            s.settimeout(5)
+            s.connect((dst, port))
+            s.settimeout(0.2)
+            chunk = b"\x00" * 65536
+            while time.time() < end:
+                try:
+                    s.send(chunk)
+                except socket.timeout:
+                    continue
+            s.close()
+    except OSError as e:
+        err = e.strerror or str(e)
+    print(json.dumps({"sent": sent, "error": err}), flush=True)
+
+
+def main(argv: list[str]) -> None:
+    if argv[0] == "recv":
+        recv(argv[1], int(argv[2]), float(argv[3]), float(argv[4]))
+    else:
+        rate, size, tos = (int(argv[6]), int(argv[7]), int(argv[8])) if len(argv) > 6 else (1_000_000, 1460, 0)
+        send(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]), rate, size, tos)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
