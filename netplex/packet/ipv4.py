@@ -91,7 +91,10 @@ class IPv4:
         if not (flags & IP_MF or frag):
             layer = IP_PROTOS.get(proto)
             if layer is not None:
-                payload = layer.decode(payload)  # type: ignore[attr-defined]
+                try:
+                    payload = layer.decode(payload)  # type: ignore[attr-defined]
+                except ValueError:
+                    pass   # a payload its decoder cannot parse stays bytes, as on the wire
         return cls(src, dst, proto, payload, ttl, tos, ident, flags, frag, data[20:ihl])
 
     def wire_len(self) -> int:
