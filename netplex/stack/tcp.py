@@ -26,6 +26,9 @@ TCP_RTO_MIN = 200 * NSEC_PER_MSEC
 TCP_RTO_MAX = 120_000 * NSEC_PER_MSEC
 TCP_TIMEWAIT_LEN = 60_000 * NSEC_PER_MSEC
 TCP_INIT_CWND = 10
+TCP_DELACK_MIN = 40 * NSEC_PER_MSEC      # HZ/25
+TCP_ATO_MIN = 40 * NSEC_PER_MSEC
+TCP_MAX_QUICKACKS = 16
 WSCALE = 7
 SYN_WINDOW = 64240
 ECONNREFUSED, ETIMEDOUT, ECONNRESET = 111, 110, 104
@@ -95,6 +98,15 @@ class TcpSocket:
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0
+        # delayed ACK (inet_connection_sock's icsk_ack): quick ACKs at the start,
+        # then one ACK per two full segments or after TCP_DELACK_MIN
+        self.quick = 0
+        self.pingpong = False
+        self.ato_started = False
+        self.unacked = 0               # bytes received since the last ACK we sent
+        self.delack_gen = 0
+        self.delack_pending = False
+        self.last_rcv = -1
 
     # -- user calls --------------------------------------------------------
     def listen(self, port: int, addr: int = 0) -> int:
@@ -148,6 +160,12 @@ class TcpSocket:
     # -- output ------------------------------------------------------------
     def _send(self, seq: int, flags: int, payload: bytes = b"", syn_options: bool = False) -> None:
         ns = self.ns
+        if flags & ACK:
+            # any segment carrying an ACK is the ACK the delayed-ACK timer was waiting for
+            self.delack_pending = False
+            self.unacked = 0
+            if (payload or flags & FIN) and self.last_rcv >= 0 and ns.sched.now - self.last_rcv < TCP_ATO_MIN:
+                self.pingpong = True   # tcp_event_data_sent: a reply within ato → interactive
         ack = self.rcv_nxt if flags & ACK else 0
         win = SYN_WINDOW if flags & SYN else min(0xFFFF, (1 << 20) >> self.rcv_wscale)
         seg = Tcp(self.lport, self.rport, seq, ack, flags, win, payload)
@@ -268,7 +286,7 @@ class TcpSocket:
                 self._peer_options(seg)
                 if flags & ACK:
                     self.snd_una = seg.ack
-                    self.snd_wnd = seg.window << self.snd_wscale if False else seg.window
+                    self.snd_wnd = seg.window   # a SYN's window is never scaled
                     self.state = ESTABLISHED
                     self.timer_gen += 1
                     self.backoff = 0
@@ -276,7 +294,7 @@ class TcpSocket:
                     self._send(self.snd_nxt, ACK)
                     self.ns.neigh_confirm_for(self.raddr)
                     if self.on_connect is not None:
-                        self.on_connect(self)
+                        self._wake(self.on_connect, self)
                     self._push()
             return
         # synchronized states
@@ -300,25 +318,58 @@ class TcpSocket:
             self.backoff = 0
             lst = self.listener
             if lst is not None and lst.on_accept is not None:
-                lst.on_accept(self)
+                self._wake(lst.on_accept, self)
             st = ESTABLISHED
         self._ack_rcv(seg)
         if self.state == CLOSED:
             return
         payload = seg.payload if isinstance(seg.payload, bytes) else bytes(seg.payload)
-        need_ack = False
         if payload or flags & FIN:
-            need_ack = True
-            if seg.seq == self.rcv_nxt:
+            now = self.ns.sched.now
+            in_order = seg.seq == self.rcv_nxt
+            had_ooo = bool(self.ooo)   # filling a hole is ACKed at once, as is anything out of order
+            state_before = self.state
+            if in_order:
+                if payload and not self.ato_started:
+                    # tcp_event_data_recv: the first data opens quickack mode
+                    self.ato_started = True
+                    self.quick = TCP_MAX_QUICKACKS
                 self._data_in(payload, bool(flags & FIN))
                 while self.rcv_nxt in self.ooo:
                     more = self.ooo.pop(self.rcv_nxt)
                     self._data_in(more, False)
             elif seq_lt(self.rcv_nxt, seg.seq) and payload:
                 self.ooo[seg.seq] = payload
-        if need_ack:
-            self._send(self.snd_nxt, ACK)
+            self.last_rcv = now
+            self.unacked += len(payload)
+            fin_closes_wait = flags & FIN and state_before in (FIN_WAIT1, FIN_WAIT2)
+            if flags & FIN and state_before == ESTABLISHED:
+                self.pingpong = True   # tcp_fin: entering CLOSE_WAIT means interactive mode
+            self._ack_snd_check(not in_order or had_ooo or bool(fin_closes_wait))
         self._push()
+
+    def _ack_snd_check(self, now_please: bool) -> None:
+        """__tcp_ack_snd_check: ACK now (quickack, two full segments, out of order) or delay it."""
+        quick = self.quick > 0 and not self.pingpong
+        if now_please or quick or self.unacked > self.mss:
+            if quick:
+                self.quick -= 1
+            self._send(self.snd_nxt, ACK)
+            return
+        if not self.delack_pending:
+            self.delack_pending = True
+            self.delack_gen += 1
+            self.ns.sched.after(TCP_DELACK_MIN, self._delack_timer, self.delack_gen)
+
+    def _delack_timer(self, gen: int) -> None:
+        """tcp_delack_timer: the ACK nothing else carried."""
+        if gen != self.delack_gen or not self.delack_pending or self.state in (CLOSED, LISTEN):
+            return
+        self._send(self.snd_nxt, ACK)
+
+    def _wake(self, fn: Callable[..., None], *args: Any) -> None:
+        """Wake the application: it runs after the kernel has finished with this segment."""
+        self.ns.sched.at(self.ns.sched.now, fn, *args)
 
     def _ack_rcv(self, seg: Tcp) -> None:
         """tcp_ack: advance snd_una, take an RTT sample, open the congestion window."""
@@ -397,7 +448,7 @@ class TcpSocket:
         if payload:
             self.rcv_nxt = (self.rcv_nxt + len(payload)) & 0xFFFFFFFF
             if self.on_data is not None:
-                self.on_data(self, payload)
+                self._wake(self.on_data, self, payload)
             else:
                 self.rcvbuf += payload
         if fin:
@@ -412,7 +463,7 @@ class TcpSocket:
             elif self.state == FIN_WAIT2:
                 self._time_wait()
             if self.on_close is not None:
-                self.on_close(self)
+                self._wake(self.on_close, self)
 
     def _peer_options(self, seg: Tcp) -> None:
         if seg.mss:
@@ -448,7 +499,7 @@ class TcpSocket:
         was = self.state
         self._done()
         if self.on_error is not None and was != CLOSED:
-            self.on_error(self, err)
+            self._wake(self.on_error, self, err)
 
     def icmp_error(self, err: int, hard: bool) -> None:
         """tcp_v4_err: during the handshake any destination-unreachable ends the connect."""
