@@ -1,6 +1,6 @@
 """The `netplex` command: run scenario files, the demo, a shell inside a node, traces.
 
-    netplex run FILE... [--backend sim|linux] [--json] [--pcap DIR] [--seed N]
+    netplex run FILE... [--backend sim|linux] [--json] [--pcap DIR] [--seed N] [--plot OUT.png]
     netplex demo DIR
     netplex shell FILE NODE
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
@@ -219,13 +219,14 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print the result object(s) as JSON."),
     pcap: Optional[Path] = typer.Option(None, "--pcap", help="Write packet captures into this directory."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Override the scenarios' RNG seed (sim)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
 ) -> None:
     """Run scenario files and check their probes."""
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
     results: list[ScenarioResult] = []
     for file in files:
-        scenario, result = _run_file(file, backend, seed, pcap)
+        scenario, result = _run_file_with_progress(file, backend, seed, pcap)
         results.append(result)
         if json_out:
             continue
@@ -235,7 +236,69 @@ def run(
     if json_out:
         payload: Any = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
         print(json.dumps(payload, indent=2, ensure_ascii=False))
+    if plot is not None:
+        _plot(results, plot)
     raise typer.Exit(max(r.exit_status for r in results))
+
+
+def _plot(results: list[ScenarioResult], path: Path) -> None:
+    from netplex.traffic.plot import plot_results
+
+    try:
+        n = plot_results(results, path)
+    except RuntimeError as e:
+        raise _fail(str(e)) from None
+    if n == 0:
+        print(f"netplex: --plot: no iperf probe to draw; {path} not written", file=sys.stderr)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for runs that take more than a second of wall time (a terminal only)."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self.label = label
+        self.t0 = time.monotonic()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, fraction: float) -> None:
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.t0 < 1.0 or not sys.stderr.isatty():
+                return
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1.0)
+        self.bar.update(self.task, completed=fraction)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _run_file_with_progress(file: Path, backend: str, seed: int | None,
+                            pcap: Path | None) -> tuple[Scenario | None, ScenarioResult]:
+    """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow."""
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as e:
+        return None, ScenarioResult.from_error(e, file.stem, backend)
+    be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
+    bar = _ProgressBar(scenario.name)
+    try:
+        be.progress = bar  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    try:
+        return scenario, run_scenario(scenario, be)
+    finally:
+        bar.close()
 
 
 def _expected_status(directory: Path, file: Path, scenario: Scenario | None) -> tuple[set[int], str]:

@@ -156,7 +156,9 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             rows.append(f"{e.port.port_no:3d}\t{bytes_to_mac(e.mac)}\t{'yes' if e.is_local else 'no'}\t\t{_timer(age)}\n")
         return Result(0, "port no\tmac addr\t\tis local?\tageing timer\n" + "".join(rows))
     if name == "showstp":
-        return Result(2, "", "netplex: brctl showstp is not supported\n")
+        if br is None:
+            return _err(f"{args[0]}: can't get info No such device")
+        return Result(0, _showstp(br))
     if name == "stp":
         v = args[1]
         if v in ("on", "yes", "1"):
@@ -167,8 +169,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             return Result(1, "", "expect on/off for argument\n")
         if br is None:
             return _err("set stp status failed: No such device")
-        br.stp_state = on
-        ns.config_changed()
+        br.set_stp_state(on)
         return Result(0)
     if name in ("setageing", "setfd", "sethello", "setmaxage"):
         what = {"setageing": "ageing time", "setfd": "forward delay", "sethello": "hello time",
@@ -178,6 +179,13 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             return _err(f"bad {what} value")
         if br is None:
             return _err(f"set {what} failed: No such device")
+        from netplex.stack import stp as stp_mod
+
+        lo, hi = {"setfd": (stp_mod.BR_MIN_FORWARD_DELAY, stp_mod.BR_MAX_FORWARD_DELAY),
+                  "sethello": (stp_mod.BR_MIN_HELLO_TIME, stp_mod.BR_MAX_HELLO_TIME),
+                  "setmaxage": (stp_mod.BR_MIN_MAX_AGE, stp_mod.BR_MAX_MAX_AGE)}.get(name, (0, 0))
+        if name != "setageing" and (name != "setfd" or br.stp_state) and not lo * 100 <= cs <= hi * 100:
+            return _err(f"set {what} failed: Numerical result out of range")
         if name == "setageing":
             br.ageing_ns = cs * 10_000_000
         elif name == "setfd":
@@ -186,6 +194,8 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             br.hello_time = cs
         else:
             br.max_age = cs
+        if br.stp is not None:
+            br.stp.set_timer_values()
         ns.config_changed()
         return Result(0)
     if name == "setbridgeprio":
@@ -194,6 +204,8 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
         if br is None:
             return _err("set bridge priority failed: No such device")
         br.priority = int(args[1]) & 0xFFFF
+        if br.stp is not None:
+            br.stp.change_bridge_id()
         return Result(0)
     # hairpin, setpathcost, setportprio: <bridge> <port> <value>
     if br is None:
@@ -216,5 +228,81 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
         if not args[2].isdigit():
             return _err("bad priority value")
         port.priority = int(args[2])
+    if name != "hairpin" and br.stp is not None:
+        br.stp.port_params_changed(port)
     ns.config_changed()
     return Result(0)
+
+
+def _stp_view(br: Bridge) -> dict[str, Any]:
+    """What the kernel reports of STP, whether or not it ever ran on this bridge."""
+    from netplex.stack.stp import CS_NS, bridge_id_bytes, make_port_id
+
+    stp = br.stp
+    mac = br.mac if (br.had_ports or br.mac_set_by_user) else b"\x00" * 6
+    if stp is None:
+        bid = bridge_id_bytes(br.priority, mac)
+        return {"bridge_id": bid, "root": bid, "root_port": 0, "cost": 0, "max_age": br.max_age * CS_NS,
+                "hello": br.hello_time * CS_NS, "fd": br.forward_delay * CS_NS, "tc": False, "tcd": False,
+                "timers": (0, 0, 0)}
+    return {"bridge_id": stp.bridge_id if (br.had_ports or br.mac_set_by_user) else bridge_id_bytes(br.priority, mac),
+            "root": stp.designated_root if (br.had_ports or br.mac_set_by_user) else bridge_id_bytes(br.priority, mac),
+            "root_port": stp.root_port, "cost": stp.root_path_cost,
+            "max_age": stp.max_age, "hello": stp.hello_time, "fd": stp.forward_delay,
+            "tc": stp.topology_change, "tcd": stp.topology_change_detected,
+            "timers": (stp.hello_timer.remaining_cs(), stp.tcn_timer.remaining_cs(),
+                       stp.topology_change_timer.remaining_cs())}
+
+
+def _port_view(br: Bridge, p: Any) -> dict[str, Any]:
+    from netplex.stack.stp import make_port_id
+
+    s = p.stp
+    v = _stp_view(br)
+    if s is None:
+        pid = make_port_id(p.priority, p.port_no)
+        return {"port_id": pid, "droot": v["root"], "dbridge": v["bridge_id"], "dport": pid, "dcost": 0,
+                "timers": (0, 0, 0), "cp": False, "tca": False}
+    return {"port_id": s.port_id, "droot": s.designated_root, "dbridge": s.designated_bridge,
+            "dport": s.designated_port, "dcost": s.designated_cost,
+            "timers": (s.message_age_timer.remaining_cs(), s.forward_delay_timer.remaining_cs(),
+                       s.hold_timer.remaining_cs()), "cp": s.config_pending, "tca": s.topology_change_ack}
+
+
+def _showstp(br: Bridge) -> str:
+    """br_dump_info and dump_port_info (brctl_disp.c)."""
+    from netplex.shell.bridge import port_state
+    from netplex.stack.bridge import PORT_STATE_NAMES
+    from netplex.stack.stp import CS_NS
+
+    v = _stp_view(br)
+
+    def tm(ns_or_cs: int, cs: bool = False) -> str:
+        c = ns_or_cs if cs else ns_or_cs // CS_NS
+        return _timer(c)
+
+    hello_t, tcn_t, tc_t = v["timers"]
+    out = [f"{br.name}\n",
+           f" bridge id\t\t{v['bridge_id'][:2].hex()}.{v['bridge_id'][2:].hex()}\n",
+           f" designated root\t{v['root'][:2].hex()}.{v['root'][2:].hex()}\n",
+           f" root port\t\t{v['root_port']:4d}\t\t\tpath cost\t\t{v['cost']:4d}\n",
+           f" max age\t\t{tm(v['max_age'])}\t\t\tbridge max age\t\t{_timer(br.max_age)}\n",
+           f" hello time\t\t{tm(v['hello'])}\t\t\tbridge hello time\t{_timer(br.hello_time)}\n",
+           f" forward delay\t\t{tm(v['fd'])}\t\t\tbridge forward delay\t{_timer(br.forward_delay)}\n",
+           f" ageing time\t\t{_timer(br.ageing_ns // 10_000_000)}\n",
+           f" hello timer\t\t{tm(hello_t, True)}\t\t\ttcn timer\t\t{tm(tcn_t, True)}\n",
+           f" topology change timer\t{tm(tc_t, True)}\t\t\tgc timer\t\t{tm(0, True)}\n",
+           " flags\t\t\t" + ("TOPOLOGY_CHANGE " if v["tc"] else "")
+           + ("TOPOLOGY_CHANGE_DETECTED " if v["tcd"] else "") + "\n\n\n"]
+    for p in sorted(br.ports, key=lambda p: p.dev.name):
+        pv = _port_view(br, p)
+        mt, ft, ht = pv["timers"]
+        out.append(f"{p.dev.name} ({p.port_no})\n"
+                   f" port id\t\t{pv['port_id']:04x}\t\t\tstate\t\t{PORT_STATE_NAMES[port_state(p)]:>15}\n"
+                   f" designated root\t{pv['droot'][:2].hex()}.{pv['droot'][2:].hex()}\tpath cost\t\t{p.path_cost:4d}\n"
+                   f" designated bridge\t{pv['dbridge'][:2].hex()}.{pv['dbridge'][2:].hex()}\tmessage age timer\t{_timer(mt)}\n"
+                   f" designated port\t{pv['dport']:04x}\t\t\tforward delay timer\t{_timer(ft)}\n"
+                   f" designated cost\t{pv['dcost']:4d}\t\t\thold timer\t\t{_timer(ht)}\n"
+                   " flags\t\t\t" + ("CONFIG_PENDING " if pv["cp"] else "") + ("TOPOLOGY_CHANGE_ACK " if pv["tca"] else "")
+                   + (f"\n hairpin mode\t\t{1:4d}" if p.hairpin else "") + "\n\n")
+    return "".join(out)

@@ -48,6 +48,30 @@ def self_mc_entries(dev: Any) -> list[str]:
         if isinstance(dev, Bridge):
             out += ["01:00:5e:00:00:6a", "33:33:00:00:00:6a"]
         out.append("01:00:5e:00:00:01")
+        # groups joined on the device (IGMP): ip_mc_filter_add adds their MAC
+        for g in dev.ns.mc_groups.get(dev.ifindex, ()):
+            out.append("01:00:5e:" + ":".join(f"{b:02x}" for b in (g & 0x7FFFFF).to_bytes(3, "big")))
+    return out
+
+
+def vxlan_entries(dev: Any, devtxt: str) -> list[str]:
+    """vxlan_fdb_dump: a VXLAN device's own FDB, newest first, one line per remote."""
+    from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT
+
+    out = []
+    f_ip = dev.ns.fmt_ip
+    for f in dev.live_fdb():
+        state = "permanent" if f.state & NUD_PERMANENT else "static" if f.state & NUD_NOARP else ""
+        for rd in f.remotes:
+            line = f"{bytes_to_mac(f.mac)} {devtxt}dst {f_ip(rd.ip)} "
+            if rd.port and rd.port != dev.dstport:
+                line += f"port {rd.port} "
+            if rd.vni != dev.vni:
+                line += f"vni {rd.vni} "
+            if rd.ifindex:
+                via = dev.ns.by_index.get(rd.ifindex)
+                line += f"via {via.name if via is not None else rd.ifindex} "
+            out.append(line + "self " + state)
     return out
 
 
@@ -101,6 +125,8 @@ def _fdb_show(ns: Any, args: list[str]) -> Result:
         if isinstance(dev, Bridge):
             lines += [f"{m} {devtxt}self permanent" for m in self_mc_entries(dev)]
             lines += _bridge_entries(dev, None, devtxt)
+        elif dev.kind == "vxlan":
+            lines += vxlan_entries(dev, devtxt)
         else:
             lines += [f"{m} {devtxt}self permanent" for m in self_mc_entries(dev)]
         out += [line + "\n" for line in lines]
@@ -125,6 +151,7 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
     master = self_ = False
     state = "permanent"
     vlan = None
+    vx: dict[str, str] = {}
     i = 0
     while i < len(args):
         a = args[i]
@@ -151,8 +178,14 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
             if not v.isdigit():
                 raise IpError(f'Error: argument "{v}" is wrong: invalid VLAN\n', 255)
             vlan = int(v)
-        elif a in ("dst", "port", "vni", "via", "src_vni", "router", "use", "extern_learn", "sticky",
-                   "norefresh"):
+        elif a in ("dst", "port", "vni", "via"):
+            i += 1
+            if i >= len(args):
+                raise IpError('Command line is not complete. Try option "help"', 255)
+            if a in vx:
+                raise IpError(f'Error: either "{a}" is duplicate, or "{args[i]}" is a garbage.', 255)
+            vx[a] = args[i]
+        elif a in ("src_vni", "router", "use", "extern_learn", "sticky", "norefresh", "nhid"):
             raise IpError(f"netplex: bridge fdb {a} is not supported", 2)
         else:
             if mac is not None:
@@ -168,6 +201,10 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
         raise IpError(f'Cannot find device "{devname}"', 255)
     if not master and not self_:
         self_ = True
+    if self_ and not master and dev.kind == "vxlan":
+        return _vxlan_fdb_modify(ns, dev, addr, vx, state, cmd)
+    if vx:
+        raise IpError("RTNETLINK answers: Operation not supported", 255)
     if self_ and not master and not isinstance(dev, Bridge):
         raise IpError("netplex: bridge fdb ... self on a non-bridge device is not supported", 2)
     if master:
@@ -200,6 +237,80 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
         e.is_static = is_static
         e.updated = now
         e.added_by_user = True
+    ns.config_changed()
+    return Result(0)
+
+
+def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state: str, cmd: str) -> Result:
+    """vxlan_fdb_add / vxlan_fdb_delete: entries with their remote VTEPs."""
+    from netplex.packet.addr import ip_to_int
+    from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, VxlanFdb, VxlanRemote
+
+    def num(key: str, limit: int, what: str) -> int | None:
+        if key not in vx:
+            return None
+        v = vx[key]
+        try:
+            n = int(v, 0)
+        except ValueError:
+            raise IpError(f'Error: argument "{v}" is wrong: invalid {what}\n', 255) from None
+        if n > limit:
+            raise IpError(f'Error: argument "{v}" is wrong: invalid {what}\n', 255)
+        return n
+
+    ip = 0
+    if "dst" in vx:
+        try:
+            ip = ip_to_int(vx["dst"])
+        except ValueError:
+            raise IpError(f'Error: inet address is expected rather than "{vx["dst"]}".', 1) from None
+    port = num("port", 0xFFFF, "port")
+    vni = num("vni", 0xFFFFFF, "VNI")
+    ifindex = 0
+    if "via" in vx:
+        via = ns.devices.get(vx["via"])
+        if via is None:
+            raise IpError(f'Cannot find device "{vx["via"]}"', 255)
+        ifindex = via.ifindex
+    rd = VxlanRemote(ip, port or dev.dstport, dev.vni if vni is None else vni, ifindex)
+    nud = {"permanent": NUD_PERMANENT | NUD_NOARP, "static": NUD_NOARP | NUD_REACHABLE,
+           "dynamic": NUD_REACHABLE}[state]
+    f = dev.fdb_find(addr)
+    if cmd == "del":
+        if f is None:
+            raise IpError("RTNETLINK answers: No such file or directory", 255)
+        if "dst" in vx:
+            match = [r for r in f.remotes if r.ip == ip and (port is None or r.port == rd.port)
+                     and (vni is None or r.vni == rd.vni)]
+            if not match:
+                raise IpError("RTNETLINK answers: No such file or directory", 255)
+            f.remotes.remove(match[0])
+            if f.remotes:
+                return Result(0)
+        del dev.fdb[addr]
+        ns.config_changed()
+        return Result(0)
+    if addr[0] & 1 and addr != b"\xff" * 6 and not ip:
+        raise IpError("RTNETLINK answers: Invalid argument", 255)
+    now = ns.sched.now
+    if f is None:
+        f = VxlanFdb(addr, nud, now)
+        f.remotes.append(rd)
+        dev.fdb[addr] = f
+    elif cmd == "add":
+        raise IpError("RTNETLINK answers: File exists", 255)
+    elif cmd == "append":
+        if not any(r.same(rd) for r in f.remotes):
+            f.remotes.append(rd)
+        f.state = nud
+        f.updated = now
+    else:   # replace: the first remote takes the new values
+        if f.remotes:
+            f.remotes[0] = rd
+        else:
+            f.remotes.append(rd)
+        f.state = nud
+        f.updated = now
     ns.config_changed()
     return Result(0)
 
@@ -285,6 +396,118 @@ def _link_set(ns: Any, args: list[str]) -> Result:
     return Result(0)
 
 
+def _vlan_modify(ns: Any, args: list[str], cmd: str) -> Result:
+    """bridge vlan add|del (bridge/vlan.c vlan_modify, then br_setlink / br_vlan_add)."""
+    from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED
+    from netplex.stack.vlan import vlan_add, vlan_del
+
+    d = None
+    vid = vid_end = -1
+    self_ = master = False
+    flags = 0
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("dev", "vid"):
+            i += 1
+            if i >= len(args):
+                raise IpError('Command line is not complete. Try option "help"', 255)
+            if a == "dev":
+                d = args[i]
+            else:
+                lo, dash, hi = args[i].partition("-")
+                vid = int(lo) if lo.isdigit() else 0
+                if dash:
+                    vid_end = int(hi) if hi.isdigit() else 0
+        elif a == "self":
+            self_ = True
+        elif a == "master":
+            master = True
+        elif a == "pvid":
+            flags |= BRIDGE_VLAN_INFO_PVID
+        elif a == "untagged":
+            flags |= BRIDGE_VLAN_INFO_UNTAGGED
+        elif a == "tunnel_info":
+            raise IpError("netplex: bridge vlan tunnel_info is not supported", 2)
+        i += 1
+    if d is None or vid == -1:
+        raise IpError("Device and VLAN ID are required arguments.", 255)
+    dev = ns.devices.get(d)
+    if dev is None:
+        raise IpError(f'Cannot find bridge device "{d}"', 255)
+    if vid >= 4096:
+        raise IpError(f'Invalid VLAN ID "{vid}"', 255)
+    if vid_end != -1:
+        if vid_end >= 4096 or vid >= vid_end:
+            raise IpError(f'Invalid VLAN range "{vid}-{vid_end}"', 255)
+        if flags & BRIDGE_VLAN_INFO_PVID:
+            raise IpError("pvid cannot be configured for a vlan range", 255)
+    if self_ and not master:
+        if not isinstance(dev, Bridge):
+            raise IpError("RTNETLINK answers: Operation not supported", 255)
+        owner, vlans = dev, dev.vlans
+    else:
+        if dev.bridge_port is None:
+            raise IpError("RTNETLINK answers: Operation not supported", 255)
+        owner, vlans = dev.bridge_port, dev.bridge_port.vlans
+    vids = list(range(vid, (vid_end if vid_end != -1 else vid) + 1))
+    if any(v == 0 or v >= 4095 for v in vids):
+        raise IpError("RTNETLINK answers: Invalid argument", 255)
+    if cmd == "del":
+        if not all(v in vlans for v in vids):
+            raise IpError("RTNETLINK answers: No such file or directory", 255)
+        for v in vids:
+            vlan_del(vlans, owner, v)
+    else:
+        for v in vids:
+            vlan_add(vlans, owner, v, flags)
+    ns.config_changed()
+    return Result(0)
+
+
+def _vlan_show(ns: Any, args: list[str]) -> Result:
+    """bridge vlan show: the bridge ports and bridges, each VLAN on its own line."""
+    from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED
+
+    dev_filter = None
+    vid_filter = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("dev", "vid"):
+            i += 1
+            if i >= len(args):
+                raise IpError('Command line is not complete. Try option "help"', 255)
+            if a == "dev":
+                dev_filter = ns.devices.get(args[i])
+                if dev_filter is None:
+                    raise IpError(f'Cannot find device "{args[i]}"', 1)
+            else:
+                vid_filter = int(args[i]) if args[i].isdigit() else 0
+        i += 1
+    out = [f"{'port':<16}  {'vlan-id':<9}\n"]
+    for idx in sorted(ns.by_index):
+        dev = ns.by_index[idx]
+        if dev_filter is not None and dev is not dev_filter:
+            continue
+        if isinstance(dev, Bridge):
+            owner = dev
+        elif dev.bridge_port is not None:
+            owner = dev.bridge_port
+        else:
+            continue
+        first = True
+        for vid in sorted(owner.vlans):
+            if vid_filter is not None and vid != vid_filter:
+                continue
+            fl = owner.vlans[vid]
+            text = (f"{dev.name if first else '':<16}  {vid}" + (" PVID" if fl & BRIDGE_VLAN_INFO_PVID else "")
+                    + (" Egress Untagged" if fl & BRIDGE_VLAN_INFO_UNTAGGED else ""))
+            out.append(text + "\n")
+            first = False
+    return Result(0, "".join(out))
+
+
 @command("bridge")
 def bridge(ctx: Context, argv: list[str]) -> Result:
     args = argv[1:]
@@ -317,14 +540,24 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
             if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
                 return _fdb_show(ns, rest[1:])
             cmd = rest[0]
-            if matches(cmd, "add") or matches(cmd, "append"):
+            if matches(cmd, "add"):
                 return _fdb_modify(ns, rest[1:], "add")
+            if matches(cmd, "append"):
+                return _fdb_modify(ns, rest[1:], "append")
             if matches(cmd, "replace"):
                 return _fdb_modify(ns, rest[1:], "replace")
             if matches(cmd, "delete"):
                 return _fdb_modify(ns, rest[1:], "del")
             raise IpError(f'Command "{cmd}" is unknown, try "bridge fdb help".', 255)
-        if obj in ("mdb", "vlan", "vni", "monitor") or matches(obj, "monitor"):
+        if matches(obj, "vlan"):
+            if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
+                return _vlan_show(ns, rest[1:])
+            if matches(rest[0], "add"):
+                return _vlan_modify(ns, rest[1:], "add")
+            if matches(rest[0], "delete"):
+                return _vlan_modify(ns, rest[1:], "del")
+            return Result(2, "", f"netplex: bridge vlan {rest[0]} is not supported\n")
+        if obj in ("mdb", "vni", "monitor") or matches(obj, "monitor"):
             return Result(2, "", f"netplex: bridge {obj} is not supported\n")
         if matches(obj, "help"):
             return Result(255, "", USAGE)

@@ -141,12 +141,13 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     name = next((o for o in _OBJECTS if matches(obj, o)), None)
     if name is None:
         return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
-    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_route
+    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_route, ip_tunnel
 
     handlers = {
         "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
         "neighbor": ip_neigh.do_ipneigh, "neighbour": ip_neigh.do_ipneigh,
         "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
+        "tunnel": ip_tunnel.do_iptunnel, "tunl": ip_tunnel.do_iptunnel,
     }
     if name == "help":
         return Result(255, "", USAGE)

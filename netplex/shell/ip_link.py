@@ -18,7 +18,7 @@ from netplex.stack.device import Loopback, Tap
 from netplex.stack.netns import IFNAMSIZ, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
-    "dummy vlan vxlan gre gretap ipip sit bond team macvlan macvtap ipvlan vrf ifb geneve wireguard "
+    "dummy ipip sit bond team macvlan macvtap ipvlan vrf ifb geneve wireguard "
     "ip6gre ip6tnl vti xfrm nlmon can bareudp netdevsim".split())
 
 _BRIDGE_USAGE = """Usage: ... bridge [ fdb_flush ]
@@ -60,11 +60,15 @@ _BRIDGE_USAGE = """Usage: ... bridge [ fdb_flush ]
 
 Where: VLAN_PROTOCOL := { 802.1Q | 802.1ad }
 """
-# bridge options netplex stores: name → Bridge attribute (all plain integers)
+# bridge options netplex stores: name → Bridge attribute (all plain integers), in
+# iplink_bridge.c's order (an abbreviation matches the first)
 _BRIDGE_OPTS = {"forward_delay": "forward_delay", "hello_time": "hello_time", "max_age": "max_age",
                 "ageing_time": "ageing_time", "stp_state": "stp_state", "priority": "priority",
-                "vlan_filtering": "vlan_filtering", "group_fwd_mask": "group_fwd_mask"}
-_BRIDGE_KNOWN = ("fdb_flush group_address no_linklocal_learn vlan_protocol vlan_default_pvid "
+                "vlan_filtering": "vlan_filtering", "group_fwd_mask": "group_fwd_mask",
+                "vlan_default_pvid": "vlan_default_pvid"}
+_BRIDGE_ORDER = ("forward_delay hello_time max_age ageing_time stp_state priority vlan_filtering vlan_protocol "
+                 "group_fwd_mask group_address fdb_flush vlan_default_pvid").split()
+_BRIDGE_KNOWN = ("fdb_flush group_address no_linklocal_learn vlan_protocol "
                  "vlan_stats_enabled vlan_stats_per_port mcast_snooping mcast_vlan_snooping mcast_router "
                  "mcast_query_use_ifaddr mcast_querier mcast_hash_elasticity mcast_hash_max "
                  "mcast_last_member_count mcast_startup_query_count mcast_last_member_interval "
@@ -115,6 +119,8 @@ class _LinkReq:
         self.kind: str | None = None
         self.peer: dict[str, Any] = {}
         self.bridge: dict[str, int] = {}
+        self.link: Any = None              # `link DEV`: the lower device (IFLA_LINK)
+        self.opts: dict[str, Any] = {}     # the kind's own options (vlan, vxlan, gre, gretap)
 
 
 def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
@@ -168,9 +174,16 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             req.kind = _need(args, i)
             _parse_kind_args(ns, req, args[i + 1:])
             break
+        elif a == "link":
+            i += 1
+            v = _need(args, i)
+            m = ns.devices.get(v)
+            if m is None:
+                raise IpError(f'Cannot find device "{v}"', 1)
+            req.link = m
         elif a in ("arp", "multicast", "allmulticast", "promisc", "dynamic", "trailers", "carrier",
                    "netns", "link-netns", "link-netnsid", "vf", "xdp", "group", "protodown", "gso_max_size",
-                   "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index", "link",
+                   "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index",
                    "addrgenmode", "mode", "state"):
             raise IpError(f"netplex: ip link {a} is not supported", 2)
         else:
@@ -233,24 +246,29 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
         i = 0
         while i < len(args):
             a = args[i]
-            if a in _BRIDGE_OPTS:
+            opt = next((o for o in _BRIDGE_ORDER if matches(a, o)), None)
+            if opt is None and a in _BRIDGE_KNOWN:
+                opt = a
+            if opt in _BRIDGE_OPTS:
                 i += 1
                 v = _need(args, i)
                 n = parse_u32(v)
-                if n is None:
-                    raise invarg(f'Invalid "{a}" value\n', v)
-                if a == "stp_state" or a == "vlan_filtering":
+                limit = {"priority": 0xFFFF, "vlan_default_pvid": 0xFFFF, "vlan_filtering": 0xFF,
+                         "group_fwd_mask": 0xFFFF}.get(opt, 0xFFFFFFFF)
+                if n is None or n > limit:
+                    raise invarg(f"invalid {opt}", v)
+                if opt == "stp_state" or opt == "vlan_filtering":
                     n = 1 if n else 0
-                if a == "priority" and n > 0xFFFF:
-                    raise invarg(f'Invalid "{a}" value\n', v)
-                if a == "vlan_filtering" and n:
-                    raise IpError("netplex: bridge vlan_filtering is not supported", 2)
-                req.bridge[a] = n
-            elif a in _BRIDGE_KNOWN:
-                raise IpError(f"netplex: bridge option {a} is not supported", 2)
+                req.bridge[opt] = n
+            elif opt is not None:
+                raise IpError(f"netplex: bridge option {opt} is not supported", 2)
             else:
                 raise IpError(f'bridge: unknown command "{a}"?\n' + _BRIDGE_USAGE, 1)
             i += 1
+    elif kind in ("vlan", "vxlan", "gre", "gretap"):
+        from netplex.shell import ip_l2
+
+        ip_l2.parse_kind(ns, req, kind, args)
     elif kind in _UNMODELLED_KINDS:
         raise IpError(f"netplex: ip link type {kind} is not supported", 2)
     elif kind in ("tun", "tap"):
@@ -292,6 +310,8 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
             raise IpError("Error: Can not enslave a bridge to a bridge.", 2)
     if req.bridge and not isinstance(dev, Bridge):
         raise IpError("netplex: bridge options on a non-bridge device are not supported", 2)
+    if req.opts and req.kind != dev.kind:
+        raise IpError("RTNETLINK answers: Operation not supported", 2)
 
 
 def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
@@ -313,15 +333,65 @@ def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
         dev.txqueuelen = req.txqlen
     if req.bridge:
         _apply_bridge(ns, dev, req.bridge)
+    if req.opts:
+        from netplex.shell import ip_l2
+
+        ip_l2.change_kind(ns, dev, req)
+
+
+# br_changelink applies the attributes in this order and stops at the first error
+_BR_CHANGELINK_ORDER = ("forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority",
+                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid")
 
 
 def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
-    for key, value in opts.items():
-        if key == "ageing_time":
-            br.ageing_ns = value * 10_000_000
-        else:
-            setattr(br, _BRIDGE_OPTS[key], value)
-    ns.config_changed()
+    """br_changelink: the kernel's range checks (STP timers in USER_HZ centiseconds)."""
+    from netplex.stack import stp as stp_mod
+
+    erange = IpError("RTNETLINK answers: Numerical result out of range", 2)
+    try:
+        for key in _BR_CHANGELINK_ORDER:
+            if key not in opts:
+                continue
+            value = opts[key]
+            if key == "forward_delay":
+                # br_set_forward_delay: checked only while STP runs
+                if br.stp_state and not (stp_mod.BR_MIN_FORWARD_DELAY * 100 <= value
+                                         <= stp_mod.BR_MAX_FORWARD_DELAY * 100):
+                    raise erange
+                br.forward_delay = value
+            elif key == "hello_time":
+                if not stp_mod.BR_MIN_HELLO_TIME * 100 <= value <= stp_mod.BR_MAX_HELLO_TIME * 100:
+                    raise erange
+                br.hello_time = value
+            elif key == "max_age":
+                if not stp_mod.BR_MIN_MAX_AGE * 100 <= value <= stp_mod.BR_MAX_MAX_AGE * 100:
+                    raise erange
+                br.max_age = value
+            elif key == "ageing_time":
+                br.ageing_ns = value * 10_000_000
+                if br.stp is not None and br.stp.saved_ageing_ns is not None:
+                    br.stp.saved_ageing_ns = br.ageing_ns
+            elif key == "stp_state":
+                br.set_stp_state(value)
+            elif key == "priority":
+                br.priority = value
+                if br.stp is not None:
+                    br.stp.change_bridge_id()
+            elif key == "vlan_filtering":
+                if value != br.vlan_filtering:
+                    br.vlan_filtering = value
+                    br.select_datapath()
+            elif key == "vlan_default_pvid":
+                from netplex.shell.ip_l2 import set_default_pvid
+
+                set_default_pvid(br, value)
+            else:
+                setattr(br, _BRIDGE_OPTS[key], value)
+            if key in ("forward_delay", "hello_time", "max_age") and br.stp is not None:
+                br.stp.set_timer_values()
+    finally:
+        ns.config_changed()
 
 
 def _link_add(ns: Any, args: list[str]) -> Result:
@@ -351,6 +421,16 @@ def _link_add(ns: Any, args: list[str]) -> Result:
             if mtu is not None and d.min_mtu <= mtu <= d.max_mtu:
                 d.mtu = mtu
         req.mac = req.mtu = None
+    elif req.kind in ("vlan", "vxlan", "gre", "gretap"):
+        from netplex.shell import ip_l2
+
+        try:
+            dev = ip_l2.create(ns, req, name)
+        except IpError as e:
+            if req.opts.get("warning"):
+                e.message = req.opts["warning"] + e.message
+            raise
+        req.opts = {}
     elif req.kind == "bridge":
         if name is None:
             n = 0
@@ -369,7 +449,7 @@ def _link_add(ns: Any, args: list[str]) -> Result:
         ns.del_device(dev)
         raise
     _apply_set(ns, dev, req)
-    return Result(0)
+    return Result(0, "", getattr(req, "warning", ""))
 
 
 def _link_set(ns: Any, args: list[str]) -> Result:
@@ -457,7 +537,8 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
 
 
 def _kind(dev: Any) -> str:
-    return {"veth": "veth", "bridge": "bridge", "tun": "tun"}.get(dev.kind, "")
+    return {"veth": "veth", "bridge": "bridge", "tun": "tun", "vlan": "vlan", "vxlan": "vxlan", "gre": "gre",
+            "gretap": "gretap"}.get(dev.kind, "")
 
 
 def brief_link_line(dev: Any) -> str:

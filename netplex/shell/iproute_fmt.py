@@ -105,6 +105,9 @@ def link_name(dev: Any) -> str:
         if peer.ns is dev.ns:
             return f"{dev.name}@{peer.name}"
         return f"{dev.name}@if{peer.ifindex}"
+    suffix = getattr(dev, "link_suffix", None)   # a VLAN's lower device, a tunnel's link (or NONE)
+    if suffix is not None:
+        return f"{dev.name}@{suffix()}"
     return dev.name
 
 
@@ -161,6 +164,9 @@ def link_header(dev: Any, mode: bool = True) -> str:
 
 
 def link_lladdr_line(dev: Any) -> str:
+    text = getattr(dev, "lladdr_text", None)   # link/gre LOCAL peer REMOTE
+    if text is not None:
+        return text()
     if dev.link_type == "loopback":
         line = "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00"
     else:
@@ -212,8 +218,16 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
     """The `ip link show` record of one device, as lines without newlines."""
     lines = [link_header(dev, mode), link_lladdr_line(dev)]
     if details:
-        lines[1] += f" promiscuity 0  allmulti 0 minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
+        port = dev.bridge_port
+        promisc = 1 if port is not None else 0   # a bridge port is promiscuous
+        lines[1] += f" promiscuity {promisc}  allmulti {promisc} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
         extra = details_line(dev)
+        if extra and port is not None:
+            # the kind's own attributes, then the bridge port's (bridge_slave), then the common tail
+            cut = extra.find("addrgenmode ")
+            if cut >= 0:
+                lines.append(extra[:cut])
+                extra = bridge_slave_line(port) + extra[cut:]
         if extra:
             lines.append(extra)
     if dev.alias:
@@ -221,6 +235,33 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
     if stats:
         lines += stats_lines(dev, stats)
     return lines
+
+
+def bridge_slave_line(port: Any) -> str:
+    """iplink_bridge_slave.c's print_opt, the attributes netplex models (ends before addrgenmode)."""
+    from netplex.shell.brctl import _port_view
+    from netplex.shell.bridge import port_state
+    from netplex.stack.bridge import PORT_STATE_NAMES
+
+    pv = _port_view(port.bridge, port)
+    mt, ft, ht = pv["timers"]
+
+    def bid(b: bytes) -> str:
+        return b[:2].hex() + "." + ":".join(f"{x:x}" for x in b[2:])
+
+    def onoff(v: bool) -> str:
+        return "on" if v else "off"
+
+    return (f"    bridge_slave state {PORT_STATE_NAMES[port_state(port)]} priority {port.priority} "
+            f"cost {port.path_cost} hairpin {onoff(port.hairpin)} guard off root_block off fastleave off "
+            f"learning {onoff(port.learning)} flood {onoff(port.flood)} port_id 0x{pv['port_id']:x} "
+            f"port_no 0x{port.port_no:x} designated_port {pv['dport']} designated_cost {pv['dcost']} "
+            f"designated_bridge {bid(pv['dbridge'])} designated_root {bid(pv['droot'])} "
+            f"hold_timer {ht / 100:7.2f} message_age_timer {mt / 100:7.2f} forward_delay_timer {ft / 100:7.2f} "
+            f"topology_change_ack {int(pv['tca'])} config_pending {int(pv['cp'])} proxy_arp off proxy_arp_wifi off "
+            f"mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off "
+            f"neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off "
+            f"isolated {onoff(port.isolated)} locked off ")
 
 
 def bridge_id(br: Any) -> str:
@@ -243,6 +284,12 @@ def details_line(dev: Any) -> str:
                 f"vlan_filtering {dev.vlan_filtering} bridge_id {bid} designated_root {bid} "
                 f"group_fwd_mask {dev.group_fwd_mask} addrgenmode eui64 numtxqueues 1 numrxqueues 1 "
                 f"gso_max_size 65536 gso_max_segs 65535 ")
+    text = getattr(dev, "details_text", None)   # vlan, vxlan, gre, gretap
+    if text is not None:
+        lower = getattr(dev, "lower", None)   # a stacked device takes its lower device's TSO limit
+        tso = 524280 if lower is not None and lower.kind == "veth" else 65536
+        return (text() + "addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
+                f"tso_max_size {tso} tso_max_segs 65535 gro_max_size 65536 ")
     if kind == "tun":
         return (f"    tun type {dev.mode} pi off vnet_hdr off persist on addrgenmode eui64 numtxqueues 1 "
                 f"numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 ")

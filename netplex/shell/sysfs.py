@@ -104,13 +104,19 @@ def _bridge_file(br: Bridge, rest: list[str]) -> str | None:
             raise FileReadError("Is a directory")
         return None
     f = rest[0]
-    bid = bridge_id(br)
+    from netplex.shell.brctl import _stp_view
+    from netplex.stack.stp import CS_NS, fmt_id
+
+    v = _stp_view(br)
+    hello_t, tcn_t, tc_t = v["timers"]
     values = {
-        "stp_state": br.stp_state, "forward_delay": br.forward_delay, "hello_time": br.hello_time,
-        "max_age": br.max_age, "ageing_time": br.ageing_ns // 10_000_000, "priority": br.priority,
-        "bridge_id": bid, "root_id": bid, "root_port": 0, "root_path_cost": 0,
+        "stp_state": br.stp_state, "forward_delay": v["fd"] // CS_NS, "hello_time": v["hello"] // CS_NS,
+        "max_age": v["max_age"] // CS_NS, "ageing_time": br.ageing_ns // 10_000_000, "priority": br.priority,
+        "bridge_id": fmt_id(v["bridge_id"]), "root_id": fmt_id(v["root"]), "root_port": v["root_port"],
+        "root_path_cost": v["cost"], "hello_timer": hello_t, "tcn_timer": tcn_t, "topology_change_timer": tc_t,
         "group_fwd_mask": f"0x{br.group_fwd_mask:x}", "vlan_filtering": br.vlan_filtering,
-        "group_addr": "01:80:c2:00:00:00", "topology_change": 0, "topology_change_detected": 0,
+        "group_addr": "01:80:c2:00:00:00", "topology_change": int(v["tc"]),
+        "topology_change_detected": int(v["tcd"]), "default_pvid": br.vlan_default_pvid,
         "nf_call_iptables": 0, "nf_call_ip6tables": 0, "nf_call_arptables": 0,
     }
     return None if f not in values else str(values[f])
@@ -124,11 +130,19 @@ def _brport_file(port: Any, rest: list[str]) -> str | None:
     f = rest[0]
     if f == "bridge":
         raise FileReadError("Is a directory")
+    from netplex.shell.brctl import _port_view
+    from netplex.stack.stp import fmt_id
+
+    pv = _port_view(port.bridge, port)
+    mt, ft, ht = pv["timers"]
     values = {
         "state": port_state(port), "port_no": f"0x{port.port_no:x}", "priority": port.priority,
         "path_cost": port.path_cost, "learning": int(port.learning), "unicast_flood": int(port.flood),
         "hairpin_mode": int(port.hairpin), "isolated": int(port.isolated),
-        "port_id": f"0x{(port.priority << 12) | port.port_no:x}",
+        "port_id": f"0x{pv['port_id']:x}", "designated_root": fmt_id(pv["droot"]),
+        "designated_bridge": fmt_id(pv["dbridge"]), "designated_port": pv["dport"],
+        "designated_cost": pv["dcost"], "message_age_timer": mt, "forward_delay_timer": ft, "hold_timer": ht,
+        "change_ack": int(pv["tca"]), "config_pending": int(pv["cp"]),
     }
     return None if f not in values else str(values[f])
 

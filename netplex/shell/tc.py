@@ -2491,11 +2491,12 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
             i += 2
         elif a in ("action", "actions", "police"):
             rest = opts[i:]
-            if rest[0] == "police":
+            police = rest[0] == "police"
+            if police:
                 rest = ["action"] + rest
-            acts_rest = rest
             j = _check_actions_len(ns, rest)
-            i += j
+            acts_rest = rest[:j]
+            i += j - (1 if police else 0)
             if i < len(opts) and (matches(opts[i], "classid") or opts[i] == "flowid"):
                 continue
             if i < len(opts):

@@ -21,9 +21,11 @@ from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED,
                                  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH,
                                  ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, Icmp)
-from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
 
 BCAST_MAC = b"\xff" * 6
+IPPROTO_IGMP = 2
+IGMP_ALL_HOSTS = 0xE0000001
 ZERO_MAC = b"\x00" * 6
 LIMITED_BCAST = 0xFFFFFFFF
 IPTOS_PREC_INTERNETCONTROL = 0xC0
@@ -55,6 +57,13 @@ class Ipv4Path:
     # -- receive -------------------------------------------------------------
     def netif_receive(self, dev: Any, frame: Ethernet) -> None:
         """__netif_receive_skb_core: hand the frame to its protocol."""
+        if frame.vlans:
+            # vlan_do_receive: a tagged frame belongs to the VLAN device of its tag
+            from netplex.stack.vlan import vlan_rcv
+
+            if not (self.vlan_devs and vlan_rcv(self, dev, frame)):
+                self.drop(frame, dev, "vlan_unknown")
+            return
         etype = frame.type
         if etype == ETH_P_IP:
             dst = frame.dst
@@ -92,6 +101,10 @@ class Ipv4Path:
                 return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
+            # ip_check_mc_rcu: a multicast datagram is ours only for a group the device joined
+            if dst >> 28 == 14 and dst != IGMP_ALL_HOSTS and not self.mc_member(dev, dst):
+                self.drop(frame, dev, "mc_not_member")
+                return
             self.ip_local_deliver(dev, frame, "broadcast")
             return
         cache = self.route_cache
@@ -173,6 +186,12 @@ class Ipv4Path:
             self.tcp_rcv(dev, ip, rtype)
         elif proto == IPPROTO_ICMP:
             self.icmp_rcv(dev, ip, rtype)
+        elif proto == IPPROTO_GRE and self.gre_tunnels:
+            from netplex.stack.gre import gre_rcv
+
+            gre_rcv(self, dev, ip)
+        elif proto == IPPROTO_IGMP:
+            pass   # igmp_rcv: reports and queries are heard; netplex sends no answers to queries
         else:
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
@@ -290,15 +309,17 @@ class Ipv4Path:
         self.__dict__.setdefault("_pmtu", {})[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
         self.config_changed()
 
-    def ip_local_out(self, ip: IPv4, rt: OutRoute) -> int:
+    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: Any = None) -> int:
         """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
 
-        Returns 0, or an errno the sending socket sees (EPERM when OUTPUT drops).
+        `meta` is per-packet metadata the packet starts with (a reset that
+        netfilter makes carries the connection it answers). Returns 0, or an
+        errno the sending socket sees (EPERM when OUTPUT drops).
         """
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
             ip.id = self.ip_id
-        frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip)
+        frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip, (), meta)
         hook = self.hooks.get("OUTPUT")
         if hook is not None:
             dst0 = ip.dst
@@ -327,7 +348,9 @@ class Ipv4Path:
             lo.xmit(frame)
             return 0
         if rt.type == "broadcast":
-            frame.dst = BCAST_MAC
+            # ip_eth_mc_map: a multicast group's MAC is 01:00:5e and its low 23 bits
+            d = ip.dst
+            frame.dst = BCAST_MAC if d >> 28 != 14 else b"\x01\x00\x5e" + (d & 0x7FFFFF).to_bytes(3, "big")
             frame.src = rt.dev.mac
             rt.dev.xmit(frame)
             return 0
@@ -457,6 +480,11 @@ class Ipv4Path:
 
     # -- transport dispatch --------------------------------------------------
     def udp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+        if self.udp_encap:
+            # an encapsulation socket (VXLAN) on the destination port takes the datagram first
+            encap = self.udp_encap.get(ip.payload.dport)
+            if encap is not None and encap(self, dev, ip):
+                return
         sk = self.sockets.udp_lookup(ip)
         if sk is None:
             if rtype == "local":

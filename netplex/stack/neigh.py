@@ -135,6 +135,13 @@ class NeighTable:
             # NONE or FAILED: start resolving again
         else:
             n = self.create(dev, nexthop)
+            if dev.base_flags & 0x80:
+                # arp_constructor on an IFF_NOARP device (a GRE tunnel): NUD_NOARP, no resolution
+                n.state = NUD_NOARP
+                n.lladdr = ZERO_MAC
+                frame.dst = ZERO_MAC
+                dev.xmit(frame)
+                return
         n.state = NUD_INCOMPLETE
         n.updated = ns.sched.now
         n.probes = 0

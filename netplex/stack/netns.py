@@ -91,6 +91,11 @@ class Namespace(Ipv4Path, ArpMixin):
         self.ip_id = net.rng.randrange(65536)
         self.drops: dict[str, int] = {}
         self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here
+        self.vlan_devs: dict[tuple[int, int, int], Any] = {}   # (lower ifindex, TPID, VID) → VLAN device
+        self.vxlan_socks: dict[int, dict[int, Any]] = {}      # UDP port → VNI → VXLAN device
+        self.udp_encap: dict[int, Any] = {}                   # UDP port → encapsulation receive
+        self.gre_tunnels: list[Any] = []
+        self.mc_groups: dict[int, list[int]] = {}             # ifindex → joined IPv4 groups
         lo = Loopback(self)
         self.register(lo)
         self.lo = lo
@@ -165,6 +170,54 @@ class Namespace(Ipv4Path, ArpMixin):
         self.register(br)
         return br
 
+    def add_vlan(self, name: str, lower: NetDevice, vid: int, proto: int = 0x8100) -> Any:
+        """register_vlan_dev."""
+        from netplex.stack.vlan import VlanDevice
+
+        self.check_new_name(name)
+        dev = VlanDevice(self, name, lower, vid, proto)
+        self.register(dev)
+        self.vlan_devs[(lower.ifindex, proto, vid)] = dev
+        self.has_uppers = True
+        return dev
+
+    def add_vxlan(self, name: str, vni: int, **cfg: Any) -> Any:
+        """vxlan_dev_configure: the device and, for a group or remote, its all-zeros FDB entry."""
+        from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT, VxlanDev, VxlanFdb, VxlanRemote, check_vni_in_use
+
+        self.check_new_name(name)
+        check_vni_in_use(self, vni, cfg.get("dstport", 8472))
+        dev = VxlanDev(self, name, self.net.random_mac(), vni)
+        for k, v in cfg.items():
+            setattr(dev, k, v)
+        if dev.lower is not None:
+            dev.mtu = dev.lower.mtu - 50
+            self.has_uppers = True
+        if dev.group:
+            f = VxlanFdb(b"\x00" * 6, NUD_PERMANENT | NUD_NOARP, self.sched.now)
+            f.remotes.append(VxlanRemote(dev.group, dev.dstport, vni, dev.lower.ifindex if dev.lower else 0))
+            dev.fdb[f.mac] = f
+        self.register(dev)
+        return dev
+
+    def add_gre(self, name: str, kind: str, **cfg: Any) -> Any:
+        """ipgre_newlink / gre_tap: a GRE tunnel device."""
+        from netplex.stack.gre import GreDev, GretapDev
+
+        self.check_new_name(name)
+        for t in self.gre_tunnels:
+            if (t.kind == kind and t.local == cfg["local"] and t.remote == cfg["remote"]
+                    and t.ikey == cfg["ikey"] and t.link_dev is cfg["link"]):
+                raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        dev = GreDev(self, name, **cfg) if kind == "gre" else GretapDev(self, name, self.net.random_mac(), **cfg)
+        self.register(dev)
+        self.gre_tunnels.append(dev)
+        return dev
+
+    def mc_member(self, dev: NetDevice, group: int) -> bool:
+        groups = self.mc_groups.get(dev.ifindex)
+        return groups is not None and group in groups
+
     def add_tap(self, name: str) -> Tap:
         self.check_new_name(name)
         tap = Tap(self, name, self.net.random_mac())
@@ -181,9 +234,21 @@ class Namespace(Ipv4Path, ArpMixin):
             peer.ns._unregister(peer)
 
     def _unregister(self, dev: NetDevice) -> None:
+        if self.has_uppers:
+            # NETDEV_UNREGISTER: VLAN and VXLAN devices on this one go with it
+            for upper in [d for d in self.devices.values() if getattr(d, "lower", None) is dev]:
+                self._unregister(upper)
         if dev.up:
             dev.up = False
             self._device_down(dev)
+            event = getattr(dev, "netdev_event", None)
+            if event is not None and dev.kind in ("vxlan",):
+                event()
+        if dev.kind == "vlan":
+            self.vlan_devs.pop((dev.lower.ifindex, dev.proto, dev.vid), None)
+        elif dev.kind in ("gre", "gretap") and dev in self.gre_tunnels:
+            self.gre_tunnels.remove(dev)
+        self.mc_groups.pop(dev.ifindex, None)
         if dev.master is not None:
             dev.master.del_port(dev)
         if isinstance(dev, Bridge):

@@ -512,8 +512,8 @@ class TcpSocket:
         send_reset(self.ns, ip, seg)
 
 
-def send_reset(ns: Any, ip: IPv4, seg: Tcp) -> None:
-    """tcp_v4_send_reset: answer a segment nobody wants."""
+def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
+    """tcp_v4_send_reset: answer a segment nobody wants (`meta`: what the reset starts with)."""
     if seg.flags & RST:
         return
     if seg.flags & ACK:
@@ -527,7 +527,7 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp) -> None:
         return
     if ns.net.tracer.on:
         ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}")
-    ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt)
+    ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt, meta)
 
 
 def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:

@@ -414,6 +414,10 @@ class ConntrackTable:
             return NF_ACCEPT
         if ct.status & IPS_CONFIRMED or ct.status & IPS_DYING:
             return NF_ACCEPT
+        if ctx.meta.ctinfo >= IP_CT_IS_REPLY:
+            # only a packet in the original direction confirms (a reset REJECT
+            # made for an unconfirmed connection is RELATED_REPLY and does not)
+            return NF_ACCEPT
         hit = self.hash.get((ct.zone, ct.tuple_orig)) or self.hash.get((ct.zone, ct.tuple_reply))
         if hit is not None and hit[0].timeout > self.ns.sched.now:
             # a clash (nf_ct_resolve_clash): the same flow already confirmed — use that entry
@@ -626,3 +630,24 @@ def ct_flags_text(ct: Conn) -> str:
 
 
 _watch_table_init()
+
+
+def nf_ct_attach(new_frame: Any, old_frame: Any) -> None:
+    """nf_ct_attach: a packet the stack makes in answer to another (REJECT's TCP reset)
+    carries the other's connection, as RELATED in the opposite direction, so NAT
+    translates it back on its way out (nf_send_reset does this)."""
+    m = ct_attach_meta(old_frame)
+    if m is not None:
+        new_frame.meta = m
+
+
+def ct_attach_meta(old_frame: Any) -> Any:
+    """The metadata an answer to `old_frame` starts with (see nf_ct_attach), or None."""
+    old = old_frame.meta
+    if old is None or old.ct is None or old.ct.__class__ is not Conn:
+        return None
+    from netplex.stack.skb import SkbMeta
+    m = SkbMeta()
+    m.ct = old.ct
+    m.ctinfo = IP_CT_RELATED + (IP_CT_IS_REPLY if old.ctinfo < IP_CT_IS_REPLY else 0)
+    return m

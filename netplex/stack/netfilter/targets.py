@@ -97,8 +97,9 @@ class RejectTarget(Target):
             seg = ip.payload
             if ip.frag or getattr(seg, "flags", None) is None:
                 return NF_DROP
+            from netplex.stack.netfilter.conntrack import ct_attach_meta
             from netplex.stack.tcp import send_reset
-            send_reset(ns, ip, seg)
+            send_reset(ns, ip, seg, ct_attach_meta(ctx.frame))   # nf_send_reset attaches the conntrack
         else:
             if ip.frag:
                 return NF_DROP

@@ -1,6 +1,6 @@
 """Record the kernel's answers to the generated netfilter cases (run as root).
 
-    .venv/bin/python -m tests.differential.netfilter.record [--sim]
+    .venv/bin/python tests/differential/netfilter/record.py [--sim]
 
 Writes kernel_results.json next to this file; with --sim, prints the cases
 where the simulator disagrees instead.
@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from tests.differential.netfilter.cases import build, make_cases, run_case
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nf_cases import build, make_cases, run_case  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "kernel_results.json"
 
