@@ -1,6 +1,7 @@
 """`conntrack` as conntrack-tools 1.4.7 prints it (Debian 12), over the simulated conntrack table.
 
-Commands: `-L` (list; also `-L conntrack`, `-L expect`), `-D` (delete what
+Commands: `-L` (list; also `-L conntrack`, `-L expect` — the helpers'
+expectations, `-F expect`, `-C expect`), `-D` (delete what
 the filters select), `-F` (flush), `-C` (count). Filters: `-p/--proto`,
 `-s/--src/--orig-src`, `-d/--dst/--orig-dst`, `-r/--reply-src`,
 `-q/--reply-dst`, `--sport/--orig-port-src`, `--dport/--orig-port-dst`,
@@ -187,10 +188,18 @@ def _run(ctx: Context, argv: list[str]) -> Result:
     ct_table = conntrack_of(ns)
     now = ns.sched.now
     if table in ("expect", "expectation"):
+        exps = ct_table.expectations() if ct_table is not None else []
+        if opts.get("family") == "ipv6":
+            exps = []
         if cmd == "L":
-            return Result(0, "", PREFIX + "0 expectations have been shown.\n")
+            out = "".join(e.format(now) + "\n" for e in exps)
+            return Result(0, out, PREFIX + f"{len(exps)} expectations have been shown.\n")
         if cmd == "F":
+            if ct_table is not None:
+                ct_table.flush_expectations()
             return Result(0, "", PREFIX + "expectation table has been emptied.\n")
+        if cmd == "C":
+            return Result(0, f"{len(exps)}\n", "")
         return Result(0, "", "")
     entries = ct_table.entries() if ct_table is not None else []
     if table in ("dying", "unconfirmed"):

@@ -65,11 +65,12 @@ Where: VLAN_PROTOCOL := { 802.1Q | 802.1ad }
 _BRIDGE_OPTS = {"forward_delay": "forward_delay", "hello_time": "hello_time", "max_age": "max_age",
                 "ageing_time": "ageing_time", "stp_state": "stp_state", "priority": "priority",
                 "vlan_filtering": "vlan_filtering", "group_fwd_mask": "group_fwd_mask",
-                "vlan_default_pvid": "vlan_default_pvid"}
+                "vlan_default_pvid": "vlan_default_pvid", "mcast_snooping": "mcast_snooping"}
 _BRIDGE_ORDER = ("forward_delay hello_time max_age ageing_time stp_state priority vlan_filtering vlan_protocol "
-                 "group_fwd_mask group_address fdb_flush vlan_default_pvid").split()
+                 "group_fwd_mask group_address fdb_flush vlan_default_pvid vlan_stats_enabled "
+                 "vlan_stats_per_port mcast_snooping").split()
 _BRIDGE_KNOWN = ("fdb_flush group_address no_linklocal_learn vlan_protocol "
-                 "vlan_stats_enabled vlan_stats_per_port mcast_snooping mcast_vlan_snooping mcast_router "
+                 "vlan_stats_enabled vlan_stats_per_port mcast_vlan_snooping mcast_router "
                  "mcast_query_use_ifaddr mcast_querier mcast_hash_elasticity mcast_hash_max "
                  "mcast_last_member_count mcast_startup_query_count mcast_last_member_interval "
                  "mcast_membership_interval mcast_querier_interval mcast_query_interval "
@@ -254,10 +255,10 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
                 v = _need(args, i)
                 n = parse_u32(v)
                 limit = {"priority": 0xFFFF, "vlan_default_pvid": 0xFFFF, "vlan_filtering": 0xFF,
-                         "group_fwd_mask": 0xFFFF}.get(opt, 0xFFFFFFFF)
+                         "group_fwd_mask": 0xFFFF, "mcast_snooping": 0xFF}.get(opt, 0xFFFFFFFF)
                 if n is None or n > limit:
                     raise invarg(f"invalid {opt}", v)
-                if opt == "stp_state" or opt == "vlan_filtering":
+                if opt in ("stp_state", "vlan_filtering", "mcast_snooping"):
                     n = 1 if n else 0
                 req.bridge[opt] = n
             elif opt is not None:
@@ -341,7 +342,7 @@ def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
 
 # br_changelink applies the attributes in this order and stops at the first error
 _BR_CHANGELINK_ORDER = ("forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority",
-                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid")
+                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid", "mcast_snooping")
 
 
 def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
@@ -382,6 +383,15 @@ def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
                 if value != br.vlan_filtering:
                     br.vlan_filtering = value
                     br.select_datapath()
+            elif key == "mcast_snooping":
+                # br_multicast_toggle: the snooping group is joined only while snooping
+                from netplex.stack.bridge import MCAST_SNOOPERS
+                from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
+
+                if value != br.mcast_snooping:
+                    br.mcast_snooping = value
+                    if br.up:
+                        (ip_mc_join_group if value else ip_mc_leave_group)(ns, br, MCAST_SNOOPERS)
             elif key == "vlan_default_pvid":
                 from netplex.shell.ip_l2 import set_default_pvid
 

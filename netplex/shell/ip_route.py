@@ -390,6 +390,7 @@ def _get(ns: Any, args: list[str]) -> Result:
     dst = None
     src = None
     oif = None
+    iif = None
     i = 0
     while i < len(args):
         a = args[i]
@@ -399,7 +400,10 @@ def _get(ns: Any, args: list[str]) -> Result:
         elif a in ("oif", "dev"):
             i += 1
             oif = ifname_or_error(ns, _need(args, i))
-        elif a in ("iif", "tos", "dsfield", "mark", "vrf", "uid", "ipproto", "sport", "dport", "connected",
+        elif a == "iif":
+            i += 1
+            iif = ifname_or_error(ns, _need(args, i))
+        elif a in ("tos", "dsfield", "mark", "vrf", "uid", "ipproto", "sport", "dport", "connected",
                    "fibmatch", "as", "ttl-propagate"):
             raise IpError(f"netplex: ip route get {a} is not supported", 2)
         else:
@@ -412,6 +416,8 @@ def _get(ns: Any, args: list[str]) -> Result:
         i += 1
     if dst is None:
         raise IpError("need at least a destination address", 1)
+    if iif is not None:
+        return _get_input(ns, dst, src or 0, iif)
     if src is not None and not ns.is_local_addr(src):
         raise IpError("RTNETLINK answers: Invalid argument", 2)
     res = ns.ip_route_output(dst, oif=oif, src=src)
@@ -431,11 +437,46 @@ def _get(ns: Any, args: list[str]) -> Result:
         parts.append(f"src {int_to_ip(res.src)}")
     parts.append("uid 0")
     flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
-    exc = ns.pmtu_exception(dst) if res.type == "unicast" else None
-    if exc is not None:
-        # a learned path MTU shows as a cached exception, as rt_fill_info reports it
-        flags += f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec mtu {exc[0]} "
+    flags += _cache_metrics(ns, dst, r if res.type == "unicast" else None)
     return Result(0, " ".join(parts) + " \n    cache " + flags + "\n")
+
+
+def _cache_metrics(ns: Any, dst: int, r: Any) -> str:
+    """The metrics rt_fill_info reports: a learned path MTU (an exception that
+    expires) or the route's own `mtu`."""
+    exc = ns.pmtu_exception(dst) if r is not None else None
+    if exc is not None:
+        return f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec mtu {exc[0]} "
+    if r is not None and r.mtu:
+        return f"mtu {'lock ' if r.mtu_lock else ''}{r.mtu} "
+    return ""
+
+
+def _get_input(ns: Any, dst: int, src: int, iif: Any) -> Result:
+    """`ip route get … iif DEV`: the input route a packet from `src` arriving on
+    `iif` would take (ip_route_input_slow)."""
+    r = ns.fib.lookup(dst)
+    head = f"{int_to_ip(dst)} from {int_to_ip(src)}"
+    if r is None:
+        raise IpError("RTNETLINK answers: Network is unreachable", 2)
+    if r.type in ("local", "broadcast"):
+        flag = "<local>" if r.type == "local" else "<local,brd>"
+        return Result(0, f"{r.type} {head} dev lo \n    cache {flag} iif {iif.name} \n")
+    if r.type != "unicast":
+        raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get({'blackhole': 22, 'prohibit': 13}.get(r.type, 113))}", 2)
+    if not iif.forwarding:
+        raise IpError("RTNETLINK answers: No route to host", 2)
+    parts = [head]
+    if r.gw is not None:
+        parts.append(f"via {int_to_ip(r.gw)}")
+    parts.append(f"dev {r.dev.name}")
+    flags = ""
+    nexthop = r.gw if r.gw is not None else dst
+    if r.dev is iif and ns.sysctl.values.get(f"net.ipv4.conf.{iif.name}.send_redirects", "1") == "1" \
+            and any((src & a.mask) == a.prefix and (nexthop & a.mask) == a.prefix for a in ns.dev_addrs(iif)):
+        flags = "<redirect> "   # RTCF_DOREDIRECT: in and out the same device, on-link sender
+    flags += _cache_metrics(ns, dst, r)
+    return Result(0, " ".join(parts) + f" \n    cache {flags}iif {iif.name} \n")
 
 
 def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:

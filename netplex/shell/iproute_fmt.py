@@ -139,16 +139,8 @@ def link_flags(dev: Any) -> str:
 
 
 def operstate(dev: Any) -> str:
-    """IFLA_OPERSTATE as rfc2863_policy computes it.
-
-    A device without carrier whose iflink differs from its own ifindex (a
-    veth whose peer has another index) is LOWERLAYERDOWN, otherwise DOWN.
-    """
-    state = dev.operstate()
-    if dev.up and state == "DOWN" and isinstance(dev, Veth) and dev.peer is not None \
-            and dev.peer.ifindex != dev.ifindex:
-        return "LOWERLAYERDOWN"
-    return state
+    """IFLA_OPERSTATE, as the device computes it (NetDevice.operstate)."""
+    return dev.operstate()
 
 
 def link_header(dev: Any, mode: bool = True) -> str:

@@ -749,6 +749,7 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
             raise kerr("iptables: Bad policy name. Run `dmesg' for more information.")
         table.materialize(c.chain)
         ch.policy = c.policy
+        ch.counted = True
         if "c" in c.opts:
             ch.pcnt, ch.bcnt = c.pcnt, c.bcnt
         table.changed(ch)

@@ -41,10 +41,33 @@ class ArpMixin:
             return
         if sip == 0:
             return
+        if arp.op == ARPOP_REQUEST and self.arp_fwd_proxy(dev, tip):
+            # pneigh_enqueue: a broadcast request is answered after a random
+            # share of proxy_delay (USER_HZ ticks), a unicast one at once
+            self.neigh.update(dev, sip, sha, confirm=False, create=True)
+            delay = 0
+            if frame.dst != dev.mac:
+                span = self.neigh.parm(dev, "proxy_delay") * 10_000_000
+                delay = self.net.rng.randrange(span) if span else 0
+            if tracing:
+                self.trace("arp_process", f"proxy: who-has {self.fmt_ip(tip)} on {dev.name}: is-at {self.fmt_mac(dev.mac)}")
+            self.sched.after(delay, self._arp_reply, dev, arp)
+            return
         confirm = arp.op == ARPOP_REPLY and frame.dst == dev.mac
         if tracing and arp.op == ARPOP_REPLY:
             self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}")
         self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
+
+    def arp_fwd_proxy(self, dev: Any, tip: int) -> bool:
+        """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the
+        target routed out of another device."""
+        v = self.sysctl.values
+        if v.get(f"net.ipv4.conf.{dev.name}.proxy_arp") != "1" and v.get("net.ipv4.conf.all.proxy_arp") != "1":
+            return False
+        if not dev.forwarding or dev.master is not None:
+            return False
+        r = self.fib.lookup(tip)
+        return r is not None and r.type == "unicast" and r.dev is not dev
 
     def addr_usable_on(self, dev: Any, addr: int) -> bool:
         """arp_ignore=0 answers for any local address; a bridge port answers nothing itself."""

@@ -27,6 +27,7 @@ BR_STATE_DISABLED, BR_STATE_LISTENING, BR_STATE_LEARNING, BR_STATE_FORWARDING, B
 BCAST = b"\xff" * 6
 BR_GROUP_ADDRESS = b"\x01\x80\xc2\x00\x00\x00"
 BRIDGE_VLAN_INFO_MASTER, BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED = 1, 2, 4
+MCAST_SNOOPERS = 0xE000006A   # 224.0.0.106, multicast router discovery (RFC 4286)
 PORT_STATE_NAMES = ("disabled", "listening", "learning", "forwarding", "blocking")
 
 
@@ -92,6 +93,7 @@ class Bridge(NetDevice):
         self.vlans: dict[int, int] = {}   # the bridge device's own VLANs (`bridge vlan ... self`)
         self.pvid = 0
         self.vlan_default_pvid = 1
+        self.mcast_snooping = 1
         self.next_port_no = 1
         self.group_fwd_mask = 0
         self.vlan_filtering = 0
@@ -212,7 +214,18 @@ class Bridge(NetDevice):
         self.ns.config_changed()
 
     def bridge_event(self) -> None:
-        """The bridge device went up or down: br_stp_enable_bridge / br_stp_disable_bridge."""
+        """The bridge device went up or down: br_stp_enable_bridge / br_stp_disable_bridge.
+
+        An up bridge with multicast snooping (the default) also joins the multicast-router
+        discovery group 224.0.0.106 (br_ip4_multicast_join_snoopers): its IGMP reports go
+        out of every port, so a bridge's address is learned wherever they reach.
+        """
+        from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
+
+        if self.up and self.mcast_snooping:
+            ip_mc_join_group(self.ns, self, MCAST_SNOOPERS)
+        else:
+            ip_mc_leave_group(self.ns, self, MCAST_SNOOPERS)
         stp = self.stp
         if stp is not None:
             if self.up:

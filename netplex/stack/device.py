@@ -78,6 +78,11 @@ class NetDevice:
     def has_carrier(self) -> bool:
         return self.up
 
+    def carrier_ok(self) -> bool:
+        """netif_carrier_ok: the carrier bit alone, whatever the admin state (on unless a
+        driver turns it off: lo's is always on)."""
+        return True
+
     def flags(self) -> int:
         f = self.base_flags
         if self.up:
@@ -268,6 +273,25 @@ class Veth(NetDevice):
         peer = self.peer
         return self.up and peer is not None and peer.up
 
+    def operstate(self) -> str:
+        """default_operstate: without carrier, LOWERLAYERDOWN when the device whose
+        index is our iflink — looked up in our own namespace, as the kernel does,
+        even when the real peer lives elsewhere — exists and has no carrier."""
+        if not self.up:
+            return "DOWN"
+        if self.has_carrier():
+            return "UP"
+        peer = self.peer
+        if peer is None or peer.ifindex == self.ifindex:
+            return "DOWN"
+        lower = self.ns.by_index.get(peer.ifindex)
+        if lower is None:
+            return "DOWN"
+        return "DOWN" if lower.carrier_ok() else "LOWERLAYERDOWN"
+
+    def carrier_ok(self) -> bool:
+        return self.has_carrier()
+
     def set_up(self, up: bool) -> None:
         super().set_up(up)
         if self.peer is not None:
@@ -290,6 +314,9 @@ class Tap(NetDevice):
 
     def has_carrier(self) -> bool:
         return self.up and self.peer is not None
+
+    def carrier_ok(self) -> bool:
+        return self.peer is not None
 
     def operstate(self) -> str:
         """The tun driver never sets an operational state: UNKNOWN while it has carrier."""

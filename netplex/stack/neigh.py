@@ -39,13 +39,8 @@ NUD_VALID = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | 
 ZERO_MAC = b"\x00" * 6
 BCAST_MAC = b"\xff" * 6
 
-# neigh_parms defaults (ARP): base_reachable_time 30 s, retrans 1 s, delay 5 s.
+# neigh_parms: the defaults live in sysctl (net.ipv4.neigh.*); this one seeds new entries.
 BASE_REACHABLE_NS = 30 * NSEC_PER_SEC
-RETRANS_NS = 1000 * NSEC_PER_MSEC
-DELAY_PROBE_NS = 5 * NSEC_PER_SEC
-MCAST_SOLICIT = 3
-UCAST_SOLICIT = 3
-UNRES_QLEN_BYTES = 212992
 
 
 class Neighbour:
@@ -78,6 +73,16 @@ class NeighTable:
         self.ns = ns
         self.entries: dict[tuple[int, int], Neighbour] = {}
 
+    # -- neigh_parms (net.ipv4.neigh.DEV.*), read on the slow path only ----------
+    def parm(self, dev: NetDevice, key: str) -> int:
+        v = self.ns.sysctl.values.get(f"net.ipv4.neigh.{dev.name}.{key}")
+        if v is None:
+            v = self.ns.sysctl.values[f"net.ipv4.neigh.default.{key}"]
+        return int(v)
+
+    def retrans_ns(self, dev: NetDevice) -> int:
+        return self.parm(dev, "retrans_time_ms") * NSEC_PER_MSEC
+
     # -- lookups -----------------------------------------------------------
     def get(self, dev: NetDevice, ip: int) -> Neighbour | None:
         n = self.entries.get((dev.ifindex, ip))
@@ -91,9 +96,9 @@ class NeighTable:
             n.state = NUD_STALE
             n.updated = n.confirmed + n.reachable_ns
 
-    def random_reachable(self) -> int:
+    def random_reachable(self, dev: NetDevice | None = None) -> int:
         """neigh_rand_reach_time: uniform in [base/2, 3·base/2)."""
-        base = BASE_REACHABLE_NS
+        base = BASE_REACHABLE_NS if dev is None else self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
         return base // 2 + self.ns.net.rng.randrange(base)
 
     def create(self, dev: NetDevice, ip: int) -> Neighbour:
@@ -124,7 +129,7 @@ class NeighTable:
                 n.state = NUD_DELAY
                 n.updated = now
                 n.timer_gen += 1
-                ns.sched.after(DELAY_PROBE_NS, self._delay_timer, n, n.timer_gen)
+                ns.sched.after(self.parm(dev, "delay_first_probe_time") * NSEC_PER_SEC, self._delay_timer, n, n.timer_gen)
             if n.state & (NUD_DELAY | NUD_PROBE):
                 frame.dst = n.lladdr
                 dev.xmit(frame)
@@ -148,11 +153,11 @@ class NeighTable:
         self._enqueue(n, frame, src_hint)
         self._solicit(n, src_hint)
         n.timer_gen += 1
-        ns.sched.after(RETRANS_NS, self._incomplete_timer, n, n.timer_gen, src_hint)
+        ns.sched.after(self.retrans_ns(dev), self._incomplete_timer, n, n.timer_gen, src_hint)
 
     def _enqueue(self, n: Neighbour, frame: Any, src_hint: int | None) -> None:
         size = frame.wire_len()
-        while n.queue and n.queue_bytes + size > UNRES_QLEN_BYTES:
+        while n.queue and n.queue_bytes + size > self.parm(n.dev, "unres_qlen_bytes"):
             old, _ = n.queue.pop(0)
             n.queue_bytes -= old.wire_len()
             self.ns.drop(old, n.dev, "neigh_queue_full")
@@ -179,18 +184,18 @@ class NeighTable:
     def _incomplete_timer(self, n: Neighbour, gen: int, src_hint: int | None) -> None:
         if gen != n.timer_gen or n.state != NUD_INCOMPLETE:
             return
-        if n.probes >= MCAST_SOLICIT:
+        if n.probes >= self.parm(n.dev, "mcast_solicit"):
             self._fail(n)
             return
         self._solicit(n, src_hint)
         n.timer_gen += 1
-        self.ns.sched.after(RETRANS_NS, self._incomplete_timer, n, n.timer_gen, src_hint)
+        self.ns.sched.after(self.retrans_ns(n.dev), self._incomplete_timer, n, n.timer_gen, src_hint)
 
     def _delay_timer(self, n: Neighbour, gen: int) -> None:
         if gen != n.timer_gen or n.state != NUD_DELAY:
             return
         now = self.ns.sched.now
-        if now - n.confirmed < DELAY_PROBE_NS:
+        if now - n.confirmed < self.parm(n.dev, "delay_first_probe_time") * NSEC_PER_SEC:
             n.state = NUD_REACHABLE
             n.updated = n.confirmed
             return
@@ -202,12 +207,12 @@ class NeighTable:
     def _probe_timer(self, n: Neighbour, gen: int) -> None:
         if gen != n.timer_gen or n.state != NUD_PROBE:
             return
-        if n.probes >= UCAST_SOLICIT:
+        if n.probes >= self.parm(n.dev, "ucast_solicit"):
             self._fail(n)
             return
         self._solicit(n, None, unicast=True)
         n.timer_gen += 1
-        self.ns.sched.after(RETRANS_NS, self._probe_timer, n, n.timer_gen)
+        self.ns.sched.after(self.retrans_ns(n.dev), self._probe_timer, n, n.timer_gen)
 
     def _fail(self, n: Neighbour) -> None:
         """neigh_invalidate: FAILED; every queued packet gets its error report."""
@@ -239,7 +244,7 @@ class NeighTable:
         if confirm:
             n.state = NUD_REACHABLE
             n.confirmed = now
-            n.reachable_ns = self.random_reachable()
+            n.reachable_ns = self.random_reachable(dev)
         elif n.state == NUD_INCOMPLETE or n.state == NUD_NONE or n.state == NUD_FAILED or changed:
             n.state = NUD_STALE
         n.lladdr = lladdr

@@ -354,12 +354,13 @@ class Stp:
                 self.make_blocking(p)
 
     def set_topology_change(self, val: bool) -> None:
-        """__br_set_topology_change: while a change lasts the FDB ages in 2 × forward delay."""
+        """__br_set_topology_change: while a change lasts, learned entries expire after one
+        forward delay (hold_time(), what has_expired applies)."""
         br = self.br
         if self.enabled and self.topology_change != val:
             if val:
                 self.saved_ageing_ns = br.ageing_ns
-                br.ageing_ns = 2 * self.forward_delay
+                br.ageing_ns = self.forward_delay
             elif self.saved_ageing_ns is not None:
                 br.ageing_ns = self.saved_ageing_ns
                 self.saved_ageing_ns = None
@@ -471,7 +472,9 @@ class Stp:
             p.stp.forward_delay_timer.mod(self._now() + self.forward_delay)
         elif p.state == BR_STATE_LEARNING:
             self.set_state(p, BR_STATE_FORWARDING)
-            if any(self.is_designated_port(q) for q in self.br.ports):
+            # br_is_designated_for_some_port: an enabled port this bridge speaks for
+            if any(q.state != BR_STATE_DISABLED and q.stp.designated_bridge == self.bridge_id
+                   for q in self.br.ports):
                 self.topology_change_detection()
 
     def tcn_timer_expired(self) -> None:

@@ -72,6 +72,8 @@ NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "ucast_solicit": ("3", 0, None),
     "app_solicit": ("0", 0, None),
     "unres_qlen_bytes": ("212992", 0, None),
+    "proxy_delay": ("80", 0, None),
+    "proxy_qlen": ("64", 0, None),
 }
 
 

@@ -241,6 +241,11 @@ class VxlanDev(NetDevice):
         if not self.up:
             self.stats.tx_dropped += 1
             return
+        if (nbytes or frame.wire_len()) > self.mtu + 18:
+            # is_skb_forwardable: a bridge hands over frames no bigger than the device's MTU
+            self.stats.tx_dropped += 1
+            ns.drop(frame, self, "mtu_exceeded")
+            return
         if ns.net.capture is not None:
             ns.net.capture(self, frame)
         dst = frame.dst

@@ -19,10 +19,9 @@ pytestmark = pytest.mark.skipif(not DEFAULT_DIR.exists(), reason="conformance da
 
 # file → minimum pass rate (1.0 unless a known failure remains)
 FLOORS = {name: 1.0 for name in IN_SCOPE}
-FLOORS.update({"libipt_DNAT.t": 0.77, "libxt_REDIRECT.t": 0.80, "libxt_CT.t": 0.66})
-TOTAL_FLOOR = 0.985
-# dumps that round-trip now (the other two need `-j CT --helper`)
-DUMP_OK = ("ipt-save-filter.txt", "policy-drop.txt")
+TOTAL_FLOOR = 1.0
+# dumps that round-trip now
+DUMP_OK = ("ipt-save-filter.txt", "policy-drop.txt", "wireless.txt", "fedora27-iptables")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,20 @@ passed is destroyed when a lookup, a listing or a NAT clash check meets
 it — what a user can observe is the same as with the kernel's GC worker.
 
 Events (`conntrack -E` style) go to the trace when tracing is on:
-`[NEW] tcp      6 120 SYN_SENT src=… [UNREPLIED] src=…`.
+`[NEW] tcp      6 120 SYN_SENT src=… [UNREPLIED] src=…`. Each carries the
+event bits of nf_conntrack_ecache (IPCT_NEW, IPCT_REPLY, …); a connection
+made through a `CT --ctevents/--expevents` template reports only the events
+in its masks (nf_ct_ecache_ext_add: with only --expevents set, none).
+
+Helpers and expectations (nf_conntrack_helper.c, nf_conntrack_expect.c,
+nf_conntrack_seqadj.c). A connection gets a helper from its CT template
+(`-j CT --helper ftp`; never by port: nf_conntrack_helper=0). At the confirm
+hook (nf_confirm) the helper reads the packet and may add an `Expectation`
+(netplex.stack.netfilter.helpers); a new connection whose tuple an
+expectation covers is RELATED to its master (init_conntrack), runs the
+expectation's `expectfn` (NAT: nf_nat_follow_master) and consumes it. After
+the helper, a connection whose payload NAT resized has its sequence numbers
+shifted (nf_ct_seq_adjust), also in SACK blocks.
 """
 from __future__ import annotations
 
@@ -37,14 +50,16 @@ from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, URG
 from netplex.stack.netfilter.core import (IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_IS_REPLY,
-                                          IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, IPS_ASSURED,
-                                          IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
+                                          IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY, IP_CT_UNTRACKED,
+                                          IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
                                           IPS_SEEN_REPLY, IPS_SRC_NAT, NF_ACCEPT,
                                           NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM,
                                           TABLE_INIT, PacketCtx, netfilter_of)
 
 __all__ = ["Conn", "ConntrackTable", "CtTemplate", "conntrack_of", "nf_ct_netns_get", "invert",
-           "DIR_ORIGINAL", "DIR_REPLY", "TCP_STATE_NAMES", "format_conn", "packet_tuple"]
+           "DIR_ORIGINAL", "DIR_REPLY", "TCP_STATE_NAMES", "format_conn", "packet_tuple", "SeqAdj",
+           "IPCT_NEW", "IPCT_RELATED", "IPCT_DESTROY", "IPCT_REPLY", "IPCT_ASSURED", "IPCT_PROTOINFO",
+           "IPCT_HELPER", "IPCT_MARK", "IPCT_SEQADJ", "IPCT_SECMARK", "IPEXP_NEW", "IPEXP_DESTROY"]
 
 NSEC_PER_SEC = 1_000_000_000
 DIR_ORIGINAL, DIR_REPLY = 0, 1
@@ -94,6 +109,13 @@ GENERIC_TIMEOUT = 600
 ICMP_INVMAP = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17}
 ICMP_VALID_NEW = frozenset((8, 13, 15, 17))
 ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
+
+# conntrack event bits (include/uapi/linux/netfilter/nf_conntrack_common.h, enum ip_conntrack_events)
+(IPCT_NEW, IPCT_RELATED, IPCT_DESTROY, IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO, IPCT_HELPER, IPCT_MARK,
+ IPCT_SEQADJ, IPCT_SECMARK) = (1 << i for i in range(10))
+IPEXP_NEW, IPEXP_DESTROY = 1 << 0, 1 << 1    # enum ip_conntrack_expect_events
+CT_EVENTS_ALL = 0xFFFF
+IPS_SEQ_ADJUST = 1 << 6    # ct->status: the payload was resized, sequence numbers are shifted
 
 PROTO_NAMES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_ICMP: "icmp", 47: "gre", 132: "sctp",
                33: "dccp", 136: "udplite"}
@@ -146,21 +168,50 @@ def quoted_tuple(data: bytes) -> Tuple | None:
 
 
 class CtTemplate:
-    """What the CT target attaches in the raw table (nf_ct_tmpl): a zone, or notrack."""
+    """What the CT target attaches in the raw table (nf_ct_tmpl): a zone, or notrack; a helper
+    (`helper`, a helpers.Helper) and event masks (`ctmask`/`expmask`, 0/0: not set) for the
+    connection it starts."""
 
-    __slots__ = ("table", "zone", "notrack")
+    __slots__ = ("table", "zone", "notrack", "helper", "ctmask", "expmask")
 
-    def __init__(self, table: ConntrackTable | None, zone: int, notrack: bool) -> None:
+    def __init__(self, table: ConntrackTable | None, zone: int, notrack: bool, helper: Any = None,
+                 ctmask: int = 0, expmask: int = 0) -> None:
         self.table = table
         self.zone = zone
         self.notrack = notrack
+        self.helper = helper
+        self.ctmask = ctmask
+        self.expmask = expmask
+
+
+class SeqAdj:
+    """struct nf_ct_seqadj, one per direction: from `correction_pos` on, sequence numbers
+    move by `offset_after` (before it by `offset_before`)."""
+
+    __slots__ = ("correction_pos", "offset_after", "offset_before")
+
+    def __init__(self) -> None:
+        self.correction_pos = 0
+        self.offset_before = 0
+        self.offset_after = 0
+
+    def offset(self, seq: int) -> int:
+        """The offset for a segment starting at `seq` (nf_ct_seq_adjust's choice)."""
+        if _seq_after(seq, self.correction_pos):
+            return self.offset_after
+        return self.offset_before
+
+
+def _seq_after(a: int, b: int) -> bool:
+    return 0 < ((a - b) & 0xFFFFFFFF) < 0x80000000
 
 
 class Conn:
     """struct nf_conn: one tracked connection (follows core.ConnTrack)."""
 
     __slots__ = ("table", "tuple_orig", "tuple_reply", "status", "mark", "zone", "timeout", "proto",
-                 "tcp_state", "created", "unacked", "td_end", "nat_masq_index", "secmark")
+                 "tcp_state", "created", "unacked", "td_end", "nat_masq_index", "secmark", "helper",
+                 "help", "master", "expecting", "ctmask", "expmask", "seqadj", "children")
 
     def __init__(self, table: ConntrackTable, orig: Tuple, zone: int, now: int) -> None:
         self.table = table
@@ -177,6 +228,14 @@ class Conn:
         self.td_end = [0, 0]
         self.nat_masq_index = 0
         self.secmark = 0
+        self.helper: Any = None         # nf_conn_help->helper (helpers.Helper)
+        self.help: Any = None           # the helper's per-connection state (nf_ct_ftp_master, …)
+        self.master: Conn | None = None  # the connection whose expectation this one fulfilled
+        self.expecting = 0              # expectations this connection has pending
+        self.ctmask = CT_EVENTS_ALL      # nf_conntrack_ecache ctmask / expmask
+        self.expmask = CT_EVENTS_ALL
+        self.seqadj: tuple[SeqAdj, SeqAdj] | None = None
+        self.children = 0               # tracked connections whose master this is (each holds a use)
 
     @property
     def proto_state(self) -> str:
@@ -221,12 +280,17 @@ def format_conn(ct: Conn, now: int, event: str = "") -> str:
     out += _tuple_text(ct.tuple_reply)
     if ct.status & IPS_ASSURED:
         out += "[ASSURED] "
-    out += f"mark={ct.mark} "
+    if not event:
+        out += f"mark={ct.mark} "
+    elif ct.mark:
+        out += f"mark={ct.mark} "   # an event carries the mark only when one is set
     if ct.zone:
         out += f"zone={ct.zone} "
+    if ct.helper is not None:
+        out += f"helper={ct.helper.name} "
     if event:
         return out.rstrip()
-    return out + "use=1"
+    return out + f"use={1 + ct.children}"
 
 
 class ConntrackTable:
@@ -239,6 +303,7 @@ class ConntrackTable:
         self.users = 0
         self.hooked = False
         self.on_destroy: list[Callable[[Conn], None]] = []
+        self.expects: list[Any] = []           # pending expectations (helpers.Expectation), oldest first
         self._gen = -1
         self._rules_use = False
 
@@ -260,7 +325,9 @@ class ConntrackTable:
         self.hash[(ct.zone, ct.tuple_orig)] = (ct, DIR_ORIGINAL)
         self.hash[(ct.zone, ct.tuple_reply)] = (ct, DIR_REPLY)
         self.conns[ct] = None
-        self.event(ct, "NEW")
+        if ct.master is not None:
+            ct.master.children += 1
+        self.event(ct, "NEW", IPCT_RELATED if ct.master is not None else IPCT_NEW)
 
     def destroy(self, ct: Conn, event: bool = True) -> None:
         """nf_ct_delete: out of the hash, [DESTROY] event."""
@@ -273,8 +340,13 @@ class ConntrackTable:
             if hit is not None and hit[0] is ct:
                 del self.hash[key]
         ct.status |= IPS_DYING
+        if ct.master is not None:
+            ct.master.children -= 1
+        if ct.expecting:
+            for exp in [e for e in self.expects if e.master is ct]:
+                self.unexpect(exp)       # nf_ct_remove_expectations
         if event:
-            self.event(ct, "DESTROY")
+            self.event(ct, "DESTROY", IPCT_DESTROY)
         for fn in self.on_destroy:
             fn(ct)
 
@@ -305,10 +377,76 @@ class ConntrackTable:
             return False
         return True
 
-    def event(self, ct: Conn, name: str) -> None:
+    def event(self, ct: Conn, name: str, bits: int) -> None:
+        """Report an event (IPCT_* `bits`) unless the connection's ctmask leaves all of them out."""
         ns = self.ns
-        if ns.net.tracer.on:
+        if ns.net.tracer.on and bits & ct.ctmask:
             ns.trace("conntrack", format_conn(ct, ns.sched.now, name))
+
+    # -- expectations (nf_conntrack_expect.c) ------------------------------------------
+    def expect_event(self, exp: Any, name: str, bit: int) -> None:
+        ns = self.ns
+        if ns.net.tracer.on and bit & exp.master.expmask:
+            ns.trace("conntrack", exp.format(ns.sched.now, name))
+
+    def expectations(self) -> list[Any]:
+        """The pending expectations; expired ones go first (nf_ct_expectation_timed_out)."""
+        now = self.ns.sched.now
+        for exp in [e for e in self.expects if e.timeout <= now]:
+            self.unexpect(exp)
+        return list(self.expects)
+
+    def expect_related(self, exp: Any) -> int:
+        """nf_ct_expect_related: add `exp` unless it clashes (EBUSY) or is one too many (EMFILE);
+        an identical expectation of the same master is replaced, and over the helper's
+        max_expected the master's oldest expectation makes room."""
+        now = self.ns.sched.now
+        for other in self.expectations():
+            if other.same_as(exp):
+                if other.master is not exp.master or other.cls != exp.cls:
+                    return EALREADY
+                self.unexpect(other)
+            elif other.clashes(exp):
+                return EBUSY
+        master = exp.master
+        limit = exp.helper_policy_max()
+        if limit and master.expecting >= limit:
+            mine = [e for e in self.expects if e.master is master and e.cls == exp.cls]
+            if mine:
+                self.unexpect(mine[0])     # evict_oldest_expect
+            if master.expecting >= limit:
+                return EMFILE
+        exp.timeout = now + exp.timeout_s * NSEC_PER_SEC
+        self.expects.append(exp)
+        master.expecting += 1
+        self.expect_event(exp, "NEW", IPEXP_NEW)
+        return 0
+
+    def unexpect(self, exp: Any) -> None:
+        """nf_ct_unlink_expect: out of the list, [DESTROY] event."""
+        if exp in self.expects:
+            self.expects.remove(exp)
+            exp.master.expecting -= 1
+            self.expect_event(exp, "DESTROY", IPEXP_DESTROY)
+
+    def find_expectation(self, zone: int, t: Tuple) -> Any:
+        """nf_ct_find_expectation: the expectation covering `t` whose master is confirmed; consumed."""
+        if not self.expects:
+            return None
+        for exp in self.expectations():
+            if exp.zone == zone and exp.covers(t) and exp.master.status & IPS_CONFIRMED \
+                    and not exp.master.status & IPS_DYING:
+                if not exp.permanent:
+                    self.unexpect(exp)
+                return exp
+        return None
+
+    def flush_expectations(self) -> int:
+        n = 0
+        for exp in list(self.expects):
+            self.unexpect(exp)
+            n += 1
+        return n
 
     def refresh(self, ct: Conn, seconds: int) -> None:
         ct.timeout = self.ns.sched.now + seconds * NSEC_PER_SEC
@@ -336,6 +474,7 @@ class ConntrackTable:
         meta = ctx.meta
         zone = 0
         ct0 = meta.ct
+        tmpl: CtTemplate | None = None
         local = ctx.hook == "OUTPUT" or (ctx.in_dev is not None and ctx.in_dev.kind == "loopback")
         if ct0 is not None:
             if ct0.__class__ is CtTemplate and ct0.table is self:
@@ -344,6 +483,7 @@ class ConntrackTable:
                     meta.ctinfo = IP_CT_UNTRACKED
                     return NF_ACCEPT
                 zone = ct0.zone
+                tmpl = ct0
             elif ct0.__class__ is Conn and ct0.table is self and local:
                 return NF_ACCEPT       # seen on the way out, looped back: already tracked
             # else: a stale entry from another namespace (the kernel scrubs it on veth)
@@ -368,6 +508,7 @@ class ConntrackTable:
                 ct = self.new_conn(t, zone, ip)
                 if ct is None:
                     return NF_ACCEPT    # INVALID (not a valid first packet)
+                self.init_conntrack(ct, tmpl)
                 d = DIR_ORIGINAL
             else:
                 ct, d = hit
@@ -387,7 +528,7 @@ class ConntrackTable:
             if d == DIR_REPLY and not ct.status & IPS_SEEN_REPLY:
                 ct.status |= IPS_SEEN_REPLY
                 if ct.status & IPS_CONFIRMED:
-                    self.event(ct, "UPDATE")
+                    self.event(ct, "UPDATE", IPCT_REPLY)
             meta.ct = ct
             meta.ctinfo = ctinfo
             return NF_ACCEPT
@@ -407,11 +548,37 @@ class ConntrackTable:
         meta.ctinfo = IP_CT_RELATED + (IP_CT_IS_REPLY if d == DIR_REPLY else 0)
         return NF_ACCEPT
 
+    def init_conntrack(self, ct: Conn, tmpl: CtTemplate | None) -> None:
+        """init_conntrack's extensions: event masks from the template, then either the
+        expectation the tuple fulfils (RELATED to its master) or the template's helper."""
+        if tmpl is not None and (tmpl.ctmask or tmpl.expmask):
+            ct.ctmask, ct.expmask = tmpl.ctmask, tmpl.expmask
+        exp = self.find_expectation(ct.zone, ct.tuple_orig)
+        if exp is not None:
+            ct.status |= IPS_EXPECTED
+            ct.master = exp.master
+            if exp.helper is not None:
+                ct.helper = exp.helper
+                ct.help = exp.helper.new_info()
+            if exp.expectfn is not None:
+                exp.expectfn(ct, exp)
+        elif tmpl is not None and tmpl.helper is not None:
+            ct.helper = tmpl.helper      # __nf_ct_try_assign_helper
+            ct.help = tmpl.helper.new_info()
+
     def confirm(self, ctx: PacketCtx) -> int:
-        """ipv4_confirm / __nf_conntrack_confirm."""
+        """nf_confirm: the helper, the sequence adjustment, then __nf_conntrack_confirm."""
         ct = ctx.meta.ct
         if ct is None or ct.__class__ is not Conn or ct.table is not self:
             return NF_ACCEPT
+        if (ct.helper is not None or ct.seqadj is not None) and ctx.meta.ctinfo != IP_CT_RELATED_REPLY:
+            loop = ctx.in_dev is not None and ctx.in_dev.kind == "loopback"
+            if ct.helper is not None and not loop:   # a looped-back packet was helped on its way out
+                v = ct.helper.help(ct, ctx.meta.ctinfo, ctx)
+                if v != NF_ACCEPT:
+                    return v
+            if ct.seqadj is not None and not loop:
+                nf_ct_seq_adjust(ctx.frame, ct, ctx.meta.ctinfo)
         if ct.status & IPS_CONFIRMED or ct.status & IPS_DYING:
             return NF_ACCEPT
         if ctx.meta.ctinfo >= IP_CT_IS_REPLY:
@@ -464,7 +631,7 @@ class ConntrackTable:
                         if not ct.status & IPS_ASSURED:
                             ct.status |= IPS_ASSURED
                             if ct.status & IPS_CONFIRMED:
-                                self.event(ct, "UPDATE")
+                                self.event(ct, "UPDATE", IPCT_ASSURED)
                 else:
                     self.refresh(ct, UDP_TIMEOUT)
             else:
@@ -500,11 +667,14 @@ class ConntrackTable:
                 ct.td_end[d] = end
             if plen:
                 ct.unacked[d] = True
-        if flags & ACK and ct.unacked[1 - d] and seg.ack == ct.td_end[1 - d]:
+        ack = seg.ack
+        if ct.seqadj is not None:
+            ack = (ack - ct.seqadj[1 - d].offset((ack - 1) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        if flags & ACK and ct.unacked[1 - d] and ack == ct.td_end[1 - d]:
             ct.unacked[1 - d] = False
         ct.tcp_state = new
         if old != new and ct.status & IPS_CONFIRMED:
-            self.event(ct, "UPDATE")
+            self.event(ct, "UPDATE", IPCT_PROTOINFO)
         if index == TCP_RST_SET:
             timeout = TCP_TIMEOUTS[sCL]
         elif (ct.unacked[0] or ct.unacked[1]) and TCP_TIMEOUTS[new] > TCP_TIMEOUT_UNACK:
@@ -520,12 +690,60 @@ class ConntrackTable:
         elif not ct.status & IPS_ASSURED and old in (sSR, sES) and new == sES:
             ct.status |= IPS_ASSURED
             if ct.status & IPS_CONFIRMED:
-                self.event(ct, "UPDATE")
+                self.event(ct, "UPDATE", IPCT_ASSURED)
         self.refresh(ct, timeout)
         return _OK
 
 
 _OK, _INVALID, _REPEAT = 0, 1, 2
+EALREADY, EBUSY, EMFILE = 114, 16, 24
+
+
+# -- sequence adjustment (nf_conntrack_seqadj.c) -------------------------------------------
+def nf_ct_seqadj_set(ct: Conn, ctinfo: int, seq: int, off: int) -> None:
+    """Payload of the segment at `seq` grew by `off` bytes: later segments in this direction move."""
+    if off == 0:
+        return
+    if ct.seqadj is None:
+        ct.seqadj = (SeqAdj(), SeqAdj())
+    ct.status |= IPS_SEQ_ADJUST
+    way = ct.seqadj[DIR_REPLY if ctinfo >= IP_CT_IS_REPLY else DIR_ORIGINAL]
+    if way.offset_before == way.offset_after or _seq_after(seq, way.correction_pos):
+        way.correction_pos = seq
+        way.offset_before = way.offset_after
+        way.offset_after += off
+
+
+def nf_ct_seq_adjust(frame: Any, ct: Conn, ctinfo: int) -> None:
+    """Shift this segment's seq by its direction's offset and its ack (and SACK edges) back by the
+    other direction's."""
+    ip = frame.payload
+    seg = ip.payload
+    if ip.proto != IPPROTO_TCP or isinstance(seg, (bytes, bytearray)) or ct.seqadj is None:
+        return
+    d = DIR_REPLY if ctinfo >= IP_CT_IS_REPLY else DIR_ORIGINAL
+    this_way, other_way = ct.seqadj[d], ct.seqadj[1 - d]
+    newseq = (seg.seq + this_way.offset(seg.seq)) & 0xFFFFFFFF
+    newack = seg.ack
+    sack = seg.sack
+    if seg.flags & ACK:
+        newack = (seg.ack - _ack_offset(other_way, seg.ack)) & 0xFFFFFFFF
+        if sack:
+            sack = tuple(((l - _ack_offset(other_way, l)) & 0xFFFFFFFF, (r - _ack_offset(other_way, r)) & 0xFFFFFFFF)
+                         for l, r in sack)     # nf_ct_sack_adjust
+    if newseq == seg.seq and newack == seg.ack and sack == seg.sack:
+        return
+    ip = ip.copy()
+    seg = seg.copy()
+    seg.seq, seg.ack, seg.sack = newseq, newack, sack
+    ip.payload = seg
+    frame.payload = ip
+
+
+def _ack_offset(way: SeqAdj, ack: int) -> int:
+    if _seq_after((ack - way.offset_before) & 0xFFFFFFFF, way.correction_pos):
+        return way.offset_after
+    return way.offset_before
 
 
 def _tcp_index(flags: int) -> int:

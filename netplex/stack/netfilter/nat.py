@@ -21,6 +21,14 @@ jhash2 the kernel uses (`find_best_ips_proto`: a client maps to the same
 address each time; `--persistent` drops the destination from the hash), and
 finds a free port by `nf_nat_l4proto_unique_tuple` (random start for source
 NAT from the network's seeded RNG, first free port for destination NAT).
+
+Helpers (nf_nat_ftp, nf_nat_tftp, registered in helpers.NAT_HOOKS as the
+kernel fills nf_nat_ftp_hook): on a NAT'd control connection the FTP
+address and port in PORT/EPRT/227/229 are rewritten to the translated ones
+(the port kept when it is free for the expectation, else a random one above
+it), a change of length shifts the connection's sequence numbers
+(conntrack.nf_ct_seqadj_set); the expected connection is mapped like its
+master (`nf_nat_follow_master`).
 """
 from __future__ import annotations
 
@@ -28,16 +36,18 @@ from typing import Any
 
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
-from netplex.stack.netfilter.conntrack import (DIR_ORIGINAL, DIR_REPLY, ICMP_ERRORS, Conn,
-                                               ConntrackTable, Tuple, invert)
+from netplex.stack.netfilter.conntrack import (DIR_ORIGINAL, DIR_REPLY, EBUSY, ICMP_ERRORS, Conn,
+                                               ConntrackTable, Tuple, invert, nf_ct_seqadj_set)
 from netplex.stack.netfilter.core import (IP_CT_IS_REPLY, IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY,
                                           IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
                                           NF_ACCEPT, NF_DROP, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC,
                                           TABLE_INIT, Netfilter, PacketCtx)
+from netplex.stack.netfilter.helpers import FTP_EPRT, FTP_PASV, FTP_PORT, NAT_HOOKS
 
 __all__ = ["NatRange", "MANIP_SRC", "MANIP_DST", "nf_nat_setup_info", "nf_nat_packet", "jhash2",
            "NF_NAT_RANGE_MAP_IPS", "NF_NAT_RANGE_PROTO_SPECIFIED", "NF_NAT_RANGE_PROTO_RANDOM",
-           "NF_NAT_RANGE_PERSISTENT", "NF_NAT_RANGE_PROTO_RANDOM_FULLY", "NF_NAT_RANGE_NETMAP"]
+           "NF_NAT_RANGE_PERSISTENT", "NF_NAT_RANGE_PROTO_RANDOM_FULLY", "NF_NAT_RANGE_NETMAP",
+           "nf_nat_follow_master", "nf_nat_ftp", "nf_nat_tftp", "nf_nat_mangle_tcp_packet"]
 
 MANIP_SRC, MANIP_DST = 0, 1
 HOOK_MANIP = {"PREROUTING": MANIP_DST, "OUTPUT": MANIP_DST, "INPUT": MANIP_SRC, "POSTROUTING": MANIP_SRC}
@@ -477,3 +487,83 @@ def masquerade_source(ns: Any, out: Any, dst: int) -> int | None:
         if not a.secondary and a.scope == 0:
             return a.addr
     return None
+
+
+# -- the NAT halves of the helpers (nf_nat_helper.c, nf_nat_ftp.c, nf_nat_tftp.c) -------------------
+def nf_nat_follow_master(ct: Conn, exp: Any) -> None:
+    """An expected connection is mapped like its master: its source to where the master
+    sends, its destination to the master's peer at the port the helper saved."""
+    master = ct.master
+    assert master is not None
+    t = master.tuple(DIR_REPLY if exp.dir == DIR_ORIGINAL else DIR_ORIGINAL)
+    nf_nat_setup_info(ct, NatRange(NF_NAT_RANGE_MAP_IPS, t[1], t[1]), MANIP_SRC)
+    nf_nat_setup_info(ct, NatRange(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED, t[0], t[0],
+                                   exp.saved_proto, exp.saved_proto), MANIP_DST)
+
+
+def nf_nat_exp_find_port(table: ConntrackTable, exp: Any, port: int) -> int:
+    """The expectation at `port` if free, else at random ports above it (128 attempts); 0: none."""
+    lo = port
+    span = 0xFFFF - port
+    attempts = min(span, 128)
+    rand = table.ns.net.rng
+    while True:
+        exp.tuple = (*exp.tuple[:4], port)
+        res = table.expect_related(exp)
+        if res == 0:
+            return port
+        attempts -= 1
+        if res != EBUSY or attempts < 0 or span <= 0:
+            return 0
+        port = lo + rand.randrange(span)
+
+
+def nf_nat_mangle_tcp_packet(frame: Any, ct: Conn, ctinfo: int, off: int, length: int, text: bytes) -> None:
+    """Replace `length` payload bytes at `off` by `text`; a size change shifts the sequence numbers
+    of what follows in this direction (lengths and checksums follow on encode)."""
+    ip = frame.payload.copy()
+    seg = ip.payload.copy()
+    data = bytes(seg.payload)
+    seg.payload = data[:off] + text + data[off + length:]
+    ip.payload = seg
+    frame.payload = ip
+    nf_ct_seqadj_set(ct, ctinfo, seg.seq, len(text) - length)
+
+
+def _ftp_fmt_cmd(kind: int, addr: int, port: int) -> bytes:
+    """nf_nat_ftp_fmt_cmd: the numbers as the command or reply writes them."""
+    a = addr.to_bytes(4, "big")
+    if kind in (FTP_PORT, FTP_PASV):
+        return f"{a[0]},{a[1]},{a[2]},{a[3]},{port >> 8},{port & 0xFF}".encode()
+    if kind == FTP_EPRT:
+        return f"|1|{a[0]}.{a[1]}.{a[2]}.{a[3]}|{port}|".encode()
+    return f"|||{port}|".encode()
+
+
+def nf_nat_ftp(ctx: PacketCtx, ct: Conn, ctinfo: int, kind: int, off: int, length: int, exp: Any) -> int:
+    """nf_nat_ftp: the data connection will come to where this packet goes; announce that
+    address and a free port in the payload, and expect the connection there."""
+    d = DIR_REPLY if ctinfo >= IP_CT_IS_REPLY else DIR_ORIGINAL
+    newaddr = ct.tuple(1 - d)[1]
+    exp.saved_proto = exp.tuple[4]
+    exp.dir = 1 - d
+    exp.expectfn = nf_nat_follow_master
+    port = nf_nat_exp_find_port(ct.table, exp, exp.saved_proto)
+    if port == 0:
+        return NF_DROP          # "all ports in use"
+    nf_nat_mangle_tcp_packet(ctx.frame, ct, ctinfo, off, length, _ftp_fmt_cmd(kind, newaddr, port))
+    return NF_ACCEPT
+
+
+def nf_nat_tftp(ctx: PacketCtx, ct: Conn, ctinfo: int, exp: Any) -> int:
+    """nf_nat_tftp: the answer is mapped back to the client's own port."""
+    exp.saved_proto = ct.tuple_orig[3]
+    exp.dir = DIR_REPLY
+    exp.expectfn = nf_nat_follow_master
+    if ct.table.expect_related(exp) != 0:
+        return NF_DROP
+    return NF_ACCEPT
+
+
+NAT_HOOKS["ftp"] = nf_nat_ftp
+NAT_HOOKS["tftp"] = nf_nat_tftp

@@ -5,7 +5,7 @@ first match wins; a matching rule counts the packet and the IP datagram's
 bytes; ACCEPT/DROP end the walk; a jump pushes the position and continues in
 the user chain, `-g` (goto) does not push; RETURN, or the end of a user
 chain, pops; the end of (or RETURN in) a built-in chain applies its policy,
-counted in the policy counters. Extension targets return a verdict or
+counted once the policy has been set (as with iptables-nft). Extension targets return a verdict or
 XT_CONTINUE / XT_RETURN.
 
 Rules that cannot match are not looked at: a chain of more than
@@ -63,12 +63,15 @@ VERDICT_NAMES = {NF_ACCEPT: "ACCEPT", NF_DROP: "DROP", 2: "STOLEN", 3: "QUEUE", 
 class Chain:
     """A built-in or user chain."""
 
-    __slots__ = ("_cache", "_index", "bcnt", "builtin", "created", "name", "pcnt", "policy", "rules")
+    __slots__ = ("_cache", "_index", "bcnt", "builtin", "counted", "created", "name", "pcnt", "policy", "rules")
 
     def __init__(self, name: str, builtin: bool) -> None:
         self.name = name
         self.builtin = builtin
         self.policy = "ACCEPT" if builtin else None
+        # iptables-nft gives a base chain policy counters only once its policy is set
+        # (-P, or a chain line of iptables-restore); until then they stay [0:0]
+        self.counted = False
         self.pcnt = 0
         self.bcnt = 0
         self.rules: list[Rule] = []
@@ -266,10 +269,11 @@ class Table:
                 ctx.chain = ch.name
                 continue
             break
-        if not length:
-            length = ip.wire_len()
-        base.pcnt += 1
-        base.bcnt += length
+        if base.counted:
+            if not length:
+                length = ip.wire_len()
+            base.pcnt += 1
+            base.bcnt += length
         v = NF_ACCEPT if base.policy == "ACCEPT" else NF_DROP
         if tracing:
             ctx.ns.trace(ctx.hook, f"{self.name} {base.name} policy: {base.policy}")
