@@ -372,6 +372,16 @@ def _link_set(ns: Any, args: list[str]) -> Result:
                 else:
                     raise IpError(f'Error: argument "{v}" is wrong: Invalid "{a}" value\n', 255)
             changes[a] = int(v)
+        elif a == "mcast_router":
+            v = value()
+            if not v.isdigit() or int(v) > 255:
+                raise IpError(f'Error: argument "{v}" is wrong: Invalid "{a}" value\n', 255)
+            changes[a] = int(v)
+        elif a == "mcast_flood":
+            v = value()
+            if v not in ("on", "off"):
+                raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
+            changes[a] = v == "on"
         elif a in _FLAG_ATTRS:
             v = value()
             if v not in ("on", "off"):
@@ -387,8 +397,14 @@ def _link_set(ns: Any, args: list[str]) -> Result:
         raise IpError("RTNETLINK answers: Operation not supported", 255)
     if changes.get("state", 0) > 4 or changes.get("priority", 0) > 63:
         raise IpError("RTNETLINK answers: Numerical result out of range", 255)
+    if changes.get("mcast_router", 0) > 3:
+        raise IpError("RTNETLINK answers: Invalid argument", 255)
     for k, v in changes.items():
-        if k == "cost":
+        if k == "mcast_router":
+            _set_port_router(port, v)
+        elif k == "mcast_flood":
+            port.mcast_flood = v
+        elif k == "cost":
             port.path_cost = v
         elif k in ("priority", "state"):
             setattr(port, k, v)
@@ -396,6 +412,89 @@ def _link_set(ns: Any, args: list[str]) -> Result:
             setattr(port, _FLAG_ATTRS[k], v)
     ns.config_changed()
     return Result(0)
+
+
+def _set_port_router(port: Any, value: int) -> None:
+    """br_multicast_set_port_router: 0 never, 1 learned from queries, 2 always, 3 for a while."""
+    from netplex.stack.bridge import MDB_RTR_TYPE_TEMP
+
+    port.mcast_router = value
+    br = port.bridge
+    m = br.mcast_ctx()
+    if value == MDB_RTR_TYPE_TEMP:
+        m.rports[port] = br.ns.sched.now + m.querier_interval
+    else:
+        m.rports.pop(port, None)
+
+
+def _timer(ns_left: int) -> str:
+    """iproute2's print_timer: seconds and hundredths, "%4i.%.2i"."""
+    cs = max(0, ns_left) // 10_000_000
+    return f"{cs // 100:4d}.{cs % 100:02d}"
+
+
+def _mdb_show(ns: Any, args: list[str], details: bool, stats: bool) -> Result:
+    """bridge mdb show (bridge/mdb.c): per bridge, groups newest first, the host's own membership
+    before the ports'; `-d` adds the protocol and the router ports, `-s` the timers."""
+    from netplex.stack.bridge import MDB_RTR_TYPE_PERM
+
+    dev_filter = port_filter = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("dev", "port", "vid"):
+            i += 1
+            if i >= len(args):
+                raise IpError('Command line is not complete. Try option "help"', 255)
+            if a == "vid":
+                raise IpError("netplex: bridge mdb show vid is not supported", 2)
+            d = ns.devices.get(args[i])
+            if d is None:
+                raise IpError(f'Cannot find device "{args[i]}"', 255)
+            if a == "dev":
+                dev_filter = d
+            else:
+                port_filter = d
+        else:
+            raise IpError(f'Unknown mdb show argument "{a}"', 255)   # not checked against iproute2
+        i += 1
+    out: list[str] = []
+    now = ns.sched.now
+    for idx in sorted(ns.by_index):
+        br = ns.by_index[idx]
+        if not isinstance(br, Bridge) or (dev_filter is not None and br is not dev_filter):
+            continue
+        m = br.mcast
+        if m is None or not br.mcast_snooping:
+            continue
+        for e in reversed(list(m.mdb.values())):
+            g = ns.fmt_ip(e.group)
+            rows: list[tuple[Any, bool, int]] = []
+            if e.host_alive(now):
+                rows.append((br, False, e.host_expires - now))
+            for pg in e.live_ports(now):
+                rows.append((pg.port.dev, pg.permanent, 0 if pg.permanent else pg.expires - now))
+            for dev, perm, left in rows:
+                if port_filter is not None and dev is not port_filter:
+                    continue
+                line = f"dev {br.name} port {dev.name} grp {g} {'permanent' if perm else 'temp'}"
+                if details:
+                    line += f" proto {'static' if perm else 'kernel'} "
+                if stats:
+                    line += " " + _timer(left)
+                out.append(line + "\n")
+        if details:
+            rps = m.router_ports(now)
+            if rps:
+                line = f"router ports on {br.name}: "
+                for p in rps:
+                    line += f"{p.dev.name} "
+                    if stats:
+                        perm = p.mcast_router == MDB_RTR_TYPE_PERM
+                        line += _timer(0 if perm else m.rports.get(p, now) - now)
+                        line += " permanent" if perm else " temp"
+                out.append(line + "\n")
+    return Result(0, "".join(out))
 
 
 def _vlan_modify(ns: Any, args: list[str], cmd: str) -> Result:
@@ -513,8 +612,13 @@ def _vlan_show(ns: Any, args: list[str]) -> Result:
 @command("bridge")
 def bridge(ctx: Context, argv: list[str]) -> Result:
     args = argv[1:]
+    details = stats = False
     while args and args[0].startswith("-"):
         o = args[0]
+        if o == "-d" or matches(o, "-details"):
+            details = True
+        if o == "-s" or matches(o, "-statistics"):
+            stats = True
         if matches(o, "-statistics") or matches(o, "-details") or matches(o, "-color") or o in ("-c", "-d", "-s") \
                 or matches(o, "-timestamp") or matches(o, "-oneline") or matches(o, "-compressvlans"):
             pass
@@ -559,7 +663,11 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
             if matches(rest[0], "delete"):
                 return _vlan_modify(ns, rest[1:], "del")
             return Result(2, "", f"netplex: bridge vlan {rest[0]} is not supported\n")
-        if obj in ("mdb", "vni", "monitor") or matches(obj, "monitor"):
+        if obj == "mdb":
+            if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
+                return _mdb_show(ns, rest[1:], details, stats)
+            return Result(2, "", f"netplex: bridge mdb {rest[0]} is not supported\n")
+        if obj in ("vni", "monitor") or matches(obj, "monitor"):
             return Result(2, "", f"netplex: bridge {obj} is not supported\n")
         if matches(obj, "help"):
             return Result(255, "", USAGE)

@@ -10,7 +10,7 @@ from typing import Any
 
 from netplex.shell.interp import Shell
 
-COMMAND_MODULES = ("textutils", "ip", "bridge", "brctl", "sysctl", "ping", "iptables", "conntrack", "docker_proxy", "tc", "vconfig")
+COMMAND_MODULES = ("textutils", "ip", "bridge", "brctl", "sysctl", "ping", "iptables", "conntrack", "docker_proxy", "tc", "vconfig", "smcroute")
 for _name in COMMAND_MODULES:
     try:
         importlib.import_module(f"netplex.shell.{_name}")

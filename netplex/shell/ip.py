@@ -129,6 +129,12 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
     return opts, argv[i:]
 
 
+def _ipmroute(ns: object, opts: IpOpts, args: list[str]) -> Result:
+    from netplex.shell.ip_mroute import do_ipmroute
+
+    return do_ipmroute(ns, opts, args)
+
+
 @command("ip")
 def ip(ctx: Context, argv: list[str]) -> Result:
     parsed = _parse_opts(argv)
@@ -148,6 +154,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
         "neighbor": ip_neigh.do_ipneigh, "neighbour": ip_neigh.do_ipneigh,
         "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
         "tunnel": ip_tunnel.do_iptunnel, "tunl": ip_tunnel.do_iptunnel,
+        "mroute": _ipmroute,
     }
     if name == "help":
         return Result(255, "", USAGE)

@@ -54,6 +54,8 @@ class OutRoute:
 class Ipv4Path:
     """Mixed into Namespace: everything between the device and the sockets."""
 
+    mrt: Any = None   # the multicast routing table (ipmr.py) once a daemon opened it (MRT_INIT)
+
     # -- receive -------------------------------------------------------------
     def netif_receive(self, dev: Any, frame: Ethernet) -> None:
         """__netif_receive_skb_core: hand the frame to its protocol."""
@@ -101,6 +103,11 @@ class Ipv4Path:
                 return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
+            if self.mrt is not None and dst != LIMITED_BCAST:
+                from netplex.stack.ipmr import ip_mr_input
+
+                if ip_mr_input(self, dev, frame):   # ip_route_input_mc → ip_mr_input
+                    return
             # ip_check_mc_rcu: a multicast datagram is ours only for a group the device joined
             if dst >> 28 == 14 and dst != IGMP_ALL_HOSTS and not self.mc_member(dev, dst):
                 self.drop(frame, dev, "mc_not_member")
@@ -191,7 +198,9 @@ class Ipv4Path:
 
             gre_rcv(self, dev, ip)
         elif proto == IPPROTO_IGMP:
-            pass   # igmp_rcv: reports and queries are heard; netplex sends no answers to queries
+            from netplex.stack.igmp import igmp_rcv
+
+            igmp_rcv(self, dev, ip)
         else:
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
