@@ -87,6 +87,8 @@ IGNORED_OBSERVED: dict[str, str] = {
     "rtt_ms": "a wall-clock time on the kernel, simulated time in the simulator",
     "flows": "iperf measurements (goodput, wire rate, per-second intervals) vary run to run on the kernel; "
              "what both must meet is each flow's expect_rate range, compared through `passed`",
+    "classes": "per-class throughput series for plots, which only the simulator records",
+    "duration_s": "the measured duration: simulated seconds in the simulator, wall seconds on the kernel",
 }
 
 

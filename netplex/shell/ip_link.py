@@ -65,10 +65,11 @@ Where: VLAN_PROTOCOL := { 802.1Q | 802.1ad }
 _BRIDGE_OPTS = {"forward_delay": "forward_delay", "hello_time": "hello_time", "max_age": "max_age",
                 "ageing_time": "ageing_time", "stp_state": "stp_state", "priority": "priority",
                 "vlan_filtering": "vlan_filtering", "group_fwd_mask": "group_fwd_mask",
-                "vlan_default_pvid": "vlan_default_pvid", "mcast_snooping": "mcast_snooping"}
+                "vlan_default_pvid": "vlan_default_pvid", "mcast_snooping": "mcast_snooping",
+                "mcast_querier": "mcast_querier"}
 _BRIDGE_ORDER = ("forward_delay hello_time max_age ageing_time stp_state priority vlan_filtering vlan_protocol "
                  "group_fwd_mask group_address fdb_flush vlan_default_pvid vlan_stats_enabled "
-                 "vlan_stats_per_port mcast_snooping").split()
+                 "vlan_stats_per_port mcast_snooping mcast_querier").split()
 _BRIDGE_KNOWN = ("fdb_flush group_address no_linklocal_learn vlan_protocol "
                  "vlan_stats_enabled vlan_stats_per_port mcast_vlan_snooping mcast_router "
                  "mcast_query_use_ifaddr mcast_querier mcast_hash_elasticity mcast_hash_max "
@@ -255,10 +256,10 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
                 v = _need(args, i)
                 n = parse_u32(v)
                 limit = {"priority": 0xFFFF, "vlan_default_pvid": 0xFFFF, "vlan_filtering": 0xFF,
-                         "group_fwd_mask": 0xFFFF, "mcast_snooping": 0xFF}.get(opt, 0xFFFFFFFF)
+                         "group_fwd_mask": 0xFFFF, "mcast_snooping": 0xFF, "mcast_querier": 0xFF}.get(opt, 0xFFFFFFFF)
                 if n is None or n > limit:
                     raise invarg(f"invalid {opt}", v)
-                if opt in ("stp_state", "vlan_filtering", "mcast_snooping"):
+                if opt in ("stp_state", "vlan_filtering", "mcast_snooping", "mcast_querier"):
                     n = 1 if n else 0
                 req.bridge[opt] = n
             elif opt is not None:
@@ -342,7 +343,8 @@ def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
 
 # br_changelink applies the attributes in this order and stops at the first error
 _BR_CHANGELINK_ORDER = ("forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority",
-                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid", "mcast_snooping")
+                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid", "mcast_snooping",
+                        "mcast_querier")
 
 
 def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
@@ -392,6 +394,8 @@ def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
                     br.mcast_snooping = value
                     if br.up:
                         (ip_mc_join_group if value else ip_mc_leave_group)(ns, br, MCAST_SNOOPERS)
+            elif key == "mcast_querier":
+                br.mcast_ctx().set_querier(value)   # br_multicast_set_querier
             elif key == "vlan_default_pvid":
                 from netplex.shell.ip_l2 import set_default_pvid
 

@@ -121,7 +121,7 @@ _DAEMON_OPTS_WITH_ARG = set("cdefFilmPptu")
 
 @command("smcrouted")
 def smcrouted(ctx: Context, argv: list[str]) -> Result:
-    ns = ctx.node
+    ns: Any = ctx.node
     ident = "smcroute"
     sock = None
     vifs = True
@@ -181,7 +181,7 @@ def _parse_addr(text: str) -> tuple[int, int] | None:
 
 @command("smcroutectl")
 def smcroutectl(ctx: Context, argv: list[str]) -> Result:
-    ns = ctx.node
+    ns: Any = ctx.node
     ident = "smcroute"
     sock = None
     i = 1

@@ -608,8 +608,8 @@ class BridgeMcast:
         dst = ip.dst
         proto = ip.proto
         if proto == IPPROTO_IGMP:
-            self._igmp_rcv(port, ip)
-            return None, False   # IGMP itself is never looked up in the mdb
+            # IGMP itself is never looked up in the mdb; a v1/v2 report goes to routers only
+            return None, self._igmp_rcv(port, ip)
         if proto == IPPROTO_PIM and dst == PIM_ALL_ROUTERS and port is not None:
             self.mark_router(port)   # br_multicast_pim: a PIM hello marks a router port
         if ipv4_is_local_multicast(dst):
@@ -621,7 +621,8 @@ class BridgeMcast:
             e = None
         return e, True
 
-    def _igmp_rcv(self, port: BridgePort | None, ip: Any) -> None:
+    def _igmp_rcv(self, port: BridgePort | None, ip: Any) -> bool:
+        """br_ip4_multicast_*: True for a v1/v2 report (BR_INPUT_SKB_CB(skb)->mrouters_only)."""
         from netplex.packet.igmp import Igmp
 
         msg = ip.payload
@@ -629,11 +630,12 @@ class BridgeMcast:
             try:
                 msg = Igmp.decode(bytes(msg))
             except ValueError:
-                return
+                return False
         t = msg.type
         if t in (IGMP_HOST_MEMBERSHIP_REPORT, IGMPV2_HOST_MEMBERSHIP_REPORT):
             self.add_group(port, msg.group)
-        elif t == IGMPV3_HOST_MEMBERSHIP_REPORT:
+            return True
+        if t == IGMPV3_HOST_MEMBERSHIP_REPORT:
             for rec in msg.records:
                 if rec.type in (1, 3) and not rec.sources:     # (MODE_IS|CHANGE_TO)_INCLUDE {}: a leave
                     self.leave_group(port, rec.group)
@@ -645,6 +647,7 @@ class BridgeMcast:
             self._query(port, ip, msg)
         elif t == IGMP_MRDISC_ADV and ip.dst == MCAST_SNOOPERS and port is not None:
             self.mark_router(port)   # br_ip4_multicast_mrd_rcv (RFC 4286 advertisement)
+        return False
 
     def add_group(self, port: BridgePort | None, group: int) -> None:
         """br_ip4_multicast_add_group: a report (re)starts the membership timer (260 s)."""

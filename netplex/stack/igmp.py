@@ -184,7 +184,7 @@ def igmpv3_send_current(ns: Any, dev: Any, groups: list[int]) -> None:
 
 def igmp_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
     """igmp_rcv on a host: queries start report timers; another host's v2 report suppresses ours."""
-    msg = ip.payload
+    msg: Any = ip.payload
     if not isinstance(msg, Igmp):
         try:
             msg = Igmp.decode(bytes(msg))

@@ -530,6 +530,16 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
     ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt, meta)
 
 
+def _tw_accepts_syn(sk: TcpSocket, seg: Tcp) -> bool:
+    """A SYN to a TIME_WAIT socket starts a new connection when its sequence number
+    is past what the old one received, or its timestamp is newer."""
+    if seq_lt(sk.rcv_nxt, seg.seq):
+        return True
+    ts = seg.timestamps
+    return ts is not None and sk.ts_ok and ((ts[0] - sk.ts_recent) & 0xFFFFFFFF) < 0x80000000 \
+        and ts[0] != sk.ts_recent
+
+
 def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
     """tcp_v4_rcv: find the established socket, else the listener, else RST."""
     seg = ip.payload
@@ -537,8 +547,13 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         return
     sk = table.tcp_conns.get((ip.dst, seg.dport, ip.src, seg.sport))
     if sk is not None:
-        sk.rcv(ip, seg)
-        return
+        if sk.state == TIME_WAIT and seg.flags & (SYN | RST | ACK) == SYN and _tw_accepts_syn(sk, seg):
+            # tcp_timewait_state_process → TCP_TW_SYN: a newer SYN ends TIME_WAIT
+            # and goes to the listener as a new connection
+            sk._done()
+        else:
+            sk.rcv(ip, seg)
+            return
     lst = table.tcp_listen.get(seg.dport)
     if lst is not None and (not lst.laddr or lst.laddr == ip.dst):
         if seg.flags & RST:

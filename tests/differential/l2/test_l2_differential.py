@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -62,7 +63,14 @@ def linux_result(case: str) -> tuple[ScenarioResult, tuple[str, ...]]:
     return run_scenario(load_scenario(CASES[case]), be), tuple(be.notes)
 
 
+# case -> a program the twin must run inside the namespace
+NEEDS_TOOL = {"vxlan-routed-mcast": "smcrouted"}
+
+
 def _need_kernel(case: str) -> None:
+    tool = NEEDS_TOOL.get(case)
+    if tool is not None and shutil.which(tool) is None:
+        pytest.skip(f"no {tool} on this machine (apt-get install smcroute): proven in the simulator only")
     feat = NEEDS.get(case)
     if feat is not None and not kernel_has(feat):
         pytest.skip(f"this kernel has no {feat}: proven in the simulator only (tests/l2)")

@@ -32,32 +32,12 @@ BATCHES = [CASES[i:i + BATCH] for i in range(0, len(CASES), BATCH)]
 _ACK = ("close race: whether the client's FIN or the server's FIN goes first depends on the kernel's "
         "scheduling (the twin's own runs differ), so a connection has one pure ACK (52 bytes) more or less")
 _ACK2 = 'sim TCP stack: extra pure ACKs (as above), and after them the conntrack state of a half-tracked (NOTRACK) flow differs'
-_SYN = 'sim TCP stack: a new SYN on a 4-tuple the server still holds in TIME_WAIT is not accepted (Linux accepts it, tcp_timewait_state_process), so a reused SNAT port retransmits the SYN'
-_REJ = "REJECT --reject-with tcp-reset does not attach the connection to its RST (nf_ct_attach), so a DNAT'd connection's reset is not translated back and the client waits (helper conntrack.nf_ct_attach exists for the REJECT target)"
+_SYN = ('sim conntrack: a second connection through the same SNAT port range is counted once in '
+        'nat POSTROUTING where the kernel counts two (a SYN reusing a tuple whose entry is in TIME_WAIT '
+        'is re-opened as NEW by nf_conntrack_proto_tcp, so NAT runs again)')
 XFAIL: dict[str, str] = {
-    'nf005': _ACK,
     'nf006': _ACK2,
-    'nf033': _REJ,
-    'nf034': _ACK,
-    'nf037': _ACK,
-    'nf059': _ACK,
-    'nf065': _ACK,
-    'nf079': _ACK,
-    'nf086': _ACK,
-    'nf088': _ACK,
-    'nf092': _ACK,
-    'nf119': _ACK,
-    'nf121': _ACK,
-    'nf122': _ACK,
-    'nf123': _ACK,
-    'nf124': _ACK,
-    'nf127': _ACK,
-    'nf129': _SYN,
-    'nf132': _ACK,
     'nf145': _SYN,
-    'nf146': _ACK,
-    'nf154': _ACK,
-    'nf156': _ACK,
 }
 
 
