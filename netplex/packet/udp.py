@@ -47,7 +47,10 @@ class Udp:
         payload: object = data[8:ulen] if ulen >= 8 else data[8:]
         layer = UDP_PORTS.get(dport)
         if layer is not None:
-            payload = layer.decode(payload)  # type: ignore[attr-defined]
+            try:
+                payload = layer.decode(payload)  # type: ignore[attr-defined]
+            except ValueError:
+                pass   # not what the port's protocol expects: the payload stays bytes
         return cls(sport, dport, payload)
 
     def wire_len(self) -> int:

@@ -30,6 +30,7 @@ from netplex.scenario.results import ProbeResult, ScenarioResult
 from netplex.scenario.runner import run_scenario
 
 __all__ = [
+    "LINK_NETNS_ALIASES",
     "NORMALISATIONS",
     "DiffReport",
     "ProbeDiff",
@@ -37,13 +38,39 @@ __all__ = [
     "diff_scenario",
     "normalise",
     "normalise_observed",
+    "register_link_netns_aliases",
 ]
 
 _EPHEMERAL = r"(?:3276[89]|327[7-9]\d|32[89]\d\d|3[3-9]\d{3}|[45]\d{4}|60\d{3})"  # 32768..60999
 
+# Namespaces only the kernel twin has, fed by the backend as it builds: a shaped link's
+# hidden wire namespace (netplex/twin/wire.py), keyed by (its name, the ifindex in it of a
+# user end's veth peer) -> the node at that user end's far side, which the simulator names.
+# Every key holds its run's unique prefix, so the runs of one process never collide.
+LINK_NETNS_ALIASES: dict[tuple[str, int], str] = {}
+
+
+def register_link_netns_aliases(aliases: dict[tuple[str, int], str]) -> None:
+    """Add a backend's {(namespace, peer ifindex): node} aliases (LinuxBackend.link_netns_aliases)."""
+    LINK_NETNS_ALIASES.update(aliases)
+
+
+def _far_node(m: re.Match[str]) -> str:
+    far = LINK_NETNS_ALIASES.get((m.group("ns"), int(m.group("index"))))
+    return m.group(0) if far is None else m.group("head") + far
+
+
+Replacement = str | Callable[[re.Match[str]], str]
+
 # (pattern, replacement, reason) — applied in order to every cmd probe's output
 # and error text, on both backends alike.
-NORMALISATIONS: list[tuple[re.Pattern[str], str, str]] = [
+NORMALISATIONS: list[tuple[re.Pattern[str], Replacement, str]] = [
+    # before the rules below rewrite `@ifN` and the `npx-` prefix it reads
+    (re.compile(r"(?P<head>@if(?P<index>\d+)\b[^\n]*\n?[^\n]*?\blink-netns )(?P<ns>npx-[0-9a-f]{8}-\S+)"),
+     _far_node,
+     "on the kernel twin a link with rate, delay or loss runs through a hidden wire namespace, so a "
+     "user end's veth peer (`eth0@ifN`, `link-netns`) is in that namespace, where the simulator shows "
+     "the far node's; LINK_NETNS_ALIASES (fed by the linux backend) names the far node"),
     (re.compile(r"\bnpx-[0-9a-f]{8}-"), "",
      "the kernel twin names each node's namespace `npx-<run id>-<node>` (e.g. in `link-netns`); "
      "the simulator's namespace is named after the node alone"),

@@ -2,7 +2,10 @@
 
 Each node is a namespace named `npx-<8 hex>-<node>`; each link a veth pair
 created directly inside its two namespaces (or, `kind: tap`, two TAP devices
-joined by a relay process, as a hypervisor joins a tap to a guest NIC). Setup
+joined by a relay process, as a hypervisor joins a tap to a guest NIC). A
+veth link with `rate`, `delay` or `loss` is a cable with a namespace of its
+own, `npx-<8 hex>-w<N>`, that shapes the traffic on the wire and leaves the
+user's devices with the kernel's default qdisc (netplex/twin/wire.py). Setup
 lines and `cmd` probes run under `bash -c` inside the node's namespace
 (`ip netns exec`), so `ip`, `iptables`, `tc` and `sysctl` are the real tools.
 Services and probes are small stdlib programs in `netplex/twin/`.
@@ -31,9 +34,11 @@ import time
 from types import FrameType
 from typing import Any
 
+from netplex.scenario import diff
 from netplex.scenario.backend import CmdResult, ProbeOutcome
-from netplex.twin import TwinError, TwinUnavailable, cleanup, netns, state
+from netplex.twin import TwinError, TwinUnavailable, cleanup, netns, state, wire
 from netplex.twin.netlink import NetlinkError, Rtnl
+from netplex.twin.wire import Wire
 
 __all__ = ["LinuxBackend", "check_available"]
 
@@ -85,10 +90,10 @@ _FRESH_NS_SYSCTLS = (
 )
 
 
-def _fresh_sysctls(name: str) -> None:
-    """Apply _FRESH_NS_SYSCTLS in the namespace just created (runs in `netns.create`'s
-    thread, which is inside it). A key the kernel lacks (no IPv6) is skipped."""
-    for key, value in _FRESH_NS_SYSCTLS:
+def _fresh_sysctls(name: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
+    """Apply _FRESH_NS_SYSCTLS (and `extra`) in the namespace just created (runs in
+    `netns.create`'s thread, which is inside it). A key the kernel lacks (no IPv6) is skipped."""
+    for key, value in (*_FRESH_NS_SYSCTLS, *extra):
         try:
             with open(f"/proc/sys/net/{key}", "w") as f:
                 f.write(value + "\n")
@@ -131,6 +136,10 @@ def _rtnl_ask(sock: socket.socket, seq: int, flags: int, index: int = 0) -> dict
                 elif kind in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
                     return found
             off += (length + 3) & ~3
+
+
+def _shaped(link: dict[str, Any]) -> bool:
+    return bool(link.get("rate_bps") or link.get("delay_ns") or link.get("loss"))
 
 
 def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
@@ -185,8 +194,10 @@ class LinuxBackend:
         self._env = dict(os.environ, LC_ALL="C")
         # commands netplex provides on both backends (docker-proxy) come first on PATH
         self._env["PATH"] = os.path.join(_TWIN_DIR, "bin") + os.pathsep + self._env.get("PATH", "")
-        self._link_socks: dict[str, socket.socket] = {}  # node -> rtnetlink socket (linkwatch sync)
+        self._link_socks: dict[str, socket.socket] = {}  # namespace -> rtnetlink socket (linkwatch sync)
         self._seq = 0
+        self._wires: list[Wire] = []  # the shaped links' wire namespaces
+        self._links_seen = 0  # links built so far: a wire is named after its link's index
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> LinuxBackend:
@@ -203,6 +214,17 @@ class LinuxBackend:
     def namespaces(self) -> list[str]:
         """Every namespace this run owns (listed in its state file)."""
         return list(self._state.namespaces) if self._state is not None else []
+
+    @property
+    def link_netns_aliases(self) -> dict[tuple[str, int], str]:
+        """{(wire namespace, ifindex of a user end's peer in it): the node at the far side}.
+
+        A user end of a shaped link shows its peer as `eth0@if<ifindex>` with `link-netns
+        <wire namespace>` where a plain veth shows the far node's namespace; the simulator
+        names the far node. netplex.scenario.diff normalises one into the other with these.
+        """
+        return {(w.netns, index): far for w in self._wires for index in wire.END_INDEX
+                if (far := w.far_node(index)) is not None}
 
     @property
     def state_path(self) -> str | None:
@@ -231,21 +253,53 @@ class LinuxBackend:
         assert self._state is not None
         new = [n for n in nodes if n not in self._ns]
         names = {n: f"{self.prefix}-{n}" for n in new}
-        self._state.add_namespaces(list(names.values()))
-        socks = netns.create(names.values(), sockets=True, on_created=_fresh_sysctls)
+        for w in self._wires:
+            if w.netns in names.values():
+                raise TwinError(f"node {w.netns[len(self.prefix) + 1:]!r} has the name of a wire namespace")
         self._ns.update(names)
-        rtnl = {node: Rtnl(socks[ns]) for node, ns in names.items()}
+        wires: list[tuple[Wire, dict[str, Any]]] = []
+        for i, link in enumerate(links, start=self._links_seen):
+            if link.get("kind", "veth") == "veth" and _shaped(link):
+                wires.append((Wire(self._wire_name(i), self._ends(link)), link))
+        self._links_seen += len(links)
+        wire_ns = {w.netns for w, _ in wires}
+        self._state.add_namespaces([*names.values(), *wire_ns])
+        socks = netns.create(
+            [*names.values(), *wire_ns], sockets=True,
+            on_created=lambda ns: _fresh_sysctls(ns, wire.WIRE_SYSCTLS if ns in wire_ns else ()),
+        )
+        self._wires.extend(w for w, _ in wires)
+        diff.register_link_netns_aliases(self.link_netns_aliases)
+        rtnl = {ns: Rtnl(sock) for ns, sock in socks.items()}
         fds: dict[str, int] = {}
         try:
+            # Each node's namespace creates the veths of the links it is the first end of, in link
+            # order, so every namespace's ifindexes follow one fixed order; a shaped link's two
+            # pairs are created from its wire namespace (whose ends get fixed ifindexes) at the
+            # point where the first end's namespace would have created its pair.
+            cables = {id(link): w for w, link in wires}
+            groups: dict[str, list[dict[str, Any]]] = {ns: [] for ns in names.values()}
             for link in links:
                 if link.get("kind", "veth") == "veth":
-                    self._add_veth(link, rtnl, fds)
-            for node, r in rtnl.items():
-                try:
-                    r.commit()
-                except NetlinkError as exc:
-                    raise TwinError(f"{node}: {exc.request}: RTNETLINK answers: {exc.strerror}",
-                                    exc.errno) from None
+                    groups.setdefault(self._ns[self._ends(link)[0][0]], []).append(link)
+            for ns, group in groups.items():
+                r = self._rtnl_in(ns, rtnl)
+                for link in group:
+                    cable = cables.get(id(link))
+                    if cable is None:
+                        (_a, ifa), (b, ifb) = self._ends(link)
+                        r.veth_add(ifa, ifb, self._fd_of(self._ns[b], fds), mtu=link.get("mtu"))
+                        continue
+                    self._commit(ns, r)
+                    w = rtnl[cable.netns]
+                    for (node, ifname), peer, index in zip(cable.ends, wire.END_NAME, wire.END_INDEX):
+                        w.veth_add(peer, ifname, self._fd_of(self._ns[node], fds), mtu=wire.WIRE_MTU,
+                                   index=index, peer_mtu=int(link.get("mtu") or DEFAULT_MTU))
+                    self._commit(cable.netns, w)
+                self._commit(ns, r)
+            for cable, _link in wires:
+                cable.queue_bridge(rtnl[cable.netns])
+                self._commit(cable.netns, rtnl[cable.netns])
         finally:
             for fd in fds.values():
                 os.close(fd)
@@ -254,7 +308,18 @@ class LinuxBackend:
         for link in links:
             if link.get("kind", "veth") == "tap":
                 self._add_tap(link)
-        self._shape(links)
+                if _shaped(link):
+                    (a, ifa), (b, ifb) = self._ends(link)
+                    self.notes.append(f"rate, delay and loss of tap link {a}:{ifa} -- {b}:{ifb} not applied: "
+                                      "the linux backend shapes veth links only")
+        self._shape(wires)
+
+    def _wire_name(self, index: int) -> str:
+        """`<prefix>-w<link index>`, or (when a node has that name) a name no node can have."""
+        short = f"w{index}"
+        if short in self._ns:
+            short = f"w{index}_"
+        return f"{self.prefix}-{short}"
 
     def _ends(self, link: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
         (a, ifa), (b, ifb) = (tuple(e) for e in link["ends"])
@@ -263,14 +328,24 @@ class LinuxBackend:
                 raise TwinError(f"link end on unknown node {node!r}")
         return (a, ifa), (b, ifb)
 
-    def _add_veth(self, link: dict[str, Any], rtnl: dict[str, Rtnl], fds: dict[str, int]) -> None:
-        (a, ifa), (b, ifb) = self._ends(link)
-        if b not in fds:
-            fds[b] = os.open(netns.path(self._ns[b]), os.O_RDONLY | os.O_CLOEXEC)
-        r = rtnl.get(a)
+    def _rtnl_in(self, ns: str, rtnl: dict[str, Rtnl]) -> Rtnl:
+        r = rtnl.get(ns)
         if r is None:  # a node from an earlier build(): open a socket in it
-            r = rtnl[a] = Rtnl(netns.socket_in(self._ns[a]))
-        r.veth_add(ifa, ifb, fds[b], mtu=link.get("mtu"))
+            r = rtnl[ns] = Rtnl(netns.socket_in(ns))
+        return r
+
+    def _commit(self, ns: str, r: Rtnl) -> None:
+        try:
+            r.commit()
+        except NetlinkError as exc:
+            raise TwinError(f"{ns[len(self.prefix) + 1:]}: {exc.request}: RTNETLINK answers: {exc.strerror}",
+                            exc.errno) from None
+
+    @staticmethod
+    def _fd_of(ns: str, fds: dict[str, int]) -> int:
+        if ns not in fds:
+            fds[ns] = os.open(netns.path(ns), os.O_RDONLY | os.O_CLOEXEC)
+        return fds[ns]
 
     def _add_tap(self, link: dict[str, Any]) -> None:
         (a, ifa), (b, ifb) = self._ends(link)
@@ -283,42 +358,45 @@ class LinuxBackend:
             for node, ifname in ((a, ifa), (b, ifb)):
                 self._must(node, f"ip link set dev {ifname} mtu {int(mtu)}")
 
-    def _shape(self, links: list[dict[str, Any]]) -> None:
-        """tbf for `rate`; netem for `delay`/`loss` where the kernel has it, else a note."""
-        batches: dict[str, list[str]] = {}
-        for link in links:
+    def _shape(self, wires: list[tuple[Wire, dict[str, Any]]]) -> None:
+        """On each wire: tbf for `rate`; netem for `delay`/`loss` where the kernel has it, else a note.
+
+        An end's traffic is shaped on the egress of the wire device facing the other end.
+        """
+        for cable, link in wires:
             rate, delay, loss = link.get("rate_bps"), link.get("delay_ns"), link.get("loss")
-            if not (rate or delay or loss):
-                continue
             mtu = int(link.get("mtu") or DEFAULT_MTU)
-            for node, ifname in self._ends(link):
-                lines = batches.setdefault(node, [])
+            lines = []
+            for end, (node, ifname) in enumerate(cable.ends):
+                dev = cable.egress(end)
                 tbf_parent = "root"
                 if delay or loss:
                     netem = self._netem_args(delay, loss)
-                    res = self.run(node, f"tc qdisc replace dev {ifname} root handle 1: netem {netem}")
-                    if res.status == 0:
+                    res = self._tc(cable.netns, [f"qdisc replace dev {dev} root handle 1: netem {netem}"])
+                    if res.returncode == 0:
                         tbf_parent = "parent 1:1"
                     else:
-                        why = ("kernel lacks sch_netem" if "unknown" in res.error.lower()
-                               else res.error.strip().splitlines()[0] if res.error.strip() else "tc failed")
+                        err = res.stderr.strip()
+                        why = ("kernel lacks sch_netem" if "unknown" in err.lower()
+                               else err.splitlines()[0] if err else "tc failed")
                         if delay:
                             self.notes.append(f"delay on {node}:{ifname} not applied: {why}")
                         if loss:
                             self.notes.append(f"loss on {node}:{ifname} not applied: {why}")
                 if rate:
                     burst, limit = tbf_params(int(rate), mtu)
-                    lines.append(f"qdisc replace dev {ifname} {tbf_parent} tbf rate {int(rate)}bit"
+                    lines.append(f"qdisc replace dev {dev} {tbf_parent} tbf rate {int(rate)}bit"
                                  f" burst {burst} limit {limit}")
-        for node, lines in batches.items():
-            if not lines:
-                continue
-            res = subprocess.run(
-                ["tc", "-n", self._ns[node], "-batch", "-"],
-                input="\n".join(lines) + "\n", capture_output=True, text=True, env=self._env,
-            )
-            if res.returncode != 0:
-                raise TwinError(f"{node}: tc: {res.stderr.strip()}")
+            if lines:
+                res = self._tc(cable.netns, lines)
+                if res.returncode != 0:
+                    (a, ifa), (b, ifb) = cable.ends
+                    raise TwinError(f"link {a}:{ifa} -- {b}:{ifb}: tc: {res.stderr.strip()}")
+
+    def _tc(self, ns: str, lines: list[str]) -> subprocess.CompletedProcess[str]:
+        """`tc -n NS -batch -` with `lines`."""
+        return subprocess.run(["tc", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True, env=self._env)
 
     @staticmethod
     def _netem_args(delay_ns: int | None, loss: float | None) -> str:
@@ -380,12 +458,13 @@ class LinuxBackend:
             )
 
     def _sync_linkwatch(self) -> None:
-        """Run the pending linkwatch event of every device that has one (see RTM_GETLINK above)."""
-        for node, ns in self._ns.items():
-            sock = self._link_socks.get(node)
+        """Run the pending linkwatch event of every device that has one (see RTM_GETLINK above),
+        in the nodes' namespaces and the wires' (whose bridge ports follow the user ends' state)."""
+        for ns in [*self._ns.values(), *(w.netns for w in self._wires)]:
+            sock = self._link_socks.get(ns)
             if sock is None:
                 try:
-                    sock = self._link_socks[node] = netns.socket_in(ns)
+                    sock = self._link_socks[ns] = netns.socket_in(ns)
                 except OSError:
                     continue
             self._seq += 1

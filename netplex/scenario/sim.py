@@ -16,6 +16,7 @@ from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.scenario.backend import CmdResult, ProbeOutcome
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
+from netplex.twin.probe import parse_reply   # one parser of the services' answer for both backends
 
 NSEC_PER_SEC = 1_000_000_000
 TCP_TIMEOUT_NS = 2 * NSEC_PER_SEC
@@ -145,7 +146,7 @@ class SimBackend:
             if not state["done"]:
                 return ProbeOutcome(False, {"error": "timed out"})
             return ProbeOutcome(False, {"error": "no answer", "reply": ""})
-        observed = self._parse_reply(reply)
+        observed = parse_reply(reply)
         observed["local"] = state["local"]
         return ProbeOutcome(True, observed)
 
@@ -173,20 +174,9 @@ class SimBackend:
         if state["reply"] is None:
             text = ERRNO_TEXT.get(state["error"], "timed out") if state["error"] else "timed out"
             return ProbeOutcome(False, {"reply": "", "error": text})
-        observed = self._parse_reply(state["reply"].decode(errors="replace").strip())
+        observed = parse_reply(state["reply"].decode(errors="replace").strip())
         observed["local"] = local
         return ProbeOutcome(True, observed)
-
-    @staticmethod
-    def _parse_reply(reply: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        word, _, addr = reply.partition(" ")
-        host, sep, port = addr.rpartition(":")
-        if word == "peer" and sep and port.isdigit():
-            out["peer"] = host
-            out["peer_port"] = int(port)
-        out["reply"] = reply
-        return out
 
     def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""

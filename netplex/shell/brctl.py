@@ -84,7 +84,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
         if br in ns.devices:
             return _err(f"device {br} already exists; can't create bridge with the same name")
         if not valid_ifname(br):
-            return _err(f"add bridge failed: Invalid argument")
+            return _err("add bridge failed: Invalid argument")
         ns.add_bridge(br)
         return Result(0)
     if name == "delbr":
@@ -144,7 +144,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
     br = _bridge(ns, args[0])
     if name == "showmacs":
         if br is None:
-            return _err(f"read of forward table failed: No such device")
+            return _err("read of forward table failed: No such device")
         now = ns.sched.now
         rows = []
         for e in sorted(br.fdb.values(), key=lambda e: e.mac):
@@ -236,7 +236,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
 
 def _stp_view(br: Bridge) -> dict[str, Any]:
     """What the kernel reports of STP, whether or not it ever ran on this bridge."""
-    from netplex.stack.stp import CS_NS, bridge_id_bytes, make_port_id
+    from netplex.stack.stp import CS_NS, bridge_id_bytes
 
     stp = br.stp
     mac = br.mac if (br.had_ports or br.mac_set_by_user) else b"\x00" * 6

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.addr import bytes_to_mac
-from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches
+from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.ip_link import _parse_lladdr
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
@@ -95,18 +95,16 @@ def _fdb_show(ns: Any, args: list[str]) -> Result:
         a = args[i]
         if a in ("dev", "brport"):
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
-            dev_filter = ns.devices.get(args[i])
+            name = need_arg(args, i)
+            dev_filter = ns.devices.get(name)
             if dev_filter is None:
-                raise IpError(f'Cannot find device "{args[i]}"', 255)
+                raise IpError(f'Cannot find device "{name}"', 255)
         elif a == "br":
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
-            br_filter = ns.devices.get(args[i])
+            name = need_arg(args, i)
+            br_filter = ns.devices.get(name)
             if br_filter is None:
-                raise IpError(f'Cannot find bridge device "{args[i]}"', 255)
+                raise IpError(f'Cannot find bridge device "{name}"', 255)
         elif a in ("vlan", "state", "dynamic", "self", "master"):
             raise IpError(f"netplex: bridge fdb show {a} is not supported", 2)
         else:
@@ -159,9 +157,7 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
         a = args[i]
         if a == "dev":
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
-            devname = args[i]
+            devname = need_arg(args, i)
         elif a == "master":
             master = True
         elif a == "self":
@@ -174,19 +170,16 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
             state = "dynamic"
         elif a == "vlan":
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
-            v = args[i]
+            v = need_arg(args, i)
             if not v.isdigit():
                 raise IpError(f'Error: argument "{v}" is wrong: invalid VLAN\n', 255)
             vlan = int(v)
         elif a in ("dst", "port", "vni", "via"):
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
+            word = need_arg(args, i)
             if a in vx:
-                raise IpError(f'Error: either "{a}" is duplicate, or "{args[i]}" is a garbage.', 255)
-            vx[a] = args[i]
+                raise IpError(f'Error: either "{a}" is duplicate, or "{word}" is a garbage.', 255)
+            vx[a] = word
         elif a in ("src_vni", "router", "use", "extern_learn", "sticky", "norefresh", "nhid"):
             raise IpError(f"netplex: bridge fdb {a} is not supported", 2)
         else:
@@ -324,9 +317,7 @@ def _link_show(ns: Any, args: list[str]) -> Result:
         a = args[i]
         if a == "dev":
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
-            a = args[i]
+            a = need_arg(args, i)
         dev_filter = ns.devices.get(a)
         if dev_filter is None:
             raise IpError(f'Cannot find device "{a}"', 255)
@@ -353,9 +344,7 @@ def _link_set(ns: Any, args: list[str]) -> Result:
     def value() -> str:
         nonlocal i
         i += 1
-        if i >= len(args):
-            raise IpError('Command line is not complete. Try option "help"', 255)
-        return args[i]
+        return need_arg(args, i)
 
     while i < len(args):
         a = args[i]
@@ -444,13 +433,12 @@ def _mdb_show(ns: Any, args: list[str], details: bool, stats: bool) -> Result:
         a = args[i]
         if a in ("dev", "port", "vid"):
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
+            word = need_arg(args, i)
             if a == "vid":
                 raise IpError("netplex: bridge mdb show vid is not supported", 2)
-            d = ns.devices.get(args[i])
+            d = ns.devices.get(word)
             if d is None:
-                raise IpError(f'Cannot find device "{args[i]}"', 255)
+                raise IpError(f'Cannot find device "{word}"', 255)
             if a == "dev":
                 dev_filter = d
             else:
@@ -511,12 +499,11 @@ def _vlan_modify(ns: Any, args: list[str], cmd: str) -> Result:
         a = args[i]
         if a in ("dev", "vid"):
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
+            word = need_arg(args, i)
             if a == "dev":
-                d = args[i]
+                d = word
             else:
-                lo, dash, hi = args[i].partition("-")
+                lo, dash, hi = word.partition("-")
                 vid = int(lo) if lo.isdigit() else 0
                 if dash:
                     vid_end = int(hi) if hi.isdigit() else 0
@@ -577,14 +564,13 @@ def _vlan_show(ns: Any, args: list[str]) -> Result:
         a = args[i]
         if a in ("dev", "vid"):
             i += 1
-            if i >= len(args):
-                raise IpError('Command line is not complete. Try option "help"', 255)
+            word = need_arg(args, i)
             if a == "dev":
-                dev_filter = ns.devices.get(args[i])
+                dev_filter = ns.devices.get(word)
                 if dev_filter is None:
-                    raise IpError(f'Cannot find device "{args[i]}"', 1)
+                    raise IpError(f'Cannot find device "{word}"', 1)
             else:
-                vid_filter = int(args[i]) if args[i].isdigit() else 0
+                vid_filter = int(word) if word.isdigit() else 0
         i += 1
     out = [f"{'port':<16}  {'vlan-id':<9}\n"]
     for idx in sorted(ns.by_index):

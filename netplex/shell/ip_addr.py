@@ -5,7 +5,7 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip
 from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_header,
-                                       link_lines, link_name, link_netns, matches, operstate,
+                                       link_lines, link_name, link_netns, matches, need_arg, operstate,
                                        parse_inet_addr, parse_prefix, parse_u32)
 from netplex.shell.ip_link import show_devices
 from netplex.shell.result import Result
@@ -34,12 +34,6 @@ def _scope_name(scope: int) -> str:
     return SCOPE_NAMES.get(scope, str(scope))
 
 
-def _need(args: list[str], i: int) -> str:
-    if i >= len(args):
-        raise IpError('Command line is not complete. Try option "help"', 255)
-    return args[i]
-
-
 def _modify(ns: Any, args: list[str], cmd: str) -> Result:
     local: tuple[int, int] | None = None
     local_text = ""
@@ -55,24 +49,24 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         a = args[i]
         if matches(a, "peer") or matches(a, "remote"):
             i += 1
-            peer = parse_prefix(_need(args, i), allow_default=False)
+            peer = parse_prefix(need_arg(args, i), allow_default=False)
         elif matches(a, "broadcast") or a == "brd":
             i += 1
-            brd = _need(args, i)
+            brd = need_arg(args, i)
             if brd not in ("+", "-"):
                 parse_inet_addr(brd)
         elif matches(a, "label"):
             i += 1
-            label = _need(args, i)
+            label = need_arg(args, i)
         elif matches(a, "scope"):
             i += 1
-            scope = parse_scope(_need(args, i))
+            scope = parse_scope(need_arg(args, i))
         elif a == "dev":
             i += 1
-            devname = _need(args, i)
+            devname = need_arg(args, i)
         elif a in ("metric", "priority", "preference"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = parse_u32(v)
             if n is None:
                 raise invarg('"metric" value is invalid\n', v)
@@ -81,7 +75,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
             noprefixroute = True
         elif a in ("valid_lft", "preferred_lft"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v != "forever":
                 raise IpError(f"netplex: ip address {a} other than forever is not supported", 2)
         elif a in ("home", "nodad", "optimistic", "mngtmpaddr", "autojoin", "anycast", "proto"):
@@ -89,7 +83,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         else:
             if matches(a, "local"):
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if local is not None:
                 raise duparg2("local", a)
             local = parse_prefix(a, allow_default=False)

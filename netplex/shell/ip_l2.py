@@ -13,7 +13,7 @@ from typing import Any
 
 from netplex.packet.addr import ip_to_int
 from netplex.packet.gre import GRE_CSUM, GRE_KEY, GRE_SEQ
-from netplex.shell.iproute_fmt import IpError, invarg, matches, parse_u32
+from netplex.shell.iproute_fmt import IpError, invarg, matches, need_arg, parse_u32
 
 __all__ = ["parse_kind", "create", "change_kind", "set_default_pvid", "VXLAN_USAGE", "VLAN_USAGE", "gre_usage"]
 
@@ -78,12 +78,6 @@ def gre_usage(kind: str) -> str:
             "\tKEY  := { DOTTED_QUAD | NUMBER }\n\tMARK := { 0x0..0xffffffff }\n")
 
 
-def _need(args: list[str], i: int) -> str:
-    if i >= len(args):
-        raise IpError('Command line is not complete. Try option "help"', 255)
-    return args[i]
-
-
 def _addr(text: str, what: str) -> int:
     """get_addr for AF_INET: `any` is 0; a bad address is iproute2's get_addr error."""
     if text == "any":
@@ -111,14 +105,14 @@ def _parse_vlan(req: Any, args: list[str]) -> None:
         a = args[i]
         if matches(a, "protocol"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             proto = {"802.1q": 0x8100, "802.1ad": 0x88A8}.get(v.lower())
             if proto is None:
                 raise invarg("protocol is invalid", v)
             o["proto"] = proto
         elif matches(a, "id"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = parse_u32(v)
             if n is None or n > 0xFFFF:
                 raise invarg("id is invalid", v)
@@ -126,7 +120,7 @@ def _parse_vlan(req: Any, args: list[str]) -> None:
         elif matches(a, "reorder_hdr") or matches(a, "loose_binding"):
             key = "reorder_hdr" if matches(a, "reorder_hdr") else "loose_binding"
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v not in ("on", "off"):
                 raise IpError(f'Error: argument of "{key}" must be "on" or "off", not "{v}"', 1)
             o[key] = v == "on"
@@ -149,7 +143,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
         a = args[i]
         if matches(a, "id") or matches(a, "vni"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "id", "id", v)
             n = parse_u32(v)
             if n is None or n >= 1 << 24:
@@ -160,7 +154,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
             if daddr is not None and _mc(daddr) != group:
                 raise IpError("vxlan: both group and remote cannot be specified", 1)
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "group", "group" if group else "remote", v)
             daddr = _addr(v, a)
             if group and not _mc(daddr):
@@ -170,7 +164,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
             o["group"] = daddr
         elif matches(a, "local"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "local", "local", v)
             la = _addr(v, a)
             if _mc(la):
@@ -178,7 +172,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
             o["local"] = la
         elif matches(a, "dev"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "dev", "dev", v)
             d = ns.devices.get(v)
             if d is None:
@@ -186,7 +180,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
             o["lower"] = d
         elif matches(a, "ttl") or matches(a, "hoplimit"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "ttl", "ttl", v)
             if v == "inherit":
                 o["ttl_inherit"] = True
@@ -201,7 +195,7 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
                 o["ttl"] = n or None
         elif matches(a, "tos") or matches(a, "dsfield"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inherit":
                 o["tos"] = 1
             else:
@@ -211,24 +205,24 @@ def _parse_vxlan(ns: Any, req: Any, args: list[str], adding: bool) -> None:
                 o["tos"] = n
         elif matches(a, "ageing"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = 0 if v == "none" else parse_u32(v)
             if n is None:
                 raise invarg("ageing timer", v)
             o["ageing"] = n
         elif matches(a, "port") or matches(a, "srcport"):
             i += 1
-            lo = parse_u32(_need(args, i))
+            lo = parse_u32(need_arg(args, i))
             if lo is None or lo > 0xFFFF:
                 raise invarg("min port", args[i])
             i += 1
-            hi = parse_u32(_need(args, i))
+            hi = parse_u32(need_arg(args, i))
             if hi is None or hi > 0xFFFF:
                 raise invarg("max port", args[i])
             o["srcport"] = (lo, hi)
         elif matches(a, "dstport"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _dup(seen, "dstport", "dstport", v)
             n = parse_u32(v)
             if n is None or n > 0xFFFF:
@@ -282,7 +276,7 @@ def parse_gre_words(ns: Any, o: dict[str, Any], args: list[str], usage: str) -> 
         a = args[i]
         if matches(a, "key") or matches(a, "ikey") or matches(a, "okey"):
             i += 1
-            k = _gre_key(a if a in ("ikey", "okey") else "key", _need(args, i))
+            k = _gre_key(a if a in ("ikey", "okey") else "key", need_arg(args, i))
             if matches(a, "key"):
                 o["ikey"] = o["okey"] = k
             elif matches(a, "ikey"):
@@ -313,20 +307,20 @@ def parse_gre_words(ns: Any, o: dict[str, Any], args: list[str], usage: str) -> 
             o["pmtudisc"] = True
         elif matches(a, "remote"):
             i += 1
-            o["remote"] = _addr(_need(args, i), "remote")
+            o["remote"] = _addr(need_arg(args, i), "remote")
         elif matches(a, "local"):
             i += 1
-            o["local"] = _addr(_need(args, i), "local")
+            o["local"] = _addr(need_arg(args, i), "local")
         elif matches(a, "dev"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             d = ns.devices.get(v)
             if d is None:
                 raise IpError(f'Cannot find device "{v}"', 1)
             o["link"] = d
         elif matches(a, "ttl") or matches(a, "hoplimit") or matches(a, "hlim"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inherit":
                 o["ttl"] = 0
             else:
@@ -336,7 +330,7 @@ def parse_gre_words(ns: Any, o: dict[str, Any], args: list[str], usage: str) -> 
                 o["ttl"] = n
         elif matches(a, "tos") or matches(a, "tclass") or matches(a, "dsfield"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inherit":
                 o["tos"] = 1
             else:

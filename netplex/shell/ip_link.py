@@ -11,7 +11,7 @@ from typing import Any
 
 from netplex.packet.addr import mac_to_bytes
 from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_lines, link_name,
-                                       matches, operstate, link_flags, parse_u32)
+                                       matches, need_arg, operstate, link_flags, parse_u32)
 from netplex.shell.result import Result
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Loopback, Tap
@@ -80,12 +80,6 @@ _BRIDGE_KNOWN = ("fdb_flush group_address no_linklocal_learn vlan_protocol "
                  "nf_call_arptables").split()
 
 
-def _need(args: list[str], i: int) -> str:
-    if i >= len(args):
-        raise IpError('Command line is not complete. Try option "help"', 255)
-    return args[i]
-
-
 def _check_name(name: str) -> None:
     if not valid_ifname(name) or len(name) >= IFNAMSIZ:
         raise invarg('"name" not a valid ifname', name)
@@ -136,7 +130,7 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             req.up = False
         elif a == "name":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             _check_name(v)
             if adding:
                 req.name = v
@@ -144,24 +138,24 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
                 req.newname = v
         elif matches(a, "mtu"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = parse_u32(v)
             if n is None or n > 0x7FFFFFFF:
                 raise invarg('Invalid "mtu" value\n', v)
             req.mtu = n
         elif a in ("address", "addr") or (matches(a, "address") and len(a) > 1):
             i += 1
-            req.mac = _parse_lladdr(_need(args, i))
+            req.mac = _parse_lladdr(need_arg(args, i))
         elif matches(a, "txqueuelen") or a in ("qlen", "txqlen"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = parse_u32(v)
             if n is None:
                 raise invarg('Invalid "txqueuelen" value\n', v)
             req.txqlen = n
         elif a == "master":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             m = ns.devices.get(v)
             if m is None:
                 raise invarg("Device does not exist\n", v)
@@ -170,15 +164,15 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             req.nomaster = True
         elif a == "alias":
             i += 1
-            req.alias = _need(args, i)
+            req.alias = need_arg(args, i)
         elif matches(a, "type") and len(a) > 1:
             i += 1
-            req.kind = _need(args, i)
+            req.kind = need_arg(args, i)
             _parse_kind_args(ns, req, args[i + 1:])
             break
         elif a == "link":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             m = ns.devices.get(v)
             if m is None:
                 raise IpError(f'Cannot find device "{v}"', 1)
@@ -193,7 +187,7 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
                 raise IpError("netplex: ip link help is not supported", 2)
             if a == "dev":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if req.name is not None:
                 raise duparg2("dev", a)
             if adding:
@@ -213,22 +207,22 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             a = args[i]
             if a == "name":
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
                 _check_name(v)
                 req.peer["name"] = v
             elif a == "netns":
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
                 node = ns.net.nodes.get(v)
                 if node is None:
                     raise invarg('Invalid "netns" value\n', v)
                 req.peer["netns"] = node.ns
             elif matches(a, "address") and len(a) > 1:
                 i += 1
-                req.peer["mac"] = _parse_lladdr(_need(args, i))
+                req.peer["mac"] = _parse_lladdr(need_arg(args, i))
             elif matches(a, "mtu"):
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
                 n = parse_u32(v)
                 if n is None:
                     raise invarg('Invalid "mtu" value\n', v)
@@ -238,7 +232,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             else:
                 if a == "dev":
                     i += 1
-                    a = _need(args, i)
+                    a = need_arg(args, i)
                 if "name" in req.peer:
                     raise duparg2("dev", a)
                 _check_name(a)
@@ -253,7 +247,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
                 opt = a
             if opt in _BRIDGE_OPTS:
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
                 n = parse_u32(v)
                 limit = {"priority": 0xFFFF, "vlan_default_pvid": 0xFFFF, "vlan_filtering": 0xFF,
                          "group_fwd_mask": 0xFFFF, "mcast_snooping": 0xFF, "mcast_querier": 0xFF}.get(opt, 0xFFFFFFFF)
@@ -488,7 +482,7 @@ def _link_del(ns: Any, args: list[str]) -> Result:
             continue
         if a == "dev":
             i += 1
-            a = _need(args, i)
+            a = need_arg(args, i)
         if name is not None:
             raise duparg2("dev", a)
         name = a
@@ -513,10 +507,10 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
             up_only = True
         elif matches(a, "type") and len(a) > 1:
             i += 1
-            kind = _need(args, i)
+            kind = need_arg(args, i)
         elif a == "master":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             m = ns.devices.get(v)
             if m is None:
                 raise invarg("Device does not exist\n", v)
@@ -528,7 +522,7 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
         else:
             if a == "dev":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if name is not None:
                 raise duparg2("dev", a)
             name = a
@@ -632,17 +626,17 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         a = rest[i]
         if a == "mode":
             i += 1
-            mode = _need(rest, i)
+            mode = need_arg(rest, i)
             if mode not in ("tun", "tap"):
                 raise IpError(f'Unknown tunnel mode "{mode}"', 255)
         elif a in ("tun", "tap"):
             mode = a
         elif a == "user":
             i += 1
-            user = _parse_user(_need(rest, i), "user")
+            user = _parse_user(need_arg(rest, i), "user")
         elif a == "group":
             i += 1
-            group = _parse_user(_need(rest, i), "group")
+            group = _parse_user(need_arg(rest, i), "group")
         elif a == "multi_queue":
             multi = True
         elif a in ("one_queue", "pi", "vnet_hdr", "numqueues"):
@@ -650,7 +644,7 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         else:
             if a == "dev":
                 i += 1
-                a = _need(rest, i)
+                a = need_arg(rest, i)
             if name is not None:
                 raise duparg2("dev", a)
             name = a

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.packet.addr import bytes_to_mac, int_to_ip
-from netplex.shell.iproute_fmt import IpError, duparg2, ifname_or_error, invarg, matches, parse_prefix
+from netplex.packet.addr import bytes_to_mac, int_to_ip, prefix_to_mask
+from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, need_arg,
+                                       parse_prefix)
 from netplex.shell.ip_link import _parse_lladdr
 from netplex.shell.result import Result
 from netplex.stack.neigh import (NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NAMES, NUD_NOARP, NUD_NONE,
@@ -17,16 +18,6 @@ _NUD = {"permanent": NUD_PERMANENT, "reachable": NUD_REACHABLE, "noarp": NUD_NOA
         "failed": NUD_FAILED}
 
 
-def _need(args: list[str], i: int) -> str:
-    if i >= len(args):
-        raise IpError('Command line is not complete. Try option "help"', 255)
-    return args[i]
-
-
-def _mask(plen: int) -> int:
-    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
-
-
 def _modify(ns: Any, args: list[str], cmd: str) -> Result:
     dst: int | None = None
     devname = None
@@ -37,22 +28,22 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         a = args[i]
         if a == "lladdr":
             i += 1
-            lladdr = _parse_lladdr(_need(args, i))
+            lladdr = _parse_lladdr(need_arg(args, i))
         elif a == "nud":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v not in _NUD:
                 raise invarg("nud state is bad", v)
             state = _NUD[v]
         elif a == "dev":
             i += 1
-            devname = _need(args, i)
+            devname = need_arg(args, i)
         elif a in ("proxy", "router", "extern_learn", "use", "managed", "protocol"):
             raise IpError(f"netplex: ip neigh {a} is not supported", 2)
         else:
             if a == "to":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if dst is not None:
                 raise duparg2("to", a)
             dst = parse_prefix(a, allow_default=False)[0]
@@ -115,13 +106,13 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
         a = args[i]
         if a == "dev":
             i += 1
-            name = _need(args, i)
+            name = need_arg(args, i)
             dev = ns.devices.get(name)
             if dev is None:
                 raise IpError(f'Cannot find device "{name}"', 1)
         elif a == "nud":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if not nud_given:
                 mask = 0
                 nud_given = True
@@ -138,7 +129,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
         else:
             if a == "to":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             prefix = parse_prefix(a)
         i += 1
     out = []
@@ -146,7 +137,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
         ns.neigh.refresh(n)
         if dev is not None and n.dev is not dev:
             continue
-        if prefix is not None and (n.ip & _mask(prefix[1])) != prefix[0]:
+        if prefix is not None and (n.ip & prefix_to_mask(prefix[1])) != prefix[0]:
             continue
         if n.state == NUD_NONE:
             if not show_none:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.packet.addr import int_to_ip
+from netplex.packet.addr import int_to_ip, prefix_to_mask
 from netplex.shell.ip_addr import parse_scope
 from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, parse_inet_addr,
-                                       parse_prefix, parse_u32)
+                                       need_arg, parse_prefix, parse_u32)
 from netplex.shell.result import Result
 from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
                                  RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_NAMES, TABLE_IDS, TABLE_NAMES, Route)
@@ -30,12 +30,6 @@ _ERRNO_TEXT = {101: "Network is unreachable", 113: "No route to host", 22: "Inva
                13: "Permission denied", 1: "Operation not permitted"}
 
 
-def _need(args: list[str], i: int) -> str:
-    if i >= len(args):
-        raise IpError('Command line is not complete. Try option "help"', 255)
-    return args[i]
-
-
 def parse_table(text: str) -> int:
     if text in TABLE_IDS:
         return TABLE_IDS[text]
@@ -49,10 +43,6 @@ def parse_table(text: str) -> int:
 
 def _table_name(tid: int) -> str:
     return TABLE_NAMES.get(tid, str(tid))
-
-
-def _mask(plen: int) -> int:
-    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
 
 
 def _dst_text(r: Route) -> str:
@@ -114,30 +104,30 @@ def _parse(ns: Any, args: list[str]) -> _RouteReq:
         a = args[i]
         if a == "via":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inet":
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
             req.gw = parse_inet_addr(v)
         elif a in ("dev", "oif"):
             i += 1
-            req.dev = ifname_or_error(ns, _need(args, i))
+            req.dev = ifname_or_error(ns, need_arg(args, i))
         elif a == "src":
             i += 1
-            req.src = parse_inet_addr(_need(args, i))
+            req.src = parse_inet_addr(need_arg(args, i))
         elif a in ("metric", "priority", "preference"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             n = parse_u32(v)
             if n is None:
                 raise invarg('"metric" value is invalid\n', v)
             req.metric = n
         elif a == "table":
             i += 1
-            req.table = parse_table(_need(args, i))
+            req.table = parse_table(need_arg(args, i))
         elif matches(a, "protocol"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v in _PROTO_IDS:
                 req.proto = _PROTO_IDS[v]
             else:
@@ -147,16 +137,16 @@ def _parse(ns: Any, args: list[str]) -> _RouteReq:
                 req.proto = n
         elif a == "scope":
             i += 1
-            req.scope = parse_scope(_need(args, i), '"scope" value is invalid\n')
+            req.scope = parse_scope(need_arg(args, i), '"scope" value is invalid\n')
         elif a == "onlink":
             req.onlink = True
         elif a == "mtu":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "lock":
                 req.mtu_lock = True
                 i += 1
-                v = _need(args, i)
+                v = need_arg(args, i)
             n = parse_u32(v)
             if n is None:
                 raise invarg('"mtu" value is invalid\n', v)
@@ -169,15 +159,15 @@ def _parse(ns: Any, args: list[str]) -> _RouteReq:
         else:
             if a == "to":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if req.dst is None and req.type is None and a in _TYPES:
                 req.type = a
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if req.dst is not None:
                 raise duparg2("to", a)
             req.dst = parse_prefix(a)
-            if req.dst[0] & ~_mask(req.dst[1]) & 0xFFFFFFFF:
+            if req.dst[0] & ~prefix_to_mask(req.dst[1]) & 0xFFFFFFFF:
                 raise IpError("Error: Invalid prefix for given prefix length.", 2)
         i += 1
     return req
@@ -192,7 +182,7 @@ def _gw_route(ns: Any, gw: int, oif: Any, min_scope: int, table_id: int) -> Rout
         if t is None:
             continue
         for plen in t.plens:
-            for r in t.find(gw & _mask(plen), plen):
+            for r in t.find(gw & prefix_to_mask(plen), plen):
                 if r.scope < min_scope or r.type not in ("unicast", "local"):
                     continue
                 if oif is not None and r.dev is not oif:
@@ -305,28 +295,28 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
         a = args[i]
         if a == "table":
             i += 1
-            table = parse_table(_need(args, i))
+            table = parse_table(need_arg(args, i))
         elif a in ("dev", "oif"):
             i += 1
-            name = _need(args, i)
+            name = need_arg(args, i)
             dev = ns.devices.get(name)
             if dev is None:
                 raise IpError(f'Cannot find device "{name}"', 1)
         elif matches(a, "protocol"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             proto = _PROTO_IDS.get(v, parse_u32(v))
         elif a == "scope":
             i += 1
-            scope = parse_scope(_need(args, i), '"scope" value is invalid\n')
+            scope = parse_scope(need_arg(args, i), '"scope" value is invalid\n')
         elif a == "type":
             i += 1
-            rtype = _need(args, i)
+            rtype = need_arg(args, i)
         elif a == "cache":
             return [], False, True
         elif a in ("root", "match", "exact"):
             i += 1
-            p = parse_prefix(_need(args, i))
+            p = parse_prefix(need_arg(args, i))
             if a == "root":
                 root = p
             elif a == "match":
@@ -338,7 +328,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
         else:
             if a == "to":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if exact is not None:
                 raise duparg2("to", a)
             exact = parse_prefix(a)
@@ -362,9 +352,9 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
                 continue
             if exact is not None and (r.dst, r.plen) != exact:
                 continue
-            if root is not None and (r.plen < root[1] or (r.dst & _mask(root[1])) != root[0]):
+            if root is not None and (r.plen < root[1] or (r.dst & prefix_to_mask(root[1])) != root[0]):
                 continue
-            if match is not None and (r.plen > match[1] or (match[0] & _mask(r.plen)) != r.dst):
+            if match is not None and (r.plen > match[1] or (match[0] & prefix_to_mask(r.plen)) != r.dst):
                 continue
             out.append(r)
     return out, table == 0, dev is None
@@ -396,20 +386,20 @@ def _get(ns: Any, args: list[str]) -> Result:
         a = args[i]
         if a == "from":
             i += 1
-            src = parse_prefix(_need(args, i), allow_default=False)[0]
+            src = parse_prefix(need_arg(args, i), allow_default=False)[0]
         elif a in ("oif", "dev"):
             i += 1
-            oif = ifname_or_error(ns, _need(args, i))
+            oif = ifname_or_error(ns, need_arg(args, i))
         elif a == "iif":
             i += 1
-            iif = ifname_or_error(ns, _need(args, i))
+            iif = ifname_or_error(ns, need_arg(args, i))
         elif a in ("tos", "dsfield", "mark", "vrf", "uid", "ipproto", "sport", "dport", "connected",
                    "fibmatch", "as", "ttl-propagate"):
             raise IpError(f"netplex: ip route get {a} is not supported", 2)
         else:
             if a == "to":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             if dst is not None:
                 raise duparg2("to", a)
             dst = parse_prefix(a, allow_default=False)[0]

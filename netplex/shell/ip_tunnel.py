@@ -12,7 +12,7 @@ from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.packet.gre import GRE_CSUM, GRE_KEY, GRE_SEQ
-from netplex.shell.iproute_fmt import IpError, duparg2, invarg, matches
+from netplex.shell.iproute_fmt import IpError, duparg2, invarg, matches, need_arg
 from netplex.shell.result import Result
 from netplex.stack.netns import valid_ifname
 
@@ -35,7 +35,7 @@ Where:	NAME := STRING
 
 
 def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | None, dict[str, Any]]:
-    from netplex.shell.ip_l2 import _addr, _gre_key, _need
+    from netplex.shell.ip_l2 import _addr, _gre_key
 
     name: str | None = None
     mode: str | None = None
@@ -46,7 +46,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
         a = args[i]
         if a == "mode":
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v in ("gre", "gre/ip"):
                 mode = "gre"
             elif v in ("ipip", "ip/ip", "sit", "ipv6/ip", "isatap", "vti"):
@@ -55,7 +55,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
                 raise IpError(f'Unknown tunnel mode "{v}"', 255)
         elif a in ("key", "ikey", "okey"):
             i += 1
-            k = _gre_key(a, _need(args, i))
+            k = _gre_key(a, need_arg(args, i))
             if a in ("key", "ikey"):
                 o["ikey"] = k
             if a in ("key", "okey"):
@@ -72,16 +72,16 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
             o["pmtudisc"] = True
         elif a == "remote":
             i += 1
-            o["remote"] = _addr(_need(args, i), a)
+            o["remote"] = _addr(need_arg(args, i), a)
         elif a == "local":
             i += 1
-            o["local"] = _addr(_need(args, i), a)
+            o["local"] = _addr(need_arg(args, i), a)
         elif a == "dev":
             i += 1
-            o["_dev"] = _need(args, i)
+            o["_dev"] = need_arg(args, i)
         elif a in ("ttl", "hoplimit", "hlim"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inherit":
                 o["ttl"] = 0
             else:
@@ -91,7 +91,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
                 o["ttl"] = n
         elif a in ("tos", "tclass") or matches(a, "dsfield"):
             i += 1
-            v = _need(args, i)
+            v = need_arg(args, i)
             if v == "inherit":
                 o["tos"] = 1
             else:
@@ -105,7 +105,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
         else:
             if a == "name":
                 i += 1
-                a = _need(args, i)
+                a = need_arg(args, i)
             elif matches(a, "help"):
                 raise IpError(USAGE, 255)
             if name is not None:
@@ -185,7 +185,6 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
         raise IpError(f"netplex: ip tunnel {cmd} is not supported", 2)
     else:
         raise IpError(f'Command "{cmd}" is unknown, try "ip tunnel help"', 255)
-    adding = matches(cmd, "add")
     changing = matches(cmd, "change")
     name, mode, o = _parse(ns, rest, changing)
     if matches(cmd, "show") or matches(cmd, "list") or matches(cmd, "lst"):

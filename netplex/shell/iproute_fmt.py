@@ -12,7 +12,7 @@ from netplex.packet.addr import bytes_to_mac, ip_to_int
 from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
 from netplex.stack.device import Veth
 
-__all__ = ["IpError", "matches", "invarg", "duparg2", "parse_prefix", "parse_inet_addr", "parse_u32",
+__all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix", "parse_inet_addr", "parse_u32",
            "link_name", "link_flags", "operstate", "link_header", "link_lines", "stats_lines",
            "ifname_or_error"]
 
@@ -38,6 +38,13 @@ def invarg(msg: str, arg: str) -> IpError:
 
 def duparg2(key: str, arg: str) -> IpError:
     return IpError(f'Error: either "{key}" is duplicate, or "{arg}" is a garbage.\n', 255)
+
+
+def need_arg(args: list[str], i: int) -> str:
+    """NEXT_ARG(): the word at `i`, or incomplete_command()'s error when the line ends first."""
+    if i >= len(args):
+        raise IpError('Command line is not complete. Try option "help"', 255)
+    return args[i]
 
 
 def _dotted(text: str) -> int | None:

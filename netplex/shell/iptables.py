@@ -735,7 +735,7 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         ch.name = c.newname
         chains[c.newname] = ch
         for other in chains.values():
-            for k, r in enumerate(other.rules):
+            for r in other.rules:
                 if r.tkind in (T_JUMP, T_GOTO) and r.tname == c.chain:
                     r.tname = c.newname
                     r.finish()
@@ -909,7 +909,7 @@ class _Snapshot:
 
     def restore(self, table: Table) -> None:
         table.chains = {}
-        for name, (ch, pol, pc, bc, rules, created) in self.chains.items():
+        for name, (ch, pol, pc, bc, rules, _created) in self.chains.items():
             ch.name, ch.policy, ch.pcnt, ch.bcnt, ch.rules = name, pol, pc, bc, rules
             table.chains[name] = ch
         table.changed()

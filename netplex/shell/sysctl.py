@@ -90,8 +90,7 @@ def sysctl(ctx: Context, argv: list[str]) -> Result:
         return f"{key} = {value}{end}"
 
     if "a" in flags and not operands:
-        out = "".join(fmt(k, ns.sysctl.values[k]) for k in sorted(ns.sysctl.keys(), key=_sort_key))
-        return Result(0, out)
+        return Result(0, "".join(fmt(k, ns.sysctl.values[k]) for k in sorted(ns.sysctl.keys(), key=_sort_key)))
     if not operands:
         if flags - {"o", "x"} or len(argv) > 1:
             return Result(1, "", "sysctl: no variables specified\nTry `sysctl --help' for more information.\n")

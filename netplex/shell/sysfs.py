@@ -19,7 +19,7 @@ from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.bridge import port_state
-from netplex.shell.iproute_fmt import bridge_id, operstate
+from netplex.shell.iproute_fmt import operstate
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID

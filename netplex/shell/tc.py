@@ -26,14 +26,14 @@ from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 from netplex.stack.qdisc import (INGRESS_HANDLE, QDISCS, TC_H_INGRESS, TC_H_ROOT, BfifoQdisc, HtbQdisc,
                                  IngressQdisc, PfifoFastQdisc, PfifoQdisc, PrioQdisc, Qdisc, SfqQdisc,
-                                 TbfQdisc, all_qdiscs, walk)
-from netplex.stack.qdisc.act import (ACTION_NAMES, TC_ACT_GOTO_CHAIN, TC_ACT_JUMP, TC_ACT_OK, TC_ACT_PIPE,
+                                 TbfQdisc, all_qdiscs)
+from netplex.stack.qdisc.act import (TC_ACT_GOTO_CHAIN, TC_ACT_JUMP, TC_ACT_OK, TC_ACT_PIPE,
                                      TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_TRAP, TC_ACT_UNSPEC, Action, Gact,
                                      Police, action_n2a, action_table)
-from netplex.stack.qdisc.cls import (ETH_P_ALL, ETH_P_IP, TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP_HW,
+from netplex.stack.qdisc.cls import (ETH_P_ALL, TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP_HW,
                                      TCA_CLS_FLAGS_SKIP_SW, Filter, FwFilter, FwProto, MatchallProto, TcfProto,
                                      U32Ht, U32Key, U32Knode, U32Proto)
-from netplex.stack.qdisc.core import l2t_ns, ns2ticks, ticks2ns, xmitsize, xmittime
+from netplex.stack.qdisc.core import l2t_ns, ns2ticks, xmitsize, xmittime
 
 __all__ = ["tc", "sprint_size", "sprint_rate", "sprint_time", "get_rate", "get_size", "get_time"]
 
@@ -457,15 +457,13 @@ def qdisc_modify(ns: Any, args: list[str], cmd: str) -> None:
     opts = args[i:]
     if kind and kind != "ingress" and kind not in QDISC_PARSERS and kind not in ("noqueue", "clsact"):
         if opts:
-            raise TcExit(1, f'Garbage instead of arguments "{opts[0]}  ...". Try "tc qdisc help".\n'
-                         if False else f'Garbage instead of arguments "{opts[0]} ...". Try "tc qdisc help".\n')
+            raise TcExit(1, f'Garbage instead of arguments "{opts[0]} ...". Try "tc qdisc help".\n')
     if not devname:
-        raise TcExit(1, "Cannot find device \"\"\n" if False else "Not enough information: \"dev\" argument is required.\n")
+        raise TcExit(1, "Not enough information: \"dev\" argument is required.\n")
     params: dict[str, Any] | None = None
     if kind == "ingress":
         if opts:
-            raise TcExit(1, f'Garbage instead of arguments "{opts[0]} ...". Try "tc qdisc help".\n'
-                         if False else "What is \"%s\"?\nUsage: ... ingress\n" % opts[0])
+            raise TcExit(1, "What is \"%s\"?\nUsage: ... ingress\n" % opts[0])
     elif kind in QDISC_PARSERS and cmd != "delete":
         params = QDISC_PARSERS[kind](opts)
     dev = _dev(ns, devname)
@@ -473,8 +471,6 @@ def qdisc_modify(ns: Any, args: list[str], cmd: str) -> None:
         return qdisc_delete(dev, parent, handle, kind)
     create, excl, replace = FLAGS[cmd]
     if kind and kind not in QDISCS:
-        if kind in ("sfq", "prio", "netem", "fq_codel"):
-            pass
         raise kerr("Specified qdisc kind is unknown")
     if parent is None:
         if not handle:
@@ -598,7 +594,7 @@ def _make_qdisc(dev: Any, kind: str, handle: int, parent: int, p: dict[str, Any]
 def qdisc_delete(dev: Any, parent: int | None, handle: int | None, kind: str) -> None:
     if parent is None:
         if not handle:
-            raise kerr("Handle cannot be zero" if False else "Cannot delete qdisc with handle of zero")
+            raise kerr("Cannot delete qdisc with handle of zero")
         q = _qdisc_ids(dev).get(handle)
         if q is None:
             raise kerr("Invalid handle")
@@ -641,7 +637,7 @@ def qdisc_delete(dev: Any, parent: int | None, handle: int | None, kind: str) ->
 # --- per-kind option parsers -----------------------------------------------------------------
 
 def _explain_fifo(kind: str) -> str:
-    return f"Usage: ... <[p|b]fifo | pfifo_head_drop> [ limit NUMBER ]\n"
+    return "Usage: ... <[p|b]fifo | pfifo_head_drop> [ limit NUMBER ]\n"
 
 
 def parse_fifo(kind: str) -> Callable[[list[str]], dict[str, Any]]:
@@ -653,15 +649,12 @@ def parse_fifo(kind: str) -> Callable[[list[str]], dict[str, Any]]:
                 i += 1
                 v = get_size(opts[i]) if i < len(opts) else None
                 if v is None:
-                    raise TcExit(1, f"{kind}: illegal value for \"limit\": \"{opts[i] if i < len(opts) else ''}\"\n"
-                                 + _explain_fifo(kind) if False else
-                                 f"Illegal \"limit\"\n{_explain_fifo(kind)}")
+                    raise TcExit(1, f"Illegal \"limit\"\n{_explain_fifo(kind)}")
                 limit = v
             elif opts[i] == "help":
                 raise TcExit(1, _explain_fifo(kind))
             else:
-                raise TcExit(1, f"{kind}: unknown parameter \"{opts[i]}\"\n{_explain_fifo(kind)}"
-                             if False else f"What is \"{opts[i]}\"?\n{_explain_fifo(kind)}")
+                raise TcExit(1, f"What is \"{opts[i]}\"?\n{_explain_fifo(kind)}")
             i += 1
         return {"limit": limit}
     return parse
@@ -686,7 +679,7 @@ def parse_prio(opts: list[str]) -> dict[str, Any]:
             i += 1
             v = get_u32(opts[i], 10) if i < len(opts) else None
             if v is None:
-                raise TcExit(1, f"Illegal \"bands\"\n")
+                raise TcExit(1, "Illegal \"bands\"\n")
             bands = v
         elif a == "priomap":
             priomap = []
@@ -927,6 +920,14 @@ TC HTB version 3.3
 """
 
 
+def _htb_value(key: str, v: int | None, limit: int | None = None) -> int:
+    """A parsed tc-htb option value, or tc's `Illegal "KEY"` error when it did not parse
+    (or is above `limit`)."""
+    if v is None or (limit is not None and v > limit):
+        raise TcExit(1, f'Illegal "{key}"\n{HTB_USAGE}')
+    return v
+
+
 def parse_htb(opts: list[str]) -> dict[str, Any]:
     p: dict[str, Any] = {}
     i = 0
@@ -934,28 +935,18 @@ def parse_htb(opts: list[str]) -> dict[str, Any]:
         a = opts[i]
         val = opts[i + 1] if i + 1 < len(opts) else ""
         if matches(a, "r2q"):
-            v = get_u32(val, 10)
-            if v is None:
-                raise TcExit(1, f'Illegal "r2q"\n{HTB_USAGE}')
-            p["r2q"] = v
+            p["r2q"] = _htb_value("r2q", get_u32(val, 10))
             i += 2
         elif matches(a, "default"):
-            v = get_u32(val, 16)
-            if v is None:
-                raise TcExit(1, f'Illegal "default"\n{HTB_USAGE}')
-            p["default"] = v
+            p["default"] = _htb_value("default", get_u32(val, 16))
             i += 2
         elif matches(a, "debug"):
             i += 2
         elif matches(a, "direct_qlen"):
-            v = get_u32(val, 10)
-            if v is None:
-                raise TcExit(1, f'Illegal "direct_qlen"\n{HTB_USAGE}')
-            p["direct_qlen"] = v
+            p["direct_qlen"] = _htb_value("direct_qlen", get_u32(val, 10))
             i += 2
         elif matches(a, "offload"):
-            raise TcExit(2, "Error: hardware offload is not supported by the device.\n" if False else
-                         "Error: Missing HTB offload support.\n")
+            raise TcExit(2, "Error: Missing HTB offload support.\n")
         else:
             raise TcExit(1, f'What is "{a}"?\n{HTB_USAGE}')
     return p
@@ -970,65 +961,35 @@ def parse_htb_class(opts: list[str]) -> dict[str, Any]:
     i = 0
     while i < len(opts):
         a = opts[i]
-        val = opts[i + 1] if i + 1 < len(opts) else None
-        if val is None and a != "help":
+        if a == "help":
+            raise TcExit(1, HTB_USAGE)
+        if i + 1 >= len(opts):
             raise TcExit(255, 'Command line is not complete. Try option "help"\n')
+        val = opts[i + 1]
         if matches(a, "prio"):
-            v = get_u32(val, 10)
-            if v is None:
-                raise TcExit(1, f'Illegal "prio"\n{HTB_USAGE}')
-            prio = v
+            prio = _htb_value("prio", get_u32(val, 10))
         elif matches(a, "mtu"):
-            v = get_u32(val, 10)
-            if v is None:
-                raise TcExit(1, f'Illegal "mtu"\n{HTB_USAGE}')
-            mtu = v
+            mtu = _htb_value("mtu", get_u32(val, 10))
         elif matches(a, "mpu"):
-            v = get_u32(val, 10)
-            if v is None or v > 0xFFFF:
-                raise TcExit(1, f'Illegal "mpu"\n{HTB_USAGE}')
-            mpu = v
+            mpu = _htb_value("mpu", get_u32(val, 10), 0xFFFF)
         elif matches(a, "overhead"):
-            v = get_u32(val, 10)
-            if v is None or v > 0xFFFF:
-                raise TcExit(1, f'Illegal "overhead"\n{HTB_USAGE}')
-            overhead = v
+            overhead = _htb_value("overhead", get_u32(val, 10), 0xFFFF)
         elif matches(a, "linklayer"):
-            ll = _linklayer(val)
-            if ll is None:
-                raise TcExit(1, f'Illegal "linklayer"\n{HTB_USAGE}')
-            linklayer = ll
+            linklayer = _htb_value("linklayer", _linklayer(val))
         elif matches(a, "quantum"):
-            v = get_u32(val, 10)
-            if v is None:
-                raise TcExit(1, f'Illegal "quantum"\n{HTB_USAGE}')
-            quantum = v
+            quantum = _htb_value("quantum", get_u32(val, 10))
         elif matches(a, "burst") or a in ("buffer", "maxburst"):
-            v = get_size(val.split("/")[0])
-            if v is None:
-                raise TcExit(1, f'Illegal "{a}"\n{HTB_USAGE}')
-            buffer = v
+            buffer = _htb_value(a, get_size(val.split("/")[0]))
         elif matches(a, "cburst") or a in ("cbuffer", "cmaxburst"):
-            v = get_size(val.split("/")[0])
-            if v is None:
-                raise TcExit(1, f'Illegal "{a}"\n{HTB_USAGE}')
-            cbuffer = v
+            cbuffer = _htb_value(a, get_size(val.split("/")[0]))
         elif a == "ceil":
             if ceil:
                 raise TcExit(1, 'Double "ceil" spec\n')
-            v = get_rate(val)
-            if v is None:
-                raise TcExit(1, f'Illegal "ceil"\n{HTB_USAGE}')
-            ceil = v
+            ceil = _htb_value("ceil", get_rate(val))
         elif a == "rate":
             if rate:
                 raise TcExit(1, 'Double "rate" spec\n')
-            v = get_rate(val)
-            if v is None:
-                raise TcExit(1, f'Illegal "rate"\n{HTB_USAGE}')
-            rate = v
-        elif a == "help":
-            raise TcExit(1, HTB_USAGE)
+            rate = _htb_value("rate", get_rate(val))
         else:
             raise TcExit(1, f'What is "{a}"?\n{HTB_USAGE}')
         i += 2
@@ -1339,15 +1300,12 @@ def class_line(dev: Any, q: Any, cl: Any, o: Opts, show_dev: bool) -> str:
                   f"mpu {sprint_size(cl.mpu)} level {cl.level} ")
         else:
             s += f"burst {sprint_size(buf)} cburst {sprint_size(cbuf)} "
-    elif isinstance(q, PrioQdisc):
-        pass
     s += "\n"
     if o.stats:
-        lq = leaf if leaf is not None else None
-        backlog = lq.backlog if lq is not None and (not isinstance(q, HtbQdisc) or cl.level == 0) else 0
-        qlen = lq.qlen if lq is not None and (not isinstance(q, HtbQdisc) or cl.level == 0) else 0
-        drops = cl.drops
-        s += _fmt_stats(cl.bytes, cl.packets, drops, cl.overlimits, 0, backlog, qlen)
+        leaf_counts = leaf is not None and (not isinstance(q, HtbQdisc) or cl.level == 0)
+        backlog = leaf.backlog if leaf_counts else 0
+        qlen = leaf.qlen if leaf_counts else 0
+        s += _fmt_stats(cl.bytes, cl.packets, cl.drops, cl.overlimits, 0, backlog, qlen)
         if isinstance(q, HtbQdisc):
             tok = max(-(1 << 31), min((1 << 31) - 1, ns2ticks(cl.tokens)))
             ctok = max(-(1 << 31), min((1 << 31) - 1, ns2ticks(cl.ctokens)))
@@ -1491,8 +1449,7 @@ def parse_actions(ns: Any, args: list[str], i: int, bind: bool) -> tuple[list[Ac
                       "tunnel_key", "bpf", "ife", "ct", "ctinfo", "mpls", "gate", "xt", "ipt", "skbmod"):
             raise TcExit(2, "Error: Failed to load TC action module.\nWe have an error talking to the kernel\n")
         else:
-            raise TcExit(255, f"bad action type {kind}\nUsage: ... gact <ACTION> [RAND] [INDEX]\n"
-                         if False else f"Bad action type {kind}\n")
+            raise TcExit(255, f"Bad action type {kind}\n")
         acts.append(a)
     return acts, i
 
@@ -1503,8 +1460,7 @@ def _parse_cookie(args: list[str], i: int, a: Action) -> int:
             raise TcExit(255, 'Command line is not complete. Try option "help"\n')
         c = args[i + 1]
         if len(c) > 32:
-            raise invarg("cookie cannot exceed 16 bytes", c) if False else TcExit(
-                255, f'Error: argument "{c}" is wrong: cookie cannot exceed 16 bytes\n')
+            raise TcExit(255, f'Error: argument "{c}" is wrong: cookie cannot exceed 16 bytes\n')
         if len(c) % 2 or not re.fullmatch(r"[0-9a-fA-F]*", c):
             raise TcExit(255, f'Error: argument "{c}" is wrong: cookie must be a hex string\n\n')
         a.cookie = c.lower()
@@ -1519,7 +1475,7 @@ def _parse_gact(ns: Any, args: list[str], i: int, table: dict[str, dict[int, Act
     if i < len(args) and args[i] != "index":
         r = parse_control(args, i)
         if r is None:
-            raise TcExit(255, f"Usage: ... gact <ACTION> [RAND] [INDEX]\n")
+            raise TcExit(255, "Usage: ... gact <ACTION> [RAND] [INDEX]\n")
         ctl, i = r
     index = 0
     if i < len(args) and args[i] == "random":
@@ -1533,8 +1489,7 @@ def _parse_gact(ns: Any, args: list[str], i: int, table: dict[str, dict[int, Act
     if ctl is None:
         a = tbl.get(index)
         if a is None:
-            raise TcExit(2, "Error: Failed to init TC action.\nWe have an error talking to the kernel\n"
-                         if False else "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
+            raise TcExit(2, "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
         a.refcnt += 1
         if bind:
             a.bindcnt += 1
@@ -1582,7 +1537,7 @@ def _parse_police(ns: Any, args: list[str], i: int, table: dict[str, dict[int, A
         if matches(a, "index") and a != "i":
             v = get_u32(val or "", 10)
             if v is None:
-                raise TcExit(255, f'Illegal "index"\n')
+                raise TcExit(255, 'Illegal "index"\n')
             index = v
             i += 2
         elif matches(a, "burst") or a in ("buffer", "maxburst"):
@@ -1670,9 +1625,9 @@ def _parse_police(ns: Any, args: list[str], i: int, table: dict[str, dict[int, A
         if not mtu:
             raise TcExit(255, "'mtu' is required, if 'peakrate' is requested.\n")
     if rate and not burst:
-        raise TcExit(255, "'burst' requires 'rate'.\n" if False else "Must specify burst with rate\n")
-    for r in (rate, prate):
-        if r >= 1 << 32:
+        raise TcExit(255, "Must specify burst with rate\n")
+    for bps in (rate, prate):
+        if bps >= 1 << 32:
             raise TcExit(255, "POLICE: failed to calculate rate table.\n")
     if result is not None and (result > 8 or result < -1):
         raise TcExit(255, POLICE_USAGE)
@@ -1734,13 +1689,11 @@ def action_text(a: Action, order: int, o: Opts, bind: bool) -> str:
               f"requeues 0) \n\tbacklog 0b 0p requeues 0\n")
     if a.cookie:
         s += f"\tcookie {a.cookie}\n"
-    if bind:
-        s += "\tnot_in_hw\n" if False else ""
     return s
 
 
 def _tm(a: Action) -> str:
-    return "\n\tinstalled 0 sec used 0 sec" if isinstance(a, Police) else "\n\tinstalled 0 sec used 0 sec"
+    return "\n\tinstalled 0 sec used 0 sec"
 
 
 def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
@@ -1762,8 +1715,7 @@ def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
                     del table[kind][idx]
         acts, i = parse_actions(ns, rest, 0, bind=False)
         if i < len(rest):
-            raise TcExit(255, f"Garbage instead of arguments \"{rest[i]} ...\". Try \"tc actions help\".\n"
-                         if False else f"bad action parsing\n")
+            raise TcExit(255, "bad action parsing\n")
         if not acts:
             raise TcExit(255, "bad action parsing\n")
         return
@@ -1776,8 +1728,7 @@ def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         tbl = table.get(kind, {})
         if cmd in ("list", "flush"):
             if kind not in ("gact", "police", "mirred"):
-                raise TcExit(255, f"Error: Cannot find action module {kind}\n" if False else
-                             "Error: Failed to load TC action module.\nWe have an error talking to the kernel\n")
+                raise TcExit(255, "Error: Failed to load TC action module.\nWe have an error talking to the kernel\n")
             if cmd == "flush":
                 for k in [k for k, a in tbl.items() if a.bindcnt == 0]:
                     del tbl[k]
@@ -1795,9 +1746,7 @@ def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
             else:
                 j += 1
         if idx is None:
-            raise TcExit(255, "Error: no index specified for get/delete\n" if False else
-                         "Error: argument \"\" is wrong: Invalid index\n" if False else
-                         "Error: Index is required.\n")
+            raise TcExit(255, "Error: Index is required.\n")
         a = tbl.get(idx)
         if a is None:
             raise TcExit(2, "Error: TC action with specified index not found.\n"
@@ -1807,7 +1756,7 @@ def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
                 raise TcExit(2, "Error: Failed to delete TC action.\nWe have an error talking to the kernel\n")
             del tbl[idx]
             return
-        out.append(f"total acts 0\n")
+        out.append("total acts 0\n")
         out.append(action_text(a, 1, o, False))
         return
     raise TcExit(255, f'Command "{args[0]}" is unknown, try "tc actions help".\n')
@@ -1911,13 +1860,12 @@ def _tp_list(dev: Any, parent: int | None, create: bool = False) -> tuple[Any, l
     if parent in (0xFFFFFFF2, TC_H_INGRESS) or (parent is not None and parent & 0xFFFF0000 == INGRESS_HANDLE):
         q = dev.ingress_q
         if q is None:
-            raise kerr("Parent Qdisc doesn't exists" if False else "Cannot find specified qdisc on specified device")
+            raise kerr("Cannot find specified qdisc on specified device")
         return q, q.filters
     if parent is None or parent == 0 or parent == TC_H_ROOT:
         q = dev.qdisc
         if q is None or q.handle == 0:
-            raise kerr("Can not find qdisc for specified device" if False else "Qdisc not classful"
-                       if q is None else "Qdisc not classful")
+            raise kerr("Qdisc not classful")
     else:
         q = _qdisc_ids(dev).get(parent & 0xFFFF0000)
         if q is None:
@@ -1942,12 +1890,10 @@ def _insert_tp(lst: list[TcfProto], tp: TcfProto) -> None:
 def filter_modify(ns: Any, args: list[str], cmd: str) -> None:
     f = _filter_args(args)
     if not f.dev:
-        raise TcExit(1, "Not enough information: \"dev\" argument is required.\n" if False else
-                     "Must specify one of \"dev\" or \"block\"\n" if False else "")
+        raise TcExit(1, "")
     if f.kind and f.kind not in ("u32", "fw", "matchall"):
         if f.kind in ("flower", "basic", "bpf", "route", "cgroup", "flow", "tcindex", "rsvp"):
-            raise TcExit(2, "Error: Specified filter kind is unknown" if False else
-                         "Error: TC classifier not found.\nWe have an error talking to the kernel\n")
+            raise TcExit(2, "Error: TC classifier not found.\nWe have an error talking to the kernel\n")
         raise TcExit(1, f'Unknown filter "{f.kind}", hence option "{f.opts[0] if f.opts else ""}" is unparsable\n')
     dev = _dev(ns, f.dev)
     chain = f.chain or 0
@@ -1982,21 +1928,19 @@ def filter_modify(ns: Any, args: list[str], cmd: str) -> None:
         return
     owner, lst = _tp_list(dev, f.parent, create=True)
     if not f.kind:
-        raise TcExit(2, "Error: Filter kind and protocol must be specified" if False else
-                     "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
+        raise TcExit(2, "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
     prio = f.prio
     protocol = f.protocol if f.protocol is not None else ETH_P_ALL
     same = [tp for tp in lst if tp.chain == chain and tp.prio == prio] if prio else []
     if not prio:
         if cmd not in ("add", "replace"):
-            raise kerr("Invalid filter priority" if False else "Filter with specified priority/protocol not found")
+            raise kerr("Filter with specified priority/protocol not found")
         chain_tps = [tp for tp in lst if tp.chain == chain]
         prio = (chain_tps[0].prio - 1) if chain_tps else 0xC000
     tp = same[0] if same else None
     if tp is not None:
         if f.protocol is not None and tp.protocol != protocol:
-            raise kerr("Filter with specified priority/protocol not found" if False else
-                       "Specified filter kind does not match existing one" if tp.kind != f.kind else
+            raise kerr("Specified filter kind does not match existing one" if tp.kind != f.kind else
                        "Filter with specified priority/protocol not found")
         if tp.kind != f.kind:
             raise kerr("Specified filter kind does not match existing one")
@@ -2178,11 +2122,11 @@ def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool],
 
     def apply(tp: FwProto, cmd: str, new: bool) -> None:
         if handle in tp.filters and cmd == "add":
-            raise kerr("Filter already exists" if False else "RTNETLINK answers: File exists")
+            raise kerr("RTNETLINK answers: File exists")
         if handle not in tp.filters and cmd == "change":
             raise kerr("Specified filter handle not found")
         if mask is not None and tp.filters and mask != tp.mask:
-            raise kerr("Mask doesn't match existing mask" if False else "RTNETLINK answers: Invalid argument")
+            raise kerr("RTNETLINK answers: Invalid argument")
         acts = _bind_actions(ns, acts_state)
         old = tp.filters.get(handle)
         if old is not None:
@@ -2217,8 +2161,7 @@ def _check_actions(ns: Any, rest: list[str]) -> list[str]:
         for (kind, idx), (r, b) in saved.items():
             real[kind][idx].refcnt, real[kind][idx].bindcnt = r, b
     if i < len(rest):
-        raise TcExit(255, "bad action parsing\nparse_action: bad value (" + f"{len(rest) - i}:{rest[i]})!\n"
-                     if False else f"bad action parsing\n")
+        raise TcExit(255, "bad action parsing\n")
     return rest
 
 
@@ -2268,7 +2211,7 @@ def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, 
 
     def apply(tp: MatchallProto, cmd: str, new: bool) -> None:
         if tp.f is not None and cmd == "add":
-            raise kerr("Filter already exists" if False else "RTNETLINK answers: File exists")
+            raise kerr("RTNETLINK answers: File exists")
         el = Filter(handle or 1)
         el.classid = classid
         el.flags = flags | (0 if flags & TCA_CLS_FLAGS_SKIP_SW else TCA_CLS_FLAGS_NOT_IN_HW)
@@ -2518,9 +2461,7 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
                          "       FILTERID := X:Y:Z\n\n"
                          "NOTE: CLASSID is parsed at hexadecimal input.\n")
     if indev and indev not in ns.devices:
-        raise TcExit(2, f'Error: argument "{indev}" is wrong: Invalid device name\n' if False else
-                     "Error: Cannot find device.\n" if False else
-                     f'Cannot find device "{indev}"\n' if False else "Error: Specified device name not found.\n")
+        raise TcExit(2, "Error: Specified device name not found.\n")
 
     def apply(tp: U32Proto, cmd: str, new: bool) -> None:
         if divisor is not None:
@@ -2530,8 +2471,8 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
                 raise kerr("Divisor can only be used on a hash table")
             if h and h in tp.shared:
                 if cmd == "replace" or cmd == "change":
-                    raise kerr("Changing divisor is not allowed" if False else "u32 Link handle must be a hash table")
-                raise kerr("RTNETLINK answers: File exists" if False else "Hash table already exists")
+                    raise kerr("u32 Link handle must be a hash table")
+                raise kerr("Hash table already exists")
             if not h:
                 h = _u32_new_htid(tp.owner)
             tp.add_ht(U32Ht(h, divisor))
@@ -2544,7 +2485,7 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
             raise kerr("Specified hash table not found")
         bkt = (target_ht >> 12) & 0xFF
         if bkt >= tbl.divisor:
-            raise kerr("Specified hash table bucket not found" if False else "Invalid argument")
+            raise kerr("Invalid argument")
         if link is not None and link and (link & 0xFFF00000) not in tp.shared:
             raise kerr("Link hash table not found")
         if handle is not None and handle & 0xFFF:
@@ -2553,14 +2494,14 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
             existing = _find_element(tp, (tbl.handle | (bkt << 12) | (handle & 0xFFF)))
             if existing is not None:
                 if cmd == "add":
-                    raise kerr("RTNETLINK answers: File exists" if False else "Key node flags do not match passed flags")
+                    raise kerr("Key node flags do not match passed flags")
                 _remove_element(tp, existing)
             node_id = handle & 0xFFF
         else:
             if cmd == "change":
                 raise kerr("Specified filter handle not found")
             ids = [n.handle & 0xFFF for b in tbl.buckets for n in b
-                   if (n.handle >> 12) & 0xFF == bkt] if True else []
+                   if (n.handle >> 12) & 0xFF == bkt]
             node_id = (max(ids) + 1) if ids else 0x800
         n = U32Knode(tbl.handle | (bkt << 12) | node_id)
         n.keys = keys
@@ -2703,7 +2644,7 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
         if dev is None:
             raise TcExit(1, "Must specify netdevice \"dev\"\n")
         if f.handle is None:
-            raise TcExit(1, "Must specify filter \"handle\"\n" if False else "")
+            raise TcExit(1, "")
         owner, lst = _tp_list(dev, f.parent)
         chain = f.chain or 0
         tps = [tp for tp in lst if tp.prio == f.prio and tp.chain == chain]

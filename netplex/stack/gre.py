@@ -202,7 +202,6 @@ class GretapDev(_Tunnel, NetDevice):
         if net.capture is not None:
             net.capture(self, frame)
         frame.meta = None
-        p = frame.payload
         self.encap_xmit(frame, ETH_P_TEB, None, nbytes or frame.wire_len())
 
 

@@ -33,7 +33,22 @@ IFLA_LINKINFO = 18
 IFLA_NET_NS_FD = 28
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
+IFLA_INFO_SLAVE_KIND = 4
+IFLA_INFO_SLAVE_DATA = 5
 VETH_INFO_PEER = 1
+# <linux/if_link.h>: bridge options (IFLA_INFO_DATA of kind "bridge") and port options
+# (IFLA_INFO_SLAVE_DATA of slave kind "bridge"), with their payload sizes in bytes
+IFLA_BR_AGEING_TIME = 4  # u32, centiseconds
+IFLA_BR_STP_STATE = 5  # u32
+IFLA_BR_GROUP_FWD_MASK = 9  # u16
+IFLA_BR_MCAST_SNOOPING = 23  # u8
+IFLA_BR_NF_CALL_IPTABLES = 36  # u8
+IFLA_BR_NF_CALL_IP6TABLES = 37  # u8
+IFLA_BR_NF_CALL_ARPTABLES = 38  # u8
+IFLA_BRPORT_LEARNING = 8  # u8
+IFLA_BRPORT_UNICAST_FLOOD = 9  # u8
+IFLA_BRPORT_MCAST_FLOOD = 27  # u8
+IFLA_BRPORT_BCAST_FLOOD = 30  # u8
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_BROADCAST = 4
@@ -65,6 +80,17 @@ def _u32(v: int) -> bytes:
     return struct.pack("=I", v)
 
 
+def _u16(v: int) -> bytes:
+    return struct.pack("=H", v)
+
+
+def _u8(v: int) -> bytes:
+    return struct.pack("=B", v)
+
+
+_SIZED = {1: _u8, 2: _u16, 4: _u32}
+
+
 class Rtnl:
     """A queue of rtnetlink requests over one socket (bound in one namespace)."""
 
@@ -90,13 +116,18 @@ class Rtnl:
         mtu: int | None = None,
         index: int = 0,
         peer_index: int = 0,
+        peer_mtu: int | None = None,
     ) -> None:
-        """`ip link add NAME type veth peer name PEER netns FD` (both ends down)."""
+        """`ip link add NAME type veth peer name PEER netns FD` (both ends down).
+
+        `mtu` applies to both ends unless `peer_mtu` gives the peer its own.
+        """
         mtu_attr = _attr(IFLA_MTU, _u32(mtu)) if mtu else b""
+        peer_mtu = peer_mtu or mtu
         peer_body = (
             _IFINFOMSG.pack(0, 0, peer_index, 0, 0)
             + _attr(IFLA_IFNAME, _name(peer))
-            + mtu_attr
+            + (_attr(IFLA_MTU, _u32(peer_mtu)) if peer_mtu else b"")
             + _attr(IFLA_NET_NS_FD, _u32(peer_netns_fd))
         )
         info = _attr(IFLA_INFO_KIND, b"veth\0") + _attr(
@@ -110,14 +141,33 @@ class Rtnl:
         )
         self._push(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, f"veth {name} peer {peer}")
 
-    def link_add(self, name: str, kind: str, index: int = 0) -> None:
-        """`ip link add NAME type KIND` (e.g. bridge), down."""
+    def link_add(
+        self, name: str, kind: str, index: int = 0, options: dict[int, tuple[int, int]] | None = None
+    ) -> None:
+        """`ip link add NAME type KIND [OPTIONS]` (e.g. bridge), down.
+
+        `options` are the kind's IFLA_INFO_DATA attributes: {type: (size in bytes, value)}.
+        """
+        info = _attr(IFLA_INFO_KIND, _name(kind))
+        if options:
+            info += _attr(IFLA_INFO_DATA, _sized_attrs(options))
         body = (
             _IFINFOMSG.pack(0, 0, index, 0, 0)
             + _attr(IFLA_IFNAME, _name(name))
-            + _attr(IFLA_LINKINFO, _attr(IFLA_INFO_KIND, _name(kind)))
+            + _attr(IFLA_LINKINFO, info)
         )
         self._push(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body, f"{kind} {name}")
+
+    def port_set(self, index: int, master_kind: str, options: dict[int, tuple[int, int]]) -> None:
+        """`ip link set dev IDX type MASTER_KIND_slave OPTIONS` (e.g. a bridge port's `learning off`).
+
+        The device must already be enslaved (an earlier request in the queue may do it).
+        """
+        info = _attr(IFLA_INFO_SLAVE_KIND, _name(master_kind)) + _attr(
+            IFLA_INFO_SLAVE_DATA, _sized_attrs(options)
+        )
+        body = _IFINFOMSG.pack(0, 0, index, 0, 0) + _attr(IFLA_LINKINFO, info)
+        self._push(RTM_NEWLINK, 0, body, f"set {index} type {master_kind}_slave")
 
     def link_set(
         self,
@@ -180,6 +230,10 @@ class Rtnl:
                     off += (length + 3) & ~3
         if first_error is not None:
             raise first_error
+
+
+def _sized_attrs(options: dict[int, tuple[int, int]]) -> bytes:
+    return b"".join(_attr(kind, _SIZED[size](value)) for kind, (size, value) in options.items())
 
 
 def errno_name(code: int) -> str:

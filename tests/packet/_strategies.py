@@ -6,6 +6,8 @@ packet is a fragment), echo-type ICMP carries id/seq and no ``rest``.
 """
 from __future__ import annotations
 
+from netplex.packet.udp import UDP_PORTS
+
 from hypothesis import strategies as st
 
 from netplex.packet import (
@@ -57,7 +59,8 @@ def icmps(draw: st.DrawFn) -> Icmp:
     return Icmp(t, code, payload=payload, rest=draw(u32))
 
 
-udps = st.builds(Udp, sport=ports, dport=ports, payload=small_payload)
+# raw payloads go to ports with no registered decoder (VXLAN binds 4789 and 8472)
+udps = st.builds(Udp, sport=ports, dport=ports.filter(lambda p: p not in UDP_PORTS), payload=small_payload)
 
 # Options that are not MSS/WS/SACK_PERM/SACK/TS (kind, data) -> raw bytes.
 _extra_option = st.builds(

@@ -90,6 +90,13 @@ def _rebuilt_by_scapy(s: Ether) -> bytes:
     while layer is not None and layer.name != "NoPayload":
         if isinstance(layer, IPerror) or isinstance(layer, UDPerror):
             break  # quoted headers inside ICMP errors keep their values
+        if isinstance(layer, IP) and (layer.flags.MF or layer.frag):
+            # a fragment: what follows is a slice of a datagram, not a header whose
+            # checksum covers it (scapy still dissects a first fragment's transport)
+            del layer.chksum
+            del layer.len
+            del layer.ihl
+            break
         if isinstance(layer, _CHECKSUMMED):
             del layer.chksum
         if isinstance(layer, (IP, UDP)):

@@ -1,12 +1,14 @@
 """The linux backend against the real kernel: build, setup lines, services, probes, shaping."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from netplex.scenario.diff import normalise
 from netplex.scenario.linux import LinuxBackend, tbf_params
 from netplex.twin import TwinUnavailable, netns
 
@@ -134,13 +136,141 @@ def test_tap_link_relays_frames() -> None:
         assert be.tcp("host", "192.168.122.10", 22).observed["peer"] == "192.168.122.1"
 
 
-def test_rate_applies_tbf_on_both_ends() -> None:
+def test_rate_shapes_the_wire_and_leaves_the_devices_alone() -> None:
     with LinuxBackend() as be:
         be.build(["a", "b"], [veth("a:eth0", "b:eth0", rate_bps=10_000_000)])
-        for node in ("a", "b"):
-            out = be.run(node, "tc qdisc show dev eth0").output
-            assert "qdisc tbf" in out and "rate 10Mbit" in out, out
+        wire_ns = f"{be.prefix}-w0"
+        assert wire_ns in be.namespaces and netns.exists(wire_ns)
+        with open(str(be.state_path)) as f:
+            assert wire_ns in json.load(f)["namespaces"]  # listed, so `netplex clean` removes it
+        for node in ("a", "b"):  # the kernel's default qdisc: the user may add a root qdisc
+            setup(be, node, "ip link set eth0 up")
+            assert be.run(node, "tc qdisc show dev eth0").output == "qdisc noqueue 0: root refcnt 2 \n"
+        setup(be, "a", "tc qdisc add dev eth0 root handle 1: pfifo_fast")
+        qdiscs = wire_tool(wire_ns, "tc", "qdisc", "show")
+        assert "qdisc tbf" in qdiscs and "dev wa root" in qdiscs and "dev wb root" in qdiscs
+        assert qdiscs.count("rate 10Mbit") == 2, qdiscs
         assert be.notes == []
+    assert not netns.exists(wire_ns)
+
+
+def wire_tool(ns: str, *argv: str) -> str:
+    return subprocess.run([argv[0], "-n", ns, *argv[1:]], capture_output=True, text=True, check=True).stdout
+
+
+def test_wire_is_a_transparent_bridge() -> None:
+    with LinuxBackend() as be:
+        be.build(["a", "b"], [veth("a:eth0", "b:eth0", rate_bps=100_000_000, mtu=9000)])
+        ns = f"{be.prefix}-w0"
+        details = wire_tool(ns, "ip", "-d", "link", "show", "wire")
+        for option in ("stp_state 0", "group_fwd_mask 0xfff8", "mcast_snooping 0", "nf_call_iptables 0"):
+            assert option in details, details
+        ports = wire_tool(ns, "ip", "-d", "link", "show", "master", "wire")
+        assert ports.count("learning off flood on") == 2 and ports.count("mtu 65535") == 2, ports
+        assert "inet6" not in wire_tool(ns, "ip", "addr")
+        for end in ("a", "b"):
+            assert "mtu 9000" in be.run(end, "ip link show eth0").output
+
+        def sysctl() -> str:
+            with open("/proc/sys/net/bridge/bridge-nf-call-iptables") as f:
+                return f.read().strip()
+
+        if os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
+            assert netns.run_in(ns, sysctl) == "0"
+
+
+# Destinations of frames sent from a to b, and whether they cross a wire (a plain veth passes all).
+LINK_LOCAL = {
+    "01:80:c2:00:00:00": True,  # STP BPDU: forwarded by a bridge with STP off
+    "01:80:c2:00:00:01": False,  # MAC Control (PAUSE): always dropped by a bridge
+    "01:80:c2:00:00:02": False,  # Slow Protocols (LACP): the kernel refuses group_fwd_mask bit 2
+    "01:80:c2:00:00:03": True,  # 802.1X
+    "01:80:c2:00:00:0e": True,  # LLDP
+    "01:80:c2:00:00:21": True,  # GVRP/MVRP: not link-local to the bridge, plain multicast
+    "01:00:5e:00:00:fb": True,  # IPv4 multicast (mDNS), with mcast_snooping 0
+    "ff:ff:ff:ff:ff:ff": True,
+    "02:00:00:00:00:99": True,  # unknown unicast
+}
+
+
+def _frames_through(be: LinuxBackend) -> dict[str, bool]:
+    """Send one raw frame to each LINK_LOCAL destination from a:eth0; which arrived at b:eth0?"""
+    import socket
+    import time
+
+    def raw(node: str) -> socket.socket:
+        def open_() -> socket.socket:
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+            s.bind(("eth0", 0))
+            return s
+        return netns.run_in(be.namespace(node), open_)
+
+    tx, rx = raw("a"), raw("b")
+    try:
+        rx.setblocking(False)
+        src = bytes.fromhex("020000000001")
+        for i, dst in enumerate(LINK_LOCAL):
+            # ethertype 0x88b5 (IEEE local experimental), the destination's index as payload
+            tx.send(bytes.fromhex(dst.replace(":", "")) + src + b"\x88\xb5" + bytes([i]) * 46)
+        time.sleep(0.3)
+        seen = set()
+        while True:
+            try:
+                frame = rx.recv(2048)
+            except BlockingIOError:
+                break
+            if frame[6:12] == src and frame[12:14] == b"\x88\xb5":
+                seen.add(frame[14])
+        return {dst: i in seen for i, dst in enumerate(LINK_LOCAL)}
+    finally:
+        tx.close()
+        rx.close()
+
+
+@pytest.mark.parametrize("shaped", [False, True], ids=["veth", "wire"])
+def test_link_local_frames_on_a_veth_and_a_wire(shaped: bool) -> None:
+    extra = {"rate_bps": 100_000_000} if shaped else {}
+    with LinuxBackend() as be:
+        be.build(["a", "b"], [veth("a:eth0", "b:eth0", **extra)])
+        setup(be, "a", "ip link set eth0 up")
+        setup(be, "b", "ip link set eth0 up")
+        be.run("a", "true")  # runs the pending linkwatch events (the wire's ports forward)
+        got = _frames_through(be)
+    want = LINK_LOCAL if shaped else dict.fromkeys(LINK_LOCAL, True)
+    assert got == want
+
+
+def test_wire_carrier_follows_the_wire_not_the_far_end() -> None:
+    """Documented difference (netplex/twin/wire.py): a user end has carrier once it is up."""
+    with LinuxBackend() as be:
+        be.build(["a", "b", "c", "d"], [veth("a:eth0", "b:eth0", rate_bps=10_000_000),
+                                        veth("c:eth0", "d:eth0")])
+        setup(be, "a", "ip link set eth0 up")
+        setup(be, "c", "ip link set eth0 up")
+        assert "NO-CARRIER" in be.run("c", "ip link show eth0").output  # plain veth, far end down
+        shaped = be.run("a", "ip link show eth0").output
+        assert "LOWER_UP" in shaped and "state UP" in shaped
+
+
+def test_link_netns_names_the_far_node_after_normalising() -> None:
+    with LinuxBackend() as be:
+        be.build(["a", "b", "c"], [veth("a:eth0", "b:eth1", rate_bps=10_000_000), veth("a:eth1", "c:eth0")])
+        assert be.link_netns_aliases == {(f"{be.prefix}-w0", 1001): "b", (f"{be.prefix}-w0", 1002): "a"}
+        out_a = be.run("a", "ip link show").output
+        assert f"link-netns {be.prefix}-w0" in out_a
+        assert "eth0@if<idx>: " in normalise(out_a) and "link-netns b\n" in normalise(out_a)
+        assert "link-netns c\n" in normalise(out_a)
+        assert "link-netns a\n" in normalise(be.run("b", "ip -d addr show eth1").output)
+        assert "link-netns a\\" in normalise(be.run("b", "ip -o link show eth1").output)
+
+
+def test_wire_names_avoid_node_names() -> None:
+    with LinuxBackend() as be:
+        be.build(["w0", "b"], [veth("w0:eth0", "b:eth0", loss=0.5)])
+        assert sorted(be.namespaces) == sorted(f"{be.prefix}-{n}" for n in ("w0", "b", "w0_"))
+        setup(be, "w0", "ip addr add 10.0.0.1/24 dev eth0\nip link set eth0 up")
+        setup(be, "b", "ip addr add 10.0.0.2/24 dev eth0\nip link set eth0 up")
+        assert be.ping("w0", "10.0.0.2", 1).ok or be.notes == []  # netem loss may drop it
 
 
 def test_tbf_params_cover_a_frame_and_a_tick() -> None:
@@ -152,8 +282,9 @@ def test_tbf_params_cover_a_frame_and_a_tick() -> None:
 def test_delay_and_loss_without_netem_are_noted() -> None:
     with LinuxBackend() as be:
         be.build(["h1", "h2"], [veth("h1:eth0", "h2:eth0", delay_ns=1_000_000, loss=0.01)])
-        netem = "qdisc netem" in be.run("h1", "tc qdisc show dev eth0").output
-        if netem:  # a kernel with sch_netem: applied, nothing to note
+        assert "qdisc" not in be.run("h1", "tc qdisc show dev eth0").output
+        netem = "qdisc netem" in wire_tool(f"{be.prefix}-w0", "tc", "qdisc", "show")
+        if netem:  # a kernel with sch_netem: applied on the wire, nothing to note
             assert be.notes == []
         else:
             assert be.notes == [
@@ -162,6 +293,16 @@ def test_delay_and_loss_without_netem_are_noted() -> None:
                 "delay on h2:eth0 not applied: kernel lacks sch_netem",
                 "loss on h2:eth0 not applied: kernel lacks sch_netem",
             ]
+
+
+def test_rate_on_a_tap_link_is_noted() -> None:
+    with LinuxBackend() as be:
+        be.build(["host", "vm1"], [{"ends": [("host", "tap0"), ("vm1", "eth0")], "kind": "tap",
+                                    "rate_bps": 1_000_000}])
+        assert be.run("host", "tc qdisc show dev tap0").output.startswith("qdisc ")
+        assert "tbf" not in be.run("host", "tc qdisc show dev tap0").output
+        assert be.notes == ["rate, delay and loss of tap link host:tap0 -- vm1:eth0 not applied: "
+                            "the linux backend shapes veth links only"]
 
 
 def test_close_is_idempotent_and_removes_state() -> None:

@@ -54,7 +54,7 @@ option text iptables-save prints after `-m NAME` / `-j NAME` ("" for none).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from netplex.stack.skb import SkbMeta, skb_meta
 
@@ -401,69 +401,60 @@ class RuleInfo:
         self.hooks = hooks          # built-in hooks the chain is reachable from (None: unknown)
 
 
-class Match:
-    """An iptables match (xt_match + its libxt_ parser)."""
+class _Extension:
+    """What matches and targets share (an xtables extension): its name and options, where it
+    may be used (`tables` / `hooks`, None: anywhere; a violation is reported by the command
+    as iptables-nft does), and its text for -S and -L."""
 
     name: ClassVar[str] = ""
     options: ClassVar[tuple[OptSpec, ...]] = ()
     tables: ClassVar[tuple[str, ...] | None] = None
     hooks: ClassVar[frozenset[str] | None] = None
+    __slots__ = ()
+
+    def save(self) -> str:
+        """The extension's options as `iptables -S` prints them (its `save` callback)."""
+        return ""
+
+    def describe(self, numeric: bool) -> str:
+        """The text `iptables -L` prints for this extension (its `print` callback), "" for none."""
+        return ""
+
+    def same(self, other: Self) -> bool:
+        """-D / -C compare rules by their normalised text."""
+        return type(self) is type(other) and self.save() == other.save()
+
+
+class Match(_Extension):
+    """An iptables match (xt_match + its libxt_ parser)."""
+
     __slots__ = ()
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         return cls()
 
-    def save(self) -> str:
-        return ""
-
     def match(self, ctx: PacketCtx) -> bool:
         return True
-
-    def describe(self, numeric: bool) -> str:
-        """The text `iptables -L` prints for this match (its `print` callback), "" for none."""
-        return ""
-
-    def same(self, other: Match) -> bool:
-        """-D / -C compare rules by their normalised text."""
-        return type(self) is type(other) and self.save() == other.save()
 
     # Optional index hint: (proto, dport_range, in_dev) this match restricts to; see table.py.
 
 
-class Target:
-    """An iptables target (xt_target + its libxt_ parser). `target(ctx)` returns a verdict.
+class Target(_Extension):
+    """An iptables target (xt_target + its libxt_ parser). `target(ctx)` returns a verdict."""
 
-    `tables` / `hooks` restrict where the target may be used (None: anywhere);
-    a violation is reported by the command as iptables-nft does.
-    """
-
-    name: ClassVar[str] = ""
-    options: ClassVar[tuple[OptSpec, ...]] = ()
-    tables: ClassVar[tuple[str, ...] | None] = None
-    hooks: ClassVar[frozenset[str] | None] = None
     __slots__ = ()
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
         return cls()
 
-    def save(self) -> str:
-        return ""
-
     def target(self, ctx: PacketCtx) -> int:
         return XT_CONTINUE
-
-    def describe(self, numeric: bool) -> str:
-        """The text `iptables -L` prints for this target, "" for none."""
-        return ""
 
     def check(self) -> bool:
         """The kernel's checkentry beyond tables/hooks (False: the rule is refused with EINVAL)."""
         return True
-
-    def same(self, other: Target) -> bool:
-        return type(self) is type(other) and self.save() == other.save()
 
 
 MATCHES: dict[str, type[Match]] = {}

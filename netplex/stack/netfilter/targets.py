@@ -25,6 +25,7 @@ from netplex.stack.netfilter.matches import (
     TOS_NAMES,
     mark_text,
     parse_dscp,
+    parse_tos_value,
     quote,
     xt_once,
 )
@@ -47,6 +48,41 @@ def parse_mark_value(s: str, ext: str, opt: str, with_mask: bool = True) -> tupl
     if val is None or mask is None or (slash and not with_mask):
         raise XtError(f"{ext}: bad value for option \"--{opt}\", or out of range (0-4294967295).\n")
     return val, mask
+
+
+def bitop(op: str, v: int, full: int) -> tuple[int, int]:
+    """--and-X / --or-X / --xor-X V as the (value, mask) pair the kernel applies:
+    new = (old & ~mask) ^ value (xt_mark.c, xt_connmark.c, xt_DSCP.c)."""
+    if op.startswith("and"):
+        return 0, ~v & full
+    if op.startswith("or"):
+        return v, v
+    return v, 0
+
+
+def parse_xmark(op: str, arg: str, ext: str) -> tuple[int, int]:
+    """libxt_MARK / libxt_CONNMARK: --set-xmark, --set-mark, --and-mark, --or-mark or
+    --xor-mark as a (value, mask) pair."""
+    if op == "set-xmark":
+        return parse_mark_value(arg, ext, op)
+    if op == "set-mark":
+        v, m = parse_mark_value(arg, ext, op)
+        return v, (v | m) & 0xFFFFFFFF
+    v, _ = parse_mark_value(arg, ext, op, with_mask=False)
+    return bitop(op, v, 0xFFFFFFFF)
+
+
+def xmark_text(name: str, m: int, k: int) -> str:
+    """How `iptables -L` prints a (value, mask) mark operation: and, or, xor, set or xset."""
+    if m == 0:
+        return f"{name} and 0x{~k & 0xFFFFFFFF:x}"
+    if m == k:
+        return f"{name} or 0x{m:x}"
+    if k == 0:
+        return f"{name} xor 0x{m:x}"
+    if k == 0xFFFFFFFF:
+        return f"{name} set 0x{m:x}"
+    return f"{name} xset 0x{m:x}/0x{k:x}"
 
 
 # -- REJECT -----------------------------------------------------------------------------
@@ -322,37 +358,15 @@ class MarkTarget(Target):
             raise XtError(f"MARK: option \"--{opts[1].name}\" cannot be used together with \"--{opts[0].name}\".\n")
         if not opts:
             raise XtError("MARK target: Parameter --set/and/or/xor-mark is required")
-        o = opts[0]
         t = cls()
-        if o.name == "set-xmark":
-            t.mark, t.mask = parse_mark_value(o.arg, "MARK", o.name)
-        elif o.name == "set-mark":
-            v, m = parse_mark_value(o.arg, "MARK", o.name)
-            t.mark, t.mask = v, (v | m) & 0xFFFFFFFF
-        else:
-            v, _ = parse_mark_value(o.arg, "MARK", o.name, with_mask=False)
-            if o.name == "and-mark":
-                t.mark, t.mask = 0, ~v & 0xFFFFFFFF
-            elif o.name == "or-mark":
-                t.mark, t.mask = v, v
-            else:
-                t.mark, t.mask = v, 0
+        t.mark, t.mask = parse_xmark(opts[0].name, opts[0].arg, "MARK")
         return t
 
     def save(self) -> str:
         return f"--set-xmark 0x{self.mark:x}/0x{self.mask:x}"
 
     def describe(self, numeric: bool) -> str:
-        m, k = self.mark, self.mask
-        if m == 0:
-            return f"{self.name} and 0x{~k & 0xFFFFFFFF:x}"
-        if m == k:
-            return f"{self.name} or 0x{m:x}"
-        if k == 0:
-            return f"{self.name} xor 0x{m:x}"
-        if k == 0xFFFFFFFF:
-            return f"{self.name} set 0x{m:x}"
-        return f"{self.name} xset 0x{m:x}/0x{k:x}"
+        return xmark_text(self.name, self.mark, self.mask)
 
     def target(self, ctx: PacketCtx) -> int:
         meta = ctx.meta
@@ -393,20 +407,7 @@ class ConnmarkTarget(Target):
             if k in got:
                 raise XtError(f"CONNMARK: --{k} is only valid with --save-mark or --restore-mark")
         t.mode = "set"
-        a = got[mode].arg
-        if mode == "set-xmark":
-            t.ctmark, t.ctmask = parse_mark_value(a, "CONNMARK", mode)
-        elif mode == "set-mark":
-            v, m = parse_mark_value(a, "CONNMARK", mode)
-            t.ctmark, t.ctmask = v, (v | m) & 0xFFFFFFFF
-        else:
-            v, _ = parse_mark_value(a, "CONNMARK", mode, with_mask=False)
-            if mode == "and-mark":
-                t.ctmark, t.ctmask = 0, ~v & 0xFFFFFFFF
-            elif mode == "or-mark":
-                t.ctmark, t.ctmask = v, v
-            else:
-                t.ctmark, t.ctmask = v, 0
+        t.ctmark, t.ctmask = parse_xmark(mode, got[mode].arg, "CONNMARK")
         return t
 
     def save(self) -> str:
@@ -416,16 +417,7 @@ class ConnmarkTarget(Target):
 
     def describe(self, numeric: bool) -> str:
         if self.mode == "set":
-            m, k = self.ctmark, self.ctmask
-            if m == 0:
-                return f"CONNMARK and 0x{~k & 0xFFFFFFFF:x}"
-            if m == k:
-                return f"CONNMARK or 0x{m:x}"
-            if k == 0:
-                return f"CONNMARK xor 0x{m:x}"
-            if k == 0xFFFFFFFF:
-                return f"CONNMARK set 0x{m:x}"
-            return f"CONNMARK xset 0x{m:x}/0x{k:x}"
+            return xmark_text("CONNMARK", self.ctmark, self.ctmask)
         s = f"CONNMARK {self.mode}"
         if self.nfmask == self.ctmask:
             if self.nfmask != 0xFFFFFFFF:
@@ -464,26 +456,12 @@ class TosTarget(Target):
         o = opts[0]
         t = cls()
         if o.name == "set-tos":
-            for n, v in TOS_NAMES:
-                if o.arg.lower() == n.lower():
-                    t.val, t.mask = v, 0x3F
-                    return t
-            v_s, slash, m_s = o.arg.partition("/")
-            val = strtoui(v_s, 0, 255)
-            mask = strtoui(m_s, 0, 255) if slash else 0xFF
-            if val is None or mask is None:
-                raise XtError(f"Bad TOS value \"{o.arg}\"")
-            t.val, t.mask = val, mask
+            t.val, t.mask = parse_tos_value(o.arg)
             return t
         v = strtoui(o.arg, 0, 255)
         if v is None:
             raise XtError(f"Bad TOS value \"{o.arg}\"")
-        if o.name == "and-tos":
-            t.val, t.mask = 0, ~v & 0xFF
-        elif o.name == "or-tos":
-            t.val, t.mask = v, v
-        else:
-            t.val, t.mask = v, 0
+        t.val, t.mask = bitop(o.name, v, 0xFF)
         return t
 
     def save(self) -> str:

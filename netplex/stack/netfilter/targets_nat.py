@@ -18,7 +18,7 @@ with the kernel's ENOENT (EINVAL without a protocol).
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from netplex.stack.netfilter.conntrack import CtTemplate
 from netplex.stack.netfilter.core import (NF_ACCEPT, NF_DROP, XT_CONTINUE, Opt, OptSpec, PacketCtx,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, tc_h_min, ticks2ns
+from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
 from netplex.stack.qdisc.fifo import PfifoQdisc
 
 HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
