@@ -64,6 +64,9 @@ def quoted_header(icmp: Icmp) -> tuple[int, int, int, int, int, int] | None:
 class UdpSocket:
     """A UDP socket: bind, connect, sendto, and a receive callback."""
 
+    uid = 0   # the owner (-m owner): every netplex command runs as root
+    gid = 0
+
     def __init__(self, table: SocketTable) -> None:
         self.table = table
         self.ns = table.ns
@@ -116,7 +119,7 @@ class UdpSocket:
             ip.flags = IP_DF   # IP_PMTUDISC_WANT: DF while the datagram fits the path MTU
             self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
             ip.id = self.ns.ip_id
-        return self.ns.ip_local_out(ip, rt)
+        return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
 
     def deliver(self, ip: IPv4, dev: Any) -> None:
         udp = ip.payload
@@ -146,6 +149,9 @@ class UdpSocket:
 class PingSocket:
     """What `ping` holds: sends echo requests, hears replies and errors for its id."""
 
+    uid = 0   # the owner (-m owner): every netplex command runs as root
+    gid = 0
+
     def __init__(self, table: SocketTable, ident: int) -> None:
         self.table = table
         self.ns = table.ns
@@ -163,7 +169,7 @@ class PingSocket:
         ip = IPv4(rt.src, dst, IPPROTO_ICMP, icmp, ttl=ttl if ttl is not None else self.ns.default_ttl(), tos=tos)
         if rt.type == "unicast" and ip.wire_len() <= rt.mtu:
             ip.flags = IP_DF
-        return self.ns.ip_local_out(ip, rt)
+        return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
 
     def close(self) -> None:
         if self.table.ping.get(self.ident) is self:
@@ -179,6 +185,19 @@ class SocketTable:
         self.ping: dict[int, PingSocket] = {}
         self.tcp_listen: dict[int, Any] = {}
         self.tcp_conns: dict[tuple[int, int, int, int], Any] = {}
+
+    def owner_meta(self, sk: Any) -> Any:
+        """The metadata a socket's packet starts with: its owner, for `-m owner`
+        (skb->sk). Built only while OUTPUT has netfilter hooks, so it costs
+        nothing otherwise. Every netplex socket belongs to root (uid 0, gid 0),
+        as every command runs as root."""
+        if "OUTPUT" not in self.ns.hooks:
+            return None
+        from netplex.stack.skb import SkbMeta
+
+        m = SkbMeta()
+        m.local_socket = sk
+        return m
 
     def ephemeral_port(self, proto: str) -> int:
         lo, hi = (int(x) for x in self.ns.sysctl.values["net.ipv4.ip_local_port_range"].split())

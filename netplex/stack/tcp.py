@@ -50,6 +50,9 @@ def seq_le(a: int, b: int) -> bool:
 class TcpSocket:
     """One TCP endpoint (struct tcp_sock), listening or connected."""
 
+    uid = 0   # the owner (-m owner): every netplex command runs as root
+    gid = 0
+
     def __init__(self, table: SocketTable) -> None:
         self.table = table
         self.ns = table.ns
@@ -181,7 +184,7 @@ class TcpSocket:
             self._fail(rt)
             return
         ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
-        ns.ip_local_out(ip, rt)
+        ns.ip_local_out(ip, rt, self.table.owner_meta(self))
 
     def ns_mss(self) -> int:
         rt = self.ns.ip_route_output(self.raddr, None, self.laddr)

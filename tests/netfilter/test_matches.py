@@ -77,3 +77,18 @@ def test_ranges_and_header_fields(pair) -> None:
     assert loss(h1) == 100
     run_ok(h2, "iptables -F && iptables -A INPUT -p icmp -m comment --comment 'ssh only' -j DROP")
     assert loss(h1) == 100
+
+
+def test_owner_matches_local_sockets_not_kernel_replies(pair) -> None:
+    """-m owner sees the sending socket (root's), and nothing on packets the kernel makes."""
+    net, h1, h2, be = pair
+    assert h1.run("iptables -A OUTPUT -m owner --uid-owner 1000 -j DROP").status == 0
+    assert h1.run("iptables -A OUTPUT -m owner --uid-owner 0 -j ACCEPT").status == 0
+    assert h2.run("iptables -A OUTPUT -m owner ! --socket-exists -j ACCEPT").status == 0
+    assert be.tcp("h1", "10.0.0.2", 22).ok
+    assert h1.run("ping -c 1 10.0.0.2").status == 0
+    rows = h1.run("iptables -L OUTPUT -v -n -x").output.splitlines()[2:]
+    assert [r.split()[:3] for r in rows] == [["0", "0", "DROP"], [rows[1].split()[0], rows[1].split()[1], "ACCEPT"]]
+    assert int(rows[1].split()[0]) >= 6          # the TCP probe's segments and the echo request
+    # h2's echo reply comes from the kernel (no socket): only the negated match counts it
+    assert int(h2.run("iptables -L OUTPUT -v -n -x").output.splitlines()[2].split()[0]) >= 1

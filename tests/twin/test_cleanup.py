@@ -22,9 +22,10 @@ CHILD = """
 import json, sys, time
 from netplex.scenario.linux import LinuxBackend
 be = LinuxBackend()
-be.build(["h1", "h2", "vm"], [
+be.build(["h1", "h2", "vm", "h3"], [
     {"ends": [("h1", "eth0"), ("h2", "eth0")], "kind": "veth"},
     {"ends": [("h1", "tap0"), ("vm", "eth0")], "kind": "tap"},
+    {"ends": [("h1", "eth1"), ("h3", "eth0")], "kind": "veth", "rate_bps": 1000000},
 ])
 be.run("h2", "ip link set eth0 up")
 be.start_services("h2", [("tcp", 80)])
@@ -47,7 +48,8 @@ def start_child() -> tuple[subprocess.Popen[str], dict[str, object]]:
 def test_clean_removes_a_killed_run() -> None:
     proc, info = start_child()
     names = info["namespaces"]
-    assert isinstance(names, list) and len(names) == 3
+    assert isinstance(names, list) and len(names) == 5  # four nodes and the rated link's wire
+    assert any(n.endswith("-w2") for n in names)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert all(netns.exists(n) for n in names)  # left behind, with their processes
