@@ -65,6 +65,8 @@ Replacement = str | Callable[[re.Match[str]], str]
 # (pattern, replacement, reason) — applied in order to every cmd probe's output
 # and error text, on both backends alike.
 NORMALISATIONS: list[tuple[re.Pattern[str], Replacement, str]] = [
+    (re.compile(r"\b(numtxqueues|numrxqueues) \d+"), r"\1 <n>",
+     "a veth gets one queue per CPU of the host the kernel twin runs on; the simulator has one"),
     # before the rules below rewrite `@ifN` and the `npx-` prefix it reads
     (re.compile(r"(?P<head>@if(?P<index>\d+)\b[^\n]*\n?[^\n]*?\blink-netns )(?P<ns>npx-[0-9a-f]{8}-\S+)"),
      _far_node,

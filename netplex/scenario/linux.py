@@ -291,11 +291,11 @@ class LinuxBackend:
                         r.veth_add(ifa, ifb, self._fd_of(self._ns[b], fds), mtu=link.get("mtu"))
                         continue
                     self._commit(ns, r)
-                    w = rtnl[cable.netns]
+                    in_wire = rtnl[cable.netns]
                     for (node, ifname), peer, index in zip(cable.ends, wire.END_NAME, wire.END_INDEX):
-                        w.veth_add(peer, ifname, self._fd_of(self._ns[node], fds), mtu=wire.WIRE_MTU,
-                                   index=index, peer_mtu=int(link.get("mtu") or DEFAULT_MTU))
-                    self._commit(cable.netns, w)
+                        in_wire.veth_add(peer, ifname, self._fd_of(self._ns[node], fds), mtu=wire.WIRE_MTU,
+                                         index=index, peer_mtu=int(link.get("mtu") or DEFAULT_MTU))
+                    self._commit(cable.netns, in_wire)
                 self._commit(ns, r)
             for cable, _link in wires:
                 cable.queue_bridge(rtnl[cable.netns])
@@ -396,7 +396,7 @@ class LinuxBackend:
     def _tc(self, ns: str, lines: list[str]) -> subprocess.CompletedProcess[str]:
         """`tc -n NS -batch -` with `lines`."""
         return subprocess.run(["tc", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n",
-                              capture_output=True, text=True, env=self._env)
+                              capture_output=True, text=True, env=self._env, check=False)
 
     @staticmethod
     def _netem_args(delay_ns: int | None, loss: float | None) -> str:

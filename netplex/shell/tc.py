@@ -1138,7 +1138,9 @@ def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         if not want_ingress:
             if not qs or qs[0] is not dev.qdisc:
                 kind = dev.qdisc_name()
-                if kind != "noqueue" and kind != "noop":
+                if kind == "noop":
+                    pass   # noop_qdisc is built in: the kernel's dump never lists it
+                elif kind != "noqueue":
                     fake = PfifoFastQdisc(dev, 0, TC_H_ROOT) if kind == "pfifo_fast" else None
                     out.append(qdisc_line(dev, fake, o, show_dev, kind))
                 else:

@@ -2,7 +2,8 @@
 
 The twin builds a scenario for real, as root, in network namespaces it owns:
 `netns` creates and deletes them in-process (what `ip netns add` does),
-`netlink` configures links with batched rtnetlink messages, `state` records
+`netlink` configures links with batched rtnetlink messages, `wire` is the
+hidden namespace a link with rate, delay or loss runs through, `state` records
 what a run owns so that `cleanup` can remove the leftovers of a dead run, and
 `service`, `probe` and `relay` are the small programs run inside namespaces.
 

@@ -44,10 +44,13 @@ XFAIL: dict[str, tuple[str, frozenset[str]]] = {
 NEEDS: dict[str, str] = {
     "examples/gre-mesh": "ip_gre",
     "examples/vlan-tenants": "bridge vlan_filtering",
+    "examples/qos-htb-seed": "sch_sfq",
+    "examples/qos-sfq": "sch_sfq",
 }
 PROBES: dict[str, list[str]] = {
     "ip_gre": ["ip link add npxprobe type gre remote 192.0.2.1 local 192.0.2.2"],
     "bridge vlan_filtering": ["ip link add npxprobe type bridge vlan_filtering 1"],
+    "sch_sfq": ["tc qdisc add dev lo root sfq"],
 }
 
 

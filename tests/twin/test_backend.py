@@ -188,6 +188,7 @@ LINK_LOCAL = {
     "01:80:c2:00:00:0e": True,  # LLDP
     "01:80:c2:00:00:21": True,  # GVRP/MVRP: not link-local to the bridge, plain multicast
     "01:00:5e:00:00:fb": True,  # IPv4 multicast (mDNS), with mcast_snooping 0
+    "01:00:5e:00:00:16": True,  # an IGMPv3 report (sent as IPv4 below)
     "ff:ff:ff:ff:ff:ff": True,
     "02:00:00:00:00:99": True,  # unknown unicast
 }
@@ -209,9 +210,14 @@ def _frames_through(be: LinuxBackend) -> dict[str, bool]:
     try:
         rx.setblocking(False)
         src = bytes.fromhex("020000000001")
-        for i, dst in enumerate(LINK_LOCAL):
-            # ethertype 0x88b5 (IEEE local experimental), the destination's index as payload
-            tx.send(bytes.fromhex(dst.replace(":", "")) + src + b"\x88\xb5" + bytes([i]) * 46)
+        for dst in LINK_LOCAL:
+            mac = bytes.fromhex(dst.replace(":", ""))
+            if dst == "01:00:5e:00:00:16":  # IPv4 (TTL 1, proto 2, router alert) to 224.0.0.22
+                payload = (bytes.fromhex("460000280000000001020000c0000201e0000016940400002200f9fb00000000")
+                           + bytes(12))
+                tx.send(mac + src + b"\x08\x00" + payload)
+            else:  # ethertype 0x88b5 (IEEE local experimental)
+                tx.send(mac + src + b"\x88\xb5" + bytes(46))
         time.sleep(0.3)
         seen = set()
         while True:
@@ -219,9 +225,9 @@ def _frames_through(be: LinuxBackend) -> dict[str, bool]:
                 frame = rx.recv(2048)
             except BlockingIOError:
                 break
-            if frame[6:12] == src and frame[12:14] == b"\x88\xb5":
-                seen.add(frame[14])
-        return {dst: i in seen for i, dst in enumerate(LINK_LOCAL)}
+            if frame[6:12] == src:
+                seen.add(":".join(f"{b:02x}" for b in frame[:6]))
+        return {dst: dst in seen for dst in LINK_LOCAL}
     finally:
         tx.close()
         rx.close()
@@ -301,8 +307,8 @@ def test_rate_on_a_tap_link_is_noted() -> None:
         be.build(["host", "vm1"], [{"ends": [("host", "tap0"), ("vm1", "eth0")], "kind": "tap",
                                     "rate_bps": 1_000_000}])
         assert "tbf" not in be.run("host", "tc qdisc show dev tap0").output
-        assert be.notes == ["rate, delay and loss of tap link host:tap0 -- vm1:eth0 not applied: "
-                            "the linux backend shapes veth links only"]
+        assert be.notes == [("rate, delay and loss of tap link host:tap0 -- vm1:eth0 not applied: "
+                             "the linux backend shapes veth links only")]
 
 
 def test_close_is_idempotent_and_removes_state() -> None:
