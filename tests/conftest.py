@@ -1,6 +1,11 @@
 """Shared fixtures: small simulated topologies built the way users build them."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+
 import pytest
 
 from netplex import Network
@@ -42,6 +47,28 @@ def routed():
     for line in ("ip addr add 10.0.2.10/24 dev eth0", "ip link set eth0 up", "ip route add default via 10.0.2.1"):
         run_ok(h2, line)
     return net, h1, r1, r2, h2
+
+
+def twin_unavailable() -> str | None:
+    """Why the kernel twin cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "the linux backend needs root (network namespaces, veth): run the suite as root"
+    for tool in ("ip", "tc", "bash", "ping"):
+        if shutil.which(tool) is None:
+            return f"the linux backend needs `{tool}` on PATH"
+    res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    if res.returncode != 0:
+        return f"`ip netns` is unavailable: {res.stderr.strip()}"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _linux_only(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("linux") is not None:
+        reason = twin_unavailable()
+        if reason is not None:
+            pytest.skip(reason)
+    yield
 
 
 def _hypothesis_profiles() -> None:
