@@ -48,7 +48,14 @@ class Node:
 
     def run(self, line: str) -> Any:
         """Run one shell line; returns a Result with `status`, `output`, `error`."""
-        return self.shell.run(line)
+        from netplex.engine.scheduler import EventStorm
+
+        try:
+            return self.shell.run(line)
+        except EventStorm as e:
+            from netplex.shell.result import Result
+
+            return Result(2, "", e.message + "\n")
 
     def cmd(self, line: str) -> str:
         """Run one shell line; returns its output and error text, as a terminal shows them."""

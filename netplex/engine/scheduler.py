@@ -10,9 +10,17 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from typing import Any, Callable
 
+from netplex.errors import NetplexError
+
 NSEC_PER_USEC = 1_000
 NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000
+STORM_EVENTS = 1 << 18          # events in a row at one instant that mean a loop, not a burst
+STORM_MASK = STORM_EVENTS - 1
+
+
+class EventStorm(NetplexError):
+    """The simulation stopped itself: events kept coming with no simulated time passing."""
 
 
 class Scheduler:
@@ -51,32 +59,54 @@ class Scheduler:
         earlier: time passes whether or not anything happens. `stop`, when
         given, is tested after each event; the loop returns as soon as it is
         true (the clock stays at that event's time).
+
+        Raises EventStorm when STORM_EVENTS events in a row happen without the
+        clock moving: packets circling a loop of zero-delay links (a bridge
+        loop without STP) would otherwise run forever in no simulated time.
         """
         heap = self._heap
         pop = heappop
         n = 0
-        if stop is None and until is None:
-            while heap:
-                t, _, fn, args = pop(heap)
-                self.now = t
-                fn(*args)
-                n += 1
-        elif stop is None:
-            while heap and heap[0][0] <= until:
-                t, _, fn, args = pop(heap)
-                self.now = t
-                fn(*args)
-                n += 1
-        else:
-            limit = until if until is not None else None
-            while heap and (limit is None or heap[0][0] <= limit):
-                t, _, fn, args = pop(heap)
-                self.now = t
-                fn(*args)
-                n += 1
-                if stop():
-                    self.events_run += n
-                    return
-        self.events_run += n
+        mark = self.now
+        try:
+            if stop is None and until is None:
+                while heap:
+                    t, _, fn, args = pop(heap)
+                    self.now = t
+                    fn(*args)
+                    n += 1
+                    if not n & STORM_MASK:
+                        mark = self._storm_check(mark)
+            elif stop is None:
+                while heap and heap[0][0] <= until:
+                    t, _, fn, args = pop(heap)
+                    self.now = t
+                    fn(*args)
+                    n += 1
+                    if not n & STORM_MASK:
+                        mark = self._storm_check(mark)
+            else:
+                limit = until if until is not None else None
+                while heap and (limit is None or heap[0][0] <= limit):
+                    t, _, fn, args = pop(heap)
+                    self.now = t
+                    fn(*args)
+                    n += 1
+                    if stop():
+                        return
+                    if not n & STORM_MASK:
+                        mark = self._storm_check(mark)
+        finally:
+            self.events_run += n
         if until is not None and self.now < until:
             self.now = until
+
+    def _storm_check(self, mark: int) -> int:
+        """Every STORM_EVENTS events: has the clock moved since the last check?"""
+        if self.now == mark:
+            stuck = len(self._heap)
+            self._heap.clear()
+            raise EventStorm(f"netplex: {STORM_EVENTS} events without simulated time passing at "
+                             f"t={self.now} ns ({stuck} more pending, dropped): packets are circling a "
+                             "loop of links with no delay — a bridge loop without STP?")
+        return self.now

@@ -7,9 +7,11 @@ one packet with tracing on and narrates its path.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from netplex.engine.scheduler import EventStorm
 from netplex.errors import NetplexError
 from netplex.network import Network
 from netplex.packet.addr import int_to_ip, ip_to_int
@@ -22,6 +24,17 @@ NSEC_PER_SEC = 1_000_000_000
 TCP_TIMEOUT_NS = 2 * NSEC_PER_SEC
 UDP_TIMEOUT_NS = 1 * NSEC_PER_SEC
 PROBE_LINE = b"netplex probe\n"
+
+
+def _storm_safe(probe: Callable[..., ProbeOutcome]) -> Callable[..., ProbeOutcome]:
+    """A probe that set off an event storm (a loop of zero-delay links) fails with the reason."""
+    @functools.wraps(probe)
+    def run(self: Any, *args: Any, **kwargs: Any) -> ProbeOutcome:
+        try:
+            return probe(self, *args, **kwargs)
+        except EventStorm as e:
+            return ProbeOutcome(False, {"error": e.message})
+    return run
 
 
 class SimBackend:
@@ -99,6 +112,7 @@ class SimBackend:
         self.services.append(sk)
 
     # -- probes --------------------------------------------------------------
+    @_storm_safe
     def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
         from netplex.shell.ping import ping_run
 
@@ -108,6 +122,7 @@ class SimBackend:
             observed["rtt_ms"] = round(sum(st.rtts_us) / len(st.rtts_us) / 1000, 3)
         return ProbeOutcome(st.received >= 1, observed)
 
+    @_storm_safe
     def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
         ns = self.node(src).ns
         sk = TcpSocket(ns.sockets)
@@ -150,6 +165,7 @@ class SimBackend:
         observed["local"] = state["local"]
         return ProbeOutcome(True, observed)
 
+    @_storm_safe
     def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
         ns = self.node(src).ns
         sk = ns.sockets.udp_socket()
@@ -178,6 +194,7 @@ class SimBackend:
         observed["local"] = local
         return ProbeOutcome(True, observed)
 
+    @_storm_safe
     def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""
         from netplex.traffic.iperf import run_iperf
