@@ -186,6 +186,8 @@ def _print_human(file: Path, scenario: Scenario | None, result: ScenarioResult) 
     if result.probes:
         out.print(table)
     n, ok = len(result.probes), sum(p.passed for p in result.probes)
+    for note in result.notes:
+        out.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     if result.passed:
         out.print(Text(f"passed: {ok}/{n} probes", style="green"))
     else:

@@ -48,6 +48,8 @@ class ScenarioResult:
     backend: str
     probes: list[ProbeResult] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # what the backend could not do as written (e.g. a link delay on a kernel without netem)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:
@@ -65,6 +67,8 @@ class ScenarioResult:
             d["exit_status"] = EXIT_ERROR
             d["error"] = self.error
         d["probes"] = [p.to_json() for p in self.probes]
+        if self.notes:
+            d["notes"] = list(self.notes)
         return d
 
     @classmethod

@@ -30,6 +30,7 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     except NetplexError as e:
         result.error = {"message": e.message}
     finally:
+        result.notes = list(getattr(backend, "notes", []))
         backend.close()
     return result
 
