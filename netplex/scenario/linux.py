@@ -47,6 +47,7 @@ SERVICE = os.path.join(_TWIN_DIR, "service.py")
 PROBE = os.path.join(_TWIN_DIR, "probe.py")
 RELAY = os.path.join(_TWIN_DIR, "relay.py")
 IPERF = os.path.join(_TWIN_DIR, "iperf.py")
+CAPTURE = os.path.join(_TWIN_DIR, "capture.py")
 
 RUN_TIMEOUT = 60.0  # a shell line that runs longer is stopped
 READY_TIMEOUT = 10.0  # services and relays must say "ready" within this
@@ -181,8 +182,7 @@ class LinuxBackend:
 
     def __init__(self, pcap_dir: str | None = None) -> None:
         check_available()
-        if pcap_dir is not None:
-            raise TwinUnavailable("--pcap is not supported on the linux backend yet")
+        self.pcap_dir = pcap_dir
         self.notes: list[str] = []
         self.prefix = state.new_prefix()
         self._ns: dict[str, str] = {}  # node -> namespace name
@@ -238,9 +238,24 @@ class LinuxBackend:
         try:
             self._start_run()
             self._build(nodes, links)
+            if self.pcap_dir is not None:
+                self._start_capture(links)
         except BaseException:
             self.close()
             raise
+
+    def _start_capture(self, links: list[dict[str, Any]]) -> None:
+        """One capture program per node, one pcap per link end (the simulator's file names)."""
+        assert self.pcap_dir is not None
+        os.makedirs(self.pcap_dir, exist_ok=True)
+        ends: dict[str, list[str]] = {}
+        for link in links:
+            for node, ifname in link["ends"]:
+                ends.setdefault(node, []).append(ifname)
+        for node, ifnames in ends.items():
+            proc = self._spawn([sys.executable, "-I", CAPTURE, os.path.abspath(self.pcap_dir), node, *ifnames],
+                               in_ns=node)
+            _wait_ready(proc, f"capture on {node}")
 
     def _start_run(self) -> None:
         if self._state is None:

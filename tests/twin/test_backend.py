@@ -321,11 +321,6 @@ def test_close_is_idempotent_and_removes_state() -> None:
     assert not os.path.exists(path) and not netns.exists(be.namespace("h1"))
 
 
-def test_pcap_is_refused_clearly(tmp_path: object) -> None:
-    with pytest.raises(TwinUnavailable, match="--pcap is not supported on the linux backend yet"):
-        LinuxBackend(pcap_dir=str(tmp_path))
-
-
 def test_services_fail_loudly_on_a_busy_port(pair: LinuxBackend) -> None:
     from netplex.twin import TwinError
 
