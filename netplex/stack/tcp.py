@@ -9,6 +9,17 @@ segment no socket wants (tcp_v4_send_reset). Congestion control is a seam
 (`self.cc`, netplex.stack.tcp_cc: Reno and CUBIC) on an initial window of
 10 segments; three duplicate ACKs trigger fast retransmit and NewReno fast
 recovery (RFC 6582), a timeout goes back to slow start from snd_una.
+
+SACK (RFC 2018) when both SYNs carry SACK-permitted and net.ipv4.tcp_sack is
+on: the receiver keeps Linux's selective_acks (tcp_sack_new_ofo_skb,
+tcp_sack_remove: the most recent block first, at most 4, as many as fit in the
+40 bytes of options) and sends them while it holds out-of-order data. The
+sender keeps a scoreboard of SACKed ranges (tcp_sacktag_write_queue), counts
+a hole lost once more than two segments' worth is SACKed above it
+(tcp_mark_head_lost, RFC 6675 IsLost), and in recovery (cwnd = ssthresh,
+RFC 6675) or after a timeout (slow start) sends while the pipe — bytes in
+flight neither SACKed nor lost, plus retransmissions — is below the window:
+the lost holes first, each once, never SACKed data, then new data.
 """
 from __future__ import annotations
 
@@ -31,6 +42,9 @@ TCP_ATO_MIN = 40 * NSEC_PER_MSEC
 TCP_MAX_QUICKACKS = 16
 WSCALE = 7
 SYN_WINDOW = 64240
+TCP_NUM_SACKS = 4                        # selective_acks[] the receiver remembers
+TCP_FASTRETRANS_THRESH = 3               # DupThresh
+MAX_TCP_OPTION_SPACE = 40
 ECONNREFUSED, ETIMEDOUT, ECONNRESET = 111, 110, 104
 
 CLOSED, LISTEN, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, CLOSING, \
@@ -110,6 +124,17 @@ class TcpSocket:
         self.delack_gen = 0
         self.delack_pending = False
         self.last_rcv = -1
+        # SACK (rx_opt.sack_ok): negotiated on the SYNs
+        self.sack_ok = False
+        self.rcv_sacks: list[list[int]] = []   # receiver: [start, end) seqs, the most recent first
+        # sender's scoreboard, offsets from snd_una as sndbuf's: SACKed [start, end) sorted and
+        # disjoint, how far the lost holes have been resent (RFC 6675 HighRxt) and where the
+        # lost region ends (everything not SACKed below it is lost)
+        self.sacked: list[list[int]] = []
+        self.sacked_bytes = 0
+        self.high_rxt = 0
+        self.lost_hi = 0
+        self.rto_loss = False          # recovering from a timeout (TCP_CA_Loss), not fast recovery
 
     # -- user calls --------------------------------------------------------
     def listen(self, port: int, addr: int = 0) -> int:
@@ -130,6 +155,7 @@ class TcpSocket:
         self.lport = self.table.ephemeral_port("tcp")
         self.mss = rt.dev.mtu - 40
         self.iss = ns.net.rng.getrandbits(32)
+        self.sack_ok = self._sysctl_sack()
         self.snd_una = self.iss
         self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
         self.state = SYN_SENT
@@ -174,11 +200,15 @@ class TcpSocket:
         seg = Tcp(self.lport, self.rport, seq, ack, flags, win, payload)
         if syn_options:
             seg.mss = self.ns_mss()
-            seg.sack_perm = True
+            # tcp_syn_options offers SACK when the sysctl is on; tcp_synack_options when the SYN did too
+            seg.sack_perm = self.sack_ok if flags & ACK else self._sysctl_sack()
             seg.wscale = WSCALE
             seg.timestamps = (self._tsval(), self.ts_recent if flags & ACK else 0)
-        elif self.ts_ok:
-            seg.timestamps = (self._tsval(), self.ts_recent)
+        else:
+            if self.ts_ok:
+                seg.timestamps = (self._tsval(), self.ts_recent)
+            if self.rcv_sacks:
+                seg.sack = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
         rt = ns.ip_route_output(self.raddr, None, self.laddr)
         if isinstance(rt, int):
             self._fail(rt)
@@ -190,6 +220,19 @@ class TcpSocket:
         rt = self.ns.ip_route_output(self.raddr, None, self.laddr)
         return (rt.dev.mtu - 40) if not isinstance(rt, int) else 1460
 
+    def _sysctl_sack(self) -> bool:
+        return str(self.ns.sysctl.values.get("net.ipv4.tcp_sack", "1")) != "0"
+
+    def _sack_max_blocks(self) -> int:
+        """tcp_established_options: the blocks that fit beside the timestamps (3 with, 4 without)."""
+        return (MAX_TCP_OPTION_SPACE - (12 if self.ts_ok else 0) - 4) // 8
+
+    def _mss_now(self) -> int:
+        """tcp_current_mss: SACK blocks we send shrink the room for data."""
+        if self.rcv_sacks:
+            return self.mss - 4 - 8 * min(len(self.rcv_sacks), self._sack_max_blocks())
+        return self.mss
+
     def _tsval(self) -> int:
         return (self.ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF
 
@@ -198,17 +241,25 @@ class TcpSocket:
         if self.state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, LAST_ACK):
             return
         in_flight = (self.snd_nxt - self.snd_una) & 0xFFFFFFFF
-        wnd = min(self.snd_wnd, self.cwnd * self.mss)
         sent_any = False
+        sack_recovery = self.in_recovery and self.sack_ok
+        if sack_recovery:
+            # tcp_xmit_retransmit_queue: the lost holes before new data
+            self._sack_retransmit(0)
+        # what the congestion window is measured against: all in flight, or with SACK
+        # information the pipe (tcp_packets_in_flight: less what is SACKed or lost)
+        pipe = self._pipe() if (self.sacked or sack_recovery) else in_flight
+        cwnd_bytes = self.cwnd * self.mss
+        mss = self._mss_now()
         while True:
             offset = in_flight - (1 if self.fin_sent else 0)
             avail = len(self.sndbuf) - offset
             if avail <= 0:
                 break
-            room = wnd - in_flight
+            room = min(self.snd_wnd - in_flight, cwnd_bytes - pipe)
             if room <= 0:
                 break
-            n = min(avail, self.mss, room)
+            n = min(avail, mss, room)
             data = bytes(self.sndbuf[offset:offset + n])
             flags = ACK | (PSH if n == avail else 0)
             self._send(self.snd_nxt, flags, data)
@@ -216,14 +267,139 @@ class TcpSocket:
                 self.rtt_probe = (self.snd_nxt, self.ns.sched.now)
             self.snd_nxt = (self.snd_nxt + n) & 0xFFFFFFFF
             in_flight += n
+            pipe += n
             sent_any = True
         if self.fin_queued and not self.fin_sent and len(self.sndbuf) == in_flight:
             self._send(self.snd_nxt, FIN | ACK)
             self.snd_nxt = (self.snd_nxt + 1) & 0xFFFFFFFF
             self.fin_sent = True
             sent_any = True
-        if sent_any:
+        if sent_any and not sack_recovery:
+            # in SACK recovery the timer runs from the head's retransmission (tcp_rearm_rto):
+            # new data must not put off the timeout a lost retransmission needs
             self._arm_rtx()
+
+    # -- SACK scoreboard (sender) ------------------------------------------
+    def _sacked_within(self, a: int, b: int) -> int:
+        """SACKed bytes in [a, b) (offsets from snd_una)."""
+        n = 0
+        for s, e in self.sacked:
+            if s >= b:
+                break
+            if e > a:
+                n += min(e, b) - max(s, a)
+        return n
+
+    def _pipe(self) -> int:
+        """RFC 6675 SetPipe: in flight, not SACKed, not lost-and-not-yet-resent."""
+        pipe = ((self.snd_nxt - self.snd_una) & 0xFFFFFFFF) - self.sacked_bytes
+        a, b = self.high_rxt, self.lost_hi
+        if b > a:
+            pipe -= (b - a) - self._sacked_within(a, b)
+        return pipe
+
+    def _sack_lost_boundary(self) -> int:
+        """tcp_mark_head_lost: holes with more than DupThresh-1 segments SACKed above are lost;
+        the offset below which that holds (0: none)."""
+        above = 0
+        limit = (TCP_FASTRETRANS_THRESH - 1) * self.mss
+        for s, e in reversed(self.sacked):
+            above += e - s
+            if above > limit:
+                return s
+        return 0
+
+    def _sacktag(self, blocks: tuple[tuple[int, int], ...]) -> None:
+        """tcp_sacktag_write_queue: merge the ACK's valid SACK blocks into the scoreboard."""
+        una = self.snd_una
+        out = (self.snd_nxt - una) & 0xFFFFFFFF
+        board = self.sacked
+        changed = False
+        for left, right in blocks:
+            s, e = (left - una) & 0xFFFFFFFF, (right - una) & 0xFFFFFFFF
+            if not 0 < s < e <= out:
+                continue          # old (D-SACK), reversed or beyond snd_nxt: tcp_is_sackblock_valid
+            i = 0
+            while i < len(board) and board[i][1] < s:
+                i += 1
+            j = i
+            while j < len(board) and board[j][0] <= e:
+                s, e = min(s, board[j][0]), max(e, board[j][1])
+                j += 1
+            if j == i + 1 and board[i] == [s, e]:
+                continue
+            board[i:j] = [[s, e]]
+            changed = True
+        if changed:
+            self.sacked_bytes = sum(e - s for s, e in board)
+            self.lost_hi = max(self.lost_hi, self._sack_lost_boundary())
+
+    def _sack_advance(self, acked: int) -> None:
+        """The cumulative ACK moved by `acked`: the scoreboard's offsets follow snd_una."""
+        if self.sacked:
+            board = []
+            for s, e in self.sacked:
+                if e > acked:
+                    board.append([max(0, s - acked), e - acked])
+            self.sacked = board
+            self.sacked_bytes = sum(e - s for s, e in board)
+        self.high_rxt = max(0, self.high_rxt - acked)
+        self.lost_hi = max(0, self.lost_hi - acked)
+
+    def _sack_retransmit(self, limit: int) -> bool:
+        """tcp_xmit_retransmit_queue: resend lost holes above HighRxt, skipping SACKed data,
+        while the pipe is below cwnd (the first `limit` regardless of it)."""
+        h = self.high_rxt
+        if h >= self.lost_hi:
+            return False
+        board = self.sacked
+        buflen = len(self.sndbuf)
+        mss = self._mss_now()
+        pipe = self._pipe()
+        wnd = self.cwnd * self.mss
+        i = 0
+        sent = False
+        while h < self.lost_hi and (limit > 0 or pipe < wnd):
+            while i < len(board) and board[i][1] <= h:
+                i += 1
+            if i < len(board) and board[i][0] <= h:
+                h = board[i][1]
+                continue
+            if h >= buflen:
+                if self.fin_sent and h == buflen:
+                    self._send((self.snd_una + h) & 0xFFFFFFFF, FIN | ACK)
+                    h += 1
+                    sent = True
+                break
+            end = min(self.lost_hi, board[i][0] if i < len(board) else buflen, buflen)
+            n = min(mss, end - h)
+            self._send((self.snd_una + h) & 0xFFFFFFFF, ACK | (PSH if h + n == buflen else 0),
+                       bytes(self.sndbuf[h:h + n]))
+            if h == 0:
+                self._arm_rtx()
+            h += n
+            pipe += n
+            limit -= 1
+            sent = True
+        self.high_rxt = max(self.high_rxt, h)
+        return sent
+
+    def _enter_sack_recovery(self) -> None:
+        """tcp_enter_recovery with SACK: cwnd to ssthresh (RFC 6675), resend the first lost hole."""
+        self.ssthresh = self.cc.ssthresh(self)
+        self.cc.on_loss(self, self.ns.sched.now)
+        self.cwnd = self.ssthresh
+        self.in_recovery = True
+        self.rto_loss = False
+        self.recover = self.snd_nxt
+        self.rtt_probe = None
+        # high_rxt stays: a hole resent in an earlier recovery is not resent again (TCPCB_SACKED_RETRANS)
+        if self.lost_hi == 0:
+            # tcp_mark_head_lost(sk, 1, 1): three duplicate ACKs without enough SACKed
+            first = self.sacked[0][0] if self.sacked else len(self.sndbuf)
+            self.lost_hi = max(1, min(self._mss_now(), first))
+        self._sack_retransmit(1)
+        self._arm_rtx()
 
     def _arm_rtx(self) -> None:
         self.timer_gen += 1
@@ -258,6 +434,14 @@ class TcpSocket:
             self._send(self.iss, SYN, syn_options=True)
         elif self.state == SYN_RECV:
             self._send(self.iss, SYN | ACK, syn_options=True)
+        elif self.sack_ok:
+            # tcp_enter_loss keeps the SACKed marks; everything else in flight is lost and
+            # goes again, holes only, in slow start
+            self.in_recovery = True
+            self.rto_loss = True
+            self.high_rxt = 0
+            self.lost_hi = (self.snd_nxt - self.snd_una) & 0xFFFFFFFF
+            self._sack_retransmit(1)
         else:
             n = min(len(self.sndbuf), self.mss)
             if n:
@@ -338,11 +522,18 @@ class TcpSocket:
                     self.ato_started = True
                     self.quick = TCP_MAX_QUICKACKS
                 self._data_in(payload, bool(flags & FIN))
-                while self.rcv_nxt in self.ooo:
-                    more = self.ooo.pop(self.rcv_nxt)
-                    self._data_in(more, False)
+                if self.ooo:
+                    self._ofo_queue()
             elif seq_lt(self.rcv_nxt, seg.seq) and payload:
                 self.ooo[seg.seq] = payload
+                if self.sack_ok:
+                    self._sack_new_ofo(seg.seq, (seg.seq + len(payload)) & 0xFFFFFFFF)
+            elif payload and seq_lt(self.rcv_nxt, (seg.seq + len(payload)) & 0xFFFFFFFF):
+                # partly old (a resend cut on other boundaries): take what is new
+                in_order = True
+                self._data_in(payload[(self.rcv_nxt - seg.seq) & 0xFFFFFFFF:], bool(flags & FIN))
+                if self.ooo:
+                    self._ofo_queue()
             self.last_rcv = now
             self.unacked += len(payload)
             fin_closes_wait = flags & FIN and state_before in (FIN_WAIT1, FIN_WAIT2)
@@ -350,6 +541,53 @@ class TcpSocket:
                 self.pingpong = True   # tcp_fin: entering CLOSE_WAIT means interactive mode
             self._ack_snd_check(not in_order or had_ooo or bool(fin_closes_wait))
         self._push()
+
+    def _ofo_queue(self) -> None:
+        """tcp_ofo_queue: what the out-of-order queue now continues, then tcp_sack_remove."""
+        ooo = self.ooo
+        nxt = self.rcv_nxt
+        for seq in sorted(ooo, key=lambda q: ((q - nxt + 0x80000000) & 0xFFFFFFFF)):
+            skip = (self.rcv_nxt - seq) & 0xFFFFFFFF
+            if skip >= 0x80000000:
+                break                              # a hole remains before this one
+            data = ooo.pop(seq)
+            if skip < len(data):
+                self._data_in(data if not skip else data[skip:], False)
+        if self.rcv_sacks:
+            if not ooo:
+                self.rcv_sacks = []
+            else:
+                self.rcv_sacks = [b for b in self.rcv_sacks if seq_lt(self.rcv_nxt, b[0])]
+
+    def _sack_new_ofo(self, seq: int, end: int) -> None:
+        """tcp_sack_new_ofo_skb: extend the block this segment touches and move it first,
+        or open a new first block, forgetting the oldest beyond TCP_NUM_SACKS."""
+        sacks = self.rcv_sacks
+        for i, sp in enumerate(sacks):
+            if seq_le(seq, sp[1]) and seq_le(sp[0], end):       # tcp_sack_extend
+                if seq_lt(seq, sp[0]):
+                    sp[0] = seq
+                if seq_lt(sp[1], end):
+                    sp[1] = end
+                if i:
+                    del sacks[i]
+                    sacks.insert(0, sp)
+                # tcp_sack_maybe_coalesce: the grown block may now reach others
+                j = 1
+                while j < len(sacks):
+                    o = sacks[j]
+                    if seq_le(sp[0], o[1]) and seq_le(o[0], sp[1]):
+                        if seq_lt(o[0], sp[0]):
+                            sp[0] = o[0]
+                        if seq_lt(sp[1], o[1]):
+                            sp[1] = o[1]
+                        del sacks[j]
+                    else:
+                        j += 1
+                return
+        if len(sacks) >= TCP_NUM_SACKS:
+            del sacks[-1]
+        sacks.insert(0, [seq, end])
 
     def _ack_snd_check(self, now_please: bool) -> None:
         """__tcp_ack_snd_check: ACK now (quickack, two full segments, out of order) or delay it."""
@@ -378,7 +616,10 @@ class TcpSocket:
         """tcp_ack: advance snd_una, take an RTT sample, open the congestion window."""
         ack = seg.ack
         self.snd_wnd = seg.window << self.snd_wscale
+        sack = self.sack_ok and seg.sack
         if ack == self.snd_una and self.state in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, LAST_ACK):
+            if sack:
+                self._sacktag(seg.sack)
             self._dupack(seg)
         if seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt):
             acked = (ack - self.snd_una) & 0xFFFFFFFF
@@ -386,6 +627,13 @@ class TcpSocket:
             data_acked = acked - (1 if fin_acked else 0)
             del self.sndbuf[:max(0, data_acked)]
             self.snd_una = ack
+            sacked_before = self.sacked_bytes
+            if self.sacked or self.lost_hi or self.high_rxt:
+                self._sack_advance(acked)
+            if sack:
+                self._sacktag(seg.sack)
+            # what this ACK delivered (tp->delivered): data SACKed earlier is not counted twice
+            data_acked += self.sacked_bytes - sacked_before
             self.backoff = 0
             self.retries = 0
             if self.rtt_probe is not None and seq_lt(self.rtt_probe[0], ack):
@@ -396,13 +644,26 @@ class TcpSocket:
             if self.in_recovery:
                 if seq_le(self.recover, ack):
                     self.in_recovery = False          # full ACK: deflate the window
-                    self.cwnd = max(self.ssthresh, 2)
+                    if not (self.sack_ok and self.rto_loss):
+                        self.cwnd = max(self.ssthresh, 2)
+                    if self.sack_ok:
+                        # after a timeout, slow start just goes on (TCP_CA_Loss → Open)
+                        self.rto_loss = False
+                        self.lost_hi = self._sack_lost_boundary()
+                        if self.lost_hi:
+                            self._enter_sack_recovery()   # a new loss above the recovery point
+                elif self.sack_ok:
+                    # the pipe decides what goes next (_push); after a timeout, slow start
+                    if self.rto_loss:
+                        self.cc.cong_avoid(self, segs, self.ns.sched.now)
                 else:
                     # NewReno partial ACK: the next hole is lost too; resend it at once
                     self.cwnd = max(self.cwnd - segs + 1, 1)
                     n = min(len(self.sndbuf), self.mss)
                     if n:
                         self._send(self.snd_una, ACK, bytes(self.sndbuf[:n]))
+            elif self.sack_ok and self.lost_hi and self.sndbuf:
+                self._enter_sack_recovery()           # this ACK's SACK blocks reveal a loss
             else:
                 self.cc.cong_avoid(self, segs, self.ns.sched.now)
             self.ns.neigh_confirm_for(self.raddr)
@@ -423,6 +684,13 @@ class TcpSocket:
         if self.snd_una == self.snd_nxt or (seg.payload and len(seg.payload)) or seg.flags & (SYN | FIN):
             return
         self.dupacks += 1
+        if self.sack_ok:
+            # tcp_time_to_recover: enough SACKed above the head (or, SACK blocks missing,
+            # three duplicates); in recovery the pipe, not inflation, releases segments
+            if not self.in_recovery and (self.lost_hi or self.dupacks == TCP_FASTRETRANS_THRESH) \
+                    and len(self.sndbuf):
+                self._enter_sack_recovery()
+            return
         if self.in_recovery:
             self.cwnd += 1                              # window inflation
             return
@@ -476,6 +744,8 @@ class TcpSocket:
         else:
             self.snd_wscale = 0
             self.rcv_wscale = 0
+        # tcp_parse_options takes SACK-permitted from a SYN only while the sysctl is on
+        self.sack_ok = seg.sack_perm and self._sysctl_sack()
         self.ts_ok = seg.timestamps is not None
         if self.ts_ok:
             self.ts_recent = seg.timestamps[0]

@@ -4,6 +4,9 @@ The socket calls `cong_avoid` for every ACK that advances snd_una outside
 recovery, `ssthresh` when it detects a loss (three duplicate ACKs or a
 retransmission timeout) and `on_loss` / `on_rto` to let the algorithm reset
 its epoch. Windows are counted in segments, as tcp_sock.snd_cwnd is.
+Slow start stops at ssthresh and leaves the rest of the ACK to congestion
+avoidance, as tcp_slow_start does; with SACK, `acked` counts only what the ACK
+newly delivered (data SACKed earlier is not counted again).
 `net.ipv4.tcp_congestion_control` chooses the algorithm for new sockets
 (Linux's default: cubic).
 """
@@ -11,9 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Reno", "Cubic", "CC_ALGORITHMS", "new_cc"]
+__all__ = ["Reno", "Cubic", "CC_ALGORITHMS", "new_cc", "slow_start"]
 
 NSEC_PER_SEC = 1_000_000_000
+
+
+def slow_start(sk: Any, acked: int) -> int:
+    """tcp_slow_start: grow by the ACKed segments up to ssthresh; returns those left over."""
+    cwnd = min(sk.cwnd + acked, sk.ssthresh)
+    acked -= cwnd - sk.cwnd
+    sk.cwnd = cwnd
+    return acked
 
 
 class Reno:
@@ -26,8 +37,9 @@ class Reno:
 
     def cong_avoid(self, sk: Any, acked: int, now: int) -> None:
         if sk.cwnd < sk.ssthresh:
-            sk.cwnd += acked                      # tcp_slow_start
-            return
+            acked = slow_start(sk, acked)
+            if not acked:
+                return
         self.cnt += acked
         if self.cnt >= sk.cwnd:                   # tcp_cong_avoid_ai
             self.cnt -= sk.cwnd
@@ -62,8 +74,9 @@ class Cubic(Reno):
 
     def cong_avoid(self, sk: Any, acked: int, now: int) -> None:
         if sk.cwnd < sk.ssthresh:
-            sk.cwnd += acked
-            return
+            acked = slow_start(sk, acked)
+            if not acked:
+                return
         if self.epoch < 0:
             self.epoch = now
             self.ack_cnt = acked

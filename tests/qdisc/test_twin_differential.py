@@ -61,9 +61,11 @@ def _classes_that_sent(output: str) -> set[str]:
 
 # Cases whose figures are known not to agree yet, with the reason.
 KNOWN = {
-    "qos-noisy-neighbour": "tenant B's TCP share of a queue flooded by UDP depends on loss recovery, where the "
-                           "simulator's TCP differs from Linux (no SACK; RTO details): sim 28-48 kbit/s, kernel "
-                           "~17 kbit/s; and the link's 5 ms delay cannot be applied on this kernel (no sch_netem)",
+    "qos-noisy-neighbour": "tenant B's TCP share of a queue flooded by UDP depends on loss recovery: at a window "
+                           "of 1-2 segments every drop is a tail drop, recovered by a retransmission timeout (SACK "
+                           "never comes into play), where the simulator's TCP differs from Linux (RTO details): sim "
+                           "~28 kbit/s, kernel ~17-18 kbit/s; and the link's 5 ms delay cannot be applied on this "
+                           "kernel (no sch_netem)",
 }
 
 
