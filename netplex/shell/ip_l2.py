@@ -320,24 +320,10 @@ def parse_gre_words(ns: Any, o: dict[str, Any], args: list[str], usage: str) -> 
             o["link"] = d
         elif matches(a, "ttl") or matches(a, "hoplimit") or matches(a, "hlim"):
             i += 1
-            v = need_arg(args, i)
-            if v == "inherit":
-                o["ttl"] = 0
-            else:
-                n = parse_u32(v)
-                if n is None or n > 255:
-                    raise invarg("invalid TTL\n", v)
-                o["ttl"] = n
+            o["ttl"] = _u8_or_inherit(need_arg(args, i), 0, "invalid TTL\n")
         elif matches(a, "tos") or matches(a, "tclass") or matches(a, "dsfield"):
             i += 1
-            v = need_arg(args, i)
-            if v == "inherit":
-                o["tos"] = 1
-            else:
-                n = parse_u32(v)
-                if n is None or n > 255:
-                    raise invarg("bad TOS value", v)
-                o["tos"] = n
+            o["tos"] = _u8_or_inherit(need_arg(args, i), 1, "bad TOS value")
         elif a in ("noencap", "encap-csum", "noencap-csum", "noignore-df"):
             pass
         elif a in ("encap", "encap-sport", "encap-dport", "external", "ignore-df", "fwmark"):
@@ -459,3 +445,13 @@ def set_default_pvid(br: Any, vid: int) -> None:
             if vid:
                 vlan_add(vlans, owner, vid, flags)
     br.vlan_default_pvid = vid
+
+
+def _u8_or_inherit(v: str, inherit: int, error: str) -> int:
+    """A GRE ttl/tos value: 0..255, or `inherit` (stored as the kernel's marker for it)."""
+    if v == "inherit":
+        return inherit
+    n = parse_u32(v)
+    if n is None or n > 255:
+        raise invarg(error, v)
+    return n

@@ -32,6 +32,19 @@ IP_MAX_MTU = 0xFFFF
 class _Tunnel:
     """What ip_tunnel_parm holds, shared by gre and gretap."""
 
+    # a tunnel has carrier while up, and no operational state of its own (ip_tunnel)
+    up: bool
+    link_dev: Any
+
+    def has_carrier(self) -> bool:
+        return self.up
+
+    def operstate(self) -> str:
+        return "UNKNOWN" if self.up else "DOWN"
+
+    def link_suffix(self) -> str:
+        return self.link_dev.name if self.link_dev is not None else "NONE"
+
     def _tunnel_init(self, local: int, remote: int, link: Any, ttl: int, tos: int, ikey: int | None,
                      okey: int | None, iflags: int, oflags: int, pmtudisc: bool) -> None:
         self.local = local
@@ -140,15 +153,6 @@ class GreDev(_Tunnel, NetDevice):
         self.max_mtu = IP_MAX_MTU - self.tunnel_hlen()
         self.addr_assign_random = False
 
-    def has_carrier(self) -> bool:
-        return self.up
-
-    def operstate(self) -> str:
-        return "UNKNOWN" if self.up else "DOWN"
-
-    def link_suffix(self) -> str:
-        return self.link_dev.name if self.link_dev is not None else "NONE"
-
     def lladdr_text(self) -> str:
         f = self.ns.fmt_ip
         return f"    link/gre {f(self.local)} peer {f(self.remote)}"
@@ -180,15 +184,6 @@ class GretapDev(_Tunnel, NetDevice):
         self.base_flags = IFF_BROADCAST | IFF_MULTICAST
         self.mtu = self.lower_mtu() - self.tunnel_hlen() - 14
         self.max_mtu = IP_MAX_MTU - self.tunnel_hlen() - 14
-
-    def has_carrier(self) -> bool:
-        return self.up
-
-    def operstate(self) -> str:
-        return "UNKNOWN" if self.up else "DOWN"
-
-    def link_suffix(self) -> str:
-        return self.link_dev.name if self.link_dev is not None else "NONE"
 
     def details_text(self) -> str:
         return "    gretap " + self.tunnel_text()
