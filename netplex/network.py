@@ -6,8 +6,8 @@
     h1.cmd("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up")
     print(h1.cmd("ping -c 2 10.0.0.2"))
 
-A `Network` owns the scheduler, the seeded RNG, the tracer and the packet
-capture; each `Node` is one namespace with a shell. Commands run
+A `Network` is the facade over a `World` (the scheduler, the seeded RNG, the
+tracer and the packet capture); each `Node` is one namespace with a shell. Commands run
 synchronously: `ping` and `sleep` advance simulated time, never wall time.
 """
 from __future__ import annotations
@@ -19,7 +19,10 @@ from typing import Any, Callable
 from netplex.engine.link import Link
 from netplex.engine.scheduler import Scheduler
 from netplex.engine.trace import Tracer
+from netplex.engine.world import Capture, World
 from netplex.errors import NetplexError
+from netplex.stack.device import Tap
+from netplex.stack.netns import Namespace
 
 __all__ = ["Network", "Node"]
 
@@ -28,11 +31,10 @@ class Node:
     """One simulated machine (a network namespace) and its shell."""
 
     def __init__(self, net: Network, name: str) -> None:
-        from netplex.stack.netns import Namespace
-
         self.net = net
         self.name = name
-        self.ns = Namespace(net, name)
+        self.ns = Namespace(net.world, name)
+        net.world.netns[name] = self.ns
         self._shell: Any = None
 
     def __repr__(self) -> str:
@@ -64,19 +66,45 @@ class Node:
 
 
 class Network:
-    """Simulated nodes and links sharing one clock."""
+    """Simulated nodes and links sharing one `World` (clock, RNG, tracer, capture)."""
 
     def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
-        self.sched = Scheduler()
-        self.rng = random.Random(seed)
-        self.tracer = Tracer()
+        self.world = World(seed)
         self.nodes: dict[str, Node] = {}
-        self.links: list[tuple[Any, Any, Link]] = []
-        self.capture: Callable[[Any, Any], None] | None = None
-        self.config_generation = 0
-        self._mac_rng = random.Random(f"mac-{seed}")
-        self._link_seq = 0
+        self._pcap_writers: dict[tuple[str, str], Any] = {}
+
+    # the world's parts, as the facade shows them
+    @property
+    def seed(self) -> int:
+        return self.world.seed
+
+    @property
+    def sched(self) -> Scheduler:
+        return self.world.sched
+
+    @property
+    def rng(self) -> random.Random:
+        return self.world.rng
+
+    @property
+    def tracer(self) -> Tracer:
+        return self.world.tracer
+
+    @property
+    def links(self) -> list[tuple[Any, Any, Link]]:
+        return self.world.links
+
+    @property
+    def capture(self) -> Capture | None:
+        return self.world.capture
+
+    @capture.setter
+    def capture(self, fn: Capture | None) -> None:
+        self.world.capture = fn
+
+    @property
+    def config_generation(self) -> int:
+        return self.world.config_generation
 
     # -- building ------------------------------------------------------------
     def __getitem__(self, name: str) -> Node:
@@ -94,19 +122,12 @@ class Network:
 
     def random_mac(self) -> bytes:
         """eth_random_addr: locally administered, unicast, from the seeded RNG."""
-        b = bytearray(self._mac_rng.getrandbits(48).to_bytes(6, "big"))
-        b[0] = (b[0] & 0xFE) | 0x02
-        return bytes(b)
+        return self.world.random_mac()
 
     def connect(self, a: Any, b: Any, rate_bps: int | None = None, delay_ns: int = 0,
                 loss: float = 0.0) -> Link:
         """Join two devices with a cable."""
-        self._link_seq += 1
-        link = Link(self.sched, rate_bps, delay_ns, loss, seed=self.seed * 7919 + self._link_seq)
-        a.link = b.link = link
-        a.peer, b.peer = b, a
-        self.links.append((a, b, link))
-        return link
+        return self.world.connect(a, b, rate_bps, delay_ns, loss)
 
     def add_link(self, end_a: str, end_b: str, kind: str = "veth", rate_bps: int | None = None,
                  delay_ns: int = 0, loss: float = 0.0, mtu: int | None = None) -> Link:
@@ -114,8 +135,6 @@ class Network:
         (na, ia), (nb, ib) = (self._split_end(end_a), self._split_end(end_b))
         a_ns, b_ns = self.nodes[na].ns, self.nodes[nb].ns
         if kind == "tap":
-            from netplex.stack.device import Tap
-
             a_ns.check_new_name(ia)
             b_ns.check_new_name(ib)
             da, db = Tap(a_ns, ia, self.random_mac()), Tap(b_ns, ib, self.random_mac())
@@ -140,23 +159,19 @@ class Network:
     # -- running -------------------------------------------------------------
     @property
     def now(self) -> int:
-        return self.sched.now
+        return self.world.now
 
     def run_for(self, ns: int) -> None:
         """Let simulated time pass."""
-        self.sched.run(until=self.sched.now + ns)
+        self.world.run_for(ns)
 
     def run_until(self, stop: Callable[[], bool], timeout_ns: int) -> bool:
         """Run events until `stop()` is true or `timeout_ns` passes; returns stop()."""
-        if stop():
-            return True
-        deadline = self.sched.now + timeout_ns
-        self.sched.run(until=deadline, stop=stop)
-        return stop()
+        return self.world.run_until(stop, timeout_ns)
 
     def settle(self) -> None:
         """Run every pending event that is due now (nothing in the future)."""
-        self.sched.run(until=self.sched.now)
+        self.world.settle()
 
     # -- capture -------------------------------------------------------------
     def start_pcap(self, directory: str | Path) -> None:
@@ -165,8 +180,7 @@ class Network:
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        writers: dict[tuple[str, str], Any] = {}
-        self._pcap_writers = writers
+        writers = self._pcap_writers = {}
 
         def capture(dev: Any, frame: Any) -> None:
             key = (dev.ns.name, dev.name)
@@ -178,8 +192,9 @@ class Network:
         self.capture = capture
 
     def stop_pcap(self) -> None:
-        for w in getattr(self, "_pcap_writers", {}).values():
+        for w in self._pcap_writers.values():
             w.close()
+        self._pcap_writers = {}
         self.capture = None
 
     # -- scenario files --------------------------------------------------------

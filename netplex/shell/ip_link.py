@@ -213,10 +213,10 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             elif a == "netns":
                 i += 1
                 v = need_arg(args, i)
-                node = ns.net.nodes.get(v)
-                if node is None:
+                peer_ns = ns.world.netns.get(v)
+                if peer_ns is None:
                     raise invarg('Invalid "netns" value\n', v)
-                req.peer["netns"] = node.ns
+                req.peer["netns"] = peer_ns
             elif matches(a, "address") and len(a) > 1:
                 i += 1
                 req.peer["mac"] = _parse_lladdr(need_arg(args, i))

@@ -52,7 +52,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
              ttl: int | None = None, oif: Any = None, src: int | None = None, quiet: bool = False) -> PingStats:
     """Run ping on `node` (a Namespace) until done; returns its statistics."""
     ns = node
-    net = ns.net
+    net = ns.world
     sched = net.sched
     st = PingStats()
     ident = net.rng.randrange(1, 65536)

@@ -113,7 +113,7 @@ class Smcrouted:
 
 def _daemons(ns: Any) -> dict[str, Smcrouted]:
     """The daemons by socket path: /run is shared by every namespace of the run."""
-    return ns.net.__dict__.setdefault("smcroute_daemons", {})
+    return ns.world.__dict__.setdefault("smcroute_daemons", {})
 
 
 _DAEMON_OPTS_WITH_ARG = set("cdefFilmPptu")

@@ -378,7 +378,7 @@ def _qdisc_ids(dev: Any) -> dict[int, Qdisc]:
 
 
 def _alloc_handle(dev: Any) -> int:
-    net = dev.ns.net
+    net = dev.ns.world
     used = _qdisc_ids(dev)
     h = getattr(net, "tc_autohandle", 0x80000000)
     while True:

@@ -28,7 +28,7 @@ class ArpMixin:
         if sip >> 28 == 14 or sha[0] & 1:
             self.drop(frame, dev, "arp_bogus")
             return
-        tracing = self.net.tracer.on
+        tracing = self.world.tracer.on
         local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)
         if arp.op == ARPOP_REQUEST and local_target:
             if sip == 0:
@@ -48,7 +48,7 @@ class ArpMixin:
             delay = 0
             if frame.dst != dev.mac:
                 span = self.neigh.parm(dev, "proxy_delay") * 10_000_000
-                delay = self.net.rng.randrange(span) if span else 0
+                delay = self.world.rng.randrange(span) if span else 0
             if tracing:
                 self.trace("arp_process", f"proxy: who-has {self.fmt_ip(tip)} on {dev.name}: is-at {self.fmt_mac(dev.mac)}")
             self.sched.after(delay, self._arp_reply, dev, arp)

@@ -336,7 +336,7 @@ class Bridge(NetDevice):
         now = self.ns.sched.now
         if e is None:
             self.fdb[mac] = FdbEntry(mac, port, now)
-            if self.ns.net.tracer.on:
+            if self.ns.world.tracer.on:
                 self.ns.trace("br_fdb_update", f"{self.name}: learned {self.ns.fmt_mac(mac)} on {port.dev.name}")
         elif not e.is_local:
             if e.port is not port and not e.is_static:
@@ -363,7 +363,7 @@ class Bridge(NetDevice):
         if ns.hooks and br_nf_enabled(ns, frame) and not br_nf_pre_routing(self, port, frame):
             return
         dst = frame.dst
-        tracing = ns.net.tracer.on
+        tracing = ns.world.tracer.on
         if dst[0] & 1:
             if dst[:3] == IP_MC_OUI and self.mcast_snooping and frame.type == ETH_P_IP:
                 self.mcast_handle(port, frame)
@@ -457,7 +457,7 @@ class Bridge(NetDevice):
         m = self.mcast_ctx()
         mdst, mrouters_only = m.rcv(port, frame)
         ns = self.ns
-        tracing = ns.net.tracer.on
+        tracing = ns.world.tracer.on
         if (mdst is not None or mrouters_only) and m.querier_exists():
             targets = m.flood_targets(mdst, port)
             if tracing:
@@ -674,7 +674,7 @@ class BridgeMcast:
         while i < len(e.ports) and e.ports[i].port.port_no > port.port_no:
             i += 1
         e.ports.insert(i, pg)
-        if br.ns.net.tracer.on:
+        if br.ns.world.tracer.on:
             br.ns.trace("br_mdb", f"{br.name}: {port.dev.name} joined {br.ns.fmt_ip(group)}")
 
     def leave_group(self, port: BridgePort | None, group: int) -> None:

@@ -229,8 +229,8 @@ class NetDevice:
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes
-        if self.ns.net.capture is not None:
-            self.ns.net.capture(self, frame)
+        if self.ns.world.capture is not None:
+            self.ns.world.capture(self, frame)
         self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
 
     # -- receive -----------------------------------------------------------
@@ -252,8 +252,8 @@ class NetDevice:
         if ing is not None and not ing.receive(frame, nbytes):
             return   # sch_handle_ingress: a tc action dropped it
         ns = self.ns
-        if ns.net.capture is not None:
-            ns.net.capture(self, frame)
+        if ns.world.capture is not None:
+            ns.world.capture(self, frame)
         port = self.bridge_port
         if port is not None:
             port.bridge.handle_frame(port, frame)
@@ -351,6 +351,6 @@ class Loopback(NetDevice):
         st.tx_bytes += nbytes
         st.rx_packets += 1
         st.rx_bytes += nbytes
-        if self.ns.net.capture is not None:
-            self.ns.net.capture(self, frame)
+        if self.ns.world.capture is not None:
+            self.ns.world.capture(self, frame)
         self.ns.sched.at(now, self.ns.netif_receive, self, frame)

@@ -106,7 +106,7 @@ class _Tunnel:
             self.o_seqno += 1
         gre = Gre(proto, inner, self.oflags & (GRE_CSUM | GRE_KEY | GRE_SEQ), self.okey or 0, seq)
         outer = IPv4(rt.src, self.remote, IPPROTO_GRE, gre, ttl=ttl, tos=tos, flags=df)
-        if ns.net.tracer.on:
+        if ns.world.tracer.on:
             ns.trace("ip_tunnel_xmit", f"{dev.name}: GRE to {ns.fmt_ip(self.remote)} from {ns.fmt_ip(rt.src)}"
                      + (f" key {self.okey}" if self.oflags & GRE_KEY else ""))
         st.tx_packets += 1
@@ -193,9 +193,9 @@ class GretapDev(_Tunnel, NetDevice):
         if not self.up:
             self.stats.tx_dropped += 1
             return
-        net = self.ns.net
-        if net.capture is not None:
-            net.capture(self, frame)
+        world = self.ns.world
+        if world.capture is not None:
+            world.capture(self, frame)
         frame.meta = None
         self.encap_xmit(frame, ETH_P_TEB, None, nbytes or frame.wire_len())
 
@@ -232,7 +232,7 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
             return
     key = gre.key if gre.flags & GRE_KEY else None
     t = _lookup(ns, gre.proto, ip.src, ip.dst, key)
-    tracing = ns.net.tracer.on
+    tracing = ns.world.tracer.on
     if t is None:
         if tracing:
             ns.trace("gre_rcv", f"{dev.name}: no tunnel for GRE from {ns.fmt_ip(ip.src)}"

@@ -71,7 +71,7 @@ def ip_mc_join_group(ns: Any, dev: Any, group: int) -> None:
     if group in groups:
         return
     groups.append(group)
-    if ns.net.tracer.on:
+    if ns.world.tracer.on:
         ns.trace("igmp", f"{dev.name}: joined {ns.fmt_ip(group)}")
     _state_change(ns, dev, group, IGMPV3_CHANGE_TO_EXCLUDE)
 
@@ -81,7 +81,7 @@ def ip_mc_leave_group(ns: Any, dev: Any, group: int) -> None:
     if not groups or group not in groups:
         return
     groups.remove(group)
-    if ns.net.tracer.on:
+    if ns.world.tracer.on:
         ns.trace("igmp", f"{dev.name}: left {ns.fmt_ip(group)}")
     _state_change(ns, dev, group, IGMPV3_CHANGE_TO_INCLUDE)
 
@@ -99,7 +99,7 @@ def _state_change(ns: Any, dev: Any, group: int, rtype: int) -> None:
         _start_timer(ns, dev, group, UNSOLICITED_REPORT_INTERVAL_NS)
         return
     igmpv3_send_report(ns, dev, group, rtype)
-    later = ns.net.rng.randrange(UNSOLICITED_REPORT_INTERVAL_NS)
+    later = ns.world.rng.randrange(UNSOLICITED_REPORT_INTERVAL_NS)
     ns.sched.after(later, igmpv3_send_report, ns, dev, group, rtype)
 
 
@@ -141,7 +141,7 @@ def _start_timer(ns: Any, dev: Any, group: int, max_delay: int) -> None:
     due = st.timers.get(group)
     if due is not None and due > now and due - now < max_delay:
         return
-    when = now + ns.net.rng.randrange(max(1, max_delay))
+    when = now + ns.world.rng.randrange(max(1, max_delay))
     st.timers[group] = when
     ns.sched.at(when, _timer_expire, ns, dev, group, when)
 
@@ -228,7 +228,7 @@ def igmp_heard_query(ns: Any, dev: Any, q: Igmp) -> None:
             if int.from_bytes(q.query_extra[2:4], "big"):
                 return
             # igmp_gq_start_timer: one report of every group after a random delay
-            when = now + ns.net.rng.randrange(max_delay)
+            when = now + ns.world.rng.randrange(max_delay)
             if st.gq_timer and now < st.gq_timer < when:
                 return
             st.gq_timer = when

@@ -146,7 +146,7 @@ class MrTable:
             uc.expires = now + UNRES_TIMEOUT_NS
             if len(uc.queue) < UNRES_QLEN:
                 uc.queue.append((dev, frame))
-            if ns.net.tracer.on:
+            if ns.world.tracer.on:
                 ns.trace("ipmr_cache_unresolved", f"({ns.fmt_ip(ip.src)},{ns.fmt_ip(ip.dst)}) from {dev.name}: "
                          "no cache entry, upcall to the daemon")
             if self.upcall is not None:
@@ -198,7 +198,7 @@ class MrTable:
         hook = ns.hooks.get("FORWARD")
         if hook is not None and not hook(ns, frame, in_dev, out):
             return
-        if ns.net.tracer.on:
+        if ns.world.tracer.on:
             ns.trace("ipmr_queue_xmit", f"{ns.fmt_ip(ip.src)} > {ns.fmt_ip(ip.dst)} out {out.name}, ttl {ip.ttl}")
         post = ns.hooks.get("POSTROUTING")
         if post is not None and not post(ns, frame, None, out):

@@ -83,7 +83,7 @@ class Ipv4Path:
         `length` is the IP datagram's length when the caller measured it.
         """
         ip = frame.payload
-        tracing = self.net.tracer.on
+        tracing = self.world.tracer.on
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}")
         src = ip.src
@@ -144,7 +144,7 @@ class Ipv4Path:
     def ip_forward(self, dev: Any, frame: Ethernet, r: Any, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
         ip = frame.payload
-        tracing = self.net.tracer.on
+        tracing = self.world.tracer.on
         if not dev.forwarding:
             self.drop(frame, dev, "forwarding_disabled")
             if tracing:
@@ -185,7 +185,7 @@ class Ipv4Path:
             if ip is None:
                 return
         proto = ip.proto
-        if self.net.tracer.on:
+        if self.world.tracer.on:
             self.trace("ip_local_deliver", f"{self.describe(ip)}")
         if proto == IPPROTO_UDP:
             self.udp_rcv(dev, ip, rtype)
@@ -342,7 +342,7 @@ class Ipv4Path:
                 if isinstance(rt2, int):
                     return rt2
                 rt = rt2
-        if self.net.tracer.on:
+        if self.world.tracer.on:
             self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}")
         if rt.type == "local":
             lo = self.lo
@@ -449,7 +449,7 @@ class Ipv4Path:
         err = Icmp.error(type, code, ip, rest)
         out = IPv4(rt.src, ip.src, IPPROTO_ICMP, err, ttl=self.default_ttl(),
                    tos=(ip.tos & 0x1E) | IPTOS_PREC_INTERNETCONTROL)
-        if self.net.tracer.on:
+        if self.world.tracer.on:
             self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}")
         self.ip_local_out(out, rt)
 
@@ -498,7 +498,7 @@ class Ipv4Path:
         if sk is None:
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
-            if self.net.tracer.on:
+            if self.world.tracer.on:
                 self.trace("udp_rcv", f"no socket on port {ip.payload.dport}")
             return
         sk.deliver(ip, dev)

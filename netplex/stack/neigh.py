@@ -99,7 +99,7 @@ class NeighTable:
     def random_reachable(self, dev: NetDevice | None = None) -> int:
         """neigh_rand_reach_time: uniform in [base/2, 3·base/2)."""
         base = BASE_REACHABLE_NS if dev is None else self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
-        return base // 2 + self.ns.net.rng.randrange(base)
+        return base // 2 + self.ns.world.rng.randrange(base)
 
     def create(self, dev: NetDevice, ip: int) -> Neighbour:
         n = Neighbour(dev, ip)
@@ -176,7 +176,7 @@ class NeighTable:
         dst = n.lladdr if unicast and n.lladdr else BCAST_MAC
         arp = Arp(ARPOP_REQUEST, dev.mac, saddr, ZERO_MAC, n.ip)
         n.probes += 1
-        if ns.net.tracer.on:
+        if ns.world.tracer.on:
             ns.trace("arp_solicit", f"who-has {ns.fmt_ip(n.ip)} tell {ns.fmt_ip(saddr)} on {dev.name}"
                      + (" (unicast)" if unicast else ""))
         dev.xmit(Ethernet(dst, dev.mac, ETH_P_ARP, arp))
@@ -219,7 +219,7 @@ class NeighTable:
         n.state = NUD_FAILED
         n.updated = self.ns.sched.now
         queue, n.queue, n.queue_bytes = n.queue, [], 0
-        if self.ns.net.tracer.on:
+        if self.ns.world.tracer.on:
             self.ns.trace("neigh", f"{self.ns.fmt_ip(n.ip)} dev {n.dev.name} FAILED")
         for frame, _ in queue:
             self.ns.neigh_unreachable(n.dev, frame)

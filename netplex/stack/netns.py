@@ -25,7 +25,7 @@ from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 
 if TYPE_CHECKING:
-    from netplex.network import Network
+    from netplex.engine.world import World
 
 IFNAMSIZ = 16
 
@@ -71,10 +71,10 @@ def valid_ifname(name: str) -> bool:
 class Namespace(Ipv4Path, ArpMixin):
     """A network namespace: the node a scenario names."""
 
-    def __init__(self, net: Network, name: str) -> None:
-        self.net = net
+    def __init__(self, world: World, name: str) -> None:
+        self.world = world
         self.name = name
-        self.sched = net.sched
+        self.sched = world.sched
         self.devices: dict[str, NetDevice] = {}
         self.by_index: dict[int, NetDevice] = {}
         self.next_ifindex = 1
@@ -88,7 +88,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.generation = 0
         self.kmsg: list[str] = []
         self.hooks: dict[str, Any] = {}   # netfilter attaches here
-        self.ip_id = net.rng.randrange(65536)
+        self.ip_id = world.rng.randrange(65536)
         self.drops: dict[str, int] = {}
         self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here
         self.vlan_devs: dict[tuple[int, int, int], Any] = {}   # (lower ifindex, TPID, VID) → VLAN device
@@ -112,12 +112,12 @@ class Namespace(Ipv4Path, ArpMixin):
         return bytes_to_mac(m)
 
     def trace(self, stage: str, text: str) -> None:
-        self.net.tracer.emit(self.sched.now, self.name, stage, text)
+        self.world.tracer.emit(self.sched.now, self.name, stage, text)
 
     def drop(self, frame: Any, dev: Any, reason: str) -> None:
         """kfree_skb with a reason: counted per reason, traced when tracing."""
         self.drops[reason] = self.drops.get(reason, 0) + 1
-        if self.net.tracer.on:
+        if self.world.tracer.on:
             where = f" on {dev.name}" if dev is not None else ""
             self.trace("drop", f"dropped{where}: {reason}")
 
@@ -125,7 +125,7 @@ class Namespace(Ipv4Path, ArpMixin):
         """Anything that can change a forwarding decision bumps the generation."""
         self.generation += 1
         self.route_cache.clear()
-        self.net.config_generation += 1
+        self.world.config_generation += 1
 
     # -- devices -------------------------------------------------------------
     def register(self, dev: NetDevice) -> None:
@@ -157,16 +157,16 @@ class Namespace(Ipv4Path, ArpMixin):
         if peer_ns is self and peer_name == name:
             raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
         peer_ns.check_new_name(peer_name)
-        a = Veth(self, name, self.net.random_mac())
-        b = Veth(peer_ns, peer_name, self.net.random_mac())
+        a = Veth(self, name, self.world.random_mac())
+        b = Veth(peer_ns, peer_name, self.world.random_mac())
         peer_ns.register(b)   # veth_newlink registers the peer first: it gets the lower ifindex
         self.register(a)
-        self.net.connect(a, b)
+        self.world.connect(a, b)
         return a, b
 
     def add_bridge(self, name: str) -> Bridge:
         self.check_new_name(name)
-        br = Bridge(self, name, self.net.random_mac())
+        br = Bridge(self, name, self.world.random_mac())
         self.register(br)
         return br
 
@@ -187,7 +187,7 @@ class Namespace(Ipv4Path, ArpMixin):
 
         self.check_new_name(name)
         check_vni_in_use(self, vni, cfg.get("dstport", 8472))
-        dev = VxlanDev(self, name, self.net.random_mac(), vni)
+        dev = VxlanDev(self, name, self.world.random_mac(), vni)
         for k, v in cfg.items():
             setattr(dev, k, v)
         if dev.lower is not None:
@@ -209,7 +209,7 @@ class Namespace(Ipv4Path, ArpMixin):
             if (t.kind == kind and t.local == cfg["local"] and t.remote == cfg["remote"]
                     and t.ikey == cfg["ikey"] and t.link_dev is cfg["link"]):
                 raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
-        dev = GreDev(self, name, **cfg) if kind == "gre" else GretapDev(self, name, self.net.random_mac(), **cfg)
+        dev = GreDev(self, name, **cfg) if kind == "gre" else GretapDev(self, name, self.world.random_mac(), **cfg)
         self.register(dev)
         self.gre_tunnels.append(dev)
         return dev
@@ -220,7 +220,7 @@ class Namespace(Ipv4Path, ArpMixin):
 
     def add_tap(self, name: str) -> Tap:
         self.check_new_name(name)
-        tap = Tap(self, name, self.net.random_mac())
+        tap = Tap(self, name, self.world.random_mac())
         self.register(tap)
         return tap
 

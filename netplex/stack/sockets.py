@@ -202,7 +202,7 @@ class SocketTable:
     def ephemeral_port(self, proto: str) -> int:
         lo, hi = (int(x) for x in self.ns.sysctl.values["net.ipv4.ip_local_port_range"].split())
         used = self.udp if proto == "udp" else {k[1] for k in self.tcp_conns} | set(self.tcp_listen)
-        rng = self.ns.net.rng
+        rng = self.ns.world.rng
         for _ in range(64):
             p = rng.randint(lo, hi)
             if p not in used:

@@ -173,7 +173,7 @@ class Stp:
 
     def _trace(self, text: str) -> None:
         ns = self.br.ns
-        if ns.net.tracer.on:
+        if ns.world.tracer.on:
             ns.trace("stp", f"{self.br.name}: {text}")
 
     def port(self, port_no: int) -> BridgePort | None:

@@ -154,7 +154,7 @@ class TcpSocket:
         self.laddr = src if src is not None else rt.src
         self.lport = self.table.ephemeral_port("tcp")
         self.mss = rt.dev.mtu - 40
-        self.iss = ns.net.rng.getrandbits(32)
+        self.iss = ns.world.rng.getrandbits(32)
         self.sack_ok = self._sysctl_sack()
         self.snd_una = self.iss
         self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
@@ -798,7 +798,7 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
     rt = ns.ip_route_output(ip.src, None, ip.dst)
     if isinstance(rt, int):
         return
-    if ns.net.tracer.on:
+    if ns.world.tracer.on:
         ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}")
     ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt, meta)
 
@@ -841,7 +841,7 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         child.laddr, child.lport, child.raddr, child.rport = ip.dst, seg.dport, ip.src, seg.sport
         child.on_data = None
         child.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
-        child.iss = table.ns.net.rng.getrandbits(32)
+        child.iss = table.ns.world.rng.getrandbits(32)
         child.snd_una = child.iss
         child.snd_nxt = (child.iss + 1) & 0xFFFFFFFF
         child.mss = 1460

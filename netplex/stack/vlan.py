@@ -95,9 +95,9 @@ class VlanDevice(NetDevice):
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes or frame.wire_len()
-        net = self.ns.net
-        if net.capture is not None:
-            net.capture(self, frame)
+        world = self.ns.world
+        if world.capture is not None:
+            world.capture(self, frame)
         frame.vlans = (Dot1Q(self.vid, tpid=self.proto),) + frame.vlans
         self.lower.xmit(frame)
 
@@ -114,7 +114,7 @@ def vlan_rcv(ns: Any, dev: NetDevice, frame: Any) -> bool:
     if vdev is None:
         return False
     frame.vlans = tags[1:]
-    if ns.net.tracer.on:
+    if ns.world.tracer.on:
         ns.trace("vlan_do_receive", f"{dev.name}: VLAN {tags[0].vid} → {vdev.name}")
     vdev.rx(frame)
     return True
@@ -150,7 +150,7 @@ def br_fdb_update(br: Bridge, port: BridgePort, mac: bytes, vid: int) -> None:
         if local is not None and local.is_local:
             return
         br.fdb[key] = FdbEntry(mac, port, now, vlan=vid)
-        if br.ns.net.tracer.on:
+        if br.ns.world.tracer.on:
             br.ns.trace("br_fdb_update", f"{br.name}: learned {br.ns.fmt_mac(mac)} vlan {vid} on {port.dev.name}")
     elif not e.is_local:
         if e.port is not port and not e.is_static:
@@ -228,7 +228,7 @@ def br_handle_frame_vlan(br: Bridge, port: BridgePort, frame: Any) -> None:
         if br_nf_enabled(ns, frame) and not br_nf_pre_routing(br, port, frame):
             return
     dst = frame.dst
-    tracing = ns.net.tracer.on
+    tracing = ns.world.tracer.on
     if dst[0] & 1:
         if tracing:
             what = "broadcast" if dst == BCAST else "multicast"

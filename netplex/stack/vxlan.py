@@ -223,7 +223,7 @@ class VxlanDev(NetDevice):
             if rd is not None:
                 rd.ip = src_ip
             f.updated = now
-            if ns.net.tracer.on:
+            if ns.world.tracer.on:
                 ns.trace("vxlan_snoop", f"{self.name}: {ns.fmt_mac(src_mac)} migrated to {ns.fmt_ip(src_ip)}")
             return
         if not self.up:
@@ -231,7 +231,7 @@ class VxlanDev(NetDevice):
         f = VxlanFdb(src_mac, NUD_REACHABLE, now)
         f.remotes.append(VxlanRemote(src_ip, self.dstport, self.vni, 0))
         self.fdb[src_mac] = f
-        if ns.net.tracer.on:
+        if ns.world.tracer.on:
             ns.trace("vxlan_snoop", f"{self.name}: learned {ns.fmt_mac(src_mac)} is behind VTEP {ns.fmt_ip(src_ip)}")
 
     # -- transmit --------------------------------------------------------
@@ -246,8 +246,8 @@ class VxlanDev(NetDevice):
             self.stats.tx_dropped += 1
             ns.drop(frame, self, "mtu_exceeded")
             return
-        if ns.net.capture is not None:
-            ns.net.capture(self, frame)
+        if ns.world.capture is not None:
+            ns.world.capture(self, frame)
         dst = frame.dst
         f = self.fdb_find(dst)
         how = "known"
@@ -259,7 +259,7 @@ class VxlanDev(NetDevice):
             ns.drop(frame, self, "vxlan_no_fdb")
             return
         remotes = f.remotes
-        tracing = ns.net.tracer.on
+        tracing = ns.world.tracer.on
         if tracing:
             where = ", ".join(ns.fmt_ip(r.ip) for r in remotes)
             if how == "known":
@@ -326,7 +326,7 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
             ns.drop(None, dev, "vxlan_malformed")
             return True
     vdev = socks.get(vx.vni)
-    tracing = ns.net.tracer.on
+    tracing = ns.world.tracer.on
     if vdev is None or not vx.flags & 0x08:
         if tracing:
             ns.trace("vxlan_rcv", f"{dev.name}: no VXLAN device for VNI {vx.vni} on port {udp.dport}, dropped")

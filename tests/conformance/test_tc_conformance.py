@@ -62,7 +62,7 @@ def _run(node: Any, cmd: str) -> tuple[int, str]:
         name = m.group(1)
         if name in ns.devices:
             return (0, "") if m.group(2) else (2, "")
-        ns.register(Dummy(ns, name, ns.net.random_mac()))
+        ns.register(Dummy(ns, name, ns.world.random_mac()))
         return 0, ""
     m = _DUMMY_DEL.match(cmd)
     if m:

@@ -380,13 +380,13 @@ class ConntrackTable:
     def event(self, ct: Conn, name: str, bits: int) -> None:
         """Report an event (IPCT_* `bits`) unless the connection's ctmask leaves all of them out."""
         ns = self.ns
-        if ns.net.tracer.on and bits & ct.ctmask:
+        if ns.world.tracer.on and bits & ct.ctmask:
             ns.trace("conntrack", format_conn(ct, ns.sched.now, name))
 
     # -- expectations (nf_conntrack_expect.c) ------------------------------------------
     def expect_event(self, exp: Any, name: str, bit: int) -> None:
         ns = self.ns
-        if ns.net.tracer.on and bit & exp.master.expmask:
+        if ns.world.tracer.on and bit & exp.master.expmask:
             ns.trace("conntrack", exp.format(ns.sched.now, name))
 
     def expectations(self) -> list[Any]:

@@ -1447,7 +1447,7 @@ class StatisticMatch(Match):
         if self.mode == "random":
             rng = self.rng
             if rng is None:
-                rng = self.rng = random.Random(ctx.ns.net.rng.getrandbits(64))
+                rng = self.rng = random.Random(ctx.ns.world.rng.getrandbits(64))
             return ((rng.getrandbits(32) & 0x7FFFFFFF) < self.prob) != self.inv
         o = self.count
         n = 0 if o == self.every else o + 1

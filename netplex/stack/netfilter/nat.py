@@ -195,7 +195,7 @@ def _set_key(t: Tuple, manip: int, value: int) -> Tuple:
 def _l4_unique_tuple(table: ConntrackTable, t: Tuple, rng: NatRange, manip: int, ct: Conn) -> Tuple:
     """nf_nat_l4proto_unique_tuple: search the port (or ICMP id) range for a free tuple."""
     proto = t[2]
-    rand = table.ns.net.rng
+    rand = table.ns.world.rng
     if proto == IPPROTO_ICMP:
         key = t[3]
         if not rng.flags & NF_NAT_RANGE_PROTO_SPECIFIED:
@@ -436,7 +436,7 @@ def _nat_hook(table: Any, chain: str, ch: Any) -> Any:
 
 def _trace_rewrite(ctx: PacketCtx, frame: Any, before: Any, what: str) -> None:
     ns = ctx.ns
-    if ns.net.tracer.on and frame.payload is not before:
+    if ns.world.tracer.on and frame.payload is not before:
         ns.trace(ctx.hook, f"nat {what}: {ns.describe(before)} → {ns.describe(frame.payload)}")
 
 
@@ -506,7 +506,7 @@ def nf_nat_exp_find_port(table: ConntrackTable, exp: Any, port: int) -> int:
     lo = port
     span = 0xFFFF - port
     attempts = min(span, 128)
-    rand = table.ns.net.rng
+    rand = table.ns.world.rng
     while True:
         exp.tuple = (*exp.tuple[:4], port)
         res = table.expect_related(exp)

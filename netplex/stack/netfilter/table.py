@@ -200,7 +200,7 @@ class Table:
         ip = ctx.ip
         indev = ctx.in_dev.name if ctx.in_dev is not None else ""
         outdev = ctx.out_dev.name if ctx.out_dev is not None else ""
-        tracing = ctx.ns.net.tracer.on
+        tracing = ctx.ns.world.tracer.on
         ctx.table = self.name
         ctx.chain = ch.name
         length = 0

@@ -40,7 +40,7 @@ class SfqQdisc(Qdisc):
         self.red = red
         self.slots: dict[int, _Slot] = {}
         self.ring: deque[int] = deque()
-        self.rng = dev.ns.net.rng
+        self.rng = dev.ns.world.rng
         self.salt = self.rng.getrandbits(32)
         self.perturb_gen = 0
         if perturb:
