@@ -22,18 +22,19 @@ from netplex.engine.trace import Tracer
 from netplex.engine.world import Capture, World
 from netplex.errors import NetplexError
 from netplex.stack.device import Tap
-from netplex.stack.netns import Namespace
+from netplex.machine import Machine
 
 __all__ = ["Network", "Node"]
 
 
 class Node:
-    """One simulated machine (a network namespace) and its shell."""
+    """One simulated machine (its root namespace, named namespaces, files, processes) and its shell."""
 
     def __init__(self, net: Network, name: str) -> None:
         self.net = net
         self.name = name
-        self.ns = Namespace(net.world, name)
+        self.machine = Machine(net.world, name)
+        self.ns = self.machine.root
         net.world.netns[name] = self.ns
         self._shell: Any = None
 

@@ -30,4 +30,5 @@ def read_file(ns: Any, path: str) -> str | None:
 def make_shell(node: Any) -> Shell:
     """A shell bound to `node` (a netplex Node): its namespace, files and clock."""
     ns = node.ns
-    return Shell(node=ns, read_file=lambda p: read_file(ns, p), sleep=node.net.run_for)
+    return Shell(node=ns, read_file=lambda p: read_file(ns, p), sleep=node.net.run_for,
+                 machine=node.machine)

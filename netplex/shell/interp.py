@@ -616,7 +616,8 @@ _Builtin = Callable[["Shell", list[str], bool], Result]
 class Shell:
     """One shell session: its variables and last status persist across lines.
 
-    `node` is handed to every command as `ctx.node`; `read_file` and `sleep`
+    `node` is handed to every command as `ctx.node` and `machine` as
+    `ctx.machine`; `read_file` and `sleep`
     are the host's (see `registry.Context`); `commands` defaults to the live
     `COMMANDS` table, so commands registered later are found.
     """
@@ -628,8 +629,10 @@ class Shell:
         read_file: Callable[[str], str | None] | None = None,
         sleep: Callable[[int], None] | None = None,
         commands: dict[str, CommandFn] | None = None,
+        machine: object = None,
     ) -> None:
         self.node = node
+        self.machine = machine
         self.env: dict[str, str] = dict(env) if env else {}
         defaults = Context()
         self.read_file = read_file if read_file is not None else defaults.read_file
@@ -718,7 +721,7 @@ class Shell:
             if fn is None:
                 result = Result(127, "", f"bash: line {cmd.lineno}: {name}: command not found\n")
             else:
-                ctx = Context(self.node, env, stdin, self.read_file, self.sleep)
+                ctx = Context(self.node, env, stdin, self.read_file, self.sleep, self.machine)
                 result = fn(ctx, argv)
         return self._route(result, plans, stderr_too)
 

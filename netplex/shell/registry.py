@@ -58,6 +58,7 @@ class Context:
     stdin: str = ""
     read_file: Callable[[str], str | None] = _no_file
     sleep: Callable[[int], None] = _no_sleep
+    machine: object = None   # the netplex Machine the shell runs on (files, processes, namespaces)
 
 
 CommandFn = Callable[[Context, list[str]], Result]
