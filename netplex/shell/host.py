@@ -5,25 +5,31 @@ sysctl, ping) in the one table of `netplex.shell.registry`.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+# Each module registers its commands in `netplex.shell.registry` when imported;
+# this list is the table of command families a node's shell has.
+from netplex.shell import (
+    brctl,
+    bridge,
+    conntrack,
+    coreutils,
+    docker_proxy,
+    ip,
+    iptables,
+    ping,
+    smcroute,
+    sysctl,
+    sysfs,
+    tc,
+    vconfig,
+)
 from netplex.shell.interp import Shell
 
-COMMAND_MODULES = ("textutils", "ip", "bridge", "brctl", "sysctl", "ping", "iptables", "conntrack", "docker_proxy", "tc", "vconfig", "smcroute")
-for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(f"netplex.shell.{_name}")
-    except ModuleNotFoundError as exc:  # a command family not written yet
-        if exc.name != f"netplex.shell.{_name}":
-            raise
+COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute)
 
 
 def read_file(ns: Any, path: str) -> str | None:
-    try:
-        from netplex.shell import sysfs
-    except ModuleNotFoundError:
-        return None
     return sysfs.read_file(ns, path)
 
 

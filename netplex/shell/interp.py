@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
-from netplex.shell import textutils as _textutils  # noqa: F401  (registers the text tools)
+from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
 from netplex.shell.registry import COMMANDS, CommandFn, Context
 from netplex.shell.result import Result
 
