@@ -30,7 +30,7 @@ class Scheduler:
 
     def __init__(self) -> None:
         self.now = 0
-        self._heap: list[tuple[int, int, Callable[..., Any], tuple]] = []
+        self._heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = 0
         self.events_run = 0
 
@@ -78,6 +78,7 @@ class Scheduler:
                     if not n & STORM_MASK:
                         mark = self._storm_check(mark)
             elif stop is None:
+                assert until is not None
                 while heap and heap[0][0] <= until:
                     t, _, fn, args = pop(heap)
                     self.now = t

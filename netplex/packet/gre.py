@@ -88,14 +88,15 @@ class Gre:
             off += 4
         if len(data) < off:
             raise ValueError("truncated GRE options")
-        payload: object = data[off:]
+        raw = data[off:]
+        payload: object = raw
         layer = ETHERTYPES.get(proto)
         if proto == ETH_P_TEB:
             from .ethernet import Ethernet
 
-            payload = Ethernet.decode(bytes(payload))
+            payload = Ethernet.decode(bytes(raw))
         elif layer is not None:
-            payload = layer.decode(payload)  # type: ignore[attr-defined]
+            payload = layer.decode(raw)  # type: ignore[attr-defined]
         return cls(proto, payload, f & (GRE_CSUM | GRE_KEY | GRE_SEQ), key, seq)
 
     def wire_len(self) -> int:

@@ -117,6 +117,5 @@ class Icmp:
         the IP header and as much of the rest as fits in ``room`` bytes
         (576 - 20 - 8 by default; the caller lowers it for IP options in the
         reply or a route MTU below 576)."""
-        if not isinstance(original, (bytes, bytearray)):
-            original = original.encode()  # type: ignore[attr-defined]
-        return cls(type, code, 0, 0, bytes(original[:room]), rest)
+        data = original if isinstance(original, (bytes, bytearray)) else original.encode()  # type: ignore[attr-defined]
+        return cls(type, code, 0, 0, bytes(data[:room]), rest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 from .checksum import inet_checksum
 from .registry import IP_PROTOS
@@ -38,8 +39,8 @@ def _payload_bytes(pkt: IPv4) -> bytes:
     if isinstance(p, (bytes, bytearray)):
         return bytes(p)
     if getattr(p, "PSEUDO_HEADER", False):  # TCP, UDP: checksum covers src/dst
-        return p.encode(pkt.src, pkt.dst)  # type: ignore[attr-defined]
-    return p.encode()  # type: ignore[attr-defined]
+        return cast(bytes, p.encode(pkt.src, pkt.dst))  # type: ignore[attr-defined]
+    return cast(bytes, p.encode())  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)

@@ -35,9 +35,9 @@ class PcapWriter:
             self._owned = False
         self._f.write(_FILE_HDR.pack(PCAP_MAGIC_NS, 2, 4, 0, 0, SNAPLEN, LINKTYPE_ETHERNET))
 
-    def write(self, ts_ns: int, data: bytes) -> None:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            data = data.encode()  # type: ignore[attr-defined]
+    def write(self, ts_ns: int, frame: bytes | bytearray | memoryview | object) -> None:
+        """One record: `frame` as bytes, or a header object with `encode()`."""
+        data = frame if isinstance(frame, (bytes, bytearray, memoryview)) else frame.encode()  # type: ignore[attr-defined]
         sec, nsec = divmod(ts_ns, 1_000_000_000)
         n = len(data)
         cap = n if n <= SNAPLEN else SNAPLEN

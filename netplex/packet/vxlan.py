@@ -42,9 +42,8 @@ class Vxlan:
         w0, w1 = _HDR.unpack_from(data)
         from .ethernet import Ethernet  # the inner frame; ethernet.py does not import us
 
-        inner: object = data[VXLAN_HLEN:]
-        if len(inner) >= 14:
-            inner = Ethernet.decode(bytes(inner))
+        rest = data[VXLAN_HLEN:]
+        inner: object = Ethernet.decode(bytes(rest)) if len(rest) >= 14 else rest
         return cls(w1 >> 8, inner, w0 >> 24)
 
     def wire_len(self) -> int:

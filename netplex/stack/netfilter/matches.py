@@ -155,6 +155,10 @@ class PortMatch(Match):
 
     proto = 0
     __slots__ = ("dinv", "dpts", "sinv", "spts")
+    dinv: bool
+    dpts: tuple[int, int]
+    sinv: bool
+    spts: tuple[int, int]
 
     def __init__(self) -> None:
         self.spts = (0, 0xFFFF)
@@ -198,6 +202,11 @@ class TcpMatch(PortMatch):
     options = (OptSpec("source-port", 1, True, ("sport",)), OptSpec("destination-port", 1, True, ("dport",)),
                OptSpec("tcp-flags", 2, True), OptSpec("syn", 0, True), OptSpec("tcp-option", 1, True))
     __slots__ = ("finv", "flg_cmp", "flg_mask", "oinv", "option")
+    finv: bool
+    flg_cmp: int
+    flg_mask: int
+    oinv: bool
+    option: int
 
     def __init__(self) -> None:
         super().__init__()
@@ -337,6 +346,10 @@ class IcmpMatch(Match):
     name = "icmp"
     options = (OptSpec("icmp-type", 1, True),)
     __slots__ = ("code_max", "code_min", "inv", "type")
+    code_max: int
+    code_min: int
+    inv: bool
+    type: int
 
     def __init__(self) -> None:
         self.type = 0xFF
@@ -415,6 +428,10 @@ class MultiportMatch(Match):
     options = (OptSpec("source-ports", 1, True, ("sports",)), OptSpec("destination-ports", 1, True, ("dports",)),
                OptSpec("ports", 1, True))
     __slots__ = ("flags", "inv", "ports", "proto")
+    flags: str
+    inv: bool
+    ports: list[tuple[int, int]]
+    proto: str
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -478,6 +495,10 @@ class IprangeMatch(Match):
     name = "iprange"
     options = (OptSpec("src-range", 1, True), OptSpec("dst-range", 1, True))
     __slots__ = ("dinv", "dst", "sinv", "src")
+    dinv: bool
+    dst: tuple[int, int] | None
+    sinv: bool
+    src: tuple[int, int] | None
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -532,6 +553,8 @@ class MacMatch(Match):
     options = (OptSpec("mac-source", 1, True),)
     hooks = frozenset({"PREROUTING", "INPUT", "FORWARD"})
     __slots__ = ("inv", "mac")
+    inv: bool
+    mac: bytes
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -579,6 +602,9 @@ class MarkMatch(Match):
     name = "mark"
     options = (OptSpec("mark", 1, True),)
     __slots__ = ("inv", "mask", "val")
+    inv: bool
+    mask: int
+    val: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -645,6 +671,8 @@ class StateMatch(Match):
     name = "state"
     options = (OptSpec("state", 1, True),)
     __slots__ = ("inv", "mask")
+    inv: bool
+    mask: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -681,6 +709,7 @@ class ConntrackMatch(Match):
                OptSpec("ctreplsrcport", 1, True), OptSpec("ctrepldstport", 1, True),
                OptSpec("ctstatus", 1, True), OptSpec("ctexpire", 1, True), OptSpec("ctdir", 1, False))
     __slots__ = ("items",)
+    items: dict[str, tuple[bool, Any]]
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -818,6 +847,7 @@ class CommentMatch(Match):
     name = "comment"
     options = (OptSpec("comment", 1, False),)
     __slots__ = ("text",)
+    text: str
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -845,6 +875,7 @@ class PhysdevMatch(Match):
     options = (OptSpec("physdev-in", 1, True), OptSpec("physdev-out", 1, True), OptSpec("physdev-is-in", 0, True),
                OptSpec("physdev-is-out", 0, True), OptSpec("physdev-is-bridged", 0, True))
     __slots__ = ("items",)
+    items: dict[str, tuple[bool, str]]
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -927,6 +958,12 @@ class AddrtypeMatch(Match):
     options = (OptSpec("src-type", 1, True), OptSpec("dst-type", 1, True), OptSpec("limit-iface-in", 0),
                OptSpec("limit-iface-out", 0))
     __slots__ = ("dinv", "dst", "lin", "lout", "sinv", "src")
+    dinv: bool
+    dst: int
+    lin: bool
+    lout: bool
+    sinv: bool
+    src: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1048,6 +1085,12 @@ class LimitMatch(Match):
     name = "limit"
     options = (OptSpec("limit", 1), OptSpec("limit-burst", 1))
     __slots__ = ("avg", "burst", "cap", "cost", "credit", "prev")
+    avg: int
+    burst: int
+    cap: int
+    cost: int
+    credit: int
+    prev: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1096,6 +1139,9 @@ class LengthMatch(Match):
     name = "length"
     options = (OptSpec("length", 1, True),)
     __slots__ = ("hi", "inv", "lo")
+    hi: int
+    inv: bool
+    lo: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1132,9 +1178,9 @@ def parse_tos_value(s: str, ext: str = "tos") -> tuple[int, int]:
     for n, v in TOS_NAMES:
         if s.lower() == n.lower():
             return v, 0x3F
-    v, slash, m = s.partition("/")
-    val = strtoui(v, 0, 255)
-    mask = strtoui(m, 0, 255) if slash else 0xFF
+    vs, slash, ms = s.partition("/")
+    val = strtoui(vs, 0, 255)
+    mask = strtoui(ms, 0, 255) if slash else 0xFF
     if val is None or mask is None:
         raise XtError(f"Bad TOS value \"{s}\"" if ext == "tos" else f"{ext}: bad value \"{s}\"")
     return val, mask
@@ -1144,6 +1190,9 @@ class TosMatch(Match):
     name = "tos"
     options = (OptSpec("tos", 1, True),)
     __slots__ = ("inv", "mask", "val")
+    inv: bool
+    mask: int
+    val: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1194,6 +1243,8 @@ class DscpMatch(Match):
     name = "dscp"
     options = (OptSpec("dscp", 1, True), OptSpec("dscp-class", 1, True))
     __slots__ = ("inv", "val")
+    inv: bool
+    val: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1216,6 +1267,8 @@ class TtlMatch(Match):
     name = "ttl"
     options = (OptSpec("ttl-eq", 1, True), OptSpec("ttl-lt", 1), OptSpec("ttl-gt", 1))
     __slots__ = ("mode", "ttl")
+    mode: str
+    ttl: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1259,6 +1312,8 @@ class PkttypeMatch(Match):
     name = "pkttype"
     options = (OptSpec("pkt-type", 1, True),)
     __slots__ = ("inv", "type")
+    inv: bool
+    type: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1312,6 +1367,7 @@ class OwnerMatch(Match):
                OptSpec("suppl-groups", 0, False))
     hooks = frozenset({"OUTPUT", "POSTROUTING"})
     __slots__ = ("items",)
+    items: dict[str, tuple[bool, Any]]
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
@@ -1377,6 +1433,13 @@ class StatisticMatch(Match):
     options = (OptSpec("mode", 1), OptSpec("probability", 1, True), OptSpec("every", 1, True),
                OptSpec("packet", 1))
     __slots__ = ("count", "every", "inv", "mode", "packet", "prob", "rng")
+    count: int
+    every: int
+    inv: bool
+    mode: str
+    packet: int
+    prob: int
+    rng: random.Random | None
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:

@@ -97,6 +97,9 @@ class RejectTarget(Target):
     options = (OptSpec("reject-with", 1),)
     hooks = frozenset({"INPUT", "FORWARD", "OUTPUT"})
     __slots__ = ("code", "kind", "tcp_ok")
+    code: int
+    kind: str
+    tcp_ok: bool
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -156,6 +159,9 @@ class LogTarget(Target):
                OptSpec("log-tcp-options", 0), OptSpec("log-ip-options", 0), OptSpec("log-uid", 0),
                OptSpec("log-macdecode", 0))
     __slots__ = ("flags", "level", "prefix")
+    flags: int
+    level: int
+    prefix: str
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -351,6 +357,8 @@ class MarkTarget(Target):
     options = (OptSpec("set-xmark", 1), OptSpec("set-mark", 1), OptSpec("and-mark", 1), OptSpec("or-mark", 1),
                OptSpec("xor-mark", 1))
     __slots__ = ("mark", "mask")
+    mark: int
+    mask: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -380,6 +388,10 @@ class ConnmarkTarget(Target):
                OptSpec("xor-mark", 1), OptSpec("save-mark", 0), OptSpec("restore-mark", 0), OptSpec("nfmask", 1),
                OptSpec("ctmask", 1), OptSpec("mask", 1))
     __slots__ = ("ctmark", "ctmask", "mode", "nfmask")
+    ctmark: int
+    ctmask: int
+    mode: str
+    nfmask: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -446,6 +458,8 @@ class TosTarget(Target):
     options = (OptSpec("set-tos", 1), OptSpec("and-tos", 1), OptSpec("or-tos", 1), OptSpec("xor-tos", 1))
     tables = ("mangle",)
     __slots__ = ("mask", "val")
+    mask: int
+    val: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -485,6 +499,7 @@ class DscpTarget(Target):
     options = (OptSpec("set-dscp", 1), OptSpec("set-dscp-class", 1))
     tables = ("mangle",)
     __slots__ = ("dscp",)
+    dscp: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -513,6 +528,7 @@ class ClassifyTarget(Target):
     tables = ("mangle",)
     hooks = frozenset({"FORWARD", "OUTPUT", "POSTROUTING"})
     __slots__ = ("prio",)
+    prio: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
@@ -560,6 +576,7 @@ class TcpmssTarget(Target):
     options = (OptSpec("set-mss", 1), OptSpec("clamp-mss-to-pmtu", 0))
     hooks = frozenset({"FORWARD", "OUTPUT", "POSTROUTING"})
     __slots__ = ("mss",)
+    mss: int
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:

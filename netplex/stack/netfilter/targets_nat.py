@@ -446,7 +446,7 @@ class CtTarget(Target):
 
     name = "CT"
     tables = ("raw",)
-    options = (OptSpec("notrack", 0), OptSpec("zone"), OptSpec("zone-orig"), OptSpec("zone-reply"),
+    options: ClassVar[tuple[OptSpec, ...]] = (OptSpec("notrack", 0), OptSpec("zone"), OptSpec("zone-orig"), OptSpec("zone-reply"),
                OptSpec("helper"), OptSpec("ctevents"), OptSpec("expevents"), OptSpec("timeout"))
     __slots__ = ("notrack", "zone", "zone_kind", "helper", "timeout", "ctevents", "expevents", "l4proto",
                  "chain", "_tmpl")
