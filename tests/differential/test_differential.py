@@ -46,11 +46,13 @@ NEEDS: dict[str, str] = {
     "examples/vlan-tenants": "bridge vlan_filtering",
     "examples/qos-htb-seed": "sch_sfq",
     "examples/qos-sfq": "sch_sfq",
+    "examples/vxlan-routed-multicast": "ipmr",
 }
 PROBES: dict[str, list[str]] = {
     "ip_gre": ["ip link add npxprobe type gre remote 192.0.2.1 local 192.0.2.2"],
     "bridge vlan_filtering": ["ip link add npxprobe type bridge vlan_filtering 1"],
     "sch_sfq": ["tc qdisc add dev lo root sfq"],
+    "ipmr": ["test -e /proc/net/ip_mr_vif"],   # CONFIG_IP_MROUTE: smcrouted needs the kernel's VIFs
 }
 
 

@@ -24,11 +24,13 @@ from netplex.scenario.runner import run_scenario
 HERE = Path(__file__).resolve().parent
 CASES = {p.stem: p for p in sorted(HERE.glob("*.yaml"))}
 # case -> the kernel feature it needs beyond bridge, STP and vxlan
-NEEDS = {"vlan-subif": "8021q", "vlan-bridge": "bridge vlan_filtering", "gre-p2p": "ip_gre"}
+NEEDS = {"vlan-subif": "8021q", "vlan-bridge": "bridge vlan_filtering", "gre-p2p": "ip_gre",
+         "vxlan-routed-mcast": "ipmr"}
 _PROBES = {
     "8021q": "ip link add link v0 name v0.5 type vlan id 5",
     "bridge vlan_filtering": "ip link add b0 type bridge vlan_filtering 1",
     "ip_gre": "ip link add g0 type gre remote 192.0.2.1",
+    "ipmr": "",   # CONFIG_IP_MROUTE: /proc/net/ip_mr_vif exists in every namespace when built in
 }
 
 
@@ -41,6 +43,9 @@ def kernel_has(feature: str) -> bool:
     try:
         subprocess.run(["ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
                        capture_output=True)
+        if feature == "ipmr":
+            return subprocess.run(["ip", "netns", "exec", ns, "test", "-e", "/proc/net/ip_mr_vif"],
+                                  capture_output=True).returncode == 0
         r = subprocess.run(["ip", "-n", ns, *_PROBES[feature].split()[1:]], capture_output=True)
         return r.returncode == 0
     finally:
