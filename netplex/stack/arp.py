@@ -8,14 +8,35 @@ A request for one of our addresses is answered from the receiving device
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 
+if TYPE_CHECKING:
+    from netplex.engine.scheduler import Scheduler
+    from netplex.engine.world import World
+    from netplex.stack.neigh import NeighTable
+    from netplex.stack.route import Fib
+    from netplex.stack.sysctl import Sysctl
+
 
 class ArpMixin:
     """Mixed into Namespace."""
+
+    # declared and initialised by Namespace.__init__ (netns.py)
+    world: World
+    sched: Scheduler
+    sysctl: Sysctl
+    fib: Fib
+    neigh: NeighTable
+
+    if TYPE_CHECKING:
+        def trace(self, stage: str, text: str) -> None: ...
+        def drop(self, frame: Any, dev: Any, reason: str) -> None: ...
+        def fmt_ip(self, a: int | None) -> str: ...
+        def fmt_mac(self, m: bytes) -> str: ...
+        def is_local_addr(self, a: int) -> bool: ...
 
     def arp_rcv(self, dev: Any, frame: Ethernet) -> None:
         arp = frame.payload

@@ -48,7 +48,7 @@ class IgmpDevState:
 
 
 def _state(ns: Any, dev: Any) -> IgmpDevState:
-    st = ns.__dict__.setdefault("_igmp", {})
+    st = ns.igmp
     s = st.get(dev.ifindex)
     if s is None:
         s = st[dev.ifindex] = IgmpDevState()
@@ -56,8 +56,7 @@ def _state(ns: Any, dev: Any) -> IgmpDevState:
 
 
 def _v2_mode(ns: Any, dev: Any) -> bool:
-    st = ns.__dict__.get("_igmp")
-    s = st.get(dev.ifindex) if st else None
+    s = ns.igmp.get(dev.ifindex)
     return s is not None and s.v2_seen > ns.sched.now
 
 
@@ -182,7 +181,7 @@ def igmpv3_send_current(ns: Any, dev: Any, groups: list[int]) -> None:
     ns.ip_local_out(ip, OutRoute(None, dev, IGMPV3_ALL_MCR, src, "broadcast"))
 
 
-def igmp_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
+def igmp_rcv(ns: Any, dev: Any, ip: IPv4, rtype: str = "local") -> None:
     """igmp_rcv on a host: queries start report timers; another host's v2 report suppresses ours."""
     msg: Any = ip.payload
     if not isinstance(msg, Igmp):

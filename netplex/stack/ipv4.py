@@ -15,16 +15,30 @@ cache is cleared by any configuration change (`config_changed`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED,
                                  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH,
                                  ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, Icmp)
-from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.stack.protocol import INET_PROTOS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from netplex.engine.scheduler import Scheduler
+    from netplex.engine.world import World
+    from netplex.stack.device import Loopback, NetDevice
+    from netplex.stack.ipmr import MrTable
+    from netplex.stack.neigh import NeighTable
+    from netplex.stack.route import Fib, Route
+    from netplex.stack.sockets import SocketTable
+    from netplex.stack.sysctl import Sysctl
+
+    NfHook = Callable[[Any, Ethernet, NetDevice | None, NetDevice | None], bool]
 
 BCAST_MAC = b"\xff" * 6
-IPPROTO_IGMP = 2
 IGMP_ALL_HOSTS = 0xE0000001
 ZERO_MAC = b"\x00" * 6
 LIMITED_BCAST = 0xFFFFFFFF
@@ -54,7 +68,34 @@ class OutRoute:
 class Ipv4Path:
     """Mixed into Namespace: everything between the device and the sockets."""
 
-    mrt: Any = None   # the multicast routing table (ipmr.py) once a daemon opened it (MRT_INIT)
+    # The namespace state this mixin works on, declared (and initialised) by
+    # Namespace.__init__ in netns.py.
+    world: World
+    sched: Scheduler
+    sysctl: Sysctl
+    fib: Fib
+    neigh: NeighTable
+    sockets: SocketTable
+    lo: Loopback
+    hooks: dict[str, NfHook]            # netfilter's hook runners by hook name (empty: no rules)
+    route_cache: dict[Any, Route | bool]
+    ip_id: int
+    pmtu: dict[int, tuple[int, int]]    # route exceptions: dst → (learned path MTU, expiry ns)
+    frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
+    icmp_peers: dict[int, tuple[int | None, int]]       # icmp_xrlim_allow: dst → (tokens, last ns)
+    udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
+    vlan_devs: dict[tuple[int, int, int], Any]
+    mrt: MrTable | None
+
+    if TYPE_CHECKING:
+        def trace(self, stage: str, text: str) -> None: ...
+        def drop(self, frame: Any, dev: Any, reason: str) -> None: ...
+        def fmt_ip(self, a: int | None) -> str: ...
+        def config_changed(self) -> None: ...
+        def is_local_addr(self, a: int) -> bool: ...
+        def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
+        def mc_member(self, dev: NetDevice, group: int) -> bool: ...
+        def arp_rcv(self, dev: Any, frame: Ethernet) -> None: ...
 
     # -- receive -------------------------------------------------------------
     def netif_receive(self, dev: Any, frame: Ethernet) -> None:
@@ -187,21 +228,9 @@ class Ipv4Path:
         proto = ip.proto
         if self.world.tracer.on:
             self.trace("ip_local_deliver", f"{self.describe(ip)}")
-        if proto == IPPROTO_UDP:
-            self.udp_rcv(dev, ip, rtype)
-        elif proto == IPPROTO_TCP:
-            self.tcp_rcv(dev, ip, rtype)
-        elif proto == IPPROTO_ICMP:
-            self.icmp_rcv(dev, ip, rtype)
-        elif proto == IPPROTO_GRE and self.gre_tunnels:
-            from netplex.stack.gre import gre_rcv
-
-            gre_rcv(self, dev, ip)
-        elif proto == IPPROTO_IGMP:
-            from netplex.stack.igmp import igmp_rcv
-
-            igmp_rcv(self, dev, ip)
-        else:
+        handler = INET_PROTOS.get(proto)
+        if handler is None or handler(self, dev, ip, rtype) is False:
+            # no protocol serves it (ip_protocol_deliver_rcu without ipprot)
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
             self.drop(frame, dev, "unknown_ip_protocol")
@@ -209,9 +238,7 @@ class Ipv4Path:
     def ip_defrag(self, ip: IPv4) -> IPv4 | None:
         """ip_defrag: collect fragments by (src, dst, id, proto); whole datagram when complete."""
         key = (ip.src, ip.dst, ip.id, ip.proto)
-        frags = getattr(self, "_frags", None)
-        if frags is None:
-            frags = self._frags = {}
+        frags = self.frags
         lst = frags.setdefault(key, [])
         lst.append(ip)
         lst.sort(key=lambda f: f.frag)
@@ -301,7 +328,7 @@ class Ipv4Path:
     # -- path MTU (route exceptions, net/ipv4/route.c) -------------------------
     def pmtu_exception(self, dst: int) -> tuple[int, int] | None:
         """The learned path MTU towards `dst` and when it expires, while it lasts."""
-        exc = self.__dict__.get("_pmtu", {}).get(dst)
+        exc = self.pmtu.get(dst)
         if exc is None or exc[1] <= self.sched.now:
             return None
         return exc
@@ -315,7 +342,7 @@ class Ipv4Path:
         rt = self.ip_route_output(dst)
         if isinstance(rt, int) or mtu >= rt.mtu:
             return
-        self.__dict__.setdefault("_pmtu", {})[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
+        self.pmtu[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
         self.config_changed()
 
     def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: Any = None) -> int:
@@ -469,7 +496,7 @@ class Ipv4Path:
         timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
         if timeout == 0:
             return True
-        peers = self.__dict__.setdefault("_icmp_peers", {})
+        peers = self.icmp_peers
         now = self.sched.now
         tokens, last = peers.get(daddr, (None, 0))
         tokens = 6 * timeout if tokens is None else min(6 * timeout, tokens + now - last)
@@ -508,6 +535,14 @@ class Ipv4Path:
             return
         self.sockets.tcp_rcv(ip, dev)
 
+    def neigh_confirm_for(self, addr: int) -> None:
+        """dst_confirm_neigh: forward progress on a connection confirms its next hop."""
+        r = self.route_cache.get(addr)
+        if r is None:
+            r = self.fib.lookup(addr)
+        if r and r.dev is not None:
+            self.neigh.confirm(r.dev, r.gw if r.gw is not None else addr)
+
     # -- text ----------------------------------------------------------------
     def describe(self, ip: IPv4) -> str:
         """A one-line summary of a packet, as the trace shows it."""
@@ -524,14 +559,3 @@ class Ipv4Path:
             return f"TCP {s}:{p.sport} > {d}:{p.dport} [{fl}] ttl {ip.ttl}"
         return f"IP {s} > {d} proto {ip.proto} ttl {ip.ttl}"
 
-
-def _neigh_confirm_for(self: Any, addr: int) -> None:
-    """dst_confirm_neigh: forward progress on a connection confirms its next hop."""
-    r = self.route_cache.get(addr)
-    if r is None:
-        r = self.fib.lookup(addr)
-    if r and r.dev is not None:
-        self.neigh.confirm(r.dev, r.gw if r.gw is not None else addr)
-
-
-Ipv4Path.neigh_confirm_for = _neigh_confirm_for  # type: ignore[attr-defined]

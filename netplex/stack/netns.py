@@ -16,7 +16,10 @@ from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.stack.arp import ArpMixin
 from netplex.stack.bridge import Bridge
+from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.device import Loopback, NetDevice, Tap, Veth
+from netplex.stack.gre import gre_rcv
+from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
 from netplex.stack.ipv4 import Ipv4Path
 from netplex.stack.neigh import NeighTable
 from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL,
@@ -24,8 +27,13 @@ from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 
+from netplex.stack.protocol import inet_add_protocol
+
 if TYPE_CHECKING:
     from netplex.engine.world import World
+    from netplex.stack.ipmr import MrTable
+    from netplex.stack.ipv4 import NfHook
+    from netplex.stack.netfilter.core import Netfilter
 
 IFNAMSIZ = 16
 
@@ -68,6 +76,22 @@ def valid_ifname(name: str) -> bool:
             and not any(c in name for c in "/:") and not any(c.isspace() for c in name))
 
 
+def _gre_rcv(ns: Namespace, dev: NetDevice, ip: IPv4, rtype: str) -> bool:
+    """GRE is served only once a tunnel exists (the kernel loads ip_gre with the first one)."""
+    if not ns.gre_tunnels:
+        return False
+    gre_rcv(ns, dev, ip)
+    return True
+
+
+# inet_init (net/ipv4/af_inet.c): the transport protocols every namespace delivers to
+inet_add_protocol(IPPROTO_ICMP, Ipv4Path.icmp_rcv)
+inet_add_protocol(IPPROTO_IGMP, igmp_rcv)
+inet_add_protocol(IPPROTO_TCP, Ipv4Path.tcp_rcv)
+inet_add_protocol(IPPROTO_UDP, Ipv4Path.udp_rcv)
+inet_add_protocol(IPPROTO_GRE, _gre_rcv)
+
+
 class Namespace(Ipv4Path, ArpMixin):
     """A network namespace: the node a scenario names."""
 
@@ -84,10 +108,18 @@ class Namespace(Ipv4Path, ArpMixin):
         self.fib = Fib()
         self.neigh = NeighTable(self)
         self.sockets = SocketTable(self)
-        self.route_cache: dict[int, Any] = {}
+        self.route_cache: dict[Any, Route | bool] = {}   # input route by destination (False: none)
         self.generation = 0
         self.kmsg: list[str] = []
-        self.hooks: dict[str, Any] = {}   # netfilter attaches here
+        # netfilter (netfilter/core.py): its state, created by the first iptables
+        # command (netfilter_of), and the runner it installs per hook (none: no rules)
+        self.netfilter: Netfilter | None = None
+        self.hooks: dict[str, NfHook] = {}
+        self.pmtu: dict[int, tuple[int, int]] = {}                      # route exceptions (route.c)
+        self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
+        self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets
+        self.igmp: dict[int, IgmpDevState] = {}                         # ifindex → IGMP host state
+        self.mrt: MrTable | None = None    # multicast routing table (ipmr.py) once a daemon did MRT_INIT
         self.ip_id = world.rng.randrange(65536)
         self.drops: dict[str, int] = {}
         self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here

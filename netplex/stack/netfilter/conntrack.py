@@ -784,7 +784,7 @@ def _rules_need_conntrack(nf: Any) -> bool:
 
 def conntrack_of(ns: Any) -> ConntrackTable | None:
     """The namespace's conntrack table, or None while conntrack was never in use there."""
-    nf = getattr(ns, "netfilter", None)
+    nf = ns.netfilter
     if nf is None:
         return None
     return nf.state.get("conntrack")

@@ -332,8 +332,8 @@ class Netfilter:
 
 
 def netfilter_of(ns: Any) -> Netfilter:
-    """The namespace's Netfilter, created on first use and kept as `ns.netfilter`."""
-    nf = getattr(ns, "netfilter", None)
+    """The namespace's Netfilter, created on first use and kept in `ns.netfilter`."""
+    nf = ns.netfilter
     if nf is None:
         nf = Netfilter(ns)
         ns.netfilter = nf

@@ -67,7 +67,7 @@ def br_nf_pre_routing(bridge: Any, port: Any, frame: Any) -> bool:
     from netplex.stack.skb import skb_meta
     meta = skb_meta(frame)
     meta.physin = port.dev
-    nf = getattr(bridge.ns, "netfilter", None)
+    nf = bridge.ns.netfilter
     if nf is None or not nf.entries["PREROUTING"]:
         return True
     return nf.run_bridged("PREROUTING", frame, bridge, None)
@@ -79,7 +79,7 @@ def br_nf_forward(bridge: Any, frame: Any, out_port: Any) -> bool:
     if meta is None or meta.physin is None:
         return True
     meta.physout = out_port.dev
-    nf = getattr(bridge.ns, "netfilter", None)
+    nf = bridge.ns.netfilter
     if nf is None:
         return True
     if nf.entries["FORWARD"] and not nf.run_bridged("FORWARD", frame, bridge, bridge):
