@@ -52,9 +52,9 @@ def _sim_backend(seed: int, pcap_dir: Path | None) -> Backend:
 
 def _linux_backend(seed: int, pcap_dir: Path | None) -> Backend:
     try:
-        from netplex.scenario.linux import LinuxBackend  # type: ignore[import-not-found]
+        from netplex.twin.backend import LinuxBackend
     except ModuleNotFoundError as e:
-        if e.name == "netplex.scenario.linux":
+        if e.name == "netplex.twin.backend":
             raise BackendUnavailable("the linux backend is not available yet") from None
         raise BackendUnavailable(f"the linux backend cannot be loaded: {e}") from None
     return LinuxBackend(pcap_dir=pcap_dir)
@@ -293,10 +293,7 @@ def _run_file_with_progress(file: Path, backend: str, seed: int | None,
         return None, ScenarioResult.from_error(e, file.stem, backend)
     be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
     bar = _ProgressBar(scenario.name)
-    try:
-        be.progress = bar  # type: ignore[attr-defined]
-    except AttributeError:
-        pass
+    be.progress = bar
     try:
         return scenario, run_scenario(scenario, be)
     finally:
@@ -413,17 +410,17 @@ def trace(
     if src not in scenario.nodes:
         raise _fail(f'{file}: no node "{src}" (nodes: {", ".join(scenario.nodes)})')
     be = _make_backend(backend, scenario.seed, None)
-    if not hasattr(be, "trace"):
+    if "trace" not in be.supports:
         be.close()
         raise _fail(f"the {be.name} backend cannot trace")
     try:
         _prepare_or_exit(scenario, be, file)
-        lines, delivered = be.trace(src=src, dst=dst, proto=proto, dport=dport)  # type: ignore[attr-defined]
+        outcome = be.trace(src=src, dst=dst, proto=proto, dport=dport)
     finally:
         be.close()
-    for line in lines:
+    for line in outcome.lines:
         print(line)
-    raise typer.Exit(EXIT_OK if delivered else EXIT_FAILED)
+    raise typer.Exit(EXIT_OK if outcome.delivered else EXIT_FAILED)
 
 
 def _print_diff(file: Path, report: Any) -> None:

@@ -173,14 +173,6 @@ def test_unknown_backend(tmp_path):
     assert r.exit_code == 2 and r.stderr == 'netplex: unknown backend "qemu" (choose sim, linux)\n'
 
 
-def test_linux_backend_not_available_yet(tmp_path):
-    if importlib.util.find_spec("netplex.scenario.linux") is not None:
-        pytest.skip("the linux backend exists now")
-    f = write(tmp_path, "nat.yaml", GOOD)
-    r = runner.invoke(cli.app, ["run", "--backend", "linux", str(f)])
-    assert r.exit_code == 2 and r.stderr == "netplex: the linux backend is not available yet\n"
-
-
 def test_demo_meets_expectations(tmp_path, backends):
     write(tmp_path, "ex/01-nat.yaml", GOOD)
     write(tmp_path, "ex/02-unreachable.yaml", FAILING)

@@ -9,7 +9,9 @@ normalised standard output and error.
 
 Normalising is deliberately narrow: only what two correct Linux stacks may
 legitimately print differently is rewritten, each rule listed once in
-`NORMALISATIONS` with its reason. Anything else that differs is a difference —
+`NORMALISATIONS` with its reason. The rules travel as a value
+(`Normalisations`, default `DEFAULT_NORMALISATIONS`) into `compare`, with the
+run's link-netns aliases that each `ScenarioResult` carries; no module state. Anything else that differs is a difference —
 most often a simulator bug, which is the point of the twin.
 
 A setup failure is part of the comparison too: both backends must stop at the
@@ -20,130 +22,172 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-from netplex.scenario.backend import Backend
+from netplex.scenario.backend import Backend, LinkNetnsAliases
 from netplex.scenario.model import Scenario
 from netplex.scenario.results import ProbeResult, ScenarioResult
 from netplex.scenario.runner import run_scenario
 
 __all__ = [
-    "LINK_NETNS_ALIASES",
+    "DEFAULT_NORMALISATIONS",
+    "IGNORED_OBSERVED",
     "NORMALISATIONS",
     "DiffReport",
+    "Normalisation",
+    "Normalisations",
     "ProbeDiff",
     "compare",
     "diff_scenario",
     "normalise",
     "normalise_observed",
-    "register_link_netns_aliases",
 ]
 
 _EPHEMERAL = r"(?:3276[89]|327[7-9]\d|32[89]\d\d|3[3-9]\d{3}|[45]\d{4}|60\d{3})"  # 32768..60999
 
-# Namespaces only the kernel twin has, fed by the backend as it builds: a shaped link's
-# hidden wire namespace (netplex/twin/wire.py), keyed by (its name, the ifindex in it of a
-# user end's veth peer) -> the node at that user end's far side, which the simulator names.
-# Every key holds its run's unique prefix, so the runs of one process never collide.
-LINK_NETNS_ALIASES: dict[tuple[str, int], str] = {}
 
-
-def register_link_netns_aliases(aliases: dict[tuple[str, int], str]) -> None:
-    """Add a backend's {(namespace, peer ifindex): node} aliases (LinuxBackend.link_netns_aliases)."""
-    LINK_NETNS_ALIASES.update(aliases)
-
-
-def _far_node(m: re.Match[str]) -> str:
-    far = LINK_NETNS_ALIASES.get((m.group("ns"), int(m.group("index"))))
+def _far_node(m: re.Match[str], aliases: LinkNetnsAliases) -> str:
+    """`eth0@ifN ... link-netns <wire namespace>` -> the node at that link's far side."""
+    far = aliases.get((m.group("ns"), int(m.group("index"))))
     return m.group(0) if far is None else m.group("head") + far
 
 
-Replacement = str | Callable[[re.Match[str]], str]
+Replacement = str | Callable[[re.Match[str], LinkNetnsAliases], str]
 
-# (pattern, replacement, reason) — applied in order to every cmd probe's output
-# and error text, on both backends alike.
-NORMALISATIONS: list[tuple[re.Pattern[str], Replacement, str]] = [
-    (re.compile(r"\b(numtxqueues|numrxqueues) \d+"), r"\1 <n>",
+
+class Normalisation(NamedTuple):
+    """One known, explained difference: `pattern` is rewritten to `replacement` on both sides.
+
+    A callable replacement also gets the run's link-netns aliases (Backend.link_netns_aliases).
+    """
+
+    pattern: re.Pattern[str]
+    replacement: Replacement
+    reason: str
+
+
+# Applied in order to every cmd probe's output and error text, on both backends alike.
+NORMALISATIONS: tuple[Normalisation, ...] = (
+    Normalisation(re.compile(r"\b(numtxqueues|numrxqueues) \d+"), r"\1 <n>",
      "a veth gets one queue per CPU of the host the kernel twin runs on; the simulator has one"),
     # before the rules below rewrite `@ifN` and the `npx-` prefix it reads
-    (re.compile(r"(?P<head>@if(?P<index>\d+)\b[^\n]*\n?[^\n]*?\blink-netns )(?P<ns>npx-[0-9a-f]{8}-\S+)"),
+    Normalisation(
+     re.compile(r"(?P<head>@if(?P<index>\d+)\b[^\n]*\n?[^\n]*?\blink-netns )(?P<ns>npx-[0-9a-f]{8}-\S+)"),
      _far_node,
      "on the kernel twin a link with rate, delay or loss runs through a hidden wire namespace, so a "
      "user end's veth peer (`eth0@ifN`, `link-netns`) is in that namespace, where the simulator shows "
-     "the far node's; LINK_NETNS_ALIASES (fed by the linux backend) names the far node"),
-    (re.compile(r"\bnpx-[0-9a-f]{8}-"), "",
+     "the far node's; the run's link-netns aliases (Backend.link_netns_aliases) name the far node"),
+    Normalisation(re.compile(r"\bnpx-[0-9a-f]{8}-"), "",
      "the kernel twin names each node's namespace `npx-<run id>-<node>` (e.g. in `link-netns`); "
      "the simulator's namespace is named after the node alone"),
-    (re.compile(r"(?<![0-9a-f:])(?!00(?::00){5}(?![0-9a-f:]))(?!ff(?::ff){5}(?![0-9a-f:]))"
+    Normalisation(re.compile(r"(?<![0-9a-f:])(?!00(?::00){5}(?![0-9a-f:]))(?!ff(?::ff){5}(?![0-9a-f:]))"
                 r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}(?![0-9a-f:])", re.IGNORECASE), "<mac>",
      "the kernel gives veth, bridge and tap devices random MAC addresses; the simulator derives "
      "them from the seed (the all-zero and broadcast addresses are fixed and kept)"),
-    (re.compile(r"^(\s*)\d+: (?=[\w.@-]+:? )", re.MULTILINE), r"\1<idx>: ",
+    Normalisation(re.compile(r"^(\s*)\d+: (?=[\w.@-]+:? )", re.MULTILINE), r"\1<idx>: ",
      "ifindexes follow creation order, which differs: the twin creates each veth peer in the other "
      "namespace and tap devices only after all veths, from a relay process"),
-    (re.compile(r"@if\d+\b"), "@if<idx>",
+    Normalisation(re.compile(r"@if\d+\b"), "@if<idx>",
      "the peer's ifindex in the other namespace (same reason as ifindexes)"),
-    (re.compile(r"^(<idx>: [\w.-]+)(?:@[\w.<>-]+)?(: <.*\bmaster )", re.MULTILINE), r"\1@<peer>\2",
+    Normalisation(re.compile(r"^(<idx>: [\w.-]+)(?:@[\w.<>-]+)?(: <.*\bmaster )", re.MULTILINE), r"\1@<peer>\2",
      "`bridge link` prints a port veth's peer ifindex (a number in the other namespace) through a "
      "local lookup: `@if<N>`, `@<an unrelated local device>`, or nothing when it equals the port's "
      "own ifindex - a function of the ifindexes, which differ (above)"),
-    (re.compile(r"\blink-netnsid \d+\b"), "link-netnsid <id>",
+    Normalisation(re.compile(r"\blink-netnsid \d+\b"), "link-netnsid <id>",
      "namespace ids are assigned by the kernel on first use, in the order namespaces meet"),
-    (re.compile(r"\btime=\d+(?:\.\d+)? ms\b"), "time=<rtt> ms",
+    Normalisation(re.compile(r"\btime=\d+(?:\.\d+)? ms\b"), "time=<rtt> ms",
      "round-trip times are wall-clock on the kernel, simulated link delays in the simulator"),
-    (re.compile(r"\b(rtt|round-trip) min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"),
+    Normalisation(re.compile(r"\b(rtt|round-trip) min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"),
      r"\1 min/avg/max/mdev = <rtt> ms", "round-trip statistics (same reason as rtt)"),
-    (re.compile(r", time \d+ms\b"), ", time <elapsed>ms",
+    Normalisation(re.compile(r", time \d+ms\b"), ", time <elapsed>ms",
      "ping's elapsed time: wall clock (1001 ms for two pings) against simulated time (1000 ms)"),
-    (re.compile(r"\bused \d+/\d+/\d+\b"), "used <t>",
+    Normalisation(re.compile(r"\bused \d+/\d+/\d+\b"), "used <t>",
      "neighbour entry timers (`ip -s neigh`): seconds since use, confirm, update — wall-clock ages"),
-    (re.compile(r"\bused \d+/\d+\b"), "used <t>",
+    Normalisation(re.compile(r"\bused \d+/\d+\b"), "used <t>",
      "FDB entry timers (`bridge -s fdb`): seconds since use and update — wall-clock ages"),
-    (re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",
+    Normalisation(re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",
      "a route cache entry's (learnt path MTU, redirect) remaining lifetime: a wall-clock countdown"),
-    (re.compile(r"\bprobes \d+\b"), "probes <n>",
+    Normalisation(re.compile(r"\bprobes \d+\b"), "probes <n>",
      "count of neighbour probes a NUD entry sent: how many fire depends on wall-clock timers"),
-    (re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}):" + _EPHEMERAL + r"\b"), r"\1:<eport>",
+    Normalisation(re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}):" + _EPHEMERAL + r"\b"), r"\1:<eport>",
      "ephemeral source ports are drawn at random by the kernel, from the seeded RNG in the simulator"),
-    (re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}) port " + _EPHEMERAL + r"\b"), r"\1 port <eport>",
+    Normalisation(re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}) port " + _EPHEMERAL + r"\b"), r"\1 port <eport>",
      "ephemeral ports in `nc`/`ss`-style `ADDR port N` text (same reason)"),
-]
+)
 
 # Keys of `observed` that never take part in a comparison, with their reason.
-IGNORED_OBSERVED: dict[str, str] = {
+IGNORED_OBSERVED: Mapping[str, str] = MappingProxyType({
     "rtt_ms": "a wall-clock time on the kernel, simulated time in the simulator",
     "flows": "iperf measurements (goodput, wire rate, per-second intervals) vary run to run on the kernel; "
              "what both must meet is each flow's expect_rate range, compared through `passed`",
     "classes": "per-class throughput series for plots, which only the simulator records",
     "duration_s": "the measured duration: simulated seconds in the simulator, wall seconds on the kernel",
-}
-
-
-def normalise(text: str) -> str:
-    """Apply every rule of NORMALISATIONS to `text`; strip trailing blanks of each line."""
-    for pattern, repl, _reason in NORMALISATIONS:
-        text = pattern.sub(repl, text)
-    return "\n".join(line.rstrip() for line in text.split("\n"))
+})
 
 
 def _ephemeral(port: Any) -> bool:
     return isinstance(port, int) and 32768 <= port <= 60999
 
 
-def normalise_observed(kind: str, observed: dict[str, Any]) -> dict[str, Any]:
-    """The part of a probe's `observed` both backends must agree on, normalised."""
-    out: dict[str, Any] = {}
-    for key, value in observed.items():
-        if key in IGNORED_OBSERVED:
-            continue
-        if key == "peer_port" and _ephemeral(value):
-            value = "<eport>"
-        elif isinstance(value, str):
-            value = normalise(value)
-        out[key] = value
-    return out
+@dataclass(frozen=True, slots=True)
+class Normalisations:
+    """The known differences a comparison forgives: a value, passed to `compare`.
+
+    `rules` rewrite text (cmd output, error messages); `ignored_observed` are the
+    observed keys left out; `link_netns_aliases` are the run's wire namespaces
+    (`compare` adds the linux result's own). Tests and tools that forgive more or
+    less make their own value (`dataclasses.replace`); nothing here is patched.
+    """
+
+    rules: tuple[Normalisation, ...] = NORMALISATIONS
+    ignored_observed: Mapping[str, str] = field(default_factory=lambda: IGNORED_OBSERVED)
+    link_netns_aliases: LinkNetnsAliases = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_aliases(self, aliases: LinkNetnsAliases) -> Normalisations:
+        """This value with `aliases` added to its link-netns aliases."""
+        if not aliases:
+            return self
+        merged = MappingProxyType({**self.link_netns_aliases, **aliases})
+        return Normalisations(self.rules, self.ignored_observed, merged)
+
+    def text(self, text: str) -> str:
+        """Apply every rule to `text`; strip trailing blanks of each line."""
+        for pattern, repl, _reason in self.rules:
+            if isinstance(repl, str):
+                text = pattern.sub(repl, text)
+            else:
+                text = pattern.sub(lambda m, repl=repl: repl(m, self.link_netns_aliases), text)
+        return "\n".join(line.rstrip() for line in text.split("\n"))
+
+    def observed(self, kind: str, observed: dict[str, Any]) -> dict[str, Any]:
+        """The part of a probe's `observed` both backends must agree on, normalised."""
+        out: dict[str, Any] = {}
+        for key, value in observed.items():
+            if key in self.ignored_observed:
+                continue
+            if key == "peer_port" and _ephemeral(value):
+                value = "<eport>"
+            elif isinstance(value, str):
+                value = self.text(value)
+            out[key] = value
+        return out
+
+
+DEFAULT_NORMALISATIONS = Normalisations()
+
+
+def normalise(text: str, normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> str:
+    """`normalisations.text(text)`: every rule applied, trailing blanks stripped."""
+    return normalisations.text(text)
+
+
+def normalise_observed(kind: str, observed: dict[str, Any],
+                       normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> dict[str, Any]:
+    """`normalisations.observed(kind, observed)`."""
+    return normalisations.observed(kind, observed)
 
 
 @dataclass(slots=True)
@@ -222,8 +266,8 @@ def error_line(error: dict[str, Any]) -> str:
     return str(error.get("message", error))
 
 
-def _view(p: ProbeResult) -> dict[str, Any]:
-    return {"ok": p.ok, "passed": p.passed, "observed": normalise_observed(p.kind, p.observed)}
+def _view(p: ProbeResult, norm: Normalisations) -> dict[str, Any]:
+    return {"ok": p.ok, "passed": p.passed, "observed": norm.observed(p.kind, p.observed)}
 
 
 def _text_diff(name: str, a: str, b: str) -> str:
@@ -231,8 +275,8 @@ def _text_diff(name: str, a: str, b: str) -> str:
     return "\n".join(lines)
 
 
-def _compare_probe(s: ProbeResult, l: ProbeResult) -> ProbeDiff:
-    sv, lv = _view(s), _view(l)
+def _compare_probe(s: ProbeResult, l: ProbeResult, norm: Normalisations) -> ProbeDiff:
+    sv, lv = _view(s, norm), _view(l, norm)
     diff = ProbeDiff(index=s.index, what=s.what or l.what, kind=s.kind, sim=sv, linux=lv)
     if sv["ok"] != lv["ok"]:
         diff.differences.append(f"ok: sim {sv['ok']}, linux {lv['ok']}")
@@ -250,9 +294,16 @@ def _compare_probe(s: ProbeResult, l: ProbeResult) -> ProbeDiff:
     return diff
 
 
-def compare(sim: ScenarioResult, linux: ScenarioResult, notes: list[str] | None = None) -> DiffReport:
-    """Compare a scenario's sim result with its linux result."""
-    report = DiffReport(scenario=sim.scenario, sim=sim, linux=linux, notes=list(notes or []))
+def compare(sim: ScenarioResult, linux: ScenarioResult, notes: list[str] | None = None,
+            normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> DiffReport:
+    """Compare a scenario's sim result with its linux result.
+
+    `notes` default to the linux result's; `normalisations` are what is forgiven,
+    with the link-netns aliases each result carries added.
+    """
+    norm = normalisations.with_aliases(sim.link_netns_aliases).with_aliases(linux.link_netns_aliases)
+    report = DiffReport(scenario=sim.scenario, sim=sim, linux=linux,
+                        notes=list(linux.notes if notes is None else notes))
     if report.inconclusive is not None:
         return report
     se, le = sim.error, linux.error
@@ -264,17 +315,17 @@ def compare(sim: ScenarioResult, linux: ScenarioResult, notes: list[str] | None 
             for key in ("node", "line", "command", "message"):
                 a, b = se.get(key), le.get(key)
                 if key == "message":
-                    a, b = normalise(str(a)), normalise(str(b))
+                    a, b = norm.text(str(a)), norm.text(str(b))
                 if a != b:
                     report.differences.append(f"setup error {key}: sim {a!r}, linux {b!r}")
     if len(sim.probes) != len(linux.probes):
         report.differences.append(f"probes run: sim {len(sim.probes)}, linux {len(linux.probes)}")
-    report.probes = [_compare_probe(s, l) for s, l in zip(sim.probes, linux.probes)]
+    report.probes = [_compare_probe(s, l, norm) for s, l in zip(sim.probes, linux.probes)]
     return report
 
 
-def diff_scenario(scenario: Scenario, make_sim: Callable[[], Backend],
-                  make_linux: Callable[[], Backend]) -> DiffReport:
+def diff_scenario(scenario: Scenario, make_sim: Callable[[], Backend], make_linux: Callable[[], Backend],
+                  normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> DiffReport:
     """Run `scenario` on a fresh backend of each kind and compare the results.
 
     The linux backend is made first, so a machine that cannot run it fails
@@ -288,7 +339,7 @@ def diff_scenario(scenario: Scenario, make_sim: Callable[[], Backend],
         raise
     sim_result = run_scenario(scenario, sim_be)
     linux_result = run_scenario(scenario, linux_be)
-    return compare(sim_result, linux_result, notes=list(getattr(linux_be, "notes", [])))
+    return compare(sim_result, linux_result, normalisations=normalisations)
 
 
 # --- rendering --------------------------------------------------------------------------

@@ -192,15 +192,6 @@ class Link(_Model):
             raise ValueError(f"a link has exactly two ends, not {len(v)}")
         return v
 
-    def as_backend_dict(self) -> dict[str, Any]:
-        """The link as `Backend.build` takes it (see backend.py)."""
-        d: dict[str, Any] = {"ends": [tuple(e) for e in self.ends], "kind": self.kind}
-        for key in ("rate_bps", "delay_ns", "loss", "mtu"):
-            value = getattr(self, key)
-            if value is not None:
-                d[key] = value
-        return d
-
 
 # --- probes ----------------------------------------------------------------------
 
@@ -328,9 +319,6 @@ class Scenario(_Model):
     @property
     def file(self) -> str:
         return self._file
-
-    def links_for_backend(self) -> list[dict[str, Any]]:
-        return [link.as_backend_dict() for link in self.links]
 
     def reference_issues(self) -> list[tuple[Loc, str]]:
         """Whole-file checks, each with the location it concerns, in file order."""

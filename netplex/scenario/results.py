@@ -50,6 +50,8 @@ class ScenarioResult:
     error: dict[str, Any] | None = None
     # what the backend could not do as written (e.g. a link delay on a kernel without netem)
     notes: list[str] = field(default_factory=list)
+    # the backend's Backend.link_netns_aliases after the build, for `diff` (not part of the JSON)
+    link_netns_aliases: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> int:

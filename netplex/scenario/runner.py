@@ -30,17 +30,21 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     except NetplexError as e:
         result.error = {"message": e.message}
     finally:
-        result.notes = list(getattr(backend, "notes", []))
+        result.notes = list(backend.notes)
+        result.link_netns_aliases = dict(backend.link_netns_aliases)
         backend.close()
     return result
 
 
 def check_supported(scenario: Scenario, backend: Backend) -> None:
-    """Refuse, before building anything, probes this backend cannot run yet."""
+    """Refuse, before building anything, probes this backend cannot run.
+
+    `Backend.supports` names the probe kinds a backend runs; another is refused with its location.
+    """
     for i, probe in enumerate(scenario.probes):
-        if probe.iperf is not None and not hasattr(backend, "iperf"):
-            raise ScenarioError(scenario.file, probe.file_line, format_loc(("probes", i, "iperf")),
-                                f"iperf probes are not supported yet by the {backend.name} backend")
+        if probe.kind not in backend.supports:
+            raise ScenarioError(scenario.file, probe.file_line, format_loc(("probes", i, probe.kind)),
+                                f"{probe.kind} probes are not supported yet by the {backend.name} backend")
 
 
 def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
@@ -49,7 +53,7 @@ def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
     Returns None, or the setup failure {node, line, file_line, command, message}
     of the first line that exited non-zero (nothing after it runs).
     """
-    backend.build(list(scenario.nodes), scenario.links_for_backend())
+    backend.build(scenario.nodes, scenario.links)
     for name, node in scenario.nodes.items():
         for setup in node.setup_lines():
             r = backend.run(name, setup.command)
@@ -98,10 +102,8 @@ def _cmd(spec: CmdProbe, expect_output: str | None, backend: Backend) -> tuple[P
 
 
 def _iperf(spec: IperfProbe, backend: Backend) -> tuple[ProbeOutcome, bool]:
-    """Provisional until the QoS work defines `Backend.iperf`: observed["flows"][i]
-    is taken to hold each flow's `wire_bps`, checked against its `expect_rate`."""
-    flows = [f.model_dump(exclude_none=True) for f in spec.flows]
-    outcome: ProbeOutcome = backend.iperf(duration_ns=spec.duration_ns, flows=flows)  # type: ignore[attr-defined]
+    """Run the flows; observed["flows"][i]["wire_bps"] is checked against flow i's `expect_rate`."""
+    outcome = backend.iperf(duration_ns=spec.duration_ns, flows=spec.flows)
     observed_flows = outcome.observed.get("flows", [])
     in_range = True
     for i, flow in enumerate(spec.flows):

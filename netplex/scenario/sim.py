@@ -8,6 +8,7 @@ one packet with tracing on and narrates its path.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,7 +16,8 @@ from netplex.engine.scheduler import EventStorm
 from netplex.errors import NetplexError
 from netplex.network import Network
 from netplex.packet.addr import int_to_ip, ip_to_int
-from netplex.scenario.backend import CmdResult, ProbeOutcome
+from netplex.scenario.backend import ALL_FEATURES, CmdResult, LinkNetnsAliases, ProbeOutcome, Progress, TraceOutcome
+from netplex.scenario.model import IperfFlow, Link, Node
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
 from netplex.twin.probe import parse_reply   # one parser of the services' answer for both backends
@@ -41,23 +43,29 @@ class SimBackend:
     """The simulator behind the backend seam."""
 
     name = "sim"
+    supports = ALL_FEATURES
 
     def __init__(self, seed: int = 0, pcap_dir: str | Path | None = None, network: Network | None = None) -> None:
         self.net = network if network is not None else Network(seed=seed)
         self.pcap_dir = pcap_dir
         self.services: list[Any] = []
+        self.notes: list[str] = []  # the simulator applies everything; the seam's field stays empty
+        self.progress: Progress | None = None
         if pcap_dir is not None:
             self.net.start_pcap(pcap_dir)
 
     # -- building ------------------------------------------------------------
-    def build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+    @property
+    def link_netns_aliases(self) -> LinkNetnsAliases:
+        return {}
+
+    def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         for name in nodes:
             self.net.add_node(name)
         for link in links:
-            (na, ia), (nb, ib) = link["ends"]
-            self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.get("kind", "veth"),
-                              rate_bps=link.get("rate_bps"), delay_ns=link.get("delay_ns") or 0,
-                              loss=link.get("loss") or 0.0, mtu=link.get("mtu"))
+            (na, ia), (nb, ib) = link.ends
+            self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.kind, rate_bps=link.rate_bps,
+                              delay_ns=link.delay_ns or 0, loss=link.loss or 0.0, mtu=link.mtu)
 
     def node(self, name: str) -> Any:
         return self.net.nodes[name]
@@ -195,15 +203,16 @@ class SimBackend:
         return ProbeOutcome(True, observed)
 
     @_storm_safe
-    def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
+    def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""
         from netplex.traffic.iperf import run_iperf
 
-        ok, observed = run_iperf(self.net, duration_ns, flows, progress=getattr(self, "progress", None))
+        specs = [f.model_dump(exclude_none=True) for f in flows]
+        ok, observed = run_iperf(self.net, duration_ns, specs, progress=self.progress)
         return ProbeOutcome(ok, observed)
 
     # -- trace -----------------------------------------------------------------
-    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> tuple[list[str], bool]:
+    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
         """Send one packet from `src` to `dst` with tracing on; narrate every stage."""
         tracer = self.net.tracer
         tracer.clear()
@@ -236,7 +245,7 @@ class SimBackend:
             got = f"reached {', '.join(sorted(owners))}, but no answer came back" if reached else "not delivered"
             lines.append(f"result: {got} ({why})")
             lines.extend(f"  drop at {d}" for d in drops)
-        return lines, delivered
+        return TraceOutcome(lines, delivered)
 
     def close(self) -> None:
         if self.pcap_dir is not None:

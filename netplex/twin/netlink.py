@@ -15,14 +15,17 @@ import os
 import socket
 import struct
 
-__all__ = ["NetlinkError", "Rtnl"]
+__all__ = ["NetlinkError", "Rtnl", "getlink", "rtnl_socket"]
 
 RTM_NEWLINK = 16
+RTM_GETLINK = 18
 RTM_SETLINK = 19
 RTM_NEWADDR = 20
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 
@@ -53,6 +56,8 @@ IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_BROADCAST = 4
 IFF_UP = 0x1
+IFF_RUNNING = 0x40
+IFF_LOWER_UP = 0x10000
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
@@ -65,6 +70,42 @@ class NetlinkError(OSError):
     def __init__(self, code: int, request: str) -> None:
         super().__init__(code, f"{request}: {os.strerror(code)}")
         self.request = request
+
+
+def rtnl_socket() -> socket.socket:
+    """A NETLINK_ROUTE socket in the calling thread's network namespace, with room for big acks."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind((0, 0))
+    return sock
+
+
+def getlink(sock: socket.socket, seq: int, index: int = 0) -> dict[int, int]:
+    """RTM_GETLINK: a dump (index 0) or one device; the answer as {ifindex: ifi_flags}.
+
+    A non-dump request also runs the device's pending linkwatch event
+    (net/core/rtnetlink.c rtnl_getlink calls linkwatch_sync_dev).
+    """
+    flags = NLM_F_REQUEST | (0 if index else NLM_F_DUMP)
+    body = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+    sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETLINK, flags, seq, 0) + body)
+    found: dict[int, int] = {}
+    while True:
+        data = sock.recv(1 << 16)
+        off = 0
+        while off + _NLMSGHDR.size <= len(data):
+            length, mtype, _flags, mseq, _pid = _NLMSGHDR.unpack_from(data, off)
+            if length < _NLMSGHDR.size:
+                return found
+            if mseq == seq:
+                if mtype == RTM_NEWLINK:
+                    _fam, _type, idx, ifflags, _chg = _IFINFOMSG.unpack_from(data, off + _NLMSGHDR.size)
+                    found[idx] = ifflags
+                    if index:
+                        return found
+                elif mtype in (NLMSG_ERROR, NLMSG_DONE):
+                    return found
+            off += (length + 3) & ~3
 
 
 def _attr(kind: int, payload: bytes) -> bytes:

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from netplex.twin import netlink
+
 __all__ = [
     "NETNS_RUN_DIR",
     "create",
@@ -73,13 +75,6 @@ def _prepare_rundir() -> None:
     _check(_libc.mount(b"none", run, None, MS_SHARED | MS_REC, None), "make-shared", NETNS_RUN_DIR)
 
 
-def _rtnl_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    sock.bind((0, 0))
-    return sock
-
-
 def _in_thread(fn: Callable[[], T]) -> T:
     """Run `fn` in a fresh thread (whose namespace changes die with it)."""
     box: dict[str, object] = {}
@@ -128,7 +123,7 @@ def create(
                 if on_created is not None:
                     on_created(name)
                 if sockets:
-                    socks[name] = _rtnl_socket()
+                    socks[name] = netlink.rtnl_socket()
         except BaseException:
             for s in socks.values():
                 s.close()
@@ -154,7 +149,7 @@ def run_in(name: str, fn: Callable[[], T]) -> T:
 
 def socket_in(name: str) -> socket.socket:
     """An rtnetlink socket inside namespace `name`."""
-    return run_in(name, _rtnl_socket)
+    return run_in(name, netlink.rtnl_socket)
 
 
 def delete(name: str) -> bool:

@@ -56,7 +56,7 @@ PROBES: dict[str, list[str]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_has(feature: str) -> bool:
     """Try the feature in a scratch namespace of our own."""
     import subprocess
@@ -78,7 +78,7 @@ def expected_status(case: str) -> set[int]:
     return {EXIT_OK}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sim_result(case: str) -> ScenarioResult:
     from netplex.scenario.sim import SimBackend
 
@@ -89,7 +89,7 @@ def sim_result(case: str) -> ScenarioResult:
 def skip_unsupported_on_linux(case: str, request: pytest.FixtureRequest) -> None:
     """Skip a scenario whose probes the kernel twin cannot run yet; iperf on the twin is still being
     written (the QoS work), so its scenarios may fail there without failing the suite."""
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     feature = NEEDS.get(case)
     if feature is not None and not kernel_has(feature):
@@ -101,9 +101,9 @@ def skip_unsupported_on_linux(case: str, request: pytest.FixtureRequest) -> None
         request.node.add_marker(pytest.mark.xfail(strict=False, reason="iperf on the kernel twin is in progress"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def linux_result(case: str) -> tuple[ScenarioResult, tuple[str, ...]]:
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     scenario = load_scenario(CASES[case])
     be = LinuxBackend()

@@ -23,9 +23,9 @@ CASES = [ROOT / "tests" / "qdisc" / "scenarios" / "htb-seed-pfifo.yaml"] + [
     ROOT / "examples" / n for n in ("qos-htb-borrow.yaml", "qos-tbf.yaml", "qos-noisy-neighbour.yaml",
                                     "qos-noisy-neighbour-htb.yaml", "qos-sfq.yaml", "qos-htb-seed.yaml",
                                     "qos-pfifo-fast.yaml")]
-_NEEDS = ((re.compile(r"tc qdisc (?:add|replace)[^\n]*\s(sfq|prio)(?:\s|$)", re.M), "sch_"),
-          (re.compile(r"tc filter [^\n]*\s(fw|matchall)(?:\s|$)", re.M), "cls_"),
-          (re.compile(r"tc (?:filter|actions) [^\n]*\s(police|action)(?:\s|$)", re.M), "act_"))
+_NEEDS = ((re.compile(r"tc qdisc (?:add|replace)[^\n]*\s(sfq|prio)(?:\s|$)", re.MULTILINE), "sch_"),
+          (re.compile(r"tc filter [^\n]*\s(fw|matchall)(?:\s|$)", re.MULTILINE), "cls_"),
+          (re.compile(r"tc (?:filter|actions) [^\n]*\s(police|action)(?:\s|$)", re.MULTILINE), "act_"))
 
 
 def _kernel_lacks(text: str) -> str | None:
@@ -36,7 +36,7 @@ def _kernel_lacks(text: str) -> str | None:
             if prefix == "sch_" and _qdisc_available(kind):
                 continue
             return prefix + ("gact" if kind == "action" else kind)
-    if re.search(r"^\s+rate: ", text, re.M) and re.search(r"tc qdisc add dev \S+ root", text):
+    if re.search(r"^\s+rate: ", text, re.MULTILINE) and re.search(r"tc qdisc add dev \S+ root", text):
         return "=the twin shapes a `rate:` link with its own root tbf, so a root qdisc cannot be added"
     return None
 
@@ -55,7 +55,7 @@ def _qdisc_available(kind: str) -> bool:
 
 
 def _classes_that_sent(output: str) -> set[str]:
-    return {m.group(1) for m in re.finditer(r"^class \S+ (\S+) .*\n Sent (\d+)", output, re.M)
+    return {m.group(1) for m in re.finditer(r"^class \S+ (\S+) .*\n Sent (\d+)", output, re.MULTILINE)
             if int(m.group(2)) > 0}
 
 
@@ -80,7 +80,7 @@ def test_sim_and_kernel_agree(path: Path) -> None:
     lacking = _kernel_lacks(path.read_text())
     if lacking:
         pytest.skip(lacking[1:] if lacking.startswith("=") else f"this kernel lacks {lacking}")
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     scenario = load_scenario(path)
     sim = run_scenario(scenario, SimBackend(seed=scenario.seed))

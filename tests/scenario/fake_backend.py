@@ -8,14 +8,24 @@ address (or `nat` maps it). Every call is recorded in `calls`.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from netplex.scenario.backend import CmdResult, ProbeOutcome
+from netplex.scenario.backend import (
+    BackendUnsupported,
+    CmdResult,
+    LinkNetnsAliases,
+    ProbeOutcome,
+    Progress,
+    TraceOutcome,
+)
+from netplex.scenario.model import IperfFlow, Link, Node
 
 
 class FakeBackend:
     name = "fake"
+    supports = frozenset({"ping", "tcp", "udp", "cmd", "trace"})
 
     def __init__(self, seed: int = 0, pcap_dir: Path | None = None,
                  fail: dict[str, CmdResult] | None = None, nat: dict[str, str] | None = None) -> None:
@@ -27,10 +37,21 @@ class FakeBackend:
         self.addrs: dict[str, list[str]] = {}
         self.services: dict[str, list[tuple[str, int]]] = {}
         self.closed = 0
+        self.notes: list[str] = []
+        self.progress: Progress | None = None
+        self.files: dict[tuple[str, str], bytes] = {}
 
-    def build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
-        self.calls.append(("build", nodes, links))
+    @property
+    def link_netns_aliases(self) -> LinkNetnsAliases:
+        return {}
+
+    def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
+        self.calls.append(("build", list(nodes), list(links)))
         self.addrs = {n: [] for n in nodes}
+
+    def write_file(self, node: str, path: str, data: bytes) -> None:
+        self.calls.append(("write_file", node, path))
+        self.files[(node, path)] = data
 
     def run(self, node: str, line: str) -> CmdResult:
         self.calls.append(("run", node, line))
@@ -80,12 +101,15 @@ class FakeBackend:
     def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
         return self._connect("udp", src, dst, port)
 
-    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> tuple[list[str], bool]:
+    def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
+        raise BackendUnsupported("the fake backend runs no iperf")
+
+    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
         self.calls.append(("trace", src, dst, proto, dport))
         owner = self._owner(dst)
         lines = [f"{src}: OUTPUT filter ACCEPT {proto} -> {dst}"]
         lines.append(f"{owner}: INPUT delivered" if owner else f"{src}: no route to {dst}")
-        return lines, owner is not None
+        return TraceOutcome(lines, owner is not None)
 
     def close(self) -> None:
         self.calls.append(("close",))

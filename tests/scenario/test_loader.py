@@ -88,7 +88,7 @@ def test_valid_file_parses_every_part():
     ]
     assert [(l.line, l.file_line) for l in s.nodes["client"].setup_lines()] == [(1, 19)]
     assert s.nodes["web"].services == [("tcp", 80), ("udp", 53)]
-    assert s.links_for_backend() == [
+    assert [link.model_dump(exclude_none=True) for link in s.links] == [
         {"ends": [("host", "veth0"), ("web", "eth0")], "kind": "veth"},
         {"ends": [("host", "eth0"), ("client", "eth0")], "kind": "veth",
          "rate_bps": 1_000_000_000, "delay_ns": 100_000, "loss": 0.01, "mtu": 9000},

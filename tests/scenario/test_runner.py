@@ -69,7 +69,8 @@ def test_call_order_and_close():
     assert names == ["build", "run", "run", "run", "run", "services", "ping", "tcp", "udp", "run", "close"]
     build = be.calls[0]
     assert build[1] == ["host", "client"]
-    assert build[2] == [{"ends": [("host", "eth0"), ("client", "eth0")], "kind": "veth", "rate_bps": 10**9}]
+    assert [link.model_dump(exclude_none=True) for link in build[2]] == [
+        {"ends": [("host", "eth0"), ("client", "eth0")], "kind": "veth", "rate_bps": 10**9}]
     assert be.calls[5] == ("services", "host", [("tcp", 80), ("udp", 53)])
 
 

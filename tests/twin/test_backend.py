@@ -8,16 +8,25 @@ from collections.abc import Iterator
 
 import pytest
 
-from netplex.scenario.diff import normalise
-from netplex.scenario.linux import LinuxBackend, tbf_params
+from netplex.scenario.diff import DEFAULT_NORMALISATIONS
+from netplex.scenario.model import Link, Node
 from netplex.twin import TwinUnavailable, netns
+from netplex.twin.backend import LinuxBackend, tbf_params
 
 pytestmark = pytest.mark.linux
 
 
-def veth(a: str, b: str, **extra: object) -> dict[str, object]:
-    (na, ia), (nb, ib) = a.split(":"), b.split(":")
-    return {"ends": [(na, ia), (nb, ib)], "kind": "veth", **extra}
+def nodes(*names: str) -> dict[str, Node]:
+    return {n: Node() for n in names}
+
+
+def veth(a: str, b: str, **keys: object) -> Link:
+    """A link as a scenario file writes it (`rate: 10mbit`, `delay: 1ms`), validated."""
+    return Link.model_validate({"ends": [a, b], "kind": "veth", **keys})
+
+
+def tap(a: str, b: str, **keys: object) -> Link:
+    return Link.model_validate({"ends": [a, b], "kind": "tap", **keys})
 
 
 def setup(be: LinuxBackend, node: str, text: str) -> None:
@@ -30,7 +39,7 @@ def setup(be: LinuxBackend, node: str, text: str) -> None:
 def pair() -> Iterator[LinuxBackend]:
     """h1 -- h2 on 10.0.0.0/24, h2 serving tcp:80 and udp:53."""
     with LinuxBackend() as be:
-        be.build(["h1", "h2"], [veth("h1:eth0", "h2:eth0")])
+        be.build(nodes("h1", "h2"), [veth("h1:eth0", "h2:eth0")])
         setup(be, "h1", "ip addr add 10.0.0.1/24 dev eth0\nip link set eth0 up")
         setup(be, "h2", "ip addr add 10.0.0.2/24 dev eth0\nip link set eth0 up")
         be.start_services("h2", [("tcp", 80), ("udp", 53)])
@@ -39,7 +48,7 @@ def pair() -> Iterator[LinuxBackend]:
 
 def test_build_gives_fresh_namespaces_with_links_down() -> None:
     with LinuxBackend() as be:
-        be.build(["h1", "h2"], [veth("h1:eth0", "h2:eth1")])
+        be.build(nodes("h1", "h2"), [veth("h1:eth0", "h2:eth1")])
         links = be.run("h1", "ip -o link show").output
         assert "1: lo: <LOOPBACK> " in links  # lo down, as in a fresh namespace
         assert "eth0@" in links and "state DOWN" in links
@@ -102,7 +111,7 @@ def test_rejected_line_returns_the_kernel_text() -> None:
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         root_forward = f.read()
     with LinuxBackend() as be:
-        be.build(["h1"], [])
+        be.build(nodes("h1"), [])
         res = be.run("h1", "ip addr add 10.0.0.1/24 dev eth9")
         assert (res.status, res.error) == (1, 'Cannot find device "eth9"\n')
         res = be.run("h1", "sysctl -w net.ipv4.ip_forward=1 && sysctl -n net.ipv4.ip_forward | tr 1 x")
@@ -114,7 +123,7 @@ def test_rejected_line_returns_the_kernel_text() -> None:
 def test_bridge_of_three_nodes() -> None:
     links = [veth(f"sw:p{i}", f"h{i}:eth0") for i in (1, 2, 3)]
     with LinuxBackend() as be:
-        be.build(["sw", "h1", "h2", "h3"], links)
+        be.build(nodes("sw", "h1", "h2", "h3"), links)
         setup(be, "sw", "ip link add br0 type bridge\nip link set br0 up")
         for i in (1, 2, 3):
             setup(be, "sw", f"ip link set p{i} master br0\nip link set p{i} up")
@@ -127,7 +136,7 @@ def test_bridge_of_three_nodes() -> None:
 
 def test_tap_link_relays_frames() -> None:
     with LinuxBackend() as be:
-        be.build(["host", "vm1"], [{"ends": [("host", "tap0"), ("vm1", "eth0")], "kind": "tap"}])
+        be.build(nodes("host", "vm1"), [tap("host:tap0", "vm1:eth0")])
         assert "tap" in be.run("host", "ip -d link show tap0").output
         setup(be, "host", "ip addr add 192.168.122.1/24 dev tap0\nip link set tap0 up")
         setup(be, "vm1", "ip addr add 192.168.122.10/24 dev eth0\nip link set eth0 up")
@@ -138,7 +147,7 @@ def test_tap_link_relays_frames() -> None:
 
 def test_rate_shapes_the_wire_and_leaves_the_devices_alone() -> None:
     with LinuxBackend() as be:
-        be.build(["a", "b"], [veth("a:eth0", "b:eth0", rate_bps=10_000_000)])
+        be.build(nodes("a", "b"), [veth("a:eth0", "b:eth0", rate="10mbit")])
         wire_ns = f"{be.prefix}-w0"
         assert wire_ns in be.namespaces and netns.exists(wire_ns)
         with open(str(be.state_path)) as f:
@@ -160,7 +169,7 @@ def wire_tool(ns: str, *argv: str) -> str:
 
 def test_wire_is_a_transparent_bridge() -> None:
     with LinuxBackend() as be:
-        be.build(["a", "b"], [veth("a:eth0", "b:eth0", rate_bps=100_000_000, mtu=9000)])
+        be.build(nodes("a", "b"), [veth("a:eth0", "b:eth0", rate="100mbit", mtu=9000)])
         ns = f"{be.prefix}-w0"
         details = wire_tool(ns, "ip", "-d", "link", "show", "wire")
         for option in ("stp_state 0", "group_fwd_mask 0xfff8", "mcast_snooping 0", "nf_call_iptables 0"):
@@ -235,9 +244,9 @@ def _frames_through(be: LinuxBackend) -> dict[str, bool]:
 
 @pytest.mark.parametrize("shaped", [False, True], ids=["veth", "wire"])
 def test_link_local_frames_on_a_veth_and_a_wire(shaped: bool) -> None:
-    extra = {"rate_bps": 100_000_000} if shaped else {}
+    extra = {"rate": "100mbit"} if shaped else {}
     with LinuxBackend() as be:
-        be.build(["a", "b"], [veth("a:eth0", "b:eth0", **extra)])
+        be.build(nodes("a", "b"), [veth("a:eth0", "b:eth0", **extra)])
         setup(be, "a", "ip link set eth0 up")
         setup(be, "b", "ip link set eth0 up")
         be.run("a", "true")  # runs the pending linkwatch events (the wire's ports forward)
@@ -249,8 +258,8 @@ def test_link_local_frames_on_a_veth_and_a_wire(shaped: bool) -> None:
 def test_wire_carrier_follows_the_wire_not_the_far_end() -> None:
     """Documented difference (netplex/twin/wire.py): a user end has carrier once it is up."""
     with LinuxBackend() as be:
-        be.build(["a", "b", "c", "d"], [veth("a:eth0", "b:eth0", rate_bps=10_000_000),
-                                        veth("c:eth0", "d:eth0")])
+        be.build(nodes("a", "b", "c", "d"), [veth("a:eth0", "b:eth0", rate="10mbit"),
+                                              veth("c:eth0", "d:eth0")])
         setup(be, "a", "ip link set eth0 up")
         setup(be, "c", "ip link set eth0 up")
         assert "NO-CARRIER" in be.run("c", "ip link show eth0").output  # plain veth, far end down
@@ -260,8 +269,9 @@ def test_wire_carrier_follows_the_wire_not_the_far_end() -> None:
 
 def test_link_netns_names_the_far_node_after_normalising() -> None:
     with LinuxBackend() as be:
-        be.build(["a", "b", "c"], [veth("a:eth0", "b:eth1", rate_bps=10_000_000), veth("a:eth1", "c:eth0")])
+        be.build(nodes("a", "b", "c"), [veth("a:eth0", "b:eth1", rate="10mbit"), veth("a:eth1", "c:eth0")])
         assert be.link_netns_aliases == {(f"{be.prefix}-w0", 1001): "b", (f"{be.prefix}-w0", 1002): "a"}
+        normalise = DEFAULT_NORMALISATIONS.with_aliases(be.link_netns_aliases).text
         out_a = be.run("a", "ip link show").output
         assert f"link-netns {be.prefix}-w0" in out_a
         assert "eth0@if<idx>: " in normalise(out_a) and "link-netns b\n" in normalise(out_a)
@@ -273,7 +283,7 @@ def test_link_netns_names_the_far_node_after_normalising() -> None:
 
 def test_wire_names_avoid_node_names() -> None:
     with LinuxBackend() as be:
-        be.build(["w0", "b"], [veth("w0:eth0", "b:eth0", loss=0.5)])
+        be.build(nodes("w0", "b"), [veth("w0:eth0", "b:eth0", loss=0.5)])
         assert sorted(be.namespaces) == sorted(f"{be.prefix}-{n}" for n in ("w0", "b", "w0_"))
         setup(be, "w0", "ip addr add 10.0.0.1/24 dev eth0\nip link set eth0 up")
         setup(be, "b", "ip addr add 10.0.0.2/24 dev eth0\nip link set eth0 up")
@@ -288,7 +298,7 @@ def test_tbf_params_cover_a_frame_and_a_tick() -> None:
 
 def test_delay_and_loss_without_netem_are_noted() -> None:
     with LinuxBackend() as be:
-        be.build(["h1", "h2"], [veth("h1:eth0", "h2:eth0", delay_ns=1_000_000, loss=0.01)])
+        be.build(nodes("h1", "h2"), [veth("h1:eth0", "h2:eth0", delay="1ms", loss=0.01)])
         assert "qdisc" not in be.run("h1", "tc qdisc show dev eth0").output
         netem = "qdisc netem" in wire_tool(f"{be.prefix}-w0", "tc", "qdisc", "show")
         if netem:  # a kernel with sch_netem: applied on the wire, nothing to note
@@ -304,8 +314,7 @@ def test_delay_and_loss_without_netem_are_noted() -> None:
 
 def test_rate_on_a_tap_link_is_noted() -> None:
     with LinuxBackend() as be:
-        be.build(["host", "vm1"], [{"ends": [("host", "tap0"), ("vm1", "eth0")], "kind": "tap",
-                                    "rate_bps": 1_000_000}])
+        be.build(nodes("host", "vm1"), [tap("host:tap0", "vm1:eth0", rate="1mbit")])
         assert "tbf" not in be.run("host", "tc qdisc show dev tap0").output
         assert be.notes == [("rate, delay and loss of tap link host:tap0 -- vm1:eth0 not applied: "
                              "the linux backend shapes veth links only")]
@@ -313,7 +322,7 @@ def test_rate_on_a_tap_link_is_noted() -> None:
 
 def test_close_is_idempotent_and_removes_state() -> None:
     be = LinuxBackend()
-    be.build(["h1"], [])
+    be.build(nodes("h1"), [])
     path = be.state_path
     assert path is not None and os.path.exists(path)
     be.close()
@@ -347,6 +356,6 @@ def test_benchmark_runs_small() -> None:
 
 def test_background_daemon_does_not_block_the_line() -> None:
     with LinuxBackend() as be:
-        be.build(["h1"], [])
+        be.build(nodes("h1"), [])
         res = be.run("h1", "sleep 30 & echo started")
         assert (res.status, res.output) == (0, "started\n")

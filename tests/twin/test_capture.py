@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 def test_twin_pcaps_match_the_simulators_files_and_decode(tmp_path: Path) -> None:
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     path = ROOT / "examples" / "routed.yaml"
     lin = run_scenario(load_scenario(path), LinuxBackend(pcap_dir=str(tmp_path / "linux")))

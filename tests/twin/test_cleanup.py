@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from netplex.scenario.linux import LinuxBackend
+from netplex.scenario.model import Node
 from netplex.twin import cleanup, netns
+from netplex.twin.backend import LinuxBackend
 
 pytestmark = pytest.mark.linux
 
@@ -20,12 +21,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 CHILD = """
 import json, sys, time
-from netplex.scenario.linux import LinuxBackend
+from netplex.scenario.model import Link, Node
+from netplex.twin.backend import LinuxBackend
 be = LinuxBackend()
-be.build(["h1", "h2", "vm", "h3"], [
-    {"ends": [("h1", "eth0"), ("h2", "eth0")], "kind": "veth"},
-    {"ends": [("h1", "tap0"), ("vm", "eth0")], "kind": "tap"},
-    {"ends": [("h1", "eth1"), ("h3", "eth0")], "kind": "veth", "rate_bps": 1000000},
+be.build({n: Node() for n in ("h1", "h2", "vm", "h3")}, [
+    Link.model_validate({"ends": ["h1:eth0", "h2:eth0"], "kind": "veth"}),
+    Link.model_validate({"ends": ["h1:tap0", "vm:eth0"], "kind": "tap"}),
+    Link.model_validate({"ends": ["h1:eth1", "h3:eth0"], "kind": "veth", "rate": 1000000}),
 ])
 be.run("h2", "ip link set eth0 up")
 be.start_services("h2", [("tcp", 80)])
@@ -74,7 +76,7 @@ def test_clean_leaves_foreign_and_live_namespaces_alone(netns_list: Callable[[],
     subprocess.run(["ip", "netns", "add", other], check=True)
     try:
         with LinuxBackend() as live:
-            live.build(["h1"], [])
+            live.build({"h1": Node()}, [])
             assert cleanup.clean() == []
             assert netns.exists(other) and netns.exists(live.namespace("h1"))
         assert netns_list() == sorted(before + [other])

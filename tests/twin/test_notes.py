@@ -27,7 +27,7 @@ probes:
 
 
 def test_missing_netem_is_a_note_in_the_json_result() -> None:
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     backend = LinuxBackend()
     result = run_scenario(load_scenario_text(SCENARIO, "notes.yaml"), backend)

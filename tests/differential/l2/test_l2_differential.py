@@ -34,7 +34,7 @@ _PROBES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_has(feature: str) -> bool:
     """Try the feature in a scratch namespace of our own (deleted after)."""
     ns = f"npxl2-{uuid.uuid4().hex[:8]}"
@@ -52,7 +52,7 @@ def kernel_has(feature: str) -> bool:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sim_result(case: str) -> ScenarioResult:
     from netplex.scenario.sim import SimBackend
 
@@ -60,9 +60,9 @@ def sim_result(case: str) -> ScenarioResult:
     return run_scenario(sc, SimBackend(seed=sc.seed))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def linux_result(case: str) -> tuple[ScenarioResult, tuple[str, ...]]:
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
 
     be = LinuxBackend()
     return run_scenario(load_scenario(CASES[case]), be), tuple(be.notes)

@@ -21,9 +21,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-NODES = ["client", "fw", "server"]
-LINKS = [{"ends": [("client", "eth0"), ("fw", "eth0")], "kind": "veth"},
-         {"ends": [("fw", "eth1"), ("server", "eth0")], "kind": "veth"}]
+from netplex.scenario.model import Link, Node
+
+NODES = {name: Node() for name in ("client", "fw", "server")}
+LINKS = [Link.model_validate({"ends": ["client:eth0", "fw:eth0"]}),
+         Link.model_validate({"ends": ["fw:eth1", "server:eth0"]})]
 SETUP = {
     "client": ["ip addr add 10.0.0.2/24 dev eth0", "ip link set eth0 up", "ip link set lo up",
                "ip route add default via 10.0.0.1"],

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nf_cases import build, make_cases, run_case  # noqa: E402
+from nf_cases import build, make_cases, run_case
 
 OUT = Path(__file__).resolve().parent / "kernel_results.json"
 
@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
         from netplex.scenario.sim import SimBackend
         be = SimBackend(seed=1)
     else:
-        from netplex.scenario.linux import LinuxBackend
+        from netplex.twin.backend import LinuxBackend
         be = LinuxBackend()
     try:
         build(be)

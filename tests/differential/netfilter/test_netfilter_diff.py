@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from nf_cases import Case, build, make_cases, run_case
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +46,7 @@ def recorded() -> dict[str, Any]:
     return json.loads(RECORDED.read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sim_backend() -> Any:
     from netplex.scenario.sim import SimBackend
     be = SimBackend(seed=1)
@@ -55,7 +54,7 @@ def sim_backend() -> Any:
     return be
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sim_results(batch: int) -> dict[str, dict[str, Any]]:
     be = sim_backend()
     return {c.name: run_case(be, c).to_json() for c in BATCHES[batch]}
@@ -118,9 +117,9 @@ def test_sim_agrees_with_recorded_kernel(batch: int) -> None:
         pytest.xfail(f"{len(known)} of {len(BATCHES[batch])} cases differ for known reasons:\n" + "\n".join(known))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def linux_backend() -> Any:
-    from netplex.scenario.linux import LinuxBackend
+    from netplex.twin.backend import LinuxBackend
     be = LinuxBackend()
     build(be)
     return be

@@ -10,6 +10,10 @@ lines and `cmd` probes run under `bash -c` inside the node's namespace
 (`ip netns exec`), so `ip`, `iptables`, `tc` and `sysctl` are the real tools.
 Services and probes are small stdlib programs in `netplex/twin/`.
 
+This module is the twin's backend; its helpers live beside it in `netplex.twin`
+(`netlink` is the one place netlink messages are encoded, `netns` makes the
+namespaces, `wire` the shaped cables). It implements `netplex.scenario.backend.Backend`.
+
 Everything the run owns is listed in a state file (`netplex.twin.state`)
 before it is created; `close()` (also on SIGINT/SIGTERM and at exit) removes
 it all, and `netplex clean` removes what a killed run left. The backend never
@@ -25,24 +29,40 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from netplex.scenario import diff
-from netplex.scenario.backend import CmdResult, ProbeOutcome
-from netplex.twin import TwinError, TwinUnavailable, cleanup, netns, state, wire
+from netplex.scenario.backend import (
+    ALL_FEATURES,
+    BackendUnsupported,
+    CmdResult,
+    LinkNetnsAliases,
+    ProbeOutcome,
+    Progress,
+    TraceOutcome,
+)
+from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.twin import (
+    TwinError,
+    TwinUnavailable,
+    cleanup,
+    netlink,
+    netns,
+    state,
+    wire,
+)
 from netplex.twin.netlink import NetlinkError, Rtnl
 from netplex.twin.wire import Wire
 
 __all__ = ["LinuxBackend", "check_available"]
 
-_TWIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "twin")
+_TWIN_DIR = os.path.dirname(os.path.abspath(__file__))
 SERVICE = os.path.join(_TWIN_DIR, "service.py")
 PROBE = os.path.join(_TWIN_DIR, "probe.py")
 RELAY = os.path.join(_TWIN_DIR, "relay.py")
@@ -107,40 +127,14 @@ def _fresh_sysctls(name: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
 # second late - a veth whose peer has the same ifindex in the other namespace
 # counts as non-urgent. Until then a bridge port stays `disabled` and drops
 # frames. A non-dump RTM_GETLINK for the device runs its pending event now
-# (rtnl_getlink calls linkwatch_sync_dev), so before each line and probe the
-# backend asks for every device that is up with carrier but not yet running.
-RTM_GETLINK = 18
-NLM_F_DUMP = 0x300
-IFF_UP, IFF_RUNNING, IFF_LOWER_UP = 0x1, 0x40, 0x10000
-_NLMSG = struct.Struct("=IHHII")
-_IFINFO = struct.Struct("=BxHiII")
+# (netlink.getlink), so before each line and probe the backend asks for every
+# device that is up with carrier but not yet running.
+_LINK_READY = netlink.IFF_UP | netlink.IFF_LOWER_UP
+_LINK_STATE = netlink.IFF_UP | netlink.IFF_LOWER_UP | netlink.IFF_RUNNING
 
 
-def _rtnl_ask(sock: socket.socket, seq: int, flags: int, index: int = 0) -> dict[int, int]:
-    """Send one RTM_GETLINK (a dump, or one device) and read the answer: {ifindex: ifi_flags}."""
-    body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0)
-    sock.send(_NLMSG.pack(_NLMSG.size + len(body), RTM_GETLINK, 0x1 | flags, seq, 0) + body)
-    found: dict[int, int] = {}
-    while True:
-        data = sock.recv(1 << 16)
-        off = 0
-        while off + _NLMSG.size <= len(data):
-            length, kind, _flags, mseq, _pid = _NLMSG.unpack_from(data, off)
-            if length < _NLMSG.size:
-                return found
-            if mseq == seq:
-                if kind == 16:  # RTM_NEWLINK
-                    _fam, _type, idx, ifflags, _chg = _IFINFO.unpack_from(data, off + _NLMSG.size)
-                    found[idx] = ifflags
-                    if not flags & NLM_F_DUMP:
-                        return found
-                elif kind in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
-                    return found
-            off += (length + 3) & ~3
-
-
-def _shaped(link: dict[str, Any]) -> bool:
-    return bool(link.get("rate_bps") or link.get("delay_ns") or link.get("loss"))
+def _shaped(link: Link) -> bool:
+    return bool(link.rate_bps or link.delay_ns or link.loss)
 
 
 def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
@@ -179,11 +173,13 @@ class LinuxBackend:
     """The kernel twin. SCENARIO.md is the contract; `notes` lists what the kernel could not do."""
 
     name = "linux"
+    supports = ALL_FEATURES - {"trace"}
 
     def __init__(self, pcap_dir: str | None = None) -> None:
         check_available()
         self.pcap_dir = pcap_dir
         self.notes: list[str] = []
+        self.progress: Progress | None = None  # the twin's iperf runs in wall time and reports no progress
         self.prefix = state.new_prefix()
         self._ns: dict[str, str] = {}  # node -> namespace name
         self._procs: list[subprocess.Popen[bytes]] = []
@@ -216,12 +212,13 @@ class LinuxBackend:
         return list(self._state.namespaces) if self._state is not None else []
 
     @property
-    def link_netns_aliases(self) -> dict[tuple[str, int], str]:
+    def link_netns_aliases(self) -> LinkNetnsAliases:
         """{(wire namespace, ifindex of a user end's peer in it): the node at the far side}.
 
         A user end of a shaped link shows its peer as `eth0@if<ifindex>` with `link-netns
         <wire namespace>` where a plain veth shows the far node's namespace; the simulator
-        names the far node. netplex.scenario.diff normalises one into the other with these.
+        names the far node. netplex.scenario.diff normalises one into the other with these
+        (the runner copies them into the ScenarioResult).
         """
         return {(w.netns, index): far for w in self._wires for index in wire.END_INDEX
                 if (far := w.far_node(index)) is not None}
@@ -232,7 +229,7 @@ class LinuxBackend:
         return self._state.path if self._state is not None and not self._closed else None
 
     # --- build --------------------------------------------------------------
-    def build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+    def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         if self._closed:
             raise TwinError("this linux backend is closed")
         try:
@@ -244,13 +241,13 @@ class LinuxBackend:
             self.close()
             raise
 
-    def _start_capture(self, links: list[dict[str, Any]]) -> None:
+    def _start_capture(self, links: Sequence[Link]) -> None:
         """One capture program per node, one pcap per link end (the simulator's file names)."""
         assert self.pcap_dir is not None
         os.makedirs(self.pcap_dir, exist_ok=True)
         ends: dict[str, list[str]] = {}
         for link in links:
-            for node, ifname in link["ends"]:
+            for node, ifname in link.ends:
                 ends.setdefault(node, []).append(ifname)
         for node, ifnames in ends.items():
             proc = self._spawn([sys.executable, "-I", CAPTURE, os.path.abspath(self.pcap_dir), node, *ifnames],
@@ -264,7 +261,7 @@ class LinuxBackend:
             self._install_handlers()
             atexit.register(self.close)
 
-    def _build(self, nodes: list[str], links: list[dict[str, Any]]) -> None:
+    def _build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         assert self._state is not None
         new = [n for n in nodes if n not in self._ns]
         names = {n: f"{self.prefix}-{n}" for n in new}
@@ -272,9 +269,9 @@ class LinuxBackend:
             if w.netns in names.values():
                 raise TwinError(f"node {w.netns[len(self.prefix) + 1:]!r} has the name of a wire namespace")
         self._ns.update(names)
-        wires: list[tuple[Wire, dict[str, Any]]] = []
+        wires: list[tuple[Wire, Link]] = []
         for i, link in enumerate(links, start=self._links_seen):
-            if link.get("kind", "veth") == "veth" and _shaped(link):
+            if link.kind == "veth" and _shaped(link):
                 wires.append((Wire(self._wire_name(i), self._ends(link)), link))
         self._links_seen += len(links)
         wire_ns = {w.netns for w, _ in wires}
@@ -284,7 +281,6 @@ class LinuxBackend:
             on_created=lambda ns: _fresh_sysctls(ns, wire.WIRE_SYSCTLS if ns in wire_ns else ()),
         )
         self._wires.extend(w for w, _ in wires)
-        diff.register_link_netns_aliases(self.link_netns_aliases)
         rtnl = {ns: Rtnl(sock) for ns, sock in socks.items()}
         fds: dict[str, int] = {}
         try:
@@ -293,9 +289,9 @@ class LinuxBackend:
             # pairs are created from its wire namespace (whose ends get fixed ifindexes) at the
             # point where the first end's namespace would have created its pair.
             cables = {id(link): w for w, link in wires}
-            groups: dict[str, list[dict[str, Any]]] = {ns: [] for ns in names.values()}
+            groups: dict[str, list[Link]] = {ns: [] for ns in names.values()}
             for link in links:
-                if link.get("kind", "veth") == "veth":
+                if link.kind == "veth":
                     groups.setdefault(self._ns[self._ends(link)[0][0]], []).append(link)
             for ns, group in groups.items():
                 r = self._rtnl_in(ns, rtnl)
@@ -303,13 +299,13 @@ class LinuxBackend:
                     cable = cables.get(id(link))
                     if cable is None:
                         (_a, ifa), (b, ifb) = self._ends(link)
-                        r.veth_add(ifa, ifb, self._fd_of(self._ns[b], fds), mtu=link.get("mtu"))
+                        r.veth_add(ifa, ifb, self._fd_of(self._ns[b], fds), mtu=link.mtu)
                         continue
                     self._commit(ns, r)
                     in_wire = rtnl[cable.netns]
                     for (node, ifname), peer, index in zip(cable.ends, wire.END_NAME, wire.END_INDEX):
                         in_wire.veth_add(peer, ifname, self._fd_of(self._ns[node], fds), mtu=wire.WIRE_MTU,
-                                         index=index, peer_mtu=int(link.get("mtu") or DEFAULT_MTU))
+                                         index=index, peer_mtu=link.mtu or DEFAULT_MTU)
                     self._commit(cable.netns, in_wire)
                 self._commit(ns, r)
             for cable, _link in wires:
@@ -321,7 +317,7 @@ class LinuxBackend:
             for r in rtnl.values():
                 r.close()
         for link in links:
-            if link.get("kind", "veth") == "tap":
+            if link.kind == "tap":
                 self._add_tap(link)
                 if _shaped(link):
                     (a, ifa), (b, ifb) = self._ends(link)
@@ -336,8 +332,8 @@ class LinuxBackend:
             short = f"w{index}_"
         return f"{self.prefix}-{short}"
 
-    def _ends(self, link: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, str]]:
-        (a, ifa), (b, ifb) = (tuple(e) for e in link["ends"])
+    def _ends(self, link: Link) -> tuple[tuple[str, str], tuple[str, str]]:
+        (a, ifa), (b, ifb) = link.ends
         for node in (a, b):
             if node not in self._ns:
                 raise TwinError(f"link end on unknown node {node!r}")
@@ -362,25 +358,25 @@ class LinuxBackend:
             fds[ns] = os.open(netns.path(ns), os.O_RDONLY | os.O_CLOEXEC)
         return fds[ns]
 
-    def _add_tap(self, link: dict[str, Any]) -> None:
+    def _add_tap(self, link: Link) -> None:
         (a, ifa), (b, ifb) = self._ends(link)
         proc = self._spawn(
             [sys.executable, "-I", RELAY, self._ns[a], ifa, self._ns[b], ifb], in_ns=None
         )
         _wait_ready(proc, f"tap relay {a}:{ifa} -- {b}:{ifb}")
-        mtu = link.get("mtu")
+        mtu = link.mtu
         if mtu:
             for node, ifname in ((a, ifa), (b, ifb)):
                 self._must(node, f"ip link set dev {ifname} mtu {int(mtu)}")
 
-    def _shape(self, wires: list[tuple[Wire, dict[str, Any]]]) -> None:
+    def _shape(self, wires: list[tuple[Wire, Link]]) -> None:
         """On each wire: tbf for `rate`; netem for `delay`/`loss` where the kernel has it, else a note.
 
         An end's traffic is shaped on the egress of the wire device facing the other end.
         """
         for cable, link in wires:
-            rate, delay, loss = link.get("rate_bps"), link.get("delay_ns"), link.get("loss")
-            mtu = int(link.get("mtu") or DEFAULT_MTU)
+            rate, delay, loss = link.rate_bps, link.delay_ns, link.loss
+            mtu = link.mtu or DEFAULT_MTU
             lines = []
             for end, (node, ifname) in enumerate(cable.ends):
                 dev = cable.egress(end)
@@ -483,10 +479,10 @@ class LinuxBackend:
                 except OSError:
                     continue
             self._seq += 1
-            for idx, flags in _rtnl_ask(sock, self._seq, NLM_F_DUMP).items():
-                if flags & (IFF_UP | IFF_LOWER_UP | IFF_RUNNING) == IFF_UP | IFF_LOWER_UP:
+            for idx, flags in netlink.getlink(sock, self._seq).items():
+                if flags & _LINK_STATE == _LINK_READY:
                     self._seq += 1
-                    _rtnl_ask(sock, self._seq, 0, idx)
+                    netlink.getlink(sock, self._seq, idx)
 
     # --- the seam -----------------------------------------------------------
     def run(self, node: str, line: str) -> CmdResult:
@@ -540,7 +536,7 @@ class LinuxBackend:
     def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
         return self._probe("udp", src, dst, port)
 
-    def iperf(self, duration_ns: int, flows: list[dict[str, Any]]) -> ProbeOutcome:
+    def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe with netplex/twin/iperf.py inside the namespaces (wall time)."""
         duration = duration_ns / 1e9
         owners: dict[str, str] = {}
@@ -554,21 +550,21 @@ class LinuxBackend:
         receivers: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
         rx_of: list[tuple[str, str, int] | None] = []
         for f in flows:
-            node = owners.get(f["to"])
-            proto = f.get("proto", "tcp")
-            key = (node, proto, int(f["port"])) if node else None
+            node = owners.get(f.to)
+            proto = f.proto
+            key = (node, proto, int(f.port)) if node else None
             rx_of.append(key)
             if key is not None and key not in receivers:
-                proc = self._spawn([sys.executable, "-I", IPERF, "recv", proto, str(f["port"]), repr(start),
+                proc = self._spawn([sys.executable, "-I", IPERF, "recv", proto, str(f.port), repr(start),
                                     repr(duration)], in_ns=node)
-                _wait_ready(proc, f"iperf receiver {proto}:{f['port']} on {node}")
+                _wait_ready(proc, f"iperf receiver {proto}:{f.port} on {node}")
                 receivers[key] = proc
         senders = []
         for f in flows:
-            argv = [sys.executable, "-I", IPERF, "send", f.get("proto", "tcp"), f["to"], str(f["port"]),
-                    repr(start), repr(duration), str(int(f.get("rate_bps") or 1_000_000)),
-                    str(int(f.get("size") or 1460)), str(int(f.get("tos") or 0))]
-            senders.append(self._spawn(argv, in_ns=f["src"]))
+            argv = [sys.executable, "-I", IPERF, "send", f.proto, f.to, str(f.port),
+                    repr(start), repr(duration), str(int(f.rate_bps or 1_000_000)),
+                    str(int(f.size or 1460)), str(int(f.tos or 0))]
+            senders.append(self._spawn(argv, in_ns=f.src))
         results: dict[Any, Any] = {}
         for key, proc in receivers.items():
             out, _ = proc.communicate(timeout=duration + 30)
@@ -587,12 +583,12 @@ class LinuxBackend:
                 observed_flows.append({"goodput_bps": 0, "wire_bps": 0, "intervals": [], "error": "no receiver"})
                 ok = False
                 continue
-            per_hdr = 42 if f.get("proto") == "udp" else 66
+            per_hdr = 42 if f.proto == "udp" else 66
             wire = [g + p * per_hdr for g, p in zip(r["good"], r["pkts"])]
             o: dict[str, Any] = {"goodput_bps": round(sum(r["good"]) * 8 / duration),
                                  "wire_bps": round(sum(wire) * 8 / duration),
                                  "intervals": [g * 8 for g in r["good"]], "wire_intervals": [w * 8 for w in wire]}
-            if f.get("proto") == "udp":
+            if f.proto == "udp":
                 o["sent"] = snd.get("sent", 0)
                 o["received"] = r.get("received", 0)
                 o["lost"] = max(0, o["sent"] - o["received"])
@@ -603,6 +599,11 @@ class LinuxBackend:
                 ok = False
             observed_flows.append(o)
         return ProbeOutcome(ok, {"duration_s": duration, "flows": observed_flows})
+
+    def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
+        """The kernel shows no packet's path through its hooks to an unprivileged observer
+        of the namespaces: `netplex trace` runs on the simulator only."""
+        raise BackendUnsupported("the linux backend cannot trace")
 
     # --- teardown -----------------------------------------------------------
     def close(self) -> None:
