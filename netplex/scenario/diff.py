@@ -275,9 +275,9 @@ def _text_diff(name: str, a: str, b: str) -> str:
     return "\n".join(lines)
 
 
-def _compare_probe(s: ProbeResult, l: ProbeResult, norm: Normalisations) -> ProbeDiff:
-    sv, lv = _view(s, norm), _view(l, norm)
-    diff = ProbeDiff(index=s.index, what=s.what or l.what, kind=s.kind, sim=sv, linux=lv)
+def _compare_probe(s: ProbeResult, lin: ProbeResult, norm: Normalisations) -> ProbeDiff:
+    sv, lv = _view(s, norm), _view(lin, norm)
+    diff = ProbeDiff(index=s.index, what=s.what or lin.what, kind=s.kind, sim=sv, linux=lv)
     if sv["ok"] != lv["ok"]:
         diff.differences.append(f"ok: sim {sv['ok']}, linux {lv['ok']}")
     if sv["passed"] != lv["passed"]:
@@ -320,7 +320,7 @@ def compare(sim: ScenarioResult, linux: ScenarioResult, notes: list[str] | None 
                     report.differences.append(f"setup error {key}: sim {a!r}, linux {b!r}")
     if len(sim.probes) != len(linux.probes):
         report.differences.append(f"probes run: sim {len(sim.probes)}, linux {len(linux.probes)}")
-    report.probes = [_compare_probe(s, l, norm) for s, l in zip(sim.probes, linux.probes)]
+    report.probes = [_compare_probe(s, lin, norm) for s, lin in zip(sim.probes, linux.probes)]
     return report
 
 

@@ -166,7 +166,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], what: str) -> None:
         proc.kill()
     proc.wait()
     err = proc.stderr.read().decode(errors="replace").strip()
-    raise TwinError(f"{what} did not start: {err or 'no ready signal within %g s' % READY_TIMEOUT}")
+    raise TwinError(f"{what} did not start: {err or f'no ready signal within {READY_TIMEOUT:g} s'}")
 
 
 class LinuxBackend:
