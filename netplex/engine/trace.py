@@ -1,21 +1,60 @@
-"""Trace events: every stage a packet passes, with the decision taken there.
+"""Trace events: every stage a packet passes, with the decision taken there, as fields.
 
 Tracing costs nothing when off: the stack tests `tracer.on` (one attribute
-read) before building any event. When on, events are kept as tuples
-(time, node, stage, text) and rendered by `netplex trace` and tests.
+read) before building any event or any string. When on, each stage emits one
+`TraceEvent`: the kernel-named stage plus typed fields — the device, the
+netfilter hook/table/chain/rule and verdict, the drop reason — and the human
+`text` that `netplex trace` prints. Tests and tools read the fields; only the
+renderer reads `text`. The kernel's counterparts are the `skb:kfree_skb`
+tracepoint (drop reason), iptables' TRACE target / nf_log (hook, table,
+chain, rule number) and the bridge/fib tracepoints.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from netplex.stack.dropreason import SkbDropReason
+
+__all__ = ["TraceEvent", "TraceFields", "Tracer"]
 
 
 @dataclass(slots=True)
 class TraceEvent:
+    """One stage a packet passed. Fields not meaningful for the stage are None."""
+
     time: int  # ns
-    node: str
-    stage: str  # kernel-named stage: ip_rcv, PREROUTING, fib_lookup, br_forward, ...
-    text: str
+    node: str  # the namespace
+    stage: str  # kernel-named stage: ip_rcv, PREROUTING, fib_lookup, br_forward, drop, ...
+    text: str  # what `netplex trace` prints after the stage
     packet: int = 0  # id of the traced packet (skb), 0 when untracked
+    dev: str | None = None  # the device the stage ran on (input device; for br_* the bridge)
+    out_dev: str | None = None  # the output device it chose (ip_forward, ip_local_out, br_forward)
+    port: str | None = None  # bridge port (br_*: where the frame came in / the FDB entry points)
+    vid: int | None = None  # VLAN id (vlan_do_receive, VLAN-filtering bridge)
+    hook: str | None = None  # netfilter hook: PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING
+    table: str | None = None  # filter, nat, mangle, raw, security; "expect" for conntrack expectation events
+    chain: str | None = None  # the chain the rule is in
+    rule: int | None = None  # rule number in the chain (1-based); None for the policy
+    verdict: str | None = None  # ACCEPT, DROP, RETURN, continue, jump X, goto X; route type (fib_lookup);
+    # SNAT/DNAT (nat); event name NEW, DESTROY, ... (conntrack)
+    reason: SkbDropReason | None = None  # drop events: why
+
+
+class TraceFields(TypedDict, total=False):
+    """The typed fields a stage passes to `Namespace.trace(stage, text, **fields)`."""
+
+    dev: str | None
+    out_dev: str | None
+    port: str | None
+    vid: int | None
+    hook: str | None
+    table: str | None
+    chain: str | None
+    rule: int | None
+    verdict: str | None
+    reason: SkbDropReason | None
 
 
 @dataclass(slots=True)
@@ -25,8 +64,8 @@ class Tracer:
     on: bool = False
     events: list[TraceEvent] = field(default_factory=list)
 
-    def emit(self, time: int, node: str, stage: str, text: str, packet: int = 0) -> None:
-        self.events.append(TraceEvent(time, node, stage, text, packet))
+    def emit(self, event: TraceEvent) -> None:
+        self.events.append(event)
 
     def clear(self) -> None:
         self.events.clear()

@@ -8,13 +8,15 @@ A request for one of our addresses is answered from the receiving device
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
+from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.engine.scheduler import Scheduler
+    from netplex.engine.trace import TraceFields
     from netplex.engine.world import World
     from netplex.stack.neigh import NeighTable
     from netplex.stack.route import Fib
@@ -32,8 +34,8 @@ class ArpMixin:
     neigh: NeighTable
 
     if TYPE_CHECKING:
-        def trace(self, stage: str, text: str) -> None: ...
-        def drop(self, frame: Any, dev: Any, reason: str) -> None: ...
+        def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
+        def drop(self, frame: Any, dev: Any, reason: SkbDropReason) -> None: ...
         def fmt_ip(self, a: int | None) -> str: ...
         def fmt_mac(self, m: bytes) -> str: ...
         def is_local_addr(self, a: int) -> bool: ...
@@ -41,13 +43,13 @@ class ArpMixin:
     def arp_rcv(self, dev: Any, frame: Ethernet) -> None:
         arp = frame.payload
         if not isinstance(arp, Arp) or arp.hwtype != 1 or arp.ptype != 0x0800:
-            self.drop(frame, dev, "arp_malformed")
+            self.drop(frame, dev, SkbDropReason.ARP_MALFORMED)
             return
         if dev.kind == "loopback":
             return
         sip, tip, sha = arp.spa, arp.tpa, arp.sha
         if sip >> 28 == 14 or sha[0] & 1:
-            self.drop(frame, dev, "arp_bogus")
+            self.drop(frame, dev, SkbDropReason.ARP_BOGUS)
             return
         tracing = self.world.tracer.on
         local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)

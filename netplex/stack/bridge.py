@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.engine.scheduler import NSEC_PER_SEC
 from netplex.packet.ethernet import ETH_P_IP
 from netplex.stack.device import NetDevice
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.netfilter.hooks import br_nf_enabled, br_nf_forward, br_nf_pre_routing
 
 if TYPE_CHECKING:
@@ -337,7 +338,8 @@ class Bridge(NetDevice):
         if e is None:
             self.fdb[mac] = FdbEntry(mac, port, now)
             if self.ns.world.tracer.on:
-                self.ns.trace("br_fdb_update", f"{self.name}: learned {self.ns.fmt_mac(mac)} on {port.dev.name}")
+                self.ns.trace("br_fdb_update", f"{self.name}: learned {self.ns.fmt_mac(mac)} on {port.dev.name}",
+                              dev=self.name, port=port.dev.name)
         elif not e.is_local:
             if e.port is not port and not e.is_static:
                 e.port = port
@@ -349,16 +351,16 @@ class Bridge(NetDevice):
         ns = self.ns
         if not self.up:
             # br_dev_stop disables every port: a bridge that is down forwards nothing
-            ns.drop(frame, port.dev, "br_down")
+            ns.drop(frame, port.dev, SkbDropReason.BRIDGE_DOWN)
             return
         if port.state in (BR_STATE_DISABLED, BR_STATE_BLOCKING, BR_STATE_LISTENING):
-            ns.drop(frame, port.dev, "br_port_state")
+            ns.drop(frame, port.dev, SkbDropReason.BRIDGE_INGRESS_STP_STATE)
             return
         src = frame.src
         if port.learning:
             self.fdb_learn(port, src)
         if port.state == BR_STATE_LEARNING:
-            ns.drop(frame, port.dev, "br_port_learning")
+            ns.drop(frame, port.dev, SkbDropReason.BRIDGE_PORT_LEARNING)
             return
         if ns.hooks and br_nf_enabled(ns, frame) and not br_nf_pre_routing(self, port, frame):
             return
@@ -370,7 +372,8 @@ class Bridge(NetDevice):
                 return
             if tracing:
                 what = "broadcast" if dst == BCAST else "multicast"
-                ns.trace("br_flood", f"{self.name}: {what} from {port.dev.name} flooded")
+                ns.trace("br_flood", f"{self.name}: {what} from {port.dev.name} flooded", dev=self.name,
+                         port=port.dev.name)
             self.flood(frame, port)
             if self.up:
                 self.deliver_local(frame.copy())
@@ -379,21 +382,24 @@ class Bridge(NetDevice):
         if e is not None:
             if e.is_local:
                 if tracing:
-                    ns.trace("br_pass_frame_up", f"{self.name}: to the bridge itself")
+                    ns.trace("br_pass_frame_up", f"{self.name}: to the bridge itself", dev=self.name,
+                             port=port.dev.name)
                 self.deliver_local(frame)
                 return
             if e.port is port:
-                ns.drop(frame, port.dev, "br_same_port")
+                ns.drop(frame, port.dev, SkbDropReason.BRIDGE_SAME_PORT)
                 return
             if e.port.forwarding():
                 if tracing:
-                    ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)} → {e.port.dev.name}")
+                    ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)} → {e.port.dev.name}", dev=self.name,
+                             port=port.dev.name, out_dev=e.port.dev.name)
                 if frame.meta is not None and not br_nf_forward(self, frame, e.port):
                     return
                 e.port.dev.xmit(frame)
             return
         if tracing:
-            ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded")
+            ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded", dev=self.name,
+                     port=port.dev.name)
         self.flood(frame, port)
 
     def flood(self, frame: Any, ingress: BridgePort | None, mcast: bool = False) -> None:
@@ -463,12 +469,13 @@ class Bridge(NetDevice):
             if tracing:
                 names = " ".join(p.dev.name for p in targets) or "no port"
                 ns.trace("br_multicast_flood", f"{self.name}: {ns.fmt_ip(frame.payload.dst)} "
-                         f"from {port.dev.name} to {names}")
+                         f"from {port.dev.name} to {names}", dev=self.name, port=port.dev.name)
             local = (mdst is not None and mdst.host_alive(ns.sched.now)) or m.is_router()
             self._mcast_out(frame, port, targets, local)
             return
         if tracing:
-            ns.trace("br_flood", f"{self.name}: multicast from {port.dev.name} flooded")
+            ns.trace("br_flood", f"{self.name}: multicast from {port.dev.name} flooded", dev=self.name,
+                     port=port.dev.name)
         self.flood(frame, port, mcast=True)
         if self.up:
             self.deliver_local(frame.copy())
@@ -675,7 +682,8 @@ class BridgeMcast:
             i += 1
         e.ports.insert(i, pg)
         if br.ns.world.tracer.on:
-            br.ns.trace("br_mdb", f"{br.name}: {port.dev.name} joined {br.ns.fmt_ip(group)}")
+            br.ns.trace("br_mdb", f"{br.name}: {port.dev.name} joined {br.ns.fmt_ip(group)}", dev=br.name,
+                        port=port.dev.name)
 
     def leave_group(self, port: BridgePort | None, group: int) -> None:
         """br_multicast_leave_group: the membership ends after the last-member interval.

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from netplex.stack.dropreason import SkbDropReason
+
 if TYPE_CHECKING:
     from netplex.engine.link import Link
     from netplex.stack.netns import Namespace
@@ -139,7 +141,7 @@ class NetDevice:
             return
         if len(self.txq) >= self.txqueuelen:
             self.stats.tx_dropped += 1
-            self.ns.drop(frame, self, "qdisc_drop")
+            self.ns.drop(frame, self, SkbDropReason.QDISC_DROP)
             return
         self.txq.append(frame)
         if not self.dequeue_pending:
@@ -244,7 +246,7 @@ class NetDevice:
             nbytes = frame.wire_len()
         if nbytes > self.mtu + 18:   # is_skb_forwardable: mtu + hard header + VLAN tag
             st.rx_dropped += 1
-            self.ns.drop(frame, self, "mtu_exceeded")
+            self.ns.drop(frame, self, SkbDropReason.MTU_EXCEEDED)
             return
         st.rx_packets += 1
         st.rx_bytes += nbytes

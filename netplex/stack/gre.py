@@ -21,6 +21,7 @@ from netplex.packet.gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre, gre_h
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
 from netplex.packet.ipv4 import IP_DF, IPPROTO_GRE, IPv4
 from netplex.stack.device import IFF_BROADCAST, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, NetDevice
+from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
@@ -80,16 +81,16 @@ class _Tunnel:
         st = dev.stats
         if not self.remote:
             st.tx_errors += 1
-            ns.drop(None, dev, "gre_no_remote")
+            ns.drop(None, dev, SkbDropReason.GRE_NO_REMOTE)
             return
         rt = ns.ip_route_output(self.remote, None, self.local or None)
         if isinstance(rt, int):
             st.tx_errors += 1   # tx_carrier_errors: no route to the other end
-            ns.drop(None, dev, "gre_no_route")
+            ns.drop(None, dev, SkbDropReason.GRE_NO_ROUTE)
             return
         if rt.dev is dev:
             st.tx_errors += 1
-            ns.drop(None, dev, "gre_loop")
+            ns.drop(None, dev, SkbDropReason.GRE_LOOP)
             return
         ttl = self.ttl
         if not ttl:
@@ -228,7 +229,7 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
         try:
             gre = Gre.decode(bytes(gre))
         except ValueError:
-            ns.drop(None, dev, "gre_malformed")
+            ns.drop(None, dev, SkbDropReason.GRE_MALFORMED)
             return
     key = gre.key if gre.flags & GRE_KEY else None
     t = _lookup(ns, gre.proto, ip.src, ip.dst, key)
@@ -238,11 +239,11 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
             ns.trace("gre_rcv", f"{dev.name}: no tunnel for GRE from {ns.fmt_ip(ip.src)}"
                      + (f" key {key}" if key is not None else ""))
         ns.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
-        ns.drop(None, dev, "gre_no_tunnel")
+        ns.drop(None, dev, SkbDropReason.GRE_NO_TUNNEL)
         return
     if t.iflags & GRE_CSUM and not gre.flags & GRE_CSUM:
         t.stats.rx_errors += 1
-        ns.drop(None, t, "gre_csum_required")
+        ns.drop(None, t, SkbDropReason.GRE_CSUM_REQUIRED)
         return
     inner = gre.payload
     if tracing:

@@ -19,6 +19,7 @@ import errno
 from typing import Any, Callable
 
 from netplex.errors import NetplexError
+from netplex.stack.dropreason import SkbDropReason
 
 MAXVIFS = 32
 UNRES_TIMEOUT_NS = 10_000_000_000
@@ -133,14 +134,14 @@ class MrTable:
             return
         vifi = self.vif_of(dev)
         if vifi < 0:
-            ns.drop(frame, dev, "ipmr_no_vif")
+            ns.drop(frame, dev, SkbDropReason.IPMR_NO_VIF)
             return
         key = (ip.src, ip.dst)
         uc = self.unres.get(key)
         now = ns.sched.now
         if uc is None or uc.expires <= now:
             if len(self.live_unres()) >= 10:
-                ns.drop(frame, dev, "ipmr_unres_full")
+                ns.drop(frame, dev, SkbDropReason.IPMR_UNRES_FULL)
                 return
             uc = self.unres[key] = MfcEntry(ip.src, ip.dst, MAXVIFS, {}, now)
             uc.expires = now + UNRES_TIMEOUT_NS
@@ -155,7 +156,7 @@ class MrTable:
         if len(uc.queue) < UNRES_QLEN:
             uc.queue.append((dev, frame))
         else:
-            ns.drop(frame, dev, "ipmr_unres_queue_full")
+            ns.drop(frame, dev, SkbDropReason.IPMR_UNRES_QUEUE_FULL)
 
     def forward(self, dev: Any, frame: Any, c: MfcEntry) -> None:
         """ip_mr_forward: the wrong interface is counted, not forwarded; else one copy per output VIF."""
@@ -168,7 +169,7 @@ class MrTable:
         vifi = self.vif_of(dev)
         if vifi != c.parent:
             c.wrong_if += 1
-            ns.drop(frame, dev, "ipmr_wrong_vif")
+            ns.drop(frame, dev, SkbDropReason.IPMR_WRONG_VIF)
             return
         vin = self.vifs[vifi]
         if vin is not None:
@@ -190,7 +191,7 @@ class MrTable:
         if not out.up:
             return
         if length > out.mtu:
-            ns.drop(frame, out, "ipmr_frag_needed")   # ipmr does not fragment with DF, nor send ICMP
+            ns.drop(frame, out, SkbDropReason.IPMR_FRAG_NEEDED)   # ipmr does not fragment with DF, nor send ICMP
             return
         v.pkt_out += 1
         v.bytes_out += length

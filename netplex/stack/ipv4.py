@@ -15,19 +15,21 @@ cache is cleared by any configuration change (`config_changed`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED,
                                  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH,
                                  ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, Icmp)
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from netplex.engine.scheduler import Scheduler
+    from netplex.engine.trace import TraceFields
     from netplex.engine.world import World
     from netplex.stack.device import Loopback, NetDevice
     from netplex.stack.ipmr import MrTable
@@ -88,8 +90,8 @@ class Ipv4Path:
     mrt: MrTable | None
 
     if TYPE_CHECKING:
-        def trace(self, stage: str, text: str) -> None: ...
-        def drop(self, frame: Any, dev: Any, reason: str) -> None: ...
+        def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
+        def drop(self, frame: Any, dev: Any, reason: SkbDropReason) -> None: ...
         def fmt_ip(self, a: int | None) -> str: ...
         def config_changed(self) -> None: ...
         def is_local_addr(self, a: int) -> bool: ...
@@ -105,7 +107,7 @@ class Ipv4Path:
             from netplex.stack.vlan import vlan_rcv
 
             if not (self.vlan_devs and vlan_rcv(self, dev, frame)):
-                self.drop(frame, dev, "vlan_unknown")
+                self.drop(frame, dev, SkbDropReason.VLAN_UNKNOWN)
             return
         etype = frame.type
         if etype == ETH_P_IP:
@@ -116,7 +118,7 @@ class Ipv4Path:
         elif etype == ETH_P_ARP:
             self.arp_rcv(dev, frame)
         else:
-            self.drop(frame, dev, "unknown_protocol")
+            self.drop(frame, dev, SkbDropReason.UNHANDLED_PROTO)
 
     def ip_rcv(self, dev: Any, frame: Ethernet, length: int = 0) -> None:
         """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route.
@@ -126,10 +128,10 @@ class Ipv4Path:
         ip = frame.payload
         tracing = self.world.tracer.on
         if tracing:
-            self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}")
+            self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
         src = ip.src
         if src >> 28 >= 14 or src >> 24 == 127 and dev.kind != "loopback":
-            self.drop(frame, dev, "martian_source")
+            self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
             return
         hook = self.hooks.get("PREROUTING")
         if hook is not None:
@@ -140,7 +142,7 @@ class Ipv4Path:
             # DNAT to 127/8 from outside: a martian destination unless route_localnet
             # (ip_route_input_slow: ipv4_is_loopback(daddr) && !IN_DEV_NET_ROUTE_LOCALNET)
             if ip.dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
-                self.drop(frame, dev, "martian_destination")
+                self.drop(frame, dev, SkbDropReason.IP_INVALID_DEST)
                 return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
@@ -151,7 +153,7 @@ class Ipv4Path:
                     return
             # ip_check_mc_rcu: a multicast datagram is ours only for a group the device joined
             if dst >> 28 == 14 and dst != IGMP_ALL_HOSTS and not self.mc_member(dev, dst):
-                self.drop(frame, dev, "mc_not_member")
+                self.drop(frame, dev, SkbDropReason.IP_MC_NOT_MEMBER)
                 return
             self.ip_local_deliver(dev, frame, "broadcast")
             return
@@ -163,22 +165,22 @@ class Ipv4Path:
         if not r:
             if dev.forwarding:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, dev)
-                self.drop(frame, dev, "no_route")
+                self.drop(frame, dev, SkbDropReason.IP_INNOROUTES)
             else:
-                self.drop(frame, dev, "no_route_not_forwarding")
+                self.drop(frame, dev, SkbDropReason.IP_INNOROUTES_NOT_FORWARDING)
             if tracing:
-                self.trace("fib_lookup", f"no route to {self.fmt_ip(dst)}")
+                self.trace("fib_lookup", f"no route to {self.fmt_ip(dst)}", dev=dev.name)
             return
         rtype = r.type
         if rtype == "local" or rtype == "broadcast":
             if tracing:
-                self.trace("fib_lookup", f"{self.fmt_ip(dst)} is local ({rtype})")
+                self.trace("fib_lookup", f"{self.fmt_ip(dst)} is local ({rtype})", dev=dev.name, verdict=rtype)
             self.ip_local_deliver(dev, frame, rtype)
             return
         if rtype != "unicast":
             if dev.forwarding and rtype in ROUTE_TYPE_ICMP:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ROUTE_TYPE_ICMP[rtype], dev)
-            self.drop(frame, dev, f"route_{rtype}")
+            self.drop(frame, dev, ROUTE_TYPE_DROP[rtype])
             return
         self.ip_forward(dev, frame, r, length)
 
@@ -187,13 +189,14 @@ class Ipv4Path:
         ip = frame.payload
         tracing = self.world.tracer.on
         if not dev.forwarding:
-            self.drop(frame, dev, "forwarding_disabled")
+            self.drop(frame, dev, SkbDropReason.IP_FORWARDING_DISABLED)
             if tracing:
-                self.trace("ip_forward", f"net.ipv4.conf.{dev.name}.forwarding=0: not a router, dropped")
+                self.trace("ip_forward", f"net.ipv4.conf.{dev.name}.forwarding=0: not a router, dropped",
+                           dev=dev.name)
             return
         if ip.ttl <= 1:
             self.icmp_send(ip, ICMP_TIME_EXCEEDED, 0, dev)
-            self.drop(frame, dev, "ttl_exceeded")
+            self.drop(frame, dev, SkbDropReason.IP_TTL_EXCEEDED)
             return
         out = r.dev
         nexthop = r.gw if r.gw is not None else ip.dst
@@ -202,7 +205,7 @@ class Ipv4Path:
             length = ip.wire_len()
         if length > mtu and ip.flags & IP_DF:
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, dev, rest=mtu)
-            self.drop(frame, dev, "frag_needed")
+            self.drop(frame, dev, SkbDropReason.PKT_TOO_BIG)
             return
         hook = self.hooks.get("FORWARD")
         if hook is not None:
@@ -212,7 +215,8 @@ class Ipv4Path:
         ip.ttl -= 1
         if tracing:
             via = f" via {self.fmt_ip(r.gw)}" if r.gw is not None else ""
-            self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}")
+            self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}", dev=dev.name,
+                       out_dev=out.name)
         self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
     def ip_local_deliver(self, dev: Any, frame: Ethernet, rtype: str) -> None:
@@ -227,13 +231,13 @@ class Ipv4Path:
                 return
         proto = ip.proto
         if self.world.tracer.on:
-            self.trace("ip_local_deliver", f"{self.describe(ip)}")
+            self.trace("ip_local_deliver", f"{self.describe(ip)}", dev=dev.name)
         handler = INET_PROTOS.get(proto)
         if handler is None or handler(self, dev, ip, rtype) is False:
             # no protocol serves it (ip_protocol_deliver_rcu without ipprot)
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
-            self.drop(frame, dev, "unknown_ip_protocol")
+            self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
 
     def ip_defrag(self, ip: IPv4) -> IPv4 | None:
         """ip_defrag: collect fragments by (src, dst, id, proto); whole datagram when complete."""
@@ -370,11 +374,11 @@ class Ipv4Path:
                     return rt2
                 rt = rt2
         if self.world.tracer.on:
-            self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}")
+            self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}", out_dev=rt.dev.name)
         if rt.type == "local":
             lo = self.lo
             if not lo.up:
-                self.drop(frame, lo, "loopback_down")
+                self.drop(frame, lo, SkbDropReason.IP_LOOPBACK_DOWN)
                 return 0
             # ip_output: a packet to a local address passes POSTROUTING too (SNAT,
             # conntrack confirm) before the loopback device
@@ -406,7 +410,7 @@ class Ipv4Path:
         mtu = mtu or out.mtu
         if (length or ip.wire_len()) > mtu:
             if ip.flags & IP_DF:
-                self.drop(frame, out, "frag_needed")
+                self.drop(frame, out, SkbDropReason.PKT_TOO_BIG)
                 return
             for piece in fragment(ip, mtu):
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
@@ -423,7 +427,7 @@ class Ipv4Path:
             self.sockets.error_report(ip, EHOSTUNREACH, None)
         else:
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, None)
-        self.drop(frame, dev, "neigh_failed")
+        self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
 
     # -- ICMP ----------------------------------------------------------------
     def icmp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
@@ -471,7 +475,7 @@ class Ipv4Path:
         if isinstance(rt, int):
             return
         if not self.icmp_xrlim_allow(rt, type, code, ip.src):
-            self.drop(None, in_dev, "icmp_ratelimit")
+            self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
             return
         err = Icmp.error(type, code, ip, rest)
         out = IPv4(rt.src, ip.src, IPPROTO_ICMP, err, ttl=self.default_ttl(),
@@ -526,7 +530,7 @@ class Ipv4Path:
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
             if self.world.tracer.on:
-                self.trace("udp_rcv", f"no socket on port {ip.payload.dport}")
+                self.trace("udp_rcv", f"no socket on port {ip.payload.dport}", dev=dev.name)
             return
         sk.deliver(ip, dev)
 

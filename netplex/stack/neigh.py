@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.engine.scheduler import NSEC_PER_MSEC, NSEC_PER_SEC
 from netplex.packet.arp import ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
+from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
@@ -160,7 +161,7 @@ class NeighTable:
         while n.queue and n.queue_bytes + size > self.parm(n.dev, "unres_qlen_bytes"):
             old, _ = n.queue.pop(0)
             n.queue_bytes -= old.wire_len()
-            self.ns.drop(old, n.dev, "neigh_queue_full")
+            self.ns.drop(old, n.dev, SkbDropReason.NEIGH_QUEUEFULL)
         n.queue.append((frame, src_hint))
         n.queue_bytes += size
 

@@ -10,14 +10,16 @@ and the socket modules, mixed into `Namespace`.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
+from netplex.engine.trace import TraceEvent, TraceFields
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.stack.arp import ArpMixin
 from netplex.stack.bridge import Bridge
 from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.device import Loopback, NetDevice, Tap, Veth
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.gre import gre_rcv
 from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
 from netplex.stack.ipv4 import Ipv4Path
@@ -121,7 +123,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.igmp: dict[int, IgmpDevState] = {}                         # ifindex → IGMP host state
         self.mrt: MrTable | None = None    # multicast routing table (ipmr.py) once a daemon did MRT_INIT
         self.ip_id = world.rng.randrange(65536)
-        self.drops: dict[str, int] = {}
+        self.drops: dict[SkbDropReason, int] = {}
         self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here
         self.vlan_devs: dict[tuple[int, int, int], Any] = {}   # (lower ifindex, TPID, VID) → VLAN device
         self.vxlan_socks: dict[int, dict[int, Any]] = {}      # UDP port → VNI → VXLAN device
@@ -143,15 +145,17 @@ class Namespace(Ipv4Path, ArpMixin):
     def fmt_mac(m: bytes) -> str:
         return bytes_to_mac(m)
 
-    def trace(self, stage: str, text: str) -> None:
-        self.world.tracer.emit(self.sched.now, self.name, stage, text)
+    def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None:
+        """Emit one trace event; callers test `world.tracer.on` first (nothing is built when off)."""
+        self.world.tracer.emit(TraceEvent(self.sched.now, self.name, stage, text, **fields))
 
-    def drop(self, frame: Any, dev: Any, reason: str) -> None:
-        """kfree_skb with a reason: counted per reason, traced when tracing."""
+    def drop(self, frame: Any, dev: Any, reason: SkbDropReason) -> None:
+        """kfree_skb_reason: counted per reason, traced when tracing."""
         self.drops[reason] = self.drops.get(reason, 0) + 1
         if self.world.tracer.on:
-            where = f" on {dev.name}" if dev is not None else ""
-            self.trace("drop", f"dropped{where}: {reason}")
+            name = dev.name if dev is not None else None
+            where = f" on {name}" if name is not None else ""
+            self.trace("drop", f"dropped{where}: {reason.text}", dev=name, reason=reason)
 
     def config_changed(self) -> None:
         """Anything that can change a forwarding decision bumps the generation."""

@@ -174,7 +174,7 @@ class Stp:
     def _trace(self, text: str) -> None:
         ns = self.br.ns
         if ns.world.tracer.on:
-            ns.trace("stp", f"{self.br.name}: {text}")
+            ns.trace("stp", f"{self.br.name}: {text}", dev=self.br.name)
 
     def port(self, port_no: int) -> BridgePort | None:
         for p in self.br.ports:

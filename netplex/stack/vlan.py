@@ -25,6 +25,7 @@ from netplex.stack.bridge import (BCAST, BR_GROUP_ADDRESS, BR_STATE_BLOCKING, BR
                                   BR_STATE_LEARNING, BR_STATE_LISTENING, BRIDGE_VLAN_INFO_PVID,
                                   BRIDGE_VLAN_INFO_UNTAGGED, FdbEntry)
 from netplex.stack.device import NetDevice
+from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.stack.bridge import Bridge, BridgePort
@@ -115,7 +116,8 @@ def vlan_rcv(ns: Any, dev: NetDevice, frame: Any) -> bool:
         return False
     frame.vlans = tags[1:]
     if ns.world.tracer.on:
-        ns.trace("vlan_do_receive", f"{dev.name}: VLAN {tags[0].vid} → {vdev.name}")
+        ns.trace("vlan_do_receive", f"{dev.name}: VLAN {tags[0].vid} → {vdev.name}", dev=dev.name,
+                 out_dev=vdev.name, vid=tags[0].vid)
     vdev.rx(frame)
     return True
 
@@ -151,7 +153,8 @@ def br_fdb_update(br: Bridge, port: BridgePort, mac: bytes, vid: int) -> None:
             return
         br.fdb[key] = FdbEntry(mac, port, now, vlan=vid)
         if br.ns.world.tracer.on:
-            br.ns.trace("br_fdb_update", f"{br.name}: learned {br.ns.fmt_mac(mac)} vlan {vid} on {port.dev.name}")
+            br.ns.trace("br_fdb_update", f"{br.name}: learned {br.ns.fmt_mac(mac)} vlan {vid} on {port.dev.name}",
+                        dev=br.name, port=port.dev.name, vid=vid)
     elif not e.is_local:
         if e.port is not port and not e.is_static:
             e.port = port
@@ -211,16 +214,16 @@ def br_handle_frame_vlan(br: Bridge, port: BridgePort, frame: Any) -> None:
         br.stp.rcv(port, frame)
         return
     if port.state in (BR_STATE_DISABLED, BR_STATE_BLOCKING, BR_STATE_LISTENING):
-        ns.drop(frame, port.dev, "br_port_state")
+        ns.drop(frame, port.dev, SkbDropReason.BRIDGE_INGRESS_STP_STATE)
         return
     vid = _classify(port.vlans, port.pvid, frame)
     if not vid:
-        ns.drop(frame, port.dev, "br_vlan_filtered")
+        ns.drop(frame, port.dev, SkbDropReason.BRIDGE_VLAN_FILTERED)
         return
     if port.learning:
         br_fdb_update(br, port, frame.src, vid)
     if port.state == BR_STATE_LEARNING:
-        ns.drop(frame, port.dev, "br_port_learning")
+        ns.drop(frame, port.dev, SkbDropReason.BRIDGE_PORT_LEARNING)
         return
     if ns.hooks:
         from netplex.stack.netfilter.hooks import br_nf_enabled, br_nf_pre_routing
@@ -232,7 +235,8 @@ def br_handle_frame_vlan(br: Bridge, port: BridgePort, frame: Any) -> None:
     if dst[0] & 1:
         if tracing:
             what = "broadcast" if dst == BCAST else "multicast"
-            ns.trace("br_flood", f"{br.name}: {what} from {port.dev.name} flooded in vlan {vid}")
+            ns.trace("br_flood", f"{br.name}: {what} from {port.dev.name} flooded in vlan {vid}", dev=br.name,
+                     port=port.dev.name, vid=vid)
         _flood(br, frame, port, vid)
         if br.up:
             _deliver_local(br, frame.copy(), vid)
@@ -243,15 +247,17 @@ def br_handle_frame_vlan(br: Bridge, port: BridgePort, frame: Any) -> None:
             _deliver_local(br, frame, vid)
             return
         if e.port is port:
-            ns.drop(frame, port.dev, "br_same_port")
+            ns.drop(frame, port.dev, SkbDropReason.BRIDGE_SAME_PORT)
             return
         if e.port.forwarding():
             if tracing:
-                ns.trace("br_forward", f"{br.name}: {ns.fmt_mac(dst)} vlan {vid} → {e.port.dev.name}")
+                ns.trace("br_forward", f"{br.name}: {ns.fmt_mac(dst)} vlan {vid} → {e.port.dev.name}", dev=br.name,
+                         port=port.dev.name, out_dev=e.port.dev.name, vid=vid)
             _forward(br, e.port, frame, vid, True)
         return
     if tracing:
-        ns.trace("br_flood", f"{br.name}: unknown unicast {ns.fmt_mac(dst)} flooded in vlan {vid}")
+        ns.trace("br_flood", f"{br.name}: unknown unicast {ns.fmt_mac(dst)} flooded in vlan {vid}", dev=br.name,
+                 port=port.dev.name, vid=vid)
     _flood(br, frame, port, vid)
 
 
@@ -265,7 +271,7 @@ def br_dev_xmit_vlan(br: Bridge, frame: Any) -> None:
     st.tx_bytes += frame.wire_len()
     vid = _classify(br.vlans, br.pvid, frame)
     if not vid:
-        br.ns.drop(frame, br, "br_vlan_filtered")
+        br.ns.drop(frame, br, SkbDropReason.BRIDGE_VLAN_FILTERED)
         return
     dst = frame.dst
     if not dst[0] & 1:

@@ -28,6 +28,7 @@ from netplex.packet.udp import Udp
 from netplex.packet.vxlan import Vxlan
 
 from netplex.stack.device import NetDevice
+from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
@@ -244,7 +245,7 @@ class VxlanDev(NetDevice):
         if (nbytes or frame.wire_len()) > self.mtu + 18:
             # is_skb_forwardable: a bridge hands over frames no bigger than the device's MTU
             self.stats.tx_dropped += 1
-            ns.drop(frame, self, "mtu_exceeded")
+            ns.drop(frame, self, SkbDropReason.MTU_EXCEEDED)
             return
         if ns.world.capture is not None:
             ns.world.capture(self, frame)
@@ -256,7 +257,7 @@ class VxlanDev(NetDevice):
             how = "broadcast" if dst == b"\xff" * 6 else ("multicast" if dst[0] & 1 else "unknown")
         if f is None or not f.remotes:
             self.stats.tx_dropped += 1
-            ns.drop(frame, self, "vxlan_no_fdb")
+            ns.drop(frame, self, SkbDropReason.NO_TX_TARGET)
             return
         remotes = f.remotes
         tracing = ns.world.tracer.on
@@ -283,11 +284,11 @@ class VxlanDev(NetDevice):
         rt = ns.ip_route_output(dip, oif if is_multicast(dip) else None, self.local or None)
         if isinstance(rt, int):
             st.tx_errors += 1   # tx_carrier_errors in the kernel: no route to the VTEP
-            ns.drop(frame, self, "vxlan_no_route")
+            ns.drop(frame, self, SkbDropReason.VXLAN_NO_ROUTE)
             return
         if rt.dev is self:
             st.tx_errors += 1
-            ns.drop(frame, self, "vxlan_loop")
+            ns.drop(frame, self, SkbDropReason.VXLAN_LOOP)
             return
         inner_len = frame.wire_len()
         if self.ttl_inherit and isinstance(frame.payload, IPv4):
@@ -323,14 +324,14 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
         try:
             vx = Vxlan.decode(bytes(vx))
         except ValueError:
-            ns.drop(None, dev, "vxlan_malformed")
+            ns.drop(None, dev, SkbDropReason.VXLAN_INVALID_HDR)
             return True
     vdev = socks.get(vx.vni)
     tracing = ns.world.tracer.on
     if vdev is None or not vx.flags & 0x08:
         if tracing:
             ns.trace("vxlan_rcv", f"{dev.name}: no VXLAN device for VNI {vx.vni} on port {udp.dport}, dropped")
-        ns.drop(None, dev, "vxlan_vni_unknown")
+        ns.drop(None, dev, SkbDropReason.VXLAN_VNI_NOT_FOUND)
         return True
     inner = vx.payload
     if isinstance(inner, (bytes, bytearray)):
@@ -344,7 +345,7 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
     else:
         inner = inner.copy()   # the sender's copy may be captured or reused; ours is our own
     if inner.src == vdev.mac:
-        ns.drop(inner, vdev, "vxlan_own_address")
+        ns.drop(inner, vdev, SkbDropReason.LOCAL_MAC)
         return True
     if tracing:
         ns.trace("vxlan_rcv", f"{vdev.name}: VNI {vx.vni} from VTEP {ns.fmt_ip(ip.src)}: "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from netplex.network import Network
+from netplex.stack.dropreason import SkbDropReason
 
 from .conftest import run_ok
 
@@ -27,7 +28,7 @@ def test_subinterface_tags_on_the_wire(pair, tmp_path) -> None:
     run_ok(a, "ip link add link eth0 name eth0.200 type vlan id 200", "ip link set eth0.200 up",
            "ip addr add 10.200.0.1/24 dev eth0.200")
     assert "0 received" in a.cmd("ping -c 1 10.200.0.2")
-    assert b.ns.drops.get("vlan_unknown")
+    assert b.ns.drops.get(SkbDropReason.VLAN_UNKNOWN)
 
 
 def test_vlan_link_show_and_errors(pair) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from netplex.network import Network
 from netplex.scenario.sim import SimBackend
+from netplex.stack.dropreason import SkbDropReason
 
 from .conftest import ROOT, run_ok
 
@@ -89,7 +90,7 @@ def test_vxlan_mtu_effect() -> None:
     run_ok(b.net["vm2"], "ip link set eth0 mtu 1500")
     assert "1 received" in vm1.cmd("ping -c 1 -s 1422 10.0.101.2")
     assert "1 received" not in vm1.cmd("ping -c 1 -s 1472 10.0.101.2")   # dropped at br0 → vxlan0
-    assert b.net["vtep1"].ns.drops.get("mtu_exceeded")
+    assert b.net["vtep1"].ns.drops.get(SkbDropReason.MTU_EXCEEDED)
 
 
 def test_gre_tunnel_commands(pair) -> None:
@@ -124,7 +125,7 @@ def test_gre_key_mismatch_is_rejected_with_port_unreachable(pair) -> None:
     run_ok(b, "ip tunnel add tn mode gre remote 192.168.0.1 local 192.168.0.2 key 2", "ip link set tn up",
            "ip addr add 10.9.0.2/30 dev tn")
     assert "0 received" in a.cmd("ping -c 1 10.9.0.2")
-    assert b.ns.drops.get("gre_no_tunnel") == 1
+    assert b.ns.drops.get(SkbDropReason.GRE_NO_TUNNEL) == 1
     run_ok(b, "ip tunnel change tn mode gre remote 192.168.0.1 local 192.168.0.2 key 1")
     assert "1 received" in a.cmd("ping -c 1 10.9.0.2")
 

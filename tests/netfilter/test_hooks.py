@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from netplex import Network
 from netplex.scenario.sim import SimBackend
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.netfilter.core import NF_ACCEPT, NF_DROP, NF_STOP, netfilter_of
 
 
@@ -26,7 +27,7 @@ def test_priority_order_and_verdicts(pair) -> None:
     assert calls == ["a"]
     nf.register("INPUT", -20, lambda c: NF_DROP, "drop")
     assert "100% packet loss" in h1.run("ping -c 1 -W 1 10.0.0.2").output
-    assert h2.ns.drops.get("netfilter_drop") == 1
+    assert h2.ns.drops.get(SkbDropReason.NETFILTER_DROP) == 1
     for n in ("a", "b", "stop", "drop"):
         nf.unregister("INPUT", n)
     assert "INPUT" not in h2.ns.hooks
@@ -55,8 +56,9 @@ def test_trace_events_per_rule(pair) -> None:
     net.tracer.on = True
     be.tcp("h1", "10.0.0.2", 22)
     net.tracer.on = False
-    texts = [e.text for e in net.tracer.events if e.node == "h2" and e.stage == "INPUT"]
-    assert "filter INPUT rule 2 (-p tcp -m tcp --dport 22 -j DROP): DROP" in texts
+    rules = [(e.hook, e.table, e.chain, e.rule, e.verdict) for e in net.tracer.events
+             if e.node == "h2" and e.stage == "INPUT"]
+    assert ("INPUT", "filter", "INPUT", 2, "DROP") in rules
     net.tracer.clear()
     h1.run("ping -c 1 10.0.0.2")
     assert not net.tracer.events

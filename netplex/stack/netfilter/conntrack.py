@@ -49,6 +49,7 @@ from typing import Any, Callable
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, URG
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.netfilter.core import (IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_IS_REPLY,
                                           IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY, IP_CT_UNTRACKED,
                                           IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
@@ -381,13 +382,13 @@ class ConntrackTable:
         """Report an event (IPCT_* `bits`) unless the connection's ctmask leaves all of them out."""
         ns = self.ns
         if ns.world.tracer.on and bits & ct.ctmask:
-            ns.trace("conntrack", format_conn(ct, ns.sched.now, name))
+            ns.trace("conntrack", format_conn(ct, ns.sched.now, name), verdict=name)
 
     # -- expectations (nf_conntrack_expect.c) ------------------------------------------
     def expect_event(self, exp: Any, name: str, bit: int) -> None:
         ns = self.ns
         if ns.world.tracer.on and bit & exp.master.expmask:
-            ns.trace("conntrack", exp.format(ns.sched.now, name))
+            ns.trace("conntrack", exp.format(ns.sched.now, name), table="expect", verdict=name)
 
     def expectations(self) -> list[Any]:
         """The pending expectations; expired ones go first (nf_ct_expectation_timed_out)."""
@@ -591,7 +592,7 @@ class ConntrackTable:
             if hit[0].tuple_orig == ct.tuple_orig and hit[0].tuple_reply == ct.tuple_reply:
                 ctx.meta.ct = hit[0]
                 return NF_ACCEPT
-            self.ns.drop(ctx.frame, ctx.out_dev, "nf_conntrack_clash")
+            self.ns.drop(ctx.frame, ctx.out_dev, SkbDropReason.NF_CONNTRACK_CLASH)
             return 0
         if hit is not None:
             self.destroy(hit[0])

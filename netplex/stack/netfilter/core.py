@@ -17,7 +17,7 @@ Netfilter object installs `ns.hooks[hook]` (the call site signature of
 `PacketCtx` and calls the functions in ascending priority (ties: order of
 registration). NF_ACCEPT goes on to the next function; NF_DROP and
 NF_STOLEN stop and make the call site drop the packet (False; DROP is
-counted as a `netfilter_drop` in `ns.drops`, STOLEN is not); NF_STOP accepts
+counted as `SkbDropReason.NETFILTER_DROP` in `ns.drops`, STOLEN is not); NF_STOP accepts
 without calling the later functions; NF_REPEAT calls the same function
 again. With no function registered the hook is absent: the data path pays
 one dict lookup, as before netfilter existed.
@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.skb import SkbMeta, skb_meta
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ class Netfilter:
             if v == NF_STOLEN:
                 return False
             # NF_DROP, and NF_QUEUE with no queue listener (no userspace here)
-            self.ns.drop(frame, in_dev if in_dev is not None else out_dev, "netfilter_drop")
+            self.ns.drop(frame, in_dev if in_dev is not None else out_dev, SkbDropReason.NETFILTER_DROP)
             return False
         return True
 

@@ -437,7 +437,8 @@ def _nat_hook(table: Any, chain: str, ch: Any) -> Any:
 def _trace_rewrite(ctx: PacketCtx, frame: Any, before: Any, what: str) -> None:
     ns = ctx.ns
     if ns.world.tracer.on and frame.payload is not before:
-        ns.trace(ctx.hook, f"nat {what}: {ns.describe(before)} → {ns.describe(frame.payload)}")
+        ns.trace(ctx.hook, f"nat {what}: {ns.describe(before)} → {ns.describe(frame.payload)}", hook=ctx.hook,
+                 table="nat", verdict=what)
 
 
 def _attach_nat(nf: Netfilter, table: Any) -> None:

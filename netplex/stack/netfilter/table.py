@@ -276,9 +276,11 @@ class Table:
             base.bcnt += length
         v = NF_ACCEPT if base.policy == "ACCEPT" else NF_DROP
         if tracing:
-            ctx.ns.trace(ctx.hook, f"{self.name} {base.name} policy: {base.policy}")
+            ctx.ns.trace(ctx.hook, f"{self.name} {base.name} policy: {base.policy}", hook=ctx.hook, table=self.name,
+                         chain=base.name, verdict=base.policy)
         return v
 
     def _trace(self, ctx: PacketCtx, ch: Chain, r: Rule, verdict: str) -> None:
         num = ch.rules.index(r) + 1
-        ctx.ns.trace(ctx.hook, f"{self.name} {ch.name} rule {num} ({r.text}): {verdict}")
+        ctx.ns.trace(ctx.hook, f"{self.name} {ch.name} rule {num} ({r.text}): {verdict}", hook=ctx.hook,
+                     table=self.name, chain=ch.name, rule=num, verdict=verdict)

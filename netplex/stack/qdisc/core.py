@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from netplex.stack.dropreason import SkbDropReason
+
 TC_H_ROOT = 0xFFFFFFFF
 TC_H_INGRESS = 0xFFFFFFF1
 TC_H_UNSPEC = 0
@@ -175,7 +177,7 @@ class Qdisc:
             if q is not None:
                 yield q
 
-    def trace_drop(self, frame: Any, reason: str) -> None:
+    def trace_drop(self, frame: Any, reason: SkbDropReason) -> None:
         ns = self.dev.ns
         ns.drop(frame, self.dev, reason)
 

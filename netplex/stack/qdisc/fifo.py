@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc, QdiscClass, skb_priority, tc_h_maj, tc_h_min
 
 PRIO2BAND = (1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
@@ -30,7 +31,7 @@ class PfifoQdisc(Qdisc):
         if len(self.q) < self.limit:
             self.q.append((frame, nbytes))
             return True
-        self.trace_drop(frame, "qdisc_drop")
+        self.trace_drop(frame, SkbDropReason.QDISC_DROP)
         return False
 
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
@@ -54,7 +55,7 @@ class BfifoQdisc(PfifoQdisc):
         if self.backlog + nbytes <= self.limit:
             self.q.append((frame, nbytes))
             return True
-        self.trace_drop(frame, "qdisc_drop")
+        self.trace_drop(frame, SkbDropReason.QDISC_DROP)
         return False
 
 
@@ -71,7 +72,7 @@ class PfifoFastQdisc(Qdisc):
 
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         if self.qlen >= max(self.dev.txqueuelen, 1):
-            self.trace_drop(frame, "qdisc_drop")
+            self.trace_drop(frame, SkbDropReason.QDISC_DROP)
             return False
         self.q[PRIO2BAND[skb_priority(frame) & TC_PRIO_MAX]].append((frame, nbytes))
         return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
 from netplex.stack.qdisc.fifo import PfifoQdisc
 
@@ -198,14 +199,14 @@ class HtbQdisc(Qdisc):
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         cl = self.classify(frame, nbytes)
         if cl is None:
-            self.trace_drop(frame, "tc_classify_drop")
+            self.trace_drop(frame, SkbDropReason.TC_CLASSIFY_DROP)
             return False
         if cl is HTB_DIRECT:
             if len(self.direct) < self.direct_qlen:
                 self.direct.append((frame, nbytes))
                 self.direct_pkts += 1
                 return True
-            self.trace_drop(frame, "htb_direct_full")
+            self.trace_drop(frame, SkbDropReason.HTB_DIRECT_FULL)
             return False
         q = cl.leaf
         if not q.enqueue(frame, nbytes):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
 from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, Qdisc
 
@@ -27,7 +28,7 @@ class IngressQdisc(Qdisc):
         verdict, _ = tcf_classify(self.filters, frame, nbytes)
         if verdict == TC_ACT_SHOT:
             self.drops += 1
-            self.dev.ns.drop(frame, self.dev, "tc_ingress_drop")
+            self.dev.ns.drop(frame, self.dev, SkbDropReason.TC_INGRESS)
             return False
         return True
 

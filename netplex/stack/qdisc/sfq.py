@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc
 
 
@@ -88,12 +89,12 @@ class SfqQdisc(Qdisc):
         slot = self.slots.get(h)
         if slot is None:
             if len(self.slots) >= self.flows:
-                self.trace_drop(frame, "sfq_no_slot")
+                self.trace_drop(frame, SkbDropReason.SFQ_NO_SLOT)
                 return False
             slot = self.slots[h] = _Slot(self.quantum)
         if len(slot.q) >= self.depth:
             if not self.headdrop:
-                self.trace_drop(frame, "sfq_flow_depth")
+                self.trace_drop(frame, SkbDropReason.SFQ_FLOW_DEPTH)
                 if not slot.q:
                     del self.slots[h]
                 return False
@@ -117,7 +118,7 @@ class SfqQdisc(Qdisc):
                 self.ring.remove(victim_h)
                 del self.slots[victim_h]
             self.drop_queued(dropped)
-            self.trace_drop(frame, "sfq_overlimit")
+            self.trace_drop(frame, SkbDropReason.SFQ_OVERLIMIT)
             self.qlen -= 1
             self.backlog -= nbytes
             return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, ticks2ns
 from netplex.stack.qdisc.fifo import BfifoQdisc
 
@@ -77,7 +78,7 @@ class TbfQdisc(Qdisc):
 
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         if self._len(nbytes) > self.buffer_bytes_max():
-            self.trace_drop(frame, "tbf_oversize")
+            self.trace_drop(frame, SkbDropReason.TBF_OVERSIZE)
             return False
         return self.cl.leaf.enqueue(frame, nbytes)
 
