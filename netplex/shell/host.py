@@ -18,6 +18,7 @@ from netplex.shell import (
     ip,
     iptables,
     ping,
+    procps,
     smcroute,
     sysctl,
     sysfs,
@@ -26,7 +27,8 @@ from netplex.shell import (
 )
 from netplex.shell.interp import Shell
 
-COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute)
+COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
+                   procps)
 
 
 def read_file(ns: Any, path: str) -> str | None:
