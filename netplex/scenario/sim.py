@@ -1,17 +1,19 @@
 """The `sim` backend: a scenario run in the simulator (SCENARIO.md semantics).
 
 Builds a `Network`, runs setup lines through each node's shell, starts the
-services as simulated sockets, and runs the probes on the simulated clock —
-a probe's timeout costs simulated seconds, not wall seconds. `trace` sends
+services as a daemon per node (`netplex.apps.services`; both backends read
+their answer with `twin.probe.parse_reply`), and runs the probes on the
+simulated clock — a probe's timeout costs simulated seconds, not wall seconds. `trace` sends
 one packet with tracing on and narrates its path.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from netplex.apps.services import ProbeService
 from netplex.engine.scheduler import EventStorm
 from netplex.errors import NetplexError
 from netplex.network import Network
@@ -20,7 +22,7 @@ from netplex.scenario.backend import ALL_FEATURES, CmdResult, LinkNetnsAliases, 
 from netplex.scenario.model import IperfFlow, Link, Node
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
-from netplex.twin.probe import parse_reply   # one parser of the services' answer for both backends
+from netplex.twin.probe import parse_reply
 
 NSEC_PER_SEC = 1_000_000_000
 TCP_TIMEOUT_NS = 2 * NSEC_PER_SEC
@@ -76,48 +78,14 @@ class SimBackend:
 
     # -- services ------------------------------------------------------------
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
-        ns = self.node(node).ns
-        for proto, port in services:
-            if proto == "tcp":
-                self._tcp_service(ns, port)
-            else:
-                self._udp_service(ns, port)
-
-    def _tcp_service(self, ns: Any, port: int) -> None:
-        lst = TcpSocket(ns.sockets)
-        if lst.listen(port):
-            raise NetplexError(f"tcp:{port} on {ns.name}: Address already in use")
-
-        def answer(sk: TcpSocket) -> None:
-            if getattr(sk, "answered", False):
-                return
-            sk.answered = True  # type: ignore[attr-defined]
-            sk.send(f"peer {int_to_ip(sk.raddr)}:{sk.rport}\n".encode())
-            sk.close()
-
-        def on_data(sk: TcpSocket, data: bytes) -> None:
-            buf = getattr(sk, "linebuf", b"") + data
-            sk.linebuf = buf  # type: ignore[attr-defined]
-            if b"\n" in buf:
-                answer(sk)
-
-        def on_accept(sk: TcpSocket) -> None:
-            sk.on_data = on_data
-            sk.on_close = answer
-
-        lst.on_accept = on_accept
-        self.services.append(lst)
-
-    def _udp_service(self, ns: Any, port: int) -> None:
-        sk = ns.sockets.udp_socket()
-        if sk.bind(0, port):
-            raise NetplexError(f"udp:{port} on {ns.name}: Address already in use")
-
-        def on_recv(data: bytes, src: int, sport: int) -> None:
-            sk.sendto(f"peer {int_to_ip(src)}:{sport}\n".encode(), src, sport)
-
-        sk.on_recv = on_recv
-        self.services.append(sk)
+        """One `netplex-service` daemon per node answers the probes (apps.services)."""
+        if not services:
+            return
+        n = self.node(node)
+        p = n.machine.procs.spawn(ProbeService.argv(services), n.ns, ProbeService(services))
+        if not p.alive:
+            raise NetplexError(p.error)
+        self.services.append(p)
 
     # -- probes --------------------------------------------------------------
     @_storm_safe

@@ -10,9 +10,10 @@ then lists it). With a source the (S,G) entry is installed at once.
 `remove` drops a rule and what it installed; `join`/`leave` join a group on
 an interface; `kill` stops the daemon, which flushes the table (MRT_DONE).
 
-The daemon and smcroutectl meet at the UNIX socket /run/NAME.sock (`-i
-NAME`, default smcroute). /run is not per network namespace, so, as on the
-kernel twin, two daemons in one run need different `-i` names. `smcrouted
+The daemon (`netplex.apps.smcroute`, a process of the machine: `ps` shows it,
+`kill` ends it) and smcroutectl meet at the UNIX socket /run/NAME.sock (`-i
+NAME`, default smcroute) in the machine's /run: two daemons on one machine,
+in different network namespaces, need different `-i` names. `smcrouted
 -n` (foreground) would block a setup line and is refused; `smcroutectl
 show` (a terminal table) is not modelled. Interface wildcards (`eth+`) are.
 """
@@ -20,100 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.errors import NetplexError
+from netplex.apps.smcroute import Rule, Smcrouted, find_daemon
+from netplex.machine import Machine
 from netplex.packet.addr import ip_to_int
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
-__all__ = ["smcrouted", "smcroutectl"]
-
-
-class Rule:
-    """One `smcroutectl add`: inbound interface, source (0 = any), group/len, outbound interfaces."""
-
-    __slots__ = ("iif", "source", "group", "glen", "oifs", "installed")
-
-    def __init__(self, iif: str, source: int, group: int, glen: int, oifs: list[str]) -> None:
-        self.iif = iif
-        self.source = source
-        self.group = group
-        self.glen = glen
-        self.oifs = oifs
-        self.installed: list[tuple[int, int]] = []
-
-
-def _ifmatch(pattern: str, name: str) -> bool:
-    """smcroute's interface wildcard: `eth+` matches every name starting with eth."""
-    return name.startswith(pattern[:-1]) if pattern.endswith("+") else name == pattern
-
-
-class Smcrouted:
-    """The daemon: its rules, and the upcall it answers."""
-
-    def __init__(self, ns: Any, ident: str, vifs: bool) -> None:
-        from netplex.stack.ipmr import mrt_init
-
-        self.ns = ns
-        self.ident = ident
-        self.rules: list[Rule] = []
-        self.mrt = mrt_init(ns, self.upcall)
-        if vifs:
-            for idx in sorted(ns.by_index):
-                dev = ns.by_index[idx]
-                if dev.kind != "loopback":
-                    self.mrt.add_vif(dev)
-
-    def _vif(self, pattern: str) -> list[int]:
-        mrt = self.mrt
-        return [i for i, v in enumerate(mrt.vifs) if v is not None and _ifmatch(pattern, v.dev.name)]
-
-    def upcall(self, mrt: Any, vifi: int, source: int, group: int) -> None:
-        """IGMPMSG_NOCACHE: the first (*,G) rule that covers the packet installs (S,G)."""
-        v = mrt.live_vif(vifi)
-        if v is None:
-            return
-        for r in self.rules:
-            mask = (0xFFFFFFFF << (32 - r.glen)) & 0xFFFFFFFF if r.glen else 0
-            if r.source or not _ifmatch(r.iif, v.dev.name) or (group & mask) != (r.group & mask):
-                continue
-            self._install(r, vifi, source, group)
-            return
-
-    def _install(self, r: Rule, parent: int, source: int, group: int) -> None:
-        ttls = {i: 1 for p in r.oifs for i in self._vif(p) if i != parent}
-        self.mrt.add_mfc(source, group, parent, ttls)
-        if (source, group) not in r.installed:
-            r.installed.append((source, group))
-
-    def add(self, r: Rule) -> None:
-        for old in self.rules:
-            if (old.iif, old.source, old.group, old.glen) == (r.iif, r.source, r.group, r.glen):
-                old.oifs = r.oifs
-                return
-        self.rules.append(r)
-        if r.source:
-            for parent in self._vif(r.iif):
-                self._install(r, parent, r.source, r.group)
-
-    def remove(self, iif: str, source: int, group: int, glen: int) -> bool:
-        for r in self.rules:
-            if (r.iif, r.source, r.group, r.glen) == (iif, source, group, glen):
-                self.rules.remove(r)
-                for s, g in r.installed:
-                    self.mrt.del_mfc(s, g)
-                return True
-        return False
-
-    def stop(self) -> None:
-        from netplex.stack.ipmr import mrt_done
-
-        if self.ns.mrt is self.mrt:
-            mrt_done(self.ns)
-
-
-def _daemons(ns: Any) -> dict[str, Smcrouted]:
-    """The daemons by socket path: /run is shared by every namespace of the run."""
-    return ns.world.__dict__.setdefault("smcroute_daemons", {})
+__all__ = ["smcroutectl", "smcrouted"]
 
 
 _DAEMON_OPTS_WITH_ARG = set("cdefFilmPptu")
@@ -157,15 +71,15 @@ def smcrouted(ctx: Context, argv: list[str]) -> Result:
             elif ch != "s":
                 return Result(1, "", f"smcrouted: invalid option -- '{ch}'\n")
         i += 1
+    if not isinstance(ctx.machine, Machine):
+        return Result(1, "", "netplex: smcrouted: this shell runs on no machine\n")
     path = sock or f"/run/{ident}.sock"
-    daemons = _daemons(ns)
-    if path in daemons:
+    if find_daemon(ctx.machine.procs, path) is not None:
         # not checked against SMCRoute: a second daemon on the same socket
         return Result(1, "", f"smcrouted: Daemon already running ({path})\n")
-    try:
-        daemons[path] = Smcrouted(ns, ident, vifs)
-    except NetplexError as e:
-        return Result(1, "", f"smcrouted: Failed initializing IPv4 multicast routing API: {e.message}\n")
+    p = ctx.machine.procs.spawn(argv, ns, Smcrouted(ident, path, vifs))
+    if not p.alive:
+        return Result(1, "", p.error)
     return Result(0)
 
 
@@ -209,13 +123,12 @@ def smcroutectl(ctx: Context, argv: list[str]) -> Result:
     if cmd == "version":
         return Result(0, "SMCRoute v2.5.6\n")
     path = sock or f"/run/{ident}.sock"
-    d = _daemons(ns).get(path)
+    d = find_daemon(ctx.machine.procs, path) if isinstance(ctx.machine, Machine) else None
     if d is None:
         return Result(1, "", f"smcroutectl: Cannot find IPC socket {path}\n"
                              "smcroutectl: Daemon may be running with another -i NAME\n")
     if cmd == "kill":
-        d.stop()
-        del _daemons(ns)[path]
+        d.exit(0)
         return Result(0)
     if cmd in ("show", "flush", "reload"):
         return Result(2, "", f"netplex: smcroutectl {cmd} is not supported\n")
@@ -248,10 +161,6 @@ def smcroutectl(ctx: Context, argv: list[str]) -> Result:
             return Result(1, "", f"smcroutectl: mroute: deleting route from {iif} "
                                  f"({ns.fmt_ip(source)}/{slen},{ns.fmt_ip(group)}/{glen})\n")
         return Result(0)
-    from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
-
-    dev = ns.devices.get(iif)
-    if dev is None:
+    if not d.join(iif, group, leave=cmd == "leave"):
         return Result(1, "", f"smcroutectl: No such interface {iif}\n")   # not checked against SMCRoute
-    (ip_mc_join_group if cmd == "join" else ip_mc_leave_group)(ns, dev, group)
     return Result(0)
