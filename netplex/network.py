@@ -7,36 +7,67 @@
     print(h1.cmd("ping -c 2 10.0.0.2"))
 
 A `Network` is the facade over a `World` (the scheduler, the seeded RNG, the
-tracer and the packet capture); each `Node` is one namespace with a shell. Commands run
-synchronously: `ping` and `sleep` advance simulated time, never wall time.
+tracer and the packet capture); each `Node` is a machine (`netplex.machine`:
+its root namespace, the namespaces made on it, files, processes) with a shell.
+Commands run synchronously: `ping` and `sleep` advance simulated time, never
+wall time.
+
+Node kinds, as Mininet injects `host=`/`switch=` classes: a kind is a `Node`
+subclass registered in `NODE_KINDS` (`@node_kind("docker-host")`), chosen per
+node with `net.add_node(name, kind=...)` or a scenario's `kind:` key. A later
+package (`netplex/container/`, `netplex/sdn/`) registers its kinds on import
+without touching this module; `linux` (a plain Linux host) is the default.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from netplex.engine.link import Link
 from netplex.engine.scheduler import Scheduler
 from netplex.engine.trace import Tracer
 from netplex.engine.world import Capture, World
 from netplex.errors import NetplexError
-from netplex.stack.device import Tap
 from netplex.machine import Machine
+from netplex.stack.device import Tap
+from netplex.stack.netns import Namespace
 
-__all__ = ["Network", "Node"]
+__all__ = ["DEFAULT_NODE_KIND", "NODE_KINDS", "Network", "Node", "UnknownNodeKind", "node_kind"]
+
+
+class UnknownNodeKind(NetplexError):
+    """`add_node(kind=...)` names no registered kind."""
+
+    def __init__(self, kind: str) -> None:
+        known = ", ".join(sorted(NODE_KINDS))
+        super().__init__(f'unknown node kind "{kind}" (known: {known})')
+        self.kind = kind
 
 
 class Node:
-    """One simulated machine (its root namespace, named namespaces, files, processes) and its shell."""
+    """A Linux host (kind `linux`): one simulated machine (its root namespace,
+    named namespaces, files, processes) and its shell.
+
+    A subclass is another kind of node; it may override `make_machine` (what
+    the node is made of) and add its own behaviour, and registers itself with
+    `@node_kind("name")`.
+    """
+
+    kind = "linux"
 
     def __init__(self, net: Network, name: str) -> None:
         self.net = net
         self.name = name
-        self.machine = Machine(net.world, name)
+        self.machine = self.make_machine(net.world, name)
         self.ns = self.machine.root
-        net.world.netns[name] = self.ns
         self._shell: Any = None
+
+    def make_machine(self, world: World, name: str) -> Machine:
+        """The machine this node is: a Linux host whose `veth ... netns NAME` also finds
+        the other nodes' root namespaces (after its own named ones)."""
+        return Machine(world, name, resolve_netns=self.net.node_netns)
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"
@@ -64,6 +95,25 @@ class Node:
         """Run one shell line; returns its output and error text, as a terminal shows them."""
         r = self.run(line)
         return r.output + r.error
+
+
+NodeClass = type[Node]
+
+DEFAULT_NODE_KIND = "linux"
+
+# The one visible table of node kinds: kind name -> Node subclass.
+NODE_KINDS: dict[str, NodeClass] = {DEFAULT_NODE_KIND: Node}
+
+
+def node_kind(name: str) -> Callable[[NodeClass], NodeClass]:
+    """Register the decorated `Node` subclass as kind `name` (one class, one line)."""
+
+    def register(cls: NodeClass) -> NodeClass:
+        cls.kind = name
+        NODE_KINDS[name] = cls
+        return cls
+
+    return register
 
 
 class Network:
@@ -114,12 +164,22 @@ class Network:
     def __contains__(self, name: str) -> bool:
         return name in self.nodes
 
-    def add_node(self, name: str) -> Node:
+    def add_node(self, name: str, kind: str = DEFAULT_NODE_KIND) -> Node:
+        """A new node of `kind` (a name in NODE_KINDS; a Linux host by default)."""
         if name in self.nodes:
             raise NetplexError(f'node "{name}" exists')
-        node = Node(self, name)
+        cls = NODE_KINDS.get(kind)
+        if cls is None:
+            raise UnknownNodeKind(kind)
+        node = cls(self, name)
         self.nodes[name] = node
         return node
+
+    def node_netns(self, name: str) -> Namespace | None:
+        """The root namespace of node `name` (how `veth peer ... netns NODE` has always
+        found another node in the simulator), or None."""
+        node = self.nodes.get(name)
+        return None if node is None else node.ns
 
     def random_mac(self) -> bytes:
         """eth_random_addr: locally administered, unicast, from the seeded RNG."""

@@ -42,7 +42,6 @@ class World:
         self.links: list[tuple[Any, Any, Link]] = []
         self.capture: Capture | None = None
         self.config_generation = 0
-        self.netns: dict[str, Any] = {}    # namespaces by name, as `ip ... netns NAME` finds them
         self._mac_rng = random.Random(f"mac-{seed}")
         self._link_seq = 0
 

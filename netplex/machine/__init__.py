@@ -8,6 +8,6 @@ namespaces. This package sits above `stack/` and below `shell/`.
 """
 from __future__ import annotations
 
-from netplex.machine.machine import Machine
+from netplex.machine.machine import NETNS_RUN_DIR, Machine, NetnsError, NetnsResolver
 
-__all__ = ["Machine"]
+__all__ = ["NETNS_RUN_DIR", "Machine", "NetnsError", "NetnsResolver"]

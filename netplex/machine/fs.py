@@ -35,3 +35,7 @@ class FileSystem:
             self.dirs.add(d)
             d = posixpath.dirname(d)
         self.files[p] = data
+
+    def unlink(self, path: str, cwd: str = "/") -> None:
+        """unlink(2) of a regular file (a missing one is left to the caller to report)."""
+        self.files.pop(self.norm(path, cwd), None)

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
 from netplex.scenario.units import parse_rate, parse_size, parse_time
 
 __all__ = [
@@ -118,7 +119,15 @@ def _service(v: Any) -> tuple[str, int]:
 Service = Annotated[tuple[str, int], BeforeValidator(_service)]
 
 
+def _kind(v: Any) -> str:
+    if not isinstance(v, str) or v not in NODE_KINDS:
+        known = ", ".join(sorted(NODE_KINDS))
+        raise ValueError(f'unknown node kind "{v}" (known: {known})')
+    return v
+
+
 class Node(_Model):
+    kind: Annotated[str, BeforeValidator(_kind)] = DEFAULT_NODE_KIND   # a name in netplex.network.NODE_KINDS
     setup: str = ""
     services: list[Service] = []
     # Filled by the loader from the YAML marks: the file line of the setup text's first line.

@@ -62,8 +62,8 @@ class SimBackend:
         return {}
 
     def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
-        for name in nodes:
-            self.net.add_node(name)
+        for name, node in nodes.items():
+            self.net.add_node(name, kind=node.kind)
         for link in links:
             (na, ia), (nb, ib) = link.ends
             self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.kind, rate_bps=link.rate_bps,

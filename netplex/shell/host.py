@@ -1,6 +1,6 @@
 """The shell a simulated node runs: every command module registered, files and sleep wired.
 
-Importing this module registers all commands (text tools, ip, bridge, brctl,
+Importing this module registers all commands (text tools, ip, nsenter, bridge, brctl,
 sysctl, ping) in the one table of `netplex.shell.registry`.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from netplex.shell import (
     docker_proxy,
     ip,
     iptables,
+    nsenter,
     ping,
     procps,
     smcroute,

@@ -1,8 +1,9 @@
 """`ip` (iproute2 6.1, ip(8)): global options and the object dispatch.
 
-Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`
-(each abbreviated as iproute2 allows: `ip l`, `ip a`, `ip r`, `ip n`). The
-others (`rule`, `netns`, `xfrm`, …) are rejected with status 2 and a
+Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`,
+`netns` (each abbreviated as iproute2 allows: `ip l`, `ip a`, `ip r`, `ip n`).
+`-n NAME`/`-netns NAME` runs the command in the machine's namespace NAME, as
+iproute2's `netns_switch` does. The others (`rule`, `xfrm`, …) are rejected with status 2 and a
 `netplex: ... is not supported` message. IPv6 (`-6`) and JSON (`-j`) are
 not modelled and are rejected the same way. `-c`/`-color` is accepted and
 never colours.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netplex.errors import NetplexError
+from netplex.machine import Machine, NetnsError
 from netplex.shell.iproute_fmt import IpError, matches
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
@@ -45,6 +47,8 @@ class IpOpts:
     oneline: bool = False
     brief: bool = False
     family: str = ""     # "" (any), "inet" or "link"
+    netns: str | None = None         # `-n NAME`: the named namespace to run in
+    machine: Machine | None = None   # the machine `ip` runs on (its named namespaces)
 
 
 # ip.c's object table, in its order: the first keyword the argument abbreviates wins.
@@ -116,7 +120,10 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
         elif matches(o, "-help"):
             return Result(255, "", USAGE)
         elif matches(o, "-netns"):
-            return _unsupported("ip -netns")
+            i += 1
+            if i >= len(argv):   # netns_switch(NULL)
+                return Result(255, "", 'Cannot open network namespace "(null)": No such file or directory\n')
+            opts.netns = argv[i]
         elif matches(o, "-all"):
             pass
         elif matches(o, "-json"):
@@ -147,7 +154,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     name = next((o for o in _OBJECTS if matches(obj, o)), None)
     if name is None:
         return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
-    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_route, ip_tunnel
+    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_netns, ip_route, ip_tunnel
 
     handlers = {
         "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
@@ -159,11 +166,20 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     if name == "help":
         return Result(255, "", USAGE)
     handler = handlers.get(name)
-    if handler is None:
+    if handler is None and name != "netns":
         return _unsupported(f"ip {name}")
     ns = ctx.node
+    opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None
     try:
+        if opts.netns is not None:
+            if opts.machine is None:
+                raise NetnsError(f'Cannot open network namespace "{opts.netns}": No such file or directory', 255)
+            ns = opts.machine.netns_get(opts.netns)
+        if handler is None:
+            return ip_netns.do_ipnetns(ctx, ns, opts, args[1:])
         return handler(ns, opts, args[1:])
+    except NetnsError as e:
+        return Result(e.status, "", e.message + "\n")
     except IpError as e:
         return Result(e.status, "", e.message)
     except NetplexError as e:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.machine import Machine
 from netplex.packet.addr import mac_to_bytes
 from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_lines, link_name,
                                        matches, need_arg, operstate, link_flags, parse_u32)
 from netplex.shell.result import Result
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Loopback, Tap
-from netplex.stack.netns import IFNAMSIZ, valid_ifname
+from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
     "dummy ipip sit bond team macvlan macvtap ipvlan vrf ifb geneve wireguard "
@@ -117,6 +118,7 @@ class _LinkReq:
         self.bridge: dict[str, int] = {}
         self.link: Any = None              # `link DEV`: the lower device (IFLA_LINK)
         self.opts: dict[str, Any] = {}     # the kind's own options (vlan, vxlan, gre, gretap)
+        self.netns: str | None = None      # `netns NAME|PID` (IFLA_NET_NS_FD / IFLA_NET_NS_PID)
 
 
 def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
@@ -177,8 +179,14 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             if m is None:
                 raise IpError(f'Cannot find device "{v}"', 1)
             req.link = m
+        elif a == "netns":
+            i += 1
+            v = need_arg(args, i)
+            if req.netns is not None:
+                raise IpError(f'Error: duplicate "netns": "{v}" is the second value.', 255)
+            req.netns = v
         elif a in ("arp", "multicast", "allmulticast", "promisc", "dynamic", "trailers", "carrier",
-                   "netns", "link-netns", "link-netnsid", "vf", "xdp", "group", "protodown", "gso_max_size",
+                   "link-netns", "link-netnsid", "vf", "xdp", "group", "protodown", "gso_max_size",
                    "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index",
                    "addrgenmode", "mode", "state"):
             raise IpError(f"netplex: ip link {a} is not supported", 2)
@@ -212,11 +220,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
                 req.peer["name"] = v
             elif a == "netns":
                 i += 1
-                v = need_arg(args, i)
-                peer_ns = ns.world.netns.get(v)
-                if peer_ns is None:
-                    raise invarg('Invalid "netns" value\n', v)
-                req.peer["netns"] = peer_ns
+                req.peer["netns"] = need_arg(args, i)
             elif matches(a, "address") and len(a) > 1:
                 i += 1
                 req.peer["mac"] = _parse_lladdr(need_arg(args, i))
@@ -402,8 +406,26 @@ def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
         ns.config_changed()
 
 
-def _link_add(ns: Any, args: list[str]) -> Result:
+def _netns_arg(machine: Machine | None, value: str) -> Namespace:
+    """`netns NAME|PID`: a named namespace of the machine (netns_get_fd), else a pid
+    (IFLA_NET_NS_PID, whose namespace is the process's), else iproute2's invarg."""
+    target = machine.netns_lookup(value) if machine is not None else None
+    if target is not None:
+        return target
+    if machine is None or not value.isdigit():
+        raise invarg('Invalid "netns" value\n', value)
+    ns = machine.netns_of_pid(int(value))
+    if ns is None:
+        raise IpError("RTNETLINK answers: No such process", 2)
+    return ns
+
+
+def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Result:
     req = _parse_link_args(ns, args, adding=True)
+    if req.netns is not None:   # the new device is made in that namespace
+        if req.master is not None or req.link is not None:
+            raise IpError("netplex: ip link add ... netns with master or link is not supported", 2)
+        ns = _netns_arg(machine, req.netns)
     if req.kind is None:
         raise IpError('Not enough information: "type" argument is required', 255)
     if req.master is not None or req.nomaster:
@@ -412,7 +434,8 @@ def _link_add(ns: Any, args: list[str]) -> Result:
     if name is not None and name in ns.devices:
         raise IpError("RTNETLINK answers: File exists", 2)
     if req.kind == "veth":
-        peer_ns = req.peer.get("netns", ns)
+        peer_netns = req.peer.get("netns")
+        peer_ns = ns if peer_netns is None else _netns_arg(machine, peer_netns)
         peer_name = req.peer.get("name")
         if peer_name is None:
             taken = set(peer_ns.devices)
@@ -423,6 +446,8 @@ def _link_add(ns: Any, args: list[str]) -> Result:
             taken = set(ns.devices) | ({peer_name} if peer_ns is ns else set())
             name = _free_veth_name(taken)
         dev, peer = ns.add_veth_pair(name, peer_ns, peer_name)
+        if machine is not None:
+            machine.link_crossed(dev)
         for d, mac, mtu in ((peer, req.peer.get("mac"), req.peer.get("mtu")), (dev, req.mac, req.mtu)):
             if mac is not None and not (mac[0] & 1):
                 d.mac = mac
@@ -460,11 +485,16 @@ def _link_add(ns: Any, args: list[str]) -> Result:
     return Result(0, "", getattr(req, "warning", ""))
 
 
-def _link_set(ns: Any, args: list[str]) -> Result:
+def _link_set(ns: Any, args: list[str], machine: Machine | None = None) -> Result:
     req = _parse_link_args(ns, args, adding=False)
     if req.name is None:
         raise IpError('Not enough information: "dev" argument is required.', 255)
     dev = ifname_or_error(ns, req.name)
+    if req.netns is not None:   # do_setlink moves the device first; the rest applies there
+        target = _netns_arg(machine, req.netns)
+        if machine is not None and dev.ns is not target:
+            machine.move_device(dev, target)
+            ns = target
     if req.kind is not None and req.kind != dev.kind:
         raise IpError("RTNETLINK answers: Operation not supported", 2)
     _check_set(ns, dev, req)
@@ -571,10 +601,11 @@ def do_iplink(ns: Any, opts: Any, args: list[str]) -> Result:
     if not args:
         return _link_show(ns, opts, [])
     cmd, rest = args[0], args[1:]
+    machine = opts.machine
     if matches(cmd, "add"):
-        return _link_add(ns, rest)
+        return _link_add(ns, rest, machine)
     if matches(cmd, "set") or matches(cmd, "change"):
-        return _link_set(ns, rest)
+        return _link_set(ns, rest, machine)
     if matches(cmd, "replace"):
         raise IpError("netplex: ip link replace is not supported", 2)
     if matches(cmd, "delete"):

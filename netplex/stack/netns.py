@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 IFNAMSIZ = 16
 
+# Device kinds with NETIF_F_NETNS_LOCAL: they cannot change namespace.
+NETNS_LOCAL_KINDS = ("bridge", "vxlan")
+
 
 class IfAddr:
     """struct in_ifaddr: one IPv4 address on a device."""
@@ -164,10 +167,14 @@ class Namespace(Ipv4Path, ArpMixin):
         self.world.config_generation += 1
 
     # -- devices -------------------------------------------------------------
-    def register(self, dev: NetDevice) -> None:
-        """register_netdevice."""
-        dev.ifindex = self.next_ifindex
-        self.next_ifindex += 1
+    def register(self, dev: NetDevice, ifindex: int = 0) -> None:
+        """register_netdevice; `ifindex` 0 takes the next free index (dev_new_index)."""
+        if not ifindex:
+            while self.next_ifindex in self.by_index:
+                self.next_ifindex += 1
+            ifindex = self.next_ifindex
+            self.next_ifindex += 1
+        dev.ifindex = ifindex
         self.devices[dev.name] = dev
         self.by_index[dev.ifindex] = dev
         self.addrs[dev.ifindex] = []
@@ -303,6 +310,45 @@ class Namespace(Ipv4Path, ArpMixin):
             dev.peer.peer = None
         dev.peer = None
         self.config_changed()
+
+    def change_net_namespace(self, dev: NetDevice, target: Namespace) -> None:
+        """dev_change_net_namespace (net/core/dev.c): `ip link set DEV netns NAME`.
+
+        The device closes (goes down), leaves its bridge, loses its addresses,
+        routes, neighbours and qdiscs, and is registered in `target` under the
+        same name, keeping its ifindex if that is free there. A veth keeps its
+        peer and cable. Loopback, bridges and VXLAN devices are NETIF_F_NETNS_LOCAL.
+        """
+        if dev is self.lo or dev.kind in NETNS_LOCAL_KINDS:
+            raise NetplexError("Error: The interface netns is immutable.", errno.EINVAL)
+        if dev.kind in ("gre", "gretap"):
+            raise NetplexError(f"netplex: moving a {dev.kind} device to another namespace is not supported",
+                               errno.EOPNOTSUPP)
+        if target is self:
+            return
+        if dev.name in target.devices:
+            raise NetplexError("Error: An interface with the same name exists in the target netns.",
+                               errno.EEXIST)
+        dev.set_up(False)                    # dev_close
+        if dev.master is not None:           # NETDEV_UNREGISTER: br_del_if
+            self.set_master(dev, None)
+        for a in list(self.addrs.get(dev.ifindex, [])):   # inetdev_destroy
+            self.local_addrs.discard(a.addr)
+        self.addrs.pop(dev.ifindex, None)
+        self.mc_groups.pop(dev.ifindex, None)
+        self.fib.flush_dev(dev)
+        self.neigh.flush_dev(dev)
+        self.sysctl.remove_device(dev.name)
+        del self.devices[dev.name]
+        del self.by_index[dev.ifindex]
+        dev.qdisc = dev.ingress_q = None     # dev_shutdown: back to the default qdisc
+        dev.qdisc_order = []
+        dev.was_up = False
+        self.config_changed()
+        dev.ns = target
+        target.register(dev, 0 if dev.ifindex in target.by_index else dev.ifindex)
+        if dev.peer is not None and isinstance(dev, Veth):
+            dev.peer.ns.device_state_changed(dev.peer)
 
     def rename_device(self, dev: NetDevice, new: str) -> None:
         if dev.up:

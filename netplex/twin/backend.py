@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
+from netplex.network import DEFAULT_NODE_KIND
 from netplex.scenario.backend import (
     ALL_FEATURES,
     BackendUnsupported,
@@ -232,6 +233,9 @@ class LinuxBackend:
     def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         if self._closed:
             raise TwinError("this linux backend is closed")
+        other = sorted({n.kind for n in nodes.values() if n.kind != DEFAULT_NODE_KIND})
+        if other:
+            raise TwinError(f"the linux backend builds Linux hosts only, not node kind {other[0]!r}")
         try:
             self._start_run()
             self._build(nodes, links)

@@ -1,0 +1,27 @@
+"""Running a command in another network namespace of the same machine.
+
+What `ip netns exec NAME CMD` and `nsenter --net=PATH CMD` leave behind once
+they have called setns(2): the same program, the same files (the machine's),
+another network namespace. The command is looked up in the shell's one table
+of commands; /proc/sys and /sys files are read in the target namespace, as
+`ip netns exec` remounts /sys for it.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from netplex.shell import sysfs
+from netplex.shell.registry import Context, lookup
+from netplex.shell.result import Result
+from netplex.stack.netns import Namespace
+
+__all__ = ["exec_in"]
+
+
+def exec_in(ctx: Context, ns: Namespace, argv: list[str]) -> Result | None:
+    """Run `argv` with `ns` as its network namespace; None when no such program exists."""
+    fn = lookup(argv[0])
+    if fn is None:
+        return None
+    sub = dataclasses.replace(ctx, node=ns, read_file=lambda path: sysfs.read_file(ns, path))
+    return fn(sub, argv)
