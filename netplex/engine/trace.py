@@ -40,6 +40,8 @@ class TraceEvent:
     verdict: str | None = None  # ACCEPT, DROP, RETURN, continue, jump X, goto X; route type (fib_lookup);
     # SNAT/DNAT (nat); event name NEW, DESTROY, ... (conntrack)
     reason: SkbDropReason | None = None  # drop events: why
+    qdisc: str | None = None  # the qdisc's kind (htb, sfq, pfifo, ...) for a drop inside a qdisc
+    handle: int | None = None  # and its handle (major << 16)
 
 
 class TraceFields(TypedDict, total=False):
@@ -55,6 +57,8 @@ class TraceFields(TypedDict, total=False):
     rule: int | None
     verdict: str | None
     reason: SkbDropReason | None
+    qdisc: str | None
+    handle: int | None
 
 
 @dataclass(slots=True)

@@ -58,7 +58,8 @@ class ArpMixin:
                 self._arp_reply(dev, arp)  # duplicate address detection probe
                 return
             if tracing:
-                self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}")
+                self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}",
+                           dev=dev.name)
             self.neigh.update(dev, sip, sha, confirm=False, create=True)
             self._arp_reply(dev, arp)
             return
@@ -73,12 +74,13 @@ class ArpMixin:
                 span = self.neigh.parm(dev, "proxy_delay") * 10_000_000
                 delay = self.world.rng.randrange(span) if span else 0
             if tracing:
-                self.trace("arp_process", f"proxy: who-has {self.fmt_ip(tip)} on {dev.name}: is-at {self.fmt_mac(dev.mac)}")
+                self.trace("arp_process", f"proxy: who-has {self.fmt_ip(tip)} on {dev.name}: is-at {self.fmt_mac(dev.mac)}",
+                           dev=dev.name)
             self.sched.after(delay, self._arp_reply, dev, arp)
             return
         confirm = arp.op == ARPOP_REPLY and frame.dst == dev.mac
         if tracing and arp.op == ARPOP_REPLY:
-            self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}")
+            self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}", dev=dev.name)
         self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
 
     def arp_fwd_proxy(self, dev: Any, tip: int) -> bool:

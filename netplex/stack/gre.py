@@ -109,7 +109,7 @@ class _Tunnel:
         outer = IPv4(rt.src, self.remote, IPPROTO_GRE, gre, ttl=ttl, tos=tos, flags=df)
         if ns.world.tracer.on:
             ns.trace("ip_tunnel_xmit", f"{dev.name}: GRE to {ns.fmt_ip(self.remote)} from {ns.fmt_ip(rt.src)}"
-                     + (f" key {self.okey}" if self.oflags & GRE_KEY else ""))
+                     + (f" key {self.okey}" if self.oflags & GRE_KEY else ""), dev=dev.name, out_dev=rt.dev.name)
         st.tx_packets += 1
         st.tx_bytes += inner_len
         ns.ip_local_out(outer, rt)
@@ -237,7 +237,7 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
     if t is None:
         if tracing:
             ns.trace("gre_rcv", f"{dev.name}: no tunnel for GRE from {ns.fmt_ip(ip.src)}"
-                     + (f" key {key}" if key is not None else ""))
+                     + (f" key {key}" if key is not None else ""), dev=dev.name)
         ns.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
         ns.drop(None, dev, SkbDropReason.GRE_NO_TUNNEL)
         return
@@ -247,7 +247,8 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
         return
     inner = gre.payload
     if tracing:
-        ns.trace("gre_rcv", f"{t.name}: GRE from {ns.fmt_ip(ip.src)}" + (f" key {key}" if key is not None else ""))
+        ns.trace("gre_rcv", f"{t.name}: GRE from {ns.fmt_ip(ip.src)}" + (f" key {key}" if key is not None else ""),
+                 dev=dev.name, out_dev=t.name)
     if gre.proto == ETH_P_TEB:
         if isinstance(inner, (bytes, bytearray)):
             try:

@@ -71,7 +71,7 @@ def ip_mc_join_group(ns: Any, dev: Any, group: int) -> None:
         return
     groups.append(group)
     if ns.world.tracer.on:
-        ns.trace("igmp", f"{dev.name}: joined {ns.fmt_ip(group)}")
+        ns.trace("igmp", f"{dev.name}: joined {ns.fmt_ip(group)}", dev=dev.name)
     _state_change(ns, dev, group, IGMPV3_CHANGE_TO_EXCLUDE)
 
 
@@ -81,7 +81,7 @@ def ip_mc_leave_group(ns: Any, dev: Any, group: int) -> None:
         return
     groups.remove(group)
     if ns.world.tracer.on:
-        ns.trace("igmp", f"{dev.name}: left {ns.fmt_ip(group)}")
+        ns.trace("igmp", f"{dev.name}: left {ns.fmt_ip(group)}", dev=dev.name)
     _state_change(ns, dev, group, IGMPV3_CHANGE_TO_INCLUDE)
 
 

@@ -149,7 +149,7 @@ class MrTable:
                 uc.queue.append((dev, frame))
             if ns.world.tracer.on:
                 ns.trace("ipmr_cache_unresolved", f"({ns.fmt_ip(ip.src)},{ns.fmt_ip(ip.dst)}) from {dev.name}: "
-                         "no cache entry, upcall to the daemon")
+                         "no cache entry, upcall to the daemon", dev=dev.name)
             if self.upcall is not None:
                 self.upcall(self, vifi, ip.src, ip.dst)
             return
@@ -200,7 +200,8 @@ class MrTable:
         if hook is not None and not hook(ns, frame, in_dev, out):
             return
         if ns.world.tracer.on:
-            ns.trace("ipmr_queue_xmit", f"{ns.fmt_ip(ip.src)} > {ns.fmt_ip(ip.dst)} out {out.name}, ttl {ip.ttl}")
+            ns.trace("ipmr_queue_xmit", f"{ns.fmt_ip(ip.src)} > {ns.fmt_ip(ip.dst)} out {out.name}, ttl {ip.ttl}",
+                     dev=in_dev.name, out_dev=out.name)
         post = ns.hooks.get("POSTROUTING")
         if post is not None and not post(ns, frame, None, out):
             return

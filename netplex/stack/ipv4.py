@@ -481,7 +481,7 @@ class Ipv4Path:
         out = IPv4(rt.src, ip.src, IPPROTO_ICMP, err, ttl=self.default_ttl(),
                    tos=(ip.tos & 0x1E) | IPTOS_PREC_INTERNETCONTROL)
         if self.world.tracer.on:
-            self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}")
+            self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}", out_dev=rt.dev.name)
         self.ip_local_out(out, rt)
 
     def icmp_xrlim_allow(self, rt: OutRoute, type: int, code: int, daddr: int) -> bool:

@@ -179,7 +179,7 @@ class NeighTable:
         n.probes += 1
         if ns.world.tracer.on:
             ns.trace("arp_solicit", f"who-has {ns.fmt_ip(n.ip)} tell {ns.fmt_ip(saddr)} on {dev.name}"
-                     + (" (unicast)" if unicast else ""))
+                     + (" (unicast)" if unicast else ""), dev=dev.name)
         dev.xmit(Ethernet(dst, dev.mac, ETH_P_ARP, arp))
 
     def _incomplete_timer(self, n: Neighbour, gen: int, src_hint: int | None) -> None:
@@ -221,7 +221,7 @@ class NeighTable:
         n.updated = self.ns.sched.now
         queue, n.queue, n.queue_bytes = n.queue, [], 0
         if self.ns.world.tracer.on:
-            self.ns.trace("neigh", f"{self.ns.fmt_ip(n.ip)} dev {n.dev.name} FAILED")
+            self.ns.trace("neigh", f"{self.ns.fmt_ip(n.ip)} dev {n.dev.name} FAILED", dev=n.dev.name)
         for frame, _ in queue:
             self.ns.neigh_unreachable(n.dev, frame)
 

@@ -799,7 +799,8 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
     if isinstance(rt, int):
         return
     if ns.world.tracer.on:
-        ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}")
+        ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}",
+                 out_dev=rt.dev.name)
     ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt, meta)
 
 

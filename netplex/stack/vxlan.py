@@ -225,7 +225,8 @@ class VxlanDev(NetDevice):
                 rd.ip = src_ip
             f.updated = now
             if ns.world.tracer.on:
-                ns.trace("vxlan_snoop", f"{self.name}: {ns.fmt_mac(src_mac)} migrated to {ns.fmt_ip(src_ip)}")
+                ns.trace("vxlan_snoop", f"{self.name}: {ns.fmt_mac(src_mac)} migrated to {ns.fmt_ip(src_ip)}",
+                         dev=self.name)
             return
         if not self.up:
             return
@@ -233,7 +234,8 @@ class VxlanDev(NetDevice):
         f.remotes.append(VxlanRemote(src_ip, self.dstport, self.vni, 0))
         self.fdb[src_mac] = f
         if ns.world.tracer.on:
-            ns.trace("vxlan_snoop", f"{self.name}: learned {ns.fmt_mac(src_mac)} is behind VTEP {ns.fmt_ip(src_ip)}")
+            ns.trace("vxlan_snoop", f"{self.name}: learned {ns.fmt_mac(src_mac)} is behind VTEP {ns.fmt_ip(src_ip)}",
+                     dev=self.name)
 
     # -- transmit --------------------------------------------------------
     def xmit(self, frame: Any, nbytes: int = 0) -> None:
@@ -264,10 +266,11 @@ class VxlanDev(NetDevice):
         if tracing:
             where = ", ".join(ns.fmt_ip(r.ip) for r in remotes)
             if how == "known":
-                ns.trace("vxlan_xmit", f"{self.name}: {ns.fmt_mac(dst)} is behind VTEP {where}")
+                ns.trace("vxlan_xmit", f"{self.name}: {ns.fmt_mac(dst)} is behind VTEP {where}", dev=self.name)
             else:
                 kind = "group" if any(is_multicast(r.ip) for r in remotes) else "every remote"
-                ns.trace("vxlan_xmit", f"{self.name}: {how} {ns.fmt_mac(dst)} flooded to {kind} {where}")
+                ns.trace("vxlan_xmit", f"{self.name}: {how} {ns.fmt_mac(dst)} flooded to {kind} {where}",
+                         dev=self.name)
         last = len(remotes) - 1
         for i, rd in enumerate(remotes):
             self._xmit_one(frame if i == last else frame.copy(), rd)
@@ -330,7 +333,8 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
     tracing = ns.world.tracer.on
     if vdev is None or not vx.flags & 0x08:
         if tracing:
-            ns.trace("vxlan_rcv", f"{dev.name}: no VXLAN device for VNI {vx.vni} on port {udp.dport}, dropped")
+            ns.trace("vxlan_rcv", f"{dev.name}: no VXLAN device for VNI {vx.vni} on port {udp.dport}, dropped",
+                     dev=dev.name)
         ns.drop(None, dev, SkbDropReason.VXLAN_VNI_NOT_FOUND)
         return True
     inner = vx.payload
@@ -349,7 +353,7 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
         return True
     if tracing:
         ns.trace("vxlan_rcv", f"{vdev.name}: VNI {vx.vni} from VTEP {ns.fmt_ip(ip.src)}: "
-                 f"{ns.fmt_mac(inner.src)} > {ns.fmt_mac(inner.dst)}")
+                 f"{ns.fmt_mac(inner.src)} > {ns.fmt_mac(inner.dst)}", dev=dev.name, out_dev=vdev.name)
     if vdev.learning:
         vdev.snoop(inner.src, ip.src)
     vdev.rx(inner)

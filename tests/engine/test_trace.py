@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from netplex import Network
 from netplex.engine.trace import TraceEvent
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.route import ROUTE_TYPES
-
 from tests.conftest import run_ok
 
 STACK = pathlib.Path(__file__).resolve().parents[2] / "netplex" / "stack"
@@ -103,3 +103,33 @@ def test_stack_drops_with_enum_members_only() -> None:
     bad = [f"{p.relative_to(STACK)}:{i}" for p in STACK.rglob("*.py")
            for i, line in enumerate(p.read_text().splitlines(), 1) if free_text.search(line)]
     assert not bad, bad
+
+
+def test_qdisc_drop_names_the_qdisc(pair) -> None:
+    net, h1, _ = pair
+    run_ok(h1, "tc qdisc add dev eth0 root handle 1: tbf rate 1mbit burst 1000 limit 10000")
+    net.tracer.on = True
+    h1.run("ping -c 1 -s 1400 -W 1 10.0.0.2")
+    [ev] = [e for e in net.tracer.events if e.reason is not None]
+    assert (ev.node, ev.dev, ev.reason, ev.qdisc, ev.handle) == ("h1", "eth0", SkbDropReason.TBF_OVERSIZE, "tbf",
+                                                                 0x10000)
+    assert ev.reason.kernel == "QDISC_DROP"
+
+
+def test_bridge_events_name_bridge_and_ports() -> None:
+    net = Network()
+    h1, h2, sw = net.add_node("h1"), net.add_node("h2"), net.add_node("sw")
+    net.add_link("h1:eth0", "sw:eth1")
+    net.add_link("h2:eth0", "sw:eth2")
+    run_ok(sw, "ip link add br0 type bridge && ip link set br0 up")
+    for port in ("eth1", "eth2"):
+        run_ok(sw, f"ip link set {port} master br0 && ip link set {port} up")
+    for node, a in ((h1, "10.0.0.1"), (h2, "10.0.0.2")):
+        run_ok(node, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up")
+    net.tracer.on = True
+    h1.run("ping -c 1 10.0.0.2")
+    sw_events = [e for e in net.tracer.events if e.node == "sw"]
+    learned = {(e.dev, e.port) for e in sw_events if e.stage == "br_fdb_update"}
+    assert learned == {("br0", "eth1"), ("br0", "eth2")}
+    fwd = {(e.dev, e.port, e.out_dev) for e in sw_events if e.stage == "br_forward"}
+    assert ("br0", "eth2", "eth1") in fwd

@@ -178,8 +178,12 @@ class Qdisc:
                 yield q
 
     def trace_drop(self, frame: Any, reason: SkbDropReason) -> None:
+        """qdisc_drop: a counted drop; its trace event names this qdisc (kind and handle)."""
         ns = self.dev.ns
-        ns.drop(frame, self.dev, reason)
+        if ns.world.tracer.on:
+            ns.drop(frame, self.dev, reason, qdisc=self.kind, handle=self.handle)
+        else:
+            ns.drop(frame, self.dev, reason)
 
 
 class QdiscClass:
