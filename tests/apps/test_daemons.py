@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netplex.network import Network
+from netplex.scenario.model import Node as ScenarioNode
 from netplex.scenario.sim import SimBackend
 
 PROXY = "docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 10080 -container-ip 172.17.0.2 -container-port 80"
@@ -39,7 +40,7 @@ def test_smcrouted_is_a_process_in_the_machine_and_kill_flushes_mroutes() -> Non
 
 def test_scenario_services_are_one_daemon_per_node() -> None:
     be = SimBackend()
-    be.build(["h"], [])
+    be.build({"h": ScenarioNode()}, [])
     be.start_services("h", [("tcp", 80), ("udp", 53)])
     h = be.node("h")
     assert h.run("ps -o comm,args -C netplex-service").output == (
