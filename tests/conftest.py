@@ -1,14 +1,23 @@
-"""Shared fixtures: small simulated topologies built the way users build them."""
+"""Shared fixtures: small simulated topologies built the way users build them, and
+the ONE differential harness (`differential`): a scenario on both backends, compared."""
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from netplex import Network
+from netplex.scenario.diff import DEFAULT_NORMALISATIONS, DiffReport, Normalisations, compare
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.results import ScenarioResult
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
+from netplex.twin.backend import LinuxBackend
+from netplex.twin.features import kernel_lacks, needed_by
 
 
 def run_ok(node, line: str) -> str:
@@ -60,6 +69,68 @@ def twin_unavailable() -> str | None:
     if res.returncode != 0:
         return f"`ip netns` is unavailable: {res.stderr.strip()}"
     return None
+
+
+class Differential:
+    """Runs a scenario file on the simulator and on the kernel twin, each once per session, and compares.
+
+    Every differential test goes through it (tests/differential, tests/qdisc, ...):
+    `sim(path)` always runs; `linux(path)` first skips the test, naming the missing
+    piece, where the twin cannot run the case — not root, a kernel feature the
+    scenario uses that this kernel lacks (`netplex.twin.features`, found from the
+    scenario's commands, plus `needs`), a program not installed (`tools`);
+    `compare(path)` is `netplex.scenario.diff.compare` of the two results.
+    """
+
+    def __init__(self) -> None:
+        self._sim: dict[Path, ScenarioResult] = {}
+        self._linux: dict[Path, ScenarioResult] = {}
+
+    def sim(self, path: Path) -> ScenarioResult:
+        """The scenario's result on the simulator (its own seed)."""
+        if path not in self._sim:
+            scenario = load_scenario(path)
+            self._sim[path] = run_scenario(scenario, SimBackend(seed=scenario.seed))
+        return self._sim[path]
+
+    def skip_unless_twin_runs(self, path: Path, needs: tuple[str, ...] = (), tools: tuple[str, ...] = ()) -> None:
+        """Skip the calling test when the kernel twin cannot run `path` here, saying why."""
+        reason = twin_unavailable()
+        if reason is not None:
+            pytest.skip(reason)
+        for tool in tools:
+            if shutil.which(tool) is None:
+                pytest.skip(f"no {tool} on this machine: proven in the simulator only")
+        lacking = kernel_lacks((*needed_by(path.read_text()), *needs))
+        if lacking is not None:
+            pytest.skip(f"this kernel lacks {lacking}: proven in the simulator only")
+
+    def linux(self, path: Path, needs: tuple[str, ...] = (), tools: tuple[str, ...] = ()) -> ScenarioResult:
+        """The scenario's result on the kernel twin (the test skips where it cannot run)."""
+        self.skip_unless_twin_runs(path, needs, tools)
+        if path not in self._linux:
+            self._linux[path] = run_scenario(load_scenario(path), LinuxBackend())
+        return self._linux[path]
+
+    def compare(self, path: Path, needs: tuple[str, ...] = (), tools: tuple[str, ...] = (),
+                normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> DiffReport:
+        """Both results side by side (`diff.compare`), normalised by `normalisations`."""
+        linux = self.linux(path, needs, tools)
+        return compare(self.sim(path), linux, normalisations=normalisations)
+
+    def assert_agree(self, path: Path, needs: tuple[str, ...] = (), tools: tuple[str, ...] = (),
+                     normalisations: Normalisations = DEFAULT_NORMALISATIONS) -> DiffReport:
+        """`compare`, and fail the test unless the two backends agree."""
+        report = self.compare(path, needs, tools, normalisations)
+        assert report.inconclusive is None, report.inconclusive
+        assert report.agree, "sim and linux disagree:\n" + "\n".join(report.all_differences())
+        return report
+
+
+@pytest.fixture(scope="session")
+def differential() -> Differential:
+    """The session's differential harness (see Differential)."""
+    return Differential()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,97 @@
+"""What this machine's kernel supports, probed once and cached: `kernel_has(feature)`.
+
+The kernel twin runs a scenario with the host's kernel, which may be built
+without a module a scenario needs (sch_sfq, ip_gre, 8021q, ...). Each feature
+is named after its kernel module (or config option) and tried for real, once
+per process, in a scratch namespace of our own that is deleted after the
+probe; `needed_by(text)` names the features a scenario's commands use, so a
+differential test skips on the twin naming the missing piece while the
+simulator still runs the case. Adding a feature is one row of `FEATURES`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass
+
+__all__ = ["FEATURES", "Feature", "kernel_has", "kernel_lacks", "needed_by"]
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """A kernel feature: the shell lines that succeed only when the kernel has it
+    (run with `bash -c` inside a fresh namespace whose `lo` is up), and the
+    pattern that tells a scenario's text uses it (None: only asked for by name)."""
+
+    probe: str
+    used_by: re.Pattern[str] | None = None
+
+
+def _uses(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
+
+
+_VETH = "ip link add v0 type veth peer name v1 && "
+_HTB = "tc qdisc add dev lo root handle 1: htb && "
+_QDISC = r"tc qdisc (?:add|replace|change)\b[^\n]*\s{}(?:\s|$)"
+
+FEATURES: dict[str, Feature] = {
+    "sch_sfq": Feature("tc qdisc add dev lo root sfq", _uses(_QDISC.format("sfq"))),
+    "sch_prio": Feature("tc qdisc add dev lo root prio", _uses(_QDISC.format("prio"))),
+    "sch_netem": Feature("tc qdisc add dev lo root netem delay 1ms", _uses(_QDISC.format("netem"))),
+    "sch_htb": Feature("tc qdisc add dev lo root htb", _uses(_QDISC.format("htb"))),
+    "sch_tbf": Feature("tc qdisc add dev lo root tbf rate 1mbit burst 10k limit 10k", _uses(_QDISC.format("tbf"))),
+    "cls_fw": Feature(_HTB + "tc filter add dev lo parent 1: protocol ip prio 1 handle 1 fw classid 1:1",
+                      _uses(r"tc filter [^\n]*\sfw(?:\s|$)")),
+    "cls_matchall": Feature(_HTB + "tc filter add dev lo parent 1: matchall classid 1:1",
+                            _uses(r"tc filter [^\n]*\smatchall(?:\s|$)")),
+    "act_police": Feature("tc qdisc add dev lo ingress && "
+                          "tc filter add dev lo parent ffff: u32 match u32 0 0 police rate 1mbit burst 10k",
+                          _uses(r"tc (?:filter|actions) [^\n]*\spolice(?:\s|$)")),
+    "act_gact": Feature("tc qdisc add dev lo ingress && "
+                        "tc filter add dev lo parent ffff: u32 match u32 0 0 action drop",
+                        _uses(r"tc (?:filter|actions) [^\n]*\saction\s+(?:drop|pass|ok|reclassify|continue)\b")),
+    "ip_gre": Feature("ip link add g0 type gre remote 192.0.2.1 local 192.0.2.2",
+                      _uses(r"\btype gre(?:tap)?\b|\bmode gre\b")),
+    "8021q": Feature(_VETH + "ip link add link v0 name v0.5 type vlan id 5", _uses(r"\btype vlan\b")),
+    "bridge vlan_filtering": Feature("ip link add b0 type bridge vlan_filtering 1",
+                                     _uses(r"\bvlan_filtering 1\b")),
+    "bonding": Feature("ip link add b0 type bond", _uses(r"\btype bond\b")),
+    "dummy": Feature("ip link add d0 type dummy", _uses(r"\btype dummy\b")),
+    "vxlan": Feature("ip link add vx0 type vxlan id 1 dstport 4789", _uses(r"\btype vxlan\b")),
+    "macvlan": Feature(_VETH + "ip link add m0 link v0 type macvlan", _uses(r"\btype macvlan\b")),
+    "xfrm_user": Feature("ip xfrm state list", _uses(r"\bip xfrm\b")),
+    "mpls_router": Feature("test -e /proc/sys/net/mpls/platform_labels", _uses(r"\bnet\.mpls\.|\bencap mpls\b")),
+    # CONFIG_IP_MROUTE: smcrouted needs the kernel's multicast VIFs
+    "ipmr": Feature("test -e /proc/net/ip_mr_vif", _uses(r"\bsmcroute")),
+}
+
+
+@functools.cache
+def kernel_has(feature: str) -> bool:
+    """Whether this kernel has `feature` (a key of FEATURES): tried once, then remembered.
+
+    Needs root (it makes a namespace); without it the answer is False.
+    """
+    probe = FEATURES[feature].probe
+    ns = f"npxprobe-{secrets.token_hex(4)}"
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True, check=False).returncode != 0:
+        return False
+    try:
+        res = subprocess.run(["ip", "netns", "exec", ns, "bash", "-c", f"ip link set lo up && {probe}"],
+                             capture_output=True, check=False)
+        return res.returncode == 0
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+
+
+def needed_by(text: str) -> list[str]:
+    """The features a scenario's (or script's) text uses, in FEATURES order."""
+    return [name for name, f in FEATURES.items() if f.used_by is not None and f.used_by.search(text)]
+
+
+def kernel_lacks(features: list[str] | tuple[str, ...]) -> str | None:
+    """The first of `features` this kernel does not have, or None."""
+    return next((f for f in features if not kernel_has(f)), None)
