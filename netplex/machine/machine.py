@@ -92,7 +92,7 @@ class Machine:
                              1, errno.ENOENT)
         del self.netns[name]
         self.fs.unlink(f"{NETNS_RUN_DIR}/{name}")
-        if any(p.netns is ns for p in self.procs.procs.values()):
+        if any(p.alive for p in self.procs.in_netns(ns)):
             return   # a process keeps it alive (its devices stay, unnamed)
         for dev in [d for d in ns.devices.values() if d is not ns.lo]:
             if dev.name in ns.devices:
@@ -129,8 +129,8 @@ class Machine:
         """The namespace process `pid` runs in (/proc/PID/ns/net; pid 1 is init, in the root)."""
         if pid == 1:
             return self.root
-        proc = self.procs.procs.get(pid)
-        if proc is None or not isinstance(proc.netns, Namespace):
+        proc = self.procs.get(pid)
+        if proc is None or not proc.alive or proc.netns is None:
             return None
         return proc.netns
 

@@ -82,7 +82,7 @@ def _pids(machine: Machine, args: list[str]) -> Result:
     target = machine.netns.get(args[0])
     if target is None:
         raise NetnsError("Cannot open network namespace: No such file or directory", 1)
-    pids = sorted(p.pid for p in machine.procs.procs.values() if p.netns is target)
+    pids = [p.pid for p in machine.procs.in_netns(target) if p.alive]
     return Result(0, "".join(f"{pid}\n" for pid in pids))
 
 

@@ -164,3 +164,17 @@ def test_del_takes_veth_peers_with_it(h1):
     ok(h1, "ip netns del a")
     assert "v0" not in h1.ns.devices
     assert ok(h1, "ip netns") == ""
+
+
+def test_pids_identify_and_a_process_keeps_a_deleted_namespace(h1):
+    ok(h1, "ip netns add a")
+    ok(h1, "ip netns exec a smcrouted")
+    pid = ok(h1, "pidof smcrouted").strip()
+    assert ok(h1, "ip netns pids a") == f"{pid}\n"
+    assert ok(h1, f"ip netns identify {pid}") == "a\n"
+    assert ok(h1, f"nsenter -t {pid} -n ip netns identify") == "a\n"
+    assert ok(h1, f"nsenter --net=/proc/{pid}/ns/net ip netns identify") == "a\n"
+    ok(h1, "ip netns del a")
+    assert ok(h1, "ip netns") == "" and ok(h1, f"ip netns identify {pid}") == "\n"
+    ok(h1, f"kill {pid}")
+    assert run(h1, f"ip netns identify {pid}") == (1, "", "Cannot open network namespace: No such file or directory\n")
