@@ -12,10 +12,12 @@ chain, rule number) and the bridge/fib tracepoints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from enum import Enum
+from typing import TypedDict
 
-if TYPE_CHECKING:
-    from netplex.stack.dropreason import SkbDropReason
+# A drop's reason: a member of netplex.stack.dropreason.SkbDropReason. The engine sits
+# below the stack, so it names the type only as the Enum it is.
+DropReason = Enum
 
 __all__ = ["TraceEvent", "TraceFields", "Tracer"]
 
@@ -39,7 +41,7 @@ class TraceEvent:
     rule: int | None = None  # rule number in the chain (1-based); None for the policy
     verdict: str | None = None  # ACCEPT, DROP, RETURN, continue, jump X, goto X; route type (fib_lookup);
     # SNAT/DNAT (nat); event name NEW, DESTROY, ... (conntrack)
-    reason: SkbDropReason | None = None  # drop events: why
+    reason: DropReason | None = None  # drop events: why (an SkbDropReason)
     qdisc: str | None = None  # the qdisc's kind (htb, sfq, pfifo, ...) for a drop inside a qdisc
     handle: int | None = None  # and its handle (major << 16)
 
@@ -56,7 +58,7 @@ class TraceFields(TypedDict, total=False):
     chain: str | None
     rule: int | None
     verdict: str | None
-    reason: SkbDropReason | None
+    reason: DropReason | None
     qdisc: str | None
     handle: int | None
 

@@ -31,9 +31,8 @@ from netplex.stack.netfilter.core import (
     XtError,
     netfilter_of,
 )
-from netplex.stack.netfilter.parse import parse_addr_mask, strtoui
+from netplex.stack.netfilter.parse import parse_addr_mask, parse_proto, strtoui
 from netplex.stack.netfilter.rule import (
-    CHAIN_PROTOS,
     HOSTS,
     INV_DSTIP,
     INV_FRAG,
@@ -43,7 +42,6 @@ from netplex.stack.netfilter.rule import (
     INV_VIA_OUT,
     NETWORKS,
     PROTO_NAMES,
-    PROTOCOLS,
     STANDARD,
     T_EXT,
     T_GOTO,
@@ -412,20 +410,6 @@ def check_chain_name(name: str, new: bool) -> None:
 
 
 # -- building a rule ------------------------------------------------------------
-def parse_proto(text: str) -> int:
-    s = text.lower()
-    num = strtoui(s, 0, 255)
-    if num is not None:
-        return num
-    if s == "all":
-        return 0
-    if s in PROTOCOLS:
-        return PROTOCOLS[s]
-    if s in CHAIN_PROTOS:
-        return CHAIN_PROTOS[s]
-    raise err(f'unknown protocol "{text}" specified')
-
-
 def build_rule(c: Cmd, table: Table) -> Rule:
     r = Rule()
     o = c.opts

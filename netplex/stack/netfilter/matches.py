@@ -32,6 +32,7 @@ from netplex.stack.netfilter.parse import (
     parse_addr_mask,
     parse_ip,
     parse_port,
+    parse_proto,
     strtoui,
 )
 from netplex.stack.netfilter.rule import PROTO_NAMES, ip_str, mask_text
@@ -723,7 +724,6 @@ class ConntrackMatch(Match):
             if name == "ctstate":
                 v: Any = parse_states(a, STATE_ORDER, "conntrack")
             elif name == "ctproto":
-                from netplex.shell.iptables import parse_proto
                 v = parse_proto(a)
                 if v == 0:
                     raise XtError("conntrack: --ctproto requires a nonzero protocol")

@@ -5,6 +5,7 @@ Every function raises `XtError` with the message libxtables prints.
 from __future__ import annotations
 
 from netplex.stack.netfilter.core import XtError
+from netplex.stack.netfilter.rule import CHAIN_PROTOS, PROTOCOLS
 
 SERVICES = {
     "tcpmux": 1, "echo": 7, "discard": 9, "systat": 11, "daytime": 13, "netstat": 15, "qotd": 17,
@@ -78,6 +79,21 @@ def strtoui(s: str, lo: int = 0, hi: int = 2**32 - 1) -> int | None:
     if v < lo or v > hi:
         return None
     return v
+
+
+def parse_proto(text: str) -> int:
+    """xtables_parse_protocol: a number 0-255, `all`, or a name from /etc/protocols."""
+    s = text.lower()
+    num = strtoui(s, 0, 255)
+    if num is not None:
+        return num
+    if s == "all":
+        return 0
+    if s in PROTOCOLS:
+        return PROTOCOLS[s]
+    if s in CHAIN_PROTOS:
+        return CHAIN_PROTOS[s]
+    raise XtError(f'unknown protocol "{text}" specified')
 
 
 def parse_port(s: str, proto: str = "tcp") -> int:
