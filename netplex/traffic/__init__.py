@@ -2,7 +2,7 @@
 their receivers, and the `iperf` probe built on them (SCENARIO.md, Traffic probes)."""
 from __future__ import annotations
 
-from netplex.traffic.generators import FlowStats, TcpBulk, TcpSink, UdpCbr, UdpSink
+from netplex.apps.generators import FlowStats, TcpBulk, TcpSink, UdpCbr, UdpSink
 from netplex.traffic.iperf import run_iperf
 
 __all__ = ["UdpCbr", "UdpSink", "TcpBulk", "TcpSink", "FlowStats", "run_iperf"]

@@ -10,11 +10,14 @@ interval, keyed `node:dev:classid`, with each class's `lended`/`borrowed`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from netplex.apps.generators import FlowStats
+from netplex.apps.iperf import Iperf3Client, Iperf3Server
+from netplex.apps.process import Process
 from netplex.packet.addr import ip_to_int
 from netplex.stack.sockets import ERRNO_TEXT
-from netplex.traffic.generators import FlowStats, TcpBulk, TcpSink, UdpCbr, UdpSink
 
 NSEC_PER_SEC = 1_000_000_000
 START_DELAY_NS = 10_000_000
@@ -48,8 +51,9 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
     start = net.now + START_DELAY_NS
     stop = start + duration_ns
     stats: list[FlowStats] = []
-    gens: list[Any] = []
-    sinks: dict[tuple[str, str, int], Any] = {}
+    clients: list[Iperf3Client] = []
+    procs: list[Process] = []
+    servers: dict[tuple[str, str, int], Process] = {}
     errors: list[str | None] = []
     for f in flows:
         st = FlowStats(start)
@@ -63,19 +67,19 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
             err = "no node has this address"
         else:
             key = (rx.name, proto, int(f["port"]))
-            sink = sinks.get(key)
-            if sink is None:
-                sink = sinks[key] = (UdpSink if proto == "udp" else TcpSink)(rx.ns, int(f["port"]), st)
-            else:
-                st = sink.stats
+            server = servers.get(key)
+            if server is None:
+                prog = Iperf3Server(proto, int(f["port"]), st)
+                server = servers[key] = rx.machine.procs.spawn(prog.argv(), rx.ns, prog)
+            elif isinstance(server.program, Iperf3Server):
+                st = server.program.stats
                 stats[-1] = st
-        if proto == "udp":
-            g: Any = UdpCbr(src_node.ns, dst, int(f["port"]), int(f.get("rate_bps") or UDP_DEFAULT_RATE),
-                            int(f.get("size") or UDP_DEFAULT_SIZE), start, stop, tos=int(f.get("tos") or 0),
-                            on_ns=int(f.get("on_ns") or 0), off_ns=int(f.get("off_ns") or 0))
-        else:
-            g = TcpBulk(src_node.ns, dst, int(f["port"]), start, stop, tos=int(f.get("tos") or 0))
-        gens.append(g)
+        client = Iperf3Client(proto, dst, int(f["port"]), start, stop, tos=int(f.get("tos") or 0),
+                              rate_bps=int(f.get("rate_bps") or UDP_DEFAULT_RATE),
+                              size=int(f.get("size") or UDP_DEFAULT_SIZE),
+                              on_ns=int(f.get("on_ns") or 0), off_ns=int(f.get("off_ns") or 0))
+        clients.append(client)
+        procs.append(src_node.machine.procs.spawn(client.argv(), src_node.ns, client))
         errors.append(err)
     series = _class_series(net)
     samples: dict[str, list[int]] = {name: [] for name, _, _ in series}
@@ -97,15 +101,14 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
         net.run_for(t - net.now)
         if progress is not None:
             progress(min(1.0, (t - (start - START_DELAY_NS)) / (end - start + START_DELAY_NS)))
-    for g in gens:
-        g.close()
-    for s in sinks.values():
-        s.close()
+    for p in [*procs, *servers.values()]:     # the clients' time is up; the servers are stopped
+        if p.table is not None:
+            p.table.exit(p, 0)
     secs = duration_ns / NSEC_PER_SEC
     nint = max(1, -(-duration_ns // NSEC_PER_SEC))
     out_flows = []
     ok = True
-    for f, st, g, err in zip(flows, stats, gens, errors):
+    for f, st, g, err in zip(flows, stats, clients, errors):
         per = st.per_interval[:nint] + [[0, 0]] * max(0, nint - len(st.per_interval))
         good = sum(p[0] for p in per)
         wire = sum(p[1] for p in per)
@@ -115,7 +118,7 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
             o["sent"] = g.sent
             o["received"] = st.packets
             o["lost"] = max(0, g.sent - st.packets)
-        gerr = getattr(g, "error", 0)
+        gerr = g.error
         if err or gerr:
             o["error"] = err or ERRNO_TEXT.get(gerr, f"errno {gerr}")
         if err or gerr or good == 0:

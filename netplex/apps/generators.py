@@ -1,4 +1,4 @@
-"""Traffic generators and receivers on simulated sockets.
+"""Traffic generators and receivers on simulated sockets (what `apps.iperf`'s programs run).
 
 `UdpCbr` sends `size`-byte datagrams at `rate` bits/s of payload (iperf3 -u
 -b counts payload), optionally on/off (`on_ns`/`off_ns` periods). `TcpBulk`
@@ -79,12 +79,13 @@ class UdpCbr:
         self.start = start
         self.sent = 0
         self.error = 0
+        self.closed = False
         self.sk.connect(dst, port)
         ns.sched.at(start, self._tick)
 
     def _tick(self) -> None:
         now = self.ns.sched.now
-        if now >= self.stop:
+        if now >= self.stop or self.closed:
             return
         if self.on_ns and self.off_ns:
             phase = (now - self.start) % (self.on_ns + self.off_ns)
@@ -99,6 +100,7 @@ class UdpCbr:
         self.ns.sched.after(self.gap, self._tick)
 
     def close(self) -> None:
+        self.closed = True
         self.sk.close()
 
 
@@ -140,9 +142,12 @@ class TcpBulk:
         self.tos = tos
         self.sk: TcpSocket | None = None
         self.error = 0
+        self.closed = False
         ns.sched.at(start, self._connect)
 
     def _connect(self) -> None:
+        if self.closed:
+            return
         sk = self.sk = TcpSocket(self.ns.sockets)
         sk.tos = self.tos
         sk.on_connect = lambda s: self._topup()
@@ -153,13 +158,14 @@ class TcpBulk:
 
     def _topup(self) -> None:
         sk = self.sk
-        if sk is None or self.ns.sched.now >= self.stop or sk.error:
+        if sk is None or self.ns.sched.now >= self.stop or sk.error or self.closed:
             return
         if len(sk.sndbuf) < 2 * self.CHUNK:
             sk.send(b"\x00" * self.CHUNK)
         self.ns.sched.after(self.TOPUP_NS, self._topup)
 
     def close(self) -> None:
+        self.closed = True
         if self.sk is not None:
             self.sk.sndbuf.clear() if self.sk.state != 4 else None
             self.sk.close()
