@@ -48,3 +48,33 @@ def test_scenario_services_are_one_daemon_per_node() -> None:
     assert 80 in h.ns.sockets.tcp_listen and 53 in h.ns.sockets.udp
     h.run("kill $(pidof netplex-service)")
     assert 80 not in h.ns.sockets.tcp_listen and 53 not in h.ns.sockets.udp
+
+
+def test_iperf3_server_and_client_are_processes_and_kill_stops_the_flow() -> None:
+    from netplex.apps.generators import FlowStats
+    from netplex.apps.iperf import Iperf3Client, Iperf3Server
+    from netplex.packet.addr import ip_to_int
+
+    net = Network()
+    a, b = net.add_node("a"), net.add_node("b")
+    net.add_link("a:eth0", "b:eth0")
+    a.run("ip addr add 10.0.0.1/24 dev eth0")
+    a.run("ip link set eth0 up")
+    b.run("ip addr add 10.0.0.2/24 dev eth0")
+    b.run("ip link set eth0 up")
+    stats = FlowStats(0)
+    srv = Iperf3Server("udp", 5201, stats)
+    sp = b.machine.procs.spawn(srv.argv(), b.ns, srv)
+    cli = Iperf3Client("udp", ip_to_int("10.0.0.2"), 5201, 0, 10_000_000_000, rate_bps=1_000_000, size=1000)
+    cp = a.machine.procs.spawn(cli.argv(), a.ns, cli)
+    assert a.run("ps -o args -C iperf3").output == \
+        "COMMAND\niperf3 -c 10.0.0.2 -p 5201 -t 10 -u -b 1000000 -l 1000\n"
+    assert b.run("pidof iperf3").output == f"{sp.pid}\n"
+    net.run_for(1_000_000_000)
+    got = stats.packets
+    assert got > 100
+    a.run(f"kill {cp.pid}")
+    net.run_for(1_000_000_000)
+    assert stats.packets <= got + 1 and cli.sent <= got + 1
+    b.run(f"kill {sp.pid}")
+    assert 5201 not in b.ns.sockets.udp
