@@ -4,14 +4,52 @@
 Paths are absolute and normalised; contents are bytes. Daemons read their
 configuration here, scenarios place files here (`files:`), and the shell's
 redirections and file tools (`cat`, `tee`, `ls`, `mkdir`, `rm`, ...) work on it.
+
+The strict calls (`read_bytes`, `write_bytes`, `mkdir`, `unlink`, `rmdir`,
+`rename`, `listdir`) fail as the system calls do, with an `FsError` carrying
+the errno and its strerror text (open(2), mkdir(2), unlink(2), rmdir(2),
+rename(2)); the shell prints that text the way each tool does
+(`cat: /etc/x: No such file or directory`). `read` and `write` are the
+lenient forms daemons and scenario files use (None when absent; parents made).
 """
 from __future__ import annotations
 
+import errno as _errno
+import fnmatch
+import os
 import posixpath
+from dataclasses import dataclass
 
-__all__ = ["FileSystem"]
+from netplex.errors import NetplexError
 
-TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp")
+__all__ = ["FileSystem", "FsError", "Stat"]
+
+TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp", "/dev", "/proc", "/sys")
+DEFAULT_FILE_MODE = 0o644
+DEFAULT_DIR_MODE = 0o755
+# Backed by netplex.shell.sysfs (or by the shell itself for /dev): never stored here.
+VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
+
+
+class FsError(NetplexError):
+    """A failed file operation: `errno` and the C library's strerror text as `message`."""
+
+    def __init__(self, errno: int, path: str = "") -> None:
+        super().__init__(os.strerror(errno), errno)
+        self.path = path
+
+
+@dataclass(slots=True, frozen=True)
+class Stat:
+    """What stat(2) tells the tools: the kind, the permission bits, the size."""
+
+    is_dir: bool
+    mode: int
+    size: int
+
+
+def _is_virtual(p: str) -> bool:
+    return any(p == root or p.startswith(root + "/") for root in VIRTUAL_ROOTS)
 
 
 class FileSystem:
@@ -20,22 +58,231 @@ class FileSystem:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = set(TOP_DIRS)
+        self.modes: dict[str, int] = {"/tmp": 0o1777}
 
     @staticmethod
     def norm(path: str, cwd: str = "/") -> str:
-        return posixpath.normpath(posixpath.join(cwd, path)).replace("//", "/")
+        p = posixpath.normpath(posixpath.join(cwd, path))
+        return "/" + p.lstrip("/")   # POSIX keeps a leading "//"; Linux treats it as "/"
+
+    @staticmethod
+    def is_virtual(path: str) -> bool:
+        """True for /proc, /sys and /dev paths, which other modules model."""
+        return _is_virtual(path)
+
+    # -- lookups
+
+    def _parent_ok(self, p: str) -> None:
+        """Raise as path resolution does when a component of p's parent is missing or a file."""
+        parent = posixpath.dirname(p)
+        parts = [] if parent == "/" else parent.strip("/").split("/")
+        cur = ""
+        for part in parts:
+            cur += "/" + part
+            if cur in self.files:
+                raise FsError(_errno.ENOTDIR, p)
+            if cur not in self.dirs:
+                raise FsError(_errno.ENOENT, p)
+
+    def stat(self, path: str, cwd: str = "/") -> Stat | None:
+        """The file's kind, mode and size, None when it does not exist (or a parent is a file)."""
+        p = self.norm(path, cwd)
+        if p in self.dirs:
+            return Stat(True, self.modes.get(p, DEFAULT_DIR_MODE), 4096)
+        data = self.files.get(p)
+        if data is None:
+            return None
+        return Stat(False, self.modes.get(p, DEFAULT_FILE_MODE), len(data))
+
+    def is_dir(self, path: str, cwd: str = "/") -> bool:
+        return self.norm(path, cwd) in self.dirs
+
+    def is_file(self, path: str, cwd: str = "/") -> bool:
+        return self.norm(path, cwd) in self.files
+
+    def exists(self, path: str, cwd: str = "/") -> bool:
+        p = self.norm(path, cwd)
+        return p in self.dirs or p in self.files
+
+    # -- lenient forms (daemons, scenario files)
 
     def read(self, path: str) -> bytes | None:
+        """The file's bytes, None when there is no such regular file."""
         return self.files.get(self.norm(path))
 
     def write(self, path: str, data: bytes) -> None:
+        """Create or replace a file, making its parent folders (as `files:` does)."""
         p = self.norm(path)
-        d = posixpath.dirname(p)
-        while d not in self.dirs:
-            self.dirs.add(d)
-            d = posixpath.dirname(d)
+        if p in self.dirs:
+            raise FsError(_errno.EISDIR, p)
+        self.makedirs(posixpath.dirname(p))
         self.files[p] = data
 
+    def makedirs(self, path: str, cwd: str = "/") -> None:
+        """mkdir -p: every missing folder on the way; a file in the way is ENOTDIR / EEXIST."""
+        p = self.norm(path, cwd)
+        missing: list[str] = []
+        d = p
+        while d not in self.dirs:
+            if d in self.files:
+                raise FsError(_errno.EEXIST if d == p else _errno.ENOTDIR, p)
+            missing.append(d)
+            d = posixpath.dirname(d)
+        self.dirs.update(missing)
+
+    # -- strict forms (the shell's redirections and file tools)
+
+    def read_bytes(self, path: str, cwd: str = "/") -> bytes:
+        """open(O_RDONLY) + read: ENOENT, ENOTDIR, EISDIR as the kernel reports them."""
+        p = self.norm(path, cwd)
+        data = self.files.get(p)
+        if data is not None:
+            return data
+        if p in self.dirs:
+            raise FsError(_errno.EISDIR, p)
+        self._parent_ok(p)
+        raise FsError(_errno.ENOENT, p)
+
+    def write_bytes(self, path: str, data: bytes, append: bool = False, cwd: str = "/") -> None:
+        """open(O_WRONLY|O_CREAT|O_TRUNC or O_APPEND) + write."""
+        p = self.norm(path, cwd)
+        if p in self.dirs:
+            raise FsError(_errno.EISDIR, p)
+        if p not in self.files:
+            self._parent_ok(p)
+            if _is_virtual(p):
+                raise FsError(_errno.ENOENT if not p.startswith("/proc/") else _errno.EACCES, p)
+            self.files[p] = b""
+        self.files[p] = self.files[p] + data if append else data
+
+    def mkdir(self, path: str, mode: int = DEFAULT_DIR_MODE, cwd: str = "/") -> None:
+        """mkdir(2): EEXIST when anything is there, ENOENT when the parent is missing."""
+        p = self.norm(path, cwd)
+        if p in self.dirs or p in self.files:
+            raise FsError(_errno.EEXIST, p)
+        self._parent_ok(p)
+        self.dirs.add(p)
+        if mode != DEFAULT_DIR_MODE:
+            self.modes[p] = mode
+
+    def listdir(self, path: str, cwd: str = "/") -> list[str]:
+        """The names in a folder, sorted (ENOTDIR for a file, ENOENT when missing)."""
+        p = self.norm(path, cwd)
+        if p not in self.dirs:
+            if p in self.files:
+                raise FsError(_errno.ENOTDIR, p)
+            self._parent_ok(p)
+            raise FsError(_errno.ENOENT, p)
+        prefix = p.rstrip("/") + "/"
+        names = {q[len(prefix):] for q in (*self.dirs, *self.files)
+                 if q.startswith(prefix) and q != p and "/" not in q[len(prefix):]}
+        return sorted(names)
+
     def unlink(self, path: str, cwd: str = "/") -> None:
-        """unlink(2) of a regular file (a missing one is left to the caller to report)."""
-        self.files.pop(self.norm(path, cwd), None)
+        """unlink(2) of a regular file: EISDIR for a folder; a missing one is left to the caller to report."""
+        p = self.norm(path, cwd)
+        if p in self.dirs:
+            raise FsError(_errno.EISDIR, p)
+        self.files.pop(p, None)
+        self.modes.pop(p, None)
+
+    def rmdir(self, path: str, cwd: str = "/") -> None:
+        """rmdir(2): ENOTEMPTY, ENOTDIR, ENOENT; the top folders stay (EBUSY)."""
+        p = self.norm(path, cwd)
+        if p not in self.dirs:
+            if p in self.files:
+                raise FsError(_errno.ENOTDIR, p)
+            self._parent_ok(p)
+            raise FsError(_errno.ENOENT, p)
+        if self.listdir(p):
+            raise FsError(_errno.ENOTEMPTY, p)
+        if p in TOP_DIRS:
+            raise FsError(_errno.EBUSY, p)
+        self.dirs.discard(p)
+        self.modes.pop(p, None)
+
+    def remove_tree(self, path: str, cwd: str = "/") -> None:
+        """rm -r: the folder and everything under it (the top folders themselves stay)."""
+        p = self.norm(path, cwd)
+        prefix = p.rstrip("/") + "/"
+        for q in [q for q in self.files if q.startswith(prefix)]:
+            del self.files[q]
+            self.modes.pop(q, None)
+        for q in sorted((q for q in self.dirs if q.startswith(prefix)), reverse=True):
+            if q not in TOP_DIRS:
+                self.dirs.discard(q)
+                self.modes.pop(q, None)
+        if p not in TOP_DIRS:
+            self.dirs.discard(p)
+            self.modes.pop(p, None)
+
+    def rename(self, src: str, dst: str, cwd: str = "/") -> None:
+        """rename(2) of a file or a folder (with what it holds); dst is replaced if a file."""
+        s, d = self.norm(src, cwd), self.norm(dst, cwd)
+        if s == d:
+            return
+        if s in self.files:
+            if d in self.dirs:
+                raise FsError(_errno.EISDIR, d)
+            self._parent_ok(d)
+            self.files[d] = self.files.pop(s)
+            if s in self.modes:
+                self.modes[d] = self.modes.pop(s)
+            return
+        if s not in self.dirs:
+            self._parent_ok(s)
+            raise FsError(_errno.ENOENT, s)
+        if d.startswith(s.rstrip("/") + "/") or s in TOP_DIRS:
+            raise FsError(_errno.EINVAL, d)
+        if d in self.files:
+            raise FsError(_errno.ENOTDIR, d)
+        if d in self.dirs and self.listdir(d):
+            raise FsError(_errno.ENOTEMPTY, d)
+        self._parent_ok(d)
+        prefix = s.rstrip("/") + "/"
+        moved_dirs = [q for q in self.dirs if q == s or q.startswith(prefix)]
+        moved_files = [q for q in self.files if q.startswith(prefix)]
+        for q in moved_dirs:
+            self.dirs.discard(q)
+            self.dirs.add(d + q[len(s):])
+        for q in moved_files:
+            self.files[d + q[len(s):]] = self.files.pop(q)
+        for q in [q for q in self.modes if q == s or q.startswith(prefix)]:
+            self.modes[d + q[len(s):]] = self.modes.pop(q)
+
+    def chmod(self, path: str, mode: int, cwd: str = "/") -> None:
+        p = self.norm(path, cwd)
+        if p not in self.files and p not in self.dirs:
+            self._parent_ok(p)
+            raise FsError(_errno.ENOENT, p)
+        self.modes[p] = mode & 0o7777
+
+    def glob(self, pattern: str, cwd: str = "/") -> list[str]:
+        """Pathname expansion (bash's, without dotglob): the matches, sorted; [] when none.
+
+        Relative patterns give relative names, as bash prints them.
+        """
+        absolute = pattern.startswith("/")
+        parts = [c for c in pattern.split("/") if c]
+        found: list[str] = ["/" if absolute else ""]
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            nxt: list[str] = []
+            for base in found:
+                where = self.norm(base or ".", cwd)
+                if not any(c in part for c in "*?["):
+                    cand = posixpath.join(base, part) if base else part
+                    if self.exists(cand, cwd) and (last or self.is_dir(cand, cwd)):
+                        nxt.append(cand)
+                    continue
+                if where not in self.dirs:
+                    continue
+                for name in self.listdir(where):
+                    if name.startswith(".") and not part.startswith("."):
+                        continue
+                    if fnmatch.fnmatchcase(name, part):
+                        cand = posixpath.join(base, name) if base else name
+                        if last or self.is_dir(cand, cwd):
+                            nxt.append(cand)
+            found = nxt
+        return sorted(found) if parts else []

@@ -1,4 +1,4 @@
-"""The shell-line interpreter: what `bash -c LINE` does, for the lines netplex runs.
+"""The shell interpreter: what `bash -c SCRIPT` does, for the scripts netplex runs.
 
 A user (or a domain system acting as an agent) types the same lines on the
 simulator as on the kernel twin, where they run under bash. `Shell.run`
@@ -8,45 +8,59 @@ guessing:
 
 - words: single quotes, double quotes (with `$VAR`, `${VAR}`, `$?`, `$(...)`
   and backslash escapes inside), `$'...'`, backslash escapes, `#` comments;
-- lists and pipelines: `;`, newline, `&&`, `||`, `|`, `|&`, `!`;
+- lists and pipelines: `;`, newline, `&&`, `||`, `|`, `|&`, `!`, `&`;
+- compound commands: `if/elif/else/fi`, `for NAME in ...`, `for ((;;))`,
+  `while`, `until`, `case ... esac` (`;;`, `;&`, `;;&`), `( ... )` (a subshell:
+  nothing leaks out), `{ ...; }`, `(( ))`, functions (`f() {}`, `function f {}`);
 - `VAR=value` (persists in the Shell) and `VAR=value cmd` (for that command);
 - expansions: `$NAME`, `${NAME}`, `${NAME:-word}` and friends, `${#NAME}`,
-  `$?`, `$0`, `$#`, `$(...)`, with word splitting of unquoted results;
-- redirections among stdout, stderr and /dev/null (`>/dev/null`,
-  `2>/dev/null`, `&>/dev/null`, `2>&1`, `>&2`, `</dev/null`).
+  `$?`, `$0`, `$1`.., `$#`, `$@`, `$*`, `$!`, `$(...)`, `$((...))` (see `arith`),
+  word splitting of unquoted results, pathname expansion against the
+  machine's files (a pattern that matches nothing stays as typed);
+- redirections (bash REDIRECTION) to and from the machine's files (`netplex.machine.fs`):
+  `>`, `>>`, `>|`, `<`, `2>`, `2>>`, `&>`, `&>>`, `2>&1`, `>&2`, `/dev/null`,
+  `/dev/stdin`, `/dev/stdout`, `/dev/stderr`, here-documents (`<<EOF`,
+  `<<'EOF'` without expansion, `<<-EOF` without leading tabs) and `<<<`
+  here-strings; a write to /proc/sys/... sets that sysctl;
+- `&`: the job runs to completion at once (in simulated time), `$!` names it
+  and `wait` returns its status.
 
-Rejected (status 2, nothing run): redirections to or from files, here-docs,
-background `&`, subshells `( )`, groups `{ }`, compound commands (`if`,
-`for`, `while`, `case`, …), backquotes, arithmetic `$((...))`, brace and
-tilde expansion. Glob characters are left as typed (bash's result when no
-file matches). The whole line is parsed before anything runs, as bash does,
-so a syntax error or a rejection changes nothing.
+Refused (status 2): backquotes, arrays, brace and tilde expansion, `[[ ]]`,
+file descriptors above 2, the builtins in `_REFUSED_BUILTINS`, `set` options
+other than -e -u -x -o pipefail, and any loop that runs more than
+`MAX_LOOP_ITERATIONS` times (the simulation must not hang). The whole script
+is parsed before anything runs, as bash does, so a syntax error or a
+refusal in the parser changes nothing.
 
-Builtins that change the shell itself (`export`, `unset`, `exit`, `:`) live
-here; every other command comes from the `COMMANDS` registry.
+Builtins that change the shell itself (`cd`, `export`, `set`, `source`,
+`read`, `local`, ...) live here; every other command comes from the
+`COMMANDS` registry.
 """
 from __future__ import annotations
 
+import errno
+import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import Any, Union
 
+from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
-from netplex.shell.registry import COMMANDS, CommandFn, Context
+from netplex.shell.arith import ArithError, evaluate
+from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError
 from netplex.shell.result import Result
 
-__all__ = ["Shell"]
+__all__ = ["Shell", "complete"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
 _IFS_SPLIT = re.compile(r"[ \t\n]+")
 _BRACE = re.compile(r"\{[^{}\s]*(,|\.\.)[^{}\s]*\}")
-_KEYWORDS = frozenset(
-    "if then else elif fi for while until do done case esac function select "
-    "time coproc { } [[ ]]".split()
-)
+# Reserved words that close a list (bash SHELL GRAMMAR); recognised in command position only.
+_CLOSERS = ("then", "elif", "else", "fi", "do", "done", "esac", "}")
 _OPERATORS = (  # longest first
-    "&>>", "<<<", "<<-", "&&", "||", ";;", "|&", ">>", ">|", "<<", "<>", ">&", "<&", "&>",
+    "&>>", "<<<", "<<-", ";;&", "&&", "||", ";;", ";&", "|&", ">>", ">|", "<<", "<>", ">&", "<&", "&>",
     ";", "&", "|", "<", ">", "(", ")",
 )
 _REDIRECT_OPS = frozenset({">", ">>", ">|", "<", "<<", "<<-", "<<<", "<>", ">&", "<&", "&>", "&>>"})
@@ -57,7 +71,13 @@ _META = " \t\n;&|<>()"
 
 
 class _SyntaxError(Exception):
-    """A line bash would refuse to parse; the message is bash's."""
+    """A line bash would refuse to parse; the message is bash's. `at_eof`: the text ended
+    inside a construct (more lines would complete it, see `complete`)."""
+
+    def __init__(self, message: str, at_eof: bool = False, status: int = 2) -> None:
+        super().__init__(message)
+        self.at_eof = at_eof
+        self.status = status
 
 
 class _Unsupported(Exception):
@@ -65,12 +85,33 @@ class _Unsupported(Exception):
 
 
 class _Exit(Exception):
-    """`exit N`: ends the line (or the enclosing command substitution)."""
+    """`exit N`: ends the line (or the enclosing subshell or command substitution)."""
 
     def __init__(self, status: int, message: str = "") -> None:
         super().__init__(status)
         self.status = status
         self.message = message
+
+
+class _Return(Exception):
+    """`return N` from a function or a sourced file."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _LoopJump(Exception):
+    """`break N` / `continue N`: leaves N enclosing loops (the innermost continues for `continue`)."""
+
+    def __init__(self, levels: int, kind: str) -> None:
+        super().__init__(kind)
+        self.levels = levels
+        self.kind = kind  # "break" or "continue"
+
+
+class _RedirError(Exception):
+    """A redirection that could not be opened: the command does not run, status 1."""
 
 
 # ---------------------------------------------------------------- syntax tree
@@ -96,7 +137,16 @@ class _Subst:
     quoted: bool
 
 
-_Part = Union[_Lit, _Param, _Subst]
+@dataclass(slots=True)
+class _Arith:
+    """`$(( expr ))`: the expression's text after its own expansions, evaluated by `arith`."""
+
+    expr: list[_Part]
+    raw: str
+    quoted: bool
+
+
+_Part = Union[_Lit, _Param, _Subst, _Arith]
 
 
 @dataclass(slots=True)
@@ -115,7 +165,7 @@ class _Word:
 class _Redirect:
     fd: int | None
     op: str
-    target: _Word
+    target: _Word  # for a here-document: its body (quoted parts when the delimiter was quoted)
 
 
 @dataclass(slots=True)
@@ -127,9 +177,84 @@ class _Simple:
 
 
 @dataclass(slots=True)
+class _Group:
+    """`( list )` (a subshell: nothing it changes leaks out) or `{ list; }`."""
+
+    body: _List
+    subshell: bool
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _If:
+    clauses: list[tuple[_List, _List]]  # if/elif condition, then-body
+    orelse: _List | None
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _For:
+    var: str
+    words: list[_Word] | None  # None: "$@"
+    body: _List
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _ArithFor:
+    """`for (( init; cond; step ))`."""
+
+    init: _Word
+    cond: _Word
+    step: _Word
+    body: _List
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _While:
+    cond: _List
+    body: _List
+    until: bool
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _Case:
+    word: _Word
+    items: list[tuple[list[_Word], _List, str]]  # patterns, body, `;;` / `;&` / `;;&`
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _ArithCmd:
+    """`(( expr ))`: status 0 when the value is not zero."""
+
+    expr: _Word
+    redirects: list[_Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class _FuncDef:
+    name: str
+    body: _Command
+    lineno: int = 1
+
+
+_Command = Union[_Simple, _Group, _If, _For, _ArithFor, _While, _Case, _ArithCmd, _FuncDef]
+
+
+@dataclass(slots=True)
 class _Pipeline:
     negate: bool
-    commands: list[_Simple]
+    commands: list[_Command]
     stderr_too: list[bool]  # per command: joined to the next by `|&`
 
 
@@ -137,6 +262,7 @@ class _Pipeline:
 class _AndOr:
     first: _Pipeline
     rest: list[tuple[str, _Pipeline]]
+    background: bool = False  # ended by `&`
 
 
 @dataclass(slots=True)
@@ -164,6 +290,10 @@ class _Parser:
         self.pos = pos
         self.nested = nested  # inside $( ... ): `)` ends the list
         self._peeked: _Tok | None = None
+        # here-documents whose body starts after the next newline: (redirect, delimiter, strip tabs, quoted, line)
+        self._heredocs: list[tuple[_Redirect, str, bool, bool, int]] = []
+        self.warnings: list[str] = []
+        self.open_heredoc = False  # a here-document ran to the end of the text
 
     # -- errors
 
@@ -183,12 +313,12 @@ class _Parser:
 
     def _eof(self) -> _SyntaxError:
         return _SyntaxError(
-            f"bash: -c: line {self._lineno(len(self.text)) + 1}: syntax error: unexpected end of file\n"
+            f"bash: -c: line {self._lineno(len(self.text)) + 1}: syntax error: unexpected end of file\n", True
         )
 
     def _eof_matching(self, ch: str, extra_line: bool = False) -> _SyntaxError:
         line = self._lineno(len(self.text)) + (1 if extra_line else 0)
-        return _SyntaxError(f"bash: -c: line {line}: unexpected EOF while looking for matching `{ch}'\n")
+        return _SyntaxError(f"bash: -c: line {line}: unexpected EOF while looking for matching `{ch}'\n", True)
 
     # -- lexer
 
@@ -222,6 +352,8 @@ class _Parser:
         c = text[self.pos]
         if c == "\n":
             self.pos += 1
+            if self._heredocs:
+                self._read_heredocs()
             return _Tok("newline", "\n", lineno=lineno)
         for op in _OPERATORS:
             if text.startswith(op, self.pos):
@@ -309,7 +441,11 @@ class _Parser:
         p = self.pos + 1  # just after `$`
         nxt = text[p] if p < n else ""
         if text.startswith("((", p):
-            raise _Unsupported("arithmetic expansion $((...)) is not supported")
+            end = self._arith_end(p + 2)
+            raw = text[p + 2:end]
+            self.pos = end + 2
+            parts.append(_Arith(_Parser(raw)._brace_word(), raw, quoted))
+            return
         if nxt == "(":
             sub = _Parser(text, p + 1, nested=True)
             body = sub.parse_list()
@@ -329,10 +465,10 @@ class _Parser:
             assert m is not None
             self.pos = m.end()
             parts.append(_Param(m.group(), quoted))
-        elif nxt and (nxt.isdigit() or nxt in "?#@*"):
+        elif nxt and (nxt.isdigit() or nxt in "?#@*!"):
             self.pos = p + 1
             parts.append(_Param(nxt, quoted))
-        elif nxt in ("$", "!", "-"):
+        elif nxt in ("$", "-"):
             raise _Unsupported(f"the special parameter ${nxt} is not supported")
         elif nxt == "'" and not quoted:
             self.pos = p + 1
@@ -342,6 +478,76 @@ class _Parser:
         else:
             lit("$", quoted)
             self.pos = p
+
+    def _arith_end(self, p: int) -> int:
+        """Index of the `))` closing an arithmetic expression whose text starts at p."""
+        depth = 0
+        text = self.text
+        while p < len(text):
+            c = text[p]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0 and text.startswith("))", p):
+                    return p
+                depth -= 1
+            p += 1
+        raise self._eof_matching(")", extra_line=True)
+
+    def _read_heredocs(self) -> None:
+        """Take the bodies of the here-documents of the line just ended (bash REDIRECTION)."""
+        text = self.text
+        for redir, delim, strip, quoted, line in self._heredocs:
+            body: list[str] = []
+            while True:
+                if self.pos >= len(text):
+                    self.open_heredoc = True
+                    self.warnings.append(
+                        f"bash: line {text.rstrip(chr(10)).count(chr(10)) + 1}: warning: here-document at line {line} "
+                        f"delimited by end-of-file (wanted `{delim}')\n")
+                    break
+                end = text.find("\n", self.pos)
+                end = len(text) if end < 0 else end
+                row = text[self.pos:end]
+                self.pos = min(end + 1, len(text))
+                if strip:
+                    row = row.lstrip("\t")
+                if row == delim:
+                    break
+                body.append(row + "\n")
+            data = "".join(body)
+            if quoted:
+                redir.target = _Word([_Lit(data, True)], data)
+            else:
+                redir.target = _Word(_Parser(data)._heredoc_parts(), data)
+        self._heredocs.clear()
+
+    def _heredoc_parts(self) -> list[_Part]:
+        """An unquoted here-document's body: `$` expansions and `\\$ \\` \\\\ \\newline` escapes only."""
+        parts: list[_Part] = []
+
+        def lit(s: str, q: bool) -> None:
+            if parts and isinstance(parts[-1], _Lit):
+                parts[-1].text += s
+            else:
+                parts.append(_Lit(s, True))
+
+        text = self.text
+        lit("", True)
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c == "\\" and self.pos + 1 < len(text) and text[self.pos + 1] in "$`\\\n":
+                if text[self.pos + 1] != "\n":
+                    lit(text[self.pos + 1], True)
+                self.pos += 2
+            elif c == "`":
+                raise _Unsupported("backquote command substitution is not supported; use $(...)")
+            elif c == "$":
+                self._lex_dollar(parts, lit, quoted=True)
+            else:
+                lit(c, True)
+                self.pos += 1
+        return parts
 
     def _match_brace(self, p: int) -> int:
         """Index of the `}` closing a `${` whose body starts at p."""
@@ -460,29 +666,56 @@ class _Parser:
         while self.peek().kind == "newline":
             self.next()
 
+    def _is_reserved(self, tok: _Tok, *words: str) -> bool:
+        """A reserved word: recognised only unquoted, in command position (bash SHELL GRAMMAR)."""
+        return tok.kind == "word" and tok.value in words
+
+    def _expect(self, word: str) -> None:
+        tok = self.peek()
+        if not self._is_reserved(tok, word):
+            if tok.kind == "eof":
+                raise self._eof()
+            raise self._unexpected(tok)
+        self.next()
+
     def parse_line(self) -> _List:
         body = self.parse_list()
         tok = self.peek()
         if tok.kind != "eof":
             raise self._unexpected(tok)
+        if self._heredocs:  # `cat <<EOF` with no newline after it: an empty body, as bash warns
+            self.text += "\n"
+            self._read_heredocs()
         return body
 
     def parse_list(self) -> _List:
+        """and-or lists separated by `;`, `&` or newlines, up to a token that closes the enclosing construct."""
         items: list[_AndOr] = []
         self._skip_newlines()
         while True:
             tok = self.peek()
-            if tok.kind == "eof" or (self.nested and tok.kind == "op" and tok.value == ")"):
+            if tok.kind == "eof" or (tok.kind == "op" and tok.value in (")", ";;", ";&", ";;&")) \
+                    or self._is_reserved(tok, *_CLOSERS):
                 return _List(items)
-            items.append(self._and_or())
+            item = self._and_or()
+            items.append(item)
             tok = self.peek()
             if tok.kind == "op" and tok.value == "&":
-                raise _Unsupported("background jobs (&) are not supported")
-            if (tok.kind == "op" and tok.value == ";") or tok.kind == "newline":
+                item.background = True
+            if (tok.kind == "op" and tok.value in (";", "&")) or tok.kind == "newline":
                 self.next()
                 self._skip_newlines()
                 continue
             return _List(items)
+
+    def _body(self, closer: str) -> _List:
+        """A compound command's list, which bash requires to hold a command."""
+        body = self.parse_list()
+        if not body.items:
+            tok = self.peek()
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+        self._expect(closer)
+        return body
 
     def _and_or(self) -> _AndOr:
         first = self._pipeline()
@@ -504,16 +737,217 @@ class _Parser:
                 negate = not negate
             else:
                 break
-        commands = [self._simple()]
+        commands = [self._command()]
         stderr_too: list[bool] = []
         while self.peek().kind == "op" and self.peek().value in ("|", "|&"):
             stderr_too.append(self.next().value == "|&")
             self._skip_newlines()
             if self.peek().kind == "eof":
                 raise self._eof()
-            commands.append(self._simple())
+            commands.append(self._command())
         stderr_too.append(False)
         return _Pipeline(negate, commands, stderr_too)
+
+    def _command(self) -> _Command:
+        tok = self.peek()
+        lineno = tok.lineno
+        if tok.kind == "op" and tok.value == "(":
+            self.next()
+            if self.text.startswith("(", self.pos) and self._peeked is None:
+                return self._arith_command(lineno)
+            body = self.parse_list()
+            close = self.peek()
+            if not body.items or close.kind != "op" or close.value != ")":
+                raise self._eof() if close.kind == "eof" else self._unexpected(close)
+            self.next()
+            return self._redirects_after(_Group(body, True, lineno=lineno))
+        if tok.kind != "word":
+            return self._simple()
+        if self._is_reserved(tok, *_CLOSERS):
+            raise self._unexpected(tok)
+        if tok.value == "{":
+            self.next()
+            return self._redirects_after(_Group(self._body("}"), False, lineno=lineno))
+        if tok.value == "if":
+            self.next()
+            return self._redirects_after(self._if(lineno))
+        if tok.value in ("while", "until"):
+            self.next()
+            cond = self._body("do")
+            body = self._body("done")
+            return self._redirects_after(_While(cond, body, tok.value == "until", lineno=lineno))
+        if tok.value == "for":
+            self.next()
+            return self._redirects_after(self._for(lineno))
+        if tok.value == "case":
+            self.next()
+            return self._redirects_after(self._case(lineno))
+        if tok.value == "function":
+            self.next()
+            name = self.next()
+            if name.kind != "word" or not _NAME.fullmatch(name.value):
+                raise self._eof() if name.kind == "eof" else self._unexpected(name)
+            if self.peek().kind == "op" and self.peek().value == "(":
+                self.next()
+                close = self.next()
+                if close.kind != "op" or close.value != ")":
+                    raise self._unexpected(close)
+            return self._function_body(name.value, lineno)
+        if tok.value in ("[[", "]]", "select", "time", "coproc"):
+            what = "[[ ... ]] (use [ ... ])" if tok.value in ("[[", "]]") else f"the shell keyword '{tok.value}'"
+            raise _Unsupported(f"{what} is not supported")
+        return self._simple()
+
+    def _arith_command(self, lineno: int) -> _ArithCmd:
+        """`(( expr ))`; the lexer stands just after the first `(`."""
+        end = self._arith_end(self.pos + 1)
+        raw = self.text[self.pos + 1:end]
+        self.pos = end + 2
+        return self._redirects_after(_ArithCmd(_Word(_Parser(raw)._brace_word(), raw), lineno=lineno))
+
+    def _function_body(self, name: str, lineno: int) -> _FuncDef:
+        self._skip_newlines()
+        tok = self.peek()
+        if tok.kind == "eof":
+            raise self._eof()
+        if not (self._is_reserved(tok, "{", "if", "while", "until", "for", "case")
+                or (tok.kind == "op" and tok.value == "(")):
+            raise self._unexpected(tok)
+        return _FuncDef(name, self._command(), lineno)
+
+    def _if(self, lineno: int) -> _If:
+        clauses: list[tuple[_List, _List]] = []
+        orelse: _List | None = None
+        while True:
+            cond = self._body("then")
+            body = self.parse_list()
+            if not body.items:
+                tok = self.peek()
+                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+            clauses.append((cond, body))
+            tok = self.peek()
+            if self._is_reserved(tok, "elif"):
+                self.next()
+                continue
+            if self._is_reserved(tok, "else"):
+                self.next()
+                orelse = self._body("fi")
+                break
+            self._expect("fi")
+            break
+        return _If(clauses, orelse, lineno=lineno)
+
+    def _for(self, lineno: int) -> _For | _ArithFor:
+        if self.peek().kind == "op" and self.peek().value == "(" and self.text.startswith("(", self.pos):
+            self.next()
+            end = self._arith_end(self.pos + 1)
+            raw = self.text[self.pos + 1:end]
+            self.pos = end + 2
+            exprs = raw.split(";")
+            if len(exprs) != 3:
+                raise _SyntaxError(f"bash: -c: line {lineno}: syntax error: `(({raw}))'\n")
+            words = [_Word(_Parser(e)._brace_word(), e) for e in exprs]
+            tok = self.peek()
+            if tok.kind == "op" and tok.value == ";" or tok.kind == "newline":
+                self.next()
+            self._skip_newlines()
+            self._expect("do")
+            return _ArithFor(words[0], words[1], words[2], self._body("done"), lineno=lineno)
+        name = self.next()
+        if name.kind != "word" or not _NAME.fullmatch(name.value):
+            if name.kind == "eof":
+                raise self._eof()
+            raise _SyntaxError(f"bash: -c: line {name.lineno}: `{name.value}': not a valid identifier\n", status=1)
+        words: list[_Word] | None = None
+        self._skip_newlines()
+        tok = self.peek()
+        if self._is_reserved(tok, "in"):
+            self.next()
+            words = []
+            while self.peek().kind == "word":
+                w = self.next().word
+                assert w is not None
+                self._check_word(w)
+                words.append(w)
+            tok = self.peek()
+            if not ((tok.kind == "op" and tok.value == ";") or tok.kind == "newline"):
+                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+            self.next()
+        elif tok.kind == "op" and tok.value == ";":
+            self.next()
+        self._skip_newlines()
+        self._expect("do")
+        return _For(name.value, words, self._body("done"), lineno=lineno)
+
+    def _case(self, lineno: int) -> _Case:
+        tok = self.next()
+        if tok.kind != "word":
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+        assert tok.word is not None
+        subject = tok.word
+        self._skip_newlines()
+        self._expect("in")
+        items: list[tuple[list[_Word], _List, str]] = []
+        while True:
+            self._skip_newlines()
+            tok = self.peek()
+            if self._is_reserved(tok, "esac"):
+                self.next()
+                break
+            if tok.kind == "op" and tok.value == "(":
+                self.next()
+            patterns: list[_Word] = []
+            while True:
+                pat = self.next()
+                if pat.kind != "word":
+                    raise self._eof() if pat.kind == "eof" else self._unexpected(pat)
+                assert pat.word is not None
+                patterns.append(pat.word)
+                sep = self.next()
+                if sep.kind == "op" and sep.value == "|":
+                    continue
+                if sep.kind == "op" and sep.value == ")":
+                    break
+                raise self._eof() if sep.kind == "eof" else self._unexpected(sep)
+            body = self.parse_list()
+            tok = self.peek()
+            if tok.kind == "op" and tok.value in (";;", ";&", ";;&"):
+                self.next()
+                items.append((patterns, body, tok.value))
+                continue
+            items.append((patterns, body, ";;"))
+            self._expect("esac")
+            break
+        return _Case(subject, items, lineno=lineno)
+
+    def _redirects_after(self, cmd: Any) -> Any:
+        """Redirections after a compound command (`done > file`); any other word is an error."""
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.value in _REDIRECT_OPS:
+                self.next()
+                cmd.redirects.append(self._redirect_from(tok))
+            elif tok.kind == "word":
+                raise self._unexpected(tok)
+            else:
+                return cmd
+
+    def _redirect_from(self, op: _Tok) -> _Redirect:
+        target = self.peek()
+        if target.kind != "word":
+            raise self._unexpected(target)
+        self.next()
+        assert target.word is not None
+        redir = _Redirect(op.fd, op.value, target.word)
+        if op.value in ("<<", "<<-"):
+            word = target.word
+            quoted = any(isinstance(p, _Lit) and p.quoted for p in word.parts) or any(
+                c in word.raw for c in "'\"\\")
+            delim = "".join(p.text if isinstance(p, _Lit) else word.raw for p in word.parts)
+            self._heredocs.append((redir, delim, op.value == "<<-", quoted, target.lineno))
+        else:
+            self._check_redirect(redir)
+        return redir
 
     def _simple(self) -> _Simple:
         cmd = _Simple(lineno=self.peek().lineno)
@@ -528,27 +962,28 @@ class _Parser:
                     if assign is not None:
                         cmd.assigns.append(assign)
                         continue
-                    if word.literal() is not None and tok.value in _KEYWORDS:
-                        what = "groups { ... }" if tok.value in "{}" else f"the shell keyword '{tok.value}'"
-                        raise _Unsupported(f"{what} is not supported")
+                    nxt = self.peek()
+                    if (nxt.kind == "op" and nxt.value == "(" and not cmd.assigns and not cmd.redirects
+                            and _NAME.fullmatch(tok.value)):
+                        self.next()
+                        close = self.next()
+                        if close.kind != "op" or close.value != ")":
+                            raise self._unexpected(close)
+                        return self._function_body(tok.value, cmd.lineno)  # type: ignore[return-value]
                 self._check_word(word)
                 cmd.words.append(word)
             elif tok.kind == "op" and tok.value in _REDIRECT_OPS:
                 self.next()
-                target = self.peek()
-                if target.kind != "word":
-                    raise self._unexpected(target)
-                self.next()
-                assert target.word is not None
-                cmd.redirects.append(self._redirect(tok.fd, tok.value, target.word))
+                cmd.redirects.append(self._redirect_from(tok))
             elif tok.kind == "op" and tok.value == "(":
-                if not cmd.words and not cmd.assigns and not cmd.redirects:
-                    raise _Unsupported("subshells ( ... ) are not supported")
+                if cmd.assigns and not cmd.words and not cmd.assigns[-1][2].raw:
+                    raise _Unsupported(f"arrays are not supported: {cmd.assigns[-1][0]}=(...)")
                 raise self._unexpected(tok)
             else:
                 break
         if not (cmd.words or cmd.assigns or cmd.redirects):
-            raise self._unexpected(self.peek())
+            tok = self.peek()
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
         return cmd
 
     @staticmethod
@@ -560,6 +995,8 @@ class _Parser:
         if not m:
             return None
         rest = first.text[m.end():]
+        if rest.startswith("(") and len(word.parts) == 1:
+            raise _Unsupported(f"arrays are not supported: {word.raw}")
         value_parts: list[_Part] = ([_Lit(rest, False)] if rest else []) + word.parts[1:]
         return m.group(1), m.group(2) == "+", _Word(value_parts, word.raw[m.end():])
 
@@ -573,53 +1010,102 @@ class _Parser:
                     raise _Unsupported(f"brace expansion is not supported: {word.raw}")
 
     @staticmethod
-    def _redirect(fd: int | None, op: str, target: _Word) -> _Redirect:
-        redir = _Redirect(fd, op, target)
-        shown = f"{'' if fd is None else fd}{op}{target.raw}"
-        if op in ("<<", "<<-", "<<<", "<>", "<&"):
-            raise _Unsupported(f"redirection to files is not supported: {shown}")
-        lit = target.literal()
-        if lit is not None:
-            _redirect_plan(redir, lit)  # raises when the target is a file
-        return redir
+    def _check_redirect(redir: _Redirect) -> None:
+        fd, op = redir.fd, redir.op
+        shown = f"{'' if fd is None else fd}{op}{redir.target.raw}"
+        if op in ("<>",) or (op == "<&"):
+            raise _Unsupported(f"the redirection {shown} is not supported")
+        if fd is not None and fd not in (0, 1, 2) and not (
+                op in (">", ">>", ">|") and redir.target.literal() == "/dev/null"):
+            raise _Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
+        target = redir.target.literal()
+        if op == ">&" and target is not None and target.isdigit() and target not in ("0", "1", "2"):
+            raise _Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
+        if op in (">&", "<&") and target == "-":
+            raise _Unsupported(f"closing a file descriptor is not supported: {shown}")
 
 
-def _redirect_plan(redir: _Redirect, target: str) -> tuple[str, int, object]:
-    """What a redirection does: ("null", fd, None) / ("dup", fd, from_fd) / ("stdin-null", 0, None).
+def complete(text: str) -> bool:
+    """True when `text` is a whole command: no construct, quote or here-document left open.
 
-    `fd` is -1 for `&>` (both stdout and stderr). Anything that would open a
-    real file is rejected.
+    A scenario's setup is read as a script: lines are joined until they form a
+    complete command (a here-document or a `for` loop spans lines).
     """
-    op, fd = redir.op, redir.fd
-    shown = f"{'' if fd is None else fd}{op}{target}"
-    if op == "<":
-        if target == "/dev/null" and fd in (None, 0):
-            return ("stdin-null", 0, None)
-    elif op in ("&>", "&>>"):
-        if target == "/dev/null":
-            return ("null", -1, None)
-    elif op == ">&":
-        if target in ("1", "2") and fd in (None, 1, 2):
-            return ("dup", 1 if fd is None else fd, int(target))
-        if target == "/dev/null" and fd is None:
-            return ("null", -1, None)
-    elif target == "/dev/null":  # >, >>, >|
-        return ("null", 1 if fd is None else fd, None)
-    raise _Unsupported(f"redirection to files is not supported: {shown}")
+    try:
+        parser = _Parser(text)
+        parser.parse_line()
+    except _SyntaxError as e:
+        return not e.at_eof
+    except _Unsupported:
+        return True
+    return not parser.open_heredoc
 
 
 # ---------------------------------------------------------------- the shell
 
-_Builtin = Callable[["Shell", list[str], bool], Result]
+MAX_LOOP_ITERATIONS = 100_000   # a `while true` with nothing that ends it must not hang the simulator
+MAX_FUNCTION_DEPTH = 40         # shell functions calling themselves
+
+_OUT, _ERR, _NULL = "out", "err", "null"
+
+
+class _Input:
+    """A command's standard input. Commands see what is left; `read` takes one line at a time."""
+
+    __slots__ = ("pos", "text")
+
+    def __init__(self, text: str = "") -> None:
+        self.text = text
+        self.pos = 0
+
+    def rest(self) -> str:
+        return self.text[self.pos:]
+
+    def readline(self) -> str | None:
+        if self.pos >= len(self.text):
+            return None
+        end = self.text.find("\n", self.pos)
+        end = len(self.text) if end < 0 else end + 1
+        line = self.text[self.pos:end]
+        self.pos = end
+        return line
+
+
+@dataclass(slots=True, eq=False)
+class _FileSink:
+    """An output redirection to a file (opened, truncated or not, before the command runs)."""
+
+    path: str
+    proc_sys: bool = False  # /proc/sys/...: a write sets the sysctl
+
+
+_Sink = Union[str, _FileSink]
+_Builtin = Callable[["Shell", list[str], _Input], Result]
+
+
+@dataclass(slots=True)
+class _State:
+    """What a subshell copies and throws away: variables, functions, arguments, directory, options."""
+
+    env: dict[str, str]
+    functions: dict[str, _Command]
+    args: list[str]
+    cwd: str
+    options: set[str]
+
+
+def _glob_escape(s: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in s)
 
 
 class Shell:
-    """One shell session: its variables and last status persist across lines.
+    """One shell session: its variables, functions, directory and last status persist across lines.
 
     `node` is handed to every command as `ctx.node` and `machine` as
-    `ctx.machine`; `read_file` and `sleep`
-    are the host's (see `registry.Context`); `commands` defaults to the live
-    `COMMANDS` table, so commands registered later are found.
+    `ctx.machine`; files are the machine's (`machine.fs`, or a private
+    filesystem for a shell without a machine); `read_file` (the /proc and /sys
+    files) and `sleep` are the host's (see `registry.Context`); `commands`
+    defaults to the live `COMMANDS` table, so commands registered later are found.
     """
 
     def __init__(
@@ -629,119 +1115,497 @@ class Shell:
         read_file: Callable[[str], str | None] | None = None,
         sleep: Callable[[int], None] | None = None,
         commands: dict[str, CommandFn] | None = None,
-        machine: object = None,
+        machine: Any = None,
     ) -> None:
         self.node = node
         self.machine = machine
+        self.fs: FileSystem = machine.fs if machine is not None else FileSystem()
         self.env: dict[str, str] = dict(env) if env else {}
         defaults = Context()
         self.read_file = read_file if read_file is not None else defaults.read_file
         self.sleep = sleep if sleep is not None else defaults.sleep
         self.commands = COMMANDS if commands is None else commands
         self.status = 0  # $?
+        self.functions: dict[str, _Command] = {}
+        self.args: list[str] = []        # $1 ... (set --, function arguments, source FILE ARGS)
+        self.cwd = "/"
+        self.options: set[str] = set()   # errexit, nounset, xtrace, pipefail
+        self.jobs: dict[int, int] = {}   # background job pid -> exit status (jobs run to completion)
+        self.last_job: int | None = None  # $!
+        self._next_job = 20000
+        self._locals: list[dict[str, str | None]] = []  # per function call: the values `local` hid
+        self._loops = 0
+        self._sourcing = 0
+        self._cond = 0          # inside a condition: `set -e` does not apply
+        self._iterations = 0
+        self._subst_status: int | None = None
+        self.lineno = 1
+
+    # -- entry points
 
     def run(self, line: str) -> Result:
-        """Run one line, as `bash -c LINE` would; returns all stdout and stderr it produced."""
+        """Run one line (or script), as `bash -c LINE` would; returns all stdout and stderr it produced."""
+        parser = _Parser(line)
         try:
-            body = _Parser(line).parse_line()
+            body = parser.parse_line()
         except _SyntaxError as e:
-            self.status = 2
-            return Result(2, "", str(e))
+            self.status = e.status
+            return Result(e.status, "", str(e))
         except _Unsupported as e:
             self.status = 2
             return Result(2, "", f"netplex: {e}\n")
         out: list[str] = []
-        err: list[str] = []
+        err: list[str] = list(parser.warnings)
+        self._iterations = 0
         try:
-            self._run_list(body, out, err)
+            self._run_list(body, _Input(), out, err)
         except _Exit as e:
             err.append(e.message)
             self.status = e.status
+        except _Return as e:   # `return` at the top: bash refuses it (handled in the builtin); keep the status
+            self.status = e.status
+        except _LoopJump:
+            pass
         except _Unsupported as e:
             err.append(f"netplex: {e}\n")
             self.status = 2
         return Result(self.status, "".join(out), "".join(err))
 
-    # -- execution
+    # -- state
 
-    def _run_list(self, body: _List, out: list[str], err: list[str]) -> None:
+    def _save(self) -> _State:
+        return _State(dict(self.env), dict(self.functions), list(self.args), self.cwd, set(self.options))
+
+    def _restore(self, s: _State) -> None:
+        self.env, self.functions, self.args, self.cwd, self.options = s.env, s.functions, s.args, s.cwd, s.options
+
+    def _tick(self) -> None:
+        self._iterations += 1
+        if self._iterations > MAX_LOOP_ITERATIONS:
+            raise _Unsupported(f"loop stopped after {MAX_LOOP_ITERATIONS} iterations: netplex does not run "
+                               "loops that never end (they would hang the simulation)")
+
+    def _in_condition(self) -> _CondScope:
+        return _CondScope(self)
+
+    # -- lists, pipelines
+
+    def _run_list(self, body: _List, inp: _Input, out: list[str], err: list[str]) -> int:
         for item in body.items:
-            self._run_pipeline(item.first, out, err)
-            for op, pipeline in item.rest:
-                if (op == "&&") == (self.status == 0):
-                    self._run_pipeline(pipeline, out, err)
+            self._run_and_or(item, inp, out, err)
+        return self.status
 
-    def _run_pipeline(self, pipeline: _Pipeline, out: list[str], err: list[str]) -> None:
-        data = ""
-        status = 0
-        alone = len(pipeline.commands) == 1
-        for cmd, stderr_too in zip(pipeline.commands, pipeline.stderr_too):
-            try:
-                status, data, stage_err = self._run_simple(cmd, data, err, alone, stderr_too)
-            except _Exit as e:
-                if alone:
-                    raise
-                status, data, stage_err = e.status, "", e.message
-            err.append(stage_err)
-        out.append(data)
+    def _run_and_or(self, item: _AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
+        if item.background:
+            self._background(item, inp, out, err)
+            return
+        pipelines = [("", item.first), *item.rest]
+        last = len(pipelines) - 1
+        ran = -1
+        for i, (op, pipeline) in enumerate(pipelines):
+            if i > 0 and (op == "&&") != (self.status == 0):
+                continue
+            if i < last or pipeline.negate:
+                with self._in_condition():
+                    self._run_pipeline(pipeline, inp, out, err)
+            else:
+                self._run_pipeline(pipeline, inp, out, err)
+            ran = i
+        if ("errexit" in self.options and self.status != 0 and self._cond == 0 and ran == last
+                and not pipelines[last][1].negate):
+            raise _Exit(self.status)
+
+    def _background(self, item: _AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
+        """`cmd &`: netplex runs the job to completion now (in simulated time) and keeps its status for `wait`."""
+        saved = self._save()
+        try:
+            with self._in_condition():
+                self._run_and_or(_AndOr(item.first, item.rest), _Input(), out, err)
+            status = self.status
+        except _Exit as e:
+            err.append(e.message)
+            status = e.status
+        finally:
+            self._restore(saved)
+        pid = self._next_job
+        self._next_job += 1
+        self.jobs[pid] = status
+        self.last_job = pid
+        self.status = 0
+
+    def _run_pipeline(self, pipeline: _Pipeline, inp: _Input, out: list[str], err: list[str]) -> None:
+        commands = pipeline.commands
+        if len(commands) == 1:
+            status = self._exec(commands[0], inp, out, err)
+        else:
+            statuses: list[int] = []
+            data = ""
+            for i, (cmd, stderr_too) in enumerate(zip(commands, pipeline.stderr_too)):
+                stage_out: list[str] = out if i == len(commands) - 1 else []
+                stage_err = stage_out if stderr_too else err
+                saved = self._save()   # each stage of a pipeline runs in a subshell
+                try:
+                    st = self._exec(cmd, inp if i == 0 else _Input(data), stage_out, stage_err)
+                except _Exit as e:
+                    stage_err.append(e.message)
+                    st = e.status
+                except _LoopJump:
+                    st = 0
+                except _Return as e:
+                    st = e.status
+                finally:
+                    self._restore(saved)
+                statuses.append(st)
+                data = "".join(stage_out)
+            status = statuses[-1]
+            if "pipefail" in self.options:
+                status = next((s for s in reversed(statuses) if s), 0)
         if pipeline.negate:
             status = 0 if status else 1
         self.status = status
 
-    def _run_simple(
-        self, cmd: _Simple, stdin: str, err: list[str], alone: bool, stderr_too: bool
-    ) -> tuple[int, str, str]:
-        """Run one simple command; returns (status, stdout text, stderr text) after redirections."""
-        self._subst_status: int | None = None
+    # -- commands
+
+    def _exec(self, cmd: _Command, inp: _Input, out: list[str], err: list[str]) -> int:
+        self.lineno = cmd.lineno
+        if isinstance(cmd, _Simple):
+            self.status = self._run_simple(cmd, inp, out, err)
+            return self.status
+        if isinstance(cmd, _FuncDef):
+            self.functions[cmd.name] = cmd.body
+            self.status = 0
+            return 0
+        if not cmd.redirects:
+            self.status = self._run_compound(cmd, inp, out, err)
+            return self.status
+        try:
+            where, cin = self._open(cmd.redirects, inp, err)
+        except _RedirError as e:
+            err.append(str(e))
+            self.status = 1
+            return 1
+        lo: list[str] = []
+        le: list[str] = []
+        try:
+            self.status = self._run_compound(cmd, cin, lo, le)
+        finally:
+            self._route("".join(lo), "".join(le), where, out, err)
+        return self.status
+
+    def _run_compound(self, cmd: _Command, inp: _Input, out: list[str], err: list[str]) -> int:
+        if isinstance(cmd, _Group):
+            if not cmd.subshell:
+                return self._run_list(cmd.body, inp, out, err)
+            saved = self._save()
+            try:
+                return self._run_list(cmd.body, inp, out, err)
+            except _Exit as e:
+                err.append(e.message)
+                return e.status
+            except _LoopJump:
+                return 0
+            finally:
+                self._restore(saved)
+        if isinstance(cmd, _If):
+            for cond, body in cmd.clauses:
+                with self._in_condition():
+                    self._run_list(cond, inp, out, err)
+                if self.status == 0:
+                    return self._run_list(body, inp, out, err)
+            if cmd.orelse is not None:
+                return self._run_list(cmd.orelse, inp, out, err)
+            return 0
+        if isinstance(cmd, _While):
+            return self._loop(cmd, inp, out, err)
+        if isinstance(cmd, _For):
+            if cmd.words is None:
+                values = list(self.args)
+            else:
+                values = [v for w in cmd.words for v in self._expand(w, err, glob=True)]
+            return self._loop(cmd, inp, out, err, values)
+        if isinstance(cmd, _ArithFor):
+            self._arith(cmd.init, err)
+            return self._loop(cmd, inp, out, err)
+        if isinstance(cmd, _Case):
+            return self._case(cmd, inp, out, err)
+        if isinstance(cmd, _ArithCmd):
+            return 0 if self._arith(cmd.expr, err) else 1
+        raise AssertionError(cmd)
+
+    def _loop(self, cmd: _While | _For | _ArithFor, inp: _Input, out: list[str], err: list[str],
+              values: list[str] | None = None) -> int:
+        status = 0
+        self._loops += 1
+        try:
+            i = 0
+            while True:
+                self._tick()
+                if isinstance(cmd, _While):
+                    with self._in_condition():
+                        self._run_list(cmd.cond, inp, out, err)
+                    if (self.status == 0) == cmd.until:
+                        break
+                elif isinstance(cmd, _For):
+                    assert values is not None
+                    if i >= len(values):
+                        break
+                    self.env[cmd.var] = values[i]
+                    i += 1
+                else:
+                    if cmd.cond.raw.strip() and not self._arith(cmd.cond, err):
+                        break
+                try:
+                    status = self._run_list(cmd.body, inp, out, err)
+                except _LoopJump as j:
+                    if j.levels > 1:
+                        j.levels -= 1
+                        raise
+                    status = 0
+                    if j.kind == "break":
+                        break
+                if isinstance(cmd, _ArithFor):
+                    self._arith(cmd.step, err)
+        finally:
+            self._loops -= 1
+        return status
+
+    def _case(self, cmd: _Case, inp: _Input, out: list[str], err: list[str]) -> int:
+        subject = self._expand_joined(cmd.word, err)
+        status = 0
+        fall = False
+        for patterns, body, term in cmd.items:
+            if fall or any(fnmatch.fnmatchcase(subject, self._pattern(p, err)) for p in patterns):
+                status = self._run_list(body, inp, out, err)
+                if term == ";;":
+                    return status
+                fall = term == ";&"
+        return status
+
+    def _arith(self, word: _Word, err: list[str]) -> int:
+        text = self._expand_joined(word, err)
+        try:
+            return evaluate(text, self._get_var, self._set_var)
+        except ArithError as e:
+            raise _Exit(1, f"bash: line {self.lineno}: {text.strip()}: {e}\n") from None
+
+    def _get_var(self, name: str) -> str | None:
+        return self.env.get(name)
+
+    def _set_var(self, name: str, value: str) -> None:
+        self.env[name] = value
+
+    def _run_simple(self, cmd: _Simple, inp: _Input, out: list[str], err: list[str]) -> int:
+        """Run one simple command; its output goes through its redirections to `out` and `err`."""
+        self._subst_status = None
         argv: list[str] = []
         for word in cmd.words:
-            argv.extend(self._expand(word, err))
+            argv.extend(self._expand(word, err, glob=True))
         assigns = [(name, append, self._expand_joined(value, err)) for name, append, value in cmd.assigns]
-        plans = [_redirect_plan(r, self._expand_joined(r.target, err)) for r in cmd.redirects]
-
+        try:
+            where, cin = self._open(cmd.redirects, inp, err)
+        except _RedirError as e:
+            err.append(str(e))
+            return 1
         if not argv:
-            if alone:
-                for name, append, value in assigns:
-                    self.env[name] = self.env.get(name, "") + value if append else value
-            status = self._subst_status if self._subst_status is not None else 0
-            return status, "", ""
+            for name, append, value in assigns:
+                self.env[name] = self.env.get(name, "") + value if append else value
+            self._route("", "", where, out, err)
+            return self._subst_status if self._subst_status is not None else 0
+        if "xtrace" in self.options:
+            err.append("".join(f"+ {n}={v}\n" for n, _, v in assigns) + "+ " + " ".join(argv) + "\n")
+        lo: list[str] = []
+        le: list[str] = []
+        try:
+            status = self._invoke(argv, assigns, cin, lo, le, cmd.lineno)
+        finally:
+            self._route("".join(lo), "".join(le), where, out, err)
+        return status
 
-        env = dict(self.env)
-        for name, append, value in assigns:
-            env[name] = env.get(name, "") + value if append else value
-        for kind, _, _ in plans:
-            if kind == "stdin-null":
-                stdin = ""
+    def _invoke(self, argv: list[str], assigns: list[tuple[str, bool, str]], inp: _Input,
+                out: list[str], err: list[str], lineno: int) -> int:
         name = argv[0]
+        body = self.functions.get(name)
         builtin = _BUILTINS.get(name)
-        if builtin is not None:
-            result = builtin(self, argv, alone)
-        else:
-            fn = self.commands.get(name)
-            if fn is None:
-                result = Result(127, "", f"bash: line {cmd.lineno}: {name}: command not found\n")
-            else:
-                ctx = Context(self.node, env, stdin, self.read_file, self.sleep, self.machine)
-                result = fn(ctx, argv)
-        return self._route(result, plans, stderr_too)
+        if body is not None or builtin is not None:
+            hidden = {n: self.env.get(n) for n, _, _ in assigns}  # `VAR=x f`: for that call only
+            for n, append, value in assigns:
+                self.env[n] = self.env.get(n, "") + value if append else value
+            try:
+                if body is not None:
+                    return self._call(body, argv, inp, out, err)
+                assert builtin is not None
+                result = builtin(self, argv, inp)
+                out.append(result.output)
+                err.append(result.error)
+                return result.status
+            finally:
+                for n, old in hidden.items():
+                    if old is None:
+                        self.env.pop(n, None)
+                    else:
+                        self.env[n] = old
+        fn = self.commands.get(name)
+        if fn is None and name in _REFUSED_BUILTINS:
+            raise _Unsupported(f"the bash builtin '{name}' is not supported")
+        if fn is None:
+            err.append(f"bash: line {lineno}: {name}: command not found\n")
+            return 127
+        env = dict(self.env)
+        for n, append, value in assigns:
+            env[n] = env.get(n, "") + value if append else value
+        ctx = Context(self.node, env, inp.rest(), self._read_for_command, self.sleep, self.machine,
+                      cwd=self.cwd, fs=self.fs)
+        result = fn(ctx, argv)
+        out.append(result.output)
+        err.append(result.error)
+        return result.status
 
-    @staticmethod
-    def _route(result: Result, plans: list[tuple[str, int, object]], stderr_too: bool) -> tuple[int, str, str]:
-        where = {1: 1, 2: 2}  # fd -> 1 (stdout), 2 (stderr) or 0 (/dev/null)
-        for kind, fd, src in plans:
-            if kind == "null":
-                if fd == -1:
-                    where[1] = where[2] = 0
-                elif fd in where:
-                    where[fd] = 0
-            elif kind == "dup":
-                where[fd] = where[src]  # type: ignore[index]
-        if stderr_too:
-            where[2] = where[1]
-        sinks: dict[int, list[str]] = {0: [], 1: [], 2: []}
-        sinks[where[1]].append(result.output)
-        sinks[where[2]].append(result.error)
-        return result.status, "".join(sinks[1]), "".join(sinks[2])
+    def _call(self, body: _Command, argv: list[str], inp: _Input, out: list[str], err: list[str]) -> int:
+        if len(self._locals) >= MAX_FUNCTION_DEPTH:
+            raise _Unsupported(f"{argv[0]}: functions nested deeper than {MAX_FUNCTION_DEPTH} calls")
+        saved_args = self.args
+        self.args = argv[1:]
+        self._locals.append({})
+        saved_loops = self._loops
+        self._loops = 0
+        try:
+            return self._exec(body, inp, out, err)
+        except _Return as r:
+            self.status = r.status
+            return r.status
+        finally:
+            self._loops = saved_loops
+            self.args = saved_args
+            for n, old in self._locals.pop().items():
+                if old is None:
+                    self.env.pop(n, None)
+                else:
+                    self.env[n] = old
+
+    # -- redirections and files
+
+    def _path(self, path: str) -> str:
+        return FileSystem.norm(path, self.cwd)
+
+    def read_text(self, path: str) -> str | None:
+        """A file's text as commands see it: /proc and /sys modelled, the rest on the machine's fs.
+
+        None when it does not exist; `FileReadError(strerror)` when it cannot be read.
+        """
+        p = self._path(path)
+        if p == "/dev/null":
+            return ""
+        if p.startswith(("/proc/", "/sys/")) or p in ("/proc", "/sys"):
+            return self.read_file(p)
+        try:
+            return self.fs.read_bytes(p).decode("utf-8", "surrogateescape")
+        except FsError as e:
+            if e.errno == errno.ENOENT:
+                return self.read_file(path)   # a host that models more files (tests) may have it
+            raise FileReadError(e.message) from None
+
+    def _read_for_command(self, path: str) -> str | None:
+        return self.read_text(path)
+
+    def _open(self, redirects: list[_Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
+        """Open a command's redirections in order (bash REDIRECTION): where fds 1 and 2 go, and its stdin."""
+        where: dict[int, _Sink] = {1: _OUT, 2: _ERR}
+        for r in redirects:
+            op, fd = r.op, r.fd
+            if op in ("<<", "<<-"):
+                inp = _Input(self._expand_joined(r.target, err))
+                continue
+            if op == "<<<":
+                inp = _Input(self._expand_joined(r.target, err) + "\n")
+                continue
+            fields = self._expand(r.target, err)
+            if len(fields) != 1:
+                raise _RedirError(f"bash: line {self.lineno}: {r.target.raw}: ambiguous redirect\n")
+            target = fields[0]
+            if op == "<":
+                inp = self._open_input(target, inp)
+                continue
+            if op == ">&" and (target.isdigit() or target == "-"):
+                n = int(target) if target.isdigit() else -1
+                if n not in where and n != 0:
+                    raise _RedirError(f"bash: line {self.lineno}: {target}: Bad file descriptor\n")
+                if n == 0:
+                    raise _Unsupported(f"the redirection >&{target} is not supported")
+                where[1 if fd is None else fd] = where[n]
+                continue
+            if fd == 0 or (fd is not None and fd > 2 and self._path(target) != "/dev/null"):
+                raise _Unsupported(f"the redirection {fd}{op}{target} is not supported")
+            sink = self._open_output(target, append=op in (">>", "&>>"), where=where)
+            if op in ("&>", "&>>") or (op == ">&" and fd is None):
+                where[1] = where[2] = sink
+            else:
+                where[1 if fd is None else fd] = sink
+        return where, inp
+
+    def _open_input(self, target: str, inp: _Input) -> _Input:
+        p = self._path(target)
+        if p in ("/dev/stdin", "/dev/fd/0"):
+            return inp
+        try:
+            text = self.read_text(p)
+        except FileReadError as e:
+            raise _RedirError(f"bash: line {self.lineno}: {target}: {e.message}\n") from None
+        if text is None:
+            raise _RedirError(f"bash: line {self.lineno}: {target}: No such file or directory\n")
+        return _Input(text)
+
+    def _open_output(self, target: str, append: bool, where: dict[int, _Sink]) -> _Sink:
+        p = self._path(target)
+        if p == "/dev/null":
+            return _NULL
+        if p in ("/dev/stdout", "/dev/fd/1"):
+            return where[1]
+        if p in ("/dev/stderr", "/dev/fd/2"):
+            return where[2]
+        if p.startswith("/proc/sys/"):
+            if self.read_file(p) is None:
+                raise _RedirError(f"bash: line {self.lineno}: {target}: No such file or directory\n")
+            return _FileSink(p, proc_sys=True)
+        if self.fs.is_virtual(p) and not self.fs.exists(p):
+            raise _Unsupported(f"writing {p} is not supported (netplex writes /proc/sys and the "
+                               "machine's own files)")
+        try:
+            self.fs.write_bytes(p, b"", append=True)  # O_CREAT
+            if not append:
+                self.fs.write_bytes(p, b"")           # O_TRUNC
+        except FsError as e:
+            raise _RedirError(f"bash: line {self.lineno}: {target}: {e.message}\n") from None
+        return _FileSink(p)
+
+    def _route(self, stdout: str, stderr: str, where: dict[int, _Sink], out: list[str], err: list[str]) -> None:
+        for text, fd in ((stdout, 1), (stderr, 2)):
+            if not text:
+                continue
+            sink = where[fd]
+            if sink == _OUT:
+                out.append(text)
+            elif sink == _ERR:
+                err.append(text)
+            elif isinstance(sink, _FileSink):
+                self._write_sink(sink, text, err)
+
+    def _write_sink(self, sink: _FileSink, text: str, err: list[str]) -> None:
+        if sink.proc_sys:
+            key = sink.path[len("/proc/sys/"):].replace("/", ".")
+            sysctl = self.commands.get("sysctl")
+            if sysctl is None:
+                raise _Unsupported(f"writing {sink.path} needs the sysctl command")
+            ctx = Context(self.node, dict(self.env), "", self._read_for_command, self.sleep, self.machine,
+                          cwd=self.cwd, fs=self.fs)
+            r = sysctl(ctx, ["sysctl", "-q", "-w", f"{key}={text.strip()}"])
+            if r.status != 0:
+                err.append(f"bash: line {self.lineno}: echo: write error: Invalid argument\n")
+                self.status = 1
+            return
+        try:
+            self.fs.write_bytes(sink.path, text.encode("utf-8", "surrogateescape"), append=True)
+        except FsError as e:  # the file went away (rm) between open and write: bash's fd still works
+            err.append(f"bash: line {self.lineno}: {sink.path}: {e.message}\n")
 
     # -- expansion
 
@@ -751,17 +1615,24 @@ class Shell:
         if name == "?":
             value = str(self.status)
         elif name == "#":
-            value = "0"
+            value = str(len(self.args))
         elif name == "0":
             value = "bash"
-        elif name.isdigit() or name in "@*":
-            value = None
+        elif name == "!":
+            value = None if self.last_job is None else str(self.last_job)
+        elif name.isdigit():
+            i = int(name)
+            value = self.args[i - 1] if i <= len(self.args) else None
+        elif name in "@*":
+            value = " ".join(self.args) if self.args else None
         else:
             value = self.env.get(name)
         op = part.op
         if op == "#":
             return str(len(value or ""))
         if not op:
+            if value is None and "nounset" in self.options and name not in "@*":
+                raise _Exit(127, f"bash: line {self.lineno}: {name}: unbound variable\n")
             return value or ""
         unset = value is None or (op.startswith(":") and value == "")
         base = op.lstrip(":")
@@ -773,30 +1644,41 @@ class Shell:
         if base == "=":
             self.env[name] = arg
         elif base == "?":
-            raise _Unsupported(f"${{{name}{op}...}} on an unset variable: {arg or 'parameter null or not set'}")
+            raise _Exit(127, f"bash: line {self.lineno}: {name}: {arg or 'parameter null or not set'}\n")
         return arg
 
     def _subst(self, part: _Subst, err: list[str]) -> str:
-        saved_env = dict(self.env)  # $(...) runs in a subshell: its assignments vanish
+        saved = self._save()  # $(...) runs in a subshell: its assignments vanish
         captured: list[str] = []
         try:
-            self._run_list(part.body, captured, err)
+            self._run_list(part.body, _Input(), captured, err)
         except _Exit as e:
             err.append(e.message)
             self.status = e.status
+        except _LoopJump:
+            pass
         finally:
-            self.env = saved_env
+            self._restore(saved)
         self._subst_status = self.status
         return "".join(captured).rstrip("\n")
 
-    def _value(self, part: _Param | _Subst, err: list[str]) -> str:
+    def _value(self, part: _Param | _Subst | _Arith, err: list[str]) -> str:
         if isinstance(part, _Param):
             return self._param(part, err)
+        if isinstance(part, _Arith):
+            return str(self._arith(_Word(part.expr, part.raw), err))
         return self._subst(part, err)
 
     def _expand_joined(self, word: _Word, err: list[str]) -> str:
         """A word expanded without field splitting (assignments, redirection targets)."""
         return "".join(p.text if isinstance(p, _Lit) else self._value(p, err) for p in word.parts)
+
+    def _pattern(self, word: _Word, err: list[str]) -> str:
+        """A `case` pattern: quoted parts match literally."""
+        return "".join(
+            (_glob_escape(p.text) if p.quoted else p.text) if isinstance(p, _Lit)
+            else (_glob_escape(self._value(p, err)) if p.quoted else self._value(p, err))
+            for p in word.parts)
 
     def _split(self, value: str) -> tuple[list[str], bool]:
         """Field-split an unquoted expansion on $IFS; True when empty fields count (IFS has non-blanks)."""
@@ -813,72 +1695,389 @@ class Shell:
             sep = f"{around}[{re.escape(others)}]{around}" + (f"|{sep}" if sep else "")
         return re.split(sep, value), bool(others)
 
-    def _expand(self, word: _Word, err: list[str]) -> list[str]:
-        """A word expanded into fields: unquoted expansions split on blanks (bash EXPANSION)."""
+    def _expand(self, word: _Word, err: list[str], glob: bool = False) -> list[str]:
+        """A word expanded into fields: unquoted expansions split on blanks, then
+        pathname expansion against the machine's files (bash EXPANSION)."""
         fields: list[str] = []
         cur = ""
+        pat = ""     # `cur` with quoted text escaped, for pathname expansion
+        magic = False
         have = False  # `cur` is a field, even if empty (it holds quoted text)
+
+        def finish() -> None:
+            nonlocal cur, pat, magic, have
+            if have:
+                matches = self.fs.glob(pat, self.cwd) if glob and magic else []
+                fields.extend(matches or [cur])
+            cur, pat, magic, have = "", "", False, False
+
         for part in word.parts:
             if isinstance(part, _Lit):
                 cur += part.text
+                if part.quoted:
+                    pat += _glob_escape(part.text)
+                else:
+                    pat += part.text
+                    magic = magic or any(c in part.text for c in "*?[")
                 have = have or part.quoted or part.text != ""
                 continue
-            value = self._value(part, err)
+            if isinstance(part, _Param) and part.name == "@" and part.quoted and not part.op:
+                if not self.args:
+                    if all(isinstance(p, _Lit) and not p.text for p in word.parts if p is not part):
+                        return fields
+                    continue
+                for i, arg in enumerate(self.args):
+                    if i > 0:
+                        have = True
+                        finish()
+                    cur += arg
+                    pat += _glob_escape(arg)
+                    have = True
+                continue
+            if isinstance(part, _Param) and part.name == "*" and part.quoted and not part.op:
+                value = (self.env.get("IFS", " ")[:1]).join(self.args)
+            else:
+                value = self._value(part, err)
             if part.quoted:
                 cur += value
+                pat += _glob_escape(value)
                 have = True
                 continue
-            pieces, keep_empty = self._split(value)
+            if isinstance(part, _Param) and part.name in "@*" and not part.op:
+                pieces = [piece for arg in self.args for piece in self._split(arg)[0]]
+                keep_empty = False
+            else:
+                pieces, keep_empty = self._split(value)
             for i, piece in enumerate(pieces):
                 if i > 0:
-                    if have:
-                        fields.append(cur)
-                    cur, have = "", False
+                    finish()
                 if piece or (keep_empty and 0 < i < len(pieces) - 1):
                     cur += piece
+                    pat += piece
+                    magic = magic or any(c in piece for c in "*?[")
                     have = True
-        if have:
-            fields.append(cur)
+        finish()
         return fields
 
 
+class _CondScope:
+    """`with shell._in_condition():` — `set -e` is off inside if/while conditions, `!` and `&&`/`||` heads."""
+
+    __slots__ = ("shell",)
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+
+    def __enter__(self) -> None:
+        self.shell._cond += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.shell._cond -= 1
+
+
 # ---------------------------------------------------------------- builtins
+# Builtins that change the shell itself; every other command comes from `COMMANDS`.
 
 
-def _export(shell: Shell, argv: list[str], alone: bool) -> Result:
+def _usage_error(shell: Shell, name: str, text: str, status: int = 2) -> Result:
+    return Result(status, "", f"bash: line {shell.lineno}: {name}: {text}\n")
+
+
+def _export(shell: Shell, argv: list[str], inp: _Input) -> Result:
     errors = []
     for arg in argv[1:]:
-        if arg == "-n" or arg == "-p":
+        if arg in ("-n", "-p"):
             continue
         name, eq, value = arg.partition("=")
         if not _NAME.fullmatch(name):
-            errors.append(f"bash: line 1: export: `{arg}': not a valid identifier\n")
+            errors.append(f"bash: line {shell.lineno}: export: `{arg}': not a valid identifier\n")
             continue
-        if eq and alone:
+        if eq:
             shell.env[name] = value
     return Result(1 if errors else 0, "", "".join(errors))
 
 
-def _unset(shell: Shell, argv: list[str], alone: bool) -> Result:
+def _unset(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    functions = False
     for arg in argv[1:]:
         if arg in ("-v", "-f"):
+            functions = arg == "-f"
             continue
-        if alone:
+        if functions:
+            shell.functions.pop(arg, None)
+        else:
             shell.env.pop(arg, None)
     return Result(0)
 
 
-def _exit(shell: Shell, argv: list[str], alone: bool) -> Result:
+def _exit(shell: Shell, argv: list[str], inp: _Input) -> Result:
     if len(argv) < 2:
         raise _Exit(shell.status)
     try:
         raise _Exit(int(argv[1]) & 0xFF)
     except ValueError:
-        raise _Exit(2, f"bash: line 1: exit: {argv[1]}: numeric argument required\n") from None
+        raise _Exit(2, f"bash: line {shell.lineno}: exit: {argv[1]}: numeric argument required\n") from None
 
 
-def _colon(shell: Shell, argv: list[str], alone: bool) -> Result:
+def _colon(shell: Shell, argv: list[str], inp: _Input) -> Result:
     return Result(0)
 
 
-_BUILTINS: dict[str, _Builtin] = {"export": _export, "unset": _unset, "exit": _exit, ":": _colon}
+def _return(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if not shell._locals and not shell._sourcing:
+        return _usage_error(shell, "return", "can only `return' from a function or sourced script", 2)
+    if len(argv) > 1:
+        try:
+            raise _Return(int(argv[1]) & 0xFF)
+        except ValueError:
+            raise _Return(2) from None
+    raise _Return(shell.status)
+
+
+def _break_continue(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    name = argv[0]
+    if not shell._loops:
+        return _usage_error(shell, name, "only meaningful in a `for', `while', or `until' loop", 0)
+    levels = 1
+    if len(argv) > 1:
+        if not argv[1].isdigit():
+            raise _Exit(128, f"bash: line {shell.lineno}: {name}: {argv[1]}: numeric argument required\n")
+        levels = int(argv[1])
+        if levels < 1:
+            return _usage_error(shell, name, f"{argv[1]}: loop count out of range", 1)
+    raise _LoopJump(min(levels, shell._loops), name)
+
+
+def _shift(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    n = 1
+    if len(argv) > 1:
+        if not argv[1].isdigit():
+            return _usage_error(shell, "shift", f"{argv[1]}: numeric argument required", 1)
+        n = int(argv[1])
+    if n > len(shell.args):
+        return Result(1)
+    shell.args = shell.args[n:]
+    return Result(0)
+
+
+def _local(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if not shell._locals:
+        return _usage_error(shell, "local", "can only be used in a function", 1)
+    frame = shell._locals[-1]
+    for arg in argv[1:]:
+        name, eq, value = arg.partition("=")
+        if not _NAME.fullmatch(name):
+            return _usage_error(shell, "local", f"`{arg}': not a valid identifier", 1)
+        if name not in frame:
+            frame[name] = shell.env.get(name)
+        if eq:
+            shell.env[name] = value
+        elif name not in shell.env:
+            shell.env[name] = ""
+    return Result(0)
+
+
+_SET_OPTIONS = {"e": "errexit", "u": "nounset", "x": "xtrace"}
+_SET_LONG = frozenset({"errexit", "nounset", "xtrace", "pipefail"})
+
+
+def _set(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    args = argv[1:]
+    if not args:
+        raise _Unsupported("set without arguments is not supported")
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--", "-"):
+            shell.args = args[i + 1:]
+            return Result(0)
+        if a[:1] not in "-+" or len(a) < 2:
+            shell.args = args[i:]
+            return Result(0)
+        on = a[0] == "-"
+        for c in a[1:]:
+            if c == "o":
+                i += 1
+                if i >= len(args):
+                    raise _Unsupported(f"set {a[0]}o without an option name is not supported")
+                long = args[i]
+                if long not in _SET_LONG:
+                    raise _Unsupported(f"set {a[0]}o {long} is not supported (netplex runs errexit, nounset, "
+                                       "xtrace, pipefail)")
+                (shell.options.add if on else shell.options.discard)(long)
+            elif c in _SET_OPTIONS:
+                (shell.options.add if on else shell.options.discard)(_SET_OPTIONS[c])
+            else:
+                raise _Unsupported(f"set {a[0]}{c} is not supported (netplex runs set -e, -u, -x, -o pipefail)")
+        i += 1
+    return Result(0)
+
+
+def _cd(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    args = [a for a in argv[1:] if a not in ("-L", "-P")]
+    if len(args) > 1:
+        return _usage_error(shell, "cd", "too many arguments", 1)
+    if not args:
+        if "HOME" not in shell.env:
+            return _usage_error(shell, "cd", "HOME not set", 1)
+        target = shell.env["HOME"]
+    elif args[0] == "-":
+        if "OLDPWD" not in shell.env:
+            return _usage_error(shell, "cd", "OLDPWD not set", 1)
+        target = shell.env["OLDPWD"]
+    else:
+        target = args[0]
+    p = shell._path(target)
+    if not shell.fs.is_dir(p):
+        why = "Not a directory" if shell.fs.is_file(p) else "No such file or directory"
+        return _usage_error(shell, "cd", f"{target}: {why}", 1)
+    shell.env["OLDPWD"] = shell.cwd
+    shell.cwd = p
+    shell.env["PWD"] = p
+    return Result(0, f"{p}\n" if args and args[0] == "-" else "")
+
+
+def _pwd(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    return Result(0, f"{shell.cwd}\n")
+
+
+def _run_text(shell: Shell, text: str, where: str, inp: _Input) -> Result:
+    """Parse and run `text` in this shell (eval, source); its output is the Result's."""
+    parser = _Parser(text)
+    try:
+        body = parser.parse_line()
+    except _SyntaxError as e:
+        return Result(2, "", str(e).replace("bash: -c:", where))
+    out: list[str] = []
+    err: list[str] = list(parser.warnings)
+    shell._run_list(body, inp, out, err)
+    return Result(shell.status, "".join(out), "".join(err))
+
+
+def _source(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if len(argv) < 2:
+        return Result(2, "", f"bash: line {shell.lineno}: {argv[0]}: filename argument required\n"
+                             f"{argv[0]}: usage: {argv[0]} filename [arguments]\n")
+    path = argv[1]
+    try:
+        text = shell.read_text(path)
+    except FileReadError as e:
+        return _usage_error(shell, path, e.message, 1)
+    if text is None:
+        return Result(1, "", f"bash: line {shell.lineno}: {path}: No such file or directory\n")
+    saved_args = shell.args
+    if len(argv) > 2:
+        shell.args = argv[2:]
+    shell._sourcing += 1
+    try:
+        return _run_text(shell, text, f"{path}:", inp)
+    except _Return as r:
+        return Result(r.status)
+    finally:
+        shell._sourcing -= 1
+        if len(argv) > 2:
+            shell.args = saved_args
+
+
+def _eval(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    return _run_text(shell, " ".join(argv[1:]), "bash: eval:", inp)
+
+
+def _let(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if len(argv) < 2:
+        return _usage_error(shell, "let", "expression expected", 1)
+    value = 0
+    for expr in argv[1:]:
+        try:
+            value = evaluate(expr, shell._get_var, shell._set_var)
+        except ArithError as e:
+            return _usage_error(shell, "let", f"{expr}: {e}", 1)
+    return Result(0 if value else 1)
+
+
+def _wait(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if len(argv) == 1:
+        return Result(0)
+    status = 0
+    for arg in argv[1:]:
+        if not arg.isdigit():
+            raise _Unsupported(f"wait {arg} is not supported (netplex waits for a pid, or for all jobs)")
+        pid = int(arg)
+        if pid not in shell.jobs:
+            return _usage_error(shell, "wait", f"pid {pid} is not a child of this shell", 127)
+        status = shell.jobs[pid]
+    return Result(status)
+
+
+def _read(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    raw = False
+    names: list[str] = []
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "-r":
+            raw = True
+        elif a == "-p":
+            i += 1   # the prompt is shown only on a terminal
+        elif a.startswith("-") and a != "-":
+            raise _Unsupported(f"read {a} is not supported (netplex runs read [-r] [-p PROMPT] NAME...)")
+        else:
+            names.append(a)
+        i += 1
+    for n in names:
+        if not _NAME.fullmatch(n):
+            return _usage_error(shell, "read", f"`{n}': not a valid identifier", 1)
+    line = inp.readline()
+    if line is None:
+        for n in names or ["REPLY"]:
+            shell.env[n] = ""
+        return Result(1)
+    ended = line.endswith("\n")
+    line = line[:-1] if ended else line
+    if not raw:
+        while line.endswith("\\") and not line.endswith("\\\\"):
+            more = inp.readline()
+            if more is None:
+                line = line[:-1]
+                break
+            line = line[:-1] + more.rstrip("\n")
+        line = re.sub(r"\\(.)", r"\1", line)
+    if not names:
+        shell.env["REPLY"] = line
+        return Result(0 if ended else 1)
+    ifs = shell.env.get("IFS", " \t\n")
+    blanks = "".join(c for c in ifs if c in " \t\n")
+    fields: list[str] = []
+    rest = line.strip(blanks)
+    while rest and len(fields) < len(names) - 1:
+        m = re.search(f"[{re.escape(ifs)}]", rest) if ifs else None
+        if m is None:
+            fields.append(rest)
+            rest = ""
+            break
+        fields.append(rest[:m.start()])
+        rest = rest[m.end():].lstrip(blanks)
+    if rest:
+        fields.append(rest.rstrip(blanks))
+    for k, n in enumerate(names):
+        shell.env[n] = fields[k] if k < len(fields) else ""
+    return Result(0 if ended else 1)
+
+
+def _command_builtin(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    if len(argv) >= 3 and argv[1] == "-v":
+        found = [n for n in argv[2:] if n in shell.functions or n in _BUILTINS or n in shell.commands]
+        return Result(0 if found else 1, "".join(f"{n}\n" for n in found))
+    raise _Unsupported("command is supported only as `command -v NAME`")
+
+
+_BUILTINS: dict[str, _Builtin] = {
+    "export": _export, "unset": _unset, "exit": _exit, ":": _colon, "return": _return,
+    "break": _break_continue, "continue": _break_continue, "shift": _shift, "local": _local,
+    "set": _set, "cd": _cd, "pwd": _pwd, "source": _source, ".": _source, "eval": _eval,
+    "let": _let, "wait": _wait, "read": _read, "command": _command_builtin,
+}
+_REFUSED_BUILTINS = frozenset(
+    ["declare", "typeset", "readonly", "trap", "exec", "alias", "unalias", "shopt", "ulimit", "umask", "jobs", "fg", "bg", "disown", "pushd", "popd", "dirs", "getopts", "hash", "type", "builtin", "enable", "history", "logout", "mapfile", "readarray", "caller", "compgen", "complete", "suspend", "times", "kill"]
+)

@@ -15,9 +15,10 @@ tool's message and exit status.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
+from netplex.machine.fs import FileSystem
 from netplex.shell.result import Result
 
 __all__ = ["COMMANDS", "CommandFn", "Context", "FileReadError", "command", "lookup"]
@@ -39,7 +40,7 @@ def _no_file(path: str) -> str | None:
 
 def _no_sleep(ns: int) -> None:
     """Default `sleep`: a standalone shell has no clock to advance."""
-    return None
+    return
 
 
 @dataclass(slots=True)
@@ -59,6 +60,8 @@ class Context:
     read_file: Callable[[str], str | None] = _no_file
     sleep: Callable[[int], None] = _no_sleep
     machine: object = None   # the netplex Machine the shell runs on (files, processes, namespaces)
+    cwd: str = "/"           # the shell's working directory: relative paths start here
+    fs: FileSystem = field(default_factory=FileSystem)  # the machine's files (machine.fs)
 
 
 CommandFn = Callable[[Context, list[str]], Result]
