@@ -43,7 +43,7 @@ import fnmatch
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
@@ -146,7 +146,7 @@ class _Arith:
     quoted: bool
 
 
-_Part = Union[_Lit, _Param, _Subst, _Arith]
+_Part = _Lit | _Param | _Subst | _Arith
 
 
 @dataclass(slots=True)
@@ -248,7 +248,7 @@ class _FuncDef:
     lineno: int = 1
 
 
-_Command = Union[_Simple, _Group, _If, _For, _ArithFor, _While, _Case, _ArithCmd, _FuncDef]
+_Command = _Simple | _Group | _If | _For | _ArithFor | _While | _Case | _ArithCmd | _FuncDef
 
 
 @dataclass(slots=True)
@@ -1079,7 +1079,7 @@ class _FileSink:
     proc_sys: bool = False  # /proc/sys/...: a write sets the sysctl
 
 
-_Sink = Union[str, _FileSink]
+_Sink = str | _FileSink
 _Builtin = Callable[["Shell", list[str], _Input], Result]
 
 
@@ -1140,6 +1140,7 @@ class Shell:
         self._iterations = 0
         self._subst_status: int | None = None
         self.lineno = 1
+        self.script_name = "bash"   # what error messages start with (a sourced file's name)
 
     # -- entry points
 
@@ -1415,10 +1416,15 @@ class Shell:
             err.append("".join(f"+ {n}={v}\n" for n, _, v in assigns) + "+ " + " ".join(argv) + "\n")
         lo: list[str] = []
         le: list[str] = []
+        routed = False
         try:
             status = self._invoke(argv, assigns, cin, lo, le, cmd.lineno)
+            routed = True
+            if not self._route("".join(lo), "".join(le), where, out, err):
+                status = 1   # a write the file refused (a bad sysctl value): the command fails
         finally:
-            self._route("".join(lo), "".join(le), where, out, err)
+            if not routed:
+                self._route("".join(lo), "".join(le), where, out, err)
         return status
 
     def _invoke(self, argv: list[str], assigns: list[tuple[str, bool, str]], inp: _Input,
@@ -1448,13 +1454,17 @@ class Shell:
         if fn is None and name in _REFUSED_BUILTINS:
             raise _Unsupported(f"the bash builtin '{name}' is not supported")
         if fn is None:
-            err.append(f"bash: line {lineno}: {name}: command not found\n")
+            err.append(f"{self.script_name}: line {lineno}: {name}: command not found\n")
             return 127
         env = dict(self.env)
         for n, append, value in assigns:
             env[n] = env.get(n, "") + value if append else value
-        ctx = Context(self.node, env, inp.rest(), self._read_for_command, self.sleep, self.machine,
-                      cwd=self.cwd, fs=self.fs)
+        stdin = inp.rest()
+
+        def read_file(path: str) -> str | None:
+            return stdin if path in ("/dev/stdin", "/dev/fd/0") else self.read_text(path)
+
+        ctx = Context(self.node, env, stdin, read_file, self.sleep, self.machine, cwd=self.cwd, fs=self.fs)
         result = fn(ctx, argv)
         out.append(result.output)
         err.append(result.error)
@@ -1577,7 +1587,9 @@ class Shell:
             raise _RedirError(f"bash: line {self.lineno}: {target}: {e.message}\n") from None
         return _FileSink(p)
 
-    def _route(self, stdout: str, stderr: str, where: dict[int, _Sink], out: list[str], err: list[str]) -> None:
+    def _route(self, stdout: str, stderr: str, where: dict[int, _Sink], out: list[str], err: list[str]) -> bool:
+        """Send a command's output where its redirections say; False when a write failed."""
+        ok = True
         for text, fd in ((stdout, 1), (stderr, 2)):
             if not text:
                 continue
@@ -1587,9 +1599,10 @@ class Shell:
             elif sink == _ERR:
                 err.append(text)
             elif isinstance(sink, _FileSink):
-                self._write_sink(sink, text, err)
+                ok = self._write_sink(sink, text, err) and ok
+        return ok
 
-    def _write_sink(self, sink: _FileSink, text: str, err: list[str]) -> None:
+    def _write_sink(self, sink: _FileSink, text: str, err: list[str]) -> bool:
         if sink.proc_sys:
             key = sink.path[len("/proc/sys/"):].replace("/", ".")
             sysctl = self.commands.get("sysctl")
@@ -1600,12 +1613,14 @@ class Shell:
             r = sysctl(ctx, ["sysctl", "-q", "-w", f"{key}={text.strip()}"])
             if r.status != 0:
                 err.append(f"bash: line {self.lineno}: echo: write error: Invalid argument\n")
-                self.status = 1
-            return
+                return False
+            return True
         try:
             self.fs.write_bytes(sink.path, text.encode("utf-8", "surrogateescape"), append=True)
         except FsError as e:  # the file went away (rm) between open and write: bash's fd still works
             err.append(f"bash: line {self.lineno}: {sink.path}: {e.message}\n")
+            return False
+        return True
 
     # -- expansion
 
@@ -1941,7 +1956,7 @@ def _pwd(shell: Shell, argv: list[str], inp: _Input) -> Result:
     return Result(0, f"{shell.cwd}\n")
 
 
-def _run_text(shell: Shell, text: str, where: str, inp: _Input) -> Result:
+def _run_text(shell: Shell, text: str, where: str, inp: _Input, sourced: bool = False) -> Result:
     """Parse and run `text` in this shell (eval, source); its output is the Result's."""
     parser = _Parser(text)
     try:
@@ -1950,7 +1965,12 @@ def _run_text(shell: Shell, text: str, where: str, inp: _Input) -> Result:
         return Result(2, "", str(e).replace("bash: -c:", where))
     out: list[str] = []
     err: list[str] = list(parser.warnings)
-    shell._run_list(body, inp, out, err)
+    try:
+        shell._run_list(body, inp, out, err)
+    except _Return as r:
+        if not sourced:
+            raise
+        shell.status = r.status
     return Result(shell.status, "".join(out), "".join(err))
 
 
@@ -1969,11 +1989,11 @@ def _source(shell: Shell, argv: list[str], inp: _Input) -> Result:
     if len(argv) > 2:
         shell.args = argv[2:]
     shell._sourcing += 1
+    saved_name, shell.script_name = shell.script_name, path
     try:
-        return _run_text(shell, text, f"{path}:", inp)
-    except _Return as r:
-        return Result(r.status)
+        return _run_text(shell, text, f"{path}:", inp, sourced=True)
     finally:
+        shell.script_name = saved_name
         shell._sourcing -= 1
         if len(argv) > 2:
             shell.args = saved_args

@@ -23,5 +23,10 @@ def exec_in(ctx: Context, ns: Namespace, argv: list[str]) -> Result | None:
     fn = lookup(argv[0])
     if fn is None:
         return None
-    sub = dataclasses.replace(ctx, node=ns, read_file=lambda path: sysfs.read_file(ns, path))
+    def read_file(path: str) -> str | None:   # /proc and /sys of the target namespace; the files stay the machine's
+        if path.startswith(("/proc/", "/sys/")):
+            return sysfs.read_file(ns, path)
+        return ctx.read_file(path)
+
+    sub = dataclasses.replace(ctx, node=ns, read_file=read_file)
     return fn(sub, argv)

@@ -1,7 +1,9 @@
 """The small text tools people pipe network commands into, one module per tool.
 
 Laid out as the real packages are: GNU coreutils (src/cat.c, cut.c, head.c,
-seq.c, sleep.c, sort.c, tail.c, tr.c, true.c, uniq.c, wc.c), GNU grep 3.8,
+seq.c, sleep.c, sort.c, tail.c, tr.c, true.c, uniq.c, wc.c; the file tools
+tee, ls, mkdir, rmdir, rm, cp, mv, touch, chmod, basename, dirname in
+files.py), GNU sed 4.9 (a subset), GNU grep 3.8,
 mawk (a subset), and bash's builtins echo, printf, test. All behave as on
 Debian 12 under LC_ALL=C; output and error texts are the real tools'; what
 netplex does not implement is refused with status 2 and a message that says
@@ -17,9 +19,11 @@ from netplex.shell.coreutils import (  # noqa: F401  (each registers its command
     cat,
     cut,
     echo,
+    files,
     grep,
     head,
     printf,
+    sed,
     seq,
     sleep,
     sort,

@@ -1,5 +1,5 @@
 """test / [ as bash's builtin (builtins/test.def): strings, integers, and files
-read through the node (-e -f -r -s).
+(-e -f -d -s -r -w -x) on the machine's filesystem and the modelled /proc and /sys.
 """
 from __future__ import annotations
 
@@ -15,8 +15,36 @@ _TEST_BINARY_STR = {"=": str.__eq__, "==": str.__eq__, "!=": str.__ne__,
 _TEST_UNARY = frozenset(["-z", "-n", "-e", "-f", "-r", "-s", "-d", "-L", "-h", "-x", "-w"])
 
 
+_FILE_OPS = frozenset(["-e", "-f", "-d", "-s", "-r", "-w", "-x"])
+
+
 class _TestError(Exception):
     pass
+
+
+def _file_test(ctx: Context, op: str, path: str) -> bool:
+    """-e -f -d -s -r -w -x on the machine's files; /proc and /sys as the node models them (root: -r -w)."""
+    p = ctx.fs.norm(path, ctx.cwd)
+    if not ctx.fs.is_virtual(p) or ctx.fs.exists(p):
+        st = ctx.fs.stat(p)
+        if st is None:
+            return False
+        if op == "-d":
+            return st.is_dir
+        if op == "-f":
+            return not st.is_dir
+        if op == "-s":
+            return st.size > 0
+        if op == "-x":
+            return st.is_dir or bool(st.mode & 0o111)
+        return True
+    try:
+        text = ctx.read_file(p)
+    except FileReadError as e:
+        return op in ("-e", "-d", "-r", "-w") if e.message == "Is a directory" else op in ("-e", "-f", "-r", "-w")
+    if text is None:
+        return False
+    return op != "-d" and op != "-x" and (op != "-s" or text != "")
 
 
 def _test_eval(ctx: Context, prog: str, args: list[str]) -> bool:
@@ -39,14 +67,10 @@ def _test_eval(ctx: Context, prog: str, args: list[str]) -> bool:
             return value == ""
         if op == "-n":
             return value != ""
-        if op in ("-e", "-f", "-r", "-s"):
-            try:
-                text = ctx.read_file(value)
-            except FileReadError:
-                return op in ("-e", "-f")   # it exists; reading it fails
-            return text is not None and (op != "-s" or text != "")
+        if op in _FILE_OPS:
+            return _file_test(ctx, op, value)
         if op in _TEST_UNARY:
-            raise _TestError(f"netplex: {prog} {op} is not supported (only files read through the node: -e -f -r -s)\n")
+            raise _TestError(f"netplex: {prog} {op} is not supported (files: -e -f -d -s -r -w -x)\n")
         raise _TestError(f"bash: line 1: {prog}: {op}: unary operator expected\n")
     if n == 3:
         a, op, b = args
@@ -65,7 +89,7 @@ def _test_eval(ctx: Context, prog: str, args: list[str]) -> bool:
 
 @command("test", "[")
 def test_(ctx: Context, argv: list[str]) -> Result:
-    """bash's test / [ builtin: strings, integers, and files read through the node (-e -f -r -s)."""
+    """bash's test / [ builtin: strings, integers, and files (-e -f -d -s -r -w -x)."""
     prog, args = argv[0], argv[1:]
     if prog == "[":
         if not args or args[-1] != "]":
