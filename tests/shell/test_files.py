@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from netplex.network import Network
 from netplex.shell.interp import Shell
 
 SCRIPTS = [
