@@ -17,6 +17,7 @@ from netplex.machine import Machine, NetnsError
 from netplex.shell.iproute_fmt import IpError, matches
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
+from netplex.shell.rt_tables import DEFAULT_RT_TABLES, RtTables, rt_tables
 
 __all__ = ["IpOpts", "ip"]
 
@@ -49,6 +50,7 @@ class IpOpts:
     family: str = ""     # "" (any), "inet" or "link"
     netns: str | None = None         # `-n NAME`: the named namespace to run in
     machine: Machine | None = None   # the machine `ip` runs on (its named namespaces)
+    tables: RtTables = DEFAULT_RT_TABLES   # table names (/etc/iproute2/rt_tables)
 
 
 # ip.c's object table, in its order: the first keyword the argument abbreviates wins.
@@ -154,14 +156,14 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     name = next((o for o in _OBJECTS if matches(obj, o)), None)
     if name is None:
         return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
-    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_netns, ip_route, ip_tunnel
+    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_netns, ip_route, ip_rule, ip_tunnel
 
     handlers = {
         "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
         "neighbor": ip_neigh.do_ipneigh, "neighbour": ip_neigh.do_ipneigh,
         "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
         "tunnel": ip_tunnel.do_iptunnel, "tunl": ip_tunnel.do_iptunnel,
-        "mroute": _ipmroute,
+        "mroute": _ipmroute, "rule": ip_rule.do_iprule,
     }
     if name == "help":
         return Result(255, "", USAGE)
@@ -170,6 +172,8 @@ def ip(ctx: Context, argv: list[str]) -> Result:
         return _unsupported(f"ip {name}")
     ns = ctx.node
     opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None
+    if name in ("route", "rule"):
+        opts.tables = rt_tables(ctx.machine)
     try:
         if opts.netns is not None:
             if opts.machine is None:

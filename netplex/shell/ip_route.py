@@ -11,38 +11,49 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip, prefix_to_mask
 from netplex.shell.ip_addr import parse_scope
-from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, parse_inet_addr,
-                                       need_arg, parse_prefix, parse_u32)
+from netplex.shell.iproute_fmt import (
+    IpError,
+    duparg2,
+    ifname_or_error,
+    invarg,
+    matches,
+    need_arg,
+    parse_inet_addr,
+    parse_prefix,
+    parse_u32,
+)
 from netplex.shell.result import Result
-from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
-                                 RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_NAMES, TABLE_IDS, TABLE_NAMES, Route)
+from netplex.shell.rt_tables import DEFAULT_RT_TABLES, RtTables
+from netplex.stack.route import (
+    RT_SCOPE_HOST,
+    RT_SCOPE_LINK,
+    RT_SCOPE_UNIVERSE,
+    RT_TABLE_LOCAL,
+    RT_TABLE_MAIN,
+    SCOPE_NAMES,
+    Route,
+)
 
 __all__ = ["do_iproute", "route_line"]
 
 _TYPES = ("unicast", "local", "broadcast", "multicast", "blackhole", "unreachable", "prohibit", "throw",
           "nat", "anycast")
-_PROTO_IDS = {"unspec": 0, "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9,
+PROTO_IDS = {"unspec": 0, "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9,
               "mrt": 10, "zebra": 11, "bird": 12, "dnrouted": 13, "xorp": 14, "ntk": 15, "dhcp": 16,
               "keepalived": 18, "babel": 42, "openr": 99, "bgp": 186, "isis": 187, "ospf": 188,
               "rip": 189, "eigrp": 192}
-_PROTO_NAMES = {v: k for k, v in _PROTO_IDS.items()}
+PROTO_NAMES = {v: k for k, v in PROTO_IDS.items()}
 _ERRNO_TEXT = {101: "Network is unreachable", 113: "No route to host", 22: "Invalid argument",
                13: "Permission denied", 1: "Operation not permitted"}
 
 
-def parse_table(text: str) -> int:
-    if text in TABLE_IDS:
-        return TABLE_IDS[text]
+def parse_table(text: str, tables: RtTables = DEFAULT_RT_TABLES) -> int:
     if text == "all":
         return 0
-    n = parse_u32(text)
+    n = tables.id(text)
     if n is None:
         raise invarg("table id value is invalid\n", text)
     return n
-
-
-def _table_name(tid: int) -> str:
-    return TABLE_NAMES.get(tid, str(tid))
 
 
 def _dst_text(r: Route) -> str:
@@ -53,7 +64,8 @@ def _dst_text(r: Route) -> str:
     return f"{int_to_ip(r.dst)}/{r.plen}"
 
 
-def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True) -> str:
+def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True,
+               tables: RtTables = DEFAULT_RT_TABLES) -> str:
     parts: list[str] = []
     if r.type != "unicast":
         parts.append(r.type)
@@ -63,9 +75,9 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True) -> 
     if r.dev is not None and show_dev:
         parts.append(f"dev {r.dev.name}")
     if show_table and r.table != RT_TABLE_MAIN:
-        parts.append(f"table {_table_name(r.table)}")
+        parts.append(f"table {tables.name(r.table)}")
     if r.proto != 3:
-        parts.append(f"proto {_PROTO_NAMES.get(r.proto, str(r.proto))}")
+        parts.append(f"proto {PROTO_NAMES.get(r.proto, str(r.proto))}")
     if r.scope != RT_SCOPE_UNIVERSE:
         parts.append(f"scope {SCOPE_NAMES.get(r.scope, str(r.scope))}")
     if r.src is not None:
@@ -97,7 +109,7 @@ class _RouteReq:
         self.mtu_lock = False
 
 
-def _parse(ns: Any, args: list[str]) -> _RouteReq:
+def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
     req = _RouteReq()
     i = 0
     while i < len(args):
@@ -124,12 +136,12 @@ def _parse(ns: Any, args: list[str]) -> _RouteReq:
             req.metric = n
         elif a == "table":
             i += 1
-            req.table = parse_table(need_arg(args, i))
+            req.table = parse_table(need_arg(args, i), tables)
         elif matches(a, "protocol"):
             i += 1
             v = need_arg(args, i)
-            if v in _PROTO_IDS:
-                req.proto = _PROTO_IDS[v]
+            if v in PROTO_IDS:
+                req.proto = PROTO_IDS[v]
             else:
                 n = parse_u32(v)
                 if n is None or n > 255:
@@ -193,8 +205,8 @@ def _gw_route(ns: Any, gw: int, oif: Any, min_scope: int, table_id: int) -> Rout
     return None
 
 
-def _modify(ns: Any, args: list[str], cmd: str) -> Result:
-    req = _parse(ns, args)
+def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
+    req = _parse(ns, args, tables)
     if req.dst is None:
         raise IpError("netplex: ip route without a destination is not supported", 2)
     rtype = req.type or "unicast"
@@ -252,8 +264,8 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
     return Result(0)
 
 
-def _delete(ns: Any, args: list[str]) -> Result:
-    req = _parse(ns, args)
+def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
+    req = _parse(ns, args, tables)
     if req.dst is None:
         raise IpError("netplex: ip route del without a destination is not supported", 2)
     table = req.table if req.table is not None else (RT_TABLE_LOCAL if req.type in ("local", "broadcast")
@@ -282,7 +294,7 @@ def _delete(ns: Any, args: list[str]) -> Result:
     raise IpError("RTNETLINK answers: No such process", 2)
 
 
-def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool, bool]:
+def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple[list[Route], bool, bool]:
     """Routes matching a show/flush selector, in the kernel's dump order."""
     table: int | None = RT_TABLE_MAIN
     dev = None
@@ -295,7 +307,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
         a = args[i]
         if a == "table":
             i += 1
-            table = parse_table(need_arg(args, i))
+            table = parse_table(need_arg(args, i), tables)
         elif a in ("dev", "oif"):
             i += 1
             name = need_arg(args, i)
@@ -305,7 +317,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
         elif matches(a, "protocol"):
             i += 1
             v = need_arg(args, i)
-            proto = _PROTO_IDS.get(v, parse_u32(v))
+            proto = PROTO_IDS.get(v, parse_u32(v))
         elif a == "scope":
             i += 1
             scope = parse_scope(need_arg(args, i), '"scope" value is invalid\n')
@@ -360,15 +372,16 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Route], bool
     return out, table == 0, dev is None
 
 
-def _show(ns: Any, args: list[str]) -> Result:
-    routes, show_table, show_dev = _select(ns, args, False)
-    return Result(0, "".join(route_line(r, show_table=show_table, show_dev=show_dev) + "\n" for r in routes))
+def _show(ns: Any, args: list[str], tables: RtTables) -> Result:
+    routes, show_table, show_dev = _select(ns, args, False, tables)
+    return Result(0, "".join(route_line(r, show_table=show_table, show_dev=show_dev, tables=tables) + "\n"
+                             for r in routes))
 
 
-def _flush(ns: Any, args: list[str]) -> Result:
+def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
     if not args:
         raise IpError('"ip route flush" requires arguments.', 1)
-    routes, _, _ = _select(ns, args, True)
+    routes, _, _ = _select(ns, args, True, tables)
     for r in routes:
         ns.fib.tables[r.table].remove(r)
     if routes:
@@ -376,11 +389,12 @@ def _flush(ns: Any, args: list[str]) -> Result:
     return Result(0)
 
 
-def _get(ns: Any, args: list[str]) -> Result:
+def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
     dst = None
     src = None
     oif = None
     iif = None
+    mark = 0
     i = 0
     while i < len(args):
         a = args[i]
@@ -393,7 +407,14 @@ def _get(ns: Any, args: list[str]) -> Result:
         elif a == "iif":
             i += 1
             iif = ifname_or_error(ns, need_arg(args, i))
-        elif a in ("tos", "dsfield", "mark", "vrf", "uid", "ipproto", "sport", "dport", "connected",
+        elif a == "mark":
+            i += 1
+            v = need_arg(args, i)
+            m = parse_u32(v)
+            if m is None:
+                raise invarg("invalid mark value", v)
+            mark = m
+        elif a in ("tos", "dsfield", "vrf", "uid", "ipproto", "sport", "dport", "connected",
                    "fibmatch", "as", "ttl-propagate"):
             raise IpError(f"netplex: ip route get {a} is not supported", 2)
         else:
@@ -407,10 +428,10 @@ def _get(ns: Any, args: list[str]) -> Result:
     if dst is None:
         raise IpError("need at least a destination address", 1)
     if iif is not None:
-        return _get_input(ns, dst, src or 0, iif)
+        return _get_input(ns, dst, src or 0, iif, mark, tables)
     if src is not None and not ns.is_local_addr(src):
         raise IpError("RTNETLINK answers: Invalid argument", 2)
-    res = ns.ip_route_output(dst, oif=oif, src=src)
+    res = ns.ip_route_output(dst, oif=oif, src=src, mark=mark)
     if isinstance(res, int):
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get(res, f'errno {res}')}", 2)
     parts: list[str] = []
@@ -423,8 +444,11 @@ def _get(ns: Any, args: list[str]) -> Result:
     if r is not None and r.gw is not None and res.type == "unicast":
         parts.append(f"via {int_to_ip(r.gw)}")
     parts.append(f"dev {res.dev.name}")
+    parts += _table_part(ns, r, tables)
     if src is None or res.src != src:
         parts.append(f"src {int_to_ip(res.src)}")
+    if mark:
+        parts.append(f"mark {_mark_text(mark)}")
     parts.append("uid 0")
     flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
     flags += _cache_metrics(ns, dst, r if res.type == "unicast" else None)
@@ -442,16 +466,30 @@ def _cache_metrics(ns: Any, dst: int, r: Any) -> str:
     return ""
 
 
-def _get_input(ns: Any, dst: int, src: int, iif: Any) -> Result:
-    """`ip route get … iif DEV`: the input route a packet from `src` arriving on
-    `iif` would take (ip_route_input_slow)."""
-    r = ns.fib.lookup(dst)
+def _mark_text(mark: int) -> str:
+    """How iproute2 6.1 prints RTA_MARK (seen on Debian 12): decimal below 16, else 0x hex."""
+    return str(mark) if mark < 16 else f"{mark:#x}"
+
+
+def _table_part(ns: Any, r: Route | None, tables: RtTables) -> list[str]:
+    """rt_fill_info's RTA_TABLE: the table the lookup found the route in, known
+    once rules have been added (fib_has_custom_rules), printed unless main."""
+    if r is None or not ns.fib.has_custom_rules or r.table in (RT_TABLE_MAIN, 0):
+        return []
+    return [f"table {tables.name(r.table)}"]
+
+
+def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTables) -> Result:
+    """`ip route get … iif DEV [mark M]`: the input route a packet from `src`
+    arriving on `iif` would take (ip_route_input_slow)."""
+    r = ns.fib.lookup(dst, src, iif.name, "", mark)
     head = f"{int_to_ip(dst)} from {int_to_ip(src)}"
+    tail = "".join(p + " " for p in _table_part(ns, r, tables)) + (f"mark {_mark_text(mark)} " if mark else "")
     if r is None:
         raise IpError("RTNETLINK answers: Network is unreachable", 2)
     if r.type in ("local", "broadcast"):
         flag = "<local>" if r.type == "local" else "<local,brd>"
-        return Result(0, f"{r.type} {head} dev lo \n    cache {flag} iif {iif.name} \n")
+        return Result(0, f"{r.type} {head} dev lo {tail}\n    cache {flag} iif {iif.name} \n")
     if r.type != "unicast":
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get({'blackhole': 22, 'prohibit': 13}.get(r.type, 113))}", 2)
     if not iif.forwarding:
@@ -460,6 +498,9 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any) -> Result:
     if r.gw is not None:
         parts.append(f"via {int_to_ip(r.gw)}")
     parts.append(f"dev {r.dev.name}")
+    parts += _table_part(ns, r, tables)
+    if mark:
+        parts.append(f"mark {_mark_text(mark)}")
     flags = ""
     nexthop = r.gw if r.gw is not None else dst
     if r.dev is iif and ns.sysctl.values.get(f"net.ipv4.conf.{iif.name}.send_redirects", "1") == "1" \
@@ -470,29 +511,30 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any) -> Result:
 
 
 def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
+    tables: RtTables = opts.tables
     if not args:
-        return _show(ns, [])
+        return _show(ns, [], tables)
     cmd, rest = args[0], args[1:]
     if matches(cmd, "add"):
-        return _modify(ns, rest, "add")
+        return _modify(ns, rest, "add", tables)
     if matches(cmd, "change") or cmd == "chg":
-        return _modify(ns, rest, "change")
+        return _modify(ns, rest, "change", tables)
     if matches(cmd, "replace"):
-        return _modify(ns, rest, "replace")
+        return _modify(ns, rest, "replace", tables)
     if matches(cmd, "prepend"):
         raise IpError("netplex: ip route prepend is not supported", 2)
     if matches(cmd, "append"):
-        return _modify(ns, rest, "append")
+        return _modify(ns, rest, "append", tables)
     if matches(cmd, "test"):
         raise IpError("netplex: ip route test is not supported", 2)
     if matches(cmd, "delete"):
-        return _delete(ns, rest)
+        return _delete(ns, rest, tables)
     if matches(cmd, "list") or matches(cmd, "show") or matches(cmd, "lst"):
-        return _show(ns, rest)
+        return _show(ns, rest, tables)
     if matches(cmd, "get"):
-        return _get(ns, rest)
+        return _get(ns, rest, tables)
     if matches(cmd, "flush"):
-        return _flush(ns, rest)
+        return _flush(ns, rest, tables)
     if matches(cmd, "save") or matches(cmd, "restore") or matches(cmd, "showdump") or matches(cmd, "help"):
         raise IpError(f"netplex: ip route {cmd} is not supported", 2)
     raise IpError(f'Command "{cmd}" is unknown, try "ip route help".', 255)

@@ -18,12 +18,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Unpack
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
-from netplex.packet.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_FRAG_NEEDED,
-                                 ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH,
-                                 ICMP_PROT_UNREACH, ICMP_TIME_EXCEEDED, Icmp)
+from netplex.packet.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ECHO,
+    ICMP_ECHOREPLY,
+    ICMP_FRAG_NEEDED,
+    ICMP_HOST_UNREACH,
+    ICMP_NET_UNREACH,
+    ICMP_PORT_UNREACH,
+    ICMP_PROT_UNREACH,
+    ICMP_TIME_EXCEEDED,
+    Icmp,
+)
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
+from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -158,10 +168,15 @@ class Ipv4Path:
             self.ip_local_deliver(dev, frame, "broadcast")
             return
         cache = self.route_cache
-        r = cache.get(dst)
-        if r is None:
-            r = self.fib.lookup(dst)
-            cache[dst] = r if r is not None else False
+        keys = self.fib.flow_keys
+        if not keys:
+            # only the destination decides (the default rules): one lookup
+            r = cache.get(dst)
+            if r is None:
+                r = self.fib.lookup(dst)
+                cache[dst] = r if r is not None else False
+        else:
+            r = self.ip_route_input_rules(dst, ip.src, dev, frame, keys)
         if not r:
             if dev.forwarding:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, dev)
@@ -183,6 +198,20 @@ class Ipv4Path:
             self.drop(frame, dev, ROUTE_TYPE_DROP[rtype])
             return
         self.ip_forward(dev, frame, r, length)
+
+    def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet, keys: int) -> Route | bool:
+        """The input route when policy rules read more than the destination: cached
+        by exactly the flow fields they read (source, input device, mark)."""
+        meta = frame.meta
+        mark = meta.mark if meta is not None else 0
+        key = (dst, src if keys & FLOW_SRC else 0, dev.name if keys & FLOW_IIF else "",
+               mark if keys & FLOW_MARK else 0)
+        cache = self.route_cache
+        r = cache.get(key)
+        if r is None:
+            r = self.fib.lookup(dst, src, dev.name, "", mark)
+            cache[key] = r if r is not None else False
+        return r
 
     def ip_forward(self, dev: Any, frame: Ethernet, r: Any, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
@@ -268,19 +297,26 @@ class Ipv4Path:
                     first.flags & IP_DF, 0, first.options)
 
     # -- output --------------------------------------------------------------
-    def ip_route_output(self, dst: int, oif: Any = None, src: int | None = None) -> OutRoute | int:
-        """ip_route_output_key: the route a local packet takes, or an errno."""
+    def ip_route_output(self, dst: int, oif: Any = None, src: int | None = None, mark: int = 0) -> OutRoute | int:
+        """ip_route_output_key: the route a local packet takes, or an errno.
+
+        The flow the rules see: input device lo (flowi4_iif = LOOPBACK_IFINDEX),
+        the bound device `oif`, the chosen source `src` (0 when not yet chosen)
+        and the socket's or packet's `mark`.
+        """
+        fib = self.fib
+        oifname = oif.name if oif is not None else ""
         if dst == LIMITED_BCAST or (dst >> 28 == 14):
             dev = oif
             if dev is None:
-                r = self.fib.lookup(dst)
+                r = fib.lookup(dst, src or 0, "lo", oifname, mark)
                 dev = r.dev if r is not None else None
             if dev is None:
                 return ENETUNREACH
             s = src if src is not None else (self.select_source(dev, dst) or 0)
             return OutRoute(None, dev, dst, s, "broadcast")
         if oif is not None:
-            r = self.fib.lookup(dst)
+            r = fib.lookup(dst, src or 0, "lo", oifname, mark)
             if r is None or (r.type == "unicast" and r.dev is not oif):
                 # SO_BINDTODEVICE / ping -I: the destination is taken as on-link
                 r2 = None
@@ -304,7 +340,7 @@ class Ipv4Path:
                     return OutRoute(None, oif, dst, s, "unicast")
                 r = r2
         else:
-            r = self.fib.lookup(dst)
+            r = fib.lookup(dst, src or 0, "lo", "", mark)
         if r is None:
             return ENETUNREACH
         rtype = r.type
@@ -363,13 +399,17 @@ class Ipv4Path:
         hook = self.hooks.get("OUTPUT")
         if hook is not None:
             dst0 = ip.dst
+            mark0 = meta.mark if meta is not None else 0
             if not hook(self, frame, None, rt.dev):
                 return EPERM
             ip = frame.payload
-            if ip.dst != dst0:
-                # DNAT/REDIRECT in OUTPUT changed the destination: route again
-                # (ip_route_me_harder), keeping the source the socket chose
-                rt2 = self.ip_route_output(ip.dst, None, ip.src if self.is_local_addr(ip.src) else None)
+            m = frame.meta
+            mark = m.mark if m is not None else 0
+            if ip.dst != dst0 or (mark != mark0 and self.fib.flow_keys & FLOW_MARK):
+                # DNAT/REDIRECT in OUTPUT changed the destination, or MARK the mark a
+                # rule reads: route again (ip_route_me_harder), keeping the source
+                # the socket chose
+                rt2 = self.ip_route_output(ip.dst, None, ip.src if self.is_local_addr(ip.src) else None, mark)
                 if isinstance(rt2, int):
                     return rt2
                 rt = rt2

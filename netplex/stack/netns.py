@@ -15,21 +15,29 @@ from typing import TYPE_CHECKING, Any, Unpack
 from netplex.engine.trace import TraceEvent, TraceFields
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.arp import ArpMixin
 from netplex.stack.bridge import Bridge
-from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.device import Loopback, NetDevice, Tap, Veth
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.gre import gre_rcv
 from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
 from netplex.stack.ipv4 import Ipv4Path
 from netplex.stack.neigh import NeighTable
-from netplex.stack.route import (RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL,
-                                 RT_TABLE_MAIN, Fib, Route)
+from netplex.stack.protocol import inet_add_protocol
+from netplex.stack.route import (
+    RT_SCOPE_HOST,
+    RT_SCOPE_LINK,
+    RT_SCOPE_UNIVERSE,
+    RT_TABLE_LOCAL,
+    RT_TABLE_MAIN,
+    Fib,
+    FibRule,
+    Route,
+    RuleSelector,
+)
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
-
-from netplex.stack.protocol import inet_add_protocol
 
 if TYPE_CHECKING:
     from netplex.engine.world import World
@@ -610,3 +618,20 @@ class Namespace(Ipv4Path, ArpMixin):
                     self.config_changed()
                     return
         raise NetplexError("RTNETLINK answers: No such process", errno.ESRCH)
+
+    # -- policy rules (ip rule) -------------------------------------------------
+    def add_rule(self, rule: FibRule) -> None:
+        """fib_nl_newrule."""
+        self.fib.rule_add(rule)
+        self.config_changed()
+
+    def del_rule(self, sel: RuleSelector) -> FibRule:
+        """fib_nl_delrule: the first rule `sel` names."""
+        rule = self.fib.rule_del(sel)
+        self.config_changed()
+        return rule
+
+    def flush_rules(self) -> None:
+        """`ip rule flush`: every rule but those of preference 0 goes."""
+        self.fib.rules_flush()
+        self.config_changed()

@@ -1,19 +1,32 @@
 """The IPv4 forwarding information base: routing tables, rules, longest-prefix match.
 
-Mirrors net/ipv4/fib_*.c: tables `local` (255) and `main` (254) and `default`
-(253), looked up in the order of the default rules (0: local, 32766: main,
-32767: default); within a table, the longest prefix wins, then the lowest
-metric. Route types are the kernel's (unicast, local, broadcast, blackhole,
-unreachable, prohibit, throw). Routes whose device goes down are flushed, as
-fib_sync_down_dev does; connected and local routes come from addresses.
+Mirrors net/ipv4/fib_*.c and net/core/fib_rules.c: tables `local` (255),
+`main` (254), `default` (253) and any numbered table `ip route ... table N`
+makes; the policy rules (`ip rule`, ip-rule(8)) are walked in order of
+preference, each selecting packets by source and destination prefix,
+incoming and outgoing device and firewall mark, and either looking up a
+table (`suppress_prefixlength` rejecting too short a result) or ending the
+walk (`unreachable`, `prohibit`, `blackhole`). The default rules (0: local,
+32766: main, 32767: default) are the fast path: while they are the only
+rules, a lookup is the three tables in order and the namespace's route cache
+stays keyed by destination alone. Within a table, the longest prefix wins,
+then the lowest metric. Route types are the kernel's (unicast, local,
+broadcast, blackhole, unreachable, prohibit, throw). Routes whose device goes
+down are flushed, as fib_sync_down_dev does; connected and local routes come
+from addresses.
 """
 from __future__ import annotations
 
+import errno
 from typing import Any
 
+from netplex.errors import NetplexError
+
+RT_TABLE_UNSPEC = 0
 RT_TABLE_DEFAULT = 253
 RT_TABLE_MAIN = 254
 RT_TABLE_LOCAL = 255
+RT_TABLE_MAX = 0xFFFFFFFF
 TABLE_NAMES = {RT_TABLE_LOCAL: "local", RT_TABLE_MAIN: "main", RT_TABLE_DEFAULT: "default"}
 TABLE_IDS = {v: k for k, v in TABLE_NAMES.items()}
 
@@ -126,10 +139,123 @@ class FibTable:
         return None
 
 
-class Fib:
-    """All tables of a namespace plus the default rules."""
+# fib rule actions (include/uapi/linux/fib_rules.h FR_ACT_*), by the name ip-rule(8) gives them
+FR_ACT_TO_TBL = "lookup"
+FR_ACT_BLACKHOLE = "blackhole"
+FR_ACT_UNREACHABLE = "unreachable"
+FR_ACT_PROHIBIT = "prohibit"
+RULE_ACTIONS = (FR_ACT_TO_TBL, FR_ACT_BLACKHOLE, FR_ACT_UNREACHABLE, FR_ACT_PROHIBIT)
 
-    __slots__ = ("tables",)
+# which flow fields the rules look at: the route cache's key includes exactly these
+FLOW_SRC, FLOW_IIF, FLOW_OIF, FLOW_MARK = 1, 2, 4, 8
+
+# what a terminal rule action returns (fib4_rule_action): unreachable is -ENETUNREACH,
+# the same as no route at all (None); prohibit is -EACCES and blackhole -EINVAL,
+# which the callers know as the route types of the same names
+RULE_PROHIBIT = Route(0, 0, table=RT_TABLE_UNSPEC, type="prohibit")
+RULE_BLACKHOLE = Route(0, 0, table=RT_TABLE_UNSPEC, type="blackhole")
+
+
+def _mask(plen: int) -> int:
+    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+
+
+class FibRule:
+    """struct fib_rule + fib4_rule: one `ip rule`."""
+
+    __slots__ = ("action", "dst", "dst_len", "iifname", "invert", "mark", "mark_mask", "oifname", "pref",
+                 "proto", "src", "src_len", "suppress_prefixlen", "table")
+
+    def __init__(self, pref: int, action: str = FR_ACT_TO_TBL, table: int = RT_TABLE_UNSPEC, *,
+                 src: int = 0, src_len: int = 0, dst: int = 0, dst_len: int = 0, iifname: str = "",
+                 oifname: str = "", mark: int = 0, mark_mask: int = 0, suppress_prefixlen: int = -1,
+                 invert: bool = False, proto: int = 0) -> None:
+        self.pref = pref
+        self.action = action
+        self.table = table
+        self.src = src            # kept as given (`from 10.1.2.3/16` prints so); masked when matched
+        self.src_len = src_len
+        self.dst = dst
+        self.dst_len = dst_len
+        self.iifname = iifname
+        self.oifname = oifname
+        self.mark = mark
+        # a mark without a mask matches all 32 bits (fib_nl2rule)
+        self.mark_mask = mark_mask if mark_mask or not mark else 0xFFFFFFFF
+        self.suppress_prefixlen = suppress_prefixlen
+        self.invert = invert
+        self.proto = proto
+
+    def uses(self) -> int:
+        """The FLOW_* fields this rule's selectors read."""
+        return ((FLOW_SRC if self.src_len else 0) | (FLOW_IIF if self.iifname else 0)
+                | (FLOW_OIF if self.oifname else 0) | (FLOW_MARK if self.mark_mask else 0))
+
+    def matches(self, daddr: int, saddr: int, iif: str, oif: str, mark: int) -> bool:
+        """fib_rule_match + fib4_rule_match (`not` inverts the result)."""
+        ok = ((not self.iifname or self.iifname == iif)
+              and (not self.oifname or self.oifname == oif)
+              and not ((self.mark ^ mark) & self.mark_mask)
+              and not ((saddr ^ self.src) & _mask(self.src_len))
+              and not ((daddr ^ self.dst) & _mask(self.dst_len)))
+        return ok != self.invert
+
+    def key(self) -> tuple[Any, ...]:
+        """What rule_exists compares: everything but the protocol."""
+        return (self.pref, self.action, self.table, self.src, self.src_len, self.dst, self.dst_len,
+                self.iifname, self.oifname, self.mark, self.mark_mask, self.suppress_prefixlen, self.invert)
+
+    def same(self, o: FibRule) -> bool:
+        return self.key() == o.key()
+
+
+def default_rules() -> list[FibRule]:
+    """fib_default_rules_init: 0 local, 32766 main, 32767 default (proto kernel)."""
+    return [FibRule(0, table=RT_TABLE_LOCAL, proto=2), FibRule(32766, table=RT_TABLE_MAIN, proto=2),
+            FibRule(32767, table=RT_TABLE_DEFAULT, proto=2)]
+
+
+class RuleSelector:
+    """What `ip rule del` names: only the attributes given are compared (rule_find)."""
+
+    __slots__ = ("action", "dst", "iifname", "invert", "mark", "mark_mask", "oifname", "pref", "src",
+                 "suppress_prefixlen", "table")
+
+    def __init__(self, *, pref: int | None = None, action: str | None = None, table: int | None = None,
+                 src: tuple[int, int] | None = None, dst: tuple[int, int] | None = None,
+                 iifname: str | None = None, oifname: str | None = None, mark: int | None = None,
+                 mark_mask: int | None = None, suppress_prefixlen: int | None = None,
+                 invert: bool | None = None) -> None:
+        self.pref = pref
+        self.action = action
+        self.table = table
+        self.src = src
+        self.dst = dst
+        self.iifname = iifname
+        self.oifname = oifname
+        self.mark = mark
+        self.mark_mask = mark_mask
+        self.suppress_prefixlen = suppress_prefixlen
+        self.invert = invert
+
+    def selects(self, r: FibRule) -> bool:
+        return ((self.pref is None or r.pref == self.pref)
+                and (self.action is None or r.action == self.action)
+                and (not self.table or r.table == self.table)
+                and (self.src is None or (r.src, r.src_len) == self.src)
+                and (self.dst is None or (r.dst, r.dst_len) == self.dst)
+                and (self.iifname is None or r.iifname == self.iifname)
+                and (self.oifname is None or r.oifname == self.oifname)
+                and (not self.mark or r.mark == self.mark)
+                and (not self.mark_mask or r.mark_mask == self.mark_mask)
+                and (self.suppress_prefixlen is None or r.suppress_prefixlen == self.suppress_prefixlen)
+                and (self.invert is None or r.invert == self.invert))
+
+
+class Fib:
+    """All tables of a namespace and its policy rules."""
+
+    __slots__ = ("flow_keys", "has_custom_rules", "rules", "rules_default", "tables")
 
     def __init__(self) -> None:
         self.tables: dict[int, FibTable] = {
@@ -137,6 +263,12 @@ class Fib:
             RT_TABLE_MAIN: FibTable(RT_TABLE_MAIN),
             RT_TABLE_DEFAULT: FibTable(RT_TABLE_DEFAULT),
         }
+        self.rules: list[FibRule] = default_rules()
+        self.rules_default = True   # only the default rules: the three tables in order
+        self.flow_keys = 0          # FLOW_* bits some rule reads (0: the destination decides)
+        # fib_has_custom_rules: set by the first rule added and never cleared; from
+        # then on a lookup's result names its table (`ip route get` shows `table local`)
+        self.has_custom_rules = False
 
     def table(self, table_id: int, create: bool = False) -> FibTable | None:
         t = self.tables.get(table_id)
@@ -144,15 +276,95 @@ class Fib:
             t = self.tables[table_id] = FibTable(table_id)
         return t
 
-    def lookup(self, addr: int) -> Route | None:
-        """fib_lookup with the default rules: local, then main, then default."""
-        for tid in (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT):
-            r = self.tables[tid].lookup(addr)
-            if r is not None:
-                if r.type == "throw":
+    def lookup(self, addr: int, saddr: int = 0, iif: str = "", oif: str = "", mark: int = 0) -> Route | None:
+        """fib_lookup: the route for a flow, or None (-ENETUNREACH).
+
+        `iif` and `oif` are device names ("lo" for a locally generated packet's
+        input, as flowi4_iif = LOOPBACK_IFINDEX), `mark` the packet's skb->mark.
+        """
+        if self.rules_default:
+            for tid in (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT):
+                r = self.tables[tid].lookup(addr)
+                if r is not None:
+                    if r.type == "throw":
+                        continue
+                    return r
+            return None
+        return self.rules_lookup(addr, saddr, iif, oif, mark)
+
+    def rules_lookup(self, addr: int, saddr: int, iif: str, oif: str, mark: int) -> Route | None:
+        """fib_rules_lookup + fib4_rule_action + fib4_rule_suppress."""
+        for rule in self.rules:
+            if not rule.matches(addr, saddr, iif, oif, mark):
+                continue
+            action = rule.action
+            if action == FR_ACT_TO_TBL:
+                t = self.tables.get(rule.table)
+                if t is None:
                     continue
+                r = t.lookup(addr)
+                if r is None or r.type == "throw":
+                    continue    # -EAGAIN: on to the next rule
+                if r.plen <= rule.suppress_prefixlen:
+                    continue    # fib4_rule_suppress
                 return r
+            if action == FR_ACT_PROHIBIT:
+                return RULE_PROHIBIT
+            if action == FR_ACT_BLACKHOLE:
+                return RULE_BLACKHOLE
+            return None         # FR_ACT_UNREACHABLE
         return None
+
+    # -- rules (fib_nl_newrule / fib_nl_delrule) ------------------------------
+    def _rules_changed(self) -> None:
+        defaults = default_rules()
+        self.rules_default = (len(self.rules) == len(defaults)
+                              and all(a.same(b) for a, b in zip(self.rules, defaults)))
+        keys = 0
+        for r in self.rules:
+            keys |= r.uses()
+        self.flow_keys = keys
+
+    def default_rule_pref(self) -> int:
+        """fib_default_rule_pref: one below the second rule's, when that is not 0."""
+        if len(self.rules) >= 2 and self.rules[1].pref:
+            return self.rules[1].pref - 1
+        return 0
+
+    def empty_table(self) -> int:
+        """fib_empty_table: the lowest table id not in use (for `table 0`)."""
+        tid = 1
+        while tid in self.tables:
+            tid += 1
+        self.table(tid, create=True)
+        return tid
+
+    def rule_add(self, rule: FibRule) -> None:
+        """fib_nl_newrule: refused when the same rule exists; placed after rules of equal preference."""
+        if rule.action == FR_ACT_TO_TBL and rule.table == RT_TABLE_UNSPEC:
+            rule.table = self.empty_table()
+        if any(r.same(rule) for r in self.rules):
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        i = 0
+        while i < len(self.rules) and self.rules[i].pref <= rule.pref:
+            i += 1
+        self.rules.insert(i, rule)
+        self.has_custom_rules = True
+        self._rules_changed()
+
+    def rule_del(self, sel: RuleSelector) -> FibRule:
+        """fib_nl_delrule: the first rule the selector names."""
+        for r in self.rules:
+            if sel.selects(r):
+                self.rules.remove(r)
+                self._rules_changed()
+                return r
+        raise NetplexError("RTNETLINK answers: No such file or directory", errno.ENOENT)
+
+    def rules_flush(self) -> None:
+        """`ip rule flush`: every rule but those of preference 0."""
+        self.rules = [r for r in self.rules if r.pref == 0]
+        self._rules_changed()
 
     def all_routes(self) -> list[Route]:
         out: list[Route] = []
