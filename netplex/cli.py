@@ -36,7 +36,7 @@ from netplex.scenario.units import format_rate
 __all__ = ["app", "main", "BACKENDS", "BackendUnavailable"]
 
 
-class BackendUnavailable(Exception):
+class BackendUnavailable(NetplexError):
     """The chosen backend cannot be loaded here (not written yet, or missing a dependency)."""
 
 

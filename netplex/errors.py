@@ -1,11 +1,31 @@
-"""netplex's exception tree. Configuration errors raise these; data-plane
-failures never do (they are drops with a reason, counted and traced).
+"""netplex's exception tree: every error a tool, the loader or a backend reports.
 
-    NetplexError            errno + the message the real tool prints
-     └── ScenarioError      a bad scenario file: file, line, field, message
+A configuration error raises one of these; a data-plane failure never does (it
+is a drop with a reason, counted and traced). Each carries what the real
+program would give: `message` as it prints it, `errno` as the kernel returned
+it (0 when no system call failed) and `status`, the exit status of the tool.
 
-Layer-specific subclasses (DeviceError, RouteError, …) are added below as the
-stack grows; each keeps the real tool's wording in `message`.
+    NetplexError                 message, errno, status (default 1)
+     ├── ScenarioError           a bad scenario file: file, line, field (status 2)       scenario/loader.py
+     ├── EventStorm              the simulation stopped itself (zero-delay loop)         engine/scheduler.py
+     ├── XtError                 iptables: PARAMETER_PROBLEM (2) / OTHER_PROBLEM (1)     stack/netfilter/core.py
+     ├── IpError                 ip, bridge: iproute2's message and status               shell/iproute_fmt.py
+     ├── TcExit                  tc: its message and status                              shell/tc.py
+     ├── ConntrackUsage          conntrack: a bad command line (status 2)                shell/conntrack.py
+     ├── Usage                   a coreutils tool's bad command line                     shell/coreutils/common.py
+     ├── RegexError              a pattern GNU grep rejects (status 2; also ValueError)  shell/coreutils/regex.py
+     ├── FileReadError           a file that exists but cannot be read (strerror)        shell/registry.py
+     ├── ProgramExit             a program (daemon) that exits at once: status, message apps/process.py
+     ├── NetnsError              `ip netns` on a machine: iproute2's message           machine/machine.py
+     ├── UnknownNodeKind         a node kind no system registered                       network.py
+     ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
+     ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
+     └── TwinError               the kernel twin failed to build or run something        twin/__init__.py
+          ├── TwinUnavailable    the twin cannot run here at all (not root, no netns)
+          └── NetlinkError       the kernel refused a netlink request (errno, request)   twin/netlink.py
+
+A new tool's error derives from NetplexError (or the family it belongs to),
+passes the real tool's message and exit status, and is added to this map.
 """
 from __future__ import annotations
 
@@ -16,13 +36,15 @@ __all__ = ["NetplexError", "ScenarioError"]
 
 
 class NetplexError(Exception):
-    """A configuration error: `errno` as the kernel would return it and
-    `message` exactly as the real tool prints it (e.g. `Cannot find device "eth9"`)."""
+    """A configuration error: `errno` as the kernel would return it, `message` exactly
+    as the real tool prints it (e.g. `Cannot find device "eth9"`) and `status`, the
+    tool's exit status."""
 
-    def __init__(self, message: str, errno: int = 0) -> None:
+    def __init__(self, message: str, errno: int = 0, status: int = 1) -> None:
         super().__init__(message)
         self.message = message
         self.errno = errno
+        self.status = status
 
     def __str__(self) -> str:
         return self.message
@@ -38,7 +60,7 @@ class ScenarioError(NetplexError):
         self.file = file
         self.line = line
         self.field = field
-        super().__init__(f"{file}:{line}: {field}: {message}", _errno.EINVAL)
+        super().__init__(f"{file}:{line}: {field}: {message}", _errno.EINVAL, status=2)
         self.message = message
 
     def __str__(self) -> str:

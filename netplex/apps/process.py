@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from netplex.errors import NetplexError
+
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
@@ -66,13 +68,11 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
-class ProgramExit(Exception):
+class ProgramExit(NetplexError):
     """Raised by `Program.start` when the program exits at once (bad option, bind failed)."""
 
     def __init__(self, status: int, message: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)
 
 
 class Program:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
@@ -65,9 +66,11 @@ LONG_NAMES = {"protonum": "--protonum", "orig-src": "--orig-src", "orig-dst": "-
               "status": "--status", "src-nat": "--src-nat", "dst-nat": "--dst-nat"}
 
 
-class _Usage(Exception):
+class ConntrackUsage(NetplexError):
+    """conntrack's complaint about its command line (it exits 2)."""
+
     def __init__(self, msg: str) -> None:
-        super().__init__(msg)
+        super().__init__(msg, status=2)
         self.msg = msg
 
 
@@ -77,12 +80,12 @@ def _parse_ip(s: str) -> int:
     try:
         nums = [int(p, 0) for p in parts]
     except ValueError:
-        raise _Usage(f"Invalid IP address `{s}'") from None
+        raise ConntrackUsage(f"Invalid IP address `{s}'") from None
     if not 1 <= len(nums) <= 4 or any(n < 0 for n in nums):
-        raise _Usage(f"Invalid IP address `{s}'")
+        raise ConntrackUsage(f"Invalid IP address `{s}'")
     last_bits = 32 - 8 * (len(nums) - 1)
     if any(n > 255 for n in nums[:-1]) or nums[-1] >= 1 << last_bits:
-        raise _Usage(f"Invalid IP address `{s}'")
+        raise ConntrackUsage(f"Invalid IP address `{s}'")
     v = 0
     for n in nums[:-1]:
         v = (v << 8) | n
@@ -93,7 +96,7 @@ def _parse_ip(s: str) -> int:
 def conntrack_cmd(ctx: Context, argv: list[str]) -> Result:
     try:
         return _run(ctx, argv)
-    except _Usage as e:
+    except ConntrackUsage as e:
         return Result(2, "", PREFIX + e.msg + "\n" + TRY)
 
 
@@ -109,7 +112,7 @@ def _run(ctx: Context, argv: list[str]) -> Result:
         i += 1
         if a in COMMANDS:
             if cmd is not None:
-                raise _Usage("Invalid parameters")
+                raise ConntrackUsage("Invalid parameters")
             cmd = COMMANDS[a]
             if i < len(args) and not args[i].startswith("-"):
                 table = args[i]
@@ -122,26 +125,26 @@ def _run(ctx: Context, argv: list[str]) -> Result:
         spec = OPTIONS.get(a)
         if spec is None and proto in PROTO_OPTIONS and a in PROTO_OPTIONS[proto]:
             if i >= len(args):
-                raise _Usage(f"option `{a}' requires an argument")
+                raise ConntrackUsage(f"option `{a}' requires an argument")
             name = PROTO_OPTIONS[proto][a]
             val = args[i]
             i += 1
             if name == "state":
                 if val not in TCP_STATES:
-                    raise _Usage(f"unknown TCP state `{val}'")
+                    raise ConntrackUsage(f"unknown TCP state `{val}'")
                 opts["state"] = val
             else:
                 if not val.isdigit() or int(val) > 65535:
-                    raise _Usage(f"invalid port `{val}'")
+                    raise ConntrackUsage(f"invalid port `{val}'")
                 opts[name] = int(val)
             continue
         if spec is None:
-            raise _Usage(f"unknown option `{a}'")
+            raise ConntrackUsage(f"unknown option `{a}'")
         name, takes = spec
         val = None
         if takes is True:
             if i >= len(args):
-                raise _Usage(f"option `{a}' requires an argument")
+                raise ConntrackUsage(f"option `{a}' requires an argument")
             val = args[i]
             i += 1
         elif takes == "?" and i < len(args) and not args[i].startswith("-"):
@@ -153,7 +156,7 @@ def _run(ctx: Context, argv: list[str]) -> Result:
             elif val in PROTOS:
                 proto = PROTOS[val]
             else:
-                raise _Usage(f"`{val}' unsupported protocol")
+                raise ConntrackUsage(f"`{val}' unsupported protocol")
             val = proto
         elif name in ("orig-src", "orig-dst", "reply-src", "reply-dst"):
             val = _parse_ip(val)
@@ -164,25 +167,25 @@ def _run(ctx: Context, argv: list[str]) -> Result:
             try:
                 val = int(m, 0)
             except ValueError:
-                raise _Usage(f"Bad parameter `{val}'") from None
+                raise ConntrackUsage(f"Bad parameter `{val}'") from None
         elif name == "status":
             bits = 0
             for s in val.split(","):
                 if s not in STATUS_BITS:
-                    raise _Usage(f"Bad parameter `{s}'")
+                    raise ConntrackUsage(f"Bad parameter `{s}'")
                 bits |= STATUS_BITS[s]
             val = bits
         elif name == "family":
             if val not in ("ipv4", "ipv6"):
-                raise _Usage(f"`{val}' unsupported protocol")
+                raise ConntrackUsage(f"`{val}' unsupported protocol")
         opts[name] = val
     if cmd is None:
         return Result(0, _HELP, "")
     for name in ILLEGAL.get(cmd, ()):
         if name in opts:
-            raise _Usage(f"Illegal option `{LONG_NAMES[name]}' with this command")
+            raise ConntrackUsage(f"Illegal option `{LONG_NAMES[name]}' with this command")
     if table not in ("conntrack", "expect", "expectation", "dying", "unconfirmed"):
-        raise _Usage(f"Bad parameter `{table}'")
+        raise ConntrackUsage(f"Bad parameter `{table}'")
     ns = ctx.node
     from netplex.stack.netfilter.conntrack import conntrack_of, format_conn
     ct_table = conntrack_of(ns)
@@ -213,7 +216,7 @@ def _run(ctx: Context, argv: list[str]) -> Result:
             ct_table.flush()
         return Result(0, "", PREFIX + "connection tracking table has been emptied.\n")
     if cmd not in ("L", "D"):
-        raise _Usage("Invalid parameters")
+        raise ConntrackUsage("Invalid parameters")
     sel = [c for c in entries if _selected(c, opts, proto)]
     ext = opts.get("output") == "extended" or "extended" in str(opts.get("output", "")).split(",")
     lines = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, ip_to_int
 from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
 from netplex.stack.device import Veth
@@ -17,13 +18,11 @@ __all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix"
            "ifname_or_error"]
 
 
-class IpError(Exception):
+class IpError(NetplexError):
     """A user error: `message` exactly as the tool prints it (with newline) and its exit status."""
 
     def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message if message.endswith("\n") or not message else message + "\n"
-        self.status = status
+        super().__init__(message if message.endswith("\n") or not message else message + "\n", status=status)
 
 
 def matches(arg: str, keyword: str) -> bool:

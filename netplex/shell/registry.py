@@ -18,19 +18,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from netplex.errors import NetplexError
 from netplex.machine.fs import FileSystem
 from netplex.shell.result import Result
 
 __all__ = ["COMMANDS", "CommandFn", "Context", "FileReadError", "command", "lookup"]
 
 
-class FileReadError(Exception):
+class FileReadError(NetplexError):
     """`read_file`: the file exists but reading it fails; `message` is the strerror text
-    (e.g. "Invalid argument" for the carrier of a device that is down)."""
+    (e.g. "Invalid argument" for the carrier of a device that is down), `errno` its number."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, errno: int = 0) -> None:
+        super().__init__(message, errno)
 
 
 def _no_file(path: str) -> str | None:

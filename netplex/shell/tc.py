@@ -22,6 +22,7 @@ import math
 import re
 from typing import Any, Callable
 
+from netplex.errors import NetplexError
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 from netplex.stack.qdisc import (INGRESS_HANDLE, QDISCS, TC_H_INGRESS, TC_H_ROOT, BfifoQdisc, HtbQdisc,
@@ -38,12 +39,11 @@ from netplex.stack.qdisc.core import l2t_ns, ns2ticks, xmitsize, xmittime
 __all__ = ["tc", "sprint_size", "sprint_rate", "sprint_time", "get_rate", "get_size", "get_time"]
 
 
-class TcExit(Exception):
+class TcExit(NetplexError):
     """Stop with tc's status and message."""
 
     def __init__(self, status: int, msg: str = "") -> None:
-        super().__init__(msg)
-        self.status = status
+        super().__init__(msg, status=status)
         self.msg = msg
 
 

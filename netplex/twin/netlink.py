@@ -15,6 +15,8 @@ import os
 import socket
 import struct
 
+from netplex.twin import TwinError
+
 __all__ = ["NetlinkError", "Rtnl", "getlink", "rtnl_socket"]
 
 RTM_NEWLINK = 16
@@ -64,11 +66,12 @@ _IFINFOMSG = struct.Struct("=BxHiII")
 _IFADDRMSG = struct.Struct("=BBBBI")
 
 
-class NetlinkError(OSError):
-    """The kernel refused a request: `errno` is its error, `request` names the request."""
+class NetlinkError(TwinError):
+    """The kernel refused a request: `errno` is its error, `strerror` its text, `request` names the request."""
 
     def __init__(self, code: int, request: str) -> None:
-        super().__init__(code, f"{request}: {os.strerror(code)}")
+        super().__init__(f"{request}: {os.strerror(code)}", code)
+        self.strerror = os.strerror(code)
         self.request = request
 
 

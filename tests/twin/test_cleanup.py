@@ -54,6 +54,7 @@ def test_clean_removes_a_killed_run() -> None:
     assert any(n.endswith("-w2") for n in names)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()  # type: ignore[union-attr]
     assert all(netns.exists(n) for n in names)  # left behind, with their processes
     removed = cleanup.clean()
     assert sorted(f"netns {n}" for n in names) == sorted(r for r in removed if r.startswith("netns "))
@@ -66,6 +67,7 @@ def test_sigterm_tears_down() -> None:
     proc, info = start_child()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == -signal.SIGTERM
+    proc.stdout.close()  # type: ignore[union-attr]
     assert not any(netns.exists(n) for n in info["namespaces"])  # type: ignore[union-attr]
     assert not os.path.exists(str(info["state"]))
 

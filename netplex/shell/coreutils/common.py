@@ -9,15 +9,16 @@ import functools
 import re
 from collections.abc import Callable
 
+from netplex.errors import NetplexError
 from netplex.shell.registry import Context, FileReadError, command
 from netplex.shell.result import Result
 
 
-class Usage(Exception):
+class Usage(NetplexError):
     """A command-line error; `result` is what the tool prints and returns."""
 
     def __init__(self, result: Result) -> None:
-        super().__init__(result.error)
+        super().__init__(result.error, status=result.status)
         self.result = result
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from netplex.errors import NetplexError
+
 __all__ = ["RegexError", "bre_to_python", "ere_to_python"]
 
 _CLASSES = {
@@ -16,8 +18,11 @@ _CLASSES = {
 }
 
 
-class RegexError(ValueError):
-    """A pattern GNU grep would reject; the message is grep's."""
+class RegexError(NetplexError, ValueError):
+    """A pattern GNU grep would reject; the message is grep's (grep exits 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=2)
 
 
 def _bracket(pat: str, i: int) -> tuple[str, int]:

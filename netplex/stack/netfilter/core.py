@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
+from netplex.errors import NetplexError
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.skb import SkbMeta, skb_meta
 
@@ -342,7 +343,7 @@ def netfilter_of(ns: Any) -> Netfilter:
 
 
 # -- extensions ------------------------------------------------------------------
-class XtError(Exception):
+class XtError(NetplexError):
     """A command-line or rule error with iptables' message.
 
     `status` 2 (PARAMETER_PROBLEM) prints the `Try ...` hint after the
@@ -352,9 +353,8 @@ class XtError(Exception):
     """
 
     def __init__(self, msg: str, status: int = 2, raw: bool = False) -> None:
-        super().__init__(msg)
+        super().__init__(msg, status=status)
         self.msg = msg
-        self.status = status
         self.raw = raw
 
 
