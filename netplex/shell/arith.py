@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from netplex.errors import NetplexError
+
 __all__ = ["ArithError", "evaluate"]
 
 _TOKEN = re.compile(
@@ -27,7 +29,7 @@ _ASSIGN = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "^="
 _MAX_DEPTH = 64
 
 
-class ArithError(Exception):
+class ArithError(NetplexError):
     """An expression bash refuses; `str()` is bash's text after `EXPR: `."""
 
 
