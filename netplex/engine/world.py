@@ -42,6 +42,7 @@ class World:
         self.links: list[tuple[Any, Any, Link]] = []
         self.capture: Capture | None = None
         self.config_generation = 0
+        self.tc_autohandle = 0x80000000    # sch_api.c's static autohandle: one per kernel, all namespaces
         self._mac_rng = random.Random(f"mac-{seed}")
         self._link_seq = 0
 

@@ -25,16 +25,17 @@ from typing import Any, Callable
 from netplex.errors import NetplexError
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
-from netplex.stack.qdisc import (INGRESS_HANDLE, QDISCS, TC_H_INGRESS, TC_H_ROOT, BfifoQdisc, HtbQdisc,
-                                 IngressQdisc, PfifoFastQdisc, PfifoQdisc, PrioQdisc, Qdisc, SfqQdisc,
-                                 TbfQdisc, all_qdiscs)
+from netplex.stack.qdisc import (INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, FifoOpts, HtbClassOpts,
+                                 HtbOpts, HtbQdisc, PfifoFastQdisc, PrioOpts, SfqOpts, TbfOpts, all_qdiscs)
+from netplex.stack.qdisc import api
 from netplex.stack.qdisc.act import (TC_ACT_GOTO_CHAIN, TC_ACT_JUMP, TC_ACT_OK, TC_ACT_PIPE,
                                      TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_TRAP, TC_ACT_UNSPEC, Action, Gact,
-                                     Police, action_n2a, action_table)
-from netplex.stack.qdisc.cls import (ETH_P_ALL, TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP_HW,
-                                     TCA_CLS_FLAGS_SKIP_SW, Filter, FwFilter, FwProto, MatchallProto, TcfProto,
-                                     U32Ht, U32Key, U32Knode, U32Proto)
-from netplex.stack.qdisc.core import l2t_ns, ns2ticks, xmitsize, xmittime
+                                     Police, action_n2a, action_table, tcf_action_release)
+from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE
+from netplex.stack.qdisc.cls import (TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP_HW, TCA_CLS_FLAGS_SKIP_SW,
+                                     Filter, FwFilter, FwProto, MatchallProto, TcfProto, U32Ht, U32Key, U32Knode,
+                                     U32Proto)
+from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, TcError, l2t_ns, ns2ticks, xmitsize, xmittime
 
 __all__ = ["tc", "sprint_size", "sprint_rate", "sprint_time", "get_rate", "get_size", "get_time"]
 
@@ -330,6 +331,8 @@ def tc(ctx: Context, argv: list[str]) -> Result:
             return Result(1, "", f'Object "{obj}" is unknown, try "tc help".\n')
     except TcExit as e:
         return Result(e.status, "".join(out), e.msg)
+    except TcError as e:
+        return Result(2, "".join(out), e.message + "\n")
     return Result(0, "".join(out))
 
 
@@ -365,29 +368,8 @@ def _cmd(word: str) -> str:
 
 # --- qdiscs ------------------------------------------------------------------------------------
 
-FLAGS = {"add": (True, True, False), "replace": (True, False, True), "change": (False, False, False),
-         "link": (False, False, True)}   # (create, excl, replace)
-
-
-def _qdisc_ids(dev: Any) -> dict[int, Qdisc]:
-    out = {}
-    for q in all_qdiscs(dev):
-        if q.handle:
-            out[q.handle] = q
-    return out
-
-
-def _alloc_handle(dev: Any) -> int:
-    net = dev.ns.world
-    used = _qdisc_ids(dev)
-    h = getattr(net, "tc_autohandle", 0x80000000)
-    while True:
-        h += 0x10000
-        if h >= 0xFFFF0000:
-            h = 0x80010000
-        if h not in used:
-            net.tc_autohandle = h
-            return h
+FLAGS = {"add": NLM_F_CREATE | NLM_F_EXCL, "replace": NLM_F_CREATE | NLM_F_REPLACE, "change": 0,
+         "link": NLM_F_REPLACE}   # tc_qdisc_modify's netlink flags
 
 
 def tc_qdisc(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
@@ -454,184 +436,22 @@ def qdisc_modify(ns: Any, args: list[str], cmd: str) -> None:
             i += 1
             break
         i += 1
-    opts = args[i:]
+    words = args[i:]
     if kind and kind != "ingress" and kind not in QDISC_PARSERS and kind not in ("noqueue", "clsact"):
-        if opts:
-            raise TcExit(1, f'Garbage instead of arguments "{opts[0]} ...". Try "tc qdisc help".\n')
+        if words:
+            raise TcExit(1, f'Garbage instead of arguments "{words[0]} ...". Try "tc qdisc help".\n')
     if not devname:
         raise TcExit(1, "Not enough information: \"dev\" argument is required.\n")
-    params: dict[str, Any] | None = None
+    opts: Any = None
     if kind == "ingress":
-        if opts:
-            raise TcExit(1, "What is \"%s\"?\nUsage: ... ingress\n" % opts[0])
+        if words:
+            raise TcExit(1, "What is \"%s\"?\nUsage: ... ingress\n" % words[0])
     elif kind in QDISC_PARSERS and cmd != "delete":
-        params = QDISC_PARSERS[kind](opts)
+        opts = QDISC_PARSERS[kind](words)
     dev = _dev(ns, devname)
     if cmd == "delete":
-        return qdisc_delete(dev, parent, handle, kind)
-    create, excl, replace = FLAGS[cmd]
-    if kind and kind not in QDISCS:
-        raise kerr("Specified qdisc kind is unknown")
-    if parent is None:
-        if not handle:
-            raise kerr("Handle cannot be zero")
-        q = _qdisc_ids(dev).get(handle)
-        if q is None:
-            raise kerr("Specified qdisc not found")
-        return _qdisc_change(q, kind, params, excl)
-    # locate the slot: the root, the ingress, or a class's leaf
-    pq: Qdisc | None = None
-    cl = None
-    if parent == TC_H_ROOT:
-        cur = dev.qdisc
-    elif parent == TC_H_INGRESS:
-        if kind and kind != "ingress":
-            raise kerr("Specified qdisc kind is unknown" if kind not in QDISCS else "Invalid qdisc name")
-        cur = dev.ingress_q
-    else:
-        pq = _qdisc_ids(dev).get(parent & 0xFFFF0000)
-        if pq is None:
-            raise kerr("Failed to find specified qdisc")
-        cl = pq.find_class(parent)
-        if cl is None or getattr(cl, "level", 0):
-            raise kerr("Specified class not found")
-        cur = cl.leaf
-    if cur is not None and cur.handle == 0:
-        cur = None
-    if cur is None or not handle or cur.handle != handle:
-        if handle:
-            if cur is not None and not replace:
-                raise kerr("NLM_F_REPLACE needed to override")
-            existing = _qdisc_ids(dev).get(handle)
-            if existing is None:
-                return _create_graft(dev, cmd, create, kind, handle, parent, params, pq, cl)
-            if excl:
-                raise kerr("Exclusivity flag on, cannot override")
-            if kind and kind != existing.kind:
-                raise kerr("Invalid qdisc name")
-            raise kerr("Qdisc parent/child loop detected" if existing is pq else "NLM_F_REPLACE needed to override")
-        if cur is None:
-            return _create_graft(dev, cmd, create, kind, handle, parent, params, pq, cl)
-        if create and ((replace and excl) or (kind and kind != cur.kind)):
-            return _create_graft(dev, cmd, create, kind, handle, parent, params, pq, cl)
-    q = cur
-    return _qdisc_change(q, kind, params, excl)
-
-
-def _qdisc_change(q: Qdisc, kind: str, params: dict[str, Any] | None, excl: bool) -> None:
-    if excl:
-        raise kerr("Exclusivity flag on, cannot modify")
-    if kind and kind != q.kind:
-        raise kerr("Invalid qdisc name")
-    if params is None:
-        return
-    if isinstance(q, TbfQdisc):
-        q.configure(**params)
-    elif isinstance(q, HtbQdisc):
-        if "r2q" in params:
-            q.r2q = params["r2q"]
-        if "default" in params:
-            q.defcls = params["default"]
-        if "direct_qlen" in params:
-            q.direct_qlen = params["direct_qlen"]
-    elif isinstance(q, (PfifoQdisc, BfifoQdisc)):
-        if params.get("limit") is not None:
-            q.limit = params["limit"]
-    elif isinstance(q, SfqQdisc):
-        for k, v in params.items():
-            setattr(q, k, v)
-    elif isinstance(q, PrioQdisc):
-        q.tune(params.get("bands", q.bands), tuple(params.get("priomap", q.priomap)))
-
-
-def _create_graft(dev: Any, cmd: str, create: bool, kind: str, handle: int | None, parent: int,
-                  params: dict[str, Any] | None, pq: Qdisc | None, cl: Any) -> None:
-    if not create:
-        raise kerr("Qdisc not found. To create specify NLM_F_CREATE flag")
-    if not kind:
-        raise kerr("Specified qdisc kind is unknown")
-    if kind == "ingress" or parent == TC_H_INGRESS:
-        if parent != TC_H_INGRESS:
-            raise kerr("Specified qdisc kind is unknown")
-        q: Qdisc = IngressQdisc(dev)
-        dev.ingress_q = q
-        dev.qdisc_order.append(q)
-        return
-    if kind == "noqueue":
-        if parent == TC_H_ROOT:
-            dev.set_qdisc(None)
-            return
-        raise kerr("Specified qdisc kind is unknown")
-    if not handle:
-        handle = _alloc_handle(dev)
-    q = _make_qdisc(dev, kind, handle, parent, params or {})
-    dev.qdisc_order.append(q)
-    if parent == TC_H_ROOT:
-        q.refcnt = 3   # what the kernel reports for a root qdisc a user attached (tc qdisc show)
-        dev.set_qdisc(q)
-        dev.qdisc_order = [x for x in dev.qdisc_order if x is q or _attached(dev, x)]
-    else:
-        assert pq is not None
-        pq.graft(cl, q)
-
-
-def _attached(dev: Any, q: Qdisc) -> bool:
-    return any(x is q for x in all_qdiscs(dev))
-
-
-def _make_qdisc(dev: Any, kind: str, handle: int, parent: int, p: dict[str, Any]) -> Qdisc:
-    cls = QDISCS[kind]
-    if kind in ("pfifo", "bfifo"):
-        return cls(dev, handle, parent, p.get("limit"))
-    if kind == "pfifo_fast":
-        q = PfifoFastQdisc(dev, handle, parent)
-        return q
-    if kind == "prio":
-        return PrioQdisc(dev, handle, parent, p.get("bands", 3), tuple(p.get("priomap", PrioQdisc.__init__.__defaults__[1])))  # type: ignore[index]
-    return cls(dev, handle, parent, **p)
-
-
-def qdisc_delete(dev: Any, parent: int | None, handle: int | None, kind: str) -> None:
-    if parent is None:
-        if not handle:
-            raise kerr("Cannot delete qdisc with handle of zero")
-        q = _qdisc_ids(dev).get(handle)
-        if q is None:
-            raise kerr("Invalid handle")
-    elif parent == TC_H_ROOT:
-        q = dev.qdisc
-        if q is None or q.handle == 0:
-            raise kerr("Cannot delete qdisc with handle of zero")
-        if handle and handle != q.handle:
-            raise kerr("Invalid handle")
-    elif parent == TC_H_INGRESS:
-        q = dev.ingress_q
-        if q is None:
-            raise kerr("Invalid handle")
-    else:
-        pq = _qdisc_ids(dev).get(parent & 0xFFFF0000)
-        if pq is None:
-            raise kerr("Failed to find qdisc with specified handle")
-        cl = pq.find_class(parent)
-        if cl is None:
-            raise kerr("Specified class not found")
-        q = cl.leaf
-        if q is None or q.handle == 0:
-            raise kerr("Cannot delete qdisc with handle of zero")
-        if handle and handle != q.handle:
-            raise kerr("Invalid handle")
-    if kind and kind != q.kind:
-        raise kerr("Invalid qdisc name")
-    if q is dev.ingress_q:
-        dev.ingress_q = None
-    elif q is dev.qdisc:
-        dev.set_qdisc(None)
-    else:
-        pq = q.parent_q
-        for c in pq.classes():
-            if c.leaf is q:
-                pq.graft(c, None)
-    dev.qdisc_order = [x for x in dev.qdisc_order if _attached(dev, x)]
+        return api.tc_delete_qdisc(dev, parent, handle, kind)
+    api.tc_modify_qdisc(dev, FLAGS[cmd], parent, handle, kind, opts)
 
 
 # --- per-kind option parsers -----------------------------------------------------------------
@@ -640,8 +460,8 @@ def _explain_fifo(kind: str) -> str:
     return "Usage: ... <[p|b]fifo | pfifo_head_drop> [ limit NUMBER ]\n"
 
 
-def parse_fifo(kind: str) -> Callable[[list[str]], dict[str, Any]]:
-    def parse(opts: list[str]) -> dict[str, Any]:
+def parse_fifo(kind: str) -> Callable[[list[str]], FifoOpts]:
+    def parse(opts: list[str]) -> FifoOpts:
         limit: int | None = None
         i = 0
         while i < len(opts):
@@ -656,20 +476,19 @@ def parse_fifo(kind: str) -> Callable[[list[str]], dict[str, Any]]:
             else:
                 raise TcExit(1, f"What is \"{opts[i]}\"?\n{_explain_fifo(kind)}")
             i += 1
-        return {"limit": limit}
+        return FifoOpts(limit)
     return parse
 
 
-def parse_pfifo_fast(opts: list[str]) -> dict[str, Any]:
+def parse_pfifo_fast(opts: list[str]) -> None:
     if opts:
         raise TcExit(1, f"What is \"{opts[0]}\"?\nUsage: ... prio bands NUMBER priomap P1 P2...[multiqueue]\n")
-    return {}
 
 
 PRIO_USAGE = "Usage: ... prio bands NUMBER priomap P1 P2...[multiqueue]\n"
 
 
-def parse_prio(opts: list[str]) -> dict[str, Any]:
+def parse_prio(opts: list[str]) -> PrioOpts:
     bands = 3
     priomap: list[int] | None = None
     i = 0
@@ -704,7 +523,7 @@ def parse_prio(opts: list[str]) -> dict[str, Any]:
     pm = list(priomap or [])
     base = (1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
     pm = pm + list(base[len(pm):])
-    return {"bands": bands, "priomap": tuple(pm)}
+    return PrioOpts(bands, tuple(pm))
 
 
 TBF_USAGE = ("Usage: ... tbf limit BYTES burst BYTES[/BYTES] rate KBPS [ mtu BYTES[/BYTES] ]\n"
@@ -720,7 +539,7 @@ def psched_adjust(nbytes: int, mpu: int, linklayer: int, overhead: int) -> int:
     return n
 
 
-def parse_tbf(opts: list[str]) -> dict[str, Any]:
+def parse_tbf(opts: list[str]) -> TbfOpts:
     rate = prate = 0
     buffer = mtu = mpu = limit = latency = overhead = 0
     linklayer = 1
@@ -836,8 +655,8 @@ def parse_tbf(opts: list[str]) -> dict[str, Any]:
     mtu_ticks = 0
     if prate:
         mtu_ticks = ns2ticks(l2t_ns(prate, psched_adjust(mtu, mpu, linklayer, overhead)))
-    return {"rate": rate, "buffer_ticks": ns2ticks(buf_ns), "limit": limit, "peakrate": prate,
-            "mtu_ticks": mtu_ticks, "overhead": overhead, "linklayer": linklayer, "mpu": mpu}
+    return TbfOpts(rate=rate, buffer_ticks=ns2ticks(buf_ns), limit=limit, peakrate=prate, mtu_ticks=mtu_ticks,
+                   overhead=overhead, linklayer=linklayer, mpu=mpu)
 
 
 def _linklayer(v: str) -> int | None:
@@ -856,7 +675,7 @@ SFQ_USAGE = ("Usage: ... sfq	[ limit NUMBER ] [ perturb SECS ] [ quantum BYTES ]
              "		[ ecn ] [ harddrop ]\n")
 
 
-def parse_sfq(opts: list[str]) -> dict[str, Any]:
+def parse_sfq(opts: list[str]) -> SfqOpts:
     p: dict[str, Any] = {}
     red: dict[str, Any] = {}
     i = 0
@@ -891,7 +710,7 @@ def parse_sfq(opts: list[str]) -> dict[str, Any]:
         i += 1
     if red:
         p["red"] = red
-    return p
+    return SfqOpts(**p)
 
 
 HTB_USAGE = """Usage: ... qdisc add ... htb [default N] [r2q N]
@@ -928,22 +747,22 @@ def _htb_value(key: str, v: int | None, limit: int | None = None) -> int:
     return v
 
 
-def parse_htb(opts: list[str]) -> dict[str, Any]:
-    p: dict[str, Any] = {}
+def parse_htb(opts: list[str]) -> HtbOpts:
+    p = HtbOpts()
     i = 0
     while i < len(opts):
         a = opts[i]
         val = opts[i + 1] if i + 1 < len(opts) else ""
         if matches(a, "r2q"):
-            p["r2q"] = _htb_value("r2q", get_u32(val, 10))
+            p.r2q = _htb_value("r2q", get_u32(val, 10))
             i += 2
         elif matches(a, "default"):
-            p["default"] = _htb_value("default", get_u32(val, 16))
+            p.default = _htb_value("default", get_u32(val, 16))
             i += 2
         elif matches(a, "debug"):
             i += 2
         elif matches(a, "direct_qlen"):
-            p["direct_qlen"] = _htb_value("direct_qlen", get_u32(val, 10))
+            p.direct_qlen = _htb_value("direct_qlen", get_u32(val, 10))
             i += 2
         elif matches(a, "offload"):
             raise TcExit(2, "Error: Missing HTB offload support.\n")
@@ -952,7 +771,7 @@ def parse_htb(opts: list[str]) -> dict[str, Any]:
     return p
 
 
-def parse_htb_class(opts: list[str]) -> dict[str, Any]:
+def parse_htb_class(opts: list[str]) -> HtbClassOpts:
     prio = quantum = overhead = mpu = 0
     mtu = 1600
     buffer = cbuffer = 0
@@ -1008,11 +827,11 @@ def parse_htb_class(opts: list[str]) -> dict[str, Any]:
     else:
         buffer_t = xmittime(rate, buffer)
         cbuffer_t = xmittime(ceil, cbuffer)
-    return {"rate": rate, "ceil": ceil, "buffer_ticks": buffer_t, "cbuffer_ticks": cbuffer_t, "prio": prio,
-            "quantum": quantum, "overhead": overhead, "mpu": mpu, "linklayer": linklayer}
+    return HtbClassOpts(rate=rate, ceil=ceil, buffer_ticks=buffer_t, cbuffer_ticks=cbuffer_t, prio=prio,
+                        quantum=quantum, overhead=overhead, mpu=mpu, linklayer=linklayer)
 
 
-QDISC_PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {
+QDISC_PARSERS: dict[str, Callable[[list[str]], Any]] = {
     "pfifo": parse_fifo("pfifo"), "bfifo": parse_fifo("bfifo"), "pfifo_fast": parse_pfifo_fast,
     "prio": parse_prio, "tbf": parse_tbf, "sfq": parse_sfq, "htb": parse_htb,
 }
@@ -1218,58 +1037,12 @@ def class_modify(ns: Any, args: list[str], cmd: str) -> None:
         elif opts:
             raise TcExit(1, f'Garbage instead of arguments "{opts[0]} ...". Try "tc class help".')
     dev = _dev(ns, devname)
-    qid = (classid or 0) & 0xFFFF0000 or ((parent or 0) & 0xFFFF0000 if parent != TC_H_ROOT else 0)
-    if qid == 0 and dev.qdisc is not None:
-        qid = dev.qdisc.handle
-    q = _qdisc_ids(dev).get(qid)
-    if q is None:
-        raise TcExit(2, "RTNETLINK answers: No such file or directory\n")
-    if classid is not None and classid & 0xFFFF0000 == 0:
-        classid |= q.handle
-    cl = q.find_class(classid) if classid else None
     if cmd == "delete":
-        if cl is None:
-            raise TcExit(2, "RTNETLINK answers: No such file or directory\n")
-        if not isinstance(q, HtbQdisc):
-            raise TcExit(2, "RTNETLINK answers: Operation not supported\n")
-        if cl.children or _class_in_use(q, cl.classid):
-            raise kerr("HTB class in use")
-        q.delete_class(cl)
-        dev.qdisc_order = [x for x in dev.qdisc_order if _attached(dev, x)]
-        return
-    if not isinstance(q, HtbQdisc):
-        if cl is not None and cmd != "add" and params is None:
-            return
-        raise TcExit(2, "RTNETLINK answers: Operation not supported\n" if cl is None else
-                     "RTNETLINK answers: File exists\n")
-    if cl is not None:
-        if cmd == "add":
-            raise TcExit(2, "RTNETLINK answers: File exists\n")
-        if params is not None:
-            cl.configure(**params)
-        return
-    if cmd == "change":
-        raise TcExit(2, "RTNETLINK answers: No such file or directory\n")
-    if params is None:
-        raise TcExit(2, "RTNETLINK answers: Invalid argument\n")
-    if not classid or classid & 0xFFFF0000 != q.handle or classid & 0xFFFF == 0:
-        raise TcExit(2, "RTNETLINK answers: Invalid argument\n")
-    pcl = None
-    if parent is not None and parent != TC_H_ROOT and parent & 0xFFFF:
-        pcl = q.find_class(parent)
-    if pcl is not None and pcl.level == 0 and pcl.leaf is not None and pcl.leaf.handle:
-        dev.qdisc_order = [x for x in dev.qdisc_order if x is not pcl.leaf]
-    q.add_class(classid, pcl, **params)
+        return api.tc_delete_class(dev, classid, parent)
+    api.tc_modify_class(dev, CLASS_FLAGS[cmd], classid, parent, params)
 
 
-def _class_in_use(q: Any, classid: int) -> bool:
-    """A filter still sends packets to the class (its bind count in the kernel)."""
-    for lst in [q.filters] + [c.filters for c in q.classes()]:
-        for tp in lst:
-            for el in tp.elements():
-                if getattr(el, "classid", None) == classid:
-                    return True
-    return False
+CLASS_FLAGS = {"add": NLM_F_CREATE | NLM_F_EXCL, "change": 0, "replace": NLM_F_CREATE}   # tc_class_modify's
 
 
 def class_line(dev: Any, q: Any, cl: Any, o: Opts, show_dev: bool) -> str:
@@ -1431,10 +1204,11 @@ def _next_index(tbl: dict[int, Action]) -> int:
     return i
 
 
-def parse_actions(ns: Any, args: list[str], i: int, bind: bool) -> tuple[list[Action], int]:
-    """parse_action: `action KIND ARGS [action KIND ARGS ...]`; returns the actions (bound, created)."""
+def parse_actions(table: dict[str, dict[int, Action]], now: int, args: list[str], i: int,
+                  bind: bool) -> tuple[list[Action], int]:
+    """parse_action: `action KIND ARGS [action KIND ARGS ...]` against the namespace's action
+    `table`; returns the actions (bound, created) and the index after them."""
     acts: list[Action] = []
-    table = action_table(ns)
     while i < len(args) and args[i] in ("action", "actions"):
         i += 1
         if i >= len(args):
@@ -1444,9 +1218,9 @@ def parse_actions(ns: Any, args: list[str], i: int, bind: bool) -> tuple[list[Ac
         if ctl is not None or kind == "gact":
             if kind == "gact":
                 i += 1
-            a, i = _parse_gact(ns, args, i, table, bind)
+            a, i = _parse_gact(now, args, i, table, bind)
         elif kind == "police":
-            a, i = _parse_police(ns, args, i + 1, table, bind)
+            a, i = _parse_police(now, args, i + 1, table, bind)
         elif kind in ("mirred", "skbedit", "nat", "pedit", "csum", "vlan", "connmark", "sample", "simple",
                       "tunnel_key", "bpf", "ife", "ct", "ctinfo", "mpls", "gate", "xt", "ipt", "skbmod"):
             raise TcExit(2, "Error: Failed to load TC action module.\nWe have an error talking to the kernel\n")
@@ -1470,7 +1244,7 @@ def _parse_cookie(args: list[str], i: int, a: Action) -> int:
     return i
 
 
-def _parse_gact(ns: Any, args: list[str], i: int, table: dict[str, dict[int, Action]],
+def _parse_gact(now: int, args: list[str], i: int, table: dict[str, dict[int, Action]],
                 bind: bool) -> tuple[Action, int]:
     tbl = table.setdefault("gact", {})
     ctl = None
@@ -1506,9 +1280,10 @@ def _parse_gact(ns: Any, args: list[str], i: int, table: dict[str, dict[int, Act
     a = Gact(index or _next_index(tbl), ctl)
     if bind:
         a.bindcnt = 1
-    a.installed = ns.sched.now
+    a.installed = now
     i = _parse_cookie(args, i, a)
     tbl[a.index] = a
+    a.idr = tbl
     return a, i
 
 
@@ -1523,7 +1298,7 @@ POLICE_USAGE = ("Usage: ... police [ rate BPS burst BYTES[/BYTES] ] \n"
                 "                                   goto chain <CHAIN_INDEX> }\n")
 
 
-def _parse_police(ns: Any, args: list[str], i: int, table: dict[str, dict[int, Action]],
+def _parse_police(now: int, args: list[str], i: int, table: dict[str, dict[int, Action]],
                   bind: bool) -> tuple[Action, int]:
     tbl = table.setdefault("police", {})
     rate = prate = avrate = 0
@@ -1652,11 +1427,12 @@ def _parse_police(ns: Any, args: list[str], i: int, table: dict[str, dict[int, A
         mtu_eff = mtu
     pol = Police(index or _next_index(tbl), rate=rate, burst_ticks=burst_ticks, mtu=mtu_eff, peakrate=prate,
                  control=control, result=result, overhead=overhead, linklayer=linklayer, avrate=avrate,
-                 now=ns.sched.now)
+                 now=now)
     if bind:
         pol.bindcnt = 1
     i = _parse_cookie(args, i, pol)
     tbl[pol.index] = pol
+    pol.idr = tbl
     return pol, i
 
 
@@ -1715,7 +1491,7 @@ def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
                 idx = _find_index(rest)
                 if idx and idx in table.get(kind, {}):
                     del table[kind][idx]
-        acts, i = parse_actions(ns, rest, 0, bind=False)
+        acts, i = parse_actions(table, ns.sched.now, rest, 0, bind=False)
         if i < len(rest):
             raise TcExit(255, "bad action parsing\n")
         if not acts:
@@ -1857,38 +1633,6 @@ def _filter_args(args: list[str]) -> FSpec:
     return f
 
 
-def _tp_list(dev: Any, parent: int | None, create: bool = False) -> tuple[Any, list[TcfProto]]:
-    """The filter list a parent id names: a qdisc's, or an HTB class's."""
-    if parent in (0xFFFFFFF2, TC_H_INGRESS) or (parent is not None and parent & 0xFFFF0000 == INGRESS_HANDLE):
-        q = dev.ingress_q
-        if q is None:
-            raise kerr("Cannot find specified qdisc on specified device")
-        return q, q.filters
-    if parent is None or parent == 0 or parent == TC_H_ROOT:
-        q = dev.qdisc
-        if q is None or q.handle == 0:
-            raise kerr("Qdisc not classful")
-    else:
-        q = _qdisc_ids(dev).get(parent & 0xFFFF0000)
-        if q is None:
-            raise kerr("Parent Qdisc doesn't exists")
-    if not q.classful:
-        raise kerr("Qdisc not classful")
-    if parent is not None and parent not in (0, TC_H_ROOT) and parent & 0xFFFF:
-        cl = q.find_class(parent)
-        if cl is None:
-            raise kerr("Specified class doesn't exist")
-        return q, cl.filters
-    return q, q.filters
-
-
-def _insert_tp(lst: list[TcfProto], tp: TcfProto) -> None:
-    idx = 0
-    while idx < len(lst) and (lst[idx].chain, lst[idx].prio) <= (tp.chain, tp.prio):
-        idx += 1
-    lst.insert(idx, tp)
-
-
 def filter_modify(ns: Any, args: list[str], cmd: str) -> None:
     f = _filter_args(args)
     if not f.dev:
@@ -1899,108 +1643,31 @@ def filter_modify(ns: Any, args: list[str], cmd: str) -> None:
         raise TcExit(1, f'Unknown filter "{f.kind}", hence option "{f.opts[0] if f.opts else ""}" is unparsable\n')
     dev = _dev(ns, f.dev)
     chain = f.chain or 0
+    api.tcf_block_find(dev, f.parent)
     if cmd == "delete":
-        owner, lst = _tp_list(dev, f.parent)
         if not f.prio:
             if f.protocol is not None or f.handle is not None or f.kind:
-                raise kerr("Cannot flush filters with protocol, handle or kind set")
-            lst[:] = [tp for tp in lst if f.chain is not None and tp.chain != f.chain]
-            return
-        tps = [tp for tp in lst if tp.prio == f.prio and tp.chain == chain]
-        if not tps:
-            raise kerr("Filter with specified priority/protocol not found")
-        tp = tps[0]
-        if f.protocol is not None and tp.protocol != f.protocol:
-            raise kerr("Filter with specified priority/protocol not found")
-        if f.kind and f.kind != tp.kind:
-            raise kerr("Specified filter kind does not match existing one")
+                raise TcError(EINVAL, "Cannot flush filters with protocol, handle or kind set")
+            return api.tc_flush_tfilter(dev, f.parent, f.chain)
+        _, lst, tp = api.tcf_proto_lookup(dev, f.parent, chain, f.prio, f.protocol, f.kind)
         if f.handle is None:
-            lst.remove(tp)
-            _unbind_tp(tp)
-            if isinstance(tp, U32Proto):
-                tp.destroy()
-            return
-        h = _parse_handle(tp.kind, f.handle)
-        el = _find_element(tp, h)
-        if el is None:
-            raise kerr("Specified filter handle not found")
-        _remove_element(tp, el)
-        if tp.empty():
-            lst.remove(tp)
-        return
-    owner, lst = _tp_list(dev, f.parent, create=True)
+            return api.tc_del_tproto(lst, tp)
+        return api.tc_del_tfilter(lst, tp, _parse_handle(tp.kind, f.handle))
     if not f.kind:
         raise TcExit(2, "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
-    prio = f.prio
-    protocol = f.protocol if f.protocol is not None else ETH_P_ALL
-    same = [tp for tp in lst if tp.chain == chain and tp.prio == prio] if prio else []
-    if not prio:
-        if cmd not in ("add", "replace"):
-            raise kerr("Filter with specified priority/protocol not found")
-        chain_tps = [tp for tp in lst if tp.chain == chain]
-        prio = (chain_tps[0].prio - 1) if chain_tps else 0xC000
-    tp = same[0] if same else None
-    if tp is not None:
-        if f.protocol is not None and tp.protocol != protocol:
-            raise kerr("Specified filter kind does not match existing one" if tp.kind != f.kind else
-                       "Filter with specified priority/protocol not found")
-        if tp.kind != f.kind:
-            raise kerr("Specified filter kind does not match existing one")
-    # parse first: nothing changes on a bad line
-    parsed = FILTER_PARSERS[f.kind](ns, dev, f, tp)
-    if tp is None:
-        if cmd == "change":
-            raise kerr("Filter with specified priority/protocol not found")
-        tp = _new_tp(owner, dev, f.kind, chain, prio, protocol, lst)
-        parsed(tp, cmd, True)
-        _insert_tp(lst, tp)
-    else:
-        parsed(tp, cmd, False)
+    parse = FILTER_PARSERS[f.kind]
+    api.tc_new_tfilter(dev, FILTER_FLAGS[cmd], f.parent, chain, f.prio, f.protocol, f.kind,
+                       lambda tp: parse(ns, dev, f, tp))
 
 
-def _new_tp(owner: Any, dev: Any, kind: str, chain: int, prio: int, protocol: int, lst: list[TcfProto]) -> TcfProto:
-    if kind == "u32":
-        return U32Proto(owner, chain, prio, protocol, _u32_new_htid(owner))
-    if kind == "fw":
-        return FwProto(owner, chain, prio, protocol)
-    return MatchallProto(owner, chain, prio, protocol)
+FILTER_FLAGS = {"add": NLM_F_CREATE | NLM_F_EXCL, "change": 0, "replace": NLM_F_CREATE}   # tc_filter_modify's
 
 
-def _u32_new_htid(owner: Any) -> int:
-    used = set(owner.__dict__.get("u32_hts", {}))
-    h = 0x800
-    while (h << 20) in used:
-        h += 1
-    return h << 20
-
-
-def _all_filter_lists(owner: Any) -> list[list[TcfProto]]:
-    out = [owner.filters]
-    for cl in owner.classes():
-        out.append(cl.filters)
-    return out
-
-
-def _unbind_tp(tp: TcfProto) -> None:
-    for el in tp.elements():
-        _unbind(getattr(el, "actions", []))
-
-
-def _unbind(acts: list[Action]) -> None:
-    for a in acts:
-        a.refcnt -= 1
-        a.bindcnt -= 1
-        if a.refcnt <= 0:
-            tbl = action_table_of(a)
-            if tbl is not None and tbl.get(a.index) is a:
-                del tbl[a.index]
-
-
-_ACT_TABLES: dict[int, dict[int, Action]] = {}
-
-
-def action_table_of(a: Action) -> dict[int, Action] | None:
-    return getattr(a, "_table", None)
+def _bind_actions(ns: Any, rest: list[str] | None) -> list[Action]:
+    if not rest:
+        return []
+    acts, _ = parse_actions(action_table(ns), ns.sched.now, rest, 0, bind=True)
+    return acts
 
 
 def _parse_handle(kind: str, s: str) -> int:
@@ -2013,46 +1680,6 @@ def _parse_handle(kind: str, s: str) -> int:
     if v is None:
         raise TcExit(1, 'Illegal "handle"\n')
     return v
-
-
-def _find_element(tp: TcfProto, h: int) -> Any:
-    if isinstance(tp, U32Proto):
-        for ht in tp.hts.values():
-            if ht.handle == h:
-                return ht
-            for b in ht.buckets:
-                for n in b:
-                    if n.handle == h:
-                        return n
-        return None
-    if isinstance(tp, FwProto):
-        return tp.filters.get(h)
-    if isinstance(tp, MatchallProto):
-        return tp.f if tp.f is not None and tp.f.handle == h else None
-    return None
-
-
-def _remove_element(tp: TcfProto, el: Any) -> None:
-    if isinstance(tp, U32Proto):
-        if isinstance(el, U32Ht):
-            if el is tp.root:
-                raise kerr("Not allowed to delete root node")
-            del tp.shared[el.handle]
-            return
-        for ht in tp.hts.values():
-            for b in ht.buckets:
-                if el in b:
-                    b.remove(el)
-                    ht.gen += 1
-                    _unbind(el.actions)
-        return
-    if isinstance(tp, FwProto):
-        del tp.filters[el.handle]
-        _unbind(el.actions)
-        return
-    if isinstance(tp, MatchallProto):
-        tp.f = None
-        _unbind(el.actions)
 
 
 def get_u32_handle(s: str) -> int | None:
@@ -2081,7 +1708,7 @@ def _classid_arg(s: str) -> int:
     return c
 
 
-def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool], None]:
+def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
     handle = mask = None
     if f.handle is not None:
         hs, _, ms = f.handle.partition("/")
@@ -2122,17 +1749,17 @@ def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool],
     if handle is None:
         raise TcExit(2, "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
 
-    def apply(tp: FwProto, cmd: str, new: bool) -> None:
-        if handle in tp.filters and cmd == "add":
-            raise kerr("RTNETLINK answers: File exists")
-        if handle not in tp.filters and cmd == "change":
-            raise kerr("Specified filter handle not found")
+    def apply(tp: FwProto, nl_flags: int) -> None:
+        if handle in tp.filters and nl_flags & NLM_F_EXCL:
+            raise TcError(EEXIST)
+        if handle not in tp.filters and not nl_flags & NLM_F_CREATE:
+            raise TcError(ENOENT, "Specified filter handle not found")
         if mask is not None and tp.filters and mask != tp.mask:
-            raise kerr("RTNETLINK answers: Invalid argument")
+            raise TcError(EINVAL)
         acts = _bind_actions(ns, acts_state)
         old = tp.filters.get(handle)
         if old is not None:
-            _unbind(old.actions)
+            tcf_action_release(old.actions)
         el = FwFilter(handle, mask if mask is not None else 0xFFFFFFFF)
         el.classid = classid
         el.indev = indev
@@ -2144,40 +1771,7 @@ def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool],
     return apply
 
 
-def _check_actions(ns: Any, rest: list[str]) -> list[str]:
-    """Validate the action words without side effects (parse on a scratch table)."""
-    class Scratch:
-        pass
-    tmp = Scratch()
-    tmp.sched = ns.sched  # type: ignore[attr-defined]
-    # a scratch copy of the table so that binding by index can be checked
-    real = action_table(ns)
-    tmp.tc_actions = {k: dict(v) for k, v in real.items()}  # type: ignore[attr-defined]
-    saved = {}
-    for kind, tbl in real.items():
-        for idx, a in tbl.items():
-            saved[(kind, idx)] = (a.refcnt, a.bindcnt)
-    try:
-        acts, i = parse_actions(tmp, rest, 0, bind=True)
-    finally:
-        for (kind, idx), (r, b) in saved.items():
-            real[kind][idx].refcnt, real[kind][idx].bindcnt = r, b
-    if i < len(rest):
-        raise TcExit(255, "bad action parsing\n")
-    return rest
-
-
-def _bind_actions(ns: Any, rest: list[str] | None) -> list[Action]:
-    if not rest:
-        return []
-    acts, _ = parse_actions(ns, rest, 0, bind=True)
-    table = action_table(ns)
-    for a in acts:
-        a._table = table.get(a.kind)  # type: ignore[attr-defined]
-    return acts
-
-
-def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool], None]:
+def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
     handle = 0
     if f.handle is not None:
         h = get_u32(f.handle, 0)
@@ -2211,15 +1805,15 @@ def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, 
                          "                 [ action ACTION_SPEC ] [ classid CLASSID ]\n")
     rest = opts[acts_at[0]:acts_at[1]] if acts_at is not None else None
 
-    def apply(tp: MatchallProto, cmd: str, new: bool) -> None:
-        if tp.f is not None and cmd == "add":
-            raise kerr("RTNETLINK answers: File exists")
+    def apply(tp: MatchallProto, nl_flags: int) -> None:
+        if tp.f is not None and nl_flags & NLM_F_EXCL:
+            raise TcError(EEXIST)
         el = Filter(handle or 1)
         el.classid = classid
         el.flags = flags | (0 if flags & TCA_CLS_FLAGS_SKIP_SW else TCA_CLS_FLAGS_NOT_IN_HW)
         el.actions = _bind_actions(ns, rest)
         if tp.f is not None:
-            _unbind(tp.f.actions)
+            tcf_action_release(tp.f.actions)
         tp.f = el
     return apply
 
@@ -2345,7 +1939,7 @@ def parse_selector(opts: list[str], i: int, keys: list[U32Key]) -> int:
     raise TcExit(1, 'Illegal "match"\n')
 
 
-def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool], None]:
+def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
     handle = None
     if f.handle is not None:
         handle = get_u32_handle(f.handle)
@@ -2465,18 +2059,18 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
     if indev and indev not in ns.devices:
         raise TcExit(2, "Error: Specified device name not found.\n")
 
-    def apply(tp: U32Proto, cmd: str, new: bool) -> None:
+    def apply(tp: U32Proto, nl_flags: int) -> None:
         if divisor is not None:
             # a hash table
             h = handle if handle is not None else 0
             if h & 0xFFFFF:
-                raise kerr("Divisor can only be used on a hash table")
+                raise TcError(EINVAL, "Divisor can only be used on a hash table")
             if h and h in tp.shared:
-                if cmd == "replace" or cmd == "change":
-                    raise kerr("u32 Link handle must be a hash table")
-                raise kerr("Hash table already exists")
+                if not nl_flags & NLM_F_EXCL:
+                    raise TcError(EINVAL, "u32 Link handle must be a hash table")
+                raise TcError(EEXIST, "Hash table already exists")
             if not h:
-                h = _u32_new_htid(tp.owner)
+                h = tp.gen_new_htid()
             tp.add_ht(U32Ht(h, divisor))
             return
         target_ht = ht if ht is not None else (handle & 0xFFF00000 if handle else tp.root.handle)
@@ -2484,24 +2078,24 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> Callable[[Any, str, bool]
             target_ht = tp.root.handle
         tbl = tp.shared.get(target_ht & 0xFFF00000)
         if tbl is None:
-            raise kerr("Specified hash table not found")
+            raise TcError(EINVAL, "Specified hash table not found")
         bkt = (target_ht >> 12) & 0xFF
         if bkt >= tbl.divisor:
-            raise kerr("Invalid argument")
+            raise TcError(EINVAL, "Invalid argument")
         if link is not None and link and (link & 0xFFF00000) not in tp.shared:
-            raise kerr("Link hash table not found")
+            raise TcError(EINVAL, "Link hash table not found")
         if handle is not None and handle & 0xFFF:
             if handle & 0xFFF00000 and handle & 0xFFF00000 != tbl.handle:
-                raise kerr("Handle specified hash table address mismatch")
-            existing = _find_element(tp, (tbl.handle | (bkt << 12) | (handle & 0xFFF)))
+                raise TcError(EINVAL, "Handle specified hash table address mismatch")
+            existing = tp.get(tbl.handle | (bkt << 12) | (handle & 0xFFF))
             if existing is not None:
-                if cmd == "add":
-                    raise kerr("Key node flags do not match passed flags")
-                _remove_element(tp, existing)
+                if nl_flags & NLM_F_EXCL:
+                    raise TcError(EINVAL, "Key node flags do not match passed flags")
+                tp.delete(existing)
             node_id = handle & 0xFFF
         else:
-            if cmd == "change":
-                raise kerr("Specified filter handle not found")
+            if not nl_flags & NLM_F_CREATE:
+                raise TcError(ENOENT, "Specified filter handle not found")
             ids = [n.handle & 0xFFF for b in tbl.buckets for n in b
                    if (n.handle >> 12) & 0xFF == bkt]
             node_id = (max(ids) + 1) if ids else 0x800
@@ -2527,20 +2121,16 @@ def _check_actions_len(ns: Any, rest: list[str]) -> int:
     real = action_table(ns)
     saved = {(k, i): (a.refcnt, a.bindcnt) for k, t in real.items() for i, a in t.items()}
 
-    class Scratch:
-        pass
-    tmp = Scratch()
-    tmp.sched = ns.sched  # type: ignore[attr-defined]
-    tmp.tc_actions = {k: dict(v) for k, v in real.items()}  # type: ignore[attr-defined]
+    scratch = {k: dict(v) for k, v in real.items()}
     try:
-        _, j = parse_actions(tmp, rest, 0, bind=True)
+        _, j = parse_actions(scratch, ns.sched.now, rest, 0, bind=True)
     finally:
         for (k, idx), (r, b) in saved.items():
             real[k][idx].refcnt, real[k][idx].bindcnt = r, b
     return j
 
 
-FILTER_PARSERS: dict[str, Callable[..., Callable[[Any, str, bool], None]]] = {
+FILTER_PARSERS: dict[str, Callable[..., api.TfilterChange]] = {
     "u32": parse_u32, "fw": parse_fw, "matchall": parse_matchall,
 }
 
@@ -2647,17 +2237,10 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
             raise TcExit(1, "Must specify netdevice \"dev\"\n")
         if f.handle is None:
             raise TcExit(1, "")
-        owner, lst = _tp_list(dev, f.parent)
-        chain = f.chain or 0
-        tps = [tp for tp in lst if tp.prio == f.prio and tp.chain == chain]
-        if not tps or (f.protocol is not None and tps[0].protocol != f.protocol):
-            raise kerr("Filter with specified priority/protocol not found")
-        tp = tps[0]
-        if f.kind and f.kind != tp.kind:
-            raise kerr("Specified filter kind does not match existing one")
-        el = _find_element(tp, _parse_handle(tp.kind, f.handle))
+        owner, _, tp = api.tcf_proto_lookup(dev, f.parent, f.chain or 0, f.prio, f.protocol, f.kind)
+        el = tp.get(_parse_handle(tp.kind, f.handle))
         if el is None:
-            raise kerr("Specified filter handle not found")
+            raise TcError(ENOENT, "Specified filter handle not found")
         parent = f.parent if f.parent is not None else (owner.handle if f.parent is None else 0)
         out.append(filter_lines(dev, owner, parent, tp, el, o, None, False, False))
         return
@@ -2674,8 +2257,8 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
                             groups.append((q, cl.classid, cl.filters))
         else:
             try:
-                owner, lst = _tp_list(d, f.parent)
-            except TcExit:
+                owner, lst = api.tcf_block_find(d, f.parent)
+            except TcError:
                 if dev is None:
                     continue
                 raise

@@ -57,6 +57,7 @@ class Action:
         self.overlimits = 0
         self.installed = 0
         self.lastuse = 0
+        self.idr: dict[int, Action] | None = None   # the table it was bound from (tcf_idrinfo)
 
     def act(self, frame: Any, nbytes: int, now: int) -> int:
         raise NotImplementedError
@@ -132,6 +133,17 @@ def action_table(ns: Any) -> dict[str, dict[int, Action]]:
         t = {}
         ns.tc_actions = t
     return t
+
+
+def tcf_action_release(actions: list[Action]) -> None:
+    """tcf_action_put_many: a filter lets its actions go; one no longer referenced leaves its table."""
+    for a in actions:
+        a.refcnt -= 1
+        a.bindcnt -= 1
+        if a.refcnt <= 0:
+            tbl = a.idr
+            if tbl is not None and tbl.get(a.index) is a:
+                del tbl[a.index]
 
 
 def run_actions(actions: list[Action], frame: Any, nbytes: int, now: int) -> int:

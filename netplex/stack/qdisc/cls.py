@@ -12,7 +12,9 @@ import struct
 from typing import Any
 
 from netplex.stack.qdisc.act import (TC_ACT_EXT_MASK, TC_ACT_EXT_VAL_MASK, TC_ACT_GOTO_CHAIN, TC_ACT_OK,
-                                     TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_UNSPEC, Action, run_actions)
+                                     TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_UNSPEC, Action, run_actions,
+                                     tcf_action_release)
+from netplex.stack.qdisc.core import EINVAL, TcError
 from netplex.stack.qdisc.act import TC_ACT_SHOT as _SHOT  # noqa: F401  (re-exported)
 
 __all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "tcf_classify",
@@ -83,6 +85,19 @@ class TcfProto:
     def empty(self) -> bool:
         return not self.elements()
 
+    def get(self, handle: int) -> Any:
+        """tcf_proto_ops.get: the element with `handle`, or None."""
+        raise NotImplementedError
+
+    def delete(self, el: Any) -> None:
+        """tcf_proto_ops.delete: remove one element, releasing its actions."""
+        raise NotImplementedError
+
+    def destroy(self) -> None:
+        """tcf_proto_ops.destroy: the instance goes; its elements let their actions go."""
+        for el in self.elements():
+            tcf_action_release(el.actions)
+
 
 def _act(f: Filter, frame: Any, nbytes: int, now: int) -> tuple[int, int | None]:
     f.hits += 1
@@ -119,6 +134,8 @@ class U32Ht:
         self.handle = handle
         self.divisor = divisor
         self.prio = prio
+        self.actions: list[Action] = []                # a hash table has no actions and no class,
+        self.classid: int | None = None                # as any other element may
         self.buckets: list[list[U32Knode]] = [[] for _ in range(divisor)]
         self.gen = 0                                   # bumped on every change to a bucket
         self.index: dict[int, tuple[int, Any]] = {}    # bucket -> (gen, fast lookup or None)
@@ -150,12 +167,19 @@ class U32Proto(TcfProto):
 
     kind = "u32"
 
-    def __init__(self, owner: Any, chain: int, prio: int, protocol: int, root_htid: int) -> None:
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
         super().__init__(owner, chain, prio, protocol)
-        self.root = U32Ht(root_htid, 1, prio)
         # hash tables are shared by every u32 instance of the qdisc (tc_u_common)
-        self.shared: dict[int, U32Ht] = owner.__dict__.setdefault("u32_hts", {})
-        self.shared[root_htid] = self.root
+        self.shared: dict[int, U32Ht] = owner.u32_hts
+        self.root = U32Ht(self.gen_new_htid(), 1, prio)
+        self.shared[self.root.handle] = self.root
+
+    def gen_new_htid(self) -> int:
+        """gen_new_htid: the first free hash-table id from 800: up."""
+        h = 0x800
+        while (h << 20) in self.shared:
+            h += 1
+        return h << 20
 
     @property
     def hts(self) -> dict[int, U32Ht]:
@@ -166,8 +190,32 @@ class U32Proto(TcfProto):
         self.shared[ht.handle] = ht
 
     def destroy(self) -> None:
+        super().destroy()
         for h in list(self.hts):
             del self.shared[h]
+
+    def get(self, handle: int) -> Any:
+        for ht in self.hts.values():
+            if ht.handle == handle:
+                return ht
+            for b in ht.buckets:
+                for n in b:
+                    if n.handle == handle:
+                        return n
+        return None
+
+    def delete(self, el: Any) -> None:
+        if isinstance(el, U32Ht):
+            if el is self.root:
+                raise TcError(EINVAL, "Not allowed to delete root node")
+            del self.shared[el.handle]
+            return
+        for ht in self.hts.values():
+            for b in ht.buckets:
+                if el in b:
+                    b.remove(el)
+                    ht.gen += 1
+                    tcf_action_release(el.actions)
 
     def elements(self) -> list[Any]:
         out: list[Any] = []
@@ -261,6 +309,13 @@ class FwProto(TcfProto):
     def elements(self) -> list[Any]:
         return [self.filters[h] for h in sorted(self.filters)]
 
+    def get(self, handle: int) -> Any:
+        return self.filters.get(handle)
+
+    def delete(self, el: Any) -> None:
+        del self.filters[el.handle]
+        tcf_action_release(el.actions)
+
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
         m = frame.meta
         mark = m.mark if m is not None else 0
@@ -290,6 +345,13 @@ class MatchallProto(TcfProto):
 
     def elements(self) -> list[Any]:
         return [self.f] if self.f is not None else []
+
+    def get(self, handle: int) -> Any:
+        return self.f if self.f is not None and self.f.handle == handle else None
+
+    def delete(self, el: Any) -> None:
+        self.f = None
+        tcf_action_release(el.actions)
 
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
         if self.f is None or self.f.flags & TCA_CLS_FLAGS_SKIP_SW:

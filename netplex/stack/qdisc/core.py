@@ -12,7 +12,22 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from netplex.errors import NetplexError
 from netplex.stack.dropreason import SkbDropReason
+
+ENOENT, EEXIST, EINVAL, ELOOP, EBUSY, EOPNOTSUPP = 2, 17, 22, 40, 16, 95
+_STRERROR = {ENOENT: "No such file or directory", EEXIST: "File exists", EINVAL: "Invalid argument",
+             ELOOP: "Too many levels of symbolic links", EBUSY: "Device or resource busy",
+             EOPNOTSUPP: "Operation not supported"}
+
+
+class TcError(NetplexError):
+    """The kernel refused a traffic-control request: `errno`, and the extack text when
+    the kernel sets one (tc prints `Error: EXTACK.`, else `RTNETLINK answers: STRERROR`)."""
+
+    def __init__(self, errno: int, extack: str = "") -> None:
+        super().__init__(f"Error: {extack}." if extack else f"RTNETLINK answers: {_STRERROR[errno]}", errno)
+        self.extack = extack
 
 TC_H_ROOT = 0xFFFFFFFF
 TC_H_INGRESS = 0xFFFFFFF1
@@ -106,6 +121,7 @@ class Qdisc:
 
     kind = ""
     classful = False
+    has_class_change = False     # Qdisc_class_ops.change: `tc class add/change` works on it
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         self.dev = dev
@@ -120,7 +136,15 @@ class Qdisc:
         self.qlen = 0
         self.backlog = 0
         self.filters: list[Any] = []            # tcf_proto list, kept sorted by prio
+        self.u32_hts: dict[int, Any] = {}       # tc_u_common: the u32 hash tables of this block
         self.refcnt = 2
+
+    # -- Qdisc_ops ------------------------------------------------------------
+    def init(self, opts: Any) -> None:
+        """Qdisc_ops.init: configure a new qdisc from its typed options (None: the defaults)."""
+
+    def change(self, opts: Any) -> None:
+        """Qdisc_ops.change: `tc qdisc change/replace` on this qdisc; the default keeps it as is."""
 
     # -- templates -----------------------------------------------------------
     def enqueue(self, frame: Any, nbytes: int) -> bool:
@@ -170,6 +194,22 @@ class Qdisc:
     def find_class(self, classid: int) -> Any:
         return None
 
+    def graft(self, cl: Any, q: Qdisc | None) -> None:
+        """Qdisc_class_ops.graft: `q` becomes the leaf of class `cl` (None: the default leaf)."""
+        raise TcError(EOPNOTSUPP)
+
+    def add_class(self, classid: int, parent: Any, opts: Any) -> Any:
+        """Qdisc_class_ops.change for a new class (only when `has_class_change`)."""
+        raise TcError(EOPNOTSUPP)
+
+    def change_class(self, cl: Any, opts: Any) -> None:
+        """Qdisc_class_ops.change for an existing class (only when `has_class_change`)."""
+        raise TcError(EOPNOTSUPP)
+
+    def delete_class(self, cl: Any) -> None:
+        """Qdisc_class_ops.delete (only when `has_class_change`)."""
+        raise TcError(EOPNOTSUPP)
+
     def children(self) -> Iterator[Qdisc]:
         """Qdiscs attached to this one's classes."""
         for cl in self.classes():
@@ -188,6 +228,8 @@ class Qdisc:
 
 class QdiscClass:
     """A class of a classful qdisc: id, parent, leaf qdisc, statistics."""
+
+    level = 0          # height in the class tree: only HTB has inner classes (level > 0)
 
     def __init__(self, qdisc: Qdisc, classid: int) -> None:
         self.qdisc = qdisc

@@ -8,6 +8,7 @@ classes `handle:1..bands`, each holding a pfifo, and filters.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
@@ -15,6 +16,21 @@ from netplex.stack.qdisc.core import Qdisc, QdiscClass, skb_priority, tc_h_maj, 
 
 PRIO2BAND = (1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
 TC_PRIO_MAX = 15
+
+
+@dataclass(slots=True)
+class FifoOpts:
+    """struct tc_fifo_qopt: pfifo's limit in packets, bfifo's in bytes (None: the default)."""
+
+    limit: int | None = None
+
+
+@dataclass(slots=True)
+class PrioOpts:
+    """struct tc_prio_qopt."""
+
+    bands: int = 3
+    priomap: tuple[int, ...] = PRIO2BAND
 
 
 class PfifoQdisc(Qdisc):
@@ -26,6 +42,13 @@ class PfifoQdisc(Qdisc):
         super().__init__(dev, handle, parent)
         self.limit = limit if limit is not None else max(dev.txqueuelen, 1)
         self.q: deque = deque()
+
+    def init(self, opts: FifoOpts | None) -> None:
+        if opts is not None and opts.limit is not None:
+            self.limit = opts.limit
+
+    def change(self, opts: FifoOpts | None) -> None:
+        self.init(opts)
 
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         if len(self.q) < self.limit:
@@ -111,6 +134,13 @@ class PrioQdisc(Qdisc):
             leaf.parent_q = self
             c.leaf = leaf
             self.cls.append(c)
+
+    def init(self, opts: PrioOpts | None) -> None:
+        if opts is not None:
+            self.tune(opts.bands, opts.priomap)
+
+    def change(self, opts: PrioOpts | None) -> None:
+        self.init(opts)
 
     def tune(self, bands: int, priomap: tuple[int, ...]) -> None:
         """prio_tune: more bands get fresh pfifos; dropped bands lose their queue."""

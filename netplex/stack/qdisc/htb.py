@@ -16,6 +16,7 @@ when that class does not exist — to the direct queue, sent unshaped.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
@@ -26,6 +27,30 @@ HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
 TC_HTB_MAXDEPTH = 8
 MBUFFER_NS = 60 * 1_000_000_000
 HTB_DIRECT = -1
+
+
+@dataclass(slots=True)
+class HtbOpts:
+    """struct tc_htb_glob and TCA_HTB_DIRECT_QLEN: each None when not given."""
+
+    r2q: int | None = None
+    default: int | None = None
+    direct_qlen: int | None = None
+
+
+@dataclass(slots=True)
+class HtbClassOpts:
+    """struct tc_htb_opt: rates in bytes/s, buckets in psched ticks."""
+
+    rate: int
+    ceil: int
+    buffer_ticks: int
+    cbuffer_ticks: int
+    prio: int = 0
+    quantum: int = 0
+    overhead: int = 0
+    mpu: int = 0
+    linklayer: int = 1
 
 
 class HtbClass(QdiscClass):
@@ -55,9 +80,10 @@ class HtbClass(QdiscClass):
         self.mpu = 0
         self.linklayer = 1
 
-    def configure(self, *, rate: int, ceil: int, buffer_ticks: int, cbuffer_ticks: int, prio: int,
-                  quantum: int, overhead: int = 0, mpu: int = 0, linklayer: int = 1) -> None:
+    def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
+        rate, ceil, buffer_ticks, cbuffer_ticks = opts.rate, opts.ceil, opts.buffer_ticks, opts.cbuffer_ticks
+        prio, quantum, overhead, mpu, linklayer = opts.prio, opts.quantum, opts.overhead, opts.mpu, opts.linklayer
         self.rate, self.ceil = rate, ceil
         self.buffer_ticks, self.cbuffer_ticks = buffer_ticks, cbuffer_ticks
         self.buffer, self.cbuffer = ticks2ns(buffer_ticks), ticks2ns(cbuffer_ticks)
@@ -85,19 +111,35 @@ class HtbClass(QdiscClass):
 class HtbQdisc(Qdisc):
     kind = "htb"
     classful = True
+    has_class_change = True
 
-    def __init__(self, dev: Any, handle: int, parent: int, *, r2q: int = 10, default: int = 0,
-                 direct_qlen: int | None = None) -> None:
+    def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
         self.refcnt = 3
-        self.r2q = r2q or 10
-        self.defcls = default
-        self.direct_qlen = direct_qlen if direct_qlen is not None else dev.txqueuelen
+        self.r2q = 10
+        self.defcls = 0
+        self.direct_qlen = dev.txqueuelen
         self.direct: deque = deque()
         self.direct_pkts = 0
         self.cls: dict[int, HtbClass] = {}
         self.active: dict[int, HtbClass] = {}     # leaves with backlog, by classid
         self.drr_ptr: dict[tuple[int, int], int] = {}
+
+    def init(self, opts: HtbOpts | None) -> None:
+        """htb_init: r2q 0 means the default 10."""
+        if opts is not None:
+            self.change(opts)
+            self.r2q = self.r2q or 10
+
+    def change(self, opts: HtbOpts | None) -> None:
+        if opts is None:
+            return
+        if opts.r2q is not None:
+            self.r2q = opts.r2q
+        if opts.default is not None:
+            self.defcls = opts.default
+        if opts.direct_qlen is not None:
+            self.direct_qlen = opts.direct_qlen
 
     # -- classes ---------------------------------------------------------------
     def classes(self) -> list[Any]:
@@ -113,9 +155,13 @@ class HtbQdisc(Qdisc):
             if cl.level == 0 and cl.leaf is not None and cl.leaf.handle:
                 yield cl.leaf
 
-    def add_class(self, classid: int, parent: HtbClass | None, **cfg: Any) -> HtbClass:
+    def change_class(self, cl: HtbClass, opts: HtbClassOpts | None) -> None:
+        if opts is not None:
+            cl.configure(opts)
+
+    def add_class(self, classid: int, parent: HtbClass | None, opts: HtbClassOpts) -> HtbClass:
         cl = HtbClass(self, classid, parent)
-        cl.configure(**cfg)
+        cl.configure(opts)
         now = self.dev.ns.sched.now
         cl.tokens, cl.ctokens, cl.t_c = cl.buffer, cl.cbuffer, now
         leaf = PfifoQdisc(self.dev, 0, classid)

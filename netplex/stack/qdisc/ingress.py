@@ -15,8 +15,8 @@ from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, Qdisc
 class IngressQdisc(Qdisc):
     kind = "ingress"
 
-    def __init__(self, dev: Any) -> None:
-        super().__init__(dev, INGRESS_HANDLE, TC_H_INGRESS)
+    def __init__(self, dev: Any, handle: int = INGRESS_HANDLE, parent: int = TC_H_INGRESS) -> None:
+        super().__init__(dev, handle, parent)
         self.refcnt = 1
 
     def receive(self, frame: Any, nbytes: int) -> bool:

@@ -9,10 +9,25 @@ flow loses its last packet; a flow longer than `depth` drops arrivals.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc
+
+
+@dataclass(slots=True)
+class SfqOpts:
+    """struct tc_sfq_qopt_v1: each field None when not given (the current value stays)."""
+
+    limit: int | None = None
+    quantum: int | None = None
+    perturb: int | None = None
+    divisor: int | None = None
+    depth: int | None = None
+    flows: int | None = None
+    headdrop: bool | None = None
+    red: dict[str, Any] | None = None
 
 
 class _Slot:
@@ -27,25 +42,51 @@ class _Slot:
 class SfqQdisc(Qdisc):
     kind = "sfq"
 
-    def __init__(self, dev: Any, handle: int, parent: int, *, limit: int = 127, quantum: int = 0,
-                 perturb: int = 0, divisor: int = 1024, depth: int = 127, flows: int = 128,
-                 headdrop: bool = False, red: dict[str, Any] | None = None) -> None:
+    def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
-        self.limit = limit
-        self.quantum = quantum or dev.mtu + 14
-        self.perturb = perturb
-        self.divisor = divisor
-        self.depth = depth
-        self.flows = flows
-        self.headdrop = headdrop
-        self.red = red
+        self.limit = 127
+        self.quantum = dev.mtu + 14
+        self.perturb = 0
+        self.divisor = 1024
+        self.depth = 127
+        self.flows = 128
+        self.headdrop = False
+        self.red: dict[str, Any] | None = None
         self.slots: dict[int, _Slot] = {}
         self.ring: deque[int] = deque()
         self.rng = dev.ns.world.rng
         self.salt = self.rng.getrandbits(32)
         self.perturb_gen = 0
-        if perturb:
+
+    def init(self, opts: SfqOpts | None) -> None:
+        """sfq_init: the defaults, then the given options; the perturbation timer starts."""
+        if opts is not None:
+            self.change(opts)
+            if opts.quantum is not None and not opts.quantum:
+                self.quantum = self.dev.mtu + 14
+        if self.perturb:
             self._arm_perturb()
+
+    def change(self, opts: SfqOpts | None) -> None:
+        """sfq_change: each option given replaces the current value."""
+        if opts is None:
+            return
+        if opts.limit is not None:
+            self.limit = opts.limit
+        if opts.quantum is not None:
+            self.quantum = opts.quantum
+        if opts.perturb is not None:
+            self.perturb = opts.perturb
+        if opts.divisor is not None:
+            self.divisor = opts.divisor
+        if opts.depth is not None:
+            self.depth = opts.depth
+        if opts.flows is not None:
+            self.flows = opts.flows
+        if opts.headdrop is not None:
+            self.headdrop = opts.headdrop
+        if opts.red is not None:
+            self.red = opts.red
 
     def _arm_perturb(self) -> None:
         self.perturb_gen += 1

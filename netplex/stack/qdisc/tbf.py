@@ -8,43 +8,69 @@ of `limit` bytes unless one is grafted.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, ticks2ns
+from netplex.stack.qdisc.core import EINVAL, Qdisc, QdiscClass, TcError, l2t_ns, ticks2ns
 from netplex.stack.qdisc.fifo import BfifoQdisc
+
+
+@dataclass(slots=True)
+class TbfOpts:
+    """struct tc_tbf_qopt with TCA_TBF_BURST/PBURST: rates in bytes/s, buckets in psched ticks."""
+
+    rate: int
+    buffer_ticks: int
+    limit: int
+    peakrate: int = 0
+    mtu_ticks: int = 0
+    overhead: int = 0
+    linklayer: int = 1
+    mpu: int = 0
 
 
 class TbfQdisc(Qdisc):
     kind = "tbf"
     classful = True
 
-    def __init__(self, dev: Any, handle: int, parent: int, *, rate: int, buffer_ticks: int, limit: int,
-                 peakrate: int = 0, mtu_ticks: int = 0, overhead: int = 0, linklayer: int = 1,
-                 mpu: int = 0) -> None:
+    def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
         self.cl = QdiscClass(self, handle | 1)
-        self.configure(rate=rate, buffer_ticks=buffer_ticks, limit=limit, peakrate=peakrate,
-                       mtu_ticks=mtu_ticks, overhead=overhead, linklayer=linklayer, mpu=mpu)
+        self.rate = self.buffer_ticks = self.buffer = self.limit = 0
+        self.peakrate = self.mtu_ticks = self.mtu = self.overhead = self.mpu = 0
+        self.linklayer = 1
+        self.tokens = self.ptokens = self.t_c = 0
+
+    def init(self, opts: TbfOpts | None) -> None:
+        """tbf_init: tbf has no defaults; the buckets start full."""
+        if opts is None:
+            raise TcError(EINVAL)
+        self.configure(opts)
         self.tokens = self.buffer
         self.ptokens = self.mtu
-        self.t_c = dev.ns.sched.now
+        self.t_c = self.dev.ns.sched.now
 
-    def configure(self, *, rate: int, buffer_ticks: int, limit: int, peakrate: int = 0, mtu_ticks: int = 0,
-                  overhead: int = 0, linklayer: int = 1, mpu: int = 0) -> None:
-        self.rate = rate                    # bytes per second
-        self.buffer_ticks = buffer_ticks
-        self.buffer = ticks2ns(buffer_ticks)
-        self.limit = limit
-        self.peakrate = peakrate
-        self.mtu_ticks = mtu_ticks
-        self.mtu = ticks2ns(mtu_ticks)
-        self.overhead = overhead
-        self.linklayer = linklayer
-        self.mpu = mpu
+    def change(self, opts: TbfOpts | None) -> None:
+        if opts is None:
+            raise TcError(EINVAL)
+        self.configure(opts)
+
+    def configure(self, opts: TbfOpts) -> None:
+        """tbf_change: the new rates and buckets; the default inner bfifo follows `limit`."""
+        self.rate = opts.rate               # bytes per second
+        self.buffer_ticks = opts.buffer_ticks
+        self.buffer = ticks2ns(opts.buffer_ticks)
+        self.limit = opts.limit
+        self.peakrate = opts.peakrate
+        self.mtu_ticks = opts.mtu_ticks
+        self.mtu = ticks2ns(opts.mtu_ticks)
+        self.overhead = opts.overhead
+        self.linklayer = opts.linklayer
+        self.mpu = opts.mpu
         old = self.cl.leaf
         if old is None or isinstance(old, BfifoQdisc) and old.handle == 0:
-            leaf = BfifoQdisc(self.dev, 0, self.cl.classid, limit)
+            leaf = BfifoQdisc(self.dev, 0, self.cl.classid, opts.limit)
             leaf.parent_q = self
             if old is not None:
                 leaf.q = old.q
