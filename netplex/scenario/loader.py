@@ -17,9 +17,11 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from yaml.nodes import MappingNode, Node as YamlNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import Node as YamlNode
 
 from netplex.errors import ScenarioError
+from netplex.machine.fs import FileSystem
 from netplex.scenario.model import Loc, Scenario
 
 __all__ = ["load_scenario", "load_scenario_text", "format_loc"]
@@ -56,6 +58,7 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
         loc, message = issues[0]
         raise ScenarioError(file, _locate(root, loc)[0], format_loc(loc), message)
     _attach_lines(scenario, root, file)
+    _read_files(scenario, root, file)
     return scenario
 
 
@@ -240,6 +243,46 @@ def _attach_lines(scenario: Scenario, root: MappingNode, file: str) -> None:
             node._setup_first_line = value_line + 1 if setup_node.style == "|" else value_line
     for i, probe in enumerate(scenario.probes):
         probe._file_line = _locate(root, ("probes", i))[0]
+
+
+def _read_files(scenario: Scenario, root: MappingNode, file: str) -> None:
+    """Each node's `files:` as bytes: a one-word value naming a file beside the scenario is
+    read from there (inside the scenario's folder only); block text and anything else is the content.
+
+    A one-word value with a `/` that names no file there is an error, as it is
+    almost certainly a path that was mistyped.
+    """
+    base = Path(file).resolve().parent
+    for name, node in scenario.nodes.items():
+        mapping = _node_at(root, ("nodes", name, "files"))
+        if not isinstance(mapping, MappingNode):
+            continue
+        data: dict[str, bytes] = {}
+        for key, value in mapping.value:
+            path = FileSystem.norm(_key_text(key))
+            text = node.files[path]
+            field = f"nodes.{name}.files.{_key_text(key)}"
+            line = value.start_mark.line + 1
+            word = isinstance(value, ScalarNode) and value.style not in ("|", ">") and text.strip() == text \
+                and text != "" and not any(c.isspace() for c in text) and not text.startswith("/")
+            if not word:
+                data[path] = text.encode()
+                continue
+            source = (base / text).resolve()
+            if not source.is_relative_to(base):
+                raise ScenarioError(file, line, field, f'"{text}" is outside the scenario\'s folder ({base})')
+            if source.is_file():
+                try:
+                    data[path] = source.read_bytes()
+                except OSError as e:
+                    raise ScenarioError(file, line, field, f'cannot read "{text}": {e.strerror}') from None
+            elif "/" in text:
+                raise ScenarioError(file, line, field,
+                                    f'no file "{text}" beside the scenario (in {base}); '
+                                    "to give the content itself, write it as a block (`|`)")
+            else:
+                data[path] = text.encode()
+        node._file_data = data
 
 
 def _node_at(root: YamlNode, loc: Loc) -> YamlNode | None:

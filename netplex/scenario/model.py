@@ -22,8 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from netplex.machine.fs import TOP_DIRS, FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
 from netplex.scenario.units import parse_rate, parse_size, parse_time
+from netplex.shell.interp import complete
 
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",
@@ -126,13 +128,43 @@ def _kind(v: Any) -> str:
     return v
 
 
+def check_file_path(v: Any) -> str:
+    """A `files:` key: an absolute path on the node, outside the modelled /proc, /sys and /dev."""
+    if not isinstance(v, str) or not v.startswith("/"):
+        raise ValueError(f'invalid path "{v}": files are placed at absolute paths, e.g. /etc/app.conf')
+    p = FileSystem.norm(v)
+    if "\0" in v or v.endswith("/") or p == "/":
+        raise ValueError(f'invalid path "{v}": name a file, e.g. /etc/app.conf')
+    if FileSystem.is_virtual(p):
+        raise ValueError(f'invalid path "{v}": /proc, /sys and /dev are modelled, not files a scenario places '
+                         "(use sysctl in setup)")
+    if p in TOP_DIRS:
+        raise ValueError(f'invalid path "{v}": {p} is a directory')
+    return p
+
+
+def _file_value(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("a file's value is its content (text) or a path beside the scenario file")
+    return v
+
+
 class Node(_Model):
     kind: Annotated[str, BeforeValidator(_kind)] = DEFAULT_NODE_KIND   # a name in netplex.network.NODE_KINDS
+    files: dict[Annotated[str, BeforeValidator(check_file_path)], Annotated[str, BeforeValidator(_file_value)]] = {}
     setup: str = ""
     services: list[Service] = []
     # Filled by the loader from the YAML marks: the file line of the setup text's first line.
     _setup_first_line: int = PrivateAttr(default=0)
     _setup_lines: list[SetupLine] | None = PrivateAttr(default=None)
+    # Filled by the loader: each file's bytes, read from beside the scenario where the value names a file.
+    _file_data: dict[str, bytes] | None = PrivateAttr(default=None)
+
+    def file_contents(self) -> dict[str, bytes]:
+        """path -> bytes for `files:`, in file order (values as content unless the loader read a file)."""
+        if self._file_data is not None:
+            return self._file_data
+        return {path: value.encode() for path, value in self.files.items()}
 
     @field_validator("setup", mode="before")
     @classmethod
@@ -154,16 +186,28 @@ class Node(_Model):
         return v
 
     def setup_lines(self) -> list[SetupLine]:
-        """The commands to run, in order; blank lines and `#` comments skipped but counted."""
+        """The commands to run, in order; blank lines and `#` comments skipped but counted.
+
+        The setup is a shell script: a command that is not complete at the end
+        of its line (a here-document, a `for` loop, an open quote) takes the
+        following lines too, and is numbered by its first line.
+        """
         if self._setup_lines is not None:
             return self._setup_lines
         out: list[SetupLine] = []
-        for i, text in enumerate(self.setup.splitlines(), start=1):
-            cmd = text.strip()
+        rows = self.setup.splitlines()
+        i = 0
+        while i < len(rows):
+            cmd = rows[i].strip()
+            first = i + 1
+            i += 1
             if not cmd or cmd.startswith("#"):
                 continue
-            fl = self._setup_first_line + i - 1 if self._setup_first_line else 0
-            out.append(SetupLine(line=i, file_line=fl, command=cmd))
+            while not complete(cmd) and i < len(rows):
+                cmd += "\n" + rows[i]
+                i += 1
+            fl = self._setup_first_line + first - 1 if self._setup_first_line else 0
+            out.append(SetupLine(line=first, file_line=fl, command=cmd.rstrip()))
         self._setup_lines = out
         return out
 

@@ -1,6 +1,6 @@
 """Run a loaded scenario on a backend (SCENARIO.md, Semantics).
 
-build -> every node's setup lines, node by node in file order -> services ->
+build -> every node's files -> every node's setup lines, node by node in file order -> services ->
 probes in order; the backend is always closed. `prepare` is the first half
 alone, for `netplex shell` and `netplex trace`.
 """
@@ -54,6 +54,9 @@ def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
     of the first line that exited non-zero (nothing after it runs).
     """
     backend.build(scenario.nodes, scenario.links)
+    for name, node in scenario.nodes.items():   # files: before the first setup line
+        for path, data in node.file_contents().items():
+            backend.write_file(name, path, data)
     for name, node in scenario.nodes.items():
         for setup in node.setup_lines():
             r = backend.run(name, setup.command)

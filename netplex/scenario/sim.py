@@ -16,6 +16,7 @@ from typing import Any
 from netplex.apps.services import ProbeService
 from netplex.engine.scheduler import EventStorm
 from netplex.errors import NetplexError
+from netplex.machine.fs import FsError
 from netplex.network import Network
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.scenario.backend import ALL_FEATURES, CmdResult, LinkNetnsAliases, ProbeOutcome, Progress, TraceOutcome
@@ -71,6 +72,13 @@ class SimBackend:
 
     def node(self, name: str) -> Any:
         return self.net.nodes[name]
+
+    def write_file(self, node: str, path: str, data: bytes) -> None:
+        """SCENARIO.md `files:`: the file on the node's own filesystem, its folders made."""
+        try:
+            self.node(node).machine.fs.write(path, data)
+        except FsError as e:
+            raise NetplexError(f"{node}: {path}: {e.message}", e.errno) from None
 
     def run(self, node: str, line: str) -> CmdResult:
         r = self.node(node).run(line)
