@@ -21,10 +21,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.packet.igmp import (IGMP_HOST_LEAVE_MESSAGE, IGMP_HOST_MEMBERSHIP_QUERY,
-                                 IGMPV2_HOST_MEMBERSHIP_REPORT, IGMPV3_ALL_MCR, IGMPV3_CHANGE_TO_EXCLUDE,
-                                 IGMPV3_CHANGE_TO_INCLUDE, IGMPV3_HOST_MEMBERSHIP_REPORT, IGMPV3_MODE_IS_EXCLUDE,
-                                 IPOPT_RA, Igmp, IgmpGroupRecord)
+from netplex.packet.igmp import (
+    IGMP_HOST_LEAVE_MESSAGE,
+    IGMP_HOST_MEMBERSHIP_QUERY,
+    IGMPV2_HOST_MEMBERSHIP_REPORT,
+    IGMPV3_ALL_MCR,
+    IGMPV3_CHANGE_TO_EXCLUDE,
+    IGMPV3_CHANGE_TO_INCLUDE,
+    IGMPV3_HOST_MEMBERSHIP_REPORT,
+    IGMPV3_MODE_IS_EXCLUDE,
+    IPOPT_RA,
+    Igmp,
+    IgmpGroupRecord,
+)
 from netplex.packet.ipv4 import IP_DF, IPv4
 
 IPPROTO_IGMP = 2

@@ -15,7 +15,7 @@ cache is cleared by any configuration change (`config_changed`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.icmp import (
@@ -31,6 +31,7 @@ from netplex.packet.icmp import (
     Icmp,
 )
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.packet.udp import Udp
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC
@@ -90,7 +91,7 @@ class Ipv4Path:
     sockets: SocketTable
     lo: Loopback
     hooks: dict[str, NfHook]            # netfilter's hook runners by hook name (empty: no rules)
-    route_cache: dict[Any, Route | bool]
+    route_cache: dict[Any, Route | Literal[False]]
     ip_id: int
     pmtu: dict[int, tuple[int, int]]    # route exceptions: dst → (learned path MTU, expiry ns)
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
@@ -135,7 +136,7 @@ class Ipv4Path:
 
         `length` is the IP datagram's length when the caller measured it.
         """
-        ip = frame.payload
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
@@ -147,7 +148,7 @@ class Ipv4Path:
         if hook is not None:
             if not hook(self, frame, dev, None):
                 return
-            ip = frame.payload  # DNAT may have replaced it
+            ip = frame.payload  # type: ignore[assignment]  # DNAT may have replaced it
             length = 0
             # DNAT to 127/8 from outside: a martian destination unless route_localnet
             # (ip_route_input_slow: ipv4_is_loopback(daddr) && !IN_DEV_NET_ROUTE_LOCALNET)
@@ -199,7 +200,8 @@ class Ipv4Path:
             return
         self.ip_forward(dev, frame, r, length)
 
-    def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet, keys: int) -> Route | bool:
+    def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet,
+                             keys: int) -> Route | Literal[False]:
         """The input route when policy rules read more than the destination: cached
         by exactly the flow fields they read (source, input device, mark)."""
         meta = frame.meta
@@ -209,13 +211,12 @@ class Ipv4Path:
         cache = self.route_cache
         r = cache.get(key)
         if r is None:
-            r = self.fib.lookup(dst, src, dev.name, "", mark)
-            cache[key] = r if r is not None else False
+            r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark) or False
         return r
 
     def ip_forward(self, dev: Any, frame: Ethernet, r: Any, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
-        ip = frame.payload
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
         if not dev.forwarding:
             self.drop(frame, dev, SkbDropReason.IP_FORWARDING_DISABLED)
@@ -253,11 +254,12 @@ class Ipv4Path:
         hook = self.hooks.get("INPUT")
         if hook is not None and not hook(self, frame, dev, None):
             return
-        ip = frame.payload
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         if ip.flags & IP_MF or ip.frag:
-            ip = self.ip_defrag(ip)
-            if ip is None:
+            whole = self.ip_defrag(ip)
+            if whole is None:
                 return
+            ip = whole
         proto = ip.proto
         if self.world.tracer.on:
             self.trace("ip_local_deliver", f"{self.describe(ip)}", dev=dev.name)
@@ -282,10 +284,11 @@ class Ipv4Path:
         for f in lst:
             if f.frag * 8 != len(data):
                 return None
-            data += f.payload if isinstance(f.payload, bytes) else f.payload.encode()
+            fp: Any = f.payload
+            data += fp if isinstance(fp, bytes) else fp.encode()
         del frags[key]
         from netplex.packet import IP_PROTOS
-        layer = IP_PROTOS.get(ip.proto)
+        layer: Any = IP_PROTOS.get(ip.proto)
         payload: Any = data
         if layer is not None:
             try:
@@ -334,9 +337,7 @@ class Ipv4Path:
                 if r2 is None:
                     if not oif.up:
                         return ENETUNREACH
-                    s = src if src is not None else self.select_source(oif, dst)
-                    if s is None:
-                        s = 0
+                    s = src if src is not None else (self.select_source(oif, dst) or 0)
                     return OutRoute(None, oif, dst, s, "unicast")
                 r = r2
         else:
@@ -352,11 +353,12 @@ class Ipv4Path:
         if rtype == "broadcast":
             s = src if src is not None else (r.src if r.src is not None else self.select_source(r.dev, dst) or 0)
             return OutRoute(r, r.dev, dst, s, "broadcast")
-        s = src
-        if s is None:
-            s = r.src if r.src is not None else self.select_source(r.dev, r.gw if r.gw is not None else dst)
-        if s is None:
-            s = 0
+        if src is not None:
+            s = src
+        elif r.src is not None:
+            s = r.src
+        else:
+            s = self.select_source(r.dev, r.gw if r.gw is not None else dst) or 0
         mtu = r.dev.mtu
         if r.mtu:
             mtu = min(mtu, r.mtu)
@@ -402,7 +404,7 @@ class Ipv4Path:
             mark0 = meta.mark if meta is not None else 0
             if not hook(self, frame, None, rt.dev):
                 return EPERM
-            ip = frame.payload
+            ip = frame.payload  # type: ignore[assignment]  # NAT may have replaced it
             m = frame.meta
             mark = m.mark if m is not None else 0
             if ip.dst != dst0 or (mark != mark0 and self.fib.flow_keys & FLOW_MARK):
@@ -445,7 +447,7 @@ class Ipv4Path:
             if not hook(self, frame, None, out):
                 return
             length = 0  # NAT may have changed the packet
-        ip = frame.payload
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         frame.src = out.mac
         mtu = mtu or out.mtu
         if (length or ip.wire_len()) > mtu:
@@ -462,7 +464,7 @@ class Ipv4Path:
 
     def neigh_unreachable(self, dev: Any, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
-        ip = frame.payload
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         if self.is_local_addr(ip.src):
             self.sockets.error_report(ip, EHOSTUNREACH, None)
         else:
@@ -560,9 +562,10 @@ class Ipv4Path:
 
     # -- transport dispatch --------------------------------------------------
     def udp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+        udp: Udp = ip.payload  # type: ignore[assignment]  # IPPROTO_UDP carries a UDP header
         if self.udp_encap:
             # an encapsulation socket (VXLAN) on the destination port takes the datagram first
-            encap = self.udp_encap.get(ip.payload.dport)
+            encap = self.udp_encap.get(udp.dport)
             if encap is not None and encap(self, dev, ip):
                 return
         sk = self.sockets.udp_lookup(ip)
@@ -570,7 +573,7 @@ class Ipv4Path:
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
             if self.world.tracer.on:
-                self.trace("udp_rcv", f"no socket on port {ip.payload.dport}", dev=dev.name)
+                self.trace("udp_rcv", f"no socket on port {udp.dport}", dev=dev.name)
             return
         sk.deliver(ip, dev)
 
@@ -590,7 +593,7 @@ class Ipv4Path:
     # -- text ----------------------------------------------------------------
     def describe(self, ip: IPv4) -> str:
         """A one-line summary of a packet, as the trace shows it."""
-        p = ip.payload
+        p: Any = ip.payload
         s, d = self.fmt_ip(ip.src), self.fmt_ip(ip.dst)
         if ip.proto == IPPROTO_ICMP and isinstance(p, Icmp):
             names = {0: "echo reply", 8: "echo request", 3: "destination unreachable", 11: "time exceeded"}

@@ -10,7 +10,7 @@ and the socket modules, mixed into `Namespace`.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from netplex.engine.trace import TraceEvent, TraceFields
 from netplex.errors import NetplexError
@@ -38,6 +38,7 @@ from netplex.stack.route import (
 )
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
+from netplex.stack.vlan import VlanDevice
 
 if TYPE_CHECKING:
     from netplex.engine.world import World
@@ -121,7 +122,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.fib = Fib()
         self.neigh = NeighTable(self)
         self.sockets = SocketTable(self)
-        self.route_cache: dict[Any, Route | bool] = {}   # input route by destination (False: none)
+        self.route_cache: dict[Any, Route | Literal[False]] = {}   # input route by destination (False: none)
         self.generation = 0
         self.kmsg: list[str] = []
         # netfilter (netfilter/core.py): its state, created by the first iptables
@@ -223,8 +224,6 @@ class Namespace(Ipv4Path, ArpMixin):
 
     def add_vlan(self, name: str, lower: NetDevice, vid: int, proto: int = 0x8100) -> Any:
         """register_vlan_dev."""
-        from netplex.stack.vlan import VlanDevice
-
         self.check_new_name(name)
         dev = VlanDevice(self, name, lower, vid, proto)
         self.register(dev)
@@ -295,7 +294,7 @@ class Namespace(Ipv4Path, ArpMixin):
             event = getattr(dev, "netdev_event", None)
             if event is not None and dev.kind in ("vxlan",):
                 event()
-        if dev.kind == "vlan":
+        if isinstance(dev, VlanDevice):
             self.vlan_devs.pop((dev.lower.ifindex, dev.proto, dev.vid), None)
         elif dev.kind in ("gre", "gretap") and dev in self.gre_tunnels:
             self.gre_tunnels.remove(dev)
@@ -595,7 +594,7 @@ class Namespace(Ipv4Path, ArpMixin):
     # -- routes -------------------------------------------------------------
     def add_route(self, route: Route, replace: bool = False, append: bool = False) -> None:
         """fib_table_insert (NLM_F_CREATE, with NLM_F_REPLACE or NLM_F_APPEND)."""
-        table = self.fib.table(route.table, create=True)
+        table = self.fib.new_table(route.table)
         existing = table.find(route.dst, route.plen)
         same = [r for r in existing if r.tos == route.tos and r.metric == route.metric]
         if replace:

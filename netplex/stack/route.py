@@ -273,6 +273,13 @@ class Fib:
     def table(self, table_id: int, create: bool = False) -> FibTable | None:
         t = self.tables.get(table_id)
         if t is None and create:
+            t = self.new_table(table_id)
+        return t
+
+    def new_table(self, table_id: int) -> FibTable:
+        """fib_new_table: the table, created when it does not exist yet."""
+        t = self.tables.get(table_id)
+        if t is None:
             t = self.tables[table_id] = FibTable(table_id)
         return t
 
@@ -336,7 +343,7 @@ class Fib:
         tid = 1
         while tid in self.tables:
             tid += 1
-        self.table(tid, create=True)
+        self.new_table(tid)
         return tid
 
     def rule_add(self, rule: FibRule) -> None:
