@@ -26,7 +26,8 @@ class TcError(NetplexError):
     the kernel sets one (tc prints `Error: EXTACK.`, else `RTNETLINK answers: STRERROR`)."""
 
     def __init__(self, errno: int, extack: str = "") -> None:
-        super().__init__(f"Error: {extack}." if extack else f"RTNETLINK answers: {_STRERROR[errno]}", errno)
+        super().__init__(f"Error: {extack}." if extack else f"RTNETLINK answers: {_STRERROR[errno]}", errno,
+                         status=2)
         self.extack = extack
 
 TC_H_ROOT = 0xFFFFFFFF
