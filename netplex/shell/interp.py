@@ -45,11 +45,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netplex.apps.process import Process
+from netplex.machine import Machine
 from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
 from netplex.shell.arith import ArithError, evaluate
 from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError
 from netplex.shell.result import Result
+from netplex.stack.netns import Namespace
 
 __all__ = ["Shell", "complete"]
 
@@ -1115,7 +1118,7 @@ class Shell:
         read_file: Callable[[str], str | None] | None = None,
         sleep: Callable[[int], None] | None = None,
         commands: dict[str, CommandFn] | None = None,
-        machine: Any = None,
+        machine: Machine | None = None,
     ) -> None:
         self.node = node
         self.machine = machine
@@ -1130,7 +1133,7 @@ class Shell:
         self.args: list[str] = []        # $1 ... (set --, function arguments, source FILE ARGS)
         self.cwd = "/"
         self.options: set[str] = set()   # errexit, nounset, xtrace, pipefail
-        self.jobs: dict[int, int] = {}   # background job pid -> exit status (jobs run to completion)
+        self.jobs: dict[int, int | Process] = {}   # background job pid -> exit status, or the daemon it started
         self.last_job: int | None = None  # $!
         self._next_job = 20000
         self._locals: list[dict[str, str | None]] = []  # per function call: the values `local` hid
@@ -1217,7 +1220,14 @@ class Shell:
             raise _Exit(self.status)
 
     def _background(self, item: _AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
-        """`cmd &`: netplex runs the job to completion now (in simulated time) and keeps its status for `wait`."""
+        """`cmd &`: netplex runs the job to completion now (in simulated time) and keeps its status for `wait`.
+
+        `$!` is a pid of the machine's process table: the daemon the job started
+        when it started exactly one that still runs (`docker-proxy ... &`), else
+        the job's own process, which has already ended.
+        """
+        procs = self.machine.procs if self.machine is not None else None
+        before = {p.pid for p in procs} if procs is not None else set()
         saved = self._save()
         try:
             with self._in_condition():
@@ -1228,9 +1238,20 @@ class Shell:
             status = e.status
         finally:
             self._restore(saved)
-        pid = self._next_job
-        self._next_job += 1
-        self.jobs[pid] = status
+        if procs is None:
+            pid = self._next_job
+            self._next_job += 1
+            self.jobs[pid] = status
+        else:
+            started = [p for p in procs if p.pid not in before and p.alive]
+            if len(started) == 1:
+                pid = started[0].pid
+                self.jobs[pid] = started[0]
+            else:
+                job = procs.spawn(["bash"], self.node if isinstance(self.node, Namespace) else None)
+                procs.exit(job, status)
+                pid = job.pid
+                self.jobs[pid] = status
         self.last_job = pid
         self.status = 0
 
@@ -2015,8 +2036,21 @@ def _let(shell: Shell, argv: list[str], inp: _Input) -> Result:
     return Result(0 if value else 1)
 
 
+def _job_status(shell: Shell, pid: int) -> int:
+    """A finished job's status; a daemon still running would make `wait` block forever."""
+    job = shell.jobs[pid]
+    if isinstance(job, int):
+        return job
+    if job.exit_status is None:
+        raise _Unsupported(f"wait for pid {pid} ({job.comm}), a daemon that is still running, would never return")
+    return job.exit_status
+
+
 def _wait(shell: Shell, argv: list[str], inp: _Input) -> Result:
     if len(argv) == 1:
+        for pid in shell.jobs:
+            _job_status(shell, pid)
+        shell.jobs.clear()
         return Result(0)
     status = 0
     for arg in argv[1:]:
@@ -2025,7 +2059,7 @@ def _wait(shell: Shell, argv: list[str], inp: _Input) -> Result:
         pid = int(arg)
         if pid not in shell.jobs:
             return _usage_error(shell, "wait", f"pid {pid} is not a child of this shell", 127)
-        status = shell.jobs[pid]
+        status = _job_status(shell, pid)
     return Result(status)
 
 
