@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
@@ -231,8 +232,11 @@ class NetDevice:
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes
-        if self.ns.world.capture is not None:
-            self.ns.world.capture(self, frame)
+        ns = self.ns
+        if ns.world.capture is not None:
+            ns.world.capture(self, frame)
+        if ns.ptype_all:
+            packet_taps(ns.sockets, self, frame, outgoing=True)   # dev_queue_xmit_nit
         self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
 
     # -- receive -----------------------------------------------------------
@@ -257,6 +261,8 @@ class NetDevice:
         if ns.world.capture is not None:
             ns.world.capture(self, frame)
         port = self.bridge_port
+        if ns.ptype_all:
+            packet_taps(ns.sockets, self, frame, outgoing=False, consumed=port is not None)
         if port is not None:
             port.bridge.handle_frame(port, frame)
             return
@@ -355,4 +361,7 @@ class Loopback(NetDevice):
         st.rx_bytes += nbytes
         if self.ns.world.capture is not None:
             self.ns.world.capture(self, frame)
+        if self.ns.ptype_all:   # lo: the frame leaves and comes back in
+            packet_taps(self.ns.sockets, self, frame, outgoing=True)
+            packet_taps(self.ns.sockets, self, frame, outgoing=False)
         self.ns.sched.at(now, self.ns.netif_receive, self, frame)

@@ -34,6 +34,7 @@ from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO
 from netplex.packet.udp import Udp
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
+from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC
 
 if TYPE_CHECKING:
@@ -263,8 +264,12 @@ class Ipv4Path:
         proto = ip.proto
         if self.world.tracer.on:
             self.trace("ip_local_deliver", f"{self.describe(ip)}", dev=dev.name)
+        # ip_protocol_deliver_rcu: raw sockets get their copy first
+        raw = bool(self.sockets.raw) and raw_local_deliver(self.sockets, ip, dev)
         handler = INET_PROTOS.get(proto)
         if handler is None or handler(self, dev, ip, rtype) is False:
+            if raw:
+                return   # a raw socket took it: consumed, no protocol unreachable
             # no protocol serves it (ip_protocol_deliver_rcu without ipprot)
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)

@@ -42,6 +42,7 @@ from netplex.stack.vlan import VlanDevice
 
 if TYPE_CHECKING:
     from netplex.engine.world import World
+    from netplex.stack.af_packet import PacketSocket
     from netplex.stack.ipmr import MrTable
     from netplex.stack.ipv4 import NfHook
     from netplex.stack.netfilter.core import Netfilter
@@ -121,6 +122,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.sysctl = Sysctl(self)
         self.fib = Fib()
         self.neigh = NeighTable(self)
+        self.ptype_all: list[PacketSocket] = []   # AF_PACKET taps (af_packet.py); tested once per frame
         self.sockets = SocketTable(self)
         self.route_cache: dict[Any, Route | Literal[False]] = {}   # input route by destination (False: none)
         self.generation = 0

@@ -1,5 +1,9 @@
 """Sockets of one namespace: UDP, ICMP echo (ping), and the table that finds them.
 
+Raw IP sockets (`raw.py`) and packet sockets (`af_packet.py`) are kept here
+too: `raw` for raw_local_deliver, `ptype_all` (the namespace's own list, which
+the devices test) for the device taps.
+
 Port allocation, demultiplexing of received datagrams, and the translation of
 ICMP errors into socket errors (icmp_err_convert, udp_err: a connected UDP
 socket without IP_RECVERR sees only "hard" errors such as port unreachable).
@@ -7,17 +11,21 @@ TCP sockets live in `tcp.py` and are registered here.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_TIME_EXCEEDED, Icmp
 from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.packet.udp import Udp
+from netplex.stack.af_packet import PacketSocket
+from netplex.stack.raw import RawSocket
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
 ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
 EADDRINUSE, EADDRNOTAVAIL, EHOSTDOWN, ENONET, EOPNOTSUPP = 98, 99, 112, 64, 95
+EACCES = 13
 # icmp_err_convert: (errno, fatal) per destination-unreachable code
 ICMP_ERR_CONVERT = [
     (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
@@ -74,7 +82,8 @@ class UdpSocket:
         self.lport = 0
         self.raddr: int | None = None
         self.rport: int | None = None
-        self.bound_dev: Any = None
+        self.bound_dev: Any = None          # SO_BINDTODEVICE
+        self.broadcast = False              # SO_BROADCAST
         self.on_recv: Callable[[bytes, int, int], None] | None = None
         self.on_error: Callable[[int], None] | None = None
         self.rxq: list[tuple[bytes, int, int]] = []
@@ -112,6 +121,8 @@ class UdpSocket:
         rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None)
         if isinstance(rt, int):
             return rt
+        if rt.type == "broadcast" and addr >> 28 != 14 and not self.broadcast:
+            return EACCES    # udp_sendmsg: RTCF_BROADCAST without SO_BROADCAST
         src = self.laddr or rt.src
         udp = Udp(self.lport, port, data)
         ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
@@ -185,6 +196,9 @@ class SocketTable:
         self.ping: dict[int, PingSocket] = {}
         self.tcp_listen: dict[int, Any] = {}
         self.tcp_conns: dict[tuple[int, int, int, int], Any] = {}
+        self.raw: list[RawSocket] = []               # raw_v4_hashinfo
+        self.ptype_all: list[PacketSocket] = ns.ptype_all   # the namespace's AF_PACKET taps
+        self.packet_origin: PacketSocket | None = None   # the packet socket sending right now
 
     def owner_meta(self, sk: Any) -> Any:
         """The metadata a socket's packet starts with: its owner, for `-m owner`
@@ -217,6 +231,14 @@ class SocketTable:
 
     def ping_socket(self, ident: int) -> PingSocket:
         return PingSocket(self, ident)
+
+    def raw_socket(self, protocol: int) -> RawSocket:
+        """socket(AF_INET, SOCK_RAW, protocol)."""
+        return RawSocket(self, protocol)
+
+    def packet_socket(self, type_: int, protocol: int) -> PacketSocket:
+        """socket(AF_PACKET, type_, htons(protocol)): SOCK_RAW or SOCK_DGRAM."""
+        return PacketSocket(self, type_, protocol)
 
     def udp_lookup(self, ip: IPv4) -> UdpSocket | None:
         udp = ip.payload
