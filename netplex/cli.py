@@ -31,7 +31,7 @@ from netplex.scenario.loader import load_scenario
 from netplex.scenario.model import Scenario
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
 from netplex.scenario.runner import check_supported, prepare, run_scenario
-from netplex.scenario.units import format_rate
+from netplex.units import format_rate
 
 __all__ = ["app", "main", "BACKENDS", "BackendUnavailable"]
 

@@ -6,8 +6,9 @@ Every `import` and `from ... import` (at module level, inside functions, under
     packet (1) < engine (2) < stack (3) < machine, apps (3.5) < shell (4)
       < scenario, twin, traffic, network, conformance (5) < systems (6) < cli (7)
 
-`netplex.errors` is the exception tree every layer shares (layer 0); the
-`netplex` package itself is the public facade (its lazy `Network` is layer 5).
+`netplex.errors` is the exception tree every layer shares (layer 0), as is the units
+parser `netplex.units`; the `netplex` package itself is the public facade (its lazy
+`Network` is layer 5).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent / "netplex"
 
 LAYERS: dict[str, float] = {
     "netplex.errors": 0,
+    "netplex.units": 0,      # the one units parser (rates, sizes, times), imports nothing
     "netplex.packet": 1,
     "netplex.engine": 2,
     "netplex.stack": 3,

@@ -24,8 +24,8 @@ from pydantic import (
 
 from netplex.machine.fs import TOP_DIRS, FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
-from netplex.scenario.units import parse_rate, parse_size, parse_time
 from netplex.shell.interp import complete
+from netplex.units import parse_rate, parse_size, parse_time
 
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",

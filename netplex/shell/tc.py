@@ -18,7 +18,6 @@ where tc calls exit(-1): invarg, duparg), the kernel's refusals exit 2.
 """
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Callable
 
@@ -36,8 +35,9 @@ from netplex.stack.qdisc.cls import (TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP
                                      Filter, FwFilter, FwProto, MatchallProto, TcfProto, U32Ht, U32Key, U32Knode,
                                      U32Proto)
 from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, TcError, l2t_ns, ns2ticks, xmitsize, xmittime
+from netplex.units import get_rate, get_rate32, get_size, get_time, sprint_rate, sprint_size, sprint_time
 
-__all__ = ["tc", "sprint_size", "sprint_rate", "sprint_time", "get_rate", "get_size", "get_time"]
+__all__ = ["tc", "sprint_size", "sprint_rate", "sprint_time", "get_rate", "get_rate32", "get_size", "get_time"]
 
 
 class TcExit(NetplexError):
@@ -66,95 +66,7 @@ def matches(word: str, key: str) -> bool:
     return bool(word) and key.startswith(word)
 
 
-# --- units, as tc parses and prints them ----------------------------------------------
-
-_RATE_SUFFIXES = (("bit", 1.0), ("Kibit", 1024.0), ("kbit", 1000.0), ("mibit", 1024.0 ** 2),
-                  ("mbit", 1e6), ("gibit", 1024.0 ** 3), ("gbit", 1e9), ("tibit", 1024.0 ** 4),
-                  ("tbit", 1e12), ("Bps", 8.0), ("KiBps", 8.0 * 1024), ("KBps", 8000.0),
-                  ("MiBps", 8.0 * 1024 ** 2), ("MBps", 8e6), ("GiBps", 8.0 * 1024 ** 3), ("GBps", 8e9),
-                  ("TiBps", 8.0 * 1024 ** 4), ("TBps", 8e12))
-_NUM = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _strtod(s: str) -> tuple[float, str] | None:
-    m = _NUM.match(s)
-    if m is None:
-        if s.lower().startswith(("0x",)):
-            return None
-        return None
-    text = m.group(0)
-    if s[m.end():m.end() + 1] in ("x", "X") and text.strip() in ("0", "+0", "-0"):
-        try:
-            end = m.end() + 1
-            while end < len(s) and s[end] in "0123456789abcdefABCDEF":
-                end += 1
-            return float(int(s[:end], 16)), s[end:]
-        except ValueError:
-            return None
-    return float(text), s[m.end():]
-
-
-def get_rate(s: str) -> int | None:
-    """get_rate64: bytes per second, or None."""
-    r = _strtod(s)
-    if r is None:
-        return None
-    bps, rest = r
-    if rest:
-        for name, scale in _RATE_SUFFIXES:
-            if name.lower() == rest.lower():
-                bps *= scale
-                rest = ""
-                break
-    if rest or bps < 0:
-        return None
-    return int(bps / 8)
-
-
-def get_rate32(s: str) -> int | None:
-    v = get_rate(s)
-    if v is None or v >= 1 << 32:
-        return None
-    return v
-
-
-_SIZE_UNITS = {"kb": 1024, "k": 1024, "gb": 1024 ** 3, "g": 1024 ** 3, "gbit": 1024 ** 3 // 8,
-               "mb": 1024 ** 2, "m": 1024 ** 2, "mbit": 1024 ** 2 // 8, "kbit": 1024 // 8, "b": 1}
-
-
-def get_size(s: str) -> int | None:
-    r = _strtod(s)
-    if r is None:
-        return None
-    sz, rest = r
-    if rest:
-        mult = _SIZE_UNITS.get(rest.lower())
-        if mult is None:
-            return None
-        sz *= mult
-    if sz < 0 or sz >= 1 << 32 or sz != math.floor(sz):
-        return None
-    return int(sz)
-
-
-def get_time(s: str) -> int | None:
-    """get_time: microseconds (a bare number is microseconds)."""
-    r = _strtod(s)
-    if r is None:
-        return None
-    t, rest = r
-    rest = rest.lower()
-    if rest:
-        if rest in ("s", "sec", "secs"):
-            t *= 1e6
-        elif rest in ("ms", "msec", "msecs"):
-            t *= 1e3
-        elif rest in ("us", "usec", "usecs"):
-            pass
-        else:
-            return None
-    return int(t)
-
+# --- units: tc's parsers and printers are netplex.units' (imported above) --------------
 
 def get_u32(s: str, base: int = 0) -> int | None:
     try:
@@ -166,46 +78,6 @@ def get_u32(s: str, base: int = 0) -> int | None:
 
 def _g(x: float) -> str:
     return "%g" % x
-
-
-def sprint_size(sz: int) -> str:
-    """sprint_size (lib/json_print_math.c)."""
-    sz = int(sz) & 0xFFFFFFFF
-    kilo, mega = 1024, 1024 * 1024
-    if sz >= mega and abs(mega * round_half_even_c(sz / mega) - sz) < 1024:
-        return f"{_g(round_half_even_c(sz / mega))}Mb"
-    if sz >= kilo and abs(kilo * round_half_even_c(sz / kilo) - sz) < 16:
-        return f"{_g(round_half_even_c(sz / kilo))}Kb"
-    return f"{sz}b"
-
-
-def round_half_even_c(x: float) -> float:
-    """C's rint() in the default rounding mode (half to even), as Python's round()."""
-    return float(round(x))
-
-
-def sprint_rate(rate_Bps: int) -> str:
-    """sprint_rate: bytes/s printed as bits, SI units."""
-    rate = int(rate_Bps) * 8
-    units = ("", "K", "M", "G", "T")
-    i = 0
-    while i < len(units) - 1:
-        if rate < 1000:
-            break
-        if rate % 1000 and rate < 1000 * 1000:
-            break
-        rate //= 1000
-        i += 1
-    return f"{rate}{units[i]}bit"
-
-
-def sprint_time(us: float) -> str:
-    t = int(us) & 0xFFFFFFFF
-    if t >= 1e6:
-        return "%.3gs" % (t / 1e6)
-    if t >= 1e3:
-        return "%.3gms" % (t / 1e3)
-    return f"{t}us"
 
 
 def get_qdisc_handle(s: str) -> int | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from netplex.scenario.units import format_rate, parse_rate, parse_size, parse_time
+from netplex.units import format_rate, parse_rate, parse_size, parse_time
 
 
 @pytest.mark.parametrize("text, bps", [
