@@ -163,13 +163,14 @@ class Namespace(Ipv4Path, ArpMixin):
         """Emit one trace event; callers test `world.tracer.on` first (nothing is built when off)."""
         self.world.tracer.emit(TraceEvent(self.sched.now, self.name, stage, text, **fields))
 
-    def drop(self, frame: Any, dev: Any, reason: SkbDropReason, **fields: Unpack[TraceFields]) -> None:
-        """kfree_skb_reason: counted per reason, traced (with any extra `fields`) when tracing."""
+    def drop(self, frame: Any, dev: Any, reason: SkbDropReason, qdisc: str | None = None,
+             handle: int | None = None) -> None:
+        """kfree_skb_reason: counted per reason, traced when tracing (a qdisc's drop names it)."""
         self.drops[reason] = self.drops.get(reason, 0) + 1
         if self.world.tracer.on:
             name = dev.name if dev is not None else None
             where = f" on {name}" if name is not None else ""
-            self.trace("drop", f"dropped{where}: {reason.text}", dev=name, reason=reason, **fields)
+            self.trace("drop", f"dropped{where}: {reason.text}", dev=name, reason=reason, qdisc=qdisc, handle=handle)
 
     def config_changed(self) -> None:
         """Anything that can change a forwarding decision bumps the generation."""

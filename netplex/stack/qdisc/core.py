@@ -220,11 +220,7 @@ class Qdisc:
 
     def trace_drop(self, frame: Any, reason: SkbDropReason) -> None:
         """qdisc_drop: a counted drop; its trace event names this qdisc (kind and handle)."""
-        ns = self.dev.ns
-        if ns.world.tracer.on:
-            ns.drop(frame, self.dev, reason, qdisc=self.kind, handle=self.handle)
-        else:
-            ns.drop(frame, self.dev, reason)
+        self.dev.ns.drop(frame, self.dev, reason, self.kind, self.handle)
 
 
 class QdiscClass:
