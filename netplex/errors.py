@@ -16,6 +16,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── Usage                   a coreutils tool's bad command line                     shell/coreutils/common.py
      ├── RegexError              a pattern GNU grep rejects (status 2; also ValueError)  shell/coreutils/regex.py
      ├── ArithError              a `$(( ))` expression bash refuses                     shell/arith.py
+     ├── BashSyntaxError         a script bash would not parse (bash's message, 2)      shell/parse.py
+     ├── Unsupported             a shell construct netplex refuses to run (status 2)    shell/parse.py
      ├── FsError                 a file operation on a machine's filesystem (errno)    machine/fs.py
      ├── FileReadError           a file that exists but cannot be read (strerror)        shell/registry.py
      ├── ProgramExit             a program (daemon) that exits at once: status, message apps/process.py

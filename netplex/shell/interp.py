@@ -32,6 +32,7 @@ other than -e -u -x -o pipefail, and any loop that runs more than
 is parsed before anything runs, as bash does, so a syntax error or a
 refusal in the parser changes nothing.
 
+The grammar is `netplex.shell.parse`; this module runs its syntax tree.
 Builtins that change the shell itself (`cd`, `export`, `set`, `source`,
 `read`, `local`, ...) live here; every other command comes from the
 `COMMANDS` registry.
@@ -42,50 +43,49 @@ import errno
 import fnmatch
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from netplex.apps.process import Process
 from netplex.machine import Machine
 from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
 from netplex.shell.arith import ArithError, evaluate
+from netplex.shell.parse import (
+    NAME,
+    AndOr,
+    Arith,
+    ArithCmd,
+    ArithFor,
+    BashSyntaxError,
+    Case,
+    Command,
+    CommandList,
+    For,
+    FuncDef,
+    Group,
+    If,
+    Lit,
+    Param,
+    Parser,
+    Pipeline,
+    Redirect,
+    Simple,
+    Subst,
+    Unsupported,
+    While,
+    Word,
+    complete,
+)
 from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError
 from netplex.shell.result import Result
 from netplex.stack.netns import Namespace
 
 __all__ = ["Shell", "complete"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
 _IFS_SPLIT = re.compile(r"[ \t\n]+")
-_BRACE = re.compile(r"\{[^{}\s]*(,|\.\.)[^{}\s]*\}")
-# Reserved words that close a list (bash SHELL GRAMMAR); recognised in command position only.
-_CLOSERS = ("then", "elif", "else", "fi", "do", "done", "esac", "}")
-_OPERATORS = (  # longest first
-    "&>>", "<<<", "<<-", ";;&", "&&", "||", ";;", ";&", "|&", ">>", ">|", "<<", "<>", ">&", "<&", "&>",
-    ";", "&", "|", "<", ">", "(", ")",
-)
-_REDIRECT_OPS = frozenset({">", ">>", ">|", "<", "<<", "<<-", "<<<", "<>", ">&", "<&", "&>", "&>>"})
-_META = " \t\n;&|<>()"
 
 
-# ---------------------------------------------------------------- errors
-
-
-class _SyntaxError(Exception):
-    """A line bash would refuse to parse; the message is bash's. `at_eof`: the text ended
-    inside a construct (more lines would complete it, see `complete`)."""
-
-    def __init__(self, message: str, at_eof: bool = False, status: int = 2) -> None:
-        super().__init__(message)
-        self.at_eof = at_eof
-        self.status = status
-
-
-class _Unsupported(Exception):
-    """A construct netplex does not run; the message says which."""
-
+# ---------------------------------------------------------------- errors of a run
 
 class _Exit(Exception):
     """`exit N`: ends the line (or the enclosing subshell or command substitution)."""
@@ -115,933 +115,6 @@ class _LoopJump(Exception):
 
 class _RedirError(Exception):
     """A redirection that could not be opened: the command does not run, status 1."""
-
-
-# ---------------------------------------------------------------- syntax tree
-
-# A word is a list of parts; `quoted` parts never split and keep "" alive.
-@dataclass(slots=True)
-class _Lit:
-    text: str
-    quoted: bool
-
-
-@dataclass(slots=True)
-class _Param:
-    name: str
-    quoted: bool
-    op: str = ""  # "", ":-", "-", ":=", "=", ":+", "+", ":?", "?", "#" (length)
-    arg: list[_Part] | None = None
-
-
-@dataclass(slots=True)
-class _Subst:
-    body: _List
-    quoted: bool
-
-
-@dataclass(slots=True)
-class _Arith:
-    """`$(( expr ))`: the expression's text after its own expansions, evaluated by `arith`."""
-
-    expr: list[_Part]
-    raw: str
-    quoted: bool
-
-
-_Part = _Lit | _Param | _Subst | _Arith
-
-
-@dataclass(slots=True)
-class _Word:
-    parts: list[_Part]
-    raw: str
-
-    def literal(self) -> str | None:
-        """The word's text when it contains no expansion, else None."""
-        if all(isinstance(p, _Lit) for p in self.parts):
-            return "".join(p.text for p in self.parts)  # type: ignore[union-attr]
-        return None
-
-
-@dataclass(slots=True)
-class _Redirect:
-    fd: int | None
-    op: str
-    target: _Word  # for a here-document: its body (quoted parts when the delimiter was quoted)
-
-
-@dataclass(slots=True)
-class _Simple:
-    assigns: list[tuple[str, bool, _Word]] = field(default_factory=list)  # name, append, value
-    words: list[_Word] = field(default_factory=list)
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _Group:
-    """`( list )` (a subshell: nothing it changes leaks out) or `{ list; }`."""
-
-    body: _List
-    subshell: bool
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _If:
-    clauses: list[tuple[_List, _List]]  # if/elif condition, then-body
-    orelse: _List | None
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _For:
-    var: str
-    words: list[_Word] | None  # None: "$@"
-    body: _List
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _ArithFor:
-    """`for (( init; cond; step ))`."""
-
-    init: _Word
-    cond: _Word
-    step: _Word
-    body: _List
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _While:
-    cond: _List
-    body: _List
-    until: bool
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _Case:
-    word: _Word
-    items: list[tuple[list[_Word], _List, str]]  # patterns, body, `;;` / `;&` / `;;&`
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _ArithCmd:
-    """`(( expr ))`: status 0 when the value is not zero."""
-
-    expr: _Word
-    redirects: list[_Redirect] = field(default_factory=list)
-    lineno: int = 1
-
-
-@dataclass(slots=True)
-class _FuncDef:
-    name: str
-    body: _Command
-    lineno: int = 1
-
-
-_Command = _Simple | _Group | _If | _For | _ArithFor | _While | _Case | _ArithCmd | _FuncDef
-
-
-@dataclass(slots=True)
-class _Pipeline:
-    negate: bool
-    commands: list[_Command]
-    stderr_too: list[bool]  # per command: joined to the next by `|&`
-
-
-@dataclass(slots=True)
-class _AndOr:
-    first: _Pipeline
-    rest: list[tuple[str, _Pipeline]]
-    background: bool = False  # ended by `&`
-
-
-@dataclass(slots=True)
-class _List:
-    items: list[_AndOr]
-
-
-@dataclass(slots=True)
-class _Tok:
-    kind: str  # "word", "op", "newline", "eof"
-    value: str = ""
-    word: _Word | None = None
-    fd: int | None = None  # an IO number before a redirection operator
-    lineno: int = 1
-
-
-# ---------------------------------------------------------------- parser
-
-
-class _Parser:
-    """Lexer and recursive-descent parser over one line (bash's grammar subset)."""
-
-    def __init__(self, text: str, pos: int = 0, nested: bool = False) -> None:
-        self.text = text
-        self.pos = pos
-        self.nested = nested  # inside $( ... ): `)` ends the list
-        self._peeked: _Tok | None = None
-        # here-documents whose body starts after the next newline: (redirect, delimiter, strip tabs, quoted, line)
-        self._heredocs: list[tuple[_Redirect, str, bool, bool, int]] = []
-        self.warnings: list[str] = []
-        self.open_heredoc = False  # a here-document ran to the end of the text
-
-    # -- errors
-
-    def _lineno(self, pos: int | None = None) -> int:
-        return self.text.count("\n", 0, self.pos if pos is None else pos) + 1
-
-    def _unexpected(self, tok: _Tok) -> _SyntaxError:
-        name = {"newline": "newline", "eof": "newline"}.get(tok.kind, tok.value)
-        if tok.kind == "word":
-            name = tok.word.raw  # type: ignore[union-attr]
-        line = self._lineno()
-        src = self.text.splitlines()[line - 1] if self.text.strip() else self.text
-        return _SyntaxError(
-            f"bash: -c: line {line}: syntax error near unexpected token `{name}'\n"
-            f"bash: -c: line {line}: `{src}'\n"
-        )
-
-    def _eof(self) -> _SyntaxError:
-        return _SyntaxError(
-            f"bash: -c: line {self._lineno(len(self.text)) + 1}: syntax error: unexpected end of file\n", True
-        )
-
-    def _eof_matching(self, ch: str, extra_line: bool = False) -> _SyntaxError:
-        line = self._lineno(len(self.text)) + (1 if extra_line else 0)
-        return _SyntaxError(f"bash: -c: line {line}: unexpected EOF while looking for matching `{ch}'\n", True)
-
-    # -- lexer
-
-    def peek(self) -> _Tok:
-        if self._peeked is None:
-            self._peeked = self._lex()
-        return self._peeked
-
-    def next(self) -> _Tok:
-        tok = self.peek()
-        self._peeked = None
-        return tok
-
-    def _lex(self) -> _Tok:
-        text = self.text
-        n = len(text)
-        while self.pos < n:
-            c = text[self.pos]
-            if c in " \t":
-                self.pos += 1
-            elif c == "\\" and text.startswith("\\\n", self.pos):
-                self.pos += 2
-            elif c == "#":
-                while self.pos < n and text[self.pos] != "\n":
-                    self.pos += 1
-            else:
-                break
-        lineno = self._lineno()
-        if self.pos >= n:
-            return _Tok("eof", lineno=lineno)
-        c = text[self.pos]
-        if c == "\n":
-            self.pos += 1
-            if self._heredocs:
-                self._read_heredocs()
-            return _Tok("newline", "\n", lineno=lineno)
-        for op in _OPERATORS:
-            if text.startswith(op, self.pos):
-                self.pos += len(op)
-                return _Tok("op", op, lineno=lineno)
-        return self._lex_word(lineno)
-
-    def _lex_word(self, lineno: int) -> _Tok:
-        text = self.text
-        n = len(text)
-        start = self.pos
-        parts: list[_Part] = []
-
-        def lit(s: str, quoted: bool) -> None:
-            if parts and isinstance(parts[-1], _Lit) and parts[-1].quoted == quoted:
-                parts[-1].text += s
-            else:
-                parts.append(_Lit(s, quoted))
-
-        while self.pos < n:
-            c = text[self.pos]
-            if c in _META:
-                if c in "<>" and len(parts) == 1 and isinstance(parts[0], _Lit) \
-                        and not parts[0].quoted and parts[0].text.isdigit():
-                    # `2>`: an IO number, not a word
-                    for op in _OPERATORS:
-                        if text.startswith(op, self.pos):
-                            self.pos += len(op)
-                            return _Tok("op", op, fd=int(parts[0].text), lineno=lineno)
-                break
-            if c == "\\":
-                if self.pos + 1 >= n:
-                    lit("\\", False)
-                    self.pos += 1
-                elif text[self.pos + 1] == "\n":
-                    self.pos += 2
-                else:
-                    lit(text[self.pos + 1], True)
-                    self.pos += 2
-            elif c == "'":
-                end = text.find("'", self.pos + 1)
-                if end < 0:
-                    raise self._eof_matching("'")
-                lit(text[self.pos + 1:end], True)
-                self.pos = end + 1
-            elif c == '"':
-                self.pos += 1
-                self._lex_dquote(parts, lit)
-            elif c == "`":
-                raise _Unsupported("backquote command substitution is not supported; use $(...)")
-            elif c == "$":
-                self._lex_dollar(parts, lit, quoted=False)
-            else:
-                lit(c, False)
-                self.pos += 1
-        raw = text[start:self.pos]
-        return _Tok("word", raw, word=_Word(parts, raw), lineno=lineno)
-
-    def _lex_dquote(self, parts: list[_Part], lit: Callable[[str, bool], None]) -> None:
-        text = self.text
-        n = len(text)
-        lit("", True)  # "" is still a word
-        while True:
-            if self.pos >= n:
-                raise self._eof_matching('"')
-            c = text[self.pos]
-            if c == '"':
-                self.pos += 1
-                return
-            if c == "\\" and self.pos + 1 < n and text[self.pos + 1] in '$`"\\\n':
-                if text[self.pos + 1] != "\n":
-                    lit(text[self.pos + 1], True)
-                self.pos += 2
-            elif c == "`":
-                raise _Unsupported("backquote command substitution is not supported; use $(...)")
-            elif c == "$":
-                self._lex_dollar(parts, lit, quoted=True)
-            else:
-                lit(c, True)
-                self.pos += 1
-
-    def _lex_dollar(self, parts: list[_Part], lit: Callable[[str, bool], None], quoted: bool) -> None:
-        text = self.text
-        n = len(text)
-        p = self.pos + 1  # just after `$`
-        nxt = text[p] if p < n else ""
-        if text.startswith("((", p):
-            end = self._arith_end(p + 2)
-            raw = text[p + 2:end]
-            self.pos = end + 2
-            parts.append(_Arith(_Parser(raw)._brace_word(), raw, quoted))
-            return
-        if nxt == "(":
-            sub = _Parser(text, p + 1, nested=True)
-            body = sub.parse_list()
-            tok = sub.next()
-            if tok.kind != "op" or tok.value != ")":
-                if tok.kind == "eof":
-                    raise self._eof_matching(")", extra_line=True)
-                raise sub._unexpected(tok)
-            self.pos = sub.pos
-            parts.append(_Subst(body, quoted))
-        elif nxt == "{":
-            end = self._match_brace(p + 1)
-            self.pos = end + 1
-            parts.append(self._param_expr(text[p + 1:end], quoted))
-        elif nxt and (nxt.isalpha() or nxt == "_"):
-            m = _NAME.match(text, p)
-            assert m is not None
-            self.pos = m.end()
-            parts.append(_Param(m.group(), quoted))
-        elif nxt and (nxt.isdigit() or nxt in "?#@*!"):
-            self.pos = p + 1
-            parts.append(_Param(nxt, quoted))
-        elif nxt in ("$", "-"):
-            raise _Unsupported(f"the special parameter ${nxt} is not supported")
-        elif nxt == "'" and not quoted:
-            self.pos = p + 1
-            lit(self._ansi_c(), True)
-        elif nxt == '"' and not quoted:
-            self.pos = p  # $"..." is "..." without a locale
-        else:
-            lit("$", quoted)
-            self.pos = p
-
-    def _arith_end(self, p: int) -> int:
-        """Index of the `))` closing an arithmetic expression whose text starts at p."""
-        depth = 0
-        text = self.text
-        while p < len(text):
-            c = text[p]
-            if c == "(":
-                depth += 1
-            elif c == ")":
-                if depth == 0 and text.startswith("))", p):
-                    return p
-                depth -= 1
-            p += 1
-        raise self._eof_matching(")", extra_line=True)
-
-    def _read_heredocs(self) -> None:
-        """Take the bodies of the here-documents of the line just ended (bash REDIRECTION)."""
-        text = self.text
-        for redir, delim, strip, quoted, line in self._heredocs:
-            body: list[str] = []
-            while True:
-                if self.pos >= len(text):
-                    self.open_heredoc = True
-                    self.warnings.append(
-                        f"bash: line {text.rstrip(chr(10)).count(chr(10)) + 1}: warning: here-document at line {line} "
-                        f"delimited by end-of-file (wanted `{delim}')\n")
-                    break
-                end = text.find("\n", self.pos)
-                end = len(text) if end < 0 else end
-                row = text[self.pos:end]
-                self.pos = min(end + 1, len(text))
-                if strip:
-                    row = row.lstrip("\t")
-                if row == delim:
-                    break
-                body.append(row + "\n")
-            data = "".join(body)
-            if quoted:
-                redir.target = _Word([_Lit(data, True)], data)
-            else:
-                redir.target = _Word(_Parser(data)._heredoc_parts(), data)
-        self._heredocs.clear()
-
-    def _heredoc_parts(self) -> list[_Part]:
-        """An unquoted here-document's body: `$` expansions and `\\$ \\` \\\\ \\newline` escapes only."""
-        parts: list[_Part] = []
-
-        def lit(s: str, q: bool) -> None:
-            if parts and isinstance(parts[-1], _Lit):
-                parts[-1].text += s
-            else:
-                parts.append(_Lit(s, True))
-
-        text = self.text
-        lit("", True)
-        while self.pos < len(text):
-            c = text[self.pos]
-            if c == "\\" and self.pos + 1 < len(text) and text[self.pos + 1] in "$`\\\n":
-                if text[self.pos + 1] != "\n":
-                    lit(text[self.pos + 1], True)
-                self.pos += 2
-            elif c == "`":
-                raise _Unsupported("backquote command substitution is not supported; use $(...)")
-            elif c == "$":
-                self._lex_dollar(parts, lit, quoted=True)
-            else:
-                lit(c, True)
-                self.pos += 1
-        return parts
-
-    def _match_brace(self, p: int) -> int:
-        """Index of the `}` closing a `${` whose body starts at p."""
-        text = self.text
-        depth = 1
-        while p < len(text):
-            c = text[p]
-            if c == "\\":
-                p += 2
-                continue
-            if c == "'":
-                end = text.find("'", p + 1)
-                if end < 0:
-                    break
-                p = end + 1
-                continue
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return p
-            p += 1
-        raise self._eof_matching("}")
-
-    def _param_expr(self, body: str, quoted: bool) -> _Param:
-        if body.startswith("#") and len(body) > 1:
-            name = body[1:]
-            if _NAME.fullmatch(name) or name in ("?", "#") or name.isdigit():
-                return _Param(name, quoted, "#")
-        m = _NAME.match(body)
-        if m:
-            name = m.group()
-        elif body[:1] and (body[0] in "?#@*" or body[0].isdigit()):
-            name = body[0]
-        else:
-            raise _Unsupported(f"the parameter expansion ${{{body}}} is not supported")
-        rest = body[len(name):]
-        if not rest:
-            return _Param(name, quoted)
-        for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?"):
-            if rest.startswith(op):
-                arg = _Parser(rest[len(op):])._brace_word()
-                return _Param(name, quoted, op, arg)
-        raise _Unsupported(f"the parameter expansion ${{{body}}} is not supported")
-
-    def _brace_word(self) -> list[_Part]:
-        """The word inside ${NAME:-word}: quotes and expansions, its result never split."""
-        parts: list[_Part] = []
-
-        def lit(s: str, q: bool) -> None:
-            if parts and isinstance(parts[-1], _Lit):
-                parts[-1].text += s
-            else:
-                parts.append(_Lit(s, True))
-
-        text = self.text
-        while self.pos < len(text):
-            c = text[self.pos]
-            if c == "\\" and self.pos + 1 < len(text):
-                lit(text[self.pos + 1], True)
-                self.pos += 2
-            elif c == "'":
-                end = text.find("'", self.pos + 1)
-                if end < 0:
-                    raise self._eof_matching("'")
-                lit(text[self.pos + 1:end], True)
-                self.pos = end + 1
-            elif c == '"':
-                self.pos += 1
-                self._lex_dquote(parts, lit)
-            elif c == "$":
-                self._lex_dollar(parts, lit, quoted=True)
-            else:
-                lit(c, True)
-                self.pos += 1
-        return parts
-
-    def _ansi_c(self) -> str:
-        """The body of $'...' with its backslash escapes decoded (bash QUOTING)."""
-        text = self.text
-        out: list[str] = []
-        simple = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b",
-                  "E": "\x1b", "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
-        while True:
-            if self.pos >= len(text):
-                raise self._eof_matching("'")
-            c = text[self.pos]
-            if c == "'":
-                self.pos += 1
-                return "".join(out)
-            if c == "\\" and self.pos + 1 < len(text):
-                e = text[self.pos + 1]
-                self.pos += 2
-                if e in simple:
-                    out.append(simple[e])
-                elif e in "01234567":
-                    m = re.match(r"[0-7]{0,2}", text[self.pos:])
-                    digits = e + (m.group() if m else "")
-                    self.pos += len(digits) - 1
-                    out.append(chr(int(digits, 8) & 0xFF))
-                elif e == "x" and re.match(r"[0-9A-Fa-f]", text[self.pos:self.pos + 1]):
-                    m = re.match(r"[0-9A-Fa-f]{1,2}", text[self.pos:])
-                    assert m is not None
-                    self.pos += len(m.group())
-                    out.append(chr(int(m.group(), 16)))
-                else:
-                    out.append("\\" + e)
-                continue
-            out.append(c)
-            self.pos += 1
-
-    # -- grammar
-
-    def _skip_newlines(self) -> None:
-        while self.peek().kind == "newline":
-            self.next()
-
-    def _is_reserved(self, tok: _Tok, *words: str) -> bool:
-        """A reserved word: recognised only unquoted, in command position (bash SHELL GRAMMAR)."""
-        return tok.kind == "word" and tok.value in words
-
-    def _expect(self, word: str) -> None:
-        tok = self.peek()
-        if not self._is_reserved(tok, word):
-            if tok.kind == "eof":
-                raise self._eof()
-            raise self._unexpected(tok)
-        self.next()
-
-    def parse_line(self) -> _List:
-        body = self.parse_list()
-        tok = self.peek()
-        if tok.kind != "eof":
-            raise self._unexpected(tok)
-        if self._heredocs:  # `cat <<EOF` with no newline after it: an empty body, as bash warns
-            self.text += "\n"
-            self._read_heredocs()
-        return body
-
-    def parse_list(self) -> _List:
-        """and-or lists separated by `;`, `&` or newlines, up to a token that closes the enclosing construct."""
-        items: list[_AndOr] = []
-        self._skip_newlines()
-        while True:
-            tok = self.peek()
-            if tok.kind == "eof" or (tok.kind == "op" and tok.value in (")", ";;", ";&", ";;&")) \
-                    or self._is_reserved(tok, *_CLOSERS):
-                return _List(items)
-            item = self._and_or()
-            items.append(item)
-            tok = self.peek()
-            if tok.kind == "op" and tok.value == "&":
-                item.background = True
-            if (tok.kind == "op" and tok.value in (";", "&")) or tok.kind == "newline":
-                self.next()
-                self._skip_newlines()
-                continue
-            return _List(items)
-
-    def _body(self, closer: str) -> _List:
-        """A compound command's list, which bash requires to hold a command."""
-        body = self.parse_list()
-        if not body.items:
-            tok = self.peek()
-            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
-        self._expect(closer)
-        return body
-
-    def _and_or(self) -> _AndOr:
-        first = self._pipeline()
-        rest: list[tuple[str, _Pipeline]] = []
-        while self.peek().kind == "op" and self.peek().value in ("&&", "||"):
-            op = self.next().value
-            self._skip_newlines()
-            if self.peek().kind == "eof":
-                raise self._eof()
-            rest.append((op, self._pipeline()))
-        return _AndOr(first, rest)
-
-    def _pipeline(self) -> _Pipeline:
-        negate = False
-        while True:
-            tok = self.peek()
-            if tok.kind == "word" and tok.value == "!":
-                self.next()
-                negate = not negate
-            else:
-                break
-        commands = [self._command()]
-        stderr_too: list[bool] = []
-        while self.peek().kind == "op" and self.peek().value in ("|", "|&"):
-            stderr_too.append(self.next().value == "|&")
-            self._skip_newlines()
-            if self.peek().kind == "eof":
-                raise self._eof()
-            commands.append(self._command())
-        stderr_too.append(False)
-        return _Pipeline(negate, commands, stderr_too)
-
-    def _command(self) -> _Command:
-        tok = self.peek()
-        lineno = tok.lineno
-        if tok.kind == "op" and tok.value == "(":
-            self.next()
-            if self.text.startswith("(", self.pos) and self._peeked is None:
-                return self._arith_command(lineno)
-            body = self.parse_list()
-            close = self.peek()
-            if not body.items or close.kind != "op" or close.value != ")":
-                raise self._eof() if close.kind == "eof" else self._unexpected(close)
-            self.next()
-            return self._redirects_after(_Group(body, True, lineno=lineno))
-        if tok.kind != "word":
-            return self._simple()
-        if self._is_reserved(tok, *_CLOSERS):
-            raise self._unexpected(tok)
-        if tok.value == "{":
-            self.next()
-            return self._redirects_after(_Group(self._body("}"), False, lineno=lineno))
-        if tok.value == "if":
-            self.next()
-            return self._redirects_after(self._if(lineno))
-        if tok.value in ("while", "until"):
-            self.next()
-            cond = self._body("do")
-            body = self._body("done")
-            return self._redirects_after(_While(cond, body, tok.value == "until", lineno=lineno))
-        if tok.value == "for":
-            self.next()
-            return self._redirects_after(self._for(lineno))
-        if tok.value == "case":
-            self.next()
-            return self._redirects_after(self._case(lineno))
-        if tok.value == "function":
-            self.next()
-            name = self.next()
-            if name.kind != "word" or not _NAME.fullmatch(name.value):
-                raise self._eof() if name.kind == "eof" else self._unexpected(name)
-            if self.peek().kind == "op" and self.peek().value == "(":
-                self.next()
-                close = self.next()
-                if close.kind != "op" or close.value != ")":
-                    raise self._unexpected(close)
-            return self._function_body(name.value, lineno)
-        if tok.value in ("[[", "]]", "select", "time", "coproc"):
-            what = "[[ ... ]] (use [ ... ])" if tok.value in ("[[", "]]") else f"the shell keyword '{tok.value}'"
-            raise _Unsupported(f"{what} is not supported")
-        return self._simple()
-
-    def _arith_command(self, lineno: int) -> _ArithCmd:
-        """`(( expr ))`; the lexer stands just after the first `(`."""
-        end = self._arith_end(self.pos + 1)
-        raw = self.text[self.pos + 1:end]
-        self.pos = end + 2
-        return self._redirects_after(_ArithCmd(_Word(_Parser(raw)._brace_word(), raw), lineno=lineno))
-
-    def _function_body(self, name: str, lineno: int) -> _FuncDef:
-        self._skip_newlines()
-        tok = self.peek()
-        if tok.kind == "eof":
-            raise self._eof()
-        if not (self._is_reserved(tok, "{", "if", "while", "until", "for", "case")
-                or (tok.kind == "op" and tok.value == "(")):
-            raise self._unexpected(tok)
-        return _FuncDef(name, self._command(), lineno)
-
-    def _if(self, lineno: int) -> _If:
-        clauses: list[tuple[_List, _List]] = []
-        orelse: _List | None = None
-        while True:
-            cond = self._body("then")
-            body = self.parse_list()
-            if not body.items:
-                tok = self.peek()
-                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
-            clauses.append((cond, body))
-            tok = self.peek()
-            if self._is_reserved(tok, "elif"):
-                self.next()
-                continue
-            if self._is_reserved(tok, "else"):
-                self.next()
-                orelse = self._body("fi")
-                break
-            self._expect("fi")
-            break
-        return _If(clauses, orelse, lineno=lineno)
-
-    def _for(self, lineno: int) -> _For | _ArithFor:
-        if self.peek().kind == "op" and self.peek().value == "(" and self.text.startswith("(", self.pos):
-            self.next()
-            end = self._arith_end(self.pos + 1)
-            raw = self.text[self.pos + 1:end]
-            self.pos = end + 2
-            exprs = raw.split(";")
-            if len(exprs) != 3:
-                raise _SyntaxError(f"bash: -c: line {lineno}: syntax error: `(({raw}))'\n")
-            words = [_Word(_Parser(e)._brace_word(), e) for e in exprs]
-            tok = self.peek()
-            if tok.kind == "op" and tok.value == ";" or tok.kind == "newline":
-                self.next()
-            self._skip_newlines()
-            self._expect("do")
-            return _ArithFor(words[0], words[1], words[2], self._body("done"), lineno=lineno)
-        name = self.next()
-        if name.kind != "word" or not _NAME.fullmatch(name.value):
-            if name.kind == "eof":
-                raise self._eof()
-            raise _SyntaxError(f"bash: -c: line {name.lineno}: `{name.value}': not a valid identifier\n", status=1)
-        words: list[_Word] | None = None
-        self._skip_newlines()
-        tok = self.peek()
-        if self._is_reserved(tok, "in"):
-            self.next()
-            words = []
-            while self.peek().kind == "word":
-                w = self.next().word
-                assert w is not None
-                self._check_word(w)
-                words.append(w)
-            tok = self.peek()
-            if not ((tok.kind == "op" and tok.value == ";") or tok.kind == "newline"):
-                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
-            self.next()
-        elif tok.kind == "op" and tok.value == ";":
-            self.next()
-        self._skip_newlines()
-        self._expect("do")
-        return _For(name.value, words, self._body("done"), lineno=lineno)
-
-    def _case(self, lineno: int) -> _Case:
-        tok = self.next()
-        if tok.kind != "word":
-            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
-        assert tok.word is not None
-        subject = tok.word
-        self._skip_newlines()
-        self._expect("in")
-        items: list[tuple[list[_Word], _List, str]] = []
-        while True:
-            self._skip_newlines()
-            tok = self.peek()
-            if self._is_reserved(tok, "esac"):
-                self.next()
-                break
-            if tok.kind == "op" and tok.value == "(":
-                self.next()
-            patterns: list[_Word] = []
-            while True:
-                pat = self.next()
-                if pat.kind != "word":
-                    raise self._eof() if pat.kind == "eof" else self._unexpected(pat)
-                assert pat.word is not None
-                patterns.append(pat.word)
-                sep = self.next()
-                if sep.kind == "op" and sep.value == "|":
-                    continue
-                if sep.kind == "op" and sep.value == ")":
-                    break
-                raise self._eof() if sep.kind == "eof" else self._unexpected(sep)
-            body = self.parse_list()
-            tok = self.peek()
-            if tok.kind == "op" and tok.value in (";;", ";&", ";;&"):
-                self.next()
-                items.append((patterns, body, tok.value))
-                continue
-            items.append((patterns, body, ";;"))
-            self._expect("esac")
-            break
-        return _Case(subject, items, lineno=lineno)
-
-    def _redirects_after(self, cmd: Any) -> Any:
-        """Redirections after a compound command (`done > file`); any other word is an error."""
-        while True:
-            tok = self.peek()
-            if tok.kind == "op" and tok.value in _REDIRECT_OPS:
-                self.next()
-                cmd.redirects.append(self._redirect_from(tok))
-            elif tok.kind == "word":
-                raise self._unexpected(tok)
-            else:
-                return cmd
-
-    def _redirect_from(self, op: _Tok) -> _Redirect:
-        target = self.peek()
-        if target.kind != "word":
-            raise self._unexpected(target)
-        self.next()
-        assert target.word is not None
-        redir = _Redirect(op.fd, op.value, target.word)
-        if op.value in ("<<", "<<-"):
-            word = target.word
-            quoted = any(isinstance(p, _Lit) and p.quoted for p in word.parts) or any(
-                c in word.raw for c in "'\"\\")
-            delim = "".join(p.text if isinstance(p, _Lit) else word.raw for p in word.parts)
-            self._heredocs.append((redir, delim, op.value == "<<-", quoted, target.lineno))
-        else:
-            self._check_redirect(redir)
-        return redir
-
-    def _simple(self) -> _Simple:
-        cmd = _Simple(lineno=self.peek().lineno)
-        while True:
-            tok = self.peek()
-            if tok.kind == "word":
-                self.next()
-                word = tok.word
-                assert word is not None
-                if not cmd.words:
-                    assign = self._as_assignment(word)
-                    if assign is not None:
-                        cmd.assigns.append(assign)
-                        continue
-                    nxt = self.peek()
-                    if (nxt.kind == "op" and nxt.value == "(" and not cmd.assigns and not cmd.redirects
-                            and _NAME.fullmatch(tok.value)):
-                        self.next()
-                        close = self.next()
-                        if close.kind != "op" or close.value != ")":
-                            raise self._unexpected(close)
-                        return self._function_body(tok.value, cmd.lineno)  # type: ignore[return-value]
-                self._check_word(word)
-                cmd.words.append(word)
-            elif tok.kind == "op" and tok.value in _REDIRECT_OPS:
-                self.next()
-                cmd.redirects.append(self._redirect_from(tok))
-            elif tok.kind == "op" and tok.value == "(":
-                if cmd.assigns and not cmd.words and not cmd.assigns[-1][2].raw:
-                    raise _Unsupported(f"arrays are not supported: {cmd.assigns[-1][0]}=(...)")
-                raise self._unexpected(tok)
-            else:
-                break
-        if not (cmd.words or cmd.assigns or cmd.redirects):
-            tok = self.peek()
-            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
-        return cmd
-
-    @staticmethod
-    def _as_assignment(word: _Word) -> tuple[str, bool, _Word] | None:
-        first = word.parts[0] if word.parts else None
-        if not isinstance(first, _Lit) or first.quoted:
-            return None
-        m = _ASSIGN.match(first.text)
-        if not m:
-            return None
-        rest = first.text[m.end():]
-        if rest.startswith("(") and len(word.parts) == 1:
-            raise _Unsupported(f"arrays are not supported: {word.raw}")
-        value_parts: list[_Part] = ([_Lit(rest, False)] if rest else []) + word.parts[1:]
-        return m.group(1), m.group(2) == "+", _Word(value_parts, word.raw[m.end():])
-
-    @staticmethod
-    def _check_word(word: _Word) -> None:
-        for i, part in enumerate(word.parts):
-            if isinstance(part, _Lit) and not part.quoted:
-                if i == 0 and part.text.startswith("~"):
-                    raise _Unsupported(f"tilde expansion is not supported: {word.raw}")
-                if _BRACE.search(part.text):
-                    raise _Unsupported(f"brace expansion is not supported: {word.raw}")
-
-    @staticmethod
-    def _check_redirect(redir: _Redirect) -> None:
-        fd, op = redir.fd, redir.op
-        shown = f"{'' if fd is None else fd}{op}{redir.target.raw}"
-        if op in ("<>",) or (op == "<&"):
-            raise _Unsupported(f"the redirection {shown} is not supported")
-        if fd is not None and fd not in (0, 1, 2) and not (
-                op in (">", ">>", ">|") and redir.target.literal() == "/dev/null"):
-            raise _Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
-        target = redir.target.literal()
-        if op == ">&" and target is not None and target.isdigit() and target not in ("0", "1", "2"):
-            raise _Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
-        if op in (">&", "<&") and target == "-":
-            raise _Unsupported(f"closing a file descriptor is not supported: {shown}")
-
-
-def complete(text: str) -> bool:
-    """True when `text` is a whole command: no construct, quote or here-document left open.
-
-    A scenario's setup is read as a script: lines are joined until they form a
-    complete command (a here-document or a `for` loop spans lines).
-    """
-    try:
-        parser = _Parser(text)
-        parser.parse_line()
-    except _SyntaxError as e:
-        return not e.at_eof
-    except _Unsupported:
-        return True
-    return not parser.open_heredoc
 
 
 # ---------------------------------------------------------------- the shell
@@ -1091,7 +164,7 @@ class _State:
     """What a subshell copies and throws away: variables, functions, arguments, directory, options."""
 
     env: dict[str, str]
-    functions: dict[str, _Command]
+    functions: dict[str, Command]
     args: list[str]
     cwd: str
     options: set[str]
@@ -1129,7 +202,7 @@ class Shell:
         self.sleep = sleep if sleep is not None else defaults.sleep
         self.commands = COMMANDS if commands is None else commands
         self.status = 0  # $?
-        self.functions: dict[str, _Command] = {}
+        self.functions: dict[str, Command] = {}
         self.args: list[str] = []        # $1 ... (set --, function arguments, source FILE ARGS)
         self.cwd = "/"
         self.options: set[str] = set()   # errexit, nounset, xtrace, pipefail
@@ -1149,13 +222,13 @@ class Shell:
 
     def run(self, line: str) -> Result:
         """Run one line (or script), as `bash -c LINE` would; returns all stdout and stderr it produced."""
-        parser = _Parser(line)
+        parser = Parser(line)
         try:
             body = parser.parse_line()
-        except _SyntaxError as e:
+        except BashSyntaxError as e:
             self.status = e.status
             return Result(e.status, "", str(e))
-        except _Unsupported as e:
+        except Unsupported as e:
             self.status = 2
             return Result(2, "", f"netplex: {e}\n")
         out: list[str] = []
@@ -1170,7 +243,7 @@ class Shell:
             self.status = e.status
         except _LoopJump:
             pass
-        except _Unsupported as e:
+        except Unsupported as e:
             err.append(f"netplex: {e}\n")
             self.status = 2
         return Result(self.status, "".join(out), "".join(err))
@@ -1186,7 +259,7 @@ class Shell:
     def _tick(self) -> None:
         self._iterations += 1
         if self._iterations > MAX_LOOP_ITERATIONS:
-            raise _Unsupported(f"loop stopped after {MAX_LOOP_ITERATIONS} iterations: netplex does not run "
+            raise Unsupported(f"loop stopped after {MAX_LOOP_ITERATIONS} iterations: netplex does not run "
                                "loops that never end (they would hang the simulation)")
 
     def _in_condition(self) -> _CondScope:
@@ -1194,12 +267,12 @@ class Shell:
 
     # -- lists, pipelines
 
-    def _run_list(self, body: _List, inp: _Input, out: list[str], err: list[str]) -> int:
+    def _run_list(self, body: CommandList, inp: _Input, out: list[str], err: list[str]) -> int:
         for item in body.items:
             self._run_and_or(item, inp, out, err)
         return self.status
 
-    def _run_and_or(self, item: _AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
+    def _run_and_or(self, item: AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
         if item.background:
             self._background(item, inp, out, err)
             return
@@ -1219,7 +292,7 @@ class Shell:
                 and not pipelines[last][1].negate):
             raise _Exit(self.status)
 
-    def _background(self, item: _AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
+    def _background(self, item: AndOr, inp: _Input, out: list[str], err: list[str]) -> None:
         """`cmd &`: netplex runs the job to completion now (in simulated time) and keeps its status for `wait`.
 
         `$!` is a pid of the machine's process table: the daemon the job started
@@ -1231,7 +304,7 @@ class Shell:
         saved = self._save()
         try:
             with self._in_condition():
-                self._run_and_or(_AndOr(item.first, item.rest), _Input(), out, err)
+                self._run_and_or(AndOr(item.first, item.rest), _Input(), out, err)
             status = self.status
         except _Exit as e:
             err.append(e.message)
@@ -1255,7 +328,7 @@ class Shell:
         self.last_job = pid
         self.status = 0
 
-    def _run_pipeline(self, pipeline: _Pipeline, inp: _Input, out: list[str], err: list[str]) -> None:
+    def _run_pipeline(self, pipeline: Pipeline, inp: _Input, out: list[str], err: list[str]) -> None:
         commands = pipeline.commands
         if len(commands) == 1:
             status = self._exec(commands[0], inp, out, err)
@@ -1288,12 +361,12 @@ class Shell:
 
     # -- commands
 
-    def _exec(self, cmd: _Command, inp: _Input, out: list[str], err: list[str]) -> int:
+    def _exec(self, cmd: Command, inp: _Input, out: list[str], err: list[str]) -> int:
         self.lineno = cmd.lineno
-        if isinstance(cmd, _Simple):
+        if isinstance(cmd, Simple):
             self.status = self._run_simple(cmd, inp, out, err)
             return self.status
-        if isinstance(cmd, _FuncDef):
+        if isinstance(cmd, FuncDef):
             self.functions[cmd.name] = cmd.body
             self.status = 0
             return 0
@@ -1314,8 +387,8 @@ class Shell:
             self._route("".join(lo), "".join(le), where, out, err)
         return self.status
 
-    def _run_compound(self, cmd: _Command, inp: _Input, out: list[str], err: list[str]) -> int:
-        if isinstance(cmd, _Group):
+    def _run_compound(self, cmd: Command, inp: _Input, out: list[str], err: list[str]) -> int:
+        if isinstance(cmd, Group):
             if not cmd.subshell:
                 return self._run_list(cmd.body, inp, out, err)
             saved = self._save()
@@ -1328,7 +401,7 @@ class Shell:
                 return 0
             finally:
                 self._restore(saved)
-        if isinstance(cmd, _If):
+        if isinstance(cmd, If):
             for cond, body in cmd.clauses:
                 with self._in_condition():
                     self._run_list(cond, inp, out, err)
@@ -1337,24 +410,24 @@ class Shell:
             if cmd.orelse is not None:
                 return self._run_list(cmd.orelse, inp, out, err)
             return 0
-        if isinstance(cmd, _While):
+        if isinstance(cmd, While):
             return self._loop(cmd, inp, out, err)
-        if isinstance(cmd, _For):
+        if isinstance(cmd, For):
             if cmd.words is None:
                 values = list(self.args)
             else:
                 values = [v for w in cmd.words for v in self._expand(w, err, glob=True)]
             return self._loop(cmd, inp, out, err, values)
-        if isinstance(cmd, _ArithFor):
+        if isinstance(cmd, ArithFor):
             self._arith(cmd.init, err)
             return self._loop(cmd, inp, out, err)
-        if isinstance(cmd, _Case):
+        if isinstance(cmd, Case):
             return self._case(cmd, inp, out, err)
-        if isinstance(cmd, _ArithCmd):
+        if isinstance(cmd, ArithCmd):
             return 0 if self._arith(cmd.expr, err) else 1
         raise AssertionError(cmd)
 
-    def _loop(self, cmd: _While | _For | _ArithFor, inp: _Input, out: list[str], err: list[str],
+    def _loop(self, cmd: While | For | ArithFor, inp: _Input, out: list[str], err: list[str],
               values: list[str] | None = None) -> int:
         status = 0
         self._loops += 1
@@ -1362,12 +435,12 @@ class Shell:
             i = 0
             while True:
                 self._tick()
-                if isinstance(cmd, _While):
+                if isinstance(cmd, While):
                     with self._in_condition():
                         self._run_list(cmd.cond, inp, out, err)
                     if (self.status == 0) == cmd.until:
                         break
-                elif isinstance(cmd, _For):
+                elif isinstance(cmd, For):
                     assert values is not None
                     if i >= len(values):
                         break
@@ -1385,13 +458,13 @@ class Shell:
                     status = 0
                     if j.kind == "break":
                         break
-                if isinstance(cmd, _ArithFor):
+                if isinstance(cmd, ArithFor):
                     self._arith(cmd.step, err)
         finally:
             self._loops -= 1
         return status
 
-    def _case(self, cmd: _Case, inp: _Input, out: list[str], err: list[str]) -> int:
+    def _case(self, cmd: Case, inp: _Input, out: list[str], err: list[str]) -> int:
         subject = self._expand_joined(cmd.word, err)
         status = 0
         fall = False
@@ -1403,7 +476,7 @@ class Shell:
                 fall = term == ";&"
         return status
 
-    def _arith(self, word: _Word, err: list[str]) -> int:
+    def _arith(self, word: Word, err: list[str]) -> int:
         text = self._expand_joined(word, err)
         try:
             return evaluate(text, self._get_var, self._set_var)
@@ -1416,7 +489,7 @@ class Shell:
     def _set_var(self, name: str, value: str) -> None:
         self.env[name] = value
 
-    def _run_simple(self, cmd: _Simple, inp: _Input, out: list[str], err: list[str]) -> int:
+    def _run_simple(self, cmd: Simple, inp: _Input, out: list[str], err: list[str]) -> int:
         """Run one simple command; its output goes through its redirections to `out` and `err`."""
         self._subst_status = None
         argv: list[str] = []
@@ -1473,7 +546,7 @@ class Shell:
                         self.env[n] = old
         fn = self.commands.get(name)
         if fn is None and name in _REFUSED_BUILTINS:
-            raise _Unsupported(f"the bash builtin '{name}' is not supported")
+            raise Unsupported(f"the bash builtin '{name}' is not supported")
         if fn is None:
             err.append(f"{self.script_name}: line {lineno}: {name}: command not found\n")
             return 127
@@ -1491,9 +564,9 @@ class Shell:
         err.append(result.error)
         return result.status
 
-    def _call(self, body: _Command, argv: list[str], inp: _Input, out: list[str], err: list[str]) -> int:
+    def _call(self, body: Command, argv: list[str], inp: _Input, out: list[str], err: list[str]) -> int:
         if len(self._locals) >= MAX_FUNCTION_DEPTH:
-            raise _Unsupported(f"{argv[0]}: functions nested deeper than {MAX_FUNCTION_DEPTH} calls")
+            raise Unsupported(f"{argv[0]}: functions nested deeper than {MAX_FUNCTION_DEPTH} calls")
         saved_args = self.args
         self.args = argv[1:]
         self._locals.append({})
@@ -1538,7 +611,7 @@ class Shell:
     def _read_for_command(self, path: str) -> str | None:
         return self.read_text(path)
 
-    def _open(self, redirects: list[_Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
+    def _open(self, redirects: list[Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
         """Open a command's redirections in order (bash REDIRECTION): where fds 1 and 2 go, and its stdin."""
         where: dict[int, _Sink] = {1: _OUT, 2: _ERR}
         for r in redirects:
@@ -1561,11 +634,11 @@ class Shell:
                 if n not in where and n != 0:
                     raise _RedirError(f"bash: line {self.lineno}: {target}: Bad file descriptor\n")
                 if n == 0:
-                    raise _Unsupported(f"the redirection >&{target} is not supported")
+                    raise Unsupported(f"the redirection >&{target} is not supported")
                 where[1 if fd is None else fd] = where[n]
                 continue
             if fd == 0 or (fd is not None and fd > 2 and self._path(target) != "/dev/null"):
-                raise _Unsupported(f"the redirection {fd}{op}{target} is not supported")
+                raise Unsupported(f"the redirection {fd}{op}{target} is not supported")
             sink = self._open_output(target, append=op in (">>", "&>>"), where=where)
             if op in ("&>", "&>>") or (op == ">&" and fd is None):
                 where[1] = where[2] = sink
@@ -1598,7 +671,7 @@ class Shell:
                 raise _RedirError(f"bash: line {self.lineno}: {target}: No such file or directory\n")
             return _FileSink(p, proc_sys=True)
         if self.fs.is_virtual(p) and not self.fs.exists(p):
-            raise _Unsupported(f"writing {p} is not supported (netplex writes /proc/sys and the "
+            raise Unsupported(f"writing {p} is not supported (netplex writes /proc/sys and the "
                                "machine's own files)")
         try:
             self.fs.write_bytes(p, b"", append=True)  # O_CREAT
@@ -1628,7 +701,7 @@ class Shell:
             key = sink.path[len("/proc/sys/"):].replace("/", ".")
             sysctl = self.commands.get("sysctl")
             if sysctl is None:
-                raise _Unsupported(f"writing {sink.path} needs the sysctl command")
+                raise Unsupported(f"writing {sink.path} needs the sysctl command")
             ctx = Context(self.node, dict(self.env), "", self._read_for_command, self.sleep, self.machine,
                           cwd=self.cwd, fs=self.fs)
             r = sysctl(ctx, ["sysctl", "-q", "-w", f"{key}={text.strip()}"])
@@ -1645,7 +718,7 @@ class Shell:
 
     # -- expansion
 
-    def _param(self, part: _Param, err: list[str]) -> str:
+    def _param(self, part: Param, err: list[str]) -> str:
         name = part.name
         value: str | None
         if name == "?":
@@ -1673,17 +746,17 @@ class Shell:
         unset = value is None or (op.startswith(":") and value == "")
         base = op.lstrip(":")
         if base == "+":
-            return "" if unset else self._expand_joined(_Word(part.arg or [], ""), err)
+            return "" if unset else self._expand_joined(Word(part.arg or [], ""), err)
         if not unset:
             return value or ""
-        arg = self._expand_joined(_Word(part.arg or [], ""), err)
+        arg = self._expand_joined(Word(part.arg or [], ""), err)
         if base == "=":
             self.env[name] = arg
         elif base == "?":
             raise _Exit(127, f"bash: line {self.lineno}: {name}: {arg or 'parameter null or not set'}\n")
         return arg
 
-    def _subst(self, part: _Subst, err: list[str]) -> str:
+    def _subst(self, part: Subst, err: list[str]) -> str:
         saved = self._save()  # $(...) runs in a subshell: its assignments vanish
         captured: list[str] = []
         try:
@@ -1698,21 +771,21 @@ class Shell:
         self._subst_status = self.status
         return "".join(captured).rstrip("\n")
 
-    def _value(self, part: _Param | _Subst | _Arith, err: list[str]) -> str:
-        if isinstance(part, _Param):
+    def _value(self, part: Param | Subst | Arith, err: list[str]) -> str:
+        if isinstance(part, Param):
             return self._param(part, err)
-        if isinstance(part, _Arith):
-            return str(self._arith(_Word(part.expr, part.raw), err))
+        if isinstance(part, Arith):
+            return str(self._arith(Word(part.expr, part.raw), err))
         return self._subst(part, err)
 
-    def _expand_joined(self, word: _Word, err: list[str]) -> str:
+    def _expand_joined(self, word: Word, err: list[str]) -> str:
         """A word expanded without field splitting (assignments, redirection targets)."""
-        return "".join(p.text if isinstance(p, _Lit) else self._value(p, err) for p in word.parts)
+        return "".join(p.text if isinstance(p, Lit) else self._value(p, err) for p in word.parts)
 
-    def _pattern(self, word: _Word, err: list[str]) -> str:
+    def _pattern(self, word: Word, err: list[str]) -> str:
         """A `case` pattern: quoted parts match literally."""
         return "".join(
-            (_glob_escape(p.text) if p.quoted else p.text) if isinstance(p, _Lit)
+            (_glob_escape(p.text) if p.quoted else p.text) if isinstance(p, Lit)
             else (_glob_escape(self._value(p, err)) if p.quoted else self._value(p, err))
             for p in word.parts)
 
@@ -1731,7 +804,7 @@ class Shell:
             sep = f"{around}[{re.escape(others)}]{around}" + (f"|{sep}" if sep else "")
         return re.split(sep, value), bool(others)
 
-    def _expand(self, word: _Word, err: list[str], glob: bool = False) -> list[str]:
+    def _expand(self, word: Word, err: list[str], glob: bool = False) -> list[str]:
         """A word expanded into fields: unquoted expansions split on blanks, then
         pathname expansion against the machine's files (bash EXPANSION)."""
         fields: list[str] = []
@@ -1748,7 +821,7 @@ class Shell:
             cur, pat, magic, have = "", "", False, False
 
         for part in word.parts:
-            if isinstance(part, _Lit):
+            if isinstance(part, Lit):
                 cur += part.text
                 if part.quoted:
                     pat += _glob_escape(part.text)
@@ -1757,9 +830,9 @@ class Shell:
                     magic = magic or any(c in part.text for c in "*?[")
                 have = have or part.quoted or part.text != ""
                 continue
-            if isinstance(part, _Param) and part.name == "@" and part.quoted and not part.op:
+            if isinstance(part, Param) and part.name == "@" and part.quoted and not part.op:
                 if not self.args:
-                    if all(isinstance(p, _Lit) and not p.text for p in word.parts if p is not part):
+                    if all(isinstance(p, Lit) and not p.text for p in word.parts if p is not part):
                         return fields
                     continue
                 for i, arg in enumerate(self.args):
@@ -1770,7 +843,7 @@ class Shell:
                     pat += _glob_escape(arg)
                     have = True
                 continue
-            if isinstance(part, _Param) and part.name == "*" and part.quoted and not part.op:
+            if isinstance(part, Param) and part.name == "*" and part.quoted and not part.op:
                 value = (self.env.get("IFS", " ")[:1]).join(self.args)
             else:
                 value = self._value(part, err)
@@ -1779,7 +852,7 @@ class Shell:
                 pat += _glob_escape(value)
                 have = True
                 continue
-            if isinstance(part, _Param) and part.name in "@*" and not part.op:
+            if isinstance(part, Param) and part.name in "@*" and not part.op:
                 pieces = [piece for arg in self.args for piece in self._split(arg)[0]]
                 keep_empty = False
             else:
@@ -1825,7 +898,7 @@ def _export(shell: Shell, argv: list[str], inp: _Input) -> Result:
         if arg in ("-n", "-p"):
             continue
         name, eq, value = arg.partition("=")
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             errors.append(f"bash: line {shell.lineno}: export: `{arg}': not a valid identifier\n")
             continue
         if eq:
@@ -1902,7 +975,7 @@ def _local(shell: Shell, argv: list[str], inp: _Input) -> Result:
     frame = shell._locals[-1]
     for arg in argv[1:]:
         name, eq, value = arg.partition("=")
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             return _usage_error(shell, "local", f"`{arg}': not a valid identifier", 1)
         if name not in frame:
             frame[name] = shell.env.get(name)
@@ -1920,7 +993,7 @@ _SET_LONG = frozenset({"errexit", "nounset", "xtrace", "pipefail"})
 def _set(shell: Shell, argv: list[str], inp: _Input) -> Result:
     args = argv[1:]
     if not args:
-        raise _Unsupported("set without arguments is not supported")
+        raise Unsupported("set without arguments is not supported")
     i = 0
     while i < len(args):
         a = args[i]
@@ -1935,16 +1008,16 @@ def _set(shell: Shell, argv: list[str], inp: _Input) -> Result:
             if c == "o":
                 i += 1
                 if i >= len(args):
-                    raise _Unsupported(f"set {a[0]}o without an option name is not supported")
+                    raise Unsupported(f"set {a[0]}o without an option name is not supported")
                 long = args[i]
                 if long not in _SET_LONG:
-                    raise _Unsupported(f"set {a[0]}o {long} is not supported (netplex runs errexit, nounset, "
+                    raise Unsupported(f"set {a[0]}o {long} is not supported (netplex runs errexit, nounset, "
                                        "xtrace, pipefail)")
                 (shell.options.add if on else shell.options.discard)(long)
             elif c in _SET_OPTIONS:
                 (shell.options.add if on else shell.options.discard)(_SET_OPTIONS[c])
             else:
-                raise _Unsupported(f"set {a[0]}{c} is not supported (netplex runs set -e, -u, -x, -o pipefail)")
+                raise Unsupported(f"set {a[0]}{c} is not supported (netplex runs set -e, -u, -x, -o pipefail)")
         i += 1
     return Result(0)
 
@@ -1979,10 +1052,10 @@ def _pwd(shell: Shell, argv: list[str], inp: _Input) -> Result:
 
 def _run_text(shell: Shell, text: str, where: str, inp: _Input, sourced: bool = False) -> Result:
     """Parse and run `text` in this shell (eval, source); its output is the Result's."""
-    parser = _Parser(text)
+    parser = Parser(text)
     try:
         body = parser.parse_line()
-    except _SyntaxError as e:
+    except BashSyntaxError as e:
         return Result(2, "", str(e).replace("bash: -c:", where))
     out: list[str] = []
     err: list[str] = list(parser.warnings)
@@ -2042,7 +1115,7 @@ def _job_status(shell: Shell, pid: int) -> int:
     if isinstance(job, int):
         return job
     if job.exit_status is None:
-        raise _Unsupported(f"wait for pid {pid} ({job.comm}), a daemon that is still running, would never return")
+        raise Unsupported(f"wait for pid {pid} ({job.comm}), a daemon that is still running, would never return")
     return job.exit_status
 
 
@@ -2055,7 +1128,7 @@ def _wait(shell: Shell, argv: list[str], inp: _Input) -> Result:
     status = 0
     for arg in argv[1:]:
         if not arg.isdigit():
-            raise _Unsupported(f"wait {arg} is not supported (netplex waits for a pid, or for all jobs)")
+            raise Unsupported(f"wait {arg} is not supported (netplex waits for a pid, or for all jobs)")
         pid = int(arg)
         if pid not in shell.jobs:
             return _usage_error(shell, "wait", f"pid {pid} is not a child of this shell", 127)
@@ -2075,12 +1148,12 @@ def _read(shell: Shell, argv: list[str], inp: _Input) -> Result:
         elif a == "-p":
             i += 1   # the prompt is shown only on a terminal
         elif a.startswith("-") and a != "-":
-            raise _Unsupported(f"read {a} is not supported (netplex runs read [-r] [-p PROMPT] NAME...)")
+            raise Unsupported(f"read {a} is not supported (netplex runs read [-r] [-p PROMPT] NAME...)")
         else:
             names.append(a)
         i += 1
     for n in names:
-        if not _NAME.fullmatch(n):
+        if not NAME.fullmatch(n):
             return _usage_error(shell, "read", f"`{n}': not a valid identifier", 1)
     line = inp.readline()
     if line is None:
@@ -2123,7 +1196,7 @@ def _command_builtin(shell: Shell, argv: list[str], inp: _Input) -> Result:
     if len(argv) >= 3 and argv[1] == "-v":
         found = [n for n in argv[2:] if n in shell.functions or n in _BUILTINS or n in shell.commands]
         return Result(0 if found else 1, "".join(f"{n}\n" for n in found))
-    raise _Unsupported("command is supported only as `command -v NAME`")
+    raise Unsupported("command is supported only as `command -v NAME`")
 
 
 _BUILTINS: dict[str, _Builtin] = {

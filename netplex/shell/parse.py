@@ -1,0 +1,981 @@
+"""bash's grammar, for the subset `netplex.shell.interp` runs: the lexer, the syntax tree
+and a recursive-descent parser (bash(1) SHELL GRAMMAR, QUOTING, REDIRECTION, and
+parse.y for the error texts).
+
+`Parser(text).parse_line()` reads a whole script before anything runs, so a syntax
+error or a refused construct (`Unsupported`) changes nothing. `complete(text)` says
+whether a text is a whole command or needs more lines (a here-document, a loop, an
+open quote), which is how a scenario's setup script is cut into commands.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from netplex.errors import NetplexError
+
+__all__ = [
+    "AndOr", "Arith", "ArithCmd", "ArithFor", "BashSyntaxError", "Case", "Command", "CommandList", "For",
+    "FuncDef", "Group", "If", "Lit", "NAME", "Param", "Parser", "Part", "Pipeline", "Redirect", "Simple",
+    "Subst", "Unsupported", "While", "Word", "complete",
+]
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
+BRACE = re.compile(r"\{[^{}\s]*(,|\.\.)[^{}\s]*\}")
+# Reserved words that close a list (bash SHELL GRAMMAR); recognised in command position only.
+CLOSERS = ("then", "elif", "else", "fi", "do", "done", "esac", "}")
+OPERATORS = (  # longest first
+    "&>>", "<<<", "<<-", ";;&", "&&", "||", ";;", ";&", "|&", ">>", ">|", "<<", "<>", ">&", "<&", "&>",
+    ";", "&", "|", "<", ">", "(", ")",
+)
+REDIRECT_OPS = frozenset({">", ">>", ">|", "<", "<<", "<<-", "<<<", "<>", ">&", "<&", "&>", "&>>"})
+META = " \t\n;&|<>()"
+
+
+# ---------------------------------------------------------------- errors
+
+
+class BashSyntaxError(NetplexError):
+    """A script bash would refuse to parse; the message is bash's (status 2). `at_eof`: the
+    text ended inside a construct (more lines would complete it, see `complete`)."""
+
+    def __init__(self, message: str, at_eof: bool = False, status: int = 2) -> None:
+        super().__init__(message, 0, status)
+        self.at_eof = at_eof
+
+
+class Unsupported(NetplexError):
+    """A construct netplex does not run; the message says which (printed after `netplex: `, status 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 0, 2)
+
+
+# ---------------------------------------------------------------- syntax tree
+
+# A word is a list of parts; `quoted` parts never split and keep "" alive.
+@dataclass(slots=True)
+class Lit:
+    text: str
+    quoted: bool
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    quoted: bool
+    op: str = ""  # "", ":-", "-", ":=", "=", ":+", "+", ":?", "?", "#" (length)
+    arg: list[Part] | None = None
+
+
+@dataclass(slots=True)
+class Subst:
+    body: CommandList
+    quoted: bool
+
+
+@dataclass(slots=True)
+class Arith:
+    """`$(( expr ))`: the expression's text after its own expansions, evaluated by `arith`."""
+
+    expr: list[Part]
+    raw: str
+    quoted: bool
+
+
+Part = Lit | Param | Subst | Arith
+
+
+@dataclass(slots=True)
+class Word:
+    parts: list[Part]
+    raw: str
+
+    def literal(self) -> str | None:
+        """The word's text when it contains no expansion, else None."""
+        if all(isinstance(p, Lit) for p in self.parts):
+            return "".join(p.text for p in self.parts)  # type: ignore[union-attr]
+        return None
+
+
+@dataclass(slots=True)
+class Redirect:
+    fd: int | None
+    op: str
+    target: Word  # for a here-document: its body (quoted parts when the delimiter was quoted)
+
+
+@dataclass(slots=True)
+class Simple:
+    assigns: list[tuple[str, bool, Word]] = field(default_factory=list)  # name, append, value
+    words: list[Word] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class Group:
+    """`( list )` (a subshell: nothing it changes leaks out) or `{ list; }`."""
+
+    body: CommandList
+    subshell: bool
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class If:
+    clauses: list[tuple[CommandList, CommandList]]  # if/elif condition, then-body
+    orelse: CommandList | None
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class For:
+    var: str
+    words: list[Word] | None  # None: "$@"
+    body: CommandList
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class ArithFor:
+    """`for (( init; cond; step ))`."""
+
+    init: Word
+    cond: Word
+    step: Word
+    body: CommandList
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class While:
+    cond: CommandList
+    body: CommandList
+    until: bool
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class Case:
+    word: Word
+    items: list[tuple[list[Word], CommandList, str]]  # patterns, body, `;;` / `;&` / `;;&`
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class ArithCmd:
+    """`(( expr ))`: status 0 when the value is not zero."""
+
+    expr: Word
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+@dataclass(slots=True)
+class FuncDef:
+    name: str
+    body: Command
+    lineno: int = 1
+
+
+Command = Simple | Group | If | For | ArithFor | While | Case | ArithCmd | FuncDef
+
+
+@dataclass(slots=True)
+class Pipeline:
+    negate: bool
+    commands: list[Command]
+    stderr_too: list[bool]  # per command: joined to the next by `|&`
+
+
+@dataclass(slots=True)
+class AndOr:
+    first: Pipeline
+    rest: list[tuple[str, Pipeline]]
+    background: bool = False  # ended by `&`
+
+
+@dataclass(slots=True)
+class CommandList:
+    items: list[AndOr]
+
+
+@dataclass(slots=True)
+class Token:
+    kind: str  # "word", "op", "newline", "eof"
+    value: str = ""
+    word: Word | None = None
+    fd: int | None = None  # an IO number before a redirection operator
+    lineno: int = 1
+
+
+# ---------------------------------------------------------------- parser
+
+
+class Parser:
+    """Lexer and recursive-descent parser over one line (bash's grammar subset)."""
+
+    def __init__(self, text: str, pos: int = 0, nested: bool = False) -> None:
+        self.text = text
+        self.pos = pos
+        self.nested = nested  # inside $( ... ): `)` ends the list
+        self._peeked: Token | None = None
+        # here-documents whose body starts after the next newline: (redirect, delimiter, strip tabs, quoted, line)
+        self._heredocs: list[tuple[Redirect, str, bool, bool, int]] = []
+        self.warnings: list[str] = []
+        self.open_heredoc = False  # a here-document ran to the end of the text
+
+    # -- errors
+
+    def _lineno(self, pos: int | None = None) -> int:
+        return self.text.count("\n", 0, self.pos if pos is None else pos) + 1
+
+    def _unexpected(self, tok: Token) -> BashSyntaxError:
+        name = {"newline": "newline", "eof": "newline"}.get(tok.kind, tok.value)
+        if tok.kind == "word":
+            name = tok.word.raw  # type: ignore[union-attr]
+        line = self._lineno()
+        src = self.text.splitlines()[line - 1] if self.text.strip() else self.text
+        return BashSyntaxError(
+            f"bash: -c: line {line}: syntax error near unexpected token `{name}'\n"
+            f"bash: -c: line {line}: `{src}'\n"
+        )
+
+    def _eof(self) -> BashSyntaxError:
+        return BashSyntaxError(
+            f"bash: -c: line {self._lineno(len(self.text)) + 1}: syntax error: unexpected end of file\n", True
+        )
+
+    def _eof_matching(self, ch: str, extra_line: bool = False) -> BashSyntaxError:
+        line = self._lineno(len(self.text)) + (1 if extra_line else 0)
+        return BashSyntaxError(f"bash: -c: line {line}: unexpected EOF while looking for matching `{ch}'\n", True)
+
+    # -- lexer
+
+    def peek(self) -> Token:
+        if self._peeked is None:
+            self._peeked = self._lex()
+        return self._peeked
+
+    def next(self) -> Token:
+        tok = self.peek()
+        self._peeked = None
+        return tok
+
+    def _lex(self) -> Token:
+        text = self.text
+        n = len(text)
+        while self.pos < n:
+            c = text[self.pos]
+            if c in " \t":
+                self.pos += 1
+            elif c == "\\" and text.startswith("\\\n", self.pos):
+                self.pos += 2
+            elif c == "#":
+                while self.pos < n and text[self.pos] != "\n":
+                    self.pos += 1
+            else:
+                break
+        lineno = self._lineno()
+        if self.pos >= n:
+            return Token("eof", lineno=lineno)
+        c = text[self.pos]
+        if c == "\n":
+            self.pos += 1
+            if self._heredocs:
+                self._read_heredocs()
+            return Token("newline", "\n", lineno=lineno)
+        for op in OPERATORS:
+            if text.startswith(op, self.pos):
+                self.pos += len(op)
+                return Token("op", op, lineno=lineno)
+        return self._lex_word(lineno)
+
+    def _lex_word(self, lineno: int) -> Token:
+        text = self.text
+        n = len(text)
+        start = self.pos
+        parts: list[Part] = []
+
+        def lit(s: str, quoted: bool) -> None:
+            if parts and isinstance(parts[-1], Lit) and parts[-1].quoted == quoted:
+                parts[-1].text += s
+            else:
+                parts.append(Lit(s, quoted))
+
+        while self.pos < n:
+            c = text[self.pos]
+            if c in META:
+                if c in "<>" and len(parts) == 1 and isinstance(parts[0], Lit) \
+                        and not parts[0].quoted and parts[0].text.isdigit():
+                    # `2>`: an IO number, not a word
+                    for op in OPERATORS:
+                        if text.startswith(op, self.pos):
+                            self.pos += len(op)
+                            return Token("op", op, fd=int(parts[0].text), lineno=lineno)
+                break
+            if c == "\\":
+                if self.pos + 1 >= n:
+                    lit("\\", False)
+                    self.pos += 1
+                elif text[self.pos + 1] == "\n":
+                    self.pos += 2
+                else:
+                    lit(text[self.pos + 1], True)
+                    self.pos += 2
+            elif c == "'":
+                end = text.find("'", self.pos + 1)
+                if end < 0:
+                    raise self._eof_matching("'")
+                lit(text[self.pos + 1:end], True)
+                self.pos = end + 1
+            elif c == '"':
+                self.pos += 1
+                self._lex_dquote(parts, lit)
+            elif c == "`":
+                raise Unsupported("backquote command substitution is not supported; use $(...)")
+            elif c == "$":
+                self._lex_dollar(parts, lit, quoted=False)
+            else:
+                lit(c, False)
+                self.pos += 1
+        raw = text[start:self.pos]
+        return Token("word", raw, word=Word(parts, raw), lineno=lineno)
+
+    def _lex_dquote(self, parts: list[Part], lit: Callable[[str, bool], None]) -> None:
+        text = self.text
+        n = len(text)
+        lit("", True)  # "" is still a word
+        while True:
+            if self.pos >= n:
+                raise self._eof_matching('"')
+            c = text[self.pos]
+            if c == '"':
+                self.pos += 1
+                return
+            if c == "\\" and self.pos + 1 < n and text[self.pos + 1] in '$`"\\\n':
+                if text[self.pos + 1] != "\n":
+                    lit(text[self.pos + 1], True)
+                self.pos += 2
+            elif c == "`":
+                raise Unsupported("backquote command substitution is not supported; use $(...)")
+            elif c == "$":
+                self._lex_dollar(parts, lit, quoted=True)
+            else:
+                lit(c, True)
+                self.pos += 1
+
+    def _lex_dollar(self, parts: list[Part], lit: Callable[[str, bool], None], quoted: bool) -> None:
+        text = self.text
+        n = len(text)
+        p = self.pos + 1  # just after `$`
+        nxt = text[p] if p < n else ""
+        if text.startswith("((", p):
+            end = self._arith_end(p + 2)
+            raw = text[p + 2:end]
+            self.pos = end + 2
+            parts.append(Arith(Parser(raw)._brace_word(), raw, quoted))
+            return
+        if nxt == "(":
+            sub = Parser(text, p + 1, nested=True)
+            body = sub.parse_list()
+            tok = sub.next()
+            if tok.kind != "op" or tok.value != ")":
+                if tok.kind == "eof":
+                    raise self._eof_matching(")", extra_line=True)
+                raise sub._unexpected(tok)
+            self.pos = sub.pos
+            parts.append(Subst(body, quoted))
+        elif nxt == "{":
+            end = self._match_brace(p + 1)
+            self.pos = end + 1
+            parts.append(self._param_expr(text[p + 1:end], quoted))
+        elif nxt and (nxt.isalpha() or nxt == "_"):
+            m = NAME.match(text, p)
+            assert m is not None
+            self.pos = m.end()
+            parts.append(Param(m.group(), quoted))
+        elif nxt and (nxt.isdigit() or nxt in "?#@*!"):
+            self.pos = p + 1
+            parts.append(Param(nxt, quoted))
+        elif nxt in ("$", "-"):
+            raise Unsupported(f"the special parameter ${nxt} is not supported")
+        elif nxt == "'" and not quoted:
+            self.pos = p + 1
+            lit(self._ansi_c(), True)
+        elif nxt == '"' and not quoted:
+            self.pos = p  # $"..." is "..." without a locale
+        else:
+            lit("$", quoted)
+            self.pos = p
+
+    def _arith_end(self, p: int) -> int:
+        """Index of the `))` closing an arithmetic expression whose text starts at p."""
+        depth = 0
+        text = self.text
+        while p < len(text):
+            c = text[p]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                if depth == 0 and text.startswith("))", p):
+                    return p
+                depth -= 1
+            p += 1
+        raise self._eof_matching(")", extra_line=True)
+
+    def _read_heredocs(self) -> None:
+        """Take the bodies of the here-documents of the line just ended (bash REDIRECTION)."""
+        text = self.text
+        for redir, delim, strip, quoted, line in self._heredocs:
+            body: list[str] = []
+            while True:
+                if self.pos >= len(text):
+                    self.open_heredoc = True
+                    self.warnings.append(
+                        f"bash: line {text.rstrip(chr(10)).count(chr(10)) + 1}: warning: here-document at line {line} "
+                        f"delimited by end-of-file (wanted `{delim}')\n")
+                    break
+                end = text.find("\n", self.pos)
+                end = len(text) if end < 0 else end
+                row = text[self.pos:end]
+                self.pos = min(end + 1, len(text))
+                if strip:
+                    row = row.lstrip("\t")
+                if row == delim:
+                    break
+                body.append(row + "\n")
+            data = "".join(body)
+            if quoted:
+                redir.target = Word([Lit(data, True)], data)
+            else:
+                redir.target = Word(Parser(data)._heredoc_parts(), data)
+        self._heredocs.clear()
+
+    def _heredoc_parts(self) -> list[Part]:
+        """An unquoted here-document's body: `$` expansions and `\\$ \\` \\\\ \\newline` escapes only."""
+        parts: list[Part] = []
+
+        def lit(s: str, q: bool) -> None:
+            if parts and isinstance(parts[-1], Lit):
+                parts[-1].text += s
+            else:
+                parts.append(Lit(s, True))
+
+        text = self.text
+        lit("", True)
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c == "\\" and self.pos + 1 < len(text) and text[self.pos + 1] in "$`\\\n":
+                if text[self.pos + 1] != "\n":
+                    lit(text[self.pos + 1], True)
+                self.pos += 2
+            elif c == "`":
+                raise Unsupported("backquote command substitution is not supported; use $(...)")
+            elif c == "$":
+                self._lex_dollar(parts, lit, quoted=True)
+            else:
+                lit(c, True)
+                self.pos += 1
+        return parts
+
+    def _match_brace(self, p: int) -> int:
+        """Index of the `}` closing a `${` whose body starts at p."""
+        text = self.text
+        depth = 1
+        while p < len(text):
+            c = text[p]
+            if c == "\\":
+                p += 2
+                continue
+            if c == "'":
+                end = text.find("'", p + 1)
+                if end < 0:
+                    break
+                p = end + 1
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return p
+            p += 1
+        raise self._eof_matching("}")
+
+    def _param_expr(self, body: str, quoted: bool) -> Param:
+        if body.startswith("#") and len(body) > 1:
+            name = body[1:]
+            if NAME.fullmatch(name) or name in ("?", "#") or name.isdigit():
+                return Param(name, quoted, "#")
+        m = NAME.match(body)
+        if m:
+            name = m.group()
+        elif body[:1] and (body[0] in "?#@*" or body[0].isdigit()):
+            name = body[0]
+        else:
+            raise Unsupported(f"the parameter expansion ${{{body}}} is not supported")
+        rest = body[len(name):]
+        if not rest:
+            return Param(name, quoted)
+        for op in (":-", ":=", ":+", ":?", "-", "=", "+", "?"):
+            if rest.startswith(op):
+                arg = Parser(rest[len(op):])._brace_word()
+                return Param(name, quoted, op, arg)
+        raise Unsupported(f"the parameter expansion ${{{body}}} is not supported")
+
+    def _brace_word(self) -> list[Part]:
+        """The word inside ${NAME:-word}: quotes and expansions, its result never split."""
+        parts: list[Part] = []
+
+        def lit(s: str, q: bool) -> None:
+            if parts and isinstance(parts[-1], Lit):
+                parts[-1].text += s
+            else:
+                parts.append(Lit(s, True))
+
+        text = self.text
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c == "\\" and self.pos + 1 < len(text):
+                lit(text[self.pos + 1], True)
+                self.pos += 2
+            elif c == "'":
+                end = text.find("'", self.pos + 1)
+                if end < 0:
+                    raise self._eof_matching("'")
+                lit(text[self.pos + 1:end], True)
+                self.pos = end + 1
+            elif c == '"':
+                self.pos += 1
+                self._lex_dquote(parts, lit)
+            elif c == "$":
+                self._lex_dollar(parts, lit, quoted=True)
+            else:
+                lit(c, True)
+                self.pos += 1
+        return parts
+
+    def _ansi_c(self) -> str:
+        """The body of $'...' with its backslash escapes decoded (bash QUOTING)."""
+        text = self.text
+        out: list[str] = []
+        simple = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b",
+                  "E": "\x1b", "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+        while True:
+            if self.pos >= len(text):
+                raise self._eof_matching("'")
+            c = text[self.pos]
+            if c == "'":
+                self.pos += 1
+                return "".join(out)
+            if c == "\\" and self.pos + 1 < len(text):
+                e = text[self.pos + 1]
+                self.pos += 2
+                if e in simple:
+                    out.append(simple[e])
+                elif e in "01234567":
+                    m = re.match(r"[0-7]{0,2}", text[self.pos:])
+                    digits = e + (m.group() if m else "")
+                    self.pos += len(digits) - 1
+                    out.append(chr(int(digits, 8) & 0xFF))
+                elif e == "x" and re.match(r"[0-9A-Fa-f]", text[self.pos:self.pos + 1]):
+                    m = re.match(r"[0-9A-Fa-f]{1,2}", text[self.pos:])
+                    assert m is not None
+                    self.pos += len(m.group())
+                    out.append(chr(int(m.group(), 16)))
+                else:
+                    out.append("\\" + e)
+                continue
+            out.append(c)
+            self.pos += 1
+
+    # -- grammar
+
+    def _skip_newlines(self) -> None:
+        while self.peek().kind == "newline":
+            self.next()
+
+    def _is_reserved(self, tok: Token, *words: str) -> bool:
+        """A reserved word: recognised only unquoted, in command position (bash SHELL GRAMMAR)."""
+        return tok.kind == "word" and tok.value in words
+
+    def _expect(self, word: str) -> None:
+        tok = self.peek()
+        if not self._is_reserved(tok, word):
+            if tok.kind == "eof":
+                raise self._eof()
+            raise self._unexpected(tok)
+        self.next()
+
+    def parse_line(self) -> CommandList:
+        body = self.parse_list()
+        tok = self.peek()
+        if tok.kind != "eof":
+            raise self._unexpected(tok)
+        if self._heredocs:  # `cat <<EOF` with no newline after it: an empty body, as bash warns
+            self.text += "\n"
+            self._read_heredocs()
+        return body
+
+    def parse_list(self) -> CommandList:
+        """and-or lists separated by `;`, `&` or newlines, up to a token that closes the enclosing construct."""
+        items: list[AndOr] = []
+        self._skip_newlines()
+        while True:
+            tok = self.peek()
+            if tok.kind == "eof" or (tok.kind == "op" and tok.value in (")", ";;", ";&", ";;&")) \
+                    or self._is_reserved(tok, *CLOSERS):
+                return CommandList(items)
+            item = self._and_or()
+            items.append(item)
+            tok = self.peek()
+            if tok.kind == "op" and tok.value == "&":
+                item.background = True
+            if (tok.kind == "op" and tok.value in (";", "&")) or tok.kind == "newline":
+                self.next()
+                self._skip_newlines()
+                continue
+            return CommandList(items)
+
+    def _body(self, closer: str) -> CommandList:
+        """A compound command's list, which bash requires to hold a command."""
+        body = self.parse_list()
+        if not body.items:
+            tok = self.peek()
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+        self._expect(closer)
+        return body
+
+    def _and_or(self) -> AndOr:
+        first = self._pipeline()
+        rest: list[tuple[str, Pipeline]] = []
+        while self.peek().kind == "op" and self.peek().value in ("&&", "||"):
+            op = self.next().value
+            self._skip_newlines()
+            if self.peek().kind == "eof":
+                raise self._eof()
+            rest.append((op, self._pipeline()))
+        return AndOr(first, rest)
+
+    def _pipeline(self) -> Pipeline:
+        negate = False
+        while True:
+            tok = self.peek()
+            if tok.kind == "word" and tok.value == "!":
+                self.next()
+                negate = not negate
+            else:
+                break
+        commands = [self._command()]
+        stderr_too: list[bool] = []
+        while self.peek().kind == "op" and self.peek().value in ("|", "|&"):
+            stderr_too.append(self.next().value == "|&")
+            self._skip_newlines()
+            if self.peek().kind == "eof":
+                raise self._eof()
+            commands.append(self._command())
+        stderr_too.append(False)
+        return Pipeline(negate, commands, stderr_too)
+
+    def _command(self) -> Command:
+        tok = self.peek()
+        lineno = tok.lineno
+        if tok.kind == "op" and tok.value == "(":
+            self.next()
+            if self.text.startswith("(", self.pos) and self._peeked is None:
+                return self._arith_command(lineno)
+            body = self.parse_list()
+            close = self.peek()
+            if not body.items or close.kind != "op" or close.value != ")":
+                raise self._eof() if close.kind == "eof" else self._unexpected(close)
+            self.next()
+            return self._redirects_after(Group(body, True, lineno=lineno))
+        if tok.kind != "word":
+            return self._simple()
+        if self._is_reserved(tok, *CLOSERS):
+            raise self._unexpected(tok)
+        if tok.value == "{":
+            self.next()
+            return self._redirects_after(Group(self._body("}"), False, lineno=lineno))
+        if tok.value == "if":
+            self.next()
+            return self._redirects_after(self._if(lineno))
+        if tok.value in ("while", "until"):
+            self.next()
+            cond = self._body("do")
+            body = self._body("done")
+            return self._redirects_after(While(cond, body, tok.value == "until", lineno=lineno))
+        if tok.value == "for":
+            self.next()
+            return self._redirects_after(self._for(lineno))
+        if tok.value == "case":
+            self.next()
+            return self._redirects_after(self._case(lineno))
+        if tok.value == "function":
+            self.next()
+            name = self.next()
+            if name.kind != "word" or not NAME.fullmatch(name.value):
+                raise self._eof() if name.kind == "eof" else self._unexpected(name)
+            if self.peek().kind == "op" and self.peek().value == "(":
+                self.next()
+                close = self.next()
+                if close.kind != "op" or close.value != ")":
+                    raise self._unexpected(close)
+            return self._function_body(name.value, lineno)
+        if tok.value in ("[[", "]]", "select", "time", "coproc"):
+            what = "[[ ... ]] (use [ ... ])" if tok.value in ("[[", "]]") else f"the shell keyword '{tok.value}'"
+            raise Unsupported(f"{what} is not supported")
+        return self._simple()
+
+    def _arith_command(self, lineno: int) -> ArithCmd:
+        """`(( expr ))`; the lexer stands just after the first `(`."""
+        end = self._arith_end(self.pos + 1)
+        raw = self.text[self.pos + 1:end]
+        self.pos = end + 2
+        return self._redirects_after(ArithCmd(Word(Parser(raw)._brace_word(), raw), lineno=lineno))
+
+    def _function_body(self, name: str, lineno: int) -> FuncDef:
+        self._skip_newlines()
+        tok = self.peek()
+        if tok.kind == "eof":
+            raise self._eof()
+        if not (self._is_reserved(tok, "{", "if", "while", "until", "for", "case")
+                or (tok.kind == "op" and tok.value == "(")):
+            raise self._unexpected(tok)
+        return FuncDef(name, self._command(), lineno)
+
+    def _if(self, lineno: int) -> If:
+        clauses: list[tuple[CommandList, CommandList]] = []
+        orelse: CommandList | None = None
+        while True:
+            cond = self._body("then")
+            body = self.parse_list()
+            if not body.items:
+                tok = self.peek()
+                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+            clauses.append((cond, body))
+            tok = self.peek()
+            if self._is_reserved(tok, "elif"):
+                self.next()
+                continue
+            if self._is_reserved(tok, "else"):
+                self.next()
+                orelse = self._body("fi")
+                break
+            self._expect("fi")
+            break
+        return If(clauses, orelse, lineno=lineno)
+
+    def _for(self, lineno: int) -> For | ArithFor:
+        if self.peek().kind == "op" and self.peek().value == "(" and self.text.startswith("(", self.pos):
+            self.next()
+            end = self._arith_end(self.pos + 1)
+            raw = self.text[self.pos + 1:end]
+            self.pos = end + 2
+            exprs = raw.split(";")
+            if len(exprs) != 3:
+                raise BashSyntaxError(f"bash: -c: line {lineno}: syntax error: `(({raw}))'\n")
+            parts = [Word(Parser(e)._brace_word(), e) for e in exprs]
+            tok = self.peek()
+            if tok.kind == "op" and tok.value == ";" or tok.kind == "newline":
+                self.next()
+            self._skip_newlines()
+            self._expect("do")
+            return ArithFor(parts[0], parts[1], parts[2], self._body("done"), lineno=lineno)
+        name = self.next()
+        if name.kind != "word" or not NAME.fullmatch(name.value):
+            if name.kind == "eof":
+                raise self._eof()
+            raise BashSyntaxError(f"bash: -c: line {name.lineno}: `{name.value}': not a valid identifier\n", status=1)
+        words: list[Word] | None = None
+        self._skip_newlines()
+        tok = self.peek()
+        if self._is_reserved(tok, "in"):
+            self.next()
+            words = []
+            while self.peek().kind == "word":
+                w = self.next().word
+                assert w is not None
+                self._check_word(w)
+                words.append(w)
+            tok = self.peek()
+            if not ((tok.kind == "op" and tok.value == ";") or tok.kind == "newline"):
+                raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+            self.next()
+        elif tok.kind == "op" and tok.value == ";":
+            self.next()
+        self._skip_newlines()
+        self._expect("do")
+        return For(name.value, words, self._body("done"), lineno=lineno)
+
+    def _case(self, lineno: int) -> Case:
+        tok = self.next()
+        if tok.kind != "word":
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+        assert tok.word is not None
+        subject = tok.word
+        self._skip_newlines()
+        self._expect("in")
+        items: list[tuple[list[Word], CommandList, str]] = []
+        while True:
+            self._skip_newlines()
+            tok = self.peek()
+            if self._is_reserved(tok, "esac"):
+                self.next()
+                break
+            if tok.kind == "op" and tok.value == "(":
+                self.next()
+            patterns: list[Word] = []
+            while True:
+                pat = self.next()
+                if pat.kind != "word":
+                    raise self._eof() if pat.kind == "eof" else self._unexpected(pat)
+                assert pat.word is not None
+                patterns.append(pat.word)
+                sep = self.next()
+                if sep.kind == "op" and sep.value == "|":
+                    continue
+                if sep.kind == "op" and sep.value == ")":
+                    break
+                raise self._eof() if sep.kind == "eof" else self._unexpected(sep)
+            body = self.parse_list()
+            tok = self.peek()
+            if tok.kind == "op" and tok.value in (";;", ";&", ";;&"):
+                self.next()
+                items.append((patterns, body, tok.value))
+                continue
+            items.append((patterns, body, ";;"))
+            self._expect("esac")
+            break
+        return Case(subject, items, lineno=lineno)
+
+    def _redirects_after(self, cmd: Any) -> Any:
+        """Redirections after a compound command (`done > file`); any other word is an error."""
+        while True:
+            tok = self.peek()
+            if tok.kind == "op" and tok.value in REDIRECT_OPS:
+                self.next()
+                cmd.redirects.append(self._redirect_from(tok))
+            elif tok.kind == "word":
+                raise self._unexpected(tok)
+            else:
+                return cmd
+
+    def _redirect_from(self, op: Token) -> Redirect:
+        target = self.peek()
+        if target.kind != "word":
+            raise self._unexpected(target)
+        self.next()
+        assert target.word is not None
+        redir = Redirect(op.fd, op.value, target.word)
+        if op.value in ("<<", "<<-"):
+            word = target.word
+            quoted = any(isinstance(p, Lit) and p.quoted for p in word.parts) or any(
+                c in word.raw for c in "'\"\\")
+            delim = "".join(p.text if isinstance(p, Lit) else word.raw for p in word.parts)
+            self._heredocs.append((redir, delim, op.value == "<<-", quoted, target.lineno))
+        else:
+            self._check_redirect(redir)
+        return redir
+
+    def _simple(self) -> Simple:
+        cmd = Simple(lineno=self.peek().lineno)
+        while True:
+            tok = self.peek()
+            if tok.kind == "word":
+                self.next()
+                word = tok.word
+                assert word is not None
+                if not cmd.words:
+                    assign = self._as_assignment(word)
+                    if assign is not None:
+                        cmd.assigns.append(assign)
+                        continue
+                    nxt = self.peek()
+                    if (nxt.kind == "op" and nxt.value == "(" and not cmd.assigns and not cmd.redirects
+                            and NAME.fullmatch(tok.value)):
+                        self.next()
+                        close = self.next()
+                        if close.kind != "op" or close.value != ")":
+                            raise self._unexpected(close)
+                        return self._function_body(tok.value, cmd.lineno)  # type: ignore[return-value]
+                self._check_word(word)
+                cmd.words.append(word)
+            elif tok.kind == "op" and tok.value in REDIRECT_OPS:
+                self.next()
+                cmd.redirects.append(self._redirect_from(tok))
+            elif tok.kind == "op" and tok.value == "(":
+                if cmd.assigns and not cmd.words and not cmd.assigns[-1][2].raw:
+                    raise Unsupported(f"arrays are not supported: {cmd.assigns[-1][0]}=(...)")
+                raise self._unexpected(tok)
+            else:
+                break
+        if not (cmd.words or cmd.assigns or cmd.redirects):
+            tok = self.peek()
+            raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
+        return cmd
+
+    @staticmethod
+    def _as_assignment(word: Word) -> tuple[str, bool, Word] | None:
+        first = word.parts[0] if word.parts else None
+        if not isinstance(first, Lit) or first.quoted:
+            return None
+        m = ASSIGN.match(first.text)
+        if not m:
+            return None
+        rest = first.text[m.end():]
+        if rest.startswith("(") and len(word.parts) == 1:
+            raise Unsupported(f"arrays are not supported: {word.raw}")
+        value_parts: list[Part] = ([Lit(rest, False)] if rest else []) + word.parts[1:]
+        return m.group(1), m.group(2) == "+", Word(value_parts, word.raw[m.end():])
+
+    @staticmethod
+    def _check_word(word: Word) -> None:
+        for i, part in enumerate(word.parts):
+            if isinstance(part, Lit) and not part.quoted:
+                if i == 0 and part.text.startswith("~"):
+                    raise Unsupported(f"tilde expansion is not supported: {word.raw}")
+                if BRACE.search(part.text):
+                    raise Unsupported(f"brace expansion is not supported: {word.raw}")
+
+    @staticmethod
+    def _check_redirect(redir: Redirect) -> None:
+        fd, op = redir.fd, redir.op
+        shown = f"{'' if fd is None else fd}{op}{redir.target.raw}"
+        if op in ("<>",) or (op == "<&"):
+            raise Unsupported(f"the redirection {shown} is not supported")
+        if fd is not None and fd not in (0, 1, 2) and not (
+                op in (">", ">>", ">|") and redir.target.literal() == "/dev/null"):
+            raise Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
+        target = redir.target.literal()
+        if op == ">&" and target is not None and target.isdigit() and target not in ("0", "1", "2"):
+            raise Unsupported(f"file descriptors other than 0, 1 and 2 are not supported: {shown}")
+        if op in (">&", "<&") and target == "-":
+            raise Unsupported(f"closing a file descriptor is not supported: {shown}")
+
+
+def complete(text: str) -> bool:
+    """True when `text` is a whole command: no construct, quote or here-document left open.
+
+    A scenario's setup is read as a script: lines are joined until they form a
+    complete command (a here-document or a `for` loop spans lines).
+    """
+    try:
+        parser = Parser(text)
+        parser.parse_line()
+    except BashSyntaxError as e:
+        return not e.at_eof
+    except Unsupported:
+        return True
+    return not parser.open_heredoc
