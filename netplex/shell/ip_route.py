@@ -288,8 +288,7 @@ def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
             continue
         if req.src is not None and r.src != req.src:
             continue
-        ns.fib.tables[table].remove(r)
-        ns.config_changed()
+        ns.del_route(r)
         return Result(0)
     raise IpError("RTNETLINK answers: No such process", 2)
 
@@ -383,9 +382,7 @@ def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
         raise IpError('"ip route flush" requires arguments.', 1)
     routes, _, _ = _select(ns, args, True, tables)
     for r in routes:
-        ns.fib.tables[r.table].remove(r)
-    if routes:
-        ns.config_changed()
+        ns.del_route(r)
     return Result(0)
 
 

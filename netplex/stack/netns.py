@@ -609,17 +609,13 @@ class Namespace(Ipv4Path, ArpMixin):
         table.insert(route)
         self.config_changed()
 
-    def del_route(self, match: dict[str, Any]) -> None:
-        """fib_table_delete: the first route matching every given attribute."""
-        table = self.fib.table(match.get("table", RT_TABLE_MAIN))
-        if table is not None:
-            for r in table.find(match["dst"], match["plen"]):
-                if all(getattr(r, k) == v if k not in ("dev",) else r.dev is v
-                       for k, v in match.items() if k not in ("dst", "plen", "table") and v is not None):
-                    table.remove(r)
-                    self.config_changed()
-                    return
-        raise NetplexError("RTNETLINK answers: No such process", errno.ESRCH)
+    def del_route(self, route: Route) -> None:
+        """fib_table_delete of a route the caller selected (`ip route del`, `flush`)."""
+        table = self.fib.table(route.table)
+        if table is None or route not in table.find(route.dst, route.plen):
+            raise NetplexError("RTNETLINK answers: No such process", errno.ESRCH)
+        table.remove(route)
+        self.config_changed()
 
     # -- policy rules (ip rule) -------------------------------------------------
     def add_rule(self, rule: FibRule) -> None:

@@ -34,8 +34,16 @@ class SkbMeta:
     def copy(self) -> SkbMeta:
         """skb_clone: a clone keeps the metadata (and a reference to the same conntrack)."""
         m = SkbMeta.__new__(SkbMeta)
-        for k in SkbMeta.__slots__:
-            setattr(m, k, getattr(self, k))
+        m.mark = self.mark
+        m.ct = self.ct
+        m.ctinfo = self.ctinfo
+        m.priority = self.priority
+        m.tc_index = self.tc_index
+        m.physin = self.physin
+        m.physout = self.physout
+        m.nf_trace = self.nf_trace
+        m.local_socket = self.local_socket
+        m.iif = self.iif
         return m
 
 

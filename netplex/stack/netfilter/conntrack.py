@@ -773,12 +773,12 @@ def _rules_need_conntrack(nf: Any) -> bool:
         for ch in t.chains.values():
             for r in ch.rules:
                 tobj = r.tobj
-                if tobj is not None and (tobj.name in CT_TARGETS or getattr(tobj, "needs_conntrack", False)):
+                if tobj is not None and (tobj.name in CT_TARGETS or tobj.needs_conntrack):
                     # xt_CT: --notrack (and NOTRACK) needs no conntrack (no nf_ct_netns_get)
-                    if not getattr(tobj, "notrack", False):
+                    if not tobj.notrack:
                         return True
                 for m in r.matches:
-                    if m.name in CT_MATCHES or getattr(m, "needs_conntrack", False):
+                    if m.name in CT_MATCHES or m.needs_conntrack:
                         return True
     return False
 

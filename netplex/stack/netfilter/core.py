@@ -411,6 +411,7 @@ class _Extension:
     options: ClassVar[tuple[OptSpec, ...]] = ()
     tables: ClassVar[tuple[str, ...] | None] = None
     hooks: ClassVar[frozenset[str] | None] = None
+    needs_conntrack: ClassVar[bool] = False   # the namespace must track connections for it
     __slots__ = ()
 
     def save(self) -> str:
@@ -438,12 +439,16 @@ class Match(_Extension):
     def match(self, ctx: PacketCtx) -> bool:
         return True
 
-    # Optional index hint: (proto, dport_range, in_dev) this match restricts to; see table.py.
+    def index_ports(self) -> tuple[int | None, int | None]:
+        """The single source / destination port this match requires, for the chain
+        index (table.py); (None, None): it pins none."""
+        return None, None
 
 
 class Target(_Extension):
     """An iptables target (xt_target + its libxt_ parser). `target(ctx)` returns a verdict."""
 
+    notrack: bool = False   # CT --notrack / NOTRACK: the rule needs no conntrack after all
     __slots__ = ()
 
     @classmethod

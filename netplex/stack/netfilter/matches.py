@@ -10,6 +10,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from netplex.packet.icmp import Icmp
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
 from netplex.stack.netfilter.core import (
     IP_CT_IS_REPLY,
     IP_CT_UNTRACKED,
@@ -82,9 +85,8 @@ def transport_ports(ip: Any) -> tuple[int, int] | None:
     if ip.frag:
         return None
     p = ip.payload
-    sp = getattr(p, "sport", None)
-    if sp is not None:
-        return sp, p.dport
+    if isinstance(p, (Tcp, Udp)):
+        return p.sport, p.dport
     if isinstance(p, (bytes, bytearray)) and len(p) >= 4:
         return (p[0] << 8) | p[1], (p[2] << 8) | p[3]
     return None
@@ -279,9 +281,10 @@ class TcpMatch(PortMatch):
         if not self.ports_ok(ip):
             return False
         if self.flg_mask or self.finv:
-            flags = getattr(ip.payload, "flags", None)
-            if flags is None:
+            seg = ip.payload
+            if not isinstance(seg, Tcp):
                 return False
+            flags = seg.flags
             if ((flags & self.flg_mask) == self.flg_cmp) == self.finv:
                 return False
         if self.option:
@@ -416,9 +419,9 @@ class IcmpMatch(Match):
         if ip.frag:
             return False
         p = ip.payload
-        t = getattr(p, "type", None)
-        if t is None:
+        if not isinstance(p, Icmp):
             return False
+        t = p.type
         ok = self.type == 0xFF or (t == self.type and self.code_min <= p.code <= self.code_max)
         return ok != self.inv
 
@@ -836,7 +839,7 @@ class ConntrackMatch(Match):
                 return False
         if "ctexpire" in items:
             inv, (lo, hi) = items["ctexpire"]
-            left = max(0, (getattr(ct, "timeout", 0) - ctx.ns.sched.now) // 1_000_000_000)
+            left = max(0, (ct.timeout - ctx.ns.sched.now) // 1_000_000_000)
             if (lo <= left <= hi) == inv:
                 return False
         return True

@@ -479,7 +479,7 @@ TABLE_INIT["nat"] = _nat_init
 def masquerade_source(ns: Any, out: Any, dst: int) -> int | None:
     """nf_nat_masquerade_ipv4's address: inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE)."""
     r = ns.fib.lookup(dst)
-    nh = r.gw if r is not None and getattr(r, "gw", None) is not None else dst
+    nh = r.gw if r is not None and r.gw is not None else dst
     addrs = ns.dev_addrs(out)
     for a in addrs:
         if not a.secondary and a.scope == 0 and (nh & a.mask) == a.prefix:

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from heapq import merge
 from typing import Any
 
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
 from netplex.stack.netfilter.core import (
     NF_ACCEPT,
     NF_DROP,
@@ -92,8 +94,8 @@ class Chain:
         sport = dport = None
         if (proto == 6 or proto == 17) and not ip.frag:
             p = ip.payload
-            dport = getattr(p, "dport", None)
-            sport = getattr(p, "sport", None)
+            if isinstance(p, (Tcp, Udp)):
+                sport, dport = p.sport, p.dport
         key = (proto, sport, dport, indev)
         cache = self._cache
         c = cache.get(key)
@@ -138,13 +140,11 @@ def rule_pins(r: Rule) -> tuple[Any, Any, Any, Any]:
     sport = dport = None
     if proto in (6, 17):
         for m in r.matches:
-            f = getattr(m, "index_ports", None)
-            if f is not None:
-                s, d = f()
-                if s is not None and sport is None:
-                    sport = s
-                if d is not None and dport is None:
-                    dport = d
+            s, d = m.index_ports()
+            if s is not None and sport is None:
+                sport = s
+            if d is not None and dport is None:
+                dport = d
     return (proto, sport, dport, indev)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.icmp import Icmp
+from netplex.packet.tcp import Tcp
 from netplex.stack.netfilter.core import (
     NF_DROP,
     XT_CONTINUE,
@@ -134,7 +135,7 @@ class RejectTarget(Target):
         ns = ctx.ns
         if self.code == -1:
             seg = ip.payload
-            if ip.frag or getattr(seg, "flags", None) is None:
+            if ip.frag or not isinstance(seg, Tcp):
                 return NF_DROP
             from netplex.stack.netfilter.conntrack import ct_attach_meta
             from netplex.stack.tcp import send_reset
@@ -601,7 +602,7 @@ class TcpmssTarget(Target):
 
     def target(self, ctx: PacketCtx) -> int:
         seg = ctx.ip.payload
-        if getattr(seg, "flags", 0) & 0x02 and getattr(seg, "mss", None) is not None:
+        if isinstance(seg, Tcp) and seg.flags & 0x02 and seg.mss is not None:
             mss = self.mss
             if mss == 0xFFFF:
                 dev = ctx.out_dev

@@ -225,7 +225,7 @@ class _NatTarget(Target):
 
     def target(self, ctx: PacketCtx) -> int:
         ct = ctx.meta.ct
-        if ct is None or not hasattr(ct, "tuple_reply"):
+        if ct is None:
             return NF_ACCEPT
         return nf_nat_setup_info(ct, self.range.nat_range(self.flags), self.manip)
 
@@ -296,7 +296,7 @@ class MasqueradeTarget(Target):
 
     def target(self, ctx: PacketCtx) -> int:
         ct = ctx.meta.ct
-        if ct is None or not hasattr(ct, "tuple_reply"):
+        if ct is None:
             return NF_ACCEPT
         if ct.tuple_orig[0] == 0:
             return NF_ACCEPT
@@ -356,7 +356,7 @@ class RedirectTarget(Target):
 
     def target(self, ctx: PacketCtx) -> int:
         ct = ctx.meta.ct
-        if ct is None or not hasattr(ct, "tuple_reply"):
+        if ct is None:
             return NF_ACCEPT
         if ctx.hook == "OUTPUT":
             newdst = 0x7F000001
@@ -412,7 +412,7 @@ class NetmapTarget(Target):
 
     def target(self, ctx: PacketCtx) -> int:
         ct = ctx.meta.ct
-        if ct is None or not hasattr(ct, "tuple_reply"):
+        if ct is None:
             return NF_ACCEPT
         manip = MANIP_DST if ctx.hook in ("PREROUTING", "OUTPUT") else MANIP_SRC
         old = ctx.ip.dst if manip == MANIP_DST else ctx.ip.src
