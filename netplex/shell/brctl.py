@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
 from netplex.shell.iproute_fmt import bridge_id
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
+from netplex.stack import rtnl
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Loopback
 from netplex.stack.netns import valid_ifname
@@ -85,7 +87,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             return _err(f"device {br} already exists; can't create bridge with the same name")
         if not valid_ifname(br):
             return _err("add bridge failed: Invalid argument")
-        ns.add_bridge(br)
+        rtnl.newlink(ns, "bridge", br)
         return Result(0)
     if name == "delbr":
         d = ns.devices.get(args[0])
@@ -95,7 +97,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             return _err(f"can't delete bridge {args[0]}: Operation not permitted")
         if d.up:
             return _err(f"bridge {args[0]} is still up; can't delete it")
-        ns.del_device(d)
+        rtnl.dellink(d)
         return Result(0)
     if name in ("addif", "delif"):
         br = _bridge(ns, args[0])
@@ -118,7 +120,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
                 elif isinstance(dev, Loopback):
                     out_err.append(f"can't add {ifname} to bridge {br.name}: Invalid argument\n")
                 else:
-                    ns.set_master(dev, br)
+                    rtnl.set_master(dev, br)
                     continue
                 status = 1
             else:
@@ -126,7 +128,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
                     out_err.append(f"device {ifname} is not a port of {br.name}\n")
                     status = 1
                     continue
-                ns.set_master(dev, None)
+                rtnl.set_master(dev, None)
         return Result(status, "", "".join(out_err))
     if name == "show":
         out = "bridge name\tbridge id\t\tSTP enabled\tinterfaces\n"
@@ -179,33 +181,21 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
             return _err(f"bad {what} value")
         if br is None:
             return _err(f"set {what} failed: No such device")
-        from netplex.stack import stp as stp_mod
-
-        lo, hi = {"setfd": (stp_mod.BR_MIN_FORWARD_DELAY, stp_mod.BR_MAX_FORWARD_DELAY),
-                  "sethello": (stp_mod.BR_MIN_HELLO_TIME, stp_mod.BR_MAX_HELLO_TIME),
-                  "setmaxage": (stp_mod.BR_MIN_MAX_AGE, stp_mod.BR_MAX_MAX_AGE)}.get(name, (0, 0))
-        if name != "setageing" and (name != "setfd" or br.stp_state) and not lo * 100 <= cs <= hi * 100:
-            return _err(f"set {what} failed: Numerical result out of range")
-        if name == "setageing":
-            br.ageing_ns = cs * 10_000_000
-        elif name == "setfd":
-            br.forward_delay = cs
-        elif name == "sethello":
-            br.hello_time = cs
-        else:
-            br.max_age = cs
-        if br.stp is not None:
-            br.stp.set_timer_values()
-        ns.config_changed()
+        setter = {"setageing": br.set_ageing_time, "setfd": br.set_forward_delay,
+                  "sethello": br.set_hello_time, "setmaxage": br.set_max_age}[name]
+        try:
+            setter(cs)
+        except NetplexError as e:
+            return _err(f"set {what} failed: {e.message.removeprefix('RTNETLINK answers: ')}")
+        finally:
+            ns.config_changed()
         return Result(0)
     if name == "setbridgeprio":
         if not args[1].isdigit():
             return _err("bad priority")
         if br is None:
             return _err("set bridge priority failed: No such device")
-        br.priority = int(args[1]) & 0xFFFF
-        if br.stp is not None:
-            br.stp.change_bridge_id()
+        br.set_priority(int(args[1]))
         return Result(0)
     # hairpin, setpathcost, setportprio: <bridge> <port> <value>
     if br is None:
@@ -219,18 +209,15 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
     if name == "hairpin":
         if args[2] not in ("on", "off"):
             return Result(1, "", "expect on/off for argument\n")
-        port.hairpin = args[2] == "on"
+        br.port_set(port, hairpin=args[2] == "on")
     elif name == "setpathcost":
         if not args[2].isdigit():
             return _err("bad path cost value")
-        port.path_cost = int(args[2])
+        br.port_set(port, path_cost=int(args[2]))
     else:
         if not args[2].isdigit():
             return _err("bad priority value")
-        port.priority = int(args[2])
-    if name != "hairpin" and br.stp is not None:
-        br.stp.port_params_changed(port)
-    ns.config_changed()
+        br.port_set(port, priority=int(args[2]))
     return Result(0)
 
 

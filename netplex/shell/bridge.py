@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
-from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
-from netplex.stack.bridge import PORT_STATE_NAMES, Bridge, FdbEntry
+from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, PORT_STATE_NAMES, Bridge, FdbEntry
 from netplex.stack.device import Loopback
 
 __all__ = ["bridge", "port_state", "self_mc_entries"]
@@ -208,38 +209,21 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
         br, port = dev.master, dev.bridge_port
     else:
         br, port = dev, None
-    if vlan:
-        raise IpError("RTNETLINK answers: Invalid argument", 255)
-    if addr[0] & 1 or addr == b"\x00" * 6:
-        raise IpError("RTNETLINK answers: Invalid argument", 255)
-    now = ns.sched.now
-    e = br.fdb.get(addr)
-    if cmd == "del":
-        if e is None or e.port is not port:
-            raise IpError("RTNETLINK answers: No such file or directory", 255)
-        del br.fdb[addr]
-        ns.config_changed()
-        return Result(0)
-    if e is not None and cmd == "add":
-        raise IpError("RTNETLINK answers: File exists", 255)
-    is_local = state == "permanent"
-    is_static = state in ("permanent", "static")
-    if e is None:
-        br.fdb[addr] = FdbEntry(addr, port, now, is_local=is_local, is_static=is_static, added_by_user=True)
-    else:
-        e.port = port
-        e.is_local = is_local
-        e.is_static = is_static
-        e.updated = now
-        e.added_by_user = True
-    ns.config_changed()
+    try:
+        if cmd == "del":
+            br.fdb_del(addr, port, vlan or 0)
+        else:
+            br.fdb_add(addr, port, vlan or 0, is_local=state == "permanent",
+                       is_static=state in ("permanent", "static"), replace=cmd != "add")
+    except NetplexError as e:
+        raise IpError(e.message, 255) from None
     return Result(0)
 
 
 def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state: str, cmd: str) -> Result:
     """vxlan_fdb_add / vxlan_fdb_delete: entries with their remote VTEPs."""
     from netplex.packet.addr import ip_to_int
-    from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, VxlanFdb, VxlanRemote
+    from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, VxlanRemote
 
     def num(key: str, limit: int, what: str) -> int | None:
         if key not in vx:
@@ -270,43 +254,14 @@ def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state:
     rd = VxlanRemote(ip, port or dev.dstport, dev.vni if vni is None else vni, ifindex)
     nud = {"permanent": NUD_PERMANENT | NUD_NOARP, "static": NUD_NOARP | NUD_REACHABLE,
            "dynamic": NUD_REACHABLE}[state]
-    f = dev.fdb_find(addr)
-    if cmd == "del":
-        if f is None:
-            raise IpError("RTNETLINK answers: No such file or directory", 255)
-        if "dst" in vx:
-            match = [r for r in f.remotes if r.ip == ip and (port is None or r.port == rd.port)
-                     and (vni is None or r.vni == rd.vni)]
-            if not match:
-                return Result(0)   # __vxlan_fdb_delete: no such remote is not an error
-            f.remotes.remove(match[0])
-            if f.remotes:
-                return Result(0)
-        del dev.fdb[addr]
-        ns.config_changed()
-        return Result(0)
-    if addr[0] & 1 and addr != b"\xff" * 6 and not ip:
-        raise IpError("RTNETLINK answers: Invalid argument", 255)
-    now = ns.sched.now
-    if f is None:
-        f = VxlanFdb(addr, nud, now)
-        f.remotes.append(rd)
-        dev.fdb[addr] = f
-    elif cmd == "add":
-        raise IpError("RTNETLINK answers: File exists", 255)
-    elif cmd == "append":
-        if not any(r.same(rd) for r in f.remotes):
-            f.remotes.append(rd)
-        f.state = nud
-        f.updated = now
-    else:   # replace: the first remote takes the new values
-        if f.remotes:
-            f.remotes[0] = rd
+    try:
+        if cmd == "del":
+            dev.fdb_del(addr, ip if "dst" in vx else None, None if port is None else rd.port,
+                        None if vni is None else rd.vni)
         else:
-            f.remotes.append(rd)
-        f.state = nud
-        f.updated = now
-    ns.config_changed()
+            dev.fdb_add(addr, rd, nud, cmd)
+    except NetplexError as e:
+        raise IpError(e.message, 255) from None
     return Result(0)
 
 
@@ -388,32 +343,9 @@ def _link_set(ns: Any, args: list[str]) -> Result:
         raise IpError("RTNETLINK answers: Numerical result out of range", 255)
     if changes.get("mcast_router", 0) > 3:
         raise IpError("RTNETLINK answers: Invalid argument", 255)
-    for k, v in changes.items():
-        if k == "mcast_router":
-            _set_port_router(port, v)
-        elif k == "mcast_flood":
-            port.mcast_flood = v
-        elif k == "cost":
-            port.path_cost = v
-        elif k in ("priority", "state"):
-            setattr(port, k, v)
-        else:
-            setattr(port, _FLAG_ATTRS[k], v)
-    ns.config_changed()
+    names = {"cost": "path_cost"}
+    port.bridge.port_set(port, **{names.get(k, k): v for k, v in changes.items()})
     return Result(0)
-
-
-def _set_port_router(port: Any, value: int) -> None:
-    """br_multicast_set_port_router: 0 never, 1 learned from queries, 2 always, 3 for a while."""
-    from netplex.stack.bridge import MDB_RTR_TYPE_TEMP
-
-    port.mcast_router = value
-    br = port.bridge
-    m = br.mcast_ctx()
-    if value == MDB_RTR_TYPE_TEMP:
-        m.rports[port] = br.ns.sched.now + m.querier_interval
-    else:
-        m.rports.pop(port, None)
 
 
 def _timer(ns_left: int) -> str:
@@ -487,9 +419,6 @@ def _mdb_show(ns: Any, args: list[str], details: bool, stats: bool) -> Result:
 
 def _vlan_modify(ns: Any, args: list[str], cmd: str) -> Result:
     """bridge vlan add|del (bridge/vlan.c vlan_modify, then br_setlink / br_vlan_add)."""
-    from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED
-    from netplex.stack.vlan import vlan_add, vlan_del
-
     d = None
     vid = vid_end = -1
     self_ = master = False
@@ -533,23 +462,20 @@ def _vlan_modify(ns: Any, args: list[str], cmd: str) -> Result:
     if self_ and not master:
         if not isinstance(dev, Bridge):
             raise IpError("RTNETLINK answers: Operation not supported", 255)
-        owner, vlans = dev, dev.vlans
+        br, port = dev, None
     else:
-        if dev.bridge_port is None:
+        port = dev.bridge_port
+        if port is None:
             raise IpError("RTNETLINK answers: Operation not supported", 255)
-        owner, vlans = dev.bridge_port, dev.bridge_port.vlans
+        br = port.bridge
     vids = list(range(vid, (vid_end if vid_end != -1 else vid) + 1))
-    if any(v == 0 or v >= 4095 for v in vids):
-        raise IpError("RTNETLINK answers: Invalid argument", 255)
-    if cmd == "del":
-        if not all(v in vlans for v in vids):
-            raise IpError("RTNETLINK answers: No such file or directory", 255)
-        for v in vids:
-            vlan_del(vlans, owner, v)
-    else:
-        for v in vids:
-            vlan_add(vlans, owner, v, flags)
-    ns.config_changed()
+    try:
+        if cmd == "del":
+            br.vlan_del(port, vids)
+        else:
+            br.vlan_add(port, vids, flags)
+    except NetplexError as e:
+        raise IpError(e.message, 255) from None
     return Result(0)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.packet.addr import ip_to_int
-from netplex.packet.gre import GRE_CSUM, GRE_KEY, GRE_SEQ
+from netplex.packet.gre import GRE_CSUM, GRE_SEQ
 from netplex.shell.iproute_fmt import IpError, invarg, matches, need_arg, parse_u32
+from netplex.stack import rtnl
 
-__all__ = ["parse_kind", "create", "change_kind", "set_default_pvid", "VXLAN_USAGE", "VLAN_USAGE", "gre_usage"]
+__all__ = ["parse_kind", "create", "change_kind", "VXLAN_USAGE", "VLAN_USAGE", "gre_usage"]
 
 VLAN_USAGE = """Usage: ... vlan id VLANID
 		[ protocol VLANPROTO ]
@@ -354,50 +356,18 @@ def _free_name(ns: Any, stem: str) -> str:
     return f"{stem}{n}"
 
 
-def gre_cfg(o: dict[str, Any]) -> dict[str, Any]:
-    return {"local": o.get("local", 0), "remote": o.get("remote", 0), "link": o.get("link"),
-            "ttl": o.get("ttl", 0), "tos": o.get("tos", 0), "ikey": o.get("ikey"), "okey": o.get("okey"),
-            "iflags": o.get("iflags", 0), "oflags": o.get("oflags", 0), "pmtudisc": o.get("pmtudisc", True)}
-
-
 def create(ns: Any, req: Any, name: str | None) -> Any:
-    """The device a `type vlan|vxlan|gre|gretap` add makes, after the kernel's checks."""
-    from netplex.errors import NetplexError
-
+    """The device a `type vlan|vxlan|gre|gretap` add makes (rtnl.newlink applies the kernel's checks)."""
     kind = req.kind
-    o = req.opts
+    o = {k: v for k, v in req.opts.items() if not k.startswith("_") and k != "warning"}
+    if kind == "vlan":
+        o["link"] = req.link
+        if req.mtu is not None:
+            o["mtu"] = req.mtu
+    if kind == "vxlan" and "warning" in req.opts:
+        req.warning = req.opts["warning"]
     try:
-        if kind == "vlan":
-            if "id" not in o:
-                raise IpError("Error: 8021q: VLAN id not specified.", 2)
-            if req.link is None:
-                raise IpError("Error: 8021q: link not specified.", 2)
-            vid = o["id"]
-            if vid >= 4095:
-                raise IpError("Error: 8021q: Invalid VLAN id.", 2)
-            lower = req.link
-            if lower.kind == "loopback":
-                raise IpError("Error: 8021q: VLANs not supported on device.", 2)
-            proto = o.get("proto", 0x8100)
-            if (lower.ifindex, proto, vid) in ns.vlan_devs:
-                raise IpError("Error: 8021q: VLAN device already exists.", 2)
-            if req.mtu is not None and req.mtu > lower.mtu:
-                raise IpError("RTNETLINK answers: Invalid argument", 2)
-            dev = ns.add_vlan(name or _free_name(ns, "vlan"), lower, vid, proto)
-            dev.reorder_hdr = o.get("reorder_hdr", True)
-            dev.loose_binding = o.get("loose_binding", False)
-            return dev
-        if kind == "vxlan":
-            if "vni" not in o:
-                raise IpError("Error: Required attributes not provided to perform the operation.", 2)
-            cfg = {k: o[k] for k in ("group", "local", "lower", "srcport", "learning", "ttl", "ttl_inherit",
-                                     "tos", "ageing", "udpcsum") if k in o}
-            cfg["dstport"] = o.get("dstport") or 8472
-            dev = ns.add_vxlan(name or _free_name(ns, "vxlan"), o["vni"], **cfg)
-            if "warning" in o:
-                req.warning = o["warning"]
-            return dev
-        return ns.add_gre(name or _free_name(ns, kind), kind, **gre_cfg(o))
+        return rtnl.newlink(ns, kind, name or _free_name(ns, kind), **o)
     except NetplexError as e:
         raise IpError(e.message, 2) from None
 
@@ -405,46 +375,10 @@ def create(ns: Any, req: Any, name: str | None) -> Any:
 def change_kind(ns: Any, dev: Any, req: Any) -> None:
     """changelink for the kinds netplex models (what the kernel lets change)."""
     o = {k: v for k, v in req.opts.items() if not k.startswith("_") and k != "warning"}
-    if dev.kind == "vxlan":
-        if "vni" in o and o["vni"] != dev.vni:
-            raise IpError("Error: Cannot change VNI.", 2)
-        for k, v in o.items():
-            if k in ("ttl", "ttl_inherit", "tos", "ageing", "learning", "udpcsum", "srcport", "local", "group"):
-                setattr(dev, k, v)
-    elif dev.kind == "vlan":
-        if "id" in o and o["id"] != dev.vid:
-            raise IpError("RTNETLINK answers: Operation not supported", 2)
-        if "reorder_hdr" in o:
-            dev.reorder_hdr = o["reorder_hdr"]
-    elif dev.kind in ("gre", "gretap"):
-        cfg = gre_cfg({**_gre_current(dev), **o})
-        dev._tunnel_init(**cfg)
-    ns.config_changed()
-
-
-def _gre_current(dev: Any) -> dict[str, Any]:
-    return {"local": dev.local, "remote": dev.remote, "link": dev.link_dev, "ttl": dev.ttl, "tos": dev.tos,
-            "ikey": dev.ikey, "okey": dev.okey, "iflags": dev.iflags & ~GRE_KEY, "oflags": dev.oflags & ~GRE_KEY,
-            "pmtudisc": dev.pmtudisc}
-
-
-def set_default_pvid(br: Any, vid: int) -> None:
-    """br_vlan_set_default_pvid: ports still on the old default move to the new one."""
-    from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED
-    from netplex.stack.vlan import vlan_add, vlan_del
-
-    old = br.vlan_default_pvid
-    if vid == old:
-        return
-    if vid >= 4095:
-        raise IpError("RTNETLINK answers: Numerical result out of range", 2)
-    flags = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
-    for owner, vlans in [(br, br.vlans)] + [(p, p.vlans) for p in br.ports]:
-        if old and owner.pvid == old and vlans.get(old) == flags:
-            vlan_del(vlans, owner, old)
-            if vid:
-                vlan_add(vlans, owner, vid, flags)
-    br.vlan_default_pvid = vid
+    try:
+        rtnl.changelink(dev, **o)
+    except NetplexError as e:
+        raise IpError(e.message, 2) from None
 
 
 def _u8_or_inherit(v: str, inherit: int, error: str) -> int:

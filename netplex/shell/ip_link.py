@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.packet.addr import mac_to_bytes
-from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_lines, link_name,
-                                       matches, need_arg, operstate, link_flags, parse_u32)
+from netplex.shell.iproute_fmt import (
+    IpError,
+    duparg2,
+    ifname_or_error,
+    invarg,
+    link_flags,
+    link_lines,
+    link_name,
+    matches,
+    need_arg,
+    operstate,
+    parse_u32,
+)
 from netplex.shell.result import Result
+from netplex.stack import rtnl
 from netplex.stack.bridge import Bridge
-from netplex.stack.device import Loopback, Tap
+from netplex.stack.device import Tap
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
@@ -269,6 +282,10 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
         from netplex.shell import ip_l2
 
         ip_l2.parse_kind(ns, req, kind, args)
+    elif kind in rtnl.LINK_KINDS and kind != "tun":
+        # a kind registered with the stack that takes no options of its own here
+        if args:
+            raise IpError(f'{kind}: unknown command "{args[0]}"?', 1)
     elif kind in _UNMODELLED_KINDS:
         raise IpError(f"netplex: ip link type {kind} is not supported", 2)
     elif kind in ("tun", "tap"):
@@ -299,15 +316,10 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
         if dev.up:
             raise IpError("RTNETLINK answers: Device or resource busy", 2)
     if req.master is not None:
-        m = req.master
-        if m is dev:
-            raise IpError("Error: Can not enslave a bridge to itself.", 2)
-        if not isinstance(m, Bridge):
-            raise IpError("RTNETLINK answers: Operation not supported", 2)
-        if isinstance(dev, Loopback):
-            raise IpError("Error: Can not enslave loopback device.", 2)
-        if isinstance(dev, Bridge):
-            raise IpError("Error: Can not enslave a bridge to a bridge.", 2)
+        try:
+            rtnl.check_master(dev, req.master)
+        except NetplexError as e:
+            raise IpError(e.message, 2) from None
     if req.bridge and not isinstance(dev, Bridge):
         raise IpError("netplex: bridge options on a non-bridge device are not supported", 2)
     if req.opts and req.kind != dev.kind:
@@ -326,84 +338,17 @@ def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     if req.up is not None:
         ns.set_link_up(dev, req.up)
     if req.nomaster:
-        ns.set_master(dev, None)
+        rtnl.set_master(dev, None)
     if req.master is not None:
-        ns.set_master(dev, req.master)
+        rtnl.set_master(dev, req.master)
     if req.txqlen is not None:
         dev.txqueuelen = req.txqlen
     if req.bridge:
-        _apply_bridge(ns, dev, req.bridge)
+        rtnl.changelink(dev, **req.bridge)
     if req.opts:
         from netplex.shell import ip_l2
 
         ip_l2.change_kind(ns, dev, req)
-
-
-# br_changelink applies the attributes in this order and stops at the first error
-_BR_CHANGELINK_ORDER = ("forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority",
-                        "vlan_filtering", "group_fwd_mask", "vlan_default_pvid", "mcast_snooping",
-                        "mcast_querier")
-
-
-def _apply_bridge(ns: Any, br: Bridge, opts: dict[str, int]) -> None:
-    """br_changelink: the kernel's range checks (STP timers in USER_HZ centiseconds)."""
-    from netplex.stack import stp as stp_mod
-
-    erange = IpError("RTNETLINK answers: Numerical result out of range", 2)
-    try:
-        for key in _BR_CHANGELINK_ORDER:
-            if key not in opts:
-                continue
-            value = opts[key]
-            if key == "forward_delay":
-                # br_set_forward_delay: checked only while STP runs
-                if br.stp_state and not (stp_mod.BR_MIN_FORWARD_DELAY * 100 <= value
-                                         <= stp_mod.BR_MAX_FORWARD_DELAY * 100):
-                    raise erange
-                br.forward_delay = value
-            elif key == "hello_time":
-                if not stp_mod.BR_MIN_HELLO_TIME * 100 <= value <= stp_mod.BR_MAX_HELLO_TIME * 100:
-                    raise erange
-                br.hello_time = value
-            elif key == "max_age":
-                if not stp_mod.BR_MIN_MAX_AGE * 100 <= value <= stp_mod.BR_MAX_MAX_AGE * 100:
-                    raise erange
-                br.max_age = value
-            elif key == "ageing_time":
-                br.ageing_ns = value * 10_000_000
-                if br.stp is not None and br.stp.saved_ageing_ns is not None:
-                    br.stp.saved_ageing_ns = br.ageing_ns
-            elif key == "stp_state":
-                br.set_stp_state(value)
-            elif key == "priority":
-                br.priority = value
-                if br.stp is not None:
-                    br.stp.change_bridge_id()
-            elif key == "vlan_filtering":
-                if value != br.vlan_filtering:
-                    br.vlan_filtering = value
-                    br.select_datapath()
-            elif key == "mcast_snooping":
-                # br_multicast_toggle: the snooping group is joined only while snooping
-                from netplex.stack.bridge import MCAST_SNOOPERS
-                from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
-
-                if value != br.mcast_snooping:
-                    br.mcast_snooping = value
-                    if br.up:
-                        (ip_mc_join_group if value else ip_mc_leave_group)(ns, br, MCAST_SNOOPERS)
-            elif key == "mcast_querier":
-                br.mcast_ctx().set_querier(value)   # br_multicast_set_querier
-            elif key == "vlan_default_pvid":
-                from netplex.shell.ip_l2 import set_default_pvid
-
-                set_default_pvid(br, value)
-            else:
-                setattr(br, _BRIDGE_OPTS[key], value)
-            if key in ("forward_delay", "hello_time", "max_age") and br.stp is not None:
-                br.stp.set_timer_values()
-    finally:
-        ns.config_changed()
 
 
 def _netns_arg(machine: Machine | None, value: str) -> Namespace:
@@ -445,14 +390,15 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
         if name is None:
             taken = set(ns.devices) | ({peer_name} if peer_ns is ns else set())
             name = _free_veth_name(taken)
-        dev, peer = ns.add_veth_pair(name, peer_ns, peer_name)
+        dev = rtnl.newlink(ns, "veth", name, peer=peer_name, peer_ns=peer_ns,
+                           peer_mac=req.peer.get("mac"), peer_mtu=req.peer.get("mtu"))
         if machine is not None:
             machine.link_crossed(dev)
-        for d, mac, mtu in ((peer, req.peer.get("mac"), req.peer.get("mtu")), (dev, req.mac, req.mtu)):
-            if mac is not None and not (mac[0] & 1):
-                d.mac = mac
-            if mtu is not None and d.min_mtu <= mtu <= d.max_mtu:
-                d.mtu = mtu
+        # veth_newlink applies the device's own address and mtu quietly, as it does the peer's
+        if req.mac is not None and not (req.mac[0] & 1):
+            dev.mac = req.mac
+        if req.mtu is not None and dev.min_mtu <= req.mtu <= dev.max_mtu:
+            dev.mtu = req.mtu
         req.mac = req.mtu = None
     elif req.kind in ("vlan", "vxlan", "gre", "gretap"):
         from netplex.shell import ip_l2
@@ -470,16 +416,22 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
             while f"bridge{n}" in ns.devices:
                 n += 1
             name = f"bridge{n}"
-        dev = ns.add_bridge(name)
+        dev = rtnl.newlink(ns, "bridge", name)
         if req.bridge:
-            _apply_bridge(ns, dev, req.bridge)
+            rtnl.changelink(dev, **req.bridge)
         req.bridge = {}
-    else:  # pragma: no cover - _parse_kind_args rejects the rest
-        raise IpError("Error: Unknown device type.", 2)
+    else:
+        # any other kind registered in the stack's LINK_KINDS (one module each)
+        if name is None:
+            n = 0
+            while f"{req.kind}{n}" in ns.devices:
+                n += 1
+            name = f"{req.kind}{n}"
+        dev = rtnl.newlink(ns, req.kind, name)
     try:
         _check_set(ns, dev, req)
     except IpError:
-        ns.del_device(dev)
+        rtnl.dellink(dev)
         raise
     _apply_set(ns, dev, req)
     return Result(0, "", getattr(req, "warning", ""))
@@ -520,7 +472,7 @@ def _link_del(ns: Any, args: list[str]) -> Result:
     if name is None:
         raise IpError('Not enough information: "dev" argument is required.', 255)
     dev = ifname_or_error(ns, name)
-    ns.del_device(dev)
+    rtnl.dellink(dev)
     return Result(0)
 
 
@@ -687,7 +639,7 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
     if not adding:
         dev = ns.devices.get(name) if name else None
         if isinstance(dev, Tap) and dev.mode == mode:
-            ns.del_device(dev)
+            rtnl.dellink(dev)
         elif dev is not None:
             raise IpError("ioctl(TUNSETIFF): Invalid argument", 1)
         return Result(0)
@@ -700,10 +652,7 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         raise IpError("ioctl(TUNSETIFF): Invalid argument", 1)
     if name in ns.devices:
         raise IpError("ioctl(TUNSETIFF): Device or resource busy", 1)
-    tap = ns.add_tap(name)
-    tap.owner = user
-    tap.group = group
-    tap.multi_queue = multi
+    rtnl.newlink(ns, "tun", name, mode=mode, owner=user, group=group, multi_queue=multi)
     return Result(0)
 
 

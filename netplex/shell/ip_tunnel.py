@@ -14,6 +14,7 @@ from netplex.errors import NetplexError
 from netplex.packet.gre import GRE_CSUM, GRE_KEY, GRE_SEQ
 from netplex.shell.iproute_fmt import IpError, duparg2, invarg, matches, need_arg
 from netplex.shell.result import Result
+from netplex.stack import rtnl
 from netplex.stack.netns import valid_ifname
 
 __all__ = ["do_iptunnel", "tunnel_line"]
@@ -117,9 +118,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
                 dev = ns.devices.get(a)
                 if dev is None or dev.kind != "gre":
                     raise IpError(f'get tunnel "{a}" failed: No such device', 255)
-                from netplex.shell.ip_l2 import _gre_current
-
-                o = {**_gre_current(dev), **o}
+                o = {**rtnl.gre_current(dev), **o}
         count += 1
         i += 1
     if mode is None and name is not None:
@@ -171,8 +170,6 @@ def tunnel_line(dev: Any) -> str:
 
 
 def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
-    from netplex.shell.ip_l2 import gre_cfg
-
     if not args:
         args = ["show"]
     cmd, rest = args[0], args[1:]
@@ -199,7 +196,7 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
         dev = ns.devices.get(name) if name else None
         if dev is None or dev.kind != "gre":
             raise IpError(f'delete tunnel "{name or "gre0"}" failed: No such device', 255)
-        ns.del_device(dev)
+        rtnl.dellink(dev)
         return Result(0)
     if o.get("ttl") and o.get("pmtudisc") is False:
         raise IpError("ttl != 0 and nopmtudisc are incompatible", 255)
@@ -207,11 +204,8 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
         raise IpError("cannot determine tunnel mode (ipip, gre, vti or sit)", 255)
     if mode != "gre":
         raise IpError(f"netplex: ip tunnel mode {mode} is not supported", 2)
-    cfg = gre_cfg(o)
     if changing:
-        dev = ns.devices[name]
-        dev._tunnel_init(**cfg)
-        ns.config_changed()
+        rtnl.changelink(ns.devices[name], **{k: v for k, v in o.items() if k in rtnl.GRE_OPTS})
         return Result(0)
     if name is None:
         n = 1
@@ -221,7 +215,7 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
     if name in ns.devices:
         raise IpError('add tunnel "gre0" failed: File exists', 255)
     try:
-        ns.add_gre(name, "gre", **cfg)
+        rtnl.newlink(ns, "gre", name, **{k: v for k, v in o.items() if k in rtnl.GRE_OPTS})
     except NetplexError:
         raise IpError('add tunnel "gre0" failed: File exists', 255) from None
     return Result(0)

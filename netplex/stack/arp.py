@@ -96,7 +96,7 @@ class ArpMixin:
 
     def addr_usable_on(self, dev: Any, addr: int) -> bool:
         """arp_ignore=0 answers for any local address; a bridge port answers nothing itself."""
-        return dev.master is None
+        return dev.bridge_port is None
 
     def _arp_reply(self, dev: Any, req: Arp) -> None:
         reply = Arp(ARPOP_REPLY, dev.mac, req.tpa, req.sha, req.spa)

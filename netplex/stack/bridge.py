@@ -1,29 +1,54 @@
 """The Linux bridge (net/bridge/): ports, the forwarding database, flooding.
 
-`br_handle_frame` learns the source address on the ingress port (ageing
-300 s), then delivers to the bridge device itself (frames to its own or a
-port's address, broadcast and multicast), forwards to the port the FDB names
-(`br_forward`), or floods unknown unicast, broadcast and multicast to every
-other forwarding port (`br_flood`). The bridge device is an L3 device too:
-what the IP stack sends on it goes through the same FDB (`br_dev_xmit`).
-STP is off by default; with it off every up port forwards. With `stp_state 1`
-the spanning tree (`stp.py`) decides port states and consumes BPDUs; with
-`vlan_filtering 1` frames are classified, filtered and tagged per port
-(`vlan.py`). Either swaps in its own `handle_frame`/`xmit` on that bridge
-only, so a plain bridge's path is unchanged.
+A port is enslaved through the master API (`ndo_add_slave`, br_add_if),
+which registers the bridge's rx_handler on it (`BridgePort.rx_handler`,
+br_handle_frame); releasing it (`ndo_del_slave`, br_del_if) unregisters it.
+
+`handle_frame` is the one datapath (br_handle_frame → br_handle_frame_finish):
+BPDUs go to STP when it runs (`stp.py`); the port's state gates the frame; on
+a VLAN-filtering bridge (`vlan_filtering 1`) the frame is classified to a VLAN
+(br_allowed_ingress: its tag, or the port's PVID) and dropped if the port is
+not a member; the source is learned (per VLAN when filtering, ageing 300 s);
+then the frame is delivered to the bridge device itself (its own or a port's
+address, broadcast and multicast), forwarded to the port the FDB names
+(`br_forward`), or flooded to every other forwarding port (`br_flood`). A port
+receives only frames it should (should_deliver: not back where it came from
+unless `hairpin` is on, VLAN member on egress — br_allowed_egress — and
+tagged or untagged as its membership says, br_handle_vlan). The bridge device
+is an L3 device too: what the IP stack sends on it goes the same way
+(`br_dev_xmit`).
 
 IGMP snooping (br_multicast.c, mcast_snooping 1, the default) is `BridgeMcast`,
 created on a bridge when the first IPv4 multicast frame crosses it; only
-frames to 01:00:5e:… take that path.
+frames to 01:00:5e:… take that path, with VLAN filtering on or off.
+
+The kernel's rules for changing a bridge are methods here, called by the
+shell and by later systems alike: `changelink` (br_changelink: timers, STP,
+VLAN filtering, snooping, ...), `fdb_add`/`fdb_del` (br_fdb_add/br_fdb_delete)
+and the port options (`port_set`, br_setport).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import errno
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from netplex.engine.scheduler import NSEC_PER_SEC
-from netplex.packet.ethernet import ETH_P_IP
-from netplex.stack.device import NetDevice
+from netplex.errors import NetplexError
+from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_IP, Dot1Q, Ethernet
+from netplex.packet.igmp import IPOPT_RA, Igmp
+from netplex.packet.ipv4 import IPv4
+from netplex.stack import stp as stp_mod
+from netplex.stack.device import (
+    RX_HANDLER_CONSUMED,
+    Loopback,
+    NetDevice,
+    RxHandlerResult,
+    netdev_rx_handler_register,
+    netdev_rx_handler_unregister,
+)
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
 from netplex.stack.netfilter.hooks import br_nf_enabled, br_nf_forward, br_nf_pre_routing
 
 if TYPE_CHECKING:
@@ -37,6 +62,22 @@ BRIDGE_VLAN_INFO_MASTER, BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED = 1, 2
 MCAST_SNOOPERS = 0xE000006A   # 224.0.0.106, multicast router discovery (RFC 4286)
 PORT_STATE_NAMES = ("disabled", "listening", "learning", "forwarding", "blocking")
 MDB_RTR_TYPE_DISABLED, MDB_RTR_TYPE_TEMP_QUERY, MDB_RTR_TYPE_PERM, MDB_RTR_TYPE_TEMP = range(4)
+_BLOCKED = (BR_STATE_DISABLED, BR_STATE_BLOCKING, BR_STATE_LISTENING)
+
+# br_changelink: the IFLA_BR_* options netplex models, in the order the kernel applies them
+# (it stops at the first error, keeping what it already changed)
+BR_CHANGELINK_ORDER = ("forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority",
+                       "vlan_filtering", "group_fwd_mask", "vlan_default_pvid", "mcast_snooping",
+                       "mcast_querier")
+
+
+def _erange() -> NetplexError:
+    return NetplexError("RTNETLINK answers: Numerical result out of range", errno.ERANGE)
+
+
+def fdb_key(mac: bytes, vid: int) -> bytes:
+    """The FDB is keyed by address, and by address and VLAN once learned per VLAN."""
+    return mac if not vid else mac + vid.to_bytes(2, "big")
 
 
 class FdbEntry:
@@ -44,7 +85,7 @@ class FdbEntry:
 
     __slots__ = ("mac", "vlan", "port", "updated", "is_local", "is_static", "added_by_user")
 
-    def __init__(self, mac: bytes, port: Any, now: int, is_local: bool = False,
+    def __init__(self, mac: bytes, port: BridgePort | None, now: int, is_local: bool = False,
                  is_static: bool = False, vlan: int = 0, added_by_user: bool = False) -> None:
         self.mac = mac
         self.vlan = vlan
@@ -82,11 +123,64 @@ class BridgePort:
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
 
+    def rx_handler(self, frame: Ethernet) -> RxHandlerResult:
+        """br_handle_frame as the port's rx_handler: the bridge consumes every frame."""
+        self.bridge.handle_frame(self, frame)
+        return RX_HANDLER_CONSUMED
+
+
+def br_allowed_ingress(vlans: dict[int, int], pvid: int, frame: Ethernet) -> int:
+    """br_allowed_ingress: the frame's VLAN (its 802.1Q tag, else the PVID), 0 if not allowed.
+
+    Leaves the frame untagged (the VLAN travels beside it, as skb->vlan_tci)."""
+    tags = frame.vlans
+    if tags and tags[0].tpid == ETH_P_8021Q:
+        vid = tags[0].vid or pvid      # a priority tag (VID 0) takes the PVID
+        frame.vlans = tags[1:]
+    else:
+        vid = pvid
+    if not vid or vid not in vlans:
+        return 0
+    return vid
+
+
+def br_handle_vlan(vlans: dict[int, int], vid: int, frame: Ethernet) -> bool:
+    """br_allowed_egress + br_handle_vlan: False when the port is not in the VLAN; else tag it
+    unless the VLAN leaves this port untagged."""
+    flags = vlans.get(vid)
+    if flags is None:
+        return False
+    if not flags & BRIDGE_VLAN_INFO_UNTAGGED:
+        frame.vlans = (Dot1Q(vid),) + frame.vlans
+    return True
+
+
+def vlan_add(vlans: dict[int, int], owner: Bridge | BridgePort, vid: int, flags: int) -> None:
+    """br_vlan_add / nbp_vlan_add: (re)set one VLAN's flags; PVID moves to it if asked."""
+    new = flags & (BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED)
+    if new & BRIDGE_VLAN_INFO_PVID:
+        if owner.pvid and owner.pvid != vid and owner.pvid in vlans:
+            vlans[owner.pvid] &= ~BRIDGE_VLAN_INFO_PVID
+        owner.pvid = vid
+    elif owner.pvid == vid:
+        owner.pvid = 0
+    vlans[vid] = new
+
+
+def vlan_del(vlans: dict[int, int], owner: Bridge | BridgePort, vid: int) -> bool:
+    if vid not in vlans:
+        return False
+    del vlans[vid]
+    if owner.pvid == vid:
+        owner.pvid = 0
+    return True
+
 
 class Bridge(NetDevice):
     """A bridge device and its ports."""
 
     kind = "bridge"
+    accepts_ports = True
 
     def __init__(self, ns: Namespace, name: str, mac: bytes) -> None:
         super().__init__(ns, name, mac)
@@ -99,11 +193,11 @@ class Bridge(NetDevice):
         self.hello_time = 200
         self.max_age = 2000
         self.mac_set_by_user = False
-        self.stp: Any = None              # netplex.stack.stp.Stp, created when STP is first enabled
+        self.stp: stp_mod.Stp | None = None   # created when STP is first enabled
         self.vlans: dict[int, int] = {}   # the bridge device's own VLANs (`bridge vlan ... self`)
         self.pvid = 0
         self.vlan_default_pvid = 1
-        self._mcast_snooping = 1
+        self.mcast_snooping = 1
         self.next_port_no = 1
         self.group_fwd_mask = 0
         self.vlan_filtering = 0
@@ -113,17 +207,6 @@ class Bridge(NetDevice):
         # br_vlan_init: the bridge itself is in the default VLAN, PVID and untagged
         self.vlans[1] = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
         self.pvid = 1
-
-    @property
-    def mcast_snooping(self) -> int:
-        return self._mcast_snooping
-
-    @mcast_snooping.setter
-    def mcast_snooping(self, value: int) -> None:
-        """br_multicast_toggle: turning snooping off forgets every learned group."""
-        self._mcast_snooping = value
-        if not value:
-            self.mcast = None
 
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -162,6 +245,15 @@ class Bridge(NetDevice):
         if self.stp is not None:
             self.stp.change_bridge_id()
 
+    def port_mac_changed(self, port: BridgePort, old: bytes) -> None:
+        """br_fdb_changeaddr: a port's own (local) entry follows its new address."""
+        e = self.fdb.get(old)
+        if e is not None and e.port is port and e.is_local:
+            del self.fdb[old]
+            e.mac = port.dev.mac
+            self.fdb[e.mac] = e
+        self.recalc_mac()
+
     def recalc_mac(self) -> None:
         """br_stp_recalculate_bridge_id: take the lowest port address unless set by hand."""
         if self.mac_set_by_user:
@@ -172,8 +264,29 @@ class Bridge(NetDevice):
             self.set_mac(lowest, by_user=False)
             self.ns.config_changed()
 
+    # -- ports: the master API (br_add_if / br_del_if) -------------------------
+    def check_slave(self, dev: NetDevice) -> None:
+        """br_add_if's refusals."""
+        super().check_slave(dev)
+        if isinstance(dev, Loopback):
+            raise NetplexError("Error: Can not enslave loopback device.", errno.EINVAL)
+        if isinstance(dev, Bridge):
+            raise NetplexError("Error: Can not enslave a bridge to a bridge.", errno.ELOOP)
+
+    def ndo_add_slave(self, dev: NetDevice) -> None:
+        self.add_port(dev)
+
+    def ndo_del_slave(self, dev: NetDevice) -> None:
+        self.del_port(dev)
+
+    def lower_event(self, dev: NetDevice) -> None:
+        port = dev.bridge_port
+        if port is not None:
+            self.port_event(port)
+
     def add_port(self, dev: NetDevice) -> BridgePort:
         port = BridgePort(self, dev, self.next_port_no)
+        netdev_rx_handler_register(dev, port.rx_handler)
         self.next_port_no += 1
         self.ports.append(port)
         self.had_ports = True
@@ -185,20 +298,20 @@ class Bridge(NetDevice):
             vid = self.vlan_default_pvid
             port.vlans[vid] = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
             port.pvid = vid
-        self.recalc_mac()
         if self.stp is not None:
-            from netplex.stack.stp import PortStp
-
-            port.stp = PortStp(self.stp, port)
+            port.stp = stp_mod.PortStp(self.stp, port)
             port.state = BR_STATE_DISABLED
+        self.recalc_mac()
         self.port_event(port)
         return port
 
     def del_port(self, dev: NetDevice) -> None:
         port = dev.bridge_port
+        assert port is not None and port.bridge is self
         if self.stp is not None and port.state != BR_STATE_DISABLED:
             self.stp.disable_port(port)
         self.ports.remove(port)
+        netdev_rx_handler_unregister(dev)
         dev.master = None
         dev.bridge_port = None
         for mac in [m for m, e in self.fdb.items() if e.port is port]:
@@ -206,6 +319,10 @@ class Bridge(NetDevice):
         if self.mcast is not None:
             self.mcast.del_port(port)
         self.recalc_mac()
+
+    def release_ports(self) -> None:
+        for p in list(self.ports):
+            self.del_port(p.dev)
 
     # -- events: carrier, admin state, STP (br_port_carrier_check, br_dev_open/stop) --
     def port_should_run(self, port: BridgePort) -> bool:
@@ -246,8 +363,6 @@ class Bridge(NetDevice):
         discovery group 224.0.0.106 (br_ip4_multicast_join_snoopers): its IGMP reports go
         out of every port, so a bridge's address is learned wherever they reach.
         """
-        from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
-
         if self.up and self.mcast_snooping:
             ip_mc_join_group(self.ns, self, MCAST_SNOOPERS)
         else:
@@ -272,17 +387,65 @@ class Bridge(NetDevice):
     def netdev_event(self) -> None:
         self.bridge_event()
 
+    # -- options: br_changelink and its setters ------------------------------
+    def changelink(self, opts: dict[str, int]) -> None:
+        """br_changelink: apply IFLA_BR_* options in the kernel's order, stopping at the first
+        error (what was applied before it stays, as in the kernel)."""
+        try:
+            for key in BR_CHANGELINK_ORDER:
+                if key in opts:
+                    self._setters[key](self, opts[key])
+        finally:
+            self.ns.config_changed()
+
+    def set_forward_delay(self, value: int) -> None:
+        """br_set_forward_delay (centiseconds): the range is checked only while STP runs."""
+        if self.stp_state and not (stp_mod.BR_MIN_FORWARD_DELAY * 100 <= value
+                                   <= stp_mod.BR_MAX_FORWARD_DELAY * 100):
+            raise _erange()
+        self.forward_delay = value
+        self._stp_timers_changed()
+
+    def set_hello_time(self, value: int) -> None:
+        """br_set_hello_time (centiseconds)."""
+        if not stp_mod.BR_MIN_HELLO_TIME * 100 <= value <= stp_mod.BR_MAX_HELLO_TIME * 100:
+            raise _erange()
+        self.hello_time = value
+        self._stp_timers_changed()
+
+    def set_max_age(self, value: int) -> None:
+        """br_set_max_age (centiseconds)."""
+        if not stp_mod.BR_MIN_MAX_AGE * 100 <= value <= stp_mod.BR_MAX_MAX_AGE * 100:
+            raise _erange()
+        self.max_age = value
+        self._stp_timers_changed()
+
+    def _stp_timers_changed(self) -> None:
+        if self.stp is not None:
+            self.stp.set_timer_values()
+
+    def set_ageing_time(self, centisecs: int) -> None:
+        """br_set_ageing_time: FDB entries age out after this long (clock_t centiseconds)."""
+        self.ageing_ns = centisecs * 10_000_000
+        if self.stp is not None and self.stp.saved_ageing_ns is not None:
+            self.stp.saved_ageing_ns = self.ageing_ns
+
+    def set_priority(self, value: int) -> None:
+        """br_stp_set_bridge_priority."""
+        self.priority = value & 0xFFFF
+        if self.stp is not None:
+            self.stp.change_bridge_id()
+
     def set_stp_state(self, on: int) -> None:
         """br_stp_set_enabled: start or stop the kernel's spanning tree."""
-        from netplex.stack.stp import Stp
-
         on = 1 if on else 0
         if on == self.stp_state:
             return
-        if on and self.stp is None:
-            self.stp = Stp(self)
+        stp = self.stp
+        if on and stp is None:
+            stp = self.stp = stp_mod.Stp(self)
+        assert stp is not None
         if on:
-            stp = self.stp
             for p in self.ports:
                 p.running = self.port_should_run(p)
                 if not p.running:
@@ -293,156 +456,314 @@ class Bridge(NetDevice):
             stp.configuration_update()
         self.stp_state = on
         if on:
-            self.stp.start()
+            stp.start()
         else:
-            self.stp.stop()
-        self.select_datapath()
+            stp.stop()
         self.ns.config_changed()
 
-    def select_datapath(self) -> None:
-        """Swap in the STP/VLAN receive and transmit paths on this bridge only."""
-        from netplex.stack import vlan
+    def set_vlan_filtering(self, on: int) -> None:
+        """br_vlan_filter_toggle."""
+        self.vlan_filtering = 1 if on else 0
 
-        d = self.__dict__
-        if self.vlan_filtering:
-            d["handle_frame"] = lambda port, frame: vlan.br_handle_frame_vlan(self, port, frame)
-            d["xmit"] = lambda frame, nbytes=0: vlan.br_dev_xmit_vlan(self, frame)
-        elif self.stp_state:
-            d["handle_frame"] = self._handle_frame_stp
-            d.pop("xmit", None)
-        else:
-            d.pop("handle_frame", None)
-            d.pop("xmit", None)
+    def set_group_fwd_mask(self, mask: int) -> None:
+        self.group_fwd_mask = mask
 
-    def _handle_frame_stp(self, port: BridgePort, frame: Any) -> None:
-        """br_handle_frame with kernel STP: BPDUs to the group address go to STP, not across."""
-        if frame.dst == BR_GROUP_ADDRESS:
-            self.stp.rcv(port, frame)
+    def set_default_pvid(self, vid: int) -> None:
+        """br_vlan_set_default_pvid: ports still on the old default move to the new one."""
+        old = self.vlan_default_pvid
+        if vid == old:
             return
-        Bridge.handle_frame(self, port, frame)
+        if vid >= 4095:
+            raise _erange()
+        flags = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
+        owners: list[Bridge | BridgePort] = [self, *self.ports]
+        for owner in owners:
+            vlans = owner.vlans
+            if old and owner.pvid == old and vlans.get(old) == flags:
+                vlan_del(vlans, owner, old)
+                if vid:
+                    vlan_add(vlans, owner, vid, flags)
+        self.vlan_default_pvid = vid
+
+    def set_mcast_snooping(self, value: int) -> None:
+        """br_multicast_toggle: turning snooping off forgets every learned group; the
+        snoopers' group is joined only while snooping."""
+        value = 1 if value else 0
+        if value == self.mcast_snooping:
+            return
+        self.mcast_snooping = value
+        if not value:
+            self.mcast = None
+        if self.up:
+            (ip_mc_join_group if value else ip_mc_leave_group)(self.ns, self, MCAST_SNOOPERS)
+
+    def set_mcast_querier(self, value: int) -> None:
+        """br_multicast_set_querier."""
+        self.mcast_ctx().set_querier(value)
+
+    _setters: ClassVar[dict[str, Callable[[Bridge, int], None]]] = {"forward_delay": set_forward_delay, "hello_time": set_hello_time, "max_age": set_max_age,
+                "ageing_time": set_ageing_time, "stp_state": set_stp_state, "priority": set_priority,
+                "vlan_filtering": set_vlan_filtering, "group_fwd_mask": set_group_fwd_mask,
+                "vlan_default_pvid": set_default_pvid, "mcast_snooping": set_mcast_snooping,
+                "mcast_querier": set_mcast_querier}
+
+    # -- port options: br_setport ------------------------------------------------
+    PORT_FLAGS: ClassVar[tuple[str, ...]] = ("hairpin", "learning", "flood", "isolated", "mcast_flood")
+
+    def port_set(self, port: BridgePort, **opts: int) -> None:
+        """br_setport / brctl: port flags (hairpin, learning, flood, isolated, mcast_flood),
+        path_cost and priority (STP re-elects), state, and mcast_router."""
+        for key, value in opts.items():
+            if key in self.PORT_FLAGS:
+                setattr(port, key, bool(value))
+            elif key in ("path_cost", "priority"):
+                setattr(port, key, value)
+                if self.stp is not None:
+                    self.stp.port_params_changed(port)   # br_stp_set_path_cost / _port_priority
+            elif key == "state":
+                port.state = value
+            elif key == "mcast_router":
+                self.set_port_mcast_router(port, value)
+            else:
+                raise NetplexError(f"bridge port option {key} is not supported", errno.EOPNOTSUPP)
+        self.ns.config_changed()
+
+    def set_port_mcast_router(self, port: BridgePort, value: int) -> None:
+        """br_multicast_set_port_router: 0 never, 1 learned from queries, 2 always, 3 for a while."""
+        port.mcast_router = value
+        m = self.mcast_ctx()
+        if value == MDB_RTR_TYPE_TEMP:
+            m.rports[port] = self.ns.sched.now + m.querier_interval
+        else:
+            m.rports.pop(port, None)
+
+    # -- VLANs: bridge vlan add/del (br_vlan_add, nbp_vlan_add, br_vlan_delete) -----
+    def vlan_add(self, port: BridgePort | None, vids: list[int], flags: int) -> None:
+        """`bridge vlan add`: on a port, or with `port` None on the bridge device itself."""
+        if any(v == 0 or v >= 4095 for v in vids):
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+        owner: Bridge | BridgePort = self if port is None else port
+        for vid in vids:
+            vlan_add(owner.vlans, owner, vid, flags)
+        self.ns.config_changed()
+
+    def vlan_del(self, port: BridgePort | None, vids: list[int]) -> None:
+        """`bridge vlan del`: ENOENT unless every VLAN is there."""
+        if any(v == 0 or v >= 4095 for v in vids):
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+        owner: Bridge | BridgePort = self if port is None else port
+        if not all(v in owner.vlans for v in vids):
+            raise NetplexError("RTNETLINK answers: No such file or directory", errno.ENOENT)
+        for vid in vids:
+            vlan_del(owner.vlans, owner, vid)
+        self.ns.config_changed()
 
     # -- FDB -----------------------------------------------------------------
-    def fdb_lookup(self, mac: bytes) -> FdbEntry | None:
-        e = self.fdb.get(mac)
+    def fdb_find(self, mac: bytes, vid: int = 0) -> FdbEntry | None:
+        """br_fdb_find: the entry for (address, VLAN); a local entry serves every VLAN.
+        An entry past its ageing time is gone (br_fdb_cleanup, done lazily)."""
+        fdb = self.fdb
+        e = fdb.get(fdb_key(mac, vid)) if vid else fdb.get(mac)
+        if e is None and vid:
+            e = fdb.get(mac)
+            if e is not None and not e.is_local:
+                e = None
         if e is not None and not e.is_static and self.ns.sched.now - e.updated > self.ageing_ns:
-            del self.fdb[mac]
+            del fdb[fdb_key(e.mac, e.vlan)]
             return None
         return e
 
-    def fdb_learn(self, port: BridgePort, mac: bytes) -> None:
-        """br_fdb_update."""
+    fdb_lookup = fdb_find
+
+    def fdb_update(self, port: BridgePort, mac: bytes, vid: int = 0) -> None:
+        """br_fdb_update: learn (or refresh, or move) `mac` on `port`."""
         if mac[0] & 1:
             return
-        e = self.fdb.get(mac)
+        fdb = self.fdb
+        key = fdb_key(mac, vid)
+        e = fdb.get(key)
         now = self.ns.sched.now
         if e is None:
-            self.fdb[mac] = FdbEntry(mac, port, now)
+            if vid:
+                local = fdb.get(mac)
+                if local is not None and local.is_local:
+                    return
+            fdb[key] = FdbEntry(mac, port, now, vlan=vid)
             if self.ns.world.tracer.on:
-                self.ns.trace("br_fdb_update", f"{self.name}: learned {self.ns.fmt_mac(mac)} on {port.dev.name}",
-                              dev=self.name, port=port.dev.name)
+                in_vlan = f" vlan {vid}" if vid else ""
+                self.ns.trace("br_fdb_update",
+                              f"{self.name}: learned {self.ns.fmt_mac(mac)}{in_vlan} on {port.dev.name}",
+                              dev=self.name, port=port.dev.name, vid=vid or None)
         elif not e.is_local:
             if e.port is not port and not e.is_static:
                 e.port = port
             e.updated = now
 
+    def fdb_add(self, mac: bytes, port: BridgePort | None, vid: int = 0, *, is_local: bool = False,
+                is_static: bool = False, replace: bool = False) -> None:
+        """br_fdb_add (NLM_F_CREATE, NLM_F_EXCL unless `replace`): a user's entry.
+
+        `port` None is the bridge device itself (`bridge fdb add ... self` on the bridge). A
+        VLAN must be configured on the port (or the bridge); without one the entry has VLAN 0,
+        which a filtering bridge's lookups (by address and VLAN) do not find."""
+        self._fdb_check(mac, port, vid)
+        key = fdb_key(mac, vid)
+        e = self.fdb.get(key)
+        if e is not None and not replace:
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        self.fdb[key] = FdbEntry(mac, port, self.ns.sched.now, is_local=is_local, is_static=is_static,
+                                 vlan=vid, added_by_user=True)
+        self.ns.config_changed()
+
+    def fdb_del(self, mac: bytes, port: BridgePort | None, vid: int = 0) -> None:
+        """br_fdb_delete: ENOENT when there is no such entry (on that port)."""
+        self._fdb_check(mac, port, vid)
+        key = fdb_key(mac, vid)
+        e = self.fdb.get(key)
+        if e is None or e.port is not port:
+            raise NetplexError("RTNETLINK answers: No such file or directory", errno.ENOENT)
+        del self.fdb[key]
+        self.ns.config_changed()
+
+    def _fdb_check(self, mac: bytes, port: BridgePort | None, vid: int) -> None:
+        """br_fdb_add/br_fdb_delete's refusals: a multicast or zero address, an unconfigured VLAN."""
+        if mac[0] & 1 or mac == b"\x00" * 6:
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+        if vid and vid not in (self.vlans if port is None else port.vlans):
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+
     # -- data path -------------------------------------------------------
-    def handle_frame(self, port: BridgePort, frame: Any) -> None:
-        """br_handle_frame → br_handle_frame_finish."""
+    def handle_frame(self, port: BridgePort, frame: Ethernet) -> None:
+        """br_handle_frame → br_handle_frame_finish, with br_allowed_ingress on a filtering bridge."""
         ns = self.ns
+        dst = frame.dst
+        if self.stp_state and dst == BR_GROUP_ADDRESS:
+            assert self.stp is not None
+            self.stp.rcv(port, frame)   # a BPDU goes to STP, not across
+            return
         if not self.up:
             # br_dev_stop disables every port: a bridge that is down forwards nothing
             ns.drop(frame, port.dev, SkbDropReason.BRIDGE_DOWN)
             return
-        if port.state in (BR_STATE_DISABLED, BR_STATE_BLOCKING, BR_STATE_LISTENING):
+        if port.state in _BLOCKED:
             ns.drop(frame, port.dev, SkbDropReason.BRIDGE_INGRESS_STP_STATE)
             return
-        src = frame.src
+        vid = 0
+        if self.vlan_filtering:
+            vid = br_allowed_ingress(port.vlans, port.pvid, frame)
+            if not vid:
+                ns.drop(frame, port.dev, SkbDropReason.BRIDGE_VLAN_FILTERED)
+                return
         if port.learning:
-            self.fdb_learn(port, src)
+            self.fdb_update(port, frame.src, vid)
         if port.state == BR_STATE_LEARNING:
             ns.drop(frame, port.dev, SkbDropReason.BRIDGE_PORT_LEARNING)
             return
         if ns.hooks and br_nf_enabled(ns, frame) and not br_nf_pre_routing(self, port, frame):
             return
-        dst = frame.dst
         tracing = ns.world.tracer.on
+        in_vlan = f" in vlan {vid}" if tracing and vid else ""
         if dst[0] & 1:
             if dst[:3] == IP_MC_OUI and self.mcast_snooping and frame.type == ETH_P_IP:
-                self.mcast_handle(port, frame)
+                self.mcast_handle(port, frame, vid)
                 return
             if tracing:
                 what = "broadcast" if dst == BCAST else "multicast"
-                ns.trace("br_flood", f"{self.name}: {what} from {port.dev.name} flooded", dev=self.name,
-                         port=port.dev.name)
-            self.flood(frame, port)
+                ns.trace("br_flood", f"{self.name}: {what} from {port.dev.name} flooded{in_vlan}", dev=self.name,
+                         port=port.dev.name, vid=vid or None)
+            self.flood(frame, port, vid=vid)
             if self.up:
-                self.deliver_local(frame.copy())
+                self.deliver_local(frame.copy(), vid)
             return
-        e = self.fdb_lookup(dst)
+        e = self.fdb_find(dst, vid)
         if e is not None:
             if e.is_local:
                 if tracing:
                     ns.trace("br_pass_frame_up", f"{self.name}: to the bridge itself", dev=self.name,
                              port=port.dev.name)
-                self.deliver_local(frame)
+                self.deliver_local(frame, vid)
                 return
-            if e.port is port:
+            out = e.port
+            assert out is not None
+            if out is port and not port.hairpin:
                 ns.drop(frame, port.dev, SkbDropReason.BRIDGE_SAME_PORT)
                 return
-            if e.port.forwarding():
+            if out.forwarding():
                 if tracing:
-                    ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)} → {e.port.dev.name}", dev=self.name,
-                             port=port.dev.name, out_dev=e.port.dev.name)
-                if frame.meta is not None and not br_nf_forward(self, frame, e.port):
-                    return
-                e.port.dev.xmit(frame)
+                    vlan = f" vlan {vid}" if vid else ""
+                    ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)}{vlan} → {out.dev.name}", dev=self.name,
+                             port=port.dev.name, out_dev=out.dev.name, vid=vid or None)
+                self.forward(out, frame, vid, True)
             return
         if tracing:
-            ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded", dev=self.name,
-                     port=port.dev.name)
-        self.flood(frame, port)
+            ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded{in_vlan}", dev=self.name,
+                     port=port.dev.name, vid=vid or None)
+        self.flood(frame, port, vid=vid)
 
-    def flood(self, frame: Any, ingress: BridgePort | None, mcast: bool = False) -> None:
+    def forward(self, p: BridgePort, frame: Ethernet, vid: int, bridged: bool) -> None:
+        """br_forward: FORWARD/POSTROUTING for bridged IPv4 (br_netfilter), then the VLAN's egress
+        tagging (br_handle_vlan), then the port's device."""
+        if bridged and frame.meta is not None and not br_nf_forward(self, frame, p):
+            return
+        if vid and not br_handle_vlan(p.vlans, vid, frame):
+            return
+        p.dev.xmit(frame)
+
+    def should_deliver(self, p: BridgePort, ingress: BridgePort | None, vid: int) -> bool:
+        """should_deliver: a forwarding port, not the one the frame came in on unless in
+        hairpin mode, and a member of the frame's VLAN (br_allowed_egress)."""
+        return ((p is not ingress or p.hairpin) and p.forwarding()
+                and (not vid or vid in p.vlans))
+
+    def flood(self, frame: Ethernet, ingress: BridgePort | None, mcast: bool = False, vid: int = 0) -> None:
         """br_flood: a copy to every other forwarding port (`mcast_flood` ports for multicast)."""
         if mcast:
             # BR_MCAST_FLOOD: a port with mcast_flood off gets none, unless the bridge itself sent it
-            targets = [p for p in self.ports if p is not ingress and (p.mcast_flood or ingress is None)
-                       and p.forwarding()]
+            targets = [p for p in self.ports if (p.mcast_flood or ingress is None)
+                       and self.should_deliver(p, ingress, vid)]
         else:
-            targets = [p for p in self.ports if p is not ingress and p.flood and p.forwarding()]
+            targets = [p for p in self.ports if p.flood and self.should_deliver(p, ingress, vid)]
+        last = len(targets) - 1
         for i, p in enumerate(targets):
-            f = frame if i == len(targets) - 1 else frame.copy()
-            if ingress is not None and f.meta is not None and not br_nf_forward(self, f, p):
-                continue
-            p.dev.xmit(f)
+            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None)
 
-    def deliver_local(self, frame: Any) -> None:
-        """br_pass_frame_up: the bridge device receives it."""
+    def deliver_local(self, frame: Ethernet, vid: int = 0) -> None:
+        """br_pass_frame_up: the bridge device receives it (tagged as the bridge's own VLAN
+        membership says, on a filtering bridge)."""
+        if vid and not br_handle_vlan(self.vlans, vid, frame):
+            return
         nbytes = frame.wire_len()
         st = self.stats
         st.rx_packets += 1
         st.rx_bytes += nbytes
         self.ns.netif_receive(self, frame)
 
-    def xmit(self, frame: Any, nbytes: int = 0) -> None:
-        """br_dev_xmit: what the IP stack sends on the bridge device."""
+    def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
+        """br_dev_xmit: what the IP stack sends on the bridge device (classified by the
+        bridge's own PVID on a filtering bridge)."""
         if not self.up:
             self.stats.tx_dropped += 1
             return
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += frame.wire_len()
+        vid = 0
+        if self.vlan_filtering:
+            vid = br_allowed_ingress(self.vlans, self.pvid, frame)
+            if not vid:
+                self.ns.drop(frame, self, SkbDropReason.BRIDGE_VLAN_FILTERED)
+                return
         dst = frame.dst
         if not dst[0] & 1:
-            e = self.fdb_lookup(dst)
+            e = self.fdb_find(dst, vid)
             if e is not None and e.port is not None:
                 if e.port.forwarding():
-                    e.port.dev.xmit(frame)
+                    self.forward(e.port, frame, vid, False)
                 return
         elif dst[:3] == IP_MC_OUI and self.mcast_snooping and frame.type == ETH_P_IP:
-            self.mcast_xmit(frame)
+            self.mcast_xmit(frame, vid)
             return
-        self.flood(frame, None)
+        self.flood(frame, None, vid=vid)
 
     # -- IGMP snooping (br_multicast.c) ------------------------------------
     def mcast_ctx(self) -> BridgeMcast:
@@ -451,54 +772,53 @@ class Bridge(NetDevice):
             m = self.mcast = BridgeMcast(self)
         return m
 
-    def mcast_handle(self, port: BridgePort, frame: Any) -> None:
+    def mcast_handle(self, port: BridgePort, frame: Ethernet, vid: int = 0) -> None:
         """br_handle_frame_finish for an IPv4 multicast frame on a snooping bridge.
 
         br_multicast_rcv learns from IGMP; then a registered group (or an
         unregistered, non-link-local one) goes only to its member ports and the
         router ports — but only while a querier exists on the segment
         (br_multicast_querier_exists). Otherwise, and always for 224.0.0.x and
-        IGMP itself, the frame is flooded to the `mcast_flood` ports.
+        IGMP itself, the frame is flooded to the `mcast_flood` ports. On a
+        filtering bridge only members of the frame's VLAN are targets.
         """
         m = self.mcast_ctx()
         mdst, mrouters_only = m.rcv(port, frame)
         ns = self.ns
         tracing = ns.world.tracer.on
         if (mdst is not None or mrouters_only) and m.querier_exists():
-            targets = m.flood_targets(mdst, port)
+            targets = m.flood_targets(mdst, port, vid)
             if tracing:
                 names = " ".join(p.dev.name for p in targets) or "no port"
-                ns.trace("br_multicast_flood", f"{self.name}: {ns.fmt_ip(frame.payload.dst)} "
+                ns.trace("br_multicast_flood", f"{self.name}: {ns.fmt_ip(frame.payload.dst)} "  # type: ignore[attr-defined]
                          f"from {port.dev.name} to {names}", dev=self.name, port=port.dev.name)
             local = (mdst is not None and mdst.host_alive(ns.sched.now)) or m.is_router()
-            self._mcast_out(frame, port, targets, local)
+            self._mcast_out(frame, port, targets, local, vid)
             return
         if tracing:
             ns.trace("br_flood", f"{self.name}: multicast from {port.dev.name} flooded", dev=self.name,
                      port=port.dev.name)
-        self.flood(frame, port, mcast=True)
+        self.flood(frame, port, mcast=True, vid=vid)
         if self.up:
-            self.deliver_local(frame.copy())
+            self.deliver_local(frame.copy(), vid)
 
-    def mcast_xmit(self, frame: Any) -> None:
+    def mcast_xmit(self, frame: Ethernet, vid: int = 0) -> None:
         """br_dev_xmit for IPv4 multicast: the host's own joins are learned, then the same choice."""
         m = self.mcast_ctx()
         mdst, mrouters_only = m.rcv(None, frame)
         if (mdst is not None or mrouters_only) and m.querier_exists():
-            self._mcast_out(frame, None, m.flood_targets(mdst, None), False)
+            self._mcast_out(frame, None, m.flood_targets(mdst, None, vid), False, vid)
         else:
-            self.flood(frame, None, mcast=True)
+            self.flood(frame, None, mcast=True, vid=vid)
 
-    def _mcast_out(self, frame: Any, ingress: BridgePort | None, targets: list[BridgePort], local: bool) -> None:
+    def _mcast_out(self, frame: Ethernet, ingress: BridgePort | None, targets: list[BridgePort], local: bool,
+                   vid: int = 0) -> None:
         """br_multicast_flood: one copy per target port (and up to the bridge when `local`)."""
         if local and self.up:
-            self.deliver_local(frame.copy())
+            self.deliver_local(frame.copy(), vid)
         last = len(targets) - 1
         for i, p in enumerate(targets):
-            f = frame if i == last else frame.copy()
-            if ingress is not None and f.meta is not None and not br_nf_forward(self, f, p):
-                continue
-            p.dev.xmit(f)
+            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None)
 
 
 # -- IGMP snooping ------------------------------------------------------------
@@ -590,8 +910,9 @@ class BridgeMcast:
                      and self.rports.get(p, 0) > now)]
         return sorted(ports, key=lambda p: -p.port_no)
 
-    def flood_targets(self, mdst: MdbEntry | None, ingress: BridgePort | None) -> list[BridgePort]:
-        """br_multicast_flood: the group's member ports merged with the router ports, each once."""
+    def flood_targets(self, mdst: MdbEntry | None, ingress: BridgePort | None, vid: int = 0) -> list[BridgePort]:
+        """br_multicast_flood: the group's member ports merged with the router ports, each once,
+        those that should get it (should_deliver: hairpin, VLAN membership)."""
         now = self.br.ns.sched.now
         seen: dict[int, BridgePort] = {}
         if mdst is not None:
@@ -599,8 +920,8 @@ class BridgeMcast:
                 seen[pg.port.port_no] = pg.port
         for p in self.router_ports(now):
             seen[p.port_no] = p
-        return [seen[n] for n in sorted(seen, reverse=True)
-                if seen[n] is not ingress and seen[n].forwarding()]
+        should_deliver = self.br.should_deliver
+        return [seen[n] for n in sorted(seen, reverse=True) if should_deliver(seen[n], ingress, vid)]
 
     def del_port(self, port: BridgePort) -> None:
         """br_multicast_disable_port: the port's memberships and router state go."""
@@ -630,8 +951,6 @@ class BridgeMcast:
 
     def _igmp_rcv(self, port: BridgePort | None, ip: Any) -> bool:
         """br_ip4_multicast_*: True for a v1/v2 report (BR_INPUT_SKB_CB(skb)->mrouters_only)."""
-        from netplex.packet.igmp import Igmp
-
         msg = ip.payload
         if not isinstance(msg, Igmp):
             try:
@@ -769,10 +1088,6 @@ class BridgeMcast:
 
     def send_query(self, port: BridgePort | None, group: int) -> None:
         """br_ip4_multicast_alloc_query: an IGMPv2 query from 0.0.0.0, TTL 1, Router Alert."""
-        from netplex.packet.ethernet import Ethernet
-        from netplex.packet.igmp import IPOPT_RA, Igmp
-        from netplex.packet.ipv4 import IPv4
-
         br = self.br
         dst = group or 0xE0000001
         max_resp = (self.last_member_interval if group else self.query_response_interval) * 10 // NS_PER_SEC

@@ -1,8 +1,15 @@
 """Network devices of one namespace: loopback, veth ends, TAP, and the base class.
 
 Mirrors `struct net_device`: name, ifindex, MAC, MTU, admin state (IFF_UP),
-carrier, master (a bridge), statistics, and the transmit path
-`dev_queue_xmit` → qdisc → driver. The qdisc seam is `NetDevice.qdisc`: an
+carrier, master (a bridge, or any device that takes ports), statistics, and
+the transmit path `dev_queue_xmit` → qdisc → driver.
+
+The receive seam is the kernel's rx_handler (net/core/dev.c
+netdev_rx_handler_register): a master registers a handler on each port it
+enslaves (`ndo_add_slave`); `NetDevice.rx` hands every received frame to it
+and goes on up the normal path only when the handler answers
+`RxHandlerResult.PASS`. The bridge is one user (`bridge.py`); a bond, an OVS
+datapath or a macvlan is another module doing the same. The qdisc seam is `NetDevice.qdisc`: an
 object with `enqueue(frame, nbytes) -> bool`, `dequeue() -> frame | None`
 and `__len__`; until a qdisc is attached the device's link queue is a FIFO of
 `txqueuelen` frames (the tc work replaces it). The common case costs one
@@ -10,14 +17,20 @@ event per hop: an idle device hands the frame to its link at once.
 """
 from __future__ import annotations
 
+import errno
 from collections import deque
+from collections.abc import Callable
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from netplex.errors import NetplexError
+from netplex.packet.ethernet import Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
 
 if TYPE_CHECKING:
     from netplex.engine.link import Link
+    from netplex.stack.bridge import BridgePort
     from netplex.stack.netns import Namespace
 
 # iproute2's names for net_device flags, in the order `ip link` prints them.
@@ -27,6 +40,29 @@ IFF_LOOPBACK = 0x8
 IFF_POINTOPOINT = 0x10
 IFF_NOARP = 0x80
 IFF_MULTICAST = 0x1000
+
+
+class RxHandlerResult(IntEnum):
+    """enum rx_handler_result (include/linux/netdevice.h).
+
+    CONSUMED: the handler took the frame, nothing else sees it. PASS: go on
+    up the normal receive path as if no handler were registered. (ANOTHER —
+    "I changed skb->dev, run receive again" — is spelled here as the handler
+    calling the other device's `rx` itself and answering CONSUMED; EXACT is
+    for ptype handlers netplex does not have.)
+    """
+
+    CONSUMED = 0
+    ANOTHER = 1
+    EXACT = 2
+    PASS = 3
+
+
+RX_HANDLER_CONSUMED = RxHandlerResult.CONSUMED
+RX_HANDLER_PASS = RxHandlerResult.PASS
+
+# rx_handler_func_t: what a master registers on each of its ports
+RxHandler = Callable[[Ethernet], RxHandlerResult]
 
 
 class DeviceStats:
@@ -58,8 +94,9 @@ class NetDevice:
         self.min_mtu = 68
         self.max_mtu = 65535
         self.up = False
-        self.master: Any = None          # the Bridge this device is a port of
-        self.bridge_port: Any = None     # its BridgePort when enslaved
+        self.master: NetDevice | None = None        # the master (bridge, ...) this device is a port of
+        self.bridge_port: BridgePort | None = None  # its BridgePort when the master is a bridge
+        self.rx_handler: RxHandler | None = None    # netdev_rx_handler_register: the master's receive
         self.txqueuelen = 1000
         self.qdisc: Any = None           # tc's root qdisc once one is attached
         self.ingress_q: Any = None       # tc's ingress qdisc
@@ -76,6 +113,30 @@ class NetDevice:
         self.addr_assign_random = True
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False
+
+    # -- upper devices: ports (netdev_master_upper_dev_link) ------------------
+    # A device that takes ports overrides `accepts_ports`, `check_slave`,
+    # `ndo_add_slave` and `ndo_del_slave` (struct net_device_ops); `rtnl.py`
+    # enslaves through these, whatever the master's kind.
+    accepts_ports = False
+
+    def check_slave(self, dev: NetDevice) -> None:
+        """The master's refusals before anything changes (br_add_if's checks)."""
+        if dev is self:
+            raise NetplexError("Error: Can not enslave a bridge to itself.", errno.ELOOP)
+        if not self.accepts_ports:
+            raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+
+    def ndo_add_slave(self, dev: NetDevice) -> None:
+        """Take `dev` as a port: link it as our lower and register our rx_handler on it."""
+        raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+
+    def ndo_del_slave(self, dev: NetDevice) -> None:
+        """Release the port: unregister the rx_handler, unlink."""
+        raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+
+    def lower_event(self, dev: NetDevice) -> None:
+        """A port of ours changed state (NETDEV_UP/DOWN/CHANGE on a lower device)."""
 
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -113,7 +174,7 @@ class NetDevice:
         self.ns.device_state_changed(self)
 
     # -- transmit ------------------------------------------------------------
-    def xmit(self, frame: Any, nbytes: int = 0) -> None:
+    def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
         """dev_queue_xmit: queue discipline, then the driver.
 
         `nbytes`, when the caller knows it, is the frame's length (saves
@@ -160,7 +221,7 @@ class NetDevice:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)
 
-    def _qdisc_xmit(self, q: Any, frame: Any, nbytes: int) -> None:
+    def _qdisc_xmit(self, q: Any, frame: Ethernet, nbytes: int) -> None:
         """__dev_xmit_skb: enqueue, then run the qdisc at once if nothing else will."""
         if not nbytes:
             nbytes = frame.wire_len()
@@ -221,7 +282,7 @@ class NetDevice:
         if q is None:
             self.txq.clear()
 
-    def start_xmit(self, frame: Any, now: int, nbytes: int = 0) -> None:
+    def start_xmit(self, frame: Ethernet, now: int, nbytes: int = 0) -> None:
         """ndo_start_xmit: put the frame on the link (veth_xmit)."""
         peer = self.peer
         if peer is None or not self.has_carrier():
@@ -240,7 +301,7 @@ class NetDevice:
         self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
 
     # -- receive -----------------------------------------------------------
-    def rx(self, frame: Any, nbytes: int = 0) -> None:
+    def rx(self, frame: Ethernet, nbytes: int = 0) -> None:
         """netif_receive_skb: a frame arrives from the link (with its length, when known)."""
         st = self.stats
         if not self.up:
@@ -260,16 +321,27 @@ class NetDevice:
         ns = self.ns
         if ns.world.capture is not None:
             ns.world.capture(self, frame)
-        port = self.bridge_port
+        handler = self.rx_handler
         if ns.ptype_all:
-            packet_taps(ns.sockets, self, frame, outgoing=False, consumed=port is not None)
-        if port is not None:
-            port.bridge.handle_frame(port, frame)
+            # ptype_all taps see the frame before the master's rx_handler takes it
+            packet_taps(ns.sockets, self, frame, outgoing=False, consumed=handler is not None)
+        if handler is not None and handler(frame) is RX_HANDLER_CONSUMED:
             return
         if frame.type == 0x0800 and frame.dst == self.mac and not frame.vlans:
             ns.ip_rcv(self, frame, nbytes - 14)   # the common case, without the protocol dispatch
             return
         ns.netif_receive(self, frame)
+
+
+def netdev_rx_handler_register(dev: NetDevice, handler: RxHandler) -> None:
+    """netdev_rx_handler_register: one handler per device (EBUSY if taken)."""
+    if dev.rx_handler is not None:
+        raise NetplexError("RTNETLINK answers: Device or resource busy", errno.EBUSY)
+    dev.rx_handler = handler
+
+
+def netdev_rx_handler_unregister(dev: NetDevice) -> None:
+    dev.rx_handler = None
 
 
 class Veth(NetDevice):
@@ -351,7 +423,7 @@ class Loopback(NetDevice):
     def operstate(self) -> str:
         return "UNKNOWN" if self.up else "DOWN"
 
-    def start_xmit(self, frame: Any, now: int, nbytes: int = 0) -> None:
+    def start_xmit(self, frame: Ethernet, now: int, nbytes: int = 0) -> None:
         if not nbytes:
             nbytes = frame.wire_len()
         st = self.stats

@@ -112,7 +112,7 @@ class Ipv4Path:
         def arp_rcv(self, dev: Any, frame: Ethernet) -> None: ...
 
     # -- receive -------------------------------------------------------------
-    def netif_receive(self, dev: Any, frame: Ethernet) -> None:
+    def netif_receive(self, dev: NetDevice, frame: Ethernet) -> None:
         """__netif_receive_skb_core: hand the frame to its protocol."""
         if frame.vlans:
             # vlan_do_receive: a tagged frame belongs to the VLAN device of its tag
@@ -132,7 +132,7 @@ class Ipv4Path:
         else:
             self.drop(frame, dev, SkbDropReason.UNHANDLED_PROTO)
 
-    def ip_rcv(self, dev: Any, frame: Ethernet, length: int = 0) -> None:
+    def ip_rcv(self, dev: NetDevice, frame: Ethernet, length: int = 0) -> None:
         """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route.
 
         `length` is the IP datagram's length when the caller measured it.

@@ -303,10 +303,10 @@ class Namespace(Ipv4Path, ArpMixin):
             self.gre_tunnels.remove(dev)
         self.mc_groups.pop(dev.ifindex, None)
         if dev.master is not None:
-            dev.master.del_port(dev)
-        if isinstance(dev, Bridge):
-            for p in list(dev.ports):
-                dev.del_port(p.dev)
+            dev.master.ndo_del_slave(dev)
+        if dev.accepts_ports:
+            for lower in [d for d in self.devices.values() if d.master is dev]:
+                dev.ndo_del_slave(lower)
         for a in list(self.addrs.get(dev.ifindex, [])):
             self.local_addrs.discard(a.addr)
         self.addrs.pop(dev.ifindex, None)
@@ -390,34 +390,26 @@ class Namespace(Ipv4Path, ArpMixin):
         else:
             old = dev.mac
             dev.mac = mac
-            br = dev.master
-            if br is not None:
-                e = br.fdb.get(old)
-                if e is not None and e.port is dev.bridge_port and e.is_local:
-                    del br.fdb[old]
-                    e.mac = mac
-                    br.fdb[mac] = e
-                br.recalc_mac()
+            port = dev.bridge_port
+            if port is not None:
+                port.bridge.port_mac_changed(port, old)
         dev.addr_assign_random = False
         self.config_changed()
 
     def set_master(self, dev: NetDevice, master: NetDevice | None) -> None:
+        """do_set_master: release from the old master (ndo_del_slave), enslave to the new
+        one (ndo_add_slave), whatever kind of master it is."""
         if master is None:
             if dev.master is not None:
-                dev.master.del_port(dev)
+                dev.master.ndo_del_slave(dev)
                 self.device_state_changed(dev)
             return
-        if not isinstance(master, Bridge):
-            raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
-        if master is dev:
-            raise NetplexError("Error: Can not enslave a bridge to itself.", errno.ELOOP)
-        if isinstance(dev, Loopback):
-            raise NetplexError("Error: Can not enslave loopback device.", errno.EINVAL)
         if dev.master is master:
             return
+        master.check_slave(dev)
         if dev.master is not None:
-            dev.master.del_port(dev)
-        master.add_port(dev)
+            dev.master.ndo_del_slave(dev)
+        master.ndo_add_slave(dev)
         self.device_state_changed(dev)
 
     def set_link_up(self, dev: NetDevice, up: bool) -> None:
@@ -427,9 +419,9 @@ class Namespace(Ipv4Path, ArpMixin):
         """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE: routes follow the device."""
         # the bridge (br_device_event), a bridge port (br_port_carrier_check) and
         # upper devices (VLAN, VXLAN, tunnels) hear of it
-        port = dev.bridge_port
-        if port is not None:
-            port.bridge.port_event(port)
+        master = dev.master
+        if master is not None:
+            master.lower_event(dev)
         event = getattr(dev, "netdev_event", None)
         if event is not None:
             event()

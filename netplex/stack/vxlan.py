@@ -197,6 +197,49 @@ class VxlanDev(NetDevice):
         return out
 
     # -- FDB -----------------------------------------------------------
+    def fdb_add(self, mac: bytes, rd: VxlanRemote, state: int, how: str = "add") -> None:
+        """vxlan_fdb_add (`how`: add = NLM_F_EXCL, append = NLM_F_APPEND, replace)."""
+        if mac[0] & 1 and mac != b"\xff" * 6 and not rd.ip:
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+        now = self.ns.sched.now
+        f = self.fdb_find(mac)
+        if f is None:
+            f = VxlanFdb(mac, state, now)
+            f.remotes.append(rd)
+            self.fdb[mac] = f
+        elif how == "add":
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        elif how == "append":
+            if not any(r.same(rd) for r in f.remotes):
+                f.remotes.append(rd)
+            f.state = state
+            f.updated = now
+        else:   # replace: the first remote takes the new values
+            if f.remotes:
+                f.remotes[0] = rd
+            else:
+                f.remotes.append(rd)
+            f.state = state
+            f.updated = now
+        self.ns.config_changed()
+
+    def fdb_del(self, mac: bytes, ip: int | None = None, port: int | None = None, vni: int | None = None) -> None:
+        """vxlan_fdb_delete: the entry, or with `ip` one of its remotes (no such remote is not
+        an error; the entry goes with its last remote)."""
+        f = self.fdb_find(mac)
+        if f is None:
+            raise NetplexError("RTNETLINK answers: No such file or directory", errno.ENOENT)
+        if ip is not None:
+            match = [r for r in f.remotes if r.ip == ip and (port is None or r.port == port)
+                     and (vni is None or r.vni == vni)]
+            if not match:
+                return   # __vxlan_fdb_delete
+            f.remotes.remove(match[0])
+            if f.remotes:
+                return
+        del self.fdb[mac]
+        self.ns.config_changed()
+
     def fdb_find(self, mac: bytes) -> VxlanFdb | None:
         f = self.fdb.get(mac)
         if f is not None and f.state == NUD_REACHABLE and self.ageing \

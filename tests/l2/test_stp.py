@@ -123,14 +123,14 @@ def test_port_id_and_showstp_format() -> None:
     assert isinstance(n.ns.devices["br0"], Bridge)
 
 
-def test_plain_bridge_keeps_the_plain_path() -> None:
-    """No per-packet cost for bridges without STP or VLAN filtering: the class methods run."""
+def test_one_bridge_datapath() -> None:
+    """One datapath for every bridge: STP and VLAN filtering are steps inside handle_frame,
+    nothing is swapped into an instance's __dict__."""
     net = Network()
     n = net.add_node("n")
     run_ok(n, "ip link add br0 type bridge")
     br = n.ns.devices["br0"]
-    assert "handle_frame" not in br.__dict__ and "xmit" not in br.__dict__
-    run_ok(n, "ip link set br0 type bridge stp_state 1")
-    assert "handle_frame" in br.__dict__
-    run_ok(n, "ip link set br0 type bridge stp_state 0")
-    assert "handle_frame" not in br.__dict__
+    for cmd in ("ip link set br0 type bridge stp_state 1", "ip link set br0 type bridge vlan_filtering 1",
+                "ip link set br0 type bridge stp_state 0"):
+        run_ok(n, cmd)
+        assert "handle_frame" not in br.__dict__ and "xmit" not in br.__dict__
