@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netplex.network import Network
+from netplex.stack.dropreason import SkbDropReason
 from tests.l2.conftest import run_ok
 
 GROUP = "239.1.1.1"
@@ -91,7 +92,7 @@ def test_hairpin_sends_back_out_of_the_ingress_port(vlan_filtering: int) -> None
     h1.run("ping -c 1 -W 1 10.0.0.99")
     net.run_for(100_000_000)
     assert (eth0.stats.rx_packets, eth1.stats.rx_packets) == (rx0, rx1)
-    assert sw.ns.drops.get("br_same_port") == 1
+    assert sw.ns.drops.get(SkbDropReason.BRIDGE_SAME_PORT) == 1
     run_ok(sw, "bridge link set dev p1 hairpin on")
     h1.run("ping -c 1 -W 1 10.0.0.99")
     net.run_for(100_000_000)
