@@ -24,7 +24,7 @@ from pydantic import (
 
 from netplex.machine.fs import TOP_DIRS, FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
-from netplex.shell.interp import complete
+from netplex.shell.parse import complete
 from netplex.units import parse_rate, parse_size, parse_time
 
 __all__ = [

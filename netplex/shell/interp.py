@@ -22,10 +22,13 @@ guessing:
   `/dev/stdin`, `/dev/stdout`, `/dev/stderr`, here-documents (`<<EOF`,
   `<<'EOF'` without expansion, `<<-EOF` without leading tabs) and `<<<`
   here-strings; a write to /proc/sys/... sets that sysctl;
+- `[[ ... ]]` (no splitting; `==` patterns, `=~` EREs, `&&`, `||`, `!`, `( )`);
 - `&`: the job runs to completion at once (in simulated time), `$!` names it
-  and `wait` returns its status.
+  (or the daemon it started, in the machine's process table) and `wait`
+  returns its status;
+- `bash`/`sh` as commands: `-c SCRIPT`, a script file, or stdin, in a child shell.
 
-Refused (status 2): backquotes, arrays, brace and tilde expansion, `[[ ]]`,
+Refused (status 2): backquotes, arrays, brace and tilde expansion,
 file descriptors above 2, the builtins in `_REFUSED_BUILTINS`, `set` options
 other than -e -u -x -o pipefail, and any loop that runs more than
 `MAX_LOOP_ITERATIONS` times (the simulation must not hang). The whole script
@@ -44,12 +47,14 @@ import fnmatch
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from netplex.apps.process import Process
 from netplex.machine import Machine
 from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
 from netplex.shell.arith import ArithError, evaluate
+from netplex.shell.coreutils.regex import RegexError, ere_to_python
 from netplex.shell.parse import (
     NAME,
     AndOr,
@@ -60,6 +65,7 @@ from netplex.shell.parse import (
     Case,
     Command,
     CommandList,
+    Cond,
     For,
     FuncDef,
     Group,
@@ -76,7 +82,7 @@ from netplex.shell.parse import (
     Word,
     complete,
 )
-from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError
+from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError, command
 from netplex.shell.result import Result
 from netplex.stack.netns import Namespace
 
@@ -111,6 +117,10 @@ class _LoopJump(Exception):
         super().__init__(kind)
         self.levels = levels
         self.kind = kind  # "break" or "continue"
+
+
+class _CondFailed(Exception):
+    """`[[ ]]` could not be evaluated (a bad regex, an operator test refuses): status 2."""
 
 
 class _RedirError(Exception):
@@ -217,10 +227,11 @@ class Shell:
         self._subst_status: int | None = None
         self.lineno = 1
         self.script_name = "bash"   # what error messages start with (a sourced file's name)
+        self.arg0 = "bash"          # $0
 
     # -- entry points
 
-    def run(self, line: str) -> Result:
+    def run(self, line: str, stdin: str = "") -> Result:
         """Run one line (or script), as `bash -c LINE` would; returns all stdout and stderr it produced."""
         parser = Parser(line)
         try:
@@ -235,7 +246,7 @@ class Shell:
         err: list[str] = list(parser.warnings)
         self._iterations = 0
         try:
-            self._run_list(body, _Input(), out, err)
+            self._run_list(body, _Input(stdin), out, err)
         except _Exit as e:
             err.append(e.message)
             self.status = e.status
@@ -425,7 +436,68 @@ class Shell:
             return self._case(cmd, inp, out, err)
         if isinstance(cmd, ArithCmd):
             return 0 if self._arith(cmd.expr, err) else 1
+        if isinstance(cmd, Cond):
+            try:
+                return 0 if self._cond_eval(cmd.expr, err) else 1
+            except _CondFailed as e:
+                err.append(str(e))
+                return 2
         raise AssertionError(cmd)
+
+    def _cond_eval(self, e: tuple[Any, ...], err: list[str]) -> bool:
+        """`[[ ]]`: no word splitting nor pathname expansion; `==` matches a pattern, `=~` an ERE."""
+        kind = e[0]
+        if kind == "or":
+            return self._cond_eval(e[1], err) or self._cond_eval(e[2], err)
+        if kind == "and":
+            return self._cond_eval(e[1], err) and self._cond_eval(e[2], err)
+        if kind == "not":
+            return not self._cond_eval(e[1], err)
+        if kind == "word":
+            return self._expand_joined(e[1], err) != ""
+        if kind == "unary":
+            op, value = e[1], self._expand_joined(e[2], err)
+            if op == "-z":
+                return value == ""
+            if op == "-n":
+                return value != ""
+            test = self.commands.get("test")
+            if test is None:
+                raise Unsupported(f"[[ {op} ]] needs the test command")
+            r = test(self._context(), ["test", op, value])
+            if r.status > 1:
+                raise _CondFailed(r.error)
+            return r.status == 0
+        op, a = e[1], self._expand_joined(e[2], err)
+        if op in ("==", "=", "!="):
+            matched = fnmatch.fnmatchcase(a, self._pattern(e[3], err))
+            return matched if op != "!=" else not matched
+        if op == "=~":
+            try:
+                rx = re.compile(ere_to_python(self._regex(e[3], err)))
+            except (RegexError, re.error):
+                raise _CondFailed("") from None
+            return rx.search(a) is not None
+        if op in ("<", ">"):
+            b = self._expand_joined(e[3], err)
+            return a.encode() < b.encode() if op == "<" else a.encode() > b.encode()
+        left, right = self._arith_text(a), self._arith_text(self._expand_joined(e[3], err))
+        return {"-eq": left == right, "-ne": left != right, "-lt": left < right, "-le": left <= right,
+                "-gt": left > right, "-ge": left >= right}[op]
+
+    def _regex(self, word: Word, err: list[str]) -> str:
+        """The ERE of `=~`'s right side: quoted parts match literally."""
+        out = []
+        for p in word.parts:
+            text = p.text if isinstance(p, Lit) else self._value(p, err)
+            out.append(re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", text) if p.quoted else text)
+        return "".join(out)
+
+    def _arith_text(self, text: str) -> int:
+        try:
+            return evaluate(text, self._get_var, self._set_var)
+        except ArithError as e:
+            raise _Exit(1, f"bash: line {self.lineno}: {text.strip()}: {e}\n") from None
 
     def _loop(self, cmd: While | For | ArithFor, inp: _Input, out: list[str], err: list[str],
               values: list[str] | None = None) -> int:
@@ -558,8 +630,7 @@ class Shell:
         def read_file(path: str) -> str | None:
             return stdin if path in ("/dev/stdin", "/dev/fd/0") else self.read_text(path)
 
-        ctx = Context(self.node, env, stdin, read_file, self.sleep, self.machine, cwd=self.cwd, fs=self.fs)
-        result = fn(ctx, argv)
+        result = fn(self._context(env, stdin, read_file), argv)
         out.append(result.output)
         err.append(result.error)
         return result.status
@@ -608,8 +679,12 @@ class Shell:
                 return self.read_file(path)   # a host that models more files (tests) may have it
             raise FileReadError(e.message) from None
 
-    def _read_for_command(self, path: str) -> str | None:
-        return self.read_text(path)
+    def _context(self, env: dict[str, str] | None = None, stdin: str = "",
+                 read_file: Callable[[str], str | None] | None = None) -> Context:
+        """What a command sees: this shell's node, machine, files and directory."""
+        return Context(self.node, dict(self.env) if env is None else env, stdin,
+                       self.read_text if read_file is None else read_file, self.sleep, self.machine,
+                       cwd=self.cwd, fs=self.fs)
 
     def _open(self, redirects: list[Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
         """Open a command's redirections in order (bash REDIRECTION): where fds 1 and 2 go, and its stdin."""
@@ -702,9 +777,7 @@ class Shell:
             sysctl = self.commands.get("sysctl")
             if sysctl is None:
                 raise Unsupported(f"writing {sink.path} needs the sysctl command")
-            ctx = Context(self.node, dict(self.env), "", self._read_for_command, self.sleep, self.machine,
-                          cwd=self.cwd, fs=self.fs)
-            r = sysctl(ctx, ["sysctl", "-q", "-w", f"{key}={text.strip()}"])
+            r = sysctl(self._context(), ["sysctl", "-q", "-w", f"{key}={text.strip()}"])
             if r.status != 0:
                 err.append(f"bash: line {self.lineno}: echo: write error: Invalid argument\n")
                 return False
@@ -726,7 +799,7 @@ class Shell:
         elif name == "#":
             value = str(len(self.args))
         elif name == "0":
-            value = "bash"
+            value = self.arg0
         elif name == "!":
             value = None if self.last_job is None else str(self.last_job)
         elif name.isdigit():
@@ -1208,3 +1281,52 @@ _BUILTINS: dict[str, _Builtin] = {
 _REFUSED_BUILTINS = frozenset(
     ["declare", "typeset", "readonly", "trap", "exec", "alias", "unalias", "shopt", "ulimit", "umask", "jobs", "fg", "bg", "disown", "pushd", "popd", "dirs", "getopts", "hash", "type", "builtin", "enable", "history", "logout", "mapfile", "readarray", "caller", "compgen", "complete", "suspend", "times", "kill"]
 )
+
+
+# ---------------------------------------------------------------- sh, bash as commands
+
+
+@command("bash", "sh")
+def shell_command(ctx: Context, argv: list[str]) -> Result:
+    """`bash -c SCRIPT [NAME [ARG...]]`, `bash FILE [ARG...]`, `bash < FILE`: a child shell on the
+    same machine and namespace (its variables start as a copy of the caller's; nothing comes back)."""
+    prog = argv[0]
+    args = argv[1:]
+    options: set[str] = set()
+    script: str | None = None
+    while args and args[0].startswith(("-", "+")) and args[0] not in ("-", "--"):
+        flag = args.pop(0)
+        for c in flag[1:]:
+            if c == "c":
+                if not args:
+                    return Result(2, "", f"{prog}: -c: option requires an argument\n")
+                script = args.pop(0)
+            elif c in _SET_OPTIONS:
+                options.add(_SET_OPTIONS[c])
+            else:
+                return Result(2, "", f"netplex: {prog} -{c} is not supported (netplex runs -c, -e, -u, -x)\n")
+    if args and args[0] == "--":
+        args.pop(0)
+    child = Shell(node=ctx.node, env=ctx.env, read_file=ctx.read_file, sleep=ctx.sleep,
+                  machine=ctx.machine if isinstance(ctx.machine, Machine) else None)
+    child.fs = ctx.fs
+    child.cwd = ctx.cwd
+    child.options = options
+    stdin = ctx.stdin
+    if script is not None:
+        if args:
+            child.arg0 = args[0]
+            child.args = args[1:]
+    elif args:
+        path = args[0]
+        try:
+            text = child.read_text(path)
+        except FileReadError as e:
+            return Result(126, "", f"{prog}: {path}: {e.message}\n")
+        if text is None:
+            return Result(127, "", f"{prog}: {path}: No such file or directory\n")
+        script, child.arg0, child.args = text, path, args[1:]
+        child.script_name = path
+    else:
+        script, stdin = stdin, ""
+    return child.run(script, stdin)

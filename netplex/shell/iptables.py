@@ -19,7 +19,7 @@ import shlex
 from typing import Any
 
 import netplex.stack.netfilter  # noqa: F401  (registers the extensions)
-from netplex.shell.registry import Context, command
+from netplex.shell.registry import Context, FileReadError, command
 from netplex.shell.result import Result
 from netplex.stack.netfilter.core import (
     MATCHES,
@@ -946,7 +946,10 @@ def iptables_restore(ctx: Context, argv: list[str]) -> Result:
             return Result(1, "", "Unknown arguments found on commandline\n")
     text = ctx.stdin
     if path is not None:
-        data = ctx.read_file(path)
+        try:
+            data = ctx.read_file(path)
+        except FileReadError:
+            data = ""   # fopen(3) opens a folder; reading it gives nothing, and nothing is restored
         if data is None:
             return Result(1, "", f"Can't open {path}: No such file or directory\n")
         text = data

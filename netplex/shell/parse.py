@@ -17,7 +17,7 @@ from typing import Any
 from netplex.errors import NetplexError
 
 __all__ = [
-    "AndOr", "Arith", "ArithCmd", "ArithFor", "BashSyntaxError", "Case", "Command", "CommandList", "For",
+    "AndOr", "Arith", "ArithCmd", "ArithFor", "BashSyntaxError", "Case", "Command", "CommandList", "Cond", "For",
     "FuncDef", "Group", "If", "Lit", "NAME", "Param", "Parser", "Part", "Pipeline", "Redirect", "Simple",
     "Subst", "Unsupported", "While", "Word", "complete",
 ]
@@ -188,7 +188,97 @@ class FuncDef:
     lineno: int = 1
 
 
-Command = Simple | Group | If | For | ArithFor | While | Case | ArithCmd | FuncDef
+@dataclass(slots=True)
+class Cond:
+    """`[[ expression ]]`: expr is ("or"|"and", a, b), ("not", a), ("unary", op, Word),
+    ("binary", op, Word, Word) or ("word", Word)."""
+
+    expr: tuple[Any, ...]
+    redirects: list[Redirect] = field(default_factory=list)
+    lineno: int = 1
+
+
+COND_UNARY = frozenset("-e -f -d -s -r -w -x -z -n -a -L -h -v".split())
+COND_BINARY = frozenset("== = != =~ < > -eq -ne -lt -le -gt -ge -nt -ot -ef".split())
+
+
+class _CondParser:
+    """Recursive descent over the tokens between `[[` and `]]`."""
+
+    def __init__(self, tokens: list[Token], parser: Parser, lineno: int) -> None:
+        self.tokens = tokens
+        self.parser = parser
+        self.lineno = lineno
+        self.i = 0
+
+    def shown(self, i: int) -> str:
+        if i >= len(self.tokens):
+            return "]]"
+        tok = self.tokens[i]
+        return tok.word.raw if tok.word is not None else tok.value
+
+    def _peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _is(self, kind: str, value: str) -> bool:
+        tok = self._peek()
+        return tok is not None and tok.kind == kind and tok.value == value
+
+    def _word(self) -> Word:
+        tok = self._peek()
+        if tok is None or tok.kind != "word" or tok.word is None:
+            raise self.parser._cond_error(self.lineno, self.shown(self.i))
+        self.i += 1
+        return tok.word
+
+    def or_expr(self) -> tuple[Any, ...]:
+        left = self.and_expr()
+        while self._is("op", "||"):
+            self.i += 1
+            left = ("or", left, self.and_expr())
+        return left
+
+    def and_expr(self) -> tuple[Any, ...]:
+        left = self.not_expr()
+        while self._is("op", "&&"):
+            self.i += 1
+            left = ("and", left, self.not_expr())
+        return left
+
+    def not_expr(self) -> tuple[Any, ...]:
+        if self._is("word", "!"):
+            self.i += 1
+            return ("not", self.not_expr())
+        return self.primary()
+
+    def primary(self) -> tuple[Any, ...]:
+        if self._is("op", "("):
+            self.i += 1
+            inner = self.or_expr()
+            if not self._is("op", ")"):
+                raise self.parser._cond_error(self.lineno, self.shown(self.i))
+            self.i += 1
+            return inner
+        tok = self._peek()
+        nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+        if tok is not None and tok.kind == "word" and tok.value in COND_UNARY and nxt is not None \
+                and nxt.kind == "word" and not (self.i + 2 < len(self.tokens)
+                                                and self.tokens[self.i + 2].value in COND_BINARY):
+            self.i += 1
+            if tok.value in ("-L", "-h", "-v", "-a"):
+                raise Unsupported(f"[[ {tok.value} ... ]] is not supported")
+            return ("unary", tok.value, self._word())
+        left = self._word()
+        op = self._peek()
+        if op is not None and (op.value in COND_BINARY or (op.kind == "op" and op.value in "<>")):
+            if op.value in ("-nt", "-ot", "-ef"):
+                raise Unsupported(f"[[ ... {op.value} ... ]] is not supported")
+            self.i += 1
+            return ("binary", op.value, left, self._word())
+        return ("word", left)
+
+
+Command = Simple | Group | If | For | ArithFor | While | Case | ArithCmd | FuncDef | Cond
 
 
 @dataclass(slots=True)
@@ -301,7 +391,7 @@ class Parser:
                 return Token("op", op, lineno=lineno)
         return self._lex_word(lineno)
 
-    def _lex_word(self, lineno: int) -> Token:
+    def _lex_word(self, lineno: int, stop: str = META) -> Token:
         text = self.text
         n = len(text)
         start = self.pos
@@ -315,7 +405,7 @@ class Parser:
 
         while self.pos < n:
             c = text[self.pos]
-            if c in META:
+            if c in stop:
                 if c in "<>" and len(parts) == 1 and isinstance(parts[0], Lit) \
                         and not parts[0].quoted and parts[0].text.isdigit():
                     # `2>`: an IO number, not a word
@@ -733,10 +823,47 @@ class Parser:
                 if close.kind != "op" or close.value != ")":
                     raise self._unexpected(close)
             return self._function_body(name.value, lineno)
-        if tok.value in ("[[", "]]", "select", "time", "coproc"):
-            what = "[[ ... ]] (use [ ... ])" if tok.value in ("[[", "]]") else f"the shell keyword '{tok.value}'"
-            raise Unsupported(f"{what} is not supported")
+        if tok.value == "[[":
+            self.next()
+            return self._redirects_after(self._cond_command(lineno))
+        if tok.value in ("]]", "select", "time", "coproc"):
+            raise Unsupported(f"the shell keyword '{tok.value}' is not supported")
         return self._simple()
+
+    # -- [[ expression ]] (bash CONDITIONAL EXPRESSIONS)
+
+    def _cond_command(self, lineno: int) -> Cond:
+        tokens: list[Token] = []
+        while True:
+            tok = self.next()
+            if tok.kind == "eof":
+                raise self._eof()
+            if tok.kind == "newline":
+                continue
+            if tok.kind == "word" and tok.value == "]]":
+                break
+            tokens.append(tok)
+            if tok.kind == "word" and tok.value == "=~":   # the regex is one word, ( | ) and all
+                while self.pos < len(self.text) and self.text[self.pos] in " \t":
+                    self.pos += 1
+                tokens.append(self._lex_word(self.lineno_at(), stop=" \t\n"))
+        if not tokens:
+            raise self._cond_error(lineno, "]]")
+        cond = _CondParser(tokens, self, lineno)
+        expr = cond.or_expr()
+        if cond.i != len(tokens):
+            raise self._cond_error(lineno, cond.shown(cond.i))
+        return Cond(expr, lineno=lineno)
+
+    def lineno_at(self) -> int:
+        return self._lineno()
+
+    def _cond_error(self, lineno: int, near: str) -> BashSyntaxError:
+        line = self.text.splitlines()[lineno - 1] if self.text.strip() else self.text
+        return BashSyntaxError(
+            f"bash: -c: line {lineno}: syntax error in conditional expression: unexpected token `{near}'\n"
+            f"bash: -c: line {lineno}: syntax error near `{near}'\n"
+            f"bash: -c: line {lineno}: `{line}'\n")
 
     def _arith_command(self, lineno: int) -> ArithCmd:
         """`(( expr ))`; the lexer stands just after the first `(`."""

@@ -209,6 +209,20 @@ SAME_AS_BASH_SCRIPTS = [
     "echo a &",
     "true && false || echo rescued",
     "command -v echo nosuch; echo $?",
+    # [[ ]]
+    "x=abc; [[ $x == a* ]] && echo glob; [[ $x == \"a*\" ]] || echo literal; [[ $x != b* ]] && echo ne",
+    "x='a b'; [[ $x = 'a b' ]] && echo nosplit; [[ -n $x && -z $y ]] && echo andor",
+    "[[ 10.0.0.1 =~ ^10\\.([0-9]+)\\. ]] && echo re; [[ abc =~ \"a.c\" ]] || echo quoted-literal",
+    "[[ 3 -lt 10 ]] && echo num; [[ 1+2 -eq 3 ]] && echo arith; [[ b > a ]] && echo gt",
+    "[[ ! -e nosuch-file && ( 1 -eq 2 || 2 -eq 2 ) ]] && echo paren",
+    "x=; [[ $x ]] || echo empty",
+    "if [[ -d / ]]; then echo root; fi",
+    # sh, bash
+    'bash -c "echo \\$0 \\$1 \\$#" name a b',
+    'sh -c "exit 3"; echo $?',
+    'echo "echo from stdin" | bash',
+    'bash -c "x=1"; echo [$x]',
+    "bash -c",
 ]
 
 
@@ -315,7 +329,7 @@ def test_unknown_command_message_names_the_line() -> None:
     ("echo a 3>&1", "netplex: file descriptors other than 0, 1 and 2 are not supported: 3>&1\n"),
     ("echo a 3>log", "netplex: file descriptors other than 0, 1 and 2 are not supported: 3>log\n"),
     ("cat <>f", "netplex: the redirection <>f is not supported\n"),
-    ("[[ -f x ]]", "netplex: [[ ... ]] (use [ ... ]) is not supported\n"),
+    ("[[ -L x ]]", "netplex: [[ -L ... ]] is not supported\n"),
     ("a=(1 2)", "netplex: arrays are not supported: a=(...)\n"),
     ("echo `date`", "netplex: backquote command substitution is not supported; use $(...)\n"),
     ("echo a{b,c}", "netplex: brace expansion is not supported: a{b,c}\n"),
