@@ -1098,6 +1098,8 @@ def complete(text: str) -> bool:
     A scenario's setup is read as a script: lines are joined until they form a
     complete command (a here-document or a `for` loop spans lines).
     """
+    if (len(text) - len(text.rstrip("\\"))) % 2:
+        return False   # a backslash-newline continues the command on the next line
     try:
         parser = Parser(text)
         parser.parse_line()

@@ -41,7 +41,8 @@ nodes:
       100	blue
       EOF
       for i in $(seq 1 10); do
-        ip link add v$i type veth peer name p$i
+        ip link add v$i type veth \\
+          peer name p$i
       done
       if [ -f /etc/app/daemon.json ]; then echo ok > /run/app.ready; fi
 probes:
@@ -92,14 +93,14 @@ def test_setup_commands_span_lines_and_keep_their_first_line_number(tmp_path: Pa
         (2, "mkdir -p /etc/iproute2"),
         (3, "cat > /etc/iproute2/rt_tables <<'EOF'"),
         (8, "for i in $(seq 1 10); do"),
-        (11, "if [ -f /etc/app/daemon.json ]; then echo ok > /run/app.ready; fi"),
+        (12, "if [ -f /etc/app/daemon.json ]; then echo ok > /run/app.ready; fi"),
     ]
     assert lines[2].command.endswith("100\tblue\nEOF")
     assert lines[2].file_line == 12
 
 
 def test_a_failing_command_inside_a_loop_is_reported_at_the_loop(tmp_path: Path) -> None:
-    text = SCENARIO.replace("ip link add v$i", "ip link add v$i typo")
+    text = SCENARIO.replace("type veth", "typo veth")
     result = run_scenario(load_scenario(_write(tmp_path, text)), SimBackend())
     assert result.error is not None
     assert (result.error["line"], result.error["command"].splitlines()[0]) == (8, "for i in $(seq 1 10); do")
@@ -138,3 +139,13 @@ def test_a_file_outside_the_scenario_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert "outside the scenario's folder" in info.value.message
+
+
+def test_a_backslash_newline_continues_a_setup_command() -> None:
+    text = "nodes:\n  a:\n    setup: |\n      ip link add br0 \\\n        type bridge\n      ip link set br0 up\n"
+    lines = load_scenario_text(text, "s.yaml").nodes["a"].setup_lines()
+    assert [(s.line, s.command) for s in lines] == [(1, "ip link add br0 \\\n  type bridge"),
+                                                   (3, "ip link set br0 up")]
+    backend = SimBackend()
+    result = run_scenario(load_scenario_text(text, "s.yaml"), backend)
+    assert result.error is None
