@@ -65,7 +65,7 @@ class ArpMixin:
             return
         if sip == 0:
             return
-        if arp.op == ARPOP_REQUEST and self.arp_fwd_proxy(dev, tip):
+        if arp.op == ARPOP_REQUEST and self.arp_fwd_proxy(dev, tip, sip):
             # pneigh_enqueue: a broadcast request is answered after a random
             # share of proxy_delay (USER_HZ ticks), a unicast one at once
             self.neigh.update(dev, sip, sha, confirm=False, create=True)
@@ -83,7 +83,7 @@ class ArpMixin:
             self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}", dev=dev.name)
         self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
 
-    def arp_fwd_proxy(self, dev: Any, tip: int) -> bool:
+    def arp_fwd_proxy(self, dev: Any, tip: int, sip: int = 0) -> bool:
         """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the
         target routed out of another device."""
         v = self.sysctl.values
@@ -91,7 +91,7 @@ class ArpMixin:
             return False
         if not dev.forwarding or dev.master is not None:
             return False
-        r = self.fib.lookup(tip)
+        r = self.fib.lookup(tip, sip, dev.name)   # ip_route_input_noref(skb, tip, sip, 0, dev)
         return r is not None and r.type == "unicast" and r.dev is not dev
 
     def addr_usable_on(self, dev: Any, addr: int) -> bool:
