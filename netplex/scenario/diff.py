@@ -132,6 +132,13 @@ def _ephemeral(port: Any) -> bool:
     return isinstance(port, int) and 32768 <= port <= 60999
 
 
+def _with_aliases(fn: Callable[[re.Match[str], LinkNetnsAliases], str],
+                  aliases: LinkNetnsAliases) -> Callable[[re.Match[str]], str]:
+    def replace(m: re.Match[str]) -> str:
+        return fn(m, aliases)
+    return replace
+
+
 @dataclass(frozen=True, slots=True)
 class Normalisations:
     """The known differences a comparison forgives: a value, passed to `compare`.
@@ -159,7 +166,7 @@ class Normalisations:
             if isinstance(repl, str):
                 text = pattern.sub(repl, text)
             else:
-                text = pattern.sub(lambda m, repl=repl: repl(m, self.link_netns_aliases), text)
+                text = pattern.sub(_with_aliases(repl, self.link_netns_aliases), text)
         return "\n".join(line.rstrip() for line in text.split("\n"))
 
     def observed(self, kind: str, observed: dict[str, Any]) -> dict[str, Any]:

@@ -176,7 +176,7 @@ class LinuxBackend:
     name = "linux"
     supports = ALL_FEATURES - {"trace"}
 
-    def __init__(self, pcap_dir: str | None = None) -> None:
+    def __init__(self, pcap_dir: str | os.PathLike[str] | None = None) -> None:
         check_available()
         self.pcap_dir = pcap_dir
         self.notes: list[str] = []
@@ -554,14 +554,13 @@ class LinuxBackend:
         receivers: dict[tuple[str, str, int], subprocess.Popen[bytes]] = {}
         rx_of: list[tuple[str, str, int] | None] = []
         for f in flows:
-            node = owners.get(f.to)
-            proto = f.proto
-            key = (node, proto, int(f.port)) if node else None
+            owner = owners.get(f.to)
+            key: tuple[str, str, int] | None = (owner, f.proto, f.port) if owner else None
             rx_of.append(key)
-            if key is not None and key not in receivers:
-                proc = self._spawn([sys.executable, "-I", IPERF, "recv", proto, str(f.port), repr(start),
-                                    repr(duration)], in_ns=node)
-                _wait_ready(proc, f"iperf receiver {proto}:{f.port} on {node}")
+            if owner is not None and key is not None and key not in receivers:
+                proc = self._spawn([sys.executable, "-I", IPERF, "recv", f.proto, str(f.port), repr(start),
+                                    repr(duration)], in_ns=owner)
+                _wait_ready(proc, f"iperf receiver {f.proto}:{f.port} on {owner}")
                 receivers[key] = proc
         senders = []
         for f in flows:

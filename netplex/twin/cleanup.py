@@ -116,6 +116,9 @@ def clean() -> list[str]:
             pids = [p for p in data.get("pids", []) if isinstance(p, int)]
             for name in teardown(names, pids):
                 removed.append(f"netns {name}")
-            os.unlink(path)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:  # a concurrent `netplex clean` removed it first
+                continue
             removed.append(f"state {path}")
     return removed
