@@ -287,7 +287,8 @@ def kill(ctx: Context, argv: list[str]) -> Result:
 @command("pidof")
 def pidof(ctx: Context, argv: list[str]) -> Result:
     table = _table(ctx)
-    quiet, single, omit = False, False, set()
+    quiet, single = False, False
+    omit: set[str] = set()
     names = []
     args = argv[1:]
     i = 0

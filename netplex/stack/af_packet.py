@@ -104,7 +104,7 @@ class PacketSocket:
             payload: Any = data
             if layer is not None:
                 try:
-                    payload = layer.decode(data)
+                    payload = layer.decode(data)  # type: ignore[attr-defined]
                 except ValueError:
                     payload = data
             frame = Ethernet(dst_mac, dev.mac, etype, payload)

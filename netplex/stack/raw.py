@@ -87,7 +87,7 @@ class RawSocket:
             payload: Any = data
             if layer is not None:
                 try:
-                    payload = layer.decode(data)
+                    payload = layer.decode(data)  # type: ignore[attr-defined]
                 except ValueError:
                     payload = data
             ip = IPv4(src or rt.src, dst, self.protocol, payload, ttl=self.ns.default_ttl(), tos=tos)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
 EADDRINUSE, EADDRNOTAVAIL, EHOSTDOWN, ENONET, EOPNOTSUPP = 98, 99, 112, 64, 95
-EACCES = 13
+EACCES, EDESTADDRREQ = 13, 89
 # icmp_err_convert: (errno, fatal) per destination-unreachable code
 ICMP_ERR_CONVERT = [
     (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
@@ -116,6 +116,8 @@ class UdpSocket:
     def sendto(self, data: bytes, addr: int | None = None, port: int | None = None, tos: int = 0) -> int:
         if addr is None:
             addr, port = self.raddr, self.rport
+        if addr is None or port is None:
+            return EDESTADDRREQ
         if not self.lport:
             self.bind(0, 0)
         rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None)
@@ -133,10 +135,10 @@ class UdpSocket:
         return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
 
     def deliver(self, ip: IPv4, dev: Any) -> None:
-        udp = ip.payload
+        udp: Udp = ip.payload  # type: ignore[assignment]   # udp_rcv hands over UDP datagrams only
         if self.raddr is not None and (ip.src != self.raddr or udp.sport != self.rport):
             return
-        data = udp.payload if isinstance(udp.payload, bytes) else udp.payload.encode()
+        data = udp.payload if isinstance(udp.payload, bytes) else udp.payload.encode()  # type: ignore[attr-defined]
         if self.on_recv is not None:
             self.on_recv(data, ip.src, udp.sport)
         else:
@@ -241,7 +243,7 @@ class SocketTable:
         return PacketSocket(self, type_, protocol)
 
     def udp_lookup(self, ip: IPv4) -> UdpSocket | None:
-        udp = ip.payload
+        udp: Udp = ip.payload  # type: ignore[assignment]
         sk = self.udp.get(udp.dport)
         if sk is None:
             return None
