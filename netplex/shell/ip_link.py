@@ -327,22 +327,8 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
 
 
 def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
-    if req.mac is not None:
-        ns.set_mac(dev, req.mac)
-    if req.mtu is not None:
-        ns.set_mtu(dev, req.mtu)
-    if req.newname is not None and req.newname != dev.name:
-        ns.rename_device(dev, req.newname)
-    if req.alias is not None:
-        dev.alias = req.alias
-    if req.up is not None:
-        ns.set_link_up(dev, req.up)
-    if req.nomaster:
-        rtnl.set_master(dev, None)
-    if req.master is not None:
-        rtnl.set_master(dev, req.master)
-    if req.txqlen is not None:
-        dev.txqueuelen = req.txqlen
+    rtnl.setlink(dev, address=req.mac, mtu=req.mtu, ifname=req.newname, alias=req.alias, up=req.up,
+                 nomaster=req.nomaster, master=req.master, txqlen=req.txqlen)
     if req.bridge:
         rtnl.changelink(dev, **req.bridge)
     if req.opts:
@@ -390,15 +376,10 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
         if name is None:
             taken = set(ns.devices) | ({peer_name} if peer_ns is ns else set())
             name = _free_veth_name(taken)
-        dev = rtnl.newlink(ns, "veth", name, peer=peer_name, peer_ns=peer_ns,
-                           peer_mac=req.peer.get("mac"), peer_mtu=req.peer.get("mtu"))
+        dev = rtnl.newlink(ns, "veth", name, peer=peer_name, peer_ns=peer_ns, peer_mac=req.peer.get("mac"),
+                           peer_mtu=req.peer.get("mtu"), address=req.mac, mtu=req.mtu)
         if machine is not None:
             machine.link_crossed(dev)
-        # veth_newlink applies the device's own address and mtu quietly, as it does the peer's
-        if req.mac is not None and not (req.mac[0] & 1):
-            dev.mac = req.mac
-        if req.mtu is not None and dev.min_mtu <= req.mtu <= dev.max_mtu:
-            dev.mtu = req.mtu
         req.mac = req.mtu = None
     elif req.kind in ("vlan", "vxlan", "gre", "gretap"):
         from netplex.shell import ip_l2

@@ -688,6 +688,9 @@ class Bridge(NetDevice):
             if out is port and not port.hairpin:
                 ns.drop(frame, port.dev, SkbDropReason.BRIDGE_SAME_PORT)
                 return
+            if port.isolated and out.isolated:
+                ns.drop(frame, port.dev, SkbDropReason.NOT_SPECIFIED)   # br_forward: !should_deliver
+                return
             if out.forwarding():
                 if tracing:
                     vlan = f" vlan {vid}" if vid else ""
@@ -711,9 +714,11 @@ class Bridge(NetDevice):
 
     def should_deliver(self, p: BridgePort, ingress: BridgePort | None, vid: int) -> bool:
         """should_deliver: a forwarding port, not the one the frame came in on unless in
-        hairpin mode, and a member of the frame's VLAN (br_allowed_egress)."""
+        hairpin mode, a member of the frame's VLAN (br_allowed_egress), and not isolated
+        from an isolated ingress port (br_skb_isolated)."""
         return ((p is not ingress or p.hairpin) and p.forwarding()
-                and (not vid or vid in p.vlans))
+                and (not vid or vid in p.vlans)
+                and not (p.isolated and ingress is not None and ingress.isolated))   # br_skb_isolated
 
     def flood(self, frame: Ethernet, ingress: BridgePort | None, mcast: bool = False, vid: int = 0) -> None:
         """br_flood: a copy to every other forwarding port (`mcast_flood` ports for multicast)."""

@@ -298,7 +298,7 @@ class NetDevice:
             ns.world.capture(self, frame)
         if ns.ptype_all:
             packet_taps(ns.sockets, self, frame, outgoing=True)   # dev_queue_xmit_nit
-        self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)
+        self.busy_until = self.link.deliver(now, nbytes, peer.rx, frame)  # type: ignore[union-attr]  # a peer has a link
 
     # -- receive -----------------------------------------------------------
     def rx(self, frame: Ethernet, nbytes: int = 0) -> None:

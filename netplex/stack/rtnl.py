@@ -32,7 +32,7 @@ from netplex.stack.vxlan import VxlanDev
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
-__all__ = ["LINK_KINDS", "LinkOps", "changelink", "dellink", "link_ops", "newlink", "set_master"]
+__all__ = ["LINK_KINDS", "LinkOps", "changelink", "dellink", "link_ops", "newlink", "set_master", "setlink"]
 
 
 def _eopnotsupp() -> NetplexError:
@@ -64,7 +64,8 @@ class VethOps(LinkOps):
     """veth_newlink: the pair, the peer registered first (it gets the lower ifindex).
 
     Options: `peer` (the peer's name), `peer_ns` (its namespace), `peer_mac`,
-    `peer_mtu` (IFLA_VETH_PEER's own attributes)."""
+    `peer_mtu` (IFLA_VETH_PEER's own attributes), `address` and `mtu` (the device's).
+    An address or MTU the kernel would refuse is ignored at creation, as veth does."""
 
     kind = "veth"
 
@@ -73,14 +74,16 @@ class VethOps(LinkOps):
         peer_name: str = opts.pop("peer")
         peer_mac: bytes | None = opts.pop("peer_mac", None)
         peer_mtu: int | None = opts.pop("peer_mtu", None)
+        address: bytes | None = opts.pop("address", None)
+        mtu: int | None = opts.pop("mtu", None)
         if opts:
             raise _eopnotsupp()
         dev, peer = ns.add_veth_pair(name, peer_ns, peer_name)
-        # the peer's own attributes; what the kernel would refuse is ignored, as veth does
-        if peer_mac is not None and not peer_mac[0] & 1:
-            peer.mac = peer_mac
-        if peer_mtu is not None and peer.min_mtu <= peer_mtu <= peer.max_mtu:
-            peer.mtu = peer_mtu
+        for d, mac, m in ((peer, peer_mac, peer_mtu), (dev, address, mtu)):
+            if mac is not None and not mac[0] & 1:
+                d.mac = mac
+            if m is not None and d.min_mtu <= m <= d.max_mtu:
+                d.mtu = m
         return dev
 
 
@@ -270,6 +273,30 @@ def dellink(dev: NetDevice) -> None:
         dev.ns.del_device(dev)   # lo refuses; a device of no registered kind goes plainly
         return
     ops.dellink(dev)
+
+
+def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = None, ifname: str | None = None,
+            alias: str | None = None, up: bool | None = None, nomaster: bool = False,
+            master: NetDevice | None = None, txqlen: int | None = None) -> None:
+    """do_setlink: the generic attributes, applied in the kernel's order (address, mtu, name,
+    alias, flags, master, txqueuelen); the kind's own options go through `changelink`."""
+    ns = dev.ns
+    if address is not None:
+        ns.set_mac(dev, address)
+    if mtu is not None:
+        ns.set_mtu(dev, mtu)
+    if ifname is not None and ifname != dev.name:
+        ns.rename_device(dev, ifname)
+    if alias is not None:
+        dev.alias = alias
+    if up is not None:
+        ns.set_link_up(dev, up)
+    if nomaster:
+        set_master(dev, None)
+    if master is not None:
+        set_master(dev, master)
+    if txqlen is not None:
+        dev.txqueuelen = txqlen
 
 
 def set_master(dev: NetDevice, master: NetDevice | None) -> None:

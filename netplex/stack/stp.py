@@ -22,11 +22,20 @@ nothing when its event fires. Nothing here runs unless `stp_state` is 1.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ethernet import Ethernet
-from netplex.packet.stp import (BPDU_TYPE_CONFIG, BPDU_TYPE_TCN, BR_GROUP_ADDRESS, STP_CONFIG_LEN,
-                                STP_TCN_LEN, TC_FLAG, TCA_FLAG, Bpdu)
+from netplex.packet.stp import (
+    BPDU_TYPE_CONFIG,
+    BPDU_TYPE_TCN,
+    BR_GROUP_ADDRESS,
+    STP_CONFIG_LEN,
+    STP_TCN_LEN,
+    TC_FLAG,
+    TCA_FLAG,
+    Bpdu,
+)
 
 if TYPE_CHECKING:
     from netplex.stack.bridge import Bridge, BridgePort
@@ -268,9 +277,10 @@ class Stp:
             self.designated_root = self.bridge_id
             self.root_path_cost = 0
         else:
-            p = self.port(root_port)
-            self.designated_root = p.stp.designated_root  # type: ignore[union-attr]
-            self.root_path_cost = p.stp.designated_cost + p.path_cost  # type: ignore[union-attr]
+            rp = self.port(root_port)
+            assert rp is not None
+            self.designated_root = rp.stp.designated_root
+            self.root_path_cost = rp.stp.designated_cost + rp.path_cost
         if old != (self.root_port, self.designated_root):
             if root_port:
                 self._trace(f"root is {fmt_id(self.designated_root)} via port {root_port}, cost {self.root_path_cost}")
@@ -397,7 +407,7 @@ class Stp:
         b = frame.payload
         if not isinstance(b, Bpdu):
             try:
-                b = Bpdu.decode(bytes(b))  # type: ignore[arg-type]
+                b = Bpdu.decode(bytes(b))  # type: ignore[call-overload]
             except ValueError:
                 return
         if b.type == BPDU_TYPE_TCN:

@@ -113,3 +113,22 @@ def test_hairpin_port_gets_its_own_floods(vlan_filtering: int) -> None:
         flooded = eth1.stats.rx_packets - rx1
         assert flooded >= 1
         assert eth0.stats.rx_packets - rx0 == (flooded if hairpin == "on" else 0)
+
+
+@FILTERING
+def test_isolated_ports_do_not_talk(vlan_filtering: int) -> None:
+    """br_skb_isolated: nothing from an isolated port reaches another isolated port."""
+    net = Network()
+    sw = net.add_node("sw")
+    hosts = [net.add_node(f"h{i}") for i in (1, 2, 3)]
+    for i, h in enumerate(hosts, 1):
+        net.add_link(f"sw:p{i}", f"h{i}:eth0")
+        run_ok(h, f"ip addr add 10.0.0.{i}/24 dev eth0", "ip link set eth0 up")
+    run_ok(sw, f"ip link add sw0 type bridge vlan_filtering {vlan_filtering}", "ip link set sw0 up",
+           *(f"ip link set p{i} master sw0" for i in (1, 2, 3)), *(f"ip link set p{i} up" for i in (1, 2, 3)))
+    h1, h2, h3 = hosts
+    assert h1.run("ping -c 1 -W 1 10.0.0.2").status == 0
+    run_ok(sw, "bridge link set dev p1 isolated on", "bridge link set dev p2 isolated on")
+    assert h1.run("ping -c 1 -W 1 10.0.0.2").status != 0     # known unicast, both isolated
+    assert h1.run("ping -c 1 -W 1 10.0.0.3").status == 0     # p3 is not isolated
+    assert h2.run("ping -c 1 -W 1 10.0.0.3").status == 0
