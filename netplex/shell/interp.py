@@ -232,21 +232,16 @@ class Shell:
     # -- entry points
 
     def run(self, line: str, stdin: str = "") -> Result:
-        """Run one line (or script), as `bash -c LINE` would; returns all stdout and stderr it produced."""
-        parser = Parser(line)
-        try:
-            body = parser.parse_line()
-        except BashSyntaxError as e:
-            self.status = e.status
-            return Result(e.status, "", str(e))
-        except Unsupported as e:
-            self.status = 2
-            return Result(2, "", f"netplex: {e}\n")
+        """Run a line or a script, as `bash -c SCRIPT` would; returns all stdout and stderr it produced.
+
+        Each line is parsed whole before it runs (a syntax error or a refused
+        construct on it changes nothing), then the next line is read, as bash does.
+        """
         out: list[str] = []
-        err: list[str] = list(parser.warnings)
+        err: list[str] = []
         self._iterations = 0
         try:
-            self._run_list(body, _Input(stdin), out, err)
+            self._run_script(Parser(line), _Input(stdin), out, err, "bash: -c:")
         except _Exit as e:
             err.append(e.message)
             self.status = e.status
@@ -258,6 +253,21 @@ class Shell:
             err.append(f"netplex: {e}\n")
             self.status = 2
         return Result(self.status, "".join(out), "".join(err))
+
+    def _run_script(self, parser: Parser, inp: _Input, out: list[str], err: list[str], where: str) -> None:
+        """Parse a line, run it, repeat; a syntax error ends the script (status 2)."""
+        while True:
+            try:
+                body = parser.parse_next()
+            except BashSyntaxError as e:
+                err.extend(parser.take_warnings())
+                err.append(str(e).replace("bash: -c:", where))
+                self.status = e.status
+                return
+            err.extend(parser.take_warnings())
+            if body is None:
+                return
+            self._run_list(body, inp, out, err)
 
     # -- state
 
@@ -1125,15 +1135,10 @@ def _pwd(shell: Shell, argv: list[str], inp: _Input) -> Result:
 
 def _run_text(shell: Shell, text: str, where: str, inp: _Input, sourced: bool = False) -> Result:
     """Parse and run `text` in this shell (eval, source); its output is the Result's."""
-    parser = Parser(text)
-    try:
-        body = parser.parse_line()
-    except BashSyntaxError as e:
-        return Result(2, "", str(e).replace("bash: -c:", where))
     out: list[str] = []
-    err: list[str] = list(parser.warnings)
+    err: list[str] = []
     try:
-        shell._run_list(body, inp, out, err)
+        shell._run_script(Parser(text), inp, out, err, where)
     except _Return as r:
         if not sourced:
             raise

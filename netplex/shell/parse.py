@@ -334,8 +334,9 @@ class Parser:
         name = {"newline": "newline", "eof": "newline"}.get(tok.kind, tok.value)
         if tok.kind == "word":
             name = tok.word.raw  # type: ignore[union-attr]
-        line = self._lineno()
-        src = self.text.splitlines()[line - 1] if self.text.strip() else self.text
+        line = tok.lineno if tok.kind == "newline" else self._lineno()
+        rows = self.text.splitlines()
+        src = rows[min(line, len(rows)) - 1] if self.text.strip() else self.text
         return BashSyntaxError(
             f"bash: -c: line {line}: syntax error near unexpected token `{name}'\n"
             f"bash: -c: line {line}: `{src}'\n"
@@ -717,6 +718,47 @@ class Parser:
             self.text += "\n"
             self._read_heredocs()
         return body
+
+    def parse_next(self) -> CommandList | None:
+        """The next line of a script (and-or lists up to a newline), None at its end.
+
+        bash reads a script this way: each line is parsed, then run, so a syntax
+        error on line 5 stops the script after lines 1 to 4 ran.
+        """
+        self._skip_newlines()
+        if self.peek().kind == "eof":
+            if self._heredocs:
+                self.text += "\n"
+                self._read_heredocs()
+            return None
+        items: list[AndOr] = []
+        while True:
+            item = self._and_or()
+            items.append(item)
+            tok = self.peek()
+            if tok.kind == "op" and tok.value in (";", "&"):
+                item.background = tok.value == "&"
+                self.next()
+                tok = self.peek()
+                if tok.kind in ("newline", "eof"):
+                    if tok.kind == "newline":
+                        self.next()
+                    return CommandList(items)
+                continue
+            if tok.kind == "newline":
+                self.next()
+                return CommandList(items)
+            if tok.kind == "eof":
+                if self._heredocs:
+                    self.text += "\n"
+                    self._read_heredocs()
+                return CommandList(items)
+            raise self._unexpected(tok)
+
+    def take_warnings(self) -> list[str]:
+        """The warnings (here-documents ended by the end of the text) seen so far, once."""
+        out, self.warnings = self.warnings, []
+        return out
 
     def parse_list(self) -> CommandList:
         """and-or lists separated by `;`, `&` or newlines, up to a token that closes the enclosing construct."""

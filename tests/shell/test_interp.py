@@ -223,6 +223,8 @@ SAME_AS_BASH_SCRIPTS = [
     'echo "echo from stdin" | bash',
     'bash -c "x=1"; echo [$x]',
     "bash -c",
+    "echo a >\n",
+    "echo a;\n;",
 ]
 
 
