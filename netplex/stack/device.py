@@ -330,7 +330,7 @@ class NetDevice:
         if frame.type == 0x0800 and frame.dst == self.mac and not frame.vlans:
             ns.ip_rcv(self, frame, nbytes - 14)   # the common case, without the protocol dispatch
             return
-        ns.netif_receive(self, frame)
+        ns.netif_deliver(self, frame)
 
 
 def netdev_rx_handler_register(dev: NetDevice, handler: RxHandler) -> None:
@@ -433,7 +433,6 @@ class Loopback(NetDevice):
         st.rx_bytes += nbytes
         if self.ns.world.capture is not None:
             self.ns.world.capture(self, frame)
-        if self.ns.ptype_all:   # lo: the frame leaves and comes back in
+        if self.ns.ptype_all:   # lo: the frame leaves, and netif_receive taps it coming back in
             packet_taps(self.ns.sockets, self, frame, outgoing=True)
-            packet_taps(self.ns.sockets, self, frame, outgoing=False)
         self.ns.sched.at(now, self.ns.netif_receive, self, frame)

@@ -32,6 +32,7 @@ from netplex.packet.icmp import (
 )
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
 from netplex.packet.udp import Udp
+from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
@@ -100,6 +101,7 @@ class Ipv4Path:
     udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
     vlan_devs: dict[tuple[int, int, int], Any]
     mrt: MrTable | None
+    ptype_all: list[PacketSocket]       # AF_PACKET taps (af_packet.py)
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -113,7 +115,15 @@ class Ipv4Path:
 
     # -- receive -------------------------------------------------------------
     def netif_receive(self, dev: NetDevice, frame: Ethernet) -> None:
-        """__netif_receive_skb_core: hand the frame to its protocol."""
+        """__netif_receive_skb_core for a frame a software device receives (the bridge
+        device from br_pass_frame_up, lo): the AF_PACKET taps, then its protocol.
+        `NetDevice.rx` taps its frames itself and calls `netif_deliver`."""
+        if self.ptype_all:
+            packet_taps(self.sockets, dev, frame, outgoing=False)
+        self.netif_deliver(dev, frame)
+
+    def netif_deliver(self, dev: NetDevice, frame: Ethernet) -> None:
+        """__netif_receive_skb_core after the taps: hand the frame to its protocol."""
         if frame.vlans:
             # vlan_do_receive: a tagged frame belongs to the VLAN device of its tag
             from netplex.stack.vlan import vlan_rcv

@@ -128,3 +128,33 @@ def test_raw_socket_gets_a_copy_and_hdrincl_sends() -> None:
     assert hdr.sendto(pkt.encode()) == 0
     net.run_for(100_000_000)
     assert [c.payload.type for c in copies[before:]] == [3]   # now: destination unreachable
+
+
+def test_packet_socket_on_a_bridge_sees_what_the_bridge_passes_up() -> None:
+    """dnsmasq on br0: its packet socket hears a client's broadcast that came in on a port."""
+    net = Network()
+    host, vm = net.add_node("host"), net.add_node("vm")
+    net.add_link("host:tap0", "vm:eth0")
+    for line in ("ip link add br0 type bridge", "ip link set tap0 master br0", "ip link set tap0 up",
+                 "ip addr add 10.0.0.1/24 dev br0", "ip link set br0 up"):
+        assert host.run(line).status == 0, line
+    assert vm.run("ip link set eth0 up").status == 0
+    br0, tap0 = host.ns.devices["br0"], host.ns.devices["tap0"]
+    on_br: list = []
+    ps = host.ns.sockets.packet_socket(SOCK_DGRAM, ETH_P_IP)
+    assert ps.bind(br0.ifindex) == 0
+    ps.on_recv = lambda data, sll: on_br.append(sll.ifindex)
+    on_port: list = []
+    port_ip = host.ns.sockets.packet_socket(SOCK_DGRAM, ETH_P_IP)
+    assert port_ip.bind(tap0.ifindex) == 0     # the port's frames are the bridge's: no ETH_P_IP copy
+    port_ip.on_recv = lambda data, sll: on_port.append(sll.ifindex)
+    port_all = host.ns.sockets.packet_socket(SOCK_RAW, ETH_P_ALL)
+    assert port_all.bind(tap0.ifindex) == 0    # ETH_P_ALL sees it before the bridge takes it
+    port_all.on_recv = lambda data, sll: on_port.append(("all", sll.ifindex, sll.pkttype))
+    sk, _ = _client(vm)
+    assert sk.sendto(b"DISCOVER", BCAST, 67) == 0
+    net.run_for(100_000_000)
+    assert on_br == [br0.ifindex]
+    # the broadcast coming in, and the host's own IGMP report going out (PACKET_OUTGOING)
+    assert on_port == [("all", tap0.ifindex, PACKET_BROADCAST), ("all", tap0.ifindex, PACKET_OUTGOING)]
+    assert ps.bind(1) == 0 and ps.bind(999) == errno.ENODEV
