@@ -10,7 +10,14 @@ physdev match), `nf_trace` (iptables TRACE) and `local_socket` (owner match).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+
+class SockOwner(Protocol):
+    """What a packet's socket (skb->sk) tells netfilter: its owner (`-m owner`, LOG's UID/GID)."""
+
+    uid: int
+    gid: int
 
 
 class SkbMeta:
@@ -28,7 +35,7 @@ class SkbMeta:
         self.physin: Any = None
         self.physout: Any = None
         self.nf_trace = False
-        self.local_socket: Any = None
+        self.local_socket: SockOwner | None = None
         self.iif = 0
 
     def copy(self) -> SkbMeta:

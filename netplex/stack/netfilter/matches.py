@@ -1416,8 +1416,8 @@ class OwnerMatch(Match):
         items = self.items
         if sk is None:
             return all(inv for inv, _ in items.values() if True)
-        uid = getattr(sk, "uid", 0)
-        gid = getattr(sk, "gid", 0)
+        uid = sk.uid
+        gid = sk.gid
         for k, (inv, v) in items.items():
             if k == "uid-owner":
                 ok = v[0] <= uid <= v[1]

@@ -312,7 +312,7 @@ def dump_ipv4(ip: Any, flags: int, ctx: PacketCtx | None, outer: bool) -> str:
     if outer and flags & LOG_UID and ctx is not None:
         sk = ctx.meta.local_socket
         if sk is not None:
-            out.append(f"UID={getattr(sk, 'uid', 0)} GID={getattr(sk, 'gid', 0)} ")
+            out.append(f"UID={sk.uid} GID={sk.gid} ")
     return "".join(out)
 
 
