@@ -293,6 +293,7 @@ class FwFilter(Filter):
     def __init__(self, handle: int, mask: int = 0xFFFFFFFF) -> None:
         super().__init__(handle)
         self.mask = mask
+        self.has_mask = False      # the handle was given with a /mask (printed back)
         self.indev = ""
 
 

@@ -238,6 +238,10 @@ class QdiscClass:
         self.overlimits = 0
         self.filters: list[Any] = []
 
+    def tcm_parent(self) -> int:
+        """Qdisc_class_ops.dump's tcm_parent: the class's qdisc."""
+        return self.qdisc.handle
+
 
 def walk(q: Qdisc | None) -> Iterator[Qdisc]:
     """The qdisc and every qdisc below it."""

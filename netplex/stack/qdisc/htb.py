@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.qdisc.core import Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
+from netplex.stack.qdisc.core import TC_H_ROOT, Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
 from netplex.stack.qdisc.fifo import PfifoQdisc
 
 HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
@@ -95,6 +95,10 @@ class HtbClass(QdiscClass):
         else:
             qt = rate // q.r2q
             self.quantum = 1000 if qt < 1000 else 200000 if qt > 200000 else qt
+
+    def tcm_parent(self) -> int:
+        """htb_dump_class: the parent class, or TC_H_ROOT for a top class."""
+        return self.parent.classid if self.parent is not None else TC_H_ROOT
 
     def mode_at(self, now: int) -> int:
         """htb_class_mode, with hysteresis off (the kernel's default)."""

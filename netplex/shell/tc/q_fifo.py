@@ -1,0 +1,47 @@
+"""pfifo and bfifo options (iproute2 tc/q_fifo.c, tc-pfifo(8))."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit
+from netplex.stack.qdisc import (
+    FifoOpts,
+)
+from netplex.units import get_size, sprint_size
+
+
+def _explain_fifo(kind: str) -> str:
+    return "Usage: ... <[p|b]fifo | pfifo_head_drop> [ limit NUMBER ]\n"
+
+
+def parse_fifo(kind: str) -> Callable[[list[str]], FifoOpts]:
+    def parse(opts: list[str]) -> FifoOpts:
+        limit: int | None = None
+        i = 0
+        while i < len(opts):
+            if opts[i] == "limit":
+                i += 1
+                v = get_size(opts[i]) if i < len(opts) else None
+                if v is None:
+                    raise TcExit(1, f"Illegal \"limit\"\n{_explain_fifo(kind)}")
+                limit = v
+            elif opts[i] == "help":
+                raise TcExit(1, _explain_fifo(kind))
+            else:
+                raise TcExit(1, f"What is \"{opts[i]}\"?\n{_explain_fifo(kind)}")
+            i += 1
+        return FifoOpts(limit)
+    return parse
+
+
+def print_pfifo(q: Any, o: Opts) -> str:
+    return f"limit {q.limit}p"
+
+
+def print_bfifo(q: Any, o: Opts) -> str:
+    return f"limit {sprint_size(q.limit)}"
+
+
+PFIFO = QdiscUtil("pfifo", parse_fifo("pfifo"), print_pfifo, classless=True)
+BFIFO = QdiscUtil("bfifo", parse_fifo("bfifo"), print_bfifo, classless=True)
