@@ -333,6 +333,7 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
         tbl.gen += 1
     return apply
 
+
 def _u32_opts(el: Any, o: Opts) -> str:
     if isinstance(el, U32Ht):
         return f"fh {_u32_handle_str(el.handle)} ht divisor {el.divisor} \n"

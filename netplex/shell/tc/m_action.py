@@ -21,6 +21,7 @@ ACTION_UTILS: dict[str, ActionUtil] = {u.id: u for u in (GACT, POLICE)}
 _NOT_IN_NETPLEX = ("mirred", "skbedit", "nat", "pedit", "csum", "vlan", "connmark", "sample", "simple",
                    "tunnel_key", "bpf", "ife", "ct", "ctinfo", "mpls", "gate", "xt", "ipt", "skbmod")
 
+
 def parse_actions(table: dict[str, dict[int, Action]], now: int, args: list[str], i: int,
                   bind: bool) -> tuple[list[Action], int]:
     """parse_action: `action KIND ARGS [action KIND ARGS ...]` against the namespace's action
@@ -57,6 +58,7 @@ def action_text(a: Action, order: int, o: Opts, bind: bool) -> str:
     if a.cookie:
         s += f"\tcookie {a.cookie}\n"
     return s
+
 
 def tc_actions(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
     if not args:
@@ -130,11 +132,13 @@ def _find_index(args: list[str]) -> int | None:
             return get_u32(args[j + 1], 10)
     return None
 
+
 def bind_actions(ns: Any, rest: list[str] | None) -> list[Action]:
     if not rest:
         return []
     acts, _ = parse_actions(action_table(ns), ns.sched.now, rest, 0, bind=True)
     return acts
+
 
 def check_actions_len(ns: Any, rest: list[str]) -> int:
     """How many words of `rest` the action list takes (validated without side effects)."""

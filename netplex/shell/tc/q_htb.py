@@ -174,6 +174,7 @@ def print_htb_xstats(cl: Any, o: Opts) -> str:
     return (f" lended: {cl.lends} borrowed: {cl.borrows} giants: {cl.giants}\n"
             f" tokens: {tok} ctokens: {ctok}\n\n")
 
+
 def _htb_dump_order(q: HtbQdisc) -> list[Any]:
     """The order the kernel walks an HTB's class hash (qdisc_class_hash: 4 buckets to
     start, new classes at a bucket's head, doubling when over 3/4 full)."""

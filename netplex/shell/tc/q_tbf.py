@@ -13,6 +13,7 @@ from netplex.units import get_rate, get_size, get_time, sprint_rate, sprint_size
 TBF_USAGE = ("Usage: ... tbf limit BYTES burst BYTES[/BYTES] rate KBPS [ mtu BYTES[/BYTES] ]\n"
              "\t[ peakrate KBPS ] [ latency TIME ] [ overhead BYTES ] [ linklayer TYPE ]\n")
 
+
 def parse_tbf(opts: list[str]) -> TbfOpts:
     rate = prate = 0
     buffer = mtu = mpu = limit = latency = overhead = 0

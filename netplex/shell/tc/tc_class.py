@@ -120,6 +120,7 @@ def class_line(dev: Any, q: Any, cl: Any, o: Opts, show_dev: bool) -> str:
             s += util.print_xstats(cl, o)
     return s
 
+
 def class_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
     devname = ""
     parent: int | None = None

@@ -40,6 +40,7 @@ from netplex.stack.qdisc.core import EINVAL, ENOENT, TcError
 
 FILTER_UTILS: dict[str, FilterUtil] = {u.id: u for u in (U32, FW, MATCHALL)}
 
+
 def tc_filter(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
     if not args:
         args = ["show"]
@@ -54,6 +55,7 @@ def tc_filter(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
     if cmd in ("add", "change", "replace", "delete"):
         return filter_modify(ns, rest, cmd)
     raise TcExit(255, f'Command "{args[0]}" is unknown, try "tc filter help".\n')
+
 
 def _filter_args(args: list[str]) -> FSpec:
     f = FSpec()
@@ -164,6 +166,7 @@ def filter_lines(dev: Any, owner: Any, parent: int, tp: TcfProto, el: Any, o: Op
         return s + "\n"
     util = FILTER_UTILS.get(tp.kind)
     return s + util.print_fopt(el, o) if util is not None else s
+
 
 def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) -> None:
     f = _filter_args(args)

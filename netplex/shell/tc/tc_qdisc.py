@@ -132,6 +132,7 @@ def qdisc_opts(q: Any, o: Opts) -> str:
         return ""
     return util.print_qopt(q, o)
 
+
 def qdisc_line(dev: Any, q: Any, o: Opts, show_dev: bool, kind: str | None = None) -> str:
     kind = kind or q.kind
     handle = q.handle if q is not None else 0

@@ -58,6 +58,7 @@ def matches(word: str, key: str) -> bool:
 
 # --- units: tc's parsers and printers are netplex.units' ----------------------------------
 
+
 def get_u32(s: str, base: int = 0) -> int | None:
     try:
         v = int(s, base)
@@ -137,6 +138,7 @@ def proto_a2n(s: str) -> int | None:
 def proto_n2a(p: int) -> str:
     return PROTO_NAMES.get(p, f"0x{p:x}" if p > 0xFF else f"0x{p:x}")
 
+
 def find_dev(ns: Any, name: str) -> Any:
     d = ns.devices.get(name)
     if d is None:
@@ -154,6 +156,7 @@ def cmd_word(word: str) -> str:
         return "list"
     return ""
 
+
 def psched_adjust(nbytes: int, mpu: int, linklayer: int, overhead: int) -> int:
     n = nbytes + overhead
     if n < mpu:
@@ -161,6 +164,7 @@ def psched_adjust(nbytes: int, mpu: int, linklayer: int, overhead: int) -> int:
     if linklayer == 2:
         n = -(-n // 48) * 53
     return n
+
 
 def get_linklayer(v: str) -> int | None:
     if matches(v, "ethernet"):
@@ -221,6 +225,7 @@ def next_index(tbl: dict[int, Action]) -> int:
         i += 1
     return i
 
+
 def parse_cookie(args: list[str], i: int, a: Action) -> int:
     if i < len(args) and args[i] == "cookie":
         if i + 1 >= len(args):
@@ -233,6 +238,7 @@ def parse_cookie(args: list[str], i: int, a: Action) -> int:
         a.cookie = c.lower()
         return i + 2
     return i
+
 
 def classid_arg(s: str) -> int:
     c = get_tc_classid(s)
