@@ -11,10 +11,15 @@ are refused with procps's own error lines.
 `kill` is bash's builtin (bash(1) SHELL BUILTIN COMMANDS): `kill PID`,
 `kill -9 PID`, `kill -TERM PID`, `kill -s SIG PID`, `kill -n NUM PID`,
 `kill -l [SIG]`. `pidof NAME...` (procps-ng pidof(1)) prints the pids,
-newest first, and fails when there is none.
+newest first, and fails when there is none. `pgrep`/`pkill PATTERN`
+(pgrep(1): an extended regular expression on the name, `-f` on the whole
+command line, `-x` exact, `-l`/`-a` list, `-n`/`-o` newest/oldest, `-SIG`)
+and `killall NAME` (psmisc killall(1): exact names, `-SIG`, `-s SIG`, `-q`)
+select by name.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from netplex.apps.process import SIGNALS, SIGTERM, Process, ProcessTable, signal_number
@@ -120,6 +125,10 @@ def ps(ctx: Context, argv: list[str]) -> Result:
         i += 1
         if a.startswith("--"):
             name, eq, val = a[2:].partition("=")
+            if name == "help" and not eq and i == len(args):
+                return Result(0, PS_USAGE)
+            if name == "version" and len(args) == 1:
+                return Result(0, "ps from procps-ng 4.0.2\n")
             if name in ("no-headers", "no-heading"):
                 headers = False
                 continue
@@ -140,6 +149,8 @@ def ps(ctx: Context, argv: list[str]) -> Result:
                     pids = (pids or []) + [int(x) for x in val.replace(",", " ").split() if x.isdigit()]
                     continue
             return _ps_error("unknown gnu long option")
+        if a == "-V" and len(args) == 1:
+            return Result(0, "ps from procps-ng 4.0.2\n")
         if a.startswith("-"):
             flags = a[1:]
             j = 0
@@ -320,3 +331,108 @@ def pidof(ctx: Context, argv: list[str]) -> Result:
     if not found:
         return Result(1)
     return Result(0, "" if quiet else " ".join(map(str, found)) + "\n")
+
+
+# -- pgrep, pkill, killall ----------------------------------------------------
+def _pgrep_usage(prog: str, bad: str) -> Result:
+    return Result(2, "", f"{prog}: {bad}\n\nUsage:\n {prog} [options] <pattern>\n\n"
+                         "For more details see pgrep(1).\n")
+
+
+@command("pgrep", "pkill")
+def pgrep(ctx: Context, argv: list[str]) -> Result:
+    prog = argv[0].rsplit("/", 1)[-1]
+    table = _table(ctx)
+    full = exact = newest = oldest = False
+    show = ""
+    sig = SIGTERM
+    patterns: list[str] = []
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a in ("-f", "--full"):
+            full = True
+        elif a in ("-x", "--exact"):
+            exact = True
+        elif a in ("-n", "--newest"):
+            newest = True
+        elif a in ("-o", "--oldest"):
+            oldest = True
+        elif prog == "pgrep" and a in ("-l", "--list-name", "-a", "--list-full"):
+            show = "a" if a in ("-a", "--list-full") else "l"
+        elif prog == "pkill" and a == "--signal":
+            if i >= len(args) or signal_number(args[i]) is None:
+                return _pgrep_usage(prog, f"invalid argument for --signal: {args[i] if i < len(args) else ''}")
+            sig = signal_number(args[i]) or 0
+            i += 1
+        elif prog == "pkill" and a.startswith("-") and len(a) > 1 and signal_number(a[1:]) is not None:
+            sig = signal_number(a[1:]) or 0
+        elif a.startswith("-") and len(a) > 1:
+            return _pgrep_usage(prog, f"invalid option -- '{a[1]}'" if a[1] != "-" else f"unrecognized option '{a}'")
+        else:
+            patterns.append(a)
+    if len(patterns) != 1:
+        return _pgrep_usage(prog, "no matching criteria specified" if not patterns
+                            else "only one pattern can be provided")
+    try:
+        rx = re.compile(patterns[0])
+    except re.error:
+        return Result(2, "", f"{prog}: regex error: Invalid regular expression\n")
+    found = []
+    for p in (table if table is not None else []):
+        text = p.args if full else p.comm
+        if (rx.fullmatch(text) if exact else rx.search(text)) and p.pid != 1:
+            found.append(p)
+    if found and (newest or oldest):
+        found = [found[-1] if newest else found[0]]
+    if not found:
+        return Result(1)
+    if prog == "pkill":
+        for p in found:
+            if table is not None:
+                table.kill(p.pid, sig)
+        return Result(0)
+    out = "".join(f"{p.pid} {p.args if show == 'a' else p.comm}\n" if show else f"{p.pid}\n" for p in found)
+    return Result(0, out)
+
+
+@command("killall")
+def killall(ctx: Context, argv: list[str]) -> Result:
+    table = _table(ctx)
+    sig, quiet = SIGTERM, False
+    names: list[str] = []
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a in ("-q", "--quiet"):
+            quiet = True
+        elif a in ("-s", "--signal"):
+            n = signal_number(args[i]) if i < len(args) else None
+            if n is None:
+                return Result(1, "", "killall: unknown signal; killall -l lists signals.\n")
+            sig = n
+            i += 1
+        elif a.startswith("-") and len(a) > 1 and signal_number(a[1:]) is not None:
+            sig = signal_number(a[1:]) or 0
+        elif a.startswith("-") and len(a) > 1:
+            return Result(1, "", f"killall: invalid option -- '{a[1]}'\n")   # netplex models -q, -s, -SIG
+        else:
+            names.append(a)
+    if not names:
+        return Result(1, "", "Usage: killall [OPTION]... [--] NAME...\n")
+    status, err = 0, []
+    for name in names:
+        pids = table.pidof(name) if table is not None else []
+        pids = [pid for pid in pids if pid != 1]
+        if not pids:
+            status = 1
+            if not quiet:
+                err.append(f"{name}: no process found\n")
+        for pid in pids:
+            if table is not None:
+                table.kill(pid, sig)
+    return Result(status, "", "".join(err))

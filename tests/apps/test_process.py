@@ -129,3 +129,28 @@ def test_netns_pids() -> None:
     procs = h1.machine.procs
     p = procs.spawn(["echod"], h1.ns, Echo(5))
     assert procs.in_netns(h1.ns) == [p]
+
+
+def test_ps_help_and_version() -> None:
+    _, h1 = _net()
+    r = h1.run("ps --help")
+    assert r.status == 0 and r.output.startswith("\nUsage:\n ps [options]\n")
+    assert h1.run("ps -V").output == "ps from procps-ng 4.0.2\n"
+
+
+def test_pgrep_pkill_killall() -> None:
+    _, h1 = _net()
+    procs = h1.machine.procs
+    a = procs.spawn(["/usr/sbin/echod", "-p", "5"], h1.ns, Echo(5))
+    b = procs.spawn(["echod", "-p", "6"], h1.ns, Echo(6))
+    assert h1.run("pgrep echo").output == f"{a.pid}\n{b.pid}\n"
+    assert h1.run("pgrep -x echo").status == 1
+    assert h1.run("pgrep -a -f 'p 6'").output == f"{b.pid} echod -p 6\n"
+    assert h1.run("pgrep -l -n echod").output == f"{b.pid} echod\n"
+    assert h1.run("pkill -9 -f 'p 5'").status == 0
+    assert a.exit_status == 128 + 9 and b.alive
+    assert h1.run("pkill nothing").status == 1
+    r = h1.run("killall nothing")
+    assert (r.status, r.error) == (1, "nothing: no process found\n")
+    assert h1.run("killall echod").status == 0 and not b.alive
+    assert h1.run("pkill -Q x").error.startswith("pkill: invalid option -- 'Q'\n")
