@@ -6,8 +6,10 @@ joined by a relay process, as a hypervisor joins a tap to a guest NIC). A
 veth link with `rate`, `delay` or `loss` is a cable with a namespace of its
 own, `npx-<8 hex>-w<N>`, that shapes the traffic on the wire and leaves the
 user's devices with the kernel's default qdisc (netplex/twin/wire.py). Setup
-lines and `cmd` probes run under `bash -c` inside the node's namespace
-(`ip netns exec`), so `ip`, `iptables`, `tc` and `sysctl` are the real tools.
+lines and `cmd` probes run under `bash -c` inside the node's namespace and its
+own mount namespace (private /etc, /run, /var/lib, /tmp: netplex/twin/mountns.py,
+entered with nsenter), so `ip`, `iptables`, `tc` and `sysctl` are the real
+tools and whatever a scenario writes stays on its node.
 Services and probes are small stdlib programs in `netplex/twin/`.
 
 This module is the twin's backend; its helpers live beside it in `netplex.twin`
@@ -53,6 +55,7 @@ from netplex.twin import (
     TwinError,
     TwinUnavailable,
     cleanup,
+    mountns,
     netlink,
     netns,
     state,
@@ -284,6 +287,13 @@ class LinuxBackend:
             [*names.values(), *wire_ns], sockets=True,
             on_created=lambda ns: _fresh_sysctls(ns, wire.WIRE_SYSCTLS if ns in wire_ns else ()),
         )
+        try:
+            peers = dict.fromkeys([*self._ns.values(), *(w.netns for w in self._wires), *wire_ns])
+            mountns.create(names.values(), peers=list(peers))
+        except OSError as e:
+            for sock in socks.values():
+                sock.close()
+            raise TwinError(f"cannot give the nodes their own files: {e.strerror or e}") from None
         self._wires.extend(w for w, _ in wires)
         rtnl = {ns: Rtnl(sock) for ns, sock in socks.items()}
         fds: dict[str, int] = {}
@@ -457,7 +467,7 @@ class LinuxBackend:
         ns = self._ns_of(node)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns, *argv], stdin=subprocess.DEVNULL, stdout=out,
+                [*mountns.enter_argv(ns), *argv], stdin=subprocess.DEVNULL, stdout=out,
                 stderr=err, env=self._env, start_new_session=True,
             )
             try:
@@ -496,6 +506,25 @@ class LinuxBackend:
         except subprocess.TimeoutExpired:
             return CmdResult(124, "", f"netplex: timed out after {RUN_TIMEOUT:g} s")
         return CmdResult(res.returncode, res.stdout, res.stderr)
+
+    def write_file(self, node: str, path: str, data: bytes) -> None:
+        """Place a file on the node, inside its own mount namespace (never the host's files).
+
+        Only the node's private folders (/etc, /run, /var/lib, /tmp) take files; a
+        symlink in the way that leads out of them is refused, and one at the path
+        itself is replaced, so no write can follow a link onto the host.
+        """
+        if not path.startswith("/") or not mountns.private_path(path) or os.path.normpath(path) in mountns.PRIVATE_DIRS:
+            raise TwinError(f"{node}: {path}: files go under {', '.join(mountns.PRIVATE_DIRS)} on the linux backend")
+        script = ('p=$1; d=$(dirname -- "$p"); r=$(realpath -m -- "$d") || exit 1; '
+                  'case "$r" in /etc|/etc/*|/run|/run/*|/var/lib|/var/lib/*|/tmp|/tmp/*) ;; '
+                  '*) echo "$d leads out of the node\'s private folders (to $r)" >&2; exit 1;; esac; '
+                  'mkdir -p -- "$r" && rm -f -- "$r/${p##*/}" && cat > "$r/${p##*/}"')
+        res = subprocess.run([*mountns.enter_argv(self._ns_of(node)), "sh", "-c", script, "sh",
+                              os.path.normpath(path)], input=data, capture_output=True, env=self._env,
+                             timeout=RUN_TIMEOUT)
+        if res.returncode != 0:
+            raise TwinError(f"{node}: cannot write {path}: {res.stderr.decode(errors='replace').strip()}")
 
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
         if not services:

@@ -1,8 +1,10 @@
 """Tearing down what a kernel-twin run owns, and the leftovers of dead runs.
 
 `teardown()` is the one way a run's namespaces go: stop every process inside
-them (services, relays, and anything a setup line left running), then delete
-the namespaces. `clean()` (behind `netplex clean`) applies it to every state
+them (services, relays, and anything a setup line left running, also in the
+namespaces a node made with `ip netns add` in its own mount namespace), then
+delete the namespaces and unbind the nodes' mount namespaces (`mountns`), with
+which their nested namespaces die. `clean()` (behind `netplex clean`) applies it to every state
 file whose owner is dead; it touches only namespaces listed in a netplex state
 file under that file's prefix, and never a live run.
 """
@@ -14,23 +16,23 @@ import signal
 import time
 from collections.abc import Iterable
 
-from netplex.twin import netns, state
+from netplex.twin import mountns, netns, state
 
 __all__ = ["clean", "teardown"]
 
 
-def _ns_pids(inodes: set[int]) -> list[int]:
-    """Pids of processes whose network namespace is one of `inodes`."""
+def _ns_pids(inodes: set[int], kind: str = "net") -> list[int]:
+    """Pids of processes whose `kind` ("net" or "mnt") namespace is one of `inodes`."""
     found = []
     me = os.getpid()
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
         try:
-            link = os.readlink(f"/proc/{entry}/ns/net")
+            link = os.readlink(f"/proc/{entry}/ns/{kind}")
         except OSError:
             continue
-        if link.startswith("net:[") and int(link[5:-1]) in inodes:
+        if link.startswith(f"{kind}:[") and int(link[len(kind) + 2:-1]) in inodes:
             found.append(int(entry))
     return found
 
@@ -86,12 +88,17 @@ def teardown(namespaces: Iterable[str], pids: Iterable[int] = ()) -> list[str]:
     """
     namespaces = list(namespaces)
     inodes = {i for i in (netns.inode(n) for n in namespaces) if i is not None}
+    for n in namespaces:
+        inodes |= mountns.nested_netns_inodes(n)
+    mnt_inodes = {i for i in (mountns.inode(n) for n in namespaces) if i is not None}
     victims = set(_ns_pids(inodes)) if inodes else set()
+    victims.update(_ns_pids(mnt_inodes, "mnt") if mnt_inodes else ())
     victims.update(p for p in pids if _is_twin_program(p))
     if victims:
         _kill_all(sorted(victims))
     removed = []
     for name in list(namespaces):
+        mountns.delete(name)
         if netns.delete(name):
             removed.append(name)
     return removed

@@ -152,15 +152,31 @@ def socket_in(name: str) -> socket.socket:
     return run_in(name, netlink.rtnl_socket)
 
 
-def delete(name: str) -> bool:
-    """Delete a namespace as `ip netns delete` does (lazy unmount, unlink). False if absent."""
-    p = path(name)
+def unbind(p: str) -> bool:
+    """Lazily unmount a namespace file and unlink it. False if there was no file."""
     _libc.umount2(p.encode(), MNT_DETACH)
     try:
         os.unlink(p)
     except FileNotFoundError:
         return False
     return True
+
+
+def nsfs_inode(p: str, kind: str = "net") -> int | None:
+    """The inode of the namespace bound on file `p` (as /proc/PID/ns/<kind> shows it),
+    None when `p` is missing or an unmounted placeholder, not an nsfs inode."""
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    if st.st_dev != os.stat(f"/proc/self/ns/{kind}").st_dev:
+        return None
+    return st.st_ino
+
+
+def delete(name: str) -> bool:
+    """Delete a namespace as `ip netns delete` does (lazy unmount, unlink). False if absent."""
+    return unbind(path(name))
 
 
 def exists(name: str) -> bool:
@@ -176,11 +192,4 @@ def list_names() -> list[str]:
 
 def inode(name: str) -> int | None:
     """The namespace's inode number (as /proc/PID/ns/net shows it), None if not mounted."""
-    try:
-        st = os.stat(path(name))
-    except OSError:
-        return None
-    root = os.stat("/proc/self/ns/net")
-    if st.st_dev != root.st_dev:  # an unmounted placeholder file, not an nsfs inode
-        return None
-    return st.st_ino
+    return nsfs_inode(path(name))

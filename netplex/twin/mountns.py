@@ -1,0 +1,147 @@
+"""Each twin node's own mount namespace: private /etc, /run, /var/lib and /tmp.
+
+A scenario file is untrusted input, so whatever its setup lines or its
+`files:` write must stay on the node, as `ip netns exec` keeps /etc/netns/NAME
+for its namespace (ip-netns(8)) and a container keeps its own root. Every node
+gets a mount namespace, made once when it is built (unshare(1) `--mount=FILE`
+keeps it alive by bind-mounting it on /run/netplex/mnt/<namespace>), in which:
+
+- /sys is sysfs remounted for the node's network namespace (as `ip netns exec` does);
+- /etc is an overlay: the host's /etc read-only below, a tmpfs above, so tools
+  find their configuration (nsswitch.conf, passwd, iproute2/, protocols,
+  services) and every write lands in the node's tmpfs (a tmpfs copy of /etc
+  where the kernel has no overlayfs);
+- /run, /var/lib and /tmp are empty tmpfs, so `ip netns add` inside a node makes
+  its namespaces in the node's own /run/netns, and they die with the node.
+
+Commands run there with nsenter(1) `--mount=... --net=...`. The bind mounts
+live under a private mount point, so nothing propagates back to the host.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import subprocess
+from collections.abc import Iterable
+
+from netplex.twin import netns
+
+__all__ = ["MNT_DIR", "PRIVATE_DIRS", "create", "delete", "enter_argv", "exists", "inode", "nested_netns_inodes",
+           "path", "private_path"]
+
+MNT_DIR = "/run/netplex/mnt"
+PRIVATE_DIRS = ("/etc", "/run", "/var/lib", "/tmp")
+
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+
+# Runs inside the new mount namespace, already in the node's network namespace, with
+# $NETPLEX_PEERS the run's namespaces: they stay visible in the node's fresh
+# /run/netns (bound there before the tmpfs covers the host's), so `ip link` names a
+# veth peer's namespace (`link-netns npx-...-h2`) as it did without the mount
+# namespace. /var/lib before /run: mount(8) records its mounts in /run/mount/utab,
+# which must not appear in the node's fresh /run.
+_ETC_OVERLAY = ("mkdir /tmp/upper /tmp/work"
+                " && mount -t overlay overlay -o lowerdir=/etc,upperdir=/tmp/upper,workdir=/tmp/work /etc")
+_ETC_COPY = "mkdir /tmp/etc && cp -a /etc/. /tmp/etc/ && mount --bind /tmp/etc /etc"
+_SETUP = ("set -e; umount -l /sys; mount -t sysfs sysfs /sys; "
+          "mount -t tmpfs -o mode=0755 netplex-scratch /tmp; {etc}; mkdir /tmp/peers; "
+          'for p in $NETPLEX_PEERS; do touch "/tmp/peers/$p"; mount --bind "/run/netns/$p" "/tmp/peers/$p"; done; '
+          "mount -t tmpfs -o mode=0755 tmpfs /var/lib; mount -t tmpfs -o mode=0755 tmpfs /run; "
+          'if [ -n "$NETPLEX_PEERS" ]; then mkdir -m 0755 /run/netns; fi; '
+          'for p in $NETPLEX_PEERS; do touch "/run/netns/$p"; mount --move "/tmp/peers/$p" "/run/netns/$p"; done; '
+          "umount -l /tmp; mount -t tmpfs -o mode=1777 tmpfs /tmp")
+# One shell for every node: `unshare` per namespace, each entering its network namespace.
+_LOOP = ('for ns in "$@"; do unshare --mount="$0/$ns" --propagation private '
+         'nsenter --net="/run/netns/$ns" sh -c "$NETPLEX_SETUP" || exit 1; done')
+
+
+def path(name: str) -> str:
+    return os.path.join(MNT_DIR, name)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what} {MNT_DIR}: {os.strerror(err)}")
+
+
+def _prepare_dir() -> None:
+    """MNT_DIR as a private mount point: unshare(1) cannot bind a mount namespace under a
+    shared one, and the nodes' bind mounts must not propagate anywhere."""
+    os.makedirs(MNT_DIR, exist_ok=True)
+    d = MNT_DIR.encode()
+    if _libc.mount(b"none", d, None, MS_PRIVATE, None) == 0:
+        return
+    if ctypes.get_errno() != errno.EINVAL:  # EINVAL: not yet a mount point
+        _check(-1, "make-private")
+    _check(_libc.mount(d, d, b"none", MS_BIND, None), "bind")
+    _check(_libc.mount(b"none", d, None, MS_PRIVATE, None), "make-private")
+
+
+def _has_overlay() -> bool:
+    try:
+        with open("/proc/filesystems") as f:
+            return any(line.split()[-1] == "overlay" for line in f if line.strip())
+    except OSError:
+        return False
+
+
+def create(names: Iterable[str], peers: Iterable[str] = ()) -> None:
+    """A mount namespace for each named network namespace (which must exist); `peers`
+    (the run's namespaces) are the names each node's /run/netns shows."""
+    names = list(names)
+    if not names:
+        return
+    _prepare_dir()
+    for name in names:
+        os.close(os.open(path(name), os.O_RDONLY | os.O_CREAT, 0))
+    setup = _SETUP.format(etc=_ETC_OVERLAY if _has_overlay() else _ETC_COPY)
+    res = subprocess.run(["sh", "-c", _LOOP, MNT_DIR, *names], capture_output=True, text=True,
+                         env=dict(os.environ, NETPLEX_SETUP=setup, NETPLEX_PEERS=" ".join(peers), LC_ALL="C"))
+    if res.returncode != 0:
+        raise OSError(errno.EIO, f"mount namespace setup failed: {res.stderr.strip()}")
+
+
+def exists(name: str) -> bool:
+    return inode(name) is not None
+
+
+def inode(name: str) -> int | None:
+    """The mount namespace's inode (as /proc/PID/ns/mnt shows it), None if there is none."""
+    return netns.nsfs_inode(path(name), "mnt")
+
+
+def delete(name: str) -> bool:
+    """Unbind the node's mount namespace (it dies with its last process). False if absent."""
+    return netns.unbind(path(name))
+
+
+def enter_argv(name: str) -> list[str]:
+    """The command prefix that runs a program on the node: its mount and network namespaces,
+    in the caller's working directory unless that is one of the node's private folders."""
+    cwd = os.getcwd()
+    if private_path(cwd):
+        cwd = "/"
+    return ["nsenter", f"--mount={path(name)}", f"--net={netns.path(name)}", f"--wd={cwd}", "--"]
+
+
+def private_path(p: str) -> bool:
+    """True for a path inside one of the node's private folders."""
+    p = os.path.normpath(p)
+    return any(p == d or p.startswith(d + "/") for d in PRIVATE_DIRS)
+
+
+def nested_netns_inodes(name: str) -> set[int]:
+    """The network namespaces `ip netns add` made inside the node (its /run/netns)."""
+    if not exists(name):
+        return set()
+    script = 'for f in /run/netns/*; do [ -e "$f" ] && stat -L -c %i "$f"; done; true'
+    res = subprocess.run(["nsenter", f"--mount={path(name)}", "--", "sh", "-c", script],
+                         capture_output=True, text=True, timeout=10)
+    return {int(w) for w in res.stdout.split() if w.isdigit()}
