@@ -33,6 +33,9 @@ def digest() -> dict[str, str | None]:
 SCENARIO = """\
 nodes:
   h1:
+    files:
+      /etc/hosts: "10.7.7.7 placed.example\\n"
+      /etc/app/app.conf: "key = value\\n"
     setup: |
       echo '10.9.9.9 evil.example' >> /etc/hosts
       echo 'mallory:x:0:0::/root:/bin/sh' >> /etc/passwd
@@ -48,6 +51,10 @@ nodes:
 probes:
   - cmd: {node: h1, run: "grep -c evil.example /etc/hosts"}
     expect_output: "1"
+  - cmd: {node: h1, run: "cat /etc/hosts /etc/app/app.conf"}
+    expect_output: "key = value"
+  - cmd: {node: h1, run: "head -1 /etc/hosts"}
+    expect_output: "10.7.7.7 placed.example"
   - cmd: {node: h1, run: "cat /run/x /etc/netplex-test /tmp/netplex-test /var/lib/netplex-test"}
     expect_output: "node-lib"
   - cmd: {node: h1, run: "id -un 0 && getent passwd mallory"}
