@@ -18,6 +18,7 @@ import errno as _errno
 import fnmatch
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netplex.errors import NetplexError
@@ -257,11 +258,28 @@ class FileSystem:
             raise FsError(_errno.ENOENT, p)
         self.modes[p] = mode & 0o7777
 
-    def glob(self, pattern: str, cwd: str = "/") -> list[str]:
+    def glob(self, pattern: str, cwd: str = "/",
+             lister: Callable[[str], list[str] | None] | None = None) -> list[str]:
         """Pathname expansion (bash's, without dotglob): the matches, sorted; [] when none.
 
-        Relative patterns give relative names, as bash prints them.
+        Relative patterns give relative names, as bash prints them. `lister` gives
+        the names in a modelled /proc or /sys folder (None when it is not one).
         """
+        def names(d: str) -> list[str] | None:
+            virtual = lister(d) if lister is not None and _is_virtual(d) else None
+            if d not in self.dirs and virtual is None:
+                return None
+            return sorted(set(self.listdir(d) if d in self.dirs else []) | set(virtual or []))
+
+        def exists(p: str) -> bool:
+            if p in self.dirs or p in self.files:
+                return True
+            parent = names(posixpath.dirname(p)) if _is_virtual(p) else None
+            return parent is not None and posixpath.basename(p) in parent
+
+        def is_dir(p: str) -> bool:
+            return names(p) is not None
+
         absolute = pattern.startswith("/")
         parts = [c for c in pattern.split("/") if c]
         found: list[str] = ["/" if absolute else ""]
@@ -269,20 +287,18 @@ class FileSystem:
             last = i == len(parts) - 1
             nxt: list[str] = []
             for base in found:
-                where = self.norm(base or ".", cwd)
                 if not any(c in part for c in "*?["):
                     cand = posixpath.join(base, part) if base else part
-                    if self.exists(cand, cwd) and (last or self.is_dir(cand, cwd)):
+                    p = self.norm(cand, cwd)
+                    if exists(p) and (last or is_dir(p)):
                         nxt.append(cand)
                     continue
-                if where not in self.dirs:
-                    continue
-                for name in self.listdir(where):
+                for name in names(self.norm(base or ".", cwd)) or []:
                     if name.startswith(".") and not part.startswith("."):
                         continue
                     if fnmatch.fnmatchcase(name, part):
                         cand = posixpath.join(base, name) if base else name
-                        if last or self.is_dir(cand, cwd):
+                        if last or is_dir(self.norm(cand, cwd)):
                             nxt.append(cand)
             found = nxt
         return sorted(found) if parts else []

@@ -40,4 +40,5 @@ def make_shell(node: Any) -> Shell:
     """A shell bound to `node` (a netplex Node): its namespace, files and clock."""
     ns = node.ns
     return Shell(node=ns, read_file=lambda p: read_file(ns, p), sleep=node.net.run_for,
+                 list_dir=lambda p: sysfs.list_dir(ns, p),
                  machine=node.machine)

@@ -202,6 +202,7 @@ class Shell:
         sleep: Callable[[int], None] | None = None,
         commands: dict[str, CommandFn] | None = None,
         machine: Machine | None = None,
+        list_dir: Callable[[str], list[str] | None] | None = None,
     ) -> None:
         self.node = node
         self.machine = machine
@@ -210,6 +211,7 @@ class Shell:
         defaults = Context()
         self.read_file = read_file if read_file is not None else defaults.read_file
         self.sleep = sleep if sleep is not None else defaults.sleep
+        self.list_dir = list_dir if list_dir is not None else defaults.list_dir
         self.commands = COMMANDS if commands is None else commands
         self.status = 0  # $?
         self.functions: dict[str, Command] = {}
@@ -694,7 +696,7 @@ class Shell:
         """What a command sees: this shell's node, machine, files and directory."""
         return Context(self.node, dict(self.env) if env is None else env, stdin,
                        self.read_text if read_file is None else read_file, self.sleep, self.machine,
-                       cwd=self.cwd, fs=self.fs)
+                       cwd=self.cwd, fs=self.fs, list_dir=self.list_dir)
 
     def _open(self, redirects: list[Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
         """Open a command's redirections in order (bash REDIRECTION): where fds 1 and 2 go, and its stdin."""
@@ -899,7 +901,7 @@ class Shell:
         def finish() -> None:
             nonlocal cur, pat, magic, have
             if have:
-                matches = self.fs.glob(pat, self.cwd) if glob and magic else []
+                matches = self.fs.glob(pat, self.cwd, self.list_dir) if glob and magic else []
                 fields.extend(matches or [cur])
             cur, pat, magic, have = "", "", False, False
 
@@ -1313,7 +1315,7 @@ def shell_command(ctx: Context, argv: list[str]) -> Result:
     if args and args[0] == "--":
         args.pop(0)
     child = Shell(node=ctx.node, env=ctx.env, read_file=ctx.read_file, sleep=ctx.sleep,
-                  machine=ctx.machine if isinstance(ctx.machine, Machine) else None)
+                  machine=ctx.machine if isinstance(ctx.machine, Machine) else None, list_dir=ctx.list_dir)
     child.fs = ctx.fs
     child.cwd = ctx.cwd
     child.options = options

@@ -28,5 +28,5 @@ def exec_in(ctx: Context, ns: Namespace, argv: list[str]) -> Result | None:
             return sysfs.read_file(ns, path)
         return ctx.read_file(path)
 
-    sub = dataclasses.replace(ctx, node=ns, read_file=read_file)
+    sub = dataclasses.replace(ctx, node=ns, read_file=read_file, list_dir=lambda path: sysfs.list_dir(ns, path))
     return fn(sub, argv)

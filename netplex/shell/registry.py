@@ -38,6 +38,11 @@ def _no_file(path: str) -> str | None:
     return None
 
 
+def _no_dir(path: str) -> list[str] | None:
+    """Default `list_dir`: a standalone shell has no modelled /proc or /sys folders."""
+    return None
+
+
 def _no_sleep(ns: int) -> None:
     """Default `sleep`: a standalone shell has no clock to advance."""
     return
@@ -62,6 +67,7 @@ class Context:
     machine: object = None   # the netplex Machine the shell runs on (files, processes, namespaces)
     cwd: str = "/"           # the shell's working directory: relative paths start here
     fs: FileSystem = field(default_factory=FileSystem)  # the machine's files (machine.fs)
+    list_dir: Callable[[str], list[str] | None] = _no_dir  # the names in a modelled /proc or /sys folder
 
 
 CommandFn = Callable[[Context, list[str]], Result]

@@ -1,4 +1,5 @@
-"""The /proc and /sys files a simulated node shows: `read_file(ns, path)`.
+"""The /proc and /sys files a simulated node shows: `read_file(ns, path)`, and
+the folders above them: `list_dir(ns, path)` (/proc/sys/..., /sys/class/net/...).
 
 - /proc/sys/...: the sysctl value and a newline;
 - /proc/net/arp: the ARP table as arp_seq_show prints it (NOARP entries skipped);
@@ -24,7 +25,7 @@ from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
 
-__all__ = ["FileReadError", "read_file"]
+__all__ = ["FileReadError", "list_dir", "read_file"]
 
 
 _STATS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",
@@ -147,12 +148,49 @@ def _brport_file(port: Any, rest: list[str]) -> str | None:
     return None if f not in values else str(values[f])
 
 
+_DEV_FILES = ("addr_assign_type", "addr_len", "address", "broadcast", "carrier", "flags", "ifalias", "ifindex",
+              "iflink", "mtu", "operstate", "statistics", "tx_queue_len", "type")
+# /proc/sys folders whose entries are device names (which may hold dots: eth0.100)
+_PER_DEVICE = ("net.ipv4.conf", "net.ipv6.conf", "net.ipv4.neigh", "net.ipv6.neigh")
+
+
+def list_dir(ns: Any, path: str) -> list[str] | None:
+    """The names in a modelled folder (sorted), None when `path` is not one."""
+    if path == "/proc/sys" or path.startswith("/proc/sys/"):
+        prefix = path[len("/proc/sys"):].strip("/").replace("/", ".")
+        names: set[str] = set()
+        for key in ns.sysctl.keys():
+            if prefix and not key.startswith(prefix + "."):
+                continue
+            rest = key[len(prefix) + 1:] if prefix else key
+            names.add(rest.rsplit(".", 1)[0] if prefix in _PER_DEVICE else rest.split(".", 1)[0])
+        return sorted(names) or None
+    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp"], "/sys": ["class"], "/sys/class": ["net"]}
+    if path in tops:
+        return tops[path]
+    if path == "/sys/class/net":
+        return sorted(ns.devices)
+    if path.startswith("/sys/class/net/"):
+        parts = [p for p in path[len("/sys/class/net/"):].split("/") if p]
+        dev = ns.devices.get(parts[0])
+        if dev is None:
+            return None
+        if len(parts) == 1:
+            extra = (("bridge",) if isinstance(dev, Bridge) else ()) + (("brport",) if dev.bridge_port else ())
+            return sorted(_DEV_FILES + extra)
+        if parts[1:] == ["statistics"]:
+            return sorted(_STATS + _ZERO_STATS)
+    return None
+
+
 def read_file(ns: Any, path: str) -> str | None:
     """The contents of `path` on the node, None when there is no such file."""
     if path.startswith("/proc/sys/"):
         key = path[len("/proc/sys/"):].replace("/", ".")
         if ns.sysctl.has(key) and not key.endswith("."):
             return ns.sysctl.get(key) + "\n"
+        if list_dir(ns, path.rstrip("/")) is not None:
+            raise FileReadError("Is a directory")
         return None
     if path == "/proc/net/arp":
         return _proc_net_arp(ns)

@@ -77,3 +77,20 @@ def test_iptables_restore_and_save_through_files() -> None:
         "-P INPUT ACCEPT\n-A INPUT -s 10.0.0.0/8 -j DROP\n"
     assert h.cmd("iptables -F; iptables-restore /etc/rules.v4 && iptables -S INPUT | tail -1") == \
         "-A INPUT -s 10.0.0.0/8 -j DROP\n"
+
+
+def test_modelled_proc_and_sys_folders_list_and_glob() -> None:
+    net = Network()
+    h = net.add_node("h1")
+    net.add_node("h2")
+    net.add_link("h1:eth0", "h2:eth0")
+    assert h.cmd("ls /sys/class/net") == "eth0\nlo\n"
+    assert h.cmd("for d in /sys/class/net/*; do echo $(basename $d) $(cat $d/mtu); done") == "eth0 1500\nlo 65536\n"
+    h.cmd("ip link add eth0.100 link eth0 type vlan id 100")
+    assert h.cmd("ls /proc/sys/net/ipv4/conf") == "all\ndefault\neth0\neth0.100\nlo\n"
+    assert h.cmd("echo /proc/sys/net/ipv4/conf/e*/forwarding") == \
+        "/proc/sys/net/ipv4/conf/eth0.100/forwarding /proc/sys/net/ipv4/conf/eth0/forwarding\n"
+    assert h.cmd("cat /proc/sys/net/ipv4") == "cat: /proc/sys/net/ipv4: Is a directory\n"
+    assert h.cmd("ip netns add red; ip netns exec red ls /sys/class/net") == "lo\n"
+    assert h.cmd("ls /sys/class/net/nosuch; echo $?") == \
+        "2\nls: cannot access '/sys/class/net/nosuch': No such file or directory\n"

@@ -3,8 +3,9 @@ tee, ls, mkdir, rmdir, rm, cp, mv, touch, basename, dirname (src/tee.c, ls.c,
 mkdir.c, rmdir.c, rm.c, cp.c, mv.c, touch.c, basename.c, dirname.c).
 
 Messages are the tools' own under LC_ALL=C (`mkdir: cannot create directory
-'a': File exists`). The modelled /proc and /sys are read-only here: `ls` and
-`cp` read them through `ctx.read_file`; writing there is refused. Files have
+'a': File exists`). The modelled /proc and /sys are read-only here: `ls` lists
+them through `ctx.list_dir`, `cp` reads them through `ctx.read_file`; writing
+there is refused. Files have
 no owners or times: `ls -l` shows root and the epoch.
 """
 from __future__ import annotations
@@ -105,10 +106,27 @@ def ls(ctx: Context, argv: list[str]) -> Result:
     files: list[tuple[str, str]] = []
     dirs: list[tuple[str, str]] = []
     errors: list[str] = []
+    virtual: dict[str, list[str]] = {}   # modelled /proc and /sys folders: their names
     for name in operands or ["."]:
         p = _abs(ctx, name)
-        if FileSystem.is_virtual(p) and not fs.exists(p):
-            return Result(_NOT_SUPPORTED, "", f"netplex: ls: listing {p} is not supported (cat its files)\n")
+        modelled = FileSystem.is_virtual(p) and not (fs.is_dir(p) and fs.listdir(p))   # /proc, /sys
+        if modelled:
+            if "l" in flags:
+                return Result(_NOT_SUPPORTED, "", f"netplex: ls -l of {p} is not supported (ls and cat work)\n")
+            names = ctx.list_dir(p)
+            if names is not None:
+                virtual[p] = names
+                dirs.append((p, name))
+                continue
+            try:
+                text = ctx.read_file(p)
+            except FileReadError:
+                text = ""
+            if text is None:
+                errors.append(f"ls: cannot access '{name}': No such file or directory\n")
+            else:
+                files.append((p, name))
+            continue
         st = fs.stat(p)
         if st is None:
             errors.append(f"ls: cannot access '{name}': No such file or directory\n")
@@ -123,7 +141,7 @@ def ls(ctx: Context, argv: list[str]) -> Result:
         out.extend(_long_listing(fs, files) if "l" in flags else [f"{shown}\n" for _, shown in files])
     many = len(files) + len(dirs) + len(errors) > 1
     for i, (p, shown) in enumerate(dirs):
-        names = fs.listdir(p)
+        names = virtual[p] if p in virtual else fs.listdir(p)
         if "a" in flags:
             names = [".", "..", *names]
         elif "A" not in flags:
