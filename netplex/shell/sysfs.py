@@ -14,13 +14,12 @@ A path that does not exist returns None.
 """
 from __future__ import annotations
 
-from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
-
 from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.bridge import port_state
 from netplex.shell.iproute_fmt import operstate
+from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
