@@ -27,7 +27,7 @@ from netplex.shell.iproute_fmt import (
 )
 from netplex.shell.result import Result
 from netplex.stack import rtnl
-from netplex.stack.bridge import Bridge
+from netplex.stack.bridge import BR_CHANGELINK_ORDER, Bridge
 from netplex.stack.device import Tap
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
@@ -74,13 +74,9 @@ _BRIDGE_USAGE = """Usage: ... bridge [ fdb_flush ]
 
 Where: VLAN_PROTOCOL := { 802.1Q | 802.1ad }
 """
-# bridge options netplex stores: name → Bridge attribute (all plain integers), in
-# iplink_bridge.c's order (an abbreviation matches the first)
-_BRIDGE_OPTS = {"forward_delay": "forward_delay", "hello_time": "hello_time", "max_age": "max_age",
-                "ageing_time": "ageing_time", "stp_state": "stp_state", "priority": "priority",
-                "vlan_filtering": "vlan_filtering", "group_fwd_mask": "group_fwd_mask",
-                "vlan_default_pvid": "vlan_default_pvid", "mcast_snooping": "mcast_snooping",
-                "mcast_querier": "mcast_querier"}
+# the bridge options netplex models (Bridge.changelink applies them, br_changelink), and all of
+# them in iplink_bridge.c's order (an abbreviation matches the first)
+_BRIDGE_OPTS = frozenset(BR_CHANGELINK_ORDER)
 _BRIDGE_ORDER = ("forward_delay hello_time max_age ageing_time stp_state priority vlan_filtering vlan_protocol "
                  "group_fwd_mask group_address fdb_flush vlan_default_pvid vlan_stats_enabled "
                  "vlan_stats_per_port mcast_snooping mcast_querier").split()
