@@ -122,6 +122,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.sysctl = Sysctl(self)
         self.fib = Fib()
         self.neigh = NeighTable(self)
+        self.tc_actions: dict[str, dict[int, Any]] = {}   # tc's shared actions by kind, index (act.py)
         self.ptype_all: list[PacketSocket] = []   # AF_PACKET taps (af_packet.py); tested once per frame
         self.sockets = SocketTable(self)
         self.route_cache: dict[Any, Route | Literal[False]] = {}   # input route by destination (False: none)

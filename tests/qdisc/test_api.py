@@ -15,6 +15,8 @@ import pytest
 
 from netplex import Network
 from netplex.packet.addr import ip_to_int
+from netplex.shell.tc.tc_qdisc import QDISC_UTILS
+from netplex.shell.tc.tc_util import QdiscUtil, TcExit
 from netplex.stack.qdisc import (
     QDISCS,
     HtbClassOpts,
@@ -151,3 +153,25 @@ def test_a_registered_qdisc_is_created_changed_and_run(toyq: type[ToyQdisc]) -> 
     assert len(got) == 4 and q.packets >= 4
     out = net.nodes["a"].run("tc qdisc show dev eth0").output
     assert out.startswith("qdisc toyq 5: root refcnt 3 "), out
+
+
+def test_a_new_kind_is_one_class_and_one_line_in_each_table(toyq: type[ToyQdisc]) -> None:
+    """`tc qdisc add ... toyq limit N` once q_toyq's QdiscUtil is in QDISC_UTILS."""
+    def parse(words: list[str]) -> ToyOpts:
+        if words[:1] != ["limit"] or len(words) != 2 or not words[1].isdigit():
+            raise TcExit(1, "Usage: ... toyq [ limit PACKETS ]\n")
+        return ToyOpts(int(words[1]))
+
+    QDISC_UTILS["toyq"] = QdiscUtil("toyq", parse, lambda q, o: f"limit {q.limit}p", classless=True)
+    try:
+        net, dev = _pair()
+        a = net.nodes["a"]
+        assert a.run("tc qdisc add dev eth0 root handle 7: toyq limit 5").status == 0
+        assert a.run("tc qdisc change dev eth0 root handle 7: toyq limit 9").status == 0
+        assert a.run("tc qdisc show dev eth0").output == "qdisc toyq 7: root refcnt 3 limit 9p\n"
+        bad = a.run("tc qdisc add dev eth0 parent 7:1 toyq lim")
+        assert (bad.status, bad.error) == (1, "Usage: ... toyq [ limit PACKETS ]\n")
+        cls = a.run("tc class add dev eth0 parent 7: classid 7:1 toyq")
+        assert (cls.status, cls.error) == (1, 'Error: Qdisc "toyq" is classless.\n')
+    finally:
+        del QDISC_UTILS["toyq"]

@@ -52,7 +52,7 @@ def _parse_gact(now: int, args: list[str], i: int, table: dict[str, dict[int, Ac
     return a, i
 
 
-def print_gact(a: Action, o: Opts) -> str:
+def print_gact(a: Gact, o: Opts) -> str:
     s = f"gact action {action_n2a(a.control)}\n"
     s += "\t random type none pass val 0\n"
     s += f"\t index {a.index} ref {a.refcnt} bind {a.bindcnt}"

@@ -175,7 +175,7 @@ def _parse_police(now: int, args: list[str], i: int, table: dict[str, dict[int, 
     return pol, i
 
 
-def print_police(a: Action, o: Opts) -> str:
+def print_police(a: Police, o: Opts) -> str:
     s = f" police 0x{a.index:x} rate {sprint_rate(a.rate)} burst {sprint_size(xmitsize(a.rate, a.burst_ticks))} "
     s += f"mtu {sprint_size(a.mtu)} "
     if a.peakrate:

@@ -301,7 +301,7 @@ class ActionUtil:
 
     id: str
     parse_aopt: Callable[..., tuple[Action, int]]             # (now, args, i, table, bind)
-    print_aopt: Callable[[Action, Opts], str]
+    print_aopt: Callable[[Any, Opts], str]                    # (the action, options) -> its text
 
 
 def fmt_stats(bytes_: int, packets: int, drops: int, overlimits: int, requeues: int, backlog: int,

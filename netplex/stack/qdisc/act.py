@@ -128,11 +128,8 @@ class Police(Action):
 
 def action_table(ns: Any) -> dict[str, dict[int, Action]]:
     """The namespace's shared actions, by kind then index (tcf_idrinfo)."""
-    t = getattr(ns, "tc_actions", None)
-    if t is None:
-        t = {}
-        ns.tc_actions = t
-    return t
+    table: dict[str, dict[int, Action]] = ns.tc_actions
+    return table
 
 
 def tcf_action_release(actions: list[Action]) -> None:

@@ -393,7 +393,7 @@ def _insert_tp(lst: list[TcfProto], tp: TcfProto) -> None:
     lst.insert(idx, tp)
 
 
-TfilterChange = Callable[[TcfProto, int], None]
+TfilterChange = Callable[[Any, int], None]       # (the kind's TcfProto, netlink flags)
 TfilterParse = Callable[[TcfProto | None], TfilterChange]
 
 

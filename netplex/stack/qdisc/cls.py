@@ -11,11 +11,20 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from netplex.stack.qdisc.act import (TC_ACT_EXT_MASK, TC_ACT_EXT_VAL_MASK, TC_ACT_GOTO_CHAIN, TC_ACT_OK,
-                                     TC_ACT_RECLASSIFY, TC_ACT_SHOT, TC_ACT_UNSPEC, Action, run_actions,
-                                     tcf_action_release)
-from netplex.stack.qdisc.core import EINVAL, TcError
+from netplex.stack.qdisc.act import (
+    TC_ACT_EXT_MASK,
+    TC_ACT_EXT_VAL_MASK,
+    TC_ACT_GOTO_CHAIN,
+    TC_ACT_OK,
+    TC_ACT_RECLASSIFY,
+    TC_ACT_SHOT,
+    TC_ACT_UNSPEC,
+    Action,
+    run_actions,
+    tcf_action_release,
+)
 from netplex.stack.qdisc.act import TC_ACT_SHOT as _SHOT  # noqa: F401  (re-exported)
+from netplex.stack.qdisc.core import EINVAL, TcError
 
 __all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "tcf_classify",
            "FILTER_KINDS", "ETH_P_ALL", "ETH_P_IP"]
@@ -331,7 +340,7 @@ class FwProto(TcfProto):
         return _act(f, frame, nbytes, now)
 
     def owner_handle(self) -> int:
-        return getattr(self.owner, "handle", 0) & 0xFFFF0000
+        return int(self.owner.handle) & 0xFFFF0000
 
 
 # --- matchall ----------------------------------------------------------------------
@@ -379,7 +388,7 @@ def tcf_classify(filters: list[TcfProto], frame: Any, nbytes: int) -> tuple[int,
         if tp.protocol != ETH_P_ALL and tp.protocol != frame.type:
             continue
         if not now:
-            now = tp.owner_now() if hasattr(tp, "owner_now") else _now(tp)
+            now = tp.owner.dev.ns.sched.now
         r = tp.classify(frame, nbytes, now)
         if r is None:
             continue
@@ -402,8 +411,3 @@ def tcf_classify(filters: list[TcfProto], frame: Any, nbytes: int) -> tuple[int,
             return TC_ACT_SHOT, None
         return verdict, classid
     return TC_ACT_UNSPEC, None
-
-
-def _now(tp: TcfProto) -> int:
-    dev = getattr(tp.owner, "dev", None)
-    return dev.ns.sched.now if dev is not None else 0

@@ -214,7 +214,7 @@ class Qdisc:
     def children(self) -> Iterator[Qdisc]:
         """Qdiscs attached to this one's classes."""
         for cl in self.classes():
-            q = getattr(cl, "leaf", None)
+            q = cl.leaf
             if q is not None:
                 yield q
 
