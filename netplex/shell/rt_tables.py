@@ -1,7 +1,7 @@
 """Routing table names (iproute2 6.1 lib/rt_names.c: rtnl_rttable_n2a, rtnl_rttable_a2n).
 
 `ip route ... table NAME` and `ip rule ... lookup NAME` take a name from
-/etc/iproute2/rt_tables (read from the machine's own files, see
+/etc/iproute2/rt_tables and rt_tables.d/*.conf (read from the machine's own files, see
 `netplex/machine/fs.py`); without that file, the names Debian 12 ships
 (local 255, main 254, default 253, unspec 0). The kernel knows only numbers:
 names live in the tool, so they are resolved here, in the shell.
@@ -13,6 +13,7 @@ from netplex.shell.iproute_fmt import parse_u32
 from netplex.stack.route import RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_UNSPEC
 
 RT_TABLES_PATH = "/etc/iproute2/rt_tables"
+RT_TABLES_D = "/etc/iproute2/rt_tables.d"
 
 # rt_names.c's built-in entries, always known
 _BUILTIN = {RT_TABLE_DEFAULT: "default", RT_TABLE_MAIN: "main", RT_TABLE_LOCAL: "local"}
@@ -30,16 +31,17 @@ class RtTables:
         self.by_name = {v: k for k, v in names.items()}
 
     @classmethod
-    def parse(cls, text: str) -> RtTables:
-        """rtnl_tab_initialize: `ID NAME` lines, `#` comments; ids in C's base 0."""
+    def parse(cls, *texts: str) -> RtTables:
+        """rtnl_tab_initialize over each file: `ID NAME` lines, `#` comments; ids in C's base 0."""
         names = dict(_BUILTIN)
-        for line in text.splitlines():
-            words = line.split("#", 1)[0].split()
-            if len(words) < 2:
-                continue
-            tid = parse_u32(words[0])
-            if tid is not None:
-                names[tid] = words[1]
+        for text in texts:
+            for line in text.splitlines():
+                words = line.split("#", 1)[0].split()
+                if len(words) < 2:
+                    continue
+                tid = parse_u32(words[0])
+                if tid is not None:
+                    names[tid] = words[1]
         return cls(names)
 
     def name(self, tid: int) -> str:
@@ -53,13 +55,23 @@ class RtTables:
 
 
 DEFAULT_RT_TABLES = RtTables(_DEBIAN)
+_DEBIAN_FILE = "".join(f"{tid}\t{name}\n" for tid, name in sorted(_DEBIAN.items(), reverse=True))
 
 
 def rt_tables(machine: object) -> RtTables:
-    """The names in the machine's /etc/iproute2/rt_tables, or Debian's defaults."""
+    """The names in the machine's /etc/iproute2/rt_tables (Debian's when absent) and
+    rt_tables.d/*.conf, as rtnl_rttable_initialize reads them."""
     if not isinstance(machine, Machine):
         return DEFAULT_RT_TABLES
-    data = machine.fs.read(RT_TABLES_PATH)
-    if data is None:
+    fs = machine.fs
+    extra = []
+    if fs.is_dir(RT_TABLES_D):
+        for name in sorted(fs.listdir(RT_TABLES_D)):
+            data = fs.read(f"{RT_TABLES_D}/{name}") if name.endswith(".conf") else None
+            if data is not None:
+                extra.append(data.decode("utf-8", "replace"))
+    data = fs.read(RT_TABLES_PATH)
+    if data is None and not extra:
         return DEFAULT_RT_TABLES
-    return RtTables.parse(data.decode("utf-8", "replace"))
+    base = data.decode("utf-8", "replace") if data is not None else _DEBIAN_FILE
+    return RtTables.parse(base, *extra)

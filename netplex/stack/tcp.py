@@ -746,9 +746,10 @@ class TcpSocket:
             self.rcv_wscale = 0
         # tcp_parse_options takes SACK-permitted from a SYN only while the sysctl is on
         self.sack_ok = seg.sack_perm and self._sysctl_sack()
-        self.ts_ok = seg.timestamps is not None
-        if self.ts_ok:
-            self.ts_recent = seg.timestamps[0]
+        ts = seg.timestamps
+        self.ts_ok = ts is not None
+        if ts is not None:
+            self.ts_recent = ts[0]
             self.mss -= 12
 
     def _time_wait(self) -> None:

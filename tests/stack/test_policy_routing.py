@@ -117,3 +117,14 @@ def test_rule_actions_end_the_walk() -> None:
     # suppress_prefixlength 0: a table's default route does not count
     run_ok(r, "ip route add default via 10.0.3.10 table 60 && ip rule add lookup 60 suppress_prefixlength 0 pref 6")
     assert r.run("ip route get 10.7.0.1").error == "RTNETLINK answers: Network is unreachable\n"
+
+
+def test_named_tables_from_rt_tables_d() -> None:
+    net, h1, r, a, b = _router()
+    r.machine.fs.makedirs("/etc/iproute2/rt_tables.d")
+    r.machine.fs.write("/etc/iproute2/rt_tables.d/vpn.conf", b"100 vpn\n")
+    r.machine.fs.write("/etc/iproute2/rt_tables.d/ignored.txt", b"101 nope\n")
+    run_ok(r, "ip rule add iif eth0 lookup vpn pref 9")
+    assert r.cmd("ip rule list pref 9") == "9:\tfrom all iif eth0 lookup vpn\n"
+    assert r.run("ip rule add lookup nope").status == 255
+    assert r.run("ip rule list table unspec").status == 0   # Debian's file names table 0 too
