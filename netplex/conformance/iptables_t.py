@@ -31,6 +31,10 @@ IN_SCOPE = {
     # connection tracking / NAT targets (the conntrack & NAT work)
     "libxt_CT.t", "libxt_NOTRACK.t", "libipt_SNAT.t", "libipt_DNAT.t", "libipt_MASQUERADE.t",
     "libxt_REDIRECT.t", "libipt_NETMAP.t",
+    # extensions real firewalls use (issue 10 item 4)
+    "libxt_recent.t", "libxt_set.t", "libxt_SET.t", "libxt_hashlimit.t", "libxt_connlimit.t", "libxt_rpfilter.t",
+    "libxt_policy.t", "libxt_sctp.t", "libxt_time.t", "libxt_string.t", "libxt_nfacct.t", "libxt_u32.t",
+    "libxt_NFQUEUE.t",
 }
 DUMPS = ("ipt-save-filter.txt", "policy-drop.txt", "wireless.txt", "fedora27-iptables")
 

@@ -16,7 +16,9 @@ from netplex.shell import (
     coreutils,
     docker_proxy,
     ip,
+    ipset,
     iptables,
+    nfacct,
     nsenter,
     ping,
     procps,
@@ -29,7 +31,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps)
+                   procps, ipset, nfacct)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -448,7 +448,7 @@ def build_rule(c: Cmd, table: Table) -> Rule:
     if "i" in o and chain in ("POSTROUTING", "OUTPUT"):
         raise err(f"Can't use -i with {chain}\n")
     info = RuleInfo(table.name, chain, r.proto, bool(r.inv & INV_PROTO),
-                    frozenset({chain}) if chain in HOOK_OF_CHAIN else None)
+                    frozenset({chain}) if chain in HOOK_OF_CHAIN else None, table.nf.ns)
     for le in c.exts:
         r.matches.append(le.cls.parse(le.opts, info))
     jump = c.jump
@@ -481,6 +481,9 @@ def check_target_allowed(r: Rule, table: Table, chain: str, what: str) -> None:
             ok = False
         if not ok:
             raise XtError(f" {what} failed (Invalid argument): rule in chain {chain}", 4)
+        errno_text = ext.kernel_check(table.nf.ns, chain)
+        if errno_text is not None:
+            raise XtError(f" {what} failed ({errno_text}): rule in chain {chain}", 4)
 
 
 # -- listing -----------------------------------------------------------------

@@ -3,6 +3,7 @@ the folders above them: `list_dir(ns, path)` (/proc/sys/..., /sys/class/net/...)
 
 - /proc/sys/...: the sysctl value and a newline;
 - /proc/net/arp: the ARP table as arp_seq_show prints it (NOARP entries skipped);
+- /proc/net/xt_recent/NAME: a `recent` match table as recent_seq_show prints it (read only);
 - /sys/class/net/DEV/{address,broadcast,operstate,mtu,carrier,ifindex,iflink,type,flags,
   tx_queue_len,addr_len,ifalias,statistics/*}, DEV/bridge/* and DEV/brport/*, in the
   kernel's units (bridge timers in USER_HZ clock ticks, e.g. forward_delay 1500).
@@ -23,6 +24,7 @@ from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, ca
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
+from netplex.stack.netfilter.matches_xt import recent_proc_text
 
 __all__ = ["FileReadError", "list_dir", "read_file"]
 
@@ -193,6 +195,8 @@ def read_file(ns: Any, path: str) -> str | None:
         return None
     if path == "/proc/net/arp":
         return _proc_net_arp(ns)
+    if path.startswith("/proc/net/xt_recent/"):
+        return recent_proc_text(ns, path[len("/proc/net/xt_recent/"):])
     if path.startswith("/sys/class/net/"):
         parts = [p for p in path[len("/sys/class/net/"):].split("/") if p]
         if not parts:

@@ -12,7 +12,7 @@ import importlib
 from netplex.stack.netfilter.core import (MATCHES, TARGETS, Netfilter, PacketCtx,  # noqa: F401
                                           netfilter_of)
 
-for _mod in ("hooks", "matches", "targets", "conntrack", "nat", "targets_nat"):
+for _mod in ("hooks", "matches", "targets", "conntrack", "nat", "targets_nat", "matches_xt", "ipset"):
     try:
         importlib.import_module(f"netplex.stack.netfilter.{_mod}")
     except ModuleNotFoundError as exc:  # a part not written yet

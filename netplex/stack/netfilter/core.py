@@ -391,10 +391,11 @@ class Opt:
 class RuleInfo:
     """What an extension's parse may need to know about the rule being built."""
 
-    __slots__ = ("chain", "hooks", "proto", "proto_invert", "table")
+    __slots__ = ("chain", "hooks", "ns", "proto", "proto_invert", "table")
 
     def __init__(self, table: str, chain: str, proto: int, proto_invert: bool,
-                 hooks: frozenset[str] | None = None) -> None:
+                 hooks: frozenset[str] | None = None, ns: Any = None) -> None:
+        self.ns = ns                # the namespace (named kernel objects: ipsets, nfacct, …)
         self.table = table
         self.chain = chain
         self.proto = proto          # 0 = any
@@ -421,6 +422,11 @@ class _Extension:
     def describe(self, numeric: bool) -> str:
         """The text `iptables -L` prints for this extension (its `print` callback), "" for none."""
         return ""
+
+    def kernel_check(self, ns: Any, chain: str) -> str | None:
+        """What the kernel's checkentry refuses beyond tables/hooks: the errno's text
+        ("Invalid argument", "No such file or directory"), or None when accepted."""
+        return None
 
     def same(self, other: Self) -> bool:
         """-D / -C compare rules by their normalised text."""

@@ -1069,14 +1069,15 @@ def parse_rate(s: str) -> int:
     return val
 
 
-def rate_text(period: int) -> str:
+def rate_text(period: int, rates: tuple[tuple[str, int], ...] = RATES) -> str:
+    """print_rate: the largest unit that shows the rate exactly enough (`rates` in the extension's scale)."""
     i = 1
-    while i < len(RATES):
-        mult = RATES[i][1]
+    while i < len(rates):
+        mult = rates[i][1]
         if period > mult or mult // period < mult % period:
             break
         i += 1
-    name, mult = RATES[i - 1]
+    name, mult = rates[i - 1]
     return f"{mult // period}/{name}"
 
 

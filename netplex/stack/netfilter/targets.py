@@ -11,6 +11,7 @@ from typing import Any
 from netplex.packet.icmp import Icmp
 from netplex.packet.tcp import Tcp
 from netplex.stack.netfilter.core import (
+    NF_ACCEPT,
     NF_DROP,
     XT_CONTINUE,
     Opt,
@@ -632,8 +633,77 @@ class ChecksumTarget(Target):
         return "CHECKSUM fill"
 
 
+class NfqueueTarget(Target):
+    """xt_NFQUEUE: hand the packet to a userspace queue. netplex has no userspace
+    reader (no libnetfilter_queue program), so as in the kernel with no listener
+    on the queue the packet is dropped, or accepted with --queue-bypass."""
+
+    name = "NFQUEUE"
+    options = (OptSpec("queue-num", 1), OptSpec("queue-balance", 1), OptSpec("queue-bypass", 0),
+               OptSpec("queue-cpu-fanout", 0))
+    __slots__ = ("bypass", "fanout", "first", "last")
+    bypass: bool
+    fanout: bool
+    first: int
+    last: int
+
+    @classmethod
+    def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
+        t = cls()
+        t.first = t.last = 0
+        t.bypass = t.fanout = False
+        for o in opts:
+            if o.name == "queue-num":
+                v = strtoui(o.arg, 0, 65535)
+                if v is None:
+                    raise XtError("NFQUEUE: bad value for option \"--queue-num\", or out of range (0-65535).\n")
+                t.first = t.last = v
+            elif o.name == "queue-balance":
+                a, colon, b = o.arg.partition(":")
+                lo, hi = strtoui(a, 0, 65535), strtoui(b, 0, 65535)
+                if not colon or lo is None or hi is None:
+                    raise XtError("NFQUEUE: bad range \"" + o.arg + "\".\n")
+                if lo >= hi:
+                    raise XtError(f"{lo} should be less than {hi}")
+                t.first, t.last = lo, hi
+            elif o.name == "queue-bypass":
+                t.bypass = True
+            else:
+                t.fanout = True
+        return t
+
+    def kernel_check(self, ns: Any, chain: str) -> str | None:
+        """nfqueue_tg_check: the queue range must fit in 16 bits."""
+        return "Invalid argument" if self.last - self.first + 1 > 65535 else None
+
+    def save(self) -> str:
+        s = f"--queue-balance {self.first}:{self.last}" if self.last != self.first else f"--queue-num {self.first}"
+        if self.bypass:
+            s += " --queue-bypass"
+        if self.fanout:
+            s += " --queue-cpu-fanout"
+        return s
+
+    def describe(self, numeric: bool) -> str:
+        s = f"NFQUEUE balance {self.first}:{self.last}" if self.last != self.first else f"NFQUEUE num {self.first}"
+        if self.bypass:
+            s += " bypass"
+        if self.fanout:
+            s += " cpu-fanout"
+        return s
+
+    def target(self, ctx: PacketCtx) -> int:
+        ns = ctx.ns
+        if ns.world.tracer.on:
+            what = "accepted (--queue-bypass)" if self.bypass else "dropped"
+            ns.trace(ctx.hook, f"NFQUEUE {self.first}: no userspace reader in netplex, packet {what}",
+                     hook=ctx.hook, table=ctx.table, chain=ctx.chain, rule=ctx.rulenum,
+                     verdict="ACCEPT" if self.bypass else "DROP")
+        return NF_ACCEPT if self.bypass else NF_DROP
+
+
 for _cls in (RejectTarget, LogTarget, MarkTarget, ConnmarkTarget, TosTarget, DscpTarget, ClassifyTarget,
-             TraceTarget, TcpmssTarget, ChecksumTarget):
+             TraceTarget, TcpmssTarget, ChecksumTarget, NfqueueTarget):
     register_target(_cls)
 
 __all__ = ["DSCP_CLASSES", "kmsg_add", "log_line", "mark_text"]

@@ -1,0 +1,141 @@
+"""The extensions real firewalls use (issue 10 item 4), through the commands a user types:
+recent, set + ipset, hashlimit, connlimit, rpfilter, policy, time, string, u32, nfacct, NFQUEUE."""
+from __future__ import annotations
+
+
+def run_ok(node, line: str) -> str:
+    r = node.run(line)
+    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
+    return r.output
+
+
+def received(h1, n: int = 1) -> int:
+    out = h1.run(f"ping -c {n} -i 0.2 -W 1 10.0.0.2").output
+    line = next(ln for ln in out.splitlines() if "packets transmitted" in ln)
+    return int(line.split(",")[1].split()[0])
+
+
+def test_recent_blocks_the_fourth_new_attempt_within_the_window(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "iptables -A INPUT -p icmp -m recent --name PING --rcheck --seconds 60 --hitcount 3 -j DROP")
+    run_ok(h2, "iptables -A INPUT -p icmp -m recent --name PING --set -j ACCEPT")
+    assert received(h1, 5) == 3
+    proc = run_ok(h2, "cat /proc/net/xt_recent/PING")
+    assert proc.startswith("src=10.0.0.1 ttl: 64 last_seen: ") and "oldest_pkt: 3 " in proc
+    assert h2.run("cat /proc/net/xt_recent/NOPE").status == 1
+
+
+def test_ipset_hash_ip_with_set_match_and_set_target(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "ipset create blocked hash:ip timeout 0")
+    run_ok(h2, "ipset create seen hash:ip")
+    run_ok(h2, "iptables -A INPUT -p icmp -j SET --add-set seen src")
+    run_ok(h2, "iptables -A INPUT -m set --match-set blocked src -j DROP")
+    assert received(h1) == 1
+    assert "10.0.0.1" in run_ok(h2, "ipset list seen")
+    run_ok(h2, "ipset add blocked 10.0.0.1")
+    assert received(h1) == 0
+    r = h2.run("ipset destroy blocked")
+    assert (r.status, r.error) == (1, "ipset v7.17: Set cannot be destroyed: it is in use by a kernel component\n")
+    out = run_ok(h2, "ipset list blocked")
+    assert "References: 1\nNumber of entries: 1\nMembers:\n10.0.0.1 timeout 0\n" in out
+    run_ok(h2, "ipset del blocked 10.0.0.1")
+    assert received(h1) == 1
+
+
+def test_ipset_texts_and_errors(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "ipset create ipp hash:ip,port")
+    run_ok(h2, "ipset add ipp 10.0.0.1,udp:53")
+    run_ok(h2, "ipset add ipp 10.0.0.3,80")
+    run_ok(h2, "ipset create bp bitmap:port range 1-1024")
+    run_ok(h2, "ipset add bp 80-82")
+    save = run_ok(h2, "ipset save")
+    assert save.splitlines()[1:3] == ["add ipp 10.0.0.1,udp:53", "add ipp 10.0.0.3,tcp:80"]
+    assert "create bp bitmap:port range 1-1024\nadd bp 80\nadd bp 81\nadd bp 82\n" in save
+    assert "Size in memory: 200\n" in run_ok(h2, "ipset list bp")
+    cases = {
+        "ipset add ipp 10.0.0.1,udp:53": (1, "ipset v7.17: Element cannot be added to the set: it's already added\n"),
+        "ipset add nope 1.2.3.4": (1, "ipset v7.17: The set with the given name does not exist\n"),
+        "ipset create bad bitmap:port": (2, "ipset v7.17: Mandatory option `range' is missing\n"
+                                            "Try `ipset help' for more information.\n"),
+        "ipset create x hash:foo": (1, "ipset v7.17: Syntax error: typename 'hash:foo' is unknown\n"),
+        "ipset add bp 2000": (1, "ipset v7.17: Element is out of the range of the set\n"),
+        "ipset add ipp 10.0.0.1": (1, "ipset v7.17: Syntax error: Second element is missing from 10.0.0.1.\n"),
+        "ipset swap ipp bp": (1, "ipset v7.17: The sets cannot be swapped: their type does not match\n"),
+        "ipset test ipp 10.0.0.9,80": (1, "10.0.0.9,80 is NOT in set ipp.\n"),
+        "ipset test ipp 10.0.0.3,80": (0, "Warning: 10.0.0.3,80 is in set ipp.\n"),
+        "ipset frob": (2, "ipset v7.17: No command specified: unknown argument frob\n"
+                          "Try `ipset help' for more information.\n"),
+    }
+    for line, want in cases.items():
+        r = h2.run(line)
+        assert (r.status, r.error) == want, line
+    run_ok(h2, "ipset save > /tmp/sets; ipset destroy; ipset restore < /tmp/sets")
+    assert run_ok(h2, "ipset save") == save
+    r = h2.run("iptables -A INPUT -m set --match-set nope src")
+    assert r.status == 2 and "Set nope doesn't exist." in r.error
+
+
+def test_hashlimit_per_source_bucket(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "iptables -A INPUT -p icmp -m hashlimit --hashlimit-above 1/sec --hashlimit-burst 2 "
+               "--hashlimit-mode srcip --hashlimit-name p -j DROP")
+    # a burst of 2, then one per second: requests at 0, .2, .4, .6, .8, 1.0
+    assert received(h1, 6) == 3
+
+
+def test_connlimit_counts_tracked_connections(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "iptables -A INPUT -p tcp --syn --dport 80 -m connlimit --connlimit-above 1 -j REJECT "
+               "--reject-with tcp-reset")
+    assert "#conn src/32 > 1" in run_ok(h2, "iptables -L INPUT -n")
+    assert run_ok(h2, "iptables -S INPUT").splitlines()[-1].endswith(
+        "-m connlimit --connlimit-above 1 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset")
+
+
+def test_string_and_u32_on_real_packets(pair) -> None:
+    net, h1, h2, be = pair
+    # the source address 10.0.0.1 inside the IP header (bytes 12-15)
+    run_ok(h2, "iptables -A INPUT -p icmp -m string --algo bm --hex-string '|0a000009|' --to 20 -j DROP")
+    assert received(h1) == 1
+    run_ok(h2, "iptables -A INPUT -p icmp -m string --algo kmp --hex-string '|0a000001|' --to 20 -j DROP")
+    assert received(h1) == 0
+    run_ok(h2, "iptables -F")
+    # ICMP type 8 (echo request): the byte after the IP header
+    run_ok(h2, 'iptables -A INPUT -m u32 --u32 "0>>22&0x3C@0>>24=8" -j DROP')
+    assert received(h1) == 0
+    run_ok(h2, "iptables -F")
+    run_ok(h2, 'iptables -A INPUT -m u32 --u32 "0>>22&0x3C@0>>24=0" -j DROP')
+    assert received(h1) == 1
+
+
+def test_time_against_the_simulated_clock(pair) -> None:
+    net, h1, h2, be = pair
+    # the simulated clock starts at 1970-01-01 00:00 UTC, a Thursday
+    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Thu --timestart 00:00 --timestop 01:00 -j DROP")
+    assert received(h1) == 0
+    run_ok(h2, "iptables -F")
+    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Fri -j DROP")
+    assert received(h1) == 1
+
+
+def test_rpfilter_policy_nfqueue_nfacct(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "iptables -t raw -A PREROUTING -m rpfilter --invert -j DROP")
+    assert received(h1) == 1
+    run_ok(h2, "ip route add 10.0.0.1/32 dev lo")
+    assert received(h1) == 0
+    run_ok(h2, "ip route del 10.0.0.1/32 dev lo; iptables -t raw -F")
+    run_ok(h2, "iptables -A INPUT -m policy --dir in --pol ipsec -j DROP")
+    assert received(h1) == 1            # no packet has an IPsec policy
+    run_ok(h2, "iptables -F; nfacct add pings")
+    run_ok(h2, "iptables -A INPUT -p icmp -m nfacct --nfacct-name pings")
+    assert received(h1, 2) == 2
+    assert run_ok(h2, "nfacct get pings") == \
+        "{ pkts = 00000000000000000002, bytes = 00000000000000000168 } = pings;\n"
+    assert h2.run("nfacct del pings").error == "nfacct v1.0.2: error: Device or resource busy\n"
+    run_ok(h2, "iptables -A INPUT -p icmp -j NFQUEUE --queue-num 3")
+    assert received(h1) == 0            # no userspace reader: dropped as by the kernel
+    run_ok(h2, "iptables -R INPUT 2 -p icmp -j NFQUEUE --queue-num 3 --queue-bypass")
+    assert received(h1) == 1
