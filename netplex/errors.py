@@ -10,6 +10,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── EventStorm              the simulation stopped itself (zero-delay loop)         engine/scheduler.py
      ├── XtError                 iptables: PARAMETER_PROBLEM (2) / OTHER_PROBLEM (1)     stack/netfilter/core.py
      ├── IpError                 ip, bridge: iproute2's message and status               shell/iproute_fmt.py
+     ├── IpsetError              ipset: its message and status (1 refused, 2 usage)      stack/netfilter/ipset.py
      ├── TcExit                  tc: its message and status                              shell/tc/tc_util.py
      ├── TcError                 the kernel refused a qdisc/class/filter request (2)     stack/qdisc/core.py
      ├── ConntrackUsage          conntrack: a bad command line (status 2)                shell/conntrack.py

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.stack.netfilter.core import (
     XT_CONTINUE,
     Match,
@@ -41,13 +42,12 @@ PROTO_NUMS = {"tcp": 6, "udp": 17, "sctp": 132, "udplite": 136, "icmp": 1}
 PROTO_TEXT = {v: k for k, v in PROTO_NUMS.items()}
 
 
-class IpsetError(Exception):
+class IpsetError(NetplexError):
     """An ipset failure: the message after `ipset v7.17: ` and the exit status (1 kernel/syntax, 2 usage)."""
 
     def __init__(self, msg: str, status: int = 1) -> None:
-        super().__init__(msg)
+        super().__init__(msg, status=status)
         self.msg = msg
-        self.status = status
 
 
 @dataclass
