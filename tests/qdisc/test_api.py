@@ -33,7 +33,9 @@ from netplex.stack.qdisc.api import (
     tc_delete_qdisc,
     tc_modify_class,
     tc_modify_qdisc,
+    tc_new_tfilter,
 )
+from netplex.stack.qdisc.cls import FwOpts
 from netplex.stack.qdisc.core import EEXIST, ENOENT, TC_H_ROOT
 
 ADD = NLM_F_CREATE | NLM_F_EXCL
@@ -175,3 +177,20 @@ def test_a_new_kind_is_one_class_and_one_line_in_each_table(toyq: type[ToyQdisc]
         assert (cls.status, cls.error) == (1, 'Error: Qdisc "toyq" is classless.\n')
     finally:
         del QDISC_UTILS["toyq"]
+
+
+def test_a_filter_through_the_api() -> None:
+    """tc_new_tfilter with typed options: prio 0 takes 0xc000; the kernel's errors by flags."""
+    net, dev = _pair()
+    tc_modify_qdisc(dev, ADD, TC_H_ROOT, 0x10000, "prio")
+    tp = tc_new_tfilter(dev, ADD, 0x10000, 0, 0, 0x0800, "fw", lambda tp: FwOpts(handle=6, classid=0x10002))
+    assert (tp.prio, tp.get(6).classid) == (0xC000, 0x10002)
+    with pytest.raises(TcError) as e:
+        tc_new_tfilter(dev, ADD, 0x10000, 0, 0xC000, 0x0800, "fw", lambda tp: FwOpts(handle=6))
+    assert e.value.errno == EEXIST
+    with pytest.raises(TcError) as e:
+        tc_new_tfilter(dev, 0, 0x10000, 0, 0xC000, 0x0800, "fw", lambda tp: FwOpts(handle=7))
+    assert e.value.extack == "Specified filter handle not found"
+    out = net.nodes["a"].run("tc filter show dev eth0").output
+    assert out == ("filter parent 1: protocol ip pref 49152 fw chain 0 \n"
+                   "filter parent 1: protocol ip pref 49152 fw chain 0 handle 0x6 classid 1:2 \n"), out

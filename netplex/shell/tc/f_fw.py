@@ -15,21 +15,12 @@ from netplex.shell.tc.tc_util import (
     matches,
     sprint_classid,
 )
-from netplex.stack.qdisc import (
-    api,
-)
-from netplex.stack.qdisc.act import (
-    tcf_action_release,
-)
-from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL
 from netplex.stack.qdisc.cls import (
-    FwFilter,
-    FwProto,
+    FwOpts,
 )
-from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, TcError
 
 
-def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
+def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> FwOpts:
     handle = mask = None
     if f.handle is not None:
         hs, _, ms = f.handle.partition("/")
@@ -70,26 +61,7 @@ def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
     if handle is None:
         raise TcExit(2, "RTNETLINK answers: Invalid argument\nWe have an error talking to the kernel\n")
 
-    def apply(tp: FwProto, nl_flags: int) -> None:
-        if handle in tp.filters and nl_flags & NLM_F_EXCL:
-            raise TcError(EEXIST)
-        if handle not in tp.filters and not nl_flags & NLM_F_CREATE:
-            raise TcError(ENOENT, "Specified filter handle not found")
-        if mask is not None and tp.filters and mask != tp.mask:
-            raise TcError(EINVAL)
-        acts = bind_actions(ns, acts_state)
-        old = tp.filters.get(handle)
-        if old is not None:
-            tcf_action_release(old.actions)
-        el = FwFilter(handle, mask if mask is not None else 0xFFFFFFFF)
-        el.classid = classid
-        el.indev = indev
-        el.actions = acts
-        el.has_mask = mask is not None
-        if mask is not None:
-            tp.mask = mask
-        tp.filters[handle] = el
-    return apply
+    return FwOpts(handle, mask, classid, indev, lambda: bind_actions(ns, acts_state))
 
 
 def print_fw(el: Any, o: Opts) -> str:

@@ -15,24 +15,15 @@ from netplex.shell.tc.tc_util import (
     matches,
     sprint_classid,
 )
-from netplex.stack.qdisc import (
-    api,
-)
-from netplex.stack.qdisc.act import (
-    tcf_action_release,
-)
-from netplex.stack.qdisc.api import NLM_F_EXCL
 from netplex.stack.qdisc.cls import (
     TCA_CLS_FLAGS_NOT_IN_HW,
     TCA_CLS_FLAGS_SKIP_HW,
     TCA_CLS_FLAGS_SKIP_SW,
-    Filter,
-    MatchallProto,
+    MatchallOpts,
 )
-from netplex.stack.qdisc.core import EEXIST, TcError
 
 
-def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
+def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> MatchallOpts:
     handle = 0
     if f.handle is not None:
         h = get_u32(f.handle, 0)
@@ -66,17 +57,7 @@ def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
                          "                 [ action ACTION_SPEC ] [ classid CLASSID ]\n")
     rest = opts[acts_at[0]:acts_at[1]] if acts_at is not None else None
 
-    def apply(tp: MatchallProto, nl_flags: int) -> None:
-        if tp.f is not None and nl_flags & NLM_F_EXCL:
-            raise TcError(EEXIST)
-        el = Filter(handle or 1)
-        el.classid = classid
-        el.flags = flags | (0 if flags & TCA_CLS_FLAGS_SKIP_SW else TCA_CLS_FLAGS_NOT_IN_HW)
-        el.actions = bind_actions(ns, rest)
-        if tp.f is not None:
-            tcf_action_release(tp.f.actions)
-        tp.f = el
-    return apply
+    return MatchallOpts(handle, classid, flags, lambda: bind_actions(ns, rest))
 
 
 def print_matchall(el: Any, o: Opts) -> str:

@@ -5,18 +5,11 @@ from typing import Any
 
 from netplex.shell.tc.m_action import action_text, bind_actions, check_actions_len
 from netplex.shell.tc.tc_util import FilterUtil, FSpec, Opts, TcExit, get_tc_classid, get_u32, matches, sprint_classid
-from netplex.stack.qdisc import (
-    api,
-)
-from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL
 from netplex.stack.qdisc.cls import (
-    TCA_CLS_FLAGS_NOT_IN_HW,
     U32Ht,
     U32Key,
-    U32Knode,
-    U32Proto,
+    U32Opts,
 )
-from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, TcError
 
 
 def get_u32_handle(s: str) -> int | None:
@@ -157,7 +150,7 @@ def parse_selector(opts: list[str], i: int, keys: list[U32Key]) -> int:
     raise TcExit(1, 'Illegal "match"\n')
 
 
-def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
+def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> U32Opts:
     handle = None
     if f.handle is not None:
         handle = get_u32_handle(f.handle)
@@ -277,61 +270,9 @@ def parse_u32(ns: Any, dev: Any, f: FSpec, tp: Any) -> api.TfilterChange:
     if indev and indev not in ns.devices:
         raise TcExit(2, "Error: Specified device name not found.\n")
 
-    def apply(tp: U32Proto, nl_flags: int) -> None:
-        if divisor is not None:
-            # a hash table
-            h = handle if handle is not None else 0
-            if h & 0xFFFFF:
-                raise TcError(EINVAL, "Divisor can only be used on a hash table")
-            if h and h in tp.shared:
-                if not nl_flags & NLM_F_EXCL:
-                    raise TcError(EINVAL, "u32 Link handle must be a hash table")
-                raise TcError(EEXIST, "Hash table already exists")
-            if not h:
-                h = tp.gen_new_htid()
-            tp.add_ht(U32Ht(h, divisor))
-            return
-        target_ht = ht if ht is not None else (handle & 0xFFF00000 if handle else tp.root.handle)
-        if target_ht == 0:
-            target_ht = tp.root.handle
-        tbl = tp.shared.get(target_ht & 0xFFF00000)
-        if tbl is None:
-            raise TcError(EINVAL, "Specified hash table not found")
-        bkt = (target_ht >> 12) & 0xFF
-        if bkt >= tbl.divisor:
-            raise TcError(EINVAL, "Invalid argument")
-        if link is not None and link and (link & 0xFFF00000) not in tp.shared:
-            raise TcError(EINVAL, "Link hash table not found")
-        if handle is not None and handle & 0xFFF:
-            if handle & 0xFFF00000 and handle & 0xFFF00000 != tbl.handle:
-                raise TcError(EINVAL, "Handle specified hash table address mismatch")
-            existing = tp.get(tbl.handle | (bkt << 12) | (handle & 0xFFF))
-            if existing is not None:
-                if nl_flags & NLM_F_EXCL:
-                    raise TcError(EINVAL, "Key node flags do not match passed flags")
-                tp.delete(existing)
-            node_id = handle & 0xFFF
-        else:
-            if not nl_flags & NLM_F_CREATE:
-                raise TcError(ENOENT, "Specified filter handle not found")
-            ids = [n.handle & 0xFFF for b in tbl.buckets for n in b
-                   if (n.handle >> 12) & 0xFF == bkt]
-            node_id = (max(ids) + 1) if ids else 0x800
-        n = U32Knode(tbl.handle | (bkt << 12) | node_id)
-        n.keys = keys
-        n.classid = classid
-        n.terminal = terminal
-        n.link = link or 0
-        n.hmask = hmask
-        n.hoff = hoff
-        n.indev = indev
-        n.flags = TCA_CLS_FLAGS_NOT_IN_HW
-        n.actions = bind_actions(ns, acts_rest)
-        lst = tbl.buckets[bkt]
-        lst.append(n)
-        lst.sort(key=lambda x: x.handle & 0xFFF)
-        tbl.gen += 1
-    return apply
+    return U32Opts(handle=handle, divisor=divisor, ht=ht, link=link, keys=keys, classid=classid,
+                   terminal=terminal, hmask=hmask, hoff=hoff, indev=indev,
+                   actions=lambda: bind_actions(ns, acts_rest))
 
 
 def _u32_opts(el: Any, o: Opts) -> str:

@@ -290,7 +290,7 @@ class FilterUtil:
     """struct filter_util: a classifier's option parser (-> tcf_proto_ops.change) and printer."""
 
     id: str
-    parse_fopt: Callable[[Any, Any, FSpec, Any], Any]         # (ns, dev, spec, tp) -> change(tp, flags)
+    parse_fopt: Callable[[Any, Any, FSpec, Any], Any]         # (ns, dev, spec, tp) -> FwOpts, U32Opts, ...
     print_fopt: Callable[[Any, Opts], str]                    # one element's line(s) after the header
     parse_handle: Callable[[str], int]                        # `handle H` of `tc filter del/get`
 

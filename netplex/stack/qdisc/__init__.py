@@ -9,8 +9,7 @@ ingress qdisc `NetDevice.ingress_q`.
 from __future__ import annotations
 
 from netplex.stack.qdisc.api import QDISCS, all_qdiscs, register_qdisc
-from netplex.stack.qdisc.core import (INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, Qdisc, QdiscClass, TcError,
-                                      hash32, walk)
+from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, Qdisc, QdiscClass, TcError, hash32, walk
 from netplex.stack.qdisc.fifo import BfifoQdisc, FifoOpts, PfifoFastQdisc, PfifoQdisc, PrioOpts, PrioQdisc
 from netplex.stack.qdisc.htb import HtbClass, HtbClassOpts, HtbOpts, HtbQdisc
 from netplex.stack.qdisc.ingress import IngressQdisc

@@ -29,6 +29,9 @@ from netplex.stack.qdisc.core import (
     ENOENT,
     EOPNOTSUPP,
     INGRESS_HANDLE,
+    NLM_F_CREATE,
+    NLM_F_EXCL,
+    NLM_F_REPLACE,
     TC_H_INGRESS,
     TC_H_ROOT,
     Qdisc,
@@ -66,9 +69,6 @@ __all__ = [
     "tcf_proto_lookup",
 ]
 
-NLM_F_REPLACE = 0x100
-NLM_F_EXCL = 0x200
-NLM_F_CREATE = 0x400
 
 TC_H_CLSACT_INGRESS = 0xFFFFFFF2     # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS): `tc filter ... ingress`
 
@@ -393,8 +393,7 @@ def _insert_tp(lst: list[TcfProto], tp: TcfProto) -> None:
     lst.insert(idx, tp)
 
 
-TfilterChange = Callable[[Any, int], None]       # (the kind's TcfProto, netlink flags)
-TfilterParse = Callable[[TcfProto | None], TfilterChange]
+TfilterParse = Callable[[TcfProto | None], Any]     # the instance found (or None) -> its typed options
 
 
 def tc_new_tfilter(dev: Any, flags: int, parent: int | None, chain: int, prio: int, protocol: int | None,
@@ -402,8 +401,9 @@ def tc_new_tfilter(dev: Any, flags: int, parent: int | None, chain: int, prio: i
     """tc_new_tfilter: find or create the filter instance at (chain, prio) — a prio of 0 takes
     the one below the chain's first (0xc000 for an empty chain) — and apply its change.
 
-    `parse(tp)` (tp: the instance found, or None) checks the options before anything
-    changes and returns tcf_proto_ops.change for them, called with the request's flags."""
+    `parse(tp)` (tp: the instance found, or None) checks the words before anything changes
+    and returns the kind's typed options, which its `change` (tcf_proto_ops.change) applies
+    with the request's flags."""
     owner, lst = tcf_block_find(dev, parent)
     if not kind:
         raise TcError(EINVAL)
@@ -423,14 +423,14 @@ def tc_new_tfilter(dev: Any, flags: int, parent: int | None, chain: int, prio: i
                           "Filter with specified priority/protocol not found")
         if tp.kind != kind:
             raise TcError(EINVAL, "Specified filter kind does not match existing one")
-    change = parse(tp)
+    opts = parse(tp)
     if tp is not None:
-        change(tp, flags)
+        tp.change(opts, flags)
         return tp
     if not flags & NLM_F_CREATE:
         raise TcError(ENOENT, "Filter with specified priority/protocol not found")
     tp = FILTER_KINDS[kind](owner, chain, prio, proto)
-    change(tp, flags)
+    tp.change(opts, flags)
     _insert_tp(lst, tp)
     return tp
 

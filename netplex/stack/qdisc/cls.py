@@ -9,6 +9,8 @@ filter, `reclassify` restarts, `goto chain N` jumps.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.stack.qdisc.act import (
@@ -24,7 +26,11 @@ from netplex.stack.qdisc.act import (
     tcf_action_release,
 )
 from netplex.stack.qdisc.act import TC_ACT_SHOT as _SHOT  # noqa: F401  (re-exported)
-from netplex.stack.qdisc.core import EINVAL, TcError
+from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, NLM_F_CREATE, NLM_F_EXCL, TcError
+
+# tcf_exts_validate: binds the filter's actions (creating them in the namespace's table);
+# called only once a change is accepted, so a refused request binds nothing.
+BindActions = Callable[[], list[Action]]
 
 __all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "tcf_classify",
            "FILTER_KINDS", "ETH_P_ALL", "ETH_P_IP"]
@@ -93,6 +99,10 @@ class TcfProto:
 
     def empty(self) -> bool:
         return not self.elements()
+
+    def change(self, opts: Any, nl_flags: int) -> None:
+        """tcf_proto_ops.change: add or replace an element from the kind's typed options."""
+        raise NotImplementedError
 
     def get(self, handle: int) -> Any:
         """tcf_proto_ops.get: the element with `handle`, or None."""
@@ -171,6 +181,23 @@ class U32Ht:
         return idx
 
 
+@dataclass(slots=True)
+class U32Opts:
+    """The attributes of a u32 request (TCA_U32_*): a hash table when `divisor` is set, else a key node."""
+
+    handle: int | None = None
+    divisor: int | None = None
+    ht: int | None = None
+    link: int | None = None
+    keys: list[U32Key] = field(default_factory=list)
+    classid: int | None = None
+    terminal: bool = False
+    hmask: int = 0
+    hoff: int = 0
+    indev: str = ""
+    actions: BindActions = list
+
+
 class U32Proto(TcfProto):
     """cls_u32: hash tables of key nodes; the root table is `800:` for the first u32 prio."""
 
@@ -202,6 +229,63 @@ class U32Proto(TcfProto):
         super().destroy()
         for h in list(self.hts):
             del self.shared[h]
+
+    def change(self, opts: U32Opts, nl_flags: int) -> None:
+        """u32_change: a new hash table, or a key node in one (node ids from 800 up per bucket)."""
+        handle, divisor, ht, link = opts.handle, opts.divisor, opts.ht, opts.link
+        if divisor is not None:
+            # a hash table
+            h = handle if handle is not None else 0
+            if h & 0xFFFFF:
+                raise TcError(EINVAL, "Divisor can only be used on a hash table")
+            if h and h in self.shared:
+                if not nl_flags & NLM_F_EXCL:
+                    raise TcError(EINVAL, "u32 Link handle must be a hash table")
+                raise TcError(EEXIST, "Hash table already exists")
+            if not h:
+                h = self.gen_new_htid()
+            self.add_ht(U32Ht(h, divisor))
+            return
+        target_ht = ht if ht is not None else (handle & 0xFFF00000 if handle else self.root.handle)
+        if target_ht == 0:
+            target_ht = self.root.handle
+        tbl = self.shared.get(target_ht & 0xFFF00000)
+        if tbl is None:
+            raise TcError(EINVAL, "Specified hash table not found")
+        bkt = (target_ht >> 12) & 0xFF
+        if bkt >= tbl.divisor:
+            raise TcError(EINVAL, "Invalid argument")
+        if link is not None and link and (link & 0xFFF00000) not in self.shared:
+            raise TcError(EINVAL, "Link hash table not found")
+        if handle is not None and handle & 0xFFF:
+            if handle & 0xFFF00000 and handle & 0xFFF00000 != tbl.handle:
+                raise TcError(EINVAL, "Handle specified hash table address mismatch")
+            existing = self.get(tbl.handle | (bkt << 12) | (handle & 0xFFF))
+            if existing is not None:
+                if nl_flags & NLM_F_EXCL:
+                    raise TcError(EINVAL, "Key node flags do not match passed flags")
+                self.delete(existing)
+            node_id = handle & 0xFFF
+        else:
+            if not nl_flags & NLM_F_CREATE:
+                raise TcError(ENOENT, "Specified filter handle not found")
+            ids = [n.handle & 0xFFF for b in tbl.buckets for n in b
+                   if (n.handle >> 12) & 0xFF == bkt]
+            node_id = (max(ids) + 1) if ids else 0x800
+        n = U32Knode(tbl.handle | (bkt << 12) | node_id)
+        n.keys = opts.keys
+        n.classid = opts.classid
+        n.terminal = opts.terminal
+        n.link = link or 0
+        n.hmask = opts.hmask
+        n.hoff = opts.hoff
+        n.indev = opts.indev
+        n.flags = TCA_CLS_FLAGS_NOT_IN_HW
+        n.actions = opts.actions()
+        lst = tbl.buckets[bkt]
+        lst.append(n)
+        lst.sort(key=lambda x: x.handle & 0xFFF)
+        tbl.gen += 1
 
     def get(self, handle: int) -> Any:
         for ht in self.hts.values():
@@ -306,6 +390,17 @@ class FwFilter(Filter):
         self.indev = ""
 
 
+@dataclass(slots=True)
+class FwOpts:
+    """The attributes of a fw request: the mark (handle), its optional mask, class, indev, actions."""
+
+    handle: int
+    mask: int | None = None
+    classid: int | None = None
+    indev: str = ""
+    actions: BindActions = list
+
+
 class FwProto(TcfProto):
     """cls_fw: the packet's firewall mark (skb->mark, iptables MARK) selects the filter."""
 
@@ -318,6 +413,28 @@ class FwProto(TcfProto):
 
     def elements(self) -> list[Any]:
         return [self.filters[h] for h in sorted(self.filters)]
+
+    def change(self, opts: FwOpts, nl_flags: int) -> None:
+        """fw_change: one filter per mark; all of an instance's filters share one mask."""
+        handle, mask = opts.handle, opts.mask
+        if handle in self.filters and nl_flags & NLM_F_EXCL:
+            raise TcError(EEXIST)
+        if handle not in self.filters and not nl_flags & NLM_F_CREATE:
+            raise TcError(ENOENT, "Specified filter handle not found")
+        if mask is not None and self.filters and mask != self.mask:
+            raise TcError(EINVAL)
+        acts = opts.actions()
+        old = self.filters.get(handle)
+        if old is not None:
+            tcf_action_release(old.actions)
+        el = FwFilter(handle, mask if mask is not None else 0xFFFFFFFF)
+        el.classid = opts.classid
+        el.indev = opts.indev
+        el.actions = acts
+        el.has_mask = mask is not None
+        if mask is not None:
+            self.mask = mask
+        self.filters[handle] = el
 
     def get(self, handle: int) -> Any:
         return self.filters.get(handle)
@@ -346,6 +463,16 @@ class FwProto(TcfProto):
 # --- matchall ----------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class MatchallOpts:
+    """The attributes of a matchall request."""
+
+    handle: int = 0
+    classid: int | None = None
+    flags: int = 0                  # TCA_CLS_FLAGS_SKIP_HW / SKIP_SW
+    actions: BindActions = list
+
+
 class MatchallProto(TcfProto):
     kind = "matchall"
 
@@ -355,6 +482,18 @@ class MatchallProto(TcfProto):
 
     def elements(self) -> list[Any]:
         return [self.f] if self.f is not None else []
+
+    def change(self, opts: MatchallOpts, nl_flags: int) -> None:
+        """mall_change: the one rule (handle 1 unless given); not offloaded, so NOT_IN_HW."""
+        if self.f is not None and nl_flags & NLM_F_EXCL:
+            raise TcError(EEXIST)
+        el = Filter(opts.handle or 1)
+        el.classid = opts.classid
+        el.flags = opts.flags | (0 if opts.flags & TCA_CLS_FLAGS_SKIP_SW else TCA_CLS_FLAGS_NOT_IN_HW)
+        el.actions = opts.actions()
+        if self.f is not None:
+            tcf_action_release(self.f.actions)
+        self.f = el
 
     def get(self, handle: int) -> Any:
         return self.f if self.f is not None and self.f.handle == handle else None

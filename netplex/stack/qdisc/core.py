@@ -10,12 +10,14 @@ appear where tc(8) converts sizes to times and back (tc_core.c).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.stack.dropreason import SkbDropReason
 
 ENOENT, EEXIST, EINVAL, ELOOP, EBUSY, EOPNOTSUPP = 2, 17, 22, 40, 16, 95
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400   # a request's netlink flags
 _STRERROR = {ENOENT: "No such file or directory", EEXIST: "File exists", EINVAL: "Invalid argument",
              ELOOP: "Too many levels of symbolic links", EBUSY: "Device or resource busy",
              EOPNOTSUPP: "Operation not supported"}
