@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from netplex.errors import NetplexError
 
 if TYPE_CHECKING:
+    from netplex.machine.fs import FileSystem
     from netplex.stack.netns import Namespace
 
-__all__ = ["SIGNALS", "Closable", "Process", "ProcessTable", "Program", "ProgramExit", "signal_number"]
+__all__ = ["SIGNALS", "Closable", "Process", "ProcessTable", "Program", "ProgramExit", "RunFile", "signal_number"]
 
 TASK_COMM_LEN = 16            # include/linux/sched.h: comm holds 15 characters and a NUL
 
@@ -101,6 +102,11 @@ class Program:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.exit_status is None
+
+    @property
+    def fs(self) -> FileSystem | None:
+        """The machine's files (/etc, /run, ...), where a daemon reads its configuration."""
+        return self.proc.table.fs if self.proc is not None and self.proc.table is not None else None
 
     def own(self, obj: Any) -> Any:
         """Register a socket (or anything with `close()`) to be closed at exit; returns it."""
@@ -204,10 +210,26 @@ class Process:
         return list(self.program.owned) if self.program is not None else []
 
 
-class ProcessTable:
-    """A machine's processes by pid; pid 1 is its init."""
+class RunFile:
+    """A file a daemon creates in the machine's filesystem (its control socket,
+    its pid file) and removes when it exits: own it with `Program.own`. (A
+    daemon killed with SIGKILL leaves a stale file behind on Linux; netplex
+    removes it however the daemon ends.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, fs: FileSystem, path: str, data: bytes = b"") -> None:
+        self.fs = fs
+        self.path = path
+        fs.write(path, data)
+
+    def close(self) -> None:
+        self.fs.unlink(self.path)
+
+
+class ProcessTable:
+    """A machine's processes by pid; pid 1 is its init. `fs` is the machine's filesystem."""
+
+    def __init__(self, fs: FileSystem | None = None) -> None:
+        self.fs = fs
         self.procs: dict[int, Process] = {}
         self.next_pid = 1
         init = self._new(["/sbin/init"], None, None, ppid=0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from netplex.apps.process import ProcessTable, Program, ProgramExit
+from netplex.apps.process import ProcessTable, Program, ProgramExit, RunFile
 from netplex.errors import NetplexError
 from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
 from netplex.stack.ipmr import MrTable, mrt_done, mrt_init
@@ -77,6 +77,11 @@ class Smcrouted(Program):
             self.mrt = self.own(MrouteSocket(self.ns, self.upcall)).mrt
         except NetplexError as e:
             raise ProgramExit(1, f"smcrouted: Failed initializing IPv4 multicast routing API: {e.message}\n") from e
+        if self.fs is not None:
+            try:
+                self.own(RunFile(self.fs, self.sock_path))      # bind(2) of the IPC socket
+            except NetplexError as e:   # not checked against SMCRoute
+                raise ProgramExit(1, f"smcrouted: Failed creating IPC socket {self.sock_path}: {e.message}\n") from e
         if self.vifs:
             ns = self.ns
             for idx in sorted(ns.by_index):
@@ -135,7 +140,10 @@ class Smcrouted(Program):
 
 
 def find_daemon(procs: ProcessTable, sock_path: str) -> Smcrouted | None:
-    """The running daemon listening on `sock_path` in this machine's /run."""
+    """The running daemon listening on `sock_path` in this machine's /run (while the
+    socket file is there: smcroutectl connects to it by path)."""
+    if procs.fs is not None and not procs.fs.exists(sock_path):
+        return None
     for p in procs.by_program(Smcrouted):
         if isinstance(p.program, Smcrouted) and p.program.sock_path == sock_path:
             return p.program

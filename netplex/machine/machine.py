@@ -59,7 +59,7 @@ class Machine:
         self.root = Namespace(world, name)
         self.netns: dict[str, Namespace] = {}   # `ip netns add NAME` (/run/netns/NAME), oldest first
         self.fs = FileSystem()
-        self.procs = ProcessTable()
+        self.procs = ProcessTable(self.fs)
         self._resolve_other = resolve_netns
         # peernet2id: viewer namespace -> {peer namespace: nsid}
         self._nsids: dict[Namespace, dict[Namespace, int]] = {}

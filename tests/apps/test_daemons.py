@@ -78,3 +78,20 @@ def test_iperf3_server_and_client_are_processes_and_kill_stops_the_flow() -> Non
     assert stats.packets <= got + 1 and cli.sent <= got + 1
     b.run(f"kill {sp.pid}")
     assert 5201 not in b.ns.sockets.udp
+
+
+def test_smcrouted_socket_is_a_file_in_the_machines_run() -> None:
+    net = Network()
+    r = net.add_node("r")
+    assert r.run("smcrouted -i mr1").status == 0
+    assert "mr1.sock" in r.run("ls /run").output.split()
+    assert r.run("smcroutectl -i mr1 kill").status == 0
+    assert "mr1.sock" not in r.run("ls /run").output.split()
+    assert r.run("smcrouted").status == 0
+    r.run("rm /run/smcroute.sock")             # smcroutectl finds the daemon by its socket's path
+    assert r.run("smcroutectl kill").error.startswith("smcroutectl: Cannot find IPC socket /run/smcroute.sock\n")
+    assert r.run("kill $(pidof smcrouted)").status == 0
+    r.run("echo x > /tmp/f")
+    e = r.run("smcrouted -u /tmp/f/x.sock")     # its folder is a file
+    assert e.status == 1 and e.error.startswith("smcrouted: Failed creating IPC socket /tmp/f/x.sock: ")
+    assert r.ns.mrt is None and r.run("pidof smcrouted").status == 1
