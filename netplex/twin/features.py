@@ -66,6 +66,16 @@ FEATURES: dict[str, Feature] = {
     "mpls_router": Feature("test -e /proc/sys/net/mpls/platform_labels", _uses(r"\bnet\.mpls\.|\bencap mpls\b")),
     # CONFIG_IP_MROUTE: smcrouted needs the kernel's multicast VIFs
     "ipmr": Feature("test -e /proc/net/ip_mr_vif", _uses(r"\bsmcroute")),
+    # iptables extensions (xt_* modules), probed with a real rule
+    "xt_recent": Feature("iptables -A INPUT -m recent --set", _uses(r"-m recent\b")),
+    "xt_set": Feature("ipset create p hash:ip && iptables -A INPUT -m set --match-set p src",
+                      _uses(r"-m set\b|-j SET\b|\bipset\b")),
+    "xt_hashlimit": Feature("iptables -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name p",
+                            _uses(r"-m hashlimit\b")),
+    "xt_connlimit": Feature("iptables -A INPUT -m connlimit --connlimit-above 1", _uses(r"-m connlimit\b")),
+    "xt_string": Feature("iptables -A INPUT -m string --algo bm --string p", _uses(r"-m string\b")),
+    "xt_u32": Feature("iptables -A INPUT -m u32 --u32 0=0", _uses(r"-m u32\b")),
+    "xt_time": Feature("iptables -A INPUT -m time --timestart 01:00", _uses(r"-m time\b")),
 }
 
 

@@ -380,8 +380,11 @@ class HashlimitMatch(Match):
             return EINVAL
         return None
 
-    def _rate(self) -> str:
-        return f"{hl_bytes_text(self.avg)}/s" if self.bytes else rate_text(self.avg, HL_RATES)
+    def _rate(self, shown_interval: int = 1) -> str:
+        """The rate; -L of a packet rate with --hashlimit-rate-interval N shows it per N (as 1.8.9 does)."""
+        if self.bytes:
+            return f"{hl_bytes_text(self.avg)}/s"
+        return rate_text(self.avg * shown_interval, HL_RATES)
 
     def _modes(self, sep: str) -> str:
         return sep.join(n for n in HL_MODE_ORDER if self.mode & dict(HL_MODES)[n])
@@ -417,7 +420,8 @@ class HashlimitMatch(Match):
         return " ".join([f"--hashlimit-{'above' if self.above else 'upto'} {self._rate()}", *self._parts(True)])
 
     def describe(self, numeric: bool) -> str:
-        return " ".join([f"limit: {'above' if self.above else 'up to'} {self._rate()}", *self._parts(False)])
+        shown = self._rate(self.rate_interval if self.rate_match else 1)
+        return " ".join([f"limit: {'above' if self.above else 'up to'} {shown}", *self._parts(False)])
 
     def _key(self, ip: Any) -> tuple[int, int, int, int]:
         sm, dm = mask_of(self.srcmask), mask_of(self.dstmask)
