@@ -8,7 +8,7 @@ A request for one of our addresses is answered from the receiving device
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from netplex.engine.scheduler import Scheduler
     from netplex.engine.trace import TraceFields
     from netplex.engine.world import World
+    from netplex.stack.device import NetDevice
     from netplex.stack.neigh import NeighTable
     from netplex.stack.route import Fib
     from netplex.stack.sysctl import Sysctl
@@ -35,12 +36,12 @@ class ArpMixin:
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
-        def drop(self, frame: Any, dev: Any, reason: SkbDropReason) -> None: ...
+        def drop(self, frame: Ethernet | None, dev: NetDevice | None, reason: SkbDropReason) -> None: ...
         def fmt_ip(self, a: int | None) -> str: ...
         def fmt_mac(self, m: bytes) -> str: ...
         def is_local_addr(self, a: int) -> bool: ...
 
-    def arp_rcv(self, dev: Any, frame: Ethernet) -> None:
+    def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None:
         arp = frame.payload
         if not isinstance(arp, Arp) or arp.hwtype != 1 or arp.ptype != 0x0800:
             self.drop(frame, dev, SkbDropReason.ARP_MALFORMED)
@@ -83,7 +84,7 @@ class ArpMixin:
             self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}", dev=dev.name)
         self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
 
-    def arp_fwd_proxy(self, dev: Any, tip: int, sip: int = 0) -> bool:
+    def arp_fwd_proxy(self, dev: NetDevice, tip: int, sip: int = 0) -> bool:
         """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the
         target routed out of another device."""
         v = self.sysctl.values
@@ -94,10 +95,10 @@ class ArpMixin:
         r = self.fib.lookup(tip, sip, dev.name)   # ip_route_input_noref(skb, tip, sip, 0, dev)
         return r is not None and r.type == "unicast" and r.dev is not dev
 
-    def addr_usable_on(self, dev: Any, addr: int) -> bool:
+    def addr_usable_on(self, dev: NetDevice, addr: int) -> bool:
         """arp_ignore=0 answers for any local address; a bridge port answers nothing itself."""
         return dev.bridge_port is None
 
-    def _arp_reply(self, dev: Any, req: Arp) -> None:
+    def _arp_reply(self, dev: NetDevice, req: Arp) -> None:
         reply = Arp(ARPOP_REPLY, dev.mac, req.tpa, req.sha, req.spa)
         dev.xmit(Ethernet(req.sha, dev.mac, ETH_P_ARP, reply))

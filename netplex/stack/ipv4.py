@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from netplex.stack.ipmr import MrTable
     from netplex.stack.neigh import NeighTable
     from netplex.stack.route import Fib, Route
+    from netplex.stack.skb import SkbMeta
     from netplex.stack.sockets import SocketTable
     from netplex.stack.sysctl import Sysctl
 
@@ -71,7 +72,8 @@ class OutRoute:
 
     __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu")
 
-    def __init__(self, route: Any, dev: Any, nexthop: int, src: int, type: str, mtu: int = 0) -> None:
+    def __init__(self, route: Route | None, dev: NetDevice, nexthop: int, src: int, type: str,
+                 mtu: int = 0) -> None:
         self.route = route
         self.dev = dev
         self.nexthop = nexthop
@@ -105,13 +107,13 @@ class Ipv4Path:
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
-        def drop(self, frame: Any, dev: Any, reason: SkbDropReason) -> None: ...
+        def drop(self, frame: Ethernet | None, dev: NetDevice | None, reason: SkbDropReason) -> None: ...
         def fmt_ip(self, a: int | None) -> str: ...
         def config_changed(self) -> None: ...
         def is_local_addr(self, a: int) -> bool: ...
         def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
         def mc_member(self, dev: NetDevice, group: int) -> bool: ...
-        def arp_rcv(self, dev: Any, frame: Ethernet) -> None: ...
+        def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None: ...
 
     # -- receive -------------------------------------------------------------
     def netif_receive(self, dev: NetDevice, frame: Ethernet) -> None:
@@ -225,7 +227,7 @@ class Ipv4Path:
             r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark) or False
         return r
 
-    def ip_forward(self, dev: Any, frame: Ethernet, r: Any, length: int = 0) -> None:
+    def ip_forward(self, dev: NetDevice, frame: Ethernet, r: Route, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
@@ -260,7 +262,7 @@ class Ipv4Path:
                        out_dev=out.name)
         self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
-    def ip_local_deliver(self, dev: Any, frame: Ethernet, rtype: str) -> None:
+    def ip_local_deliver(self, dev: NetDevice, frame: Ethernet, rtype: str) -> None:
         """ip_local_deliver: INPUT, then the transport protocol."""
         hook = self.hooks.get("INPUT")
         if hook is not None and not hook(self, frame, dev, None):
@@ -315,7 +317,8 @@ class Ipv4Path:
                     first.flags & IP_DF, 0, first.options)
 
     # -- output --------------------------------------------------------------
-    def ip_route_output(self, dst: int, oif: Any = None, src: int | None = None, mark: int = 0) -> OutRoute | int:
+    def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
+                        mark: int = 0) -> OutRoute | int:
         """ip_route_output_key: the route a local packet takes, or an errno.
 
         The flow the rules see: input device lo (flowi4_iif = LOOPBACK_IFINDEX),
@@ -402,7 +405,7 @@ class Ipv4Path:
         self.pmtu[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
         self.config_changed()
 
-    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: Any = None) -> int:
+    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None = None) -> int:
         """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
 
         `meta` is per-packet metadata the packet starts with (a reset that
@@ -454,7 +457,7 @@ class Ipv4Path:
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, 0, rt.mtu)
         return 0
 
-    def ip_finish_output(self, out: Any, nexthop: int, frame: Ethernet, src_hint: int | None,
+    def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,
                          length: int = 0, mtu: int = 0) -> None:
         """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
         hook = self.hooks.get("POSTROUTING")
@@ -477,7 +480,7 @@ class Ipv4Path:
             return
         self.neigh.output(out, nexthop, frame, src_hint, length + 14 if length and not frame.vlans else 0)
 
-    def neigh_unreachable(self, dev: Any, frame: Ethernet) -> None:
+    def neigh_unreachable(self, dev: NetDevice, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         if self.is_local_addr(ip.src):
@@ -487,7 +490,7 @@ class Ipv4Path:
         self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
 
     # -- ICMP ----------------------------------------------------------------
-    def icmp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+    def icmp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         """icmp_rcv: answer echo, hand replies and errors to their sockets."""
         icmp = ip.payload
         if not isinstance(icmp, Icmp):
@@ -517,7 +520,7 @@ class Ipv4Path:
         reply = IPv4(rt.src, ip.src, IPPROTO_ICMP, icmp, ttl=self.default_ttl(), tos=ip.tos)
         self.ip_local_out(reply, rt)
 
-    def icmp_send(self, ip: IPv4, type: int, code: int, in_dev: Any, rest: int = 0) -> None:
+    def icmp_send(self, ip: IPv4, type: int, code: int, in_dev: NetDevice | None, rest: int = 0) -> None:
         """icmp_send: an error about `ip` back to its source, with the kernel's rules."""
         if ip.frag:
             return
@@ -567,7 +570,7 @@ class Ipv4Path:
         peers[daddr] = (tokens, now)
         return allow
 
-    def _route_localnet(self, dev: Any) -> bool:
+    def _route_localnet(self, dev: NetDevice) -> bool:
         v = self.sysctl.values
         return (v.get(f"net.ipv4.conf.{dev.name}.route_localnet") == "1"
                 or v.get("net.ipv4.conf.all.route_localnet") == "1")
@@ -576,7 +579,7 @@ class Ipv4Path:
         return int(self.sysctl.values["net.ipv4.ip_default_ttl"])
 
     # -- transport dispatch --------------------------------------------------
-    def udp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+    def udp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         udp: Udp = ip.payload  # type: ignore[assignment]  # IPPROTO_UDP carries a UDP header
         if self.udp_encap:
             # an encapsulation socket (VXLAN) on the destination port takes the datagram first
@@ -592,7 +595,7 @@ class Ipv4Path:
             return
         sk.deliver(ip, dev)
 
-    def tcp_rcv(self, dev: Any, ip: IPv4, rtype: str) -> None:
+    def tcp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         if rtype != "local":
             return
         self.sockets.tcp_rcv(ip, dev)
