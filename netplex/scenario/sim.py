@@ -20,9 +20,13 @@ from netplex.machine.fs import FsError
 from netplex.network import Network
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.scenario.backend import ALL_FEATURES, CmdResult, LinkNetnsAliases, ProbeOutcome, Progress, TraceOutcome
+from netplex.scenario.loader import load_scenario
 from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.scenario.runner import prepare
+from netplex.shell.ping import ping_run
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
+from netplex.traffic.iperf import run_iperf
 from netplex.twin.probe import parse_reply
 
 NSEC_PER_SEC = 1_000_000_000
@@ -98,8 +102,6 @@ class SimBackend:
     # -- probes --------------------------------------------------------------
     @_storm_safe
     def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
-        from netplex.shell.ping import ping_run
-
         st = ping_run(self.node(src).ns, ip_to_int(dst), count, timeout_ns=NSEC_PER_SEC)
         observed: dict[str, Any] = {"sent": st.transmitted, "replies": st.received}
         if st.rtts_us:
@@ -181,8 +183,6 @@ class SimBackend:
     @_storm_safe
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""
-        from netplex.traffic.iperf import run_iperf
-
         specs = [f.model_dump(exclude_none=True) for f in flows]
         ok, observed = run_iperf(self.net, duration_ns, specs, progress=self.progress)
         return ProbeOutcome(ok, observed)
@@ -229,9 +229,6 @@ class SimBackend:
 
     # -- Network.load ------------------------------------------------------------
     def load(self, path: str | Path) -> Any:
-        from netplex.scenario.loader import load_scenario
-        from netplex.scenario.runner import prepare
-
         scenario = load_scenario(path)
         err = prepare(scenario, self)
         if err is not None:
