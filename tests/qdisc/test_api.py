@@ -17,14 +17,7 @@ from netplex import Network
 from netplex.packet.addr import ip_to_int
 from netplex.shell.tc.tc_qdisc import QDISC_UTILS
 from netplex.shell.tc.tc_util import QdiscUtil, TcExit
-from netplex.stack.qdisc import (
-    QDISCS,
-    HtbClassOpts,
-    HtbOpts,
-    Qdisc,
-    TcError,
-    register_qdisc,
-)
+from netplex.stack.qdisc import QDISCS, HtbClassOpts, HtbOpts, Qdisc, TcError, register_qdisc
 from netplex.stack.qdisc.api import (
     NLM_F_CREATE,
     NLM_F_EXCL,

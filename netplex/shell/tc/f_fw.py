@@ -15,9 +15,7 @@ from netplex.shell.tc.tc_util import (
     matches,
     sprint_classid,
 )
-from netplex.stack.qdisc.cls import (
-    FwOpts,
-)
+from netplex.stack.qdisc.cls import FwOpts
 
 
 def parse_fw(ns: Any, dev: Any, f: FSpec, tp: Any) -> FwOpts:

@@ -15,12 +15,7 @@ from netplex.shell.tc.tc_util import (
     matches,
     sprint_classid,
 )
-from netplex.stack.qdisc.cls import (
-    TCA_CLS_FLAGS_NOT_IN_HW,
-    TCA_CLS_FLAGS_SKIP_HW,
-    TCA_CLS_FLAGS_SKIP_SW,
-    MatchallOpts,
-)
+from netplex.stack.qdisc.cls import TCA_CLS_FLAGS_NOT_IN_HW, TCA_CLS_FLAGS_SKIP_HW, TCA_CLS_FLAGS_SKIP_SW, MatchallOpts
 
 
 def parse_matchall(ns: Any, dev: Any, f: FSpec, tp: Any) -> MatchallOpts:

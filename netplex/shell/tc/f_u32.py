@@ -5,11 +5,7 @@ from typing import Any
 
 from netplex.shell.tc.m_action import action_text, bind_actions, check_actions_len
 from netplex.shell.tc.tc_util import FilterUtil, FSpec, Opts, TcExit, get_tc_classid, get_u32, matches, sprint_classid
-from netplex.stack.qdisc.cls import (
-    U32Ht,
-    U32Key,
-    U32Opts,
-)
+from netplex.stack.qdisc.cls import U32Ht, U32Key, U32Opts
 
 
 def get_u32_handle(s: str) -> int | None:

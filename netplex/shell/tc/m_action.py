@@ -10,10 +10,7 @@ from typing import Any
 from netplex.shell.tc.m_gact import GACT
 from netplex.shell.tc.m_police import POLICE
 from netplex.shell.tc.tc_util import CONTROLS, ActionUtil, Opts, TcExit, cmd_word, get_u32, parse_control
-from netplex.stack.qdisc.act import (
-    Action,
-    action_table,
-)
+from netplex.stack.qdisc.act import Action, action_table
 
 ACTION_UTILS: dict[str, ActionUtil] = {u.id: u for u in (GACT, POLICE)}
 

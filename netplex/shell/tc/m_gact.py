@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 from netplex.shell.tc.tc_util import ActionUtil, Opts, TcExit, get_u32, next_index, parse_control, parse_cookie, tm
-from netplex.stack.qdisc.act import (
-    Action,
-    Gact,
-    action_n2a,
-)
+from netplex.stack.qdisc.act import Action, Gact, action_n2a
 
 
 def _parse_gact(now: int, args: list[str], i: int, table: dict[str, dict[int, Action]],

@@ -17,12 +17,7 @@ from netplex.shell.tc.tc_util import (
     print_linklayer,
     tm,
 )
-from netplex.stack.qdisc.act import (
-    TC_ACT_RECLASSIFY,
-    Action,
-    Police,
-    action_n2a,
-)
+from netplex.stack.qdisc.act import TC_ACT_RECLASSIFY, Action, Police, action_n2a
 from netplex.stack.qdisc.core import xmitsize, xmittime
 from netplex.units import get_rate, get_size, sprint_rate, sprint_size
 

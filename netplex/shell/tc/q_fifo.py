@@ -5,9 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit
-from netplex.stack.qdisc import (
-    FifoOpts,
-)
+from netplex.stack.qdisc import FifoOpts
 from netplex.units import get_size, sprint_size
 
 

@@ -13,11 +13,7 @@ from netplex.shell.tc.tc_util import (
     print_linklayer,
     psched_adjust,
 )
-from netplex.stack.qdisc import (
-    HtbClassOpts,
-    HtbOpts,
-    HtbQdisc,
-)
+from netplex.stack.qdisc import HtbClassOpts, HtbOpts, HtbQdisc
 from netplex.stack.qdisc.core import ns2ticks, xmitsize, xmittime
 from netplex.units import get_rate, get_size, sprint_rate, sprint_size
 

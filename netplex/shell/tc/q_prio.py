@@ -5,9 +5,7 @@ import re
 from typing import Any
 
 from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, get_u32
-from netplex.stack.qdisc import (
-    PrioOpts,
-)
+from netplex.stack.qdisc import PrioOpts
 
 
 def parse_pfifo_fast(opts: list[str]) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, fmt_g, get_u32
-from netplex.stack.qdisc import (
-    SfqOpts,
-)
+from netplex.stack.qdisc import SfqOpts
 from netplex.units import get_size, sprint_size
 
 SFQ_USAGE = ("Usage: ... sfq	[ limit NUMBER ] [ perturb SECS ] [ quantum BYTES ]\n"

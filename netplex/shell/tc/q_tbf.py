@@ -4,9 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, get_linklayer, matches, print_linklayer, psched_adjust
-from netplex.stack.qdisc import (
-    TbfOpts,
-)
+from netplex.stack.qdisc import TbfOpts
 from netplex.stack.qdisc.core import l2t_ns, ns2ticks, xmitsize
 from netplex.units import get_rate, get_size, get_time, sprint_rate, sprint_size, sprint_time
 

@@ -16,11 +16,7 @@ from netplex.shell.tc.tc_util import (
     matches,
     sprint_classid,
 )
-from netplex.stack.qdisc import (
-    TC_H_ROOT,
-    all_qdiscs,
-    api,
-)
+from netplex.stack.qdisc import TC_H_ROOT, all_qdiscs, api
 from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL
 
 

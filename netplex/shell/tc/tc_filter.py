@@ -26,16 +26,9 @@ from netplex.shell.tc.tc_util import (
     proto_n2a,
     sprint_classid,
 )
-from netplex.stack.qdisc import (
-    INGRESS_HANDLE,
-    TC_H_ROOT,
-    all_qdiscs,
-    api,
-)
+from netplex.stack.qdisc import INGRESS_HANDLE, TC_H_ROOT, all_qdiscs, api
 from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL
-from netplex.stack.qdisc.cls import (
-    TcfProto,
-)
+from netplex.stack.qdisc.cls import TcfProto
 from netplex.stack.qdisc.core import EINVAL, ENOENT, TcError
 
 FILTER_UTILS: dict[str, FilterUtil] = {u.id: u for u in (U32, FW, MATCHALL)}

@@ -29,14 +29,7 @@ from netplex.shell.tc.tc_util import (
     sprint_classid,
     sprint_handle,
 )
-from netplex.stack.qdisc import (
-    INGRESS_HANDLE,
-    TC_H_INGRESS,
-    TC_H_ROOT,
-    PfifoFastQdisc,
-    all_qdiscs,
-    api,
-)
+from netplex.stack.qdisc import INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, PfifoFastQdisc, all_qdiscs, api
 from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE
 
 QDISC_UTILS: dict[str, QdiscUtil] = {u.id: u for u in (PFIFO, BFIFO, PFIFO_FAST, PRIO, TBF, SFQ, HTB, INGRESS)}

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netplex.errors import NetplexError
-from netplex.stack.qdisc import (
-    TC_H_ROOT,
-)
+from netplex.stack.qdisc import TC_H_ROOT
 from netplex.stack.qdisc.act import (
     TC_ACT_GOTO_CHAIN,
     TC_ACT_JUMP,
