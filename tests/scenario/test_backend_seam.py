@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netplex.scenario.backend import ALL_FEATURES, Backend
 from netplex.scenario.sim import SimBackend
+from netplex.twin.backend import LinuxBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +29,13 @@ def test_the_simulator_implements_every_member() -> None:
     missing = sorted(m for m in seam_members() if m not in dir(be))
     assert missing == []
     assert be.supports == ALL_FEATURES and be.notes == [] and be.progress is None
+
+
+def test_the_kernel_twin_implements_every_member() -> None:
+    """Checked on the class (making one needs root); `notes` and `progress` are set in __init__."""
+    missing = sorted(m for m in seam_members() - {"notes", "progress"} if m not in dir(LinuxBackend))
+    assert missing == []
+    assert LinuxBackend.supports == ALL_FEATURES - {"trace"}
 
 
 def test_no_reach_past_the_seam() -> None:
