@@ -37,11 +37,6 @@ class TcExit(NetplexError):
         self.msg = msg
 
 
-def kerr(msg: str) -> TcExit:
-    """A refusal from the kernel, with its extack message (status 2)."""
-    return TcExit(2, f"Error: {msg}.\n" if not msg.startswith("RTNETLINK") else msg + "\n")
-
-
 def invarg(msg: str, arg: str) -> TcExit:
     return TcExit(255, f'Error: argument "{arg}" is wrong: {msg}\n')
 
