@@ -32,6 +32,10 @@ __all__ = ["kill", "pidof", "ps"]
 NSEC_PER_SEC = 1_000_000_000
 PS_USAGE = ("\nUsage:\n ps [options]\n\n Try 'ps --help <simple|list|output|threads|misc|all>'\n"
             "  or 'ps --help <s|l|o|t|m|a>'\n for additional help text.\n\nFor more details see ps(1).\n")
+# ps(1) options that exist but netplex does not model: refused with its own message
+PS_UNMODELLED_SYSV = set("adFgGHjlLmMnNOqsStTuUwyZ")
+PS_UNMODELLED_LONG = {"sort", "forest", "cols", "columns", "width", "lines", "rows", "cumulative", "deselect",
+                      "group", "Group", "user", "User", "sid", "tty", "context", "headers", "info", "quick-pid"}
 KILL_USAGE = "kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]\n"
 
 
@@ -116,6 +120,7 @@ def ps(ctx: Context, argv: list[str]) -> Result:
     fmt = "simple"
     cols: list[Column] = []
     pids: list[int] | None = None
+    ppids: list[int] | None = None
     names: list[str] | None = None
     headers = True
     args = argv[1:]
@@ -132,10 +137,10 @@ def ps(ctx: Context, argv: list[str]) -> Result:
             if name in ("no-headers", "no-heading"):
                 headers = False
                 continue
-            if name in ("format", "pid", "pid=", "ppid"):
+            if name in ("format", "pid", "ppid"):
                 if not eq:
                     if i >= len(args):
-                        return _ps_error("list of process IDs must follow --pid" if name != "format"
+                        return _ps_error(f"list of process IDs must follow --{name}" if name != "format"
                                          else "format specification must follow --format")
                     val = args[i]
                     i += 1
@@ -145,9 +150,17 @@ def ps(ctx: Context, argv: list[str]) -> Result:
                         return _ps_error(err)
                     fmt = "user"
                     continue
+                try:
+                    ids = [int(x) for x in val.replace(",", " ").split()]
+                except ValueError:
+                    return _ps_error("process ID list syntax error")
                 if name == "pid":
-                    pids = (pids or []) + [int(x) for x in val.replace(",", " ").split() if x.isdigit()]
-                    continue
+                    pids = (pids or []) + ids
+                else:
+                    ppids = (ppids or []) + ids
+                continue
+            if name in PS_UNMODELLED_LONG:
+                return Result(1, "", f"netplex: ps: --{name} is not supported\n")
             return _ps_error("unknown gnu long option")
         if a == "-V" and len(args) == 1:
             return Result(0, "ps from procps-ng 4.0.2\n")
@@ -185,6 +198,8 @@ def ps(ctx: Context, argv: list[str]) -> Result:
                 elif ch == "a" and flags == "aux":
                     fmt = "aux"
                     break
+                elif ch in PS_UNMODELLED_SYSV:
+                    return Result(1, "", f"netplex: ps: option -{ch} is not supported\n")
                 else:
                     return _ps_error("unsupported SysV option")
             continue
@@ -193,6 +208,8 @@ def ps(ctx: Context, argv: list[str]) -> Result:
             if "u" in a:
                 fmt = "aux"
             continue
+        if a[0].isalpha() and set(a) <= set("auxwfjlsvemrcSTreh"):
+            return Result(1, "", f"netplex: ps: BSD option {a} is not supported (a, u, x are)\n")
         return _ps_error("unsupported option (BSD syntax)" if a[0].isalpha() else "garbage option")
     now = ctx.node.sched.now if ctx.node is not None else 0   # type: ignore[attr-defined]
     me = table.spawn(["ps", *argv[1:]], ctx.node, None)       # type: ignore[arg-type]
@@ -201,6 +218,8 @@ def ps(ctx: Context, argv: list[str]) -> Result:
         procs = list(table)
         if pids is not None:
             procs = [p for p in procs if p.pid in pids]
+        if ppids is not None:
+            procs = [p for p in procs if p.ppid in ppids]
         if names is not None:
             procs = [p for p in procs if p.comm in names]
         if fmt == "aux":
@@ -226,7 +245,7 @@ def _add_columns(cols: list[Column], spec: str) -> str | None:
         if c is None:
             return f'unknown user-defined format specifier "{key}"'
         if eq:
-            c = (header, c[1] if header else 0, c[2], c[3])
+            c = (header, max(c[1], len(header)), c[2], c[3])
         cols.append(c)
     return None
 

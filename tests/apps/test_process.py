@@ -101,7 +101,7 @@ def test_kill_and_ps_errors() -> None:
     assert h1.run("kill -l 9").output == "KILL\n"
     assert h1.run("kill -FOO 1").error == "bash: kill: FOO: invalid signal specification\n"
     assert h1.run("kill").status == 2
-    r = h1.run("ps -Z")
+    r = h1.run("ps -Q")
     assert r.status == 1 and r.error.startswith("error: unsupported SysV option\n")
     r = h1.run("ps -o pid,foo")
     assert r.error.startswith('error: unknown user-defined format specifier "foo"\n')
@@ -154,3 +154,12 @@ def test_pgrep_pkill_killall() -> None:
     assert (r.status, r.error) == (1, "nothing: no process found\n")
     assert h1.run("killall echod").status == 0 and not b.alive
     assert h1.run("pkill -Q x").error.startswith("pkill: invalid option -- 'Q'\n")
+
+
+def test_ps_refuses_what_it_does_not_model_and_selects_by_parent() -> None:
+    _, h1 = _net()
+    assert h1.run("ps -eo pid --sort=pid").error == "netplex: ps: --sort is not supported\n"
+    assert h1.run("ps -l").error == "netplex: ps: option -l is not supported\n"
+    assert h1.run("ps -ejH").error == "netplex: ps: option -j is not supported\n"
+    assert h1.run("ps axjf").status == 1
+    assert h1.run("ps --ppid 0 -o pid=").output == "    1\n"
