@@ -1134,12 +1134,19 @@ class Parser:
             raise Unsupported(f"closing a file descriptor is not supported: {shown}")
 
 
+_PLAIN = re.compile(r"[^'\"\\`$<>(){}\[\]|&;#\n]*")
+_OPENERS = frozenset({"if", "then", "elif", "else", "for", "while", "until", "do", "case", "function", "select"})
+
+
 def complete(text: str) -> bool:
     """True when `text` is a whole command: no construct, quote or here-document left open.
 
     A scenario's setup is read as a script: lines are joined until they form a
     complete command (a here-document or a `for` loop spans lines).
     """
+    words = text.split(None, 1)
+    if _PLAIN.fullmatch(text) and (not words or words[0] not in _OPENERS):
+        return True    # the common line (`ip addr add ...`): nothing that could stay open
     if (len(text) - len(text.rstrip("\\"))) % 2:
         return False   # a backslash-newline continues the command on the next line
     try:

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from netplex.shell.interp import Shell
+from netplex.shell.parse import complete
 from netplex.shell.registry import COMMANDS, Context, command
 from netplex.shell.result import Result
 
@@ -375,3 +376,19 @@ def test_keywords_are_plain_words_outside_command_position() -> None:
 def test_globs_stay_as_typed() -> None:
     # bash leaves a pattern unchanged when no file matches; netplex has no files to match
     assert Shell().run("echo /sys/class/net/*").output == "/sys/class/net/*\n"
+
+
+@pytest.mark.parametrize("text, whole", [
+    ("ip addr add 10.0.0.1/24 dev eth0", True),
+    ("for i in 1 2; do", False),
+    ("for i in 1 2; do\n  echo $i\ndone", True),
+    ("cat <<EOF", False),
+    ("cat <<EOF\nbody\nEOF", True),
+    ("echo 'open", False),
+    ("ip link add br0 \\", False),
+    ("echo a |", False),
+    ("echo a )", True),     # a syntax error, not an open construct: it is reported when run
+    ("if true; then echo; fi", True),
+])
+def test_complete_says_when_a_command_needs_more_lines(text: str, whole: bool) -> None:
+    assert complete(text) is whole
