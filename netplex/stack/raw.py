@@ -8,7 +8,8 @@ sends datagrams whose payload it writes; the kernel adds the IP header
 (source chosen by routing, the protocol number, TTL), unless IP_HDRINCL is on
 (always for IPPROTO_RAW), when the caller writes the header too and the
 kernel fills only a zero id, the total length and the checksum
-(raw_send_hdrinc). IPPROTO_RAW sockets only send. Sends go through the
+(raw_send_hdrinc). IPPROTO_RAW sockets only send. A raw ICMP socket's ICMP_FILTER drops the
+ICMP types whose bits are set (raw_icmp.c icmp_filter). Sends go through the
 OUTPUT hook and routing as every local packet does.
 """
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netplex.packet import IP_PROTOS
-from netplex.packet.ipv4 import IPv4
+from netplex.packet.icmp import Icmp
+from netplex.packet.ipv4 import IPPROTO_ICMP, IPv4
 
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
@@ -45,6 +47,7 @@ class RawSocket:
         self.raddr = 0
         self.bound_dev: NetDevice | None = None     # SO_BINDTODEVICE
         self.broadcast = False                      # SO_BROADCAST
+        self.icmp_filter = 0                        # ICMP_FILTER: bit N set drops ICMP type N (raw ICMP only)
         self.on_recv: Callable[[bytes, int], None] | None = None
         self.rxq: list[tuple[bytes, int]] = []
         self.closed = False
@@ -94,10 +97,16 @@ class RawSocket:
         return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
 
     def match(self, ip: IPv4, dev: Any) -> bool:
-        """raw_v4_match: protocol, bound address, connected peer, bound device."""
-        return (ip.proto == self.protocol and (not self.laddr or self.laddr == ip.dst)
+        """raw_v4_match, then icmp_filter for a raw ICMP socket."""
+        if not (ip.proto == self.protocol and (not self.laddr or self.laddr == ip.dst)
                 and (not self.raddr or self.raddr == ip.src)
-                and (self.bound_dev is None or self.bound_dev is dev))
+                and (self.bound_dev is None or self.bound_dev is dev)):
+            return False
+        if self.icmp_filter and ip.proto == IPPROTO_ICMP:
+            p = ip.payload
+            itype = p.type if isinstance(p, Icmp) else (p[0] if isinstance(p, bytes) and p else 0)
+            return not (itype < 32 and self.icmp_filter >> itype & 1)
+        return True
 
     def deliver(self, ip: IPv4) -> None:
         data = ip.encode()

@@ -113,6 +113,9 @@ def test_raw_socket_gets_a_copy_and_hdrincl_sends() -> None:
     r = cli.run("ping -c 1 10.0.0.1")
     assert r.status == 0                       # ping still gets its reply
     assert [(c.proto, c.payload.type) for c in copies] == [(IPPROTO_ICMP, 0)]
+    icmp.icmp_filter = 1 << 0                  # ICMP_FILTER: no echo replies
+    assert cli.run("ping -c 1 10.0.0.1").status == 0 and len(copies) == 1
+    icmp.icmp_filter = 0
     # a protocol no one serves: a raw socket takes it, so no protocol unreachable comes back
     toy = srv.ns.sockets.raw_socket(253)
     got: list = []
