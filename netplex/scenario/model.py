@@ -128,6 +128,10 @@ def _kind(v: Any) -> str:
     return v
 
 
+# The folders a node owns on both backends (on the kernel twin: its private mounts).
+NODE_FILE_DIRS = ("/etc", "/run", "/var/lib", "/tmp")
+
+
 def check_file_path(v: Any) -> str:
     """A `files:` key: an absolute path on the node, outside the modelled /proc, /sys and /dev."""
     if not isinstance(v, str) or not v.startswith("/"):
@@ -140,6 +144,8 @@ def check_file_path(v: Any) -> str:
                          "(use sysctl in setup)")
     if p in TOP_DIRS:
         raise ValueError(f'invalid path "{v}": {p} is a directory')
+    if not any(p.startswith(d + "/") for d in NODE_FILE_DIRS):
+        raise ValueError(f'invalid path "{v}": a node\'s files live under {", ".join(NODE_FILE_DIRS)}')
     return p
 
 

@@ -112,6 +112,8 @@ def test_a_failing_command_inside_a_loop_is_reported_at_the_loop(tmp_path: Path)
      "and /dev are modelled, not files a scenario places (use sysctl in setup)"),
     ("      /etc: x", 4, 'invalid path "/etc": /etc is a directory'),
     ("      /etc/x: 7", 4, "a file's value is its content (text) or a path beside the scenario file"),
+    ("      /opt/app.conf: x", 4, 'invalid path "/opt/app.conf": a node\'s files live under /etc, /run, /var/lib, /tmp'),
+    ("      /var/lib: x", 4, 'invalid path "/var/lib": /var/lib is a directory'),
 ])
 def test_bad_files_name_file_line_and_field(files: str, line: int, message: str) -> None:
     text = f"nodes:\n  a:\n    files:\n{files}\n"
