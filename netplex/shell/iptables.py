@@ -31,6 +31,15 @@ from netplex.stack.netfilter.core import (
     XtError,
     netfilter_of,
 )
+from netplex.stack.netfilter.ip6 import (
+    MATCHES6,
+    TARGETS6,
+    V6_SHARED_MATCHES,
+    V6_SHARED_TARGETS,
+    Rule6,
+    netfilter6_of,
+    parse_addr6_mask,
+)
 from netplex.stack.netfilter.parse import parse_addr_mask, parse_proto, strtoui
 from netplex.stack.netfilter.rule import (
     HOSTS,
@@ -122,6 +131,20 @@ class Cmd:
         self.jump = ""
         self.goto = False
         self.pcnt = self.bcnt = 0
+        self.family = 4           # 6: ip6tables (rules stored and printed; no IPv6 data path)
+
+
+def extensions(family: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The matches and targets `-m`/`-p`/`-j` load: ip6tables gets the family-independent ones and its own."""
+    if family == 4:
+        return MATCHES, TARGETS
+    return ({**{k: v for k, v in MATCHES.items() if k in V6_SHARED_MATCHES}, **MATCHES6},
+            {**{k: v for k, v in TARGETS.items() if k in V6_SHARED_TARGETS}, **TARGETS6})
+
+
+def not_in_v6(kind: str, name: str) -> XtError:
+    return XtError(f"netplex: ip6tables {kind} `{name}' is not supported (the simulator has no IPv6 data path; "
+                   "ip6tables rules are stored and printed only)", 2, raw=True)
 
 
 def err(msg: str, status: int = 2) -> XtError:
@@ -134,8 +157,10 @@ def kerr(msg: str, status: int = 1) -> XtError:
 
 
 # -- command-line parsing ---------------------------------------------------
-def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
+def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) -> Cmd:
     c = Cmd()
+    c.family = family
+    matches, targets = extensions(family)
     c.table = table_default
     i = 0
     n = len(argv)
@@ -168,7 +193,7 @@ def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
             name = PROTO_NAMES.get(num, name)
         if name == "ipv6-icmp":
             name = "icmp6"
-        cls = MATCHES.get(name)
+        cls = matches.get(name)
         if cls is None or any(e.cls is cls for e in c.exts):
             return None
         return cls
@@ -244,7 +269,9 @@ def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
             return
         if ch == "m":
             name = val or ""
-            cls = MATCHES.get(name)
+            cls = matches.get(name)
+            if cls is None and family == 6 and name in MATCHES:
+                raise not_in_v6("match", name)
             if cls is None:
                 raise err(f"Couldn't load match `{name}':No such file or directory\n")
             c.exts.append(Loaded(cls, False))
@@ -255,8 +282,10 @@ def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
             c.opts[ch] = (False, val or "")
             c.jump = val or ""
             c.goto = ch == "g"
-            if ch == "j" and c.jump not in STANDARD and c.jump in TARGETS:
-                c.target = Loaded(TARGETS[c.jump], True)
+            if ch == "j" and c.jump not in STANDARD and c.jump in targets:
+                c.target = Loaded(targets[c.jump], True)
+            elif ch == "j" and family == 6 and c.jump in TARGETS:
+                raise not_in_v6("target", c.jump)
             return
         if ch == "c":
             w = optional_word()
@@ -271,6 +300,8 @@ def parse_args(argv: list[str], table_default: str = "filter") -> Cmd:
             c.opts["c"] = (False, "")
             return
         # s d p i o f
+        if ch == "f" and family == 6:
+            raise err("`-f' is not supported in IPv6, use -m frag instead")
         if ch in c.opts:
             raise err(f"multiple -{ch} flags not allowed")
         c.opts[ch] = (invert, val if val is not None else "")
@@ -411,17 +442,18 @@ def check_chain_name(name: str, new: bool) -> None:
 
 # -- building a rule ------------------------------------------------------------
 def build_rule(c: Cmd, table: Table) -> Rule:
-    r = Rule()
+    r = Rule6() if c.family == 6 else Rule()
+    parse_addr = parse_addr6_mask if c.family == 6 else parse_addr_mask
     o = c.opts
     chain = c.chain
     if "s" in o:
         inv, v = o["s"]
-        r.src, r.smsk = parse_addr_mask(v)
+        r.src, r.smsk = parse_addr(v)
         if inv:
             r.inv |= INV_SRCIP
     if "d" in o:
         inv, v = o["d"]
-        r.dst, r.dmsk = parse_addr_mask(v)
+        r.dst, r.dmsk = parse_addr(v)
         if inv:
             r.inv |= INV_DSTIP
     for key, attr, flag in (("i", "iniface", INV_VIA_IN), ("o", "outiface", INV_VIA_OUT)):
@@ -527,7 +559,8 @@ def list_rule(r: Rule, fmt: int, num: int) -> str:
         pname = None
     else:
         pname = PROTO_NAMES.get(r.proto) if r.proto else "all"
-    out.append(f"{pname or str(r.proto):<5}")
+    # ip6tables pads the protocol to 4 and always puts a blank after it
+    out.append(f"{pname or str(r.proto):<4} " if isinstance(r, Rule6) else f"{pname or str(r.proto):<5}")
     out.append(("!" if r.inv & INV_FRAG else "-") + ("f" if r.frag else "-") + " ")
     if fmt & FMT_VIA:
         anyname = "*" if fmt & FMT_NUMERIC else "any"
@@ -535,8 +568,12 @@ def list_rule(r: Rule, fmt: int, num: int) -> str:
         out.append(f" {iface:<6} ")
         iface = ("!" if r.inv & INV_VIA_OUT else "") + (r.outiface or anyname)
         out.append(f"{iface:<6} ")
-    out.append(addr_text(r.src, r.smsk, bool(r.inv & INV_SRCIP), fmt))
-    out.append(addr_text(r.dst, r.dmsk, bool(r.inv & INV_DSTIP), fmt))
+    if isinstance(r, Rule6):
+        for a, m, inv in ((r.src, r.smsk, r.inv & INV_SRCIP), (r.dst, r.dmsk, r.inv & INV_DSTIP)):
+            out.append(("!" if inv else " ") + f"{r.addr_list(a, m, bool(fmt & FMT_NUMERIC)):<19} ")
+    else:
+        out.append(addr_text(r.src, r.smsk, bool(r.inv & INV_SRCIP), fmt))
+        out.append(addr_text(r.dst, r.dmsk, bool(r.inv & INV_DSTIP), fmt))
     if r.tkind == T_GOTO:
         out.append("[goto] ")
     numeric = bool(fmt & FMT_NUMERIC)
@@ -635,13 +672,15 @@ def find_rule(ch: Chain, r: Rule) -> int:
 
 def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
     """Run a parsed command against the namespace's tables; returns its standard output."""
-    nf = netfilter_of(ns)
+    nf = netfilter6_of(ns) if c.family == 6 else netfilter_of(ns)
     table = get_table(nf, c.table)
     cmd = c.cmd
     if cmd == "V":
         return f"{prog} {VERSION}\n"
     if cmd == "h":
-        return f"{prog} {VERSION}\n\nUsage: {prog} -[ACD] chain rule-specification [options]\n"
+        note = ("\nnetplex: ip6tables rules are parsed, listed and saved as by the real tool; the simulator\n"
+                "has no IPv6 data path, so no packet ever meets them.\n") if c.family == 6 else ""
+        return f"{prog} {VERSION}\n\nUsage: {prog} -[ACD] chain rule-specification [options]\n" + note
     rule_opts = [k for k in c.opts if k in RULE_OPTS] + (["m"] if c.exts else [])
     if cmd in "LSFZNXEP" and rule_opts:
         k = rule_opts[0]
@@ -828,10 +867,11 @@ def format_error(e: XtError, prog: str) -> str:
     return text
 
 
-def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "filter") -> Result:
-    """One iptables command (argv without the program name)."""
+def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "filter",
+               family: int = 4) -> Result:
+    """One iptables (family 4) or ip6tables (family 6) command (argv without the program name)."""
     try:
-        c = parse_args(argv, table)
+        c = parse_args(argv, table, family)
         out = execute(ns, c, prog)
     except XtError as e:
         return Result(e.status, "", format_error(e, prog))
@@ -843,10 +883,26 @@ def iptables(ctx: Context, argv: list[str]) -> Result:
     return do_command(ctx.node, argv[1:])
 
 
+@command("ip6tables", "ip6tables-nft", "ip6tables-legacy")
+def ip6tables(ctx: Context, argv: list[str]) -> Result:
+    """ip6tables: rules are parsed, listed and saved as the real tool does; the simulator has
+    no IPv6 data path, so no packet ever meets them (said in `ip6tables -h`)."""
+    return do_command(ctx.node, argv[1:], "ip6tables", family=6)
+
+
 # -- iptables-save ------------------------------------------------------------
 @command("iptables-save", "iptables-nft-save", "iptables-legacy-save")
 def iptables_save(ctx: Context, argv: list[str]) -> Result:
-    prog = "iptables-save"
+    return save_command(ctx, argv, "iptables-save", netfilter_of(ctx.node))
+
+
+@command("ip6tables-save", "ip6tables-nft-save", "ip6tables-legacy-save")
+def ip6tables_save(ctx: Context, argv: list[str]) -> Result:
+    return save_command(ctx, argv, "ip6tables-save", netfilter6_of(ctx.node))
+
+
+def save_command(ctx: Context, argv: list[str], prog: str, nf: Any) -> Result:
+    """iptables-save / ip6tables-save: the tables of `nf` in their text form."""
     counters = False
     only = None
     args = argv[1:]
@@ -871,7 +927,6 @@ def iptables_save(ctx: Context, argv: list[str]) -> Result:
             i += 1
         else:
             return Result(1, "", "Unknown arguments found on commandline\n")
-    nf = netfilter_of(ctx.node)
     if only is not None:
         if only not in KNOWN_TABLES:
             return Result(1, "", f"{prog} {VERSION}: table '{only}' does not exist\n")
@@ -912,7 +967,16 @@ def restore_split(line: str) -> list[str]:
 
 @command("iptables-restore", "iptables-nft-restore", "iptables-legacy-restore")
 def iptables_restore(ctx: Context, argv: list[str]) -> Result:
-    prog = "iptables-restore"
+    return restore_command(ctx, argv, "iptables-restore", 4)
+
+
+@command("ip6tables-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore")
+def ip6tables_restore(ctx: Context, argv: list[str]) -> Result:
+    return restore_command(ctx, argv, "ip6tables-restore", 6)
+
+
+def restore_command(ctx: Context, argv: list[str], prog: str, family: int) -> Result:
+    """iptables-restore / ip6tables-restore: options, then the text from a file or stdin."""
     noflush = counters = test = False
     only = None
     args = argv[1:]
@@ -957,12 +1021,13 @@ def iptables_restore(ctx: Context, argv: list[str]) -> Result:
             return Result(1, "", f"Can't open {path}: No such file or directory\n")
         text = data
     ns = ctx.node
-    nf = netfilter_of(ns)
+    nf = netfilter6_of(ns) if family == 6 else netfilter_of(ns)
     return restore_text(ns, nf, text, noflush=noflush, counters=counters, only=only, test=test, prog=prog)
 
 
 def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: bool = False,
                  only: str | None = None, test: bool = False, prog: str = "iptables-restore") -> Result:
+    family = 6 if nf.family == "ipv6" else 4
     """Apply an iptables-save text; each table block between `*table` and COMMIT is atomic."""
     table: Table | None = None
     snap: _Snapshot | None = None
@@ -1058,12 +1123,12 @@ def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: b
             if counters:
                 pc, bc = int(a), int(b)
         try:
-            c = parse_args(words, table.name)
+            c = parse_args(words, table.name, family)
             if c.table != table.name and any(w in ("-t", "--table") for w in words):
                 raise err(f"The -t option (seen in line {lineno}) cannot be used in {prog}.\n")
             if pc is not None:
                 c.pcnt, c.bcnt = pc, bc  # type: ignore[assignment]
-            execute(ns, c, "iptables")
+            execute(ns, c, "ip6tables" if family == 6 else "iptables")
         except XtError as e:
             msg = format_error(e, prog)
             if e.status == 2:

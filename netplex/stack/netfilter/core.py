@@ -239,8 +239,9 @@ TABLE_INIT: dict[str, Callable[[Netfilter, Table], None]] = {}
 class Netfilter:
     """The hooks and tables of one namespace (struct netns_nf + xt tables)."""
 
-    def __init__(self, ns: Any) -> None:
+    def __init__(self, ns: Any, family: str = "ipv4") -> None:
         self.ns = ns
+        self.family = family        # "ipv6": ip6tables' rules, stored and printed only (no IPv6 data path)
         self.entries: dict[str, list[_HookEntry]] = {h: [] for h in HOOKS}
         self.tables: dict[str, Table] = {}
         self._seq = 0

@@ -144,14 +144,18 @@ class Rule:
         return True
 
     # -- text ------------------------------------------------------------------
+    def addr_save(self, a: int, m: int) -> str:
+        """An address and mask as iptables-save prints them (`10.0.0.0/8`)."""
+        return ip_str(a) + mask_text(m)
+
     def save_text(self, counters: bool = False) -> str:
         """The rule after `-A CHAIN` as iptables-save prints it (save_rule_details order)."""
         out: list[str] = []
         inv = self.inv
         if self.smsk or inv & INV_SRCIP:
-            out.append(("! " if inv & INV_SRCIP else "") + "-s " + ip_str(self.src) + mask_text(self.smsk))
+            out.append(("! " if inv & INV_SRCIP else "") + "-s " + self.addr_save(self.src, self.smsk))
         if self.dmsk or inv & INV_DSTIP:
-            out.append(("! " if inv & INV_DSTIP else "") + "-d " + ip_str(self.dst) + mask_text(self.dmsk))
+            out.append(("! " if inv & INV_DSTIP else "") + "-d " + self.addr_save(self.dst, self.dmsk))
         if self.iniface:
             out.append(("! " if inv & INV_VIA_IN else "") + "-i " + self.iniface)
         if self.outiface:

@@ -164,7 +164,7 @@ class Table:
         """A write reached the kernel: the table exists, and so does `chain` if built-in."""
         if not self.exists:
             self.exists = True
-            init = TABLE_INIT.get(self.name)
+            init = TABLE_INIT.get(self.name) if self.nf.family == "ipv4" else None
             if init is not None:
                 init(self.nf, self)
         if chain is not None:

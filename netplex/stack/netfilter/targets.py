@@ -6,7 +6,7 @@ walk itself. The registry is the table at the bottom.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.packet.icmp import Icmp
 from netplex.packet.tcp import Tcp
@@ -95,9 +95,13 @@ REJECT_TYPES = (("icmp-net-unreachable", "net-unreach", 0), ("icmp-host-unreacha
 
 
 class RejectTarget(Target):
+    """xt_REJECT (ipt_REJECT); the IPv6 one (netplex/stack/netfilter/ip6.py) has its own `types`."""
+
     name = "REJECT"
     options = (OptSpec("reject-with", 1),)
     hooks = frozenset({"INPUT", "FORWARD", "OUTPUT"})
+    types: ClassVar[tuple[tuple[str, str, int], ...]] = REJECT_TYPES
+    default: ClassVar[tuple[str, int]] = ("icmp-port-unreachable", 3)
     __slots__ = ("code", "kind", "tcp_ok")
     code: int
     kind: str
@@ -107,10 +111,10 @@ class RejectTarget(Target):
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
         got = xt_once("REJECT", opts)
         t = cls()
-        t.kind, t.code = "icmp-port-unreachable", 3
+        t.kind, t.code = cls.default
         if "reject-with" in got:
             a = got["reject-with"].arg
-            for full, short, code in REJECT_TYPES:
+            for full, short, code in cls.types:
                 if a in (full, short):
                     t.kind, t.code = full, code
                     break
