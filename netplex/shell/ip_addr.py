@@ -162,16 +162,16 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
                 for a in addrs:
                     out.append(f"{dev.ifindex}: {dev.name}" + "\\".join(addr_lines(a)) + "\n")
             else:
-                out.append("\\".join(link_lines(dev, mode=False, stats=opts.stats)) + "\n")
+                out.append("\\".join(link_lines(dev, mode=False, stats=opts.stats, machine=opts.machine)) + "\n")
             continue
         if opts.family == "inet":
             head = link_header(dev, mode=False)
-            netns = link_netns(dev)
+            netns = link_netns(dev, opts.machine)
             if netns is not None:
-                head += f" link-netns {netns}"
+                head += netns
             lines = [head]
         else:
-            lines = link_lines(dev, mode=False, stats=opts.stats, details=opts.details)
+            lines = link_lines(dev, mode=False, stats=opts.stats, details=opts.details, machine=opts.machine)
         if opts.family != "link":
             for a in addrs:
                 lines += addr_lines(a)

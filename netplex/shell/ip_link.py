@@ -521,7 +521,7 @@ def _link_show(ns: Any, opts: Any, args: list[str]) -> Result:
         if opts.brief:
             out.append(brief_link_line(dev) + "\n")
             continue
-        lines = link_lines(dev, stats=opts.stats, details=opts.details)
+        lines = link_lines(dev, stats=opts.stats, details=opts.details, machine=opts.machine)
         out.append(("\\" if opts.oneline else "\n").join(lines) + "\n")
     return Result(0, "".join(out))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.errors import NetplexError
+from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, ip_to_int
 from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
 from netplex.stack.device import Veth
@@ -117,10 +118,17 @@ def link_name(dev: Any) -> str:
     return dev.name
 
 
-def link_netns(dev: Any) -> str | None:
-    if isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns:
-        return dev.peer.ns.name
-    return None
+def link_netns(dev: Any, machine: Machine | None = None) -> str | None:
+    """` link-netns NAME` (the peer's namespace has a name) or ` link-netnsid N` (it has
+    none, as a machine's root namespace seen from one of its named ones), or None."""
+    if not (isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns):
+        return None
+    peer_ns = dev.peer.ns
+    if machine is not None and peer_ns is machine.root and machine.netns_name(dev.ns) is not None:
+        nsid = machine.peernet2id(dev.ns, peer_ns)
+        if nsid is not None:
+            return f" link-netnsid {nsid}"
+    return f" link-netns {peer_ns.name}"
 
 
 def link_flags(dev: Any) -> str:
@@ -161,7 +169,7 @@ def link_header(dev: Any, mode: bool = True) -> str:
     return " ".join(parts)
 
 
-def link_lladdr_line(dev: Any) -> str:
+def link_lladdr_line(dev: Any, machine: Machine | None = None) -> str:
     text = getattr(dev, "lladdr_text", None)   # link/gre LOCAL peer REMOTE
     if text is not None:
         return text()
@@ -169,9 +177,9 @@ def link_lladdr_line(dev: Any) -> str:
         line = "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00"
     else:
         line = f"    link/{dev.link_type} {bytes_to_mac(dev.mac)} brd ff:ff:ff:ff:ff:ff"
-    netns = link_netns(dev)
+    netns = link_netns(dev, machine)
     if netns is not None:
-        line += f" link-netns {netns}"
+        line += netns
     return line
 
 
@@ -212,9 +220,10 @@ def stats_lines(dev: Any, level: int = 1) -> list[str]:
     return out
 
 
-def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = False) -> list[str]:
+def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = False,
+               machine: Machine | None = None) -> list[str]:
     """The `ip link show` record of one device, as lines without newlines."""
-    lines = [link_header(dev, mode), link_lladdr_line(dev)]
+    lines = [link_header(dev, mode), link_lladdr_line(dev, machine)]
     if details:
         port = dev.bridge_port
         promisc = 1 if port is not None else 0   # a bridge port is promiscuous

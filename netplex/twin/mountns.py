@@ -44,20 +44,23 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 # $NETPLEX_PEERS the run's namespaces: they stay visible in the node's fresh
 # /run/netns (bound there before the tmpfs covers the host's), so `ip link` names a
 # veth peer's namespace (`link-netns npx-...-h2`) as it did without the mount
-# namespace. /var/lib before /run: mount(8) records its mounts in /run/mount/utab,
+# namespace; the node's own ($NETPLEX_NS) is left out, as a host's root namespace
+# has no name (its nested namespaces see it as `link-netnsid 0`). /var/lib before /run: mount(8) records its mounts in /run/mount/utab,
 # which must not appear in the node's fresh /run.
 _ETC_OVERLAY = ("mkdir /tmp/upper /tmp/work"
                 " && mount -t overlay overlay -o lowerdir=/etc,upperdir=/tmp/upper,workdir=/tmp/work /etc")
 _ETC_COPY = "mkdir /tmp/etc && cp -a /etc/. /tmp/etc/ && mount --bind /tmp/etc /etc"
 _SETUP = ("set -e; umount -l /sys; mount -t sysfs sysfs /sys; "
           "mount -t tmpfs -o mode=0755 netplex-scratch /tmp; {etc}; mkdir /tmp/peers; "
-          'for p in $NETPLEX_PEERS; do touch "/tmp/peers/$p"; mount --bind "/run/netns/$p" "/tmp/peers/$p"; done; '
+          'for p in $NETPLEX_PEERS; do [ "$p" = "$NETPLEX_NS" ] && continue; '
+          'touch "/tmp/peers/$p"; mount --bind "/run/netns/$p" "/tmp/peers/$p"; done; '
           "mount -t tmpfs -o mode=0755 tmpfs /var/lib; mount -t tmpfs -o mode=0755 tmpfs /run; "
           'if [ -n "$NETPLEX_PEERS" ]; then mkdir -m 0755 /run/netns; fi; '
-          'for p in $NETPLEX_PEERS; do touch "/run/netns/$p"; mount --move "/tmp/peers/$p" "/run/netns/$p"; done; '
+          'for p in $NETPLEX_PEERS; do [ "$p" = "$NETPLEX_NS" ] && continue; '
+          'touch "/run/netns/$p"; mount --move "/tmp/peers/$p" "/run/netns/$p"; done; '
           "umount -l /tmp; mount -t tmpfs -o mode=1777 tmpfs /tmp")
 # One shell for every node: `unshare` per namespace, each entering its network namespace.
-_LOOP = ('for ns in "$@"; do unshare --mount="$0/$ns" --propagation private '
+_LOOP = ('for ns in "$@"; do NETPLEX_NS="$ns" unshare --mount="$0/$ns" --propagation private '
          'nsenter --net="/run/netns/$ns" sh -c "$NETPLEX_SETUP" || exit 1; done')
 
 
