@@ -4,15 +4,18 @@ namespaces in the node's own /run/netns, and teardown leaves nothing behind."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from netplex.scenario.loader import load_scenario_text
 from netplex.scenario.runner import prepare, run_scenario
-from netplex.twin import TwinError, mountns
+from netplex.twin import TwinError, cleanup, mountns
 from netplex.twin.backend import LinuxBackend
 
 pytestmark = pytest.mark.linux
@@ -116,3 +119,34 @@ def test_teardown_kills_processes_in_nested_namespaces() -> None:
     assert not os.path.exists(mountns.path(ns))
     res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     assert ns not in res.stdout
+
+
+KILLED_RUN = """
+import json, time
+from netplex.scenario.model import Node
+from netplex.twin.backend import LinuxBackend
+be = LinuxBackend()
+be.build({"h1": Node()}, [])
+be.run("h1", "ip netns add inner && (ip netns exec inner sleep 300 >/dev/null 2>&1 &)")
+pid = be.run("h1", "ip netns pids inner").output.split()[0]
+print(json.dumps({"ns": be.namespace("h1"), "pid": int(pid)}), flush=True)
+time.sleep(60)
+"""
+
+
+def test_clean_finds_what_a_killed_run_left_in_a_node() -> None:
+    """`netplex clean` after a SIGKILL: the process in the node's nested namespace dies too."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN], stdout=subprocess.PIPE, text=True, cwd=root,
+                            env=dict(os.environ, PYTHONPATH=str(root)))
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert mountns.exists(info["ns"]) and Path(f"/proc/{info['pid']}").exists()
+    cleanup.clean()   # (another session's concurrent clean may be the one that removes it)
+    assert not subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(info["ns"])
+    assert not mountns.exists(info["ns"]) and not os.path.exists(mountns.path(info["ns"]))
+    stat = Path(f"/proc/{info['pid']}/stat")
+    assert not stat.exists() or ") Z" in stat.read_text()
