@@ -14,6 +14,7 @@ guessing:
   nothing leaks out), `{ ...; }`, `(( ))`, functions (`f() {}`, `function f {}`);
 - `VAR=value` (persists in the Shell) and `VAR=value cmd` (for that command);
 - expansions: `$NAME`, `${NAME}`, `${NAME:-word}` and friends, `${#NAME}`,
+  `${NAME#pat}` `##` `%` `%%`, `${NAME/pat/str}` `//` `/#` `/%`, `${NAME:off:len}`,
   `$?`, `$0`, `$1`.., `$#`, `$@`, `$*`, `$!`, `$(...)`, `$((...))` (see `arith`),
   word splitting of unquoted results, pathname expansion against the
   machine's files (a pattern that matches nothing stays as typed);
@@ -824,6 +825,8 @@ class Shell:
         op = part.op
         if op == "#":
             return str(len(value or ""))
+        if op.startswith(("del", "sub", "slice")):
+            return self._param_edit(part, value or "", err)
         if not op:
             if value is None and "nounset" in self.options and name not in "@*":
                 raise _Exit(127, f"bash: line {self.lineno}: {name}: unbound variable\n")
@@ -840,6 +843,55 @@ class Shell:
         elif base == "?":
             raise _Exit(127, f"bash: line {self.lineno}: {name}: {arg or 'parameter null or not set'}\n")
         return arg
+
+    def _param_edit(self, part: Param, v: str, err: list[str]) -> str:
+        """${v#p} ${v##p} ${v%p} ${v%%p}, ${v/p/s} ${v//p/s} ${v/#p/s} ${v/%p/s}, ${v:off:len}."""
+        op = part.op
+        if op == "slice":
+            off = self._arith(Word(part.arg or [], ""), err)
+            start = max(len(v) + off, 0) if off < 0 else min(off, len(v))
+            if part.arg2 is None:
+                return v[start:]
+            n = self._arith(Word(part.arg2, ""), err)
+            end = start + n if n >= 0 else len(v) + n
+            if end < start:
+                raise _Exit(1, f"bash: line {self.lineno}: {n}: substring expression < 0\n")
+            return v[start:end]
+        pat = self._pattern(Word(part.arg or [], ""), err)
+        if op.startswith("del"):
+            kind = op[3:]
+            if kind in ("#", "##"):
+                for i in (range(len(v) + 1) if kind == "#" else range(len(v), -1, -1)):
+                    if fnmatch.fnmatchcase(v[:i], pat):
+                        return v[i:]
+            else:
+                for i in (range(len(v), -1, -1) if kind == "%" else range(len(v) + 1)):
+                    if fnmatch.fnmatchcase(v[i:], pat):
+                        return v[:i]
+            return v
+        if not pat:
+            return v
+        repl = self._expand_joined(Word(part.arg2 or [], ""), err)
+        anchor = op[4:]
+        out: list[str] = []
+        i = 0
+        while i <= len(v):
+            starts = [0] if anchor == "#" else range(i, len(v) + 1)
+            hit = None
+            for st in starts:
+                ends = [len(v)] if anchor == "%" else range(len(v), st - 1, -1)
+                hit = next(((st, e) for e in ends if e > st and fnmatch.fnmatchcase(v[st:e], pat)), None)
+                if hit is not None:
+                    break
+            if hit is None:
+                break
+            st, e = hit
+            out.append(v[i:st] + repl)
+            i = e
+            if anchor != "/":
+                break
+        out.append(v[i:])
+        return "".join(out)
 
     def _subst(self, part: Subst, err: list[str]) -> str:
         saved = self._save()  # $(...) runs in a subshell: its assignments vanish

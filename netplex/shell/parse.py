@@ -67,8 +67,11 @@ class Lit:
 class Param:
     name: str
     quoted: bool
-    op: str = ""  # "", ":-", "-", ":=", "=", ":+", "+", ":?", "?", "#" (length)
+    # "", ":-", "-", ":=", "=", ":+", "+", ":?", "?", "#" (length), "del#", "del##", "del%", "del%%",
+    # "sub/", "sub//", "sub/#", "sub/%" (arg: pattern, arg2: string), "slice" (arg: offset, arg2: length)
+    op: str = ""
     arg: list[Part] | None = None
+    arg2: list[Part] | None = None
 
 
 @dataclass(slots=True)
@@ -623,21 +626,45 @@ class Parser:
             if rest.startswith(op):
                 arg = Parser(rest[len(op):])._brace_word()
                 return Param(name, quoted, op, arg)
+        for op in ("##", "#", "%%", "%"):   # remove a matching prefix / suffix
+            if rest.startswith(op):
+                return Param(name, quoted, "del" + op, Parser(rest[len(op):])._brace_word(pattern=True))
+        if rest.startswith("/"):            # ${NAME/pattern/string}, //, /#, /%
+            op = "sub/"
+            p = 1
+            if rest[1:2] in ("/", "#", "%"):
+                op += rest[1]
+                p = 2
+            sub = Parser(rest, p)
+            pat = sub._brace_word(pattern=True, stop="/")
+            repl = Parser(rest, sub.pos + 1)._brace_word() if sub.pos < len(rest) else []
+            return Param(name, quoted, op, pat, repl)
+        if rest.startswith(":"):            # ${NAME:offset} and ${NAME:offset:length}
+            off, colon, length = rest[1:].partition(":")
+            return Param(name, quoted, "slice", Parser(off)._brace_word(),
+                         Parser(length)._brace_word() if colon else None)
         raise Unsupported(f"the parameter expansion ${{{body}}} is not supported")
 
-    def _brace_word(self) -> list[Part]:
-        """The word inside ${NAME:-word}: quotes and expansions, its result never split."""
+    def _brace_word(self, pattern: bool = False, stop: str = "") -> list[Part]:
+        """The word inside ${NAME:-word}: quotes and expansions, its result never split.
+
+        With `pattern`, unquoted text stays unquoted (a pattern: `${x#*.}`); `stop` ends
+        the word at an unquoted character (the `/` between a pattern and its replacement).
+        """
         parts: list[Part] = []
 
         def lit(s: str, q: bool) -> None:
-            if parts and isinstance(parts[-1], Lit):
+            q = q or not pattern
+            if parts and isinstance(parts[-1], Lit) and parts[-1].quoted == q:
                 parts[-1].text += s
             else:
-                parts.append(Lit(s, True))
+                parts.append(Lit(s, q))
 
         text = self.text
         while self.pos < len(text):
             c = text[self.pos]
+            if c in stop:
+                break
             if c == "\\" and self.pos + 1 < len(text):
                 lit(text[self.pos + 1], True)
                 self.pos += 2
@@ -651,9 +678,9 @@ class Parser:
                 self.pos += 1
                 self._lex_dquote(parts, lit)
             elif c == "$":
-                self._lex_dollar(parts, lit, quoted=True)
+                self._lex_dollar(parts, lit, quoted=not pattern)
             else:
-                lit(c, True)
+                lit(c, False)
                 self.pos += 1
         return parts
 

@@ -225,6 +225,14 @@ SAME_AS_BASH_SCRIPTS = [
     'bash -c "x=1"; echo [$x]',
     "bash -c",
     "echo a >\n",
+    # parameter expansion: patterns, substitution, substrings
+    "x=10.1.2.0/24; echo ${x%/*} ${x#*/} ${x%%.*} ${x##*.}",
+    "x=aXbXc; echo ${x/X/-} ${x//X/-} ${x/#a/A} ${x/%c/C} ${x/#X/-} ${x//} ${x/X}",
+    "x=abcdef; echo ${x:2} ${x:1:3} ${x: -2} ${x:0:-1} ${x:10}",
+    "x='a*b'; echo ${x#\"a*\"} ${x#a\\*} ${x%\\*b}",
+    "f=/etc/app/app.conf; echo ${f##*/} ${f%/*} \"${f%.conf}.bak\"",
+    "x=abc; p=b; echo ${x/$p/B} ${x/\"$p\"/Q} ${x//*/y} ${x//?/y} ${x//b*/y}",
+    "x=aaa; echo ${x//a/bb} ${x/a*/Z} ${x%a*} [${x%%a*}]",
     "echo a;\n;",
 ]
 
