@@ -225,12 +225,15 @@ def _lookup(ns: Any, proto: int, src: int, dst: int, key: int | None) -> Any:
 def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
     """gre_rcv → ipgre_rcv: decapsulate into the tunnel that owns the packet."""
     gre = ip.payload
-    if not isinstance(gre, Gre):
+    if isinstance(gre, (bytes, bytearray)):
         try:
             gre = Gre.decode(bytes(gre))
         except ValueError:
             ns.drop(None, dev, SkbDropReason.GRE_MALFORMED)
             return
+    if not isinstance(gre, Gre):
+        ns.drop(None, dev, SkbDropReason.GRE_MALFORMED)
+        return
     key = gre.key if gre.flags & GRE_KEY else None
     t = _lookup(ns, gre.proto, ip.src, ip.dst, key)
     tracing = ns.world.tracer.on
@@ -252,24 +255,30 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
     if gre.proto == ETH_P_TEB:
         if isinstance(inner, (bytes, bytearray)):
             try:
-                inner = Ethernet.decode(bytes(inner))
+                frame = Ethernet.decode(bytes(inner))
             except ValueError:
                 t.stats.rx_errors += 1
                 return
+        elif isinstance(inner, Ethernet):
+            frame = inner.copy()
         else:
-            inner = inner.copy()
-        t.rx(inner)
+            t.stats.rx_errors += 1
+            return
+        t.rx(frame)
         return
     if isinstance(inner, (bytes, bytearray)):
         try:
-            inner = IPv4.decode(bytes(inner))
+            inner_ip = IPv4.decode(bytes(inner))
         except ValueError:
             t.stats.rx_errors += 1
             return
+    elif isinstance(inner, IPv4):
+        inner_ip = inner.copy()
     else:
-        inner = inner.copy()
-    n = inner.wire_len()
+        t.stats.rx_errors += 1
+        return
+    n = inner_ip.wire_len()
     st = t.stats
     st.rx_packets += 1
     st.rx_bytes += n
-    ns.ip_rcv(t, Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, inner), n)
+    ns.ip_rcv(t, Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, inner_ip), n)

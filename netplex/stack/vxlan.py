@@ -23,10 +23,10 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
+from netplex.packet.ethernet import Ethernet
 from netplex.packet.ipv4 import IPPROTO_UDP, IPv4
 from netplex.packet.udp import Udp
 from netplex.packet.vxlan import Vxlan
-
 from netplex.stack.device import NetDevice
 from netplex.stack.dropreason import SkbDropReason
 
@@ -362,16 +362,21 @@ class VxlanDev(NetDevice):
 def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
     """vxlan_rcv: True when a VXLAN device took the datagram."""
     udp = ip.payload
+    if not isinstance(udp, Udp):
+        return False
     socks = ns.vxlan_socks.get(udp.dport)
     if socks is None:
         return False
     vx = udp.payload
-    if not isinstance(vx, Vxlan):
+    if isinstance(vx, (bytes, bytearray)):
         try:
             vx = Vxlan.decode(bytes(vx))
         except ValueError:
             ns.drop(None, dev, SkbDropReason.VXLAN_INVALID_HDR)
             return True
+    if not isinstance(vx, Vxlan):
+        ns.drop(None, dev, SkbDropReason.VXLAN_INVALID_HDR)
+        return True
     vdev = socks.get(vx.vni)
     tracing = ns.world.tracer.on
     if vdev is None or not vx.flags & 0x08:
@@ -380,17 +385,18 @@ def vxlan_udp_rcv(ns: Any, dev: Any, ip: IPv4) -> bool:
                      dev=dev.name)
         ns.drop(None, dev, SkbDropReason.VXLAN_VNI_NOT_FOUND)
         return True
-    inner = vx.payload
-    if isinstance(inner, (bytes, bytearray)):
-        from netplex.packet.ethernet import Ethernet
-
+    payload = vx.payload
+    if isinstance(payload, (bytes, bytearray)):
         try:
-            inner = Ethernet.decode(bytes(inner))
+            inner = Ethernet.decode(bytes(payload))
         except ValueError:
             vdev.stats.rx_errors += 1
             return True
+    elif isinstance(payload, Ethernet):
+        inner = payload.copy()   # the sender's copy may be captured or reused; ours is our own
     else:
-        inner = inner.copy()   # the sender's copy may be captured or reused; ours is our own
+        vdev.stats.rx_errors += 1
+        return True
     if inner.src == vdev.mac:
         ns.drop(inner, vdev, SkbDropReason.LOCAL_MAC)
         return True
