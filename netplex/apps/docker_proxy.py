@@ -87,10 +87,6 @@ class DockerProxy(Program):
             up.close()
 
         client.on_data, client.on_close, client.on_error = client_data, client_close, client_error
-        if client.rcvbuf:
-            data = bytes(client.rcvbuf)
-            client.rcvbuf.clear()
-            pending.append(data)
         up.on_connect, up.on_data, up.on_close, up.on_error = up_connect, up_data, up_close, up_error
         if up.connect(self.cip, self.cport):
             client.close()

@@ -134,7 +134,12 @@ class SimBackend:
         err = sk.connect(ip_to_int(dst), port)
         if err:
             return ProbeOutcome(False, {"error": ERRNO_TEXT.get(err, f"errno {err}")})
-        self.net.run_until(lambda: state["done"], TCP_TIMEOUT_NS)
+        # the twin's probe sets a 2 s socket timeout: connect() waits up to 2 s, then each recv()
+        self.net.run_until(lambda: state["done"] or "local" in state, TCP_TIMEOUT_NS)
+        while "local" in state and not state["done"]:
+            got = len(state["data"])
+            if not self.net.run_until(lambda got=got: state["done"] or len(state["data"]) > got, TCP_TIMEOUT_NS):
+                break
         sk.close()
         self.net.settle()
         if state["error"] is not None:

@@ -41,9 +41,9 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.tcp_congestion_control": ("cubic", None, None),
     "net.ipv4.ping_group_range": ("1\t0", None, None),
     "net.core.somaxconn": ("4096", 0, None),
-    "net.bridge.bridge-nf-call-iptables": ("0", 0, 1),
-    "net.bridge.bridge-nf-call-arptables": ("0", 0, 1),
-    "net.bridge.bridge-nf-call-ip6tables": ("0", 0, 1),
+    "net.bridge.bridge-nf-call-iptables": ("1", 0, 1),
+    "net.bridge.bridge-nf-call-arptables": ("1", 0, 1),
+    "net.bridge.bridge-nf-call-ip6tables": ("1", 0, 1),
 }
 
 CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {

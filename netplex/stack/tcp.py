@@ -505,7 +505,7 @@ class TcpSocket:
             self.backoff = 0
             lst = self.listener
             if lst is not None and lst.on_accept is not None:
-                self._wake(lst.on_accept, self)
+                self._wake(self._accepted, lst.on_accept)
             st = ESTABLISHED
         self._ack_rcv(seg)
         if self.state == CLOSED:
@@ -611,6 +611,20 @@ class TcpSocket:
     def _wake(self, fn: Callable[..., None], *args: Any) -> None:
         """Wake the application: it runs after the kernel has finished with this segment."""
         self.ns.sched.at(self.ns.sched.now, fn, *args)
+
+    def _accepted(self, on_accept: Callable[[TcpSocket], None]) -> None:
+        """accept(2) returned this socket: the application installs its callbacks,
+        then reads what the kernel queued meanwhile. Segments that arrive between
+        the handshake's last ACK and accept() wait on the receive queue (the ACK
+        and the first data often arrive together on a link without a rate), and
+        a FIN already received reads as end of file, as tcp_recvmsg returns them."""
+        on_accept(self)
+        if self.rcvbuf and self.on_data is not None:
+            data = bytes(self.rcvbuf)
+            self.rcvbuf.clear()
+            self.on_data(self, data)
+        if self.peer_closed and self.on_close is not None:
+            self.on_close(self)
 
     def _ack_rcv(self, seg: Tcp) -> None:
         """tcp_ack: advance snd_una, take an RTT sample, open the congestion window."""

@@ -64,6 +64,9 @@ FEATURES: dict[str, Feature] = {
     "macvlan": Feature(_VETH + "ip link add m0 link v0 type macvlan", _uses(r"\btype macvlan\b")),
     "xfrm_user": Feature("ip xfrm state list", _uses(r"\bip xfrm\b")),
     "mpls_router": Feature("test -e /proc/sys/net/mpls/platform_labels", _uses(r"\bnet\.mpls\.|\bencap mpls\b")),
+    # br_netfilter: bridged IPv4 through iptables, net.bridge.bridge-nf-call-* (1 in a new namespace)
+    "br_netfilter": Feature("test -e /proc/sys/net/bridge/bridge-nf-call-iptables",
+                            _uses(r"\bbridge-nf-call-|\bphysdev\b")),
     # CONFIG_IP_MROUTE: smcrouted needs the kernel's multicast VIFs
     "ipmr": Feature("test -e /proc/net/ip_mr_vif", _uses(r"\bsmcroute")),
     # iptables extensions (xt_* modules), probed with a real rule

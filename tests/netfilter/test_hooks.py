@@ -82,9 +82,12 @@ def bridged():
 def test_br_netfilter_physdev() -> None:
     net, a, b, c, be = bridged()
     run_ok(b, "iptables -A FORWARD -m physdev --physdev-in veth1 -p tcp --dport 22 -j DROP")
-    assert be.tcp("a", "10.0.0.3", 22).ok          # bridge-nf-call-iptables is 0
-    run_ok(b, "sysctl -w net.bridge.bridge-nf-call-iptables=1")
+    # br_netfilter's default in a new namespace (every Docker/Kubernetes host): 1
+    assert run_ok(b, "sysctl -n net.bridge.bridge-nf-call-iptables").strip() == "1"
     assert not be.tcp("a", "10.0.0.3", 22).ok
+    run_ok(b, "sysctl -w net.bridge.bridge-nf-call-iptables=0")
+    assert be.tcp("a", "10.0.0.3", 22).ok          # bridged frames skip iptables
+    run_ok(b, "sysctl -w net.bridge.bridge-nf-call-iptables=1")
     assert be.tcp("a", "10.0.0.3", 80).ok
     out = run_ok(b, "iptables -L FORWARD -v -n -x").splitlines()
     assert out[2].split()[0] != "0"
