@@ -410,6 +410,9 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
     except IpError:
         rtnl.dellink(dev)
         raise
+    if req.mtu is not None:
+        rtnl.set_created_mtu(dev, req.mtu)
+        req.mtu = None
     _apply_set(ns, dev, req)
     return Result(0, "", getattr(req, "warning", ""))
 

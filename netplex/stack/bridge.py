@@ -193,6 +193,7 @@ class Bridge(NetDevice):
         self.hello_time = 200
         self.max_age = 2000
         self.mac_set_by_user = False
+        self.mtu_set_by_user = False     # BROPT_MTU_SET_BY_USER: no more br_mtu_auto_adjust
         self.stp: stp_mod.Stp | None = None   # created when STP is first enabled
         self.vlans: dict[int, int] = {}   # the bridge device's own VLANs (`bridge vlan ... self`)
         self.pvid = 0
@@ -264,6 +265,26 @@ class Bridge(NetDevice):
             self.set_mac(lowest, by_user=False)
             self.ns.config_changed()
 
+    # -- MTU (br_change_mtu, br_mtu_auto_adjust in br_if.c) --------------------
+    def ndo_change_mtu(self, mtu: int) -> None:
+        """br_change_mtu: an MTU set by the user sticks; ports no longer move it."""
+        self.mtu = mtu
+        self.mtu_set_by_user = True
+
+    def mtu_auto_adjust(self) -> None:
+        """br_mtu_auto_adjust: the smallest port MTU (1500 with no port), unless set by the user.
+
+        The MTU given at creation (`ip link add br0 mtu N type bridge`) is not the user's."""
+        if self.mtu_set_by_user:
+            return
+        mtu = min((p.dev.mtu for p in self.ports), default=1500)
+        if mtu != self.mtu:
+            self.mtu = mtu
+            self.ns.config_changed()
+
+    def lower_changemtu(self, dev: NetDevice) -> None:
+        self.mtu_auto_adjust()
+
     # -- ports: the master API (br_add_if / br_del_if) -------------------------
     def check_slave(self, dev: NetDevice) -> None:
         """br_add_if's refusals."""
@@ -302,6 +323,7 @@ class Bridge(NetDevice):
             port.stp = stp_mod.PortStp(self.stp, port)
             port.state = BR_STATE_DISABLED
         self.recalc_mac()
+        self.mtu_auto_adjust()
         self.port_event(port)
         return port
 
@@ -319,6 +341,7 @@ class Bridge(NetDevice):
         if self.mcast is not None:
             self.mcast.del_port(port)
         self.recalc_mac()
+        self.mtu_auto_adjust()
 
     def release_ports(self) -> None:
         for p in list(self.ports):

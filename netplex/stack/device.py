@@ -138,6 +138,13 @@ class NetDevice:
     def lower_event(self, dev: NetDevice) -> None:
         """A port of ours changed state (NETDEV_UP/DOWN/CHANGE on a lower device)."""
 
+    def lower_changemtu(self, dev: NetDevice) -> None:
+        """A port of ours changed its MTU (NETDEV_CHANGEMTU on a lower device)."""
+
+    def ndo_change_mtu(self, mtu: int) -> None:
+        """The device takes a new MTU (dev_set_mtu, already checked against min/max)."""
+        self.mtu = mtu
+
     # -- state -------------------------------------------------------------
     def has_carrier(self) -> bool:
         return self.up

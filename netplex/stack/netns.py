@@ -380,7 +380,9 @@ class Namespace(Ipv4Path, ArpMixin):
             raise NetplexError("Error: mtu less than device minimum.", errno.EINVAL)
         if mtu > dev.max_mtu:
             raise NetplexError("Error: mtu greater than device maximum.", errno.EINVAL)
-        dev.mtu = mtu
+        dev.ndo_change_mtu(mtu)
+        if dev.master is not None:
+            dev.master.lower_changemtu(dev)
         self.config_changed()
 
     def set_mac(self, dev: NetDevice, mac: bytes) -> None:

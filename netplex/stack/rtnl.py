@@ -299,6 +299,13 @@ def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = N
         dev.txqueuelen = txqlen
 
 
+def set_created_mtu(dev: NetDevice, mtu: int) -> None:
+    """rtnl_create_link: IFLA_MTU given with `ip link add` is the new device's own MTU,
+    not a change (ndo_change_mtu is not called: a bridge does not count it as set by the user)."""
+    dev.mtu = mtu
+    dev.ns.config_changed()
+
+
 def set_master(dev: NetDevice, master: NetDevice | None) -> None:
     """do_set_master: `master M` (ndo_add_slave on any master that takes ports) or
     `nomaster` (None: ndo_del_slave)."""
