@@ -28,6 +28,8 @@ from netplex.packet.icmp import (
     ICMP_PORT_UNREACH,
     ICMP_PROT_UNREACH,
     ICMP_TIME_EXCEEDED,
+    ICMP_TIMESTAMP,
+    ICMP_TIMESTAMPREPLY,
     Icmp,
 )
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
@@ -59,6 +61,7 @@ IGMP_ALL_HOSTS = 0xE0000001
 ZERO_MAC = b"\x00" * 6
 LIMITED_BCAST = 0xFFFFFFFF
 IPTOS_PREC_INTERNETCONTROL = 0xC0
+NSEC_PER_SEC = 1_000_000_000
 ICMP_ERROR_TYPES = (3, 4, 5, 11, 12)
 
 # errno values a local sender sees from the output route (ip_route_output_key)
@@ -100,6 +103,8 @@ class Ipv4Path:
     pmtu: dict[int, tuple[int, int]]    # route exceptions: dst → (learned path MTU, expiry ns)
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
     icmp_peers: dict[int, tuple[int | None, int]]       # icmp_xrlim_allow: dst → (tokens, last ns)
+    icmp_global_credit: int                             # icmp_global_allow's bucket
+    icmp_global_stamp: int | None                       # its last refill (ns), None: never
     udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
     vlan_devs: dict[tuple[int, int, int], Any]
     mrt: MrTable | None
@@ -502,6 +507,15 @@ class Ipv4Path:
             if rtype == "broadcast" and self.sysctl.values["net.ipv4.icmp_echo_ignore_broadcasts"] == "1":
                 return
             self.icmp_reply(ip, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload))
+        elif t == ICMP_TIMESTAMP:
+            # icmp_timestamp: originate copied, receive = transmit = ms since midnight UT;
+            # not to a broadcast when echo_ignore_broadcasts (RFC 1122 3.2.2.8)
+            if rtype == "broadcast" and self.sysctl.values["net.ipv4.icmp_echo_ignore_broadcasts"] == "1":
+                return
+            if len(icmp.payload) < 4:
+                return
+            now = (self.sched.now // 1_000_000 % 86_400_000).to_bytes(4, "big")
+            self.icmp_reply(ip, Icmp(ICMP_TIMESTAMPREPLY, 0, icmp.id, icmp.seq, icmp.payload[:4] + now + now))
         elif t == ICMP_ECHOREPLY:
             self.sockets.ping_rcv(ip, icmp)
         elif t in ICMP_ERROR_TYPES:
@@ -512,10 +526,17 @@ class Ipv4Path:
             self.sockets.icmp_error_rcv(ip, icmp)
 
     def icmp_reply(self, ip: IPv4, icmp: Icmp) -> None:
-        """icmp_reply: from the address the request was sent to."""
+        """icmp_reply: from the address the request was sent to, within the rate limits."""
+        apply_ratelimit = not self.icmpv4_mask_allow(icmp.type, icmp.code)
+        if apply_ratelimit and not self.icmp_global_allow():
+            self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
+            return
         src = ip.dst if self.is_local_addr(ip.dst) else None
         rt = self.ip_route_output(ip.src, None, src)
         if isinstance(rt, int):
+            return
+        if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
+            self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
             return
         reply = IPv4(rt.src, ip.src, IPPROTO_ICMP, icmp, ttl=self.default_ttl(), tos=ip.tos)
         self.ip_local_out(reply, rt)
@@ -530,11 +551,18 @@ class Ipv4Path:
             return
         if ip.src == 0 or ip.src >> 28 == 14:
             return
+        # the global bucket, unless the packet came in on loopback (then no limit at all)
+        apply_ratelimit = False
+        if in_dev is None or in_dev.kind != "loopback":
+            apply_ratelimit = not self.icmpv4_mask_allow(type, code)
+            if apply_ratelimit and not self.icmp_global_allow():
+                self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
+                return
         saddr = ip.dst if self.is_local_addr(ip.dst) else None
         rt = self.ip_route_output(ip.src, None, saddr)
         if isinstance(rt, int):
             return
-        if not self.icmp_xrlim_allow(rt, type, code, ip.src):
+        if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
             self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
             return
         err = Icmp.error(type, code, ip, rest)
@@ -544,30 +572,58 @@ class Ipv4Path:
             self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}", out_dev=rt.dev.name)
         self.ip_local_out(out, rt)
 
-    def icmp_xrlim_allow(self, rt: OutRoute, type: int, code: int, daddr: int) -> bool:
-        """icmpv4_xrlim_allow: a token bucket per destination (inet_peer).
-
-        Types in net.ipv4.icmp_ratemask cost `icmp_ratelimit` ms of tokens;
-        the bucket holds six of them (XRLIM_BURST_FACTOR). Loopback and
-        fragmentation-needed are never limited.
-        """
-        if type > 31 or not (int(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1:
+    def icmpv4_mask_allow(self, type: int, code: int) -> bool:
+        """icmpv4_mask_allow: True when `type` is not rate-limited at all — outside
+        net.ipv4.icmp_ratemask (default 6168: dest unreachable, source quench, time
+        exceeded, parameter problem), beyond NR_ICMP_TYPES, or fragmentation needed."""
+        if type > 18:
             return True
         if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
             return True
-        if rt.dev.kind == "loopback":
+        return not (int(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1
+
+    def icmp_global_allow(self) -> bool:
+        """icmp_global_allow: the namespace's bucket of net.ipv4.icmp_msgs_per_sec, at most
+        icmp_msgs_burst credits; while credit remains anything passes, else it refills
+        (at most one second's worth, not within 20 ms of the last refill)."""
+        if self.icmp_global_credit > 0:
             return True
-        timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
-        if timeout == 0:
-            return True
-        peers = self.icmp_peers
         now = self.sched.now
-        tokens, last = peers.get(daddr, (None, 0))
-        tokens = 6 * timeout if tokens is None else min(6 * timeout, tokens + now - last)
-        allow = tokens >= timeout
+        stamp = self.icmp_global_stamp
+        delta = NSEC_PER_SEC if stamp is None else min(now - stamp, NSEC_PER_SEC)
+        if delta < NSEC_PER_SEC // 50:
+            return False
+        v = self.sysctl.values
+        incr = int(v["net.ipv4.icmp_msgs_per_sec"]) * delta // NSEC_PER_SEC
+        if not incr:
+            return False
+        self.icmp_global_stamp = now
+        self.icmp_global_credit = min(self.icmp_global_credit + incr, int(v["net.ipv4.icmp_msgs_burst"]))
+        return True
+
+    def icmpv4_xrlim_allow(self, rt: OutRoute, apply_ratelimit: bool, daddr: int) -> bool:
+        """icmpv4_xrlim_allow: a token bucket per destination (inet_peer_xrlim_allow).
+
+        Each message costs net.ipv4.icmp_ratelimit ms of tokens; the bucket holds
+        six (XRLIM_BURST_FACTOR). Never on a loopback route. A message sent takes
+        a credit of the global bucket (icmp_global_consume: the kernel takes 0-2
+        at random, one on average; netplex takes one, so runs stay reproducible).
+        """
+        if not apply_ratelimit:
+            return True
+        allow = True
+        if rt.dev.kind != "loopback":
+            timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
+            peers = self.icmp_peers
+            now = self.sched.now
+            tokens, last = peers.get(daddr, (None, 0))
+            tokens = 6 * timeout if tokens is None else min(6 * timeout, tokens + now - last)
+            allow = tokens >= timeout
+            if allow:
+                tokens -= timeout
+            peers[daddr] = (tokens, now)
         if allow:
-            tokens -= timeout
-        peers[daddr] = (tokens, now)
+            self.icmp_global_credit -= 1
         return allow
 
     def _route_localnet(self, dev: NetDevice) -> bool:

@@ -135,6 +135,8 @@ class Namespace(Ipv4Path, ArpMixin):
         self.pmtu: dict[int, tuple[int, int]] = {}                      # route exceptions (route.c)
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
         self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets
+        self.icmp_global_credit = 0                                     # icmp_global_allow's bucket
+        self.icmp_global_stamp: int | None = None
         self.igmp: dict[int, IgmpDevState] = {}                         # ifindex → IGMP host state
         self.mrt: MrTable | None = None    # multicast routing table (ipmr.py) once a daemon did MRT_INIT
         self.ip_id = world.rng.randrange(65536)
