@@ -1,4 +1,4 @@
-"""A machine's own small filesystem: /etc, /run, /var/lib, /tmp (the modelled
+"""A machine's own small filesystem: /etc, /run, /var/lib, /tmp, /root (the modelled
 /proc and /sys are read through `netplex.shell.sysfs`).
 
 Paths are absolute and normalised; contents are bytes. Daemons read their
@@ -25,7 +25,7 @@ from netplex.errors import NetplexError
 
 __all__ = ["FileSystem", "FsError", "Stat"]
 
-TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp", "/dev", "/proc", "/sys")
+TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp", "/root", "/dev", "/proc", "/sys")
 DEFAULT_FILE_MODE = 0o644
 DEFAULT_DIR_MODE = 0o755
 # Backed by netplex.shell.sysfs (or by the shell itself for /dev): never stored here.
@@ -59,7 +59,7 @@ class FileSystem:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = set(TOP_DIRS)
-        self.modes: dict[str, int] = {"/tmp": 0o1777}
+        self.modes: dict[str, int] = {"/tmp": 0o1777, "/root": 0o700}
 
     @staticmethod
     def norm(path: str, cwd: str = "/") -> str:

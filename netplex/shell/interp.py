@@ -14,7 +14,7 @@ guessing:
   nothing leaks out), `{ ...; }`, `(( ))`, functions (`f() {}`, `function f {}`);
 - `VAR=value` (persists in the Shell) and `VAR=value cmd` (for that command);
 - expansions: `$NAME`, `${NAME}`, `${NAME:-word}` and friends, `${#NAME}`,
-  `${NAME#pat}` `##` `%` `%%`, `${NAME/pat/str}` `//` `/#` `/%`, `${NAME:off:len}`,
+  `${NAME#pat}` `##` `%` `%%`, `${NAME/pat/str}` `//` `/#` `/%`, `${NAME:off:len}`, `~`,
   `$?`, `$0`, `$1`.., `$#`, `$@`, `$*`, `$!`, `$(...)`, `$((...))` (see `arith`),
   word splitting of unquoted results, pathname expansion against the
   machine's files (a pattern that matches nothing stays as typed);
@@ -29,7 +29,7 @@ guessing:
   returns its status;
 - `bash`/`sh` as commands: `-c SCRIPT`, a script file, or stdin, in a child shell.
 
-Refused (status 2): backquotes, arrays, brace and tilde expansion,
+Refused (status 2): backquotes, arrays, brace expansion, `~user` (but `~`, `~root`),
 file descriptors above 2, the builtins in `_REFUSED_BUILTINS`, `set` options
 other than -e -u -x -o pipefail, and any loop that runs more than
 `MAX_LOOP_ITERATIONS` times (the simulation must not hang). The whole script
@@ -815,6 +815,8 @@ class Shell:
             value = self.arg0
         elif name == "!":
             value = None if self.last_job is None else str(self.last_job)
+        elif name == "~":   # tilde expansion: $HOME, or root's home (netplex runs as root)
+            value = self.env.get("HOME", "/root")
         elif name.isdigit():
             i = int(name)
             value = self.args[i - 1] if i <= len(self.args) else None
@@ -1123,6 +1125,26 @@ def _local(shell: Shell, argv: list[str], inp: _Input) -> Result:
     return Result(0)
 
 
+def _declare(shell: Shell, argv: list[str], inp: _Input) -> Result:
+    """declare / typeset NAME[=VALUE]... with -x (export) and -g (global); in a function, local."""
+    names = []
+    scope_global = False
+    for arg in argv[1:]:
+        if arg.startswith(("-", "+")) and len(arg) > 1 and "=" not in arg:
+            for c in arg[1:]:
+                if c == "g":
+                    scope_global = True
+                elif c != "x":
+                    raise Unsupported(f"{argv[0]} {arg[0]}{c} is not supported ({argv[0]} runs -x and -g)")
+            continue
+        names.append(arg)
+    if not names:
+        raise Unsupported(f"{argv[0]} without a name is not supported")
+    if shell._locals and not scope_global:
+        return _local(shell, ["local", *names], inp)
+    return _export(shell, ["export", *names], inp)
+
+
 _SET_OPTIONS = {"e": "errexit", "u": "nounset", "x": "xtrace"}
 _SET_LONG = frozenset({"errexit", "nounset", "xtrace", "pipefail"})
 
@@ -1335,10 +1357,11 @@ _BUILTINS: dict[str, _Builtin] = {
     "export": _export, "unset": _unset, "exit": _exit, ":": _colon, "return": _return,
     "break": _break_continue, "continue": _break_continue, "shift": _shift, "local": _local,
     "set": _set, "cd": _cd, "pwd": _pwd, "source": _source, ".": _source, "eval": _eval,
-    "let": _let, "wait": _wait, "read": _read, "command": _command_builtin,
+    "let": _let, "wait": _wait, "read": _read, "command": _command_builtin, "declare": _declare,
+    "typeset": _declare,
 }
 _REFUSED_BUILTINS = frozenset(
-    ["declare", "typeset", "readonly", "trap", "exec", "alias", "unalias", "shopt", "ulimit", "umask", "jobs", "fg", "bg", "disown", "pushd", "popd", "dirs", "getopts", "hash", "type", "builtin", "enable", "history", "logout", "mapfile", "readarray", "caller", "compgen", "complete", "suspend", "times", "kill"]
+    ["readonly", "trap", "exec", "alias", "unalias", "shopt", "ulimit", "umask", "jobs", "fg", "bg", "disown", "pushd", "popd", "dirs", "getopts", "hash", "type", "builtin", "enable", "history", "logout", "mapfile", "readarray", "caller", "compgen", "complete", "suspend", "times", "kill"]
 )
 
 

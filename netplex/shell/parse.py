@@ -1134,16 +1134,41 @@ class Parser:
         if rest.startswith("(") and len(word.parts) == 1:
             raise Unsupported(f"arrays are not supported: {word.raw}")
         value_parts: list[Part] = ([Lit(rest, False)] if rest else []) + word.parts[1:]
-        return m.group(1), m.group(2) == "+", Word(value_parts, word.raw[m.end():])
+        value = Word(value_parts, word.raw[m.end():])
+        Parser._check_word(value, assignment=True)
+        return m.group(1), m.group(2) == "+", value
 
     @staticmethod
-    def _check_word(word: Word) -> None:
-        for i, part in enumerate(word.parts):
+    def _check_word(word: Word, assignment: bool = False) -> None:
+        """Refuse brace expansion; turn a leading `~` (and, in an assignment, one after `:`)
+        into the home folder (bash Tilde Expansion)."""
+        for part in word.parts:
             if isinstance(part, Lit) and not part.quoted:
-                if i == 0 and part.text.startswith("~"):
-                    raise Unsupported(f"tilde expansion is not supported: {word.raw}")
                 if BRACE.search(part.text):
                     raise Unsupported(f"brace expansion is not supported: {word.raw}")
+        first = word.parts[0] if word.parts else None
+        if not isinstance(first, Lit) or first.quoted or "~" not in first.text:
+            return
+        text = first.text
+        out: list[Part] = []
+        m = ASSIGN.match(text) if not assignment else None
+        if m:   # `echo x=~/a`: bash expands after the `=` of a word that looks like an assignment
+            out.append(Lit(text[:m.end()], False))
+            text, assignment = text[m.end():], True
+        pieces = text.split(":") if assignment else [text]
+        for k, piece in enumerate(pieces):
+            if k:
+                out.append(Lit(":", False))
+            user, slash, rest = piece[1:].partition("/")
+            quoted_tail = k == len(pieces) - 1 and len(word.parts) > 1 and not slash   # ~"x": no expansion
+            if piece.startswith("~") and not quoted_tail:
+                if user not in ("", "root"):
+                    raise Unsupported(f"tilde expansion of ~{user} is not supported: {word.raw}")
+                out.append(Param("~", True))
+                piece = slash + rest
+            if piece:
+                out.append(Lit(piece, False))
+        word.parts[0:1] = out
 
     @staticmethod
     def _check_redirect(redir: Redirect) -> None:

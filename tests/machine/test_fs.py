@@ -17,7 +17,7 @@ def _err(fn, *args) -> tuple[int, str]:  # type: ignore[no-untyped-def]
 
 def test_top_folders_exist_and_paths_are_normalised() -> None:
     fs = FileSystem()
-    assert fs.listdir("/") == ["dev", "etc", "proc", "run", "sys", "tmp", "var"]
+    assert fs.listdir("/") == ["dev", "etc", "proc", "root", "run", "sys", "tmp", "var"]
     assert FileSystem.norm("a/../b//c", "/etc") == "/etc/b/c"
     assert FileSystem.norm("//x") == "/x"
     assert fs.stat("/tmp") is not None and fs.stat("/tmp").mode == 0o1777   # type: ignore[union-attr]

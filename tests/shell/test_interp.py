@@ -225,6 +225,9 @@ SAME_AS_BASH_SCRIPTS = [
     'bash -c "x=1"; echo [$x]',
     "bash -c",
     "echo a >\n",
+    "declare x=1 y; echo [$x][$y]; f() { declare x=2; typeset -g g=3; echo $x; }; f; echo $x $g",
+    # tilde
+    "HOME=/home/me; echo ~ ~/.ssh a~ \"~\" x=~/a; y=a:~/b; echo $y; echo ~\"x\" ~/\"a b\"",
     # parameter expansion: patterns, substitution, substrings
     "x=10.1.2.0/24; echo ${x%/*} ${x#*/} ${x%%.*} ${x##*.}",
     "x=aXbXc; echo ${x/X/-} ${x//X/-} ${x/#a/A} ${x/%c/C} ${x/#X/-} ${x//} ${x/X}",
@@ -344,7 +347,7 @@ def test_unknown_command_message_names_the_line() -> None:
     ("a=(1 2)", "netplex: arrays are not supported: a=(...)\n"),
     ("echo `date`", "netplex: backquote command substitution is not supported; use $(...)\n"),
     ("echo a{b,c}", "netplex: brace expansion is not supported: a{b,c}\n"),
-    ("echo ~", "netplex: tilde expansion is not supported: ~\n"),
+    ("echo ~nobody", "netplex: tilde expansion of ~nobody is not supported: ~nobody\n"),
     ("echo $$", "netplex: the special parameter $$ is not supported\n"),
 ])
 def test_refused_before_anything_runs(line: str, message: str) -> None:
@@ -372,7 +375,8 @@ def test_redirection_target_from_a_variable_is_checked_when_run() -> None:
     assert r == Result(0, "x\ny\n", "+ echo x\n+ set +x\n")
     r = shell.run("X='a b'; echo hidden >$X; echo $?")
     assert r == Result(0, "1\n", "bash: line 1: $X: ambiguous redirect\n")
-    assert shell.run("declare -i x").error == "netplex: the bash builtin 'declare' is not supported\n"
+    assert shell.run("declare -i x").error == "netplex: declare -i is not supported (declare runs -x and -g)\n"
+    assert shell.run("trap 'echo' EXIT").error == "netplex: the bash builtin 'trap' is not supported\n"
     assert shell.run("set -k").error == "netplex: set -k is not supported (netplex runs set -e, -u, -x, -o pipefail)\n"
 
 
