@@ -29,7 +29,8 @@ guessing:
   returns its status;
 - `bash`/`sh` as commands: `-c SCRIPT`, a script file, or stdin, in a child shell.
 
-Refused (status 2): backquotes, arrays, brace expansion, `~user` (but `~`, `~root`),
+Refused (status 2): backquotes, arrays, brace expansion across quotes or
+expansions (`{a,b}`, `{1..10}`, `x{01..03}` run), `~user` (but `~`, `~root`),
 file descriptors above 2, the builtins in `_REFUSED_BUILTINS`, `set` options
 other than -e -u -x -o pipefail, and any loop that runs more than
 `MAX_LOOP_ITERATIONS` times (the simulation must not hang). The whole script

@@ -24,7 +24,6 @@ __all__ = [
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
-BRACE = re.compile(r"\{[^{}\s]*(,|\.\.)[^{}\s]*\}")
 # Reserved words that close a list (bash SHELL GRAMMAR); recognised in command position only.
 CLOSERS = ("then", "elif", "else", "fi", "do", "done", "esac", "}")
 OPERATORS = (  # longest first
@@ -1004,7 +1003,7 @@ class Parser:
                 w = self.next().word
                 assert w is not None
                 self._check_word(w)
-                words.append(w)
+                words.extend(brace_expand(w))
             tok = self.peek()
             if not ((tok.kind == "op" and tok.value == ";") or tok.kind == "newline"):
                 raise self._eof() if tok.kind == "eof" else self._unexpected(tok)
@@ -1107,7 +1106,7 @@ class Parser:
                             raise self._unexpected(close)
                         return self._function_body(tok.value, cmd.lineno)  # type: ignore[return-value]
                 self._check_word(word)
-                cmd.words.append(word)
+                cmd.words.extend(brace_expand(word))
             elif tok.kind == "op" and tok.value in REDIRECT_OPS:
                 self.next()
                 cmd.redirects.append(self._redirect_from(tok))
@@ -1140,12 +1139,8 @@ class Parser:
 
     @staticmethod
     def _check_word(word: Word, assignment: bool = False) -> None:
-        """Refuse brace expansion; turn a leading `~` (and, in an assignment, one after `:`)
-        into the home folder (bash Tilde Expansion)."""
-        for part in word.parts:
-            if isinstance(part, Lit) and not part.quoted:
-                if BRACE.search(part.text):
-                    raise Unsupported(f"brace expansion is not supported: {word.raw}")
+        """Turn a leading `~` (and, in an assignment, one after `:`) into the home folder
+        (bash Tilde Expansion)."""
         first = word.parts[0] if word.parts else None
         if not isinstance(first, Lit) or first.quoted or "~" not in first.text:
             return
@@ -1188,6 +1183,83 @@ class Parser:
 
 _PLAIN = re.compile(r"[^'\"\\`$<>(){}\[\]|&;#\n]*")
 _OPENERS = frozenset({"if", "then", "elif", "else", "for", "while", "until", "do", "case", "function", "select"})
+
+
+_SEQ_NUM = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?")
+_SEQ_CHR = re.compile(r"([A-Za-z])\.\.([A-Za-z])(?:\.\.(-?\d+))?")
+
+
+def _brace_group(text: str) -> tuple[int, int, list[str]] | None:
+    """The first brace expression in unquoted text: (start, end, its alternatives), or None."""
+    i = text.find("{")
+    while i >= 0:
+        depth, j, commas = 0, i, []
+        while j < len(text):
+            c = text[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif c == "," and depth == 1:
+                commas.append(j)
+            j += 1
+        if j < len(text):
+            body = text[i + 1:j]
+            if commas:
+                cuts = [i, *commas, j]
+                return i, j, [text[a + 1:b] for a, b in zip(cuts, cuts[1:])]
+            seq = _sequence(body)
+            if seq is not None:
+                return i, j, seq
+        i = text.find("{", i + 1)
+    return None
+
+
+def _sequence(body: str) -> list[str] | None:
+    """`1..10`, `01..10` (zero-padded), `10..1`, `a..e`, with an optional `..STEP`."""
+    m = _SEQ_NUM.fullmatch(body)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        step = abs(int(m.group(3) or 1)) or 1
+        pad = any(len(g.lstrip("-")) > 1 and g.lstrip("-").startswith("0") for g in m.groups()[:2])
+        width = max(len(m.group(1)), len(m.group(2))) if pad else 0
+        values = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
+        return [str(v).zfill(width) if width else str(v) for v in values]
+    m = _SEQ_CHR.fullmatch(body)
+    if m:
+        a, b = ord(m.group(1)), ord(m.group(2))
+        step = abs(int(m.group(3) or 1)) or 1
+        values = range(a, b + 1, step) if a <= b else range(a, b - 1, -step)
+        return [chr(v) for v in values]
+    return None
+
+
+def brace_expand(word: Word) -> list[Word]:
+    """bash Brace Expansion, before any other: `v{1..3}` is three words, `{a,b}c` two.
+
+    A brace expression must lie within one unquoted stretch of the word; one that
+    spans a quote or an expansion (`{a,$x}`) is refused rather than left as typed.
+    """
+    for idx, part in enumerate(word.parts):
+        if not isinstance(part, Lit) or part.quoted or "{" not in part.text:
+            continue
+        found = _brace_group(part.text)
+        if found is None:
+            if idx + 1 < len(word.parts) and re.search(r"\{[^}]*,", part.text):
+                raise Unsupported(f"brace expansion across quotes or expansions is not supported: {word.raw}")
+            continue
+        start, end, alts = found
+        out: list[Word] = []
+        for alt in alts:
+            text = part.text[:start] + alt + part.text[end + 1:]
+            out.extend(brace_expand(Word([*word.parts[:idx], Lit(text, False), *word.parts[idx + 1:]], word.raw)))
+        return out
+    return [word]
 
 
 def complete(text: str) -> bool:

@@ -226,6 +226,10 @@ SAME_AS_BASH_SCRIPTS = [
     "bash -c",
     "echo a >\n",
     "declare x=1 y; echo [$x][$y]; f() { declare x=2; typeset -g g=3; echo $x; }; f; echo $x $g",
+    # brace expansion
+    "echo {1..5} {a,b}c x{01..03} {5..1} {a..e..2} {1..10..3} -{-1..1}",
+    "echo a{b,{c,d}}e {x} {} {a,b; echo \"{a,b}\" {a,b}\"c\" {1..3}{a,b}",
+    "for i in {1..3}; do echo v$i; done",
     # tilde
     "HOME=/home/me; echo ~ ~/.ssh a~ \"~\" x=~/a; y=a:~/b; echo $y; echo ~\"x\" ~/\"a b\"",
     # parameter expansion: patterns, substitution, substrings
@@ -346,7 +350,7 @@ def test_unknown_command_message_names_the_line() -> None:
     ("[[ -L x ]]", "netplex: [[ -L ... ]] is not supported\n"),
     ("a=(1 2)", "netplex: arrays are not supported: a=(...)\n"),
     ("echo `date`", "netplex: backquote command substitution is not supported; use $(...)\n"),
-    ("echo a{b,c}", "netplex: brace expansion is not supported: a{b,c}\n"),
+    ("echo {a,\"b\"}", "netplex: brace expansion across quotes or expansions is not supported: {a,\"b\"}\n"),
     ("echo ~nobody", "netplex: tilde expansion of ~nobody is not supported: ~nobody\n"),
     ("echo $$", "netplex: the special parameter $$ is not supported\n"),
 ])
