@@ -91,7 +91,7 @@ class PfifoFastQdisc(Qdisc):
         super().__init__(dev, handle, parent)
         self.bands = 3
         self.priomap = PRIO2BAND
-        self.q = (deque(), deque(), deque())
+        self.q: tuple[deque[tuple[Any, int]], ...] = (deque(), deque(), deque())
 
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         if self.qlen >= max(self.dev.txqueuelen, 1):
@@ -146,6 +146,7 @@ class PrioQdisc(Qdisc):
         """prio_tune: more bands get fresh pfifos; dropped bands lose their queue."""
         while len(self.cls) > bands:
             c = self.cls.pop()
+            assert c.leaf is not None
             self.qlen -= c.leaf.qlen
             self.backlog -= c.leaf.backlog
         while len(self.cls) < bands:
@@ -195,6 +196,7 @@ class PrioQdisc(Qdisc):
             else:
                 band = self.cls[self.priomap[prio & TC_PRIO_MAX] if tc_h_maj(prio) == 0 else 0]
         q = band.leaf
+        assert q is not None
         if q.enqueue(frame, nbytes):
             return True
         band.drops += 1
@@ -203,7 +205,7 @@ class PrioQdisc(Qdisc):
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
         for c in self.cls:
             q = c.leaf
-            if q.qlen:
+            if q is not None and q.qlen:
                 item = q.dequeue(now)
                 if item is not None:
                     c.packets += 1
@@ -214,8 +216,9 @@ class PrioQdisc(Qdisc):
     def next_wakeup(self, now: int) -> int | None:
         best = None
         for c in self.cls:
-            if c.leaf.qlen:
-                t = c.leaf.next_wakeup(now)
+            q = c.leaf
+            if q is not None and q.qlen:
+                t = q.next_wakeup(now)
                 if t is not None and (best is None or t < best):
                     best = t
         return best

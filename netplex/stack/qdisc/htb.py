@@ -54,6 +54,7 @@ class HtbClassOpts:
 
 
 class HtbClass(QdiscClass):
+    qdisc: HtbQdisc
     def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
         super().__init__(qdisc, classid)
         self.parent = parent
@@ -251,7 +252,7 @@ class HtbQdisc(Qdisc):
         if cl is None:
             self.trace_drop(frame, SkbDropReason.TC_CLASSIFY_DROP)
             return False
-        if cl is HTB_DIRECT:
+        if isinstance(cl, int):   # HTB_DIRECT
             if len(self.direct) < self.direct_qlen:
                 self.direct.append((frame, nbytes))
                 self.direct_pkts += 1
@@ -259,6 +260,7 @@ class HtbQdisc(Qdisc):
             self.trace_drop(frame, SkbDropReason.HTB_DIRECT_FULL)
             return False
         q = cl.leaf
+        assert q is not None
         if not q.enqueue(frame, nbytes):
             cl.drops += 1
             return False
@@ -298,13 +300,15 @@ class HtbQdisc(Qdisc):
             ptr = self.drr_ptr.get(best, 0)
             group.sort(key=lambda c: c.classid)
             cl = next((c for c in group if c.classid >= ptr), group[0])
-            item = cl.leaf.dequeue(now)
+            leaf = cl.leaf
+            assert leaf is not None
+            item = leaf.dequeue(now)
             if item is None:
-                if not cl.leaf.qlen:
+                if not leaf.qlen:
                     del self.active[cl.classid]
                     continue
                 return None
-            if not cl.leaf.qlen:
+            if not leaf.qlen:
                 del self.active[cl.classid]
             nbytes = item[1]
             cl.packets += 1

@@ -106,14 +106,16 @@ class TbfQdisc(Qdisc):
         if self._len(nbytes) > self.buffer_bytes_max():
             self.trace_drop(frame, SkbDropReason.TBF_OVERSIZE)
             return False
-        return self.cl.leaf.enqueue(frame, nbytes)
+        leaf = self.cl.leaf
+        assert leaf is not None
+        return leaf.enqueue(frame, nbytes)
 
     def buffer_bytes_max(self) -> int:
         return self.rate * self.buffer // 1_000_000_000 if self.rate else 1 << 62
 
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
         leaf = self.cl.leaf
-        if not leaf.qlen:
+        if leaf is None or not leaf.qlen:
             return None
         head = self._peek(leaf)
         if head is None:
@@ -147,7 +149,7 @@ class TbfQdisc(Qdisc):
 
     def next_wakeup(self, now: int) -> int | None:
         leaf = self.cl.leaf
-        if not leaf.qlen:
+        if leaf is None or not leaf.qlen:
             return None
         head = self._peek(leaf)
         if head is None:
