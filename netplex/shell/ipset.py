@@ -73,9 +73,15 @@ def _set(ns: Any, name: str) -> IpSet:
     return s
 
 
+def missing(cmd: str, args: list[str]) -> IpsetError:
+    """ipset's message for a command without its set name, or without the argument after it."""
+    which = "second mandatory" if args else "mandatory"
+    return IpsetError(f"Missing {which} argument to command {cmd}", 2)
+
+
 def create(ns: Any, args: list[str], flags: set[str]) -> None:
     if len(args) < 2:
-        raise IpsetError("Missing second mandatory argument to command create", 2)
+        raise missing("create", args)
     name, typ = args[0], args[1]
     if len(name) > 31:
         raise IpsetError(f"Syntax error: setname '{name}' is longer than 31 characters")
@@ -139,7 +145,7 @@ def create(ns: Any, args: list[str], flags: set[str]) -> None:
 
 def _elems(s: IpSet, args: list[str], cmd: str) -> tuple[list[Any], int | None]:
     if not args:
-        raise IpsetError(f"Missing second mandatory argument to command {cmd}", 2)
+        raise missing(cmd, [s.name])
     elems = s.parse_elem(args[0])
     timeout = None
     i = 1
@@ -160,7 +166,7 @@ def _elems(s: IpSet, args: list[str], cmd: str) -> tuple[list[Any], int | None]:
 
 def add(ns: Any, args: list[str], flags: set[str]) -> None:
     if not args:
-        raise IpsetError("Missing second mandatory argument to command add", 2)
+        raise missing("add", args)
     s = _set(ns, args[0])
     elems, timeout = _elems(s, args[1:], "add")
     now = ns.sched.now
@@ -175,7 +181,7 @@ def add(ns: Any, args: list[str], flags: set[str]) -> None:
 
 def delete(ns: Any, args: list[str], flags: set[str]) -> None:
     if not args:
-        raise IpsetError("Missing second mandatory argument to command del", 2)
+        raise missing("del", args)
     s = _set(ns, args[0])
     elems, _ = _elems(s, args[1:], "del")
     for k in elems:
@@ -188,7 +194,7 @@ def delete(ns: Any, args: list[str], flags: set[str]) -> None:
 
 def test(ns: Any, args: list[str], out: _Out) -> int:
     if len(args) < 2:
-        raise IpsetError("Missing second mandatory argument to command test", 2)
+        raise missing("test", args)
     s = _set(ns, args[0])
     elems, _ = _elems(s, args[1:], "test")
     text = args[1]
@@ -220,7 +226,8 @@ def member_lines(ns: Any, s: IpSet, sort: bool = False) -> list[str]:
     for k, exp in items:
         t = s.elem_text(k)
         if s.timeout is not None:
-            left = max(0, (exp - now - 1) // 1_000_000_000) if exp is not None else 0
+            # ip_set_timeout_get: whole seconds left, and no simulated time passes between commands
+            left = max(1, -((now - exp) // 1_000_000_000)) if exp is not None else 0
             t += f" timeout {left}"
         out.append(t)
     return out
@@ -288,7 +295,7 @@ def run(ns: Any, argv: list[str], stdin: str, out: _Out, restore_line: int = 0) 
             del sets[s.name]
     elif cmd in ("swap", "rename"):
         if len(rest) < 2:
-            raise IpsetError(f"Missing second mandatory argument to command {cmd}", 2)
+            raise missing(cmd, rest)
         a = _set(ns, rest[0])
         if cmd == "rename":
             if rest[1] in sets:

@@ -108,6 +108,8 @@ class IpSet:
             proto, colon, port = port_text.partition(":")
             if not colon:
                 proto, port = proto_default, port_text
+            if proto == "icmp":
+                raise IpsetError("netplex: ipset hash:ip,port entries of protocol icmp are not supported")
             if proto not in PROTO_NUMS:
                 raise IpsetError(f"Syntax error: cannot parse '{proto}' as a protocol")
             pnum = parse_service(port)
@@ -241,7 +243,7 @@ CMP_OPTS = ("packets-eq", "packets-lt", "packets-gt", "bytes-eq", "bytes-lt", "b
 def parse_dirs(ext: str, text: str) -> list[str]:
     dirs = text.split(",")
     if not text or any(d not in ("src", "dst") for d in dirs):
-        raise XtError("You must specify (the comma separated list of) 'src' or 'dst'.")
+        raise XtError("You must spefify (the comma separated list of) 'src' or 'dst'.")   # sic, libxt_set.h
     if len(dirs) > 6:
         raise XtError("Can't be more src/dst options than 6.")
     return dirs
@@ -285,11 +287,18 @@ class SetMatch(Match):
             elif o.name == "update-subcounters":
                 pass    # this kernel's revision keeps no subcounters: iptables-save shows nothing
             else:
+                kind = o.name.partition("-")[0]
+                if any(e.lstrip("! ").startswith(f"--{kind}-") for e in m.extra):
+                    raise XtError(f"only one of the --{kind}-[eq|lt|gt] is allowed")
+                if o.invert and not o.name.endswith("-eq"):
+                    raise XtError(f"--{o.name} option cannot be inverted")
                 if not o.arg.isdigit():
                     raise XtError(f"Cannot parse {o.arg} as a number")
                 m.extra.append(("! " if o.invert else "") + f"--{o.name} {int(o.arg)}")
         if not m.setname:
-            raise XtError("You must specify a set with --match-set")
+            raise XtError("You must specify `--match-set' with proper arguments")
+        order = ("--return-nomatch", "--update-counters", "--packets-", "--bytes-")
+        m.extra.sort(key=lambda e: next(i for i, p in enumerate(order) if e.lstrip("! ").startswith(p)))
         return m
 
     def refs(self, name: str) -> int:
@@ -340,11 +349,11 @@ class SetTarget(Target):
             elif o.name == "exist":
                 t.exist = True
             elif o.name == "timeout":
-                if not o.arg.isdigit():
-                    raise XtError(f"Cannot parse {o.arg} as a timeout value")
+                if not o.arg.isdigit() or int(o.arg) > 4294967294:
+                    raise XtError("Invalid value for option --timeout or out of range 0-4294967294")
                 t.timeout = int(o.arg)
         if t.add is None and t.delete is None:
-            raise XtError("You must specify either `--add-set' or `--del-set'")
+            raise XtError("You must specify either `--add-set' or `--del-set' or `--map-set'")
         return t
 
     def refs(self, name: str) -> int:

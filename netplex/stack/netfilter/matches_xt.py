@@ -615,10 +615,12 @@ class PolicyMatch(Match):
                     raise XtError(f"policy match: invalid mode \"{val}\"")
                 elif o.name in ("tunnel-src", "tunnel-dst"):
                     a, msk = parse_addr_mask(val)
-                    val = ip_str(a) + mask_text(msk)
+                    val = ip_str(a) + mask_text(msk, list_mode=True)
                 elif o.name in ("reqid", "spi"):
-                    if strtoui(val, 0, 0xFFFFFFFF) is None:
+                    num = strtoui(val, 0, 0xFFFFFFFF)
+                    if num is None:
                         raise XtError(f"policy match: invalid {o.name} \"{val}\"")
+                    val = f"0x{num:x}" if o.name == "spi" else str(num)
                 el.append((o.name, o.invert, val))
         if not m.direction:
             raise XtError("policy match: neither --dir in nor --dir out specified")
@@ -644,7 +646,7 @@ class PolicyMatch(Match):
     def _elems(self, save: bool) -> list[str]:
         out = []
         for i, el in enumerate(self.elements):
-            if len(self.elements) > 1 or (self.strict and not save):
+            if len(self.elements) > 1:
                 if i and save:
                     out.append("--next")
                 if not save:
