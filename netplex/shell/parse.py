@@ -1250,8 +1250,6 @@ def brace_expand(word: Word) -> list[Word]:
             continue
         found = _brace_group(part.text)
         if found is None:
-            if idx + 1 < len(word.parts) and re.search(r"\{[^}]*,", part.text):
-                raise Unsupported(f"brace expansion across quotes or expansions is not supported: {word.raw}")
             continue
         start, end, alts = found
         out: list[Word] = []
@@ -1259,6 +1257,11 @@ def brace_expand(word: Word) -> list[Word]:
             text = part.text[:start] + alt + part.text[end + 1:]
             out.extend(brace_expand(Word([*word.parts[:idx], Lit(text, False), *word.parts[idx + 1:]], word.raw)))
         return out
+    if len(word.parts) > 1 and any(isinstance(p, Lit) and not p.quoted and "{" in p.text for p in word.parts):
+        # quoted text and expansions stand for one opaque character each
+        flat = "".join(p.text if isinstance(p, Lit) and not p.quoted else "\0" for p in word.parts)
+        if _brace_group(flat) is not None:
+            raise Unsupported(f"brace expansion across quotes or expansions is not supported: {word.raw}")
     return [word]
 
 

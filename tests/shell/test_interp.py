@@ -230,6 +230,7 @@ SAME_AS_BASH_SCRIPTS = [
     "echo {1..5} {a,b}c x{01..03} {5..1} {a..e..2} {1..10..3} -{-1..1}",
     "echo a{b,{c,d}}e {x} {} {a,b; echo \"{a,b}\" {a,b}\"c\" {1..3}{a,b}",
     "for i in {1..3}; do echo v$i; done",
+    "echo \"{a,b}\" x{y}\"z\" ${HOME_X}{} {$HOME_X} {\"a,b\"}",
     # tilde
     "HOME=/home/me; echo ~ ~/.ssh a~ \"~\" x=~/a; y=a:~/b; echo $y; echo ~\"x\" ~/\"a b\"",
     # parameter expansion: patterns, substitution, substrings
@@ -351,6 +352,8 @@ def test_unknown_command_message_names_the_line() -> None:
     ("a=(1 2)", "netplex: arrays are not supported: a=(...)\n"),
     ("echo `date`", "netplex: backquote command substitution is not supported; use $(...)\n"),
     ("echo {a,\"b\"}", "netplex: brace expansion across quotes or expansions is not supported: {a,\"b\"}\n"),
+    ("echo {\"a\":1,\"b\":2}", "netplex: brace expansion across quotes or expansions is not supported: "
+                               "{\"a\":1,\"b\":2}\n"),
     ("echo ~nobody", "netplex: tilde expansion of ~nobody is not supported: ~nobody\n"),
     ("echo $$", "netplex: the special parameter $$ is not supported\n"),
 ])
