@@ -17,8 +17,14 @@ ICMP the echo id as `sport` and `(type << 8) | code` as `dport` (the reply
 tuple carries the reply type, as `conntrack -L` prints it), other protocols
 0/0 (nf_conntrack_proto_generic). An ICMP error whose quoted packet belongs
 to a tracked flow is RELATED (icmp_error_message). TCP follows the kernel's
-state table (tcp_conntracks[2][6][10]) with its default timeouts; window
-tracking is not modelled (as with nf_conntrack_tcp_be_liberal=1). UDP is
+state table (tcp_conntracks[2][6][10]) with its default timeouts and
+tcp_in_window's window tracking (`TcpSeen` per direction: the highest
+sequence sent, the window edge, the largest window, the scale): a segment
+beyond the receiver's window, or acknowledging data never sent, is INVALID;
+a retransmission of data already acknowledged passes but changes nothing
+(NFCT_TCP_IGNORE). net.netfilter.nf_conntrack_tcp_be_liberal=1 lets every
+segment through (as do connections picked up mid-stream); with
+nf_conntrack_tcp_loose=0 a connection is only tracked from its SYN. UDP is
 30 s until a reply, then 120 s and ASSURED once the flow is older than 2 s
 (the "stream" rule of nf_conntrack_udp_packet); ICMP 30 s; generic 600 s.
 
@@ -124,6 +130,49 @@ PROTO_NAMES = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_ICMP: "icmp", 47:
 Tuple = tuple[int, int, int, int, int]
 
 
+# ip_ct_tcp_state.flags (include/uapi/linux/netfilter/nf_conntrack_tcp.h)
+IP_CT_TCP_FLAG_WINDOW_SCALE = 0x01
+IP_CT_TCP_FLAG_SACK_PERM = 0x02
+IP_CT_TCP_FLAG_CLOSE_INIT = 0x04
+IP_CT_TCP_FLAG_BE_LIBERAL = 0x08
+IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED = 0x10
+IP_CT_TCP_FLAG_MAXACK_SET = 0x20
+MAXACKWINCONST = 66000
+_WIN_ACCEPT, _WIN_IGNORE, _WIN_INVALID = 0, 1, 2    # enum nf_ct_tcp_action
+
+
+class TcpSeen:
+    """struct ip_ct_tcp_state: what one direction of a TCP connection has shown."""
+
+    __slots__ = ("td_end", "td_maxend", "td_maxwin", "td_maxack", "td_scale", "flags")
+
+    def __init__(self) -> None:
+        self.td_end = 0        # the highest sequence number sent (+ its length)
+        self.td_maxend = 0     # the highest the receiver's window allowed
+        self.td_maxwin = 0     # the largest window (plus SACKed ranges) sent; 0: not seen yet
+        self.td_maxack = 0     # the highest ACK sent
+        self.td_scale = 0      # the window scale this direction announced
+        self.flags = 0
+
+    def init_sender(self, receiver: TcpSeen, seg: Any, end: int, d: int) -> None:
+        """tcp_init_sender: a SYN or SYN-ACK sets the direction's window and options (tcp_options)."""
+        win = seg.window
+        self.td_end = self.td_maxend = end
+        self.td_maxwin = win or 1
+        if seg.wscale is not None:
+            self.flags |= IP_CT_TCP_FLAG_WINDOW_SCALE
+            self.td_scale = min(seg.wscale, 14)
+        if seg.sack_perm:
+            self.flags |= IP_CT_TCP_FLAG_SACK_PERM
+        # RFC 1323: window scaling only if both sides sent the option
+        if d == DIR_REPLY and not (self.flags & receiver.flags & IP_CT_TCP_FLAG_WINDOW_SCALE):
+            self.td_scale = receiver.td_scale = 0
+
+
+def _before(a: int, b: int) -> bool:
+    return ((a - b) & 0xFFFFFFFF) >= 0x80000000
+
+
 def invert(t: Tuple) -> Tuple:
     """nf_ct_invert_tuple."""
     src, dst, proto, sport, dport = t
@@ -211,8 +260,9 @@ class Conn:
     """struct nf_conn: one tracked connection (follows core.ConnTrack)."""
 
     __slots__ = ("table", "tuple_orig", "tuple_reply", "status", "mark", "zone", "timeout", "proto",
-                 "tcp_state", "created", "unacked", "td_end", "nat_masq_index", "secmark", "helper",
-                 "help", "master", "expecting", "ctmask", "expmask", "seqadj", "children")
+                 "tcp_state", "created", "unacked", "nat_masq_index", "secmark", "helper",
+                 "help", "master", "expecting", "ctmask", "expmask", "seqadj", "children", "seen",
+                 "last_index", "last_dir", "last_seq", "last_ack", "last_end", "last_win")
 
     def __init__(self, table: ConntrackTable, orig: Tuple, zone: int, now: int) -> None:
         self.table = table
@@ -226,7 +276,6 @@ class Conn:
         self.tcp_state = sNO
         self.created = now
         self.unacked = [False, False]
-        self.td_end = [0, 0]
         self.nat_masq_index = 0
         self.secmark = 0
         self.helper: Any = None         # nf_conn_help->helper (helpers.Helper)
@@ -237,6 +286,11 @@ class Conn:
         self.expmask = CT_EVENTS_ALL
         self.seqadj: tuple[SeqAdj, SeqAdj] | None = None
         self.children = 0               # tracked connections whose master this is (each holds a use)
+        self.seen: tuple[TcpSeen, TcpSeen] | None = None   # TCP window tracking, per direction
+        # the last segment in the window (ip_ct_tcp last_*): its flags' index, direction and edges
+        self.last_index = TCP_NONE_SET
+        self.last_dir = 0
+        self.last_seq = self.last_ack = self.last_end = self.last_win = 0
 
     @property
     def proto_state(self) -> str:
@@ -611,8 +665,23 @@ class ConntrackTable:
             st = TCP_CONNTRACKS[0][_tcp_index(flags)][sNO]
             if st >= sIV:
                 return None
+            seg = ip.payload
+            seen = (TcpSeen(), TcpSeen())
+            if st == sSS:
+                seen[0].init_sender(seen[1], seg, _seg_end(seg), DIR_ORIGINAL)
+            elif self.ns.sysctl.values["net.netfilter.nf_conntrack_tcp_loose"] == "0":
+                return None             # don't try to pick up connections
+            else:
+                # tcp_new: in the middle of a connection, its history lost: take what the
+                # segment shows, and be liberal (its window scale is unknown)
+                s0 = seen[0]
+                s0.td_end = _seg_end(seg)
+                s0.td_maxwin = seg.window or 1
+                s0.td_maxend = (s0.td_end + s0.td_maxwin) & 0xFFFFFFFF
+                s0.flags = seen[1].flags = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL
             ct = Conn(self, t, zone, now)
             ct.tcp_state = sNO
+            ct.seen = seen
             return ct
         if proto == IPPROTO_ICMP:
             if (t[4] >> 8) not in ICMP_VALID_NEW:
@@ -660,19 +729,31 @@ class ConntrackTable:
             return _OK
         if new >= sIV:
             return _INVALID
-        # data accounting for the UNACK timeout (tcp_in_window, reduced)
-        plen = len(seg.payload) if isinstance(seg.payload, (bytes, bytearray)) else 0
-        if plen or flags & (SYN | FIN):
-            end = (seg.seq + plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)) & 0xFFFFFFFF
-            if not ct.unacked[d] or ((end - ct.td_end[d]) & 0xFFFFFFFF) < 0x80000000:
-                ct.td_end[d] = end
-            if plen:
-                ct.unacked[d] = True
-        ack = seg.ack
-        if ct.seqadj is not None:
-            ack = (ack - ct.seqadj[1 - d].offset((ack - 1) & 0xFFFFFFFF)) & 0xFFFFFFFF
-        if flags & ACK and ct.unacked[1 - d] and ack == ct.td_end[1 - d]:
-            ct.unacked[1 - d] = False
+        seen = ct.seen
+        if seen is None:                # tracked before window tracking existed: be liberal
+            seen = ct.seen = (TcpSeen(), TcpSeen())
+            seen[0].flags = seen[1].flags = IP_CT_TCP_FLAG_BE_LIBERAL
+        if new == sCL and index == TCP_RST_SET and old not in (sFW, sLA, sTW, sCL, sCW):
+            other = seen[1 - d]
+            if other.flags & IP_CT_TCP_FLAG_MAXACK_SET and ct.last_index != TCP_SYN_SET:
+                seq = seg.seq
+                established = old == sES and ct.status & IPS_ASSURED
+                if not (seq == 0 and not established):
+                    if (_before(seq, other.td_maxack)
+                            and self.ns.sysctl.values["net.netfilter.nf_conntrack_tcp_ignore_invalid_rst"] == "0"):
+                        return _INVALID  # a RST before what the peer acknowledged: invalid rst
+                    if (established and seq != other.td_maxack
+                            and not (ct.last_index == TCP_ACK_SET and ct.last_dir == d and seq == ct.last_end)):
+                        new = old        # not exactly in sequence: keep the state for a challenge ACK
+        res = self.tcp_in_window(ct, d, index, seg)
+        if res == _WIN_IGNORE:
+            return _OK
+        if res == _WIN_INVALID:
+            return _INVALID
+        ct.last_index = index
+        ct.last_dir = d
+        ct.unacked[0] = bool(seen[0].flags & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED)
+        ct.unacked[1] = bool(seen[1].flags & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED)
         ct.tcp_state = new
         if old != new and ct.status & IPS_CONFIRMED:
             self.event(ct, "UPDATE", IPCT_PROTOINFO)
@@ -694,6 +775,105 @@ class ConntrackTable:
                 self.event(ct, "UPDATE", IPCT_ASSURED)
         self.refresh(ct, timeout)
         return _OK
+
+
+    def tcp_in_window(self, ct: Conn, d: int, index: int, seg: Any) -> int:
+        """tcp_in_window: is the segment within what the receiver's window allows, and does
+        it acknowledge only data sent? Updates both directions' TcpSeen when it is."""
+        seen = ct.seen
+        assert seen is not None
+        sender, receiver = seen[d], seen[1 - d]
+        flags = seg.flags
+        seq = seg.seq
+        ack = sack = seg.ack
+        win = seg.window
+        end = _seg_end(seg)
+        if receiver.flags & IP_CT_TCP_FLAG_SACK_PERM:
+            for _left, right in seg.sack:
+                if _seq_after(right, sack):
+                    sack = right
+        if ct.seqadj is not None:       # NAT's sequence mangling
+            off = ct.seqadj[1 - d].offset((ack - 1) & 0xFFFFFFFF)
+            ack = (ack - off) & 0xFFFFFFFF
+            sack = (sack - off) & 0xFFFFFFFF
+        state = ct.tcp_state
+        if sender.td_maxwin == 0:
+            if flags & SYN:
+                sender.init_sender(receiver, seg, end, d)
+                if not flags & ACK:
+                    return _WIN_ACCEPT    # simultaneous open
+            else:
+                # in the middle of a connection: use what the packet shows
+                sender.td_end = end
+                swin = (win << sender.td_scale) or 1
+                sender.td_maxwin = swin
+                sender.td_maxend = (end + swin) & 0xFFFFFFFF
+                if receiver.td_maxwin == 0:
+                    receiver.td_end = receiver.td_maxend = sack
+                elif sack == (receiver.td_end + 1) & 0xFFFFFFFF:
+                    receiver.td_end = (receiver.td_end + 1) & 0xFFFFFFFF   # a keepalive's reply
+        elif flags & SYN and _seq_after(end, sender.td_end) and state in (sSS, sSR):
+            # a SYN (or SYN-ACK) sent again with a new sequence: start this direction over
+            sender.init_sender(receiver, seg, end, d)
+            if d == DIR_REPLY and not flags & ACK:
+                return _WIN_ACCEPT
+        if not flags & ACK:
+            ack = sack = receiver.td_end
+        elif flags & (ACK | RST) == ACK | RST and ack == 0:
+            ack = sack = receiver.td_end          # broken stacks: RST+ACK with a zero ACK
+        if flags & RST and seq == 0 and state == sSS:
+            seq = end = sender.td_end            # a RST answering a SYN
+        liberal = (sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL
+                   or self.ns.sysctl.values["net.netfilter.nf_conntrack_tcp_be_liberal"] == "1")
+        if not _before(seq, (sender.td_maxend + 1) & 0xFFFFFFFF):
+            # SEQ is over the upper bound (over the window of the receiver)
+            overshot = (end - sender.td_maxend + 1) & 0xFFFFFFFF
+            if (receiver.td_maxwin
+                    and _seq_after(end, (sender.td_end - receiver.td_maxwin - 1) & 0xFFFFFFFF)
+                    and _seq_after(sack, (receiver.td_end - 1) & 0xFFFFFFFF)
+                    and overshot <= receiver.td_maxwin
+                    and _before(sack, (receiver.td_end + 1) & 0xFFFFFFFF)):
+                # a few bytes more than the window allowed: remember them, let the ruleset decide
+                sender.td_end = end
+                sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED
+                return _WIN_ACCEPT if liberal else _WIN_IGNORE
+            return _WIN_ACCEPT if liberal else _WIN_INVALID
+        if not _before(sack, (receiver.td_end + 1) & 0xFFFFFFFF):
+            return _WIN_ACCEPT if liberal else _WIN_INVALID   # ACK over upper bound (data not seen yet)
+        if receiver.td_maxwin and not _seq_after(end, (sender.td_end - receiver.td_maxwin - 1) & 0xFFFFFFFF):
+            return _WIN_ACCEPT if liberal else _WIN_IGNORE    # SEQ under lower bound (retransmitted)
+        maxackwin = max(sender.td_maxwin, MAXACKWINCONST)
+        if not _seq_after(sack, (receiver.td_end - maxackwin - 1) & 0xFFFFFFFF):
+            return _WIN_ACCEPT if liberal else _WIN_IGNORE    # ACK under lower bound (overly delayed)
+        if not flags & SYN:
+            win <<= sender.td_scale
+        swin = win + ((sack - ack) & 0xFFFFFFFF)
+        if sender.td_maxwin < swin:
+            sender.td_maxwin = swin
+        if _seq_after(end, sender.td_end):
+            sender.td_end = end
+            sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED
+        if flags & ACK:
+            if not sender.flags & IP_CT_TCP_FLAG_MAXACK_SET:
+                sender.td_maxack = ack
+                sender.flags |= IP_CT_TCP_FLAG_MAXACK_SET
+            elif _seq_after(ack, sender.td_maxack):
+                sender.td_maxack = ack
+        if receiver.td_maxwin and _seq_after(end, sender.td_maxend):
+            receiver.td_maxwin += (end - sender.td_maxend) & 0xFFFFFFFF
+        if _seq_after((sack + win) & 0xFFFFFFFF, (receiver.td_maxend - 1) & 0xFFFFFFFF):
+            receiver.td_maxend = (sack + win + (1 if win == 0 else 0)) & 0xFFFFFFFF
+        if ack == receiver.td_end:
+            receiver.flags &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED
+        if index == TCP_ACK_SET:
+            ct.last_seq, ct.last_ack, ct.last_end, ct.last_win = seq, ack, end, seg.window
+        return _WIN_ACCEPT
+
+
+def _seg_end(seg: Any) -> int:
+    """segment_seq_plus_len: the sequence after the segment (SYN and FIN count one)."""
+    plen = len(seg.payload) if isinstance(seg.payload, (bytes, bytearray)) else 0
+    return (seg.seq + plen + (1 if seg.flags & SYN else 0) + (1 if seg.flags & FIN else 0)) & 0xFFFFFFFF
 
 
 _OK, _INVALID, _REPEAT = 0, 1, 2
