@@ -114,6 +114,15 @@ class NetDevice:
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False
 
+    # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
+    def lower_dev(self) -> NetDevice | None:
+        """The device this one is stacked on (a VLAN's real device, a VXLAN's `dev`), None for none."""
+        return None
+
+    def netdev_event(self) -> None:
+        """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE about this device or its lower one: nothing
+        by default; a bridge, a VLAN or a VXLAN device follows it."""
+
     # -- upper devices: ports (netdev_master_upper_dev_link) ------------------
     # A device that takes ports overrides `accepts_ports`, `check_slave`,
     # `ndo_add_slave` and `ndo_del_slave` (struct net_device_ops); `rtnl.py`

@@ -292,14 +292,13 @@ class Namespace(Ipv4Path, ArpMixin):
     def _unregister(self, dev: NetDevice) -> None:
         if self.has_uppers:
             # NETDEV_UNREGISTER: VLAN and VXLAN devices on this one go with it
-            for upper in [d for d in self.devices.values() if getattr(d, "lower", None) is dev]:
+            for upper in [d for d in self.devices.values() if d.lower_dev() is dev]:
                 self._unregister(upper)
         if dev.up:
             dev.up = False
             self._device_down(dev)
-            event = getattr(dev, "netdev_event", None)
-            if event is not None and dev.kind in ("vxlan",):
-                event()
+            if dev.kind == "vxlan":
+                dev.netdev_event()
         if isinstance(dev, VlanDevice):
             self.vlan_devs.pop((dev.lower.ifindex, dev.proto, dev.vid), None)
         elif dev.kind in ("gre", "gretap") and dev in self.gre_tunnels:
@@ -427,11 +426,9 @@ class Namespace(Ipv4Path, ArpMixin):
         master = dev.master
         if master is not None:
             master.lower_event(dev)
-        event = getattr(dev, "netdev_event", None)
-        if event is not None:
-            event()
+        dev.netdev_event()
         if self.has_uppers:
-            for upper in [d for d in self.devices.values() if getattr(d, "lower", None) is dev]:
+            for upper in [d for d in self.devices.values() if d.lower_dev() is dev]:
                 self.device_state_changed(upper)
         if dev.up:
             dev.was_up = True

@@ -58,6 +58,9 @@ class VlanDevice(NetDevice):
             raise NetplexError("RTNETLINK answers: Network is down", errno.ENETDOWN)
         super().set_up(up)
 
+    def lower_dev(self) -> NetDevice | None:
+        return self.lower
+
     def netdev_event(self) -> None:
         """vlan_device_event: NETDEV_DOWN/UP of the lower device takes the VLAN with it."""
         lower_up = self.lower.up

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.errors import NetplexError
 from netplex.packet.ethernet import Ethernet
 from netplex.packet.ipv4 import IPPROTO_UDP, IPv4
+from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.packet.vxlan import Vxlan
 from netplex.stack.device import NetDevice
@@ -77,7 +78,7 @@ def _flow_hash(frame: Any) -> int:
     if isinstance(p, IPv4):
         a, b = sorted((p.src, p.dst))
         t = p.payload
-        ports = (getattr(t, "sport", 0), getattr(t, "dport", 0)) if not isinstance(t, bytes) else (0, 0)
+        ports = (t.sport, t.dport) if isinstance(t, (Tcp, Udp)) else (0, 0)
         pa, pb = sorted(ports)
         key = a.to_bytes(4, "big") + b.to_bytes(4, "big") + bytes([p.proto]) + pa.to_bytes(2, "big") + pb.to_bytes(2, "big")
     else:
@@ -126,6 +127,9 @@ class VxlanDev(NetDevice):
 
     def operstate(self) -> str:
         return "UNKNOWN" if self.up else "DOWN"
+
+    def lower_dev(self) -> NetDevice | None:
+        return self.lower
 
     def netdev_event(self) -> None:
         """vxlan_open / vxlan_stop, run when the admin state changes."""
