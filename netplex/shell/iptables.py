@@ -480,7 +480,7 @@ def build_rule(c: Cmd, table: Table) -> Rule:
     if "i" in o and chain in ("POSTROUTING", "OUTPUT"):
         raise err(f"Can't use -i with {chain}\n")
     info = RuleInfo(table.name, chain, r.proto, bool(r.inv & INV_PROTO),
-                    frozenset({chain}) if chain in HOOK_OF_CHAIN else None, table.nf.ns)
+                    frozenset({chain}) if chain in HOOK_OF_CHAIN else None, table.nf.ns, c.family)
     for le in c.exts:
         r.matches.append(le.cls.parse(le.opts, info))
     jump = c.jump

@@ -155,3 +155,15 @@ def test_ip6tables_stores_and_prints_without_a_data_path(pair) -> None:
     assert h2.ns.netfilter.registered("INPUT") == []   # no hook: nothing runs on the IPv4 path
     r = h2.run("ip6tables -A INPUT -m recent --set")
     assert r.status == 2 and "netplex: ip6tables match `recent' is not supported" in r.error
+
+
+def test_ip6tables_ufw_style_rules(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "ip6tables -A INPUT -m rt --rt-type 0 -j DROP")
+    run_ok(h2, "ip6tables -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT")
+    run_ok(h2, "ip6tables -A INPUT -m recent --set --name ssh6")
+    assert run_ok(h2, "ip6tables -L INPUT -n").splitlines()[2:] == [
+        "DROP       0    --  ::/0                 ::/0                 rt type:0",
+        "ACCEPT     58   --  ::/0                 ::/0                 ipv6-icmptype 135 HL match HL == 255",
+        "           0    --  ::/0                 ::/0                 recent: SET name: ssh6 side: source mask: "
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]

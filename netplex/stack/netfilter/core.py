@@ -392,11 +392,12 @@ class Opt:
 class RuleInfo:
     """What an extension's parse may need to know about the rule being built."""
 
-    __slots__ = ("chain", "hooks", "ns", "proto", "proto_invert", "table")
+    __slots__ = ("chain", "family", "hooks", "ns", "proto", "proto_invert", "table")
 
     def __init__(self, table: str, chain: str, proto: int, proto_invert: bool,
-                 hooks: frozenset[str] | None = None, ns: Any = None) -> None:
+                 hooks: frozenset[str] | None = None, ns: Any = None, family: int = 4) -> None:
         self.ns = ns                # the namespace (named kernel objects: ipsets, nfacct, …)
+        self.family = family        # 4: iptables, 6: ip6tables (addresses and masks of 128 bits)
         self.table = table
         self.chain = chain
         self.proto = proto          # 0 = any

@@ -17,6 +17,7 @@ from typing import Any
 
 from netplex.stack.netfilter.core import (
     NF_DROP,
+    XT_CONTINUE,
     Match,
     Netfilter,
     Opt,
@@ -28,16 +29,16 @@ from netplex.stack.netfilter.core import (
     netfilter_of,
 )
 from netplex.stack.netfilter.matches import xt_once
+from netplex.stack.netfilter.matches_xt import ALL128, ip6_str
+from netplex.stack.netfilter.parse import strtoui
 from netplex.stack.netfilter.rule import Rule
 from netplex.stack.netfilter.targets import RejectTarget
-
-ALL128 = (1 << 128) - 1
 
 # extensions of both families that ip6tables loads from the common registry
 V6_SHARED_MATCHES = frozenset({
     "tcp", "udp", "sctp", "multiport", "mark", "connmark", "state", "comment", "limit", "mac", "physdev",
     "pkttype", "owner", "statistic", "length", "hashlimit", "string", "time", "nfacct", "u32", "dscp", "tos",
-    "connlimit", "conntrack",
+    "connlimit", "conntrack", "recent", "addrtype",
 })
 V6_SHARED_TARGETS = frozenset({
     "LOG", "MARK", "CONNMARK", "CLASSIFY", "TRACE", "NFQUEUE", "DSCP", "TCPMSS", "CHECKSUM", "NOTRACK", "CT",
@@ -73,11 +74,6 @@ def parse_addr6_mask(s: str) -> tuple[int, int]:
             except ValueError:
                 raise XtError(f"invalid mask `{mask}' specified") from None
     return a & m, m
-
-
-def ip6_str(a: int) -> str:
-    """inet_ntop(AF_INET6)."""
-    return ipaddress.IPv6Address(a).compressed
 
 
 def mask6_text(m: int, list_mode: bool = False) -> str:
@@ -203,8 +199,159 @@ class Reject6Target(RejectTarget):
         return NF_DROP
 
 
-MATCHES6: dict[str, type[Match]] = {"icmp6": Icmp6Match}
-TARGETS6: dict[str, type[Target]] = {"REJECT": Reject6Target}
+# -- rt, frag, hl matches and the HL target (libip6t_rt.c, libip6t_frag.c, libip6t_hl.c, libip6t_HL.c) --
+def parse_span(ext: str, opt: str, text: str) -> tuple[int, int]:
+    """A number or `MIN:MAX` of 32 bits (ip6tables' parse_ranges)."""
+    a, colon, b = text.partition(":")
+    lo = strtoui(a, 0, 0xFFFFFFFF) if a else 0
+    hi = (strtoui(b, 0, 0xFFFFFFFF) if b else 0xFFFFFFFF) if colon else lo
+    if lo is None or hi is None:
+        raise XtError(f"{ext}: bad value for option \"--{opt}\", or out of range (0-4294967295).\n")
+    return lo, hi
+
+
+def span_save(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo}:{hi}"
+
+
+class _HeaderMatch(Match):
+    """What rt and frag share: ranges and values of an extension header, stored and printed only."""
+
+    fields: tuple[tuple[str, str, str], ...] = ()   # (option, -L label, -L label of a range)
+    flags: tuple[tuple[str, str], ...] = ()         # (option, -L word)
+    lead = ""
+    __slots__ = ("given",)
+    given: dict[str, tuple[bool, tuple[int, int] | None]]
+
+    @classmethod
+    def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
+        got = xt_once(cls.name, opts)
+        m = cls()
+        m.given = {}
+        for opt, _, _ in cls.fields:
+            if opt in got:
+                m.given[opt] = (got[opt].invert, parse_span(cls.name, opt, got[opt].arg))
+        for opt, _ in cls.flags:
+            if opt in got:
+                m.given[opt] = (False, None)
+        return m
+
+    def save(self) -> str:
+        out = []
+        for opt, _, _ in self.fields:
+            if opt in self.given:
+                inv, span = self.given[opt]
+                assert span is not None
+                out.append(("! " if inv else "") + f"--{opt} {span_save(*span)}")
+        out += [f"--{opt}" for opt, _ in self.flags if opt in self.given]
+        return " ".join(out)
+
+    def describe(self, numeric: bool) -> str:
+        out = self.name
+        for opt, label, labels in self.fields:
+            if opt in self.given:
+                inv, span = self.given[opt]
+                assert span is not None
+                i = "!" if inv else ""
+                out += f" {label}:{i}{span[0]}" if span[0] == span[1] else f" {labels}:{i}{span[0]}:{span[1]}"
+            elif opt == self.fields[0][0]:
+                out += self.lead
+        return out + "".join(f" {word}" for opt, word in self.flags if opt in self.given)
+
+    def match(self, ctx: PacketCtx) -> bool:
+        return False
+
+
+class RtMatch(_HeaderMatch):
+    name = "rt"
+    options = (OptSpec("rt-type", 1, True), OptSpec("rt-segsleft", 1, True), OptSpec("rt-len", 1, True),
+               OptSpec("rt-0-not-strict", 0))
+    fields = (("rt-type", "type", "type"), ("rt-segsleft", "segsleft", "segslefts"), ("rt-len", "length", "length"))
+    flags = (("rt-0-not-strict", "rt-0-not-strict"),)
+    __slots__ = ()
+
+
+class FragMatch(_HeaderMatch):
+    name = "frag"
+    options = (OptSpec("fragid", 1, True), OptSpec("fraglen", 1, True), OptSpec("fragres", 0),
+               OptSpec("fragfirst", 0), OptSpec("fragmore", 0), OptSpec("fraglast", 0))
+    fields = (("fragid", "id", "ids"), ("fraglen", "length", "length"))
+    flags = (("fragres", "reserved"), ("fragfirst", "first"), ("fragmore", "more"), ("fraglast", "last"))
+    lead = " "
+    __slots__ = ()
+
+
+HL_OPS = (("hl-eq", "==", "!="), ("hl-lt", "<", None), ("hl-gt", ">", None))
+
+
+class HlMatch(Match):
+    name = "hl"
+    options = (OptSpec("hl-eq", 1, True), OptSpec("hl-lt", 1), OptSpec("hl-gt", 1))
+    __slots__ = ("inv", "op", "value")
+    inv: bool
+    op: str
+    value: int
+
+    @classmethod
+    def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
+        if not opts:
+            raise XtError("HL match: You must specify one of `--hl-eq', `--hl-lt', `--hl-gt'")
+        if len(opts) > 1:
+            raise XtError(f"hl: option \"--{opts[1].name}\" cannot be used together with \"--{opts[0].name}\".\n")
+        o = opts[0]
+        m = cls()
+        v = strtoui(o.arg, 0, 255)
+        if v is None:
+            raise XtError(f"hl: bad value for option \"--{o.name}\", or out of range (0-255).\n")
+        m.op, m.inv, m.value = o.name, o.invert, v
+        return m
+
+    def save(self) -> str:
+        return ("! " if self.inv else "") + f"--{self.op} {self.value}"
+
+    def describe(self, numeric: bool) -> str:
+        sym = next((ne if self.inv else eq) for op, eq, ne in HL_OPS if op == self.op)
+        return f"HL match HL {sym} {self.value}"
+
+    def match(self, ctx: PacketCtx) -> bool:
+        return False
+
+
+class HlTarget(Target):
+    name = "HL"
+    options = (OptSpec("hl-set", 1), OptSpec("hl-dec", 1), OptSpec("hl-inc", 1))
+    tables = ("mangle",)
+    __slots__ = ("mode", "value")
+    mode: str
+    value: int
+    WORDS = {"hl-set": "set to", "hl-dec": "decrement by", "hl-inc": "increment by"}
+
+    @classmethod
+    def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
+        if len(opts) != 1:
+            raise XtError("HL: You must specify an action" if not opts else
+                          f"HL: option \"--{opts[1].name}\" cannot be used together with \"--{opts[0].name}\".\n")
+        o = opts[0]
+        lo = 0 if o.name == "hl-set" else 1
+        v = strtoui(o.arg, lo, 255)
+        if v is None:
+            raise XtError(f"HL: bad value for option \"--{o.name}\", or out of range ({lo}-255).\n")
+        t = cls()
+        t.mode, t.value = o.name, v
+        return t
+
+    def save(self) -> str:
+        return f"--{self.mode} {self.value}"
+
+    def describe(self, numeric: bool) -> str:
+        return f"HL {self.WORDS[self.mode]} {self.value}"
+
+    def target(self, ctx: PacketCtx) -> int:
+        return XT_CONTINUE
+
+
+MATCHES6: dict[str, type[Match]] = {"icmp6": Icmp6Match, "rt": RtMatch, "frag": FragMatch, "hl": HlMatch}
+TARGETS6: dict[str, type[Target]] = {"REJECT": Reject6Target, "HL": HlTarget}
 
 __all__ = ["MATCHES6", "TARGETS6", "V6_SHARED_MATCHES", "V6_SHARED_TARGETS", "Rule6", "netfilter6_of",
            "parse_addr6_mask"]

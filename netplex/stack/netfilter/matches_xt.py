@@ -20,6 +20,7 @@ What netplex does not model, said once here and in docs/arch/xt.md:
 from __future__ import annotations
 
 import calendar
+import ipaddress
 import time
 from typing import Any
 
@@ -45,6 +46,20 @@ from netplex.stack.netfilter.matches import (
 )
 from netplex.stack.netfilter.parse import parse_addr_mask, parse_ip, strtoui
 from netplex.stack.netfilter.rule import ip_str, mask_text
+
+ALL128 = (1 << 128) - 1
+
+
+def parse_ip6(s: str) -> int | None:
+    try:
+        return int(ipaddress.IPv6Address(s))
+    except ValueError:
+        return None
+
+
+def ip6_str(a: int) -> str:
+    """inet_ntop(AF_INET6)."""
+    return ipaddress.IPv6Address(a).compressed
 
 EINVAL = "Invalid argument"
 ENOENT = "No such file or directory"
@@ -122,7 +137,7 @@ class RecentMatch(Match):
                OptSpec("remove", 0, True), OptSpec("seconds", 1), OptSpec("reap", 0), OptSpec("hitcount", 1),
                OptSpec("rttl", 0), OptSpec("name", 1), OptSpec("rsource", 0), OptSpec("rdest", 0),
                OptSpec("mask", 1))
-    __slots__ = ("hitcount", "inv", "mask", "mode", "rdest", "reap", "rname", "rttl", "seconds")
+    __slots__ = ("hitcount", "inv", "mask", "mode", "rdest", "reap", "rname", "rttl", "seconds", "v6")
     hitcount: int
     inv: bool
     mask: int
@@ -132,12 +147,14 @@ class RecentMatch(Match):
     rname: str
     rttl: bool
     seconds: int
+    v6: bool
 
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         m = cls()
         m.mode, m.inv, m.seconds, m.reap, m.hitcount, m.rttl = "", False, 0, False, 0, False
-        m.rname, m.rdest, m.mask = RECENT_DEFAULT_NAME, False, 0xFFFFFFFF
+        m.v6 = rule.family == 6
+        m.rname, m.rdest, m.mask = RECENT_DEFAULT_NAME, False, ALL128 if m.v6 else 0xFFFFFFFF
         modes = [o.name for o in opts if o.name in ("set", "rcheck", "update", "remove")]
         conflict("recent", opts, (("set", "rcheck", "update", "remove"),))
         for o in opts:
@@ -158,7 +175,7 @@ class RecentMatch(Match):
             elif o.name in ("rsource", "rdest"):
                 m.rdest = o.name == "rdest"
             elif o.name == "mask":
-                a = parse_ip(o.arg)
+                a = parse_ip6(o.arg) if m.v6 else parse_ip(o.arg)
                 if a is None:
                     raise XtError(f"recent: bad value for option \"--mask\": \"{o.arg}\"\n")
                 m.mask = a
@@ -186,7 +203,7 @@ class RecentMatch(Match):
             s += f" --hitcount {self.hitcount}"
         if self.rttl:
             s += " --rttl"
-        s += f" --name {self.rname} --mask {ip_str(self.mask)}"
+        s += f" --name {self.rname} --mask {self._mask()}"
         return s + (" --rdest" if self.rdest else " --rsource")
 
     def describe(self, numeric: bool) -> str:
@@ -199,8 +216,11 @@ class RecentMatch(Match):
             s += f"hit_count: {self.hitcount} "
         if self.rttl:
             s += "TTL-Match "
-        s += f"name: {self.rname} side: {'dest' if self.rdest else 'source'} mask: {ip_str(self.mask)}"
+        s += f"name: {self.rname} side: {'dest' if self.rdest else 'source'} mask: {self._mask()}"
         return s
+
+    def _mask(self) -> str:
+        return ip6_str(self.mask) if self.v6 else ip_str(self.mask)
 
     def match(self, ctx: PacketCtx) -> bool:
         """recent_mt: look the address up, then set / check / update / remove."""
@@ -297,10 +317,11 @@ class HashlimitMatch(Match):
                OptSpec("hashlimit-htable-gcinterval", 1), OptSpec("hashlimit-htable-expire", 1),
                OptSpec("hashlimit-srcmask", 1), OptSpec("hashlimit-dstmask", 1),
                OptSpec("hashlimit-rate-match", 0), OptSpec("hashlimit-rate-interval", 1))
-    __slots__ = ("above", "avg", "burst", "bytes", "dstmask", "expire", "gcinterval", "hname", "htmax",
+    __slots__ = ("above", "avg", "bits", "burst", "bytes", "dstmask", "expire", "gcinterval", "hname", "htmax",
                  "mode", "rate_interval", "rate_match", "size", "srcmask")
     above: bool
     avg: int
+    bits: int
     burst: int
     bytes: bool
     dstmask: int
@@ -368,8 +389,11 @@ class HashlimitMatch(Match):
                         if "hashlimit-htable-gcinterval" in got else HL_GCINTERVAL)
         m.expire = (uint_opt("hashlimit", got["hashlimit-htable-expire"])
                     if "hashlimit-htable-expire" in got else HL_EXPIRE)
-        m.srcmask = uint_opt("hashlimit", got["hashlimit-srcmask"], 0, 32) if "hashlimit-srcmask" in got else 32
-        m.dstmask = uint_opt("hashlimit", got["hashlimit-dstmask"], 0, 32) if "hashlimit-dstmask" in got else 32
+        m.bits = 128 if rule.family == 6 else 32
+        m.srcmask = (uint_opt("hashlimit", got["hashlimit-srcmask"], 0, m.bits) if "hashlimit-srcmask" in got
+                     else m.bits)
+        m.dstmask = (uint_opt("hashlimit", got["hashlimit-dstmask"], 0, m.bits) if "hashlimit-dstmask" in got
+                     else m.bits)
         m.rate_match = "hashlimit-rate-match" in got
         m.rate_interval = (uint_opt("hashlimit", got["hashlimit-rate-interval"], 1)
                            if "hashlimit-rate-interval" in got else 1)
@@ -406,9 +430,9 @@ class HashlimitMatch(Match):
             out.append(f"{p}htable-gcinterval {self.gcinterval}")
         if self.expire != HL_EXPIRE:
             out.append(f"{p}htable-expire {self.expire}")
-        if self.srcmask != 32:
+        if self.srcmask != self.bits:
             out.append(f"{p}srcmask {self.srcmask}")
-        if self.dstmask != 32:
+        if self.dstmask != self.bits:
             out.append(f"{p}dstmask {self.dstmask}")
         if self.rate_match:
             out.append(f"{p}rate-match")
@@ -477,12 +501,13 @@ class ConnlimitMatch(Match):
             raise XtError("You must specify \"--connlimit-above\" or \"--connlimit-upto\".")
         m.limit = uint_opt("connlimit", o)
         m.above = (o.name == "connlimit-above") != o.invert
-        m.plen = 32
+        bits = 128 if rule.family == 6 else 32
+        m.plen = bits
         if "connlimit-mask" in got:
             v = strtoui(got["connlimit-mask"].arg, 0, 0xFFFFFFFF)
             if v is None:
                 raise bad_value("connlimit", "connlimit-mask", 0, 4294967295)
-            m.plen = v if v <= 32 else 32
+            m.plen = min(v, bits)
         m.daddr = "connlimit-daddr" in got
         return m
 
