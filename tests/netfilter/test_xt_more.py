@@ -153,8 +153,8 @@ def test_ip6tables_stores_and_prints_without_a_data_path(pair) -> None:
     assert run_ok(h2, "iptables-save") == ""          # the IPv4 tables are untouched
     assert "no IPv6 data path" in run_ok(h2, "ip6tables -h")
     assert h2.ns.netfilter.registered("INPUT") == []   # no hook: nothing runs on the IPv4 path
-    r = h2.run("ip6tables -A INPUT -m recent --set")
-    assert r.status == 2 and "netplex: ip6tables match `recent' is not supported" in r.error
+    r = h2.run("ip6tables -A INPUT -m iprange --src-range ::1-::2")
+    assert r.status == 2 and "netplex: ip6tables match `iprange' is not supported" in r.error
 
 
 def test_ip6tables_ufw_style_rules(pair) -> None:
