@@ -197,7 +197,10 @@ def test(ns: Any, args: list[str], out: _Out) -> int:
         raise missing("test", args)
     s = _set(ns, args[0])
     elems, _ = _elems(s, args[1:], "test")
-    text = args[1]
+    if len(elems) > 1 and s.type == "bitmap:port":
+        raise IpsetError("FROM-TO port range is not allowed in command test with set type bitmap:port "
+                         "and family unspec")
+    text = s.elem_text(elems[0])
     if all(s.contains(k) for k in elems):
         out.err.append(f"Warning: {text} is in set {s.name}.\n")
         return 0
@@ -327,9 +330,11 @@ def restore(ns: Any, text: str, flags: set[str], out: _Out) -> int:
             continue
         if words[0] in ("COMMIT", "quit"):
             continue
+        if words[0] not in COMMAND_NAMES:
+            raise IpsetError(f"No command specified: unknown argument {words[0]}", 2)
+        if COMMAND_NAMES[words[0]] == "restore":
+            raise IpsetError("Command `restore' is invalid in restore mode.", 2)
         try:
-            if COMMAND_NAMES.get(words[0]) in ("restore", "list", "save", "help", "version", None):
-                raise IpsetError(f"Error in line {lineno}: Unknown command {words[0]}")
             run(ns, [*(f"-{f}" for f in flags if f == "exist"), *words], "", out)
         except IpsetError as e:
             if not e.msg.startswith("Error in line"):

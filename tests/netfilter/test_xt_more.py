@@ -63,8 +63,8 @@ def test_ipset_texts_and_errors(pair) -> None:
         "ipset add bp 2000": (1, "ipset v7.17: Element is out of the range of the set\n"),
         "ipset add ipp 10.0.0.1": (1, "ipset v7.17: Syntax error: Second element is missing from 10.0.0.1.\n"),
         "ipset swap ipp bp": (1, "ipset v7.17: The sets cannot be swapped: their type does not match\n"),
-        "ipset test ipp 10.0.0.9,80": (1, "10.0.0.9,80 is NOT in set ipp.\n"),
-        "ipset test ipp 10.0.0.3,80": (0, "Warning: 10.0.0.3,80 is in set ipp.\n"),
+        "ipset test ipp 10.0.0.9,80": (1, "10.0.0.9,tcp:80 is NOT in set ipp.\n"),
+        "ipset test ipp 10.0.0.3,80": (0, "Warning: 10.0.0.3,tcp:80 is in set ipp.\n"),
         "ipset frob": (2, "ipset v7.17: No command specified: unknown argument frob\n"
                           "Try `ipset help' for more information.\n"),
     }

@@ -112,8 +112,11 @@ class IpSet:
                 raise IpsetError("netplex: ipset hash:ip,port entries of protocol icmp are not supported")
             if proto not in PROTO_NUMS:
                 raise IpsetError(f"Syntax error: cannot parse '{proto}' as a protocol")
-            pnum = parse_service(port)
-            return [(a, PROTO_NUMS[proto], pnum) for a in parse_ip_span(ip_text)]
+            lo_text, dash, hi_text = port.partition("-")
+            lo = parse_service(lo_text)
+            hi = parse_service(hi_text) if dash else lo
+            ports = range(min(lo, hi), max(lo, hi) + 1)
+            return [(a, PROTO_NUMS[proto], p) for a in parse_ip_span(ip_text) for p in ports]
         if self.type == "hash:net":
             addr, slash, plen_text = text.partition("/")
             a = parse_addr(addr)
@@ -138,7 +141,8 @@ class IpSet:
         return ip_str(k[0])
 
     def contains(self, k: Any) -> bool:
-        if self.type == "hash:net":
+        """A host (/32) is in a hash:net when a stored net holds it; a net only as itself."""
+        if self.type == "hash:net" and k[1] == 32:
             a = k[0]
             for key in self.members:
                 m = (0xFFFFFFFF << (32 - key[1])) & 0xFFFFFFFF
