@@ -23,6 +23,10 @@ def test_recent_blocks_the_fourth_new_attempt_within_the_window(pair) -> None:
     proc = run_ok(h2, "cat /proc/net/xt_recent/PING")
     assert proc.startswith("src=10.0.0.1 ttl: 64 last_seen: ") and "oldest_pkt: 3 " in proc
     assert h2.run("cat /proc/net/xt_recent/NOPE").status == 1
+    run_ok(h2, "iptables -A INPUT -m recent --rcheck --name EMPTY")
+    assert run_ok(h2, "cat /proc/net/xt_recent/EMPTY") == ""     # made with the rule, as recent_mt_check does
+    run_ok(h2, "iptables -D INPUT -m recent --rcheck --name EMPTY")
+    assert h2.run("cat /proc/net/xt_recent/EMPTY").status == 1
 
 
 def test_ipset_hash_ip_with_set_match_and_set_target(pair) -> None:

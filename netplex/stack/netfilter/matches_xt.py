@@ -115,11 +115,23 @@ def recent_tables(ns: Any) -> dict[str, dict[int, RecentEntry]]:
     return tables
 
 
+def recent_in_use(ns: Any, name: str) -> bool:
+    """Whether a rule's recent match names the table (recent_mt_check made it, with its /proc file)."""
+    for t in netfilter_of(ns).tables.values():
+        for ch in t.chains.values():
+            for r in ch.rules:
+                if any(isinstance(m, RecentMatch) and m.rname == name for m in r.matches):
+                    return True
+    return False
+
+
 def recent_proc_text(ns: Any, name: str) -> str | None:
     """/proc/net/xt_recent/NAME: `src=A ttl: T last_seen: J oldest_pkt: N J, J, ...` per entry."""
-    table = recent_tables(ns).get(name)
-    if table is None:
+    tables = recent_tables(ns)
+    if not recent_in_use(ns, name):
+        tables.pop(name, None)      # recent_mt_destroy: the last rule naming the table is gone
         return None
+    table = tables.get(name, {})
     out = []
     for e in table.values():
         stamps = ", ".join(str(s) for s in e.stamps)
