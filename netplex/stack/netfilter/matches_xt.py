@@ -235,49 +235,55 @@ class RecentMatch(Match):
         return ip6_str(self.mask) if self.v6 else ip_str(self.mask)
 
     def match(self, ctx: PacketCtx) -> bool:
-        """recent_mt: look the address up, then set / check / update / remove."""
+        """recent_mt: look the address up (with its TTL under --rttl), then set / check / update / remove."""
         ip = ctx.ip
         addr = (ip.dst if self.rdest else ip.src) & self.mask
         ttl = ip.ttl
+        if ctx.out_dev is not None and ctx.in_dev is not None:
+            ttl += 1        # a forwarded packet: the TTL as seen before forwarding
         now = JIFFIES_BASE + ctx.ns.sched.now * HZ // 1_000_000_000
         table = recent_tables(ctx.ns).setdefault(self.rname, {})
         e = table.get(addr)
+        if e is not None and self.rttl and e.ttl != ttl:
+            e = None
         ret = self.inv
         if e is None:
-            if self.mode == "set":
-                if len(table) >= IP_LIST_TOT:
-                    del table[next(iter(table))]
-                e = table[addr] = RecentEntry(addr, ttl)
-                e.stamps.append(now)
-                ret = not ret
-            return ret
-        if self.mode == "set":
-            self._touch(table, e, now, ttl)
+            if self.mode != "set":
+                return ret
+            if len(table) >= IP_LIST_TOT:
+                del table[next(iter(table))]
+            e = table[addr] = RecentEntry(addr, ttl)
+            e.stamps.append(now)
             return not ret
-        if self.mode == "remove":
+        if self.mode == "set":
+            ret = not ret
+        elif self.mode == "remove":
             del table[addr]
             return not ret
-        if self.seconds or self.hitcount:
+        else:
             since = now - self.seconds * HZ
             hits = 0
             for st in e.stamps:
-                if self.seconds and st - since < 0:
+                if self.seconds and st < since:
                     continue
-                if not self.rttl or e.ttl == ttl:
-                    hits += 1
-                if hits >= max(self.hitcount, 1):
+                hits += 1
+                if not self.hitcount or hits >= self.hitcount:
                     ret = not ret
                     break
             if self.reap:
-                e.stamps = [st for st in e.stamps if st - since >= 0]
-                if not e.stamps:
-                    del table[addr]
-                    return ret
-        elif not self.rttl or e.ttl == ttl:
-            ret = not ret
-        if self.mode == "update":
+                self._reap(table, since, e, self.mode == "update" and ret)
+        if self.mode == "set" or (self.mode == "update" and ret):
             self._touch(table, e, now, ttl)
         return ret
+
+    @staticmethod
+    def _reap(table: dict[int, RecentEntry], since: int, working: RecentEntry, update: bool) -> None:
+        """recent_entry_reap: drop the least recently seen entry if its last stamp is older than `since`."""
+        oldest = next(iter(table.values()), None)
+        if oldest is None or (oldest is working and update):
+            return
+        if oldest.stamps[-1] < since:
+            del table[oldest.addr]
 
     @staticmethod
     def _touch(table: dict[int, RecentEntry], e: RecentEntry, now: int, ttl: int) -> None:
