@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.stack.sockets import EAGAIN
 from netplex.stack.tcp import TcpSocket
 
 NSEC_PER_SEC = 1_000_000_000
@@ -77,6 +78,7 @@ class UdpCbr:
         self.tos = tos
         self.on_ns, self.off_ns = on_ns, off_ns
         self.start = start
+        self.next_t = start            # when the next datagram is due (the twin's `t += gap`)
         self.sent = 0
         self.error = 0
         self.closed = False
@@ -90,14 +92,21 @@ class UdpCbr:
         if self.on_ns and self.off_ns:
             phase = (now - self.start) % (self.on_ns + self.off_ns)
             if phase >= self.on_ns:
-                self.ns.sched.at(now + (self.on_ns + self.off_ns - phase), self._tick)
+                self.next_t = now + (self.on_ns + self.off_ns - phase)
+                self.ns.sched.at(self.next_t, self._tick)
                 return
         err = self.sk.sendto(self.payload, self.dst, self.port, tos=self.tos)
+        if err == EAGAIN:
+            # a blocking sendto: wait until the socket has room, then send this datagram
+            self.sk.on_writable = self._tick
+            return
         if err:
             self.error = err
         else:
             self.sent += 1
-        self.ns.sched.after(self.gap, self._tick)
+        # late after blocking: the next ones go back to back until the schedule is caught up
+        self.next_t += self.gap
+        self.ns.sched.at(max(now, self.next_t), self._tick)
 
     def close(self) -> None:
         self.closed = True

@@ -27,6 +27,7 @@ from netplex.errors import NetplexError
 from netplex.packet.ethernet import Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.wmem import wmem_charge, wmem_release, wmem_release_dev
 
 if TYPE_CHECKING:
     from netplex.engine.link import Link
@@ -187,6 +188,8 @@ class NetDevice:
         self.up = up
         if not up:
             self.txq.clear()
+            if self.ns.wmem_owned:
+                wmem_release_dev(self.ns, self)
         self.ns.device_state_changed(self)
 
     # -- transmit ------------------------------------------------------------
@@ -221,6 +224,8 @@ class NetDevice:
             self.stats.tx_dropped += 1
             self.ns.drop(frame, self, SkbDropReason.QDISC_DROP)
             return
+        if self.ns.tx_owner is not None:
+            wmem_charge(self.ns, frame, self, (nbytes or frame.wire_len()) - 14)
         self.txq.append(frame)
         if not self.dequeue_pending:
             self.dequeue_pending = True
@@ -241,7 +246,13 @@ class NetDevice:
         """__dev_xmit_skb: enqueue, then run the qdisc at once if nothing else will."""
         if not nbytes:
             nbytes = frame.wire_len()
-        if not q.enqueue(frame, nbytes):
+        ns = self.ns
+        if ns.tx_owner is not None:
+            wmem_charge(ns, frame, self, nbytes - 14)
+            if not q.enqueue(frame, nbytes):
+                wmem_release(ns, frame)
+                return
+        elif not q.enqueue(frame, nbytes):
             return
         now = self.ns.sched.now
         if self.run_at < 0 and now >= self.busy_until:
@@ -292,6 +303,8 @@ class NetDevice:
         if old is not None and old.qlen:
             self.stats.tx_dropped += old.qlen
             old.reset()
+            if self.ns.wmem_owned:
+                wmem_release_dev(self.ns, self)
         self.qdisc = q
         self.run_gen += 1
         self.run_at = -1
@@ -300,6 +313,9 @@ class NetDevice:
 
     def start_xmit(self, frame: Ethernet, now: int, nbytes: int = 0) -> None:
         """ndo_start_xmit: put the frame on the link (veth_xmit)."""
+        ns = self.ns
+        if ns.wmem_owned:
+            wmem_release(ns, frame)      # the skb leaves the queue: its socket has room again
         peer = self.peer
         if peer is None or not self.has_carrier():
             self.stats.tx_dropped += 1
@@ -309,7 +325,6 @@ class NetDevice:
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes
-        ns = self.ns
         if ns.world.capture is not None:
             ns.world.capture(self, frame)
         if ns.ptype_all:
@@ -440,6 +455,8 @@ class Loopback(NetDevice):
         return "UNKNOWN" if self.up else "DOWN"
 
     def start_xmit(self, frame: Ethernet, now: int, nbytes: int = 0) -> None:
+        if self.ns.wmem_owned:
+            wmem_release(self.ns, frame)
         if not nbytes:
             nbytes = frame.wire_len()
         st = self.stats

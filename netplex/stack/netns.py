@@ -39,6 +39,7 @@ from netplex.stack.route import (
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 from netplex.stack.vlan import VlanDevice
+from netplex.stack.wmem import wmem_release
 
 if TYPE_CHECKING:
     from netplex.engine.world import World
@@ -136,6 +137,8 @@ class Namespace(Ipv4Path, ArpMixin):
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
         self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets
         self.icmp_global_credit = 0                                     # icmp_global_allow's bucket
+        self.tx_owner: Any = None       # the socket whose send is on the stack (skb->sk), stack/wmem.py
+        self.wmem_owned: dict[int, tuple[Any, int, Any]] = {}   # queued frames charged to a socket
         self.icmp_global_stamp: int | None = None
         self.igmp: dict[int, IgmpDevState] = {}                         # ifindex → IGMP host state
         self.mrt: MrTable | None = None    # multicast routing table (ipmr.py) once a daemon did MRT_INIT
@@ -170,6 +173,8 @@ class Namespace(Ipv4Path, ArpMixin):
              handle: int | None = None) -> None:
         """kfree_skb_reason: counted per reason, traced when tracing (a qdisc's drop names it)."""
         self.drops[reason] = self.drops.get(reason, 0) + 1
+        if self.wmem_owned and frame is not None:
+            wmem_release(self, frame)
         if self.world.tracer.on:
             name = dev.name if dev is not None else None
             where = f" on {name}" if name is not None else ""

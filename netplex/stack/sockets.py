@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
 EADDRINUSE, EADDRNOTAVAIL, EHOSTDOWN, ENONET, EOPNOTSUPP = 98, 99, 112, 64, 95
-EACCES, EDESTADDRREQ = 13, 89
+EACCES, EDESTADDRREQ, EAGAIN = 13, 89, 11
 # icmp_err_convert: (errno, fatal) per destination-unreachable code
 ICMP_ERR_CONVERT = [
     (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
@@ -90,6 +90,20 @@ class UdpSocket:
         self.error = 0
         self.recverr = False
         self.closed = False
+        # send buffer (SO_SNDBUF, net.core.wmem_default): bytes of our datagrams still queued
+        # on a device (stack/wmem.py); at the limit sendto would block
+        self.sndbuf = int(self.ns.sysctl.values["net.core.wmem_default"])
+        self.wmem_alloc = 0
+        self.on_writable: Callable[[], None] | None = None
+
+    def wmem_free(self, size: int) -> None:
+        """sock_wfree + sock_def_write_space: a sender waiting for room wakes once
+        less than half of the send buffer is in use."""
+        self.wmem_alloc -= size
+        cb = self.on_writable
+        if cb is not None and self.wmem_alloc * 2 <= self.sndbuf:
+            self.on_writable = None
+            self.ns.sched.at(self.ns.sched.now, cb)
 
     def bind(self, addr: int = 0, port: int = 0) -> int:
         if addr and not self.ns.is_local_addr(addr):
@@ -125,6 +139,8 @@ class UdpSocket:
             return rt
         if rt.type == "broadcast" and addr >> 28 != 14 and not self.broadcast:
             return EACCES    # udp_sendmsg: RTCF_BROADCAST without SO_BROADCAST
+        if self.wmem_alloc >= self.sndbuf:
+            return EAGAIN    # sock_alloc_send_pskb: no room; a blocking sender waits for on_writable
         src = self.laddr or rt.src
         udp = Udp(self.lport, port, data)
         ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
@@ -132,7 +148,12 @@ class UdpSocket:
             ip.flags = IP_DF   # IP_PMTUDISC_WANT: DF while the datagram fits the path MTU
             self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
             ip.id = self.ns.ip_id
-        return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+        ns = self.ns
+        ns.tx_owner = self      # skb->sk while the datagram goes down the stack
+        try:
+            return ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+        finally:
+            ns.tx_owner = None
 
     def deliver(self, ip: IPv4, dev: Any) -> None:
         udp: Udp = ip.payload  # type: ignore[assignment]   # udp_rcv hands over UDP datagrams only

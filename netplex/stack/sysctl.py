@@ -41,6 +41,8 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.tcp_congestion_control": ("cubic", None, None),
     "net.ipv4.ping_group_range": ("1\t0", None, None),
     "net.core.somaxconn": ("4096", 0, None),
+    "net.core.wmem_default": ("212992", 4608, 2147483647),
+    "net.core.wmem_max": ("212992", 4608, 2147483647),
     "net.netfilter.nf_conntrack_tcp_be_liberal": ("0", 0, 1),
     "net.netfilter.nf_conntrack_tcp_loose": ("1", 0, 1),
     "net.netfilter.nf_conntrack_tcp_ignore_invalid_rst": ("0", 0, 1),

@@ -22,6 +22,7 @@ from typing import Any
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import TC_H_ROOT, Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
 from netplex.stack.qdisc.fifo import PfifoQdisc
+from netplex.stack.wmem import wmem_release_dev
 
 HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
 TC_HTB_MAXDEPTH = 8
@@ -192,6 +193,8 @@ class HtbQdisc(Qdisc):
             return
         n, b = q.qlen, q.backlog
         q.reset()
+        if n and self.dev.ns.wmem_owned:
+            wmem_release_dev(self.dev.ns, self.dev)   # their senders have room again (early for others)
         self.qlen -= n
         self.backlog -= b
         self.drops += n
