@@ -8,7 +8,9 @@
     netplex clean
 
 Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
-diff: the backends disagree), 2 a scenario could not be run. Backends are looked up in `BACKENDS`, a plain
+diff: the backends disagree), 2 a scenario could not be run, 3 (diff) the
+scenario uses what this machine's kernel or programs lack, so there is
+nothing to compare. Backends are looked up in `BACKENDS`, a plain
 table of factories (tests put a fake one there).
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ from netplex.scenario.loader import load_scenario
 from netplex.scenario.model import Scenario
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
 from netplex.scenario.runner import check_supported, prepare, run_scenario
+from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
 from netplex.units import format_rate
 
 __all__ = ["app", "main", "BACKENDS", "BackendUnavailable"]
@@ -423,6 +426,19 @@ def trace(
     raise typer.Exit(EXIT_OK if outcome.delivered else EXIT_FAILED)
 
 
+_CELL_LINES = 3  # a probe's result longer than this is not set in two columns
+
+
+def _cell(summary: str, agree: bool) -> str:
+    """A probe's summary for one column of the diff table: long outputs are not set side by
+    side (they wrap into unreadable columns); the differences follow as a unified diff."""
+    lines = summary.split("\n")
+    if len(lines) <= _CELL_LINES:
+        return summary
+    where = "the same on both" if agree else "the unified diff is below"
+    return f"{lines[0]}\n({len(lines) - 1} lines: {where})"
+
+
 def _print_diff(file: Path, report: Any) -> None:
     from netplex.scenario.diff import summarize
 
@@ -439,7 +455,8 @@ def _print_diff(file: Path, report: Any) -> None:
             table.add_column(col, overflow="fold")
         for p in report.probes:
             verdict = Text("same", style="bold green") if p.agree else Text("DIFFERENT", style="bold red")
-            table.add_row(str(p.index), p.what or p.kind, summarize(p.kind, p.sim), summarize(p.kind, p.linux), verdict)
+            table.add_row(str(p.index), p.what or p.kind, _cell(summarize(p.kind, p.sim), p.agree),
+                          _cell(summarize(p.kind, p.linux), p.agree), verdict)
         out.print(table)
     for note in report.notes:
         out.print(Text(f"note (linux): {note}", style="yellow"), soft_wrap=True)
@@ -455,6 +472,19 @@ def _print_diff(file: Path, report: Any) -> None:
         print(f"  - {d}")
 
 
+EXIT_CANNOT_COMPARE = 3  # diff: the kernel twin lacks what the scenario uses
+
+
+def _twin_lacks(text: str) -> str | None:
+    """What of a scenario's text this machine cannot run on the kernel twin: a program
+    not installed, or a kernel feature (module) this kernel lacks; None when it can."""
+    missing = tool_missing((*TWIN_TOOLS, *tools_needed_by(text)))
+    if missing is not None:
+        return missing
+    lacking = kernel_lacks(needed_by(text))
+    return None if lacking is None else f"this kernel lacks {lacking}"
+
+
 @app.command()
 def diff(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
@@ -467,10 +497,21 @@ def diff(
     for name in ("linux", "sim"):
         if name not in BACKENDS:
             raise _fail(f'the "{name}" backend is not available')
+    linux_be = _make_backend("linux", scenario.seed, None)  # not root, no netns: exit 2 with the reason
+    lacks = _twin_lacks(file.read_text())
+    if lacks is not None:
+        linux_be.close()
+        if json_out:
+            print(json.dumps({"scenario": scenario.name or file.stem, "agree": False, "exit_status": EXIT_CANNOT_COMPARE,
+                              "inconclusive": f"cannot compare: {lacks}"}, indent=2, ensure_ascii=False))
+        else:
+            print(f"{scenario.name or file.stem}: cannot compare: {lacks} "
+                  f"(the simulator runs it: netplex run {file})")
+        raise typer.Exit(EXIT_CANNOT_COMPARE)
     report = diff_scenario(
         scenario,
         make_sim=lambda: _make_backend("sim", scenario.seed, None),
-        make_linux=lambda: _make_backend("linux", scenario.seed, None),
+        make_linux=lambda: linux_be,
     )
     if json_out:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))

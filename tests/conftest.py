@@ -3,7 +3,6 @@ the ONE differential harness (`differential`): a scenario on both backends, comp
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from netplex.scenario.results import ScenarioResult
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
 from netplex.twin.backend import LinuxBackend
-from netplex.twin.features import kernel_lacks, needed_by
+from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
 
 
 def run_ok(node, line: str) -> str:
@@ -62,9 +61,9 @@ def twin_unavailable() -> str | None:
     """Why the kernel twin cannot run here, or None."""
     if os.geteuid() != 0:
         return "the linux backend needs root (network namespaces, veth): run the suite as root"
-    for tool in ("ip", "tc", "bash", "ping"):
-        if shutil.which(tool) is None:
-            return f"the linux backend needs `{tool}` on PATH"
+    missing = tool_missing(TWIN_TOOLS)
+    if missing is not None:
+        return f"the linux backend needs it: {missing}"
     res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     if res.returncode != 0:
         return f"`ip netns` is unavailable: {res.stderr.strip()}"
@@ -76,9 +75,10 @@ class Differential:
 
     Every differential test goes through it (tests/differential, tests/qdisc, ...):
     `sim(path)` always runs; `linux(path)` first skips the test, naming the missing
-    piece, where the twin cannot run the case — not root, a kernel feature the
-    scenario uses that this kernel lacks (`netplex.twin.features`, found from the
-    scenario's commands, plus `needs`), a program not installed (`tools`);
+    piece, where the twin cannot run the case — not root, a program not installed
+    (`netplex.twin.features.TOOLS`, found from the scenario's commands, plus
+    `tools`), a kernel feature the scenario uses that this kernel lacks
+    (`FEATURES`, found the same way, plus `needs`);
     `compare(path)` is `netplex.scenario.diff.compare` of the two results.
     """
 
@@ -98,9 +98,9 @@ class Differential:
         reason = twin_unavailable()
         if reason is not None:
             pytest.skip(reason)
-        for tool in tools:
-            if shutil.which(tool) is None:
-                pytest.skip(f"no {tool} on this machine: proven in the simulator only")
+        missing = tool_missing((*tools_needed_by(path.read_text()), *tools))
+        if missing is not None:
+            pytest.skip(f"{missing}: proven in the simulator only")
         lacking = kernel_lacks((*needed_by(path.read_text()), *needs))
         if lacking is not None:
             pytest.skip(f"this kernel lacks {lacking}: proven in the simulator only")
@@ -131,6 +131,16 @@ class Differential:
 def differential() -> Differential:
     """The session's differential harness (see Differential)."""
     return Differential()
+
+
+@pytest.fixture(autouse=True)
+def _tools_installed(request: pytest.FixtureRequest) -> None:
+    """`@pytest.mark.tools("ping", ...)`: skip naming the first program (netplex.twin.features.TOOLS)
+    not installed on this machine, with the package that installs it."""
+    for marker in request.node.iter_markers("tools"):
+        missing = tool_missing(marker.args)
+        if missing is not None:
+            pytest.skip(missing)
 
 
 @pytest.fixture(autouse=True)

@@ -113,6 +113,9 @@ probes:
 """
 
 
+_real_twin_lacks = cli._twin_lacks
+
+
 @pytest.fixture
 def twins(monkeypatch):
     """Both backends are FakeBackends; `linux` may be told to print something else."""
@@ -128,6 +131,7 @@ def twins(monkeypatch):
 
     monkeypatch.setitem(cli.BACKENDS, "sim", factory("sim"))
     monkeypatch.setitem(cli.BACKENDS, "linux", factory("linux"))
+    monkeypatch.setattr(cli, "_twin_lacks", lambda text: None)  # the fake twin has every tool and module
     return made
 
 
@@ -194,3 +198,52 @@ def test_cli_clean_needs_root(monkeypatch):
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     res = CliRunner().invoke(cli.app, ["clean"])
     assert res.exit_code == 2 and "clean needs root" in res.output
+
+
+def test_cli_diff_cannot_compare_what_the_kernel_lacks(tmp_path, twins, monkeypatch):
+    """A scenario using a module this kernel lacks is not a disagreement: exit 3, saying what is missing."""
+    f = tmp_path / "s.yaml"
+    f.write_text(SCENARIO.replace("echo hello", "tc qdisc add dev eth0 root sfq"))
+    monkeypatch.setattr(cli, "_twin_lacks", _real_twin_lacks)
+    monkeypatch.setattr(cli, "kernel_lacks", lambda features: "sch_sfq" if "sch_sfq" in features else None)
+    monkeypatch.setattr(cli, "tool_missing", lambda tools: None)
+    res = CliRunner().invoke(cli.app, ["diff", str(f)])
+    assert res.exit_code == 3, res.output
+    assert "cannot compare: this kernel lacks sch_sfq" in res.output and "DISAGREE" not in res.output
+    assert all(b.closed for b in twins)
+    res = CliRunner().invoke(cli.app, ["diff", str(f), "--json"])
+    assert res.exit_code == 3 and json.loads(res.output)["inconclusive"] == "cannot compare: this kernel lacks sch_sfq"
+
+
+def test_cli_diff_cannot_compare_without_a_program(tmp_path, twins, monkeypatch):
+    f = tmp_path / "s.yaml"
+    f.write_text(SCENARIO.replace("echo hello", "iptables -A INPUT -j ACCEPT"))
+    monkeypatch.setattr(cli, "_twin_lacks", _real_twin_lacks)
+    monkeypatch.setattr(cli, "tool_missing", lambda tools: "no `iptables` on this machine (apt-get install iptables)"
+                        if "iptables" in tools else None)
+    res = CliRunner().invoke(cli.app, ["diff", str(f)])
+    assert res.exit_code == 3, res.output
+    assert "cannot compare: no `iptables` on this machine (apt-get install iptables)" in res.output
+
+
+def test_cli_diff_long_outputs_are_a_unified_diff(tmp_path, twins, monkeypatch):
+    """A long command output that differs is shown as a unified diff, not two wrapped columns."""
+    f = tmp_path / "s.yaml"
+    f.write_text(SCENARIO.replace('run: "echo hi"', 'run: "seq 1 30"'))
+    real_run = FakeBackend.run
+
+    def run(self, node, line):
+        if line == "seq 1 30":
+            from netplex.scenario.backend import CmdResult
+            lines = [str(i) for i in range(1, 31)]
+            if self.name == "linux":
+                lines[14] = "fifteen"
+            return CmdResult(0, "\n".join(lines) + "\n")
+        return real_run(self, node, line)
+
+    monkeypatch.setattr(FakeBackend, "run", run)
+    res = CliRunner().invoke(cli.app, ["diff", str(f)])
+    assert res.exit_code == 1, res.output
+    assert "(30 lines: the unified diff is below)" in res.output
+    assert "--- sim output" in res.output and "+++ linux output" in res.output
+    assert "-15" in res.output and "+fifteen" in res.output and "\n│ 29" not in res.output

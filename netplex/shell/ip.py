@@ -5,8 +5,9 @@ Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`,
 `-n NAME`/`-netns NAME` runs the command in the machine's namespace NAME, as
 iproute2's `netns_switch` does. The others (`rule`, `xfrm`, …) are rejected with status 2 and a
 `netplex: ... is not supported` message. IPv6 (`-6`) and JSON (`-j`) are
-not modelled and are rejected the same way. `-c`/`-color` is accepted and
-never colours.
+not modelled and are rejected the same way, as are `-c`/`-color` (colours),
+`-r`, `-h`, `-iec`, `-N` (they change what is printed); `-color=auto|never`
+print as without it (a netplex command's output is never a terminal).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from netplex.errors import NetplexError
 from netplex.machine import Machine, NetnsError
 from netplex.shell.iproute_fmt import IpError, matches
 from netplex.shell.registry import Context, command
-from netplex.shell.result import Result
+from netplex.shell.result import Result, unsupported
 from netplex.shell.rt_tables import DEFAULT_RT_TABLES, RtTables, rt_tables
 
 __all__ = ["IpOpts", "ip"]
@@ -61,7 +62,7 @@ _OBJECTS = ("address", "addrlabel", "maddress", "route", "rule", "neighbor", "ne
 
 
 def _unsupported(what: str) -> Result:
-    return Result(2, "", f"netplex: {what} is not supported\n")
+    return unsupported(what)
 
 
 def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
@@ -102,9 +103,11 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
             opts.stats += 1
         elif matches(o, "-details"):
             opts.details = True
+        elif matches(o, "-pretty"):
+            pass   # only changes JSON output, which is refused
         elif matches(o, "-resolve") or matches(o, "-human") or matches(o, "-human-readable") \
-                or matches(o, "-iec") or matches(o, "-Numeric") or matches(o, "-pretty"):
-            pass
+                or matches(o, "-iec") or matches(o, "-Numeric"):
+            return _unsupported(f"ip {o}")
         elif matches(o, "-oneline"):
             opts.oneline = True
         elif matches(o, "-timestamp") or matches(o, "-tshort"):
@@ -117,8 +120,14 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
             return _unsupported("ip -batch")
         elif matches(o, "-rcvbuf"):
             i += 1
-        elif matches(o, "-color") or o.startswith("-color=") or o.startswith("-c="):
-            pass
+        elif matches(o.split("=", 1)[0], "-color"):
+            # utils.c matches_color: -c and -c=always colour even into a pipe; auto colours
+            # only a terminal, which a netplex command's output never is
+            when = o.split("=", 1)[1] if "=" in o else "always"
+            if when == "always":
+                return _unsupported(f"ip {o} (coloured output)")
+            if when not in ("auto", "never"):
+                return Result(255, "", f'Option "{opt}" is unknown, try "ip -help".\n')
         elif matches(o, "-help"):
             return Result(255, "", USAGE)
         elif matches(o, "-netns"):

@@ -20,7 +20,7 @@ from typing import Any
 
 import netplex.stack.netfilter  # noqa: F401  (registers the extensions)
 from netplex.shell.registry import Context, FileReadError, command
-from netplex.shell.result import Result
+from netplex.shell.result import Result, unsupported
 from netplex.stack.netfilter.core import (
     MATCHES,
     TARGETS,
@@ -1142,18 +1142,50 @@ def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: b
 
 
 # -- dmesg -----------------------------------------------------------------------
+# util-linux 2.38 dmesg(1): netplex does -c -C -t, and -k -P (kernel messages only,
+# no pager) are what it always does; its other options are refused, not ignored.
+_DMESG_LONG = {"--read-clear": "c", "--clear": "C", "--notime": "t", "--kernel": "k", "--nopager": "P"}
+_DMESG_UNMODELLED = set("DdEeFfHhJLlnprSsTuVWwx")
+_DMESG_LONG_UNMODELLED = {"--console-off", "--show-delta", "--console-on", "--reltime", "--file", "--facility",
+                          "--human", "--json", "--color", "--level", "--console-level", "--force-prefix",
+                          "--raw", "--syslog", "--buffer-size", "--ctime", "--since", "--until", "--noescape",
+                          "--userspace", "--follow", "--follow-new", "--decode", "--time-format", "--help",
+                          "--version"}
+_DMESG_HAS = "netplex's dmesg has -c -C -t -k -P"
+_DMESG_TRY = "Try 'dmesg --help' for more information.\n"
+
+
 @command("dmesg")
 def dmesg(ctx: Context, argv: list[str]) -> Result:
     """The namespace's kernel log: `[    T.TTTTTT] text` per line (-c/-C clear it)."""
     ns = ctx.node
     kmsg = getattr(ns, "kmsg", [])
-    args = argv[1:]
-    clear_after = "-c" in args or "--read-clear" in args
-    if "-C" in args or "--clear" in args:
+    flags: set[str] = set()
+    for a in argv[1:]:
+        if a.startswith("--"):
+            name = a.split("=", 1)[0]
+            if name in _DMESG_LONG:
+                flags.add(_DMESG_LONG[name])
+            elif name in _DMESG_LONG_UNMODELLED:
+                return unsupported(f"dmesg {name}", _DMESG_HAS)
+            else:
+                return Result(1, "", f"dmesg: unrecognized option '{a}'\n{_DMESG_TRY}")
+        elif a.startswith("-") and len(a) > 1:
+            for ch in a[1:]:
+                if ch in "cCtkP":
+                    flags.add(ch)
+                elif ch in _DMESG_UNMODELLED:
+                    return unsupported(f"dmesg -{ch}", _DMESG_HAS)
+                else:
+                    return Result(1, "", f"dmesg: invalid option -- '{ch}'\n{_DMESG_TRY}")
+        else:
+            return Result(1, "", f"dmesg: bad usage\n{_DMESG_TRY}")
+    clear_after = "c" in flags
+    if "C" in flags:
         kmsg.clear()
         return Result(0)
     out = []
-    strip = "-t" in args or "--notime" in args
+    strip = "t" in flags
     for item in kmsg:
         if strip and item.startswith("[") and "] " in item:
             item = item.split("] ", 1)[1]

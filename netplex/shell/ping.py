@@ -15,7 +15,7 @@ from typing import Any
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED
 from netplex.shell.registry import Context, command
-from netplex.shell.result import Result
+from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 
 NSEC_PER_SEC = 1_000_000_000
@@ -210,6 +210,9 @@ def _fmt_g(x: float) -> str:
 
 
 USAGE = "\nUsage\n  ping [options] <destination>\n"
+# iputils 20221126's option letters (ping/ping.c getopt string): the ones netplex
+# does not model are refused in netplex's words, any other letter is iputils' usage error
+_IPUTILS_OPTIONS = frozenset("346aAbBcCdDefFhHiIlLmMnNOpqQrRsStTUvVwW")
 
 
 def _bad(msg: str) -> Result:
@@ -280,8 +283,14 @@ def ping(ctx: Context, argv: list[str]) -> Result:
                     break
                 if opt == "q":
                     quiet = True
-                elif opt == "n":
+                elif opt in "n4":   # numeric output, IPv4: all netplex's ping does
                     pass
+                elif opt == "V":
+                    return Result(0, "ping from iputils 20221126\n")
+                elif opt == "h":
+                    return Result(2, "", USAGE.lstrip("\n"))
+                elif opt in _IPUTILS_OPTIONS:
+                    return unsupported(f"ping -{opt}", "netplex's ping has -4 -c -i -I -n -q -s -t -W -w")
                 else:
                     return Result(2, "", f"ping: invalid option -- '{opt}'{USAGE}")
                 j += 1

@@ -3,6 +3,8 @@ the folders above them: `list_dir(ns, path)` (/proc/sys/..., /sys/class/net/...)
 
 - /proc/sys/...: the sysctl value and a newline;
 - /proc/net/arp: the ARP table as arp_seq_show prints it (NOARP entries skipped);
+- /proc/net/route: the main table as fib_route_seq_show (net/ipv4/fib_trie.c) prints
+  it, each line padded to 127 characters (what `route -n` and `netstat -rn` read);
 - /proc/net/xt_recent/NAME: a `recent` match table as recent_seq_show prints it (read only);
 - /sys/class/net/DEV/{address,broadcast,operstate,mtu,carrier,ifindex,iflink,type,flags,
   tx_queue_len,addr_len,ifalias,statistics/*}, DEV/bridge/* and DEV/brport/*, in the
@@ -25,6 +27,7 @@ from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
 from netplex.stack.netfilter.matches_xt import recent_proc_text
+from netplex.stack.route import RT_TABLE_MAIN
 
 __all__ = ["FileReadError", "list_dir", "read_file"]
 
@@ -51,6 +54,34 @@ def _proc_net_arp(ns: Any) -> str:
         mac = bytes_to_mac(n.lladdr) if n.lladdr is not None and flags else "00:00:00:00:00:00"
         out.append(f"{int_to_ip(n.ip):<16} 0x{1:<10x}0x{flags:<10x}{mac}     *        {n.dev.name}\n")
     return "".join(out)
+
+
+RTF_UP, RTF_GATEWAY, RTF_HOST, RTF_REJECT = 0x1, 0x2, 0x4, 0x200  # include/uapi/linux/route.h
+
+
+def _le_hex(addr: int) -> str:
+    """An IPv4 address as the kernel prints a __be32 with %08X on a little-endian machine."""
+    return f"{int.from_bytes(addr.to_bytes(4, 'big'), 'little'):08X}"
+
+
+def _proc_net_route(ns: Any) -> str:
+    lines = ["Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT"]
+    table = ns.fib.table(RT_TABLE_MAIN)
+    routes = table.routes() if table is not None else []
+    # the trie's leaves in key order; a leaf's aliases longest prefix first (fib_insert_alias)
+    for r in sorted(routes, key=lambda r: (r.dst, -r.plen)):
+        if r.type in ("broadcast", "multicast"):
+            continue
+        mask = (0xFFFFFFFF << (32 - r.plen)) & 0xFFFFFFFF if r.plen else 0
+        flags = RTF_UP | (RTF_REJECT if r.type in ("unreachable", "prohibit") else 0)
+        if r.gw:
+            flags |= RTF_GATEWAY
+        if r.plen == 32:
+            flags |= RTF_HOST
+        dev = r.dev.name if r.dev is not None else "*"
+        lines.append(f"{dev}\t{_le_hex(r.dst)}\t{_le_hex(r.gw or 0)}\t{flags:04X}\t0\t0\t{r.metric}\t"
+                     f"{_le_hex(mask)}\t0\t0\t0")
+    return "".join(f"{line:<127}\n" for line in lines)
 
 
 def _device_file(dev: Any, rest: list[str]) -> str | None:
@@ -166,7 +197,7 @@ def list_dir(ns: Any, path: str) -> list[str] | None:
             rest = key[len(prefix) + 1:] if prefix else key
             names.add(rest.rsplit(".", 1)[0] if prefix in _PER_DEVICE else rest.split(".", 1)[0])
         return sorted(names) or None
-    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp"], "/sys": ["class"], "/sys/class": ["net"]}
+    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp", "route"], "/sys": ["class"], "/sys/class": ["net"]}
     if path in tops:
         return tops[path]
     if path == "/sys/class/net":
@@ -195,6 +226,8 @@ def read_file(ns: Any, path: str) -> str | None:
         return None
     if path == "/proc/net/arp":
         return _proc_net_arp(ns)
+    if path == "/proc/net/route":
+        return _proc_net_route(ns)
     if path.startswith("/proc/net/xt_recent/"):
         return recent_proc_text(ns, path[len("/proc/net/xt_recent/"):])
     if path.startswith("/sys/class/net/"):

@@ -7,16 +7,25 @@ per process, in a scratch namespace of our own that is deleted after the
 probe; `needed_by(text)` names the features a scenario's commands use, so a
 differential test skips on the twin naming the missing piece while the
 simulator still runs the case. Adding a feature is one row of `FEATURES`.
+
+The programs the twin runs are the other half: `TOOLS` names each one with
+the Debian package that installs it and the pattern that tells a scenario
+uses it, so a test (the `tools` marker, the differential harness) or
+`netplex diff` says "no `iptables` on this machine (apt-get install
+iptables)" instead of failing on a missing binary. Adding a program is one
+row of `TOOLS`.
 """
 from __future__ import annotations
 
 import functools
 import re
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass
 
-__all__ = ["FEATURES", "Feature", "kernel_has", "kernel_lacks", "needed_by"]
+__all__ = ["FEATURES", "TOOLS", "TWIN_TOOLS", "Feature", "Tool", "kernel_has", "kernel_lacks", "needed_by",
+           "tool_missing", "tools_needed_by"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +91,62 @@ FEATURES: dict[str, Feature] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A program the twin (or a test) runs: the Debian package that installs it, and
+    the pattern that tells a scenario's text uses it (None: only asked for by name)."""
+
+    package: str
+    used_by: re.Pattern[str] | None = None
+
+
+# A command word: at a line's start, after a shell operator, or after `exec NS`.
+_CMD = r"(?:^|[;&|(`]|\$\(|\bthen|\bdo|\belse|\bexec\s+\S+)\s*(?:sudo\s+)?"
+
+TOOLS: dict[str, Tool] = {
+    "ip": Tool("iproute2"),
+    "tc": Tool("iproute2"),
+    "bash": Tool("bash"),
+    "bridge": Tool("iproute2", _uses(_CMD + r"bridge\s")),
+    "ping": Tool("iputils-ping", _uses(r"\bping\b")),           # a ping probe or command
+    "iptables": Tool("iptables", _uses(r"\bip6?tables(?:-save|-restore|-legacy|-nft)?\b")),
+    "ipset": Tool("ipset", _uses(r"\bipset\b|-m set\b")),
+    "conntrack": Tool("conntrack", _uses(_CMD + r"conntrack\b")),
+    "brctl": Tool("bridge-utils", _uses(r"\bbrctl\b")),
+    "smcroutectl": Tool("smcroute", _uses(r"\bsmcroute")),
+    "smcrouted": Tool("smcroute", _uses(r"\bsmcrouted\b")),
+    "tshark": Tool("tshark"),
+}
+
+# What every twin run needs (twin.backend.check_available checks the same).
+TWIN_TOOLS = ("ip", "tc", "bash")
+
+
+def tool_missing(tools: list[str] | tuple[str, ...]) -> str | None:
+    """The first of `tools` not on PATH, worded for a user ("no `ping` on this machine
+    (apt-get install iputils-ping)"), or None when all are there."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            package = TOOLS[tool].package if tool in TOOLS else tool
+            return f"no `{tool}` on this machine (apt-get install {package})"
+    return None
+
+
+def tools_needed_by(text: str) -> list[str]:
+    """The programs a scenario's (or script's) text makes the twin run, in TOOLS order."""
+    return [name for name, t in TOOLS.items() if t.used_by is not None and t.used_by.search(text)]
+
+
 @functools.cache
 def kernel_has(feature: str) -> bool:
     """Whether this kernel has `feature` (a key of FEATURES): tried once, then remembered.
 
-    Needs root (it makes a namespace); without it the answer is False.
+    Needs root (it makes a namespace) and `ip`; without them the answer is False.
     """
     probe = FEATURES[feature].probe
     ns = f"npxprobe-{secrets.token_hex(4)}"
+    if shutil.which("ip") is None or shutil.which("bash") is None:
+        return False
     if subprocess.run(["ip", "netns", "add", ns], capture_output=True, check=False).returncode != 0:
         return False
     try:

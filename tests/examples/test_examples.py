@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +53,7 @@ def test_same_scenario_twice_gives_identical_json_and_pcaps(tmp_path: Path) -> N
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.tools("tshark")
 def test_tshark_reads_pcaps_from_run(tmp_path: Path) -> None:
     path = ROOT / "examples" / "vm-bridge.yaml"
     result = run(path, pcap_dir=tmp_path)

@@ -1,7 +1,6 @@
 """VXLAN and GRE devices: what the tools print, what the kernel refuses, and the packets on the wire."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -150,7 +149,7 @@ def _tshark(path, *extra: str) -> list[list[str]]:
     return [r.split("\t") for r in proc.stdout.splitlines()]
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.tools("tshark")
 @pytest.mark.parametrize("example,port", [("vxlan-multicast", 4789), ("vxlan-static", 4789)])
 def test_tshark_decodes_vxlan(tmp_path, example: str, port: int) -> None:
     b = SimBackend(pcap_dir=tmp_path)
@@ -166,7 +165,7 @@ def test_tshark_decodes_vxlan(tmp_path, example: str, port: int) -> None:
     assert not any("Bad" in "".join(r) or "alformed" in "".join(r) for r in rows)
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.tools("tshark")
 def test_tshark_decodes_vxlan_on_8472(tmp_path, pair) -> None:
     net, a, b = pair
     for n, i in ((a, 1), (b, 2)):
@@ -179,7 +178,7 @@ def test_tshark_decodes_vxlan_on_8472(tmp_path, pair) -> None:
     assert any(r[0].startswith("eth:ethertype:ip:udp:vxlan:eth:ethertype:ip:icmp") for r in rows)
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.tools("tshark")
 def test_tshark_decodes_gre(tmp_path) -> None:
     from netplex.scenario.loader import load_scenario
     from netplex.scenario.runner import run_scenario

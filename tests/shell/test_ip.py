@@ -367,4 +367,6 @@ def test_object_abbreviations(pair):
     assert run(a, "ip link s") == (255, "", 'Not enough information: "dev" argument is required.\n')
     assert a.run("ip r").output == a.run("ip route show table main").output
     assert a.run("ip n").output == a.run("ip neighbour show").output
-    assert a.run("ip -c link").output == a.run("ip link").output
+    assert a.run("ip -color=never link").output == a.run("ip link").output
+    assert run(a, "ip -c link") == (2, "", "netplex: ip -c (coloured output) is not supported\n")
+    assert run(a, "ip -N route") == (2, "", "netplex: ip -N is not supported\n")

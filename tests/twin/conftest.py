@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from netplex.twin import state
+from netplex.twin.features import TWIN_TOOLS, tool_missing
 
 
 def _unavailable() -> str | None:
     if os.geteuid() != 0:
         return "kernel twin tests need root (network namespaces, veth)"
-    if shutil.which("ip") is None:
-        return "kernel twin tests need iproute2 (`ip`)"
+    missing = tool_missing(TWIN_TOOLS)
+    if missing is not None:
+        return f"kernel twin tests need it: {missing}"
     res = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     if res.returncode != 0:
         return f"`ip netns` is unavailable: {res.stderr.strip()}"

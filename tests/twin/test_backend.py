@@ -58,6 +58,7 @@ def test_build_gives_fresh_namespaces_with_links_down() -> None:
     assert not any(netns.exists(n) for n in names)
 
 
+@pytest.mark.tools("ping")
 def test_ping_ok_and_fail(pair: LinuxBackend) -> None:
     ok = pair.ping("h1", "10.0.0.2", 1)
     assert ok.ok and ok.observed["sent"] == 1 and ok.observed["replies"] == 1
@@ -100,6 +101,7 @@ def test_route_errors_worded_as_libc(pair: LinuxBackend, route: str | None, erro
     assert pair.udp("h1", "10.9.0.1", 53).observed == {"reply": "", "error": error}
 
 
+@pytest.mark.tools("iptables")
 def test_dropped_syn_times_out_and_output_drop_is_eperm(pair: LinuxBackend) -> None:
     setup(pair, "h2", "iptables -A INPUT -p tcp --dport 80 -j DROP")
     assert pair.tcp("h1", "10.0.0.2", 80).observed == {"error": "timed out"}
@@ -120,6 +122,7 @@ def test_rejected_line_returns_the_kernel_text() -> None:
         assert f.read() == root_forward
 
 
+@pytest.mark.tools("ping")
 def test_bridge_of_three_nodes() -> None:
     links = [veth(f"sw:p{i}", f"h{i}:eth0") for i in (1, 2, 3)]
     with LinuxBackend() as be:
@@ -134,6 +137,7 @@ def test_bridge_of_three_nodes() -> None:
         assert be.tcp("h2", "10.0.0.3", 8080).observed["peer"] == "10.0.0.2"
 
 
+@pytest.mark.tools("ping")
 def test_tap_link_relays_frames() -> None:
     with LinuxBackend() as be:
         be.build(nodes("host", "vm1"), [tap("host:tap0", "vm1:eth0")])
@@ -281,6 +285,7 @@ def test_link_netns_names_the_far_node_after_normalising() -> None:
                                                                         "ff:ff:ff:ff:ff:ff link-netns a\n")
 
 
+@pytest.mark.tools("ping")
 def test_wire_names_avoid_node_names() -> None:
     with LinuxBackend() as be:
         be.build(nodes("w0", "b"), [veth("w0:eth0", "b:eth0", loss=0.5)])

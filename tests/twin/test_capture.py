@@ -1,7 +1,6 @@
 """`--pcap` on the kernel twin: one pcap per link end, with the simulator's file names."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.linux
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.tools("tshark")
 def test_twin_pcaps_match_the_simulators_files_and_decode(tmp_path: Path) -> None:
     from netplex.twin.backend import LinuxBackend
 

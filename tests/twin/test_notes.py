@@ -28,6 +28,7 @@ probes:
 """
 
 
+@pytest.mark.tools("ping")
 def test_missing_netem_is_a_note_in_the_json_result() -> None:
     if kernel_has("sch_netem"):
         pytest.skip("this kernel has sch_netem: the delay is applied")

@@ -126,6 +126,7 @@ def linux_backend() -> Any:
 
 
 @pytest.mark.linux
+@pytest.mark.tools("iptables", "conntrack")
 @pytest.mark.parametrize("batch", range(len(BATCHES)))
 def test_linux_matches_recording(batch: int) -> None:
     rec = recorded()
