@@ -15,7 +15,6 @@ LOG writes) with `[    T.TTTTTT] ` timestamps from the same clock.
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 import netplex.stack.netfilter  # noqa: F401  (registers the extensions)
@@ -132,6 +131,7 @@ class Cmd:
         self.goto = False
         self.pcnt = self.bcnt = 0
         self.family = 4           # 6: ip6tables (rules stored and printed; no IPv6 data path)
+        self.table_given = False  # -t seen (iptables-restore refuses it)
 
 
 def extensions(family: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -173,7 +173,7 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
                 if ch == "L":
                     c.cmd = "L"
                 return
-            raise err(f"Cannot use -{ch} with -{c.cmd}\n")
+            raise err(f"Cannot use -{ch} with -{c.cmd}")
         c.cmd = ch
 
     def optional_word() -> str | None:
@@ -248,6 +248,7 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
             if invert:
                 raise err("unexpected ! flag before --table")
             c.table = val or ""
+            c.table_given = True
             return
         if ch == "v":
             c.verbose += 1
@@ -279,6 +280,7 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
         if ch in "jg":
             if ch in c.opts or "j" in c.opts or "g" in c.opts:
                 raise err("multiple -j flags not allowed" if ch == "j" else "multiple -g flags not allowed")
+            check_target_name(val or "")
             c.opts[ch] = (False, val or "")
             c.jump = val or ""
             c.goto = ch == "g"
@@ -425,6 +427,16 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
     if not c.cmd:
         raise err("no command specified")
     return c
+
+
+def check_target_name(name: str) -> None:
+    """xshared.c parse_target: what -j / -g accept as a name."""
+    if not name:
+        raise err("Invalid target name (too short)")
+    if len(name) >= MAX_CHAIN_NAME:
+        raise err(f"Invalid target name `{name}' ({MAX_CHAIN_NAME - 1} chars max)")
+    if any(ch.isspace() for ch in name):
+        raise err(f"Invalid target name `{name}'")
 
 
 def check_chain_name(name: str, new: bool) -> None:
@@ -655,6 +667,9 @@ def save_table(table: Table, counters: bool) -> list[str]:
 
 # -- executing ---------------------------------------------------------------
 KNOWN_TABLES = tuple(BUILTIN_CHAINS)
+# iptables-save prints tables in the nft backend's table-type order (enum nft_table_type), whatever
+# order they were created in
+SAVE_ORDER = ("mangle", "security", "raw", "filter", "nat")
 
 
 def get_table(nf: Any, name: str) -> Table:
@@ -681,7 +696,7 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         note = ("\nnetplex: ip6tables rules are parsed, listed and saved as by the real tool; the simulator\n"
                 "has no IPv6 data path, so no packet ever meets them.\n") if c.family == 6 else ""
         return f"{prog} {VERSION}\n\nUsage: {prog} -[ACD] chain rule-specification [options]\n" + note
-    rule_opts = [k for k in c.opts if k in RULE_OPTS] + (["m"] if c.exts else [])
+    rule_opts = [k for k in c.opts if k in RULE_OPTS and not (k == "c" and cmd == "P")] + (["m"] if c.exts else [])
     if cmd in "LSFZNXEP" and rule_opts:
         k = rule_opts[0]
         raise err(f"Illegal option `-{k}' with this command")
@@ -733,22 +748,29 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         table.changed()
         return ""
     if cmd == "X":
+        # iptables-nft 1.8.9 deletes built-in chains too when they are empty with policy ACCEPT
         if c.chain:
             ch = chains.get(c.chain)
-            if ch is None:
+            if ch is None or not ch.present:
                 raise kerr("iptables: No chain/target/match by that name.")
-            if ch.builtin or ch.rules or table.references(ch.name):
+            if ch.rules or table.references(ch.name):
                 raise XtError(f" CHAIN_DEL failed (Device or resource busy): chain {ch.name}", 4)
-            del chains[c.chain]
+            if ch.builtin:
+                if ch.policy != "ACCEPT":
+                    raise kerr("iptables: Directory not empty.")
+                table.delete_builtin(ch)
+            else:
+                del chains[c.chain]
         else:
-            busy = [u for u in table.user_chains() if u.rules or table.references(u.name)]
-            if busy:
-                # iptables-nft deletes user chains that are not referenced; a referenced one fails the batch
-                refd = [u for u in table.user_chains() if table.references(u.name)]
-                if refd:
-                    raise XtError(f" CHAIN_DEL failed (Device or resource busy): chain {refd[0].name}", 4)
+            for u in table.user_chains():
+                if u.rules or table.references(u.name):
+                    raise XtError(f" CHAIN_DEL failed (Device or resource busy): chain {u.name}", 4)
             for u in table.user_chains():
                 del chains[u.name]
+            for b in table.builtins:
+                ch = chains[b]
+                if ch.present and not ch.rules and ch.policy == "ACCEPT":
+                    table.delete_builtin(ch)
         table.changed()
         return ""
     if cmd == "E":
@@ -773,11 +795,13 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
             raise kerr("iptables: Bad built-in chain name.")
         if c.policy not in ("ACCEPT", "DROP"):
             raise kerr("iptables: Bad policy name. Run `dmesg' for more information.")
+        if table.name == "nat" and c.policy == "DROP":
+            raise err('\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n')
         table.materialize(c.chain)
         ch.policy = c.policy
+        # the chain is (re)written with counters starting at 0 (-c values are not passed on)
         ch.counted = True
-        if "c" in c.opts:
-            ch.pcnt, ch.bcnt = c.pcnt, c.bcnt
+        ch.pcnt = ch.bcnt = 0
         table.changed(ch)
         return ""
     if cmd == "F":
@@ -832,20 +856,31 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
                         lines.append(f"-A {ch.name}" + (" " + t if t else ""))
             out = "".join(x + "\n" for x in lines)
         if c.cmd2 == "Z":
+            if not table.exists:
+                raise ListedError(f" CHAIN_ZERO failed (No such file or directory): chain {table.builtins[0]}", out)
             zero(table, c)
         return out
     raise err("no command specified")
 
 
+class ListedError(XtError):
+    """-L -Z on a table that does not exist: the listing is printed, then zeroing fails."""
+
+    def __init__(self, msg: str, output: str) -> None:
+        super().__init__(msg, 4)
+        self.output = output
+
+
 def zero(table: Table, c: Cmd) -> None:
+    """-Z: zeroing writes the chain with counters, so a built-in chain counts its policy from then on."""
     chains = table.chains
     if c.chain:
         ch = chains.get(c.chain)
-        if ch is None:
+        if ch is None or not ch.present:
             raise kerr("iptables: No chain/target/match by that name.")
         sel = [ch]
     else:
-        sel = list(chains.values())
+        sel = [ch for ch in chains.values() if ch.present]
     if c.rulenum and c.chain:
         if c.rulenum <= len(sel[0].rules):
             r = sel[0].rules[c.rulenum - 1]
@@ -853,6 +888,8 @@ def zero(table: Table, c: Cmd) -> None:
         return
     for ch in sel:
         ch.pcnt = ch.bcnt = 0
+        if ch.builtin:
+            ch.counted = True
         for r in ch.rules:
             r.pcnt = r.bcnt = 0
 
@@ -874,7 +911,7 @@ def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "f
         c = parse_args(argv, table, family)
         out = execute(ns, c, prog)
     except XtError as e:
-        return Result(e.status, "", format_error(e, prog))
+        return Result(e.status, e.output if isinstance(e, ListedError) else "", format_error(e, prog))
     return Result(0, out, "")
 
 
@@ -919,20 +956,24 @@ def save_command(ctx: Context, argv: list[str], prog: str, nf: Any) -> Result:
                 only = args[i]
                 i += 1
             else:
-                return Result(2, "", f"{prog}: option requires an argument -- 't'\n"
-                              f"Unknown arguments found on commandline\n")
+                return Result(1, "", f"{prog}: option requires an argument -- 't'\n"
+                              f"Look at manual page `{prog}.8' for more information.\n")
         elif a.startswith("-t") and len(a) > 2:
             only = a[2:]
         elif a in ("-M", "--modprobe") or a in ("-f", "--file"):
             i += 1
+        elif a.startswith("--"):
+            return Result(1, "", f"{prog}: unrecognized option '{a}'\nLook at manual page `{prog}.8' for more information.\n")
+        elif a.startswith("-") and len(a) > 1:
+            return Result(1, "", f"{prog}: invalid option -- '{a[1]}'\nLook at manual page `{prog}.8' for more information.\n")
         else:
             return Result(1, "", "Unknown arguments found on commandline\n")
     if only is not None:
         if only not in KNOWN_TABLES:
-            return Result(1, "", f"{prog} {VERSION}: table '{only}' does not exist\n")
+            return Result(1, "", f"Table `{only}' does not exist\n")
         tables = [nf.table(only)]
     else:
-        tables = [t for t in nf.tables.values() if t.exists]
+        tables = [nf.tables[name] for name in SAVE_ORDER if name in nf.tables and nf.tables[name].exists]
     date = fmt_date(ctx.node.world.now)
     out: list[str] = []
     for t in tables:
@@ -944,25 +985,58 @@ def save_command(ctx: Context, argv: list[str], prog: str, nf: Any) -> Result:
 
 # -- iptables-restore ---------------------------------------------------------
 class _Snapshot:
+    """A table as it was before a restore block, put back when the block fails."""
+
     def __init__(self, table: Table) -> None:
         self.exists = table.exists
-        self.chains = {name: (ch, ch.policy, ch.pcnt, ch.bcnt, list(ch.rules), ch.created)
+        self.chains = {name: (ch, ch.policy, ch.pcnt, ch.bcnt, list(ch.rules), ch.present, ch.counted)
                        for name, ch in table.chains.items()}
 
     def restore(self, table: Table) -> None:
         table.chains = {}
-        for name, (ch, pol, pc, bc, rules, _created) in self.chains.items():
+        for name, (ch, pol, pc, bc, rules, present, counted) in self.chains.items():
             ch.name, ch.policy, ch.pcnt, ch.bcnt, ch.rules = name, pol, pc, bc, rules
+            ch.present, ch.counted = present, counted
             table.chains[name] = ch
+        table.exists = self.exists
         table.changed()
 
 
 def restore_split(line: str) -> list[str]:
-    """iptables-restore's tokenizer: whitespace, double quotes (and single quotes, as shells do)."""
-    try:
-        return shlex.split(line, comments=False, posix=True)
-    except ValueError:
-        return line.split()
+    """xshared.c add_param_to_argv: words split at blanks, tabs and newlines; a double quote opens a
+    word that ends at the closing quote, inside which a backslash takes the next character as it is;
+    outside quotes backslashes and single quotes are ordinary characters. An unclosed quote runs to
+    the end of the line (its newline included)."""
+    words: list[str] = []
+    buf: list[str] = []
+    quoted = escaped = False
+    started = False
+    for ch in line:
+        if quoted:
+            if escaped:
+                buf.append(ch)
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+                words.append("".join(buf))
+                buf, started = [], False
+            else:
+                buf.append(ch)
+            continue
+        if ch == '"':
+            quoted = started = True
+            continue
+        if ch in " \t\n":
+            if buf:
+                words.append("".join(buf))
+                buf, started = [], False
+            continue
+        buf.append(ch)
+    if buf or started:
+        words.append("".join(buf))
+    return words
 
 
 @command("iptables-restore", "iptables-nft-restore", "iptables-legacy-restore")
@@ -998,7 +1072,7 @@ def restore_command(ctx: Context, argv: list[str], prog: str, family: int) -> Re
                 return Result(0, f"{prog} {VERSION}\n")
         elif a in ("-T", "--table"):
             if i >= len(args):
-                return Result(1, "", f"{prog}: option requires an argument -- 'T'\n")
+                return Result(1, "", f"{prog}: option requires an argument -- 'T'\nTry `{prog} -h' for more information.\n")
             only = args[i]
             i += 1
         elif a.startswith("-T") and len(a) > 2:
@@ -1009,6 +1083,10 @@ def restore_command(ctx: Context, argv: list[str], prog: str, family: int) -> Re
             i += 1
         elif not a.startswith("-") and path is None:
             path = a
+        elif a.startswith("--"):
+            return Result(1, "", f"{prog}: unrecognized option '{a}'\nTry `{prog} -h' for more information.\n")
+        elif a.startswith("-") and len(a) > 1:
+            return Result(1, "", f"{prog}: invalid option -- '{a[1]}'\nTry `{prog} -h' for more information.\n")
         else:
             return Result(1, "", "Unknown arguments found on commandline\n")
     text = ctx.stdin
@@ -1027,118 +1105,148 @@ def restore_command(ctx: Context, argv: list[str], prog: str, family: int) -> Re
 
 def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: bool = False,
                  only: str | None = None, test: bool = False, prog: str = "iptables-restore") -> Result:
+    """Apply an iptables-save text as xtables-restore.c does, line by line (each line with its
+    newline, as fgets(3) reads it): `*table` (the table is deleted first unless --noflush),
+    `:chain policy [p:b]` (a built-in chain declared this way has policy counters), rule lines
+    (`[p:b]` counters first), `COMMIT`. Each table block is atomic: on an error the table is
+    put back as it was."""
     family = 6 if nf.family == "ipv6" else 4
-    """Apply an iptables-save text; each table block between `*table` and COMMIT is atomic."""
     table: Table | None = None
     snap: _Snapshot | None = None
-    skip = False
+    in_table = skip = False
+    pending: str | None = None     # a jump to a missing chain: nf_tables reports it at COMMIT
     lineno = 0
+    out: list[str] = []
+    hint = HINT.format(prog=prog)
 
-    def fail(msg: str, status: int = 1) -> Result:
+    def fail(msg: str, status: int) -> Result:
         if table is not None and snap is not None:
             snap.restore(table)
-            table.exists = snap.exists
-        return Result(status, "", msg)
+        return Result(status, "".join(out), msg)
 
-    for raw in text.splitlines():
+    def param_problem(msg: str) -> Result:
+        return fail(f"{prog} {VERSION}: {msg}\nError occurred at line: {lineno}\n{hint}", 2)
+
+    for line in text.splitlines(keepends=True):
         lineno += 1
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        if line in ("\n", ""):
             continue
-        if line.startswith("*"):
-            name = line[1:].strip()
-            if table is not None:
-                return fail(f"{prog} {VERSION}: no command specified\nError occurred at line: {lineno}\n"
-                            + HINT.format(prog=prog), 2)
+        if line[0] == "#":
+            continue
+        if in_table and line.startswith("COMMIT") and line[6:] in ("", "\n"):
+            if pending is not None:
+                return param_problem(pending)
+            if table is not None and test:
+                snap.restore(table)  # type: ignore[union-attr]
+            in_table = skip = False
+            table = snap = None
+            continue
+        if line[0] == "*" and not in_table:
+            name = _strtok(line[1:])
+            if name is None:
+                return param_problem(f"{prog}: line {lineno} table name invalid")
+            in_table = True
             skip = only is not None and name != only
             if skip:
-                table = None
                 continue
             if name not in KNOWN_TABLES:
-                return Result(1, "", f"{prog} {VERSION}: table '{name}' does not exist\n"
-                              f"Error occurred at line: {lineno}\n" + HINT.format(prog=prog))
+                return param_problem(f"{prog}: line {lineno} table name '{name}' invalid")
             table = nf.table(name)
             snap = _Snapshot(table)
-            table.materialize()
-            if not noflush:
-                for ch in list(table.chains.values()):
-                    ch.rules.clear()
-                for u in table.user_chains():
-                    del table.chains[u.name]
-                table.changed()
+            if not noflush and table.exists:
+                table.delete()
             continue
         if skip:
-            if line == "COMMIT":
-                skip = False
             continue
-        if table is None:
-            return Result(1, "", f"{prog} {VERSION}: no command specified\nError occurred at line: {lineno}\n"
-                          + HINT.format(prog=prog))
-        if line == "COMMIT":
-            if test:
-                snap.restore(table)  # type: ignore[union-attr]
-            table = None
-            snap = None
-            continue
-        if line.startswith(":"):
-            parts = line[1:].split()
-            if not parts:
-                return fail(f"{prog} {VERSION}: Bad chain name\nError occurred at line: {lineno}\n")
-            cname = parts[0]
-            pol = parts[1] if len(parts) > 1 else "-"
+        if line[0] == ":" and in_table:
+            assert table is not None
+            rest = _strtok_all(line[1:])
+            if not rest:
+                return param_problem(f"{prog}: line {lineno} chain name invalid")
+            cname = rest[0]
+            if len(rest) < 2:
+                return param_problem(f"{prog}: line {lineno} policy invalid")
+            pol = rest[1]
+            pc = bc = 0
+            if counters:
+                m = rest[2] if len(rest) > 2 else ""
+                a, _, b = m[1:].partition(":")
+                b = b[:-1] if b.endswith("]") else b
+                if not (m.startswith("[") and a.isdigit() and b.isdigit()):
+                    return param_problem(f"invalid policy counters for chain '{cname}'")
+                pc, bc = int(a), int(b)
             ch = table.chains.get(cname)
-            if cname in table.builtins:
-                if pol not in ("ACCEPT", "DROP"):
-                    return fail(f"{prog} {VERSION}: Can't set policy `{pol}' on `{cname}' line {lineno}: "
-                                "Bad built-in chain name\n")
+            if cname in table.builtins and pol != "-":
                 assert ch is not None
+                if pol not in ("ACCEPT", "DROP"):
+                    return fail(f"{prog}: line {lineno} failed: Bad policy name.\n", 1)
                 table.materialize(cname)
                 ch.policy = pol
-                if counters and len(parts) > 2:
-                    pc, _, bc = parts[2].strip("[]").partition(":")
-                    if pc.isdigit() and bc.isdigit():
-                        ch.pcnt, ch.bcnt = int(pc), int(bc)
+                ch.counted = True
+                ch.pcnt, ch.bcnt = pc, bc
             else:
-                if pol != "-":
-                    return fail(f"{prog} {VERSION}: Can't set policy `{pol}' on `{cname}' line {lineno}: "
-                                "Bad built-in chain name\n")
                 try:
                     check_chain_name(cname, new=True)
                 except XtError as e:
-                    return fail(format_error(e, prog).replace("\nTry", f"\nError occurred at line: {lineno}\nTry", 1), 2)
+                    return param_problem(e.msg)
                 if ch is None:
+                    table.materialize()
                     table.chains[cname] = Chain(cname, False)
-                elif noflush:
+                elif noflush and not ch.builtin:
                     ch.rules.clear()
             table.changed()
             continue
-        words = restore_split(line)
+        if not in_table:
+            return fail(f"{prog}: line {lineno} failed\n", 1)
+        assert table is not None
         pc = bc = None
-        if words and words[0].startswith("["):
-            cnt = words.pop(0).strip("[]")
-            a, _, b = cnt.partition(":")
-            if not (a.isdigit() and b.isdigit()):
-                return fail(f"{prog} {VERSION}: Bad packet counter `{a}'\nError occurred at line: {lineno}\n"
-                            + HINT.format(prog=prog), 2)
+        body = line
+        if line[0] == "[":
+            close = line.find("]")
+            if close < 0:
+                return param_problem(f"Bad line {lineno}: need ]")
+            a, _, b = line[1:close].partition(":")
             if counters:
+                if not a.isdigit():
+                    return param_problem("-c packet counter not numeric")
+                if not b.isdigit():
+                    return param_problem("-c byte counter not numeric")
                 pc, bc = int(a), int(b)
+            body = line[close + 1:]
+        words = restore_split(body)
         try:
             c = parse_args(words, table.name, family)
-            if c.table != table.name and any(w in ("-t", "--table") for w in words):
-                raise err(f"The -t option (seen in line {lineno}) cannot be used in {prog}.\n")
+            if c.table_given:
+                raise err("The -t option cannot be used in iptables-restore.\n")
             if pc is not None:
                 c.pcnt, c.bcnt = pc, bc  # type: ignore[assignment]
-            execute(ns, c, "ip6tables" if family == 6 else "iptables")
+            out.append(execute(ns, c, "ip6tables" if family == 6 else "iptables"))
         except XtError as e:
-            msg = format_error(e, prog)
+            if e.raw and e.status == 2:
+                return fail(e.msg + f"Error occurred at line: {lineno}\n{hint}", 2)
             if e.status == 2:
-                msg = msg.replace("Try `", f"Error occurred at line: {lineno}\nTry `", 1)
-            else:
-                msg += f"Error occurred at line: {lineno}\n"
-            return fail(msg, 1 if e.status != 2 else 2)
-    if table is not None:
-        return fail(f"{prog} {VERSION}: COMMIT expected at line {lineno + 1}\n")
-    return Result(0, "", "")
+                if e.msg.startswith("Chain '") and e.msg.endswith("' does not exist") and pending is None:
+                    pending = e.msg
+                    continue
+                return param_problem(e.msg)
+            if e.status == 4:
+                return fail(f"{prog} {VERSION}: \nline {lineno}:{e.msg}\n", 4)
+            msg = e.msg.split(": ", 1)[1] if e.raw and e.msg.startswith("iptables: ") else e.msg
+            return fail(f"{prog}: line {lineno} failed: {msg}\n" if e.raw else
+                        f"{prog} {VERSION}: {msg}\nError occurred at line: {lineno}\n", e.status)
+    if in_table and not skip:
+        return fail(f"{prog}: COMMIT expected at line {lineno + 1}\n", 1)
+    return Result(0, "".join(out), "")
+
+
+def _strtok_all(text: str) -> list[str]:
+    """strtok(3) with " \\t\\n" as delimiters: the words of a restore line (a CR stays in its word)."""
+    return [w for w in text.replace("\t", " ").replace("\n", " ").split(" ") if w]
+
+
+def _strtok(text: str) -> str | None:
+    words = _strtok_all(text)
+    return words[0] if words else None
 
 
 # -- dmesg -----------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_inversions_and_normalisation(node) -> None:
     ("iptables -A INPUT -j FOO", 2, "iptables v1.8.9 (nf_tables): Chain 'FOO' does not exist\n" + HINT),
     ("iptables -D INPUT 5", 1, "iptables: Index of deletion too big.\n"),
     ("iptables -D INPUT -p udp -j DROP", 1, "iptables: Bad rule (does a matching rule exist in that chain?).\n"),
-    ("iptables -X INPUT", 4, "iptables v1.8.9 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain INPUT\n"),
+    ("iptables -X INPUT", 1, "iptables: No chain/target/match by that name.\n"),  # INPUT does not exist yet
     ("iptables -N INPUT", 1, "iptables: Chain already exists.\n"),
     ("iptables -P foo DROP", 1, "iptables: Bad built-in chain name.\n"),
     ("iptables -P INPUT FOO", 1, "iptables: Bad policy name. Run `dmesg' for more information.\n"),
@@ -101,7 +101,7 @@ def test_inversions_and_normalisation(node) -> None:
     ("iptables -A INPUT ! -j ACCEPT", 2, "iptables v1.8.9 (nf_tables): cannot have ! before -j\n" + HINT),
     ("iptables -I INPUT 0 -j ACCEPT", 2, "iptables v1.8.9 (nf_tables): Invalid rule number `0'\n" + HINT),
     ("iptables -A INPUT ! -p 0", 2, "iptables v1.8.9 (nf_tables): rule would never match protocol\n" + HINT),
-    ("iptables -A INPUT -D INPUT", 2, "iptables v1.8.9 (nf_tables): Cannot use -D with -A\n\n" + HINT),
+    ("iptables -A INPUT -D INPUT", 2, "iptables v1.8.9 (nf_tables): Cannot use -D with -A\n" + HINT),
     ("iptables", 2, "iptables v1.8.9 (nf_tables): no command specified\n" + HINT),
     ("iptables -N -foo", 2, "iptables v1.8.9 (nf_tables): chain name not allowed to start with `-'\n" + HINT),
     ("iptables -N ACCEPT", 2, "iptables v1.8.9 (nf_tables): chain name may not clash with target name\n" + HINT),

@@ -5,7 +5,7 @@ first match wins; a matching rule counts the packet and the IP datagram's
 bytes; ACCEPT/DROP end the walk; a jump pushes the position and continues in
 the user chain, `-g` (goto) does not push; RETURN, or the end of a user
 chain, pops; the end of (or RETURN in) a built-in chain applies its policy,
-counted once the policy has been set (as with iptables-nft). Extension targets return a verdict or
+counted only when the chain has counters (see below). Extension targets return a verdict or
 XT_CONTINUE / XT_RETURN.
 
 Rules that cannot match are not looked at: a chain of more than
@@ -17,9 +17,14 @@ candidate list is cached per (proto, sport, dport, in-dev) key until the
 chain changes.
 
 Tables exist (for iptables-save) from their first write, and a built-in
-chain exists from the first rule or policy written to it (iptables-nft
-creates them lazily): only then does it take part in its hook and count
-policy packets. `on_chain_created` is how the table's owner (hooks.py for
+chain exists (`present`) from the first rule or policy written to it
+(iptables-nft creates them lazily): only then does it take part in its hook.
+Its policy counts packets only once the chain has counters (`counted`), as
+nf_tables base chains have stats only when NFTA_CHAIN_COUNTERS was given:
+iptables-nft 1.8.9 gives them with a chain line of iptables-restore
+(`:INPUT ACCEPT [0:0]`), with `-P` and with `-Z`, not when a rule creates the
+chain. `-X` deletes empty built-in chains whose policy is ACCEPT, and
+iptables-restore (without --noflush) deletes the whole table first. `on_chain_created` is how the table's owner (hooks.py for
 filter/mangle/raw/security, the NAT module for nat) attaches hooks.
 """
 from __future__ import annotations
@@ -65,19 +70,20 @@ VERDICT_NAMES = {NF_ACCEPT: "ACCEPT", NF_DROP: "DROP", 2: "STOLEN", 3: "QUEUE", 
 class Chain:
     """A built-in or user chain."""
 
-    __slots__ = ("_cache", "_index", "bcnt", "builtin", "counted", "created", "name", "pcnt", "policy", "rules")
+    __slots__ = ("_cache", "_index", "bcnt", "builtin", "counted", "created", "name", "pcnt", "policy", "present",
+                 "rules")
 
     def __init__(self, name: str, builtin: bool) -> None:
         self.name = name
         self.builtin = builtin
         self.policy = "ACCEPT" if builtin else None
-        # iptables-nft gives a base chain policy counters only once its policy is set
-        # (-P, or a chain line of iptables-restore); until then they stay [0:0]
+        # policy counters (NFTA_CHAIN_COUNTERS): a restore chain line, -P or -Z gives them
         self.counted = False
         self.pcnt = 0
         self.bcnt = 0
         self.rules: list[Rule] = []
-        self.created = not builtin
+        self.created = not builtin    # joined its hook (once; a deleted built-in chain stays hooked, empty)
+        self.present = not builtin    # exists in the kernel (iptables-save lists built-ins either way)
         self._index: dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]] | None = None
         self._cache: dict[tuple[Any, Any, Any, str], list[Rule]] = {}
 
@@ -157,18 +163,22 @@ class Table:
         self.builtins = BUILTIN_CHAINS[name]
         self.chains: dict[str, Chain] = {c: Chain(c, True) for c in self.builtins}
         self.exists = False
+        self.initialized = False
         self.on_chain_created: Callable[[Chain], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def materialize(self, chain: str | None = None) -> None:
         """A write reached the kernel: the table exists, and so does `chain` if built-in."""
-        if not self.exists:
-            self.exists = True
+        self.exists = True
+        if not self.initialized:
+            self.initialized = True
             init = TABLE_INIT.get(self.name) if self.nf.family == "ipv4" else None
             if init is not None:
                 init(self.nf, self)
         if chain is not None:
             ch = self.chains.get(chain)
+            if ch is not None:
+                ch.present = True
             if ch is not None and not ch.created:
                 ch.created = True
                 if self.on_chain_created is not None:
@@ -181,6 +191,23 @@ class Table:
             for c in self.chains.values():
                 c.changed()
         self.nf.changed()
+
+    def delete_builtin(self, ch: Chain) -> None:
+        """The chain leaves the kernel: it is listed as `ACCEPT [0:0]` and counts nothing
+        (it stays on its hook, where an empty ACCEPT chain without counters changes nothing)."""
+        ch.present = ch.counted = False
+        ch.policy = "ACCEPT"
+        ch.pcnt = ch.bcnt = 0
+        ch.rules.clear()
+
+    def delete(self) -> None:
+        """The table leaves the kernel (iptables-restore deletes it before loading a block)."""
+        for name in [c.name for c in self.chains.values() if not c.builtin]:
+            del self.chains[name]
+        for ch in self.chains.values():
+            self.delete_builtin(ch)
+        self.exists = False
+        self.changed()
 
     def user_chains(self) -> list[Chain]:
         return sorted((c for c in self.chains.values() if not c.builtin), key=lambda c: c.name)

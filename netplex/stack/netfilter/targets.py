@@ -153,6 +153,7 @@ class RejectTarget(Target):
 
 
 # -- LOG --------------------------------------------------------------------------------------
+LOG_PREFIX_SHOWN = 29
 LOG_LEVELS = {"emerg": 0, "panic": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warning": 4, "warn": -1,
               "notice": 5, "info": 6, "debug": 7}
 LEVEL_NAMES = ("emerg", "alert", "crit", "error", "warning", "notice", "info", "debug")
@@ -184,8 +185,10 @@ class LogTarget(Target):
             t.level = v
         if "log-prefix" in got:
             p = got["log-prefix"].arg
-            if len(p) > 29:
-                raise XtError("Maximum prefix length 29 for --log-prefix")
+            # iptables-nft passes any length to nf_tables' log expression; reading the rule back
+            # into xt_LOG's 30-byte prefix keeps 29 characters (what -S and iptables-save show)
+            if not p:
+                raise XtError("Argument must have a minimum length of 1 characters\n")
             if "\n" in p:
                 raise XtError("Newlines not allowed in --log-prefix")
             t.prefix = p
@@ -198,7 +201,7 @@ class LogTarget(Target):
     def save(self) -> str:
         out = []
         if self.prefix:
-            out.append("--log-prefix " + quote(self.prefix))
+            out.append("--log-prefix " + quote(self.prefix[:LOG_PREFIX_SHOWN]))
         if self.level != 4:
             out.append(f"--log-level {self.level}")
         for name, bit in (("log-tcp-sequence", LOG_TCPSEQ), ("log-tcp-options", LOG_TCPOPT),
@@ -217,7 +220,7 @@ class LogTarget(Target):
                 if self.flags & bit:
                     s += " " + name
         if self.prefix:
-            s += f' prefix "{self.prefix}"'
+            s += f' prefix "{self.prefix[:LOG_PREFIX_SHOWN]}"'
         return s
 
     def target(self, ctx: PacketCtx) -> int:
