@@ -15,6 +15,7 @@ LOG writes) with `[    T.TTTTTT] ` timestamps from the same clock.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import netplex.stack.netfilter  # noqa: F401  (registers the extensions)
@@ -132,6 +133,7 @@ class Cmd:
         self.pcnt = self.bcnt = 0
         self.family = 4           # 6: ip6tables (rules stored and printed; no IPv6 data path)
         self.table_given = False  # -t seen (iptables-restore refuses it)
+        self.wait = self.wait_interval = False
 
 
 def extensions(family: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -201,7 +203,12 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
     def core_option(ch: str, val: str | None, tok: str) -> None:
         nonlocal invert, i
         if invert and ch not in INVERTIBLE:
-            raise err(f"cannot have ! before -{ch}")
+            if ch in COMMANDS:
+                raise err("unexpected '!' flag")
+            if ch == "m":
+                raise err("unexpected ! flag before --match")
+            if ch != "t":
+                raise err(f"cannot have ! before -{ch}")
         if ch in COMMANDS:
             add_command(ch)
             if ch in "ACDIRNEP":
@@ -263,10 +270,14 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
             c.linenumbers = True
             return
         if ch in "w":
+            c.wait = True
             if val is None:
                 optional_word()
             return
-        if ch in "WM46":
+        if ch == "W":
+            c.wait_interval = True
+            return
+        if ch in "M46":
             return
         if ch == "m":
             name = val or ""
@@ -423,9 +434,13 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
             continue
         raise XtError(f"Bad argument `{a}'\n", 2, raw=True)
     if invert:
-        raise err("no command specified" if not c.cmd else "multiple consecutive ! not allowed")
+        raise err("no command specified" if not c.cmd else "nothing appropriate following !")
     if not c.cmd:
         raise err("no command specified")
+    if c.wait_interval and not c.wait:
+        prog = "ip6tables" if family == 6 else "iptables"
+        raise XtError(f"Ignoring deprecated --wait-interval option.\n{prog} {VERSION}: "
+                      "--wait-interval only makes sense with --wait\n\n", 2, raw=True)
     return c
 
 
@@ -508,11 +523,28 @@ def build_rule(c: Cmd, table: Table) -> Rule:
     if r.tkind in (T_JUMP, T_GOTO):
         if jump == "QUEUE" or jump not in table.chains:
             raise err(f"Chain '{jump}' does not exist")
-        if table.chains[jump].builtin:
-            raise err(f"Chain '{jump}' does not exist")  # cannot jump to a built-in chain
     r.pcnt, r.bcnt = c.pcnt, c.bcnt
     r.finish()
     return r
+
+
+def address_variants(c: Cmd) -> list[Cmd]:
+    """The command once per pair of a comma-separated -s and -d list (itself when neither is a list)."""
+    srcs = c.opts["s"][1].split(",") if "s" in c.opts else [None]
+    dsts = c.opts["d"][1].split(",") if "d" in c.opts else [None]
+    if len(srcs) == 1 and len(dsts) == 1:
+        return [c]
+    out = []
+    for sa in srcs:
+        for da in dsts:
+            v = copy.copy(c)
+            v.opts = dict(c.opts)
+            if sa is not None:
+                v.opts["s"] = (c.opts["s"][0], sa)
+            if da is not None:
+                v.opts["d"] = (c.opts["d"][0], da)
+            out.append(v)
+    return out
 
 
 def check_target_allowed(r: Rule, table: Table, chain: str, what: str) -> None:
@@ -702,42 +734,53 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         raise err(f"Illegal option `-{k}' with this command")
     chains = table.chains
     if cmd in "ACDIR":
-        if c.chain not in chains:
+        ch = chains.get(c.chain)
+        by_number = cmd == "R" or (cmd == "D" and c.rulenum and not c.opts and not c.exts)
+        if ch is None or (by_number and not ch.present):
+            if cmd in "DC" and not by_number:
+                build_rule(c, table)     # the rule's own errors come first
+                raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
             raise kerr("iptables: No chain/target/match by that name.")
-        ch = chains[c.chain]
         if cmd == "D" and c.rulenum and not c.opts and not c.exts:
             if c.rulenum > len(ch.rules):
                 raise kerr("iptables: Index of deletion too big.")
             del ch.rules[c.rulenum - 1]
             table.changed(ch)
             return ""
-        r = build_rule(c, table)
+        # -s/-d take comma-separated lists: one rule per (source, destination) pair, as
+        # xtables' generic_opt_check/add_entry make them
+        rules = [build_rule(v, table) for v in address_variants(c)]
         what = {"A": "RULE_APPEND", "I": "RULE_INSERT", "R": "RULE_REPLACE", "C": "RULE_CHECK",
                 "D": "RULE_DELETE"}[cmd]
         if cmd in "AIR":
-            check_target_allowed(r, table, c.chain, what)
+            for r in rules:
+                check_target_allowed(r, table, c.chain, what)
+                if r.tkind in (T_JUMP, T_GOTO) and chains[r.tname].builtin:
+                    # nf_tables refuses a jump to a base chain; one that does not exist yet is missing
+                    present = chains[r.tname].present or r.tname == c.chain
+                    why = "Operation not supported" if present else "No such file or directory"
+                    raise XtError(f" {what} failed ({why}): rule in chain {c.chain}", 4)
         if cmd == "A":
             table.materialize(c.chain)
-            ch.rules.append(r)
+            ch.rules.extend(rules)
         elif cmd == "I":
             pos = c.rulenum or 1
             if pos > len(ch.rules) + 1:
                 raise kerr("iptables: Index of insertion too big.")
             table.materialize(c.chain)
-            ch.rules.insert(pos - 1, r)
+            ch.rules[pos - 1:pos - 1] = rules
         elif cmd == "R":
             if c.rulenum > len(ch.rules):
                 raise kerr("iptables: Index of replacement too big.")
-            ch.rules[c.rulenum - 1] = r
-        elif cmd == "D":
-            k = find_rule(ch, r)
-            if k < 0:
+            ch.rules[c.rulenum - 1] = rules[0]
+        elif cmd in "DC":
+            found = [find_rule(ch, r) for r in rules]
+            if min(found) < 0:
                 raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
-            del ch.rules[k]
-        elif cmd == "C":
-            if find_rule(ch, r) < 0:
-                raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
-            return ""
+            if cmd == "C":
+                return ""
+            for r in rules:
+                del ch.rules[find_rule(ch, r)]
         table.changed(ch)
         return ""
     if cmd == "N":
@@ -857,13 +900,13 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
             out = "".join(x + "\n" for x in lines)
         if c.cmd2 == "Z":
             if not table.exists:
-                raise ListedError(f" CHAIN_ZERO failed (No such file or directory): chain {table.builtins[0]}", out)
+                raise _ListedError(f" CHAIN_ZERO failed (No such file or directory): chain {table.builtins[0]}", out)
             zero(table, c)
         return out
     raise err("no command specified")
 
 
-class ListedError(XtError):
+class _ListedError(XtError):
     """-L -Z on a table that does not exist: the listing is printed, then zeroing fails."""
 
     def __init__(self, msg: str, output: str) -> None:
@@ -911,7 +954,7 @@ def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "f
         c = parse_args(argv, table, family)
         out = execute(ns, c, prog)
     except XtError as e:
-        return Result(e.status, e.output if isinstance(e, ListedError) else "", format_error(e, prog))
+        return Result(e.status, e.output if isinstance(e, _ListedError) else "", format_error(e, prog))
     return Result(0, out, "")
 
 

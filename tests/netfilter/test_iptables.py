@@ -73,7 +73,8 @@ def test_inversions_and_normalisation(node) -> None:
     ("iptables -A INPUT -o eth0 -j ACCEPT", 2, "iptables v1.8.9 (nf_tables): Can't use -o with INPUT\n\n" + HINT),
     ("iptables -A FOO -j ACCEPT", 1, "iptables: No chain/target/match by that name.\n"),
     ("iptables -A INPUT -j FOO", 2, "iptables v1.8.9 (nf_tables): Chain 'FOO' does not exist\n" + HINT),
-    ("iptables -D INPUT 5", 1, "iptables: Index of deletion too big.\n"),
+    ("iptables -D INPUT 5", 1, "iptables: No chain/target/match by that name.\n"),  # INPUT does not exist yet
+    ("iptables -P INPUT ACCEPT; iptables -D INPUT 5", 1, "iptables: Index of deletion too big.\n"),
     ("iptables -D INPUT -p udp -j DROP", 1, "iptables: Bad rule (does a matching rule exist in that chain?).\n"),
     ("iptables -X INPUT", 1, "iptables: No chain/target/match by that name.\n"),  # INPUT does not exist yet
     ("iptables -N INPUT", 1, "iptables: Chain already exists.\n"),
@@ -88,7 +89,8 @@ def test_inversions_and_normalisation(node) -> None:
     ("iptables -A INPUT --foo", 2, 'iptables v1.8.9 (nf_tables): unknown option "--foo"\n' + HINT),
     ("iptables -A", 2, 'iptables v1.8.9 (nf_tables): option "-A" requires an argument\n' + HINT),
     ("iptables -I INPUT 9 -j ACCEPT", 1, "iptables: Index of insertion too big.\n"),
-    ("iptables -R INPUT 9 -j ACCEPT", 1, "iptables: Index of replacement too big.\n"),
+    ("iptables -R INPUT 9 -j ACCEPT", 1, "iptables: No chain/target/match by that name.\n"),
+    ("iptables -P INPUT ACCEPT; iptables -R INPUT 9 -j ACCEPT", 1, "iptables: Index of replacement too big.\n"),
     ("iptables -L nope", 1,
      "iptables v1.8.9 (nf_tables): chain `nope' in table `filter' is incompatible, use 'nft' tool.\n"),
     ("iptables -t bogus -L", 3,

@@ -147,6 +147,6 @@ def parse_addr_mask(s: str) -> tuple[int, int]:
     addr, slash, mask = s.partition("/")
     m = parse_mask(mask) if slash else 0xFFFFFFFF
     if addr == "":
-        raise XtError(f"host/network `{s}' not found")
+        raise XtError(f"host/network `{addr}' not found")
     a = parse_host(addr)
     return a & m, m
