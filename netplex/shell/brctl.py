@@ -152,7 +152,7 @@ def brctl(ctx: Context, argv: list[str]) -> Result:
         for e in sorted(br.fdb.values(), key=lambda e: e.mac):
             if e.port is None:
                 continue
-            if not e.is_static and now - e.updated > br.ageing_ns:
+            if not e.is_static and now - e.updated > br.hold_time():
                 continue
             age = 0 if e.is_static else (now - e.updated) // 10_000_000
             rows.append(f"{e.port.port_no:3d}\t{bytes_to_mac(e.mac)}\t{'yes' if e.is_local else 'no'}\t\t{_timer(age)}\n")

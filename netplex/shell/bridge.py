@@ -83,7 +83,7 @@ def _fdb_state(br: Bridge, e: FdbEntry) -> str:
         return "permanent"
     if e.is_static:
         return "static"
-    if br.ns.sched.now - e.updated > br.ageing_ns:
+    if br.ns.sched.now - e.updated > br.hold_time():
         return "stale"
     return ""
 
@@ -139,7 +139,7 @@ def _bridge_entries(br: Bridge, port: Any, devtxt: str) -> list[str]:
     for e in reversed(list(br.fdb.values())):
         if e.port is not port:
             continue
-        if not e.is_static and br.ns.sched.now - e.updated > br.ageing_ns:
+        if not e.is_static and br.ns.sched.now - e.updated > br.hold_time():
             continue  # the gc timer would have removed it
         vlan = f"vlan {e.vlan} " if e.vlan else ""
         out.append(f"{bytes_to_mac(e.mac)} {devtxt}{vlan}master {br.name} {_fdb_state(br, e)}")

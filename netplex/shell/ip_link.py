@@ -304,7 +304,7 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     if req.mtu is not None:
         if req.mtu < dev.min_mtu:
             raise IpError("Error: mtu less than device minimum.", 2)
-        if req.mtu > dev.max_mtu:
+        if dev.max_mtu > 0 and req.mtu > dev.max_mtu:   # dev_validate_mtu: 0 is no maximum
             raise IpError("Error: mtu greater than device maximum.", 2)
     if req.newname is not None and req.newname != dev.name:
         if req.newname in ns.devices:

@@ -4,12 +4,21 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip, prefix_to_mask
-from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, matches, need_arg,
-                                       parse_prefix)
 from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.iproute_fmt import IpError, duparg2, ifname_or_error, invarg, matches, need_arg, parse_prefix
 from netplex.shell.result import Result
-from netplex.stack.neigh import (NUD_DELAY, NUD_FAILED, NUD_INCOMPLETE, NUD_NAMES, NUD_NOARP, NUD_NONE,
-                                 NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE, NUD_STALE)
+from netplex.stack.neigh import (
+    NUD_DELAY,
+    NUD_FAILED,
+    NUD_INCOMPLETE,
+    NUD_NAMES,
+    NUD_NOARP,
+    NUD_NONE,
+    NUD_PERMANENT,
+    NUD_PROBE,
+    NUD_REACHABLE,
+    NUD_STALE,
+)
 
 __all__ = ["do_ipneigh"]
 
@@ -70,20 +79,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         raise IpError("Error: No link layer address given.", 2)
     if n is None:
         n = table.create(dev, dst)
-    now = ns.sched.now
-    if lladdr is not None:
-        n.lladdr = lladdr
-    n.state = state
-    n.updated = now
-    n.timer_gen += 1
-    if state == NUD_REACHABLE:
-        n.confirmed = now
-        n.reachable_ns = table.random_reachable()
-    if n.queue and n.lladdr is not None and state & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE):
-        queue, n.queue, n.queue_bytes = n.queue, [], 0
-        for frame, _ in queue:
-            frame.dst = n.lladdr
-            dev.xmit(frame)
+    table.admin_update(n, lladdr, state)
     ns.config_changed()
     return Result(0)
 

@@ -11,8 +11,8 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, ip_to_int
-from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
-from netplex.stack.device import Veth
+from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, Veth
+from netplex.stack.stp import CS_NS, HZ
 
 __all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix", "parse_inet_addr", "parse_u32",
            "link_name", "link_flags", "operstate", "link_header", "link_lines", "stats_lines",
@@ -237,6 +237,9 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
                 extra = bridge_slave_line(port) + extra[cut:]
         if extra:
             lines.append(extra)
+        elif dev.kind == "loopback":   # no IFLA_LINKINFO: the common tail goes on the link/ line
+            lines[1] += ("addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
+                         "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
     if dev.alias:
         lines.append(f"    alias {dev.alias}")
     if stats:
@@ -277,6 +280,56 @@ def bridge_id(br: Any) -> str:
     return f"{br.priority:04x}." + mac.hex()
 
 
+def _xhex(v: int) -> str:
+    """iproute2's print_0xhex ("%#llx"): 0 prints as `0`, 8 as `0x8`."""
+    return f"{v:#x}" if v else "0"
+
+
+def _clock_t(ns: int) -> int:
+    """jiffies_to_clock_t(ns_to_jiffies): what IFLA_BR_* timers report, in centiseconds."""
+    return (ns * HZ // 1_000_000_000) * 100 // HZ
+
+
+def bridge_details(br: Any) -> str:
+    """br_fill_info + iplink_bridge.c's print_opt: every IFLA_BR_* attribute this kernel
+    (no CONFIG_BRIDGE_VLAN_FILTERING: no vlan_protocol/vlan_default_pvid/vlan_stats_*) reports,
+    in iproute2's order; the operational STP values (the root's timers) as the kernel keeps them."""
+    from netplex.shell.brctl import _stp_view
+
+    v = _stp_view(br)
+    hello_t, tcn_t, tc_t = v["timers"]
+
+    def bid(b: bytes) -> str:
+        return b[:2].hex() + "." + ":".join(f"{x:x}" for x in b[2:])
+
+    m = br.mcast
+    querier = m.querier if m is not None else 0
+    router = m.router if m is not None else 1
+    q_int = m.query_interval if m is not None else 125 * 1_000_000_000
+    qr_int = m.query_response_interval if m is not None else 10 * 1_000_000_000
+    querier_int = m.querier_interval if m is not None else 255 * 1_000_000_000
+    sq_int = m.startup_query_interval if m is not None else 125 * 1_000_000_000 // 4
+    sq_cnt = m.startup_query_count if m is not None else 2
+    lm_cnt = m.last_member_count if m is not None else 2
+    memb_int = m.membership_interval if m is not None else 260 * 1_000_000_000
+    return (f"    bridge forward_delay {v['fd'] // CS_NS} hello_time {v['hello'] // CS_NS} max_age {v['max_age'] // CS_NS} "
+            f"ageing_time {br.ageing_ns // 10_000_000} stp_state {br.stp_state} priority {br.priority} "
+            f"vlan_filtering {br.vlan_filtering} bridge_id {bid(v['bridge_id'])} designated_root {bid(v['root'])} "
+            f"root_port {v['root_port']} root_path_cost {v['cost']} topology_change {int(v['tc'])} "
+            f"topology_change_detected {int(v['tcd'])} hello_timer {hello_t / 100:7.2f} tcn_timer {tcn_t / 100:7.2f} "
+            f"topology_change_timer {tc_t / 100:7.2f} gc_timer {0:7.2f} group_fwd_mask {_xhex(br.group_fwd_mask)} "
+            f"group_address 01:80:c2:00:00:00 mcast_snooping {br.mcast_snooping} no_linklocal_learn 0 "
+            f"mcast_vlan_snooping 0 mcast_router {router} mcast_query_use_ifaddr 0 mcast_querier {querier} "
+            f"mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count {lm_cnt} "
+            f"mcast_startup_query_count {sq_cnt} mcast_last_member_interval 100 "
+            f"mcast_membership_interval {_clock_t(memb_int)} mcast_querier_interval {_clock_t(querier_int)} "
+            f"mcast_query_interval {_clock_t(q_int)} mcast_query_response_interval {_clock_t(qr_int)} "
+            f"mcast_startup_query_interval {_clock_t(sq_int)} mcast_stats_enabled 0 mcast_igmp_version 2 "
+            "mcast_mld_version 1 nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 "
+            "addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
+            "tso_max_size 65536 tso_max_segs 65535 gro_max_size 65536 ")
+
+
 def details_line(dev: Any) -> str:
     """The `ip -d link` kind line (the attributes netplex models)."""
     kind = dev.kind
@@ -284,13 +337,7 @@ def details_line(dev: Any) -> str:
         return ("    veth addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
                 "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
     if kind == "bridge":
-        bid = f"{dev.priority:04x}." + ":".join(f"{b:x}" for b in (dev.mac if (dev.had_ports or dev.mac_set_by_user)
-                                                                    else b"\x00" * 6))
-        return (f"    bridge forward_delay {dev.forward_delay} hello_time {dev.hello_time} max_age {dev.max_age} "
-                f"ageing_time {dev.ageing_ns // 10_000_000} stp_state {dev.stp_state} priority {dev.priority} "
-                f"vlan_filtering {dev.vlan_filtering} bridge_id {bid} designated_root {bid} "
-                f"group_fwd_mask {dev.group_fwd_mask} addrgenmode eui64 numtxqueues 1 numrxqueues 1 "
-                f"gso_max_size 65536 gso_max_segs 65535 ")
+        return bridge_details(dev)
     text = getattr(dev, "details_text", None)   # vlan, vxlan, gre, gretap
     if text is not None:
         lower = getattr(dev, "lower", None)   # a stacked device takes its lower device's TSO limit

@@ -112,6 +112,12 @@ def _device_file(dev: Any, rest: list[str]) -> str | None:
         if not dev.up:
             raise FileReadError("Invalid argument")
         return "1" if dev.has_carrier() else "0"
+    if f in ("dormant", "testing"):   # dormant_show/testing_show: only a running device answers
+        if not dev.up:
+            raise FileReadError("Invalid argument")
+        return "0"
+    if f in _CONST_FILES:
+        return _CONST_FILES[f]
     if f == "ifindex":
         return str(dev.ifindex)
     if f == "iflink":
@@ -180,8 +186,11 @@ def _brport_file(port: Any, rest: list[str]) -> str | None:
     return None if f not in values else str(values[f])
 
 
-_DEV_FILES = ("addr_assign_type", "addr_len", "address", "broadcast", "carrier", "flags", "ifalias", "ifindex",
-              "iflink", "mtu", "operstate", "statistics", "tx_queue_len", "type")
+# net-sysfs.c files whose value netplex never changes (no link_mode / dev_id / group setter)
+_CONST_FILES = {"link_mode": "0", "dev_id": "0x0", "dev_port": "0", "netdev_group": "0", "proto_down": "0"}
+_DEV_FILES = tuple(sorted(("addr_assign_type", "addr_len", "address", "broadcast", "carrier", "dormant", "flags",
+                           "ifalias", "ifindex", "iflink", "mtu", "operstate", "statistics", "testing",
+                           "tx_queue_len", "type", *_CONST_FILES)))
 # /proc/sys folders whose entries are device names (which may hold dots: eth0.100)
 _PER_DEVICE = ("net.ipv4.conf", "net.ipv6.conf", "net.ipv4.neigh", "net.ipv6.neigh")
 

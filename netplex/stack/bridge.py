@@ -447,6 +447,14 @@ class Bridge(NetDevice):
         if self.stp is not None:
             self.stp.set_timer_values()
 
+    def hold_time(self) -> int:
+        """br_fdb.c hold_time(): a learned entry lives one forward delay during a topology
+        change, the ageing time otherwise (ns)."""
+        stp = self.stp
+        if stp is not None and stp.enabled and stp.topology_change:
+            return stp.forward_delay
+        return self.ageing_ns
+
     def set_ageing_time(self, centisecs: int) -> None:
         """br_set_ageing_time: FDB entries age out after this long (clock_t centiseconds)."""
         self.ageing_ns = centisecs * 10_000_000
@@ -591,7 +599,7 @@ class Bridge(NetDevice):
             e = fdb.get(mac)
             if e is not None and not e.is_local:
                 e = None
-        if e is not None and not e.is_static and self.ns.sched.now - e.updated > self.ageing_ns:
+        if e is not None and not e.is_static and self.ns.sched.now - e.updated > self.hold_time():
             del fdb[fdb_key(e.mac, e.vlan)]
             return None
         return e

@@ -114,6 +114,7 @@ class NetDevice:
         self.addr_assign_random = True
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False
+        self.carrier_seen = False        # the carrier the last NETDEV_CHANGE reported (linkwatch)
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
     def lower_dev(self) -> NetDevice | None:
@@ -450,6 +451,7 @@ class Loopback(NetDevice):
 
     def __init__(self, ns: Namespace) -> None:
         super().__init__(ns, "lo", b"\x00" * 6, mtu=65536)
+        self.min_mtu = self.max_mtu = 0   # loopback_setup sets neither: no limit (dev_validate_mtu)
 
     def operstate(self) -> str:
         return "UNKNOWN" if self.up else "DOWN"

@@ -103,8 +103,10 @@ class NeighTable:
         return base // 2 + self.ns.world.rng.randrange(base)
 
     def create(self, dev: NetDevice, ip: int) -> Neighbour:
+        """___neigh_create: a new entry was last confirmed two base reachable times ago."""
         n = Neighbour(dev, ip)
         n.updated = self.ns.sched.now
+        n.confirmed = n.updated - 2 * self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
         self.entries[(dev.ifindex, ip)] = n
         return n
 
@@ -257,14 +259,44 @@ class NeighTable:
                 frame.dst = lladdr
                 dev.xmit(frame)
 
+    def admin_update(self, n: Neighbour, lladdr: bytes | None, state: int) -> None:
+        """__neigh_update from `ip neigh add/change/replace` (NEIGH_UPDATE_F_ADMIN): the new
+        state's timer starts now (neigh_add_timer(jiffies)): DELAY is judged at once (PROBE
+        unless confirmed within delay_first_probe_time), PROBE sends its first unicast probe."""
+        now = self.ns.sched.now
+        if lladdr is not None:
+            n.lladdr = lladdr
+        old = n.state
+        n.state = state
+        n.updated = now
+        n.timer_gen += 1
+        if state == NUD_REACHABLE:
+            n.confirmed = now
+            n.reachable_ns = self.random_reachable()
+        if state != old and state == NUD_PROBE:
+            n.probes = 0
+        if state == NUD_DELAY:
+            self.ns.sched.after(0, self._delay_timer, n, n.timer_gen)
+        elif state == NUD_PROBE:
+            self.ns.sched.after(0, self._probe_timer, n, n.timer_gen)
+        if n.queue and n.lladdr is not None and state & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE):
+            queue, n.queue, n.queue_bytes = n.queue, [], 0
+            for frame, _ in queue:
+                frame.dst = n.lladdr
+                n.dev.xmit(frame)
+        self.ns.config_changed()
+
     def confirm(self, dev: NetDevice, ip: int) -> None:
         """neigh_confirm (dst_confirm_neigh): upper layers saw forward progress."""
         n = self.entries.get((dev.ifindex, ip))
         if n is not None and n.state & NUD_VALID and not n.state & (NUD_PERMANENT | NUD_NOARP):
             n.confirmed = self.ns.sched.now
 
-    def flush_dev(self, dev: NetDevice) -> None:
-        for key in [k for k, n in self.entries.items() if n.dev is dev and not n.state & NUD_PERMANENT]:
+    def flush_dev(self, dev: NetDevice, skip_perm: bool = False) -> None:
+        """neigh_flush_dev: every entry of the device (neigh_ifdown: device down or gone, its last
+        address deleted; neigh_changeaddr: a new MAC), or all but the permanent ones
+        (neigh_carrier_down: carrier lost, with arp_evict_nocarrier)."""
+        for key in [k for k, n in self.entries.items() if n.dev is dev and not (skip_perm and n.state & NUD_PERMANENT)]:
             n = self.entries.pop(key)
             n.timer_gen += 1
             n.queue = []

@@ -384,7 +384,7 @@ class Namespace(Ipv4Path, ArpMixin):
     def set_mtu(self, dev: NetDevice, mtu: int) -> None:
         if mtu < dev.min_mtu:
             raise NetplexError("Error: mtu less than device minimum.", errno.EINVAL)
-        if mtu > dev.max_mtu:
+        if dev.max_mtu > 0 and mtu > dev.max_mtu:   # dev_validate_mtu: 0 is no maximum
             raise NetplexError("Error: mtu greater than device maximum.", errno.EINVAL)
         dev.ndo_change_mtu(mtu)
         if dev.master is not None:
@@ -403,6 +403,7 @@ class Namespace(Ipv4Path, ArpMixin):
             if port is not None:
                 port.bridge.port_mac_changed(port, old)
         dev.addr_assign_random = False
+        self.neigh.flush_dev(dev)   # arp_netdev_event(NETDEV_CHANGEADDR): neigh_changeaddr
         self.config_changed()
 
     def set_master(self, dev: NetDevice, master: NetDevice | None) -> None:
@@ -435,6 +436,11 @@ class Namespace(Ipv4Path, ArpMixin):
         if self.has_uppers:
             for upper in [d for d in self.devices.values() if d.lower_dev() is dev]:
                 self.device_state_changed(upper)
+        carrier = dev.up and dev.has_carrier()
+        if dev.up and dev.carrier_seen and not carrier \
+                and self.sysctl.values.get(f"net.ipv4.conf.{dev.name}.arp_evict_nocarrier") == "1":
+            self.neigh.flush_dev(dev, skip_perm=True)   # arp_netdev_event(NETDEV_CHANGE): neigh_carrier_down
+        dev.carrier_seen = carrier
         if dev.up:
             dev.was_up = True
             if dev is self.lo and not any(a.addr == 0x7F000001 for a in self.addrs[dev.ifindex]):
@@ -500,18 +506,20 @@ class Namespace(Ipv4Path, ArpMixin):
         for v in victims:
             lst.remove(v)
             self._fib_del_ifaddr(v)
-        if not lst:
-            # fib_inetaddr_event: the last address went, so IP is disabled on the
-            # device — every route through it goes, gateway routes included
-            self.fib.flush_dev(ifa.dev)
-        else:
-            # fib_sync_down_addr: routes preferring the deleted source address go
-            gone = {v.addr for v in victims}
-            for t in self.fib.tables.values():
-                for r in t.routes():
-                    if r.src in gone and r.type != "local":
-                        t.remove(r)
         self.local_addrs = {a.addr for addrs in self.addrs.values() for a in addrs}
+        # fib_sync_down_addr: routes preferring a source address no device has any more go,
+        # whatever their device
+        gone = {v.addr for v in victims} - self.local_addrs
+        for t in self.fib.tables.values():
+            for r in t.routes():
+                if r.src in gone and r.type != "local":
+                    t.remove(r)
+        if not lst:
+            # fib_inetaddr_event: the last address went, so IP is disabled on the device
+            # (fib_disable_ip) — every route through it goes, gateway routes included, and
+            # arp_ifdown flushes its neighbours, permanent ones too
+            self.fib.flush_dev(ifa.dev)
+            self.neigh.flush_dev(ifa.dev)
         self.config_changed()
 
     def _fib_add_ifaddr(self, ifa: IfAddr) -> None:

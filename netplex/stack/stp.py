@@ -364,13 +364,14 @@ class Stp:
                 self.make_blocking(p)
 
     def set_topology_change(self, val: bool) -> None:
-        """__br_set_topology_change: while a change lasts, learned entries expire after one
-        forward delay (hold_time(), what has_expired applies)."""
+        """__br_set_topology_change: while a change lasts the bridge's ageing time is twice the
+        forward delay (what `brctl showstp` and `ip -d link` show); learned entries expire after
+        one forward delay (Bridge.hold_time, what has_expired applies)."""
         br = self.br
         if self.enabled and self.topology_change != val:
             if val:
                 self.saved_ageing_ns = br.ageing_ns
-                br.ageing_ns = self.forward_delay
+                br.ageing_ns = 2 * self.forward_delay
             elif self.saved_ageing_ns is not None:
                 br.ageing_ns = self.saved_ageing_ns
                 self.saved_ageing_ns = None

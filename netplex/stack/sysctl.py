@@ -63,6 +63,7 @@ CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "arp_announce": ("0", 0, 2),
     "arp_accept": ("0", 0, 2),
     "arp_filter": ("0", 0, 1),
+    "arp_evict_nocarrier": ("1", 0, 1),
     "route_localnet": ("0", 0, 1),
     "log_martians": ("0", 0, 1),
     "disable_policy": ("0", 0, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit
+from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, next_arg
 from netplex.stack.qdisc import FifoOpts
 from netplex.units import get_size, sprint_size
 
@@ -20,7 +20,7 @@ def parse_fifo(kind: str) -> Callable[[list[str]], FifoOpts]:
         while i < len(opts):
             if opts[i] == "limit":
                 i += 1
-                v = get_size(opts[i]) if i < len(opts) else None
+                v = get_size(next_arg(opts, i))
                 if v is None:
                     raise TcExit(1, f"Illegal \"limit\"\n{_explain_fifo(kind)}")
                 limit = v

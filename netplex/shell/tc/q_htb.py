@@ -10,6 +10,7 @@ from netplex.shell.tc.tc_util import (
     get_linklayer,
     get_u32,
     matches,
+    next_arg,
     print_linklayer,
     psched_adjust,
 )
@@ -56,6 +57,8 @@ def parse_htb(opts: list[str]) -> HtbOpts:
     i = 0
     while i < len(opts):
         a = opts[i]
+        if any(matches(a, k) for k in ("r2q", "default", "debug", "direct_qlen")):
+            next_arg(opts, i + 1)   # NEXT_ARG()
         val = opts[i + 1] if i + 1 < len(opts) else ""
         if matches(a, "r2q"):
             p.r2q = _htb_value("r2q", get_u32(val, 10))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, get_u32
+from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, get_u32, next_arg
 from netplex.stack.qdisc import PrioOpts
 
 
@@ -24,7 +24,7 @@ def parse_prio(opts: list[str]) -> PrioOpts:
         a = opts[i]
         if a == "bands":
             i += 1
-            v = get_u32(opts[i], 10) if i < len(opts) else None
+            v = get_u32(next_arg(opts, i), 10)
             if v is None:
                 raise TcExit(1, "Illegal \"bands\"\n")
             bands = v

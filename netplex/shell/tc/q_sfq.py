@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, fmt_g, get_u32
+from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, fmt_g, get_u32, next_arg
 from netplex.stack.qdisc import SfqOpts
 from netplex.units import get_size, sprint_size
 
@@ -24,6 +24,7 @@ def parse_sfq(opts: list[str]) -> SfqOpts:
         val = opts[i + 1] if i + 1 < len(opts) else ""
         if a in ("quantum", "perturb", "limit", "divisor", "flows", "depth", "redflowlimit", "min", "max",
                  "avpkt", "burst", "probability"):
+            next_arg(opts, i + 1)
             if a == "probability":
                 try:
                     red[a] = float(val)

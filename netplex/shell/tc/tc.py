@@ -59,7 +59,7 @@ def tc(ctx: Context, argv: list[str]) -> Result:
                 # tc_action_modify/gd return -1 on a kernel error: exit status 255
                 raise TcExit(255 if e.status == 2 else e.status, e.msg) from None
         elif matches(obj, "help"):
-            return Result(0, USAGE)
+            return Result(0, "", USAGE)   # usage() prints to stderr
         else:
             return Result(1, "", f'Object "{obj}" is unknown, try "tc help".\n')
     except TcExit as e:

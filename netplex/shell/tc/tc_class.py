@@ -14,6 +14,7 @@ from netplex.shell.tc.tc_util import (
     get_tc_classid,
     invarg,
     matches,
+    next_arg,
     sprint_classid,
 )
 from netplex.stack.qdisc import TC_H_ROOT, all_qdiscs, api
@@ -29,6 +30,8 @@ def tc_class(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         return class_show(ns, rest, o, out)
     if cmd in ("add", "change", "replace", "delete"):
         return class_modify(ns, rest, cmd)
+    if matches(args[0], "help"):
+        raise TcExit(0, USAGE)   # usage() on stderr, exit 0
     raise TcExit(255, f'Command "{args[0]}" is unknown, try "tc class help".\n')
 
 
@@ -42,11 +45,13 @@ def class_modify(ns: Any, args: list[str], cmd: str) -> None:
         a = args[i]
         if a == "dev":
             i += 1
+            next_arg(args, i)
             if devname:
                 raise duparg("dev", args[i])
             devname = args[i]
         elif a == "classid":
             i += 1
+            next_arg(args, i)
             if classid is not None:
                 raise duparg("classid", args[i])
             c = get_tc_classid(args[i])
@@ -61,6 +66,7 @@ def class_modify(ns: Any, args: list[str], cmd: str) -> None:
             parent = TC_H_ROOT
         elif a == "parent":
             i += 1
+            next_arg(args, i)
             if parent is not None:
                 raise duparg("parent", args[i])
             p = get_tc_classid(args[i])
@@ -126,12 +132,15 @@ def class_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         a = args[i]
         if a == "dev":
             i += 1
+            next_arg(args, i)
             devname = args[i]
         elif a == "parent":
             i += 1
+            next_arg(args, i)
             parent = get_tc_classid(args[i])
         elif a == "classid":
             i += 1
+            next_arg(args, i)
             classid = get_tc_classid(args[i])
         elif a == "root":
             parent = TC_H_ROOT
@@ -148,3 +157,14 @@ def class_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
                         (getattr(cl, "parent", None) and cl.parent.classid) or q.handle) != parent:
                     continue
                 out.append(class_line(dev, q, cl, o, not devname))
+
+
+USAGE = """Usage: tc class [ add | del | change | replace | show ] dev STRING
+       [ classid CLASSID ] [ root | parent CLASSID ]
+       [ [ QDISC_KIND ] [ help | OPTIONS ] ]
+
+       tc class show [ dev STRING ] [ root | parent CLASSID ]
+Where:
+QDISC_KIND := { prio | cbq | etc. }
+OPTIONS := ... try tc class add <desired QDISC_KIND> help
+"""

@@ -47,6 +47,8 @@ def tc_filter(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         return filter_show(ns, rest, o, out, get=True)
     if cmd in ("add", "change", "replace", "delete"):
         return filter_modify(ns, rest, cmd)
+    if matches(args[0], "help"):
+        raise TcExit(0, USAGE)   # usage() on stderr, exit 0
     raise TcExit(255, f'Command "{args[0]}" is unknown, try "tc filter help".\n')
 
 
@@ -217,3 +219,21 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
 def _shown(f: FSpec) -> FSpec:
     """The filter attributes `tc filter show` leaves out because the user gave them."""
     return f
+
+
+USAGE = """Usage: tc filter [ add | del | change | replace | show ] [ dev STRING ]
+       tc filter [ add | del | change | replace | show ] [ block BLOCK_INDEX ]
+       tc filter get dev STRING parent CLASSID protocol PROTO handle FILTERID pref PRIO FILTER_TYPE
+       tc filter get block BLOCK_INDEX protocol PROTO handle FILTERID pref PRIO FILTER_TYPE
+       [ pref PRIO ] protocol PROTO [ chain CHAIN_INDEX ]
+       [ estimator INTERVAL TIME_CONSTANT ]
+       [ root | ingress | egress | parent CLASSID ]
+       [ handle FILTERID ] [ [ FILTER_TYPE ] [ help | OPTIONS ] ]
+
+       tc filter show [ dev STRING ] [ root | ingress | egress | parent CLASSID ]
+       tc filter show [ block BLOCK_INDEX ]
+Where:
+FILTER_TYPE := { rsvp | u32 | bpf | fw | route | etc. }
+FILTERID := ... format depends on classifier, see there
+OPTIONS := ... try tc filter add <desired FILTER_KIND> help
+"""

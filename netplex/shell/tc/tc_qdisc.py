@@ -26,6 +26,7 @@ from netplex.shell.tc.tc_util import (
     get_tc_classid,
     invarg,
     matches,
+    next_arg,
     sprint_classid,
     sprint_handle,
 )
@@ -49,6 +50,8 @@ def tc_qdisc(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         return qdisc_modify(ns, rest, "delete")
     if cmd in FLAGS:
         return qdisc_modify(ns, rest, cmd)
+    if matches(args[0], "help"):
+        raise TcExit(0, USAGE)   # usage() on stderr, exit 0
     raise TcExit(255, f'Command "{args[0]}" is unknown, try "tc qdisc help".\n')
 
 
@@ -106,12 +109,12 @@ def qdisc_modify(ns: Any, args: list[str], cmd: str) -> None:
     if kind and kind not in QDISC_UTILS and kind not in ("noqueue", "clsact"):
         if words:
             raise TcExit(1, f'Garbage instead of arguments "{words[0]} ...". Try "tc qdisc help".\n')
-    if not devname:
-        raise TcExit(1, "Not enough information: \"dev\" argument is required.\n")
     opts: Any = None
     util = QDISC_UTILS.get(kind)
     if util is not None and util.parse_qopt is not None and (cmd != "delete" or kind == "ingress"):
         opts = util.parse_qopt(words)
+    if not devname:   # tcm_ifindex 0: tc_modify_qdisc / tc_get_qdisc find no device
+        raise TcExit(2, "RTNETLINK answers: No such device\n")
     dev = find_dev(ns, devname)
     if cmd == "delete":
         return api.tc_delete_qdisc(dev, parent, handle, kind)
@@ -161,7 +164,7 @@ def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
         a = args[i]
         if a == "dev":
             i += 1
-            devname = args[i] if i < len(args) else ""
+            devname = next_arg(args, i)
         elif a in ("ingress", "clsact"):
             want_ingress = True
         elif a in ("root", "parent", "handle", "invisible"):
@@ -188,3 +191,19 @@ def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
             if want_ingress and q is not dev.ingress_q:
                 continue
             out.append(qdisc_line(dev, q, o, show_dev))
+
+
+USAGE = """Usage: tc qdisc [ add | del | replace | change | show ] dev STRING
+       [ handle QHANDLE ] [ root | ingress | clsact | parent CLASSID ]
+       [ estimator INTERVAL TIME_CONSTANT ]
+       [ stab [ help | STAB_OPTIONS] ]
+       [ ingress_block BLOCK_INDEX ] [ egress_block BLOCK_INDEX ]
+       [ [ QDISC_KIND ] [ help | OPTIONS ] ]
+
+       tc qdisc { show | list } [ dev STRING ] [ QDISC_ID ] [ invisible ]
+Where:
+QDISC_KIND := { [p|b]fifo | tbf | prio | cbq | red | etc. }
+OPTIONS := ... try tc qdisc add <desired QDISC_KIND> help
+STAB_OPTIONS := ... try tc qdisc add stab help
+QDISC_ID := { root | ingress | handle QHANDLE | parent CLASSID }
+"""

@@ -219,6 +219,13 @@ def next_index(tbl: dict[int, Action]) -> int:
     return i
 
 
+def next_arg(args: list[str], i: int) -> str:
+    """NEXT_ARG() (iproute2 utils.h): the option's value, or incomplete_command()'s exit 255."""
+    if i >= len(args):
+        raise TcExit(255, 'Command line is not complete. Try option "help"\n')
+    return args[i]
+
+
 def parse_cookie(args: list[str], i: int, a: Action) -> int:
     if i < len(args) and args[i] == "cookie":
         if i + 1 >= len(args):
