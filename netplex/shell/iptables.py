@@ -134,6 +134,7 @@ class Cmd:
         self.family = 4           # 6: ip6tables (rules stored and printed; no IPv6 data path)
         self.table_given = False  # -t seen (iptables-restore refuses it)
         self.wait = self.wait_interval = False
+        self.warnings: list[str] = []   # printed on standard error; the command still runs
 
 
 def extensions(family: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -368,7 +369,8 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
                     if isinstance(sp.nargs, int):
                         while len(args) < sp.nargs:
                             if i >= n or argv[i].startswith("-") or argv[i] == "!":
-                                raise err(f"--{sp.name} requires {sp.nargs} arguments" if sp.nargs > 1
+                                raise err(f"--{sp.name} requires two args." if sp.nargs == 2 else
+                                          f"--{sp.name} requires {sp.nargs} arguments" if sp.nargs > 1
                                           else f'option "{tok}" requires an argument')
                             args.append(argv[i])
                             i += 1
@@ -488,6 +490,9 @@ def build_rule(c: Cmd, table: Table) -> Rule:
             inv, v = o[key]
             if len(v) > 15:
                 raise err(f"interface name `{v}' must be shorter than IFNAMSIZ (15)")
+            if any(ch in "/ " for ch in v):
+                c.warnings.append(f"Warning: weird character in interface `{v}' ('/' and ' ' are not "
+                                  "allowed by the kernel).\n")
             setattr(r, attr, v)
             if inv:
                 r.inv |= flag
@@ -955,7 +960,7 @@ def do_command(ns: Any, argv: list[str], prog: str = "iptables", table: str = "f
         out = execute(ns, c, prog)
     except XtError as e:
         return Result(e.status, e.output if isinstance(e, _ListedError) else "", format_error(e, prog))
-    return Result(0, out, "")
+    return Result(0, out, "".join(dict.fromkeys(c.warnings)))
 
 
 @command("iptables", "iptables-nft", "iptables-legacy")

@@ -248,7 +248,7 @@ class TcpMatch(PortMatch):
                 seen.add("o")
                 v = strtoui(o.arg, 1, 255)
                 if v is None:
-                    raise XtError(f"Bad TCP option `{o.arg}'")
+                    raise XtError(f'Bad TCP option "{o.arg}"')
                 m.option, m.oinv = v, o.invert
         if rule.proto != IPPROTO_TCP or rule.proto_invert:
             raise XtError("TCP match requires '-p tcp'")
@@ -376,15 +376,19 @@ class IcmpMatch(Match):
         if hits:
             _, m.type, m.code_min, m.code_max = hits[0]
         else:
+            # libipt_icmp parse_icmp: type[/code], numbers up to 255, nothing after the code
             t, slash, c = s.partition("/")
             tv = strtoui(t, 0, 255)
             if tv is None:
-                raise XtError(f"Invalid ICMP type `{s}'\n")
+                raise XtError(f"Unknown ICMP type `{s}'")
             m.type = tv
             if slash:
-                cv = strtoui(c, 0, 255)
+                digits = len(c) - len(c.lstrip("0123456789"))
+                cv = strtoui(c[:digits], 0, 255) if digits else None
                 if cv is None:
-                    raise XtError(f"Invalid ICMP code `{c}'\n")
+                    raise XtError(f"Unknown ICMP code `{s}'")
+                if digits < len(c):
+                    raise XtError(f"unknown character {c[digits]}")
                 m.code_min = m.code_max = cv
         if rule.proto != IPPROTO_ICMP or rule.proto_invert:
             raise XtError("ICMP match requires '-p icmp'")
@@ -440,7 +444,10 @@ class MultiportMatch(Match):
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         if len(opts) > 1:
-            raise XtError("multiport can only have one option")
+            # named in the order of libxt_multiport's option table
+            order = ["source-ports", "destination-ports", "ports"]
+            a, b = sorted((opts[0].name, opts[1].name), key=lambda n: order.index(n) if n in order else 9)
+            raise XtError(f'multiport: option "--{a}" cannot be used together with "--{b}".\n')
         if not opts:
             raise XtError("multiport expects an option")
         o = opts[0]
@@ -448,8 +455,10 @@ class MultiportMatch(Match):
         m.flags = {"source-ports": "sports", "destination-ports": "dports", "ports": "ports"}[o.name]
         m.inv = o.invert
         pname = PROTO_NAMES.get(rule.proto, "")
-        if rule.proto not in (6, 17, 132, 33, 136) or rule.proto_invert:
+        if not rule.proto:
             raise XtError("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'")
+        if rule.proto not in (6, 17, 132, 33, 136) or rule.proto_invert:
+            raise XtError("multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP")
         m.proto = pname
         ports: list[tuple[int, int]] = []
         count = 0
@@ -516,7 +525,7 @@ class IprangeMatch(Match):
                 a, dash, b = o.arg.partition("-")
                 lo, hi = parse_ip(a), parse_ip(b if dash else a)
                 if lo is None or hi is None or a.count(".") != 3 or (dash and b.count(".") != 3):
-                    raise XtError(f"iprange match: Bad IP address \"{a if lo is None else b}\"")
+                    raise XtError(f'iprange: Bad value for "--{o.name}" option: "{a if lo is None else b}"')
                 if key == "src-range":
                     m.src, m.sinv = (lo, hi), o.invert
                 else:
@@ -567,7 +576,7 @@ class MacMatch(Match):
         parts = o.arg.split(":")
         if len(parts) != 6 or not all(1 <= len(p) <= 2 and all(c in "0123456789abcdefABCDEF" for c in p)
                                       for p in parts):
-            raise XtError(f"Bad mac address \"{o.arg}\"")
+            raise XtError("Invalid MAC address specified.")
         m = cls()
         m.mac = bytes(int(p, 16) for p in parts)
         m.inv = o.invert
@@ -593,8 +602,10 @@ def parse_mark(s: str, ext: str) -> tuple[int, int]:
     v, slash, m = s.partition("/")
     val = strtoui(v, 0, 0xFFFFFFFF)
     mask = strtoui(m, 0, 0xFFFFFFFF) if slash else 0xFFFFFFFF
+    if slash and "/" in m:
+        raise XtError(f"{ext}: trailing garbage after value for option \"--mark\".\n")
     if val is None or mask is None:
-        raise XtError(f"{ext}: bad value for option \"--mark\", or out of range (0-4294967295).\n")
+        raise XtError(f"{ext}: bad integer value for option \"--mark\", or out of range.\n")
     return val, mask
 
 
@@ -658,7 +669,28 @@ def packet_statebit(ctx: PacketCtx) -> int:
     return 1 << (meta.ctinfo % IP_CT_IS_REPLY + 1)
 
 
+def parse_state_list(s: str, allowed: tuple[str, ...]) -> int:
+    """libxt_state state_parse_states: names in any case, split at commas; a bad part is
+    reported with the rest of the list after it."""
+    if not s:
+        raise XtError('"--state" requires a list of states with no spaces, e.g. ESTABLISHED,RELATED')
+    names = {a.upper(): a for a in allowed}
+    v = 0
+    rest = s
+    while True:
+        part, comma, after = rest.partition(",")
+        name = names.get(part.upper()) if part else None
+        if name is None:
+            raise XtError(f"Bad state \"{rest}\"")
+        v |= STATE_BITS[name]
+        if not comma:
+            return v
+        rest = after
+
+
 def parse_states(s: str, allowed: tuple[str, ...], ext: str) -> int:
+    if ext != "conntrack":
+        return parse_state_list(s, allowed)
     v = 0
     for part in s.split(","):
         if part not in allowed:
@@ -719,7 +751,7 @@ class ConntrackMatch(Match):
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         got = xt_once("conntrack", opts)
         if not got:
-            raise XtError("conntrack: At least one option is required\n")
+            raise XtError("conntrack: At least one option is required")
         m = cls()
         items: dict[str, tuple[bool, Any]] = {}
         for name, o in got.items():
@@ -753,7 +785,7 @@ class ConntrackMatch(Match):
                 elif a.upper() == "REPLY":
                     v = "REPLY"
                 else:
-                    raise XtError(f"Bad ctdir value \"{a}\"")
+                    raise XtError(f'conntrack: Bad value for "--ctdir" option: "{a}"')
             items[name] = (o.invert, v)
         m.items = items
         return m
@@ -1060,7 +1092,7 @@ def parse_rate(s: str) -> int:
         if not ch.isdigit():
             break
         digits += ch
-    r = int(digits) if digits else 0
+    r = (int(digits) & 0xFFFFFFFF) if digits else 0   # atoi(3): the low 32 bits
     if not r:
         raise XtError(f"bad rate \"{s}\"'")
     val = XT_LIMIT_SCALE * mult // r
@@ -1154,8 +1186,11 @@ class LengthMatch(Match):
         a, colon, b = o.arg.partition(":")
         lo = strtoui(a, 0, 65535) if a else 0
         hi = (strtoui(b, 0, 65535) if b else 65535) if colon else lo
+        if b.count(":"):
+            raise XtError('length: Too many components for option "--length" (max: 2)\n')
         if lo is None or hi is None:
-            raise XtError("length: bad value for option \"--length\", or out of range (0-65535).\n")
+            near = a if (lo is None) else b
+            raise XtError(f'length: bad value for option "--length" near "{near}", or out of range (0-65535).\n')
         m = cls()
         m.lo, m.hi, m.inv = lo, hi, o.invert
         return m
@@ -1186,7 +1221,7 @@ def parse_tos_value(s: str, ext: str = "tos") -> tuple[int, int]:
     val = strtoui(vs, 0, 255)
     mask = strtoui(ms, 0, 255) if slash else 0xFF
     if val is None or mask is None:
-        raise XtError(f"Bad TOS value \"{s}\"" if ext == "tos" else f"{ext}: bad value \"{s}\"")
+        raise XtError(f"Symbolic name \"{s}\" is unknown" if ext == "tos" else f"{ext}: bad value \"{s}\"")
     return val, mask
 
 
@@ -1229,7 +1264,7 @@ DSCP_CLASSES = {"CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40, 
 
 def parse_dscp(got: dict[str, Opt], ext: str, opt: str = "dscp", cls_opt: str = "dscp-class") -> tuple[int, bool]:
     if opt in got and cls_opt in got:
-        raise XtError(f"{ext}: \"--{cls_opt}\" cannot be used together with \"--{opt}\".\n")
+        raise XtError(f"{ext}: option \"--{opt}\" cannot be used together with \"--{cls_opt}\".\n")
     if opt in got:
         v = strtoui(got[opt].arg, 0, 0x3F)
         if v is None:
@@ -1238,7 +1273,7 @@ def parse_dscp(got: dict[str, Opt], ext: str, opt: str = "dscp", cls_opt: str = 
     if cls_opt in got:
         c = got[cls_opt].arg.upper()
         if c not in DSCP_CLASSES:
-            raise XtError(f"Invalid DSCP value `{got[cls_opt].arg}'\n")
+            raise XtError(f"Invalid DSCP value `{got[cls_opt].arg}'")
         return DSCP_CLASSES[c], got[cls_opt].invert
     raise XtError(f"{ext}: Parameter --{opt} is required")
 
@@ -1277,7 +1312,7 @@ class TtlMatch(Match):
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         if len(opts) > 1:
-            raise XtError("ttl: Only one of --ttl-eq, --ttl-lt, --ttl-gt allowed")
+            raise XtError(f'ttl: option "--{opts[1].name}" cannot be used together with "--{opts[0].name}".\n')
         if not opts:
             raise XtError("TTL match: You must specify one of `--ttl-eq', `--ttl-lt', `--ttl-gt")
         o = opts[0]
@@ -1361,7 +1396,8 @@ def parse_id_range(s: str, names: dict[str, int], what: str) -> tuple[int, int]:
     lo = strtoui(a, 0, 0xFFFFFFFE)
     hi = strtoui(b, 0, 0xFFFFFFFE) if dash else lo
     if lo is None or hi is None:
-        raise XtError(f"owner: Bad {what} \"{s}\"")
+        opt = {"user": "uid-owner", "group": "gid-owner"}.get(what, what)
+        raise XtError(f'owner: Bad value for "--{opt}" option: "{s}"')
     return lo, hi
 
 
@@ -1468,7 +1504,7 @@ class StatisticMatch(Match):
             except ValueError:
                 p = -1.0
             if not 0.0 <= p <= 1.0:
-                raise XtError("--probability must be between 0 and 1")
+                raise XtError('statistic: bad value for option "--probability", or out of range (0-1).\n')
             m.prob = int(0x80000000 * p + 0.5)
             m.inv = got["probability"].invert
         for k in ("every", "packet"):
@@ -1485,7 +1521,7 @@ class StatisticMatch(Match):
                     m.packet = v
         if mode == "nth":
             if "every" not in got:
-                raise XtError("statistic: option \"--mode nth\" requires \"--every\".\n")
+                raise XtError("--every and --packet must be specified when using nth mode")
             if "packet" not in got:
                 raise XtError("statistic: option \"--every\" also requires \"--packet\".\n")
             if m.packet > m.every:

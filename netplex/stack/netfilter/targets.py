@@ -48,6 +48,8 @@ def parse_mark_value(s: str, ext: str, opt: str, with_mask: bool = True) -> tupl
     val = strtoui(v, 0, 0xFFFFFFFF)
     mask = strtoui(m, 0, 0xFFFFFFFF) if slash and with_mask else 0xFFFFFFFF
     if val is None or mask is None or (slash and not with_mask):
+        if val is None or mask is None:
+            raise XtError(f"{ext}: bad integer value for option \"--{opt}\", or out of range.\n")
         raise XtError(f"{ext}: bad value for option \"--{opt}\", or out of range (0-4294967295).\n")
     return val, mask
 
@@ -372,9 +374,12 @@ class MarkTarget(Target):
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Target:
         if len(opts) > 1:
-            raise XtError(f"MARK: option \"--{opts[1].name}\" cannot be used together with \"--{opts[0].name}\".\n")
+            # xtables_options_fcheck names the two in the order of libxt_MARK's option table
+            order = [sp.name for sp in cls.options]
+            a, b = sorted((opts[0].name, opts[1].name), key=lambda n: order.index(n) if n in order else 99)
+            raise XtError(f"MARK: option \"--{a}\" cannot be used together with \"--{b}\".\n")
         if not opts:
-            raise XtError("MARK target: Parameter --set/and/or/xor-mark is required")
+            raise XtError("MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required")
         t = cls()
         t.mark, t.mask = parse_xmark(opts[0].name, opts[0].arg, "MARK")
         return t
@@ -483,7 +488,7 @@ class TosTarget(Target):
             return t
         v = strtoui(o.arg, 0, 255)
         if v is None:
-            raise XtError(f"Bad TOS value \"{o.arg}\"")
+            raise XtError(f"Symbolic name \"{o.arg}\" is unknown")
         t.val, t.mask = bitop(o.name, v, 0xFF)
         return t
 
