@@ -171,3 +171,12 @@ def test_ip6tables_ufw_style_rules(pair) -> None:
         "ACCEPT     58   --  ::/0                 ::/0                 ipv6-icmptype 135 HL match HL == 255",
         "           0    --  ::/0                 ::/0                 recent: SET name: ssh6 side: source mask: "
         "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]
+
+
+def test_nfqueue_says_in_the_trace_that_no_reader_exists(pair) -> None:
+    net, h1, h2, be = pair
+    run_ok(h2, "iptables -A INPUT -p icmp -j NFQUEUE --queue-num 3")
+    net.tracer.on = True
+    assert received(h1) == 0
+    events = [e for e in net.tracer.events if e.node == "h2" and "NFQUEUE" in e.text]
+    assert events and events[0].verdict == "DROP" and "no userspace reader" in events[0].text
