@@ -10,6 +10,7 @@ from typing import Any
 # Each module registers its commands in `netplex.shell.registry` when imported;
 # this list is the table of command families a node's shell has.
 from netplex.shell import (
+    arp,
     brctl,
     bridge,
     conntrack,
@@ -18,10 +19,12 @@ from netplex.shell import (
     ip,
     ipset,
     iptables,
+    netstat,
     nfacct,
     nsenter,
     ping,
     procps,
+    route,
     smcroute,
     sysctl,
     sysfs,
@@ -31,7 +34,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct)
+                   procps, ipset, nfacct, arp, route, netstat)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -116,6 +116,10 @@ TOOLS: dict[str, Tool] = {
     "smcroutectl": Tool("smcroute", _uses(r"\bsmcroute")),
     "smcrouted": Tool("smcroute", _uses(r"\bsmcrouted\b")),
     "tshark": Tool("tshark"),
+    "netstat": Tool("net-tools", _uses(_CMD + r"netstat\b")),
+    "route": Tool("net-tools", _uses(_CMD + r"route\b")),
+    "arp": Tool("net-tools", _uses(_CMD + r"arp\b")),
+    "ss": Tool("iproute2", _uses(_CMD + r"ss\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).
