@@ -513,6 +513,7 @@ def build_rule(c: Cmd, table: Table) -> Rule:
         raise err(f"Can't use -i with {chain}\n")
     info = RuleInfo(table.name, chain, r.proto, bool(r.inv & INV_PROTO),
                     frozenset({chain}) if chain in HOOK_OF_CHAIN else None, table.nf.ns, c.family)
+    info.warnings = c.warnings      # an extension's warnings join the command's
     for le in c.exts:
         r.matches.append(le.cls.parse(le.opts, info))
     jump = c.jump

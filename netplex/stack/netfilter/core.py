@@ -392,17 +392,22 @@ class Opt:
 class RuleInfo:
     """What an extension's parse may need to know about the rule being built."""
 
-    __slots__ = ("chain", "family", "hooks", "ns", "proto", "proto_invert", "table")
+    __slots__ = ("chain", "family", "hooks", "ns", "proto", "proto_invert", "table", "warnings")
 
     def __init__(self, table: str, chain: str, proto: int, proto_invert: bool,
                  hooks: frozenset[str] | None = None, ns: Any = None, family: int = 4) -> None:
         self.ns = ns                # the namespace (named kernel objects: ipsets, nfacct, …)
         self.family = family        # 4: iptables, 6: ip6tables (addresses and masks of 128 bits)
+        self.warnings: list[str] = []   # what the extension prints on stderr while accepting the rule
         self.table = table
         self.chain = chain
         self.proto = proto          # 0 = any
         self.proto_invert = proto_invert
         self.hooks = hooks          # built-in hooks the chain is reachable from (None: unknown)
+
+    def warn(self, text: str) -> None:
+        """A warning an extension's parser prints (stderr) while the command goes on."""
+        self.warnings.append(text)
 
 
 class _Extension:

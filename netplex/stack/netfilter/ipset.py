@@ -278,6 +278,8 @@ class SetMatch(Match):
         m.setname, m.dirs, m.inv, m.extra = "", [], False, []
         for o in opts:
             if o.name in ("match-set", "set"):
+                if o.name == "set":
+                    rule.warn("--set option deprecated, please use --match-set\n")
                 if m.setname:
                     raise XtError("--match-set can be specified only once")
                 need_set(rule, o.args[0])

@@ -388,6 +388,8 @@ class HashlimitMatch(Match):
             v = hl_parse_bytes(o.arg) if m.bytes else strtoui(o.arg, 1, 1_000_000)
             if m.bytes and v is None:
                 v = strtoui(o.arg, 0, 0xFFFFFFFF)
+            if v is None and not m.bytes:
+                raise XtError("bad value for option \"--hashlimit-burst\", or out of range (1-1000000).")
             if v is None:
                 raise XtError(f"hashlimit: Bad value for \"--hashlimit-burst\" option: \"{o.arg}\"")
             m.burst = v
@@ -408,17 +410,18 @@ class HashlimitMatch(Match):
         m.expire = (uint_opt("hashlimit", got["hashlimit-htable-expire"])
                     if "hashlimit-htable-expire" in got else HL_EXPIRE)
         m.bits = 128 if rule.family == 6 else 32
-        m.srcmask = (uint_opt("hashlimit", got["hashlimit-srcmask"], 0, m.bits) if "hashlimit-srcmask" in got
-                     else m.bits)
-        m.dstmask = (uint_opt("hashlimit", got["hashlimit-dstmask"], 0, m.bits) if "hashlimit-dstmask" in got
-                     else m.bits)
+        m.srcmask = uint_opt("hashlimit", got["hashlimit-srcmask"], 0, 128) if "hashlimit-srcmask" in got else m.bits
+        m.dstmask = uint_opt("hashlimit", got["hashlimit-dstmask"], 0, 128) if "hashlimit-dstmask" in got else m.bits
         m.rate_match = "hashlimit-rate-match" in got
         m.rate_interval = (uint_opt("hashlimit", got["hashlimit-rate-interval"], 1)
                            if "hashlimit-rate-interval" in got else 1)
         return m
 
     def kernel_check(self, ns: Any, chain: str) -> str | None:
+        """hashlimit_mt_check_common: a usable name, masks within the family's address."""
         if not self.hname or len(self.hname) > 255 or "/" in self.hname:
+            return EINVAL
+        if self.srcmask > self.bits or self.dstmask > self.bits:
             return EINVAL
         return None
 
@@ -969,12 +972,12 @@ class TimeMatch(Match):
                 m.kerneltz = False
             elif n == "contiguous":
                 m.contiguous = True
+        if m.contiguous and m.day_start < m.day_stop:
+            raise XtError("time: --contiguous only makes sense when stoptime is smaller than starttime")
+        if any(o.name == "localtz" for o in opts):
+            rule.warn("WARNING: --localtz is being replaced by --kerneltz, since \"local\" is ambiguous. "
+                      "Note the kernel timezone has caveats - see manpage for details.\n")
         return m
-
-    def kernel_check(self, ns: Any, chain: str) -> str | None:
-        if self.contiguous and self.day_start < self.day_stop:
-            return EINVAL
-        return None
 
     def _days(self) -> tuple[list[int], list[str]]:
         md = [d for d in range(1, 32) if self.monthdays & (1 << d)]
@@ -1110,7 +1113,7 @@ class StringMatch(Match):
     def kernel_check(self, ns: Any, chain: str) -> str | None:
         if self.algo not in ("bm", "kmp", "fsm"):
             return ENOENT
-        if self.frm > self.to or not self.pattern:
+        if self.algo == "fsm" or self.frm > self.to or not self.pattern:
             return EINVAL
         return None
 
