@@ -91,7 +91,8 @@ class IpSet:
         if self.type == "bitmap:port":
             assert self.prange is not None
             bits = self.prange[1] - self.prange[0] + 1
-            return base + (bits + 63) // 64 * 8
+            ext = bits * 8 if self.timeout is not None else 0    # one timeout slot per port
+            return base + (bits + 63) // 64 * 8 + ext
         if self.timeout is not None:
             per += 24
         return base + per * len(self.members)
