@@ -434,7 +434,7 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
                 core_option(ch, val, a)
                 break
             continue
-        raise XtError(f"Bad argument `{a}'\n", 2, raw=True)
+        raise swallowed_option_error(c) or XtError(f"Bad argument `{a}'\n", 2, raw=True)
     if invert:
         raise err("no command specified" if not c.cmd else "nothing appropriate following !")
     if not c.cmd:
@@ -444,6 +444,29 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
         raise XtError(f"Ignoring deprecated --wait-interval option.\n{prog} {VERSION}: "
                       "--wait-interval only makes sense with --wait\n\n", 2, raw=True)
     return c
+
+
+def swallowed_option_error(c: Cmd) -> XtError | None:
+    """An extension option whose argument was the next option (`--dport -j ACCEPT`): iptables
+    parses the value when it meets the option, so its error comes before the stray word's."""
+    dashed = {a for le in c.exts for o in le.opts for a in o.args if a.startswith("-")}
+    if not dashed:
+        return None
+    proto, inv = 0, False
+    if "p" in c.opts:
+        inv, text = c.opts["p"]
+        try:
+            proto = parse_proto(text)
+        except XtError as e:
+            return e
+    info = RuleInfo(c.table, c.chain, proto, inv, None, None, c.family)
+    for le in c.exts:
+        try:
+            le.cls.parse(le.opts, info)
+        except XtError as e:
+            if any(a in e.msg for a in dashed):
+                return e
+    return None
 
 
 def check_target_name(name: str) -> None:

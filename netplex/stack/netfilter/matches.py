@@ -32,6 +32,7 @@ from netplex.stack.netfilter.core import (
 )
 from netplex.stack.netfilter.parse import (
     PORT_NAMES,
+    SERVICES,
     parse_addr_mask,
     parse_ip,
     parse_port,
@@ -296,6 +297,28 @@ class TcpMatch(PortMatch):
         return True
 
 
+def parse_portrc(s: str, ext: str, opt: str) -> tuple[int, int]:
+    """xtoptions' XTTYPE_PORTRC (libxt_udp in 1.8.9): `a[:b]`, each a decimal number (kept to its
+    low 16 bits) or a service name; an empty end is 0 (or 65535 for the upper one); a reversed
+    range stays reversed."""
+    parts = s.split(":")
+    if len(parts) > 2:
+        raise XtError(f'{ext}: Too many components for option "--{opt}" (max: 2)\n')
+
+    def one(text: str, empty: int) -> int:
+        if text == "":
+            return empty
+        if text.isascii() and text.isdigit():
+            return int(text) & 0xFFFF
+        if text in SERVICES:
+            return SERVICES[text]
+        raise XtError(f'Port "{text}" does not resolve to anything.\n')
+
+    lo = one(parts[0], 0)
+    hi = one(parts[1], 0xFFFF) if len(parts) == 2 else lo
+    return lo, hi
+
+
 class UdpMatch(PortMatch):
     name = "udp"
     proto = IPPROTO_UDP
@@ -308,10 +331,10 @@ class UdpMatch(PortMatch):
         got = xt_once("udp", opts)
         if "source-port" in got:
             o = got["source-port"]
-            m.spts, m.sinv = parse_port_range(o.arg, "udp"), o.invert
+            m.spts, m.sinv = parse_portrc(o.arg, "udp", "source-port"), o.invert
         if "destination-port" in got:
             o = got["destination-port"]
-            m.dpts, m.dinv = parse_port_range(o.arg, "udp"), o.invert
+            m.dpts, m.dinv = parse_portrc(o.arg, "udp", "destination-port"), o.invert
         if rule.proto != IPPROTO_UDP or rule.proto_invert:
             raise XtError("UDP match requires '-p udp'")
         return m
@@ -1312,7 +1335,10 @@ class TtlMatch(Match):
     @classmethod
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         if len(opts) > 1:
-            raise XtError(f'ttl: option "--{opts[1].name}" cannot be used together with "--{opts[0].name}".\n')
+            # whatever the order given, libxt_ttl names the later option of its table first
+            order = ["ttl-eq", "ttl-lt", "ttl-gt"]
+            a, b = sorted((opts[0].name, opts[1].name), key=lambda n: -order.index(n) if n in order else 9)
+            raise XtError(f'ttl: option "--{a}" cannot be used together with "--{b}".\n')
         if not opts:
             raise XtError("TTL match: You must specify one of `--ttl-eq', `--ttl-lt', `--ttl-gt")
         o = opts[0]

@@ -204,6 +204,8 @@ def cases() -> list[dict]:
     add(f"{tcp} --tcp-option x -j ACCEPT")
     add(f"{tcp} --tcp-option 256 -j ACCEPT")
     add(f"{ipt} -A INPUT -p udp --dport 99999 -j ACCEPT")
+    for v in ("x", "1:99999", "http", "99999:1", "65536", "0x10", "1:2:3", "-1", "65535", "", "5:1", ":5", "3:"):
+        add(f"{ipt} -A INPUT -p udp --dport '{v}' -j ACCEPT; {ipt} -S INPUT; {ipt} -L INPUT -n")
     add(f"{ipt} -A INPUT -p udp --sport -j ACCEPT")
     add(f"{ipt} -A INPUT -p udp -m tcp --dport 1 -j ACCEPT")
     for v in ("nosuch", "256", "8/256", "echo-request", "any", "3/x", "x/1", "", "8/0/0"):
@@ -214,6 +216,12 @@ def cases() -> list[dict]:
               "--dports 1,,2", "--dports 2:1", "--ports 1 --dports 2", "--sports 1,99999", "--dports ,1"):
         add(f"{mp} {v} -j ACCEPT; {ipt} -S INPUT")
     add(f"{ipt} -A INPUT -m multiport --dports 1 -j ACCEPT")
+    add(f"{mp} --dports 1 --ports 2 -j ACCEPT")
+    add(f"{mp} --sports 1 --dports 2 -j ACCEPT; {ipt} -S INPUT")
+    add(f"{ipt} -A INPUT -j MARK --and-mark 1 --set-mark 2")
+    add(f"{ipt} -A INPUT -m ttl --ttl-gt 1 --ttl-eq 2 -j ACCEPT")
+    add(f"{ipt} -A INPUT -m dscp --dscp-class EF --dscp 1 -j ACCEPT")
+    add(f"{ipt} -A INPUT -m state --state NEW,FOO,X -j ACCEPT")
     add(f"{ipt} -A INPUT -p icmp -m multiport --dports 1 -j ACCEPT")
     for v in ("zz", "00:11:22:33:44", "00:11:22:33:44:55:66", "00-11-22-33-44-55", "00:11:22:33:44:gg",
               "0:1:2:3:4:5", "000:11:22:33:44:55", ""):
