@@ -642,8 +642,8 @@ def list_rule(r: Rule, fmt: int, num: int) -> str:
         iface = ("!" if r.inv & INV_VIA_OUT else "") + (r.outiface or anyname)
         out.append(f"{iface:<6} ")
     if isinstance(r, Rule6):
-        for a, m, inv in ((r.src, r.smsk, r.inv & INV_SRCIP), (r.dst, r.dmsk, r.inv & INV_DSTIP)):
-            out.append(("!" if inv else " ") + f"{r.addr_list(a, m, bool(fmt & FMT_NUMERIC)):<19} ")
+        for a, msk, inv in ((r.src, r.smsk, r.inv & INV_SRCIP), (r.dst, r.dmsk, r.inv & INV_DSTIP)):
+            out.append(("!" if inv else " ") + f"{r.addr_list(a, msk, bool(fmt & FMT_NUMERIC)):<19} ")
     else:
         out.append(addr_text(r.src, r.smsk, bool(r.inv & INV_SRCIP), fmt))
         out.append(addr_text(r.dst, r.dmsk, bool(r.inv & INV_DSTIP), fmt))

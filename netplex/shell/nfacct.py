@@ -47,11 +47,11 @@ def nfacct(ctx: Context, argv: list[str]) -> Result:
                 return fail("Device or resource busy")
             objs[name] = NfacctObject(name)
             return Result(0)
-        o = objs.get(name)
-        if o is None:
+        obj = objs.get(name)
+        if obj is None:
             return fail("No such file or directory")
         if cmd == "get":
-            return Result(0, line(o))
+            return Result(0, line(obj))
         if nfacct_in_use(ns, name):
             return fail("Device or resource busy")
         del objs[name]

@@ -437,7 +437,7 @@ class HashlimitMatch(Match):
     def _parts(self, save: bool) -> list[str]:
         p = "--hashlimit-" if save else ""
         out = []
-        if self.burst and (self.bytes or True):
+        if self.burst:
             out.append(f"{p}burst {hl_bytes_text(self.burst) if self.bytes else self.burst}")
         if self.mode:
             out.append(f"{p}mode {self._modes(',' if save else '-')}")
@@ -690,6 +690,7 @@ class PolicyMatch(Match):
         return None
 
     def _elems(self, save: bool) -> list[str]:
+        """The policy elements in libxt_policy's print order, `--next` / `[i]` between several."""
         out = []
         for i, el in enumerate(self.elements):
             if len(self.elements) > 1:
@@ -702,10 +703,7 @@ class PolicyMatch(Match):
                 for name, inv, val in el:
                     if name != k:
                         continue
-                    shown = val
-                    if k == "proto" and not save:
-                        shown = val
-                    out.append(("! " if inv else "") + (f"--{k} " if save else f"{k} ") + shown)
+                    out.append(("! " if inv else "") + (f"--{k} " if save else f"{k} ") + val)
         return out
 
     def save(self) -> str:
