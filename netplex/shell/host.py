@@ -26,6 +26,7 @@ from netplex.shell import (
     procps,
     route,
     smcroute,
+    ss,
     sysctl,
     sysfs,
     tc,
@@ -34,7 +35,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct, arp, route, netstat)
+                   procps, ipset, nfacct, arp, route, netstat, ss)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -106,3 +106,25 @@ def test_a_typo_gets_the_real_tools_usage_error(server, line, status, first):
     h, _ = server
     r = h.run(line)
     assert (r.status, r.error.splitlines()[0]) == (status, first)
+
+
+def test_ss_as_typed_first(server):
+    h, s = server
+    pid = run_ok(s, "pidof netplex-service").strip()
+    assert run_ok(s, "ss -tulpn") == (
+        "Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess"
+        + " " * (len(f' users:(("netplex-service",pid={pid},fd=4))') - len("Process")) + "\n"
+        f'udp   UNCONN 0      0            0.0.0.0:53        0.0.0.0:*    users:(("netplex-service",pid={pid},fd=4))\n'
+        f'tcp   LISTEN 0      128          0.0.0.0:80        0.0.0.0:*    users:(("netplex-service",pid={pid},fd=3))\n')
+    assert run_ok(s, "ss -tlH") == "LISTEN 0      128    0.0.0.0:http 0.0.0.0:*\n"   # a port named without -n
+    assert run_ok(h, "ss -t") == "State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n"
+    assert run_ok(h, "ss -u") == "Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n"  # one state: no column
+    assert run(h, "ss -6") == (2, "", "netplex: IPv6 (ss -6) is not supported\n")
+    assert run(h, "ss -tn state established") == (
+        2, "", "netplex: ss filters (state, address and port expressions) is not supported\n")
+    assert run(h, "ss -y")[0] == 255
+
+
+def run(node, line):
+    r = node.run(line)
+    return r.status, r.output, r.error
