@@ -1189,12 +1189,13 @@ def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: b
     pending: str | None = None     # a jump to a missing chain: nf_tables reports it at COMMIT
     lineno = 0
     out: list[str] = []
+    warnings: list[str] = []       # extensions' and interface-name warnings, printed as they come
     hint = HINT.format(prog=prog)
 
     def fail(msg: str, status: int) -> Result:
         if table is not None and snap is not None:
             snap.restore(table)
-        return Result(status, "".join(out), msg)
+        return Result(status, "".join(out), "".join(warnings) + msg)
 
     def param_problem(msg: str) -> Result:
         return fail(f"{prog} {VERSION}: {msg}\nError occurred at line: {lineno}\n{hint}", 2)
@@ -1293,6 +1294,7 @@ def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: b
             if pc is not None:
                 c.pcnt, c.bcnt = pc, bc  # type: ignore[assignment]
             out.append(execute(ns, c, "ip6tables" if family == 6 else "iptables"))
+            warnings.extend(c.warnings)
         except XtError as e:
             if e.raw and e.status == 2:
                 return fail(e.msg + f"Error occurred at line: {lineno}\n{hint}", 2)
@@ -1308,7 +1310,7 @@ def restore_text(ns: Any, nf: Any, text: str, noflush: bool = False, counters: b
                         f"{prog} {VERSION}: {msg}\nError occurred at line: {lineno}\n", e.status)
     if in_table and not skip:
         return fail(f"{prog}: COMMIT expected at line {lineno + 1}\n", 1)
-    return Result(0, "".join(out), "")
+    return Result(0, "".join(out), "".join(warnings))
 
 
 def _strtok_all(text: str) -> list[str]:

@@ -549,6 +549,8 @@ class IprangeMatch(Match):
                 lo, hi = parse_ip(a), parse_ip(b if dash else a)
                 if lo is None or hi is None or a.count(".") != 3 or (dash and b.count(".") != 3):
                     raise XtError(f'iprange: Bad value for "--{o.name}" option: "{a if lo is None else b}"')
+                if lo > hi:
+                    rule.warn(f"xt_iprange: range {a}-{b} is reversed and will never match\n")
                 if key == "src-range":
                     m.src, m.sinv = (lo, hi), o.invert
                 else:

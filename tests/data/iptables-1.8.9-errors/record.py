@@ -389,6 +389,9 @@ def cases() -> list[dict]:
     add(restore("*filter\\nCOMMIT\\n", "--bogus"))
     add(restore("*filter\\nCOMMIT\\n", "-x"))
     add("iptables-restore /nonexistent/file")
+    add(restore("*filter\\n-A INPUT -i a/b -m iprange --src-range 1.2.3.9-1.2.3.1\\nCOMMIT\\n") + f"; {SAVE}")
+    add(restore("*filter\\n-A INPUT -p udp --dport -j ACCEPT\\nCOMMIT\\n"))
+    add(restore("*filter\\n-A INPUT -m state --state new -j ACCEPT\\nCOMMIT\\n") + f"; {SAVE}")
     add(restore("*filter\\n:INPUT ACCEPT [0:0]\\n-A INPUT -j ACCEPT\\n:OUTPUT DROP [0:0]\\nCOMMIT\\n") + f"; {SAVE}")
     # -- policy counters (pings on lo count the policy of declared chains)
     ping = "ip link set lo up; ping -c 2 -W 1 127.0.0.1 >/dev/null; iptables-save -c | grep '^:'"
