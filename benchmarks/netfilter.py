@@ -27,7 +27,7 @@ from netplex.packet.udp import Udp
 
 def ruleset(n: int, rng: random.Random) -> str:
     lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
-    for i in range(n - 1):
+    for _ in range(n - 1):
         host = f"10.{rng.randrange(1, 4)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
         proto = rng.choice(("tcp", "tcp", "tcp", "udp"))
         port = rng.randrange(1, 65536)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -64,7 +65,7 @@ def _linux_backend(seed: int, pcap_dir: Path | None) -> Backend:
 
 
 # name -> factory(seed, pcap_dir). The seed is the scenario's unless --seed overrides it.
-BACKENDS: dict[str, Callable[[int, Optional[Path]], Backend]] = {
+BACKENDS: dict[str, Callable[[int, Path | None], Backend]] = {
     "sim": _sim_backend,
     "linux": _linux_backend,
 }
@@ -222,9 +223,9 @@ def run(
     files: list[Path] = typer.Argument(..., help="Scenario files (YAML).", show_default=False),
     backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux (root, real namespaces)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result object(s) as JSON."),
-    pcap: Optional[Path] = typer.Option(None, "--pcap", help="Write packet captures into this directory."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Override the scenarios' RNG seed (sim)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
+    pcap: Path | None = typer.Option(None, "--pcap", help="Write packet captures into this directory."),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenarios' RNG seed (sim)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
 ) -> None:
     """Run scenario files and check their probes."""
     if backend not in BACKENDS:
@@ -397,7 +398,7 @@ def trace(
     src: str = typer.Option(..., "--from", help="The node that sends the packet.", show_default=False),
     dst: str = typer.Option(..., "--to", help="Destination IPv4 address.", show_default=False),
     proto: str = typer.Option("icmp", "--proto", help="icmp, udp or tcp."),
-    dport: Optional[int] = typer.Option(None, "--dport", help="Destination port (udp, tcp)."),
+    dport: int | None = typer.Option(None, "--dport", help="Destination port (udp, tcp)."),
     backend: str = typer.Option("sim", "--backend", "-b", help="sim (default)."),
 ) -> None:
     """Set a scenario up and follow one packet through every hook it crosses."""

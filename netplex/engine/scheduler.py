@@ -7,8 +7,9 @@ heap operation; the sequence number makes ordering total and deterministic
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any, Callable
+from typing import Any
 
 from netplex.errors import NetplexError
 

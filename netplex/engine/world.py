@@ -12,7 +12,8 @@ shells, scenario files); the stack never sees the facade, so `stack/`,
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from netplex.engine.link import Link
 from netplex.engine.scheduler import Scheduler

@@ -30,6 +30,7 @@ from .ethernet import (
     Dot1Q,
     Ethernet,
 )
+from .gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre
 from .icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ECHO,
@@ -49,6 +50,7 @@ from .icmp import (
     ICMP_TIME_EXCEEDED,
     Icmp,
 )
+from .igmp import Igmp
 from .ipv4 import (
     IP_DF,
     IP_MF,
@@ -59,12 +61,10 @@ from .ipv4 import (
     IPv4,
     fragment,
 )
-from .gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre
-from .igmp import Igmp
 from .pcap import PcapWriter, read_pcap
 from .registry import ETHERTYPES, IP_PROTOS
-from .tcp import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, Tcp
 from .stp import STP_CONFIG_LEN, STP_TCN_LEN, Bpdu
+from .tcp import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, Tcp
 from .udp import UDP_PORTS, Udp
 from .vxlan import VXLAN_PORT_IANA, VXLAN_PORT_LINUX, Vxlan
 

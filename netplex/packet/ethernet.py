@@ -7,10 +7,9 @@ trailing padding; the network layer trims it (IPv4 by its total length).
 """
 from __future__ import annotations
 
-from typing import Any
-
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from .registry import ETHERTYPES
 

@@ -97,7 +97,7 @@ class Tcp:
             out += bytes((1, 3, 3, self.wscale))
         if self.sack:
             out += bytes((1, 1, 5, 2 + 8 * len(self.sack)))
-            out += b"".join([_U32X2.pack(l, r) for l, r in self.sack])
+            out += b"".join([_U32X2.pack(left, right) for left, right in self.sack])
         extra = self.extra_options
         if extra:
             out += extra + b"\x00" * (-len(extra) & 3)

@@ -21,7 +21,6 @@ from netplex.shell import (
     iptables,
     netstat,
     nfacct,
-    nsenter,
     ping,
     procps,
     route,

@@ -4,13 +4,26 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.addr import int_to_ip
-from netplex.shell.iproute_fmt import (IpError, duparg2, ifname_or_error, invarg, link_header,
-                                       link_lines, link_name, link_netns, matches, need_arg, operstate,
-                                       parse_inet_addr, parse_prefix, parse_u32)
 from netplex.shell.ip_link import show_devices
+from netplex.shell.iproute_fmt import (
+    IpError,
+    duparg2,
+    ifname_or_error,
+    invarg,
+    link_header,
+    link_lines,
+    link_name,
+    link_netns,
+    matches,
+    need_arg,
+    operstate,
+    parse_inet_addr,
+    parse_prefix,
+    parse_u32,
+)
 from netplex.shell.result import Result
 from netplex.stack.netns import IfAddr
-from netplex.stack.route import SCOPE_IDS, SCOPE_NAMES, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE
+from netplex.stack.route import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, SCOPE_IDS, SCOPE_NAMES
 
 __all__ = ["do_ipaddr", "parse_scope"]
 

@@ -16,7 +16,8 @@ flushes VIFs and the cache. Each namespace has at most one table (table
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.stack.dropreason import SkbDropReason

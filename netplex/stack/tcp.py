@@ -23,7 +23,8 @@ the lost holes first, each once, never SACKed data, then new data.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp

@@ -39,7 +39,7 @@ def recv(proto: str, port: int, start: float, duration: float) -> None:
             s.settimeout(max(0.01, drain - now))
             try:
                 data = s.recv(65536)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 break
             now = time.time()
             total += 1
@@ -69,7 +69,7 @@ def recv(proto: str, port: int, start: float, duration: float) -> None:
             c.settimeout(max(0.01, drain - now))
             try:
                 data = c.recv(1 << 16)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 break
             if not data:
                 break
@@ -77,7 +77,7 @@ def recv(proto: str, port: int, start: float, duration: float) -> None:
             i = int(now - start)
             if 0 <= i < nint and now < end:
                 good[i] += len(data)
-    except socket.timeout:
+    except TimeoutError:
         pass
     segs = [-(-g // mss) for g in good]
     print(json.dumps({"good": good, "pkts": segs, "mss": mss}), flush=True)
@@ -126,7 +126,7 @@ def send(proto: str, dst: str, port: int, start: float, duration: float, rate: i
             while time.time() < end:
                 try:
                     s.send(chunk)
-                except socket.timeout:
+                except TimeoutError:
                     continue
             s.close()
     except OSError as e:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -158,11 +157,11 @@ def main() -> None:
         rows.append((f.name, ok, len(cases), [(i, w) for i, p, w in res if not p]))
         total += len(cases)
         passed += ok
-    for name, ok, n, fails in rows:
+    for name, ok, n, _fails in rows:
         print(f"| `{name}` | {ok}/{n} | {100 * ok / n:.0f}% |")
     print(f"| **total** | **{passed}/{total}** | **{100 * passed / total:.1f}%** |")
     if "-v" in sys.argv:
-        for name, ok, n, fails in rows:
+        for name, _ok, _n, fails in rows:
             for i, w in fails:
                 print(f"--- {name} {i}: {w}")
 

@@ -5,16 +5,15 @@ import pytest
 
 pytest.importorskip("scapy")
 
-from scapy.contrib.igmpv3 import IGMPv3, IGMPv3gr, IGMPv3mr  # noqa: E402
+from scapy.contrib.igmpv3 import IGMPv3, IGMPv3mr  # noqa: E402
 from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
 from scapy.layers.l2 import ARP, GRE, LLC, STP, Dot1Q, Ether  # noqa: E402
 from scapy.layers.vxlan import VXLAN  # noqa: E402
 
-from netplex.packet import (Arp, Bpdu, Dot1Q as NDot1Q, Ethernet, Gre, Icmp, Igmp, IPv4, Udp,  # noqa: E402
-                            Vxlan, ip_to_int)
+from netplex.packet import Arp, Bpdu, Ethernet, Gre, Icmp, Igmp, IPv4, Udp, Vxlan, ip_to_int  # noqa: E402
+from netplex.packet import Dot1Q as NDot1Q
 from netplex.packet.gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ  # noqa: E402
-from netplex.packet.igmp import (IGMPV3_CHANGE_TO_EXCLUDE, IGMPV3_HOST_MEMBERSHIP_REPORT, IPOPT_RA,  # noqa: E402
-                                 IgmpGroupRecord)
+from netplex.packet.igmp import IGMPV3_CHANGE_TO_EXCLUDE, IGMPV3_HOST_MEMBERSHIP_REPORT, IPOPT_RA, IgmpGroupRecord  # noqa: E402
 from netplex.packet.stp import BPDU_TYPE_TCN, BR_GROUP_ADDRESS, STP_CONFIG_LEN, STP_TCN_LEN  # noqa: E402
 
 MAC1, MAC2 = b"\x02\x00\x00\x00\x01\x01", b"\x02\x00\x00\x00\x01\x02"

@@ -96,7 +96,7 @@ def test_leave_without_querier_ends_after_last_member_time() -> None:
     lines = sw.run("bridge -d -s mdb show").output.splitlines()
     assert lines[0] == f"dev sw0 port p2 grp {GROUP} temp proto kernel     1.50"
     net.run_for(3_000_000_000)
-    assert [l.split()[3] for l in sw.run("bridge mdb show").output.splitlines()] == ["p1"]
+    assert [line.split()[3] for line in sw.run("bridge mdb show").output.splitlines()] == ["p1"]
 
 
 def test_membership_ages_out() -> None:

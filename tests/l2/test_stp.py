@@ -111,7 +111,7 @@ def test_kernel_range_checks() -> None:
 def test_port_id_and_showstp_format() -> None:
     net = Network()
     n = net.add_node("n")
-    n2 = net.add_node("m")
+    net.add_node("m")
     net.add_link("n:a0", "m:a1")
     run_ok(n, "ip link add br0 type bridge", "ip link set a0 master br0")
     assert n.cmd("cat /sys/class/net/a0/brport/port_id").strip() == "0x8001"

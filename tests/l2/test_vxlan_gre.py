@@ -5,7 +5,6 @@ import subprocess
 
 import pytest
 
-from netplex.network import Network
 from netplex.scenario.sim import SimBackend
 from netplex.stack.dropreason import SkbDropReason
 

@@ -6,8 +6,6 @@ packet is a fragment), echo-type ICMP carries id/seq and no ``rest``.
 """
 from __future__ import annotations
 
-from netplex.packet.udp import UDP_PORTS
-
 from hypothesis import strategies as st
 
 from netplex.packet import (
@@ -28,6 +26,7 @@ from netplex.packet import (
     Tcp,
     Udp,
 )
+from netplex.packet.udp import UDP_PORTS
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)

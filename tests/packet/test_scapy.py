@@ -6,11 +6,13 @@ from hypothesis import given, settings
 
 pytest.importorskip("scapy")
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_Router_Alert, IPOption_RR, IPerror, UDPerror  # noqa: E402
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert, IPOption_RR, UDPerror  # noqa: E402
 from scapy.layers.inet import fragment as scapy_fragment  # noqa: E402
-from scapy.layers.l2 import ARP, Dot1AD, Dot1Q as SDot1Q, Ether  # noqa: E402
+from scapy.layers.l2 import ARP, Dot1AD, Ether  # noqa: E402
+from scapy.layers.l2 import Dot1Q as SDot1Q
 
 from netplex.packet import (  # noqa: E402
+    ACK,
     ETH_P_8021AD,
     ETH_P_8021Q,
     ETH_P_IP,
@@ -19,7 +21,6 @@ from netplex.packet import (  # noqa: E402
     IP_MF,
     IPPROTO_UDP,
     SYN,
-    ACK,
     Arp,
     Ethernet,
     Icmp,

@@ -81,12 +81,12 @@ def test_valid_file_parses_every_part():
     assert s.name == "docker-port-mapping" and s.seed == 7 and s.file == "examples/docker.yaml"
     assert list(s.nodes) == ["host", "web", "vm1", "client"]
     host = s.nodes["host"]
-    assert [(l.line, l.file_line, l.command) for l in host.setup_lines()] == [
+    assert [(s.line, s.file_line, s.command) for s in host.setup_lines()] == [
         (1, 8, "ip link add docker0 type bridge"),
         (2, 9, "ip addr add 172.17.0.1/16 dev docker0"),
         (5, 12, "ip link set docker0 up"),
     ]
-    assert [(l.line, l.file_line) for l in s.nodes["client"].setup_lines()] == [(1, 19)]
+    assert [(line.line, line.file_line) for line in s.nodes["client"].setup_lines()] == [(1, 19)]
     assert s.nodes["web"].services == [("tcp", 80), ("udp", 53)]
     assert [link.model_dump(exclude_none=True) for link in s.links] == [
         {"ends": [("host", "veth0"), ("web", "eth0")], "kind": "veth"},

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from netplex.shell.coreutils.regex import bre_to_python, ere_to_python
 from netplex.shell.interp import Shell
 from netplex.shell.registry import COMMANDS, Context
-from netplex.shell.coreutils.regex import bre_to_python, ere_to_python
 
 FILES = {
     "links.txt": "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n"

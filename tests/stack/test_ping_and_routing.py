@@ -81,7 +81,7 @@ def test_ip_route_get(routed) -> None:
 def test_longest_prefix_and_metric_win() -> None:
     net = Network()
     h = net.add_node("h")
-    a, b = net.add_node("a"), net.add_node("b")
+    net.add_node("a"), net.add_node("b")
     net.add_link("h:eth0", "a:eth0")
     net.add_link("h:eth1", "b:eth0")
     run_ok(h, "ip addr add 10.1.0.1/24 dev eth0; ip addr add 10.2.0.1/24 dev eth1")

@@ -86,13 +86,13 @@ def tr(ctx: Context, argv: list[str]) -> Result:
         return Result(0, text)
     if set2:
         if "c" in flags:
-            mapping_fn: Callable[[str], str] = lambda ch: set2[-1] if in1(ch) else ch
+            last = set2[-1]
+            text = "".join(last if in1(ch) else ch for ch in text)
         else:
             table: dict[str, str] = {}
             for k, ch in enumerate(set1):
                 table[ch] = set2[min(k, len(set2) - 1)]
-            mapping_fn = lambda ch: table.get(ch, ch)
-        text = "".join(mapping_fn(ch) for ch in text)
+            text = "".join(table.get(ch, ch) for ch in text)
     if squeeze:
         squeeze_in: Callable[[str], bool] = (lambda ch: ch in set2) if set2 else in1
         for ch in text:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from netplex.stack.netfilter.core import (MATCHES, TARGETS, Netfilter, PacketCtx,  # noqa: F401
-                                          netfilter_of)
+from netplex.stack.netfilter.core import MATCHES, TARGETS, Netfilter, PacketCtx, netfilter_of  # noqa: F401
 
 for _mod in ("hooks", "matches", "targets", "conntrack", "nat", "targets_nat", "matches_xt", "ipset"):
     try:

@@ -50,18 +50,35 @@ shifted (nf_ct_seq_adjust), also in SACK blocks.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, URG
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.netfilter.core import (IP_CT_ESTABLISHED, IP_CT_ESTABLISHED_REPLY, IP_CT_IS_REPLY,
-                                          IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY, IP_CT_UNTRACKED,
-                                          IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_DYING, IPS_EXPECTED,
-                                          IPS_SEEN_REPLY, IPS_SRC_NAT, NF_ACCEPT,
-                                          NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM,
-                                          TABLE_INIT, PacketCtx, netfilter_of)
+from netplex.stack.netfilter.core import (
+    IP_CT_ESTABLISHED,
+    IP_CT_ESTABLISHED_REPLY,
+    IP_CT_IS_REPLY,
+    IP_CT_NEW,
+    IP_CT_RELATED,
+    IP_CT_RELATED_REPLY,
+    IP_CT_UNTRACKED,
+    IPS_ASSURED,
+    IPS_CONFIRMED,
+    IPS_DST_NAT,
+    IPS_DYING,
+    IPS_EXPECTED,
+    IPS_SEEN_REPLY,
+    IPS_SRC_NAT,
+    NF_ACCEPT,
+    NF_IP_PRI_CONNTRACK,
+    NF_IP_PRI_CONNTRACK_CONFIRM,
+    TABLE_INIT,
+    PacketCtx,
+    netfilter_of,
+)
 
 __all__ = ["Conn", "ConntrackTable", "CtTemplate", "conntrack_of", "nf_ct_netns_get", "invert",
            "DIR_ORIGINAL", "DIR_REPLY", "TCP_STATE_NAMES", "format_conn", "packet_tuple", "SeqAdj",
@@ -910,8 +927,9 @@ def nf_ct_seq_adjust(frame: Any, ct: Conn, ctinfo: int) -> None:
     if seg.flags & ACK:
         newack = (seg.ack - _ack_offset(other_way, seg.ack)) & 0xFFFFFFFF
         if sack:
-            sack = tuple(((l - _ack_offset(other_way, l)) & 0xFFFFFFFF, (r - _ack_offset(other_way, r)) & 0xFFFFFFFF)
-                         for l, r in sack)     # nf_ct_sack_adjust
+            sack = tuple(((left - _ack_offset(other_way, left)) & 0xFFFFFFFF,
+                          (right - _ack_offset(other_way, right)) & 0xFFFFFFFF)
+                         for left, right in sack)     # nf_ct_sack_adjust
     if newseq == seg.seq and newack == seg.ack and sack == seg.sack:
         return
     ip = ip.copy()

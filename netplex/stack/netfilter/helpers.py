@@ -385,7 +385,7 @@ class FtpHelper(Helper):
         own = ct.tuple(d)[0]
         cmd = _Cmd(own)     # EPSV names no address: the sender's
         found, off, length, kind = 0, 0, 0, FTP_PORT
-        for pattern, skip, term, kind, getnum in FTP_SEARCH[d]:
+        for pattern, skip, term, kind, getnum in FTP_SEARCH[d]:  # noqa: B007 (kind is the match found)
             found, off, length = find_pattern(data, pattern, skip, term, cmd, getnum)
             if found:
                 break

@@ -36,12 +36,34 @@ from typing import Any
 
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP
-from netplex.stack.netfilter.conntrack import (DIR_ORIGINAL, DIR_REPLY, EBUSY, ICMP_ERRORS, Conn,
-                                               ConntrackTable, Tuple, invert, nf_ct_seqadj_set)
-from netplex.stack.netfilter.core import (IP_CT_IS_REPLY, IP_CT_NEW, IP_CT_RELATED, IP_CT_RELATED_REPLY,
-                                          IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
-                                          NF_ACCEPT, NF_DROP, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC,
-                                          TABLE_INIT, Netfilter, PacketCtx)
+from netplex.stack.netfilter.conntrack import (
+    DIR_ORIGINAL,
+    DIR_REPLY,
+    EBUSY,
+    ICMP_ERRORS,
+    Conn,
+    ConntrackTable,
+    Tuple,
+    invert,
+    nf_ct_seqadj_set,
+)
+from netplex.stack.netfilter.core import (
+    IP_CT_IS_REPLY,
+    IP_CT_NEW,
+    IP_CT_RELATED,
+    IP_CT_RELATED_REPLY,
+    IPS_DST_NAT,
+    IPS_DST_NAT_DONE,
+    IPS_SRC_NAT,
+    IPS_SRC_NAT_DONE,
+    NF_ACCEPT,
+    NF_DROP,
+    NF_IP_PRI_NAT_DST,
+    NF_IP_PRI_NAT_SRC,
+    TABLE_INIT,
+    Netfilter,
+    PacketCtx,
+)
 from netplex.stack.netfilter.helpers import FTP_EPRT, FTP_PASV, FTP_PORT, NAT_HOOKS
 
 __all__ = ["NatRange", "MANIP_SRC", "MANIP_DST", "nf_nat_setup_info", "nf_nat_packet", "jhash2",

@@ -21,16 +21,35 @@ from __future__ import annotations
 from typing import ClassVar
 
 from netplex.stack.netfilter.conntrack import CtTemplate
-from netplex.stack.netfilter.core import (NF_ACCEPT, NF_DROP, XT_CONTINUE, Opt, OptSpec, PacketCtx,
-                                          RuleInfo, Target, XtError, register_target)
+from netplex.stack.netfilter.core import (
+    NF_ACCEPT,
+    NF_DROP,
+    XT_CONTINUE,
+    Opt,
+    OptSpec,
+    PacketCtx,
+    RuleInfo,
+    Target,
+    XtError,
+    register_target,
+)
 from netplex.stack.netfilter.helpers import helper_find
 from netplex.stack.netfilter.matches import quote, xt_once
+from netplex.stack.netfilter.nat import (
+    MANIP_DST,
+    MANIP_SRC,
+    NF_NAT_RANGE_MAP_IPS,
+    NF_NAT_RANGE_NETMAP,
+    NF_NAT_RANGE_PERSISTENT,
+    NF_NAT_RANGE_PROTO_OFFSET,
+    NF_NAT_RANGE_PROTO_RANDOM,
+    NF_NAT_RANGE_PROTO_RANDOM_FULLY,
+    NF_NAT_RANGE_PROTO_SPECIFIED,
+    NatRange,
+    masquerade_source,
+    nf_nat_setup_info,
+)
 from netplex.stack.netfilter.parse import SERVICES
-from netplex.stack.netfilter.nat import (MANIP_DST, MANIP_SRC, NF_NAT_RANGE_MAP_IPS,
-                                         NF_NAT_RANGE_NETMAP, NF_NAT_RANGE_PERSISTENT,
-                                         NF_NAT_RANGE_PROTO_OFFSET, NF_NAT_RANGE_PROTO_RANDOM,
-                                         NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED,
-                                         NatRange, masquerade_source, nf_nat_setup_info)
 
 PORT_PROTOS = (6, 17, 132, 33, 1, 136)   # -p values libxt_NAT accepts a port specification with
 _NEED_PROTO = "Need TCP, UDP, SCTP or DCCP with port specification"
