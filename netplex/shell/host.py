@@ -21,6 +21,7 @@ from netplex.shell import (
     iptables,
     netstat,
     nfacct,
+    nsenter,
     ping,
     procps,
     route,
@@ -34,7 +35,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct, arp, route, netstat, ss)
+                   procps, ipset, nfacct, arp, route, netstat, ss, nsenter)
 
 
 def read_file(ns: Any, path: str) -> str | None:
