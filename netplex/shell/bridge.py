@@ -14,7 +14,7 @@ from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
-from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.ip_link import _parse_mac6
 from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
@@ -187,11 +187,11 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
             if mac is not None:
                 raise IpError(f'Error: either "dev" is duplicate, or "{a}" is a garbage.', 255)
             mac = a
-            _parse_lladdr(a)
+            _parse_mac6(a)
         i += 1
     if mac is None or devname is None:
         raise IpError("Device and address are required arguments.", 255)
-    addr = _parse_lladdr(mac)
+    addr = _parse_mac6(mac)
     dev = ns.devices.get(devname)
     if dev is None:
         raise IpError(f'Cannot find device "{devname}"', 255)
@@ -306,8 +306,8 @@ def _link_set(ns: Any, args: list[str]) -> Result:
         if a == "dev":
             name = value()
             dev = ns.devices.get(name)
-            if dev is None:
-                raise IpError(f'Cannot find device "{name}"', 255)
+            if dev is None:   # brlink_modify
+                raise IpError(f'Cannot find bridge device "{name}"', 255)
         elif a in ("cost", "priority", "state"):
             v = value()
             if not v.isdigit():

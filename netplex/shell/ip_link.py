@@ -7,11 +7,11 @@ kernel's do_setlink applies them: address, mtu, name, alias, flags
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.machine import Machine
-from netplex.packet.addr import mac_to_bytes
 from netplex.shell.iproute_fmt import (
     IpError,
     duparg2,
@@ -96,17 +96,24 @@ def _check_name(name: str) -> None:
 
 
 def _parse_lladdr(text: str) -> bytes:
-    try:
-        return mac_to_bytes(_norm_mac(text))
-    except ValueError:
-        raise IpError(f'"{text}" is invalid lladdr.', 1) from None
+    """ll_addr_a2n (iproute2 lib/ll_addr.c): colon-separated components, each read as
+    sscanf("%x") does (leading hex digits, an optional 0x) and 0..255, at most 32 of them;
+    the caller checks the length against the device's."""
+    out = bytearray()
+    for comp in text.split(":")[:32]:
+        m = re.match(r"\s*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)", comp)
+        if m is None or m.group(1) == "-" or int(m.group(2), 16) > 255:
+            raise IpError(f'"{comp}" is invalid lladdr.', 1)
+        out.append(int(m.group(2), 16))
+    return bytes(out)
 
 
-def _norm_mac(text: str) -> str:
-    parts = text.split(":")
-    if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
-        return ":".join(p.rjust(2, "0") for p in parts)
-    return text
+def _parse_mac6(text: str) -> bytes:
+    """A six-byte Ethernet address (what bridge(8) and the tunnels take)."""
+    mac = _parse_lladdr(text)
+    if len(mac) != 6:
+        raise IpError(f'"{text}" is invalid lladdr.', 1)
+    return mac
 
 
 class _LinkReq:
@@ -299,6 +306,8 @@ def _free_veth_name(taken: set[str]) -> str:
 
 def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     """The kernel's checks, done before anything changes."""
+    if req.mac is not None and len(req.mac) != 6:   # iplink_modify compares with the device's halen
+        raise IpError(f"Invalid address length {len(req.mac)} - must be 6 bytes", 1)
     if req.mac is not None and (req.mac[0] & 1 or req.mac == b"\x00" * 6):
         raise IpError("RTNETLINK answers: Cannot assign requested address", 2)
     if req.mtu is not None:
@@ -360,6 +369,8 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
     name = req.name
     if name is not None and name in ns.devices:
         raise IpError("RTNETLINK answers: File exists", 2)
+    if any(m is not None and len(m) != 6 for m in (req.mac, req.peer.get("mac"))):
+        raise IpError("RTNETLINK answers: Invalid argument", 2)   # validate_linkmsg: IFLA_ADDRESS length
     if req.kind == "veth":
         peer_netns = req.peer.get("netns")
         peer_ns = ns if peer_netns is None else _netns_arg(machine, peer_netns)

@@ -38,6 +38,9 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         if a == "lladdr":
             i += 1
             lladdr = _parse_lladdr(need_arg(args, i))
+            if len(lladdr) < 6:   # neigh_add: NDA_LLADDR shorter than the device's address
+                raise IpError("Error: Invalid link address.", 2)
+            lladdr = lladdr[:6]
         elif a == "nud":
             i += 1
             v = need_arg(args, i)

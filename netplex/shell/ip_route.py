@@ -115,6 +115,8 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
     while i < len(args):
         a = args[i]
         if a == "via":
+            if req.gw is not None:   # iproute_modify: one gateway per route
+                raise invarg("use nexthop syntax to specify multiple via\n", a)
             i += 1
             v = need_arg(args, i)
             if v == "inet":

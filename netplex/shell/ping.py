@@ -2,7 +2,7 @@
 
 Sends ICMP echo requests every interval, prints each reply and each ICMP
 error in iputils' words, and closes with its statistics. Waiting costs
-simulated time only. Options: -c -i -W -w -s -t -I -q -n; anything else is
+simulated time only. Options: -b -c -i -W -w -s -t -I -q -n; anything else is
 refused with iputils' usage error. `ping_run` is also what the scenario
 `ping` probe uses, so the shell and the probe cannot disagree.
 """
@@ -45,11 +45,13 @@ class PingStats:
     lines: list[str] = field(default_factory=list)
     elapsed_ms: int = 0
     fatal: str | None = None
+    warnings: list[str] = field(default_factory=list)   # on stderr, before the replies
 
 
 def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC_PER_SEC,
              timeout_ns: int | None = None, deadline_ns: int | None = None, size: int = 56,
-             ttl: int | None = None, oif: Any = None, src: int | None = None, quiet: bool = False) -> PingStats:
+             ttl: int | None = None, oif: Any = None, src: int | None = None, quiet: bool = False,
+             broadcast: bool = False) -> PingStats:
     """Run ping on `node` (a Namespace) until done; returns its statistics."""
     ns = node
     net = ns.world
@@ -63,7 +65,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
 
     def on_reply(ip: Any, icmp: Any) -> None:
         seq = icmp.seq
-        if seq not in sent_at or ip.src != dst and dst != 0xFFFFFFFF:
+        if seq not in sent_at or ip.src != dst and dst != 0xFFFFFFFF and not broadcast:
             return
         rtt_us = (sched.now - sent_at[seq]) // 1000
         dup = seq in answered
@@ -114,7 +116,17 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         else:
             st.fatal = f"ping: connect: {ERRNO_TEXT.get(rt, 'Unknown error')}"
         return st
-    st.lines.append(f"PING {dst_s} ({dst_s}) {size}({size + 28}) bytes of data.")
+    if rt.type == "broadcast" and dst >> 28 != 14 and src is None:
+        # connect() of the probe socket to a broadcast address without SO_BROADCAST: EACCES
+        if not broadcast:
+            sock.close()
+            st.fatal = "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules"
+            return st
+        st.warnings.append("WARNING: pinging broadcast address")
+    # iputils: "from SOURCE DEVICE: " when bound to a device or a source address (-I)
+    via = f"from {int_to_ip(rt.src if src is None else src)} {oif.name if oif is not None else ''}: " \
+        if oif is not None or src is not None else ""
+    st.lines.append(f"PING {dst_s} ({dst_s}) {via}{size}({size + 28}) bytes of data.")
     start = sched.now
     payload_tail = bytes(i & 0xFF for i in range(16, max(size, 16)))
     seq = 0
@@ -231,6 +243,7 @@ def ping(ctx: Context, argv: list[str]) -> Result:
     oif = None
     src = None
     quiet = False
+    broadcast = False
     dest = None
     args = argv[1:]
     i = 0
@@ -283,6 +296,8 @@ def ping(ctx: Context, argv: list[str]) -> Result:
                     break
                 if opt == "q":
                     quiet = True
+                elif opt == "b":
+                    broadcast = True
                 elif opt in "n4":   # numeric output, IPv4: all netplex's ping does
                     pass
                 elif opt == "V":
@@ -290,7 +305,7 @@ def ping(ctx: Context, argv: list[str]) -> Result:
                 elif opt == "h":
                     return Result(2, "", USAGE.lstrip("\n"))
                 elif opt in _IPUTILS_OPTIONS:
-                    return unsupported(f"ping -{opt}", "netplex's ping has -4 -c -i -I -n -q -s -t -W -w")
+                    return unsupported(f"ping -{opt}", "netplex's ping has -4 -b -c -i -I -n -q -s -t -W -w")
                 else:
                     return Result(2, "", f"ping: invalid option -- '{opt}'{USAGE}")
                 j += 1
@@ -305,9 +320,9 @@ def ping(ctx: Context, argv: list[str]) -> Result:
         dst = ip_to_int(dest)
     except ValueError:
         return _bad(f"{dest}: Name or service not known")
-    st = ping_run(ns, dst, count, interval, timeout, deadline, size, ttl, oif, src, quiet)
+    st = ping_run(ns, dst, count, interval, timeout, deadline, size, ttl, oif, src, quiet, broadcast)
     if st.fatal:
         return Result(2, "", st.fatal + "\n")
     out = st.lines + format_summary(dest, st)
     status = 0 if st.received else 1
-    return Result(status, "\n".join(out) + "\n", "")
+    return Result(status, "\n".join(out) + "\n", "".join(w + "\n" for w in st.warnings))

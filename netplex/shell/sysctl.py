@@ -7,9 +7,12 @@ are rejected with status 2.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from netplex.errors import NetplexError
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
+from netplex.stack.sysctl import Sysctl
 
 __all__ = ["sysctl"]
 
@@ -48,7 +51,33 @@ _LONG = {"--all": "a", "--binary": "b", "--ignore": "e", "--names": "N", "--valu
 
 
 def _sort_key(key: str) -> tuple[str, ...]:
-    return tuple(key.split("."))
+    return tuple(Sysctl.key_parts(key))
+
+
+def _display(key: str) -> str:
+    """procps' name for a key: path components joined by dots, a dot inside one shown as a
+    slash (`net.ipv4.conf.eth0/96.forwarding`)."""
+    return ".".join(p.replace(".", "/") for p in Sysctl.key_parts(key))
+
+
+def _parts(op: str) -> list[str]:
+    """slashdot(): the path components a typed name means. A name whose first separator is
+    a slash is a path; otherwise dots separate and a slash stands for a dot in a component."""
+    op = op.strip()
+    first = next((c for c in op if c in "./"), ".")
+    if first == "/":
+        return [p for p in op.split("/") if p]
+    return [p.replace("/", ".") for p in op.split(".") if p]
+
+
+def _known(ns: Any, parts: list[str]) -> str | None:
+    """The namespace's key at that path, if there is one (eth0.96 is one component, not two)."""
+    key = ".".join(parts)
+    return key if key in ns.sysctl.values and Sysctl.key_parts(key) == parts else None
+
+
+def _no_such(parts: list[str]) -> str:
+    return f"sysctl: cannot stat /proc/sys/{'/'.join(parts)}: No such file or directory\n"
 
 
 @command("sysctl")
@@ -83,6 +112,7 @@ def sysctl(ctx: Context, argv: list[str]) -> Result:
     end = "" if "b" in flags else "\n"
 
     def fmt(key: str, value: str) -> str:
+        key = _display(key)
         if names_only:
             return key + end
         if values_only:
@@ -101,32 +131,34 @@ def sysctl(ctx: Context, argv: list[str]) -> Result:
     for op in operands:
         if "=" in op:
             key, _, value = op.partition("=")
-            key = ns.sysctl.normalise(key.strip())
+            parts = _parts(key)
+            found = _known(ns, parts)
             value = value.strip() if value.strip() else value
-            if not ns.sysctl.has(key):
+            if found is None:
                 if "e" not in flags:
-                    err.append(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory\n")
-                    status = 1
+                    err.append(_no_such(parts))
+                    status += 1
                 continue
             if "D" not in flags:
                 try:
-                    ns.sysctl.set(key, value)
+                    ns.sysctl.set(found, value)
                 except NetplexError as e:
                     err.append(f"sysctl: {e.message}\n")
-                    status = 1
+                    status += 1
                     continue
             if "q" not in flags:
-                out.append(fmt(key, value))
+                out.append(fmt(found, value))
             continue
         if "w" in flags:
             err.append("sysctl: command line(0): invalid syntax, continuing...\n")
-            status = 1
+            status += 1
             continue
-        key = ns.sysctl.normalise(op)
-        if not ns.sysctl.has(key):
+        parts = _parts(op)
+        found = _known(ns, parts)
+        if found is None:
             if "e" not in flags:
-                err.append(f"sysctl: cannot stat /proc/sys/{key.replace('.', '/')}: No such file or directory\n")
-                status = 1
+                err.append(_no_such(parts))
+                status += 1
             continue
-        out.append(fmt(key, ns.sysctl.get(key)))
+        out.append(fmt(found, ns.sysctl.get(found)))
     return Result(status, "".join(out), "".join(err))

@@ -86,6 +86,7 @@ class MrTable:
                 raise NetplexError("Too many open files", errno.ENFILE)
             self.vifs.append(Vif(dev, threshold, flags))
             i = len(self.vifs) - 1
+        self.ns.sysctl.mc_forwarding(dev.name, +1)
         self.ns.config_changed()
         return i
 
@@ -213,6 +214,10 @@ class MrTable:
 
     def close(self) -> None:
         """mroute_clean_tables (MRT_DONE): every VIF and entry goes."""
+        for v in self.vifs:
+            if v is not None:
+                self.ns.sysctl.mc_forwarding(v.dev.name, -1)
+        self.ns.sysctl.mc_forwarding("all", -1)
         self.vifs.clear()
         self.mfc.clear()
         self.unres.clear()
@@ -224,6 +229,7 @@ def mrt_init(ns: Any, upcall: Callable[[Any, int, int, int], None] | None = None
     if ns.mrt is not None:
         raise NetplexError("Address already in use", errno.EADDRINUSE)
     mrt = ns.mrt = MrTable(ns, upcall)
+    ns.sysctl.mc_forwarding("all", +1)
     ns.config_changed()
     return mrt
 

@@ -498,14 +498,39 @@ class Namespace(Ipv4Path, ArpMixin):
         self.config_changed()
 
     def del_addr(self, ifa: IfAddr) -> None:
-        """__inet_del_ifa: deleting a primary deletes its secondaries (promote_secondaries=0)."""
+        """__inet_del_ifa: deleting a primary deletes its secondaries, or with
+        promote_secondaries (all or the device's) makes the first of them primary."""
         lst = self.addrs[ifa.dev.ifindex]
         victims = [ifa]
+        promote: IfAddr | None = None
+        subs: list[IfAddr] = []
         if not ifa.secondary:
-            victims += [o for o in lst if o.secondary and o.same_subnet(ifa)]
+            subs = [o for o in lst if o.secondary and o.same_subnet(ifa)]
+            name = ifa.dev.name
+            if subs and any(self.sysctl.values.get(f"net.ipv4.conf.{k}.promote_secondaries", "0") != "0"
+                            for k in ("all", name)):
+                promote = subs[0]   # IN_DEV_PROMOTE_SECONDARIES: the first secondary takes over
+            else:
+                victims += subs
         for v in victims:
             lst.remove(v)
             self._fib_del_ifaddr(v)
+        if promote is not None:
+            # the subnet's other secondaries change their primary: their routes go silently and
+            # come back with the promoted address as preferred source
+            for o in subs[1:]:
+                self._fib_del_ifaddr(o)
+            moved = {o.addr for o in subs}
+            for t in self.fib.tables.values():
+                for r in t.routes():
+                    if r.type == "local" and r.dev is ifa.dev and r.proto == 2 and r.dst in moved:
+                        t.remove(r)
+            lst.remove(promote)
+            promote.secondary = False
+            lst.insert(sum(1 for o in lst if not o.secondary), promote)
+            self._fib_add_ifaddr(promote)
+            for o in subs[1:]:
+                self._fib_add_ifaddr(o)
         self.local_addrs = {a.addr for addrs in self.addrs.values() for a in addrs}
         # fib_sync_down_addr: routes preferring a source address no device has any more go,
         # whatever their device

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # key: (default, min, max); None bounds mean any integer; a str default with no bounds is free text.
 GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.ip_forward": ("0", -2147483648, 2147483647),
+    "net.ipv4.ip_forward_use_pmtu": ("0", None, None),
     "net.ipv4.ip_default_ttl": ("64", 1, 255),
     "net.ipv4.ip_no_pmtu_disc": ("0", 0, 3),
     "net.ipv4.ip_local_port_range": ("32768\t60999", None, None),
@@ -64,6 +65,9 @@ CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "arp_accept": ("0", 0, 2),
     "arp_filter": ("0", 0, 1),
     "arp_evict_nocarrier": ("1", 0, 1),
+    "promote_secondaries": ("0", None, None),
+    "bc_forwarding": ("0", None, None),
+    "mc_forwarding": ("0", None, None),
     "route_localnet": ("0", 0, 1),
     "log_martians": ("0", 0, 1),
     "disable_policy": ("0", 0, 1),
@@ -81,6 +85,12 @@ NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "proxy_delay": ("80", 0, None),
     "proxy_qlen": ("64", 0, None),
 }
+
+
+# keys shown with the kernel's default whose other values netplex does not model (refused)
+NOT_MODELLED = frozenset({"bc_forwarding", "ip_forward_use_pmtu"})
+# /proc/sys folders whose entries are device names (which may hold dots: eth0.96)
+PER_DEVICE = ("net.ipv4.conf", "net.ipv4.neigh", "net.ipv6.conf", "net.ipv6.neigh")
 
 
 class Sysctl:
@@ -134,6 +144,17 @@ class Sysctl:
     def keys(self) -> list[str]:
         return sorted(self.values)
 
+    @staticmethod
+    def key_parts(key: str) -> list[str]:
+        """The /proc/sys path components of a key: a per-device key's device name may hold dots
+        (`net.ipv4.conf.eth0.96.forwarding` is conf/eth0.96/forwarding)."""
+        for prefix in PER_DEVICE:
+            if key.startswith(prefix + "."):
+                dev, _, leaf = key[len(prefix) + 1:].rpartition(".")
+                if dev:
+                    return [*prefix.split("."), dev, leaf]
+        return key.split(".")
+
     def has(self, key: str) -> bool:
         return self.normalise(key) in self.values
 
@@ -142,7 +163,7 @@ class Sysctl:
         try:
             return self.values[key]
         except KeyError:
-            path = "/proc/sys/" + key.replace(".", "/")
+            path = "/proc/sys/" + "/".join(self.key_parts(key))
             raise NetplexError(f"cannot stat {path}: No such file or directory", errno.ENOENT) from None
 
     def get_int(self, key: str) -> int:
@@ -152,15 +173,21 @@ class Sysctl:
         """Write a value; returns it as /proc now shows it."""
         key = self.normalise(key)
         if key not in self.values:
-            path = "/proc/sys/" + key.replace(".", "/")
+            path = "/proc/sys/" + "/".join(self.key_parts(key))
             raise NetplexError(f"cannot stat {path}: No such file or directory", errno.ENOENT)
+        leaf = key.rpartition(".")[2]
+        if leaf == "mc_forwarding":   # devinet_conf_proc: only ipmr changes it
+            raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL)
+        if leaf in NOT_MODELLED and value.strip() != self.values[key]:
+            raise NetplexError(f"netplex: {leaf} is not modelled: only {self.values[key]} is supported",
+                               errno.EOPNOTSUPP)
         bounds = self.bounds.get(key)
         value = value.strip()
         if bounds is not None:
             try:
                 n = int(value, 0) if value.lower().startswith(("0x", "-0x")) else int(value)
             except ValueError:
-                path = "/proc/sys/" + key.replace(".", "/")
+                path = "/proc/sys/" + "/".join(self.key_parts(key))
                 raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL) from None
             lo, hi = bounds
             if (lo is not None and n < lo) or (hi is not None and n > hi):
@@ -173,6 +200,12 @@ class Sysctl:
         self.sync_devices()
         self.ns.config_changed()
         return value
+
+    def mc_forwarding(self, name: str, delta: int) -> None:
+        """ipmr: MRT_INIT/MRT_DONE count on `all`, vif_add/vif_delete on the VIF's device."""
+        key = f"net.ipv4.conf.{name}.mc_forwarding"
+        if key in self.values:
+            self.values[key] = str(max(0, int(self.values[key]) + delta))
 
     def sync_devices(self) -> None:
         """Mirror per-device keys the packet path reads on every packet onto the devices."""

@@ -141,3 +141,78 @@ def test_stp_topology_change_ageing_is_twice_forward_delay():
            "ip link set p1 up; ip link set brs up; sleep 9")
     assert " ageing time\t\t   8.00\n" in sw.run("brctl showstp brs").output
     assert "ageing_time 800 " in sw.run("ip -d link show brs").output
+
+
+def test_sysctl_names_a_dotted_device_with_a_slash(pair):
+    _, a, _ = pair
+    a.run("ip link add link eth0 name eth0.96 type vlan id 96")
+    assert "net.ipv4.conf.eth0/96.forwarding = 0\n" in a.run("sysctl -a").output
+    for name in ("net.ipv4.conf.eth0/96.forwarding", "net/ipv4/conf/eth0.96/forwarding"):
+        assert a.run(f"sysctl {name}").output == "net.ipv4.conf.eth0/96.forwarding = 0\n"
+    r = a.run("sysctl net.ipv4.conf.eth0.96.forwarding")
+    assert (r.status, r.error) == (
+        1, "sysctl: cannot stat /proc/sys/net/ipv4/conf/eth0/96/forwarding: No such file or directory\n")
+    assert a.run("sysctl -w net.ipv4.conf.eth0/96.rp_filter=2").status == 0
+    assert a.run("cat /proc/sys/net/ipv4/conf/eth0.96/rp_filter").output == "2\n"
+
+
+def test_sysctl_status_counts_failed_keys_and_new_keys(pair):
+    _, a, _ = pair
+    r = a.run("sysctl net.ipv4.a net.ipv4.b net.ipv4.c net.ipv4.ip_forward")
+    assert (r.status, r.output) == (3, "net.ipv4.ip_forward = 0\n")
+    assert a.run("sysctl -n net.ipv4.conf.all.bc_forwarding net.ipv4.conf.eth0.mc_forwarding "
+                 "net.ipv4.conf.lo.promote_secondaries net.ipv4.ip_forward_use_pmtu").output == "0\n0\n0\n0\n"
+    r = a.run("sysctl -w net.ipv4.conf.all.mc_forwarding=1")
+    assert r.error == 'sysctl: setting key "net.ipv4.conf.all.mc_forwarding": Invalid argument\n'
+    r = a.run("sysctl -w net.ipv4.conf.all.bc_forwarding=1")
+    assert r.status == 1 and "bc_forwarding is not modelled" in r.error
+
+
+def test_promote_secondaries(pair):
+    _, a, _ = pair
+    a.run("ip addr add 10.0.0.5/24 dev eth0; ip addr add 10.0.0.6/24 dev eth0")
+    a.run("sysctl -qw net.ipv4.conf.all.promote_secondaries=1")
+    a.run("ip addr del 10.0.0.1/24 dev eth0")
+    assert [ln.split()[1] + (" sec" if "secondary" in ln else "") for ln in
+            a.run("ip -4 addr show dev eth0").output.splitlines() if "inet " in ln] == ["10.0.0.5/24", "10.0.0.6/24 sec"]
+    assert "local 10.0.0.6 dev eth0 proto kernel scope host src 10.0.0.5 \n" in \
+        a.run("ip route show table local").output
+
+
+def test_ping_header_and_broadcast(pair):
+    _, a, b = pair
+    assert a.run("ping -c1 -I eth0 10.0.0.2").output.startswith(
+        "PING 10.0.0.2 (10.0.0.2) from 10.0.0.1 eth0: 56(84) bytes of data.\n")
+    assert a.run("ping -c1 -I 10.0.0.1 10.0.0.2").output.startswith(
+        "PING 10.0.0.2 (10.0.0.2) from 10.0.0.1 : 56(84) bytes of data.\n")
+    r = a.run("ping -c1 10.0.0.255")
+    assert (r.status, r.error) == (
+        2, "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules\n")
+    b.run("sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0")
+    r = a.run("ping -c1 -b 10.0.0.255")
+    assert (r.status, r.error) == (0, "WARNING: pinging broadcast address\n")
+    assert "64 bytes from 10.0.0.2: icmp_seq=1" in r.output
+
+
+@pytest.mark.parametrize("line, status, error", [
+    ("ip link add d0 address 01::02:03:04:05:06 type veth peer name d1", 1, '"" is invalid lladdr.\n'),
+    ("ip link add d0 address 100:2:3:4:5:6 type veth peer name d1", 1, '"100" is invalid lladdr.\n'),
+    ("ip link add d0 address 2:2:3:4:5:6:7 type veth peer name d1", 2, "RTNETLINK answers: Invalid argument\n"),
+    ("ip link set eth0 address 2:2:3", 1, "Invalid address length 3 - must be 6 bytes\n"),
+    ("ip link set eth0 address 1g:2:3:4:5:6", 2, "RTNETLINK answers: Cannot assign requested address\n"),
+    ("ip neigh add 10.0.0.5 lladdr zz:zz dev eth0", 1, '"zz" is invalid lladdr.\n'),
+    ("ip neigh add 10.0.0.5 lladdr 2:2:3:4:5 dev eth0", 2, "Error: Invalid link address.\n"),
+    ("ip route add 10.9.0.0/24 via 10.0.0.2 via 10.0.0.3", 255,
+     'Error: argument "via" is wrong: use nexthop syntax to specify multiple via\n\n'),
+    ("bridge link set dev nosuch cost 5", 255, 'Cannot find bridge device "nosuch"\n'),
+])
+def test_errors_as_iproute2(pair, line, status, error):
+    _, a, _ = pair
+    r = a.run(line)
+    assert (r.status, r.error) == (status, error)
+
+
+def test_lladdr_as_ll_addr_a2n_reads_it(pair):
+    _, a, _ = pair
+    assert a.run("ip neigh add 10.0.0.9 lladdr 0x2:2:3:4:5:6g:7 dev eth0").status == 0
+    assert a.run("ip neigh show 10.0.0.9").output == "10.0.0.9 dev eth0 lladdr 02:02:03:04:05:06 PERMANENT \n"
