@@ -85,7 +85,7 @@ def test_netstat_sockets_and_interfaces(server):
     ("netstat -s", 2, "netplex: netstat -s (statistics) is not supported\n"),
     ("netstat -ta", 2, "netplex: netstat without -n is not supported (a node has no resolver: add -n)\n"),
     ("ping -M do 10.0.0.2", 2,
-     "netplex: ping -M is not supported (netplex's ping has -4 -c -i -I -n -q -s -t -W -w)\n"),
+     "netplex: ping -M is not supported (netplex's ping has -4 -b -c -i -I -n -q -s -t -W -w)\n"),
     ("dmesg -w", 2, "netplex: dmesg -w is not supported (netplex's dmesg has -c -C -t -k -P)\n"),
     ("dmesg --follow", 2, "netplex: dmesg --follow is not supported (netplex's dmesg has -c -C -t -k -P)\n"),
 ])
