@@ -798,11 +798,15 @@ class ConntrackMatch(Match):
                         raise XtError(f"Bad ctstatus \"{part}\"")
                     v |= STATUS_BITS[part]
             elif name == "ctexpire":
+                if a.count(":") > 1:
+                    raise XtError('conntrack: Too many components for option "--ctexpire" (max: 2)\n')
                 lo_s, colon, hi_s = a.partition(":")
                 lo = strtoui(lo_s, 0, 0xFFFFFFFF)
                 hi = strtoui(hi_s, 0, 0xFFFFFFFF) if colon else lo
                 if lo is None or hi is None:
-                    raise XtError("conntrack: bad value for option \"--ctexpire\", or out of range (0-4294967295).\n")
+                    near = lo_s if lo is None else hi_s
+                    raise XtError(f'conntrack: bad value for option "--ctexpire" near "{near}", '
+                                  "or out of range (0-4294967295).\n")
                 v = (lo, hi)
             else:  # ctdir
                 if a.upper() == "ORIGINAL":
@@ -913,10 +917,8 @@ class CommentMatch(Match):
     def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
         got = xt_once("comment", opts)
         o = need("comment", got, "comment")
-        if len(o.arg) > 255:
-            raise XtError("comment: option \"--comment\" must be less than 256 characters\n")
         m = cls()
-        m.text = o.arg
+        m.text = o.arg[:255]   # iptables-nft takes any length; xt_comment_info keeps 255 characters
         return m
 
     def save(self) -> str:

@@ -116,8 +116,10 @@ class RejectTarget(Target):
         t.kind, t.code = cls.default
         if "reject-with" in got:
             a = got["reject-with"].arg
+            # libipt_REJECT compares the first strlen(arg) characters, ignoring case, in table order
+            low = a.lower()
             for full, short, code in cls.types:
-                if a in (full, short):
+                if full.lower().startswith(low) or short.lower().startswith(low):
                     t.kind, t.code = full, code
                     break
             else:

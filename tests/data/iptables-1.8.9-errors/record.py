@@ -284,6 +284,11 @@ def cases() -> list[dict]:
     for v in ("foo", "tcp-reset", "icmp-host-unreachable", "host-unreach", "icmp6-no-route", ""):
         add(f"{ipt} -A INPUT -j REJECT --reject-with '{v}'; {ipt} -S INPUT")
     add(f"{ipt} -A INPUT -p tcp -j REJECT --reject-with tcp-reset; {ipt} -S INPUT")
+    for v in ("icmp", "tcp", "ICMP-HOST", "host", "net-pro", "icmp-port-unreachable-x", "admin"):
+        add(f"{ipt} -A INPUT -p tcp -j REJECT --reject-with '{v}'; {ipt} -S INPUT")
+    add(f"{ipt} -A INPUT -m comment --comment {'c' * 300} -j ACCEPT; {ipt} -S INPUT")
+    for v in ("5:x", "1:2:3", "70000000000", "3:1"):
+        add(f"{ipt} -A INPUT -m conntrack --ctexpire {v} -j ACCEPT; {ipt} -S INPUT")
     add(f"{ipt} -t nat -A PREROUTING -j REJECT")
     add(f"{ipt} -t mangle -A PREROUTING -j REJECT")
     add(f"{ipt} -A INPUT -j MARK --set-mark x")
@@ -409,6 +414,14 @@ def cases() -> list[dict]:
     add(restore("*filter\\n:INPUT ACCEPT [0:0]\\nCOMMIT\\n") + f"; {ping}; {ipt} -P INPUT DROP -c 7 8; {ipt} -S -v")
     add(restore("*filter\\n:INPUT ACCEPT [0:0]\\nCOMMIT\\n", "-n") + f"; {ping}",
         (f"{ipt} -A INPUT -j ACCEPT", f"{ipt} -D INPUT 1"))
+    # which built-in chains exist after each way of creating a table (-Z CHAIN fails on a missing one)
+    probe = "; ".join(f"{ipt} -Z {ch}; echo $?" for ch in ("INPUT", "FORWARD", "OUTPUT"))
+    for first in (f"{ipt} -N foo", f"{ipt} -A FORWARD -j ACCEPT", f"{ipt} -I OUTPUT -j ACCEPT",
+                  f"{ipt} -P INPUT DROP", f"{ipt} -F", f"{ipt} -L", f"{ipt} -Z",
+                  restore("*filter\\n:foo - [0:0]\\nCOMMIT\\n"), restore("*filter\\n-A INPUT -j ACCEPT\\nCOMMIT\\n"),
+                  f"{ipt} -A INPUT -j ACCEPT; {ipt} -X", f"{ipt} -A INPUT -j ACCEPT; {ipt} -F; {ipt} -X",
+                  f"{ipt} -N foo; {ipt} -E foo bar"):
+        add(f"{first}; {probe}")
     return out
 
 
