@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import readline  # line editing and history for `netplex shell`'s input()
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -349,13 +351,20 @@ def demo(
     raise typer.Exit(EXIT_OK)
 
 
+HISTORY_FILE = "~/.netplex_history"  # `netplex shell`'s command history, kept across sessions
+
+
 @app.command()
 def shell(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
     node: str = typer.Argument(..., help="The node to type commands on.", show_default=False),
     backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux."),
 ) -> None:
-    """Set a scenario up, then type commands on one of its nodes (`exit` or EOF ends)."""
+    """Set a scenario up, then type commands on one of its nodes (`exit` or EOF ends).
+
+    On a terminal the line is edited with readline (arrows, Ctrl-R, history kept in
+    ~/.netplex_history); Ctrl-C drops the line being typed or cancels the running
+    command, never the shell."""
     scenario = _load(file)
     if node not in scenario.nodes:
         raise _fail(f'{file}: no node "{node}" (nodes: {", ".join(scenario.nodes)})')
@@ -363,6 +372,12 @@ def shell(
     # A failing setup line is reported, but the shell still opens: it is where one finds out why.
     _prepare_or_exit(scenario, be, file, keep_going=True)
     interactive = sys.stdin.isatty()
+    history = os.path.expanduser(HISTORY_FILE)
+    if interactive:
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
     try:
         while True:
             if interactive:
@@ -371,6 +386,9 @@ def shell(
                 except EOFError:
                     print()
                     break
+                except KeyboardInterrupt:   # Ctrl-C at the prompt drops the line, as bash does
+                    print("^C")
+                    continue
             else:
                 raw = sys.stdin.readline()
                 if not raw:
@@ -381,7 +399,11 @@ def shell(
                 continue
             if command in ("exit", "logout", "quit"):
                 break
-            r = be.run(node, command)
+            try:
+                r = be.run(node, command)
+            except KeyboardInterrupt:       # Ctrl-C cancels the running command, not the shell
+                print("^C", file=sys.stderr)
+                continue
             if r.output:
                 sys.stdout.write(r.output if r.output.endswith("\n") else r.output + "\n")
                 sys.stdout.flush()
@@ -390,6 +412,11 @@ def shell(
                 sys.stderr.flush()
     finally:
         be.close()
+        if interactive:
+            try:
+                readline.write_history_file(history)
+            except OSError:
+                pass
 
 
 @app.command()
