@@ -790,7 +790,7 @@ class ConntrackMatch(Match):
             elif name in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):
                 v = _addr_opt(a)
             elif name.endswith("port"):
-                v = parse_port_range(a, "tcp")
+                v = parse_portrc(a, "conntrack", name)
             elif name == "ctstatus":
                 v = 0
                 for part in a.split(","):
