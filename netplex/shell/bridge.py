@@ -17,7 +17,7 @@ from netplex.packet.addr import bytes_to_mac
 from netplex.shell.ip_link import _parse_mac6
 from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.registry import Context, command
-from netplex.shell.result import Result
+from netplex.shell.result import Result, unsupported
 from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, PORT_STATE_NAMES, Bridge, FdbEntry
 from netplex.stack.device import Loopback
 
@@ -531,11 +531,17 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
             details = True
         if o == "-s" or matches(o, "-statistics"):
             stats = True
-        if matches(o, "-statistics") or matches(o, "-details") or matches(o, "-color") or o in ("-c", "-d", "-s") \
-                or matches(o, "-timestamp") or matches(o, "-oneline") or matches(o, "-compressvlans"):
-            pass
+        if matches(o, "-statistics") or matches(o, "-details") or o in ("-d", "-s") \
+                or matches(o, "-timestamp") or matches(o, "-oneline"):
+            pass   # -timestamp only changes `bridge monitor`; netplex prints one entry a line already
+        elif o in ("-c", "-color", "-c=always", "-color=always"):
+            return unsupported(f"bridge {o} (coloured output)")
+        elif o in ("-c=never", "-color=never", "-c=auto", "-color=auto"):
+            pass   # a netplex command's output is never a terminal: no colour either way
+        elif matches(o, "-compressvlans"):
+            return unsupported("bridge -compressvlans")
         elif matches(o, "-json") or matches(o, "-pretty"):
-            return Result(2, "", "netplex: JSON output (bridge -json) is not supported\n")
+            return unsupported("JSON output (bridge -json)")
         elif matches(o, "-Version"):
             return Result(0, "bridge utility, 6.1.0\n")
         elif matches(o, "-help"):

@@ -87,6 +87,8 @@ def test_netstat_sockets_and_interfaces(server):
     ("ping -M do 10.0.0.2", 2,
      "netplex: ping -M is not supported (netplex's ping has -4 -b -c -i -I -n -q -s -t -W -w)\n"),
     ("dmesg -w", 2, "netplex: dmesg -w is not supported (netplex's dmesg has -c -C -t -k -P)\n"),
+    ("bridge -c fdb show", 2, "netplex: bridge -c (coloured output) is not supported\n"),
+    ("bridge -compressvlans vlan show", 2, "netplex: bridge -compressvlans is not supported\n"),
     ("dmesg --follow", 2, "netplex: dmesg --follow is not supported (netplex's dmesg has -c -C -t -k -P)\n"),
 ])
 def test_what_netplex_does_not_model_is_refused_in_its_own_words(server, line, status, error):
