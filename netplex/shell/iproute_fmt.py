@@ -165,7 +165,8 @@ def link_header(dev: Any, mode: bool = True) -> str:
     parts.append(f"state {operstate(dev)}")
     if mode:
         parts.append("mode DEFAULT")
-    parts.append(f"group default qlen {dev.txqueuelen}")
+    # iproute2 prints IFLA_TXQLEN only when it is not 0 (the line then ends "group default ")
+    parts.append(f"group default qlen {dev.txqueuelen}" if dev.txqueuelen else "group default ")
     return " ".join(parts)
 
 
@@ -222,7 +223,7 @@ def stats_lines(dev: Any, level: int = 1) -> list[str]:
 
 def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = False,
                machine: Machine | None = None) -> list[str]:
-    """The `ip link show` record of one device, as lines without newlines."""
+    """The `ip link show` record of one device, as lines without newlines (`mode`: False for `ip addr`'s)."""
     lines = [link_header(dev, mode), link_lladdr_line(dev, machine)]
     if details:
         port = dev.bridge_port
@@ -240,7 +241,7 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
         elif dev.kind == "loopback":   # no IFLA_LINKINFO: the common tail goes on the link/ line
             lines[1] += ("addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
                          "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
-    if dev.alias:
+    if dev.alias and mode:   # IFLA_IFALIAS: `ip link` prints it, `ip addr` does not
         lines.append(f"    alias {dev.alias}")
     if stats:
         lines += stats_lines(dev, stats)

@@ -478,7 +478,8 @@ class Namespace(Ipv4Path, ArpMixin):
         return a in self.local_addrs
 
     def add_addr(self, ifa: IfAddr, replace: bool = False) -> None:
-        """__inet_insert_ifa: the first address of a subnet is primary, later ones secondary."""
+        """__inet_insert_ifa: the first address of a subnet is primary, later ones secondary (appended);
+        a primary is placed by scope (see below), which also orders source address selection."""
         lst = self.addrs[ifa.dev.ifindex]
         for old in lst:
             if old.addr == ifa.addr and old.plen == ifa.plen:
@@ -490,8 +491,12 @@ class Namespace(Ipv4Path, ArpMixin):
         if ifa.secondary:
             lst.append(ifa)
         else:
-            # primaries are kept before secondaries, in insertion order
-            idx = sum(1 for o in lst if not o.secondary)
+            # a primary goes right after the last primary of the same or a narrower scope (host 254 >
+            # link 253 > global 0), else first: narrow scopes lead, secondaries stay at the end
+            idx = 0
+            for i, o in enumerate(lst):
+                if not o.secondary and ifa.scope <= o.scope:
+                    idx = i + 1
             lst.insert(idx, ifa)
         self.local_addrs.add(ifa.addr)
         self._fib_add_ifaddr(ifa)

@@ -370,3 +370,32 @@ def test_object_abbreviations(pair):
     assert a.run("ip -color=never link").output == a.run("ip link").output
     assert run(a, "ip -c link") == (2, "", "netplex: ip -c (coloured output) is not supported\n")
     assert run(a, "ip -N route") == (2, "", "netplex: ip -N is not supported\n")
+
+
+def test_link_show_omits_a_zero_qlen(pair):
+    """iproute2 prints `qlen N` only for a non-zero IFLA_TXQLEN (found by tests/differential/test_randseq.py)."""
+    _net, a, _b = pair
+    assert a.run("ip link set dev eth0 txqueuelen 0").status == 0
+    assert "group default \n" in a.run("ip link show dev eth0").output
+    assert "qlen" not in a.run("ip addr show dev eth0").output
+    assert a.run("ip link set dev eth0 txqueuelen 500").status == 0
+    assert "group default qlen 500\n" in a.run("ip link show dev eth0").output
+
+
+def test_alias_shown_by_ip_link_not_ip_addr(pair):
+    """IFLA_IFALIAS: `ip link` prints `alias X`, `ip addr` does not (found by tests/differential/test_randseq.py)."""
+    _net, a, _b = pair
+    assert a.run("ip link set dev eth0 alias uplink").status == 0
+    assert "    alias uplink\n" in a.run("ip link show dev eth0").output
+    assert "alias" not in a.run("ip addr show dev eth0").output
+
+
+def test_addresses_listed_by_scope_as_inserted(pair):
+    """__inet_insert_ifa: a primary goes after the last primary of the same or narrower scope, so host and link
+    scoped addresses lead, secondaries trail (as the kernel lists them; found by test_randseq.py)."""
+    _net, a, _b = pair
+    for addr in ("10.0.0.1/24", "10.0.5.1/32 scope link", "10.0.0.2/24", "10.0.6.1/24", "10.0.7.1/32 scope host",
+                 "10.0.8.1/24 scope link"):
+        assert a.run(f"ip addr add {addr} dev eth0").status == 0
+    inets = [x.split()[1] for x in a.run("ip -4 addr show dev eth0").output.splitlines() if "inet " in x]
+    assert inets == ["10.0.7.1/32", "10.0.5.1/32", "10.0.8.1/24", "10.0.0.1/24", "10.0.6.1/24", "10.0.0.2/24"]
