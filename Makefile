@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench randdiff clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,14 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# random command sequences, simulator against the kernel twin (root): make randdiff N=300 [LEN=15 SEED=0]
+N ?= 300
+LEN ?= 15
+SEED ?= 0
+randdiff: install
+	RANDDIFF_N=$(N) RANDDIFF_LEN=$(LEN) RANDDIFF_SEED=$(SEED) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+		-m linux tests/differential/test_randseq.py
 
 bench: install
 	$(BIN)/python benchmarks/router_chain.py

@@ -35,6 +35,7 @@ the kernel itself is the oracle.
 """
 from __future__ import annotations
 
+import difflib
 import random
 import re
 import time
@@ -48,7 +49,7 @@ from netplex.scenario.runner import prepare
 
 __all__ = [
     "BATTERY", "FAMILIES", "KNOWN", "KNOWN_DIFFERENCES", "STRICT", "TOPOLOGY", "Command", "Outcome", "SequenceResult",
-    "Step", "compare_step", "family_of", "generate", "run_pair", "run_sequence", "scenario_yaml", "shrink",
+    "Step", "compare_step", "explain", "family_of", "generate", "run_pair", "run_sequence", "scenario_yaml", "shrink",
 ]
 
 # -- the topology --------------------------------------------------------------------------------------------------
@@ -517,6 +518,23 @@ def compare_step(sim: Outcome, linux: Outcome, norm: Normalisations) -> list[str
         if norm.text(sim.state.get(name, "")) != norm.text(linux.state.get(name, "")):
             diffs.append(f"state:{name}")
     return diffs
+
+
+def explain(sim: Outcome, linux: Outcome, aspects: Sequence[str], norm: Normalisations) -> str:
+    """The normalised differences of `aspects` (as compare_step names them), as unified diffs sim -> linux."""
+    out: list[str] = []
+    for aspect in aspects:
+        if aspect.startswith("state:"):
+            a, b = sim.state.get(aspect[6:], ""), linux.state.get(aspect[6:], "")
+        elif aspect == "status":
+            a, b = f"{sim.result.status}\n", f"{linux.result.status}\n"
+        elif aspect == "stdout":
+            a, b = sim.result.output, linux.result.output
+        else:
+            a, b = sim.result.error, linux.result.error
+        out += difflib.unified_diff(norm.text(a).splitlines(), norm.text(b).splitlines(), f"sim {aspect}",
+                                    f"linux {aspect}", lineterm="", n=1)
+    return "\n".join(out)
 
 
 @dataclass(slots=True)

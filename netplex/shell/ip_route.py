@@ -7,7 +7,7 @@ reachable through a route of narrower scope (a connected route) unless
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from netplex.packet.addr import int_to_ip, prefix_to_mask
 from netplex.shell.ip_addr import parse_scope
@@ -64,8 +64,9 @@ def _dst_text(r: Route) -> str:
     return f"{int_to_ip(r.dst)}/{r.plen}"
 
 
-def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True,
-               tables: RtTables = DEFAULT_RT_TABLES) -> str:
+def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, show_proto: bool = True,
+               show_scope: bool = True, tables: RtTables = DEFAULT_RT_TABLES) -> str:
+    """iproute2's print_route: what a show selector fixed (a device, a protocol, a scope) is not printed again."""
     parts: list[str] = []
     if r.type != "unicast":
         parts.append(r.type)
@@ -76,9 +77,9 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True,
         parts.append(f"dev {r.dev.name}")
     if show_table and r.table != RT_TABLE_MAIN:
         parts.append(f"table {tables.name(r.table)}")
-    if r.proto != 3:
+    if r.proto != 3 and show_proto:
         parts.append(f"proto {PROTO_NAMES.get(r.proto, str(r.proto))}")
-    if r.scope != RT_SCOPE_UNIVERSE:
+    if r.scope != RT_SCOPE_UNIVERSE and show_scope:
         parts.append(f"scope {SCOPE_NAMES.get(r.scope, str(r.scope))}")
     if r.src is not None:
         parts.append(f"src {int_to_ip(r.src)}")
@@ -295,7 +296,16 @@ def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
     raise IpError("RTNETLINK answers: No such process", 2)
 
 
-def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple[list[Route], bool, bool]:
+class _Shown(NamedTuple):
+    """What a show selector leaves to print: `table` for table all, a device/protocol/scope it did not fix."""
+
+    table: bool
+    dev: bool
+    proto: bool
+    scope: bool
+
+
+def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple[list[Route], _Shown]:
     """Routes matching a show/flush selector, in the kernel's dump order."""
     table: int | None = RT_TABLE_MAIN
     dev = None
@@ -370,19 +380,19 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
             if match is not None and (r.plen > match[1] or (match[0] & prefix_to_mask(r.plen)) != r.dst):
                 continue
             out.append(r)
-    return out, table == 0, dev is None
+    return out, _Shown(table == 0, dev is None, proto is None, scope is None)
 
 
 def _show(ns: Any, args: list[str], tables: RtTables) -> Result:
-    routes, show_table, show_dev = _select(ns, args, False, tables)
-    return Result(0, "".join(route_line(r, show_table=show_table, show_dev=show_dev, tables=tables) + "\n"
-                             for r in routes))
+    routes, shown = _select(ns, args, False, tables)
+    return Result(0, "".join(route_line(r, show_table=shown.table, show_dev=shown.dev, show_proto=shown.proto,
+                                        show_scope=shown.scope, tables=tables) + "\n" for r in routes))
 
 
 def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
     if not args:
         raise IpError('"ip route flush" requires arguments.', 1)
-    routes, _, _ = _select(ns, args, True, tables)
+    routes, _shown = _select(ns, args, True, tables)
     for r in routes:
         ns.del_route(r)
     return Result(0)

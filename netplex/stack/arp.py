@@ -88,7 +88,8 @@ class ArpMixin:
         """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the
         target routed out of another device."""
         v = self.sysctl.values
-        if v.get(f"net.ipv4.conf.{dev.name}.proxy_arp") != "1" and v.get("net.ipv4.conf.all.proxy_arp") != "1":
+        # IN_DEV_PROXY_ARP: the all/device values or'ed, any non-zero value is on
+        if v.get(f"net.ipv4.conf.{dev.name}.proxy_arp", "0") == "0" and v.get("net.ipv4.conf.all.proxy_arp") == "0":
             return False
         if not dev.forwarding or dev.master is not None:
             return False

@@ -52,25 +52,29 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.bridge.bridge-nf-call-ip6tables": ("1", 0, 1),
 }
 
+_INT = (-2147483648, 2147483647)
+
+# devinet_vars: every net.ipv4.conf.* key is handled by devinet_conf_proc, a plain proc_dointvec — any
+# int is stored, no range is checked (rp_filter 9 reads as loose, arp_ignore 9 as its highest level)
 CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
-    "forwarding": ("0", None, None),
-    "rp_filter": ("0", 0, 2),
-    "accept_local": ("0", 0, 1),
-    "accept_redirects": ("1", 0, 1),
-    "send_redirects": ("1", 0, 1),
-    "secure_redirects": ("1", 0, 1),
-    "proxy_arp": ("0", 0, 1),
-    "arp_ignore": ("0", 0, 8),
-    "arp_announce": ("0", 0, 2),
-    "arp_accept": ("0", 0, 2),
-    "arp_filter": ("0", 0, 1),
-    "arp_evict_nocarrier": ("1", 0, 1),
-    "promote_secondaries": ("0", None, None),
-    "bc_forwarding": ("0", None, None),
-    "mc_forwarding": ("0", None, None),
-    "route_localnet": ("0", 0, 1),
-    "log_martians": ("0", 0, 1),
-    "disable_policy": ("0", 0, 1),
+    "forwarding": ("0", *_INT),
+    "rp_filter": ("0", *_INT),
+    "accept_local": ("0", *_INT),
+    "accept_redirects": ("1", *_INT),
+    "send_redirects": ("1", *_INT),
+    "secure_redirects": ("1", *_INT),
+    "proxy_arp": ("0", *_INT),
+    "arp_ignore": ("0", *_INT),
+    "arp_announce": ("0", *_INT),
+    "arp_accept": ("0", *_INT),
+    "arp_filter": ("0", *_INT),
+    "arp_evict_nocarrier": ("1", *_INT),
+    "promote_secondaries": ("0", *_INT),
+    "bc_forwarding": ("0", *_INT),
+    "mc_forwarding": ("0", *_INT),
+    "route_localnet": ("0", *_INT),
+    "log_martians": ("0", *_INT),
+    "disable_policy": ("0", *_INT),
 }
 
 NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {

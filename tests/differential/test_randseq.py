@@ -26,6 +26,7 @@ from netplex.conformance.randseq import (
     STRICT,
     Command,
     SequenceResult,
+    explain,
     family_of,
     generate,
     run_pair,
@@ -133,6 +134,8 @@ def test_random_sequences() -> None:
         sections = [a.removeprefix("state:") for a in aspects if a.startswith("state:")]
         print(f"first disagreement (seed {failing.seed}, {target}), shrunk to {len(small)} commands:")
         print(scenario_yaml(small, f"randseq-{failing.seed}", sections))
+        step = failing.steps[i]
+        print(explain(step.sim, step.linux, aspects, KNOWN))
     rate, _per = _rates(results, "known")
     assert rate >= FLOOR, f"agreement {rate:.1%} fell below {FLOOR:.0%} (KNOWN: {len(KNOWN.rules)} rules, " \
                           f"STRICT: {len(STRICT.rules)})"

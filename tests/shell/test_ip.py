@@ -399,3 +399,25 @@ def test_addresses_listed_by_scope_as_inserted(pair):
         assert a.run(f"ip addr add {addr} dev eth0").status == 0
     inets = [x.split()[1] for x in a.run("ip -4 addr show dev eth0").output.splitlines() if "inet " in x]
     assert inets == ["10.0.7.1/32", "10.0.5.1/32", "10.0.8.1/24", "10.0.0.1/24", "10.0.6.1/24", "10.0.0.2/24"]
+
+
+def test_devconf_keys_take_any_int(pair):
+    """devinet_conf_proc is a plain proc_dointvec: net.ipv4.conf.* stores any int, no range (found by
+    test_randseq.py); a non-integer is still refused."""
+    _net, a, _b = pair
+    assert run(a, "sysctl -w net.ipv4.conf.eth0.accept_redirects=3") == \
+        (0, "net.ipv4.conf.eth0.accept_redirects = 3\n", "")
+    assert run(a, "sysctl -w net.ipv4.conf.all.rp_filter=-1") == (0, "net.ipv4.conf.all.rp_filter = -1\n", "")
+    assert run(a, "sysctl -w net.ipv4.conf.eth0.arp_ignore=x")[0] != 0
+
+
+def test_route_show_leaves_out_what_the_selector_fixed(pair):
+    """print_route: with `proto P` or `scope S` in the selector, proto/scope are not printed (as `dev D` is not)."""
+    _net, a, b = pair
+    assert a.run("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up").status == 0
+    assert b.run("ip link set eth0 up").status == 0
+    assert a.run("ip route add 10.2.0.0/16 dev eth0 proto static scope link").status == 0
+    assert a.run("ip route show proto kernel").output == "10.0.0.0/24 dev eth0 scope link src 10.0.0.1 \n"
+    assert a.run("ip route show scope link").output == \
+        "10.0.0.0/24 dev eth0 proto kernel src 10.0.0.1 \n10.2.0.0/16 dev eth0 proto static \n"
+    assert a.run("ip route show table local proto kernel scope host").output == "local 10.0.0.1 dev eth0 src 10.0.0.1 \n"
