@@ -336,7 +336,7 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
             i += 1
             rtype = need_arg(args, i)
         elif a == "cache":
-            return [], False, True
+            return [], _Shown(False, True, True, True)
         elif a in ("root", "match", "exact"):
             i += 1
             p = parse_prefix(need_arg(args, i))
