@@ -21,7 +21,9 @@ reason per rule (`netplex.scenario.diff.Normalisations`):
 - KNOWN: STRICT plus `KNOWN_DIFFERENCES`, the classes already found and
   recorded (docs/differential-random.md), so a run finds the next ones.
 
-A command needing a kernel module this kernel lacks is never generated
+IPv6 words are not drawn: netplex models IPv4 (`ip -6` is refused in its own words) and the
+twin's IPv6 state follows the host's defaults (devconf_inherit_init_net, disable_ipv6). A command
+needing a kernel module this kernel lacks is never generated
 (`netplex.twin.features.kernel_has`, passed in as `has`). A sequence that
 disagrees is shrunk by delta debugging (`shrink`, ddmin over its command list)
 to a minimal sequence whose first disagreement is of the same class, and
@@ -272,15 +274,15 @@ class _Gen:
         op = self.pick("add", "add", "add", "del", "flush", "show", "replace", "change")
         d = self.dev(n)
         if op in ("add", "del", "replace", "change"):
-            a = r.choice(_ADDRS[:7]) if r.random() < 0.85 else self.pick("2001:db8::1", "fe80::1", "10.0.0.9")
-            plen = "/" + self.pick("24", "24", "32", "16", "33", "8") if ":" not in a else "/64"
+            a = r.choice(_ADDRS[:7]) if r.random() < 0.85 else self.pick("10.0.0.9", "10.0.0.0")
+            plen = "/" + self.pick("24", "24", "32", "16", "33", "8")
             opts = "".join(self.maybe(o, 0.15) for o in (" brd +", f" label {d}:1", " scope link",
                                                           " metric 50", " noprefixroute", " nodad"))
             return f"ip addr {op} {a}{plen}{opts} dev {d}"
         if op == "flush":
             return f"ip addr flush dev {d}" + self.pick("", "", " scope global", " secondary", " primary",
                                                          " label eth0:1")
-        return self.pick("ip addr", f"ip addr show dev {d}", "ip -br addr", "ip -4 addr", "ip -6 addr",
+        return self.pick("ip addr", f"ip addr show dev {d}", "ip -br addr", "ip -4 addr", "ip -o addr",
                          "ip addr show up", "ip addr show scope host")
 
     def ip_route(self, n: str) -> str:
@@ -288,7 +290,7 @@ class _Gen:
         op = self.pick("add", "add", "add", "del", "replace", "show", "get", "flush", "change", "append")
         if op == "show":
             return self.pick("ip route", "ip route show table all", "ip route show table local",
-                             "ip route show table 100", "ip route show proto kernel", "ip -6 route",
+                             "ip route show table 100", "ip route show proto kernel", "ip route show scope link",
                              "ip route list match 10.0.0.5")
         if op == "get":
             return f"ip route get {r.choice(_ADDRS)}" + self.maybe(f" from {r.choice(_ADDRS)}", 0.2)
@@ -327,7 +329,7 @@ class _Gen:
     def ip_rule(self, n: str) -> str:
         op = self.pick("add", "add", "del", "show")
         if op == "show":
-            return self.pick("ip rule", "ip rule show", "ip rule list table 100", "ip -6 rule")
+            return self.pick("ip rule", "ip rule show", "ip rule list table 100", "ip -4 rule")
         sel = "".join(self.maybe(o, 0.35) for o in (
             f" from {self.pick('10.0.0.0/24', '10.0.1.2', 'all')}", f" to {self.pick('10.0.2.0/24', '192.0.2.1')}",
             f" iif {self.dev(n)}", f" fwmark {self.pick('1', '0x10/0xff')}", f" tos {self.pick('0x10', '4')}"))

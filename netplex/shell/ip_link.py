@@ -318,8 +318,7 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     if req.newname is not None and req.newname != dev.name:
         if req.newname in ns.devices:
             raise IpError("RTNETLINK answers: File exists", 2)
-        if dev.up:
-            raise IpError("RTNETLINK answers: Device or resource busy", 2)
+        # an up device is renamed too: dev_change_name allows live renaming since Linux 6.2
     if req.master is not None:
         try:
             rtnl.check_master(dev, req.master)

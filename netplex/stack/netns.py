@@ -368,8 +368,7 @@ class Namespace(Ipv4Path, ArpMixin):
             dev.peer.ns.device_state_changed(dev.peer)
 
     def rename_device(self, dev: NetDevice, new: str) -> None:
-        if dev.up:
-            raise NetplexError("RTNETLINK answers: Device or resource busy", errno.EBUSY)
+        """dev_change_name: an up device may be renamed too (live renaming, Linux 6.2 on: the twin's kernel)."""
         self.check_new_name(new)
         del self.devices[dev.name]
         self.sysctl.rename_device(dev.name, new)
