@@ -431,9 +431,10 @@ def _link_set(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
     req = _parse_link_args(ns, args, adding=False)
     if req.name is None:
         raise IpError('Not enough information: "dev" argument is required.', 255)
+    # iplink_parse resolves `netns NAME|PID` while it reads the line, before the device is looked up
+    target = _netns_arg(machine, req.netns) if req.netns is not None else None
     dev = ifname_or_error(ns, req.name)
-    if req.netns is not None:   # do_setlink moves the device first; the rest applies there
-        target = _netns_arg(machine, req.netns)
+    if target is not None:   # do_setlink moves the device first; the rest applies there
         if machine is not None and dev.ns is not target:
             machine.move_device(dev, target)
             ns = target

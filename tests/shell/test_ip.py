@@ -428,3 +428,11 @@ def test_an_up_device_can_be_renamed(pair):
     assert run(a, "ip link set eth0 up && ip link set eth0 name lan0") == (0, "", "")
     assert a.run("ip link show dev lan0").output.startswith("2: lan0@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP> ")
     assert run(a, "sysctl -n net.ipv4.conf.lan0.forwarding") == (0, "0\n", "")
+
+
+def test_link_set_netns_resolved_before_the_device(pair):
+    """iplink_parse resolves `netns NAME` as it reads it: a missing namespace is named before a missing device."""
+    _net, a, _b = pair
+    assert run(a, "ip link set nosuch0 netns x1") == (255, "", 'Error: argument "x1" is wrong: Invalid "netns" value\n\n')
+    assert a.run("ip netns add x1").status == 0
+    assert run(a, "ip link set nosuch0 netns x1") == (1, "", 'Cannot find device "nosuch0"\n')
