@@ -756,8 +756,22 @@ class StateMatch(Match):
         return bool(self.mask & packet_statebit(ctx)) != self.inv
 
 
-def _addr_opt(s: str) -> tuple[int, int]:
-    return parse_addr_mask(s)
+def _addr_opt(s: str, opt: str) -> tuple[int, int]:
+    """XTTYPE_HOSTMASK (libxt_conntrack): an address and a dotted or CIDR mask (more than 32 bits
+    is 32); the host bits are kept, as conntrack_addrcmp compares under the mask."""
+    addr, slash, mask = s.partition("/")
+    a = parse_addr_mask(addr)[0]
+    if not slash:
+        return a, 0xFFFFFFFF
+    m = parse_ip(mask) if mask.count(".") == 3 else None
+    if m is None:
+        bits = int(mask) if mask.isascii() and mask.isdigit() else None
+        if bits is None:
+            raise XtError(f'conntrack: bad value for option "--{opt}", neither a valid network mask '
+                          "nor valid CIDR (0-32).\n")
+        bits = min(bits, 32)
+        m = (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF if bits else 0
+    return a, m
 
 
 class ConntrackMatch(Match):
@@ -788,7 +802,7 @@ class ConntrackMatch(Match):
                 if v == 0:
                     raise XtError("conntrack: --ctproto requires a nonzero protocol")
             elif name in ("ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"):
-                v = _addr_opt(a)
+                v = _addr_opt(a, name)
             elif name.endswith("port"):
                 v = parse_portrc(a, "conntrack", name)
             elif name == "ctstatus":
@@ -882,7 +896,7 @@ class ConntrackMatch(Match):
                                ("ctrepldst", repl, 1)):
             if name in items:
                 inv, (a, msk) = items[name]
-                if ((tup[idx] & msk) == a) == inv:
+                if (((tup[idx] ^ a) & msk) == 0) == inv:
                     return False
         if "ctproto" in items:
             inv, p = items["ctproto"]

@@ -239,6 +239,8 @@ def cases() -> list[dict]:
               "--ctexpire x", "--ctexpire 5:1", "--ctdir FOO", "--ctstate NEW,DNAT", "--ctorigsrcport 99999"):
         add(f"{ipt} -A INPUT -m conntrack {v} -j ACCEPT; {ipt} -S INPUT")
     add(f"{ipt} -A INPUT -m conntrack -j ACCEPT")
+    for v in ("1.2.3.0/24", "1.2.3.4/40", "1.2.3.4/x", "1.2.3.4/255.255.0.0", "1.2.3.4/0"):  # (a name would need DNS)
+        add(f"{ipt} -A INPUT -m conntrack --ctorigdst {v} -j ACCEPT; {ipt} -S INPUT; {ipt} -L INPUT -n")
     for v in ("http", "x", "0x10", "65536", "1:2", "5:1", "1:2:3"):
         add(f"{ipt} -A INPUT -m conntrack --ctorigdstport {v} -j ACCEPT; {ipt} -S INPUT")
     add(f"{ipt} -A INPUT -m comment --comment {'c' * 255} -j ACCEPT; {ipt} -S INPUT")
