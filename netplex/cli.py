@@ -19,7 +19,9 @@ import ipaddress
 import json
 import os
 import readline  # line editing and history for `netplex shell`'s input()
+import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,8 @@ def _run_file(file: Path, backend: str, seed: int | None, pcap: Path | None) -> 
 
 def _observed_summary(p: ProbeResult) -> str:
     o = p.observed
+    if o.get("aborted"):   # the simulation stopped itself: say why, not "0/0 replies"
+        return f"aborted: {str(o['aborted']).removeprefix('netplex: ')}"
     if p.kind == "ping":
         s = f"{o.get('replies', 0)}/{o.get('sent', 0)} replies"
         if o.get("rtt_ms") is not None:
@@ -233,8 +237,9 @@ def run(
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
     results: list[ScenarioResult] = []
-    for file in files:
-        scenario, result = _run_file_with_progress(file, backend, seed, pcap)
+    pcap_dirs = _pcap_dirs(files, pcap)
+    for file, pcap_dir in zip(files, pcap_dirs):
+        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir)
         results.append(result)
         if json_out:
             continue
@@ -247,6 +252,21 @@ def run(
     if plot is not None:
         _plot(results, plot)
     raise typer.Exit(max(r.exit_status for r in results))
+
+
+def _pcap_dirs(files: list[Path], pcap: Path | None) -> list[Path | None]:
+    """`--pcap DIR`: DIR for one file; DIR/STEM/ for each of several (captures have the same names)."""
+    if pcap is None:
+        return [None] * len(files)
+    if len(files) == 1:
+        return [pcap]
+    stems: dict[str, Path] = {}
+    for file in files:
+        if file.stem in stems:
+            raise _fail(f"--pcap: {stems[file.stem]} and {file} would write their captures to the same "
+                        f"folder {pcap / file.stem}: run them separately or rename one")
+        stems[file.stem] = file
+    return [pcap / file.stem for file in files]
 
 
 def _plot(results: list[ScenarioResult], path: Path) -> None:
@@ -264,16 +284,12 @@ class _ProgressBar:
     """A progress bar on stderr for runs that take more than a second of wall time (a terminal only)."""
 
     def __init__(self, label: str) -> None:
-        import time
-
         self.label = label
         self.t0 = time.monotonic()
         self.bar: Any = None
         self.task: Any = None
 
     def __call__(self, fraction: float) -> None:
-        import time
-
         if self.bar is None:
             if time.monotonic() - self.t0 < 1.0 or not sys.stderr.isatty():
                 return
@@ -354,6 +370,48 @@ def demo(
 HISTORY_FILE = "~/.netplex_history"  # `netplex shell`'s command history, kept across sessions
 
 
+class _Terminal:
+    """`netplex shell`'s terminal for a command that runs until Ctrl-C (ping without -c).
+
+    Lines go to stdout as they come; simulated time is paced to wall time; Ctrl-C
+    (SIGINT) only sets a flag the command polls, so the simulation is never cut
+    mid-event. The handler is installed when such a command first writes and
+    the previous one is put back when the line ends.
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _install(self) -> None:
+        if not self._installed:
+            self._installed = True
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self._flag = True
+        sys.stdout.write("^C")
+
+    def write(self, text: str) -> None:
+        self._install()
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def tick(self, ns: int) -> None:
+        self._install()
+        if ns > 0 and not self._flag:
+            time.sleep(ns / 1e9)
+
+    def interrupted(self) -> bool:
+        return self._flag
+
+    def close(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
 @app.command()
 def shell(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
@@ -399,11 +457,15 @@ def shell(
                 continue
             if command in ("exit", "logout", "quit"):
                 break
+            terminal = _Terminal() if interactive else None
             try:
-                r = be.run(node, command)
+                r = be.run(node, command, terminal)
             except KeyboardInterrupt:       # Ctrl-C cancels the running command, not the shell
                 print("^C", file=sys.stderr)
                 continue
+            finally:
+                if terminal is not None:
+                    terminal.close()
             if r.output:
                 sys.stdout.write(r.output if r.output.endswith("\n") else r.output + "\n")
                 sys.stdout.flush()

@@ -77,6 +77,7 @@ NSEC_PER_USEC = 1_000
 # --- scenario files -------------------------------------------------------------------
 
 # A decimal number (no sign, no exponent gymnastics beyond what people write).
+MAX_VALUE = 1e30   # beyond any rate, size or time a link or a qdisc can hold (2^64 is 1.8e19)
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?\s*([A-Za-z%]*)\s*")
 
 
@@ -84,13 +85,15 @@ def _split(s: str | int | float, what: str) -> tuple[float, str]:
     if isinstance(s, bool):
         raise ValueError(f"invalid {what} {s!r}")
     if isinstance(s, (int, float)):
-        if s < 0:
+        if s < 0 or not math.isfinite(s):
             raise ValueError(f"invalid {what} {s!r}")
         return float(s), ""
     m = _DECIMAL.fullmatch(s) if isinstance(s, str) else None
     if m is None:
         raise ValueError(f'invalid {what} "{s}"')
     value = float(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
+    if not math.isfinite(value) or value > MAX_VALUE:   # 1e400 is inf: no integer holds it
+        raise ValueError(f'invalid {what} "{s}": out of range')
     return value, m.group(3).lower()
 
 

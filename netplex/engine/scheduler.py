@@ -27,13 +27,15 @@ class EventStorm(NetplexError):
 class Scheduler:
     """A discrete-event loop over integer-nanosecond time."""
 
-    __slots__ = ("now", "_heap", "_seq", "events_run")
+    __slots__ = ("now", "_heap", "_seq", "events_run", "storms", "last_storm")
 
     def __init__(self) -> None:
         self.now = 0
         self._heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = 0
         self.events_run = 0
+        self.storms = 0                  # how many times the simulation stopped itself (EventStorm)
+        self.last_storm: str | None = None   # the last storm's explanation: an aborted run says it
 
     def at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` at absolute time `when` (never before now)."""
@@ -108,7 +110,9 @@ class Scheduler:
         if self.now == mark:
             stuck = len(self._heap)
             self._heap.clear()
-            raise EventStorm(f"netplex: {STORM_EVENTS} events without simulated time passing at "
-                             f"t={self.now} ns ({stuck} more pending, dropped): packets are circling a "
-                             "loop of links with no delay — a bridge loop without STP?")
+            self.storms += 1
+            self.last_storm = (f"netplex: {STORM_EVENTS} events without simulated time passing at "
+                               f"t={self.now} ns ({stuck} more pending, dropped): packets are circling a "
+                               "loop of links with no delay — a bridge loop without STP?")
+            raise EventStorm(self.last_storm, status=2)
         return self.now

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from netplex.errors import NetplexError
 from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.shell.registry import Terminal
 
 __all__ = ["ALL_FEATURES", "Backend", "BackendUnsupported", "CmdResult", "LinkNetnsAliases", "ProbeOutcome", "Progress",
            "TraceOutcome"]
@@ -43,6 +44,7 @@ class CmdResult:
     status: int
     output: str = ""
     error: str = ""
+    aborted: str | None = None   # the simulation stopped itself while the line ran: why
 
 
 @dataclass(slots=True)
@@ -51,6 +53,8 @@ class ProbeOutcome:
 
     ok: bool
     observed: dict[str, Any] = field(default_factory=dict)
+    # the run stopped itself (an event storm): the probe fails whatever it expected, with this reason
+    aborted: str | None = None
 
 
 @dataclass(slots=True)
@@ -95,8 +99,13 @@ class Backend(Protocol):
         """Place a file on `node`'s filesystem (SCENARIO.md `files:`), before its setup lines run."""
         ...
 
-    def run(self, node: str, line: str) -> CmdResult:
-        """Run one shell line on `node` (setup line or `cmd` probe)."""
+    def run(self, node: str, line: str, terminal: Terminal | None = None) -> CmdResult:
+        """Run one shell line on `node` (setup line or `cmd` probe).
+
+        `terminal`: the interactive terminal of `netplex shell`, where a command that
+        runs until Ctrl-C (ping without -c) writes as it goes (the sim; the twin's
+        output arrives when the line ends).
+        """
         ...
 
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:

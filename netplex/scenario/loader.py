@@ -66,10 +66,18 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
 
 
 def _parse_yaml(text: str, file: str) -> tuple[YamlNode | None, Any]:
-    loader = yaml.SafeLoader(text)
+    try:
+        _check_flow_depth(text, file)
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as e:   # a character YAML does not allow (ReaderError)
+        raise ScenarioError(file, 1, "yaml", str(e).splitlines()[0]) from None
     try:
         root = loader.get_single_node()
+        if root is not None:
+            _check_expansion(root, file)
         data = loader.construct_document(root) if root is not None else None
+    except RecursionError:
+        raise ScenarioError(file, 1, "yaml", "nested too deeply") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -80,6 +88,73 @@ def _parse_yaml(text: str, file: str) -> tuple[YamlNode | None, Any]:
     finally:
         loader.dispose()
     return root, data
+
+
+MAX_YAML_DEPTH = 100   # `[[[[...` or `{a: {a: ...`: PyYAML's parser slows down per level, then recurses too deep
+
+
+def _check_flow_depth(text: str, file: str) -> None:
+    """Refuse flow collections nested deeper than MAX_YAML_DEPTH (quotes and comments skipped)."""
+    depth = 0
+    line = 1
+    quote = ""
+    comment = False
+    prev = "\n"
+    for c in text:
+        if c == "\n":
+            line += 1
+            comment = False
+        elif comment:
+            pass
+        elif quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"" and prev in " \t\n[{,:":
+            quote = c
+        elif c == "#" and prev in " \t\n":
+            comment = True
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ScenarioError(file, line, "yaml", f"nested more than {MAX_YAML_DEPTH} levels deep")
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        prev = c
+
+
+MAX_YAML_NODES = 100_000   # values once aliases are expanded: "billion laughs" stops here
+
+
+def _check_expansion(root: YamlNode, file: str) -> None:
+    """Refuse an alias that contains itself and a document whose aliases expand past MAX_YAML_NODES.
+
+    PyYAML builds both (a cycle of references; a few lines that stand for billions
+    of values), and everything that walks the tree afterwards would never end.
+    """
+    on_path: set[int] = set()
+    stack: list[tuple[YamlNode, bool]] = [(root, True)]
+    seen = 0
+    while stack:
+        node, enter = stack.pop()
+        if not enter:
+            on_path.discard(id(node))
+            continue
+        if id(node) in on_path:
+            raise ScenarioError(file, node.start_mark.line + 1, "yaml", "an alias refers to a value that contains it")
+        seen += 1
+        if seen > MAX_YAML_NODES:
+            raise ScenarioError(file, node.start_mark.line + 1, "yaml",
+                                f"more than {MAX_YAML_NODES} values once aliases are expanded "
+                                "(aliases nested in aliases?)")
+        if isinstance(node, (MappingNode, SequenceNode)):
+            on_path.add(id(node))
+            stack.append((node, False))
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    stack.append((k, True))
+                    stack.append((v, True))
+            else:
+                stack.extend((item, True) for item in node.value)
 
 
 def _key_text(key: YamlNode) -> str:

@@ -306,8 +306,19 @@ class IperfFlow(_FromTo):
     expect_rate: Annotated[tuple[int, int] | None, BeforeValidator(lambda v: None if v is None else _rate_range(v))] = None
 
 
+def _iperf_duration(v: Any) -> int:
+    """iperf3 -t: more than 0 and at most iperf3's MAX_TIME (86400 s): a longer test never ends."""
+    ns = parse_time(v, "s")
+    if not 0 < ns <= IPERF_MAX_DURATION_NS:
+        raise ValueError(f'invalid duration "{v}": must be more than 0s and at most 86400s (iperf3\'s limit)')
+    return ns
+
+
+IPERF_MAX_DURATION_NS = 86_400 * 1_000_000_000
+
+
 class IperfProbe(_Model):
-    duration_ns: Annotated[int, _unit(lambda v: parse_time(v, "s"))] = Field(alias="duration")
+    duration_ns: Annotated[int, _unit(_iperf_duration)] = Field(alias="duration")
     flows: Annotated[list[IperfFlow], Field(min_length=1)]
 
 
@@ -336,6 +347,8 @@ class Probe(_Model):
                 found = f"found {', '.join(kinds)}" if kinds else "found none"
                 raise ValueError(f"a probe has exactly one of ping, tcp, udp, cmd, iperf ({found})")
             kind = kinds[0]
+            if data[kind] is None:   # `ping:` with nothing after it
+                raise ValueError(f"{kind}: a probe's {kind} needs its fields (found nothing)")
             if "expect_peer" in data and kind not in ("tcp", "udp"):
                 raise ValueError(f"expect_peer applies to tcp and udp probes, not {kind}")
             if "expect_output" in data and kind != "cmd":

@@ -87,6 +87,9 @@ def run_probe(probe: Probe, index: int, backend: Backend) -> ProbeResult:
     if probe.expect_peer is not None:
         extra_ok = extra_ok and outcome.observed.get("peer") == probe.expect_peer
     passed = outcome.ok == (probe.expect == "ok") and extra_ok
+    if outcome.aborted is not None:   # the simulation stopped itself: no expectation is met
+        outcome.observed["aborted"] = outcome.aborted
+        passed = False
     return ProbeResult(index=index, kind=probe.kind, expect=probe.expect, ok=outcome.ok, passed=passed,
                        observed=outcome.observed, expect_peer=probe.expect_peer, what=probe.describe())
 
@@ -101,7 +104,7 @@ def _cmd(spec: CmdProbe, expect_output: str | None, backend: Backend) -> tuple[P
         observed["output_matched"] = matched
     if r.error:
         observed["error"] = r.error.removesuffix("\n")
-    return ProbeOutcome(ok=r.status == 0, observed=observed), matched
+    return ProbeOutcome(ok=r.status == 0, observed=observed, aborted=r.aborted), matched
 
 
 def _iperf(spec: IperfProbe, backend: Backend) -> tuple[ProbeOutcome, bool]:

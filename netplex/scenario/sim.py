@@ -24,6 +24,7 @@ from netplex.scenario.loader import load_scenario
 from netplex.scenario.model import IperfFlow, Link, Node
 from netplex.scenario.runner import prepare
 from netplex.shell.ping import ping_run
+from netplex.shell.registry import Terminal
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
 from netplex.traffic.iperf import run_iperf
@@ -39,10 +40,15 @@ def _storm_safe(probe: Callable[..., ProbeOutcome]) -> Callable[..., ProbeOutcom
     """A probe that set off an event storm (a loop of zero-delay links) fails with the reason."""
     @functools.wraps(probe)
     def run(self: Any, *args: Any, **kwargs: Any) -> ProbeOutcome:
+        storms = self.net.sched.storms
         try:
-            return probe(self, *args, **kwargs)
+            outcome = probe(self, *args, **kwargs)
         except EventStorm as e:
-            return ProbeOutcome(False, {"error": e.message})
+            return ProbeOutcome(False, {"error": e.message}, aborted=e.message)
+        if self.net.sched.storms != storms:   # a storm a command inside the probe caught
+            outcome.aborted = self.net.sched.last_storm
+            outcome.ok = False
+        return outcome
     return run
 
 
@@ -84,9 +90,16 @@ class SimBackend:
         except FsError as e:
             raise NetplexError(f"{node}: {path}: {e.message}", e.errno) from None
 
-    def run(self, node: str, line: str) -> CmdResult:
-        r = self.node(node).run(line)
-        return CmdResult(r.status, r.output, r.error)
+    def run(self, node: str, line: str, terminal: Terminal | None = None) -> CmdResult:
+        storms = self.net.sched.storms
+        shell = self.node(node).shell
+        shell.terminal = terminal
+        try:
+            r = self.node(node).run(line)
+        finally:
+            shell.terminal = None
+        aborted = self.net.sched.last_storm if self.net.sched.storms != storms else None
+        return CmdResult(r.status, r.output, r.error, aborted)
 
     # -- services ------------------------------------------------------------
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:

@@ -6,6 +6,8 @@ with the ageing timer in seconds (two decimals) from the simulated clock.
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from netplex.errors import NetplexError
@@ -54,6 +56,8 @@ def _time_cs(text: str) -> int | None:
     try:
         v = float(text)
     except ValueError:
+        return None
+    if not math.isfinite(v) or abs(v) > 2**31:   # strtod's inf and nan: no timer holds them
         return None
     return int(v * 100)
 

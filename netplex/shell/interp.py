@@ -47,11 +47,14 @@ from __future__ import annotations
 import errno
 import fnmatch
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from netplex.apps.process import Process
+from netplex.engine.scheduler import EventStorm
+from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.machine.fs import FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
@@ -84,7 +87,15 @@ from netplex.shell.parse import (
     Word,
     complete,
 )
-from netplex.shell.registry import COMMANDS, CommandFn, Context, FileReadError, command
+from netplex.shell.registry import (
+    COMMANDS,
+    MAX_OUTPUT_BYTES,
+    CommandFn,
+    Context,
+    FileReadError,
+    Terminal,
+    command,
+)
 from netplex.shell.result import Result
 from netplex.stack.netns import Namespace
 
@@ -94,6 +105,26 @@ _IFS_SPLIT = re.compile(r"[ \t\n]+")
 
 
 # ---------------------------------------------------------------- errors of a run
+
+class _TerminalAfter:
+    """The terminal as one command sees it: what the line printed before it is written first."""
+
+    def __init__(self, terminal: Terminal, before: list[str]) -> None:
+        self._terminal = terminal
+        self._before = before
+
+    def write(self, text: str) -> None:
+        if self._before:
+            self._terminal.write("".join(self._before))
+            self._before.clear()
+        self._terminal.write(text)
+
+    def tick(self, ns: int) -> None:
+        self._terminal.tick(ns)
+
+    def interrupted(self) -> bool:
+        return self._terminal.interrupted()
+
 
 class _Exit(Exception):
     """`exit N`: ends the line (or the enclosing subshell or command substitution)."""
@@ -133,6 +164,13 @@ class _RedirError(Exception):
 
 MAX_LOOP_ITERATIONS = 100_000   # a `while true` with nothing that ends it must not hang the simulator
 MAX_FUNCTION_DEPTH = 40         # shell functions calling themselves
+INTERNAL_ERROR_STATUS = 70      # EX_SOFTWARE (sysexits.h): a netplex bug, said as such, never a traceback
+RECURSION_LIMIT = 10_000        # nested `$( )`, `( )`, `{ }` recurse in the parser and the interpreter
+
+
+def internal_error(name: str, e: BaseException) -> str:
+    """The line a command that failed inside netplex prints (the fuzz tests look for it)."""
+    return f"netplex: internal error in {name}: {type(e).__name__}: {e} (a netplex bug; please report it)\n"
 
 _OUT, _ERR, _NULL = "out", "err", "null"
 
@@ -231,6 +269,10 @@ class Shell:
         self._subst_status: int | None = None
         self.lineno = 1
         self.script_name = "bash"   # what error messages start with (a sourced file's name)
+        # the interactive terminal (`netplex shell`): a command whose output goes straight to it
+        # may write as it runs (ping without -c), after what the line printed so far
+        self.terminal: Terminal | None = None
+        self._terminal_out: list[str] = []
         self.arg0 = "bash"          # $0
 
     # -- entry points
@@ -244,6 +286,9 @@ class Shell:
         out: list[str] = []
         err: list[str] = []
         self._iterations = 0
+        self._terminal_out = out
+        if sys.getrecursionlimit() < RECURSION_LIMIT:
+            sys.setrecursionlimit(RECURSION_LIMIT)
         try:
             self._run_script(Parser(line), _Input(stdin), out, err, "bash: -c:")
         except _Exit as e:
@@ -255,6 +300,10 @@ class Shell:
             pass
         except Unsupported as e:
             err.append(f"netplex: {e}\n")
+            self.status = 2
+        except RecursionError:
+            err.append("netplex: the line nests too deeply (command substitutions, subshells or "
+                       "functions inside each other) for netplex to run it\n")
             self.status = 2
         return Result(self.status, "".join(out), "".join(err))
 
@@ -597,8 +646,9 @@ class Shell:
         lo: list[str] = []
         le: list[str] = []
         routed = False
+        at_terminal = self.terminal is not None and out is self._terminal_out and where[1] == _OUT
         try:
-            status = self._invoke(argv, assigns, cin, lo, le, cmd.lineno)
+            status = self._invoke(argv, assigns, cin, lo, le, cmd.lineno, at_terminal)
             routed = True
             if not self._route("".join(lo), "".join(le), where, out, err):
                 status = 1   # a write the file refused (a bad sysctl value): the command fails
@@ -608,7 +658,7 @@ class Shell:
         return status
 
     def _invoke(self, argv: list[str], assigns: list[tuple[str, bool, str]], inp: _Input,
-                out: list[str], err: list[str], lineno: int) -> int:
+                out: list[str], err: list[str], lineno: int, at_terminal: bool = False) -> int:
         name = argv[0]
         body = self.functions.get(name)
         builtin = _BUILTINS.get(name)
@@ -644,7 +694,26 @@ class Shell:
         def read_file(path: str) -> str | None:
             return stdin if path in ("/dev/stdin", "/dev/fd/0") else self.read_text(path)
 
-        result = fn(self._context(env, stdin, read_file), argv)
+        ctx = self._context(env, stdin, read_file)
+        if at_terminal and self.terminal is not None:
+            ctx.terminal = _TerminalAfter(self.terminal, self._terminal_out)
+        try:
+            result = fn(ctx, argv)
+        except EventStorm as e:   # the simulation stopped itself: this command fails and says why
+            err.append(e.message + "\n")
+            return e.status
+        except Unsupported:
+            raise
+        except NetplexError as e:   # a tool's error it did not print itself: its message and status
+            err.append(f"{e.message}\n" if e.message else "")
+            return e.status
+        except (Exception, RecursionError) as e:   # noqa: BLE001 - never a traceback for user input
+            err.append(internal_error(name, e))
+            return INTERNAL_ERROR_STATUS
+        if len(result.output) > MAX_OUTPUT_BYTES:
+            err.append(f"netplex: {name}: more than {MAX_OUTPUT_BYTES} bytes of output: over netplex's limit "
+                       "(a pipe holds a command's whole output)\n")
+            return 1
         out.append(result.output)
         err.append(result.error)
         return result.status
@@ -948,25 +1017,27 @@ class Shell:
         """A word expanded into fields: unquoted expansions split on blanks, then
         pathname expansion against the machine's files (bash EXPANSION)."""
         fields: list[str] = []
-        cur = ""
-        pat = ""     # `cur` with quoted text escaped, for pathname expansion
+        cur: list[str] = []   # the field being built, in pieces (joined once: a long word stays linear)
+        pat: list[str] = []   # `cur` with quoted text escaped, for pathname expansion
         magic = False
         have = False  # `cur` is a field, even if empty (it holds quoted text)
 
         def finish() -> None:
-            nonlocal cur, pat, magic, have
+            nonlocal magic, have
             if have:
-                matches = self.fs.glob(pat, self.cwd, self.list_dir) if glob and magic else []
-                fields.extend(matches or [cur])
-            cur, pat, magic, have = "", "", False, False
+                matches = self.fs.glob("".join(pat), self.cwd, self.list_dir) if glob and magic else []
+                fields.extend(matches or ["".join(cur)])
+            cur.clear()
+            pat.clear()
+            magic, have = False, False
 
         for part in word.parts:
             if isinstance(part, Lit):
-                cur += part.text
+                cur.append(part.text)
                 if part.quoted:
-                    pat += _glob_escape(part.text)
+                    pat.append(_glob_escape(part.text))
                 else:
-                    pat += part.text
+                    pat.append(part.text)
                     magic = magic or any(c in part.text for c in "*?[")
                 have = have or part.quoted or part.text != ""
                 continue
@@ -979,8 +1050,8 @@ class Shell:
                     if i > 0:
                         have = True
                         finish()
-                    cur += arg
-                    pat += _glob_escape(arg)
+                    cur.append(arg)
+                    pat.append(_glob_escape(arg))
                     have = True
                 continue
             if isinstance(part, Param) and part.name == "*" and part.quoted and not part.op:
@@ -988,8 +1059,8 @@ class Shell:
             else:
                 value = self._value(part, err)
             if part.quoted:
-                cur += value
-                pat += _glob_escape(value)
+                cur.append(value)
+                pat.append(_glob_escape(value))
                 have = True
                 continue
             if isinstance(part, Param) and part.name in "@*" and not part.op:
@@ -1001,8 +1072,8 @@ class Shell:
                 if i > 0:
                     finish()
                 if piece or (keep_empty and 0 < i < len(pieces) - 1):
-                    cur += piece
-                    pat += piece
+                    cur.append(piece)
+                    pat.append(piece)
                     magic = magic or any(c in piece for c in "*?[")
                     have = True
         finish()

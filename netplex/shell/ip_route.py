@@ -229,7 +229,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
             scope = RT_SCOPE_LINK
         else:
             scope = RT_SCOPE_UNIVERSE
-    if rtype in ("unicast", "local", "broadcast"):
+    if rtype in ("unicast", "local", "broadcast", "multicast", "anycast"):   # fib_check_nh: a nexthop needed
         if gw is not None:
             if req.onlink:
                 if dev is None:

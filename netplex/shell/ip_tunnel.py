@@ -117,7 +117,7 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
             if changing and count == 0:
                 dev = ns.devices.get(a)
                 if dev is None or dev.kind != "gre":
-                    raise IpError(f'get tunnel "{a}" failed: No such device', 255)
+                    raise IpError(f'get tunnel "{a}" failed: No such device', 1)
                 o = {**rtnl.gre_current(dev), **o}
         count += 1
         i += 1
@@ -127,11 +127,11 @@ def _parse(ns: Any, args: list[str], changing: bool) -> tuple[str | None, str | 
                 mode = m
                 break
     if (o.get("ikey") is not None or o.get("okey") is not None) and mode not in (None, "gre", "vti"):
-        raise IpError("Keys are not allowed with ipip and sit tunnels", 255)
+        raise IpError("Keys are not allowed with ipip and sit tunnels", 1)
     if "_dev" in o:
         d = ns.devices.get(o["_dev"])
         if d is None:
-            raise IpError(f'Cannot find device "{o["_dev"]}"', 255)
+            raise IpError(f'Cannot find device "{o["_dev"]}"', 1)
         o["link"] = d
         del o["_dev"]
     return name, mode, o
@@ -188,20 +188,20 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
         if name is not None:
             dev = ns.devices.get(name)
             if dev is None or dev.kind != "gre":
-                raise IpError(f'get tunnel "{name}" failed: No such device', 255)
+                raise IpError(f'get tunnel "{name}" failed: No such device', 1)
             return Result(0, tunnel_line(dev) + "\n")
         lines = [tunnel_line(ns.by_index[i]) + "\n" for i in sorted(ns.by_index) if ns.by_index[i].kind == "gre"]
         return Result(0, "".join(lines))
     if matches(cmd, "delete"):
         dev = ns.devices.get(name) if name else None
         if dev is None or dev.kind != "gre":
-            raise IpError(f'delete tunnel "{name or "gre0"}" failed: No such device', 255)
+            raise IpError(f'delete tunnel "{name or "gre0"}" failed: No such device', 1)
         rtnl.dellink(dev)
         return Result(0)
     if o.get("ttl") and o.get("pmtudisc") is False:
-        raise IpError("ttl != 0 and nopmtudisc are incompatible", 255)
+        raise IpError("ttl != 0 and nopmtudisc are incompatible", 1)
     if mode is None:
-        raise IpError("cannot determine tunnel mode (ipip, gre, vti or sit)", 255)
+        raise IpError("cannot determine tunnel mode (ipip, gre, vti or sit)", 1)
     if mode != "gre":
         raise IpError(f"netplex: ip tunnel mode {mode} is not supported", 2)
     if changing:
@@ -213,9 +213,9 @@ def do_iptunnel(ns: Any, opts: Any, args: list[str]) -> Result:
             n += 1
         name = f"gre{n}"
     if name in ns.devices:
-        raise IpError('add tunnel "gre0" failed: File exists', 255)
+        raise IpError('add tunnel "gre0" failed: File exists', 1)
     try:
         rtnl.newlink(ns, "gre", name, **{k: v for k, v in o.items() if k in rtnl.GRE_OPTS})
     except NetplexError:
-        raise IpError('add tunnel "gre0" failed: File exists', 255) from None
+        raise IpError('add tunnel "gre0" failed: File exists', 1) from None
     return Result(0)

@@ -314,11 +314,45 @@ class Token:
 # ---------------------------------------------------------------- parser
 
 
+
+_RUNS: dict[str, re.Pattern[str]] = {}
+_DQUOTE_RUN = re.compile(r'[^"\\`$]+')
+
+
+def _plain_run(stop: str) -> re.Pattern[str]:
+    """Characters a word takes as they are, up to a quote, `\\`, `$`, a backquote or one of `stop`."""
+    pattern = _RUNS.get(stop)
+    if pattern is None:
+        pattern = _RUNS[stop] = re.compile("[^" + re.escape(stop + "\\'\"`$") + "]+")
+    return pattern
+
+
+def _joined(parts: list[Part]) -> list[Part]:
+    """Adjacent literal pieces with the same quoting as one (the lexer appends piece by piece)."""
+    out: list[Part] = []
+    run: list[str] = []
+    for p in parts:
+        if isinstance(p, Lit) and out and isinstance(out[-1], Lit) and out[-1].quoted == p.quoted:
+            run.append(p.text)
+            continue
+        if run:
+            last = out[-1]
+            assert isinstance(last, Lit)
+            last.text = "".join(run)
+        run = [p.text] if isinstance(p, Lit) else []
+        out.append(p)
+    if run:
+        last = out[-1]
+        assert isinstance(last, Lit)
+        last.text = "".join(run)
+    return out
+
 class Parser:
     """Lexer and recursive-descent parser over one line (bash's grammar subset)."""
 
     def __init__(self, text: str, pos: int = 0, nested: bool = False) -> None:
         self.text = text
+        self._line_at = (0, 0)   # (position, newlines before it): where _lineno last counted to
         self.pos = pos
         self.nested = nested  # inside $( ... ): `)` ends the list
         self._peeked: Token | None = None
@@ -330,7 +364,15 @@ class Parser:
     # -- errors
 
     def _lineno(self, pos: int | None = None) -> int:
-        return self.text.count("\n", 0, self.pos if pos is None else pos) + 1
+        """The line `pos` is on, counted on from the last answer (the lexer only moves forward:
+        counting from the start each time made a long line quadratic)."""
+        pos = self.pos if pos is None else pos
+        if pos < self._line_at[0]:
+            return self.text.count("\n", 0, pos) + 1
+        at, line = self._line_at
+        line += self.text.count("\n", at, pos)
+        self._line_at = (pos, line)
+        return line + 1
 
     def _unexpected(self, tok: Token) -> BashSyntaxError:
         name = {"newline": "newline", "eof": "newline"}.get(tok.kind, tok.value)
@@ -401,21 +443,19 @@ class Parser:
         parts: list[Part] = []
 
         def lit(s: str, quoted: bool) -> None:
-            if parts and isinstance(parts[-1], Lit) and parts[-1].quoted == quoted:
-                parts[-1].text += s
-            else:
-                parts.append(Lit(s, quoted))
+            parts.append(Lit(s, quoted))   # adjacent pieces are joined once, at the end (_joined)
 
         while self.pos < n:
             c = text[self.pos]
             if c in stop:
-                if c in "<>" and len(parts) == 1 and isinstance(parts[0], Lit) \
-                        and not parts[0].quoted and parts[0].text.isdigit():
+                if c in "<>" and parts and all(isinstance(p, Lit) and not p.quoted for p in parts) \
+                        and "".join(p.text for p in parts).isdigit():  # type: ignore[union-attr]
                     # `2>`: an IO number, not a word
                     for op in OPERATORS:
                         if text.startswith(op, self.pos):
                             self.pos += len(op)
-                            return Token("op", op, fd=int(parts[0].text), lineno=lineno)
+                            fd = int("".join(p.text for p in parts))  # type: ignore[union-attr]
+                            return Token("op", op, fd=fd, lineno=lineno)
                 break
             if c == "\\":
                 if self.pos + 1 >= n:
@@ -440,10 +480,12 @@ class Parser:
             elif c == "$":
                 self._lex_dollar(parts, lit, quoted=False)
             else:
-                lit(c, False)
-                self.pos += 1
+                m = _plain_run(stop).match(text, self.pos)
+                end = m.end() if m else self.pos + 1
+                lit(text[self.pos:end], False)
+                self.pos = end
         raw = text[start:self.pos]
-        return Token("word", raw, word=Word(parts, raw), lineno=lineno)
+        return Token("word", raw, word=Word(_joined(parts), raw), lineno=lineno)
 
     def _lex_dquote(self, parts: list[Part], lit: Callable[[str, bool], None]) -> None:
         text = self.text
@@ -465,8 +507,10 @@ class Parser:
             elif c == "$":
                 self._lex_dollar(parts, lit, quoted=True)
             else:
-                lit(c, True)
-                self.pos += 1
+                m = _DQUOTE_RUN.match(text, self.pos)
+                end = m.end() if m else self.pos + 1
+                lit(text[self.pos:end], True)
+                self.pos = end
 
     def _lex_dollar(self, parts: list[Part], lit: Callable[[str, bool], None], quoted: bool) -> None:
         text = self.text
@@ -560,10 +604,7 @@ class Parser:
         parts: list[Part] = []
 
         def lit(s: str, q: bool) -> None:
-            if parts and isinstance(parts[-1], Lit):
-                parts[-1].text += s
-            else:
-                parts.append(Lit(s, True))
+            parts.append(Lit(s, True))   # joined once, at the end (_joined)
 
         text = self.text
         lit("", True)
@@ -580,7 +621,7 @@ class Parser:
             else:
                 lit(c, True)
                 self.pos += 1
-        return parts
+        return _joined(parts)
 
     def _match_brace(self, p: int) -> int:
         """Index of the `}` closing a `${` whose body starts at p."""
@@ -653,11 +694,7 @@ class Parser:
         parts: list[Part] = []
 
         def lit(s: str, q: bool) -> None:
-            q = q or not pattern
-            if parts and isinstance(parts[-1], Lit) and parts[-1].quoted == q:
-                parts[-1].text += s
-            else:
-                parts.append(Lit(s, q))
+            parts.append(Lit(s, q or not pattern))   # joined once, at the end (_joined)
 
         text = self.text
         while self.pos < len(text):
@@ -681,7 +718,7 @@ class Parser:
             else:
                 lit(c, False)
                 self.pos += 1
-        return parts
+        return _joined(parts)
 
     def _ansi_c(self) -> str:
         """The body of $'...' with its backslash escapes decoded (bash QUOTING)."""

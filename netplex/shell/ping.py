@@ -5,6 +5,14 @@ error in iputils' words, and closes with its statistics. Waiting costs
 simulated time only. Options: -b -c -i -W -w -s -t -I -q -n; anything else is
 refused with iputils' usage error. `ping_run` is also what the scenario
 `ping` probe uses, so the shell and the probe cannot disagree.
+
+Without -c or -w, iputils pings until SIGINT. At an interactive terminal
+(`netplex shell`) netplex does the same: each line is written as it comes,
+simulated time is paced to wall time, and Ctrl-C ends it with the statistics.
+Anywhere else (a setup line, a `cmd` probe, a pipe) nothing would ever stop
+it, so it stops after UNBOUNDED_LIMIT_NS of simulated time (60 s, or
+UNBOUNDED_MAX_PACKETS sent when -i is 0) with the statistics and an error
+(status 2).
 """
 from __future__ import annotations
 
@@ -14,12 +22,14 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED
-from netplex.shell.registry import Context, command
+from netplex.shell.registry import Context, Terminal, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 
 NSEC_PER_SEC = 1_000_000_000
 MAXWAIT_NS = 10 * NSEC_PER_SEC
+UNBOUNDED_LIMIT_NS = 60 * NSEC_PER_SEC   # a ping without -c or -w, off a terminal: stops here
+UNBOUNDED_MAX_PACKETS = 100_000          # ... or here, if -i 0 keeps simulated time from passing
 
 UNREACH_TEXT = {
     0: "Destination Net Unreachable", 1: "Destination Host Unreachable",
@@ -46,13 +56,20 @@ class PingStats:
     elapsed_ms: int = 0
     fatal: str | None = None
     warnings: list[str] = field(default_factory=list)   # on stderr, before the replies
+    printed: int = 0          # lines already written to the terminal as they came
+    interrupted: bool = False  # stopped by Ctrl-C (the terminal's) or by the unbounded limit
 
 
 def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC_PER_SEC,
              timeout_ns: int | None = None, deadline_ns: int | None = None, size: int = 56,
              ttl: int | None = None, oif: Any = None, src: int | None = None, quiet: bool = False,
-             broadcast: bool = False) -> PingStats:
-    """Run ping on `node` (a Namespace) until done; returns its statistics."""
+             broadcast: bool = False, terminal: Terminal | None = None,
+             max_packets: int | None = None) -> PingStats:
+    """Run ping on `node` (a Namespace) until done; returns its statistics.
+
+    With `terminal`, lines are written to it as they come and the run stops when it is
+    interrupted; `max_packets` stops an unbounded run (count None) after that many.
+    """
     ns = node
     net = ns.world
     sched = net.sched
@@ -138,8 +155,17 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
     next_send = start
     end_wait: int | None = None
     while True:
+        if terminal is not None:
+            if st.lines[st.printed:]:
+                terminal.write("".join(line + "\n" for line in st.lines[st.printed:]))
+                st.printed = len(st.lines)
+            if terminal.interrupted():
+                st.interrupted = True
+                break
         if count is None or st.transmitted < count:
             if deadline_ns is not None and sched.now - start >= deadline_ns:
+                break
+            if max_packets is not None and st.transmitted >= max_packets:
                 break
             seq += 1
             now = sched.now
@@ -172,7 +198,10 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         limit = next_send
         if deadline_ns is not None:
             limit = min(limit, start + deadline_ns)
+        before = sched.now
         net.sched.run(until=limit)
+        if terminal is not None:
+            terminal.tick(sched.now - before)
     sock.close()
     st.elapsed_ms = ((last_send - start) // 1000 + 500) // 1000
     return st
@@ -267,7 +296,7 @@ def ping(ctx: Context, argv: list[str]) -> Result:
                                 return _bad(f"invalid argument: '{val}': out of range: 1 <= value <= 9223372036854775807")
                         elif opt in "iWw":
                             f = float(val)
-                            if f < 0:
+                            if not 0 <= f < 2**31:   # negative, inf or nan
                                 raise ValueError
                             nsv = int(round(f * NSEC_PER_SEC))
                             if opt == "i":
@@ -320,9 +349,20 @@ def ping(ctx: Context, argv: list[str]) -> Result:
         dst = ip_to_int(dest)
     except ValueError:
         return _bad(f"{dest}: Name or service not known")
-    st = ping_run(ns, dst, count, interval, timeout, deadline, size, ttl, oif, src, quiet, broadcast)
+    unbounded = count is None and deadline is None
+    terminal = ctx.terminal if unbounded else None
+    if unbounded and terminal is None:
+        deadline = UNBOUNDED_LIMIT_NS
+    st = ping_run(ns, dst, count, interval, timeout, deadline, size, ttl, oif, src, quiet, broadcast,
+                  terminal,
+                  UNBOUNDED_MAX_PACKETS if unbounded and terminal is None else None)
     if st.fatal:
         return Result(2, "", st.fatal + "\n")
-    out = st.lines + format_summary(dest, st)
+    out = st.lines[st.printed:] + format_summary(dest, st)
     status = 0 if st.received else 1
+    if unbounded and terminal is None:
+        return Result(2, "\n".join(out) + "\n", "".join(w + "\n" for w in st.warnings) +
+                      f"ping: netplex: no -c COUNT or -w DEADLINE: stopped after {st.transmitted} packets at netplex's "
+                      f"limit ({UNBOUNDED_LIMIT_NS // NSEC_PER_SEC} s of simulated time or {UNBOUNDED_MAX_PACKETS} packets) "
+                      "(only an interactive terminal pings until Ctrl-C)\n")
     return Result(status, "\n".join(out) + "\n", "".join(w + "\n" for w in st.warnings))

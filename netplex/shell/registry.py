@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from netplex.errors import NetplexError
 from netplex.machine.fs import FileSystem
@@ -48,6 +49,26 @@ def _no_sleep(ns: int) -> None:
     return
 
 
+# What one command may write to a pipe, a file or the terminal in one go: netplex holds a
+# command's whole output (pipes do not stream), so a command that would write more says so.
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+
+
+class Terminal(Protocol):
+    """The interactive terminal a command's standard output goes to (`netplex shell`).
+
+    A command that runs until interrupted (`ping` without `-c`) writes each line
+    as it comes, lets the terminal pace simulated time to wall time (`tick`), and
+    stops, as on SIGINT, once `interrupted()` is true (Ctrl-C was pressed).
+    """
+
+    def write(self, text: str) -> None: ...
+
+    def tick(self, ns: int) -> None: ...
+
+    def interrupted(self) -> bool: ...
+
+
 @dataclass(slots=True)
 class Context:
     """What one command invocation sees.
@@ -68,6 +89,7 @@ class Context:
     cwd: str = "/"           # the shell's working directory: relative paths start here
     fs: FileSystem = field(default_factory=FileSystem)  # the machine's files (machine.fs)
     list_dir: Callable[[str], list[str] | None] = _no_dir  # the names in a modelled /proc or /sys folder
+    terminal: Terminal | None = None   # set when standard output is an interactive terminal
 
 
 CommandFn = Callable[[Context, list[str]], Result]

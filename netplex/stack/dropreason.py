@@ -61,7 +61,8 @@ class SkbDropReason(Enum):
     IP_TTL_EXCEEDED = ("ttl_exceeded", "IP_INHDR")    # ip_forward: too_many_hops
     IP_LOOPBACK_DOWN = ("loopback_down", "DEV_READY")
     ICMP_RATELIMIT = ("icmp_ratelimit", None)         # icmpv4_xrlim_allow: the error is not built
-    MTU_EXCEEDED = ("mtu_exceeded", "PKT_TOO_BIG")    # is_skb_forwardable: frame over the device MTU
+    MTU_EXCEEDED = ("mtu_exceeded", "PKT_TOO_BIG")
+    FRAG_FAILED = ("frag_failed", "NOT_SPECIFIED")   # ip_do_fragment: the MTU leaves < 8 bytes after the header    # is_skb_forwardable: frame over the device MTU
     NF_CONNTRACK_CLASH = ("nf_conntrack_clash", "NETFILTER_DROP")  # __nf_conntrack_confirm: lost race
     # route types that drop (ip_error / dst_discard), one per RTN_* type
     ROUTE_BLACKHOLE = ("route_blackhole", "NOT_SPECIFIED")

@@ -477,6 +477,9 @@ class Ipv4Path:
             if ip.flags & IP_DF:
                 self.drop(frame, out, SkbDropReason.PKT_TOO_BIG)
                 return
+            if mtu - 20 - ((len(ip.options) + 3) & ~3) < 8:   # ip_do_fragment: no room for one 8-byte block (FRAGFAILS)
+                self.drop(frame, out, SkbDropReason.FRAG_FAILED)
+                return
             for piece in fragment(ip, mtu):
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
             return

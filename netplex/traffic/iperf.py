@@ -48,6 +48,8 @@ def _class_series(net: Any) -> list[tuple[str, Any, Any]]:
 
 def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
               progress: Callable[[float], None] | None = None) -> tuple[bool, dict[str, Any]]:
+    if duration_ns <= 0:
+        raise ValueError(f"iperf duration {duration_ns} ns: must be more than 0")
     start = net.now + START_DELAY_NS
     stop = start + duration_ns
     stats: list[FlowStats] = []

@@ -51,6 +51,7 @@ from netplex.scenario.backend import (
     TraceOutcome,
 )
 from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.shell.registry import Terminal
 from netplex.twin import (
     TwinError,
     TwinUnavailable,
@@ -499,7 +500,8 @@ class LinuxBackend:
                     netlink.getlink(sock, self._seq, idx)
 
     # --- the seam -----------------------------------------------------------
-    def run(self, node: str, line: str) -> CmdResult:
+    def run(self, node: str, line: str, terminal: Terminal | None = None) -> CmdResult:
+        """The line under bash in the node; its output arrives when it ends (`terminal` unused)."""
         self._sync_linkwatch()
         try:
             res = self._exec(node, ["bash", "-c", line], RUN_TIMEOUT)

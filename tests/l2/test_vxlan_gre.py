@@ -102,12 +102,14 @@ def test_gre_tunnel_commands(pair) -> None:
     assert a.cmd("ip link show gre1") == (
         "3: gre1@NONE: <POINTOPOINT,NOARP> mtu 1472 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n"
         "    link/gre 192.168.0.1 peer 192.168.0.2\n")
+    # statuses as iproute2 6.1 gives them: do_add/do_del return -1, ip exits 1; invarg() exits 255
     cases = {
-        "ip tunnel add gre1 mode gre remote 192.168.0.2 local 192.168.0.1 key 5": (255, 'add tunnel "gre0" failed: File exists\n'),
-        "ip tunnel add t9 remote 1.1.1.1": (255, "cannot determine tunnel mode (ipip, gre, vti or sit)\n"),
+        "ip tunnel add gre1 mode gre remote 192.168.0.2 local 192.168.0.1 key 5": (1, 'add tunnel "gre0" failed: File exists\n'),
+        "ip tunnel add t9 remote 1.1.1.1": (1, "cannot determine tunnel mode (ipip, gre, vti or sit)\n"),
         "ip tunnel add t9 mode foo": (255, 'Unknown tunnel mode "foo"\n'),
-        "ip tunnel add t9 mode gre remote 1.1.1.1 ttl 9 nopmtudisc": (255, "ttl != 0 and nopmtudisc are incompatible\n"),
-        "ip tunnel del nope": (255, 'delete tunnel "nope" failed: No such device\n'),
+        "ip tunnel add t9 mode gre remote 1.1.1.1 ttl 9 nopmtudisc": (1, "ttl != 0 and nopmtudisc are incompatible\n"),
+        "ip tunnel del nope": (1, 'delete tunnel "nope" failed: No such device\n'),
+        "ip tunnel change": (1, "cannot determine tunnel mode (ipip, gre, vti or sit)\n"),
     }
     for line, want in cases.items():
         r = a.run(line)

@@ -53,7 +53,7 @@ class FakeBackend:
         self.calls.append(("write_file", node, path))
         self.files[(node, path)] = data
 
-    def run(self, node: str, line: str) -> CmdResult:
+    def run(self, node: str, line: str, terminal: object = None) -> CmdResult:
         self.calls.append(("run", node, line))
         if line in self.fail:
             return self.fail[line]

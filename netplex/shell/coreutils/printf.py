@@ -7,7 +7,18 @@ from netplex.shell.coreutils.common import backslash_escapes, text_tool
 from netplex.shell.registry import Context
 from netplex.shell.result import Result
 
-_PRINTF_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d*|\*))?(.?)", re.DOTALL)
+MAX_FIELD_WIDTH = 1_000_000   # a wider field would fill the simulator's memory (bash allocates it)
+
+
+def _star(arg: str) -> tuple[str, list[str]]:
+    """A `*` width or precision taken from the arguments (bash's getintmax): its digits, or 0 and the error."""
+    try:
+        return str(int(arg, 0) if not re.fullmatch(r"[-+]?0\d+", arg) else int(arg, 8)), []
+    except ValueError:
+        return "0", [f"bash: line 1: printf: {arg}: invalid number\n"]
+
+
+_PRINTF_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\*|\d*))?(.?)", re.DOTALL)
 
 
 @text_tool("printf")
@@ -42,11 +53,24 @@ def printf(ctx: Context, argv: list[str]) -> Result:
                 errors.append(f"bash: line 1: printf: `{conv}': invalid format character\n")
                 return Result(1, "".join(out), "".join(errors))
             if width == "*":
-                width = args[k] if k < len(args) else "0"
+                width, bad = _star(args[k] if k < len(args) else "0")
+                errors.extend(bad)
+                status = 1 if bad else status
                 k += 1
+                if width.startswith("-"):   # a negative `*` width left-justifies
+                    flags, width = flags + "-", width[1:]
             if prec == "*":
-                prec = args[k] if k < len(args) else "0"
+                prec, bad = _star(args[k] if k < len(args) else "0")
+                errors.extend(bad)
+                status = 1 if bad else status
                 k += 1
+                if prec.startswith("-"):   # a negative `*` precision is as if none was given
+                    prec = None
+            for n in (width, prec):
+                if n and int(n) > MAX_FIELD_WIDTH:
+                    errors.append(f"netplex: printf: field width or precision {n} is over netplex's "
+                                  f"limit of {MAX_FIELD_WIDTH}\n")
+                    return Result(1, "".join(out), "".join(errors))
             arg = args[k] if k < len(args) else None
             if arg is not None:
                 k += 1

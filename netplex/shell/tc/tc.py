@@ -15,7 +15,7 @@ from netplex.shell.tc.m_action import tc_actions
 from netplex.shell.tc.tc_class import tc_class
 from netplex.shell.tc.tc_filter import tc_filter
 from netplex.shell.tc.tc_qdisc import tc_qdisc
-from netplex.shell.tc.tc_util import Opts, TcExit, matches
+from netplex.shell.tc.tc_util import INCOMPLETE, Opts, TcExit, matches
 from netplex.stack.qdisc.core import TcError
 
 
@@ -66,6 +66,8 @@ def tc(ctx: Context, argv: list[str]) -> Result:
         return Result(e.status, "".join(out), e.msg)
     except TcError as e:
         return Result(2, "".join(out), e.message + "\n")
+    except IndexError:   # an option word at the end of the line: NEXT_ARG() → incomplete_command()
+        return Result(255, "".join(out), INCOMPLETE)
     return Result(0, "".join(out))
 
 

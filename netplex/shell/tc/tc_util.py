@@ -212,6 +212,9 @@ def action_a2n(w: str) -> int | None:
     return v if -1 <= v <= 8 else None
 
 
+INCOMPLETE = 'Command line is not complete. Try option "help"\n'
+
+
 def next_index(tbl: dict[int, Action]) -> int:
     i = 1
     while i in tbl:
