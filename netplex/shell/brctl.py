@@ -7,7 +7,6 @@ with the ageing timer in seconds (two decimals) from the simulated clock.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 from netplex.errors import NetplexError
