@@ -16,6 +16,7 @@ from netplex.packet.addr import ip_to_int
 from netplex.packet.gre import GRE_CSUM, GRE_SEQ
 from netplex.shell.iproute_fmt import IpError, invarg, matches, need_arg, parse_u32
 from netplex.stack import rtnl
+from netplex.stack.macvlan import MACVLAN_MODES
 
 __all__ = ["parse_kind", "create", "change_kind", "VXLAN_USAGE", "VLAN_USAGE", "gre_usage"]
 
@@ -98,6 +99,36 @@ def _dup(seen: set[str], key: str, shown: str, arg: str) -> None:
 
 def _mc(a: int) -> bool:
     return a >> 28 == 14
+
+
+MACVLAN_USAGE = """Usage: ... macvlan mode MODE [flag MODE_FLAG] MODE_OPTS [bcqueuelen BC_QUEUE_LEN]
+
+MODE: private | vepa | bridge | passthru | source
+MODE_FLAG: null | nopromisc | nodst
+MODE_OPTS: for mode "source":
+\tmacaddr { { add | del } <macaddr> | set [ <macaddr> [ <macaddr>  ... ] ] | flush }
+BC_QUEUE_LEN: Length of the rx queue for broadcast/multicast: [0-4294967295]"""
+
+
+def _parse_macvlan(req: Any, args: list[str]) -> None:
+    """iplink_macvlan.c's macvlan_parse_opt: `mode MODE`; the rest is refused."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if matches(a, "mode"):
+            i += 1
+            v = need_arg(args, i)
+            if v not in MACVLAN_MODES:
+                raise IpError(f'Error: argument of "mode" must be "private", "vepa", "bridge", "passthru" '
+                              f'or "source", not "{v}"', 1)
+            req.opts["mode"] = MACVLAN_MODES[v]
+        elif a in ("flag", "macaddr", "bcqueuelen", "nopromisc", "nodst"):
+            raise IpError(f"netplex: macvlan {a} is not supported", 2)
+        elif matches(a, "help"):
+            raise IpError(MACVLAN_USAGE, 1)
+        else:
+            raise IpError(f'macvlan: unknown option "{a}"?\n{MACVLAN_USAGE}\n', 1)
+        i += 1
 
 
 def _parse_vlan(req: Any, args: list[str]) -> None:
@@ -342,6 +373,8 @@ def parse_kind(ns: Any, req: Any, kind: str, args: list[str]) -> None:
     adding = req.name is not None or True
     if kind == "vlan":
         _parse_vlan(req, args)
+    elif kind == "macvlan":
+        _parse_macvlan(req, args)
     elif kind == "vxlan":
         _parse_vxlan(ns, req, args, adding)
     else:
@@ -360,10 +393,12 @@ def create(ns: Any, req: Any, name: str | None) -> Any:
     """The device a `type vlan|vxlan|gre|gretap` add makes (rtnl.newlink applies the kernel's checks)."""
     kind = req.kind
     o = {k: v for k, v in req.opts.items() if not k.startswith("_") and k != "warning"}
-    if kind == "vlan":
+    if kind in ("vlan", "macvlan"):
         o["link"] = req.link
         if req.mtu is not None:
             o["mtu"] = req.mtu
+    if kind == "macvlan" and req.mac is not None:
+        o["address"] = req.mac
     if kind == "vxlan" and "warning" in req.opts:
         req.warning = req.opts["warning"]
     try:

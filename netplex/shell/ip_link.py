@@ -32,7 +32,7 @@ from netplex.stack.device import Tap
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
-    "dummy ipip sit bond team macvlan macvtap ipvlan vrf ifb geneve wireguard "
+    "dummy ipip sit bond team macvtap ipvlan vrf ifb geneve wireguard "
     "ip6gre ip6tnl vti xfrm nlmon can bareudp netdevsim".split())
 
 _BRIDGE_USAGE = """Usage: ... bridge [ fdb_flush ]
@@ -281,7 +281,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             else:
                 raise IpError(f'bridge: unknown command "{a}"?\n' + _BRIDGE_USAGE, 1)
             i += 1
-    elif kind in ("vlan", "vxlan", "gre", "gretap"):
+    elif kind in ("vlan", "vxlan", "gre", "gretap", "macvlan"):
         from netplex.shell import ip_l2
 
         ip_l2.parse_kind(ns, req, kind, args)
@@ -387,7 +387,7 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
         if machine is not None:
             machine.link_crossed(dev)
         req.mac = req.mtu = None
-    elif req.kind in ("vlan", "vxlan", "gre", "gretap"):
+    elif req.kind in ("vlan", "vxlan", "gre", "gretap", "macvlan"):
         from netplex.shell import ip_l2
 
         try:
@@ -519,7 +519,7 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
 
 def _kind(dev: Any) -> str:
     return {"veth": "veth", "bridge": "bridge", "tun": "tun", "vlan": "vlan", "vxlan": "vxlan", "gre": "gre",
-            "gretap": "gretap"}.get(dev.kind, "")
+            "gretap": "gretap", "macvlan": "macvlan"}.get(dev.kind, "")
 
 
 def brief_link_line(dev: Any) -> str:

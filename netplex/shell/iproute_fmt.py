@@ -147,7 +147,10 @@ def link_flags(dev: Any) -> str:
         names.append("UP")
     if carrier:
         names.append("LOWER_UP")
-    if isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is dev.ns and not dev.peer.up:
+    # IFLA_LINK names a device of this namespace that is down: a veth's peer, the lower
+    # device of a VLAN or macvlan (print_linkinfo's m_flag)
+    link = dev.peer if isinstance(dev, Veth) else dev.lower_dev()
+    if link is not None and link.ns is dev.ns and not link.up and link_name(dev).endswith("@" + link.name):
         names.append("M-DOWN")
     return "<" + ",".join(names) + ">"
 

@@ -121,6 +121,9 @@ class NetDevice:
         """The device this one is stacked on (a VLAN's real device, a VXLAN's `dev`), None for none."""
         return None
 
+    def ndo_uninit(self) -> None:
+        """The device is being unregistered (ndo_uninit): a stacked device lets go of its lower."""
+
     def netdev_event(self) -> None:
         """NETDEV_UP / NETDEV_DOWN / NETDEV_CHANGE about this device or its lower one: nothing
         by default; a bridge, a VLAN or a VXLAN device follows it."""
@@ -194,6 +197,20 @@ class NetDevice:
         self.ns.device_state_changed(self)
 
     # -- transmit ------------------------------------------------------------
+    def upper_xmit_start(self, frame: Ethernet, nbytes: int = 0) -> bool:
+        """dev_queue_xmit for a queue-less stacked device (VLAN, macvlan): drop while down,
+        else count and tap the frame; True when it goes on to the lower device."""
+        if not self.up:
+            self.stats.tx_dropped += 1
+            return False
+        st = self.stats
+        st.tx_packets += 1
+        st.tx_bytes += nbytes or frame.wire_len()
+        world = self.ns.world
+        if world.capture is not None:
+            world.capture(self, frame)
+        return True
+
     def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
         """dev_queue_xmit: queue discipline, then the driver.
 

@@ -146,6 +146,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.drops: dict[SkbDropReason, int] = {}
         self.has_uppers = False          # a VLAN/VXLAN/tunnel device sits on another device here
         self.vlan_devs: dict[tuple[int, int, int], Any] = {}   # (lower ifindex, TPID, VID) → VLAN device
+        self.macvlan_ports: dict[int, Any] = {}   # lower ifindex → its MacvlanPort (macvlan.py)
         self.vxlan_socks: dict[int, dict[int, Any]] = {}      # UDP port → VNI → VXLAN device
         self.udp_encap: dict[int, Any] = {}                   # UDP port → encapsulation receive
         self.gre_tunnels: list[Any] = []
@@ -295,6 +296,11 @@ class Namespace(Ipv4Path, ArpMixin):
             peer.ns._unregister(peer)
 
     def _unregister(self, dev: NetDevice) -> None:
+        dev.ndo_uninit()
+        port = self.macvlan_ports.get(dev.ifindex)
+        if port is not None:   # macvlan_device_event(NETDEV_UNREGISTER): its macvlans, in any namespace
+            for v in list(port.vlans):
+                v.ns._unregister(v)
         if self.has_uppers:
             # NETDEV_UNREGISTER: VLAN and VXLAN devices on this one go with it
             for upper in [d for d in self.devices.values() if d.lower_dev() is dev]:

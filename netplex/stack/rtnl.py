@@ -5,7 +5,7 @@ rtnl_link_ops in include/net/rtnetlink.h).
 `LINK_KINDS` is the one table of link kinds: the IFLA_INFO_KIND name a user
 types after `ip link add ... type` → the `LinkOps` that creates, changes and
 deletes that kind of device. Each kind's device lives in its own module
-(`device.py` veth/tap, `bridge.py`, `vlan.py`, `vxlan.py`, `gre.py`); adding a
+(`device.py` veth/tap, `bridge.py`, `vlan.py`, `vxlan.py`, `gre.py`, `macvlan.py`); adding a
 kind is one `LinkOps` subclass and one line in the table (see
 docs/arch/rtnl.md). Commands (`ip link`, `brctl`, `ip tunnel`, `ip tuntap`)
 and later systems configure links only through `newlink`, `changelink`,
@@ -26,6 +26,7 @@ from netplex.packet.gre import GRE_KEY
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import NetDevice, Tap
 from netplex.stack.gre import GreDev, GretapDev
+from netplex.stack.macvlan import MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_VEPA, MacvlanDev, macvlan_newlink
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.vxlan import VxlanDev
 
@@ -234,6 +235,31 @@ class GretapOps(GreOps):
     kind = "gretap"
 
 
+class MacvlanOps(LinkOps):
+    """macvlan_newlink (drivers/net/macvlan.c). Options: `link` (the lower device, required),
+    `mode` (MACVLAN_MODE_*, default vepa), `address`, `mtu`; changelink changes the mode."""
+
+    kind = "macvlan"
+
+    def newlink(self, ns: Namespace, name: str, **opts: Any) -> NetDevice:
+        mode = opts.pop("mode", MACVLAN_MODE_VEPA)
+        lower = opts.pop("link", None)
+        mac, mtu = opts.pop("address", None), opts.pop("mtu", None)
+        if opts:
+            raise _eopnotsupp()
+        return macvlan_newlink(ns, name, lower, mode, mac, mtu)
+
+    def changelink(self, dev: NetDevice, **opts: Any) -> None:
+        assert isinstance(dev, MacvlanDev)
+        mode = opts.pop("mode", dev.mode)
+        if opts:
+            raise _eopnotsupp()
+        if (mode == MACVLAN_MODE_PASSTHRU) != (dev.mode == MACVLAN_MODE_PASSTHRU):
+            raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+        dev.mode = mode
+        dev.ns.config_changed()
+
+
 # IFLA_INFO_KIND → its rtnl_link_ops (rtnl_link_register)
 LINK_KINDS: dict[str, LinkOps] = {
     "veth": VethOps(),
@@ -243,6 +269,7 @@ LINK_KINDS: dict[str, LinkOps] = {
     "vxlan": VxlanOps(),
     "gre": GreOps(),
     "gretap": GretapOps(),
+    "macvlan": MacvlanOps(),
 }
 
 

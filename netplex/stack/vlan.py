@@ -85,15 +85,8 @@ class VlanDevice(NetDevice):
     # -- data path -----------------------------------------------------------
     def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
         """vlan_dev_hard_start_xmit: tag, count, and hand to the lower device."""
-        if not self.up:
-            self.stats.tx_dropped += 1
+        if not self.upper_xmit_start(frame, nbytes):
             return
-        st = self.stats
-        st.tx_packets += 1
-        st.tx_bytes += nbytes or frame.wire_len()
-        world = self.ns.world
-        if world.capture is not None:
-            world.capture(self, frame)
         frame.vlans = (Dot1Q(self.vid, tpid=self.proto),) + frame.vlans
         self.lower.xmit(frame)
 

@@ -216,3 +216,36 @@ def test_lladdr_as_ll_addr_a2n_reads_it(pair):
     _, a, _ = pair
     assert a.run("ip neigh add 10.0.0.9 lladdr 0x2:2:3:4:5:6g:7 dev eth0").status == 0
     assert a.run("ip neigh show 10.0.0.9").output == "10.0.0.9 dev eth0 lladdr 02:02:03:04:05:06 PERMANENT \n"
+
+
+def test_macvlan_link_kind(pair):
+    _, a, _ = pair
+    assert a.run("ip link add link eth0 name mv0 type macvlan").status == 0
+    assert a.run("ip link add link eth0 name mv1 type macvlan mode bridge").status == 0
+    out = a.run("ip -d link show mv0").output.splitlines()
+    assert out[0].startswith("3: mv0@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN")
+    assert out[2].startswith("    macvlan mode vepa bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64")
+    for line, status, error in (
+            ("ip link add link eth0 name mv2 type macvlan mode passthru", 2, "RTNETLINK answers: Invalid argument\n"),
+            ("ip link add link lo name mv2 type macvlan", 2, "RTNETLINK answers: Invalid argument\n"),
+            ("ip link add name mv2 type macvlan", 2, "RTNETLINK answers: Invalid argument\n"),
+            ("ip link add link eth0 name mv2 type macvlan mode", 255,
+             'Command line is not complete. Try option "help"\n'),
+            ("ip link add link eth0 name mv2 type macvlan mode foo", 1,
+             'Error: argument of "mode" must be "private", "vepa", "bridge", "passthru" or "source", not "foo"\n')):
+        r = a.run(line)
+        assert (r.status, r.error) == (status, error), line
+    a.run("ip link set eth0 down")
+    assert ",M-DOWN>" in a.run("ip link show mv0").output
+    a.run("ip link del eth0")
+    assert "mv" not in a.run("ip link").output
+
+
+def test_macvlan_passthru_takes_the_lower_address():
+    net = Network()
+    a = net.add_node("a")
+    a.run("ip link add v0 type veth peer name v1")
+    assert a.run("ip link add link v0 name mvp type macvlan mode passthru").status == 0
+    mac = a.run("cat /sys/class/net/v0/address").output
+    assert a.run("cat /sys/class/net/mvp/address").output == mac
+    assert a.run("ip link add link v0 name mvq type macvlan").status == 2
