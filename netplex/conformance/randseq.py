@@ -490,6 +490,15 @@ class Outcome:
     state: dict[str, str]
 
 
+def _run(backend: Backend, node: str, line: str) -> CmdResult:
+    """`backend.run`; an exception escaping it (a netplex bug: issue 10 item 8) becomes the result, so the
+    sequence goes on and the difference is recorded, its text starting with "Traceback"."""
+    try:
+        return backend.run(node, line)
+    except Exception as e:   # noqa: BLE001 - the tool reports every escaping exception as a finding
+        return CmdResult(-1, "", f"Traceback (netplex raised): {type(e).__name__}: {e}\n")
+
+
 def run_sequence(commands: Sequence[Command], backend: Backend) -> list[Outcome]:
     """Build the topology on `backend`, run each command then the battery on its node; close the backend."""
     scenario = load_scenario_text(TOPOLOGY, "<randseq>")
@@ -499,8 +508,8 @@ def run_sequence(commands: Sequence[Command], backend: Backend) -> list[Outcome]
             raise RuntimeError(f"{backend.name}: the topology's setup failed: {err}")
         out: list[Outcome] = []
         for c in commands:
-            res = backend.run(c.node, c.line)
-            state = backend.run(c.node, BATTERY_LINE)
+            res = _run(backend, c.node, c.line)
+            state = _run(backend, c.node, BATTERY_LINE)
             out.append(Outcome(res, _sections(state.output)))
         return out
     finally:

@@ -10,11 +10,11 @@ on an up bridge the IGMP/MLD snooping groups 01:00:5e:00:00:6a and
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
-from netplex.shell.ip_link import _parse_mac6
 from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
@@ -146,6 +146,29 @@ def _bridge_entries(br: Bridge, port: Any, devtxt: str) -> list[str]:
     return out
 
 
+_HHX = re.compile(r"\s*[+-]?(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)")
+
+
+def _fdb_mac(text: str) -> bytes:
+    """fdb_modify's sscanf("%hhx:%hhx:%hhx:%hhx:%hhx:%hhx"): six conversions or "Invalid mac address";
+    each reads what %x reads (leading hex digits) and keeps its low byte, as %hhx does."""
+    out = bytearray()
+    rest = text
+    for n in range(6):
+        if n:
+            if not rest.startswith(":"):
+                break
+            rest = rest[1:]
+        m = _HHX.match(rest)
+        if m is None:
+            break
+        out.append(int(m.group(1), 16) & 0xFF)
+        rest = rest[m.end():]
+    if len(out) != 6:
+        raise IpError(f"Invalid mac address {text}", 255)
+    return bytes(out)
+
+
 def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
     mac = None
     devname = None
@@ -187,11 +210,10 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
             if mac is not None:
                 raise IpError(f'Error: either "dev" is duplicate, or "{a}" is a garbage.', 255)
             mac = a
-            _parse_mac6(a)
         i += 1
     if mac is None or devname is None:
         raise IpError("Device and address are required arguments.", 255)
-    addr = _parse_mac6(mac)
+    addr = _fdb_mac(mac)
     dev = ns.devices.get(devname)
     if dev is None:
         raise IpError(f'Cannot find device "{devname}"', 255)

@@ -436,3 +436,11 @@ def test_link_set_netns_resolved_before_the_device(pair):
     assert run(a, "ip link set nosuch0 netns x1") == (255, "", 'Error: argument "x1" is wrong: Invalid "netns" value\n\n')
     assert a.run("ip netns add x1").status == 0
     assert run(a, "ip link set nosuch0 netns x1") == (1, "", 'Cannot find device "nosuch0"\n')
+
+
+def test_bridge_fdb_reads_the_mac_as_sscanf(pair):
+    """fdb_modify: sscanf("%hhx:...") six times, before the device is looked up (found by test_randseq.py)."""
+    _net, a, _b = pair
+    for mac in ("02:00:00:00:00:zz", "02:00:00:00:00"):
+        assert run(a, f"bridge fdb add {mac} dev nosuch0") == (255, "", f"Invalid mac address {mac}\n")
+    assert run(a, "bridge fdb add 2:0:0:0:0:1zz dev nosuch0") == (255, "", 'Cannot find device "nosuch0"\n')
