@@ -2,10 +2,12 @@
 
 Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`,
 `netns` (each abbreviated as iproute2 allows: `ip l`, `ip a`, `ip r`, `ip n`).
+`-j` (`-p` indents) prints iproute2's JSON for `route show` and `neigh show`
+(netplex.shell.ip_json); JSON of the other objects is refused.
 `-n NAME`/`-netns NAME` runs the command in the machine's namespace NAME, as
 iproute2's `netns_switch` does. The others (`rule`, `xfrm`, …) are rejected with status 2 and a
-`netplex: ... is not supported` message. IPv6 (`-6`) and JSON (`-j`) are
-not modelled and are rejected the same way, as are `-c`/`-color` (colours),
+`netplex: ... is not supported` message. IPv6 (`-6`) is
+not modelled and is rejected the same way, as are `-c`/`-color` (colours),
 `-r`, `-h`, `-iec`, `-N` (they change what is printed); `-color=auto|never`
 print as without it (a netplex command's output is never a terminal).
 """
@@ -52,6 +54,8 @@ class IpOpts:
     netns: str | None = None         # `-n NAME`: the named namespace to run in
     machine: Machine | None = None   # the machine `ip` runs on (its named namespaces)
     tables: RtTables = DEFAULT_RT_TABLES   # table names (/etc/iproute2/rt_tables)
+    json: bool = False   # `-j`: iproute2's JSON (route and neighbour show)
+    pretty: bool = False  # `-p` with -j: indented JSON
 
 
 # ip.c's object table, in its order: the first keyword the argument abbreviates wins.
@@ -59,6 +63,9 @@ _OBJECTS = ("address", "addrlabel", "maddress", "route", "rule", "neighbor", "ne
             "ntbl", "link", "l2tp", "fou", "ila", "macsec", "tunnel", "tunl", "tuntap", "tap", "token",
             "tcpmetrics", "tcp_metrics", "monitor", "xfrm", "mroute", "mrule", "netns", "netconf", "vrf",
             "sr", "nexthop", "mptcp", "ioam", "help", "stats")
+
+
+_JSON_OBJECTS = ("route", "neighbor", "neighbour")   # what `ip -j` prints (show and list only)
 
 
 def _unsupported(what: str) -> Result:
@@ -104,7 +111,7 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
         elif matches(o, "-details"):
             opts.details = True
         elif matches(o, "-pretty"):
-            pass   # only changes JSON output, which is refused
+            opts.pretty = True
         elif matches(o, "-resolve") or matches(o, "-human") or matches(o, "-human-readable") \
                 or matches(o, "-iec") or matches(o, "-Numeric"):
             return _unsupported(f"ip {o}")
@@ -138,7 +145,7 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
         elif matches(o, "-all"):
             pass
         elif matches(o, "-json"):
-            return _unsupported("JSON output (ip -json)")
+            opts.json = True
         elif matches(o, "-brief"):
             opts.brief = True
         else:
@@ -179,6 +186,9 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     handler = handlers.get(name)
     if handler is None and name != "netns":
         return _unsupported(f"ip {name}")
+    if opts.json and (name not in _JSON_OBJECTS or (len(args) > 1 and not any(
+            matches(args[1], verb) for verb in ("show", "list", "lst")))):
+        return _unsupported(f"JSON output of ip {' '.join(args[:2])} (ip -json has route and neighbour show)")
     ns = ctx.node
     opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None
     if name in ("route", "rule"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip, prefix_to_mask
+from netplex.shell import ip_json
 from netplex.shell.ip_link import _parse_lladdr
 from netplex.shell.iproute_fmt import IpError, duparg2, ifname_or_error, invarg, matches, need_arg, parse_prefix
 from netplex.shell.result import Result
@@ -149,6 +150,17 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
 
 def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     entries, dev = _select(ns, args, False)
+    if opts.json:
+        objs = []
+        for n in entries:
+            o: dict[str, Any] = {"dst": int_to_ip(n.ip)}
+            if dev is None:
+                o["dev"] = n.dev.name
+            if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
+                o["lladdr"] = bytes_to_mac(n.lladdr)
+            o["state"] = _state_names(n.state).split()
+            objs.append(o)
+        return Result(0, ip_json.dump(objs, opts.pretty))
     out = []
     for n in entries:
         if opts.brief:

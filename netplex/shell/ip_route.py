@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from netplex.packet.addr import int_to_ip, prefix_to_mask
+from netplex.shell import ip_json
 from netplex.shell.ip_addr import parse_scope
 from netplex.shell.iproute_fmt import (
     IpError,
@@ -92,6 +93,36 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.mtu:
         parts.append(f"mtu {'lock ' if r.mtu_lock else ''}{r.mtu}")
     return " ".join(parts) + " "
+
+
+def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, show_proto: bool = True,
+               show_scope: bool = True, tables: RtTables = DEFAULT_RT_TABLES) -> dict[str, Any]:
+    """`ip -j route show`: route_line's fields with print_route's JSON keys."""
+    o: dict[str, Any] = {}
+    if r.type != "unicast":
+        o["type"] = r.type
+    o["dst"] = _dst_text(r)
+    if r.gw is not None:
+        o["gateway"] = int_to_ip(r.gw)
+    if r.dev is not None and show_dev:
+        o["dev"] = r.dev.name
+    if show_table and r.table != RT_TABLE_MAIN:
+        o["table"] = tables.name(r.table)
+    if r.proto != 3 and show_proto:
+        o["protocol"] = PROTO_NAMES.get(r.proto, str(r.proto))
+    if r.scope != RT_SCOPE_UNIVERSE and show_scope:
+        o["scope"] = SCOPE_NAMES.get(r.scope, str(r.scope))
+    if r.src is not None:
+        o["prefsrc"] = int_to_ip(r.src)
+    if r.metric:
+        o["metric"] = r.metric
+    flags = ["onlink"] if r.onlink else []
+    if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
+        flags.append("linkdown")
+    o["flags"] = flags
+    if r.mtu:
+        o["metrics"] = [{"mtu": r.mtu}]
+    return o
 
 
 class _RouteReq:
@@ -383,8 +414,12 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
     return out, _Shown(table == 0, dev is None, proto is None, scope is None)
 
 
-def _show(ns: Any, args: list[str], tables: RtTables) -> Result:
+def _show(ns: Any, args: list[str], tables: RtTables, opts: Any = None) -> Result:
     routes, shown = _select(ns, args, False, tables)
+    if opts is not None and opts.json:
+        return Result(0, ip_json.dump([route_json(r, show_table=shown.table, show_dev=shown.dev,
+                                                  show_proto=shown.proto, show_scope=shown.scope, tables=tables)
+                                       for r in routes], opts.pretty))
     return Result(0, "".join(route_line(r, show_table=shown.table, show_dev=shown.dev, show_proto=shown.proto,
                                         show_scope=shown.scope, tables=tables) + "\n" for r in routes))
 
@@ -522,7 +557,7 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
 def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
     tables: RtTables = opts.tables
     if not args:
-        return _show(ns, [], tables)
+        return _show(ns, [], tables, opts)
     cmd, rest = args[0], args[1:]
     if matches(cmd, "add"):
         return _modify(ns, rest, "add", tables)
@@ -539,7 +574,7 @@ def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
     if matches(cmd, "delete"):
         return _delete(ns, rest, tables)
     if matches(cmd, "list") or matches(cmd, "show") or matches(cmd, "lst"):
-        return _show(ns, rest, tables)
+        return _show(ns, rest, tables, opts)
     if matches(cmd, "get"):
         return _get(ns, rest, tables)
     if matches(cmd, "flush"):
