@@ -85,12 +85,33 @@ _PING_COUNTS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?receiv
 _PING_RTT = re.compile(r"= [\d.]+/([\d.]+)/")
 
 
+# capability(7) bits the twin uses: namespaces and mounts (unshare, setns, mount --make-shared), links
+REQUIRED_CAPS = (("CAP_SYS_ADMIN", 21), ("CAP_NET_ADMIN", 12))
+
+
+def effective_caps() -> int:
+    """This process's effective capability set (CapEff in /proc/self/status), all bits if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return -1
+
+
 def check_available() -> None:
     """Raise TwinUnavailable with a one-line reason if the twin cannot run here."""
     if os.geteuid() != 0:
         raise TwinUnavailable("the linux backend needs root (netns, veth)")
     if not os.path.exists("/proc/self/ns/net"):
         raise TwinUnavailable("the linux backend needs network namespaces (no /proc/self/ns/net)")
+    missing = [name for name, bit in REQUIRED_CAPS if not effective_caps() >> bit & 1]
+    if missing:
+        it = "them" if len(missing) > 1 else "it"
+        raise TwinUnavailable(f"the linux backend needs {' and '.join(missing)}: this process runs as root "
+                              f"without {it} (a container without --privileged, or capabilities dropped)")
     for tool in ("ip", "tc", "bash"):
         if shutil.which(tool) is None:
             raise TwinUnavailable(f"the linux backend needs `{tool}` on PATH")

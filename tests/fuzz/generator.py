@@ -184,6 +184,8 @@ def _mutate_yaml(rng: random.Random, text: str) -> str:
     if not lines:
         return text
     for _ in range(rng.randrange(1, 4)):
+        if not lines:
+            break
         k = rng.random()
         i = rng.randrange(len(lines))
         if k < 0.25:   # a value replaced by a hostile one
