@@ -261,3 +261,14 @@ def test_storm_sets_status_in_the_shell() -> None:
     h.run("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up")
     r = h.run("ping -c 1 10.0.0.2; echo st=$?")
     assert r.output.endswith("st=2\n") and "bridge loop without STP" in r.error
+
+
+def test_sleep_longer_than_a_day_is_refused(net: Network) -> None:
+    """A year of STP hellos would never end in wall time: a clear error instead."""
+    h1 = net["h1"]
+    h1.run("ip link add br0 type bridge stp_state 1 && ip link set br0 up")
+    r = h1.run("sleep 99999999999; echo $?")
+    assert r.output == "1\n" and "over netplex's limit of 86400s" in r.error
+    t0 = time.process_time()
+    assert h1.run("sleep 1d").status == 0
+    assert time.process_time() - t0 < 5

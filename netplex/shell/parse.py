@@ -32,6 +32,7 @@ OPERATORS = (  # longest first
 )
 REDIRECT_OPS = frozenset({">", ">>", ">|", "<", "<<", "<<-", "<<<", "<>", ">&", "<&", "&>", "&>>"})
 META = " \t\n;&|<>()"
+_OPERATOR_STARTS = frozenset(op[0] for op in OPERATORS)
 
 
 # ---------------------------------------------------------------- errors
@@ -430,10 +431,11 @@ class Parser:
             if self._heredocs:
                 self._read_heredocs()
             return Token("newline", "\n", lineno=lineno)
-        for op in OPERATORS:
-            if text.startswith(op, self.pos):
-                self.pos += len(op)
-                return Token("op", op, lineno=lineno)
+        if c in _OPERATOR_STARTS:
+            for op in OPERATORS:
+                if text.startswith(op, self.pos):
+                    self.pos += len(op)
+                    return Token("op", op, lineno=lineno)
         return self._lex_word(lineno)
 
     def _lex_word(self, lineno: int, stop: str = META) -> Token:

@@ -9,6 +9,9 @@ from netplex.shell.registry import Context
 from netplex.shell.result import Result
 
 _SLEEP_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Simulated time still costs events (STP hellos every 2 s, ageing, timers): a year of them never
+# ends in wall time. Longer sleeps are refused with a clear error, as iperf3 caps -t at a day.
+MAX_SLEEP_S = 86_400
 
 
 @text_tool("sleep")
@@ -29,5 +32,8 @@ def sleep(ctx: Context, argv: list[str]) -> Result:
         total += Decimal(m.group(1)) * _SLEEP_UNITS[m.group(2)]
     if errors:
         return Result(1, "", "".join(errors) + try_help("sleep"))
+    if total > MAX_SLEEP_S:
+        return Result(1, "", f"sleep: netplex: {total:f}s is over netplex's limit of {MAX_SLEEP_S}s "
+                             "(one day) of simulated time\n")
     ctx.sleep(int(total * 1_000_000_000))
     return Result(0)
