@@ -71,7 +71,9 @@ def test_shell_on_a_terminal_has_history_and_survives_ctrl_c(tmp_path: Path) -> 
         os.write(main, b"echo first-$((40+2))\r")
         term.expect(b"\nfirst-42")
         term.expect(b"a# ")
-        os.write(main, b"echo half-typed\x03")          # Ctrl-C drops the line
+        os.write(main, b"echo half-typed")
+        term.expect(b"half-typed")                      # readline has the line
+        os.write(main, b"\x03")                         # Ctrl-C drops it
         term.expect(b"^C")
         term.expect(b"a# ")
         os.write(main, b"\x1b[A\r")                     # up arrow: the last command again
