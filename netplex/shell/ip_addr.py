@@ -1,6 +1,8 @@
 """`ip address` (iproute2 6.1 ip/ipaddress.c): add, del, replace, show, flush (IPv4)."""
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Callable
 from typing import Any
 
 from netplex.packet.addr import int_to_ip
@@ -192,13 +194,55 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     return Result(0, "".join(out))
 
 
+def _addr_filter(ns: Any, args: list[str]) -> tuple[list[str], Callable[[IfAddr], bool]]:
+    """ipaddr_list_flush_or_save's address filters: `scope`, `label PATTERN`, `to PREFIX`,
+    `primary`, `secondary`, `permanent`, `dynamic`; the other words are the device filter."""
+    rest: list[str] = []
+    tests: list[Callable[[IfAddr], bool]] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "scope":
+            i += 1
+            scope = parse_scope(need_arg(args, i))
+            tests.append(lambda f, scope=scope: f.scope == scope)
+        elif a == "label":
+            i += 1
+            pattern = need_arg(args, i)
+            tests.append(lambda f, pattern=pattern: fnmatch.fnmatchcase(f.label, pattern))
+        elif a == "to":
+            i += 1
+            prefix, plen = parse_prefix(need_arg(args, i))
+            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+            tests.append(lambda f, prefix=prefix, mask=mask: f.addr & mask == prefix & mask)
+        elif a in ("primary", "secondary"):
+            want = a == "secondary"
+            tests.append(lambda f, want=want: f.secondary == want)
+        elif a == "permanent":
+            pass   # every address netplex holds is permanent (no valid_lft)
+        elif a == "dynamic":
+            tests.append(lambda f: False)
+        else:
+            rest.append(a)
+            if a in ("dev", "master", "type") and i + 1 < len(args):
+                i += 1
+                rest.append(args[i])
+        i += 1
+    return rest, lambda f: all(t(f) for t in tests)
+
+
 def _flush(ns: Any, opts: Any, args: list[str]) -> Result:
     if not args:
         raise IpError("Flush requires arguments.", 1)
+    args, match = _addr_filter(ns, args)
     devs = show_devices(ns, args, "addr")
     for dev in devs:
-        while ns.dev_addrs(dev):
-            ns.del_addr(ns.dev_addrs(dev)[0])
+        # ipaddr_flush: delete what matches until nothing does (a primary takes its secondaries)
+        while True:
+            victims = [a for a in ns.dev_addrs(dev) if match(a)]
+            if not victims:
+                break
+            ns.del_addr(victims[0])
     return Result(0)
 
 

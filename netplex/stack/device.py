@@ -83,6 +83,9 @@ class NetDevice:
 
     kind = "ether"          # `ip -d link` kind; "" for plain ethernet
     link_type = "ether"     # link/ether, link/loopback, link/none
+    # transmit queues: each holds a reference on the root qdisc (`tc qdisc show` refcnt 1 + N);
+    # one for all but veth, which has one per CPU (veth_get_num_queues; 2 on the reference machine)
+    num_tx_queues = 1
     base_flags = IFF_BROADCAST | IFF_MULTICAST
     default_qdisc = "noqueue"
 
@@ -397,6 +400,7 @@ class Veth(NetDevice):
     """One end of a veth pair: carrier when both ends are up (veth_open)."""
 
     kind = "veth"
+    num_tx_queues = 2
 
     def has_carrier(self) -> bool:
         peer = self.peer

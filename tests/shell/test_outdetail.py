@@ -249,3 +249,29 @@ def test_macvlan_passthru_takes_the_lower_address():
     mac = a.run("cat /sys/class/net/v0/address").output
     assert a.run("cat /sys/class/net/mvp/address").output == mac
     assert a.run("ip link add link v0 name mvq type macvlan").status == 2
+
+
+def test_addr_flush_filters(pair):
+    _, a, _ = pair
+    a.run("ip addr add 10.0.0.5/24 dev eth0; ip addr add 10.1.0.1/24 dev eth0 label eth0:1; "
+          "ip addr add 10.2.0.1/24 dev eth0 scope link")
+
+    def addrs():
+        return [ln.split()[1] for ln in a.run("ip -4 addr show dev eth0").output.splitlines() if "inet " in ln]
+
+    assert a.run("ip addr flush dev eth0 secondary").status == 0
+    assert addrs() == ["10.2.0.1/24", "10.0.0.1/24", "10.1.0.1/24"]   # primaries by scope, as the kernel
+    a.run("ip addr flush dev eth0 label 'eth0:*'")
+    assert addrs() == ["10.2.0.1/24", "10.0.0.1/24"]
+    a.run("ip addr flush dev eth0 scope link")
+    assert addrs() == ["10.0.0.1/24"]
+    a.run("ip addr add 10.0.0.5/24 dev eth0; ip addr flush dev eth0 primary")
+    assert addrs() == []
+
+
+def test_root_qdisc_refcnt_counts_tx_queues(pair):
+    _, a, _ = pair
+    a.run("ip link add br0 type bridge; tc qdisc add dev br0 root handle 1: htb; "
+          "tc qdisc add dev eth0 root handle 1: htb")
+    assert " root refcnt 2 " in a.run("tc qdisc show dev br0").output
+    assert " root refcnt 3 " in a.run("tc qdisc show dev eth0").output   # veth: a queue per CPU

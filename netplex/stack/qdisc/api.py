@@ -238,7 +238,7 @@ def _create_graft(dev: Any, create: bool, kind: str, handle: int | None, parent:
     q = qdisc_create(dev, kind, handle, parent, opts)
     dev.qdisc_order.append(q)
     if parent == TC_H_ROOT:
-        q.refcnt = 3   # what the kernel reports for a root qdisc a user attached (tc qdisc show)
+        q.refcnt = 1 + dev.num_tx_queues   # dev->qdisc and each queue's qdisc_sleeping hold one
         dev.set_qdisc(q)
         _forget_detached(dev)
     else:

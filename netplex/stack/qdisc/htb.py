@@ -121,7 +121,7 @@ class HtbQdisc(Qdisc):
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
-        self.refcnt = 3
+        self.refcnt = 1 + dev.num_tx_queues
         self.r2q = 10
         self.defcls = 0
         self.direct_qlen = dev.txqueuelen
