@@ -49,7 +49,21 @@ def _scope_name(scope: int) -> str:
     return SCOPE_NAMES.get(scope, str(scope))
 
 
+_IPV6_ONLY_FLAGS = ("home", "nodad", "optimistic", "mngtmpaddr")
+
+
 def _modify(ns: Any, args: list[str], cmd: str) -> Result:
+    """ipaddr_modify. An IPv6-only flag (home, nodad, optimistic, mngtmpaddr) is dropped with a warning
+    printed as it is read, so the warning comes before whatever the command says next."""
+    warnings: list[str] = []
+    try:
+        r = _modify_read(ns, args, cmd, warnings)
+    except IpError as e:
+        raise IpError("".join(warnings) + e.message, e.status) from None
+    return Result(r.status, r.output, "".join(warnings) + r.error)
+
+
+def _modify_read(ns: Any, args: list[str], cmd: str, warnings: list[str]) -> Result:
     local: tuple[int, int] | None = None
     local_text = ""
     peer: tuple[int, int] | None = None
@@ -93,7 +107,9 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
             v = need_arg(args, i)
             if v != "forever":
                 raise IpError(f"netplex: ip address {a} other than forever is not supported", 2)
-        elif a in ("home", "nodad", "optimistic", "mngtmpaddr", "autojoin", "anycast", "proto"):
+        elif a in _IPV6_ONLY_FLAGS:   # netplex's addresses are IPv4
+            warnings.append(f"Warning: {a} option can be set only for IPv6 addresses\n")
+        elif a in ("autojoin", "anycast", "proto"):
             raise IpError(f"netplex: ip address {a} is not supported", 2)
         else:
             if matches(a, "local"):

@@ -447,3 +447,16 @@ def test_bridge_fdb_reads_the_mac_as_sscanf(pair):
     for mac in ("02:00:00:00:00:zz", "02:00:00:00:00"):
         assert run(a, f"bridge fdb add {mac} dev nosuch0") == (255, "", f"Invalid mac address {mac}\n")
     assert run(a, "bridge fdb add 2:0:0:0:0:1zz dev nosuch0") == (255, "", 'Cannot find device "nosuch0"\n')
+
+
+def test_ipv6_only_address_flags_warn_and_are_dropped(pair):
+    """ipaddr_modify: home/nodad/optimistic/mngtmpaddr with an IPv4 address warn as they are read and the
+    command goes on (found by test_randseq.py)."""
+    _net, a, _b = pair
+    warn = "Warning: nodad option can be set only for IPv6 addresses\n"
+    assert run(a, "ip addr add 10.0.0.1/24 nodad dev eth0") == (0, "", warn)
+    assert "inet 10.0.0.1/24 scope global eth0" in a.run("ip addr show dev eth0").output
+    assert run(a, "ip addr add optimistic 10.0.0.2/24 dev eth0") == \
+        (0, "", "Warning: optimistic option can be set only for IPv6 addresses\n")
+    assert run(a, "ip addr del 10.0.0.9/24 nodad dev eth0") == (2, "", warn + "Error: ipv4: Address not found.\n")
+    assert run(a, "ip addr add 10.0.0.3/24 nodad dev nosuch") == (1, "", warn + 'Cannot find device "nosuch"\n')
