@@ -178,7 +178,7 @@ def link_lladdr_line(dev: Any, machine: Machine | None = None) -> str:
     if text is not None:
         return text()
     if dev.link_type == "loopback":
-        line = "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00"
+        line = f"    link/loopback {bytes_to_mac(dev.mac)} brd 00:00:00:00:00:00"   # lo takes a MAC (eth_mac_addr)
     else:
         line = f"    link/{dev.link_type} {bytes_to_mac(dev.mac)} brd ff:ff:ff:ff:ff:ff"
     netns = link_netns(dev, machine)

@@ -460,3 +460,11 @@ def test_ipv6_only_address_flags_warn_and_are_dropped(pair):
         (0, "", "Warning: optimistic option can be set only for IPv6 addresses\n")
     assert run(a, "ip addr del 10.0.0.9/24 nodad dev eth0") == (2, "", warn + "Error: ipv4: Address not found.\n")
     assert run(a, "ip addr add 10.0.0.3/24 nodad dev nosuch") == (1, "", warn + 'Cannot find device "nosuch"\n')
+
+
+def test_loopback_shows_the_mac_it_was_given(pair):
+    """lo takes a MAC (loopback_ops' eth_mac_addr) and `ip link` shows it (found by test_randseq.py)."""
+    _net, a, _b = pair
+    assert "link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00" in a.run("ip link show lo").output
+    assert run(a, "ip link set dev lo address 02:00:00:00:00:01") == (0, "", "")
+    assert "link/loopback 02:00:00:00:00:01 brd 00:00:00:00:00:00" in a.run("ip addr show lo").output
