@@ -95,6 +95,19 @@ def _check_name(name: str) -> None:
         raise invarg('"name" not a valid ifname', name)
 
 
+def parse_group(text: str) -> int:
+    """rtnl_group_a2n: `default` (0, /etc/iproute2/group) or a number strtol reads whole, not negative."""
+    if text == "default":
+        return 0
+    try:
+        n = int(text, 8) if re.fullmatch(r"[+]?0[0-7]+", text) else int(text, 0)   # strtol base 0: 010 is 8
+    except ValueError:
+        n = -1
+    if n < 0 or n > 0x7FFFFFFF:
+        raise invarg('Invalid "group" value\n', text)
+    return n
+
+
 def _parse_lladdr(text: str) -> bytes:
     """ll_addr_a2n (iproute2 lib/ll_addr.c): colon-separated components, each read as
     sscanf("%x") does (leading hex digits, an optional 0x) and 0..255, at most 32 of them;
@@ -126,6 +139,7 @@ class _LinkReq:
         self.mtu: int | None = None
         self.mac: bytes | None = None
         self.txqlen: int | None = None
+        self.group: int | None = None      # IFLA_GROUP
         self.master: Any = None
         self.nomaster = False
         self.alias: str | None = None
@@ -171,6 +185,12 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             if n is None:
                 raise invarg('Invalid "txqueuelen" value\n', v)
             req.txqlen = n
+        elif a == "group":
+            i += 1
+            v = need_arg(args, i)
+            if req.group is not None:
+                raise IpError(f'Error: duplicate "group": "{v}" is the second value.', 255)
+            req.group = parse_group(v)
         elif a == "master":
             i += 1
             v = need_arg(args, i)
@@ -202,7 +222,7 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
                 raise IpError(f'Error: duplicate "netns": "{v}" is the second value.', 255)
             req.netns = v
         elif a in ("arp", "multicast", "allmulticast", "promisc", "dynamic", "trailers", "carrier",
-                   "link-netns", "link-netnsid", "vf", "xdp", "group", "protodown", "gso_max_size",
+                   "link-netns", "link-netnsid", "vf", "xdp", "protodown", "gso_max_size",
                    "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index",
                    "addrgenmode", "mode", "state"):
             raise IpError(f"netplex: ip link {a} is not supported", 2)
@@ -332,7 +352,7 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
 
 def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     rtnl.setlink(dev, address=req.mac, mtu=req.mtu, ifname=req.newname, alias=req.alias, up=req.up,
-                 nomaster=req.nomaster, master=req.master, txqlen=req.txqlen)
+                 nomaster=req.nomaster, master=req.master, txqlen=req.txqlen, group=req.group)
     if req.bridge:
         rtnl.changelink(dev, **req.bridge)
     if req.opts:
@@ -429,6 +449,8 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
 
 def _link_set(ns: Any, args: list[str], machine: Machine | None = None) -> Result:
     req = _parse_link_args(ns, args, adding=False)
+    if req.name is None and req.group is not None:
+        raise IpError("netplex: ip link set group N without dev (every device of a group) is not supported", 2)
     if req.name is None:
         raise IpError('Not enough information: "dev" argument is required.', 255)
     # iplink_parse resolves `netns NAME|PID` while it reads the line, before the device is looked up

@@ -304,7 +304,7 @@ def dellink(dev: NetDevice) -> None:
 
 def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = None, ifname: str | None = None,
             alias: str | None = None, up: bool | None = None, nomaster: bool = False,
-            master: NetDevice | None = None, txqlen: int | None = None) -> None:
+            master: NetDevice | None = None, txqlen: int | None = None, group: int | None = None) -> None:
     """do_setlink: the generic attributes, applied in the kernel's order (address, mtu, name,
     alias, flags, master, txqueuelen); the kind's own options go through `changelink`."""
     ns = dev.ns
@@ -324,6 +324,8 @@ def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = N
         set_master(dev, master)
     if txqlen is not None:
         dev.txqueuelen = txqlen
+    if group is not None:
+        dev.group = group
 
 
 def set_created_mtu(dev: NetDevice, mtu: int) -> None:

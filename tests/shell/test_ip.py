@@ -468,3 +468,19 @@ def test_loopback_shows_the_mac_it_was_given(pair):
     assert "link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00" in a.run("ip link show lo").output
     assert run(a, "ip link set dev lo address 02:00:00:00:00:01") == (0, "", "")
     assert "link/loopback 02:00:00:00:00:01 brd 00:00:00:00:00:00" in a.run("ip addr show lo").output
+
+
+def test_link_group(pair):
+    """IFLA_GROUP: `ip link set dev X group N|default`, shown as `group N` (rtnl_group_n2a; found by
+    test_randseq.py); a name that is not in /etc/iproute2/group is refused as iproute2 does."""
+    _net, a, _b = pair
+    assert run(a, "ip link set dev lo group 5") == (0, "", "")
+    assert " group 5 qlen 1000\n" in a.run("ip link show lo").output
+    assert run(a, "ip link set dev lo group 0x10") == (0, "", "")
+    assert " group 16 qlen 1000\n" in a.run("ip addr show lo").output
+    assert a.run("cat /sys/class/net/lo/netdev_group").output == "16\n"
+    assert run(a, "ip link set dev lo group default") == (0, "", "")
+    assert " group default qlen 1000\n" in a.run("ip link show lo").output
+    for bad in ("xx", "-1"):
+        assert run(a, f"ip link set dev lo group {bad}") == \
+            (255, "", f'Error: argument "{bad}" is wrong: Invalid "group" value\n\n')
