@@ -169,7 +169,7 @@ def link_header(dev: Any, mode: bool = True) -> str:
     if mode:
         parts.append("mode DEFAULT")
     # iproute2 prints IFLA_TXQLEN only when it is not 0 (the line then ends "group default ")
-    group = "default" if dev.group == 0 else str(dev.group)   # rtnl_group_n2a
+    group = "default" if dev.netdev_group == 0 else str(dev.netdev_group)   # rtnl_group_n2a
     parts.append(f"group {group} qlen {dev.txqueuelen}" if dev.txqueuelen else f"group {group} ")
     return " ".join(parts)
 

@@ -117,7 +117,7 @@ def _device_file(dev: Any, rest: list[str]) -> str | None:
             raise FileReadError("Invalid argument")
         return "0"
     if f == "netdev_group":
-        return str(dev.group)
+        return str(dev.netdev_group)
     if f in _CONST_FILES:
         return _CONST_FILES[f]
     if f == "ifindex":
@@ -188,7 +188,7 @@ def _brport_file(port: Any, rest: list[str]) -> str | None:
     return None if f not in values else str(values[f])
 
 
-# net-sysfs.c files whose value netplex never changes (no link_mode / dev_id setter); netdev_group reads dev.group
+# net-sysfs.c files whose value netplex never changes (no link_mode / dev_id setter); netdev_group reads dev.netdev_group
 _CONST_FILES = {"link_mode": "0", "dev_id": "0x0", "dev_port": "0", "netdev_group": "0", "proto_down": "0"}
 _DEV_FILES = tuple(sorted(("addr_assign_type", "addr_len", "address", "broadcast", "carrier", "dormant", "flags",
                            "ifalias", "ifindex", "iflink", "mtu", "operstate", "statistics", "testing",

@@ -114,7 +114,7 @@ class NetDevice:
         self.peer: NetDevice | None = None
         self.stats = DeviceStats()
         self.alias = ""
-        self.group = 0                   # IFLA_GROUP (`ip link set ... group N`; 0 is "default")
+        self.netdev_group = 0            # dev->group, IFLA_GROUP (`ip link set ... group N`; 0 is "default")
         self.addr_assign_random = True
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False

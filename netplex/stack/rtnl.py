@@ -325,7 +325,7 @@ def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = N
     if txqlen is not None:
         dev.txqueuelen = txqlen
     if group is not None:
-        dev.group = group
+        dev.netdev_group = group
 
 
 def set_created_mtu(dev: NetDevice, mtu: int) -> None:

@@ -484,3 +484,10 @@ def test_link_group(pair):
     for bad in ("xx", "-1"):
         assert run(a, f"ip link set dev lo group {bad}") == \
             (255, "", f'Error: argument "{bad}" is wrong: Invalid "group" value\n\n')
+
+
+def test_tap_owner_group_is_not_the_link_group(pair):
+    """A tap's owner group (tun->group) is not the device's link group (dev->group)."""
+    _net, a, _b = pair
+    assert a.run("ip tuntap add tap0 mode tap group 100").status == 0
+    assert " group default qlen 1000\n" in a.run("ip link show tap0").output
