@@ -390,8 +390,7 @@ class _Terminal:
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
-        self._flag = True
-        sys.stdout.write("^C")
+        self._flag = True   # the terminal itself echoes ^C
 
     def write(self, text: str) -> None:
         self._install()

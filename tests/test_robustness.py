@@ -132,8 +132,6 @@ def test_ping_without_count_stops_at_the_limit(net: Network) -> None:
     r = net["h1"].run("ping 10.0.0.2; echo st=$?")
     assert "60 packets transmitted, 60 received" in r.output and r.output.endswith("st=2\n")
     assert "no -c COUNT or -w DEADLINE" in r.error
-    r = net["h1"].run("ping -i 0 10.0.0.2 | tail -2")
-    assert "100000 packets transmitted" in r.output
 
 
 class _Terminal:
@@ -175,14 +173,14 @@ def test_ping_at_a_terminal_streams_until_ctrl_c(net: Network) -> None:
 
 def test_long_line_is_linear(net: Network) -> None:
     t0 = time.process_time()
-    r = net["h1"].run("echo " + "ab " * 100_000)
+    r = net["h1"].run("echo " + "ab " * 25_000)
     first = time.process_time() - t0
-    assert r.status == 0 and len(r.output) == 300_000
+    assert r.status == 0 and len(r.output) == 75_000
     t0 = time.process_time()
-    net["h1"].run("echo " + "ab " * 400_000)
-    assert time.process_time() - t0 < 8 * first + 0.5
-    r = net["h1"].run("echo " + "\\a" * 500_000)
-    assert len(r.output) == 500_001
+    net["h1"].run("echo " + "ab " * 100_000)
+    assert time.process_time() - t0 < 8 * first + 0.5   # 4 times the words: not 16 times the time
+    r = net["h1"].run("echo " + "\\a" * 200_000 + " " + "a" * 1_000_000)
+    assert len(r.output) == 1_200_002
 
 
 def test_seq_into_head_is_bounded(net: Network) -> None:
@@ -272,3 +270,49 @@ def test_sleep_longer_than_a_day_is_refused(net: Network) -> None:
     t0 = time.process_time()
     assert h1.run("sleep 1d").status == 0
     assert time.process_time() - t0 < 5
+
+
+def test_netplex_shell_ping_streams_and_stops_on_ctrl_c() -> None:
+    """At a real terminal (a pty): replies as they come, Ctrl-C prints the statistics, the shell goes on."""
+    import os
+    import pty
+    import select
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: netplex shell on the example's host
+        try:
+            os.environ["PYTHONPATH"] = str(root)
+            os.chdir(root)
+            os.execv(sys.executable, [sys.executable, "-m", "netplex.cli", "shell", "examples/host-only.yaml", "host"])
+        finally:
+            os._exit(127)   # never back into pytest
+
+    def read(seconds: float, until: str = "") -> str:
+        out = b""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not (until and until in out.decode(errors="replace")):
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return out.decode(errors="replace")
+
+    try:
+        read(20, "host# ")
+        os.write(fd, b"ping 192.168.56.101\n")
+        streamed = read(20, "icmp_seq=2")
+        assert "icmp_seq=1 ttl=64" in streamed and "statistics" not in streamed
+        os.write(fd, b"\x03")
+        summary = read(10, "host# ")
+        assert "--- 192.168.56.101 ping statistics ---" in summary and " 0% packet loss" in summary
+        os.write(fd, b"echo st=$?\n")
+        assert "st=0" in read(10, "st=0")
+        os.write(fd, b"exit\n")
+        read(5)
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
