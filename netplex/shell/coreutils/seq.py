@@ -49,7 +49,7 @@ def seq(ctx: Context, argv: list[str]) -> Result:
         count = max(Decimal(0), ((last - first) / step).to_integral_value(rounding="ROUND_FLOOR") + 1)
     width = max(len(f"{first:.0f}") if first.is_finite() else 1, len(f"{last:.0f}") if last.is_finite() else 1)
     if count * (width + places + 1 + len(sep)) > MAX_OUTPUT_BYTES:
-        return Result(1, "", f"seq: netplex: {'an endless sequence' if count.is_infinite() else f'{count} numbers'} is over netplex's limit of {MAX_OUTPUT_BYTES} "
+        return Result(1, "", f"seq: netplex: {'an endless sequence is' if count.is_infinite() else f'{count} numbers are'} over netplex's limit of {MAX_OUTPUT_BYTES} "
                              "bytes of output (a pipe holds a command's whole output)\n")
     values = []
     v = first
