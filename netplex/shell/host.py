@@ -30,12 +30,14 @@ from netplex.shell import (
     sysctl,
     sysfs,
     tc,
+    tcpdump,
     vconfig,
 )
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct, arp, route, netstat, ss, nsenter)
+                   procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
+                   tcpdump)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -1,0 +1,76 @@
+"""`tcpdump -i IF -n -c N [filter]` as a user types it: the capture runs the simulation
+until N frames passed the filter (or 60 simulated seconds), printing tcpdump 4.99's lines."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from netplex.packet.addr import ip_to_int
+from netplex.scenario.model import Node as ScenarioNode
+from netplex.scenario.sim import SimBackend
+from tests.conftest import run_ok
+
+TS = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} ", re.M)
+
+
+@pytest.fixture
+def pair():
+    be = SimBackend()
+    be.build({"h": ScenarioNode(), "s": ScenarioNode()}, [])
+    h, s = be.node("h"), be.node("s")
+    be.net.add_link("h:eth0", "s:eth0")
+    for node, a in ((h, "10.0.0.1"), (s, "10.0.0.2")):
+        run_ok(node, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up && ip link set lo up")
+    return be, h, s
+
+
+def _ping_later(be, h, seq: int = 1) -> None:
+    """h sends one echo request to 10.0.0.2 one simulated millisecond from now."""
+    sock = h.ns.sockets.ping_socket(7)
+    be.net.sched.after(1_000_000, sock.send, ip_to_int("10.0.0.2"), seq, bytes(56))
+
+
+def test_icmp_and_arp_lines(pair):
+    be, h, s = pair
+    _ping_later(be, h)
+    r = s.run("tcpdump -i eth0 -n -c 4")
+    assert r.status == 0
+    out = TS.sub("", r.output)
+    mac_h = run_ok(h, "cat /sys/class/net/eth0/address").strip()
+    mac_s = run_ok(s, "cat /sys/class/net/eth0/address").strip()
+    assert out == ("ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length 28\n"
+                   f"ARP, Reply 10.0.0.2 is-at {mac_s}, length 28\n"
+                   "IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 7, seq 1, length 64\n"
+                   "IP 10.0.0.2 > 10.0.0.1: ICMP echo reply, id 7, seq 1, length 64\n")
+    assert r.output.startswith("00:00:")
+    assert r.error.startswith("tcpdump: verbose output suppressed")
+    assert r.error.endswith("4 packets captured\n4 packets received by filter\n0 packets dropped by kernel\n")
+    _ping_later(be, h, 2)
+    r = s.run("tcpdump -i eth0 -n -e -c 1 'icmp and (src host 10.0.0.1 or dst port 80)'")
+    assert TS.sub("", r.output) == (f"{mac_h} > {mac_s}, ethertype IPv4 (0x0800), length 98: "
+                                    "10.0.0.1 > 10.0.0.2: ICMP echo request, id 7, seq 2, length 64\n")
+
+
+def test_tcp_and_udp_lines(pair):
+    be, h, s = pair
+    be.start_services("s", [("tcp", 80)])
+    run_ok(h, "ping -c 1 10.0.0.2")
+    r = s.run("tcpdump -i eth0 -n -c 1 tcp port 81 or udp")
+    # nothing comes: after 60 simulated seconds the capture stops, as Ctrl-C would
+    assert r.status == 0 and r.output == ""
+    assert r.error.endswith("\n\n0 packets captured\n0 packets received by filter\n0 packets dropped by kernel\n")
+
+
+def test_refusals(pair):
+    _, _, s = pair
+    r = s.run("tcpdump -i eth0 -n -w /tmp/x")
+    assert r.status == 2 and "tcpdump -w is not supported" in r.error
+    r = s.run("tcpdump -i eth0 -c 1")
+    assert r.status == 2 and "without -n" in r.error
+    r = s.run("tcpdump -i nope -n -c 1")
+    assert r.status == 1 and r.error.startswith("tcpdump: nope: No such device exists")
+    r = s.run("tcpdump -i eth0 -n -c 1 host")
+    assert r.status == 1 and r.error.startswith("tcpdump: ")
+    r = s.run("tcpdump -i eth0 -n -c 1 port 70000")
+    assert r.status == 1 and "illegal port number 70000 > 65535" in r.error
