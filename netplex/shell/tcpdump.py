@@ -22,7 +22,7 @@ from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.af_packet import ETH_P_ALL, SOCK_RAW, SockaddrLl
 
-__all__ = ["CAPTURE_LIMIT_NS", "Filter", "FilterError", "compile_filter", "format_frame", "tcpdump"]
+__all__ = ["CAPTURE_LIMIT_NS", "Filter", "compile_filter", "format_frame", "tcpdump"]
 
 NSEC_PER_SEC = 1_000_000_000
 CAPTURE_LIMIT_NS = 60 * NSEC_PER_SEC
@@ -43,7 +43,7 @@ TCP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "."), (0
              (0x40, "E"), (0x80, "W"))
 
 
-class FilterError(Exception):
+class _FilterError(Exception):
     """A filter expression libpcap rejects: `tcpdump: <message>`, status 1."""
 
 
@@ -131,7 +131,7 @@ def compile_filter(words: list[str]) -> Filter:
     def take() -> str:
         nonlocal pos
         if pos >= len(toks):
-            raise FilterError("syntax error")
+            raise _FilterError("syntax error")
         pos += 1
         return toks[pos - 1]
 
@@ -139,7 +139,7 @@ def compile_filter(words: list[str]) -> Filter:
         try:
             return ip_to_int(word)
         except ValueError:
-            raise FilterError(f"can't parse filter expression: syntax error in \"{word}\"") from None
+            raise _FilterError(f"can't parse filter expression: syntax error in \"{word}\"") from None
 
     def prim() -> Any:
         w = take()
@@ -149,7 +149,7 @@ def compile_filter(words: list[str]) -> Filter:
         if w == "(":
             e = expr()
             if take() != ")":
-                raise FilterError("can't parse filter expression: syntax error")
+                raise _FilterError("can't parse filter expression: syntax error")
             return e
         proto = None
         if w in ("tcp", "udp") and peek() in ("port", "src", "dst"):
@@ -172,11 +172,11 @@ def compile_filter(words: list[str]) -> Filter:
             try:
                 n = int(plen) if plen else 32
             except ValueError:
-                raise FilterError(f"can't parse filter expression: syntax error in \"{spec}\"") from None
+                raise _FilterError(f"can't parse filter expression: syntax error in \"{spec}\"") from None
             mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF if n else 0
             net = addr(base)
             if net & ~mask & 0xFFFFFFFF:
-                raise FilterError("non-network bits set in \"" + spec + "\"")
+                raise _FilterError("non-network bits set in \"" + spec + "\"")
 
             def inside(a: int | None) -> bool:
                 return a is not None and a & mask == net
@@ -188,7 +188,7 @@ def compile_filter(words: list[str]) -> Filter:
         if w == "port":
             spec = take()
             if not spec.isdigit() or int(spec) > 65535:
-                raise FilterError(f"can't parse filter expression: syntax error in \"{spec}\"" if not spec.isdigit()
+                raise _FilterError(f"can't parse filter expression: syntax error in \"{spec}\"" if not spec.isdigit()
                                   else f"illegal port number {spec} > 65535")
             port = int(spec)
             protos = (IPPROTO_TCP,) if proto == "tcp" else (IPPROTO_UDP,) if proto == "udp" else \
@@ -203,7 +203,7 @@ def compile_filter(words: list[str]) -> Filter:
                     return f.dport == port
                 return port in (f.sport, f.dport)
             return ported
-        raise FilterError("can't parse filter expression: syntax error")
+        raise _FilterError("can't parse filter expression: syntax error")
 
     def expr() -> Any:
         left = prim()
@@ -218,7 +218,7 @@ def compile_filter(words: list[str]) -> Filter:
 
     test = expr()
     if pos != len(toks):
-        raise FilterError("can't parse filter expression: syntax error")
+        raise _FilterError("can't parse filter expression: syntax error")
     return Filter(test)
 
 
@@ -432,7 +432,7 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
         return Result(1, "", f"tcpdump: {ifname}: That device is not up\n")
     try:
         flt = compile_filter(words)
-    except FilterError as e:
+    except _FilterError as e:
         return Result(1, "", f"tcpdump: {e}\n")
     banner = ("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
               f"listening on {ifname}, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n")
