@@ -28,7 +28,7 @@ from netplex.shell.iproute_fmt import (
 from netplex.shell.result import Result
 from netplex.stack import rtnl
 from netplex.stack.bridge import BR_CHANGELINK_ORDER, Bridge
-from netplex.stack.device import Tap
+from netplex.stack.device import IFF_ALLMULTI, IFF_PROMISC, Tap
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
@@ -140,6 +140,7 @@ class _LinkReq:
         self.mac: bytes | None = None
         self.txqlen: int | None = None
         self.group: int | None = None      # IFLA_GROUP
+        self.gflags: dict[int, bool] = {}   # promisc / allmulticast on|off
         self.master: Any = None
         self.nomaster = False
         self.alias: str | None = None
@@ -221,7 +222,13 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             if req.netns is not None:
                 raise IpError(f'Error: duplicate "netns": "{v}" is the second value.', 255)
             req.netns = v
-        elif a in ("arp", "multicast", "allmulticast", "promisc", "dynamic", "trailers", "carrier",
+        elif a in ("promisc", "allmulticast"):
+            i += 1
+            v = need_arg(args, i)
+            if v not in ("on", "off"):
+                raise IpError(f'Error: argument of "{a}" must be "on" or "off", not "{v}"', 1)
+            req.gflags[IFF_PROMISC if a == "promisc" else IFF_ALLMULTI] = v == "on"
+        elif a in ("arp", "multicast", "dynamic", "trailers", "carrier",
                    "link-netns", "link-netnsid", "vf", "xdp", "protodown", "gso_max_size",
                    "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index",
                    "addrgenmode", "mode", "state"):
@@ -352,7 +359,8 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
 
 def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     rtnl.setlink(dev, address=req.mac, mtu=req.mtu, ifname=req.newname, alias=req.alias, up=req.up,
-                 nomaster=req.nomaster, master=req.master, txqlen=req.txqlen, group=req.group)
+                 nomaster=req.nomaster, master=req.master, txqlen=req.txqlen, group=req.group,
+                 gflags=req.gflags)
     if req.bridge:
         rtnl.changelink(dev, **req.bridge)
     if req.opts:

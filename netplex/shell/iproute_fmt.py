@@ -11,7 +11,16 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, ip_to_int
-from netplex.stack.device import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, Veth
+from netplex.stack.device import (
+    IFF_ALLMULTI,
+    IFF_BROADCAST,
+    IFF_LOOPBACK,
+    IFF_MULTICAST,
+    IFF_NOARP,
+    IFF_POINTOPOINT,
+    IFF_PROMISC,
+    Veth,
+)
 from netplex.stack.stp import CS_NS, HZ
 
 __all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix", "parse_inet_addr", "parse_u32",
@@ -140,7 +149,7 @@ def link_flags(dev: Any) -> str:
         names.append("NO-CARRIER")
     for bit, name in ((IFF_LOOPBACK, "LOOPBACK"), (IFF_BROADCAST, "BROADCAST"),
                       (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_MULTICAST, "MULTICAST"),
-                      (IFF_NOARP, "NOARP")):
+                      (IFF_NOARP, "NOARP"), (IFF_ALLMULTI, "ALLMULTI"), (IFF_PROMISC, "PROMISC")):
         if f & bit:
             names.append(name)
     if dev.up:
@@ -231,8 +240,10 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
     lines = [link_header(dev, mode), link_lladdr_line(dev, machine)]
     if details:
         port = dev.bridge_port
-        promisc = 1 if port is not None else 0   # a bridge port is promiscuous
-        lines[1] += f" promiscuity {promisc}  allmulti {promisc} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
+        # a bridge port is promiscuous and all-multicast; `ip link set promisc on` counts once more
+        promisc = (port is not None) + bool(dev.gflags & IFF_PROMISC)
+        allmulti = (port is not None) + bool(dev.gflags & IFF_ALLMULTI)
+        lines[1] += f" promiscuity {promisc}  allmulti {allmulti} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
         extra = details_line(dev)
         if extra and port is not None:
             # the kind's own attributes, then the bridge port's (bridge_slave), then the common tail

@@ -40,6 +40,8 @@ IFF_BROADCAST = 0x2
 IFF_LOOPBACK = 0x8
 IFF_POINTOPOINT = 0x10
 IFF_NOARP = 0x80
+IFF_PROMISC = 0x100
+IFF_ALLMULTI = 0x200
 IFF_MULTICAST = 0x1000
 
 
@@ -119,6 +121,7 @@ class NetDevice:
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False
         self.carrier_seen = False        # the carrier the last NETDEV_CHANGE reported (linkwatch)
+        self.gflags = 0                  # IFF_PROMISC / IFF_ALLMULTI the user set (dev->gflags)
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
     def lower_dev(self) -> NetDevice | None:
@@ -173,7 +176,7 @@ class NetDevice:
         return True
 
     def flags(self) -> int:
-        f = self.base_flags
+        f = self.base_flags | self.gflags
         if self.up:
             f |= IFF_UP
         return f

@@ -304,7 +304,8 @@ def dellink(dev: NetDevice) -> None:
 
 def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = None, ifname: str | None = None,
             alias: str | None = None, up: bool | None = None, nomaster: bool = False,
-            master: NetDevice | None = None, txqlen: int | None = None, group: int | None = None) -> None:
+            master: NetDevice | None = None, txqlen: int | None = None, group: int | None = None,
+            gflags: dict[int, bool] | None = None) -> None:
     """do_setlink: the generic attributes, applied in the kernel's order (address, mtu, name,
     alias, flags, master, txqueuelen); the kind's own options go through `changelink`."""
     ns = dev.ns
@@ -316,6 +317,8 @@ def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = N
         ns.rename_device(dev, ifname)
     if alias is not None:
         dev.alias = alias
+    for flag, on in (gflags or {}).items():   # dev_change_flags: promisc / allmulticast, counted once each
+        dev.gflags = dev.gflags | flag if on else dev.gflags & ~flag
     if up is not None:
         ns.set_link_up(dev, up)
     if nomaster:

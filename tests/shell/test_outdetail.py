@@ -275,3 +275,15 @@ def test_root_qdisc_refcnt_counts_tx_queues(pair):
           "tc qdisc add dev eth0 root handle 1: htb")
     assert " root refcnt 2 " in a.run("tc qdisc show dev br0").output
     assert " root refcnt 3 " in a.run("tc qdisc show dev eth0").output   # veth: a queue per CPU
+
+
+def test_promisc_and_allmulticast_flags(pair):
+    _, a, _ = pair
+    assert a.run("ip link set eth0 allmulticast on promisc on").status == 0
+    assert a.run("ip link show eth0").output.startswith(
+        "2: eth0@if2: <BROADCAST,MULTICAST,ALLMULTI,PROMISC,UP,LOWER_UP> mtu 1500")
+    assert " promiscuity 1  allmulti 1 " in a.run("ip -d link show eth0").output
+    r = a.run("ip link set eth0 promisc x")
+    assert (r.status, r.error) == (1, 'Error: argument of "promisc" must be "on" or "off", not "x"\n')
+    a.run("ip link set eth0 allmulticast off promisc off")
+    assert "<BROADCAST,MULTICAST,UP,LOWER_UP>" in a.run("ip link show eth0").output
