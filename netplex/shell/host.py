@@ -19,6 +19,7 @@ from netplex.shell import (
     ip,
     ipset,
     iptables,
+    nc,
     netstat,
     nfacct,
     nsenter,
@@ -37,7 +38,7 @@ from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
-                   tcpdump)
+                   tcpdump, nc)
 
 
 def read_file(ns: Any, path: str) -> str | None:
