@@ -5,7 +5,8 @@ prints what comes back until the peer closes (TCP), until `-w` seconds pass with
 or until `-q` seconds after stdin's end (netcat-openbsd's readwrite loop); without either,
 the run stops after 60 simulated seconds (what Ctrl-C would do). `-z` only connects: with
 `-v`, `Connection to HOST PORT port [tcp/http] succeeded!` on stderr (the service name
-from /etc/services, `*` when unknown); a UDP `-z` always "succeeds", as the real one does.
+from /etc/services, `*` when unknown); a UDP `-z` succeeds unless a port unreachable comes
+back for one of its four "X" writes (udptest(): then status 1 and no message).
 A connection refused is `nc: connect to HOST port PORT (tcp) failed: Connection refused`
 with status 1.
 
@@ -30,6 +31,7 @@ __all__ = ["NcListener", "nc"]
 
 NSEC_PER_SEC = 1_000_000_000
 RUN_LIMIT_NS = 60 * NSEC_PER_SEC
+UDPTEST_GAP_NS = 1_000_000      # the simulated time between -z -u's writes (a syscall's, rounded up)
 # /etc/services (netbase) for the ports a scenario uses most: getservbyport in -v's message
 SERVICES = {("tcp", 21): "ftp", ("tcp", 22): "ssh", ("tcp", 23): "telnet", ("tcp", 25): "smtp",
             ("tcp", 53): "domain", ("udp", 53): "domain", ("udp", 67): "bootps", ("udp", 68): "bootpc",
@@ -100,7 +102,17 @@ def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, v
             return Result(1, "", f"nc: connect to {int_to_ip(dst)} port {port} (udp) failed: "
                                  f"{ERRNO_TEXT.get(e, 'Unknown error')}\n")
         if zero:
+            # udptest(): four one-byte writes of "X"; a port unreachable that came back
+            # for one makes a later write fail with ECONNREFUSED: status 1, no message
+            failed = False
+            for _ in range(4):
+                if sk.error or sk.sendto(b"X"):
+                    failed = True
+                    break
+                world.run_until(lambda: bool(sk.error), UDPTEST_GAP_NS)
             sk.close()
+            if failed:
+                return Result(1, "", "")
             return Result(0, "", ok if verbose else "")
 
         def on_recv(payload: bytes, _src: int, _sport: int) -> None:
@@ -124,6 +136,8 @@ def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, v
             s.close()
 
     def on_data(_s: TcpSocket, payload: bytes) -> None:
+        if zero:
+            return       # -z only connects: nothing is read
         out.extend(payload)
         state["last"] = world.sched.now
 

@@ -120,6 +120,8 @@ TOOLS: dict[str, Tool] = {
     "route": Tool("net-tools", _uses(_CMD + r"route\b")),
     "arp": Tool("net-tools", _uses(_CMD + r"arp\b")),
     "ss": Tool("iproute2", _uses(_CMD + r"ss\b")),
+    "tcpdump": Tool("tcpdump", _uses(_CMD + r"tcpdump\b")),
+    "nc": Tool("netcat-openbsd", _uses(_CMD + r"nc\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

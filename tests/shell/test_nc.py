@@ -37,6 +37,9 @@ def test_port_check(server):
     assert r.status == 1 and r.error == "nc: connect to 10.0.0.2 port 81 (tcp) failed: Connection refused\n"
     r = h.run("nc -zuv 10.0.0.2 53")
     assert r.status == 0 and r.error == "Connection to 10.0.0.2 53 port [udp/domain] succeeded!\n"
+    # a closed UDP port answers with port unreachable: status 1 and nothing said (as on the twin)
+    r = h.run("nc -zuv 10.0.0.2 54")
+    assert (r.status, r.output, r.error) == (1, "", "")
 
 
 def test_listener_is_a_process(server):
