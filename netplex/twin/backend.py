@@ -6,8 +6,9 @@ joined by a relay process, as a hypervisor joins a tap to a guest NIC). A
 veth link with `rate`, `delay` or `loss` is a cable with a namespace of its
 own, `npx-<8 hex>-w<N>`, that shapes the traffic on the wire and leaves the
 user's devices with the kernel's default qdisc (netplex/twin/wire.py). Setup
-lines and `cmd` probes run under `bash -c` inside the node's namespace and its
-own mount namespace (private /etc, /run, /var/lib, /tmp: netplex/twin/mountns.py,
+lines and `cmd` probes run in one bash session per node (netplex/twin/session.py:
+variables, functions, `cd`, `set -e` carry from line to line, as on the simulator)
+inside the node's namespace and its own mount namespace (private /etc, /run, /var/lib, /tmp: netplex/twin/mountns.py,
 entered with nsenter), so `ip`, `iptables`, `tc` and `sysctl` are the real
 tools and whatever a scenario writes stays on its node.
 Services and probes are small stdlib programs in `netplex/twin/`.
@@ -59,6 +60,7 @@ from netplex.twin import (
     mountns,
     netlink,
     netns,
+    session,
     state,
     wire,
 )
@@ -220,6 +222,7 @@ class LinuxBackend:
         self._seq = 0
         self._wires: list[Wire] = []  # the shaped links' wire namespaces
         self._links_seen = 0  # links built so far: a wire is named after its link's index
+        self._sessions: dict[str, session.ShellSession] = {}  # node -> its shell (setup lines, cmd probes)
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> LinuxBackend:
@@ -522,13 +525,28 @@ class LinuxBackend:
 
     # --- the seam -----------------------------------------------------------
     def run(self, node: str, line: str, terminal: Terminal | None = None) -> CmdResult:
-        """The line under bash in the node; its output arrives when it ends (`terminal` unused)."""
+        """Run one complete command in the node's shell session (netplex.twin.session); its
+        output arrives when it ends (`terminal` unused)."""
         self._sync_linkwatch()
+        with self._lock:
+            if self._closed:
+                raise TwinError("this linux backend is closed")
+            sh = self._sessions.get(node)
+            if sh is None:
+                sh = self._sessions[node] = session.ShellSession(
+                    mountns.enter_argv(self._ns_of(node)), self._env, self._track)
         try:
-            res = self._exec(node, ["bash", "-c", line], RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
+            status, out, err = sh.run(line, RUN_TIMEOUT)
+        except session.SessionTimeout:
             return CmdResult(124, "", f"netplex: timed out after {RUN_TIMEOUT:g} s")
-        return CmdResult(res.returncode, res.stdout, res.stderr)
+        return CmdResult(status, out, err)
+
+    def _track(self, proc: subprocess.Popen[bytes]) -> None:
+        """List a process of the run in its state file (a node's shell), so teardown and
+        `netplex clean` stop it."""
+        with self._lock:
+            if self._state is not None:
+                self._state.add_pid(proc.pid)
 
     def write_file(self, node: str, path: str, data: bytes) -> None:
         """Place a file on the node, inside its own mount namespace (never the host's files).
@@ -668,8 +686,11 @@ class LinuxBackend:
             self._closed = True
             procs, self._procs = self._procs, []
             socks, self._link_socks = self._link_socks, {}
+            sessions, self._sessions = self._sessions, {}
         for sock in socks.values():
             sock.close()
+        for sh in sessions.values():
+            sh.close()
         try:
             for proc in procs:
                 if proc.poll() is None:

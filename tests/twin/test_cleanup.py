@@ -47,11 +47,29 @@ def start_child() -> tuple[subprocess.Popen[str], dict[str, object]]:
     return proc, json.loads(line)
 
 
+def _cmdline(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return b") Z" not in f.read(64)
+    except OSError:
+        return False
+
+
 def test_clean_removes_a_killed_run() -> None:
     proc, info = start_child()
     names = info["namespaces"]
     assert isinstance(names, list) and len(names) == 5  # four nodes and the rated link's wire
     assert any(n.endswith("-w2") for n in names)
+    with open(str(info["state"])) as f:
+        pids = json.load(f)["pids"]
+    shells = [p for p in pids if "netplex/twin/session.py" in _cmdline(p)]
+    assert len(shells) == 1  # h2's shell session, listed in the state file
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stdout.close()  # type: ignore[union-attr]
@@ -60,6 +78,7 @@ def test_clean_removes_a_killed_run() -> None:
     assert sorted(f"netns {n}" for n in names) == sorted(r for r in removed if r.startswith("netns "))
     assert f"state {info['state']}" in removed
     assert not os.path.exists(str(info["state"]))
+    assert not any(_running(p) for p in shells)
     assert cleanup.clean() == []
 
 
