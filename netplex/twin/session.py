@@ -8,16 +8,17 @@ only the command that ran it (its status is the command's status).
 
 The twin does the same with one bash(1) per node, started in the node's mount
 and network namespaces (nsenter(1)) and fed one complete command at a time on
-its stdin. Each command runs in a subshell `( ... )` of that bash, started in
+its stdin. Each command runs as `bash -c` (so its error messages and line
+numbers are those of `bash -c`, line 1 its first line), started by that bash in
 the background as its own process group (`set -m`), so `exit` and `set -e` end
-the subshell only and a timeout kills the command with every process it started
-(killpg) and nothing else. The subshell first sources the state the previous
+that command only and a timeout kills it with every process it started
+(killpg) and nothing else. The command's bash first sources the state the previous
 command left (`declare -p`, `declare -f`, the working directory, `set +o`,
 `shopt -p`: bash(1) "SHELL BUILTIN COMMANDS") and dumps it again from an EXIT
 trap. Its stdin is /dev/null; its stdout and stderr are files of this process
 (opened through /proc/PID/fd, as the node shares the host's /proc), so output
 without a trailing newline and daemons left running (`dnsmasq &`) are handled
-as with `bash -c`; the bash reports the subshell's pid and exit status on its
+as with `bash -c`; the bash reports the command's pid and exit status on its
 own stdout, which no command writes to.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ __all__ = ["SessionTimeout", "ShellSession"]
 
 # Variables bash sets itself (or that are read-only); the session does not carry them.
 _NOT_CARRIED = ("BASH[A-Z_]*|EUID|PPID|UID|SHELLOPTS|BASHOPTS|RANDOM|SRANDOM|SECONDS|LINENO|FUNCNAME|"
-                "PIPESTATUS|GROUPS|DIRSTACK|HISTCMD|EPOCHREALTIME|EPOCHSECONDS|OPTIND|_|__npx_[a-z_]*")
+                "PIPESTATUS|SHLVL|GROUPS|DIRSTACK|HISTCMD|EPOCHREALTIME|EPOCHSECONDS|OPTIND|_|__npx_[a-z_]*")
 _DUMP = ("__npx_s=$?; { declare -p | command grep -Ev '^declare -[-a-zA-Z]* (" + _NOT_CARRIED + ")(=|$)'; "
          'declare -f; printf "cd -- %q\\n" "$PWD"; set +o; shopt -p; } >"$__npx_st" 2>/dev/null')
 
@@ -73,7 +74,7 @@ class ShellSession:
             env=self._env, start_new_session=True,
         )
         assert proc.stdin is not None
-        proc.stdin.write(f"set -- ; set -m; __npx_st={self._fd_path(self._state)}\n".encode())
+        proc.stdin.write(f"set -- ; set -m; export __npx_st={self._fd_path(self._state)}\n".encode())
         proc.stdin.flush()
         self._buf = b""
         self.proc = proc
@@ -101,10 +102,10 @@ class ShellSession:
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
         assert proc.stdin is not None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            script = (f"__npx_cmd={_quote(line)}\n"
-                      f'( . "$__npx_st" 2>/dev/null; set +m; trap {_quote(_DUMP)} EXIT; '
-                      f'eval "unset __npx_cmd; $__npx_cmd" ) </dev/null >{self._fd_path(out)} '
-                      f"2>{self._fd_path(err)} &\n"
+            body = f'export -n __npx_st; . "$__npx_st" 2>/dev/null; trap {_quote(_DUMP)} EXIT; ' \
+                   'eval "unset __npx_cmd; $__npx_cmd"'
+            script = (f"__npx_cmd={_quote(line)} bash --norc --noprofile -c {_quote(body)} "
+                      f"</dev/null >{self._fd_path(out)} 2>{self._fd_path(err)} &\n"
                       'echo "$!"; wait "$!"; echo "$?"\n')
             try:
                 proc.stdin.write(script.encode())
@@ -127,7 +128,7 @@ class ShellSession:
 
     def _wait(self, proc: subprocess.Popen[bytes], pid_text: str, timeout: float) -> str | None:
         """The command's exit status as the bash reports it; on timeout, kill the command's
-        process group (the subshell and all it started), then raise SessionTimeout."""
+        process group (its bash and all it started), then raise SessionTimeout."""
         try:
             return self._readline(proc, time.monotonic() + timeout)
         except SessionTimeout:
