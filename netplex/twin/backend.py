@@ -535,10 +535,7 @@ class LinuxBackend:
             if sh is None:
                 sh = self._sessions[node] = session.ShellSession(
                     mountns.enter_argv(self._ns_of(node)), self._env, self._track)
-        try:
-            status, out, err = sh.run(line, RUN_TIMEOUT)
-        except session.SessionTimeout:
-            return CmdResult(124, "", f"netplex: timed out after {RUN_TIMEOUT:g} s")
+        status, out, err = sh.run(line, RUN_TIMEOUT)
         return CmdResult(status, out, err)
 
     def _track(self, proc: subprocess.Popen[bytes]) -> None:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
-__all__ = ["SessionTimeout", "ShellSession"]
+__all__ = ["ShellSession"]
 
 # Variables bash sets itself (or that are read-only); the session does not carry them.
 _NOT_CARRIED = ("BASH[A-Z_]*|EUID|PPID|UID|SHELLOPTS|BASHOPTS|RANDOM|SRANDOM|SECONDS|LINENO|FUNCNAME|"
@@ -41,8 +41,8 @@ _DUMP = ("__npx_s=$?; { declare -p | command grep -Ev '^declare -[-a-zA-Z]* (" +
          'declare -f; printf "cd -- %q\\n" "$PWD"; set +o; shopt -p; } >"$__npx_st" 2>/dev/null')
 
 
-class SessionTimeout(Exception):
-    """The command ran longer than its timeout and was killed (with its process group)."""
+class _Timeout(Exception):
+    """The command ran longer than its timeout (caught inside ShellSession.run)."""
 
 
 def _quote(text: str) -> str:
@@ -82,14 +82,14 @@ class ShellSession:
         return proc
 
     def _readline(self, proc: subprocess.Popen[bytes], deadline: float | None) -> str | None:
-        """One line of the bash's reports; None at EOF; SessionTimeout past the deadline."""
+        """One line of the bash's reports; None at EOF; _Timeout past the deadline."""
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         while b"\n" not in self._buf:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready, _, _ = select.select([fd], [], [], wait)
             if not ready:
-                raise SessionTimeout
+                raise _Timeout
             chunk = os.read(fd, 4096)
             if not chunk:
                 return None
@@ -98,7 +98,8 @@ class ShellSession:
         return line.decode()
 
     def run(self, line: str, timeout: float) -> tuple[int, str, str]:
-        """Run one complete command; SessionTimeout (after killing it) if it outlives `timeout`."""
+        """Run one complete command; one that outlives `timeout` is killed (its process group)
+        and reported as status 124, as timeout(1) does."""
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
         assert proc.stdin is not None
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -112,12 +113,14 @@ class ShellSession:
                 proc.stdin.flush()
                 try:
                     pid_text = self._readline(proc, time.monotonic() + timeout)
-                except SessionTimeout:
+                except _Timeout:
                     self._stop()  # a bash that does not even start the command
                     raise
                 status_text = None if pid_text is None else self._wait(proc, pid_text, timeout)
             except BrokenPipeError:
                 status_text = None
+            except _Timeout:
+                return 124, "", f"netplex: timed out after {timeout:g} s"
             if status_text is None:  # the bash itself died: the next command starts another
                 self._stop()
                 return 125, "", "netplex: the node's shell ended unexpectedly\n"
@@ -128,17 +131,17 @@ class ShellSession:
 
     def _wait(self, proc: subprocess.Popen[bytes], pid_text: str, timeout: float) -> str | None:
         """The command's exit status as the bash reports it; on timeout, kill the command's
-        process group (its bash and all it started), then raise SessionTimeout."""
+        process group (its bash and all it started), then raise _Timeout."""
         try:
             return self._readline(proc, time.monotonic() + timeout)
-        except SessionTimeout:
+        except _Timeout:
             try:
                 os.killpg(int(pid_text), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
             try:
                 self._readline(proc, time.monotonic() + 5)  # the bash's report of the kill
-            except SessionTimeout:
+            except _Timeout:
                 self._stop()  # out of step with its reports: the next command starts another
             raise
 
