@@ -156,6 +156,10 @@ def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, v
         connect_limit = wait_ns if wait_ns is not None else RUN_LIMIT_NS
         world.run_until(lambda: state["connected"] or bool(err), connect_limit)
         if not state["connected"] and not err:
+            tsk.close()
+            if wait_ns is not None:     # -w: the connect timed out (EINPROGRESS still)
+                return Result(1, "", f"nc: connect to {int_to_ip(dst)} port {port} (tcp) timed out: "
+                                     "Operation now in progress\n")
             err.append(110)
     if err:
         tsk.close()

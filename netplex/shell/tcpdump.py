@@ -131,7 +131,7 @@ def compile_filter(words: list[str]) -> Filter:
     def take() -> str:
         nonlocal pos
         if pos >= len(toks):
-            raise _FilterError("syntax error")
+            raise _FilterError("can't parse filter expression: syntax error")
         pos += 1
         return toks[pos - 1]
 
@@ -173,6 +173,8 @@ def compile_filter(words: list[str]) -> Filter:
                 n = int(plen) if plen else 32
             except ValueError:
                 raise _FilterError(f"can't parse filter expression: syntax error in \"{spec}\"") from None
+            if not 0 <= n <= 32:
+                raise _FilterError("mask length must be <= 32")
             mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF if n else 0
             net = addr(base)
             if net & ~mask & 0xFFFFFFFF:

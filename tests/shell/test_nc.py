@@ -38,6 +38,8 @@ def test_port_check(server):
     r = h.run("nc -zuv 10.0.0.2 53")
     assert r.status == 0 and r.error == "Connection to 10.0.0.2 53 port [udp/domain] succeeded!\n"
     # a closed UDP port answers with port unreachable: status 1 and nothing said (as on the twin)
+    r = h.run("nc -w 1 -zv 10.0.0.9 80")
+    assert (r.status, r.error) == (1, "nc: connect to 10.0.0.9 port 80 (tcp) timed out: Operation now in progress\n")
     r = h.run("nc -zuv 10.0.0.2 54")
     assert (r.status, r.output, r.error) == (1, "", "")
 

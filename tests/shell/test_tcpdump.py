@@ -72,5 +72,9 @@ def test_refusals(pair):
     assert r.status == 1 and r.error.startswith("tcpdump: nope: No such device exists")
     r = s.run("tcpdump -i eth0 -n -c 1 host")
     assert r.status == 1 and r.error.startswith("tcpdump: ")
+    r = s.run("tcpdump -i eth0 -n -c 1 net 10.0.0.0/99")
+    assert (r.status, r.error) == (1, "tcpdump: mask length must be <= 32\n")
+    r = s.run("tcpdump -i eth0 -n -c 1 'host 10.0.0.1 and'")
+    assert (r.status, r.error) == (1, "tcpdump: can't parse filter expression: syntax error\n")
     r = s.run("tcpdump -i eth0 -n -c 1 port 70000")
     assert r.status == 1 and "illegal port number 70000 > 65535" in r.error
