@@ -12,7 +12,11 @@ keeps it alive by bind-mounting it on /run/netplex/mnt/<namespace>), in which:
   services) and every write lands in the node's tmpfs (a tmpfs copy of /etc
   where the kernel has no overlayfs);
 - /run, /var/lib and /tmp are empty tmpfs, so `ip netns add` inside a node makes
-  its namespaces in the node's own /run/netns, and they die with the node.
+  its namespaces in the node's own /run/netns, and they die with the node;
+- netplex's own folders (its source tree, the virtual environment, the
+  interpreter) that lie inside one of those private folders (a checkout under
+  /tmp, say) are bound back read-only at the same path, so the twin's helper
+  programs (probes, services, iperf) run on the node as on the host.
 
 Commands run there with nsenter(1) `--mount=... --net=...`. The bind mounts
 live under a private mount point, so nothing propagates back to the host.
@@ -23,7 +27,9 @@ import ctypes
 import errno
 import os
 import subprocess
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from netplex.twin import netns
 
@@ -50,7 +56,11 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 _ETC_OVERLAY = ("mkdir /tmp/upper /tmp/work"
                 " && mount -t overlay overlay -o lowerdir=/etc,upperdir=/tmp/upper,workdir=/tmp/work /etc")
 _ETC_COPY = "mkdir /tmp/etc && cp -a /etc/. /tmp/etc/ && mount --bind /tmp/etc /etc"
-_SETUP = ("set -e; umount -l /sys; mount -t sysfs sysfs /sys; "
+# $NETPLEX_KEEP: netplex's own folders inside the private ones (see `keep_paths`), each
+# opened as fd 3, 4, ... before anything covers it and bound back from that fd at the
+# end (mount -c: the fd's path, canonicalised, would name the new empty folder).
+_SETUP = ("set -e; i=3; for k in $NETPLEX_KEEP; do eval \"exec $i<\\\"\\$k\\\"\"; i=$((i+1)); done; "
+          "umount -l /sys; mount -t sysfs sysfs /sys; "
           "mount -t tmpfs -o mode=0755 netplex-scratch /tmp; {etc}; mkdir /tmp/peers; "
           'for p in $NETPLEX_PEERS; do [ "$p" = "$NETPLEX_NS" ] && continue; '
           'touch "/tmp/peers/$p"; mount --bind "/run/netns/$p" "/tmp/peers/$p"; done; '
@@ -58,7 +68,9 @@ _SETUP = ("set -e; umount -l /sys; mount -t sysfs sysfs /sys; "
           'if [ -n "$NETPLEX_PEERS" ]; then mkdir -m 0755 /run/netns; fi; '
           'for p in $NETPLEX_PEERS; do [ "$p" = "$NETPLEX_NS" ] && continue; '
           'touch "/run/netns/$p"; mount --move "/tmp/peers/$p" "/run/netns/$p"; done; '
-          "umount -l /tmp; mount -t tmpfs -o mode=1777 tmpfs /tmp")
+          "umount -l /tmp; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+          'i=3; for k in $NETPLEX_KEEP; do mkdir -p "$k"; mount -c --bind "/proc/self/fd/$i" "$k"; '
+          'mount -o remount,bind,ro "$k"; i=$((i+1)); done')
 # One shell for every node: `unshare` per namespace, each entering its network namespace.
 _LOOP = ('for ns in "$@"; do NETPLEX_NS="$ns" unshare --mount="$0/$ns" --propagation private '
          'nsenter --net="/run/netns/$ns" sh -c "$NETPLEX_SETUP" || exit 1; done')
@@ -95,6 +107,21 @@ def _has_overlay() -> bool:
         return False
 
 
+def keep_paths() -> list[str]:
+    """netplex's own folders that lie inside a private folder: its source tree, the virtual
+    environment and the interpreter's prefix (outermost first, none inside another)."""
+    found = [str(Path(__file__).resolve().parents[2]), sys.prefix, sys.base_prefix,
+             str(Path(sys.executable).resolve().parent.parent)]
+    keep: list[str] = []
+    for p in sorted({os.path.realpath(f) for f in found}, key=len):
+        if private_path(p) and not any(p == k or p.startswith(k + "/") for k in keep):
+            keep.append(p)
+    if len(keep) > 7 or any(any(c.isspace() for c in k) for k in keep):
+        raise OSError(errno.EINVAL, f"netplex cannot run its twin from {' '.join(keep)}: move it out of "
+                      f"{', '.join(PRIVATE_DIRS)} or to a path without blanks")
+    return keep
+
+
 def create(names: Iterable[str], peers: Iterable[str] = ()) -> None:
     """A mount namespace for each named network namespace (which must exist); `peers`
     (the run's namespaces) are the names each node's /run/netns shows."""
@@ -106,7 +133,8 @@ def create(names: Iterable[str], peers: Iterable[str] = ()) -> None:
         os.close(os.open(path(name), os.O_RDONLY | os.O_CREAT, 0))
     setup = _SETUP.format(etc=_ETC_OVERLAY if _has_overlay() else _ETC_COPY)
     res = subprocess.run(["sh", "-c", _LOOP, MNT_DIR, *names], capture_output=True, text=True,
-                         env=dict(os.environ, NETPLEX_SETUP=setup, NETPLEX_PEERS=" ".join(peers), LC_ALL="C"))
+                         env=dict(os.environ, NETPLEX_SETUP=setup, NETPLEX_PEERS=" ".join(peers), LC_ALL="C",
+                                  NETPLEX_KEEP=" ".join(keep_paths())))
     if res.returncode != 0:
         raise OSError(errno.EIO, f"mount namespace setup failed: {res.stderr.strip()}")
 
