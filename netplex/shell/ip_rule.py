@@ -41,6 +41,28 @@ _UNSUPPORTED = ("tos", "dsfield", "realms", "tun_id", "suppress_ifgroup", "sup_g
 RTPROT_KERNEL = 2
 
 
+
+def _parse_pref(v: str) -> int:
+    """`pref N` (also `order`, `priority`): a u32."""
+    pref = parse_u32(v)
+    if pref is None:
+        raise invarg("preference value is invalid\n", v)
+    return pref
+
+
+def _parse_fwmark(v: str) -> tuple[int, int | None]:
+    """`fwmark MARK[/MASK]`: the mark and the mask (None when not given)."""
+    mark_s, slash, mask_s = v.partition("/")
+    mark = parse_u32(mark_s)
+    if mark is None:
+        raise invarg("fwmark value is invalid\n", mark_s)
+    if not slash:
+        return mark, None
+    mask = parse_u32(mask_s)
+    if mask is None:
+        raise invarg("fwmask value is invalid\n", mask_s)
+    return mark, mask
+
 def _hex(v: int) -> str:
     """C's %#x: 0 has no prefix."""
     return f"{v:#x}" if v else "0"
@@ -115,21 +137,12 @@ def _parse_modify(args: list[str], tables: RtTables) -> _RuleArgs:
             q.dst = parse_prefix(need_arg(args, i))
         elif matches(a, "preference") or matches(a, "order") or matches(a, "priority"):
             i += 1
-            v = need_arg(args, i)
-            q.pref = parse_u32(v)
-            if q.pref is None:
-                raise invarg("preference value is invalid\n", v)
+            q.pref = _parse_pref(need_arg(args, i))
         elif a == "fwmark":
             i += 1
-            v = need_arg(args, i)
-            mark_s, slash, mask_s = v.partition("/")
-            q.mark = parse_u32(mark_s)
-            if q.mark is None:
-                raise invarg("fwmark value is invalid\n", mark_s)
-            if slash:
-                q.mask = parse_u32(mask_s)
-                if q.mask is None:
-                    raise invarg("fwmask value is invalid\n", mask_s)
+            q.mark, mask = _parse_fwmark(need_arg(args, i))
+            if mask is not None:
+                q.mask = mask
         elif matches(a, "table") or a == "lookup":
             i += 1
             v = need_arg(args, i)
@@ -252,21 +265,12 @@ def _parse_filter(args: list[str], tables: RtTables) -> _Filter:
             f.invert = True
         elif matches(a, "preference") or matches(a, "order") or matches(a, "priority"):
             i += 1
-            v = need_arg(args, i)
-            f.pref = parse_u32(v)
-            if f.pref is None:
-                raise invarg("preference value is invalid\n", v)
+            f.pref = _parse_pref(need_arg(args, i))
         elif a == "fwmark":
             i += 1
-            v = need_arg(args, i)
-            mark_s, slash, mask_s = v.partition("/")
-            f.mark = parse_u32(mark_s)
-            if f.mark is None:
-                raise invarg("fwmark value is invalid\n", mark_s)
-            if slash:
-                f.mask = parse_u32(mask_s)
-                if f.mask is None:
-                    raise invarg("fwmask value is invalid\n", mask_s)
+            f.mark, mask = _parse_fwmark(need_arg(args, i))
+            if mask is not None:
+                f.mask = mask
         elif a in ("dev", "iif"):
             i += 1
             f.iif = need_arg(args, i)
