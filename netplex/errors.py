@@ -23,6 +23,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── FileReadError           a file that exists but cannot be read (strerror)        shell/registry.py
      ├── ProgramExit             a program (daemon) that exits at once: status, message apps/process.py
      ├── NetnsError              `ip netns` on a machine: iproute2's message           machine/machine.py
+     ├── GtpUError               a datagram on UDP 2152 that is not GTPv1-U (also ValueError) packet/gtpu.py
+     ├── Gtpv2Error              a GTPv2-C message that cannot be read: its §8.4 cause    packet/gtpv2c.py
      ├── UnknownNodeKind         a node kind no system registered                       network.py
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py

@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from netplex.errors import NetplexError
+
 __all__ = [
     "GTPU_PORT", "GTPU_ECHO_REQUEST", "GTPU_ECHO_RESPONSE", "GTPU_ERROR_INDICATION", "GTPU_END_MARKER",
     "GTPU_G_PDU", "GTPU_HLEN", "GtpU", "GtpUError", "error_indication", "echo_response",
@@ -41,7 +43,7 @@ _HDR = struct.Struct("!BBHI")
 _OPT = struct.Struct("!HBB")
 
 
-class GtpUError(ValueError):
+class GtpUError(NetplexError, ValueError):
     """A datagram on port 2152 that is not a GTPv1-U message netplex can read."""
 
 

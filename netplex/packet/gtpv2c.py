@@ -20,6 +20,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 
+from netplex.errors import NetplexError
+
 __all__ = [
     "GTPV2C_PORT", "MSG", "IE", "CAUSE", "FTEID_IF", "Ie", "Gtpv2", "Gtpv2Error",
     "tbcd", "untbcd", "apn_encode", "apn_decode", "fteid", "read_fteid", "paa", "read_paa",
@@ -72,7 +74,7 @@ PDN_TYPE_IPV4 = 1
 _IE_HDR = struct.Struct("!BHB")
 
 
-class Gtpv2Error(ValueError):
+class Gtpv2Error(NetplexError, ValueError):
     """A datagram on port 2123 that cannot be read; `cause` is the §8.4 value to answer with."""
 
     def __init__(self, message: str, cause: int = CAUSE["Invalid Message Format"]) -> None:
