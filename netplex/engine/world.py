@@ -11,6 +11,7 @@ shells, scenario files); the stack never sees the facade, so `stack/`,
 """
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ class World:
         self.links: list[tuple[Any, Any, Link]] = []
         self.capture: Capture | None = None
         self.config_generation = 0
+        # the exact flow fast path (stack/fastpath.py); NETPLEX_FASTPATH=0 turns it off
+        self.fastpath = os.environ.get("NETPLEX_FASTPATH", "1") != "0"
         self.tc_autohandle = 0x80000000    # sch_api.c's static autohandle: one per kernel, all namespaces
         self._mac_rng = random.Random(f"mac-{seed}")
         self._link_seq = 0

@@ -27,6 +27,7 @@ from netplex.errors import NetplexError
 from netplex.packet.ethernet import Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.fastpath import fast_rx, fastpath_device
 from netplex.stack.wmem import wmem_charge, wmem_release, wmem_release_dev
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class NetDevice:
         self.was_up = False
         self.carrier_seen = False        # the carrier the last NETDEV_CHANGE reported (linkwatch)
         self.gflags = 0                  # IFF_PROMISC / IFF_ALLMULTI the user set (dev->gflags)
+        self.flows: dict[int, Any] | None = None   # the flow fast path's entries by destination (fastpath.py)
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
     def lower_dev(self) -> NetDevice | None:
@@ -359,6 +361,8 @@ class NetDevice:
     # -- receive -----------------------------------------------------------
     def rx(self, frame: Ethernet, nbytes: int = 0) -> None:
         """netif_receive_skb: a frame arrives from the link (with its length, when known)."""
+        if self.forwarding and frame.type == 0x0800 and self.ns.world.fastpath and fast_rx(self, frame, nbytes):
+            return   # forwarded by the exact flow fast path (fastpath.py)
         st = self.stats
         if not self.up:
             st.rx_dropped += 1
@@ -400,6 +404,7 @@ def netdev_rx_handler_unregister(dev: NetDevice) -> None:
     dev.rx_handler = None
 
 
+@fastpath_device
 class Veth(NetDevice):
     """One end of a veth pair: carrier when both ends are up (veth_open)."""
 

@@ -1,0 +1,187 @@
+"""The exact flow fast path: forwarded IPv4 unicast that nothing on its way can change.
+
+In the spirit of the kernel's `nf_flowtable` offload and the IPv4 route cache
+of old (net/netfilter/nf_flow_table_ip.c, net/ipv4/route.c before 3.6): once
+a router has forwarded a packet to a destination through the full path
+(`NetDevice.rx` → `ip_rcv` → route → `ip_forward` → `ip_finish_output` →
+neighbour → `dev_queue_xmit` → `start_xmit`), later packets to that
+destination arriving on the same device take one function instead of eight,
+with the same effects in the same event: the same counters, the same TTL,
+MACs and link timing, the same single scheduled receive at the peer.
+
+Exactness rests on three rules.
+
+1. **Opt-in purity.** An entry is made only when every element on the path is
+   known to be a pure function of configuration: the namespace has no
+   netfilter hooks, default policy rules, and no state this module does not
+   know (`FASTPATH_NEUTRAL`: any other namespace attribute that is set —
+   non-empty, non-None, non-zero — means "someone added a hook": no entry);
+   both devices are plain veth ends (exact class `Veth`) with no master, no
+   rx_handler, no ingress qdisc and no root qdisc. A new feature (xfrm, a
+   bond, an OVS port) is therefore bypassed by default until it says it is
+   pure.
+2. **Exact invalidation.** An entry remembers `World.config_generation`; any
+   configuration change anywhere (`Namespace.config_changed`) bumps it, and
+   the entry is rebuilt from the full path.
+3. **Per-packet guards before any effect.** Whatever can change without a
+   configuration change is tested for every packet, and the packet falls back
+   to the full path untouched when a guard fails: tracing or capture on,
+   AF_PACKET taps, queued socket memory, packet metadata (marks, conntrack),
+   a martian source, TTL ≤ 1, a length above the path MTU, a busy or queued
+   transmit device, a peer without carrier, a neighbour not REACHABLE (or
+   whose reachable time ran out), lossy links.
+
+`World.fastpath` switches it off (`NETPLEX_FASTPATH=0` in the environment);
+tests/test_fastpath.py runs scenarios both ways and compares every result,
+counter and capture byte for byte.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE
+
+if TYPE_CHECKING:
+    from netplex.engine.link import Link
+    from netplex.packet.ethernet import Ethernet
+    from netplex.stack.device import NetDevice
+    from netplex.stack.netns import Namespace
+
+LIMITED_BCAST = 0xFFFFFFFF
+MAX_FLOWS = 4096       # entries per device before the table is flushed (a scan must not grow it forever)
+
+# Namespace attributes whose value this module understands: each is either
+# checked below (hooks, fib rules, ...) or cannot change how a forwarded
+# unicast packet is handled (local sockets, multicast, encapsulation receive,
+# addresses — the route already says the destination is not local). Any other
+# attribute, set, disables the fast path in that namespace.
+FASTPATH_NEUTRAL = frozenset({
+    "world", "name", "sched", "devices", "by_index", "next_ifindex", "addrs", "local_addrs", "sysctl",
+    "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "generation", "kmsg",
+    "netfilter", "hooks", "pmtu", "frags", "icmp_peers", "icmp_global_credit", "tx_owner", "wmem_owned",
+    "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
+    "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",
+})
+# NetDevice attributes understood the same way (the device's own state).
+DEVICE_NEUTRAL = frozenset({
+    "ns", "name", "ifindex", "mac", "mtu", "min_mtu", "max_mtu", "up", "master", "bridge_port",
+    "rx_handler", "txqueuelen", "qdisc", "ingress_q", "qdisc_order", "run_gen", "run_at", "txq",
+    "busy_until", "dequeue_pending", "link", "peer", "stats", "alias", "netdev_group",
+    "addr_assign_random", "forwarding", "was_up", "carrier_seen", "gflags", "flows",
+})
+
+
+class FlowEntry:
+    """One cached forwarding decision: in-device + destination → out-device, next hop, MTU."""
+
+    __slots__ = ("gen", "out", "neigh_key", "mtu", "link", "peer")
+    link: Any      # the out device's cable and peer when the entry was made (checked per packet)
+    peer: Any
+
+    def __init__(self, gen: int, out: NetDevice | None, neigh_key: tuple[int, int], mtu: int) -> None:
+        self.gen = gen
+        self.out = out             # None: a negative entry (the full path takes these packets)
+        self.neigh_key = neigh_key
+        self.mtu = mtu
+        self.link = out.link if out is not None else None
+        self.peer = out.peer if out is not None else None
+
+
+def unknown_state(obj: object, understood: frozenset[str]) -> str | None:
+    """The first attribute of `obj` this module does not understand and that is set, if any."""
+    for k, v in vars(obj).items():
+        if k not in understood and v:
+            return k
+    return None
+
+
+# The device classes known to be pure (exact classes: a subclass is not): device.py adds Veth.
+FAST_DEVICE_CLASSES: set[type] = set()
+
+
+def fastpath_device(cls: type) -> type:
+    """Declare a device class pure for the fast path: its rx/xmit do nothing the fast path skips."""
+    FAST_DEVICE_CLASSES.add(cls)
+    return cls
+
+
+def pure_device(dev: NetDevice) -> bool:
+    """A device of a declared-pure class that nothing else has hooked into."""
+    return (type(dev) in FAST_DEVICE_CLASSES and dev.master is None and dev.rx_handler is None and dev.ingress_q is None
+            and dev.qdisc is None and dev.link is not None and dev.peer is not None
+            and unknown_state(dev, DEVICE_NEUTRAL) is None)
+
+
+def build(dev: NetDevice, dst: int) -> FlowEntry:
+    """The entry for packets to `dst` arriving on `dev`; its `out` is None when the path is not
+    provably pure (a negative entry, good for this configuration generation)."""
+    ns: Namespace = dev.ns
+    gen = ns.world.config_generation
+    if (ns.hooks or not ns.fib.rules_default or ns.fib.flow_keys or not dev.forwarding or dst == LIMITED_BCAST
+            or dst >> 28 == 14 or not pure_device(dev) or unknown_state(ns, FASTPATH_NEUTRAL) is not None):
+        return FlowEntry(gen, None, (0, 0), 0)
+    r = ns.fib.lookup(dst)
+    if r is None or r.type != "unicast" or r.dev is None:
+        return FlowEntry(gen, None, (0, 0), 0)
+    out = r.dev
+    if out.ns is not ns or not pure_device(out):
+        return FlowEntry(gen, None, (0, 0), 0)
+    nexthop = r.gw if r.gw is not None else dst
+    # ip_forward tests the route's MTU (for DF), ip_finish_output the device's (to fragment)
+    return FlowEntry(gen, out, (out.ifindex, nexthop), min(r.mtu or out.mtu, out.mtu))
+
+
+def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
+    """Forward an IPv4 `frame` received on `dev` (`nbytes` long) as the full path would; False,
+    with nothing changed, when there is no pure entry or a guard fails and the full path must take it."""
+    if not nbytes:
+        return False
+    ip: Any = frame.payload
+    dst = ip.dst
+    ns = dev.ns
+    world = ns.world
+    flows = dev.flows
+    if flows is None:
+        flows = dev.flows = {}
+    fe: FlowEntry | None = flows.get(dst)
+    if fe is None or fe.gen != world.config_generation:
+        if len(flows) >= MAX_FLOWS:
+            flows.clear()
+        fe = flows[dst] = build(dev, dst)
+    out = fe.out
+    if (out is None or world.tracer.on or world.capture is not None or ns.ptype_all
+            or ns.wmem_owned or frame.meta is not None or frame.vlans or frame.dst != dev.mac
+            or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
+        return False
+    src = ip.src
+    if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu:
+        return False
+    peer: NetDevice = fe.peer
+    link: Link = fe.link
+    now = ns.sched.now
+    if (not out.up or out.qdisc is not None or out.txq or now < out.busy_until or out.peer is not peer
+            or out.link is not link or not peer.up or link.loss):
+        return False
+    n = ns.neigh.entries.get(fe.neigh_key)
+    if n is None:
+        return False
+    state = n.state
+    if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & (NUD_PERMANENT | NUD_NOARP)):
+        return False
+    # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
+    st = dev.stats
+    st.rx_packets += 1
+    st.rx_bytes += nbytes
+    ip.ttl -= 1
+    frame.src = out.mac
+    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT and NOARP entries have one
+    frame.dst = lladdr
+    st = out.stats
+    st.tx_packets += 1
+    st.tx_bytes += nbytes
+    # Link.deliver on a lossless link: the peer receives at end of serialisation plus delay
+    rate = link.rate_bps
+    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+    out.busy_until = done
+    ns.sched.at(done + link.delay_ns, peer.rx, frame, nbytes)
+    return True

@@ -1,0 +1,181 @@
+"""The exact flow fast path (stack/fastpath.py) changes nothing but speed.
+
+Every example and differential-corpus scenario, a P1-like router chain and
+mixed chains (netfilter, tc, TTL expiry, a route change and neighbour expiry
+mid-run, pcaps) run with the fast path on and off; the probe results, every
+device counter, neighbour entry, drop count, the clock, the event count and
+every captured byte must be the same.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netplex import Network
+from netplex.packet.addr import ip_to_int
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "differential" / "corpus").glob("*.yaml"))
+
+
+def namespaces(net: Network) -> list[Any]:
+    """Every namespace of a network: the nodes', their named ones, and every cable's ends."""
+    seen: dict[int, Any] = {}
+    for node in net.nodes.values():
+        m = node.machine
+        for ns in (m.root, *m.netns.values()):
+            seen.setdefault(id(ns), ns)
+    for a, b, _ in net.world.links:
+        for end in (a, b):
+            seen.setdefault(id(end.ns), end.ns)
+    return list(seen.values())
+
+
+def state(net: Network) -> dict[str, Any]:
+    """What the fast path could get wrong: counters, timing, neighbours, drops, the clock."""
+    out: dict[str, Any] = {"now": net.sched.now, "events": net.sched.events_run}
+    for ns in namespaces(net):
+        devs = {}
+        for name, d in sorted(ns.devices.items()):
+            st = d.stats
+            devs[name] = ([getattr(st, f) for f in type(st).__slots__], d.busy_until, d.up)
+        neigh = sorted((k, n.state, n.lladdr, n.confirmed, n.updated, n.used, n.probes)
+                       for k, n in ns.neigh.entries.items())
+        out[f"{ns.name}@{id(ns) % 1}"] = (devs, neigh, sorted((r.name, c) for r, c in ns.drops.items()), ns.ip_id)
+    return out
+
+
+def fast_entries(net: Network) -> int:
+    """How many positive flow entries the fast path holds (it must have been used)."""
+    return sum(1 for ns in namespaces(net) for d in ns.devices.values() if d.flows
+               for fe in d.flows.values() if fe.out is not None)
+
+
+def run_file(path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch, pcap: Path | None = None) -> tuple[Any, Any]:
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1" if fast else "0")
+    sc = load_scenario(path)
+    backend = SimBackend(seed=sc.seed, pcap_dir=pcap)
+    res = run_scenario(sc, backend)
+    return res.to_json(), state(backend.net)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_scenario_same_with_and_without_fast_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on = run_file(path, True, monkeypatch)
+    off = run_file(path, False, monkeypatch)
+    assert on == off
+
+
+@pytest.mark.parametrize("name", ["routed", "security-groups", "qos-htb-borrow"])
+def test_pcaps_same_with_and_without_fast_path(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ROOT / "examples" / f"{name}.yaml"
+    on = run_file(path, True, monkeypatch, tmp_path / "on")
+    off = run_file(path, False, monkeypatch, tmp_path / "off")
+    assert on == off
+    files = sorted(p.name for p in (tmp_path / "on").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "off").iterdir()) and files
+    for f in files:
+        assert (tmp_path / "on" / f).read_bytes() == (tmp_path / "off" / f).read_bytes(), f
+
+
+def chain(nrouters: int, extra: dict[int, list[str]] | None = None) -> tuple[Network, Any, Any]:
+    """h0 → r1..rN → h1, as benchmarks/router_chain.py builds it, with extra lines per router."""
+    net = Network(seed=3)
+    names = ["h0"] + [f"r{i}" for i in range(1, nrouters + 1)] + ["h1"]
+    nodes = [net.add_node(n) for n in names]
+    for i in range(len(names) - 1):
+        net.add_link(f"{names[i]}:eth1", f"{names[i + 1]}:eth0", rate_bps=1_000_000_000, delay_ns=1_000)
+    last = len(nodes) - 1
+    for i, node in enumerate(nodes):
+        lines = []
+        if i > 0:
+            lines.append(f"ip addr add 10.0.{i - 1}.2/24 dev eth0 && ip link set eth0 up")
+        if i < last:
+            lines.append(f"ip addr add 10.0.{i}.1/24 dev eth1 && ip link set eth1 up")
+        if 0 < i < last:
+            lines.append("sysctl -qw net.ipv4.ip_forward=1")
+            lines.append(f"ip route add 10.0.0.0/16 via 10.0.{i - 1}.1 metric 10")
+            if i < last - 1:
+                lines.append(f"ip route add 10.0.{last - 1}.0/24 via 10.0.{i}.2")
+        if i == 0:
+            lines.append("ip route add default via 10.0.0.2")
+        if i == last:
+            lines.append(f"ip route add default via 10.0.{i - 1}.1")
+        lines += (extra or {}).get(i, [])
+        for line in lines:
+            r = node.run(line)
+            assert r.status == 0, (node.name, line, r.error)
+    return net, nodes[0], nodes[-1]
+
+
+def traffic(net: Network, h0: Any, h1: Any, npkt: int, interval: int, mid: list[tuple[Any, str]] | None = None,
+            ttl_every: int = 0) -> list[Any]:
+    """UDP datagrams h0 → h1 (some with a TTL too small), with commands run mid-way; what h1 got."""
+    got: list[Any] = []
+    dst = h1.ns.devices["eth0"]
+    server = h1.ns.sockets.udp_socket()
+    server.bind(0, 9)
+    server.on_recv = lambda d, s, p: got.append((net.now, len(d), s, p))
+    client = h0.ns.sockets.udp_socket()
+    daddr = ip_to_int(str(h1.cmd("ip -4 -br addr show dev eth0").split()[2]).split("/")[0])
+    client.connect(daddr, 9)
+    assert dst is not None
+    for k in range(npkt):
+        size = 100 + (k * 37) % 1300
+        net.sched.after(k * interval, client.sendto, bytes(size))
+    half = npkt * interval // 2
+    net.run_for(half)
+    for node, line in mid or []:
+        assert node.run(line).status == 0, line
+    net.run_for(half + 50_000_000)
+    return got
+
+
+def outputs(net: Network, nodes: list[Any]) -> list[str]:
+    return [n.cmd("ip -s link; ip neigh; ip route; nstat -az 2>/dev/null; true") for n in nodes]
+
+
+@pytest.mark.parametrize("case", ["plain", "mixed"])
+def test_chain_same_with_and_without_fast_path(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    results = []
+    for fast in (True, False):
+        monkeypatch.setenv("NETPLEX_FASTPATH", "1" if fast else "0")
+        if case == "plain":
+            net, h0, h1 = chain(6)
+            got = traffic(net, h0, h1, 3000, 8_000)
+            mid_nodes = [h0, h1]
+        else:
+            extra = {
+                2: ["iptables -A FORWARD -p udp --dport 9 -m length --length 900:1000 -j DROP"],
+                3: ["tc qdisc add dev eth1 root tbf rate 200mbit burst 20k latency 5ms"],
+                4: ["iptables -t mangle -A FORWARD -j TTL --ttl-dec 1 2>/dev/null || true"],
+            }
+            net, h0, h1 = chain(6, extra)
+            r5 = net.nodes["r5"]
+            mid = [(r5, "ip route replace 10.0.6.0/24 via 10.0.5.2 mtu 1200"),
+                   (net.nodes["r1"], "ip link set eth1 mtu 1400")]
+            got = traffic(net, h0, h1, 3000, 3_000, mid)
+            # the neighbours go STALE after their reachable time: more traffic then
+            net.run_for(60_000_000_000)
+            got += traffic(net, h0, h1, 200, 10_000)
+            mid_nodes = [h0, h1, r5]
+        results.append((got, state(net), outputs(net, mid_nodes), fast_entries(net)))
+    (got_on, st_on, out_on, n_on), (got_off, st_off, out_off, n_off) = results
+    assert n_on > 0 and n_off == 0       # the fast path was used, and only when on
+    assert got_on and got_on == got_off
+    assert st_on == st_off
+    assert out_on == out_off
+
+
+@pytest.mark.parametrize("name", ["examples/routed", "tests/differential/corpus/ttl-default"])
+def test_fast_path_is_used(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    sc = load_scenario(ROOT / f"{name}.yaml")
+    backend = SimBackend(seed=sc.seed)
+    run_scenario(sc, backend)
+    assert fast_entries(backend.net) > 0
