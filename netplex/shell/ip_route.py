@@ -19,6 +19,7 @@ from netplex.shell.iproute_fmt import (
     invarg,
     matches,
     need_arg,
+    parse_dsfield,
     parse_inet_addr,
     parse_prefix,
     parse_u32,
@@ -90,9 +91,20 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
         parts.append("onlink")
     if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
         parts.append("linkdown")
-    if r.mtu:
-        parts.append(f"mtu {'lock ' if r.mtu_lock else ''}{r.mtu}")
+    metrics = _metrics_text(r, r.mtu)
+    if metrics:
+        parts.append(metrics)
     return " ".join(parts) + " "
+
+
+def _metrics_text(r: Route, mtu: int | None) -> str:
+    """print_rta_metrics: RTA_METRICS in RTAX order (mtu, advmss), each `NAME [lock ]VALUE`; zero is not kept."""
+    parts = []
+    if mtu:
+        parts.append(f"mtu {'lock ' if r.mtu_lock else ''}{mtu}")
+    if r.advmss:
+        parts.append(f"advmss {'lock ' if r.advmss_lock else ''}{r.advmss}")
+    return " ".join(parts)
 
 
 def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, show_proto: bool = True,
@@ -120,8 +132,9 @@ def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
         flags.append("linkdown")
     o["flags"] = flags
-    if r.mtu:
-        o["metrics"] = [{"mtu": r.mtu}]
+    metrics = {k: v for k, v in (("mtu", r.mtu), ("advmss", r.advmss)) if v}
+    if metrics:
+        o["metrics"] = [metrics]
     return o
 
 
@@ -139,6 +152,8 @@ class _RouteReq:
         self.onlink = False
         self.mtu: int | None = None
         self.mtu_lock = False
+        self.advmss: int | None = None
+        self.advmss_lock = False
 
 
 def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
@@ -197,7 +212,18 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
             if n is None:
                 raise invarg('"mtu" value is invalid\n', v)
             req.mtu = n
-        elif a in ("advmss", "tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
+        elif matches(a, "advmss"):
+            i += 1
+            v = need_arg(args, i)
+            if v == "lock":
+                req.advmss_lock = True
+                i += 1
+                v = need_arg(args, i)
+            n = parse_u32(v)
+            if n is None:
+                raise invarg('"mss" value is invalid\n', v)
+            req.advmss = n
+        elif a in ("tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
                    "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
                    "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
                    "ssthresh", "lock", "from", "iif", "vrf"):
@@ -217,26 +243,6 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
                 raise IpError("Error: Invalid prefix for given prefix length.", 2)
         i += 1
     return req
-
-
-def _gw_route(ns: Any, gw: int, oif: Any, min_scope: int, table_id: int) -> Route | None:
-    """fib_check_nh_v4_gw's lookup: the route to the gateway, of scope > the new route's."""
-    order = [table_id] if table_id in ns.fib.tables else []
-    order += [t for t in (RT_TABLE_LOCAL, RT_TABLE_MAIN, 253) if t not in order]
-    for tid in order:
-        t = ns.fib.tables.get(tid)
-        if t is None:
-            continue
-        for plen in t.plens:
-            for r in t.find(gw & prefix_to_mask(plen), plen):
-                if r.scope < min_scope or r.type not in ("unicast", "local"):
-                    continue
-                if oif is not None and r.dev is not oif:
-                    continue
-                return r
-        if tid == table_id:
-            break
-    return None
 
 
 def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
@@ -270,7 +276,9 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
                 if scope >= RT_SCOPE_LINK:
                     raise IpError("Error: Nexthop has invalid scope.", 2)
             else:
-                nh = _gw_route(ns, gw, dev, scope + 1, table)
+                nh = ns.fib.gw_lookup(gw, scope, dev, table)
+                if nh is not None and nh.type not in ("unicast", "local"):
+                    nh = None
                 if nh is None:
                     raise IpError("Error: Nexthop has invalid gateway.", 2)
                 if dev is None:
@@ -285,7 +293,8 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
     dst, plen = req.dst
     route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,
                   metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
-                  onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock)
+                  onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock, advmss=req.advmss,
+                  advmss_lock=req.advmss_lock)
     t = ns.fib.tables.get(table)
     existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
     if cmd == "add" and existing:
@@ -439,10 +448,18 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
     oif = None
     iif = None
     mark = 0
+    tos = 0
     i = 0
     while i < len(args):
         a = args[i]
-        if a == "from":
+        if a in ("tos", "dsfield"):
+            i += 1
+            v = need_arg(args, i)
+            t = parse_dsfield(v)
+            if t is None:
+                raise invarg("TOS value is invalid\n", v)
+            tos = t
+        elif a == "from":
             i += 1
             src = parse_prefix(need_arg(args, i), allow_default=False)[0]
         elif a in ("oif", "dev"):
@@ -458,7 +475,7 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
             if m is None:
                 raise invarg("invalid mark value", v)
             mark = m
-        elif a in ("tos", "dsfield", "vrf", "uid", "ipproto", "sport", "dport", "connected",
+        elif a in ("vrf", "uid", "ipproto", "sport", "dport", "connected",
                    "fibmatch", "as", "ttl-propagate"):
             raise IpError(f"netplex: ip route get {a} is not supported", 2)
         else:
@@ -472,10 +489,10 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
     if dst is None:
         raise IpError("need at least a destination address", 1)
     if iif is not None:
-        return _get_input(ns, dst, src or 0, iif, mark, tables)
+        return _get_input(ns, dst, src or 0, iif, mark, tables, tos)
     if src is not None and not ns.is_local_addr(src):
         raise IpError("RTNETLINK answers: Invalid argument", 2)
-    res = ns.ip_route_output(dst, oif=oif, src=src, mark=mark)
+    res = ns.ip_route_output(dst, oif=oif, src=src, mark=mark, tos=tos)
     if isinstance(res, int):
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get(res, f'errno {res}')}", 2)
     parts: list[str] = []
@@ -504,10 +521,9 @@ def _cache_metrics(ns: Any, dst: int, r: Any) -> str:
     expires) or the route's own `mtu`."""
     exc = ns.pmtu_exception(dst) if r is not None else None
     if exc is not None:
-        return f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec mtu {exc[0]} "
-    if r is not None and r.mtu:
-        return f"mtu {'lock ' if r.mtu_lock else ''}{r.mtu} "
-    return ""
+        return f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec {_metrics_text(r, exc[0])} "
+    metrics = _metrics_text(r, r.mtu) if r is not None else ""
+    return f"{metrics} " if metrics else ""
 
 
 def _mark_text(mark: int) -> str:
@@ -523,10 +539,10 @@ def _table_part(ns: Any, r: Route | None, tables: RtTables) -> list[str]:
     return [f"table {tables.name(r.table)}"]
 
 
-def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTables) -> Result:
-    """`ip route get … iif DEV [mark M]`: the input route a packet from `src`
+def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTables, tos: int = 0) -> Result:
+    """`ip route get … iif DEV [mark M] [tos T]`: the input route a packet from `src`
     arriving on `iif` would take (ip_route_input_slow)."""
-    r = ns.fib.lookup(dst, src, iif.name, "", mark)
+    r = ns.fib.lookup(dst, src, iif.name, "", mark, tos)
     head = f"{int_to_ip(dst)} from {int_to_ip(src)}"
     tail = "".join(p + " " for p in _table_part(ns, r, tables)) + (f"mark {_mark_text(mark)} " if mark else "")
     if r is None:

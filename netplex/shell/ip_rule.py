@@ -3,10 +3,10 @@
 The command parses and prints; the rules themselves, their order, the
 default preference and the duplicate check are the stack's
 (`netplex/stack/route.py` Fib.rule_add / rule_del, as fib_nl_newrule and
-fib_nl_delrule). Selectors: `not`, `from`, `to`, `fwmark[/mask]`, `iif`,
-`oif`, `pref`; actions: `table`/`lookup`, `unreachable`, `prohibit`,
-`blackhole`, with `suppress_prefixlength` and `protocol`. The rest of
-ip-rule(8) (tos, realms, nat, goto, nop, l3mdev, uidrange, ipproto, ports,
+fib_nl_delrule). Selectors: `not`, `from`, `to`, `tos`/`dsfield` (rt_dsfield
+names or hex), `fwmark[/mask]`, `iif`, `oif`, `pref`; actions: `table`/`lookup`,
+`unreachable`, `prohibit`, `blackhole`, with `suppress_prefixlength` and
+`protocol`. The rest of ip-rule(8) (realms, nat, goto, nop, l3mdev, uidrange, ipproto, ports,
 tun_id, suppress_ifgroup) is refused with a message.
 """
 from __future__ import annotations
@@ -15,7 +15,16 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip
 from netplex.shell.ip_route import PROTO_IDS, PROTO_NAMES
-from netplex.shell.iproute_fmt import IpError, invarg, matches, need_arg, parse_prefix, parse_u32
+from netplex.shell.iproute_fmt import (
+    IpError,
+    dsfield_name,
+    invarg,
+    matches,
+    need_arg,
+    parse_dsfield,
+    parse_prefix,
+    parse_u32,
+)
 from netplex.shell.result import Result
 from netplex.shell.rt_tables import RtTables
 from netplex.stack.netns import valid_ifname
@@ -36,7 +45,7 @@ __all__ = ["do_iprule", "rule_line"]
 _ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
             "prohibit": FR_ACT_PROHIBIT}
 _ROUTE_TYPES = ("local", "broadcast", "anycast", "multicast", "throw", "nat", "xresolve")
-_UNSUPPORTED = ("tos", "dsfield", "realms", "tun_id", "suppress_ifgroup", "sup_group", "l3mdev", "uidrange",
+_UNSUPPORTED = ("realms", "tun_id", "suppress_ifgroup", "sup_group", "l3mdev", "uidrange",
                 "sport", "dport", "ipproto", "nat", "map-to", "goto", "nop")
 RTPROT_KERNEL = 2
 
@@ -63,6 +72,14 @@ def _parse_fwmark(v: str) -> tuple[int, int | None]:
         raise invarg("fwmask value is invalid\n", mask_s)
     return mark, mask
 
+def _parse_tos(v: str) -> int:
+    """`tos|dsfield TOS`: rtnl_dsfield_a2n."""
+    tos = parse_dsfield(v)
+    if tos is None:
+        raise invarg("TOS value is invalid\n", v)
+    return tos
+
+
 def _hex(v: int) -> str:
     """C's %#x: 0 has no prefix."""
     return f"{v:#x}" if v else "0"
@@ -80,6 +97,8 @@ def rule_line(ns: Any, r: FibRule, tables: RtTables, details: bool = False) -> s
     parts.append(f"from {_prefix(r.src, r.src_len)}" if r.src_len else "from all")
     if r.dst_len:
         parts.append(f"to {_prefix(r.dst, r.dst_len)}")
+    if r.tos:
+        parts.append(f"tos {dsfield_name(r.tos)}")
     if r.mark or r.mark_mask:
         parts.append(f"fwmark {_hex(r.mark)}" if r.mark_mask == 0xFFFFFFFF
                      else f"fwmark {_hex(r.mark)}/{_hex(r.mark_mask)}")
@@ -113,6 +132,7 @@ class _RuleArgs:
         self.action: str | None = None
         self.suppress: int | None = None
         self.proto = 0
+        self.tos: int | None = None
 
 
 def _ifname(arg: str) -> str:
@@ -143,6 +163,9 @@ def _parse_modify(args: list[str], tables: RtTables) -> _RuleArgs:
             q.mark, mask = _parse_fwmark(need_arg(args, i))
             if mask is not None:
                 q.mask = mask
+        elif a in ("tos", "dsfield"):
+            i += 1
+            q.tos = _parse_tos(need_arg(args, i))
         elif matches(a, "table") or a == "lookup":
             i += 1
             v = need_arg(args, i)
@@ -204,7 +227,7 @@ def _add(ns: Any, args: list[str], tables: RtTables) -> Result:
                    src=src, src_len=src_len, dst=dst, dst_len=dst_len, iifname=q.iif or "",
                    oifname=q.oif or "", mark=q.mark or 0, mark_mask=q.mask or 0,
                    suppress_prefixlen=q.suppress if q.suppress is not None else -1,
-                   invert=q.invert, proto=q.proto)
+                   invert=q.invert, proto=q.proto, tos=q.tos or 0)
     ns.add_rule(rule)
     return Result(0)
 
@@ -214,7 +237,7 @@ def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
     sel = RuleSelector(pref=q.pref, action=q.action, table=q.table, src=q.src if q.src and q.src[1] else None,
                        dst=q.dst if q.dst and q.dst[1] else None, iifname=q.iif, oifname=q.oif,
                        mark=q.mark, mark_mask=q.mask, suppress_prefixlen=q.suppress,
-                       invert=True if q.invert else None)
+                       invert=True if q.invert else None, tos=q.tos)
     ns.del_rule(sel)
     return Result(0)
 
@@ -232,9 +255,12 @@ class _Filter:
         self.iif: str | None = None
         self.oif: str | None = None
         self.table = 0
+        self.tos: int | None = None
 
     def selects(self, r: FibRule) -> bool:
         if self.invert and not r.invert:
+            return False
+        if self.tos is not None and r.tos != self.tos:
             return False
         if self.pref is not None and r.pref != self.pref:
             return False
@@ -271,6 +297,9 @@ def _parse_filter(args: list[str], tables: RtTables) -> _Filter:
             f.mark, mask = _parse_fwmark(need_arg(args, i))
             if mask is not None:
                 f.mask = mask
+        elif a in ("tos", "dsfield"):
+            i += 1
+            f.tos = _parse_tos(need_arg(args, i))
         elif a in ("dev", "iif"):
             i += 1
             f.iif = need_arg(args, i)
@@ -316,7 +345,7 @@ def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
         ns.del_rule(RuleSelector(pref=r.pref, action=r.action, table=r.table, src=(r.src, r.src_len),
                                  dst=(r.dst, r.dst_len), iifname=r.iifname, oifname=r.oifname, mark=r.mark,
                                  mark_mask=r.mark_mask, suppress_prefixlen=r.suppress_prefixlen,
-                                 invert=r.invert))
+                                 invert=r.invert, tos=r.tos))
     return Result(0)
 
 

@@ -105,6 +105,30 @@ def parse_u32(text: str) -> int | None:
     return v if 0 <= v <= 0xFFFFFFFF else None
 
 
+# /usr/share/iproute2/rt_dsfield as Debian 12 ships it (rtnl_dsfield_a2n / rtnl_dsfield_n2a)
+DSFIELD_NAMES: dict[int, str] = {
+    0x00: "default", 0x28: "AF11", 0x30: "AF12", 0x38: "AF13", 0x48: "AF21", 0x50: "AF22", 0x58: "AF23",
+    0x68: "AF31", 0x70: "AF32", 0x78: "AF33", 0x88: "AF41", 0x90: "AF42", 0x98: "AF43", 0x20: "CS1",
+    0x40: "CS2", 0x60: "CS3", 0x80: "CS4", 0xA0: "CS5", 0xC0: "CS6", 0xE0: "CS7", 0xB8: "EF"}
+_DSFIELD_IDS = {v: k for k, v in DSFIELD_NAMES.items()}
+
+
+def parse_dsfield(text: str) -> int | None:
+    """rtnl_dsfield_a2n: a name of rt_dsfield, else a hex number (strtoul base 16) up to 255; None when invalid."""
+    if text in _DSFIELD_IDS:
+        return _DSFIELD_IDS[text]
+    body = text[2:] if text[:2].lower() == "0x" else text
+    if not body or any(c not in "0123456789abcdefABCDEF" for c in body):
+        return None
+    v = int(body, 16)
+    return v if v <= 255 else None
+
+
+def dsfield_name(v: int) -> str:
+    """rtnl_dsfield_n2a: the rt_dsfield name, else 0x%02x."""
+    return DSFIELD_NAMES.get(v) or f"{v:#04x}"
+
+
 def ifname_or_error(ns: Any, name: str) -> Any:
     dev = ns.devices.get(name)
     if dev is None:

@@ -38,7 +38,7 @@ from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
-from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC
+from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +70,11 @@ ROUTE_TYPE_ERRNO = {"unreachable": EHOSTUNREACH, "blackhole": EINVAL, "prohibit"
 ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
 
 
+IP_TCP_HEADERS = 40        # sizeof(struct iphdr) + sizeof(struct tcphdr)
+IP_RT_MIN_ADVMSS = 256     # net.ipv4.route.min_adv_mss
+IPV4_MAX_PMTU = 65535
+
+
 class OutRoute:
     """The result of an output route lookup (a dst_entry / rtable)."""
 
@@ -83,6 +88,14 @@ class OutRoute:
         self.src = src
         self.type = type
         self.mtu = mtu or dev.mtu   # the path MTU: device, route `mtu`, learned exception
+
+    def advmss(self) -> int:
+        """dst_metric_advmss: the route's `advmss` (RTAX_ADVMSS), else ipv4_default_advmss: the path
+        MTU less the IP and TCP headers, at least ip_rt_min_advmss (256), at most IPV4_MAX_PMTU - 40."""
+        r = self.route
+        if r is not None and r.advmss:
+            return r.advmss
+        return min(max(self.mtu - IP_TCP_HEADERS, IP_RT_MIN_ADVMSS), IPV4_MAX_PMTU - IP_TCP_HEADERS)
 
 
 class Ipv4Path:
@@ -221,15 +234,16 @@ class Ipv4Path:
     def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet,
                              keys: int) -> Route | Literal[False]:
         """The input route when policy rules read more than the destination: cached
-        by exactly the flow fields they read (source, input device, mark)."""
+        by exactly the flow fields they read (source, input device, mark, TOS)."""
         meta = frame.meta
         mark = meta.mark if meta is not None else 0
+        tos = frame.payload.tos if keys & FLOW_TOS else 0  # type: ignore[attr-defined]  # an IPv4 frame
         key = (dst, src if keys & FLOW_SRC else 0, dev.name if keys & FLOW_IIF else "",
-               mark if keys & FLOW_MARK else 0)
+               mark if keys & FLOW_MARK else 0, tos)
         cache = self.route_cache
         r = cache.get(key)
         if r is None:
-            r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark) or False
+            r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark, tos) or False
         return r
 
     def ip_forward(self, dev: NetDevice, frame: Ethernet, r: Route, length: int = 0) -> None:
@@ -323,26 +337,26 @@ class Ipv4Path:
 
     # -- output --------------------------------------------------------------
     def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
-                        mark: int = 0) -> OutRoute | int:
+                        mark: int = 0, tos: int = 0) -> OutRoute | int:
         """ip_route_output_key: the route a local packet takes, or an errno.
 
         The flow the rules see: input device lo (flowi4_iif = LOOPBACK_IFINDEX),
         the bound device `oif`, the chosen source `src` (0 when not yet chosen)
-        and the socket's or packet's `mark`.
+        the socket's or packet's `mark` and TOS.
         """
         fib = self.fib
         oifname = oif.name if oif is not None else ""
         if dst == LIMITED_BCAST or (dst >> 28 == 14):
             dev = oif
             if dev is None:
-                r = fib.lookup(dst, src or 0, "lo", oifname, mark)
+                r = fib.lookup(dst, src or 0, "lo", oifname, mark, tos)
                 dev = r.dev if r is not None else None
             if dev is None:
                 return ENETUNREACH
             s = src if src is not None else (self.select_source(dev, dst) or 0)
             return OutRoute(None, dev, dst, s, "broadcast")
         if oif is not None:
-            r = fib.lookup(dst, src or 0, "lo", oifname, mark)
+            r = fib.lookup(dst, src or 0, "lo", oifname, mark, tos)
             if r is None or (r.type == "unicast" and r.dev is not oif):
                 # SO_BINDTODEVICE / ping -I: the destination is taken as on-link
                 r2 = None
@@ -364,7 +378,7 @@ class Ipv4Path:
                     return OutRoute(None, oif, dst, s, "unicast")
                 r = r2
         else:
-            r = fib.lookup(dst, src or 0, "lo", "", mark)
+            r = fib.lookup(dst, src or 0, "lo", "", mark, tos)
         if r is None:
             return ENETUNREACH
         rtype = r.type
@@ -434,7 +448,8 @@ class Ipv4Path:
                 # DNAT/REDIRECT in OUTPUT changed the destination, or MARK the mark a
                 # rule reads: route again (ip_route_me_harder), keeping the source
                 # the socket chose
-                rt2 = self.ip_route_output(ip.dst, None, ip.src if self.is_local_addr(ip.src) else None, mark)
+                rt2 = self.ip_route_output(ip.dst, None, ip.src if self.is_local_addr(ip.src) else None, mark,
+                                           ip.tos)
                 if isinstance(rt2, int):
                     return rt2
                 rt = rt2

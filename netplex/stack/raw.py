@@ -80,7 +80,7 @@ class RawSocket:
             src = self.laddr or None
             if not dst and addr is None:
                 return errno.EDESTADDRREQ
-        rt = self.ns.ip_route_output(dst, self.bound_dev, src)
+        rt = self.ns.ip_route_output(dst, self.bound_dev, src, tos=tos)
         if isinstance(rt, int):
             return rt
         if rt.type == "broadcast" and dst >> 28 != 14 and not self.broadcast:

@@ -36,20 +36,25 @@ RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST = 0, 253, 254
 
 PROTO_NAMES = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static"}
 
+ROUTE_ERROR_TYPES = ("blackhole", "unreachable", "prohibit", "throw")   # fib_props[type].error < 0
 ROUTE_TYPES = ("unicast", "local", "broadcast", "multicast", "blackhole", "unreachable",
                "prohibit", "throw", "nat", "anycast")
+
+RTAX_MTU_MAX = 65535 - 15
+RTAX_ADVMSS_MAX = 65535 - 40
 
 
 class Route:
     """One fib_info + fib_alias: a destination and how to reach it."""
 
     __slots__ = ("table", "type", "dst", "plen", "dev", "gw", "src", "metric", "proto", "scope",
-                 "onlink", "tos", "mtu", "mtu_lock")
+                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock")
 
     def __init__(self, dst: int, plen: int, *, table: int = RT_TABLE_MAIN, type: str = "unicast",
                  dev: Any = None, gw: int | None = None, src: int | None = None, metric: int = 0,
                  proto: int = 3, scope: int | None = None, onlink: bool = False, tos: int = 0,
-                 mtu: int | None = None, mtu_lock: bool = False) -> None:
+                 mtu: int | None = None, mtu_lock: bool = False, advmss: int | None = None,
+                 advmss_lock: bool = False) -> None:
         self.table = table
         self.type = type
         self.dst = dst
@@ -71,8 +76,11 @@ class Route:
         self.scope = scope
         self.onlink = onlink
         self.tos = tos
-        self.mtu = mtu            # RTAX_MTU: the route's own path MTU
+        # ip_metrics_convert caps RTAX_MTU at IP_MAX_MTU - 15 and RTAX_ADVMSS at 65535 - 40
+        self.mtu = min(mtu, RTAX_MTU_MAX) if mtu else mtu    # RTAX_MTU: the route's own path MTU
         self.mtu_lock = mtu_lock
+        self.advmss = min(advmss, RTAX_ADVMSS_MAX) if advmss else advmss   # RTAX_ADVMSS (dst_metric_advmss)
+        self.advmss_lock = advmss_lock
 
     def key(self) -> tuple:
         """What makes two routes the same entry (fib_table_insert's duplicate check)."""
@@ -126,6 +134,23 @@ class FibTable:
             del self.by_plen[route.plen]
             self.plens.remove(route.plen)
 
+    def lookup_scoped(self, addr: int, min_scope: int, oif: Any = None) -> Route | None:
+        """fib_table_lookup with flowi4_scope and flowi4_oif (FIB_LOOKUP_IGNORE_LINKSTATE): the longest
+        prefix holding a route of scope >= `min_scope` whose device is up and is `oif` (when given).
+        A route of an error type (blackhole, unreachable, prohibit, throw) that qualifies is returned:
+        the caller treats it as the error it is."""
+        by_plen = self.by_plen
+        for plen in self.plens:
+            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+            for r in by_plen[plen].get(addr & mask, ()):
+                if r.scope < min_scope:
+                    continue
+                if r.type in ROUTE_ERROR_TYPES:
+                    return r
+                if (r.dev is None or r.dev.up) and (oif is None or r.dev is oif):
+                    return r
+        return None
+
     def lookup(self, addr: int) -> Route | None:
         """Longest prefix match; the first live route of the best prefix wins."""
         by_plen = self.by_plen
@@ -147,7 +172,9 @@ FR_ACT_PROHIBIT = "prohibit"
 RULE_ACTIONS = (FR_ACT_TO_TBL, FR_ACT_BLACKHOLE, FR_ACT_UNREACHABLE, FR_ACT_PROHIBIT)
 
 # which flow fields the rules look at: the route cache's key includes exactly these
-FLOW_SRC, FLOW_IIF, FLOW_OIF, FLOW_MARK = 1, 2, 4, 8
+FLOW_SRC, FLOW_IIF, FLOW_OIF, FLOW_MARK, FLOW_TOS = 1, 2, 4, 8, 16
+IPTOS_TOS_MASK = 0x1E      # what a rule's `tos` may hold (fib4_rule_configure)
+IPTOS_RT_MASK = 0x1C       # the TOS bits a rule compares with the flow's (RT_TOS)
 
 # what a terminal rule action returns (fib4_rule_action): unreachable is -ENETUNREACH,
 # the same as no route at all (None); prohibit is -EACCES and blackhole -EINVAL,
@@ -164,12 +191,12 @@ class FibRule:
     """struct fib_rule + fib4_rule: one `ip rule`."""
 
     __slots__ = ("action", "dst", "dst_len", "iifname", "invert", "mark", "mark_mask", "oifname", "pref",
-                 "proto", "src", "src_len", "suppress_prefixlen", "table")
+                 "proto", "src", "src_len", "suppress_prefixlen", "table", "tos")
 
     def __init__(self, pref: int, action: str = FR_ACT_TO_TBL, table: int = RT_TABLE_UNSPEC, *,
                  src: int = 0, src_len: int = 0, dst: int = 0, dst_len: int = 0, iifname: str = "",
                  oifname: str = "", mark: int = 0, mark_mask: int = 0, suppress_prefixlen: int = -1,
-                 invert: bool = False, proto: int = 0) -> None:
+                 invert: bool = False, proto: int = 0, tos: int = 0) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -185,15 +212,19 @@ class FibRule:
         self.suppress_prefixlen = suppress_prefixlen
         self.invert = invert
         self.proto = proto
+        self.tos = tos            # FRA_DSFIELD / frh->tos: 0 matches any
 
     def uses(self) -> int:
         """The FLOW_* fields this rule's selectors read."""
         return ((FLOW_SRC if self.src_len else 0) | (FLOW_IIF if self.iifname else 0)
-                | (FLOW_OIF if self.oifname else 0) | (FLOW_MARK if self.mark_mask else 0))
+                | (FLOW_OIF if self.oifname else 0) | (FLOW_MARK if self.mark_mask else 0)
+                | (FLOW_TOS if self.tos else 0))
 
-    def matches(self, daddr: int, saddr: int, iif: str, oif: str, mark: int) -> bool:
-        """fib_rule_match + fib4_rule_match (`not` inverts the result)."""
+    def matches(self, daddr: int, saddr: int, iif: str, oif: str, mark: int, tos: int = 0) -> bool:
+        """fib_rule_match + fib4_rule_match (`not` inverts the result); a rule's `tos` is compared
+        with the flow's TOS bits (RT_TOS: the low ECN bits and the precedence do not count)."""
         ok = ((not self.iifname or self.iifname == iif)
+              and (not self.tos or self.tos == tos & IPTOS_RT_MASK)
               and (not self.oifname or self.oifname == oif)
               and not ((self.mark ^ mark) & self.mark_mask)
               and not ((saddr ^ self.src) & _mask(self.src_len))
@@ -203,7 +234,8 @@ class FibRule:
     def key(self) -> tuple[Any, ...]:
         """What rule_exists compares: everything but the protocol."""
         return (self.pref, self.action, self.table, self.src, self.src_len, self.dst, self.dst_len,
-                self.iifname, self.oifname, self.mark, self.mark_mask, self.suppress_prefixlen, self.invert)
+                self.iifname, self.oifname, self.mark, self.mark_mask, self.suppress_prefixlen, self.invert,
+                self.tos)
 
     def same(self, o: FibRule) -> bool:
         return self.key() == o.key()
@@ -219,13 +251,13 @@ class RuleSelector:
     """What `ip rule del` names: only the attributes given are compared (rule_find)."""
 
     __slots__ = ("action", "dst", "iifname", "invert", "mark", "mark_mask", "oifname", "pref", "src",
-                 "suppress_prefixlen", "table")
+                 "suppress_prefixlen", "table", "tos")
 
     def __init__(self, *, pref: int | None = None, action: str | None = None, table: int | None = None,
                  src: tuple[int, int] | None = None, dst: tuple[int, int] | None = None,
                  iifname: str | None = None, oifname: str | None = None, mark: int | None = None,
                  mark_mask: int | None = None, suppress_prefixlen: int | None = None,
-                 invert: bool | None = None) -> None:
+                 invert: bool | None = None, tos: int | None = None) -> None:
         self.pref = pref
         self.action = action
         self.table = table
@@ -237,9 +269,11 @@ class RuleSelector:
         self.mark_mask = mark_mask
         self.suppress_prefixlen = suppress_prefixlen
         self.invert = invert
+        self.tos = tos
 
     def selects(self, r: FibRule) -> bool:
         return ((self.pref is None or r.pref == self.pref)
+                and (not self.tos or r.tos == self.tos)
                 and (self.action is None or r.action == self.action)
                 and (not self.table or r.table == self.table)
                 and (self.src is None or (r.src, r.src_len) == self.src)
@@ -283,11 +317,13 @@ class Fib:
             t = self.tables[table_id] = FibTable(table_id)
         return t
 
-    def lookup(self, addr: int, saddr: int = 0, iif: str = "", oif: str = "", mark: int = 0) -> Route | None:
+    def lookup(self, addr: int, saddr: int = 0, iif: str = "", oif: str = "", mark: int = 0,
+               tos: int = 0) -> Route | None:
         """fib_lookup: the route for a flow, or None (-ENETUNREACH).
 
         `iif` and `oif` are device names ("lo" for a locally generated packet's
-        input, as flowi4_iif = LOOPBACK_IFINDEX), `mark` the packet's skb->mark.
+        input, as flowi4_iif = LOOPBACK_IFINDEX), `mark` the packet's skb->mark,
+        `tos` its TOS byte (the socket's, or the IP header's on input).
         """
         if self.rules_default:
             for tid in (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT):
@@ -297,12 +333,12 @@ class Fib:
                         continue
                     return r
             return None
-        return self.rules_lookup(addr, saddr, iif, oif, mark)
+        return self.rules_lookup(addr, saddr, iif, oif, mark, tos)
 
-    def rules_lookup(self, addr: int, saddr: int, iif: str, oif: str, mark: int) -> Route | None:
+    def rules_lookup(self, addr: int, saddr: int, iif: str, oif: str, mark: int, tos: int = 0) -> Route | None:
         """fib_rules_lookup + fib4_rule_action + fib4_rule_suppress."""
         for rule in self.rules:
-            if not rule.matches(addr, saddr, iif, oif, mark):
+            if not rule.matches(addr, saddr, iif, oif, mark, tos):
                 continue
             action = rule.action
             if action == FR_ACT_TO_TBL:
@@ -320,6 +356,31 @@ class Fib:
             if action == FR_ACT_BLACKHOLE:
                 return RULE_BLACKHOLE
             return None         # FR_ACT_UNREACHABLE
+        return None
+
+    def gw_lookup(self, gw: int, scope: int, oif: Any, table_id: int) -> Route | None:
+        """fib_check_nh_v4_gw's lookup of a new route's gateway: scope at least `scope` + 1 (and at
+        least link), through the device `oif` when given; in the route's own table when it is not
+        main and exists, else (or when that finds nothing) a full fib_lookup through the rules, with
+        the flow of a local packet (iif lo). None: "Nexthop has invalid gateway"."""
+        min_scope = max(scope + 1, RT_SCOPE_LINK)
+        t = self.tables.get(table_id) if table_id != RT_TABLE_MAIN else None
+        if t is not None:
+            r = t.lookup_scoped(gw, min_scope, oif)
+            if r is not None and r.type not in ROUTE_ERROR_TYPES:
+                return r
+        oifname = oif.name if oif is not None else ""
+        rules = default_rules() if self.rules_default else self.rules
+        for rule in rules:
+            if not rule.matches(gw, 0, "lo", oifname, 0):
+                continue
+            if rule.action != FR_ACT_TO_TBL:
+                return None
+            t = self.tables.get(rule.table)
+            r = t.lookup_scoped(gw, min_scope, oif) if t is not None else None
+            if r is None or r.type == "throw" or r.plen <= rule.suppress_prefixlen:
+                continue    # -EAGAIN, or fib4_rule_suppress: on to the next rule
+            return None if r.type in ROUTE_ERROR_TYPES else r
         return None
 
     # -- rules (fib_nl_newrule / fib_nl_delrule) ------------------------------
@@ -348,6 +409,10 @@ class Fib:
 
     def rule_add(self, rule: FibRule) -> None:
         """fib_nl_newrule: refused when the same rule exists; placed after rules of equal preference."""
+        if rule.tos & 0x3:   # fib4_rule_configure: inet_validate_dscp, then the TOS mask
+            raise NetplexError("Error: Invalid dsfield (tos): ECN bits must be 0.", errno.EINVAL)
+        if rule.tos & ~IPTOS_TOS_MASK:
+            raise NetplexError("Error: Invalid tos.", errno.EINVAL)
         if rule.action == FR_ACT_TO_TBL and rule.table == RT_TABLE_UNSPEC:
             rule.table = self.empty_table()
         if any(r.same(rule) for r in self.rules):

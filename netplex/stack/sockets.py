@@ -134,7 +134,7 @@ class UdpSocket:
             return EDESTADDRREQ
         if not self.lport:
             self.bind(0, 0)
-        rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None)
+        rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None, tos=tos)
         if isinstance(rt, int):
             return rt
         if rt.type == "broadcast" and addr >> 28 != 14 and not self.broadcast:
@@ -196,7 +196,7 @@ class PingSocket:
 
     def send(self, dst: int, seq: int, payload: bytes, ttl: int | None = None, tos: int = 0,
              oif: Any = None, src: int | None = None) -> int:
-        rt = self.ns.ip_route_output(dst, oif, src)
+        rt = self.ns.ip_route_output(dst, oif, src, tos=tos)
         if isinstance(rt, int):
             return rt
         icmp = Icmp(ICMP_ECHO, 0, self.ident, seq, payload)

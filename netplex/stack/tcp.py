@@ -148,7 +148,7 @@ class TcpSocket:
 
     def connect(self, addr: int, port: int, src: int | None = None) -> int:
         ns = self.ns
-        rt = ns.ip_route_output(addr, None, src)
+        rt = ns.ip_route_output(addr, None, src, tos=self.tos)
         if isinstance(rt, int):
             return rt
         self.raddr, self.rport = addr, port
@@ -200,7 +200,7 @@ class TcpSocket:
         win = SYN_WINDOW if flags & SYN else min(0xFFFF, (1 << 20) >> self.rcv_wscale)
         seg = Tcp(self.lport, self.rport, seq, ack, flags, win, payload)
         if syn_options:
-            seg.mss = self.ns_mss()
+            seg.mss = self.advmss()
             # tcp_syn_options offers SACK when the sysctl is on; tcp_synack_options when the SYN did too
             seg.sack_perm = self.sack_ok if flags & ACK else self._sysctl_sack()
             seg.wscale = WSCALE
@@ -210,12 +210,17 @@ class TcpSocket:
                 seg.timestamps = (self._tsval(), self.ts_recent)
             if self.rcv_sacks:
                 seg.sack = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
-        rt = ns.ip_route_output(self.raddr, None, self.laddr)
+        rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
         if isinstance(rt, int):
             self._fail(rt)
             return
         ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
         ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+
+    def advmss(self) -> int:
+        """tcp_advertise_mss / the SYN-ACK's mss: the route's dst_metric_advmss."""
+        rt = self.ns.ip_route_output(self.raddr, None, self.laddr)
+        return rt.advmss() if not isinstance(rt, int) else 1460
 
     def ns_mss(self) -> int:
         rt = self.ns.ip_route_output(self.raddr, None, self.laddr)

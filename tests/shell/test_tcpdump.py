@@ -9,6 +9,7 @@ import pytest
 from netplex.packet.addr import ip_to_int
 from netplex.scenario.model import Node as ScenarioNode
 from netplex.scenario.sim import SimBackend
+from netplex.stack.tcp import TcpSocket
 from tests.conftest import run_ok
 
 TS = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} ", re.M)
@@ -78,3 +79,14 @@ def test_refusals(pair):
     assert (r.status, r.error) == (1, "tcpdump: can't parse filter expression: syntax error\n")
     r = s.run("tcpdump -i eth0 -n -c 1 port 70000")
     assert r.status == 1 and "illegal port number 70000 > 65535" in r.error
+
+
+@pytest.mark.parametrize(("route", "mss"), [("", 1460), (" advmss 1000", 1000), (" mtu 1200", 1160)])
+def test_syn_advertises_the_route_advmss(pair, route, mss):
+    """dst_metric_advmss: a route's `advmss`, else its path MTU less 40, is the MSS the SYN offers."""
+    be, h, s = pair
+    run_ok(h, f"ip route add 10.0.0.2/32 dev eth0{route}")
+    sock = TcpSocket(h.ns.sockets)
+    be.net.sched.after(1_000_000, sock.connect, ip_to_int("10.0.0.2"), 80)
+    out = s.run("tcpdump -i eth0 -n -c 1 tcp").output
+    assert "Flags [S], seq" in out and f"options [mss {mss}," in out

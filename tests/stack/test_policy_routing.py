@@ -128,3 +128,27 @@ def test_named_tables_from_rt_tables_d() -> None:
     assert r.cmd("ip rule list pref 9") == "9:\tfrom all iif eth0 lookup vpn\n"
     assert r.run("ip rule add lookup nope").status == 255
     assert r.run("ip rule list table unspec").status == 0   # Debian's file names table 0 too
+
+
+def test_tos_rule_chooses_the_table_by_the_packets_tos() -> None:
+    """fib4_rule_match: a rule's `tos` is compared with the flow's TOS bits (RT_TOS: 0x1c), on input
+    (the IP header's, here set by the TOS target in PREROUTING) and in `ip route get ... tos`."""
+    net, h1, r, a, b = _router()
+    run_ok(r, "ip rule add tos 0x10 table 100 pref 100")
+    assert r.cmd("ip rule list tos 0x10") == "100:\tfrom all tos 0x10 lookup 100\n"
+    a0, b0 = _rx(a), _rx(b)
+    run_ok(h1, "ping -c 1 10.9.0.1")
+    assert (_rx(a) > a0, _rx(b) > b0) == (True, False)        # TOS 0: main table, through a
+    run_ok(r, "iptables -t mangle -A PREROUTING -i eth0 -p icmp -j TOS --set-tos 0x90")
+    a0, b0 = _rx(a), _rx(b)
+    run_ok(h1, "ping -c 1 10.9.0.1")
+    assert (_rx(a) > a0, _rx(b) > b0) == (False, True)        # 0x90 & 0x1c == 0x10: table 100, through b
+    assert r.cmd("ip route get 10.9.0.1 dsfield 0x12") == \
+        "10.9.0.1 via 10.0.3.10 dev eth2 table 100 src 10.0.3.1 uid 0 \n    cache \n"
+    assert "via 10.0.2.10" in r.cmd("ip route get 10.9.0.1 tos CS1")
+    for bad, err in (("0x01", "Error: Invalid dsfield (tos): ECN bits must be 0.\n"), ("0x20", "Error: Invalid tos.\n"),
+                     ("lowdelay", 'Error: argument "lowdelay" is wrong: TOS value is invalid\n\n')):
+        res = r.run(f"ip rule add tos {bad} table 100")
+        assert (res.status, res.error) == ((255 if bad == "lowdelay" else 2), err)
+    run_ok(r, "ip rule del tos 0x10")
+    assert "tos" not in r.cmd("ip rule")
