@@ -96,6 +96,12 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
      "`bridge link` prints a port veth's peer ifindex (a number in the other namespace) through a "
      "local lookup: `@if<N>`, `@<an unrelated local device>`, or nothing when it equals the port's "
      "own ifindex - a function of the ifindexes, which differ (above)"),
+    Normalisation(re.compile(r'"(ifindex|link_index)": ?\d+'), r'"\1":<idx>',
+     "`-j` JSON's ifindexes (`ip -j link`, `bridge -j link`): same reason as ifindexes"),
+    Normalisation(re.compile(r'"link_netnsid": ?\d+'), '"link_netnsid":<id>',
+     "`ip -j link`'s IFLA_LINK_NETNSID: namespace ids, same reason as link-netnsid"),
+    Normalisation(re.compile(r'"(used|confirmed|updated)": ?\d+'), r'"\1":<t>',
+     "neighbour and FDB ages in `ip -j -s neigh` / `bridge -j -s fdb`: wall-clock seconds (as `used`)"),
     Normalisation(re.compile(r"\blink-netnsid \d+\b"), "link-netnsid <id>",
      "namespace ids are assigned by the kernel on first use, in the order namespaces meet"),
     Normalisation(re.compile(r"\btime=\d+(?:\.\d+)? ms\b"), "time=<rtt> ms",

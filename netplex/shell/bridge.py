@@ -15,6 +15,7 @@ from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
+from netplex.shell import ip_json
 from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
@@ -57,8 +58,17 @@ def self_mc_entries(dev: Any) -> list[str]:
     return out
 
 
-def vxlan_entries(dev: Any, devtxt: str) -> list[str]:
-    """vxlan_fdb_dump: a VXLAN device's own FDB, newest first, one line per remote."""
+FdbRecord = dict[str, Any]   # one fdb.c print_fdb object, in its key order
+
+
+def _ages(ns: Any, used: int, updated: int) -> FdbRecord:
+    """NDA_CACHEINFO as `bridge -s fdb` prints it: whole seconds since use and update."""
+    now = ns.sched.now
+    return {"used": max(0, now - used) // 1_000_000_000, "updated": max(0, now - updated) // 1_000_000_000}
+
+
+def vxlan_records(dev: Any, stats: bool = False) -> list[FdbRecord]:
+    """vxlan_fdb_dump: a VXLAN device's own FDB, newest first, one record per remote."""
     from netplex.stack.vxlan import NUD_NOARP, NUD_PERMANENT
 
     out = []
@@ -66,15 +76,49 @@ def vxlan_entries(dev: Any, devtxt: str) -> list[str]:
     for f in dev.live_fdb():
         state = "permanent" if f.state & NUD_PERMANENT else "static" if f.state & NUD_NOARP else ""
         for rd in f.remotes:
-            line = f"{bytes_to_mac(f.mac)} {devtxt}dst {f_ip(rd.ip)} "
+            rec: FdbRecord = {"mac": bytes_to_mac(f.mac), "ifname": dev.name, "dst": f_ip(rd.ip)}
             if rd.port and rd.port != dev.dstport:
-                line += f"port {rd.port} "
+                rec["port"] = rd.port
             if rd.vni != dev.vni:
-                line += f"vni {rd.vni} "
+                rec["vni"] = rd.vni
             if rd.ifindex:
                 via = dev.ns.by_index.get(rd.ifindex)
-                line += f"via {via.name if via is not None else rd.ifindex} "
-            out.append(line + "self " + state)
+                if via is not None:
+                    rec["viaIfname"] = via.name
+                else:
+                    rec["viaIfindex"] = rd.ifindex
+            if stats:
+                rec.update(_ages(dev.ns, f.used, f.updated))
+            rec["flags"] = ["self"]
+            rec["state"] = state
+            out.append(rec)
+    return out
+
+
+def fdb_text(rec: FdbRecord) -> str:
+    """print_fdb's text for one record (without its newline)."""
+    parts = [rec["mac"]]
+    if "ifname" in rec:
+        parts.append(f"dev {rec['ifname']}")
+    for key, word in (("dst", "dst"), ("vlan", "vlan"), ("port", "port"), ("vni", "vni"),
+                      ("viaIfname", "via"), ("viaIfindex", "via")):
+        if key in rec:
+            parts.append(f"{word} {rec[key]}")
+    if "used" in rec:
+        parts.append(f"used {rec['used']}/{rec['updated']}")
+    parts += rec["flags"]
+    if "master" in rec:
+        parts.append(f"master {rec['master']}")
+    return " ".join(parts) + " " + rec["state"]
+
+
+def vxlan_entries(dev: Any, devtxt: str) -> list[str]:
+    """The text lines of vxlan_records (`devtxt` empty: the dump was filtered by device)."""
+    out = []
+    for rec in vxlan_records(dev):
+        if not devtxt:
+            del rec["ifname"]
+        out.append(fdb_text(rec))
     return out
 
 
@@ -88,7 +132,8 @@ def _fdb_state(br: Bridge, e: FdbEntry) -> str:
     return ""
 
 
-def _fdb_show(ns: Any, args: list[str]) -> Result:
+def _fdb_show(ns: Any, args: list[str], stats: bool = False, json_out: int = 0) -> Result:
+    """`bridge fdb show` (json_out: 1 for -j, 2 for -j -p)."""
     br_filter = None
     dev_filter = None
     i = 0
@@ -111,38 +156,50 @@ def _fdb_show(ns: Any, args: list[str]) -> Result:
         else:
             raise IpError(f'Unknown bridge fdb show argument "{a}"', 255)
         i += 1
-    out: list[str] = []
+    recs: list[FdbRecord] = []
     for idx in sorted(ns.by_index):
         dev = ns.by_index[idx]
         if dev_filter is not None and dev is not dev_filter:
             continue
         if br_filter is not None and dev is not br_filter and dev.master is not br_filter:
             continue
-        devtxt = "" if dev_filter is not None else f"dev {dev.name} "
-        lines: list[str] = []
+        mine: list[FdbRecord] = []
         if dev.master is not None and isinstance(dev.master, Bridge):
-            br = dev.master
-            lines += _bridge_entries(br, dev.bridge_port, devtxt)
+            mine += _bridge_records(dev.master, dev.bridge_port, dev, stats)
         if isinstance(dev, Bridge):
-            lines += [f"{m} {devtxt}self permanent" for m in self_mc_entries(dev)]
-            lines += _bridge_entries(dev, None, devtxt)
+            mine += _self_records(dev)
+            mine += _bridge_records(dev, None, dev, stats)
         elif dev.kind == "vxlan":
-            lines += vxlan_entries(dev, devtxt)
+            mine += vxlan_records(dev, stats)
         else:
-            lines += [f"{m} {devtxt}self permanent" for m in self_mc_entries(dev)]
-        out += [line + "\n" for line in lines]
-    return Result(0, "".join(out))
+            mine += _self_records(dev)
+        if dev_filter is not None:   # the filtered device is not named again
+            for rec in mine:
+                del rec["ifname"]
+        recs += mine
+    if json_out:
+        return Result(0, ip_json.dump(recs, json_out > 1))
+    return Result(0, "".join(fdb_text(rec) + "\n" for rec in recs))
 
 
-def _bridge_entries(br: Bridge, port: Any, devtxt: str) -> list[str]:
+def _self_records(dev: Any) -> list[FdbRecord]:
+    return [{"mac": m, "ifname": dev.name, "flags": ["self"], "state": "permanent"} for m in self_mc_entries(dev)]
+
+
+def _bridge_records(br: Bridge, port: Any, dev: Any, stats: bool) -> list[FdbRecord]:
     out = []
     for e in reversed(list(br.fdb.values())):
         if e.port is not port:
             continue
         if not e.is_static and br.ns.sched.now - e.updated > br.hold_time():
             continue  # the gc timer would have removed it
-        vlan = f"vlan {e.vlan} " if e.vlan else ""
-        out.append(f"{bytes_to_mac(e.mac)} {devtxt}{vlan}master {br.name} {_fdb_state(br, e)}")
+        rec: FdbRecord = {"mac": bytes_to_mac(e.mac), "ifname": dev.name}
+        if e.vlan:
+            rec["vlan"] = e.vlan
+        if stats:
+            rec.update(_ages(br.ns, e.used, e.updated))
+        rec.update(flags=[], master=br.name, state=_fdb_state(br, e))
+        out.append(rec)
     return out
 
 
@@ -287,7 +344,7 @@ def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state:
     return Result(0)
 
 
-def _link_show(ns: Any, args: list[str]) -> Result:
+def _link_show(ns: Any, args: list[str], json_out: int = 0) -> Result:
     dev_filter = None
     i = 0
     while i < len(args):
@@ -300,13 +357,24 @@ def _link_show(ns: Any, args: list[str]) -> Result:
             raise IpError(f'Cannot find device "{a}"', 255)
         i += 1
     out = []
+    objs: list[dict[str, Any]] = []
     for idx in sorted(ns.by_index):
         dev = ns.by_index[idx]
         port = dev.bridge_port
         if port is None or (dev_filter is not None and dev is not dev_filter):
             continue
+        state = PORT_STATE_NAMES[port_state(port)]
+        if json_out:   # link.c print_linkinfo's JSON
+            obj: dict[str, Any] = {"ifindex": dev.ifindex}
+            ip_json.link_ref(dev, obj)
+            obj.update(ifname=dev.name, flags=ip_json.flag_names(dev), mtu=dev.mtu, master=dev.master.name,
+                       state=state, priority=port.priority, cost=port.path_cost)
+            objs.append(obj)
+            continue
         out.append(f"{dev.ifindex}: {link_name(dev)}: {link_flags(dev)} mtu {dev.mtu} master {dev.master.name} "
-                   f"state {PORT_STATE_NAMES[port_state(port)]} priority {port.priority} cost {port.path_cost} \n")
+                   f"state {state} priority {port.priority} cost {port.path_cost} \n")
+    if json_out:
+        return Result(0, ip_json.dump(objs, json_out > 1))
     return Result(0, "".join(out))
 
 
@@ -547,6 +615,7 @@ def _vlan_show(ns: Any, args: list[str]) -> Result:
 def bridge(ctx: Context, argv: list[str]) -> Result:
     args = argv[1:]
     details = stats = False
+    json_opt = pretty = False
     while args and args[0].startswith("-"):
         o = args[0]
         if o == "-d" or matches(o, "-details"):
@@ -562,8 +631,10 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
             pass   # a netplex command's output is never a terminal: no colour either way
         elif matches(o, "-compressvlans"):
             return unsupported("bridge -compressvlans")
-        elif matches(o, "-json") or matches(o, "-pretty"):
-            return unsupported("JSON output (bridge -json)")
+        elif matches(o, "-json"):
+            json_opt = True
+        elif matches(o, "-pretty"):
+            pretty = True
         elif matches(o, "-Version"):
             return Result(0, "bridge utility, 6.1.0\n")
         elif matches(o, "-help"):
@@ -575,16 +646,20 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
         return Result(255, "", USAGE)
     obj, rest = args[0], args[1:]
     ns = ctx.node
+    json_out = (2 if pretty else 1) if json_opt else 0
+    if json_out and not ((matches(obj, "link") or matches(obj, "fdb")) and (not rest or any(
+            matches(rest[0], verb) for verb in ("show", "list", "lst")))):
+        return unsupported(f"JSON output of bridge {' '.join(args[:2])} (bridge -json has link and fdb show)")
     try:
         if matches(obj, "link"):
             if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
-                return _link_show(ns, rest[1:])
+                return _link_show(ns, rest[1:], json_out)
             if matches(rest[0], "set"):
                 return _link_set(ns, rest[1:])
             raise IpError(f'Command "{rest[0]}" is unknown, try "bridge link help".', 255)
         if matches(obj, "fdb"):
             if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
-                return _fdb_show(ns, rest[1:])
+                return _fdb_show(ns, rest[1:], stats, json_out)
             cmd = rest[0]
             if matches(cmd, "add"):
                 return _fdb_modify(ns, rest[1:], "add")

@@ -2,8 +2,8 @@
 
 Objects netplex models: `link`, `address`, `route`, `neighbour`, `tuntap`,
 `netns` (each abbreviated as iproute2 allows: `ip l`, `ip a`, `ip r`, `ip n`).
-`-j` (`-p` indents) prints iproute2's JSON for `route show` and `neigh show`
-(netplex.shell.ip_json); JSON of the other objects is refused.
+`-j` (`-p` indents) prints iproute2's JSON for `link`, `address`, `route`, `rule` and
+`neigh` show (netplex.shell.ip_json); JSON of the other objects and of `-d` is refused.
 `-n NAME`/`-netns NAME` runs the command in the machine's namespace NAME, as
 iproute2's `netns_switch` does. The others (`rule`, `xfrm`, …) are rejected with status 2 and a
 `netplex: ... is not supported` message. IPv6 (`-6`) is
@@ -54,7 +54,7 @@ class IpOpts:
     netns: str | None = None         # `-n NAME`: the named namespace to run in
     machine: Machine | None = None   # the machine `ip` runs on (its named namespaces)
     tables: RtTables = DEFAULT_RT_TABLES   # table names (/etc/iproute2/rt_tables)
-    json: bool = False   # `-j`: iproute2's JSON (route and neighbour show)
+    json: bool = False   # `-j`: iproute2's JSON (link, address, route, rule, neighbour show)
     pretty: bool = False  # `-p` with -j: indented JSON
 
 
@@ -65,7 +65,7 @@ _OBJECTS = ("address", "addrlabel", "maddress", "route", "rule", "neighbor", "ne
             "sr", "nexthop", "mptcp", "ioam", "help", "stats")
 
 
-_JSON_OBJECTS = ("route", "neighbor", "neighbour")   # what `ip -j` prints (show and list only)
+_JSON_OBJECTS = ("link", "address", "route", "rule", "neighbor", "neighbour")   # what `ip -j` prints (show/list)
 
 
 def _unsupported(what: str) -> Result:
@@ -188,7 +188,10 @@ def ip(ctx: Context, argv: list[str]) -> Result:
         return _unsupported(f"ip {name}")
     if opts.json and (name not in _JSON_OBJECTS or (len(args) > 1 and not any(
             matches(args[1], verb) for verb in ("show", "list", "lst")))):
-        return _unsupported(f"JSON output of ip {' '.join(args[:2])} (ip -json has route and neighbour show)")
+        return _unsupported(f"JSON output of ip {' '.join(args[:2])} "
+                            "(ip -json has link, address, route, rule and neighbour show)")
+    if opts.json and opts.details and name in ("link", "address"):
+        return _unsupported("ip -json -details (the link kinds' attributes in JSON)")
     ns = ctx.node
     opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None
     if name in ("route", "rule"):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netplex.packet.addr import int_to_ip
+from netplex.shell import ip_json
 from netplex.shell.ip_link import show_devices
 from netplex.shell.iproute_fmt import (
     IpError,
@@ -175,7 +176,29 @@ def addr_lines(ifa: IfAddr) -> list[str]:
     return [s, "       valid_lft forever preferred_lft forever"]
 
 
+def _show_json(ns: Any, opts: Any, args: list[str]) -> Result:
+    """ipaddr_list_flush_or_save with -j: each device's link object with its addr_info."""
+    devs = show_devices(ns, args, "addr")
+    objs = []
+    for dev in show_devices(ns, [a for a in args if a != "up"], "addr"):
+        if dev not in devs:   # the `up` filter leaves an empty object (print_linkinfo returns late)
+            objs.append({})
+            continue
+        addrs = ns.dev_addrs(dev)
+        if opts.family == "inet" and not addrs:
+            continue
+        obj = ip_json.link_json(dev, mode=False, lladdr=opts.family != "inet", machine=opts.machine)
+        if opts.family != "link":
+            obj["addr_info"] = [ip_json.addr_json(a) for a in addrs]
+        if opts.stats:
+            obj["stats64"] = ip_json.stats64_json(dev, opts.stats)
+        objs.append(obj)
+    return Result(0, ip_json.dump(objs, opts.pretty))
+
+
 def _show(ns: Any, opts: Any, args: list[str]) -> Result:
+    if opts.json:
+        return _show_json(ns, opts, args)
     devs = show_devices(ns, args, "addr")
     out: list[str] = []
     for dev in devs:

@@ -1,5 +1,5 @@
-"""`ip -j` (iproute2 6.1's json_writer): the objects `ip -j route show` and `ip -j
-neigh show` print, with iproute2's keys, in its order, and its two layouts:
+"""`ip -j` (iproute2 6.1's json_writer): the objects `ip -j link|addr|route|neigh|rule show`
+print, with iproute2's keys, in its order, and its two layouts:
 compact (`[{"dst":"default",...}]`, one line) and `-p` pretty (four-space indents,
 `},{` between objects, `[ "STALE" ]` arrays).
 
@@ -7,14 +7,25 @@ A route (print_route): type (not unicast), dst ("default", a host without /32),
 gateway, dev (unless `dev` selected it), table (only listing every table),
 protocol (not boot), scope (not global), prefsrc, metric, flags (always: onlink,
 linkdown), metrics ([{"mtu": N}]). A neighbour (print_neigh): dst, dev (unless
-selected), lladdr (when known), state (the NUD state names).
+selected), lladdr (when known), [-s: used, confirmed, updated, probes], state (the NUD state
+names). A link (ipaddress.c print_linkinfo): ifindex, link (a peer or lower device here) or
+link_index (elsewhere), ifname, flags, mtu, qdisc, master, operstate, linkmode (`ip link`
+only), group, txqlen, link_type, address, broadcast, link_netnsid, ifalias (`ip link` only),
+[`ip addr`: addr_info], [-s: stats64]. An address (print_addrinfo): family, local, address
+(a peer), prefixlen, broadcast, metric, scope, secondary, noprefixroute, label and the two
+lifetimes (forever: 4294967295). `ip -j -d` (the kind's attributes) is refused.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-__all__ = ["dump"]
+from netplex.machine import Machine
+from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.shell.iproute_fmt import link_flags, operstate
+from netplex.stack.device import Veth
+
+__all__ = ["addr_json", "dump", "flag_names", "link_json", "link_ref", "stats64_json"]
 
 JsonObj = dict[str, Any]
 
@@ -26,10 +37,14 @@ def _pretty_value(v: Any, depth: int) -> str:
         if all(not isinstance(x, dict) for x in v):
             return "[ " + ",".join(json.dumps(x) for x in v) + " ]"
         return "[ " + ",".join(_pretty_obj(x, depth + 1) for x in v) + " ]"
+    if isinstance(v, dict):
+        return _pretty_obj(v, depth)
     return json.dumps(v)
 
 
 def _pretty_obj(obj: JsonObj, depth: int) -> str:
+    if not obj:
+        return "{}"
     pad = "    " * (depth + 1)
     lines = [f"{pad}{json.dumps(k)}: {_pretty_value(v, depth + 1)}" for k, v in obj.items()]
     return "{\n" + ",\n".join(lines) + "\n" + "    " * depth + "}"
@@ -42,3 +57,117 @@ def dump(objs: list[JsonObj], pretty: bool) -> str:
     if not objs:
         return "[ ]\n"
     return "[ " + ",".join(_pretty_obj(o, 1) for o in objs) + " ]\n"
+
+
+INFINITY_LIFE_TIME = 0xFFFFFFFF   # INFINITY_LIFE_TIME: an address that never expires
+_SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+
+
+def flag_names(dev: Any) -> list[str]:
+    """print_link_flags' names as a JSON array."""
+    text = link_flags(dev)[1:-1]
+    return text.split(",") if text else []
+
+
+def link_ref(dev: Any, obj: JsonObj) -> None:
+    """IFLA_LINK: a device of this namespace by name (`link`), else by number (`link_index`);
+    a tunnel with no lower device has `"link": null` (its text prints `@NONE`)."""
+    if isinstance(dev, Veth):
+        peer = dev.peer
+        if peer is None:
+            return
+        if peer.ns is dev.ns:
+            obj["link"] = peer.name
+        else:
+            obj["link_index"] = peer.ifindex
+        return
+    suffix = getattr(dev, "link_suffix", None)   # a VLAN's or macvlan's lower device, a tunnel's link
+    if suffix is None:
+        return
+    lower = dev.lower_dev()
+    if lower is not None and lower.ns is not dev.ns:
+        obj["link_index"] = lower.ifindex
+    else:
+        name = suffix()
+        obj["link"] = None if name == "NONE" else name
+
+
+def _link_netnsid(dev: Any, machine: Machine | None) -> int | None:
+    """IFLA_LINK_NETNSID: the id this namespace knows the peer's by (JSON prints the number,
+    never the name). Namespaces of different nodes get their first id, 0."""
+    if not (isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns):
+        return None
+    if machine is not None:
+        nsid = machine.peernet2id(dev.ns, dev.peer.ns)
+        if nsid is not None:
+            return nsid
+    return 0
+
+
+def stats64_json(dev: Any, level: int) -> JsonObj:
+    """print_stats64's JSON: `rx` and `tx`, with the error counters at -s -s."""
+    s = dev.stats
+    rx: JsonObj = {"bytes": s.rx_bytes, "packets": s.rx_packets, "errors": s.rx_errors,
+                   "dropped": s.rx_dropped, "over_errors": 0, "multicast": s.multicast}
+    tx: JsonObj = {"bytes": s.tx_bytes, "packets": s.tx_packets, "errors": s.tx_errors,
+                   "dropped": s.tx_dropped, "carrier_errors": 0, "collisions": 0}
+    if level > 1:
+        rx.update(length_errors=0, crc_errors=0, frame_errors=0, fifo_errors=0, missed_errors=0)
+        tx.update(aborted_errors=0, fifo_errors=0, window_errors=0, heartbeat_errors=0,
+                  carrier_changes=dev.carrier_changes)
+    return {"rx": rx, "tx": tx}
+
+
+def link_json(dev: Any, *, mode: bool = True, lladdr: bool = True, machine: Machine | None = None) -> JsonObj:
+    """One device as print_linkinfo writes it (`mode`: `ip link`, which adds linkmode and
+    ifalias; `lladdr`: False under `ip -4 addr`, which leaves out the link/ line)."""
+    obj: JsonObj = {"ifindex": dev.ifindex}
+    link_ref(dev, obj)
+    obj["ifname"] = dev.name
+    obj["flags"] = flag_names(dev)
+    obj["mtu"] = dev.mtu
+    obj["qdisc"] = dev.qdisc_name()
+    if dev.master is not None:
+        obj["master"] = dev.master.name
+    obj["operstate"] = operstate(dev)
+    if mode:
+        obj["linkmode"] = "DEFAULT"
+    obj["group"] = "default" if dev.netdev_group == 0 else str(dev.netdev_group)
+    if dev.txqueuelen:
+        obj["txqlen"] = dev.txqueuelen
+    if lladdr:
+        obj["link_type"] = dev.link_type
+        if dev.link_type == "gre":   # IFLA_ADDRESS/IFLA_BROADCAST of a point-to-point tunnel
+            obj["address"] = dev.ns.fmt_ip(dev.local)
+            obj["link_pointtopoint"] = True
+            obj["broadcast"] = dev.ns.fmt_ip(dev.remote)
+        else:
+            obj["address"] = bytes_to_mac(dev.mac)
+            obj["broadcast"] = "00:00:00:00:00:00" if dev.link_type == "loopback" else "ff:ff:ff:ff:ff:ff"
+    nsid = _link_netnsid(dev, machine)   # printed whatever the family filter
+    if nsid is not None:
+        obj["link_netnsid"] = nsid
+    if dev.alias and mode:
+        obj["ifalias"] = dev.alias
+    return obj
+
+
+def addr_json(ifa: Any) -> JsonObj:
+    """print_addrinfo's object for one IPv4 address."""
+    obj: JsonObj = {"family": "inet", "local": int_to_ip(ifa.addr)}
+    if ifa.peer is not None:
+        obj["address"] = int_to_ip(ifa.peer)
+    obj["prefixlen"] = ifa.plen
+    if ifa.brd:
+        obj["broadcast"] = int_to_ip(ifa.brd)
+    if ifa.metric:
+        obj["metric"] = ifa.metric
+    obj["scope"] = _SCOPES.get(ifa.scope, str(ifa.scope))
+    if ifa.secondary:
+        obj["secondary"] = True
+    if ifa.noprefixroute:
+        obj["noprefixroute"] = True
+    obj["label"] = ifa.label
+    obj["valid_life_time"] = INFINITY_LIFE_TIME
+    obj["preferred_life_time"] = INFINITY_LIFE_TIME
+    return obj

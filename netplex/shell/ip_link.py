@@ -12,6 +12,7 @@ from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.machine import Machine
+from netplex.shell import ip_json
 from netplex.shell.iproute_fmt import (
     IpError,
     duparg2,
@@ -560,6 +561,17 @@ def brief_link_line(dev: Any) -> str:
 
 def _link_show(ns: Any, opts: Any, args: list[str]) -> Result:
     devs = show_devices(ns, args, "link")
+    if opts.json:
+        objs = []
+        for dev in show_devices(ns, [a for a in args if a != "up"], "link"):
+            if dev not in devs:   # print_linkinfo's `up` filter returns after the object was opened
+                objs.append({})
+                continue
+            obj = ip_json.link_json(dev, machine=opts.machine)
+            if opts.stats:
+                obj["stats64"] = ip_json.stats64_json(dev, opts.stats)
+            objs.append(obj)
+        return Result(0, ip_json.dump(objs, opts.pretty))
     out: list[str] = []
     for dev in devs:
         if opts.brief:

@@ -148,6 +148,14 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
     return out, dev
 
 
+def _cacheinfo(ns: Any, n: Any) -> dict[str, int]:
+    """neigh_fill_info's nda_cacheinfo as iproute2 prints it: whole seconds since the entry
+    was last used, confirmed and updated (clock_t ticks divided by USER_HZ)."""
+    now = ns.sched.now
+    return {key: max(0, now - t) // 10_000_000 // 100
+            for key, t in (("used", n.used), ("confirmed", n.confirmed), ("updated", n.updated))}
+
+
 def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     entries, dev = _select(ns, args, False)
     if opts.json:
@@ -158,6 +166,9 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
                 o["dev"] = n.dev.name
             if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
                 o["lladdr"] = bytes_to_mac(n.lladdr)
+            if opts.stats:
+                o.update(_cacheinfo(ns, n))
+                o["probes"] = n.probes
             o["state"] = _state_names(n.state).split()
             objs.append(o)
         return Result(0, ip_json.dump(objs, opts.pretty))
@@ -172,6 +183,10 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
             parts.append(f"dev {n.dev.name}")
         if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
             parts.append(f"lladdr {bytes_to_mac(n.lladdr)}")
+        if opts.stats:
+            # print_cacheinfo (" used %u/%u/%u") then "probes %u " without a blank between
+            used, confirmed, updated = _cacheinfo(ns, n).values()
+            parts[-1] += f"  used {used}/{confirmed}/{updated}probes {n.probes}"
         parts.append(_state_names(n.state))
         out.append(" ".join(parts) + " \n")
     return Result(0, "".join(out))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.packet.addr import int_to_ip
+from netplex.shell import ip_json
 from netplex.shell.ip_route import PROTO_IDS, PROTO_NAMES
 from netplex.shell.iproute_fmt import (
     IpError,
@@ -39,7 +40,7 @@ from netplex.stack.route import (
     RuleSelector,
 )
 
-__all__ = ["do_iprule", "rule_line"]
+__all__ = ["do_iprule", "rule_json", "rule_line"]
 
 # rtnl_rtntype_a2n names that are rule actions (RTN_UNICAST is FR_ACT_TO_TBL)
 _ACTIONS = {"unicast": FR_ACT_TO_TBL, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
@@ -114,6 +115,38 @@ def rule_line(ns: Any, r: FibRule, tables: RtTables, details: bool = False) -> s
     if (r.proto and r.proto != RTPROT_KERNEL) or details:
         parts.append(f"proto {PROTO_NAMES.get(r.proto, str(r.proto))}")
     return f"{r.pref}:\t" + " ".join(parts)
+
+
+def rule_json(ns: Any, r: FibRule, tables: RtTables, details: bool = False) -> dict[str, Any]:
+    """print_rule's JSON object: rule_line's fields with iprule.c's keys."""
+    o: dict[str, Any] = {"priority": r.pref}
+    if r.invert:
+        o["not"] = None
+    o["src"] = int_to_ip(r.src) if r.src_len else "all"
+    if r.src_len and r.src_len != 32:
+        o["srclen"] = r.src_len
+    if r.dst_len:
+        o["dst"] = int_to_ip(r.dst)
+        if r.dst_len != 32:
+            o["dstlen"] = r.dst_len
+    if r.mark or r.mark_mask:
+        o["fwmark"] = _hex(r.mark)
+        if r.mark_mask != 0xFFFFFFFF:
+            o["fwmask"] = _hex(r.mark_mask)
+    for word, name in (("iif", r.iifname), ("oif", r.oifname)):
+        if name:
+            o[word] = name
+            if name not in ns.devices:
+                o[f"{word}_detached"] = None
+    if r.action == FR_ACT_TO_TBL:
+        o["table"] = tables.name(r.table)
+        if r.suppress_prefixlen != -1:
+            o["suppress_prefixlen"] = r.suppress_prefixlen
+    else:
+        o["action"] = r.action
+    if (r.proto and r.proto != RTPROT_KERNEL) or details:
+        o["protocol"] = PROTO_NAMES.get(r.proto, str(r.proto))
+    return o
 
 
 class _RuleArgs:
@@ -333,8 +366,11 @@ def _filter_prefix(text: str) -> tuple[int, int]:
         raise IpError(f'Error: inet prefix is expected rather than "{text}".', 1) from None
 
 
-def _list(ns: Any, args: list[str], tables: RtTables, details: bool) -> Result:
+def _list(ns: Any, args: list[str], tables: RtTables, details: bool, opts: Any = None) -> Result:
     f = _parse_filter(args, tables)
+    if opts is not None and opts.json:
+        return Result(0, ip_json.dump([rule_json(ns, r, tables, details) for r in ns.fib.rules if f.selects(r)],
+                                      opts.pretty))
     return Result(0, "".join(rule_line(ns, r, tables, details) + "\n" for r in ns.fib.rules if f.selects(r)))
 
 
@@ -377,7 +413,7 @@ def do_iprule(ns: Any, opts: Any, args: list[str]) -> Result:
     if opts.family not in ("", "inet"):
         raise IpError(f"netplex: ip -f {opts.family} rule is not supported", 2)
     if not args:
-        return _list(ns, [], tables, opts.details)
+        return _list(ns, [], tables, opts.details, opts)
     cmd, rest = args[0], args[1:]
     if matches(cmd, "add"):
         if not rest:
@@ -388,7 +424,7 @@ def do_iprule(ns: Any, opts: Any, args: list[str]) -> Result:
             raise IpError(f'"ip rule {cmd}" requires arguments.', 1)
         return _delete(ns, rest, tables)
     if matches(cmd, "list") or matches(cmd, "show") or matches(cmd, "lst"):
-        return _list(ns, rest, tables, opts.details)
+        return _list(ns, rest, tables, opts.details, opts)
     if matches(cmd, "flush"):
         return _flush(ns, rest, tables)
     if matches(cmd, "help"):

@@ -236,8 +236,9 @@ def stats_lines(dev: Any, level: int = 1) -> list[str]:
     rx = [s.rx_bytes, s.rx_packets, s.rx_errors, s.rx_dropped, 0, s.multicast]
     tx = [s.tx_bytes, s.tx_packets, s.tx_errors, s.tx_dropped, 0, 0]
     rows = [rx, tx]
+    transns = dev.carrier_changes   # IFLA_CARRIER_CHANGES
     if level > 1:
-        rows += [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
+        rows += [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, transns]]   # the blank bytes column first
     c = _cols(rows, level)
 
     def nums(vals: list[int]) -> str:
@@ -254,7 +255,7 @@ def stats_lines(dev: Any, level: int = 1) -> list[str]:
     if level > 1:
         out.append(f"    TX errors: {'aborted':>{c[1]}} {'fifo':>{c[2]}} {'window':>{c[3]}} {'heartbt':>{c[4]}} "
                    f"{'transns':>{c[5]}}")
-        out.append("    " + f"{'':>{c[0]}} " + "".join(f"{0:>{c[i]}} " for i in range(1, 6)))
+        out.append("    " + f"{'':>{c[0]}} " + "".join(f"{0:>{c[i]}} " for i in range(1, 5)) + f"{transns:>{c[5]}} ")
     return out
 
 

@@ -83,14 +83,15 @@ def fdb_key(mac: bytes, vid: int) -> bytes:
 class FdbEntry:
     """net_bridge_fdb_entry."""
 
-    __slots__ = ("mac", "vlan", "port", "updated", "is_local", "is_static", "added_by_user")
+    __slots__ = ("mac", "vlan", "port", "updated", "used", "is_local", "is_static", "added_by_user")
 
     def __init__(self, mac: bytes, port: BridgePort | None, now: int, is_local: bool = False,
                  is_static: bool = False, vlan: int = 0, added_by_user: bool = False) -> None:
         self.mac = mac
         self.vlan = vlan
         self.port = port          # BridgePort, or None for the bridge device itself
-        self.updated = now
+        self.updated = now        # last learnt or refreshed (br_fdb_update)
+        self.used = now           # last forwarded to (br_handle_frame_finish)
         self.is_local = is_local
         self.is_static = is_static
         self.added_by_user = added_by_user
@@ -210,6 +211,13 @@ class Bridge(NetDevice):
         self.pvid = 1
 
     # -- state -------------------------------------------------------------
+    def carrier_ok(self) -> bool:
+        """The carrier bit br_port_state_selection sets: on while a port forwards (and from
+        creation until the first port came)."""
+        if not self.ports and not self.had_ports:
+            return True
+        return any(p.forwarding() for p in self.ports)
+
     def has_carrier(self) -> bool:
         """br_port_carrier_check: the bridge has carrier while a port forwards.
 
@@ -716,6 +724,7 @@ class Bridge(NetDevice):
                 return
             out = e.port
             assert out is not None
+            e.used = ns.sched.now
             if out is port and not port.hairpin:
                 ns.drop(frame, port.dev, SkbDropReason.BRIDGE_SAME_PORT)
                 return

@@ -89,6 +89,9 @@ class NetDevice:
     # transmit queues: each holds a reference on the root qdisc (`tc qdisc show` refcnt 1 + N);
     # one for all but veth, which has one per CPU (veth_get_num_queues; 2 on the reference machine)
     num_tx_queues = 1
+    # the driver turns the carrier off right after register_netdevice (veth_newlink), which
+    # counts as the first carrier change (IFLA_CARRIER_CHANGES, `transns` in `ip -s -s link`)
+    carrier_off_at_register = False
     base_flags = IFF_BROADCAST | IFF_MULTICAST
     default_qdisc = "noqueue"
 
@@ -122,6 +125,9 @@ class NetDevice:
         self.forwarding = False          # net.ipv4.conf.<dev>.forwarding, mirrored by Sysctl
         self.was_up = False
         self.carrier_seen = False        # the carrier the last NETDEV_CHANGE reported (linkwatch)
+        # netif_carrier_on/off transitions (carrier_up_count + carrier_down_count) and the bit
+        self.carrier_changes = 1 if self.carrier_off_at_register else 0
+        self.carrier_bit = not self.carrier_off_at_register
         self.gflags = 0                  # IFF_PROMISC / IFF_ALLMULTI the user set (dev->gflags)
         self.flows: dict[int, Any] | None = None   # the flow fast path's entries by destination (fastpath.py)
 
@@ -176,6 +182,12 @@ class NetDevice:
         """netif_carrier_ok: the carrier bit alone, whatever the admin state (on unless a
         driver turns it off: lo's is always on)."""
         return True
+
+    def note_carrier(self) -> None:
+        """netif_carrier_on/off as counted (IFLA_CARRIER_CHANGES): the carrier bit moved."""
+        if self.carrier_ok() != self.carrier_bit:
+            self.carrier_bit = not self.carrier_bit
+            self.carrier_changes += 1
 
     def flags(self) -> int:
         f = self.base_flags | self.gflags
@@ -410,6 +422,7 @@ class Veth(NetDevice):
 
     kind = "veth"
     num_tx_queues = 2
+    carrier_off_at_register = True
 
     def has_carrier(self) -> bool:
         peer = self.peer

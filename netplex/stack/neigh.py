@@ -105,7 +105,7 @@ class NeighTable:
     def create(self, dev: NetDevice, ip: int) -> Neighbour:
         """___neigh_create: a new entry was last confirmed two base reachable times ago."""
         n = Neighbour(dev, ip)
-        n.updated = self.ns.sched.now
+        n.updated = n.used = self.ns.sched.now
         n.confirmed = n.updated - 2 * self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
         self.entries[(dev.ifindex, ip)] = n
         return n
@@ -126,6 +126,7 @@ class NeighTable:
                 frame.dst = n.lladdr
                 dev.xmit(frame)
                 return
+            n.used = now   # neigh_event_send: the slow path (the cached header path leaves it)
             self.refresh(n)
             state = n.state
             if state == NUD_STALE:
@@ -270,8 +271,9 @@ class NeighTable:
         n.state = state
         n.updated = now
         n.timer_gen += 1
-        if state == NUD_REACHABLE:
+        if state & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE):   # NUD_CONNECTED: confirmed now
             n.confirmed = now
+        if state == NUD_REACHABLE:
             n.reachable_ns = self.random_reachable()
         if state != old and state == NUD_PROBE:
             n.probes = 0

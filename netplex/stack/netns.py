@@ -437,11 +437,13 @@ class Namespace(Ipv4Path, ArpMixin):
         master = dev.master
         if master is not None:
             master.lower_event(dev)
+            master.note_carrier()   # a bridge's carrier follows its forwarding ports
         dev.netdev_event()
         if self.has_uppers:
             for upper in [d for d in self.devices.values() if d.lower_dev() is dev]:
                 self.device_state_changed(upper)
         carrier = dev.up and dev.has_carrier()
+        dev.note_carrier()
         if dev.up and dev.carrier_seen and not carrier \
                 and self.sysctl.values.get(f"net.ipv4.conf.{dev.name}.arp_evict_nocarrier") == "1":
             self.neigh.flush_dev(dev, skip_perm=True)   # arp_netdev_event(NETDEV_CHANGE): neigh_carrier_down

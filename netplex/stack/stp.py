@@ -203,6 +203,7 @@ class Stp:
         if p.state != state:
             p.state = state
             self._trace(f"port {p.port_no}({p.dev.name}) entered {STATE_NAMES[state]} state")
+            self.br.note_carrier()   # br_port_state_selection's netif_carrier_on/off
             self.br.ns.config_changed()
 
     # -- transmit (br_stp_bpdu.c) ------------------------------------------

@@ -58,13 +58,14 @@ class VxlanRemote:
 class VxlanFdb:
     """vxlan_fdb: an address and where it lives."""
 
-    __slots__ = ("mac", "remotes", "state", "updated")
+    __slots__ = ("mac", "remotes", "state", "updated", "used")
 
     def __init__(self, mac: bytes, state: int, now: int) -> None:
         self.mac = mac
         self.remotes: list[VxlanRemote] = []
         self.state = state
         self.updated = now
+        self.used = now       # vxlan_find_mac refreshes it on each lookup
 
 
 def is_multicast(ip: int) -> bool:
@@ -252,6 +253,13 @@ class VxlanDev(NetDevice):
             return None
         return f
 
+    def find_mac(self, mac: bytes) -> VxlanFdb | None:
+        """vxlan_find_mac: fdb_find for the data path, which marks the entry used."""
+        f = self.fdb_find(mac)
+        if f is not None:
+            f.used = self.ns.sched.now
+        return f
+
     def live_fdb(self) -> list[VxlanFdb]:
         """The entries a dump shows, newest first."""
         return [f for f in reversed(list(self.fdb.values())) if self.fdb_find(f.mac) is not None]
@@ -259,7 +267,7 @@ class VxlanDev(NetDevice):
     def snoop(self, src_mac: bytes, src_ip: int) -> None:
         """vxlan_snoop: remember which VTEP an address lives behind."""
         ns = self.ns
-        f = self.fdb_find(src_mac)
+        f = self.find_mac(src_mac)
         now = ns.sched.now
         if f is not None:
             rd = f.remotes[0] if f.remotes else None
@@ -299,10 +307,10 @@ class VxlanDev(NetDevice):
         if ns.world.capture is not None:
             ns.world.capture(self, frame)
         dst = frame.dst
-        f = self.fdb_find(dst)
+        f = self.find_mac(dst)
         how = "known"
         if f is None:
-            f = self.fdb_find(ZERO_MAC)
+            f = self.find_mac(ZERO_MAC)
             how = "broadcast" if dst == b"\xff" * 6 else ("multicast" if dst[0] & 1 else "unknown")
         if f is None or not f.remotes:
             self.stats.tx_dropped += 1

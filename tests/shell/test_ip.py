@@ -171,7 +171,9 @@ ERRORS = [
      'Error: argument "nope" is wrong: Invalid "netns" value\n\n'),
     ("ip link del", 255, 'Not enough information: "dev" argument is required.\n'),
     ("ip link add foo type dummy", 2, "netplex: ip link type dummy is not supported\n"),
-    ("ip -j link", 2, "netplex: JSON output of ip link (ip -json has route and neighbour show) is not supported\n"),
+    ("ip -j -d link", 2, "netplex: ip -json -details (the link kinds' attributes in JSON) is not supported\n"),
+    ("ip -j tunnel", 2, "netplex: JSON output of ip tunnel (ip -json has link, address, route, rule and "
+     "neighbour show) is not supported\n"),
     ("ip neigh add 10.0.0.14 dev eth0", 2, "Error: No link layer address given.\n"),
     ("ip neigh del 10.0.0.13", 255, "Device and destination are required arguments.\n"),
     ("ip neigh del 10.0.0.99 dev eth0", 2, "RTNETLINK answers: No such file or directory\n"),
@@ -370,8 +372,8 @@ def test_object_abbreviations(pair):
     assert run(a, "ip -c link") == (2, "", "netplex: ip -c (coloured output) is not supported\n")
     assert run(a, "ip -N route") == (2, "", "netplex: ip -N is not supported\n")
     assert run(a, "ip -j route show dev lo") == (0, "[]\n", "")
-    assert run(a, "ip -j link") == (2, "", "netplex: JSON output of ip link (ip -json has route and neighbour show)"
-                                           " is not supported\n")
+    assert run(a, "ip -j link add x type dummy") == (2, "", "netplex: JSON output of ip link add (ip -json has "
+                                                    "link, address, route, rule and neighbour show) is not supported\n")
 
 
 def test_link_show_omits_a_zero_qlen(pair):
