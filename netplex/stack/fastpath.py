@@ -68,6 +68,7 @@ DEVICE_NEUTRAL = frozenset({
     "rx_handler", "txqueuelen", "qdisc", "ingress_q", "qdisc_order", "run_gen", "run_at", "txq",
     "busy_until", "dequeue_pending", "link", "peer", "stats", "alias", "netdev_group",
     "addr_assign_random", "forwarding", "was_up", "carrier_seen", "gflags", "flows",
+    "carrier_changes", "carrier_bit",   # IFLA_CARRIER_CHANGES bookkeeping (ip -s -s link transns)
 })
 
 
