@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import netplex.container  # noqa: F401 - the systems register their node kinds and commands
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
 from netplex.scenario.backend import Backend

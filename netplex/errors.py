@@ -28,6 +28,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── UnknownNodeKind         a node kind no system registered                       network.py
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
+     ├── DockerError             docker/dockerd: the CLI's message and status (125, 1)  container/engine.py
      └── TwinError               the kernel twin failed to build or run something        twin/__init__.py
           ├── TwinUnavailable    the twin cannot run here at all (not root, no netns)
           └── NetlinkError       the kernel refused a netlink request (errno, request)   twin/netlink.py

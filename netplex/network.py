@@ -56,6 +56,11 @@ class Node:
     """
 
     kind = "linux"
+    # What the machine's init starts: shell lines a backend runs after the node's files are
+    # written and before its setup lines (a docker-host's `dockerd`).
+    boot: tuple[str, ...] = ()
+    # The kernel twin builds this kind as a Linux host (a kind that is not one sets False).
+    linux_host = True
 
     def __init__(self, net: Network, name: str) -> None:
         self.net = net

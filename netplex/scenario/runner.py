@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.errors import NetplexError, ScenarioError
+from netplex.network import NODE_KINDS
 from netplex.scenario.backend import Backend, ProbeOutcome
 from netplex.scenario.loader import format_loc
 from netplex.scenario.model import CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
@@ -58,6 +59,11 @@ def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
         for path, data in node.file_contents().items():
             backend.write_file(name, path, data)
     for name, node in scenario.nodes.items():
+        for line in NODE_KINDS[node.kind].boot:   # the kind's init (a docker-host's dockerd)
+            r = backend.run(name, line)
+            if r.status != 0:
+                return {"node": name, "line": 0, "file_line": 0, "command": line,
+                        "message": (r.error or r.output).removesuffix("\n")}
         for setup in node.setup_lines():
             r = backend.run(name, setup.command)
             if r.status != 0:
