@@ -41,19 +41,23 @@ TCA_CLS_FLAGS_SKIP_HW = 1
 TCA_CLS_FLAGS_SKIP_SW = 2
 TCA_CLS_FLAGS_NOT_IN_HW = 8
 MAX_REC_LOOP = 4
+IP_CSUM_OFF = 10          # offsetof(struct iphdr, check)
 
 _TCP_HDR = struct.Struct("!HHIIBBHHH")
 _UDP_HDR = struct.Struct("!HHHH")
 
 
-def network_header(frame: Any) -> bytes:
-    """The bytes from the network header on, as far as filters look (header + transport header)."""
+def network_header(frame: Any, csum: bool = True) -> bytes:
+    """The bytes from the network header on, as far as filters look (header + transport header).
+
+    Without `csum` an IPv4 header's checksum field is left zero (IP_CSUM_OFF): for a
+    reader that looks only at other bytes, which saves the checksum."""
     p = frame.payload
     if isinstance(p, (bytes, bytearray)):
         return bytes(p)
     if frame.type != ETH_P_IP:
         return p.encode()
-    hdr = p._header(p.wire_len())
+    hdr = p._header(p.wire_len(), csum)
     l4 = p.payload
     cls = l4.__class__.__name__
     if cls == "Tcp":
@@ -327,7 +331,8 @@ class U32Proto(TcfProto):
         return False
 
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
-        data = network_header(frame)
+        data = network_header(frame, csum=False)
+        full = frame.type != ETH_P_IP     # the checksum field is filled in
         ht = self.root
         bucket = 0
         depth = 0
@@ -335,6 +340,9 @@ class U32Proto(TcfProto):
             depth += 1
             nxt = None
             fast = ht.lookup_index(bucket)
+            if not full and (fast is None or fast[0] < IP_CSUM_OFF + 2 and fast[0] + 4 > IP_CSUM_OFF):
+                data = network_header(frame)
+                full = True
             if fast is not None:
                 off, mask, table = fast
                 if off + 4 > len(data):

@@ -78,7 +78,7 @@ def ns2ticks(ns: int) -> int:
 _RATECFG: dict[int, tuple[int, int]] = {}
 
 
-def _ratecfg(rate_Bps: int) -> tuple[int, int]:
+def psched_ratecfg(rate_Bps: int) -> tuple[int, int]:
     """psched_ratecfg_precompute: (mult, shift) so that ns = (len * mult) >> shift."""
     mult_shift = _RATECFG.get(rate_Bps)
     if mult_shift is None:
@@ -97,7 +97,7 @@ def l2t_ns(rate_Bps: int, nbytes: int) -> int:
     """psched_l2t_ns: time to send `nbytes` at `rate_Bps`, with the kernel's reciprocal."""
     if rate_Bps <= 0:
         return 0
-    mult, shift = _ratecfg(rate_Bps)
+    mult, shift = psched_ratecfg(rate_Bps)
     return (nbytes * mult) >> shift
 
 

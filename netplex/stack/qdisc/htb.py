@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.qdisc.core import TC_H_ROOT, Qdisc, QdiscClass, l2t_ns, skb_priority, tc_h_maj, ticks2ns
+from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
+from netplex.stack.qdisc.core import TC_H_ROOT, Qdisc, QdiscClass, psched_ratecfg, skb_priority, tc_h_maj, ticks2ns
 from netplex.stack.qdisc.fifo import PfifoQdisc
 from netplex.stack.wmem import wmem_release_dev
 
@@ -81,12 +82,17 @@ class HtbClass(QdiscClass):
         self.overhead = 0
         self.mpu = 0
         self.linklayer = 1
+        self.rate_ms = (0, 0)
+        self.ceil_ms = (0, 0)
 
     def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
         rate, ceil, buffer_ticks, cbuffer_ticks = opts.rate, opts.ceil, opts.buffer_ticks, opts.cbuffer_ticks
         prio, quantum, overhead, mpu, linklayer = opts.prio, opts.quantum, opts.overhead, opts.mpu, opts.linklayer
         self.rate, self.ceil = rate, ceil
+        # psched_ratecfg_precompute, once per configuration (l2t_ns is (len * mult) >> shift)
+        self.rate_ms = psched_ratecfg(rate) if rate > 0 else (0, 0)
+        self.ceil_ms = psched_ratecfg(ceil) if ceil > 0 else (0, 0)
         self.buffer_ticks, self.cbuffer_ticks = buffer_ticks, cbuffer_ticks
         self.buffer, self.cbuffer = ticks2ns(buffer_ticks), ticks2ns(cbuffer_ticks)
         self.prio = min(prio, 7)
@@ -222,8 +228,6 @@ class HtbQdisc(Qdisc):
 
     # -- enqueue ---------------------------------------------------------------
     def classify(self, frame: Any, nbytes: int) -> HtbClass | int | None:
-        from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
-
         prio = skb_priority(frame)
         if prio == self.handle:
             return HTB_DIRECT
@@ -272,12 +276,17 @@ class HtbQdisc(Qdisc):
 
     # -- dequeue ---------------------------------------------------------------
     def _service_level(self, leaf: HtbClass, now: int) -> int | None:
+        """The level a backlogged leaf is served at now (None: it cannot send): the first
+        ancestor, itself included, that CAN SEND, through ancestors that MAY BORROW
+        (htb_class_mode inlined)."""
         c: HtbClass | None = leaf
         while c is not None:
-            m = c.mode_at(now)
-            if m == HTB_CANT_SEND:
+            diff = now - c.t_c
+            if diff > MBUFFER_NS:
+                diff = MBUFFER_NS
+            if c.ctokens + diff < 0:
                 return None
-            if m == HTB_CAN_SEND:
+            if c.tokens + diff >= 0:
                 return c.level
             c = c.parent
         return None
@@ -285,11 +294,13 @@ class HtbQdisc(Qdisc):
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
         if self.direct:
             return self.direct.popleft()
-        while self.active:
+        active = self.active
+        service_level = self._service_level
+        while active:
             best: tuple[int, int] | None = None
             group: list[HtbClass] = []
-            for cl in self.active.values():
-                lvl = self._service_level(cl, now)
+            for cl in active.values():
+                lvl = service_level(cl, now)
                 if lvl is None:
                     continue
                 key = (lvl, cl.prio)
@@ -300,25 +311,35 @@ class HtbQdisc(Qdisc):
             if best is None:
                 return None
             level = best[0]
+            # the round robin: the lowest classid at or after the pointer, else the lowest
             ptr = self.drr_ptr.get(best, 0)
-            group.sort(key=lambda c: c.classid)
-            cl = next((c for c in group if c.classid >= ptr), group[0])
+            cl = first = group[0]
+            found = cl.classid >= ptr
+            for c in group:
+                cid = c.classid
+                if cid < first.classid:
+                    first = c
+                if cid >= ptr and (not found or cid < cl.classid):
+                    cl, found = c, True
+            if not found:
+                cl = first
             leaf = cl.leaf
             assert leaf is not None
             item = leaf.dequeue(now)
             if item is None:
                 if not leaf.qlen:
-                    del self.active[cl.classid]
+                    del active[cl.classid]
                     continue
                 return None
             if not leaf.qlen:
-                del self.active[cl.classid]
+                del active[cl.classid]
             nbytes = item[1]
             cl.packets += 1
             cl.bytes += nbytes
-            cl.deficit[level] -= nbytes
-            if cl.deficit[level] < 0:
-                cl.deficit[level] += cl.quantum
+            deficit = cl.deficit
+            deficit[level] -= nbytes
+            if deficit[level] < 0:
+                deficit[level] += cl.quantum
                 self.drr_ptr[best] = cl.classid + 1
             else:
                 self.drr_ptr[best] = cl.classid
@@ -341,7 +362,8 @@ class HtbQdisc(Qdisc):
                 toks = diff + cl.tokens
                 if toks > cl.buffer:
                     toks = cl.buffer
-                toks -= l2t_ns(cl.rate, ln)
+                mult, shift = cl.rate_ms
+                toks -= (ln * mult) >> shift
                 if toks <= -MBUFFER_NS:
                     toks = 1 - MBUFFER_NS
                 cl.tokens = toks
@@ -351,12 +373,14 @@ class HtbQdisc(Qdisc):
             toks = diff + cl.ctokens
             if toks > cl.cbuffer:
                 toks = cl.cbuffer
-            toks -= l2t_ns(cl.ceil, ln)
+            mult, shift = cl.ceil_ms
+            toks -= (ln * mult) >> shift
             if toks <= -MBUFFER_NS:
                 toks = 1 - MBUFFER_NS
             cl.ctokens = toks
             cl.t_c = now
-            mode = cl.mode_at(now)
+            # htb_class_mode just after the charge (diff 0)
+            mode = HTB_CANT_SEND if toks < 0 else HTB_CAN_SEND if cl.tokens >= 0 else HTB_MAY_BORROW
             if mode != HTB_CAN_SEND:
                 # over its rate after this packet: Linux 6.x counts an overlimit
                 # (measured on the kernel twin: about one per borrowed packet)
