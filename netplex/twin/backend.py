@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from netplex.network import DEFAULT_NODE_KIND
+from netplex.network import NODE_KINDS
 from netplex.scenario.backend import (
     ALL_FEATURES,
     BackendUnsupported,
@@ -216,8 +216,10 @@ class LinuxBackend:
         self._closed = False
         self._lock = threading.RLock()
         self._env = dict(os.environ, LC_ALL="C")
-        # commands netplex provides on both backends (docker-proxy) come first on PATH
+        # commands netplex provides on both backends (docker-proxy, docker, dockerd) come first on PATH,
+        # run by this Python
         self._env["PATH"] = os.path.join(_TWIN_DIR, "bin") + os.pathsep + self._env.get("PATH", "")
+        self._env["NETPLEX_PYTHON"] = sys.executable
         self._link_socks: dict[str, socket.socket] = {}  # namespace -> rtnetlink socket (linkwatch sync)
         self._seq = 0
         self._wires: list[Wire] = []  # the shaped links' wire namespaces
@@ -261,7 +263,7 @@ class LinuxBackend:
     def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         if self._closed:
             raise TwinError("this linux backend is closed")
-        other = sorted({n.kind for n in nodes.values() if n.kind != DEFAULT_NODE_KIND})
+        other = sorted({n.kind for n in nodes.values() if not NODE_KINDS[n.kind].linux_host})
         if other:
             raise TwinError(f"the linux backend builds Linux hosts only, not node kind {other[0]!r}")
         try:
@@ -533,8 +535,9 @@ class LinuxBackend:
                 raise TwinError("this linux backend is closed")
             sh = self._sessions.get(node)
             if sh is None:
+                # NETPLEX_NODE: the node's name, as the simulator's machine knows it (docker's ids)
                 sh = self._sessions[node] = session.ShellSession(
-                    mountns.enter_argv(self._ns_of(node)), self._env, self._track)
+                    mountns.enter_argv(self._ns_of(node)), dict(self._env, NETPLEX_NODE=node), self._track)
         status, out, err = sh.run(line, RUN_TIMEOUT)
         return CmdResult(status, out, err)
 

@@ -1,0 +1,127 @@
+"""docker and dockerd on the kernel twin: the `Host` of `netplex.container.engine` over the real tools.
+
+    python -m netplex.container.real docker run -d --name web -p 10080:80 nginx
+    python -m netplex.container.real dockerd --userland-proxy=false
+
+netplex/twin/bin/docker and .../dockerd run this inside a twin node (its network
+and mount namespaces), so the same engine that drives the simulator's shell
+runs the real `ip`, `sysctl` and `iptables` here, keeps its state in the
+node's private /var/lib and marks the running daemon with /var/run/docker.sock
+in the node's private /run (there is no resident dockerd process on the twin:
+each `docker` command does the daemon's work itself). Containers' programs are
+real processes in the containers' namespaces (`ip netns exec NAME ...`): an
+image's server is netplex/twin/service.py, docker-proxy is
+netplex/twin/docker_proxy.py; the twin's teardown kills them with the node.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from netplex.container.cli import docker_main, dockerd_main
+from netplex.container.engine import SOCKET_PATH
+
+__all__ = ["RealHost", "main"]
+
+TWIN_DIR = Path(__file__).resolve().parent.parent / "twin"
+SERVICE = TWIN_DIR / "service.py"
+PROXY = TWIN_DIR / "docker_proxy.py"
+READY_TIMEOUT = 10.0
+
+
+class RealHost:
+    """engine.Host for the namespace this program runs in."""
+
+    def run_in(self, netns: str | None, argv: Sequence[str], stdin: bool = False) -> tuple[int, str, str]:
+        cmd = list(argv) if netns is None else ["ip", "netns", "exec", netns, *argv]
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                 stdin=None if stdin else subprocess.DEVNULL)
+        except FileNotFoundError:
+            return 127, "", f"{argv[0]}: command not found\n"
+        if res.returncode == 255 and netns is not None and "exec of" in res.stderr:
+            return 127, "", f"{argv[0]}: command not found\n"
+        return res.returncode, res.stdout, res.stderr
+
+    def run(self, argv: Sequence[str]) -> tuple[int, str, str]:
+        return self.run_in(None, argv)
+
+    def read(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text()
+        except OSError:
+            return None
+
+    def write(self, path: str, text: str) -> None:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, p)
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def now(self) -> float:
+        return time.time()
+
+    def spawn(self, argv: Sequence[str], netns: str | None, services: Sequence[tuple[str, int]]) -> int:
+        prefix = [] if netns is None else ["ip", "netns", "exec", netns]
+        env = dict(os.environ)
+        if os.path.basename(argv[0]) == "docker-proxy":
+            env["NETPLEX_PROXY_FOREGROUND"] = "1"
+            cmd = [sys.executable, "-I", str(PROXY), *argv[1:]]
+        elif services:
+            cmd = [sys.executable, "-I", str(SERVICE), *(f"{p}:{n}" for p, n in services)]
+        else:
+            cmd = ["sleep", "infinity"]
+        proxy = "NETPLEX_PROXY_FOREGROUND" in env     # the proxy calls setsid() itself
+        proc = subprocess.Popen([*prefix, *cmd], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, start_new_session=not proxy, env=env)
+        assert proc.stdout is not None
+        if services:        # service.py says `ready` once it listens
+            select.select([proc.stdout], [], [], READY_TIMEOUT)
+            proc.stdout.readline()
+        elif proxy:
+            time.sleep(0.2)   # a proxy that cannot bind exits at once
+        proc.stdout.close()
+        return proc.pid
+
+    def kill(self, pid: int) -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def alive(self, pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def main(argv: list[str]) -> int:
+    host = RealHost()
+    name = os.environ.get("NETPLEX_NODE") or os.uname().nodename   # the twin names the node
+    if os.path.basename(argv[0]) == "dockerd":
+        def mark() -> int:
+            host.write(SOCKET_PATH, "")
+            return 0
+
+        status, out, err = dockerd_main(host, name, argv, mark)
+    else:
+        status, out, err = docker_main(host, name, argv, host.run_in)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

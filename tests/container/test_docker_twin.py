@@ -1,0 +1,46 @@
+"""docker on the kernel twin: the same dockerd, run through the real ip/sysctl/iptables.
+
+The example scenario runs on both backends and must agree probe by probe; a
+sample of moby's goldens is replayed on the real kernel's iptables (the whole
+set with NETPLEX_MOBY_TWIN=1: about 3 s a case).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from netplex.container.golden import GoldenCase, cases, docker_commands, iptables_dump
+from netplex.scenario.model import Node as NodeModel
+from netplex.twin.backend import LinuxBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "data" / "moby" / "TestIptabler"
+ALL = [c for c in cases(GOLDEN) if c.opts.get("gwm") != "routed"]
+SAMPLE = ["cleaned,hairpin=false", "hairpin=true,internal=true,icc=false",
+          "hairpin=false,internal=false,icc=true,masq=true,snat=false,gwm=nat,bindlh=false",
+          "hairpin=true,internal=false,icc=false,masq=true,snat=true,gwm=nat,bindlh=true",
+          "hairpin=false,internal=false,icc=false,masq=false,snat=false,gwm=nat-unprotected,bindlh=true"]
+CASES = ALL if os.environ.get("NETPLEX_MOBY_TWIN") == "1" else [c for c in ALL if c.name in SAMPLE]
+
+
+@pytest.mark.linux
+def test_docker_run_publish_agrees(differential) -> None:
+    differential.assert_agree(ROOT / "examples" / "docker-run-publish.yaml")
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_moby_golden_on_the_kernel(case: GoldenCase) -> None:
+    with LinuxBackend() as b:
+        b.build({"h": NodeModel(kind="docker-host")}, [])
+
+        def sh(line: str) -> tuple[int, str]:
+            r = b.run("h", line)
+            assert r.status == 0 or line.startswith("iptables-save"), (line, r.error)
+            return r.status, r.output
+
+        for line in docker_commands(case):
+            sh(line)
+        assert iptables_dump(sh, drop_user_chain=True) == case.expected
