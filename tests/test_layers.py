@@ -28,6 +28,7 @@ LAYERS: dict[str, float] = {
     "netplex.machine": 3.5,
     "netplex.apps": 3.5,
     "netplex.shell": 4,
+    "netplex.ovs": 4,        # Open vSwitch: a tool family with its daemons (ovs-vsctl, ovs-ofctl, ovs-appctl)
     "netplex.scenario": 5,
     "netplex.twin": 5,
     "netplex.traffic": 5,

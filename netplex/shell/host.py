@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.ovs import appctl as ovs_appctl
+from netplex.ovs import ofctl as ovs_ofctl
+from netplex.ovs import vsctl as ovs_vsctl
+
 # Each module registers its commands in `netplex.shell.registry` when imported;
 # this list is the table of command families a node's shell has.
 from netplex.shell import (
@@ -38,7 +42,7 @@ from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
-                   tcpdump, nc)
+                   tcpdump, nc, ovs_vsctl, ovs_ofctl, ovs_appctl)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -235,6 +235,17 @@ class GretapOps(GreOps):
     kind = "gretap"
 
 
+class OpenvswitchOps(LinkOps):
+    """The Open vSwitch datapath's devices (`ovs-system`, a bridge's internal port): made
+    by ovs-vswitchd over genetlink, never by `ip link add`, and not deleted by `ip link del`
+    (they have no rtnl newlink/dellink: both are EOPNOTSUPP)."""
+
+    kind = "openvswitch"
+
+    def dellink(self, dev: NetDevice) -> None:
+        raise _eopnotsupp()
+
+
 class MacvlanOps(LinkOps):
     """macvlan_newlink (drivers/net/macvlan.c). Options: `link` (the lower device, required),
     `mode` (MACVLAN_MODE_*, default vepa), `address`, `mtu`; changelink changes the mode."""
@@ -270,6 +281,7 @@ LINK_KINDS: dict[str, LinkOps] = {
     "gre": GreOps(),
     "gretap": GretapOps(),
     "macvlan": MacvlanOps(),
+    "openvswitch": OpenvswitchOps(),
 }
 
 

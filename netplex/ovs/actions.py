@@ -1,0 +1,468 @@
+"""OpenFlow actions as ovs-ofctl parses and prints them (ovs-actions(7),
+lib/ofp-actions.c: the ofpact_* structures, parse_* and format_*).
+
+An action list is a list of `Act`: a kind (`output`, `normal`, `set_field`,
+`resubmit`, `ct`, ...) and its arguments. `parse_actions` reads ovs-ofctl's
+text with its errors; `format_actions` prints a list in the protocol's
+spelling (OpenFlow 1.0 with Nicira extensions, or 1.3: `mod_dl_src` there is
+`set_field:...->eth_src`), as `dump-flows` shows it. Executing them is
+`xlate.py`'s job.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from netplex.ovs.flow import (
+    MATCH_FIELDS,
+    FieldSpec,
+    FlowError,
+    _parse_int,
+    format_ip,
+    format_mac,
+    parse_ip_masked,
+    parse_mac_masked,
+)
+
+__all__ = ["Act", "OFPP", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
+
+# reserved port numbers (OFPP_* in OpenFlow 1.0's 16-bit space, as ovs-ofctl prints them)
+OFPP: dict[str, int] = {"IN_PORT": 0xFFF8, "TABLE": 0xFFF9, "NORMAL": 0xFFFA, "FLOOD": 0xFFFB, "ALL": 0xFFFC,
+                        "CONTROLLER": 0xFFFD, "LOCAL": 0xFFFE, "ANY": 0xFFFF, "NONE": 0xFFFF}
+OFPP_NAMES = {v: k for k, v in OFPP.items() if k != "NONE"}
+
+# set_field targets that have an OpenFlow 1.0 action of their own: field → its legacy name
+_LEGACY_SET = {"eth_src": "mod_dl_src", "eth_dst": "mod_dl_dst", "ip_src": "mod_nw_src", "ip_dst": "mod_nw_dst",
+               "tcp_src": "mod_tp_src", "tcp_dst": "mod_tp_dst", "udp_src": "mod_tp_src", "udp_dst": "mod_tp_dst"}
+_LEGACY_FIELD = {"mod_dl_src": "eth_src", "mod_dl_dst": "eth_dst", "mod_nw_src": "ip_src", "mod_nw_dst": "ip_dst",
+                 "mod_tp_src": "tcp_src", "mod_tp_dst": "tcp_dst"}
+_NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "OXM_OF_METADATA",
+              "tun_id": "NXM_NX_TUN_ID", "eth_src": "NXM_OF_ETH_SRC", "eth_dst": "NXM_OF_ETH_DST",
+              "ip_src": "NXM_OF_IP_SRC", "ip_dst": "NXM_OF_IP_DST", "ct_mark": "NXM_NX_CT_MARK",
+              "pkt_mark": "NXM_NX_PKT_MARK", "vlan_tci": "NXM_OF_VLAN_TCI", "tcp_src": "NXM_OF_TCP_SRC",
+              "tcp_dst": "NXM_OF_TCP_DST", "ip_proto": "NXM_OF_IP_PROTO", "nw_proto": "NXM_OF_IP_PROTO",
+              "in_port": "NXM_OF_IN_PORT", "eth_type": "NXM_OF_ETH_TYPE"}
+_BY_NXM = {v: k for k, v in _NXM_NAMES.items()}
+_UNSUPPORTED = ("learn", "group", "meter", "move", "multipath", "bundle", "bundle_load", "output_reg", "sample",
+                "clone", "check_pkt_larger", "conjunction", "encap", "decap", "fin_timeout", "push_mpls",
+                "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "exit", "clear_actions",
+                "write_actions", "stack_push", "stack_pop", "debug_recirc", "debug_slow")
+
+
+@dataclass(slots=True)
+class Act:
+    """One ofpact: `kind` and its arguments (see `format_act` for each kind's)."""
+
+    kind: str
+    a: Any = None
+    b: Any = None
+    c: Any = None
+
+
+def split_top(s: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside parentheses (ofputil_parse_key_value's nesting)."""
+    out: list[str] = []
+    depth = 0
+    cur: list[str] = []
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == sep and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    """`key:value`, `key=value` or `key(value)` → (key, value)."""
+    item = item.strip()
+    for i, ch in enumerate(item):
+        if ch in ":=":
+            return item[:i], item[i + 1:]
+        if ch == "(":
+            if not item.endswith(")"):
+                return item[:i], item[i + 1:]
+            return item[:i], item[i + 1:-1]
+    return item, ""
+
+
+def _field_spec(name: str) -> FieldSpec:
+    spec = MATCH_FIELDS.get(name)
+    if spec is None:
+        raise FlowError(f"{name} is not a valid OXM field name")
+    return spec
+
+
+def _parse_subfield(s: str) -> tuple[str, int, int]:
+    """mf_parse_subfield: `NXM_NX_REG0[]`, `NXM_NX_REG0[0..15]`, `reg0[3]` → (field, ofs, nbits)."""
+    name, _, rest = s.partition("[")
+    field = _BY_NXM.get(name, name)
+    spec = MATCH_FIELDS.get(field)
+    if spec is None or not rest.endswith("]"):
+        raise FlowError(f"{s}: unknown field `{name}'" if spec is None else f"{s}: syntax error")
+    width = spec.nbytes * 8
+    body = rest[:-1]
+    if not body:
+        return spec.name if field not in _NXM_NAMES else field, 0, width
+    lo, dots, hi = body.partition("..")
+    try:
+        a = int(lo)
+        b = int(hi) if dots else a
+    except ValueError:
+        raise FlowError(f"{s}: syntax error") from None
+    if b >= width or a > b:
+        raise FlowError(f"{s}: starting bit {a} and ending bit {b} are out of range for field {field}")
+    return spec.name if field not in _NXM_NAMES else field, a, b - a + 1
+
+
+def field_key(field: str) -> str:
+    """The flow key a set_field/load destination writes."""
+    spec = MATCH_FIELDS.get(field) or MATCH_FIELDS[_BY_NXM.get(field, field)]
+    return spec.key
+
+
+def _parse_ct(text: str, table: int) -> Act:
+    """parse_CT: commit, force, table=, zone=, nat[(src|dst[=ADDR[-ADDR][:PORT[-PORT]]])], exec(...)."""
+    commit = False
+    recirc: int | None = None
+    zone = 0
+    nat: tuple[str, str] | None = None
+    for item in split_top(text):
+        item = item.strip()
+        if not item:
+            continue
+        key, value = _key_value(item)
+        if key == "commit":
+            commit = True
+        elif key == "table":
+            t = _parse_int(value)
+            if t is None or t > 254:
+                raise FlowError(f'unknown table "{value}"')
+            recirc = t
+        elif key == "zone":
+            z = _parse_int(value)
+            if z is None or z > 0xFFFF:
+                raise FlowError(f"netplex: ct(zone={value}) is not supported (an immediate zone only)")
+            zone = z
+        elif key == "nat":
+            kind, _, rng = value.partition("=")
+            if value and kind not in ("src", "dst"):
+                raise FlowError(f"Invalid argument to \"nat\": {value}")
+            if rng:
+                lo = rng.split(":")[0].split("-")[0]
+                parse_ip_masked(lo)
+            nat = (kind, rng)
+        elif key == "force":
+            raise FlowError("netplex: ct(force) is not supported")
+        else:
+            raise FlowError(f"netplex: ct({key}) is not supported")
+    if commit is False and nat is not None and nat[0]:
+        pass
+    return Act("ct", (commit, recirc, zone), nat)
+
+
+def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 0,
+                  of_version: int = 1) -> list[Act]:
+    """ofpacts_parse: the text after `actions=`; refuses as ovs-ofctl does."""
+    acts: list[Act] = []
+    saw_drop = False
+    goto: int | None = None
+    items = [i for i in split_top(text)]
+    if text.strip() == "":
+        return []
+    for raw in items:
+        item = raw.strip()
+        if not item:
+            continue
+        key, value = _key_value(item)
+        k = key.lower()
+        if goto is not None:
+            raise FlowError("invalid instruction ordering: apply_actions must appear before goto_table, "
+                            "for OpenFlow 1.1+ compatibility")
+        if k == "drop":
+            saw_drop = True
+            continue
+        if k in ("normal", "flood", "all", "local", "in_port") and not value:
+            acts.append(Act(k))
+        elif k == "controller":
+            max_len = 65535
+            if value:
+                for part in split_top(value):
+                    pk, _, pv = part.partition("=")
+                    if pk == "max_len" or pk.isdigit():
+                        n = _parse_int(pv if pk == "max_len" else pk)
+                        if n is None:
+                            raise FlowError(f'invalid controller max_len "{pv}"')
+                        max_len = n
+                    elif pk in ("reason", "id", "userdata", "pause", "meter_id"):
+                        raise FlowError(f"netplex: controller({pk}=...) is not supported")
+                    else:
+                        raise FlowError(f'unknown key "{pk}" parsing controller action')
+            acts.append(Act("controller", max_len))
+        elif k == "output":
+            n = port_no(value)
+            if n is None:
+                raise FlowError(f"{value}: output to unknown port")
+            acts.append(Act("output", n))
+        elif k == "enqueue":
+            port, _, q = value.partition(":") if ":" in value else value.partition(",")
+            n = port_no(port)
+            qn = _parse_int(q)
+            if n is None or qn is None:
+                raise FlowError('"enqueue" syntax is "enqueue:PORT:QUEUE" or "enqueue(PORT,QUEUE)"')
+            acts.append(Act("enqueue", n, qn))
+        elif k == "set_queue":
+            n = _parse_int(value)
+            if n is None:
+                raise FlowError(f"{value}: invalid queue id")
+            acts.append(Act("set_queue", n))
+        elif k in ("mod_vlan_vid", "set_vlan_vid"):
+            n = _parse_int(value)
+            if n is None or n > 4095:
+                raise FlowError(f"{value}: not a valid VLAN VID")
+            acts.append(Act("set_vlan_vid", n, True))
+        elif k in ("mod_vlan_pcp", "set_vlan_pcp"):
+            n = _parse_int(value)
+            if n is None or n > 7:
+                raise FlowError(f"{value}: not a valid VLAN PCP")
+            acts.append(Act("set_vlan_pcp", n, True))
+        elif k in ("strip_vlan", "pop_vlan"):
+            acts.append(Act("strip_vlan", k == "pop_vlan"))
+        elif k == "push_vlan":
+            n = _parse_int(value)
+            if n not in (0x8100, 0x88A8):
+                raise FlowError(f"{value}: not a valid VLAN type number")
+            acts.append(Act("push_vlan", n))
+        elif k in ("mod_dl_src", "mod_dl_dst"):
+            acts.append(Act("set_field", _LEGACY_FIELD[k], parse_mac_masked(value)[0], "legacy"))
+        elif k in ("mod_nw_src", "mod_nw_dst"):
+            acts.append(Act("set_field", _LEGACY_FIELD[k], parse_ip_masked(value)[0], "legacy"))
+        elif k in ("mod_tp_src", "mod_tp_dst"):
+            n = _parse_int(value)
+            if n is None or n > 0xFFFF:
+                raise FlowError(f"{value}: invalid TCP/UDP port" if n is None else f"{value}: value too large")
+            acts.append(Act("set_field", _LEGACY_FIELD[k], n, "legacy"))
+        elif k == "mod_nw_tos":
+            n = _parse_int(value)
+            if n is None or n & ~0xFC:
+                raise FlowError(f'invalid IP_DSCP "{value}"' if n is None else f"{value}: not a valid TOS")
+            acts.append(Act("set_field", "ip_dscp", n >> 2, "legacy"))
+        elif k == "mod_nw_ttl":
+            n = _parse_int(value)
+            if n is None or n > 255:
+                raise FlowError(f"invalid TTL \"{value}\"")
+            acts.append(Act("mod_nw_ttl", n))
+        elif k == "dec_ttl":
+            acts.append(Act("dec_ttl"))
+        elif k == "set_field":
+            val, arrow, field = value.partition("->")
+            if not arrow:
+                raise FlowError(f"{value}: missing `->'")
+            fname = field.strip()
+            spec = _field_spec(_BY_NXM.get(fname, fname))
+            v = _parse_set_value(spec, val)
+            acts.append(Act("set_field", _canon(fname, spec), v, "set_field"))
+        elif k == "load":
+            val, arrow, dst = value.partition("->")
+            if not arrow:
+                raise FlowError(f"{value}: missing `->'")
+            field, ofs, nbits = _parse_subfield(dst)
+            n = _parse_int(val)
+            if n is None:
+                raise FlowError(f"{val}: bad syntax for {field} value")
+            if nbits < 64 and n >> nbits:
+                raise FlowError(f"{val}: value too large for {nbits}-bit field")
+            acts.append(Act("load", n, (field, ofs, nbits), None))
+        elif k == "resubmit":
+            acts.append(_parse_resubmit(value, port_no))
+        elif k == "goto_table":
+            t = _parse_int(value)
+            if t is None or t > 254:
+                raise FlowError(f'unknown table "{value}"')
+            if t <= table:
+                raise FlowError("actions are invalid with specified match (OFPBIC_BAD_TABLE_ID)")
+            goto = t
+            if of_version < 2:
+                acts.append(Act("resubmit", None, t))
+            else:
+                acts.append(Act("goto_table", t))
+        elif k == "write_metadata":
+            v, _, m = value.partition("/")
+            vi, mi = _parse_int(v), _parse_int(m) if m else (1 << 64) - 1
+            if vi is None or mi is None:
+                raise FlowError(f"{value}: invalid metadata")
+            acts.append(Act("write_metadata", vi, mi))
+        elif k == "ct":
+            acts.append(_parse_ct(value, table))
+        elif k == "ct_clear":
+            acts.append(Act("ct_clear"))
+        elif k == "note":
+            acts.append(Act("note", value))
+        elif k in _UNSUPPORTED:
+            raise FlowError(f"netplex: ovs-ofctl action {k} is not supported")
+        elif k.isdigit() or (not value and port_no(key) is not None):
+            n = port_no(key)
+            if n is None:
+                raise FlowError(f"{key}: output to unknown port")
+            acts.append(Act("output", n))
+        else:
+            raise FlowError(f"unknown action {key}")
+    if saw_drop and (acts or goto is not None):
+        raise FlowError('"drop" must not be accompanied by any other action or instruction')
+    return acts
+
+
+def _canon(typed: str, spec: FieldSpec) -> str:
+    if typed in _BY_NXM:
+        return _BY_NXM[typed]
+    return spec.name
+
+
+def _parse_set_value(spec: FieldSpec, text: str) -> int:
+    if spec.kind == "mac":
+        return parse_mac_masked(text)[0]
+    if spec.kind == "ip":
+        return parse_ip_masked(text)[0]
+    n = _parse_int(text)
+    if n is None:
+        raise FlowError(f"{text}: bad syntax for {spec.name} value")
+    if spec.kind == "vlan_vid":
+        return n
+    if n >> (spec.nbytes * 8):
+        raise FlowError(f"{text}: value too large for {spec.nbytes}-byte field {spec.name}")
+    return n
+
+
+def _parse_resubmit(value: str, port_no: Callable[[str], int | None]) -> Act:
+    """parse_RESUBMIT: `resubmit:PORT`, `resubmit(PORT,TABLE)`, `resubmit(,TABLE)`."""
+    if "," not in value:
+        n = port_no(value)
+        if n is None:
+            raise FlowError(f"{value}: resubmit to unknown port")
+        return Act("resubmit", n, None)
+    port, _, table = value.partition(",")
+    p = None
+    if port:
+        p = port_no(port)
+        if p is None:
+            raise FlowError(f"{port}: resubmit to unknown port")
+    t = None
+    if table and table != "":
+        tn = _parse_int(table.rstrip(",").split(",")[0])
+        if tn is None or tn > 254:
+            raise FlowError(f"{table}: resubmit to unknown table")
+        t = tn
+    if p is None and t is None:
+        raise FlowError("at least one \"in_port\" or \"table\" must be specified  on resubmit")
+    return Act("resubmit", p, t)
+
+
+def _fmt_port(n: int) -> str:
+    name = OFPP_NAMES.get(n)
+    return name if name else str(n)
+
+
+def _fmt_set_value(field: str, v: int) -> str:
+    spec = MATCH_FIELDS.get(field) or MATCH_FIELDS.get(_BY_NXM.get(field, field))
+    if spec is not None and spec.kind == "mac":
+        return format_mac(v)
+    if spec is not None and spec.kind == "ip":
+        return format_ip(v)
+    if spec is not None and spec.kind == "int" and field not in _NXM_NAMES and not field.startswith("reg"):
+        return str(v)
+    return f"{v:#x}"
+
+
+def format_act(a: Act, of13: bool, tagged: bool) -> str:
+    """format_<ACTION> for one action; `tagged`: the flow's match requires a VLAN tag
+    (then mod_vlan_vid needs no push_vlan in OpenFlow 1.1+)."""
+    k = a.kind
+    if k == "output":   # format_OUTPUT: a reserved port is printed bare (`LOCAL`, `IN_PORT`)
+        return _fmt_port(a.a) if a.a in OFPP_NAMES else f"output:{a.a}"
+    if k in ("normal", "flood", "all", "local", "in_port"):
+        return k.upper()
+    if k == "controller":
+        return f"CONTROLLER:{a.a}"
+    if k == "enqueue":
+        return f"enqueue:{_fmt_port(a.a)}:{a.b}"
+    if k == "set_queue":
+        return f"set_queue:{a.a}"
+    if k == "set_vlan_vid":
+        if of13:
+            push = "" if tagged else "push_vlan:0x8100,"
+            return f"{push}set_field:{a.a | 0x1000}->vlan_vid"
+        return f"mod_vlan_vid:{a.a}"
+    if k == "set_vlan_pcp":
+        if of13:
+            push = "" if tagged else "push_vlan:0x8100,"
+            return f"{push}set_field:{a.a}->vlan_pcp"
+        return f"mod_vlan_pcp:{a.a}"
+    if k == "strip_vlan":
+        return "pop_vlan" if of13 or a.a else "strip_vlan"
+    if k == "push_vlan":
+        return f"push_vlan:{a.a:#x}"
+    if k == "set_field":
+        field, v, how = a.a, a.b, a.c
+        if field == "ip_dscp":
+            return f"set_field:{v}->ip_dscp" if of13 else f"mod_nw_tos:{v << 2}"
+        legacy = _LEGACY_SET.get(field)
+        if legacy and field.startswith(("tcp", "udp")) and (how == "legacy" or not of13):
+            return f"{legacy}:{v}"
+        if legacy and not of13:
+            return f"{legacy}:{_fmt_set_value(field, v)}"
+        if not of13 and field in _NXM_NAMES:
+            spec = MATCH_FIELDS[_BY_NXM.get(field, field)] if field in _BY_NXM else MATCH_FIELDS.get(field)
+            name = _NXM_NAMES[field]
+            return f"load:{v:#x}->{name}[]" if spec else f"load:{v:#x}->{name}[]"
+        return f"set_field:{_fmt_set_value(field, v)}->{field}"
+    if k == "load":
+        field, ofs, nbits = a.b
+        spec = MATCH_FIELDS.get(field) or MATCH_FIELDS[_BY_NXM[field]]
+        name = _NXM_NAMES.get(field, field)
+        width = spec.nbytes * 8
+        rng = "" if ofs == 0 and nbits == width else (f"{ofs}" if nbits == 1 else f"{ofs}..{ofs + nbits - 1}")
+        return f"load:{a.a:#x}->{name}[{rng}]"
+    if k == "mod_nw_ttl":
+        return f"mod_nw_ttl:{a.a}"
+    if k == "dec_ttl":
+        return "dec_ttl"
+    if k == "resubmit":
+        port, table = a.a, a.b
+        if table is None:
+            return f"resubmit:{_fmt_port(port)}"
+        return f"resubmit({'' if port is None else _fmt_port(port)},{table})"
+    if k == "goto_table":
+        return f"goto_table:{a.a}"
+    if k == "write_metadata":
+        return f"write_metadata:{a.a:#x}" if a.b == (1 << 64) - 1 else f"write_metadata:{a.a:#x}/{a.b:#x}"
+    if k == "ct":
+        commit, recirc, zone = a.a
+        parts = []
+        if commit:
+            parts.append("commit")
+        if recirc is not None:
+            parts.append(f"table={recirc}")
+        if zone:
+            parts.append(f"zone={zone}")
+        if a.b is not None:
+            kind, rng = a.b
+            parts.append(f"nat({kind}={rng})" if rng else (f"nat({kind})" if kind else "nat"))
+        return f"ct({','.join(parts)})"
+    if k == "ct_clear":
+        return "ct_clear"
+    if k == "note":
+        return f"note:{a.a}"
+    raise AssertionError(k)
+
+
+def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False) -> str:
+    """ofpacts_format: `drop` for none."""
+    if not acts:
+        return "drop"
+    return ",".join(format_act(a, of13, tagged) for a in acts)

@@ -1,0 +1,189 @@
+"""`ovs-appctl` to ovs-vswitchd (utilities/ovs-appctl.c; ovs-vswitchd(8)
+"RUNTIME MANAGEMENT COMMANDS"): fdb/show, fdb/flush, ofproto/trace, version.
+
+`ofproto/trace BRIDGE FLOW` walks a made-up packet through the bridge's
+tables without sending it (nothing is learned, no counter moves), in OVS
+3.1's text: `Flow:`, the bridge and its tables, `Final flow:`, `Megaflow:`
+and `Datapath actions:`, then each conntrack recirculation. The megaflow is
+this walk's own account of the fields it read (matched rules, NORMAL's
+inputs, rewritten fields): OVS's comes from its classifier's staged lookups
+and can name more fields.
+"""
+from __future__ import annotations
+
+from netplex.ovs.flow import ETH_P_IP, FlowError, Match
+from netplex.ovs.ofproto import parse_flow_mod
+from netplex.ovs.ovsdb import DbError
+from netplex.ovs.service import VSWITCHD_CTL, connect
+from netplex.ovs.vswitchd import OVS_VERSION, OvsVswitchd, XBridge
+from netplex.ovs.xlate import Xlate, flow_format, format_odp, print_trace
+from netplex.shell.registry import Context, command
+from netplex.shell.result import Result
+
+__all__ = ["ovs_appctl", "trace"]
+
+_SERVER_ERROR = f"ovs-appctl: {VSWITCHD_CTL}: server returned an error\n"
+_BAR = "=" * 79
+
+
+def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
+    """The packet ofproto/trace is asked about, from flow syntax (fields not given are 0)."""
+    try:
+        fm = parse_flow_mod(text, "delete", xb.port_no)
+    except FlowError as e:
+        raise FlowError(f"Bad openflow flow syntax: {text}: {e.message}") from None
+    flow = {k: v for k, (v, _m) in fm.match.fields.items()}
+    flow.setdefault("in_port", 0)
+    flow.setdefault("dl_type", 0)
+    return flow
+
+
+def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
+    keys: set[str] = {"in_port"}
+    masks: dict[str, int] = {}
+    for r in x.rules_hit:
+        for k, (_v, m) in r.match.fields.items():
+            keys.add(k)
+            masks[k] = masks.get(k, 0) | m
+    if any(a.kind == "normal" for r in x.rules_hit for a in r.actions):
+        keys |= {"dl_src", "dl_dst", "dl_type"}
+        inp = x.xb.ports.get(flow.get("in_port", -1))
+        if inp is not None and inp.effective_mode() != "access":
+            keys.add("vlan_tci")
+    m = Match()
+    full = {"dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "in_port": 0xFFFF, "vlan_tci": 0xFFFF,
+            "dl_type": 0xFFFF}
+    for k in keys:
+        mask = masks.get(k, full.get(k, 0xFFFFFFFF))
+        if k == "vlan_tci":
+            mask = 0x1FFF if flow.get("vlan_tci") else 0xFFFF   # the VID and the CFI bit, not the PCP
+        m.set(k, flow.get(k, 0), mask)
+    if flow.get("dl_type") == ETH_P_IP:
+        m.set("dl_type", ETH_P_IP, 0xFFFF)
+    text = m.format(32768)
+    if flow.get("dl_type") == ETH_P_IP:
+        parts = text.split(",")
+        # nw_frag=no goes after the L3 fields, before the L4 ones (match_format's order)
+        idx = len(parts)
+        for i, p in enumerate(parts):
+            if p.startswith(("tp_src", "tp_dst", "icmp_type", "icmp_code", "tcp_flags")):
+                idx = i
+                break
+        parts.insert(idx, "nw_frag=no")
+        text = ",".join(parts)
+    head = f"recirc_id={recirc:#x}" if recirc else "recirc_id=0"
+    return f"{head},eth,{text}" if text else f"{head},eth"
+
+
+def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int]) -> str:
+    """ofproto/trace's report."""
+    out: list[str] = []
+    x = Xlate(vsd, xb, flow, None, tracing=True, may_learn=False)
+    _report(x, flow, out, 0)
+    n = 0
+    todo = list(x.recircs)
+    while todo and n < 16:
+        table, rflow, _zone = todo.pop(0)
+        n += 1
+        out.append("")
+        out.append(_BAR)
+        out.append(f"recirc({n:#x}) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)")
+        out.append(_BAR)
+        out.append("")
+        y = Xlate(vsd, xb, rflow, None, tracing=True, may_learn=False)
+        _report(y, rflow, out, n, table)
+        todo.extend(y.recircs)
+    return "\n".join(out) + "\n"
+
+
+def _report(x: Xlate, flow: dict[str, int], out: list[str], recirc: int, table: int = 0) -> None:
+    out.append(f"Flow: {flow_format(flow, recirc=recirc)}")
+    out.append("")
+    if recirc:
+        bridge = x.root.add("bridge", f'bridge("{x.xb.name}")')
+        thaw = bridge.add("thaw", "thaw")
+        thaw.add("action", f"Resuming from table {table}")
+        x.node = bridge
+        x.table(table, bridge)
+    else:
+        x.run()
+    lines: list[str] = []
+    print_trace(x.root.subs, 0, lines)
+    out.extend(lines)
+    out.append("")
+    final = dict(x.flow)
+    for f in ("ct_state", "ct_zone", "ct_mark"):
+        if recirc:
+            final.pop(f, None)
+    changed = {k: v for k, v in final.items() if v} != {k: v for k, v in flow.items() if v}
+    out.append(f"Final flow: {flow_format(final, recirc=recirc) if changed or recirc else 'unchanged'}")
+    out.append(f"Megaflow: {_megaflow(x, flow, recirc)}")
+    out.append(f"Datapath actions: {format_odp(x.odp)}")
+
+
+@command("ovs-appctl")
+def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
+    """ovs-appctl(8) to ovs-vswitchd (`-t ovs-vswitchd`, the default target)."""
+    args = argv[1:]
+    target = "ovs-vswitchd"
+    while args and args[0].startswith("-"):
+        opt = args.pop(0)
+        if opt in ("-t", "--target"):
+            if not args:
+                return Result(1, "", f"ovs-appctl: option '{opt}' requires an argument\n")
+            target = args.pop(0)
+        elif opt.startswith("--target="):
+            target = opt.split("=", 1)[1]
+        elif opt.startswith("--timeout") or opt == "-T":
+            if opt == "-T":
+                args = args[1:]
+        else:
+            return Result(1, "", f"ovs-appctl: unrecognized option '{opt}'\n" if opt.startswith("--") else
+                          f"ovs-appctl: invalid option -- '{opt[1:2]}'\n")
+    if not args:
+        return Result(1, "", "ovs-appctl: at least one non-option argument is required (use --help for help)\n")
+    if target not in ("ovs-vswitchd", VSWITCHD_CTL):
+        return Result(2, "", f"netplex: ovs-appctl -t {target} is not supported\n")
+    try:
+        _server, vsd = connect(ctx.machine, "ovs-appctl")
+    except DbError:
+        vsd = None
+    if vsd is None:
+        return Result(1, "", f"ovs-appctl: cannot connect to \"{VSWITCHD_CTL}\" (No such file or directory)\n")
+    cmd, rest = args[0], args[1:]
+    if cmd == "version":
+        return Result(0, f"ovs-vswitchd (Open vSwitch) {OVS_VERSION}\n")
+    if cmd == "fdb/show":
+        if len(rest) != 1:
+            return Result(2, "", f"\"fdb/show\" command requires at least 1 arguments\n{_SERVER_ERROR}")
+        xb = vsd.bridges.get(rest[0])
+        if xb is None:
+            return Result(2, "", f"no such bridge\n{_SERVER_ERROR}")
+        return Result(0, vsd.fdb_show(xb))
+    if cmd == "fdb/flush":
+        if rest:
+            xb = vsd.bridges.get(rest[0])
+            if xb is None:
+                return Result(2, "", f"no such bridge\n{_SERVER_ERROR}")
+            xb.mac_flush()
+        else:
+            for xb in vsd.bridges.values():
+                xb.mac_flush()
+        return Result(0, "table successfully flushed\n")
+    if cmd == "ofproto/trace":
+        if len(rest) < 2:
+            return Result(2, "", f"\"ofproto/trace\" command requires at least 1 arguments\n{_SERVER_ERROR}")
+        if len(rest) > 2:
+            return Result(2, "", "netplex: ovs-appctl ofproto/trace with a packet is not supported\n")
+        xb = vsd.bridges.get(rest[0])
+        if xb is None:
+            return Result(2, "", f"{rest[0]}: unknown bridge\n{_SERVER_ERROR}")
+        try:
+            flow = _flow_from_text(xb, rest[1])
+        except FlowError as e:
+            return Result(2, "", f"{e.message}\n{_SERVER_ERROR}")
+        return Result(0, trace(vsd, xb, flow))
+    if cmd in ("dpctl/dump-flows", "dpif/dump-flows", "bond/show", "lacp/show", "coverage/show", "dpif/show"):
+        return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
+    return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
+                         f"{_SERVER_ERROR}")

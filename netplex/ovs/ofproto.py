@@ -1,0 +1,333 @@
+"""OpenFlow tables of one bridge, as ovs-vswitchd keeps them (ofproto/ofproto.c:
+add_flow, modify_flows_loose/strict, delete_flows_loose/strict, rule expiry;
+lib/ofp-flow.c parse_ofp_str for the text of a flow_mod, ofputil_flow_stats_format
+for `dump-flows`).
+
+`parse_flow_mod` reads ovs-ofctl's flow syntax into a `FlowMod`; `OFProto`
+applies it to its tables (254 of them, as OVS has) and answers lookups: the
+highest-priority rule whose match covers the packet's flow, ties going to the
+older rule. Counters, durations and idle/hard timeouts are in simulated time.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from netplex.ovs.actions import Act, format_actions, parse_actions, split_top
+from netplex.ovs.flow import (
+    MATCH_FIELDS,
+    SHORTHANDS,
+    FlowError,
+    Match,
+    _parse_int,
+    field_prereq,
+    merge_field,
+    parse_field_value,
+)
+
+__all__ = ["FlowMod", "OFProto", "Rule", "N_TABLES", "parse_flow_mod"]
+
+N_TABLES = 254            # tables 0..253 (ofproto-dpif's N_TABLES, 255 is "all", 254 hidden)
+OFP_DEFAULT_PRIORITY = 32768
+NS = 1_000_000_000
+
+
+@dataclass(slots=True)
+class FlowMod:
+    """struct ofputil_flow_mod as ovs-ofctl builds it from text."""
+
+    match: Match
+    actions: list[Act]
+    table: int | None = None          # None: every table (255)
+    priority: int = OFP_DEFAULT_PRIORITY
+    cookie: int = 0
+    cookie_mask: int = 0
+    idle_timeout: int = 0
+    hard_timeout: int = 0
+    importance: int = 0
+    out_port: int | None = None
+    flags: set[str] = field(default_factory=set)
+    has_actions: bool = False
+
+
+def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None],
+                   of_version: int = 1) -> FlowMod:
+    """parse_ofp_str: `command` is add, modify or delete (strictness is the caller's).
+
+    Fields whose prerequisites are missing are dropped, as ofputil_normalize_match
+    does for OpenFlow 1.0 (`tp_dst=80` without `tcp` matches everything)."""
+    text = text.strip()
+    actions_text: str | None = None
+    idx = _find_actions(text)
+    if idx >= 0:
+        actions_text = text[idx:].split("=", 1)[1] if "=" in text[idx:idx + 8] else text[idx + 8:]
+        text = text[:idx].rstrip(", \t")
+    elif command == "add":
+        raise FlowError("must specify an action")
+    fm = FlowMod(Match(), [])
+    m = fm.match
+    pending: list[tuple[str, str]] = []
+    for raw in split_top(text) if text else []:
+        item = raw.strip()
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        value = value.strip()
+        if name in SHORTHANDS and not eq:
+            dl, proto = SHORTHANDS[name]
+            m.set("dl_type", dl, 0xFFFF)
+            if proto is not None:
+                m.set("nw_proto", proto, 0xFF)
+            continue
+        if name == "table":
+            t = _parse_int(value)
+            if t is None or t > 255:
+                raise FlowError(f'unknown table "{value}"')
+            fm.table = None if t == 255 else t
+        elif name == "priority":
+            p = _parse_int(value)
+            if p is None or p > 65535:
+                raise FlowError(f'invalid priority "{value}"')
+            fm.priority = p
+        elif name in ("idle_timeout", "hard_timeout", "importance"):
+            p = _parse_int(value)
+            if p is None or p > 65535:
+                raise FlowError(f'invalid {name} "{value}"')
+            setattr(fm, name, p)
+        elif name == "cookie":
+            v, slash, mk = value.partition("/")
+            c = _parse_int(v)
+            if c is None:
+                raise FlowError(f'invalid cookie "{value}"')
+            if slash:
+                if command == "add":
+                    raise FlowError("flow additions cannot use a cookie mask")
+                cm = _parse_int(mk)
+                if cm is None:
+                    raise FlowError(f'invalid cookie mask "{mk}"')
+                fm.cookie, fm.cookie_mask = c & cm, cm
+            else:
+                fm.cookie = c
+                if command != "add":
+                    fm.cookie_mask = (1 << 64) - 1
+        elif name == "out_port":
+            n = port_no(value)
+            if n is None:
+                raise FlowError(f"{value}: invalid or unknown port for out_port")
+            fm.out_port = n
+        elif name in ("send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts", "no_byte_counts") \
+                and not eq:
+            fm.flags.add(name)
+        elif name in ("duration", "n_packets", "n_bytes", "idle_age", "hard_age"):
+            continue   # dump-flows' own output is accepted back, these ignored (str_to_flow)
+        elif name in MATCH_FIELDS:
+            if not eq:
+                raise FlowError(f"field {name} missing value")
+            pending.append((name, value))
+        else:
+            raise FlowError(f"unknown keyword {name}")
+    for name, value in pending:
+        spec = MATCH_FIELDS[name]
+        v, mk = parse_field_value(spec, value, port_no)
+        merge_field(m, spec, v, mk)
+    # ofputil_normalize_match: a field whose prerequisite the match lacks is dropped
+    for name, _ in pending:
+        spec = MATCH_FIELDS[name]
+        if not field_prereq(spec, m):
+            m.fields.pop(spec.key, None)
+    if actions_text is not None:
+        fm.has_actions = True
+        fm.actions = parse_actions(actions_text, port_no, fm.table or 0, of_version)
+    return fm
+
+
+def _find_actions(text: str) -> int:
+    """Where `actions=` (or `actions:`) begins, outside parentheses; -1 for none."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and text.startswith("actions", i) and (i == 0 or text[i - 1] in ", \t") \
+                and text[i + 7:i + 8] in ("=", ":"):
+            return i
+        elif depth == 0 and text.startswith("apply_actions(", i):
+            return -1
+    return -1
+
+
+class Rule:
+    """struct rule: one flow in one table, with its counters."""
+
+    __slots__ = ("table", "match", "priority", "actions", "cookie", "idle_timeout", "hard_timeout", "importance",
+                 "flags", "created", "modified", "used", "n_packets", "n_bytes", "seq", "of13_added")
+
+    def __init__(self, fm: FlowMod, table: int, now: int, seq: int, of13: bool) -> None:
+        self.table = table
+        self.match = fm.match
+        self.priority = fm.priority
+        self.actions = fm.actions
+        self.cookie = fm.cookie
+        self.idle_timeout = fm.idle_timeout
+        self.hard_timeout = fm.hard_timeout
+        self.importance = fm.importance
+        self.flags = set(fm.flags)
+        if not of13:
+            self.flags.add("reset_counts")   # an OpenFlow 1.0 add always resets the counters
+        self.created = self.modified = self.used = now
+        self.n_packets = self.n_bytes = 0
+        self.seq = seq
+        self.of13_added = of13
+
+    def expired(self, now: int) -> bool:
+        if self.hard_timeout and now - self.modified >= self.hard_timeout * NS:
+            return True
+        return bool(self.idle_timeout and now - self.used >= self.idle_timeout * NS)
+
+    def outputs_to(self, port: int) -> bool:
+        return any(a.kind in ("output", "enqueue") and a.a == port for a in self.actions)
+
+    def format(self, now: int, stats: bool, of13: bool, show_table: bool = True) -> str:
+        """ofputil_flow_stats_format: one line of `dump-flows`."""
+        parts: list[str] = []
+        if stats or self.cookie:
+            parts.append(f"cookie={self.cookie:#x}")
+        if stats:
+            d = now - self.created
+            parts.append(f"duration={d // NS}.{d % NS // 1_000_000:03d}s")
+        if stats or self.table:
+            parts.append(f"table={self.table}")
+        if stats:
+            parts.append(f"n_packets={self.n_packets}")
+            parts.append(f"n_bytes={self.n_bytes}")
+        if self.idle_timeout:
+            parts.append(f"idle_timeout={self.idle_timeout}")
+        if self.hard_timeout:
+            parts.append(f"hard_timeout={self.hard_timeout}")
+        head = " " + ", ".join(parts) + (", " if parts else "")
+        flags = "".join(f"{f} " for f in ("send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+                                           "no_byte_counts") if f in self.flags and (of13 or f != "reset_counts"))
+        if self.importance:
+            head += f"importance={self.importance}, "
+        if stats and not of13:
+            idle_age = (now - self.used) // NS
+            head += f"idle_age={idle_age}, "
+            hard_age = (now - self.modified) // NS
+            if hard_age != (now - self.created) // NS:
+                head += f"hard_age={hard_age}, "
+        m = self.match.format(self.priority)
+        vlan = self.match.get("vlan_tci")
+        tagged = bool(vlan and vlan[1] & 0x1000 and vlan[0] & 0x1000)
+        acts = format_actions(self.actions, of13, tagged)
+        return f"{head}{flags}{m + ' ' if m else ''}actions={acts}"
+
+
+class OFProto:
+    """The OpenFlow side of one bridge: its tables and their statistics."""
+
+    def __init__(self, now: Callable[[], int]) -> None:
+        self.now = now
+        self.tables: list[list[Rule]] = [[] for _ in range(N_TABLES)]
+        self.lookups = [0] * N_TABLES
+        self.matched = [0] * N_TABLES
+        self.seq = 0
+
+    # -- flow_mod ----------------------------------------------------------
+    def _tables(self, table: int | None) -> range:
+        return range(N_TABLES) if table is None else range(table, table + 1)
+
+    def expire(self) -> None:
+        """ofproto_expire: rules past their idle or hard timeout go."""
+        now = self.now()
+        for t in self.tables:
+            if any(r.idle_timeout or r.hard_timeout for r in t):
+                t[:] = [r for r in t if not r.expired(now)]
+
+    def add(self, fm: FlowMod, of13: bool = False) -> None:
+        """add_flow: replaces a rule with the same match and priority in the table."""
+        self.expire()
+        table = fm.table or 0
+        rules = self.tables[table]
+        key = fm.match.key()
+        now = self.now()
+        self.seq += 1
+        new = Rule(fm, table, now, self.seq, of13)
+        for i, r in enumerate(rules):
+            if r.priority == fm.priority and r.match.key() == key:
+                if "check_overlap" in fm.flags:
+                    raise FlowError("OFPT_FLOW_MOD: OFPFMFC_OVERLAP")
+                if "reset_counts" not in new.flags:
+                    new.n_packets, new.n_bytes = r.n_packets, r.n_bytes
+                rules[i] = new
+                return
+        rules.append(new)
+        rules.sort(key=lambda r: (-r.priority, r.seq))
+
+    def _select(self, fm: FlowMod, strict: bool) -> list[Rule]:
+        out: list[Rule] = []
+        key = fm.match.key()
+        for t in self._tables(fm.table):
+            for r in self.tables[t]:
+                if strict and (r.priority != fm.priority or r.match.key() != key):
+                    continue
+                if not strict and not fm.match.covers(r.match):
+                    continue
+                if fm.cookie_mask and (r.cookie & fm.cookie_mask) != (fm.cookie & fm.cookie_mask):
+                    continue
+                if fm.out_port is not None and not r.outputs_to(fm.out_port):
+                    continue
+                out.append(r)
+        return out
+
+    def modify(self, fm: FlowMod, strict: bool, of13: bool = False) -> None:
+        """modify_flows_loose/strict: new actions, counters kept; OpenFlow 1.0 adds the
+        flow when none matched."""
+        self.expire()
+        rules = self._select(fm, strict)
+        if not rules:
+            if not of13 and not fm.cookie_mask:
+                self.add(fm, of13)
+            return
+        now = self.now()
+        for r in rules:
+            r.actions = fm.actions
+            r.modified = now
+            if "reset_counts" in fm.flags:
+                r.n_packets = r.n_bytes = 0
+
+    def delete(self, fm: FlowMod, strict: bool) -> int:
+        """delete_flows_loose/strict; returns how many went."""
+        self.expire()
+        doomed = {id(r) for r in self._select(fm, strict)}
+        for t in self._tables(fm.table):
+            self.tables[t] = [r for r in self.tables[t] if id(r) not in doomed]
+        return len(doomed)
+
+    def delete_all(self) -> None:
+        for t in range(N_TABLES):
+            self.tables[t] = []
+
+    def rules(self, table: int | None = None, match: Match | None = None) -> list[Rule]:
+        self.expire()
+        out: list[Rule] = []
+        for t in self._tables(table):
+            for r in self.tables[t]:
+                if match is None or match.covers(r.match):
+                    out.append(r)
+        return out
+
+    # -- lookup --------------------------------------------------------------
+    def lookup(self, table: int, flow: dict[str, int]) -> Rule | None:
+        """rule_dpif_lookup_from_table for one table: the first rule (priority order) matching."""
+        rules = self.tables[table]
+        self.lookups[table] += 1
+        now = self.now()
+        for r in rules:
+            if r.match.matches(flow):
+                if (r.idle_timeout or r.hard_timeout) and r.expired(now):
+                    continue
+                self.matched[table] += 1
+                return r
+        return None

@@ -1,0 +1,458 @@
+"""ovsdb-server and ovs-vswitchd as daemons of a machine (vswitchd/bridge.c
+bridge_reconfigure, ofproto/ofproto-dpif.c, lib/mac-learning.c).
+
+`OvsdbServer` owns the `Database`; `OvsVswitchd` reads it after every
+transaction (`reconfigure`) and makes it true in the kernel: the namespace's
+`ovs-system` datapath, one internal device per bridge (its LOCAL port), the
+ports' devices enslaved to the datapath, ofport numbers, and it writes back
+what it found (`ofport`, `ifindex`, `mac_in_use`, `error`, ...), as
+bridge.c does. It answers the datapath's upcalls by running each packet
+through its bridge's OpenFlow tables (`xlate.py`).
+
+`ovs_start` is what `systemctl start openvswitch-switch` does on Debian
+(ovs-ctl start): /etc/openvswitch/conf.db, then both daemons. A node's OVS
+starts on the first ovs-* command, as an installed service would be running;
+once its daemons are killed, the commands fail as the real ones do.
+"""
+from __future__ import annotations
+
+import uuid as _uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from netplex.apps.process import Program
+from netplex.ovs.actions import Act
+from netplex.ovs.conntrack import ConnTracker
+from netplex.ovs.flow import Match
+from netplex.ovs.ofproto import FlowMod, OFProto
+from netplex.ovs.ovsdb import Database, Row
+from netplex.stack.device import NetDevice
+from netplex.stack.openvswitch import OvsDatapath, OvsInternalDev, ovs_datapath, ovs_internal_dev
+
+if TYPE_CHECKING:
+    from netplex.machine import Machine
+    from netplex.stack.netns import Namespace
+
+__all__ = ["MAC_ENTRY_IDLE_TIME", "MacEntry", "OfPort", "OvsVswitchd", "OvsdbServer", "XBridge", "ovs_daemons",
+           "ovs_start"]
+
+OFPP_LOCAL = 0xFFFE
+OFPP_NONE = 0xFFFF
+MAC_ENTRY_IDLE_TIME = 300        # lib/mac-learning.h: seconds a learned MAC lives
+MAC_DEFAULT_MAX = 8192
+OVS_VERSION = "3.1.0"
+CONF_DB = "/etc/openvswitch/conf.db"
+NS = 1_000_000_000
+SUPPORTED_TYPES = ("", "system", "internal", "patch")
+TUNNEL_TYPES = ("vxlan", "gre", "geneve", "stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp")
+
+
+@dataclass(slots=True)
+class MacEntry:
+    port: int           # ofport
+    used: int           # when last seen (ns)
+
+
+@dataclass(slots=True)
+class OfPort:
+    """One OpenFlow port of a bridge: an Interface row made real."""
+
+    name: str
+    ofport: int
+    type: str
+    dev: NetDevice | None           # None for a patch port
+    dp_port: int | None
+    port_name: str                   # the Port row's name (the bundle)
+    tag: int | None = None
+    trunks: tuple[int, ...] = ()
+    vlan_mode: str | None = None
+    peer: str | None = None          # a patch port's peer interface name
+    rx_packets: int = 0
+    rx_bytes: int = 0
+    tx_packets: int = 0
+    tx_bytes: int = 0
+    rx_dropped: int = 0
+    tx_dropped: int = 0
+    no_flood: bool = False
+
+    def includes_vlan(self, vlan: int) -> bool:
+        """xbundle_includes_vlan."""
+        mode = self.effective_mode()
+        if mode == "access":
+            return vlan == (self.tag or 0)
+        if mode in ("native-tagged", "native-untagged"):
+            return vlan == (self.tag or 0) or not self.trunks or vlan in self.trunks
+        return not self.trunks or vlan in self.trunks
+
+    def effective_mode(self) -> str:
+        """port_configure's vlan_mode: the column, or access with a tag, trunk without."""
+        if self.vlan_mode:
+            return self.vlan_mode
+        return "access" if self.tag is not None else "trunk"
+
+
+@dataclass
+class XBridge:
+    """One bridge of ovs-vswitchd: its ports, its OpenFlow tables, its MAC table."""
+
+    name: str
+    ofproto: OFProto
+    dp: OvsDatapath
+    local: OvsInternalDev
+    ports: dict[int, OfPort] = field(default_factory=dict)      # ofport → port
+    mac_table: dict[tuple[int, int], MacEntry] = field(default_factory=dict)   # (vlan, mac) → entry
+    mac_aging: int = MAC_ENTRY_IDLE_TIME
+    fail_mode: str = ""
+    datapath_id: int = 0
+    controllers: list[str] = field(default_factory=list)
+    flood_vlans: tuple[int, ...] = ()
+    n_missed: int = 0
+
+    def port_by_name(self, name: str) -> OfPort | None:
+        for p in self.ports.values():
+            if p.name == name:
+                return p
+        return None
+
+    def port_no(self, text: str) -> int | None:
+        """ofputil_port_from_string with this bridge's names: a number, a reserved name, a port name."""
+        from_reserved = {"IN_PORT": 0xFFF8, "TABLE": 0xFFF9, "NORMAL": 0xFFFA, "FLOOD": 0xFFFB, "ALL": 0xFFFC,
+                         "CONTROLLER": 0xFFFD, "LOCAL": OFPP_LOCAL, "ANY": OFPP_NONE, "NONE": OFPP_NONE}
+        t = text.strip()
+        if t.isdigit():
+            n = int(t)
+            return n if n <= 0xFFFF else None
+        if t.upper() in from_reserved:
+            return from_reserved[t.upper()]
+        if t.startswith('"') and t.endswith('"'):
+            t = t[1:-1]
+        p = self.port_by_name(t)
+        return p.ofport if p is not None else None
+
+    def port_name(self, n: int) -> str:
+        if n == OFPP_LOCAL:
+            return "LOCAL"
+        return str(n)
+
+    # -- mac-learning -------------------------------------------------------
+    def mac_learn(self, vlan: int, mac: int, port: int, now: int) -> bool:
+        """mac_learning_insert + update: True when the entry is new or moved."""
+        self.mac_expire(now)
+        e = self.mac_table.get((vlan, mac))
+        if e is not None and e.port == port:
+            e.used = now
+            return False
+        if e is None and len(self.mac_table) >= MAC_DEFAULT_MAX:
+            oldest = min(self.mac_table, key=lambda k: self.mac_table[k].used)
+            del self.mac_table[oldest]
+        self.mac_table[(vlan, mac)] = MacEntry(port, now)
+        return True
+
+    def mac_lookup(self, vlan: int, mac: int, now: int) -> MacEntry | None:
+        self.mac_expire(now)
+        return self.mac_table.get((vlan, mac))
+
+    def mac_expire(self, now: int) -> None:
+        limit = self.mac_aging * NS
+        if any(now - e.used >= limit for e in self.mac_table.values()):
+            self.mac_table = {k: e for k, e in self.mac_table.items() if now - e.used < limit}
+
+    def mac_flush(self) -> None:
+        self.mac_table.clear()
+
+
+class OvsdbServer(Program):
+    """ovsdb-server: the database (`--remote=punix:/var/run/openvswitch/db.sock`)."""
+
+    comm = "ovsdb-server"
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+
+    def start(self) -> None:
+        fs = self.fs
+        if fs is not None:
+            fs.write("/var/run/openvswitch/ovsdb-server.pid", f"{self.proc.pid if self.proc else 0}\n".encode())
+            fs.write("/var/run/openvswitch/db.sock", b"")
+
+    def stop(self) -> None:
+        fs = self.fs
+        if fs is not None:
+            for p in ("/var/run/openvswitch/db.sock", "/var/run/openvswitch/ovsdb-server.pid"):
+                _remove(fs, p)
+
+
+def _remove(fs: Any, path: str) -> None:
+    try:
+        fs.unlink(path)
+    except Exception:   # noqa: BLE001 - a file already gone is fine at exit
+        pass
+
+
+class OvsVswitchd(Program):
+    """ovs-vswitchd: the bridges of the database, made real in the namespace's datapath."""
+
+    comm = "ovs-vswitchd"
+
+    def __init__(self, server: OvsdbServer) -> None:
+        super().__init__()
+        self.server = server
+        self.bridges: dict[str, XBridge] = {}
+        self.dp: OvsDatapath | None = None
+        self.conntrack = ConnTracker()
+        self.handler: Callable[[OvsDatapath, int, Any], None] | None = None   # set by xlate's user
+        self.errors: list[tuple[str, str]] = []
+
+    @property
+    def db(self) -> Database:
+        return self.server.db
+
+    def start(self) -> None:
+        self.reconfigure()
+
+    def stop(self) -> None:
+        if self.dp is not None:
+            self.dp.upcall = None
+
+    def now(self) -> int:
+        return self.ns.sched.now
+
+    # -- bridge_reconfigure ------------------------------------------------
+    def reconfigure(self) -> list[tuple[str, str]]:
+        """Make the database true; returns the new interface errors (ovs-vsctl waits for them)."""
+        db = self.db
+        ns = self.ns
+        root = db.root()
+        wanted: dict[str, Row] = {}
+        for u in root["bridges"]:
+            br = db.get("Bridge", u)
+            if br is not None:
+                wanted[br.scalar("name")] = br
+        for name in [n for n in self.bridges if n not in wanted]:
+            self._del_bridge(self.bridges.pop(name))
+        new_errors: list[tuple[str, str]] = []
+        for name, row in wanted.items():
+            xb = self.bridges.get(name)
+            if xb is None:
+                xb = self._add_bridge(name, row)
+                if xb is None:
+                    continue
+            self._configure_bridge(xb, row, new_errors)
+        root["cur_cfg"] = root["next_cfg"]
+        ns.config_changed()
+        return new_errors
+
+    def _datapath(self) -> OvsDatapath:
+        dp = ovs_datapath(self.ns)
+        assert dp is not None
+        self.dp = dp
+        if self.handler is not None:
+            dp.upcall = self.handler
+        return dp
+
+    def _add_bridge(self, name: str, row: Row) -> XBridge | None:
+        ns = self.ns
+        dp = self._datapath()
+        if name in ns.devices and not isinstance(ns.devices[name], OvsInternalDev):
+            return None
+        dev = ns.devices.get(name)
+        local = dev if isinstance(dev, OvsInternalDev) else ovs_internal_dev(ns, dp, name)
+        xb = XBridge(name, OFProto(self.now), dp, local)
+        xb.datapath_id = int.from_bytes(b"\x00\x00" + local.mac, "big")
+        self.bridges[name] = xb
+        if (row.scalar("fail_mode") or "") != "secure":
+            # ofproto's default flow (connmgr's fail-open setup): everything to NORMAL
+            xb.ofproto.add(FlowMod(Match(), [Act("normal")], 0, 0), of13=True)
+        return xb
+
+    def _del_bridge(self, xb: XBridge) -> None:
+        for p in list(xb.ports.values()):
+            self._del_port(xb, p)
+        if xb.local.name in xb.local.ns.devices:
+            xb.dp.del_vport(xb.local)
+
+    def _del_port(self, xb: XBridge, p: OfPort) -> None:
+        xb.ports.pop(p.ofport, None)
+        if p.dev is not None and p.dev is not xb.local:
+            xb.dp.del_vport(p.dev)
+        xb.mac_table = {k: e for k, e in xb.mac_table.items() if e.port != p.ofport}
+
+    def _configure_bridge(self, xb: XBridge, row: Row, errors: list[tuple[str, str]]) -> None:
+        db = self.db
+        xb.fail_mode = row.scalar("fail_mode") or ""
+        other = row["other_config"]
+        xb.mac_aging = int(other.get("mac-aging-time", MAC_ENTRY_IDLE_TIME))
+        xb.flood_vlans = tuple(row["flood_vlans"])
+        ctrls: list[str] = []
+        for u in row["controller"]:
+            c = db.get("Controller", u)
+            if c is not None:
+                ctrls.append(c.scalar("target"))
+        xb.controllers = ctrls
+        # the interfaces the database wants, with their Port rows
+        # in the order the rows were made, so that ports added one by one get 1, 2, 3, ...
+        want: dict[str, tuple[Row, Row]] = {}
+        members = set(row["ports"])
+        for prow in db.table("Port").values():
+            if prow.uuid not in members:
+                continue
+            ifaces = set(prow["interfaces"])
+            for irow in db.table("Interface").values():
+                if irow.uuid in ifaces:
+                    want[irow.scalar("name")] = (prow, irow)
+        for p in [p for p in xb.ports.values() if p.name not in want or
+                  _iface_type(want[p.name][1]) != p.type]:
+            self._del_port(xb, p)
+        for iname, (prow, irow) in want.items():
+            itype = _iface_type(irow)
+            p = xb.port_by_name(iname)
+            if p is None:
+                p = self._add_port(xb, iname, itype, irow, errors)
+                if p is None:
+                    continue
+            p.port_name = prow.scalar("name")
+            p.tag = prow.scalar("tag")
+            p.trunks = tuple(prow["trunks"])
+            p.vlan_mode = prow.scalar("vlan_mode")
+            p.peer = irow["options"].get("peer") if itype == "patch" else None
+            irow["ofport"] = [p.ofport]
+            irow["error"] = []
+            self._write_iface_state(irow, p)
+        if xb.datapath_id:
+            row["datapath_id"] = [f"{xb.datapath_id:016x}"]
+        row["datapath_version"] = ["<unknown>"]
+
+    def _add_port(self, xb: XBridge, iname: str, itype: str, irow: Row, errors: list[tuple[str, str]]) -> OfPort | None:
+        ns = self.ns
+        req = irow.scalar("ofport_request")
+        if itype == "internal" and iname == xb.name:
+            dev: NetDevice | None = xb.local
+            ofport = OFPP_LOCAL
+            dp_port = xb.dp.port_of.get(xb.local.ifindex)
+        elif itype == "internal":
+            existing = ns.devices.get(iname)
+            if existing is not None and isinstance(existing, OvsInternalDev):
+                dev = existing
+            elif existing is not None:
+                return self._port_error(irow, errors, f"could not add network device {iname} to ofproto "
+                                                      f"(File exists)")
+            else:
+                dev = ovs_internal_dev(ns, xb.dp, iname)
+            ofport = self._alloc_ofport(xb, req)
+            dp_port = xb.dp.port_of.get(dev.ifindex)
+        elif itype == "patch":
+            dev, dp_port = None, None
+            if not irow["options"].get("peer"):
+                return self._port_error(irow, errors, f"{iname}: patch type requires valid 'peer' argument")
+            ofport = self._alloc_ofport(xb, req)
+        else:
+            dev = ns.devices.get(iname)
+            if dev is None:
+                return self._port_error(irow, errors, f"could not open network device {iname} (No such device)")
+            if dev.master is not None and dev.master is not xb.dp:
+                return self._port_error(irow, errors, f"could not add network device {iname} to ofproto "
+                                                      f"(Device or resource busy)")
+            if dev.master is None:
+                try:
+                    xb.dp.add_vport(dev)
+                except Exception:   # noqa: BLE001 - rx_handler busy (a macvlan's lower device)
+                    return self._port_error(irow, errors, f"could not add network device {iname} to ofproto "
+                                                          f"(Device or resource busy)")
+            ofport = self._alloc_ofport(xb, req)
+            dp_port = xb.dp.port_of.get(dev.ifindex)
+        p = OfPort(iname, ofport, itype, dev, dp_port, iname)
+        xb.ports[ofport] = p
+        return p
+
+    def _port_error(self, irow: Row, errors: list[tuple[str, str]], text: str) -> None:
+        irow["ofport"] = [-1]
+        if irow["error"] != [text]:
+            errors.append((irow.scalar("name"), text))
+        irow["error"] = [text]
+        return None
+
+    @staticmethod
+    def _alloc_ofport(xb: XBridge, req: int | None) -> int:
+        if req is not None and req not in xb.ports:
+            return req
+        n = 1
+        while n in xb.ports:
+            n += 1
+        return n
+
+    def _write_iface_state(self, irow: Row, p: OfPort) -> None:
+        dev = p.dev
+        if dev is None:
+            irow["ifindex"] = []
+            return
+        irow["ifindex"] = [dev.ifindex]
+        irow["mac_in_use"] = [":".join(f"{b:02x}" for b in dev.mac)]
+        irow["admin_state"] = ["up" if dev.up else "down"]
+        irow["link_state"] = ["up" if dev.up and dev.has_carrier() else "down"]
+        irow["mtu"] = [dev.mtu]
+
+    # -- ovs-appctl fdb/* ----------------------------------------------------
+    def fdb_show(self, xb: XBridge) -> str:
+        """fdb/show: ` port  VLAN  MAC                Age`, oldest entry first."""
+        now = self.now()
+        xb.mac_expire(now)
+        lines = [" port  VLAN  MAC                Age"]
+        for (vlan, mac), e in sorted(xb.mac_table.items(), key=lambda kv: -kv[1].used):
+            age = (now - e.used) // NS
+            mac_s = ":".join(f"{(mac >> s) & 0xFF:02x}" for s in range(40, -8, -8))
+            lines.append(f"{xb.port_name(e.port):>5}  {vlan:4d}  {mac_s}  {age:3d}")
+        return "\n".join(lines) + "\n"
+
+
+def _iface_type(irow: Row) -> str:
+    t = irow.scalar("type") or ""
+    return "system" if t == "" else t
+
+
+def ovs_daemons(machine: Machine) -> tuple[OvsdbServer | None, OvsVswitchd | None]:
+    """The running ovsdb-server and ovs-vswitchd of a machine, if any."""
+    srv = [p.program for p in machine.procs.by_program(OvsdbServer) if p.alive]
+    vsd = [p.program for p in machine.procs.by_program(OvsVswitchd) if p.alive]
+    s = srv[0] if srv else None
+    v = vsd[0] if vsd else None
+    assert s is None or isinstance(s, OvsdbServer)
+    assert v is None or isinstance(v, OvsVswitchd)
+    return s, v
+
+
+def ovs_start(machine: Machine, ns: Namespace, on_packet: Callable[[OvsVswitchd], Any]) -> None:
+    """`ovs-ctl start`: conf.db (created once), ovsdb-server, then ovs-vswitchd.
+
+    `on_packet(vswitchd)` gives the datapath upcall handler (xlate's)."""
+    fs = machine.fs
+    rng = ns.world.rng
+
+    def new_uuid() -> str:
+        return str(_uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    server, vsd = ovs_daemons(machine)
+    if server is None:
+        db = Database(new_uuid)
+        root = db.root()
+        root["ovs_version"] = [OVS_VERSION]
+        root["db_version"] = [db.schema.version]
+        root["datapath_types"] = ["netdev", "system"]
+        root["iface_types"] = sorted(["geneve", "gre", "internal", "patch", "system", "tap", "vxlan"])
+        fs.write(CONF_DB, b"")
+        server = OvsdbServer(db)
+        machine.procs.spawn(["ovsdb-server", "/etc/openvswitch/conf.db", "-vconsole:emer", "-vsyslog:err",
+                             "-vfile:info", "--remote=punix:/var/run/openvswitch/db.sock",
+                             "--private-key=db:Open_vSwitch,SSL,private_key", "--pidfile", "--detach"],
+                            ns, server)
+    if vsd is None:
+        vsd = OvsVswitchd(server)
+        vsd.handler = None
+        machine.procs.spawn(["ovs-vswitchd", "unix:/var/run/openvswitch/db.sock", "-vconsole:emer",
+                             "-vsyslog:err", "-vfile:info", "--mlockall", "--no-chdir", "--pidfile", "--detach"],
+                            ns, vsd)
+        vsd.handler = on_packet(vsd)
+        if vsd.dp is not None:
+            vsd.dp.upcall = vsd.handler
+

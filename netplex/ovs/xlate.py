@@ -1,0 +1,583 @@
+"""What ovs-vswitchd does with a packet: the OpenFlow pipeline and the NORMAL
+learning switch (ofproto/ofproto-dpif-xlate.c: xlate_actions, xlate_table_action,
+xlate_normal, compose_output_action; lib/odp-util.c commit_odp_actions and the
+datapath actions' text; ofproto/ofproto-dpif-trace.c for `ofproto/trace`).
+
+`Xlate.run` walks the tables from 0 with the packet's flow: each rule's
+actions change the flow, resubmit, or output; at each output the flow's
+changes are committed as datapath actions (`set(eth(...))`, `push_vlan`,
+`pop_vlan`, ...), then the port number. A real packet has those datapath
+actions executed by the kernel datapath (`execute`); `ofproto/trace` prints
+the walk as OVS 3.1 does. `ct()` uses a small connection tracker per
+datapath (zones, commit, `+trk+new/+est/+rpl`, a one-address `nat`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from netplex.ovs.actions import Act, field_key, format_act
+from netplex.ovs.flow import (
+    ETH_P_RARP,
+    IPPROTO_ICMP,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    VLAN_CFI,
+    Match,
+    flow_extract,
+    format_ip,
+    format_mac,
+)
+from netplex.ovs.vswitchd import OFPP_LOCAL, OfPort, OvsVswitchd, XBridge
+from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
+
+if TYPE_CHECKING:
+    from netplex.stack.openvswitch import OvsDatapath
+
+__all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "print_trace", "upcall_handler"]
+
+MAX_RESUBMIT_DEPTH = 64
+OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
+
+
+class TraceNode:
+    """oftrace_node: a line of ofproto/trace and the lines under it."""
+
+    __slots__ = ("kind", "text", "subs")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind = kind      # table action detail warn error bridge thaw
+        self.text = text
+        self.subs: list[TraceNode] = []
+
+    def add(self, kind: str, text: str) -> TraceNode:
+        n = TraceNode(kind, text)
+        self.subs.append(n)
+        return n
+
+
+def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str = "") -> None:
+    """oftrace_node_print_details: 4 spaces a level; a table's number is `%2d.`. A bridge's
+    tables are at its own level; a table a (non-final) resubmit reached is printed at
+    its action's indentation, its actions two levels in, as OVS 3.1 does."""
+    for n in nodes:
+        pad = " " * (4 * level)
+        sub = level + 1
+        if n.kind == "detail":
+            out.append(f"{pad} -> {n.text}")
+        elif n.kind == "warn":
+            out.append(f"{pad} >> {n.text}")
+        elif n.kind == "error":
+            out.append(f"{pad} >>>> {n.text} <<<<")
+        elif n.kind == "bridge":
+            out.append(f"{pad}{n.text}")
+            out.append(f"{pad}{'-' * len(n.text)}")
+            sub = level
+        elif n.kind == "table" and parent == "action":
+            out.append(" " * (4 * (level - 1)) + n.text)
+        elif n.kind == "thaw":
+            out.append(f"{pad}    {n.text}")
+            sub = level + 2
+        else:
+            out.append(f"{pad}{n.text}")
+        print_trace(n.subs, sub, out, n.kind)
+
+
+def flow_format(flow: dict[str, int], port_name: Any = None, recirc: int = 0) -> str:
+    """flow_format: every field the packet has, in match_format's order."""
+    m = Match()
+    if flow.get("ct_state"):
+        m.set("ct_state", flow["ct_state"], 0xFF)
+        if flow.get("ct_zone"):
+            m.set("ct_zone", flow["ct_zone"], 0xFFFF)
+    dl_type = flow.get("dl_type", 0)
+    for key in ("in_port", "dl_src", "dl_dst"):
+        m.set(key, flow.get(key, 0), (1 << 48) - 1 if key != "in_port" else 0xFFFF)
+    m.set("vlan_tci", flow.get("vlan_tci", 0), 0xFFFF)
+    m.set("dl_type", dl_type, 0xFFFF)
+    for i in range(16):
+        if flow.get(f"reg{i}"):
+            m.set(f"reg{i}", flow[f"reg{i}"], 0xFFFFFFFF)
+    if flow.get("metadata"):
+        m.set("metadata", flow["metadata"], (1 << 64) - 1)
+    if dl_type == ETH_P_IP:
+        for key in ("nw_src", "nw_dst"):
+            m.set(key, flow.get(key, 0), 0xFFFFFFFF)
+        m.set("nw_proto", flow.get("nw_proto", 0), 0xFF)
+        m.set("nw_tos", flow.get("nw_tos", 0), 0xFF)
+        m.set("nw_ttl", flow.get("nw_ttl", 0), 0xFF)
+        if flow.get("nw_proto") in (IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, 132):
+            m.set("tp_src", flow.get("tp_src", 0), 0xFFFF)
+            m.set("tp_dst", flow.get("tp_dst", 0), 0xFFFF)
+        if flow.get("nw_proto") == IPPROTO_TCP:
+            m.set("tcp_flags", flow.get("tcp_flags", 0), 0xFFF)
+    elif dl_type in (ETH_P_ARP, ETH_P_RARP):
+        for key in ("nw_src", "nw_dst"):
+            m.set(key, flow.get(key, 0), 0xFFFFFFFF)
+        m.set("nw_proto", flow.get("nw_proto", 0), 0xFF)
+        m.set("arp_sha", flow.get("arp_sha", 0), (1 << 48) - 1)
+        m.set("arp_tha", flow.get("arp_tha", 0), (1 << 48) - 1)
+    text = m.format(32768, port_name)
+    # flow_format's extras: the second VLAN header slot, and nw_frag for IP
+    if flow.get("vlan_tci"):
+        head, sep, tail = text.partition(",dl_src=")
+        text = head + ",vlan_tci1=0x0000" + sep + tail
+    if dl_type == ETH_P_IP:
+        head, sep, tail = text.partition(f",nw_ttl={flow.get('nw_ttl', 0)}")
+        text = head + sep + ",nw_frag=no" + tail
+    if recirc:
+        parts = text.split(",")
+        # recirc_id and the ct fields come first, then "eth" (the packet type) before the protocol
+        ct = [p for p in parts if p.startswith(("ct_state", "ct_zone"))]
+        rest = [p for p in parts if not p.startswith(("ct_state", "ct_zone"))]
+        text = ",".join([f"recirc_id={recirc:#x}"] + ct + ["eth"] + rest)
+    return text
+
+
+class Xlate:
+    """struct xlate_ctx: one packet's walk through a bridge's tables."""
+
+    def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
+                 tracing: bool, may_learn: bool = True) -> None:
+        self.vsd = vsd
+        self.xb = xb
+        self.flow = dict(flow)
+        self.base = dict(flow)          # what the datapath actions emitted so far leave the packet as
+        self.frame = frame
+        self.odp: list[tuple[Any, ...]] = []
+        self.tracing = tracing
+        self.may_learn = may_learn
+        self.depth = 0
+        self.recircs: list[tuple[int, dict[str, int], int]] = []   # (table, flow, zone) for ct(table=)
+        self.root = TraceNode("root", "")
+        self.node = self.root
+        self.table_node = self.root
+        self.rules_hit: list[Any] = []
+
+    # -- trace helpers ---------------------------------------------------------
+    def note(self, kind: str, text: str) -> None:
+        """xlate_report: a line under the current table."""
+        if self.tracing:
+            self.table_node.add(kind, text)
+
+    # -- the pipeline ------------------------------------------------------------
+    def run(self, table: int = 0) -> None:
+        if self.tracing:
+            self.node = self.root.add("bridge", f'bridge("{self.xb.name}")')
+        self.table(table, self.node)
+
+    def table(self, table: int, parent: TraceNode) -> None:
+        """xlate_table_action / rule_dpif_lookup_from_table."""
+        rule = self.xb.ofproto.lookup(table, self.flow)
+        if rule is None:
+            if self.tracing:
+                n = parent.add("table", f"{table:2d}. No match.")
+                n.add("action", "drop")
+            return
+        now = self.vsd.now()
+        if self.frame is not None:
+            rule.n_packets += 1
+            rule.n_bytes += self.frame.wire_len()
+            rule.used = now
+        self.rules_hit.append(rule)
+        node = parent
+        if self.tracing:
+            m = rule.match.format(32768)
+            text = f"{table:2d}. {m + ', ' if m else ''}priority {rule.priority}"
+            if rule.cookie:
+                text += f", cookie {rule.cookie:#x}"
+            node = parent.add("table", text)
+        self.do_actions(rule.actions, node, table, parent)
+
+    def do_actions(self, acts: list[Act], node: TraceNode, table: int, parent: TraceNode) -> None:
+        """do_xlate_actions; `node` is the table's trace line, `parent` what holds it."""
+        if not acts and self.tracing:
+            node.add("action", "drop")
+        last = len(acts) - 1
+        for i, a in enumerate(acts):
+            self.table_node = node
+            k = a.kind
+            an = node
+            if self.tracing:
+                an = node.add("action", format_act(a, False, bool(self.flow.get("vlan_tci"))))
+            self.node = an
+            if k == "output":
+                self.output(a.a, an)
+            elif k in ("normal", "flood", "all", "local", "in_port", "controller"):
+                port = {"normal": OFPP_NORMAL, "flood": OFPP_FLOOD, "all": OFPP_ALL, "local": OFPP_LOCAL,
+                        "in_port": OFPP_IN_PORT, "controller": OFPP_CONTROLLER}[k]
+                self.output(port, an, a.a if k == "controller" else 0)
+            elif k == "enqueue":
+                self.output(a.a, an)
+            elif k == "set_queue":
+                self.flow["skb_priority"] = a.a
+            elif k == "set_vlan_vid":
+                tci = self.flow.get("vlan_tci", 0)
+                self.flow["vlan_tci"] = (tci & 0xE000) | VLAN_CFI | a.a
+            elif k == "set_vlan_pcp":
+                tci = self.flow.get("vlan_tci", 0)
+                self.flow["vlan_tci"] = (tci & 0x0FFF) | VLAN_CFI | (a.a << 13)
+            elif k == "strip_vlan":
+                self.flow["vlan_tci"] = 0
+            elif k == "push_vlan":
+                self.flow["vlan_tci"] = self.flow.get("vlan_tci", 0) | VLAN_CFI
+            elif k == "set_field":
+                self.set_field(a.a, a.b)
+            elif k == "load":
+                field, ofs, nbits = a.b
+                key = field_key(field)
+                mask = ((1 << nbits) - 1) << ofs
+                self.flow[key] = (self.flow.get(key, 0) & ~mask) | (a.a << ofs)
+            elif k == "mod_nw_ttl":
+                self.flow["nw_ttl"] = a.a
+            elif k == "dec_ttl":
+                ttl = self.flow.get("nw_ttl", 0)
+                if self.flow.get("dl_type") != ETH_P_IP:
+                    continue
+                if ttl <= 1:
+                    self.note("detail", "Decrementing TTL to zero, packet is dropped")
+                    return
+                self.flow["nw_ttl"] = ttl - 1
+            elif k in ("resubmit", "goto_table"):
+                if self.depth >= MAX_RESUBMIT_DEPTH:
+                    self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
+                    return
+                port, tbl = (a.a, a.b) if k == "resubmit" else (None, a.a)
+                tbl = table if tbl is None else tbl
+                saved = self.flow.get("in_port")
+                if port is not None and port != OFPP_IN_PORT:
+                    self.flow["in_port"] = port
+                self.depth += 1
+                self.table(tbl, an if i != last else parent)
+                self.depth -= 1
+                self.flow["in_port"] = saved if saved is not None else 0
+                if k == "goto_table":
+                    return
+            elif k == "write_metadata":
+                self.flow["metadata"] = (self.flow.get("metadata", 0) & ~a.b) | (a.a & a.b)
+            elif k == "ct":
+                self.ct(a, an)
+            elif k == "ct_clear":
+                for f in ("ct_state", "ct_zone", "ct_mark"):
+                    self.flow.pop(f, None)
+            elif k == "note":
+                pass
+
+    def set_field(self, field: str, value: int) -> None:
+        key = field_key(field)
+        if field == "ip_dscp":
+            self.flow["nw_tos"] = (self.flow.get("nw_tos", 0) & 0x03) | (value << 2)
+        elif field == "vlan_vid":
+            self.flow["vlan_tci"] = (self.flow.get("vlan_tci", 0) & 0xE000) | VLAN_CFI | (value & 0xFFF)
+        else:
+            self.flow[key] = value
+
+    # -- conntrack ------------------------------------------------------------------
+    def ct(self, a: Act, node: TraceNode) -> None:
+        """compose_conntrack_action: commit, then a recirculation to `table` with ct_state set."""
+        commit, recirc, zone = a.a
+        nat = a.b
+        tracker = self.vsd.conntrack
+        self.commit(node)
+        state = tracker.lookup(zone, self.flow)
+        if commit:
+            tracker.commit(zone, self.flow, nat)
+        mapped = tracker.nat_for(zone, self.flow) if nat is not None else None
+        parts = (["commit"] if commit else []) + ([f"zone={zone}"] if zone else [])
+        if nat is not None:
+            kind, rng = nat
+            parts.append(f"nat({kind}={rng})" if rng else (f"nat({kind})" if kind else "nat"))
+        self.odp.append(("ct", ",".join(parts)))
+        if self.tracing:
+            self.table_node.add("action", "drop")
+        if recirc is not None:
+            self.note("detail", f"A clone of the packet is forked to recirculate. The forked pipeline will be "
+                                f"resumed at table {recirc}.")
+            new = dict(self.flow)
+            if mapped is not None:
+                new["nw_src"], new["nw_dst"] = mapped
+            new["ct_state"] = state
+            new["ct_zone"] = zone
+            rid = len(self.recircs) + 1
+            self.odp.append(("recirc", rid))
+            self.recircs.append((recirc, new, zone))
+        self.note("detail", "Sets the packet to an untracked state, and clears all the conntrack fields.")
+        for f in ("ct_state", "ct_zone", "ct_mark"):
+            self.flow.pop(f, None)
+
+    # -- output ---------------------------------------------------------------------
+    def output(self, port: int, node: TraceNode, max_len: int = 0) -> None:
+        """xlate_output_action."""
+        xb = self.xb
+        in_port = self.flow.get("in_port")
+        if port == OFPP_NORMAL:
+            self.normal(node)
+        elif port in (OFPP_FLOOD, OFPP_ALL):
+            for p in sorted(xb.ports.values(), key=_dp_order):
+                if p.ofport != in_port and not (port == OFPP_FLOOD and p.no_flood):
+                    self.output_port(p, node, quiet=True)
+        elif port == OFPP_IN_PORT:
+            p = xb.ports.get(in_port or -1)
+            if p is not None:
+                self.output_port(p, node, allow_in=True)
+        elif port == OFPP_CONTROLLER:
+            self.commit(node)
+            self.odp.append(("userspace", max_len))
+        else:
+            p = xb.ports.get(port)
+            if p is None:
+                self.note("warn", "Nonexistent output port")
+                return
+            if port == in_port:
+                self.note("warn", "skipping output to input port")
+                return
+            self.output_port(p, node)
+
+    def output_port(self, p: OfPort, node: TraceNode, quiet: bool = False, allow_in: bool = False) -> None:
+        """compose_output_action: commit the flow's changes, then the port (a patch port
+        continues in its peer bridge)."""
+        if p.type == "patch":
+            self.patch_output(p, node)
+            return
+        if p.dp_port is None:
+            return
+        self.commit(node)
+        self.odp.append(("output", p.dp_port, p))
+
+    def patch_output(self, p: OfPort, node: TraceNode) -> None:
+        peer_xb = peer_port = None
+        for xb in self.vsd.bridges.values():
+            q = xb.port_by_name(p.peer or "")
+            if q is not None and q.type == "patch" and q.peer == p.name:
+                peer_xb, peer_port = xb, q
+        if peer_xb is None or peer_port is None or self.depth >= MAX_RESUBMIT_DEPTH:
+            return
+        saved_xb, saved_flow = self.xb, self.flow
+        self.flow = dict(self.flow)
+        self.flow["in_port"] = peer_port.ofport
+        for i in range(16):
+            self.flow.pop(f"reg{i}", None)
+        self.flow.pop("metadata", None)
+        self.xb = peer_xb
+        self.depth += 1
+        bridge = node.add("bridge", f'bridge("{peer_xb.name}")') if self.tracing else node
+        self.table(0, bridge)
+        self.depth -= 1
+        self.xb, self.flow = saved_xb, saved_flow
+
+    def commit(self, node: TraceNode) -> None:
+        """commit_odp_actions: the datapath actions that turn `base` into `flow`."""
+        f, b = self.flow, self.base
+        eth = [(n, f.get(k, 0)) for n, k in (("src", "dl_src"), ("dst", "dl_dst")) if f.get(k, 0) != b.get(k, 0)]
+        if eth:
+            self.odp.append(("set_eth", tuple(eth)))
+        if f.get("dl_type") == ETH_P_IP:
+            ip = [(n, f.get(k, 0)) for n, k in (("src", "nw_src"), ("dst", "nw_dst"), ("tos", "nw_tos"),
+                                               ("ttl", "nw_ttl")) if f.get(k, 0) != b.get(k, 0)]
+            if ip:
+                self.odp.append(("set_ipv4", tuple(ip)))
+            proto = f.get("nw_proto")
+            if proto in (IPPROTO_TCP, IPPROTO_UDP):
+                tp = [(n, f.get(k, 0)) for n, k in (("src", "tp_src"), ("dst", "tp_dst"))
+                      if f.get(k, 0) != b.get(k, 0)]
+                if tp:
+                    self.odp.append(("set_tcp" if proto == IPPROTO_TCP else "set_udp", tuple(tp)))
+        ft, bt = f.get("vlan_tci", 0), b.get("vlan_tci", 0)
+        if ft != bt:
+            if bt & VLAN_CFI:
+                self.odp.append(("pop_vlan",))
+            if ft & VLAN_CFI:
+                self.odp.append(("push_vlan", ft & 0xFFF, ft >> 13))
+        self.base = dict(f)
+
+    # -- NORMAL ----------------------------------------------------------------------
+    def normal(self, node: TraceNode) -> None:
+        """xlate_normal: VLAN of the input bundle, learning, then the learned port or a flood."""
+        xb = self.xb
+        flow = self.flow
+        in_port = flow.get("in_port", 0)
+        inp = xb.ports.get(in_port)
+        if inp is None:
+            self.note("warn", "no input bundle, dropping")
+            return
+        tci = flow.get("vlan_tci", 0)
+        vid = tci & 0xFFF if tci & VLAN_CFI else 0
+        mode = inp.effective_mode()
+        # input_vid_to_vlan / input_vid_is_valid
+        if mode == "access":
+            if vid:
+                self.note("error", f"dropping VLAN {vid} tagged packet received on port {inp.name} configured "
+                                   f"as VLAN {inp.tag or 0} access port")
+                self.note("warn", "disallowed VLAN VID for this input port, dropping")
+                return
+            vlan = inp.tag or 0
+        elif mode in ("native-tagged", "native-untagged") and not vid:
+            vlan = inp.tag or 0
+        else:
+            vlan = vid
+            if not inp.includes_vlan(vlan):
+                self.note("error", f"dropping VLAN {vlan} packet received on port {inp.name} not configured for "
+                                   f"trunking VLAN {vlan}")
+                self.note("warn", "disallowed VLAN VID for this input port, dropping")
+                return
+        now = self.vsd.now()
+        src, dst = flow.get("dl_src", 0), flow.get("dl_dst", 0)
+        if self.may_learn and not src >> 40 & 1:
+            if xb.mac_learn(vlan, src, in_port, now):
+                self.note("detail", f"learned that {format_mac(src)} is on port {inp.name} in VLAN {vlan}")
+        if dst >> 40 & 1:
+            self.note("detail", "no learned MAC for destination, flooding")
+            self.flood_vlan(vlan, inp, node)
+            return
+        e = xb.mac_lookup(vlan, dst, now)
+        if e is None:
+            self.note("detail", "no learned MAC for destination, flooding")
+            self.flood_vlan(vlan, inp, node)
+            return
+        out = xb.ports.get(e.port)
+        if out is None:
+            return
+        if out.ofport == in_port:
+            self.note("warn", "learned port is input port, dropping")
+            return
+        self.note("detail", "forwarding to learned port")
+        self.output_vlan(out, vlan, node)
+
+    def flood_vlan(self, vlan: int, inp: OfPort, node: TraceNode) -> None:
+        for p in sorted(self.xb.ports.values(), key=_dp_order):
+            if p is inp or not p.includes_vlan(vlan):
+                continue
+            self.output_vlan(p, vlan, node)
+
+    def output_vlan(self, p: OfPort, vlan: int, node: TraceNode) -> None:
+        """output_normal: the frame tagged as the output port wants it (output_vlan_to_vid)."""
+        saved = self.flow.get("vlan_tci", 0)
+        mode = p.effective_mode()
+        if mode == "access" or (mode == "native-untagged" and vlan == (p.tag or 0)) or vlan == 0:
+            self.flow["vlan_tci"] = 0
+        else:
+            self.flow["vlan_tci"] = (saved & 0xE000) | VLAN_CFI | vlan
+        self.output_port(p, node)
+        self.flow["vlan_tci"] = saved
+
+
+def _dp_order(p: OfPort) -> int:
+    return p.dp_port if p.dp_port is not None else 1 << 20
+
+
+
+
+# -- the datapath's side ---------------------------------------------------------------
+def format_odp(odp: list[tuple[Any, ...]]) -> str:
+    """format_odp_actions."""
+    out: list[str] = []
+    for a in odp:
+        k = a[0]
+        if k == "output":
+            out.append(str(a[1]))
+        elif k == "set_eth":
+            out.append("set(eth(" + ",".join(f"{n}={format_mac(v)}" for n, v in a[1]) + "))")
+        elif k == "set_ipv4":
+            out.append("set(ipv4(" + ",".join(f"{n}={format_ip(v) if n in ('src', 'dst') else v}"
+                                               for n, v in a[1]) + "))")
+        elif k in ("set_tcp", "set_udp"):
+            out.append(f"set({k[4:]}(" + ",".join(f"{n}={v}" for n, v in a[1]) + "))")
+        elif k == "pop_vlan":
+            out.append("pop_vlan")
+        elif k == "push_vlan":
+            out.append(f"push_vlan(vid={a[1]},pcp={a[2]})")
+        elif k == "ct":
+            out.append(f"ct({a[1]})" if a[1] else "ct")
+        elif k == "recirc":
+            out.append(f"recirc({a[1]:#x})")
+        elif k == "userspace":
+            out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
+                       f"controller_id=0,max_len={a[1]}))")
+    return ",".join(out) if out else "drop"
+
+
+def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]]) -> None:
+    """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each)."""
+    cur = frame
+    for a in odp:
+        k = a[0]
+        if k == "output":
+            dp.output(a[1], cur.copy())
+        elif k == "set_eth":
+            cur = cur.copy()
+            for n, v in a[1]:
+                b = v.to_bytes(6, "big")
+                if n == "src":
+                    cur.src = b
+                else:
+                    cur.dst = b
+        elif k == "set_ipv4" and isinstance(cur.payload, IPv4):
+            cur = cur.copy()
+            ip = cur.payload
+            assert isinstance(ip, IPv4)
+            for n, v in a[1]:
+                setattr(ip, n, v)
+        elif k in ("set_tcp", "set_udp") and isinstance(cur.payload, IPv4):
+            cur = cur.copy()
+            ip = cur.payload
+            assert isinstance(ip, IPv4)
+            l4 = ip.payload
+            if isinstance(l4, (Tcp, Udp)):
+                ch = {("sport" if n == "src" else "dport"): v for n, v in a[1]}
+                ip.payload = dataclasses.replace(l4, **ch)
+        elif k == "pop_vlan":
+            cur = cur.copy()
+            cur.vlans = cur.vlans[1:]
+        elif k == "push_vlan":
+            cur = cur.copy()
+            cur.vlans = (Dot1Q(a[1], a[2], 0, ETH_P_8021Q),) + cur.vlans
+        elif k == "userspace":
+            pass   # no controller connection: the packet-in has nowhere to go
+
+
+def upcall_handler(vsd: OvsVswitchd) -> Any:
+    """The handler ovs-vswitchd registers on its datapath: every upcall is translated
+    by the bridge owning the port, and its actions executed at once."""
+    def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet) -> None:
+        for xb in vsd.bridges.values():
+            for p in xb.ports.values():
+                if p.dp_port == dp_port:
+                    p.rx_packets += 1
+                    p.rx_bytes += frame.wire_len()
+                    process(vsd, xb, p.ofport, frame, dp)
+                    return
+
+    return handle
+
+
+def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath) -> None:
+    flow = flow_extract(frame, ofport)
+    x = Xlate(vsd, xb, flow, frame, tracing=False)
+    x.run()
+    todo = list(x.recircs)
+    odp = list(x.odp)
+    execute(dp, frame, odp)
+    n = 0
+    while todo and n < 16:
+        table, rflow, _zone = todo.pop(0)
+        n += 1
+        y = Xlate(vsd, xb, rflow, frame, tracing=False)
+        y.table(table, y.root)
+        execute(dp, _frame_for(frame, rflow), y.odp)
+        todo.extend(y.recircs)
+
+
+def _frame_for(frame: Ethernet, flow: dict[str, int]) -> Ethernet:
+    """The packet a recirculation continues with (NAT applied to its addresses)."""
+    p = frame.payload
+    if isinstance(p, IPv4) and (p.src != flow.get("nw_src", p.src) or p.dst != flow.get("nw_dst", p.dst)):
+        f = frame.copy()
+        ip = f.payload
+        assert isinstance(ip, IPv4)
+        ip.src, ip.dst = flow["nw_src"], flow["nw_dst"]
+        return f
+    return frame
+

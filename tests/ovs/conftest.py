@@ -1,0 +1,24 @@
+"""An Open vSwitch host s1 with two hosts h1 (10.0.0.1) and h2 (10.0.0.2) on its ports p1, p2."""
+from __future__ import annotations
+
+import pytest
+
+from netplex import Network
+from tests.conftest import run_ok
+
+
+@pytest.fixture
+def ovs_lab():
+    net = Network()
+    s1, h1, h2 = net.add_node("s1"), net.add_node("h1"), net.add_node("h2")
+    net.add_link("h1:eth0", "s1:p1")
+    net.add_link("h2:eth0", "s1:p2")
+    for h, a in ((h1, "10.0.0.1"), (h2, "10.0.0.2")):
+        run_ok(h, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up")
+    run_ok(s1, "ip link set p1 up && ip link set p2 up")
+    run_ok(s1, "ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2")
+    return net, s1, h1, h2
+
+
+def pings(h, dst: str) -> bool:
+    return h.run(f"ping -c 1 -W 1 {dst}").status == 0

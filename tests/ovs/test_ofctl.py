@@ -1,0 +1,165 @@
+"""ovs-ofctl flow tables as users drive them; the expected dump-flows lines were printed by
+Debian's ovs-ofctl 3.1 for the same flows (durations are 0.000s here: no simulated time passed)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_ok
+from tests.ovs.conftest import pings
+
+FLOWS = [
+    "table=0,priority=100,ct_state=-trk,tcp,actions=ct(table=1)",
+    "in_port=p1,dl_src=00:11:22:33:44:55,dl_type=0x0800,nw_src=10.0.0.0/24,nw_dst=10.0.0.2,"
+    "actions=mod_vlan_vid:5,output:p2",
+    "priority=200,udp,tp_dst=53,idle_timeout=30,hard_timeout=60,cookie=0x12,actions=drop",
+    "arp,actions=FLOOD",
+    "icmp,dl_vlan=10,actions=strip_vlan,NORMAL",
+    "table=1,ip,nw_proto=6,actions=set_field:10.1.1.1->nw_dst,mod_dl_src:00:00:00:00:00:01,resubmit(,2),goto_table:3",
+    "table=1,tcp,tp_src=0x100/0xff00,actions=ct(commit,zone=5,nat(src=1.2.3.4)),controller",
+    "table=2,vlan_tci=0x1000/0x1000,actions=output:1,mod_nw_tos:16,mod_tp_dst:80,load:0x1->NXM_NX_REG0[],"
+    "resubmit(p1,2)",
+    "tp_dst=80,actions=drop",
+]
+
+NO_STATS = """\
+ ip,in_port=1,dl_src=00:11:22:33:44:55,nw_src=10.0.0.0/24,nw_dst=10.0.0.2 actions=mod_vlan_vid:5,output:2
+ arp actions=FLOOD
+ icmp,dl_vlan=10 actions=strip_vlan,NORMAL
+ actions=drop
+ cookie=0x12, idle_timeout=30, hard_timeout=60, priority=200,udp,tp_dst=53 actions=drop
+ priority=100,ct_state=-trk,tcp actions=ct(table=1)
+ priority=0 actions=NORMAL
+ table=1, tcp actions=mod_nw_dst:10.1.1.1,mod_dl_src:00:00:00:00:00:01,resubmit(,2),resubmit(,3)
+ table=1, tcp,tp_src=0x100/0xff00 actions=ct(commit,zone=5,nat(src=1.2.3.4)),CONTROLLER:65535
+ table=2, vlan_tci=0x1000/0x1000 actions=output:1,mod_nw_tos:16,mod_tp_dst:80,load:0x1->NXM_NX_REG0[],resubmit(1,2)
+"""
+
+OF13 = """\
+OFPST_FLOW reply (OF1.3) (xid=0x2):
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, reset_counts ip,in_port=1,dl_src=00:11:22:33:44:55,\
+nw_src=10.0.0.0/24,nw_dst=10.0.0.2 actions=push_vlan:0x8100,set_field:4101->vlan_vid,output:2
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, reset_counts arp actions=FLOOD
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, reset_counts icmp,dl_vlan=10 actions=pop_vlan,NORMAL
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, reset_counts actions=drop
+ cookie=0x12, duration=0.000s, table=0, n_packets=0, n_bytes=0, idle_timeout=30, hard_timeout=60, reset_counts \
+priority=200,udp,tp_dst=53 actions=drop
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, reset_counts priority=100,ct_state=-trk,tcp \
+actions=ct(table=1)
+ cookie=0x0, duration=0.000s, table=0, n_packets=0, n_bytes=0, priority=0 actions=NORMAL
+ cookie=0x0, duration=0.000s, table=1, n_packets=0, n_bytes=0, reset_counts tcp actions=set_field:10.1.1.1->ip_dst,\
+set_field:00:00:00:00:00:01->eth_src,resubmit(,2),resubmit(,3)
+ cookie=0x0, duration=0.000s, table=1, n_packets=0, n_bytes=0, reset_counts tcp,tp_src=0x100/0xff00 \
+actions=ct(commit,zone=5,nat(src=1.2.3.4)),CONTROLLER:65535
+ cookie=0x0, duration=0.000s, table=2, n_packets=0, n_bytes=0, reset_counts vlan_tci=0x1000/0x1000 \
+actions=output:1,set_field:4->ip_dscp,mod_tp_dst:80,load:0x1->NXM_NX_REG0[],resubmit(1,2)
+"""
+
+
+def test_dump_flows_prints_what_ovs_ofctl_prints(ovs_lab):
+    _net, s1, _h1, _h2 = ovs_lab
+    for f in FLOWS:
+        run_ok(s1, f"ovs-ofctl add-flow br0 '{f}'")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == NO_STATS
+    assert run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0") == OF13
+    stats = run_ok(s1, "ovs-ofctl dump-flows br0").splitlines()
+    assert stats[0] == "NXST_FLOW reply (xid=0x4):"
+    assert stats[5] == (" cookie=0x12, duration=0.000s, table=0, n_packets=0, n_bytes=0, idle_timeout=30, "
+                        "hard_timeout=60, idle_age=0, priority=200,udp,tp_dst=53 actions=drop")
+
+
+@pytest.mark.parametrize(("flow", "error"), [
+    ("foo=1,actions=drop", "unknown keyword foo"),
+    ("tcp,actions=bar", "unknown action bar"),
+    ("in_port=nope,actions=drop", "nope: invalid or unknown port for in_port"),
+    ("priority=70000,actions=drop", 'invalid priority "70000"'),
+    ("dl_src=zz,actions=drop", "zz: invalid Ethernet address"),
+    ("tcp,tp_dst=99999,actions=drop", "99999: value too large for 2-byte field tcp_dst"),
+    ("actions=output:p9", "p9: output to unknown port"),
+    ("ip", "must specify an action"),
+    ("ip,nw_proto=abc,actions=drop", "abc: bad syntax for nw_proto value"),
+    ("ct_state=+foo,actions=drop", "foo: unknown ct_state flag(s)"),
+    ("ip,nw_src=1.2.3,actions=drop", "1.2.3: invalid IP address"),
+    ("actions=mod_vlan_vid:5000", "5000: not a valid VLAN VID"),
+    ("idle_timeout=x,actions=drop", 'invalid idle_timeout "x"'),
+    ("actions=drop,output:1", '"drop" must not be accompanied by any other action or instruction'),
+    ("actions=goto_table:1,output:1", "invalid instruction ordering: apply_actions must appear before goto_table, "
+                                      "for OpenFlow 1.1+ compatibility"),
+    ("table=1,actions=goto_table:1", "actions are invalid with specified match (OFPBIC_BAD_TABLE_ID)"),
+])
+def test_bad_flows_get_ovs_ofctls_error_and_change_nothing(ovs_lab, flow, error):
+    _net, s1, _h1, _h2 = ovs_lab
+    before = run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats")
+    r = s1.run(f"ovs-ofctl add-flow br0 '{flow}'")
+    assert (r.status, r.error) == (1, f"ovs-ofctl: {error}\n")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == before
+
+
+def test_prerequisites_missing_drop_the_field_and_masks_apply(ovs_lab):
+    _net, s1, _h1, _h2 = ovs_lab
+    run_ok(s1, "ovs-ofctl del-flows br0")
+    for f in ("ct_state=+trk,tp_dst=80,actions=drop", "reg0=5,actions=output:9",
+              "ip,nw_src=1.2.3.4/255.0.255.0,actions=drop"):
+        run_ok(s1, f"ovs-ofctl add-flow br0 '{f}'")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == (
+        " ct_state=+trk actions=drop\n reg0=0x5 actions=output:9\n ip,nw_src=1.0.3.0/255.0.255.0 actions=drop\n")
+
+
+def test_mod_and_del_flows_loose_and_strict(ovs_lab):
+    net, s1, _h1, _h2 = ovs_lab
+    run_ok(s1, "ovs-ofctl del-flows br0")
+    run_ok(s1, "ovs-ofctl mod-flows br0 'ip,actions=output:1'")          # OpenFlow 1.0: a modify that matches nothing adds
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=5,ip,actions=output:2'")
+    net.run_for(1_200_000_000)
+    run_ok(s1, "ovs-ofctl mod-flows br0 'ip,actions=output:1'")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0") == (
+        "NXST_FLOW reply (xid=0x4):\n"
+        " cookie=0x0, duration=1.200s, table=0, n_packets=0, n_bytes=0, idle_age=1, hard_age=0, ip actions=output:1\n"
+        " cookie=0x0, duration=1.200s, table=0, n_packets=0, n_bytes=0, idle_age=1, hard_age=0, priority=5,ip "
+        "actions=output:1\n")
+    r = s1.run("ovs-ofctl del-flows br0 --strict 'ip,actions=drop'")
+    assert (r.status, r.error) == (1, "ovs-ofctl: unknown keyword actions\n")
+    run_ok(s1, "ovs-ofctl --strict del-flows br0 'priority=5,ip'")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == " ip actions=output:1\n"
+    run_ok(s1, "ovs-ofctl del-flows br0 'ip'")
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == ""
+
+
+def test_flows_decide_the_packets(ovs_lab):
+    net, s1, h1, h2 = ovs_lab
+    assert pings(h1, "10.0.0.2")
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=100,icmp,actions=drop'")
+    assert not pings(h1, "10.0.0.2")
+    counted = run_ok(s1, "ovs-ofctl dump-flows br0 icmp").splitlines()[1]
+    assert "n_packets=1, n_bytes=98," in counted
+    run_ok(s1, "ovs-ofctl del-flows br0 icmp")
+    assert pings(h1, "10.0.0.2")
+    # port-based forwarding with no learning switch at all
+    run_ok(s1, "ovs-ofctl del-flows br0 && ovs-ofctl add-flow br0 in_port=p1,actions=output:p2 "
+               "&& ovs-ofctl add-flow br0 in_port=p2,actions=output:p1")
+    run_ok(s1, "ovs-appctl fdb/flush br0")
+    assert pings(h1, "10.0.0.2")
+    assert run_ok(s1, "ovs-appctl fdb/show br0") == " port  VLAN  MAC                Age\n"
+    # idle timeouts run in simulated time
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=40000,icmp,idle_timeout=5,actions=drop'")
+    assert not pings(h1, "10.0.0.2")
+    net.run_for(6_000_000_000)
+    assert pings(h1, "10.0.0.2")
+
+
+def test_a_resubmit_pipeline_and_a_stateful_firewall(ovs_lab):
+    """The issue's ct-based firewall: h1 may open connections to h2, not the reverse."""
+    _net, s1, h1, h2 = ovs_lab
+    flows = """\
+table=0,priority=10,arp,actions=NORMAL
+table=0,priority=100,ip,ct_state=-trk,actions=ct(table=1)
+table=1,priority=100,ip,in_port=p1,ct_state=+trk+new,actions=ct(commit),NORMAL
+table=1,priority=100,ip,ct_state=+trk+est,actions=NORMAL
+table=1,priority=1,actions=drop
+"""
+    s1.machine.fs.write("/tmp/fw.flows", flows.encode())
+    run_ok(s1, "ovs-ofctl del-flows br0 && ovs-ofctl add-flows br0 /tmp/fw.flows")
+    assert not pings(h2, "10.0.0.1")
+    assert pings(h1, "10.0.0.2")
+    lines = run_ok(s1, "ovs-ofctl dump-flows br0 table=1").splitlines()
+    # the new connection from h1 committed, h2's answer established, h2's own attempt dropped
+    assert ["n_packets=1," in line for line in lines[1:]] == [True, True, True]
