@@ -29,6 +29,9 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
      ├── DockerError             docker/dockerd: the CLI's message and status (125, 1)  container/engine.py
+     ├── DbError                 ovs-vsctl: an OVSDB/ovs-vsctl refusal (1; br-exists 2)  ovs/ovsdb.py
+     ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
+     ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
      └── TwinError               the kernel twin failed to build or run something        twin/__init__.py
           ├── TwinUnavailable    the twin cannot run here at all (not root, no netns)
           └── NetlinkError       the kernel refused a netlink request (errno, request)   twin/netlink.py

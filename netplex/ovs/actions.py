@@ -293,8 +293,8 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             else:
                 acts.append(Act("goto_table", t))
         elif k == "write_metadata":
-            v, _, m = value.partition("/")
-            vi, mi = _parse_int(v), _parse_int(m) if m else (1 << 64) - 1
+            vt, _, mt = value.partition("/")
+            vi, mi = _parse_int(vt), _parse_int(mt) if mt else (1 << 64) - 1
             if vi is None or mi is None:
                 raise FlowError(f"{value}: invalid metadata")
             acts.append(Act("write_metadata", vi, mi))

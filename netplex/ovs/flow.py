@@ -458,9 +458,10 @@ def parse_field_value(spec: FieldSpec, text: str, port_no: Callable[[str], int |
         v, m = parse_flags(text, TCP_FLAG_BITS, "tcp_flags")
         return v, m if m != _FULL[4] else 0xFFF
     value, slash, mask = text.partition("/")
-    v = _parse_int(value)
-    if v is None:
+    parsed = _parse_int(value)
+    if parsed is None:
         raise FlowError(f"{text}: bad syntax for {spec.name} value")
+    v = parsed
     full = _FULL[spec.nbytes]
     if v > full:
         raise FlowError(f"{text}: value too large for {spec.nbytes}-byte field {spec.name}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.errors import NetplexError
 from netplex.ovs.flow import FlowError
 from netplex.ovs.ofproto import N_TABLES, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
@@ -33,11 +34,11 @@ _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": 
          "del-flows": (1, 2), "dump-ports": (1, 2), "dump-tables": (1, 1), "dump-port-desc": (1, 2)}
 
 
-class OfctlError(Exception):
+class OfctlError(NetplexError):
+    """ovs-ofctl's own refusals (a bridge it cannot reach, a bad file): its message, status 1."""
+
     def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 def _bridge(vsd: OvsVswitchd | None, name: str) -> XBridge:

@@ -129,8 +129,8 @@ def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None]
             raise FlowError(f"unknown keyword {name}")
     for name, value in pending:
         spec = MATCH_FIELDS[name]
-        v, mk = parse_field_value(spec, value, port_no)
-        merge_field(m, spec, v, mk)
+        fv, fmask = parse_field_value(spec, value, port_no)
+        merge_field(m, spec, fv, fmask)
     # ofputil_normalize_match: a field whose prerequisite the match lacks is dropped
     for name, _ in pending:
         spec = MATCH_FIELDS[name]

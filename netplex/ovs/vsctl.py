@@ -361,9 +361,9 @@ class Vsctl:
                     self._destroy(t, db.table(t.name)[u])
                 return
             for rec in a[1:]:
-                r = self.row(t, rec, must="--if-exists" not in o)
-                if r is not None:
-                    self._destroy(t, r)
+                victim = self.row(t, rec, must="--if-exists" not in o)
+                if victim is not None:
+                    self._destroy(t, victim)
 
     def _destroy(self, t: Table, r: Row) -> None:
         db = self.db

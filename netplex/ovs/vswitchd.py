@@ -307,11 +307,10 @@ class OvsVswitchd(Program):
             self._del_port(xb, p)
         for iname, (prow, irow) in want.items():
             itype = _iface_type(irow)
-            p = xb.port_by_name(iname)
-            if p is None:
-                p = self._add_port(xb, iname, itype, irow, errors)
-                if p is None:
-                    continue
+            found = xb.port_by_name(iname) or self._add_port(xb, iname, itype, irow, errors)
+            if found is None:
+                continue
+            p = found
             p.port_name = prow.scalar("name")
             p.tag = prow.scalar("tag")
             p.trunks = tuple(prow["trunks"])
@@ -366,12 +365,12 @@ class OvsVswitchd(Program):
         xb.ports[ofport] = p
         return p
 
-    def _port_error(self, irow: Row, errors: list[tuple[str, str]], text: str) -> None:
+    def _port_error(self, irow: Row, errors: list[tuple[str, str]], text: str) -> OfPort | None:
         irow["ofport"] = [-1]
         if irow["error"] != [text]:
             errors.append((irow.scalar("name"), text))
         irow["error"] = [text]
-        return None
+        return None   # no port: callers return this
 
     @staticmethod
     def _alloc_ofport(xb: XBridge, req: int | None) -> int:

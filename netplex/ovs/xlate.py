@@ -245,11 +245,11 @@ class Xlate:
                 if self.depth >= MAX_RESUBMIT_DEPTH:
                     self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
                     return
-                port, tbl = (a.a, a.b) if k == "resubmit" else (None, a.a)
-                tbl = table if tbl is None else tbl
+                rport, want = (a.a, a.b) if k == "resubmit" else (None, a.a)
+                tbl: int = table if want is None else want
                 saved = self.flow.get("in_port")
-                if port is not None and port != OFPP_IN_PORT:
-                    self.flow["in_port"] = port
+                if rport is not None and rport != OFPP_IN_PORT:
+                    self.flow["in_port"] = rport
                 self.depth += 1
                 self.table(tbl, an if i != last else parent)
                 self.depth -= 1
@@ -320,21 +320,21 @@ class Xlate:
                 if p.ofport != in_port and not (port == OFPP_FLOOD and p.no_flood):
                     self.output_port(p, node, quiet=True)
         elif port == OFPP_IN_PORT:
-            p = xb.ports.get(in_port or -1)
-            if p is not None:
-                self.output_port(p, node, allow_in=True)
+            back = xb.ports.get(in_port or -1)
+            if back is not None:
+                self.output_port(back, node, allow_in=True)
         elif port == OFPP_CONTROLLER:
             self.commit(node)
             self.odp.append(("userspace", max_len))
         else:
-            p = xb.ports.get(port)
-            if p is None:
+            out = xb.ports.get(port)
+            if out is None:
                 self.note("warn", "Nonexistent output port")
                 return
             if port == in_port:
                 self.note("warn", "skipping output to input port")
                 return
-            self.output_port(p, node)
+            self.output_port(out, node)
 
     def output_port(self, p: OfPort, node: TraceNode, quiet: bool = False, allow_in: bool = False) -> None:
         """compose_output_action: commit the flow's changes, then the port (a patch port

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from netplex.errors import NetplexError
@@ -80,7 +81,7 @@ class OvsDatapath(NetDevice):
         self.vports[n] = dev
         self.port_of[dev.ifindex] = n
         if not isinstance(dev, OvsInternalDev):
-            netdev_rx_handler_register(dev, lambda frame, _n=n: self.netdev_frame_hook(_n, frame))
+            netdev_rx_handler_register(dev, partial(self.netdev_frame_hook, n))
             dev.master = self
             dev.gflags |= 0x100    # IFF_PROMISC: dev_set_promiscuity(dev, 1)
             self.ns.config_changed()
