@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 import netplex.container  # noqa: F401 - the systems register their node kinds and commands
+import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
 from netplex.scenario.backend import Backend
@@ -484,13 +485,20 @@ def shell(
 @app.command()
 def trace(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
-    src: str = typer.Option(..., "--from", help="The node that sends the packet.", show_default=False),
-    dst: str = typer.Option(..., "--to", help="Destination IPv4 address.", show_default=False),
+    src: str | None = typer.Option(None, "--from", help="The node that sends the packet.", show_default=False),
+    dst: str | None = typer.Option(None, "--to", help="Destination IPv4 address.", show_default=False),
     proto: str = typer.Option("icmp", "--proto", help="icmp, udp or tcp."),
     dport: int | None = typer.Option(None, "--dport", help="Destination port (udp, tcp)."),
     backend: str = typer.Option("sim", "--backend", "-b", help="sim (default)."),
+    attach: str | None = typer.Option(None, "--attach", help="Trace a UE's attach (the ten steps) instead.",
+                                      show_default=False),
 ) -> None:
-    """Set a scenario up and follow one packet through every hook it crosses."""
+    """Set a scenario up and follow one packet through every hook it crosses (or a UE's attach)."""
+    if attach is not None:
+        _trace_attach(file, attach, backend)
+        return
+    if src is None or dst is None:
+        raise _fail("give --from NODE and --to ADDRESS (or --attach UE)")
     if proto not in ("icmp", "udp", "tcp"):
         raise _fail(f'--proto: "{proto}" is not one of icmp, udp, tcp')
     try:
@@ -502,13 +510,28 @@ def trace(
     scenario = _load(file)
     if src not in scenario.nodes:
         raise _fail(f'{file}: no node "{src}" (nodes: {", ".join(scenario.nodes)})')
+    _run_trace(file, scenario, backend, "trace", "trace",
+               lambda be: be.trace(src=src, dst=dst, proto=proto, dport=dport))
+
+
+def _trace_attach(file: Path, ue: str, backend: str) -> None:
+    scenario = _load(file)
+    if scenario.nodes.get(ue) is None or scenario.nodes[ue].kind != "ue":
+        ues = [n for n, node in scenario.nodes.items() if node.kind == "ue"]
+        raise _fail(f'{file}: no node "{ue}" of kind ue (UEs: {", ".join(ues) or "none"})')
+    _run_trace(file, scenario, backend, "attach", "run an attach", lambda be: be.trace_attach(ue))
+
+
+def _run_trace(file: Path, scenario: Scenario, backend: str, feature: str, doing: str,
+               trace: Callable[[Backend], Any]) -> None:
+    """Set the scenario up on `backend`, run `trace` on it, print its lines; exit 0 when delivered."""
     be = _make_backend(backend, scenario.seed, None)
-    if "trace" not in be.supports:
+    if feature not in be.supports:
         be.close()
-        raise _fail(f"the {be.name} backend cannot trace")
+        raise _fail(f"the {be.name} backend cannot {doing}")
     try:
         _prepare_or_exit(scenario, be, file)
-        outcome = be.trace(src=src, dst=dst, proto=proto, dport=dport)
+        outcome = trace(be)
     finally:
         be.close()
     for line in outcome.lines:

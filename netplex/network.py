@@ -17,13 +17,20 @@ subclass registered in `NODE_KINDS` (`@node_kind("docker-host")`), chosen per
 node with `net.add_node(name, kind=...)` or a scenario's `kind:` key. A later
 package (`netplex/container/`, `netplex/sdn/`) registers its kinds on import
 without touching this module; `linux` (a plain Linux host) is the default.
+A kind with keys of its own in a scenario file (`imsi:` on a `ue`) declares
+them as a `NodeParams` model (`params_model`); the loader validates them with
+the node's other keys and the node receives them in `configure`. `start`
+runs once every node's setup lines have run (the kind's daemons start there);
+`procedure` is a kind's own probe (a UE's `attach`).
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 from netplex.engine.link import Link
 from netplex.engine.scheduler import Scheduler
@@ -34,7 +41,7 @@ from netplex.machine import Machine
 from netplex.stack.device import Tap
 from netplex.stack.netns import Namespace
 
-__all__ = ["DEFAULT_NODE_KIND", "NODE_KINDS", "Network", "Node", "UnknownNodeKind", "node_kind"]
+__all__ = ["DEFAULT_NODE_KIND", "NODE_KINDS", "REFUSED_NODE_KINDS", "Network", "Node", "NodeParams", "UnknownNodeKind", "node_kind"]
 
 
 class UnknownNodeKind(NetplexError):
@@ -42,8 +49,23 @@ class UnknownNodeKind(NetplexError):
 
     def __init__(self, kind: str) -> None:
         known = ", ".join(sorted(NODE_KINDS))
-        super().__init__(f'unknown node kind "{kind}" (known: {known})')
+        refused = REFUSED_NODE_KINDS.get(kind)
+        super().__init__(f'node kind "{kind}" is not supported: {refused}' if refused is not None
+                         else f'unknown node kind "{kind}" (known: {known})')
         self.kind = kind
+
+
+class NodeParams(BaseModel):
+    """A node kind's own scenario keys (subclassed per kind; unknown keys are errors).
+
+    `reference_issues` checks what a key names elsewhere in the file: `kinds` maps every
+    node's name to its kind; each issue is (the key's path inside the node, the message).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[tuple[str | int, ...], str]]:
+        return []
 
 
 class Node:
@@ -61,6 +83,7 @@ class Node:
     boot: tuple[str, ...] = ()
     # The kernel twin builds this kind as a Linux host (a kind that is not one sets False).
     linux_host = True
+    params_model: ClassVar[type[NodeParams]] = NodeParams   # the kind's own keys: none for a Linux host
 
     def __init__(self, net: Network, name: str) -> None:
         self.net = net
@@ -76,6 +99,16 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"
+
+    def configure(self, params: NodeParams) -> None:
+        """The kind's own keys from the scenario file, validated by `params_model`."""
+
+    def start(self) -> None:
+        """Every node's setup lines have run: start what the kind runs (its daemons)."""
+
+    def procedure(self, name: str) -> tuple[bool, dict[str, Any]]:
+        """Run the kind's procedure `name` as a probe: (ok, observed)."""
+        raise NetplexError(f'node "{self.name}" (kind {self.kind}) has no procedure "{name}"')
 
     @property
     def shell(self) -> Any:
@@ -108,6 +141,8 @@ DEFAULT_NODE_KIND = "linux"
 
 # The one visible table of node kinds: kind name -> Node subclass.
 NODE_KINDS: dict[str, NodeClass] = {DEFAULT_NODE_KIND: Node}
+# Kinds a system names but does not model: kind name -> why (what the refusal says).
+REFUSED_NODE_KINDS: dict[str, str] = {}
 
 
 def node_kind(name: str) -> Callable[[NodeClass], NodeClass]:
@@ -169,8 +204,8 @@ class Network:
     def __contains__(self, name: str) -> bool:
         return name in self.nodes
 
-    def add_node(self, name: str, kind: str = DEFAULT_NODE_KIND) -> Node:
-        """A new node of `kind` (a name in NODE_KINDS; a Linux host by default)."""
+    def add_node(self, name: str, kind: str = DEFAULT_NODE_KIND, params: NodeParams | None = None) -> Node:
+        """A new node of `kind` (a name in NODE_KINDS; a Linux host by default), given its kind's keys."""
         if name in self.nodes:
             raise NetplexError(f'node "{name}" exists')
         cls = NODE_KINDS.get(kind)
@@ -178,6 +213,8 @@ class Network:
             raise UnknownNodeKind(kind)
         node = cls(self, name)
         self.nodes[name] = node
+        if params is not None:
+            node.configure(params)
         return node
 
     def node_netns(self, name: str) -> Namespace | None:

@@ -1,6 +1,14 @@
-"""The mobile core (issue 17): the 4G EPC's node kinds, procedures and protocols.
+"""The mobile core (issue 17): the 4G EPC as node kinds, daemons and real GTP bytes.
 
-`milenage` (TS 35.206 authentication functions). The GTP wire formats live in
-`netplex/packet/gtpu.py` and `gtpv2c.py`. docs/mobile.md says what is modelled and how it was checked.
+Importing this package registers the node kinds `ue`, `enodeb`, `mme`, `hss`,
+`sgw`, `pgw`, `pcrf` (`nodes`) and the shell commands `mme`, `sgw`, `pgw`,
+`hss` (`commands`). `milenage` is TS 35.206; `messages` the modelled
+RRC/NAS/S1AP/Diameter messages; `ran`, `mme`, `gateways`, `diameter_servers`
+the daemons. The GTP wire formats live in `netplex/packet/gtpu.py` and
+`gtpv2c.py`. docs/mobile.md says what is modelled and how it was checked.
 """
 from __future__ import annotations
+
+from netplex.mobile import commands, nodes
+
+__all__ = ["commands", "nodes"]

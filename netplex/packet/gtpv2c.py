@@ -97,8 +97,23 @@ class Ie:
 
     def find(self, type_name: str, instance: int = 0) -> Ie | None:
         """The grouped IE's member of that type and instance."""
-        assert isinstance(self.value, list)
+        if not isinstance(self.value, list):
+            return None
         return _find(self.value, IE[type_name], instance)
+
+    def need(self, type_name: str, instance: int = 0) -> Ie:
+        """The grouped IE's member, or Gtpv2Error with cause Mandatory IE missing."""
+        ie = self.find(type_name, instance)
+        if ie is None:
+            raise Gtpv2Error(f"Bearer Context: mandatory IE {type_name} missing", CAUSE["Mandatory IE missing"])
+        return ie
+
+    @property
+    def octets(self) -> bytes:
+        """The value of a non-grouped IE (Gtpv2Error with cause Mandatory IE incorrect for a grouped one)."""
+        if isinstance(self.value, list):
+            raise Gtpv2Error(f"IE {self.type} is grouped here", CAUSE["Mandatory IE incorrect"])
+        return self.value
 
 
 def _find(ies: list[Ie], type_: int, instance: int) -> Ie | None:

@@ -23,7 +23,7 @@ from netplex.shell.registry import Terminal
 __all__ = ["ALL_FEATURES", "Backend", "BackendUnsupported", "CmdResult", "LinkNetnsAliases", "ProbeOutcome", "Progress",
            "TraceOutcome"]
 
-ALL_FEATURES = frozenset({"ping", "tcp", "udp", "cmd", "iperf", "trace"})
+ALL_FEATURES = frozenset({"ping", "tcp", "udp", "cmd", "iperf", "trace", "attach"})
 """Everything `Backend.supports` may name."""
 
 Progress = Callable[[float], None]
@@ -108,6 +108,10 @@ class Backend(Protocol):
         """
         ...
 
+    def start_node(self, node: str) -> None:
+        """After every node's setup lines: start what the node's kind runs (`Node.start`: an MME's daemon)."""
+        ...
+
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
         """Start listeners: [("tcp", 80), ("udp", 53)] per SCENARIO.md's Services."""
         ...
@@ -130,6 +134,14 @@ class Backend(Protocol):
         observed: duration_s and flows[i] with goodput_bps, wire_bps, intervals
         (and sent/received/lost for udp, error when a flow failed).
         """
+        ...
+
+    def attach(self, ue: str) -> ProbeOutcome:
+        """A UE's attach (netplex.mobile): observed ip, teids {t1..t8}, steps; error when it failed."""
+        ...
+
+    def trace_attach(self, ue: str) -> TraceOutcome:
+        """`netplex trace --attach UE`: the attach with tracing on, narrated step by step."""
         ...
 
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:

@@ -23,17 +23,17 @@ from pydantic import (
 )
 
 from netplex.machine.fs import TOP_DIRS, FileSystem
-from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
+from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS, REFUSED_NODE_KINDS, NodeParams
 from netplex.shell.parse import complete
 from netplex.units import parse_rate, parse_size, parse_time
 
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",
-    "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow",
+    "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow", "AttachProbe",
     "PROBE_KINDS", "Loc",
 ]
 
-PROBE_KINDS = ("ping", "tcp", "udp", "cmd", "iperf")
+PROBE_KINDS = ("ping", "tcp", "udp", "cmd", "iperf", "attach")
 Loc = tuple[str | int, ...]
 
 _NODE_NAME = re.compile(r"[a-z][a-z0-9-]*")
@@ -122,6 +122,8 @@ Service = Annotated[tuple[str, int], BeforeValidator(_service)]
 
 
 def _kind(v: Any) -> str:
+    if isinstance(v, str) and v in REFUSED_NODE_KINDS:
+        raise ValueError(f'node kind "{v}" is not supported: {REFUSED_NODE_KINDS[v]}')
     if not isinstance(v, str) or v not in NODE_KINDS:
         known = ", ".join(sorted(NODE_KINDS))
         raise ValueError(f'unknown node kind "{v}" (known: {known})')
@@ -156,6 +158,9 @@ def _file_value(v: Any) -> str:
 
 
 class Node(_Model):
+    # A kind's own keys (`imsi:` on a ue) are the extra keys, validated by the kind's `params_model`.
+    model_config = ConfigDict(extra="allow")
+
     kind: Annotated[str, BeforeValidator(_kind)] = DEFAULT_NODE_KIND   # a name in netplex.network.NODE_KINDS
     files: dict[Annotated[str, BeforeValidator(check_file_path)], Annotated[str, BeforeValidator(_file_value)]] = {}
     setup: str = ""
@@ -165,6 +170,19 @@ class Node(_Model):
     _setup_lines: list[SetupLine] | None = PrivateAttr(default=None)
     # Filled by the loader: each file's bytes, read from beside the scenario where the value names a file.
     _file_data: dict[str, bytes] | None = PrivateAttr(default=None)
+    _params: NodeParams | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _kind_params(self) -> Node:
+        """The keys beside kind/files/setup/services belong to the kind (errors located inside the node)."""
+        self._params = NODE_KINDS[self.kind].params_model.model_validate(self.model_extra or {})
+        return self
+
+    @property
+    def params(self) -> NodeParams:
+        """The kind's own keys, validated (an empty `NodeParams` for a Linux host)."""
+        assert self._params is not None
+        return self._params
 
     def file_contents(self) -> dict[str, bytes]:
         """path -> bytes for `files:`, in file order (values as content unless the loader read a file)."""
@@ -322,12 +340,19 @@ class IperfProbe(_Model):
     flows: Annotated[list[IperfFlow], Field(min_length=1)]
 
 
+class AttachProbe(_Model):
+    """A UE's attach (TS 23.401 §5.3.2): observed are its IP address and the tunnel ids t1..t8."""
+
+    ue: NodeName
+
+
 class Probe(_Model):
     ping: PingProbe | None = None
     tcp: TcpProbe | None = None
     udp: UdpProbe | None = None
     cmd: CmdProbe | None = None
     iperf: IperfProbe | None = None
+    attach: AttachProbe | None = None
     expect: Literal["ok", "fail"] = "ok"
     expect_peer: IPv4 | None = None
     expect_output: str | None = None
@@ -345,7 +370,7 @@ class Probe(_Model):
             kinds = [k for k in PROBE_KINDS if k in data]
             if len(kinds) != 1:
                 found = f"found {', '.join(kinds)}" if kinds else "found none"
-                raise ValueError(f"a probe has exactly one of ping, tcp, udp, cmd, iperf ({found})")
+                raise ValueError(f"a probe has exactly one of {', '.join(PROBE_KINDS)} ({found})")
             kind = kinds[0]
             if data[kind] is None:   # `ping:` with nothing after it
                 raise ValueError(f"{kind}: a probe's {kind} needs its fields (found nothing)")
@@ -372,6 +397,8 @@ class Probe(_Model):
             return f"{self.kind} {s.src} → {s.to}:{s.port}"
         if isinstance(s, CmdProbe):
             return f"{s.node}# {s.run}"
+        if isinstance(s, AttachProbe):
+            return f"attach {s.ue}"
         flows = ", ".join(f"{f.src} → {f.to}:{f.port}/{f.proto}" for f in s.flows)
         return f"iperf {flows}"
 
@@ -396,6 +423,9 @@ class Scenario(_Model):
         """Whole-file checks, each with the location it concerns, in file order."""
         issues: list[tuple[Loc, str]] = []
         nodes = self.nodes
+        kinds = {name: node.kind for name, node in nodes.items()}
+        for name, node in nodes.items():
+            issues.extend(((("nodes", name, *loc)), message) for loc, message in node.params.reference_issues(kinds))
         used: dict[tuple[str, str], int] = {}
         for li, link in enumerate(self.links):
             for ei, (node, ifname) in enumerate(link.ends):
@@ -413,6 +443,12 @@ class Scenario(_Model):
             if isinstance(spec, CmdProbe):
                 if spec.node not in nodes:
                     issues.append(((("probes", pi, "cmd", "node")), f'unknown node "{spec.node}"'))
+            elif isinstance(spec, AttachProbe):
+                if spec.ue not in nodes:
+                    issues.append((("probes", pi, "attach", "ue"), f'unknown node "{spec.ue}"'))
+                elif nodes[spec.ue].kind != "ue":
+                    issues.append((("probes", pi, "attach", "ue"),
+                                   f'node "{spec.ue}" is of kind {nodes[spec.ue].kind}; attach takes a node of kind ue'))
             elif isinstance(spec, IperfProbe):
                 for fi, flow in enumerate(spec.flows):
                     if flow.src not in nodes:

@@ -12,7 +12,7 @@ from netplex.errors import NetplexError, ScenarioError
 from netplex.network import NODE_KINDS
 from netplex.scenario.backend import Backend, ProbeOutcome
 from netplex.scenario.loader import format_loc
-from netplex.scenario.model import CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
+from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
 __all__ = ["run_scenario", "prepare", "check_supported", "run_probe"]
@@ -49,7 +49,7 @@ def check_supported(scenario: Scenario, backend: Backend) -> None:
 
 
 def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
-    """Build nodes and links, run the setup lines, start the services.
+    """Build nodes and links, run the setup lines, start the nodes' own daemons, then the services.
 
     Returns None, or the setup failure {node, line, file_line, command, message}
     of the first line that exited non-zero (nothing after it runs).
@@ -70,6 +70,8 @@ def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
                 message = (r.error or r.output).removesuffix("\n")
                 return {"node": name, "line": setup.line, "file_line": setup.file_line,
                         "command": setup.command, "message": message}
+    for name in scenario.nodes:
+        backend.start_node(name)
     for name, node in scenario.nodes.items():
         if node.services:
             backend.start_services(name, list(node.services))
@@ -88,6 +90,8 @@ def run_probe(probe: Probe, index: int, backend: Backend) -> ProbeResult:
         outcome = backend.udp(spec.src, spec.to, spec.port)
     elif isinstance(spec, CmdProbe):
         outcome, extra_ok = _cmd(spec, probe.expect_output, backend)
+    elif isinstance(spec, AttachProbe):
+        outcome = backend.attach(spec.ue)
     else:
         outcome, extra_ok = _iperf(spec, backend)
     if probe.expect_peer is not None:

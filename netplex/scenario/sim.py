@@ -74,7 +74,7 @@ class SimBackend:
 
     def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         for name, node in nodes.items():
-            self.net.add_node(name, kind=node.kind)
+            self.net.add_node(name, kind=node.kind, params=node.params)
         for link in links:
             (na, ia), (nb, ib) = link.ends
             self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.kind, rate_bps=link.rate_bps,
@@ -100,6 +100,9 @@ class SimBackend:
             shell.terminal = None
         aborted = self.net.sched.last_storm if self.net.sched.storms != storms else None
         return CmdResult(r.status, r.output, r.error, aborted)
+
+    def start_node(self, node: str) -> None:
+        self.node(node).start()
 
     # -- services ------------------------------------------------------------
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
@@ -204,6 +207,31 @@ class SimBackend:
         specs = [f.model_dump(exclude_none=True) for f in flows]
         ok, observed = run_iperf(self.net, duration_ns, specs, progress=self.progress)
         return ProbeOutcome(ok, observed)
+
+    @_storm_safe
+    def attach(self, ue: str) -> ProbeOutcome:
+        ok, observed = self.node(ue).procedure("attach")
+        return ProbeOutcome(ok, observed)
+
+    def trace_attach(self, ue: str) -> TraceOutcome:
+        """The attach with tracing on: the events the kinds emit (stage `attach`), one line each."""
+        tracer = self.net.tracer
+        tracer.clear()
+        tracer.on = True
+        start = self.net.now
+        try:
+            outcome = self.attach(ue)
+        finally:
+            tracer.on = False
+        lines = [f"trace attach {ue}"]
+        for ev in tracer.events:
+            if ev.stage.startswith("attach"):
+                lines.append(f"{(ev.time - start) / 1000:12.3f} µs  {ev.node:<12} {ev.text}")
+        if outcome.ok:
+            lines.append(f"result: attached, {ue} has {outcome.observed.get('ip')}")
+        else:
+            lines.append(f"result: attach failed ({outcome.observed.get('error', 'no answer')})")
+        return TraceOutcome(lines, outcome.ok)
 
     # -- trace -----------------------------------------------------------------
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:

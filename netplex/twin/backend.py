@@ -201,7 +201,7 @@ class LinuxBackend:
     """The kernel twin. SCENARIO.md is the contract; `notes` lists what the kernel could not do."""
 
     name = "linux"
-    supports = ALL_FEATURES - {"trace"}
+    supports = ALL_FEATURES - {"trace", "attach"}
 
     def __init__(self, pcap_dir: str | os.PathLike[str] | None = None) -> None:
         check_available()
@@ -567,6 +567,9 @@ class LinuxBackend:
         if res.returncode != 0:
             raise TwinError(f"{node}: cannot write {path}: {res.stderr.decode(errors='replace').strip()}")
 
+    def start_node(self, node: str) -> None:
+        """The twin builds Linux hosts only (`build` refuses other kinds): nothing of a kind's own runs."""
+
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
         if not services:
             return
@@ -676,6 +679,13 @@ class LinuxBackend:
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
         """The kernel shows no packet's path through its hooks to an unprivileged observer
         of the namespaces: `netplex trace` runs on the simulator only."""
+        raise BackendUnsupported("the linux backend cannot trace")
+
+    def attach(self, ue: str) -> ProbeOutcome:
+        """The mobile core's node kinds run in the simulator only (docs/mobile.md)."""
+        raise BackendUnsupported("the linux backend cannot run an attach (the mobile core is simulated)")
+
+    def trace_attach(self, ue: str) -> TraceOutcome:
         raise BackendUnsupported("the linux backend cannot trace")
 
     # --- teardown -----------------------------------------------------------

@@ -66,6 +66,9 @@ class FakeBackend:
             return CmdResult(1, "", "")
         return CmdResult(0)
 
+    def start_node(self, node: str) -> None:
+        """A fake node runs nothing of its kind's own."""
+
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
         self.calls.append(("services", node, services))
         self.services[node] = list(services)
@@ -103,6 +106,12 @@ class FakeBackend:
 
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         raise BackendUnsupported("the fake backend runs no iperf")
+
+    def attach(self, ue: str) -> ProbeOutcome:
+        raise BackendUnsupported("the fake backend runs no attach")
+
+    def trace_attach(self, ue: str) -> TraceOutcome:
+        raise BackendUnsupported("the fake backend runs no attach")
 
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
         self.calls.append(("trace", src, dst, proto, dport))

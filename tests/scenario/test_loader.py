@@ -200,9 +200,9 @@ def test_node_names_and_services():
 
 def test_probe_shape():
     assert error_of(BASE + "  - expect: ok\n") == \
-        "x.yaml:10: probes[1]: a probe has exactly one of ping, tcp, udp, cmd, iperf (found none)"
+        "x.yaml:10: probes[1]: a probe has exactly one of ping, tcp, udp, cmd, iperf, attach (found none)"
     assert error_of(BASE + "  - ping: {from: web, to: 1.2.3.4}\n    tcp: {from: web, to: 1.2.3.4, port: 1}\n") == \
-        "x.yaml:10: probes[1]: a probe has exactly one of ping, tcp, udp, cmd, iperf (found ping, tcp)"
+        "x.yaml:10: probes[1]: a probe has exactly one of ping, tcp, udp, cmd, iperf, attach (found ping, tcp)"
     assert error_of(BASE + "  - ping: {from: web}\n") == "x.yaml:10: probes[1].ping.to: required field is missing"
     assert error_of(BASE + "  - ping: {from: web, to: 1.2.3.4, count: 0}\n") == \
         "x.yaml:10: probes[1].ping.count: must be greater than or equal to 1, not 0"

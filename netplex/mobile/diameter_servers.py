@@ -1,0 +1,148 @@
+"""The Diameter servers: the HSS (S6a, TS 29.272) and the PCRF (Gx, TS 29.212).
+
+HSS: Authentication-Information-Request -> an EPS vector from Milenage (RAND
+from the node's seeded generator, SQN stepped per vector, AMF 8000 — the
+separation bit TS 33.401 §6.1.1 requires); Update-Location-Request -> the
+subscription (APN configuration with its PGW in MIP6-Agent-Info, AMBR), after
+checking the visited PLMN against the subscriber's roaming permission.
+PCRF: Credit-Control-Request (INITIAL_REQUEST) -> Charging-Rule-Install with
+one rule per denied network: Flow-Information both ways, Flow-Status DISABLED.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netplex.mobile.daemon import EpcDaemon, table
+from netplex.mobile.messages import DIAMETER_PORT, MessageError, Msg
+from netplex.mobile.milenage import AuthVector, Milenage
+from netplex.packet.addr import int_to_ip
+
+__all__ = ["Hss", "HssSubscriber", "Pcrf"]
+
+AMF = bytes.fromhex("8000")
+FLOW_STATUS_DISABLED = 3
+
+
+@dataclass(slots=True)
+class HssSubscriber:
+    imsi: str
+    key: bytes
+    opc: bytes
+    apn: str
+    ambr_ul_kbps: int
+    ambr_dl_kbps: int
+    pgw: int
+    roaming: bool
+    sqn: int
+    mme: str | None = None
+    visited_plmn: str | None = None
+
+
+class _DiameterServer(EpcDaemon):
+    def start(self) -> None:
+        self.sk = self.udp(DIAMETER_PORT, self._on_request)
+
+    def _on_request(self, data: bytes, src: int, sport: int) -> None:
+        try:
+            req = Msg.decode(data, "Diameter")
+            answer = self.answer(req, src)
+        except (MessageError, LookupError, TypeError, ValueError):
+            self.count("diameter_malformed")
+            return
+        self.send(self.sk, answer.encode(), src, sport)
+
+    def answer(self, req: Msg, src: int) -> Msg:
+        raise NotImplementedError
+
+
+class Hss(_DiameterServer):
+    comm = "hss"
+    role = "HSS"
+
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], subscribers: list[HssSubscriber]) -> None:
+        super().__init__(node, addr, names)
+        self.subscribers = {s.imsi: s for s in subscribers}
+
+    def answer(self, req: Msg, src: int) -> Msg:
+        imsi = req.ie("User-Name")
+        base: dict[str, Any] = {"Session-Id": req.ie("Session-Id"), "Auth-Application-Id": 16777251}
+        sub = self.subscribers.get(imsi)
+        visited = req.ie("Visited-PLMN-Id")
+        if req.name == "Authentication-Information-Request":
+            name = "Authentication-Information-Answer"
+            if sub is None:
+                self.note(3, "S6a", src, f"Diameter {name}: DIAMETER_ERROR_USER_UNKNOWN ({imsi})")
+                return Msg("Diameter", name, {**base, "Result-Code": 5001})
+            sub.sqn = (sub.sqn + 32) % 2**48   # TS 33.102 C.3.2: SEQ steps, IND in the low 5 bits
+            rand = self.rng.getrandbits(128).to_bytes(16, "big")
+            vec = AuthVector.generate(Milenage(sub.key, sub.opc), rand, sub.sqn.to_bytes(6, "big"), AMF, visited)
+            self.note(3, "S6a", src, f"Diameter {name} (E-UTRAN vector: RAND, XRES, AUTN, KASME)")
+            return Msg("Diameter", name, {**base, "Result-Code": 2001, "Authentication-Info": {"E-UTRAN-Vector": {
+                "RAND": vec.rand.hex(), "XRES": vec.xres.hex(), "AUTN": vec.autn.hex(), "KASME": vec.kasme.hex()}}})
+        if req.name == "Update-Location-Request":
+            name = "Update-Location-Answer"
+            if sub is None:
+                return Msg("Diameter", name, {**base, "Result-Code": 5001})
+            if visited != sub.imsi[:len(visited)] and not sub.roaming:
+                self.note(3, "S6a", src, f"Diameter {name}: DIAMETER_ERROR_ROAMING_NOT_ALLOWED (PLMN {visited})")
+                return Msg("Diameter", name, {**base, "Result-Code": 5004})
+            sub.mme, sub.visited_plmn = self.name_of(src), visited
+            self.note(3, "S6a", src, f"Diameter {name} (APN {sub.apn}, PGW {self.name_of(sub.pgw)}, "
+                                     f"AMBR {sub.ambr_ul_kbps}/{sub.ambr_dl_kbps} kbit/s)")
+            return Msg("Diameter", name, {**base, "Result-Code": 2001, "ULA-Flags": 1, "Subscription-Data": {
+                "MSISDN": "", "Subscriber-Status": "SERVICE_GRANTED",
+                "AMBR": {"Max-Requested-Bandwidth-UL": sub.ambr_ul_kbps * 1000,
+                         "Max-Requested-Bandwidth-DL": sub.ambr_dl_kbps * 1000},
+                "APN-Configuration-Profile": {"Context-Identifier": 1, "APN-Configuration": [{
+                    "Context-Identifier": 1, "Service-Selection": sub.apn, "PDN-Type": "IPv4",
+                    "MIP6-Agent-Info": {"MIP-Home-Agent-Address": int_to_ip(sub.pgw)}}]}}})
+        raise MessageError(f"HSS: unexpected {req.name}")
+
+    def show_subscriber(self, imsi: str) -> str | None:
+        s = self.subscribers.get(imsi)
+        if s is None:
+            return None
+        rows = [("IMSI", s.imsi), ("APN", s.apn), ("AMBR-UL", f"{s.ambr_ul_kbps} kbit/s"),
+                ("AMBR-DL", f"{s.ambr_dl_kbps} kbit/s"), ("PGW", self.name_of(s.pgw)),
+                ("ROAMING", "allowed" if s.roaming else "not allowed"), ("SQN", f"0x{s.sqn:012x}"),
+                ("MME", s.mme or "-"), ("VISITED-PLMN", s.visited_plmn or "-")]
+        return "".join(f"{k + ':':<14}{v}\n" for k, v in rows)
+
+    def show_subscribers(self) -> str:
+        rows = [("IMSI", "APN", "PGW", "MME")]
+        rows += [(s.imsi, s.apn, self.name_of(s.pgw), s.mme or "-") for s in self.subscribers.values()]
+        return table(rows)
+
+
+class Pcrf(_DiameterServer):
+    comm = "pcrf"
+    role = "PCRF"
+
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], rules: list[tuple[str, list[str]]]) -> None:
+        super().__init__(node, addr, names)
+        self.rules = rules
+        self.sessions: dict[str, tuple[str, str]] = {}
+
+    def answer(self, req: Msg, src: int) -> Msg:
+        if req.name != "Credit-Control-Request":
+            raise MessageError(f"PCRF: unexpected {req.name}")
+        apn, ue_ip = req.ie("Called-Station-Id"), req.ie("Framed-IP-Address")
+        self.sessions[req.ie("Session-Id")] = (apn, ue_ip)
+        install = []
+        for i, (rule_apn, nets) in enumerate(self.rules):
+            if rule_apn != apn:
+                continue
+            for j, net in enumerate(nets):
+                install.append({"Charging-Rule-Definition": {
+                    "Charging-Rule-Name": f"deny-{i}-{j}", "Flow-Status": FLOW_STATUS_DISABLED, "Precedence": 10 + j,
+                    "Flow-Information": [
+                        {"Flow-Description": f"permit out ip from {net} to {ue_ip}", "Flow-Direction": 1},
+                        {"Flow-Description": f"permit out ip from {net} to {ue_ip}", "Flow-Direction": 2}]}})
+        self.note(5, "Gx", src, f"Diameter Credit-Control-Answer: {len(install)} PCC rule(s) installed for APN {apn}"
+                  + "".join(f", gate closed to {r['Charging-Rule-Definition']['Flow-Information'][0]['Flow-Description'].split()[4]}"
+                            for r in install))
+        return Msg("Diameter", "Credit-Control-Answer", {
+            "Session-Id": req.ie("Session-Id"), "Auth-Application-Id": 16777238, "Result-Code": 2001,
+            "CC-Request-Type": req.ie("CC-Request-Type", int), "Charging-Rule-Install": install})

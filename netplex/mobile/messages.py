@@ -1,0 +1,98 @@
+"""The modelled control messages: RRC and NAS (TS 36.331, TS 24.301), S1AP (TS 36.413), Diameter S6a/Gx.
+
+These travel as netplex's own encoding, not the real one: a JSON object
+`{"proto": ..., "name": ..., "ies": {...}}` whose message and IE names are
+the specifications' (`InitialUEMessage`, `NAS-PDU`, `E-RABToBeSetupList`,
+`Authentication-Info`, `Charging-Rule-Install`). Real S1AP is ASN.1 PER over
+SCTP and real Diameter is binary AVPs over TCP/SCTP; netplex does not fake
+those bytes (docs/mobile.md). Where they travel:
+
+    Uu      UE <-> eNodeB   Ethernet frames of type 0x88B5 (IEEE 802 local experimental) on the radio link
+    S1-MME  eNodeB <-> MME  UDP 36412 (SCTP port 36412 in the specification)
+    S6a     MME <-> HSS     UDP 3868 (Diameter's port)
+    Gx      PGW <-> PCRF    UDP 3868
+
+GTPv2-C (S11, S5/S8) and GTP-U (S1-U, S5/S8-U) are real bytes
+(`netplex.packet.gtpv2c`, `netplex.packet.gtpu`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from netplex.errors import NetplexError
+
+__all__ = ["ETH_P_UU", "S1AP_PORT", "DIAMETER_PORT", "Msg", "MessageError", "EMM_CAUSE", "RESULT_CODE"]
+
+ETH_P_UU = 0x88B5
+S1AP_PORT = 36412
+DIAMETER_PORT = 3868
+
+# TS 24.301 Annex A, the EMM causes netplex gives
+EMM_CAUSE = {
+    3: "Illegal UE",
+    8: "EPS services and non-EPS services not allowed",
+    11: "PLMN not allowed",
+    20: "MAC failure",
+    111: "Protocol error, unspecified",
+}
+
+# RFC 6733 §7.1 and TS 29.272 §7.4.3 (Experimental-Result-Code), TS 29.212 §5.5
+RESULT_CODE = {
+    2001: "DIAMETER_SUCCESS",
+    5001: "DIAMETER_ERROR_USER_UNKNOWN",
+    5004: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+    5420: "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
+}
+
+MAX_MESSAGE = 65535
+
+
+class MessageError(NetplexError, ValueError):
+    """A datagram that is not a modelled message (the receiver drops it and counts it)."""
+
+
+@dataclass(slots=True)
+class Msg:
+    """One modelled message: protocol (RRC, NAS, S1AP, Diameter), name, IEs (JSON values)."""
+
+    proto: str
+    name: str
+    ies: dict[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return json.dumps({"proto": self.proto, "name": self.name, "ies": self.ies},
+                          separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def decode(cls, data: bytes, proto: str) -> Msg:
+        """The message, or MessageError when it is not a `proto` message."""
+        if len(data) > MAX_MESSAGE:
+            raise MessageError(f"{proto}: message of {len(data)} bytes")
+        try:
+            obj = json.loads(data.decode())
+        except (UnicodeDecodeError, ValueError):
+            raise MessageError(f"{proto}: not a modelled message") from None
+        if not isinstance(obj, dict) or obj.get("proto") != proto or not isinstance(obj.get("name"), str) \
+                or not isinstance(obj.get("ies"), dict):
+            raise MessageError(f"{proto}: not a modelled {proto} message")
+        return cls(proto, obj["name"], obj["ies"])
+
+    def ie(self, name: str, kind: type = str) -> Any:
+        """A mandatory IE of the expected JSON type, or MessageError naming it."""
+        v = self.ies.get(name)
+        if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+            raise MessageError(f"{self.proto} {self.name}: IE {name} missing or malformed")
+        return v
+
+    def nas(self) -> Msg:
+        """The NAS message carried in this message's NAS-PDU IE."""
+        pdu = self.ie("NAS-PDU", dict)
+        if not isinstance(pdu.get("name"), str) or not isinstance(pdu.get("ies"), dict):
+            raise MessageError(f"{self.proto} {self.name}: NAS-PDU is not a NAS message")
+        return Msg("NAS", pdu["name"], pdu["ies"])
+
+    def as_ie(self) -> dict[str, Any]:
+        """This (NAS) message as the value of a NAS-PDU IE."""
+        return {"name": self.name, "ies": self.ies}

@@ -1,0 +1,304 @@
+"""The MME (TS 23.401 §4.4.2): the attach's conductor — S1AP to the eNodeB, S6a to the HSS, S11 to the SGW.
+
+Steps it drives (the seed's numbering, TS 23.401 §5.3.2.1):
+
+    2  InitialUEMessage arrives (NAS Attach Request)
+    3  S6a Authentication-Information-Request to the HSS; NAS Authentication Request
+       (RAND, AUTN) to the UE; check RES against XRES; NAS Security Mode Command;
+       S6a Update-Location-Request (the subscription: APN, AMBR, the PGW)
+    4  GTPv2-C Create Session Request on S11, allocating t1 (S11 MME GTP-C)
+    7  Create Session Response from the SGW (to t1) with t6 and t7
+    8  S1AP InitialContextSetupRequest: the E-RAB toward t7, NAS Attach Accept
+    9  InitialContextSetupResponse with the eNodeB's t8; NAS Attach Complete
+   10  Modify Bearer Request on S11 (to t6) with t8; Modify Bearer Response
+
+A failure answers the UE with the NAS cause TS 29.272 Annex A and TS 24.301 give.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netplex.mobile.daemon import EpcDaemon, hex_teid, table
+from netplex.mobile.messages import DIAMETER_PORT, EMM_CAUSE, RESULT_CODE, S1AP_PORT, MessageError, Msg
+from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.gtpv2c import (
+    CAUSE,
+    GTPV2C_PORT,
+    IE,
+    MSG,
+    Gtpv2,
+    Gtpv2Error,
+    Ie,
+    ambr,
+    apn_encode,
+    bearer_qos,
+    fteid,
+    paa,
+    read_fteid,
+    read_paa,
+    serving_network,
+    tbcd,
+)
+
+__all__ = ["Mme", "MmeUe"]
+
+CAUSE_NAME = {v: k for k, v in CAUSE.items()}
+EBI = 5   # the default bearer's EPS bearer identity
+
+
+@dataclass(slots=True)
+class MmeUe:
+    """One UE context (TS 23.401 §5.7.2)."""
+
+    mme_ue_id: int
+    enb_ue_id: int
+    enb: int
+    imsi: str
+    apn: str
+    state: str = "AUTHENTICATING"
+    xres: bytes = b""
+    kasme: bytes = b""
+    ambr_ul: int = 0
+    ambr_dl: int = 0
+    pgw: int | None = None
+    sgw: int | None = None
+    t1: int | None = None
+    t6: int | None = None
+    t7: int | None = None
+    sgw_u: int | None = None
+    t8: int | None = None
+    enb_u: int | None = None
+    ip: str | None = None
+    attach_complete: bool = False
+    cause: str | None = None
+    seq: int = 0
+
+
+class Mme(EpcDaemon):
+    comm = "mme"
+    role = "MME"
+
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], hss: int, sgw: int, plmn: str) -> None:
+        super().__init__(node, addr, names)
+        self.hss = hss
+        self.sgw = sgw
+        self.plmn = plmn
+        self.ues: dict[int, MmeUe] = {}
+        self.by_t1: dict[int, MmeUe] = {}
+        self.by_session: dict[str, MmeUe] = {}
+        self._next_id = 1
+
+    def start(self) -> None:
+        self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
+        self.s11 = self.udp(GTPV2C_PORT, self._on_s11)
+        self.s6a = self.udp(0, self._on_s6a)
+
+    def by_imsi(self, imsi: str) -> MmeUe | None:
+        """The newest context of `imsi`."""
+        return next((u for u in reversed(self.ues.values()) if u.imsi == imsi), None)
+
+    # -- S1AP / NAS ---------------------------------------------------------------------
+    def _s1ap(self, ue: MmeUe, name: str, ies: dict[str, Any]) -> None:
+        base = {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id}
+        self.send(self.s1ap, Msg("S1AP", name, {**base, **ies}).encode(), ue.enb, S1AP_PORT)
+
+    def _nas(self, ue: MmeUe, nas: Msg, step: int = 3) -> None:
+        self.note(step, "S1-MME", ue.enb, f"S1AP DownlinkNASTransport (NAS {nas.name})")
+        self._s1ap(ue, "DownlinkNASTransport", {"NAS-PDU": nas.as_ie()})
+
+    def _reject(self, ue: MmeUe, name: str, emm_cause: int | None, why: str) -> None:
+        ue.state, ue.cause = "REJECTED", why
+        self._nas(ue, Msg("NAS", name, {} if emm_cause is None else {"EMM cause": emm_cause}))
+
+    def _on_s1ap(self, data: bytes, src: int, sport: int) -> None:
+        try:
+            msg = Msg.decode(data, "S1AP")
+            if msg.name == "InitialUEMessage":
+                self._initial_ue(msg, src)
+                return
+            ue = self.ues.get(msg.ie("MME-UE-S1AP-ID", int))
+            if ue is None:
+                self.count("s1ap_unknown_ue")
+                return
+            if msg.name == "UplinkNASTransport":
+                self._uplink_nas(ue, msg.nas())
+            elif msg.name == "InitialContextSetupResponse":
+                erab = msg.ie("E-RABSetupList", list)[0]
+                ue.t8 = int(erab["GTP-TEID"], 16)
+                ue.enb_u = ip_to_int(erab["transportLayerAddress"])
+                self._modify_bearer(ue)
+        except (MessageError, LookupError, TypeError, ValueError):
+            self.count("s1ap_malformed")
+
+    def _initial_ue(self, msg: Msg, src: int) -> None:
+        nas = msg.nas()
+        if nas.name != "Attach Request":
+            self.count("s1ap_unexpected")
+            return
+        imsi = nas.ie("EPS mobile identity", dict).get("IMSI")
+        pdn = nas.ies.get("ESM message container", {}).get("ies", {})
+        if not isinstance(imsi, str) or not imsi.isdigit():
+            raise MessageError("Attach Request without an IMSI")
+        ue = MmeUe(self._next_id, msg.ie("ENB-UE-S1AP-ID", int), src, imsi, str(pdn.get("Access point name", "")))
+        self._next_id += 1
+        self.ues[ue.mme_ue_id] = ue
+        self._diameter(ue, "Authentication-Information-Request", "AIR", {
+            "User-Name": imsi, "Visited-PLMN-Id": self.plmn,
+            "Requested-EUTRAN-Authentication-Info": {"Number-Of-Requested-Vectors": 1}})
+
+    def _uplink_nas(self, ue: MmeUe, nas: Msg) -> None:
+        if nas.name == "Authentication Response" and ue.state == "AUTHENTICATING":
+            if bytes.fromhex(nas.ie("RES")) != ue.xres:
+                self._reject(ue, "Authentication Reject", None, "Authentication Reject: RES does not match XRES")
+                return
+            ue.state = "SECURITY"
+            self._nas(ue, Msg("NAS", "Security Mode Command", {
+                "Selected NAS security algorithms": {"ciphering": "EEA2", "integrity": "EIA2"}}))
+        elif nas.name == "Authentication Failure" and ue.state == "AUTHENTICATING":
+            c = nas.ies.get("EMM cause")
+            self._reject(ue, "Authentication Reject", None,
+                         f"Authentication Failure from the UE: EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})")
+        elif nas.name == "Security Mode Complete" and ue.state == "SECURITY":
+            ue.state = "UPDATING-LOCATION"
+            self._diameter(ue, "Update-Location-Request", "ULR", {
+                "User-Name": ue.imsi, "Visited-PLMN-Id": self.plmn, "RAT-Type": "EUTRAN", "ULR-Flags": 0x22})
+        elif nas.name == "Attach Complete" and ue.state == "CONTEXT-SETUP":
+            ue.attach_complete = True
+            self._modify_bearer(ue)
+
+    # -- S6a -------------------------------------------------------------------------------
+    def _diameter(self, ue: MmeUe, name: str, short: str, avps: dict[str, Any]) -> None:
+        session = f"{self.node};{ue.mme_ue_id};{short}"
+        self.by_session[session] = ue
+        self.note(3, "S6a", self.hss, f"Diameter {name} ({short}, User-Name {ue.imsi})")
+        msg = Msg("Diameter", name, {"Session-Id": session, "Auth-Application-Id": 16777251, **avps})
+        self.send(self.s6a, msg.encode(), self.hss, DIAMETER_PORT)
+
+    def _on_s6a(self, data: bytes, src: int, sport: int) -> None:
+        try:
+            msg = Msg.decode(data, "Diameter")
+            ue = self.by_session.pop(msg.ie("Session-Id"), None)
+            if ue is None:
+                return
+            code = msg.ie("Result-Code", int)
+            if code != 2001:
+                emm = 8 if code == 5001 else 11 if code == 5004 else 111
+                self._reject(ue, "Attach Reject", emm,
+                             f"Attach Reject: EMM cause #{emm} ({EMM_CAUSE[emm]}); the HSS answered "
+                             f"{RESULT_CODE.get(code, code)}")
+                return
+            if msg.name == "Authentication-Information-Answer":
+                vec = msg.ie("Authentication-Info", dict)["E-UTRAN-Vector"]
+                ue.xres, ue.kasme = bytes.fromhex(vec["XRES"]), bytes.fromhex(vec["KASME"])
+                self._nas(ue, Msg("NAS", "Authentication Request", {
+                    "RAND": vec["RAND"], "AUTN": vec["AUTN"], "NAS key set identifier": 0}))
+            elif msg.name == "Update-Location-Answer":
+                self._subscribed(ue, msg.ie("Subscription-Data", dict))
+        except (MessageError, LookupError, TypeError, ValueError):
+            self.count("diameter_malformed")
+
+    def _subscribed(self, ue: MmeUe, sub: dict[str, Any]) -> None:
+        """ULA: the APN must be subscribed; its PGW (MIP6-Agent-Info) and the APN-AMBR come with it."""
+        apns = sub["APN-Configuration-Profile"]["APN-Configuration"]
+        conf = next((c for c in apns if c["Service-Selection"] == (ue.apn or c["Service-Selection"])), None)
+        if conf is None:
+            self._reject(ue, "Attach Reject", 19, f"Attach Reject: ESM cause #27 (Missing or unknown APN {ue.apn})")
+            return
+        ue.apn = conf["Service-Selection"]
+        ue.pgw = ip_to_int(conf["MIP6-Agent-Info"]["MIP-Home-Agent-Address"])
+        bw = sub["AMBR"]
+        ue.ambr_ul, ue.ambr_dl = bw["Max-Requested-Bandwidth-UL"] // 1000, bw["Max-Requested-Bandwidth-DL"] // 1000
+        self._create_session(ue)
+
+    # -- S11 -------------------------------------------------------------------------------
+    def _create_session(self, ue: MmeUe) -> None:
+        """Step 4: t1, this MME's S11 TEID, and the PGW the SGW is to reach over S5/S8."""
+        ue.state, ue.sgw = "CREATING-SESSION", self.sgw
+        ue.t1 = self.new_teid()
+        self.by_t1[ue.t1] = ue
+        ue.seq = self.next_seq()
+        msg = Gtpv2(MSG["Create Session Request"], ue.seq, 0, [
+            Ie(IE["IMSI"], tbcd(ue.imsi)),
+            Ie(IE["RAT Type"], bytes((6,))),
+            serving_network(self.plmn[:3], self.plmn[3:]),
+            fteid("S11 MME GTP-C", ue.t1, int_to_ip(self.addr)),
+            fteid("S5/S8 PGW GTP-C", 0, int_to_ip(ue.pgw or 0), instance=1),
+            Ie(IE["APN"], apn_encode(ue.apn)),
+            Ie(IE["Selection Mode"], b"\x00"),
+            Ie(IE["PDN Type"], b"\x01"),
+            paa("0.0.0.0"),
+            ambr(ue.ambr_ul, ue.ambr_dl),
+            Ie(IE["Bearer Context"], [Ie(IE["EBI"], bytes((EBI,))), bearer_qos()]),
+        ])
+        self.note(4, "S11", self.sgw, f"GTPv2-C Create Session Request: MME allocated t1={hex_teid(ue.t1)} "
+                                      f"(S11 MME GTP-C); PGW {self.name_of(ue.pgw or 0)}")
+        self.send(self.s11, msg.encode(), self.sgw, GTPV2C_PORT)
+
+    def _on_s11(self, data: bytes, src: int, sport: int) -> None:
+        msg = self.gtpv2_rx(self.s11, data, src, sport)
+        if msg is None:
+            return
+        ue = self.by_t1.get(msg.teid or 0)
+        if ue is None:
+            self.count("gtpv2_unknown_teid")
+            return
+        try:
+            c = self.accepted(msg)
+            if msg.type == MSG["Create Session Response"]:
+                if c != CAUSE["Request accepted"]:
+                    self._reject(ue, "Attach Reject", 19, f"Attach Reject: EMM cause #19 (ESM failure); "
+                                                          f"Create Session Response cause {c} ({CAUSE_NAME.get(c, '?')})")
+                    return
+                ue.t6 = read_fteid(msg.need("F-TEID"))[1]
+                ue.ip = read_paa(msg.need("PAA"))
+                _, ue.t7, sgw_u = read_fteid(msg.need("Bearer Context").need("F-TEID"))
+                ue.sgw_u = ip_to_int(sgw_u)
+                self._context_setup(ue)
+            elif msg.type == MSG["Modify Bearer Response"] and ue.state == "MODIFYING-BEARER":
+                ue.state = "ATTACHED" if c == CAUSE["Request accepted"] else "REJECTED"
+        except Gtpv2Error as e:
+            self.count("gtpv2_malformed")
+            ue.state, ue.cause = "REJECTED", f"{msg.name}: {e}"
+
+    def _context_setup(self, ue: MmeUe) -> None:
+        """Step 8: tell the eNodeB the SGW's t7 and hand the UE its Attach Accept."""
+        ue.state = "CONTEXT-SETUP"
+        accept = Msg("NAS", "Attach Accept", {
+            "EPS attach result": "EPS only", "T3412 value": 3240, "TAI list": [{"PLMN": self.plmn, "TAC": 1}],
+            "GUTI": {"PLMN": self.plmn, "MME group ID": 1, "MME code": 1, "M-TMSI": f"0x{ue.mme_ue_id:08x}"},
+            "ESM message container": {"name": "Activate Default EPS Bearer Context Request", "ies": {
+                "EPS bearer identity": EBI, "Access point name": ue.apn, "PDN address": ue.ip,
+                "APN-AMBR": {"UL kbps": ue.ambr_ul, "DL kbps": ue.ambr_dl}}}})
+        self.note(8, "S1-MME", ue.enb, f"S1AP InitialContextSetupRequest: E-RAB to t7={hex_teid(ue.t7)} at "
+                                       f"{int_to_ip(ue.sgw_u or 0)}, NAS Attach Accept (UE IP {ue.ip})")
+        self._s1ap(ue, "InitialContextSetupRequest", {
+            "UEAggregateMaximumBitrate": {"uEaggregateMaximumBitRateDL": ue.ambr_dl * 1000,
+                                          "uEaggregateMaximumBitRateUL": ue.ambr_ul * 1000},
+            "E-RABToBeSetupList": [{"E-RAB-ID": EBI, "E-RABLevelQoSParameters": {"qCI": 9},
+                                    "transportLayerAddress": int_to_ip(ue.sgw_u or 0), "GTP-TEID": hex_teid(ue.t7),
+                                    "NAS-PDU": accept.as_ie()}],
+            "SecurityKey": ue.kasme.hex()})
+
+    def _modify_bearer(self, ue: MmeUe) -> None:
+        """Step 10, once both the eNodeB's t8 and the UE's Attach Complete are in."""
+        if ue.t8 is None or not ue.attach_complete or ue.state != "CONTEXT-SETUP":
+            return
+        ue.state = "MODIFYING-BEARER"
+        msg = Gtpv2(MSG["Modify Bearer Request"], self.next_seq(), ue.t6, [
+            Ie(IE["Bearer Context"], [Ie(IE["EBI"], bytes((EBI,))),
+                                      fteid("S1-U eNodeB GTP-U", ue.t8, int_to_ip(ue.enb_u or 0))])])
+        self.note(10, "S11", ue.sgw or 0, f"GTPv2-C Modify Bearer Request to t6={hex_teid(ue.t6)}: "
+                                          f"the eNodeB's t8={hex_teid(ue.t8)} (S1-U eNodeB GTP-U)")
+        self.send(self.s11, msg.encode(), ue.sgw or 0, GTPV2C_PORT)
+
+    # -- show -------------------------------------------------------------------------------
+    def show_ue(self) -> str:
+        rows = [("IMSI", "MME-UE-ID", "ENB-UE-ID", "STATE", "APN", "UE-IP", "t1(MME-S11)", "t6(SGW-S11)",
+                 "t7(SGW-S1U)", "t8(ENB-S1U)")]
+        for u in self.ues.values():
+            rows.append((u.imsi, str(u.mme_ue_id), str(u.enb_ue_id), u.state, u.apn or "-", u.ip or "-",
+                         hex_teid(u.t1), hex_teid(u.t6), hex_teid(u.t7), hex_teid(u.t8)))
+        return table(rows)
+

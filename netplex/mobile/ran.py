@@ -1,0 +1,285 @@
+"""The radio side: the UE's modem and the eNodeB (TS 36.300; NAS TS 24.301, S1AP TS 36.413).
+
+The radio is the link between a UE and its eNodeB. RRC and NAS travel on it
+as Ethernet frames of type 0x88B5 (`messages.ETH_P_UU`); the UE's IP packets
+travel on it as plain IPv4 frames, the way an LTE modem in Ethernet mode
+hands them to the host. The eNodeB answers the UE's ARP requests with a MAC
+of its own radio function (`RADIO_MAC`), so the UE's packets are not for the
+eNodeB's kernel (PACKET_OTHERHOST) and reach only its user plane: an AF_PACKET
+socket that puts each into GTP-U toward the SGW (S1-U, TEID t7), and writes
+each G-PDU from the SGW (TEID t8) back onto the radio.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netplex.apps.process import Program, ProgramExit
+from netplex.mobile.daemon import EpcDaemon, hex_teid
+from netplex.mobile.messages import EMM_CAUSE, ETH_P_UU, S1AP_PORT, MessageError, Msg
+from netplex.mobile.milenage import Milenage, kasme, xor
+from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
+from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP
+from netplex.packet.gtpu import (
+    GTPU_PORT,
+    GtpU,
+)
+from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
+
+__all__ = ["UeModem", "Enodeb", "RADIO_MAC"]
+
+RADIO_MAC = b"\x02\x4c\x54\x45\x00\x01"   # "LTE": the MAC the eNodeB's radio answers ARP with
+
+
+def _radio_socket(prog: Program, ifindex: int, proto: int, handler: Any) -> PacketSocket:
+    sk: PacketSocket = prog.own(prog.ns.sockets.packet_socket(SOCK_DGRAM, proto))
+    sk.bind(ifindex, proto)
+    sk.on_recv = handler
+    return sk
+
+
+class UeModem(Program):
+    """The UE: its USIM (IMSI, K, OPc) and the EMM/ESM state machine of an attach (TS 24.301 §5.5.1)."""
+
+    comm = "ue-modem"
+
+    def __init__(self, node: str, imsi: str, key: bytes, opc: bytes, apn: str, radio_ifindex: int,
+                 enb: str = "eNodeB") -> None:
+        super().__init__()
+        self.node = node
+        self.enb = enb
+        self.imsi = imsi
+        self.usim = Milenage(key, opc)
+        self.apn = apn
+        self.ifindex = radio_ifindex
+        self.state = "EMM-DEREGISTERED"
+        self.error: str | None = None
+        self.ip: str | None = None
+        self.plmn: str | None = None
+        self.kasme: bytes | None = None
+        self.enb_mac: bytes | None = None
+        self.uu: PacketSocket | None = None
+
+    def start(self) -> None:
+        self.uu = _radio_socket(self, self.ifindex, ETH_P_UU, self._on_uu)
+
+    def note(self, step: int, text: str) -> None:
+        if self.ns.world.tracer.on:
+            self.ns.trace("attach", f"[{step:>2}] Uu      {self.node} → {self.enb}: {text}")
+
+    def _send(self, rrc: str, nas: Msg) -> None:
+        assert self.uu is not None
+        data = Msg("RRC", rrc, {"NAS-PDU": nas.as_ie()}).encode()
+        self.uu.sendto(data, self.ifindex, self.enb_mac or b"\xff" * 6, ETH_P_UU)
+
+    def attach(self) -> None:
+        """Step 1: RRC connection and NAS Attach Request with a PDN Connectivity Request."""
+        self.state, self.error, self.ip = "EMM-REGISTERED-INITIATED", None, None
+        nas = Msg("NAS", "Attach Request", {
+            "EPS attach type": "EPS attach", "EPS mobile identity": {"IMSI": self.imsi},
+            "ESM message container": {"name": "PDN Connectivity Request",
+                                      "ies": {"Access point name": self.apn, "PDN type": "IPv4"}}})
+        self.note(1, f"RRCConnectionSetupComplete (NAS Attach Request, IMSI {self.imsi}, APN {self.apn})")
+        self._send("RRCConnectionSetupComplete", nas)
+
+    def _fail(self, why: str) -> None:
+        self.state, self.error = "EMM-DEREGISTERED", why
+
+    def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
+        try:
+            rrc = Msg.decode(data, "RRC")
+            nas = rrc.nas()
+        except MessageError:
+            return
+        if self.state != "EMM-REGISTERED-INITIATED":
+            return
+        self.enb_mac = sll.addr
+        plmn = rrc.ies.get("PLMN-Identity")   # what the cell broadcasts (SIB1): the serving network
+        if isinstance(plmn, str):
+            self.plmn = plmn
+        if nas.name == "Authentication Request":
+            self._authenticate(nas)
+        elif nas.name == "Security Mode Command":
+            self.note(3, "ULInformationTransfer (NAS Security Mode Complete)")
+            self._send("ULInformationTransfer", Msg("NAS", "Security Mode Complete"))
+        elif nas.name == "Attach Accept":
+            bearer = nas.ies.get("ESM message container", {}).get("ies", {})
+            self.ip = bearer.get("PDN address")
+            self.state = "EMM-REGISTERED"
+            self.note(9, "ULInformationTransfer (NAS Attach Complete, Activate Default EPS Bearer Context Accept)")
+            self._send("ULInformationTransfer", Msg("NAS", "Attach Complete", {
+                "ESM message container": {"name": "Activate Default EPS Bearer Context Accept",
+                                          "ies": {"EPS bearer identity": bearer.get("EPS bearer identity", 5)}}}))
+        elif nas.name in ("Attach Reject", "Authentication Reject"):
+            c = nas.ies.get("EMM cause")
+            self._fail(nas.name + (f": EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})" if c else ""))
+
+    def _authenticate(self, nas: Msg) -> None:
+        """TS 33.401 §6.1.1 / TS 33.102 §6.3.3: verify AUTN's MAC with the USIM's K, answer RES."""
+        try:
+            rand, autn = bytes.fromhex(nas.ie("RAND")), bytes.fromhex(nas.ie("AUTN"))
+        except (MessageError, ValueError):
+            return
+        if len(rand) != 16 or len(autn) != 16 or self.plmn is None:
+            return
+        res, ck, ik, ak, _ = self.usim.f2345(rand)
+        sqn, amf, mac = xor(autn[:6], ak), autn[6:8], autn[8:]
+        if self.usim.f1(rand, sqn, amf)[0] != mac:
+            self.note(3, "ULInformationTransfer (NAS Authentication Failure, EMM cause #20 MAC failure)")
+            self._send("ULInformationTransfer", Msg("NAS", "Authentication Failure", {"EMM cause": 20}))
+            self._fail("Authentication Failure: EMM cause #20 (MAC failure): the network's AUTN does not "
+                       "match this USIM's key")
+            return
+        self.kasme = kasme(ck, ik, self.plmn, autn[:6])
+        self.note(3, "ULInformationTransfer (NAS Authentication Response, RES)")
+        self._send("ULInformationTransfer", Msg("NAS", "Authentication Response", {"RES": res.hex()}))
+
+
+@dataclass(slots=True)
+class EnbUe:
+    """One UE at the eNodeB (TS 36.413 §9.2.3.4 eNB UE S1AP ID ...)."""
+
+    enb_ue_id: int
+    mac: bytes
+    ifindex: int
+    mme_ue_id: int | None = None
+    t7: int | None = None        # the SGW's S1-U TEID (uplink G-PDUs carry it)
+    sgw_u: int | None = None
+    t8: int | None = None        # this eNodeB's S1-U TEID (downlink)
+    ip: str | None = None
+    up: int = 0
+    down: int = 0
+
+
+class Enodeb(EpcDaemon):
+    """The eNodeB: RRC toward its UEs, S1AP toward its MME, GTP-U on S1-U toward the SGW."""
+
+    comm = "enodeb"
+    role = "eNodeB"
+
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], mme: int, plmn: str,
+                 radios: Mapping[int, str]) -> None:
+        super().__init__(node, addr, names)
+        self.mme = mme
+        self.plmn = plmn
+        self.radios = dict(radios)   # radio ifindex -> the UE node at its far end (for the narration)
+        self.ues: dict[bytes, EnbUe] = {}
+        self.by_id: dict[int, EnbUe] = {}
+        self.by_teid: dict[int, EnbUe] = {}
+        self._next_id = 1
+
+    def start(self) -> None:
+        self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
+        self.s1u = self.udp(GTPU_PORT, self._on_gtpu)
+        self.uu: dict[int, PacketSocket] = {}
+        self.ipsk: dict[int, PacketSocket] = {}
+        for ifx in self.radios:
+            self.uu[ifx] = _radio_socket(self, ifx, ETH_P_UU, self._on_uu)
+            self.ipsk[ifx] = _radio_socket(self, ifx, ETH_P_IP, self._on_uplink)
+            _radio_socket(self, ifx, ETH_P_ARP, self._on_arp)
+        if not self.radios:
+            raise ProgramExit(1, f"{self.comm}: no radio link to a UE\n")
+
+    # -- RRC / S1AP ---------------------------------------------------------------------
+    def _s1ap(self, name: str, ies: dict[str, Any]) -> None:
+        self.send(self.s1ap, Msg("S1AP", name, ies).encode(), self.mme, S1AP_PORT)
+
+    def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
+        try:
+            rrc = Msg.decode(data, "RRC")
+            nas = rrc.nas()
+        except MessageError:
+            self.count("rrc_malformed")
+            return
+        ue = self.ues.get(sll.addr)
+        if rrc.name == "RRCConnectionSetupComplete":
+            ue = EnbUe(self._next_id, sll.addr, sll.ifindex)
+            self._next_id += 1
+            self.ues[sll.addr] = ue
+            self.by_id[ue.enb_ue_id] = ue
+            self.note(2, "S1-MME", self.mme, f"S1AP InitialUEMessage (NAS {nas.name}, eNB-UE-S1AP-ID {ue.enb_ue_id})")
+            self._s1ap("InitialUEMessage", {"ENB-UE-S1AP-ID": ue.enb_ue_id, "NAS-PDU": nas.as_ie(),
+                                            "TAI": {"PLMN": self.plmn, "TAC": 1}, "RRC-Establishment-Cause": "mo-Signalling"})
+        elif ue is not None and ue.mme_ue_id is not None:
+            step = 9 if nas.name == "Attach Complete" else 3
+            self.note(step, "S1-MME", self.mme, f"S1AP UplinkNASTransport (NAS {nas.name})")
+            self._s1ap("UplinkNASTransport", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
+                                              "NAS-PDU": nas.as_ie()})
+
+    def _to_ue(self, ue: EnbUe, rrc: str, nas: dict[str, Any]) -> None:
+        data = Msg("RRC", rrc, {"NAS-PDU": nas, "PLMN-Identity": self.plmn}).encode()
+        self.uu[ue.ifindex].sendto(data, ue.ifindex, ue.mac, ETH_P_UU)
+
+    def _on_s1ap(self, data: bytes, src: int, sport: int) -> None:
+        try:
+            msg = Msg.decode(data, "S1AP")
+            ue = self.by_id.get(msg.ie("ENB-UE-S1AP-ID", int))
+        except MessageError:
+            self.count("s1ap_malformed")
+            return
+        if ue is None:
+            self.count("s1ap_unknown_ue")
+            return
+        ue.mme_ue_id = msg.ies.get("MME-UE-S1AP-ID")
+        if msg.name == "DownlinkNASTransport":
+            nas = msg.ies.get("NAS-PDU", {})
+            self.note(3, "Uu", self.radios[ue.ifindex], f"RRC DLInformationTransfer (NAS {nas.get('name')})")
+            self._to_ue(ue, "DLInformationTransfer", nas)
+        elif msg.name == "InitialContextSetupRequest":
+            self._context_setup(ue, msg)
+
+    def _context_setup(self, ue: EnbUe, msg: Msg) -> None:
+        """Steps 8-9: the E-RAB toward the SGW's t7; this eNodeB allocates t8 and answers."""
+        try:
+            erab = msg.ie("E-RABToBeSetupList", list)[0]
+            ue.t7 = int(erab["GTP-TEID"], 16)
+            ue.sgw_u = ip_to_int(erab["transportLayerAddress"])
+            nas = erab["NAS-PDU"]
+        except (MessageError, LookupError, TypeError, ValueError):
+            self.count("s1ap_malformed")
+            return
+        ue.t8 = self.new_teid()
+        self.by_teid[ue.t8] = ue
+        ue.ip = nas.get("ies", {}).get("ESM message container", {}).get("ies", {}).get("PDN address")
+        self.note(8, "Uu", self.radios[ue.ifindex], "RRC RRCConnectionReconfiguration (NAS Attach Accept, "
+                                 "Activate Default EPS Bearer Context Request)")
+        self._to_ue(ue, "RRCConnectionReconfiguration", nas)
+        self.note(9, "S1-MME", self.mme, f"S1AP InitialContextSetupResponse: eNodeB allocated t8={hex_teid(ue.t8)} "
+                                         f"(S1-U eNodeB GTP-U, {int_to_ip(self.addr)})")
+        self._s1ap("InitialContextSetupResponse", {
+            "MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
+            "E-RABSetupList": [{"E-RAB-ID": erab.get("E-RAB-ID", 5), "transportLayerAddress": int_to_ip(self.addr),
+                                "GTP-TEID": hex_teid(ue.t8)}]})
+
+    # -- user plane -------------------------------------------------------------------------
+    def _on_arp(self, data: bytes, sll: SockaddrLl) -> None:
+        """The radio answers every ARP request of an attached UE: all its traffic goes to the bearer."""
+        ue = self.ues.get(sll.addr)
+        try:
+            arp = Arp.decode(data)
+        except ValueError:
+            return
+        if ue is None or ue.t7 is None or arp.op != ARPOP_REQUEST or arp.tpa == arp.spa:
+            return
+        reply = Arp(ARPOP_REPLY, RADIO_MAC, arp.tpa, arp.sha, arp.spa)
+        self.uu[sll.ifindex].sendto(reply.encode(), sll.ifindex, sll.addr, ETH_P_ARP)
+
+    def _on_uplink(self, data: bytes, sll: SockaddrLl) -> None:
+        ue = self.ues.get(sll.addr)
+        if ue is None or ue.t7 is None or ue.sgw_u is None:
+            return
+        ue.up += 1
+        self.send(self.s1u, GtpU(ue.t7, data).encode(), ue.sgw_u, GTPU_PORT)
+
+    def _on_gtpu(self, data: bytes, src: int, sport: int) -> None:
+        g = self.gtpu_rx(self.s1u, data, src, sport)
+        if g is None:
+            return
+        ue = self.by_teid.get(g.teid)
+        if ue is None:
+            self.gtpu_unknown(self.s1u, g, src)
+            return
+        ue.down += 1
+        self.ipsk[ue.ifindex].sendto(g.payload, ue.ifindex, ue.mac, ETH_P_IP)
