@@ -21,6 +21,7 @@ from .addr import (
 )
 from .arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from .checksum import inet_checksum, pseudo_header, transport_checksum
+from .esp import IPPROTO_AH, IPPROTO_ESP, Esp
 from .ethernet import (
     ETH_P_8021AD,
     ETH_P_8021Q,
@@ -82,6 +83,7 @@ IP_PROTOS.update({
     IPPROTO_TCP: Tcp,
     IPPROTO_UDP: Udp,
     IPPROTO_GRE: Gre,
+    IPPROTO_ESP: Esp,
 })
 # Encapsulations over UDP bind their ports: VXLAN on IANA's 4789 and Linux's default 8472.
 UDP_PORTS.update({
@@ -94,7 +96,7 @@ __all__ = [
     "ACK", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
     "ETH_P_TEB", "GRE_CSUM", "GRE_KEY", "GRE_SEQ", "Gre", "Igmp", "Vxlan", "VXLAN_PORT_IANA",
     "VXLAN_PORT_LINUX",
-    "ECE", "ETHERTYPES", "ETH_P_8021AD", "ETH_P_8021Q", "ETH_P_ARP", "ETH_P_IP",
+    "ECE", "ETHERTYPES", "Esp", "IPPROTO_AH", "IPPROTO_ESP", "ETH_P_8021AD", "ETH_P_8021Q", "ETH_P_ARP", "ETH_P_IP",
     "ETH_P_IPV6", "Ethernet", "FIN", "ICMP_DEST_UNREACH", "ICMP_ECHO",
     "ICMP_ECHOREPLY", "ICMP_EXC_FRAGTIME", "ICMP_EXC_TTL", "ICMP_FRAG_NEEDED",
     "ICMP_HOST_ANO", "ICMP_HOST_UNREACH", "ICMP_NET_ANO", "ICMP_NET_UNREACH",

@@ -172,14 +172,14 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     name = next((o for o in _OBJECTS if matches(obj, o)), None)
     if name is None:
         return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
-    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_netns, ip_route, ip_rule, ip_tunnel
+    from netplex.shell import ip_addr, ip_link, ip_neigh, ip_netns, ip_route, ip_rule, ip_tunnel, ip_xfrm
 
     handlers = {
         "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
         "neighbor": ip_neigh.do_ipneigh, "neighbour": ip_neigh.do_ipneigh,
         "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
         "tunnel": ip_tunnel.do_iptunnel, "tunl": ip_tunnel.do_iptunnel,
-        "mroute": _ipmroute, "rule": ip_rule.do_iprule,
+        "mroute": _ipmroute, "rule": ip_rule.do_iprule, "xfrm": ip_xfrm.do_ipxfrm,
     }
     if name == "help":
         return Result(255, "", USAGE)

@@ -39,6 +39,15 @@ from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS
+from netplex.stack.xfrm.path import (
+    EAGAIN,
+    IPSEC_PROTOS,
+    xfrm_forward,
+    xfrm_lookup,
+    xfrm_mtu,
+    xfrm_output,
+    xfrm_policy_check,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,6 +62,7 @@ if TYPE_CHECKING:
     from netplex.stack.skb import SkbMeta
     from netplex.stack.sockets import SocketTable
     from netplex.stack.sysctl import Sysctl
+    from netplex.stack.xfrm.state import Xfrm
 
     NfHook = Callable[[Any, Ethernet, NetDevice | None, NetDevice | None], bool]
 
@@ -122,6 +132,7 @@ class Ipv4Path:
     vlan_devs: dict[tuple[int, int, int], Any]
     mrt: MrTable | None
     ptype_all: list[PacketSocket]       # AF_PACKET taps (af_packet.py)
+    xfrm: Xfrm                          # IPsec SAD and SPD (stack/xfrm); empty: no xfrm code runs
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -256,6 +267,14 @@ class Ipv4Path:
                 self.trace("ip_forward", f"net.ipv4.conf.{dev.name}.forwarding=0: not a router, dropped",
                            dev=dev.name)
             return
+        bundle = None
+        if self.xfrm.active:
+            # xfrm4_policy_check(FWD), then xfrm4_route_forward
+            res = xfrm_forward(self, dev, frame)
+            if res is False:
+                return
+            if res is not True:
+                bundle = res
         if ip.ttl <= 1:
             self.icmp_send(ip, ICMP_TIME_EXCEEDED, 0, dev)
             self.drop(frame, dev, SkbDropReason.IP_TTL_EXCEEDED)
@@ -263,6 +282,8 @@ class Ipv4Path:
         out = r.dev
         nexthop = r.gw if r.gw is not None else ip.dst
         mtu = r.mtu or out.mtu
+        if bundle:
+            mtu = xfrm_mtu(self, bundle)
         if not length:
             length = ip.wire_len()
         if length > mtu and ip.flags & IP_DF:
@@ -279,6 +300,9 @@ class Ipv4Path:
             via = f" via {self.fmt_ip(r.gw)}" if r.gw is not None else ""
             self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}", dev=dev.name,
                        out_dev=out.name)
+        if bundle:
+            xfrm_output(self, frame, bundle, out)
+            return
         self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
     def ip_local_deliver(self, dev: NetDevice, frame: Ethernet, rtype: str) -> None:
@@ -293,6 +317,10 @@ class Ipv4Path:
                 return
             ip = whole
         proto = ip.proto
+        if self.xfrm.active and proto not in IPSEC_PROTOS \
+                and not xfrm_policy_check(self, 0, ip, frame.meta, dev.ifindex):
+            self.drop(frame, dev, SkbDropReason.XFRM_POLICY)   # xfrm4_policy_check(XFRM_POLICY_IN)
+            return
         if self.world.tracer.on:
             self.trace("ip_local_deliver", f"{self.describe(ip)}", dev=dev.name)
         # ip_protocol_deliver_rcu: raw sockets get their copy first
@@ -434,6 +462,19 @@ class Ipv4Path:
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
             ip.id = self.ip_id
+        bundle = None
+        if self.xfrm.spd_out and rt.type == "unicast" and (meta is None or not meta.xfrm_transformed):
+            # xfrm_lookup_route: an out policy may send this packet through SAs
+            res = xfrm_lookup(self, ip, rt.dev.ifindex)
+            if res is not None:
+                if isinstance(res, int):
+                    if res == EAGAIN:
+                        # larval drop: make_blackhole, the sender sees no error
+                        self.drop(None, rt.dev, SkbDropReason.XFRM_OUT_NO_STATES)
+                        return 0
+                    self.drop(None, rt.dev, SkbDropReason.XFRM_OUT_POL_BLOCK)
+                    return res
+                bundle = res
         frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip, (), meta)
         hook = self.hooks.get("OUTPUT")
         if hook is not None:
@@ -455,6 +496,8 @@ class Ipv4Path:
                 rt = rt2
         if self.world.tracer.on:
             self.trace("ip_local_out", f"{self.describe(ip)} dev {rt.dev.name}", out_dev=rt.dev.name)
+        if bundle:
+            return xfrm_output(self, frame, bundle, rt.dev)
         if rt.type == "local":
             lo = self.lo
             if not lo.up:

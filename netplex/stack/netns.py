@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 from netplex.engine.trace import TraceEvent, TraceFields
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip
+from netplex.packet.esp import IPPROTO_ESP
 from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.arp import ArpMixin
 from netplex.stack.bridge import Bridge
@@ -40,6 +41,8 @@ from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.wmem import wmem_release
+from netplex.stack.xfrm.path import esp_input
+from netplex.stack.xfrm.state import Xfrm
 
 if TYPE_CHECKING:
     from netplex.engine.world import World
@@ -106,6 +109,7 @@ inet_add_protocol(IPPROTO_IGMP, igmp_rcv)
 inet_add_protocol(IPPROTO_TCP, Ipv4Path.tcp_rcv)
 inet_add_protocol(IPPROTO_UDP, Ipv4Path.udp_rcv)
 inet_add_protocol(IPPROTO_GRE, _gre_rcv)
+inet_add_protocol(IPPROTO_ESP, esp_input)
 
 
 class Namespace(Ipv4Path, ArpMixin):
@@ -151,6 +155,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.udp_encap: dict[int, Any] = {}                   # UDP port → encapsulation receive
         self.gre_tunnels: list[Any] = []
         self.mc_groups: dict[int, list[int]] = {}             # ifindex → joined IPv4 groups
+        self.xfrm = Xfrm(self)                                # IPsec SAD/SPD (stack/xfrm)
         lo = Loopback(self)
         self.register(lo)
         self.lo = lo

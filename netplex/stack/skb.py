@@ -6,7 +6,8 @@ kernel's per-packet fields: `mark` (skb->mark), `ct`/`ctinfo` (the conntrack
 entry and its state for this packet), `priority` (skb->priority, tc's
 classid from CLASSIFY or SO_PRIORITY), `tc_index`, the bridge ports a bridged
 packet came in and goes out on (`physin`, `physout`, for br_netfilter's
-physdev match), `nf_trace` (iptables TRACE) and `local_socket` (owner match).
+physdev match), `nf_trace` (iptables TRACE), `local_socket` (owner match),
+`sp` (the sec_path of SAs that decrypted it) and `xfrm_transformed`.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class SkbMeta:
     """The sk_buff fields netplex models."""
 
     __slots__ = ("mark", "ct", "ctinfo", "priority", "tc_index", "physin", "physout", "nf_trace",
-                 "local_socket", "iif")
+                 "local_socket", "iif", "sp", "xfrm_transformed")
 
     def __init__(self) -> None:
         self.mark = 0
@@ -37,6 +38,8 @@ class SkbMeta:
         self.nf_trace = False
         self.local_socket: SockOwner | None = None
         self.iif = 0
+        self.sp: tuple[Any, ...] = ()       # sec_path: the SAs that decrypted this packet (xfrm_input)
+        self.xfrm_transformed = False      # IPSKB_XFRM_TRANSFORMED: an ESP packet xfrm built
 
     def copy(self) -> SkbMeta:
         """skb_clone: a clone keeps the metadata (and a reference to the same conntrack)."""
@@ -51,6 +54,8 @@ class SkbMeta:
         m.nf_trace = self.nf_trace
         m.local_socket = self.local_socket
         m.iif = self.iif
+        m.sp = self.sp
+        m.xfrm_transformed = self.xfrm_transformed
         return m
 
 

@@ -26,6 +26,7 @@ from netplex.packet import (
     Tcp,
     Udp,
 )
+from netplex.packet.esp import IPPROTO_ESP, Esp
 from netplex.packet.udp import UDP_PORTS
 
 u8 = st.integers(0, 0xFF)
@@ -108,8 +109,9 @@ _transport = st.one_of(
     st.tuples(st.just(IPPROTO_ICMP), icmps()),
     st.tuples(st.just(IPPROTO_TCP), tcps()),
     st.tuples(st.just(IPPROTO_UDP), udps),
-    # protocols with no registered decoder stay bytes (ESP, OSPF, SCTP)
-    st.tuples(st.sampled_from([50, 89, 132]), small_payload),
+    st.tuples(st.just(IPPROTO_ESP), st.builds(Esp, u32, u32, small_payload)),
+    # protocols with no registered decoder stay bytes (OSPF, PIM, SCTP)
+    st.tuples(st.sampled_from([89, 103, 132]), small_payload),
 )
 
 

@@ -1,0 +1,366 @@
+"""IPsec on the packet path: policy lookup on output and forward, ESP output,
+ESP input by SPI with re-injection, the inbound policy check
+(net/xfrm/xfrm_policy.c xfrm_lookup / __xfrm_policy_check, xfrm_output.c,
+xfrm_input.c, net/ipv4/esp4.c, xfrm4_mode_tunnel; RFC 4301 §5, RFC 4303 §3).
+
+The IPv4 path calls in only while the SPD or SAD is not empty (`Xfrm.spd_out`,
+`Xfrm.active`), so a namespace without IPsec runs exactly as before:
+
+- `xfrm_lookup` (ip_local_out, ip_forward): the out policy matching the flow;
+  its templates resolved to SAs (the bundle). A template with no SA sends an
+  ACQUIRE to the key managers and the packet goes to a blackhole (the
+  kernel's larval drop); an out policy `action block` is EPERM.
+- `xfrm_output` after POSTROUTING: each SA of the bundle wraps the packet in
+  ESP (tunnel: a new outer header from the SA's addresses, TTL the default,
+  DF and TOS from the inner; transport: the same header, protocol 50); the
+  ESP packet is routed to its destination and sent through OUTPUT and
+  POSTROUTING again, as xfrm_output_resume's local_out does. Netfilter thus
+  sees the plain packet, then the ESP packet.
+- `esp_input` (protocol 50): the SA by (destination, SPI), anti-replay,
+  the lifetime, the ICV; the inner packet is received again on the same
+  device (through PREROUTING, the route, INPUT or FORWARD) carrying the SA
+  in its sec_path.
+- `xfrm_policy_check` (INPUT for every protocol but ESP and AH, and the
+  start of ip_forward for dir fwd): a packet a policy asks to have come
+  through IPsec must have come through the SAs its templates name; a packet
+  decrypted from a tunnel-mode SA with no policy at all is dropped.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from netplex.packet.esp import IPPROTO_AH, IPPROTO_ESP, Esp
+from netplex.packet.ethernet import ETH_P_IP, Ethernet
+from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
+from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.skb import SkbMeta
+from netplex.stack.xfrm.state import (
+    XFRM_MODE_TRANSPORT,
+    XFRM_MODE_TUNNEL,
+    XFRM_POLICY_BLOCK,
+    XFRM_POLICY_OUT,
+    XFRM_STATE_VALID,
+    XfrmPolicy,
+    XfrmState,
+    XfrmTmpl,
+)
+
+if TYPE_CHECKING:
+    from netplex.stack.device import NetDevice
+
+__all__ = ["EAGAIN", "EPERM", "IPSEC_PROTOS", "esp_input", "flow_of", "xfrm_forward", "xfrm_lookup", "xfrm_mtu", "xfrm_output",
+           "xfrm_policy_check"]
+
+EPERM, EAGAIN = 1, 11
+IPPROTO_IPIP = 4
+ZERO_MAC = b"\x00" * 6
+XFRM_ACQ_EXPIRES = 30      # seconds a larval (acquiring) SA holds back new ACQUIREs
+IPSEC_PROTOS = (IPPROTO_ESP, IPPROTO_AH)
+
+
+def flow_of(ip: IPv4) -> tuple[int, int, int]:
+    """The upper-layer part of the flow a selector reads: (protocol, sport, dport); ICMP's
+    type and code stand in the ports, as xfrm_selector keeps them."""
+    proto = ip.proto
+    p: Any = ip.payload
+    if proto == IPPROTO_TCP or proto == IPPROTO_UDP:
+        if isinstance(p, (bytes, bytearray)):
+            if len(p) >= 4 and not ip.frag:
+                return proto, int.from_bytes(p[0:2], "big"), int.from_bytes(p[2:4], "big")
+            return proto, 0, 0
+        return proto, p.sport, p.dport
+    if proto == IPPROTO_ICMP:
+        if isinstance(p, (bytes, bytearray)):
+            return proto, (p[0] if p and not ip.frag else 0), (p[1] if len(p) > 1 and not ip.frag else 0)
+        return proto, p.type, p.code
+    return proto, 0, 0
+
+
+def _tmpl_saddr(ns: Any, t: XfrmTmpl) -> int:
+    """xfrm_get_saddr: a tunnel template without a source takes the route's."""
+    if t.saddr:
+        return t.saddr
+    rt = ns.ip_route_output(t.daddr)
+    return 0 if isinstance(rt, int) else rt.src
+
+
+def xfrm_lookup(ns: Any, ip: IPv4, oif: int, dir: int = XFRM_POLICY_OUT) -> list[XfrmState] | int | None:
+    """xfrm_lookup: None (no policy, or one without templates: send in the clear), the
+    bundle of SAs, EPERM (action block) or EAGAIN (an SA is missing: blackhole)."""
+    xf = ns.xfrm
+    proto, sport, dport = flow_of(ip)
+    pol = xf.policy_lookup(dir, ip.src, ip.dst, proto, sport, dport, oif)
+    if pol is None:
+        return None
+    pol.use_time = xf.now_sec()
+    if pol.action == XFRM_POLICY_BLOCK:
+        xf.count("XfrmOutPolBlock")
+        return EPERM
+    if not pol.tmpls:
+        return None
+    bundle: list[XfrmState] = []
+    src, dst = ip.src, ip.dst
+    for t in pol.tmpls:
+        if t.mode == XFRM_MODE_TUNNEL:
+            daddr, saddr = t.daddr, _tmpl_saddr(ns, t)
+        else:
+            daddr, saddr = t.daddr or dst, t.saddr or src
+        x = xf.state_find(daddr, saddr, t.proto, t.reqid, t.mode, t.spi, ip.src, ip.dst, proto, sport, dport)
+        if x is None:
+            if t.optional:
+                continue
+            xf.count("XfrmOutNoStates")
+            _acquire(xf, pol, t, saddr, daddr, ip, proto, sport, dport)
+            return EAGAIN
+        bundle.append(x)
+        if t.mode == XFRM_MODE_TUNNEL:
+            src, dst = x.saddr, x.daddr
+    return bundle or None
+
+
+def _acquire(xf: Any, pol: XfrmPolicy, t: XfrmTmpl, saddr: int, daddr: int, ip: IPv4, proto: int, sport: int,
+             dport: int) -> None:
+    """km_query: one ACQUIRE per template while its larval SA lives (XFRM_ACQ_EXPIRES)."""
+    key = (daddr, saddr, t.proto, t.reqid, t.mode)
+    now = xf.now_sec()
+    until = xf.larval.get(key)
+    if until is not None and until > now:
+        return
+    xf.larval[key] = now + XFRM_ACQ_EXPIRES
+    xf.notify("acquire", (pol, t, saddr, daddr, ip.src, ip.dst, proto, sport, dport))
+
+
+def xfrm_mtu(ns: Any, bundle: list[XfrmState]) -> int:
+    """The MTU left to the inner packet: the route's to the last SA's destination, less
+    each SA's ESP overhead (esp4_get_mtu, innermost last)."""
+    last = bundle[-1]
+    rt = ns.ip_route_output(last.daddr, None, last.saddr or None)
+    mtu = 1500 if isinstance(rt, int) else rt.mtu
+    for x in reversed(bundle):
+        tr = x.transform
+        if tr is None:
+            continue
+        header = 8 + tr.iv_len + (20 if x.mode == XFRM_MODE_TUNNEL else 0)
+        net_adj = 0 if x.mode == XFRM_MODE_TUNNEL else 20
+        mtu = ((mtu - header - tr.icv_len - net_adj) & ~(tr.block - 1)) + net_adj - 2
+    return mtu
+
+
+def xfrm_forward(ns: Any, dev: NetDevice, frame: Ethernet) -> list[XfrmState] | bool:
+    """The xfrm part of ip_forward: the fwd policy check, then xfrm4_route_forward's
+    lookup of an out policy. False: dropped; True: forward in the clear; else the bundle."""
+    ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
+    meta = frame.meta
+    from_dev = dev.ifindex
+    if not xfrm_policy_check(ns, 2, ip, meta, from_dev):
+        ns.drop(frame, dev, SkbDropReason.XFRM_POLICY)
+        return False
+    if not ns.xfrm.spd_out:
+        return True
+    r = ns.fib.lookup(ip.dst)
+    res = xfrm_lookup(ns, ip, r.dev.ifindex if r is not None and r.dev is not None else 0)
+    if res is None:
+        return True
+    if isinstance(res, int):
+        ns.drop(frame, dev, SkbDropReason.XFRM_OUT_POL_BLOCK if res == EPERM else SkbDropReason.XFRM_OUT_NO_STATES)
+        return False
+    return res
+
+
+def xfrm_policy_check(ns: Any, dir: int, ip: IPv4, meta: SkbMeta | None, ifindex: int) -> bool:
+    """__xfrm_policy_check for dir in (local delivery) or fwd."""
+    xf = ns.xfrm
+    sp: tuple[XfrmState, ...] = meta.sp if meta is not None else ()
+    proto, sport, dport = flow_of(ip)
+    pol = xf.policy_lookup(dir, ip.src, ip.dst, proto, sport, dport, ifindex)
+    if pol is None:
+        if any(x.mode != XFRM_MODE_TRANSPORT for x in sp):
+            xf.count("XfrmInNoPols")
+            return False
+        return True
+    pol.use_time = xf.now_sec()
+    if pol.action == XFRM_POLICY_BLOCK:
+        xf.count("XfrmInPolBlock")
+        return False
+    k = 0
+    for t in reversed(pol.tmpls):
+        k = _policy_ok(t, sp, k)
+        if k < 0:
+            xf.count("XfrmInTmplMismatch")
+            return False
+    if any(x.mode != XFRM_MODE_TRANSPORT for x in sp[k:]):
+        xf.count("XfrmInTmplMismatch")
+        return False
+    return True
+
+
+def _state_ok(t: XfrmTmpl, x: XfrmState) -> bool:
+    """xfrm_state_ok."""
+    return (x.proto == t.proto and (not t.spi or x.spi == t.spi) and (not t.reqid or x.reqid == t.reqid)
+            and x.mode == t.mode
+            and (x.mode == XFRM_MODE_TRANSPORT or (x.daddr == t.daddr and (not t.saddr or x.saddr == t.saddr))))
+
+
+def _policy_ok(t: XfrmTmpl, sp: tuple[XfrmState, ...], start: int) -> int:
+    """xfrm_policy_ok: the index after the SA that satisfies `t`, or < 0."""
+    idx = start
+    if t.optional:
+        if t.mode == XFRM_MODE_TRANSPORT:
+            return start
+    else:
+        start = -1
+    while idx < len(sp):
+        x = sp[idx]
+        if _state_ok(t, x):
+            return idx + 1
+        if x.mode != XFRM_MODE_TRANSPORT:
+            break
+        idx += 1
+    return start
+
+
+def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevice) -> int:
+    """xfrm4_output: POSTROUTING for the plain packet, then each SA's ESP, then the ESP
+    packet's own route, OUTPUT and POSTROUTING (xfrm_output_resume)."""
+    post = ns.hooks.get("POSTROUTING")
+    if post is not None and not post(ns, frame, None, out):
+        return 0
+    ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
+    xf = ns.xfrm
+    tracing = ns.world.tracer.on
+    for x in bundle:
+        tr = x.transform
+        if not xf.check_expire(x) or tr is None:
+            xf.count("XfrmOutStateExpired")
+            ns.drop(frame, out, SkbDropReason.XFRM_OUT_EXPIRED)
+            return 0
+        if x.oseq >= 0xFFFFFFFF:
+            xf.count("XfrmOutStateSeqError")
+            ns.drop(frame, out, SkbDropReason.XFRM_OUT_SEQ)
+            return 0
+        x.oseq += 1
+        seq = x.oseq
+        if x.mode == XFRM_MODE_TUNNEL:
+            inner = ip.encode()
+            sealed = tr.seal(x.spi, seq, inner, IPPROTO_IPIP)
+            outer = IPv4(x.saddr, x.daddr, IPPROTO_ESP, Esp(x.spi, seq, sealed), ttl=ns.default_ttl(),
+                         tos=ip.tos, flags=ip.flags & IP_DF)
+            x.bytes += len(inner) + 20 + 8 + tr.iv_len
+        else:
+            whole = ip.encode()
+            hlen = (whole[0] & 0xF) * 4
+            payload = whole[hlen:]
+            sealed = tr.seal(x.spi, seq, payload, ip.proto)
+            outer = IPv4(ip.src, ip.dst, IPPROTO_ESP, Esp(x.spi, seq, sealed), ttl=ip.ttl, tos=ip.tos, id=ip.id,
+                         flags=ip.flags & IP_DF, options=ip.options)
+            x.bytes += len(payload) + hlen + 8 + tr.iv_len
+        x.packets += 1
+        x.lastused = xf.now_sec()
+        if tracing:
+            ns.trace("xfrm_output", f"ESP spi 0x{x.spi:08x} seq {seq} {'tunnel' if x.mode else 'transport'} "
+                     f"{ns.fmt_ip(outer.src)} > {ns.fmt_ip(outer.dst)}", out_dev=out.name)
+        ip = outer
+    rt = ns.ip_route_output(ip.dst, None, ip.src if ns.is_local_addr(ip.src) else None)
+    if isinstance(rt, int):
+        ns.drop(frame, out, SkbDropReason.IP_INNOROUTES)
+        return 0
+    old = frame.meta
+    meta = SkbMeta()
+    meta.xfrm_transformed = True
+    if old is not None:
+        meta.mark = old.mark
+    r: int = ns.ip_local_out(ip, rt, meta)
+    return r
+
+
+def esp_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str) -> bool | None:
+    """esp4_rcv → xfrm_input: find the SA, check replay and lifetime, open, re-inject."""
+    xf = ns.xfrm
+    esp: Any = ip.payload
+    if isinstance(esp, (bytes, bytearray)):
+        try:
+            esp = Esp.decode(bytes(esp))
+        except ValueError:
+            xf.count("XfrmInHdrError")
+            ns.drop(None, dev, SkbDropReason.XFRM_IN_HDR)
+            return True
+    x: XfrmState | None = xf.by_id.get((ip.dst, esp.spi, IPPROTO_ESP))
+    tracing = ns.world.tracer.on
+    if x is None or x.km_state != XFRM_STATE_VALID or x.transform is None or x.dir == 2:
+        xf.count("XfrmInNoStates")
+        if tracing:
+            ns.trace("xfrm_input", f"no SA for ESP spi 0x{esp.spi:08x} to {ns.fmt_ip(ip.dst)}", dev=dev.name)
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_NO_STATES)
+        return True
+    seq = esp.seq
+    if not _replay_check(x, seq):
+        xf.count("XfrmInStateSeqError")
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_REPLAY)
+        return True
+    if not xf.check_expire(x):
+        xf.count("XfrmInStateExpired")
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_EXPIRED)
+        return True
+    x.bytes += esp.wire_len()
+    x.packets += 1
+    opened = x.transform.open(esp.spi, seq, esp.data)
+    if opened is None:
+        x.st_integrity_failed += 1
+        xf.count("XfrmInStateProtoError")
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_AUTH)
+        return True
+    _replay_advance(x, seq)
+    x.lastused = xf.now_sec()
+    payload, nh = opened
+    if x.mode == XFRM_MODE_TUNNEL:
+        if nh != IPPROTO_IPIP:
+            xf.count("XfrmInStateModeError")
+            ns.drop(None, dev, SkbDropReason.XFRM_IN_MODE)
+            return True
+        try:
+            inner = IPv4.decode(payload)
+        except ValueError:
+            xf.count("XfrmInStateModeError")
+            ns.drop(None, dev, SkbDropReason.XFRM_IN_MODE)
+            return True
+    else:
+        inner = IPv4.decode(IPv4(ip.src, ip.dst, nh, payload, ip.ttl, ip.tos, ip.id, ip.flags & IP_DF, 0,
+                                 ip.options).encode())
+    if tracing:
+        ns.trace("xfrm_input", f"ESP spi 0x{x.spi:08x} seq {seq}: {ns.describe(inner)}", dev=dev.name)
+    meta = SkbMeta()
+    meta.sp = (x,)
+    ns.ip_rcv(dev, Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, inner, (), meta), inner.wire_len())
+    return True
+
+
+def _replay_check(x: XfrmState, seq: int) -> bool:
+    """xfrm_replay_check_legacy."""
+    win = x.replay_window
+    if not win:
+        return True
+    if seq == 0:
+        return False
+    if seq > x.replay_seq:
+        return True
+    diff = x.replay_seq - seq
+    if diff >= win:
+        x.st_replay_window += 1
+        return False
+    if x.bitmap & (1 << diff):
+        x.st_replay += 1
+        return False
+    return True
+
+
+def _replay_advance(x: XfrmState, seq: int) -> None:
+    """xfrm_replay_advance: slide the window to the newest sequence number."""
+    if not x.replay_window:
+        return
+    if seq > x.replay_seq:
+        diff = seq - x.replay_seq
+        x.bitmap = ((x.bitmap << diff) | 1) & 0xFFFFFFFF if diff < x.replay_window else 1
+        x.replay_seq = seq
+    else:
+        x.bitmap |= 1 << (x.replay_seq - seq)
+
