@@ -70,6 +70,7 @@ class ScenarioError(NetplexError):
     """
 
     def __init__(self, file: str, line: int, field: str, message: str) -> None:
+        message = message.replace("\n", "\\n")   # a value quoted in the message may hold a newline: one line
         self.file = file
         self.line = line
         self.field = field

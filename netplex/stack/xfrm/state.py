@@ -186,6 +186,11 @@ class Xfrm:
         self.larval: dict[tuple[int, ...], int] = {}   # acquiring templates → until (s): one ACQUIRE each
         self.stats: dict[str, int] = {}                   # /proc/net/xfrm_stat counters (XfrmInNoStates, ...)
 
+    def __bool__(self) -> bool:
+        """Empty (no SA, no policy) reads as unset: the flow fast path's purity test
+        (fastpath.unknown_state) then lets a namespace without IPsec through."""
+        return self.active
+
     # -- key managers ------------------------------------------------------
     def listen(self, fn: KmListener) -> None:
         self.listeners.append(fn)
