@@ -29,7 +29,8 @@ from netplex.shell.iproute_fmt import (
 from netplex.shell.result import Result
 from netplex.stack import rtnl
 from netplex.stack.bridge import BR_CHANGELINK_ORDER, Bridge
-from netplex.stack.device import IFF_ALLMULTI, IFF_PROMISC, Tap
+from netplex.stack.device import Tap
+from netplex.stack.if_flags import IFF_ALLMULTI, IFF_DYNAMIC, IFF_MULTICAST, IFF_NOARP, IFF_NOTRAILERS, IFF_PROMISC
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
 
 _UNMODELLED_KINDS = frozenset(
@@ -130,6 +131,12 @@ def _parse_mac6(text: str) -> bytes:
     return mac
 
 
+# `ip link set` words that turn a net_device flag on or off: (flag, whether "on" sets it)
+_FLAG_WORDS: dict[str, tuple[int, bool]] = {
+    "promisc": (IFF_PROMISC, True), "allmulticast": (IFF_ALLMULTI, True), "multicast": (IFF_MULTICAST, True),
+    "arp": (IFF_NOARP, False), "dynamic": (IFF_DYNAMIC, True), "trailers": (IFF_NOTRAILERS, False)}
+
+
 class _LinkReq:
     """What one `ip link add|set` asked for."""
 
@@ -141,7 +148,7 @@ class _LinkReq:
         self.mac: bytes | None = None
         self.txqlen: int | None = None
         self.group: int | None = None      # IFLA_GROUP
-        self.gflags: dict[int, bool] = {}   # promisc / allmulticast on|off
+        self.gflags: dict[int, bool] = {}   # net_device flags set (True) or cleared: promisc, arp, ...
         self.master: Any = None
         self.nomaster = False
         self.alias: str | None = None
@@ -223,13 +230,14 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             if req.netns is not None:
                 raise IpError(f'Error: duplicate "netns": "{v}" is the second value.', 255)
             req.netns = v
-        elif a in ("promisc", "allmulticast"):
+        elif a in _FLAG_WORDS:
             i += 1
             v = need_arg(args, i)
             if v not in ("on", "off"):
                 raise IpError(f'Error: argument of "{a}" must be "on" or "off", not "{v}"', 1)
-            req.gflags[IFF_PROMISC if a == "promisc" else IFF_ALLMULTI] = v == "on"
-        elif a in ("arp", "multicast", "dynamic", "trailers", "carrier",
+            flag, on_sets = _FLAG_WORDS[a]
+            req.gflags[flag] = (v == "on") == on_sets
+        elif a in ("carrier",
                    "link-netns", "link-netnsid", "vf", "xdp", "protodown", "gso_max_size",
                    "gso_max_segs", "numtxqueues", "numrxqueues", "broadcast", "brd", "index",
                    "addrgenmode", "mode", "state"):

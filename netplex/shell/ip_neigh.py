@@ -65,25 +65,15 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         raise IpError("Device and destination are required arguments.", 255)
     dev = ifname_or_error(ns, devname)
     table = ns.neigh
-    key = (dev.ifindex, dst)
-    n = table.entries.get(key)
     if cmd == "del":
+        n = table.entries.get((dev.ifindex, dst))
         if n is None:
             raise IpError("RTNETLINK answers: No such file or directory", 2)
-        del table.entries[key]
+        del table.entries[(dev.ifindex, dst)]
         n.timer_gen += 1
         n.queue = []
         return Result(0)
-    if cmd == "add" and n is not None:
-        raise IpError("RTNETLINK answers: File exists", 2)
-    if cmd == "change" and n is None:
-        raise IpError("RTNETLINK answers: No such file or directory", 2)
-    if lladdr is None and state & (NUD_PERMANENT | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE) \
-            and (n is None or n.lladdr is None):
-        raise IpError("Error: No link layer address given.", 2)
-    if n is None:
-        n = table.create(dev, dst)
-    table.admin_update(n, lladdr, state)
+    table.neigh_add(dev, dst, lladdr, state, create=cmd != "change", excl=cmd == "add")
     ns.config_changed()
     return Result(0)
 
@@ -140,7 +130,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
         if prefix is not None and (n.ip & prefix_to_mask(prefix[1])) != prefix[0]:
             continue
         if n.state == NUD_NONE:
-            if not show_none:
+            if not (show_none or flushing and not nud_given):   # a flush without `nud` takes NONE entries too
                 continue
         elif not n.state & mask:
             continue
@@ -169,7 +159,8 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
             if opts.stats:
                 o.update(_cacheinfo(ns, n))
                 o["probes"] = n.probes
-            o["state"] = _state_names(n.state).split()
+            if n.state:   # print_neigh: NUD_NONE prints no state
+                o["state"] = _state_names(n.state).split()
             objs.append(o)
         return Result(0, ip_json.dump(objs, opts.pretty))
     out = []
@@ -187,7 +178,8 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
             # print_cacheinfo (" used %u/%u/%u") then "probes %u " without a blank between
             used, confirmed, updated = _cacheinfo(ns, n).values()
             parts[-1] += f"  used {used}/{confirmed}/{updated}probes {n.probes}"
-        parts.append(_state_names(n.state))
+        if n.state:   # print_neigh: NUD_NONE prints no state
+            parts.append(_state_names(n.state))
         out.append(" ".join(parts) + " \n")
     return Result(0, "".join(out))
 

@@ -11,15 +11,17 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, ip_to_int
-from netplex.stack.device import (
+from netplex.stack.device import Veth
+from netplex.stack.if_flags import (
     IFF_ALLMULTI,
     IFF_BROADCAST,
+    IFF_DYNAMIC,
     IFF_LOOPBACK,
     IFF_MULTICAST,
     IFF_NOARP,
+    IFF_NOTRAILERS,
     IFF_POINTOPOINT,
     IFF_PROMISC,
-    Veth,
 )
 from netplex.stack.stp import CS_NS, HZ
 
@@ -173,7 +175,8 @@ def link_flags(dev: Any) -> str:
         names.append("NO-CARRIER")
     for bit, name in ((IFF_LOOPBACK, "LOOPBACK"), (IFF_BROADCAST, "BROADCAST"),
                       (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_MULTICAST, "MULTICAST"),
-                      (IFF_NOARP, "NOARP"), (IFF_ALLMULTI, "ALLMULTI"), (IFF_PROMISC, "PROMISC")):
+                      (IFF_NOARP, "NOARP"), (IFF_ALLMULTI, "ALLMULTI"), (IFF_PROMISC, "PROMISC"),
+                      (IFF_DYNAMIC, "DYNAMIC"), (IFF_NOTRAILERS, "NOTRAILERS")):
         if f & bit:
             names.append(name)
     if dev.up:

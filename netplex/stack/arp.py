@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Unpack
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.if_flags import IFF_NOARP
 
 if TYPE_CHECKING:
     from netplex.engine.scheduler import Scheduler
@@ -46,8 +47,8 @@ class ArpMixin:
         if not isinstance(arp, Arp) or arp.hwtype != 1 or arp.ptype != 0x0800:
             self.drop(frame, dev, SkbDropReason.ARP_MALFORMED)
             return
-        if dev.kind == "loopback":
-            return
+        if dev.kind == "loopback" or dev.flags() & IFF_NOARP:
+            return    # arp_rcv: an IFF_NOARP device consumes ARP unread
         sip, tip, sha = arp.spa, arp.tpa, arp.sha
         if sip >> 28 == 14 or sha[0] & 1:
             self.drop(frame, dev, SkbDropReason.ARP_BOGUS)

@@ -28,23 +28,13 @@ from netplex.packet.ethernet import Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.fastpath import fast_rx, fastpath_device
+from netplex.stack.if_flags import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_UP
 from netplex.stack.wmem import wmem_charge, wmem_release, wmem_release_dev
 
 if TYPE_CHECKING:
     from netplex.engine.link import Link
     from netplex.stack.bridge import BridgePort
     from netplex.stack.netns import Namespace
-
-# iproute2's names for net_device flags, in the order `ip link` prints them.
-IFF_UP = 0x1
-IFF_BROADCAST = 0x2
-IFF_LOOPBACK = 0x8
-IFF_POINTOPOINT = 0x10
-IFF_NOARP = 0x80
-IFF_PROMISC = 0x100
-IFF_ALLMULTI = 0x200
-IFF_MULTICAST = 0x1000
-
 
 class RxHandlerResult(IntEnum):
     """enum rx_handler_result (include/linux/netdevice.h).
@@ -188,6 +178,11 @@ class NetDevice:
         if self.carrier_ok() != self.carrier_bit:
             self.carrier_bit = not self.carrier_bit
             self.carrier_changes += 1
+
+    def change_flags(self, flag: int, on: bool) -> None:
+        """__dev_change_flags for IFF_NOARP / IFF_MULTICAST / IFF_DYNAMIC / IFF_NOTRAILERS: dev->flags
+        itself (`ip link set DEV arp|multicast|dynamic|trailers on|off`)."""
+        self.base_flags = self.base_flags | flag if on else self.base_flags & ~flag
 
     def flags(self) -> int:
         f = self.base_flags | self.gflags

@@ -20,8 +20,9 @@ from netplex.packet.ethernet import ETH_P_IP, Ethernet
 from netplex.packet.gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre, gre_hlen
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
 from netplex.packet.ipv4 import IP_DF, IPPROTO_GRE, IPv4
-from netplex.stack.device import IFF_BROADCAST, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, NetDevice
+from netplex.stack.device import NetDevice
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.if_flags import IFF_BROADCAST, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace

@@ -13,12 +13,15 @@ costs no events.
 """
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Any
 
 from netplex.engine.scheduler import NSEC_PER_MSEC, NSEC_PER_SEC
+from netplex.errors import NetplexError
 from netplex.packet.arp import ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.if_flags import IFF_LOOPBACK, IFF_NOARP, IFF_POINTOPOINT
 
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
@@ -103,12 +106,41 @@ class NeighTable:
         return base // 2 + self.ns.world.rng.randrange(base)
 
     def create(self, dev: NetDevice, ip: int) -> Neighbour:
-        """___neigh_create: a new entry was last confirmed two base reachable times ago."""
+        """___neigh_create + arp_constructor: a new entry was last confirmed two base reachable times
+        ago. On a loopback or point-to-point device every address is the one entry keyed 0.0.0.0 (the
+        existing one is returned); on a loopback or IFF_NOARP device it starts NUD_NOARP holding the
+        device's own address (a tunnel's: zeros)."""
+        flags = dev.flags()
+        if flags & (IFF_LOOPBACK | IFF_POINTOPOINT):
+            ip = 0
+            old = self.entries.get((dev.ifindex, 0))
+            if old is not None:
+                return old
         n = Neighbour(dev, ip)
         n.updated = n.used = self.ns.sched.now
         n.confirmed = n.updated - 2 * self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
+        if flags & (IFF_NOARP | IFF_LOOPBACK):
+            n.state = NUD_NOARP
+            n.lladdr = dev.mac if len(dev.mac) == len(ZERO_MAC) else ZERO_MAC
         self.entries[(dev.ifindex, ip)] = n
         return n
+
+    def neigh_add(self, dev: NetDevice, dst: int, lladdr: bytes | None, state: int, *, create: bool,
+                  excl: bool) -> None:
+        """neigh_add (`ip neigh add` is create+excl, `replace` create, `change` neither): look the
+        address up, create the entry when allowed (arp_constructor may hand back the device's one
+        entry), then __neigh_update with NEIGH_UPDATE_F_ADMIN."""
+        n = self.entries.get((dev.ifindex, dst))
+        if n is None:
+            if not create:
+                raise NetplexError("RTNETLINK answers: No such file or directory", errno.ENOENT)
+            n = self.create(dev, dst)
+        elif excl:
+            raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+        if lladdr is None and state & NUD_VALID and not n.state & NUD_VALID:
+            # __neigh_update: no address given and none known (a new entry stays, NUD_NONE)
+            raise NetplexError("Error: No link layer address given.", errno.EINVAL)
+        self.admin_update(n, lladdr, state)
 
     # -- output ------------------------------------------------------------
     def output(self, dev: NetDevice, nexthop: int, frame: Any, src_hint: int | None, nbytes: int = 0) -> None:
@@ -144,11 +176,9 @@ class NeighTable:
             # NONE or FAILED: start resolving again
         else:
             n = self.create(dev, nexthop)
-            if dev.base_flags & 0x80:
-                # arp_constructor on an IFF_NOARP device (a GRE tunnel): NUD_NOARP, no resolution
-                n.state = NUD_NOARP
-                n.lladdr = ZERO_MAC
-                frame.dst = ZERO_MAC
+            if n.state == NUD_NOARP and n.lladdr is not None:
+                # arp_constructor on an IFF_NOARP device (a GRE tunnel, `arp off`): no resolution
+                frame.dst = n.lladdr
                 dev.xmit(frame)
                 return
         n.state = NUD_INCOMPLETE
@@ -265,6 +295,12 @@ class NeighTable:
         state's timer starts now (neigh_add_timer(jiffies)): DELAY is judged at once (PROBE
         unless confirmed within delay_first_probe_time), PROBE sends its first unicast probe."""
         now = self.ns.sched.now
+        if not state & NUD_VALID:
+            # __neigh_update to NONE, INCOMPLETE or FAILED: the timer stops, the address is not taken
+            n.state = state
+            n.timer_gen += 1
+            self.ns.config_changed()
+            return
         if lladdr is not None:
             n.lladdr = lladdr
         old = n.state

@@ -26,6 +26,7 @@ from netplex.packet.gre import GRE_KEY
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import NetDevice, Tap
 from netplex.stack.gre import GreDev, GretapDev
+from netplex.stack.if_flags import IFF_NOARP, IFF_USER_SETTABLE
 from netplex.stack.macvlan import MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_VEPA, MacvlanDev, macvlan_newlink
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.vxlan import VxlanDev
@@ -329,8 +330,16 @@ def setlink(dev: NetDevice, *, address: bytes | None = None, mtu: int | None = N
         ns.rename_device(dev, ifname)
     if alias is not None:
         dev.alias = alias
+    noarp = dev.flags() & IFF_NOARP
     for flag, on in (gflags or {}).items():   # dev_change_flags: promisc / allmulticast, counted once each
-        dev.gflags = dev.gflags | flag if on else dev.gflags & ~flag
+        if flag & IFF_USER_SETTABLE:
+            dev.change_flags(flag, on)
+        else:
+            dev.gflags = dev.gflags | flag if on else dev.gflags & ~flag
+    if dev.up and noarp != dev.flags() & IFF_NOARP:
+        # NETDEV_CHANGE with IFF_NOARP among the changed flags: arp_netdev_event's neigh_changeaddr
+        ns.neigh.flush_dev(dev)
+    ns.config_changed()
     if up is not None:
         ns.set_link_up(dev, up)
     if nomaster:
