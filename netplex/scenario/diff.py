@@ -110,8 +110,9 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
      r"\1 min/avg/max/mdev = <rtt> ms", "round-trip statistics (same reason as rtt)"),
     Normalisation(re.compile(r", time \d+ms\b"), ", time <elapsed>ms",
      "ping's elapsed time: wall clock (1001 ms for two pings) against simulated time (1000 ms)"),
-    Normalisation(re.compile(r"\bused \d+/\d+/\d+\b"), "used <t>",
-     "neighbour entry timers (`ip -s neigh`): seconds since use, confirm, update — wall-clock ages"),
+    Normalisation(re.compile(r"\bused \d+/\d+/\d+"), "used <t>",
+     "neighbour entry timers (`ip -s neigh`: `used A/B/Cprobes N`, no blank before probes): seconds "
+     "since use, confirm, update — wall-clock ages"),
     Normalisation(re.compile(r"\bused \d+/\d+\b"), "used <t>",
      "FDB entry timers (`bridge -s fdb`): seconds since use and update — wall-clock ages"),
     Normalisation(re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",

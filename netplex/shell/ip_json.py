@@ -25,35 +25,56 @@ from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.iproute_fmt import link_flags, operstate
 from netplex.stack.device import Veth
 
-__all__ = ["addr_json", "dump", "flag_names", "link_json", "link_ref", "stats64_json"]
+__all__ = ["JsonPairs", "addr_json", "dump", "flag_names", "link_json", "link_ref", "stats64_json"]
 
 JsonObj = dict[str, Any]
 
 
-def _pretty_value(v: Any, depth: int) -> str:
+class JsonPairs(list[tuple[str, Any]]):
+    """An object whose keys may repeat, as json_writer lets them (`tc -j -d qdisc` of a tbf with
+    a peak rate prints "mpu" twice); dumped like a dict."""
+
+
+def _is_obj(v: Any) -> bool:
+    return isinstance(v, (dict, JsonPairs))
+
+
+def _items(obj: Any) -> list[tuple[str, Any]]:
+    return list(obj) if isinstance(obj, JsonPairs) else list(obj.items())
+
+
+def _compact(v: Any) -> str:
+    if _is_obj(v):
+        return "{" + ",".join(f"{json.dumps(k)}:{_compact(x)}" for k, x in _items(v)) + "}"
     if isinstance(v, list):
+        return "[" + ",".join(_compact(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+def _pretty_value(v: Any, depth: int) -> str:
+    if isinstance(v, list) and not isinstance(v, JsonPairs):
         if not v:
             return "[ ]"
-        if all(not isinstance(x, dict) for x in v):
+        if all(not _is_obj(x) for x in v):
             return "[ " + ",".join(json.dumps(x) for x in v) + " ]"
         return "[ " + ",".join(_pretty_obj(x, depth + 1) for x in v) + " ]"
-    if isinstance(v, dict):
+    if _is_obj(v):
         return _pretty_obj(v, depth)
     return json.dumps(v)
 
 
-def _pretty_obj(obj: JsonObj, depth: int) -> str:
+def _pretty_obj(obj: Any, depth: int) -> str:
     if not obj:
         return "{}"
     pad = "    " * (depth + 1)
-    lines = [f"{pad}{json.dumps(k)}: {_pretty_value(v, depth + 1)}" for k, v in obj.items()]
+    lines = [f"{pad}{json.dumps(k)}: {_pretty_value(v, depth + 1)}" for k, v in _items(obj)]
     return "{\n" + ",\n".join(lines) + "\n" + "    " * depth + "}"
 
 
-def dump(objs: list[JsonObj], pretty: bool) -> str:
+def dump(objs: list[Any], pretty: bool) -> str:
     """The array as iproute2 prints it, with its trailing newline."""
     if not pretty:
-        return json.dumps(objs, separators=(",", ":")) + "\n"
+        return _compact(objs) + "\n"
     if not objs:
         return "[ ]\n"
     return "[ " + ",".join(_pretty_obj(o, 1) for o in objs) + " ]\n"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.shell.ip_json import JsonPairs
 from netplex.shell.tc.m_action import action_text, bind_actions, check_actions_len
 from netplex.shell.tc.tc_util import FilterUtil, FSpec, Opts, TcExit, get_tc_classid, get_u32, matches, sprint_classid
 from netplex.stack.qdisc.cls import U32Ht, U32Key, U32Opts
@@ -312,4 +313,29 @@ def u32_handle(s: str) -> int:
     return h
 
 
-U32 = FilterUtil("u32", parse_u32, _u32_opts, u32_handle)
+def _u32_json(el: Any, o: Opts) -> JsonPairs:
+    """u32_print_opt under -j (hex values as strings, print_raw's "match" object per key; the
+    key counters of -s and the actions are not modelled in JSON and are refused)."""
+    if isinstance(el, U32Ht):
+        return JsonPairs([("fh", _u32_handle_str(el.handle)), ("ht_divisor", el.divisor)])
+    if o.stats or el.actions:
+        raise TcExit(2, "netplex: tc -json filter show of a u32 filter with actions or -s is not supported\n")
+    h = el.handle
+    d = JsonPairs([("fh", _u32_handle_str(h)), ("order", h & 0xFFF), ("key_ht", f"{h >> 20:x}"),
+                   ("bkt", f"{(h >> 12) & 0xFF:x}")])
+    if el.classid is not None:
+        d.append(("flowid", sprint_classid(el.classid)))
+    if el.link:
+        d.append(("link", _u32_handle_str(el.link)))
+    d.append(("not_in_hw", True))
+    for k in el.keys:
+        d.append(("match", {"value": f"{k.val:x}", "mask": f"{k.mask:x}",
+                            "offmask": "nexthdr+" if k.offmask else "", "off": k.off}))
+    if el.hmask:
+        d += [("hash_mask", f"{el.hmask:x}"), ("hash_off", el.hoff)]
+    if el.indev:
+        d.append(("input_dev", el.indev))
+    return d
+
+
+U32 = FilterUtil("u32", parse_u32, _u32_opts, u32_handle, json_fopt=_u32_json)

@@ -41,5 +41,10 @@ def print_bfifo(q: Any, o: Opts) -> str:
     return f"limit {sprint_size(q.limit)}"
 
 
-PFIFO = QdiscUtil("pfifo", parse_fifo("pfifo"), print_pfifo, classless=True)
-BFIFO = QdiscUtil("bfifo", parse_fifo("bfifo"), print_bfifo, classless=True)
+def json_fifo(q: Any, o: Opts) -> dict[str, Any]:
+    """fifo_print_opt under -j: the limit as a number (packets or bytes)."""
+    return {"limit": q.limit}
+
+
+PFIFO = QdiscUtil("pfifo", parse_fifo("pfifo"), print_pfifo, classless=True, json_qopt=json_fifo)
+BFIFO = QdiscUtil("bfifo", parse_fifo("bfifo"), print_bfifo, classless=True, json_qopt=json_fifo)

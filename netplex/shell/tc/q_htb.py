@@ -198,4 +198,15 @@ def _htb_dump_order(q: HtbQdisc) -> list[Any]:
     return [c for b in buckets for c in b]
 
 
-HTB = QdiscUtil("htb", parse_htb, print_htb, parse_htb_class, print_htb_class, print_htb_xstats, _htb_dump_order)
+def json_htb(q: Any, o: Opts) -> dict[str, Any]:
+    """htb_print_opt's TCA_HTB_INIT part under -j (print_0xhex: a string)."""
+    d: dict[str, Any] = {"r2q": q.r2q, "default": f"{q.defcls:#x}" if q.defcls else "0",
+                         "direct_packets_stat": q.direct_pkts}
+    if o.details:
+        d["ver"] = "3.17"
+    d["direct_qlen"] = q.direct_qlen
+    return d
+
+
+HTB = QdiscUtil("htb", parse_htb, print_htb, parse_htb_class, print_htb_class, print_htb_xstats, _htb_dump_order,
+                json_qopt=json_htb)

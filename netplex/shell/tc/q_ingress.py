@@ -15,4 +15,8 @@ def print_ingress(q: Any, o: Opts) -> str:
     return "---------------- "
 
 
-INGRESS = QdiscUtil("ingress", parse_ingress, print_ingress, classless=True)
+def json_ingress(q: Any, o: Opts) -> dict[str, Any]:
+    return {}   # its dashes are PRINT_FP only
+
+
+INGRESS = QdiscUtil("ingress", parse_ingress, print_ingress, classless=True, json_qopt=json_ingress)

@@ -58,5 +58,10 @@ def print_prio(q: Any, o: Opts) -> str:
     return f"bands {q.bands} priomap" + "".join(f" {x}" for x in q.priomap)
 
 
-PRIO = QdiscUtil("prio", parse_prio, print_prio)
-PFIFO_FAST = QdiscUtil("pfifo_fast", parse_pfifo_fast, print_prio, classless=True)
+def json_prio(q: Any, o: Opts) -> dict[str, Any]:
+    """prio_print_opt under -j (pfifo_fast prints through it too): no TCA_PRIO_MQ is dumped."""
+    return {"bands": q.bands, "priomap": list(q.priomap), "multiqueue": False}
+
+
+PRIO = QdiscUtil("prio", parse_prio, print_prio, json_qopt=json_prio)
+PFIFO_FAST = QdiscUtil("pfifo_fast", parse_pfifo_fast, print_prio, classless=True, json_qopt=json_prio)

@@ -74,4 +74,26 @@ def print_sfq(q: Any, o: Opts) -> str:
     return s
 
 
-SFQ = QdiscUtil("sfq", parse_sfq, print_sfq, classless=True)
+def json_sfq(q: Any, o: Opts) -> dict[str, Any]:
+    """sfq_print_opt under -j (sizes as numbers)."""
+    d: dict[str, Any] = {"limit": q.limit, "quantum": q.quantum}
+    if q.depth:
+        d["depth"] = q.depth
+    if q.headdrop:
+        d["headdrop"] = True
+    if o.details:
+        d["flows"] = q.flows
+    d["divisor"] = q.divisor
+    if q.perturb:
+        d["perturb"] = q.perturb
+    red = q.red or {}
+    if red.get("min"):
+        d.update(ewma=red.get("ewma", 6), min=red["min"], max=red.get("max", 0),
+                 probability=red.get("probability", 0.02))
+        for flag in ("ecn", "harddrop"):   # tc_red_print_flags
+            if red.get(flag):
+                d[flag] = True
+    return d
+
+
+SFQ = QdiscUtil("sfq", parse_sfq, print_sfq, classless=True, json_qopt=json_sfq)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.shell.ip_json import JsonPairs
 from netplex.shell.tc.tc_util import Opts, QdiscUtil, TcExit, get_linklayer, matches, print_linklayer, psched_adjust
 from netplex.stack.qdisc import TbfOpts
 from netplex.stack.qdisc.core import l2t_ns, ns2ticks, xmitsize
@@ -132,6 +133,16 @@ def parse_tbf(opts: list[str]) -> TbfOpts:
                    overhead=overhead, linklayer=linklayer, mpu=mpu)
 
 
+def _latency(q: Any) -> float:
+    """tbf_print_opt's latency (µs): the time the limit takes at the rate (or the peak rate,
+    whichever is longer), less the bucket's."""
+    latency = 1e6 * (q.limit / q.rate) - int(q.buffer_ticks / (1000 / 64))
+    if q.peakrate:
+        lat2 = 1e6 * (q.limit / q.peakrate) - int(q.mtu_ticks / (1000 / 64))
+        latency = max(latency, lat2)
+    return latency
+
+
 def print_tbf(q: Any, o: Opts) -> str:
     s = f"rate {sprint_rate(q.rate)} "
     buffer = xmitsize(q.rate, q.buffer_ticks)
@@ -143,10 +154,7 @@ def print_tbf(q: Any, o: Opts) -> str:
         s += f"peakrate {sprint_rate(q.peakrate)} "
         mtu = xmitsize(q.peakrate, q.mtu_ticks)
         s += f"mtu {sprint_size(mtu)}/1 mpu {sprint_size(q.mpu)} " if o.details else f"minburst {sprint_size(mtu)} "
-    latency = 1e6 * (q.limit / q.rate) - int(q.buffer_ticks / (1000 / 64))
-    if q.peakrate:
-        lat2 = 1e6 * (q.limit / q.peakrate) - int(q.mtu_ticks / (1000 / 64))
-        latency = max(latency, lat2)
+    latency = _latency(q)
     if latency >= 0.0:
         s += f"lat {sprint_time(latency)} "
     if o.raw or latency < 0.0:
@@ -156,4 +164,28 @@ def print_tbf(q: Any, o: Opts) -> str:
     return s + print_linklayer(q.linklayer, o)
 
 
-TBF = QdiscUtil("tbf", parse_tbf, print_tbf)
+def json_tbf(q: Any, o: Opts) -> JsonPairs:
+    """tbf_print_opt under -j: rate in bytes/s, sizes as numbers (strings `SIZE/CELL` with -d,
+    where "mpu" then comes twice), the peak rate left out (PRINT_FP), lat in µs."""
+    d = JsonPairs([("rate", q.rate)])
+    buffer = xmitsize(q.rate, q.buffer_ticks)
+    if o.details:
+        d += [("burst", f"{sprint_size(buffer)}/1"), ("mpu", q.mpu)]
+    else:
+        d.append(("burst", buffer))
+    if q.peakrate:
+        mtu = xmitsize(q.peakrate, q.mtu_ticks)
+        d += [("mtu", f"{sprint_size(mtu)}/1"), ("mpu", q.mpu)] if o.details else [("minburst", mtu)]
+    latency = _latency(q)
+    if latency >= 0.0:
+        d.append(("lat", int(latency)))
+    if o.raw or latency < 0.0:
+        d.append(("limit", q.limit))
+    if q.overhead:
+        d.append(("overhead", q.overhead))
+    if q.linklayer > 1 or o.details:
+        d.append(("linklayer", "atm" if q.linklayer == 2 else "ethernet"))
+    return d
+
+
+TBF = QdiscUtil("tbf", parse_tbf, print_tbf, json_qopt=json_tbf)

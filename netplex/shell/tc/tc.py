@@ -1,5 +1,9 @@
 """`tc` (iproute2 6.1 tc/tc.c, tc(8)): the command, its global options and objects.
 
+`-j` (`-p` indents) prints JSON for `qdisc show` (every kind) and `filter show` (u32 without
+actions); `tc -j class show` prints text, as tc 6.1's print_class does; JSON of actions,
+of fw/matchall filters and `-j -p filter` (which aborts in tc 6.1) are refused.
+
     tc [-s] [-d] qdisc  { add | change | replace | link | del } dev DEV [parent ID | root | ingress]
                         [handle ID] KIND [OPTIONS]
     tc [-s] [-d] qdisc  show [dev DEV]
@@ -33,12 +37,14 @@ def tc(ctx: Context, argv: list[str]) -> Result:
             o.details = True
         elif w == "r" or matches(w, "raw"):
             o.raw = True
-        elif w in ("p", "pretty", "iec", "i", "nm", "N", "c", "color") or matches(w, "color"):
+        elif w in ("p", "pretty") or matches(w, "pretty"):
+            o.pretty = True
+        elif w in ("iec", "i", "nm", "N", "c", "color") or matches(w, "color"):
             continue
         elif w in ("V", "Version") or matches(w, "Version"):
             return Result(0, "tc utility, iproute2-6.1.0, libbpf 1.1.2\n")
         elif w in ("j", "json") or matches(w, "json"):
-            return Result(2, "", "netplex: tc -json is not supported\n")
+            o.json = True
         else:
             return Result(255, "", f'Option "{a}" is unknown, try "tc -help".\n')
     if not args:
@@ -53,6 +59,8 @@ def tc(ctx: Context, argv: list[str]) -> Result:
         elif matches(obj, "filter"):
             tc_filter(ns, rest, o, out)
         elif matches(obj, "actions") or obj == "action":
+            if o.json:
+                return Result(2, "", "netplex: tc -json actions is not supported\n")
             try:
                 tc_actions(ns, rest, o, out)
             except TcExit as e:

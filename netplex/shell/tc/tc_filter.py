@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.shell import ip_json
 from netplex.shell.tc.f_fw import FW
 from netplex.shell.tc.f_matchall import MATCHALL
 from netplex.shell.tc.f_u32 import U32
@@ -163,10 +164,46 @@ def filter_lines(dev: Any, owner: Any, parent: int, tp: TcfProto, el: Any, o: Op
     return s + util.print_fopt(el, o) if util is not None else s
 
 
+def filter_json(dev: Any, parent: int, tp: TcfProto, el: Any, o: Opts, f: FSpec | None,
+                show_dev: bool, header: bool) -> dict[str, Any]:
+    """print_filter's JSON object: filter_lines' fields, the kind's "options" for an element."""
+    obj: dict[str, Any] = {}
+    if show_dev:
+        obj["dev"] = dev.name
+    if f is None or f.parent is None or f.parent != parent:
+        if parent == TC_H_ROOT:
+            obj["root"] = True
+        elif parent == 0xFFFFFFF2:
+            obj["ingress"] = True
+        else:
+            obj["parent"] = sprint_classid(parent)
+    if f is None or f.protocol is None or f.protocol != tp.protocol:
+        obj["protocol"] = proto_n2a(tp.protocol)
+    if f is None or not f.prio or f.prio != tp.prio:
+        obj["pref"] = tp.prio
+    obj["kind"] = tp.kind
+    if f is None or f.chain is None or f.chain != tp.chain:
+        obj["chain"] = tp.chain
+    if not header:
+        util = FILTER_UTILS.get(tp.kind)
+        if util is None or util.json_fopt is None:
+            raise TcExit(2, f"netplex: tc -json filter show of {tp.kind} filters is not supported\n")
+        obj["options"] = util.json_fopt(el, o)
+    return obj
+
+
 def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) -> None:
     f = _filter_args(args)
+    if o.json:
+        if get:
+            raise TcExit(2, "netplex: tc -json filter get is not supported\n")
+        if o.pretty:   # u32's pretty key printers leave json_writer unbalanced: tc 6.1 aborts
+            raise TcExit(2, "netplex: tc -json -pretty filter show is not supported\n")
+        objs: list[dict[str, Any]] = []
+        _filter_walk(ns, f, o, [], objs)
+        out.append(ip_json.dump(objs, False))
+        return
     dev = find_dev(ns, f.dev) if f.dev else None
-    devs = [dev] if dev is not None else [ns.by_index[k] for k in sorted(ns.by_index)]
     if get:
         if dev is None:
             raise TcExit(1, "Must specify netdevice \"dev\"\n")
@@ -179,7 +216,16 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
         parent = f.parent if f.parent is not None else (owner.handle if f.parent is None else 0)
         out.append(filter_lines(dev, owner, parent, tp, el, o, None, False, False))
         return
-    for d in devs:
+    _filter_walk(ns, f, o, out, None)
+
+
+def _filter_walk(ns: Any, f: FSpec, o: Opts, out: list[str], objs: list[dict[str, Any]] | None) -> None:
+    """tc_filter_list's dump: every qdisc's and class's filters of the selected devices, as
+    text lines into `out`, or JSON objects into `objs`."""
+    if not f.dev:
+        return   # RTM_GETTFILTER with ifindex 0: the kernel's tc_dump_tfilter finds no device, dumps nothing
+    dev = find_dev(ns, f.dev)
+    for d in [dev]:
         groups: list[tuple[Any, int, list[TcfProto]]] = []
         if f.parent is None:
             for q in all_qdiscs(d):
@@ -211,6 +257,11 @@ def filter_show(ns: Any, args: list[str], o: Opts, out: list[str], get: bool) ->
                 fs = f if f.parent is not None else None
                 if fs is not None and f.parent == 0xFFFFFFF2:
                     shown_parent = 0xFFFFFFF2
+                if objs is not None:
+                    objs.append(filter_json(d, shown_parent, tp, None, o, _shown(f), dev is None, True))
+                    objs += [filter_json(d, shown_parent, tp, el, o, _shown(f), dev is None, False)
+                             for el in tp.elements()]
+                    continue
                 out.append(filter_lines(d, owner, shown_parent, tp, None, o, _shown(f), dev is None, True))
                 for el in tp.elements():
                     out.append(filter_lines(d, owner, shown_parent, tp, el, o, _shown(f), dev is None, False))

@@ -6,8 +6,10 @@ registered in stack/qdisc/api.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from netplex.shell import ip_json
 from netplex.shell.tc.q_fifo import BFIFO, PFIFO
 from netplex.shell.tc.q_htb import HTB
 from netplex.shell.tc.q_ingress import INGRESS
@@ -156,6 +158,31 @@ def qdisc_line(dev: Any, q: Any, o: Opts, show_dev: bool, kind: str | None = Non
     return s
 
 
+def qdisc_json(dev: Any, q: Any, o: Opts, show_dev: bool, kind: str | None = None) -> dict[str, Any]:
+    """print_qdisc's JSON object: qdisc_line's fields, the kind's "options", -s's counters."""
+    kind = kind or q.kind
+    obj: dict[str, Any] = {"kind": kind, "handle": sprint_handle(q.handle if q is not None else 0)}
+    if show_dev:
+        obj["dev"] = dev.name
+    parent = q.parent if q is not None else TC_H_ROOT
+    if parent == TC_H_ROOT:
+        obj["root"] = True
+    elif parent:
+        obj["parent"] = sprint_classid(parent)
+    refcnt = q.refcnt if q is not None else 2
+    if q is not None and parent != TC_H_ROOT and kind != "ingress":
+        refcnt = 1
+    if refcnt != 1:
+        obj["refcnt"] = refcnt
+    util = QDISC_UTILS.get(kind)
+    obj["options"] = util.json_qopt(q, o) if q is not None and util is not None and util.json_qopt else {}
+    if o.stats:
+        counters = (q.bytes, q.packets, q.drops, q.overlimits, q.requeues, q.backlog, q.qlen) if q is not None \
+            else (0,) * 7
+        obj.update(zip(("bytes", "packets", "drops", "overlimits", "requeues", "backlog", "qlen"), counters))
+    return obj
+
+
 def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
     devname = ""
     want_ingress = False
@@ -174,8 +201,17 @@ def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
             raise TcExit(255, f'What is "{a}"? Try "tc qdisc help"\n')
         i += 1
     devs = [find_dev(ns, devname)] if devname else [ns.by_index[k] for k in sorted(ns.by_index)]
+    if o.json:
+        objs: list[dict[str, Any]] = []
+        _qdisc_walk(devs, want_ingress, lambda dev, q, kind: objs.append(qdisc_json(dev, q, o, not devname, kind)))
+        out.append(ip_json.dump(objs, o.pretty))
+        return
+    _qdisc_walk(devs, want_ingress, lambda dev, q, kind: out.append(qdisc_line(dev, q, o, not devname, kind)))
+
+
+def _qdisc_walk(devs: list[Any], want_ingress: bool, emit: Callable[[Any, Any, str | None], None]) -> None:
+    """tc_qdisc_list's dump: each device's root qdisc (the built-in ones too) and the rest."""
     for dev in devs:
-        show_dev = not devname
         qs = all_qdiscs(dev)
         if not want_ingress:
             if not qs or qs[0] is not dev.qdisc:
@@ -183,14 +219,13 @@ def qdisc_show(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:
                 if kind == "noop":
                     pass   # noop_qdisc is built in: the kernel's dump never lists it
                 elif kind != "noqueue":
-                    fake = PfifoFastQdisc(dev, 0, TC_H_ROOT) if kind == "pfifo_fast" else None
-                    out.append(qdisc_line(dev, fake, o, show_dev, kind))
+                    emit(dev, PfifoFastQdisc(dev, 0, TC_H_ROOT) if kind == "pfifo_fast" else None, kind)
                 else:
-                    out.append(qdisc_line(dev, None, o, show_dev, kind))
+                    emit(dev, None, kind)
         for q in qs:
             if want_ingress and q is not dev.ingress_q:
                 continue
-            out.append(qdisc_line(dev, q, o, show_dev))
+            emit(dev, q, None)
 
 
 USAGE = """Usage: tc qdisc [ add | del | replace | change | show ] dev STRING

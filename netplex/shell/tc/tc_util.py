@@ -252,12 +252,14 @@ def classid_arg(s: str) -> int:
 
 
 class Opts:
-    """tc's global options: -s (repeatable), -d, -r."""
+    """tc's global options: -s (repeatable), -d, -r, -j, -p."""
 
     def __init__(self) -> None:
         self.stats = 0
         self.details = False
         self.raw = False
+        self.json = False     # -j: iproute2's JSON (qdisc and filter show)
+        self.pretty = False   # -p with -j: indented
 
 
 class FSpec:
@@ -286,6 +288,7 @@ class QdiscUtil:
     print_xstats: Callable[[Any, Opts], str] | None = None    # a class's extra statistics (-s)
     walk_classes: Callable[[Any], list[Any]] | None = None    # the kernel's dump order of the classes
     classless: bool = False                                   # `tc class ... KIND` says so
+    json_qopt: Callable[[Any, Opts], Any] | None = None       # the qdisc's "options" object under -j
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,7 @@ class FilterUtil:
     parse_fopt: Callable[[Any, Any, FSpec, Any], Any]         # (ns, dev, spec, tp) -> FwOpts, U32Opts, ...
     print_fopt: Callable[[Any, Opts], str]                    # one element's line(s) after the header
     parse_handle: Callable[[str], int]                        # `handle H` of `tc filter del/get`
+    json_fopt: Callable[[Any, Opts], Any] | None = None       # one element's "options" under -j
 
 
 @dataclass(frozen=True)

@@ -92,17 +92,17 @@ for _cls in (PfifoQdisc, BfifoQdisc, PfifoFastQdisc, PrioQdisc, TbfQdisc, SfqQdi
 
 def all_qdiscs(dev: Any) -> list[Qdisc]:
     """The device's qdiscs in the order `tc qdisc show` lists them: the root,
-    then the rest by the kernel's qdisc hash (16 buckets, newest first in a bucket)."""
+    then the rest by the kernel's qdisc hash (16 buckets, newest first in a bucket), then
+    the ingress qdisc, which qdisc_hash_add leaves out of the hash (tc_dump_qdisc dumps
+    the ingress queue's root last)."""
     root = dev.qdisc
     ing = dev.ingress_q
     rest: list[Qdisc] = []
     if root is not None:
         rest = [q for q in walk(root) if q is not root and q.handle]
-    if ing is not None:
-        rest.append(ing)
     seq = {id(q): i for i, q in enumerate(dev.qdisc_order)}
     rest.sort(key=lambda q: (hash32(q.handle), -seq.get(id(q), 0)))
-    return ([root] if root is not None else []) + rest
+    return ([root] if root is not None else []) + rest + ([ing] if ing is not None else [])
 
 
 def qdisc_lookup(dev: Any, handle: int) -> Qdisc | None:
@@ -177,8 +177,10 @@ def tc_modify_qdisc(dev: Any, flags: int, parent: int | None, handle: int | None
         if pq is None:
             raise TcError(ENOENT, "Failed to find specified qdisc")
         cl = pq.find_class(parent)
-        if cl is None or cl.level:
+        if cl is None:
             raise TcError(ENOENT, "Specified class not found")
+        if cl.level:   # qdisc_graft → htb_graft refuses an inner class, without an extack
+            raise TcError(EINVAL)
         cur = cl.leaf
     if cur is not None and cur.handle == 0:
         cur = None
