@@ -1,6 +1,7 @@
 """The `netplex` command: run scenario files, the demo, a shell inside a node, traces.
 
     netplex run FILE... [--backend sim|linux] [--json] [--pcap DIR] [--seed N] [--plot OUT.png]
+                        [--events "at 5s cut NODE:IF; at 12s fail NODE"]
     netplex demo DIR
     netplex shell FILE NODE
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
@@ -36,8 +37,9 @@ import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
 from netplex.scenario.backend import Backend
+from netplex.scenario.events import EventsOptionError, parse_events_option
 from netplex.scenario.loader import load_scenario
-from netplex.scenario.model import Scenario
+from netplex.scenario.model import Event, Scenario
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
 from netplex.scenario.runner import check_supported, prepare, run_scenario
 from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
@@ -197,6 +199,8 @@ def _print_human(file: Path, scenario: Scenario | None, result: ScenarioResult) 
         table.add_row(str(p.index), p.what or p.kind, expect, verdict, _observed_summary(p))
     if result.probes:
         out.print(table)
+    if result.events:
+        out.print(_events_table(result))
     n, ok = len(result.probes), sum(p.passed for p in result.probes)
     for note in result.notes:
         out.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
@@ -204,6 +208,27 @@ def _print_human(file: Path, scenario: Scenario | None, result: ScenarioResult) 
         out.print(Text(f"passed: {ok}/{n} probes", style="green"))
     else:
         out.print(Text(f"FAILED: {n - ok} of {n} probes", style="bold red"))
+
+
+def _events_table(result: ScenarioResult) -> Table:
+    """One row per event: when it ran and the outage of each traffic flow it fell within."""
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for col in ("event", "at", "ran at", "outage per flow"):
+        table.add_column(col, overflow="fold")
+    for ev in result.events or []:
+        ran = f"{ev['time_ms'] / 1000:g}s" if ev["ran"] else "not run (the probes ended first)"
+        if ev.get("error"):
+            ran += f": {ev['error'].splitlines()[0]}"
+        parts = []
+        for f in ev["flows"]:
+            s = f"probe {f['probe']} flow {f['flow']}: {f['outage_ms']:g} ms"
+            if "lost" in f:
+                s += f", {f['lost']} lost"
+            if f.get("recovered") is False:
+                s += " (not recovered)"
+            parts.append(s)
+        table.add_row(f"{ev['action']} {ev['target']}", f"{ev['at_ms'] / 1000:g}s", ran, "; ".join(parts) or "-")
+    return table
 
 
 def _prepare_or_exit(scenario: Scenario, be: Backend, file: Path, keep_going: bool = False) -> None:
@@ -234,14 +259,20 @@ def run(
     pcap: Path | None = typer.Option(None, "--pcap", help="Write packet captures into this directory."),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenarios' RNG seed (sim)."),
     plot: Path | None = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
+    events: str | None = typer.Option(None, "--events", help='Timed events added to each file\'s `events:`, e.g. '
+                                      '"at 5s cut tor1:p3; at 12s restore tor1:p3; at 20s fail agg1".'),
 ) -> None:
     """Run scenario files and check their probes."""
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    try:
+        extra_events = parse_events_option(events) if events is not None else []
+    except EventsOptionError as e:
+        raise _fail(str(e)) from None
     results: list[ScenarioResult] = []
     pcap_dirs = _pcap_dirs(files, pcap)
     for file, pcap_dir in zip(files, pcap_dirs):
-        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir)
+        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir, extra_events)
         results.append(result)
         if json_out:
             continue
@@ -308,11 +339,19 @@ class _ProgressBar:
             self.bar.stop()
 
 
-def _run_file_with_progress(file: Path, backend: str, seed: int | None,
-                            pcap: Path | None) -> tuple[Scenario | None, ScenarioResult]:
-    """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow."""
+def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Path | None,
+                            extra_events: list[Event] | None = None) -> tuple[Scenario | None, ScenarioResult]:
+    """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow;
+    `extra_events` (`--events`) join the file's own."""
     try:
         scenario = load_scenario(file)
+        if extra_events:
+            scenario.events.extend(e.model_copy() for e in extra_events)
+            issues = scenario.event_issues()
+            if issues:
+                loc, message = issues[0]
+                n = int(loc[1]) - (len(scenario.events) - len(extra_events)) + 1
+                raise ScenarioError(str(file), 0, f"--events: event {n}", message)
     except ScenarioError as e:
         return None, ScenarioResult.from_error(e, file.stem, backend)
     be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)

@@ -15,6 +15,7 @@ from netplex.stack.sockets import EAGAIN
 from netplex.stack.tcp import TcpSocket
 
 NSEC_PER_SEC = 1_000_000_000
+TRANSIENT_ERRORS = frozenset({100, 101, 113})   # ENETDOWN, ENETUNREACH, EHOSTUNREACH
 ETH_IP_UDP = 14 + 20 + 8
 ETH_IP_TCP = 14 + 20 + 20
 
@@ -22,8 +23,12 @@ ETH_IP_TCP = 14 + 20 + 20
 class FlowStats:
     """What a receiver saw: totals and per-second figures from `start`."""
 
-    def __init__(self, start: int, interval_ns: int = NSEC_PER_SEC) -> None:
+    def __init__(self, start: int, interval_ns: int = NSEC_PER_SEC, gap_ns: int = 0) -> None:
         self.start = start
+        # pauses between two arrivals longer than gap_ns (0: not recorded), for a scenario's
+        # events: (last arrival before, first arrival after)
+        self.gap_ns = gap_ns
+        self.gaps: list[tuple[int, int]] = []
         self.interval_ns = interval_ns
         self.goodput_bytes = 0
         self.wire_bytes = 0
@@ -41,6 +46,8 @@ class FlowStats:
         self.per_interval[i][1] += wire
         self.goodput_bytes += payload
         self.wire_bytes += wire
+        if self.gap_ns and self.packets and now - self.last > self.gap_ns:
+            self.gaps.append((self.last, now))
         self.packets += 1
         self.last = now
 
@@ -100,9 +107,16 @@ class UdpCbr:
             # a blocking sendto: wait until the socket has room, then send this datagram
             self.sk.on_writable = self._tick
             return
-        if err:
+        if err in TRANSIENT_ERRORS:
+            # no route or no carrier for now (an outage): the datagram is lost, the flow goes
+            # on; the error is the flow's only if no datagram ever left
+            if not self.sent and not self.error:
+                self.error = err
+        elif err:
             self.error = err
         else:
+            if self.error in TRANSIENT_ERRORS:
+                self.error = 0
             self.sent += 1
         # late after blocking: the next ones go back to back until the schedule is caught up
         self.next_t += self.gap

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netplex.errors import NetplexError
-from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.scenario.model import Event, IperfFlow, Link, Node
 from netplex.shell.registry import Terminal
 
-__all__ = ["ALL_FEATURES", "Backend", "BackendUnsupported", "CmdResult", "LinkNetnsAliases", "ProbeOutcome", "Progress",
-           "TraceOutcome"]
+__all__ = ["ALL_FEATURES", "Backend", "BackendUnsupported", "CmdResult", "EventDone", "FlowGaps", "LinkNetnsAliases",
+           "ProbeOutcome", "Progress", "TraceOutcome", "gap_threshold_ns", "paced_interval_ns"]
 
 ALL_FEATURES = frozenset({"ping", "tcp", "udp", "cmd", "iperf", "trace", "attach"})
 """Everything `Backend.supports` may name."""
@@ -47,6 +47,53 @@ class CmdResult:
     aborted: str | None = None   # the simulation stopped itself while the line ran: why
 
 
+MIN_GAP_NS = 20_000_000
+"""A pause in a flow's arrivals shorter than this is jitter, not an outage (20 ms)."""
+
+
+def gap_threshold_ns(interval_ns: int) -> int:
+    """The shortest pause between two arrivals that counts as an outage: three sending
+    intervals of a paced (UDP) flow, and never less than MIN_GAP_NS."""
+    return max(3 * interval_ns, MIN_GAP_NS)
+
+
+UDP_DEFAULT_RATE = 1_000_000   # iperf3 -u without -b: 1 Mbit/s
+UDP_DEFAULT_SIZE = 1460
+
+
+def paced_interval_ns(proto: str, rate_bps: int | None, size: int | None) -> int:
+    """A UDP flow's sending interval (`size` bytes at `rate_bps`, iperf's defaults); 0 for TCP."""
+    if proto != "udp":
+        return 0
+    return (size or UDP_DEFAULT_SIZE) * 8 * 1_000_000_000 // max(rate_bps or UDP_DEFAULT_RATE, 1)
+
+
+@dataclass(slots=True)
+class FlowGaps:
+    """Where a traffic flow stopped arriving, on the backend's clock (`Backend.clock_ns`).
+
+    `gaps` are (last arrival before, first arrival after) pairs longer than
+    `gap_threshold_ns(interval_ns)`; a pause still open when the flow ended is
+    (last arrival, `end_ns`) with `open_at_end`. `interval_ns` is a paced flow's
+    sending interval (UDP), 0 for TCP.
+    """
+
+    start_ns: int
+    end_ns: int
+    interval_ns: int
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    open_at_end: bool = False
+
+
+@dataclass(slots=True)
+class EventDone:
+    """What became of one scheduled event: the backend-clock time it ran at (None: the
+    probes ended first), and the error it met (a `run` line that failed, ...)."""
+
+    time_ns: int | None
+    error: str | None = None
+
+
 @dataclass(slots=True)
 class ProbeOutcome:
     """One probe's raw outcome: `ok` as SCENARIO.md defines it, and what was observed."""
@@ -55,6 +102,8 @@ class ProbeOutcome:
     observed: dict[str, Any] = field(default_factory=dict)
     # the run stopped itself (an event storm): the probe fails whatever it expected, with this reason
     aborted: str | None = None
+    # an iperf probe: each flow's pauses, for the outage of each event (not part of the JSON)
+    flow_gaps: list[FlowGaps] | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +191,21 @@ class Backend(Protocol):
 
     def trace_attach(self, ue: str) -> TraceOutcome:
         """`netplex trace --attach UE`: the attach with tracing on, narrated step by step."""
+        ...
+
+    def clock_ns(self) -> int:
+        """Now, in nanoseconds, on the clock events and `FlowGaps` use (sim: simulated time;
+        linux: wall time)."""
+        ...
+
+    def arm_events(self, events: Sequence[Event]) -> None:
+        """Schedule SCENARIO.md's `events:` at `clock_ns() + event.at_ns` each, to run while the
+        probes that follow run: `cut`/`restore` a link end (both ends of its cable down, then
+        back up), `fail`/`recover` a node (every link end of it), `run` a shell line."""
+        ...
+
+    def disarm_events(self) -> list[EventDone]:
+        """Cancel the events not yet run; one `EventDone` per armed event, in order."""
         ...
 
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:

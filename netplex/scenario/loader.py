@@ -318,6 +318,8 @@ def _attach_lines(scenario: Scenario, root: MappingNode, file: str) -> None:
             node._setup_first_line = value_line + 1 if setup_node.style == "|" else value_line
     for i, probe in enumerate(scenario.probes):
         probe._file_line = _locate(root, ("probes", i))[0]
+    for i, event in enumerate(scenario.events):
+        event._file_line = _locate(root, ("events", i))[0]
 
 
 def _read_files(scenario: Scenario, root: MappingNode, file: str) -> None:

@@ -30,7 +30,7 @@ from netplex.units import parse_rate, parse_size, parse_time
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",
     "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow", "AttachProbe",
-    "PROBE_KINDS", "Loc",
+    "PROBE_KINDS", "Loc", "Event", "EventRun", "EVENT_ACTIONS",
 ]
 
 PROBE_KINDS = ("ping", "tcp", "udp", "cmd", "iperf", "attach")
@@ -340,6 +340,15 @@ class IperfProbe(_Model):
     flows: Annotated[list[IperfFlow], Field(min_length=1)]
 
 
+def _exactly_one(data: dict[str, Any], keys: tuple[str, ...], what: str) -> str:
+    """The one key of `keys` present in `data`, or the error naming what was found."""
+    present = [k for k in keys if k in data]
+    if len(present) != 1:
+        found = f"found {', '.join(present)}" if present else "found none"
+        raise ValueError(f"{what} has exactly one of {', '.join(keys)} ({found})")
+    return present[0]
+
+
 class AttachProbe(_Model):
     """A UE's attach (TS 23.401 §5.3.2): observed are its IP address and the tunnel ids t1..t8."""
 
@@ -367,11 +376,7 @@ class Probe(_Model):
     @classmethod
     def _one_kind(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            kinds = [k for k in PROBE_KINDS if k in data]
-            if len(kinds) != 1:
-                found = f"found {', '.join(kinds)}" if kinds else "found none"
-                raise ValueError(f"a probe has exactly one of {', '.join(PROBE_KINDS)} ({found})")
-            kind = kinds[0]
+            kind = _exactly_one(data, PROBE_KINDS, "a probe")
             if data[kind] is None:   # `ping:` with nothing after it
                 raise ValueError(f"{kind}: a probe's {kind} needs its fields (found nothing)")
             if "expect_peer" in data and kind not in ("tcp", "udp"):
@@ -403,6 +408,75 @@ class Probe(_Model):
         return f"iperf {flows}"
 
 
+# --- events (v1.1) ------------------------------------------------------------------
+
+EVENT_ACTIONS = ("cut", "restore", "fail", "recover", "run")
+
+
+class EventRun(_Model):
+    """`run: {node, cmd}`: a shell line run on a node at the event's time."""
+
+    node: NodeName
+    cmd: str
+
+
+def _at(v: Any) -> int:
+    if isinstance(v, bool):
+        raise ValueError(f'invalid time "{v}": write 5s, 500ms or 1.5')
+    ns = parse_time(v, "s")
+    if ns < 0:
+        raise ValueError(f'invalid time "{v}": an event happens at 0s or later')
+    return ns
+
+
+class Event(_Model):
+    """A timed action during the probes: `at` (from the first probe) and exactly one action.
+
+    `cut: NODE:IFNAME` takes the cable at that link end down on both sides;
+    `restore:` brings back what the cut took down; `fail: NODE` takes every
+    link end of the node down (its peers lose carrier); `recover:` undoes it;
+    `run: {node, cmd}` runs one shell line on a node.
+    """
+
+    at_ns: Annotated[int, BeforeValidator(_at)] = Field(alias="at")
+    cut: End | None = None
+    restore: End | None = None
+    fail: NodeName | None = None
+    recover: NodeName | None = None
+    run: EventRun | None = None
+    _file_line: int = PrivateAttr(default=0)  # set by the loader
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_action(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            act = _exactly_one(data, EVENT_ACTIONS, "an event")
+            if data[act] is None:
+                raise ValueError(f"{act}: an event's {act} needs its value (found nothing)")
+        return data
+
+    @property
+    def file_line(self) -> int:
+        return self._file_line
+
+    @property
+    def action(self) -> str:
+        return next(k for k in EVENT_ACTIONS if getattr(self, k) is not None)
+
+    @property
+    def target(self) -> str:
+        """What the action applies to, as written: `tor1:p3`, `agg1`, `r1: ip route del default`."""
+        v = getattr(self, self.action)
+        if isinstance(v, EventRun):
+            return f"{v.node}: {v.cmd}"
+        if isinstance(v, tuple):
+            return f"{v[0]}:{v[1]}"
+        return str(v)
+
+    def describe(self) -> str:
+        return f"at {self.at_ns / 1e9:g}s {self.action} {self.target}"
+
+
 # --- the file --------------------------------------------------------------------
 
 
@@ -413,6 +487,7 @@ class Scenario(_Model):
     nodes: Annotated[dict[NodeName, Node], Field(min_length=1)]
     links: list[Link] = []
     probes: list[Probe] = []
+    events: list[Event] = []
     _file: str = PrivateAttr(default="<scenario>")
 
     @property
@@ -455,4 +530,25 @@ class Scenario(_Model):
                         issues.append((("probes", pi, "iperf", "flows", fi, "from"), f'unknown node "{flow.src}"'))
             elif spec.src not in nodes:
                 issues.append((("probes", pi, probe.kind, "from"), f'unknown node "{spec.src}"'))
+        issues.extend(self.event_issues())
+        return issues
+
+    def event_issues(self) -> list[tuple[Loc, str]]:
+        """An event must name a link end of `links` (cut, restore) or a node (fail, recover, run)."""
+        issues: list[tuple[Loc, str]] = []
+        ends = {end for link in self.links for end in link.ends}
+        for i, ev in enumerate(self.events):
+            act = ev.action
+            if ev.cut is not None or ev.restore is not None:
+                end = ev.cut or ev.restore
+                assert end is not None
+                if end[0] not in self.nodes:
+                    issues.append((("events", i, act), f'unknown node "{end[0]}"'))
+                elif end not in ends:
+                    issues.append((("events", i, act), f'no link has the end "{end[0]}:{end[1]}"'))
+            elif ev.run is not None:
+                if ev.run.node not in self.nodes:
+                    issues.append((("events", i, "run", "node"), f'unknown node "{ev.run.node}"'))
+            elif getattr(ev, act) not in self.nodes:
+                issues.append((("events", i, act), f'unknown node "{getattr(ev, act)}"'))
         return issues

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.errors import ScenarioError
+from netplex.scenario.backend import FlowGaps
 
 __all__ = ["ProbeResult", "ScenarioResult", "EXIT_OK", "EXIT_FAILED", "EXIT_ERROR"]
 
@@ -29,6 +30,7 @@ class ProbeResult:
     observed: dict[str, Any] = field(default_factory=dict)
     expect_peer: str | None = None
     what: str = ""  # a human label (`ping web → 10.0.0.2`); not part of the JSON
+    flow_gaps: list[FlowGaps] | None = None  # an iperf probe's pauses per flow (for `events`); not in the JSON
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"index": self.index, "kind": self.kind, "expect": self.expect}
@@ -52,6 +54,8 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)
     # the backend's Backend.link_netns_aliases after the build, for `diff` (not part of the JSON)
     link_netns_aliases: dict[tuple[str, int], str] = field(default_factory=dict)
+    # SCENARIO.md v1.1 `events:`: each event's time and the outage per traffic flow (None: no events)
+    events: list[dict[str, Any]] | None = None
 
     @property
     def exit_status(self) -> int:
@@ -69,6 +73,8 @@ class ScenarioResult:
             d["exit_status"] = EXIT_ERROR
             d["error"] = self.error
         d["probes"] = [p.to_json() for p in self.probes]
+        if self.events is not None:
+            d["events"] = self.events
         if self.notes:
             d["notes"] = list(self.notes)
         return d

@@ -11,11 +11,12 @@ from typing import Any
 from netplex.errors import NetplexError, ScenarioError
 from netplex.network import NODE_KINDS
 from netplex.scenario.backend import Backend, ProbeOutcome
+from netplex.scenario.events import event_report
 from netplex.scenario.loader import format_loc
 from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
-__all__ = ["run_scenario", "prepare", "check_supported", "run_probe"]
+__all__ = ["run_scenario", "prepare", "check_supported", "run_probe", "run_probes"]
 
 
 def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
@@ -25,7 +26,7 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
         check_supported(scenario, backend)
         result.error = prepare(scenario, backend)
         if result.error is None:
-            result.probes = [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)]
+            result.probes, result.events = run_probes(scenario, backend)
     except ScenarioError as e:
         result.error = e.to_json()
     except NetplexError as e:
@@ -35,6 +36,21 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
         result.link_netns_aliases = dict(backend.link_netns_aliases)
         backend.close()
     return result
+
+
+def run_probes(scenario: Scenario, backend: Backend) -> tuple[list[ProbeResult], list[dict[str, Any]] | None]:
+    """Every probe in order, with the scenario's events armed from the first probe's start
+    (SCENARIO.md v1.1); the events' report (None without events)."""
+    if not scenario.events:
+        return [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)], None
+    origin = backend.clock_ns()
+    backend.arm_events(scenario.events)
+    try:
+        probes = [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)]
+    finally:
+        done = backend.disarm_events()
+    gaps = [(p.index, p.flow_gaps) for p in probes if p.flow_gaps]
+    return probes, event_report(scenario.events, origin, done, gaps)
 
 
 def check_supported(scenario: Scenario, backend: Backend) -> None:
@@ -101,7 +117,8 @@ def run_probe(probe: Probe, index: int, backend: Backend) -> ProbeResult:
         outcome.observed["aborted"] = outcome.aborted
         passed = False
     return ProbeResult(index=index, kind=probe.kind, expect=probe.expect, ok=outcome.ok, passed=passed,
-                       observed=outcome.observed, expect_peer=probe.expect_peer, what=probe.describe())
+                       observed=outcome.observed, expect_peer=probe.expect_peer, what=probe.describe(),
+                       flow_gaps=outcome.flow_gaps)
 
 
 def _cmd(spec: CmdProbe, expect_output: str | None, backend: Backend) -> tuple[ProbeOutcome, bool]:

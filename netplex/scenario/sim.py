@@ -19,12 +19,23 @@ from netplex.errors import NetplexError
 from netplex.machine.fs import FsError
 from netplex.network import Network
 from netplex.packet.addr import int_to_ip, ip_to_int
-from netplex.scenario.backend import ALL_FEATURES, CmdResult, LinkNetnsAliases, ProbeOutcome, Progress, TraceOutcome
+from netplex.scenario.backend import (
+    ALL_FEATURES,
+    CmdResult,
+    EventDone,
+    FlowGaps,
+    LinkNetnsAliases,
+    ProbeOutcome,
+    Progress,
+    TraceOutcome,
+)
+from netplex.scenario.events import LinkEvents
 from netplex.scenario.loader import load_scenario
-from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.scenario.model import Event, IperfFlow, Link, Node
 from netplex.scenario.runner import prepare
 from netplex.shell.ping import ping_run
 from netplex.shell.registry import Terminal
+from netplex.stack import rtnl
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
 from netplex.traffic.iperf import run_iperf
@@ -64,6 +75,11 @@ class SimBackend:
         self.services: list[Any] = []
         self.notes: list[str] = []  # the simulator applies everything; the seam's field stays empty
         self.progress: Progress | None = None
+        self.links: list[Link] = []
+        self._events: list[Event] = []
+        self._done: list[EventDone] = []
+        self._armed = 0          # the generation of the armed events; a stale callback does nothing
+        self._link_events = LinkEvents([])
         if pcap_dir is not None:
             self.net.start_pcap(pcap_dir)
 
@@ -75,6 +91,7 @@ class SimBackend:
     def build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         for name, node in nodes.items():
             self.net.add_node(name, kind=node.kind, params=node.params)
+        self.links.extend(links)
         for link in links:
             (na, ia), (nb, ib) = link.ends
             self.net.add_link(f"{na}:{ia}", f"{nb}:{ib}", kind=link.kind, rate_bps=link.rate_bps,
@@ -205,8 +222,48 @@ class SimBackend:
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe: concurrent flows for `duration_ns` simulated time."""
         specs = [f.model_dump(exclude_none=True) for f in flows]
-        ok, observed = run_iperf(self.net, duration_ns, specs, progress=self.progress)
-        return ProbeOutcome(ok, observed)
+        gaps: list[FlowGaps] = []
+        ok, observed = run_iperf(self.net, duration_ns, specs, progress=self.progress, gaps_out=gaps)
+        return ProbeOutcome(ok, observed, flow_gaps=gaps)
+
+    # -- events (simulated time) -------------------------------------------------
+    def clock_ns(self) -> int:
+        return self.net.now
+
+    def arm_events(self, events: Sequence[Event]) -> None:
+        """Each event is a scheduler event at now + at; the probes' simulated time runs them."""
+        self._armed += 1
+        self._events = list(events)
+        self._done = [EventDone(None) for _ in events]
+        self._link_events = LinkEvents(self.links)
+        origin = self.net.now
+        for i, ev in enumerate(events):
+            self.net.sched.at(origin + ev.at_ns, self._fire, self._armed, i)
+
+    def disarm_events(self) -> list[EventDone]:
+        self._armed += 1
+        return list(self._done)
+
+    def _fire(self, gen: int, index: int) -> None:
+        if gen != self._armed:
+            return
+        ev = self._events[index]
+        done = self._done[index]
+        done.time_ns = self.net.now
+        if ev.run is not None:
+            r = self.node(ev.run.node).run(ev.run.cmd)
+            if r.status != 0:
+                done.error = (r.error or r.output or f"exit {r.status}").removesuffix("\n")
+            return
+        def is_up(end: tuple[str, str]) -> bool:
+            dev = self.node(end[0]).ns.devices.get(end[1])
+            return dev is not None and dev.up
+
+        ends, up = self._link_events.apply(ev, is_up)
+        for node, ifname in ends:
+            dev = self.node(node).ns.devices.get(ifname)
+            if dev is not None:   # a setup line may have moved or deleted it
+                rtnl.setlink(dev, up=up)
 
     @_storm_safe
     def attach(self, ue: str) -> ProbeOutcome:

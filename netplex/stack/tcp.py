@@ -98,6 +98,7 @@ class TcpSocket:
         self.timer_gen = 0
         self.rtt_probe: tuple[int, int] | None = None
         self.error = 0
+        self.soft_error = 0              # sk_err_soft: the last ICMP error on an established connection
         self.ts_ok = False
         self.ts_recent = 0
         self.listener: TcpSocket | None = None
@@ -212,7 +213,10 @@ class TcpSocket:
                 seg.sack = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
         rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
         if isinstance(rt, int):
-            self._fail(rt)
+            if self.state in (SYN_SENT, SYN_RECV):
+                self._fail(rt)
+            else:   # ip_queue_xmit: -EHOSTUNREACH, the segment is dropped; the retransmit timer goes on
+                self.soft_error = rt
             return
         ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
         ns.ip_local_out(ip, rt, self.table.owner_meta(self))
@@ -796,11 +800,13 @@ class TcpSocket:
             self._wake(self.on_error, self, err)
 
     def icmp_error(self, err: int, hard: bool) -> None:
-        """tcp_v4_err: during the handshake any destination-unreachable ends the connect."""
+        """tcp_v4_err: during the handshake any destination-unreachable ends the connect; on a
+        connection it is only sk_err_soft (without IP_RECVERR): the retransmit timer goes on,
+        so the connection lives through an outage shorter than its retries."""
         if self.state in (SYN_SENT, SYN_RECV):
             self._fail(err)
         elif hard:
-            self.error = err
+            self.soft_error = err
 
     def _reset_reply(self, ip: IPv4, seg: Tcp) -> None:
         send_reset(self.ns, ip, seg)

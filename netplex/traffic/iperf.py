@@ -17,6 +17,7 @@ from netplex.apps.generators import FlowStats
 from netplex.apps.iperf import Iperf3Client, Iperf3Server
 from netplex.apps.process import Process
 from netplex.packet.addr import ip_to_int
+from netplex.scenario.backend import FlowGaps, gap_threshold_ns, paced_interval_ns
 from netplex.stack.sockets import ERRNO_TEXT
 
 NSEC_PER_SEC = 1_000_000_000
@@ -46,8 +47,14 @@ def _class_series(net: Any) -> list[tuple[str, Any, Any]]:
     return out
 
 
+def _interval_ns(f: dict[str, Any]) -> int:
+    return paced_interval_ns(f.get("proto", "tcp"), f.get("rate_bps"), f.get("size"))
+
+
 def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
-              progress: Callable[[float], None] | None = None) -> tuple[bool, dict[str, Any]]:
+              progress: Callable[[float], None] | None = None,
+              gaps_out: list[FlowGaps] | None = None) -> tuple[bool, dict[str, Any]]:
+    """Run the flows; `gaps_out`, when given, receives each flow's pauses (`FlowGaps`)."""
     if duration_ns <= 0:
         raise ValueError(f"iperf duration {duration_ns} ns: must be more than 0")
     start = net.now + START_DELAY_NS
@@ -58,7 +65,7 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
     servers: dict[tuple[str, str, int], Process] = {}
     errors: list[str | None] = []
     for f in flows:
-        st = FlowStats(start)
+        st = FlowStats(start, gap_ns=gap_threshold_ns(_interval_ns(f)))
         stats.append(st)
         dst = ip_to_int(f["to"])
         src_node = net.nodes[f["src"]]
@@ -106,6 +113,16 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
     for p in [*procs, *servers.values()]:     # the clients' time is up; the servers are stopped
         if p.table is not None:
             p.table.exit(p, 0)
+    if gaps_out is not None:
+        for f, st in zip(flows, stats):
+            fg = FlowGaps(start, stop, _interval_ns(f), [g for g in st.gaps if g[0] < stop])
+            if st.packets and stop - st.last > st.gap_ns:
+                fg.gaps.append((st.last, stop))
+                fg.open_at_end = True
+            elif not st.packets:
+                fg.gaps.append((start, stop))
+                fg.open_at_end = True
+            gaps_out.append(fg)
     secs = duration_ns / NSEC_PER_SEC
     nint = max(1, -(-duration_ns // NSEC_PER_SEC))
     out_flows = []

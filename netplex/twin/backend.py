@@ -46,12 +46,17 @@ from netplex.scenario.backend import (
     ALL_FEATURES,
     BackendUnsupported,
     CmdResult,
+    EventDone,
+    FlowGaps,
     LinkNetnsAliases,
     ProbeOutcome,
     Progress,
     TraceOutcome,
+    gap_threshold_ns,
+    paced_interval_ns,
 )
-from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.scenario.events import LinkEvents
+from netplex.scenario.model import Event, IperfFlow, Link, Node
 from netplex.shell.registry import Terminal
 from netplex.twin import (
     TwinError,
@@ -178,6 +183,10 @@ def tbf_params(rate_bps: int, mtu: int) -> tuple[int, int]:
     return burst, limit
 
 
+def _interval_ns(f: IperfFlow) -> int:
+    return paced_interval_ns(f.proto, f.rate_bps, f.size)
+
+
 def _wait_ready(proc: subprocess.Popen[bytes], what: str) -> None:
     """Wait for the program's `ready` line; raise TwinError with its stderr if it fails."""
     assert proc.stdout is not None and proc.stderr is not None
@@ -225,6 +234,10 @@ class LinuxBackend:
         self._wires: list[Wire] = []  # the shaped links' wire namespaces
         self._links_seen = 0  # links built so far: a wire is named after its link's index
         self._sessions: dict[str, session.ShellSession] = {}  # node -> its shell (setup lines, cmd probes)
+        self._links: list[Link] = []
+        self._event_thread: threading.Thread | None = None
+        self._event_stop = threading.Event()
+        self._event_done: list[EventDone] = []
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> LinuxBackend:
@@ -297,6 +310,7 @@ class LinuxBackend:
 
     def _build(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
         assert self._state is not None
+        self._links.extend(links)
         new = [n for n in nodes if n not in self._ns]
         names = {n: f"{self.prefix}-{n}" for n in new}
         for w in self._wires:
@@ -512,6 +526,10 @@ class LinuxBackend:
     def _sync_linkwatch(self) -> None:
         """Run the pending linkwatch event of every device that has one (see RTM_GETLINK above),
         in the nodes' namespaces and the wires' (whose bridge ports follow the user ends' state)."""
+        with self._lock:   # the events' thread syncs too
+            self._sync_linkwatch_locked()
+
+    def _sync_linkwatch_locked(self) -> None:
         for ns in [*self._ns.values(), *(w.netns for w in self._wires)]:
             sock = self._link_socks.get(ns)
             if sock is None:
@@ -631,8 +649,9 @@ class LinuxBackend:
             key: tuple[str, str, int] | None = (owner, f.proto, f.port) if owner else None
             rx_of.append(key)
             if owner is not None and key is not None and key not in receivers:
+                gap = gap_threshold_ns(_interval_ns(f)) / 1e9
                 proc = self._spawn([sys.executable, "-I", IPERF, "recv", f.proto, str(f.port), repr(start),
-                                    repr(duration)], in_ns=owner)
+                                    repr(duration), repr(gap)], in_ns=owner)
                 _wait_ready(proc, f"iperf receiver {f.proto}:{f.port} on {owner}")
                 receivers[key] = proc
         senders = []
@@ -652,13 +671,24 @@ class LinuxBackend:
             lines = out.decode(errors="replace").strip().splitlines()
             sent_info.append(json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"error": "no report"})
         observed_flows = []
+        flow_gaps: list[FlowGaps] = []
         ok = True
+        start_ns, stop_ns = int(start * 1e9), int((start + duration) * 1e9)
         for f, key, snd in zip(flows, rx_of, sent_info):
             r = results.get(key) if key else None
+            fg = FlowGaps(start_ns, stop_ns, _interval_ns(f))
+            flow_gaps.append(fg)
             if r is None:
                 observed_flows.append({"goodput_bps": 0, "wire_bps": 0, "intervals": [], "error": "no receiver"})
+                fg.gaps.append((start_ns, stop_ns))
+                fg.open_at_end = True
                 ok = False
                 continue
+            fg.gaps.extend((int(a * 1e9), int(b * 1e9)) for a, b in r.get("gaps", []) if a * 1e9 < stop_ns)
+            last_ns = int(float(r.get("last") or 0) * 1e9)
+            if not last_ns or stop_ns - last_ns > gap_threshold_ns(fg.interval_ns):
+                fg.gaps.append((last_ns or start_ns, stop_ns))
+                fg.open_at_end = True
             per_hdr = 42 if f.proto == "udp" else 66
             wire = [g + p * per_hdr for g, p in zip(r["good"], r["pkts"])]
             o: dict[str, Any] = {"goodput_bps": round(sum(r["good"]) * 8 / duration),
@@ -674,7 +704,76 @@ class LinuxBackend:
             if not sum(r["good"]):
                 ok = False
             observed_flows.append(o)
-        return ProbeOutcome(ok, {"duration_s": duration, "flows": observed_flows})
+        return ProbeOutcome(ok, {"duration_s": duration, "flows": observed_flows}, flow_gaps=flow_gaps)
+
+    # --- events (wall time) ------------------------------------------------------
+    def clock_ns(self) -> int:
+        return time.time_ns()
+
+    def arm_events(self, events: Sequence[Event]) -> None:
+        """A thread runs the events at their wall times while the probes run in this one:
+        `ip link set IF down|up` on the cable's ends, a `run` line in a shell of its own."""
+        self.disarm_events()
+        origin = time.time_ns()
+        self._event_stop = threading.Event()
+        self._event_done = [EventDone(None) for _ in events]
+        plan = LinkEvents(self._links)
+        order = sorted(range(len(events)), key=lambda i: events[i].at_ns)
+
+        def loop(stop: threading.Event, done: list[EventDone]) -> None:
+            for i in order:
+                if stop.wait(max(0.0, (origin + events[i].at_ns - time.time_ns()) / 1e9)):
+                    return
+                done[i].time_ns = time.time_ns()
+                done[i].error = self._event(events[i], plan)
+
+        self._event_thread = threading.Thread(target=loop, args=(self._event_stop, self._event_done),
+                                              name="netplex-events", daemon=True)
+        self._event_thread.start()
+
+    def disarm_events(self) -> list[EventDone]:
+        self._event_stop.set()
+        if self._event_thread is not None:
+            self._event_thread.join()
+            self._event_thread = None
+        return list(self._event_done)
+
+    def _event(self, ev: Event, plan: LinkEvents) -> str | None:
+        """Carry out one event; the error text, or None."""
+        if ev.run is not None:
+            try:
+                res = self._exec(ev.run.node, ["bash", "-c", ev.run.cmd], timeout=RUN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                return "timed out"
+            return None if res.returncode == 0 else (res.stderr or res.stdout or f"exit {res.returncode}").strip()
+
+        def is_up(end: tuple[str, str]) -> bool:
+            res = subprocess.run(["ip", "-n", self._ns_of(end[0]), "-o", "link", "show", "dev", end[1]],
+                                 capture_output=True, text=True, env=self._env)
+            flags = res.stdout.partition("<")[2].partition(">")[0].split(",")
+            return res.returncode == 0 and "UP" in flags
+
+        ends, up = plan.apply(ev, is_up)
+        errors = []
+        # one rtnetlink request per end, back to back (tens of microseconds apart, as a cable's
+        # two ends change together): the first end up must not send into a peer still down
+        reqs: dict[str, Rtnl] = {}
+        for node, ifname in ends:
+            ns = self._ns_of(node)
+            if ns not in reqs:
+                reqs[ns] = Rtnl(netns.socket_in(ns))
+            reqs[ns].link_set(ifname, up=up)
+        for ns, r in reqs.items():
+            try:
+                r.commit()
+            except TwinError as e:
+                errors.append(f"{ns[len(self.prefix) + 1:]}: {e}")
+            finally:
+                r.close()
+        if up and ends:
+            # the carrier comes back now, not when linkwatch's once-a-second batching gets to it
+            self._sync_linkwatch()
+        return "; ".join(errors) or None
 
     def trace(self, src: str, dst: str, proto: str = "icmp", dport: int | None = None) -> TraceOutcome:
         """The kernel shows no packet's path through its hooks to an unprivileged observer
@@ -690,6 +789,7 @@ class LinuxBackend:
 
     # --- teardown -----------------------------------------------------------
     def close(self) -> None:
+        self.disarm_events()
         with self._lock:
             if self._closed:
                 return

@@ -1,12 +1,14 @@
 """The iperf probe's programs on the kernel twin: a receiver and a sender, run inside namespaces.
 
-    python -I iperf.py recv udp|tcp PORT START DURATION
+    python -I iperf.py recv udp|tcp PORT START DURATION [GAP]
     python -I iperf.py send udp|tcp DST PORT START DURATION [RATE_BPS SIZE TOS]
 
 Both start at the wall-clock time START (time.time()) and stop DURATION
 seconds later. The receiver prints `ready` once listening and, at the end,
 one JSON object: payload bytes and datagrams (or segments) per one-second
-interval. The sender prints one JSON object: datagrams sent, error. UDP
+interval, and every pause between two arrivals longer than GAP seconds
+(`gaps`: [last arrival before, first arrival after], `last`: the last
+arrival, in time.time() seconds). The sender prints one JSON object: datagrams sent, error. UDP
 datagrams are paced at RATE bits/s of payload; TCP sends as fast as the
 kernel's congestion control and qdiscs allow.
 """
@@ -20,13 +22,22 @@ import time
 IP_TOS = 1
 
 
-def recv(proto: str, port: int, start: float, duration: float) -> None:
+def recv(proto: str, port: int, start: float, duration: float, gap: float = 0.02) -> None:
     end = start + duration
     drain = end + 2.0
     nint = max(1, int(-(-duration // 1)))
     good = [0] * nint
     pkts = [0] * nint
     total = 0
+    gaps: list[list[float]] = []
+    last = 0.0
+
+    def arrived(now: float) -> None:
+        nonlocal last
+        if last and now - last > gap:
+            gaps.append([last, now])
+        last = now
+
     if proto == "udp":
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -42,12 +53,13 @@ def recv(proto: str, port: int, start: float, duration: float) -> None:
             except (TimeoutError, OSError):
                 break
             now = time.time()
+            arrived(now)
             total += 1
             i = int(now - start)
             if 0 <= i < nint and now < end:
                 good[i] += len(data)
                 pkts[i] += 1
-        print(json.dumps({"good": good, "pkts": pkts, "received": total}), flush=True)
+        print(json.dumps({"good": good, "pkts": pkts, "received": total, "gaps": gaps, "last": last}), flush=True)
         return
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,13 +86,14 @@ def recv(proto: str, port: int, start: float, duration: float) -> None:
             if not data:
                 break
             now = time.time()
+            arrived(now)
             i = int(now - start)
             if 0 <= i < nint and now < end:
                 good[i] += len(data)
     except TimeoutError:
         pass
     segs = [-(-g // mss) for g in good]
-    print(json.dumps({"good": good, "pkts": segs, "mss": mss}), flush=True)
+    print(json.dumps({"good": good, "pkts": segs, "mss": mss, "gaps": gaps, "last": last}), flush=True)
 
 
 def send(proto: str, dst: str, port: int, start: float, duration: float, rate: int, size: int,
@@ -88,6 +101,7 @@ def send(proto: str, dst: str, port: int, start: float, duration: float, rate: i
     end = start + duration
     sent = 0
     err = ""
+    first_err = ""
     try:
         if proto == "udp":
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -108,8 +122,12 @@ def send(proto: str, dst: str, port: int, start: float, duration: float, rate: i
                 try:
                     s.sendto(payload, (dst, port))
                     sent += 1
-                except OSError as e:   # ENOBUFS when a qdisc is full: the datagram is lost
-                    if e.errno not in (105, 11):
+                except OSError as e:   # ENOBUFS when a qdisc is full: the datagram is lost;
+                    # no route or no carrier for now (an outage): lost too, the flow goes on,
+                    # and the error is reported only if no datagram ever left
+                    if e.errno in (100, 101, 113):
+                        first_err = first_err or e.strerror or str(e)
+                    elif e.errno not in (105, 11):
                         err = e.strerror or str(e)
                         break
                 t += gap
@@ -131,12 +149,14 @@ def send(proto: str, dst: str, port: int, start: float, duration: float, rate: i
             s.close()
     except OSError as e:
         err = e.strerror or str(e)
+    if not sent and not err:
+        err = first_err
     print(json.dumps({"sent": sent, "error": err}), flush=True)
 
 
 def main(argv: list[str]) -> None:
     if argv[0] == "recv":
-        recv(argv[1], int(argv[2]), float(argv[3]), float(argv[4]))
+        recv(argv[1], int(argv[2]), float(argv[3]), float(argv[4]), *(float(a) for a in argv[5:6]))
     else:
         rate, size, tos = (int(argv[6]), int(argv[7]), int(argv[8])) if len(argv) > 6 else (1_000_000, 1460, 0)
         send(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]), rate, size, tos)

@@ -15,12 +15,13 @@ from typing import Any
 from netplex.scenario.backend import (
     BackendUnsupported,
     CmdResult,
+    EventDone,
     LinkNetnsAliases,
     ProbeOutcome,
     Progress,
     TraceOutcome,
 )
-from netplex.scenario.model import IperfFlow, Link, Node
+from netplex.scenario.model import Event, IperfFlow, Link, Node
 
 
 class FakeBackend:
@@ -40,6 +41,7 @@ class FakeBackend:
         self.notes: list[str] = []
         self.progress: Progress | None = None
         self.files: dict[tuple[str, str], bytes] = {}
+        self.armed: list[Event] = []
 
     @property
     def link_netns_aliases(self) -> LinkNetnsAliases:
@@ -119,6 +121,18 @@ class FakeBackend:
         lines = [f"{src}: OUTPUT filter ACCEPT {proto} -> {dst}"]
         lines.append(f"{owner}: INPUT delivered" if owner else f"{src}: no route to {dst}")
         return TraceOutcome(lines, owner is not None)
+
+    def clock_ns(self) -> int:
+        return 0
+
+    def arm_events(self, events: Sequence[Event]) -> None:
+        """Every event "runs" at once (the fake has no clock)."""
+        self.calls.append(("arm_events", [e.describe() for e in events]))
+        self.armed = list(events)
+
+    def disarm_events(self) -> list[EventDone]:
+        self.calls.append(("disarm_events",))
+        return [EventDone(e.at_ns) for e in self.armed]
 
     def close(self) -> None:
         self.calls.append(("close",))
