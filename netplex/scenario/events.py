@@ -22,10 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from netplex.errors import NetplexError
 from netplex.scenario.backend import EventDone, FlowGaps, gap_threshold_ns
 from netplex.scenario.model import Event, Link
 
-__all__ = ["LinkEvents", "parse_events_option", "event_report", "EVENT_WINDOW_NS"]
+__all__ = ["EventsOptionError", "LinkEvents", "parse_events_option", "event_report", "EVENT_WINDOW_NS"]
 
 End = tuple[str, str]
 
@@ -94,8 +95,11 @@ class LinkEvents:
 # --- `netplex run --events "at 5s cut tor1-1:p3; at 12s fail agg1"` ---------------------------
 
 
-class EventsOptionError(ValueError):
+class EventsOptionError(NetplexError):
     """A clause of `--events` that does not parse; the message names it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=2)
 
 
 def parse_events_option(text: str) -> list[Event]:
