@@ -242,8 +242,8 @@ def _message(err: Any, loc: Loc) -> str:
         return "unknown field" + (f'; did you mean "{close[0]}"?' if close else "")
     if kind == "missing":
         return "required field is missing"
-    if kind == "value_error":
-        return msg.removeprefix("Value error, ")
+    if kind == "value_error":   # one line, even where the value quoted in it spans several
+        return msg.removeprefix("Value error, ").replace("\n", "\\n")
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"must be a mapping (key: value), not {_show(err.get('input'))}"
     if kind == "list_type":
