@@ -173,6 +173,7 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
     acts: list[Act] = []
     saw_drop = False
     goto: int | None = None
+    metadata = False
     items = [i for i in split_top(text)]
     if text.strip() == "":
         return []
@@ -182,8 +183,9 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             continue
         key, value = _key_value(item)
         k = key.lower()
-        if goto is not None:
-            raise FlowError("invalid instruction ordering: apply_actions must appear before goto_table, "
+        if goto is not None or (metadata and k not in ("goto_table",)):
+            after = "goto_table" if goto is not None else "write_metadata"
+            raise FlowError(f"invalid instruction ordering: apply_actions must appear before {after}, "
                             "for OpenFlow 1.1+ compatibility")
         if k == "drop":
             saw_drop = True
@@ -298,6 +300,7 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             if vi is None or mi is None:
                 raise FlowError(f"{value}: invalid metadata")
             acts.append(Act("write_metadata", vi, mi))
+            metadata = True
         elif k == "ct":
             acts.append(_parse_ct(value, table))
         elif k == "ct_clear":
@@ -379,9 +382,10 @@ def _fmt_set_value(field: str, v: int) -> str:
     return f"{v:#x}"
 
 
-def format_act(a: Act, of13: bool, tagged: bool) -> str:
+def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None) -> str:
     """format_<ACTION> for one action; `tagged`: the flow's match requires a VLAN tag
-    (then mod_vlan_vid needs no push_vlan in OpenFlow 1.1+)."""
+    (then mod_vlan_vid needs no push_vlan in OpenFlow 1.1+); `proto`: the IP protocol the
+    match pins (then mod_tp_* is OpenFlow 1.1+'s set_field on tcp_*/udp_*)."""
     k = a.kind
     if k == "output":   # format_OUTPUT: a reserved port is printed bare (`LOCAL`, `IN_PORT`)
         return _fmt_port(a.a) if a.a in OFPP_NAMES else f"output:{a.a}"
@@ -413,6 +417,9 @@ def format_act(a: Act, of13: bool, tagged: bool) -> str:
             return f"set_field:{v}->ip_dscp" if of13 else f"mod_nw_tos:{v << 2}"
         legacy = _LEGACY_SET.get(field)
         if legacy and field.startswith(("tcp", "udp")) and (how == "legacy" or not of13):
+            l4 = {6: "tcp", 17: "udp", 132: "sctp"}.get(proto or 0)
+            if of13 and l4 is not None:
+                return f"set_field:{v}->{l4}{field[3:]}"
             return f"{legacy}:{v}"
         if legacy and not of13:
             return f"{legacy}:{_fmt_set_value(field, v)}"
@@ -461,8 +468,8 @@ def format_act(a: Act, of13: bool, tagged: bool) -> str:
     raise AssertionError(k)
 
 
-def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False) -> str:
+def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False, proto: int | None = None) -> str:
     """ofpacts_format: `drop` for none."""
     if not acts:
         return "drop"
-    return ",".join(format_act(a, of13, tagged) for a in acts)
+    return ",".join(format_act(a, of13, tagged, proto) for a in acts)

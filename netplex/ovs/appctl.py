@@ -22,7 +22,9 @@ from netplex.shell.result import Result
 
 __all__ = ["ovs_appctl", "trace"]
 
-_SERVER_ERROR = f"ovs-appctl: {VSWITCHD_CTL}: server returned an error\n"
+def _server_error(target: str) -> str:
+    """The target as the user named it (`ovs-vswitchd` by default)."""
+    return f"ovs-appctl: {target}: server returned an error\n"
 _BAR = "=" * 79
 
 
@@ -39,27 +41,11 @@ def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
 
 
 def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
-    keys: set[str] = {"in_port"}
-    masks: dict[str, int] = {}
-    for r in x.rules_hit:
-        for k, (_v, m) in r.match.fields.items():
-            keys.add(k)
-            masks[k] = masks.get(k, 0) | m
-    if any(a.kind == "normal" for r in x.rules_hit for a in r.actions):
-        keys |= {"dl_src", "dl_dst", "dl_type"}
-        inp = x.xb.ports.get(flow.get("in_port", -1))
-        if inp is not None and inp.effective_mode() != "access":
-            keys.add("vlan_tci")
     m = Match()
-    full = {"dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "in_port": 0xFFFF, "vlan_tci": 0xFFFF,
-            "dl_type": 0xFFFF}
-    for k in keys:
-        mask = masks.get(k, full.get(k, 0xFFFFFFFF))
-        if k == "vlan_tci":
-            mask = 0x1FFF if flow.get("vlan_tci") else 0xFFFF   # the VID and the CFI bit, not the PCP
+    for k, mask in x.wc.items():
         m.set(k, flow.get(k, 0), mask)
     if flow.get("dl_type") == ETH_P_IP:
-        m.set("dl_type", ETH_P_IP, 0xFFFF)
+        m.set("dl_type", ETH_P_IP, 0xFFFF)   # an IP flow's megaflow always pins the type (and nw_frag)
     text = m.format(32768)
     if flow.get("dl_type") == ETH_P_IP:
         parts = text.split(",")
@@ -155,16 +141,16 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         return Result(0, f"ovs-vswitchd (Open vSwitch) {OVS_VERSION}\n")
     if cmd == "fdb/show":
         if len(rest) != 1:
-            return Result(2, "", f"\"fdb/show\" command requires at least 1 arguments\n{_SERVER_ERROR}")
+            return Result(2, "", f"\"fdb/show\" command requires at least 1 arguments\n{_server_error(target)}")
         xb = vsd.bridges.get(rest[0])
         if xb is None:
-            return Result(2, "", f"no such bridge\n{_SERVER_ERROR}")
+            return Result(2, "", f"no such bridge\n{_server_error(target)}")
         return Result(0, vsd.fdb_show(xb))
     if cmd == "fdb/flush":
         if rest:
             xb = vsd.bridges.get(rest[0])
             if xb is None:
-                return Result(2, "", f"no such bridge\n{_SERVER_ERROR}")
+                return Result(2, "", f"no such bridge\n{_server_error(target)}")
             xb.mac_flush()
         else:
             for xb in vsd.bridges.values():
@@ -172,18 +158,18 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         return Result(0, "table successfully flushed\n")
     if cmd == "ofproto/trace":
         if len(rest) < 2:
-            return Result(2, "", f"\"ofproto/trace\" command requires at least 1 arguments\n{_SERVER_ERROR}")
+            return Result(2, "", f"\"ofproto/trace\" command requires at least 1 arguments\n{_server_error(target)}")
         if len(rest) > 2:
             return Result(2, "", "netplex: ovs-appctl ofproto/trace with a packet is not supported\n")
         xb = vsd.bridges.get(rest[0])
         if xb is None:
-            return Result(2, "", f"{rest[0]}: unknown bridge\n{_SERVER_ERROR}")
+            return Result(2, "", f"{rest[0]}: unknown bridge\n{_server_error(target)}")
         try:
             flow = _flow_from_text(xb, rest[1])
         except FlowError as e:
-            return Result(2, "", f"{e.message}\n{_SERVER_ERROR}")
+            return Result(2, "", f"{e.message}\n{_server_error(target)}")
         return Result(0, trace(vsd, xb, flow))
     if cmd in ("dpctl/dump-flows", "dpif/dump-flows", "bond/show", "lacp/show", "coverage/show", "dpif/show"):
         return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
     return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
-                         f"{_SERVER_ERROR}")
+                         f"{_server_error(target)}")

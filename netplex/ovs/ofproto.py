@@ -127,6 +127,8 @@ def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None]
             pending.append((name, value))
         else:
             raise FlowError(f"unknown keyword {name}")
+    if of_version < 3 and any(MATCH_FIELDS[n].key == "tcp_flags" for n, _ in pending):
+        raise FlowError("none of the usable flow formats (OXM) is among the allowed flow formats (OpenFlow10,NXM)")
     for name, value in pending:
         spec = MATCH_FIELDS[name]
         fv, fmask = parse_field_value(spec, value, port_no)
@@ -156,6 +158,11 @@ def _find_actions(text: str) -> int:
         elif depth == 0 and text.startswith("apply_actions(", i):
             return -1
     return -1
+
+
+def _mask_key(m: Match) -> tuple[tuple[str, int], ...]:
+    """A classifier subtable's identity: which fields a rule matches, with which masks."""
+    return tuple(sorted((k, mask) for k, (_v, mask) in m.fields.items()))
 
 
 class Rule:
@@ -220,7 +227,8 @@ class Rule:
         m = self.match.format(self.priority)
         vlan = self.match.get("vlan_tci")
         tagged = bool(vlan and vlan[1] & 0x1000 and vlan[0] & 0x1000)
-        acts = format_actions(self.actions, of13, tagged)
+        proto = self.match.get("nw_proto")
+        acts = format_actions(self.actions, of13, tagged, proto[0] if proto else None)
         return f"{head}{flags}{m + ' ' if m else ''}actions={acts}"
 
 
@@ -310,24 +318,59 @@ class OFProto:
             self.tables[t] = []
 
     def rules(self, table: int | None = None, match: Match | None = None) -> list[Rule]:
+        """The rules in dump order: per table, the classifier's subtables (one per set of
+        matched fields and masks) by their highest priority, the first made first; within
+        one, by priority then age (OVS walks a subtable in hash order)."""
         self.expire()
         out: list[Rule] = []
         for t in self._tables(table):
-            for r in self.tables[t]:
-                if match is None or match.covers(r.match):
-                    out.append(r)
+            rules = [r for r in self.tables[t] if match is None or match.covers(r.match)]
+            groups: dict[tuple[tuple[str, int], ...], list[Rule]] = {}
+            for r in sorted(self.tables[t], key=lambda r: r.seq):
+                groups.setdefault(_mask_key(r.match), []).append(r)
+            # a subtable sits among those of its priority from when it reached it (pvector order)
+            rank = {}
+            for k, g in groups.items():
+                top = max(r.priority for r in g)
+                rank[k] = (-top, min(r.seq for r in g if r.priority == top))
+            out += sorted(rules, key=lambda r: (-r.priority, rank[_mask_key(r.match)][1], r.seq))
         return out
 
     # -- lookup --------------------------------------------------------------
-    def lookup(self, table: int, flow: dict[str, int]) -> Rule | None:
-        """rule_dpif_lookup_from_table for one table: the first rule (priority order) matching."""
+    def lookup(self, table: int, flow: dict[str, int], wc: dict[str, int] | None = None) -> Rule | None:
+        """rule_dpif_lookup_from_table for one table: the first rule (priority order) matching.
+
+        `wc`, when given, collects the fields the lookup had to read (the megaflow's
+        wildcards): each rule tried adds its fields stage by stage (metadata, L2, L3, L4),
+        up to the stage where it stopped matching, as the classifier's staged lookup does."""
         rules = self.tables[table]
         self.lookups[table] += 1
         now = self.now()
         for r in rules:
+            if wc is not None:
+                _unwildcard(r.match, flow, wc)
             if r.match.matches(flow):
                 if (r.idle_timeout or r.hard_timeout) and r.expired(now):
                     continue
                 self.matched[table] += 1
                 return r
         return None
+
+
+# the classifier's lookup stages (lib/classifier.c, flow.h FLOW_SEGMENT_*)
+_STAGES: tuple[frozenset[str], ...] = (
+    frozenset({"in_port", "metadata", "pkt_mark", "ct_state", "ct_zone", "ct_mark", "tun_id", "tun_src", "tun_dst",
+               *(f"reg{i}" for i in range(16))}),
+    frozenset({"dl_src", "dl_dst", "dl_type", "vlan_tci"}),
+    frozenset({"nw_src", "nw_dst", "nw_proto", "nw_tos", "nw_ttl", "arp_sha", "arp_tha"}),
+    frozenset({"tp_src", "tp_dst", "tcp_flags"}),
+)
+
+
+def _unwildcard(m: Match, flow: dict[str, int], wc: dict[str, int]) -> None:
+    for stage in _STAGES:
+        fields = [(k, v, mk) for k, (v, mk) in m.fields.items() if k in stage]
+        for k, _v, mk in fields:
+            wc[k] = wc.get(k, 0) | mk
+        if any(flow.get(k, 0) & mk != v for k, v, mk in fields):
+            return

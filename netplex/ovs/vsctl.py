@@ -668,7 +668,7 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
         err = "".join(f"ovs-vsctl: Error detected while setting up '{n}': {t}.  See ovs-vswitchd log for details.\n"
                       for n, t in errors)
         err += 'ovs-vsctl: The default log directory is "/var/log/openvswitch".\n'
-        return Result(1, text, err)
+        return Result(0, text, err)   # reported, not failed: the transaction did commit
     return Result(0, text)
 
 

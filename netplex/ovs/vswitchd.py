@@ -219,6 +219,10 @@ class OvsVswitchd(Program):
     def now(self) -> int:
         return self.ns.sched.now
 
+    def ctl_path(self) -> str:
+        """Its control socket, named after its pid as ovs-vswitchd names it."""
+        return f"/var/run/openvswitch/ovs-vswitchd.{self.proc.pid if self.proc else 0}.ctl"
+
     # -- bridge_reconfigure ------------------------------------------------
     def reconfigure(self) -> list[tuple[str, str]]:
         """Make the database true; returns the new interface errors (ovs-vsctl waits for them)."""

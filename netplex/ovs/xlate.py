@@ -156,6 +156,7 @@ class Xlate:
         self.node = self.root
         self.table_node = self.root
         self.rules_hit: list[Any] = []
+        self.wc: dict[str, int] = {"in_port": 0xFFFF}    # the fields this walk read (the megaflow's mask)
 
     # -- trace helpers ---------------------------------------------------------
     def note(self, kind: str, text: str) -> None:
@@ -171,7 +172,7 @@ class Xlate:
 
     def table(self, table: int, parent: TraceNode) -> None:
         """xlate_table_action / rule_dpif_lookup_from_table."""
-        rule = self.xb.ofproto.lookup(table, self.flow)
+        rule = self.xb.ofproto.lookup(table, self.flow, self.wc)
         if rule is None:
             if self.tracing:
                 n = parent.add("table", f"{table:2d}. No match.")
@@ -241,6 +242,7 @@ class Xlate:
                     self.note("detail", "Decrementing TTL to zero, packet is dropped")
                     return
                 self.flow["nw_ttl"] = ttl - 1
+                self.unwildcard("nw_ttl")
             elif k in ("resubmit", "goto_table"):
                 if self.depth >= MAX_RESUBMIT_DEPTH:
                     self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
@@ -268,12 +270,20 @@ class Xlate:
 
     def set_field(self, field: str, value: int) -> None:
         key = field_key(field)
+        self.unwildcard(key)
         if field == "ip_dscp":
             self.flow["nw_tos"] = (self.flow.get("nw_tos", 0) & 0x03) | (value << 2)
         elif field == "vlan_vid":
             self.flow["vlan_tci"] = (self.flow.get("vlan_tci", 0) & 0xE000) | VLAN_CFI | (value & 0xFFF)
         else:
             self.flow[key] = value
+
+    def unwildcard(self, key: str) -> None:
+        """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""
+        self.wc[key] = {"dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC,
+                        "tp_src": 0xFFFF, "tp_dst": 0xFFFF, "nw_ttl": 0xFF}.get(key, 0xFFFFFFFF)
+        if key in ("tp_src", "tp_dst"):
+            self.wc["nw_proto"] = 0xFF
 
     # -- conntrack ------------------------------------------------------------------
     def ct(self, a: Act, node: TraceNode) -> None:
@@ -406,6 +416,10 @@ class Xlate:
         tci = flow.get("vlan_tci", 0)
         vid = tci & 0xFFF if tci & VLAN_CFI else 0
         mode = inp.effective_mode()
+        for key, mask in (("dl_src", (1 << 48) - 1), ("dl_dst", (1 << 48) - 1), ("dl_type", 0xFFFF)):
+            self.wc[key] = mask
+        if mode != "access":
+            self.wc["vlan_tci"] = 0x1FFF if vid else 0xFFFF
         # input_vid_to_vlan / input_vid_is_valid
         if mode == "access":
             if vid:

@@ -1,0 +1,162 @@
+"""The real Open vSwitch as the oracle for netplex's: a private ovsdb-server and
+ovs-vswitchd (Debian's openvswitch-switch 3.1, userspace datapath) in network
+namespaces made for one comparison, and the same command lines run on both.
+
+`RealOvsLab(nodes, links)` makes one namespace per node (names under a unique
+`npovs<pid>-` prefix), veth links between them, and starts the daemons for the
+node `switch` with their database, sockets, pid files and logs in a private
+folder (`OVS_RUNDIR`/`OVS_DBDIR`/`OVS_LOGDIR`/`OVS_SYSCONFDIR`, never the host's
+/var/run/openvswitch). There is no openvswitch kernel module here, so every
+bridge gets `datapath_type=netdev` (`ovs-vsctl add-br` is given it); `close()`
+kills the daemons and deletes the namespaces. `normalise` takes out what differs
+by nature: UUIDs, durations and ages, datapath ids, the log folder, log lines,
+`datapath_type: netdev`, and the order of `ovs-vsctl show`'s ports (OVS: hash order).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["RealOvsLab", "normalise", "real_ovs_missing"]
+
+_PROGRAMS = ("ovsdb-server", "ovs-vswitchd", "ovsdb-tool", "ovs-vsctl", "ovs-ofctl", "ovs-appctl")
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+
+def real_ovs_missing() -> str | None:
+    """Why the real OVS cannot run here (a missing program, not root), or None."""
+    for p in _PROGRAMS:
+        if shutil.which(p) is None:
+            return f"no `{p}` on this machine (apt-get install openvswitch-switch)"
+    if not Path(SCHEMA).exists():
+        return f"no {SCHEMA} (apt-get install openvswitch-common)"
+    if os.geteuid() != 0:
+        return "the real Open vSwitch needs root (network namespaces)"
+    return None
+
+
+class RealOvsLab:
+    """Namespaces, veth links and one private Open vSwitch, for comparing command outputs."""
+
+    def __init__(self, nodes: list[str], links: list[tuple[str, str, str | None]], switch: str = "s1") -> None:
+        self.prefix = f"npovs{os.getpid()}-"
+        self.dir = Path(tempfile.mkdtemp(prefix="netplex-ovs-"))
+        self.switch = switch
+        self.nodes = nodes
+        self.env = {**os.environ, "OVS_RUNDIR": str(self.dir), "OVS_DBDIR": str(self.dir),
+                    "OVS_LOGDIR": str(self.dir), "OVS_SYSCONFDIR": str(self.dir), "OVS_PKGDATADIR": str(self.dir)}
+        self.pids: list[int] = []
+        try:
+            for n in nodes:
+                self._sh(["ip", "netns", "add", self.ns(n)])
+                self._sh(["ip", "-n", self.ns(n), "link", "set", "lo", "up"])
+                # netplex has no IPv6: its router solicitations and MLD reports would only add noise
+                self._sh(["ip", "netns", "exec", self.ns(n), "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                          "net.ipv6.conf.default.disable_ipv6=1"])
+            for end_a, end_b, mac in links:
+                (na, da), (nb, db) = end_a.split(":"), end_b.split(":")
+                cmd = ["ip", "-n", self.ns(na), "link", "add", da]
+                cmd += ["type", "veth", "peer", "name", db, "netns", self.ns(nb)]
+                self._sh(cmd)
+                if mac:
+                    self._sh(["ip", "-n", self.ns(nb), "link", "set", db, "address", mac])
+            self._start()
+        except Exception:
+            self.close()
+            raise
+
+    def ns(self, node: str) -> str:
+        return self.prefix + node
+
+    def _sh(self, argv: list[str]) -> None:
+        subprocess.run(argv, check=True, capture_output=True, env=self.env, timeout=30)
+
+    def _start(self) -> None:
+        d = self.dir
+        self._sh(["ovsdb-tool", "create", str(d / "conf.db"), SCHEMA])
+        exec_ns = ["ip", "netns", "exec", self.ns(self.switch)]
+        self._sh(exec_ns + ["ovsdb-server", str(d / "conf.db"), f"--remote=punix:{d}/db.sock",
+                            f"--pidfile={d}/ovsdb-server.pid", f"--unixctl={d}/ovsdb-server.ctl",
+                            f"--log-file={d}/ovsdb-server.log", "--detach"])
+        self.pids.append(int((d / "ovsdb-server.pid").read_text()))
+        self._sh(["ovs-vsctl", f"--db=unix:{d}/db.sock", "--no-wait", "init", "--", "set", "Open_vSwitch", ".",
+                  'ovs_version="3.1.0"'])
+        self._sh(exec_ns + ["ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
+                            f"--log-file={d}/ovs-vswitchd.log", "--detach"])
+        self.pids.append(int((d / "ovs-vswitchd.pid").read_text()))
+
+    def run(self, node: str, line: str) -> tuple[int, str, str]:
+        """One command line in `node`'s namespace, as a user types it (add-br gets the netdev datapath)."""
+        line = re.sub(r"(ovs-vsctl\b.*?\badd-br\s+)([\w.-]+)",
+                      lambda m: f"{m.group(0)} -- set bridge {m.group(2)} datapath_type=netdev", line)
+        p = subprocess.run(["ip", "netns", "exec", self.ns(node), "bash", "-c", line], capture_output=True,
+                           text=True, env=self.env, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def close(self) -> None:
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.pids = []
+        for n in self.nodes:
+            subprocess.run(["ip", "netns", "del", self.ns(n)], capture_output=True, timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _sort_blocks(lines: list[str], head: str) -> list[str]:
+    """Blocks starting with a line beginning `head` (and the deeper lines under it) in name order."""
+    depth = len(head) - len(head.lstrip())
+    out: list[str] = []
+    blocks: list[list[str]] = []
+    for line in lines:
+        if line.startswith(head):
+            blocks.append([line])
+        elif blocks and len(line) - len(line.lstrip()) > depth:
+            blocks[-1].append(line)
+        else:
+            out += [x for b in sorted(blocks) for x in b]
+            blocks = []
+            out.append(line)
+    return out + [x for b in sorted(blocks) for x in b]
+
+
+def _sort_show(text: str) -> str:
+    """`ovs-vsctl show`: bridges, and each bridge's ports, in name order (OVS: hash order)."""
+    bridges = _sort_blocks(text.splitlines(), "    Bridge ")
+    out: list[str] = []
+    i = 0
+    while i < len(bridges):   # the ports of each bridge
+        out.append(bridges[i])
+        j = i + 1
+        while j < len(bridges) and bridges[j].startswith("        "):
+            j += 1
+        out += _sort_blocks(bridges[i + 1:j], "        Port ")
+        i = j
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def normalise(text: str, logdir: str = "") -> str:
+    """What differs between two correct Open vSwitches, taken out."""
+    text = _UUID.sub("<uuid>", text)
+    text = re.sub(r"duration=\d+\.\d+s", "duration=<t>", text)
+    text = re.sub(r"(idle_age|hard_age)=\d+", r"\1=<t>", text)
+    text = re.sub(r"dpid:[0-9a-f]{16}", "dpid:<dpid>", text)
+    text = re.sub(r'datapath_id\s*: "[0-9a-f]+"', 'datapath_id         : "<dpid>"', text)
+    text = re.sub(r"\S*/ovs-vswitchd\.\d+\.ctl", "/var/run/openvswitch/ovs-vswitchd.<pid>.ctl", text)
+    if logdir:
+        text = text.replace(logdir, "/var/log/openvswitch")
+    lines = [line for line in text.splitlines() if not re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|", line)
+             and line.strip() not in ("datapath_type: netdev",)]
+    lines = [re.sub(r"^datapath_type(\s+): netdev$", r"datapath_type\1: []", line) for line in lines]
+    out = "\n".join(lines) + ("\n" if lines and text.endswith("\n") else "")
+    return _sort_show(out) if "    Bridge " in out else out

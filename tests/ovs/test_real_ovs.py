@@ -1,0 +1,165 @@
+"""netplex's Open vSwitch against the real one (Debian's openvswitch-switch 3.1, userspace
+datapath, private daemons in namespaces: netplex.twin.ovs): the same command lines on
+both, each line's status, output and error compared after `normalise`. Every line of
+every case below is one comparison; docs/ovs.md keeps the count."""
+from __future__ import annotations
+
+import pytest
+
+from netplex import Network
+from netplex.twin.ovs import RealOvsLab, normalise, real_ovs_missing
+
+pytestmark = pytest.mark.linux
+
+MACS = {"h1": "02:00:00:00:00:01", "h2": "02:00:00:00:00:02", "h3": "02:00:00:00:00:03"}
+HOSTS = ("h1", "h2", "h3")
+SETUP = [("s1", f"ip link set p{i} up") for i in (1, 2, 3)] + [
+    (h, f"ip link set eth0 address {MACS[h]} && ip addr add 10.0.0.{i}/24 dev eth0 && ip link set eth0 up")
+    for i, h in enumerate(HOSTS, 1)]
+
+# (node, line): what a user types; each is compared
+CASES: dict[str, list[tuple[str, str]]] = {
+    "bridges": [("s1", c) for c in (
+        "ovs-vsctl add-br br0", "ovs-vsctl add-br br0", "ovs-vsctl --may-exist add-br br0", "ovs-vsctl add-br br1",
+        "ovs-vsctl list-br", "ovs-vsctl br-exists br1; echo $?", "ovs-vsctl br-exists nope; echo $?",
+        "ovs-vsctl br-to-vlan br0", "ovs-vsctl br-to-parent br0", "ovs-vsctl del-br br1", "ovs-vsctl del-br br1",
+        "ovs-vsctl --if-exists del-br br1", "ovs-vsctl add-br ''", "ovs-vsctl foo", "ovs-vsctl add-br",
+        "ovs-vsctl list-ports br9", "ovs-vsctl show")],
+    "ports": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10",
+        "ovs-vsctl add-port br0 p2 -- set port p2 trunks=10,20 vlan_mode=trunk",
+        "ovs-vsctl list-ports br0", "ovs-vsctl get port p1 tag", "ovs-vsctl get port p2 trunks",
+        "ovs-vsctl get port p2 vlan_mode", "ovs-vsctl port-to-br p1", "ovs-vsctl iface-to-br p2",
+        "ovs-vsctl port-to-br br0", "ovs-vsctl add-port br0 p1", "ovs-vsctl add-br br1",
+        "ovs-vsctl --may-exist add-port br1 p1", "ovs-vsctl --may-exist add-port br0 p1",
+        "ovs-vsctl del-port br0 zz", "ovs-vsctl --if-exists del-port br0 zz", "ovs-vsctl del-port br1 p1",
+        "ovs-vsctl list-ifaces br0", "ovs-vsctl show", "ovs-vsctl add-port br0 nope",
+        "ovs-vsctl get interface nope ofport", "ovs-vsctl get interface nope error", "ovs-vsctl get interface p1 ofport",
+        "ovs-vsctl del-port nope", "ovs-vsctl del-br br1", "ovs-vsctl show")],
+    "database": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10",
+        "ovs-vsctl get port p1 foo", "ovs-vsctl get prt p1 tag", "ovs-vsctl get port p9 tag",
+        "ovs-vsctl set port p1 tag=5000", "ovs-vsctl set port p1 vlan_mode=foo", "ovs-vsctl set port p1 tag=abc",
+        "ovs-vsctl get interface p1 options:foo", "ovs-vsctl get port p1 ta",
+        "ovs-vsctl set bridge br0 other_config:a=b other-config:c=d", "ovs-vsctl get bridge br0 other_config",
+        "ovs-vsctl get bridge br0 other_config:a", "ovs-vsctl remove bridge br0 other_config a=b",
+        "ovs-vsctl get bridge br0 other_config", "ovs-vsctl clear bridge br0 other_config",
+        "ovs-vsctl get interface p1 type", "ovs-vsctl --bare --columns=name,tag list port p1",
+        "ovs-vsctl --columns=name,tag list port p1", "ovs-vsctl --bare --columns=name find port tag=10",
+        "ovs-vsctl --columns=name,tag,trunks,vlan_mode,qos,external_ids,other_config list port p1",
+        "ovs-vsctl set port p1 trunks=1,2,3 -- get port p1 trunks", "ovs-vsctl add port p1 trunks 7",
+        "ovs-vsctl get port p1 trunks", "ovs-vsctl remove port p1 trunks 2", "ovs-vsctl get port p1 trunks",
+        "ovs-vsctl set-fail-mode br0 foo", "ovs-vsctl set-fail-mode br0 secure", "ovs-vsctl get-fail-mode br0",
+        "ovs-vsctl del-fail-mode br0", "ovs-vsctl get-fail-mode br0",
+        "ovs-vsctl set-controller br0 tcp:127.0.0.1:6653 ptcp:6654", "ovs-vsctl get-controller br0",
+        "ovs-vsctl list controller br0", "ovs-vsctl del-controller br0", "ovs-vsctl get-controller br0",
+        "ovs-vsctl destroy qos 00000000-0000-0000-0000-000000000000",
+        "ovs-vsctl -- set port p1 qos=@q -- --id=@q create qos type=linux-htb other-config:max-rate=1000000 "
+        "queues:1=@q1 -- --id=@q1 create queue other-config:max-rate=300000 >/dev/null",
+        "ovs-vsctl --bare --columns=type,other_config list qos", "ovs-vsctl --bare --columns=other_config list queue",
+        "ovs-vsctl clear port p1 qos", "ovs-vsctl -- --all destroy qos -- --all destroy queue",
+        "ovs-vsctl list qos", "ovs-vsctl br-set-external-id br0 k v", "ovs-vsctl br-get-external-id br0 k",
+        "ovs-vsctl br-get-external-id br0")],
+    "flows": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- add-port br0 p1", "ovs-vsctl add-port br0 p2",
+        "ovs-ofctl add-flow br0 'table=0,priority=100,ct_state=-trk,tcp,actions=ct(table=1)'",
+        "ovs-ofctl add-flow br0 'in_port=p1,dl_src=00:11:22:33:44:55,dl_type=0x0800,nw_src=10.0.0.0/24,"
+        "nw_dst=10.0.0.2,actions=mod_vlan_vid:5,output:p2'",
+        "ovs-ofctl add-flow br0 'priority=200,udp,tp_dst=53,idle_timeout=30,hard_timeout=60,cookie=0x12,"
+        "actions=drop'",
+        "ovs-ofctl add-flow br0 arp,actions=FLOOD", "ovs-ofctl add-flow br0 icmp,dl_vlan=10,actions=strip_vlan,NORMAL",
+        "ovs-ofctl add-flow br0 'table=1,ip,nw_proto=6,actions=set_field:10.1.1.1->nw_dst,"
+        "mod_dl_src:00:00:00:00:00:01,resubmit(,2),goto_table:3'",
+        "ovs-ofctl add-flow br0 'table=1,tcp,tp_src=0x100/0xff00,actions=ct(commit,zone=5,nat(src=1.2.3.4)),"
+        "controller'",
+        "ovs-ofctl add-flow br0 'table=2,vlan_tci=0x1000/0x1000,actions=output:1,mod_nw_tos:16,mod_tp_dst:80,"
+        "load:0x1->NXM_NX_REG0[],resubmit(p1,2)'",
+        "ovs-ofctl add-flow br0 'table=3,udp,nw_dst=192.168.0.0/16,actions=mod_nw_src:1.1.1.1,mod_tp_src:5,"
+        "dec_ttl,output:LOCAL'",
+        "ovs-ofctl add-flow br0 'table=3,priority=7,arp,arp_tpa=10.0.0.1,arp_op=1,actions=IN_PORT'",
+        "ovs-ofctl add-flow br0 'table=3,reg3=0x10/0xf0,metadata=0x5,actions=write_metadata:0x1/0xff,"
+        "set_field:7->reg2'",
+        "ovs-ofctl add-flow br0 'table=4,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=ALL'",
+        "ovs-ofctl add-flow br0 'table=4,icmp,icmp_type=8,icmp_code=0,nw_tos=16,nw_ttl=3,actions=controller:128'",
+        "ovs-ofctl add-flow br0 'table=4,tcp,tcp_flags=+syn-ack,actions=mod_vlan_pcp:3,push_vlan:0x8100,set_queue:1'",
+        "ovs-ofctl dump-flows br0 --no-stats", "ovs-ofctl -O OpenFlow13 dump-flows br0",
+        "ovs-ofctl dump-flows br0 | sed 1d", "ovs-ofctl dump-flows br0 table=1 --no-stats",
+        "ovs-ofctl --no-stats dump-flows br0 udp",
+        "ovs-ofctl add-flow br0 foo=1,actions=drop", "ovs-ofctl add-flow br0 tcp,actions=bar",
+        "ovs-ofctl add-flow br0 in_port=nope,actions=drop", "ovs-ofctl add-flow br0 priority=70000,actions=drop",
+        "ovs-ofctl add-flow br0 dl_src=zz,actions=drop", "ovs-ofctl add-flow br0 tcp,tp_dst=99999,actions=drop",
+        "ovs-ofctl add-flow br0 actions=output:p9", "ovs-ofctl add-flow br0 ip",
+        "ovs-ofctl add-flow br0 ip,nw_proto=abc,actions=drop", "ovs-ofctl add-flow br0 ct_state=+foo,actions=drop",
+        "ovs-ofctl add-flow br0 ip,nw_src=1.2.3,actions=drop", "ovs-ofctl add-flow br0 actions=mod_vlan_vid:5000",
+        "ovs-ofctl add-flow br0 idle_timeout=x,actions=drop", "ovs-ofctl add-flow br0 actions=drop,output:1",
+        "ovs-ofctl add-flow br0 actions=goto_table:1,output:1", "ovs-ofctl add-flow br0 table=1,actions=goto_table:1",
+        "ovs-ofctl add-flow br9 actions=drop",
+        "ovs-ofctl add-flow br0 ct_state=+trk,tp_dst=80,actions=drop 2>/dev/null",
+        "ovs-ofctl add-flow br0 ip,nw_src=1.2.3.4/255.0.255.0,actions=drop",
+        "ovs-ofctl del-flows br0 --strict 'ip,actions=drop'", "ovs-ofctl del-flows br0 table=1",
+        "ovs-ofctl --strict del-flows br0 priority=200,udp,tp_dst=53", "ovs-ofctl dump-flows br0 --no-stats",
+        "ovs-ofctl mod-flows br0 arp,actions=NORMAL", "ovs-ofctl mod-flows br0 rarp,actions=drop",
+        "ovs-ofctl dump-flows br0 --no-stats", "ovs-ofctl del-flows br0",
+        "ovs-ofctl dump-flows br0 --no-stats")],
+    "normal-vlans": [
+        ("s1", "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10"), ("s1", "ovs-vsctl add-port br0 p2 tag=20"),
+        ("s1", "ovs-vsctl add-port br0 p3 tag=10"),
+        ("h1", "ping -c 1 -W 1 10.0.0.3 >/dev/null; echo $?"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-appctl fdb/show br0 | sed 's/ *[0-9]*$//' | sort"),
+        ("s1", "ovs-vsctl set port p2 tag=10"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-appctl fdb/flush br0"), ("s1", "ovs-appctl fdb/show br0"),
+        ("s1", "ovs-ofctl add-flow br0 priority=100,icmp,actions=drop"),
+        ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-ofctl dump-flows br0 icmp | sed 1d"),
+        ("s1", "ovs-ofctl del-flows br0 icmp"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-ofctl show br0 | grep -c addr:"), ("s1", "ovs-appctl fdb/show br9"),
+    ],
+    "trace": [
+        ("s1", "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10"),
+        ("s1", "ovs-vsctl add-port br0 p2 -- set port p2 trunks=10,20 vlan_mode=trunk"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p2,dl_vlan=30"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p2,dl_vlan=20,dl_dst=ff:ff:ff:ff:ff:ff"),
+        ("s1", "ovs-ofctl add-flow br0 'priority=100,tcp,actions=resubmit(,1)'"),
+        ("s1", "ovs-ofctl add-flow br0 'table=1,priority=10,tcp,tp_dst=22,actions=mod_vlan_vid:7,output:2'"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=22"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=23"),
+        ("s1", "ovs-ofctl add-flow br0 'priority=300,ip,actions=mod_dl_src:00:00:00:00:00:09,mod_nw_dst:1.1.1.1,"
+               "mod_tp_dst:99,output:1,dec_ttl,output:2'"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_ttl=64"),
+        ("s1", "ovs-appctl ofproto/trace br9 in_port=1"),
+    ],
+}
+
+
+def _sim_lab() -> tuple[Network, dict[str, object]]:
+    net = Network()
+    nodes = {n: net.add_node(n) for n in ("s1", *HOSTS)}
+    for i, h in enumerate(HOSTS, 1):
+        net.add_link(f"s1:p{i}", f"{h}:eth0")
+    return net, nodes
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_commands_same_answers(case):
+    missing = real_ovs_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    lab = RealOvsLab(["s1", *HOSTS], [(f"s1:p{i}", f"{h}:eth0", None) for i, h in enumerate(HOSTS, 1)])
+    try:
+        _net, nodes = _sim_lab()
+        for node, line in SETUP:
+            assert lab.run(node, line)[0] == 0, line
+            assert nodes[node].run(line).status == 0, line   # type: ignore[attr-defined]
+        differences = []
+        for node, line in CASES[case]:
+            real = lab.run(node, line)
+            r = nodes[node].run(line)   # type: ignore[attr-defined]
+            sim = (r.status, r.output, r.error)
+            want = (real[0], normalise(real[1], str(lab.dir)), normalise(real[2], str(lab.dir)))
+            got = (sim[0], normalise(sim[1]), normalise(sim[2]))
+            if want != got:
+                differences.append(f"{node}$ {line}\n  real: {want!r}\n  sim:  {got!r}")
+    finally:
+        lab.close()
+    assert not differences, f"{len(differences)} of {len(CASES[case])} lines differ:\n" + "\n".join(differences)
