@@ -165,6 +165,8 @@ def _modify_read(ns: Any, args: list[str], cmd: str, warnings: list[str]) -> Res
 
 def addr_lines(ifa: IfAddr) -> list[str]:
     s = f"    inet {int_to_ip(ifa.addr)}/{ifa.plen}"
+    if ifa.metric:   # IFA_RT_PRIORITY, printed before the broadcast address
+        s += f" metric {ifa.metric}"
     if ifa.brd:
         s += f" brd {int_to_ip(ifa.brd)}"
     s += f" scope {_scope_name(ifa.scope)}"

@@ -344,7 +344,7 @@ def _check_set(ns: Any, dev: Any, req: _LinkReq) -> None:
     """The kernel's checks, done before anything changes."""
     if req.mac is not None and len(req.mac) != 6:   # iplink_modify compares with the device's halen
         raise IpError(f"Invalid address length {len(req.mac)} - must be 6 bytes", 1)
-    if req.mac is not None and (req.mac[0] & 1 or req.mac == b"\x00" * 6):
+    if req.mac is not None and req.mac != dev.mac and (req.mac[0] & 1 or req.mac == b"\x00" * 6):
         raise IpError("RTNETLINK answers: Cannot assign requested address", 2)
     if req.mtu is not None:
         if req.mtu < dev.min_mtu:

@@ -402,7 +402,9 @@ class Namespace(Ipv4Path, ArpMixin):
         self.config_changed()
 
     def set_mac(self, dev: NetDevice, mac: bytes) -> None:
-        if mac[0] & 1 or mac == b"\x00" * 6:
+        """dev_set_mac_address: the driver (eth_mac_addr's validity check) is asked only when the
+        address changes; the same address still counts as set and notifies NETDEV_CHANGEADDR."""
+        if mac != dev.mac and (mac[0] & 1 or mac == b"\x00" * 6):
             raise NetplexError("RTNETLINK answers: Cannot assign requested address", errno.EADDRNOTAVAIL)
         if isinstance(dev, Bridge):
             dev.set_mac(mac, by_user=True)
@@ -495,10 +497,15 @@ class Namespace(Ipv4Path, ArpMixin):
         lst = self.addrs[ifa.dev.ifindex]
         for old in lst:
             if old.addr == ifa.addr and old.plen == ifa.plen:
-                if replace:
-                    lst.remove(old)
-                    break
-                raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+                if not replace:
+                    raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
+                # inet_rtm_newaddr with NLM_F_REPLACE on an address it has: only the metric
+                # (and the lifetimes) change; scope, label, flags stay as they were
+                if old.metric != ifa.metric:
+                    self._fib_modify_prefix_metric(old, ifa.metric)
+                    old.metric = ifa.metric
+                self.config_changed()
+                return
         ifa.secondary = any(o.same_subnet(ifa) and not o.secondary for o in lst)
         if ifa.secondary:
             lst.append(ifa)
@@ -583,7 +590,8 @@ class Namespace(Ipv4Path, ArpMixin):
                 main = self.fib.tables[RT_TABLE_MAIN]
                 if isinstance(dev, Loopback):
                     self._insert_once(local, Route(prefix, ifa.plen, table=RT_TABLE_LOCAL, type="local",
-                                                   dev=dev, src=prim.addr, proto=2, scope=RT_SCOPE_HOST))
+                                                   dev=dev, src=prim.addr, proto=2, scope=RT_SCOPE_HOST,
+                                                   metric=ifa.metric))
                 else:
                     self._insert_once(main, Route(prefix, ifa.plen, table=RT_TABLE_MAIN, dev=dev,
                                                   src=prim.addr, proto=2, scope=RT_SCOPE_LINK,
@@ -592,6 +600,20 @@ class Namespace(Ipv4Path, ArpMixin):
                 self._insert_once(local, Route(prefix | (~ifa.mask & 0xFFFFFFFF), 32, table=RT_TABLE_LOCAL,
                                                type="broadcast", dev=dev, src=prim.addr, proto=2,
                                                scope=RT_SCOPE_LINK))
+
+    def _fib_modify_prefix_metric(self, ifa: IfAddr, metric: int) -> None:
+        """fib_modify_prefix_metric: the address's prefix route moves to the new metric."""
+        prefix = ifa.prefix
+        if (not ifa.dev.up or ifa.secondary or ifa.noprefixroute or not prefix
+                or (prefix == ifa.addr and ifa.plen == 32)):
+            return
+        table = self.fib.tables[RT_TABLE_LOCAL if isinstance(ifa.dev, Loopback) else RT_TABLE_MAIN]
+        for r in list(table.find(prefix, ifa.plen)):
+            if r.dev is ifa.dev and r.proto == 2 and r.metric == ifa.metric and r.src == ifa.addr:
+                table.remove(r)
+                r.metric = metric
+                table.insert(r)
+                return
 
     @staticmethod
     def _insert_once(table: Any, route: Route) -> None:

@@ -43,3 +43,41 @@ def test_neighbour_without_address(two_hosts):
     assert run_ok(h1, "ip neigh show nud all") == "10.0.0.7 dev eth0 \n"
     run_ok(h1, "ip neigh flush dev eth0")
     assert run_ok(h1, "ip neigh show nud all") == ""
+
+
+def test_address_metric_and_replace(two_hosts):
+    """IFA_RT_PRIORITY: shown before `brd`, carried by the prefix route (lo's is in the local table);
+    `ip addr replace|change` of an address it has changes the metric alone (fib_modify_prefix_metric)."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up && ip addr add 10.0.3.1/24 brd + metric 5 dev eth0 && "
+              "ip addr add 192.0.2.1/24 metric 50 dev lo")
+    assert "    inet 10.0.3.1/24 metric 5 brd 10.0.3.255 scope global eth0\n" in run_ok(h1, "ip addr show dev eth0")
+    assert "10.0.3.0/24 dev eth0 proto kernel scope link src 10.0.3.1 metric 5 \n" in run_ok(h1, "ip route")
+    assert "local 192.0.2.0/24 dev lo proto kernel scope host src 192.0.2.1 metric 50 \n" in \
+        run_ok(h1, "ip route show table local")
+    run_ok(h1, "ip addr change 10.0.0.1/24 metric 7 scope link label eth0:5 noprefixroute dev eth0")
+    assert "    inet 10.0.0.1/24 metric 7 scope global eth0\n" in run_ok(h1, "ip addr show dev eth0")
+    assert "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1 metric 7 \n" in run_ok(h1, "ip route")
+
+
+def test_setting_the_same_mac_is_not_checked(two_hosts):
+    """dev_set_mac_address asks the driver only for a new address: lo's all-zero MAC set again is fine."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set dev lo address 00:00:00:00:00:00")
+    assert h1.run("ip link set dev eth0 address 00:00:00:00:00:00").error == \
+        "RTNETLINK answers: Cannot assign requested address\n"
+
+
+def test_gateway_check_is_the_kernels_lookup(two_hosts):
+    """fib_check_nh_v4_gw: scope link/host routes of the route's own table (not main), else a full
+    lookup through the rules; a broadcast address or a blackhole-covered gateway is refused."""
+    net, h1, _ = two_hosts
+    bad = "Error: Nexthop has invalid gateway.\n"
+    assert h1.run("ip route add 10.8.0.0/16 via 10.0.0.255").error == bad
+    run_ok(h1, "ip route add 10.9.0.0/16 via 10.0.0.1")          # a local address is a gateway
+    run_ok(h1, "ip route add 10.0.5.0/24 dev eth0 table 100 && ip route add blackhole 10.0.6.0/24 table 100")
+    assert h1.run("ip route add 10.6.0.0/16 via 10.0.5.1 table 200").error == bad   # main has no 10.0.5/24
+    run_ok(h1, "ip route add 10.6.0.0/16 via 10.0.5.1 table 100")
+    assert h1.run("ip route add 10.5.0.0/16 via 10.0.6.1 table 100").error == bad
+    run_ok(h1, "ip rule add not to 10.9.0.0/16 pref 5 unreachable")
+    assert h1.run("ip route add 10.3.0.0/16 via 10.0.0.2 table 300").error == bad
