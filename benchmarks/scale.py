@@ -27,9 +27,11 @@ import time
 from typing import Any
 
 from netplex import Network
+from netplex.engine.gcpause import paused_gc
 from netplex.packet.addr import ip_to_int
 
 GBIT = 1_000_000_000
+NLEAVES, NSPINES = 40, 4
 
 
 def must(node: Any, line: str) -> None:
@@ -65,8 +67,16 @@ def hosts_on_bridge(net: Network, sw: str, first: int, count: int, net16: int, g
 
 
 def s1(nhosts: int, npings: int) -> dict[str, Any]:
-    nleaves, nspines = 40, 4
     t0 = time.perf_counter()
+    with paused_gc():     # as the scenario runner builds (engine/gcpause.py)
+        net, addr, per = s1_build(nhosts)
+    build = time.perf_counter() - t0
+    return s1_pings(net, addr, per, build, npings)
+
+
+def s1_build(nhosts: int) -> tuple[Network, dict[str, int], int]:
+    """10.L.0.0/16 behind leaf L's bridge; leaf L's default route via spine L mod 4."""
+    nleaves, nspines = NLEAVES, NSPINES
     net = Network(seed=1)
     per = nhosts // nleaves
     addr: dict[str, int] = {}
@@ -86,7 +96,11 @@ def s1(nhosts: int, npings: int) -> dict[str, Any]:
                                           f"&& ip route add 10.{lf}.0.0/16 via 172.{16 + sp}.{lf}.1")
         sp = lf % nspines
         must(net.nodes[f"leaf{lf}"], f"ip route add default via 172.{16 + sp}.{lf}.2")
-    build = time.perf_counter() - t0
+    return net, addr, per
+
+
+def s1_pings(net: Network, addr: dict[str, int], per: int, build: float, npings: int) -> dict[str, Any]:
+    nleaves, nspines = NLEAVES, NSPINES
     rng = random.Random(7)
     hosts = list(addr)
     pairs = [tuple(rng.sample(hosts, 2)) for _ in range(npings)]
@@ -95,11 +109,11 @@ def s1(nhosts: int, npings: int) -> dict[str, Any]:
     # the same pairs twice: cold (ARP resolves on the way, 2 broadcasts of `per` frames per
     # new pair), then warm (every neighbour known)
     for phase in ("cold", "warm"):
-        replies = [0]
+        replies = counter = [0]
         t_start = net.now + 1_000_000
         for i, (a, b) in enumerate(pairs):
             sk = net.nodes[a].ns.sockets.ping_socket(i + 1 if phase == "cold" else npings + i + 1)
-            sk.on_reply = lambda ip, icmp: replies.__setitem__(0, replies[0] + 1)
+            sk.on_reply = lambda ip, icmp, c=counter: c.__setitem__(0, c[0] + 1)
             net.sched.at(t_start + i * 1_000, sk.send, addr[b], 1, bytes(56))
         ev0 = net.sched.events_run
         t1 = time.perf_counter()
@@ -114,8 +128,9 @@ def s2(nhosts: int, nbridges: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     net = Network(seed=1)
     per = nhosts // nbridges
-    for b in range(nbridges):
-        hosts_on_bridge(net, f"sw{b}", b * per, per, b % 256, None)
+    with paused_gc():
+        for b in range(nbridges):
+            hosts_on_bridge(net, f"sw{b}", b * per, per, b % 256, None)
     build = time.perf_counter() - t0
     return {"benchmark": "S2_bridges", "hosts": per * nbridges, "bridges": nbridges, "build_s": round(build, 2),
             "rss_mb": round(rss_mb()), "kb_per_host": round(rss_mb() * 1024 / (per * nbridges), 1)}

@@ -17,7 +17,7 @@ from netplex.engine.scheduler import Scheduler
 class Link:
     """A point-to-point cable with rate, delay and loss, the same in both directions."""
 
-    __slots__ = ("sched", "rate_bps", "delay_ns", "loss", "rng", "lost")
+    __slots__ = ("sched", "rate_bps", "delay_ns", "loss", "seed", "_rng", "lost")
 
     def __init__(
         self,
@@ -31,8 +31,17 @@ class Link:
         self.rate_bps = rate_bps
         self.delay_ns = delay_ns
         self.loss = loss
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self._rng: random.Random | None = None   # made on first use: 2.5 kB a link saved while lossless
         self.lost = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The link's loss RNG, seeded from the world's seed and the link's number."""
+        r = self._rng
+        if r is None:
+            r = self._rng = random.Random(self.seed)
+        return r
 
     def serialisation_ns(self, nbytes: int) -> int:
         """Time to put `nbytes` on the wire at this link's rate."""

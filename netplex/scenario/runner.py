@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.engine.gcpause import paused_gc
 from netplex.errors import NetplexError, ScenarioError
 from netplex.network import NODE_KINDS
 from netplex.scenario.backend import Backend, ProbeOutcome
@@ -68,8 +69,14 @@ def prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
     """Build nodes and links, run the setup lines, start the nodes' own daemons, then the services.
 
     Returns None, or the setup failure {node, line, file_line, command, message}
-    of the first line that exited non-zero (nothing after it runs).
+    of the first line that exited non-zero (nothing after it runs). The cyclic garbage
+    collector pauses meanwhile (engine/gcpause.py: half the build time of a large topology).
     """
+    with paused_gc():
+        return _prepare(scenario, backend)
+
+
+def _prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
     backend.build(scenario.nodes, scenario.links)
     for name, node in scenario.nodes.items():   # files: before the first setup line
         for path, data in node.file_contents().items():

@@ -10,6 +10,7 @@ device's `forwarding`, as devinet's forwarding handler does.
 from __future__ import annotations
 
 import errno
+from sys import intern
 from typing import TYPE_CHECKING
 
 from netplex.errors import NetplexError
@@ -90,6 +91,8 @@ NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "proxy_qlen": ("64", 0, None),
 }
 
+CONF_BOUNDS = {k: (lo, hi) for k, (_, lo, hi) in CONF_KEYS.items()}
+NEIGH_BOUNDS = {k: (lo, hi) for k, (_, lo, hi) in NEIGH_KEYS.items()}
 
 # keys shown with the kernel's default whose other values netplex does not model (refused)
 NOT_MODELLED = frozenset({"bc_forwarding", "ip_forward_use_pmtu"})
@@ -110,18 +113,20 @@ class Sysctl:
 
     # -- per-device keys ---------------------------------------------------
     def _add_dev_keys(self, name: str, defaults_from: str | None) -> None:
-        for key, (default, lo, hi) in CONF_KEYS.items():
-            full = f"net.ipv4.conf.{name}.{key}"
+        # keys interned and bounds shared: every namespace's eth0 holds the same strings (S2's
+        # 100,000 hosts)
+        for key, (default, _lo, _hi) in CONF_KEYS.items():
+            full = intern(f"net.ipv4.conf.{name}.{key}")
             if defaults_from is not None:
                 default = self.values[f"net.ipv4.conf.{defaults_from}.{key}"]
                 if key == "forwarding":
                     default = self.values["net.ipv4.conf.all.forwarding"]
             self.values[full] = default
-            self.bounds[full] = (lo, hi)
-        for key, (default, lo, hi) in NEIGH_KEYS.items():
-            full = f"net.ipv4.neigh.{name}.{key}"
+            self.bounds[full] = CONF_BOUNDS[key]
+        for key, (default, _lo, _hi) in NEIGH_KEYS.items():
+            full = intern(f"net.ipv4.neigh.{name}.{key}")
             self.values[full] = default
-            self.bounds[full] = (lo, hi)
+            self.bounds[full] = NEIGH_BOUNDS[key]
 
     def add_device(self, name: str) -> None:
         self._add_dev_keys(name, defaults_from="default")
