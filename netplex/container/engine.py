@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -116,16 +116,38 @@ class DaemonConfig:
     ip_masq: bool = True
     mtu: int = 0
     bridge: str = ""
+    allow_direct_routing: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 DAEMON_BOOLS = {"iptables": "iptables", "ip-forward": "ip_forward", "userland-proxy": "userland_proxy",
-                "icc": "icc", "ip-masq": "ip_masq"}
+                "icc": "icc", "ip-masq": "ip_masq", "allow-direct-routing": "allow_direct_routing"}
 DAEMON_VALUES = {"bip": "bip", "mtu": "mtu", "bridge": "bridge", "b": "bridge"}
 DAEMON_REFUSED = {"ipv6", "ip6tables", "fixed-cidr", "fixed-cidr-v6", "default-gateway", "ip", "dns",
-                  "default-address-pool", "iptables-layout", "firewall-backend", "allow-direct-routing"}
+                  "default-address-pool", "iptables-layout", "firewall-backend"}
+
+
+def long_options(argv: Sequence[str], valued: Collection[str],
+                 missing: Callable[[str], Exception]) -> Iterator[tuple[str, str, bool]]:
+    """Go-style long options: (name, value, whether `=value` was given) for each `--name[=value]`, taking
+    the next word as the value of a name in `valued`; ("", word, False) for a word that is no option."""
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if not a.startswith("-"):
+            yield "", a, False
+            continue
+        name, eq, value = a.lstrip("-").partition("=")
+        if name in valued and not eq:
+            if i >= len(args):
+                raise missing(name)
+            value = args[i]
+            i += 1
+        yield name, value, bool(eq)
 
 
 def parse_daemon(argv: Sequence[str], daemon_json: str | None) -> DaemonConfig:
@@ -146,31 +168,21 @@ def parse_daemon(argv: Sequence[str], daemon_json: str | None) -> DaemonConfig:
                 setattr(cfg, DAEMON_VALUES[key], int(v) if key == "mtu" else str(v))
             else:
                 raise DockerError(f"netplex: dockerd: {DAEMON_JSON} key {key!r} is not supported")
-    i = 0
-    args = list(argv)
-    while i < len(args):
-        a = args[i]
-        i += 1
-        if not a.startswith("-"):
+    for name, value, given in long_options(argv, set(DAEMON_VALUES),
+                                           lambda n: DockerError(f"flag needs an argument: --{n}")):
+        if not name:
             raise DockerError('dockerd: "dockerd" accepts no arguments.\nSee \'dockerd --help\'.\n\n'
                               'Usage:  dockerd [OPTIONS]\n\nA self-sufficient runtime for containers.')
-        name, eq, value = a.lstrip("-").partition("=")
         if name in DAEMON_BOOLS:
-            setattr(cfg, DAEMON_BOOLS[name], _bool(value, name) if eq else True)
+            setattr(cfg, DAEMON_BOOLS[name], _bool(value, name) if given else True)
+        elif name == "mtu":
+            try:
+                cfg.mtu = int(value)
+            except ValueError:
+                raise DockerError(f'invalid argument "{value}" for "--mtu" flag: strconv.ParseInt: '
+                                  f'parsing "{value}": invalid syntax') from None
         elif name in DAEMON_VALUES:
-            if not eq:
-                if i >= len(args):
-                    raise DockerError(f"flag needs an argument: --{name}")
-                value = args[i]
-                i += 1
-            if name == "mtu":
-                try:
-                    cfg.mtu = int(value)
-                except ValueError:
-                    raise DockerError(f'invalid argument "{value}" for "--mtu" flag: strconv.ParseInt: '
-                                      f'parsing "{value}": invalid syntax') from None
-            else:
-                setattr(cfg, DAEMON_VALUES[name], value)
+            setattr(cfg, DAEMON_VALUES[name], value)
         elif name in DAEMON_REFUSED:
             raise DockerError(f"netplex: dockerd --{name} is not supported")
         else:
@@ -219,7 +231,9 @@ class Engine:
         return out
 
     def iptabler(self) -> Iptabler:
-        return Iptabler(lambda argv: self.host.run(argv)[0], FirewallConfig(hairpin=not self.config.userland_proxy))
+        cfg = self.config
+        return Iptabler(lambda argv: self.host.run(argv)[0],
+                        FirewallConfig(hairpin=not cfg.userland_proxy, allow_direct_routing=cfg.allow_direct_routing))
 
     # -- dockerd start --------------------------------------------------------------
     def start(self, cfg: DaemonConfig) -> None:

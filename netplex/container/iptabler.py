@@ -44,6 +44,7 @@ class FirewallConfig:
     """firewaller.Config: `hairpin` is dockerd's --userland-proxy=false."""
 
     hairpin: bool = False
+    allow_direct_routing: bool = False   # dockerd --allow-direct-routing: no raw-table DROP per endpoint
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,8 @@ class Iptabler:
         """filterDirectAccess: the raw table drops packets for the container from anywhere but its bridge."""
         if n.internal or n.unprotected or n.routed:
             return
-        self._set(Rule("raw", "PREROUTING", ("-d", ip, "!", "-i", n.ifname, "-j", "DROP")), enable)
+        self._set(Rule("raw", "PREROUTING", ("-d", ip, "!", "-i", n.ifname, "-j", "DROP")),
+                  enable and not self.config.allow_direct_routing)
 
     # -- published ports (port.go) ---------------------------------------------------
     def add_ports(self, n: NetworkConfig, pbs: list[PortBinding]) -> None:

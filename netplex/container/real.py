@@ -15,17 +15,23 @@ netplex/twin/docker_proxy.py; the twin's teardown kills them with the node.
 """
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from netplex.container.cli import docker_main, dockerd_main
 from netplex.container.engine import SOCKET_PATH
+from netplex.container.etcdctl import EtcdUnreachable
+from netplex.container.flannel import Flanneld, FlannelError, parse_flanneld
 
 __all__ = ["RealHost", "main"]
 
@@ -33,6 +39,8 @@ TWIN_DIR = Path(__file__).resolve().parent.parent / "twin"
 SERVICE = TWIN_DIR / "service.py"
 PROXY = TWIN_DIR / "docker_proxy.py"
 READY_TIMEOUT = 10.0
+ETCD_WAIT = 15.0            # etcd-server takes a moment to answer after it starts
+WATCH_INTERVAL = 1.0
 
 
 class RealHost:
@@ -107,8 +115,57 @@ class RealHost:
         return True
 
 
+def etcd_post(endpoints: list[str], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A request to etcd's JSON gateway (the real etcd-server's), waiting for it to come up."""
+    deadline = time.monotonic() + ETCD_WAIT
+    while True:
+        for ep in endpoints:
+            url = (ep if "://" in ep else "http://" + ep).rstrip("/") + path
+            req = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as res:
+                    return dict(json.loads(res.read() or b"{}"))
+            except urllib.error.HTTPError as e:
+                return dict(json.loads(e.read() or b"{}"))
+            except (OSError, ValueError):
+                continue
+        if time.monotonic() > deadline:
+            raise EtcdUnreachable(",".join(endpoints))
+        time.sleep(0.2)
+
+
+def flanneld(host: RealHost, argv: list[str]) -> int:
+    """flanneld: take the lease and build the backend, then watch the leases in the background."""
+    try:
+        opts = parse_flanneld(argv[1:])
+        fl = Flanneld(host, opts, lambda path, body: etcd_post(opts.endpoints, path, body))
+        fl.start()
+    except EtcdUnreachable:
+        sys.stderr.write("E main.go] Couldn't fetch network config: context deadline exceeded\n")
+        return 1
+    except FlannelError as e:
+        sys.stderr.write(e.message + "\n")
+        return 1
+    sys.stdout.flush()
+    if os.fork() > 0:
+        return 0
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        try:
+            fl.sync_peers()
+        except (EtcdUnreachable, FlannelError, OSError, ValueError):
+            continue
+
+
 def main(argv: list[str]) -> int:
     host = RealHost()
+    if os.path.basename(argv[0]) == "flanneld":
+        return flanneld(host, argv)
     name = os.environ.get("NETPLEX_NODE") or os.uname().nodename   # the twin names the node
     if os.path.basename(argv[0]) == "dockerd":
         def mark() -> int:

@@ -122,6 +122,8 @@ TOOLS: dict[str, Tool] = {
     "ss": Tool("iproute2", _uses(_CMD + r"ss\b")),
     "tcpdump": Tool("tcpdump", _uses(_CMD + r"tcpdump\b")),
     "nc": Tool("netcat-openbsd", _uses(_CMD + r"nc\b")),
+    "etcd": Tool("etcd-server", _uses(r"kind:\s*etcd\b")),           # an etcd node runs the real server
+    "etcdctl": Tool("etcd-client", _uses(_CMD + r"etcdctl\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

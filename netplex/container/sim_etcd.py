@@ -1,0 +1,211 @@
+"""etcd, etcdctl and flanneld on simulated hosts.
+
+`etcd` runs netplex's etcd (`netplex.container.etcd`: the v3 keyspace behind
+etcd's JSON gateway) as a process listening on its client port; `etcdctl` and
+`flanneld` send their requests to it over the simulated network (HTTP/1.1 over
+TCP, the command waiting in simulated time as a real client waits), so a
+firewall or a missing route between a host and the etcd node fails them as it
+would. flanneld's watch is a process that asks for the leases once a second
+and adds or removes peers (`Flanneld.sync_peers`).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netplex.apps.process import Program, ProgramExit
+from netplex.container.etcd import EtcdStore, handle_http, parse_request
+from netplex.container.etcdctl import EtcdUnreachable, etcdctl_main
+from netplex.container.flannel import Flanneld, FlannelError, parse_flanneld
+from netplex.container.sim import SimHost
+from netplex.machine import Machine
+from netplex.packet.addr import ip_to_int
+from netplex.shell.registry import Context, command
+from netplex.shell.result import Result
+from netplex.stack.netns import Namespace
+from netplex.stack.tcp import TcpSocket
+
+__all__ = ["EtcdServer", "FlannelWatch", "http_post"]
+
+NSEC_PER_SEC = 1_000_000_000
+REQUEST_TIMEOUT_NS = 5 * NSEC_PER_SEC
+WATCH_INTERVAL_NS = NSEC_PER_SEC
+
+
+class EtcdServer(Program):
+    """etcd's client port: one HTTP request per connection, answered from the store."""
+
+    comm = "etcd"
+    vsz_kib, rss_kib = 11214692, 40960
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+        self.store = EtcdStore()
+
+    def start(self) -> None:
+        lst = self.own(TcpSocket(self.ns.sockets))
+        if lst.listen(self.port):
+            raise ProgramExit(1, f'{{"level":"fatal","msg":"listen tcp 0.0.0.0:{self.port}: bind: address '
+                                 'already in use"}\n')
+        lst.on_accept = self._accept
+
+    def _accept(self, sk: TcpSocket) -> None:
+        self.own(sk)
+        buf = {"data": b""}
+
+        def data(s: TcpSocket, chunk: bytes) -> None:
+            buf["data"] += chunk
+            req, _ = parse_request(buf["data"])
+            if req is not None:
+                s.send(handle_http(self.store, req, self.ns.sched.now / NSEC_PER_SEC))
+                s.close()
+
+        sk.on_data = data
+
+
+def _endpoint(ep: str) -> tuple[int, int]:
+    hostport = ep.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    return ip_to_int(host or hostport), int(port or 2379)
+
+
+def _request(ep: str, path: str, body: dict[str, Any]) -> bytes:
+    host = ep.split("://", 1)[-1].rstrip("/")
+    data = json.dumps(body).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
+
+
+def _answer(raw: bytes) -> dict[str, Any]:
+    _, _, body = raw.partition(b"\r\n\r\n")
+    try:
+        out = json.loads(body or b"{}")
+    except ValueError:
+        raise EtcdUnreachable("bad answer") from None
+    return dict(out)
+
+
+def _open(ns: Namespace, ep: str, path: str, body: dict[str, Any],
+          done: Any) -> TcpSocket:
+    """An HTTP request over a new connection; done(answer bytes or None) when it ends."""
+    sk = TcpSocket(ns.sockets)
+    got = {"data": b"", "done": False}
+
+    def finish(ok: bool) -> None:
+        if not got["done"]:
+            got["done"] = True
+            done(got["data"] if ok else None)
+
+    sk.on_connect = lambda s: s.send(_request(ep, path, body))
+    sk.on_data = lambda s, d: got.__setitem__("data", got["data"] + d)
+    sk.on_close = lambda s: (finish(True), s.close())
+    sk.on_error = lambda s, err: finish(False)
+    try:
+        addr, port = _endpoint(ep)
+    except ValueError:
+        finish(False)
+        return sk
+    if sk.connect(addr, port):
+        finish(False)
+    return sk
+
+
+def http_post(ns: Namespace, ep: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A client's request to etcd's gateway, waiting for the answer in simulated time."""
+    res: dict[str, Any] = {}
+
+    def done(raw: bytes | None) -> None:
+        res["raw"] = raw
+
+    sk = _open(ns, ep, path, body, done)
+    ns.world.run_until(lambda: "raw" in res, REQUEST_TIMEOUT_NS)
+    sk.close()
+    if res.get("raw") is None:
+        raise EtcdUnreachable(ep)
+    return _answer(res["raw"])
+
+
+class FlannelWatch(Program):
+    """flanneld after its start: the watch on the leases (polled once a second)."""
+
+    comm = "flanneld"
+    vsz_kib, rss_kib = 1320864, 36864
+
+    def __init__(self, flanneld: Flanneld, endpoints: list[str]) -> None:
+        super().__init__()
+        self.flanneld, self.endpoints = flanneld, endpoints
+
+    def start(self) -> None:
+        self.after(WATCH_INTERVAL_NS, self._poll)
+
+    def _poll(self) -> None:
+        path, body = self.flanneld.subnets_request()
+
+        def done(raw: bytes | None) -> None:
+            if raw is not None and self.alive:
+                try:
+                    self.flanneld.sync_peers(self.flanneld.parse_subnets(_answer(raw)))
+                except (EtcdUnreachable, FlannelError):
+                    pass
+            if self.alive:
+                self.after(WATCH_INTERVAL_NS, self._poll)
+
+        self.own(_open(self.ns, self.endpoints[0], path, body, done))
+
+
+ETCD_FLAGS = {"name", "data-dir", "listen-client-urls", "advertise-client-urls", "listen-peer-urls",
+              "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-state", "initial-cluster-token"}
+
+
+@command("etcd", "etcdctl", "flanneld")
+def etcd_tools(ctx: Context, argv: list[str]) -> Result:
+    """etcd(1) (netplex's store), etcdctl(1) and flanneld on this machine."""
+    if not isinstance(ctx.machine, Machine):
+        return Result(1, "", f"netplex: {argv[0]}: this shell runs on no machine\n")
+    machine = ctx.machine
+    ns = ctx.node if isinstance(ctx.node, Namespace) else machine.root
+
+    def post(ep: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return http_post(ns, ep, path, body)
+
+    if argv[0] == "etcdctl":
+        return Result(*etcdctl_main(argv, ctx.env, post))
+    if argv[0] == "etcd":
+        port = 2379
+        args = list(argv[1:])
+        while args:
+            name, eq, value = args.pop(0).lstrip("-").partition("=")
+            if name not in ETCD_FLAGS:
+                return Result(1, "", f"netplex: etcd --{name} is not supported\n")
+            if not eq:
+                if not args:
+                    return Result(1, "", f"flag needs an argument: -{name}\n")
+                value = args.pop(0)
+            if name == "listen-client-urls":
+                try:
+                    port = _endpoint(value.split(",")[0])[1]
+                except ValueError:
+                    return Result(1, "", f"netplex: etcd --listen-client-urls {value}: not a URL\n")
+        p = machine.procs.spawn(["/usr/bin/etcd", *argv[1:]], ns, EtcdServer(port))
+        return Result(0 if p.alive else 1, "", "" if p.alive else p.error)
+    try:
+        opts = parse_flanneld(argv[1:])
+        host = SimHost(ctx, machine)
+        fl = Flanneld(host, opts, lambda path, body: _first(post, opts.endpoints, path, body))
+        fl.start()
+    except EtcdUnreachable:
+        return Result(1, "", "E main.go] Couldn't fetch network config: context deadline exceeded\n")
+    except FlannelError as e:
+        return Result(1, "", e.message + "\n")
+    machine.procs.spawn(["/opt/bin/flanneld", *argv[1:]], ns, FlannelWatch(fl, opts.endpoints))
+    return Result(0, "", "")
+
+
+def _first(post: Any, endpoints: list[str], path: str, body: dict[str, Any]) -> dict[str, Any]:
+    for ep in endpoints:
+        try:
+            return dict(post(ep, path, body))
+        except EtcdUnreachable:
+            continue
+    raise EtcdUnreachable(",".join(endpoints))

@@ -1,0 +1,116 @@
+"""etcd, etcdctl and flanneld as users type them; both flannel examples on both backends."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netplex import Network
+from netplex.container.etcd import EtcdStore, HttpRequest, b64, handle_http
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_store_revisions_leases_and_txn() -> None:
+    st = EtcdStore()
+
+    def call(path: str, body: dict, now: float = 0.0) -> dict:
+        raw = handle_http(st, HttpRequest("POST", path, json.dumps(body).encode()), now)
+        return json.loads(raw.partition(b"\r\n\r\n")[2])
+
+    call("/v3/kv/put", {"key": b64("a"), "value": b64("1")})
+    call("/v3/kv/put", {"key": b64("a"), "value": b64("2")})
+    [kv] = call("/v3/kv/range", {"key": b64("a")})["kvs"]
+    assert (kv["create_revision"], kv["mod_revision"], kv["version"]) == ("2", "3", "2")
+    lid = call("/v3/lease/grant", {"TTL": 10})["ID"]
+    create = {"compare": [{"key": b64("b"), "result": "EQUAL", "target": "CREATE", "create_revision": "0"}],
+              "success": [{"request_put": {"key": b64("b"), "value": b64("x"), "lease": lid}}]}
+    assert call("/v3/kv/txn", create).get("succeeded") is True
+    assert call("/v3/kv/txn", create).get("succeeded") is None      # exists now: the txn fails
+    assert "kvs" in call("/v3/kv/range", {"key": b64("b")}, now=9.0)
+    assert "kvs" not in call("/v3/kv/range", {"key": b64("b")}, now=10.0)   # the lease expired
+
+
+@pytest.fixture
+def etcd_net():
+    net = Network()
+    e = net.add_node("etcd", kind="etcd")
+    h = net.add_node("h")
+    net.add_link("etcd:eth0", "h:eth0")
+    for line in ("ip link set lo up", "etcd --listen-client-urls http://0.0.0.0:2379",
+                 "ip addr add 10.0.0.1/24 dev eth0", "ip link set eth0 up"):
+        assert e.run(line).status == 0, line
+    h.run("ip addr add 10.0.0.2/24 dev eth0; ip link set eth0 up")
+    return net, e, h
+
+
+def test_etcdctl_as_etcd_34_prints(etcd_net) -> None:
+    _, e, h = etcd_net
+    ep = "--endpoints=http://10.0.0.1:2379"
+    assert h.run(f"etcdctl {ep} put /k/a 1").output == "OK\n"
+    assert h.run(f"etcdctl {ep} put /k/b 2").output == "OK\n"
+    assert h.run(f"etcdctl {ep} get /k/a").output == "/k/a\n1\n"
+    assert h.run(f"etcdctl {ep} get --prefix /k").output == "/k/a\n1\n/k/b\n2\n"
+    assert h.run(f"etcdctl {ep} get --prefix --keys-only /k").output == "/k/a\n\n/k/b\n\n"
+    assert h.run(f"etcdctl {ep} get --print-value-only /k/b").output == "2\n"
+    assert h.run(f"etcdctl {ep} get /nothing").output == ""
+    assert h.run(f"etcdctl {ep} del --prefix /k").output == "2\n"
+    grant = h.run("ETCDCTL_ENDPOINTS=10.0.0.1:2379 etcdctl lease grant 5").output
+    assert grant.startswith("lease ") and grant.endswith(" granted with TTL(5s)\n")
+    lid = grant.split()[1]
+    assert h.run(f"etcdctl {ep} put --lease={lid} /t x").output == "OK\n"
+    assert h.run(f"etcdctl {ep} lease list").output == f"found 1 leases\n{lid}\n"
+    h.run("sleep 6")                                     # simulated seconds: the lease expires
+    assert e.run("etcdctl get /t").output == ""
+    r = h.run(f"etcdctl {ep} watch /k")
+    assert (r.status, r.error) == (1, "netplex: etcdctl watch is not supported\n")
+
+
+def test_etcdctl_unreachable(etcd_net) -> None:
+    _, e, h = etcd_net
+    e.run("iptables -A INPUT -p tcp --dport 2379 -j DROP")
+    r = h.run("etcdctl --endpoints=http://10.0.0.1:2379 get /x")
+    assert (r.status, r.error) == (1, "Error: context deadline exceeded\n")
+
+
+def test_flanneld_errors(etcd_net) -> None:
+    _, e, h = etcd_net
+    ep = "--etcd-endpoints=http://10.0.0.1:2379"
+    r = h.run(f"flanneld {ep} --iface=eth0")
+    assert r.status == 1 and "Couldn't fetch network config" in r.error
+    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "udp"}}'""")
+    r = h.run(f"flanneld {ep} --iface=eth0")
+    assert (r.status, r.error) == (1, "netplex: flanneld backend udp is not supported\n")
+    r = h.run(f"flanneld {ep} --kube-subnet-mgr")
+    assert (r.status, r.error) == (1, "netplex: flanneld --kube-subnet-mgr is not supported\n")
+    assert h.run("ip link show flannel.1").status != 0          # nothing made
+
+
+def test_flanneld_lease_value_and_reuse(etcd_net) -> None:
+    _, e, h = etcd_net
+    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "vxlan"}}'""")
+    assert h.run("flanneld --etcd-endpoints=http://10.0.0.1:2379 --iface=eth0").status == 0
+    out = e.run("etcdctl get --prefix /coreos.com/network/subnets").output.splitlines()
+    assert out[0] == "/coreos.com/network/subnets/10.5.1.0-24"
+    value = json.loads(out[1])
+    assert value["PublicIP"] == "10.0.0.2" and value["BackendType"] == "vxlan"
+    assert value["BackendData"]["VNI"] == 1
+    assert value["BackendData"]["VtepMAC"] in h.run("ip link show flannel.1").output
+    assert "inet 10.5.1.0/32 scope global flannel.1" in h.run("ip addr show flannel.1").output
+    assert "flanneld" in h.run("ps ax").output
+    h.run("pkill flanneld")
+    assert h.run("flanneld --etcd-endpoints=http://10.0.0.1:2379 --iface=eth0").status == 0   # a restart
+    assert len(e.run("etcdctl get --prefix --keys-only /coreos.com/network/subnets").output.split()) == 1
+
+
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw"])
+def test_flannel_example_sim(differential, name: str) -> None:
+    res = differential.sim(ROOT / "examples" / f"{name}.yaml")
+    assert res.passed, [p for p in res.probes if not p.passed]
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw"])
+def test_flannel_example_agrees_with_the_kernel_and_etcd(differential, name: str) -> None:
+    differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
