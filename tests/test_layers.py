@@ -27,6 +27,7 @@ LAYERS: dict[str, float] = {
     "netplex.stack": 3,
     "netplex.machine": 3.5,
     "netplex.apps": 3.5,
+    "netplex.ike": 3.5,      # IKEv2 (messages, exchanges, swanctl.conf): charon in apps and the twin's peer use it
     "netplex.shell": 4,
     "netplex.ovs": 4,        # Open vSwitch: a tool family with its daemons (ovs-vsctl, ovs-ofctl, ovs-appctl)
     "netplex.scenario": 5,

@@ -124,6 +124,7 @@ TOOLS: dict[str, Tool] = {
     "nc": Tool("netcat-openbsd", _uses(_CMD + r"nc\b")),
     "etcd": Tool("etcd-server", _uses(r"kind:\s*etcd\b")),           # an etcd node runs the real server
     "etcdctl": Tool("etcd-client", _uses(_CMD + r"etcdctl\b")),
+    "swanctl": Tool("strongswan-swanctl"),     # the interop checks drive real charon with it
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

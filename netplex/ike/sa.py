@@ -1,0 +1,660 @@
+"""One IKE SA and its CHILD SAs: the IKEv2 exchanges (RFC 7296 §1.2-1.4, §2.8, §2.14-2.17),
+sans I/O.
+
+`IkeSa` consumes datagrams (`receive`) and returns what to send; what happened
+is in `events` (`ike_up`, `child_up`, `child_rekeyed`, `child_down`,
+`ike_down`, `auth_failed`, `no_proposal`). A daemon (netplex's charon in the
+simulator, or a real UDP socket on the kernel twin) moves the bytes, keeps the
+timers (retransmission, rekeying, DPD) and installs the CHILD SAs' keys.
+
+Exchanges: IKE_SA_INIT (SA, KE, Ni/Nr, NAT detection; INVALID_KE_PAYLOAD
+makes the initiator retry with the group asked for), IKE_AUTH with a
+pre-shared key (§2.15: AUTH = prf(prf(secret, "Key Pad for IKEv2"),
+<message> | nonce | prf(SK_p, ID'))), and the first CHILD SA; CREATE_CHILD_SA
+rekeying a CHILD SA (REKEY_SA, optional PFS) and the deletion of the old one;
+INFORMATIONAL with Delete payloads and empty ones (liveness checks, DPD).
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from netplex.ike import message as m
+from netplex.ike.config import ChildConfig, IkeConfig
+from netplex.ike.message import IkeDecodeError, IkeHeader, Proposal, TrafficSelector
+from netplex.ike.proposal import Chosen, choose, parse_proposals
+from netplex.ike.transforms import DhKey, SkCipher, child_keymat, ike_keys
+
+__all__ = ["ChildSa", "IkeSa", "id_payload"]
+
+RandBytes = Callable[[int], bytes]
+KEY_PAD = b"Key Pad for IKEv2"
+
+
+def id_payload(ident: str, addr: int) -> bytes:
+    """An ID payload body for a swanctl `id`: an IPv4 address, user@fqdn, an FQDN; the address when empty."""
+    if not ident or ident == "%any":
+        return m.build_id(m.ID_IPV4_ADDR, addr.to_bytes(4, "big"))
+    parts = ident.split(".")
+    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+        return m.build_id(m.ID_IPV4_ADDR, bytes(int(p) for p in parts))
+    if "@" in ident:
+        return m.build_id(m.ID_RFC822_ADDR, ident.encode())
+    return m.build_id(m.ID_FQDN, ident.encode())
+
+
+def id_text(body: bytes) -> str:
+    t, data = body[0], body[4:]
+    if t == m.ID_IPV4_ADDR and len(data) == 4:
+        return ".".join(str(b) for b in data)
+    return data.decode(errors="replace")
+
+
+@dataclass(slots=True, eq=False)
+class ChildSa:
+    """A CHILD SA pair as the daemon installs it (inbound and outbound ESP SAs)."""
+
+    cfg: ChildConfig
+    reqid: int
+    spi_in: int
+    spi_out: int = 0
+    chosen: Chosen | None = None
+    enc_in: bytes = b""
+    int_in: bytes = b""
+    enc_out: bytes = b""
+    int_out: bytes = b""
+    ts_local: list[TrafficSelector] = field(default_factory=list)
+    ts_remote: list[TrafficSelector] = field(default_factory=list)
+    transport: bool = False
+    state: str = "CREATED"
+    established: int = 0          # seconds
+    unique: int = 0
+    rekeying: ChildSa | None = None   # the SA a rekey replaces
+    initiator: bool = False           # we proposed it (its initiator-to-responder keys are our outbound)
+
+
+class IkeSa:
+    """One IKE SA from one side's point of view."""
+
+    def __init__(self, cfg: IkeConfig, local: int, remote: int, initiator: bool, rand: RandBytes,
+                 psk: bytes | None, now: Callable[[], int], unique: int = 1, nat_t: bool = False) -> None:
+        self.cfg = cfg
+        self.local = local
+        self.remote = remote
+        self.local_port = 500
+        self.remote_port = 500
+        self.initiator = initiator
+        self.rand = rand
+        self.psk = psk
+        self.now = now
+        self.unique = unique
+        self.state = "CONNECTING" if initiator else "CREATED"
+        self.spii = rand(8) if initiator else b"\0" * 8
+        self.spir = b"\0" * 8
+        self.my_mid = 0              # the next request's Message ID
+        self.peer_mid = 0            # the next request expected from the peer
+        self.events: list[tuple[str, Any]] = []
+        self.children: list[ChildSa] = []
+        self.pending_child: ChildSa | None = None
+        self.chosen: Chosen | None = None
+        self.dh: DhKey | None = None
+        self.ni = self.nr = b""
+        self.init_req = self.init_resp = b""
+        self.sk_d = b""
+        self.out_cipher: SkCipher | None = None
+        self.in_cipher: SkCipher | None = None
+        self.sk_pi = self.sk_pr = b""
+        self.remote_id = ""
+        self.established = 0
+        self.last_resp: tuple[int, bytes] | None = None    # (mid, bytes): a retransmitted request gets it again
+        self.outstanding: bytes | None = None               # our request awaiting its response
+        self.request_kind = ""
+        self.next_reqid: Callable[[ChildConfig], int] = lambda c: 1
+        self.nat_t = nat_t          # force NAT-T (encap): fake the source NAT hash, as strongSwan's encap=yes
+        self.natd = False           # a NAT was detected: IKE on 4500, ESP in UDP
+        self.dh_group = 0
+        self._rekey_ni = b""
+        self._rekey_dh: DhKey | None = None
+
+    # -- helpers -------------------------------------------------------------
+    @property
+    def prf(self) -> Any:
+        assert self.chosen is not None and self.chosen.prf is not None
+        return self.chosen.prf
+
+    def _header(self, exch: int, response: bool, mid: int) -> IkeHeader:
+        flags = (m.FLAG_I if self.initiator else 0) | (m.FLAG_R if response else 0)
+        return IkeHeader(self.spii, self.spir, 0, exch, flags, mid)
+
+    def _plain(self, exch: int, response: bool, mid: int, payloads: list[tuple[int, bytes]]) -> bytes:
+        h = self._header(exch, response, mid)
+        first, body = m.build_chain(payloads)
+        h.next = first
+        return h.pack(m.HDR_LEN + len(body)) + body
+
+    def _encrypted(self, exch: int, response: bool, mid: int, payloads: list[tuple[int, bytes]]) -> bytes:
+        c = self.out_cipher
+        assert c is not None
+        first, inner = m.build_chain(payloads)
+        iv = self.rand(c.iv_len)
+        # the sealed length is known before sealing: IV, padded plaintext, ICV
+        if c.encr.aead:
+            sealed_len = c.iv_len + len(inner) + 1 + c.icv_len
+        else:
+            sealed_len = c.iv_len + len(inner) + 1 + (-(len(inner) + 1) % 16) + c.icv_len
+        h = self._header(exch, response, mid)
+        h.next = m.PT_SK
+        total = m.HDR_LEN + 4 + sealed_len
+        head = h.pack(total) + struct.pack("!BBH", first, 0, 4 + sealed_len)
+        return head + c.seal(head, inner, iv)
+
+    def _decrypt(self, data: bytes, h: IkeHeader) -> list[tuple[int, bytes]] | None:
+        plain = m.parse_chain(h.next, data[m.HDR_LEN:])
+        if not plain or plain[0][0] != m.PT_SK or self.in_cipher is None:
+            return None
+        sk = plain[0][1]
+        first = plain[1][1][0]
+        head = data[:m.HDR_LEN] + sk[:4]
+        inner = self.in_cipher.open(head, sk[4:])
+        if inner is None:
+            return None
+        return m.parse_chain(first, inner)
+
+    def _natd(self, ip: int, port: int, fake: bool = False) -> bytes:
+        if fake:
+            return self.rand(20)
+        return hashlib.sha1(self.spii + self.spir + ip.to_bytes(4, "big") + port.to_bytes(2, "big")).digest()
+
+    def _derive(self, gir: bytes) -> None:
+        ch = self.chosen
+        assert ch is not None and ch.prf is not None
+        k = ike_keys(ch.prf, ch.encr, ch.integ, self.ni, self.nr, gir, self.spii, self.spir)
+        self.sk_d, self.sk_pi, self.sk_pr = k.d, k.pi, k.pr
+        ci = SkCipher(ch.encr, ch.integ, k.ei, k.ai)
+        cr = SkCipher(ch.encr, ch.integ, k.er, k.ar)
+        self.out_cipher, self.in_cipher = (ci, cr) if self.initiator else (cr, ci)
+
+    def _auth(self, signer_initiator: bool, idbody: bytes) -> bytes:
+        assert self.psk is not None
+        msg = self.init_req + self.nr if signer_initiator else self.init_resp + self.ni
+        key = self.sk_pi if signer_initiator else self.sk_pr
+        octets = msg + self.prf(key, idbody)
+        return self.prf(self.prf(self.psk, KEY_PAD), octets)
+
+    def _child_keys(self, child: ChildSa, ni: bytes, nr: bytes, gir: bytes = b"") -> None:
+        ch = child.chosen
+        assert ch is not None
+        enc_len = ch.encr.keylen + ch.encr.salt
+        int_len = ch.integ.keylen if ch.integ is not None else 0
+        ei, ai, er, ar = child_keymat(self.prf, self.sk_d, ni, nr, enc_len, int_len, gir)
+        # initiator→responder keys protect the SA whose SPI the responder chose
+        if child.initiator:
+            child.enc_out, child.int_out, child.enc_in, child.int_in = ei, ai, er, ar
+        else:
+            child.enc_in, child.int_in, child.enc_out, child.int_out = ei, ai, er, ar
+
+    def _esp_proposals(self, child: ChildConfig, spi: bytes, with_dh: bool) -> list[Proposal]:
+        ps = parse_proposals(child.esp_proposals, m.PROTO_ESP)
+        for p in ps:
+            p.spi = spi
+            if not with_dh:
+                p.transforms = [t for t in p.transforms if t[0] != m.TT_DH]
+        return ps
+
+    def _ts(self, child: ChildConfig, local: bool) -> list[TrafficSelector]:
+        ts = child.local_ts if local else child.remote_ts
+        if not ts:
+            a = self.local if local else self.remote
+            return [TrafficSelector(a, a)]
+        return ts
+
+    def _new_child(self, cfg: ChildConfig, initiator: bool) -> ChildSa:
+        spi = int.from_bytes(self.rand(4), "big") | 0xC0000000
+        c = ChildSa(cfg, self.next_reqid(cfg), spi)
+        c.transport = cfg.mode == "transport"
+        c.initiator = initiator
+        return c
+
+    # -- initiating ------------------------------------------------------------
+    def initiate(self, child: ChildConfig | None, group: int = 0) -> bytes:
+        """IKE_SA_INIT request."""
+        props = parse_proposals(self.cfg.proposals, m.PROTO_IKE)
+        if not group:
+            group = next((i for t, i, _k in props[0].transforms if t == m.TT_DH), 31)
+        self.dh_group = group
+        self.dh = DhKey(group, self.rand)
+        self.ni = self.rand(32)
+        if child is not None:
+            self.pending_child = self._new_child(child, True)
+        payloads = [(m.PT_SA, m.build_sa(props)), (m.PT_KE, m.build_ke(group, self.dh.public)),
+                    (m.PT_NONCE, self.ni),
+                    (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_SOURCE_IP,
+                                                 self._natd(self.local, self.local_port, self.nat_t))),
+                    (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_DESTINATION_IP,
+                                                 self._natd(self.remote, self.remote_port)))]
+        self.init_req = self._plain(m.IKE_SA_INIT, False, 0, payloads)
+        self.outstanding = self.init_req
+        self.request_kind = "IKE_SA_INIT"
+        return self.init_req
+
+    def _auth_request(self) -> bytes:
+        idi = id_payload(self.cfg.local_id, self.local)
+        child = self.pending_child
+        payloads = [(m.PT_IDI, idi)]
+        if self.cfg.remote_id and self.cfg.remote_id != "%any":
+            payloads.append((m.PT_IDR, id_payload(self.cfg.remote_id, self.remote)))
+        payloads.append((m.PT_AUTH, m.build_auth(m.AUTH_PSK, self._auth(True, idi))))
+        if child is not None:
+            if child.transport:
+                payloads.append((m.PT_NOTIFY, m.build_notify(m.N_USE_TRANSPORT_MODE)))
+            payloads += [(m.PT_SA, m.build_sa(self._esp_proposals(child.cfg, child.spi_in.to_bytes(4, "big"), False))),
+                         (m.PT_TSI, m.build_ts(self._ts(child.cfg, True))),
+                         (m.PT_TSR, m.build_ts(self._ts(child.cfg, False)))]
+        self.my_mid = 1
+        req = self._encrypted(m.IKE_AUTH, False, 1, payloads)
+        self.outstanding = req
+        self.request_kind = "IKE_AUTH"
+        return req
+
+    # -- receiving --------------------------------------------------------------
+    def receive(self, data: bytes) -> list[bytes]:
+        try:
+            h = IkeHeader.unpack(data)
+        except IkeDecodeError:
+            return []
+        if h.flags & m.FLAG_R:
+            return self._response(h, data)
+        return self._request(h, data)
+
+    def _response(self, h: IkeHeader, data: bytes) -> list[bytes]:
+        if self.outstanding is None or h.mid != self.my_mid:
+            return []
+        kind = self.request_kind
+        try:
+            if kind == "IKE_SA_INIT":
+                return self._init_response(h, data)
+            payloads = self._decrypt(data, h)
+            if payloads is None:
+                return []
+            self.outstanding = None
+            self.my_mid += 1
+            if kind == "IKE_AUTH":
+                return self._auth_response(payloads)
+            if kind == "CREATE_CHILD_SA":
+                return self._rekey_response(payloads)
+            if kind == "INFORMATIONAL-DELETE-IKE":
+                self.state = "DESTROYED"
+                self.events.append(("ike_down", "deleted"))
+            if kind == "INFORMATIONAL-DELETE-CHILD":
+                pass
+            return []
+        except (IkeDecodeError, IndexError, struct.error):
+            return []
+
+    def _init_response(self, h: IkeHeader, data: bytes) -> list[bytes]:
+        payloads = m.parse_chain(h.next, data[m.HDR_LEN:])
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        for ntype, _p, _s, nd in notes:
+            if ntype == m.N_INVALID_KE_PAYLOAD and len(nd) >= 2:
+                group = int.from_bytes(nd[:2], "big")
+                child = self.pending_child.cfg if self.pending_child else None
+                return [self.initiate(child, group)]
+            if ntype == m.N_NO_PROPOSAL_CHOSEN:
+                self.state = "DESTROYED"
+                self.events.append(("no_proposal", None))
+                return []
+        sa = next(b for t, b in payloads if t == m.PT_SA)
+        props = m.parse_sa(sa)
+        chosen = choose(props, parse_proposals(self.cfg.proposals, m.PROTO_IKE), m.PROTO_IKE)
+        if chosen is None:
+            self.state = "DESTROYED"
+            self.events.append(("no_proposal", None))
+            return []
+        self.chosen = chosen
+        group, peer_ke = m.parse_ke(next(b for t, b in payloads if t == m.PT_KE))
+        assert self.dh is not None
+        if group != self.dh.group:
+            return []
+        self.nr = next(b for t, b in payloads if t == m.PT_NONCE)
+        self.spir = h.spir
+        self.init_resp = data
+        self._check_nat(notes)
+        gir = self.dh.shared(peer_ke)
+        if gir is None:
+            return []
+        self._derive(gir)
+        return [self._auth_request()]
+
+    def _check_nat(self, notes: list[tuple[int, int, bytes, bytes]]) -> None:
+        src = [d for t, _p, _s, d in notes if t == m.N_NAT_DETECTION_SOURCE_IP]
+        dst = [d for t, _p, _s, d in notes if t == m.N_NAT_DETECTION_DESTINATION_IP]
+        if not src and not dst:
+            return
+        want_src = self._natd(self.remote, self.remote_port)
+        want_dst = self._natd(self.local, self.local_port)
+        if self.nat_t or (src and want_src not in src) or (dst and want_dst not in dst):
+            self.natd = True
+            self.local_port = self.remote_port = 4500
+
+    def _auth_response(self, payloads: list[tuple[int, bytes]]) -> list[bytes]:
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        if any(n[0] == m.N_AUTHENTICATION_FAILED for n in notes):
+            self.state = "DESTROYED"
+            self.events.append(("auth_failed", "AUTHENTICATION_FAILED"))
+            return []
+        idr = next((b for t, b in payloads if t == m.PT_IDR), None)
+        auth = next((b for t, b in payloads if t == m.PT_AUTH), None)
+        if idr is None or auth is None or auth[4:] != self._auth(False, idr):
+            self.state = "DESTROYED"
+            self.events.append(("auth_failed", "verification of AUTH failed"))
+            return []
+        self.remote_id = id_text(idr)
+        self.state = "ESTABLISHED"
+        self.established = self.now()
+        self.outstanding = None
+        self.events.append(("ike_up", None))
+        child = self.pending_child
+        self.pending_child = None
+        if child is not None:
+            self._child_from_response(child, payloads, notes, self.ni, self.nr)
+        return []
+
+    def _child_from_response(self, child: ChildSa, payloads: list[tuple[int, bytes]],
+                             notes: list[tuple[int, int, bytes, bytes]], ni: bytes, nr: bytes,
+                             gir: bytes = b"") -> bool:
+        sa = next((b for t, b in payloads if t == m.PT_SA), None)
+        if sa is None:
+            self.events.append(("child_failed", [n[0] for n in notes]))
+            return False
+        props = m.parse_sa(sa)
+        in_auth = child.rekeying is None
+        mine = self._esp_proposals(child.cfg, b"", not in_auth)
+        chosen = choose(props, mine, m.PROTO_ESP, strip_dh=in_auth)
+        if chosen is None or len(props[0].spi) != 4:
+            self.events.append(("child_failed", "no proposal"))
+            return False
+        child.chosen = chosen
+        child.spi_out = int.from_bytes(props[0].spi, "big")
+        child.ts_local = m.parse_ts(next(b for t, b in payloads if t == m.PT_TSI))
+        child.ts_remote = m.parse_ts(next(b for t, b in payloads if t == m.PT_TSR))
+        child.transport = any(n[0] == m.N_USE_TRANSPORT_MODE for n in notes)
+        self._child_keys(child, ni, nr, gir)
+        child.state = "INSTALLED"
+        child.established = self.now()
+        self.children.append(child)
+        self.events.append(("child_up", child))
+        return True
+
+    # -- requests from the peer ------------------------------------------------
+    def _request(self, h: IkeHeader, data: bytes) -> list[bytes]:
+        if self.last_resp is not None and h.mid == self.last_resp[0] and h.mid + 1 == self.peer_mid:
+            return [self.last_resp[1]]        # a retransmission: the same response again (§2.1)
+        if h.mid != self.peer_mid:
+            return []
+        try:
+            if h.exch == m.IKE_SA_INIT:
+                out = self._init_request(h, data)
+            else:
+                payloads = self._decrypt(data, h)
+                if payloads is None:
+                    return []
+                if h.exch == m.IKE_AUTH:
+                    out = self._auth_request_in(h, payloads)
+                elif h.exch == m.CREATE_CHILD_SA:
+                    out = self._create_child_in(h, payloads)
+                elif h.exch == m.INFORMATIONAL:
+                    out = self._informational_in(h, payloads)
+                else:
+                    return []
+        except (IkeDecodeError, StopIteration, IndexError, struct.error):
+            return []
+        if out is not None and self.state == "CREATED":
+            return [out]              # an IKE_SA_INIT refusal keeps no state
+        if out is not None:
+            self.peer_mid = h.mid + 1
+            self.last_resp = (h.mid, out)
+            return [out]
+        return []
+
+    def _init_request(self, h: IkeHeader, data: bytes) -> bytes | None:
+        if self.state != "CREATED":
+            return None
+        payloads = m.parse_chain(h.next, data[m.HDR_LEN:])
+        self.spii = h.spii
+        props = m.parse_sa(next(b for t, b in payloads if t == m.PT_SA))
+        chosen = choose(props, parse_proposals(self.cfg.proposals, m.PROTO_IKE), m.PROTO_IKE)
+        if chosen is None:
+            self.events.append(("no_proposal", None))
+            self.state = "DESTROYED"
+            return self._plain(m.IKE_SA_INIT, True, 0, [(m.PT_NOTIFY, m.build_notify(m.N_NO_PROPOSAL_CHOSEN))])
+        group, peer_ke = m.parse_ke(next(b for t, b in payloads if t == m.PT_KE))
+        if group != chosen.dh:
+            # stateless: the initiator retries with the group asked for (§1.2)
+            return self._plain(m.IKE_SA_INIT, True, 0, [(m.PT_NOTIFY, m.build_notify(
+                m.N_INVALID_KE_PAYLOAD, chosen.dh.to_bytes(2, "big")))])
+        self.chosen = chosen
+        self.ni = next(b for t, b in payloads if t == m.PT_NONCE)
+        self.nr = self.rand(32)
+        self.spir = self.rand(8)
+        self.dh = DhKey(group, self.rand)
+        gir = self.dh.shared(peer_ke)
+        if gir is None:
+            return None
+        self.init_req = data
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        self._check_nat(notes)
+        port = 500
+        resp = self._plain(m.IKE_SA_INIT, True, 0, [
+            (m.PT_SA, m.build_sa([chosen.proposal])), (m.PT_KE, m.build_ke(group, self.dh.public)),
+            (m.PT_NONCE, self.nr),
+            (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_SOURCE_IP, self._natd(self.local, port, self.nat_t))),
+            (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_DESTINATION_IP, self._natd(self.remote, self.remote_port)))])
+        self.init_resp = resp
+        self._derive(gir)
+        self.state = "CONNECTING"
+        return resp
+
+    def _auth_request_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes | None:
+        idi = next(b for t, b in payloads if t == m.PT_IDI)
+        auth = next(b for t, b in payloads if t == m.PT_AUTH)
+        want = self.cfg.remote_id
+        if auth[0] != m.AUTH_PSK or auth[4:] != self._auth(True, idi) or \
+                (want and want != "%any" and id_text(idi) != want):
+            self.state = "DESTROYED"
+            self.events.append(("auth_failed", "AUTHENTICATION_FAILED"))
+            return self._encrypted(m.IKE_AUTH, True, h.mid,
+                                   [(m.PT_NOTIFY, m.build_notify(m.N_AUTHENTICATION_FAILED))])
+        self.remote_id = id_text(idi)
+        idr = id_payload(self.cfg.local_id, self.local)
+        out = [(m.PT_IDR, idr), (m.PT_AUTH, m.build_auth(m.AUTH_PSK, self._auth(False, idr)))]
+        self.state = "ESTABLISHED"
+        self.established = self.now()
+        self.events.append(("ike_up", None))
+        if any(t == m.PT_SA for t, _b in payloads):
+            out += self._child_responder(payloads, self.ni, self.nr, in_auth=True)
+        return self._encrypted(m.IKE_AUTH, True, h.mid, out)
+
+    def _child_responder(self, payloads: list[tuple[int, bytes]], ni: bytes, nr: bytes, in_auth: bool,
+                         gir: bytes = b"", rekey: ChildSa | None = None) -> list[tuple[int, bytes]]:
+        """Pick the child config whose traffic selectors cover the initiator's, then a proposal."""
+        tsi = m.parse_ts(next(b for t, b in payloads if t == m.PT_TSI))
+        tsr = m.parse_ts(next(b for t, b in payloads if t == m.PT_TSR))
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        cfg = rekey.cfg if rekey is not None else self._match_child(tsi, tsr)
+        if cfg is None:
+            self.events.append(("child_failed", "TS_UNACCEPTABLE"))
+            return [(m.PT_NOTIFY, m.build_notify(m.N_TS_UNACCEPTABLE))]
+        props = m.parse_sa(next(b for t, b in payloads if t == m.PT_SA))
+        child = self._new_child(cfg, False)
+        if rekey is not None:
+            child.reqid = rekey.reqid
+        chosen = choose(props, self._esp_proposals(cfg, b"", not in_auth), m.PROTO_ESP, strip_dh=in_auth)
+        if chosen is None:
+            self.events.append(("child_failed", "NO_PROPOSAL_CHOSEN"))
+            return [(m.PT_NOTIFY, m.build_notify(m.N_NO_PROPOSAL_CHOSEN))]
+        chosen.proposal.spi = child.spi_in.to_bytes(4, "big")
+        child.chosen = chosen
+        offered = next(p for p in props if p.num == chosen.proposal.num)
+        child.spi_out = int.from_bytes(offered.spi, "big")
+        child.ts_local, child.ts_remote = self._narrow(tsr, self._ts(cfg, True)), self._narrow(tsi, self._ts(cfg, False))
+        child.transport = cfg.mode == "transport" and any(n[0] == m.N_USE_TRANSPORT_MODE for n in notes)
+        self._child_keys(child, ni, nr, gir)
+        child.state = "INSTALLED"
+        child.established = self.now()
+        child.rekeying = rekey
+        self.children.append(child)
+        self.events.append(("child_rekeyed" if rekey is not None else "child_up", child))
+        out: list[tuple[int, bytes]] = []
+        if child.transport:
+            out.append((m.PT_NOTIFY, m.build_notify(m.N_USE_TRANSPORT_MODE)))
+        out += [(m.PT_SA, m.build_sa([chosen.proposal]))]
+        return out + [(m.PT_TSI, m.build_ts(child.ts_remote)), (m.PT_TSR, m.build_ts(child.ts_local))]
+
+    @staticmethod
+    def _narrow(theirs: list[TrafficSelector], mine: list[TrafficSelector]) -> list[TrafficSelector]:
+        out = []
+        for a in theirs:
+            for b in mine:
+                s, e = max(a.start, b.start), min(a.end, b.end)
+                if s <= e:
+                    out.append(TrafficSelector(s, e))
+        return out or mine
+
+    def _match_child(self, tsi: list[TrafficSelector], tsr: list[TrafficSelector]) -> ChildConfig | None:
+        def covers(mine: list[TrafficSelector], theirs: list[TrafficSelector]) -> bool:
+            return any(b.start <= a.end and a.start <= b.end for a in theirs for b in mine)
+        for cfg in self.cfg.children.values():
+            if covers(self._ts(cfg, False), tsi) and covers(self._ts(cfg, True), tsr):
+                return cfg
+        return None
+
+    def _create_child_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes | None:
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        rekey_spi = next((int.from_bytes(s, "big") for t, p, s, _d in notes if t == m.N_REKEY_SA), None)
+        old = next((c for c in self.children if c.spi_out == rekey_spi), None)
+        if old is None:
+            return self._encrypted(m.CREATE_CHILD_SA, True, h.mid, [(m.PT_NOTIFY, m.build_notify(
+                m.N_CHILD_SA_NOT_FOUND, b"", m.PROTO_ESP, (rekey_spi or 0).to_bytes(4, "big")))])
+        ni = next(b for t, b in payloads if t == m.PT_NONCE)
+        nr = self.rand(32)
+        gir = b""
+        ke_out: list[tuple[int, bytes]] = []
+        ke = next((b for t, b in payloads if t == m.PT_KE), None)
+        if ke is not None:
+            group, pub = m.parse_ke(ke)
+            dh = DhKey(group, self.rand)
+            gir = dh.shared(pub) or b""
+            ke_out = [(m.PT_KE, m.build_ke(group, dh.public))]
+        out = self._child_responder(payloads, ni, nr, False, gir, rekey=old)
+        if out and out[0][0] == m.PT_NOTIFY and m.parse_notify(out[0][1])[0] in (m.N_NO_PROPOSAL_CHOSEN,
+                                                                               m.N_TS_UNACCEPTABLE):
+            return self._encrypted(m.CREATE_CHILD_SA, True, h.mid, out)
+        sa_at = next(i for i, (t, _b) in enumerate(out) if t == m.PT_SA)
+        out = out[:sa_at + 1] + [(m.PT_NONCE, nr)] + ke_out + out[sa_at + 1:]
+        return self._encrypted(m.CREATE_CHILD_SA, True, h.mid, out)
+
+    def _informational_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes:
+        out: list[tuple[int, bytes]] = []
+        for t, b in payloads:
+            if t != m.PT_DELETE:
+                continue
+            proto, spis = m.parse_delete(b)
+            if proto == m.PROTO_IKE:
+                self.state = "DESTROYED"
+                self.events.append(("ike_down", "deleted by peer"))
+                for c in list(self.children):
+                    self._drop_child(c)
+                return self._encrypted(m.INFORMATIONAL, True, h.mid, [])
+            gone = []
+            for s in spis:
+                spi = int.from_bytes(s, "big")
+                c = next((c for c in self.children if c.spi_out == spi), None)
+                if c is not None:
+                    gone.append(c.spi_in.to_bytes(4, "big"))
+                    self._drop_child(c)
+            if gone:
+                out.append((m.PT_DELETE, m.build_delete(m.PROTO_ESP, gone)))
+        return self._encrypted(m.INFORMATIONAL, True, h.mid, out)
+
+    def _drop_child(self, c: ChildSa) -> None:
+        if c in self.children:
+            self.children.remove(c)
+            c.state = "DELETED"
+            self.events.append(("child_down", c))
+
+    # -- requests we start once established --------------------------------------
+    def _request_out(self, exch: int, payloads: list[tuple[int, bytes]], kind: str) -> bytes | None:
+        if self.outstanding is not None or self.state != "ESTABLISHED":
+            return None
+        req = self._encrypted(exch, False, self.my_mid, payloads)
+        self.outstanding = req
+        self.request_kind = kind
+        return req
+
+    def dpd(self) -> bytes | None:
+        """An empty INFORMATIONAL request: is the peer alive? (§1.4, DPD)."""
+        return self._request_out(m.INFORMATIONAL, [], "INFORMATIONAL")
+
+    def delete(self) -> bytes | None:
+        """Delete the IKE SA (and so its CHILD SAs)."""
+        req = self._request_out(m.INFORMATIONAL, [(m.PT_DELETE, m.build_delete(m.PROTO_IKE, []))],
+                                "INFORMATIONAL-DELETE-IKE")
+        for c in list(self.children):
+            self._drop_child(c)
+        self.state = "DELETING"
+        return req
+
+    def delete_child(self, c: ChildSa) -> bytes | None:
+        req = self._request_out(m.INFORMATIONAL, [(m.PT_DELETE, m.build_delete(m.PROTO_ESP, [c.spi_in.to_bytes(4, "big")]))],
+                                "INFORMATIONAL-DELETE-CHILD")
+        if req is not None:
+            self._drop_child(c)
+        return req
+
+    def rekey_child(self, old: ChildSa) -> bytes | None:
+        """CREATE_CHILD_SA rekeying `old` (§1.3.3), with PFS when the ESP proposal names a group."""
+        new = self._new_child(old.cfg, True)
+        new.reqid = old.reqid
+        new.rekeying = old
+        props = self._esp_proposals(old.cfg, new.spi_in.to_bytes(4, "big"), True)
+        group = next((i for t, i, _k in props[0].transforms if t == m.TT_DH), 0)
+        self._rekey_ni = self.rand(32)
+        self._rekey_dh = DhKey(group, self.rand) if group else None
+        payloads = [(m.PT_NOTIFY, m.build_notify(m.N_REKEY_SA, b"", m.PROTO_ESP, old.spi_in.to_bytes(4, "big")))]
+        if new.transport:
+            payloads.append((m.PT_NOTIFY, m.build_notify(m.N_USE_TRANSPORT_MODE)))
+        payloads += [(m.PT_SA, m.build_sa(props)), (m.PT_NONCE, self._rekey_ni)]
+        if self._rekey_dh is not None:
+            payloads.append((m.PT_KE, m.build_ke(group, self._rekey_dh.public)))
+        payloads += [(m.PT_TSI, m.build_ts(old.ts_local)), (m.PT_TSR, m.build_ts(old.ts_remote))]
+        req = self._request_out(m.CREATE_CHILD_SA, payloads, "CREATE_CHILD_SA")
+        if req is not None:
+            self.pending_child = new
+        return req
+
+    def _rekey_response(self, payloads: list[tuple[int, bytes]]) -> list[bytes]:
+        new = self.pending_child
+        self.pending_child = None
+        if new is None:
+            return []
+        notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
+        nr = next((b for t, b in payloads if t == m.PT_NONCE), b"")
+        gir = b""
+        ke = next((b for t, b in payloads if t == m.PT_KE), None)
+        if ke is not None and self._rekey_dh is not None:
+            gir = self._rekey_dh.shared(m.parse_ke(ke)[1]) or b""
+        if not self._child_from_response(new, payloads, notes, self._rekey_ni, nr, gir):
+            return []
+        self.events[-1] = ("child_rekeyed", new)
+        old = new.rekeying
+        if old is not None:
+            req = self.delete_child(old)
+            return [req] if req is not None else []
+        return []
+
+    def retransmit(self) -> bytes | None:
+        return self.outstanding
+

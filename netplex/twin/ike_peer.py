@@ -1,0 +1,138 @@
+"""netplex's IKEv2 (netplex.ike) as a real UDP speaker, for interoperability checks
+against strongSwan's charon on the kernel twin.
+
+Run inside a namespace of the twin (`ip netns exec NS python -m netplex.twin.ike_peer
+--conf swanctl.conf --conn NAME --local A --remote B [--initiate CHILD]`): it
+answers (or starts) IKE on UDP 500 and 4500 (with the non-ESP marker), and
+treats ESP in UDP on 4500 (RFC 3948) with the CHILD SA's keys and netplex's
+ESP transform: it decrypts what charon's kernel-libipsec sends and answers
+ICMP echo requests through the tunnel. It prints one JSON object when done:
+the IKE and CHILD SAs (SPIs, proposals, keys) and the ESP it saw.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+from netplex.ike.config import parse_swanctl
+from netplex.ike.sa import ChildSa, IkeSa
+from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.icmp import ICMP_ECHO, ICMP_ECHOREPLY, Icmp
+from netplex.packet.ipv4 import IPv4
+from netplex.stack.xfrm.algo import AlgoKey, EspTransform, find_algo
+
+__all__ = ["main"]
+
+
+def _transform(c: ChildSa, outbound: bool) -> EspTransform:
+    ch = c.chosen
+    assert ch is not None
+    enc = c.enc_out if outbound else c.enc_in
+    integ = c.int_out if outbound else c.int_in
+    if ch.encr.id == 20:
+        a = find_algo("aead", "rfc4106(gcm(aes))")
+        assert a is not None
+        return EspTransform(AlgoKey(a, enc, 128), None, None)
+    if ch.encr.id == 28:
+        a = find_algo("aead", "rfc7539esp(chacha20,poly1305)")
+        assert a is not None
+        return EspTransform(AlgoKey(a, enc, 128), None, None)
+    e = find_algo("enc", "cbc(aes)")
+    assert e is not None and ch.integ is not None
+    au = find_algo("auth", f"hmac({ch.integ.digest})")
+    assert au is not None
+    return EspTransform(None, AlgoKey(e, enc), AlgoKey(au, integ, ch.integ.icv * 8))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ike_peer")
+    ap.add_argument("--conf", required=True)
+    ap.add_argument("--conn", required=True)
+    ap.add_argument("--local", required=True)
+    ap.add_argument("--remote", required=True)
+    ap.add_argument("--initiate", default="")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--until-esp", type=int, default=0, help="stop after this many ESP packets were answered")
+    a = ap.parse_args(argv)
+    with open(a.conf) as f:
+        conf = parse_swanctl(f.read(), a.conf)
+    cfg = conf.connections[a.conn]
+    psk = next((s.secret for s in conf.secrets), None)
+    local, remote = ip_to_int(a.local), ip_to_int(a.remote)
+    socks = {}
+    for port in (500, 4500):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((a.local, port))
+        socks[port] = s
+    start = time.monotonic()
+    sa = IkeSa(cfg, local, remote, bool(a.initiate), os.urandom, psk, lambda: int(time.monotonic() - start))
+    report: dict[str, object] = {"events": [], "esp_in": 0, "esp_out": 0, "icmp_echo": 0, "esp_bad": 0}
+
+    def send(data: bytes) -> None:
+        if sa.natd:
+            socks[4500].sendto(b"\0\0\0\0" + data, (a.remote, 4500))
+        else:
+            socks[500].sendto(data, (a.remote, 500))
+
+    if a.initiate:
+        send(sa.initiate(cfg.children[a.initiate]))
+    seq_out = 0
+    answered = 0
+    while time.monotonic() - start < a.seconds:
+        r, _w, _x = select.select(list(socks.values()), [], [], 0.2)
+        for s in r:
+            data, (src, sport) = s.recvfrom(65535)
+            if s is socks[4500]:
+                if data[:4] != b"\0\0\0\0":
+                    child = sa.children[-1] if sa.children else None
+                    if child is None:
+                        continue
+                    spi, seq = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+                    opened = _transform(child, False).open(spi, seq, data[8:]) if spi == child.spi_in else None
+                    if opened is None:
+                        report["esp_bad"] = int(report["esp_bad"]) + 1   # type: ignore[call-overload]
+                        continue
+                    report["esp_in"] = int(report["esp_in"]) + 1   # type: ignore[call-overload]
+                    inner = IPv4.decode(opened[0])
+                    icmp = inner.payload
+                    if isinstance(icmp, Icmp) and icmp.type == ICMP_ECHO:
+                        report["icmp_echo"] = int(report["icmp_echo"]) + 1   # type: ignore[call-overload]
+                        reply = IPv4(inner.dst, inner.src, 1, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload))
+                        seq_out += 1
+                        sealed = _transform(child, True).seal(child.spi_out, seq_out, reply.encode(), 4)
+                        s.sendto(child.spi_out.to_bytes(4, "big") + seq_out.to_bytes(4, "big") + sealed,
+                                 (src, sport))
+                        report["esp_out"] = int(report["esp_out"]) + 1   # type: ignore[call-overload]
+                        answered += 1
+                    continue
+                data = data[4:]
+                sa.natd = True
+            for out in sa.receive(data):
+                send(out)
+        if a.until_esp and answered >= a.until_esp:
+            break
+    report["events"] = [e for e, _x in sa.events]
+    report["state"] = sa.state
+    report["spii"] = sa.spii.hex()
+    report["spir"] = sa.spir.hex()
+    report["natd"] = sa.natd
+    report["ike_proposal"] = sa.chosen.text() if sa.chosen else ""
+    report["remote_id"] = sa.remote_id
+    report["children"] = [{"name": c.cfg.name, "spi_in": f"{c.spi_in:08x}", "spi_out": f"{c.spi_out:08x}",
+                           "proposal": c.chosen.text() if c.chosen else "", "enc_in": c.enc_in.hex(),
+                           "enc_out": c.enc_out.hex(), "int_in": c.int_in.hex(), "int_out": c.int_out.hex(),
+                           "ts_local": [f"{int_to_ip(t.start)}-{int_to_ip(t.end)}" for t in c.ts_local],
+                           "ts_remote": [f"{int_to_ip(t.start)}-{int_to_ip(t.end)}" for t in c.ts_remote]}
+                          for c in sa.children]
+    json.dump(report, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""netplex's IKEv2 against strongSwan's charon (Debian's 5.9) on the kernel twin.
+
+This kernel has no xfrm, so charon runs with kernel-libipsec (ESP in
+userspace over a TUN device, ESP in UDP on 4500: `encap = yes`) in a
+namespace of ours, its own strongswan.conf, vici socket and a private /run;
+netplex's IKE (`netplex.twin.ike_peer`) is the peer in a second namespace,
+over a veth. The checks: both sides report the IKE SA and the CHILD SA with
+the same SPIs and proposals; a ping from charon's side through its TUN
+device is decrypted by netplex's ESP with the keys netplex derived, and the
+echo reply netplex encrypts comes back through charon (so both directions'
+keys agree); a wrong PSK fails with AUTHENTICATION_FAILED and installs
+nothing; `swanctl --rekey` runs CREATE_CHILD_SA against netplex.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.linux
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARON = "/usr/lib/ipsec/charon"
+LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
+
+STRONGSWAN_CONF = """charon {{
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+  plugins {{
+    vici {{
+      socket = unix://{d}/charon.vici
+    }}
+  }}
+  filelog {{
+    log {{
+      path = {d}/charon.log
+      default = 1
+      ike = 2
+    }}
+  }}
+}}
+"""
+
+CONN = """connections {{
+  np {{
+    local_addrs = {local}
+    remote_addrs = {remote}
+    proposals = {ike}
+{extra}    local {{
+      auth = psk
+      id = {lid}
+    }}
+    remote {{
+      auth = psk
+      id = {rid}
+    }}
+    children {{
+      net {{
+        local_ts = {lts}
+        remote_ts = {rts}
+        esp_proposals = {esp}
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-1 {{
+    id-1 = moon
+    id-2 = sun
+    secret = "{psk}"
+  }}
+}}
+"""
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=30, check=check)
+
+
+class Lab:
+    """Two namespaces on a veth: charon in A (192.0.2.1, 10.1.0.1 on lo), netplex's IKE in B (192.0.2.2)."""
+
+    def __init__(self, d: Path) -> None:
+        tag = secrets.token_hex(3)
+        self.a, self.b, self.d = f"npx-ikea-{tag}", f"npx-ikeb-{tag}", d
+        self.charon: subprocess.Popen[str] | None = None
+        _run("ip", "netns", "add", self.a)
+        _run("ip", "netns", "add", self.b)
+        _run("ip", "link", "add", f"npxi{tag}a", "netns", self.a, "type", "veth", "peer", "name", f"npxi{tag}b",
+             "netns", self.b)
+        for ns, dev, addr in ((self.a, f"npxi{tag}a", "192.0.2.1/24"), (self.b, f"npxi{tag}b", "192.0.2.2/24")):
+            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            _run("ip", "-n", ns, "link", "set", dev, "up")
+            _run("ip", "-n", ns, "link", "set", "lo", "up")
+        _run("ip", "-n", self.a, "addr", "add", "10.1.0.1/32", "dev", "lo")
+        (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(d=d))
+        env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
+        # a private /run: charon's pid file and nothing else of the host's
+        self.charon = subprocess.Popen(
+            ["ip", "netns", "exec", self.a, "unshare", "-m", "--propagation", "private", "sh", "-c",
+             f"mount -t tmpfs none /run && exec {CHARON}"], env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, text=True)
+        for _ in range(100):
+            if (d / "charon.vici").exists():
+                break
+            time.sleep(0.05)
+
+    def swanctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return _run("swanctl", *args, "--uri", f"unix://{self.d}/charon.vici", check=False)
+
+    def load(self, ike: str, esp: str, psk: str = "interop-secret") -> None:
+        conf = CONN.format(local="192.0.2.1", remote="192.0.2.2", ike=ike, esp=esp, lid="moon", rid="sun",
+                           lts="10.1.0.0/24", rts="10.2.0.0/24", psk=psk, extra="    encap = yes\n")
+        (self.d / "swanctl.conf").write_text(conf)
+        r = self.swanctl("--load-all", "--file", str(self.d / "swanctl.conf"))
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    def peer(self, ike: str, esp: str, initiate: bool, seconds: float, until_esp: int) -> subprocess.Popen[str]:
+        conf = CONN.format(local="192.0.2.2", remote="192.0.2.1", ike=ike, esp=esp, lid="sun", rid="moon",
+                           lts="10.2.0.0/24", rts="10.1.0.0/24", psk="interop-secret", extra="")
+        (self.d / "np.conf").write_text(conf)
+        args = ["ip", "netns", "exec", self.b, sys.executable, "-m", "netplex.twin.ike_peer", "--conf",
+                str(self.d / "np.conf"), "--conn", "np", "--local", "192.0.2.2", "--remote", "192.0.2.1",
+                "--seconds", str(seconds), "--until-esp", str(until_esp)]
+        if initiate:
+            args += ["--initiate", "net"]
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+    def ping(self, count: int) -> str:
+        return _run("ip", "netns", "exec", self.a, "ping", "-c", str(count), "-W", "1", "-i", "0.2", "-I",
+                    "10.1.0.1", "10.2.0.1", check=False).stdout
+
+    def close(self) -> None:
+        if self.charon is not None:
+            self.charon.terminate()
+            try:
+                self.charon.wait(5)
+            except subprocess.TimeoutExpired:
+                self.charon.kill()
+                self.charon.wait(5)
+        _run("ip", "netns", "del", self.a, check=False)
+        _run("ip", "netns", "del", self.b, check=False)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    for need, pkg in ((CHARON, "strongswan-charon"), (LIBIPSEC, "libcharon-extra-plugins")):
+        if not os.path.exists(need):
+            pytest.skip(f"no {need} on this machine (apt-get install {pkg})")
+    if not os.path.exists("/usr/sbin/swanctl"):
+        pytest.skip("no `swanctl` on this machine (apt-get install strongswan-swanctl)")
+    if not os.path.exists("/dev/net/tun"):
+        pytest.skip("no /dev/net/tun: charon's kernel-libipsec needs a TUN device")
+    lab = Lab(tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def _report(p: subprocess.Popen[str]) -> dict:
+    out, err = p.communicate(timeout=40)
+    assert p.returncode == 0, err
+    return json.loads(out)
+
+
+CASES = [
+    ("aes128-sha256-x25519", "aes128gcm16", "AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519",
+     "ESP:AES_GCM_16-128"),
+    ("aes256-sha384-ecp256", "aes256-sha256", "AES_CBC-256/HMAC_SHA2_384_192/PRF_HMAC_SHA2_384/ECP_256",
+     "ESP:AES_CBC-256/HMAC_SHA2_256_128"),
+    ("aes128gcm16-prfsha256-modp2048", "chacha20poly1305", "AES_GCM_16-128/PRF_HMAC_SHA2_256/MODP_2048",
+     "ESP:CHACHA20_POLY1305\n"),
+]
+
+
+@pytest.mark.parametrize("initiator", ["charon", "netplex"])
+@pytest.mark.parametrize("ike,esp,ike_text,esp_text", CASES, ids=[c[1] for c in CASES])
+def test_ike_and_esp_with_charon(lab: Lab, initiator: str, ike: str, esp: str, ike_text: str,
+                                 esp_text: str) -> None:
+    if initiator == "netplex" and ike.startswith("aes128gcm16"):
+        pytest.skip("one AEAD IKE case each way is enough: charon initiates it")
+    lab.load(ike, esp)
+    peer = lab.peer(ike, esp, initiate=initiator == "netplex", seconds=12, until_esp=3)
+    if initiator == "charon":
+        time.sleep(0.5)
+        r = lab.swanctl("--initiate", "--child", "net")
+        assert "initiate completed successfully" in r.stdout, r.stdout
+    else:
+        for _ in range(60):
+            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
+                break
+            time.sleep(0.1)
+    sas = lab.swanctl("--list-sas").stdout
+    ping = lab.ping(3)
+    rep = _report(peer)
+    assert "3 received" in ping, ping + sas
+    assert rep["state"] == "ESTABLISHED" and rep["natd"] and rep["esp_bad"] == 0
+    assert rep["esp_in"] == 3 and rep["esp_out"] == 3
+    # the same IKE SA and CHILD SA on both sides
+    assert f"{rep['spii']}_i" in sas and f"{rep['spir']}_r" in sas, sas
+    assert ike_text in sas and esp_text in sas, sas
+    child = rep["children"][0]
+    assert f"in  {child['spi_out']}" in sas and f"out {child['spi_in']}" in sas, sas
+    assert "10.1.0.0/24" in sas and child["ts_local"] == ["10.2.0.0-10.2.0.255"]
+
+
+def test_wrong_psk_fails_authentication(lab: Lab) -> None:
+    lab.load("aes128-sha256-x25519", "aes128gcm16", psk="not-the-secret")
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=False, seconds=4, until_esp=0)
+    time.sleep(0.5)
+    r = lab.swanctl("--initiate", "--child", "net")
+    rep = _report(peer)
+    assert r.returncode != 0
+    assert "received AUTHENTICATION_FAILED notify error" in r.stdout, r.stdout
+    assert rep["events"] == ["auth_failed"] and rep["children"] == []
+    assert "INSTALLED" not in lab.swanctl("--list-sas").stdout
+
+
+def test_charon_rekeys_the_child_sa_with_netplex(lab: Lab) -> None:
+    lab.load("aes128-sha256-x25519", "aes128gcm16-x25519")
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16-x25519", initiate=False, seconds=10, until_esp=4)
+    time.sleep(0.5)
+    assert "completed successfully" in lab.swanctl("--initiate", "--child", "net").stdout
+    assert "1 received" in lab.ping(1)
+    before = lab.swanctl("--list-sas").stdout
+    r = lab.swanctl("--rekey", "--child", "net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for _ in range(40):
+        after = lab.swanctl("--list-sas").stdout
+        if "net: #2" in after and "net: #1" not in after:
+            break
+        time.sleep(0.1)
+    assert "3 received" in lab.ping(3), after
+    rep = _report(peer)
+    assert rep["events"][:3] == ["ike_up", "child_up", "child_rekeyed"] and "child_down" in rep["events"]
+    child = rep["children"][-1]
+    assert f"in  {child['spi_out']}" in after and f"in  {child['spi_out']}" not in before
