@@ -17,6 +17,7 @@ words: fake (VLAN) bridges, bonds (`add-bond`, the LACP of the fabric work),
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from netplex.ovs.ovsdb import Column, Database, DbError, Row, Table, format_atom, format_datum, parse_datum
@@ -42,7 +43,8 @@ _COMMANDS: dict[str, tuple[int, int]] = {
     "remove": (4, 1 << 30), "clear": (3, 1 << 30), "create": (2, 1 << 30), "destroy": (1, 1 << 30),
     "br-set-external-id": (2, 3), "br-get-external-id": (1, 2), "list-br-external-ids": (1, 1),
 }
-_CMD_OPTS = {"--if-exists", "--may-exist", "--all", "--with-iface", "--real", "--fake", "--columns", "--id"}
+_CMD_OPTS = {"--if-exists", "--may-exist", "--all", "--with-iface", "--real", "--fake", "--columns", "--id",
+             "--inactivity-probe"}
 
 
 class _Cmd:
@@ -220,24 +222,24 @@ class Vsctl:
         return out
 
     def condition(self, table: Table, row: Row, cond: str) -> bool:
-        for op in ("!=", "="):
-            name, found, value = cond.partition(op)
-            if found:
-                break
-        else:
-            raise DbError(f'{cond}: missing "=" or "!=" (netplex: only these relations are supported)')
-        if any(x in name for x in "<>{}"):
-            raise DbError(f"netplex: ovs-vsctl find with relation in {cond!r} is not supported")
+        """`COLUMN[:KEY] OP VALUE` (ovs-vsctl(8) "Database Values"): = != < > <= >= compare
+        whole values (by size, then element by element), {=} {!=} {<} {>} {<=} {>=} as sets."""
+        m = _COND.match(cond)
+        if m is None:
+            raise DbError(f'{cond}: argument does not end in "=", "!=", "<", ">", "<=", ">=", "{{=}}", '
+                          f'"{{!=}}", "{{<}}", "{{>}}", "{{<=}}", or "{{>=}}" followed by a value.')
+        name, op, value = m.group(1), m.group(2), m.group(3)
         col, k, keyed = self.column_key(table, name, "find")
         if keyed:
             assert col.value is not None
-            want = parse_datum(Column("v", col.value, None, 0, 1), value, self.symbols)
+            if k not in row[col.name] and not op.startswith("{"):
+                return False      # a plain relation on a key the map lacks is false
+            want = parse_datum(Column("v", col.value, None, 0, None), value, self.symbols)
             have = [row[col.name][k]] if k in row[col.name] else []
         else:
             want = parse_datum(Column(col.name, col.key, col.value, 0, col.max), value, self.symbols)
             have = row[col.name]
-        eq = have == want
-        return eq if op == "=" else not eq
+        return _relation(op, have, want)
 
     # -- the commands ------------------------------------------------------------
     def run(self, c: _Cmd) -> None:
@@ -254,6 +256,9 @@ class Vsctl:
             if b is not None:
                 root = db.root()
                 root["bridges"] = [u for u in root["bridges"] if u != b.uuid]
+                for p in self.ports_of(b):
+                    self._delete_port(p)
+                del db.table("Bridge")[b.uuid]
         elif name == "list-br":
             c.output = sorted(b.scalar("name") for b in self.bridges())
         elif name == "br-exists":
@@ -292,9 +297,12 @@ class Vsctl:
             b = self.bridge(a[0])
             assert b is not None
             uuids = []
+            probe = o.get("--inactivity-probe")
             for target in a[1:]:
                 r = db.insert("Controller")
                 r["target"] = [target]
+                if probe:
+                    r["inactivity_probe"] = parse_datum(r.table.columns["inactivity_probe"], probe)
                 uuids.append(r.uuid)
             b["controller"] = sorted(uuids)
         elif name == "get-controller":
@@ -381,6 +389,8 @@ class Vsctl:
         if len(a) == 2:
             raise DbError("'add-br' command takes exactly 1 or 3 arguments")
         if len(a) == 3:
+            if may_exist and self.bridge(name, must=False) is not None:
+                raise DbError(f'"--may-exist add-br {name} {a[1]} {a[2]}" but {name} is not a VLAN bridge')
             raise DbError("netplex: ovs-vsctl add-br with a parent bridge and VLAN (fake bridge) is not supported")
         if not name:
             raise DbError("bridge name must not be empty string")
@@ -406,6 +416,8 @@ class Vsctl:
         root["bridges"] = sorted(root["bridges"] + [br.uuid])
 
     def add_port(self, brname: str, pname: str, settings: list[str], may_exist: bool) -> None:
+        if not pname:
+            raise DbError("port name must not be empty string")
         hit = self.find_port(pname)
         if hit is not None:
             if may_exist and hit[0].scalar("name") == brname:
@@ -444,12 +456,24 @@ class Vsctl:
         else:
             pname = a[0]
             hit = self.find_port(pname)
-            if hit is None or hit[1].scalar("name") == hit[0].scalar("name"):
+            if hit is not None and hit[1].scalar("name") == hit[0].scalar("name"):
+                if if_exists:
+                    return
+                raise DbError(f"cannot delete port {pname} because it is the local port for bridge {pname} "
+                              f"(deleting this port requires deleting the entire bridge)")
+            if hit is None:
                 if if_exists:
                     return
                 raise DbError(f"no port named {pname}")
         br, port = hit
         br["ports"] = [u for u in br["ports"] if u != port.uuid]
+        self._delete_port(port)
+
+    def _delete_port(self, port: Row) -> None:
+        """ovsrec_port_delete and its interfaces: gone from the transaction at once."""
+        for i in self.ifaces_of(port):
+            self.db.table("Interface").pop(i.uuid, None)
+        self.db.table("Port").pop(port.uuid, None)
 
     def cmd_list(self, c: _Cmd) -> None:
         t = self.table(c.args[0])
@@ -478,11 +502,15 @@ class Vsctl:
         if idname:
             self.symbols[idname] = r.uuid
         for spec in c.args[2:]:
+            if spec == "_uuid":
+                c.output.append(r.uuid)
+                continue
             col, k, keyed = self.column_key(t, spec, "get")
             if keyed:
                 assert col.value is not None
                 if k not in r[col.name]:
                     if "--if-exists" in c.opts:
+                        c.output.append("")
                         continue
                     key = spec.partition(":")[2]
                     raise DbError(f'no key "{key}" in {t.name} record "{c.args[1]}" column {col.name}')
@@ -511,6 +539,10 @@ class Vsctl:
         col = self.column(t, c.args[2])
         for value in c.args[3:]:
             loose = Column(col.name, col.key, col.value, 0, None)
+            if c.name == "remove" and col.is_map and "=" not in value:
+                keys = parse_datum(Column(col.name, col.key, None, 0, None), value, self.symbols)
+                r[col.name] = {k: v for k, v in r[col.name].items() if k not in keys}
+                continue
             d = parse_datum(loose, value, self.symbols)
             if col.is_map:
                 cur = dict(r[col.name])
@@ -537,6 +569,24 @@ class Vsctl:
                 r[col.name] = cur_set
 
 
+_COND = re.compile(r"^([^=!<>{}]+?)(\{!=\}|\{<=\}|\{>=\}|\{=\}|\{<\}|\{>\}|\{in\}|\{not-in\}|!=|<=|>=|=|<|>)(.*)$",
+                   re.S)
+
+
+def _relation(op: str, have: Any, want: Any) -> bool:
+    """ovsdb_datum_compare_3way for the plain operators; set inclusion for the braced ones."""
+    if isinstance(have, dict):
+        hs, ws = set(have.items()), set(want.items())
+        hkey: Any = (len(have), sorted(have.items()))
+        wkey: Any = (len(want), sorted(want.items()))
+    else:
+        hs, ws = set(have), set(want)
+        hkey, wkey = (len(have), sorted(have)), (len(want), sorted(want))
+    return {"=": hkey == wkey, "!=": hkey != wkey, "<": hkey < wkey, ">": hkey > wkey, "<=": hkey <= wkey,
+            ">=": hkey >= wkey, "{=}": hs == ws, "{!=}": hs != ws, "{<}": hs < ws, "{>}": hs > ws,
+            "{<=}": hs <= ws, "{>=}": hs >= ws, "{in}": hs <= ws, "{not-in}": not hs & ws}[op]
+
+
 def _row_order(r: Row) -> Any:
     name = r.data.get("name")
     return (0, name[0]) if name else (1, r.uuid)
@@ -555,8 +605,11 @@ def _split_commands(argv: list[str]) -> tuple[dict[str, str | None], list[_Cmd]]
     i = 0
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
         opt, eq, val = argv[i].partition("=")
-        if opt in _CMD_OPTS:
+        if opt in _CMD_OPTS and opt != "--columns":
             break
+        if opt == "--columns" and not eq and i + 1 < len(argv):   # `--columns a,b` as well as `--columns=a,b`
+            i += 1
+            val, eq = argv[i], "="
         gopts[opt] = val if eq else None
         i += 1
     groups: list[list[str]] = [[]]
@@ -629,6 +682,7 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
     db = server.db
     v = Vsctl(db)
     v.bare = "--bare" in gopts or gopts.get("--data") == "bare"
+    v.oneline = "--oneline" in gopts
     if gopts.get("--columns"):
         for c in cmds:
             c.opts.setdefault("--columns", gopts["--columns"])
@@ -659,10 +713,10 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
         errors = vsd.reconfigure()
     out = []
     for c in cmds:
-        if c.output:
+        if v.oneline:      # one line per command, its own newlines written as \n
+            out.append("\\n".join(c.output) + "\n")
+        elif c.output:
             out.append("\n".join(c.output) + "\n")
-        elif v.oneline:
-            out.append("\n")
     text = "".join(out)
     if errors and "--no-wait" not in gopts and vsd is not None:
         err = "".join(f"ovs-vsctl: Error detected while setting up '{n}': {t}.  See ovs-vswitchd log for details.\n"

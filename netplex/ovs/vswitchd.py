@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netplex.apps.process import Program
+from netplex.errors import NetplexError
 from netplex.ovs.actions import Act
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match
@@ -262,7 +263,10 @@ class OvsVswitchd(Program):
         if name in ns.devices and not isinstance(ns.devices[name], OvsInternalDev):
             return None
         dev = ns.devices.get(name)
-        local = dev if isinstance(dev, OvsInternalDev) else ovs_internal_dev(ns, dp, name)
+        try:
+            local = dev if isinstance(dev, OvsInternalDev) else ovs_internal_dev(ns, dp, name)
+        except NetplexError:
+            return None     # a name the kernel refuses (too long, a UUID's 36 characters): no bridge device
         xb = XBridge(name, OFProto(self.now), dp, local)
         xb.datapath_id = int.from_bytes(b"\x00\x00" + local.mac, "big")
         self.bridges[name] = xb
@@ -342,7 +346,11 @@ class OvsVswitchd(Program):
                 return self._port_error(irow, errors, f"could not add network device {iname} to ofproto "
                                                       f"(File exists)")
             else:
-                dev = ovs_internal_dev(ns, xb.dp, iname)
+                try:
+                    dev = ovs_internal_dev(ns, xb.dp, iname)
+                except NetplexError as e:
+                    return self._port_error(irow, errors, f"could not add network device {iname} to ofproto "
+                                                          f"({e.message})")
             ofport = self._alloc_ofport(xb, req)
             dp_port = xb.dp.port_of.get(dev.ifindex)
         elif itype == "patch":
