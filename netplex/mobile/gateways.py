@@ -50,7 +50,7 @@ from netplex.packet.gtpv2c import (
 )
 from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
-__all__ = ["Sgw", "SgwSession", "Pgw", "PgwBearer", "UPF_DEV", "UPF_DP_DEV"]
+__all__ = ["Sgw", "SgwSession", "Pgw", "PgwBearer", "TokenBucket", "UPF_DEV", "UPF_DP_DEV"]
 
 UPF_DEV = "upf0"        # the kernel's side: the pool's gateway address, routes to the UEs
 UPF_DP_DEV = "upf0-dp"  # the user plane's side: the PGW daemon's AF_PACKET socket
@@ -232,11 +232,38 @@ class PgwBearer:
     t5: int                  # ours, S5/S8-U
     sgw_u: int
     seq: int
+    ambr_ul: TokenBucket | None = None
+    ambr_dl: TokenBucket | None = None
     deny: list[ipaddress.IPv4Network] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     up: int = 0
     down: int = 0
     gated: int = 0
+    policed: int = 0
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """APN-AMBR policing (TS 23.401 §4.7.3: the PGW enforces the APN-AMBR in both directions):
+    a packet passes while the bucket holds its size; the bucket refills at the rate, up to `depth`."""
+
+    rate_bps: int
+    depth: int          # bytes
+    tokens: float
+    last_ns: int = 0
+
+    @classmethod
+    def for_kbps(cls, kbps: int) -> TokenBucket:
+        depth = max(3000, kbps * 1000 // 8 // 20)   # 50 ms of the rate, at least two full-size packets
+        return cls(kbps * 1000, depth, float(depth))
+
+    def admit(self, size: int, now_ns: int) -> bool:
+        self.tokens = min(self.depth, self.tokens + (now_ns - self.last_ns) * self.rate_bps / 8e9)
+        self.last_ns = now_ns
+        if self.tokens < size:
+            return False
+        self.tokens -= size
+        return True
 
 
 class Pgw(EpcDaemon):
@@ -313,6 +340,11 @@ class Pgw(EpcDaemon):
                                        [cause(CAUSE["All dynamic addresses are occupied"])]).encode(), src, GTPV2C_PORT)
             return
         b = PgwBearer(imsi, apn, int_to_ip(ip), src, t2, t3, self.new_teid(), self.new_teid(), ip_to_int(sgw_u), msg.seq)
+        rates = msg.find("AMBR")
+        if rates is not None and len(rates.octets) == 8:
+            ul, dl = int.from_bytes(rates.octets[:4], "big"), int.from_bytes(rates.octets[4:], "big")
+            b.ambr_ul = TokenBucket.for_kbps(ul) if ul else None
+            b.ambr_dl = TokenBucket.for_kbps(dl) if dl else None
         if self.pcrf is None:
             self._answer(b)
             return
@@ -379,6 +411,9 @@ class Pgw(EpcDaemon):
         if self._gate(b, g.payload, 16):
             b.gated += 1
             return
+        if b.ambr_ul is not None and not b.ambr_ul.admit(len(g.payload), self.ns.sched.now):
+            b.policed += 1
+            return
         b.up += 1
         self.sgi.sendto(g.payload, self.dp_ifindex, self.kernel_mac, ETH_P_IP)
 
@@ -391,6 +426,9 @@ class Pgw(EpcDaemon):
             return
         if self._gate(b, data, 12):
             b.gated += 1
+            return
+        if b.ambr_dl is not None and not b.ambr_dl.admit(len(data), self.ns.sched.now):
+            b.policed += 1
             return
         b.down += 1
         self.send(self.gtpu, GtpU(b.t3, data).encode(), b.sgw_u, GTPU_PORT)
@@ -407,9 +445,15 @@ class Pgw(EpcDaemon):
 
     def show_bearers(self) -> str:
         rows = [("IMSI", "APN", "UE-IP", "EBI", "SGW", "t2(SGW-S5C)", "t3(SGW-S5U)", "t4(PGW-S5C)", "t5(PGW-S5U)",
-                 "UP", "DOWN", "GATED", "RULES")]
+                 "AMBR-UL/DL(kbit/s)", "UP", "DOWN", "GATED", "POLICED", "RULES")]
         for b in self.bearers:
             rows.append((b.imsi, b.apn, b.ip, str(EBI), self.name_of(b.sgw), hex_teid(b.t2), hex_teid(b.t3),
-                         hex_teid(b.t4), hex_teid(b.t5), str(b.up), str(b.down), str(b.gated),
+                         hex_teid(b.t4), hex_teid(b.t5), _ambr(b), str(b.up), str(b.down), str(b.gated), str(b.policed),
                          ",".join(f"deny {n}" for n in b.deny) or "-"))
         return table(rows)
+
+
+def _ambr(b: PgwBearer) -> str:
+    ul = b.ambr_ul.rate_bps // 1000 if b.ambr_ul else 0
+    dl = b.ambr_dl.rate_bps // 1000 if b.ambr_dl else 0
+    return f"{ul or '-'}/{dl or '-'}"

@@ -271,3 +271,18 @@ def test_the_kernel_twin_refuses_the_attach() -> None:
     from netplex.twin.backend import LinuxBackend
 
     assert "attach" not in LinuxBackend.supports
+
+
+def test_the_pgw_polices_the_apn_ambr() -> None:
+    """TS 23.401 §4.7.3: the subscriber's APN-AMBR (ULA -> Create Session Request AMBR IE) at the PGW."""
+    text = ATTACH.read_text().replace("apn: internet, ambr_dl_kbps: 100000}", "apn: internet, ambr_ul_kbps: 1000}")
+    be = SimBackend()
+    assert prepare(load_scenario_text(text, str(ATTACH)), be) is None
+    assert probe(be, {"attach": {"ue": "ue1"}}).passed
+    r = probe(be, {"iperf": {"duration": "4s", "flows": [
+        {"from": "ue1", "to": "198.51.100.2", "port": 5001, "proto": "udp", "rate": "4mbit", "size": 1000}]}})
+    flow = r.observed["flows"][0]
+    assert 850_000 <= flow["goodput_bps"] <= 1_050_000, flow
+    pgw = be.node("pgw1").daemon
+    assert isinstance(pgw, Pgw) and pgw.bearers[0].policed > 1000
+    assert "1000/100000" in be.run("pgw1", "pgw show bearers").output
