@@ -89,13 +89,14 @@ class Sgw(EpcDaemon):
         self.by_t2: dict[int, SgwSession] = {}
         self.up: dict[int, SgwSession] = {}     # t7 -> session
         self.down: dict[int, SgwSession] = {}   # t3 -> session
+        self.newest: dict[str, SgwSession] = {}   # IMSI -> its newest session
 
     def start(self) -> None:
         self.gtpc = self.udp(GTPV2C_PORT, self._on_gtpc)
         self.gtpu = self.udp(GTPU_PORT, self._on_gtpu)
 
     def by_imsi(self, imsi: str) -> SgwSession | None:
-        return next((s for s in reversed(self.sessions) if s.imsi == imsi), None)
+        return self.newest.get(imsi)
 
     def _on_gtpc(self, data: bytes, src: int, sport: int) -> None:
         msg = self.gtpv2_rx(self.gtpc, data, src, sport)
@@ -122,6 +123,7 @@ class Sgw(EpcDaemon):
         pgw = ip_to_int(read_fteid(msg.need("F-TEID", 1))[2])
         s = SgwSession(imsi, src, t1, self.new_teid(), self.new_teid(), self.new_teid(), self.new_teid(), pgw, msg.seq)
         self.sessions.append(s)
+        self.newest[imsi] = s
         self.by_t6[s.t6], self.by_t2[s.t2], self.up[s.t7], self.down[s.t3] = s, s, s, s
         keep = [ie for ie in msg.ies if ie.type not in (IE["F-TEID"], IE["Bearer Context"])]
         bearer = msg.need("Bearer Context")
@@ -188,6 +190,8 @@ class Sgw(EpcDaemon):
         self.up.pop(s.t7, None)
         self.down.pop(s.t3, None)
         self.sessions.remove(s)
+        if self.newest.get(s.imsi) is s:
+            del self.newest[s.imsi]
         self.send(self.gtpc, Gtpv2(MSG["Delete Session Response"], msg.seq, s.t1,
                                    [cause(CAUSE["Request accepted"])]).encode(), src, sport)
         if s.t4 is not None:

@@ -88,6 +88,7 @@ class Mme(EpcDaemon):
         self.ues: dict[int, MmeUe] = {}
         self.by_t1: dict[int, MmeUe] = {}
         self.by_session: dict[str, MmeUe] = {}
+        self.newest: dict[str, MmeUe] = {}   # IMSI -> its newest context
         self._next_id = 1
 
     def start(self) -> None:
@@ -97,7 +98,7 @@ class Mme(EpcDaemon):
 
     def by_imsi(self, imsi: str) -> MmeUe | None:
         """The newest context of `imsi`."""
-        return next((u for u in reversed(self.ues.values()) if u.imsi == imsi), None)
+        return self.newest.get(imsi)
 
     # -- S1AP / NAS ---------------------------------------------------------------------
     def _s1ap(self, ue: MmeUe, name: str, ies: dict[str, Any]) -> None:
@@ -144,6 +145,7 @@ class Mme(EpcDaemon):
         ue = MmeUe(self._next_id, msg.ie("ENB-UE-S1AP-ID", int), src, imsi, str(pdn.get("Access point name", "")))
         self._next_id += 1
         self.ues[ue.mme_ue_id] = ue
+        self.newest[imsi] = ue
         self._diameter(ue, "Authentication-Information-Request", "AIR", {
             "User-Name": imsi, "Visited-PLMN-Id": self.plmn,
             "Requested-EUTRAN-Authentication-Info": {"Number-Of-Requested-Vectors": 1}})

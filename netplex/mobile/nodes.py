@@ -161,8 +161,8 @@ class UeNode(MobileNode):
         if ctx.state != "ATTACHED":
             observed["error"] = f"the network did not complete the attach (MME state {ctx.state})"
             return False, observed
-        sgw_node = next(n for n in self.net.nodes.values() if isinstance(n, SgwNode) and n.bind_address() == ctx.sgw)
-        sgw = sgw_node.daemon
+        sgw_node = self.net.nodes[daemon.name_of(ctx.sgw or 0)]
+        sgw = sgw_node.daemon   # type: ignore[attr-defined]
         assert isinstance(sgw, Sgw)
         s = sgw.by_imsi(modem.imsi)
         assert s is not None

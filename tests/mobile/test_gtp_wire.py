@@ -170,3 +170,20 @@ def test_tshark_decodes_gtpu(tmp_path) -> None:
     assert all(r[1] == "" for r in rows), rows
     assert [int(r[2], 0) for r in rows] == [255, 1, 2, 254, 26]
     assert rows[0][3] == "0x00007777"
+
+
+def test_scapy_dissects_gtpv2c_and_gtpu() -> None:
+    """A second independent decoder: scapy's contrib gtp_v2 and gtp layers."""
+    from scapy.contrib import gtp, gtp_v2
+
+    p = gtp_v2.GTPHeader(create_session_request().encode())
+    assert (p.gtp_type, p.teid, p.seq) == (32, 0, 7)
+    assert [type(ie).__name__ for ie in p.IE_list] == [
+        "IE_IMSI", "IE_RAT", "IE_ServingNetwork", "IE_FTEID", "IE_FTEID", "IE_APN", "IE_SelectionMode",
+        "IE_PDN_type", "IE_PAA", "IE_AMBR", "IE_BearerContext"]
+    fteids = [(f.InterfaceType, f.GRE_Key, f.ipv4, f.instance) for f in p.IE_list if isinstance(f, gtp_v2.IE_FTEID)]
+    assert fteids == [(10, 0x1111, "10.0.1.1", 0), (7, 0, "10.0.3.1", 1)]
+    r = gtp_v2.GTPHeader(create_session_response().encode())
+    assert next(ie for ie in r.IE_list if isinstance(ie, gtp_v2.IE_PAA)).ipv4 == "10.45.0.2"
+    u = gtp.GTP_U_Header(GtpU(0x7777, b"\x45" + bytes(19)).encode())
+    assert (u.teid, u.gtp_type, u.length) == (0x7777, 255, 20)
