@@ -30,6 +30,7 @@ from netplex.mobile.params import (
     _Mobile,
 )
 from netplex.mobile.ran import Enodeb, UeModem
+from netplex.mobile.twin import choose_address, pgw_sgi_commands
 from netplex.network import REFUSED_NODE_KINDS, Node, NodeParams, node_kind
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.stack.route import RT_SCOPE_UNIVERSE
@@ -58,19 +59,16 @@ class MobileNode(Node):
 
     def bind_address(self) -> int:
         """`addr:`, or the node's one global IPv4 address (the PGW's pool gateway on upf0 aside)."""
-        if self.params.addr is not None:
-            return ip_to_int(self.params.addr)
         found = []
         for ifindex, addrs in self.ns.addrs.items():
             dev = self.ns.by_index.get(ifindex)
             if dev is None or dev.name in ("lo", UPF_DEV):
                 continue
-            found.extend(a.addr for a in addrs if a.scope == RT_SCOPE_UNIVERSE)
-        if len(found) != 1:
-            what = "no IPv4 address" if not found else f"{len(found)} IPv4 addresses ({', '.join(map(int_to_ip, found))})"
-            raise NetplexError(f'{self.name}: the {self.kind} has {what}; configure one in its setup or say which '
-                               f'with "addr:"')
-        return found[0]
+            found.extend(int_to_ip(a.addr) for a in addrs if a.scope == RT_SCOPE_UNIVERSE)
+        try:
+            return ip_to_int(choose_address(self.name, self.kind, self.params.addr, found))
+        except ValueError as e:
+            raise NetplexError(str(e)) from None
 
     def peer(self, name: str | None, kind: str) -> MobileNode:
         """The node a key names (None: the scenario's only node of `kind`; the loader checked both)."""
@@ -247,14 +245,8 @@ class PgwNode(_Daemon):
         p = self.params
         addr = self.bind_address()
         names = self.names()
-        gw = f"{int_to_ip(ip_to_int(p.pool.split('/')[0]) + 1)}/{p.pool.split('/')[1]}"
-        self.sh(f"ip link add {UPF_DEV} type veth peer name {UPF_DP_DEV}")
-        self.sh(f"ip addr add {gw} dev {UPF_DEV}")
-        self.sh(f"ip link set {UPF_DEV} up")
-        self.sh(f"ip link set {UPF_DP_DEV} up")
-        self.sh("sysctl -q -w net.ipv4.ip_forward=1")
-        if p.nat:
-            self.sh(f"iptables -t nat -A POSTROUTING -s {p.pool} ! -o {UPF_DEV} -j MASQUERADE")
+        for line in pgw_sgi_commands(p.pool, p.nat):
+            self.sh(line)
         pcrf = None if p.pcrf is None else self.peer(p.pcrf, "pcrf").bind_address()
         dp = self.ns.devices[UPF_DP_DEV]
         return Pgw(self.name, addr, names, p.pool, pcrf, dp.ifindex, self.ns.devices[UPF_DEV].mac)

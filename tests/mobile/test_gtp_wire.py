@@ -187,3 +187,20 @@ def test_scapy_dissects_gtpv2c_and_gtpu() -> None:
     assert next(ie for ie in r.IE_list if isinstance(ie, gtp_v2.IE_PAA)).ipv4 == "10.45.0.2"
     u = gtp.GTP_U_Header(GtpU(0x7777, b"\x45" + bytes(19)).encode())
     assert (u.teid, u.gtp_type, u.length) == (0x7777, 255, 20)
+
+
+def test_a_partial_checksum_is_completed_for_the_tunnel() -> None:
+    """On the twin a veth hands AF_PACKET a TCP packet whose checksum the sender left partial;
+    the user plane completes it before encapsulating (realnet.complete_checksum)."""
+    from netplex.mobile.realnet import complete_checksum
+    from netplex.packet.ipv4 import verify as ip_ok
+    from netplex.packet.tcp import Tcp
+    from netplex.packet.udp import verify as udp_ok
+
+    src, dst = ip_to_int("10.45.0.2"), ip_to_int("93.184.216.34")
+    good = IPv4(src, dst, 6, Tcp(40000, 443, 1, 0, 0x02, 64240)).encode()
+    partial = good[:36] + b"\x12\x34" + good[38:]
+    assert complete_checksum(partial) == good and complete_checksum(good) == good
+    dgram = IPv4(src, dst, 17, Udp(5000, 53, b"query")).encode()
+    fixed = complete_checksum(dgram[:26] + b"\0\0" + dgram[28:])
+    assert ip_ok(fixed) and udp_ok(fixed[20:], src, dst)
