@@ -211,7 +211,7 @@ class Engine:
         return bool(self.state) and self.host.exists(SOCKET_PATH)
 
     def save(self) -> None:
-        self.host.write(STATE_PATH, json.dumps(self.state, indent=1))
+        self.host.write(STATE_PATH, json.dumps(self.state, separators=(",", ":")))   # compact: the C encoder
 
     @property
     def config(self) -> DaemonConfig:

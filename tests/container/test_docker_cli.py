@@ -133,7 +133,8 @@ def test_daemon_json_and_options() -> None:
     assert (r.status, r.error) == (1, "netplex: dockerd --ipv6 is not supported\n")
 
 
-def test_example_scenario() -> None:
-    sc = load_scenario(ROOT / "examples" / "docker-run-publish.yaml")
+@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks"])
+def test_example_scenario(name: str) -> None:
+    sc = load_scenario(ROOT / "examples" / f"{name}.yaml")
     res = run_scenario(sc, SimBackend())
     assert res.passed, [p for p in res.probes if not p.passed]

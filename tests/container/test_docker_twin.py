@@ -26,8 +26,9 @@ CASES = ALL if os.environ.get("NETPLEX_MOBY_TWIN") == "1" else [c for c in ALL i
 
 
 @pytest.mark.linux
-def test_docker_run_publish_agrees(differential) -> None:
-    differential.assert_agree(ROOT / "examples" / "docker-run-publish.yaml")
+@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks"])
+def test_docker_example_agrees(differential, name: str) -> None:
+    differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
 
 
 @pytest.mark.linux
