@@ -881,6 +881,9 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
             ch = chains.get(c.chain)
             if ch is None:
                 raise kerr("iptables: No chain/target/match by that name.")
+            # nft_cmd_chain_flush names a chain: nft_xt_builtin_init creates the table (iptables-save
+            # shows it from then on); a flush of every chain reaches the kernel only when there is one
+            table.materialize(c.chain)
             ch.rules.clear()
         else:
             for ch in chains.values():

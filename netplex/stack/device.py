@@ -100,6 +100,7 @@ class NetDevice:
         self.txqueuelen = 1000
         self.qdisc: Any = None           # tc's root qdisc once one is attached
         self.ingress_q: Any = None       # tc's ingress qdisc
+        self.ingress_queue = False       # dev_ingress_queue: made by the first ingress qdisc, kept after it
         self.qdisc_order: list[Any] = [] # qdiscs in the order they were created (for `tc qdisc show`)
         self.run_gen = 0                 # the live qdisc_run event (older ones are stale)
         self.run_at = -1                 # when it fires; -1: none pending

@@ -81,3 +81,30 @@ def test_gateway_check_is_the_kernels_lookup(two_hosts):
     assert h1.run("ip route add 10.5.0.0/16 via 10.0.6.1 table 100").error == bad
     run_ok(h1, "ip rule add not to 10.9.0.0/16 pref 5 unreachable")
     assert h1.run("ip route add 10.3.0.0/16 via 10.0.0.2 table 300").error == bad
+
+
+def test_iptables_flush_of_a_named_chain_creates_its_table(two_hosts):
+    """iptables-nft 1.8.9: `-F CHAIN` initialises the table (nft_xt_builtin_init), `-F` alone does not."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "iptables -t mangle -F")
+    assert run_ok(h1, "iptables-save") == ""
+    run_ok(h1, "iptables -t nat -F OUTPUT")
+    assert [x for x in run_ok(h1, "iptables-save").splitlines() if not x.startswith("#")] == [
+        "*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+        ":POSTROUTING ACCEPT [0:0]", "COMMIT"]
+
+
+def test_tc_qdisc_del_errors_in_the_kernels_order(two_hosts):
+    net, h1, _ = two_hosts
+    for line, err in (
+            ("tc qdisc del dev eth0", "Error: Failed to find qdisc with specified handle.\n"),
+            ("tc qdisc add dev eth0 root pfifo limit x", 'pfifo: Illegal value for "limit": "x"\n'),
+            ("tc qdisc del dev eth0 parent 1:1", "Error: Failed to find qdisc with specified classid.\n"),
+            ("tc qdisc del dev lo ingress", "Error: Cannot find specified qdisc on specified device.\n"),
+            ("tc qdisc add dev eth0 root handle 1: pfifo; tc qdisc del dev eth0 parent 1:1",
+             "Error: Parent qdisc is not classful.\n"),
+            ("tc qdisc del dev eth0 handle 1:", "Error: Classid cannot be zero.\n"),
+            ("tc qdisc del dev eth0 root bfifo", "Error: Invalid qdisc name: must match existing qdisc.\n"),
+            ("tc qdisc add dev eth0 ingress; tc qdisc del dev eth0 ingress; tc qdisc del dev eth0 ingress",
+             "Error: Invalid handle.\n")):
+        assert h1.run(line).error == err, line

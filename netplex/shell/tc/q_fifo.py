@@ -22,12 +22,12 @@ def parse_fifo(kind: str) -> Callable[[list[str]], FifoOpts]:
                 i += 1
                 v = get_size(next_arg(opts, i))
                 if v is None:
-                    raise TcExit(1, f"Illegal \"limit\"\n{_explain_fifo(kind)}")
+                    raise TcExit(1, f"{kind}: Illegal value for \"limit\": \"{opts[i]}\"\n")
                 limit = v
             elif opts[i] == "help":
                 raise TcExit(1, _explain_fifo(kind))
             else:
-                raise TcExit(1, f"What is \"{opts[i]}\"?\n{_explain_fifo(kind)}")
+                raise TcExit(1, f"{kind}: unknown parameter \"{opts[i]}\"\n{_explain_fifo(kind)}")
             i += 1
         return FifoOpts(limit)
     return parse

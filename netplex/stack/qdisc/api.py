@@ -170,7 +170,7 @@ def tc_modify_qdisc(dev: Any, flags: int, parent: int | None, handle: int | None
         cur = dev.qdisc
     elif parent == TC_H_INGRESS:
         if kind and kind != "ingress":
-            raise TcError(EINVAL, "Invalid qdisc name")
+            raise TcError(EINVAL, "Invalid qdisc name: must match existing qdisc")
         cur = dev.ingress_q
     else:
         pq = qdisc_lookup(dev, parent & 0xFFFF0000)
@@ -194,7 +194,7 @@ def tc_modify_qdisc(dev: Any, flags: int, parent: int | None, handle: int | None
             if excl:
                 raise TcError(EEXIST, "Exclusivity flag on, cannot override")
             if kind and kind != existing.kind:
-                raise TcError(EINVAL, "Invalid qdisc name")
+                raise TcError(EINVAL, "Invalid qdisc name: must match existing qdisc")
             if existing is pq:
                 raise TcError(ELOOP, "Qdisc parent/child loop detected")
             raise TcError(EEXIST, "NLM_F_REPLACE needed to override")
@@ -210,7 +210,7 @@ def _qdisc_change(q: Qdisc, kind: str, opts: Any, excl: bool) -> Qdisc:
     if excl:
         raise TcError(EEXIST, "Exclusivity flag on, cannot modify")
     if kind and kind != q.kind:
-        raise TcError(EINVAL, "Invalid qdisc name")
+        raise TcError(EINVAL, "Invalid qdisc name: must match existing qdisc")
     if opts is not None:
         q.change(opts)
     return q
@@ -228,6 +228,7 @@ def _create_graft(dev: Any, create: bool, kind: str, handle: int | None, parent:
             raise TcError(ENOENT, "Specified qdisc kind is unknown")
         q: Qdisc = qdisc_create(dev, "ingress", INGRESS_HANDLE, TC_H_INGRESS, opts)
         dev.ingress_q = q
+        dev.ingress_queue = True
         dev.qdisc_order.append(q)
         return q
     if kind == "noqueue":
@@ -249,39 +250,52 @@ def _create_graft(dev: Any, create: bool, kind: str, handle: int | None, parent:
     return q
 
 
+class _Builtin:
+    """A qdisc a device or a class has by default (noqueue, pfifo_fast, a class's pfifo): handle 0."""
+
+    __slots__ = ("kind",)
+    handle = 0
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
 def tc_delete_qdisc(dev: Any, parent: int | None, handle: int | None, kind: str = "") -> None:
     """tc_get_qdisc for RTM_DELQDISC: the qdisc at `parent` (or with `handle`) goes; the
-    device falls back to its default qdisc, a class to its default leaf."""
+    device falls back to its default qdisc, a class to its default leaf. The checks and their
+    messages are the kernel's, in its order (qdisc_lookup, qdisc_leaf, the handle, the kind,
+    then the zero classid and the zero handle)."""
+    q: Qdisc | _Builtin | None
     if parent is None:
-        if not handle:
-            raise TcError(EINVAL, "Cannot delete qdisc with handle of zero")
-        q = qdisc_lookup(dev, handle)
+        q = qdisc_lookup(dev, handle) if handle else None
         if q is None:
-            raise TcError(ENOENT, "Invalid handle")
-    elif parent == TC_H_ROOT:
-        q = dev.qdisc
-        if q is None or q.handle == 0:
-            raise TcError(ENOENT, "Cannot delete qdisc with handle of zero")
-        if handle and handle != q.handle:
-            raise TcError(ENOENT, "Invalid handle")
-    elif parent == TC_H_INGRESS:
-        q = dev.ingress_q
-        if q is None:
-            raise TcError(ENOENT, "Invalid handle")
-    else:
-        pq = qdisc_lookup(dev, parent & 0xFFFF0000)
-        if pq is None:
             raise TcError(ENOENT, "Failed to find qdisc with specified handle")
-        cl = pq.find_class(parent)
-        if cl is None:
-            raise TcError(ENOENT, "Specified class not found")
-        q = cl.leaf
-        if q is None or q.handle == 0:
-            raise TcError(ENOENT, "Cannot delete qdisc with handle of zero")
+    else:
+        if parent == TC_H_ROOT:
+            q = dev.qdisc if dev.qdisc is not None else _Builtin(dev.default_qdisc)
+        elif parent & 0xFFFF0000 == TC_H_INGRESS & 0xFFFF0000:
+            # dev_ingress_queue outlives its qdisc: then the handle (ffff:) does not match noop's 0
+            q = dev.ingress_q if dev.ingress_q is not None or not dev.ingress_queue else _Builtin("noop")
+        else:
+            pq = qdisc_lookup(dev, parent & 0xFFFF0000)
+            if pq is None:
+                raise TcError(ENOENT, "Failed to find qdisc with specified classid")
+            if not pq.classful:   # qdisc_leaf
+                raise TcError(EOPNOTSUPP, "Parent qdisc is not classful")
+            cl = pq.find_class(parent)
+            if cl is None:
+                raise TcError(ENOENT, "Specified class not found")
+            q = cl.leaf if cl.leaf is not None else _Builtin("pfifo")
+        if q is None:
+            raise TcError(ENOENT, "Cannot find specified qdisc on specified device")
         if handle and handle != q.handle:
-            raise TcError(ENOENT, "Invalid handle")
+            raise TcError(EINVAL, "Invalid handle")
     if kind and kind != q.kind:
-        raise TcError(EINVAL, "Invalid qdisc name")
+        raise TcError(EINVAL, "Invalid qdisc name: must match existing qdisc")
+    if parent is None:
+        raise TcError(EINVAL, "Classid cannot be zero")
+    if isinstance(q, _Builtin) or q.handle == 0:
+        raise TcError(ENOENT, "Cannot delete qdisc with handle of zero")
     if q is dev.ingress_q:
         dev.ingress_q = None
     elif q is dev.qdisc:
