@@ -13,7 +13,7 @@ from typing import Any
 
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.vswitchd import CONF_DB, OvsdbServer, OvsVswitchd, ovs_daemons, ovs_start
-from netplex.ovs.xlate import upcall_handler
+from netplex.ovs.xlate import packet_out, upcall_handler
 
 __all__ = ["DB_SOCK", "VSWITCHD_CTL", "connect", "start_service"]
 
@@ -23,7 +23,7 @@ VSWITCHD_CTL = "/var/run/openvswitch/ovs-vswitchd.ctl"
 
 def start_service(machine: Any) -> None:
     """ovs-ctl start: both daemons in the machine's root namespace."""
-    ovs_start(machine, machine.root, upcall_handler)
+    ovs_start(machine, machine.root, upcall_handler, packet_out)
 
 
 def connect(machine: Any, tool: str) -> tuple[OvsdbServer, OvsVswitchd | None]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.apps.process import Program
 from netplex.errors import NetplexError
 from netplex.ovs.actions import Act
+from netplex.ovs.connmgr import OfChannel
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match
 from netplex.ovs.ofproto import FlowMod, OFProto
@@ -109,6 +110,13 @@ class XBridge:
     controllers: list[str] = field(default_factory=list)
     flood_vlans: tuple[int, ...] = ()
     n_missed: int = 0
+    channels: dict[str, OfChannel] = field(default_factory=dict)   # controller target → its connection
+
+    def fail_open(self) -> bool:
+        """fail_open_is_active: standalone mode, controllers configured, none of them connected
+        (OVS waits for three missed probes first; netplex switches at once)."""
+        return (self.fail_mode != "secure" and bool(self.channels)
+                and not any(ch.connected for ch in self.channels.values()))
 
     def port_by_name(self, name: str) -> OfPort | None:
         for p in self.ports.values():
@@ -204,6 +212,7 @@ class OvsVswitchd(Program):
         self.dp: OvsDatapath | None = None
         self.conntrack = ConnTracker()
         self.handler: Callable[[OvsDatapath, int, Any], None] | None = None   # set by xlate's user
+        self.packet_out: Callable[..., None] | None = None                   # PACKET_OUT's runner (xlate's)
         self.errors: list[tuple[str, str]] = []
 
     @property
@@ -216,6 +225,20 @@ class OvsVswitchd(Program):
     def stop(self) -> None:
         if self.dp is not None:
             self.dp.upcall = None
+        for xb in self.bridges.values():
+            for ch in xb.channels.values():
+                ch.close()
+
+    def controller_status(self, xb: XBridge, target: str, connected: bool) -> None:
+        """The Controller row's is_connected, as bridge.c's refresh_controller_status writes it."""
+        db = self.db
+        br = db.by_name("Bridge", xb.name)
+        if br is None:
+            return
+        for u in br["controller"]:
+            row = db.get("Controller", u)
+            if row is not None and row.scalar("target") == target:
+                row["is_connected"] = [connected]
 
     def now(self) -> int:
         return self.ns.sched.now
@@ -270,12 +293,14 @@ class OvsVswitchd(Program):
         xb = XBridge(name, OFProto(self.now), dp, local)
         xb.datapath_id = int.from_bytes(b"\x00\x00" + local.mac, "big")
         self.bridges[name] = xb
-        if (row.scalar("fail_mode") or "") != "secure":
+        if (row.scalar("fail_mode") or "") != "secure" and not row["controller"]:
             # ofproto's default flow (connmgr's fail-open setup): everything to NORMAL
             xb.ofproto.add(FlowMod(Match(), [Act("normal")], 0, 0), of13=True)
         return xb
 
     def _del_bridge(self, xb: XBridge) -> None:
+        for ch in xb.channels.values():
+            ch.close()
         for p in list(xb.ports.values()):
             self._del_port(xb, p)
         if xb.local.name in xb.local.ns.devices:
@@ -299,6 +324,11 @@ class OvsVswitchd(Program):
             if c is not None:
                 ctrls.append(c.scalar("target"))
         xb.controllers = ctrls
+        for target in [t for t in xb.channels if t not in ctrls]:
+            xb.channels.pop(target).close()
+        for target in ctrls:
+            if target not in xb.channels and target.startswith("tcp:") and self.packet_out is not None:
+                xb.channels[target] = OfChannel(self, xb, target, self.packet_out)
         # the interfaces the database wants, with their Port rows
         # in the order the rows were made, so that ports added one by one get 1, 2, 3, ...
         want: dict[str, tuple[Row, Row]] = {}
@@ -433,10 +463,12 @@ def ovs_daemons(machine: Machine) -> tuple[OvsdbServer | None, OvsVswitchd | Non
     return s, v
 
 
-def ovs_start(machine: Machine, ns: Namespace, on_packet: Callable[[OvsVswitchd], Any]) -> None:
+def ovs_start(machine: Machine, ns: Namespace, on_packet: Callable[[OvsVswitchd], Any],
+              packet_out: Callable[..., None]) -> None:
     """`ovs-ctl start`: conf.db (created once), ovsdb-server, then ovs-vswitchd.
 
-    `on_packet(vswitchd)` gives the datapath upcall handler (xlate's)."""
+    `on_packet(vswitchd)` gives the datapath upcall handler, `packet_out` runs a
+    controller's PACKET_OUT (both xlate's)."""
     fs = machine.fs
     rng = ns.world.rng
 
@@ -459,11 +491,12 @@ def ovs_start(machine: Machine, ns: Namespace, on_packet: Callable[[OvsVswitchd]
                             ns, server)
     if vsd is None:
         vsd = OvsVswitchd(server)
-        vsd.handler = None
+        vsd.packet_out = packet_out
         machine.procs.spawn(["ovs-vswitchd", "unix:/var/run/openvswitch/db.sock", "-vconsole:emer",
                              "-vsyslog:err", "-vfile:info", "--mlockall", "--no-chdir", "--pidfile", "--detach"],
                             ns, vsd)
         vsd.handler = on_packet(vsd)
         if vsd.dp is not None:
             vsd.dp.upcall = vsd.handler
+        vsd.reconfigure()      # controllers connect once the handlers are in place
 

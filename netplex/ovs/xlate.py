@@ -155,6 +155,7 @@ class Xlate:
         self.root = TraceNode("root", "")
         self.node = self.root
         self.table_node = self.root
+        self.cur_table = self.cur_cookie = 0
         self.rules_hit: list[Any] = []
         self.wc: dict[str, int] = {"in_port": 0xFFFF}    # the fields this walk read (the megaflow's mask)
 
@@ -168,6 +169,11 @@ class Xlate:
     def run(self, table: int = 0) -> None:
         if self.tracing:
             self.node = self.root.add("bridge", f'bridge("{self.xb.name}")')
+        if self.xb.fail_open():
+            # fail-open (ofproto/fail-open.c): standalone, controllers set, none connected
+            self.note("detail", "fail-open: no controller connected, NORMAL")
+            self.normal(self.node)
+            return
         self.table(table, self.node)
 
     def table(self, table: int, parent: TraceNode) -> None:
@@ -184,6 +190,7 @@ class Xlate:
             rule.n_bytes += self.frame.wire_len()
             rule.used = now
         self.rules_hit.append(rule)
+        self.cur_table, self.cur_cookie = table, rule.cookie
         node = parent
         if self.tracing:
             m = rule.match.format(32768)
@@ -335,7 +342,7 @@ class Xlate:
                 self.output_port(back, node, allow_in=True)
         elif port == OFPP_CONTROLLER:
             self.commit(node)
-            self.odp.append(("userspace", max_len))
+            self.odp.append(("userspace", max_len, self.flow.get("in_port", 0), self.cur_table, self.cur_cookie))
         else:
             out = xb.ports.get(port)
             if out is None:
@@ -513,8 +520,9 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
     return ",".join(out) if out else "drop"
 
 
-def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]]) -> None:
-    """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each)."""
+def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XBridge | None = None) -> None:
+    """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each);
+    `userspace` is the packet-in to `xb`'s controllers."""
     cur = frame
     for a in odp:
         k = a[0]
@@ -548,8 +556,9 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]]) -> Non
         elif k == "push_vlan":
             cur = cur.copy()
             cur.vlans = (Dot1Q(a[1], a[2], 0, ETH_P_8021Q),) + cur.vlans
-        elif k == "userspace":
-            pass   # no controller connection: the packet-in has nowhere to go
+        elif k == "userspace" and xb is not None:
+            for channel in xb.channels.values():
+                channel.packet_in(cur, a[2], a[3], a[4], a[1])
 
 
 def upcall_handler(vsd: OvsVswitchd) -> Any:
@@ -573,15 +582,22 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     x.run()
     todo = list(x.recircs)
     odp = list(x.odp)
-    execute(dp, frame, odp)
+    execute(dp, frame, odp, xb)
     n = 0
     while todo and n < 16:
         table, rflow, _zone = todo.pop(0)
         n += 1
         y = Xlate(vsd, xb, rflow, frame, tracing=False)
         y.table(table, y.root)
-        execute(dp, _frame_for(frame, rflow), y.odp)
+        execute(dp, _frame_for(frame, rflow), y.odp, xb)
         todo.extend(y.recircs)
+
+
+def packet_out(vsd: OvsVswitchd, xb: XBridge, in_port: int, frame: Ethernet, acts: list[Act]) -> None:
+    """A controller's OFPT_PACKET_OUT: its actions on its packet, as if it came in on `in_port`."""
+    x = Xlate(vsd, xb, flow_extract(frame, in_port), frame, tracing=False)
+    x.do_actions(acts, x.root, 0, x.root)
+    execute(xb.dp, frame, x.odp, xb)
 
 
 def _frame_for(frame: Ethernet, flow: dict[str, int]) -> Ethernet:

@@ -9,6 +9,7 @@ from typing import Any
 
 from netplex.ovs import appctl as ovs_appctl
 from netplex.ovs import ofctl as ovs_ofctl
+from netplex.ovs import testcontroller as ovs_testcontroller
 from netplex.ovs import vsctl as ovs_vsctl
 
 # Each module registers its commands in `netplex.shell.registry` when imported;
@@ -42,7 +43,8 @@ from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
-                   tcpdump, nc, ovs_vsctl, ovs_ofctl, ovs_appctl)
+                   tcpdump, nc, ovs_vsctl, ovs_ofctl, ovs_appctl,
+                   ovs_testcontroller)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -1,0 +1,236 @@
+"""OpenFlow 1.3 on the wire, the messages a switch and a learning-switch controller
+exchange (OpenFlow Switch Specification 1.3.5: §7.1 header, §7.2.3 OXM match, §7.2.4
+instructions, §7.2.5 actions, §7.3.1 features, §7.3.4 flow_mod, §7.3.7 packet_out,
+§7.4.1 packet_in, §7.5 symmetric messages).
+
+`encode_*` build exact bytes; `Reader` cuts a TCP byte stream into messages;
+`decode_match`/`decode_actions` read what `encode_match`/`encode_actions` write.
+Only what netplex's switch and controller use is here: HELLO, ERROR, ECHO,
+FEATURES, SET_CONFIG, PACKET_IN, FLOW_MOD, PACKET_OUT, BARRIER; OXM in_port,
+eth_dst, eth_src, eth_type, vlan_vid, ip_proto, ipv4_src/dst, tcp/udp ports; the
+OUTPUT action; APPLY_ACTIONS and GOTO_TABLE.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+__all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "PacketIn", "PacketOut", "Reader", "decode_actions",
+           "decode_match", "encode", "encode_actions", "encode_match", "features_reply"]
+
+OFP_VERSION = 4    # OpenFlow 1.3
+OFPT = {"HELLO": 0, "ERROR": 1, "ECHO_REQUEST": 2, "ECHO_REPLY": 3, "FEATURES_REQUEST": 5, "FEATURES_REPLY": 6,
+        "GET_CONFIG_REQUEST": 7, "GET_CONFIG_REPLY": 8, "SET_CONFIG": 9, "PACKET_IN": 10, "FLOW_REMOVED": 11,
+        "PORT_STATUS": 12, "PACKET_OUT": 13, "FLOW_MOD": 14, "MULTIPART_REQUEST": 18, "MULTIPART_REPLY": 19,
+        "BARRIER_REQUEST": 20, "BARRIER_REPLY": 21}
+OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_TABLE, OFPP_IN_PORT, OFPP_NORMAL, OFPP_LOCAL = (
+    0xFFFFFFFD, 0xFFFFFFFB, 0xFFFFFFFC, 0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFFA, 0xFFFFFFFE)
+OFPP_ANY = 0xFFFFFFFF
+OFP_NO_BUFFER = 0xFFFFFFFF
+OFPCML_NO_BUFFER = 0xFFFF
+OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE, OFPFC_DELETE_STRICT = range(5)
+OFPIT_GOTO_TABLE, OFPIT_APPLY_ACTIONS = 1, 4
+OFPAT_OUTPUT = 0
+OFPXMC_OPENFLOW_BASIC = 0x8000
+
+_HDR = struct.Struct("!BBHI")
+# OXM field number → (match key, length)
+OXM_FIELDS: dict[int, tuple[str, int]] = {0: ("in_port", 4), 3: ("dl_dst", 6), 4: ("dl_src", 6), 5: ("dl_type", 2),
+                                          6: ("vlan_tci", 2), 10: ("nw_proto", 1), 11: ("nw_src", 4),
+                                          12: ("nw_dst", 4), 13: ("tp_src", 2), 14: ("tp_dst", 2),
+                                          15: ("tp_src", 2), 16: ("tp_dst", 2)}
+_OXM_BY_KEY = {"in_port": 0, "dl_dst": 3, "dl_src": 4, "dl_type": 5, "vlan_tci": 6, "nw_proto": 10, "nw_src": 11,
+               "nw_dst": 12, "tp_src": 13, "tp_dst": 14}
+
+
+def encode(msg_type: str, xid: int, body: bytes = b"") -> bytes:
+    """ofp_header + body."""
+    return _HDR.pack(OFP_VERSION, OFPT[msg_type], 8 + len(body), xid) + body
+
+
+def _pad8(b: bytes) -> bytes:
+    return b + b"\x00" * (-len(b) % 8)
+
+
+def encode_match(fields: dict[str, tuple[int, int]]) -> bytes:
+    """ofp_match of type OXM: OXM TLVs, padded to 8 bytes (the length field excludes the pad)."""
+    tlvs = b""
+    for key, (value, mask) in fields.items():
+        num = _OXM_BY_KEY.get(key)
+        if num is None:
+            continue
+        size = OXM_FIELDS[num][1]
+        full = (1 << (8 * size)) - 1
+        v = value & full
+        if key == "in_port":
+            v, mask = value if value < 0xFF00 else value | 0xFFFF0000, full
+        if key == "vlan_tci":
+            v = value & 0x1FFF   # OFPVID_PRESENT | vid
+            mask = mask & 0x1FFF
+        has_mask = mask != full
+        head = (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9) | (int(has_mask) << 8) | (size * (2 if has_mask else 1))
+        tlvs += struct.pack("!I", head) + v.to_bytes(size, "big") + (mask.to_bytes(size, "big") if has_mask else b"")
+    return _pad8(struct.pack("!HH", 1, 4 + len(tlvs)) + tlvs)
+
+
+def decode_match(data: bytes, off: int) -> tuple[dict[str, tuple[int, int]], int]:
+    """The OXM fields of an ofp_match at `off`; returns them and the offset after its padding."""
+    mtype, mlen = struct.unpack_from("!HH", data, off)
+    end = off + mlen
+    pos = off + 4
+    out: dict[str, tuple[int, int]] = {}
+    while pos + 4 <= end:
+        head = struct.unpack_from("!I", data, pos)[0]
+        num, has_mask, length = (head >> 9) & 0x7F, (head >> 8) & 1, head & 0xFF
+        cls = head >> 16
+        body = data[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        if cls != OFPXMC_OPENFLOW_BASIC or num not in OXM_FIELDS:
+            continue
+        key, size = OXM_FIELDS[num]
+        value = int.from_bytes(body[:size], "big")
+        mask = int.from_bytes(body[size:2 * size], "big") if has_mask else (1 << (8 * size)) - 1
+        if key == "in_port":
+            value, mask = (value & 0xFFFF if value >= 0xFFFFFF00 else value), 0xFFFF
+        if key == "vlan_tci":
+            value, mask = value & 0x1FFF, mask & 0x1FFF
+        out[key] = (value & mask, mask)
+    return out, off + mlen + (-mlen % 8)
+
+
+def encode_actions(outputs: list[tuple[int, int]]) -> bytes:
+    """OUTPUT actions: (port, max_len) each."""
+    return b"".join(struct.pack("!HHIH6x", OFPAT_OUTPUT, 16, port, max_len) for port, max_len in outputs)
+
+
+def decode_actions(data: bytes) -> list[tuple[int, int]]:
+    """The OUTPUT actions of an action list, as (port, max_len); other actions are not read."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while pos + 4 <= len(data):
+        atype, alen = struct.unpack_from("!HH", data, pos)
+        if alen < 4:
+            break
+        if atype == OFPAT_OUTPUT and alen >= 16:
+            port, max_len = struct.unpack_from("!IH", data, pos + 4)
+            out.append((port, max_len))
+        pos += alen
+    return out
+
+
+def features_reply(xid: int, datapath_id: int, n_tables: int) -> bytes:
+    """OFPT_FEATURES_REPLY: flow, table, port, group and queue statistics (what OVS says)."""
+    caps = 0x1 | 0x2 | 0x4 | 0x8 | 0x40
+    return encode("FEATURES_REPLY", xid, struct.pack("!QIBB2xII", datapath_id, 0, n_tables, 0, caps, 0))
+
+
+@dataclass(slots=True)
+class PacketIn:
+    """ofp_packet_in."""
+
+    buffer_id: int
+    total_len: int
+    reason: int
+    table_id: int
+    cookie: int
+    match: dict[str, tuple[int, int]]
+    data: bytes
+
+    def encode(self, xid: int) -> bytes:
+        body = struct.pack("!IHBBQ", self.buffer_id, self.total_len, self.reason, self.table_id, self.cookie)
+        return encode("PACKET_IN", xid, body + encode_match(self.match) + b"\x00\x00" + self.data)
+
+    @classmethod
+    def decode(cls, body: bytes) -> PacketIn:
+        buffer_id, total_len, reason, table_id, cookie = struct.unpack_from("!IHBBQ", body, 0)
+        match, pos = decode_match(body, 16)
+        return cls(buffer_id, total_len, reason, table_id, cookie, match, body[pos + 2:])
+
+
+@dataclass(slots=True)
+class PacketOut:
+    """ofp_packet_out."""
+
+    in_port: int
+    actions: list[tuple[int, int]]
+    data: bytes
+    buffer_id: int = OFP_NO_BUFFER
+
+    def encode(self, xid: int) -> bytes:
+        acts = encode_actions(self.actions)
+        return encode("PACKET_OUT", xid, struct.pack("!IIH6x", self.buffer_id, self.in_port, len(acts))
+                      + acts + self.data)
+
+    @classmethod
+    def decode(cls, body: bytes) -> PacketOut:
+        buffer_id, in_port, alen = struct.unpack_from("!IIH", body, 0)
+        return cls(in_port, decode_actions(body[16:16 + alen]), body[16 + alen:], buffer_id)
+
+
+@dataclass(slots=True)
+class FlowModMsg:
+    """ofp_flow_mod with APPLY_ACTIONS (OUTPUT) and GOTO_TABLE instructions."""
+
+    command: int
+    match: dict[str, tuple[int, int]]
+    actions: list[tuple[int, int]] = field(default_factory=list)
+    table_id: int = 0
+    priority: int = 0x8000
+    idle_timeout: int = 0
+    hard_timeout: int = 0
+    cookie: int = 0
+    cookie_mask: int = 0
+    buffer_id: int = OFP_NO_BUFFER
+    out_port: int = OFPP_ANY
+    flags: int = 0
+    goto_table: int | None = None
+
+    def encode(self, xid: int) -> bytes:
+        head = struct.pack("!QQBBHHHIIIH2x", self.cookie, self.cookie_mask, self.table_id, self.command,
+                           self.idle_timeout, self.hard_timeout, self.priority, self.buffer_id, self.out_port,
+                           OFPP_ANY, self.flags)
+        insts = b""
+        if self.actions:
+            acts = encode_actions(self.actions)
+            insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
+        if self.goto_table is not None:
+            insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, self.goto_table)
+        return encode("FLOW_MOD", xid, head + encode_match(self.match) + insts)
+
+    @classmethod
+    def decode(cls, body: bytes) -> FlowModMsg:
+        (cookie, cookie_mask, table_id, command, idle, hard, priority, buffer_id, out_port, _out_group,
+         flags) = struct.unpack_from("!QQBBHHHIIIH", body, 0)
+        match, pos = decode_match(body, 40)
+        fm = cls(command, match, [], table_id, priority, idle, hard, cookie, cookie_mask, buffer_id, out_port, flags)
+        while pos + 4 <= len(body):
+            itype, ilen = struct.unpack_from("!HH", body, pos)
+            if ilen < 8:
+                break
+            if itype == OFPIT_APPLY_ACTIONS:
+                fm.actions += decode_actions(body[pos + 8:pos + ilen])
+            elif itype == OFPIT_GOTO_TABLE:
+                fm.goto_table = body[pos + 4]
+            pos += ilen
+        return fm
+
+
+class Reader:
+    """Cuts a TCP byte stream into OpenFlow messages: (type, xid, body) each."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+
+    def feed(self, data: bytes) -> list[tuple[int, int, bytes]]:
+        self.buf += data
+        out: list[tuple[int, int, bytes]] = []
+        while len(self.buf) >= 8:
+            _version, mtype, length, xid = _HDR.unpack_from(self.buf, 0)
+            if length < 8:
+                self.buf = b""      # a broken stream: drop what is there
+                break
+            if len(self.buf) < length:
+                break
+            out.append((mtype, xid, self.buf[8:length]))
+            self.buf = self.buf[length:]
+        return out
