@@ -418,7 +418,7 @@ class Engine:
             spec = dict(spec, ports=[])
         cid = _hex_id(self.name, "container", name, self._seq())
         c = {"id": cid, "name": name, "image": spec["image"], "cmd": spec["cmd"], "created": self.host.now(),
-             "status": "created", "exit_code": 0, "started": 0.0, "finished": 0.0, "pid": 0, "proxies": [],
+             "status": "created", "exit_code": 0, "started": None, "finished": None, "pid": 0, "proxies": [],
              "netmode": n["name"], "networks": {}, "ports": spec["ports"], "ip": spec["ip"],
              "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False)}
         if n["driver"] == "bridge":
