@@ -133,7 +133,7 @@ def test_daemon_json_and_options() -> None:
     assert (r.status, r.error) == (1, "netplex: dockerd --ipv6 is not supported\n")
 
 
-@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks"])
+@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks", "docker-clash"])
 def test_example_scenario(name: str) -> None:
     sc = load_scenario(ROOT / "examples" / f"{name}.yaml")
     res = run_scenario(sc, SimBackend())

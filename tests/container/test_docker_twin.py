@@ -26,7 +26,7 @@ CASES = ALL if os.environ.get("NETPLEX_MOBY_TWIN") == "1" else [c for c in ALL i
 
 
 @pytest.mark.linux
-@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks"])
+@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks", "docker-clash"])
 def test_docker_example_agrees(differential, name: str) -> None:
     differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
 
