@@ -130,9 +130,9 @@ _PRF_NAME = {5: "PRF_HMAC_SHA2_256", 6: "PRF_HMAC_SHA2_384", 7: "PRF_HMAC_SHA2_5
 
 
 def proposal_text(c: Chosen) -> str:
-    """strongSwan's `%P` of a selected proposal: `AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519`."""
+    """strongSwan's `%P` of a selected proposal: `AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519`."""
     e = c.encr
-    parts = [f"{_ENCR_NAME[e.id]}_{e.keylen * 8}" if e.id != 28 else _ENCR_NAME[e.id]]
+    parts = [f"{_ENCR_NAME[e.id]}-{e.keylen * 8}" if e.id != 28 else _ENCR_NAME[e.id]]
     if c.integ is not None:
         parts.append(_INTEG_NAME[c.integ.id])
     if c.prf is not None:

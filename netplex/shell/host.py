@@ -33,6 +33,7 @@ from netplex.shell import (
     route,
     smcroute,
     ss,
+    swanctl,
     sysctl,
     sysfs,
     tc,
@@ -44,7 +45,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller)
+                   ovs_testcontroller, swanctl)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -204,10 +204,11 @@ def test_ike_and_esp_with_charon(lab: Lab, initiator: str, ike: str, esp: str, i
     assert "3 received" in ping, ping + sas
     assert rep["state"] == "ESTABLISHED" and rep["natd"] and rep["esp_bad"] == 0
     assert rep["esp_in"] == 3 and rep["esp_out"] == 3
+    child = rep["children"][0]
     # the same IKE SA and CHILD SA on both sides
     assert f"{rep['spii']}_i" in sas and f"{rep['spir']}_r" in sas, sas
     assert ike_text in sas and esp_text in sas, sas
-    child = rep["children"][0]
+    assert rep["ike_proposal"] == ike_text and "ESP:" + child["proposal"] in esp_text
     assert f"in  {child['spi_out']}" in sas and f"out {child['spi_in']}" in sas, sas
     assert "10.1.0.0/24" in sas and child["ts_local"] == ["10.2.0.0-10.2.0.255"]
 

@@ -218,13 +218,13 @@ class Xfrm:
     # -- SAD -----------------------------------------------------------------
     def state_add(self, x: XfrmState, update: bool = False) -> None:
         """xfrm_add_sa: NEWSA (EEXIST when the SA exists) or UPDSA (ESRCH when it does not)."""
+        for k in (x.aead, x.enc, x.auth):
+            if k is not None and not k.key_ok():
+                raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
         if x.aead is not None:
             x.transform = EspTransform(x.aead, None, None)
         elif x.enc is not None:
             x.transform = EspTransform(None, x.enc, x.auth)
-        for k in (x.aead, x.enc, x.auth):
-            if k is not None and not k.key_ok():
-                raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
         old = self.by_id.get(x.key())
         if update:
             if old is None:
@@ -358,7 +358,7 @@ class Xfrm:
         lst.append(p)
         lst.sort(key=lambda q: (q.priority, q.order))
         self._changed()
-        self.notify("updpolicy" if update else "newpolicy", p)
+        self.notify("updpolicy" if update and old is not None else "newpolicy", p)
 
     def _unlink(self, p: XfrmPolicy) -> None:
         self.policies.remove(p)
