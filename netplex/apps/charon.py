@@ -134,7 +134,11 @@ class Charon(Program):
     def _new_sa(self, cfg: IkeConfig, local: int, remote: int, initiator: bool) -> IkeSa:
         self.ike_unique += 1
         sa = IkeSa(cfg, local, remote, initiator, self.rand, self._psk(cfg), self.now_s, self.ike_unique)
-        sa.next_reqid = lambda c, name=cfg.name: self._reqid(c, name)
+        name = cfg.name
+
+        def next_reqid(c: ChildConfig) -> int:
+            return self._reqid(c, name)
+        sa.next_reqid = next_reqid
         self.ike_sas.append(sa)
         return sa
 

@@ -97,7 +97,7 @@ def choose(offered: list[Proposal], mine: list[Proposal], proto: int, strip_dh: 
         if p.proto != proto:
             continue
         for m in mine:
-            picks = {}
+            picks: dict[int, tuple[int, int | None]] = {}
             for tt in (TT_ENCR, TT_INTEG, TT_PRF, TT_DH, TT_ESN):
                 if tt == TT_DH and strip_dh:
                     picks[tt] = (0, None)

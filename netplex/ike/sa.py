@@ -571,10 +571,10 @@ class IkeSa:
             gone = []
             for s in spis:
                 spi = int.from_bytes(s, "big")
-                c = next((c for c in self.children if c.spi_out == spi), None)
-                if c is not None:
-                    gone.append(c.spi_in.to_bytes(4, "big"))
-                    self._drop_child(c)
+                found = next((c for c in self.children if c.spi_out == spi), None)
+                if found is not None:
+                    gone.append(found.spi_in.to_bytes(4, "big"))
+                    self._drop_child(found)
             if gone:
                 out.append((m.PT_DELETE, m.build_delete(m.PROTO_ESP, gone)))
         return self._encrypted(m.INFORMATIONAL, True, h.mid, out)
