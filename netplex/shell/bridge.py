@@ -378,12 +378,16 @@ def _link_show(ns: Any, args: list[str], json_out: int = 0) -> Result:
     return Result(0, "".join(out))
 
 
-_FLAG_ATTRS = {"hairpin": "hairpin", "learning": "learning", "flood": "flood", "isolated": "isolated"}
+_FLAG_ATTRS = {"hairpin": "hairpin", "learning": "learning", "flood": "flood", "isolated": "isolated",
+               "guard": "guard", "root_block": "root_block", "fastleave": "fastleave"}
+_UNMODELLED_PORT_FLAGS = ("neigh_suppress", "proxy_arp", "proxy_arp_wifi", "mcast_to_unicast", "vlan_tunnel",
+                          "locked", "mab", "bcast_flood")
 
 
 def _link_set(ns: Any, args: list[str]) -> Result:
     dev = None
     changes: dict[str, Any] = {}
+    unmodelled: list[str] = []
     i = 0
 
     def value() -> str:
@@ -421,6 +425,11 @@ def _link_set(ns: Any, args: list[str]) -> Result:
             if v not in ("on", "off"):
                 raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
             changes[a] = v == "on"
+        elif a in _UNMODELLED_PORT_FLAGS:
+            v = value()
+            if v not in ("on", "off"):
+                raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
+            unmodelled.append(a)
         else:
             raise IpError(f"netplex: bridge link set {a} is not supported", 2)
         i += 1
@@ -429,6 +438,8 @@ def _link_set(ns: Any, args: list[str]) -> Result:
     port = dev.bridge_port
     if port is None:
         raise IpError("RTNETLINK answers: Operation not supported", 255)
+    if unmodelled:   # the kernel's checks first: a port option on a device that is no port fails there
+        raise IpError(f"netplex: bridge link set {unmodelled[0]} is not supported", 2)
     if changes.get("state", 0) > 4 or changes.get("priority", 0) > 63:
         raise IpError("RTNETLINK answers: Numerical result out of range", 255)
     if changes.get("mcast_router", 0) > 3:

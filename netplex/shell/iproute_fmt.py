@@ -307,13 +307,14 @@ def bridge_slave_line(port: Any) -> str:
         return "on" if v else "off"
 
     return (f"    bridge_slave state {PORT_STATE_NAMES[port_state(port)]} priority {port.priority} "
-            f"cost {port.path_cost} hairpin {onoff(port.hairpin)} guard off root_block off fastleave off "
+            f"cost {port.path_cost} hairpin {onoff(port.hairpin)} guard {onoff(port.guard)} "
+            f"root_block {onoff(port.root_block)} fastleave {onoff(port.fastleave)} "
             f"learning {onoff(port.learning)} flood {onoff(port.flood)} port_id 0x{pv['port_id']:x} "
             f"port_no 0x{port.port_no:x} designated_port {pv['dport']} designated_cost {pv['dcost']} "
             f"designated_bridge {bid(pv['dbridge'])} designated_root {bid(pv['droot'])} "
             f"hold_timer {ht / 100:7.2f} message_age_timer {mt / 100:7.2f} forward_delay_timer {ft / 100:7.2f} "
             f"topology_change_ack {int(pv['tca'])} config_pending {int(pv['cp'])} proxy_arp off proxy_arp_wifi off "
-            f"mcast_router 1 mcast_fast_leave off mcast_flood on bcast_flood on mcast_to_unicast off "
+            f"mcast_router 1 mcast_fast_leave {onoff(port.fastleave)} mcast_flood on bcast_flood on mcast_to_unicast off "
             f"neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off "
             f"isolated {onoff(port.isolated)} locked off ")
 

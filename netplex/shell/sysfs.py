@@ -179,7 +179,8 @@ def _brport_file(port: Any, rest: list[str]) -> str | None:
     values = {
         "state": port_state(port), "port_no": f"0x{port.port_no:x}", "priority": port.priority,
         "path_cost": port.path_cost, "learning": int(port.learning), "unicast_flood": int(port.flood),
-        "hairpin_mode": int(port.hairpin), "isolated": int(port.isolated),
+        "hairpin_mode": int(port.hairpin), "isolated": int(port.isolated), "bpdu_guard": int(port.guard),
+        "root_block": int(port.root_block), "multicast_fast_leave": int(port.fastleave),
         "port_id": f"0x{pv['port_id']:x}", "designated_root": fmt_id(pv["droot"]),
         "designated_bridge": fmt_id(pv["dbridge"]), "designated_port": pv["dport"],
         "designated_cost": pv["dcost"], "message_age_timer": mt, "forward_delay_timer": ft, "hold_timer": ht,

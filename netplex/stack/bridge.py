@@ -101,7 +101,8 @@ class BridgePort:
     """net_bridge_port: a device enslaved to a bridge."""
 
     __slots__ = ("bridge", "dev", "port_no", "state", "priority", "path_cost", "learning", "flood",
-                 "hairpin", "isolated", "stp", "running", "vlans", "pvid", "mcast_router", "mcast_flood")
+                 "hairpin", "isolated", "stp", "running", "vlans", "pvid", "mcast_router", "mcast_flood",
+                 "guard", "root_block", "fastleave")
 
     def __init__(self, bridge: Bridge, dev: NetDevice, port_no: int) -> None:
         self.bridge = bridge
@@ -120,6 +121,9 @@ class BridgePort:
         self.pvid = 0
         self.mcast_router = MDB_RTR_TYPE_TEMP_QUERY   # learned from queries (multicast_router 1)
         self.mcast_flood = True
+        self.guard = False               # BR_BPDU_GUARD: a BPDU received disables the port
+        self.root_block = False          # BR_ROOT_BLOCK: never the root port (held listening instead)
+        self.fastleave = False           # BR_MULTICAST_FAST_LEAVE: an IGMP leave ends the membership at once
 
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
@@ -377,14 +381,20 @@ class Bridge(NetDevice):
             else:
                 port.state = BR_STATE_FORWARDING
         else:
-            for key in [k for k, e in self.fdb.items() if e.port is port and not e.is_static]:
-                del self.fdb[key]
-            if self.mcast is not None:
-                self.mcast.del_port(port)   # br_multicast_disable_port
-            if stp is not None:
-                stp.disable_port(port)
-                if not self.stp_state:
-                    port.state = BR_STATE_FORWARDING   # shown as disabled while not running
+            self.stp_disable_port(port)
+            if stp is not None and not self.stp_state:
+                port.state = BR_STATE_FORWARDING   # shown as disabled while not running
+        self.ns.config_changed()
+
+    def stp_disable_port(self, port: BridgePort) -> None:
+        """br_stp_disable_port: the port's learned entries and memberships go, STP re-elects
+        (also what a BPDU on a port with `guard on` does)."""
+        for key in [k for k, e in self.fdb.items() if e.port is port and not e.is_static]:
+            del self.fdb[key]
+        if self.mcast is not None:
+            self.mcast.del_port(port)   # br_multicast_disable_port
+        if self.stp is not None:
+            self.stp.disable_port(port)
         self.ns.config_changed()
 
     def bridge_event(self) -> None:
@@ -547,10 +557,12 @@ class Bridge(NetDevice):
                 "mcast_querier": set_mcast_querier}
 
     # -- port options: br_setport ------------------------------------------------
-    PORT_FLAGS: ClassVar[tuple[str, ...]] = ("hairpin", "learning", "flood", "isolated", "mcast_flood")
+    PORT_FLAGS: ClassVar[tuple[str, ...]] = ("hairpin", "learning", "flood", "isolated", "mcast_flood", "guard",
+                                             "root_block", "fastleave")
 
     def port_set(self, port: BridgePort, **opts: int) -> None:
-        """br_setport / brctl: port flags (hairpin, learning, flood, isolated, mcast_flood),
+        """br_setport / brctl: port flags (hairpin, learning, flood, isolated, mcast_flood, guard,
+        root_block, fastleave),
         path_cost and priority (STP re-elects), state, and mcast_router."""
         for key, value in opts.items():
             if key in self.PORT_FLAGS:
@@ -1064,6 +1076,14 @@ class BridgeMcast:
         if e is None:
             return
         now = br.ns.sched.now
+        if port is not None and port.fastleave:
+            # BR_MULTICAST_FAST_LEAVE: the port's membership ends now, no query is sent
+            for pg in e.ports:
+                if pg.port is port:
+                    if not pg.permanent:
+                        pg.expires = now
+                    break
+            return
         if self.other_query_expires > now:
             return
         if self.querier:

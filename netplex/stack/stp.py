@@ -270,7 +270,14 @@ class Stp:
     def root_selection(self) -> None:
         root_port = 0
         for p in self.br.ports:
-            if self.should_become_root_port(p, root_port):
+            if not self.should_become_root_port(p, root_port):
+                continue
+            if p.root_block:   # br_root_port_block: held listening, not elected
+                self._trace(f"port {p.port_no}({p.dev.name}) tried to become root port (blocked)")
+                self.set_state(p, BR_STATE_LISTENING)
+                if self.forward_delay > 0:
+                    p.stp.forward_delay_timer.mod(self._now() + self.forward_delay)
+            else:
                 root_port = p.port_no
         old = (self.root_port, self.designated_root)
         self.root_port = root_port
@@ -405,6 +412,10 @@ class Stp:
     def rcv(self, p: BridgePort, frame: Ethernet) -> None:
         """br_stp_rcv: a BPDU arrived on a port."""
         if not self.enabled or not self.br.up or p.state == BR_STATE_DISABLED:
+            return
+        if p.guard:   # BR_BPDU_GUARD
+            self._trace(f"BPDU received on blocked port {p.port_no}({p.dev.name})")
+            self.br.stp_disable_port(p)
             return
         b = frame.payload
         if not isinstance(b, Bpdu):

@@ -155,3 +155,13 @@ def test_smcroute_installs_sg_on_first_packet() -> None:
 def test_foreground_daemon_refused(line: str) -> None:
     net, a, r, b = _routed()
     assert r.run(line).status == 2
+
+
+def test_fastleave_port_leaves_at_once() -> None:
+    """BR_MULTICAST_FAST_LEAVE (`bridge link set dev P fastleave on`): the leave ends the port's
+    membership immediately instead of after the last-member time."""
+    net, sw, (h1, h2, h3) = _segment()
+    run_ok(sw, "bridge link set dev p2 fastleave on")
+    run_ok(h2, "ip link set vxlan0 down")
+    net.run_for(1_000_000)
+    assert [line.split()[3] for line in sw.run("bridge mdb show").output.splitlines()] == ["p1"]

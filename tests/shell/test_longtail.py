@@ -108,3 +108,22 @@ def test_tc_qdisc_del_errors_in_the_kernels_order(two_hosts):
             ("tc qdisc add dev eth0 ingress; tc qdisc del dev eth0 ingress; tc qdisc del dev eth0 ingress",
              "Error: Invalid handle.\n")):
         assert h1.run(line).error == err, line
+
+
+def test_bridge_port_guard_and_root_block():
+    """BR_BPDU_GUARD: a BPDU disables the port; BR_ROOT_BLOCK: the would-be root port stays listening."""
+    from netplex.network import Network
+    net = Network()
+    a, b = net.add_node("a"), net.add_node("b")
+    net.add_link("a:eth0", "b:eth0")
+    for node, mac in ((a, "0a"), (b, "01")):   # b's bridge is the root
+        run_ok(node, f"ip link add br0 address 02:00:00:00:00:{mac} type bridge stp_state 1 && "
+                     "ip link set eth0 master br0 && ip link set eth0 up && ip link set br0 up")
+    run_ok(a, "bridge link set dev eth0 guard on && sleep 3")
+    assert "master br0 state disabled" in run_ok(a, "bridge link")
+    run_ok(a, "ip link set eth0 down && ip link set eth0 up && bridge link set dev eth0 guard off root_block on")
+    run_ok(a, "sleep 40")
+    assert "master br0 state listening" in run_ok(a, "bridge link")
+    assert "root_port 0 " in run_ok(a, "ip -d link show br0")
+    assert a.run("bridge link set dev eth0 neigh_suppress on").error == \
+        "netplex: bridge link set neigh_suppress is not supported\n"
