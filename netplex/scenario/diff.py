@@ -115,6 +115,9 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
      "since use, confirm, update — wall-clock ages"),
     Normalisation(re.compile(r"\bused \d+/\d+\b"), "used <t>",
      "FDB entry timers (`bridge -s fdb`): seconds since use and update — wall-clock ages"),
+    Normalisation(re.compile(r"\bafter \d+ (ms|milliseconds)\b"), r"after <t> \1",
+     "curl's elapsed time in its errors (`Failed to connect ... after 0 ms`, `timed out after 1001 "
+     "milliseconds`): wall-clock on the kernel, simulated time in the simulator"),
     Normalisation(re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",
      "a route cache entry's (learnt path MTU, redirect) remaining lifetime: a wall-clock countdown"),
     Normalisation(re.compile(r"\bprobes \d+\b"), "probes <n>",

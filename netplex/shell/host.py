@@ -20,6 +20,7 @@ from netplex.shell import (
     bridge,
     conntrack,
     coreutils,
+    curl,
     docker_proxy,
     ip,
     ipset,
@@ -44,7 +45,7 @@ from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
-                   tcpdump, nc, ovs_vsctl, ovs_ofctl, ovs_appctl,
+                   tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, swanctl)
 
 

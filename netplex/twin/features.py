@@ -125,6 +125,7 @@ TOOLS: dict[str, Tool] = {
     "etcd": Tool("etcd-server", _uses(r"kind:\s*etcd\b")),           # an etcd node runs the real server
     "etcdctl": Tool("etcd-client", _uses(_CMD + r"etcdctl\b")),
     "swanctl": Tool("strongswan-swanctl"),     # the interop checks drive real charon with it
+    "curl": Tool("curl", _uses(_CMD + r"curl\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).
