@@ -43,7 +43,7 @@ _WITH_VALUE = {"output", "write-out", "max-time", "connect-timeout", "request", 
 _FLAGS = {"silent", "show-error", "verbose", "include", "head", "fail", "http0.9", "version"}
 
 
-class CurlError(Exception):
+class _CurlFailure(Exception):
     """A curl failure: CURLcode and curl's message."""
 
     def __init__(self, code: int, msg: str) -> None:
@@ -164,7 +164,7 @@ def _resolve(ctx: Context, host: str) -> int:
                 return ip_to_int(words[0])
             except ValueError:
                 continue
-    raise CurlError(6, f"Could not resolve host: {host}")
+    raise _CurlFailure(6, f"Could not resolve host: {host}")
 
 
 def _split_url(url: str) -> tuple[str, int, str]:
@@ -172,16 +172,16 @@ def _split_url(url: str) -> tuple[str, int, str]:
     if not sep:
         rest, scheme = url, "http"
     if scheme.lower() != "http":
-        raise CurlError(-1, f"curl {scheme}:// URLs")
+        raise _CurlFailure(-1, f"curl {scheme}:// URLs")
     hostport, slash, path = rest.partition("/")
     path = "/" + path if slash else "/"
     host, colon, port_s = hostport.partition(":")
     if "@" in host or not host:
-        raise CurlError(3, "URL using bad/illegal format or missing URL")
+        raise _CurlFailure(3, "URL using bad/illegal format or missing URL")
     port = 80
     if colon:
         if not port_s.isdigit() or not 0 < int(port_s) < 65536:
-            raise CurlError(3, "URL using bad/illegal format or missing URL")
+            raise _CurlFailure(3, "URL using bad/illegal format or missing URL")
         port = int(port_s)
     return host, port, path
 
@@ -224,7 +224,7 @@ def _request(method: str, path: str, host: str, port: int, headers: list[str]) -
 
 
 def _transfer(ctx: Context, o: _Opts, err: list[str], t: _Transfer) -> None:
-    """Connect, send the request, read the answer into `t`; CurlError on failure. -v lines go
+    """Connect, send the request, read the answer into `t`; _CurlFailure on failure. -v lines go
     to `err`."""
     ns: Any = ctx.node
     world = ns.world
@@ -261,11 +261,11 @@ def _transfer(ctx: Context, o: _Opts, err: list[str], t: _Transfer) -> None:
                 err.append(f"* connect to {addr} port {port} failed: "
                            f"{ERRNO_TEXT.get(state['errno'], 'Unknown error')}\n")
             msg = f"Failed to connect to {addr} port {port} after {elapsed_ms} ms: Couldn't connect to server"
-            raise CurlError(7, msg)
+            raise _CurlFailure(7, msg)
         if o.connect_timeout_ns and (deadline is None or o.connect_timeout_ns <= deadline - start):
-            raise CurlError(28, f"Failed to connect to {addr} port {port} after {elapsed_ms} ms: "
+            raise _CurlFailure(28, f"Failed to connect to {addr} port {port} after {elapsed_ms} ms: "
                                 "Timeout was reached")
-        raise CurlError(28, f"Connection timed out after {elapsed_ms} milliseconds")
+        raise _CurlFailure(28, f"Connection timed out after {elapsed_ms} milliseconds")
     t.connected = True
     t.local = (sk.laddr, sk.lport)
     if verbose:
@@ -284,12 +284,12 @@ def _transfer(ctx: Context, o: _Opts, err: list[str], t: _Transfer) -> None:
     raw = bytes(data)
     if not complete():
         elapsed_ms = (world.sched.now - start) // NSEC_PER_MSEC
-        raise CurlError(28, f"Operation timed out after {elapsed_ms} milliseconds with {len(raw)} bytes received")
+        raise _CurlFailure(28, f"Operation timed out after {elapsed_ms} milliseconds with {len(raw)} bytes received")
     if not raw.startswith(b"HTTP/1."):
         if raw and "http0.9" not in o.flags:
-            raise CurlError(1, "Received HTTP/0.9 when not allowed")
+            raise _CurlFailure(1, "Received HTTP/0.9 when not allowed")
         if not raw:
-            raise CurlError(52, "Empty reply from server")
+            raise _CurlFailure(52, "Empty reply from server")
         t.body = raw
         if verbose:
             err.append(f"{{ [{len(raw)} bytes data]\n")
@@ -310,7 +310,7 @@ def _transfer(ctx: Context, o: _Opts, err: list[str], t: _Transfer) -> None:
         if t.body and not failed:
             err.append(f"{{ [{len(t.body)} bytes data]\n")
     if failed:
-        raise CurlError(22, f"The requested URL returned error: {t.code}")
+        raise _CurlFailure(22, f"The requested URL returned error: {t.code}")
 
 
 def _length(head: bytes) -> int | None:
@@ -397,7 +397,7 @@ def curl(ctx: Context, argv: list[str]) -> Result:
     code, msg = 0, ""
     try:
         _transfer(ctx, o, err, t)
-    except CurlError as e:
+    except _CurlFailure as e:
         if e.code == -1:
             return unsupported(e.msg, "netplex's curl speaks http only")
         code, msg = e.code, e.msg
