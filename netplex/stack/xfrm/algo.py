@@ -27,7 +27,7 @@ from typing import Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 __all__ = ["AEAD_ALGOS", "AUTH_ALGOS", "ENC_ALGOS", "Algo", "AlgoKey", "EspTransform", "find_algo"]
 
@@ -94,17 +94,24 @@ class AlgoKey:
 class EspTransform:
     """An SA's ESP transform, keyed once: seal and open the bytes after SPI and sequence."""
 
-    __slots__ = ("aead", "enc", "auth", "iv_len", "block", "icv_len", "_ecb")
+    __slots__ = ("aead", "enc", "auth", "iv_len", "block", "icv_len", "_ecb", "_aead", "_salt")
 
     def __init__(self, aead: AlgoKey | None, enc: AlgoKey | None, auth: AlgoKey | None) -> None:
         self.aead = aead
         self.enc = enc
         self.auth = auth
         self._ecb = None
+        self._aead: AESGCM | ChaCha20Poly1305 | None = None   # keyed once (16-byte ICV: the one-shot API)
+        self._salt = b""
         if aead is not None:
             self.iv_len = aead.algo.iv
             self.block = 4
             self.icv_len = aead.icv_bits // 8
+            self._salt = aead.key[-4:]
+            if aead.algo.name.startswith("rfc7539esp"):
+                self._aead = ChaCha20Poly1305(aead.key[:-4])
+            elif self.icv_len == 16:
+                self._aead = AESGCM(aead.key[:-4])
         else:
             assert enc is not None
             self.iv_len = enc.algo.iv
@@ -125,9 +132,9 @@ class EspTransform:
         aead = self.aead
         if aead is not None:
             iv = seq.to_bytes(8, "big")
+            if self._aead is not None:
+                return iv + self._aead.encrypt(self._salt + iv, plain, head)
             key, salt = aead.key[:-4], aead.key[-4:]
-            if aead.algo.name.startswith("rfc7539esp"):
-                return iv + ChaCha20Poly1305(key).encrypt(salt + iv, plain, head)
             enc = Cipher(algorithms.AES(key), modes.GCM(salt + iv)).encryptor()
             enc.authenticate_additional_data(head)
             ct = enc.update(plain) + enc.finalize()
@@ -146,8 +153,8 @@ class EspTransform:
             iv, ct, tag = data[:iv_len], data[iv_len:len(data) - icv_len], data[len(data) - icv_len:]
             key, salt = aead.key[:-4], aead.key[-4:]
             try:
-                if aead.algo.name.startswith("rfc7539esp"):
-                    plain = ChaCha20Poly1305(key).decrypt(salt + iv, ct + tag, head)
+                if self._aead is not None:
+                    plain = self._aead.decrypt(salt + iv, ct + tag, head)
                 else:
                     dec = Cipher(algorithms.AES(key), modes.GCM(salt + iv, tag, min_tag_length=4)).decryptor()
                     dec.authenticate_additional_data(head)
