@@ -62,6 +62,7 @@ from .ipv4 import (
     IPv4,
     fragment,
 )
+from .lacp import ETH_P_SLOW, Lacpdu
 from .pcap import PcapWriter, read_pcap
 from .registry import ETHERTYPES, IP_PROTOS
 from .stp import STP_CONFIG_LEN, STP_TCN_LEN, Bpdu
@@ -73,6 +74,7 @@ from .vxlan import VXLAN_PORT_IANA, VXLAN_PORT_LINUX, Vxlan
 ETHERTYPES.update({
     ETH_P_IP: IPv4,
     ETH_P_ARP: Arp,
+    ETH_P_SLOW: Lacpdu,
     # IEEE 802.3 frames carry a length, not a type: the two BPDU sizes Linux sends
     STP_CONFIG_LEN: Bpdu,
     STP_TCN_LEN: Bpdu,
@@ -93,7 +95,7 @@ UDP_PORTS.update({
 # -----------------------------------------------------------------------------
 
 __all__ = [
-    "ACK", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
+    "ACK", "ETH_P_SLOW", "Lacpdu", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
     "ETH_P_TEB", "GRE_CSUM", "GRE_KEY", "GRE_SEQ", "Gre", "Igmp", "Vxlan", "VXLAN_PORT_IANA",
     "VXLAN_PORT_LINUX",
     "ECE", "ETHERTYPES", "Esp", "IPPROTO_AH", "IPPROTO_ESP", "ETH_P_8021AD", "ETH_P_8021Q", "ETH_P_ARP", "ETH_P_IP",

@@ -13,6 +13,7 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.shell import ip_json
+from netplex.shell.ip_bond import parse_bond
 from netplex.shell.iproute_fmt import (
     IpError,
     duparg2,
@@ -317,6 +318,8 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             else:
                 raise IpError(f'bridge: unknown command "{a}"?\n' + _BRIDGE_USAGE, 1)
             i += 1
+    elif kind == "bond":
+        req.opts = parse_bond(ns, args)
     elif kind in ("vlan", "vxlan", "gre", "gretap", "macvlan"):
         from netplex.shell import ip_l2
 
@@ -372,7 +375,12 @@ def _apply_set(ns: Any, dev: Any, req: _LinkReq) -> None:
                  gflags=req.gflags)
     if req.bridge:
         rtnl.changelink(dev, **req.bridge)
-    if req.opts:
+    if req.opts and dev.kind == "bond":
+        try:
+            rtnl.changelink(dev, **req.opts)
+        except NetplexError as e:
+            raise IpError(e.message, 2) from None
+    elif req.opts:
         from netplex.shell import ip_l2
 
         ip_l2.change_kind(ns, dev, req)
@@ -451,7 +459,11 @@ def _link_add(ns: Any, args: list[str], machine: Machine | None = None) -> Resul
             while f"{req.kind}{n}" in ns.devices:
                 n += 1
             name = f"{req.kind}{n}"
-        dev = rtnl.newlink(ns, req.kind, name)
+        try:
+            dev = rtnl.newlink(ns, req.kind, name, **req.opts)
+        except NetplexError as e:
+            raise IpError(e.message, 2) from None
+        req.opts = {}
     try:
         _check_set(ns, dev, req)
     except IpError:
@@ -558,7 +570,7 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
 
 def _kind(dev: Any) -> str:
     return {"veth": "veth", "bridge": "bridge", "tun": "tun", "vlan": "vlan", "vxlan": "vxlan", "gre": "gre",
-            "gretap": "gretap", "macvlan": "macvlan"}.get(dev.kind, "")
+            "gretap": "gretap", "macvlan": "macvlan", "bond": "bond"}.get(dev.kind, "")
 
 
 def brief_link_line(dev: Any) -> str:

@@ -11,17 +11,20 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, ip_to_int
+from netplex.stack.bond import Bond
 from netplex.stack.device import Veth
 from netplex.stack.if_flags import (
     IFF_ALLMULTI,
     IFF_BROADCAST,
     IFF_DYNAMIC,
     IFF_LOOPBACK,
+    IFF_MASTER,
     IFF_MULTICAST,
     IFF_NOARP,
     IFF_NOTRAILERS,
     IFF_POINTOPOINT,
     IFF_PROMISC,
+    IFF_SLAVE,
 )
 from netplex.stack.stp import CS_NS, HZ
 
@@ -176,6 +179,7 @@ def link_flags(dev: Any) -> str:
     for bit, name in ((IFF_LOOPBACK, "LOOPBACK"), (IFF_BROADCAST, "BROADCAST"),
                       (IFF_POINTOPOINT, "POINTOPOINT"), (IFF_MULTICAST, "MULTICAST"),
                       (IFF_NOARP, "NOARP"), (IFF_ALLMULTI, "ALLMULTI"), (IFF_PROMISC, "PROMISC"),
+                      (IFF_MASTER, "MASTER"), (IFF_SLAVE, "SLAVE"),
                       (IFF_DYNAMIC, "DYNAMIC"), (IFF_NOTRAILERS, "NOTRAILERS")):
         if f & bit:
             names.append(name)
@@ -273,6 +277,13 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
         allmulti = (port is not None) + bool(dev.gflags & IFF_ALLMULTI)
         lines[1] += f" promiscuity {promisc}  allmulti {allmulti} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
         extra = details_line(dev)
+        master = dev.master
+        if extra and isinstance(master, Bond):
+            cut = extra.find("addrgenmode ")
+            if cut >= 0:
+                extra = extra[:cut] + "\n" + master.slave_text(dev) + extra[cut:]
+                lines.extend(extra.split("\n"))
+                extra = ""
         if extra and port is not None:
             # the kind's own attributes, then the bridge port's (bridge_slave), then the common tail
             cut = extra.find("addrgenmode ")
@@ -383,6 +394,11 @@ def details_line(dev: Any) -> str:
                 "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
     if kind == "bridge":
         return bridge_details(dev)
+    if isinstance(dev, Bond):
+        tso = 524280 if dev.slaves and all(s.dev.kind == "veth" for s in dev.slaves) else 65536
+        return (dev.details_text() + f"addrgenmode eui64 numtxqueues {dev.num_tx_queues} numrxqueues "
+                f"{dev.num_tx_queues} gso_max_size 65536 gso_max_segs 65535 tso_max_size {tso} "
+                "tso_max_segs 65535 gro_max_size 65536 ")
     text = getattr(dev, "details_text", None)   # vlan, vxlan, gre, gretap
     if text is not None:
         lower = getattr(dev, "lower", None)   # a stacked device takes its lower device's TSO limit

@@ -23,6 +23,7 @@ from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.bridge import port_state
 from netplex.shell.iproute_fmt import operstate
 from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
+from netplex.stack.bond import Bond, proc_net_bonding
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
@@ -30,6 +31,8 @@ from netplex.stack.netfilter.matches_xt import recent_proc_text
 from netplex.stack.route import RT_TABLE_MAIN
 
 __all__ = ["FileReadError", "list_dir", "read_file"]
+
+KERNEL_RELEASE = "6.1.0-28-amd64"   # Debian 12's kernel: /proc/net/bonding's "Driver: v<UTS_RELEASE>"
 
 
 _STATS = ("rx_bytes", "rx_packets", "rx_errors", "rx_dropped", "tx_bytes", "tx_packets", "tx_errors",
@@ -210,6 +213,10 @@ def list_dir(ns: Any, path: str) -> list[str] | None:
             names.add(rest.rsplit(".", 1)[0] if prefix in _PER_DEVICE else rest.split(".", 1)[0])
         return sorted(names) or None
     tops = {"/proc": ["net", "sys"], "/proc/net": ["arp", "route"], "/sys": ["class"], "/sys/class": ["net"]}
+    bonds = sorted(d.name for d in ns.devices.values() if isinstance(d, Bond))
+    if bonds:   # bond_create_proc_dir: /proc/net/bonding exists while a bond does
+        tops["/proc/net"] = ["arp", "bonding", "route"]
+        tops["/proc/net/bonding"] = bonds
     if path in tops:
         return tops[path]
     if path == "/sys/class/net":
@@ -242,6 +249,9 @@ def read_file(ns: Any, path: str) -> str | None:
         return _proc_net_route(ns)
     if path.startswith("/proc/net/xt_recent/"):
         return recent_proc_text(ns, path[len("/proc/net/xt_recent/"):])
+    if path.startswith("/proc/net/bonding/"):
+        bond = ns.devices.get(path[len("/proc/net/bonding/"):])
+        return proc_net_bonding(bond, KERNEL_RELEASE) if isinstance(bond, Bond) else None
     if path.startswith("/sys/class/net/"):
         parts = [p for p in path[len("/sys/class/net/"):].split("/") if p]
         if not parts:

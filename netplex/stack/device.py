@@ -185,8 +185,14 @@ class NetDevice:
         itself (`ip link set DEV arp|multicast|dynamic|trailers on|off`)."""
         self.base_flags = self.base_flags | flag if on else self.base_flags & ~flag
 
+    # the flag a port of this master shows (IFF_SLAVE for a bond's ports, 0 for a bridge's)
+    slave_flag = 0
+
     def flags(self) -> int:
         f = self.base_flags | self.gflags
+        master = self.master
+        if master is not None:
+            f |= master.slave_flag
         if self.up:
             f |= IFF_UP
         return f

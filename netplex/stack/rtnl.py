@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from netplex.errors import NetplexError
 from netplex.packet.gre import GRE_KEY
+from netplex.stack.bond import Bond
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import NetDevice, Tap
 from netplex.stack.gre import GreDev, GretapDev
@@ -103,6 +104,24 @@ class BridgeOps(LinkOps):
     def changelink(self, dev: NetDevice, **opts: Any) -> None:
         assert isinstance(dev, Bridge)
         dev.changelink(opts)
+
+
+class BondOps(LinkOps):
+    """bond_newlink / bond_changelink (drivers/net/bonding/bond_netlink.c): options are
+    `BondParams` fields, checked and applied by `Bond.change`."""
+
+    kind = "bond"
+
+    def newlink(self, ns: Namespace, name: str, **opts: Any) -> NetDevice:
+        dev = Bond(ns, name, ns.world.random_mac())
+        if opts:
+            dev.change(opts)      # refused options leave no device behind
+        ns.register(dev)
+        return dev
+
+    def changelink(self, dev: NetDevice, **opts: Any) -> None:
+        assert isinstance(dev, Bond)
+        dev.change(opts)
 
 
 class TunOps(LinkOps):
@@ -276,6 +295,7 @@ class MacvlanOps(LinkOps):
 LINK_KINDS: dict[str, LinkOps] = {
     "veth": VethOps(),
     "bridge": BridgeOps(),
+    "bond": BondOps(),
     "tun": TunOps(),
     "vlan": VlanOps(),
     "vxlan": VxlanOps(),

@@ -1,0 +1,749 @@
+"""Bonding (drivers/net/bonding/bond_main.c, bond_3ad.c, bond_options.c): several
+ports acting as one device, on the rx_handler seam of device.py.
+
+`ip link add bond0 type bond mode MODE [miimon MS] [updelay MS] [downdelay MS]
+[lacp_rate slow|fast] [xmit_hash_policy ...] [ad_select ...] [primary DEV] ...`
+and `ip link set eth0 master bond0` (rtnl.py's `BondOps`). Enslaving (bond_enslave)
+gives the port the bond's MAC (the bond takes the first port's MAC when its own
+was random), opens it, and registers `Bond.handle_frame` as its rx_handler;
+releasing gives the port back its permanent address.
+
+Modes: balance-rr (round robin), active-backup (one active port; the others
+drop what they receive; on failover the bond sends `num_grat_arp` gratuitous
+ARPs through the new active port so switches learn where its MAC went),
+balance-xor (`bond_xmit_hash` % ports), broadcast (every port), 802.3ad (LACP,
+IEEE 802.1AX: LACPDUs every second (partner asks for short timeouts) or 30 s,
+a port's partner times out after 3 or 90 s, ports with the same partner system
+and key form an aggregator; the active one distributes by `bond_xmit_hash`).
+balance-tlb and balance-alb (which rewrite ARP replies per port) and the ARP
+monitor (`arp_interval`) are refused with netplex's words.
+
+Link monitoring is the MII monitor: every `miimon` ms each port's carrier is
+read (use_carrier 1); `downdelay`/`updelay` (multiples of miimon) hold a
+change back. A failed active port is therefore replaced within one miimon
+period (+ downdelay): 100 ms by default.
+"""
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from netplex.errors import NetplexError
+from netplex.packet.arp import ARPOP_REQUEST, Arp
+from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.lacp import (
+    ETH_P_SLOW,
+    LACP_ACTIVITY,
+    LACP_AGGREGATION,
+    LACP_COLLECTING,
+    LACP_DEFAULTED,
+    LACP_DISTRIBUTING,
+    LACP_EXPIRED,
+    LACP_MAC,
+    LACP_SYNCHRONIZATION,
+    LACP_TIMEOUT,
+    Lacpdu,
+    LacpInfo,
+    state_names,
+)
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
+from netplex.stack.device import (
+    RX_HANDLER_CONSUMED,
+    NetDevice,
+    RxHandlerResult,
+    netdev_rx_handler_register,
+    netdev_rx_handler_unregister,
+)
+from netplex.stack.if_flags import IFF_MASTER, IFF_SLAVE
+
+if TYPE_CHECKING:
+    from netplex.stack.netns import Namespace
+
+__all__ = ["Bond", "Slave", "BondParams", "BOND_MODES", "XMIT_HASH_POLICIES", "AD_SELECT", "bond_xmit_hash",
+           "bond_mode_name", "proc_net_bonding"]
+
+NSEC_PER_MSEC = 1_000_000
+NSEC_PER_SEC = 1_000_000_000
+
+# iproute2's tables (ip/iplink_bond.c): the index is the kernel's value
+BOND_MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb")
+BOND_MODE_ROUNDROBIN, BOND_MODE_ACTIVEBACKUP, BOND_MODE_XOR, BOND_MODE_BROADCAST, BOND_MODE_8023AD = range(5)
+XMIT_HASH_POLICIES = ("layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4")
+AD_SELECT = ("stable", "bandwidth", "count")
+PRIMARY_RESELECT = ("always", "better", "failure")
+FAIL_OVER_MAC = ("none", "active", "follow")
+ARP_VALIDATE = ("none", "active", "backup", "all")
+ARP_ALL_TARGETS = ("any", "all")
+LACP_RATE = ("slow", "fast")
+_MODE_NAMES = ("load balancing (round-robin)", "fault-tolerance (active-backup)", "load balancing (xor)",
+               "fault-tolerance (broadcast)", "IEEE 802.3ad Dynamic link aggregation",
+               "transmit load balancing", "adaptive load balancing")   # bond_mode_name()
+
+BOND_LINK_UP, BOND_LINK_FAIL, BOND_LINK_DOWN, BOND_LINK_BACK = 0, 1, 2, 3
+_LINK_STATUS = ("up", "going down", "down", "going back")   # bond_slave_link_status()
+
+# 802.3ad (bond_3ad.c): a tick every 100 ms; periodic LACPDUs every 1 s or 30 s; timeouts 3 s / 90 s
+AD_TICK_NS = 100 * NSEC_PER_MSEC
+AD_FAST_PERIODIC_NS, AD_SLOW_PERIODIC_NS = 1 * NSEC_PER_SEC, 30 * NSEC_PER_SEC
+AD_SHORT_TIMEOUT_NS, AD_LONG_TIMEOUT_NS = 3 * NSEC_PER_SEC, 90 * NSEC_PER_SEC
+AD_LINK_SPEED_10000MBPS = 7     # enum ad_link_speed_type: a veth reports 10000 Mb/s full duplex
+SPEED_MBPS = 10000
+SLAVE_QUEUES = 16               # tx_queues' default: numtxqueues 16 numrxqueues 16
+
+
+def default_partner() -> LacpInfo:
+    """ad_initialize_port's partner_admin: what a port shows while it has no partner."""
+    return LacpInfo(65535, b"\x00" * 6, 1, 255, 1, LACP_ACTIVITY)
+
+
+def bond_mode_name(mode: int) -> str:
+    return _MODE_NAMES[mode]
+
+
+def _einval(message: str = "RTNETLINK answers: Invalid argument") -> NetplexError:
+    return NetplexError(message, errno.EINVAL)
+
+
+@dataclass(slots=True)
+class BondParams:
+    """struct bond_params: the options `ip link ... type bond` sets (kernel units: ms)."""
+
+    mode: int = BOND_MODE_ROUNDROBIN
+    miimon: int = 100
+    updelay: int = 0           # in multiples of miimon, as the kernel keeps it
+    downdelay: int = 0
+    peer_notif_delay: int = 0
+    use_carrier: int = 1
+    arp_interval: int = 0
+    arp_missed_max: int = 2
+    arp_validate: int = 0
+    arp_all_targets: int = 0
+    primary: str = ""
+    primary_reselect: int = 0
+    fail_over_mac: int = 0
+    xmit_hash_policy: int = 0
+    resend_igmp: int = 1
+    num_grat_arp: int = 1
+    all_slaves_active: int = 0
+    min_links: int = 0
+    lp_interval: int = 1
+    packets_per_slave: int = 1
+    lacp_active: int = 1
+    lacp_rate: int = 0
+    ad_select: int = 0
+    ad_actor_sys_prio: int = 65535
+    ad_user_port_key: int = 0
+    ad_actor_system: bytes = b"\x00" * 6
+    tlb_dynamic_lb: int = 1
+
+
+@dataclass(slots=True)
+class Aggregator:
+    """struct aggregator: the ports that share one partner (system, key)."""
+
+    ident: int
+    actor_key: int
+    partner_system: bytes
+    partner_key: int
+    ports: list[Slave] = field(default_factory=list)
+
+
+class Slave:
+    """struct slave (and its 802.3ad `struct port`): one port of a bond."""
+
+    def __init__(self, bond: Bond, dev: NetDevice, port_number: int) -> None:
+        self.bond = bond
+        self.dev = dev
+        self.perm_hwaddr = dev.mac
+        self.link = BOND_LINK_UP if dev.up and dev.has_carrier() else BOND_LINK_DOWN
+        self.delay = 0
+        self.link_failure_count = 0
+        self.backup = False
+        # 802.3ad
+        self.port_number = port_number
+        self.actor_state = 0
+        self.partner = default_partner()
+        self.partner_valid = False
+        self.current_while = 0
+        self.aggregator: Aggregator | None = None
+        self.next_tx = 0
+        self.ntt = False
+        self.lacpdu_rx = 0
+        self.lacpdu_tx = 0
+
+    @property
+    def up(self) -> bool:
+        return self.link == BOND_LINK_UP
+
+    def distributing(self) -> bool:
+        return bool(self.actor_state & LACP_DISTRIBUTING)
+
+    def actor_info(self) -> LacpInfo:
+        b = self.bond
+        return LacpInfo(b.params.ad_actor_sys_prio, b.ad_system(), b.actor_key(), 255, self.port_number,
+                        self.actor_state)
+
+
+class Bond(NetDevice):
+    """A bonding master (struct bonding)."""
+
+    kind = "bond"
+    accepts_ports = True
+    base_flags = NetDevice.base_flags | IFF_MASTER
+    slave_flag = IFF_SLAVE
+    num_tx_queues = SLAVE_QUEUES
+
+    def __init__(self, ns: Namespace, name: str, mac: bytes) -> None:
+        super().__init__(ns, name, mac)
+        self.params = BondParams()
+        self.slaves: list[Slave] = []
+        self.curr_active: Slave | None = None
+        self.rr_counter = 0
+        self.timer_gen = 0                 # the live monitor's generation (older timers are stale)
+        self.aggregators: list[Aggregator] = []
+        self.active_agg: Aggregator | None = None
+        self.carrier = False
+
+    # -- state ---------------------------------------------------------------
+    def has_carrier(self) -> bool:
+        return self.up and self.carrier
+
+    def carrier_ok(self) -> bool:
+        return self.carrier
+
+    def _usable(self) -> list[Slave]:
+        if self.params.mode == BOND_MODE_8023AD:
+            agg = self.active_agg
+            return [s for s in agg.ports if s.distributing()] if agg is not None else []
+        return [s for s in self.slaves if s.up]
+
+    def _set_carrier(self) -> None:
+        """bond_set_carrier: on while a port can carry traffic (802.3ad: the active aggregator
+        has at least min_links ports)."""
+        if self.params.mode == BOND_MODE_8023AD:
+            agg = self.active_agg
+            n = len([s for s in agg.ports if s.up]) if agg is not None else 0
+            on = n > 0 and n >= self.params.min_links
+        else:
+            on = any(s.up for s in self.slaves)
+        if on != self.carrier:
+            self.carrier = on
+            self.ns.device_state_changed(self)
+
+    def set_up(self, up: bool) -> None:
+        super().set_up(up)
+        self._arm()
+
+    # -- options (bond_changelink) -------------------------------------------------
+    def change(self, opts: dict[str, Any]) -> None:
+        """bond_changelink: check every option against the bond's state, then apply."""
+        p = self.params
+        for key in ("mode", "lacp_rate", "ad_select", "ad_actor_system", "ad_actor_sys_prio", "ad_user_port_key"):
+            if key in opts and opts[key] != getattr(p, key) and self.up:
+                raise NetplexError("Error: unable to set option because the bond is up.", errno.EBUSY)
+        if "mode" in opts and opts["mode"] != p.mode and self.slaves:
+            raise NetplexError("Error: unable to set option because the bond device has slaves.", errno.ENOTEMPTY)
+        mode = opts.get("mode", p.mode)
+        if mode in (5, 6):
+            raise NetplexError(f"netplex: bond mode {BOND_MODES[mode]} is not supported", errno.EOPNOTSUPP)
+        if opts.get("arp_interval"):
+            raise NetplexError("netplex: bond arp_interval (the ARP monitor) is not supported; use miimon",
+                               errno.EOPNOTSUPP)
+        primary = opts.get("primary")
+        if primary is not None and primary not in self.ns.devices:
+            raise NetplexError(f'Cannot find device "{primary}"', errno.ENODEV)
+        miimon = opts.get("miimon", p.miimon)
+        for key in ("updelay", "downdelay", "peer_notif_delay"):
+            v = opts.get(key)
+            if v is not None and miimon and v % miimon:
+                raise _einval()
+        for key, value in opts.items():
+            if key in ("updelay", "downdelay", "peer_notif_delay"):
+                value = value // miimon if miimon else 0
+            setattr(p, key, value)
+        if "primary" in opts:
+            self._select_active()
+        self.ns.config_changed()
+        self._arm()
+
+    # -- ports (bond_enslave / bond_release) -------------------------------------------
+    def check_slave(self, dev: NetDevice) -> None:
+        if dev is self:
+            raise NetplexError("Error: Cannot enslave bond to itself.", errno.EPERM)
+
+    def ndo_add_slave(self, dev: NetDevice) -> None:
+        netdev_rx_handler_register(dev, lambda frame, s=dev: self.handle_frame(s, frame))
+        number = 1 + max((s.port_number for s in self.slaves), default=0)
+        slave = Slave(self, dev, number)
+        if not self.slaves and self.addr_assign_random:
+            self.ns.set_mac(self, dev.mac)     # the bond takes its first port's address
+        self.slaves.append(slave)
+        dev.master = self
+        if dev.mac != self.mac:
+            self.ns.set_mac(dev, self.mac)
+        if not dev.up:
+            self.ns.set_link_up(dev, True)      # bond_enslave: dev_open(slave_dev)
+        slave.link = BOND_LINK_UP if dev.has_carrier() else BOND_LINK_DOWN
+        slave.backup = self.params.mode == BOND_MODE_ACTIVEBACKUP
+        if self.params.mode == BOND_MODE_8023AD:
+            self._ad_init_port(slave)
+        self._select_active()
+        self._set_carrier()
+        self._arm()
+
+    def ndo_del_slave(self, dev: NetDevice) -> None:
+        slave = self._slave_of(dev)
+        netdev_rx_handler_unregister(dev)
+        if slave is None:
+            return
+        self.slaves.remove(slave)
+        if slave.aggregator is not None:
+            self._ad_unselect(slave)
+        dev.master = None
+        self.ns.set_mac(dev, slave.perm_hwaddr)
+        if slave is self.curr_active:
+            self.curr_active = None
+        if not self.slaves:   # __bond_release_one: the last port gone, a new random address
+            self.ns.set_mac(self, self.ns.world.random_mac())
+            self.addr_assign_random = True
+        self._select_active()
+        self._set_carrier()
+
+    def lower_event(self, dev: NetDevice) -> None:
+        """NETDEV_UP/DOWN/CHANGE on a port: the MII monitor notices at its next round."""
+
+    def _slave_of(self, dev: NetDevice) -> Slave | None:
+        return next((s for s in self.slaves if s.dev is dev), None)
+
+    # -- the MII monitor (bond_mii_monitor) and the 802.3ad state machines (bond_3ad_state_machine_handler) --
+    def _arm(self) -> None:
+        self.timer_gen += 1
+        if not self.up or not self.slaves:
+            return
+        gen = self.timer_gen
+        if self.params.miimon:
+            self.ns.sched.after(self.params.miimon * NSEC_PER_MSEC, self._mii_tick, gen)
+        if self.params.mode == BOND_MODE_8023AD:
+            self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
+
+    def _mii_tick(self, gen: int) -> None:
+        if gen != self.timer_gen:
+            return
+        changed = False
+        p = self.params
+        for s in self.slaves:
+            carrier = s.dev.up and s.dev.has_carrier()
+            if s.link in (BOND_LINK_UP, BOND_LINK_FAIL) and not carrier:
+                if s.link == BOND_LINK_UP:
+                    s.link, s.delay = BOND_LINK_FAIL, p.downdelay
+                if s.delay <= 0:
+                    s.link = BOND_LINK_DOWN
+                    s.link_failure_count += 1
+                    changed = True
+                else:
+                    s.delay -= 1
+            elif s.link == BOND_LINK_FAIL and carrier:
+                s.link = BOND_LINK_UP          # back before downdelay ran out
+            elif s.link in (BOND_LINK_DOWN, BOND_LINK_BACK) and carrier:
+                if s.link == BOND_LINK_DOWN:
+                    s.link, s.delay = BOND_LINK_BACK, p.updelay
+                if s.delay <= 0:
+                    s.link = BOND_LINK_UP
+                    changed = True
+                else:
+                    s.delay -= 1
+            elif s.link == BOND_LINK_BACK and not carrier:
+                s.link = BOND_LINK_DOWN
+        if changed:
+            if p.mode == BOND_MODE_8023AD:
+                for s in self.slaves:
+                    if not s.up and s.aggregator is not None:
+                        self._ad_port_disabled(s)
+                self._ad_select()
+            self._select_active()
+            self._set_carrier()
+        self.ns.sched.after(p.miimon * NSEC_PER_MSEC, self._mii_tick, gen)
+
+    def _select_active(self) -> None:
+        """bond_select_active_slave (active-backup): the primary when it is up, else keep the
+        current one while it is up, else the first port that is up; a change sends the
+        gratuitous ARPs (NETDEV_NOTIFY_PEERS)."""
+        if self.params.mode != BOND_MODE_ACTIVEBACKUP:
+            self.curr_active = None
+            return
+        old = self.curr_active
+        primary = next((s for s in self.slaves if s.dev.name == self.params.primary and s.up), None)
+        if primary is not None and (old is None or self.params.primary_reselect == 0 or not old.up):
+            new: Slave | None = primary
+        elif old is not None and old.up and old in self.slaves:
+            new = old
+        else:
+            new = next((s for s in self.slaves if s.up), None)
+        self.curr_active = new
+        for s in self.slaves:
+            s.backup = s is not new
+        if new is not None and new is not old and self.up:
+            for _ in range(self.params.num_grat_arp):
+                self._send_garp(new)
+
+    def _send_garp(self, slave: Slave) -> None:
+        """inetdev_send_gratuitous_arp: an ARP request for each of the bond's addresses,
+        asking for itself, from the bond's MAC through the new active port."""
+        for a in self.ns.addrs.get(self.ifindex, []):
+            arp = Arp(ARPOP_REQUEST, self.mac, a.addr, b"\x00" * 6, a.addr)
+            slave.dev.xmit(Ethernet(b"\xff" * 6, self.mac, ETH_P_ARP, arp))
+
+    # -- 802.3ad ---------------------------------------------------------------
+    def ad_system(self) -> bytes:
+        s = self.params.ad_actor_system
+        return s if any(s) else self.mac
+
+    def actor_key(self) -> int:
+        """The oper key: the user's key (<< 6), the speed and full duplex (__get_agg_key)."""
+        return (self.params.ad_user_port_key << 6) | (AD_LINK_SPEED_10000MBPS << 1) | 1
+
+    def _ad_init_port(self, s: Slave) -> None:
+        s.actor_state = LACP_AGGREGATION | (LACP_ACTIVITY if self.params.lacp_active else 0) \
+            | (LACP_TIMEOUT if self.params.lacp_rate else 0) | LACP_DEFAULTED
+        s.partner = default_partner()
+        s.partner_valid = False
+        s.next_tx = 0
+        s.ntt = True
+
+    def _ad_unselect(self, s: Slave) -> None:
+        agg = s.aggregator
+        if agg is None:
+            return
+        agg.ports.remove(s)
+        s.aggregator = None
+        s.actor_state &= ~(LACP_SYNCHRONIZATION | LACP_COLLECTING | LACP_DISTRIBUTING)
+        s.ntt = True
+        if not agg.ports:
+            self.aggregators.remove(agg)
+            if self.active_agg is agg:
+                self.active_agg = None
+
+    def _ad_port_disabled(self, s: Slave) -> None:
+        """A port whose link went down leaves its aggregator and forgets its partner."""
+        self._ad_unselect(s)
+        s.partner = default_partner()
+        s.partner_valid = False
+        s.actor_state |= LACP_DEFAULTED
+        s.actor_state &= ~LACP_EXPIRED
+
+    def _ad_select(self) -> None:
+        """ad_port_selection_logic + ad_agg_selection_logic (ad_select stable/count/bandwidth)."""
+        for s in self.slaves:
+            if not s.up or s.aggregator is not None:
+                continue
+            system = s.partner.system if s.partner_valid else b"\x00" * 6
+            key = s.partner.key if s.partner_valid else 0
+            agg = next((a for a in self.aggregators if a.partner_system == system and a.partner_key == key
+                        and a.actor_key == self.actor_key() and any(system)), None)
+            if agg is None:
+                used = {a.ident for a in self.aggregators}
+                ident = next(i for i in range(1, len(used) + 2) if i not in used)
+                agg = Aggregator(ident, self.actor_key(), system, key)
+                self.aggregators.append(agg)
+            agg.ports.append(s)
+            s.aggregator = agg
+            s.ntt = True
+        cur = self.active_agg
+        if cur is not None and cur in self.aggregators and any(p.up for p in cur.ports) \
+                and (self.params.ad_select == 0 or not self._better_agg(cur)):
+            return
+        best = None
+        for a in sorted(self.aggregators, key=lambda a: a.ident):
+            if not any(p.up for p in a.ports):
+                continue
+            if best is None or self._agg_rank(a) > self._agg_rank(best):
+                best = a
+        if best is not self.active_agg:
+            self.active_agg = best
+            for s in self.slaves:
+                s.ntt = True
+
+    def _agg_rank(self, a: Aggregator) -> tuple[int, int]:
+        """ad_agg_selection_test: an aggregator with a partner beats one without, then more ports."""
+        return (1 if any(a.partner_system) else 0, len([p for p in a.ports if p.up]))
+
+    def _better_agg(self, cur: Aggregator) -> bool:
+        return any(self._agg_rank(a) > self._agg_rank(cur) for a in self.aggregators)
+
+    def _ad_tick(self, gen: int) -> None:
+        if gen != self.timer_gen:
+            return
+        now = self.ns.sched.now
+        reselect = False
+        for s in self.slaves:
+            if not s.up:
+                if s.aggregator is not None:
+                    self._ad_port_disabled(s)
+                    reselect = True
+                continue
+            # the receive machine: a partner that stops speaking expires, then is forgotten
+            if s.partner_valid and now >= s.current_while:
+                if s.actor_state & LACP_EXPIRED:
+                    self._ad_unselect(s)
+                    s.partner = default_partner()
+                    s.partner_valid = False
+                    s.actor_state = (s.actor_state | LACP_DEFAULTED) & ~LACP_EXPIRED
+                    reselect = True
+                else:
+                    s.actor_state |= LACP_EXPIRED
+                    s.partner.state |= LACP_TIMEOUT
+                    s.partner.state &= ~LACP_SYNCHRONIZATION
+                    s.current_while = now + AD_SHORT_TIMEOUT_NS
+                    s.ntt = True
+            if s.aggregator is None:
+                reselect = True
+        if reselect:
+            self._ad_select()
+        for s in self.slaves:
+            if s.up:
+                self._ad_mux(s)
+        self._set_carrier()
+        for s in self.slaves:
+            if not s.up:
+                continue
+            periodic = AD_FAST_PERIODIC_NS if s.partner.state & LACP_TIMEOUT else AD_SLOW_PERIODIC_NS
+            if s.ntt or now >= s.next_tx:
+                self._ad_send(s)
+                s.next_tx = now + periodic
+        self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
+
+    def _ad_mux(self, s: Slave) -> None:
+        """The mux machine (coupled control): in sync once selected into the active aggregator
+        with a partner; collecting and distributing once the partner is in sync too."""
+        old = s.actor_state
+        selected = s.aggregator is not None and s.aggregator is self.active_agg and s.partner_valid \
+            and not s.actor_state & LACP_EXPIRED
+        if selected:
+            s.actor_state |= LACP_SYNCHRONIZATION
+            if s.partner.state & LACP_SYNCHRONIZATION:
+                s.actor_state |= LACP_COLLECTING | LACP_DISTRIBUTING
+            else:
+                s.actor_state &= ~(LACP_COLLECTING | LACP_DISTRIBUTING)
+        else:
+            s.actor_state &= ~(LACP_SYNCHRONIZATION | LACP_COLLECTING | LACP_DISTRIBUTING)
+        if s.actor_state != old:
+            s.ntt = True
+
+    def _ad_send(self, s: Slave) -> None:
+        """ad_lacpdu_send: from the port's permanent address to the Slow Protocols group."""
+        s.ntt = False
+        p = s.partner   # partner_oper: the admin defaults until a partner speaks
+        pdu = Lacpdu(s.actor_info(), LacpInfo(p.system_priority, p.system, p.key, p.port_priority, p.port, p.state))
+        s.lacpdu_tx += 1
+        s.dev.xmit(Ethernet(LACP_MAC, s.perm_hwaddr, ETH_P_SLOW, pdu))
+
+    def _ad_rx(self, s: Slave, pdu: Lacpdu) -> None:
+        """bond_3ad_lacpdu_recv → ad_rx_machine (CURRENT): record the partner, restart the timer."""
+        s.lacpdu_rx += 1
+        if self.params.mode != BOND_MODE_8023AD or not s.up:
+            return
+        a = pdu.actor
+        changed = not s.partner_valid or (a.system, a.key, a.port) != (s.partner.system, s.partner.key,
+                                                                        s.partner.port)
+        s.partner = LacpInfo(a.system_priority, a.system, a.key, a.port_priority, a.port, a.state)
+        s.partner_valid = True
+        s.actor_state &= ~(LACP_EXPIRED | LACP_DEFAULTED)
+        now = self.ns.sched.now
+        s.current_while = now + (AD_SHORT_TIMEOUT_NS if s.actor_state & LACP_TIMEOUT else AD_LONG_TIMEOUT_NS)
+        mine = s.actor_info()
+        p = pdu.partner
+        if (p.system, p.key, p.port, p.state) != (mine.system, mine.key, mine.port, mine.state):
+            s.ntt = True      # __update_ntt: the partner's view of us is out of date
+        if changed:
+            self._ad_unselect(s)
+            self._ad_select()
+        self._ad_mux(s)
+        self._set_carrier()
+
+    # -- receive (bond_handle_frame) ----------------------------------------------------
+    def handle_frame(self, dev: NetDevice, frame: Ethernet) -> RxHandlerResult:
+        slave = self._slave_of(dev)
+        if slave is None:
+            return RX_HANDLER_CONSUMED
+        if frame.type == ETH_P_SLOW:
+            if isinstance(frame.payload, Lacpdu):
+                self._ad_rx(slave, frame.payload)
+            return RX_HANDLER_CONSUMED
+        if not self._accepts(slave):
+            # bond_should_deliver_exact_match: an inactive port's frames reach only sockets bound to it
+            self.stats.rx_dropped += 1
+            return RX_HANDLER_CONSUMED
+        self.rx(frame)
+        return RX_HANDLER_CONSUMED
+
+    def _accepts(self, slave: Slave) -> bool:
+        if self.params.all_slaves_active:
+            return True
+        mode = self.params.mode
+        if mode == BOND_MODE_ACTIVEBACKUP:
+            return slave is self.curr_active
+        if mode == BOND_MODE_8023AD:
+            return bool(slave.actor_state & LACP_COLLECTING) and slave.aggregator is self.active_agg
+        return True
+
+    # -- transmit (bond_start_xmit) ----------------------------------------------------
+    def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
+        if not self.upper_xmit_start(frame, nbytes):
+            return
+        mode = self.params.mode
+        if mode == BOND_MODE_ACTIVEBACKUP:
+            s = self.curr_active
+            if s is None or not s.up:
+                self.stats.tx_dropped += 1
+                return
+            s.dev.xmit(frame, nbytes)
+            return
+        usable = self._usable()
+        if not usable:
+            self.stats.tx_dropped += 1
+            return
+        if mode == BOND_MODE_BROADCAST:
+            for s in usable[:-1]:
+                s.dev.xmit(frame.copy(), nbytes)
+            usable[-1].dev.xmit(frame, nbytes)
+            return
+        if mode == BOND_MODE_ROUNDROBIN:
+            i = self.rr_counter // max(1, self.params.packets_per_slave)
+            self.rr_counter += 1
+            usable[i % len(usable)].dev.xmit(frame, nbytes)
+            return
+        usable[bond_xmit_hash(frame, self.params.xmit_hash_policy) % len(usable)].dev.xmit(frame, nbytes)
+
+    # -- what `ip -d link` and /proc/net/bonding show ------------------------------------
+    def details_text(self) -> str:
+        """iproute2's bond_print_opt over what bond_fill_info sends (kernel 6.x, iproute2 6.1)."""
+        p = self.params
+        out = [f"    bond mode {BOND_MODES[p.mode]} "]
+        if self.curr_active is not None:
+            out.append(f"active_slave {self.curr_active.dev.name} ")
+        out.append(f"miimon {p.miimon} updelay {p.updelay * p.miimon} downdelay {p.downdelay * p.miimon} "
+                   f"peer_notify_delay {p.peer_notif_delay * p.miimon} use_carrier {p.use_carrier} "
+                   f"arp_interval {p.arp_interval} arp_missed_max {p.arp_missed_max} "
+                   f"arp_validate {ARP_VALIDATE[p.arp_validate]} arp_all_targets {ARP_ALL_TARGETS[p.arp_all_targets]} ")
+        prim = next((s for s in self.slaves if s.dev.name == p.primary), None)
+        if prim is not None:
+            out.append(f"primary {prim.dev.name} ")
+        out.append(f"primary_reselect {PRIMARY_RESELECT[p.primary_reselect]} fail_over_mac "
+                   f"{FAIL_OVER_MAC[p.fail_over_mac]} xmit_hash_policy {XMIT_HASH_POLICIES[p.xmit_hash_policy]} "
+                   f"resend_igmp {p.resend_igmp} num_grat_arp {p.num_grat_arp} all_slaves_active "
+                   f"{p.all_slaves_active} min_links {p.min_links} lp_interval {p.lp_interval} packets_per_slave "
+                   f"{p.packets_per_slave} lacp_active {'on' if p.lacp_active else 'off'} lacp_rate "
+                   f"{LACP_RATE[p.lacp_rate]} ad_select {AD_SELECT[p.ad_select]} ")
+        if p.mode == BOND_MODE_8023AD:
+            agg = self.active_agg
+            if agg is not None:
+                out.append(f"ad_aggregator {agg.ident} ad_num_ports {len(agg.ports)} ad_actor_key {agg.actor_key} "
+                           f"ad_partner_key {agg.partner_key} ad_partner_mac {_mac(agg.partner_system)} ")
+            out.append(f"ad_actor_sys_prio {p.ad_actor_sys_prio} ad_user_port_key {p.ad_user_port_key} "
+                       f"ad_actor_system {_mac(p.ad_actor_system)} ")
+        out.append(f"tlb_dynamic_lb {p.tlb_dynamic_lb} ")
+        return "".join(out)
+
+    def slave_text(self, dev: NetDevice) -> str:
+        """iplink_bond_slave.c's print_slave_opt (the `bond_slave` part of `ip -d link show PORT`)."""
+        s = self._slave_of(dev)
+        if s is None:
+            return ""
+        active = (self.params.mode != BOND_MODE_ACTIVEBACKUP or s is self.curr_active) and \
+            (self.params.mode != BOND_MODE_8023AD or (s.aggregator is self.active_agg and s.aggregator is not None))
+        out = (f"    bond_slave state {'ACTIVE' if active else 'BACKUP'} mii_status {_LINK_STATUS[s.link].upper()} "
+               f"link_failure_count {s.link_failure_count} perm_hwaddr {_mac(s.perm_hwaddr)} queue_id 0 prio 0 ")
+        if self.params.mode == BOND_MODE_8023AD:
+            if s.aggregator is not None:
+                out += f"ad_aggregator_id {s.aggregator.ident} "
+            partner = s.partner.state if s.partner_valid else 0
+            out += (f"ad_actor_oper_port_state {s.actor_state} ad_actor_oper_port_state_str "
+                    f"<{state_names(s.actor_state)}> ad_partner_oper_port_state {partner} "
+                    f"ad_partner_oper_port_state_str <{state_names(partner)}> ")
+        return out
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _le32(b: bytes) -> int:
+    return int.from_bytes(b, "little")
+
+
+def bond_xmit_hash(frame: Ethernet, policy: int) -> int:
+    """bond_xmit_hash (bond_main.c): layer2 is the last bytes of both MACs xor the EtherType;
+    layer2+3 and layer3+4 fold the IPv4 addresses (and, for 3+4, the ports) into 32 bits
+    read as the little-endian machine reads them (`(__force u32)` of network-order words)."""
+    eth = frame.dst[5] ^ frame.src[5] ^ frame.type
+    if policy == 0 or frame.type != ETH_P_IP:
+        return eth
+    ip = frame.payload
+    if not isinstance(ip, IPv4):
+        return eth
+    if policy in (2, 3):          # layer2+3, encap2+3
+        h = eth
+    else:                         # layer3+4, encap3+4: the ports as one word (none for other protocols)
+        l4 = ip.payload
+        h = _le32(l4.sport.to_bytes(2, "big") + l4.dport.to_bytes(2, "big")) if isinstance(l4, (Tcp, Udp)) else 0
+    h ^= _le32(ip.dst.to_bytes(4, "big")) ^ _le32(ip.src.to_bytes(4, "big"))
+    h ^= h >> 16
+    h ^= h >> 8
+    return (h & 0xFFFFFFFF) >> 1
+
+
+def proc_net_bonding(bond: Bond, version: str) -> str:
+    """/proc/net/bonding/BOND as bond_procfs.c prints it (as root: CAP_NET_ADMIN details)."""
+    p = bond.params
+    out = [f"Ethernet Channel Bonding Driver: v{version}\n\n", f"Bonding Mode: {bond_mode_name(p.mode)}\n"]
+    if p.mode in (BOND_MODE_XOR, BOND_MODE_8023AD):
+        out.append(f"Transmit Hash Policy: {XMIT_HASH_POLICIES[p.xmit_hash_policy]} ({p.xmit_hash_policy})\n")
+    if p.mode == BOND_MODE_ACTIVEBACKUP:
+        prim = next((s for s in bond.slaves if s.dev.name == p.primary), None)
+        out.append(f"Primary Slave: {prim.dev.name if prim else 'None'}")
+        if prim is not None:
+            out.append(f" (primary_reselect {PRIMARY_RESELECT[p.primary_reselect]})")
+        out.append(f"\nCurrently Active Slave: {bond.curr_active.dev.name if bond.curr_active else 'None'}\n")
+    out.append(f"MII Status: {'up' if bond.carrier else 'down'}\n"
+               f"MII Polling Interval (ms): {p.miimon}\n"
+               f"Up Delay (ms): {p.updelay * p.miimon}\n"
+               f"Down Delay (ms): {p.downdelay * p.miimon}\n"
+               f"Peer Notification Delay (ms): {p.peer_notif_delay * p.miimon}\n")
+    if p.mode == BOND_MODE_8023AD:
+        out.append(f"\n802.3ad info\nLACP active: {'on' if p.lacp_active else 'off'}\n"
+                   f"LACP rate: {LACP_RATE[p.lacp_rate]}\nMin links: {p.min_links}\n"
+                   f"Aggregator selection policy (ad_select): {AD_SELECT[p.ad_select]}\n"
+                   f"System priority: {p.ad_actor_sys_prio}\nSystem MAC address: {_mac(bond.ad_system())}\n")
+        agg = bond.active_agg
+        if agg is None:
+            out.append(f"bond {bond.name} has no active aggregator\n")
+        else:
+            out.append(f"Active Aggregator Info:\n\tAggregator ID: {agg.ident}\n\tNumber of ports: {len(agg.ports)}\n"
+                       f"\tActor Key: {agg.actor_key}\n\tPartner Key: {agg.partner_key}\n"
+                       f"\tPartner Mac Address: {_mac(agg.partner_system)}\n")
+    for s in bond.slaves:
+        up = s.dev.up and s.dev.has_carrier()
+        out.append(f"\nSlave Interface: {s.dev.name}\nMII Status: {_LINK_STATUS[s.link]}\n"
+                   f"Speed: {f'{SPEED_MBPS} Mbps' if up else 'Unknown'}\nDuplex: {'full' if up else 'Unknown'}\n"
+                   f"Link Failure Count: {s.link_failure_count}\nPermanent HW addr: {_mac(s.perm_hwaddr)}\n"
+                   "Slave queue ID: 0\n")
+        if p.mode == BOND_MODE_8023AD:
+            if s.aggregator is None:
+                out.append("Aggregator ID: N/A\n")
+                continue
+            partner = s.partner
+            a = s.actor_info()
+            out.append(f"Aggregator ID: {s.aggregator.ident}\nActor Churn State: none\nPartner Churn State: none\n"
+                       "Actor Churned Count: 0\nPartner Churned Count: 0\n"
+                       f"details actor lacp pdu:\n    system priority: {a.system_priority}\n"
+                       f"    system mac address: {_mac(a.system)}\n    port key: {a.key}\n"
+                       f"    port priority: {a.port_priority}\n    port number: {a.port}\n"
+                       f"    port state: {a.state}\n"
+                       f"details partner lacp pdu:\n    system priority: {partner.system_priority}\n"
+                       f"    system mac address: {_mac(partner.system)}\n    oper key: {partner.key}\n"
+                       f"    port priority: {partner.port_priority}\n    port number: {partner.port}\n"
+                       f"    port state: {partner.state}\n")
+    return "".join(out)

@@ -1,0 +1,199 @@
+"""Bonding (stack/bond.py) through the commands a user types and the scenarios they run:
+`ip link add ... type bond`, `ip link set DEV master bond0`, /proc/net/bonding, `ip -d link`,
+active-backup failover, 802.3ad with LACP on both ends, LACPDUs on the wire."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from netplex.network import Network
+from netplex.packet.ethernet import Ethernet
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
+from netplex.packet.pcap import read_pcap
+from netplex.packet.udp import Udp
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
+from netplex.stack.bond import bond_xmit_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+AB = ROOT / "examples" / "dc-bond-active-backup.yaml"
+LACP = ROOT / "examples" / "dc-bond-lacp.yaml"
+
+
+def pair() -> Network:
+    net = Network()
+    net.add_node("h")
+    net.add_node("s")
+    net.add_link("h:eth0", "s:p0")
+    net.add_link("h:eth1", "s:p1")
+    return net
+
+
+def sh(net: Network, node: str, line: str) -> tuple[int, str]:
+    r = net[node].run(line)
+    return r.status, r.output + r.error
+
+
+def test_the_bond_takes_its_first_port_mac_and_gives_it_to_every_port() -> None:
+    net = pair()
+    h = net["h"]
+    eth0, eth1 = h.ns.devices["eth0"].mac, h.ns.devices["eth1"].mac
+    assert sh(net, "h", "ip link add bond0 type bond mode active-backup")[0] == 0
+    sh(net, "h", "ip link set eth0 master bond0")
+    sh(net, "h", "ip link set eth1 master bond0")
+    assert h.ns.devices["bond0"].mac == eth0 == h.ns.devices["eth1"].mac
+    out = sh(net, "h", "ip link show eth1")[1]
+    assert "SLAVE,UP>" in out and "master bond0" in out   # enslaving opens the port (its peer is down)
+    assert "<BROADCAST,MULTICAST,MASTER>" in sh(net, "h", "ip link show bond0")[1]
+    assert f"Permanent HW addr: {':'.join(f'{b:02x}' for b in eth1)}" in sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    sh(net, "h", "ip link set eth1 nomaster")
+    assert h.ns.devices["eth1"].mac == eth1          # released: its own address back
+    assert sh(net, "h", "ls /proc/net/bonding")[1].split() == ["bond0"]
+
+
+@pytest.mark.parametrize(("line", "status", "message"), [
+    ("ip link add b0 type bond mode foo", 255, 'Error: argument "foo" is wrong: invalid mode'),
+    ("ip link add b0 type bond miimon x", 255, 'Error: argument "x" is wrong: invalid miimon'),
+    ("ip link add b0 type bond lacp_rate medium", 255, 'Error: argument "medium" is wrong: invalid lacp_rate'),
+    ("ip link add b0 type bond primary nosuch", 1, 'Cannot find device "nosuch"'),
+    ("ip link add b0 type bond frobnicate 1", 1, 'bond: unknown command "frobnicate"?'),
+    ("ip link add b0 type bond mode balance-alb", 2, "netplex: bond mode balance-alb is not supported"),
+    ("ip link add b0 type bond arp_interval 100 arp_ip_target 10.0.0.1", 2, "netplex: bond arp_ip_target"),
+    ("ip link add b0 type bond updelay 150", 2, "RTNETLINK answers: Invalid argument"),
+])
+def test_bad_bond_options_get_iproute2s_errors_and_change_nothing(line: str, status: int, message: str) -> None:
+    net = pair()
+    st, out = sh(net, "h", line)
+    assert st == status and message in out
+    assert "b0" not in net["h"].ns.devices
+
+
+def test_options_the_kernel_refuses_on_an_up_bond_or_one_with_ports() -> None:
+    net = pair()
+    sh(net, "h", "ip link add bond0 type bond mode 802.3ad")
+    sh(net, "h", "ip link set eth0 master bond0")
+    st, out = sh(net, "h", "ip link set bond0 type bond mode active-backup")
+    assert st == 2 and out.strip() == "Error: unable to set option because the bond device has slaves."
+    sh(net, "h", "ip link set bond0 up")
+    st, out = sh(net, "h", "ip link set bond0 type bond lacp_rate fast")
+    assert st == 2 and out.strip() == "Error: unable to set option because the bond is up."
+    assert sh(net, "h", "ip link set bond0 type bond xmit_hash_policy layer3+4")[0] == 0
+    assert "xmit_hash_policy layer3+4 " in sh(net, "h", "ip -d link show bond0")[1]
+
+
+def test_active_backup_fails_over_within_one_miimon_period_and_announces_the_move() -> None:
+    res = run_scenario(load_scenario(AB), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    (ev,) = res.events
+    for flow in ev["flows"]:
+        # the cut is 50 ms before the next MII round: the pause is that, plus one packet interval
+        assert 40 <= flow["outage_ms"] <= 108, flow
+
+
+def test_active_backup_sends_a_gratuitous_arp_through_the_new_port(tmp_path: Path) -> None:
+    run_scenario(load_scenario(AB), SimBackend(pcap_dir=tmp_path))
+    frames = [(t, Ethernet.decode(f)) for t, f in read_pcap(tmp_path / "srv-eth1.pcap")]
+    garps = [(t, f) for t, f in frames if f.type == 0x0806 and f.dst == b"\xff" * 6
+             and f.payload.op == 1 and f.payload.spa == f.payload.tpa]
+    # the first came in: eth0's announcement when the bond first went active, flooded back by
+    # the switches; the second went out at the failover, 3 s later (num_grat_arp 1)
+    assert len(garps) == 2 and garps[1][0] - garps[0][0] >= 2_900_000_000
+    assert garps[1][1].src == garps[0][1].src
+
+
+def test_lacp_aggregates_both_links_and_a_silent_partner_expires_in_three_seconds() -> None:
+    res = run_scenario(load_scenario(LACP), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    flows = res.events[0]["flows"]
+    moved = [f for f in flows if f["outage_ms"] > 0]
+    assert moved and len(moved) < len(flows)          # only the flows hashed to eth0 pause
+    for f in moved:
+        # fast rate: the partner's last LACPDU came within 1 s before; 3 s after it, expired
+        assert 2000 <= f["outage_ms"] <= 3000 and "recovered" not in f
+
+
+def test_lacpdus_on_the_wire_decode_with_scapy(tmp_path: Path) -> None:
+    from scapy.contrib.lacp import LACP as ScapyLacp
+    from scapy.layers.l2 import Ether
+
+    run_scenario(load_scenario(LACP), SimBackend(pcap_dir=tmp_path))
+    raw = [f for _t, f in read_pcap(tmp_path / "srv-eth1.pcap")]
+    ours = [Ethernet.decode(f) for f in raw]
+    pdus = [(r, e) for r, e in zip(raw, ours) if e.type == ETH_P_SLOW]
+    assert len(pdus) >= 8 and all(e.dst == LACP_MAC and isinstance(e.payload, Lacpdu) for _r, e in pdus)
+    states = set()
+    for r, e in pdus:
+        s = Ether(r)[ScapyLacp]
+        assert (s.actor_key, s.actor_port_number, s.actor_state) == (e.payload.actor.key, e.payload.actor.port,
+                                                              e.payload.actor.state)
+        assert s.actor_system == ":".join(f"{b:02x}" for b in e.payload.actor.system)
+        assert bytes(Ether(r)) == r     # scapy rebuilds the very bytes
+        states.add(s.actor_state)
+    assert 63 in states   # active, short timeout, aggregating, in sync, collecting, distributing
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_tshark_reads_the_lacpdus_without_complaint(tmp_path: Path) -> None:
+    run_scenario(load_scenario(LACP), SimBackend(pcap_dir=tmp_path))
+    out = subprocess.run(["tshark", "-r", str(tmp_path / "srv-eth0.pcap"), "-Y", "lacp", "-T", "fields",
+                          "-e", "lacp.actor.key", "-e", "lacp.actor.state", "-e", "_ws.expert"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = [line.split("\t") for line in out]
+    assert rows and all(r[0] == "15" and r[2] == "" for r in rows)
+    assert "0x3f" in {r[1] for r in rows}
+
+
+def test_proc_and_ip_details_of_an_aggregated_bond() -> None:
+    backend = SimBackend()
+    scenario = load_scenario(LACP)
+    scenario.probes = scenario.probes[:1]
+    scenario.events = []
+    run_scenario(scenario, backend)
+    proc = backend.run("srv", "cat /proc/net/bonding/bond0").output
+    tor_mac = backend.run("tor", "cat /sys/class/net/bond0/address").output.strip()
+    assert "Bonding Mode: IEEE 802.3ad Dynamic link aggregation\nTransmit Hash Policy: layer3+4 (1)\n" in proc
+    assert f"\tPartner Mac Address: {tor_mac}\n" in proc and "LACP rate: fast\n" in proc
+    assert proc.count("    port state: 63\n") == 4       # both ports, actor and partner
+    details = backend.run("srv", "ip -d link show bond0").output
+    assert f"ad_aggregator 1 ad_num_ports 2 ad_actor_key 15 ad_partner_key 15 ad_partner_mac {tor_mac} " in details
+    assert "numtxqueues 16 numrxqueues 16 " in details
+    slave = backend.run("srv", "ip -d link show eth0").output.splitlines()
+    assert slave[2] == "    veth "
+    assert slave[3].startswith("    bond_slave state ACTIVE mii_status UP link_failure_count 0 perm_hwaddr ")
+    assert "ad_actor_oper_port_state_str <active,short_timeout,aggregating,in_sync,collecting,distributing>" \
+        in slave[3]
+
+
+def test_the_layer3_4_hash_is_the_kernels() -> None:
+    """bond_xmit_hash for 10.0.0.1:1000 -> 10.0.0.2:2000 (UDP), worked by hand from
+    bond_main.c: ports word 0xd007e803 (little-endian load), xor the addresses
+    0x0200000a ^ 0x0100000a, fold by 16 and 8, shift right by one."""
+    ip = IPv4(0x0A000001, 0x0A000002, 17, Udp(1000, 2000, b""))
+    frame = Ethernet(b"\x02" * 6, b"\x04" * 6, 0x0800, ip)
+    h = 0xD007E803 ^ 0x0200000A ^ 0x0100000A
+    h ^= h >> 16
+    h ^= h >> 8
+    assert bond_xmit_hash(frame, 1) == h >> 1
+    assert bond_xmit_hash(frame, 0) == 0x02 ^ 0x04 ^ 0x0800          # layer2
+    spread = {bond_xmit_hash(Ethernet(b"\x02" * 6, b"\x04" * 6, 0x0800,
+                                      IPv4(0x0A000001, 0x0A000002, 17, Udp(p, 5001, b""))), 1) % 2
+              for p in range(40000, 40016)}
+    assert spread == {0, 1}
+
+
+@pytest.mark.linux
+def test_the_twin_skips_bonding_where_the_kernel_lacks_it(differential) -> None:
+    from netplex.twin.features import kernel_has
+
+    if kernel_has("bonding"):
+        result = differential.linux(AB)
+        assert result.error is None
+    else:
+        with pytest.raises(pytest.skip.Exception, match="bonding"):
+            differential.linux(AB)
+        pytest.skip("this kernel lacks bonding: proven in the simulator only")
