@@ -26,6 +26,7 @@ period (+ downdelay): 100 ms by default.
 from __future__ import annotations
 
 import errno
+from functools import partial
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -275,7 +276,7 @@ class Bond(NetDevice):
             raise NetplexError("Error: Cannot enslave bond to itself.", errno.EPERM)
 
     def ndo_add_slave(self, dev: NetDevice) -> None:
-        netdev_rx_handler_register(dev, lambda frame, s=dev: self.handle_frame(s, frame))
+        netdev_rx_handler_register(dev, partial(self.handle_frame, dev))
         number = 1 + max((s.port_number for s in self.slaves), default=0)
         slave = Slave(self, dev, number)
         if not self.slaves and self.addr_assign_random:
