@@ -26,8 +26,8 @@ period (+ downdelay): 100 ms by default.
 from __future__ import annotations
 
 import errno
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
