@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from netplex.apps.process import Program
 from netplex.errors import NetplexError
+from netplex.machine.fs import FileSystem
 from netplex.ovs.actions import Act
 from netplex.ovs.connmgr import OfChannel
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match
 from netplex.ovs.ofproto import FlowMod, OFProto
 from netplex.ovs.ovsdb import Database, Row
+from netplex.shell.registry import COMMANDS, Context
 from netplex.stack.device import NetDevice
 from netplex.stack.openvswitch import OvsDatapath, OvsInternalDev, ovs_datapath, ovs_internal_dev
 
@@ -77,6 +79,8 @@ class OfPort:
     rx_dropped: int = 0
     tx_dropped: int = 0
     no_flood: bool = False
+    policing: tuple[int, int] = (0, 0)      # the ingress policer installed: (kbit/s, kbit)
+    qos: tuple[Any, ...] = ()               # the HTB installed: (max-rate, queues)
 
     def includes_vlan(self, vlan: int) -> bool:
         """xbundle_includes_vlan."""
@@ -357,6 +361,8 @@ class OvsVswitchd(Program):
             irow["ofport"] = [p.ofport]
             irow["error"] = []
             self._write_iface_state(irow, p)
+            self._policing(p, irow)
+            self._qos(p, prow)
         if xb.datapath_id:
             row["datapath_id"] = [f"{xb.datapath_id:016x}"]
         row["datapath_version"] = ["<unknown>"]
@@ -422,6 +428,66 @@ class OvsVswitchd(Program):
         while n in xb.ports:
             n += 1
         return n
+
+    # -- QoS (lib/netdev-linux.c: netdev_linux_set_policing, htb_tc_install) ---------------
+    def _tc(self, dev: NetDevice, lines: list[str]) -> None:
+        """What netdev-linux asks the kernel over rtnetlink, as the tc commands that do the same."""
+        ctx = Context(node=dev.ns, fs=self.fs or FileSystem())
+        tc = COMMANDS["tc"]
+        for line in lines:
+            tc(ctx, ["tc", *line.split()])
+
+    def _policing(self, p: OfPort, irow: Row) -> None:
+        """ingress_policing_rate/burst (kbit/s, kbit; burst 8000 when 0): an ingress qdisc and
+        a matchall police that drops what exceeds (tc_add_matchall_policer)."""
+        dev = p.dev
+        rate = irow.scalar("ingress_policing_rate") or 0
+        burst = (irow.scalar("ingress_policing_burst") or 0) if rate else 0
+        burst = burst or (8000 if rate else 0)
+        if dev is None or p.policing == (rate, burst):
+            return
+        lines = ["qdisc del dev {d} ingress"] if p.policing != (0, 0) else []
+        if rate:
+            # the burst in bytes as OVS computes it (kbits * 1024 / 8: "appears wrong", its comment says)
+            lines += ["qdisc add dev {d} handle ffff: ingress",
+                      f"filter add dev {{d}} parent ffff: protocol all prio 1 handle 1 matchall action police "
+                      f"rate {rate}kbit burst {burst * 1024 // 8}b mtu 65535 drop"]
+        self._tc(dev, [line.format(d=dev.name) for line in lines])
+        p.policing = (rate, burst)
+
+    def _qos(self, p: OfPort, prow: Row) -> None:
+        """Port.qos of type linux-htb: root 1: with default class 1:1, parent class 1:fffe at
+        max-rate, queue N as class 1:(N+1) (min-rate, max-rate, priority), as htb_tc_install
+        and htb_class_set do; rates in bit/s."""
+        dev = p.dev
+        if dev is None:
+            return
+        db = self.db
+        spec: tuple[Any, ...] = ()
+        q = db.get("QoS", prow.scalar("qos")) if prow["qos"] else None
+        if q is not None and q.scalar("type") == "linux-htb":
+            max_rate = int(q["other_config"].get("max-rate", "10000000000"))
+            queues = []
+            for n, qu in sorted(q["queues"].items()):
+                qrow = db.get("Queue", qu)
+                oc = qrow["other_config"] if qrow is not None else {}
+                queues.append((n, int(oc.get("min-rate", "12000")), int(oc.get("max-rate", str(max_rate))),
+                               int(oc.get("priority", "0"))))
+            spec = (max_rate, tuple(queues))
+        if p.qos == spec:
+            return
+        lines = ["qdisc del dev {d} root"] if p.qos else []
+        if spec:
+            max_rate, queues = spec
+            lines += ["qdisc add dev {d} root handle 1: htb default 1",
+                      f"class add dev {{d}} parent 1: classid 1:fffe htb rate {max_rate}bit ceil {max_rate}bit"]
+            if not any(n == 0 for n, *_ in queues):
+                lines.append(f"class add dev {{d}} parent 1:fffe classid 1:1 htb rate 12000bit ceil {max_rate}bit")
+            for n, lo, hi, prio in queues:
+                lines.append(f"class add dev {{d}} parent 1:fffe classid 1:{n + 1:x} htb rate {lo}bit "
+                             f"ceil {hi}bit prio {prio}")
+        self._tc(dev, [line.format(d=dev.name) for line in lines])
+        p.qos = spec
 
     def _write_iface_state(self, irow: Row, p: OfPort) -> None:
         dev = p.dev

@@ -33,6 +33,7 @@ from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Eth
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
+from netplex.stack.skb import SkbMeta
 
 if TYPE_CHECKING:
     from netplex.stack.openvswitch import OvsDatapath
@@ -221,7 +222,7 @@ class Xlate:
             elif k == "enqueue":
                 self.output(a.a, an)
             elif k == "set_queue":
-                self.flow["skb_priority"] = a.a
+                self.flow["skb_priority"] = 0x10000 | (a.a + 1)   # netdev_linux's queue N: HTB class 1:N+1
             elif k == "set_vlan_vid":
                 tci = self.flow.get("vlan_tci", 0)
                 self.flow["vlan_tci"] = (tci & 0xE000) | VLAN_CFI | a.a
@@ -402,6 +403,8 @@ class Xlate:
                       if f.get(k, 0) != b.get(k, 0)]
                 if tp:
                     self.odp.append(("set_tcp" if proto == IPPROTO_TCP else "set_udp", tuple(tp)))
+        if f.get("skb_priority", 0) != b.get("skb_priority", 0):
+            self.odp.append(("set_priority", f.get("skb_priority", 0)))
         ft, bt = f.get("vlan_tci", 0), b.get("vlan_tci", 0)
         if ft != bt:
             if bt & VLAN_CFI:
@@ -514,6 +517,8 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
             out.append(f"ct({a[1]})" if a[1] else "ct")
         elif k == "recirc":
             out.append(f"recirc({a[1]:#x})")
+        elif k == "set_priority":
+            out.append(f"set(skb_priority({a[1]:#x}))")
         elif k == "userspace":
             out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
                        f"controller_id=0,max_len={a[1]}))")
@@ -553,6 +558,11 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
         elif k == "pop_vlan":
             cur = cur.copy()
             cur.vlans = cur.vlans[1:]
+        elif k == "set_priority":
+            cur = cur.copy()
+            if cur.meta is None:
+                cur.meta = SkbMeta()
+            cur.meta.priority = a[1]
         elif k == "push_vlan":
             cur = cur.copy()
             cur.vlans = (Dot1Q(a[1], a[2], 0, ETH_P_8021Q),) + cur.vlans
