@@ -698,6 +698,13 @@ def policy_text(ns: Any, p: XfrmPolicy, stats: int = 0, event: str = "") -> str:
     return s
 
 
+def _records(texts: list[str], opts: Any) -> str:
+    """Records as printed; with `-o` each record's line breaks are `\\` (_SL_) and it ends in a newline."""
+    if opts.oneline:
+        return "".join(t.replace("\n", "\\") + "\n" for t in texts)
+    return "".join(texts)
+
+
 # ---------------------------------------------------------------- state commands
 
 def _state_filter(ns: Any, a: _Argv, allow_nokeys: bool) -> tuple[list[XfrmState], bool]:
@@ -786,7 +793,7 @@ def do_xfrm_state(ns: Any, opts: Any, args: list[str]) -> Result:
     stats = opts.stats
     if not args:
         states, _ = _state_filter(ns, _Argv([]), True)
-        return Result(0, "".join(state_text(ns, x, stats) for x in states))
+        return Result(0, _records([state_text(ns, x, stats) for x in states], opts))
     verb, rest = args[0], args[1:]
     if matches(verb, "add"):
         return _state_modify(ns, rest, False)
@@ -803,9 +810,10 @@ def do_xfrm_state(ns: Any, opts: Any, args: list[str]) -> Result:
         return Result(0)
     if matches(verb, "list") or matches(verb, "show") or matches(verb, "lst"):
         states, nokeys = _state_filter(ns, _Argv(rest), True)
-        return Result(0, "".join(state_text(ns, x, stats, nokeys) for x in states))
+        return Result(0, _records([state_text(ns, x, stats, nokeys) for x in states], opts))
     if matches(verb, "get"):
-        return _state_get(ns, rest, False, stats)
+        r = _state_get(ns, rest, False, stats)
+        return Result(r.status, _records([r.output], opts) if r.output else "", r.error)
     if matches(verb, "flush"):
         return _state_flush(ns, rest)
     if matches(verb, "count"):
@@ -1035,7 +1043,7 @@ def _sel_filter(f: XfrmSelector, s: XfrmSelector) -> bool:
 def do_xfrm_policy(ns: Any, opts: Any, args: list[str]) -> Result:
     stats = opts.stats
     if not args:
-        return Result(0, "".join(policy_text(ns, p, stats) for p in ns.xfrm.policies))
+        return Result(0, _records([policy_text(ns, p, stats) for p in ns.xfrm.policies], opts))
     verb, rest = args[0], args[1:]
     if matches(verb, "add"):
         return _policy_modify(ns, rest, False)
@@ -1048,9 +1056,10 @@ def do_xfrm_policy(ns: Any, opts: Any, args: list[str]) -> Result:
             ns.xfrm.policy_del(p)
         return Result(0)
     if matches(verb, "list") or matches(verb, "show") or matches(verb, "lst"):
-        return Result(0, "".join(policy_text(ns, p, stats) for p in _policy_filter(ns, rest)))
+        return Result(0, _records([policy_text(ns, p, stats) for p in _policy_filter(ns, rest)], opts))
     if matches(verb, "get"):
-        return _policy_get(ns, rest, False, stats)
+        r = _policy_get(ns, rest, False, stats)
+        return Result(r.status, _records([r.output], opts) if r.output else "", r.error)
     if matches(verb, "flush"):
         a = _Argv(rest)
         ptype = 0

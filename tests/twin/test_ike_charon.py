@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from netplex.twin import state
+from netplex.twin.cleanup import teardown
+
 pytestmark = pytest.mark.linux
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +91,10 @@ class Lab:
 
     def __init__(self, d: Path) -> None:
         tag = secrets.token_hex(3)
-        self.a, self.b, self.d = f"npx-ikea-{tag}", f"npx-ikeb-{tag}", d
+        # a run's state file, so that `netplex clean` removes the namespaces (and charon in them) if we die
+        self.run = state.RunState(state.new_prefix())
+        self.a, self.b, self.d = f"{self.run.prefix}-ikea", f"{self.run.prefix}-ikeb", d
+        self.run.add_namespaces([self.a, self.b])
         self.charon: subprocess.Popen[str] | None = None
         _run("ip", "netns", "add", self.a)
         _run("ip", "netns", "add", self.b)
@@ -145,8 +151,8 @@ class Lab:
             except subprocess.TimeoutExpired:
                 self.charon.kill()
                 self.charon.wait(5)
-        _run("ip", "netns", "del", self.a, check=False)
-        _run("ip", "netns", "del", self.b, check=False)
+        teardown([self.a, self.b])
+        self.run.remove()
 
 
 @pytest.fixture

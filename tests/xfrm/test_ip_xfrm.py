@@ -132,3 +132,10 @@ def test_no_xfrm_code_runs_without_policies(pair) -> None:
     gen = a.ns.world.config_generation
     run_ok(a, "ip xfrm state flush")
     assert not a.ns.xfrm and a.ns.world.config_generation > gen
+
+
+def test_oneline(pair) -> None:
+    _net, a, _b = pair
+    run_ok(a, SA, "ip xfrm policy add src 10.1.0.0/16 dst 10.2.0.0/16 dir out")
+    assert a.cmd("ip -o xfrm policy") == "src 10.1.0.0/16 dst 10.2.0.0/16 \\\tdir out priority 0 ptype main \\\n"
+    assert a.cmd("ip -o xfrm state").count("\n") == 1
