@@ -26,7 +26,7 @@ runs once every node's setup lines have run (the kind's daemons start there);
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -109,6 +109,20 @@ class Node:
     def procedure(self, name: str) -> tuple[bool, dict[str, Any]]:
         """Run the kind's procedure `name` as a probe: (ok, observed)."""
         raise NetplexError(f'node "{self.name}" (kind {self.kind}) has no procedure "{name}"')
+
+    # -- the same kind on the kernel twin (the twin builds the node as a Linux host) --------
+    @classmethod
+    def twin_start(cls, name: str, nodes: Mapping[str, Any], links: Sequence[Any],
+                   addresses: Mapping[str, Sequence[str]]) -> list[str]:
+        """Shell lines the twin runs on node `name` once every node's setup has run (what `start`
+        does in the simulator). `nodes`/`links` are the scenario's models; `addresses` each
+        node's global IPv4 addresses as the twin found them. None for a Linux host."""
+        return []
+
+    @classmethod
+    def twin_procedure(cls, name: str) -> str | None:
+        """The shell line that runs procedure `name` on the twin and prints {"ok": ..., ...} as JSON."""
+        return None
 
     @property
     def shell(self) -> Any:

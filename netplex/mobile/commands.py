@@ -2,18 +2,20 @@
 
     mme show ue                  the UE contexts: IMSI, S1AP ids, state, UE IP, t1 t6 t7 t8
     sgw show sessions            the sessions: IMSI, UE IP, t1..t8 as the SGW holds them, packets relayed
-    pgw show bearers             the default bearers: IMSI, APN, UE IP, t2..t5, packets, gated, PCC rules
+    pgw show bearers             the default bearers: IMSI, APN, UE IP, t2..t5, AMBR, packets, gated, PCC rules
     hss show subscriber IMSI     one subscription: APN, AMBR, PGW, SQN, the MME serving it
     hss show subscribers         every subscription
 
 Each talks to the daemon of its node (found in the machine's process table,
 as a CLI finds its daemon's control socket); without one it says so and
-exits 1. A usage error prints the usage and exits 2.
+exits 1. A usage error prints the usage and exits 2. On the kernel twin the
+same commands (netplex/twin/bin) ask the node's daemon process
+(`twin_daemon cli`), which answers with `answer` below.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 from netplex.apps.process import Program
 from netplex.machine import Machine
@@ -23,9 +25,7 @@ from netplex.mobile.mme import Mme
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
-__all__ = ["mme", "sgw", "pgw", "hss"]
-
-D = TypeVar("D", bound=Program)
+__all__ = ["mme", "sgw", "pgw", "hss", "request", "answer", "no_daemon"]
 
 USAGE = {
     "mme": "Usage: mme show ue\n",
@@ -34,51 +34,68 @@ USAGE = {
     "hss": "Usage: hss show subscriber IMSI\n       hss show subscribers\n",
 }
 
+Show = Callable[[Any], "str | None"]
 
-def _daemon(ctx: Context, cls: type[D], name: str) -> D | Result:
-    if not isinstance(ctx.machine, Machine):
-        return Result(1, "", f"{name}: this shell runs on no machine\n")
-    for p in ctx.machine.procs.by_program(cls):
-        if p.alive and isinstance(p.program, cls):
-            return p.program
+
+def request(argv: list[str]) -> tuple[type[Program], Show] | Result:
+    """What `argv` asks of which daemon class, or the usage error."""
+    name, args = argv[0], argv[1:]
+    if name == "mme" and args == ["show", "ue"]:
+        return Mme, Mme.show_ue
+    if name == "sgw" and args == ["show", "sessions"]:
+        return Sgw, Sgw.show_sessions
+    if name == "pgw" and args == ["show", "bearers"]:
+        return Pgw, Pgw.show_bearers
+    if name == "hss" and args == ["show", "subscribers"]:
+        return Hss, Hss.show_subscribers
+    if name == "hss" and len(args) == 3 and args[:2] == ["show", "subscriber"]:
+        imsi = args[2]
+        return Hss, lambda h: h.show_subscriber(imsi)
+    return Result(2, "", USAGE.get(name, f"Usage: {name} show ...\n"))
+
+
+def answer(argv: list[str], daemon: Program) -> Result:
+    """The command's output from `daemon` (a subscriber the HSS does not have: exit 1)."""
+    req = request(argv)
+    if isinstance(req, Result):
+        return req
+    text = req[1](daemon)
+    if text is None:
+        return Result(1, "", f"hss: no subscriber {argv[-1]}\n")
+    return Result(0, text)
+
+
+def no_daemon(name: str) -> Result:
     return Result(1, "", f"{name}: no {name.upper()} daemon runs on this node\n")
 
 
-def _show(ctx: Context, argv: list[str], cls: type[D], words: list[str], show: Callable[[D], str]) -> Result:
-    """`NAME show WHAT`: the daemon's table, or the usage (2), or no daemon (1)."""
-    name = argv[0]
-    if argv[1:] != words:
-        return Result(2, "", USAGE[name])
-    d = _daemon(ctx, cls, name)
-    return d if isinstance(d, Result) else Result(0, show(d))
+def _show(ctx: Context, argv: list[str]) -> Result:
+    req = request(argv)
+    if isinstance(req, Result):
+        return req
+    if not isinstance(ctx.machine, Machine):
+        return Result(1, "", f"{argv[0]}: this shell runs on no machine\n")
+    for p in ctx.machine.procs.by_program(req[0]):
+        if p.alive and p.program is not None:
+            return answer(argv, p.program)
+    return no_daemon(argv[0])
 
 
 @command("mme")
 def mme(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv, Mme, ["show", "ue"], Mme.show_ue)
+    return _show(ctx, argv)
 
 
 @command("sgw")
 def sgw(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv, Sgw, ["show", "sessions"], Sgw.show_sessions)
+    return _show(ctx, argv)
 
 
 @command("pgw")
 def pgw(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv, Pgw, ["show", "bearers"], Pgw.show_bearers)
+    return _show(ctx, argv)
 
 
 @command("hss")
 def hss(ctx: Context, argv: list[str]) -> Result:
-    args = argv[1:]
-    if args == ["show", "subscribers"]:
-        return _show(ctx, argv, Hss, args, Hss.show_subscribers)
-    if len(args) != 3 or args[:2] != ["show", "subscriber"]:
-        return Result(2, "", USAGE["hss"])
-    d = _daemon(ctx, Hss, "hss")
-    if isinstance(d, Result):
-        return d
-    text = d.show_subscriber(args[2])
-    if text is None:
-        return Result(1, "", f"hss: no subscriber {args[2]}\n")
-    return Result(0, text)
+    return _show(ctx, argv)

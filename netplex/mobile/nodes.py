@@ -11,6 +11,7 @@ UE's address and default route on the radio as a modem's driver does.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netplex.apps.process import Program
@@ -30,7 +31,7 @@ from netplex.mobile.params import (
     _Mobile,
 )
 from netplex.mobile.ran import Enodeb, UeModem
-from netplex.mobile.twin import choose_address, pgw_sgi_commands
+from netplex.mobile.twin import ATTACH_LINE, choose_address, pgw_sgi_commands, plan
 from netplex.network import REFUSED_NODE_KINDS, Node, NodeParams, node_kind
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.stack.route import RT_SCOPE_UNIVERSE
@@ -47,11 +48,16 @@ class MobileNode(Node):
     """A node of the EPC: its kind's keys, its daemon."""
 
     params: _Mobile
-    linux_host = False   # its daemons are the simulator's programs: the kernel twin does not build it
 
     def __init__(self, net: Any, name: str) -> None:
         super().__init__(net, name)
         self.daemon: Program | None = None
+
+    @classmethod
+    def twin_start(cls, name: str, nodes: Mapping[str, Any], links: Sequence[Any],
+                   addresses: Mapping[str, Sequence[str]]) -> list[str]:
+        """On the kernel twin: the same daemon as a process of the node (`twin.plan`)."""
+        return plan(nodes, links, addresses, 0)[name]
 
     def configure(self, params: NodeParams) -> None:
         assert isinstance(params, _Mobile)
@@ -118,6 +124,10 @@ class UeNode(MobileNode):
 
     params_model = UeParams
     params: UeParams
+
+    @classmethod
+    def twin_procedure(cls, name: str) -> str | None:
+        return ATTACH_LINE if name == "attach" else None
 
     def start(self) -> None:
         radios = self.radio_links("enodeb")

@@ -1,5 +1,9 @@
 """`python -m netplex.mobile.twin_daemon CONFIG`: one EPC daemon in a real network namespace (the kernel twin).
 
+`python -m netplex.mobile.twin_daemon cli mme show ue` (what netplex/twin/bin/mme runs) asks
+the node's daemon for a show command's output: it writes the request to
+/tmp/netplex-mobile-show.req, sends SIGUSR2 and prints /tmp/netplex-mobile-show.out.
+
 CONFIG is the JSON `netplex.mobile.twin.plan` writes for the node: its role
 (ue, enodeb, mme, hss, sgw, pgw, pcrf), its address, its peers' addresses and
 its keys. The daemon is the simulator's own class (`ran`, `mme`, `gateways`,
@@ -18,10 +22,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from netplex.apps.process import Process, Program, ProgramExit
+from netplex.mobile.commands import answer, no_daemon, request
 from netplex.mobile.diameter_servers import Hss, HssSubscriber, Pcrf
 from netplex.mobile.gateways import UPF_DEV, UPF_DP_DEV, Pgw, Sgw
 from netplex.mobile.mme import Mme
@@ -29,9 +35,12 @@ from netplex.mobile.nodes import ATTACH_TIMEOUT_NS
 from netplex.mobile.ran import Enodeb, UeModem
 from netplex.mobile.realnet import RealNamespace
 from netplex.packet.addr import ip_to_int
+from netplex.shell.result import Result
 
 PID_FILE = Path("/tmp/netplex-mobile.pid")
 ATTACH_FILE = Path("/tmp/netplex-mobile-attach.json")
+SHOW_REQ = Path("/tmp/netplex-mobile-show.req")
+SHOW_OUT = Path("/tmp/netplex-mobile-show.out")
 
 
 def _names(c: dict[str, Any]) -> dict[int, str]:
@@ -64,7 +73,37 @@ def make(c: dict[str, Any]) -> Program:
     raise SystemExit(f"twin_daemon: unknown role {role!r}")
 
 
+def cli(argv: list[str]) -> int:
+    """A show command on the twin: the same parsing and output as in the simulator."""
+    req = request(argv)
+    if isinstance(req, Result):
+        sys.stderr.write(req.error)
+        return req.status
+    try:
+        pid, role = PID_FILE.read_text().split()
+    except (OSError, ValueError):
+        pid, role = "", ""
+    if role != argv[0]:
+        r = no_daemon(argv[0])
+        sys.stderr.write(r.error)
+        return r.status
+    SHOW_OUT.unlink(missing_ok=True)
+    SHOW_REQ.write_text(json.dumps(argv))
+    os.kill(int(pid), signal.SIGUSR2)
+    for _ in range(100):
+        if SHOW_OUT.exists():
+            out = json.loads(SHOW_OUT.read_text())
+            sys.stdout.write(out["output"])
+            sys.stderr.write(out["error"])
+            return int(out["status"])
+        time.sleep(0.05)
+    sys.stderr.write(f"{argv[0]}: the daemon did not answer\n")
+    return 1
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:2] == ["cli"]:
+        return cli(argv[2:])
     c = json.loads(argv[1])
     ns = RealNamespace(c["node"], int(c["seed"]))
     program = make(c)
@@ -77,12 +116,18 @@ def main(argv: list[str]) -> int:
         return e.status
     stopping: list[int] = []
     pending: list[int] = []
+    shows: list[int] = []
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGUSR1, lambda s, f: pending.append(s))
-    PID_FILE.write_text(f"{os.getpid()}\n")
+    signal.signal(signal.SIGUSR2, lambda s, f: shows.append(s))
+    PID_FILE.write_text(f"{os.getpid()} {c['role']}\n")
     started: list[int] = []
 
     def tick() -> bool:
+        if shows:
+            shows.clear()
+            r = answer(json.loads(SHOW_REQ.read_text()), program)
+            SHOW_OUT.write_text(json.dumps({"status": r.status, "output": r.output, "error": r.error}))
         if isinstance(program, UeModem):
             if pending:
                 pending.clear()

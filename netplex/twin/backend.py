@@ -210,7 +210,7 @@ class LinuxBackend:
     """The kernel twin. SCENARIO.md is the contract; `notes` lists what the kernel could not do."""
 
     name = "linux"
-    supports = ALL_FEATURES - {"trace", "attach"}
+    supports = ALL_FEATURES - {"trace"}
 
     def __init__(self, pcap_dir: str | os.PathLike[str] | None = None) -> None:
         check_available()
@@ -221,6 +221,8 @@ class LinuxBackend:
         self._ns: dict[str, str] = {}  # node -> namespace name
         self._procs: list[subprocess.Popen[bytes]] = []
         self._state: state.RunState | None = None
+        self._nodes: dict[str, Node] = {}
+        self._node_addrs: dict[str, list[str]] | None = None
         self._old_handlers: dict[int, Any] = {}
         self._closed = False
         self._lock = threading.RLock()
@@ -279,6 +281,7 @@ class LinuxBackend:
         other = sorted({n.kind for n in nodes.values() if not NODE_KINDS[n.kind].linux_host})
         if other:
             raise TwinError(f"the linux backend builds Linux hosts only, not node kind {other[0]!r}")
+        self._nodes = dict(nodes)
         try:
             self._start_run()
             self._build(nodes, links)
@@ -586,7 +589,23 @@ class LinuxBackend:
             raise TwinError(f"{node}: cannot write {path}: {res.stderr.decode(errors='replace').strip()}")
 
     def start_node(self, node: str) -> None:
-        """The twin builds Linux hosts only (`build` refuses other kinds): nothing of a kind's own runs."""
+        """What the node's kind runs on the twin (`Node.twin_start`: the EPC's daemons), in its shell."""
+        lines = NODE_KINDS[self._nodes[node].kind].twin_start(node, self._nodes, self._links, self._addresses())
+        for line in lines:
+            r = self.run(node, line)
+            if r.status != 0:
+                raise TwinError(f"{node}: {line.splitlines()[0]}: {(r.error or r.output).strip()}")
+
+    def _addresses(self) -> dict[str, list[str]]:
+        """Each node's global IPv4 addresses once every setup has run (asked once, of the kernel)."""
+        if self._node_addrs is None:
+            self._node_addrs = {}
+            for name in self._nodes:
+                out = self.run(name, "ip -j -4 addr show").output
+                devs = json.loads(out) if out.strip() else []
+                self._node_addrs[name] = [a["local"] for d in devs for a in d.get("addr_info", [])
+                                          if a.get("scope") == "global"]
+        return self._node_addrs
 
     def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
         if not services:
@@ -781,8 +800,17 @@ class LinuxBackend:
         raise BackendUnsupported("the linux backend cannot trace")
 
     def attach(self, ue: str) -> ProbeOutcome:
-        """The mobile core's node kinds run in the simulator only (docs/mobile.md)."""
-        raise BackendUnsupported("the linux backend cannot run an attach (the mobile core is simulated)")
+        """The UE kind's attach on the twin (`Node.twin_procedure`): its line prints the outcome as JSON."""
+        line = NODE_KINDS[self._nodes[ue].kind].twin_procedure("attach")
+        if line is None:
+            raise BackendUnsupported(f"node kind {self._nodes[ue].kind} has no attach on the linux backend")
+        r = self.run(ue, line)
+        try:
+            observed = json.loads(r.output)
+        except ValueError:
+            return ProbeOutcome(False, {"error": (r.error or r.output).strip() or "no answer from the UE's modem"})
+        ok = bool(observed.pop("ok", False))
+        return ProbeOutcome(ok, observed)
 
     def trace_attach(self, ue: str) -> TraceOutcome:
         raise BackendUnsupported("the linux backend cannot trace")

@@ -267,12 +267,6 @@ def test_references_checked_across_the_file() -> None:
     assert error_of(linux_typo).startswith("x.yaml:7: nodes.h1.setpu: unknown field")
 
 
-def test_the_kernel_twin_refuses_the_attach() -> None:
-    from netplex.twin.backend import LinuxBackend
-
-    assert "attach" not in LinuxBackend.supports
-
-
 def test_the_pgw_polices_the_apn_ambr() -> None:
     """TS 23.401 §4.7.3: the subscriber's APN-AMBR (ULA -> Create Session Request AMBR IE) at the PGW."""
     text = ATTACH.read_text().replace("apn: internet, ambr_dl_kbps: 100000}", "apn: internet, ambr_ul_kbps: 1000}")

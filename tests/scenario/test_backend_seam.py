@@ -35,7 +35,7 @@ def test_the_kernel_twin_implements_every_member() -> None:
     """Checked on the class (making one needs root); `notes` and `progress` are set in __init__."""
     missing = sorted(m for m in seam_members() - {"notes", "progress"} if m not in dir(LinuxBackend))
     assert missing == []
-    assert LinuxBackend.supports == ALL_FEATURES - {"trace", "attach"}
+    assert LinuxBackend.supports == ALL_FEATURES - {"trace"}
 
 
 def test_no_reach_past_the_seam() -> None:
