@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
@@ -204,6 +204,22 @@ def _wait_ready(proc: subprocess.Popen[bytes], what: str) -> None:
     proc.wait()
     err = proc.stderr.read().decode(errors="replace").strip()
     raise TwinError(f"{what} did not start: {err or f'no ready signal within {READY_TIMEOUT:g} s'}")
+
+
+class _LazyAddresses(Mapping[str, list[str]]):
+    """`Node.twin_start`'s addresses, asked of the kernel only if a kind reads them."""
+
+    def __init__(self, backend: LinuxBackend) -> None:
+        self._backend = backend
+
+    def __getitem__(self, key: str) -> list[str]:
+        return self._backend.node_addresses()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._backend.node_addresses())
+
+    def __len__(self) -> int:
+        return len(self._backend.node_addresses())
 
 
 class LinuxBackend:
@@ -590,14 +606,15 @@ class LinuxBackend:
 
     def start_node(self, node: str) -> None:
         """What the node's kind runs on the twin (`Node.twin_start`: the EPC's daemons), in its shell."""
-        lines = NODE_KINDS[self._nodes[node].kind].twin_start(node, self._nodes, self._links, self._addresses())
+        lines = NODE_KINDS[self._nodes[node].kind].twin_start(node, self._nodes, self._links, _LazyAddresses(self))
         for line in lines:
             r = self.run(node, line)
             if r.status != 0:
                 raise TwinError(f"{node}: {line.splitlines()[0]}: {(r.error or r.output).strip()}")
 
-    def _addresses(self) -> dict[str, list[str]]:
-        """Each node's global IPv4 addresses once every setup has run (asked once, of the kernel)."""
+    def node_addresses(self) -> dict[str, list[str]]:
+        """Each node's global IPv4 addresses once every setup has run (asked of the kernel once,
+        when a kind's twin start first needs them)."""
         if self._node_addrs is None:
             self._node_addrs = {}
             for name in self._nodes:
