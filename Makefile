@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test fuzz bench randdiff clean
+.PHONY: install demo test fuzz bench bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-growth randdiff clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,25 @@ fuzz: install
 
 bench: install
 	$(BIN)/python benchmarks/router_chain.py
+
+# issue 11's benchmarks, bounded by default (BENCHMARKS.md has the full-size commands);
+# NS3PY=path/to/ns3venv/bin/python adds the ns-3 side (pip install ns3), alternating in one run
+NS3PY ?=
+NS3ARG := $(if $(NS3PY),--ns3-python $(NS3PY),)
+REPEAT ?= 1
+bench-p1: install
+	$(BIN)/python benchmarks/compare.py p1 --packets $(or $(PKTS),50000) --repeat $(REPEAT) $(NS3ARG)
+bench-p2: install
+	$(BIN)/python benchmarks/compare.py p2 --topo star --packets $(or $(PKTS),100) --repeat $(REPEAT) $(NS3ARG)
+	$(BIN)/python benchmarks/compare.py p2 --topo tree --packets $(or $(PKTS),100) --repeat $(REPEAT) $(NS3ARG)
+bench-q1: install
+	PYTHONPATH=. $(BIN)/python benchmarks/qos.py $(or $(PKTS),20000)
+bench-s1: install
+	PYTHONPATH=. $(BIN)/python benchmarks/scale.py s1 $(or $(HOSTS),2000) 1000
+bench-s2: install
+	PYTHONPATH=. $(BIN)/python benchmarks/scale.py s2 $(or $(HOSTS),10000) 40
+bench-growth: install
+	for r in 10 100 1000; do PYTHONPATH=. $(BIN)/python benchmarks/router_chain.py 5000 $$r; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -21,6 +21,7 @@ from netplex.stack.af_packet import PacketSocket
 from netplex.stack.raw import RawSocket
 
 if TYPE_CHECKING:
+    from netplex.stack.ipv4 import OutRoute
     from netplex.stack.netns import Namespace
 
 ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
@@ -95,6 +96,21 @@ class UdpSocket:
         self.sndbuf = int(self.ns.sysctl.values["net.core.wmem_default"])
         self.wmem_alloc = 0
         self.on_writable: Callable[[], None] | None = None
+        # sk_dst_cache: the last output route, with the namespace generation and the flow it
+        # was looked up for (sk_dst_check: stale after any configuration change)
+        self.dst_cache: tuple[int, int, int, Any, int, OutRoute | int] | None = None
+
+    def route(self, addr: int, tos: int) -> OutRoute | int:
+        """ip_route_output for this socket's flow, through its dst cache. A route with a
+        learned path MTU (a route exception, which expires with time) is never cached."""
+        ns = self.ns
+        c = self.dst_cache
+        if (c is not None and c[0] == ns.generation and c[1] == addr and c[2] == tos and c[3] is self.bound_dev
+                and c[4] == self.laddr and not ns.pmtu):
+            return c[5]
+        rt = ns.ip_route_output(addr, self.bound_dev, self.laddr or None, tos=tos)
+        self.dst_cache = None if ns.pmtu else (ns.generation, addr, tos, self.bound_dev, self.laddr, rt)
+        return rt
 
     def wmem_free(self, size: int) -> None:
         """sock_wfree + sock_def_write_space: a sender waiting for room wakes once
@@ -134,7 +150,7 @@ class UdpSocket:
             return EDESTADDRREQ
         if not self.lport:
             self.bind(0, 0)
-        rt = self.ns.ip_route_output(addr, self.bound_dev, self.laddr or None, tos=tos)
+        rt = self.route(addr, tos)
         if isinstance(rt, int):
             return rt
         if rt.type == "broadcast" and addr >> 28 != 14 and not self.broadcast:

@@ -179,3 +179,28 @@ def test_fast_path_is_used(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     backend = SimBackend(seed=sc.seed)
     run_scenario(sc, backend)
     assert fast_entries(backend.net) > 0
+
+
+def test_socket_dst_cache_follows_configuration() -> None:
+    """UdpSocket's sk_dst_cache: a route change between two datagrams takes effect at once."""
+    net = Network(seed=1)
+    h0, h1 = net.add_node("h0"), net.add_node("h1")
+    net.add_link("h0:eth0", "h1:eth0")
+    assert h0.run("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up").status == 0
+    assert h1.run("ip addr add 10.0.0.2/24 dev eth0 && ip link set eth0 up").status == 0
+    got: list[bytes] = []
+    srv = h1.ns.sockets.udp_socket()
+    srv.bind(0, 9)
+    srv.on_recv = lambda d, s, p: got.append(d)
+    sk = h0.ns.sockets.udp_socket()
+    dst = ip_to_int("10.0.0.2")
+    assert sk.sendto(b"a", dst, 9) == 0
+    net.run_for(10_000_000)
+    assert h0.run("ip route add blackhole 10.0.0.2/32").status == 0
+    assert sk.sendto(b"b", dst, 9) == 22          # EINVAL: the blackhole, not the cached route
+    assert h0.run("ip route del blackhole 10.0.0.2/32 && ip link set eth0 down").status == 0
+    assert sk.sendto(b"c", dst, 9) == 101         # ENETUNREACH: the device went down
+    assert h0.run("ip link set eth0 up").status == 0
+    assert sk.sendto(b"d", dst, 9) == 0
+    net.run_for(10_000_000)
+    assert got == [b"a", b"d"]
