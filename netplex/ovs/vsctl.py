@@ -22,6 +22,7 @@ from typing import Any
 
 from netplex.ovs.ovsdb import Column, Database, DbError, Row, Table, format_atom, format_datum, parse_datum
 from netplex.ovs.service import connect
+from netplex.ovs.vswitchd import SUPPORTED_TYPES
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
@@ -704,6 +705,12 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
         root = db.root()
         root["next_cfg"] = [root.scalar("next_cfg") + 1] if root["next_cfg"] else [1]
         db.garbage_collect()
+        for iface in db.table("Interface").values():
+            itype = iface.scalar("type") or ""
+            if itype not in SUPPORTED_TYPES:
+                db.restore(snap)
+                return Result(2, "", f"netplex: ovs-vsctl: interface type {itype} is not supported "
+                                     f"(system, internal and patch ports are)\n")
     except DbError as e:
         db.restore(snap)
         msg = f"ovs-vsctl: {e.message}\n" if e.message else ""

@@ -141,3 +141,27 @@ def test_refusals_are_netplex_words():
         assert r.status == 2 and r.error.startswith("netplex: ovs-vsctl "), cmd
     r = s.run("ovs-vsctl add-br br9 br0 10")
     assert r.status == 1 and "fake bridge" in r.error
+
+
+def test_tunnel_ports_are_refused_and_change_nothing():
+    s = _host()
+    run_ok(s, "ovs-vsctl add-br br0")
+    r = s.run("ovs-vsctl add-port br0 vx1 -- set interface vx1 type=vxlan options:remote_ip=192.168.1.2")
+    assert (r.status, r.error) == (2, "netplex: ovs-vsctl: interface type vxlan is not supported (system, "
+                                      "internal and patch ports are)\n")
+    assert run_ok(s, "ovs-vsctl list-ports br0") == ""
+
+
+def test_patch_ports_join_two_bridges():
+    net = Network()
+    s, h1, h2 = net.add_node("s1"), net.add_node("h1"), net.add_node("h2")
+    net.add_link("h1:eth0", "s1:p1")
+    net.add_link("h2:eth0", "s1:p2")
+    for h, a in ((h1, "10.0.0.1"), (h2, "10.0.0.2")):
+        run_ok(h, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up")
+    run_ok(s, "ip link set p1 up && ip link set p2 up")
+    run_ok(s, "ovs-vsctl add-br br0 -- add-port br0 p1 -- add-br br1 -- add-port br1 p2")
+    assert h1.run("ping -c 1 -W 1 10.0.0.2").status == 1
+    run_ok(s, "ovs-vsctl add-port br0 patch0 -- set interface patch0 type=patch options:peer=patch1 "
+              "-- add-port br1 patch1 -- set interface patch1 type=patch options:peer=patch0")
+    assert h1.run("ping -c 1 -W 1 10.0.0.2").status == 0
