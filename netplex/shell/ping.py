@@ -140,6 +140,10 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
             st.fatal = "ping: Do you want to ping broadcast? Then -b. If not, check your local firewall rules"
             return st
         st.warnings.append("WARNING: pinging broadcast address")
+    if oif is not None and src is None and not any(
+            a.addr == rt.src and a.label == oif.name for a in ns.addrs.get(oif.ifindex, [])):
+        # ping4_run: getifaddrs has no address named DEVICE (its label) that is the source chosen
+        st.warnings.append(f"ping: Warning: source address might be selected on device other than: {oif.name}")
     # iputils: "from SOURCE DEVICE: " when bound to a device or a source address (-I)
     via = f"from {int_to_ip(rt.src if src is None else src)} {oif.name if oif is not None else ''}: " \
         if oif is not None or src is not None else ""

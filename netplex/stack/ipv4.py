@@ -38,7 +38,7 @@ from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
-from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS
+from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK
 from netplex.stack.xfrm.path import (
     EAGAIN,
     IPSEC_PROTOS,
@@ -141,6 +141,7 @@ class Ipv4Path:
         def config_changed(self) -> None: ...
         def is_local_addr(self, a: int) -> bool: ...
         def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
+        def inet_select_addr(self, dev: NetDevice, dst: int, scope: int) -> int: ...
         def mc_member(self, dev: NetDevice, group: int) -> bool: ...
         def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None: ...
 
@@ -384,27 +385,14 @@ class Ipv4Path:
             s = src if src is not None else (self.select_source(dev, dst) or 0)
             return OutRoute(None, dev, dst, s, "broadcast")
         if oif is not None:
-            r = fib.lookup(dst, src or 0, "lo", oifname, mark, tos)
-            if r is None or (r.type == "unicast" and r.dev is not oif):
-                # SO_BINDTODEVICE / ping -I: the destination is taken as on-link
-                r2 = None
-                for t in (254,):
-                    tbl = self.fib.tables.get(t)
-                    if tbl is not None:
-                        for plen in tbl.plens:
-                            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
-                            for cand in tbl.by_plen[plen].get(dst & mask, []):
-                                if cand.dev is oif:
-                                    r2 = cand
-                                    break
-                            if r2:
-                                break
-                if r2 is None:
-                    if not oif.up:
-                        return ENETUNREACH
-                    s = src if src is not None else (self.select_source(oif, dst) or 0)
-                    return OutRoute(None, oif, dst, s, "unicast")
-                r = r2
+            if not oif.up:
+                return ENETUNREACH
+            r = fib.lookup_oif(dst, src or 0, oif, mark, tos)
+            if r is None:
+                # ip_route_output_key_hash_rcu: no route through the bound device (SO_BINDTODEVICE,
+                # ping -I): "assume that the destination is on link", the source from the device
+                s = src if src is not None else self.inet_select_addr(oif, 0, RT_SCOPE_LINK)
+                return OutRoute(None, oif, dst, s, "unicast")
         else:
             r = fib.lookup(dst, src or 0, "lo", "", mark, tos)
         if r is None:

@@ -642,6 +642,25 @@ class Namespace(Ipv4Path, ArpMixin):
             if dev.up:
                 self._fib_add_ifaddr(o)
 
+    def inet_select_addr(self, dev: NetDevice, dst: int, scope: int) -> int:
+        """inet_select_addr: the device's first primary address of scope <= `scope`, one on dst's
+        subnet preferred; else the first such primary of any device, in ifindex order (lo first,
+        whose 127.0.0.1 is host scope); 0 when there is none."""
+        addr = 0
+        for a in self.addrs.get(dev.ifindex, []):
+            if a.secondary or a.scope > scope:
+                continue
+            if not dst or (dst & a.mask) == a.prefix:
+                return a.addr
+            addr = addr or a.addr
+        if addr:
+            return addr
+        for idx in sorted(self.addrs):
+            for a in self.addrs[idx]:
+                if not a.secondary and a.scope <= scope:
+                    return a.addr
+        return 0
+
     def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None:
         """inet_select_addr: a primary address of `dev`, preferring one on dst's subnet."""
         if dev is not None:

@@ -358,6 +358,12 @@ class Fib:
             return None         # FR_ACT_UNREACHABLE
         return None
 
+    def lookup_oif(self, addr: int, saddr: int, oif: Any, mark: int = 0, tos: int = 0) -> Route | None:
+        """fib_lookup with flowi4_oif (a socket bound to a device): only routes through `oif` (or of
+        the local table's types on it) count; a rule action or a route that is an error (blackhole,
+        unreachable, prohibit) is None too, as the caller then assumes the destination on link."""
+        return self._lookup_scoped(addr, saddr, oif, mark, tos, RT_SCOPE_UNIVERSE)
+
     def gw_lookup(self, gw: int, scope: int, oif: Any, table_id: int) -> Route | None:
         """fib_check_nh_v4_gw's lookup of a new route's gateway: scope at least `scope` + 1 (and at
         least link), through the device `oif` when given; in the route's own table when it is not
@@ -369,15 +375,19 @@ class Fib:
             r = t.lookup_scoped(gw, min_scope, oif)
             if r is not None and r.type not in ROUTE_ERROR_TYPES:
                 return r
+        return self._lookup_scoped(gw, 0, oif, 0, 0, min_scope)
+
+    def _lookup_scoped(self, addr: int, saddr: int, oif: Any, mark: int, tos: int, min_scope: int) -> Route | None:
+        """fib_lookup of a local flow (iif lo) with flowi4_oif and flowi4_scope: the rules in order,
+        each table through FibTable.lookup_scoped; an error (a terminal rule, an error route) is None."""
         oifname = oif.name if oif is not None else ""
-        rules = default_rules() if self.rules_default else self.rules
-        for rule in rules:
-            if not rule.matches(gw, 0, "lo", oifname, 0):
+        for rule in default_rules() if self.rules_default else self.rules:
+            if not rule.matches(addr, saddr, "lo", oifname, mark, tos):
                 continue
             if rule.action != FR_ACT_TO_TBL:
                 return None
             t = self.tables.get(rule.table)
-            r = t.lookup_scoped(gw, min_scope, oif) if t is not None else None
+            r = t.lookup_scoped(addr, min_scope, oif) if t is not None else None
             if r is None or r.type == "throw" or r.plen <= rule.suppress_prefixlen:
                 continue    # -EAGAIN, or fib4_rule_suppress: on to the next rule
             return None if r.type in ROUTE_ERROR_TYPES else r

@@ -127,3 +127,16 @@ def test_bridge_port_guard_and_root_block():
     assert "root_port 0 " in run_ok(a, "ip -d link show br0")
     assert a.run("bridge link set dev eth0 neigh_suppress on").error == \
         "netplex: bridge link set neigh_suppress is not supported\n"
+
+
+def test_ping_bound_to_a_device_without_a_route_through_it(two_hosts):
+    """ip_route_output with an oif and no route through it assumes the destination on link, the
+    source from inet_select_addr(dev, 0, link) (lo's 127.0.0.1 is host scope: the next device's);
+    iputils warns when that source is no address of the device."""
+    net, h1, h2 = two_hosts
+    run_ok(h1, "ip link set lo up")
+    r = h1.run("ping -c 1 -W 1 -I lo 10.0.0.2")
+    assert r.output.startswith("PING 10.0.0.2 (10.0.0.2) from 10.0.0.1 lo: 56(84) bytes of data.\n")
+    assert r.error == "ping: Warning: source address might be selected on device other than: lo\n"
+    r = h1.run("ping -c 1 -W 1 -I eth0 10.0.5.5")   # no route at all: on link through eth0, ARP unanswered
+    assert r.status == 1 and r.error == "" and "10.0.5.5 dev eth0 INCOMPLETE" in run_ok(h1, "ip neigh")
