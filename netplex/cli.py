@@ -7,6 +7,8 @@
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
     netplex diff FILE [--json]
     netplex clean
+    netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
+    netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N > ls.yaml
 
 Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
 diff: the backends disagree), 2 a scenario could not be run, 3 (diff) the
@@ -36,6 +38,7 @@ import netplex.container  # noqa: F401 - the systems register their node kinds a
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
+from netplex.fabric import FabricError, leaf_spine, three_tier
 from netplex.scenario.backend import Backend
 from netplex.scenario.events import EventsOptionError, parse_events_option
 from netplex.scenario.loader import load_scenario
@@ -85,6 +88,43 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+fabric_app = typer.Typer(help="Write a data-centre fabric as a scenario file (printed on stdout).",
+                         no_args_is_help=True)
+app.add_typer(fabric_app, name="fabric")
+
+
+@fabric_app.command("three-tier")
+def fabric_three_tier(
+    pods: int = typer.Option(2, "--pods", help="Pods (each: two aggregation switches)."),
+    racks_per_pod: int = typer.Option(2, "--racks-per-pod", help="Racks per pod (each: a top-of-rack switch)."),
+    hosts_per_rack: int = typer.Option(2, "--hosts-per-rack", help="Hosts per rack."),
+    bonded_hosts: bool = typer.Option(False, "--bonded-hosts", help="Two TORs per rack; hosts bond a NIC to each."),
+    stacked: bool = typer.Option(False, "--stacked", help="Stacked TOR pairs (MLAG): not supported yet."),
+) -> None:
+    """Access/aggregation/core bridges with STP, hosts in one flat network."""
+    _print_fabric(lambda: three_tier(pods, racks_per_pod, hosts_per_rack, bonded_hosts=bonded_hosts,
+                                     stacked=stacked))
+
+
+@fabric_app.command("leaf-spine")
+def fabric_leaf_spine(
+    spines: int = typer.Option(2, "--spines", help="Spine switches."),
+    leaves: int = typer.Option(4, "--leaves", help="Leaf switches, each wired to every spine."),
+    hosts_per_leaf: int = typer.Option(2, "--hosts-per-leaf", help="Hosts per leaf."),
+    ecmp: bool = typer.Option(False, "--ecmp", help="Multipath default routes over every spine: not supported yet."),
+) -> None:
+    """A routed leaf-spine fabric (static routes; each leaf through one spine)."""
+    _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp))
+
+
+def _print_fabric(build: Callable[[], str]) -> None:
+    """Print a builder's scenario, or its refusal (exit 2)."""
+    try:
+        print(build(), end="")
+    except FabricError as e:
+        raise _fail(e.message) from None
 
 
 def _stdout() -> Console:

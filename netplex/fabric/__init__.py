@@ -1,0 +1,7 @@
+"""The data-centre fabric builders (issue 15): scenario files for a three-tier
+(access/aggregation/core, STP) data centre and a leaf-spine routed fabric."""
+from __future__ import annotations
+
+from netplex.fabric.builders import FabricError, leaf_spine, three_tier
+
+__all__ = ["FabricError", "leaf_spine", "three_tier"]

@@ -1,0 +1,197 @@
+"""`netplex fabric three-tier|leaf-spine`: write a data centre as a scenario file.
+
+A domain system configures nodes only with the commands a real operator would
+type (ARCHITECTURE.md), so a builder's output is an ordinary scenario: readable
+YAML, one node per switch and host, `ip`/`bridge` lines in each node's setup,
+probes that show it works. It runs on either backend and takes `events:` (or
+`netplex run --events`) to measure what a failure costs.
+
+- three-tier (the seed's picture): per pod two aggregation switches, per rack a
+  top-of-rack switch (two with `--bonded-hosts`, each host then an active-backup
+  bond over one NIC to each), two core switches over every aggregation switch;
+  all Linux bridges with 802.1D STP (core1 the root, core2 next), so STP blocks
+  the redundant uplinks: one flat 10.0.0.0/8, host h<pod>-<rack>-<n> at
+  10.<pod>.<rack>.<n>. STP timers are short (forward delay 2 s, hello 1 s, max
+  age 6 s) so the tree converges in 4 s; the probes wait 6 s first.
+- leaf-spine: every leaf wired to every spine by a routed /31; leaf L serves
+  10.<L>.0.0/24 (its bridge 10.<L>.0.1) to its hosts; each spine routes every
+  leaf's subnet to it; each leaf's default route goes through one spine (leaf L
+  through spine ((L-1) mod spines)+1). Without ECMP a leaf uses one uplink.
+
+Refused with netplex's words: `--stacked` (MLAG) and `--ecmp` (multipath routes)
+are not built yet.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from netplex.errors import NetplexError
+
+__all__ = ["FabricError", "three_tier", "leaf_spine"]
+
+STP_OPTS = "stp_state 1 forward_delay 200 hello_time 100 max_age 600"
+MAX_NODE_NAME = 12
+
+
+class FabricError(NetplexError):
+    """A builder's arguments that cannot make a fabric (status 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=2)
+
+
+def _positive(**counts: int) -> None:
+    for name, n in counts.items():
+        if n < 1:
+            raise FabricError(f"fabric: --{name.replace('_', '-')} must be at least 1, not {n}")
+
+
+def _bridge(ports: list[str], priority: int | None, stp: bool = True) -> str:
+    opts = STP_OPTS + (f" priority {priority}" if priority is not None else "") if stp else ""
+    lines = [f"ip link add br0 type bridge {opts}".rstrip()]
+    lines.append(f"for p in {' '.join(ports)}; do ip link set $p master br0; ip link set $p up; done")
+    lines.append("ip link set br0 up")
+    return "\n".join(lines) + "\n"
+
+
+class _Block(str):
+    """A setup script, written as a YAML literal block."""
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(_Block, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="|"))
+    Dumper.add_representer(list, lambda d, v: d.represent_sequence(
+        "tag:yaml.org,2002:seq", v, flow_style=all(isinstance(x, str) for x in v)))
+    return yaml.dump(doc, Dumper=Dumper, sort_keys=False, width=200, default_flow_style=False)
+
+
+def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts: bool = False,
+               stacked: bool = False) -> str:
+    """The seed's access/aggregation/core data centre as scenario YAML."""
+    _positive(pods=pods, racks_per_pod=racks_per_pod, hosts_per_rack=hosts_per_rack)
+    if stacked:
+        raise FabricError("fabric: --stacked (two switches acting as one, MLAG) is not supported yet")
+    if pods > 9 or racks_per_pod > 99 or hosts_per_rack > 99:
+        raise FabricError("fabric: at most 9 pods, 99 racks per pod and 99 hosts per rack "
+                          "(node names have at most 12 characters)")
+    nodes: dict[str, Any] = {}
+    links: list[dict[str, Any]] = []
+    core_ports: dict[str, list[str]] = {"core1": [], "core2": []}
+    hosts: list[tuple[str, str]] = []
+    tor_sides = ("a", "b") if bonded_hosts else ("",)
+    for p in range(1, pods + 1):
+        agg_ports: dict[str, list[str]] = {f"agg{p}-1": [], f"agg{p}-2": []}
+        for a, agg in enumerate(agg_ports, start=1):
+            for c in (1, 2):
+                links.append({"ends": [f"{agg}:c{c}", f"core{c}:a{p}-{a}"]})
+                agg_ports[agg].append(f"c{c}")
+                core_ports[f"core{c}"].append(f"a{p}-{a}")
+        for r in range(1, racks_per_pod + 1):
+            for side in tor_sides:
+                tor = f"tor{p}-{r}{side}"
+                ports = []
+                for a, agg in enumerate(agg_ports, start=1):
+                    links.append({"ends": [f"{tor}:u{a}", f"{agg}:t{r}{side}"]})
+                    agg_ports[agg].append(f"t{r}{side}")
+                    ports.append(f"u{a}")
+                for h in range(1, hosts_per_rack + 1):
+                    host = f"h{p}-{r}-{h}"
+                    nic = "eth1" if side == "b" else "eth0"
+                    links.append({"ends": [f"{host}:{nic}", f"{tor}:h{h}"]})
+                    ports.append(f"h{h}")
+                nodes[tor] = {"setup": _Block(_bridge(ports, None))}
+            for h in range(1, hosts_per_rack + 1):
+                host, addr = f"h{p}-{r}-{h}", f"10.{p}.{r}.{h}"
+                if bonded_hosts:
+                    setup = ("ip link add bond0 type bond mode active-backup miimon 100 primary eth0\n"
+                             "ip link set eth0 master bond0\nip link set eth1 master bond0\n"
+                             f"ip addr add {addr}/8 dev bond0\nip link set bond0 up\n")
+                else:
+                    setup = f"ip addr add {addr}/8 dev eth0\nip link set eth0 up\n"
+                nodes[host] = {"setup": _Block(setup)}
+                hosts.append((host, addr))
+        for a, agg in enumerate(agg_ports, start=1):
+            nodes[agg] = {"setup": _Block(_bridge(agg_ports[agg], 8192 + 4096 * a))}
+    for c, core in enumerate(core_ports, start=1):
+        nodes[core] = {"setup": _Block(_bridge(core_ports[core], 4096 * c))}
+    first, last = hosts[0], hosts[-1]
+    probes: list[dict[str, Any]] = [
+        {"cmd": {"node": "core1", "run": "sleep 6"}},   # listening 2 s + learning 2 s, and room
+        {"cmd": {"node": "core1", "run": "cat /sys/class/net/br0/bridge/root_port"}, "expect_output": "0"},
+        {"ping": {"from": first[0], "to": last[1], "count": 2}},
+        {"iperf": {"duration": "10s", "flows": [
+            {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
+    ]
+    doc = {
+        "name": f"three-tier-{pods}x{racks_per_pod}x{hosts_per_rack}",
+        "description": (f"A three-tier data centre: {pods} pod(s) of {racks_per_pod} rack(s) with "
+                        f"{hosts_per_rack} host(s) each{' (bonded to two TORs)' if bonded_hosts else ''}; "
+                        "TOR, aggregation and core Linux bridges with 802.1D STP (core1 root), one flat "
+                        "10.0.0.0/8. Written by `netplex fabric three-tier`; add events with "
+                        "`netplex run FILE --events \"at 3s cut agg1-1:c1\"`."),
+        "nodes": {**{k: nodes[k] for k in ("core1", "core2")}, **{k: v for k, v in nodes.items()
+                                                                if k not in ("core1", "core2")}},
+        "links": links,
+        "probes": probes,
+    }
+    return _dump(doc)
+
+
+def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False) -> str:
+    """A routed leaf-spine fabric as scenario YAML (static routes, one uplink per leaf)."""
+    _positive(spines=spines, leaves=leaves, hosts_per_leaf=hosts_per_leaf)
+    if ecmp:
+        raise FabricError("fabric: --ecmp (multipath routes over every spine) is not supported yet")
+    if leaves > 250 or spines > 99 or hosts_per_leaf > 250:
+        raise FabricError("fabric: at most 99 spines, 250 leaves and 250 hosts per leaf")
+    nodes: dict[str, Any] = {}
+    links: list[dict[str, Any]] = []
+    spine_setup: dict[str, list[str]] = {f"s{s}": ["sysctl -w net.ipv4.ip_forward=1"] for s in range(1, spines + 1)}
+    hosts: list[tuple[str, str]] = []
+    for leaf_n in range(1, leaves + 1):
+        leaf = f"l{leaf_n}"
+        lines = ["sysctl -w net.ipv4.ip_forward=1"]
+        for s in range(1, spines + 1):
+            spine = f"s{s}"
+            # the /31 between spine s and leaf L: 172.16.<s>.<2L-2> (spine) and <2L-1> (leaf)
+            sp, lf = f"172.{16 + (leaf_n - 1) // 128}.{s}.{2 * ((leaf_n - 1) % 128)}", \
+                f"172.{16 + (leaf_n - 1) // 128}.{s}.{2 * ((leaf_n - 1) % 128) + 1}"
+            links.append({"ends": [f"{leaf}:s{s}", f"{spine}:l{leaf_n}"]})
+            lines += [f"ip addr add {lf}/31 dev s{s}", f"ip link set s{s} up"]
+            spine_setup[spine] += [f"ip addr add {sp}/31 dev l{leaf_n}", f"ip link set l{leaf_n} up",
+                                   f"ip route add 10.{leaf_n}.0.0/24 via {lf}"]
+            if s == (leaf_n - 1) % spines + 1:
+                default_via = sp
+        ports = []
+        for h in range(1, hosts_per_leaf + 1):
+            host, addr = f"h{leaf_n}-{h}", f"10.{leaf_n}.0.{h + 1}"
+            links.append({"ends": [f"{host}:eth0", f"{leaf}:h{h}"]})
+            ports.append(f"h{h}")
+            nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
+                                           f"ip route add default via 10.{leaf_n}.0.1\n")}
+            hosts.append((host, addr))
+        lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
+                  f"ip route add default via {default_via}"]
+        nodes[leaf] = {"setup": _Block("\n".join(lines) + "\n")}
+    for spine, lines in spine_setup.items():
+        nodes[spine] = {"setup": _Block("\n".join(lines) + "\n")}
+    first, last = hosts[0], hosts[-1]
+    doc = {
+        "name": f"leaf-spine-{spines}x{leaves}x{hosts_per_leaf}",
+        "description": (f"A routed leaf-spine fabric: {spines} spine(s), {leaves} leaf switch(es) with "
+                        f"{hosts_per_leaf} host(s) each; /31 links, static routes, each leaf's default "
+                        "route through one spine. Written by `netplex fabric leaf-spine`."),
+        "nodes": {**{k: nodes[k] for k in spine_setup}, **{k: v for k, v in nodes.items() if k not in spine_setup}},
+        "links": links,
+        "probes": [
+            {"ping": {"from": first[0], "to": last[1], "count": 2}},
+            {"iperf": {"duration": "5s", "flows": [
+                {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
+        ],
+    }
+    return _dump(doc)
