@@ -1,8 +1,9 @@
 """docker on the kernel twin: the same dockerd, run through the real ip/sysctl/iptables.
 
-The example scenario runs on both backends and must agree probe by probe; a
-sample of moby's goldens is replayed on the real kernel's iptables (the whole
-set with NETPLEX_MOBY_TWIN=1: about 3 s a case).
+The example scenarios run on both backends and must agree probe by probe; moby's
+goldens are replayed on the real kernel's iptables. `make test` runs
+docker-run-publish and two goldens (the twin's budget); NETPLEX_CONTAINER_TWIN=1
+runs every docker example and all 70 goldens (about 3 s a case).
 """
 from __future__ import annotations
 
@@ -18,15 +19,15 @@ from netplex.twin.backend import LinuxBackend
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "moby" / "TestIptabler"
 ALL = [c for c in cases(GOLDEN) if c.opts.get("gwm") != "routed"]
-SAMPLE = ["cleaned,hairpin=false", "hairpin=true,internal=true,icc=false",
-          "hairpin=false,internal=false,icc=true,masq=true,snat=false,gwm=nat,bindlh=false",
-          "hairpin=true,internal=false,icc=false,masq=true,snat=true,gwm=nat,bindlh=true",
+EVERYTHING = os.environ.get("NETPLEX_CONTAINER_TWIN") == "1"
+SAMPLE = ["hairpin=true,internal=false,icc=false,masq=true,snat=true,gwm=nat,bindlh=true",
           "hairpin=false,internal=false,icc=false,masq=false,snat=false,gwm=nat-unprotected,bindlh=true"]
-CASES = ALL if os.environ.get("NETPLEX_MOBY_TWIN") == "1" else [c for c in ALL if c.name in SAMPLE]
+CASES = ALL if EVERYTHING else [c for c in ALL if c.name in SAMPLE]
+EXAMPLES = ["docker-run-publish", "docker-two-networks", "docker-clash"] if EVERYTHING else ["docker-run-publish"]
 
 
 @pytest.mark.linux
-@pytest.mark.parametrize("name", ["docker-run-publish", "docker-two-networks", "docker-clash"])
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_docker_example_agrees(differential, name: str) -> None:
     differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
 
