@@ -65,13 +65,32 @@ class TraceFields(TypedDict, total=False):
 
 @dataclass(slots=True)
 class Tracer:
-    """Collects trace events while `on` is true."""
+    """Collects trace events while `on` is true.
+
+    Packet ids: the stack names the packet it starts working on (`packet_id` of the IPv4
+    packet, or of the frame for other protocols) when a device receives it or a socket sends
+    it, and every event emitted until the next one carries that id in `packet`. An id is
+    given once per packet object, from 1, for the tracer's session (kept alive, so an id is
+    never reused); a forwarded packet keeps its id from hop to hop, as pwru follows one skb.
+    """
 
     on: bool = False
     events: list[TraceEvent] = field(default_factory=list)
+    packet: int = 0   # the id of the packet the stack is working on now
+    _ids: dict[int, tuple[object, int]] = field(default_factory=dict)
 
     def emit(self, event: TraceEvent) -> None:
         self.events.append(event)
 
+    def packet_id(self, obj: object) -> int:
+        """The id of this packet object (a new one the first time it is seen)."""
+        got = self._ids.get(id(obj))
+        if got is None:
+            got = (obj, len(self._ids) + 1)
+            self._ids[id(obj)] = got
+        return got[1]
+
     def clear(self) -> None:
         self.events.clear()
+        self._ids.clear()
+        self.packet = 0

@@ -312,7 +312,7 @@ class SimBackend:
         lines = [f"trace {proto} {src} → {dst}" + (f" port {dport}" if dport else "")]
         for ev in tracer.events:
             t_us = (ev.time - start) / 1000
-            lines.append(f"{t_us:12.3f} µs  {ev.node:<12} {ev.stage:<18} {ev.text}")
+            lines.append(f"{t_us:12.3f} µs  #{ev.packet:<3} {ev.node:<12} {ev.stage:<18} {ev.text}")
         target = ip_to_int(dst)
         owners = {n for n, node in self.net.nodes.items() if node.ns.is_local_addr(target)}
         reached = any(ev.stage == "ip_local_deliver" and ev.node in owners for ev in tracer.events)

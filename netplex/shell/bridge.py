@@ -55,6 +55,7 @@ def self_mc_entries(dev: Any) -> list[str]:
             if g == 0xE000006A and isinstance(dev, Bridge):
                 continue   # the snooping group, listed above
             out.append("01:00:5e:" + ":".join(f"{b:02x}" for b in (g & 0x7FFFFF).to_bytes(3, "big")))
+    out += [bytes_to_mac(m) for m in dev.mc_static if bytes_to_mac(m) not in out]   # ip maddr add
     return out
 
 

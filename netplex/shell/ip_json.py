@@ -115,13 +115,15 @@ def link_ref(dev: Any, obj: JsonObj) -> None:
 
 def _link_netnsid(dev: Any, machine: Machine | None) -> int | None:
     """IFLA_LINK_NETNSID: the id this namespace knows the peer's by (JSON prints the number,
-    never the name). Namespaces of different nodes get their first id, 0."""
+    never the name); another machine's namespace gets one on first dump, as in link_netns."""
     if not (isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns):
         return None
     if machine is not None:
         nsid = machine.peernet2id(dev.ns, dev.peer.ns)
         if nsid is not None:
             return nsid
+        if dev.peer.ns not in machine.namespaces():
+            return machine.peernet2id_alloc(dev.ns, dev.peer.ns)
     return 0
 
 

@@ -157,11 +157,15 @@ def link_name(dev: Any) -> str:
 
 
 def link_netns(dev: Any, machine: Machine | None = None) -> str | None:
-    """` link-netns NAME` (the peer's namespace has a name) or ` link-netnsid N` (it has
-    none, as a machine's root namespace seen from one of its named ones), or None."""
+    """` link-netns NAME` (the peer's namespace has a name on this machine: /run/netns/NAME)
+    or ` link-netnsid N` (it has none: a machine's root namespace seen from one of its named
+    ones, or another machine's namespace, which no /run/netns of this machine names; the id
+    is allocated on first dump, as rtnl_fill_link_netnsid does), or None."""
     if not (isinstance(dev, Veth) and dev.peer is not None and dev.peer.ns is not dev.ns):
         return None
     peer_ns = dev.peer.ns
+    if machine is not None and peer_ns not in machine.namespaces():
+        return f" link-netnsid {machine.peernet2id_alloc(dev.ns, peer_ns)}"
     if machine is not None and peer_ns is machine.root and machine.netns_name(dev.ns) is not None:
         nsid = machine.peernet2id(dev.ns, peer_ns)
         if nsid is not None:

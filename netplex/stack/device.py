@@ -120,6 +120,7 @@ class NetDevice:
         self.carrier_changes = 1 if self.carrier_off_at_register else 0
         self.carrier_bit = not self.carrier_off_at_register
         self.gflags = 0                  # IFF_PROMISC / IFF_ALLMULTI the user set (dev->gflags)
+        self.mc_static: list[bytes] = []  # dev_mc_add_global: `ip maddr add` (SIOCADDMULTI) addresses
         self.flows: dict[int, Any] | None = None   # the flow fast path's entries by destination (fastpath.py)
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
@@ -393,8 +394,11 @@ class NetDevice:
         if ing is not None and not ing.receive(frame, nbytes):
             return   # sch_handle_ingress: a tc action dropped it
         ns = self.ns
-        if ns.world.capture is not None:
-            ns.world.capture(self, frame)
+        world = ns.world
+        if world.tracer.on:   # the packet the next events are about
+            world.tracer.packet = world.tracer.packet_id(frame.payload if frame.type == 0x0800 else frame)
+        if world.capture is not None:
+            world.capture(self, frame)
         handler = self.rx_handler
         if ns.ptype_all:
             # ptype_all taps see the frame before the master's rx_handler takes it

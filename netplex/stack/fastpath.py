@@ -69,6 +69,7 @@ DEVICE_NEUTRAL = frozenset({
     "busy_until", "dequeue_pending", "link", "peer", "stats", "alias", "netdev_group",
     "addr_assign_random", "forwarding", "was_up", "carrier_seen", "gflags", "flows",
     "carrier_changes", "carrier_bit",   # IFLA_CARRIER_CHANGES bookkeeping (ip -s -s link transns)
+    "mc_static",   # `ip maddr add` link-layer addresses: a forwarded unicast packet never reads them
     "ingress_queue",                    # whether an ingress qdisc ever existed (tc's error messages)
 })
 

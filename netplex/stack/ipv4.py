@@ -450,6 +450,9 @@ class Ipv4Path:
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
             ip.id = self.ip_id
+        tracer = self.world.tracer
+        if tracer.on:   # a new packet leaves a socket: the next events are about it
+            tracer.packet = tracer.packet_id(ip)
         bundle = None
         if self.xfrm.spd_out and rt.type == "unicast" and (meta is None or not meta.xfrm_transformed):
             # xfrm_lookup_route: an out policy may send this packet through SAs

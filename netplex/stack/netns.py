@@ -173,7 +173,8 @@ class Namespace(Ipv4Path, ArpMixin):
 
     def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None:
         """Emit one trace event; callers test `world.tracer.on` first (nothing is built when off)."""
-        self.world.tracer.emit(TraceEvent(self.sched.now, self.name, stage, text, **fields))
+        tracer = self.world.tracer
+        tracer.emit(TraceEvent(self.sched.now, self.name, stage, text, tracer.packet, **fields))
 
     def drop(self, frame: Any, dev: Any, reason: SkbDropReason, qdisc: str | None = None,
              handle: int | None = None) -> None:

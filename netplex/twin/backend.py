@@ -348,8 +348,9 @@ class LinuxBackend:
             on_created=lambda ns: _fresh_sysctls(ns, wire.WIRE_SYSCTLS if ns in wire_ns else ()),
         )
         try:
-            peers = dict.fromkeys([*self._ns.values(), *(w.netns for w in self._wires), *wire_ns])
-            mountns.create(names.values(), peers=list(peers))
+            # a node's /run/netns holds only the namespaces `ip netns add` makes on it: `ip netns
+            # list` shows those, and a veth to another node shows `link-netnsid N` (issue 9)
+            mountns.create(names.values(), peers=[])
         except OSError as e:
             for sock in socks.values():
                 sock.close()

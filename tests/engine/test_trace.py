@@ -133,3 +133,37 @@ def test_bridge_events_name_bridge_and_ports() -> None:
     assert learned == {("br0", "eth1"), ("br0", "eth2")}
     fwd = {(e.dev, e.port, e.out_dev) for e in sw_events if e.stage == "br_forward"}
     assert ("br0", "eth2", "eth1") in fwd
+
+
+def test_each_packet_has_its_id(pair) -> None:
+    """The echo request keeps one id from the sender's ip_local_out to the receiver's
+    ip_local_deliver; the reply is another packet with another id (issue 9: ids were 0)."""
+    net, h1, _h2 = pair
+    net.tracer.on = True
+    h1.run("ping -c 1 10.0.0.2")
+    net.tracer.on = False
+    ev = net.tracer.events
+    request = [e for e in ev if "echo request" in e.text]
+    reply = [e for e in ev if "echo reply" in e.text]
+    assert request and reply and all(e.packet for e in ev)
+    assert {e.packet for e in request} == {request[0].packet}
+    assert {e.packet for e in reply} == {reply[0].packet} != {request[0].packet}
+    assert {e.node for e in request} == {"h1", "h2"}
+    net.tracer.clear()
+    assert net.tracer.packet == 0 and net.tracer.packet_id(object()) == 1
+
+
+def test_netplex_trace_prints_the_packet_id(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from netplex import cli
+
+    f = tmp_path / "s.yaml"
+    f.write_text("nodes:\n  a:\n    setup: |\n      ip addr add 10.0.0.1/24 dev eth0\n      ip link set eth0 up\n"
+                 "  b:\n    setup: |\n      ip addr add 10.0.0.2/24 dev eth0\n      ip link set eth0 up\n"
+                 "links:\n  - ends: [a:eth0, b:eth0]\n")
+    r = CliRunner().invoke(cli.app, ["trace", str(f), "--from", "a", "--to", "10.0.0.2"])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.output.splitlines() if "ip_local_out" in x]
+    assert re.search(r"µs  #1 +a +ip_local_out +ICMP 10.0.0.1 > 10.0.0.2 echo request", lines[0])
+    assert re.search(r"µs  #\d+ +b +ip_local_out +ICMP 10.0.0.2 > 10.0.0.1 echo reply", lines[1])

@@ -34,7 +34,7 @@ def test_link_show_veth_states(pair):
         "1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n"
         "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
         "2: eth0@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n"
-        "    link/ether 22:ac:e4:68:bc:24 brd ff:ff:ff:ff:ff:ff link-netns b\n"
+        "    link/ether 22:ac:e4:68:bc:24 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n"
         "3: v2@v1: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n"
         "    link/ether 32:8a:41:e4:ef:c9 brd ff:ff:ff:ff:ff:ff\n"
         "4: v1@v2: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\n"
@@ -75,14 +75,14 @@ def test_addr_and_routes_golden(pair):
     out = a.run("ip addr show dev eth0").output
     assert out == (
         "2: eth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default qlen 1000\n"
-        "    link/ether 22:ac:e4:68:bc:24 brd ff:ff:ff:ff:ff:ff link-netns b\n"
+        "    link/ether 22:ac:e4:68:bc:24 brd ff:ff:ff:ff:ff:ff link-netnsid 0\n"
         "    inet 10.0.0.1/24 scope global eth0\n"
         "       valid_lft forever preferred_lft forever\n"
         "    inet 10.9.0.1/16 brd 10.9.255.255 scope global eth0:foo\n"
         "       valid_lft forever preferred_lft forever\n"
         "    inet 10.0.0.5/24 scope global secondary eth0\n"
         "       valid_lft forever preferred_lft forever\n")
-    assert a.run("ip -4 a s eth0").output.splitlines()[0].endswith("qlen 1000 link-netns b")
+    assert a.run("ip -4 a s eth0").output.splitlines()[0].endswith("qlen 1000 link-netnsid 0")
     assert a.run("ip -br a").output == (
         "lo               UNKNOWN        127.0.0.1/8 \n"
         "eth0@if2         UP             10.0.0.1/24 10.9.0.1/16 10.0.0.5/24 \n")

@@ -271,18 +271,20 @@ def test_wire_carrier_follows_the_wire_not_the_far_end() -> None:
         assert "LOWER_UP" in shaped and "state UP" in shaped
 
 
-def test_link_netns_names_the_far_node_after_normalising() -> None:
+def test_a_node_sees_only_its_own_namespaces() -> None:
+    """A node's /run/netns holds what `ip netns add` made there: `ip netns list` shows that,
+    and a veth to another node (or to a shaped link's wire) shows `link-netnsid N`, as the
+    simulator prints it (issue 9: the run's other namespaces were listed)."""
     with LinuxBackend() as be:
         be.build(nodes("a", "b", "c"), [veth("a:eth0", "b:eth1", rate="10mbit"), veth("a:eth1", "c:eth0")])
-        assert be.link_netns_aliases == {(f"{be.prefix}-w0", 1001): "b", (f"{be.prefix}-w0", 1002): "a"}
+        assert be.run("a", "ip netns add red && ip netns list").output == "red\n"
+        assert be.run("b", "ip netns list").output == ""
         normalise = DEFAULT_NORMALISATIONS.with_aliases(be.link_netns_aliases).text
         out_a = be.run("a", "ip link show").output
-        assert f"link-netns {be.prefix}-w0" in out_a
-        assert "eth0@if<idx>: " in normalise(out_a) and "link-netns b\n" in normalise(out_a)
-        assert "link-netns c\n" in normalise(out_a)
-        assert "link-netns a promiscuity" in normalise(be.run("b", "ip -d addr show eth1").output)
+        assert be.prefix not in out_a and "link-netns " not in out_a
+        assert "eth0@if<idx>: " in normalise(out_a) and "link-netnsid <id>\n" in normalise(out_a)
         assert normalise(be.run("b", "ip -o link show eth1").output).endswith("\\    link/ether <mac> brd "
-                                                                        "ff:ff:ff:ff:ff:ff link-netns a\n")
+                                                                        "ff:ff:ff:ff:ff:ff link-netnsid <id>\n")
 
 
 @pytest.mark.tools("ping")
