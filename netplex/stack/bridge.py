@@ -804,6 +804,7 @@ class Bridge(NetDevice):
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += frame.wire_len()
+        self.xmit_taps(frame)
         vid = 0
         if self.vlan_filtering:
             vid = br_allowed_ingress(self.vlans, self.pvid, frame)

@@ -230,10 +230,17 @@ class NetDevice:
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes or frame.wire_len()
-        world = self.ns.world
-        if world.capture is not None:
-            world.capture(self, frame)
+        self.xmit_taps(frame)
         return True
+
+    def xmit_taps(self, frame: Ethernet) -> None:
+        """dev_queue_xmit_nit on a software device's transmit (bridge, VLAN, macvlan, VXLAN,
+        gretap): the run's capture and the namespace's packet sockets see the frame leave."""
+        ns = self.ns
+        if ns.world.capture is not None:
+            ns.world.capture(self, frame)
+        if ns.ptype_all:
+            packet_taps(ns.sockets, self, frame, outgoing=True)
 
     def xmit(self, frame: Ethernet, nbytes: int = 0) -> None:
         """dev_queue_xmit: queue discipline, then the driver.

@@ -195,9 +195,7 @@ class GretapDev(_Tunnel, NetDevice):
         if not self.up:
             self.stats.tx_dropped += 1
             return
-        world = self.ns.world
-        if world.capture is not None:
-            world.capture(self, frame)
+        self.xmit_taps(frame)
         frame.meta = None
         self.encap_xmit(frame, ETH_P_TEB, None, nbytes or frame.wire_len())
 

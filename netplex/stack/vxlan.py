@@ -304,8 +304,7 @@ class VxlanDev(NetDevice):
             self.stats.tx_dropped += 1
             ns.drop(frame, self, SkbDropReason.MTU_EXCEEDED)
             return
-        if ns.world.capture is not None:
-            ns.world.capture(self, frame)
+        self.xmit_taps(frame)
         dst = frame.dst
         f = self.find_mac(dst)
         how = "known"

@@ -90,3 +90,25 @@ def test_syn_advertises_the_route_advmss(pair, route, mss):
     be.net.sched.after(1_000_000, sock.connect, ip_to_int("10.0.0.2"), 80)
     out = s.run("tcpdump -i eth0 -n -c 1 tcp").output
     assert "Flags [S], seq" in out and f"options [mss {mss}," in out
+
+
+@pytest.mark.parametrize("upper", ["br0", "eth0.5", "mv0", "vx0"])
+def test_capture_sees_what_a_software_device_sends(pair, upper):
+    """A packet socket on a bridge, VLAN, macvlan or VXLAN device sees the frames the device
+    sends, not only those it receives (dev_queue_xmit_nit; issue 9 found them missing)."""
+    be, h, _s = pair
+    setup = {
+        "br0": "ip link add br0 type bridge && ip link set eth0 master br0 && ip link set br0 up && "
+               "ip addr add 10.9.0.1/24 dev br0",
+        "eth0.5": "ip link add link eth0 name eth0.5 type vlan id 5 && ip link set eth0.5 up && "
+                  "ip addr add 10.9.0.1/24 dev eth0.5",
+        "mv0": "ip link add link eth0 name mv0 type macvlan mode bridge && ip link set mv0 up && "
+               "ip addr add 10.9.0.1/24 dev mv0",
+        "vx0": "ip link add vx0 type vxlan id 5 dstport 4789 local 10.0.0.1 remote 10.0.0.2 && "
+               "ip link set vx0 up && ip addr add 10.9.0.1/24 dev vx0",
+    }[upper]
+    run_ok(h, setup)
+    sock = h.ns.sockets.ping_socket(7)
+    be.net.sched.after(1_000_000, sock.send, ip_to_int("10.9.0.2"), 1, bytes(56))
+    r = h.run(f"tcpdump -i {upper} -n -c 1")
+    assert TS.sub("", r.output) == "ARP, Request who-has 10.9.0.2 tell 10.9.0.1, length 28\n", r.error
