@@ -201,10 +201,22 @@ def _show_json(ns: Any, opts: Any, args: list[str]) -> Result:
 def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     if opts.json:
         return _show_json(ns, opts, args)
+    filtering = any(a in ("scope", "primary", "secondary", "permanent") for a in args)
+    for a in args:
+        if a in ("label", "to", "dynamic", "tentative", "deprecated", "dadfailed", "temporary"):
+            raise IpError(f"netplex: ip address show {a} is not supported", 2)
+    if filtering:
+        args, match = _addr_filter(ns, args)
     devs = show_devices(ns, args, "addr")
     out: list[str] = []
     for dev in devs:
         addrs = ns.dev_addrs(dev)
+        if filtering:
+            # ipaddr_filter: a device none of whose addresses passes goes; one without any stays
+            kept = [x for x in addrs if match(x)]
+            if addrs and not kept:
+                continue
+            addrs = kept
         if opts.family == "inet" and not addrs and not opts.brief:
             continue
         if opts.brief:

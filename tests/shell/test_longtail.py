@@ -140,3 +140,15 @@ def test_ping_bound_to_a_device_without_a_route_through_it(two_hosts):
     assert r.error == "ping: Warning: source address might be selected on device other than: lo\n"
     r = h1.run("ping -c 1 -W 1 -I eth0 10.0.5.5")   # no route at all: on link through eth0, ARP unanswered
     assert r.status == 1 and r.error == "" and "10.0.5.5 dev eth0 INCOMPLETE" in run_ok(h1, "ip neigh")
+
+
+def test_addr_show_scope_primary_secondary(two_hosts):
+    """ipaddr_filter: only the matching addresses; a device none of whose addresses matches is left
+    out, a device without addresses stays."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up && ip link add br0 type bridge && ip addr add 10.0.0.5/24 dev eth0")
+    out = run_ok(h1, "ip addr show scope host")
+    assert "inet 127.0.0.1/8 scope host lo" in out and ": br0:" in out and "eth0" not in out
+    assert run_ok(h1, "ip -o addr show secondary").count("inet ") == 1
+    assert "10.0.0.1" not in run_ok(h1, "ip addr show dev eth0 secondary")
+    assert h1.run("ip addr show label eth0").error == "netplex: ip address show label is not supported\n"
