@@ -135,6 +135,10 @@ IGNORED_OBSERVED: Mapping[str, str] = MappingProxyType({
              "what both must meet is each flow's expect_rate range, compared through `passed`",
     "classes": "per-class throughput series for plots, which only the simulator records",
     "duration_s": "the measured duration: simulated seconds in the simulator, wall seconds on the kernel",
+    # an attach (netplex.mobile): the simulator reads the network's side from every node; on the kernel the
+    # UE's modem reports what a UE knows (imsi, ip, error); the TEIDs are compared through `sgw show sessions`
+    **{key: "an attach's network-side view, which only the simulator's probe reads from the nodes"
+       for key in ("teids", "allocated_by", "mme", "apn", "enodeb", "sgw", "pgw", "network")},
 })
 
 
