@@ -271,7 +271,7 @@ class Ipv4Path:
         bundle = None
         if self.xfrm.active:
             # xfrm4_policy_check(FWD), then xfrm4_route_forward
-            res = xfrm_forward(self, dev, frame)
+            res = xfrm_forward(self, dev, frame, r.dev)
             if res is False:
                 return
             if res is not True:

@@ -130,11 +130,22 @@ def _acquire(xf: Any, pol: XfrmPolicy, t: XfrmTmpl, saddr: int, daddr: int, ip: 
     xf.notify("acquire", (pol, t, saddr, daddr, ip.src, ip.dst, proto, sport, dport))
 
 
+def _esp_route(ns: Any, x: XfrmState, src: int, dst: int) -> Any:
+    """The route of the ESP packet an SA sends (its dst_entry in the bundle), cached until
+    the namespace's configuration changes."""
+    gen, rt = x.out_route
+    if gen != ns.generation:
+        rt = ns.ip_route_output(dst, None, src if ns.is_local_addr(src) else None)
+        x.out_route = (ns.generation, rt)
+    return rt
+
+
 def xfrm_mtu(ns: Any, bundle: list[XfrmState]) -> int:
     """The MTU left to the inner packet: the route's to the last SA's destination, less
     each SA's ESP overhead (esp4_get_mtu, innermost last)."""
     last = bundle[-1]
-    rt = ns.ip_route_output(last.daddr, None, last.saddr or None)
+    rt = _esp_route(ns, last, last.saddr, last.daddr) if last.mode == XFRM_MODE_TUNNEL else \
+        ns.ip_route_output(last.daddr, None, last.saddr or None)
     mtu = 1500 if isinstance(rt, int) else rt.mtu
     for x in reversed(bundle):
         tr = x.transform
@@ -146,7 +157,7 @@ def xfrm_mtu(ns: Any, bundle: list[XfrmState]) -> int:
     return mtu
 
 
-def xfrm_forward(ns: Any, dev: NetDevice, frame: Ethernet) -> list[XfrmState] | bool:
+def xfrm_forward(ns: Any, dev: NetDevice, frame: Ethernet, out: NetDevice) -> list[XfrmState] | bool:
     """The xfrm part of ip_forward: the fwd policy check, then xfrm4_route_forward's
     lookup of an out policy. False: dropped; True: forward in the clear; else the bundle."""
     ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
@@ -157,8 +168,7 @@ def xfrm_forward(ns: Any, dev: NetDevice, frame: Ethernet) -> list[XfrmState] | 
         return False
     if not ns.xfrm.spd_out:
         return True
-    r = ns.fib.lookup(ip.dst)
-    res = xfrm_lookup(ns, ip, r.dev.ifindex if r is not None and r.dev is not None else 0)
+    res = xfrm_lookup(ns, ip, out.ifindex)
     if res is None:
         return True
     if isinstance(res, int):
@@ -260,7 +270,11 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
             ns.trace("xfrm_output", f"ESP spi 0x{x.spi:08x} seq {seq} {'tunnel' if x.mode else 'transport'} "
                      f"{ns.fmt_ip(outer.src)} > {ns.fmt_ip(outer.dst)}", out_dev=out.name)
         ip = outer
-    rt = ns.ip_route_output(ip.dst, None, ip.src if ns.is_local_addr(ip.src) else None)
+    last = bundle[-1]
+    if last.mode == XFRM_MODE_TUNNEL:
+        rt = _esp_route(ns, last, ip.src, ip.dst)
+    else:
+        rt = ns.ip_route_output(ip.dst, None, ip.src if ns.is_local_addr(ip.src) else None)
     if isinstance(rt, int):
         ns.drop(frame, out, SkbDropReason.IP_INNOROUTES)
         return 0

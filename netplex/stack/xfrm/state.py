@@ -142,6 +142,7 @@ class XfrmState:
     st_integrity_failed: int = 0
     transform: EspTransform | None = None
     gen: int = 0                  # timers of a replaced state must not fire on its successor
+    out_route: tuple[int, Any] = (-1, None)   # (namespace generation, the ESP packet's route): cached
 
     def key(self) -> tuple[int, int, int]:
         return (self.daddr, self.spi, self.proto)
