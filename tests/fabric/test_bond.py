@@ -15,7 +15,7 @@ from netplex.packet.ipv4 import IPv4
 from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
 from netplex.packet.pcap import read_pcap
 from netplex.packet.udp import Udp
-from netplex.scenario.loader import load_scenario
+from netplex.scenario.loader import load_scenario, load_scenario_text
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
 from netplex.stack.bond import bond_xmit_hash
@@ -197,3 +197,17 @@ def test_the_twin_skips_bonding_where_the_kernel_lacks_it(differential) -> None:
         with pytest.raises(pytest.skip.Exception, match="bonding"):
             differential.linux(AB)
         pytest.skip("this kernel lacks bonding: proven in the simulator only")
+
+
+def test_lacp_slow_rate_times_a_silent_partner_out_after_90_seconds() -> None:
+    """lacp_rate slow on both ends: LACPDUs every 30 s, the partner expires 90 s after the
+    last one, so a switch port that stops speaking costs its flows 60 to 90 s."""
+    text = LACP.read_text().replace("lacp_rate fast", "lacp_rate slow").replace("duration: 6s", "duration: 100s")
+    text = text.replace("ad_actor_oper_port_state 63", "ad_actor_oper_port_state 61")   # no short timeout bit
+    text = text.replace("  - cmd: {node: srv, run: \"grep 'Number of ports' /proc/net/bonding/bond0\"}\n"
+                        "    expect_output: \"Number of ports: 1\"\n", "")
+    scenario = load_scenario_text(text, "slow.yaml")
+    res = run_scenario(scenario, SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    moved = [f for f in res.events[0]["flows"] if f["outage_ms"] > 0]
+    assert moved and all(60_000 <= f["outage_ms"] <= 90_100 for f in moved), moved
