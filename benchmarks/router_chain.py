@@ -25,6 +25,9 @@ INTERVAL_NS = 2_000
 
 
 def build() -> tuple[Network, object, object]:
+    if not 1 <= NROUTERS <= 254:
+        raise SystemExit("1 to 254 routers: the chain's subnets are 10.0.0.0/24 .. 10.0.254.0/24 and an "
+                         "IPv4 packet crosses at most 255 hops")
     net = Network(seed=1)
     names = ["h0"] + [f"r{i}" for i in range(1, NROUTERS + 1)] + ["h1"]
     nodes = [net.add_node(n) for n in names]
@@ -43,6 +46,8 @@ def build() -> tuple[Network, object, object]:
                 lines.append(f"ip route add 10.0.{len(nodes) - 2}.0/24 via 10.0.{i}.2")
         if i == 0:
             lines.append("ip route add default via 10.0.0.2")
+            if NROUTERS >= 63:      # the default TTL (64) would not cross the chain
+                lines.append("sysctl -qw net.ipv4.ip_default_ttl=255")
         if i == len(nodes) - 1:
             lines.append(f"ip route add default via 10.0.{i - 1}.1")
         for line in lines:
