@@ -29,7 +29,8 @@ Exactness rests on three rules.
    AF_PACKET taps, queued socket memory, packet metadata (marks, conntrack),
    a martian source, TTL ≤ 1, a length above the path MTU, a busy or queued
    transmit device, a peer without carrier, a neighbour not REACHABLE (or
-   whose reachable time ran out), lossy links.
+   whose reachable time ran out). The cable is the full path's own
+   (`Link.deliver`), so its timing and loss stay one piece of code.
 
 `World.fastpath` switches it off (`NETPLEX_FASTPATH=0` in the environment);
 tests/test_fastpath.py runs scenarios both ways and compares every result,
@@ -163,7 +164,7 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     link: Link = fe.link
     now = ns.sched.now
     if (not out.up or out.qdisc is not None or out.txq or now < out.busy_until or out.peer is not peer
-            or out.link is not link or not peer.up or link.loss):
+            or out.link is not link or not peer.up):
         return False
     n = ns.neigh.entries.get(fe.neigh_key)
     if n is None:
@@ -182,9 +183,6 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     st = out.stats
     st.tx_packets += 1
     st.tx_bytes += nbytes
-    # Link.deliver on a lossless link: the peer receives at end of serialisation plus delay
-    rate = link.rate_bps
-    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
-    out.busy_until = done
-    ns.sched.at(done + link.delay_ns, peer.rx, frame, nbytes)
+    # the cable itself, as start_xmit hands the frame over (Link.deliver: timing, loss)
+    out.busy_until = link.deliver(now, nbytes, peer.rx, frame)
     return True

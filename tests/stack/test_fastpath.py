@@ -83,13 +83,14 @@ def test_pcaps_same_with_and_without_fast_path(name: str, tmp_path: Path, monkey
         assert (tmp_path / "on" / f).read_bytes() == (tmp_path / "off" / f).read_bytes(), f
 
 
-def chain(nrouters: int, extra: dict[int, list[str]] | None = None) -> tuple[Network, Any, Any]:
+def chain(nrouters: int, extra: dict[int, list[str]] | None = None, loss: float = 0.0) -> tuple[Network, Any, Any]:
     """h0 → r1..rN → h1, as benchmarks/router_chain.py builds it, with extra lines per router."""
     net = Network(seed=3)
     names = ["h0"] + [f"r{i}" for i in range(1, nrouters + 1)] + ["h1"]
     nodes = [net.add_node(n) for n in names]
     for i in range(len(names) - 1):
-        net.add_link(f"{names[i]}:eth1", f"{names[i + 1]}:eth0", rate_bps=1_000_000_000, delay_ns=1_000)
+        net.add_link(f"{names[i]}:eth1", f"{names[i + 1]}:eth0", rate_bps=1_000_000_000, delay_ns=1_000,
+                     loss=loss if i == 5 else 0.0)
     last = len(nodes) - 1
     for i, node in enumerate(nodes):
         lines = []
@@ -155,7 +156,7 @@ def test_chain_same_with_and_without_fast_path(case: str, monkeypatch: pytest.Mo
                 3: ["tc qdisc add dev eth1 root tbf rate 200mbit burst 20k latency 5ms"],
                 4: ["iptables -t mangle -A FORWARD -j TTL --ttl-dec 1 2>/dev/null || true"],
             }
-            net, h0, h1 = chain(6, extra)
+            net, h0, h1 = chain(6, extra, loss=0.05)      # r5 → r6 loses 5 %
             r5 = net.nodes["r5"]
             mid = [(r5, "ip route replace 10.0.6.0/24 via 10.0.5.2 mtu 1200"),
                    (net.nodes["r1"], "ip link set eth1 mtu 1400")]
