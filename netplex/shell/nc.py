@@ -7,8 +7,9 @@ the run stops after 60 simulated seconds (what Ctrl-C would do). `-z` only conne
 `-v`, `Connection to HOST PORT port [tcp/http] succeeded!` on stderr (the service name
 from /etc/services, `*` when unknown); a UDP `-z` succeeds unless a port unreachable comes
 back for one of its four "X" writes (udptest(): then status 1 and no message).
-A connection refused is `nc: connect to HOST port PORT (tcp) failed: Connection refused`
-with status 1.
+A connection refused is status 1; with `-v` it also says `nc: connect to HOST port PORT
+(tcp) failed: Connection refused` (and `timed out: Operation now in progress` when `-w`
+ran out): netcat-openbsd warns about a failed connect only under `vflag`.
 
 Listener: `nc -l [-u] [-p] PORT` starts a process in the machine's table (`NcListener`,
 a netplex.apps Program, so `&` makes it the job and `$!` its pid; `ps`, `kill` see it). It
@@ -84,6 +85,13 @@ class NcListener(Program):
         self.exit(0)
 
 
+def _connect_failed(verbose: bool, dst: int, port: int, proto: str, how: str, why: str) -> str:
+    """What a failed connect prints: netcat-openbsd warns only under -v (vflag)."""
+    if not verbose:
+        return ""
+    return f"nc: connect to {int_to_ip(dst)} port {port} ({proto}) {how}: {why}\n"
+
+
 def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, verbose: bool,
             wait_ns: int | None, quit_ns: int | None) -> Result:
     world = ns.world
@@ -99,8 +107,8 @@ def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, v
         sk = ns.sockets.udp_socket()
         e = sk.connect(dst, port)
         if e:
-            return Result(1, "", f"nc: connect to {int_to_ip(dst)} port {port} (udp) failed: "
-                                 f"{ERRNO_TEXT.get(e, 'Unknown error')}\n")
+            return Result(1, "", _connect_failed(verbose, dst, port, "udp", "failed",
+                                                 ERRNO_TEXT.get(e, "Unknown error")))
         if zero:
             # udptest(): four one-byte writes of "X"; a port unreachable that came back
             # for one makes a later write fail with ECONNREFUSED: status 1, no message
@@ -158,13 +166,13 @@ def _client(ns: Any, proto: str, dst: int, port: int, data: bytes, zero: bool, v
         if not state["connected"] and not err:
             tsk.close()
             if wait_ns is not None:     # -w: the connect timed out (EINPROGRESS still)
-                return Result(1, "", f"nc: connect to {int_to_ip(dst)} port {port} (tcp) timed out: "
-                                     "Operation now in progress\n")
+                return Result(1, "", _connect_failed(verbose, dst, port, "tcp", "timed out",
+                                                     "Operation now in progress"))
             err.append(110)
     if err:
         tsk.close()
-        return Result(1, "", f"nc: connect to {int_to_ip(dst)} port {port} (tcp) failed: "
-                             f"{ERRNO_TEXT.get(err[0], 'Unknown error')}\n")
+        return Result(1, "", _connect_failed(verbose, dst, port, "tcp", "failed",
+                                             ERRNO_TEXT.get(err[0], "Unknown error")))
     if not zero:
         if quit_ns is not None:
             tsk.close()        # stdin ended: -q shuts the connection down after the wait

@@ -44,6 +44,17 @@ def test_port_check(server):
     assert (r.status, r.output, r.error) == (1, "", "")
 
 
+def test_a_failed_connect_is_quiet_without_v(server):
+    """netcat-openbsd warns about a failed connect only under -v (checked on Debian 12's nc)."""
+    h, _ = server
+    for line in ("nc -z 10.0.0.2 81", "nc -w 1 10.0.0.2 81", "nc -w 1 -z 10.0.0.9 80",
+                 "echo hi | nc -w 1 10.0.0.9 80"):
+        r = h.run(line)
+        assert (r.status, r.output, r.error) == (1, "", ""), line
+    r = h.run("nc -v 10.0.0.2 81")
+    assert (r.status, r.error) == (1, "nc: connect to 10.0.0.2 port 81 (tcp) failed: Connection refused\n")
+
+
 def test_listener_is_a_process(server):
     h, s = server
     run_ok(s, "echo banner | nc -l -p 2222 &")
