@@ -27,6 +27,7 @@ from netplex.shell.iproute_fmt import (
 from netplex.shell.result import Result
 from netplex.shell.rt_tables import DEFAULT_RT_TABLES, RtTables
 from netplex.stack.route import (
+    ROUTE_ERROR_TYPES,
     RT_SCOPE_HOST,
     RT_SCOPE_LINK,
     RT_SCOPE_UNIVERSE,
@@ -288,7 +289,8 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
                 raise IpError("RTNETLINK answers: No such device", 2)
             if not dev.up:
                 raise IpError("Error: Device for nexthop is not up.", 2)
-    if req.src is not None and not ns.is_local_addr(req.src) and rtype != "local":
+    if req.src is not None and not ns.is_local_addr(req.src) and rtype not in ("local", *ROUTE_ERROR_TYPES):
+        # fib_create_info: a route of an error type skips the nexthop and prefsrc checks (link_it)
         raise IpError("Error: Invalid prefsrc address.", 2)
     dst, plen = req.dst
     route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,

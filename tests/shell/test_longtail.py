@@ -152,3 +152,12 @@ def test_addr_show_scope_primary_secondary(two_hosts):
     assert run_ok(h1, "ip -o addr show secondary").count("inet ") == 1
     assert "10.0.0.1" not in run_ok(h1, "ip addr show dev eth0 secondary")
     assert h1.run("ip addr show label eth0").error == "netplex: ip address show label is not supported\n"
+
+
+def test_reject_routes_take_any_src(two_hosts):
+    """fib_create_info: a route of an error type (blackhole, unreachable, prohibit, throw) skips the
+    prefsrc check; a unicast route still needs a local source."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip route add blackhole 10.9.0.0/16 src 10.0.0.9 && ip route replace throw 0.0.0.0/0 src 10.0.0.9")
+    assert "blackhole 10.9.0.0/16 src 10.0.0.9 \n" in run_ok(h1, "ip route")
+    assert h1.run("ip route add 10.6.0.0/16 dev eth0 src 10.0.0.9").error == "Error: Invalid prefsrc address.\n"
