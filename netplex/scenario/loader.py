@@ -22,7 +22,8 @@ from yaml.nodes import Node as YamlNode
 
 from netplex.errors import ScenarioError
 from netplex.machine.fs import FileSystem
-from netplex.scenario.model import Loc, Scenario
+from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
+from netplex.scenario.model import Loc, Node, Scenario
 
 __all__ = ["load_scenario", "load_scenario_text", "format_loc"]
 
@@ -219,7 +220,7 @@ def _first_error(exc: ValidationError, root: YamlNode, file: str) -> ScenarioErr
         line = key_line if kind == "extra_forbidden" or "[key]" in err["loc"] else value_line
         # On one line, an unknown key is likelier the cause than a missing one (a typo).
         rank = (line, 0 if kind == "extra_forbidden" else 1, order)
-        found.append((rank, ScenarioError(file, line, format_loc(loc), _message(err, loc))))
+        found.append((rank, ScenarioError(file, line, format_loc(loc), _message(err, loc, root))))
     found.sort(key=lambda t: t[0])
     return found[0][1]
 
@@ -234,10 +235,10 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _message(err: Any, loc: Loc) -> str:
+def _message(err: Any, loc: Loc, root: YamlNode | None = None) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        valid = _valid_keys(loc[:-1])
+        valid = _valid_keys(loc[:-1], root)
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
         return "unknown field" + (f'; did you mean "{close[0]}"?' if close else "")
     if kind == "missing":
@@ -279,9 +280,21 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _valid_keys(loc: Loc) -> list[str]:
-    """The keys the model at `loc` accepts (aliases as written in files)."""
-    tp: Any = Scenario
+def _valid_keys(loc: Loc, root: YamlNode | None = None) -> list[str]:
+    """The keys the model at `loc` accepts (aliases as written in files); inside a node, its
+    kind's own keys too (`imsi` on a ue)."""
+    if root is not None and len(loc) >= 2 and loc[0] == "nodes":
+        kind = _node_at(root, (*loc[:2], "kind"))
+        name = str(kind.value) if isinstance(kind, ScalarNode) else DEFAULT_NODE_KIND
+        params = NODE_KINDS[name].params_model if name in NODE_KINDS else None
+        if params is not None and len(loc) > 2 and loc[2] not in Node.model_fields:
+            return _walk(params, loc[2:])
+        if params is not None and len(loc) == 2:
+            return _walk(Node, ()) + _walk(params, ())
+    return _walk(Scenario, loc)
+
+
+def _walk(tp: Any, loc: Loc) -> list[str]:
     for part in loc:
         tp = _unwrap(tp)
         origin = typing.get_origin(tp)

@@ -280,3 +280,9 @@ def test_the_pgw_polices_the_apn_ambr() -> None:
     pgw = be.node("pgw1").daemon
     assert isinstance(pgw, Pgw) and pgw.bearers[0].policed > 1000
     assert "1000/100000" in be.run("pgw1", "pgw show bearers").output
+
+
+def test_a_mistyped_kind_key_gets_a_suggestion() -> None:
+    assert error_of(BASE.replace("imsi:", "imis:")) == 'x.yaml:2: nodes.ue1.imis: unknown field; did you mean "imsi"?'
+    hss = BASE.replace("{kind: hss}", '{kind: hss, subscribers: [{imsi: "1234567", kye: x}]}')
+    assert error_of(hss) == 'x.yaml:5: nodes.hss1.subscribers[0].kye: unknown field; did you mean "key"?'
