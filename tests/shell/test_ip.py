@@ -158,6 +158,7 @@ ERRORS = [
     ("ip route add 10.9.0.0/24 dev v2", 2, "Error: Device for nexthop is not up.\n"),
     ("ip route show table foo", 255, 'Error: argument "foo" is wrong: table id value is invalid\n\n'),
     ("ip route get", 1, "need at least a destination address\n"),
+    ("ip route del 10.0.0.0/24 table 55", 2, "Error: FIB table does not exist.\n"),   # as the kernel (issue 10, 7)
     ("ip route get 10.0.0.300", 1, 'Error: any valid prefix is expected rather than "10.0.0.300".\n'),
     ("ip link set eth0 mtu 70000", 2, "Error: mtu greater than device maximum.\n"),
     ("ip link set eth0 mtu 10", 2, "Error: mtu less than device minimum.\n"),
