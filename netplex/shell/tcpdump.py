@@ -9,7 +9,8 @@ timers, daemons (the scenario's services, iperf), traffic a test schedules. Each
 tcpdump's one-line form (print-icmp.c, print-arp.c, print-udp.c, print-tcp.c) with the
 time stamp as simulated time since 00:00:00 (the simulator's clock starts at 0), printed
 `HH:MM:SS.uuuuuu`. The banner and the "N packets captured" counts go to stderr, as
-tcpdump writes them. Options netplex does not model (-w, -r, -X, -v, ...) are refused.
+tcpdump writes them. `-v` adds print-ip.c's header line (tos, ttl, id, offset, flags, proto,
+length, a bad header checksum) and the TCP/UDP checksum checks; -vv, -w, -r, -X, ... are refused.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.checksum import inet_checksum, transport_checksum
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.af_packet import ETH_P_ALL, SOCK_RAW, SockaddrLl
@@ -276,7 +278,35 @@ def _tcp_options(opts: bytes) -> str:
     return "options [" + ",".join(out) + "]"
 
 
-def _tcp(f: Frame, seqs: TcpSeqs) -> str:
+_PROTO_NAMES = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 51: "AH", 132: "SCTP"}
+_ECN = {1: "ECT(1)", 2: "ECT(0)", 3: "CE"}
+
+
+def _ip_header(f: Frame) -> str:
+    """print-ip.c's -v header: `(tos 0x0, ttl 64, id 0, offset 0, flags [DF], proto ICMP (1),
+    length 84)`, with `bad cksum` when the header's checksum does not hold."""
+    h = f.l3
+    tos, ttl = h[1], h[8]
+    ident, frag = struct.unpack_from("!HH", h, 4)
+    ecn = f",{_ECN[tos & 3]}" if tos & 3 else ""
+    flags = "".join(name for bit, name in ((0x4000, "DF"), (0x2000, "MF"), (0x8000, "rsvd")) if frag & bit) or "none"
+    name = _PROTO_NAMES.get(f.proto or 0, "unknown")
+    s = (f"(tos 0x{tos & 0xFC:x}{ecn}, ttl {ttl}, id {ident}, offset {(frag & 0x1FFF) * 8}, flags [{flags}], "
+         f"proto {name} ({f.proto}), length {f.ip_len}")
+    if inet_checksum(h[:f.ip_hl]) != 0:
+        want = inet_checksum(h[:10] + b"\0\0" + h[12:f.ip_hl])
+        s += f", bad cksum {struct.unpack_from('!H', h, 10)[0]:x} (->{want:x})!"
+    return s + ")"
+
+
+def _l4_sum(f: Frame, at: int) -> tuple[int, int]:
+    """A TCP/UDP checksum as carried and as it should be (tcp_cksum/udp_cksum)."""
+    seg = f.l4
+    carried = struct.unpack_from("!H", seg, at)[0]
+    return carried, transport_checksum(f.src or 0, f.dst or 0, f.proto or 0, seg[:at] + b"\0\0" + seg[at + 2:])
+
+
+def _tcp(f: Frame, seqs: TcpSeqs, verbose: bool = False) -> str:
     t = f.l4
     if len(t) < 20:
         return f"{int_to_ip(f.src or 0)} > {int_to_ip(f.dst or 0)}: tcp [|tcp]"
@@ -287,6 +317,9 @@ def _tcp(f: Frame, seqs: TcpSeqs) -> str:
     fwd = (f.src or 0, sport, f.dst or 0, dport)
     rev = (f.dst or 0, dport, f.src or 0, sport)
     parts = [f"Flags [{names}]"]
+    if verbose:
+        carried, want = _l4_sum(f, 16)
+        parts.append(f"cksum 0x{carried:04x} " + ("(correct)" if carried == want else f"(incorrect -> 0x{want:04x})"))
     if flags & 0x02:
         seqs.isn[fwd] = seq
     rel_seq = seqs.isn.get(fwd)
@@ -336,14 +369,22 @@ def _icmp(f: Frame) -> str:
     return head + f"type-#{typ}, length {len(m)}"
 
 
-def _ip(f: Frame, seqs: TcpSeqs) -> str:
+def _ip(f: Frame, seqs: TcpSeqs, verbose: bool = False, eflag: bool = False) -> str:
     if f.proto == IPPROTO_ICMP:
-        return _icmp(f)
+        text = _icmp(f)
+        m = f.l4
+        if verbose and len(m) >= 28 and m[0] in (3, 4, 5, 11, 12):
+            # print-icmp.c with -v: the quoted datagram's header and first bytes, indented
+            inner = parse(b"\0" * 12 + b"\x08\x00" + m[8:])
+            # (ip_print names the protocol "IP" unless -e printed the link header)
+            text += f"\n\t{'' if eflag else 'IP '}{_ip_header(inner)}\n    {_ip(inner, TcpSeqs())}"
+        return text
     if f.proto == IPPROTO_UDP and len(f.l4) >= 8:
         ulen = struct.unpack_from("!H", f.l4, 4)[0]
-        return f"{int_to_ip(f.src or 0)}.{f.sport} > {int_to_ip(f.dst or 0)}.{f.dport}: UDP, length {ulen - 8}"
+        head = f"{int_to_ip(f.src or 0)}.{f.sport} > {int_to_ip(f.dst or 0)}.{f.dport}: "
+        return head + f"UDP, length {ulen - 8}"   # -v checks no UDP sum here (only -vv would)
     if f.proto == IPPROTO_TCP:
-        return _tcp(f, seqs)
+        return _tcp(f, seqs, verbose)
     return f"{int_to_ip(f.src or 0)} > {int_to_ip(f.dst or 0)}: ip-proto-{f.proto} {f.ip_len - f.ip_hl}"
 
 
@@ -358,13 +399,18 @@ def _arp(f: Frame) -> str:
     return f"Unknown opcode {op}, length {len(a)}"
 
 
-def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs) -> str:
-    """One line, as `tcpdump -n` (with -e: the link header first) prints the frame."""
+def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: bool = False) -> str:
+    """One line, as `tcpdump -n` (with -e: the link header first) prints the frame; with -v
+    an IPv4 packet's header first and its body on an indented second line."""
     ts = timestamp(now_ns)
     if f.ethertype == ETH_P_IP:
-        body, name = _ip(f, seqs), "IP"
+        body, name = _ip(f, seqs, verbose, ether), "IP"
+        if verbose:
+            body = f"{_ip_header(f)}\n    {body}"
     elif f.ethertype == ETH_P_ARP and len(f.l3) >= 28:
         body, name = _arp(f), "ARP,"
+        if verbose:
+            body = f"Ethernet (len 6), IPv4 (len 4), {body}"
     else:
         body, name = f"ethertype Unknown (0x{f.ethertype:04x}), length {len(f.data)}", ""
     if not ether:
@@ -382,7 +428,7 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
     ns: Any = ctx.node
     ifname: str | None = None
     count: int | None = None
-    numeric = ether = False
+    numeric = ether = verbose = False
     args = argv[1:]
     words: list[str] = []
     i = 0
@@ -396,7 +442,7 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
             words.append(a)
             continue
         if a.startswith("--"):
-            return unsupported(f"tcpdump {a}", "netplex's tcpdump has -i -n -c -e and a filter")
+            return unsupported(f"tcpdump {a}", "netplex's tcpdump has -i -n -c -e -v and a filter")
         j = 1
         while j < len(a):
             opt = a[j]
@@ -417,8 +463,10 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
                 numeric = True
             elif opt == "e":
                 ether = True
+            elif opt == "v" and not verbose:
+                verbose = True
             elif opt in "AbdDfhHIJKlLNOpqStuUvxX#BCEFGjMQrsTVwWyzZ":
-                return unsupported(f"tcpdump -{opt}", "netplex's tcpdump has -i -n -c -e and a filter")
+                return unsupported(f"tcpdump -{opt}", "netplex's tcpdump has -i -n -c -e -v and a filter")
             else:
                 return Result(1, "", f"tcpdump: invalid option -- '{opt}'\n{USAGE}")
             j += 1
@@ -436,8 +484,9 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
         flt = compile_filter(words)
     except _FilterError as e:
         return Result(1, "", f"tcpdump: {e}\n")
-    banner = ("tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n"
-              f"listening on {ifname}, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n")
+    banner = ("" if verbose else "tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n") + (
+        f"{'tcpdump: ' if verbose else ''}listening on {ifname}, link-type EN10MB (Ethernet), "
+        "snapshot length 262144 bytes\n")
     world = ns.world
     lines: list[str] = []
     seqs = TcpSeqs()
@@ -449,7 +498,7 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
             return
         f = parse(data)
         if flt.match(f):
-            lines.append(format_frame(world.sched.now, f, ether, seqs) + "\n")
+            lines.append(format_frame(world.sched.now, f, ether, seqs, verbose) + "\n")
 
     sock.on_recv = on_recv
     try:
