@@ -241,6 +241,9 @@ class OFProto:
         self.lookups = [0] * N_TABLES
         self.matched = [0] * N_TABLES
         self.seq = 0
+        # per table, the classifier's subtables (tuple space search): one hash of masked
+        # values → rules per set of (field, mask), with its highest priority; rebuilt on change
+        self.index: dict[int, list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]] = {}
 
     # -- flow_mod ----------------------------------------------------------
     def _tables(self, table: int | None) -> range:
@@ -252,6 +255,7 @@ class OFProto:
         for t in self.tables:
             if any(r.idle_timeout or r.hard_timeout for r in t):
                 t[:] = [r for r in t if not r.expired(now)]
+                self.index.clear()
 
     def add(self, fm: FlowMod, of13: bool = False) -> None:
         """add_flow: replaces a rule with the same match and priority in the table."""
@@ -269,8 +273,10 @@ class OFProto:
                 if "reset_counts" not in new.flags:
                     new.n_packets, new.n_bytes = r.n_packets, r.n_bytes
                 rules[i] = new
+                self.index.clear()
                 return
         rules.append(new)
+        self.index.clear()
         rules.sort(key=lambda r: (-r.priority, r.seq))
 
     def _select(self, fm: FlowMod, strict: bool) -> list[Rule]:
@@ -311,11 +317,13 @@ class OFProto:
         doomed = {id(r) for r in self._select(fm, strict)}
         for t in self._tables(fm.table):
             self.tables[t] = [r for r in self.tables[t] if id(r) not in doomed]
+        self.index.clear()
         return len(doomed)
 
     def delete_all(self) -> None:
         for t in range(N_TABLES):
             self.tables[t] = []
+        self.index.clear()
 
     def rules(self, table: int | None = None, match: Match | None = None) -> list[Rule]:
         """The rules in dump order: per table, the classifier's subtables (one per set of
@@ -343,18 +351,43 @@ class OFProto:
         `wc`, when given, collects the fields the lookup had to read (the megaflow's
         wildcards): each rule tried adds its fields stage by stage (metadata, L2, L3, L4),
         up to the stage where it stopped matching, as the classifier's staged lookup does."""
-        rules = self.tables[table]
         self.lookups[table] += 1
         now = self.now()
-        for r in rules:
-            if wc is not None:
+        if wc is not None:      # ofproto/trace: the rules in priority order, minding what each reads
+            for r in self.tables[table]:
                 _unwildcard(r.match, flow, wc)
-            if r.match.matches(flow):
+                if r.match.matches(flow) and not ((r.idle_timeout or r.hard_timeout) and r.expired(now)):
+                    self.matched[table] += 1
+                    return r
+            return None
+        subtables = self.index.get(table)
+        if subtables is None:
+            subtables = self.index[table] = _subtables(self.tables[table])
+        best: Rule | None = None
+        for top, fields, hashed in subtables:
+            if best is not None and top < best.priority:
+                break
+            for r in hashed.get(tuple([flow.get(k, 0) & m for k, m in fields]), ()):
                 if (r.idle_timeout or r.hard_timeout) and r.expired(now):
                     continue
-                self.matched[table] += 1
-                return r
-        return None
+                if best is None or (r.priority, -r.seq) > (best.priority, -best.seq):
+                    best = r
+                break
+        if best is not None:
+            self.matched[table] += 1
+        return best
+
+
+def _subtables(rules: list[Rule]) -> list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]:
+    """The subtables of one table, highest priority first; in each, rules by priority then age."""
+    groups: dict[tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]] = {}
+    for r in sorted(rules, key=lambda r: (-r.priority, r.seq)):
+        fields = _mask_key(r.match)
+        key = tuple([r.match.fields[k][0] for k, _m in fields])
+        groups.setdefault(fields, {}).setdefault(key, []).append(r)
+    out = [(max(r.priority for lst in h.values() for r in lst), f, h) for f, h in groups.items()]
+    out.sort(key=lambda t: -t[0])
+    return out
 
 
 # the classifier's lookup stages (lib/classifier.c, flow.h FLOW_SEGMENT_*)

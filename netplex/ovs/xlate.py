@@ -179,7 +179,7 @@ class Xlate:
 
     def table(self, table: int, parent: TraceNode) -> None:
         """xlate_table_action / rule_dpif_lookup_from_table."""
-        rule = self.xb.ofproto.lookup(table, self.flow, self.wc)
+        rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
         if rule is None:
             if self.tracing:
                 n = parent.add("table", f"{table:2d}. No match.")
