@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from netplex.ovs.actions import Act, field_key, format_act
+from netplex.ovs.actions import Act, field_key, format_act, format_actions
 from netplex.ovs.flow import (
     ETH_P_RARP,
     IPPROTO_ICMP,
@@ -180,6 +180,16 @@ class Xlate:
     def table(self, table: int, parent: TraceNode) -> None:
         """xlate_table_action / rule_dpif_lookup_from_table."""
         rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+        ns = self.xb.dp.ns
+        if self.frame is not None and ns.world.tracer.on:
+            # `netplex trace`: the OpenFlow table and rule that decided, as iptables rules are shown
+            if rule is None:
+                ns.trace("ovs_table", f"{self.xb.name}: table {table}: no match, drop", dev=self.xb.name,
+                         table=str(table), verdict="drop")
+            else:
+                m = rule.match.format(rule.priority)
+                ns.trace("ovs_table", f"{self.xb.name}: table {table}: {m} actions={format_actions(rule.actions)}",
+                         dev=self.xb.name, table=str(table), rule=rule.priority)
         if rule is None:
             if self.tracing:
                 n = parent.add("table", f"{table:2d}. No match.")

@@ -170,3 +170,14 @@ def test_trace_errors():
     s = _trace_lab()
     r = s.run("ovs-appctl ofproto/trace br9 in_port=1")
     assert (r.status, r.error) == (2, "br9: unknown bridge\novs-appctl: ovs-vswitchd: server returned an error\n")
+
+
+def test_netplex_trace_names_the_flow_that_decided(ovs_lab):
+    net, s1, h1, _h2 = ovs_lab
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=100,icmp,actions=NORMAL'")
+    net.world.tracer.on = True
+    h1.run("ping -c 1 10.0.0.2")
+    net.world.tracer.on = False
+    texts = [e.text for e in net.world.tracer.events if e.stage == "ovs_table"]
+    assert "br0: table 0: priority=100,icmp actions=NORMAL" in texts
+    assert "br0: table 0: priority=0 actions=NORMAL" in texts      # the ARP exchange
