@@ -329,6 +329,11 @@ def _attach_lines(scenario: Scenario, root: MappingNode, file: str) -> None:
                                     "use a literal block (`setup: |`) so each command stays on its own line")
             # A block scalar's text starts on the line after its `|` indicator.
             node._setup_first_line = value_line + 1 if setup_node.style == "|" else value_line
+    if scenario.cloud is not None:
+        value_line, _ = _locate(root, ("cloud", "commands"))
+        commands = _node_at(root, ("cloud", "commands"))
+        if isinstance(commands, ScalarNode):
+            scenario.cloud._first_line = value_line + 1 if commands.style == "|" else value_line
     for i, probe in enumerate(scenario.probes):
         probe._file_line = _locate(root, ("probes", i))[0]
     for i, event in enumerate(scenario.events):

@@ -480,6 +480,21 @@ class Event(_Model):
 # --- the file --------------------------------------------------------------------
 
 
+class CloudSpec(_Model):
+    """The top-level `cloud:` (netplex.cloud): its compute hosts and its `openstack` commands."""
+
+    hosts: Annotated[list[NodeName], Field(min_length=1)]
+    commands: str = ""
+    # Filled by the loader: the file line of the commands text's first line.
+    _first_line: int = PrivateAttr(default=0)
+
+    def command_lines(self) -> list[tuple[int, str]]:
+        """(file line, command) of each command; blank lines and `#` comments skipped."""
+        start = self._first_line or 0
+        return [(start + i if start else 0, row.strip()) for i, row in enumerate(self.commands.splitlines())
+                if row.strip() and not row.strip().startswith("#")]
+
+
 class Scenario(_Model):
     name: str = ""
     description: str | None = None
@@ -488,6 +503,7 @@ class Scenario(_Model):
     links: list[Link] = []
     probes: list[Probe] = []
     events: list[Event] = []
+    cloud: CloudSpec | None = None
     _file: str = PrivateAttr(default="<scenario>")
 
     @property
@@ -531,6 +547,11 @@ class Scenario(_Model):
             elif spec.src not in nodes:
                 issues.append((("probes", pi, probe.kind, "from"), f'unknown node "{spec.src}"'))
         issues.extend(self.event_issues())
+        for hi, host in enumerate(self.cloud.hosts if self.cloud is not None else []):
+            if host not in nodes:
+                issues.append((("cloud", "hosts", hi), f'unknown node "{host}"'))
+            elif nodes[host].kind != "cloud-host":
+                issues.append((("cloud", "hosts", hi), f'node "{host}" is of kind {nodes[host].kind}; a cloud host is of kind cloud-host'))
         return issues
 
     def event_issues(self) -> list[tuple[Loc, str]]:

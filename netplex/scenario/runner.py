@@ -6,6 +6,7 @@ alone, for `netplex shell` and `netplex trace`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from netplex.engine.gcpause import paused_gc
@@ -18,6 +19,12 @@ from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe,
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
 __all__ = ["run_scenario", "prepare", "check_supported", "run_probe", "run_probes"]
+
+
+# Top-level sections a system compiles into its nodes' shell lines (netplex.cloud registers
+# "cloud"): compile(scenario) -> ([(node, line, file_line, command)], failure or None).
+SectionLines = list[tuple[str, str, int, str]]
+SECTIONS: dict[str, Callable[[Scenario], tuple[SectionLines, dict[str, Any] | None]]] = {}
 
 
 def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
@@ -93,6 +100,15 @@ def _prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
                 message = (r.error or r.output).removesuffix("\n")
                 return {"node": name, "line": setup.line, "file_line": setup.file_line,
                         "command": setup.command, "message": message}
+    if scenario.cloud is not None:
+        lines, failure = SECTIONS["cloud"](scenario)
+        for node, line, file_line, command in lines:
+            r = backend.run(node, line)
+            if r.status != 0 and failure is None:
+                return {"node": node, "line": 0, "file_line": file_line, "command": command,
+                        "message": f"{line}: " + (r.error or r.output).removesuffix("\n")}
+        if failure is not None:
+            return failure
     for name in scenario.nodes:
         backend.start_node(name)
     for name, node in scenario.nodes.items():

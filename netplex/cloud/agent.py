@@ -1,0 +1,132 @@
+"""The linuxbridge agent and its iptables firewall: the controller's state compiled into
+the shell lines that give each compute host the Linux configuration Neutron writes.
+
+Per network with a port on the host: a bridge `brq<network-id[:11]>` with a VXLAN device
+`vxlan-<VNI>` (neutron/plugins/ml2/drivers/linuxbridge/agent/linuxbridge_neutron_agent.py
+get_bridge_name/get_vxlan_device_name) and, as the l2population driver writes them, one
+all-zeros FDB entry per other host with ports on the network. Per port: a veth whose host
+end is `tap<port-id[:11]>` on the bridge and whose other end is the VM's eth0, in a
+namespace named after the server. The firewall is IptablesFirewallDriver's layout
+(neutron/agent/linux/iptables_firewall.py): `neutron-linuxbri-{i,o,s}<port-id[:10]>`
+chains reached through `neutron-linuxbri-sg-chain` by physdev matches, anti-spoofing by
+IP/MAC pair, unmatched traffic to `neutron-linuxbri-sg-fallback`; with
+net.bridge.bridge-nf-call-iptables=1 so bridged frames traverse it (br_netfilter).
+Remote-group rules are expanded to the members' addresses (enable_ipset = False).
+"""
+from __future__ import annotations
+
+from netplex.cloud.controller import Controller, Port, Rule
+
+__all__ = ["VXLAN_PORT", "host_lines"]
+
+VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
+WRAP = "neutron-linuxbri"
+KNOWN = "Direct packets associated with a known session to the RETURN chain."
+INVALID = ("Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) "
+           "but do not have an entry in conntrack.")
+FALLBACK = "Send unmatched traffic to the fallback chain."
+
+
+def _chain(direction: str, port: Port) -> str:
+    """iptables_manager.get_chain_name: the wrapped name is cut to 28 characters."""
+    return f"{WRAP}-{direction}{port.tap[3:]}"[:28]
+
+
+def _comment(text: str) -> str:
+    return f'-m comment --comment "{text}"'
+
+
+def _rule_lines(rule: Rule, ctl: Controller) -> list[str]:
+    """One security group rule as the RETURN rules of a port chain (one per remote member)."""
+    match = []
+    if rule.protocol is not None:
+        match.append(f"-p {rule.protocol}")
+        if rule.protocol in ("tcp", "udp") and rule.port_min is not None:
+            ports = str(rule.port_min) if rule.port_min == rule.port_max else f"{rule.port_min}:{rule.port_max}"
+            match.append(f"-m {rule.protocol} --dport {ports}")
+        elif rule.protocol == "icmp" and rule.port_min is not None:
+            code = f"/{rule.port_max}" if rule.port_max is not None else ""
+            match.append(f"-m icmp --icmp-type {rule.port_min}{code}")
+    side = "-s" if rule.direction == "ingress" else "-d"
+    if rule.remote_group_id is not None:
+        members = sorted({str(p.ip) for p in ctl.ports.values() if rule.remote_group_id in p.security_groups},
+                         key=lambda a: tuple(int(x) for x in a.split(".")))
+        return [" ".join([f"{side} {ip}/32", *match, "-j RETURN"]) for ip in members]
+    prefix = [] if rule.remote_ip_prefix in (None, "0.0.0.0/0") else [f"{side} {rule.remote_ip_prefix}"]
+    return [" ".join([*prefix, *match, "-j RETURN"])]
+
+
+def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
+    out = [f"iptables -N {c}" for c in ("neutron-filter-top", f"{WRAP}-INPUT", f"{WRAP}-FORWARD",
+                                         f"{WRAP}-OUTPUT", f"{WRAP}-local", f"{WRAP}-sg-chain", f"{WRAP}-sg-fallback")]
+    out += [f"iptables -A INPUT -j {WRAP}-INPUT",
+            "iptables -A FORWARD -j neutron-filter-top", f"iptables -A FORWARD -j {WRAP}-FORWARD",
+            "iptables -A OUTPUT -j neutron-filter-top", f"iptables -A OUTPUT -j {WRAP}-OUTPUT",
+            f"iptables -A neutron-filter-top -j {WRAP}-local"]
+    for port in ports:
+        i, o, s = _chain("i", port), _chain("o", port), _chain("s", port)
+        out += [f"iptables -N {i}", f"iptables -N {o}", f"iptables -N {s}"]
+        to_sg = _comment("Direct traffic from the VM interface to the security group chain.")
+        out += [f"iptables -A {WRAP}-FORWARD -m physdev --physdev-out {port.tap} --physdev-is-bridged {to_sg} -j {WRAP}-sg-chain",
+                f"iptables -A {WRAP}-FORWARD -m physdev --physdev-in {port.tap} --physdev-is-bridged {to_sg} -j {WRAP}-sg-chain",
+                f"iptables -A {WRAP}-INPUT -m physdev --physdev-in {port.tap} --physdev-is-bridged "
+                f"{_comment('Direct incoming traffic from VM to the security group chain.')} -j {o}",
+                f"iptables -A {WRAP}-sg-chain -m physdev --physdev-out {port.tap} --physdev-is-bridged "
+                f"{_comment('Jump to the VM specific chain.')} -j {i}",
+                f"iptables -A {WRAP}-sg-chain -m physdev --physdev-in {port.tap} --physdev-is-bridged "
+                f"{_comment('Jump to the VM specific chain.')} -j {o}"]
+        rules = [r for g in port.security_groups for r in ctl.groups[g].rules if r.ethertype == "IPv4"]
+        # ingress: known sessions, DHCP replies, the group's rules, invalid dropped, the rest to fallback
+        out += [f"iptables -A {i} -m state --state RELATED,ESTABLISHED {_comment(KNOWN)} -j RETURN",
+                f"iptables -A {i} -d {port.ip}/32 -p udp -m udp --sport 67 --dport 68 -j RETURN",
+                f"iptables -A {i} -d 255.255.255.255/32 -p udp -m udp --sport 67 --dport 68 -j RETURN"]
+        out += [f"iptables -A {i} {line}" for r in rules if r.direction == "ingress" for line in _rule_lines(r, ctl)]
+        out += [f"iptables -A {i} -m state --state INVALID {_comment(INVALID)} -j DROP",
+                f"iptables -A {i} {_comment(FALLBACK)} -j {WRAP}-sg-fallback"]
+        # egress: DHCP requests, anti-spoofing, no DHCP server in a VM, the group's rules
+        dhcp = _comment("Allow DHCP client traffic.")
+        out += [f"iptables -A {o} -s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 {dhcp} -j RETURN",
+                f"iptables -A {o} -j {s}",
+                f"iptables -A {o} -p udp -m udp --sport 68 --dport 67 {dhcp} -j RETURN",
+                f"iptables -A {o} -p udp -m udp --sport 67 --dport 68 {_comment('Prevent DHCP Spoofing by VM.')} -j DROP",
+                f"iptables -A {o} -m state --state RELATED,ESTABLISHED {_comment(KNOWN)} -j RETURN"]
+        out += [f"iptables -A {o} {line}" for r in rules if r.direction == "egress" for line in _rule_lines(r, ctl)]
+        out += [f"iptables -A {o} -m state --state INVALID {_comment(INVALID)} -j DROP",
+                f"iptables -A {o} {_comment(FALLBACK)} -j {WRAP}-sg-fallback",
+                f"iptables -A {s} -s {port.ip}/32 -m mac --mac-source {port.mac.upper()} "
+                f"{_comment('Allow traffic from defined IP/MAC pairs.')} -j RETURN",
+                f"iptables -A {s} {_comment('Drop traffic without an IP/MAC allow rule.')} -j DROP"]
+    out += [f"iptables -A {WRAP}-sg-chain -j ACCEPT",
+            f"iptables -A {WRAP}-sg-fallback {_comment('Default drop rule for unmatched traffic.')} -j DROP"]
+    return out
+
+
+def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[str]:
+    """The shell lines that give `host` what the agents write for the controller's state."""
+    ports = [p for p in ctl.ports.values() if p.host == host]
+    if not ports:
+        return []
+    out = ["sysctl -q -w net.bridge.bridge-nf-call-iptables=1"]
+    for net_id in dict.fromkeys(p.network_id for p in ports):
+        net = ctl.networks[net_id]
+        br, vx = f"brq{net.id[:11]}", f"vxlan-{net.segmentation_id}"
+        out += [f"ip link add {br} type bridge",
+                f"ip link add {vx} type vxlan id {net.segmentation_id} local {local_ips[host]} dstport {VXLAN_PORT} nolearning",
+                f"ip link set {vx} master {br}", f"ip link set {vx} up", f"ip link set {br} up"]
+        peers = dict.fromkeys(p.host for p in ctl.ports.values() if p.network_id == net.id and p.host != host)
+        out += [f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {local_ips[h]}" for h in peers]
+        out += [f"bridge fdb append {p.mac} dev {vx} dst {local_ips[p.host]}"
+                for p in ctl.ports.values() if p.network_id == net.id and p.host != host]
+    for server in dict.fromkeys(ctl.servers[p.device_id].name for p in ports):
+        out += [f"ip netns add {server}", f"ip -n {server} link set lo up"]
+    for p in ports:
+        server = ctl.servers[p.device_id]
+        vm, nic = server.name, f"eth{server.ports.index(p.id)}"
+        sub = ctl.subnets[p.subnet_id]
+        out += [f"ip link add {p.tap} type veth peer name {nic} netns {vm}",
+                f"ip link set {p.tap} master brq{p.network_id[:11]}", f"ip link set {p.tap} up",
+                f"ip -n {vm} link set {nic} address {p.mac}",
+                f"ip -n {vm} addr add {p.ip}/{sub.cidr.prefixlen} dev {nic}", f"ip -n {vm} link set {nic} up"]
+        if sub.gateway_ip is not None and nic == "eth0":
+            out.append(f"ip -n {vm} route add default via {sub.gateway_ip}")
+    return out + _firewall(ports, ctl)

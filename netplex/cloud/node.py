@@ -1,0 +1,24 @@
+"""The `cloud-host` node kind: a Linux host the cloud places VMs on (a compute host).
+
+Its key `local_ip:` is the address its VXLAN tunnels start from (the linuxbridge agent's
+`[vxlan] local_ip`); the scenario's top-level `cloud:` names the hosts and the `openstack`
+commands (netplex.cloud.scenario compiles them).
+"""
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from netplex.network import Node, NodeParams, node_kind
+
+__all__ = ["CloudHost", "CloudHostParams"]
+
+
+class CloudHostParams(NodeParams):
+    local_ip: IPv4Address
+
+
+@node_kind("cloud-host")
+class CloudHost(Node):
+    """A compute host: a Linux host whose configuration the cloud's agents write."""
+
+    params_model = CloudHostParams

@@ -1,0 +1,40 @@
+"""A scenario's top-level `cloud:`: its `openstack` commands run against a controller in
+order (the first refused one stops them, as `set -e` would), then the agents' lines for
+every compute host, which the backend runs (netplex.scenario.runner SECTIONS seam).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from netplex.cloud.agent import host_lines
+from netplex.cloud.controller import Controller
+from netplex.cloud.node import CloudHostParams
+from netplex.cloud.openstack import openstack
+from netplex.scenario.model import Scenario
+from netplex.scenario.runner import SECTIONS, SectionLines
+
+__all__ = ["compile_cloud"]
+
+
+def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | None]:
+    """The hosts' shell lines for the cloud the commands build, and the first failure (or None)."""
+    spec = scenario.cloud
+    assert spec is not None
+    ctl = Controller(spec.hosts, scenario.seed)
+    failure = None
+    for n, (file_line, command) in enumerate(spec.command_lines(), 1):
+        status, _, err = openstack(ctl, command)
+        if status != 0:
+            failure = {"node": "cloud", "line": n, "file_line": file_line, "command": command,
+                       "message": err.removesuffix("\n")}
+            break
+    local_ips = {}
+    for host in spec.hosts:
+        params = scenario.nodes[host].params
+        assert isinstance(params, CloudHostParams)
+        local_ips[host] = str(params.local_ip)
+    lines: SectionLines = [(host, line, 0, "cloud agent") for host in spec.hosts for line in host_lines(ctl, host, local_ips)]
+    return lines, failure
+
+
+SECTIONS["cloud"] = compile_cloud
