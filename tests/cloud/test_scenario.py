@@ -1,0 +1,122 @@
+"""A scenario's `cloud:` section: the hosts get what Neutron's linuxbridge agent and
+iptables firewall write, VMs reach each other through the group's rules on both backends,
+and a bad file is one message naming file, line and field."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netplex.errors import ScenarioError
+from netplex.scenario.loader import load_scenario_text
+from netplex.scenario.runner import prepare, run_scenario
+from netplex.scenario.sim import SimBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "cloud-security-group.yaml"
+
+HEAD = """\
+nodes:
+  compute1:
+    kind: cloud-host
+    local_ip: 192.168.0.11
+    setup: |
+      ip addr add 192.168.0.11/24 dev eth0
+      ip link set eth0 up
+  compute2:
+    kind: cloud-host
+    local_ip: 192.168.0.12
+    setup: |
+      ip addr add 192.168.0.12/24 dev eth0
+      ip link set eth0 up
+links:
+  - ends: [compute1:eth0, compute2:eth0]
+"""
+
+
+def built(commands: str) -> SimBackend:
+    text = HEAD + "cloud:\n  hosts: [compute1, compute2]\n  commands: |\n" + \
+        "".join(f"    {c}\n" for c in commands.strip().splitlines())
+    backend = SimBackend()
+    assert prepare(load_scenario_text(text, "c.yaml"), backend) is None
+    return backend
+
+
+BASE = """
+openstack network create net1
+openstack subnet create --network net1 --subnet-range 10.0.0.0/24 sub1
+openstack security group create web
+"""
+
+
+def reach(b: SimBackend, port: int) -> int:
+    b.run("compute2", f"ip netns exec vm2 nc -l {port} &")
+    return b.run("compute1", f"ip netns exec vm1 nc -z -w 1 10.0.0.3 {port}").status
+
+
+def test_the_group_decides_what_crosses_the_tunnel() -> None:
+    closed = built(BASE + "openstack server create --network net1 --security-group web vm1\n"
+                          "openstack server create --network net1 --security-group web vm2")
+    assert reach(closed, 80) == 1
+    opened = built(BASE + "openstack security group rule create --protocol tcp --dst-port 80 web\n"
+                          "openstack server create --network net1 --security-group web vm1\n"
+                          "openstack server create --network net1 --security-group web vm2")
+    assert reach(opened, 80) == 0
+    assert reach(opened, 23) == 1
+    # the default group lets its own members in (remote group expanded to their addresses)
+    default = built(BASE + "openstack server create --network net1 vm1\nopenstack server create --network net1 vm2")
+    assert reach(default, 23) == 0
+
+
+def test_hosts_get_the_linuxbridge_agents_devices_and_chains() -> None:
+    b = built(BASE + "openstack security group rule create --protocol tcp --dst-port 80 --remote-ip 10.0.0.0/24 web\n"
+                     "openstack server create --network net1 --security-group web vm1\n"
+                     "openstack server create --network net1 --security-group web vm2")
+    links = b.run("compute1", "ip -o link show").output
+    assert " vxlan-1001: " in links and " brq" in links and " tap" in links
+    vx = b.run("compute1", "ip -d link show vxlan-1001").output
+    assert "vxlan id 1001 local 192.168.0.11" in vx and "dstport 8472" in vx
+    fdb = b.run("compute1", "bridge fdb show dev vxlan-1001").output
+    assert "00:00:00:00:00:00 dst 192.168.0.12 self permanent" in fdb
+    rules = b.run("compute2", "iptables-save").output
+    ports = [ln.split()[0][1:] for ln in rules.splitlines() if ln.startswith(":neutron-linuxbri-i")]
+    assert len(ports) == 1 and len(ports[0]) == len("neutron-linuxbri-i") + 10
+    assert f"-A {ports[0]} -s 10.0.0.0/24 -p tcp -m tcp --dport 80 -j RETURN" in rules
+    assert "-A FORWARD -j neutron-filter-top" in rules
+    assert b.run("compute2", "sysctl -n net.bridge.bridge-nf-call-iptables").output == "1\n"
+
+
+def test_a_refused_command_is_a_setup_failure_at_its_line() -> None:
+    text = HEAD + """cloud:
+  hosts: [compute1, compute2]
+  commands: |
+    openstack network create net1
+    openstack router create r1
+"""
+    result = run_scenario(load_scenario_text(text, "c.yaml"), SimBackend())
+    assert result.error is not None
+    assert (result.error["file_line"], result.error["command"], result.error["message"]) == \
+        (20, "openstack router create r1", "netplex: openstack router create is not supported")
+
+
+@pytest.mark.parametrize("tail, line, field, message", [
+    ("cloud:\n  hosts: [compute1, nope]\n", 17, "cloud.hosts[1]", 'unknown node "nope"'),
+    ("cloud:\n  hosts: []\n", 17, "cloud.hosts", "must have at least 1 entry"),
+    ("cloud:\n  hosts: [compute1]\n  agent: ovs\n", 18, "cloud.agent", "unknown field"),
+])
+def test_bad_cloud_section_names_file_line_field(tail: str, line: int, field: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(HEAD + tail, "c.yaml")
+    text = str(e.value)
+    assert text.startswith(f"c.yaml:{line}: {field}: ") and message in text, text
+
+
+def test_a_cloud_host_needs_its_tunnel_address() -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(HEAD.replace("    local_ip: 192.168.0.12\n", ""), "c.yaml")
+    assert str(e.value).startswith("c.yaml:9: nodes.compute2.local_ip: "), str(e.value)
+
+
+@pytest.mark.linux
+def test_example_agrees_with_the_kernel(differential) -> None:
+    differential.assert_agree(EXAMPLE, needs=("br_netfilter", "vxlan"))
