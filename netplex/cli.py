@@ -34,9 +34,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+import netplex.cloud  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
 import netplex.container  # noqa: F401 - the systems register their node kinds and commands
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
-import netplex.cloud  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
 from netplex.fabric import FabricError, leaf_spine, three_tier
