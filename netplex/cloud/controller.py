@@ -13,19 +13,19 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
+from netplex.errors import NetplexError
+
 __all__ = ["CloudError", "Controller", "Network", "Port", "Rule", "SecurityGroup", "Server", "Subnet"]
 
 PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"
 VNI_RANGE = (1001, 2000)   # ml2_type_vxlan vni_ranges
 
 
-class CloudError(Exception):
-    """A request the API refuses: the client's message and exit status."""
+class CloudError(NetplexError):
+    """A request the API refuses (status 1) or the client's usage error (status 2)."""
 
     def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, 0, status)
 
 
 @dataclass
