@@ -34,6 +34,7 @@ from netplex.stack.route import (
     RT_TABLE_LOCAL,
     RT_TABLE_MAIN,
     SCOPE_NAMES,
+    Nexthop,
     Route,
 )
 
@@ -74,9 +75,9 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.type != "unicast":
         parts.append(r.type)
     parts.append(_dst_text(r))
-    if r.gw is not None:
+    if r.gw is not None and not r.nhs:
         parts.append(f"via {int_to_ip(r.gw)}")
-    if r.dev is not None and show_dev:
+    if r.dev is not None and show_dev and not r.nhs:
         parts.append(f"dev {r.dev.name}")
     if show_table and r.table != RT_TABLE_MAIN:
         parts.append(f"table {tables.name(r.table)}")
@@ -88,14 +89,41 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
         parts.append(f"src {int_to_ip(r.src)}")
     if r.metric:
         parts.append(f"metric {r.metric}")
+    linkdown = r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier() and not r.nhs
+    if linkdown and ignore_linkdown(r.dev):
+        parts.append("dead")
     if r.onlink:
         parts.append("onlink")
-    if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
+    if linkdown:
         parts.append("linkdown")
     metrics = _metrics_text(r, r.mtu)
     if metrics:
         parts.append(metrics)
-    return " ".join(parts) + " "
+    return " ".join(parts) + " " + "".join(_nexthop_text(nh) for nh in r.nhs)
+
+
+def _nexthop_text(nh: Nexthop) -> str:
+    """print_rta_multipath: a tab-indented line per nexthop, its flags as print_rt_flags orders them
+    (dead: the device is down, fib_sync_down_dev; linkdown: no carrier, fib_sync_down_dev on NETDEV_CHANGE)."""
+    out = "\n\tnexthop "
+    if nh.gw is not None:
+        out += f"via {int_to_ip(nh.gw)} "
+    out += f"dev {nh.dev.name} weight {nh.weight} "
+    linkdown = not nh.dev.up or not nh.dev.has_carrier()
+    if not nh.dev.up or (linkdown and ignore_linkdown(nh.dev)):
+        out += "dead "
+    if nh.onlink:
+        out += "onlink "
+    if linkdown:
+        out += "linkdown "
+    return out
+
+
+def ignore_linkdown(dev: Any) -> bool:
+    """IN_DEV_IGNORE_ROUTES_WITH_LINKDOWN: fib_nexthop_info reports a linkdown nexthop dead too."""
+    values = dev.ns.sysctl.values
+    return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"
+            or values.get(f"net.ipv4.conf.{dev.name}.ignore_routes_with_linkdown", "0") != "0")
 
 
 def _metrics_text(r: Route, mtu: int | None) -> str:
@@ -115,9 +143,9 @@ def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.type != "unicast":
         o["type"] = r.type
     o["dst"] = _dst_text(r)
-    if r.gw is not None:
+    if r.gw is not None and not r.nhs:
         o["gateway"] = int_to_ip(r.gw)
-    if r.dev is not None and show_dev:
+    if r.dev is not None and show_dev and not r.nhs:
         o["dev"] = r.dev.name
     if show_table and r.table != RT_TABLE_MAIN:
         o["table"] = tables.name(r.table)
@@ -129,13 +157,28 @@ def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
         o["prefsrc"] = int_to_ip(r.src)
     if r.metric:
         o["metric"] = r.metric
-    flags = ["onlink"] if r.onlink else []
-    if r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier():
+    linkdown = r.dev is not None and r.scope != RT_SCOPE_HOST and not r.dev.has_carrier() and not r.nhs
+    flags = ["dead"] if linkdown and ignore_linkdown(r.dev) else []
+    if r.onlink:
+        flags.append("onlink")
+    if linkdown:
         flags.append("linkdown")
     o["flags"] = flags
     metrics = {k: v for k, v in (("mtu", r.mtu), ("advmss", r.advmss)) if v}
     if metrics:
         o["metrics"] = [metrics]
+    if r.nhs:
+        o["nexthops"] = [_nexthop_json(nh) for nh in r.nhs]
+    return o
+
+
+def _nexthop_json(nh: Nexthop) -> dict[str, Any]:
+    o: dict[str, Any] = {}
+    if nh.gw is not None:
+        o["gateway"] = int_to_ip(nh.gw)
+    o["dev"] = nh.dev.name
+    o["weight"] = nh.weight
+    o["flags"] = _nexthop_text(nh).split("weight ")[1].split()[1:]
     return o
 
 
@@ -155,6 +198,52 @@ class _RouteReq:
         self.mtu_lock = False
         self.advmss: int | None = None
         self.advmss_lock = False
+        self.nhs: list[tuple[int | None, Any, int, bool]] = []   # (via, dev, weight, onlink)
+
+
+def _parse_nexthops(ns: Any, args: list[str], i: int, req: _RouteReq) -> None:
+    """iproute2's parse_nexthops/parse_one_nh: `nexthop [via ADDR] [dev NAME] [weight 1-256] [onlink]`
+    repeated to the end of the line."""
+    while i < len(args):
+        if args[i] != "nexthop":
+            raise IpError(f'Error: "nexthop" or end of line is expected instead of "{args[i]}"', 255)
+        if i + 1 >= len(args):
+            raise IpError('Error: unexpected end of line after "nexthop"', 255)
+        i += 1
+        gw: int | None = None
+        dev = None
+        weight = 1
+        onlink = False
+        while i < len(args) and args[i] != "nexthop":
+            a = args[i]
+            if a == "via":
+                i += 1
+                v = need_arg(args, i)
+                if v == "inet":
+                    i += 1
+                    v = need_arg(args, i)
+                gw = parse_inet_addr(v)
+            elif a == "dev":
+                i += 1
+                name = need_arg(args, i)
+                dev = ns.devices.get(name)
+                if dev is None:
+                    raise IpError(f'Cannot find device "{name}"\nError: cannot parse nexthop', 255)
+            elif a == "weight":
+                i += 1
+                v = need_arg(args, i)
+                w = parse_u32(v)
+                if w is None or w == 0 or w > 256:
+                    raise invarg('"weight" is invalid\n', v)
+                weight = w
+            elif a == "onlink":
+                onlink = True
+            elif a in ("realms", "encap", "as"):
+                raise IpError(f"netplex: ip route nexthop {a} is not supported", 2)
+            else:
+                raise IpError(f'Error: "nexthop" or end of line is expected instead of "{a}"', 255)
+            i += 1
+        req.nhs.append((gw, dev, weight, onlink))
 
 
 def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
@@ -224,7 +313,10 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
             if n is None:
                 raise invarg('"mss" value is invalid\n', v)
             req.advmss = n
-        elif a in ("tos", "dsfield", "nexthop", "nhid", "realms", "mpath", "encap", "expires",
+        elif a == "nexthop":
+            _parse_nexthops(ns, args, i, req)
+            break
+        elif a in ("tos", "dsfield", "nhid", "realms", "mpath", "encap", "expires",
                    "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
                    "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
                    "ssthresh", "lock", "from", "iif", "vrf"):
@@ -267,28 +359,22 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
             scope = RT_SCOPE_LINK
         else:
             scope = RT_SCOPE_UNIVERSE
-    if rtype in ("unicast", "local", "broadcast", "multicast", "anycast"):   # fib_check_nh: a nexthop needed
-        if gw is not None:
-            if req.onlink:
-                if dev is None:
-                    raise IpError("Error: Nexthop device required for onlink.", 2)
-                if not dev.up:
-                    raise IpError("Error: Nexthop device is not up.", 2)
-                if scope >= RT_SCOPE_LINK:
-                    raise IpError("Error: Nexthop has invalid scope.", 2)
-            else:
-                nh = ns.fib.gw_lookup(gw, scope, dev, table)
-                if nh is not None and nh.type not in ("unicast", "local"):
-                    nh = None
-                if nh is None:
-                    raise IpError("Error: Nexthop has invalid gateway.", 2)
-                if dev is None:
-                    dev = nh.dev
+    nhs: list[Nexthop] = []
+    if req.nhs:
+        if gw is not None or dev is not None or rtype != "unicast":
+            raise IpError("netplex: ip route with both nexthop and via/dev, or a multipath route "
+                          f"of type {rtype}, is not supported", 2)
+        if scope == RT_SCOPE_LINK and req.scope is None:
+            scope = RT_SCOPE_UNIVERSE if any(g is not None for g, _d, _w, _o in req.nhs) else RT_SCOPE_LINK
+        for g, d, w, o in req.nhs:   # fib_get_nhs, then fib_check_nh for each
+            nhs.append(Nexthop(g, _check_nh(ns, g, d, o, scope, table), w, o))
+        if len(nhs) == 1:   # fib_count_nexthops: one nexthop is a plain route
+            gw, dev, req.onlink = nhs[0].gw, nhs[0].dev, nhs[0].onlink
+            nhs = []
         else:
-            if dev is None:
-                raise IpError("RTNETLINK answers: No such device", 2)
-            if not dev.up:
-                raise IpError("Error: Device for nexthop is not up.", 2)
+            gw, dev = nhs[0].gw, nhs[0].dev
+    elif rtype in ("unicast", "local", "broadcast", "multicast", "anycast"):   # fib_check_nh: a nexthop needed
+        dev = _check_nh(ns, gw, dev, req.onlink, scope, table)
     if req.src is not None and not ns.is_local_addr(req.src) and rtype not in ("local", *ROUTE_ERROR_TYPES):
         # fib_create_info: a route of an error type skips the nexthop and prefsrc checks (link_it)
         raise IpError("Error: Invalid prefsrc address.", 2)
@@ -297,6 +383,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
                   metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
                   onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock, advmss=req.advmss,
                   advmss_lock=req.advmss_lock)
+    route.nhs = tuple(nhs)
     t = ns.fib.tables.get(table)
     existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
     if cmd == "add" and existing:
@@ -307,6 +394,31 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
         raise IpError("RTNETLINK answers: No such file or directory", 2)
     ns.add_route(route, replace=cmd in ("replace", "change"), append=cmd == "append")
     return Result(0)
+
+
+def _check_nh(ns: Any, gw: int | None, dev: Any, onlink: bool, scope: int, table: int) -> Any:
+    """fib_check_nh: the nexthop's gateway must be reachable (or `onlink` through an up device),
+    a device-only nexthop's device must be up. Returns the nexthop's device."""
+    if gw is not None:
+        if onlink:
+            if dev is None:
+                raise IpError("Error: Nexthop device required for onlink.", 2)
+            if not dev.up:
+                raise IpError("Error: Nexthop device is not up.", 2)
+            if scope >= RT_SCOPE_LINK:
+                raise IpError("Error: Nexthop has invalid scope.", 2)
+            return dev
+        nh = ns.fib.gw_lookup(gw, scope, dev, table)
+        if nh is not None and nh.type not in ("unicast", "local"):
+            nh = None
+        if nh is None:
+            raise IpError("Error: Nexthop has invalid gateway.", 2)
+        return dev if dev is not None else nh.dev
+    if dev is None:
+        raise IpError("RTNETLINK answers: No such device", 2)
+    if not dev.up:
+        raise IpError("Error: Device for nexthop is not up.", 2)
+    return dev
 
 
 def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
@@ -325,6 +437,8 @@ def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
             continue
         if req.dev is not None and r.dev is not req.dev:
             continue
+        if req.nhs and [g for g, _d, _w, _o in req.nhs] != [nh.gw for nh in r.nhs]:
+            continue   # fib_nh_match: the nexthops named must be the route's
         if req.metric is not None and r.metric != req.metric:
             continue
         if req.proto is not None and r.proto != req.proto:
@@ -407,7 +521,7 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
         routes = ns.fib.tables[tid].routes()
         routes = sorted(routes, key=lambda r: (r.dst, -r.plen))  # stable: kernel trie order
         for r in routes:
-            if dev is not None and r.dev is not dev:
+            if dev is not None and (r.nhs or r.dev is not dev):   # a multipath route has no RTA_OIF
                 continue
             if proto is not None and r.proto != proto:
                 continue
@@ -504,7 +618,10 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
     if src is not None:
         parts.append(f"from {int_to_ip(src)}")
     r = res.route
-    if r is not None and r.gw is not None and res.type == "unicast":
+    if r is not None and r.nhs and res.type == "unicast":
+        if res.nexthop != dst:   # the nexthop fib_select_multipath chose
+            parts.append(f"via {int_to_ip(res.nexthop)}")
+    elif r is not None and r.gw is not None and res.type == "unicast":
         parts.append(f"via {int_to_ip(r.gw)}")
     parts.append(f"dev {res.dev.name}")
     parts += _table_part(ns, r, tables)
@@ -556,16 +673,20 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get({'blackhole': 22, 'prohibit': 13}.get(r.type, 113))}", 2)
     if not iif.forwarding:
         raise IpError("RTNETLINK answers: No route to host", 2)
+    out, gw = r.dev, r.gw
+    if r.nhs:   # ip_mkroute_input: fib_select_multipath over the packet's hash
+        nh = ns.fib_select_path(r, src, dst, 0, 0, 0)
+        out, gw = nh.dev, nh.gw
     parts = [head]
-    if r.gw is not None:
-        parts.append(f"via {int_to_ip(r.gw)}")
-    parts.append(f"dev {r.dev.name}")
+    if gw is not None:
+        parts.append(f"via {int_to_ip(gw)}")
+    parts.append(f"dev {out.name}")
     parts += _table_part(ns, r, tables)
     if mark:
         parts.append(f"mark {_mark_text(mark)}")
     flags = ""
-    nexthop = r.gw if r.gw is not None else dst
-    if r.dev is iif and ns.sysctl.values.get(f"net.ipv4.conf.{iif.name}.send_redirects", "1") == "1" \
+    nexthop = gw if gw is not None else dst
+    if out is iif and ns.sysctl.values.get(f"net.ipv4.conf.{iif.name}.send_redirects", "1") == "1" \
             and any((src & a.mask) == a.prefix and (nexthop & a.mask) == a.prefix for a in ns.dev_addrs(iif)):
         flags = "<redirect> "   # RTCF_DOREDIRECT: in and out the same device, on-link sender
     flags += _cache_metrics(ns, dst, r)

@@ -16,6 +16,7 @@ cache is cleared by any configuration change (`config_changed`).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, Unpack
+from zlib import crc32
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.icmp import (
@@ -33,12 +34,13 @@ from netplex.packet.icmp import (
     Icmp,
 )
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
-from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK
+from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK, fib_select_multipath
 from netplex.stack.xfrm.path import (
     EAGAIN,
     IPSEC_PROTOS,
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
     from netplex.stack.device import Loopback, NetDevice
     from netplex.stack.ipmr import MrTable
     from netplex.stack.neigh import NeighTable
-    from netplex.stack.route import Fib, Route
+    from netplex.stack.route import Fib, Nexthop, Route
     from netplex.stack.skb import SkbMeta
     from netplex.stack.sockets import SocketTable
     from netplex.stack.sysctl import Sysctl
@@ -281,7 +283,13 @@ class Ipv4Path:
             self.drop(frame, dev, SkbDropReason.IP_TTL_EXCEEDED)
             return
         out = r.dev
-        nexthop = r.gw if r.gw is not None else ip.dst
+        gw = r.gw
+        if r.nhs:
+            p: Any = ip.payload
+            ports = (p.sport, p.dport) if isinstance(p, (Tcp, Udp)) and not ip.frag and not ip.flags & IP_MF else (0, 0)
+            nh = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *ports)
+            out, gw = nh.dev, nh.gw
+        nexthop = gw if gw is not None else ip.dst
         mtu = r.mtu or out.mtu
         if bundle:
             mtu = xfrm_mtu(self, bundle)
@@ -298,7 +306,7 @@ class Ipv4Path:
             length = 0
         ip.ttl -= 1
         if tracing:
-            via = f" via {self.fmt_ip(r.gw)}" if r.gw is not None else ""
+            via = f" via {self.fmt_ip(gw)}" if gw is not None else ""
             self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}", dev=dev.name,
                        out_dev=out.name)
         if bundle:
@@ -406,19 +414,40 @@ class Ipv4Path:
         if rtype == "broadcast":
             s = src if src is not None else (r.src if r.src is not None else self.select_source(r.dev, dst) or 0)
             return OutRoute(r, r.dev, dst, s, "broadcast")
+        out, gw = r.dev, r.gw
+        if r.nhs:
+            # fib_select_path: the flow's hash picks the nexthop (no transport ports known here)
+            nh = self.fib_select_path(r, src or 0, dst, 0, 0, 0)
+            out, gw = nh.dev, nh.gw
         if src is not None:
             s = src
         elif r.src is not None:
             s = r.src
         else:
-            s = self.select_source(r.dev, r.gw if r.gw is not None else dst) or 0
-        mtu = r.dev.mtu
+            s = self.select_source(out, gw if gw is not None else dst) or 0
+        mtu = out.mtu
         if r.mtu:
             mtu = min(mtu, r.mtu)
         exc = self.pmtu_exception(dst)
         if exc is not None:
             mtu = min(mtu, exc[0])
-        return OutRoute(r, r.dev, r.gw if r.gw is not None else dst, s, "unicast", mtu)
+        return OutRoute(r, out, gw if gw is not None else dst, s, "unicast", mtu)
+
+    def fib_select_path(self, r: Route, src: int, dst: int, proto: int, sport: int, dport: int) -> Nexthop:
+        """fib_multipath_hash + fib_select_multipath: policy 0 hashes the addresses, policy 1 the
+        5-tuple (ports 0 for a fragment or a protocol without them). The kernel seeds its hash
+        randomly per boot; netplex's hash is a fixed CRC-32, so a flow's path is reproducible."""
+        values = self.sysctl.values
+        if values["net.ipv4.fib_multipath_hash_policy"] == "1":
+            key = (src, dst, proto, sport, dport)
+        else:
+            key = (src, dst, 0, 0, 0)
+        mp_hash = crc32(b"".join(v.to_bytes(4, "big") for v in key)) >> 1
+
+        def ignore_linkdown(dev: NetDevice) -> bool:
+            return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"
+                    or values.get(f"net.ipv4.conf.{dev.name}.ignore_routes_with_linkdown", "0") != "0")
+        return fib_select_multipath(r, mp_hash, ignore_linkdown)
 
     # -- path MTU (route exceptions, net/ipv4/route.c) -------------------------
     def pmtu_exception(self, dst: int) -> tuple[int, int] | None:

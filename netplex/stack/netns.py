@@ -471,7 +471,11 @@ class Namespace(Ipv4Path, ArpMixin):
         """fib_disable_ip: routes through the device go, its neighbours are flushed."""
         for t in self.fib.tables.values():
             for r in t.routes():
-                if r.dev is dev and not (r.type == "local" and r.table == RT_TABLE_LOCAL and self._is_addr_route(r)):
+                if r.nhs:
+                    # fib_sync_down_dev(NETDEV_DOWN): the nexthop is dead; the route goes with the last one
+                    if not any(nh.dev.up for nh in r.nhs):
+                        t.remove(r)
+                elif r.dev is dev and not (r.type == "local" and r.table == RT_TABLE_LOCAL and self._is_addr_route(r)):
                     t.remove(r)
         self.neigh.flush_dev(dev)
         self.config_changed()

@@ -44,11 +44,24 @@ RTAX_MTU_MAX = 65535 - 15
 RTAX_ADVMSS_MAX = 65535 - 40
 
 
+class Nexthop:
+    """One fib_nh of a multipath route (`nexthop via A dev D weight W`)."""
+
+    __slots__ = ("gw", "dev", "weight", "onlink")
+
+    def __init__(self, gw: int | None, dev: Any, weight: int = 1, onlink: bool = False) -> None:
+        self.gw = gw
+        self.dev = dev
+        self.weight = weight
+        self.onlink = onlink
+
+
 class Route:
-    """One fib_info + fib_alias: a destination and how to reach it."""
+    """One fib_info + fib_alias: a destination and how to reach it. A multipath route holds its
+    nexthops in `nhs` (fib_nhs > 1); `dev` and `gw` are then the first one's."""
 
     __slots__ = ("table", "type", "dst", "plen", "dev", "gw", "src", "metric", "proto", "scope",
-                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock")
+                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock", "nhs")
 
     def __init__(self, dst: int, plen: int, *, table: int = RT_TABLE_MAIN, type: str = "unicast",
                  dev: Any = None, gw: int | None = None, src: int | None = None, metric: int = 0,
@@ -81,6 +94,7 @@ class Route:
         self.mtu_lock = mtu_lock
         self.advmss = min(advmss, RTAX_ADVMSS_MAX) if advmss else advmss   # RTAX_ADVMSS (dst_metric_advmss)
         self.advmss_lock = advmss_lock
+        self.nhs: tuple[Nexthop, ...] = ()
 
     def key(self) -> tuple:
         """What makes two routes the same entry (fib_table_insert's duplicate check)."""
@@ -147,7 +161,10 @@ class FibTable:
                     continue
                 if r.type in ROUTE_ERROR_TYPES:
                     return r
-                if (r.dev is None or r.dev.up) and (oif is None or r.dev is oif):
+                if r.nhs:
+                    if any(nh.dev.up and (oif is None or nh.dev is oif) for nh in r.nhs):
+                        return r
+                elif (r.dev is None or r.dev.up) and (oif is None or r.dev is oif):
                     return r
         return None
 
@@ -159,9 +176,30 @@ class FibTable:
             lst = by_plen[plen].get(addr & mask)
             if lst:
                 for r in lst:
-                    if r.dev is None or r.dev.up:
+                    if r.dev is None or r.dev.up or r.nhs:
                         return r
         return None
+
+
+def nh_alive(nh: Nexthop, ignore_linkdown: bool) -> bool:
+    """fib_rebalance's test: not RTNH_F_DEAD (device down), and not RTNH_F_LINKDOWN (no carrier)
+    when the device's ignore_routes_with_linkdown is on."""
+    return nh.dev.up and (not ignore_linkdown or nh.dev.has_carrier())
+
+
+def fib_select_multipath(r: Route, mp_hash: int, ignore_linkdown: Any) -> Nexthop:
+    """fib_select_multipath over fib_rebalance's hash thresholds: each live nexthop owns a slice of
+    the 31-bit hash space in proportion to its weight (upper bound round(w_cum << 31 / total) - 1);
+    a dead one owns none. With none alive the first nexthop stays selected, as in the kernel.
+    `ignore_linkdown(dev)` reads net.ipv4.conf.{all,DEV}.ignore_routes_with_linkdown."""
+    alive = [nh for nh in r.nhs if nh_alive(nh, ignore_linkdown(nh.dev))]
+    total = sum(nh.weight for nh in alive)
+    w = 0
+    for nh in alive:
+        w += nh.weight
+        if mp_hash <= ((w << 31) + total // 2) // total - 1:
+            return nh
+    return r.nhs[0]
 
 
 # fib rule actions (include/uapi/linux/fib_rules.h FR_ACT_*), by the name ip-rule(8) gives them
@@ -455,8 +493,12 @@ class Fib:
         return out
 
     def flush_dev(self, dev: Any, kernel_only: bool = False) -> None:
-        """Remove every route through `dev` (fib_sync_down_dev + fib_flush)."""
+        """Remove every route through `dev` (fib_sync_down_dev + fib_flush). A multipath route with
+        a nexthop through `dev` goes whole, as fib_sync_down_dev does on NETDEV_UNREGISTER."""
         for t in self.tables.values():
             for r in t.routes():
-                if r.dev is dev and (not kernel_only or r.proto == 2):
+                if r.nhs:
+                    if any(nh.dev is dev for nh in r.nhs):
+                        t.remove(r)
+                elif r.dev is dev and (not kernel_only or r.proto == 2):
                     t.remove(r)

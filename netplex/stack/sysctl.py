@@ -42,6 +42,7 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.tcp_sack": ("1", 0, 1),
     "net.ipv4.tcp_congestion_control": ("cubic", None, None),
     "net.ipv4.ping_group_range": ("1\t0", None, None),
+    "net.ipv4.fib_multipath_hash_policy": ("0", 0, 3),
     "net.core.somaxconn": ("4096", 0, None),
     "net.core.wmem_default": ("212992", 4608, 2147483647),
     "net.core.wmem_max": ("212992", 4608, 2147483647),
@@ -76,6 +77,7 @@ CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "route_localnet": ("0", *_INT),
     "log_martians": ("0", *_INT),
     "disable_policy": ("0", *_INT),
+    "ignore_routes_with_linkdown": ("0", *_INT),
 }
 
 NEIGH_KEYS: dict[str, tuple[str, int | None, int | None]] = {
