@@ -4,7 +4,8 @@ the shell lines that give each compute host the Linux configuration Neutron writ
 Per network with a port on the host: a bridge `brq<network-id[:11]>` with a VXLAN device
 `vxlan-<VNI>` (neutron/plugins/ml2/drivers/linuxbridge/agent/linuxbridge_neutron_agent.py
 get_bridge_name/get_vxlan_device_name) and, as the l2population driver writes them, one
-all-zeros FDB entry per other host with ports on the network. Per port: a veth whose host
+all-zeros FDB entry per other host with ports on the network; a VLAN network's bridge holds
+`<interface>.<VLAN>` of the physical network's interface, a flat network's the interface. Per port: a veth whose host
 end is `tap<port-id[:11]>` on the bridge and whose other end is the VM's eth0, in a
 namespace named after the server. The firewall is IptablesFirewallDriver's layout
 (neutron/agent/linux/iptables_firewall.py): `neutron-linuxbri-{i,o,s}<port-id[:10]>`
@@ -109,9 +110,17 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[st
     out = ["sysctl -q -w net.bridge.bridge-nf-call-iptables=1"]
     for net_id in dict.fromkeys(p.network_id for p in ports):
         net = ctl.networks[net_id]
-        br, vx = f"brq{net.id[:11]}", f"vxlan-{net.segmentation_id}"
-        out += [f"ip link add {br} type bridge",
-                f"ip link add {vx} type vxlan id {net.segmentation_id} local {local_ips[host]} dstport {VXLAN_PORT} nolearning",
+        br = f"brq{net.id[:11]}"
+        out.append(f"ip link add {br} type bridge")
+        if net.physical_network is not None:   # vlan: a sub-interface of the mapped one; flat: the interface
+            phys = ctl.mappings[host][net.physical_network]
+            dev = phys if net.network_type == "flat" else f"{phys}.{net.segmentation_id}"
+            if net.network_type == "vlan":
+                out.append(f"ip link add link {phys} name {dev} type vlan id {net.segmentation_id}")
+            out += [f"ip link set {dev} master {br}", f"ip link set {dev} up", f"ip link set {br} up"]
+            continue
+        vx = f"vxlan-{net.segmentation_id}"
+        out += [f"ip link add {vx} type vxlan id {net.segmentation_id} local {local_ips[host]} dstport {VXLAN_PORT} nolearning",
                 f"ip link set {vx} master {br}", f"ip link set {vx} up", f"ip link set {br} up"]
         peers = dict.fromkeys(p.host for p in ctl.ports.values() if p.network_id == net.id and p.host != host)
         out += [f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {local_ips[h]}" for h in peers]

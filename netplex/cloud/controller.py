@@ -32,8 +32,9 @@ class CloudError(NetplexError):
 class Network:
     id: str
     name: str
-    network_type: str
-    segmentation_id: int
+    network_type: str                 # vxlan | vlan | flat
+    segmentation_id: int | None       # the VNI or VLAN id; None on a flat network
+    physical_network: str | None = None
     subnets: list[str] = field(default_factory=list)
 
 
@@ -97,8 +98,11 @@ class Server:
 class Controller:
     """The cloud's API state; every method is one `openstack` request."""
 
-    def __init__(self, hosts: list[str], seed: int = 0) -> None:
+    def __init__(self, hosts: list[str], seed: int = 0, mappings: dict[str, dict[str, str]] | None = None) -> None:
         self.hosts = list(hosts)
+        # each host's physical_interface_mappings: physical network -> interface
+        self.mappings = {h: dict((mappings or {}).get(h, {})) for h in hosts}
+        self.physnets = {pn for m in self.mappings.values() for pn in m}
         self.rng = random.Random(f"cloud:{seed}")
         self.networks: dict[str, Network] = {}
         self.subnets: dict[str, Subnet] = {}
@@ -158,20 +162,46 @@ class Controller:
         raise CloudError(f"No SecurityGroupRule found for {key}")
 
     # -- networks and subnets ------------------------------------------------------------
-    def create_network(self, name: str, network_type: str = "vxlan", segment: int | None = None) -> Network:
-        used = {n.segmentation_id for n in self.networks.values()}
+    def create_network(self, name: str, network_type: str = "vxlan", segment: int | None = None,
+                       physnet: str | None = None) -> Network:
+        if network_type == "vxlan":
+            if physnet is not None:
+                raise CloudError("Invalid input for operation: provider:physical_network specified for vxlan network.")
+            segment = self._vni(segment)
+        else:
+            if physnet is None:
+                raise CloudError(f"Invalid input for operation: provider:physical_network required for {network_type} provider network.")
+            if physnet not in self.physnets:
+                raise CloudError(f"Invalid input for operation: physical_network '{physnet}' unknown for {network_type} provider network.")
+            same = [n for n in self.networks.values() if n.physical_network == physnet and n.network_type == network_type]
+            if network_type == "flat":
+                if segment is not None:
+                    raise CloudError("Invalid input for operation: segmentation_id specified for flat network.")
+                if same:
+                    raise CloudError(f"Unable to create the flat network. Physical network {physnet} is in use.", 1)
+            else:
+                if segment is None:
+                    raise CloudError("Unable to create the network. No tenant network is available for allocation.")
+                if not 1 <= segment <= 4094:
+                    raise CloudError("Invalid input for operation: segmentation_id out of range (1 through 4094).")
+                if any(n.segmentation_id == segment for n in same):
+                    raise CloudError(f"Unable to create the network. The VLAN {segment} on physical network {physnet} is in use.", 1)
+        net = Network(self.new_id(), name, network_type, segment, physnet)
+        self.networks[net.id] = net
+        return net
+
+    def _vni(self, segment: int | None) -> int:
+        used = {n.segmentation_id for n in self.networks.values() if n.network_type == "vxlan"}
         if segment is None:
             free = [v for v in range(VNI_RANGE[0], VNI_RANGE[1] + 1) if v not in used]
             if not free:
                 raise CloudError("Unable to create the network. No tenant network is available for allocation.")
-            segment = free[0]
-        elif segment in used:
+            return free[0]
+        if segment in used:
             raise CloudError(f"Unable to create the network. The VXLAN ID {segment} is in use.", 1)
-        elif not 1 <= segment <= 2**24 - 1:
+        if not 1 <= segment <= 2**24 - 1:
             raise CloudError(f"Invalid input for operation: segmentation_id {segment} out of range (1 through 16777215).")
-        net = Network(self.new_id(), name, network_type, segment)
-        self.networks[net.id] = net
-        return net
+        return segment
 
     def delete_network(self, key: str) -> None:
         net = self.network(key)
@@ -282,18 +312,23 @@ class Controller:
         self.groups[r.security_group_id].rules.remove(r)
 
     # -- servers -------------------------------------------------------------------------
-    def schedule(self, zone: str | None) -> str:
+    def schedule(self, zone: str | None, nets: list[Network]) -> str:
         """The compute host: `--availability-zone nova:HOST`, else the host with fewest
-        servers, the first listed on a tie (nova's RAMWeigher on equal hosts, made stable)."""
+        servers, the first listed on a tie (nova's RAMWeigher on equal hosts, made stable),
+        among the hosts whose agent can bind every network (maps its physical network)."""
+        able = [h for h in self.hosts
+                if all(n.physical_network is None or n.physical_network in self.mappings[h] for n in nets)]
         if zone is not None:
             az, _, host = zone.partition(":")
             if az != "nova" or host not in self.hosts:
                 raise CloudError(f"No valid host was found. The availability zone {zone} names no compute host")
-            return host
+            able = [host] if host in able else []
+        if not able:
+            raise CloudError("No valid host was found. There are not enough hosts available.")
         load = {h: 0 for h in self.hosts}
         for s in self.servers.values():
             load[s.host] += 1
-        return min(self.hosts, key=lambda h: load[h])
+        return min(able, key=lambda h: load[h])
 
     def allocate_ip(self, sub: Subnet) -> ipaddress.IPv4Address:
         used = {p.ip for p in self.ports.values() if p.subnet_id == sub.id}
@@ -308,7 +343,7 @@ class Controller:
     def create_server(self, name: str, networks: list[str], groups: list[str], zone: str | None) -> Server:
         nets = [self.network(n) for n in networks]
         sgs = [self.group(g).id for g in (groups or ["default"])]
-        host = self.schedule(zone)
+        host = self.schedule(zone, nets)
         server = Server(self.new_id(), name, host, [])
         for net in nets:
             if not net.subnets:

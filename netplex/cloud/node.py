@@ -1,7 +1,8 @@
 """The `cloud-host` node kind: a Linux host the cloud places VMs on (a compute host).
 
 Its key `local_ip:` is the address its VXLAN tunnels start from (the linuxbridge agent's
-`[vxlan] local_ip`); the scenario's top-level `cloud:` names the hosts and the `openstack`
+`[vxlan] local_ip`), `physical_interface_mappings:` the interface of each physical network
+(for VLAN and flat networks); the scenario's top-level `cloud:` names the hosts and the `openstack`
 commands (netplex.cloud.scenario compiles them).
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ __all__ = ["CloudHost", "CloudHostParams"]
 
 class CloudHostParams(NodeParams):
     local_ip: IPv4Address
+    # [linux_bridge] physical_interface_mappings: physical network -> the host's interface
+    physical_interface_mappings: dict[str, str] = {}
 
 
 @node_kind("cloud-host")

@@ -20,7 +20,8 @@ __all__ = ["openstack"]
 # (resource, action) -> {option: takes a value}; "-f"/"--format" and "-c" are everyone's.
 _FMT = {"-f": True, "--format": True}
 OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
-    ("network", "create"): {"--provider-network-type": True, "--provider-segment": True},
+    ("network", "create"): {"--provider-network-type": True, "--provider-segment": True,
+                            "--provider-physical-network": True},
     ("subnet", "create"): {"--network": True, "--subnet-range": True, "--gateway": True,
                            "--allocation-pool": True, "--dhcp": False, "--no-dhcp": False},
     ("security group", "create"): {"--description": True},
@@ -112,8 +113,8 @@ def _one(opts: dict[str, list[str]], name: str, default: str | None = None) -> s
 
 
 def _net_fields(n: Network, ctl: Controller) -> dict[str, Any]:
-    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450, "name": n.name, "project_id": "0c4e939acacf4376bdcd1129f1a054ad",
-            "provider:network_type": n.network_type, "provider:physical_network": None,
+    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": "0c4e939acacf4376bdcd1129f1a054ad",
+            "provider:network_type": n.network_type, "provider:physical_network": n.physical_network,
             "provider:segmentation_id": n.segmentation_id, "router:external": "Internal", "shared": False,
             "status": "ACTIVE", "subnets": list(n.subnets)}
 
@@ -179,12 +180,13 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
     name = pos[0]
     if res == "network":
         ntype = _one(opts, "--provider-network-type", "vxlan")
-        if ntype != "vxlan":
-            raise _Refused(f"netplex: openstack network create --provider-network-type {ntype} is not supported (vxlan only)")
+        if ntype not in ("vxlan", "vlan", "flat"):
+            raise _Refused(f"netplex: openstack network create --provider-network-type {ntype} is not supported (vxlan, vlan, flat)")
         seg = _one(opts, "--provider-segment")
         if seg is not None and not seg.isdigit():
             raise CloudError(f"Invalid input for operation: segmentation_id {seg} is not an integer.")
-        return _net_fields(ctl.create_network(name, "vxlan", int(seg) if seg is not None else None), ctl)
+        return _net_fields(ctl.create_network(name, ntype or "vxlan", int(seg) if seg is not None else None,
+                                              _one(opts, "--provider-physical-network")), ctl)
     if res == "subnet":
         net, rng = _one(opts, "--network"), _one(opts, "--subnet-range")
         if net is None:

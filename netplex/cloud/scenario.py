@@ -20,7 +20,10 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     """The hosts' shell lines for the cloud the commands build, and the first failure (or None)."""
     spec = scenario.cloud
     assert spec is not None
-    ctl = Controller(spec.hosts, scenario.seed)
+    params = {host: scenario.nodes[host].params for host in spec.hosts}
+    assert all(isinstance(p, CloudHostParams) for p in params.values())
+    ctl = Controller(spec.hosts, scenario.seed,
+                     {h: p.physical_interface_mappings for h, p in params.items() if isinstance(p, CloudHostParams)})
     failure = None
     for n, (file_line, command) in enumerate(spec.command_lines(), 1):
         status, _, err = openstack(ctl, command)

@@ -115,7 +115,7 @@ def test_rules(ctl: Controller) -> None:
 
 @pytest.mark.parametrize("line, message", [
     ("openstack router create r1", "netplex: openstack router create is not supported"),
-    ("openstack network create --provider-network-type vlan n", "netplex: openstack network create --provider-network-type vlan is not supported (vxlan only)"),
+    ("openstack network create --provider-network-type geneve n", "netplex: openstack network create --provider-network-type geneve is not supported (vxlan, vlan, flat)"),
     ("openstack network create --mtu 9000 n", "netplex: openstack network create --mtu is not supported"),
     ("openstack network set net1", "netplex: openstack network set is not supported"),
     ("openstack security group rule create --protocol sctp web", "netplex: openstack security group rule create --protocol sctp is not supported (tcp, udp, icmp, any)"),
@@ -125,3 +125,27 @@ def test_refused_in_netplex_words(ctl: Controller, line: str, message: str) -> N
     before = (len(ctl.networks), len(ctl.groups), sum(len(g.rules) for g in ctl.groups.values()))
     assert run(ctl, line) == (2, "", message + "\n")
     assert before == (len(ctl.networks), len(ctl.groups), sum(len(g.rules) for g in ctl.groups.values()))
+
+
+def test_vlan_and_flat_provider_networks() -> None:
+    c = Controller(["compute1", "compute2"], mappings={"compute2": {"physnet1": "eth1"}})
+    assert run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet9 "
+                  "--provider-segment 100 n") == \
+        (1, "", "Error while executing command: Invalid input for operation: physical_network 'physnet9' unknown for vlan provider network.\n")
+    assert run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet1 n")[0] == 1
+    status, out, _ = run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet1 "
+                            "--provider-segment 100 v100 -f json")
+    data = json.loads(out)
+    assert status == 0 and (data["provider:segmentation_id"], data["provider:physical_network"], data["mtu"]) == (100, "physnet1", 1500)
+    status, _, err = run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet1 "
+                            "--provider-segment 100 again")
+    assert status == 1 and "The VLAN 100 on physical network physnet1 is in use." in err
+    assert run(c, "openstack network create --provider-network-type flat --provider-physical-network physnet1 f")[0] == 0
+    assert run(c, "openstack network create --provider-network-type flat --provider-physical-network physnet1 f2")[0] == 1
+    run(c, "openstack subnet create --network v100 --subnet-range 10.5.0.0/24 s")
+    # only compute2 maps physnet1: both servers land there; naming compute1 fails
+    for vm in ("vm1", "vm2"):
+        assert run(c, f"openstack server create --network v100 {vm}")[0] == 0
+    assert {s.host for s in c.servers.values()} == {"compute2"}
+    assert run(c, "openstack server create --network v100 --availability-zone nova:compute1 vm3") == \
+        (1, "", "Error while executing command: No valid host was found. There are not enough hosts available.\n")

@@ -120,3 +120,39 @@ def test_a_cloud_host_needs_its_tunnel_address() -> None:
 @pytest.mark.linux
 def test_example_agrees_with_the_kernel(differential) -> None:
     differential.assert_agree(EXAMPLE, needs=("br_netfilter", "vxlan"))
+
+
+@pytest.mark.linux
+def test_vlan_example_agrees_with_the_kernel(differential) -> None:
+    differential.assert_agree(ROOT / "examples" / "cloud-vlan.yaml", needs=("br_netfilter", "8021q"))
+
+
+def test_a_vlan_network_rides_the_mapped_interface() -> None:
+    text = """\
+nodes:
+  compute1:
+    kind: cloud-host
+    local_ip: 192.168.0.11
+    physical_interface_mappings: {physnet1: eth1}
+    setup: ip link set eth1 up
+  compute2:
+    kind: cloud-host
+    local_ip: 192.168.0.12
+    physical_interface_mappings: {physnet1: eth1}
+    setup: ip link set eth1 up
+links:
+  - ends: [compute1:eth1, compute2:eth1]
+cloud:
+  hosts: [compute1, compute2]
+  commands: |
+    openstack network create --provider-network-type vlan --provider-physical-network physnet1 --provider-segment 100 v100
+    openstack subnet create --network v100 --subnet-range 10.0.0.0/24 sub1
+    openstack server create --network v100 vm1
+    openstack server create --network v100 vm2
+"""
+    b = SimBackend()
+    assert prepare(load_scenario_text(text, "v.yaml"), b) is None
+    bridge = b.run("compute1", "ip -o link show type bridge").output.split(": ")[1]
+    assert bridge.startswith("brq") and "eth1.100@eth1" in b.run("compute1", f"ip -o link show master {bridge}").output
+    assert reach(b, 80) == 0   # the default group: members reach each other
+    assert b.run("compute1", "ip -d link show eth1.100").output.count("vlan protocol 802.1Q id 100") == 1
