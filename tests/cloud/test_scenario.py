@@ -156,3 +156,16 @@ cloud:
     assert bridge.startswith("brq") and "eth1.100@eth1" in b.run("compute1", f"ip -o link show master {bridge}").output
     assert reach(b, 80) == 0   # the default group: members reach each other
     assert b.run("compute1", "ip -d link show eth1.100").output.count("vlan protocol 802.1Q id 100") == 1
+
+
+def test_icmp_rules_let_ping_in() -> None:
+    servers = ("openstack server create --network net1 --security-group web vm1\n"
+               "openstack server create --network net1 --security-group web vm2")
+    ping = "ip netns exec vm1 ping -c 1 -W 1 10.0.0.3"
+    assert built(BASE + servers).run("compute1", ping).status == 1
+    allowed = built(BASE + "openstack security group rule create --protocol icmp web\n" + servers)
+    assert allowed.run("compute1", ping).status == 0
+    assert "-p icmp -j RETURN" in allowed.run("compute2", "iptables -S").output
+    echo_only = built(BASE + "openstack security group rule create --protocol icmp --remote-ip 10.0.0.9 web\n" + servers)
+    assert echo_only.run("compute1", ping).status == 1
+    assert "-s 10.0.0.9/32 -p icmp -j RETURN" in echo_only.run("compute2", "iptables -S").output
