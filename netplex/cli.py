@@ -114,7 +114,7 @@ def fabric_leaf_spine(
     spines: int = typer.Option(2, "--spines", help="Spine switches."),
     leaves: int = typer.Option(4, "--leaves", help="Leaf switches, each wired to every spine."),
     hosts_per_leaf: int = typer.Option(2, "--hosts-per-leaf", help="Hosts per leaf."),
-    ecmp: bool = typer.Option(False, "--ecmp", help="Multipath default routes over every spine: not supported yet."),
+    ecmp: bool = typer.Option(False, "--ecmp", help="Multipath (ECMP) default routes over every spine."),
 ) -> None:
     """A routed leaf-spine fabric (static routes; each leaf through one spine)."""
     _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp))

@@ -16,10 +16,14 @@ probes that show it works. It runs on either backend and takes `events:` (or
 - leaf-spine: every leaf wired to every spine by a routed /31; leaf L serves
   10.<L>.0.0/24 (its bridge 10.<L>.0.1) to its hosts; each spine routes every
   leaf's subnet to it; each leaf's default route goes through one spine (leaf L
-  through spine ((L-1) mod spines)+1). Without ECMP a leaf uses one uplink.
+  through spine ((L-1) mod spines)+1). Without ECMP a leaf uses one uplink; with
+  `--ecmp` its default route is `nexthop via` every spine, and every switch sets
+  ignore_routes_with_linkdown so a nexthop whose link lost its carrier is skipped.
+  The routes are static: a spine that loses its one link to a leaf has no other way
+  to it, so a single cut uplink still breaks the flows other leaves hash onto that
+  spine (a routing protocol would withdraw it); a failed spine costs nothing.
 
-Refused with netplex's words: `--stacked` (MLAG) and `--ecmp` (multipath routes)
-are not built yet.
+Refused with netplex's words: `--stacked` (MLAG) is not built yet.
 """
 from __future__ import annotations
 
@@ -143,19 +147,22 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
 
 
 def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False) -> str:
-    """A routed leaf-spine fabric as scenario YAML (static routes, one uplink per leaf)."""
+    """A routed leaf-spine fabric as scenario YAML (static routes; one uplink per leaf, or with
+    `ecmp` a multipath default route over every spine)."""
     _positive(spines=spines, leaves=leaves, hosts_per_leaf=hosts_per_leaf)
-    if ecmp:
-        raise FabricError("fabric: --ecmp (multipath routes over every spine) is not supported yet")
     if leaves > 250 or spines > 99 or hosts_per_leaf > 250:
         raise FabricError("fabric: at most 99 spines, 250 leaves and 250 hosts per leaf")
     nodes: dict[str, Any] = {}
     links: list[dict[str, Any]] = []
-    spine_setup: dict[str, list[str]] = {f"s{s}": ["sysctl -w net.ipv4.ip_forward=1"] for s in range(1, spines + 1)}
+    # with ECMP, a nexthop whose link lost its carrier is skipped (ignore_routes_with_linkdown)
+    linkdown = ["sysctl -w net.ipv4.conf.all.ignore_routes_with_linkdown=1"] if ecmp else []
+    spine_setup: dict[str, list[str]] = {f"s{s}": ["sysctl -w net.ipv4.ip_forward=1", *linkdown]
+                                         for s in range(1, spines + 1)}
     hosts: list[tuple[str, str]] = []
     for leaf_n in range(1, leaves + 1):
         leaf = f"l{leaf_n}"
-        lines = ["sysctl -w net.ipv4.ip_forward=1"]
+        lines = ["sysctl -w net.ipv4.ip_forward=1", *linkdown]
+        uplinks = []
         for s in range(1, spines + 1):
             spine = f"s{s}"
             # the /31 between spine s and leaf L: 172.16.<s>.<2L-2> (spine) and <2L-1> (leaf)
@@ -165,6 +172,7 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
             lines += [f"ip addr add {lf}/31 dev s{s}", f"ip link set s{s} up"]
             spine_setup[spine] += [f"ip addr add {sp}/31 dev l{leaf_n}", f"ip link set l{leaf_n} up",
                                    f"ip route add 10.{leaf_n}.0.0/24 via {lf}"]
+            uplinks.append(f"nexthop via {sp} dev s{s}")
             if s == (leaf_n - 1) % spines + 1:
                 default_via = sp
         ports = []
@@ -176,7 +184,8 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
                                            f"ip route add default via 10.{leaf_n}.0.1\n")}
             hosts.append((host, addr))
         lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
-                  f"ip route add default via {default_via}"]
+                  f"ip route add default {' '.join(uplinks)}" if ecmp and spines > 1
+                  else f"ip route add default via {default_via}"]
         nodes[leaf] = {"setup": _Block("\n".join(lines) + "\n")}
     for spine, lines in spine_setup.items():
         nodes[spine] = {"setup": _Block("\n".join(lines) + "\n")}
@@ -185,7 +194,8 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
         "name": f"leaf-spine-{spines}x{leaves}x{hosts_per_leaf}",
         "description": (f"A routed leaf-spine fabric: {spines} spine(s), {leaves} leaf switch(es) with "
                         f"{hosts_per_leaf} host(s) each; /31 links, static routes, each leaf's default "
-                        "route through one spine. Written by `netplex fabric leaf-spine`."),
+                        + ("route a multipath (ECMP) route over every spine. " if ecmp else "route through one spine. ")
+                        + "Written by `netplex fabric leaf-spine`."),
         "nodes": {**{k: nodes[k] for k in spine_setup}, **{k: v for k, v in nodes.items() if k not in spine_setup}},
         "links": links,
         "probes": [
