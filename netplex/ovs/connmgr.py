@@ -61,6 +61,30 @@ def of_actions(outputs: list[tuple[int, int]], goto: int | None = None) -> list[
     return acts
 
 
+def parse_inet_target(spec: str, passive: bool) -> tuple[int, int] | None:
+    """(address, port) of an OpenFlow target as socket-util.c's inet_parse_active
+    ("tcp:IP[:PORT]") and inet_parse_passive ("ptcp:[PORT][:IP]") read it, with 6653 as the
+    default port; None when the address or port does not parse (ovs-vsctl stores such a
+    target anyway, and the daemon only logs that it cannot use it)."""
+    parts = spec.split(":")
+    if passive:
+        port_text, addr_text = (parts[1:] + ["", ""])[:2]
+    else:
+        addr_text, port_text = (parts[1:] + ["", ""])[:2]
+        if not addr_text:
+            return None
+    if len(parts) > 3 or (port_text and not (port_text.isascii() and port_text.isdigit())):
+        return None
+    port = int(port_text) if port_text else 6653
+    if port > 65535:
+        return None
+    try:
+        addr = ip_to_int(addr_text) if addr_text else 0
+    except ValueError:
+        return None
+    return addr, port
+
+
 class OfChannel:
     """rconn + ofconn: one controller connection of one bridge."""
 
@@ -77,9 +101,7 @@ class OfChannel:
         self.xid = 0
         self.closed = False
         self.n_packet_in = 0
-        _proto, addr, port = (target.split(":") + ["6653"])[:3]
-        self.addr = ip_to_int(addr)
-        self.port = int(port or 6653)
+        self.where = parse_inet_target(target, passive=False)
         self.connect()
 
     def next_xid(self) -> int:
@@ -87,8 +109,8 @@ class OfChannel:
         return self.xid
 
     def connect(self) -> None:
-        if self.closed or not self.vsd.alive:
-            return
+        if self.closed or not self.vsd.alive or self.where is None:
+            return          # a target that does not parse is never connected (vswitchd logs it)
         sk = TcpSocket(self.vsd.ns.sockets)
         self.sock = sk
         sk.on_connect = self._on_connect
@@ -96,7 +118,7 @@ class OfChannel:
         sk.on_close = self._on_lost
         sk.on_error = lambda s, err: self._on_lost(s)
         self.reader = Reader()
-        if sk.connect(self.addr, self.port):
+        if sk.connect(*self.where):
             self._on_lost(sk)
 
     def close(self) -> None:

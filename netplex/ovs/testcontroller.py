@@ -14,6 +14,7 @@ switch's default) and is sent there; anything else is flooded (PACKET_OUT FLOOD)
 from __future__ import annotations
 
 from netplex.apps.process import Program, ProgramExit
+from netplex.ovs.connmgr import parse_inet_target
 from netplex.ovs.openflow import (
     OFPCML_NO_BUFFER,
     OFPFC_ADD,
@@ -26,7 +27,6 @@ from netplex.ovs.openflow import (
     Reader,
     encode,
 )
-from netplex.packet.addr import ip_to_int
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 from netplex.stack.tcp import TcpSocket
@@ -134,9 +134,10 @@ def ovs_testcontroller(ctx: Context, argv: list[str]) -> Result:
         return Result(2, "", f"netplex: ovs-testcontroller {' '.join(methods)} is not supported (one ptcp: only)\n")
     if not detach:
         return Result(2, "", "netplex: ovs-testcontroller in the foreground would block; use --detach\n")
-    parts = methods[0].split(":")
-    port = int(parts[1]) if len(parts) > 1 and parts[1] else 6653
-    addr = ip_to_int(parts[2]) if len(parts) > 2 and parts[2] else 0
+    where = parse_inet_target(methods[0], passive=True)
+    if where is None:       # pvconn_open fails, so there is nothing to listen on
+        return Result(1, "", "ovs-testcontroller: no active or passive switch connections\n")
+    addr, port = where
     machine = ctx.machine
     if machine is None:
         return Result(1, "", "ovs-testcontroller: no machine\n")

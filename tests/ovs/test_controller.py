@@ -76,6 +76,22 @@ def test_controller_errors():
     assert r.status == 1 and "Address already in use" in r.error
 
 
+def test_targets_that_do_not_parse():
+    """ovs-vsctl stores any controller target (checked on OVS 3.1: status 0); vswitchd never
+    connects to one whose address or port does not parse, and ovs-testcontroller has then
+    nothing to listen on. Found by the fuzz test: these raised a Python exception."""
+    net = Network()
+    c0, s1 = net.add_node("c0"), net.add_node("s1")
+    for spec in ('"ptcp:6653 one"', "ptcp:6653:1.2.3.x", "ptcp:99999", "ptcp:x:y:z"):
+        r = c0.run(f"ovs-testcontroller --detach {spec}")
+        assert (r.status, r.error) == (1, "ovs-testcontroller: no active or passive switch connections\n"), spec
+    run_ok(s1, "ovs-vsctl add-br br0")
+    for spec in ("tcp:1.2.3.x:6653", "tcp:10.0.0.1:abc", "tcp:10.0.0.1:99999", '"tcp:10.0.0.1:6653 one"', "tcp:"):
+        run_ok(s1, f"ovs-vsctl set-controller br0 {spec}")
+        net.run_for(3_000_000_000)
+        assert "is_connected" not in run_ok(s1, "ovs-vsctl show"), spec
+
+
 def test_wire_format():
     # ofp_header: version 4, type, length, xid (spec 7.1)
     assert encode("HELLO", 7) == bytes([4, 0, 0, 8, 0, 0, 0, 7])
