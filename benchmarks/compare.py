@@ -1,4 +1,4 @@
-"""netplex and ns-3 side by side, in one run on the same machine (P1, P2).
+"""netplex and ns-3 side by side, in one run on the same machine (P1, P2, T1).
 
 Runs netplex's benchmark with the flow fast path off (NETPLEX_FASTPATH=0, the
 full per-hop path) and on, and the ns-3 anchor (../shared/anchors/ns3/), in
@@ -8,6 +8,12 @@ with `pip install ns3`); without it only netplex is measured.
 
 Usage: python benchmarks/compare.py p1 [--packets 200000] [--routers 10] [--ns3-python PATH] [--repeat 3]
        python benchmarks/compare.py p2 [--topo star|tree] [--packets 500] [--ns3-python PATH] [--repeat 3]
+       python benchmarks/compare.py t1 [--seconds 10] [--ns3-python PATH] [--repeat 3]
+
+T1 compares wall seconds of the simulation run (ns-3's over netplex's: above 1
+netplex is faster) and goodput: netplex's like-for-like bulk sender
+(benchmarks/t1_tcp.py bulk) against ns-3's BulkSend (benchmarks/ns3/t1_tcp.py),
+and reports the iperf probe's figures (the scenario a user writes) beside them.
 """
 from __future__ import annotations
 
@@ -29,15 +35,44 @@ def one(python: str, script: Path, args: list[str], fast: bool = True) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def t1(seconds: float, repeat: int, ns3_python: str | None) -> dict[str, object]:
+    """T1's runs, alternating netplex (iperf probe, bulk sender) and ns-3, and their medians."""
+    args = [str(seconds)]
+    runs: dict[str, list[dict]] = {"netplex_iperf": [], "netplex_bulk": [], "ns3": []}
+    for _ in range(repeat):
+        runs["netplex_iperf"].append(one(sys.executable, HERE / "t1_tcp.py", [*args, "iperf"]))
+        runs["netplex_bulk"].append(one(sys.executable, HERE / "t1_tcp.py", [*args, "bulk"]))
+        if ns3_python:
+            runs["ns3"].append(one(ns3_python, HERE / "ns3" / "t1_tcp.py", args))
+    report: dict[str, object] = {"benchmark": "t1", "sim_seconds": seconds}
+    wall: dict[str, float] = {}
+    good: dict[str, float] = {}
+    for name, rs in runs.items():
+        if rs:
+            report[f"{name}_run_s"] = [r["run_s"] for r in rs]
+            report[f"{name}_goodput_bps"] = [r["goodput_bps"] for r in rs]
+            wall[name] = statistics.median(r["run_s"] for r in rs)
+            good[name] = statistics.median(r["goodput_bps"] for r in rs)
+    if "ns3" in wall:
+        report["wall_ratio_ns3_over_netplex_bulk"] = round(wall["ns3"] / wall["netplex_bulk"], 2)
+        report["goodput_diff_bulk_vs_ns3_pct"] = round(100 * (good["netplex_bulk"] / good["ns3"] - 1), 2)
+        report["goodput_diff_iperf_vs_ns3_pct"] = round(100 * (good["netplex_iperf"] / good["ns3"] - 1), 2)
+    return report
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("benchmark", choices=("p1", "p2"))
+    ap.add_argument("benchmark", choices=("p1", "p2", "t1"))
+    ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--ns3-python")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--packets", type=int)
     ap.add_argument("--routers", type=int, default=10)
     ap.add_argument("--topo", default="star", choices=("star", "tree"))
     a = ap.parse_args()
+    if a.benchmark == "t1":
+        print(json.dumps(t1(a.seconds, a.repeat, a.ns3_python)))
+        return
     if a.benchmark == "p1":
         args = [str(a.packets or 200_000), str(a.routers)]
         ours, theirs = HERE / "router_chain.py", ANCHORS / "p1_chain.py"
