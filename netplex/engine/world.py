@@ -46,6 +46,8 @@ class World:
         self.config_generation = 0
         # the exact flow fast path (stack/fastpath.py); NETPLEX_FASTPATH=0 turns it off
         self.fastpath = os.environ.get("NETPLEX_FASTPATH", "1") != "0"
+        # kernel modules `modprobe` loaded (one kernel for every namespace): mpls_router, mpls_iptunnel
+        self.kmods: set[str] = set()
         self.tc_autohandle = 0x80000000    # sch_api.c's static autohandle: one per kernel, all namespaces
         self._mac_rng = random.Random(f"mac-{seed}")
         self._link_seq = 0

@@ -63,6 +63,7 @@ from .ipv4 import (
     fragment,
 )
 from .lacp import ETH_P_SLOW, Lacpdu
+from .mpls import ETH_P_MPLS_UC, Mpls
 from .pcap import PcapWriter, read_pcap
 from .registry import ETHERTYPES, IP_PROTOS
 from .stp import STP_CONFIG_LEN, STP_TCN_LEN, Bpdu
@@ -75,6 +76,7 @@ ETHERTYPES.update({
     ETH_P_IP: IPv4,
     ETH_P_ARP: Arp,
     ETH_P_SLOW: Lacpdu,
+    ETH_P_MPLS_UC: Mpls,
     # IEEE 802.3 frames carry a length, not a type: the two BPDU sizes Linux sends
     STP_CONFIG_LEN: Bpdu,
     STP_TCN_LEN: Bpdu,
@@ -95,6 +97,7 @@ UDP_PORTS.update({
 # -----------------------------------------------------------------------------
 
 __all__ = [
+    "ETH_P_MPLS_UC", "Mpls",
     "ACK", "ETH_P_SLOW", "Lacpdu", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
     "ETH_P_TEB", "GRE_CSUM", "GRE_KEY", "GRE_SEQ", "Gre", "Igmp", "Vxlan", "VXLAN_PORT_IANA",
     "VXLAN_PORT_LINUX",

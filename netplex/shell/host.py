@@ -25,6 +25,7 @@ from netplex.shell import (
     ip,
     ipset,
     iptables,
+    modprobe,
     nc,
     netstat,
     nfacct,
@@ -46,7 +47,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, swanctl)
+                   ovs_testcontroller, swanctl, modprobe)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -50,7 +50,7 @@ class IpOpts:
     details: bool = False
     oneline: bool = False
     brief: bool = False
-    family: str = ""     # "" (any), "inet" or "link"
+    family: str = ""     # "" (any), "inet", "link" or "mpls"
     netns: str | None = None         # `-n NAME`: the named namespace to run in
     machine: Machine | None = None   # the machine `ip` runs on (its named namespaces)
     tables: RtTables = DEFAULT_RT_TABLES   # table names (/etc/iproute2/rt_tables)
@@ -96,6 +96,8 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
                 opts.family = "link"
             elif fam in ("inet6", "ipv6"):
                 return _unsupported("IPv6 (ip -f inet6)")
+            elif fam == "mpls":
+                opts.family = "mpls"
             else:
                 return _unsupported(f"ip -family {fam}")
         elif o == "-4":
@@ -104,7 +106,9 @@ def _parse_opts(argv: list[str]) -> tuple[IpOpts, list[str]] | Result:
             return _unsupported("IPv6 (ip -6)")
         elif o == "-0":
             opts.family = "link"
-        elif o in ("-M", "-B"):
+        elif o == "-M":
+            opts.family = "mpls"
+        elif o == "-B":
             return _unsupported(f"ip {o}")
         elif matches(o, "-stats") or matches(o, "-statistics"):
             opts.stats += 1
@@ -187,6 +191,8 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     handler = handlers.get(name)
     if handler is None and name != "netns":
         return _unsupported(f"ip {name}")
+    if opts.family == "mpls" and name != "route":
+        return _unsupported(f"ip -f mpls {name}")
     if opts.json and (name not in _JSON_OBJECTS or (len(args) > 1 and not any(
             matches(args[1], verb) for verb in ("show", "list", "lst")))):
         return _unsupported(f"JSON output of ip {' '.join(args[:2])} "

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from netplex.packet.addr import int_to_ip, prefix_to_mask
+from netplex.packet.mpls import MPLS_LABEL_IMPLNULL
 from netplex.shell import ip_json
 from netplex.shell.ip_addr import parse_scope
+from netplex.shell.ip_mpls import do_mpls_route, parse_mpls_labels
 from netplex.shell.iproute_fmt import (
     IpError,
     duparg2,
@@ -75,6 +77,8 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.type != "unicast":
         parts.append(r.type)
     parts.append(_dst_text(r))
+    if r.encap:     # lwt_print_encap: " encap %s ", print_encap_mpls: " %s "
+        parts.append(f" encap mpls  {'/'.join(map(str, r.encap))}")
     if r.gw is not None and not r.nhs:
         parts.append(f"via {int_to_ip(r.gw)}")
     if r.dev is not None and show_dev and not r.nhs:
@@ -198,6 +202,7 @@ class _RouteReq:
         self.mtu_lock = False
         self.advmss: int | None = None
         self.advmss_lock = False
+        self.encap: tuple[int, ...] = ()
         self.nhs: list[tuple[int | None, Any, int, bool]] = []   # (via, dev, weight, onlink)
 
 
@@ -244,6 +249,20 @@ def _parse_nexthops(ns: Any, args: list[str], i: int, req: _RouteReq) -> None:
                 raise IpError(f'Error: "nexthop" or end of line is expected instead of "{a}"', 255)
             i += 1
         req.nhs.append((gw, dev, weight, onlink))
+
+
+def _parse_encap(ns: Any, args: list[str], i: int) -> tuple[int, ...]:
+    """lwt_parse_encap for `encap mpls L1/L2...` (mpls_iptunnel); other encap types are refused."""
+    kind = need_arg(args, i)
+    if kind != "mpls":
+        raise IpError(f"netplex: ip route encap {kind} is not supported", 2)
+    labels = parse_mpls_labels(need_arg(args, i + 1))
+    if "mpls_iptunnel" not in ns.world.kmods:
+        # lwtunnel_valid_encap_type: no lwtunnel_encap_ops registered for MPLS
+        raise IpError("Error: LWT encapsulation type not supported.", 2)
+    if MPLS_LABEL_IMPLNULL in labels:
+        raise IpError("Error: Implicit NULL Label (3) can not be used in encapsulation.", 2)
+    return labels
 
 
 def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
@@ -313,10 +332,13 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
             if n is None:
                 raise invarg('"mss" value is invalid\n', v)
             req.advmss = n
+        elif a == "encap":
+            req.encap = _parse_encap(ns, args, i + 1)
+            i += 2
         elif a == "nexthop":
             _parse_nexthops(ns, args, i, req)
             break
-        elif a in ("tos", "dsfield", "nhid", "realms", "mpath", "encap", "expires",
+        elif a in ("tos", "dsfield", "nhid", "realms", "mpath", "expires",
                    "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
                    "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
                    "ssthresh", "lock", "from", "iif", "vrf"):
@@ -384,6 +406,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
                   onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock, advmss=req.advmss,
                   advmss_lock=req.advmss_lock)
     route.nhs = tuple(nhs)
+    route.encap = req.encap
     t = ns.fib.tables.get(table)
     existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
     if cmd == "add" and existing:
@@ -694,6 +717,10 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
 
 
 def do_iproute(ns: Any, opts: Any, args: list[str]) -> Result:
+    if opts.family == "mpls":
+        if opts.json:
+            raise IpError("netplex: JSON output of ip -f mpls route is not supported", 2)
+        return do_mpls_route(ns, args)
     tables: RtTables = opts.tables
     if not args:
         return _show(ns, [], tables, opts)

@@ -73,6 +73,7 @@ def _parts(op: str) -> list[str]:
 def _known(ns: Any, parts: list[str]) -> str | None:
     """The namespace's key at that path, if there is one (eth0.96 is one component, not two)."""
     key = ".".join(parts)
+    ns.sysctl.mpls_sync()
     return key if key in ns.sysctl.values and Sysctl.key_parts(key) == parts else None
 
 

@@ -125,7 +125,7 @@ def build(dev: NetDevice, dst: int) -> FlowEntry:
             or dst >> 28 == 14 or not pure_device(dev) or unknown_state(ns, FASTPATH_NEUTRAL) is not None):
         return FlowEntry(gen, None, (0, 0), 0)
     r = ns.fib.lookup(dst)
-    if r is None or r.type != "unicast" or r.dev is None or r.nhs:   # multipath: the full path hashes
+    if r is None or r.type != "unicast" or r.dev is None or r.nhs or r.encap:   # multipath: the full path hashes
         return FlowEntry(gen, None, (0, 0), 0)
     out = r.dev
     if out.ns is not ns or not pure_device(out):

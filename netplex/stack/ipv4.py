@@ -34,10 +34,12 @@ from netplex.packet.icmp import (
     Icmp,
 )
 from netplex.packet.ipv4 import IP_DF, IP_MF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4, fragment
+from netplex.packet.mpls import ETH_P_MPLS_UC, Mpls
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
+from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK, fib_select_multipath
@@ -173,6 +175,8 @@ class Ipv4Path:
             self.ip_rcv(dev, frame)
         elif etype == ETH_P_ARP:
             self.arp_rcv(dev, frame)
+        elif etype == ETH_P_MPLS_UC:
+            mpls_rcv(self, dev, frame)
         else:
             self.drop(frame, dev, SkbDropReason.UNHANDLED_PROTO)
 
@@ -311,6 +315,9 @@ class Ipv4Path:
                        out_dev=out.name)
         if bundle:
             xfrm_output(self, frame, bundle, out)
+            return
+        if r.encap:
+            mpls_encap_xmit(self, out, nexthop, frame, r.encap)
             return
         self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
@@ -537,6 +544,10 @@ class Ipv4Path:
             frame.src = rt.dev.mac
             rt.dev.xmit(frame)
             return 0
+        r = rt.route
+        if r is not None and r.encap:
+            mpls_encap_xmit(self, rt.dev, rt.nexthop, frame, r.encap)
+            return 0
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, 0, rt.mtu)
         return 0
 
@@ -568,7 +579,11 @@ class Ipv4Path:
 
     def neigh_unreachable(self, dev: NetDevice, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
-        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
+        ip = frame.payload
+        if isinstance(ip, Mpls):    # an MPLS packet has no ICMP error (neigh_xmit just drops it)
+            self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
+            return
+        assert isinstance(ip, IPv4)
         if self.is_local_addr(ip.src):
             self.sockets.error_report(ip, EHOSTUNREACH, None)
         else:

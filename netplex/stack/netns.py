@@ -24,6 +24,7 @@ from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.gre import gre_rcv
 from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
 from netplex.stack.ipv4 import Ipv4Path
+from netplex.stack.mpls import MplsRoute
 from netplex.stack.neigh import NeighTable
 from netplex.stack.protocol import inet_add_protocol
 from netplex.stack.route import (
@@ -156,6 +157,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.gre_tunnels: list[Any] = []
         self.mc_groups: dict[int, list[int]] = {}             # ifindex → joined IPv4 groups
         self.xfrm = Xfrm(self)                                # IPsec SAD/SPD (stack/xfrm)
+        self.mpls_routes: dict[int, MplsRoute] = {}           # the MPLS label table (stack/mpls.py)
         lo = Loopback(self)
         self.register(lo)
         self.lo = lo

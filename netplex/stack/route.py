@@ -61,7 +61,7 @@ class Route:
     nexthops in `nhs` (fib_nhs > 1); `dev` and `gw` are then the first one's."""
 
     __slots__ = ("table", "type", "dst", "plen", "dev", "gw", "src", "metric", "proto", "scope",
-                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock", "nhs")
+                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock", "nhs", "encap")
 
     def __init__(self, dst: int, plen: int, *, table: int = RT_TABLE_MAIN, type: str = "unicast",
                  dev: Any = None, gw: int | None = None, src: int | None = None, metric: int = 0,
@@ -88,6 +88,7 @@ class Route:
                 scope = RT_SCOPE_UNIVERSE
         self.scope = scope
         self.onlink = onlink
+        self.encap: tuple[int, ...] = ()     # `encap mpls L1/L2`: labels mpls_iptunnel pushes (stack/mpls.py)
         self.tos = tos
         # ip_metrics_convert caps RTAX_MTU at IP_MAX_MTU - 15 and RTAX_ADVMSS at 65535 - 40
         self.mtu = min(mtu, RTAX_MTU_MAX) if mtu else mtu    # RTAX_MTU: the route's own path MTU

@@ -99,7 +99,14 @@ NEIGH_BOUNDS = {k: (lo, hi) for k, (_, lo, hi) in NEIGH_KEYS.items()}
 # keys shown with the kernel's default whose other values netplex does not model (refused)
 NOT_MODELLED = frozenset({"bc_forwarding", "ip_forward_use_pmtu"})
 # /proc/sys folders whose entries are device names (which may hold dots: eth0.96)
-PER_DEVICE = ("net.ipv4.conf", "net.ipv4.neigh", "net.ipv6.conf", "net.ipv6.neigh")
+PER_DEVICE = ("net.ipv4.conf", "net.ipv4.neigh", "net.ipv6.conf", "net.ipv6.neigh", "net.mpls.conf")
+
+# net/mpls/af_mpls.c's mpls_table and mpls_dev_table: there only once mpls_router is loaded
+MPLS_KEYS: dict[str, tuple[str, int | None, int | None]] = {
+    "net.mpls.platform_labels": ("0", 0, (1 << 20) - 1),
+    "net.mpls.ip_ttl_propagate": ("1", 0, 1),
+    "net.mpls.default_ttl": ("255", 1, 255),
+}
 
 
 class Sysctl:
@@ -107,6 +114,7 @@ class Sysctl:
 
     def __init__(self, ns: Namespace) -> None:
         self.ns = ns
+        self.mpls = False      # the net.mpls keys are in (mpls_router loaded)
         self.values: dict[str, str] = {k: v[0] for k, v in GLOBAL_KEYS.items()}
         self.bounds: dict[str, tuple[int | None, int | None] | None] = {
             k: (None if v[1] is None and v[2] is None else (v[1], v[2])) for k, v in GLOBAL_KEYS.items()}
@@ -132,15 +140,33 @@ class Sysctl:
 
     def add_device(self, name: str) -> None:
         self._add_dev_keys(name, defaults_from="default")
+        if self.mpls:
+            self._add_mpls_dev(name)
+
+    def _add_mpls_dev(self, name: str) -> None:
+        key = intern(f"net.mpls.conf.{name}.input")
+        self.values[key] = "0"
+        self.bounds[key] = (0, 1)
+
+    def mpls_sync(self) -> None:
+        """mpls_net_init and mpls_add_dev: the net.mpls keys appear when mpls_router is loaded."""
+        if self.mpls or "mpls_router" not in self.ns.world.kmods:
+            return
+        self.mpls = True
+        for k, (default, lo, hi) in MPLS_KEYS.items():
+            self.values[k] = default
+            self.bounds[k] = (lo, hi)
+        for name in self.ns.devices:
+            self._add_mpls_dev(name)
 
     def remove_device(self, name: str) -> None:
-        for prefix in (f"net.ipv4.conf.{name}.", f"net.ipv4.neigh.{name}."):
+        for prefix in (f"net.ipv4.conf.{name}.", f"net.ipv4.neigh.{name}.", f"net.mpls.conf.{name}."):
             for k in [k for k in self.values if k.startswith(prefix)]:
                 del self.values[k]
                 del self.bounds[k]
 
     def rename_device(self, old: str, new: str) -> None:
-        for prefix in ("net.ipv4.conf.", "net.ipv4.neigh."):
+        for prefix in ("net.ipv4.conf.", "net.ipv4.neigh.", "net.mpls.conf."):
             for k in [k for k in self.values if k.startswith(f"{prefix}{old}.")]:
                 nk = f"{prefix}{new}." + k[len(prefix) + len(old) + 1:]
                 self.values[nk] = self.values.pop(k)
@@ -153,6 +179,7 @@ class Sysctl:
         return key.replace("/", ".").strip(".")
 
     def keys(self) -> list[str]:
+        self.mpls_sync()
         return sorted(self.values)
 
     @staticmethod
@@ -167,9 +194,11 @@ class Sysctl:
         return key.split(".")
 
     def has(self, key: str) -> bool:
+        self.mpls_sync()
         return self.normalise(key) in self.values
 
     def get(self, key: str) -> str:
+        self.mpls_sync()
         key = self.normalise(key)
         try:
             return self.values[key]
@@ -182,6 +211,7 @@ class Sysctl:
 
     def set(self, key: str, value: str) -> str:
         """Write a value; returns it as /proc now shows it."""
+        self.mpls_sync()
         key = self.normalise(key)
         if key not in self.values:
             path = "/proc/sys/" + "/".join(self.key_parts(key))
@@ -224,6 +254,9 @@ class Sysctl:
             dev.forwarding = self.values.get(f"net.ipv4.conf.{name}.forwarding", "0") != "0"
 
     def _side_effects(self, key: str, value: str) -> None:
+        if key == "net.mpls.platform_labels":    # resize_platform_label_table: labels beyond go
+            for label in [lbl for lbl in self.ns.mpls_routes if lbl >= int(value)]:
+                del self.ns.mpls_routes[label]
         if key in ("net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"):
             self.values["net.ipv4.ip_forward"] = value
             for k in list(self.values):
