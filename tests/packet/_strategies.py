@@ -27,6 +27,7 @@ from netplex.packet import (
     Udp,
 )
 from netplex.packet.esp import IPPROTO_ESP, Esp
+from netplex.packet.mpls import ETH_P_MPLS_UC, Mpls
 from netplex.packet.udp import UDP_PORTS
 
 u8 = st.integers(0, 0xFF)
@@ -140,12 +141,17 @@ def ipv4s(draw: st.DrawFn, options: st.SearchStrategy[bytes] = raw_ip_options,
 @st.composite
 def ethernets(draw: st.DrawFn, ip: st.SearchStrategy[IPv4] | None = None) -> Ethernet:
     vlans = tuple(draw(st.lists(dot1qs, max_size=2)))
-    kind = draw(st.integers(0, 3))
+    kind = draw(st.integers(0, 4))
     if kind <= 1:
         etype, payload = ETH_P_IP, draw(ip if ip is not None else ipv4s())
     elif kind == 2:
         etype, payload = ETH_P_ARP, draw(arps)
+    elif kind == 3:
+        # IPv6, LLDP: no decoder registered here, payload stays bytes
+        etype, payload = draw(st.sampled_from([0x86DD, 0x88CC])), draw(small_payload)
     else:
-        # IPv6, LLDP, MPLS: no decoder registered here, payload stays bytes
-        etype, payload = draw(st.sampled_from([0x86DD, 0x88CC, 0x8847])), draw(small_payload)
+        # MPLS (RFC 3032): a label stack over IPv4
+        entries = draw(st.lists(st.tuples(st.integers(0, (1 << 20) - 1), st.integers(0, 7), st.integers(0, 255)),
+                                min_size=1, max_size=3))
+        etype, payload = ETH_P_MPLS_UC, Mpls(entries, draw(ip if ip is not None else ipv4s()))
     return Ethernet(draw(macs), draw(macs), etype, payload, vlans)

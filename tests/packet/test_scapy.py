@@ -6,6 +6,7 @@ from hypothesis import given, settings
 
 pytest.importorskip("scapy")
 
+from scapy.contrib.mpls import MPLS  # noqa: E402  # binds EtherType 0x8847
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert, IPOption_RR, UDPerror  # noqa: E402
 from scapy.layers.inet import fragment as scapy_fragment  # noqa: E402
 from scapy.layers.l2 import ARP, Dot1AD, Ether  # noqa: E402
@@ -31,6 +32,7 @@ from netplex.packet import (  # noqa: E402
     int_to_ip,
     ip_to_int,
 )
+from netplex.packet.mpls import Mpls  # noqa: E402
 
 from ._strategies import ECHO_TYPES, ethernets, ipv4s, sane_ip_options  # noqa: E402
 
@@ -132,6 +134,13 @@ def check_frame(frame: Ethernet) -> None:
             p.hwtype, p.ptype, 6, 4, p.op)
         assert (inner.hwsrc, inner.psrc, inner.hwdst, inner.pdst) == (
             bytes_to_mac(p.sha), int_to_ip(p.spa), bytes_to_mac(p.tha), int_to_ip(p.tpa))
+    elif isinstance(p, Mpls):
+        for n, (label, tc, ttl) in enumerate(p.entries):
+            assert isinstance(inner, MPLS)
+            assert (inner.label, inner.cos, inner.s, inner.ttl) == (label, tc, n == len(p.entries) - 1, ttl)
+            inner = inner.payload
+        assert isinstance(p.payload, IPv4) and isinstance(inner, IP)
+        _compare_ip(p.payload, inner)
     else:
         assert bytes(inner) == p
     # Every checksum and length, recomputed by scapy, equals ours.
