@@ -79,6 +79,11 @@ FEATURES: dict[str, Feature] = {
                     "enc 'cbc(aes)' 0x0102030405060708090a0b0c0d0e0f10 "
                     "auth-trunc 'hmac(sha256)' 0x0102030405060708090a0b0c0d0e0f10 128",
                     _uses(r"\bproto esp\b|\bswanctl\b|\bcharon\b")),
+    # Open vSwitch's kernel datapath: an `ovs-vsctl`/`ovs-ofctl` scenario's switch is the
+    # kernel's openvswitch module on the twin (netplex.twin.ovs checks netplex's OVS against
+    # the real ovs-vswitchd with the userspace netdev datapath, outside the scenario twin)
+    "openvswitch": Feature("test -e /sys/module/openvswitch",
+                           _uses(r"\bovs-(?:vsctl|ofctl|appctl|dpctl|testcontroller)\b")),
     "mpls_router": Feature("test -e /proc/sys/net/mpls/platform_labels", _uses(r"\bnet\.mpls\.|\bencap mpls\b")),
     # br_netfilter: bridged IPv4 through iptables, net.bridge.bridge-nf-call-* (1 in a new namespace)
     "br_netfilter": Feature("test -e /proc/sys/net/bridge/bridge-nf-call-iptables",
