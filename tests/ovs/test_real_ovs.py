@@ -102,16 +102,18 @@ CASES: dict[str, list[tuple[str, str]]] = {
         "ovs-ofctl dump-flows br0 --no-stats", "ovs-ofctl del-flows br0",
         "ovs-ofctl dump-flows br0 --no-stats")],
     "normal-vlans": [
+        # three tries each: the real ovs-vswitchd applies a new tag or flow table asynchronously,
+        # so one ping right after `ovs-vsctl set port` can be lost there (a reply counts: status 0)
         ("s1", "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10"), ("s1", "ovs-vsctl add-port br0 p2 tag=20"),
         ("s1", "ovs-vsctl add-port br0 p3 tag=10"),
-        ("h1", "ping -c 1 -W 1 10.0.0.3 >/dev/null; echo $?"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.3 >/dev/null; echo $?"), ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
         ("s1", "ovs-appctl fdb/show br0 | sed 's/ *[0-9]*$//' | sort"),
-        ("s1", "ovs-vsctl set port p2 tag=10"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-vsctl set port p2 tag=10"), ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
         ("s1", "ovs-appctl fdb/flush br0"), ("s1", "ovs-appctl fdb/show br0"),
         ("s1", "ovs-ofctl add-flow br0 priority=100,icmp,actions=drop"),
-        ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
         ("s1", "ovs-ofctl dump-flows br0 icmp | sed 1d"),
-        ("s1", "ovs-ofctl del-flows br0 icmp"), ("h1", "ping -c 1 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-ofctl del-flows br0 icmp"), ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
         ("s1", "ovs-ofctl show br0 | grep -c addr:"), ("s1", "ovs-appctl fdb/show br9"),
     ],
     "trace": [
