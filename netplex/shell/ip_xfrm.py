@@ -41,7 +41,9 @@ STATE_FLAGS = (("noecn", 1), ("decap-dscp", 2), ("nopmtudisc", 4), ("wildrecv", 
                ("af-unspec", 32), ("align4", 64), ("esn", 128))
 POLICY_FLAGS = (("localok", 1), ("icmp", 2))
 DIRS = {"in": 0, "out": 1, "fwd": 2}
-DIR_NAMES = {0: "in", 1: "out", 2: "fwd"}
+DIR_NAMES = {v: k for k, v in DIRS.items()}
+ACTIONS = {"allow": 0, "block": 1}
+LEVELS = {"required": 0, "use": 1}
 MODES = {XFRM_MODE_TRANSPORT: "transport", XFRM_MODE_TUNNEL: "tunnel", 2: "ro", 3: "in_trigger", 4: "beet"}
 LIMITS = ("time-soft", "time-hard", "time-use-soft", "time-use-hard", "byte-soft", "byte-hard",
           "packet-soft", "packet-hard")
@@ -168,14 +170,34 @@ class _Argv:
     def prev(self) -> None:
         self.i -= 1
 
+    def advance(self) -> bool:
+        """`if (!NEXT_ARG_OK()) break; NEXT_ARG();`: False at the last word."""
+        if not self.next_ok():
+            return False
+        self.i += 1
+        return True
+
+    def need(self, key: str) -> str:
+        """`if (!NEXT_ARG_OK()) missarg(key); NEXT_ARG();`"""
+        if not self.next_ok():
+            raise missarg(key)
+        return self.next()
+
 
 # ---------------------------------------------------------------- parsing
 
-def _u32(text: str, msg: str) -> int:
+def _u32(text: str, msg: str, top: int = 0xFFFFFFFF) -> int:
     v = parse_u32(text)
-    if v is None:
+    if v is None or v > top:
         raise invarg(msg, text)
     return v
+
+
+def _choice(text: str, table: dict[str, int], msg: str) -> int:
+    """A keyword from `table`, else iproute2's invarg."""
+    if text not in table:
+        raise invarg(msg, text)
+    return table[text]
 
 
 def _u64(text: str, msg: str) -> int:
@@ -217,22 +239,14 @@ def _parse_id(a: _Argv, loose: bool) -> _Id:
             idv.daddr, idv.dplen = _addr_prefix(a.next(), "dst")
             idv.has_dst = True
         elif w == "proto":
-            v = a.next()
-            if v not in XFRM_PROTOS:
-                raise invarg("XFRM-PROTO value is invalid", v)
-            idv.proto = XFRM_PROTOS[v]
+            idv.proto = _choice(a.next(), XFRM_PROTOS, "XFRM-PROTO value is invalid")
         elif w == "spi":
-            v = a.next()
-            spi = parse_u32(v)
-            if spi is None:
-                raise invarg("SPI value is invalid", v)
-            idv.spi, idv.has_spi = spi, True
+            idv.spi, idv.has_spi = _u32(a.next(), "SPI value is invalid"), True
         else:
             a.prev()
             break
-        if not a.next_ok():
+        if not a.advance():
             break
-        a.next()
     if idv.spi and idv.proto in (43, 60):
         raise _fail(f'"spi" is invalid with XFRM-PROTO value "{PROTO_NAMES[idv.proto]}"\n')
     if not loose and idv.proto == 0:
@@ -258,8 +272,7 @@ def _proto_name(p: int) -> str:
     return _PROTO_NAMES_BY_NUM.get(p) or str(p)
 
 
-_PROTO_NAMES_BY_NUM = {1: "icmp", 2: "igmp", 4: "ipencap", 6: "tcp", 17: "udp", 33: "dccp", 47: "gre", 50: "esp",
-                       51: "ah", 58: "ipv6-icmp", 89: "ospf", 132: "sctp", 135: "mobility-header"}
+_PROTO_NAMES_BY_NUM = {v: k for k, v in _PROTO_BY_NAME.items() if v}
 
 
 def _parse_selector(a: _Argv, ns: Any) -> XfrmSelector:
@@ -288,9 +301,8 @@ def _parse_selector(a: _Argv, ns: Any) -> XfrmSelector:
                 break
             upspec = True
             _parse_upspec(a, sel)
-        if not a.next_ok():
+        if not a.advance():
             break
-        a.next()
     if a.i == start:
         raise missarg("SELECTOR")   # argc == *argcp: iproute2's check, after its PREV_ARG
     return sel
@@ -303,29 +315,17 @@ def _parse_upspec(a: _Argv, sel: XfrmSelector) -> None:
         w = a.cur
         if w == "proto":
             v = a.next()
-            if v in _PROTO_BY_NAME:
-                sel.proto = _PROTO_BY_NAME[v]
-            else:
-                n = parse_u32(v)
-                if n is None or n > 255:
-                    raise invarg("PROTO value is invalid", v)
-                sel.proto = n
+            sel.proto = _PROTO_BY_NAME[v] if v in _PROTO_BY_NAME else _u32(v, "PROTO value is invalid", 255)
         elif w in ("sport", "dport"):
             ports = True
-            v = a.next()
-            n = parse_u32(v)
-            if n is None or n > 0xFFFF:
-                raise invarg(f'value after "{w}" is invalid', v)
+            n = _u32(a.next(), f'value after "{w}" is invalid', 0xFFFF)
             if w == "sport":
                 sel.sport, sel.sport_mask = n, 0xFFFF if n else 0
             else:
                 sel.dport, sel.dport_mask = n, 0xFFFF if n else 0
         elif w in ("type", "code"):
             icmp = True
-            v = a.next()
-            n = parse_u32(v)
-            if n is None or n > 0xFF:
-                raise invarg(f'value after "{w}" is invalid', v)
+            n = _u32(a.next(), f'value after "{w}" is invalid', 0xFF)
             if w == "type":
                 sel.sport, sel.sport_mask = n, 0xFFFF
             else:
@@ -336,9 +336,8 @@ def _parse_upspec(a: _Argv, sel: XfrmSelector) -> None:
         else:
             a.prev()
             break
-        if not a.next_ok():
+        if not a.advance():
             break
-        a.next()
     if a.i == start:
         raise missarg("UPSPEC")   # argc == *argcp: iproute2's check, after its PREV_ARG
     if ports and sel.proto not in (6, 17, 132, 33, 0):
@@ -394,9 +393,8 @@ def _parse_flags(a: _Argv, table: tuple[tuple[str, int], ...]) -> int:
             a.prev()
             break
         flags |= names[w]
-        if not a.next_ok():
+        if not a.advance():
             break
-        a.next()
     return flags
 
 
@@ -457,23 +455,15 @@ def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
                 if calgop:
                     raise duparg("ALGO-TYPE", w)
                 calgop = True
-            if not a.next_ok():
-                raise missarg("ALGO-NAME")
-            name = a.next()
+            name = a.need("ALGO-NAME")
             if w == "comp":
                 raise _Refused("ip xfrm state comp (IPComp)")
-            if not a.next_ok():
-                raise missarg("ALGO-KEYMAT")
-            key = _keymat(a.next())
+            key = _keymat(a.need("ALGO-KEYMAT"))
             extra = 0
             if w == "aead":
-                if not a.next_ok():
-                    raise missarg("ALGO-ICV-LEN")
-                extra = _u32(a.next(), "ALGO-ICV-LEN value is invalid")
+                extra = _u32(a.need("ALGO-ICV-LEN"), "ALGO-ICV-LEN value is invalid")
             elif w == "auth-trunc":
-                if not a.next_ok():
-                    raise missarg("ALGO-TRUNC-LEN")
-                extra = _u32(a.next(), "ALGO-TRUNC-LEN value is invalid")
+                extra = _u32(a.need("ALGO-TRUNC-LEN"), "ALGO-TRUNC-LEN value is invalid")
             kind = "auth" if w.startswith("auth") else w
             algo = find_algo(kind, name)   # type: ignore[arg-type]
             if algo is None:
@@ -778,10 +768,7 @@ def _state_flush(ns: Any, args: list[str]) -> Result:
             if seen:
                 raise duparg("proto", w)
             seen = True
-            v = a.next()
-            if v not in XFRM_PROTOS:
-                raise invarg("XFRM-PROTO value is invalid", v)
-            proto = XFRM_PROTOS[v]
+            proto = _choice(a.next(), XFRM_PROTOS, "XFRM-PROTO value is invalid")
         else:
             raise invarg("unknown", w)
         a.i += 1
@@ -838,13 +825,7 @@ def _parse_tmpl(a: _Argv) -> XfrmTmpl:
         elif w == "reqid":
             t.reqid = _u32(a.next(), "REQID value is invalid")
         elif w == "level":
-            v = a.next()
-            if v == "required":
-                t.optional = 0
-            elif v == "use":
-                t.optional = 1
-            else:
-                raise invarg("LEVEL value is invalid\n", v)
+            t.optional = _choice(a.next(), LEVELS, "LEVEL value is invalid\n")
         else:
             if seen_id:
                 a.prev()
@@ -852,9 +833,8 @@ def _parse_tmpl(a: _Argv) -> XfrmTmpl:
             seen_id = True
             idv = _parse_id(a, loose=False)
             t.saddr, t.daddr, t.proto, t.spi = idv.saddr, idv.daddr, idv.proto, idv.spi
-        if not a.next_ok():
+        if not a.advance():
             break
-        a.next()
     if a.i == start:
         raise missarg("TMPL")   # argc == *argcp: iproute2's check, after its PREV_ARG
     if t.proto != 50:
@@ -865,9 +845,7 @@ def _parse_tmpl(a: _Argv) -> XfrmTmpl:
 
 
 def _parse_dir(w: str) -> int:
-    if w not in DIRS:
-        raise invarg("DIR value is invalid", w)
-    return DIRS[w]
+    return _choice(w, DIRS, "DIR value is invalid")
 
 
 def _parse_ptype(w: str) -> int:
@@ -900,13 +878,7 @@ def _policy_modify(ns: Any, args: list[str], update: bool) -> Result:
             ptype_seen = True
             p.ptype = _parse_ptype(a.next())
         elif w == "action":
-            v = a.next()
-            if v == "allow":
-                p.action = 0
-            elif v == "block":
-                p.action = 1
-            else:
-                raise invarg("ACTION value is invalid\n", v)
+            p.action = _choice(a.next(), ACTIONS, "ACTION value is invalid\n")
         elif w == "priority":
             p.priority = _u32(a.next(), "PRIORITY value is invalid")
         elif w == "flag":
@@ -994,10 +966,7 @@ def _policy_filter(ns: Any, args: list[str]) -> list[XfrmPolicy]:
         elif w == "ptype":
             _parse_ptype(a.next())
         elif w == "action":
-            v = a.next()
-            if v not in ("allow", "block"):
-                raise invarg("ACTION value is invalid\n", v)
-            action = 0 if v == "allow" else 1
+            action = _choice(a.next(), ACTIONS, "ACTION value is invalid\n")
         elif w == "priority":
             priority = _u32(a.next(), "PRIORITY value is invalid")
         elif w == "flag":
