@@ -15,7 +15,7 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip
 from netplex.packet.mpls import MPLS_LABEL_FIRST_UNRESERVED, MPLS_LABEL_IMPLNULL
-from netplex.shell.iproute_fmt import IpError, ifname_or_error, matches, need_arg, parse_inet_addr
+from netplex.shell.iproute_fmt import IpError, ifname_or_error, matches, need_arg, need_arg_past, parse_inet_addr
 from netplex.shell.result import Result
 from netplex.stack.mpls import MplsRoute
 
@@ -64,11 +64,7 @@ def _parse(ns: Any, args: list[str]) -> tuple[int | None, tuple[int, ...] | None
     while i < len(args):
         a = args[i]
         if a == "as":
-            i += 1
-            v = need_arg(args, i)
-            if v == "to":
-                i += 1
-                v = need_arg(args, i)
+            v, i = need_arg_past(args, i + 1, "to")
             newdst = parse_mpls_labels(v)
         elif a == "via":
             i += 1
@@ -87,9 +83,7 @@ def _parse(ns: Any, args: list[str]) -> tuple[int | None, tuple[int, ...] | None
                    "mtu", "onlink"):
             raise IpError(f"netplex: ip -f mpls route {a} is not supported", 2)
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             lbls = parse_mpls_labels(a)
             if label is not None or len(lbls) != 1:
                 raise IpError(f'Error: either "to" is duplicate, or "{a}" is a garbage.', 255)

@@ -6,7 +6,16 @@ from typing import Any
 from netplex.packet.addr import bytes_to_mac, int_to_ip, prefix_to_mask
 from netplex.shell import ip_json
 from netplex.shell.ip_link import _parse_lladdr
-from netplex.shell.iproute_fmt import IpError, duparg2, ifname_or_error, invarg, matches, need_arg, parse_prefix
+from netplex.shell.iproute_fmt import (
+    IpError,
+    duparg2,
+    ifname_or_error,
+    invarg,
+    matches,
+    need_arg,
+    need_arg_past,
+    parse_prefix,
+)
 from netplex.shell.result import Result
 from netplex.stack.neigh import (
     NUD_DELAY,
@@ -54,9 +63,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         elif a in ("proxy", "router", "extern_learn", "use", "managed", "protocol"):
             raise IpError(f"netplex: ip neigh {a} is not supported", 2)
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             if dst is not None:
                 raise duparg2("to", a)
             dst = parse_prefix(a, allow_default=False)[0]
@@ -117,9 +124,7 @@ def _select(ns: Any, args: list[str], flushing: bool) -> tuple[list[Any], Any]:
         elif a in ("proxy", "unused", "vrf", "master", "nomaster", "router"):
             raise IpError(f"netplex: ip neigh show {a} is not supported", 2)
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             prefix = parse_prefix(a)
         i += 1
     out = []

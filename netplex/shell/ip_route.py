@@ -21,6 +21,7 @@ from netplex.shell.iproute_fmt import (
     invarg,
     matches,
     need_arg,
+    need_arg_past,
     parse_dsfield,
     parse_inet_addr,
     parse_prefix,
@@ -222,11 +223,7 @@ def _parse_nexthops(ns: Any, args: list[str], i: int, req: _RouteReq) -> None:
         while i < len(args) and args[i] != "nexthop":
             a = args[i]
             if a == "via":
-                i += 1
-                v = need_arg(args, i)
-                if v == "inet":
-                    i += 1
-                    v = need_arg(args, i)
+                v, i = need_arg_past(args, i + 1, "inet")
                 gw = parse_inet_addr(v)
             elif a == "dev":
                 i += 1
@@ -251,6 +248,23 @@ def _parse_nexthops(ns: Any, args: list[str], i: int, req: _RouteReq) -> None:
         req.nhs.append((gw, dev, weight, onlink))
 
 
+def parse_rtprot(text: str) -> int:
+    """rtnl_rtprot_a2n: a name from rt_protos or a number 0-255, else invarg."""
+    n = PROTO_IDS[text] if text in PROTO_IDS else parse_u32(text)
+    if n is None or n > 255:
+        raise invarg('"protocol" value is invalid\n', text)
+    return n
+
+
+def _parse_metric(args: list[str], i: int, msg: str) -> tuple[int, bool, int]:
+    """`[lock] NUMBER` of a route metric (mtu, advmss): the value, whether locked, and its index."""
+    v, j = need_arg_past(args, i, "lock")
+    n = parse_u32(v)
+    if n is None:
+        raise invarg(msg, v)
+    return n, j > i, j
+
+
 def _parse_encap(ns: Any, args: list[str], i: int) -> tuple[int, ...]:
     """lwt_parse_encap for `encap mpls L1/L2...` (mpls_iptunnel); other encap types are refused."""
     kind = need_arg(args, i)
@@ -273,11 +287,7 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
         if a == "via":
             if req.gw is not None:   # iproute_modify: one gateway per route
                 raise invarg("use nexthop syntax to specify multiple via\n", a)
-            i += 1
-            v = need_arg(args, i)
-            if v == "inet":
-                i += 1
-                v = need_arg(args, i)
+            v, i = need_arg_past(args, i + 1, "inet")
             req.gw = parse_inet_addr(v)
         elif a in ("dev", "oif"):
             i += 1
@@ -297,41 +307,18 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
             req.table = parse_table(need_arg(args, i), tables)
         elif matches(a, "protocol"):
             i += 1
-            v = need_arg(args, i)
-            if v in PROTO_IDS:
-                req.proto = PROTO_IDS[v]
-            else:
-                n = parse_u32(v)
-                if n is None or n > 255:
-                    raise invarg('"protocol" value is invalid\n', v)
-                req.proto = n
+            req.proto = parse_rtprot(need_arg(args, i))
         elif a == "scope":
             i += 1
             req.scope = parse_scope(need_arg(args, i), '"scope" value is invalid\n')
         elif a == "onlink":
             req.onlink = True
         elif a == "mtu":
-            i += 1
-            v = need_arg(args, i)
-            if v == "lock":
-                req.mtu_lock = True
-                i += 1
-                v = need_arg(args, i)
-            n = parse_u32(v)
-            if n is None:
-                raise invarg('"mtu" value is invalid\n', v)
-            req.mtu = n
+            req.mtu, lock, i = _parse_metric(args, i + 1, '"mtu" value is invalid\n')
+            req.mtu_lock |= lock
         elif matches(a, "advmss"):
-            i += 1
-            v = need_arg(args, i)
-            if v == "lock":
-                req.advmss_lock = True
-                i += 1
-                v = need_arg(args, i)
-            n = parse_u32(v)
-            if n is None:
-                raise invarg('"mss" value is invalid\n', v)
-            req.advmss = n
+            req.advmss, lock, i = _parse_metric(args, i + 1, '"mss" value is invalid\n')
+            req.advmss_lock |= lock
         elif a == "encap":
             req.encap = _parse_encap(ns, args, i + 1)
             i += 2
@@ -344,9 +331,7 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
                    "ssthresh", "lock", "from", "iif", "vrf"):
             raise IpError(f"netplex: ip route {a} is not supported", 2)
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             if req.dst is None and req.type is None and a in _TYPES:
                 req.type = a
                 i += 1
@@ -528,9 +513,7 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
         elif a in _TYPES and rtype is None:
             rtype = a
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             if exact is not None:
                 raise duparg2("to", a)
             exact = parse_prefix(a)
@@ -618,9 +601,7 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
                    "fibmatch", "as", "ttl-propagate"):
             raise IpError(f"netplex: ip route get {a} is not supported", 2)
         else:
-            if a == "to":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "to")
             if dst is not None:
                 raise duparg2("to", a)
             dst = parse_prefix(a, allow_default=False)[0]

@@ -15,7 +15,7 @@ from typing import Any
 
 from netplex.packet.addr import int_to_ip
 from netplex.shell import ip_json
-from netplex.shell.ip_route import PROTO_IDS, PROTO_NAMES
+from netplex.shell.ip_route import PROTO_NAMES, parse_rtprot
 from netplex.shell.iproute_fmt import (
     IpError,
     dsfield_name,
@@ -220,13 +220,7 @@ def _parse_modify(args: list[str], tables: RtTables) -> _RuleArgs:
             q.oif = _ifname(need_arg(args, i))
         elif matches(a, "protocol"):
             i += 1
-            v = need_arg(args, i)
-            p = PROTO_IDS.get(v)
-            if p is None:
-                p = parse_u32(v)
-            if p is None or p > 255:
-                raise invarg('"protocol" value is invalid\n', v)
-            q.proto = p
+            q.proto = parse_rtprot(need_arg(args, i))
         elif a in _UNSUPPORTED or (len(a) > 1 and any(matches(a, w) for w in ("realms", "suppress_ifgroup",
                                                                                  "map-to", "goto", "nop"))):
             raise IpError(f"netplex: ip rule {a} is not supported", 2)

@@ -61,6 +61,16 @@ def need_arg(args: list[str], i: int) -> str:
     return args[i]
 
 
+def need_arg_past(args: list[str], i: int, word: str) -> tuple[str, int]:
+    """need_arg at `i`, and past an optional `word` the next one (`via inet ADDR`, `to PREFIX`,
+    `as to LABELS`): the value and its index."""
+    v = need_arg(args, i)
+    if v == word:
+        i += 1
+        v = need_arg(args, i)
+    return v, i
+
+
 def _dotted(text: str) -> int | None:
     """inet_pton-like parse of a dotted quad, None when invalid."""
     try:
