@@ -13,15 +13,32 @@ chains reached through `neutron-linuxbri-sg-chain` by physdev matches, anti-spoo
 IP/MAC pair, unmatched traffic to `neutron-linuxbri-sg-fallback`; with
 net.bridge.bridge-nf-call-iptables=1 so bridged frames traverse it (br_netfilter).
 Remote-group rules are expanded to the members' addresses (enable_ipset = False).
+
+The L3 agent (neutron/agent/l3/router_info.py, legacy routers): per router on its host a
+namespace `qrouter-<router-id>` with ip_forward on, a veth per router port whose host end
+`tap<port-id[:11]>` is on the network's bridge and whose other end is `qr-<port-id[:11]>`
+(an interface on a tenant subnet, holding the subnet's gateway address) or
+`qg-<port-id[:11]>` (the external gateway, holding the gateway address, the floating IPs
+as /32s and the default route to the external subnet's gateway) (BridgeInterfaceDriver).
+Its iptables are IptablesManager's layout with the wrap name `neutron-l3-agent`:
+the wrapped built-in chains, `neutron-filter-top`, `neutron-postrouting-bottom` jumping to
+`neutron-l3-agent-snat`, the `float-snat` chain first in `snat`, SNAT of what leaves by
+the gateway, the DNAT/SNAT pair of every floating IP, the external-ingress mark 0x2/0xffff
+and the default address scope's mark 0x4000000/0xffff0000 with its CONNMARK save/restore.
+SNAT rules carry `--random-fully` (use_random_fully = True with iptables >= 1.6.2).
 """
 from __future__ import annotations
 
-from netplex.cloud.controller import Controller, Port, Rule
+from netplex.cloud.controller import Controller, Port, Router, Rule
 
 __all__ = ["VXLAN_PORT", "host_lines"]
 
 VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
 WRAP = "neutron-linuxbri"
+L3 = "neutron-l3-agent"
+EXT_MARK = "0x2/0xffff"                 # external_ingress_mark / ROUTER_MARK_MASK
+SCOPE_MARK = "0x4000000/0xffff0000"     # the default address scope: mark id 1024 << 16
+CONNMARK_MASKS = "--nfmask 0xffff0000 --ctmask 0xffff0000"
 KNOWN = "Direct packets associated with a known session to the RETURN chain."
 INVALID = ("Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) "
            "but do not have an entry in conntrack.")
@@ -102,6 +119,89 @@ def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
     return out
 
 
+def _veth(p: Port, ns: str, dev: str, prefixlen: int) -> list[str]:
+    """BridgeInterfaceDriver.plug: tap<id> on the network's bridge, `dev` in the namespace."""
+    return [f"ip link add {p.tap} type veth peer name {dev} netns {ns}",
+            f"ip link set {p.tap} master brq{p.network_id[:11]}", f"ip link set {p.tap} up",
+            f"ip -n {ns} link set {dev} address {p.mac}",
+            f"ip -n {ns} addr add {p.ip}/{prefixlen} dev {dev}", f"ip -n {ns} link set {dev} up"]
+
+
+def l3_rules(ctl: Controller, r: Router) -> list[tuple[str, str]]:
+    """The router namespace's IPv4 iptables as (table, `-N`/`-A` argument) in IptablesManager's order."""
+    rules: list[tuple[str, str]] = []
+    builtin = {"filter": ("INPUT", "OUTPUT", "FORWARD"), "raw": ("PREROUTING", "OUTPUT"),
+               "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+               "nat": ("PREROUTING", "OUTPUT", "POSTROUTING")}
+    extra = {"filter": ("local", "scope"), "raw": (), "mangle": ("mark", "scope", "floatingip", "float-snat"),
+             "nat": ("snat", "float-snat")}
+    for table in ("raw", "filter", "mangle", "nat"):
+        if table == "filter":
+            rules.append(("filter", "-N neutron-filter-top"))
+        if table == "nat":
+            rules.append(("nat", "-N neutron-postrouting-bottom"))
+        rules += [(table, f"-N {L3}-{c}") for c in (*builtin[table], *extra[table])]
+        for c in builtin[table]:
+            if table == "filter" and c in ("FORWARD", "OUTPUT"):
+                rules.append((table, f"-A {c} -j neutron-filter-top"))
+            rules.append((table, f"-A {c} -j {L3}-{c}"))
+        if table == "nat":
+            rules.append(("nat", "-A POSTROUTING -j neutron-postrouting-bottom"))
+    gw = ctl.ports[r.gateway_port] if r.gateway_port is not None else None
+    qg = gw.device("qg-") if gw is not None else None
+    devices = [ctl.ports[pid].device("qr-") for pid in r.interfaces] + ([qg] if qg is not None else [])
+    fips = [(f.address, ctl.ports[f.fixed_port_id].ip) for f in ctl.floating_ips.values()
+            if f.router_id == r.id and f.fixed_port_id is not None]
+    random_fully = " --random-fully"
+    rules += [("filter", f"-A neutron-filter-top -j {L3}-local"), ("filter", f"-A {L3}-FORWARD -j {L3}-scope"),
+              ("nat", f'-A neutron-postrouting-bottom -m comment --comment "Perform source NAT on outgoing traffic." '
+                      f"-j {L3}-snat"),
+              ("nat", f"-A {L3}-snat -j {L3}-float-snat"),
+              # address scopes (initialize_address_scope_iptables)
+              ("mangle", f"-A {L3}-PREROUTING -j {L3}-mark"),
+              ("mangle", f"-A {L3}-PREROUTING -j {L3}-scope"),
+              ("mangle", f"-A {L3}-PREROUTING -m connmark ! --mark 0x0/0xffff0000 -j CONNMARK --restore-mark "
+                         f"{CONNMARK_MASKS}"),
+              ("mangle", f"-A {L3}-PREROUTING -j {L3}-floatingip"),
+              ("mangle", f"-A {L3}-float-snat -m connmark --mark 0x0/0xffff0000 -j CONNMARK --save-mark "
+                         f"{CONNMARK_MASKS}")]
+    for dev in devices:   # process_ports_address_scope_iptables
+        rules.append(("mangle", f"-A {L3}-scope -i {dev} -j MARK --set-xmark {SCOPE_MARK}"))
+        if not (dev == qg and r.enable_snat):
+            rules.append(("filter", f"-A {L3}-scope -o {dev} -m mark ! --mark {SCOPE_MARK} -j DROP"))
+    if gw is not None and qg is not None:   # _handle_router_snat_rules
+        if r.enable_snat:
+            rules.append(("mangle", f"-A {L3}-POSTROUTING -o {qg} -m connmark --mark 0x0/0xffff0000 "
+                                    f"-j CONNMARK --save-mark {CONNMARK_MASKS}"))
+            rules.append(("nat", f"-A {L3}-snat -o {qg} -j SNAT --to-source {gw.ip}{random_fully}"))
+        rules += [("nat", f"-A {L3}-POSTROUTING ! -o {qg} -m conntrack ! --ctstate DNAT -j ACCEPT"),
+                  ("nat", f"-A {L3}-snat -m mark ! --mark {EXT_MARK} -m conntrack --ctstate DNAT "
+                          f"-j SNAT --to-source {gw.ip}{random_fully}"),
+                  ("mangle", f"-A {L3}-mark -i {qg} -j MARK --set-xmark {EXT_MARK}")]
+        for fip, fixed in fips:   # floating_forward_rules
+            rules += [("nat", f"-A {L3}-PREROUTING -d {fip}/32 -j DNAT --to-destination {fixed}"),
+                      ("nat", f"-A {L3}-OUTPUT -d {fip}/32 -j DNAT --to-destination {fixed}"),
+                      ("nat", f"-A {L3}-float-snat -s {fixed}/32 -j SNAT --to-source {fip}{random_fully}")]
+    return rules
+
+
+def _router_lines(ctl: Controller, r: Router) -> list[str]:
+    ns = r.namespace
+    out = [f"ip netns add {ns}", f"ip -n {ns} link set lo up", f"ip netns exec {ns} sysctl -q -w net.ipv4.ip_forward=1"]
+    for pid in r.interfaces:
+        p = ctl.ports[pid]
+        out += _veth(p, ns, p.device("qr-"), ctl.subnets[p.subnet_id].cidr.prefixlen)
+    if r.gateway_port is not None:
+        gw = ctl.ports[r.gateway_port]
+        sub, qg = ctl.subnets[gw.subnet_id], gw.device("qg-")
+        out += _veth(gw, ns, qg, sub.cidr.prefixlen)
+        out += [f"ip -n {ns} addr add {f.address}/32 dev {qg}" for f in ctl.floating_ips.values()
+                if f.router_id == r.id and f.fixed_port_id is not None]
+        if sub.gateway_ip is not None:
+            out.append(f"ip -n {ns} route add default via {sub.gateway_ip} dev {qg}")
+    return out + [f"ip netns exec {ns} iptables -t {table} {rule}" for table, rule in l3_rules(ctl, r)]
+
+
 def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[str]:
     """The shell lines that give `host` what the agents write for the controller's state."""
     ports = [p for p in ctl.ports.values() if p.host == host]
@@ -122,20 +222,20 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[st
         vx = f"vxlan-{net.segmentation_id}"
         out += [f"ip link add {vx} type vxlan id {net.segmentation_id} local {local_ips[host]} dstport {VXLAN_PORT} nolearning",
                 f"ip link set {vx} master {br}", f"ip link set {vx} up", f"ip link set {br} up"]
-        peers = dict.fromkeys(p.host for p in ctl.ports.values() if p.network_id == net.id and p.host != host)
-        out += [f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {local_ips[h]}" for h in peers]
-        out += [f"bridge fdb append {p.mac} dev {vx} dst {local_ips[p.host]}"
-                for p in ctl.ports.values() if p.network_id == net.id and p.host != host]
-    for server in dict.fromkeys(ctl.servers[p.device_id].name for p in ports):
+        remote = [p for p in ctl.ports.values() if p.network_id == net.id and p.host not in ("", host)]
+        out += [f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {local_ips[h]}" for h in dict.fromkeys(p.host for p in remote)]
+        out += [f"bridge fdb append {p.mac} dev {vx} dst {local_ips[p.host]}" for p in remote]
+    vms = [p for p in ports if p.device_owner.startswith("compute:")]
+    for server in dict.fromkeys(ctl.servers[p.device_id].name for p in vms):
         out += [f"ip netns add {server}", f"ip -n {server} link set lo up"]
-    for p in ports:
+    for p in vms:
         server = ctl.servers[p.device_id]
-        vm, nic = server.name, f"eth{server.ports.index(p.id)}"
+        nic = f"eth{server.ports.index(p.id)}"
         sub = ctl.subnets[p.subnet_id]
-        out += [f"ip link add {p.tap} type veth peer name {nic} netns {vm}",
-                f"ip link set {p.tap} master brq{p.network_id[:11]}", f"ip link set {p.tap} up",
-                f"ip -n {vm} link set {nic} address {p.mac}",
-                f"ip -n {vm} addr add {p.ip}/{sub.cidr.prefixlen} dev {nic}", f"ip -n {vm} link set {nic} up"]
+        out += _veth(p, server.name, nic, sub.cidr.prefixlen)
         if sub.gateway_ip is not None and nic == "eth0":
-            out.append(f"ip -n {vm} route add default via {sub.gateway_ip}")
-    return out + _firewall(ports, ctl)
+            out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
+    for r in ctl.routers.values():
+        if r.host == host:
+            out += _router_lines(ctl, r)
+    return out + _firewall(vms, ctl)

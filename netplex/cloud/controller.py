@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from netplex.errors import NetplexError
 
-__all__ = ["CloudError", "Controller", "Network", "Port", "Rule", "SecurityGroup", "Server", "Subnet"]
+__all__ = ["CloudError", "Controller", "FloatingIP", "Network", "Port", "Router", "Rule", "SecurityGroup", "Server",
+           "Subnet"]
 
 PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"
 VNI_RANGE = (1001, 2000)   # ml2_type_vxlan vni_ranges
@@ -36,6 +37,7 @@ class Network:
     segmentation_id: int | None       # the VNI or VLAN id; None on a flat network
     physical_network: str | None = None
     subnets: list[str] = field(default_factory=list)
+    external: bool = False            # router:external: routers' gateways and floating IPs come from it
 
 
 @dataclass
@@ -78,13 +80,42 @@ class Port:
     mac: str
     ip: ipaddress.IPv4Address
     security_groups: list[str]
-    host: str
+    host: str                       # "" while unbound (a floating IP's port)
     device_id: str
+    device_owner: str = "compute:nova"   # network:router_interface, network:router_gateway, network:floatingip
 
     @property
     def tap(self) -> str:
-        """The VM's device on its host: tap + the port id's first 11 characters."""
+        """The port's device on its host: tap + the port id's first 11 characters."""
         return "tap" + self.id[:11]
+
+    def device(self, prefix: str) -> str:
+        """The name inside a namespace (BridgeInterfaceDriver: qr-, qg-, ns- + id[:11])."""
+        return prefix + self.id[:11]
+
+
+@dataclass
+class Router:
+    id: str
+    name: str
+    host: str                            # the L3 agent's host, where qrouter-<id> lives
+    interfaces: list[str] = field(default_factory=list)   # network:router_interface port ids
+    gateway_port: str | None = None      # the network:router_gateway port
+    enable_snat: bool = True
+
+    @property
+    def namespace(self) -> str:
+        return f"qrouter-{self.id}"
+
+
+@dataclass
+class FloatingIP:
+    id: str
+    address: ipaddress.IPv4Address
+    network_id: str
+    port_id: str                         # its own network:floatingip port (holds the address)
+    fixed_port_id: str | None = None     # the associated port
+    router_id: str | None = None
 
 
 @dataclass
@@ -98,8 +129,11 @@ class Server:
 class Controller:
     """The cloud's API state; every method is one `openstack` request."""
 
-    def __init__(self, hosts: list[str], seed: int = 0, mappings: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, hosts: list[str], seed: int = 0, mappings: dict[str, dict[str, str]] | None = None,
+                 l3_hosts: list[str] | None = None) -> None:
         self.hosts = list(hosts)
+        # the hosts running neutron-l3-agent (all of them unless the scenario names some)
+        self.l3_hosts = list(l3_hosts) if l3_hosts else list(hosts)
         # each host's physical_interface_mappings: physical network -> interface
         self.mappings = {h: dict((mappings or {}).get(h, {})) for h in hosts}
         self.physnets = {pn for m in self.mappings.values() for pn in m}
@@ -109,6 +143,8 @@ class Controller:
         self.groups: dict[str, SecurityGroup] = {}
         self.ports: dict[str, Port] = {}
         self.servers: dict[str, Server] = {}
+        self.routers: dict[str, Router] = {}
+        self.floating_ips: dict[str, FloatingIP] = {}
         self.create_security_group("default", "Default security group")
 
     # -- identifiers ---------------------------------------------------------------------
@@ -162,8 +198,25 @@ class Controller:
         raise CloudError(f"No SecurityGroupRule found for {key}")
 
     # -- networks and subnets ------------------------------------------------------------
+    def port(self, key: str) -> Port:
+        if key not in self.ports:
+            raise CloudError(f"No Port found for {key}")
+        return self.ports[key]
+
+    def router(self, key: str) -> Router:
+        r = self._find(self.routers, "Router", key)
+        assert isinstance(r, Router)
+        return r
+
+    def floating_ip(self, key: str) -> FloatingIP:
+        """By id or address, as the client's find_ip does."""
+        for f in self.floating_ips.values():
+            if key in (f.id, str(f.address)):
+                return f
+        raise CloudError(f"No FloatingIP found for {key}")
+
     def create_network(self, name: str, network_type: str = "vxlan", segment: int | None = None,
-                       physnet: str | None = None) -> Network:
+                       physnet: str | None = None, external: bool = False) -> Network:
         if network_type == "vxlan":
             if physnet is not None:
                 raise CloudError("Invalid input for operation: provider:physical_network specified for vxlan network.")
@@ -186,7 +239,7 @@ class Controller:
                     raise CloudError("Invalid input for operation: segmentation_id out of range (1 through 4094).")
                 if any(n.segmentation_id == segment for n in same):
                     raise CloudError(f"Unable to create the network. The VLAN {segment} on physical network {physnet} is in use.", 1)
-        net = Network(self.new_id(), name, network_type, segment, physnet)
+        net = Network(self.new_id(), name, network_type, segment, physnet, external=external)
         self.networks[net.id] = net
         return net
 
@@ -330,6 +383,16 @@ class Controller:
             load[s.host] += 1
         return min(able, key=lambda h: load[h])
 
+    def new_port(self, sub: Subnet, owner: str, host: str, device_id: str, groups: list[str] | None = None,
+                 ip: ipaddress.IPv4Address | None = None) -> Port:
+        """A port on the subnet's network with a fixed IP (the next free one of the pools unless given)."""
+        if ip is not None and any(p.ip == ip and p.subnet_id == sub.id for p in self.ports.values()):
+            raise CloudError(f"IP address {ip} already allocated in subnet {sub.id}")
+        port = Port(self.new_id(), sub.network_id, sub.id, self.new_mac(), ip or self.allocate_ip(sub),
+                    list(groups or []), host, device_id, owner)
+        self.ports[port.id] = port
+        return port
+
     def allocate_ip(self, sub: Subnet) -> ipaddress.IPv4Address:
         used = {p.ip for p in self.ports.values() if p.subnet_id == sub.id}
         for a, b in sub.pools:
@@ -349,14 +412,156 @@ class Controller:
             if not net.subnets:
                 raise CloudError(f"Network {net.id} requires a subnet in order to boot instances on.")
             sub = self.subnets[net.subnets[0]]
-            port = Port(self.new_id(), net.id, sub.id, self.new_mac(), self.allocate_ip(sub), sgs, host, server.id)
-            self.ports[port.id] = port
-            server.ports.append(port.id)
+            server.ports.append(self.new_port(sub, "compute:nova", host, server.id, sgs).id)
         self.servers[server.id] = server
         return server
 
     def delete_server(self, key: str) -> None:
         s = self.server(key)
+        for f in self.floating_ips.values():   # deleting a port disassociates its floating IP
+            if f.fixed_port_id in s.ports:
+                f.fixed_port_id = f.router_id = None
         for pid in s.ports:
             del self.ports[pid]
         del self.servers[s.id]
+
+    # -- routers (neutron/db/l3_db.py) ---------------------------------------------------
+    def create_router(self, name: str) -> Router:
+        """Scheduled to the L3 agent with the fewest routers (LeastRoutersScheduler), listed order on a tie."""
+        load = {h: 0 for h in self.l3_hosts}
+        for r in self.routers.values():
+            load[r.host] += 1
+        router = Router(self.new_id(), name, min(self.l3_hosts, key=lambda h: load[h]))
+        self.routers[router.id] = router
+        return router
+
+    def add_router_subnet(self, router: str, subnet: str) -> Port:
+        r, sub = self.router(router), self.subnet(subnet)
+        if sub.gateway_ip is None:
+            raise CloudError("Bad router request: Subnet for router interface must have a gateway IP.")
+        for pid in r.interfaces:
+            other = self.subnets[self.ports[pid].subnet_id]
+            if other.id == sub.id:
+                raise CloudError(f"Bad router request: Router already has a port on subnet {sub.id}.")
+            if other.cidr.overlaps(sub.cidr):
+                raise CloudError(f"Bad router request: Cidr {sub.cidr} of subnet {sub.id} overlaps with cidr "
+                                 f"{other.cidr} of subnet {other.id}.")
+        self._bindable(r.host, self.networks[sub.network_id])
+        port = self.new_port(sub, "network:router_interface", r.host, r.id, ip=sub.gateway_ip)
+        r.interfaces.append(port.id)
+        return port
+
+    def remove_router_subnet(self, router: str, subnet: str) -> None:
+        r, sub = self.router(router), self.subnet(subnet)
+        found = [pid for pid in r.interfaces if self.ports[pid].subnet_id == sub.id]
+        if not found:
+            raise CloudError(f"Router {r.id} has no interface on subnet {sub.id}")
+        if any(f.router_id == r.id and f.fixed_port_id is not None and self.ports[f.fixed_port_id].subnet_id == sub.id
+               for f in self.floating_ips.values()):
+            raise CloudError(f"Router interface for subnet {sub.id} on router {r.id} cannot be deleted, "
+                             "as it is required by one or more floating IPs.")
+        r.interfaces.remove(found[0])
+        del self.ports[found[0]]
+
+    def _bindable(self, host: str, net: Network) -> None:
+        """The agent on `host` can plug a port into `net` (maps its physical network)."""
+        if net.physical_network is not None and net.physical_network not in self.mappings[host]:
+            raise CloudError(f"netplex: the agent on {host} has no physical_interface_mappings entry for "
+                             f"{net.physical_network}, so it cannot bind a port on network {net.id}")
+
+    def set_router_gateway(self, router: str, network: str, enable_snat: bool | None = None) -> None:
+        r, net = self.router(router), self.network(network)
+        if not net.external:
+            raise CloudError(f"Bad router request: Network {net.id} is not an external network.")
+        if enable_snat is not None:
+            r.enable_snat = enable_snat
+        if r.gateway_port is not None and self.ports[r.gateway_port].network_id == net.id:
+            return
+        if r.gateway_port is not None:
+            self.unset_router_gateway(r.id)
+        if not net.subnets:
+            raise CloudError(f"Bad router request: No IPs available for external network {net.id}.")
+        self._bindable(r.host, net)
+        r.gateway_port = self.new_port(self.subnets[net.subnets[0]], "network:router_gateway", r.host, r.id).id
+
+    def unset_router_gateway(self, router: str) -> None:
+        r = self.router(router)
+        if r.gateway_port is None:
+            return
+        net_id = self.ports[r.gateway_port].network_id
+        if any(f.router_id == r.id for f in self.floating_ips.values()):
+            raise CloudError(f"Gateway cannot be updated for router {r.id}, since a gateway to external network "
+                             f"{net_id} is required by one or more floating IPs.")
+        del self.ports[r.gateway_port]
+        r.gateway_port = None
+
+    def delete_router(self, key: str) -> None:
+        r = self.router(key)
+        if r.interfaces:
+            raise CloudError(f"Router {r.id} still has ports")
+        self.unset_router_gateway(r.id)
+        del self.routers[r.id]
+
+    # -- floating IPs ----------------------------------------------------------------------
+    def create_floating_ip(self, network: str, address: str | None = None, port: str | None = None,
+                           fixed_ip: str | None = None) -> FloatingIP:
+        net = self.network(network)
+        if not net.external:
+            raise CloudError(f"Bad floatingip request: Network {net.id} is not a valid external network.")
+        if not net.subnets:
+            raise CloudError(f"No more IP addresses available on network {net.id}.")
+        sub = self.subnets[net.subnets[0]]
+        ip = None
+        if address is not None:
+            try:
+                ip = ipaddress.IPv4Address(address)
+            except ValueError:
+                raise CloudError(f"Invalid input for floating_ip_address. Reason: '{address}' is not a valid IP "
+                                 "address.") from None
+            subs = [self.subnets[s] for s in net.subnets if ip in self.subnets[s].cidr]
+            if not subs:
+                raise CloudError(f"IP address {ip} is not a valid IP for any of the subnets on the specified network.")
+            sub = subs[0]
+        if port is not None:
+            self.port(port)
+        fip_id = self.new_id()
+        own = self.new_port(sub, "network:floatingip", "", fip_id, ip=ip)
+        fip = FloatingIP(fip_id, own.ip, net.id, own.id)
+        self.floating_ips[fip.id] = fip
+        if port is not None:
+            try:
+                self.associate_floating_ip(fip.id, port, fixed_ip)
+            except CloudError:
+                del self.floating_ips[fip.id], self.ports[own.id]
+                raise
+        return fip
+
+    def associate_floating_ip(self, key: str, port_key: str, fixed_ip: str | None = None) -> None:
+        """Find the router that joins the port's subnet to the floating IP's network (get_router_for_floatingip)."""
+        fip, port = self.floating_ip(key), self.port(port_key)
+        if fixed_ip is not None and fixed_ip != str(port.ip):
+            raise CloudError(f"Bad floatingip request: Port {port.id} does not have fixed ip {fixed_ip}.")
+        if port.device_owner.startswith("network:"):
+            raise CloudError(f"Port {port.id} has owner {port.device_owner} and therefore cannot be assigned to a "
+                             "floating IP.")
+        for other in self.floating_ips.values():
+            if other.id != fip.id and other.fixed_port_id == port.id and other.network_id == fip.network_id:
+                raise CloudError(f"Cannot associate floating IP {fip.address} ({fip.id}) with port {port.id} using "
+                                 f"fixed IP {port.ip}, as that fixed IP already has a floating IP on external "
+                                 f"network {fip.network_id}.")
+        for r in self.routers.values():
+            gw = self.ports.get(r.gateway_port or "")
+            if gw is not None and gw.network_id == fip.network_id and \
+                    any(self.ports[pid].subnet_id == port.subnet_id for pid in r.interfaces):
+                fip.fixed_port_id, fip.router_id = port.id, r.id
+                return
+        raise CloudError(f"External network {fip.network_id} is not reachable from subnet {port.subnet_id}.  "
+                         f"Therefore, cannot associate Port {port.id} with a Floating IP.")
+
+    def disassociate_floating_ip(self, key: str) -> None:
+        fip = self.floating_ip(key)
+        fip.fixed_port_id = fip.router_id = None
+
+    def delete_floating_ip(self, key: str) -> None:
+        fip = self.floating_ip(key)
+        del self.ports[fip.port_id], self.floating_ips[fip.id]

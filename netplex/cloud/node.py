@@ -2,12 +2,15 @@
 
 Its key `local_ip:` is the address its VXLAN tunnels start from (the linuxbridge agent's
 `[vxlan] local_ip`), `physical_interface_mappings:` the interface of each physical network
-(for VLAN and flat networks); the scenario's top-level `cloud:` names the hosts and the `openstack`
+(for VLAN and flat networks), `agents:` the network agents it runs besides the linuxbridge
+agent (`l3`: routers' qrouter- namespaces are scheduled to it; when no host names `l3`,
+every host may take routers); the scenario's top-level `cloud:` names the hosts and the `openstack`
 commands (netplex.cloud.scenario compiles them).
 """
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Literal
 
 from netplex.network import Node, NodeParams, node_kind
 
@@ -18,6 +21,7 @@ class CloudHostParams(NodeParams):
     local_ip: IPv4Address
     # [linux_bridge] physical_interface_mappings: physical network -> the host's interface
     physical_interface_mappings: dict[str, str] = {}
+    agents: list[Literal["l3"]] = []
 
 
 @node_kind("cloud-host")

@@ -2,8 +2,10 @@
 controller, answered with a cliff table (`-f table`, the default), `-f value` or `-f json`,
 the client's error text and exit status (1 for an API refusal, 2 for a usage error).
 
-Modelled: network, subnet, security group, security group rule and server, each with
-create/list/show/delete, and the options listed in OPTIONS. Any other subcommand or option
+Modelled: network, subnet, security group, security group rule, server, router, floating ip
+and port, each with create/list/show/delete (port: list/show), `router add|remove subnet`,
+`router set|unset --external-gateway`, `floating ip set|unset --port`, `server add|remove
+floating ip`, and the options listed in OPTIONS. Any other subcommand or option
 is refused in netplex's words, never ignored.
 """
 from __future__ import annotations
@@ -13,7 +15,19 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from netplex.cloud.controller import CloudError, Controller, Network, Rule, SecurityGroup, Server, Subnet
+from netplex.cloud.controller import (
+    PROJECT_ID,
+    CloudError,
+    Controller,
+    FloatingIP,
+    Network,
+    Port,
+    Router,
+    Rule,
+    SecurityGroup,
+    Server,
+    Subnet,
+)
 
 __all__ = ["openstack"]
 
@@ -21,7 +35,7 @@ __all__ = ["openstack"]
 _FMT = {"-f": True, "--format": True}
 OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("network", "create"): {"--provider-network-type": True, "--provider-segment": True,
-                            "--provider-physical-network": True},
+                            "--provider-physical-network": True, "--external": False, "--internal": False},
     ("subnet", "create"): {"--network": True, "--subnet-range": True, "--gateway": True,
                            "--allocation-pool": True, "--dhcp": False, "--no-dhcp": False},
     ("security group", "create"): {"--description": True},
@@ -31,9 +45,17 @@ OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("security group rule", "list"): {},
     ("server", "create"): {"--network": True, "--security-group": True, "--availability-zone": True,
                            "--image": True, "--flavor": True},
+    ("router", "set"): {"--external-gateway": True, "--enable-snat": False, "--disable-snat": False},
+    ("router", "unset"): {"--external-gateway": False},
+    ("floating ip", "create"): {"--floating-ip-address": True, "--port": True, "--fixed-ip-address": True},
+    ("floating ip", "set"): {"--port": True, "--fixed-ip-address": True},
+    ("floating ip", "unset"): {"--port": False},
+    ("port", "list"): {"--server": True, "--network": True, "--device-owner": True},
 }
-RESOURCES = ("security group rule", "security group", "network", "subnet", "server")
-ACTIONS = ("create", "list", "show", "delete")
+RESOURCES = ("security group rule", "security group", "floating ip", "network", "subnet", "server", "router", "port")
+ACTIONS = ("create", "list", "show", "delete", "set", "unset", "add", "remove")
+# which actions each resource has beyond create/list/show/delete (port: list and show only)
+EXTRA = {"router": ("set", "unset", "add", "remove"), "floating ip": ("set", "unset"), "server": ("add", "remove")}
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -113,9 +135,10 @@ def _one(opts: dict[str, list[str]], name: str, default: str | None = None) -> s
 
 
 def _net_fields(n: Network, ctl: Controller) -> dict[str, Any]:
-    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": "0c4e939acacf4376bdcd1129f1a054ad",
+    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": PROJECT_ID,
             "provider:network_type": n.network_type, "provider:physical_network": n.physical_network,
-            "provider:segmentation_id": n.segmentation_id, "router:external": "Internal", "shared": False,
+            "provider:segmentation_id": n.segmentation_id,
+            "router:external": "External" if n.external else "Internal", "shared": False,
             "status": "ACTIVE", "subnets": list(n.subnets)}
 
 
@@ -158,6 +181,40 @@ def _server_fields(s: Server, ctl: Controller) -> dict[str, Any]:
             "security_groups": [f"name='{ctl.groups[g].name}'" for g in groups], "status": "ACTIVE"}
 
 
+def _fixed_ips(p: Port) -> str:
+    return f"ip_address='{p.ip}', subnet_id='{p.subnet_id}'"
+
+
+def _gateway_info(r: Router, ctl: Controller) -> dict[str, Any] | None:
+    if r.gateway_port is None:
+        return None
+    gw = ctl.ports[r.gateway_port]
+    return {"network_id": gw.network_id, "external_fixed_ips": [{"subnet_id": gw.subnet_id, "ip_address": str(gw.ip)}],
+            "enable_snat": r.enable_snat}
+
+
+def _router_fields(r: Router, ctl: Controller) -> dict[str, Any]:
+    info = _gateway_info(r, ctl)
+    return {"admin_state_up": "UP", "external_gateway_info": json.dumps(info) if info is not None else None,
+            "id": r.id, "interfaces_info": json.dumps([{"port_id": pid, "ip_address": str(ctl.ports[pid].ip),
+                                                        "subnet_id": ctl.ports[pid].subnet_id} for pid in r.interfaces]),
+            "name": r.name, "project_id": PROJECT_ID, "routes": "", "status": "ACTIVE"}
+
+
+def _fip_fields(f: FloatingIP, ctl: Controller) -> dict[str, Any]:
+    fixed = ctl.ports[f.fixed_port_id] if f.fixed_port_id is not None else None
+    return {"fixed_ip_address": str(fixed.ip) if fixed is not None else None, "floating_ip_address": str(f.address),
+            "floating_network_id": f.network_id, "id": f.id, "name": str(f.address), "port_id": f.fixed_port_id,
+            "project_id": PROJECT_ID, "router_id": f.router_id, "status": "ACTIVE" if fixed is not None else "DOWN"}
+
+
+def _port_fields(p: Port, ctl: Controller) -> dict[str, Any]:
+    return {"admin_state_up": "UP", "binding_host_id": p.host, "device_id": p.device_id, "device_owner": p.device_owner,
+            "fixed_ips": _fixed_ips(p), "id": p.id, "mac_address": p.mac, "name": "", "network_id": p.network_id,
+            "project_id": PROJECT_ID, "security_group_ids": list(p.security_groups),
+            "status": "ACTIVE" if p.host else "DOWN"}
+
+
 def _dst_port(v: str) -> tuple[int, int]:
     lo, _, hi = v.partition(":")
     try:
@@ -175,7 +232,8 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         if len(pos) != 1:
             raise CloudError(f"openstack {what}: error: the following arguments are required: <group>", 2)
     elif len(pos) != 1:
-        raise CloudError(f"openstack {what}: error: the following arguments are required: <name>" if not pos
+        arg = "<network>" if res == "floating ip" else "<name>"
+        raise CloudError(f"openstack {what}: error: the following arguments are required: {arg}" if not pos
                          else f"openstack: error: unrecognized arguments: {' '.join(pos[1:])}", 2)
     name = pos[0]
     if res == "network":
@@ -185,8 +243,10 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         seg = _one(opts, "--provider-segment")
         if seg is not None and not seg.isdigit():
             raise CloudError(f"Invalid input for operation: segmentation_id {seg} is not an integer.")
+        if "--external" in opts and "--internal" in opts:
+            raise CloudError("openstack network create: error: argument --internal: not allowed with argument --external", 2)
         return _net_fields(ctl.create_network(name, ntype or "vxlan", int(seg) if seg is not None else None,
-                                              _one(opts, "--provider-physical-network")), ctl)
+                                              _one(opts, "--provider-physical-network"), "--external" in opts), ctl)
     if res == "subnet":
         net, rng = _one(opts, "--network"), _one(opts, "--subnet-range")
         if net is None:
@@ -206,6 +266,11 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
                                              "--no-dhcp" not in opts), ctl)
     if res == "security group":
         return _sg_fields(ctl.create_security_group(name, _one(opts, "--description", "") or ""), ctl)
+    if res == "router":
+        return _router_fields(ctl.create_router(name), ctl)
+    if res == "floating ip":   # the positional is the external network
+        return _fip_fields(ctl.create_floating_ip(name, _one(opts, "--floating-ip-address"), _one(opts, "--port"),
+                                                  _one(opts, "--fixed-ip-address")), ctl)
     if res == "security group rule":
         if "--ingress" in opts and "--egress" in opts:
             raise CloudError("openstack security group rule create: error: argument --egress: not allowed with argument --ingress", 2)
@@ -231,36 +296,106 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
     return _server_fields(ctl.create_server(name, nets, opts.get("--security-group", []), _one(opts, "--availability-zone")), ctl)
 
 
-def _list_rows(ctl: Controller, res: str, pos: list[str]) -> tuple[list[str], list[list[Any]]]:
+def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[str]]) -> tuple[list[str], list[list[Any]]]:
+    ports = list(ctl.ports.values())
+    if (server := _one(opts, "--server")) is not None:
+        ports = [p for p in ports if p.device_id == ctl.server(server).id]
+    if (net := _one(opts, "--network")) is not None:
+        ports = [p for p in ports if p.network_id == ctl.network(net).id]
+    if (owner := _one(opts, "--device-owner")) is not None:
+        ports = [p for p in ports if p.device_owner == owner]
     if res == "network":
         return ["ID", "Name", "Subnets"], [[n.id, n.name, list(n.subnets)] for n in ctl.networks.values()]
     if res == "subnet":
         return ["ID", "Name", "Network", "Subnet"], [[s.id, s.name, s.network_id, str(s.cidr)] for s in ctl.subnets.values()]
     if res == "security group":
-        return ["ID", "Name", "Description", "Project"], [[g.id, g.name, g.description, "0c4e939acacf4376bdcd1129f1a054ad"]
+        return ["ID", "Name", "Description", "Project"], [[g.id, g.name, g.description, PROJECT_ID]
                                                           for g in ctl.groups.values()]
     if res == "security group rule":
         groups = [ctl.group(pos[0])] if pos else list(ctl.groups.values())
         return (["ID", "IP Protocol", "Ethertype", "IP Range", "Port Range", "Direction", "Remote Security Group"],
                 [[r.id, r.protocol, r.ethertype, r.remote_ip_prefix, _port_range(r), r.direction, r.remote_group_id]
                  for g in groups for r in g.rules])
+    if res == "router":
+        return (["ID", "Name", "Status", "State", "Project"],
+                [[r.id, r.name, "ACTIVE", "UP", PROJECT_ID] for r in ctl.routers.values()])
+    if res == "floating ip":
+        return (["ID", "Floating IP Address", "Fixed IP Address", "Port", "Floating Network", "Project"],
+                [[f.id, str(f.address), _fip_fields(f, ctl)["fixed_ip_address"], f.fixed_port_id, f.network_id, PROJECT_ID]
+                 for f in ctl.floating_ips.values()])
+    if res == "port":
+        return (["ID", "Name", "MAC Address", "Fixed IP Addresses", "Status"],
+                [[p.id, "", p.mac, _fixed_ips(p), "ACTIVE" if p.host else "DOWN"] for p in ports])
     return (["ID", "Name", "Status", "Networks", "Image", "Flavor"],
             [[s.id, s.name, "ACTIVE", _server_networks(s, ctl), "", ""] for s in ctl.servers.values()])
 
 
 def _lookup(ctl: Controller, res: str) -> Callable[[str], Any]:
     return {"network": ctl.network, "subnet": ctl.subnet, "security group": ctl.group,
-            "security group rule": ctl.rule, "server": ctl.server}[res]
+            "security group rule": ctl.rule, "server": ctl.server, "router": ctl.router,
+            "floating ip": ctl.floating_ip, "port": ctl.port}[res]
 
 
 _FIELDS: dict[str, Callable[[Any, Controller], dict[str, Any]]] = {
     "network": _net_fields, "subnet": _sub_fields, "security group": _sg_fields,
-    "security group rule": _rule_fields, "server": _server_fields}
+    "security group rule": _rule_fields, "server": _server_fields, "router": _router_fields,
+    "floating ip": _fip_fields, "port": _port_fields}
 
 
 def _deleter(ctl: Controller, res: str) -> Callable[[str], None]:
     return {"network": ctl.delete_network, "subnet": ctl.delete_subnet, "security group": ctl.delete_security_group,
-            "security group rule": ctl.delete_rule, "server": ctl.delete_server}[res]
+            "security group rule": ctl.delete_rule, "server": ctl.delete_server, "router": ctl.delete_router,
+            "floating ip": ctl.delete_floating_ip}[res]
+
+
+def _change(ctl: Controller, res: str, action: str, opts: dict[str, list[str]], pos: list[str]) -> tuple[int, str, str]:
+    """The verbs that print nothing on success: set/unset and add/remove."""
+    what = f"{res} {action}"
+    need = {"router add subnet": ["<router>", "<subnet>"], "router remove subnet": ["<router>", "<subnet>"],
+            "server add floating ip": ["<server>", "<ip-address>"], "server remove floating ip": ["<server>", "<ip-address>"]
+            }.get(what, [f"<{res.split()[-1]}>" if res != "floating ip" else "<floating-ip>"])
+    if len(pos) < len(need):
+        return 2, "", f"openstack {what}: error: the following arguments are required: {', '.join(need[len(pos):])}\n"
+    if len(pos) > len(need):
+        return 2, "", f"openstack: error: unrecognized arguments: {' '.join(pos[len(need):])}\n"
+    if what == "router add subnet":
+        ctl.add_router_subnet(pos[0], pos[1])
+    elif what == "router remove subnet":
+        ctl.remove_router_subnet(pos[0], pos[1])
+    elif what == "router set":
+        if "--enable-snat" in opts and "--disable-snat" in opts:
+            return 2, "", "openstack router set: error: argument --disable-snat: not allowed with argument --enable-snat\n"
+        snat = False if "--disable-snat" in opts else True if "--enable-snat" in opts else None
+        gw = _one(opts, "--external-gateway")
+        if gw is None:
+            if snat is not None:
+                raise CloudError("You must specify '--external-gateway' in order to update the SNAT or fixed-ip values")
+            ctl.router(pos[0])
+        else:
+            ctl.set_router_gateway(pos[0], gw, snat)
+    elif what == "router unset":
+        r = ctl.router(pos[0])
+        if "--external-gateway" in opts:
+            ctl.unset_router_gateway(r.id)
+    elif what == "floating ip set":
+        port = _one(opts, "--port")
+        if port is None:
+            ctl.floating_ip(pos[0])
+        else:
+            ctl.associate_floating_ip(pos[0], port, _one(opts, "--fixed-ip-address"))
+    elif what == "floating ip unset":
+        f = ctl.floating_ip(pos[0])
+        if "--port" in opts:
+            ctl.disassociate_floating_ip(f.id)
+    else:   # server add/remove floating ip: the server's first port
+        server, fip = ctl.server(pos[0]), ctl.floating_ip(pos[1])
+        if action == "add floating ip":
+            ctl.associate_floating_ip(fip.id, server.ports[0])
+        else:
+            if fip.fixed_port_id not in server.ports:
+                raise CloudError(f"Floating IP {fip.address} is not associated with server {server.id}")
+            ctl.disassociate_floating_ip(fip.id)
+    return 0, "", ""
 
 
 def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
@@ -277,11 +412,21 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
         return 2, "", f"netplex: openstack {rest or ''} is not supported".rstrip() + "\n"
     n = len(res.split())
     action = words[1 + n] if len(words) > 1 + n else ""
-    if action not in ACTIONS:
+    if action not in ACTIONS or (action in ("set", "unset", "add", "remove") and action not in EXTRA.get(res, ())) \
+            or (res == "port" and action not in ("list", "show")):
         return 2, "", f"netplex: openstack {res} {action} is not supported".rstrip() + "\n"
+    args = words[2 + n:]
+    if action in ("add", "remove"):   # router add subnet, server add floating ip
+        obj = {"router": ["subnet"], "server": ["floating", "ip"]}[res]
+        if args[:len(obj)] != obj:
+            return 2, "", f"netplex: openstack {res} {action} {' '.join(args[:len(obj)])} is not supported\n"
+        args = args[len(obj):]
+        action = f"{action} {' '.join(obj)}"
     what = f"{res} {action}"
     try:
-        opts, pos = _parse(words[2 + n:], OPTIONS.get((res, action), {}), what)
+        opts, pos = _parse(args, OPTIONS.get((res, action), {}), what)
+        if action in ("set", "unset") or " " in action:
+            return _change(ctl, res, action, opts, pos)
         fmt = _one(opts, "--format", "table")
         if fmt not in ("table", "value", "json"):
             if fmt in ("csv", "yaml", "shell"):
@@ -294,7 +439,7 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
         if action == "list":
             if pos and res != "security group rule":
                 return 2, "", f"openstack: error: unrecognized arguments: {' '.join(pos)}\n"
-            return 0, _list(*_list_rows(ctl, res, pos), fmt), ""
+            return 0, _list(*_list_rows(ctl, res, pos, opts), fmt), ""
         if not pos:
             return 2, "", f"openstack {what}: error: the following arguments are required: <{res.split()[-1]}>\n"
         if action == "show":

@@ -23,7 +23,8 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     params = {host: scenario.nodes[host].params for host in spec.hosts}
     assert all(isinstance(p, CloudHostParams) for p in params.values())
     ctl = Controller(spec.hosts, scenario.seed,
-                     {h: p.physical_interface_mappings for h, p in params.items() if isinstance(p, CloudHostParams)})
+                     {h: p.physical_interface_mappings for h, p in params.items() if isinstance(p, CloudHostParams)},
+                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "l3" in p.agents])
     failure = None
     for n, (file_line, command) in enumerate(spec.command_lines(), 1):
         status, _, err = openstack(ctl, command)

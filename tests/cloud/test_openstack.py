@@ -114,7 +114,7 @@ def test_rules(ctl: Controller) -> None:
 
 
 @pytest.mark.parametrize("line, message", [
-    ("openstack router create r1", "netplex: openstack router create is not supported"),
+    ("openstack network qos policy create bw", "netplex: openstack network qos is not supported"),
     ("openstack network create --provider-network-type geneve n", "netplex: openstack network create --provider-network-type geneve is not supported (vxlan, vlan, flat)"),
     ("openstack network create --mtu 9000 n", "netplex: openstack network create --mtu is not supported"),
     ("openstack network set net1", "netplex: openstack network set is not supported"),

@@ -91,12 +91,12 @@ def test_a_refused_command_is_a_setup_failure_at_its_line() -> None:
   hosts: [compute1, compute2]
   commands: |
     openstack network create net1
-    openstack router create r1
+    openstack network qos policy create bw
 """
     result = run_scenario(load_scenario_text(text, "c.yaml"), SimBackend())
     assert result.error is not None
     assert (result.error["file_line"], result.error["command"], result.error["message"]) == \
-        (20, "openstack router create r1", "netplex: openstack router create is not supported")
+        (20, "openstack network qos policy create bw", "netplex: openstack network qos is not supported")
 
 
 @pytest.mark.parametrize("tail, line, field, message", [
