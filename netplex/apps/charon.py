@@ -19,13 +19,15 @@ IPs and pools, MOBIKE, NAT-T in the simulator (the twin's interop runs it).
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from netplex.apps.process import ProcessTable, Program, ProgramExit, RunFile
 from netplex.ike import message as m
 from netplex.ike.config import ChildConfig, IkeConfig, SwanctlConf
 from netplex.ike.message import IkeDecodeError, IkeHeader, TrafficSelector
-from netplex.ike.sa import ChildSa, IkeSa
+from netplex.ike.sa import ChildSa, IkeSa, id_text
+from netplex.ike.x509 import Credentials, dn_text
 from netplex.stack.xfrm.algo import AlgoKey, find_algo
 from netplex.stack.xfrm.state import (
     XFRM_MODE_TRANSPORT,
@@ -43,6 +45,7 @@ NSEC = 1_000_000_000
 VICI = "/run/charon.vici"
 PIDFILE = "/run/charon.pid"
 RETRANSMIT_TIMEOUT, RETRANSMIT_BASE, RETRANSMIT_TRIES = 4.0, 1.8, 5
+AUTH_WORDS = {"psk": "pre-shared key", "pubkey": "public key", "rsa": "RSA signature", "ecdsa": "ECDSA signature"}
 PRIO_BASE = 384       # kernel_netlink_ipsec.c get_priority: a smaller selector wins (higher priority)
 
 
@@ -74,6 +77,7 @@ class Charon(Program):
         self.ike_sas: list[IkeSa] = []
         self.ike_unique = 0
         self.child_unique = 0
+        self.creds = Credentials()
         self.reqids: dict[tuple[str, str], int] = {}
         self.log: list[str] = []
         self.installed: dict[int, list[XfrmState]] = {}     # id(child) → its two SAs
@@ -105,6 +109,10 @@ class Charon(Program):
     def now_s(self) -> int:
         return self.ns.sched.now // NSEC
 
+    def wallclock(self) -> datetime.datetime:
+        """The time certificates are checked against: the simulator's CLOCK_REALTIME."""
+        return datetime.datetime.fromtimestamp(self.ns.world.realtime_ns() // NSEC, datetime.UTC)
+
     def rand(self, n: int) -> bytes:
         return self.ns.world.rng.getrandbits(8 * n).to_bytes(n, "big")
 
@@ -133,7 +141,8 @@ class Charon(Program):
 
     def _new_sa(self, cfg: IkeConfig, local: int, remote: int, initiator: bool) -> IkeSa:
         self.ike_unique += 1
-        sa = IkeSa(cfg, local, remote, initiator, self.rand, self._psk(cfg), self.now_s, self.ike_unique)
+        sa = IkeSa(cfg, local, remote, initiator, self.rand, self._psk(cfg), self.now_s, self.ike_unique,
+                   creds=self.creds, wallclock=self.wallclock)
         name = cfg.name
 
         def next_reqid(c: ChildConfig) -> int:
@@ -403,7 +412,7 @@ class Charon(Program):
             mark_i, mark_r = ("*", "") if sa.initiator else ("", "*")
             out.append(f"{sa.cfg.name}: #{sa.unique}, {sa.state}, IKEv2, {sa.spii.hex()}_i{mark_i} "
                        f"{sa.spir.hex()}_r{mark_r}")
-            out.append(f"  local  '{sa.cfg.local_id or _ip(sa.local)}' @ {_ip(sa.local)}[500]")
+            out.append(f"  local  '{id_text(sa.local_id())}' @ {_ip(sa.local)}[500]")
             out.append(f"  remote '{sa.remote_id or sa.cfg.remote_id}' @ {_ip(sa.remote)}[500]")
             if sa.chosen is not None and sa.state == "ESTABLISHED":
                 out.append(f"  {sa.chosen.text()}")
@@ -431,16 +440,20 @@ class Charon(Program):
     def list_conns(self) -> str:
         out = []
         for cfg in self.conf.connections.values():
-            out.append(f"{cfg.name}: IKEv2, no reauthentication, rekeying every {cfg.rekey_time}s"
-                       + (f", dpd delay {cfg.dpd_delay}s" if cfg.dpd_delay else ""))
+            out.append(f"{cfg.name}: {'IKEv2' if cfg.version == 2 else 'IKEv1/2'}, no reauthentication, "
+                       f"rekeying every {cfg.rekey_time}s" + (f", dpd delay {cfg.dpd_delay}s" if cfg.dpd_delay else ""))
             out.append(f"  local:  {' '.join(cfg.local_addrs)}")
             out.append(f"  remote: {' '.join(cfg.remote_addrs)}")
-            out.append("  local pre-shared key authentication:")
-            if cfg.local_id:
-                out.append(f"    id: {cfg.local_id}")
-            out.append("  remote pre-shared key authentication:")
-            if cfg.remote_id:
-                out.append(f"    id: {cfg.remote_id}")
+            for side, auth, ident in (("local", cfg.local_auth, cfg.local_id), ("remote", cfg.remote_auth,
+                                                                                 cfg.remote_id)):
+                out.append(f"  {side} {AUTH_WORDS[auth]} authentication:")
+                if ident:
+                    out.append(f"    id: {ident}")
+                files = cfg.local_certs if side == "local" else cfg.remote_cacerts
+                for f in files:
+                    cert = self.creds.by_file(f)
+                    if cert is not None:
+                        out.append(f"    {'certs' if side == 'local' else 'cacerts'}: {dn_text(cert.subject)}")
             for ch in cfg.children.values():
                 out.append(f"  {ch.name}: {ch.mode.upper()}, rekeying every {ch.rekey_time}s")
                 out.append(f"    local:  {' '.join(ts_text(t) for t in ch.local_ts) or 'dynamic'}")

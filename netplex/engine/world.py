@@ -36,6 +36,10 @@ Capture = Callable[[Any, Any], None]   # (device, frame) → None, called as a f
 class World:
     """The shared clock (integer ns), seeded RNGs, tracer, packet capture and links."""
 
+    # CLOCK_REALTIME at simulated time 0 (2027-01-01 00:00:00 UTC), fixed so that runs repeat: what
+    # certificate validity, `date` or a timestamp on the wire read
+    realtime_epoch_s = 1_798_761_600
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.sched = Scheduler()
@@ -55,6 +59,10 @@ class World:
     @property
     def now(self) -> int:
         return self.sched.now
+
+    def realtime_ns(self) -> int:
+        """CLOCK_REALTIME in ns: the fixed epoch plus simulated time."""
+        return self.realtime_epoch_s * 1_000_000_000 + self.sched.now
 
     def random_mac(self) -> bytes:
         """eth_random_addr: locally administered, unicast, from the seeded RNG."""

@@ -3,8 +3,9 @@ sections netplex's IKE daemon runs, read with strongSwan's settings syntax
 (`name { ... }` sections, `key = value` lines, `#` comments).
 
 Modelled per connection: `version` (2), `local_addrs`, `remote_addrs`,
-`proposals`, `rekey_time`, `dpd_delay`, `local`/`remote` with `auth = psk`
-and `id`; per child: `local_ts`, `remote_ts`, `esp_proposals`, `mode`
+`proposals`, `rekey_time`, `dpd_delay`, `send_cert`, `send_certreq`,
+`local`/`remote` with `auth` (psk, pubkey, rsa, ecdsa) and `id`, `local.certs`,
+`remote.cacerts`; per child: `local_ts`, `remote_ts`, `esp_proposals`, `mode`
 (tunnel, transport), `start_action` (none, trap, start), `rekey_time`,
 `life_time`; secrets `ike-*` with `id*` and `secret`. Anything else is
 refused by name (`ConfigError`), never ignored.
@@ -52,6 +53,10 @@ class IkeConfig:
     local_id: str = ""
     remote_auth: str = "pubkey"
     remote_id: str = "%any"
+    local_certs: list[str] = field(default_factory=list)      # local.certs: file names under x509/
+    remote_cacerts: list[str] = field(default_factory=list)   # remote.cacerts: the CAs the peer must chain to
+    send_cert: str = "ifasked"
+    send_certreq: bool = True
     children: dict[str, ChildConfig] = field(default_factory=dict)
 
 
@@ -136,7 +141,10 @@ def _tree(text: str, path: str) -> dict[str, object]:
 
 
 _CONN_KEYS = {"local_addrs", "remote_addrs", "proposals", "version", "rekey_time", "dpd_delay", "local", "remote",
-              "children"}
+              "children", "send_cert", "send_certreq"}
+AUTH_METHODS = ("psk", "pubkey", "rsa", "ecdsa")
+_YES = {"yes": True, "true": True, "enabled": True, "1": True, "no": False, "false": False, "disabled": False,
+        "0": False}
 _CHILD_KEYS = {"local_ts", "remote_ts", "esp_proposals", "mode", "start_action", "rekey_time", "life_time"}
 
 
@@ -165,17 +173,30 @@ def parse_swanctl(text: str, path: str = "/etc/swanctl/swanctl.conf") -> Swanctl
                 c.version = int(v)
             elif k in ("rekey_time", "dpd_delay") and isinstance(v, str):
                 setattr(c, k, duration(v))
+            elif k == "send_cert" and isinstance(v, str):
+                if v not in ("always", "ifasked", "never"):
+                    raise ConfigError(f"invalid value for: send_cert, config discarded ('{v}')")
+                c.send_cert = v
+            elif k == "send_certreq" and isinstance(v, str):
+                if v not in _YES:
+                    raise ConfigError(f"invalid value for: send_certreq, config discarded ('{v}')")
+                c.send_certreq = _YES[v]
         for side in ("local", "remote"):
             if side not in sec:
                 continue
             s = _section(sec[side], f"connections.{name}.{side}")
             for k, v in s.items():
                 if k == "auth" and isinstance(v, str):
-                    if v != "psk":
-                        raise ConfigError(f"netplex: swanctl.conf {side}.auth = {v} is not supported (psk)")
+                    if v not in AUTH_METHODS:
+                        raise ConfigError(f"netplex: swanctl.conf {side}.auth = {v} is not supported "
+                                          f"({', '.join(AUTH_METHODS)})")
                     setattr(c, f"{side}_auth", v)
                 elif k == "id" and isinstance(v, str):
                     setattr(c, f"{side}_id", v)
+                elif k == "certs" and side == "local" and isinstance(v, str):
+                    c.local_certs = [x.strip() for x in v.split(",") if x.strip()]
+                elif k == "cacerts" and side == "remote" and isinstance(v, str):
+                    c.remote_cacerts = [x.strip() for x in v.split(",") if x.strip()]
                 else:
                     raise ConfigError(f"netplex: swanctl.conf connections.{name}.{side}.{k} is not supported")
         for cname, cnode in _section(sec.get("children", {}), f"connections.{name}.children").items():

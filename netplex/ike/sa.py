@@ -16,17 +16,35 @@ INFORMATIONAL with Delete payloads and empty ones (liveness checks, DPD).
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from netplex.ike import message as m
 from netplex.ike.config import ChildConfig, IkeConfig
 from netplex.ike.message import IkeDecodeError, IkeHeader, Proposal, TrafficSelector
 from netplex.ike.proposal import Chosen, choose, parse_proposals
 from netplex.ike.transforms import DhKey, SkCipher, child_keymat, ike_keys
+from netplex.ike.x509 import (
+    OUR_HASHES,
+    Credentials,
+    CredError,
+    cert_has_id,
+    cert_public_key,
+    dn_der,
+    dn_from_der,
+    is_dn,
+    key_kind,
+    load_cert,
+    sign,
+    verify,
+)
 
 __all__ = ["ChildSa", "IkeSa", "id_payload"]
 
@@ -34,13 +52,24 @@ RandBytes = Callable[[int], bytes]
 KEY_PAD = b"Key Pad for IKEv2"
 
 
-def id_payload(ident: str, addr: int) -> bytes:
-    """An ID payload body for a swanctl `id`: an IPv4 address, user@fqdn, an FQDN; the address when empty."""
+def id_payload(ident: str, addr: int, cert: x509.Certificate | None = None) -> bytes:
+    """An ID payload body for a swanctl `id`, as identification_create_from_string reads it: an IPv4
+    address, a DN (`C=CH, O=strongSwan, CN=moon`), user@fqdn, an FQDN (`@` forces one). Unset: the
+    certificate's subject DN when there is one, else the address."""
     if not ident or ident == "%any":
+        if cert is not None:
+            return m.build_id(m.ID_DER_ASN1_DN, cert.subject.public_bytes())
         return m.build_id(m.ID_IPV4_ADDR, addr.to_bytes(4, "big"))
     parts = ident.split(".")
     if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
         return m.build_id(m.ID_IPV4_ADDR, bytes(int(p) for p in parts))
+    if ident.startswith("@"):
+        return m.build_id(m.ID_FQDN, ident[1:].encode())
+    if is_dn(ident):
+        try:
+            return m.build_id(m.ID_DER_ASN1_DN, dn_der(ident))
+        except CredError:
+            pass
     if "@" in ident:
         return m.build_id(m.ID_RFC822_ADDR, ident.encode())
     return m.build_id(m.ID_FQDN, ident.encode())
@@ -50,7 +79,30 @@ def id_text(body: bytes) -> str:
     t, data = body[0], body[4:]
     if t == m.ID_IPV4_ADDR and len(data) == 4:
         return ".".join(str(b) for b in data)
+    if t == m.ID_DER_ASN1_DN:
+        try:
+            return dn_from_der(data)
+        except CredError:
+            return data.hex()
     return data.decode(errors="replace")
+
+
+def _cert_names(cert: x509.Certificate, body: bytes) -> bool:
+    """Does the certificate hold the identity of an ID payload (its subject DN, or a subjectAltName)?"""
+    if body[:1] == bytes((m.ID_DER_ASN1_DN,)):
+        return cert.subject.public_bytes() == body[4:]
+    return cert_has_id(cert, id_text(body))
+
+
+def _kind_word(auth: str) -> str:
+    return {"rsa": "RSA", "ecdsa": "ECDSA"}.get(auth, "ANY")
+
+
+def id_matches(want: str, body: bytes) -> bool:
+    """Does a received ID payload name the identity a config asks for (`%any`: anyone)?"""
+    if not want or want == "%any":
+        return True
+    return id_payload(want, 0)[:1] + id_payload(want, 0)[4:] == body[:1] + body[4:]
 
 
 @dataclass(slots=True, eq=False)
@@ -80,8 +132,15 @@ class IkeSa:
     """One IKE SA from one side's point of view."""
 
     def __init__(self, cfg: IkeConfig, local: int, remote: int, initiator: bool, rand: RandBytes,
-                 psk: bytes | None, now: Callable[[], int], unique: int = 1, nat_t: bool = False) -> None:
+                 psk: bytes | None, now: Callable[[], int], unique: int = 1, nat_t: bool = False,
+                 creds: Credentials | None = None,
+                 wallclock: Callable[[], datetime.datetime] | None = None) -> None:
         self.cfg = cfg
+        self.creds = creds or Credentials()
+        self.wallclock = wallclock or (lambda: datetime.datetime.now(datetime.UTC))
+        self.peer_hashes: set[int] = set()     # RFC 7427 SIGNATURE_HASH_ALGORITHMS the peer announced
+        self.certreq_seen = False              # the peer asked for certificates (send_cert = ifasked)
+        self.remote_cert: x509.Certificate | None = None
         self.local = local
         self.remote = remote
         self.local_port = 500
@@ -177,12 +236,122 @@ class IkeSa:
         cr = SkCipher(ch.encr, ch.integ, k.er, k.ar)
         self.out_cipher, self.in_cipher = (ci, cr) if self.initiator else (cr, ci)
 
-    def _auth(self, signer_initiator: bool, idbody: bytes) -> bytes:
-        assert self.psk is not None
+    # -- authentication (§2.15, RFC 7427) ---------------------------------------------
+    def _octets(self, signer_initiator: bool, idbody: bytes) -> bytes:
+        """InitiatorSignedOctets / ResponderSignedOctets: the IKE_SA_INIT message, the peer's nonce,
+        prf(SK_p, ID')."""
         msg = self.init_req + self.nr if signer_initiator else self.init_resp + self.ni
         key = self.sk_pi if signer_initiator else self.sk_pr
-        octets = msg + self.prf(key, idbody)
+        return msg + self.prf(key, idbody)
+
+    def _psk_mac(self, octets: bytes) -> bytes | None:
+        if self.psk is None:
+            return None
         return self.prf(self.prf(self.psk, KEY_PAD), octets)
+
+    def _pubkey(self) -> bool:
+        return self.cfg.local_auth != "psk" or self.cfg.remote_auth != "psk"
+
+    def local_cert(self) -> x509.Certificate | None:
+        """Our certificate: `local.certs`' first, else a loaded one with its private key holding our id."""
+        if self.cfg.local_auth == "psk":
+            return None
+        if self.cfg.local_certs:
+            return self.creds.by_file(self.cfg.local_certs[0])
+        return self.creds.cert_for_id(self.cfg.local_id)
+
+    def local_id(self) -> bytes:
+        """Our ID payload's body: the configured id, else our certificate's subject, else our address."""
+        return id_payload(self.cfg.local_id, self.local, self.local_cert())
+
+    def _init_extras(self, responder: bool) -> list[tuple[int, bytes]]:
+        """IKE_SA_INIT's CERTREQ (a responder's) and SIGNATURE_HASH_ALGORITHMS, for public-key auth."""
+        if not self._pubkey():
+            return []
+        out = []
+        if responder:
+            out += self._certreq()
+        hashes = b"".join(h.to_bytes(2, "big") for h in OUR_HASHES)
+        return out + [(m.PT_NOTIFY, m.build_notify(m.N_SIGNATURE_HASH_ALGORITHMS, hashes))]
+
+    def _certreq(self) -> list[tuple[int, bytes]]:
+        if self.cfg.remote_auth == "psk" or not self.cfg.send_certreq or not self.creds.cacerts:
+            return []
+        return [(m.PT_CERTREQ, bytes((m.CERT_X509_SIGNATURE,)) + self.creds.certreq())]
+
+    def _peer_init_extras(self, payloads: list[tuple[int, bytes]]) -> None:
+        for t, b in payloads:
+            if t == m.PT_CERTREQ:
+                self.certreq_seen = True
+            elif t == m.PT_NOTIFY:
+                ntype, _p, _s, data = m.parse_notify(b)
+                if ntype == m.N_SIGNATURE_HASH_ALGORITHMS:
+                    self.peer_hashes = {int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)}
+
+    def _auth_payloads(self, signer_initiator: bool, idbody: bytes) -> tuple[list[tuple[int, bytes]],
+                                                                              list[tuple[int, bytes]]] | None:
+        """(CERT payloads, [AUTH]) proving our identity; None when we lack the secret or key."""
+        octets = self._octets(signer_initiator, idbody)
+        if self.cfg.local_auth == "psk":
+            mac = self._psk_mac(octets)
+            return None if mac is None else ([], [(m.PT_AUTH, m.build_auth(m.AUTH_PSK, mac))])
+        cert = self.local_cert()
+        key = self.creds.private_key_for(cert) if cert is not None else None
+        if cert is None or key is None:
+            return None
+        try:
+            method, data = sign(key, octets, self.peer_hashes)
+        except CredError:
+            return None
+        certs = []
+        if self.cfg.send_cert == "always" or (self.cfg.send_cert == "ifasked" and self.certreq_seen):
+            certs.append((m.PT_CERT, bytes((m.CERT_X509_SIGNATURE,)) + cert.public_bytes(serialization.Encoding.DER)))
+        return certs, [(m.PT_AUTH, m.build_auth(method, data))]
+
+    def _verify_peer(self, signer_initiator: bool, idbody: bytes, payloads: list[tuple[int, bytes]]) -> str:
+        """'' when the peer's AUTH (and certificate) prove the identity it claims, else why not
+        (in strongSwan's words)."""
+        auth = next((b for t, b in payloads if t == m.PT_AUTH), None)
+        peer = id_text(idbody)
+        if auth is None or len(auth) < 4:
+            return "no AUTH payload found"
+        if not id_matches(self.cfg.remote_id, idbody):
+            return f"no matching peer config found for '{peer}'"
+        octets = self._octets(signer_initiator, idbody)
+        method, data = auth[0], auth[4:]
+        if self.cfg.remote_auth == "psk":
+            if method != m.AUTH_PSK or data != self._psk_mac(octets):
+                return f"tried 1 shared key for '{self.cfg.local_id}' - '{peer}', but MAC mismatched"
+            return ""
+        if method == m.AUTH_PSK:
+            return "pre-shared key authentication not acceptable"
+        sent = []
+        for t, b in payloads:
+            if t == m.PT_CERT and b[:1] == bytes((m.CERT_X509_SIGNATURE,)):
+                try:
+                    sent.append(load_cert(b[1:]))
+                except CredError:
+                    continue
+        cands = [c for c in sent[:1] + self.creds.certs if _cert_names(c, idbody)]
+        if not cands:
+            return f"no trusted {_kind_word(self.cfg.remote_auth)} public key found for '{peer}'"
+        anchors = None
+        if self.cfg.remote_cacerts:
+            anchors = [c for c in (self.creds.by_file(f) for f in self.cfg.remote_cacerts) if c is not None]
+        why = ""
+        for cert in cands:
+            pub = cert_public_key(cert)
+            if self.cfg.remote_auth in ("rsa", "ecdsa") and key_kind(pub) != self.cfg.remote_auth.upper():
+                why = f"no trusted {_kind_word(self.cfg.remote_auth)} public key found for '{peer}'"
+                continue
+            why = self.creds.trusted(cert, sent[1:], self.wallclock(), anchors)
+            if why:
+                continue
+            if verify(pub, method, data, octets):
+                self.remote_cert = cert
+                return ""
+            why = f"signature validation failed, no trusted {key_kind(pub)} public key found for '{peer}'"
+        return why
 
     def _child_keys(self, child: ChildSa, ni: bytes, nr: bytes, gir: bytes = b"") -> None:
         ch = child.chosen
@@ -235,18 +404,24 @@ class IkeSa:
                                                  self._natd(self.local, self.local_port, self.nat_t))),
                     (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_DESTINATION_IP,
                                                  self._natd(self.remote, self.remote_port)))]
+        payloads += self._init_extras(False)
         self.init_req = self._plain(m.IKE_SA_INIT, False, 0, payloads)
         self.outstanding = self.init_req
         self.request_kind = "IKE_SA_INIT"
         return self.init_req
 
-    def _auth_request(self) -> bytes:
-        idi = id_payload(self.cfg.local_id, self.local)
+    def _auth_request(self) -> bytes | None:
+        idi = self.local_id()
         child = self.pending_child
-        payloads = [(m.PT_IDI, idi)]
+        proof = self._auth_payloads(True, idi)
+        if proof is None:
+            self.state = "DESTROYED"
+            self.events.append(("auth_failed", "no private key or secret found"))
+            return None
+        payloads = [(m.PT_IDI, idi)] + proof[0] + self._certreq()
         if self.cfg.remote_id and self.cfg.remote_id != "%any":
             payloads.append((m.PT_IDR, id_payload(self.cfg.remote_id, self.remote)))
-        payloads.append((m.PT_AUTH, m.build_auth(m.AUTH_PSK, self._auth(True, idi))))
+        payloads += proof[1]
         if child is not None:
             if child.transport:
                 payloads.append((m.PT_NOTIFY, m.build_notify(m.N_USE_TRANSPORT_MODE)))
@@ -325,8 +500,10 @@ class IkeSa:
         gir = self.dh.shared(peer_ke)
         if gir is None:
             return []
+        self._peer_init_extras(payloads)
         self._derive(gir)
-        return [self._auth_request()]
+        req = self._auth_request()
+        return [] if req is None else [req]
 
     def _check_nat(self, notes: list[tuple[int, int, bytes, bytes]]) -> None:
         src = [d for t, _p, _s, d in notes if t == m.N_NAT_DETECTION_SOURCE_IP]
@@ -346,10 +523,10 @@ class IkeSa:
             self.events.append(("auth_failed", "AUTHENTICATION_FAILED"))
             return []
         idr = next((b for t, b in payloads if t == m.PT_IDR), None)
-        auth = next((b for t, b in payloads if t == m.PT_AUTH), None)
-        if idr is None or auth is None or auth[4:] != self._auth(False, idr):
+        why = "no IDr payload found" if idr is None else self._verify_peer(False, idr, payloads)
+        if why or idr is None:
             self.state = "DESTROYED"
-            self.events.append(("auth_failed", "verification of AUTH failed"))
+            self.events.append(("auth_failed", why))
             return []
         self.remote_id = id_text(idr)
         self.state = "ESTABLISHED"
@@ -451,7 +628,9 @@ class IkeSa:
             (m.PT_SA, m.build_sa([chosen.proposal])), (m.PT_KE, m.build_ke(group, self.dh.public)),
             (m.PT_NONCE, self.nr),
             (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_SOURCE_IP, self._natd(self.local, port, self.nat_t))),
-            (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_DESTINATION_IP, self._natd(self.remote, self.remote_port)))])
+            (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_DESTINATION_IP, self._natd(self.remote, self.remote_port)))]
+            + self._init_extras(True))
+        self._peer_init_extras(payloads)
         self.init_resp = resp
         self._derive(gir)
         self.state = "CONNECTING"
@@ -459,17 +638,19 @@ class IkeSa:
 
     def _auth_request_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes | None:
         idi = next(b for t, b in payloads if t == m.PT_IDI)
-        auth = next(b for t, b in payloads if t == m.PT_AUTH)
-        want = self.cfg.remote_id
-        if auth[0] != m.AUTH_PSK or auth[4:] != self._auth(True, idi) or \
-                (want and want != "%any" and id_text(idi) != want):
+        for t, _b in payloads:
+            if t == m.PT_CERTREQ:
+                self.certreq_seen = True
+        why = self._verify_peer(True, idi, payloads)
+        idr = self.local_id()
+        proof = None if why else self._auth_payloads(False, idr)
+        if proof is None:
             self.state = "DESTROYED"
-            self.events.append(("auth_failed", "AUTHENTICATION_FAILED"))
+            self.events.append(("auth_failed", why or "no private key or secret found"))
             return self._encrypted(m.IKE_AUTH, True, h.mid,
                                    [(m.PT_NOTIFY, m.build_notify(m.N_AUTHENTICATION_FAILED))])
         self.remote_id = id_text(idi)
-        idr = id_payload(self.cfg.local_id, self.local)
-        out = [(m.PT_IDR, idr), (m.PT_AUTH, m.build_auth(m.AUTH_PSK, self._auth(False, idr)))]
+        out = [(m.PT_IDR, idr)] + proof[0] + proof[1]
         self.state = "ESTABLISHED"
         self.established = self.now()
         self.events.append(("ike_up", None))

@@ -16,7 +16,9 @@ from typing import Any
 from netplex.apps.charon import Charon, find_charon
 from netplex.ike.config import ConfigError, parse_swanctl
 from netplex.ike.proposal import ProposalError, parse_proposals
+from netplex.ike.x509 import load_swanctl_creds
 from netplex.machine import Machine
+from netplex.machine.fs import FsError
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 
@@ -125,7 +127,17 @@ def _load(ctx: Context, d: Charon, path: str, cmd: str) -> Result:
         return Result(1, "", f"invalid value for: proposals, config discarded\nnetplex: proposal keyword '{e}' "
                              "is not supported\n")
     out = []
+    err: list[str] = []
     if cmd in ("load-all", "load-creds"):
+        fs = ctx.fs
+
+        def listdir(path: str) -> list[str] | None:
+            try:
+                return [n for n in fs.listdir(path) if fs.is_file(f"{path}/{n}")]
+            except FsError:
+                return None
+        base = path.rsplit("/", 1)[0] or "/"
+        d.creds, out, err = load_swanctl_creds(base, listdir, fs.read)
         for s in conf.secrets:
             out.append(f"loaded ike secret '{s.name}'")
         if cmd == "load-all":
@@ -140,7 +152,7 @@ def _load(ctx: Context, d: Charon, path: str, cmd: str) -> Result:
         d.load(conf)
     else:
         d.conf.secrets = conf.secrets
-    return Result(0, "".join(line + "\n" for line in out))
+    return Result(0, "".join(line + "\n" for line in out), "".join(line + "\n" for line in err))
 
 
 def _initiate(d: Charon, opts: dict[str, str]) -> Result:

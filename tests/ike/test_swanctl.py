@@ -56,9 +56,9 @@ def test_trap_policy_starts_the_connection_on_traffic(tmp_path) -> None:
 def test_unsupported_config_is_refused_by_name(tmp_path) -> None:
     _res, net = _net(tmp_path)
     gw1 = net.nodes["gw1"]
-    gw1.run("sed -i 's/auth = psk/auth = pubkey/' /etc/swanctl/swanctl.conf")
+    gw1.run("sed -i 's/auth = psk/auth = eap-md5/' /etc/swanctl/swanctl.conf")
     r = gw1.run("swanctl --load-all")
-    assert r.status == 1 and "local.auth = pubkey is not supported" in r.error
+    assert r.status == 1 and "local.auth = eap-md5 is not supported" in r.error
     r = gw1.run("swanctl --stats")
     assert (r.status, r.error) == (2, "netplex: swanctl --stats is not supported\n")
 
