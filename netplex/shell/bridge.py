@@ -2,14 +2,22 @@
 
 `bridge fdb show` lists, device by device in ifindex order, the bridge's
 entries for that device (newest first, as the kernel's fdb_list holds
-them) and then the device's own multicast addresses (`self permanent`):
-33:33:00:00:00:01 on every Ethernet device (IPv6 all-nodes, joined even
-with IPv6 disabled), 01:00:5e:00:00:01 while it is up (IPv4 all-hosts), and
-on an up bridge the IGMP/MLD snooping groups 01:00:5e:00:00:6a and
-33:33:00:00:00:6a.
+them) and then the device's own address lists (`self permanent`,
+netplex/stack/dev_addr_lists.py): dev->uc, then dev->mc — 33:33:00:00:00:01
+on every Ethernet device (IPv6 all-nodes, joined even with IPv6 disabled),
+01:00:5e:00:00:01 while it is up (IPv4 all-hosts), on an up bridge the
+IGMP/MLD snooping groups 01:00:5e:00:00:6a and 33:33:00:00:00:6a.
+
+`bridge fdb add|del|replace|append MAC dev DEV [self] [master]` follows
+rtnl_fdb_add / rtnl_fdb_del: Ethernet devices only; `master` on a bridge
+port goes to the bridge's FDB; `self` (the default) goes to the device's own
+FDB — the bridge's, a VXLAN's, a macvlan's (`macvlan_fdb_add`: multicast
+only, no replace), else the default one (`ndo_dflt_fdb_add`: permanent
+entries without a VLAN, on dev->uc or dev->mc; EEXIST only for `add`).
 """
 from __future__ import annotations
 
+import errno
 import re
 from typing import Any
 
@@ -20,7 +28,15 @@ from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, n
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, PORT_STATE_NAMES, Bridge, FdbEntry
-from netplex.stack.device import Loopback
+from netplex.stack.dev_addr_lists import (
+    dev_mc_add_excl,
+    dev_mc_del,
+    dev_uc_add_excl,
+    dev_uc_del,
+    is_unicast_list_addr,
+    mc_list,
+)
+from netplex.stack.macvlan import MacvlanDev
 
 __all__ = ["bridge", "port_state", "self_mc_entries"]
 
@@ -42,21 +58,8 @@ def port_state(port: Any) -> int:
 
 
 def self_mc_entries(dev: Any) -> list[str]:
-    """The multicast addresses on a device's own list (ndo_dflt_fdb_dump)."""
-    if isinstance(dev, Loopback):
-        return []
-    out = ["33:33:00:00:00:01"]
-    if dev.up:
-        if isinstance(dev, Bridge):
-            out += ["01:00:5e:00:00:6a", "33:33:00:00:00:6a"]
-        out.append("01:00:5e:00:00:01")
-        # groups joined on the device (IGMP): ip_mc_filter_add adds their MAC
-        for g in dev.ns.mc_groups.get(dev.ifindex, ()):
-            if g == 0xE000006A and isinstance(dev, Bridge):
-                continue   # the snooping group, listed above
-            out.append("01:00:5e:" + ":".join(f"{b:02x}" for b in (g & 0x7FFFFF).to_bytes(3, "big")))
-    out += [bytes_to_mac(m) for m in dev.mc_static if bytes_to_mac(m) not in out]   # ip maddr add
-    return out
+    """The multicast addresses on a device's own list, dev->mc in order (stack/dev_addr_lists.py)."""
+    return [bytes_to_mac(m) for m, _global in mc_list(dev)]
 
 
 FdbRecord = dict[str, Any]   # one fdb.c print_fdb object, in its key order
@@ -184,7 +187,9 @@ def _fdb_show(ns: Any, args: list[str], stats: bool = False, json_out: int = 0) 
 
 
 def _self_records(dev: Any) -> list[FdbRecord]:
-    return [{"mac": m, "ifname": dev.name, "flags": ["self"], "state": "permanent"} for m in self_mc_entries(dev)]
+    """ndo_dflt_fdb_dump: dev->uc, then dev->mc, each `self permanent`."""
+    macs = [bytes_to_mac(m) for m in dev.uc] + self_mc_entries(dev)
+    return [{"mac": m, "ifname": dev.name, "flags": ["self"], "state": "permanent"} for m in macs]
 
 
 def _bridge_records(br: Bridge, port: Any, dev: Any, stats: bool) -> list[FdbRecord]:
@@ -276,28 +281,73 @@ def _fdb_modify(ns: Any, args: list[str], cmd: str) -> Result:
     if dev is None:
         raise IpError(f'Cannot find device "{devname}"', 255)
     if not master and not self_:
-        self_ = True
+        self_ = True   # fdb_modify: "Assume self"
+    if dev.link_type != "ether":
+        raise IpError(f"Error: FDB {'delete' if cmd == 'del' else 'add'} only supported for Ethernet devices.", 255)
     if self_ and not master and dev.kind == "vxlan":
         return _vxlan_fdb_modify(ns, dev, addr, vx, state, cmd)
     if vx:
         raise IpError("RTNETLINK answers: Operation not supported", 255)
-    if self_ and not master and not isinstance(dev, Bridge):
-        raise IpError("netplex: bridge fdb ... self on a non-bridge device is not supported", 2)
-    if master:
-        if dev.master is None or not isinstance(dev.master, Bridge):
-            raise IpError("RTNETLINK answers: Operation not supported", 255)
-        br, port = dev.master, dev.bridge_port
-    else:
-        br, port = dev, None
     try:
-        if cmd == "del":
-            br.fdb_del(addr, port, vlan or 0)
-        else:
-            br.fdb_add(addr, port, vlan or 0, is_local=state == "permanent",
-                       is_static=state in ("permanent", "static"), replace=cmd != "add")
+        # rtnl_fdb_add / rtnl_fdb_del: `master` on a bridge port goes to the bridge, then `self` to the
+        # device's own FDB; `master` alone on a device that is no bridge port is EOPNOTSUPP
+        port = dev.bridge_port
+        if master and port is not None:
+            _br_fdb_modify(port.bridge, port, addr, vlan, state, cmd)
+        if self_:
+            if isinstance(dev, Bridge):
+                _br_fdb_modify(dev, None, addr, vlan, state, cmd)
+            elif isinstance(dev, MacvlanDev):
+                _macvlan_fdb_modify(dev, addr, cmd)
+            else:
+                _dflt_fdb_modify(dev, addr, vlan, state, cmd)
+        elif port is None:
+            raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
     except NetplexError as e:
         raise IpError(e.message, 255) from None
     return Result(0)
+
+
+def _br_fdb_modify(br: Bridge, port: Any, addr: bytes, vlan: int | None, state: str, cmd: str) -> None:
+    """br_fdb_add / br_fdb_delete: an entry of the bridge's FDB (`port` None: the bridge's own)."""
+    if cmd == "del":
+        br.fdb_del(addr, port, vlan or 0)
+    else:
+        br.fdb_add(addr, port, vlan or 0, is_local=state == "permanent",
+                   is_static=state in ("permanent", "static"), replace=cmd != "add")
+
+
+def _einval() -> NetplexError:
+    return NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+
+
+def _dflt_fdb_modify(dev: Any, addr: bytes, vlan: int | None, state: str, cmd: str) -> None:
+    """ndo_dflt_fdb_add / ndo_dflt_fdb_del: permanent entries only, no VLAN; dev->uc or dev->mc. Only
+    `add` (NLM_F_EXCL) reports an address already listed."""
+    if state != "permanent":
+        raise _einval()   # "default FDB implementation only supports local addresses"
+    unicast = is_unicast_list_addr(addr)
+    if cmd == "del":
+        (dev_uc_del if unicast else dev_mc_del)(dev, addr)
+        return
+    if vlan:
+        raise _einval()   # "vlans aren't supported yet for dev_uc|mc_add()"
+    try:
+        (dev_uc_add_excl if unicast else dev_mc_add_excl)(dev, addr)
+    except NetplexError as e:
+        if e.errno != errno.EEXIST or cmd == "add":
+            raise
+
+
+def _macvlan_fdb_modify(dev: MacvlanDev, addr: bytes, cmd: str) -> None:
+    """macvlan_fdb_add / macvlan_fdb_del: unicast entries only on a passthru macvlan, no replace."""
+    unicast = is_unicast_list_addr(addr)
+    if cmd == "del":
+        (dev_uc_del if unicast else dev_mc_del)(dev, addr)
+        return
+    if (unicast and not dev.port.passthru()) or cmd == "replace":
+        raise NetplexError("RTNETLINK answers: Operation not supported", errno.EOPNOTSUPP)
+    (dev_uc_add_excl if unicast else dev_mc_add_excl)(dev, addr)
 
 
 def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state: str, cmd: str) -> Result:

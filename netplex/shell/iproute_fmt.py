@@ -287,7 +287,7 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
     if details:
         port = dev.bridge_port
         # a bridge port is promiscuous and all-multicast; `ip link set promisc on` counts once more
-        promisc = (port is not None) + bool(dev.gflags & IFF_PROMISC)
+        promisc = dev.promiscuity()
         allmulti = (port is not None) + bool(dev.gflags & IFF_ALLMULTI)
         lines[1] += f" promiscuity {promisc}  allmulti {allmulti} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
         extra = details_line(dev)

@@ -28,7 +28,7 @@ from netplex.packet.ethernet import Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.fastpath import fast_rx, fastpath_device
-from netplex.stack.if_flags import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_UP
+from netplex.stack.if_flags import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_PROMISC, IFF_UP
 from netplex.stack.wmem import wmem_charge, wmem_release, wmem_release_dev
 
 if TYPE_CHECKING:
@@ -121,6 +121,14 @@ class NetDevice:
         self.carrier_bit = not self.carrier_off_at_register
         self.gflags = 0                  # IFF_PROMISC / IFF_ALLMULTI the user set (dev->gflags)
         self.mc_static: list[bytes] = []  # dev_mc_add_global: `ip maddr add` (SIOCADDMULTI) addresses
+        # net/core/dev_addr_lists.c (netplex/stack/dev_addr_lists.py): dev->uc, the unicast addresses
+        # beyond dev_addr (`bridge fdb add ... self`, a macvlan's on its lower), with their refcounts;
+        # dev->uc_promisc; the multicast addresses the user listed before the device last went up
+        # (they precede the ones joined at NETDEV_UP) and the joined ones `bridge fdb del` removed
+        self.uc: dict[bytes, int] = {}
+        self.uc_promisc = False
+        self.mc_early: set[bytes] = set()
+        self.mc_dropped: set[bytes] = set()
         self.flows: dict[int, Any] | None = None   # the flow fast path's entries by destination (fastpath.py)
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
@@ -188,6 +196,22 @@ class NetDevice:
 
     # the flag a port of this master shows (IFF_SLAVE for a bond's ports, 0 for a bridge's)
     slave_flag = 0
+    # IFF_UNICAST_FLT: the driver filters unicast addresses itself (no promiscuity for dev->uc)
+    unicast_flt = False
+
+    def set_rx_mode(self) -> None:
+        """__dev_set_rx_mode: a running device without IFF_UNICAST_FLT is promiscuous while dev->uc
+        holds an address (dev->uc_promisc; a device that is down keeps what it had)."""
+        if self.up and not self.unicast_flt:
+            self.uc_promisc = bool(self.uc)
+
+    def promiscuity(self) -> int:
+        """dev->promiscuity: a bridge port's, the user's (`ip link set promisc on`), dev->uc's."""
+        return (self.bridge_port is not None) + bool(self.gflags & IFF_PROMISC) + self.uc_promisc
+
+    def ndo_set_mac_address(self, mac: bytes) -> None:
+        """The driver's ndo_set_mac_address (eth_mac_addr): the new dev_addr."""
+        self.mac = mac
 
     def flags(self) -> int:
         f = self.base_flags | self.gflags
@@ -214,7 +238,14 @@ class NetDevice:
         if up == self.up:
             return
         self.up = up
-        if not up:
+        # ip_mc_down / ip_mc_up: the IPv4 groups joined at NETDEV_UP leave and join again, after the
+        # addresses already listed (an IPv6 group's MAC, 33:33:..., deleted stays deleted: netplex
+        # models no IPv6 and nothing joins it again)
+        self.mc_dropped = {m for m in self.mc_dropped if m[0] == 0x33}
+        self.mc_early = set(self.mc_static)
+        if up:
+            self.set_rx_mode()   # dev_open: dev_set_rx_mode
+        else:
             self.txq.clear()
             if self.ns.wmem_owned:
                 wmem_release_dev(self.ns, self)

@@ -71,6 +71,7 @@ DEVICE_NEUTRAL = frozenset({
     "addr_assign_random", "forwarding", "was_up", "carrier_seen", "gflags", "flows",
     "carrier_changes", "carrier_bit",   # IFLA_CARRIER_CHANGES bookkeeping (ip -s -s link transns)
     "mc_static",   # `ip maddr add` link-layer addresses: a forwarded unicast packet never reads them
+    "uc", "uc_promisc", "mc_early", "mc_dropped",   # dev->uc / dev->mc bookkeeping (dev_addr_lists.py), ditto
     "ingress_queue",                    # whether an ingress qdisc ever existed (tc's error messages)
 })
 

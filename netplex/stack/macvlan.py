@@ -20,7 +20,9 @@ never talks to its lower device's own addresses (the classic limitation).
 Mode private: no traffic between siblings, even reflected multicast; vepa:
 siblings reach each other only through an external switch that hairpins;
 passthru: one macvlan takes the lower device's address (and only one may
-exist). Source mode is refused.
+exist). Source mode is refused. A running macvlan's address is on its lower
+device's unicast list (dev->uc, netplex/stack/dev_addr_lists.py): the lower
+device shows it in `bridge fdb show` and turns promiscuous.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from netplex.errors import NetplexError
 from netplex.packet.ethernet import Ethernet
+from netplex.stack.dev_addr_lists import dev_uc_add, dev_uc_del
 from netplex.stack.device import (
     RX_HANDLER_CONSUMED,
     RX_HANDLER_PASS,
@@ -129,8 +132,33 @@ class MacvlanDev(NetDevice):
     def details_text(self) -> str:
         return f"    macvlan mode {MACVLAN_MODE_NAMES[self.mode]} bcqueuelen 1000 usedbcqueuelen 1000 "
 
+    def set_up(self, up: bool) -> None:
+        """macvlan_open / macvlan_stop: while up, the address is on the lower device's dev->uc
+        (passthru: the lower's own address, nothing to add)."""
+        if up != self.up:
+            self._lower_uc(up)
+        super().set_up(up)
+
+    def _lower_uc(self, add: bool, mac: bytes | None = None) -> None:
+        if self.port.passthru():
+            return
+        mac = self.mac if mac is None else mac
+        if add:
+            dev_uc_add(self.lower, mac)
+        elif mac in self.lower.uc:   # `bridge fdb del ... self` on the lower may have taken it
+            dev_uc_del(self.lower, mac)
+
+    def ndo_set_mac_address(self, mac: bytes) -> None:
+        """macvlan_set_mac_address → macvlan_sync_address: a running macvlan moves its dev->uc entry."""
+        if self.up:
+            self._lower_uc(True, mac)
+            self._lower_uc(False, self.mac)
+        self.mac = mac
+
     def ndo_uninit(self) -> None:
         """macvlan_uninit: leave the port; the last one out removes the rx_handler."""
+        if self.up:   # dev_close before unregistering: macvlan_stop
+            self._lower_uc(False)
         port = self.port
         if self in port.vlans:
             port.vlans.remove(self)

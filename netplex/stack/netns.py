@@ -413,7 +413,7 @@ class Namespace(Ipv4Path, ArpMixin):
             dev.set_mac(mac, by_user=True)
         else:
             old = dev.mac
-            dev.mac = mac
+            dev.ndo_set_mac_address(mac)
             port = dev.bridge_port
             if port is not None:
                 port.bridge.port_mac_changed(port, old)

@@ -161,3 +161,39 @@ def test_reject_routes_take_any_src(two_hosts):
     run_ok(h1, "ip route add blackhole 10.9.0.0/16 src 10.0.0.9 && ip route replace throw 0.0.0.0/0 src 10.0.0.9")
     assert "blackhole 10.9.0.0/16 src 10.0.0.9 \n" in run_ok(h1, "ip route")
     assert h1.run("ip route add 10.6.0.0/16 dev eth0 src 10.0.0.9").error == "Error: Invalid prefsrc address.\n"
+
+
+def test_fdb_self_on_a_device_without_its_own_fdb(two_hosts):
+    """ndo_dflt_fdb_add/del: permanent entries without a VLAN on dev->uc (a veth turns promiscuous) or
+    dev->mc (`ip maddr` static); EEXIST for `add` only; Ethernet devices only."""
+    net, h1, _ = two_hosts
+    r = h1.run("bridge fdb add 02:00:00:00:00:01 dev lo")
+    assert (r.status, r.error) == (255, "Error: FDB add only supported for Ethernet devices.\n")
+    run_ok(h1, "bridge fdb add 02:00:00:00:00:01 dev eth0 self && bridge fdb replace 02:00:00:00:00:01 dev eth0 "
+              "&& bridge fdb add 01:00:5e:00:00:07 dev eth0")
+    assert h1.run("bridge fdb add 02:00:00:00:00:01 dev eth0").error == "RTNETLINK answers: File exists\n"
+    assert h1.run("bridge fdb add 02:00:00:00:00:02 dev eth0 dynamic").error == "RTNETLINK answers: Invalid argument\n"
+    assert h1.run("bridge fdb add 02:00:00:00:00:02 dev eth0 master").error == \
+        "RTNETLINK answers: Operation not supported\n"
+    assert run_ok(h1, "bridge fdb show dev eth0") == (
+        "02:00:00:00:00:01 self permanent\n33:33:00:00:00:01 self permanent\n01:00:5e:00:00:01 self permanent\n"
+        "01:00:5e:00:00:07 self permanent\n")
+    assert "link  01:00:5e:00:00:07 static\n" in run_ok(h1, "ip maddr show dev eth0")
+    assert " promiscuity 1 " in run_ok(h1, "ip -d link show eth0")
+    run_ok(h1, "bridge fdb del 02:00:00:00:00:01 dev eth0 && bridge fdb del 01:00:5e:00:00:01 dev eth0")
+    assert h1.run("bridge fdb del 02:00:00:00:00:01 dev eth0").error == "RTNETLINK answers: No such file or directory\n"
+    assert " promiscuity 0 " in run_ok(h1, "ip -d link show eth0")
+    # the IPv4 all-hosts group comes back when the device goes up again, after the user's entries
+    run_ok(h1, "ip link set eth0 down && ip link set eth0 up")
+    assert run_ok(h1, "bridge fdb show dev eth0") == (
+        "33:33:00:00:00:01 self permanent\n01:00:5e:00:00:07 self permanent\n01:00:5e:00:00:01 self permanent\n")
+
+
+def test_macvlan_address_on_its_lower_devices_unicast_list(two_hosts):
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link add mv0 link eth0 address 02:00:00:00:00:0b type macvlan mode bridge && ip link set mv0 up")
+    assert run_ok(h1, "bridge fdb show dev eth0").startswith("02:00:00:00:00:0b self permanent\n")
+    assert " promiscuity 1 " in run_ok(h1, "ip -d link show eth0")
+    assert h1.run("bridge fdb add 02:00:00:00:00:01 dev mv0").error == "RTNETLINK answers: Operation not supported\n"
+    run_ok(h1, "ip link set mv0 down")
+    assert "02:00:00:00:00:0b" not in run_ok(h1, "bridge fdb show dev eth0")
