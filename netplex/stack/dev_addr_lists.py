@@ -81,7 +81,7 @@ def _joined(dev: NetDevice) -> list[bytes]:
     """The groups joined while the device is up (ip_mc_up), in the order they were joined."""
     if not dev.up:
         return []
-    out = []
+    out: list[bytes] = []
     if isinstance(dev, Bridge):
         out += _SNOOPING_MACS
     out.append(_IGMP_ALLHOSTS_MAC)
