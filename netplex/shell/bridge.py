@@ -24,7 +24,7 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
 from netplex.shell import ip_json
-from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg
+from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg, need_arg_past
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, PORT_STATE_NAMES, Bridge, FdbEntry
@@ -400,9 +400,7 @@ def _link_show(ns: Any, args: list[str], json_out: int = 0) -> Result:
     i = 0
     while i < len(args):
         a = args[i]
-        if a == "dev":
-            i += 1
-            a = need_arg(args, i)
+        a, i = need_arg_past(args, i, "dev")
         dev_filter = ns.devices.get(a)
         if dev_filter is None:
             raise IpError(f'Cannot find device "{a}"', 255)

@@ -24,6 +24,7 @@ from netplex.shell.iproute_fmt import (
     link_name,
     matches,
     need_arg,
+    need_arg_past,
     operstate,
     parse_u32,
 )
@@ -246,9 +247,7 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
         else:
             if matches(a, "help"):
                 raise IpError("netplex: ip link help is not supported", 2)
-            if a == "dev":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "dev")
             if req.name is not None:
                 raise duparg2("dev", a)
             if adding:
@@ -287,9 +286,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
             elif a in ("up", "down", "txqueuelen", "type", "master", "alias"):
                 raise IpError(f"netplex: ip link add ... peer {a} is not supported", 2)
             else:
-                if a == "dev":
-                    i += 1
-                    a = need_arg(args, i)
+                a, i = need_arg_past(args, i, "dev")
                 if "name" in req.peer:
                     raise duparg2("dev", a)
                 _check_name(a)
@@ -504,9 +501,7 @@ def _link_del(ns: Any, args: list[str]) -> Result:
         if matches(a, "type") and len(a) > 1:
             i += 2
             continue
-        if a == "dev":
-            i += 1
-            a = need_arg(args, i)
+        a, i = need_arg_past(args, i, "dev")
         if name is not None:
             raise duparg2("dev", a)
         name = a
@@ -544,9 +539,7 @@ def show_devices(ns: Any, args: list[str], what: str) -> list[Any]:
                 raise duparg2("dev", a)
             raise IpError(f"netplex: ip address show {a} is not supported", 2)
         else:
-            if a == "dev":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "dev")
             if name is not None:
                 raise duparg2("dev", a)
             name = a

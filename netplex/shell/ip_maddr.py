@@ -17,7 +17,7 @@ from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell import ip_json
 from netplex.shell.bridge import self_mc_entries
 from netplex.shell.ip_link import _parse_lladdr
-from netplex.shell.iproute_fmt import IpError, matches, need_arg
+from netplex.shell.iproute_fmt import IpError, matches, need_arg, need_arg_past
 from netplex.shell.result import Result
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Loopback
@@ -49,12 +49,9 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     i = 0
     while i < len(args):
         a = args[i]
-        if a == "dev":
-            i += 1
-            a = need_arg(args, i)
-        elif matches(a, "help"):
+        if matches(a, "help"):
             raise IpError("netplex: ip maddress help is not supported", 2)
-        name = a
+        name, i = need_arg_past(args, i, "dev")
         i += 1
     want = {"inet": "inet", "link": "link"}.get(opts.family)
     text: list[str] = []

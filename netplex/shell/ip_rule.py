@@ -22,6 +22,7 @@ from netplex.shell.iproute_fmt import (
     invarg,
     matches,
     need_arg,
+    need_arg_past,
     parse_dsfield,
     parse_prefix,
     parse_u32,
@@ -225,9 +226,7 @@ def _parse_modify(args: list[str], tables: RtTables) -> _RuleArgs:
                                                                                  "map-to", "goto", "nop"))):
             raise IpError(f"netplex: ip rule {a} is not supported", 2)
         else:
-            if a == "type":
-                i += 1
-                a = need_arg(args, i)
+            a, i = need_arg_past(args, i, "type")
             if matches(a, "help"):
                 raise IpError(_USAGE, 255)
             if a in _ACTIONS:
