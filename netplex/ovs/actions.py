@@ -19,13 +19,14 @@ from netplex.ovs.flow import (
     FieldSpec,
     FlowError,
     _parse_int,
+    c_hex,
     format_ip,
     format_mac,
     parse_ip_masked,
     parse_mac_masked,
 )
 
-__all__ = ["Act", "OFPP", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
+__all__ = ["Act", "OFPP", "as_encoded", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
 
 # reserved port numbers (OFPP_* in OpenFlow 1.0's 16-bit space, as ovs-ofctl prints them)
 OFPP: dict[str, int] = {"IN_PORT": 0xFFF8, "TABLE": 0xFFF9, "NORMAL": 0xFFFA, "FLOOD": 0xFFFB, "ALL": 0xFFFC,
@@ -38,7 +39,8 @@ _LEGACY_SET = {"eth_src": "mod_dl_src", "eth_dst": "mod_dl_dst", "ip_src": "mod_
 _LEGACY_FIELD = {"mod_dl_src": "eth_src", "mod_dl_dst": "eth_dst", "mod_nw_src": "ip_src", "mod_nw_dst": "ip_dst",
                  "mod_tp_src": "tcp_src", "mod_tp_dst": "tcp_dst"}
 _NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "OXM_OF_METADATA",
-              "tun_id": "NXM_NX_TUN_ID", "eth_src": "NXM_OF_ETH_SRC", "eth_dst": "NXM_OF_ETH_DST",
+              "tun_id": "NXM_NX_TUN_ID", "tun_src": "NXM_NX_TUN_IPV4_SRC", "tun_dst": "NXM_NX_TUN_IPV4_DST",
+              "eth_src": "NXM_OF_ETH_SRC", "eth_dst": "NXM_OF_ETH_DST",
               "ip_src": "NXM_OF_IP_SRC", "ip_dst": "NXM_OF_IP_DST", "ct_mark": "NXM_NX_CT_MARK",
               "pkt_mark": "NXM_NX_PKT_MARK", "vlan_tci": "NXM_OF_VLAN_TCI", "tcp_src": "NXM_OF_TCP_SRC",
               "tcp_dst": "NXM_OF_TCP_DST", "ip_proto": "NXM_OF_IP_PROTO", "nw_proto": "NXM_OF_IP_PROTO",
@@ -307,6 +309,11 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             acts.append(Act("ct_clear"))
         elif k == "note":
             acts.append(Act("note", value))
+        elif k in ("set_tunnel", "set_tunnel64"):
+            n = _parse_int(value)
+            if n is None:
+                raise FlowError(f"invalid numeric format {value}")
+            acts.append(Act("set_tunnel", n, k == "set_tunnel64"))
         elif k in _UNSUPPORTED:
             raise FlowError(f"netplex: ovs-ofctl action {k} is not supported")
         elif k.isdigit() or (not value and port_no(key) is not None):
@@ -382,10 +389,21 @@ def _fmt_set_value(field: str, v: int) -> str:
     return f"{v:#x}"
 
 
-def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None) -> str:
+def as_encoded(acts: list[Act], of13: bool) -> list[Act]:
+    """The actions as the switch keeps them after decoding a flow_mod: OpenFlow 1.0 has no
+    set_field, so ovs-ofctl sent one on a Nicira field as NXAST_REG_LOAD, and the switch
+    remembers that spelling (ofpact.raw) for every later dump and trace."""
+    if of13:
+        return acts
+    return [Act("set_field", a.a, a.b, "reg_load") if a.kind == "set_field" and a.c == "set_field"
+            and a.a in _NXM_NAMES and a.a not in _LEGACY_SET else a for a in acts]
+
+
+def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, stored: bool = False) -> str:
     """format_<ACTION> for one action; `tagged`: the flow's match requires a VLAN tag
     (then mod_vlan_vid needs no push_vlan in OpenFlow 1.1+); `proto`: the IP protocol the
-    match pins (then mod_tp_* is OpenFlow 1.1+'s set_field on tcp_*/udp_*)."""
+    match pins (then mod_tp_* is OpenFlow 1.1+'s set_field on tcp_*/udp_*); `stored`: as
+    ofproto/trace prints a rule's actions, in the spelling they arrived in."""
     k = a.kind
     if k == "output":   # format_OUTPUT: a reserved port is printed bare (`LOCAL`, `IN_PORT`)
         return _fmt_port(a.a) if a.a in OFPP_NAMES else f"output:{a.a}"
@@ -423,10 +441,10 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None) -> st
             return f"{legacy}:{v}"
         if legacy and not of13:
             return f"{legacy}:{_fmt_set_value(field, v)}"
-        if not of13 and field in _NXM_NAMES:
+        if field in _NXM_NAMES and (how == "reg_load" or (not of13 and not stored)):
             spec = MATCH_FIELDS[_BY_NXM.get(field, field)] if field in _BY_NXM else MATCH_FIELDS.get(field)
             name = _NXM_NAMES[field]
-            return f"load:{v:#x}->{name}[]" if spec else f"load:{v:#x}->{name}[]"
+            return f"load:{c_hex(v)}->{name}[]"
         return f"set_field:{_fmt_set_value(field, v)}->{field}"
     if k == "load":
         field, ofs, nbits = a.b
@@ -434,7 +452,7 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None) -> st
         name = _NXM_NAMES.get(field, field)
         width = spec.nbytes * 8
         rng = "" if ofs == 0 and nbits == width else (f"{ofs}" if nbits == 1 else f"{ofs}..{ofs + nbits - 1}")
-        return f"load:{a.a:#x}->{name}[{rng}]"
+        return f"load:{c_hex(a.a)}->{name}[{rng}]"
     if k == "mod_nw_ttl":
         return f"mod_nw_ttl:{a.a}"
     if k == "dec_ttl":
@@ -465,6 +483,10 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None) -> st
         return "ct_clear"
     if k == "note":
         return f"note:{a.a}"
+    if k == "set_tunnel":   # format_SET_TUNNEL; OpenFlow 1.2+ has it as a set_field
+        if of13 and not stored:
+            return f"set_field:{c_hex(a.a)}->tun_id"
+        return f"set_tunnel{'64' if a.b or a.a > 0xFFFFFFFF else ''}:{c_hex(a.a)}"
     raise AssertionError(k)
 
 

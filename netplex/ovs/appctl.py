@@ -16,7 +16,15 @@ from netplex.ovs.ofproto import parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.service import VSWITCHD_CTL, connect
 from netplex.ovs.vswitchd import OVS_VERSION, OvsVswitchd, XBridge
-from netplex.ovs.xlate import Xlate, flow_format, format_odp, print_trace
+from netplex.ovs.xlate import (
+    Xlate,
+    flow_format,
+    format_odp,
+    local_port_name,
+    print_trace,
+    tunnel_flags_text,
+    with_tunnel_fields,
+)
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
@@ -42,11 +50,22 @@ def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
 
 def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
     m = Match()
+    tunneled = bool(flow.get("tun_dst"))
     for k, mask in x.wc.items():
-        m.set(k, flow.get(k, 0), mask)
+        # xlate_wc_finish: registers and metadata are not packet fields, and a packet without
+        # a tunnel has no tunnel fields to match
+        if not k.startswith(("tun_", "reg")) and k != "metadata":
+            m.set(k, flow.get(k, 0), mask)
+    if tunneled:    # tnl_wc_init: a packet from a tunnel is told apart by its outer header
+        m.set("tun_id", flow.get("tun_id", 0), (1 << 64) - 1)
+        m.set("tun_src", flow.get("tun_src", 0), 0xFFFFFFFF)
+        m.set("tun_dst", flow["tun_dst"], 0xFFFFFFFF)
     if flow.get("dl_type") == ETH_P_IP:
         m.set("dl_type", ETH_P_IP, 0xFFFF)   # an IP flow's megaflow always pins the type (and nw_frag)
-    text = m.format(32768)
+    text = m.format(32768, local_port_name)
+    if tunneled:
+        text = with_tunnel_fields(text, flow, f"tun_tos={flow.get('tun_tos', 0):x},"
+                                        f"tun_flags={tunnel_flags_text(flow.get('tun_flags', 0), exact=False)}")
     if flow.get("dl_type") == ETH_P_IP:
         parts = text.split(",")
         # nw_frag=no goes after the L3 fields, before the L4 ones (match_format's order)

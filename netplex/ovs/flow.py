@@ -26,7 +26,7 @@ from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 
-__all__ = ["CT_STATE_BITS", "FlowError", "Match", "flow_extract", "format_mac", "parse_ip_masked",
+__all__ = ["CT_STATE_BITS", "FlowError", "Match", "c_hex", "flow_extract", "format_mac", "parse_ip_masked",
            "parse_mac_masked", "MATCH_FIELDS"]
 
 ETH_P_RARP = 0x8035
@@ -211,6 +211,11 @@ SHORTHANDS: dict[str, tuple[int, int | None]] = {
 _FULL = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 6: (1 << 48) - 1, 8: (1 << 64) - 1}
 
 
+def c_hex(v: int) -> str:
+    """printf's `%#x`: `0x` before a non-zero value only (0 is `0`)."""
+    return f"{v:#x}" if v else "0"
+
+
 def parse_flags(s: str, bits: dict[str, int], name: str) -> tuple[int, int]:
     """`+trk-new` (value and mask from the signs) or `0x21/0x21` numbers."""
     if s and s[0] not in "+-":
@@ -295,7 +300,7 @@ class Match:
             if e:
                 v, m = e
                 full = _FULL[8] if name in ("metadata", "tun_id") else 0xFFFFFFFF
-                out.append(f"{name}={v:#x}" if m == full else f"{name}={v:#x}/{m:#x}")
+                out.append(f"{name}={c_hex(v)}" if m == full else f"{name}={c_hex(v)}/{m:#x}")
 
         u32("pkt_mark")
         ct = f.get("ct_state")
@@ -340,7 +345,7 @@ class Match:
         e = f.get("tun_id")
         if e:
             v, m = e
-            out.append(f"tun_id={v:#x}" if m == _FULL[8] else f"tun_id={v:#x}/{m:#x}")
+            out.append(f"tun_id={c_hex(v)}" if m == _FULL[8] else f"tun_id={c_hex(v)}/{m:#x}")
         for name in ("tun_src", "tun_dst"):
             e = f.get(name)
             if e:
@@ -348,7 +353,7 @@ class Match:
         e = f.get("metadata")
         if e:
             v, m = e
-            out.append(f"metadata={v:#x}" if m == _FULL[8] else f"metadata={v:#x}/{m:#x}")
+            out.append(f"metadata={c_hex(v)}" if m == _FULL[8] else f"metadata={c_hex(v)}/{m:#x}")
         e = f.get("in_port")
         if e:
             out.append(f"in_port={port_name(e[0]) if port_name else e[0]}")

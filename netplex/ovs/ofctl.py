@@ -59,9 +59,9 @@ def _port_desc(xb: XBridge, p: Any, version: int) -> list[str]:
     dev = p.dev
     name = xb.name if p.ofport == OFPP_LOCAL else p.name
     num = "LOCAL" if p.ofport == OFPP_LOCAL else str(p.ofport)
-    mac = ":".join(f"{b:02x}" for b in dev.mac) if dev is not None else "00:00:00:00:00:00"
+    mac = ":".join(f"{b:02x}" for b in (dev.mac if dev is not None else p.mac or bytes(6)))
     up = dev is not None and dev.up
-    carrier = dev is not None and dev.up and dev.has_carrier()
+    carrier = (dev is not None and dev.up and dev.has_carrier()) or p.tunnel is not None
     lines = [f" {num}({name}): addr:{mac}",
              f"     config:     {'0' if up or dev is None else 'PORT_DOWN'}",
              f"     state:      {('LIVE' if version > 1 else '0') if carrier else 'LINK_DOWN'}"]

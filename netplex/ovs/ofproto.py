@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netplex.ovs.actions import Act, format_actions, parse_actions, split_top
+from netplex.ovs.actions import Act, as_encoded, format_actions, parse_actions, split_top
 from netplex.ovs.flow import (
     MATCH_FIELDS,
     SHORTHANDS,
@@ -177,6 +177,7 @@ class Rule:
         self.priority = fm.priority
         self.actions = fm.actions
         self.cookie = fm.cookie
+        self.actions = as_encoded(fm.actions, of13)
         self.idle_timeout = fm.idle_timeout
         self.hard_timeout = fm.hard_timeout
         self.importance = fm.importance
@@ -306,7 +307,7 @@ class OFProto:
             return
         now = self.now()
         for r in rules:
-            r.actions = fm.actions
+            r.actions = as_encoded(fm.actions, of13)
             r.modified = now
             if "reset_counts" in fm.flags:
                 r.n_packets = r.n_bytes = 0

@@ -710,7 +710,7 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
             if itype not in SUPPORTED_TYPES:
                 db.restore(snap)
                 return Result(2, "", f"netplex: ovs-vsctl: interface type {itype} is not supported "
-                                     f"(system, internal and patch ports are)\n")
+                                     f"(system, internal, patch, vxlan, gre and geneve are)\n")
     except DbError as e:
         db.restore(snap)
         msg = f"ovs-vsctl: {e.message}\n" if e.message else ""

@@ -32,7 +32,14 @@ from netplex.ovs.ofproto import FlowMod, OFProto
 from netplex.ovs.ovsdb import Database, Row
 from netplex.shell.registry import COMMANDS, Context
 from netplex.stack.device import NetDevice
-from netplex.stack.openvswitch import OvsDatapath, OvsInternalDev, ovs_datapath, ovs_internal_dev
+from netplex.stack.openvswitch import (
+    TUNNEL_VPORTS,
+    OvsDatapath,
+    OvsInternalDev,
+    ovs_datapath,
+    ovs_internal_dev,
+    ovs_tunnel_vport,
+)
 
 if TYPE_CHECKING:
     from netplex.machine import Machine
@@ -48,8 +55,106 @@ MAC_DEFAULT_MAX = 8192
 OVS_VERSION = "3.1.0"
 CONF_DB = "/etc/openvswitch/conf.db"
 NS = 1_000_000_000
-SUPPORTED_TYPES = ("", "system", "internal", "patch")
+SUPPORTED_TYPES = ("", "system", "internal", "patch", "vxlan", "gre", "geneve")
 TUNNEL_TYPES = ("vxlan", "gre", "geneve", "stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp")
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelConfig:
+    """struct netdev_tunnel_config, from an Interface's options (netdev-vport.c
+    set_tunnel_config): None for a value taken from the flow (`remote_ip=flow`,
+    `key=flow`); a key absent is `present=False`."""
+
+    ttype: str
+    remote: int | None            # None: flow
+    local: int | None = 0         # 0: any; None: flow
+    in_key: int | None = 0        # None: flow
+    out_key: int | None = 0
+    key_present: bool = False     # in/out_key_present: a key option was given
+    dst_port: int = 0
+    ttl: int = 64                 # 0: inherit
+    tos: int = 0                  # -1: inherit
+    csum: bool = False
+    df: bool = True
+
+    def match_key(self) -> tuple[Any, ...]:
+        """What tnl_find_exact compares: two ports alike here are the same tunnel (`File exists`)."""
+        return (self.ttype, self.dst_port, self.in_key, self.local, self.remote)
+
+    def options_text(self) -> str:
+        """dpif/show's `(vxlan: key=5, remote_ip=1.2.3.4)`, from the configuration."""
+        parts = []
+        if self.key_present:
+            parts.append(f"key={'flow' if self.in_key is None else self.in_key}")
+        if self.local:
+            parts.append(f"local_ip={_ip(self.local)}")
+        parts.append(f"remote_ip={'flow' if self.remote is None else _ip(self.remote)}")
+        return ", ".join(parts)
+
+
+def _ip(n: int) -> str:
+    return ".".join(str((n >> s) & 0xFF) for s in (24, 16, 8, 0))
+
+
+def _parse_ipv4(text: str) -> int | None:
+    parts = text.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        return None
+    return int.from_bytes(bytes(int(p) for p in parts), "big")
+
+
+def _strtoull(text: str) -> int:
+    """strtoull(text, NULL, 0) as parse_key uses it: the leading number, 0 for none."""
+    t = text.strip().lower()
+    base = 10
+    if t.startswith("0x"):
+        t, base = t[2:], 16
+    elif t.startswith("0") and len(t) > 1:
+        t, base = t[1:], 8
+    digits = "0123456789abcdef"[:base]
+    n = 0
+    for ch in t:
+        if ch not in digits:
+            break
+        n = n * base + digits.index(ch)
+    return min(n, (1 << 64) - 1)
+
+
+def tunnel_config(name: str, ttype: str, options: dict[str, str]) -> tuple[TunnelConfig | None, str]:
+    """set_tunnel_config: the configuration, or None and the error ovs-vswitchd reports
+    (unknown options are only logged by OVS, so they are ignored here too)."""
+    errors: list[str] = []
+    addrs: dict[str, int | None] = {"remote_ip": 0, "local_ip": 0}    # None: flow
+    keys: dict[str, int | None] = {}
+    cfg: dict[str, Any] = {}
+    for k, v in options.items():
+        if k in addrs:
+            ip = None if v == "flow" else _parse_ipv4(v)
+            if ip is None and v != "flow":
+                errors.append(f"{name}: bad {ttype} '{k}'")
+            else:
+                addrs[k] = ip
+        elif k in ("key", "in_key", "out_key"):
+            keys[k] = None if v == "flow" else _strtoull(v)
+        elif k == "dst_port" and ttype != "gre":
+            cfg["dst_port"] = _strtoull(v) & 0xFFFF
+        elif k == "ttl":
+            cfg["ttl"] = 0 if v == "inherit" else _strtoull(v) & 0xFF
+        elif k == "tos":
+            cfg["tos"] = -1 if v == "inherit" else _strtoull(v) & 0xFF
+        elif k == "csum":
+            cfg["csum"] = v == "true"
+        elif k == "df_default":
+            cfg["df"] = v != "false"
+    remote, local = addrs["remote_ip"], addrs["local_ip"]
+    if remote == 0:
+        errors.append(f"{name}: {ttype} type requires valid 'remote_ip' argument")
+    if errors:
+        return None, "\n".join(errors)
+    in_key = keys.get("in_key", keys.get("key", 0))
+    out_key = keys.get("out_key", keys.get("key", 0))
+    cfg["dst_port"] = cfg.get("dst_port") or TUNNEL_VPORTS[ttype][1]
+    return TunnelConfig(ttype, remote, local, in_key, out_key, bool(keys), **cfg), ""
 
 
 @dataclass(slots=True)
@@ -81,6 +186,8 @@ class OfPort:
     no_flood: bool = False
     policing: tuple[int, int] = (0, 0)      # the ingress policer installed: (kbit/s, kbit)
     qos: tuple[Any, ...] = ()               # the HTB installed: (max-rate, queues)
+    tunnel: TunnelConfig | None = None      # a vxlan/gre/geneve port's configuration
+    mac: bytes = b""                        # a tunnel port's own (random) address
 
     def includes_vlan(self, vlan: int) -> bool:
         """xbundle_includes_vlan."""
@@ -314,6 +421,12 @@ class OvsVswitchd(Program):
         xb.ports.pop(p.ofport, None)
         if p.dev is not None and p.dev is not xb.local:
             xb.dp.del_vport(p.dev)
+        if p.tunnel is not None and p.dp_port is not None and not any(
+                q.dp_port == p.dp_port for b in self.bridges.values() for q in b.ports.values()):
+            vport = xb.dp.vports.get(p.dp_port)     # the last port of a tunnel vport takes it along
+            if vport is not None:
+                xb.dp.del_vport(vport)
+                vport.ns.del_device(vport)
         xb.mac_table = {k: e for k, e in xb.mac_table.items() if e.port != p.ofport}
 
     def _configure_bridge(self, xb: XBridge, row: Row, errors: list[tuple[str, str]]) -> None:
@@ -345,7 +458,8 @@ class OvsVswitchd(Program):
                 if irow.uuid in ifaces:
                     want[irow.scalar("name")] = (prow, irow)
         for p in [p for p in xb.ports.values() if p.name not in want or
-                  _iface_type(want[p.name][1]) != p.type]:
+                  _iface_type(want[p.name][1]) != p.type or
+                  (p.tunnel is not None and tunnel_config(p.name, p.type, want[p.name][1]["options"])[0] != p.tunnel)]:
             self._del_port(xb, p)
         for iname, (prow, irow) in want.items():
             itype = _iface_type(irow)
@@ -360,6 +474,9 @@ class OvsVswitchd(Program):
             p.peer = irow["options"].get("peer") if itype == "patch" else None
             irow["ofport"] = [p.ofport]
             irow["error"] = []
+            if p.tunnel is not None:
+                self._write_tunnel_state(irow, p)
+                continue
             self._write_iface_state(irow, p)
             self._policing(p, irow)
             self._qos(p, prow)
@@ -389,6 +506,8 @@ class OvsVswitchd(Program):
                                                           f"({e.message})")
             ofport = self._alloc_ofport(xb, req)
             dp_port = xb.dp.port_of.get(dev.ifindex)
+        elif itype in TUNNEL_VPORTS:
+            return self._add_tunnel(xb, iname, itype, irow, errors)
         elif itype == "patch":
             dev, dp_port = None, None
             if not irow["options"].get("peer"):
@@ -412,6 +531,67 @@ class OvsVswitchd(Program):
         p = OfPort(iname, ofport, itype, dev, dp_port, iname)
         xb.ports[ofport] = p
         return p
+
+    def _add_tunnel(self, xb: XBridge, iname: str, itype: str, irow: Row,
+                    errors: list[tuple[str, str]]) -> OfPort | None:
+        """A vxlan/gre/geneve port: its configuration (tnl_port_add refuses a second port
+        configured alike), on the datapath's tunnel vport for its type and UDP port."""
+        cfg, err = tunnel_config(iname, itype, irow["options"])
+        if cfg is None:
+            return self._port_error(irow, errors, err)
+        if any(q.tunnel is not None and q.tunnel.match_key() == cfg.match_key()
+               for b in self.bridges.values() for q in b.ports.values()):
+            return self._port_error(irow, errors, f"could not add network device {iname} to ofproto (File exists)")
+        try:
+            vport = ovs_tunnel_vport(self.ns, xb.dp, itype, cfg.dst_port)
+        except NetplexError as e:
+            return self._port_error(irow, errors, f"could not add network device {iname} to ofproto ({e.message})")
+        ofport = self._alloc_ofport(xb, irow.scalar("ofport_request"))
+        p = OfPort(iname, ofport, itype, None, xb.dp.port_of.get(vport.ifindex), iname, tunnel=cfg,
+                   mac=self.ns.world.random_mac())
+        xb.ports[ofport] = p
+        return p
+
+    def _write_tunnel_state(self, irow: Row, p: OfPort) -> None:
+        """A tunnel's Interface columns (netdev_vport_get_status): no ifindex or MTU of its own;
+        the device the route to remote_ip leaves by, and its carrier."""
+        irow["ifindex"] = [0]
+        irow["mac_in_use"] = [":".join(f"{b:02x}" for b in p.mac)]
+        irow["admin_state"] = ["up"]
+        irow["link_state"] = ["up"]
+        irow["mtu"] = []
+        irow["link_resets"] = [0]
+        irow["statistics"] = {"rx_bytes": p.rx_bytes, "rx_packets": p.rx_packets, "tx_bytes": p.tx_bytes,
+                              "tx_packets": p.tx_packets}
+        status: dict[str, str] = {}
+        cfg = p.tunnel
+        if cfg is not None and cfg.remote:
+            rt = self.ns.fib.lookup(cfg.remote)
+            if rt is not None and rt.dev is not None:
+                status = {"tunnel_egress_iface": rt.dev.name,
+                          "tunnel_egress_iface_carrier": "up" if rt.dev.up and rt.dev.has_carrier() else "down"}
+        irow["status"] = status
+
+    def tunnel_port_for(self, dp_port: int, tun: Any) -> tuple[XBridge, OfPort] | None:
+        """tnl_port_receive → tnl_find: the port a tunnel packet arrived on, the most
+        specific first (a fixed key before key=flow, a fixed remote_ip before remote_ip=flow)."""
+        best: tuple[int, XBridge, OfPort] | None = None
+        for xb in self.bridges.values():
+            for p in xb.ports.values():
+                cfg = p.tunnel
+                if cfg is None or p.dp_port != dp_port:
+                    continue
+                if cfg.in_key is not None and cfg.in_key != tun.tun_id:
+                    continue
+                if cfg.remote is not None and cfg.remote != tun.src:
+                    continue
+                if cfg.local and cfg.local != tun.dst:
+                    continue
+                score = (4 if cfg.in_key is not None else 0) + (2 if cfg.remote is not None else 0) + \
+                        (1 if cfg.local else 0)
+                if best is None or score > best[0]:
+                    best = (score, xb, p)
+        return (best[1], best[2]) if best is not None else None
 
     def _port_error(self, irow: Row, errors: list[tuple[str, str]], text: str) -> OfPort | None:
         irow["ofport"] = [-1]

@@ -24,6 +24,7 @@ from netplex.ovs.flow import (
     IPPROTO_UDP,
     VLAN_CFI,
     Match,
+    c_hex,
     flow_extract,
     format_ip,
     format_mac,
@@ -33,12 +34,14 @@ from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Eth
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
+from netplex.stack.openvswitch import TUNNEL_CSUM, TUNNEL_DF, TUNNEL_KEY, TunnelKey
 from netplex.stack.skb import SkbMeta
 
 if TYPE_CHECKING:
     from netplex.stack.openvswitch import OvsDatapath
 
-__all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "print_trace", "upcall_handler"]
+__all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_port_name", "print_trace",
+           "tunnel_flags_text", "upcall_handler", "with_tunnel_fields"]
 
 MAX_RESUBMIT_DEPTH = 64
 OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
@@ -87,9 +90,37 @@ def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str 
         print_trace(n.subs, sub, out, n.kind)
 
 
-def flow_format(flow: dict[str, int], port_name: Any = None, recirc: int = 0) -> str:
-    """flow_format: every field the packet has, in match_format's order."""
+def local_port_name(n: int) -> str:
+    """ofputil_format_port without a port map: the reserved LOCAL port by name."""
+    return "LOCAL" if n == OFPP_LOCAL else str(n)
+
+
+def tunnel_flags_text(flags: int, exact: bool = True) -> str:
+    """format_flags_masked over flow_tun_flag_to_string: `df|key` when every flag (oam too) is
+    matched, as a packet's flow is; `-df-csum+key` for the megaflow's df, csum and key."""
+    bits = (("df", TUNNEL_DF), ("csum", TUNNEL_CSUM), ("key", TUNNEL_KEY))
+    if exact:
+        return "|".join(n for n, b in bits if flags & b) or "0"
+    return "".join(("+" if flags & b else "-") + n for n, b in bits)
+
+
+def with_tunnel_fields(text: str, flow: dict[str, int], extra: str) -> str:
+    """`extra` (the tunnel fields match_format prints after tun_dst) put in its place."""
+    head, sep, tail = text.partition(f"tun_dst={format_ip(flow.get('tun_dst', 0))}")
+    return head + sep + "," + extra + tail if sep else text
+
+
+def flow_format(flow: dict[str, int], port_name: Any = local_port_name, recirc: int = 0) -> str:
+    """flow_format: every field the packet has, in match_format's order; a tunnel's
+    fields all when it has a destination (the id only with the key flag), else its id alone."""
     m = Match()
+    if flow.get("tun_dst"):
+        if flow.get("tun_flags", 0) & TUNNEL_KEY:
+            m.set("tun_id", flow.get("tun_id", 0), (1 << 64) - 1)
+        m.set("tun_src", flow.get("tun_src", 0), 0xFFFFFFFF)
+        m.set("tun_dst", flow["tun_dst"], 0xFFFFFFFF)
+    elif flow.get("tun_id"):
+        m.set("tun_id", flow["tun_id"], (1 << 64) - 1)
     if flow.get("ct_state"):
         m.set("ct_state", flow["ct_state"], 0xFF)
         if flow.get("ct_zone"):
@@ -122,6 +153,11 @@ def flow_format(flow: dict[str, int], port_name: Any = None, recirc: int = 0) ->
         m.set("arp_sha", flow.get("arp_sha", 0), (1 << 48) - 1)
         m.set("arp_tha", flow.get("arp_tha", 0), (1 << 48) - 1)
     text = m.format(32768, port_name)
+    if flow.get("tun_dst"):
+        text = with_tunnel_fields(text, flow, f"tun_ipv6_src=::,tun_ipv6_dst=::,tun_gbp_id=0,tun_gbp_flags=0,"
+                                        f"tun_tos={flow.get('tun_tos', 0):x},tun_ttl={flow.get('tun_ttl', 0)},"
+                                        f"tun_erspan_ver=0,gtpu_flags=0,gtpu_msgtype=0,"
+                                        f"tun_flags={tunnel_flags_text(flow.get('tun_flags', 0))}")
     # flow_format's extras: the second VLAN header slot, and nw_frag for IP
     if flow.get("vlan_tci"):
         head, sep, tail = text.partition(",dl_src=")
@@ -158,7 +194,9 @@ class Xlate:
         self.table_node = self.root
         self.cur_table = self.cur_cookie = 0
         self.rules_hit: list[Any] = []
-        self.wc: dict[str, int] = {"in_port": 0xFFFF}    # the fields this walk read (the megaflow's mask)
+        # the fields this walk read (the megaflow's mask); xlate_wc_init: in_port and dl_type always
+        self.wc: dict[str, int] = {"in_port": 0xFFFF, "dl_type": 0xFFFF}
+        self.base_tun: tuple[int, ...] | None = None        # the tunnel key the datapath actions set last
 
     # -- trace helpers ---------------------------------------------------------
     def note(self, kind: str, text: str) -> None:
@@ -221,7 +259,7 @@ class Xlate:
             k = a.kind
             an = node
             if self.tracing:
-                an = node.add("action", format_act(a, False, bool(self.flow.get("vlan_tci"))))
+                an = node.add("action", format_act(a, False, bool(self.flow.get("vlan_tci")), stored=True))
             self.node = an
             if k == "output":
                 self.output(a.a, an)
@@ -285,6 +323,8 @@ class Xlate:
                     self.flow.pop(f, None)
             elif k == "note":
                 pass
+            elif k == "set_tunnel":
+                self.flow["tun_id"] = a.a
 
     def set_field(self, field: str, value: int) -> None:
         key = field_key(field)
@@ -299,7 +339,8 @@ class Xlate:
     def unwildcard(self, key: str) -> None:
         """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""
         self.wc[key] = {"dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC,
-                        "tp_src": 0xFFFF, "tp_dst": 0xFFFF, "nw_ttl": 0xFF}.get(key, 0xFFFFFFFF)
+                        "tp_src": 0xFFFF, "tp_dst": 0xFFFF, "nw_ttl": 0xFF, "tun_id": (1 << 64) - 1,
+                        "metadata": (1 << 64) - 1}.get(key, 0xFFFFFFFF)
         if key in ("tp_src", "tp_dst"):
             self.wc["nw_proto"] = 0xFF
 
@@ -373,7 +414,34 @@ class Xlate:
         if p.dp_port is None:
             return
         self.commit(node)
+        if p.tunnel is not None:
+            key = self.tunnel_key(p)
+            if key is None:
+                self.note("warn", "Tunneling decided against output")
+                return
+            self.note("detail", "output to kernel tunnel")
+            if key != self.base_tun:
+                self.odp.append(("set_tunnel", key))
+                self.base_tun = key
         self.odp.append(("output", p.dp_port, p))
+
+    def tunnel_key(self, p: OfPort) -> tuple[int, ...] | None:
+        """tnl_port_send: the outer header from the port's configuration, and the flow's
+        tun_* fields where it says `flow`: (tun_id, src, dst, tos, ttl, tp_dst, flags), or
+        None when no destination is known."""
+        cfg = p.tunnel
+        assert cfg is not None
+        f = self.flow
+        dst = cfg.remote if cfg.remote is not None else f.get("tun_dst", 0)
+        if not dst:
+            return None
+        src = cfg.local if cfg.local is not None else f.get("tun_src", 0)
+        tun_id = cfg.out_key if cfg.out_key is not None else f.get("tun_id", 0)
+        tos = cfg.tos if cfg.tos >= 0 else f.get("nw_tos", 0) & 0xFC
+        ttl = cfg.ttl or f.get("nw_ttl", 64)
+        flags = (TUNNEL_DF if cfg.df else 0) | (TUNNEL_CSUM if cfg.csum else 0) | \
+            (TUNNEL_KEY if cfg.key_present else 0)
+        return (tun_id, src or 0, dst, tos, ttl, cfg.dst_port if p.type != "gre" else 0, flags)
 
     def patch_output(self, p: OfPort, node: TraceNode) -> None:
         peer_xb = peer_port = None
@@ -529,20 +597,47 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
             out.append(f"recirc({a[1]:#x})")
         elif k == "set_priority":
             out.append(f"set(skb_priority({a[1]:#x}))")
+        elif k == "set_tunnel":
+            out.append(f"set({format_tunnel(a[1])})")
         elif k == "userspace":
             out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
                        f"controller_id=0,max_len={a[1]}))")
     return ",".join(out) if out else "drop"
 
 
+def format_tunnel(key: tuple[int, ...]) -> str:
+    """format_odp_tun_attr: `tunnel(tun_id=0x5,src=...,dst=...,ttl=64,tp_dst=4789,flags(df|key))`;
+    the id only with the key flag, zero addresses, TOS and ports left out."""
+    tun_id, src, dst, tos, ttl, tp_dst, flags = key
+    parts = []
+    if flags & TUNNEL_KEY:
+        parts.append(f"tun_id={c_hex(tun_id)}")
+    if src:
+        parts.append(f"src={format_ip(src)}")
+    parts.append(f"dst={format_ip(dst)}")
+    if tos:
+        parts.append(f"tos={tos:#x}")
+    parts.append(f"ttl={ttl}")
+    if tp_dst:
+        parts.append(f"tp_dst={tp_dst}")
+    names = [n for n, b in (("df", TUNNEL_DF), ("csum", TUNNEL_CSUM), ("key", TUNNEL_KEY)) if flags & b]
+    parts.append(f"flags({'|'.join(names)})")
+    return f"tunnel({','.join(parts)})"
+
+
 def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XBridge | None = None) -> None:
     """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each);
-    `userspace` is the packet-in to `xb`'s controllers."""
+    `userspace` is the packet-in to `xb`'s controllers; `set(tunnel(...))` is the key the
+    next output to a tunnel vport sends with."""
     cur = frame
+    tun: TunnelKey | None = None
     for a in odp:
         k = a[0]
         if k == "output":
-            dp.output(a[1], cur.copy())
+            dp.output(a[1], cur.copy(), tun)
+        elif k == "set_tunnel":
+            tun_id, src, dst, tos, ttl, tp_dst, flags = a[1]
+            tun = TunnelKey(tun_id, src, dst, tos, ttl, 0, tp_dst, flags)
         elif k == "set_eth":
             cur = cur.copy()
             for n, v in a[1]:
@@ -584,7 +679,15 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
 def upcall_handler(vsd: OvsVswitchd) -> Any:
     """The handler ovs-vswitchd registers on its datapath: every upcall is translated
     by the bridge owning the port, and its actions executed at once."""
-    def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet) -> None:
+    def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
+        if tun is not None:
+            found = vsd.tunnel_port_for(dp_port, tun)
+            if found is not None:
+                xb, p = found
+                p.rx_packets += 1
+                p.rx_bytes += frame.wire_len()
+                process(vsd, xb, p.ofport, frame, dp, tun)
+            return      # no port configured for it: dropped (tnl_port_receive: "receive tunnel port not found")
         for xb in vsd.bridges.values():
             for p in xb.ports.values():
                 if p.dp_port == dp_port:
@@ -596,8 +699,12 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
     return handle
 
 
-def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath) -> None:
+def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
+            tun: TunnelKey | None = None) -> None:
     flow = flow_extract(frame, ofport)
+    if tun is not None:
+        flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
+        flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
     x = Xlate(vsd, xb, flow, frame, tracing=False)
     x.run()
     todo = list(x.recircs)

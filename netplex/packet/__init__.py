@@ -31,6 +31,7 @@ from .ethernet import (
     Dot1Q,
     Ethernet,
 )
+from .geneve import GENEVE_PORT, Geneve
 from .gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, GRE_SEQ, Gre
 from .icmp import (
     ICMP_DEST_UNREACH,
@@ -93,6 +94,7 @@ IP_PROTOS.update({
 UDP_PORTS.update({
     VXLAN_PORT_IANA: Vxlan,
     VXLAN_PORT_LINUX: Vxlan,
+    GENEVE_PORT: Geneve,
 })
 # -----------------------------------------------------------------------------
 
@@ -100,7 +102,7 @@ __all__ = [
     "ETH_P_MPLS_UC", "Mpls",
     "ACK", "ETH_P_SLOW", "Lacpdu", "ARPOP_REPLY", "ARPOP_REQUEST", "Arp", "BROADCAST_MAC", "Bpdu", "CWR", "Dot1Q",
     "ETH_P_TEB", "GRE_CSUM", "GRE_KEY", "GRE_SEQ", "Gre", "Igmp", "Vxlan", "VXLAN_PORT_IANA",
-    "VXLAN_PORT_LINUX",
+    "VXLAN_PORT_LINUX", "GENEVE_PORT", "Geneve",
     "ECE", "ETHERTYPES", "Esp", "IPPROTO_AH", "IPPROTO_ESP", "ETH_P_8021AD", "ETH_P_8021Q", "ETH_P_ARP", "ETH_P_IP",
     "ETH_P_IPV6", "Ethernet", "FIN", "ICMP_DEST_UNREACH", "ICMP_ECHO",
     "ICMP_ECHOREPLY", "ICMP_EXC_FRAGTIME", "ICMP_EXC_TTL", "ICMP_FRAG_NEEDED",

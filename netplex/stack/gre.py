@@ -36,6 +36,7 @@ class _Tunnel:
 
     # a tunnel has carrier while up, and no operational state of its own (ip_tunnel)
     up: bool
+    collect_md = False      # a flow-based (`external`) tunnel: OVS's gre_sys
     link_dev: Any
 
     def has_carrier(self) -> bool:
@@ -205,8 +206,12 @@ def _lookup(ns: Any, proto: int, src: int, dst: int, key: int | None) -> Any:
     kind = "gretap" if proto == ETH_P_TEB else "gre"
     best = None
     best_score = -1
+    md = None
     for t in ns.gre_tunnels:
         if t.kind != kind or not t.up:
+            continue
+        if t.collect_md:
+            md = t
             continue
         has_key = bool(t.iflags & GRE_KEY)
         if has_key != (key is not None) or (has_key and t.ikey != key):
@@ -218,7 +223,7 @@ def _lookup(ns: Any, proto: int, src: int, dst: int, key: int | None) -> Any:
         score = (2 if t.remote else 0) + (1 if t.local else 0)
         if score > best_score:
             best, best_score = t, score
-    return best
+    return best if best is not None else md   # itn->collect_md_tun when nothing else matches
 
 
 def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
@@ -246,6 +251,9 @@ def gre_rcv(ns: Any, dev: Any, ip: IPv4) -> None:
     if t.iflags & GRE_CSUM and not gre.flags & GRE_CSUM:
         t.stats.rx_errors += 1
         ns.drop(None, t, SkbDropReason.GRE_CSUM_REQUIRED)
+        return
+    if t.collect_md:
+        t.gre_rcv(ip, gre)   # the tunnel key goes with the packet (ip_tun_rx_dst)
         return
     inner = gre.payload
     if tracing:

@@ -14,6 +14,15 @@ OVS_PACKET_CMD_MISS): ovs-vswitchd decides and answers with datapath
 actions it executes through `output`. There is no flow cache in the kernel
 here: each packet's decision is made by the OpenFlow tables, which is what
 the megaflow cache would reproduce.
+
+A *tunnel* vport (vport-vxlan.c, vport-geneve.c, vport-gre.c) is one
+flow-based device per type and UDP port, `vxlan_sys_4789`, `genev_sys_6081`,
+`gre_sys` (collect_md: the kernel's vxlan/geneve/gretap in `external` mode):
+what it receives goes up with its outer header as the tunnel key
+(`TunnelKey`, struct ip_tunnel_key: tun_id, tun_src, tun_dst, ...), and it
+sends what the datapath gives it with a `set(tunnel(...))` key, routed by the
+namespace's routing table as the kernel routes it (udp_tunnel_xmit_skb,
+ip_md_tunnel_xmit).
 """
 from __future__ import annotations
 
@@ -24,6 +33,11 @@ from typing import TYPE_CHECKING
 
 from netplex.errors import NetplexError
 from netplex.packet.ethernet import Ethernet
+from netplex.packet.geneve import GENEVE_PORT, Geneve
+from netplex.packet.gre import ETH_P_TEB, GRE_CSUM, GRE_KEY, Gre
+from netplex.packet.ipv4 import IP_DF, IPPROTO_GRE, IPPROTO_UDP, IPv4
+from netplex.packet.udp import Udp
+from netplex.packet.vxlan import VXLAN_PORT_IANA, Vxlan
 from netplex.stack.device import (
     RX_HANDLER_CONSUMED,
     NetDevice,
@@ -31,16 +45,42 @@ from netplex.stack.device import (
     netdev_rx_handler_register,
     netdev_rx_handler_unregister,
 )
+from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.vxlan import udp_flow_src_port
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
-__all__ = ["OVS_DATAPATH_NAME", "OvsDatapath", "OvsInternalDev", "Upcall", "ovs_datapath"]
+__all__ = ["OVS_DATAPATH_NAME", "TUNNEL_VPORTS", "OvsDatapath", "OvsInternalDev", "OvsTunnelVport", "TunnelKey",
+           "Upcall", "ovs_datapath", "ovs_tunnel_vport"]
 
 OVS_DATAPATH_NAME = "ovs-system"
+# tunnel type → (the vport device's name prefix, its default UDP port; 0 for GRE)
+TUNNEL_VPORTS = {"vxlan": ("vxlan_sys_", VXLAN_PORT_IANA), "geneve": ("genev_sys_", GENEVE_PORT), "gre": ("gre_sys", 0)}
+# struct ip_tunnel_key's TUNNEL_* flags as OVS names them (flags(df|csum|key))
+TUNNEL_DF, TUNNEL_CSUM, TUNNEL_KEY = 0x1, 0x2, 0x4
 
-# OVS_PACKET_CMD_MISS: (datapath, vport number, frame) → nothing; userspace executes its actions
-Upcall = Callable[["OvsDatapath", int, Ethernet], None]
+
+class TunnelKey:
+    """struct ip_tunnel_key: the outer header a tunnel packet came with, or is to be sent with."""
+
+    __slots__ = ("tun_id", "src", "dst", "tos", "ttl", "tp_src", "tp_dst", "flags")
+
+    def __init__(self, tun_id: int, src: int, dst: int, tos: int = 0, ttl: int = 64, tp_src: int = 0,
+                 tp_dst: int = 0, flags: int = 0) -> None:
+        self.tun_id = tun_id
+        self.src = src
+        self.dst = dst
+        self.tos = tos
+        self.ttl = ttl
+        self.tp_src = tp_src
+        self.tp_dst = tp_dst
+        self.flags = flags
+
+
+# OVS_PACKET_CMD_MISS: (datapath, vport number, frame, the tunnel key it came with) → nothing;
+# userspace executes its actions
+Upcall = Callable[["OvsDatapath", int, Ethernet, "TunnelKey | None"], None]
 
 
 class OvsDatapath(NetDevice):
@@ -109,7 +149,7 @@ class OvsDatapath(NetDevice):
         self.receive(port_no, frame)
         return RX_HANDLER_CONSUMED
 
-    def receive(self, port_no: int, frame: Ethernet) -> None:
+    def receive(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
         """ovs_dp_process_packet: no kernel flow, so a miss goes up to userspace
         (lost when no ovs-vswitchd listens)."""
         self.n_missed += 1
@@ -117,15 +157,18 @@ class OvsDatapath(NetDevice):
         if up is None:
             self.n_lost += 1
             return
-        up(self, port_no, frame)
+        up(self, port_no, frame, tun)
 
-    def output(self, port_no: int, frame: Ethernet) -> None:
-        """do_output → ovs_vport_send: out of a netdev vport, or up an internal one."""
+    def output(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
+        """do_output → ovs_vport_send: out of a netdev vport, up an internal one, or
+        encapsulated by a tunnel vport with the key `set(tunnel(...))` gave."""
         dev = self.vports.get(port_no)
         if dev is None:
             return
         if isinstance(dev, OvsInternalDev):
             dev.internal_dev_recv(frame)
+        elif isinstance(dev, OvsTunnelVport):
+            dev.tunnel_xmit(frame, tun)
         else:
             dev.xmit(frame)
 
@@ -157,6 +200,172 @@ class OvsInternalDev(NetDevice):
         st.rx_packets += 1
         st.rx_bytes += frame.wire_len()
         self.ns.netif_receive(self, frame)
+
+
+class OvsTunnelVport(NetDevice):
+    """A flow-based tunnel device a tunnel vport owns (`vxlan_sys_4789`, `genev_sys_6081`,
+    `gre_sys`): the kernel's vxlan, geneve or gretap device in collect_md (`external`) mode."""
+
+    default_qdisc = "noqueue"
+    collect_md = True       # ip_tunnel_lookup's fallback for GRE (itn->collect_md_tun)
+
+    def __init__(self, ns: Namespace, name: str, mac: bytes, dp: OvsDatapath, ttype: str, dstport: int) -> None:
+        super().__init__(ns, name, mac, 65000 if ttype != "gre" else 1472)
+        self.dp = dp
+        self.ttype = ttype
+        self.kind = {"vxlan": "vxlan", "geneve": "geneve", "gre": "gretap"}[ttype]
+        self.dstport = dstport
+        # what ns.gre_tunnels' readers (add_gre, ip_tunnel_lookup) and vxlan_vni_in_use look at
+        self.vni: int | None = None
+        self.local = self.remote = 0
+        self.ikey: int | None = None
+        self.iflags = 0
+        self.link_dev: NetDevice | None = None
+        self.up = True
+        if ttype == "gre":
+            ns.gre_tunnels.append(self)
+        else:
+            ns.udp_encap[dstport] = self.udp_encap_rcv
+
+    def has_carrier(self) -> bool:
+        return self.up
+
+    def operstate(self) -> str:
+        return "UNKNOWN" if self.up else "DOWN"
+
+    def details_text(self) -> str:
+        if self.ttype == "gre":
+            return "    gretap external any remote any local any ttl inherit nopmtudisc "
+        return f"    {self.kind} external id 0 dstport {self.dstport} "
+
+    def ndo_uninit(self) -> None:
+        super().ndo_uninit()
+        ns = self.ns
+        if self.ttype == "gre":
+            if self in ns.gre_tunnels:
+                ns.gre_tunnels.remove(self)
+        elif ns.udp_encap.get(self.dstport) == self.udp_encap_rcv:
+            del ns.udp_encap[self.dstport]
+
+    # -- receive: vxlan_rcv / geneve_rx / ipgre_rcv with tun_dst metadata ----------------
+    def udp_encap_rcv(self, ns: Namespace, dev: NetDevice, ip: IPv4) -> bool:
+        udp = ip.payload
+        if not isinstance(udp, Udp):
+            return False
+        hdr = udp.payload
+        cls = Vxlan if self.ttype == "vxlan" else Geneve
+        if isinstance(hdr, (bytes, bytearray)):
+            try:
+                hdr = cls.decode(bytes(hdr))
+            except ValueError:
+                self.stats.rx_errors += 1
+                return True
+        if not isinstance(hdr, (Vxlan, Geneve)):
+            self.stats.rx_errors += 1
+            return True
+        if isinstance(hdr, Vxlan) and not hdr.flags & 0x08:
+            ns.drop(None, dev, SkbDropReason.VXLAN_INVALID_HDR)
+            return True
+        flags = TUNNEL_KEY
+        if ip.flags & IP_DF:
+            flags |= TUNNEL_DF
+        key = TunnelKey(hdr.vni, ip.src, ip.dst, ip.tos, ip.ttl, udp.sport, udp.dport, flags)
+        self._rcv(hdr.payload, key)
+        return True
+
+    def gre_rcv(self, ip: IPv4, gre: Gre) -> None:
+        """ipgre_rcv on a collect_md tunnel: the GRE key (if any) is the tunnel id."""
+        if gre.proto != ETH_P_TEB:
+            self.stats.rx_errors += 1
+            return
+        flags = (TUNNEL_KEY if gre.flags & GRE_KEY else 0) | (TUNNEL_CSUM if gre.flags & GRE_CSUM else 0)
+        if ip.flags & IP_DF:
+            flags |= TUNNEL_DF
+        self._rcv(gre.payload, TunnelKey(gre.key if gre.flags & GRE_KEY else 0, ip.src, ip.dst, ip.tos, ip.ttl,
+                                         flags=flags))
+
+    def _rcv(self, payload: object, key: TunnelKey) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            try:
+                inner = Ethernet.decode(bytes(payload))
+            except ValueError:
+                self.stats.rx_errors += 1
+                return
+        elif isinstance(payload, Ethernet):
+            inner = payload.copy()
+        else:
+            self.stats.rx_errors += 1
+            return
+        st = self.stats
+        st.rx_packets += 1
+        st.rx_bytes += inner.wire_len()
+        ns = self.ns
+        if ns.world.tracer.on:
+            ns.trace(f"{self.kind}_rcv", f"{self.name}: tun_id {key.tun_id:#x} from {ns.fmt_ip(key.src)}: "
+                     f"{ns.fmt_mac(inner.src)} > {ns.fmt_mac(inner.dst)}", dev=self.name)
+        n = self.dp.port_of.get(self.ifindex)
+        if n is not None:
+            self.dp.receive(n, inner, key)
+
+    # -- transmit: the tunnel key says where -------------------------------------------
+    def tunnel_xmit(self, frame: Ethernet, key: TunnelKey | None) -> None:
+        """vxlan_xmit_one / geneve_xmit / gre_fb_xmit with the skb's tunnel info; without
+        one a flow-based device drops the packet."""
+        ns = self.ns
+        st = self.stats
+        if key is None or not key.dst:
+            st.tx_errors += 1
+            ns.drop(frame, self, SkbDropReason.NO_TX_TARGET)
+            return
+        rt = ns.ip_route_output(key.dst, None, key.src or None, tos=key.tos)
+        if isinstance(rt, int):
+            st.tx_errors += 1
+            ns.drop(frame, self, SkbDropReason.VXLAN_NO_ROUTE if self.ttype != "gre" else SkbDropReason.GRE_NO_ROUTE)
+            return
+        if rt.dev is self:
+            st.tx_errors += 1
+            ns.drop(frame, self, SkbDropReason.VXLAN_LOOP if self.ttype != "gre" else SkbDropReason.GRE_LOOP)
+            return
+        inner_len = frame.wire_len()
+        frame.meta = None   # the outer packet is a new skb to netfilter
+        df = IP_DF if key.flags & TUNNEL_DF else 0
+        src = key.src or rt.src
+        if self.ttype == "gre":
+            gflags = (GRE_KEY if key.flags & TUNNEL_KEY else 0) | (GRE_CSUM if key.flags & TUNNEL_CSUM else 0)
+            outer = IPv4(src, key.dst, IPPROTO_GRE, Gre(ETH_P_TEB, frame, gflags, key.tun_id & 0xFFFFFFFF, 0),
+                         ttl=key.ttl, tos=key.tos, flags=df)
+        else:
+            sport = udp_flow_src_port(ns, frame, 0, 0)
+            hdr: object = (Vxlan(key.tun_id & 0xFFFFFF, frame) if self.ttype == "vxlan"
+                           else Geneve(key.tun_id & 0xFFFFFF, frame))
+            outer = IPv4(src, key.dst, IPPROTO_UDP, Udp(sport, key.tp_dst or self.dstport, hdr), ttl=key.ttl,
+                         tos=key.tos, flags=df)
+        if ns.world.tracer.on:
+            ns.trace(f"{self.kind}_xmit", f"{self.name}: tun_id {key.tun_id:#x} to {ns.fmt_ip(key.dst)} "
+                     f"from {ns.fmt_ip(src)}", dev=self.name, out_dev=rt.dev.name)
+        st.tx_packets += 1
+        st.tx_bytes += inner_len
+        ns.ip_local_out(outer, rt)
+
+
+def ovs_tunnel_vport(ns: Namespace, dp: OvsDatapath, ttype: str, dstport: int) -> OvsTunnelVport:
+    """ovs_vport_add of a tunnel vport (vxlan_tnl_create, geneve_tnl_create, gre_tnl_create):
+    the type's flow-based device for that port, shared by every OVS tunnel port using it.
+    A UDP port another VXLAN device holds is `Address already in use`."""
+    prefix, _ = TUNNEL_VPORTS[ttype]
+    name = prefix if ttype == "gre" else f"{prefix}{dstport}"
+    dev = ns.devices.get(name)
+    if isinstance(dev, OvsTunnelVport):
+        return dev
+    if ttype != "gre" and dstport in ns.udp_encap:
+        raise NetplexError("Address already in use", errno.EADDRINUSE)
+    if ttype == "gre" and any(isinstance(t, OvsTunnelVport) for t in ns.gre_tunnels):
+        raise NetplexError("File exists", errno.EEXIST)
+    ns.check_new_name(name)
+    dev = OvsTunnelVport(ns, name, ns.world.random_mac(), dp, ttype, dstport)
+    ns.register(dev)
+    dp.add_vport(dev)
+    return dev
 
 
 def ovs_datapath(ns: Namespace, create: bool = True) -> OvsDatapath | None:

@@ -131,6 +131,41 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_ttl=64"),
         ("s1", "ovs-appctl ofproto/trace br9 in_port=1"),
     ],
+    "tunnels": [("s1", "ip addr add 192.168.1.1/24 dev p1")] + [("s1", c) for c in (
+        "ovs-vsctl add-br br0",
+        "ovs-vsctl add-port br0 vx1 -- set interface vx1 type=vxlan options:remote_ip=192.168.1.2 options:key=flow",
+        "ovs-vsctl add-port br0 vx2 -- set interface vx2 type=vxlan options:remote_ip=192.168.1.3 options:key=5",
+        "ovs-vsctl add-port br0 gre0 -- set interface gre0 type=gre options:remote_ip=192.168.1.4",
+        "ovs-vsctl add-port br0 gnv0 -- set interface gnv0 type=geneve options:remote_ip=flow options:key=flow",
+        "ovs-vsctl add-port br0 bad0 -- set interface bad0 type=vxlan",
+        "ovs-vsctl add-port br0 bad1 -- set interface bad1 type=gre options:remote_ip=foo",
+        "ovs-vsctl add-port br0 vx3 -- set interface vx3 type=vxlan options:remote_ip=192.168.1.2 "
+        "options:key=7 options:dst_port=8472 options:ttl=5 options:csum=true",
+        "ovs-vsctl add-port br0 dup -- set interface dup type=vxlan options:remote_ip=192.168.1.3 options:key=5 "
+        "options:foo=1",
+        "ovs-vsctl show", "ovs-vsctl get interface vx1 ofport error status",
+        "ovs-vsctl get interface bad0 ofport error", "ovs-vsctl get interface gnv0 status",
+        "ovs-vsctl --columns=admin_state,error,ifindex,link_resets,link_state,mtu,name,ofport,options,statistics,"
+        "status,type list interface vx3",
+        "ovs-ofctl show br0 | sed 's/addr:.*//'", "ovs-ofctl -O OpenFlow13 show br0 | sed 's/addr:.*//'",
+        "ovs-vsctl set interface gre0 options:remote_ip=192.168.1.9 -- get interface gre0 ofport",
+        "ovs-ofctl add-flow br0 'in_port=vx1,tun_id=5,tun_src=192.168.1.2,actions=set_field:7->tun_id,"
+        "set_field:10.0.0.9->tun_dst,output:vx1'",
+        "ovs-ofctl add-flow br0 'tun_id=0x10/0xf0,actions=load:5->NXM_NX_TUN_ID[],output:LOCAL'",
+        "ovs-ofctl add-flow br0 'priority=5,in_port=LOCAL,actions=set_tunnel:9,set_field:1.2.3.4->tun_src,drop'",
+        "ovs-ofctl add-flow br0 'priority=6,tcp,actions=set_tunnel64:9'",
+        "ovs-ofctl add-flow br0 'priority=7,tun_dst=10.0.0.0/8,actions=drop'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'priority=8,tun_id=0x99,actions=set_field:7->tun_id,"
+        "set_field:7->reg2,set_field:1.2.3.4->tun_dst'",
+        "ovs-ofctl add-flow br0 tun_id=x,actions=drop", "ovs-ofctl add-flow br0 tun_src=1.2.3,actions=drop",
+        "ovs-ofctl add-flow br0 actions=set_tunnel:x",
+        "ovs-ofctl dump-flows br0 --no-stats | sort", "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats | sort",
+        "ovs-appctl ofproto/trace br0 in_port=vx1,tun_id=5,tun_src=192.168.1.2,tun_dst=192.168.1.1",
+        "ovs-appctl ofproto/trace br0 in_port=vx2,tun_id=0x15",
+        "ovs-appctl ofproto/trace br0 in_port=LOCAL,tun_id=0x99,tun_src=10.0.0.1",
+        "ovs-appctl ofproto/trace br0 in_port=gnv0,tun_id=0x99,tun_src=192.168.1.2,tun_dst=192.168.1.1",
+        "ovs-appctl ofproto/trace br0 in_port=gnv0,tcp,tun_dst=10.1.1.1",
+        "ovs-vsctl del-port vx1 -- del-port bad0 -- del-port bad1", "ovs-vsctl list-ports br0")],
 }
 
 

@@ -143,12 +143,12 @@ def test_refusals_are_netplex_words():
     assert r.status == 1 and "fake bridge" in r.error
 
 
-def test_tunnel_ports_are_refused_and_change_nothing():
+def test_other_tunnel_types_are_refused_and_change_nothing():
     s = _host()
     run_ok(s, "ovs-vsctl add-br br0")
-    r = s.run("ovs-vsctl add-port br0 vx1 -- set interface vx1 type=vxlan options:remote_ip=192.168.1.2")
-    assert (r.status, r.error) == (2, "netplex: ovs-vsctl: interface type vxlan is not supported (system, "
-                                      "internal and patch ports are)\n")
+    r = s.run("ovs-vsctl add-port br0 st1 -- set interface st1 type=stt options:remote_ip=192.168.1.2")
+    assert (r.status, r.error) == (2, "netplex: ovs-vsctl: interface type stt is not supported (system, "
+                                      "internal, patch, vxlan, gre and geneve are)\n")
     assert run_ok(s, "ovs-vsctl list-ports br0") == ""
 
 
