@@ -36,6 +36,7 @@ from netplex.stack.openvswitch import (
     TUNNEL_VPORTS,
     OvsDatapath,
     OvsInternalDev,
+    Upcall,
     ovs_datapath,
     ovs_internal_dev,
     ovs_tunnel_vport,
@@ -322,7 +323,7 @@ class OvsVswitchd(Program):
         self.bridges: dict[str, XBridge] = {}
         self.dp: OvsDatapath | None = None
         self.conntrack = ConnTracker()
-        self.handler: Callable[[OvsDatapath, int, Any], None] | None = None   # set by xlate's user
+        self.handler: Upcall | None = None   # set by xlate's user
         self.packet_out: Callable[..., None] | None = None                   # PACKET_OUT's runner (xlate's)
         self.errors: list[tuple[str, str]] = []
 

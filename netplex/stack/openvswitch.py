@@ -318,19 +318,20 @@ class OvsTunnelVport(NetDevice):
             ns.drop(frame, self, SkbDropReason.NO_TX_TARGET)
             return
         rt = ns.ip_route_output(key.dst, None, key.src or None, tos=key.tos)
+        gre = self.ttype == "gre"
         if isinstance(rt, int):
             st.tx_errors += 1
-            ns.drop(frame, self, SkbDropReason.VXLAN_NO_ROUTE if self.ttype != "gre" else SkbDropReason.GRE_NO_ROUTE)
+            ns.drop(frame, self, SkbDropReason.GRE_NO_ROUTE if gre else SkbDropReason.VXLAN_NO_ROUTE)
             return
         if rt.dev is self:
             st.tx_errors += 1
-            ns.drop(frame, self, SkbDropReason.VXLAN_LOOP if self.ttype != "gre" else SkbDropReason.GRE_LOOP)
+            ns.drop(frame, self, SkbDropReason.GRE_LOOP if gre else SkbDropReason.VXLAN_LOOP)
             return
         inner_len = frame.wire_len()
         frame.meta = None   # the outer packet is a new skb to netfilter
         df = IP_DF if key.flags & TUNNEL_DF else 0
         src = key.src or rt.src
-        if self.ttype == "gre":
+        if gre:
             gflags = (GRE_KEY if key.flags & TUNNEL_KEY else 0) | (GRE_CSUM if key.flags & TUNNEL_CSUM else 0)
             outer = IPv4(src, key.dst, IPPROTO_GRE, Gre(ETH_P_TEB, frame, gflags, key.tun_id & 0xFFFFFFFF, 0),
                          ttl=key.ttl, tos=key.tos, flags=df)
