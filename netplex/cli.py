@@ -7,6 +7,8 @@
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
     netplex diff FILE [--json]
     netplex clean
+    netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
+    netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
     netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N > ls.yaml
 
@@ -40,6 +42,8 @@ import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb
 from netplex import __version__
 from netplex.errors import NetplexError, ScenarioError
 from netplex.fabric import FabricError, leaf_spine, three_tier
+from netplex.mininet.run import run_mn
+from netplex.mininet.run import run_script as run_mininet_script
 from netplex.scenario.backend import Backend
 from netplex.scenario.events import EventsOptionError, parse_events_option
 from netplex.scenario.loader import load_scenario
@@ -728,6 +732,35 @@ def clean() -> None:
     if not removed:
         print("nothing to clean")
     raise typer.Exit(EXIT_OK)
+
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _backend_factory(backend: str, seed: int) -> Callable[[], Backend]:
+    if backend not in BACKENDS:
+        raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    return lambda: _make_backend(backend, seed, None)
+
+
+@app.command(context_settings=_PASS_THROUGH)
+def mininet(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="A Mininet Python script (run unchanged).", show_default=False),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux (root, real namespaces)."),
+    seed: int = typer.Option(0, "--seed", help="The simulator's RNG seed."),
+) -> None:
+    """Run a Mininet script unchanged: its mininet.* imports are netplex's (no root)."""
+    raise typer.Exit(run_mininet_script(script, list(ctx.args), _backend_factory(backend, seed)))
+
+
+@app.command(context_settings=_PASS_THROUGH, add_help_option=False)
+def mn(
+    ctx: typer.Context,
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux (root, real namespaces)."),
+) -> None:
+    """Mininet's mn: --topo single,N|linear,N|tree,D,F --switch ... --test pingall (else its CLI)."""
+    raise typer.Exit(run_mn(list(ctx.args), _backend_factory(backend, 0)))
 
 
 def main() -> None:

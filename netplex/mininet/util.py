@@ -1,0 +1,202 @@
+"""mininet.util: the helpers Mininet scripts import (irange, custom, ipAdd, fmtBps, dump*).
+
+Addresses as Mininet numbers them (`ipAdd(1) == "10.0.0.1"` in 10.0.0.0/8), the
+`--topo tree,2,2` argument syntax (`splitArgs`), iperf-style rates (`fmtBps`) and
+the connection dumps the CLI prints. The helpers that run a program on the machine
+itself (`quietRun`, `errRun`, `pmonitor`) are refused: a script's commands run on
+its nodes, inside the simulated network.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from netplex.mininet.log import output
+from netplex.mininet.session import MininetUnsupported
+
+BaseString = str
+
+__all__ = ["BaseString", "buildTopo", "custom", "customClass", "dumpNetConnections", "dumpNodeConnections",
+           "dumpPorts", "ensureRoot", "fmtBps", "ipAdd", "ipParse", "ipStr", "irange", "macColonHex",
+           "makeNumeric", "natural", "naturalSeq", "netParse", "quietRun", "specialClass", "splitArgs"]
+
+
+def irange(start: int, end: int) -> range:
+    """The integers from start to end, both included."""
+    return range(start, end + 1)
+
+
+def natural(text: Any) -> list[Any]:
+    """A sort key that orders h2 before h10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(text))]
+
+
+def naturalSeq(items: Iterable[Any]) -> list[list[Any]]:
+    return [natural(x) for x in items]
+
+
+def makeNumeric(s: str) -> Any:
+    """'3' -> 3, '2.5' -> 2.5, anything else unchanged."""
+    for conv in (int, float):
+        try:
+            return conv(s)
+        except ValueError:
+            pass
+    return s
+
+
+def splitArgs(argstr: str) -> tuple[str, list[Any], dict[str, Any]]:
+    """'tree,2,fanout=3' -> ('tree', [2], {'fanout': 3})."""
+    name, *params = argstr.split(",")
+    args = [makeNumeric(p) for p in params if "=" not in p]
+    kwargs = {}
+    for p in params:
+        if "=" in p:
+            key, _, val = p.partition("=")
+            kwargs[key] = makeNumeric(val)
+    return name, args, kwargs
+
+
+def custom(cls: Callable[..., Any], **params: Any) -> Callable[..., Any]:
+    """A constructor for `cls` with `params` added to each call's keywords."""
+    def customized(*args: Any, **kwargs: Any) -> Any:
+        return cls(*args, **{**kwargs, **params})
+    customized.__name__ = f"custom({cls},{params})"
+    return customized
+
+
+def specialClass(cls: type, prepend: list[Any] | None = None, append: list[Any] | None = None,
+                 defaults: dict[str, Any] | None = None, override: dict[str, Any] | None = None) -> type:
+    """A subclass of `cls` whose constructor adds arguments (functools.partial that stays a class)."""
+    pre, post = list(prepend or []), list(append or [])
+    base_kw, over_kw = dict(defaults or {}), dict(override or {})
+
+    def __init__(self: Any, *args: Any, **params: Any) -> None:
+        cls.__init__(self, *pre, *args, *post, **{**base_kw, **params, **over_kw})
+
+    return type(f"{cls.__name__}{base_kw}", (cls,), {"__init__": __init__})
+
+
+def customClass(classes: dict[str, Any], argStr: str) -> Any:
+    """'tc,bw=10' looked up in `classes` and specialised with its arguments."""
+    name, args, kwargs = splitArgs(argStr)
+    cls = classes.get(name)
+    if cls is None:
+        raise MininetUnsupported(name, f"{name} is unknown - please specify one of {sorted(classes)}")
+    if not args and not kwargs:
+        return cls
+    return specialClass(cls, append=args, defaults=kwargs)
+
+
+def buildTopo(topos: dict[str, Any], topoStr: str) -> Any:
+    """'tree,2,2' -> TreeTopo(2, 2)."""
+    name, args, kwargs = splitArgs(topoStr)
+    if name not in topos:
+        raise MininetUnsupported("topo", f"Invalid topo name {name} (known: {', '.join(sorted(topos))})")
+    return topos[name](*args, **kwargs)
+
+
+def ipStr(ip: int) -> str:
+    return ".".join(str((ip >> s) & 0xFF) for s in (24, 16, 8, 0))
+
+
+def ipNum(w: int, x: int, y: int, z: int) -> int:
+    return (w << 24) | (x << 16) | (y << 8) | z
+
+
+def ipAdd(i: int, prefixLen: int = 8, ipBaseNum: int = 0x0A000000) -> str:
+    """Host number `i` inside the network ipBaseNum/prefixLen, as dotted text."""
+    imax = 0xFFFFFFFF >> prefixLen
+    if i > imax:
+        raise MininetUnsupported("ipAdd", f"Not enough IP addresses in the subnet: host {i} > {imax}")
+    mask = (0xFFFFFFFF ^ imax) & 0xFFFFFFFF
+    return ipStr((ipBaseNum & mask) + i)
+
+
+def ipParse(ip: str) -> int:
+    parts = [int(x) for x in ip.split(".")]
+    while len(parts) < 4:
+        parts.append(0)
+    return ipNum(*parts[:4])
+
+
+def netParse(ipstr: str) -> tuple[int, int]:
+    """'10.0.0.0/8' -> (0x0a000000, 8); a bare address is a /24 as in Mininet."""
+    prefixLen = 0
+    if "/" in ipstr:
+        ipstr, _, pf = ipstr.partition("/")
+        prefixLen = int(pf)
+    if not prefixLen:
+        prefixLen = 24
+    return ipParse(ipstr), prefixLen
+
+
+def macColonHex(mac: int) -> str:
+    return ":".join(f"{(mac >> s) & 0xFF:02x}" for s in range(40, -1, -8))
+
+
+def unitScale(num: float, prefix: str = "") -> tuple[str, float]:
+    scale = "kMGTP"
+    if prefix:
+        return prefix, float(10 ** (3 * (scale.lower().index(prefix.lower()) + 1)))
+    found, factor = "", 1
+    for i, c in enumerate(scale, start=1):
+        if num < 10 ** (3 * i):
+            break
+        found, factor = c, 10 ** (3 * i)
+    return found, float(factor)
+
+
+def fmtBps(bps: float, prefix: str = "", fmt: str = "%.1f %sbits/sec") -> str:
+    """12345678 -> '12.3 Mbits/sec', as iperf prints a rate."""
+    bps = float(bps)
+    p, factor = unitScale(bps, prefix)
+    return fmt % (bps / factor, p)
+
+
+def dumpNodeConnections(nodes: Iterable[Any]) -> None:
+    """One line per node: its name, then each interface and the interface at its link's other end."""
+    for node in nodes:
+        output(node.name)
+        for intf in node.intfList():
+            output(f" {intf}:")
+            if intf.link is not None:
+                other = intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1
+                output(other)
+            else:
+                output(" ")
+        output("\n")
+
+
+def dumpNetConnections(net: Any) -> None:
+    dumpNodeConnections(net.controllers + net.switches + net.hosts)
+
+
+def dumpPorts(switches: Iterable[Any]) -> None:
+    for switch in switches:
+        output(f"{switch.name} ")
+        for intf in switch.intfList():
+            port = switch.ports[intf]
+            output(f"{intf}:{port} ")
+        output("\n")
+
+
+def ensureRoot() -> None:
+    """Mininet needs root; netplex's simulator does not."""
+
+
+def _refused(name: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise MininetUnsupported(name, f"mininet.util.{name} runs a program on this machine, outside the "
+                                 "network; run it on a node with node.cmd() instead")
+    refuse.__name__ = name
+    return refuse
+
+
+quietRun = _refused("quietRun")
+errRun = _refused("errRun")
+errFail = _refused("errFail")
+run = _refused("run")
+checkRun = _refused("checkRun")
+pmonitor = _refused("pmonitor")

@@ -1,0 +1,138 @@
+"""`netplex mininet` and `netplex mn`: Mininet's own example scripts and mn's forms, run unchanged.
+
+Outputs are compared with what Mininet prints (mininet/net.py, cli.py): the ping matrix,
+`net`, `nodes`, `links`, `dump`. Refusals name the script's file and line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netplex.cli import app
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "mininet"
+runner = CliRunner()
+
+
+def mininet(*args: str, stdin: str = "") -> tuple[int, str, str]:
+    r = runner.invoke(app, list(args), input=stdin)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_mn_tree_pingall_matrix() -> None:
+    status, _, err = mininet("mn", "--topo", "tree,2,2", "--switch", "ovsbr", "--test", "pingall")
+    assert status == 0, err
+    assert "*** Adding links:\n(s1, s2) (s1, s3) (s2, h1) (s2, h2) (s3, h3) (s3, h4) \n" in err
+    assert ("*** Ping: testing ping reachability\nh1 -> h2 h3 h4 \nh2 -> h1 h3 h4 \nh3 -> h1 h2 h4 \n"
+            "h4 -> h1 h2 h3 \n*** Results: 0% dropped (12/12 received)\n") in err
+
+
+def test_mn_cli_commands_print_as_mininet() -> None:
+    status, _, err = mininet("mn", "--topo", "single,2", "-v", "output",
+                             stdin="net\nnodes\nlinks\ndump\nh1 ping -c1 h2\nexit\n")
+    assert status == 0, err
+    assert "h1 h1-eth0:s1-eth1\nh2 h2-eth0:s1-eth2\ns1 lo:  s1-eth1:h1-eth0 s1-eth2:h2-eth0\nc0\n" in err
+    assert "available nodes are: \nc0 h1 h2 s1\n" in err
+    assert "h1-eth0<->s1-eth1 (OK OK) \nh2-eth0<->s1-eth2 (OK OK) \n" in err
+    assert "<Host h1: h1-eth0:10.0.0.1 pid=" in err and "<Controller c0: 127.0.0.1:6653 pid=" in err
+    assert "1 packets transmitted, 1 received, 0% packet loss" in err   # h2 became 10.0.0.2
+
+
+def test_mn_linear_with_tc_link_delay_shows_in_rtt() -> None:
+    status, _, err = mininet("mn", "--topo", "linear,2", "--link", "tc,delay=10ms", "-v", "output",
+                             stdin="h1 ping -c2 h2\n")
+    assert status == 0, err
+    rtt_min, _, rtt_max = (float(x) for x in err.split("rtt min/avg/max/mdev = ")[1].split("/")[:3])
+    assert 60 <= rtt_min < 62            # three links, 10 ms each way (netem on each end in Mininet)
+    assert 120 <= rtt_max < 122          # the first one waited for ARP: one more round trip
+
+
+def test_mn_unknown_topo_and_refused_option() -> None:
+    status, _, err = mininet("mn", "--topo", "ring,3", "--test", "pingall")
+    assert status == 2 and "Invalid topo name ring" in err
+    status, _, err = mininet("mn", "--nat")
+    assert status == 2 and "--nat is not supported" in err
+
+
+@pytest.mark.parametrize("name", ["emptynet", "multitest", "controllers", "multilink", "bind"])
+def test_mininet_examples_run(name: str) -> None:
+    status, _, err = mininet("mininet", str(DATA / f"{name}.py"))
+    assert status == 0, err
+    assert "Traceback" not in err
+
+
+def test_multitest_pingall_through_tree() -> None:
+    status, _, err = mininet("mininet", str(DATA / "multitest.py"))
+    assert status == 0
+    assert "*** Results: 0% dropped (12/12 received)" in err
+
+
+def test_linuxrouter_routes_between_three_subnets() -> None:
+    status, _, err = mininet("mininet", str(DATA / "linuxrouter.py"), stdin="pingall\nh1 ip route\n")
+    assert status == 0, err
+    assert "r0 -> h1 h2 h3 \n*** Results: 0% dropped (12/12 received)" in err   # r0 is a host too
+    assert "default via 192.168.1.1 dev h1-eth0" in err
+    assert "172.16.0.0      0.0.0.0         255.240.0.0     U     0      0        0 r0-eth2" in err  # `route` on r0
+
+
+def test_simpleperf_iperf_udp_over_lossy_shaped_links() -> None:
+    status, out, err = mininet("mininet", str(DATA / "simpleperf.py"))
+    assert status == 0, err
+    res = err.split("*** Results: ")[1].splitlines()[0]
+    server = float(res.split("'")[3].split()[0])
+    assert 3.0 < server < 9.0             # 10 Mbit/s links, 10 % loss on each of two links (lossless: 9.7)
+
+
+def test_treeping64_all_hosts_reach_each_other() -> None:
+    status, _, err = mininet("mininet", str(DATA / "treeping64.py"))
+    assert status == 0, err
+    assert "Open vSwitch kernel: 0% packet loss" in err
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "lab.py"
+    p.write_text(text)
+    return p
+
+
+def test_unsupported_api_names_file_and_line(tmp_path: Path) -> None:
+    p = write(tmp_path, "from mininet.net import Mininet\nnet = Mininet()\nnet.addHost('h1')\n"
+                        "net.addNAT().configDefault()\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 2
+    assert err.startswith(f"{p}:4: addNAT: netplex: addNAT connects the network")
+
+
+def test_missing_mininet_module_and_syntax_error(tmp_path: Path) -> None:
+    p = write(tmp_path, "from mininet.term import makeTerm\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 2 and err.startswith(f"{p}:1: import: netplex: mininet.term is not supported")
+    p = write(tmp_path, "from mininet.net import Mininet\nnet = Mininet(\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 2 and f"{p}:2: syntax: " in err
+
+
+def test_bad_node_name_and_asymmetric_shaping(tmp_path: Path) -> None:
+    p = write(tmp_path, "from mininet.net import Mininet\nnet = Mininet()\nnet.addHost('Web_1')\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 2 and err.startswith(f"{p}:3: name: netplex: invalid node name \"Web_1\"")
+    p = write(tmp_path, "from mininet.net import Mininet\nfrom mininet.link import TCLink, TCIntf\n"
+                        "net = Mininet()\nh1, h2 = net.addHost('h1'), net.addHost('h2')\n"
+                        "net.addLink(h1, h2, cls=TCLink, params1={'bw': 5}, params2={'bw': 10})\nnet.start()\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 2 and f"{p}:5: TCLink: netplex: h1-eth0<->h2-eth0: different bw/delay/loss" in err
+
+
+def test_script_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    p = write(tmp_path, "from mininet.net import Mininet\nnet = Mininet()\nnet.start()\nnet['h9'].cmd('true')\n")
+    status, _, err = mininet("mininet", str(p))
+    assert status == 1 and err.strip() == f"{p}:4: KeyError: 'h9'"
+
+
+def test_sys_modules_are_restored(tmp_path: Path) -> None:
+    import sys
+    p = write(tmp_path, "import mininet.net\n")
+    assert mininet("mininet", str(p))[0] == 0
+    assert "mininet" not in sys.modules and "mininet.net" not in sys.modules
