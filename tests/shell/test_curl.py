@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from netplex.scenario.model import Node as ScenarioNode
-from netplex.scenario.sim import SimBackend
 from tests.conftest import run_ok
 
 
 @pytest.fixture
-def server():
-    be = SimBackend()
-    be.build({"h": ScenarioNode(), "s": ScenarioNode()}, [])
-    h, s = be.node("h"), be.node("s")
-    be.net.add_link("h:eth0", "s:eth0")
-    for node, a in ((h, "10.0.0.1"), (s, "10.0.0.2")):
-        run_ok(node, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up && ip link set lo up")
+def server(sim_pair):
+    be, h, s = sim_pair
     be.start_services("s", [("tcp", 80)])
     return h, s
 

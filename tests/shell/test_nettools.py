@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from netplex.scenario.model import Node as ScenarioNode
-from netplex.scenario.sim import SimBackend
 from tests.conftest import run_ok
 
 
 @pytest.fixture
-def server():
+def server(sim_pair):
     """h (10.0.0.1) — s (10.0.0.2) serving tcp:80 and udp:53; h has talked to s."""
-    be = SimBackend()
-    be.build({"h": ScenarioNode(), "s": ScenarioNode()}, [])
-    h, s = be.node("h"), be.node("s")
-    be.net.add_link("h:eth0", "s:eth0")
-    for node, a in ((h, "10.0.0.1"), (s, "10.0.0.2")):
-        run_ok(node, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up && ip link set lo up")
+    be, h, s = sim_pair
     be.start_services("s", [("tcp", 80), ("udp", 53)])
     run_ok(h, "ping -c 1 10.0.0.2")
     return h, s

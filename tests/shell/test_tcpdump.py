@@ -7,23 +7,10 @@ import re
 import pytest
 
 from netplex.packet.addr import ip_to_int
-from netplex.scenario.model import Node as ScenarioNode
-from netplex.scenario.sim import SimBackend
 from netplex.stack.tcp import TcpSocket
 from tests.conftest import run_ok
 
 TS = re.compile(r"^\d\d:\d\d:\d\d\.\d{6} ", re.M)
-
-
-@pytest.fixture
-def pair():
-    be = SimBackend()
-    be.build({"h": ScenarioNode(), "s": ScenarioNode()}, [])
-    h, s = be.node("h"), be.node("s")
-    be.net.add_link("h:eth0", "s:eth0")
-    for node, a in ((h, "10.0.0.1"), (s, "10.0.0.2")):
-        run_ok(node, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up && ip link set lo up")
-    return be, h, s
 
 
 def _ping_later(be, h, seq: int = 1) -> None:
@@ -32,8 +19,8 @@ def _ping_later(be, h, seq: int = 1) -> None:
     be.net.sched.after(1_000_000, sock.send, ip_to_int("10.0.0.2"), seq, bytes(56))
 
 
-def test_icmp_and_arp_lines(pair):
-    be, h, s = pair
+def test_icmp_and_arp_lines(sim_pair):
+    be, h, s = sim_pair
     _ping_later(be, h)
     r = s.run("tcpdump -i eth0 -n -c 4")
     assert r.status == 0
@@ -53,8 +40,8 @@ def test_icmp_and_arp_lines(pair):
                                     "10.0.0.1 > 10.0.0.2: ICMP echo request, id 7, seq 2, length 64\n")
 
 
-def test_tcp_and_udp_lines(pair):
-    be, h, s = pair
+def test_tcp_and_udp_lines(sim_pair):
+    be, h, s = sim_pair
     be.start_services("s", [("tcp", 80)])
     run_ok(h, "ping -c 1 10.0.0.2")
     r = s.run("tcpdump -i eth0 -n -c 1 tcp port 81 or udp")
@@ -63,8 +50,8 @@ def test_tcp_and_udp_lines(pair):
     assert r.error.endswith("\n\n0 packets captured\n0 packets received by filter\n0 packets dropped by kernel\n")
 
 
-def test_refusals(pair):
-    _, _, s = pair
+def test_refusals(sim_pair):
+    _, _, s = sim_pair
     r = s.run("tcpdump -i eth0 -n -w /tmp/x")
     assert r.status == 2 and "tcpdump -w is not supported" in r.error
     r = s.run("tcpdump -i eth0 -c 1")
@@ -82,9 +69,9 @@ def test_refusals(pair):
 
 
 @pytest.mark.parametrize(("route", "mss"), [("", 1460), (" advmss 1000", 1000), (" mtu 1200", 1160)])
-def test_syn_advertises_the_route_advmss(pair, route, mss):
+def test_syn_advertises_the_route_advmss(sim_pair, route, mss):
     """dst_metric_advmss: a route's `advmss`, else its path MTU less 40, is the MSS the SYN offers."""
-    be, h, s = pair
+    be, h, s = sim_pair
     run_ok(h, f"ip route add 10.0.0.2/32 dev eth0{route}")
     sock = TcpSocket(h.ns.sockets)
     be.net.sched.after(1_000_000, sock.connect, ip_to_int("10.0.0.2"), 80)
@@ -93,10 +80,10 @@ def test_syn_advertises_the_route_advmss(pair, route, mss):
 
 
 @pytest.mark.parametrize("upper", ["br0", "eth0.5", "mv0", "vx0"])
-def test_capture_sees_what_a_software_device_sends(pair, upper):
+def test_capture_sees_what_a_software_device_sends(sim_pair, upper):
     """A packet socket on a bridge, VLAN, macvlan or VXLAN device sees the frames the device
     sends, not only those it receives (dev_queue_xmit_nit; issue 9 found them missing)."""
-    be, h, _s = pair
+    be, h, _s = sim_pair
     setup = {
         "br0": "ip link add br0 type bridge && ip link set eth0 master br0 && ip link set br0 up && "
                "ip addr add 10.9.0.1/24 dev br0",
@@ -114,7 +101,7 @@ def test_capture_sees_what_a_software_device_sends(pair, upper):
     assert TS.sub("", r.output) == "ARP, Request who-has 10.9.0.2 tell 10.9.0.1, length 28\n", r.error
 
 
-def test_verbose_lines_are_what_the_real_tcpdump_prints_for_the_same_bytes(pair, tmp_path):
+def test_verbose_lines_are_what_the_real_tcpdump_prints_for_the_same_bytes(sim_pair, tmp_path):
     """`tcpdump -v` of an ARP exchange, a ping, a UDP datagram and a TCP handshake: the lines
     netplex prints equal what tcpdump 4.99 itself prints reading the same frames from a pcap
     (`tcpdump -v -n -r`), the real tool as the judge of netplex's decoder and bytes."""
@@ -126,7 +113,7 @@ def test_verbose_lines_are_what_the_real_tcpdump_prints_for_the_same_bytes(pair,
     tool = shutil.which("tcpdump")
     if tool is None:
         pytest.skip("no `tcpdump` on this machine (apt-get install tcpdump)")
-    be, h, s = pair
+    be, h, s = sim_pair
     be.start_services("s", [("tcp", 80), ("udp", 53)])
     frames: list[bytes] = []
     tap = s.ns.sockets.packet_socket(3, 0x0003)   # SOCK_RAW, ETH_P_ALL: the same frames, as bytes
