@@ -8,7 +8,8 @@ from tests.conftest import run_ok
 
 
 @pytest.fixture
-def ovs_lab():
+def ovs_hosts():
+    """s1's ports p1, p2 up, cabled to h1 and h2; no bridge yet."""
     net = Network()
     s1, h1, h2 = net.add_node("s1"), net.add_node("h1"), net.add_node("h2")
     net.add_link("h1:eth0", "s1:p1")
@@ -16,8 +17,14 @@ def ovs_lab():
     for h, a in ((h1, "10.0.0.1"), (h2, "10.0.0.2")):
         run_ok(h, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up")
     run_ok(s1, "ip link set p1 up && ip link set p2 up")
-    run_ok(s1, "ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2")
     return net, s1, h1, h2
+
+
+@pytest.fixture
+def ovs_lab(ovs_hosts):
+    """p1 and p2 on the OVS bridge br0."""
+    run_ok(ovs_hosts[1], "ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2")
+    return ovs_hosts
 
 
 def pings(h, dst: str) -> bool:

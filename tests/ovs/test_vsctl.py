@@ -152,14 +152,8 @@ def test_other_tunnel_types_are_refused_and_change_nothing():
     assert run_ok(s, "ovs-vsctl list-ports br0") == ""
 
 
-def test_patch_ports_join_two_bridges():
-    net = Network()
-    s, h1, h2 = net.add_node("s1"), net.add_node("h1"), net.add_node("h2")
-    net.add_link("h1:eth0", "s1:p1")
-    net.add_link("h2:eth0", "s1:p2")
-    for h, a in ((h1, "10.0.0.1"), (h2, "10.0.0.2")):
-        run_ok(h, f"ip addr add {a}/24 dev eth0 && ip link set eth0 up")
-    run_ok(s, "ip link set p1 up && ip link set p2 up")
+def test_patch_ports_join_two_bridges(ovs_hosts):
+    _net, s, h1, h2 = ovs_hosts
     run_ok(s, "ovs-vsctl add-br br0 -- add-port br0 p1 -- add-br br1 -- add-port br1 p2")
     assert h1.run("ping -c 1 -W 1 10.0.0.2").status == 1
     run_ok(s, "ovs-vsctl add-port br0 patch0 -- set interface patch0 type=patch options:peer=patch1 "
