@@ -29,7 +29,8 @@ LAYERS: dict[str, float] = {
     "netplex.apps": 3.5,
     "netplex.ike": 3.5,      # IKEv2 (messages, exchanges, swanctl.conf): charon in apps and the twin's peer use it
     "netplex.shell": 4,
-    "netplex.ovs": 4,        # Open vSwitch: a tool family with its daemons (ovs-vsctl, ovs-ofctl, ovs-appctl)
+    "netplex.ovs": 4,
+    "netplex.frr": 4,        # FRR (frrinit.sh, zebra, bgpd, vtysh): a tool family with its daemons        # Open vSwitch: a tool family with its daemons (ovs-vsctl, ovs-ofctl, ovs-appctl)
     "netplex.scenario": 5,
     "netplex.twin": 5,
     "netplex.traffic": 5,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.frr import service as frr_service
+from netplex.frr import vtysh as frr_vtysh
 from netplex.ovs import appctl as ovs_appctl
 from netplex.ovs import ofctl as ovs_ofctl
 from netplex.ovs import testcontroller as ovs_testcontroller
@@ -47,7 +49,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, swanctl, modprobe)
+                   ovs_testcontroller, swanctl, modprobe, frr_service, frr_vtysh)
 
 
 def read_file(ns: Any, path: str) -> str | None:

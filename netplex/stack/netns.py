@@ -10,6 +10,7 @@ and the socket modules, mixed into `Namespace`.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from netplex.engine.trace import TraceEvent, TraceFields
@@ -33,6 +34,7 @@ from netplex.stack.route import (
     RT_SCOPE_UNIVERSE,
     RT_TABLE_LOCAL,
     RT_TABLE_MAIN,
+    RTPROT_BGP,
     Fib,
     FibRule,
     Route,
@@ -158,6 +160,9 @@ class Namespace(Ipv4Path, ArpMixin):
         self.mc_groups: dict[int, list[int]] = {}             # ifindex → joined IPv4 groups
         self.xfrm = Xfrm(self)                                # IPsec SAD/SPD (stack/xfrm)
         self.mpls_routes: dict[int, MplsRoute] = {}           # the MPLS label table (stack/mpls.py)
+        # RTNLGRP_LINK/IPV4_IFADDR/IPV4_ROUTE listeners (a routing daemon's netlink socket): each is
+        # called, as a scheduled event, after a device, address or non-BGP route change
+        self.rtnl_listeners: list[Callable[[], None]] = []
         lo = Loopback(self)
         self.register(lo)
         self.lo = lo
@@ -194,6 +199,11 @@ class Namespace(Ipv4Path, ArpMixin):
         self.generation += 1
         self.route_cache.clear()
         self.world.config_generation += 1
+
+    def rtnl_notify(self) -> None:
+        """rtnetlink's multicast to the listening daemons (rtmsg_ifinfo, rtmsg_ifa, rtmsg_fib)."""
+        for fn in self.rtnl_listeners:
+            self.sched.at(self.sched.now, fn)
 
     # -- devices -------------------------------------------------------------
     def register(self, dev: NetDevice, ifindex: int = 0) -> None:
@@ -468,6 +478,8 @@ class Namespace(Ipv4Path, ArpMixin):
         else:
             self._device_down(dev)
         self.config_changed()
+        if self.rtnl_listeners:
+            self.rtnl_notify()
 
     def _device_down(self, dev: NetDevice) -> None:
         """fib_disable_ip: routes through the device go, its neighbours are flushed."""
@@ -527,6 +539,8 @@ class Namespace(Ipv4Path, ArpMixin):
         self.local_addrs.add(ifa.addr)
         self._fib_add_ifaddr(ifa)
         self.config_changed()
+        if self.rtnl_listeners:
+            self.rtnl_notify()
 
     def del_addr(self, ifa: IfAddr) -> None:
         """__inet_del_ifa: deleting a primary deletes its secondaries, or with
@@ -577,6 +591,8 @@ class Namespace(Ipv4Path, ArpMixin):
             self.fib.flush_dev(ifa.dev)
             self.neigh.flush_dev(ifa.dev)
         self.config_changed()
+        if self.rtnl_listeners:
+            self.rtnl_notify()
 
     def _fib_add_ifaddr(self, ifa: IfAddr) -> None:
         """fib_add_ifaddr."""
@@ -705,6 +721,8 @@ class Namespace(Ipv4Path, ArpMixin):
                 raise NetplexError("RTNETLINK answers: File exists", errno.EEXIST)
         table.insert(route)
         self.config_changed()
+        if self.rtnl_listeners and route.proto != RTPROT_BGP:
+            self.rtnl_notify()
 
     def del_route(self, route: Route) -> None:
         """fib_table_delete of a route the caller selected (`ip route del`, `flush`)."""
@@ -713,6 +731,8 @@ class Namespace(Ipv4Path, ArpMixin):
             raise NetplexError("RTNETLINK answers: No such process", errno.ESRCH)
         table.remove(route)
         self.config_changed()
+        if self.rtnl_listeners and route.proto != RTPROT_BGP:
+            self.rtnl_notify()
 
     # -- policy rules (ip rule) -------------------------------------------------
     def add_rule(self, rule: FibRule) -> None:

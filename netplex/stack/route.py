@@ -35,6 +35,7 @@ SCOPE_IDS = {v: k for k, v in SCOPE_NAMES.items()}
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST = 0, 253, 254
 
 PROTO_NAMES = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static"}
+RTPROT_BGP = 186        # rtnetlink.h: routes a BGP daemon (FRR's zebra for bgpd) installed
 
 ROUTE_ERROR_TYPES = ("blackhole", "unreachable", "prohibit", "throw")   # fib_props[type].error < 0
 ROUTE_TYPES = ("unicast", "local", "broadcast", "multicast", "blackhole", "unreachable",

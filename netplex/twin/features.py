@@ -138,6 +138,8 @@ TOOLS: dict[str, Tool] = {
     "etcdctl": Tool("etcd-client", _uses(_CMD + r"etcdctl\b")),
     "swanctl": Tool("strongswan-swanctl"),     # the interop checks drive real charon with it
     "curl": Tool("curl", _uses(_CMD + r"curl\b")),
+    "vtysh": Tool("frr", _uses(_CMD + r"vtysh\b")),
+    "/usr/lib/frr/frrinit.sh": Tool("frr", _uses(r"/usr/lib/frr/frrinit\.sh\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).
