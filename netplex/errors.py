@@ -39,6 +39,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py
      ├── CloudError              openstack: an API refusal (1) or a usage error (2)     cloud/controller.py
      ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
+     ├── BgpError                a BGP message that earns a NOTIFICATION (code/subcode) packet/bgp.py
+     ├── FrrConfigError          frr.conf/vtysh: FRR's refusal or netplex's "not supported" frr/config.py
      └── TwinError               the kernel twin failed to build or run something        twin/__init__.py
           ├── TwinUnavailable    the twin cannot run here at all (not root, no netns)
           └── NetlinkError       the kernel refused a netlink request (errno, request)   twin/netlink.py

@@ -41,7 +41,7 @@ from netplex.apps.process import Program, ProgramExit
 from netplex.frr.config import FrrConfig, Neighbor
 from netplex.frr.zebra import NSEC, RibEntry, Zebra, rib
 from netplex.packet import bgp
-from netplex.packet.bgp import Attributes, MessageError, Notification, Open, Update
+from netplex.packet.bgp import Attributes, BgpError, Notification, Open, Update
 from netplex.stack.route import RT_TABLE_MAIN
 from netplex.stack.tcp import TcpSocket
 
@@ -400,7 +400,7 @@ class Bgpd(Program):
         c.buf += data
         try:
             msgs = bgp.split_messages(c.buf)
-        except MessageError as e:
+        except BgpError as e:
             self._notify(p, c, e.code, e.subcode, e.data)
             return
         for mtype, body in msgs:
@@ -410,7 +410,7 @@ class Bgpd(Program):
             c.last_read = self.ns.sched.now
             try:
                 msg = bgp.decode(mtype, body, c.as4)
-            except MessageError as e:
+            except BgpError as e:
                 self._notify(p, c, e.code, e.subcode, e.data)
                 return
             self._event(p, c, mtype, msg)

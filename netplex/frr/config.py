@@ -6,7 +6,7 @@ A line is read in the current node; a line the node does not know is tried in
 the parent nodes, as vtysh's config reader does (`command_config_read_one_line`
 walking up to CONFIG_NODE), so `neighbor ... remote-as` after `address-family`
 still lands in `router bgp`. A statement netplex does not model is refused with
-`ConfigError("... is not supported")` naming it: nothing of it is applied.
+`FrrConfigError("... is not supported")` naming it: nothing of it is applied.
 FRR's own checks are kept where netplex knows them: a neighbor option before
 its `remote-as` ("% Specify remote-as or peer-group commands first"), a second
 `router bgp` with another AS ("BGP is already running; AS is N").
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from netplex.errors import NetplexError
 from netplex.packet.addr import int_to_ip, ip_to_int
 
-__all__ = ["BgpConfig", "ConfigError", "FrrConfig", "Neighbor", "Parser", "parse_prefix", "running_config"]
+__all__ = ["BgpConfig", "FrrConfigError", "FrrConfig", "Neighbor", "Parser", "parse_prefix", "running_config"]
 
 FRR_VERSION = "8.4.4"
 DEFAULT_KEEPALIVE, DEFAULT_HOLDTIME = 60, 180
@@ -30,7 +30,7 @@ DATACENTER_KEEPALIVE, DATACENTER_HOLDTIME = 3, 9
 MULTIPATH_NUM = 64           # Debian's build: --enable-multipath=64
 
 
-class ConfigError(NetplexError):
+class FrrConfigError(NetplexError):
     """A configuration line FRR refuses (its message), or netplex does not model."""
 
 
@@ -116,8 +116,8 @@ def _asn(text: str) -> int | None:
     return None
 
 
-def _unsupported(line: str) -> ConfigError:
-    return ConfigError(f'"{line}" is not supported')
+def _unsupported(line: str) -> FrrConfigError:
+    return FrrConfigError(f'"{line}" is not supported')
 
 
 # The CLI nodes (lib/command.h): what a line is read in.
@@ -136,7 +136,7 @@ class Parser:
         self.node = CONFIG_NODE
 
     def feed(self, raw: str) -> None:
-        """One line; ConfigError with FRR's (or netplex's) message when it is refused."""
+        """One line; FrrConfigError with FRR's (or netplex's) message when it is refused."""
         line = " ".join(raw.split())
         if not line or line.startswith("!") or line.startswith("#"):
             return
@@ -183,7 +183,7 @@ class Parser:
             if asn is None:
                 raise _unsupported(line)
             if c.bgp is not None and c.bgp.asn != asn:
-                raise ConfigError(f"BGP is already running; AS is {c.bgp.asn}")
+                raise FrrConfigError(f"BGP is already running; AS is {c.bgp.asn}")
             if c.bgp is None:
                 c.bgp = BgpConfig(asn, ebgp_requires_policy=c.profile != "datacenter")
             self.node = BGP_NODE
@@ -259,7 +259,7 @@ class Parser:
         if opt[0] == "remote-as" and not in_af:
             if neg:
                 if n is None:
-                    raise ConfigError("% Specify remote-as or peer-group commands first")
+                    raise FrrConfigError("% Specify remote-as or peer-group commands first")
                 del b.neighbors[addr]
                 return True
             if len(opt) != 2:
@@ -276,7 +276,7 @@ class Parser:
                 n.remote_as, n.kind = asn, kind
             return True
         if n is None:
-            raise ConfigError("% Specify remote-as or peer-group commands first")
+            raise FrrConfigError("% Specify remote-as or peer-group commands first")
         if opt[0] == "activate" and len(opt) == 1:
             n.activated = not neg
             return True
@@ -331,7 +331,7 @@ class Parser:
                 raise _unsupported(line)
             if neg:
                 if p not in b.networks:
-                    raise ConfigError("% Can't find static route specified")
+                    raise FrrConfigError("% Can't find static route specified")
                 b.networks.remove(p)
             elif p not in b.networks:
                 b.networks.append(p)
@@ -352,7 +352,7 @@ class Parser:
 
 def _timers(keepalive: int, holdtime: int) -> tuple[int, int]:
     if holdtime != 0 and holdtime < 3:
-        raise ConfigError("% hold time value must be either 0 or greater than 3")   # bgp_vty.c
+        raise FrrConfigError("% hold time value must be either 0 or greater than 3")   # bgp_vty.c
     return keepalive, holdtime
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from netplex.apps.process import Program
 from netplex.frr.bgpd import Bgpd
-from netplex.frr.config import ConfigError, FrrConfig, Parser
+from netplex.frr.config import FrrConfig, FrrConfigError, Parser
 from netplex.frr.zebra import Zebra, zebra_of
 from netplex.machine import Machine
 from netplex.shell.registry import Context, command
@@ -106,7 +106,7 @@ def _read_daemons(machine: Machine) -> tuple[dict[str, bool], dict[str, str]]:
 
 
 def load_config(machine: Machine) -> FrrConfig:
-    """frr.conf read as `vtysh -b` reads it; ConfigError names the line."""
+    """frr.conf read as `vtysh -b` reads it; FrrConfigError names the line."""
     conf = FrrConfig()
     text = machine.fs.read(CONF_FILE)
     if text is None:
@@ -115,8 +115,8 @@ def load_config(machine: Machine) -> FrrConfig:
     for no, line in enumerate(text.decode(errors="replace").splitlines(), 1):
         try:
             parser.feed(line)
-        except ConfigError as e:
-            raise ConfigError(f"netplex: {CONF_FILE} line {no}: {e.message}") from e
+        except FrrConfigError as e:
+            raise FrrConfigError(f"netplex: {CONF_FILE} line {no}: {e.message}") from e
     return conf
 
 
@@ -131,7 +131,7 @@ def _start(ctx: Context, machine: Machine) -> Result:
                                  "(netplex models bgpd)\n")
     try:
         conf = load_config(machine)
-    except ConfigError as e:
+    except FrrConfigError as e:
         return Result(1, "", e.message + "\n")
     profile = conf.profile
     names = ["zebra"] + (["bgpd"] if enabled.get("bgpd") else []) + ["staticd"]

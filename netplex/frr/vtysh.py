@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from netplex.frr.bgpd import ESTABLISHED, Bgpd, Path
-from netplex.frr.config import ConfigError, Parser, config_lines, parse_prefix, running_config
+from netplex.frr.config import FrrConfigError, Parser, config_lines, parse_prefix, running_config
 from netplex.frr.service import CONF_FILE, daemons_of
 from netplex.frr.zebra import NSEC, RibEntry, fmt_uptime, nexthop_text, rib
 from netplex.machine import Machine
@@ -498,7 +498,7 @@ def _configure(machine: Machine, ns: Any, parser: Parser, line: str) -> None:
     b_before = parser.conf.bgp
     try:
         parser.feed(line)
-    except ConfigError as e:
+    except FrrConfigError as e:
         if e.message.endswith("is not supported"):
             raise _Fail("", f"netplex: vtysh: {e.message}\n", 2) from e
         raise _Fail(e.message + "\n") from e

@@ -14,7 +14,7 @@ the length needs). AS_PATH segments hold two-octet ASNs unless both speakers
 announced the four-octet AS capability (`as4`).
 
 `split_messages` cuts a TCP byte stream into whole messages, leaving a partial
-tail for the next read; `MessageError` carries the NOTIFICATION code/subcode a
+tail for the next read; `BgpError` carries the NOTIFICATION code/subcode a
 malformed message earns (RFC 4271 §6.1, §6.3). FRR's bgpd builds the same bytes
 (bgp_packet.c, bgp_attr.c); scapy's contrib `bgp` layer decodes them in the tests.
 """
@@ -23,10 +23,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from netplex.errors import NetplexError
+
 __all__ = [
     "AS_SEQUENCE", "AS_SET", "AS_TRANS", "BGP_PORT", "KEEPALIVE", "MARKER", "NOTIFICATION", "OPEN",
     "ORIGIN_EGP", "ORIGIN_IGP", "ORIGIN_INCOMPLETE", "ROUTE_REFRESH", "UPDATE",
-    "Attributes", "MessageError", "Notification", "Open", "Update",
+    "Attributes", "BgpError", "Notification", "Open", "Update",
     "decode", "encode_keepalive", "encode_notification", "encode_open", "encode_update", "split_messages",
 ]
 
@@ -55,7 +57,7 @@ UPD_MALFORMED_ATTRS, UPD_MISSING_ATTR, UPD_MALFORMED_ASPATH = 1, 3, 11
 CEASE_ADMIN_SHUTDOWN, CEASE_PEER_UNCONFIG, CEASE_ADMIN_RESET, CEASE_COLLISION = 2, 3, 4, 7
 
 
-class MessageError(Exception):
+class BgpError(NetplexError):
     """A message that earns a NOTIFICATION (RFC 4271 §6): its code and subcode."""
 
     def __init__(self, code: int, subcode: int, data: bytes = b"") -> None:
@@ -178,17 +180,17 @@ def encode_update(u: Update, as4: bool = True) -> bytes:
 
 
 def split_messages(buf: bytearray) -> list[tuple[int, bytes]]:
-    """Take whole messages off the front of `buf`: (type, body) each. MessageError for a
+    """Take whole messages off the front of `buf`: (type, body) each. BgpError for a
     bad marker (1/1), length (1/2) or type (1/3), as bgp_packet.c's bgp_read checks."""
     out: list[tuple[int, bytes]] = []
     while len(buf) >= HEADER_LEN:
         marker, length, mtype = HEADER.unpack_from(buf)
         if marker != MARKER:
-            raise MessageError(ERR_HEADER, 1)
+            raise BgpError(ERR_HEADER, 1)
         if length < HEADER_LEN or length > MAX_LEN:
-            raise MessageError(ERR_HEADER, HDR_BAD_LENGTH, struct.pack("!H", length))
+            raise BgpError(ERR_HEADER, HDR_BAD_LENGTH, struct.pack("!H", length))
         if mtype not in (OPEN, UPDATE, NOTIFICATION, KEEPALIVE, ROUTE_REFRESH):
-            raise MessageError(ERR_HEADER, HDR_BAD_TYPE, bytes((mtype,)))
+            raise BgpError(ERR_HEADER, HDR_BAD_TYPE, bytes((mtype,)))
         if len(buf) < length:
             break
         out.append((mtype, bytes(buf[HEADER_LEN:length])))
@@ -198,10 +200,10 @@ def split_messages(buf: bytearray) -> list[tuple[int, bytes]]:
 
 def _decode_open(b: bytes) -> Open:
     if len(b) < 10:
-        raise MessageError(ERR_HEADER, HDR_BAD_LENGTH)
+        raise BgpError(ERR_HEADER, HDR_BAD_LENGTH)
     version, my_as, hold, rid, plen = struct.unpack_from("!BHHIB", b)
     if version != 4:
-        raise MessageError(ERR_OPEN, OPEN_BAD_VERSION, struct.pack("!H", 4))
+        raise BgpError(ERR_OPEN, OPEN_BAD_VERSION, struct.pack("!H", 4))
     o = Open(asn=my_as, hold_time=hold, router_id=rid, version=version, as4=False, route_refresh=False,
              afi_safis=())
     params, i = b[10:10 + plen], 0
@@ -212,7 +214,7 @@ def _decode_open(b: bytes) -> Open:
         pv = params[i + 2:i + 2 + pl]
         i += 2 + pl
         if ptype != 2:
-            raise MessageError(ERR_OPEN, 4)          # Unsupported Optional Parameter
+            raise BgpError(ERR_OPEN, 4)          # Unsupported Optional Parameter
         j = 0
         while j + 2 <= len(pv):
             code, cl = pv[j], pv[j + 1]
@@ -242,7 +244,7 @@ def _decode_prefixes(b: bytes) -> list[tuple[int, int]]:
         plen = b[i]
         n = (plen + 7) // 8
         if plen > 32 or i + 1 + n > len(b):
-            raise MessageError(ERR_UPDATE, 10)   # Invalid Network Field
+            raise BgpError(ERR_UPDATE, 10)   # Invalid Network Field
         raw = bytes(b[i + 1:i + 1 + n]) + b"\x00" * (4 - n)
         prefix = int.from_bytes(raw, "big") & (((1 << plen) - 1) << (32 - plen) if plen else 0)
         out.append((prefix, plen))
@@ -256,11 +258,11 @@ def _decode_as_path(v: bytes, as4: bool) -> tuple[tuple[int, tuple[int, ...]], .
     i = 0
     while i < len(v):
         if i + 2 > len(v):
-            raise MessageError(ERR_UPDATE, UPD_MALFORMED_ASPATH)
+            raise BgpError(ERR_UPDATE, UPD_MALFORMED_ASPATH)
         stype, count = v[i], v[i + 1]
         end = i + 2 + count * size
         if stype not in (AS_SET, AS_SEQUENCE) or end > len(v):
-            raise MessageError(ERR_UPDATE, UPD_MALFORMED_ASPATH)
+            raise BgpError(ERR_UPDATE, UPD_MALFORMED_ASPATH)
         segs.append((stype, struct.unpack(f"!{count}{'I' if as4 else 'H'}", v[i + 2:end])))
         i = end
     return tuple(segs)
@@ -268,15 +270,15 @@ def _decode_as_path(v: bytes, as4: bool) -> tuple[tuple[int, tuple[int, ...]], .
 
 def _decode_update(b: bytes, as4: bool) -> Update:
     if len(b) < 4:
-        raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+        raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
     wlen = struct.unpack_from("!H", b)[0]
     if 2 + wlen + 2 > len(b):
-        raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+        raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
     u = Update(withdrawn=_decode_prefixes(b[2:2 + wlen]))
     alen = struct.unpack_from("!H", b, 2 + wlen)[0]
     start = 4 + wlen
     if start + alen > len(b):
-        raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+        raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
     attrs_raw = b[start:start + alen]
     u.nlri = _decode_prefixes(b[start + alen:])
     if alen:
@@ -285,11 +287,11 @@ def _decode_update(b: bytes, as4: bool) -> Update:
         i = 0
         while i < len(attrs_raw):
             if i + 3 > len(attrs_raw):
-                raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+                raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
             flags, code = attrs_raw[i], attrs_raw[i + 1]
             if flags & FLAG_EXTENDED:
                 if i + 4 > len(attrs_raw):
-                    raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+                    raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
                 length = struct.unpack_from("!H", attrs_raw, i + 2)[0]
                 i += 4
             else:
@@ -297,7 +299,7 @@ def _decode_update(b: bytes, as4: bool) -> Update:
                 i += 3
             v = bytes(attrs_raw[i:i + length])
             if len(v) != length:
-                raise MessageError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
+                raise BgpError(ERR_UPDATE, UPD_MALFORMED_ATTRS)
             i += length
             if code == ATTR_ORIGIN and length == 1:
                 a.origin = v[0]
@@ -315,7 +317,7 @@ def _decode_update(b: bytes, as4: bool) -> Update:
         u.attrs = a
     if u.nlri and (u.attrs is None or u.attrs.origin is None or u.attrs.next_hop is None):
         missing = ATTR_ORIGIN if u.attrs is None or u.attrs.origin is None else ATTR_NEXT_HOP
-        raise MessageError(ERR_UPDATE, UPD_MISSING_ATTR, bytes((missing,)))
+        raise BgpError(ERR_UPDATE, UPD_MISSING_ATTR, bytes((missing,)))
     return u
 
 
@@ -327,8 +329,8 @@ def decode(mtype: int, body: bytes, as4: bool = True) -> Open | Update | Notific
         return _decode_update(body, as4)
     if mtype == NOTIFICATION:
         if len(body) < 2:
-            raise MessageError(ERR_HEADER, HDR_BAD_LENGTH)
+            raise BgpError(ERR_HEADER, HDR_BAD_LENGTH)
         return Notification(body[0], body[1], bytes(body[2:]))
     if mtype == KEEPALIVE and body:
-        raise MessageError(ERR_HEADER, HDR_BAD_LENGTH, struct.pack("!H", HEADER_LEN + len(body)))
+        raise BgpError(ERR_HEADER, HDR_BAD_LENGTH, struct.pack("!H", HEADER_LEN + len(body)))
     return None
