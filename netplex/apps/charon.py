@@ -13,8 +13,9 @@ starts the connection. Requests are retransmitted (4 s, ×1.8, 5 times, as
 charon's defaults) and `dpd_delay` sends liveness checks. Its control socket
 is /run/charon.vici, which `swanctl` finds; its pid file /run/charon.pid.
 
-Not modelled (refused by swanctl.conf's parser or swanctl): certificates and
-public-key authentication, EAP, IKE SA rekeying and reauthentication, virtual
+Authentication by pre-shared key or certificate (`netplex.ike.x509`: the
+credentials `swanctl --load-creds` gave it, checked against the simulator's
+CLOCK_REALTIME). Not modelled (refused by swanctl.conf's parser or swanctl): EAP, IKE SA rekeying and reauthentication, virtual
 IPs and pools, MOBIKE, NAT-T in the simulator (the twin's interop runs it).
 """
 from __future__ import annotations
@@ -265,8 +266,11 @@ class Charon(Program):
                 self._uninstall(sa, arg)
             elif ev in ("ike_down", "auth_failed", "no_proposal"):
                 if ev == "auth_failed":
-                    self.log.append("[IKE] received AUTHENTICATION_FAILED notify error" if sa.initiator
-                                    else f"[IKE] verification of AUTH payload failed: {arg}")
+                    if arg in ("AUTHENTICATION_FAILED", "received AUTHENTICATION_FAILED notify error"):
+                        self.log.append("[IKE] received AUTHENTICATION_FAILED notify error")
+                    else:
+                        self.log.append(f"[CFG] {arg}")
+                        self.log.append("[IKE] verification of AUTH payload failed")
                 elif ev == "no_proposal":
                     self.log.append("[IKE] received NO_PROPOSAL_CHOSEN notify error")
                 self._destroy(sa)

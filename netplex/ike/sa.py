@@ -525,9 +525,11 @@ class IkeSa:
         idr = next((b for t, b in payloads if t == m.PT_IDR), None)
         why = "no IDr payload found" if idr is None else self._verify_peer(False, idr, payloads)
         if why or idr is None:
+            # tell the responder, which already installed its side (§2.21.2), in an INFORMATIONAL
             self.state = "DESTROYED"
             self.events.append(("auth_failed", why))
-            return []
+            return [self._encrypted(m.INFORMATIONAL, False, self.my_mid,
+                                    [(m.PT_NOTIFY, m.build_notify(m.N_AUTHENTICATION_FAILED))])]
         self.remote_id = id_text(idr)
         self.state = "ESTABLISHED"
         self.established = self.now()
@@ -739,6 +741,13 @@ class IkeSa:
 
     def _informational_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes:
         out: list[tuple[int, bytes]] = []
+        if any(t == m.PT_NOTIFY and m.parse_notify(b)[0] == m.N_AUTHENTICATION_FAILED for t, b in payloads):
+            # the initiator did not believe our AUTH (§2.21.2): the IKE SA and its CHILD SAs are gone
+            for c in list(self.children):
+                self._drop_child(c)
+            self.state = "DESTROYED"
+            self.events.append(("auth_failed", "received AUTHENTICATION_FAILED notify error"))
+            return self._encrypted(m.INFORMATIONAL, True, h.mid, [])
         for t, b in payloads:
             if t != m.PT_DELETE:
                 continue

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -415,3 +416,110 @@ def load_swanctl_creds(base: str, listdir: Callable[[str], list[str] | None],
             creds.keys.append(key)
             out.append(f"loaded {key_kind(key)} key from '{path}'")
     return creds, out, err
+
+
+# ---- making keys and certificates (strongSwan's pki --gen/--self/--issue) -----------------------
+
+_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p ** 0.5) + 1))]
+
+
+def _probable_prime(n: int, randbits: Callable[[int], int]) -> bool:
+    if any(n % p == 0 for p in _SMALL_PRIMES):
+        return n in _SMALL_PRIMES
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    # Miller-Rabin: 5 rounds for random candidates of 512 bits and more (FIPS 186-4 C.3: under 2^-100)
+    for _ in range(5 if n.bit_length() >= 512 else 40):
+        a = 2 + randbits(n.bit_length() - 1) % (n - 3)
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _r in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _prime(bits: int, randbits: Callable[[int], int]) -> int:
+    while True:
+        n = randbits(bits) | (3 << (bits - 2)) | 1   # top two bits set: p*q has exactly 2*bits bits
+        if _probable_prime(n, randbits):
+            return n
+
+
+def generate_key(kind: str, bits: int, randbits: Callable[[int], int]) -> PrivateKey:
+    """A private key drawn from `randbits` (the simulation's seeded RNG: the same scenario makes the
+    same key): RSA (e = 65537), ECDSA on P-256/384/521, Ed25519."""
+    if kind == "rsa":
+        e = 65537
+        while True:
+            p, q = _prime(bits // 2, randbits), _prime(bits - bits // 2, randbits)
+            phi = (p - 1) * (q - 1)
+            if p != q and phi % e and (p * q).bit_length() == bits:
+                break
+        d = pow(e, -1, phi)
+        pub = rsa.RSAPublicNumbers(e, p * q)
+        return rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), pub).private_key()
+    if kind == "ecdsa":
+        curve: ec.EllipticCurve = {256: ec.SECP256R1(), 384: ec.SECP384R1(), 521: ec.SECP521R1()}[bits]
+        order = {256: 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+                 384: int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77a"
+                          "ecec196accc52973", 16),
+                 521: int("01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f9"
+                          "66b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409", 16)}[bits]
+        return ec.derive_private_key(1 + randbits(bits + 64) % (order - 1), curve)
+    return ed25519.Ed25519PrivateKey.from_private_bytes(randbits(256).to_bytes(32, "big"))
+
+
+def make_certificate(subject: str, public: PublicKey, signer: PrivateKey, issuer: x509.Certificate | None,
+                     serial: int, not_before: datetime.datetime, days: int, ca: bool = False,
+                     sans: Iterable[str] = ()) -> x509.Certificate:
+    """A certificate as pki --self (issuer None) or --issue makes it: subject and authority key ids,
+    basicConstraints and keyUsage for a CA, subjectAltNames (DNS, email, IP address)."""
+    b = (x509.CertificateBuilder().subject_name(parse_dn(subject))
+         .issuer_name(issuer.subject if issuer is not None else parse_dn(subject))
+         .public_key(public).serial_number(serial).not_valid_before(not_before)
+         .not_valid_after(not_before + datetime.timedelta(days=days))
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False))
+    if issuer is not None:
+        b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(cert_public_key(issuer)),
+                            critical=False)
+    if ca:
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                            critical=True)
+    names: list[x509.GeneralName] = []
+    for s in sans:
+        parts = s.split(".")
+        if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+            names.append(x509.IPAddress(ipaddress.IPv4Address(s)))
+        elif "@" in s:
+            names.append(x509.RFC822Name(s))
+        else:
+            names.append(x509.DNSName(s))
+    if names:
+        b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    algo = None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    if isinstance(signer, ec.EllipticCurvePrivateKey):
+        return b.sign(signer, algo, ecdsa_deterministic=True)
+    return b.sign(signer, algo)
+
+
+def load_public(data: bytes) -> PublicKey:
+    """A public key (PEM or DER SubjectPublicKeyInfo), or the public half of a private key or certificate."""
+    for loader in (serialization.load_pem_public_key, serialization.load_der_public_key):
+        try:
+            pub = loader(data)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(pub, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            return pub
+    try:
+        return load_key(data).public_key()
+    except CredError:
+        pass
+    return cert_public_key(load_cert(data))

@@ -21,6 +21,7 @@ import time
 
 from netplex.ike.config import parse_swanctl
 from netplex.ike.sa import ChildSa, IkeSa
+from netplex.ike.x509 import load_swanctl_creds
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.icmp import ICMP_ECHO, ICMP_ECHOREPLY, Icmp
 from netplex.packet.ipv4 import IPv4
@@ -49,6 +50,21 @@ def _transform(c: ChildSa, outbound: bool) -> EspTransform:
     return EspTransform(None, AlgoKey(e, enc), AlgoKey(au, integ, ch.integ.icv * 8))
 
 
+def _listdir(path: str) -> list[str] | None:
+    try:
+        return [n for n in os.listdir(path) if os.path.isfile(os.path.join(path, n))]
+    except OSError:
+        return None
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="ike_peer")
     ap.add_argument("--conf", required=True)
@@ -56,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--local", required=True)
     ap.add_argument("--remote", required=True)
     ap.add_argument("--initiate", default="")
+    ap.add_argument("--creds", default="", help="a swanctl directory whose x509/, x509ca/, private/ ... to load")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--until-esp", type=int, default=0, help="stop after this many ESP packets were answered")
     a = ap.parse_args(argv)
@@ -63,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         conf = parse_swanctl(f.read(), a.conf)
     cfg = conf.connections[a.conn]
     psk = next((s.secret for s in conf.secrets), None)
+    creds = None
+    if a.creds:
+        creds, loaded, errors = load_swanctl_creds(a.creds, _listdir, _read)
+        if errors:
+            sys.stderr.write("".join(e + "\n" for e in errors))
+            return 1
     local, remote = ip_to_int(a.local), ip_to_int(a.remote)
     socks = {}
     for port in (500, 4500):
@@ -70,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         s.bind((a.local, port))
         socks[port] = s
     start = time.monotonic()
-    sa = IkeSa(cfg, local, remote, bool(a.initiate), os.urandom, psk, lambda: int(time.monotonic() - start))
+    sa = IkeSa(cfg, local, remote, bool(a.initiate), os.urandom, psk, lambda: int(time.monotonic() - start),
+               creds=creds)
     report: dict[str, object] = {"events": [], "esp_in": 0, "esp_out": 0, "icmp_echo": 0, "esp_bad": 0}
 
     def send(data: bytes) -> None:
@@ -123,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     report["natd"] = sa.natd
     report["ike_proposal"] = sa.chosen.text() if sa.chosen else ""
     report["remote_id"] = sa.remote_id
+    report["auth_failed"] = [str(x) for e, x in sa.events if e == "auth_failed"]
     report["children"] = [{"name": c.cfg.name, "spi_in": f"{c.spi_in:08x}", "spi_out": f"{c.spi_out:08x}",
                            "proposal": c.chosen.text() if c.chosen else "", "enc_in": c.enc_in.hex(),
                            "enc_out": c.enc_out.hex(), "int_in": c.int_in.hex(), "int_out": c.int_out.hex(),

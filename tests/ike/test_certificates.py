@@ -139,6 +139,22 @@ def test_a_certificate_from_another_ca_fails_and_installs_nothing(tmp_path: Path
     assert net.nodes["gw1"].cmd("ip xfrm state count") == "\t SAD count 0\n"
 
 
+def test_the_initiator_refusing_the_responder_tells_it(tmp_path: Path) -> None:
+    ca, rogue = make_ca(), make_ca(cn="Rogue CA")
+    gw1 = make_cert(rogue, "gw1.example.org", san="gw1.example.org")
+    gw2 = make_cert(ca, "gw2.example.org", san="gw2.example.org")
+    # gw1 (the responder) trusts gw2's CA and installs its side; gw2 does not trust gw1's certificate
+    path = cert_scenario(tmp_path, gw1, gw2, ca)
+    res, net = _run(path)
+    assert not res.passed
+    g2 = net.nodes["gw2"]
+    r = g2.run("swanctl --initiate --child offices")
+    assert r.status == 1 and "[CFG] no issuer certificate found for \"C=CH, O=strongSwan, CN=gw1.example.org\"" in r.output
+    g2.run("sleep 1")    # the INFORMATIONAL reaches gw1
+    assert net.nodes["gw1"].cmd("ip xfrm state count; swanctl --list-sas") == "\t SAD count 0\n"
+    assert g2.cmd("ip xfrm state count") == "\t SAD count 0\n"
+
+
 def test_an_identity_the_certificate_does_not_hold_fails(tmp_path: Path) -> None:
     ca = make_ca()
     gw1 = make_cert(ca, "gw1.example.org", san="gw1.example.org")

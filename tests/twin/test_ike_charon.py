@@ -43,6 +43,7 @@ STRONGSWAN_CONF = """charon {{
   filelog {{
     log {{
       path = {d}/charon.log
+      flush_line = yes
       default = 1
       ike = 2
     }}
@@ -250,3 +251,129 @@ def test_charon_rekeys_the_child_sa_with_netplex(lab: Lab) -> None:
     assert rep["events"][:3] == ["ike_up", "child_up", "child_rekeyed"] and "child_down" in rep["events"]
     child = rep["children"][-1]
     assert f"in  {child['spi_out']}" in after and f"in  {child['spi_out']}" not in before
+
+
+# ---- certificates (made with strongSwan's own `pki`) ---------------------------------------------
+
+CERT_CONN = """connections {{
+  np {{
+    local_addrs = {local}
+    remote_addrs = {remote}
+    proposals = aes128-sha256-x25519
+{extra}    local {{
+      auth = pubkey
+      certs = {me}Cert.pem
+      id = {me}.strongswan.org
+    }}
+    remote {{
+      auth = pubkey
+      id = {peer}.strongswan.org
+    }}
+    children {{
+      net {{
+        local_ts = {lts}
+        remote_ts = {rts}
+        esp_proposals = aes128gcm16
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def _pki(*args: str, stdin: bytes = b"") -> bytes:
+    r = subprocess.run(["pki", *args], input=stdin, capture_output=True, timeout=30, check=True)
+    return r.stdout
+
+
+def _make_creds(base: Path, me: str, kind: str, ca_key: bytes, ca_cert: bytes) -> None:
+    """base/x509/<me>Cert.pem issued by the CA, base/private/<me>Key.pem, base/x509ca/caCert.pem."""
+    for sub in ("x509", "x509ca", "private"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    size = "2048" if kind == "rsa" else "384"
+    key = _pki("--gen", "--type", kind, "--size", size, "--outform", "pem")
+    (base / "private" / f"{me}Key.pem").write_bytes(key)
+    (base / "x509ca" / "caCert.pem").write_bytes(ca_cert)
+    (base / "caKey.pem").write_bytes(ca_key)
+    pub = _pki("--pub", "--in", str(base / "private" / f"{me}Key.pem"))
+    cert = _pki("--issue", "--cacert", str(base / "x509ca" / "caCert.pem"), "--cakey", str(base / "caKey.pem"),
+                "--dn", f"C=CH, O=strongSwan, CN={me}.strongswan.org", "--san", f"{me}.strongswan.org",
+                "--outform", "pem", stdin=pub)
+    (base / "caKey.pem").unlink()
+    (base / "x509" / f"{me}Cert.pem").write_bytes(cert)
+
+
+def _ca(d: Path, cn: str) -> tuple[bytes, bytes]:
+    key = _pki("--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem")
+    (d / f"{cn}.key").write_bytes(key)
+    cert = _pki("--self", "--ca", "--in", str(d / f"{cn}.key"), "--dn", f"C=CH, O=strongSwan, CN={cn}",
+                "--outform", "pem")
+    return key, cert
+
+
+def _cert_lab(lab: Lab, kind: str, rogue: bool = False) -> None:
+    """charon (moon) and netplex (sun) each with a certificate of `kind` from one CA (or, rogue, sun's
+    from a CA charon does not trust)."""
+    if not os.path.exists("/usr/bin/pki"):
+        pytest.skip("no `pki` on this machine (apt-get install strongswan-pki)")
+    ca = _ca(lab.d, "Root CA")
+    _make_creds(lab.d, "moon", kind, *ca)
+    _make_creds(lab.d / "np", "sun", kind, *(_ca(lab.d, "Rogue CA") if rogue else ca))
+    if rogue:
+        (lab.d / "np" / "x509ca" / "caCert.pem").write_bytes(ca[1])   # sun trusts charon's CA
+    (lab.d / "swanctl.conf").write_text(CERT_CONN.format(
+        local="192.0.2.1", remote="192.0.2.2", me="moon", peer="sun", lts="10.1.0.0/24", rts="10.2.0.0/24",
+        extra="    encap = yes\n"))
+    r = lab.swanctl("--load-all", "--file", str(lab.d / "swanctl.conf"))
+    assert r.returncode == 0 and "loaded certificate from" in r.stdout, r.stdout + r.stderr
+    (lab.d / "np" / "swanctl.conf").write_text(CERT_CONN.format(
+        local="192.0.2.2", remote="192.0.2.1", me="sun", peer="moon", lts="10.2.0.0/24", rts="10.1.0.0/24",
+        extra=""))
+
+
+def _cert_peer(lab: Lab, initiate: bool, seconds: float, until_esp: int) -> subprocess.Popen[str]:
+    args = ["ip", "netns", "exec", lab.b, sys.executable, "-m", "netplex.twin.ike_peer", "--conf",
+            str(lab.d / "np" / "swanctl.conf"), "--creds", str(lab.d / "np"), "--conn", "np", "--local",
+            "192.0.2.2", "--remote", "192.0.2.1", "--seconds", str(seconds), "--until-esp", str(until_esp)]
+    if initiate:
+        args += ["--initiate", "net"]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+@pytest.mark.parametrize("initiator,kind", [("charon", "rsa"), ("netplex", "ecdsa")])
+def test_certificates_with_charon(lab: Lab, initiator: str, kind: str) -> None:
+    _cert_lab(lab, kind)
+    peer = _cert_peer(lab, initiate=initiator == "netplex", seconds=12, until_esp=3)
+    if initiator == "charon":
+        time.sleep(0.5)
+        r = lab.swanctl("--initiate", "--child", "net")
+        assert "initiate completed successfully" in r.stdout, r.stdout
+    else:
+        for _ in range(60):
+            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
+                break
+            time.sleep(0.1)
+    sas = lab.swanctl("--list-sas").stdout
+    ping = lab.ping(3)
+    rep = _report(peer)
+    assert "3 received" in ping, ping + sas
+    assert rep["state"] == "ESTABLISHED" and rep["esp_in"] == 3 and rep["esp_out"] == 3, rep
+    # each side proved its identity with its certificate's key and the other believed it
+    assert rep["remote_id"] == "moon.strongswan.org"
+    assert "remote 'sun.strongswan.org' @ 192.0.2.2[4500]" in sas, sas
+    log = (lab.d / "charon.log").read_text()
+    assert "authentication of 'sun.strongswan.org' with " + ("RSA_EMSA_PKCS1_SHA2_256" if kind == "rsa"
+                                                            else "ECDSA_WITH_SHA384_DER") + " successful" in log, log
+
+
+def test_a_certificate_charon_does_not_trust(lab: Lab) -> None:
+    _cert_lab(lab, "ecdsa", rogue=True)
+    peer = _cert_peer(lab, initiate=False, seconds=4, until_esp=0)
+    time.sleep(0.5)
+    r = lab.swanctl("--initiate", "--child", "net")
+    rep = _report(peer)
+    assert r.returncode != 0 and "INSTALLED" not in lab.swanctl("--list-sas").stdout
+    # netplex believed charon and answered; charon did not believe netplex and said so (RFC 7296 §2.21.2)
+    assert rep["auth_failed"] == ["received AUTHENTICATION_FAILED notify error"] and rep["children"] == []
+    assert "no trusted ECDSA public key found for 'sun.strongswan.org'" in (lab.d / "charon.log").read_text()

@@ -34,7 +34,7 @@ def head(ctx: Context, argv: list[str]) -> Result:
             label = "standard input" if name == "-" else name
             out.append(("\n" if k else "") + f"==> {label} <==\n")
         if unit == "c":
-            data = text.encode()
+            data = text.encode("utf-8", "surrogateescape")
             out.append(data[:count].decode(errors="replace"))  # a negative count: all but the last
         else:
             pieces = text.splitlines(keepends=True)

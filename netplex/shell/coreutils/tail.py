@@ -37,7 +37,7 @@ def tail(ctx: Context, argv: list[str]) -> Result:
             label = "standard input" if name == "-" else name
             out.append(("\n" if k else "") + f"==> {label} <==\n")
         if unit == "c":
-            data = text.encode()
+            data = text.encode("utf-8", "surrogateescape")
             part = data[max(count - 1, 0):] if from_start else (data[-count:] if count else b"")
             out.append(part.decode(errors="replace"))
         else:

@@ -14,7 +14,7 @@ def _file_size(name: str, text: str) -> int | None:
         return 0
     if name.startswith("/sys/"):
         return 4096
-    return len(text.encode())
+    return len(text.encode("utf-8", "surrogateescape"))
 
 
 @text_tool("wc")
@@ -37,7 +37,7 @@ def wc(ctx: Context, argv: list[str]) -> Result:
             elif k == "m":
                 counts.append(len(text))
             elif k == "c":
-                counts.append(len(text.encode()))
+                counts.append(len(text.encode("utf-8", "surrogateescape")))
             else:
                 counts.append(max((len(line.expandtabs()) for line in text.split("\n")), default=0))
         totals = [max(t, c) if k == "L" else t + c for t, c, k in zip(totals, counts, order)]
