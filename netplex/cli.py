@@ -40,6 +40,7 @@ import netplex.cloud  # noqa: F401  (registers the cloud-host kind and the scena
 import netplex.container  # noqa: F401 - the systems register their node kinds and commands
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
+from netplex.clab import is_clab_file, load_clab
 from netplex.errors import NetplexError, ScenarioError
 from netplex.fabric import FabricError, leaf_spine, three_tier
 from netplex.mininet.run import run_mn
@@ -176,9 +177,19 @@ def _make_backend(name: str, seed: int, pcap_dir: Path | None) -> Backend:
 def _load(file: Path) -> Scenario:
     """Load or exit 2 with the one-line error."""
     try:
-        return load_scenario(file)
+        return _load_scenario_or_lab(file)
     except ScenarioError as e:
         raise _fail_plain(str(e)) from None
+
+
+def _load_scenario_or_lab(file: Path) -> Scenario:
+    """A scenario file, or a containerlab topology (`*.clab.yml`) read as one (its notes on stderr)."""
+    if is_clab_file(file):
+        lab = load_clab(file)
+        for note in lab.notes:
+            print(f"{file}: note: {note}", file=sys.stderr)
+        return lab.scenario
+    return load_scenario(file)
 
 
 def _fail_plain(line: str) -> typer.Exit:
@@ -188,7 +199,7 @@ def _fail_plain(line: str) -> typer.Exit:
 
 def _run_file(file: Path, backend: str, seed: int | None, pcap: Path | None) -> tuple[Scenario | None, ScenarioResult]:
     try:
-        scenario = load_scenario(file)
+        scenario = _load_scenario_or_lab(file)
     except ScenarioError as e:
         return None, ScenarioResult.from_error(e, file.stem, backend)
     be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
@@ -389,7 +400,7 @@ def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Pa
     """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow;
     `extra_events` (`--events`) join the file's own."""
     try:
-        scenario = load_scenario(file)
+        scenario = _load_scenario_or_lab(file)
         if extra_events:
             scenario.events.extend(e.model_copy() for e in extra_events)
             issues = scenario.event_issues()

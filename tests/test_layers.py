@@ -44,7 +44,8 @@ LAYERS: dict[str, float] = {
     "netplex.fabric": 6,
     "netplex.vpn": 6,
     "netplex.mobile": 6,
-    "netplex.mininet": 6,  # Mininet's Python API and `mn` over the backend seam
+    "netplex.mininet": 6,
+    "netplex.clab": 6,     # containerlab topology files read as scenarios  # Mininet's Python API and `mn` over the backend seam
     "netplex.cli": 7,
 }
 

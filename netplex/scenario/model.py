@@ -184,6 +184,12 @@ class Node(_Model):
         assert self._params is not None
         return self._params
 
+    def set_lines_and_files(self, lines: list[SetupLine], files: dict[str, bytes]) -> None:
+        """A node read from another format (a containerlab file): its setup lines, each with
+        its line in that file, and its files' bytes, as the YAML loader fills them."""
+        self._setup_lines = list(lines)
+        self._file_data = dict(files)
+
     def file_contents(self) -> dict[str, bytes]:
         """path -> bytes for `files:`, in file order (values as content unless the loader read a file)."""
         if self._file_data is not None:
@@ -509,6 +515,10 @@ class Scenario(_Model):
     @property
     def file(self) -> str:
         return self._file
+
+    def set_file(self, file: str) -> None:
+        """The file errors and results name (a scenario built from another format)."""
+        self._file = file
 
     def reference_issues(self) -> list[tuple[Loc, str]]:
         """Whole-file checks, each with the location it concerns, in file order."""

@@ -136,3 +136,20 @@ def test_sys_modules_are_restored(tmp_path: Path) -> None:
     p = write(tmp_path, "import mininet.net\n")
     assert mininet("mininet", str(p))[0] == 0
     assert "mininet" not in sys.modules and "mininet.net" not in sys.modules
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("args", [("mn", "--topo", "tree,2,2", "--test", "pingall"),
+                                  ("mininet", str(DATA / "linuxrouter.py"))])
+def test_pingall_matrix_agrees_with_the_kernel(args: tuple[str, ...]) -> None:
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("the kernel twin needs root")
+    stdin = "pingall\n"
+    sim = mininet(*args, stdin=stdin)
+    twin = mininet(*args, "--backend", "linux", stdin=stdin)
+    assert sim[0] == twin[0] == 0, twin[2]
+
+    def matrix(err: str) -> list[str]:
+        return [line for line in err.splitlines() if " -> " in line or line.startswith("*** Results")]
+    assert matrix(sim[2]) == matrix(twin[2]) and matrix(sim[2])
