@@ -36,6 +36,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.nodes import Node as YamlNode
 
 from netplex.errors import ScenarioError
+from netplex.scenario.loader import read_file_text
 from netplex.scenario.model import Scenario, SetupLine, check_ifname, check_node_name
 
 __all__ = ["ClabLab", "KINDS", "is_clab_file", "load_clab"]
@@ -110,12 +111,7 @@ class _Doc:
 def load_clab(path: str | Path) -> ClabLab:
     """Read and check a containerlab topology file; raises ScenarioError naming file, line, field."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(file, 0, "file", e.strerror or str(e)) from None
-    except UnicodeDecodeError as e:
-        raise ScenarioError(file, 0, "file", f"not UTF-8 text ({e.reason})") from None
+    text = read_file_text(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

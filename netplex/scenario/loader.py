@@ -25,19 +25,22 @@ from netplex.machine.fs import FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
 from netplex.scenario.model import Loc, Node, Scenario
 
-__all__ = ["load_scenario", "load_scenario_text", "format_loc"]
+__all__ = ["load_scenario", "load_scenario_text", "format_loc", "read_file_text"]
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario file; raises ScenarioError."""
-    file = str(path)
+    return load_scenario_text(read_file_text(path), str(path))
+
+
+def read_file_text(path: str | Path) -> str:
+    """A file's UTF-8 text, or the ScenarioError (field `file`) saying why it cannot be read."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as e:
-        raise ScenarioError(file, 0, "file", e.strerror or str(e)) from None
+        raise ScenarioError(str(path), 0, "file", e.strerror or str(e)) from None
     except UnicodeDecodeError as e:
-        raise ScenarioError(file, 0, "file", f"not UTF-8 text ({e.reason})") from None
-    return load_scenario_text(text, file)
+        raise ScenarioError(str(path), 0, "file", f"not UTF-8 text ({e.reason})") from None
 
 
 def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
