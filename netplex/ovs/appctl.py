@@ -11,7 +11,8 @@ and can name more fields.
 """
 from __future__ import annotations
 
-from netplex.ovs.flow import ETH_P_IP, FlowError, Match
+from netplex.ovs.bond import format_bond, format_lacp
+from netplex.ovs.flow import ETH_P_IP, VLAN_CFI, FlowError, Match
 from netplex.ovs.ofproto import parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.service import VSWITCHD_CTL, connect
@@ -54,7 +55,8 @@ def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
     for k, mask in x.wc.items():
         # xlate_wc_finish: registers and metadata are not packet fields, and a packet without
         # a tunnel has no tunnel fields to match
-        if not k.startswith(("tun_", "reg")) and k != "metadata":
+        if not k.startswith(("tun_", "reg")) and k != "metadata" and not (
+                k == "vlan_tci" and not flow.get("vlan_tci", 0) & VLAN_CFI):    # no VLAN header: no VLAN match
             m.set(k, flow.get(k, 0), mask)
     if tunneled:    # tnl_wc_init: a packet from a tunnel is told apart by its outer header
         m.set("tun_id", flow.get("tun_id", 0), (1 << 64) - 1)
@@ -126,6 +128,24 @@ def _report(x: Xlate, flow: dict[str, int], out: list[str], recirc: int, table: 
     out.append(f"Datapath actions: {format_odp(x.odp)}")
 
 
+def _bond_cmd(vsd: OvsVswitchd, cmd: str, rest: list[str], target: str) -> Result:
+    """bond/show [PORT], bond/list, lacp/show [PORT] (ofproto/bond.c, lib/lacp.c unixctl)."""
+    bonds = sorted(((name, b) for xb in vsd.bridges.values() for name, b in xb.bonds.items()))
+    if cmd == "bond/list":
+        lines = ["bond\ttype\trecircID\tmembers"]
+        lines += [f"{name}\t{b.mode}\t{b.recirc_id}\t{', '.join(sorted(b.members, reverse=True))}" for name, b in bonds]
+        return Result(0, "\n".join(lines) + "\n")
+    if cmd == "bond/show":
+        chosen = [b for name, b in bonds if not rest or name == rest[0]]
+        if rest and not chosen:
+            return Result(2, "", f"no such bond\n{_server_error(target)}")
+        return Result(0, "".join(format_bond(b, vsd.now()) for b in chosen))
+    lacps = [b.lacp for name, b in bonds if b.lacp is not None and (not rest or name == rest[0])]
+    if rest and not lacps:
+        return Result(2, "", f"no such lacp object\n{_server_error(target)}")
+    return Result(0, "".join(format_lacp(lacp) for lacp in lacps))
+
+
 @command("ovs-appctl")
 def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
     """ovs-appctl(8) to ovs-vswitchd (`-t ovs-vswitchd`, the default target)."""
@@ -188,7 +208,9 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         except FlowError as e:
             return Result(2, "", f"{e.message}\n{_server_error(target)}")
         return Result(0, trace(vsd, xb, flow))
-    if cmd in ("dpctl/dump-flows", "dpif/dump-flows", "bond/show", "lacp/show", "coverage/show", "dpif/show"):
+    if cmd in ("bond/show", "lacp/show", "bond/list"):
+        return _bond_cmd(vsd, cmd, rest, target)
+    if cmd in ("dpctl/dump-flows", "dpif/dump-flows", "coverage/show", "dpif/show"):
         return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
     return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
                          f"{_server_error(target)}")

@@ -7,12 +7,13 @@ up (`Error detected while setting up 'x': ...`, status 1, the rows stay) as
 ovs-vsctl does after waiting for `cur_cfg`.
 
 Bridge/port commands: init, show, add-br, del-br, list-br, br-exists,
-br-to-vlan, br-to-parent, list-ports, add-port, del-port, port-to-br,
+br-to-vlan, br-to-parent, list-ports, add-port, add-bond, add-bond-iface,
+del-bond-iface, del-port, port-to-br,
 list-ifaces, iface-to-br, set-controller, get-controller, del-controller,
 set-fail-mode, get-fail-mode, del-fail-mode. Database commands: list, find,
 get, set, add, remove, clear, create, destroy, with `--id=@name`,
 `--if-exists`, `--may-exist`, `--columns`, `--bare`. Refused in netplex's
-words: fake (VLAN) bridges, bonds (`add-bond`, the LACP of the fabric work),
+words: fake (VLAN) bridges, balance-tcp bonds,
 `--format` other than list, wait-until, emer-reset.
 """
 from __future__ import annotations
@@ -30,14 +31,15 @@ __all__ = ["ovs_vsctl"]
 
 # db-ctl-base's row ids: how a record is named besides its UUID
 _NAME_TABLES = ("Bridge", "Port", "Interface", "Mirror", "Flow_Table", "AutoAttach", "Flow_Sample_Collector_Set")
-_UNSUPPORTED_CMDS = ("add-bond", "add-bond-iface", "del-bond-iface", "emer-reset", "wait-until", "add-aa-mapping",
+_UNSUPPORTED_CMDS = ("emer-reset", "wait-until", "add-aa-mapping",
                      "del-aa-mapping", "get-aa-mapping", "set-manager", "get-manager", "del-manager", "set-ssl",
                      "get-ssl", "del-ssl", "add-zone-tp", "del-zone-tp", "list-zone-tp", "get-zone-tp")
 # (name, min args, max args) of the commands netplex runs
 _COMMANDS: dict[str, tuple[int, int]] = {
     "init": (0, 0), "show": (0, 0), "comment": (0, 1 << 30), "add-br": (1, 3), "del-br": (1, 1), "list-br": (0, 0),
     "br-exists": (1, 1), "br-to-vlan": (1, 1), "br-to-parent": (1, 1), "list-ports": (1, 1),
-    "add-port": (2, 1 << 30), "del-port": (1, 2), "port-to-br": (1, 1), "list-ifaces": (1, 1),
+    "add-port": (2, 1 << 30), "add-bond": (4, 1 << 30), "add-bond-iface": (2, 2), "del-bond-iface": (1, 2),
+    "del-port": (1, 2), "port-to-br": (1, 1), "list-ifaces": (1, 1),
     "iface-to-br": (1, 1), "set-controller": (1, 1 << 30), "get-controller": (1, 1), "del-controller": (1, 1),
     "set-fail-mode": (2, 2), "get-fail-mode": (1, 1), "del-fail-mode": (1, 1), "list": (1, 1 << 30),
     "find": (1, 1 << 30), "get": (2, 1 << 30), "set": (3, 1 << 30), "add": (4, 1 << 30),
@@ -281,7 +283,16 @@ class Vsctl:
             c.output = sorted(i.scalar("name") for p in self.ports_of(b) for i in self.ifaces_of(p)
                               if i.scalar("name") != a[0])
         elif name == "add-port":
-            self.add_port(a[0], a[1], a[2:], "--may-exist" in o)
+            self.add_port(a[0], a[1], [a[1]], a[2:], "--may-exist" in o, c.text())
+        elif name == "add-bond":
+            n = next((i for i, x in enumerate(a[2:]) if "=" in x), len(a) - 2)
+            if n < 2:
+                raise DbError(f"add-bond requires at least 2 interfaces, but only {n} were specified")
+            self.add_port(a[0], a[1], a[2:2 + n], a[2 + n:], "--may-exist" in o, c.text())
+        elif name == "add-bond-iface":
+            self.add_bond_iface(a[0], a[1], "--may-exist" in o, c.text())
+        elif name == "del-bond-iface":
+            self.del_bond_iface(a[0] if len(a) == 2 else None, a[-1], "--if-exists" in o)
         elif name == "del-port":
             self.del_port(a, "--if-exists" in o)
         elif name == "port-to-br":
@@ -416,31 +427,83 @@ class Vsctl:
         root = db.root()
         root["bridges"] = sorted(root["bridges"] + [br.uuid])
 
-    def add_port(self, brname: str, pname: str, settings: list[str], may_exist: bool) -> None:
+    def add_port(self, brname: str, pname: str, inames: list[str], settings: list[str], may_exist: bool,
+                 line: str = "") -> None:
+        """add_port of ovs-vsctl.c: a port with one interface (add-port) or several (add-bond)."""
         if not pname:
             raise DbError("port name must not be empty string")
+        if any(not n for n in inames):
+            raise DbError("interface name must not be empty string")
         hit = self.find_port(pname)
-        if hit is not None:
-            if may_exist and hit[0].scalar("name") == brname:
-                return
-            if may_exist:
-                raise DbError(f'"--may-exist add-port {brname} {pname}" but {pname} is actually attached to bridge '
-                              f"{hit[0].scalar('name')}")
-            raise DbError(f"cannot create a port named {pname} because a port named {pname} already exists on "
-                          f"bridge {hit[0].scalar('name')}")
+        if hit is not None and may_exist:
+            if hit[0].scalar("name") != brname:
+                command = line or f"--may-exist add-port {brname} {pname}"
+                raise DbError(f'"{command}" but {pname} is actually attached to bridge {hit[0].scalar("name")}')
+            have = sorted(i.scalar("name") for i in self.ifaces_of(hit[1]))
+            if have != sorted(inames):
+                raise DbError(f'"{line}" but {pname} actually has interface(s) {", ".join(have)}')
+            return
+        self.check_conflicts(pname, f"cannot create a port named {pname}")
+        for n in inames:
+            self.check_conflicts(n, f"cannot create an interface named {n}")
         b = self.bridge(brname)
         assert b is not None
-        if self.bridge(pname, must=False) is not None:
-            raise DbError(f"cannot create a port named {pname} because a bridge named {pname} already exists")
         db = self.db
-        iface = db.insert("Interface")
-        iface["name"] = [pname]
+        ifaces = []
+        for n in inames:
+            iface = db.insert("Interface")
+            iface["name"] = [n]
+            ifaces.append(iface.uuid)
         port = db.insert("Port")
         port["name"] = [pname]
-        port["interfaces"] = [iface.uuid]
+        port["interfaces"] = sorted(ifaces)
         for s in settings:
             self.set_column(port.table, port, s)
         b["ports"] = sorted(b["ports"] + [port.uuid])
+
+    def check_conflicts(self, name: str, msg: str) -> None:
+        """check_conflicts: a bridge, port or interface already named so."""
+        if self.bridge(name, must=False) is not None:
+            raise DbError(f"{msg} because a bridge named {name} already exists")
+        hit = self.find_port(name)
+        if hit is not None:
+            raise DbError(f"{msg} because a port named {name} already exists on bridge {hit[0].scalar('name')}")
+        ih = self.find_iface(name)
+        if ih is not None:
+            raise DbError(f"{msg} because an interface named {name} already exists on bridge "
+                          f"{ih[0].scalar('name')}")
+
+    def add_bond_iface(self, pname: str, iname: str, may_exist: bool, line: str) -> None:
+        hit = self.find_port(pname)
+        if hit is None:
+            raise DbError(f"no port named {pname}")
+        if may_exist:
+            ih = self.find_iface(iname)
+            if ih is not None:
+                if ih[1].uuid == hit[1].uuid:
+                    return
+                raise DbError(f'"{line}" but {iname} is actually attached to port {ih[1].scalar("name")}')
+        self.check_conflicts(iname, f"cannot create an interface named {iname}")
+        iface = self.db.insert("Interface")
+        iface["name"] = [iname]
+        hit[1]["interfaces"] = sorted(hit[1]["interfaces"] + [iface.uuid])
+
+    def del_bond_iface(self, pname: str | None, iname: str, if_exists: bool) -> None:
+        ih = self.find_iface(iname)
+        if ih is None:
+            if if_exists:
+                return
+            raise DbError(f"no interface named {iname}")
+        port = ih[1]
+        if pname is not None:
+            hit = self.find_port(pname)
+            if hit is None:
+                raise DbError(f"no port named {pname}")
+            if hit[1].uuid != port.uuid:
+                raise DbError(f"port {pname} does not have an interface {iname}")
+        if len(port["interfaces"]) < 2:
+            raise DbError(f"cannot delete last interface from port {port.scalar('name')}")
+        port["interfaces"] = [u for u in port["interfaces"] if u != ih[2].uuid]
 
     def del_port(self, a: list[str], if_exists: bool) -> None:
         if len(a) == 2:
@@ -711,6 +774,11 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
                 db.restore(snap)
                 return Result(2, "", f"netplex: ovs-vsctl: interface type {itype} is not supported "
                                      f"(system, internal, patch, vxlan, gre and geneve are)\n")
+        for port in db.table("Port").values():
+            refused = _bond_refusal(port)
+            if refused:
+                db.restore(snap)
+                return Result(2, "", f"netplex: ovs-vsctl: {refused} is not supported\n")
     except DbError as e:
         db.restore(snap)
         msg = f"ovs-vsctl: {e.message}\n" if e.message else ""
@@ -731,6 +799,21 @@ def ovs_vsctl(ctx: Context, argv: list[str]) -> Result:
         err += 'ovs-vsctl: The default log directory is "/var/log/openvswitch".\n'
         return Result(0, text, err)   # reported, not failed: the transaction did commit
     return Result(0, text)
+
+
+def _bond_refusal(port: Row) -> str:
+    """What netplex's bonds do not do (ofproto/bond.c's balance-tcp, delays, fallback, primary)."""
+    if port.scalar("bond_mode") == "balance-tcp":
+        return "bond_mode balance-tcp"
+    for col in ("bond_updelay", "bond_downdelay"):
+        if port.scalar(col):
+            return f"{col} other than 0"
+    oc = port["other_config"]
+    for key in ("lacp-fallback-ab", "bond-primary", "bond-rebalance-interval", "lacp-aggregation-key",
+                "lacp-system-id", "lacp-port-id", "lacp-port-priority", "bond-detect-mode"):
+        if key in oc:
+            return f"other_config:{key}"
+    return ""
 
 
 def _create_with_id(v: Vsctl, c: _Cmd) -> None:

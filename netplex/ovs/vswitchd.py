@@ -25,11 +25,14 @@ from netplex.apps.process import Program
 from netplex.errors import NetplexError
 from netplex.machine.fs import FileSystem
 from netplex.ovs.actions import Act
+from netplex.ovs.bond import BondMember, Lacp, LacpMember, OvsBond
 from netplex.ovs.connmgr import OfChannel
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match
 from netplex.ovs.ofproto import FlowMod, OFProto
 from netplex.ovs.ovsdb import Database, Row
+from netplex.packet.ethernet import Ethernet
+from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
 from netplex.shell.registry import COMMANDS, Context
 from netplex.stack.device import NetDevice
 from netplex.stack.openvswitch import (
@@ -223,6 +226,10 @@ class XBridge:
     flood_vlans: tuple[int, ...] = ()
     n_missed: int = 0
     channels: dict[str, OfChannel] = field(default_factory=dict)   # controller target → its connection
+    bonds: dict[str, OvsBond] = field(default_factory=dict)         # Port name → its bond (2+ interfaces)
+
+    def bond_of(self, p: OfPort) -> OvsBond | None:
+        return self.bonds.get(p.port_name)
 
     def fail_open(self) -> bool:
         """fail_open_is_active: standalone mode, controllers configured, none of them connected
@@ -326,6 +333,8 @@ class OvsVswitchd(Program):
         self.handler: Upcall | None = None   # set by xlate's user
         self.packet_out: Callable[..., None] | None = None                   # PACKET_OUT's runner (xlate's)
         self.errors: list[tuple[str, str]] = []
+        self.tick_gen = 0           # the bond/LACP timer's generation (a new one cancels the old)
+        self.recirc_ids = 0         # the recirculation ids handed out
 
     @property
     def db(self) -> Database:
@@ -335,6 +344,7 @@ class OvsVswitchd(Program):
         self.reconfigure()
 
     def stop(self) -> None:
+        self.tick_gen += 1
         if self.dp is not None:
             self.dp.upcall = None
         for xb in self.bridges.values():
@@ -380,7 +390,9 @@ class OvsVswitchd(Program):
                 if xb is None:
                     continue
             self._configure_bridge(xb, row, new_errors)
+            self._configure_bonds(xb, row)
         root["cur_cfg"] = root["next_cfg"]
+        self.bond_run()
         ns.config_changed()
         return new_errors
 
@@ -532,6 +544,117 @@ class OvsVswitchd(Program):
         p = OfPort(iname, ofport, itype, dev, dp_port, iname)
         xb.ports[ofport] = p
         return p
+
+    # -- bonds (ofproto/bond.c, lib/lacp.c; bridge.c port_configure_bond, port_configure_lacp) -----------
+    def _configure_bonds(self, xb: XBridge, row: Row) -> None:
+        """A Port with two or more interfaces is a bond; its mode and LACP from its columns."""
+        db = self.db
+        want: dict[str, Row] = {}
+        for u in row["ports"]:
+            prow = db.get("Port", u)
+            if prow is not None and len(prow["interfaces"]) > 1:
+                want[prow.scalar("name")] = prow
+        for name in [n for n in xb.bonds if n not in want]:
+            del xb.bonds[name]
+        for name, prow in want.items():
+            mode = prow.scalar("bond_mode") or "active-backup"
+            lacp_mode = prow.scalar("lacp") or "off"
+            fast = prow["other_config"].get("lacp-time") == "fast"
+            members = [p for p in xb.ports.values() if p.port_name == name]
+            bond = xb.bonds.get(name)
+            if bond is None or bond.mode != mode or (bond.lacp is None) != (lacp_mode == "off") or (
+                    bond.lacp is not None and (bond.lacp.active != (lacp_mode == "active") or bond.lacp.fast != fast)):
+                lacp = None
+                if lacp_mode != "off":
+                    sys_id = xb.local.mac
+                    lacp = Lacp(name, sys_id, lacp_mode == "active", fast,
+                                int(prow["other_config"].get("lacp-system-priority", "65534")))
+                rid = bond.recirc_id if bond is not None else 0
+                if mode == "active-backup":
+                    rid = 0
+                elif not rid:                   # recirc_alloc_id: ids from 1, for balanced bonds
+                    self.recirc_ids += 1
+                    rid = self.recirc_ids
+                bond = xb.bonds[name] = OvsBond(name, mode, lacp, self.now(), rid)
+            names = {p.name for p in members}
+            for gone in [n for n in bond.members if n not in names]:
+                del bond.members[gone]
+                if bond.lacp is not None:
+                    bond.lacp.members.pop(gone, None)
+                    bond.lacp.update = True
+            for p in members:
+                if p.name not in bond.members:
+                    bond.members[p.name] = _bond_member(p)
+                if bond.lacp is not None and p.name not in bond.lacp.members:
+                    bond.lacp.members[p.name] = LacpMember(p.name, p.ofport)
+                    bond.lacp.update = True
+
+    def bond_run(self) -> None:
+        """bond_run and lacp_run for every bond, then again 100 ms later while bonds exist."""
+        self.tick_gen += 1
+        gen = self.tick_gen
+        any_bond = False
+        now = self.now()
+        for xb in self.bridges.values():
+            for bond in xb.bonds.values():
+                any_bond = True
+                self._bond_tick(xb, bond, now)
+        if any_bond:
+            self.ns.sched.after(100_000_000, self._bond_timer, gen)
+
+    def _bond_timer(self, gen: int) -> None:
+        if gen == self.tick_gen:
+            self.bond_run()
+
+    def _bond_tick(self, xb: XBridge, bond: OvsBond, now: int) -> None:
+        ports = {p.name: p for p in xb.ports.values() if p.port_name == bond.name}
+
+        def carrier(name: str) -> bool:
+            p = ports.get(name)
+            return p is not None and p.dev is not None and p.dev.up and p.dev.has_carrier()
+
+        lacp = bond.lacp
+        if lacp is not None:
+            for name, m in lacp.members.items():
+                up = carrier(name)
+                if up != m.carrier_up:
+                    lacp.carrier_changed(m, up)
+
+            def send(m: LacpMember, pdu: Lacpdu) -> None:
+                p = ports.get(m.name)
+                if p is not None and p.dev is not None and p.dp_port is not None:
+                    xb.dp.output(p.dp_port, Ethernet(LACP_MAC, p.dev.mac, ETH_P_SLOW, pdu))
+
+            lacp.run(now, send)
+        bond.run(carrier)
+        self._write_bond_state(xb, bond)
+
+    def _write_bond_state(self, xb: XBridge, bond: OvsBond) -> None:
+        """bridge.c's port_refresh_bond_status / iface_refresh_status: bond_active_slave, lacp_current."""
+        prow = self.db.by_name("Port", bond.name)
+        if prow is None:
+            return
+        active = bond.members.get(bond.active) if bond.active else None
+        prow["bond_active_slave"] = [":".join(f"{b:02x}" for b in (active.mac if active else bytes(6)))]
+        for name in bond.members:
+            irow = self.db.by_name("Interface", name)
+            if irow is not None:
+                lm = bond.lacp.members.get(name) if bond.lacp is not None else None
+                irow["lacp_current"] = [lm.status == "current"] if lm is not None else []
+
+    def lacp_rx(self, xb: XBridge, p: OfPort, frame: Ethernet) -> bool:
+        """process_special: a LACPDU on a member of a bond with LACP is the bond's, not the tables'."""
+        bond = xb.bond_of(p)
+        if bond is None or bond.lacp is None or frame.type != ETH_P_SLOW:
+            return False
+        pdu = frame.payload
+        if isinstance(pdu, (bytes, bytearray)):
+            pdu = Lacpdu.decode(bytes(pdu))
+        m = bond.lacp.members.get(p.name)
+        if isinstance(pdu, Lacpdu) and m is not None:
+            bond.lacp.process(m, pdu, self.now())
+            self._bond_tick(xb, bond, self.now())
+        return True
 
     def _add_tunnel(self, xb: XBridge, iname: str, itype: str, irow: Row,
                     errors: list[tuple[str, str]]) -> OfPort | None:
@@ -692,6 +815,10 @@ class OvsVswitchd(Program):
             mac_s = ":".join(f"{(mac >> s) & 0xFF:02x}" for s in range(40, -8, -8))
             lines.append(f"{xb.port_name(e.port):>5}  {vlan:4d}  {mac_s}  {age:3d}")
         return "\n".join(lines) + "\n"
+
+
+def _bond_member(p: OfPort) -> BondMember:
+    return BondMember(p.name, p.ofport, p.dev.mac if p.dev is not None else p.mac)
 
 
 def _iface_type(irow: Row) -> str:

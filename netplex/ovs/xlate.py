@@ -527,9 +527,23 @@ class Xlate:
                 return
         now = self.vsd.now()
         src, dst = flow.get("dl_src", 0), flow.get("dl_dst", 0)
+        bond = xb.bond_of(inp)
+        if bond is not None:
+            # bond_check_admissibility: the active member only (active-backup, and SLB's
+            # broadcasts), and SLB drops a frame from a MAC learned on another port (a reflection)
+            verdict = bond.admissible(inp.name, bool(dst >> 40 & 1))
+            if verdict == "drop":
+                self.note("detail", "bonding refused admissibility, dropping")
+                return
+            known = xb.mac_lookup(vlan, src, now)
+            if verdict == "drop-if-moved" and known is not None and known.port != self.bundle_port(inp):
+                self.note("detail", "SLB bond thinks this packet looped back, dropping")
+                return
+        in_port = self.bundle_port(inp)
         if self.may_learn and not src >> 40 & 1:
             if xb.mac_learn(vlan, src, in_port, now):
-                self.note("detail", f"learned that {format_mac(src)} is on port {inp.name} in VLAN {vlan}")
+                self.note("detail", f"learned that {format_mac(src)} is on port {inp.port_name if bond else inp.name} "
+                                    f"in VLAN {vlan}")
         if dst >> 40 & 1:
             self.note("detail", "no learned MAC for destination, flooding")
             self.flood_vlan(vlan, inp, node)
@@ -546,13 +560,36 @@ class Xlate:
             self.note("warn", "learned port is input port, dropping")
             return
         self.note("detail", "forwarding to learned port")
-        self.output_vlan(out, vlan, node)
+        member = self.bundle_member(out, vlan)
+        if member is not None:
+            self.output_vlan(member, vlan, node)
 
     def flood_vlan(self, vlan: int, inp: OfPort, node: TraceNode) -> None:
+        """Each bundle once (a bond through the member it chooses), never the input's."""
+        seen: set[str] = {inp.port_name}
         for p in sorted(self.xb.ports.values(), key=_dp_order):
-            if p is inp or not p.includes_vlan(vlan):
+            if p.port_name in seen or not p.includes_vlan(vlan):
                 continue
-            self.output_vlan(p, vlan, node)
+            seen.add(p.port_name)
+            member = self.bundle_member(p, vlan)
+            if member is not None:
+                self.output_vlan(member, vlan, node)
+
+    def bundle_port(self, p: OfPort) -> int:
+        """The ofport a bundle is known by in the MAC table (a bond's lowest member's)."""
+        if self.xb.bond_of(p) is None:
+            return p.ofport
+        return min(q.ofport for q in self.xb.ports.values() if q.port_name == p.port_name)
+
+    def bundle_member(self, p: OfPort, vlan: int) -> OfPort | None:
+        """output_normal: a plain port is itself; a bond's is the member bond_choose_output_member picks."""
+        bond = self.xb.bond_of(p)
+        if bond is None:
+            return p
+        b = bond.choose_output(self.flow.get("dl_src", 0), vlan)
+        if b is None:
+            return None     # no member enabled: dropped (OVS says nothing)
+        return self.xb.ports.get(b.ofport)
 
     def output_vlan(self, p: OfPort, vlan: int, node: TraceNode) -> None:
         """output_normal: the frame tagged as the output port wants it (output_vlan_to_vid)."""
@@ -693,7 +730,8 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
                 if p.dp_port == dp_port:
                     p.rx_packets += 1
                     p.rx_bytes += frame.wire_len()
-                    process(vsd, xb, p.ofport, frame, dp)
+                    if not vsd.lacp_rx(xb, p, frame):
+                        process(vsd, xb, p.ofport, frame, dp)
                     return
 
     return handle

@@ -131,7 +131,8 @@ def _sort_blocks(lines: list[str], head: str) -> list[str]:
 
 
 def _sort_show(text: str) -> str:
-    """`ovs-vsctl show`: bridges, and each bridge's ports, in name order (OVS: hash order)."""
+    """`ovs-vsctl show`: bridges, each bridge's ports and each port's interfaces in name order
+    (OVS: hash order)."""
     bridges = _sort_blocks(text.splitlines(), "    Bridge ")
     out: list[str] = []
     i = 0
@@ -140,7 +141,8 @@ def _sort_show(text: str) -> str:
         j = i + 1
         while j < len(bridges) and bridges[j].startswith("        "):
             j += 1
-        out += _sort_blocks(bridges[i + 1:j], "        Port ")
+        # and each port's interfaces (a bond's), which OVS also lists in hash order
+        out += _sort_blocks(_sort_blocks(bridges[i + 1:j], "            Interface "), "        Port ")
         i = j
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 

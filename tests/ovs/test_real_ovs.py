@@ -177,6 +177,61 @@ def _sim_lab() -> tuple[Network, dict[str, object]]:
     return net, nodes
 
 
+# MACs are random; the aggregation key is the port number of the member whose Interface row's
+# UUID is smallest (bridge.c registers a port's members in the database's UUID order)
+_MACS = r"sed -E 's/([0-9a-f]{2}:){5}[0-9a-f]{2}/<mac>/g; s/(aggregation key|actor key|partner key): [0-9]+/\1: K/'"
+# two bridges bonded to each other over two veth pairs (q1-r1, q2-r2), both speaking LACP
+BOND_LINKS = [("s1:q1", "s1:r1", None), ("s1:q2", "s1:r2", None)]
+BOND_CASE = [("s1", c) for c in (
+    "for p in q1 q2 r1 r2; do ip link set $p up; done",
+    # (ofport_request: OVS numbers the ports of one transaction in its name hash's order)
+    "ovs-vsctl add-br br1", "ovs-vsctl add-bond br1 ba q1 q2 lacp=active other_config:lacp-time=fast "
+    "-- set interface q1 ofport_request=1 -- set interface q2 ofport_request=2",
+    "ovs-vsctl add-br br2",
+    "ovs-vsctl add-bond br2 bb r1 r2 lacp=active bond_mode=balance-slb other_config:lacp-time=fast "
+    "-- set interface r1 ofport_request=1 -- set interface r2 ofport_request=2",
+    "sleep 4", "ovs-vsctl show",
+    f"ovs-appctl lacp/show | {_MACS}", f"ovs-appctl lacp/show bb | {_MACS}",
+    f"ovs-appctl bond/show ba | grep -v 'active member' | {_MACS}",
+    f"ovs-appctl bond/show bb | grep -v -e 'active member' -e 'next rebalance' | {_MACS}",
+    "ovs-appctl bond/list | cut -f1-3", "ovs-vsctl get interface q1 lacp_current",
+    "ovs-vsctl get port ba lacp bond_mode", "ovs-appctl ofproto/trace br1 in_port=q1,dl_dst=ff:ff:ff:ff:ff:ff",
+    "ovs-appctl lacp/show nope", "ovs-appctl bond/show nope",
+    "ovs-vsctl add-bond br1 b3 q9", "ovs-vsctl add-bond br1 b3 q9 lacp=active",
+    "ovs-vsctl add-bond br1 b3 q8 q9 bond_mode=foo", "ovs-vsctl add-bond br1 b3 q1 q9",
+    "ovs-vsctl add-bond br1 ba q8 q9", "ovs-vsctl --may-exist add-bond br1 ba q2 q1",
+    "ovs-vsctl --may-exist add-bond br1 ba q1 q9", "ovs-vsctl --may-exist add-bond br2 ba q1 q2",
+    "ovs-vsctl add-bond-iface ba r1", "ovs-vsctl del-bond-iface bb q1", "ovs-vsctl del-bond-iface zz",
+    "ovs-vsctl del-bond-iface ba q2 -- del-bond-iface ba q1",
+    "ovs-vsctl set port ba lacp=off -- set port bb lacp=off", "sleep 1",
+    f"ovs-appctl bond/show ba | grep -v 'active member' | {_MACS}", "ovs-appctl lacp/show",
+    "ovs-vsctl get interface q1 lacp_current", "ovs-vsctl del-port ba", "ovs-appctl bond/list | cut -f1-3")]
+
+
+def test_bonds_between_two_bridges_agree():
+    """Two of Open vSwitch's own bonds negotiate LACP with each other, on both."""
+    missing = real_ovs_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    lab = RealOvsLab(["s1"], BOND_LINKS)
+    try:
+        net = Network()
+        s1 = net.add_node("s1")
+        for a, b, _m in BOND_LINKS:
+            net.add_link(a, b)
+        differences = []
+        for node, line in BOND_CASE:
+            real = lab.run(node, line)
+            r = s1.run(line)
+            want = (real[0], normalise(real[1], str(lab.dir)), normalise(real[2], str(lab.dir)))
+            got = (r.status, normalise(r.output), normalise(r.error))
+            if want != got:
+                differences.append(f"{node}$ {line}\n  real: {want!r}\n  sim:  {got!r}")
+    finally:
+        lab.close()
+    assert not differences, f"{len(differences)} of {len(BOND_CASE)} lines differ:\n" + "\n".join(differences)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_same_commands_same_answers(case):
     missing = real_ovs_missing()
