@@ -14,6 +14,11 @@ IP/MAC pair, unmatched traffic to `neutron-linuxbri-sg-fallback`; with
 net.bridge.bridge-nf-call-iptables=1 so bridged frames traverse it (br_netfilter).
 Remote-group rules are expanded to the members' addresses (enable_ipset = False).
 
+The DHCP agent: per network with DHCP a namespace `qdhcp-<network-id>` on its host with
+`ns-<port-id[:11]>` and dnsmasq serving the network's ports from a hosts file (static
+ranges); a VM on a DHCP subnet boots with `dhclient` on its NIC, after every host's
+agents are done.
+
 The L3 agent (neutron/agent/l3/router_info.py, legacy routers): per router on its host a
 namespace `qrouter-<router-id>` with ip_forward on, a veth per router port whose host end
 `tap<port-id[:11]>` is on the network's bridge and whose other end is `qr-<port-id[:11]>`
@@ -119,12 +124,57 @@ def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
     return out
 
 
-def _veth(p: Port, ns: str, dev: str, prefixlen: int) -> list[str]:
-    """BridgeInterfaceDriver.plug: tap<id> on the network's bridge, `dev` in the namespace."""
+def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:
+    """BridgeInterfaceDriver.plug: tap<id> on the network's bridge, `dev` in the namespace
+    (with the port's address unless None: a VM that asks DHCP for it)."""
+    addr = [f"ip -n {ns} addr add {p.ip}/{prefixlen} dev {dev}"] if prefixlen is not None else []
     return [f"ip link add {p.tap} type veth peer name {dev} netns {ns}",
             f"ip link set {p.tap} master brq{p.network_id[:11]}", f"ip link set {p.tap} up",
-            f"ip -n {ns} link set {dev} address {p.mac}",
-            f"ip -n {ns} addr add {p.ip}/{prefixlen} dev {dev}", f"ip -n {ns} link set {dev} up"]
+            f"ip -n {ns} link set {dev} address {p.mac}", *addr, f"ip -n {ns} link set {dev} up"]
+
+
+DHCP_DIR = "/var/lib/neutron/dhcp"
+DNS_DOMAIN = "openstacklocal"
+LEASE = 86400             # dhcp_lease_duration
+
+
+def _quoted(lines: list[str]) -> str:
+    return " ".join("'" + ln + "'" for ln in lines)
+
+
+def _dhcp_lines(ctl: Controller, port: Port) -> list[str]:
+    """The DHCP agent's qdhcp-<network> namespace and its dnsmasq (neutron/agent/linux/dhcp.py
+    Dnsmasq: the hosts file `MAC,host-A-B-C-D.openstacklocal,IP` of every port on the network,
+    the options file per subnet, the command line of _build_cmdline_callback plus --port=0)."""
+    net = ctl.networks[port.network_id]
+    ns, conf = f"qdhcp-{net.id}", f"{DHCP_DIR}/{net.id}"
+    subs = [ctl.subnets[s] for s in net.subnets if ctl.subnets[s].enable_dhcp]
+    hosts = [f"{p.mac},host-{str(p.ip).replace('.', '-')}.{DNS_DOMAIN},{p.ip}" for p in ctl.ports.values()
+             if p.network_id == net.id and p.host and ctl.subnets[p.subnet_id].enable_dhcp]
+    opts = []
+    for sub in subs:
+        tag = f"tag:subnet-{sub.id}"
+        routed = sub.gateway_ip is not None and any(
+            ctl.ports[pid].subnet_id == sub.id for r in ctl.routers.values() for pid in r.interfaces)
+        if routed:   # not isolated: the metadata route via the router, then the default route
+            routes = f"169.254.169.254/32,{sub.gateway_ip},0.0.0.0/0,{sub.gateway_ip}"
+            opts += [f"{tag},option:classless-static-route,{routes}", f"{tag},249,{routes}"]
+        opts.append(f"{tag},option:router,{sub.gateway_ip}" if sub.gateway_ip is not None else f"{tag},option:router")
+    mtu = 1450 if net.network_type == "vxlan" else 1500
+    ranges = [f"--dhcp-range=set:subnet-{sub.id},{sub.cidr.network_address},static,{sub.cidr.netmask},{LEASE}s"
+              for sub in subs]
+    cmd = ["dnsmasq", "--no-hosts", "--no-resolv", f"--pid-file={conf}/pid", f"--dhcp-hostsfile={conf}/host",
+           f"--addn-hosts={conf}/addn_hosts", f"--dhcp-optsfile={conf}/opts", f"--dhcp-leasefile={conf}/leases",
+           "--dhcp-match=set:ipxe,175", "--dhcp-userclass=set:ipxe6,iPXE", "--local-service", "--bind-dynamic",
+           *ranges, f"--dhcp-option-force=option:mtu,{mtu}",
+           f"--dhcp-lease-max={min(sum(s.cidr.num_addresses for s in subs), 16777216)}",
+           "--conf-file=/dev/null", f"--domain={DNS_DOMAIN}", "--port=0"]
+    return [f"mkdir -p {conf}", f"printf '%s\\n' {_quoted(hosts)} > {conf}/host",
+            f"printf '%s\\n' {_quoted(opts)} > {conf}/opts", f"printf '' > {conf}/addn_hosts",
+            f"printf '' > {conf}/leases",
+            f"ip netns add {ns}", f"ip -n {ns} link set lo up",
+            *_veth(port, ns, port.device("ns-"), ctl.subnets[port.subnet_id].cidr.prefixlen),
+            f"ip netns exec {ns} {' '.join(cmd)}"]
 
 
 def l3_rules(ctl: Controller, r: Router) -> list[tuple[str, str]]:
@@ -202,11 +252,12 @@ def _router_lines(ctl: Controller, r: Router) -> list[str]:
     return out + [f"ip netns exec {ns} iptables -t {table} {rule}" for table, rule in l3_rules(ctl, r)]
 
 
-def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[str]:
-    """The shell lines that give `host` what the agents write for the controller's state."""
+def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The shell lines that give `host` what the agents write for the controller's state, and
+    the lines its VMs run as they boot (dhclient on the NICs whose subnet has DHCP)."""
     ports = [p for p in ctl.ports.values() if p.host == host]
     if not ports:
-        return []
+        return [], []
     out = ["sysctl -q -w net.bridge.bridge-nf-call-iptables=1"]
     for net_id in dict.fromkeys(p.network_id for p in ports):
         net = ctl.networks[net_id]
@@ -228,14 +279,23 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> list[st
     vms = [p for p in ports if p.device_owner.startswith("compute:")]
     for server in dict.fromkeys(ctl.servers[p.device_id].name for p in vms):
         out += [f"ip netns add {server}", f"ip -n {server} link set lo up"]
+    boot = []
     for p in vms:
         server = ctl.servers[p.device_id]
         nic = f"eth{server.ports.index(p.id)}"
         sub = ctl.subnets[p.subnet_id]
-        out += _veth(p, server.name, nic, sub.cidr.prefixlen)
+        if sub.enable_dhcp and ctl.dhcp_port(p.network_id) is not None:
+            out += _veth(p, server.name, nic, None)
+            run = f"/run/dhclient-{server.name}-{nic}"
+            boot.append(f"ip netns exec {server.name} dhclient -lf {run}.leases -pf {run}.pid {nic}")
+            continue
+        out += _veth(p, server.name, nic, sub.cidr.prefixlen)   # no DHCP: configured as config-drive would
         if sub.gateway_ip is not None and nic == "eth0":
             out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
     for r in ctl.routers.values():
         if r.host == host:
             out += _router_lines(ctl, r)
-    return out + _firewall(vms, ctl)
+    for p in ports:
+        if p.device_owner == "network:dhcp":
+            out += _dhcp_lines(ctl, p)
+    return out + _firewall(vms, ctl), boot

@@ -130,8 +130,9 @@ class Controller:
     """The cloud's API state; every method is one `openstack` request."""
 
     def __init__(self, hosts: list[str], seed: int = 0, mappings: dict[str, dict[str, str]] | None = None,
-                 l3_hosts: list[str] | None = None) -> None:
+                 l3_hosts: list[str] | None = None, dhcp_hosts: list[str] | None = None) -> None:
         self.hosts = list(hosts)
+        self.dhcp_hosts = list(dhcp_hosts) if dhcp_hosts else list(hosts)
         # the hosts running neutron-l3-agent (all of them unless the scenario names some)
         self.l3_hosts = list(l3_hosts) if l3_hosts else list(hosts)
         # each host's physical_interface_mappings: physical network -> interface
@@ -258,8 +259,10 @@ class Controller:
 
     def delete_network(self, key: str) -> None:
         net = self.network(key)
-        if any(p.network_id == net.id for p in self.ports.values()):
+        if any(p.network_id == net.id and p.device_owner != "network:dhcp" for p in self.ports.values()):
             raise CloudError(f"Unable to complete operation on network {net.id}. There are one or more ports still in use on the network.")
+        for pid in [p.id for p in self.ports.values() if p.network_id == net.id]:
+            del self.ports[pid]     # the DHCP port goes with its network
         for sid in net.subnets:
             del self.subnets[sid]
         del self.networks[net.id]
@@ -314,12 +317,35 @@ class Controller:
         sub = Subnet(self.new_id(), name, net.id, prefix, gw, ranges, enable_dhcp)
         self.subnets[sub.id] = sub
         net.subnets.append(sub.id)
+        if enable_dhcp:
+            self._schedule_dhcp(net, sub)
         return sub
+
+    def _schedule_dhcp(self, net: Network, sub: Subnet) -> None:
+        """The DHCP agent's port on the network (its first free address of the subnet), on the
+        agent with the fewest networks that can bind it (WeightScheduler); one per network."""
+        if any(p.network_id == net.id and p.device_owner == "network:dhcp" for p in self.ports.values()):
+            return
+        able = [h for h in self.dhcp_hosts if net.physical_network is None or net.physical_network in self.mappings[h]]
+        if not able:
+            return     # no agent can host it: the network has no DHCP server (as with no DHCP agent up)
+        load = {h: 0 for h in able}
+        for p in self.ports.values():
+            if p.device_owner == "network:dhcp" and p.host in load:
+                load[p.host] += 1
+        host = min(able, key=lambda h: load[h])
+        self.new_port(sub, "network:dhcp", host, f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}")
+
+    def dhcp_port(self, network_id: str) -> Port | None:
+        return next((p for p in self.ports.values() if p.network_id == network_id and p.device_owner == "network:dhcp"),
+                    None)
 
     def delete_subnet(self, key: str) -> None:
         sub = self.subnet(key)
-        if any(p.subnet_id == sub.id for p in self.ports.values()):
+        if any(p.subnet_id == sub.id and p.device_owner != "network:dhcp" for p in self.ports.values()):
             raise CloudError(f"Unable to complete operation on subnet {sub.id}: One or more ports have an IP allocation from this subnet.")
+        for pid in [p.id for p in self.ports.values() if p.subnet_id == sub.id]:
+            del self.ports[pid]
         self.networks[sub.network_id].subnets.remove(sub.id)
         del self.subnets[sub.id]
 

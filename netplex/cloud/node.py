@@ -3,8 +3,8 @@
 Its key `local_ip:` is the address its VXLAN tunnels start from (the linuxbridge agent's
 `[vxlan] local_ip`), `physical_interface_mappings:` the interface of each physical network
 (for VLAN and flat networks), `agents:` the network agents it runs besides the linuxbridge
-agent (`l3`: routers' qrouter- namespaces are scheduled to it; when no host names `l3`,
-every host may take routers); the scenario's top-level `cloud:` names the hosts and the `openstack`
+agent (`l3`: routers' qrouter- namespaces are scheduled to it; `dhcp`: networks' qdhcp-
+namespaces with dnsmasq; when no host names an agent, every host runs it); the scenario's top-level `cloud:` names the hosts and the `openstack`
 commands (netplex.cloud.scenario compiles them).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ class CloudHostParams(NodeParams):
     local_ip: IPv4Address
     # [linux_bridge] physical_interface_mappings: physical network -> the host's interface
     physical_interface_mappings: dict[str, str] = {}
-    agents: list[Literal["l3"]] = []
+    agents: list[Literal["l3", "dhcp"]] = []
 
 
 @node_kind("cloud-host")

@@ -24,7 +24,8 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     assert all(isinstance(p, CloudHostParams) for p in params.values())
     ctl = Controller(spec.hosts, scenario.seed,
                      {h: p.physical_interface_mappings for h, p in params.items() if isinstance(p, CloudHostParams)},
-                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "l3" in p.agents])
+                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "l3" in p.agents],
+                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "dhcp" in p.agents])
     failure = None
     for n, (file_line, command) in enumerate(spec.command_lines(), 1):
         status, _, err = openstack(ctl, command)
@@ -37,7 +38,10 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
         params = scenario.nodes[host].params
         assert isinstance(params, CloudHostParams)
         local_ips[host] = str(params.local_ip)
-    lines: SectionLines = [(host, line, 0, "cloud agent") for host in spec.hosts for line in host_lines(ctl, host, local_ips)]
+    # every host's agents first (bridges, tunnels, routers, DHCP servers), then the VMs boot (dhclient)
+    compiled = {host: host_lines(ctl, host, local_ips) for host in spec.hosts}
+    lines: SectionLines = [(host, line, 0, "cloud agent") for host in spec.hosts for line in compiled[host][0]]
+    lines += [(host, line, 0, "cloud VM boot") for host in spec.hosts for line in compiled[host][1]]
     return lines, failure
 
 

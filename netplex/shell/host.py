@@ -23,6 +23,7 @@ from netplex.shell import (
     conntrack,
     coreutils,
     curl,
+    dhcp,
     docker_proxy,
     ip,
     ipset,
@@ -50,7 +51,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh)
+                   ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -85,6 +85,7 @@ class UdpSocket:
         self.rport: int | None = None
         self.bound_dev: Any = None          # SO_BINDTODEVICE
         self.broadcast = False              # SO_BROADCAST
+        self.rx_ifindex = 0                 # IP_PKTINFO: the device the last datagram arrived on
         self.on_recv: Callable[[bytes, int, int], None] | None = None
         self.on_error: Callable[[int], None] | None = None
         self.rxq: list[tuple[bytes, int, int]] = []
@@ -176,6 +177,7 @@ class UdpSocket:
         if self.raddr is not None and (ip.src != self.raddr or udp.sport != self.rport):
             return
         data = udp.payload if isinstance(udp.payload, bytes) else udp.payload.encode()  # type: ignore[attr-defined]
+        self.rx_ifindex = dev.ifindex if dev is not None else 0
         if self.on_recv is not None:
             self.on_recv(data, ip.src, udp.sport)
         else:

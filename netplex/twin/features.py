@@ -140,6 +140,8 @@ TOOLS: dict[str, Tool] = {
     "curl": Tool("curl", _uses(_CMD + r"curl\b")),
     "vtysh": Tool("frr", _uses(_CMD + r"vtysh\b")),
     "/usr/lib/frr/frrinit.sh": Tool("frr", _uses(r"/usr/lib/frr/frrinit\.sh\b")),
+    "dnsmasq": Tool("dnsmasq-base", _uses(_CMD + r"dnsmasq\b")),
+    "dhclient": Tool("isc-dhcp-client", _uses(_CMD + r"dhclient\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

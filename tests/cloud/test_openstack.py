@@ -75,11 +75,11 @@ def test_servers_spread_over_hosts_with_addresses_from_the_pool(ctl: Controller)
     assert status == 2 and out == ""
     status, out, _ = run(ctl, "openstack server list -f json")
     rows = json.loads(out)
-    assert [(r["Name"], r["Networks"]) for r in rows] == [("vm1", "net1=10.0.0.2"), ("vm2", "net1=10.0.0.3"),
-                                                          ("vm3", "net1=10.0.0.4")]
+    assert [(r["Name"], r["Networks"]) for r in rows] == [("vm1", "net1=10.0.0.3"), ("vm2", "net1=10.0.0.4"),
+                                                          ("vm3", "net1=10.0.0.5")]
     assert [s.host for s in ctl.servers.values()] == ["compute1", "compute2", "compute1"]
     macs = [p.mac for p in ctl.ports.values()]
-    assert all(m.startswith("fa:16:3e:") for m in macs) and len(set(macs)) == 3
+    assert all(m.startswith("fa:16:3e:") for m in macs) and len(set(macs)) == 4   # and the DHCP port (10.0.0.2)
     status, out, _ = run(ctl, "openstack server create --network net1 --availability-zone nova:compute2 vm4 -f json")
     data = json.loads(out)
     assert data["OS-EXT-SRV-ATTR:host"] == "compute2" and data["security_groups"] == ["name='default'"]

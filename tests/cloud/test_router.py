@@ -72,7 +72,7 @@ def test_floating_ip_needs_a_router_joining_its_network_to_the_subnet(ctl: Contr
         assert openstack(ctl, line) == (0, "", ""), line
     fip = json.loads(openstack(ctl, "openstack floating ip show 198.51.100.10 -f json")[1])
     assert (fip["fixed_ip_address"], fip["port_id"], fip["router_id"], fip["status"]) == \
-        ("10.0.0.2", port, ctl.router("r1").id, "ACTIVE")
+        ("10.0.0.3", port, ctl.router("r1").id, "ACTIVE")
     # what the floating IP needs cannot go while it is associated
     status, _, err = openstack(ctl, "openstack router remove subnet r1 sub1")
     assert status == 1 and "cannot be deleted, as it is required by one or more floating IPs." in err
@@ -129,7 +129,7 @@ def test_the_l3_agents_namespace_ports_and_nat() -> None:
     for rule in ("-A POSTROUTING -j neutron-postrouting-bottom",
                  '-A neutron-postrouting-bottom -m comment --comment "Perform source NAT on outgoing traffic." -j neutron-l3-agent-snat',
                  f"-A neutron-l3-agent-POSTROUTING ! -o {qg} -m conntrack ! --ctstate DNAT -j ACCEPT",
-                 "-A neutron-l3-agent-PREROUTING -d 198.51.100.10/32 -j DNAT --to-destination 10.0.0.2",
+                 "-A neutron-l3-agent-PREROUTING -d 198.51.100.10/32 -j DNAT --to-destination 10.0.0.3",
                  f"-A neutron-l3-agent-snat -o {qg} -j SNAT --to-source 198.51.100.2 --random-fully"):
         assert rule in nat, rule
     snat = [ln for ln in nat if ln.startswith("-A neutron-l3-agent-snat")]
@@ -157,3 +157,13 @@ def test_unassociated_floating_ip_reaches_nothing() -> None:
 @pytest.mark.linux
 def test_floating_ip_example_agrees_with_the_kernel(differential) -> None:
     differential.assert_agree(EXAMPLE, needs=("br_netfilter", "vxlan"))
+
+
+def test_a_routed_subnet_gives_the_metadata_route_by_dhcp() -> None:
+    b = built(BASE)
+    opts = b.run("network1", "cat /var/lib/neutron/dhcp/*/opts").output.splitlines()
+    assert [o.split(",", 1)[1] for o in opts] == [
+        "option:classless-static-route,169.254.169.254/32,10.0.0.1,0.0.0.0/0,10.0.0.1",
+        "249,169.254.169.254/32,10.0.0.1,0.0.0.0/0,10.0.0.1", "option:router,10.0.0.1"]
+    routes = b.run("compute1", "ip netns exec vm1 ip route").output
+    assert "169.254.169.254 via 10.0.0.1 dev eth0" in routes and "default via 10.0.0.1 dev eth0" in routes

@@ -51,7 +51,7 @@ openstack security group create web
 
 def reach(b: SimBackend, port: int) -> int:
     b.run("compute2", f"ip netns exec vm2 nc -l {port} &")
-    return b.run("compute1", f"ip netns exec vm1 nc -z -w 1 10.0.0.3 {port}").status
+    return b.run("compute1", f"ip netns exec vm1 nc -z -w 1 10.0.0.4 {port}").status
 
 
 def test_the_group_decides_what_crosses_the_tunnel() -> None:
@@ -161,7 +161,7 @@ cloud:
 def test_icmp_rules_let_ping_in() -> None:
     servers = ("openstack server create --network net1 --security-group web vm1\n"
                "openstack server create --network net1 --security-group web vm2")
-    ping = "ip netns exec vm1 ping -c 1 -W 1 10.0.0.3"
+    ping = "ip netns exec vm1 ping -c 1 -W 1 10.0.0.4"
     assert built(BASE + servers).run("compute1", ping).status == 1
     allowed = built(BASE + "openstack security group rule create --protocol icmp web\n" + servers)
     assert allowed.run("compute1", ping).status == 0
@@ -169,3 +169,23 @@ def test_icmp_rules_let_ping_in() -> None:
     echo_only = built(BASE + "openstack security group rule create --protocol icmp --remote-ip 10.0.0.9 web\n" + servers)
     assert echo_only.run("compute1", ping).status == 1
     assert "-s 10.0.0.9/32 -p icmp -j RETURN" in echo_only.run("compute2", "iptables -S").output
+
+
+def test_vms_get_their_addresses_from_the_dhcp_agents_dnsmasq() -> None:
+    b = built(BASE + "openstack server create --network net1 vm1\nopenstack server create --network net1 vm2")
+    namespaces = b.run("compute1", "ip netns").output
+    assert "qdhcp-" in namespaces            # the DHCP agent's namespace, on the first host
+    assert "ns-" in b.run("compute1", "ip netns exec $(ip netns | grep qdhcp | cut -d' ' -f1) ip -br addr").output
+    leases = b.run("compute1", "cut -d' ' -f3 /var/lib/neutron/dhcp/*/leases").output.split()
+    assert leases == ["10.0.0.3", "10.0.0.4"]  # vm2 on compute2 asked across the VXLAN tunnel
+    assert b.run("compute2", "ip netns exec vm2 ip -4 -o addr show dev eth0").output.split()[3] == "10.0.0.4/24"
+    assert b.run("compute2", "ip netns exec vm2 cat /sys/class/net/eth0/mtu").output == "1450\n"   # option 26
+    assert "dhclient -lf /run/dhclient-vm2-eth0.leases" in b.run("compute2", "ps -o args").output
+    assert b.run("compute1", "ip netns exec vm1 ping -c 1 -W 1 10.0.0.4").status == 0   # the default group
+
+
+def test_no_dhcp_subnet_is_configured_statically() -> None:
+    b = built(BASE.replace("sub1", "--no-dhcp sub1") + "openstack server create --network net1 vm1")
+    assert "qdhcp-" not in b.run("compute1", "ip netns").output
+    assert b.run("compute1", "ip netns exec vm1 ip -4 -o addr show dev eth0").output.split()[3] == "10.0.0.2/24"
+    assert b.run("compute1", "pidof dhclient").status == 1
