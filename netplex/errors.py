@@ -38,6 +38,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py
      ├── CloudError              openstack: an API refusal (1) or a usage error (2)     cloud/controller.py
+     ├── DnsmasqError            dnsmasq: a command line or file it rejects (status 1)  apps/dnsmasq.py
      ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
      ├── BgpError                a BGP message that earns a NOTIFICATION (code/subcode) packet/bgp.py
      ├── FrrConfigError          frr.conf/vtysh: FRR's refusal or netplex's "not supported" frr/config.py
