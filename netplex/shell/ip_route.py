@@ -54,12 +54,13 @@ _ERRNO_TEXT = {101: "Network is unreachable", 113: "No route to host", 22: "Inva
                13: "Permission denied", 1: "Operation not permitted"}
 
 
-def parse_table(text: str, tables: RtTables = DEFAULT_RT_TABLES) -> int:
+def parse_table(text: str, tables: RtTables = DEFAULT_RT_TABLES, what: str = "table id value is invalid\n") -> int:
+    """rtnl_rttable_a2n; `what` is iproute2's complaint (iproute_modify's: '"table" value is invalid')."""
     if text == "all":
         return 0
     n = tables.id(text)
     if n is None:
-        raise invarg("table id value is invalid\n", text)
+        raise invarg(what, text)
     return n
 
 
@@ -304,7 +305,7 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
             req.metric = n
         elif a == "table":
             i += 1
-            req.table = parse_table(need_arg(args, i), tables)
+            req.table = parse_table(need_arg(args, i), tables, '"table" value is invalid\n')
         elif matches(a, "protocol"):
             i += 1
             req.proto = parse_rtprot(need_arg(args, i))
@@ -366,6 +367,8 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
             scope = RT_SCOPE_LINK
         else:
             scope = RT_SCOPE_UNIVERSE
+    if _TYPE_SCOPE.get(rtype, RT_SCOPE_UNIVERSE) > scope:   # fib_create_info's "fast check" (fib_props)
+        raise IpError("Error: Invalid scope.", 2)
     nhs: list[Nexthop] = []
     if req.nhs:
         if gw is not None or dev is not None or rtype != "unicast":
@@ -380,16 +383,22 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
             nhs = []
         else:
             gw, dev = nhs[0].gw, nhs[0].dev
+    elif rtype in ("unicast", "local", "broadcast", "multicast", "anycast") and scope == RT_SCOPE_HOST:
+        # fib_create_info: a host-scope route (a local address) takes its device as it is, up or down
+        if gw is not None:
+            raise IpError("Error: Route with host scope can not have a gateway.", 2)
+        if dev is None:
+            raise IpError("RTNETLINK answers: No such device", 2)
     elif rtype in ("unicast", "local", "broadcast", "multicast", "anycast"):   # fib_check_nh: a nexthop needed
         dev = _check_nh(ns, gw, dev, req.onlink, scope, table)
-    if req.src is not None and not ns.is_local_addr(req.src) and rtype not in ("local", *ROUTE_ERROR_TYPES):
-        # fib_create_info: a route of an error type skips the nexthop and prefsrc checks (link_it)
-        raise IpError("Error: Invalid prefsrc address.", 2)
     dst, plen = req.dst
     route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,
                   metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
                   onlink=req.onlink, mtu=req.mtu, mtu_lock=req.mtu_lock, advmss=req.advmss,
                   advmss_lock=req.advmss_lock)
+    if req.src is not None and rtype not in ROUTE_ERROR_TYPES and not ns.fib_valid_prefsrc(route):
+        # fib_create_info: a route of an error type skips the nexthop and prefsrc checks (link_it)
+        raise IpError("Error: Invalid prefsrc address.", 2)
     route.nhs = tuple(nhs)
     route.encap = req.encap
     t = ns.fib.tables.get(table)
@@ -404,17 +413,23 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
     return Result(0)
 
 
+_TYPE_SCOPE = {"local": RT_SCOPE_HOST, "nat": RT_SCOPE_HOST, "broadcast": RT_SCOPE_LINK, "anycast": RT_SCOPE_LINK}
+"""fib_props[type].scope, the narrowest scope a route of the type may have (the others: universe)."""
+
+
 def _check_nh(ns: Any, gw: int | None, dev: Any, onlink: bool, scope: int, table: int) -> Any:
     """fib_check_nh: the nexthop's gateway must be reachable (or `onlink` through an up device),
     a device-only nexthop's device must be up. Returns the nexthop's device."""
     if gw is not None:
-        if onlink:
+        if onlink:   # fib_check_nh_v4_gw
+            if scope >= RT_SCOPE_LINK:
+                raise IpError("Error: Nexthop has invalid scope.", 2)
             if dev is None:
                 raise IpError("Error: Nexthop device required for onlink.", 2)
             if not dev.up:
                 raise IpError("Error: Nexthop device is not up.", 2)
-            if scope >= RT_SCOPE_LINK:
-                raise IpError("Error: Nexthop has invalid scope.", 2)
+            if ns.inet_addr_type_table(gw, RT_TABLE_LOCAL) != "unicast":   # inet_addr_type_dev_table
+                raise IpError("Error: Nexthop has invalid gateway.", 2)
             return dev
         nh = ns.fib.gw_lookup(gw, scope, dev, table)
         if nh is not None and nh.type not in ("unicast", "local"):
@@ -422,6 +437,8 @@ def _check_nh(ns: Any, gw: int | None, dev: Any, onlink: bool, scope: int, table
         if nh is None:
             raise IpError("Error: Nexthop has invalid gateway.", 2)
         return dev if dev is not None else nh.dev
+    if onlink:   # fib_check_nh_nongw
+        raise IpError("Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.", 2)
     if dev is None:
         raise IpError("RTNETLINK answers: No such device", 2)
     if not dev.up:
@@ -610,8 +627,8 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
         raise IpError("need at least a destination address", 1)
     if iif is not None:
         return _get_input(ns, dst, src or 0, iif, mark, tables, tos)
-    if src is not None and not ns.is_local_addr(src):
-        raise IpError("RTNETLINK answers: Invalid argument", 2)
+    if src == 0:
+        src = None   # inet_rtm_getroute: RTA_SRC 0.0.0.0 is no source (none is printed back)
     res = ns.ip_route_output(dst, oif=oif, src=src, mark=mark, tos=tos)
     if isinstance(res, int):
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get(res, f'errno {res}')}", 2)

@@ -144,6 +144,7 @@ class Ipv4Path:
         def fmt_ip(self, a: int | None) -> str: ...
         def config_changed(self) -> None: ...
         def is_local_addr(self, a: int) -> bool: ...
+        def ip_dev_find(self, a: int) -> NetDevice | None: ...
         def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
         def inet_select_addr(self, dev: NetDevice, dst: int, scope: int) -> int: ...
         def mc_member(self, dev: NetDevice, group: int) -> bool: ...
@@ -381,17 +382,26 @@ class Ipv4Path:
 
     # -- output --------------------------------------------------------------
     def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
-                        mark: int = 0, tos: int = 0) -> OutRoute | int:
+                        mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int:
         """ip_route_output_key: the route a local packet takes, or an errno.
 
         The flow the rules see: input device lo (flowi4_iif = LOOPBACK_IFINDEX),
         the bound device `oif`, the chosen source `src` (0 when not yet chosen)
-        the socket's or packet's `mark` and TOS.
+        the socket's or packet's `mark` and TOS. A source given must be one of
+        ours (ENETUNREACH) unless `anysrc` (FLOWI_FLAG_ANYSRC: ip_route_me_harder
+        for a packet netfilter made, a transparent socket).
         """
         fib = self.fib
         oifname = oif.name if oif is not None else ""
+        src_dev = None
+        if src:   # ip_route_output_key_hash_rcu: a source the caller fixed must be one of ours
+            if src >> 28 == 14 or src == LIMITED_BCAST or src >> 24 == 0:
+                return EINVAL
+            src_dev = self.ip_dev_find(src)
+            if src_dev is None and not anysrc:
+                return ENETUNREACH
         if dst == LIMITED_BCAST or (dst >> 28 == 14):
-            dev = oif
+            dev = oif if oif is not None else src_dev   # no device: the source's ("it is equivalent ...")
             if dev is None:
                 r = fib.lookup(dst, src or 0, "lo", oifname, mark, tos)
                 dev = r.dev if r is not None else None
@@ -420,6 +430,8 @@ class Ipv4Path:
             return OutRoute(r, self.lo, dst, s, "local")
         if rtype == "broadcast":
             s = src if src is not None else (r.src if r.src is not None else self.select_source(r.dev, dst) or 0)
+            if s >> 24 == 127 and r.dev.link_type != "loopback":
+                return EINVAL   # __mkroute_output: a loopback source leaves through loopback only
             return OutRoute(r, r.dev, dst, s, "broadcast")
         out, gw = r.dev, r.gw
         if r.nhs:
@@ -432,6 +444,8 @@ class Ipv4Path:
             s = r.src
         else:
             s = self.select_source(out, gw if gw is not None else dst) or 0
+        if s >> 24 == 127 and out.link_type != "loopback":
+            return EINVAL   # __mkroute_output: a loopback source leaves through loopback only
         mtu = out.mtu
         if r.mtu:
             mtu = min(mtu, r.mtu)

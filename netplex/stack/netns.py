@@ -510,6 +510,19 @@ class Namespace(Ipv4Path, ArpMixin):
     def is_local_addr(self, a: int) -> bool:
         return a in self.local_addrs
 
+    def ip_dev_find(self, a: int) -> NetDevice | None:
+        """__ip_dev_find: the device holding address `a`, else the device of a local route of the local
+        table covering it (127.0.0.5: "communication over loopback subnets"), else None."""
+        if a in self.local_addrs:
+            for idx in sorted(self.addrs):
+                for ifa in self.addrs[idx]:
+                    if ifa.addr == a:
+                        return ifa.dev
+        if self.inet_addr_type_table(a, RT_TABLE_LOCAL) == "local":
+            r = self.fib.tables[RT_TABLE_LOCAL].lookup_scoped(a, 0)
+            return r.dev if r is not None else self.lo
+        return None
+
     def add_addr(self, ifa: IfAddr, replace: bool = False) -> None:
         """__inet_insert_ifa: the first address of a subnet is primary, later ones secondary (appended);
         a primary is placed by scope (see below), which also orders source address selection."""
@@ -594,35 +607,71 @@ class Namespace(Ipv4Path, ArpMixin):
         if self.rtnl_listeners:
             self.rtnl_notify()
 
+    def inet_addr_type_table(self, addr: int, table_id: int) -> str:
+        """inet_addr_type_table (__inet_dev_addr_type without a device): the type of the route table
+        `table_id` gives `addr` ("broadcast" for 0.0.0.0/8 and 255.255.255.255, "multicast" for 224/4,
+        "unicast" when no route matches). A host-scope route stays alive while its device is down (its
+        nexthop scope is RT_SCOPE_NOWHERE: fib_sync_down_dev leaves it)."""
+        if addr >> 24 == 0 or addr == 0xFFFFFFFF:
+            return "broadcast"
+        if addr >> 28 == 14:
+            return "multicast"
+        table = self.fib.tables.get(table_id)
+        if table is None:
+            return "broadcast"
+        for plen in table.plens:
+            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+            for r in table.by_plen[plen].get(addr & mask, ()):
+                if r.dev is None or r.dev.up or r.nhs or r.scope == RT_SCOPE_HOST:
+                    return r.type
+        return "unicast"
+
+    def fib_valid_prefsrc(self, route: Route) -> bool:
+        """fib_valid_prefsrc: a route's preferred source must be a local address of its table (main's:
+        local's), else of the local table — unless the route is the address's own local route. An
+        address that is also a broadcast route listed before its local one is no local address here."""
+        if route.type == "local" and route.dst and route.src == route.dst:
+            return True
+        tb_id = RT_TABLE_LOCAL if route.table == RT_TABLE_MAIN else route.table
+        if self.inet_addr_type_table(route.src, tb_id) == "local":
+            return True
+        return tb_id != RT_TABLE_LOCAL and self.inet_addr_type_table(route.src, RT_TABLE_LOCAL) == "local"
+
+    def _fib_magic(self, table: Any, route: Route) -> None:
+        """fib_magic(RTM_NEWROUTE): a kernel route, quietly not made when fib_create_info refuses it
+        (a preferred source that is no local address)."""
+        if self.fib_valid_prefsrc(route):
+            self._insert_once(table, route)
+
     def _fib_add_ifaddr(self, ifa: IfAddr) -> None:
         """fib_add_ifaddr."""
         dev = ifa.dev
         prim = ifa if not ifa.secondary else next(
             (o for o in self.addrs[dev.ifindex] if not o.secondary and o.same_subnet(ifa)), ifa)
         local = self.fib.tables[RT_TABLE_LOCAL]
-        self._insert_once(local, Route(ifa.addr, 32, table=RT_TABLE_LOCAL, type="local", dev=dev,
-                                       src=prim.addr, proto=2, scope=RT_SCOPE_HOST))
+        self._fib_magic(local, Route(ifa.addr, 32, table=RT_TABLE_LOCAL, type="local", dev=dev,
+                                     src=prim.addr, proto=2, scope=RT_SCOPE_HOST))
         if not dev.up:
             return
         if ifa.brd and ifa.brd != 0xFFFFFFFF:
-            self._insert_once(local, Route(ifa.brd, 32, table=RT_TABLE_LOCAL, type="broadcast", dev=dev,
-                                           src=prim.addr, proto=2, scope=RT_SCOPE_LINK))
+            self._fib_magic(local, Route(ifa.brd, 32, table=RT_TABLE_LOCAL, type="broadcast", dev=dev,
+                                         src=prim.addr, proto=2, scope=RT_SCOPE_LINK))
         prefix = ifa.prefix
         if prefix and not ifa.secondary and (prefix != ifa.addr or ifa.plen < 32):
             if not ifa.noprefixroute:
                 main = self.fib.tables[RT_TABLE_MAIN]
                 if isinstance(dev, Loopback):
-                    self._insert_once(local, Route(prefix, ifa.plen, table=RT_TABLE_LOCAL, type="local",
-                                                   dev=dev, src=prim.addr, proto=2, scope=RT_SCOPE_HOST,
-                                                   metric=ifa.metric))
+                    self._fib_magic(local, Route(prefix, ifa.plen, table=RT_TABLE_LOCAL, type="local",
+                                                 dev=dev, src=prim.addr, proto=2, scope=RT_SCOPE_HOST,
+                                                 metric=ifa.metric))
                 else:
-                    self._insert_once(main, Route(prefix, ifa.plen, table=RT_TABLE_MAIN, dev=dev,
-                                                  src=prim.addr, proto=2, scope=RT_SCOPE_LINK,
-                                                  metric=ifa.metric))
+                    self._fib_magic(main, Route(prefix, ifa.plen, table=RT_TABLE_MAIN, dev=dev,
+                                                src=prim.addr, proto=2, scope=RT_SCOPE_LINK,
+                                                metric=ifa.metric))
             if ifa.plen < 31:
-                self._insert_once(local, Route(prefix | (~ifa.mask & 0xFFFFFFFF), 32, table=RT_TABLE_LOCAL,
-                                               type="broadcast", dev=dev, src=prim.addr, proto=2,
-                                               scope=RT_SCOPE_LINK))
+                self._fib_magic(local, Route(prefix | (~ifa.mask & 0xFFFFFFFF), 32, table=RT_TABLE_LOCAL,
+                                             type="broadcast", dev=dev, src=prim.addr, proto=2,
+                                             scope=RT_SCOPE_LINK))
 
     def _fib_modify_prefix_metric(self, ifa: IfAddr, metric: int) -> None:
         """fib_modify_prefix_metric: the address's prefix route moves to the new metric."""

@@ -812,8 +812,9 @@ class TcpSocket:
         send_reset(self.ns, ip, seg)
 
 
-def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
-    """tcp_v4_send_reset: answer a segment nobody wants (`meta`: what the reset starts with)."""
+def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None, anysrc: bool = False) -> None:
+    """tcp_v4_send_reset: answer a segment nobody wants (`meta`: what the reset starts with; `anysrc`:
+    nf_send_reset's, from whatever address the segment was sent to, ip_route_me_harder's FLOWI_FLAG_ANYSRC)."""
     if seg.flags & RST:
         return
     if seg.flags & ACK:
@@ -822,7 +823,7 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None) -> None:
         plen = len(seg.payload) if isinstance(seg.payload, bytes) else 0
         ack = (seg.seq + plen + (1 if seg.flags & SYN else 0) + (1 if seg.flags & FIN else 0)) & 0xFFFFFFFF
         rst = Tcp(seg.dport, seg.sport, 0, ack, RST | ACK, 0)
-    rt = ns.ip_route_output(ip.src, None, ip.dst)
+    rt = ns.ip_route_output(ip.src, None, ip.dst, anysrc=anysrc)
     if isinstance(rt, int):
         return
     if ns.world.tracer.on:

@@ -197,3 +197,45 @@ def test_macvlan_address_on_its_lower_devices_unicast_list(two_hosts):
     assert h1.run("bridge fdb add 02:00:00:00:00:01 dev mv0").error == "RTNETLINK answers: Operation not supported\n"
     run_ok(h1, "ip link set mv0 down")
     assert "02:00:00:00:00:0b" not in run_ok(h1, "bridge fdb show dev eth0")
+
+
+def test_an_address_that_is_a_broadcast_route_is_no_preferred_source(two_hosts):
+    """fib_valid_prefsrc (inet_addr_type_table): 10.0.0.255 is eth0's broadcast route before it is a local
+    one, so neither its prefix route nor its broadcast route is made (fib_magic), nor a user's route with it."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link add d0 type veth peer name d1 && ip link set d0 up && ip addr add 10.0.0.255/8 dev d0")
+    routes = run_ok(h1, "ip route show table all")
+    assert "local 10.0.0.255 dev d0 table local proto kernel scope host src 10.0.0.255 \n" in routes
+    assert "10.0.0.0/8" not in routes and "10.255.255.255" not in routes
+    r = h1.run("ip route add 10.9.0.0/16 dev eth0 src 10.0.0.255")
+    assert (r.status, r.error) == (2, "Error: Invalid prefsrc address.\n")
+    run_ok(h1, "ip link set lo up && ip route add 10.9.0.0/16 dev eth0 src 127.0.0.5")   # any local route's address
+
+
+def test_route_checks_in_the_kernels_order(two_hosts):
+    """fib_create_info: the type's scope first; a host-scope route takes a down device but no gateway;
+    fib_check_nh_v4_gw with onlink: scope, device, up, a gateway that is no local/broadcast address."""
+    net, h1, _ = two_hosts
+    for line, err in (("ip route add local 10.7.0.1 dev eth0 scope link", "Error: Invalid scope.\n"),
+                      ("ip route add broadcast 10.0.2.0/23 dev eth0 onlink",
+                       "Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.\n"),
+                      ("ip route add 10.5.0.0/16 via 10.0.0.2 scope link onlink", "Error: Nexthop has invalid scope.\n"),
+                      ("ip route add 10.5.0.0/16 via 10.0.0.1 dev eth0 onlink", "Error: Nexthop has invalid gateway.\n"),
+                      ("ip route add local 10.7.0.3 via 10.0.0.2", "Error: Route with host scope can not have a gateway.\n"),
+                      ("ip route add 10.5.0.0/16 dev eth0 table nosuch",
+                       'Error: argument "nosuch" is wrong: "table" value is invalid\n\n')):
+        assert h1.run(line).error == err, line
+    run_ok(h1, "ip link set eth0 down && ip route add local 10.7.0.1 dev eth0")
+
+
+def test_route_get_source_must_be_ours(two_hosts):
+    """ip_route_output_key_hash_rcu / __mkroute_output on `ip route get ... from`."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up")
+    for line, err in (("ip route get 10.0.0.2 from 10.0.0.9", "RTNETLINK answers: Network is unreachable\n"),
+                      ("ip route get 10.0.0.2 from 224.0.0.1", "RTNETLINK answers: Invalid argument\n"),
+                      ("ip route get 10.0.0.2 from 127.0.0.5", "RTNETLINK answers: Invalid argument\n")):
+        assert h1.run(line).error == err, line
+    assert run_ok(h1, "ip route get 255.255.255.255 from 127.0.0.5").startswith(
+        "broadcast 255.255.255.255 from 127.0.0.5 dev lo ")
+    assert run_ok(h1, "ip route get 10.0.0.2 from 0.0.0.0").startswith("10.0.0.2 dev eth0 src 10.0.0.1 ")

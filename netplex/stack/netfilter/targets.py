@@ -148,7 +148,7 @@ class RejectTarget(Target):
                 return NF_DROP
             from netplex.stack.netfilter.conntrack import ct_attach_meta
             from netplex.stack.tcp import send_reset
-            send_reset(ns, ip, seg, ct_attach_meta(ctx.frame))   # nf_send_reset attaches the conntrack
+            send_reset(ns, ip, seg, ct_attach_meta(ctx.frame), anysrc=True)   # nf_send_reset attaches the conntrack
         else:
             if ip.frag:
                 return NF_DROP
