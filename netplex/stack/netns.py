@@ -630,12 +630,13 @@ class Namespace(Ipv4Path, ArpMixin):
         """fib_valid_prefsrc: a route's preferred source must be a local address of its table (main's:
         local's), else of the local table — unless the route is the address's own local route. An
         address that is also a broadcast route listed before its local one is no local address here."""
-        if route.type == "local" and route.dst and route.src == route.dst:
+        src = route.src
+        if src is None or (route.type == "local" and route.dst and src == route.dst):
             return True
         tb_id = RT_TABLE_LOCAL if route.table == RT_TABLE_MAIN else route.table
-        if self.inet_addr_type_table(route.src, tb_id) == "local":
+        if self.inet_addr_type_table(src, tb_id) == "local":
             return True
-        return tb_id != RT_TABLE_LOCAL and self.inet_addr_type_table(route.src, RT_TABLE_LOCAL) == "local"
+        return tb_id != RT_TABLE_LOCAL and self.inet_addr_type_table(src, RT_TABLE_LOCAL) == "local"
 
     def _fib_magic(self, table: Any, route: Route) -> None:
         """fib_magic(RTM_NEWROUTE): a kernel route, quietly not made when fib_create_info refuses it
