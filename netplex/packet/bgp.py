@@ -121,19 +121,21 @@ def encode_notification(code: int, subcode: int, data: bytes = b"") -> bytes:
 
 
 def encode_open(o: Open) -> bytes:
-    caps = b""
+    """Each capability in its own optional parameter of type 2, as FRR's bgp_open_capability
+    writes them (RFC 5492 allows one parameter holding several as well; the decoder takes both)."""
+    caps: list[bytes] = []
     for afi, safi in o.afi_safis:
-        caps += struct.pack("!BBHBB", CAP_MP, 4, afi, 0, safi)
+        caps.append(struct.pack("!BBHBB", CAP_MP, 4, afi, 0, safi))
     if o.route_refresh:
-        caps += bytes((CAP_ROUTE_REFRESH, 0))
+        caps.append(bytes((CAP_ROUTE_REFRESH, 0)))
     if o.as4:
-        caps += struct.pack("!BBI", CAP_AS4, 4, o.asn)
+        caps.append(struct.pack("!BBI", CAP_AS4, 4, o.asn))
     if o.hostname is not None:
         name = o.hostname.encode()[:64]
-        caps += bytes((CAP_FQDN, len(name) + 2, len(name))) + name + b"\x00"
+        caps.append(bytes((CAP_FQDN, len(name) + 2, len(name))) + name + b"\x00")
     for code, value in o.other_caps:
-        caps += bytes((code, len(value))) + value
-    params = bytes((2, len(caps))) + caps if caps else b""
+        caps.append(bytes((code, len(value))) + value)
+    params = b"".join(bytes((2, len(c))) + c for c in caps)
     my_as = o.asn if o.asn <= 0xFFFF else AS_TRANS
     return _message(OPEN, struct.pack("!BHHIB", o.version, my_as, o.hold_time, o.router_id, len(params)) + params)
 
