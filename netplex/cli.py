@@ -10,7 +10,7 @@
     netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
     netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
-    netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N > ls.yaml
+    netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N [--ecmp|--bgp] > ls.yaml
 
 Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
 diff: the backends disagree), 2 a scenario could not be run, 3 (diff) the
@@ -120,9 +120,10 @@ def fabric_leaf_spine(
     leaves: int = typer.Option(4, "--leaves", help="Leaf switches, each wired to every spine."),
     hosts_per_leaf: int = typer.Option(2, "--hosts-per-leaf", help="Hosts per leaf."),
     ecmp: bool = typer.Option(False, "--ecmp", help="Multipath (ECMP) default routes over every spine."),
+    bgp: bool = typer.Option(False, "--bgp", help="eBGP in FRR instead of static routes (RFC 7938)."),
 ) -> None:
     """A routed leaf-spine fabric (static routes; each leaf through one spine)."""
-    _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp))
+    _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp, bgp=bgp))
 
 
 def _print_fabric(build: Callable[[], str]) -> None:

@@ -22,6 +22,10 @@ probes that show it works. It runs on either backend and takes `events:` (or
   The routes are static: a spine that loses its one link to a leaf has no other way
   to it, so a single cut uplink still breaks the flows other leaves hash onto that
   spine (a routing protocol would withdraw it); a failed spine costs nothing.
+  With `--bgp` (RFC 7938 §5) the routes are eBGP in FRR instead: spines in AS
+  65000, leaf L in AS 65000+L announcing its subnet, /etc/frr/daemons and frr.conf
+  in each switch's `files:`, `frrinit.sh start` in its setup; multipath through
+  every spine is BGP's, and a cut link is withdrawn at once, the receiver's too.
 
 Refused with netplex's words: `--stacked` (MLAG) is not built yet.
 """
@@ -146,12 +150,44 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
     return _dump(doc)
 
 
-def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False) -> str:
+def _uplink(leaf_n: int, s: int) -> tuple[str, str]:
+    """The /31 between spine s and leaf L: 172.16.<s>.<2L-2> (spine) and <2L-1> (leaf)."""
+    base = f"172.{16 + (leaf_n - 1) // 128}.{s}."
+    return base + str(2 * ((leaf_n - 1) % 128)), base + str(2 * ((leaf_n - 1) % 128) + 1)
+
+
+def _rack(leaf_n: int, hosts_per_leaf: int, nodes: dict[str, Any], links: list[dict[str, Any]],
+          hosts: list[tuple[str, str]]) -> list[str]:
+    """Leaf L's hosts h<L>-<n> at 10.<L>.0.<n+1>/24 behind its bridge; the leaf's port names."""
+    ports = []
+    for h in range(1, hosts_per_leaf + 1):
+        host, addr = f"h{leaf_n}-{h}", f"10.{leaf_n}.0.{h + 1}"
+        links.append({"ends": [f"{host}:eth0", f"l{leaf_n}:h{h}"]})
+        ports.append(f"h{h}")
+        nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
+                                       f"ip route add default via 10.{leaf_n}.0.1\n")}
+        hosts.append((host, addr))
+    return ports
+
+
+def _frr_files(name: str, asn: int, router_id: str, neighbors: list[tuple[str, int]],
+               networks: list[str]) -> dict[str, _Block]:
+    """/etc/frr/daemons and frr.conf for one eBGP switch of an RFC 7938 fabric."""
+    conf = ["frr defaults datacenter", f"hostname {name}", "!", f"router bgp {asn}", f" bgp router-id {router_id}",
+            " no bgp ebgp-requires-policy"]
+    conf += [f" neighbor {addr} remote-as {peer_as}" for addr, peer_as in neighbors]
+    conf += [" !", " address-family ipv4 unicast", *[f"  network {p}" for p in networks], " exit-address-family", "!"]
+    return {"/etc/frr/daemons": _Block("bgpd=yes\n"), "/etc/frr/frr.conf": _Block("\n".join(conf) + "\n")}
+
+
+def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False, bgp: bool = False) -> str:
     """A routed leaf-spine fabric as scenario YAML (static routes; one uplink per leaf, or with
-    `ecmp` a multipath default route over every spine)."""
+    `ecmp` a multipath default route over every spine; with `bgp` eBGP in FRR, RFC 7938)."""
     _positive(spines=spines, leaves=leaves, hosts_per_leaf=hosts_per_leaf)
     if leaves > 250 or spines > 99 or hosts_per_leaf > 250:
         raise FabricError("fabric: at most 99 spines, 250 leaves and 250 hosts per leaf")
+    if bgp:
+        return _leaf_spine_bgp(spines, leaves, hosts_per_leaf)
     nodes: dict[str, Any] = {}
     links: list[dict[str, Any]] = []
     # with ECMP, a nexthop whose link lost its carrier is skipped (ignore_routes_with_linkdown)
@@ -165,9 +201,7 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
         uplinks = []
         for s in range(1, spines + 1):
             spine = f"s{s}"
-            # the /31 between spine s and leaf L: 172.16.<s>.<2L-2> (spine) and <2L-1> (leaf)
-            sp, lf = f"172.{16 + (leaf_n - 1) // 128}.{s}.{2 * ((leaf_n - 1) % 128)}", \
-                f"172.{16 + (leaf_n - 1) // 128}.{s}.{2 * ((leaf_n - 1) % 128) + 1}"
+            sp, lf = _uplink(leaf_n, s)
             links.append({"ends": [f"{leaf}:s{s}", f"{spine}:l{leaf_n}"]})
             lines += [f"ip addr add {lf}/31 dev s{s}", f"ip link set s{s} up"]
             spine_setup[spine] += [f"ip addr add {sp}/31 dev l{leaf_n}", f"ip link set l{leaf_n} up",
@@ -175,33 +209,70 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
             uplinks.append(f"nexthop via {sp} dev s{s}")
             if s == (leaf_n - 1) % spines + 1:
                 default_via = sp
-        ports = []
-        for h in range(1, hosts_per_leaf + 1):
-            host, addr = f"h{leaf_n}-{h}", f"10.{leaf_n}.0.{h + 1}"
-            links.append({"ends": [f"{host}:eth0", f"{leaf}:h{h}"]})
-            ports.append(f"h{h}")
-            nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
-                                           f"ip route add default via 10.{leaf_n}.0.1\n")}
-            hosts.append((host, addr))
+        ports = _rack(leaf_n, hosts_per_leaf, nodes, links, hosts)
         lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
                   f"ip route add default {' '.join(uplinks)}" if ecmp and spines > 1
                   else f"ip route add default via {default_via}"]
         nodes[leaf] = {"setup": _Block("\n".join(lines) + "\n")}
     for spine, lines in spine_setup.items():
         nodes[spine] = {"setup": _Block("\n".join(lines) + "\n")}
+    return _dump(_leaf_spine_doc(spines, leaves, hosts_per_leaf, spine_setup, nodes, links, hosts, (
+        "/31 links, static routes, each leaf's default "
+        + ("route a multipath (ECMP) route over every spine. " if ecmp else "route through one spine. ")), []))
+
+
+def _leaf_spine_doc(spines: int, leaves: int, hosts_per_leaf: int, spine_setup: dict[str, Any],
+                    nodes: dict[str, Any], links: list[dict[str, Any]], hosts: list[tuple[str, str]], how: str,
+                    wait: list[dict[str, Any]]) -> dict[str, Any]:
     first, last = hosts[0], hosts[-1]
-    doc = {
+    return {
         "name": f"leaf-spine-{spines}x{leaves}x{hosts_per_leaf}",
         "description": (f"A routed leaf-spine fabric: {spines} spine(s), {leaves} leaf switch(es) with "
-                        f"{hosts_per_leaf} host(s) each; /31 links, static routes, each leaf's default "
-                        + ("route a multipath (ECMP) route over every spine. " if ecmp else "route through one spine. ")
-                        + "Written by `netplex fabric leaf-spine`."),
+                        f"{hosts_per_leaf} host(s) each; {how}Written by `netplex fabric leaf-spine`."),
         "nodes": {**{k: nodes[k] for k in spine_setup}, **{k: v for k, v in nodes.items() if k not in spine_setup}},
         "links": links,
         "probes": [
+            *wait,
             {"ping": {"from": first[0], "to": last[1], "count": 2}},
             {"iperf": {"duration": "5s", "flows": [
                 {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
         ],
     }
-    return _dump(doc)
+
+
+def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int) -> str:
+    """RFC 7938 §5: the spines share AS 65000, leaf L is AS 65000+L; every leaf peers with every
+    spine over its /31 and announces its hosts' subnet; multipath through every spine is BGP's
+    (FRR's default maximum-paths), a cut link is withdrawn at once (fast-external-failover)."""
+    nodes: dict[str, Any] = {}
+    links: list[dict[str, Any]] = []
+    spine_setup: dict[str, list[str]] = {f"s{s}": ["sysctl -w net.ipv4.ip_forward=1"] for s in range(1, spines + 1)}
+    spine_peers: dict[str, list[tuple[str, int]]] = {f"s{s}": [] for s in range(1, spines + 1)}
+    hosts: list[tuple[str, str]] = []
+    for leaf_n in range(1, leaves + 1):
+        leaf = f"l{leaf_n}"
+        lines = ["sysctl -w net.ipv4.ip_forward=1"]
+        peers: list[tuple[str, int]] = []
+        for s in range(1, spines + 1):
+            spine = f"s{s}"
+            sp, lf = _uplink(leaf_n, s)
+            links.append({"ends": [f"{leaf}:s{s}", f"{spine}:l{leaf_n}"]})
+            lines += [f"ip addr add {lf}/31 dev s{s}", f"ip link set s{s} up"]
+            spine_setup[spine] += [f"ip addr add {sp}/31 dev l{leaf_n}", f"ip link set l{leaf_n} up"]
+            spine_peers[spine].append((lf, 65000 + leaf_n))
+            peers.append((sp, 65000))
+        ports = _rack(leaf_n, hosts_per_leaf, nodes, links, hosts)
+        lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
+                  "/usr/lib/frr/frrinit.sh start"]
+        nodes[leaf] = {"files": _frr_files(leaf, 65000 + leaf_n, f"10.255.0.{leaf_n}", peers, [f"10.{leaf_n}.0.0/24"]),
+                       "setup": _Block("\n".join(lines) + "\n")}
+    spine_nodes = {}
+    for spine, lines in spine_setup.items():
+        n = int(spine[1:])
+        spine_nodes[spine] = {"files": _frr_files(spine, 65000, f"10.254.0.{n}", spine_peers[spine], []),
+                              "setup": _Block("\n".join(lines + ["/usr/lib/frr/frrinit.sh start"]) + "\n")}
+    nodes.update(spine_nodes)
+    wait = [{"cmd": {"node": "l1", "run": "sleep 5"}}]       # the sessions come up (FRR's timers on the twin)
+    return _dump(_leaf_spine_doc(spines, leaves, hosts_per_leaf, spine_nodes, nodes, links, hosts,
+                                 "/31 links, eBGP in FRR (spines AS 65000, leaf L AS 65000+L), multipath "
+                                 "through every spine. ", wait))

@@ -89,6 +89,24 @@ def test_leaf_spine_ecmp_keeps_the_flow_when_a_spine_fails() -> None:
     assert res.events[0]["flows"][0].get("recovered") is not False, res.events[0]
 
 
+def test_leaf_spine_bgp_withdraws_a_cut_link_where_static_routes_black_hole() -> None:
+    text = leaf_spine(2, 3, 1, bgp=True)
+    scenario = load_scenario_text(text, "ls.yaml")
+    assert "neighbor 172.16.1.0 remote-as 65000" in scenario.nodes["l1"].files["/etc/frr/frr.conf"]
+    assert "/usr/lib/frr/frrinit.sh start" in scenario.nodes["s2"].setup
+    res = run(text)
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    # the receiving leaf's uplink to s1 is cut (the flow hashes onto s1 first): s1's session to l3
+    # drops with the link (fast-external-failover), it withdraws 10.3.0.0/24, the sending leaf
+    # keeps only s2 — where the static fabric above loses the flow for good
+    for ev in ("at 7s cut l3:s1", "at 7s fail s1", "at 7s cut l1:s2"):
+        (flow,) = run(text, ev).events[0]["flows"]
+        assert flow.get("recovered") is not False and flow.get("lost", 0) == 0, (ev, flow)
+    static = leaf_spine(2, 3, 1)
+    (flow,) = run(static, "at 2s cut l3:s1").events[0]["flows"]
+    assert flow.get("recovered") is False
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: three_tier(0, 1, 1), "fabric: --pods must be at least 1, not 0"),
     (lambda: three_tier(1, 1, 1, stacked=True), "fabric: --stacked (two switches acting as one, MLAG) is not"),
