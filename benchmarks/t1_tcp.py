@@ -10,8 +10,7 @@ same topology; BENCHMARKS.md lists each matched choice.
 
 Two senders (`mode`):
 - `iperf`: the scenario's iperf probe, as a user runs it (netplex.apps.iperf:
-  TcpBulk tops the socket up 64 KiB at a time, every 1 ms, while fewer than
-  128 KiB are unacknowledged: on this path that, not TCP, limits the rate);
+  TcpBulk writes 128 KiB blocks whenever the socket has room, as iperf3 does);
 - `bulk`: the same network and TCP, the sender written against the socket
   API as ns-3's BulkSendApplication is: the send queue kept at 4 MiB
   (tcp_wmem's maximum) so the application never limits; the sink counts the

@@ -2,8 +2,9 @@
 
 `UdpCbr` sends `size`-byte datagrams at `rate` bits/s of payload (iperf3 -u
 -b counts payload), optionally on/off (`on_ns`/`off_ns` periods). `TcpBulk`
-keeps a connection's send buffer full for its whole life, so the congestion
-control and the qdiscs on the path decide the rate. Receivers count, per
+writes as iperf3 does, whenever the socket has room (tcp_wmem's autotuned send
+buffer), so the congestion control, the receive window and the qdiscs on the path
+decide the rate. Receivers count, per
 one-second interval, application bytes and the Ethernet frame bytes that
 carried them (what tc rates measure: headers included, no FCS).
 """
@@ -153,19 +154,33 @@ class TcpSink:
 
 
 class TcpBulk:
-    """A bulk transfer: connect at `start`, keep the send buffer topped up until `stop`."""
+    """A bulk transfer as iperf3 -c makes it: connect at `start`, then write blocks of
+    `size` bytes (iperf3 -l; 128 KiB by default) for as long as the socket takes them,
+    waiting for write space when the send buffer is full, until `stop`. Without a rate
+    the sender never limits: the congestion control, the receive window and the qdiscs
+    do. With `rate_bps` (iperf3 -b on TCP) it throttles as iperf_check_throttle does:
+    after each block, and on its pacing timer every PACING_NS (--pacing-timer, 1 ms),
+    it may write while the average rate since the start is below `rate_bps`."""
 
-    CHUNK = 64 * 1024
-    TOPUP_NS = 1_000_000
+    BLOCK = 128 * 1024            # iperf3's DEFAULT_TCP_BLKSIZE
+    PACING_NS = 1_000_000         # iperf3's --pacing-timer default, 1000 µs
 
-    def __init__(self, ns: Any, dst: int, port: int, start: int, stop: int, tos: int = 0) -> None:
+    def __init__(self, ns: Any, dst: int, port: int, start: int, stop: int, tos: int = 0,
+                 rate_bps: int = 0, size: int = 0) -> None:
         self.ns = ns
         self.dst, self.port = dst, port
         self.stop = stop
         self.tos = tos
+        self.rate_bps = rate_bps
         self.sk: TcpSocket | None = None
         self.error = 0
         self.closed = False
+        self.block = bytes(size or self.BLOCK)
+        self.pending = 0            # what is left of the block a blocked write is writing
+        self.bytes_sent = 0
+        self.started = 0            # when the stream began (iperf3's start_time_fixed)
+        self.green = True           # iperf3's green_light
+        self.waiting = False        # blocked on write space
         ns.sched.at(start, self._connect)
 
     def _connect(self) -> None:
@@ -173,19 +188,55 @@ class TcpBulk:
             return
         sk = self.sk = TcpSocket(self.ns.sockets)
         sk.tos = self.tos
-        sk.on_connect = lambda s: self._topup()
-        sk.on_error = lambda s, e: setattr(self, "error", e)
+        sk.on_connect = self._connected
+        sk.on_error = self._error
         err = sk.connect(self.dst, self.port)
         if err:
             self.error = err
 
-    def _topup(self) -> None:
+    def _error(self, sk: TcpSocket, err: int) -> None:
+        self.error = err
+
+    def _connected(self, sk: TcpSocket) -> None:
+        self.started = self.ns.sched.now
+        self._writable(sk)
+        if self.rate_bps:
+            self.ns.sched.after(self.PACING_NS, self._pacing_timer)
+
+    def _throttle(self) -> None:
+        """iperf_check_throttle: green while bytes_sent * 8 / elapsed is below the rate (no
+        time elapsed yet: an infinite average, red)."""
+        elapsed = self.ns.sched.now - self.started
+        self.green = elapsed > 0 and self.bytes_sent * 8 * NSEC_PER_SEC < self.rate_bps * elapsed
+
+    def _pacing_timer(self) -> None:
         sk = self.sk
         if sk is None or self.ns.sched.now >= self.stop or sk.error or self.closed:
             return
-        if len(sk.sndbuf) < 2 * self.CHUNK:
-            sk.send(b"\x00" * self.CHUNK)
-        self.ns.sched.after(self.TOPUP_NS, self._topup)
+        self._throttle()
+        if self.green and not self.waiting:
+            self._writable(sk)
+        self.ns.sched.after(self.PACING_NS, self._pacing_timer)
+
+    def _writable(self, sk: TcpSocket) -> None:
+        """Write blocks until the socket is full (then sleep until it has room) or, paced,
+        until the average rate reaches the target."""
+        self.waiting = False
+        if self.ns.sched.now >= self.stop or sk.error or self.closed:
+            return
+        block = self.block
+        while self.green:
+            if not self.pending:
+                self.pending = len(block)
+            n = sk.write(block[:self.pending] if self.pending < len(block) else block)
+            self.pending -= n
+            self.bytes_sent += n
+            if self.pending:
+                self.waiting = True
+                sk.on_writable = self._writable
+                return
+            if self.rate_bps:
+                self._throttle()
 
     def close(self) -> None:
         self.closed = True

@@ -1,7 +1,7 @@
 """iperf3 as daemons: the server that counts what arrives and the client that sends.
 
     iperf3 -s -p PORT
-    iperf3 -c DST -p PORT -t SECS [-u -b RATE -l SIZE] [-S TOS]
+    iperf3 -c DST -p PORT -t SECS [-u] [-b RATE] [-l SIZE] [-S TOS]
 
 The mechanisms are `netplex.apps.generators` (a constant-rate or on/off
 UDP sender, a bulk TCP sender, and their receivers); these programs own them,
@@ -59,6 +59,8 @@ class Iperf3Client(Program):
         argv = ["iperf3", "-c", int_to_ip(self.dst), "-p", str(self.port), "-t", f"{secs:g}"]
         if self.proto == "udp":
             argv += ["-u", "-b", str(self.rate_bps), "-l", str(self.size)]
+        else:
+            argv += (["-b", str(self.rate_bps)] if self.rate_bps else []) + (["-l", str(self.size)] if self.size else [])
         if self.tos:
             argv += ["-S", str(self.tos)]
         return argv
@@ -78,4 +80,5 @@ class Iperf3Client(Program):
             self.gen = self.own(UdpCbr(self.ns, self.dst, self.port, self.rate_bps, self.size, self.start_ns,
                                        self.stop_ns, tos=self.tos, on_ns=self.on_ns, off_ns=self.off_ns))
         else:
-            self.gen = self.own(TcpBulk(self.ns, self.dst, self.port, self.start_ns, self.stop_ns, tos=self.tos))
+            self.gen = self.own(TcpBulk(self.ns, self.dst, self.port, self.start_ns, self.stop_ns, tos=self.tos,
+                                        rate_bps=self.rate_bps, size=self.size))

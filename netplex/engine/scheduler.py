@@ -113,6 +113,7 @@ class Scheduler:
             self.storms += 1
             self.last_storm = (f"netplex: {STORM_EVENTS} events without simulated time passing at "
                                f"t={self.now} ns ({stuck} more pending, dropped): packets are circling a "
-                               "loop of links with no delay — a bridge loop without STP?")
+                               "loop of links with no delay — a bridge loop without STP? — or a TCP flow with no rate "
+                               "crosses links with neither rate nor delay (infinitely fast)")
             raise EventStorm(self.last_storm, status=2)
         return self.now

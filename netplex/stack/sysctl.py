@@ -41,6 +41,8 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.tcp_window_scaling": ("1", 0, 1),
     "net.ipv4.tcp_sack": ("1", 0, 1),
     "net.ipv4.tcp_congestion_control": ("cubic", None, None),
+    # min, default (a new socket's sk_sndbuf), max (what send-buffer autotuning may reach)
+    "net.ipv4.tcp_wmem": ("4096\t16384\t4194304", None, None),
     "net.ipv4.ping_group_range": ("1\t0", None, None),
     "net.ipv4.fib_multipath_hash_policy": ("0", 0, 3),
     "net.core.somaxconn": ("4096", 0, None),
@@ -107,6 +109,21 @@ MPLS_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.mpls.ip_ttl_propagate": ("1", 0, 1),
     "net.mpls.default_ttl": ("255", 1, 255),
 }
+
+
+def _int_vector(key: str, value: str, old: str) -> str:
+    """proc_dointvec_minmax on a vector (tcp_wmem: extra1 = 1): the integers given replace the
+    first ones, the rest keep their values, any beyond the vector are ignored; a non-integer or
+    one below 1 is EINVAL."""
+    new = old.split()
+    try:
+        given = [int(v) for v in value.split()[:len(new)]]
+    except ValueError:
+        raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL) from None
+    if not given or min(given) < 1:
+        raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL)
+    new[:len(given)] = [str(v) for v in given]
+    return "\t".join(new)
 
 
 class Sysctl:
@@ -235,6 +252,8 @@ class Sysctl:
                 raise NetplexError(f"setting key \"{key}\": Invalid argument", errno.EINVAL)
             value = str(n)
         else:
+            if key == "net.ipv4.tcp_wmem":
+                value = _int_vector(key, value, self.values[key])
             value = "\t".join(value.split()) if key.endswith(("_range", "group_range")) else value
         self.values[key] = value
         self._side_effects(key, value)

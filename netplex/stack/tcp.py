@@ -85,6 +85,12 @@ class TcpSocket:
         self.rcv_wscale = WSCALE
         self.mss = 536
         self.sndbuf = bytearray()      # bytes from snd_una on, not yet acknowledged
+        # sk_sndbuf (tcp_init_sock: tcp_wmem[1]; autotuned by tcp_sndbuf_expand) and the
+        # writer waiting for room (SOCK_NOSPACE): `write` accepts what fits, `on_writable`
+        # runs once acknowledged data has made the socket writeable again
+        self.sk_sndbuf = self._tcp_wmem()[1]
+        self.on_writable: Callable[[TcpSocket], None] | None = None
+        self.queue_shrunk = False      # SOCK_QUEUE_SHRUNK: an ACK freed send-queue memory
         self.fin_queued = False
         self.fin_sent = False
         self.ooo: dict[int, bytes] = {}
@@ -167,8 +173,49 @@ class TcpSocket:
         return 0
 
     def send(self, data: bytes) -> None:
+        """Queue all of `data` whatever the send buffer holds (a blocking write that
+        has returned)."""
         self.sndbuf += data
         self._push()
+
+    def write(self, data: bytes) -> int:
+        """tcp_sendmsg on a socket whose writer waits for room: queue what fits under
+        sk_sndbuf (sk_stream_memory_free), return how many bytes were taken (0: full,
+        wait for `on_writable`)."""
+        n = min(len(data), self.sk_sndbuf - len(self.sndbuf))
+        if n <= 0:
+            return 0
+        self.sndbuf += data if n == len(data) else data[:n]
+        self._push()
+        return n
+
+    def writeable(self) -> bool:
+        """sk_stream_is_writeable: free space at least half of what is queued."""
+        queued = len(self.sndbuf)
+        return self.sk_sndbuf - queued >= queued >> 1
+
+    def _tcp_wmem(self) -> list[int]:
+        return [int(v) for v in self.ns.sysctl.values["net.ipv4.tcp_wmem"].split()]
+
+    def _sndbuf_expand(self) -> None:
+        """tcp_sndbuf_expand: room for two congestion windows of full-sized skbs (per_mss:
+        the MSS, MAX_TCP_HEADER and skb_shared_info rounded up to a power of two, plus
+        struct sk_buff; x86_64 sizes), at most tcp_wmem[2]."""
+        per_mss = (1 << (self.mss + 320 + 320 - 1).bit_length()) + 256
+        sndmem = 2 * max(TCP_INIT_CWND, self.cwnd) * per_mss
+        if self.sk_sndbuf < sndmem:
+            self.sk_sndbuf = min(sndmem, self._tcp_wmem()[2])
+
+    def _check_space(self) -> None:
+        """tcp_check_space / tcp_new_space: after an ACK shrank the queue of a socket whose
+        writer waits, grow the buffer unless the congestion window is full
+        (tcp_should_expand_sndbuf), then wake the writer if it is writeable."""
+        if not self.in_recovery and ((self.snd_nxt - self.snd_una) & 0xFFFFFFFF) < self.cwnd * self.mss:
+            self._sndbuf_expand()
+        cb = self.on_writable
+        if cb is not None and self.writeable():
+            self.on_writable = None
+            self._wake(cb, self)
 
     def close(self) -> None:
         """close(2): FIN after the queued data; a listener just stops listening."""
@@ -488,6 +535,7 @@ class TcpSocket:
                     self.timer_gen += 1
                     self.backoff = 0
                     self.retries = 0
+                    self._sndbuf_expand()          # tcp_init_buffer_space
                     self._send(self.snd_nxt, ACK)
                     self.ns.neigh_confirm_for(self.raddr)
                     if self.on_connect is not None:
@@ -513,6 +561,7 @@ class TcpSocket:
             self.state = ESTABLISHED
             self.timer_gen += 1
             self.backoff = 0
+            self._sndbuf_expand()                  # tcp_init_buffer_space
             lst = self.listener
             if lst is not None and lst.on_accept is not None:
                 self._wake(self._accepted, lst.on_accept)
@@ -551,6 +600,10 @@ class TcpSocket:
                 self.pingpong = True   # tcp_fin: entering CLOSE_WAIT means interactive mode
             self._ack_snd_check(not in_order or had_ooo or bool(fin_closes_wait))
         self._push()
+        if self.queue_shrunk:
+            self.queue_shrunk = False
+            if self.on_writable is not None:
+                self._check_space()
 
     def _ofo_queue(self) -> None:
         """tcp_ofo_queue: what the out-of-order queue now continues, then tcp_sack_remove."""
@@ -649,7 +702,9 @@ class TcpSocket:
             acked = (ack - self.snd_una) & 0xFFFFFFFF
             fin_acked = self.fin_sent and ack == self.snd_nxt
             data_acked = acked - (1 if fin_acked else 0)
-            del self.sndbuf[:max(0, data_acked)]
+            if data_acked > 0:
+                del self.sndbuf[:data_acked]
+                self.queue_shrunk = True
             self.snd_una = ack
             sacked_before = self.sacked_bytes
             if self.sacked or self.lost_hi or self.high_rxt:

@@ -84,8 +84,8 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
                 st = server.program.stats
                 stats[-1] = st
         client = Iperf3Client(proto, dst, int(f["port"]), start, stop, tos=int(f.get("tos") or 0),
-                              rate_bps=int(f.get("rate_bps") or UDP_DEFAULT_RATE),
-                              size=int(f.get("size") or UDP_DEFAULT_SIZE),
+                              rate_bps=int(f.get("rate_bps") or (UDP_DEFAULT_RATE if proto == "udp" else 0)),
+                              size=int(f.get("size") or (UDP_DEFAULT_SIZE if proto == "udp" else 0)),
                               on_ns=int(f.get("on_ns") or 0), off_ns=int(f.get("off_ns") or 0))
         clients.append(client)
         procs.append(src_node.machine.procs.spawn(client.argv(), src_node.ns, client))

@@ -694,8 +694,8 @@ class LinuxBackend:
         senders = []
         for f in flows:
             argv = [sys.executable, "-I", IPERF, "send", f.proto, f.to, str(f.port),
-                    repr(start), repr(duration), str(int(f.rate_bps or 1_000_000)),
-                    str(int(f.size or 1460)), str(int(f.tos or 0))]
+                    repr(start), repr(duration), str(int(f.rate_bps or (1_000_000 if f.proto == "udp" else 0))),
+                    str(int(f.size or (1460 if f.proto == "udp" else 0))), str(int(f.tos or 0))]
             senders.append(self._spawn(argv, in_ns=f.src))
         results: dict[Any, Any] = {}
         for key, proc in receivers.items():

@@ -142,6 +142,7 @@ TOOLS: dict[str, Tool] = {
     "/usr/lib/frr/frrinit.sh": Tool("frr", _uses(r"/usr/lib/frr/frrinit\.sh\b")),
     "dnsmasq": Tool("dnsmasq-base", _uses(_CMD + r"dnsmasq\b")),
     "dhclient": Tool("isc-dhcp-client", _uses(_CMD + r"dhclient\b")),
+    "iperf3": Tool("iperf3"),                  # the TCP sender's check against the real client
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

@@ -9,8 +9,9 @@ one JSON object: payload bytes and datagrams (or segments) per one-second
 interval, and every pause between two arrivals longer than GAP seconds
 (`gaps`: [last arrival before, first arrival after], `last`: the last
 arrival, in time.time() seconds). The sender prints one JSON object: datagrams sent, error. UDP
-datagrams are paced at RATE bits/s of payload; TCP sends as fast as the
-kernel's congestion control and qdiscs allow.
+datagrams are paced at RATE bits/s of payload; TCP writes SIZE-byte blocks
+(128 KiB when 0) as fast as the kernel's congestion control and qdiscs allow,
+or, with a RATE, as iperf3 -b throttles them.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import sys
 import time
 
 IP_TOS = 1
+TCP_BLOCK = 128 * 1024      # iperf3's DEFAULT_TCP_BLKSIZE
+PACING_S = 0.001            # iperf3's --pacing-timer default
 
 
 def recv(proto: str, port: int, start: float, duration: float, gap: float = 0.02) -> None:
@@ -140,12 +143,25 @@ def send(proto: str, dst: str, port: int, start: float, duration: float, rate: i
             s.settimeout(5)
             s.connect((dst, port))
             s.settimeout(0.2)
-            chunk = b"\x00" * 65536
-            while time.time() < end:
+            # iperf3's client: blocks of -l bytes (128 KiB by default); with -b, the throttle
+            # of iperf_check_throttle: write while the average rate since the start is below
+            # RATE, checked after each block and on a 1 ms pacing timer
+            block = memoryview(b"\x00" * (size or TCP_BLOCK))
+            began = time.time()
+            pos = written = 0
+            while True:
+                now = time.time()
+                if now >= end:
+                    break
+                if rate and pos == 0 and written * 8 >= rate * (now - began):
+                    time.sleep(PACING_S)
+                    continue
                 try:
-                    s.send(chunk)
+                    n = s.send(block[pos:])
                 except TimeoutError:
                     continue
+                written += n
+                pos = (pos + n) % len(block)
             s.close()
     except OSError as e:
         err = e.strerror or str(e)
@@ -158,7 +174,8 @@ def main(argv: list[str]) -> None:
     if argv[0] == "recv":
         recv(argv[1], int(argv[2]), float(argv[3]), float(argv[4]), *(float(a) for a in argv[5:6]))
     else:
-        rate, size, tos = (int(argv[6]), int(argv[7]), int(argv[8])) if len(argv) > 6 else (1_000_000, 1460, 0)
+        default = (1_000_000, 1460, 0) if argv[1] == "udp" else (0, 0, 0)
+        rate, size, tos = (int(argv[6]), int(argv[7]), int(argv[8])) if len(argv) > 6 else default
         send(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]), rate, size, tos)
 
 
