@@ -7,6 +7,7 @@
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
     netplex diff FILE [--json]
     netplex clean
+    netplex run FILE --record RUN.npx ; netplex view FILE|RUN.npx [--port N] [--no-browser]
     netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
     netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
@@ -27,6 +28,7 @@ import readline  # line editing and history for `netplex shell`'s input()
 import signal
 import sys
 import time
+import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResu
 from netplex.scenario.runner import check_supported, prepare, run_scenario
 from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
 from netplex.units import format_rate
+from netplex.view import ViewServer, load_recording, record_scenario, save_recording
 
 __all__ = ["app", "main", "BACKENDS", "BackendUnavailable"]
 
@@ -318,10 +321,14 @@ def run(
     plot: Path | None = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
     events: str | None = typer.Option(None, "--events", help='Timed events added to each file\'s `events:`, e.g. '
                                       '"at 5s cut tor1:p3; at 12s restore tor1:p3; at 20s fail agg1".'),
+    record: Path | None = typer.Option(None, "--record", help="Record the run (sim) into this file for "
+                                       "`netplex view FILE.npx`.", show_default=False),
 ) -> None:
     """Run scenario files and check their probes."""
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    if record is not None:
+        _run_recorded(files, backend, seed, record, json_out)
     try:
         extra_events = parse_events_option(events) if events is not None else []
     except EventsOptionError as e:
@@ -744,6 +751,63 @@ def clean() -> None:
     if not removed:
         print("nothing to clean")
     raise typer.Exit(EXIT_OK)
+
+
+def _run_recorded(files: list[Path], backend: str, seed: int | None, path: Path, json_out: bool) -> None:
+    """`netplex run FILE --record PATH`: the run on the simulator, traced, saved for `netplex view`."""
+    if len(files) != 1:
+        raise _fail("--record takes one scenario file")
+    if backend != "sim":
+        raise _fail("--record runs on the sim backend (the kernel twin has no packet traces)")
+    scenario = _load(files[0])
+    result, recording = record_scenario(scenario, seed)
+    try:
+        save_recording(recording, path)
+    except OSError as e:
+        raise _fail(f"--record: {path}: {e.strerror or e}") from None
+    if json_out:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_human(files[0], scenario, result)
+        print(f"recorded: {path} ({len(recording['packets'])} packets traced); open it with netplex view {path}")
+    raise typer.Exit(result.exit_status)
+
+
+@app.command()
+def view(
+    file: Path = typer.Argument(..., help="A scenario (run now, on the simulator) or a recording (.npx).",
+                                show_default=False),
+    port: int = typer.Option(0, "--port", help="The port (default: any free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="The address to serve on (default: this machine only)."),
+    browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the page in a browser."),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's RNG seed."),
+) -> None:
+    """Show a run in the browser: the topology, each packet's journey through every hook, counters, tables."""
+    if file.suffix == ".npx":
+        try:
+            recording = load_recording(file)
+        except NetplexError as e:
+            raise _fail(e.message) from None
+    else:
+        scenario = _load(file)
+        result, recording = record_scenario(scenario, seed)
+        if result.error is not None:
+            _print_human(file, scenario, result)
+    try:
+        server = ViewServer(recording, host=host, port=port)
+    except OSError as e:
+        raise _fail(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"netplex view: serving on {host}: other machines can read this run", file=sys.stderr)
+    print(f"netplex view: {recording['scenario']} on {server.url} (Ctrl-C to stop)", flush=True)
+    if browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
 
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -45,7 +45,8 @@ LAYERS: dict[str, float] = {
     "netplex.vpn": 6,
     "netplex.mobile": 6,
     "netplex.mininet": 6,
-    "netplex.clab": 6,     # containerlab topology files read as scenarios  # Mininet's Python API and `mn` over the backend seam
+    "netplex.clab": 6,
+    "netplex.view": 6,     # the web view: a recorded run and its read-only server     # containerlab topology files read as scenarios  # Mininet's Python API and `mn` over the backend seam
     "netplex.cli": 7,
 }
 

@@ -7,7 +7,7 @@ alone, for `netplex shell` and `netplex trace`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from netplex.engine.gcpause import paused_gc
 from netplex.errors import NetplexError, ScenarioError
@@ -18,7 +18,7 @@ from netplex.scenario.loader import format_loc
 from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
-__all__ = ["run_scenario", "prepare", "check_supported", "run_probe", "run_probes"]
+__all__ = ["RunObserver", "run_scenario", "prepare", "check_supported", "run_probe", "run_probes"]
 
 
 # Top-level sections a system compiles into its nodes' shell lines (netplex.cloud registers
@@ -27,14 +27,28 @@ SectionLines = list[tuple[str, str, int, str]]
 SECTIONS: dict[str, Callable[[Scenario], tuple[SectionLines, dict[str, Any] | None]]] = {}
 
 
-def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
+class RunObserver(Protocol):
+    """Watches a run (a recording for `netplex view`): after setup, before each probe (and
+    once after the last, index == number of probes), and when the probes are done."""
+
+    def setup_done(self, backend: Backend) -> None: ...
+    def before_probe(self, index: int) -> None: ...
+    def probes_done(self, backend: Backend) -> None: ...
+
+
+def run_scenario(scenario: Scenario, backend: Backend, observer: RunObserver | None = None) -> ScenarioResult:
     """Build, set up, start services, run every probe; close the backend in all cases."""
     result = ScenarioResult(scenario=scenario.name, backend=backend.name)
     try:
         check_supported(scenario, backend)
         result.error = prepare(scenario, backend)
         if result.error is None:
-            result.probes, result.events = run_probes(scenario, backend)
+            if observer is not None:
+                observer.setup_done(backend)
+            result.probes, result.events = run_probes(scenario, backend,
+                                                      observer.before_probe if observer is not None else None)
+            if observer is not None:
+                observer.probes_done(backend)
     except ScenarioError as e:
         result.error = e.to_json()
     except NetplexError as e:
@@ -46,15 +60,27 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     return result
 
 
-def run_probes(scenario: Scenario, backend: Backend) -> tuple[list[ProbeResult], list[dict[str, Any]] | None]:
+def run_probes(scenario: Scenario, backend: Backend, before_probe: Callable[[int], None] | None = None,
+               ) -> tuple[list[ProbeResult], list[dict[str, Any]] | None]:
     """Every probe in order, with the scenario's events armed from the first probe's start
-    (SCENARIO.md v1.1); the events' report (None without events)."""
+    (SCENARIO.md v1.1); the events' report (None without events). `before_probe(i)` runs
+    before probe i and once more (i == len(probes)) after the last (a recording's marks)."""
+    def each() -> list[ProbeResult]:
+        out = []
+        for i, p in enumerate(scenario.probes):
+            if before_probe is not None:
+                before_probe(i)
+            out.append(run_probe(p, i, backend))
+        if before_probe is not None:
+            before_probe(len(scenario.probes))
+        return out
+
     if not scenario.events:
-        return [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)], None
+        return each(), None
     origin = backend.clock_ns()
     backend.arm_events(scenario.events)
     try:
-        probes = [run_probe(p, i, backend) for i, p in enumerate(scenario.probes)]
+        probes = each()
     finally:
         done = backend.disarm_events()
     gaps = [(p.index, p.flow_gaps) for p in probes if p.flow_gaps]

@@ -1,0 +1,234 @@
+"""A recorded run: everything the web view shows, in one file that opens without re-running.
+
+`record_scenario(scenario, seed)` runs the scenario on the simulator (`scenario/sim.py`)
+through the runner with a `Recorder` watching (`scenario/runner.py` `RunObserver`):
+after setup it reads the topology the way a user would (`ip -j addr`, `ip -j link`,
+`ip -o -d link`, `sysctl net.ipv4.ip_forward` on every node); before each probe it
+turns tracing on (off for iperf probes, whose packets are counted and plotted, not
+traced one by one), marks where the probe's trace events start and snapshots every
+interface's counters (`ip -j -s link`); after the probes it keeps each node's tables
+as that node prints them (`ip route`, `ip neigh`, `bridge fdb show`, `iptables -L -n -v`,
+`iptables -t nat -L -n -v`, `tc -s qdisc show`, `ovs-ofctl dump-flows` per OVS bridge).
+
+The trace events (engine/trace.py `TraceEvent`, typed fields) are grouped per packet id
+and, within a packet, into hops: consecutive events on one node. The file is gzip'd JSON
+(`.npx`), `{"format": "netplex-run", "version": 1, ...}`.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from netplex.engine.trace import TraceEvent
+from netplex.errors import NetplexError
+from netplex.scenario.backend import Backend
+from netplex.scenario.model import IperfProbe, Scenario
+from netplex.scenario.results import ScenarioResult
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
+
+__all__ = ["MAX_EVENTS", "RECORD_FORMAT", "RecordError", "Recorder", "load_recording", "record_scenario",
+           "save_recording"]
+
+RECORD_FORMAT = "netplex-run"
+RECORD_VERSION = 1
+MAX_EVENTS = 200_000   # trace events kept; past this the recording says it was cut
+_FIELDS = ("dev", "out_dev", "port", "vid", "hook", "table", "chain", "rule", "verdict", "qdisc", "handle")
+TABLES = ("ip route", "ip neigh", "bridge fdb show", "iptables -L -n -v", "iptables -t nat -L -n -v",
+          "tc -s qdisc show")
+
+
+class RecordError(NetplexError):
+    """A recording that cannot be read (not a netplex run, another version), status 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=2)
+
+
+def _event(e: TraceEvent, start: int) -> dict[str, Any]:
+    d: dict[str, Any] = {"t": e.time - start, "node": e.node, "stage": e.stage, "text": e.text}
+    for name in _FIELDS:
+        value = getattr(e, name)
+        if value is not None:
+            d[name] = value
+    if e.reason is not None:
+        d["reason"] = e.reason.name
+    return d
+
+
+def _json(backend: Backend, node: str, line: str) -> Any:
+    r = backend.run(node, line)
+    if r.status != 0:
+        return []
+    try:
+        return json.loads(r.output or "[]")
+    except ValueError:
+        return []
+
+
+class Recorder:
+    """Watches one run (RunObserver) and builds the recording."""
+
+    def __init__(self, scenario: Scenario, backend: SimBackend) -> None:
+        self.scenario = scenario
+        self.backend = backend
+        self.tracer = backend.net.tracer
+        self.start = 0
+        self.marks: list[tuple[int, int, int]] = []    # (probe index, first event, time) per probe boundary
+        self.times: list[int] = []
+        self.counters: dict[str, dict[str, list[int]]] = {}
+        self.nodes: list[dict[str, Any]] = []
+        self.tables: dict[str, dict[str, str]] = {}
+        self.truncated = False
+
+    # -- RunObserver -------------------------------------------------------------------
+    def setup_done(self, backend: Backend) -> None:
+        self.start = self.backend.clock_ns()
+        self.tracer.clear()
+        self.nodes = [self._node(name) for name in self.scenario.nodes]
+
+    def before_probe(self, index: int) -> None:
+        if len(self.tracer.events) > MAX_EVENTS:
+            del self.tracer.events[MAX_EVENTS:]
+            self.truncated = True
+        self.marks.append((index, len(self.tracer.events), self.backend.clock_ns() - self.start))
+        self._counters()
+        probes = self.scenario.probes
+        self.tracer.on = (index < len(probes) and not isinstance(probes[index].spec, IperfProbe)
+                          and len(self.tracer.events) < MAX_EVENTS)
+
+    def probes_done(self, backend: Backend) -> None:
+        self.tracer.on = False
+        for node in self.nodes:
+            self.tables[node["name"]] = self._tables(node)
+
+    # -- reading the nodes -----------------------------------------------------------------
+    def _node(self, name: str) -> dict[str, Any]:
+        be = self.backend
+        links = {d["ifname"]: d for d in _json(be, name, "ip -j link show")}
+        kinds: dict[str, str] = {}
+        for row in be.run(name, "ip -o -d link show").output.splitlines():
+            head, *parts = row.split("\\    ")
+            ifname = head.split(": ")[1].split("@")[0] if ": " in head else ""
+            if len(parts) > 1 and parts[1].split():
+                kinds[ifname] = parts[1].split()[0]
+        interfaces = []
+        for d in _json(be, name, "ip -j addr show"):
+            ifname = d.get("ifname", "")
+            if ifname == "lo":
+                continue
+            interfaces.append({
+                "name": ifname, "kind": kinds.get(ifname, ""), "mac": d.get("address", ""),
+                "mtu": d.get("mtu"), "state": d.get("operstate", ""), "master": links.get(ifname, {}).get("master"),
+                "addresses": [f"{a['local']}/{a['prefixlen']}" for a in d.get("addr_info", [])
+                              if a.get("family") in ("inet", "inet6") and not str(a["local"]).startswith("fe80")],
+            })
+        forwarding = be.run(name, "sysctl -n net.ipv4.ip_forward").output.strip() == "1"
+        switching = any(i["kind"] in ("bridge", "openvswitch") or i["name"] == "ovs-system" for i in interfaces)
+        has_ip = any(i["addresses"] for i in interfaces)
+        role = "router" if forwarding else ("switch" if switching and not has_ip else "host")
+        return {"name": name, "kind": self.scenario.nodes[name].kind, "role": role, "interfaces": interfaces}
+
+    def _counters(self) -> None:
+        self.times.append(self.backend.clock_ns() - self.start)
+        for node in self.scenario.nodes:
+            for d in _json(self.backend, node, "ip -j -s link show"):
+                if d.get("ifname") == "lo":
+                    continue
+                st = d.get("stats64", {})
+                series = self.counters.setdefault(f"{node}:{d.get('ifname')}", {})
+                for direction in ("rx", "tx"):
+                    for key in ("packets", "bytes", "dropped"):
+                        series.setdefault(f"{direction}_{key}", []).append(int(st.get(direction, {}).get(key, 0)))
+
+    def _tables(self, node: dict[str, Any]) -> dict[str, str]:
+        be, name = self.backend, node["name"]
+        out: dict[str, str] = {"ip addr": be.run(name, "ip addr").output}
+        kinds = {i["kind"] for i in node["interfaces"]}
+        for line in TABLES:
+            if line.startswith("bridge") and "bridge" not in kinds:
+                continue
+            r = be.run(name, line)
+            if r.status == 0 and r.output.strip():
+                out[line] = r.output
+        if "openvswitch" in kinds or any(i["name"] == "ovs-system" for i in node["interfaces"]):
+            for bridge in be.run(name, "ovs-vsctl list-br").output.split():
+                r = be.run(name, f"ovs-ofctl dump-flows {bridge}")
+                if r.status == 0:
+                    out[f"ovs-ofctl dump-flows {bridge}"] = r.output
+        return out
+
+    # -- the recording ---------------------------------------------------------------------
+    def recording(self, result: ScenarioResult) -> dict[str, Any]:
+        events = self.tracer.events
+        bounds = self.marks + [(len(self.scenario.probes), len(events), 0)]
+        probe_of: list[tuple[int, int, int]] = [(bounds[k][1], bounds[k + 1][1], bounds[k][0])
+                                                for k in range(len(bounds) - 1) if bounds[k][0] < len(self.scenario.probes)]
+        packets: dict[int, dict[str, Any]] = {}
+        untracked = 0
+        for lo, hi, index in probe_of:
+            for e in events[lo:hi]:
+                if not e.packet:
+                    untracked += 1
+                    continue
+                p = packets.get(e.packet)
+                if p is None:
+                    p = packets[e.packet] = {"id": e.packet, "probe": index, "summary": e.text, "hops": [],
+                                             "dropped": False}
+                ev = _event(e, self.start)
+                if not p["hops"] or p["hops"][-1]["node"] != e.node:
+                    p["hops"].append({"node": e.node, "events": []})
+                p["hops"][-1]["events"].append(ev)
+                if e.stage == "drop":
+                    p["dropped"] = True
+        res = result.to_json()
+        probes = []
+        for p in result.probes:
+            traced = not isinstance(self.scenario.probes[p.index].spec, IperfProbe)
+            probes.append({**p.to_json(), "what": p.what or p.kind, "traced": traced,
+                           "start_ns": next((t for i, _, t in self.marks if i == p.index), 0),
+                           "packets": [k for k, v in packets.items() if v["probe"] == p.index]})
+        links = [{"a": list(link.ends[0]), "b": list(link.ends[1]), "rate_bps": link.rate_bps,
+                  "delay_ns": link.delay_ns, "loss": link.loss} for link in self.scenario.links]
+        return {
+            "format": RECORD_FORMAT, "version": RECORD_VERSION, "scenario": self.scenario.name,
+            "description": self.scenario.description or "", "file": self.scenario.file, "backend": "sim",
+            "seed": self.scenario.seed, "passed": res.get("passed"), "error": res.get("error"),
+            "notes": result.notes, "nodes": self.nodes, "links": links, "probes": probes,
+            "packets": sorted(packets.values(), key=lambda p: p["id"]), "untracked_events": untracked,
+            "truncated": self.truncated, "counters": {"times": self.times, "series": self.counters},
+            "events": result.events or [], "tables": self.tables,
+        }
+
+
+def record_scenario(scenario: Scenario, seed: int | None = None) -> tuple[ScenarioResult, dict[str, Any]]:
+    """Run `scenario` on the simulator with the recorder watching: the result and the recording."""
+    backend = SimBackend(seed=scenario.seed if seed is None else seed)
+    recorder = Recorder(scenario, backend)
+    result = run_scenario(scenario, backend, observer=recorder)
+    return result, recorder.recording(result)
+
+
+def save_recording(recording: dict[str, Any], path: str | Path) -> None:
+    """One file: gzip'd JSON."""
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(recording, f, separators=(",", ":"))
+
+
+def load_recording(path: str | Path) -> dict[str, Any]:
+    """Read a recording written by `save_recording`; RecordError if it is not one."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as e:
+        raise RecordError(f"{path}: not a netplex recording ({e.strerror or e})") from None
+    except ValueError as e:
+        raise RecordError(f"{path}: not a netplex recording ({e})") from None
+    if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+        raise RecordError(f"{path}: not a netplex recording")
+    if data.get("version") != RECORD_VERSION:
+        raise RecordError(f"{path}: a recording of version {data.get('version')}; this netplex reads version "
+                          f"{RECORD_VERSION}")
+    return data
