@@ -31,8 +31,10 @@ from netplex.ike.sa import ChildSa, IkeSa, id_text
 from netplex.ike.x509 import Credentials, dn_text
 from netplex.stack.xfrm.algo import AlgoKey, find_algo
 from netplex.stack.xfrm.state import (
+    UDP_ENCAP_ESPINUDP,
     XFRM_MODE_TRANSPORT,
     XFRM_MODE_TUNNEL,
+    XfrmEncapTmpl,
     XfrmLifetime,
     XfrmPolicy,
     XfrmSelector,
@@ -47,6 +49,8 @@ VICI = "/run/charon.vici"
 PIDFILE = "/run/charon.pid"
 RETRANSMIT_TIMEOUT, RETRANSMIT_BASE, RETRANSMIT_TRIES = 4.0, 1.8, 5
 AUTH_WORDS = {"psk": "pre-shared key", "pubkey": "public key", "rsa": "RSA signature", "ecdsa": "ECDSA signature"}
+NON_ESP_MARKER = b"\0\0\0\0"
+KEEPALIVE = 20        # charon.keep_alive: seconds between NAT-keepalives
 PRIO_BASE = 384       # kernel_netlink_ipsec.c get_priority: a smaller selector wins (higher priority)
 
 
@@ -83,7 +87,8 @@ class Charon(Program):
         self.log: list[str] = []
         self.installed: dict[int, list[XfrmState]] = {}     # id(child) → its two SAs
         self.traps: dict[int, tuple[IkeConfig, ChildConfig]] = {}   # reqid → trap policy's connection
-        self.sock: Any = None
+        self.sock: Any = None          # UDP 500
+        self.sock_natt: Any = None     # UDP 4500, UDP_ENCAP_ESPINUDP: IKE after the non-ESP marker, ESP to xfrm
 
     # -- life ------------------------------------------------------------------
     def start(self) -> None:
@@ -95,6 +100,12 @@ class Charon(Program):
             raise ProgramExit(1, "unable to bind socket: Address already in use\n")
         sk.on_recv = self._recv
         self.sock = sk
+        natt = self.own(self.ns.sockets.udp_socket())
+        if natt.bind(0, 4500):
+            raise ProgramExit(1, "unable to bind socket: Address already in use\n")
+        natt.set_encap(UDP_ENCAP_ESPINUDP)
+        natt.on_recv = self._recv_natt
+        self.sock_natt = natt
         if fs is not None:
             self.own(RunFile(fs, PIDFILE, f"{self.proc.pid if self.proc else 0}\n".encode()))
             self.own(RunFile(fs, VICI))
@@ -143,7 +154,7 @@ class Charon(Program):
     def _new_sa(self, cfg: IkeConfig, local: int, remote: int, initiator: bool) -> IkeSa:
         self.ike_unique += 1
         sa = IkeSa(cfg, local, remote, initiator, self.rand, self._psk(cfg), self.now_s, self.ike_unique,
-                   creds=self.creds, wallclock=self.wallclock)
+                   nat_t=cfg.encap, creds=self.creds, wallclock=self.wallclock)
         name = cfg.name
 
         def next_reqid(c: ChildConfig) -> int:
@@ -205,9 +216,17 @@ class Charon(Program):
         return True
 
     # -- the wire ---------------------------------------------------------------
+    def _xmit(self, sa: IkeSa, data: bytes) -> None:
+        """From port 500, or from 4500 with the non-ESP marker once a NAT was detected (RFC 3948 §2.2)."""
+        if sa.local_port == 4500:
+            self.sock_natt.sendto(NON_ESP_MARKER + data, sa.remote, sa.remote_port)
+        else:
+            self.sock.sendto(data, sa.remote, sa.remote_port)
+
     def _send(self, sa: IkeSa, data: bytes, request: bool = True) -> None:
-        self.sock.sendto(data, sa.remote, 500)
-        self.log.append(f"[NET] sending packet: from {_ip(sa.local)}[500] to {_ip(sa.remote)}[500] ({len(data)} bytes)")
+        self._xmit(sa, data)
+        self.log.append(f"[NET] sending packet: from {_ip(sa.local)}[{sa.local_port}] to {_ip(sa.remote)}"
+                        f"[{sa.remote_port}] ({len(data)} bytes)")
         if request and sa.outstanding is data:
             self.after(int(RETRANSMIT_TIMEOUT * NSEC), self._retransmit, sa, data, 1)
 
@@ -219,10 +238,16 @@ class Charon(Program):
             self._destroy(sa)
             return
         self.log.append(f"[IKE] retransmit {n} of request with message ID {sa.my_mid}")
-        self.sock.sendto(data, sa.remote, 500)
+        self._xmit(sa, data)
         self.after(int(RETRANSMIT_TIMEOUT * RETRANSMIT_BASE ** n * NSEC), self._retransmit, sa, data, n + 1)
 
-    def _recv(self, data: bytes, src: int, sport: int) -> None:
+    def _recv_natt(self, data: bytes, src: int, sport: int) -> None:
+        """IKE on 4500 (what the encap socket did not take as ESP or a keepalive): the marker, then IKE."""
+        if data[:4] != NON_ESP_MARKER:
+            return
+        self._recv(data[4:], src, sport, natt=True)
+
+    def _recv(self, data: bytes, src: int, sport: int, natt: bool = False) -> None:
         try:
             h = IkeHeader.unpack(data)
         except IkeDecodeError:
@@ -239,7 +264,12 @@ class Charon(Program):
             rt = self.ns.ip_route_output(src)
             local = 0 if isinstance(rt, int) else rt.src
             sa = self._new_sa(cfg, local, src, False)
+            sa.remote_port = sport
+            sa.local_port = 4500 if natt else 500
             self.log.append(f"[IKE] {_ip(src)} is initiating an IKE_SA")
+        if natt and (sa.local_port != 4500 or sa.remote_port != sport):
+            # the peer floated to 4500, or its NAT mapped it anew: answer where it came from
+            sa.local_port, sa.remote_port = 4500, sport
         before = len(sa.events)
         for out in sa.receive(data):
             self._send(sa, out, request=sa.outstanding is out)
@@ -260,6 +290,8 @@ class Charon(Program):
                                 f"{_ip(sa.remote)}[{sa.remote_id}]")
                 if sa.cfg.dpd_delay:
                     self.after(sa.cfg.dpd_delay * NSEC, self._dpd, sa)
+                if sa.nat_here:
+                    self.after(KEEPALIVE * NSEC, self._keepalive, sa)
             elif ev in ("child_up", "child_rekeyed"):
                 self._install(sa, arg)
             elif ev == "child_down":
@@ -284,6 +316,13 @@ class Charon(Program):
         sa.state = "DESTROYED"
         if sa in self.ike_sas:
             self.ike_sas.remove(sa)
+
+    def _keepalive(self, sa: IkeSa) -> None:
+        """A NAT-keepalive (one 0xFF byte to 4500, RFC 3948 §2.3) every 20 s while we are behind a NAT."""
+        if sa not in self.ike_sas or sa.state != "ESTABLISHED":
+            return
+        self.sock_natt.sendto(b"\xff", sa.remote, sa.remote_port)
+        self.after(KEEPALIVE * NSEC, self._keepalive, sa)
 
     def _dpd(self, sa: IkeSa) -> None:
         if sa not in self.ike_sas or sa.state != "ESTABLISHED":
@@ -319,8 +358,12 @@ class Charon(Program):
         for outbound in (False, True):
             aead, enc, auth = self._algos(c, outbound)
             src, dst = (sa.local, sa.remote) if outbound else (sa.remote, sa.local)
+            encap = None
+            if sa.natd:
+                sport, dport = (sa.local_port, sa.remote_port) if outbound else (sa.remote_port, sa.local_port)
+                encap = XfrmEncapTmpl(UDP_ENCAP_ESPINUDP, sport, dport, 0)
             x = XfrmState(dst, c.spi_out if outbound else c.spi_in, 50, saddr=src, mode=mode, reqid=c.reqid,
-                          replay_window=32, flags=32, aead=aead, enc=enc, auth=auth,
+                          replay_window=32, flags=32, aead=aead, enc=enc, auth=auth, encap=encap,
                           lft=XfrmLifetime(soft_add=c.cfg.rekey_time - jitter, hard_add=c.cfg.hard_time()))
             xf.state_add(x)
             states.append(x)
@@ -416,8 +459,8 @@ class Charon(Program):
             mark_i, mark_r = ("*", "") if sa.initiator else ("", "*")
             out.append(f"{sa.cfg.name}: #{sa.unique}, {sa.state}, IKEv2, {sa.spii.hex()}_i{mark_i} "
                        f"{sa.spir.hex()}_r{mark_r}")
-            out.append(f"  local  '{id_text(sa.local_id())}' @ {_ip(sa.local)}[500]")
-            out.append(f"  remote '{sa.remote_id or sa.cfg.remote_id}' @ {_ip(sa.remote)}[500]")
+            out.append(f"  local  '{id_text(sa.local_id())}' @ {_ip(sa.local)}[{sa.local_port}]")
+            out.append(f"  remote '{sa.remote_id or sa.cfg.remote_id}' @ {_ip(sa.remote)}[{sa.remote_port}]")
             if sa.chosen is not None and sa.state == "ESTABLISHED":
                 out.append(f"  {sa.chosen.text()}")
                 out.append(f"  established {now - sa.established}s ago")
@@ -425,7 +468,7 @@ class Charon(Program):
                 ch = c.chosen
                 esp = ch.text() if ch is not None else ""
                 out.append(f"  {c.cfg.name}: #{c.unique}, reqid {c.reqid}, INSTALLED, "
-                           f"{'TRANSPORT' if c.transport else 'TUNNEL'}, ESP:{esp}")
+                           f"{'TRANSPORT' if c.transport else 'TUNNEL'}{'-in-UDP' if sa.natd else ''}, ESP:{esp}")
                 states = self.installed.get(id(c), [])
                 xin, xout = (states + [None, None])[:2]
                 if xin is not None:

@@ -57,6 +57,7 @@ class IkeConfig:
     remote_cacerts: list[str] = field(default_factory=list)   # remote.cacerts: the CAs the peer must chain to
     send_cert: str = "ifasked"
     send_certreq: bool = True
+    encap: bool = False           # UDP encapsulation of ESP even without a NAT (strongSwan fakes the NAT-D hash)
     children: dict[str, ChildConfig] = field(default_factory=dict)
 
 
@@ -141,7 +142,7 @@ def _tree(text: str, path: str) -> dict[str, object]:
 
 
 _CONN_KEYS = {"local_addrs", "remote_addrs", "proposals", "version", "rekey_time", "dpd_delay", "local", "remote",
-              "children", "send_cert", "send_certreq"}
+              "children", "send_cert", "send_certreq", "encap"}
 AUTH_METHODS = ("psk", "pubkey", "rsa", "ecdsa")
 _YES = {"yes": True, "true": True, "enabled": True, "1": True, "no": False, "false": False, "disabled": False,
         "0": False}
@@ -177,6 +178,10 @@ def parse_swanctl(text: str, path: str = "/etc/swanctl/swanctl.conf") -> Swanctl
                 if v not in ("always", "ifasked", "never"):
                     raise ConfigError(f"invalid value for: send_cert, config discarded ('{v}')")
                 c.send_cert = v
+            elif k == "encap" and isinstance(v, str):
+                if v not in _YES:
+                    raise ConfigError(f"invalid value for: encap, config discarded ('{v}')")
+                c.encap = _YES[v]
             elif k == "send_certreq" and isinstance(v, str):
                 if v not in _YES:
                     raise ConfigError(f"invalid value for: send_certreq, config discarded ('{v}')")

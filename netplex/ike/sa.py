@@ -174,6 +174,7 @@ class IkeSa:
         self.next_reqid: Callable[[ChildConfig], int] = lambda c: 1
         self.nat_t = nat_t          # force NAT-T (encap): fake the source NAT hash, as strongSwan's encap=yes
         self.natd = False           # a NAT was detected: IKE on 4500, ESP in UDP
+        self.nat_here = False       # we are the one behind it (the peer saw another address): send keepalives
         self.dh_group = 0
         self._rekey_ni = b""
         self._rekey_dh: DhKey | None = None
@@ -222,10 +223,12 @@ class IkeSa:
             return None
         return m.parse_chain(first, inner)
 
-    def _natd(self, ip: int, port: int, fake: bool = False) -> bytes:
+    def _natd(self, ip: int, port: int, fake: bool = False, spir: bytes | None = None) -> bytes:
+        """SHA-1(SPIi | SPIr | IP | port), the SPIs as the message's header carries them (§2.23)."""
         if fake:
             return self.rand(20)
-        return hashlib.sha1(self.spii + self.spir + ip.to_bytes(4, "big") + port.to_bytes(2, "big")).digest()
+        spir = self.spir if spir is None else spir
+        return hashlib.sha1(self.spii + spir + ip.to_bytes(4, "big") + port.to_bytes(2, "big")).digest()
 
     def _derive(self, gir: bytes) -> None:
         ch = self.chosen
@@ -505,16 +508,20 @@ class IkeSa:
         req = self._auth_request()
         return [] if req is None else [req]
 
-    def _check_nat(self, notes: list[tuple[int, int, bytes, bytes]]) -> None:
+    def _check_nat(self, notes: list[tuple[int, int, bytes, bytes]], spir: bytes | None = None) -> None:
         src = [d for t, _p, _s, d in notes if t == m.N_NAT_DETECTION_SOURCE_IP]
         dst = [d for t, _p, _s, d in notes if t == m.N_NAT_DETECTION_DESTINATION_IP]
         if not src and not dst:
             return
-        want_src = self._natd(self.remote, self.remote_port)
-        want_dst = self._natd(self.local, self.local_port)
+        want_src = self._natd(self.remote, self.remote_port, spir=spir)
+        want_dst = self._natd(self.local, self.local_port, spir=spir)
+        if dst and want_dst not in dst:
+            self.nat_here = True
         if self.nat_t or (src and want_src not in src) or (dst and want_dst not in dst):
             self.natd = True
-            self.local_port = self.remote_port = 4500
+            if self.initiator:
+                # the initiator moves to 4500 for IKE_AUTH (§2.23); the responder follows where it comes from
+                self.local_port = self.remote_port = 4500
 
     def _auth_response(self, payloads: list[tuple[int, bytes]]) -> list[bytes]:
         notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
@@ -624,8 +631,8 @@ class IkeSa:
             return None
         self.init_req = data
         notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
-        self._check_nat(notes)
-        port = 500
+        self._check_nat(notes, spir=h.spir)     # the request's hashes: its header's SPIr (zero)
+        port = self.local_port
         resp = self._plain(m.IKE_SA_INIT, True, 0, [
             (m.PT_SA, m.build_sa([chosen.proposal])), (m.PT_KE, m.build_ke(group, self.dh.public)),
             (m.PT_NONCE, self.nr),

@@ -6,9 +6,10 @@ Modelled: `state add|update|delete|get|deleteall|list|flush|count` and
 `policy add|update|delete|get|deleteall|list|flush|count`, printed as
 iproute2 prints them (with `-s` the statistics, lifetimes and the template
 masks); ESP in tunnel and transport mode with the `aead`, `enc`, `auth` and
-`auth-trunc` algorithms of `stack/xfrm/algo.py`. _Refused in netplex's words:
+`auth-trunc` algorithms of `stack/xfrm/algo.py`, and `encap espinudp SPORT
+DPORT OADDR` (NAT traversal, RFC 3948). _Refused in netplex's words:
 AH, IPComp and the Mobile IPv6 protocols, `mode beet|ro|in_trigger`, `mark`,
-`encap`, `coa`, `ctx`, `offload`, `output-mark`, `if_id`, `tfcpad`,
+`encap espinudp-nonike|espintcp`, `coa`, `ctx`, `offload`, `output-mark`, `if_id`, `tfcpad`,
 `extra-flag`, ESN, replay windows over 32, sub policies, `policy set`,
 `setdefault`, `getdefault` and `allocspi`.
 """
@@ -23,9 +24,11 @@ from netplex.shell.iproute_fmt import IpError, invarg, matches, parse_prefix, pa
 from netplex.shell.result import Result, unsupported
 from netplex.stack.xfrm.algo import AlgoKey, find_algo
 from netplex.stack.xfrm.state import (
+    UDP_ENCAP_ESPINUDP,
     XFRM_INF,
     XFRM_MODE_TRANSPORT,
     XFRM_MODE_TUNNEL,
+    XfrmEncapTmpl,
     XfrmLifetime,
     XfrmPolicy,
     XfrmSelector,
@@ -47,7 +50,7 @@ LEVELS = {"required": 0, "use": 1}
 MODES = {XFRM_MODE_TRANSPORT: "transport", XFRM_MODE_TUNNEL: "tunnel", 2: "ro", 3: "in_trigger", 4: "beet"}
 LIMITS = ("time-soft", "time-hard", "time-use-soft", "time-use-hard", "byte-soft", "byte-hard",
           "packet-soft", "packet-hard")
-_UNSUPPORTED_STATE = ("mark", "encap", "coa", "ctx", "extra-flag", "offload", "output-mark", "if_id", "tfcpad",
+_UNSUPPORTED_STATE = ("mark", "coa", "ctx", "extra-flag", "offload", "output-mark", "if_id", "tfcpad",
                       "replay-seq-hi", "replay-oseq-hi", "pcpu-num")
 
 USAGE_XFRM = "Usage: ip xfrm XFRM-OBJECT { COMMAND | help }\nwhere  XFRM-OBJECT := state | policy | monitor\n"
@@ -398,6 +401,24 @@ def _parse_flags(a: _Argv, table: tuple[tuple[str, int], ...]) -> int:
     return flags
 
 
+def _parse_encap(a: _Argv) -> XfrmEncapTmpl:
+    """`encap ENCAP-TYPE SPORT DPORT OADDR` (xfrm_encap_type_parse, get_be16, get_addr)."""
+    kind = a.next()
+    if kind in ("espinudp-nonike", "espintcp"):
+        raise _Refused(f"ip xfrm state encap {kind}")
+    _choice(kind, {"espinudp": UDP_ENCAP_ESPINUDP}, "ENCAP-TYPE value is invalid")
+    sport = _u32(a.next(), 'SPORT value after "encap" is invalid', 0xFFFF)
+    dport = _u32(a.next(), 'DPORT value after "encap" is invalid', 0xFFFF)
+    text = a.next()
+    try:
+        oa, plen = parse_prefix(text)
+    except IpError:
+        raise IpError(f'Error: an inet address is expected rather than "{text}".', 1) from None
+    if "/" in text:
+        raise IpError(f'Error: an inet address is expected rather than "{text}".', 1)
+    return XfrmEncapTmpl(UDP_ENCAP_ESPINUDP, sport, dport, oa)
+
+
 def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
     a = _Argv(args)
     x_mode = 0
@@ -407,6 +428,7 @@ def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
     sel = XfrmSelector()
     lft = XfrmLifetime()
     aead = enc = auth = None
+    encap: XfrmEncapTmpl | None = None
     aeadop = ealgop = aalgop = calgop = False
     while a.more():
         w = a.cur
@@ -436,6 +458,8 @@ def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
             if v not in ("in", "out"):
                 raise invarg('DIR value is not "in" or "out"', v)
             dir = 1 if v == "in" else 2
+        elif w == "encap":
+            encap = _parse_encap(a)
         elif w in _UNSUPPORTED_STATE:
             raise _Refused(f"ip xfrm state {w}")
         elif w in ("aead", "enc", "auth", "auth-trunc", "comp"):
@@ -517,7 +541,7 @@ def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
         raise IpError("RTNETLINK answers: Invalid argument", 2)   # esp_init_authenc: null cipher needs auth
     x = XfrmState(idv.daddr, idv.spi, proto, saddr=idv.saddr, mode=x_mode, reqid=reqid,
                   replay_window=replay_window, flags=flags, seq=seq, sel=sel, lft=lft, aead=aead, enc=enc,
-                  auth=auth, dir=dir)
+                  auth=auth, dir=dir, encap=encap)
     x.replay_seq, x.oseq = rseq, roseq
     if not idv.has_spi or not idv.has_src or not idv.has_dst:
         # verify_newsa_info / xfrm_state_add: the SA's addresses and SPI must be whole
@@ -634,6 +658,9 @@ def state_text(ns: Any, x: XfrmState, stats: int = 0, nokeys: bool = False, even
         s += _algo_line("aead", x.aead, x.aead.icv_bits, stats, buf, nokeys)
     if x.enc is not None:
         s += _algo_line("enc", x.enc, None, stats, buf, nokeys)
+    if x.encap is not None:
+        e = x.encap
+        s += f"{buf}encap type espinudp sport {e.sport} dport {e.dport} addr {int_to_ip(e.oa)}\n"
     if x.lastused:
         s += f"{buf}lastused {_time(x.lastused)}\n"
     s += f"{buf}anti-replay context: seq 0x{x.replay_seq:x}, oseq 0x{x.oseq:x}, bitmap 0x{x.bitmap:08x}\n"

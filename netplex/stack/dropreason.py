@@ -105,6 +105,7 @@ class SkbDropReason(Enum):
     XFRM_IN_EXPIRED = ("xfrm_in_state_expired", "NOT_SPECIFIED")   # hard limit reached (XfrmInStateExpired)
     XFRM_IN_MODE = ("xfrm_in_state_mode", "NOT_SPECIFIED")         # inner packet not what the mode carries (XfrmInStateModeError)
     XFRM_IN_HDR = ("xfrm_in_hdr_error", "NOT_SPECIFIED")           # truncated ESP (XfrmInHdrError)
+    XFRM_IN_MISMATCH = ("xfrm_in_state_mismatch", "NOT_SPECIFIED")  # ESP in UDP for an SA without encap, or back (XfrmInStateMismatch)
     # multicast routing (ipmr.c)
     IPMR_NO_VIF = ("ipmr_no_vif", "NOT_SPECIFIED")
     IPMR_UNRES_FULL = ("ipmr_unres_full", "NOT_SPECIFIED")

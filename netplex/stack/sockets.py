@@ -19,6 +19,8 @@ from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, I
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket
 from netplex.stack.raw import RawSocket
+from netplex.stack.xfrm.path import esp_udp_encap_rcv
+from netplex.stack.xfrm.state import UDP_ENCAP_ESPINUDP
 
 if TYPE_CHECKING:
     from netplex.stack.ipv4 import OutRoute
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ENOPROTOOPT = 111, 113, 101, 90, 92
 EADDRINUSE, EADDRNOTAVAIL, EHOSTDOWN, ENONET, EOPNOTSUPP = 98, 99, 112, 64, 95
-EACCES, EDESTADDRREQ, EAGAIN = 13, 89, 11
+EACCES, EDESTADDRREQ, EAGAIN, EINVAL = 13, 89, 11, 22
 # icmp_err_convert: (errno, fatal) per destination-unreachable code
 ICMP_ERR_CONVERT = [
     (ENETUNREACH, False), (EHOSTUNREACH, False), (ENOPROTOOPT, True), (ECONNREFUSED, True),
@@ -92,6 +94,7 @@ class UdpSocket:
         self.error = 0
         self.recverr = False
         self.closed = False
+        self.encap_type = 0                 # UDP_ENCAP (setsockopt SOL_UDP): ESP in UDP for IKE daemons
         # send buffer (SO_SNDBUF, net.core.wmem_default): bytes of our datagrams still queued
         # on a device (stack/wmem.py); at the limit sendto would block
         self.sndbuf = int(self.ns.sysctl.values["net.core.wmem_default"])
@@ -183,6 +186,16 @@ class UdpSocket:
         else:
             self.rxq.append((data, ip.src, udp.sport))
 
+    def set_encap(self, encap_type: int) -> int:
+        """setsockopt(SOL_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP) on a bound socket: ESP arriving on its port
+        goes to xfrm (udp_lib_setsockopt → setup_udp_tunnel_sock with xfrm4_udp_encap_rcv)."""
+        if encap_type != UDP_ENCAP_ESPINUDP or not self.lport:
+            return EINVAL
+        self.encap_type = encap_type
+        self.ns.udp_encap[self.lport] = esp_udp_encap_rcv
+        self.ns.config_changed()
+        return 0
+
     def err(self, errno_: int, hard: bool) -> None:
         """udp_err: report only hard errors on a connected socket unless IP_RECVERR."""
         if not self.recverr and (not hard or self.raddr is None):
@@ -196,6 +209,9 @@ class UdpSocket:
             self.closed = True
             if self.table.udp.get(self.lport) is self:
                 del self.table.udp[self.lport]
+            if self.encap_type and self.ns.udp_encap.get(self.lport) is esp_udp_encap_rcv:
+                del self.ns.udp_encap[self.lport]
+                self.ns.config_changed()
 
 
 class PingSocket:

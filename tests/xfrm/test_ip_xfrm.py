@@ -43,7 +43,14 @@ def test_state_and_policy_text(pair) -> None:
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto ah spi 1 auth sha256 0x00", 2,
      "netplex: ip xfrm state proto ah (netplex models ESP) is not supported\n"),
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "
-     "encap espinudp 4500 4500 0.0.0.0", 2, "netplex: ip xfrm state encap is not supported\n"),
+     "encap espintcp 4500 4500 0.0.0.0", 2, "netplex: ip xfrm state encap espintcp is not supported\n"),
+    ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "
+     "encap espinudpx 4500 4500 0.0.0.0", 255, 'Error: argument "espinudpx" is wrong: ENCAP-TYPE value is invalid\n'),
+    ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "
+     "encap espinudp 70000 4500 0.0.0.0", 255,
+     'Error: argument "70000" is wrong: SPORT value after "encap" is invalid\n'),
+    ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "
+     "encap espinudp 4500 4500", 255, 'Command line is not complete. Try option "help"\n'),
     ("ip xfrm policy add src 10.0.0.0/8 dst 10.0.0.0/8", 1, "Not enough information: DIR is required.\n"),
     ("ip xfrm policy add src 10.0.0.0/8 dir sideways", 255, 'Error: argument "sideways" is wrong: DIR value is invalid\n'),
     ("ip xfrm policy delete src 10.9.0.0/16 dir in", 2, "RTNETLINK answers: No such file or directory\n"),

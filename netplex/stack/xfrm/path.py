@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.packet.esp import IPPROTO_AH, IPPROTO_ESP, Esp
 from netplex.packet.ethernet import ETH_P_IP, Ethernet
 from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
+from netplex.packet.udp import Udp
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.skb import SkbMeta
 from netplex.stack.xfrm.state import (
@@ -48,7 +49,7 @@ from netplex.stack.xfrm.state import (
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
 
-__all__ = ["EAGAIN", "EPERM", "IPSEC_PROTOS", "esp_input", "flow_of", "xfrm_forward", "xfrm_lookup", "xfrm_mtu", "xfrm_output",
+__all__ = ["EAGAIN", "EPERM", "IPSEC_PROTOS", "esp_input", "esp_udp_encap_rcv", "flow_of", "xfrm_forward", "xfrm_lookup", "xfrm_mtu", "xfrm_output",
            "xfrm_policy_check"]
 
 EPERM, EAGAIN = 1, 11
@@ -151,7 +152,7 @@ def xfrm_mtu(ns: Any, bundle: list[XfrmState]) -> int:
         tr = x.transform
         if tr is None:
             continue
-        header = 8 + tr.iv_len + (20 if x.mode == XFRM_MODE_TUNNEL else 0)
+        header = 8 + tr.iv_len + (20 if x.mode == XFRM_MODE_TUNNEL else 0) + (8 if x.encap is not None else 0)
         net_adj = 0 if x.mode == XFRM_MODE_TUNNEL else 20
         mtu = ((mtu - header - tr.icv_len - net_adj) & ~(tr.block - 1)) + net_adj - 2
     return mtu
@@ -253,7 +254,7 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
         if x.mode == XFRM_MODE_TUNNEL:
             inner = ip.encode()
             sealed = tr.seal(x.spi, seq, inner, IPPROTO_IPIP)
-            outer = IPv4(x.saddr, x.daddr, IPPROTO_ESP, Esp(x.spi, seq, sealed), ttl=ns.default_ttl(),
+            outer = IPv4(x.saddr, x.daddr, *_esp_or_udp(x, Esp(x.spi, seq, sealed)), ttl=ns.default_ttl(),
                          tos=ip.tos, flags=ip.flags & IP_DF)
             x.bytes += len(inner) + 20 + 8 + tr.iv_len
         else:
@@ -261,8 +262,8 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
             hlen = (whole[0] & 0xF) * 4
             payload = whole[hlen:]
             sealed = tr.seal(x.spi, seq, payload, ip.proto)
-            outer = IPv4(ip.src, ip.dst, IPPROTO_ESP, Esp(x.spi, seq, sealed), ttl=ip.ttl, tos=ip.tos, id=ip.id,
-                         flags=ip.flags & IP_DF, options=ip.options)
+            outer = IPv4(ip.src, ip.dst, *_esp_or_udp(x, Esp(x.spi, seq, sealed)), ttl=ip.ttl, tos=ip.tos,
+                         id=ip.id, flags=ip.flags & IP_DF, options=ip.options)
             x.bytes += len(payload) + hlen + 8 + tr.iv_len
         x.packets += 1
         x.lastused = xf.now_sec()
@@ -287,8 +288,38 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
     return r
 
 
-def esp_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str) -> bool | None:
-    """esp4_rcv → xfrm_input: find the SA, check replay and lifetime, open, re-inject."""
+def _esp_or_udp(x: XfrmState, esp: Esp) -> tuple[int, Esp | Udp]:
+    """The ESP packet's protocol and payload: ESP, or ESP in UDP for an SA with encap (esp_output_udp_encap:
+    the SA's ports, checksum left to the UDP layer)."""
+    e = x.encap
+    if e is None:
+        return IPPROTO_ESP, esp
+    return IPPROTO_UDP, Udp(e.sport, e.dport, esp)
+
+
+def esp_udp_encap_rcv(ns: Any, dev: NetDevice, ip: IPv4) -> bool:
+    """xfrm4_udp_encap_rcv for a UDP_ENCAP_ESPINUDP socket (RFC 3948 §2.2): a NAT-keepalive (one 0xFF
+    byte) is dropped, a datagram starting with the non-ESP marker (four zero bytes: IKE) goes to the
+    socket (False), anything else is ESP without its UDP header, to esp_input."""
+    udp: Any = ip.payload
+    p = udp.payload
+    if isinstance(p, Esp):
+        esp = p
+    else:
+        data = bytes(p)
+        if len(data) == 1 and data[0] == 0xFF:
+            return True
+        if len(data) <= 8 or data[:4] == b"\0\0\0\0":
+            return False
+        esp = Esp.decode(data)
+    inner = IPv4(ip.src, ip.dst, IPPROTO_ESP, esp, ip.ttl, ip.tos, ip.id, ip.flags, 0, ip.options)
+    esp_input(ns, dev, inner, "local", encap=(udp.sport, udp.dport))
+    return True
+
+
+def esp_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str, encap: tuple[int, int] | None = None) -> bool | None:
+    """esp4_rcv → xfrm_input: find the SA, check replay and lifetime, open, re-inject. `encap`: the
+    UDP ports the ESP came in (NAT traversal), which the SA must expect."""
     xf = ns.xfrm
     esp: Any = ip.payload
     if isinstance(esp, (bytes, bytearray)):
@@ -305,6 +336,10 @@ def esp_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str) -> bool | None:
         if tracing:
             ns.trace("xfrm_input", f"no SA for ESP spi 0x{esp.spi:08x} to {ns.fmt_ip(ip.dst)}", dev=dev.name)
         ns.drop(None, dev, SkbDropReason.XFRM_IN_NO_STATES)
+        return True
+    if (x.encap is None) != (encap is None):
+        xf.count("XfrmInStateMismatch")
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_MISMATCH)
         return True
     seq = esp.seq
     if not _replay_check(x, seq):

@@ -90,6 +90,19 @@ class XfrmLifetime:
     hard_use: int = 0
 
 
+UDP_ENCAP_ESPINUDP = 2     # include/uapi/linux/udp.h: ESP in UDP (RFC 3948), the non-ESP marker for IKE
+
+
+@dataclass(slots=True)
+class XfrmEncapTmpl:
+    """struct xfrm_encap_tmpl (XFRMA_ENCAP): the UDP ports ESP travels in, and the original address."""
+
+    encap_type: int = UDP_ENCAP_ESPINUDP
+    sport: int = 4500
+    dport: int = 4500
+    oa: int = 0
+
+
 @dataclass(slots=True)
 class XfrmTmpl:
     """struct xfrm_user_tmpl: which SA a policy asks for."""
@@ -126,6 +139,7 @@ class XfrmState:
     enc: AlgoKey | None = None
     auth: AlgoKey | None = None
     dir: int = 0                  # XFRMA_SA_DIR: 0 none, 1 in, 2 out
+    encap: XfrmEncapTmpl | None = None   # NAT traversal: ESP in UDP (RFC 3948)
     # state (km) and counters
     km_state: int = XFRM_STATE_VALID
     dying: bool = False
