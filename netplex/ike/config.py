@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from netplex.errors import NetplexError
 from netplex.ike.message import TrafficSelector
+from netplex.packet.addr import prefix_to_mask
 
 __all__ = ["ChildConfig", "ConfigError", "IkeConfig", "Secret", "SwanctlConf", "parse_swanctl"]
 
@@ -97,7 +98,7 @@ def parse_ts(v: str) -> list[TrafficSelector]:
             raise ConfigError(f"invalid traffic selector '{item}'")
         a = sum(int(p) << (24 - 8 * i) for i, p in enumerate(parts))
         n = int(plen) if plen else 32
-        mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF if n else 0
+        mask = prefix_to_mask(n)
         out.append(TrafficSelector(a & mask, (a & mask) | (~mask & 0xFFFFFFFF)))
     return out
 

@@ -20,11 +20,11 @@ from netplex.ovs.flow import (
     FlowError,
     _parse_int,
     c_hex,
-    format_ip,
     format_mac,
     parse_ip_masked,
     parse_mac_masked,
 )
+from netplex.packet.addr import int_to_ip
 
 __all__ = ["Act", "OFPP", "as_encoded", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
 
@@ -383,7 +383,7 @@ def _fmt_set_value(field: str, v: int) -> str:
     if spec is not None and spec.kind == "mac":
         return format_mac(v)
     if spec is not None and spec.kind == "ip":
-        return format_ip(v)
+        return int_to_ip(v)
     if spec is not None and spec.kind == "int" and field not in _NXM_NAMES and not field.startswith("reg"):
         return str(v)
     return f"{v:#x}"

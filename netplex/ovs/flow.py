@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.errors import NetplexError
+from netplex.packet.addr import int_to_ip, prefix_to_mask
 from netplex.packet.arp import Arp
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, Ethernet
 from netplex.packet.icmp import Icmp
@@ -51,10 +52,6 @@ class FlowError(NetplexError):
 
 def format_mac(v: int) -> str:
     return ":".join(f"{(v >> s) & 0xFF:02x}" for s in range(40, -8, -8))
-
-
-def format_ip(v: int) -> str:
-    return f"{v >> 24 & 255}.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}"
 
 
 def _parse_mac(s: str) -> int | None:
@@ -109,7 +106,7 @@ def parse_ip_masked(s: str) -> tuple[int, int]:
         n = int(mask)
         if n > 32:
             raise FlowError(f"{s}: network prefix bits not between 0 and 32")
-        m = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF
+        m = prefix_to_mask(n)
     else:
         pm = _parse_ip(mask)
         if pm is None:
@@ -125,10 +122,10 @@ def _is_cidr(m: int) -> bool:
 
 def format_ip_masked(v: int, m: int) -> str:
     if m == 0xFFFFFFFF:
-        return format_ip(v)
+        return int_to_ip(v)
     if _is_cidr(m):
-        return f"{format_ip(v)}/{bin(m).count('1')}"
-    return f"{format_ip(v)}/{format_ip(m)}"
+        return f"{int_to_ip(v)}/{bin(m).count('1')}"
+    return f"{int_to_ip(v)}/{int_to_ip(m)}"
 
 
 def _parse_int(s: str) -> int | None:

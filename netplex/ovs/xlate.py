@@ -26,10 +26,10 @@ from netplex.ovs.flow import (
     Match,
     c_hex,
     flow_extract,
-    format_ip,
     format_mac,
 )
 from netplex.ovs.vswitchd import OFPP_LOCAL, OfPort, OvsVswitchd, XBridge
+from netplex.packet.addr import int_to_ip
 from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
@@ -106,7 +106,7 @@ def tunnel_flags_text(flags: int, exact: bool = True) -> str:
 
 def with_tunnel_fields(text: str, flow: dict[str, int], extra: str) -> str:
     """`extra` (the tunnel fields match_format prints after tun_dst) put in its place."""
-    head, sep, tail = text.partition(f"tun_dst={format_ip(flow.get('tun_dst', 0))}")
+    head, sep, tail = text.partition(f"tun_dst={int_to_ip(flow.get('tun_dst', 0))}")
     return head + sep + "," + extra + tail if sep else text
 
 
@@ -620,7 +620,7 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
         elif k == "set_eth":
             out.append("set(eth(" + ",".join(f"{n}={format_mac(v)}" for n, v in a[1]) + "))")
         elif k == "set_ipv4":
-            out.append("set(ipv4(" + ",".join(f"{n}={format_ip(v) if n in ('src', 'dst') else v}"
+            out.append("set(ipv4(" + ",".join(f"{n}={int_to_ip(v) if n in ('src', 'dst') else v}"
                                                for n, v in a[1]) + "))")
         elif k in ("set_tcp", "set_udp"):
             out.append(f"set({k[4:]}(" + ",".join(f"{n}={v}" for n, v in a[1]) + "))")
@@ -650,8 +650,8 @@ def format_tunnel(key: tuple[int, ...]) -> str:
     if flags & TUNNEL_KEY:
         parts.append(f"tun_id={c_hex(tun_id)}")
     if src:
-        parts.append(f"src={format_ip(src)}")
-    parts.append(f"dst={format_ip(dst)}")
+        parts.append(f"src={int_to_ip(src)}")
+    parts.append(f"dst={int_to_ip(dst)}")
     if tos:
         parts.append(f"tos={tos:#x}")
     parts.append(f"ttl={ttl}")

@@ -5,7 +5,7 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
-from netplex.packet.addr import int_to_ip
+from netplex.packet.addr import int_to_ip, prefix_to_mask
 from netplex.shell import ip_json
 from netplex.shell.ip_link import show_devices
 from netplex.shell.iproute_fmt import (
@@ -266,7 +266,7 @@ def _addr_filter(ns: Any, args: list[str]) -> tuple[list[str], Callable[[IfAddr]
         elif a == "to":
             i += 1
             prefix, plen = parse_prefix(need_arg(args, i))
-            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+            mask = prefix_to_mask(plen)
             tests.append(lambda f, prefix=prefix, mask=mask: f.addr & mask == prefix & mask)
         elif a in ("primary", "secondary"):
             want = a == "secondary"

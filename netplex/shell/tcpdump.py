@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.addr import int_to_ip, ip_to_int, prefix_to_mask
 from netplex.packet.checksum import inet_checksum, transport_checksum
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
@@ -177,7 +177,7 @@ def compile_filter(words: list[str]) -> Filter:
                 raise _FilterError(f"can't parse filter expression: syntax error in \"{spec}\"") from None
             if not 0 <= n <= 32:
                 raise _FilterError("mask length must be <= 32")
-            mask = (0xFFFFFFFF << (32 - n)) & 0xFFFFFFFF if n else 0
+            mask = prefix_to_mask(n)
             net = addr(base)
             if net & ~mask & 0xFFFFFFFF:
                 raise _FilterError("non-network bits set in \"" + spec + "\"")

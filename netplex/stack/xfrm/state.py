@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
+from netplex.packet.addr import prefix_to_mask
 from netplex.stack.xfrm.algo import AlgoKey, EspTransform
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ AF_INET = 2
 NSEC_PER_SEC = 1_000_000_000
 
 KmListener = Callable[[str, Any, int], None]   # (event, state or policy, hard) → None
-
-
-def _mask(plen: int) -> int:
-    return (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
 
 
 @dataclass(slots=True)
@@ -63,7 +60,7 @@ class XfrmSelector:
 
     def match(self, src: int, dst: int, proto: int, sport: int, dport: int, ifindex: int) -> bool:
         """__xfrm4_selector_match."""
-        return ((src ^ self.saddr) & _mask(self.splen) == 0 and (dst ^ self.daddr) & _mask(self.dplen) == 0
+        return ((src ^ self.saddr) & prefix_to_mask(self.splen) == 0 and (dst ^ self.daddr) & prefix_to_mask(self.dplen) == 0
                 and (not self.proto or self.proto == proto)
                 and (sport ^ self.sport) & self.sport_mask == 0 and (dport ^ self.dport) & self.dport_mask == 0
                 and (not self.ifindex or self.ifindex == ifindex))
@@ -72,7 +69,7 @@ class XfrmSelector:
         return self == XfrmSelector()
 
     def key(self) -> tuple[int, ...]:
-        return (self.saddr & _mask(self.splen), self.splen, self.daddr & _mask(self.dplen), self.dplen,
+        return (self.saddr & prefix_to_mask(self.splen), self.splen, self.daddr & prefix_to_mask(self.dplen), self.dplen,
                 self.proto, self.sport, self.sport_mask, self.dport, self.dport_mask, self.ifindex)
 
 
