@@ -25,7 +25,7 @@ from netplex.mobile.mme import Mme
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
-__all__ = ["mme", "sgw", "pgw", "hss", "request", "answer", "no_daemon"]
+__all__ = ["show", "request", "answer", "no_daemon"]
 
 USAGE = {
     "mme": "Usage: mme show ue\n",
@@ -69,7 +69,9 @@ def no_daemon(name: str) -> Result:
     return Result(1, "", f"{name}: no {name.upper()} daemon runs on this node\n")
 
 
-def _show(ctx: Context, argv: list[str]) -> Result:
+@command("mme", "sgw", "pgw", "hss")
+def show(ctx: Context, argv: list[str]) -> Result:
+    """`mme|sgw|pgw|hss show ...`: asked of the node's daemon of that name."""
     req = request(argv)
     if isinstance(req, Result):
         return req
@@ -79,23 +81,3 @@ def _show(ctx: Context, argv: list[str]) -> Result:
         if p.alive and p.program is not None:
             return answer(argv, p.program)
     return no_daemon(argv[0])
-
-
-@command("mme")
-def mme(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv)
-
-
-@command("sgw")
-def sgw(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv)
-
-
-@command("pgw")
-def pgw(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv)
-
-
-@command("hss")
-def hss(ctx: Context, argv: list[str]) -> Result:
-    return _show(ctx, argv)
