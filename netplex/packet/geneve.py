@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .ethernet import Ethernet
+
 __all__ = ["GENEVE_HLEN", "GENEVE_PORT", "Geneve"]
 
 GENEVE_HLEN = 8
@@ -49,8 +51,6 @@ class Geneve:
         olen = (b0 & 0x3F) * 4
         if len(data) < GENEVE_HLEN + olen:
             raise ValueError("truncated Geneve options")
-        from .ethernet import Ethernet  # the inner frame; ethernet.py does not import us
-
         rest = data[GENEVE_HLEN + olen:]
         inner: object = Ethernet.decode(bytes(rest)) if proto == ETH_P_TEB and len(rest) >= 14 else rest
         return cls(w >> 8, inner, proto, bytes(data[GENEVE_HLEN:GENEVE_HLEN + olen]), b1 & 0xC0)

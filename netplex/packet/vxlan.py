@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .ethernet import Ethernet
+
 __all__ = ["VXLAN_FLAG_I", "VXLAN_HLEN", "VXLAN_PORT_IANA", "VXLAN_PORT_LINUX", "Vxlan"]
 
 VXLAN_FLAG_I = 0x08
@@ -40,8 +42,6 @@ class Vxlan:
         if len(data) < VXLAN_HLEN:
             raise ValueError(f"truncated VXLAN header ({len(data)} bytes)")
         w0, w1 = _HDR.unpack_from(data)
-        from .ethernet import Ethernet  # the inner frame; ethernet.py does not import us
-
         rest = data[VXLAN_HLEN:]
         inner: object = Ethernet.decode(bytes(rest)) if len(rest) >= 14 else rest
         return cls(w1 >> 8, inner, w0 >> 24)
