@@ -102,14 +102,13 @@ def link_ref(dev: Any, obj: JsonObj) -> None:
         else:
             obj["link_index"] = peer.ifindex
         return
-    suffix = getattr(dev, "link_suffix", None)   # a VLAN's or macvlan's lower device, a tunnel's link
-    if suffix is None:
+    name = dev.link_suffix()   # a VLAN's or macvlan's lower device, a tunnel's link
+    if name is None:
         return
     lower = dev.lower_dev()
     if lower is not None and lower.ns is not dev.ns:
         obj["link_index"] = lower.ifindex
     else:
-        name = suffix()
         obj["link"] = None if name == "NONE" else name
 
 

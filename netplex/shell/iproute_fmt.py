@@ -160,9 +160,9 @@ def link_name(dev: Any) -> str:
         if peer.ns is dev.ns:
             return f"{dev.name}@{peer.name}"
         return f"{dev.name}@if{peer.ifindex}"
-    suffix = getattr(dev, "link_suffix", None)   # a VLAN's lower device, a tunnel's link (or NONE)
+    suffix = dev.link_suffix()
     if suffix is not None:
-        return f"{dev.name}@{suffix()}"
+        return f"{dev.name}@{suffix}"
     return dev.name
 
 

@@ -136,6 +136,11 @@ class NetDevice:
         """The device this one is stacked on (a VLAN's real device, a VXLAN's `dev`), None for none."""
         return None
 
+    def link_suffix(self) -> str | None:
+        """What `ip link` prints after the name's `@` (a VLAN's or macvlan's lower device, a tunnel's
+        link or NONE; rtnl_fill_ifinfo's IFLA_LINK), None for nothing."""
+        return None
+
     def ndo_uninit(self) -> None:
         """The device is being unregistered (ndo_uninit): a stacked device lets go of its lower."""
 
