@@ -3,17 +3,24 @@ machine's ovs-vswitchd.
 
 show, dump-flows [--no-stats] [FLOW], add-flow, add-flows FILE|-, mod-flows
 [--strict], del-flows [--strict] [FLOW], dump-ports [PORT], dump-tables,
-dump-port-desc, with `-O/--protocols OpenFlow10..OpenFlow15` (the text of
-actions and the message names follow the version, as ovs-ofctl's do).
-Refused in netplex's words: groups, meters, bundles, monitor, snoop, packet-out.
+dump-port-desc, add-group, add-groups FILE, mod-group, del-groups [GROUP],
+dump-groups [GROUP], dump-group-stats [GROUP], with `-O/--protocols
+OpenFlow10..OpenFlow15` (the text of actions and the message names follow the
+version, as ovs-ofctl's do); an OFPT_ERROR from the switch is printed with the
+request as ovs-ofctl prints it. Refused in netplex's words: bucket commands,
+meters, bundles, monitor, snoop, packet-out.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from netplex.errors import NetplexError
+from netplex.ovs.actions import format_actions
 from netplex.ovs.flow import FlowError
-from netplex.ovs.ofproto import N_TABLES, parse_flow_mod
+from netplex.ovs.group import Group, format_group, parse_group_mod
+from netplex.ovs.ofproto import N_TABLES, NS, FlowMod, GroupModError, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.service import connect
 from netplex.ovs.vswitchd import OFPP_LOCAL, OvsVswitchd, XBridge
@@ -24,14 +31,15 @@ __all__ = ["ovs_ofctl"]
 
 _VERSIONS = {"OpenFlow10": 1, "OpenFlow11": 2, "OpenFlow12": 3, "OpenFlow13": 4, "OpenFlow14": 5, "OpenFlow15": 6}
 _VER_TEXT = {2: "OF1.1", 3: "OF1.2", 4: "OF1.3", 5: "OF1.4", 6: "OF1.5"}
-_UNSUPPORTED = ("add-group", "add-groups", "mod-group", "del-groups", "dump-groups", "dump-group-stats",
-                "add-meter", "mod-meter", "del-meters", "dump-meters", "meter-stats", "meter-features", "monitor",
+_UNSUPPORTED = ("insert-buckets", "remove-buckets", "add-meter", "mod-meter", "del-meters", "dump-meters", "meter-stats", "meter-features", "monitor",
                 "snoop", "packet-out", "replace-flows", "diff-flows", "bundle", "queue-stats", "queue-get-config",
                 "dump-aggregate", "mod-port", "mod-table", "get-frags", "set-frags", "probe", "ping", "benchmark",
                 "dump-desc", "dump-table-features", "dump-ipfix-bridge", "dump-ipfix-flow", "ct-flush-zone",
                 "dump-tlv-map", "add-tlv-map", "del-tlv-map")
 _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": (2, 2), "mod-flows": (2, 2),
-         "del-flows": (1, 2), "dump-ports": (1, 2), "dump-tables": (1, 1), "dump-port-desc": (1, 2)}
+         "del-flows": (1, 2), "dump-ports": (1, 2), "dump-tables": (1, 1), "dump-port-desc": (1, 2),
+         "add-group": (2, 2), "add-groups": (2, 2), "mod-group": (2, 2), "del-groups": (1, 2),
+         "dump-groups": (1, 2), "dump-group-stats": (1, 2)}
 
 
 class OfctlError(NetplexError):
@@ -141,6 +149,8 @@ def run_ofctl(ctx: Context, argv: list[str]) -> Result:
         xb = _bridge(vsd, args[0])
         assert vsd is not None
         return Result(0, _dispatch(ctx, vsd, xb, cmd, args, version, strict, no_stats))
+    except SwitchError as e:
+        return Result(1, "", e.message)
     except (OfctlError, FlowError, DbError) as e:
         return Result(1, "", f"ovs-ofctl: {e.message}\n")
 
@@ -197,6 +207,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             texts = _flow_file(ctx, args[1])
         fms = [parse_flow_mod(t, "add", xb.port_no, version) for t in texts]
         for fm in fms:
+            _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
+                          partial(_flow_mod_text, "ADD", fm, of13))
             ofp.add(fm, of13)
         vsd.ns.config_changed()
         return ""
@@ -204,6 +216,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         fm = parse_flow_mod(args[1], "modify", xb.port_no, version)
         if fm.table is None and strict:
             fm.table = 0
+        _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
+                      partial(_flow_mod_text, "MODIFY", fm, of13))
         ofp.modify(fm, strict, of13)
         vsd.ns.config_changed()
         return ""
@@ -255,7 +269,70 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         if same < N_TABLES - 1:
             out.append(f"  tables {same + 1}...{N_TABLES - 1}: ditto")
         return "\n".join(out) + "\n"
+    if cmd in ("add-group", "add-groups", "mod-group"):
+        texts = _flow_file(ctx, args[1]) if cmd == "add-groups" else [args[1]]
+        how = "modify" if cmd == "mod-group" else "add"
+        groups = [parse_group_mod(t, how, xb.port_no) for t in texts]
+        for g in groups:
+            ofp.check_groups([a for b in g.buckets for a in b.actions])
+            op = ofp.modify_group if how == "modify" else ofp.add_group
+            _switch_check(partial(op, g), "NXT_GROUP_MOD" if version == 1 else "OFPT_GROUP_MOD", version,
+                          partial(_group_mod_text, g, version, "MOD" if how == "modify" else "ADD"))
+        vsd.ns.config_changed()
+        return ""
+    if cmd == "del-groups":
+        gid = parse_group_mod(args[1], "delete", xb.port_no).group_id if len(args) == 2 else 0xFFFFFFFF
+        ofp.delete_group(gid)
+        vsd.ns.config_changed()
+        return ""
+    if cmd in ("dump-groups", "dump-group-stats"):
+        want = None
+        if len(args) == 2 and (version in (1, 6) or cmd == "dump-group-stats"):    # 1.1-1.4 dump them all
+            want = parse_group_mod(args[1] if "=" in args[1] else f"group_id={args[1]}", "delete", xb.port_no).group_id
+        groups = [g for g in ofp.groups.values() if want in (None, 0xFFFFFFFF, g.group_id)]
+        if cmd == "dump-groups":
+            name = "NXST_GROUP_DESC reply" if version == 1 else "OFPST_GROUP_DESC reply"
+            return _hdr(name, version, 2) + ":\n" + "".join(f" {format_group(g, version)}\n" for g in groups)
+        name = "NXST_GROUP reply" if version == 1 else "OFPST_GROUP reply"
+        lines = []
+        for g in groups:
+            d = now - g.created
+            refs = sum(1 for t in ofp.tables for r in t if any(a.kind == "group" and a.a == g.group_id
+                                                                  for a in r.actions))
+            line = (f" group_id={g.group_id},duration={d // NS}.{d % NS // 1_000_000:03d}s,ref_count={refs},"
+                    f"packet_count={g.packets},byte_count={g.bytes}")
+            line += "".join(f",bucket{i}:packet_count={b.packets},byte_count={b.bytes}"
+                            for i, b in enumerate(g.buckets))
+            lines.append(line + "\n")
+        return _hdr(name, version, 6 if version == 1 else 6) + ":\n" + "".join(lines)
     raise AssertionError(cmd)
+
+
+class SwitchError(NetplexError):
+    """The switch answered with OFPT_ERROR: ovs-ofctl prints it and the request (its whole text)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=1)
+
+
+def _switch_check(op: Callable[[], None], request: str, version: int, body: Callable[[], str]) -> None:
+    """Run `op`; an OFPT_ERROR from it is printed as ovs-ofctl prints the error and the request."""
+    try:
+        op()
+    except GroupModError as e:
+        raise SwitchError(_hdr("OFPT_ERROR", version, 6) + f": {e.message}\n"
+                          + _hdr(request, version, 6) + f":{body()}\n") from None
+
+
+def _flow_mod_text(command: str, fm: FlowMod, of13: bool) -> str:
+    """ofputil_flow_mod_format: ` ADD match actions=...`."""
+    m = fm.match.format(fm.priority)
+    return f" {command} {m + ' ' if m else ''}actions={format_actions(fm.actions, of13)}"
+
+
+def _group_mod_text(g: Group, version: int, command: str) -> str:
+    """ofputil_group_mod_format: the group on a line of its own."""
+    return "\n " + format_group(g, version, command)
 
 
 def _flow_file(ctx: Context, path: str) -> list[str]:

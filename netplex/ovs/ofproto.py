@@ -24,8 +24,9 @@ from netplex.ovs.flow import (
     merge_field,
     parse_field_value,
 )
+from netplex.ovs.group import Group
 
-__all__ = ["FlowMod", "OFProto", "Rule", "N_TABLES", "parse_flow_mod"]
+__all__ = ["FlowMod", "GroupModError", "N_TABLES", "NS", "OFProto", "Rule", "parse_flow_mod"]
 
 N_TABLES = 254            # tables 0..253 (ofproto-dpif's N_TABLES, 255 is "all", 254 hidden)
 OFP_DEFAULT_PRIORITY = 32768
@@ -48,6 +49,10 @@ class FlowMod:
     out_port: int | None = None
     flags: set[str] = field(default_factory=set)
     has_actions: bool = False
+
+
+class GroupModError(FlowError):
+    """An OFPT_ERROR the switch answers a group_mod or flow_mod with (its type and code)."""
 
 
 def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None],
@@ -245,6 +250,38 @@ class OFProto:
         # per table, the classifier's subtables (tuple space search): one hash of masked
         # values → rules per set of (field, mask), with its highest priority; rebuilt on change
         self.index: dict[int, list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]] = {}
+        self.groups: dict[int, Group] = {}
+
+    # -- group_mod (ofproto.c add_group, modify_group, delete_group) --------------
+    def add_group(self, g: Group) -> None:
+        if g.group_id in self.groups:
+            raise GroupModError("OFPGMFC_GROUP_EXISTS")
+        g.created = self.now()
+        self.groups[g.group_id] = g
+
+    def modify_group(self, g: Group) -> None:
+        old = self.groups.get(g.group_id)
+        if old is None:
+            raise GroupModError("OFPGMFC_UNKNOWN_GROUP")
+        g.created = old.created
+        self.groups[g.group_id] = g
+
+    def delete_group(self, group_id: int) -> None:
+        """delete_group: the group, and every flow whose actions use it (all of them for OFPG_ALL)."""
+        doomed = set(self.groups) if group_id == 0xFFFFFFFF else {group_id} & set(self.groups)
+        for gid in doomed:
+            del self.groups[gid]
+        if doomed:
+            for t in range(N_TABLES):
+                self.tables[t] = [r for r in self.tables[t]
+                                  if not any(a.kind == "group" and a.a in doomed for a in r.actions)]
+            self.index.clear()
+
+    def check_groups(self, acts: list[Act]) -> None:
+        """ofproto_check_ofpacts: a group action needs its group (OFPBAC_BAD_OUT_GROUP)."""
+        for a in acts:
+            if a.kind == "group" and a.a not in self.groups:
+                raise GroupModError("OFPBAC_BAD_OUT_GROUP")
 
     # -- flow_mod ----------------------------------------------------------
     def _tables(self, table: int | None) -> range:

@@ -14,6 +14,7 @@ datapath (zones, commit, `+trk+new/+est/+rpl`, a one-address `nat`).
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from netplex.ovs.actions import Act, field_key, format_act, format_actions
@@ -82,6 +83,9 @@ def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str 
             sub = level
         elif n.kind == "table" and parent == "action":
             out.append(" " * (4 * (level - 1)) + n.text)
+        elif n.kind == "bucket":     # a group's bucket: at its group's level, its actions two in
+            out.append(f"{pad}{n.text}")
+            sub = level + 2
         elif n.kind == "thaw":
             out.append(f"{pad}    {n.text}")
             sub = level + 2
@@ -325,6 +329,75 @@ class Xlate:
                 pass
             elif k == "set_tunnel":
                 self.flow["tun_id"] = a.a
+            elif k == "group":
+                self.group(a.a, an)
+
+    # -- groups (xlate_group_action__) ------------------------------------------------
+    def group(self, group_id: int, node: TraceNode) -> None:
+        """all/indirect: every bucket on a clone of the packet; ff: the first live bucket;
+        select: OVS's default dp_hash method, which a trace shows as the datapath's
+        hash-and-recirculate and a packet takes as the bucket its symmetric L4 hash picks."""
+        g = self.xb.ofproto.groups.get(group_id)
+        if g is None:
+            return
+        if self.frame is not None:
+            g.packets += 1
+            g.bytes += self.frame.wire_len()
+        if g.type in ("all", "indirect"):
+            for b in g.buckets:
+                self.bucket(b, node)
+            return
+        chosen = None
+        if g.type == "ff":
+            for b in g.buckets:
+                if self.bucket_live(b):
+                    chosen = b
+                    break
+                self.note("detail", f"bucket {b.bucket_id}: not live due to port {_port_text(b.watch_port)}")
+        elif self.frame is None:
+            self.commit(node)
+            self.odp.append(("hash", "sym_l4(0)"))
+            self.odp.append(("recirc", len(self.recircs) + 1))
+        else:
+            live = [b for b in g.buckets if self.bucket_live(b)]
+            total = sum(b.weight for b in live)
+            if total:
+                f = self.flow
+                ends = sorted(((f.get("nw_src", 0), f.get("tp_src", 0)), (f.get("nw_dst", 0), f.get("tp_dst", 0))))
+                h = zlib.crc32(repr((ends, f.get("nw_proto", 0), f.get("dl_type", 0))).encode()) % total
+                for b in live:
+                    if h < b.weight:
+                        chosen = b
+                        break
+                    h -= b.weight
+        if chosen is None:
+            self.note("detail", "no live bucket")
+            return
+        if self.frame is not None:
+            chosen.packets += 1
+            chosen.bytes += self.frame.wire_len()
+        self.note("detail", f"using bucket {chosen.bucket_id}")
+        self.bucket(chosen, node)
+
+    def bucket_live(self, b: Any) -> bool:
+        """bucket_is_alive: no watch, or a watched port that is up with carrier."""
+        if b.watch_port == 0xFFFF:
+            return True
+        p = self.xb.ports.get(b.watch_port)
+        if p is None:
+            return False
+        return p.dev is None or (p.dev.up and p.dev.has_carrier())
+
+    def bucket(self, b: Any, node: TraceNode) -> None:
+        """xlate_group_bucket: its action set (modifications, then group, then output) on
+        a copy of the flow, which the actions after the group do not see."""
+        bn = self.table_node.add("bucket", f"bucket {b.bucket_id}") if self.tracing else node
+        saved_flow, saved_table_node = dict(self.flow), self.table_node
+        acts = sorted(b.actions, key=lambda a: {"group": 1, "output": 2}.get(a.kind, 0))
+        self.depth += 1
+        self.do_actions(acts, bn, self.cur_table, bn)
+        self.depth -= 1
+        self.flow, self.table_node = saved_flow, saved_table_node
 
     def set_field(self, field: str, value: int) -> None:
         key = field_key(field)
@@ -603,6 +676,10 @@ class Xlate:
         self.flow["vlan_tci"] = saved
 
 
+def _port_text(n: int) -> str:
+    return "LOCAL" if n == OFPP_LOCAL else str(n)
+
+
 def _dp_order(p: OfPort) -> int:
     return p.dp_port if p.dp_port is not None else 1 << 20
 
@@ -636,6 +713,8 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
             out.append(f"set(skb_priority({a[1]:#x}))")
         elif k == "set_tunnel":
             out.append(f"set({format_tunnel(a[1])})")
+        elif k == "hash":
+            out.append(f"hash({a[1]})")
         elif k == "userspace":
             out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
                        f"controller_id=0,max_len={a[1]}))")
