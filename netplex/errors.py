@@ -36,11 +36,13 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── EtcdUnreachable         no etcd endpoint answered (etcdctl, flanneld)           container/etcdctl.py
      ├── DbError                 ovs-vsctl: an OVSDB/ovs-vsctl refusal (1; br-exists 2)  ovs/ovsdb.py
      ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
+     │    └── GroupModError      the switch's OFPT_ERROR to a flow/group mod (its code)  ovs/ofproto.py
      ├── RecordError             a file `netplex view` cannot read as a recorded run (2)  view/record.py
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py
      ├── CloudError              openstack: an API refusal (1) or a usage error (2)     cloud/controller.py
      ├── DnsmasqError            dnsmasq: a command line or file it rejects (status 1)  apps/dnsmasq.py
      ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
+     ├── SwitchError             ovs-ofctl: an OFPT_ERROR printed with its request (1)  ovs/ofctl.py
      ├── BgpError                a BGP message that earns a NOTIFICATION (code/subcode) packet/bgp.py
      ├── FrrConfigError          frr.conf/vtysh: FRR's refusal or netplex's "not supported" frr/config.py
      └── TwinError               the kernel twin failed to build or run something        twin/__init__.py
