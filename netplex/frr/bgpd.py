@@ -153,6 +153,8 @@ class Bgpd(Program):
         self.best: dict[tuple[int, int], Path] = {}
         self.multipath: dict[tuple[int, int], list[Path]] = {}
         self.reason: dict[tuple[int, int], str] = {}
+        self.dmed: dict[tuple[int, int], list[Path]] = {}
+        self.version: dict[tuple[int, int], int] = {}       # the table version a prefix last changed at     # deterministic-med: each AS's best
         self.table_version = 0
         self.listener: TcpSocket | None = None
         self.dirty_out = False
@@ -680,17 +682,8 @@ class Bgpd(Program):
             return (1 if na < ea else -1), "Neighbor IP", eq
         return -1, "", eq
 
-    def _decide(self, prefix: tuple[int, int]) -> None:
-        paths = [x for x in self._candidates(prefix) if x.valid]
-        old = self.best.get(prefix)
-        if not paths:
-            self.best.pop(prefix, None)
-            self.multipath.pop(prefix, None)
-            self.reason.pop(prefix, None)
-            if old is not None:
-                self.table_version += 1
-            self._zebra(prefix)
-            return
+    def _select(self, paths: list[Path]) -> tuple[Path, str]:
+        """The best of `paths` by comparing each with the best so far; the last comparison's reason."""
         best = paths[0]
         reason = "First path received" if len(paths) == 1 else ""
         for x in paths[1:]:
@@ -698,8 +691,36 @@ class Bgpd(Program):
             if r > 0:
                 best = x
             reason = why
-        mp = [best]
+        return best, reason
+
+    def _decide(self, prefix: tuple[int, int]) -> None:
+        paths = [x for x in self._candidates(prefix) if x.valid]
+        old = self.best.get(prefix)
+        if not paths:
+            self.best.pop(prefix, None)
+            self.dmed.pop(prefix, None)
+            self.multipath.pop(prefix, None)
+            self.reason.pop(prefix, None)
+            if old is not None:
+                self.table_version += 1
+                self.version[prefix] = self.table_version
+            self._zebra(prefix)
+            return
         b = self.conf.bgp
+        if b is not None and b.deterministic_med:
+            # bgp deterministic-med: the best of each neighbouring AS first (BGP_PATH_DMED_SELECTED),
+            # then the best of those
+            groups: dict[int | None, list[Path]] = {}
+            for x in paths:
+                groups.setdefault(x.neighbor_as(), []).append(x)
+            chosen = [self._select(g) for g in groups.values()]
+            self.dmed[prefix] = [c[0] for c in chosen]
+            # one AS: the reason is its group's comparison (FRR keeps dest->reason from the dmed pass)
+            best, reason = chosen[0] if len(chosen) == 1 else self._select(self.dmed[prefix])
+        else:
+            self.dmed.pop(prefix, None)
+            best, reason = self._select(paths)
+        mp = [best]
         limit = 1
         if best.peer is not None and b is not None:
             limit = b.maximum_paths if self._is_ebgp(best.peer) else b.maximum_paths_ibgp
@@ -714,6 +735,7 @@ class Bgpd(Program):
         self.multipath[prefix] = mp
         if old is not best:
             self.table_version += 1
+            self.version[prefix] = self.table_version
         self._zebra(prefix)
 
     def _zebra(self, prefix: tuple[int, int]) -> None:

@@ -57,6 +57,7 @@ class BgpConfig:
     import_check: bool = True
     multipath_relax: bool = False
     compare_routerid: bool = False
+    deterministic_med: bool = False
     default_ipv4_unicast: bool = True
     local_pref: int = 100
     keepalive: int | None = None
@@ -185,7 +186,8 @@ class Parser:
             if c.bgp is not None and c.bgp.asn != asn:
                 raise FrrConfigError(f"BGP is already running; AS is {c.bgp.asn}")
             if c.bgp is None:
-                c.bgp = BgpConfig(asn, ebgp_requires_policy=c.profile != "datacenter")
+                c.bgp = BgpConfig(asn, ebgp_requires_policy=c.profile != "datacenter",
+                                  deterministic_med=c.profile == "datacenter")
             self.node = BGP_NODE
             return True
         if w[:2] == ["no", "router"] and len(w) == 4 and w[2] == "bgp" and c.bgp is not None:
@@ -223,6 +225,9 @@ class Parser:
             return True
         if body == ["bgp", "bestpath", "compare-routerid"]:
             b.compare_routerid = not neg
+            return True
+        if body == ["bgp", "deterministic-med"]:
+            b.deterministic_med = not neg
             return True
         if body == ["bgp", "default", "ipv4-unicast"]:
             b.default_ipv4_unicast = not neg
@@ -384,6 +389,8 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
             out.append(f" bgp default local-preference {b.local_pref}")
         if not b.import_check:
             out.append(" no bgp network import-check")
+        if b.deterministic_med != (conf.profile == "datacenter"):
+            out.append(f" {'' if b.deterministic_med else 'no '}bgp deterministic-med")
         if b.compare_routerid:
             out.append(" bgp bestpath compare-routerid")
         if b.multipath_relax:

@@ -134,6 +134,12 @@ def _pfx(p: tuple[int, int]) -> str:
     return f"{int_to_ip(p[0])}/{p[1]}"
 
 
+def _peer_name(bgpd: Bgpd, p: Any) -> str:
+    """A neighbor as FRR names it: `host(address)` under `bgp default show-hostname` (datacenter)."""
+    addr = int_to_ip(p.addr)
+    return f"{p.hostname}({addr})" if bgpd.conf.profile == "datacenter" and p.hostname else addr
+
+
 def _summary(bgpd: Bgpd) -> str:
     b = bgpd.conf.bgp
     assert b is not None
@@ -148,11 +154,8 @@ def _summary(bgpd: Bgpd) -> str:
            f"RIB entries {entries}, using {memstr(entries * RIB_NODE_BYTES)} of memory",
            f"Peers {len(peers)}, using {memstr(len(peers) * PEER_BYTES)} of memory", "",
            "Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down State/PfxRcd   PfxSnt Desc"]
-    show_host = bgpd.conf.profile == "datacenter"      # bgp default show-hostname
     for p in sorted(peers, key=lambda x: x.addr):
-        host = int_to_ip(p.addr)
-        if show_host and p.hostname:
-            host = f"{p.hostname}({host})"
+        host = _peer_name(bgpd, p)
         head = host + " " * (16 - len(host)) if len(host) < 16 else host + "\n" + " " * 16
         asn = p.cfg.remote_as if p.cfg.remote_as is not None else p.remote_as
         updown = fmt_uptime(now - p.since) if p.since is not None else "never"
@@ -234,11 +237,11 @@ def _entry(bgpd: Bgpd, want: tuple[int, int], exact: bool) -> str:
     best = bgpd.best.get(match)
     mp = bgpd.multipath.get(match, [])
     bestno = f"best #{paths.index(best) + 1}" if best in paths else "no best path"
-    out = [f"BGP routing table entry for {_pfx(match)}, version {bgpd.table_version}",
+    out = [f"BGP routing table entry for {_pfx(match)}, version {bgpd.version.get(match, 0)}",
            f"Paths: ({len(paths)} available, {bestno}, table default)"]
-    adv = sorted(p.addr for p in bgpd.peers.values() if match in p.adj_out)
+    adv = sorted((p for p in bgpd.peers.values() if match in p.adj_out), key=lambda p: p.addr)
     if adv:
-        out += ["  Advertised to non peer-group peers:", "  " + " ".join(int_to_ip(a) for a in adv)]
+        out += ["  Advertised to non peer-group peers:", "  " + " ".join(_peer_name(bgpd, p) for p in adv)]
     else:
         out.append("  Not advertised to any peer")
     for x in paths:
@@ -248,8 +251,11 @@ def _entry(bgpd: Bgpd, want: tuple[int, int], exact: bool) -> str:
             nh = "0.0.0.0" + ("" if x.valid else " (inaccessible)")
             out.append(f"    {nh} from 0.0.0.0 ({int_to_ip(bgpd.router_id())})")
         else:
-            nh = int_to_ip(x.next_hop) + ("" if x.valid else " (inaccessible)")
-            out.append(f"    {nh} from {int_to_ip(x.peer.addr)} ({int_to_ip(x.peer.remote_id)})")
+            nh = int_to_ip(x.next_hop)
+            if bgpd.conf.profile == "datacenter" and x.peer.hostname:
+                nh += f"({x.peer.hostname})"
+            nh += "" if x.valid else " (inaccessible)"
+            out.append(f"    {nh} from {_peer_name(bgpd, x.peer)} ({int_to_ip(x.peer.remote_id)})")
         attrs = [f"Origin {_ORIGIN_LONG[x.origin if x.origin < 3 else 2]}"]
         if x.med is not None:
             attrs.append(f"metric {x.med}")
@@ -264,6 +270,8 @@ def _entry(bgpd: Bgpd, want: tuple[int, int], exact: bool) -> str:
             flags.append("external" if bgpd.is_ebgp(x.peer) else "internal")
         if x in mp and len(mp) > 1:
             flags.append("multipath")
+        if x in bgpd.dmed.get(match, []) and x.peer is not None:
+            flags.append(f"bestpath-from-AS {x.neighbor_as()}")
         if x is best:
             reason = bgpd.reason.get(match, "")
             flags.append(f"best ({reason})" if reason else "best")

@@ -111,7 +111,7 @@ def test_leaf_spine_multipath_is_one_ecmp_route_and_a_cut_uplink_leaves_one_next
         "\tnexthop via 10.21.0.1 dev s2 weight 1 \n")
     _, entry = sh(net, "l1", "vtysh -c 'show ip bgp 10.2.0.0/24'")
     assert "Paths: (2 available, best #1, table default)" in entry
-    assert "      Origin IGP, valid, external, multipath, best (Router ID)" in entry
+    assert "      Origin IGP, valid, external, multipath, bestpath-from-AS 65000, best (Router ID)" in entry
     # the cable l1-s1 is cut at l1: fast-external-failover drops the session at once
     net["l1"].run("ip link set s1 down")
     net.run_for(NSEC // 10)

@@ -13,6 +13,7 @@ from netplex.scenario.diff import DEFAULT_NORMALISATIONS, Normalisation
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAF_SPINE = ROOT / "examples" / "dc-leaf-spine-bgp.yaml"
+BORDER = ROOT / "examples" / "dc-border-two-isps.yaml"
 
 FRR_RULES = (
     Normalisation(re.compile(r"\bnhid \d+ "), "",
@@ -22,6 +23,9 @@ FRR_RULES = (
                   "the twin's nodes share the host's UTS namespace, so every FRR announces the host's "
                   "name in its hostname capability; a simulated node announces its own"),
     Normalisation(re.compile(r"(\d+\.\d+\.\d+\.\d+)\([\w.-]+\)"), r"\1(<host>)", "as above (next hops)"),
+    Normalisation(re.compile(r"^(<host>\([\d.]+\))\n? +4 ", re.M), r"\1 4 ",
+                  "a long `host(address)` wraps the summary's row (netplex's node names are longer than the "
+                  "twin's shared host name)"),
     Normalisation(re.compile(r"\b\d\d:\d\d:\d\d\b"), "<uptime>",
                   "uptimes count wall-clock seconds on the twin, simulated ones in netplex"),
     Normalisation(re.compile(r"^(\S+ +4 +\d+) +\d+ +\d+", re.M), r"\1 <msgs>",
@@ -38,7 +42,19 @@ def _sorted_rows(m: re.Match[str], aliases: object) -> str:
     return rows[0][:3] + net + rows[0][20:] + "".join(rows[1:])
 
 
+def _sorted_blocks(m: re.Match[str], aliases: object) -> str:
+    """The path blocks of `show ip bgp PREFIX` in text order."""
+    blocks = re.findall(r"  \S.*\n    .*\n(?:      .*\n)+", m.group(0))
+    return "".join(sorted(blocks))
+
+
 FRR_RULES += (
+    Normalisation(re.compile(r"best #\d+"), "best #<n>", "the best path's place follows the arrival order"),
+    Normalisation(re.compile(r"(BGP routing table entry for \S+, version )\d+"), r"\1<v>",
+                  "a prefix's version is the order it was processed in: real bgpd's `network` waits for "
+                  "zebra's import check, so a learned prefix can come first"),
+    Normalisation(re.compile(r"(?:^  \S.*\n    .*\n(?:      .*\n)+)+", re.M), _sorted_blocks,
+                  "`show ip bgp PREFIX` lists paths newest first: two UPDATEs arriving together are a race"),
     Normalisation(re.compile(r"^([* ][>= ][ i]\S.*\n)((?:[* ][>= ][ i] {17}\S.*\n)+)", re.M), _sorted_rows,
                   "FRR lists a prefix's paths newest first; which of two UPDATEs sent at the same moment "
                   "real bgpd reads first is a race, so rows are compared in next-hop order"),
@@ -47,6 +63,7 @@ NORMS = replace(DEFAULT_NORMALISATIONS, rules=(*DEFAULT_NORMALISATIONS.rules, *F
 
 
 @pytest.mark.linux
-def test_leaf_spine_bgp_agrees_with_real_frr(differential) -> None:
-    report = differential.assert_agree(LEAF_SPINE, normalisations=NORMS)
+@pytest.mark.parametrize("path", [LEAF_SPINE, BORDER], ids=lambda p: p.stem)
+def test_bgp_examples_agree_with_real_frr(differential, path: Path) -> None:
+    report = differential.assert_agree(path, normalisations=NORMS)
     assert report.agree
