@@ -7,12 +7,11 @@ get_bridge_name/get_vxlan_device_name) and, as the l2population driver writes th
 all-zeros FDB entry per other host with ports on the network; a VLAN network's bridge holds
 `<interface>.<VLAN>` of the physical network's interface, a flat network's the interface. Per port: a veth whose host
 end is `tap<port-id[:11]>` on the bridge and whose other end is the VM's eth0, in a
-namespace named after the server. The firewall is IptablesFirewallDriver's layout
-(neutron/agent/linux/iptables_firewall.py): `neutron-linuxbri-{i,o,s}<port-id[:10]>`
-chains reached through `neutron-linuxbri-sg-chain` by physdev matches, anti-spoofing by
-IP/MAC pair, unmatched traffic to `neutron-linuxbri-sg-fallback`; with
+namespace named after the server. The firewall is IptablesFirewallDriver's (netplex.cloud.firewall):
+`neutron-linuxbri-{i,o,s}<port-id[:10]>` chains reached through `neutron-linuxbri-sg-chain`
+by physdev matches, anti-spoofing by IP/MAC pair, unmatched traffic to
+`neutron-linuxbri-sg-fallback`, conntrack zones in raw, the NAT short-circuit; with
 net.bridge.bridge-nf-call-iptables=1 so bridged frames traverse it (br_netfilter).
-Remote-group rules are expanded to the members' addresses (enable_ipset = False).
 
 The DHCP agent: per network with DHCP a namespace `qdhcp-<network-id>` on its host with
 `ns-<port-id[:11]>` and dnsmasq serving the network's ports from a hosts file (static
@@ -34,94 +33,50 @@ SNAT rules carry `--random-fully` (use_random_fully = True with iptables >= 1.6.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from netplex.cloud.controller import Controller, Port, Router, Rule
+from netplex.cloud.firewall import ZONE_START, Call, port_calls, render, trailer_calls
 
 __all__ = ["VXLAN_PORT", "host_lines"]
 
 VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
-WRAP = "neutron-linuxbri"
 L3 = "neutron-l3-agent"
 EXT_MARK = "0x2/0xffff"                 # external_ingress_mark / ROUTER_MARK_MASK
 SCOPE_MARK = "0x4000000/0xffff0000"     # the default address scope: mark id 1024 << 16
 CONNMARK_MASKS = "--nfmask 0xffff0000 --ctmask 0xffff0000"
-KNOWN = "Direct packets associated with a known session to the RETURN chain."
-INVALID = ("Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) "
-           "but do not have an entry in conntrack.")
-FALLBACK = "Send unmatched traffic to the fallback chain."
 
 
-def _chain(direction: str, port: Port) -> str:
-    """iptables_manager.get_chain_name: the wrapped name is cut to 28 characters."""
-    return f"{WRAP}-{direction}{port.tap[3:]}"[:28]
-
-
-def _comment(text: str) -> str:
-    return f'-m comment --comment "{text}"'
-
-
-def _rule_lines(rule: Rule, ctl: Controller) -> list[str]:
-    """One security group rule as the RETURN rules of a port chain (one per remote member)."""
-    match = []
-    if rule.protocol is not None:
-        match.append(f"-p {rule.protocol}")
-        if rule.protocol in ("tcp", "udp") and rule.port_min is not None:
-            ports = str(rule.port_min) if rule.port_min == rule.port_max else f"{rule.port_min}:{rule.port_max}"
-            match.append(f"-m {rule.protocol} --dport {ports}")
-        elif rule.protocol == "icmp" and rule.port_min is not None:
-            code = f"/{rule.port_max}" if rule.port_max is not None else ""
-            match.append(f"-m icmp --icmp-type {rule.port_min}{code}")
-    side = "-s" if rule.direction == "ingress" else "-d"
-    if rule.remote_group_id is not None:
-        members = sorted({str(p.ip) for p in ctl.ports.values() if rule.remote_group_id in p.security_groups},
-                         key=lambda a: tuple(int(x) for x in a.split(".")))
-        return [" ".join([f"{side} {ip}/32", *match, "-j RETURN"]) for ip in members]
-    prefix = [] if rule.remote_ip_prefix in (None, "0.0.0.0/0") else [f"{side} {rule.remote_ip_prefix}"]
-    return [" ".join([*prefix, *match, "-j RETURN"])]
+def _rule_dict(rule: Rule) -> dict[str, Any]:
+    """The rule as the server hands it to the agent (security_group_info_for_ports)."""
+    d: dict[str, Any] = {"direction": rule.direction, "ethertype": rule.ethertype, "protocol": rule.protocol,
+                         "port_range_min": rule.port_min, "port_range_max": rule.port_max,
+                         "remote_group_id": rule.remote_group_id}
+    if rule.remote_ip_prefix is not None:
+        d["source_ip_prefix" if rule.direction == "ingress" else "dest_ip_prefix"] = rule.remote_ip_prefix
+    return d
 
 
 def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
-    out = [f"iptables -N {c}" for c in ("neutron-filter-top", f"{WRAP}-INPUT", f"{WRAP}-FORWARD",
-                                         f"{WRAP}-OUTPUT", f"{WRAP}-local", f"{WRAP}-sg-chain", f"{WRAP}-sg-fallback")]
-    out += [f"iptables -A INPUT -j {WRAP}-INPUT",
-            "iptables -A FORWARD -j neutron-filter-top", f"iptables -A FORWARD -j {WRAP}-FORWARD",
-            "iptables -A OUTPUT -j neutron-filter-top", f"iptables -A OUTPUT -j {WRAP}-OUTPUT",
-            f"iptables -A neutron-filter-top -j {WRAP}-local"]
-    for port in ports:
-        i, o, s = _chain("i", port), _chain("o", port), _chain("s", port)
-        out += [f"iptables -N {i}", f"iptables -N {o}", f"iptables -N {s}"]
-        to_sg = _comment("Direct traffic from the VM interface to the security group chain.")
-        out += [f"iptables -A {WRAP}-FORWARD -m physdev --physdev-out {port.tap} --physdev-is-bridged {to_sg} -j {WRAP}-sg-chain",
-                f"iptables -A {WRAP}-FORWARD -m physdev --physdev-in {port.tap} --physdev-is-bridged {to_sg} -j {WRAP}-sg-chain",
-                f"iptables -A {WRAP}-INPUT -m physdev --physdev-in {port.tap} --physdev-is-bridged "
-                f"{_comment('Direct incoming traffic from VM to the security group chain.')} -j {o}",
-                f"iptables -A {WRAP}-sg-chain -m physdev --physdev-out {port.tap} --physdev-is-bridged "
-                f"{_comment('Jump to the VM specific chain.')} -j {i}",
-                f"iptables -A {WRAP}-sg-chain -m physdev --physdev-in {port.tap} --physdev-is-bridged "
-                f"{_comment('Jump to the VM specific chain.')} -j {o}"]
-        rules = [r for g in port.security_groups for r in ctl.groups[g].rules if r.ethertype == "IPv4"]
-        # ingress: known sessions, DHCP replies, the group's rules, invalid dropped, the rest to fallback
-        out += [f"iptables -A {i} -m state --state RELATED,ESTABLISHED {_comment(KNOWN)} -j RETURN",
-                f"iptables -A {i} -d {port.ip}/32 -p udp -m udp --sport 67 --dport 68 -j RETURN",
-                f"iptables -A {i} -d 255.255.255.255/32 -p udp -m udp --sport 67 --dport 68 -j RETURN"]
-        out += [f"iptables -A {i} {line}" for r in rules if r.direction == "ingress" for line in _rule_lines(r, ctl)]
-        out += [f"iptables -A {i} -m state --state INVALID {_comment(INVALID)} -j DROP",
-                f"iptables -A {i} {_comment(FALLBACK)} -j {WRAP}-sg-fallback"]
-        # egress: DHCP requests, anti-spoofing, no DHCP server in a VM, the group's rules
-        dhcp = _comment("Allow DHCP client traffic.")
-        out += [f"iptables -A {o} -s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 {dhcp} -j RETURN",
-                f"iptables -A {o} -j {s}",
-                f"iptables -A {o} -p udp -m udp --sport 68 --dport 67 {dhcp} -j RETURN",
-                f"iptables -A {o} -p udp -m udp --sport 67 --dport 68 {_comment('Prevent DHCP Spoofing by VM.')} -j DROP",
-                f"iptables -A {o} -m state --state RELATED,ESTABLISHED {_comment(KNOWN)} -j RETURN"]
-        out += [f"iptables -A {o} {line}" for r in rules if r.direction == "egress" for line in _rule_lines(r, ctl)]
-        out += [f"iptables -A {o} -m state --state INVALID {_comment(INVALID)} -j DROP",
-                f"iptables -A {o} {_comment(FALLBACK)} -j {WRAP}-sg-fallback",
-                f"iptables -A {s} -s {port.ip}/32 -m mac --mac-source {port.mac.upper()} "
-                f"{_comment('Allow traffic from defined IP/MAC pairs.')} -j RETURN",
-                f"iptables -A {s} {_comment('Drop traffic without an IP/MAC allow rule.')} -j DROP"]
-    out += [f"iptables -A {WRAP}-sg-chain -j ACCEPT",
-            f"iptables -A {WRAP}-sg-fallback {_comment('Default drop rule for unmatched traffic.')} -j DROP"]
-    return out
+    """IptablesFirewallDriver for the host's VM ports (netplex.cloud.firewall): per port the
+    provider rules (DHCP replies to its address and to broadcast, _add_ingress_dhcp_rule)
+    then its groups' rules; one conntrack zone per network."""
+    members: dict[str, list[str]] = {}
+    for p in ctl.ports.values():
+        for g in p.security_groups:
+            members.setdefault(g, []).append(str(p.ip))
+    for ips in members.values():
+        ips.sort(key=lambda a: tuple(int(x) for x in a.split(".")))
+    zones: dict[str, int] = {}
+    calls: list[Call] = []
+    for p in ports:
+        zone = zones.setdefault(p.network_id, ZONE_START + len(zones))
+        dhcp = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 68,
+                 "port_range_max": 68, "source_port_range_min": 67, "source_port_range_max": 67,
+                 "dest_ip_prefix": dest} for dest in (f"{p.ip}/32", "255.255.255.255/32")]
+        rules = dhcp + [_rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
+        calls += port_calls(p.tap, p.mac, [str(p.ip)], f"brq{p.network_id[:11]}", zone, rules, members)
+    return render(calls + trailer_calls())
 
 
 def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:

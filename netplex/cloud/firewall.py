@@ -1,0 +1,221 @@
+"""Neutron's iptables firewall driver for the linuxbridge agent, as a pure function
+(neutron/agent/linux/iptables_firewall.py IptablesFirewallDriver, with
+enable_ipset = False, and iptables_manager.py IptablesManager's layout).
+
+`port_calls` gives, for one port, the `add_chain`/`add_rule` requests
+prepare_port_filter makes: the conntrack zone rules in raw PREROUTING (one zone per
+network from 4097, ip_conntrack.ZONE_START), the NAT short-circuit for its tap in nat
+PREROUTING, the jumps from FORWARD, INPUT and `sg-chain` to its chains `i<dev>`,
+`o<dev>` and `s<dev>` (device name without `tap`, 11 characters), the ingress chain
+(known sessions, then each rule, invalid dropped, the rest to `sg-fallback`) and the
+egress chain (DHCP discovery, the IP/MAC anti-spoofing chain, DHCP renewal, no DHCP
+server in a VM, known sessions, each rule, invalid, fallback). A rule is Neutron's rule
+dict (`direction`, `ethertype`, `protocol`, `port_range_min/max`,
+`source_port_range_min/max`, `source_ip_prefix`, `dest_ip_prefix`, `remote_group_id`)
+and `plain_rule_args` is _generate_plain_rule_args: the arguments in the order
+iptables-save prints them. `render` turns the requests into `iptables` lines with the
+wrap name `neutron-linuxbri` (`$chain` jumps to the wrapped chain, chain names cut to
+11 characters before wrapping), the top rules of a chain first, and comments where
+comment_iptables_rules puts them (before `-j`).
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ZONE_START", "Call", "plain_rule_args", "port_calls", "render", "trailer_calls"]
+
+WRAP = "neutron-linuxbri"
+ZONE_START = 4097
+SG_CHAIN, FALLBACK = "sg-chain", "sg-fallback"
+
+# iptables_comments.py
+UNMATCH_DROP = "Default drop rule for unmatched traffic."
+VM_INT_SG = "Direct traffic from the VM interface to the security group chain."
+SG_TO_VM_SG = "Jump to the VM specific chain."
+INPUT_TO_SG = "Direct incoming traffic from VM to the security group chain."
+PAIR_ALLOW = "Allow traffic from defined IP/MAC pairs."
+PAIR_DROP = "Drop traffic without an IP/MAC allow rule."
+DHCP_CLIENT = "Allow DHCP client traffic."
+DHCP_SPOOF = "Prevent DHCP Spoofing by VM."
+UNMATCHED = "Send unmatched traffic to the fallback chain."
+INVALID_DROP = ("Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an "
+                "entry in conntrack.")
+ALLOW_ASSOC = "Direct packets associated with a known session to the RETURN chain."
+TRUSTED_ACCEPT = "Accept all packets when port is trusted."
+
+# neutron_lib constants.IPTABLES_PROTOCOL_NAME_MAP, then Debian's /etc/protocols (netbase) for the numbers it
+# names; 'ipip' is mapped to what '4' is named there (bug #2054324)
+PROTOCOL_NAMES = {"1": "icmp", "2": "igmp", "4": "ipencap", "6": "tcp", "17": "udp", "33": "dccp", "41": "ipv6",
+                  "47": "gre", "50": "esp", "51": "ah", "58": "ipv6-icmp", "89": "ospf", "94": "ipip", "98": "encap",
+                  "103": "pim", "112": "vrrp", "132": "sctp", "136": "udplite", "icmpv6": "ipv6-icmp",
+                  "ipv6-encap": "ipv6", "ipip": "ipencap"}
+# protocols iptables loads a match module of the same name for (IPTABLES_PROTOCOL_MAP)
+PROTOCOL_MATCH = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "ipv6-icmp": "icmp6", "sctp": "sctp", "dccp": "dccp"}
+PORT_PROTOCOLS = ("tcp", "udp", "dccp", "sctp", "udplite")      # SG_PORT_PROTO_NAMES
+MULTIPORT_ONLY = ("udplite",)                                  # IPTABLES_MULTIPORT_ONLY_PROTOCOLS
+
+
+@dataclass(frozen=True)
+class Call:
+    """One IptablesTable.add_rule: table, chain (unwrapped name or a built-in), rule text, top, comment."""
+
+    table: str
+    chain: str
+    rule: str
+    top: bool = False
+    comment: str | None = None
+
+
+def _protocol(protocol: Any) -> str | None:
+    """_iptables_protocol_name: '' and '0' mean any; a number by its name."""
+    if protocol in (None, "", "0", 0):
+        return None
+    return PROTOCOL_NAMES.get(str(protocol), str(protocol))
+
+
+def _port_args(direction: str, protocol: str | None, lo: Any, hi: Any) -> list[str]:
+    if lo is None:
+        return []
+    if protocol in ("icmp", "ipv6-icmp"):
+        kind = "icmpv6" if protocol == "ipv6-icmp" else "icmp"
+        return [f"--{kind}-type", f"{lo}/{hi}" if hi is not None else f"{lo}"]
+    if protocol in PORT_PROTOCOLS:
+        if lo == hi:
+            if protocol in MULTIPORT_ONLY:
+                return ["-m", "multiport", f"--{direction}s", f"{lo}"]
+            return [f"--{direction}", f"{lo}"]
+        return ["-m", "multiport", f"--{direction}s", f"{lo}:{hi}"]
+    return []
+
+
+def _prefix_args(flag: str, prefix: str | None) -> list[str]:
+    if not prefix:
+        return []
+    if "/" not in prefix:
+        prefix = f"{prefix}/{ipaddress.ip_address(prefix).max_prefixlen}"
+    elif prefix.endswith("/0"):
+        return []      # an allow for every address is no constraint
+    return [f"-{flag}", prefix]
+
+
+def plain_rule_args(rule: dict[str, Any]) -> str:
+    """_generate_plain_rule_args: source, destination, protocol, sport, dport, target."""
+    args = _prefix_args("s", rule.get("source_ip_prefix")) + _prefix_args("d", rule.get("dest_ip_prefix"))
+    protocol = _protocol(rule.get("protocol"))
+    is_port = rule.get("source_port_range_min") is not None or rule.get("port_range_min") is not None
+    if protocol is not None:
+        args += ["-p", protocol]
+        if is_port and protocol in PROTOCOL_MATCH:
+            args += ["-m", PROTOCOL_MATCH[protocol]]
+    args += _port_args("sport", protocol, rule.get("source_port_range_min"), rule.get("source_port_range_max"))
+    args += _port_args("dport", protocol, rule.get("port_range_min"), rule.get("port_range_max"))
+    return " ".join([*args, "-j RETURN"])
+
+
+def _chain(prefix: str, device: str) -> str:
+    """_port_chain_name: the direction letter and the device without `tap`, cut to 11 characters."""
+    return f"{prefix}{device[3:]}"[:11]
+
+
+def _sg_rules(rules: list[dict[str, Any]], direction: str, port_ips: list[str],
+              members: dict[str, list[str]]) -> list[str]:
+    """_convert_sgr_to_iptables_rules of one direction's IPv4 rules, remote groups expanded
+    to their members' addresses (_expand_sg_rule_with_remote_ips), duplicates pruned."""
+    out = [f"{ALLOW_ASSOC}\0-m state --state RELATED,ESTABLISHED -j RETURN"]
+    seen: set[str] = set()
+    for rule in rules:
+        if rule["direction"] != direction or rule.get("ethertype", "IPv4") != "IPv4":
+            continue
+        expanded = [rule]
+        group = rule.get("remote_group_id")
+        if group:
+            key = "source_ip_prefix" if direction == "ingress" else "dest_ip_prefix"
+            expanded = [{**rule, key: f"{ip}/32"} for ip in members.get(group, []) if ip not in port_ips]
+        for r in expanded:
+            text = plain_rule_args(r)
+            if text not in seen:
+                seen.add(text)
+                out.append(f"\0{text}")
+    return out + [f"{INVALID_DROP}\0-m state --state INVALID -j DROP", f"{UNMATCHED}\0-j ${FALLBACK}"]
+
+
+def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, rules: list[dict[str, Any]],
+               members: dict[str, list[str]] | None = None) -> list[Call]:
+    """prepare_port_filter of one port (IPv4): what _setup_chains_apply adds for it."""
+    members = members or {}
+    i, o, s = _chain("i", device), _chain("o", device), _chain("s", device)
+    short = device[4:] if device.startswith("tap") else device     # _get_port_device_name
+    calls = [Call("raw", "PREROUTING", f'{match} -m comment --comment "Set zone for {short}" -j CT --zone {zone}')
+             for match in (f"-m physdev --physdev-in {bridge}", f"-i {bridge}", f"-m physdev --physdev-in {device}")]
+    calls += [Call("nat", "PREROUTING", f"-m physdev --{way} {device} -j ACCEPT", comment=TRUSTED_ACCEPT)
+              for way in ("physdev-out", "physdev-in")]
+    for chain, way, sg in ((i, "physdev-out", "ingress"), (o, "physdev-in", "egress")):
+        calls += [Call("filter", "FORWARD", f"-m physdev --{way} {device} --physdev-is-bridged -j ${SG_CHAIN}",
+                       top=True, comment=VM_INT_SG),
+                  Call("filter", SG_CHAIN, f"-m physdev --{way} {device} --physdev-is-bridged -j ${chain}",
+                       comment=SG_TO_VM_SG)]
+        body = _sg_rules(rules, sg, ips, members)
+        if sg == "egress":
+            calls.append(Call("filter", "INPUT", f"-m physdev --physdev-in {device} --physdev-is-bridged -j ${o}",
+                              comment=INPUT_TO_SG))
+            calls += [Call("filter", s, f"-s {ip}/32 -m mac --mac-source {mac.upper()} -j RETURN", comment=PAIR_ALLOW)
+                      for ip in ips]
+            calls.append(Call("filter", s, "-j DROP", comment=PAIR_DROP))
+            body = [f"{DHCP_CLIENT}\0-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -j RETURN",
+                    f"\0-j ${s}", f"{DHCP_CLIENT}\0-p udp -m udp --sport 68 --dport 67 -j RETURN",
+                    f"{DHCP_SPOOF}\0-p udp -m udp --sport 67 --dport 68 -j DROP", *body]
+        for entry in body:
+            comment, _, text = entry.partition("\0")
+            calls.append(Call("filter", chain, text, comment=comment or None))
+    return calls
+
+
+def trailer_calls() -> list[Call]:
+    """What every host's firewall has around the ports: the fallback drop and sg-chain's ACCEPT."""
+    return [Call("filter", FALLBACK, "-j DROP", comment=UNMATCH_DROP), Call("filter", SG_CHAIN, "-j ACCEPT")]
+
+
+BUILTIN = {"filter": ("INPUT", "OUTPUT", "FORWARD"), "raw": ("PREROUTING", "OUTPUT"), "nat": ("PREROUTING",)}
+
+
+def _wrapped(name: str) -> str:
+    return f"{WRAP}-{name[:11]}" if name not in ("neutron-filter-top",) else name
+
+
+def render(calls: list[Call], comments: bool = True) -> list[str]:
+    """The `iptables` lines that build IptablesManager's tables: wrapped built-in chains with
+    their jumps (neutron-filter-top first in FORWARD and OUTPUT), then each chain's rules,
+    top ones first."""
+    out: list[str] = []
+    for table in ("raw", "nat", "filter"):
+        chains: dict[str, tuple[list[str], list[str]]] = {}
+        for c in BUILTIN[table]:
+            chains[c] = ([], [])
+        if table == "filter":
+            chains["local"] = ([], [])
+        for call in calls:
+            if call.table != table:
+                continue
+            text = call.rule
+            if comments and call.comment:
+                comment = f'-m comment --comment "{call.comment}"'
+                text = f"{comment} {text}" if text.startswith("-j") else \
+                    text.replace(" -j ", f" {comment} -j ", 1) if " -j " in text else f"{text} {comment}"
+            words = [_wrapped(w[1:]) if w.startswith("$") else w for w in text.split(" ")]
+            top, bottom = chains.setdefault(call.chain, ([], []))
+            (top if call.top else bottom).append(" ".join(words))
+        pre = f"iptables -t {table} " if table != "filter" else "iptables "
+        if table == "filter":
+            out.append(f"{pre}-N neutron-filter-top")
+        out += [f"{pre}-N {_wrapped(c)}" for c in chains]
+        for c in BUILTIN[table]:
+            if table == "filter" and c in ("FORWARD", "OUTPUT"):
+                out.append(f"{pre}-A {c} -j neutron-filter-top")
+            out.append(f"{pre}-A {c} -j {_wrapped(c)}")
+        if table == "filter":
+            out.append(f"{pre}-A neutron-filter-top -j {_wrapped('local')}")
+        for c, (top, bottom) in chains.items():
+            out += [f"{pre}-A {_wrapped(c)} {r}" for r in top + bottom]
+    return out
