@@ -127,9 +127,30 @@ class Intf:
 
 
 class TCIntf(Intf):
-    """An interface whose link is shaped (bw, delay, loss)."""
+    """An interface whose link is shaped (bw, delay, loss).
+
+    Before the network is built, the parameters shape the netplex link. On a running
+    network, `config(bw=N)` shapes this interface's egress with tc's htb, as Mininet does;
+    a delay or loss changed at run time needs netem, which netplex does not model: refused.
+    """
 
     shaped = True
+
+    def config(self, mac: str | None = None, ip: str | None = None, ifconfig: Any = None,
+               up: bool = True, **params: Any) -> dict[str, Any]:
+        node = self._owner()
+        if not node.built() or not params:
+            return super().config(mac=mac, ip=ip, ifconfig=ifconfig, up=up)
+        super().config(mac=mac, ip=ip, ifconfig=ifconfig, up=up)
+        late = [k for k in ("delay", "loss", "jitter") if params.get(k)]
+        if late:
+            raise MininetUnsupported("TCIntf.config", f"{self.name}: {', '.join(late)} on a running network needs "
+                                     "netem, which netplex does not model; give them when the link is made")
+        if params.get("bw") is not None:
+            bw = float(params["bw"])
+            node.cmd(f"tc qdisc replace dev {self.name} root handle 5: htb default 1")
+            node.cmd(f"tc class replace dev {self.name} parent 5: classid 5:1 htb rate {bw:g}Mbit burst 15k")
+        return {}
 
 
 class OVSIntf(Intf):

@@ -275,7 +275,7 @@ class Mininet:
             note(note_text)
         for link in self.links:
             for intf in link.intfs():
-                intf.config(**intf.params)
+                Intf.config(intf, mac=intf.params.get("mac"), ip=intf.params.get("ip"))   # shaping: the link's
                 if intf.node is not None:
                     intf.node.cmd(f"ip link set dev {intf.name} up")
 
@@ -401,6 +401,48 @@ class Mininet:
             return ploss
         output("*** Warning: No packets sent\n")
         return 0.0
+
+    def pingFull(self, hosts: list[Node] | None = None, timeout: Any = None) -> list[tuple[Node, Node, tuple[Any, ...]]]:
+        """Ping every pair; the matrix, then each pair's counts and rtt min/avg/max/mdev."""
+        results = []
+        if not hosts:
+            hosts = self.hosts
+            output("*** Ping: testing ping reachability\n")
+        for node in hosts:
+            output(f"{node.name} -> ")
+            for dest in hosts:
+                if node is dest:
+                    continue
+                opts = f"-W {timeout}" if timeout else ""
+                out = self._parsePingFull(node.cmd(f"LANG=C ping -c1 {opts} {dest.IP()}"))
+                results.append((node, dest, out))
+                output(f"{dest.name} " if out[1] else "X ")
+            output("\n")
+        output("*** Results: \n")
+        for src, dest, (sent, received, rmin, ravg, rmax, rdev) in results:
+            output(f" {src}->{dest}: {sent}/{received}, ")
+            output(f"rtt min/avg/max/mdev {rmin:0.3f}/{ravg:0.3f}/{rmax:0.3f}/{rdev:0.3f} ms\n")
+        return results
+
+    @staticmethod
+    def _parsePingFull(pingOutput: str) -> tuple[int, int, float, float, float, float]:
+        if re.search(r"[uU]nreachable", pingOutput):
+            return (1, 0, 0, 0, 0, 0)
+        m = _PING_RE.search(pingOutput)
+        if m is None:
+            error(f"*** Error: could not parse ping output: {pingOutput}\n")
+            return (1, 0, 0, 0, 0, 0)
+        sent, received = int(m.group(1)), int(m.group(2))
+        r = re.search(r"rtt min/avg/max/mdev = (\d+\.\d+)/(\d+\.\d+)/(\d+\.\d+)/(\d+\.\d+) ms", pingOutput)
+        if r is None:
+            return (sent, received, 0, 0, 0, 0)
+        return (sent, received, float(r.group(1)), float(r.group(2)), float(r.group(3)), float(r.group(4)))
+
+    def pingAllFull(self) -> list[tuple[Node, Node, tuple[Any, ...]]]:
+        return self.pingFull()
+
+    def pingPairFull(self) -> list[tuple[Node, Node, tuple[Any, ...]]]:
+        return self.pingFull(self.hosts[:2])
 
     def pingAll(self, timeout: Any = None) -> float:
         return self.ping(timeout=timeout)

@@ -193,6 +193,11 @@ class Node:
     def sendInt(self, intr: str = "\x03") -> None:
         self.waiting = False
 
+    @property
+    def stdout(self) -> Any:
+        raise MininetUnsupported("stdout", f"{self.name}.stdout: reading a node's shell as a file (poll, select) is "
+                                 "not supported; use node.cmd() or sendCmd()/waitOutput()")
+
     def popen(self, *args: Any, **kwargs: Any) -> Any:
         raise MininetUnsupported("popen", "Node.popen starts a process on this machine; use node.cmd()")
 
@@ -285,6 +290,12 @@ class Switch(Node):
 
     def connected(self) -> bool:
         return True
+
+    def attach(self, intf: Any) -> None:
+        raise MininetUnsupported("attach", f"{self.name}: moving interfaces between switches of a running network "
+                                 "is not supported")
+
+    detach = attach
 
     def dpctl(self, *args: Any) -> str:
         raise MininetUnsupported("dpctl", f"{self.name}: dpctl/ovs-ofctl needs an OpenFlow switch; netplex builds "

@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from netplex.mininet.log import output
+from netplex.mininet.log import error, output
 from netplex.mininet.session import MininetUnsupported
 
 BaseString = str
 
 __all__ = ["BaseString", "buildTopo", "custom", "customClass", "dumpNetConnections", "dumpNodeConnections",
-           "dumpPorts", "ensureRoot", "fmtBps", "ipAdd", "ipParse", "ipStr", "irange", "macColonHex",
+           "decode", "dumpPorts", "encode", "ensureRoot", "StrictVersion", "waitListening", "fmtBps", "ipAdd", "ipParse", "ipStr", "irange", "macColonHex",
            "makeNumeric", "natural", "naturalSeq", "netParse", "quietRun", "specialClass", "splitArgs"]
 
 
@@ -180,6 +180,50 @@ def dumpPorts(switches: Iterable[Any]) -> None:
             port = switch.ports[intf]
             output(f"{intf}:{port} ")
         output("\n")
+
+
+def decode(s: bytes | str) -> str:
+    """Bytes from a program as text (Mininet decodes as UTF-8)."""
+    return s.decode("utf-8", "replace") if isinstance(s, bytes) else s
+
+
+def encode(s: str | bytes) -> bytes:
+    return s.encode() if isinstance(s, str) else s
+
+
+class StrictVersion:
+    """'2.3.1' compared part by part, as distutils' StrictVersion (which Mininet re-exports)."""
+
+    def __init__(self, text: str) -> None:
+        self.parts = tuple(int(x) for x in re.findall(r"\d+", str(text))[:3])
+
+    def __lt__(self, other: StrictVersion) -> bool:
+        return self.parts < other.parts
+
+    def __gt__(self, other: StrictVersion) -> bool:
+        return self.parts > other.parts
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StrictVersion) and self.parts == other.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+
+def waitListening(client: Any = None, server: Any = "127.0.0.1", port: int = 80, timeout: float | None = None) -> bool:
+    """Wait (simulated seconds) until `server` accepts TCP on `port`, trying from `client` with nc."""
+    if client is None:
+        raise MininetUnsupported("waitListening", "waitListening without a client node would connect from this "
+                                 "machine; give the client node")
+    address = server if isinstance(server, str) else server.IP()
+    waited = 0.0
+    while "Connected" not in client.cmd(f"nc -z -w 1 {address} {port} && echo Connected"):
+        if timeout is not None and waited >= timeout:
+            error(f"could not connect to {server} on port {port}\n")
+            return False
+        client.cmd("sleep 0.5")
+        waited += 1.5
+    return True
 
 
 def ensureRoot() -> None:

@@ -153,3 +153,28 @@ def test_pingall_matrix_agrees_with_the_kernel(args: tuple[str, ...]) -> None:
     def matrix(err: str) -> list[str]:
         return [line for line in err.splitlines() if " -> " in line or line.startswith("*** Results")]
     assert matrix(sim[2]) == matrix(twin[2]) and matrix(sim[2])
+
+
+def test_ping_pair_full_and_runtime_bandwidth(tmp_path: Path) -> None:
+    p = write(tmp_path, """from mininet.net import Mininet
+from mininet.link import TCLink
+from mininet.util import waitListening
+net = Mininet()
+h1, h2, s1 = net.addHost('h1'), net.addHost('h2'), net.addSwitch('s1')
+link = net.addLink(h1, s1, cls=TCLink, delay='5ms')
+net.addLink(h2, s1)
+net.start()
+net.pingPairFull()
+link.intf1.config(bw=2)
+print(h1.cmd('tc class show dev h1-eth0'))
+print(net.iperf(seconds=2))
+print(waitListening(h1, h2, 5001, timeout=2))
+link.intf1.config(loss=10)
+""")
+    status, out, err = mininet("mininet", str(p))
+    assert " h1->h2: 1/1, rtt min/avg/max/mdev " in err and " h2->h1: 1/1, " in err
+    assert "class htb 5:1 root prio 0 rate 2Mbit" in out
+    server_rate = float(out.splitlines()[-2].split("'")[1].split()[0])
+    assert 1.5 < server_rate <= 2.0      # h1's egress now shaped to 2 Mbit/s
+    assert out.splitlines()[-1] == "False"   # nothing listens on h2:5001
+    assert status == 2 and f"{p}:14: TCIntf.config: netplex: h1-eth0: loss on a running network needs netem" in err
