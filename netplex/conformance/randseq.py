@@ -499,17 +499,47 @@ def _run(backend: Backend, node: str, line: str) -> CmdResult:
         return CmdResult(-1, "", f"Traceback (netplex raised): {type(e).__name__}: {e}\n")
 
 
-def run_sequence(commands: Sequence[Command], backend: Backend) -> list[Outcome]:
-    """Build the topology on `backend`, run each command then the battery on its node; close the backend."""
+Pace = list[tuple[int, int]]
+"""When each command and the battery after it started, in ns after the topology was set up (PACE_REASON)."""
+
+PACE_REASON = ("the kernel's timers run on the wall clock while the twin's commands take time (a new namespace, "
+               "an `ip` process each), the simulator's only when a command sleeps or waits: NUD DELAY turns "
+               "PROBE at once and an unanswered ARP request FAILED after 3 s, a bridge's gc work runs, only as "
+               "time passes. The simulator is paced to the twin: before each command and each battery it "
+               "sleeps, in simulated time, until as long after the setup as the twin was on the wall clock")
+
+
+def _catch_up(backend: Backend, node: str, at_ns: int) -> None:
+    """Let the simulator's clock run to `at_ns` (never back): `sleep` on the node, as a user would."""
+    gap = at_ns - backend.clock_ns()
+    if gap > 0:
+        _run(backend, node, f"sleep {gap // 1_000_000_000}.{gap % 1_000_000_000:09d}")
+
+
+def run_sequence(commands: Sequence[Command], backend: Backend, record: Pace | None = None,
+                 follow: Pace | None = None) -> list[Outcome]:
+    """Build the topology on `backend`, run each command then the battery on its node; close the backend.
+
+    `record`: filled with when (backend clock, ns after the setup) each command and battery started;
+    `follow`: such a record to pace this backend's clock to (PACE_REASON)."""
     scenario = load_scenario_text(TOPOLOGY, "<randseq>")
     try:
         err = prepare(scenario, backend)
         if err is not None:
             raise RuntimeError(f"{backend.name}: the topology's setup failed: {err}")
+        t0 = backend.clock_ns()
         out: list[Outcome] = []
-        for c in commands:
+        for k, c in enumerate(commands):
+            if follow is not None:
+                _catch_up(backend, c.node, t0 + follow[k][0])
+            t_cmd = backend.clock_ns() - t0
             res = _run(backend, c.node, c.line)
+            if follow is not None:
+                _catch_up(backend, c.node, t0 + follow[k][1])
+            t_battery = backend.clock_ns() - t0
             state = _run(backend, c.node, BATTERY_LINE)
+            if record is not None:
+                record.append((t_cmd, t_battery))
             out.append(Outcome(res, _sections(state.output)))
         return out
     finally:
@@ -607,10 +637,12 @@ class SequenceResult:
 
 def run_pair(commands: Sequence[Command], make_sim: Callable[[], Backend], make_linux: Callable[[], Backend],
              seed: int = 0) -> SequenceResult:
-    """Run `commands` on a fresh simulator and a fresh kernel twin and compare after each command."""
+    """Run `commands` on a fresh kernel twin, then on a fresh simulator paced to it (PACE_REASON), and
+    compare after each command."""
     t0 = time.monotonic()
-    sim = run_sequence(commands, make_sim())
-    lin = run_sequence(commands, make_linux())
+    pace: Pace = []
+    lin = run_sequence(commands, make_linux(), record=pace)
+    sim = run_sequence(commands, make_sim(), follow=pace)
     res = SequenceResult(seed)
     for c, s, lo in zip(commands, sim, lin, strict=True):
         res.steps.append(Step(c, s, lo, compare_step(s, lo, STRICT, c.line), compare_step(s, lo, KNOWN, c.line)))

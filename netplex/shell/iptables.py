@@ -443,7 +443,26 @@ def parse_args(argv: list[str], table_default: str = "filter", family: int = 4) 
         prog = "ip6tables" if family == 6 else "iptables"
         raise XtError(f"Ignoring deprecated --wait-interval option.\n{prog} {VERSION}: "
                       "--wait-interval only makes sense with --wait\n\n", 2, raw=True)
+    if c.cmd == "P":
+        check_nat_drop(c.table, c.policy)
+    if c.cmd not in RULE_COMMANDS and c.chain:   # a rule's chain is checked after its addresses (build_rule)
+        check_chain_length(c.chain)
     return c
+
+
+RULE_COMMANDS = "ACDIR"
+
+
+def check_nat_drop(table: str, verdict: str | None) -> None:
+    """do_parse: DROP (a policy or a rule's target) is refused in the nat table."""
+    if table == "nat" and verdict == "DROP":
+        raise err('\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n')
+
+
+def check_chain_length(name: str) -> None:
+    """do_parse, after the options and the addresses: any command's chain name fits XT_EXTENSION_MAXNAMELEN."""
+    if len(name) >= MAX_CHAIN_NAME:
+        raise err(f"chain name `{name}' too long (must be under {MAX_CHAIN_NAME} chars)")
 
 
 def swallowed_option_error(c: Cmd) -> XtError | None:
@@ -480,8 +499,7 @@ def check_target_name(name: str) -> None:
 
 
 def check_chain_name(name: str, new: bool) -> None:
-    if len(name) >= MAX_CHAIN_NAME:
-        raise err(f"chain name `{name}' too long (must be under {MAX_CHAIN_NAME} chars)")
+    check_chain_length(name)
     if name.startswith("-"):
         raise err("chain name not allowed to start with `-'")
     if name.startswith("!"):
@@ -494,20 +512,20 @@ def check_chain_name(name: str, new: bool) -> None:
 
 # -- building a rule ------------------------------------------------------------
 def build_rule(c: Cmd, table: Table) -> Rule:
+    """The rule of an -A/-C/-D/-I/-R command, its errors in do_parse's order: what the options loop parses
+    as it meets them (protocol, interfaces, extension options), DROP in nat, the addresses (post_parse),
+    the chain's name, -i/-o against the chain, then whether a jump's chain exists (nft_cmd_new)."""
     r = Rule6() if c.family == 6 else Rule()
     parse_addr = parse_addr6_mask if c.family == 6 else parse_addr_mask
     o = c.opts
     chain = c.chain
-    if "s" in o:
-        inv, v = o["s"]
-        r.src, r.smsk = parse_addr(v)
+    if "p" in o:
+        inv, v = o["p"]
+        r.proto = parse_proto(v)
         if inv:
-            r.inv |= INV_SRCIP
-    if "d" in o:
-        inv, v = o["d"]
-        r.dst, r.dmsk = parse_addr(v)
-        if inv:
-            r.inv |= INV_DSTIP
+            if r.proto == 0:
+                raise err("rule would never match protocol")
+            r.inv |= INV_PROTO
     for key, attr, flag in (("i", "iniface", INV_VIA_IN), ("o", "outiface", INV_VIA_OUT)):
         if key in o:
             inv, v = o[key]
@@ -519,21 +537,10 @@ def build_rule(c: Cmd, table: Table) -> Rule:
             setattr(r, attr, v)
             if inv:
                 r.inv |= flag
-    if "p" in o:
-        inv, v = o["p"]
-        r.proto = parse_proto(v)
-        if inv:
-            if r.proto == 0:
-                raise err("rule would never match protocol")
-            r.inv |= INV_PROTO
     if "f" in o:
         r.frag = True
         if o["f"][0]:
             r.inv |= INV_FRAG
-    if "o" in o and chain in ("PREROUTING", "INPUT"):
-        raise err(f"Can't use -o with {chain}\n")
-    if "i" in o and chain in ("POSTROUTING", "OUTPUT"):
-        raise err(f"Can't use -i with {chain}\n")
     info = RuleInfo(table.name, chain, r.proto, bool(r.inv & INV_PROTO),
                     frozenset({chain}) if chain in HOOK_OF_CHAIN else None, table.nf.ns, c.family)
     info.warnings = c.warnings      # an extension's warnings join the command's
@@ -549,6 +556,22 @@ def build_rule(c: Cmd, table: Table) -> Rule:
         r.tobj = c.target.cls.parse(c.target.opts, info)
     elif jump:
         r.tname, r.tkind = jump, T_JUMP
+    check_nat_drop(table.name, jump)
+    if "s" in o:
+        inv, v = o["s"]
+        r.src, r.smsk = parse_addr(v)
+        if inv:
+            r.inv |= INV_SRCIP
+    if "d" in o:
+        inv, v = o["d"]
+        r.dst, r.dmsk = parse_addr(v)
+        if inv:
+            r.inv |= INV_DSTIP
+    check_chain_length(chain)
+    if "o" in o and chain in ("PREROUTING", "INPUT"):
+        raise err(f"Can't use -o with {chain}\n")
+    if "i" in o and chain in ("POSTROUTING", "OUTPUT"):
+        raise err(f"Can't use -i with {chain}\n")
     if r.tkind in (T_JUMP, T_GOTO):
         if jump == "QUEUE" or jump not in table.chains:
             raise err(f"Chain '{jump}' does not exist")
@@ -762,23 +785,23 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         k = rule_opts[0]
         raise err(f"Illegal option `-{k}' with this command")
     chains = table.chains
-    if cmd in "ACDIR":
+    if cmd in RULE_COMMANDS:
         ch = chains.get(c.chain)
         by_number = cmd == "R" or (cmd == "D" and c.rulenum and not c.opts and not c.exts)
+        # the rule's own errors come first (do_parse), then whether its chain exists;
+        # -s/-d take comma-separated lists: one rule per (source, destination) pair, as
+        # xtables' generic_opt_check/add_entry make them
+        rules = [] if cmd == "D" and by_number else [build_rule(v, table) for v in address_variants(c)]
         if ch is None or (by_number and not ch.present):
             if cmd in "DC" and not by_number:
-                build_rule(c, table)     # the rule's own errors come first
                 raise kerr("iptables: Bad rule (does a matching rule exist in that chain?).")
             raise kerr("iptables: No chain/target/match by that name.")
-        if cmd == "D" and c.rulenum and not c.opts and not c.exts:
+        if cmd == "D" and by_number:
             if c.rulenum > len(ch.rules):
                 raise kerr("iptables: Index of deletion too big.")
             del ch.rules[c.rulenum - 1]
             table.changed(ch)
             return ""
-        # -s/-d take comma-separated lists: one rule per (source, destination) pair, as
-        # xtables' generic_opt_check/add_entry make them
-        rules = [build_rule(v, table) for v in address_variants(c)]
         what = {"A": "RULE_APPEND", "I": "RULE_INSERT", "R": "RULE_REPLACE", "C": "RULE_CHECK",
                 "D": "RULE_DELETE"}[cmd]
         if cmd in "AIR":
@@ -863,12 +886,10 @@ def execute(ns: Any, c: Cmd, prog: str = "iptables") -> str:
         return ""
     if cmd == "P":
         ch = chains.get(c.chain)
+        if c.policy not in ("ACCEPT", "DROP"):   # nft_cmd_chain_set: the policy, then the chain
+            raise kerr("iptables: Bad policy name. Run `dmesg' for more information.")
         if ch is None or not ch.builtin:
             raise kerr("iptables: Bad built-in chain name.")
-        if c.policy not in ("ACCEPT", "DROP"):
-            raise kerr("iptables: Bad policy name. Run `dmesg' for more information.")
-        if table.name == "nat" and c.policy == "DROP":
-            raise err('\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n')
         table.materialize(c.chain)
         ch.policy = c.policy
         # the chain is (re)written with counters starting at 0 (-c values are not passed on)

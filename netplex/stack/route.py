@@ -326,8 +326,21 @@ class RuleSelector:
                 and (self.invert is None or r.invert == self.invert))
 
 
+def _longest(local: Route | None, main: Route | None) -> Route | None:
+    """The merged trie's answer (fib_trie.c, fib_unmerge): until the first rule is added the local table's
+    routes live in main's trie, so the longest prefix of either wins, the local one on a tie (its
+    aliases sort first: higher tb_id). 10.0.0.0/16 on lo does not take 10.0.1.0/24 from eth1."""
+    if local is None or (main is not None and main.plen > local.plen):
+        return main
+    return local
+
+
 class Fib:
-    """All tables of a namespace and its policy rules."""
+    """All tables of a namespace and its policy rules.
+
+    Without custom rules the kernel keeps the local table merged into main's trie (fib_new_table,
+    fib_unmerge at the first `ip rule add`): a lookup takes the longest prefix of the two. After
+    that, the rules consult local, then main, then default, in order."""
 
     __slots__ = ("flow_keys", "has_custom_rules", "rules", "rules_default", "tables")
 
@@ -365,6 +378,11 @@ class Fib:
         input, as flowi4_iif = LOOPBACK_IFINDEX), `mark` the packet's skb->mark,
         `tos` its TOS byte (the socket's, or the IP header's on input).
         """
+        if not self.has_custom_rules:   # fib_lookup without custom rules: main (merged with local), default
+            r = _longest(self.tables[RT_TABLE_LOCAL].lookup(addr), self.tables[RT_TABLE_MAIN].lookup(addr))
+            if r is None or r.type == "throw":
+                r = self.tables[RT_TABLE_DEFAULT].lookup(addr)
+            return None if r is None or r.type == "throw" else r
         if self.rules_default:
             for tid in (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT):
                 r = self.tables[tid].lookup(addr)
@@ -421,6 +439,12 @@ class Fib:
         """fib_lookup of a local flow (iif lo) with flowi4_oif and flowi4_scope: the rules in order,
         each table through FibTable.lookup_scoped; an error (a terminal rule, an error route) is None."""
         oifname = oif.name if oif is not None else ""
+        if not self.has_custom_rules:   # the merged main and local tables, then default (fib_lookup)
+            r = _longest(self.tables[RT_TABLE_LOCAL].lookup_scoped(addr, min_scope, oif),
+                         self.tables[RT_TABLE_MAIN].lookup_scoped(addr, min_scope, oif))
+            if r is None or r.type == "throw":
+                r = self.tables[RT_TABLE_DEFAULT].lookup_scoped(addr, min_scope, oif)
+            return None if r is None or r.type == "throw" or r.type in ROUTE_ERROR_TYPES else r
         for rule in default_rules() if self.rules_default else self.rules:
             if not rule.matches(addr, saddr, "lo", oifname, mark, tos):
                 continue

@@ -239,3 +239,27 @@ def test_route_get_source_must_be_ours(two_hosts):
     assert run_ok(h1, "ip route get 255.255.255.255 from 127.0.0.5").startswith(
         "broadcast 255.255.255.255 from 127.0.0.5 dev lo ")
     assert run_ok(h1, "ip route get 10.0.0.2 from 0.0.0.0").startswith("10.0.0.2 dev eth0 src 10.0.0.1 ")
+
+
+def test_local_table_merged_into_main_until_a_rule(two_hosts):
+    """fib_unmerge: without custom rules the longest prefix of main and local wins; then local first."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up && ip addr add 10.0.0.0/16 dev lo")
+    assert run_ok(h1, "ip route get 10.0.0.2").startswith("10.0.0.2 dev eth0 src 10.0.0.1 ")
+    assert run_ok(h1, "ip route get 10.0.5.2").startswith("local 10.0.5.2 dev lo ")
+    run_ok(h1, "ip rule add pref 100 lookup 100 && ip rule del pref 100")
+    assert run_ok(h1, "ip route get 10.0.0.2").startswith("local 10.0.0.2 dev lo table local ")
+
+
+def test_iptables_errors_in_do_parse_order(two_hosts):
+    net, h1, _ = two_hosts
+    for line, err in (
+            ("iptables -X " + "x" * 30, "chain name `" + "x" * 30 + "' too long (must be under 29 chars)"),
+            ("iptables -A nosuch -s 10.0.0.0/33 -p icmp --icmp-type nosuch -j ACCEPT", "Unknown ICMP type `nosuch'"),
+            ("iptables -A " + "x" * 30 + " -s 10.0.0.0/33", "invalid mask `33' specified"),
+            ("iptables -t nat -A nosuch -s 10.0.0.0/33 -j DROP", 'The "nat" table is not intended for filtering'),
+            ("iptables -A nosuch -j NOSUCH", "Chain 'NOSUCH' does not exist"),
+            ("iptables -A nosuch -j MASQUERADE", "iptables: No chain/target/match by that name."),
+            ("iptables -P nosuch RETURN", "iptables: Bad policy name. Run `dmesg' for more information."),
+            ("iptables -t mangle -A OUTPUT -j REJECT", "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT")):
+        assert err in h1.run(line).error, line

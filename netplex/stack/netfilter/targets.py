@@ -101,6 +101,7 @@ class RejectTarget(Target):
 
     name = "REJECT"
     options = (OptSpec("reject-with", 1),)
+    tables = ("filter",)   # reject_tg_reg .table: raw/mangle refuse it (xt_check_target, EINVAL)
     hooks = frozenset({"INPUT", "FORWARD", "OUTPUT"})
     types: ClassVar[tuple[tuple[str, str, int], ...]] = REJECT_TYPES
     default: ClassVar[tuple[str, int]] = ("icmp-port-unreachable", 3)
