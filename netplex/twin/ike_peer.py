@@ -98,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, object] = {"events": [], "esp_in": 0, "esp_out": 0, "icmp_echo": 0, "esp_bad": 0}
 
     def send(data: bytes) -> None:
-        if sa.natd:
-            socks[4500].sendto(b"\0\0\0\0" + data, (a.remote, 4500))
+        # from 500, or from 4500 after the non-ESP marker once IKE moved there; to where the peer is seen
+        if sa.local_port == 4500:
+            socks[4500].sendto(b"\0\0\0\0" + data, (int_to_ip(sa.remote), sa.remote_port))
         else:
-            socks[500].sendto(data, (a.remote, 500))
+            socks[500].sendto(data, (int_to_ip(sa.remote), sa.remote_port))
 
     if a.initiate:
         send(sa.initiate(cfg.children[a.initiate]))
@@ -135,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                         answered += 1
                     continue
                 data = data[4:]
-                sa.natd = True
+            if not sa.initiator and sa.state == "CREATED":
+                sa.remote, sa.remote_port = ip_to_int(src), sport     # a NAT's address, as the peer is seen
+            if s is socks[4500]:
+                sa.local_port, sa.remote_port = 4500, sport           # the peer floated (or its NAT remapped)
             for out in sa.receive(data):
                 send(out)
         if a.until_esp and answered >= a.until_esp:
@@ -145,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     report["spii"] = sa.spii.hex()
     report["spir"] = sa.spir.hex()
     report["natd"] = sa.natd
+    report["nat_here"] = sa.nat_here
+    report["remote"] = f"{int_to_ip(sa.remote)}[{sa.remote_port}]"
     report["ike_proposal"] = sa.chosen.text() if sa.chosen else ""
     report["remote_id"] = sa.remote_id
     report["auth_failed"] = [str(x) for e, x in sa.events if e == "auth_failed"]

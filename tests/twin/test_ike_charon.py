@@ -90,21 +90,31 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class Lab:
     """Two namespaces on a veth: charon in A (192.0.2.1, 10.1.0.1 on lo), netplex's IKE in B (192.0.2.2)."""
 
-    def __init__(self, d: Path) -> None:
+    def __init__(self, d: Path, nat: str = "") -> None:
+        """`nat`: a router namespace between A (192.168.1.2) and B (192.0.2.2) that masquerades what
+        leaves towards B ("charon" is behind it) or towards A ("netplex" is)."""
         tag = secrets.token_hex(3)
         # a run's state file, so that `netplex clean` removes the namespaces (and charon in them) if we die
         self.run = state.RunState(state.new_prefix())
         self.a, self.b, self.d = f"{self.run.prefix}-ikea", f"{self.run.prefix}-ikeb", d
-        self.run.add_namespaces([self.a, self.b])
+        self.r = f"{self.run.prefix}-iker"
+        self.run.add_namespaces([self.a, self.b] + ([self.r] if nat else []))
         self.charon: subprocess.Popen[str] | None = None
-        _run("ip", "netns", "add", self.a)
-        _run("ip", "netns", "add", self.b)
-        _run("ip", "link", "add", f"npxi{tag}a", "netns", self.a, "type", "veth", "peer", "name", f"npxi{tag}b",
-             "netns", self.b)
-        for ns, dev, addr in ((self.a, f"npxi{tag}a", "192.0.2.1/24"), (self.b, f"npxi{tag}b", "192.0.2.2/24")):
-            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
+        self.nat = nat
+        for ns in [self.a, self.b] + ([self.r] if nat else []):
+            _run("ip", "netns", "add", ns)
             _run("ip", "-n", ns, "link", "set", "lo", "up")
+        if not nat:
+            self.veth(f"npxi{tag}a", self.a, "192.0.2.1/24", f"npxi{tag}b", self.b, "192.0.2.2/24")
+        else:
+            self.veth(f"npxi{tag}a", self.a, "192.168.1.2/24", f"npxi{tag}ra", self.r, "192.168.1.1/24")
+            self.veth(f"npxi{tag}rb", self.r, "192.0.2.254/24", f"npxi{tag}b", self.b, "192.0.2.2/24")
+            _run("ip", "-n", self.a, "route", "add", "default", "via", "192.168.1.1")
+            _run("ip", "-n", self.b, "route", "add", "default", "via", "192.0.2.254")
+            _run("ip", "netns", "exec", self.r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            out = f"npxi{tag}rb" if nat == "charon" else f"npxi{tag}ra"
+            _run("ip", "netns", "exec", self.r, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", out, "-j",
+                 "MASQUERADE")
         _run("ip", "-n", self.a, "addr", "add", "10.1.0.1/32", "dev", "lo")
         (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(d=d))
         env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
@@ -117,6 +127,13 @@ class Lab:
             if (d / "charon.vici").exists():
                 break
             time.sleep(0.05)
+
+    @staticmethod
+    def veth(a: str, ns_a: str, addr_a: str, b: str, ns_b: str, addr_b: str) -> None:
+        _run("ip", "link", "add", a, "netns", ns_a, "type", "veth", "peer", "name", b, "netns", ns_b)
+        for ns, dev, addr in ((ns_a, a, addr_a), (ns_b, b, addr_b)):
+            _run("ip", "-n", ns, "addr", "add", addr, "dev", dev)
+            _run("ip", "-n", ns, "link", "set", dev, "up")
 
     def swanctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return _run("swanctl", *args, "--uri", f"unix://{self.d}/charon.vici", check=False)
@@ -152,7 +169,7 @@ class Lab:
             except subprocess.TimeoutExpired:
                 self.charon.kill()
                 self.charon.wait(5)
-        teardown([self.a, self.b])
+        teardown([self.a, self.b] + ([self.r] if self.nat else []))
         self.run.remove()
 
 
@@ -377,3 +394,68 @@ def test_a_certificate_charon_does_not_trust(lab: Lab) -> None:
     # netplex believed charon and answered; charon did not believe netplex and said so (RFC 7296 §2.21.2)
     assert rep["auth_failed"] == ["received AUTHENTICATION_FAILED notify error"] and rep["children"] == []
     assert "no trusted ECDSA public key found for 'sun.strongswan.org'" in (lab.d / "charon.log").read_text()
+
+
+# ---- NAT traversal through a real NAT (iptables MASQUERADE in a router namespace) -----------------
+
+@pytest.fixture(params=["charon", "netplex"])
+def nat_lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lab]:
+    for need, pkg in ((CHARON, "strongswan-charon"), (LIBIPSEC, "libcharon-extra-plugins")):
+        if not os.path.exists(need):
+            pytest.skip(f"no {need} on this machine (apt-get install {pkg})")
+    if not os.path.exists("/usr/sbin/swanctl") or not os.path.exists("/dev/net/tun"):
+        pytest.skip("no swanctl or /dev/net/tun on this machine (apt-get install strongswan-swanctl)")
+    lab = Lab(tmp_path, nat=request.param)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def test_nat_traversal_with_charon(nat_lab: Lab) -> None:
+    """No `encap = yes`: each side finds the NAT from the other's NAT_DETECTION hashes. Whoever is behind
+    the router initiates (nobody can reach it from outside)."""
+    lab = nat_lab
+    behind = lab.nat
+    conf = CONN.format(local="192.168.1.2", remote="192.0.2.2" if behind == "charon" else "%any",
+                       ike="aes256-sha256-ecp256", esp="aes256gcm16", lid="moon", rid="sun", lts="10.1.0.0/24",
+                       rts="10.2.0.0/24", psk="interop-secret", extra="")
+    (lab.d / "swanctl.conf").write_text(conf)
+    assert lab.swanctl("--load-all", "--file", str(lab.d / "swanctl.conf")).returncode == 0
+    np_conf = CONN.format(local="192.0.2.2", remote="192.168.1.2", ike="aes256-sha256-ecp256", esp="aes256gcm16",
+                          lid="sun", rid="moon", lts="10.2.0.0/24", rts="10.1.0.0/24", psk="interop-secret",
+                          extra="")
+    (lab.d / "np.conf").write_text(np_conf)
+    args = ["ip", "netns", "exec", lab.b, sys.executable, "-m", "netplex.twin.ike_peer", "--conf",
+            str(lab.d / "np.conf"), "--conn", "np", "--local", "192.0.2.2", "--remote", "192.168.1.2",
+            "--seconds", "12", "--until-esp", "3"] + (["--initiate", "net"] if behind == "netplex" else [])
+    peer = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if behind == "charon":
+        time.sleep(0.5)
+        r = lab.swanctl("--initiate", "--child", "net")
+        assert "initiate completed successfully" in r.stdout, r.stdout
+    else:
+        for _ in range(60):
+            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
+                break
+            time.sleep(0.1)
+    sas = lab.swanctl("--list-sas").stdout
+    ping = lab.ping(3)
+    conntrack = _run("ip", "netns", "exec", lab.r, "conntrack", "-L", "-p", "udp", check=False).stdout
+    rep = _report(peer)
+    assert "3 received" in ping, ping + sas
+    assert rep["state"] == "ESTABLISHED" and rep["natd"] and rep["esp_in"] == 3 and rep["esp_out"] == 3, rep
+    log = (lab.d / "charon.log").read_text()
+    if behind == "charon":
+        # netplex sees the router's address and found the NAT from charon's hashes; charon knows it is behind
+        assert rep["remote"].startswith("192.0.2.254[") and not rep["nat_here"], rep
+        assert "local host is behind NAT, sending keep alives" in log, log
+        assert "remote 'sun' @ 192.0.2.2[4500]" in sas, sas
+    else:
+        assert rep["nat_here"] and rep["remote"] == "192.168.1.2[4500]", rep
+        assert "remote host is behind NAT" in log, log
+        assert "remote 'sun' @ 192.168.1.1[4500]" in sas, sas
+    assert "TUNNEL-in-UDP" in sas, sas
+    # the router carried IKE and ESP as UDP 4500, rewritten
+    assert "dport=4500" in conntrack and ("src=192.168.1.2" in conntrack or "src=192.0.2.2" in conntrack), conntrack
