@@ -87,6 +87,7 @@ class Charon(Program):
         self.log: list[str] = []
         self.installed: dict[int, list[XfrmState]] = {}     # id(child) → its two SAs
         self.traps: dict[int, tuple[IkeConfig, ChildConfig]] = {}   # reqid → trap policy's connection
+        self.ike_rekey_at: dict[int, int] = {}    # id(IKE SA) → when (seconds) its rekeying is due
         self.sock: Any = None          # UDP 500
         self.sock_natt: Any = None     # UDP 4500, UDP_ENCAP_ESPINUDP: IKE after the non-ESP marker, ESP to xfrm
 
@@ -207,6 +208,44 @@ class Charon(Program):
             self._send(sa, req)
         self._uninstall(sa, c)
 
+    def _ike_timers(self, sa: IkeSa) -> None:
+        """DPD, NAT-keepalives and the IKE SA's rekeying (rekey_time less up to 10 % at random, charon's
+        rand_time; only the SA's initiator schedules it, so both ends do not rekey at once)."""
+        if sa.cfg.dpd_delay:
+            self.after(sa.cfg.dpd_delay * NSEC, self._dpd, sa)
+        if sa.nat_here:
+            self.after(KEEPALIVE * NSEC, self._keepalive, sa)
+        if sa.cfg.rekey_time and sa.initiator:
+            at = sa.cfg.rekey_time - self.ns.world.rng.randrange(max(1, sa.cfg.rekey_time // 10))
+            self.ike_rekey_at[id(sa)] = sa.established + at
+            self.after(at * NSEC, self._ike_rekey_due, sa)
+
+    def _ike_rekey_due(self, sa: IkeSa) -> None:
+        if sa in self.ike_sas and sa.state == "ESTABLISHED":
+            if not self.rekey_ike(sa):
+                self.after(NSEC, self._ike_rekey_due, sa)   # an exchange is under way: try again shortly
+
+    def rekey_ike(self, sa: IkeSa) -> bool:
+        """CREATE_CHILD_SA rekeying the IKE SA (swanctl --rekey --ike, or its rekey_time)."""
+        req = sa.rekey_ike()
+        if req is None:
+            return False
+        self.log.append(f"[IKE] rekeying IKE_SA {sa.cfg.name}[{sa.unique}]")
+        self._send(sa, req)
+        return True
+
+    def _child_rekey_due(self, c: ChildSa) -> None:
+        """A CHILD SA's soft lifetime ran out: rekey it on the IKE SA that now holds it, or try again in a
+        second while another exchange (an IKE rekeying) is under way."""
+        sa = next((s for s in self.ike_sas if c in s.children), None)
+        if sa is None or any(o.rekeying is c for o in sa.children) or \
+                (sa.pending_child is not None and sa.pending_child.rekeying is c):
+            return
+        if not self.rekey(sa, c):
+            # charon's retry_interval is 30 s less a random jitter; shorter here so soft and hard expiry stay
+            # apart, random so that both ends do not retry in the same instant
+            self.after(self.ns.world.rng.randrange(NSEC // 10, NSEC), self._child_rekey_due, c)
+
     def rekey(self, sa: IkeSa, c: ChildSa) -> bool:
         req = sa.rekey_child(c)
         if req is None:
@@ -288,12 +327,19 @@ class Charon(Program):
                 self.log.append(f"[IKE] IKE_SA {sa.cfg.name}[{sa.unique}] established between "
                                 f"{_ip(sa.local)}[{sa.cfg.local_id or _ip(sa.local)}]..."
                                 f"{_ip(sa.remote)}[{sa.remote_id}]")
-                if sa.cfg.dpd_delay:
-                    self.after(sa.cfg.dpd_delay * NSEC, self._dpd, sa)
-                if sa.nat_here:
-                    self.after(KEEPALIVE * NSEC, self._keepalive, sa)
+                self._ike_timers(sa)
             elif ev in ("child_up", "child_rekeyed"):
                 self._install(sa, arg)
+            elif ev == "ike_rekeyed":
+                new: IkeSa = arg
+                self.ike_unique += 1
+                new.unique = self.ike_unique
+                self.ike_sas.append(new)
+                self.log.append(f"[IKE] IKE_SA {sa.cfg.name}[{sa.unique}] rekeyed, new IKE_SA {sa.cfg.name}"
+                                f"[{new.unique}] with SPIs {new.spii.hex()}_i {new.spir.hex()}_r")
+                self._ike_timers(new)
+            elif ev == "ike_rekey_failed":
+                self.log.append(f"[IKE] rekeying IKE_SA {sa.cfg.name}[{sa.unique}] failed")
             elif ev == "child_down":
                 self._uninstall(sa, arg)
             elif ev in ("ike_down", "auth_failed", "no_proposal"):
@@ -310,6 +356,7 @@ class Charon(Program):
                 self.log.append("[IKE] failed to establish CHILD_SA, keeping IKE_SA")
 
     def _destroy(self, sa: IkeSa) -> None:
+        self.ike_rekey_at.pop(id(sa), None)
         for c in list(sa.children):
             self._uninstall(sa, c)
         sa.children.clear()
@@ -445,8 +492,8 @@ class Charon(Program):
                     if hard:
                         sa.children.remove(c)
                         self._uninstall(sa, c)
-                    elif not any(o.rekeying is c for o in sa.children) and sa.pending_child is None:
-                        self.rekey(sa, c)
+                    else:
+                        self._child_rekey_due(c)
                     return
 
     # -- swanctl --list-sas -----------------------------------------------------------
@@ -454,7 +501,7 @@ class Charon(Program):
         out = []
         now = self.now_s()
         for sa in self.ike_sas:
-            if sa.state not in ("ESTABLISHED", "CONNECTING"):
+            if sa.state not in ("ESTABLISHED", "CONNECTING", "REKEYING"):
                 continue
             mark_i, mark_r = ("*", "") if sa.initiator else ("", "*")
             out.append(f"{sa.cfg.name}: #{sa.unique}, {sa.state}, IKEv2, {sa.spii.hex()}_i{mark_i} "
@@ -463,7 +510,9 @@ class Charon(Program):
             out.append(f"  remote '{sa.remote_id or sa.cfg.remote_id}' @ {_ip(sa.remote)}[{sa.remote_port}]")
             if sa.chosen is not None and sa.state == "ESTABLISHED":
                 out.append(f"  {sa.chosen.text()}")
-                out.append(f"  established {now - sa.established}s ago")
+                due = self.ike_rekey_at.get(id(sa))
+                out.append(f"  established {now - sa.established}s ago"
+                           + (f", rekeying in {max(due - now, 0)}s" if due is not None else ""))
             for c in sa.children:
                 ch = c.chosen
                 esp = ch.text() if ch is not None else ""

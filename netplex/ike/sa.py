@@ -126,6 +126,7 @@ class ChildSa:
     unique: int = 0
     rekeying: ChildSa | None = None   # the SA a rekey replaces
     initiator: bool = False           # we proposed it (its initiator-to-responder keys are our outbound)
+    nonce_min: bytes = b""            # the lower nonce of the exchange that made it (§2.25.1 collisions)
 
 
 class IkeSa:
@@ -178,6 +179,7 @@ class IkeSa:
         self.dh_group = 0
         self._rekey_ni = b""
         self._rekey_dh: DhKey | None = None
+        self._rekey_spi = b""
 
     # -- helpers -------------------------------------------------------------
     @property
@@ -463,6 +465,8 @@ class IkeSa:
                 return self._auth_response(payloads)
             if kind == "CREATE_CHILD_SA":
                 return self._rekey_response(payloads)
+            if kind == "CREATE_CHILD_SA-IKE":
+                return self._ike_rekey_response(payloads)
             if kind == "INFORMATIONAL-DELETE-IKE":
                 self.state = "DESTROYED"
                 self.events.append(("ike_down", "deleted"))
@@ -695,6 +699,7 @@ class IkeSa:
         child.state = "INSTALLED"
         child.established = self.now()
         child.rekeying = rekey
+        child.nonce_min = min(ni, nr)
         self.children.append(child)
         self.events.append(("child_rekeyed" if rekey is not None else "child_up", child))
         out: list[tuple[int, bytes]] = []
@@ -722,6 +727,11 @@ class IkeSa:
         return None
 
     def _create_child_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]]) -> bytes | None:
+        sa_body = next((b for t, b in payloads if t == m.PT_SA), None)
+        if sa_body is not None:
+            props = m.parse_sa(sa_body)
+            if props and props[0].proto == m.PROTO_IKE:
+                return self._ike_rekey_in(h, payloads, props)
         notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
         rekey_spi = next((int.from_bytes(s, "big") for t, p, s, _d in notes if t == m.N_REKEY_SA), None)
         old = next((c for c in self.children if c.spi_out == rekey_spi), None)
@@ -846,11 +856,107 @@ class IkeSa:
         if not self._child_from_response(new, payloads, notes, self._rekey_ni, nr, gir):
             return []
         self.events[-1] = ("child_rekeyed", new)
+        new.nonce_min = min(self._rekey_ni, nr)
         old = new.rekeying
+        rival = next((o for o in self.children if o is not new and o.rekeying is old and not o.initiator), None)
+        if rival is not None and new.nonce_min < rival.nonce_min:
+            # both ends rekeyed it at once (§2.25.1): the SA of the exchange with the lowest nonce is
+            # redundant and its initiator deletes it; the other end deletes the old one
+            req = self.delete_child(new)
+            return [req] if req is not None else []
         if old is not None:
             req = self.delete_child(old)
             return [req] if req is not None else []
         return []
+
+    # -- rekeying the IKE SA (§1.3.2, §2.18) ------------------------------------------
+    def _successor(self, initiator: bool, spii: bytes, spir: bytes, chosen: Chosen, ni: bytes, nr: bytes,
+                   gir: bytes) -> IkeSa:
+        """The new IKE SA: keys from SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), its own Message
+        IDs from 0, the CHILD SAs moved to it; the one who asked for the rekey is its initiator."""
+        new = IkeSa(self.cfg, self.local, self.remote, initiator, self.rand, self.psk, self.now,
+                    nat_t=self.nat_t, creds=self.creds, wallclock=self.wallclock)
+        new.spii, new.spir, new.chosen, new.ni, new.nr = spii, spir, chosen, ni, nr
+        new.dh_group = chosen.dh
+        k = ike_keys(chosen.prf, chosen.encr, chosen.integ, ni, nr, gir, spii, spir, sk_d_old=self.sk_d) \
+            if chosen.prf is not None else None
+        assert k is not None
+        new.sk_d, new.sk_pi, new.sk_pr = k.d, k.pi, k.pr
+        ci, cr = SkCipher(chosen.encr, chosen.integ, k.ei, k.ai), SkCipher(chosen.encr, chosen.integ, k.er, k.ar)
+        new.out_cipher, new.in_cipher = (ci, cr) if initiator else (cr, ci)
+        new.state = "ESTABLISHED"
+        new.established = self.now()
+        new.remote_id, new.remote_cert, new.peer_hashes = self.remote_id, self.remote_cert, self.peer_hashes
+        new.local_port, new.remote_port, new.natd, new.nat_here = (self.local_port, self.remote_port, self.natd,
+                                                                  self.nat_here)
+        new.next_reqid = self.next_reqid
+        new.children, self.children = self.children, []
+        self.events.append(("ike_rekeyed", new))
+        return new
+
+    def rekey_ike(self) -> bytes | None:
+        """CREATE_CHILD_SA with an IKE proposal (a new SPIi), Ni and KEi: the IKE SA rekeyed (§1.3.2)."""
+        if self.state != "ESTABLISHED" or self.chosen is None:
+            return None
+        spi = self.rand(8)
+        props = parse_proposals(self.cfg.proposals, m.PROTO_IKE)
+        for p in props:
+            p.spi = spi
+        group = self.chosen.dh
+        self._rekey_ni = self.rand(32)
+        self._rekey_dh = DhKey(group, self.rand)
+        payloads = [(m.PT_SA, m.build_sa(props)), (m.PT_NONCE, self._rekey_ni),
+                    (m.PT_KE, m.build_ke(group, self._rekey_dh.public))]
+        req = self._request_out(m.CREATE_CHILD_SA, payloads, "CREATE_CHILD_SA-IKE")
+        if req is not None:
+            self._rekey_spi = spi
+            self.state = "REKEYING"
+        return req
+
+    def _ike_rekey_response(self, payloads: list[tuple[int, bytes]]) -> list[bytes]:
+        self.state = "ESTABLISHED"
+        sa = next((b for t, b in payloads if t == m.PT_SA), None)
+        ke = next((b for t, b in payloads if t == m.PT_KE), None)
+        nr = next((b for t, b in payloads if t == m.PT_NONCE), None)
+        if sa is None or ke is None or nr is None or self._rekey_dh is None:
+            notes = [m.parse_notify(b)[0] for t, b in payloads if t == m.PT_NOTIFY]
+            self.events.append(("ike_rekey_failed", notes))
+            return []
+        props = m.parse_sa(sa)
+        chosen = choose(props, parse_proposals(self.cfg.proposals, m.PROTO_IKE), m.PROTO_IKE)
+        group, pub = m.parse_ke(ke)
+        gir = self._rekey_dh.shared(pub) if group == self._rekey_dh.group else None
+        if chosen is None or gir is None or len(props[0].spi) != 8:
+            self.events.append(("ike_rekey_failed", "no proposal"))
+            return []
+        self._successor(True, self._rekey_spi, props[0].spi, chosen, self._rekey_ni, nr, gir)
+        # the rekeying side deletes the old IKE SA (§2.18); its CHILD SAs now live on the new one
+        req = self.delete()
+        return [req] if req is not None else []
+
+    def _ike_rekey_in(self, h: IkeHeader, payloads: list[tuple[int, bytes]], props: list[Proposal]) -> bytes:
+        chosen = choose(props, parse_proposals(self.cfg.proposals, m.PROTO_IKE), m.PROTO_IKE)
+        ke = next((b for t, b in payloads if t == m.PT_KE), None)
+        ni = next((b for t, b in payloads if t == m.PT_NONCE), None)
+        if chosen is None or ke is None or ni is None:
+            return self._encrypted(m.CREATE_CHILD_SA, True, h.mid,
+                                   [(m.PT_NOTIFY, m.build_notify(m.N_NO_PROPOSAL_CHOSEN))])
+        group, pub = m.parse_ke(ke)
+        if group != chosen.dh:
+            return self._encrypted(m.CREATE_CHILD_SA, True, h.mid, [(m.PT_NOTIFY, m.build_notify(
+                m.N_INVALID_KE_PAYLOAD, chosen.dh.to_bytes(2, "big")))])
+        dh = DhKey(group, self.rand)
+        gir = dh.shared(pub)
+        if gir is None:
+            return self._encrypted(m.CREATE_CHILD_SA, True, h.mid,
+                                   [(m.PT_NOTIFY, m.build_notify(m.N_INVALID_SYNTAX))])
+        nr = self.rand(32)
+        spir = self.rand(8)
+        offered = next(p for p in props if p.num == chosen.proposal.num)
+        chosen.proposal.spi = spir
+        self._successor(False, offered.spi, spir, chosen, ni, nr, gir)
+        return self._encrypted(m.CREATE_CHILD_SA, True, h.mid, [
+            (m.PT_SA, m.build_sa([chosen.proposal])), (m.PT_NONCE, nr), (m.PT_KE, m.build_ke(group, dh.public))])
 
     def retransmit(self) -> bytes | None:
         return self.outstanding

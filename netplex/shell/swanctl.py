@@ -203,8 +203,16 @@ def _terminate(d: Charon, opts: dict[str, str]) -> Result:
 
 def _rekey(d: Charon, opts: dict[str, str]) -> Result:
     name = opts.get("--child")
+    if name is None and "--ike" in opts:
+        sas = [sa for sa in d.ike_sas if sa.cfg.name == opts["--ike"] and sa.state == "ESTABLISHED"]
+        if not sas:
+            return Result(1, "", "rekey failed: no matching SAs to rekey found\n")
+        if not d.rekey_ike(sas[0]):
+            return Result(1, "", "rekey failed: an exchange is under way\n")
+        d.ns.world.run_for(NSEC)
+        return Result(0, "rekey completed successfully\n")
     if name is None:
-        return unsupported("swanctl --rekey without --child (IKE SA rekeying)")
+        return Result(1, "", "rekey failed: please specify an SA to rekey\n")
     pairs = [(sa, c) for sa in d.ike_sas for c in sa.children if c.cfg.name == name]
     if not pairs:
         return Result(1, "", "rekey failed: no matching SAs to rekey found\n")

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--initiate", default="")
     ap.add_argument("--creds", default="", help="a swanctl directory whose x509/, x509ca/, private/ ... to load")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rekey-ike-after", type=float, default=0.0,
+                    help="rekey the IKE SA (CREATE_CHILD_SA) this many seconds after it is up")
     ap.add_argument("--until-esp", type=int, default=0, help="stop after this many ESP packets were answered")
     a = ap.parse_args(argv)
     with open(a.conf) as f:
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                creds=creds)
     report: dict[str, object] = {"events": [], "esp_in": 0, "esp_out": 0, "icmp_echo": 0, "esp_bad": 0}
 
-    def send(data: bytes) -> None:
+    sas = [sa]          # the IKE SA, then each one that rekeyed it
+
+    def send(data: bytes, sa: IkeSa = sa) -> None:
         # from 500, or from 4500 after the non-ESP marker once IKE moved there; to where the peer is seen
         if sa.local_port == 4500:
             socks[4500].sendto(b"\0\0\0\0" + data, (int_to_ip(sa.remote), sa.remote_port))
@@ -108,13 +112,21 @@ def main(argv: list[str] | None = None) -> int:
         send(sa.initiate(cfg.children[a.initiate]))
     seq_out = 0
     answered = 0
+    rekeyed_at = 0.0
     while time.monotonic() - start < a.seconds:
+        cur = sas[-1]
+        if a.rekey_ike_after and not rekeyed_at and cur.state == "ESTABLISHED" and \
+                time.monotonic() - start >= a.rekey_ike_after:
+            req = cur.rekey_ike()
+            if req is not None:
+                rekeyed_at = time.monotonic()
+                send(req, cur)
         r, _w, _x = select.select(list(socks.values()), [], [], 0.2)
         for s in r:
             data, (src, sport) = s.recvfrom(65535)
             if s is socks[4500]:
                 if data[:4] != b"\0\0\0\0":
-                    child = sa.children[-1] if sa.children else None
+                    child = sas[-1].children[-1] if sas[-1].children else None
                     if child is None:
                         continue
                     spi, seq = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
@@ -136,15 +148,21 @@ def main(argv: list[str] | None = None) -> int:
                         answered += 1
                     continue
                 data = data[4:]
-            if not sa.initiator and sa.state == "CREATED":
-                sa.remote, sa.remote_port = ip_to_int(src), sport     # a NAT's address, as the peer is seen
+            spii = data[:8]
+            to = next((x for x in reversed(sas) if x.spii == spii), sa)
+            if not to.initiator and to.state == "CREATED":
+                to.remote, to.remote_port = ip_to_int(src), sport     # a NAT's address, as the peer is seen
             if s is socks[4500]:
-                sa.local_port, sa.remote_port = 4500, sport           # the peer floated (or its NAT remapped)
-            for out in sa.receive(data):
-                send(out)
+                to.local_port, to.remote_port = 4500, sport           # the peer floated (or its NAT remapped)
+            before = len(to.events)
+            for out in to.receive(data):
+                send(out, to)
+            sas += [x for e, x in to.events[before:] if e == "ike_rekeyed"]
         if a.until_esp and answered >= a.until_esp:
             break
-    report["events"] = [e for e, _x in sa.events]
+    report["events"] = [e for x in sas for e, _y in x.events]
+    report["ike_sas"] = [f"{x.spii.hex()}_{x.spir.hex()}:{x.state}" for x in sas]
+    sa = sas[-1]
     report["state"] = sa.state
     report["spii"] = sa.spii.hex()
     report["spir"] = sa.spir.hex()

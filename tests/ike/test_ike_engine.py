@@ -6,6 +6,7 @@ import random
 import pytest
 
 from netplex.ike.config import ConfigError, parse_swanctl
+from netplex.ike.message import FLAG_I, IkeHeader
 from netplex.ike.proposal import ProposalError, choose, parse_proposals
 from netplex.ike.sa import IkeSa
 from netplex.ike.transforms import MODP2048, PRF, prf_plus
@@ -141,3 +142,55 @@ def test_swanctl_conf_refuses_what_it_does_not_model() -> None:
         parse_swanctl("connections {\n c {\n mobike = no\n }\n}\n")
     with pytest.raises(ConfigError, match="missing"):
         parse_swanctl("connections {\n c {\n")
+
+
+def _new_sa(sa: IkeSa) -> IkeSa:
+    return next(x for e, x in sa.events if e == "ike_rekeyed")
+
+
+@pytest.mark.parametrize("rekeyer", ["initiator", "responder"])
+def test_rekeying_the_ike_sa_moves_the_child_sas_to_new_keys(rekeyer: str) -> None:
+    a, b = _pair("aes256-sha256-ecp256", "aes128gcm16")
+    _exchange(a.initiate(a.cfg.children["net"]), a, b)
+    x, y = (a, b) if rekeyer == "initiator" else (b, a)
+    child_x, child_y = x.children[0], y.children[0]
+    _exchange(x.rekey_ike(), x, y)
+    nx, ny = _new_sa(x), _new_sa(y)
+    # new SPIs, both ends agree; the asker is the new SA's initiator (§2.18)
+    assert (nx.spii, nx.spir) == (ny.spii, ny.spir) and nx.spii not in (a.spii, a.spir)
+    assert nx.initiator and not ny.initiator
+    assert nx.sk_d == ny.sk_d and nx.sk_d != x.sk_d
+    assert nx.children == [child_x] and ny.children == [child_y] and x.children == y.children == []
+    # the asker deleted the old IKE SA on the old SA's keys; the CHILD SAs were not touched
+    assert x.state == "DESTROYED" and y.state == "DESTROYED"
+    assert not any(e == "child_down" for e, _c in x.events + y.events)
+    # the new IKE SA works: a liveness check, then a CHILD SA rekey with new keys from the new SK_d
+    _exchange(nx.dpd(), nx, ny)
+    assert nx.outstanding is None and nx.my_mid == 1 and ny.peer_mid == 1
+    _exchange(nx.rekey_child(child_x), nx, ny)
+    assert len(nx.children) == len(ny.children) == 1
+    cx, cy = nx.children[0], ny.children[0]
+    assert cx is not child_x and (cx.enc_out, cx.enc_in) == (cy.enc_in, cy.enc_out)
+
+
+def test_a_child_sa_rekeyed_by_both_ends_at_once_keeps_one() -> None:
+    a, b = _pair("aes128-sha256-x25519", "aes128gcm16-x25519")
+    _exchange(a.initiate(a.cfg.children["net"]), a, b)
+    ra, rb = a.rekey_child(a.children[0]), b.rekey_child(b.children[0])
+    # the two requests cross on the wire
+    resp_b, resp_a = b.receive(ra), a.receive(rb)
+    _exchange_all(a.receive(resp_b[0]) + b.receive(resp_a[0]), a, b)
+    assert len(a.children) == len(b.children) == 1
+    ca, cb = a.children[0], b.children[0]
+    assert (ca.spi_in, ca.spi_out) == (cb.spi_out, cb.spi_in)
+
+
+def _exchange_all(msgs: list[bytes], a: IkeSa, b: IkeSa) -> None:
+    """Deliver each message to the other side from its sender (a, the IKE SA's initiator, sets the I flag)."""
+    pending = list(msgs)
+    for _ in range(20):
+        if not pending:
+            return
+        d = pending.pop(0)
+        h = IkeHeader.unpack(d)
+        pending += (b if h.flags & FLAG_I else a).receive(d)

@@ -68,3 +68,33 @@ def test_terminate_deletes_both_sides(tmp_path) -> None:
     r = net.nodes["gw1"].run("swanctl --terminate --ike site2site")
     assert r.status == 0 and r.output.endswith("terminate completed successfully\n")
     assert net.nodes["gw2"].cmd("swanctl --list-sas; ip xfrm state count") == "\t SAD count 0\n"
+
+
+def test_swanctl_rekey_ike_gives_new_spis_and_keeps_the_child_sa(tmp_path) -> None:
+    res, net = _net(tmp_path)
+    assert res.passed
+    gw1, gw2 = net.nodes["gw1"], net.nodes["gw2"]
+    before = gw1.cmd("swanctl --list-sas")
+    r = gw1.run("swanctl --rekey --ike site2site")
+    assert (r.status, r.output) == (0, "rekey completed successfully\n")
+    after, other = gw1.cmd("swanctl --list-sas"), gw2.cmd("swanctl --list-sas")
+    head = [line for line in after.splitlines() if "ESTABLISHED" in line]
+    # one IKE SA, #2, with SPIs neither side had before; gw1 asked, so it is the new SA's initiator
+    assert len(head) == 1 and head[0].startswith("site2site: #2, ESTABLISHED, IKEv2, ")
+    spii, spir = head[0].split(", ")[-1].split(" ")
+    assert spii.endswith("_i*") and spii[:16] not in before and spir[:16] not in before
+    assert f"{spii[:16]}_i {spir[:16]}_r*" in other
+    # the CHILD SA is the same one (same SPIs), and the tunnel still carries traffic
+    spis = [line for line in before.splitlines() if line.startswith(("    in ", "    out "))]
+    assert [line for line in after.splitlines() if line.startswith(("    in ", "    out "))][0][:14] == spis[0][:14]
+    assert "offices: #1, reqid 1, INSTALLED" in after
+    assert net.nodes["pc1"].run("ping -c 2 10.2.0.10").status == 0
+    assert gw2.run("swanctl --rekey --child offices").status == 0
+    assert net.nodes["pc2"].run("ping -c 2 10.1.0.10").status == 0
+
+
+def test_swanctl_rekey_errors(tmp_path) -> None:
+    _res, net = _net(tmp_path)
+    gw1 = net.nodes["gw1"]
+    assert gw1.run("swanctl --rekey --ike nosuch").error == "rekey failed: no matching SAs to rekey found\n"
+    assert gw1.run("swanctl --rekey").error == "rekey failed: please specify an SA to rekey\n"

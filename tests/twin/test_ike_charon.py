@@ -145,13 +145,14 @@ class Lab:
         r = self.swanctl("--load-all", "--file", str(self.d / "swanctl.conf"))
         assert r.returncode == 0, r.stdout + r.stderr
 
-    def peer(self, ike: str, esp: str, initiate: bool, seconds: float, until_esp: int) -> subprocess.Popen[str]:
+    def peer(self, ike: str, esp: str, initiate: bool, seconds: float, until_esp: int,
+             extra: tuple[str, ...] = ()) -> subprocess.Popen[str]:
         conf = CONN.format(local="192.0.2.2", remote="192.0.2.1", ike=ike, esp=esp, lid="sun", rid="moon",
                            lts="10.2.0.0/24", rts="10.1.0.0/24", psk="interop-secret", extra="")
         (self.d / "np.conf").write_text(conf)
         args = ["ip", "netns", "exec", self.b, sys.executable, "-m", "netplex.twin.ike_peer", "--conf",
                 str(self.d / "np.conf"), "--conn", "np", "--local", "192.0.2.2", "--remote", "192.0.2.1",
-                "--seconds", str(seconds), "--until-esp", str(until_esp)]
+                "--seconds", str(seconds), "--until-esp", str(until_esp), *extra]
         if initiate:
             args += ["--initiate", "net"]
         return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -459,3 +460,43 @@ def test_nat_traversal_with_charon(nat_lab: Lab) -> None:
     assert "TUNNEL-in-UDP" in sas, sas
     # the router carried IKE and ESP as UDP 4500, rewritten
     assert "dport=4500" in conntrack and ("src=192.168.1.2" in conntrack or "src=192.0.2.2" in conntrack), conntrack
+
+
+# ---- rekeying the IKE SA (CREATE_CHILD_SA with an IKE proposal, RFC 7296 1.3.2 and 2.18) ----------
+
+def _ike_line(sas: str) -> str:
+    return next(line for line in sas.splitlines() if line.startswith("np: #"))
+
+
+@pytest.mark.parametrize("rekeyer", ["charon", "netplex"])
+def test_ike_sa_rekey_with_charon(lab: Lab, rekeyer: str) -> None:
+    lab.load("aes128-sha256-x25519", "aes128gcm16-x25519")
+    extra = ("--rekey-ike-after", "1.5") if rekeyer == "netplex" else ()
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16-x25519", initiate=False, seconds=10, until_esp=6,
+                    extra=extra)
+    time.sleep(0.5)
+    assert "completed successfully" in lab.swanctl("--initiate", "--child", "net").stdout
+    assert "2 received" in lab.ping(2)
+    before = _ike_line(lab.swanctl("--list-sas").stdout)
+    if rekeyer == "charon":
+        r = lab.swanctl("--rekey", "--ike", "np")
+        assert r.returncode == 0, r.stdout + r.stderr
+    for _ in range(40):
+        after = lab.swanctl("--list-sas").stdout
+        if "np: #2, ESTABLISHED" in after and "np: #1," not in after:
+            break
+        time.sleep(0.1)
+    # the CHILD SA moved to the new IKE SA; a CHILD SA rekey over it uses the new SK_d and SK_e/SK_a
+    assert "3 received" in lab.ping(3), after
+    r = lab.swanctl("--rekey", "--child", "net")
+    assert r.returncode == 0, r.stdout + r.stderr
+    time.sleep(0.3)
+    ping = lab.ping(1)
+    rep = _report(peer)
+    assert "1 received" in ping, ping
+    assert "ike_rekeyed" in rep["events"] and rep["state"] == "ESTABLISHED", rep
+    head = _ike_line(after)
+    assert head != before and f"{rep['spii']}_i" in head and f"{rep['spir']}_r" in head, (head, rep)
+    # whoever asked is the new IKE SA's initiator (charon marks its own side with *)
+    assert (f"{rep['spii']}_i*" in head) == (rekeyer == "charon"), head
+    assert rep["ike_sas"][0].endswith(":DESTROYED") and "child_rekeyed" in rep["events"]
