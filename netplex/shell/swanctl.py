@@ -126,7 +126,7 @@ def _load(ctx: Context, d: Charon, path: str, cmd: str) -> Result:
     except ProposalError as e:
         return Result(1, "", f"invalid value for: proposals, config discarded\nnetplex: proposal keyword '{e}' "
                              "is not supported\n")
-    out = []
+    out: list[str] = []
     err: list[str] = []
     if cmd in ("load-all", "load-creds"):
         fs = ctx.fs
