@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from netplex.network import Network
+from tests.conftest import run_ok as ok
 
 
 @pytest.fixture
@@ -17,12 +18,6 @@ def h1():
 def run(node, line):
     r = node.run(line)
     return r.status, r.output, r.error
-
-
-def ok(node, line):
-    r = node.run(line)
-    assert r.status == 0, (line, r.error)
-    return r.output
 
 
 def test_list_newest_first_with_nsids(h1):

@@ -5,12 +5,7 @@ import pytest
 
 from netplex import Network
 from netplex.scenario.sim import SimBackend
-
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 @pytest.fixture

@@ -5,12 +5,7 @@ from netplex import Network
 from netplex.scenario.sim import SimBackend
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.netfilter.core import NF_ACCEPT, NF_DROP, NF_STOP, netfilter_of
-
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 def test_priority_order_and_verdicts(pair) -> None:

@@ -2,12 +2,7 @@
 from __future__ import annotations
 
 from netplex.stack.netfilter.core import IP_CT_UNTRACKED
-
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 def loss(h1) -> int:

@@ -2,12 +2,7 @@
 from __future__ import annotations
 
 from netplex import Network
-
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 def test_counters_and_policy_counters(pair) -> None:

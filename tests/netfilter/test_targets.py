@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import re
 
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 def test_drop_then_open_port(pair) -> None:

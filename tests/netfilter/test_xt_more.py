@@ -2,11 +2,7 @@
 recent, set + ipset, hashlimit, connlimit, rpfilter, policy, time, string, u32, nfacct, NFQUEUE."""
 from __future__ import annotations
 
-
-def run_ok(node, line: str) -> str:
-    r = node.run(line)
-    assert r.status == 0, f"{node.name}: {line!r} -> {r.status}: {r.error}"
-    return r.output
+from tests.conftest import run_ok
 
 
 def received(h1, n: int = 1) -> int:

@@ -7,12 +7,7 @@ from __future__ import annotations
 import pytest
 
 from netplex.network import Network
-
-
-def ok(node, line):
-    r = node.run(line)
-    assert r.status == 0, (line, r.error)
-    return r.output
+from tests.conftest import run_ok as ok
 
 
 @pytest.fixture
