@@ -22,9 +22,9 @@ from netplex.shell.iproute_fmt import (
     matches,
     need_arg,
     need_arg_past,
-    parse_dsfield,
     parse_inet_addr,
     parse_prefix,
+    parse_tos,
     parse_u32,
 )
 from netplex.shell.result import Result
@@ -593,11 +593,7 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
         a = args[i]
         if a in ("tos", "dsfield"):
             i += 1
-            v = need_arg(args, i)
-            t = parse_dsfield(v)
-            if t is None:
-                raise invarg("TOS value is invalid\n", v)
-            tos = t
+            tos = parse_tos(need_arg(args, i))
         elif a == "from":
             i += 1
             src = parse_prefix(need_arg(args, i), allow_default=False)[0]

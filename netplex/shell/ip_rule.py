@@ -23,8 +23,8 @@ from netplex.shell.iproute_fmt import (
     matches,
     need_arg,
     need_arg_past,
-    parse_dsfield,
     parse_prefix,
+    parse_tos,
     parse_u32,
 )
 from netplex.shell.result import Result
@@ -73,14 +73,6 @@ def _parse_fwmark(v: str) -> tuple[int, int | None]:
     if mask is None:
         raise invarg("fwmask value is invalid\n", mask_s)
     return mark, mask
-
-def _parse_tos(v: str) -> int:
-    """`tos|dsfield TOS`: rtnl_dsfield_a2n."""
-    tos = parse_dsfield(v)
-    if tos is None:
-        raise invarg("TOS value is invalid\n", v)
-    return tos
-
 
 def _hex(v: int) -> str:
     """C's %#x: 0 has no prefix."""
@@ -199,7 +191,7 @@ def _parse_modify(args: list[str], tables: RtTables) -> _RuleArgs:
                 q.mask = mask
         elif a in ("tos", "dsfield"):
             i += 1
-            q.tos = _parse_tos(need_arg(args, i))
+            q.tos = parse_tos(need_arg(args, i))
         elif matches(a, "table") or a == "lookup":
             i += 1
             v = need_arg(args, i)
@@ -325,7 +317,7 @@ def _parse_filter(args: list[str], tables: RtTables) -> _Filter:
                 f.mask = mask
         elif a in ("tos", "dsfield"):
             i += 1
-            f.tos = _parse_tos(need_arg(args, i))
+            f.tos = parse_tos(need_arg(args, i))
         elif a in ("dev", "iif"):
             i += 1
             f.iif = need_arg(args, i)

@@ -139,6 +139,14 @@ def parse_dsfield(text: str) -> int | None:
     return v if v <= 255 else None
 
 
+def parse_tos(text: str) -> int:
+    """`tos|dsfield TOS` of ip route get and ip rule: rtnl_dsfield_a2n, else invarg."""
+    tos = parse_dsfield(text)
+    if tos is None:
+        raise invarg("TOS value is invalid\n", text)
+    return tos
+
+
 def dsfield_name(v: int) -> str:
     """rtnl_dsfield_n2a: the rt_dsfield name, else 0x%02x."""
     return DSFIELD_NAMES.get(v) or f"{v:#04x}"
