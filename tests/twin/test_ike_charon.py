@@ -190,6 +190,21 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         lab.close()
 
 
+def _bring_up(lab: Lab, initiator: str) -> str:
+    """charon initiates (`swanctl --initiate`), or netplex does and this waits for charon's CHILD SA;
+    the SAs `swanctl --list-sas` lists then."""
+    if initiator == "charon":
+        time.sleep(0.5)
+        r = lab.swanctl("--initiate", "--child", "net")
+        assert "initiate completed successfully" in r.stdout, r.stdout
+    else:
+        for _ in range(60):
+            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
+                break
+            time.sleep(0.1)
+    return lab.swanctl("--list-sas").stdout
+
+
 def _report(p: subprocess.Popen[str]) -> dict:
     out, err = p.communicate(timeout=40)
     assert p.returncode == 0, err
@@ -214,16 +229,7 @@ def test_ike_and_esp_with_charon(lab: Lab, initiator: str, ike: str, esp: str, i
         pytest.skip("one AEAD IKE case each way is enough: charon initiates it")
     lab.load(ike, esp)
     peer = lab.peer(ike, esp, initiate=initiator == "netplex", seconds=12, until_esp=3)
-    if initiator == "charon":
-        time.sleep(0.5)
-        r = lab.swanctl("--initiate", "--child", "net")
-        assert "initiate completed successfully" in r.stdout, r.stdout
-    else:
-        for _ in range(60):
-            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
-                break
-            time.sleep(0.1)
-    sas = lab.swanctl("--list-sas").stdout
+    sas = _bring_up(lab, initiator)
     ping = lab.ping(3)
     rep = _report(peer)
     assert "3 received" in ping, ping + sas
@@ -363,16 +369,7 @@ def _cert_peer(lab: Lab, initiate: bool, seconds: float, until_esp: int) -> subp
 def test_certificates_with_charon(lab: Lab, initiator: str, kind: str) -> None:
     _cert_lab(lab, kind)
     peer = _cert_peer(lab, initiate=initiator == "netplex", seconds=12, until_esp=3)
-    if initiator == "charon":
-        time.sleep(0.5)
-        r = lab.swanctl("--initiate", "--child", "net")
-        assert "initiate completed successfully" in r.stdout, r.stdout
-    else:
-        for _ in range(60):
-            if "INSTALLED" in lab.swanctl("--list-sas").stdout:
-                break
-            time.sleep(0.1)
-    sas = lab.swanctl("--list-sas").stdout
+    sas = _bring_up(lab, initiator)
     ping = lab.ping(3)
     rep = _report(peer)
     assert "3 received" in ping, ping + sas
