@@ -1,9 +1,14 @@
 """FRR on simulated nodes: frrinit.sh, bgpd's sessions and routes, vtysh — as a user types them."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from netplex.network import Network
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
 
 NSEC = 1_000_000_000
 
@@ -215,3 +220,15 @@ def test_a_peer_with_the_wrong_as_never_establishes() -> None:
     _, out = sh(net, "r1", "vtysh -c 'show ip bgp summary'")
     row = next(line for line in out.splitlines() if line.startswith("10.0.12.2"))
     assert row.split()[-3] in ("Active", "Connect", "Idle", "OpenSent")
+
+
+def test_ibgp_border_prefers_the_shorter_path_through_its_peer_with_local_pref_and_metric_200() -> None:
+    res = run_scenario(load_scenario(Path(__file__).with_name("ibgp-two-borders.yaml")), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    table = res.probes[2].observed["output"]
+    assert "*>i                 10.0.12.1                0    100      0 64500 i" in table
+    assert "*>i10.0.0.0/24      10.0.12.1                0    100      0 i" in table
+    assert "      Origin IGP, metric 0, localpref 100, valid, internal, best (AS Path)" in \
+        res.probes[3].observed["output"]
+    b1 = res.probes[7].observed["output"]
+    assert "10.0.12.2" not in b1        # b2's best is iBGP-learned: not sent back over iBGP
