@@ -27,12 +27,14 @@ class EventStorm(NetplexError):
 class Scheduler:
     """A discrete-event loop over integer-nanosecond time."""
 
-    __slots__ = ("now", "_heap", "_seq", "events_run", "storms", "last_storm")
+    # `heap` and `seq` are public for one caller: the flow fast path (stack/fastpath.py) pushes
+    # its next hop's receive onto the heap itself, exactly as `at` would, to save a call a hop
+    __slots__ = ("now", "heap", "seq", "events_run", "storms", "last_storm")
 
     def __init__(self) -> None:
         self.now = 0
-        self._heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
-        self._seq = 0
+        self.heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
+        self.seq = 0
         self.events_run = 0
         self.storms = 0                  # how many times the simulation stopped itself (EventStorm)
         self.last_storm: str | None = None   # the last storm's explanation: an aborted run says it
@@ -41,19 +43,19 @@ class Scheduler:
         """Run `fn(*args)` at absolute time `when` (never before now)."""
         if when < self.now:
             when = self.now
-        self._seq += 1
-        heappush(self._heap, (when, self._seq, fn, args))
+        self.seq += 1
+        heappush(self.heap, (when, self.seq, fn, args))
 
     def after(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` `delay` nanoseconds from now."""
-        self._seq += 1
-        heappush(self._heap, (self.now + delay, self._seq, fn, args))
+        self.seq += 1
+        heappush(self.heap, (self.now + delay, self.seq, fn, args))
 
     def pending(self) -> int:
-        return len(self._heap)
+        return len(self.heap)
 
     def next_time(self) -> int | None:
-        return self._heap[0][0] if self._heap else None
+        return self.heap[0][0] if self.heap else None
 
     def run(self, until: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events in time order up to and including `until` (absolute ns).
@@ -67,7 +69,7 @@ class Scheduler:
         clock moving: packets circling a loop of zero-delay links (a bridge
         loop without STP) would otherwise run forever in no simulated time.
         """
-        heap = self._heap
+        heap = self.heap
         pop = heappop
         n = 0
         mark = self.now
@@ -108,8 +110,8 @@ class Scheduler:
     def _storm_check(self, mark: int) -> int:
         """Every STORM_EVENTS events: has the clock moved since the last check?"""
         if self.now == mark:
-            stuck = len(self._heap)
-            self._heap.clear()
+            stuck = len(self.heap)
+            self.heap.clear()
             self.storms += 1
             self.last_storm = (f"netplex: {STORM_EVENTS} events without simulated time passing at "
                                f"t={self.now} ns ({stuck} more pending, dropped): packets are circling a "

@@ -38,6 +38,7 @@ counter and capture byte for byte.
 """
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE
@@ -184,6 +185,22 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     st = out.stats
     st.tx_packets += 1
     st.tx_bytes += nbytes
-    # the cable itself, as start_xmit hands the frame over (Link.deliver: timing, loss)
-    out.busy_until = link.deliver(now, nbytes, peer.rx, frame)
+    # the cable, as start_xmit hands the frame over: Link.deliver's timing and loss, inline, and
+    # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number), as
+    # `fast_recv`, which tries this function first (one call a hop instead of five)
+    rate = link.rate_bps
+    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+    out.busy_until = done
+    if link.loss and link.rng.random() < link.loss:
+        link.lost += 1
+        return True
+    sched = ns.sched
+    sched.seq = seq = sched.seq + 1
+    heappush(sched.heap, (done + link.delay_ns, seq, fast_recv, (peer, frame, nbytes)))
     return True
+
+
+def fast_recv(dev: NetDevice, frame: Ethernet, nbytes: int) -> None:
+    """The receive of a frame the fast path sent: `NetDevice.rx` with its fast test first."""
+    if not (dev.forwarding and frame.type == 0x0800 and dev.ns.world.fastpath and fast_rx(dev, frame, nbytes)):
+        dev.rx(frame, nbytes)
