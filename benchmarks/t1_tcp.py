@@ -111,6 +111,7 @@ def main() -> None:
             raise SystemExit(f"setup failed: {error}")
         t_setup = time.perf_counter() - t0
         t1 = time.perf_counter()
+        c1 = time.process_time()
         if MODE == "bulk":
             goodput = round(bulk(backend) * 8 / SECONDS)
         else:
@@ -119,6 +120,7 @@ def main() -> None:
                 raise SystemExit(f"iperf failed: {flow['error']}")
             goodput = flow["goodput_bps"]
         t_run = time.perf_counter() - t1
+        c_run = time.process_time() - c1
     finally:
         backend.close()
     print(json.dumps({
@@ -129,6 +131,7 @@ def main() -> None:
         "run_s": round(t_run, 3),
         "goodput_bps": goodput,
         "sim_s_per_wall_s": round(SECONDS / t_run, 4),
+        "run_cpu_s": round(c_run, 3),     # CPU seconds of this process: steadier on a shared machine
     }))
 
 

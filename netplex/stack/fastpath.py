@@ -27,8 +27,9 @@ Exactness rests on three rules.
    configuration change is tested for every packet, and the packet falls back
    to the full path untouched when a guard fails: tracing or capture on,
    AF_PACKET taps, queued socket memory, packet metadata (marks, conntrack),
-   a martian source, TTL ≤ 1, a length above the path MTU, a busy or queued
-   transmit device, a peer without carrier, a neighbour not REACHABLE (or
+   a martian source, TTL ≤ 1, a length above the path MTU, a full transmit
+   FIFO (a busy device queues the frame in its FIFO, as `NetDevice.xmit`
+   does, and its own dequeue sends it), a peer without carrier, a neighbour not REACHABLE (or
    whose reachable time ran out). The cable is the full path's own
    (`Link.deliver`), so its timing and loss stay one piece of code.
 
@@ -165,9 +166,12 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     peer: NetDevice = fe.peer
     link: Link = fe.link
     now = ns.sched.now
-    if (not out.up or out.qdisc is not None or out.txq or now < out.busy_until or out.peer is not peer
-            or out.link is not link or not peer.up):
+    if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
         return False
+    txq = out.txq
+    busy = now < out.busy_until or txq
+    if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
+        return False     # a drop, the kind's qdisc made, a socket's memory: the full path's
     n = ns.neigh.entries.get(fe.neigh_key)
     if n is None:
         return False
@@ -182,6 +186,14 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     frame.src = out.mac
     lladdr: Any = n.lladdr     # REACHABLE, PERMANENT and NOARP entries have one
     frame.dst = lladdr
+    if busy:
+        # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
+        # device's own dequeue sends it, counting it then
+        txq.append(frame)
+        if not out.dequeue_pending:
+            out.dequeue_pending = True
+            ns.sched.at(out.busy_until, out.qdisc_run)
+        return True
     st = out.stats
     st.tx_packets += 1
     st.tx_bytes += nbytes

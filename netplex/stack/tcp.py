@@ -24,6 +24,7 @@ the lost holes first, each once, never SACKed data, then new data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
@@ -102,6 +103,10 @@ class TcpSocket:
         self.backoff = 0
         self.retries = 0
         self.timer_gen = 0
+        # the retransmission timer (_arm_rtx): (deadline, sequence number, timer_gen) and the
+        # times of its events on the scheduler's heap
+        self.rtx_at: tuple[int, int, int] | None = None
+        self.rtx_events: list[tuple[int, int]] = []
         self.rtt_probe: tuple[int, int] | None = None
         self.error = 0
         self.soft_error = 0              # sk_err_soft: the last ICMP error on an established connection
@@ -458,10 +463,44 @@ class TcpSocket:
         self._sack_retransmit(1)
         self._arm_rtx()
 
-    def _arm_rtx(self) -> None:
+    def _arm_rtx(self, delay: int = -1) -> None:
+        """sk_reset_timer(icsk_retransmit_timer): (re)start the retransmission timer.
+
+        As mod_timer moves the one timer, re-arming does not add an event: the deadline
+        and its place among equal-time events (the scheduler sequence number `after`
+        would have given it, taken now) are recorded, and an event is pushed only when
+        none is pending early enough; an early event pushes the real one when it fires
+        (`_rtx_event`). The timer fires at the same time and in the same order as with
+        an event per arm; only the stale events (which did nothing) are gone."""
+        if delay < 0:
+            delay = self.rto << self.backoff if self.backoff < 16 else TCP_RTO_MAX
         self.timer_gen += 1
-        self.ns.sched.after(self.rto << self.backoff if self.backoff < 16 else TCP_RTO_MAX,
-                            self._rtx_timer, self.timer_gen)
+        sched = self.ns.sched
+        when = sched.now + delay
+        sched.seq = seq = sched.seq + 1
+        self.rtx_at = (when, seq, self.timer_gen)
+        pending = self.rtx_events
+        # every pending event has a smaller sequence number: one due by `when` comes first
+        if not any(t <= when for t, _ in pending):
+            pending.append((when, seq))
+            heappush(sched.heap, (when, seq, self._rtx_event, (seq,)))
+
+    def _rtx_event(self, seq: int) -> None:
+        """A retransmission-timer event: the timer's own (its deadline and sequence number),
+        or an earlier one, which puts the timer's own on the heap."""
+        pending = self.rtx_events
+        now = self.ns.sched.now
+        pending.remove((now, seq))
+        at = self.rtx_at
+        if at is None or at[2] != self.timer_gen:
+            return                      # stopped or replaced since (timer_gen moved)
+        when, own, gen = at
+        if own == seq:
+            self.rtx_at = None
+            self._rtx_timer(gen)
+        elif (when, own) not in pending:
+            pending.append((when, own))
+            heappush(self.ns.sched.heap, (when, own, self._rtx_event, (own,)))
 
     def _rtx_timer(self, gen: int) -> None:
         """tcp_retransmit_timer: resend the oldest unacknowledged segment, back off."""
@@ -505,9 +544,7 @@ class TcpSocket:
                 self._send(self.snd_una, ACK | PSH, bytes(self.sndbuf[:n]))
             elif self.fin_sent:
                 self._send(self.snd_una, FIN | ACK)
-        self.timer_gen += 1
-        delay = min(self.rto << self.backoff, TCP_RTO_MAX)
-        self.ns.sched.after(delay, self._rtx_timer, self.timer_gen)
+        self._arm_rtx(min(self.rto << self.backoff, TCP_RTO_MAX))
 
     # -- input -------------------------------------------------------------
     def rcv(self, ip: IPv4, seg: Tcp) -> None:

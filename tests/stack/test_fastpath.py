@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from netplex import Network
+from netplex.apps.generators import TcpBulk
 from netplex.packet.addr import ip_to_int
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
+from netplex.stack.tcp import TcpSocket
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "tests" / "differential" / "corpus").glob("*.yaml"))
@@ -83,13 +85,16 @@ def test_pcaps_same_with_and_without_fast_path(name: str, tmp_path: Path, monkey
         assert (tmp_path / "on" / f).read_bytes() == (tmp_path / "off" / f).read_bytes(), f
 
 
-def chain(nrouters: int, extra: dict[int, list[str]] | None = None, loss: float = 0.0) -> tuple[Network, Any, Any]:
-    """h0 → r1..rN → h1, as benchmarks/router_chain.py builds it, with extra lines per router."""
+def chain(nrouters: int, extra: dict[int, list[str]] | None = None, loss: float = 0.0,
+          bottleneck: int = 0) -> tuple[Network, Any, Any]:
+    """h0 → r1..rN → h1, as benchmarks/router_chain.py builds it, with extra lines per router
+    (and, with `bottleneck`, r3 → r4 at that rate)."""
     net = Network(seed=3)
     names = ["h0"] + [f"r{i}" for i in range(1, nrouters + 1)] + ["h1"]
     nodes = [net.add_node(n) for n in names]
     for i in range(len(names) - 1):
-        net.add_link(f"{names[i]}:eth1", f"{names[i + 1]}:eth0", rate_bps=1_000_000_000, delay_ns=1_000,
+        net.add_link(f"{names[i]}:eth1", f"{names[i + 1]}:eth0",
+                     rate_bps=bottleneck if bottleneck and i == 3 else 1_000_000_000, delay_ns=1_000,
                      loss=loss if i == 5 else 0.0)
     last = len(nodes) - 1
     for i, node in enumerate(nodes):
@@ -169,6 +174,34 @@ def test_chain_same_with_and_without_fast_path(case: str, monkeypatch: pytest.Mo
     (got_on, st_on, out_on, n_on), (got_off, st_off, out_off, n_off) = results
     assert n_on > 0 and n_off == 0       # the fast path was used, and only when on
     assert got_on and got_on == got_off
+    assert st_on == st_off
+    assert out_on == out_off
+
+
+def tcp_through_a_bottleneck() -> tuple[Any, ...]:
+    net, h0, h1 = chain(6, bottleneck=100_000_000)
+    got: list[tuple[int, int]] = []
+
+    def on_accept(sk: TcpSocket) -> None:
+        sk.on_data = lambda s, data: got.append((net.now, len(data)))
+
+    lst = TcpSocket(h1.ns.sockets)
+    lst.on_accept = on_accept
+    assert lst.listen(5001) == 0
+    bulk = TcpBulk(h0.ns, ip_to_int("10.0.6.2"), 5001, net.now, net.now + 200_000_000)
+    net.run_for(300_000_000)
+    bulk.close()
+    return got, state(net), outputs(net, [h0, h1, net.nodes["r3"]]), fast_entries(net)
+
+
+def test_tcp_through_a_bottleneck_same_with_and_without_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk TCP flow whose segments queue in r3's FIFO (a busy device) and whose ACKs come back."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    got_on, st_on, out_on, n_on = tcp_through_a_bottleneck()
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    got_off, st_off, out_off, n_off = tcp_through_a_bottleneck()
+    assert n_on > 0 and n_off == 0
+    assert sum(n for _, n in got_on) > 1_000_000 and got_on == got_off
     assert st_on == st_off
     assert out_on == out_off
 
