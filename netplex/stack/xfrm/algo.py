@@ -124,14 +124,15 @@ class EspTransform:
         """Bytes ESP adds beyond the payload at most: header, IV, padding, trailer, ICV."""
         return 8 + self.iv_len + self.block + 1 + self.icv_len
 
-    def seal(self, spi: int, seq: int, payload: bytes, next_header: int) -> bytes:
-        """esp_output: IV, ciphertext of payload+padding+trailer, ICV."""
+    def seal(self, spi: int, seq: int, payload: bytes, next_header: int, iv: bytes | None = None) -> bytes:
+        """esp_output: IV, ciphertext of payload+padding+trailer, ICV. An AEAD's IV is the sequence
+        number unless `iv` gives one (the published ESP test vectors choose theirs)."""
         pad = -(len(payload) + 2) % self.block
         plain = payload + bytes(range(1, pad + 1)) + bytes((pad, next_header))
         head = spi.to_bytes(4, "big") + seq.to_bytes(4, "big")
         aead = self.aead
         if aead is not None:
-            iv = seq.to_bytes(8, "big")
+            iv = seq.to_bytes(8, "big") if iv is None else iv
             if self._aead is not None:
                 return iv + self._aead.encrypt(self._salt + iv, plain, head)
             key, salt = aead.key[:-4], aead.key[-4:]
