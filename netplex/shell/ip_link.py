@@ -112,7 +112,7 @@ def parse_group(text: str) -> int:
     return n
 
 
-def _parse_lladdr(text: str) -> bytes:
+def parse_lladdr(text: str) -> bytes:
     """ll_addr_a2n (iproute2 lib/ll_addr.c): colon-separated components, each read as
     sscanf("%x") does (leading hex digits, an optional 0x) and 0..255, at most 32 of them;
     the caller checks the length against the device's."""
@@ -127,7 +127,7 @@ def _parse_lladdr(text: str) -> bytes:
 
 def _parse_mac6(text: str) -> bytes:
     """A six-byte Ethernet address (what bridge(8) and the tunnels take)."""
-    mac = _parse_lladdr(text)
+    mac = parse_lladdr(text)
     if len(mac) != 6:
         raise IpError(f'"{text}" is invalid lladdr.', 1)
     return mac
@@ -188,7 +188,7 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
             req.mtu = n
         elif a in ("address", "addr") or (matches(a, "address") and len(a) > 1):
             i += 1
-            req.mac = _parse_lladdr(need_arg(args, i))
+            req.mac = parse_lladdr(need_arg(args, i))
         elif matches(a, "txqueuelen") or a in ("qlen", "txqlen"):
             i += 1
             v = need_arg(args, i)
@@ -275,7 +275,7 @@ def _parse_kind_args(ns: Any, req: _LinkReq, args: list[str]) -> None:
                 req.peer["netns"] = need_arg(args, i)
             elif matches(a, "address") and len(a) > 1:
                 i += 1
-                req.peer["mac"] = _parse_lladdr(need_arg(args, i))
+                req.peer["mac"] = parse_lladdr(need_arg(args, i))
             elif matches(a, "mtu"):
                 i += 1
                 v = need_arg(args, i)
@@ -702,4 +702,4 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
     return Result(0)
 
 
-__all__ = ["do_iplink", "do_iptuntap", "show_devices", "brief_link_line"]
+__all__ = ["do_iplink", "do_iptuntap", "show_devices", "brief_link_line", "parse_lladdr"]

@@ -16,7 +16,7 @@ from typing import Any
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell import ip_json
 from netplex.shell.bridge import self_mc_entries
-from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.ip_link import parse_lladdr
 from netplex.shell.iproute_fmt import IpError, matches, need_arg, need_arg_past
 from netplex.shell.result import Result
 from netplex.stack.bridge import Bridge
@@ -99,7 +99,7 @@ def _modify(ns: Any, args: list[str], add: bool) -> Result:
     if "." in addr_text and ":" not in addr_text:
         addr = bytes(int(x) & 0xFF for x in addr_text.split(".") if x.isdigit())
     else:
-        addr = _parse_lladdr(addr_text)
+        addr = parse_lladdr(addr_text)
     if len(addr) != 6:
         raise IpError(f"Error: Invalid address length {len(addr)} - must be 6 bytes", 1)
     dev = ns.devices.get(name)

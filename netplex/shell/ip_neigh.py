@@ -5,7 +5,7 @@ from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip, prefix_to_mask
 from netplex.shell import ip_json
-from netplex.shell.ip_link import _parse_lladdr
+from netplex.shell.ip_link import parse_lladdr
 from netplex.shell.iproute_fmt import (
     IpError,
     duparg2,
@@ -47,7 +47,7 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
         a = args[i]
         if a == "lladdr":
             i += 1
-            lladdr = _parse_lladdr(need_arg(args, i))
+            lladdr = parse_lladdr(need_arg(args, i))
             if len(lladdr) < 6:   # neigh_add: NDA_LLADDR shorter than the device's address
                 raise IpError("Error: Invalid link address.", 2)
             lladdr = lladdr[:6]
