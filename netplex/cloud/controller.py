@@ -12,6 +12,7 @@ import ipaddress
 import random
 import uuid
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from netplex.errors import NetplexError
 
@@ -126,6 +127,9 @@ class Server:
     ports: list[str]
 
 
+_Named = TypeVar("_Named", Network, Subnet, SecurityGroup, Server, Router)
+
+
 class Controller:
     """The cloud's API state; every method is one `openstack` request."""
 
@@ -161,7 +165,7 @@ class Controller:
 
     # -- lookups as the client resolves NAME_OR_ID ---------------------------------------
     @staticmethod
-    def _find(table: dict, what: str, key: str) -> object:
+    def _find(table: dict[str, _Named], what: str, key: str) -> _Named:
         if key in table:
             return table[key]
         found = [o for o in table.values() if o.name == key]
@@ -172,24 +176,16 @@ class Controller:
         return found[0]
 
     def network(self, key: str) -> Network:
-        n = self._find(self.networks, "Network", key)
-        assert isinstance(n, Network)
-        return n
+        return self._find(self.networks, "Network", key)
 
     def subnet(self, key: str) -> Subnet:
-        s = self._find(self.subnets, "Subnet", key)
-        assert isinstance(s, Subnet)
-        return s
+        return self._find(self.subnets, "Subnet", key)
 
     def group(self, key: str) -> SecurityGroup:
-        g = self._find(self.groups, "SecurityGroup", key)
-        assert isinstance(g, SecurityGroup)
-        return g
+        return self._find(self.groups, "SecurityGroup", key)
 
     def server(self, key: str) -> Server:
-        s = self._find(self.servers, "server", key)
-        assert isinstance(s, Server)
-        return s
+        return self._find(self.servers, "server", key)
 
     def rule(self, key: str) -> Rule:
         for g in self.groups.values():
@@ -205,9 +201,7 @@ class Controller:
         return self.ports[key]
 
     def router(self, key: str) -> Router:
-        r = self._find(self.routers, "Router", key)
-        assert isinstance(r, Router)
-        return r
+        return self._find(self.routers, "Router", key)
 
     def floating_ip(self, key: str) -> FloatingIP:
         """By id or address, as the client's find_ip does."""
