@@ -59,6 +59,11 @@ FEATURES: dict[str, Feature] = {
     "act_police": Feature("tc qdisc add dev lo ingress && "
                           "tc filter add dev lo parent ffff: u32 match u32 0 0 police rate 1mbit burst 10k",
                           _uses(r"tc (?:filter|actions) [^\n]*\spolice(?:\s|$)")),
+    # cls_basic with a police action: how ovs-vswitchd's netdev-linux polices a port's
+    # ingress (ingress_policing_rate) on the twin's userspace OVS
+    "cls_basic": Feature("tc qdisc add dev lo ingress && "
+                         "tc filter add dev lo parent ffff: protocol all basic action police rate 1mbit burst 10k drop",
+                         _uses(r"\bingress_policing_rate\b")),
     "act_gact": Feature("tc qdisc add dev lo ingress && "
                         "tc filter add dev lo parent ffff: u32 match u32 0 0 action drop",
                         _uses(r"tc (?:filter|actions) [^\n]*\saction\s+(?:drop|pass|ok|reclassify|continue)\b")),
@@ -79,10 +84,10 @@ FEATURES: dict[str, Feature] = {
                     "enc 'cbc(aes)' 0x0102030405060708090a0b0c0d0e0f10 "
                     "auth-trunc 'hmac(sha256)' 0x0102030405060708090a0b0c0d0e0f10 128",
                     _uses(r"\bproto esp\b|\bswanctl\b|\bcharon\b")),
-    # Open vSwitch's kernel datapath: an `ovs-vsctl`/`ovs-ofctl` scenario's switch is the
-    # kernel's openvswitch module on the twin (netplex.twin.ovs checks netplex's OVS against
-    # the real ovs-vswitchd with the userspace netdev datapath, outside the scenario twin)
-    "openvswitch": Feature("test -e /sys/module/openvswitch",
+    # Open vSwitch on the twin: a node's switch is Debian's ovs-vswitchd with the userspace
+    # (netdev) datapath (netplex/twin/bin/ovs-up), whose bridge ports are tap devices: the
+    # kernel needs TUN/TAP, not its openvswitch module
+    "openvswitch": Feature("test -c /dev/net/tun",
                            _uses(r"\bovs-(?:vsctl|ofctl|appctl|dpctl|testcontroller)\b")),
     "mpls_router": Feature("test -e /proc/sys/net/mpls/platform_labels", _uses(r"\bnet\.mpls\.|\bencap mpls\b")),
     # br_netfilter: bridged IPv4 through iptables, net.bridge.bridge-nf-call-* (1 in a new namespace)
@@ -143,6 +148,9 @@ TOOLS: dict[str, Tool] = {
     "dnsmasq": Tool("dnsmasq-base", _uses(_CMD + r"dnsmasq\b")),
     "dhclient": Tool("isc-dhcp-client", _uses(_CMD + r"dhclient\b")),
     "iperf3": Tool("iperf3"),                  # the TCP sender's check against the real client
+    # Open vSwitch's daemons and tools (netplex/twin/bin/ovs-* start them per node)
+    "ovs-vswitchd": Tool("openvswitch-switch", _uses(r"\bovs-(?:vsctl|ofctl|appctl|dpctl)\b")),
+    "ovs-testcontroller": Tool("openvswitch-testcontroller", _uses(_CMD + r"ovs-testcontroller\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

@@ -54,7 +54,7 @@ def test_lans_lab_agrees_with_the_kernel(tmp_path: Path, switch: str) -> None:
     from netplex.twin.backend import LinuxBackend
     from netplex.twin.features import kernel_has
     if switch == "ovs-bridge" and (shutil.which("ovs-vsctl") is None or not kernel_has("openvswitch")):
-        pytest.skip("needs ovs-vsctl and this kernel's openvswitch module")
+        pytest.skip("needs ovs-vsctl and TUN/TAP (the twin's userspace Open vSwitch)")
     lab = tmp_path / "lans.clab.yml"
     lab.write_text((DATA / "lans.clab.yml").read_text().replace("kind: ovs-bridge", f"kind: {switch}"))
     sim = run_scenario(_with_pings(lab, LANS_PINGS).scenario, SimBackend())
