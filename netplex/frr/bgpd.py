@@ -522,6 +522,19 @@ class Bgpd(Program):
         p.state = IDLE
         p.gen += 1
 
+    def clear(self, addr: int | None) -> bool:
+        """`clear ip bgp *|A.B.C.D`: a hard reset — Cease/Administrative Reset (6/4) to each
+        established session, which starts over after the start timer. False: no such neighbor."""
+        if addr is not None and addr not in self.peers:
+            return False
+        for p in self.peers.values():
+            if addr is not None and p.addr != addr:
+                continue
+            if p.conn is not None:
+                self._send(p.conn, bgp.encode_notification(bgp.ERR_CEASE, bgp.CEASE_ADMIN_RESET), p)
+                self._peer_down(p, "User reset")
+        return True
+
     def _peer_down(self, p: Peer, why: str, restart: bool = True) -> None:
         """The session ends: its routes go, and the peer starts over after the start timer."""
         c = p.conn

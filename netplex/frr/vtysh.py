@@ -345,13 +345,18 @@ _SHOW = [
     (("show", "running-config"), "running"),
     (("configure", "terminal"), "conf"),
     (("configure",), "conf"),
+    (("clear", "ip", "bgp", "*"), "clear"),
+    (("clear", "bgp", "*"), "clear"),
+    (("clear", "ip", "bgp", "<prefix>"), "clear"),
+    (("clear", "bgp", "<prefix>"), "clear"),
     (("write", "memory"), "write"),
     (("write", "file"), "write"),
     (("write",), "write"),
 ]
 # what FRR has but netplex does not answer: refused in netplex's words
 _REFUSED = ("show ip bgp neighbors", "show bgp neighbors", "show ip bgp json", "show ip route json",
-            "show ip bgp summary json", "show bgp summary json", "clear", "show ip ospf", "show ip nht",
+            "show ip bgp summary json", "show bgp summary json", "clear ip bgp * soft", "clear bgp * soft",
+            "show ip ospf", "show ip nht",
             "show interface", "show ip bgp detail")
 
 
@@ -495,6 +500,9 @@ def vtysh(ctx: Context, argv: list[str]) -> Result:
             if name == "write":
                 out += _write(machine, ctx.node)
                 continue
+            if name == "clear":
+                out += _clear(machine, ctx.node, values)
+                continue
             out += _run_show(ctx, machine, name, values)
         except _Fail as e:
             return Result(e.status, out + e.out, e.err)
@@ -515,6 +523,23 @@ def _configure(machine: Machine, ns: Any, parser: Parser, line: str) -> None:
         raise _Fail("", "netplex: vtysh: bgpd is not running (bgpd=yes in /etc/frr/daemons)\n", 1)
     if d.bgpd is not None:
         d.bgpd.reconfigure()
+
+
+def _clear(machine: Machine, ns: Any, values: list[str]) -> str:
+    bgpd = daemons_of(machine, ns).bgpd
+    if bgpd is None or bgpd.conf.bgp is None:
+        raise _Fail("% No BGP instances found\n")       # not checked against FRR
+    addr = None
+    if values:
+        if "/" in values[0]:
+            raise _Fail(f"% Unknown command: clear ip bgp {values[0]}\n")
+        try:
+            addr = ip_to_int(values[0])
+        except ValueError:
+            raise _Fail(f"% Unknown command: clear ip bgp {values[0]}\n") from None
+    if not bgpd.clear(addr):
+        raise _Fail("% BGP: Unknown neighbor - \"" + values[0] + "\"\n")   # not checked against FRR
+    return ""
 
 
 def _write(machine: Machine, ns: Any) -> str:

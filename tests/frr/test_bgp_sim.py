@@ -232,3 +232,14 @@ def test_ibgp_border_prefers_the_shorter_path_through_its_peer_with_local_pref_a
         res.probes[3].observed["output"]
     b1 = res.probes[7].observed["output"]
     assert "10.0.12.2" not in b1        # b2's best is iBGP-learned: not sent back over iBGP
+
+
+def test_clear_ip_bgp_resets_the_sessions_which_come_back_with_their_routes() -> None:
+    net = pair()
+    assert sh(net, "r1", "vtysh -c 'clear ip bgp *'") == (0, "")
+    net.run_for(NSEC // 10)
+    assert sh(net, "r2", "ip route show proto bgp")[1] == ""        # r2 heard Cease 6/4 and dropped
+    net.run_for(3 * NSEC)
+    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 via 10.0.12.1 dev eth0 metric 20 \n"
+    assert sh(net, "r1", "vtysh -c 'clear ip bgp 10.0.12.9'")[0] == 1
+    assert sh(net, "r1", "vtysh -c 'clear ip bgp * soft'")[0] == 2
