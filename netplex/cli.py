@@ -124,9 +124,10 @@ def fabric_leaf_spine(
     hosts_per_leaf: int = typer.Option(2, "--hosts-per-leaf", help="Hosts per leaf."),
     ecmp: bool = typer.Option(False, "--ecmp", help="Multipath (ECMP) default routes over every spine."),
     bgp: bool = typer.Option(False, "--bgp", help="eBGP in FRR instead of static routes (RFC 7938)."),
+    isps: int = typer.Option(0, "--isps", help="With --bgp: a border leaf taking a default route from N ISPs."),
 ) -> None:
     """A routed leaf-spine fabric (static routes; each leaf through one spine)."""
-    _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp, bgp=bgp))
+    _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp, bgp=bgp, isps=isps))
 
 
 def _print_fabric(build: Callable[[], str]) -> None:

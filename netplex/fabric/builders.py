@@ -26,6 +26,9 @@ probes that show it works. It runs on either backend and takes `events:` (or
   65000, leaf L in AS 65000+L announcing its subnet, /etc/frr/daemons and frr.conf
   in each switch's `files:`, `frrinit.sh start` in its setup; multipath through
   every spine is BGP's, and a cut link is withdrawn at once, the receiver's too.
+  `--isps N` (with `--bgp`) adds a border leaf (AS 65100) taking a default route
+  from N ISPs (AS 64500+i, each holding the Internet's 198.51.100.1), spread over
+  them by `bgp bestpath as-path multipath-relax`; losing one ISP leaves the others.
 
 Refused with netplex's words: `--stacked` (MLAG) is not built yet.
 """
@@ -171,23 +174,29 @@ def _rack(leaf_n: int, hosts_per_leaf: int, nodes: dict[str, Any], links: list[d
 
 
 def _frr_files(name: str, asn: int, router_id: str, neighbors: list[tuple[str, int]],
-               networks: list[str]) -> dict[str, _Block]:
+               networks: list[str], extra: tuple[str, ...] = ()) -> dict[str, _Block]:
     """/etc/frr/daemons and frr.conf for one eBGP switch of an RFC 7938 fabric."""
     conf = ["frr defaults datacenter", f"hostname {name}", "!", f"router bgp {asn}", f" bgp router-id {router_id}",
-            " no bgp ebgp-requires-policy"]
+            " no bgp ebgp-requires-policy", *extra]
     conf += [f" neighbor {addr} remote-as {peer_as}" for addr, peer_as in neighbors]
     conf += [" !", " address-family ipv4 unicast", *[f"  network {p}" for p in networks], " exit-address-family", "!"]
     return {"/etc/frr/daemons": _Block("bgpd=yes\n"), "/etc/frr/frr.conf": _Block("\n".join(conf) + "\n")}
 
 
-def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False, bgp: bool = False) -> str:
+def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False, bgp: bool = False,
+               isps: int = 0) -> str:
     """A routed leaf-spine fabric as scenario YAML (static routes; one uplink per leaf, or with
-    `ecmp` a multipath default route over every spine; with `bgp` eBGP in FRR, RFC 7938)."""
+    `ecmp` a multipath default route over every spine; with `bgp` eBGP in FRR, RFC 7938, and
+    `isps` a border leaf taking a default route from that many ISPs)."""
     _positive(spines=spines, leaves=leaves, hosts_per_leaf=hosts_per_leaf)
     if leaves > 250 or spines > 99 or hosts_per_leaf > 250:
         raise FabricError("fabric: at most 99 spines, 250 leaves and 250 hosts per leaf")
+    if isps and not bgp:
+        raise FabricError("fabric: --isps needs --bgp (the border router speaks BGP to its ISPs)")
+    if not 0 <= isps <= 8:
+        raise FabricError(f"fabric: --isps must be 0 to 8, not {isps}")
     if bgp:
-        return _leaf_spine_bgp(spines, leaves, hosts_per_leaf)
+        return _leaf_spine_bgp(spines, leaves, hosts_per_leaf, isps)
     nodes: dict[str, Any] = {}
     links: list[dict[str, Any]] = []
     # with ECMP, a nexthop whose link lost its carrier is skipped (ignore_routes_with_linkdown)
@@ -240,10 +249,13 @@ def _leaf_spine_doc(spines: int, leaves: int, hosts_per_leaf: int, spine_setup: 
     }
 
 
-def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int) -> str:
+def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int, isps: int = 0) -> str:
     """RFC 7938 §5: the spines share AS 65000, leaf L is AS 65000+L; every leaf peers with every
     spine over its /31 and announces its hosts' subnet; multipath through every spine is BGP's
-    (FRR's default maximum-paths), a cut link is withdrawn at once (fast-external-failover)."""
+    (FRR's default maximum-paths), a cut link is withdrawn at once (fast-external-failover).
+    With ISPs, a border leaf (AS 65100, wired to the spines as a leaf) peers with ISP i (AS
+    64500+i, 203.0.113.(4i-3)/30), each of which originates the default route and holds the
+    Internet's 198.51.100.1; `multipath-relax` spreads the border's default over the ISPs."""
     nodes: dict[str, Any] = {}
     links: list[dict[str, Any]] = []
     spine_setup: dict[str, list[str]] = {f"s{s}": ["sysctl -w net.ipv4.ip_forward=1"] for s in range(1, spines + 1)}
@@ -266,6 +278,32 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int) -> str:
                   "/usr/lib/frr/frrinit.sh start"]
         nodes[leaf] = {"files": _frr_files(leaf, 65000 + leaf_n, f"10.255.0.{leaf_n}", peers, [f"10.{leaf_n}.0.0/24"]),
                        "setup": _Block("\n".join(lines) + "\n")}
+    probes_extra: list[dict[str, Any]] = []
+    if isps:
+        bn = leaves + 1
+        lines = ["sysctl -w net.ipv4.ip_forward=1"]
+        peers = []
+        for s in range(1, spines + 1):
+            sp, lf = _uplink(bn, s)
+            links.append({"ends": [f"border:s{s}", f"s{s}:border"]})
+            lines += [f"ip addr add {lf}/31 dev s{s}", f"ip link set s{s} up"]
+            spine_setup[f"s{s}"] += [f"ip addr add {sp}/31 dev border", "ip link set border up"]
+            spine_peers[f"s{s}"].append((lf, 65100))
+            peers.append((sp, 65000))
+        for i in range(1, isps + 1):
+            mine, theirs = f"203.0.113.{4 * i - 2}", f"203.0.113.{4 * i - 3}"
+            links.append({"ends": [f"border:isp{i}", f"isp{i}:border"]})
+            lines += [f"ip addr add {mine}/30 dev isp{i}", f"ip link set isp{i} up"]
+            peers.append((theirs, 64500 + i))
+            nodes[f"isp{i}"] = {
+                "files": _frr_files(f"isp{i}", 64500 + i, f"192.0.2.{i}", [(mine, 65100)], ["0.0.0.0/0"],
+                                    (" no bgp network import-check",)),
+                "setup": _Block(f"ip addr add {theirs}/30 dev border\nip link set border up\n"
+                                "ip addr add 198.51.100.1/24 dev lo\nip link set lo up\n/usr/lib/frr/frrinit.sh start\n")}
+        nodes["border"] = {"files": _frr_files("border", 65100, f"10.255.1.{1}", peers, [],
+                                               (" bgp bestpath as-path multipath-relax",)),
+                           "setup": _Block("\n".join(lines + ["/usr/lib/frr/frrinit.sh start"]) + "\n")}
+        probes_extra = [{"ping": {"from": hosts[0][0], "to": "198.51.100.1", "count": 2}}]
     spine_nodes = {}
     for spine, lines in spine_setup.items():
         n = int(spine[1:])
@@ -273,6 +311,8 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int) -> str:
                               "setup": _Block("\n".join(lines + ["/usr/lib/frr/frrinit.sh start"]) + "\n")}
     nodes.update(spine_nodes)
     wait = [{"cmd": {"node": "l1", "run": "sleep 5"}}]       # the sessions come up (FRR's timers on the twin)
-    return _dump(_leaf_spine_doc(spines, leaves, hosts_per_leaf, spine_nodes, nodes, links, hosts,
-                                 "/31 links, eBGP in FRR (spines AS 65000, leaf L AS 65000+L), multipath "
-                                 "through every spine. ", wait))
+    doc = _leaf_spine_doc(spines, leaves, hosts_per_leaf, spine_nodes, nodes, links, hosts,
+                          "/31 links, eBGP in FRR (spines AS 65000, leaf L AS 65000+L), multipath through every "
+                          "spine" + (f"; a border leaf (AS 65100) on {isps} ISP(s). " if isps else ". "), wait)
+    doc["probes"][1:1] = probes_extra
+    return _dump(doc)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from netplex.fabric import FabricError, leaf_spine, three_tier
 from netplex.scenario.events import parse_events_option
@@ -107,10 +108,26 @@ def test_leaf_spine_bgp_withdraws_a_cut_link_where_static_routes_black_hole() ->
     assert flow.get("recovered") is False
 
 
+def test_leaf_spine_isps_spreads_the_default_route_over_the_isps_and_survives_losing_one() -> None:
+    doc = yaml.safe_load(leaf_spine(2, 2, 1, bgp=True, isps=2))
+    doc["probes"][1:1] = [{"cmd": {"node": "border", "run": "ip route show proto bgp"}},
+                          {"cmd": {"node": "l1", "run": "ip route show proto bgp"}}]
+    doc["probes"].append({"cmd": {"node": "border", "run": "ip route show default"}})
+    doc["events"] = [{"at": "8s", "cut": "border:isp1"}]      # during the iperf probe
+    res = run(yaml.safe_dump(doc))
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    border, leaf, after = (res.probes[i].observed["output"] for i in (1, 2, -1))
+    assert "default metric 20 \n\tnexthop via 203.0.113.1 dev isp1 weight 1 \n" \
+           "\tnexthop via 203.0.113.5 dev isp2 weight 1 \n" in border          # multipath-relax over two ASes
+    assert leaf.startswith("default metric 20 \n\tnexthop via 172.16.1.0 dev s1 weight 1 \n")
+    assert after == "default via 203.0.113.5 dev isp2 proto bgp metric 20 \n"   # ISP1's cable was cut
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: three_tier(0, 1, 1), "fabric: --pods must be at least 1, not 0"),
     (lambda: three_tier(1, 1, 1, stacked=True), "fabric: --stacked (two switches acting as one, MLAG) is not"),
     (lambda: three_tier(10, 1, 1), "fabric: at most 9 pods"),
+    (lambda: leaf_spine(2, 2, 1, isps=2), "fabric: --isps needs --bgp"),
 ])
 def test_builders_refuse_what_they_cannot_build(call, message: str) -> None:
     with pytest.raises(FabricError) as e:
