@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.cloud.controller import Controller, Port, Router, Rule
-from netplex.cloud.firewall import ZONE_START, Call, port_calls, render, trailer_calls
+from netplex.cloud.firewall import ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
 
 __all__ = ["VXLAN_PORT", "host_lines"]
 
@@ -57,10 +57,11 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
     return d
 
 
-def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
-    """IptablesFirewallDriver for the host's VM ports (netplex.cloud.firewall): per port the
-    provider rules (DHCP replies to its address and to broadcast, _add_ingress_dhcp_rule)
-    then its groups' rules; one conntrack zone per network."""
+def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[str]:
+    """IptablesFirewallDriver for the host (netplex.cloud.firewall): the network-owned ports
+    trusted, then per VM port the provider rules (DHCP replies to its address and to
+    broadcast, _add_ingress_dhcp_rule) and its groups' rules, remote groups as ipsets
+    (created first, as IpsetManager.set_members does); one conntrack zone per network."""
     members: dict[str, list[str]] = {}
     for p in ctl.ports.values():
         for g in p.security_groups:
@@ -68,15 +69,23 @@ def _firewall(ports: list[Port], ctl: Controller) -> list[str]:
     for ips in members.values():
         ips.sort(key=lambda a: tuple(int(x) for x in a.split(".")))
     zones: dict[str, int] = {}
-    calls: list[Call] = []
+    calls: list[Call] = [c for p in trusted for c in trusted_calls(p.tap)]
+    remote: dict[str, None] = {}
     for p in ports:
         zone = zones.setdefault(p.network_id, ZONE_START + len(zones))
         dhcp = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 68,
                  "port_range_max": 68, "source_port_range_min": 67, "source_port_range_max": 67,
                  "dest_ip_prefix": dest} for dest in (f"{p.ip}/32", "255.255.255.255/32")]
         rules = dhcp + [_rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
-        calls += port_calls(p.tap, p.mac, [str(p.ip)], f"brq{p.network_id[:11]}", zone, rules, members)
-    return render(calls + trailer_calls())
+        remote.update((r["remote_group_id"], None) for r in rules if r.get("remote_group_id") and r["ethertype"] == "IPv4")
+        calls += port_calls(p.tap, p.mac, [str(p.ip)], f"brq{p.network_id[:11]}", zone, rules, members, ipset=True)
+    sets = []
+    for g in remote:
+        if members.get(g):
+            name = ipset_name(g)
+            sets.append(f"ipset create -exist {name} hash:net family inet")
+            sets += [f"ipset add -exist {name} {ip}/32" for ip in members[g]]
+    return sets + render(calls + trailer_calls())
 
 
 def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:
@@ -253,4 +262,5 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[l
     for p in ports:
         if p.device_owner == "network:dhcp":
             out += _dhcp_lines(ctl, p)
-    return out + _firewall(vms, ctl), boot
+    trusted = [p for p in ports if p.device_owner.startswith("network:")]
+    return out + _firewall(vms, trusted, ctl), boot

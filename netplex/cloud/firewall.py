@@ -1,6 +1,6 @@
 """Neutron's iptables firewall driver for the linuxbridge agent, as a pure function
-(neutron/agent/linux/iptables_firewall.py IptablesFirewallDriver, with
-enable_ipset = False, and iptables_manager.py IptablesManager's layout).
+(neutron/agent/linux/iptables_firewall.py IptablesFirewallDriver, ipset_manager.py, and
+iptables_manager.py IptablesManager's layout).
 
 `port_calls` gives, for one port, the `add_chain`/`add_rule` requests
 prepare_port_filter makes: the conntrack zone rules in raw PREROUTING (one zone per
@@ -13,7 +13,9 @@ server in a VM, known sessions, each rule, invalid, fallback). A rule is Neutron
 dict (`direction`, `ethertype`, `protocol`, `port_range_min/max`,
 `source_port_range_min/max`, `source_ip_prefix`, `dest_ip_prefix`, `remote_group_id`)
 and `plain_rule_args` is _generate_plain_rule_args: the arguments in the order
-iptables-save prints them. `render` turns the requests into `iptables` lines with the
+iptables-save prints them; a remote group is an ipset `N<ethertype><group-id>`
+(enable_ipset = True, Neutron's default) or one rule per other member.
+`trusted_calls` is process_trusted_ports, for network-owned ports. `render` turns the requests into `iptables` lines with the
 wrap name `neutron-linuxbri` (`$chain` jumps to the wrapped chain, chain names cut to
 11 characters before wrapping), the top rules of a chain first, and comments where
 comment_iptables_rules puts them (before `-j`).
@@ -24,7 +26,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ZONE_START", "Call", "plain_rule_args", "port_calls", "render", "trailer_calls"]
+__all__ = ["ZONE_START", "Call", "ipset_name", "plain_rule_args", "port_calls", "render", "trailer_calls",
+           "trusted_calls"]
 
 WRAP = "neutron-linuxbri"
 ZONE_START = 4097
@@ -100,9 +103,14 @@ def _prefix_args(flag: str, prefix: str | None) -> list[str]:
     return [f"-{flag}", prefix]
 
 
-def plain_rule_args(rule: dict[str, Any]) -> str:
-    """_generate_plain_rule_args: source, destination, protocol, sport, dport, target."""
-    args = _prefix_args("s", rule.get("source_ip_prefix")) + _prefix_args("d", rule.get("dest_ip_prefix"))
+def ipset_name(group_id: str, ethertype: str = "IPv4") -> str:
+    """ipset_manager.get_name: `N` + ethertype + id, cut to 29 characters (31 less the swap suffix)."""
+    return f"N{ethertype}{group_id}"[:29]
+
+
+def _protocol_and_port_args(rule: dict[str, Any]) -> list[str]:
+    """_generate_protocol_and_port_args."""
+    args: list[str] = []
     protocol = _protocol(rule.get("protocol"))
     is_port = rule.get("source_port_range_min") is not None or rule.get("port_range_min") is not None
     if protocol is not None:
@@ -111,7 +119,13 @@ def plain_rule_args(rule: dict[str, Any]) -> str:
             args += ["-m", PROTOCOL_MATCH[protocol]]
     args += _port_args("sport", protocol, rule.get("source_port_range_min"), rule.get("source_port_range_max"))
     args += _port_args("dport", protocol, rule.get("port_range_min"), rule.get("port_range_max"))
-    return " ".join([*args, "-j RETURN"])
+    return args
+
+
+def plain_rule_args(rule: dict[str, Any]) -> str:
+    """_generate_plain_rule_args: source, destination, protocol, sport, dport, target."""
+    args = _prefix_args("s", rule.get("source_ip_prefix")) + _prefix_args("d", rule.get("dest_ip_prefix"))
+    return " ".join([*args, *_protocol_and_port_args(rule), "-j RETURN"])
 
 
 def _chain(prefix: str, device: str) -> str:
@@ -120,9 +134,10 @@ def _chain(prefix: str, device: str) -> str:
 
 
 def _sg_rules(rules: list[dict[str, Any]], direction: str, port_ips: list[str],
-              members: dict[str, list[str]]) -> list[str]:
-    """_convert_sgr_to_iptables_rules of one direction's IPv4 rules, remote groups expanded
-    to their members' addresses (_expand_sg_rule_with_remote_ips), duplicates pruned."""
+              members: dict[str, list[str]], ipset: bool) -> list[str]:
+    """_convert_sgr_to_iptables_rules of one direction's IPv4 rules, duplicates pruned; a remote
+    group is its ipset (`-m set --match-set N... src|dst`, only when the set has members) or,
+    without ipsets, one rule per other member (_expand_sg_rule_with_remote_ips)."""
     out = [f"{ALLOW_ASSOC}\0-m state --state RELATED,ESTABLISHED -j RETURN"]
     seen: set[str] = set()
     for rule in rules:
@@ -130,6 +145,14 @@ def _sg_rules(rules: list[dict[str, Any]], direction: str, port_ips: list[str],
             continue
         expanded = [rule]
         group = rule.get("remote_group_id")
+        if group and ipset:
+            if members.get(group):
+                text = " ".join([*_protocol_and_port_args(rule), "-m set", "--match-set", ipset_name(group),
+                                 "src" if direction == "ingress" else "dst", "-j RETURN"])
+                if text not in seen:
+                    seen.add(text)
+                    out.append(f"\0{text}")
+            continue
         if group:
             key = "source_ip_prefix" if direction == "ingress" else "dest_ip_prefix"
             expanded = [{**rule, key: f"{ip}/32"} for ip in members.get(group, []) if ip not in port_ips]
@@ -142,7 +165,7 @@ def _sg_rules(rules: list[dict[str, Any]], direction: str, port_ips: list[str],
 
 
 def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, rules: list[dict[str, Any]],
-               members: dict[str, list[str]] | None = None) -> list[Call]:
+               members: dict[str, list[str]] | None = None, ipset: bool = False) -> list[Call]:
     """prepare_port_filter of one port (IPv4): what _setup_chains_apply adds for it."""
     members = members or {}
     i, o, s = _chain("i", device), _chain("o", device), _chain("s", device)
@@ -156,7 +179,7 @@ def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, ru
                        top=True, comment=VM_INT_SG),
                   Call("filter", SG_CHAIN, f"-m physdev --{way} {device} --physdev-is-bridged -j ${chain}",
                        comment=SG_TO_VM_SG)]
-        body = _sg_rules(rules, sg, ips, members)
+        body = _sg_rules(rules, sg, ips, members, ipset)
         if sg == "egress":
             calls.append(Call("filter", "INPUT", f"-m physdev --physdev-in {device} --physdev-is-bridged -j ${o}",
                               comment=INPUT_TO_SG))
@@ -170,6 +193,15 @@ def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, ru
             comment, _, text = entry.partition("\0")
             calls.append(Call("filter", chain, text, comment=comment or None))
     return calls
+
+
+def trusted_calls(device: str) -> list[Call]:
+    """process_trusted_ports: a network-owned port (a router's or DHCP server's tap) is let
+    through FORWARD, and short-circuits NAT."""
+    return [*(Call("filter", "FORWARD", f"-m physdev --{way} {device} --physdev-is-bridged -j ACCEPT",
+                   comment=TRUSTED_ACCEPT) for way in ("physdev-out", "physdev-in")),
+            *(Call("nat", "PREROUTING", f"-m physdev --{way} {device} -j ACCEPT", comment=TRUSTED_ACCEPT)
+              for way in ("physdev-out", "physdev-in"))]
 
 
 def trailer_calls() -> list[Call]:
