@@ -75,6 +75,11 @@ class Mininet:
         if topo is not None and build:
             self.build()
 
+    @classmethod
+    def init(cls) -> None:
+        raise MininetUnsupported("init", "the low-level API (nodes and links made without a Mininet object, as "
+                                 "in scratchnet.py) is not supported: make them with a Mininet's addHost/addLink")
+
     # -- adding -------------------------------------------------------------------
     def _add(self, node: Node, where: list[Any]) -> Node:
         if self.backend is not None:
@@ -143,6 +148,7 @@ class Mininet:
             options["port2"] = port2
         for key in ("node1", "node2"):
             options.pop(key, None)
+        options.setdefault("intf", self.intf)
         return (cls or self.link)(n1, n2, **options)
 
     def linked(self, link: Link) -> None:
@@ -273,6 +279,8 @@ class Mininet:
         self.backend = be
         for note_text in be.notes:
             note(note_text)
+        for node in self.hosts + self.switches:
+            node.run_early()
         for link in self.links:
             for intf in link.intfs():
                 Intf.config(intf, mac=intf.params.get("mac"), ip=intf.params.get("ip"))   # shaping: the link's

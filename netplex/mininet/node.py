@@ -51,6 +51,7 @@ class Node:
         self.waiting = False
         self.lastCmd: str | None = None
         self._pending = ""
+        self.early: list[str] = []
         if not self.inNamespace:
             Intf("lo", node=self, port=0)
 
@@ -165,11 +166,21 @@ class Node:
     def cmd(self, *args: Any, **kwargs: Any) -> str:
         """Run a shell line on this node; its output (stdout then stderr), as Mininet returns it."""
         line = " ".join(str(a) for a in args)
-        if self.mn is None:
-            raise MininetUnsupported("cmd", f"{self.name} belongs to no network: netplex runs nodes made with "
-                                     "net.addHost()/addSwitch() (or a Topo), not ones made on their own")
+        if self.mn is None or self.mn.backend is None:
+            # Mininet's node has its shell from its constructor; netplex's node exists once the
+            # network is built: the line runs then, first thing (its output is not returned).
+            note("commands a node runs before its network is built run when it is built (their output is "
+                 "not returned)")
+            self.early.append(line)
+            return ""
         self.lastCmd = line
         return self.mn.run_line(self, line)
+
+    def run_early(self) -> None:
+        """The lines `cmd()` was given before the network was built (Mininet.build calls this)."""
+        lines, self.early = self.early, []
+        for line in lines:
+            self.cmd(line)
 
     def cmdPrint(self, *args: Any) -> str:
         out = self.cmd(*args)

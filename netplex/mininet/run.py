@@ -43,13 +43,20 @@ MODULES: dict[str, ModuleType] = {
 
 
 @contextmanager
-def mininet_modules(session: Session) -> Iterator[None]:
-    """This package as `mininet` while the block runs; the session as the current one."""
+def mininet_modules(session: Session, examples: Path | None = None) -> Iterator[None]:
+    """This package as `mininet` while the block runs; the session as the current one.
+    `examples`: the folder `mininet.examples.NAME` is imported from (the script's own, as
+    Mininet's examples import each other)."""
     package = importlib.import_module("netplex.mininet")
-    names = ["mininet", *MODULES]
+    names = ["mininet", *MODULES, "mininet.examples"]
     saved = {name: sys.modules.get(name) for name in names}
+    before = set(sys.modules)
     sys.modules["mininet"] = package
     sys.modules.update(MODULES)
+    if examples is not None:
+        folder = ModuleType("mininet.examples", "the example scripts beside the one being run")
+        folder.__path__ = [str(examples)]
+        sys.modules["mininet.examples"] = folder
     token = activate(session)
     log.lg.setLogLevel(None)
     try:
@@ -57,6 +64,9 @@ def mininet_modules(session: Session) -> Iterator[None]:
     finally:
         deactivate(token)
         session.close()
+        for name in set(sys.modules) - before:
+            if name.startswith("mininet.examples."):
+                del sys.modules[name]
         for name, mod in saved.items():
             if mod is None:
                 sys.modules.pop(name, None)
@@ -96,7 +106,7 @@ def run_script(path: str | Path, args: list[str], make_backend: Callable[[], Bac
     saved_argv = sys.argv
     sys.argv = [file, *args]
     try:
-        with mininet_modules(Session(make_backend)):
+        with mininet_modules(Session(make_backend), Path(path).resolve().parent):
             exec(code, {"__name__": "__main__", "__file__": file, "__builtins__": __builtins__})
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -105,7 +115,7 @@ def run_script(path: str | Path, args: list[str], make_backend: Callable[[], Bac
         return 2
     except ModuleNotFoundError as e:
         name = e.name or ""
-        if name == "mininet" or name.startswith("mininet."):
+        if name == "mininet" or (name.startswith("mininet.") and not name.startswith("mininet.examples.")):
             _report(file, _script_line(e.__traceback__, file), "import",
                     f"netplex: {name} is not supported (netplex provides {', '.join(sorted(MODULES))})")
             return 2

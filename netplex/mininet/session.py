@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from netplex.errors import NetplexError
+from netplex.network import Network, Node
 from netplex.scenario.backend import Backend
 from netplex.scenario.sim import SimBackend
 
@@ -34,6 +35,14 @@ class Session:
     make_backend: Callable[[], Backend] = SimBackend
     open_backends: list[Backend] = field(default_factory=list)
     noted: set[str] = field(default_factory=set)
+    machine: Node | None = None   # the scratch machine `quietRun` runs on (made on first use)
+
+    def this_machine(self) -> Node:
+        """A simulated Linux machine standing for the one Mininet runs on: `quietRun('which
+        vconfig')` asks it, never the real machine; nothing it does reaches the network's nodes."""
+        if self.machine is None:
+            self.machine = Network().add_node("machine")
+        return self.machine
 
     def backend(self) -> Backend:
         be = self.make_backend()

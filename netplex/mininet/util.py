@@ -2,9 +2,10 @@
 
 Addresses as Mininet numbers them (`ipAdd(1) == "10.0.0.1"` in 10.0.0.0/8), the
 `--topo tree,2,2` argument syntax (`splitArgs`), iperf-style rates (`fmtBps`) and
-the connection dumps the CLI prints. The helpers that run a program on the machine
-itself (`quietRun`, `errRun`, `pmonitor`) are refused: a script's commands run on
-its nodes, inside the simulated network.
+the connection dumps the CLI prints. `quietRun`/`errRun`/`errFail` run their
+line on a simulated machine standing for the one Mininet runs on (never on the real
+machine): they see netplex's tools and change nothing on the network's nodes.
+`pmonitor` (processes' output as files) is refused.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from netplex.mininet.log import error, output
-from netplex.mininet.session import MininetUnsupported
+from netplex.mininet.session import MininetUnsupported, current
 
 BaseString = str
 
@@ -230,17 +231,45 @@ def ensureRoot() -> None:
     """Mininet needs root; netplex's simulator does not."""
 
 
+def _machine_line(cmd: Any) -> str:
+    line = " ".join(str(c) for c in cmd) if isinstance(cmd, (list, tuple)) else str(cmd)
+    # `which` is not one of netplex's tools; bash's `command -v` answers the same question
+    return "command -v " + line[len("which "):] if line.startswith("which ") else line
+
+
+def errRun(*cmd: Any, **kwargs: Any) -> tuple[str, str, int]:
+    """Run a line on the machine (netplex's stand-in for it: session.this_machine); (out, err, status)."""
+    r = current().this_machine().run(_machine_line(cmd[0] if len(cmd) == 1 else cmd))
+    return r.output, r.error, r.status
+
+
+def quietRun(cmd: Any, **kwargs: Any) -> str:
+    """Output and errors of a line run on the machine (netplex's stand-in for it)."""
+    out, err, _ = errRun(cmd)
+    return out + err
+
+
+def errFail(*cmd: Any, **kwargs: Any) -> tuple[str, str, int]:
+    out, err, status = errRun(*cmd)
+    if status:
+        raise Exception(f"errFail: {cmd} failed with return code {status}: {err}")
+    return out, err, status
+
+
+def run(cmd: Any) -> str:
+    return errRun(cmd)[0]
+
+
+def checkRun(cmd: Any) -> str:
+    return errFail(cmd)[0]
+
+
 def _refused(name: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise MininetUnsupported(name, f"mininet.util.{name} runs a program on this machine, outside the "
-                                 "network; run it on a node with node.cmd() instead")
+        raise MininetUnsupported(name, f"mininet.util.{name} watches processes' output as files (popen); "
+                                 "run the program on a node with node.cmd() instead")
     refuse.__name__ = name
     return refuse
 
 
-quietRun = _refused("quietRun")
-errRun = _refused("errRun")
-errFail = _refused("errFail")
-run = _refused("run")
-checkRun = _refused("checkRun")
 pmonitor = _refused("pmonitor")

@@ -178,3 +178,27 @@ link.intf1.config(loss=10)
     assert 1.5 < server_rate <= 2.0      # h1's egress now shaped to 2 Mbit/s
     assert out.splitlines()[-1] == "False"   # nothing listens on h2:5001
     assert status == 2 and f"{p}:14: TCIntf.config: netplex: h1-eth0: loss on a running network needs netem" in err
+
+
+def test_quietrun_asks_a_stand_in_machine_and_examples_import_siblings(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("from mininet.node import Host\n"
+                                        "class QuietHost(Host):\n"
+                                        "    def __init__(self, *a, **k):\n"
+                                        "        super().__init__(*a, **k)\n"
+                                        "        self.cmd('sysctl -w net.ipv4.ip_forward=1')\n")
+    p = write(tmp_path, "from mininet.util import quietRun, errRun\n"
+                        "from mininet.net import Mininet\n"
+                        "from mininet.topo import SingleSwitchTopo\n"
+                        "from mininet.examples.helper import QuietHost\n"
+                        "print(repr(quietRun('which vconfig')))\n"
+                        "print(errRun('ip link show eth7')[2])\n"
+                        "net = Mininet(SingleSwitchTopo(2), host=QuietHost)\n"
+                        "net.start()\n"
+                        "print(net['h1'].cmd('sysctl -n net.ipv4.ip_forward').strip())\n"
+                        "net.pingAll()\n")
+    status, out, err = mininet("mininet", str(p))
+    assert status == 0, err
+    assert out.splitlines() == ["'vconfig\\n'", "1", "1"]   # netplex's vconfig; no eth7; HostV4-style sysctl ran
+    assert "*** Results: 0% dropped (2/2 received)" in err
+    status, _, err = mininet("mininet", str(write(tmp_path, "from mininet.net import Mininet\nMininet.init()\n")))
+    assert status == 2 and "init: netplex: the low-level API" in err
