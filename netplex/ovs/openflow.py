@@ -36,11 +36,26 @@ OFPXMC_OPENFLOW_BASIC = 0x8000
 _HDR = struct.Struct("!BBHI")
 # OXM field number → (match key, length)
 OXM_FIELDS: dict[int, tuple[str, int]] = {0: ("in_port", 4), 3: ("dl_dst", 6), 4: ("dl_src", 6), 5: ("dl_type", 2),
-                                          6: ("vlan_tci", 2), 10: ("nw_proto", 1), 11: ("nw_src", 4),
-                                          12: ("nw_dst", 4), 13: ("tp_src", 2), 14: ("tp_dst", 2),
-                                          15: ("tp_src", 2), 16: ("tp_dst", 2)}
-_OXM_BY_KEY = {"in_port": 0, "dl_dst": 3, "dl_src": 4, "dl_type": 5, "vlan_tci": 6, "nw_proto": 10, "nw_src": 11,
-               "nw_dst": 12, "tp_src": 13, "tp_dst": 14}
+                                          6: ("vlan_tci", 2), 8: ("nw_tos", 1), 10: ("nw_proto", 1),
+                                          11: ("nw_src", 4), 12: ("nw_dst", 4), 13: ("tp_src", 2), 14: ("tp_dst", 2),
+                                          15: ("tp_src", 2), 16: ("tp_dst", 2), 19: ("tp_src", 1),
+                                          20: ("tp_dst", 1), 21: ("nw_proto", 2), 22: ("nw_src", 4),
+                                          23: ("nw_dst", 4)}
+_OXM_BY_KEY = {"in_port": 0, "dl_dst": 3, "dl_src": 4, "dl_type": 5, "vlan_tci": 6, "nw_tos": 8, "nw_proto": 10,
+               "nw_src": 11, "nw_dst": 12, "tp_src": 13, "tp_dst": 14}
+ETH_P_ARP = 0x0806
+
+
+def _oxm_num(key: str, fields: dict[str, tuple[int, int]]) -> int | None:
+    """The OXM a match key is sent as, by the match's protocol: ARP's opcode and addresses
+    (ARP_OP, ARP_SPA, ARP_TPA), ICMP's type and code, UDP's ports, else the IPv4/TCP ones."""
+    dl = fields.get("dl_type", (0, 0))[0]
+    proto = fields.get("nw_proto", (0, 0))[0]
+    if dl == ETH_P_ARP and key in ("nw_proto", "nw_src", "nw_dst"):
+        return {"nw_proto": 21, "nw_src": 22, "nw_dst": 23}[key]
+    if key in ("tp_src", "tp_dst") and proto in (1, 17):
+        return {(1, "tp_src"): 19, (1, "tp_dst"): 20, (17, "tp_src"): 15, (17, "tp_dst"): 16}[(proto, key)]
+    return _OXM_BY_KEY.get(key)
 
 
 def encode(msg_type: str, xid: int, body: bytes = b"") -> bytes:
@@ -56,11 +71,14 @@ def encode_match(fields: dict[str, tuple[int, int]]) -> bytes:
     """ofp_match of type OXM: OXM TLVs, padded to 8 bytes (the length field excludes the pad)."""
     tlvs = b""
     for key, (value, mask) in fields.items():
-        num = _OXM_BY_KEY.get(key)
+        num = _oxm_num(key, fields)
         if num is None:
             continue
         size = OXM_FIELDS[num][1]
         full = (1 << (8 * size)) - 1
+        if num == 8:        # IP_DSCP: the TOS byte's upper six bits
+            value, mask = value >> 2, (mask >> 2) & 0x3F
+            full = 0x3F
         v = value & full
         if key == "in_port":
             v, mask = value if value < 0xFF00 else value | 0xFFFF0000, full
@@ -94,6 +112,8 @@ def decode_match(data: bytes, off: int) -> tuple[dict[str, tuple[int, int]], int
             value, mask = (value & 0xFFFF if value >= 0xFFFFFF00 else value), 0xFFFF
         if key == "vlan_tci":
             value, mask = value & 0x1FFF, mask & 0x1FFF
+        if num == 8:
+            value, mask = (value & 0x3F) << 2, 0xFC if not has_mask else (mask & 0x3F) << 2
         out[key] = (value & mask, mask)
     return out, off + mlen + (-mlen % 8)
 

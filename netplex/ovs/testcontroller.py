@@ -6,15 +6,18 @@ to it a MAC-learning switch, here speaking OpenFlow 1.3 over the simulated TCP.
 
 For each switch: HELLO, FEATURES_REQUEST, then a table-miss flow sending every
 unmatched packet to the controller. Each PACKET_IN teaches it where the source
-MAC is (per switch); a packet to a known unicast MAC gets a flow
-(`priority=1,dl_dst=MAC actions=output:PORT`, idle timeout 60 s, as the learning
-switch's default) and is sent there; anything else is flooded (PACKET_OUT FLOOD).
+MAC is (per switch); a packet to a known unicast MAC gets a flow matching it
+exactly in OpenFlow 1.0's twelve fields (in_port, VLAN, Ethernet addresses and type,
+IP addresses, protocol and DSCP, L4 ports or ICMP type and code; ARP's addresses and
+opcode), as lswitch_create's default wildcards (none) make it, idle timeout 60 s, and
+is sent there; anything else is flooded (PACKET_OUT FLOOD).
 `--detach` is required: in the foreground it would block the shell, and is refused.
 """
 from __future__ import annotations
 
 from netplex.apps.process import Program, ProgramExit
 from netplex.ovs.connmgr import parse_inet_target
+from netplex.ovs.flow import flow_extract
 from netplex.ovs.openflow import (
     OFPCML_NO_BUFFER,
     OFPFC_ADD,
@@ -27,6 +30,7 @@ from netplex.ovs.openflow import (
     Reader,
     encode,
 )
+from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 from netplex.stack.tcp import TcpSocket
@@ -106,14 +110,39 @@ class LearningSwitch(Program):
         out = sw.macs.get(dst) if not dst[0] & 1 else None
         sw.xid += 1
         if out is not None and out != in_port:
-            fm = FlowModMsg(OFPFC_ADD, {"dl_dst": (int.from_bytes(dst, "big"), (1 << 48) - 1)}, [(out, 0)],
-                            priority=1, idle_timeout=IDLE_TIMEOUT)
+            fm = FlowModMsg(OFPFC_ADD, _exact_match(data, in_port), [(out, 0)], priority=1,
+                            idle_timeout=IDLE_TIMEOUT)
             sw.sk.send(fm.encode(sw.xid))
             self.n_flow_mod += 1
             sw.xid += 1
             sw.sk.send(PacketOut(in_port, [(out, 0)], data).encode(sw.xid))
         elif out is None:
             sw.sk.send(PacketOut(in_port, [(OFPP_FLOOD, 0)], data).encode(sw.xid))
+
+
+def _exact_match(data: bytes, in_port: int) -> dict[str, tuple[int, int]]:
+    """ofputil_wildcard_from_ofpfw10(0): the packet's OpenFlow 1.0 fields, all exact (the VLAN
+    as its VID and CFI; DSCP without ECN; only the fields the packet's protocols have)."""
+    try:
+        frame = Ethernet.decode(data)
+    except ValueError:
+        return {"dl_dst": (int.from_bytes(data[0:6], "big"), (1 << 48) - 1)}
+    flow = flow_extract(frame, in_port)
+    fields: dict[str, tuple[int, int]] = {"in_port": (in_port, 0xFFFF)}
+    fields["vlan_tci"] = (flow.get("vlan_tci", 0) & 0x1FFF, 0x1FFF)
+    for key, mask in (("dl_src", (1 << 48) - 1), ("dl_dst", (1 << 48) - 1), ("dl_type", 0xFFFF)):
+        fields[key] = (flow[key], mask)
+    if flow["dl_type"] == ETH_P_IP:
+        for key, mask in (("nw_src", 0xFFFFFFFF), ("nw_dst", 0xFFFFFFFF), ("nw_proto", 0xFF), ("nw_tos", 0xFC)):
+            fields[key] = (flow.get(key, 0) & mask, mask)
+        if flow.get("nw_proto") in (1, 6, 17):
+            width = 0xFF if flow["nw_proto"] == 1 else 0xFFFF
+            for key in ("tp_src", "tp_dst"):
+                fields[key] = (flow.get(key, 0), width)
+    elif flow["dl_type"] == ETH_P_ARP:
+        for key, mask in (("nw_src", 0xFFFFFFFF), ("nw_dst", 0xFFFFFFFF), ("nw_proto", 0xFFFF)):
+            fields[key] = (flow.get(key, 0), mask)
+    return fields
 
 
 @command("ovs-testcontroller")

@@ -41,12 +41,6 @@ XFAIL: dict[str, tuple[str, frozenset[str]]] = {
     # rule out — ethtool is not installed here)
     "examples/ovs-flow-firewall": ("the twin's userspace OVS conntrack drops the TCP handshake",
                                    frozenset({"linux", "agree"})),
-    # a simulator bug the twin found: netplex's ovs-testcontroller installs `priority=1,dl_dst=MAC`
-    # flows, the real one (lib/learning-switch.c) exact-match flows (in_port, dl_src, dl_dst, vlan,
-    # the IP/ARP fields, idle 60 s), which this example's last probe counts; and the real
-    # ovs-vswitchd writes Controller.is_connected on its 5 s status refresh, after the setup's `sleep 1`
-    "examples/sdn-learning-switch": ("netplex's ovs-testcontroller installs dl_dst-only flows, the real one "
-                                     "exact-match flows", frozenset({"linux", "agree"})),
 }
 
 

@@ -46,8 +46,13 @@ def test_the_controller_makes_the_switch_learn():
     assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == " priority=0 actions=CONTROLLER:65535\n"
     assert pings(h1, "10.0.0.2")
     flows = run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats").splitlines()
+    mac1 = run_ok(h1, "cat /sys/class/net/eth0/address").strip()
     mac2 = run_ok(h2, "cat /sys/class/net/eth0/address").strip()
-    assert f" idle_timeout=60, priority=1,dl_dst={mac2} actions=output:2" in flows
+    # lib/learning-switch.c's exact-match flows (what the real ovs-testcontroller installed on the twin)
+    assert (f" idle_timeout=60, priority=1,icmp,in_port=1,vlan_tci=0x0000/0x1fff,dl_src={mac1},dl_dst={mac2},"
+            "nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,icmp_type=8,icmp_code=0 actions=output:2") in flows
+    assert (f" idle_timeout=60, priority=1,arp,in_port=2,vlan_tci=0x0000/0x1fff,dl_src={mac2},dl_dst={mac1},"
+            "arp_spa=10.0.0.2,arp_tpa=10.0.0.1,arp_op=2 actions=output:1") in flows
     assert "ovs-testcontroller --detach ptcp:6653" in run_ok(c0, "ps aux")
     # the controller gone: secure mode keeps the flows it set and sends nothing else anywhere
     run_ok(c0, "kill $(pidof ovs-testcontrol)")
