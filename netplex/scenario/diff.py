@@ -120,6 +120,10 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
      "milliseconds`): wall-clock on the kernel, simulated time in the simulator"),
     Normalisation(re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",
      "a route cache entry's (learnt path MTU, redirect) remaining lifetime: a wall-clock countdown"),
+    Normalisation(re.compile(r"\b((?:hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer) +"
+                             r"(?!0\.00\b)\d+\.\d\d\b"), r"\1 <t>",
+     "a bridge's running timers in `ip -d link` (gc_timer, hello_timer, ...): the time left counts down "
+     "on the wall clock on the kernel, in simulated time in the simulator; whether one runs (non-zero) is kept"),
     Normalisation(re.compile(r"\bprobes \d+\b"), "probes <n>",
      "count of neighbour probes a NUD entry sent: how many fire depends on wall-clock timers"),
     Normalisation(re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}):" + _EPHEMERAL + r"\b"), r"\1:<eport>",

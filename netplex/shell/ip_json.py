@@ -22,7 +22,7 @@ from typing import Any
 
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, int_to_ip
-from netplex.shell.iproute_fmt import link_flags, operstate
+from netplex.shell.iproute_fmt import link_flags, operstate, s32
 from netplex.stack.device import Veth
 
 __all__ = ["JsonPairs", "addr_json", "dump", "flag_names", "link_json", "link_ref", "stats64_json"]
@@ -156,7 +156,7 @@ def link_json(dev: Any, *, mode: bool = True, lladdr: bool = True, machine: Mach
         obj["linkmode"] = "DEFAULT"
     obj["group"] = "default" if dev.netdev_group == 0 else str(dev.netdev_group)
     if dev.txqueuelen:
-        obj["txqlen"] = dev.txqueuelen
+        obj["txqlen"] = s32(dev.txqueuelen)
     if lladdr:
         obj["link_type"] = dev.link_type
         if dev.link_type == "gre":   # IFLA_ADDRESS/IFLA_BROADCAST of a point-to-point tunnel

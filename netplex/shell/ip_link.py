@@ -26,6 +26,7 @@ from netplex.shell.iproute_fmt import (
     need_arg,
     need_arg_past,
     operstate,
+    parse_s32,
     parse_u32,
 )
 from netplex.shell.result import Result
@@ -192,10 +193,10 @@ def _parse_link_args(ns: Any, args: list[str], adding: bool) -> _LinkReq:
         elif matches(a, "txqueuelen") or a in ("qlen", "txqlen"):
             i += 1
             v = need_arg(args, i)
-            n = parse_u32(v)
+            n = parse_s32(v)   # get_integer: -1 is IFLA_TXQLEN 4294967295, shown as `qlen -1`
             if n is None:
                 raise invarg('Invalid "txqueuelen" value\n', v)
-            req.txqlen = n
+            req.txqlen = n & 0xFFFFFFFF
         elif a == "group":
             i += 1
             v = need_arg(args, i)

@@ -6,6 +6,7 @@ ip/ipaddress.c (print_linkinfo, print_link_flags, print_stats64).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from netplex.errors import NetplexError
@@ -28,7 +29,7 @@ from netplex.stack.if_flags import (
 )
 from netplex.stack.stp import CS_NS, HZ
 
-__all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix", "parse_inet_addr", "parse_u32",
+__all__ = ["IpError", "matches", "invarg", "duparg2", "need_arg", "parse_prefix", "parse_inet_addr", "parse_s32", "parse_u32", "s32",
            "link_name", "link_flags", "operstate", "link_header", "link_lines", "stats_lines",
            "ifname_or_error"]
 
@@ -118,6 +119,22 @@ def parse_u32(text: str) -> int | None:
     except ValueError:
         return None
     return v if 0 <= v <= 0xFFFFFFFF else None
+
+
+def parse_s32(text: str) -> int | None:
+    """get_integer: strtol with base 0 reading the whole word, within an int; None when invalid."""
+    m = re.fullmatch(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)", text)
+    if m is None:
+        return None
+    body = m.group(2)
+    v = int(body, 16) if body[:2].lower() == "0x" else int(body, 8) if body.startswith("0") else int(body)
+    v = -v if m.group(1) == "-" else v
+    return v if -0x80000000 <= v <= 0x7FFFFFFF else None
+
+
+def s32(v: int) -> int:
+    """A u32 the kernel keeps, as iproute2 prints it with %d (IFLA_TXQLEN 4294967295: -1)."""
+    return v - (1 << 32) if v & 0x80000000 else v
 
 
 # /usr/share/iproute2/rt_dsfield as Debian 12 ships it (rtnl_dsfield_a2n / rtnl_dsfield_n2a)
@@ -232,7 +249,7 @@ def link_header(dev: Any, mode: bool = True) -> str:
         parts.append("mode DEFAULT")
     # iproute2 prints IFLA_TXQLEN only when it is not 0 (the line then ends "group default ")
     group = "default" if dev.netdev_group == 0 else str(dev.netdev_group)   # rtnl_group_n2a
-    parts.append(f"group {group} qlen {dev.txqueuelen}" if dev.txqueuelen else f"group {group} ")
+    parts.append(f"group {group} qlen {s32(dev.txqueuelen)}" if dev.txqueuelen else f"group {group} ")
     return " ".join(parts)
 
 
@@ -395,7 +412,7 @@ def bridge_details(br: Any) -> str:
             f"vlan_filtering {br.vlan_filtering} bridge_id {bid(v['bridge_id'])} designated_root {bid(v['root'])} "
             f"root_port {v['root_port']} root_path_cost {v['cost']} topology_change {int(v['tc'])} "
             f"topology_change_detected {int(v['tcd'])} hello_timer {hello_t / 100:7.2f} tcn_timer {tcn_t / 100:7.2f} "
-            f"topology_change_timer {tc_t / 100:7.2f} gc_timer {0:7.2f} group_fwd_mask {_xhex(br.group_fwd_mask)} "
+            f"topology_change_timer {tc_t / 100:7.2f} gc_timer {br.gc_timer_ns() // CS_NS / 100:7.2f} group_fwd_mask {_xhex(br.group_fwd_mask)} "
             f"group_address 01:80:c2:00:00:00 mcast_snooping {br.mcast_snooping} no_linklocal_learn 0 "
             f"mcast_vlan_snooping 0 mcast_router {router} mcast_query_use_ifaddr 0 mcast_querier {querier} "
             f"mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count {lm_cnt} "

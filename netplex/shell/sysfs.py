@@ -21,7 +21,7 @@ from typing import Any
 
 from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.bridge import port_state
-from netplex.shell.iproute_fmt import operstate
+from netplex.shell.iproute_fmt import operstate, s32
 from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
 from netplex.stack.bond import Bond, proc_net_bonding
 from netplex.stack.bridge import Bridge
@@ -132,7 +132,7 @@ def _device_file(dev: Any, rest: list[str]) -> str | None:
     if f == "flags":
         return f"0x{dev.flags():x}"
     if f == "tx_queue_len":
-        return str(dev.txqueuelen)
+        return str(s32(dev.txqueuelen))   # fmt_dec: "%d"
     if f == "addr_len":
         return "6"
     if f == "ifalias":

@@ -192,6 +192,8 @@ class Bridge(NetDevice):
         self.ports: list[BridgePort] = []
         self.fdb: dict[bytes, FdbEntry] = {}
         self.ageing_ns = 300 * NSEC_PER_SEC
+        self.gc_next: int | None = None   # when br->gc_work (br_fdb_cleanup) runs next; None: not queued
+        self.gc_up = False                # the up state bridge_event last saw (opens and stops move gc_next)
         self.stp_state = 0
         self.priority = 0x8000
         self.forward_delay = 1500     # centiseconds, as the kernel stores them
@@ -408,6 +410,10 @@ class Bridge(NetDevice):
             ip_mc_join_group(self.ns, self, MCAST_SNOOPERS)
         else:
             ip_mc_leave_group(self.ns, self, MCAST_SNOOPERS)
+        if self.up != self.gc_up:   # br_dev_open / br_dev_stop, not a carrier change
+            # br_stp_enable_bridge queues the gc work a tenth of a second out; br_stp_disable_bridge cancels it
+            self.gc_up = self.up
+            self.gc_next = self.ns.sched.now + NSEC_PER_SEC // 10 if self.up else None
         stp = self.stp
         if stp is not None:
             if self.up:
@@ -473,9 +479,25 @@ class Bridge(NetDevice):
             return stp.forward_delay
         return self.ageing_ns
 
+    def gc_timer_ns(self) -> int:
+        """br_timer_value(&br->gc_work.timer), IFLA_BR_GC_TIMER: how long before br_fdb_cleanup runs,
+        0 when it is not queued. Each run queues the next one hold_time later (10 ms at least); the
+        entries themselves age lazily (fdb_expired), so the runs are only counted here."""
+        nxt = self.gc_next
+        if nxt is None:
+            return 0
+        now = self.ns.sched.now
+        if nxt <= now:
+            period = max(self.hold_time(), 10_000_000)
+            nxt += ((now - nxt) // period + 1) * period
+            self.gc_next = nxt
+        return nxt - now
+
     def set_ageing_time(self, centisecs: int) -> None:
-        """br_set_ageing_time: FDB entries age out after this long (clock_t centiseconds)."""
+        """br_set_ageing_time: FDB entries age out after this long (clock_t centiseconds); the gc work
+        runs at once (mod_delayed_work(.., 0)) and so re-arms itself with the new time, up or down."""
         self.ageing_ns = centisecs * 10_000_000
+        self.gc_next = self.ns.sched.now
         if self.stp is not None and self.stp.saved_ageing_ns is not None:
             self.stp.saved_ageing_ns = self.ageing_ns
 

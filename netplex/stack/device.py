@@ -125,6 +125,7 @@ class NetDevice:
         # beyond dev_addr (`bridge fdb add ... self`, a macvlan's on its lower), with their refcounts;
         # dev->uc_promisc; the multicast addresses the user listed before the device last went up
         # (they precede the ones joined at NETDEV_UP) and the joined ones `bridge fdb del` removed
+        self.no_in_dev = False           # dev->ip_ptr is NULL: IPv4 destroyed (MTU below 68, inetdev_destroy)
         self.uc: dict[bytes, int] = {}
         self.uc_promisc = False
         self.mc_early: set[bytes] = set()

@@ -115,6 +115,9 @@ inet_add_protocol(IPPROTO_GRE, _gre_rcv)
 inet_add_protocol(IPPROTO_ESP, esp_input)
 
 
+IPV4_MIN_MTU = 68   # inetdev_valid_mtu (include/net/ip.h)
+
+
 class Namespace(Ipv4Path, ArpMixin):
     """A network namespace: the node a scenario names."""
 
@@ -412,6 +415,17 @@ class Namespace(Ipv4Path, ArpMixin):
         dev.ndo_change_mtu(mtu)
         if dev.master is not None:
             dev.master.lower_changemtu(dev)
+        # inetdev_event(NETDEV_CHANGEMTU): below IPV4_MIN_MTU IPv4 leaves the device (inetdev_destroy:
+        # its addresses, routes, neighbours, sysctl keys); back at 68 or more a fresh in_device, empty
+        if mtu < IPV4_MIN_MTU and not dev.no_in_dev:
+            while self.addrs.get(dev.ifindex):
+                self.del_addr(self.addrs[dev.ifindex][0])
+            self.neigh.flush_dev(dev)
+            self.sysctl.inet_remove_device(dev.name)
+            dev.no_in_dev = True
+        elif mtu >= IPV4_MIN_MTU and dev.no_in_dev:
+            dev.no_in_dev = False
+            self.sysctl.inet_add_device(dev.name)
         self.config_changed()
 
     def set_mac(self, dev: NetDevice, mac: bytes) -> None:
@@ -470,7 +484,7 @@ class Namespace(Ipv4Path, ArpMixin):
         dev.carrier_seen = carrier
         if dev.up:
             dev.was_up = True
-            if dev is self.lo and not any(a.addr == 0x7F000001 for a in self.addrs[dev.ifindex]):
+            if dev is self.lo and not dev.no_in_dev and not any(a.addr == 0x7F000001 for a in self.addrs[dev.ifindex]):
                 # inetdev_event(NETDEV_UP) on loopback: 127.0.0.1/8 scope host
                 self.add_addr(IfAddr(0x7F000001, 8, dev, scope=RT_SCOPE_HOST))
             for a in self.addrs.get(dev.ifindex, []):
@@ -482,20 +496,19 @@ class Namespace(Ipv4Path, ArpMixin):
             self.rtnl_notify()
 
     def _device_down(self, dev: NetDevice) -> None:
-        """fib_disable_ip: routes through the device go, its neighbours are flushed."""
+        """fib_disable_ip: routes through the device go, its neighbours are flushed. A host-scope route
+        stays (a local address, `scope host`: its nexthop's scope is RT_SCOPE_NOWHERE, which
+        fib_sync_down_dev does not kill without `force`, i.e. unless the device goes away)."""
         for t in self.fib.tables.values():
             for r in t.routes():
                 if r.nhs:
                     # fib_sync_down_dev(NETDEV_DOWN): the nexthop is dead; the route goes with the last one
                     if not any(nh.dev.up for nh in r.nhs):
                         t.remove(r)
-                elif r.dev is dev and not (r.type == "local" and r.table == RT_TABLE_LOCAL and self._is_addr_route(r)):
+                elif r.dev is dev and r.scope != RT_SCOPE_HOST:
                     t.remove(r)
         self.neigh.flush_dev(dev)
         self.config_changed()
-
-    def _is_addr_route(self, r: Route) -> bool:
-        return r.proto == 2 and any(a.addr == r.dst for a in self.addrs.get(r.dev.ifindex, []))
 
     # -- addresses -------------------------------------------------------------
     def dev_addrs(self, dev: NetDevice) -> list[IfAddr]:
@@ -526,6 +539,8 @@ class Namespace(Ipv4Path, ArpMixin):
     def add_addr(self, ifa: IfAddr, replace: bool = False) -> None:
         """__inet_insert_ifa: the first address of a subnet is primary, later ones secondary (appended);
         a primary is placed by scope (see below), which also orders source address selection."""
+        if ifa.dev.no_in_dev:   # inet_rtm_newaddr → rtm_to_ifaddr: no in_device
+            raise NetplexError("RTNETLINK answers: No buffer space available", errno.ENOBUFS)
         lst = self.addrs[ifa.dev.ifindex]
         for old in lst:
             if old.addr == ifa.addr and old.plen == ifa.plen:

@@ -166,8 +166,8 @@ class FibTable:
                 if r.nhs:
                     if any(nh.dev.up and (oif is None or nh.dev is oif) for nh in r.nhs):
                         return r
-                elif (r.dev is None or r.dev.up) and (oif is None or r.dev is oif):
-                    return r
+                elif (r.dev is None or r.dev.up or r.scope == RT_SCOPE_HOST) and (oif is None or r.dev is oif):
+                    return r   # a host-scope route lives while its device is down (fib_sync_down_dev)
         return None
 
     def lookup(self, addr: int) -> Route | None:
@@ -178,7 +178,7 @@ class FibTable:
             lst = by_plen[plen].get(addr & mask)
             if lst:
                 for r in lst:
-                    if r.dev is None or r.dev.up or r.nhs:
+                    if r.dev is None or r.dev.up or r.nhs or r.scope == RT_SCOPE_HOST:
                         return r
         return None
 

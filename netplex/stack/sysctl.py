@@ -176,6 +176,17 @@ class Sysctl:
         for name in self.ns.devices:
             self._add_mpls_dev(name)
 
+    def inet_add_device(self, name: str) -> None:
+        """devinet_sysctl_register for a new in_device (inetdev_init): the IPv4 keys, from `default`."""
+        self._add_dev_keys(name, defaults_from="default")
+
+    def inet_remove_device(self, name: str) -> None:
+        """devinet_sysctl_unregister (inetdev_destroy): the device's net.ipv4.conf and .neigh keys go."""
+        for prefix in (f"net.ipv4.conf.{name}.", f"net.ipv4.neigh.{name}."):
+            for k in [k for k in self.values if k.startswith(prefix)]:
+                del self.values[k]
+                del self.bounds[k]
+
     def remove_device(self, name: str) -> None:
         for prefix in (f"net.ipv4.conf.{name}.", f"net.ipv4.neigh.{name}.", f"net.mpls.conf.{name}."):
             for k in [k for k in self.values if k.startswith(prefix)]:

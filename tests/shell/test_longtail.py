@@ -263,3 +263,50 @@ def test_iptables_errors_in_do_parse_order(two_hosts):
             ("iptables -P nosuch RETURN", "iptables: Bad policy name. Run `dmesg' for more information."),
             ("iptables -t mangle -A OUTPUT -j REJECT", "RULE_APPEND failed (Invalid argument): rule in chain OUTPUT")):
         assert err in h1.run(line).error, line
+
+
+def test_txqueuelen_is_get_integer(two_hosts):
+    """iplink: get_integer takes -1, the kernel keeps IFLA_TXQLEN 4294967295 and shows it with %d."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set dev eth0 txqueuelen -1")
+    assert " qlen -1\n" in run_ok(h1, "ip link show dev eth0")
+    assert run_ok(h1, "cat /sys/class/net/eth0/tx_queue_len") == "-1\n"
+    assert h1.run("ip link set dev nosuch0 txqueuelen -1").error == 'Cannot find device "nosuch0"\n'
+    run_ok(h1, "ping -c 1 -W 1 10.0.0.2")
+
+
+def test_bridge_gc_timer(two_hosts):
+    """IFLA_BR_GC_TIMER: br_set_ageing_time runs the gc work at once (it re-arms every hold time);
+    br_stp_enable_bridge queues it 0.1 s out, br_stp_disable_bridge cancels it."""
+    net, h1, _ = two_hosts
+
+    def gc() -> str:
+        out = run_ok(h1, "ip -d link show br0")
+        return out.split("gc_timer", 1)[1].split()[0]
+
+    steps = (("ip link add br0 type bridge", "0.00"), ("ip link set br0 type bridge ageing_time 1000", "10.00"),
+             ("sleep 1", "9.00"), ("ip link set br0 up", "0.10"), ("sleep 1", "9.10"),
+             ("ip link set br0 down", "0.00"))
+    for line, left in steps:
+        run_ok(h1, line)
+        assert gc() == left, line
+
+
+def test_host_scope_routes_outlive_their_device_going_down(two_hosts):
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up && ip route add 10.7.0.2 dev eth0 scope host && ip link set eth0 down && ip link set lo down")
+    routes = run_ok(h1, "ip route show table all")
+    assert "10.7.0.2 dev eth0 scope host \n" in routes
+    assert "local 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1 \n" in routes
+    assert "broadcast" not in routes
+    assert run_ok(h1, "ip route get 10.0.0.1").startswith("local 10.0.0.1 dev lo ")
+
+
+def test_mtu_below_68_destroys_ipv4_on_the_device(two_hosts):
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip link set lo up && ip addr add 10.9.0.1/16 dev lo && ip link set lo mtu 67")
+    assert "inet " not in run_ok(h1, "ip addr show dev lo")
+    assert h1.run("ip addr add 1.2.3.4/32 dev lo").error == "RTNETLINK answers: No buffer space available\n"
+    assert h1.run("sysctl net.ipv4.conf.lo.forwarding").status == 1
+    run_ok(h1, "ip link set lo mtu 65536 && ip link set lo down && ip link set lo up")
+    assert "inet 127.0.0.1/8 scope host lo" in run_ok(h1, "ip addr show dev lo")
