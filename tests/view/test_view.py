@@ -157,9 +157,21 @@ def test_page_in_headless_chromium(vxlan: tuple[Path, dict], tmp_path: Path) -> 
         assert "vtep1# ip route" in tables and "vtep1# bridge fdb show" in tables
         assert rec["tables"]["vtep1"]["ip route"].splitlines()[0] in tables
         browser.save_screenshot(str(shots / "3-node.png"))
+        # the guided tour: the run's notable moments explained, one click each
+        captions = []
+        for _ in range(40):
+            browser.find_element(By.ID, "tour-next").click()
+            caption = browser.find_element(By.ID, "tour-caption").text
+            if captions and caption == captions[-1]:
+                break
+            captions.append(caption)
+        assert captions[0].startswith("1/")
+        assert any("VXLAN decapsulation" in c and c.split(" · ")[2].startswith("vtep") for c in captions)
+        assert any("Bridge flooding" in c for c in captions) and any("ARP request" in c for c in captions)
+        browser.save_screenshot(str(shots / "4-tour.png"))
         browser.find_element(By.CSS_SELECTOR, '#tabs [data-tab="counters"]').click()
         assert browser.find_elements(By.CSS_SELECTOR, "#counter-plot path")
-        assert all((shots / f).stat().st_size > 10_000 for f in ("1-loaded.png", "2-journey.png", "3-node.png"))
+        assert all((shots / f).stat().st_size > 10_000 for f in ("1-loaded.png", "2-journey.png", "3-node.png", "4-tour.png"))
     finally:
         browser.quit()
         server.close()

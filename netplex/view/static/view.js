@@ -4,7 +4,64 @@
 "use strict";
 const SVGNS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
-const state = { tab: "probes", packet: null, step: 0, node: null, probe: null, playing: false };
+const state = { tab: "probes", packet: null, step: 0, node: null, probe: null, playing: false, tour: null };
+let tour = [];
+
+// The guided tour: what a stage means, in the words of the seed's walk-throughs.
+const EXPLAIN = {
+  arp_solicit: "ARP request: the sender does not know the next hop's MAC address yet, so it broadcasts who-has.",
+  arp_process: "ARP: the request or reply is processed and the neighbour table learns the MAC address.",
+  br_fdb_update: "Bridge learning: the bridge records behind which port this source MAC address is (its FDB).",
+  br_flood: "Bridge flooding: the destination MAC is unknown (or broadcast), so the frame leaves by every other port.",
+  br_multicast_flood: "Multicast flooding: the bridge sends the frame to the ports of the group's members.",
+  br_forward: "Bridge forwarding: the FDB knows the destination's port; the frame leaves by that port only.",
+  br_pass_frame_up: "The bridge passes the frame up to its own IP stack (the bridge device has an address).",
+  vxlan_xmit: "VXLAN encapsulation: the inner Ethernet frame is wrapped in outer IP/UDP 4789 with the VNI, sent to the remote VTEP or the VTEPs' multicast group.",
+  vxlan_rcv: "VXLAN decapsulation: the VTEP strips the outer IP/UDP/VXLAN headers and hands the inner frame to its bridge.",
+  vxlan_snoop: "VTEP learning (flood-and-learn): the inner source MAC is remembered as behind the outer source IP.",
+  ip_tunnel_xmit: "Tunnel encapsulation (GRE/IPIP): the packet gets an outer IP header towards the tunnel's remote end.",
+  gre_rcv: "GRE decapsulation: the outer headers are removed and the inner packet is received again.",
+  xfrm_output: "IPsec: the packet matches a policy (SPD); the SA encrypts it into ESP.",
+  xfrm_input: "IPsec: the ESP packet is authenticated and decrypted with its SA; the inner packet continues.",
+  mpls_xmit: "MPLS: a label stack is pushed (the route's encap mpls).",
+  mpls_forward: "MPLS label switching: the top label is swapped or popped (PHP).",
+  ip_forward: "Routing: the router forwards the packet to its next hop, TTL decremented.",
+  ovs_table: "Open vSwitch: the highest-priority matching flow in the table decides the actions.",
+  igmp: "IGMP: a host reports (or leaves) a multicast group.",
+  icmp_send: "ICMP error: the stack answers with an ICMP message (unreachable, time exceeded).",
+  tcp_v4_send_reset: "TCP reset: nothing listens on the port, the stack answers RST.",
+  drop: "Dropped: the packet ends here, for the reason shown.",
+};
+function explain(e) {
+  if (e.table === "nat" && e.verdict && /SNAT|DNAT|MASQUERADE|REDIRECT/.test(e.verdict + " " + e.text)) {
+    return `NAT in ${e.chain}: the rule rewrites the ${/DNAT|REDIRECT|PREROUTING|OUTPUT/.test(e.chain + e.verdict) ? "destination" : "source"} address (${e.text}).`;
+  }
+  if (e.hook && e.verdict && /DROP|REJECT/.test(e.verdict)) return `Firewall: ${e.table} ${e.chain} ${e.rule ? "rule " + e.rule : "policy"} says ${e.verdict}.`;
+  return EXPLAIN[e.stage] || null;
+}
+function buildTour() {
+  const seen = new Set();
+  for (const p of run.packets) {
+    p.hops.forEach((h, i) => {
+      for (const e of h.events) {
+        const why = explain(e); if (!why) continue;
+        const key = `${e.stage}|${h.node}|${e.table || ""}|${e.verdict || ""}`;
+        if (seen.has(key) || tour.length >= 60) continue;
+        seen.add(key);
+        tour.push({ packet: p.id, step: i, node: h.node, caption: `${h.node}: ${why}` });
+      }
+    });
+  }
+}
+function tourGo(k) {
+  if (!tour.length) { $("tour-caption").textContent = "Nothing notable was traced in this run."; return; }
+  state.tour = Math.max(0, Math.min(tour.length - 1, k));
+  const t = tour[state.tour];
+  showTab("packets");
+  selectPacket(t.packet, t.step);
+  $("tour-caption").textContent = `${state.tour + 1}/${tour.length} · packet #${t.packet} · ${t.caption}`;
+  writeHash();
+}
 let run = null, pos = {}, packetsById = new Map();
 
 function el(tag, attrs, text) {
@@ -21,6 +78,7 @@ function readHash() {
   if (h.get("step")) state.step = Number(h.get("step"));
   if (h.get("node")) state.node = h.get("node");
   if (h.get("probe")) state.probe = Number(h.get("probe"));
+  if (h.get("tour")) state.tour = Number(h.get("tour"));
 }
 function writeHash() {
   const h = new URLSearchParams();
@@ -28,6 +86,7 @@ function writeHash() {
   if (state.packet !== null) { h.set("packet", state.packet); h.set("step", state.step); }
   if (state.node) h.set("node", state.node);
   if (state.probe !== null) h.set("probe", state.probe);
+  if (state.tour !== null) h.set("tour", state.tour);
   history.replaceState(null, "", "#" + h.toString());
 }
 
@@ -321,8 +380,12 @@ async function main() {
   $("next").addEventListener("click", () => step(1));
   $("play").addEventListener("click", play);
   $("packet-filter").addEventListener("input", renderPackets);
+  $("tour-next").addEventListener("click", () => tourGo(state.tour === null ? 0 : state.tour + 1));
+  $("tour-prev").addEventListener("click", () => tourGo(state.tour === null ? 0 : state.tour - 1));
+  buildTour();
   $("counter-select").addEventListener("change", renderCounters);
   drawTopology(); renderProbes(); renderPackets(); renderJourney(); renderNode(); showTab(state.tab);
+  if (state.tour !== null) tourGo(state.tour);
   document.body.setAttribute("data-ready", "1");
 }
 main();
