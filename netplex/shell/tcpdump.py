@@ -6,7 +6,9 @@ pcap_activate_linux does) and then *runs the simulation* until `-c N` frames pas
 filter, or until CAPTURE_LIMIT_NS (60 s) of simulated time passed — what a user's Ctrl-C
 after a minute would do. Frames come from whatever else the network does meanwhile:
 timers, daemons (the scenario's services, iperf), traffic a test schedules. Each line is
-tcpdump's one-line form (print-icmp.c, print-arp.c, print-udp.c, print-tcp.c) with the
+tcpdump's one-line form (print-icmp.c, print-arp.c, print-udp.c, print-tcp.c, print-mpls.c:
+each label entry, the reserved labels named with -v, the IPv4 packet under the stack or a hex
+dump of what it cannot name) with the
 time stamp as simulated time since 00:00:00 (the simulator's clock starts at 0), printed
 `HH:MM:SS.uuuuuu`. The banner and the "N packets captured" counts go to stderr, as
 tcpdump writes them. `-v` adds print-ip.c's header line (tos, ttl, id, offset, flags, proto,
@@ -28,7 +30,7 @@ __all__ = ["CAPTURE_LIMIT_NS", "Filter", "compile_filter", "format_frame", "tcpd
 
 NSEC_PER_SEC = 1_000_000_000
 CAPTURE_LIMIT_NS = 60 * NSEC_PER_SEC
-ETH_P_IP, ETH_P_ARP, ETH_P_8021Q = 0x0800, 0x0806, 0x8100
+ETH_P_IP, ETH_P_ARP, ETH_P_8021Q, ETH_P_MPLS_UC = 0x0800, 0x0806, 0x8100, 0x8847
 IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP = 1, 6, 17
 USAGE = ("Usage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [--count]\n"
          "\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]\n"
@@ -66,6 +68,8 @@ class Frame:
     l4: bytes = b""
     ip_len: int = 0
     ip_hl: int = 0
+    labels: list[tuple[int, int, int, int]] | None = None   # MPLS: (label, tc, bottom of stack, ttl) each
+    inner: Frame | None = None                               # MPLS: the IPv4 packet under the labels
 
 
 def parse(data: bytes) -> Frame:
@@ -87,7 +91,26 @@ def parse(data: bytes) -> Frame:
             f.sport, f.dport = struct.unpack_from("!HH", f.l4, 0)
     elif etype == ETH_P_ARP and len(l3) >= 28:
         f.src, f.dst = struct.unpack_from("!I", l3, 14)[0], struct.unpack_from("!I", l3, 24)[0]
+    elif etype == ETH_P_MPLS_UC:
+        _mpls(f)
     return f
+
+
+def _mpls(f: Frame) -> None:
+    """The label stack (RFC 3032 §2.1) down to the bottom entry; under it IPv4 when the label is
+    an IPv4 null (0, 3) or the first nibble says version 4, as print-mpls.c guesses."""
+    labels = []
+    o = 0
+    while o + 4 <= len(f.l3):
+        v = struct.unpack_from("!I", f.l3, o)[0]
+        labels.append((v >> 12, (v >> 9) & 7, (v >> 8) & 1, v & 0xFF))
+        o += 4
+        if v & 0x100:
+            break
+    f.labels = labels
+    rest = f.l3[o:]
+    if labels and labels[-1][2] and len(rest) >= 20 and (labels[-1][0] in (0, 3) or rest[0] >> 4 == 4):
+        f.inner = parse(f.data[:12] + b"\x08\x00" + rest)
 
 
 # -- the filter: pcap-filter(7), the part netplex models -------------------------------
@@ -399,6 +422,39 @@ def _arp(f: Frame) -> str:
     return f"Unknown opcode {op}, length {len(a)}"
 
 
+def _hex_ascii(data: bytes) -> str:
+    """ND_DEFAULTPRINT (hex_and_ascii_print): what tcpdump shows of a payload it cannot name."""
+    out = ""
+    for o in range(0, len(data), 16):
+        chunk = data[o:o + 16]
+        groups = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        out += f"\n\t0x{o:04x}:  {groups:<39}  {text}"
+    return out
+
+
+# print-mpls.c's mpls_labelname: the reserved labels (RFC 3032 §2.1), named with -v
+MPLS_LABEL_NAMES = ("IPv4 explicit NULL", "router alert", "IPv6 explicit NULL", "implicit NULL") + ("rsvd",) * 12
+
+
+def _label_name(label: int) -> str:
+    return f" ({MPLS_LABEL_NAMES[label]})" if label < len(MPLS_LABEL_NAMES) else ""
+
+
+def _mpls_text(f: Frame, seqs: TcpSeqs, verbose: bool, eflag: bool) -> str:
+    """print-mpls.c: `(label L, tc T[, [S]], ttl N)` per entry (-v: one a line), then the payload."""
+    entries = [f"(label {lab}{_label_name(lab) if verbose else ''}, tc {tc}{', [S]' if s else ''}, ttl {ttl})"
+               for lab, tc, s, ttl in f.labels or []]
+    text = ("\n\t" if verbose else " ").join(entries)
+    inner = f.inner
+    if inner is None:
+        rest = f.l3[4 * len(f.labels or []):]
+        return text + (_hex_ascii(rest) if rest else "")
+    if verbose:
+        return f"{text}\n\tIP {_ip_header(inner)}\n    {_ip(inner, seqs, verbose, eflag)}"
+    return f"{text} {'' if eflag else 'IP '}{_ip(inner, seqs, verbose, eflag)}"
+
+
 def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: bool = False) -> str:
     """One line, as `tcpdump -n` (with -e: the link header first) prints the frame; with -v
     an IPv4 packet's header first and its body on an indented second line."""
@@ -411,11 +467,15 @@ def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: boo
         body, name = _arp(f), "ARP,"
         if verbose:
             body = f"Ethernet (len 6), IPv4 (len 4), {body}"
+    elif f.ethertype == ETH_P_MPLS_UC and f.labels:
+        body, name = _mpls_text(f, seqs, verbose, ether), "MPLS"
+        if ether:
+            body = f"MPLS {body}"
     else:
         body, name = f"ethertype Unknown (0x{f.ethertype:04x}), length {len(f.data)}", ""
     if not ether:
         return f"{ts} {name} {body}" if name else f"{ts} {_mac(f.data[6:12])} > {_mac(f.data[0:6])}, {body}"
-    tname = {ETH_P_IP: "IPv4", ETH_P_ARP: "ARP"}.get(f.ethertype, "Unknown")
+    tname = {ETH_P_IP: "IPv4", ETH_P_ARP: "ARP", ETH_P_MPLS_UC: "MPLS unicast"}.get(f.ethertype, "Unknown")
     return (f"{ts} {_mac(f.data[6:12])} > {_mac(f.data[0:6])}, ethertype {tname} (0x{f.ethertype:04x}), "
             f"length {len(f.data)}: {body}")
 
