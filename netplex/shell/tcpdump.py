@@ -144,11 +144,13 @@ def compile_filter(words: list[str]) -> Filter:
 
     `and`/`&&` and `or`/`||` have equal precedence and group left to right; `not`/`!` binds
     tighter (pcap-filter(7)); primitives: [src|dst] host A, [src|dst] net A/LEN,
-    [tcp|udp] [src|dst] port N, icmp, tcp, udp, arp, ip."""
+    [tcp|udp] [src|dst] port N, icmp, tcp, udp, arp, ip, mpls [LABEL] (what follows it tests the
+    packet under the labels, as libpcap moves its offsets)."""
     toks = _tokens(" ".join(words))
     if not toks:
         return Filter()
     pos = 0
+    under_mpls = False     # after `mpls`, what follows tests the packet under the labels (libpcap's offsets)
 
     def peek() -> str | None:
         return toks[pos] if pos < len(toks) else None
@@ -167,7 +169,26 @@ def compile_filter(words: list[str]) -> Filter:
             raise _FilterError(f"can't parse filter expression: syntax error in \"{word}\"") from None
 
     def prim() -> Any:
+        nonlocal under_mpls
         w = take()
+        if w == "mpls":
+            label = None
+            if peek() is not None and peek().isdigit():  # type: ignore[union-attr]
+                label = int(take())
+                if label > 0xFFFFF:
+                    raise _FilterError(f"MPLS label {label} greater than maximum 1048575")
+            under_mpls = True
+
+            def labelled(f: Frame) -> bool:
+                return f.ethertype == ETH_P_MPLS_UC and bool(f.labels) and \
+                    (label is None or (f.labels or [(0, 0, 0, 0)])[0][0] == label)
+            return labelled
+        if under_mpls and w not in ("(", "not", "!"):
+            test = _prim_plain(w)
+            return lambda f: f.inner is not None and test(f.inner)
+        return _prim_plain(w)
+
+    def _prim_plain(w: str) -> Any:
         if w in ("not", "!"):
             inner = prim()
             return lambda f: not inner(f)

@@ -91,3 +91,19 @@ def test_live_capture_on_a_label_switching_router() -> None:
         "MPLS (label 200, tc 0, [S], ttl 62) 10.1.0.10 > 10.2.0.10: ICMP echo request, id 9, seq 1, length 64",
         "MPLS (label 500, tc 0, [S], ttl 62) 10.2.0.10 > 10.1.0.10: ICMP echo reply, id 9, seq 1, length 64"]
     assert all("ethertype MPLS unicast (0x8847), length 102" in line for line in lines)
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="no tcpdump on this machine (apt-get install tcpdump)")
+@pytest.mark.parametrize("expr", ["mpls", "mpls 200", "mpls 500", "mpls and icmp", "mpls and host 10.1.0.10",
+                                  "mpls 200 and src host 10.1.0.10", "icmp", "not mpls", "mpls and tcp port 8080"])
+def test_the_mpls_filter_selects_what_libpcap_selects(lsp_pcaps: Path, expr: str) -> None:
+    from netplex.shell.tcpdump import compile_filter
+    pcap = lsp_pcaps / "r2-eth1.pcap"
+    flt = compile_filter(expr.split())
+    ours = [ts for ts, data in read_pcap(pcap) if flt.match(parse(data))]
+    r = subprocess.run(["tcpdump", "-n", "-tt", "-r", str(pcap), *expr.split()], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    real = [round(float(line.split(" ", 1)[0]) * 1e9) for line in r.stdout.splitlines()]
+    assert [round(t / 1000) for t in ours] == [round(t / 1000) for t in real] and (ours or expr in ("icmp",
+                                                                                                    "mpls 500"))
