@@ -42,7 +42,6 @@ from netplex.frr.config import FrrConfig, Neighbor
 from netplex.frr.zebra import NSEC, RibEntry, Zebra, rib
 from netplex.packet import bgp
 from netplex.packet.bgp import Attributes, BgpError, Notification, Open, Update
-from netplex.stack.route import RT_TABLE_MAIN
 from netplex.stack.tcp import TcpSocket
 
 __all__ = ["IDLE", "CONNECT", "ACTIVE", "OPENSENT", "OPENCONFIRM", "ESTABLISHED", "Bgpd", "Path", "Peer"]
@@ -73,9 +72,6 @@ class Path:
 
     def path_len(self) -> int:
         return sum(len(a) if t == bgp.AS_SEQUENCE else 1 for t, a in self.as_path)
-
-    def flat_as(self) -> list[int]:
-        return [a for _, seg in self.as_path for a in seg]
 
     def neighbor_as(self) -> int | None:
         for t, seg in self.as_path:
@@ -842,10 +838,6 @@ class Bgpd(Program):
 
     def policy_blocks(self, p: Peer) -> bool:
         return self._policy_blocks(p)
-
-    def main_table_has(self, prefix: tuple[int, int]) -> bool:
-        t = self.ns.fib.tables.get(RT_TABLE_MAIN)
-        return t is not None and bool(t.find(*prefix))
 
 
 def _on_connected(connected: list[RibEntry], addr: int) -> bool:

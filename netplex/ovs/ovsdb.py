@@ -77,10 +77,6 @@ class Column:
     def is_map(self) -> bool:
         return self.value is not None
 
-    @property
-    def is_scalar(self) -> bool:
-        return self.min == 1 and self.max == 1
-
     def default(self) -> Any:
         if self.is_map:
             return {}

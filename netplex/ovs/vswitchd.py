@@ -85,20 +85,6 @@ class TunnelConfig:
         """What tnl_find_exact compares: two ports alike here are the same tunnel (`File exists`)."""
         return (self.ttype, self.dst_port, self.in_key, self.local, self.remote)
 
-    def options_text(self) -> str:
-        """dpif/show's `(vxlan: key=5, remote_ip=1.2.3.4)`, from the configuration."""
-        parts = []
-        if self.key_present:
-            parts.append(f"key={'flow' if self.in_key is None else self.in_key}")
-        if self.local:
-            parts.append(f"local_ip={_ip(self.local)}")
-        parts.append(f"remote_ip={'flow' if self.remote is None else _ip(self.remote)}")
-        return ", ".join(parts)
-
-
-def _ip(n: int) -> str:
-    return ".".join(str((n >> s) & 0xFF) for s in (24, 16, 8, 0))
-
 
 def _parse_ipv4(text: str) -> int | None:
     parts = text.split(".")
@@ -364,10 +350,6 @@ class OvsVswitchd(Program):
 
     def now(self) -> int:
         return self.ns.sched.now
-
-    def ctl_path(self) -> str:
-        """Its control socket, named after its pid as ovs-vswitchd names it."""
-        return f"/var/run/openvswitch/ovs-vswitchd.{self.proc.pid if self.proc else 0}.ctl"
 
     # -- bridge_reconfigure ------------------------------------------------
     def reconfigure(self) -> list[tuple[str, str]]:

@@ -116,16 +116,6 @@ def fdb_text(rec: FdbRecord) -> str:
     return " ".join(parts) + " " + rec["state"]
 
 
-def vxlan_entries(dev: Any, devtxt: str) -> list[str]:
-    """The text lines of vxlan_records (`devtxt` empty: the dump was filtered by device)."""
-    out = []
-    for rec in vxlan_records(dev):
-        if not devtxt:
-            del rec["ifname"]
-        out.append(fdb_text(rec))
-    return out
-
-
 def _fdb_state(br: Bridge, e: FdbEntry) -> str:
     if e.is_local:
         return "permanent"

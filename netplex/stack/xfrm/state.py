@@ -65,9 +65,6 @@ class XfrmSelector:
                 and (sport ^ self.sport) & self.sport_mask == 0 and (dport ^ self.dport) & self.dport_mask == 0
                 and (not self.ifindex or self.ifindex == ifindex))
 
-    def is_zero(self) -> bool:
-        return self == XfrmSelector()
-
     def key(self) -> tuple[int, ...]:
         return (self.saddr & prefix_to_mask(self.splen), self.splen, self.daddr & prefix_to_mask(self.dplen), self.dplen,
                 self.proto, self.sport, self.sport_mask, self.dport, self.dport_mask, self.ifindex)
