@@ -46,7 +46,7 @@ _NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "O
               "tcp_dst": "NXM_OF_TCP_DST", "ip_proto": "NXM_OF_IP_PROTO", "nw_proto": "NXM_OF_IP_PROTO",
               "in_port": "NXM_OF_IN_PORT", "eth_type": "NXM_OF_ETH_TYPE"}
 _BY_NXM = {v: k for k, v in _NXM_NAMES.items()}
-_UNSUPPORTED = ("learn", "meter", "move", "multipath", "bundle", "bundle_load", "output_reg", "sample",
+_UNSUPPORTED = ("learn", "move", "multipath", "bundle", "bundle_load", "output_reg", "sample",
                 "clone", "check_pkt_larger", "conjunction", "encap", "decap", "fin_timeout", "push_mpls",
                 "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "exit", "clear_actions",
                 "write_actions", "stack_push", "stack_pop", "debug_recirc", "debug_slow")
@@ -309,6 +309,11 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             acts.append(Act("ct_clear"))
         elif k == "note":
             acts.append(Act("note", value))
+        elif k == "meter":
+            n = _parse_int(value)
+            if n is None:
+                raise FlowError(f"invalid numeric format {value}")
+            acts.append(Act("meter", n))
         elif k == "group":
             n = _parse_int(value)
             if n is None or n > 0xFFFFFF00:
@@ -490,6 +495,8 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         return f"note:{a.a}"
     if k == "group":
         return f"group:{a.a}"
+    if k == "meter":
+        return f"meter:{a.a}"
     if k == "set_tunnel":   # format_SET_TUNNEL; OpenFlow 1.2+ has it as a set_field
         if of13 and not stored:
             return f"set_field:{c_hex(a.a)}->tun_id"

@@ -4,11 +4,12 @@ machine's ovs-vswitchd.
 show, dump-flows [--no-stats] [FLOW], add-flow, add-flows FILE|-, mod-flows
 [--strict], del-flows [--strict] [FLOW], dump-ports [PORT], dump-tables,
 dump-port-desc, add-group, add-groups FILE, mod-group, del-groups [GROUP],
-dump-groups [GROUP], dump-group-stats [GROUP], with `-O/--protocols
+dump-groups [GROUP], dump-group-stats [GROUP], add-meter, mod-meter, del-meter[s],
+dump-meters, meter-stats, meter-features, with `-O/--protocols
 OpenFlow10..OpenFlow15` (the text of actions and the message names follow the
 version, as ovs-ofctl's do); an OFPT_ERROR from the switch is printed with the
 request as ovs-ofctl prints it. Refused in netplex's words: bucket commands,
-meters, bundles, monitor, snoop, packet-out.
+bundles, monitor, snoop, packet-out.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from netplex.errors import NetplexError
 from netplex.ovs.actions import format_actions
 from netplex.ovs.flow import FlowError
 from netplex.ovs.group import Group, format_group, parse_group_mod
+from netplex.ovs.meter import Meter, format_meter_config, format_meter_stats, parse_meter_mod
 from netplex.ovs.ofproto import N_TABLES, NS, FlowMod, GroupModError, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.service import connect
@@ -31,7 +33,7 @@ __all__ = ["ovs_ofctl"]
 
 _VERSIONS = {"OpenFlow10": 1, "OpenFlow11": 2, "OpenFlow12": 3, "OpenFlow13": 4, "OpenFlow14": 5, "OpenFlow15": 6}
 _VER_TEXT = {2: "OF1.1", 3: "OF1.2", 4: "OF1.3", 5: "OF1.4", 6: "OF1.5"}
-_UNSUPPORTED = ("insert-buckets", "remove-buckets", "add-meter", "mod-meter", "del-meters", "dump-meters", "meter-stats", "meter-features", "monitor",
+_UNSUPPORTED = ("insert-buckets", "remove-buckets", "monitor",
                 "snoop", "packet-out", "replace-flows", "diff-flows", "bundle", "queue-stats", "queue-get-config",
                 "dump-aggregate", "mod-port", "mod-table", "get-frags", "set-frags", "probe", "ping", "benchmark",
                 "dump-desc", "dump-table-features", "dump-ipfix-bridge", "dump-ipfix-flow", "ct-flush-zone",
@@ -39,7 +41,10 @@ _UNSUPPORTED = ("insert-buckets", "remove-buckets", "add-meter", "mod-meter", "d
 _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": (2, 2), "mod-flows": (2, 2),
          "del-flows": (1, 2), "dump-ports": (1, 2), "dump-tables": (1, 1), "dump-port-desc": (1, 2),
          "add-group": (2, 2), "add-groups": (2, 2), "mod-group": (2, 2), "del-groups": (1, 2),
-         "dump-groups": (1, 2), "dump-group-stats": (1, 2)}
+         "dump-groups": (1, 2), "dump-group-stats": (1, 2), "add-meter": (2, 2), "mod-meter": (2, 2),
+         "del-meter": (1, 2), "del-meters": (1, 2), "dump-meters": (1, 2), "meter-stats": (1, 2),
+         "meter-features": (1, 1)}
+_METER_CMDS = ("add-meter", "mod-meter", "del-meter", "del-meters", "dump-meters", "meter-stats", "meter-features")
 
 
 class OfctlError(NetplexError):
@@ -160,6 +165,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
     of13 = version >= 2
     ofp = xb.ofproto
     now = vsd.now()
+    if cmd in _METER_CMDS:
+        return _meters(xb, cmd, args, version, now)
     if cmd == "show":
         out = [_hdr("OFPT_FEATURES_REPLY", version, 2) + f": dpid:{xb.datapath_id:016x}",
                f"n_tables:{N_TABLES}, n_buffers:0"]
@@ -207,6 +214,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             texts = _flow_file(ctx, args[1])
         fms = [parse_flow_mod(t, "add", xb.port_no, version) for t in texts]
         for fm in fms:
+            if version < 4 and any(a.kind == "meter" for a in fm.actions):
+                raise OfctlError(_no_oxm(version))
             _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
                           partial(_flow_mod_text, "ADD", fm, of13))
             ofp.add(fm, of13)
@@ -308,6 +317,48 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
     raise AssertionError(cmd)
 
 
+def _no_oxm(version: int) -> str:
+    """What ovs-ofctl says when a request needs OpenFlow 1.3 (meters) and -O allows less."""
+    allowed = {1: "OpenFlow10,NXM", 2: "OpenFlow11", 3: "OXM-OpenFlow12"}[version]
+    return (f"none of the usable flow formats (OXM-OpenFlow13,OXM-OpenFlow14,OXM-OpenFlow15) is among the "
+            f"allowed flow formats ({allowed})")
+
+
+def _meters(xb: XBridge, cmd: str, args: list[str], version: int, now: int) -> str:
+    """add-meter, mod-meter, del-meter(s), dump-meters, meter-stats, meter-features (OpenFlow 1.3+)."""
+    if version < 4:
+        raise OfctlError(_no_oxm(version))
+    ofp = xb.ofproto
+    if cmd in ("add-meter", "mod-meter"):
+        how = "modify" if cmd == "mod-meter" else "add"
+        m = parse_meter_mod(args[1], how)
+        op = ofp.modify_meter if how == "modify" else ofp.add_meter
+        _switch_check(partial(op, m), "OFPT_METER_MOD", version,
+                      partial(_meter_mod_text, m, "MOD" if how == "modify" else "ADD"), xid=2)
+        xb.dp.ns.config_changed()
+        return ""
+    if cmd in ("del-meter", "del-meters"):
+        ofp.delete_meter(parse_meter_mod(args[1], "delete").meter_id if len(args) == 2 else 0xFFFFFFFF)
+        xb.dp.ns.config_changed()
+        return ""
+    if cmd == "meter-features":
+        return (_hdr("OFPST_METER_FEATURES reply", version, 2) + ":\nmax_meter:262144 max_bands:8 max_color:0\n"
+                "band_types: drop\ncapabilities: kbps pktps burst stats\n")
+    want = parse_meter_mod(args[1], "delete").meter_id if len(args) == 2 else 0xFFFFFFFF
+    meters = [m for mid, m in sorted(ofp.meters.items()) if want in (0xFFFFFFFF, mid)]
+    if cmd == "dump-meters":
+        return _hdr("OFPST_METER_CONFIG reply", version, 2) + ":\n" + "\n".join(format_meter_config(m)
+                                                                                for m in meters)
+    flows = {mid: sum(1 for t in ofp.tables for r in t if any(a.kind == "meter" and a.a == mid for a in r.actions))
+             for mid in ofp.meters}
+    return _hdr("OFPST_METER reply", version, 2) + ":\n" + "\n".join(format_meter_stats(m, now, flows[m.meter_id])
+                                                                     for m in meters)
+
+
+def _meter_mod_text(m: Meter, command: str) -> str:
+    return " " + format_meter_config(m, command).rstrip("\n")
+
+
 class SwitchError(NetplexError):
     """The switch answered with OFPT_ERROR: ovs-ofctl prints it and the request (its whole text)."""
 
@@ -315,13 +366,14 @@ class SwitchError(NetplexError):
         super().__init__(message, status=1)
 
 
-def _switch_check(op: Callable[[], None], request: str, version: int, body: Callable[[], str]) -> None:
+def _switch_check(op: Callable[[], None], request: str, version: int, body: Callable[[], str],
+                  xid: int = 6) -> None:
     """Run `op`; an OFPT_ERROR from it is printed as ovs-ofctl prints the error and the request."""
     try:
         op()
     except GroupModError as e:
-        raise SwitchError(_hdr("OFPT_ERROR", version, 6) + f": {e.message}\n"
-                          + _hdr(request, version, 6) + f":{body()}\n") from None
+        raise SwitchError(_hdr("OFPT_ERROR", version, xid) + f": {e.message}\n"
+                          + _hdr(request, version, xid) + f":{body()}\n") from None
 
 
 def _flow_mod_text(command: str, fm: FlowMod, of13: bool) -> str:

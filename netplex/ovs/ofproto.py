@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from netplex.ovs.actions import Act, as_encoded, format_actions, parse_actions, split_top
 from netplex.ovs.flow import (
@@ -25,6 +26,7 @@ from netplex.ovs.flow import (
     parse_field_value,
 )
 from netplex.ovs.group import Group
+from netplex.ovs.meter import Meter
 
 __all__ = ["FlowMod", "GroupModError", "N_TABLES", "NS", "OFProto", "Rule", "parse_flow_mod"]
 
@@ -251,6 +253,27 @@ class OFProto:
         # values → rules per set of (field, mask), with its highest priority; rebuilt on change
         self.index: dict[int, list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]] = {}
         self.groups: dict[int, Group] = {}
+        self.meters: dict[int, Meter] = {}
+
+    # -- meter_mod (ofproto.c handle_add_meter, handle_modify_meter, handle_delete_meter) --------
+    def add_meter(self, m: Meter) -> None:
+        if m.meter_id in self.meters:
+            raise GroupModError("OFPMMFC_METER_EXISTS")
+        used = {x.dp_id for x in self.meters.values()}
+        m.dp_id = next(i for i in range(len(used) + 1) if i not in used)   # the datapath's id pool
+        m.created = self.now()
+        self.meters[m.meter_id] = m
+
+    def modify_meter(self, m: Meter) -> None:
+        old = self.meters.get(m.meter_id)
+        if old is None:
+            raise GroupModError("OFPMMFC_UNKNOWN_METER")
+        m.dp_id, m.created = old.dp_id, old.created
+        self.meters[m.meter_id] = m
+
+    def delete_meter(self, meter_id: int) -> None:
+        """The meter (all of them for OFPM_ALL) and the flows that use it."""
+        self._delete_used(self.meters, "meter", meter_id)
 
     # -- group_mod (ofproto.c add_group, modify_group, delete_group) --------------
     def add_group(self, g: Group) -> None:
@@ -268,13 +291,17 @@ class OFProto:
 
     def delete_group(self, group_id: int) -> None:
         """delete_group: the group, and every flow whose actions use it (all of them for OFPG_ALL)."""
-        doomed = set(self.groups) if group_id == 0xFFFFFFFF else {group_id} & set(self.groups)
-        for gid in doomed:
-            del self.groups[gid]
+        self._delete_used(self.groups, "group", group_id)
+
+    def _delete_used(self, objs: dict[int, Any], kind: str, obj_id: int) -> None:
+        """Delete a group or meter (0xffffffff: all) and the flows whose `kind` action names it."""
+        doomed = set(objs) if obj_id == 0xFFFFFFFF else {obj_id} & set(objs)
+        for i in doomed:
+            del objs[i]
         if doomed:
             for t in range(N_TABLES):
                 self.tables[t] = [r for r in self.tables[t]
-                                  if not any(a.kind == "group" and a.a in doomed for a in r.actions)]
+                                  if not any(a.kind == kind and a.a in doomed for a in r.actions)]
             self.index.clear()
 
     def check_groups(self, acts: list[Act]) -> None:
@@ -282,6 +309,8 @@ class OFProto:
         for a in acts:
             if a.kind == "group" and a.a not in self.groups:
                 raise GroupModError("OFPBAC_BAD_OUT_GROUP")
+            if a.kind == "meter" and a.a not in self.meters:
+                raise GroupModError("OFPMMFC_INVALID_METER")
 
     # -- flow_mod ----------------------------------------------------------
     def _tables(self, table: int | None) -> range:

@@ -331,6 +331,10 @@ class Xlate:
                 self.flow["tun_id"] = a.a
             elif k == "group":
                 self.group(a.a, an)
+            elif k == "meter":
+                m = self.xb.ofproto.meters.get(a.a)
+                if m is not None:      # xlate_meter_action: the datapath's meter, no commit
+                    self.odp.append(("meter", m.dp_id, m))
 
     # -- groups (xlate_group_action__) ------------------------------------------------
     def group(self, group_id: int, node: TraceNode) -> None:
@@ -715,6 +719,8 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
             out.append(f"set({format_tunnel(a[1])})")
         elif k == "hash":
             out.append(f"hash({a[1]})")
+        elif k == "meter":
+            out.append(f"meter({a[1]})")
         elif k == "userspace":
             out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
                        f"controller_id=0,max_len={a[1]}))")
@@ -751,6 +757,9 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
         k = a[0]
         if k == "output":
             dp.output(a[1], cur.copy(), tun)
+        elif k == "meter":
+            if not a[2].admit(cur.wire_len(), dp.ns.sched.now):
+                return      # over the band's rate: the meter drops it (ovs_meter_execute)
         elif k == "set_tunnel":
             tun_id, src, dst, tos, ttl, tp_dst, flags = a[1]
             tun = TunnelKey(tun_id, src, dst, tos, ttl, 0, tp_dst, flags)

@@ -1,7 +1,8 @@
-"""OpenFlow groups as a controller programmer uses them: `all` copies a packet to every
+"""OpenFlow groups and meters as a controller programmer uses them: `all` copies a packet to every
 bucket, `select` spreads flows over its buckets by their addresses (each flow sticking to
 one), `ff` (fast failover) moves to the next bucket when the watched port's link goes,
-`indirect` is one shared bucket; counters in dump-group-stats. Texts are Open vSwitch 3.1's
+`indirect` is one shared bucket; counters in dump-group-stats; a meter drops what exceeds
+its rate. Texts are Open vSwitch 3.1's
 (tests/ovs/test_real_ovs.py compares 51 group lines with the real one)."""
 from __future__ import annotations
 
@@ -88,3 +89,18 @@ def test_deleting_a_group_deletes_its_flows_and_bad_references_are_refused():
     assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == " priority=0 actions=NORMAL\n"
     r = s1.run("ovs-ofctl add-group br0 group_id=1,type=select,selection_method=hash,bucket=output:1")
     assert (r.status, r.error) == (1, "ovs-ofctl: netplex: ovs-ofctl group selection_method is not supported\n")
+
+
+def test_a_meter_drops_what_exceeds_its_rate():
+    """A pktps meter of 5 packets a second on h1's echo requests: a burst of 20 in 0.2 s keeps
+    the bucket's 5 (0.19 s refills less than one more); meter-stats counts what came in and
+    what the band dropped."""
+    _net, s1, (h1, _h2) = _star(2)
+    run_ok(s1, "ovs-ofctl -O OpenFlow13 add-meter br0 meter=1,pktps,band=type=drop,rate=5")
+    run_ok(s1, "ovs-ofctl -O OpenFlow13 add-flow br0 priority=10,in_port=1,icmp,actions=meter:1,NORMAL")
+    r = h1.run("ping -c 20 -i 0.01 -W 1 10.0.0.2")
+    assert "20 packets transmitted, 5 received" in r.output
+    stats = run_ok(s1, "ovs-ofctl -O OpenFlow13 meter-stats br0").splitlines()
+    assert re.fullmatch(r"meter:1 flow_count:1 packet_in_count:20 byte_in_count:1960 duration:[\d.]+s bands:",
+                        stats[1])
+    assert stats[2] == "0: packet_count:15 byte_count:1470"
