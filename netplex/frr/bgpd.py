@@ -203,7 +203,7 @@ class Bgpd(Program):
     def reconfigure(self) -> None:
         """Bring peers and originated routes in line with `self.conf` (after a `conf t` line)."""
         b = self.conf.bgp
-        wanted = b.neighbors if b is not None else {}
+        wanted = {a: b.effective(n) for a, n in b.neighbors.items()} if b is not None else {}
         for addr in list(self.peers):
             p = self.peers[addr]
             if addr not in wanted:

@@ -47,6 +47,8 @@ class Neighbor:
     shutdown: bool = False
     passive: bool = False
     activated: bool = True
+    group: str | None = None                # `neighbor A peer-group NAME`: a member of NAME
+    name: str = ""                          # a peer-group's own entry: its name (addr 0)
 
 
 @dataclass(slots=True)
@@ -63,11 +65,24 @@ class BgpConfig:
     keepalive: int | None = None
     holdtime: int | None = None
     neighbors: dict[int, Neighbor] = field(default_factory=dict)
+    groups: dict[str, Neighbor] = field(default_factory=dict)     # `neighbor NAME peer-group`
     networks: list[tuple[int, int]] = field(default_factory=list)
     redistribute: list[str] = field(default_factory=list)
     maximum_paths: int = MULTIPATH_NUM
     maximum_paths_ibgp: int = MULTIPATH_NUM
     log_neighbor_changes: bool | None = None
+
+    def effective(self, n: Neighbor) -> Neighbor:
+        """A neighbor's settings with its peer-group's filling what it does not set itself."""
+        g = self.groups.get(n.group) if n.group is not None else None
+        if g is None:
+            return n
+        own_timers = n.keepalive is not None
+        return Neighbor(n.addr, n.remote_as if n.kind else g.remote_as, n.kind or g.kind or "as",
+                        n.description or g.description, n.keepalive if own_timers else g.keepalive,
+                        n.holdtime if own_timers else g.holdtime, n.connect_retry or g.connect_retry,
+                        n.next_hop_self or g.next_hop_self, n.shutdown or g.shutdown, n.passive or g.passive,
+                        n.activated and g.activated, n.group)
 
 
 @dataclass(slots=True)
@@ -257,31 +272,74 @@ class Parser:
 
     def _neighbor(self, b: BgpConfig, body: list[str], neg: bool, line: str, in_af: bool) -> bool:
         addr = _addr(body[1])
-        if addr is None:
-            raise _unsupported(line)     # interface and peer-group neighbors
         opt = body[2:]
+        if addr is None:                 # a peer-group's name (interface neighbors are not modelled)
+            name = body[1]
+            if opt == ["peer-group"] and not in_af:
+                if neg:
+                    if name not in b.groups:
+                        raise FrrConfigError("% Create the peer-group first")   # not checked against FRR
+                    del b.groups[name]
+                    for a in [a for a, m in b.neighbors.items() if m.group == name]:
+                        del b.neighbors[a]
+                elif name not in b.groups:
+                    b.groups[name] = Neighbor(0, None, "", name=name, activated=b.default_ipv4_unicast)
+                return True
+            n = b.groups.get(name)
+            if n is None:
+                raise _unsupported(line)
+            if opt[0] == "remote-as" and not in_af and not neg:
+                return self._remote_as(n, opt, line)
+            return self._options(n, opt, neg, line, in_af)
         n = b.neighbors.get(addr)
+        if opt[0] == "peer-group" and len(opt) == 2 and not in_af:
+            if opt[1] not in b.groups:
+                raise FrrConfigError("% Configure the peer-group first")
+            if neg:
+                if n is not None and n.group == opt[1]:
+                    del b.neighbors[addr]
+                return True
+            g = b.groups[opt[1]]
+            if n is None:
+                if not g.kind:
+                    raise FrrConfigError("% Specify remote-as or peer-group remote AS first")  # not checked
+                b.neighbors[addr] = Neighbor(addr, None, "", group=opt[1], activated=b.default_ipv4_unicast)
+            else:
+                n.group = opt[1]
+            return True
         if opt[0] == "remote-as" and not in_af:
             if neg:
                 if n is None:
                     raise FrrConfigError("% Specify remote-as or peer-group commands first")
                 del b.neighbors[addr]
                 return True
-            if len(opt) != 2:
-                raise _unsupported(line)
-            if opt[1] in ("external", "internal"):
-                asn, kind = None, opt[1]
-            else:
-                asn, kind = _asn(opt[1]), "as"
-                if asn is None:
-                    raise _unsupported(line)
+            if n is not None and n.group is not None and b.groups[n.group].kind:
+                raise FrrConfigError("% Peer-group member cannot override remote-as of peer-group.")
+            new = Neighbor(addr, None, "", activated=b.default_ipv4_unicast)
+            self._remote_as(n if n is not None else new, opt, line)    # refused: nothing made
             if n is None:
-                b.neighbors[addr] = Neighbor(addr, asn, kind, activated=b.default_ipv4_unicast)
-            else:
-                n.remote_as, n.kind = asn, kind
+                b.neighbors[addr] = new
             return True
         if n is None:
             raise FrrConfigError("% Specify remote-as or peer-group commands first")
+        return self._options(n, opt, neg, line, in_af)
+
+    @staticmethod
+    def _remote_as(n: Neighbor, opt: list[str], line: str) -> bool:
+        if len(opt) != 2:
+            raise _unsupported(line)
+        if opt[1] in ("external", "internal"):
+            n.remote_as, n.kind = None, opt[1]
+            return True
+        asn = _asn(opt[1])
+        if asn is None:
+            raise _unsupported(line)
+        n.remote_as, n.kind = asn, "as"
+        return True
+
+    @staticmethod
+    def _options(n: Neighbor, opt: list[str], neg: bool, line: str, in_af: bool) -> bool:
+        """The per-neighbor (or per-peer-group) options netplex models."""
         if opt[0] == "activate" and len(opt) == 1:
             n.activated = not neg
             return True
@@ -397,9 +455,14 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
             out.append(" bgp bestpath as-path multipath-relax")
         if b.keepalive is not None:
             out.append(f" timers bgp {b.keepalive} {b.holdtime}")
-        for n in b.neighbors.values():
-            a = int_to_ip(n.addr)
-            out.append(f" neighbor {a} remote-as {n.remote_as if n.kind == 'as' else n.kind}")
+        for n in [*b.groups.values(), *b.neighbors.values()]:
+            a = n.name or int_to_ip(n.addr)
+            if n.name:
+                out.append(f" neighbor {a} peer-group")
+            elif n.group is not None:
+                out.append(f" neighbor {a} peer-group {n.group}")
+            if n.kind:
+                out.append(f" neighbor {a} remote-as {n.remote_as if n.kind == 'as' else n.kind}")
             if n.description:
                 out.append(f" neighbor {a} description {n.description}")
             if n.passive:
@@ -415,8 +478,8 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
             af.append(f"  network {int_to_ip(p)}/{plen}")
         for r in b.redistribute:
             af.append(f"  redistribute {r}")
-        for n in b.neighbors.values():
-            a = int_to_ip(n.addr)
+        for n in [*b.groups.values(), *b.neighbors.values()]:
+            a = n.name or int_to_ip(n.addr)
             if n.activated != b.default_ipv4_unicast:
                 af.append(f"  {'' if n.activated else 'no '}neighbor {a} activate")
             if n.next_hop_self:

@@ -36,6 +36,7 @@ __all__ = ["vtysh"]
 
 PEER_BYTES = 741464          # sizeof(struct peer) in FRR 8.4 on amd64, as `Peers N, using ...` counts
 RIB_NODE_BYTES = 192
+PEER_GROUP_BYTES = 64        # sizeof(struct peer_group)
 
 _BGP_HEADER = """BGP table version is {ver}, local router ID is {rid}, vrf id 0
 Default local pref {lp}, local AS {asn}
@@ -152,7 +153,9 @@ def _summary(bgpd: Bgpd) -> str:
            f"BGP router identifier {int_to_ip(bgpd.router_id())}, local AS number {b.asn} vrf-id 0",
            f"BGP table version {bgpd.table_version}",
            f"RIB entries {entries}, using {memstr(entries * RIB_NODE_BYTES)} of memory",
-           f"Peers {len(peers)}, using {memstr(len(peers) * PEER_BYTES)} of memory", "",
+           f"Peers {len(peers)}, using {memstr(len(peers) * PEER_BYTES)} of memory",
+           *([f"Peer groups {len(b.groups)}, using {memstr(len(b.groups) * PEER_GROUP_BYTES)} of memory"]
+             if b.groups else []), "",
            "Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down State/PfxRcd   PfxSnt Desc"]
     for p in sorted(peers, key=lambda x: x.addr):
         host = _peer_name(bgpd, p)

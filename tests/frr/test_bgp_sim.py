@@ -243,3 +243,14 @@ def test_clear_ip_bgp_resets_the_sessions_which_come_back_with_their_routes() ->
     assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 via 10.0.12.1 dev eth0 metric 20 \n"
     assert sh(net, "r1", "vtysh -c 'clear ip bgp 10.0.12.9'")[0] == 1
     assert sh(net, "r1", "vtysh -c 'clear ip bgp * soft'")[0] == 2
+
+
+def test_a_peer_group_gives_its_members_remote_as_timers_and_next_hop_self() -> None:
+    res = run_scenario(load_scenario(Path(__file__).with_name("peer-group.yaml")), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    summary, running = res.probes[1].observed["output"], res.probes[2].observed["output"]
+    assert "Peer groups 1, using 64 bytes of memory" in summary
+    assert " neighbor FABRIC peer-group\n neighbor FABRIC remote-as external\n neighbor FABRIC timers 3 9\n" \
+           " neighbor 10.0.12.2 peer-group FABRIC\n" in running
+    assert res.probes[3].observed["output"] == "% Configure the peer-group first\n"
+    assert res.probes[4].observed["output"] == "% Peer-group member cannot override remote-as of peer-group.\n"

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LEAF_SPINE = ROOT / "examples" / "dc-leaf-spine-bgp.yaml"
 BORDER = ROOT / "examples" / "dc-border-two-isps.yaml"
 IBGP = Path(__file__).with_name("ibgp-two-borders.yaml")
+PEER_GROUP = Path(__file__).with_name("peer-group.yaml")
 
 FRR_RULES = (
     Normalisation(re.compile(r"\bnhid \d+ "), "",
@@ -35,6 +36,8 @@ FRR_RULES = (
     Normalisation(re.compile(r"^(\S+ +4 +\d+) +\d+ +\d+", re.M), r"\1 <msgs>",
                   "message counts: FRR sends End-of-RIB and per-prefix UPDATEs at its own pace"),
     Normalisation(re.compile(r"Last update: .*"), "Last update: <date>", "wall clock vs the simulated epoch"),
+    Normalisation(re.compile(r"^hostname \S+$", re.M), "hostname <host>",
+                  "FRR takes the host's name (the twin's nodes share it); a simulated node has its own"),
 )
 
 
@@ -78,10 +81,10 @@ EVERYTHING = os.environ.get("NETPLEX_FRR_TWIN") == "1"
 
 @pytest.mark.linux
 @pytest.mark.parametrize(("path", "norms"), [
-    (LEAF_SPINE, NORMS), (IBGP, RACY),
+    (LEAF_SPINE, NORMS), (IBGP, RACY), (PEER_GROUP, NORMS),
     pytest.param(BORDER, NORMS, marks=pytest.mark.skipif(not EVERYTHING, reason="the twin's budget: "
                                                           "NETPLEX_FRR_TWIN=1 runs it")),
-], ids=["leaf-spine", "ibgp", "border"])
+], ids=["leaf-spine", "ibgp", "peer-group", "border"])
 def test_bgp_scenarios_agree_with_real_frr(differential, path: Path, norms) -> None:
     report = differential.assert_agree(path, normalisations=norms)
     assert report.agree
