@@ -9,7 +9,7 @@ commands in the machine's shell and compares the exit status and both outputs
 RUN_OVS_VSCTL_ONELINE, CHECK_BRIDGES, CHECK_PORTS, CHECK_IFACES and
 VSCTL_CHECK_FIND expand to the checks they stand for, and `uuidfilt` (the
 suite's filter numbering UUIDs in order of appearance) is applied to the
-output. Groups about what netplex refuses (fake bridges, bonds, managers,
+output. Groups about what netplex refuses (fake bridges, managers,
 SSL, wait-until, emer-reset, connection retries) are out of scope and named.
 
     python -m netplex.conformance.ovs_vsctl_at [FILE]   # the rate, then each failing check
@@ -26,7 +26,7 @@ from netplex.network import Network
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "tests" / "data" / "ovs" / "ovs-vsctl.at"
 
 # words in a group's title or body that put it out of scope (what netplex refuses)
-OUT_OF_SCOPE = ("fake", "bond", "managers", "ca cert", "SNI", "wait-until", "emer-reset", "connection retry",
+OUT_OF_SCOPE = ("fake", "managers", "ca cert", "SNI", "wait-until", "emer-reset", "connection retry",
                 "OVS_VSWITCHD_START", "reload issues", "filter option", "kpkts", "unreferenced record")
 _PREFIX = "ovs-vsctl --no-wait -vreconnect:emer"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
