@@ -88,6 +88,31 @@ def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[s
     return sets + render(calls + trailer_calls())
 
 
+DEFAULT_BURST_RATE = 0.8      # qos_consts: a burst of 80 % of a second's worth at the rate
+KERNEL_HZ = 250
+TBF_LATENCY_MS = 50           # [QOS] tbf_latency
+
+
+def _qos_lines(ctl: Controller, p: Port) -> list[str]:
+    """The linuxbridge agent's QoS driver (tc_lib.TcCommand) on the VM's tap: a bandwidth limit
+    on what the VM sends is policed as it enters the tap (ingress qdisc, a match-all u32 filter
+    at prio 49 with police ... mtu 65535 drop), one on what it receives shapes the tap's root
+    (tbf, latency 50 ms); the burst is max_burst_kbps, else 80 % of max_kbps."""
+    policy = ctl.port_qos(p)
+    out: list[str] = []
+    for r in policy.rules if policy is not None else []:
+        burst_kbit = r.max_burst_kbps or int(r.max_kbps * DEFAULT_BURST_RATE)
+        if r.direction == "egress":
+            out += [f"tc qdisc add dev {p.tap} ingress",
+                    f"tc filter add dev {p.tap} parent ffff: protocol all prio 49 u32 match u32 0 0 police rate "
+                    f"{r.max_kbps}kbit burst {burst_kbit * 1000 // 8}b mtu 65535 drop flowid :1"]
+        else:
+            burst_kbit = max(burst_kbit, r.max_kbps // KERNEL_HZ)
+            out.append(f"tc qdisc replace dev {p.tap} root tbf rate {r.max_kbps}kbit latency {TBF_LATENCY_MS}ms "
+                       f"burst {burst_kbit * 1000 // 8}b")
+    return out
+
+
 def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:
     """BridgeInterfaceDriver.plug: tap<id> on the network's bridge, `dev` in the namespace
     (with the port's address unless None: a VM that asks DHCP for it)."""
@@ -256,6 +281,8 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[l
         out += _veth(p, server.name, nic, sub.cidr.prefixlen)   # no DHCP: configured as config-drive would
         if sub.gateway_ip is not None and nic == "eth0":
             out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
+    for p in vms:
+        out += _qos_lines(ctl, p)
     for r in ctl.routers.values():
         if r.host == host:
             out += _router_lines(ctl, r)

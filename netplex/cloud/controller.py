@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from netplex.errors import NetplexError
 
-__all__ = ["CloudError", "Controller", "FloatingIP", "Network", "Port", "Router", "Rule", "SecurityGroup", "Server",
-           "Subnet"]
+__all__ = ["BandwidthLimitRule", "CloudError", "Controller", "FloatingIP", "Network", "Port", "QosPolicy", "Router",
+           "Rule", "SecurityGroup", "Server", "Subnet"]
 
 PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"
 VNI_RANGE = (1001, 2000)   # ml2_type_vxlan vni_ranges
@@ -39,6 +39,7 @@ class Network:
     physical_network: str | None = None
     subnets: list[str] = field(default_factory=list)
     external: bool = False            # router:external: routers' gateways and floating IPs come from it
+    qos_policy_id: str | None = None  # applies to the network's compute ports without their own
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Port:
     host: str                       # "" while unbound (a floating IP's port)
     device_id: str
     device_owner: str = "compute:nova"   # network:router_interface, network:router_gateway, network:floatingip
+    qos_policy_id: str | None = None
 
     @property
     def tap(self) -> str:
@@ -93,6 +95,22 @@ class Port:
     def device(self, prefix: str) -> str:
         """The name inside a namespace (BridgeInterfaceDriver: qr-, qg-, ns- + id[:11])."""
         return prefix + self.id[:11]
+
+
+@dataclass
+class BandwidthLimitRule:
+    id: str
+    max_kbps: int
+    max_burst_kbps: int
+    direction: str                    # egress (from the VM) | ingress (to the VM)
+
+
+@dataclass
+class QosPolicy:
+    id: str
+    name: str
+    description: str = ""
+    rules: list[BandwidthLimitRule] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +168,7 @@ class Controller:
         self.servers: dict[str, Server] = {}
         self.routers: dict[str, Router] = {}
         self.floating_ips: dict[str, FloatingIP] = {}
+        self.qos_policies: dict[str, QosPolicy] = {}
         self.create_security_group("default", "Default security group")
 
     # -- identifiers ---------------------------------------------------------------------
@@ -585,3 +604,55 @@ class Controller:
     def delete_floating_ip(self, key: str) -> None:
         fip = self.floating_ip(key)
         del self.ports[fip.port_id], self.floating_ips[fip.id]
+
+    # -- QoS (neutron/services/qos) ----------------------------------------------------------
+    def qos_policy(self, key: str) -> QosPolicy:
+        return self._find(self.qos_policies, "QosPolicy", key)
+
+    def create_qos_policy(self, name: str, description: str = "") -> QosPolicy:
+        q = QosPolicy(self.new_id(), name, description)
+        self.qos_policies[q.id] = q
+        return q
+
+    def delete_qos_policy(self, key: str) -> None:
+        q = self.qos_policy(key)
+        users = [n.id for n in self.networks.values() if n.qos_policy_id == q.id] + \
+                [p.id for p in self.ports.values() if p.qos_policy_id == q.id]
+        if users:
+            raise CloudError(f"QoS Policy {q.id} is used by network {users[0]}.")
+        del self.qos_policies[q.id]
+
+    def qos_rule(self, key: str) -> BandwidthLimitRule:
+        for q in self.qos_policies.values():
+            for r in q.rules:
+                if r.id == key:
+                    return r
+        raise CloudError(f"No QoSRule found for {key}")
+
+    def delete_qos_rule(self, key: str) -> None:
+        r = self.qos_rule(key)
+        for q in self.qos_policies.values():
+            if r in q.rules:
+                q.rules.remove(r)
+
+    def create_bandwidth_limit_rule(self, policy: str, max_kbps: int, max_burst_kbps: int,
+                                    direction: str) -> BandwidthLimitRule:
+        q = self.qos_policy(policy)
+        if any(r.direction == direction for r in q.rules):
+            raise CloudError(f"Rule bandwidth_limit already exists in QoS Policy {q.id}.")
+        r = BandwidthLimitRule(self.new_id(), max_kbps, max_burst_kbps, direction)
+        q.rules.append(r)
+        return r
+
+    def set_qos_policy(self, kind: str, key: str, policy: str | None) -> None:
+        """`openstack network|port set --qos-policy P` (None: --no-qos-policy)."""
+        qid = self.qos_policy(policy).id if policy is not None else None
+        target = self.network(key) if kind == "network" else self.port(key)
+        target.qos_policy_id = qid
+
+    def port_qos(self, port: Port) -> QosPolicy | None:
+        """The port's policy, else its network's for a compute port (QosCoreResourceExtension)."""
+        qid = port.qos_policy_id
+        if qid is None and port.device_owner.startswith("compute:"):
+            qid = self.networks[port.network_id].qos_policy_id
+        return self.qos_policies.get(qid) if qid is not None else None

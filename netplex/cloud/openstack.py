@@ -17,11 +17,13 @@ from typing import Any
 
 from netplex.cloud.controller import (
     PROJECT_ID,
+    BandwidthLimitRule,
     CloudError,
     Controller,
     FloatingIP,
     Network,
     Port,
+    QosPolicy,
     Router,
     Rule,
     SecurityGroup,
@@ -35,7 +37,8 @@ __all__ = ["openstack"]
 _FMT = {"-f": True, "--format": True}
 OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("network", "create"): {"--provider-network-type": True, "--provider-segment": True,
-                            "--provider-physical-network": True, "--external": False, "--internal": False},
+                            "--provider-physical-network": True, "--external": False, "--internal": False,
+                            "--qos-policy": True},
     ("subnet", "create"): {"--network": True, "--subnet-range": True, "--gateway": True,
                            "--allocation-pool": True, "--dhcp": False, "--no-dhcp": False},
     ("security group", "create"): {"--description": True},
@@ -51,11 +54,19 @@ OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("floating ip", "set"): {"--port": True, "--fixed-ip-address": True},
     ("floating ip", "unset"): {"--port": False},
     ("port", "list"): {"--server": True, "--network": True, "--device-owner": True},
+    ("network qos policy", "create"): {"--description": True},
+    ("network qos rule", "create"): {"--type": True, "--max-kbps": True, "--max-burst-kbits": True, "--egress": False,
+                                     "--ingress": False},
+    ("network qos rule", "list"): {},
+    ("network", "set"): {"--qos-policy": True, "--no-qos-policy": False},
+    ("port", "set"): {"--qos-policy": True, "--no-qos-policy": False},
 }
-RESOURCES = ("security group rule", "security group", "floating ip", "network", "subnet", "server", "router", "port")
+RESOURCES = ("security group rule", "security group", "network qos policy", "network qos rule", "floating ip", "network",
+             "subnet", "server", "router", "port")
 ACTIONS = ("create", "list", "show", "delete", "set", "unset", "add", "remove")
 # which actions each resource has beyond create/list/show/delete (port: list and show only)
-EXTRA = {"router": ("set", "unset", "add", "remove"), "floating ip": ("set", "unset"), "server": ("add", "remove")}
+EXTRA = {"router": ("set", "unset", "add", "remove"), "floating ip": ("set", "unset"), "server": ("add", "remove"),
+         "network": ("set",), "port": ("set",)}
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -137,7 +148,7 @@ def _one(opts: dict[str, list[str]], name: str, default: str | None = None) -> s
 def _net_fields(n: Network, ctl: Controller) -> dict[str, Any]:
     return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": PROJECT_ID,
             "provider:network_type": n.network_type, "provider:physical_network": n.physical_network,
-            "provider:segmentation_id": n.segmentation_id,
+            "provider:segmentation_id": n.segmentation_id, "qos_policy_id": n.qos_policy_id,
             "router:external": "External" if n.external else "Internal", "shared": False,
             "status": "ACTIVE", "subnets": list(n.subnets)}
 
@@ -215,6 +226,17 @@ def _port_fields(p: Port, ctl: Controller) -> dict[str, Any]:
             "status": "ACTIVE" if p.host else "DOWN"}
 
 
+def _qos_rule_fields(r: BandwidthLimitRule, ctl: Controller) -> dict[str, Any]:
+    policy = next(q.id for q in ctl.qos_policies.values() if r in q.rules)
+    return {"direction": r.direction, "id": r.id, "max_burst_kbps": r.max_burst_kbps, "max_kbps": r.max_kbps,
+            "qos_policy_id": policy, "type": "bandwidth_limit"}
+
+
+def _qos_fields(q: QosPolicy, ctl: Controller) -> dict[str, Any]:
+    return {"description": q.description, "id": q.id, "is_default": False, "name": q.name, "project_id": PROJECT_ID,
+            "rules": [_qos_rule_fields(r, ctl) for r in q.rules], "shared": False}
+
+
 def _dst_port(v: str) -> tuple[int, int]:
     lo, _, hi = v.partition(":")
     try:
@@ -232,7 +254,7 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         if len(pos) != 1:
             raise CloudError(f"openstack {what}: error: the following arguments are required: <group>", 2)
     elif len(pos) != 1:
-        arg = "<network>" if res == "floating ip" else "<name>"
+        arg = {"floating ip": "<network>", "network qos rule": "<qos-policy>"}.get(res, "<name>")
         raise CloudError(f"openstack {what}: error: the following arguments are required: {arg}" if not pos
                          else f"openstack: error: unrecognized arguments: {' '.join(pos[1:])}", 2)
     name = pos[0]
@@ -245,8 +267,12 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
             raise CloudError(f"Invalid input for operation: segmentation_id {seg} is not an integer.")
         if "--external" in opts and "--internal" in opts:
             raise CloudError("openstack network create: error: argument --internal: not allowed with argument --external", 2)
-        return _net_fields(ctl.create_network(name, ntype or "vxlan", int(seg) if seg is not None else None,
-                                              _one(opts, "--provider-physical-network"), "--external" in opts), ctl)
+        policy = _one(opts, "--qos-policy")
+        qos = ctl.qos_policy(policy).id if policy is not None else None
+        net = ctl.create_network(name, ntype or "vxlan", int(seg) if seg is not None else None,
+                                 _one(opts, "--provider-physical-network"), "--external" in opts)
+        net.qos_policy_id = qos
+        return _net_fields(net, ctl)
     if res == "subnet":
         net, rng = _one(opts, "--network"), _one(opts, "--subnet-range")
         if net is None:
@@ -268,6 +294,25 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         return _sg_fields(ctl.create_security_group(name, _one(opts, "--description", "") or ""), ctl)
     if res == "router":
         return _router_fields(ctl.create_router(name), ctl)
+    if res == "network qos policy":
+        return _qos_fields(ctl.create_qos_policy(name, _one(opts, "--description", "") or ""), ctl)
+    if res == "network qos rule":   # the positional is the policy
+        kind = _one(opts, "--type")
+        if kind is None:
+            raise CloudError("openstack network qos rule create: error: the following arguments are required: --type", 2)
+        if kind != "bandwidth-limit":
+            raise _Refused(f"netplex: openstack network qos rule create --type {kind} is not supported (bandwidth-limit)")
+        if "--egress" in opts and "--ingress" in opts:
+            raise CloudError("openstack network qos rule create: error: argument --ingress: not allowed with argument "
+                             "--egress", 2)
+        kbps, burst = _one(opts, "--max-kbps"), _one(opts, "--max-burst-kbits", "0") or "0"
+        if kbps is None:
+            raise CloudError('"Create" rule command for type "bandwidth-limit" requires arguments: max_kbps')
+        for opt, v in (("--max-kbps", kbps), ("--max-burst-kbits", burst)):
+            if not v.isdigit():
+                raise CloudError(f"openstack network qos rule create: error: argument {opt}: invalid int value: '{v}'", 2)
+        r = ctl.create_bandwidth_limit_rule(name, int(kbps), int(burst), "ingress" if "--ingress" in opts else "egress")
+        return _qos_rule_fields(r, ctl)
     if res == "floating ip":   # the positional is the external network
         return _fip_fields(ctl.create_floating_ip(name, _one(opts, "--floating-ip-address"), _one(opts, "--port"),
                                                   _one(opts, "--fixed-ip-address")), ctl)
@@ -323,6 +368,15 @@ def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[s
         return (["ID", "Floating IP Address", "Fixed IP Address", "Port", "Floating Network", "Project"],
                 [[f.id, str(f.address), _fip_fields(f, ctl)["fixed_ip_address"], f.fixed_port_id, f.network_id, PROJECT_ID]
                  for f in ctl.floating_ips.values()])
+    if res == "network qos policy":
+        return (["ID", "Name", "Shared", "Default", "Project"],
+                [[q.id, q.name, False, False, PROJECT_ID] for q in ctl.qos_policies.values()])
+    if res == "network qos rule":
+        if not pos:
+            raise CloudError("openstack network qos rule list: error: the following arguments are required: <qos-policy>", 2)
+        q = ctl.qos_policy(pos[0])
+        return (["ID", "QoS Policy ID", "Type", "Max Kbps", "Max Burst Kbits", "Min Kbps", "DSCP mark", "Direction"],
+                [[r.id, q.id, "bandwidth_limit", r.max_kbps, r.max_burst_kbps, "", "", r.direction] for r in q.rules])
     if res == "port":
         return (["ID", "Name", "MAC Address", "Fixed IP Addresses", "Status"],
                 [[p.id, "", p.mac, _fixed_ips(p), "ACTIVE" if p.host else "DOWN"] for p in ports])
@@ -333,19 +387,22 @@ def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[s
 def _lookup(ctl: Controller, res: str) -> Callable[[str], Any]:
     return {"network": ctl.network, "subnet": ctl.subnet, "security group": ctl.group,
             "security group rule": ctl.rule, "server": ctl.server, "router": ctl.router,
-            "floating ip": ctl.floating_ip, "port": ctl.port}[res]
+            "floating ip": ctl.floating_ip, "port": ctl.port, "network qos policy": ctl.qos_policy,
+            "network qos rule": ctl.qos_rule}[res]
 
 
 _FIELDS: dict[str, Callable[[Any, Controller], dict[str, Any]]] = {
     "network": _net_fields, "subnet": _sub_fields, "security group": _sg_fields,
     "security group rule": _rule_fields, "server": _server_fields, "router": _router_fields,
-    "floating ip": _fip_fields, "port": _port_fields}
+    "floating ip": _fip_fields, "port": _port_fields, "network qos policy": _qos_fields,
+    "network qos rule": _qos_rule_fields}
 
 
 def _deleter(ctl: Controller, res: str) -> Callable[[str], None]:
     return {"network": ctl.delete_network, "subnet": ctl.delete_subnet, "security group": ctl.delete_security_group,
             "security group rule": ctl.delete_rule, "server": ctl.delete_server, "router": ctl.delete_router,
-            "floating ip": ctl.delete_floating_ip}[res]
+            "floating ip": ctl.delete_floating_ip, "network qos policy": ctl.delete_qos_policy,
+            "network qos rule": ctl.delete_qos_rule}[res]
 
 
 def _change(ctl: Controller, res: str, action: str, opts: dict[str, list[str]], pos: list[str]) -> tuple[int, str, str]:
@@ -362,6 +419,13 @@ def _change(ctl: Controller, res: str, action: str, opts: dict[str, list[str]], 
         ctl.add_router_subnet(pos[0], pos[1])
     elif what == "router remove subnet":
         ctl.remove_router_subnet(pos[0], pos[1])
+    elif what in ("network set", "port set"):
+        if "--qos-policy" in opts and "--no-qos-policy" in opts:
+            return 2, "", f"openstack {what}: error: argument --no-qos-policy: not allowed with argument --qos-policy\n"
+        if "--qos-policy" in opts or "--no-qos-policy" in opts:
+            ctl.set_qos_policy(res, pos[0], _one(opts, "--qos-policy"))
+        else:
+            (ctl.network if res == "network" else ctl.port)(pos[0])
     elif what == "router set":
         if "--enable-snat" in opts and "--disable-snat" in opts:
             return 2, "", "openstack router set: error: argument --disable-snat: not allowed with argument --enable-snat\n"
@@ -413,7 +477,7 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
     n = len(res.split())
     action = words[1 + n] if len(words) > 1 + n else ""
     if action not in ACTIONS or (action in ("set", "unset", "add", "remove") and action not in EXTRA.get(res, ())) \
-            or (res == "port" and action not in ("list", "show")):
+            or (res == "port" and action not in ("list", "show", "set")):
         return 2, "", f"netplex: openstack {res} {action} is not supported".rstrip() + "\n"
     args = words[2 + n:]
     if action in ("add", "remove"):   # router add subnet, server add floating ip
@@ -437,7 +501,7 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
         if action == "create":
             return 0, _show(_create(ctl, res, opts, pos), fmt), ""
         if action == "list":
-            if pos and res != "security group rule":
+            if pos and res not in ("security group rule", "network qos rule"):
                 return 2, "", f"openstack: error: unrecognized arguments: {' '.join(pos)}\n"
             return 0, _list(*_list_rows(ctl, res, pos, opts), fmt), ""
         if not pos:
@@ -451,10 +515,14 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
                 _deleter(ctl, res)(key)
             except CloudError as e:
                 failed += 1
-                errors.append(f"Failed to delete {res.split()[-1] if res != 'security group rule' else 'SG rule'} "
-                              f"with name or ID '{key}': {e.message}")
+                if res == "network qos policy":
+                    errors.append(f"Failed to delete QoS policy name or ID '{key}': {e.message}")
+                else:
+                    errors.append(f"Failed to delete {res.split()[-1] if res != 'security group rule' else 'SG rule'} "
+                                  f"with name or ID '{key}': {e.message}")
         if failed:
-            errors.append(f"{failed} of {len(pos)} {res}s failed to delete.")
+            plural = {"network qos policy": "QoS policies", "network qos rule": "QoS rules"}.get(res, f"{res}s")
+            errors.append(f"{failed} of {len(pos)} {plural} failed to delete.")
             return 1, "", "\n".join(errors) + "\n"
         return 0, "", ""
     except _Refused as e:

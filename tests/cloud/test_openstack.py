@@ -114,10 +114,10 @@ def test_rules(ctl: Controller) -> None:
 
 
 @pytest.mark.parametrize("line, message", [
-    ("openstack network qos policy create bw", "netplex: openstack network qos is not supported"),
+    ("openstack network agent list", "netplex: openstack network agent is not supported"),
     ("openstack network create --provider-network-type geneve n", "netplex: openstack network create --provider-network-type geneve is not supported (vxlan, vlan, flat)"),
     ("openstack network create --mtu 9000 n", "netplex: openstack network create --mtu is not supported"),
-    ("openstack network set net1", "netplex: openstack network set is not supported"),
+    ("openstack network unset net1", "netplex: openstack network unset is not supported"),
     ("openstack security group rule create --protocol sctp web", "netplex: openstack security group rule create --protocol sctp is not supported (tcp, udp, icmp, any)"),
     ("openstack server list -f yaml", "netplex: openstack -f yaml is not supported"),
 ])

@@ -91,12 +91,12 @@ def test_a_refused_command_is_a_setup_failure_at_its_line() -> None:
   hosts: [compute1, compute2]
   commands: |
     openstack network create net1
-    openstack network qos policy create bw
+    openstack network agent list
 """
     result = run_scenario(load_scenario_text(text, "c.yaml"), SimBackend())
     assert result.error is not None
     assert (result.error["file_line"], result.error["command"], result.error["message"]) == \
-        (20, "openstack network qos policy create bw", "netplex: openstack network qos is not supported")
+        (20, "openstack network agent list", "netplex: openstack network agent is not supported")
 
 
 @pytest.mark.parametrize("tail, line, field, message", [
