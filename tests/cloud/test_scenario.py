@@ -189,3 +189,8 @@ def test_no_dhcp_subnet_is_configured_statically() -> None:
     assert "qdhcp-" not in b.run("compute1", "ip netns").output
     assert b.run("compute1", "ip netns exec vm1 ip -4 -o addr show dev eth0").output.split()[3] == "10.0.0.2/24"
     assert b.run("compute1", "pidof dhclient").status == 1
+
+
+@pytest.mark.linux
+def test_two_tenants_example_agrees_with_the_kernel(differential) -> None:
+    differential.assert_agree(ROOT / "examples" / "cloud-two-tenants-vxlan.yaml", needs=("br_netfilter", "vxlan"))
