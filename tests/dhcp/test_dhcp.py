@@ -15,6 +15,7 @@ from netplex.network import Network
 from netplex.packet.dhcp import DHCPACK, DHCPDISCOVER, DHCPOFFER, DHCPREQUEST, Dhcp, decode_routes, encode_routes
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.pcap import PcapWriter
+from netplex.packet.udp import Udp
 from netplex.stack.af_packet import ETH_P_ALL, SOCK_RAW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,3 +201,27 @@ def test_command_errors(line: str, status: int, err: str) -> None:
 @pytest.mark.tools("dnsmasq", "dhclient")
 def test_nat_vm_example_agrees_with_real_dnsmasq_and_dhclient(differential) -> None:
     differential.assert_agree(EXAMPLE)
+
+
+def test_a_declined_address_is_not_offered_again() -> None:
+    """RFC 2131 4.3.3: after DHCPDECLINE the server marks the address in use elsewhere;
+    the next DISCOVER from the same client is offered another one."""
+    net, srv, cli = lan()
+    assert srv.run(SERVER).status == 0
+    replies: list[bytes] = []
+    sk = cli.ns.sockets.packet_socket(SOCK_RAW, ETH_P_ALL)
+    sk.bind(cli.ns.dev("eth0").ifindex)
+    sk.on_recv = lambda data, sll: replies.append(data) if sll.pkttype != 4 and len(data) > 42 and data[36:38] == b"\x00\x44" else None
+    discover = real_frames()[0]
+    sk.sendto(discover)
+    net.world.run_for(10_000_000)
+    first = dhcp_of(replies[-1]).yiaddr
+    msg = dhcp_of(discover)
+    decline = Dhcp(1, msg.xid, msg.chaddr, [(53, bytes((4,))), (50, first.to_bytes(4, "big")), (54, bytes((10, 9, 0, 1)))])
+    ip = IPv4(0, 0xFFFFFFFF, 17, Udp(68, 67, decline.encode()))
+    sk.sendto(discover[:14] + ip.encode())
+    net.world.run_for(10_000_000)
+    replies.clear()
+    sk.sendto(discover)
+    net.world.run_for(10_000_000)
+    assert dhcp_of(replies[-1]).message_type == DHCPOFFER and dhcp_of(replies[-1]).yiaddr not in (first, 0)
