@@ -125,6 +125,7 @@ class TcpSocket:
 
         self.cc: Any = new_cc(self.ns)
         self.tos = 0                   # IP_TOS of the socket
+        self.dst_cache: tuple[int, int, int, int, Any] | None = None   # sk_dst_cache (_route)
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0
@@ -263,7 +264,7 @@ class TcpSocket:
                 seg.timestamps = (self._tsval(), self.ts_recent)
             if self.rcv_sacks:
                 seg.sack = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
-        rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
+        rt = self._route()
         if isinstance(rt, int):
             if self.state in (SYN_SENT, SYN_RECV):
                 self._fail(rt)
@@ -272,6 +273,19 @@ class TcpSocket:
             return
         ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
         ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+
+    def _route(self) -> Any:
+        """ip_route_output for the connection's segments, through sk_dst_cache as
+        `UdpSocket.route`: kept while the namespace's configuration generation stays and no
+        path MTU is learned (a route exception expires with time); an OutRoute or an errno."""
+        ns = self.ns
+        c = self.dst_cache
+        if (c is not None and c[0] == ns.generation and c[1] == self.raddr and c[2] == self.tos
+                and c[3] == self.laddr and not ns.pmtu):
+            return c[4]
+        rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
+        self.dst_cache = None if ns.pmtu else (ns.generation, self.raddr, self.tos, self.laddr, rt)
+        return rt
 
     def advmss(self) -> int:
         """tcp_advertise_mss / the SYN-ACK's mss: the route's dst_metric_advmss."""
