@@ -27,7 +27,7 @@ from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 
-__all__ = ["CT_STATE_BITS", "FlowError", "Match", "c_hex", "flow_extract", "format_mac", "parse_ip_masked",
+__all__ = ["CT_STATE_BITS", "FlowError", "Match", "c_hex", "flow_extract", "format_mac", "parse_ip_masked", "parse_ipv4",
            "parse_mac_masked", "MATCH_FIELDS"]
 
 ETH_P_RARP = 0x8035
@@ -84,7 +84,8 @@ def parse_mac_masked(s: str) -> tuple[int, int]:
     return v & m, m
 
 
-def _parse_ip(s: str) -> int | None:
+def parse_ipv4(s: str) -> int | None:
+    """A dotted quad (ovs_scan's IP_SCAN_FMT, each part 0-255), None when it is not one."""
     parts = s.split(".")
     if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
         return None
@@ -97,7 +98,7 @@ def _parse_ip(s: str) -> int | None:
 def parse_ip_masked(s: str) -> tuple[int, int]:
     """ip_parse_masked: `A.B.C.D`, `A.B.C.D/N` or `A.B.C.D/M.A.S.K`."""
     value, slash, mask = s.partition("/")
-    v = _parse_ip(value)
+    v = parse_ipv4(value)
     if v is None:
         raise FlowError(f"{s}: invalid IP address")
     if not slash:
@@ -108,7 +109,7 @@ def parse_ip_masked(s: str) -> tuple[int, int]:
             raise FlowError(f"{s}: network prefix bits not between 0 and 32")
         m = prefix_to_mask(n)
     else:
-        pm = _parse_ip(mask)
+        pm = parse_ipv4(mask)
         if pm is None:
             raise FlowError(f"{s}: invalid IP address")
         m = pm

@@ -28,7 +28,7 @@ from netplex.ovs.actions import Act
 from netplex.ovs.bond import BondMember, Lacp, LacpMember, OvsBond
 from netplex.ovs.connmgr import OfChannel
 from netplex.ovs.conntrack import ConnTracker
-from netplex.ovs.flow import Match
+from netplex.ovs.flow import Match, parse_ipv4
 from netplex.ovs.ofproto import FlowMod, OFProto
 from netplex.ovs.ovsdb import Database, Row
 from netplex.packet.ethernet import Ethernet
@@ -86,13 +86,6 @@ class TunnelConfig:
         return (self.ttype, self.dst_port, self.in_key, self.local, self.remote)
 
 
-def _parse_ipv4(text: str) -> int | None:
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
-        return None
-    return int.from_bytes(bytes(int(p) for p in parts), "big")
-
-
 def _strtoull(text: str) -> int:
     """strtoull(text, NULL, 0) as parse_key uses it: the leading number, 0 for none."""
     t = text.strip().lower()
@@ -119,7 +112,7 @@ def tunnel_config(name: str, ttype: str, options: dict[str, str]) -> tuple[Tunne
     cfg: dict[str, Any] = {}
     for k, v in options.items():
         if k in addrs:
-            ip = None if v == "flow" else _parse_ipv4(v)
+            ip = None if v == "flow" else parse_ipv4(v)
             if ip is None and v != "flow":
                 errors.append(f"{name}: bad {ttype} '{k}'")
             else:
