@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zlib import crc32
 
 from netplex.packet.ethernet import ETH_P_IP, Ethernet
 from netplex.packet.ipv4 import IPv4
@@ -22,7 +23,17 @@ from netplex.stack.dropreason import SkbDropReason
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
 
-__all__ = ["MplsRoute", "mpls_encap_xmit", "mpls_rcv"]
+__all__ = ["MplsNexthop", "MplsRoute", "mpls_encap_xmit", "mpls_rcv", "mpls_select_multipath"]
+
+
+@dataclass(frozen=True, slots=True)
+class MplsNexthop:
+    """One nexthop of a multipath label route (struct mpls_nh): its labels, gateway and device."""
+
+    newdst: tuple[int, ...]
+    via: int | None
+    dev: Any
+
 
 @dataclass(slots=True)
 class MplsRoute:
@@ -33,6 +44,26 @@ class MplsRoute:
     via: int | None
     dev: Any
     proto: int = 3          # RTPROT_BOOT, as `ip -f mpls route add` sets it
+    nhs: tuple[MplsNexthop, ...] = ()    # a multipath route's nexthops (the fields above unused)
+
+
+def _nh_alive(nh: MplsNexthop) -> bool:
+    """Neither RTNH_F_DEAD (device down) nor RTNH_F_LINKDOWN (no carrier): af_mpls.c's mpls_ifdown."""
+    return nh.dev is not None and nh.dev.up and nh.dev.has_carrier()
+
+
+def mpls_select_multipath(rt: MplsRoute, pkt: Mpls) -> MplsNexthop | None:
+    """mpls_select_multipath: a hash of the label stack (the unreserved labels) and of the IPv4
+    packet under it (addresses, protocol) picks among the live nexthops (hash % alive); None when
+    none is alive."""
+    alive = [nh for nh in rt.nhs if _nh_alive(nh)]
+    if not alive:
+        return None
+    key = b"".join(lbl.to_bytes(4, "big") for lbl, _tc, _ttl in pkt.entries if lbl >= 16)
+    ip = pkt.payload
+    if isinstance(ip, IPv4):
+        key += ip.src.to_bytes(4, "big") + ip.dst.to_bytes(4, "big") + bytes((ip.proto,))
+    return alive[crc32(key) % len(alive)]
 
 
 def _input_enabled(ns: Any, dev: NetDevice) -> bool:
@@ -54,6 +85,9 @@ def mpls_rcv(ns: Any, dev: NetDevice, frame: Ethernet) -> None:
     label, tc, ttl = pkt.entries[0]
     rt = ns.mpls_routes.get(label)
     tracing = ns.world.tracer.on
+    if rt is not None and rt.nhs:
+        nh = mpls_select_multipath(rt, pkt)
+        rt = None if nh is None else MplsRoute(label, nh.newdst, nh.via, nh.dev, rt.proto)
     if rt is None or rt.dev is None or not rt.dev.up:
         if tracing:
             ns.trace("mpls_forward", f"{dev.name}: no route for label {label}", dev=dev.name)

@@ -163,3 +163,59 @@ def test_refused_in_netplex_words(line: str) -> None:
     net = lsp()
     r = net.nodes["r1"].run(line)
     assert r.status != 0 and r.error.startswith("netplex: ")
+
+
+def _diamond() -> Network:
+    """r1 pushes label 100 towards r2; r2 has a multipath label route over eth1 (to ra) and eth2 (to rb)."""
+    net = Network()
+    for n in ("r1", "r2", "ra", "rb"):
+        net.add_node(n)
+    net.add_link("r1:eth0", "r2:eth0")
+    net.add_link("r2:eth1", "ra:eth0")
+    net.add_link("r2:eth2", "rb:eth0")
+    run_ok(net.nodes["r1"], "modprobe mpls_iptunnel", "ip link set eth0 up", "ip addr add 10.0.12.1/24 dev eth0",
+           *[f"ip addr add 10.1.0.{i}/32 dev lo" for i in range(10, 42)], "ip link set lo up",
+           "ip route add 10.2.0.0/24 encap mpls 100 via 10.0.12.2")
+    run_ok(net.nodes["r2"], "modprobe mpls_router", "sysctl -w net.mpls.platform_labels=1000",
+           "sysctl -w net.mpls.conf.eth0.input=1", *[f"ip link set eth{i} up" for i in range(3)],
+           "ip addr add 10.0.12.2/24 dev eth0", "ip addr add 10.0.2.1/24 dev eth1", "ip addr add 10.0.3.1/24 dev eth2",
+           "ip -f mpls route add 100 nexthop as 200 via inet 10.0.2.2 dev eth1 nexthop as 300 via inet 10.0.3.2")
+    for n, a in (("ra", "10.0.2.2/24"), ("rb", "10.0.3.2/24")):
+        run_ok(net.nodes[n], "ip link set eth0 up", f"ip addr add {a} dev eth0")
+    return net
+
+
+def _tx(node, dev: str) -> int:
+    return int(node.cmd(f"cat /sys/class/net/{dev}/statistics/tx_packets"))
+
+
+def test_multipath_label_route_spreads_flows_and_survives_a_dead_path() -> None:
+    net = _diamond()
+    r1, r2 = net.nodes["r1"], net.nodes["r2"]
+    assert r2.cmd("ip -f mpls route") == ("100 \n\tnexthop as to 200 via inet 10.0.2.2 dev eth1 "
+                                          "\n\tnexthop as to 300 via inet 10.0.3.2 dev eth2 \n")
+    base = _tx(r2, "eth1"), _tx(r2, "eth2")
+    for i in range(10, 42):
+        r1.run(f"ping -c 1 -W 1 -I 10.1.0.{i} 10.2.0.9")
+    spread = _tx(r2, "eth1") - base[0], _tx(r2, "eth2") - base[1]
+    # one flow, one path (same addresses, same hash); 32 flows over both (ARP adds one frame a device)
+    assert sum(spread) >= 32 and min(spread) >= 8, spread
+    run_ok(r2, "ip link set eth2 down")
+    assert "nexthop as to 300 via inet 10.0.3.2 dev eth2 dead linkdown" in r2.cmd("ip -f mpls route")
+    before = _tx(r2, "eth1")
+    for i in range(10, 26):
+        r1.run(f"ping -c 1 -W 1 -I 10.1.0.{i} 10.2.0.9")
+    assert _tx(r2, "eth1") - before >= 16
+
+
+@pytest.mark.parametrize("line,status,error", [
+    ("ip -f mpls route add 101 nexthop as 200 via inet 10.0.2.2 weight 2", 2,
+     "netplex: ip -f mpls route nexthop weight is not supported\n"),
+    ("ip -f mpls route add 101 nexthop", 255, 'Error: unexpected end of line after "nexthop"\n'),
+    ("ip -f mpls route add 101 via inet 10.0.2.2 nexthop via inet 10.0.3.2", 2,
+     "netplex: ip -f mpls route with via, dev or as besides nexthop is not supported\n"),
+    ("ip -f mpls route add 101 nexthop via inet 10.9.9.9", 2, "RTNETLINK answers: Network is unreachable\n"),
+])
+def test_multipath_errors(line: str, status: int, error: str) -> None:
+    r = _diamond().nodes["r2"].run(line)
+    assert (r.status, r.error) == (status, error)
