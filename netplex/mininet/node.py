@@ -16,6 +16,7 @@ RemoteController is noted: the switches still forward as learning switches.
 """
 from __future__ import annotations
 
+import io
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -209,10 +210,20 @@ class Node:
         raise MininetUnsupported("stdout", f"{self.name}.stdout: reading a node's shell as a file (poll, select) is "
                                  "not supported; use node.cmd() or sendCmd()/waitOutput()")
 
-    def popen(self, *args: Any, **kwargs: Any) -> Any:
-        raise MininetUnsupported("popen", "Node.popen starts a process on this machine; use node.cmd()")
+    def popen(self, *args: Any, **kwargs: Any) -> FinishedProcess:
+        """Run the command on this node now, to its end (simulated time), and return it as a
+        finished process whose output reads like a pipe's (Mininet's popen runs it alongside)."""
+        argv = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        line = " ".join(str(a) for a in argv)
+        if self.mn is None or self.mn.backend is None:
+            raise MininetUnsupported("popen", f"{self.name}.popen before its network is built")
+        r = self.mn.backend.run(self.name, line)
+        return FinishedProcess(line, r.status, r.output, r.error, next(_PIDS))
 
-    pexec = popen
+    def pexec(self, *args: Any, **kwargs: Any) -> tuple[str, str, int]:
+        p = self.popen(*args, **kwargs)
+        out, err = p.communicate()
+        return out.decode(), err.decode(), p.returncode
 
     def terminate(self) -> None:
         """The network's teardown ends every node."""
@@ -228,6 +239,32 @@ class Node:
 
     def linksTo(self, node: Node) -> list[Any]:
         return [i.link for i, _ in self.connectionsTo(node)]
+
+
+class FinishedProcess:
+    """What `Node.popen` returns: a process that already ran to its end (subprocess.Popen's reading side)."""
+
+    def __init__(self, args: str, returncode: int, out: str, err: str, pid: int) -> None:
+        self.args, self.returncode, self.pid = args, returncode, pid
+        self.stdout = io.BytesIO(out.encode())
+        self.stderr = io.BytesIO(err.encode())
+
+    def poll(self) -> int:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[bytes, bytes]:
+        return self.stdout.read(), self.stderr.read()
+
+    def send_signal(self, sig: int) -> None:
+        """It has ended already."""
+
+    def terminate(self) -> None:
+        """It has ended already."""
+
+    kill = terminate
 
 
 class Host(Node):

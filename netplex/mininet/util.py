@@ -5,16 +5,17 @@ Addresses as Mininet numbers them (`ipAdd(1) == "10.0.0.1"` in 10.0.0.0/8), the
 the connection dumps the CLI prints. `quietRun`/`errRun`/`errFail` run their
 line on a simulated machine standing for the one Mininet runs on (never on the real
 machine): they see netplex's tools and change nothing on the network's nodes.
-`pmonitor` (processes' output as files) is refused.
+`node.popen` runs the command to its end at once (simulated time) and `pmonitor` reads
+the finished processes' output, host after host.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from netplex.mininet.log import error, output
-from netplex.mininet.session import MininetUnsupported, current
+from netplex.mininet.session import MininetUnsupported, current, note
 
 BaseString = str
 
@@ -211,6 +212,9 @@ class StrictVersion:
         return hash(self.parts)
 
 
+WAIT_LIMIT_S = 60
+
+
 def waitListening(client: Any = None, server: Any = "127.0.0.1", port: int = 80, timeout: float | None = None) -> bool:
     """Wait (simulated seconds) until `server` accepts TCP on `port`, trying from `client` with nc."""
     if client is None:
@@ -218,8 +222,11 @@ def waitListening(client: Any = None, server: Any = "127.0.0.1", port: int = 80,
                                  "machine; give the client node")
     address = server if isinstance(server, str) else server.IP()
     waited = 0.0
+    if timeout is None:   # Mininet waits for ever; netplex stops where an unbounded ping stops
+        timeout = WAIT_LIMIT_S
+        note(f"waitListening without a timeout waits at most {WAIT_LIMIT_S} s of simulated time here")
     while "Connected" not in client.cmd(f"nc -z -w 1 {address} {port} && echo Connected"):
-        if timeout is not None and waited >= timeout:
+        if waited >= timeout:
             error(f"could not connect to {server} on port {port}\n")
             return False
         client.cmd("sleep 0.5")
@@ -272,4 +279,15 @@ def _refused(name: str) -> Callable[..., Any]:
     return refuse
 
 
-pmonitor = _refused("pmonitor")
+def pmonitor(popens: dict[Any, Any], timeoutms: int = 500, readline: bool = True,
+             readmax: int = 1024) -> Iterator[tuple[Any, str]]:
+    """(host, line) for each line each finished popen printed, host after host; each host leaves
+    `popens` once read to its end, as Mininet's pmonitor removes a process at its end."""
+    for host in list(popens):
+        stream = popens[host].stdout
+        while True:
+            chunk = stream.readline() if readline else stream.read(readmax)
+            if not chunk:
+                break
+            yield host, decode(chunk)
+        del popens[host]

@@ -202,3 +202,18 @@ def test_quietrun_asks_a_stand_in_machine_and_examples_import_siblings(tmp_path:
     assert "*** Results: 0% dropped (2/2 received)" in err
     status, _, err = mininet("mininet", str(write(tmp_path, "from mininet.net import Mininet\nMininet.init()\n")))
     assert status == 2 and "init: netplex: the low-level API" in err
+
+
+def test_popen_and_pmonitor_read_finished_processes(tmp_path: Path) -> None:
+    p = write(tmp_path, "from mininet.net import Mininet\nfrom mininet.topo import SingleSwitchTopo\n"
+                        "from mininet.util import pmonitor\n"
+                        "net = Mininet(SingleSwitchTopo(3))\nnet.start()\n"
+                        "popens = {h: h.popen('ping -c2 %s' % net.hosts[0].IP()) for h in net.hosts[1:]}\n"
+                        "for h, line in pmonitor(popens):\n"
+                        "    print('<%s>: %s' % (h.name, line.strip()))\n"
+                        "print(popens, net.hosts[1].popen(['ip', 'link', 'show', 'eth9']).wait())\n")
+    status, out, err = mininet("mininet", str(p))
+    assert status == 0, err
+    assert "<h2>: 2 packets transmitted, 2 received, 0% packet loss, time 1000ms" in out
+    assert "<h3>: 64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=0.000 ms" in out
+    assert out.splitlines()[-1] == "{} 1"     # every process read to its end; `ip` refused eth9
