@@ -41,6 +41,7 @@ from netplex.apps.process import Program, ProgramExit
 from netplex.frr.config import FrrConfig, Neighbor
 from netplex.frr.zebra import NSEC, RibEntry, Zebra, rib
 from netplex.packet import bgp
+from netplex.packet.addr import ip_to_int
 from netplex.packet.bgp import Attributes, BgpError, Notification, Open, Update
 from netplex.stack.tcp import TcpSocket
 
@@ -296,7 +297,7 @@ class Bgpd(Program):
         sk.on_error = lambda s, err: self._conn_failed(p, c)
         sk.on_data = lambda s, data: self._data(p, c, data)
         sk.on_close = lambda s: self._closed(p, c)
-        if sk.connect(p.addr, bgp.BGP_PORT):
+        if sk.connect(p.addr, bgp.BGP_PORT, self._source(p)):
             p.state = ACTIVE
             self._arm_retry(p)
             return
@@ -304,6 +305,20 @@ class Bgpd(Program):
         if p.state in (IDLE, ACTIVE):
             p.state = CONNECT
         self._arm_retry(p)
+
+    def _source(self, p: Peer) -> int | None:
+        """`update-source`: an address as given, an interface's first address; None: the route's."""
+        src = p.cfg.update_source
+        if src is None:
+            return None
+        if src.count(".") == 3:
+            try:
+                return ip_to_int(src)
+            except ValueError:
+                return None
+        dev = self.ns.devices.get(src)
+        addrs = [a.addr for a in self.ns.addrs.get(dev.ifindex, []) if a.addr >> 24 != 127] if dev else []
+        return addrs[0] if addrs else None
 
     def _retry_ns(self, p: Peer) -> int:
         return (p.cfg.connect_retry or self.conf.connect_retry()) * NSEC
@@ -755,10 +770,10 @@ class Bgpd(Program):
         if best is None or best.peer is None:
             z.withdraw(*prefix)
             return
-        hops: list[tuple[int, Any]] = []
+        hops: list[tuple[int, int, Any]] = []
         for x in self.multipath.get(prefix, [best]):
-            if x.resolved is not None and x.resolved not in hops:
-                hops.append(x.resolved)
+            if x.resolved is not None and (x.next_hop, *x.resolved) not in hops:
+                hops.append((x.next_hop, *x.resolved))
         distance = DISTANCE_EBGP if self._is_ebgp(best.peer) else DISTANCE_IBGP
         z.install(prefix[0], prefix[1], distance, hops)
 

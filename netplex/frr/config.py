@@ -47,6 +47,7 @@ class Neighbor:
     shutdown: bool = False
     passive: bool = False
     activated: bool = True
+    update_source: str | None = None        # `update-source A.B.C.D|IFNAME`: the session's source
     group: str | None = None                # `neighbor A peer-group NAME`: a member of NAME
     name: str = ""                          # a peer-group's own entry: its name (addr 0)
 
@@ -82,7 +83,7 @@ class BgpConfig:
                         n.description or g.description, n.keepalive if own_timers else g.keepalive,
                         n.holdtime if own_timers else g.holdtime, n.connect_retry or g.connect_retry,
                         n.next_hop_self or g.next_hop_self, n.shutdown or g.shutdown, n.passive or g.passive,
-                        n.activated and g.activated, n.group)
+                        n.activated and g.activated, n.update_source or g.update_source, n.group)
 
 
 @dataclass(slots=True)
@@ -357,6 +358,9 @@ class Parser:
         if opt == ["passive"]:
             n.passive = not neg
             return True
+        if opt[0] == "update-source" and len(opt) == 2:
+            n.update_source = None if neg else opt[1]
+            return True
         if opt[0] == "timers" and len(opt) == 3 and opt[1] == "connect" and opt[2].isdigit():
             n.connect_retry = None if neg else int(opt[2])
             return True
@@ -467,6 +471,8 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
                 out.append(f" neighbor {a} description {n.description}")
             if n.passive:
                 out.append(f" neighbor {a} passive")
+            if n.update_source is not None:
+                out.append(f" neighbor {a} update-source {n.update_source}")
             if n.shutdown:
                 out.append(f" neighbor {a} shutdown")
             if n.keepalive is not None:

@@ -288,15 +288,24 @@ def _route_lines(e: RibEntry, now: int, fib: bool = True) -> list[str]:
     pfx = _pfx((e.dst, e.plen))
     if e.kind == "C":
         return [f"C>* {pfx} {nexthop_text(None, e.nexthops[0][1])}, {up}"]
-    head = f"{e.kind}>{'*' if fib else ' '} {pfx} [{e.distance}/{e.metric}]"
+    # zebra_vty.c: a recursive nexthop (no device) has no FIB mark; what it resolved to follows,
+    # indented two more and marked
+    first_fib = fib and bool(e.nexthops[0][1])
+    head = f"{e.kind}>{'*' if first_fib else ' '} {pfx} [{e.distance}/{e.metric}]"
     out: list[str] = []
+    level = 0
     for i, (gw, dev) in enumerate(e.nexthops):
-        via = f"via {int_to_ip(gw)}, {dev}" if gw is not None else f"is directly connected, {dev}"
+        if gw is None:
+            via = f"is directly connected, {dev}"
+        else:
+            via = f"via {int_to_ip(gw)}, {dev}" if dev else f"via {int_to_ip(gw)} (recursive)"
         weight = ", weight 1" if e.kind == "B" else ""
         if i == 0:
             out.append(f"{head} {via}{weight}, {up}")
         else:
-            out.append(f"  {'*' if fib else ' '}{' ' * (len(head) - 3)} {via}{weight}, {up}")
+            mark = "*" if fib and dev else " "
+            out.append(f"  {mark}{' ' * (len(head) - 3 + 2 * level)} {via}{weight}, {up}")
+        level = 1 if not dev and gw is not None else 0
     return out
 
 
@@ -308,14 +317,17 @@ def _routes(machine: Machine, ns: Any, kind: str | None, prefix: tuple[int, int]
     entries = rib(ns, z.started)
     have = {(e.dst, e.plen) for e in entries}
     bgpd = d.bgpd
-    for (dst, plen), route in z.installed.items():
-        if (dst, plen) in have:
+    for (dst, plen), (distance, nhs) in z.rib_info.items():
+        if (dst, plen) in have or (dst, plen) not in z.installed:
             continue
-        hops = [(nh.gw, nh.dev.name) for nh in route.nhs] if route.nhs else [(route.gw, route.dev.name)]
         best = bgpd.best.get((dst, plen)) if bgpd is not None else None
         since = best.since if best is not None else z.started
         metric = best.med or 0 if best is not None else 0
-        entries.append(RibEntry("B", dst, plen, route.metric, metric, hops, since))
+        # a recursive nexthop is shown as (NEXT_HOP, None) followed by what it resolved to
+        hops: list[tuple[int | None, str]] = []
+        for nh, gw, dev in nhs:
+            hops += [(nh, dev.name)] if nh == gw else [(nh, ""), (gw, dev.name)]
+        entries.append(RibEntry("B", dst, plen, distance, metric, hops, since))
     entries.sort(key=lambda e: (e.dst, e.plen))
     if prefix is not None:
         entries = [e for e in entries if (e.dst, e.plen) == prefix]

@@ -4,8 +4,8 @@ BGP routes it installs in the kernel's main table, and `show ip route`.
 
 zebra learns interfaces, addresses and foreign routes over rtnetlink; here it
 reads the namespace (`rib`). A route bgpd selects is installed as zebra does it
-(zebra/rt_netlink.c): `proto bgp`, the administrative distance as the kernel
-metric (20 eBGP, 200 iBGP), one nexthop or a multipath route whose nexthops are
+(zebra/rt_netlink.c): `proto bgp`, kernel metric 20 (ROUTE_INSTALLATION_METRIC,
+whatever the distance: 20 eBGP, 200 iBGP, which `show ip route` shows), one nexthop or a multipath route whose nexthops are
 in FRR's nexthop order (nexthop_group_add_sorted: by gateway address). A route
 of a lower distance for the same prefix (a connected or kernel route, distance 0)
 keeps the BGP route out of the kernel, as zebra's rib_process selects. Connected
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["RibEntry", "Zebra", "fmt_uptime", "rib", "zebra_of"]
 
 RTPROT_KERNEL, RTPROT_BOOT, RTPROT_BGP = 2, 3, 186
+ROUTE_INSTALLATION_METRIC = 20     # zebra/rt.h: every route zebra installs has this kernel metric
 NSEC = 1_000_000_000
 
 
@@ -96,6 +97,9 @@ class Zebra(Program):
         super().__init__()
         self.conf = conf               # the integrated configuration vtysh shows and changes
         self.installed: dict[tuple[int, int], Route] = {}
+        # what `show ip route` shows of each: the distance and each nexthop as bgpd gave it
+        # (its NEXT_HOP, then the gateway and device it resolved to; recursive when they differ)
+        self.rib_info: dict[tuple[int, int], tuple[int, list[tuple[int, int, Any]]]] = {}
         self.started = 0
 
     def start(self) -> None:
@@ -104,23 +108,27 @@ class Zebra(Program):
     def stop(self) -> None:
         self.withdraw_all()
 
-    def install(self, dst: int, plen: int, distance: int, nexthops: list[tuple[int, Any]]) -> bool:
+    def install(self, dst: int, plen: int, distance: int, nexthops: list[tuple[int, int, Any]]) -> bool:
         """Put a BGP route in the kernel (replacing the one installed before); False when a
-        route of a lower distance holds the prefix in zebra's RIB."""
+        route of a lower distance holds the prefix in zebra's RIB. `nexthops`: (NEXT_HOP,
+        gateway, device) each; the kernel gets the gateways, metric 20 whatever the distance."""
         ns = self.ns
         table = ns.fib.tables.get(RT_TABLE_MAIN)
         if table is not None and any(r.proto != RTPROT_BGP for r in table.find(dst, plen)):
             self.withdraw(dst, plen)
             return False
-        hops = sorted(nexthops, key=lambda h: (h[0], h[1].ifindex))
+        self.rib_info[(dst, plen)] = (distance, sorted(nexthops, key=lambda h: (h[0], h[1])))
+        hops = sorted({(g, d) for _, g, d in nexthops}, key=lambda h: (h[0], h[1].ifindex))
         gw, dev = hops[0]
-        route = Route(dst, plen, dev=dev, gw=gw, metric=distance, proto=RTPROT_BGP)
+        route = Route(dst, plen, dev=dev, gw=gw, metric=ROUTE_INSTALLATION_METRIC, proto=RTPROT_BGP)
         if len(hops) > 1:
             route.nhs = tuple(Nexthop(g, d) for g, d in hops)
         old = self.installed.get((dst, plen))
         if old is not None and _same(old, route) and table is not None and old in table.find(dst, plen):
             return True
+        info = self.rib_info[(dst, plen)]
         self.withdraw(dst, plen)
+        self.rib_info[(dst, plen)] = info
         try:
             ns.add_route(route, replace=True)
         except NetplexError:
@@ -129,6 +137,7 @@ class Zebra(Program):
         return True
 
     def withdraw(self, dst: int, plen: int) -> None:
+        self.rib_info.pop((dst, plen), None)
         old = self.installed.pop((dst, plen), None)
         if old is None:
             return

@@ -222,7 +222,7 @@ def test_a_peer_with_the_wrong_as_never_establishes() -> None:
     assert row.split()[-3] in ("Active", "Connect", "Idle", "OpenSent")
 
 
-def test_ibgp_border_prefers_the_shorter_path_through_its_peer_with_local_pref_and_metric_200() -> None:
+def test_ibgp_border_prefers_the_shorter_path_through_its_peer_with_local_pref_and_distance_200() -> None:
     res = run_scenario(load_scenario(Path(__file__).with_name("ibgp-two-borders.yaml")), SimBackend())
     assert res.passed, [p.to_json() for p in res.probes if not p.passed]
     table = res.probes[2].observed["output"]
@@ -254,3 +254,12 @@ def test_a_peer_group_gives_its_members_remote_as_timers_and_next_hop_self() -> 
            " neighbor 10.0.12.2 peer-group FABRIC\n" in running
     assert res.probes[3].observed["output"] == "% Configure the peer-group first\n"
     assert res.probes[4].observed["output"] == "% Peer-group member cannot override remote-as of peer-group.\n"
+
+
+def test_ibgp_over_loopbacks_resolves_the_next_hop_recursively() -> None:
+    res = run_scenario(load_scenario(Path(__file__).with_name("ibgp-loopbacks.yaml")), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    assert res.probes[3].observed["output"] == "10.2.0.0/24 via 10.0.1.2 dev tr0 metric 20 \n"
+    assert res.probes[5].observed["output"].endswith(
+        "B>  10.2.0.0/24 [200/0] via 10.255.0.2 (recursive), weight 1, 00:00:04\n"
+        "  *                       via 10.0.1.2, tr0, weight 1, 00:00:04\n")

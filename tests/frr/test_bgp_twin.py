@@ -1,8 +1,8 @@
 """The simulator's BGP against real FRR: the same scenario (frr.conf, frrinit.sh, vtysh) runs
 netplex's speaker in the simulator and Debian's FRR 8.4 (zebra, bgpd) in the kernel twin's
 namespaces; routes, best paths, multipath flags and vtysh's tables must agree. The twin's
-budget runs the leaf-spine and the iBGP scenario; NETPLEX_FRR_TWIN=1 adds dc-border-two-isps
-(21 s: its UDP flow runs through the cut)."""
+budget runs the leaf-spine, iBGP and iBGP-over-loopbacks scenarios; NETPLEX_FRR_TWIN=1 adds the
+peer-group one and dc-border-two-isps (21 s: its UDP flow runs through the cut)."""
 from __future__ import annotations
 
 import os
@@ -19,6 +19,7 @@ LEAF_SPINE = ROOT / "examples" / "dc-leaf-spine-bgp.yaml"
 BORDER = ROOT / "examples" / "dc-border-two-isps.yaml"
 IBGP = Path(__file__).with_name("ibgp-two-borders.yaml")
 PEER_GROUP = Path(__file__).with_name("peer-group.yaml")
+LOOPBACKS = Path(__file__).with_name("ibgp-loopbacks.yaml")
 
 FRR_RULES = (
     Normalisation(re.compile(r"\bnhid \d+ "), "",
@@ -77,14 +78,14 @@ RACY = replace(NORMS, rules=(*NORMS.rules, Normalisation(
 
 
 EVERYTHING = os.environ.get("NETPLEX_FRR_TWIN") == "1"
+LATER = pytest.mark.skipif(not EVERYTHING, reason="the twin's budget: NETPLEX_FRR_TWIN=1 runs it")
 
 
 @pytest.mark.linux
 @pytest.mark.parametrize(("path", "norms"), [
-    (LEAF_SPINE, NORMS), (IBGP, RACY), (PEER_GROUP, NORMS),
-    pytest.param(BORDER, NORMS, marks=pytest.mark.skipif(not EVERYTHING, reason="the twin's budget: "
-                                                          "NETPLEX_FRR_TWIN=1 runs it")),
-], ids=["leaf-spine", "ibgp", "peer-group", "border"])
+    (LEAF_SPINE, NORMS), (IBGP, RACY), (LOOPBACKS, NORMS),
+    pytest.param(PEER_GROUP, NORMS, marks=LATER), pytest.param(BORDER, NORMS, marks=LATER),
+], ids=["leaf-spine", "ibgp", "loopbacks", "peer-group", "border"])
 def test_bgp_scenarios_agree_with_real_frr(differential, path: Path, norms) -> None:
     report = differential.assert_agree(path, normalisations=norms)
     assert report.agree
