@@ -509,6 +509,12 @@ PACE_REASON = ("the kernel's timers run on the wall clock while the twin's comma
                "sleeps, in simulated time, until as long after the setup as the twin was on the wall clock")
 
 
+TWIN_STARTUP_NS = 20_000_000
+"""How long a twin command takes to start acting (a shell and an `ip` process in the namespace: `true`
+takes 20-25 ms on the reference machine); the simulator runs the command that much after the twin
+started it."""
+
+
 def _catch_up(backend: Backend, node: str, at_ns: int) -> None:
     """Let the simulator's clock run to `at_ns` (never back): `sleep` on the node, as a user would."""
     gap = at_ns - backend.clock_ns()
@@ -530,8 +536,8 @@ def run_sequence(commands: Sequence[Command], backend: Backend, record: Pace | N
         t0 = backend.clock_ns()
         out: list[Outcome] = []
         for k, c in enumerate(commands):
-            if follow is not None:
-                _catch_up(backend, c.node, t0 + follow[k][0])
+            if follow is not None:   # the twin's command acts once its process is running
+                _catch_up(backend, c.node, t0 + min(follow[k][0] + TWIN_STARTUP_NS, follow[k][1]))
             t_cmd = backend.clock_ns() - t0
             res = _run(backend, c.node, c.line)
             if follow is not None:

@@ -222,7 +222,9 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
         if opts.brief:
             line = f"{link_name(dev):<16} {operstate(dev):<14} "
             if opts.family != "link":
-                line += "".join(f"{int_to_ip(a.addr)}/{a.plen} " for a in addrs)
+                # print_addrinfo in brief mode: the address, then IFA_RT_PRIORITY
+                line += "".join(f"{int_to_ip(a.addr)}/{a.plen} " + (f"metric {a.metric} " if a.metric else "")
+                                for a in addrs)
             out.append(line + "\n")
             continue
         if opts.oneline:

@@ -355,6 +355,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
                                                        else RT_TABLE_MAIN)
     if table == 0:
         raise IpError("netplex: ip route table 0 is not supported", 2)
+    ns.fib.new_table(table)   # inet_rtm_newroute: fib_new_table before fib_table_insert's checks
     dev = req.dev
     gw = req.gw
     scope = req.scope

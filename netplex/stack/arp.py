@@ -83,7 +83,11 @@ class ArpMixin:
         confirm = arp.op == ARPOP_REPLY and frame.dst == dev.mac
         if tracing and arp.op == ARPOP_REPLY:
             self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}", dev=dev.name)
-        self.neigh.update(dev, sip, sha, confirm=confirm, create=False)
+        # arp_process: a new address overrides an entry only after locktime, or from a gratuitous ARP
+        n = self.neigh.get(dev, sip)
+        garp = sip == tip and (arp.op != ARPOP_REPLY or arp.tha == sha)
+        override = n is None or garp or self.sched.now > n.updated + self.neigh.locktime_ns(dev)
+        self.neigh.update(dev, sip, sha, confirm=confirm, create=False, override=override)
 
     def arp_fwd_proxy(self, dev: NetDevice, tip: int, sip: int = 0) -> bool:
         """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the

@@ -24,7 +24,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
-from netplex.packet.ethernet import Ethernet
+from netplex.packet.ethernet import ETH_HLEN, Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.fastpath import fast_rx, fastpath_device
@@ -554,6 +554,8 @@ class Loopback(NetDevice):
             wmem_release(self.ns, frame)
         if not nbytes:
             nbytes = frame.wire_len()
+        # loopback_xmit counts skb->len after eth_type_trans pulled the Ethernet header
+        nbytes -= ETH_HLEN
         st = self.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes

@@ -137,6 +137,7 @@ class Ipv4Path:
     mrt: MrTable | None
     ptype_all: list[PacketSocket]       # AF_PACKET taps (af_packet.py)
     xfrm: Xfrm                          # IPsec SAD and SPD (stack/xfrm); empty: no xfrm code runs
+    local_addrs: set[int]               # every address of every device (is_local_addr)
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -205,6 +206,11 @@ class Ipv4Path:
             if ip.dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
                 self.drop(frame, dev, SkbDropReason.IP_INVALID_DEST)
                 return
+        if ip.src in self.local_addrs and dev.kind != "loopback" and not self._accept_local(dev):
+            # fib_validate_source: a packet from one of our own addresses is a martian (the kernel's
+            # own packets through lo carry their route and are not checked)
+            self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
+            return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
             if self.mrt is not None and dst != LIMITED_BCAST:
@@ -735,6 +741,11 @@ class Ipv4Path:
         if allow:
             self.icmp_global_credit -= 1
         return allow
+
+    def _accept_local(self, dev: NetDevice) -> bool:
+        """IN_DEV_ACCEPT_LOCAL: net.ipv4.conf.{all,DEV}.accept_local."""
+        v = self.sysctl.values
+        return v.get(f"net.ipv4.conf.{dev.name}.accept_local", "0") != "0" or v.get("net.ipv4.conf.all.accept_local") != "0"
 
     def _route_localnet(self, dev: NetDevice) -> bool:
         v = self.sysctl.values

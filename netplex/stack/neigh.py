@@ -22,6 +22,7 @@ from netplex.packet.arp import ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.if_flags import IFF_LOOPBACK, IFF_NOARP, IFF_POINTOPOINT
+from netplex.stack.route import RT_TABLE_LOCAL
 
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
@@ -84,6 +85,10 @@ class NeighTable:
             v = self.ns.sysctl.values[f"net.ipv4.neigh.default.{key}"]
         return int(v)
 
+    def locktime_ns(self, dev: NetDevice) -> int:
+        """NEIGH_VAR(LOCKTIME): 100 USER_HZ ticks, 1 s (net.ipv4.neigh.DEV.locktime, not offered as a key)."""
+        return NSEC_PER_SEC
+
     def retrans_ns(self, dev: NetDevice) -> int:
         return self.parm(dev, "retrans_time_ms") * NSEC_PER_MSEC
 
@@ -119,9 +124,16 @@ class NeighTable:
         n = Neighbour(dev, ip)
         n.updated = n.used = self.ns.sched.now
         n.confirmed = n.updated - 2 * self.parm(dev, "base_reachable_time_ms") * NSEC_PER_MSEC
-        if flags & (IFF_NOARP | IFF_LOOPBACK):
+        rtype = self.ns.inet_addr_type_table(ip, RT_TABLE_LOCAL)   # arp_constructor: neigh->type
+        if rtype == "multicast":   # arp_mc_map
+            n.state = NUD_NOARP
+            n.lladdr = b"\x01\x00\x5e" + (ip & 0x7FFFFF).to_bytes(3, "big")
+        elif flags & (IFF_NOARP | IFF_LOOPBACK):
             n.state = NUD_NOARP
             n.lladdr = dev.mac if len(dev.mac) == len(ZERO_MAC) else ZERO_MAC
+        elif rtype == "broadcast":   # a broadcast address: dev->broadcast, no ARP
+            n.state = NUD_NOARP
+            n.lladdr = b"\xff" * 6
         self.entries[(dev.ifindex, ip)] = n
         return n
 
@@ -259,11 +271,14 @@ class NeighTable:
             self.ns.neigh_unreachable(n.dev, frame)
 
     # -- input -------------------------------------------------------------
-    def update(self, dev: NetDevice, ip: int, lladdr: bytes, confirm: bool, create: bool) -> None:
+    def update(self, dev: NetDevice, ip: int, lladdr: bytes, confirm: bool, create: bool,
+               override: bool = True) -> None:
         """neigh_update from a received ARP packet.
 
         A reply to our request confirms (REACHABLE); a request to us, or a
-        reply we did not ask for, only records the address (STALE).
+        reply we did not ask for, only records the address (STALE). Without
+        NEIGH_UPDATE_F_OVERRIDE (`override`: arp_process within locktime of the
+        entry's last update) a valid entry keeps its address and state.
         """
         ns = self.ns
         now = ns.sched.now
@@ -275,6 +290,8 @@ class NeighTable:
         if n.state & (NUD_PERMANENT | NUD_NOARP):
             return
         changed = n.lladdr != lladdr
+        if changed and not override and n.state & NUD_VALID:
+            return   # __neigh_update: "lladdr != neigh->ha && !OVERRIDE" goes out
         if confirm:
             n.state = NUD_REACHABLE
             n.confirmed = now

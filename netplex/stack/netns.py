@@ -553,6 +553,9 @@ class Namespace(Ipv4Path, ArpMixin):
                     old.metric = ifa.metric
                 self.config_changed()
                 return
+        for old in lst:   # __inet_insert_ifa: an address of a subnet the device has takes that scope
+            if old.same_subnet(ifa) and old.scope != ifa.scope:
+                raise NetplexError("Error: ipv4: Invalid scope value.", errno.EINVAL)
         ifa.secondary = any(o.same_subnet(ifa) and not o.secondary for o in lst)
         if ifa.secondary:
             lst.append(ifa)

@@ -310,3 +310,19 @@ def test_mtu_below_68_destroys_ipv4_on_the_device(two_hosts):
     assert h1.run("sysctl net.ipv4.conf.lo.forwarding").status == 1
     run_ok(h1, "ip link set lo mtu 65536 && ip link set lo down && ip link set lo up")
     assert "inet 127.0.0.1/8 scope host lo" in run_ok(h1, "ip addr show dev lo")
+
+
+def test_address_scope_and_neighbour_types(two_hosts):
+    net, h1, h2 = two_hosts
+    assert h1.run("ip addr add 10.0.0.9/24 scope link dev eth0").error == "Error: ipv4: Invalid scope value.\n"
+    run_ok(h1, "ip addr add 192.0.2.1/32 metric 50 dev eth0")
+    assert "10.0.0.1/24 192.0.2.1/32 metric 50 " in run_ok(h1, "ip -br addr")
+    run_ok(h1, "ip neigh replace 10.0.0.255 dev eth0 nud noarp && ip neigh replace 224.0.0.5 dev eth0 nud noarp")
+    assert run_ok(h1, "ip neigh show nud noarp") == ("10.0.0.255 dev eth0 lladdr ff:ff:ff:ff:ff:ff NOARP \n"
+                                                    "224.0.0.5 dev eth0 lladdr 01:00:5e:00:00:05 NOARP \n")
+
+
+def test_arp_reply_does_not_override_within_locktime(two_hosts):
+    net, h1, _ = two_hosts
+    run_ok(h1, "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:09 dev eth0 nud probe && sleep 0.5")
+    assert run_ok(h1, "ip neigh show 10.0.0.2") == "10.0.0.2 dev eth0 lladdr 02:00:00:00:00:09 PROBE \n"
