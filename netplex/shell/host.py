@@ -25,6 +25,7 @@ from netplex.shell import (
     curl,
     dhcp,
     docker_proxy,
+    ifconfig,
     ip,
     ipset,
     iptables,
@@ -51,7 +52,8 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp)
+                   ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
+                   ifconfig)
 
 
 def read_file(ns: Any, path: str) -> str | None:

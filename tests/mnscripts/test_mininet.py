@@ -217,3 +217,18 @@ def test_popen_and_pmonitor_read_finished_processes(tmp_path: Path) -> None:
     assert "<h2>: 2 packets transmitted, 2 received, 0% packet loss, time 1000ms" in out
     assert "<h3>: 64 bytes from 10.0.0.1: icmp_seq=2 ttl=64 time=0.000 ms" in out
     assert out.splitlines()[-1] == "{} 1"     # every process read to its end; `ip` refused eth9
+
+
+def test_vlanhost_tags_isolate_the_vlans() -> None:
+    """vlanhost.py's hosts move their address onto a VLAN with `ifconfig` and `vconfig`: only
+    hosts of the same VLAN (or both untagged) reach each other, as on Mininet."""
+    status, _, err = mininet("mininet", str(DATA / "vlanhost.py"), stdin="pingall\nh1-100 ifconfig\n")
+    assert status == 0, err
+    assert ("h1 -> X X h2 X X \nh1-100 -> X X X h2-100 X \nh1-101 -> X X X X h2-101 \n"
+            "h2 -> h1 X X X X \nh2-100 -> X h1-100 X X X \nh2-101 -> X X h1-101 X X \n"
+            "*** Results: 80% dropped (6/30 received)\n") in err
+    assert "h1-100-eth0.100: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n" \
+           "        inet 10.0.0.2  netmask 255.0.0.0  broadcast 10.255.255.255\n" in err
+    status, _, err = mininet("mininet", str(DATA / "vlanhost.py"), "1000", stdin="pingall\n")
+    assert status == 0, err
+    assert "*** Results: 0% dropped (2/2 received)" in err

@@ -123,3 +123,29 @@ def test_ss_as_typed_first(server):
 def run(node, line):
     r = node.run(line)
     return r.status, r.output, r.error
+
+
+def test_ifconfig_sets_and_shows_as_net_tools(two_hosts):
+    _, h1, _ = two_hosts
+    run_ok(h1, "ifconfig eth0 172.16.5.1")                       # classful: /16, broadcast derived
+    assert run_ok(h1, "ifconfig eth0").splitlines()[:2] == [
+        "eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500",
+        "        inet 172.16.5.1  netmask 255.255.0.0  broadcast 172.16.255.255"]
+    assert "10.0.0.1" not in run_ok(h1, "ip -4 addr show dev eth0")   # the primary address was replaced
+    run_ok(h1, "ifconfig eth0 inet 0")
+    assert "inet " not in run_ok(h1, "ifconfig eth0")
+    run_ok(h1, "ifconfig eth0 10.0.0.1/24 mtu 1400 down")
+    first = run_ok(h1, "ifconfig -a").split("\n\n")[0].splitlines()
+    assert first[:2] == ["eth0: flags=4098<BROADCAST,MULTICAST>  mtu 1400",
+                         "        inet 10.0.0.1  netmask 255.255.255.0  broadcast 10.0.0.255"]
+    assert "eth0" not in run_ok(h1, "ifconfig")                  # only interfaces that are up
+    r = h1.run("ifconfig eth9")
+    assert (r.status, r.error) == (1, "eth9: error fetching interface information: Device not found\n")
+    r = h1.run("ifconfig eth0 netmask 255.0.255.0")
+    assert (r.status, r.error) == (1, "SIOCSIFNETMASK: Invalid argument\n")
+    for line, what in (("ifconfig eth0 hw ether 02:00:00:00:00:01", "ifconfig hw"),
+                       ("ifconfig eth0:1 10.9.9.9", "ifconfig aliases (IF:N)"),
+                       ("ifconfig eth0 add 2001:db8::1/64", "ifconfig add")):
+        r = h1.run(line)
+        assert r.status == 2 and f"netplex: {what} is not supported" in r.error
+    assert "10.0.0.1/24" in run_ok(h1, "ip -4 addr show dev eth0")   # refusals changed nothing
