@@ -516,10 +516,10 @@ started it."""
 
 
 def _catch_up(backend: Backend, node: str, at_ns: int) -> None:
-    """Let the simulator's clock run to `at_ns` (never back): `sleep` on the node, as a user would."""
-    gap = at_ns - backend.clock_ns()
-    if gap > 0:
-        _run(backend, node, f"sleep {gap // 1_000_000_000}.{gap % 1_000_000_000:09d}")
+    """Let the simulator's clock run to `at_ns` (never back): `sleep` on the node, as a user would; a
+    gap of 0 still runs what is due now (a timer of 0, as NUD DELAY's, has fired on the kernel)."""
+    gap = max(0, at_ns - backend.clock_ns())
+    _run(backend, node, f"sleep {gap // 1_000_000_000}.{gap % 1_000_000_000:09d}")
 
 
 def run_sequence(commands: Sequence[Command], backend: Backend, record: Pace | None = None,
