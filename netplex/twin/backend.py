@@ -350,7 +350,7 @@ class LinuxBackend:
         try:
             # a node's /run/netns holds only the namespaces `ip netns add` makes on it: `ip netns
             # list` shows those, and a veth to another node shows `link-netnsid N` (issue 9)
-            mountns.create(names.values(), peers=[])
+            mountns.create({ns: node for node, ns in names.items()}, peers=[])
         except OSError as e:
             for sock in socks.values():
                 sock.close()

@@ -18,7 +18,11 @@ keeps it alive by bind-mounting it on /run/netplex/mnt/<namespace>), in which:
   /tmp, say) are bound back read-only at the same path, so the twin's helper
   programs (probes, services, iperf) run on the node as on the host.
 
-Commands run there with nsenter(1) `--mount=... --net=...`. The bind mounts
+Each node also gets its own UTS namespace (kept alive on /run/netplex/mnt/<namespace>.uts)
+whose hostname is the node's name, as a container's is: daemons that name themselves
+by uname(2) (FRR's hostname capability, say) see the node, never the host.
+
+Commands run there with nsenter(1) `--mount=... --uts=... --net=...`. The bind mounts
 live under a private mount point, so nothing propagates back to the host.
 """
 from __future__ import annotations
@@ -28,13 +32,13 @@ import errno
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from netplex.twin import netns
 
 __all__ = ["MNT_DIR", "PRIVATE_DIRS", "create", "delete", "enter_argv", "exists", "inode", "nested_netns_inodes",
-           "path", "private_path"]
+           "path", "private_path", "uts_path"]
 
 MNT_DIR = "/run/netplex/mnt"
 PRIVATE_DIRS = ("/etc", "/run", "/var/lib", "/tmp")
@@ -59,7 +63,7 @@ _ETC_COPY = "mkdir /tmp/etc && cp -a /etc/. /tmp/etc/ && mount --bind /tmp/etc /
 # $NETPLEX_KEEP: netplex's own folders inside the private ones (see `keep_paths`), each
 # opened as fd 3, 4, ... before anything covers it and bound back from that fd at the
 # end (mount -c: the fd's path, canonicalised, would name the new empty folder).
-_SETUP = ("set -e; i=3; for k in $NETPLEX_KEEP; do eval \"exec $i<\\\"\\$k\\\"\"; i=$((i+1)); done; "
+_SETUP = ("set -e; echo \"$NETPLEX_HOST\" > /proc/sys/kernel/hostname; i=3; for k in $NETPLEX_KEEP; do eval \"exec $i<\\\"\\$k\\\"\"; i=$((i+1)); done; "
           "umount -l /sys; mount -t sysfs sysfs /sys; "
           "mount -t tmpfs -o mode=0755 netplex-scratch /tmp; {etc}; mkdir /tmp/peers; "
           'for p in $NETPLEX_PEERS; do [ "$p" = "$NETPLEX_NS" ] && continue; '
@@ -71,13 +75,19 @@ _SETUP = ("set -e; i=3; for k in $NETPLEX_KEEP; do eval \"exec $i<\\\"\\$k\\\"\"
           "umount -l /tmp; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
           'i=3; for k in $NETPLEX_KEEP; do mkdir -p "$k"; mount -c --bind "/proc/self/fd/$i" "$k"; '
           'mount -o remount,bind,ro "$k"; i=$((i+1)); done')
-# One shell for every node: `unshare` per namespace, each entering its network namespace.
-_LOOP = ('for ns in "$@"; do NETPLEX_NS="$ns" unshare --mount="$0/$ns" --propagation private '
-         'nsenter --net="/run/netns/$ns" sh -c "$NETPLEX_SETUP" || exit 1; done')
+# One shell for every node: `unshare` per namespace (its arguments: namespace, hostname, ...),
+# each entering its network namespace.
+_LOOP = ('while [ $# -gt 1 ]; do ns=$1; NETPLEX_NS="$ns" NETPLEX_HOST="$2" unshare --mount="$0/$ns" '
+         '--uts="$0/$ns.uts" --propagation private nsenter --net="/run/netns/$ns" sh -c "$NETPLEX_SETUP" '
+         '|| exit 1; shift 2; done')
 
 
 def path(name: str) -> str:
     return os.path.join(MNT_DIR, name)
+
+
+def uts_path(name: str) -> str:
+    return os.path.join(MNT_DIR, name + ".uts")
 
 
 def _check(ret: int, what: str) -> None:
@@ -122,17 +132,20 @@ def keep_paths() -> list[str]:
     return keep
 
 
-def create(names: Iterable[str], peers: Iterable[str] = ()) -> None:
-    """A mount namespace for each named network namespace (which must exist); `peers`
-    (the run's namespaces) are the names each node's /run/netns shows."""
-    names = list(names)
-    if not names:
+def create(names: Iterable[str] | Mapping[str, str], peers: Iterable[str] = ()) -> None:
+    """A mount and a UTS namespace for each named network namespace (which must exist),
+    the hostname its node's name (`names` maps namespace to node; a bare list names each
+    after its namespace); `peers` (the run's namespaces) are the names each node's
+    /run/netns shows."""
+    hosts = dict(names) if isinstance(names, Mapping) else {n: n for n in names}
+    if not hosts:
         return
     _prepare_dir()
-    for name in names:
-        os.close(os.open(path(name), os.O_RDONLY | os.O_CREAT, 0))
+    for name in hosts:
+        for p in (path(name), uts_path(name)):
+            os.close(os.open(p, os.O_RDONLY | os.O_CREAT, 0))
     setup = _SETUP.format(etc=_ETC_OVERLAY if _has_overlay() else _ETC_COPY)
-    res = subprocess.run(["sh", "-c", _LOOP, MNT_DIR, *names], capture_output=True, text=True,
+    res = subprocess.run(["sh", "-c", _LOOP, MNT_DIR, *(w for pair in hosts.items() for w in pair)], capture_output=True, text=True,
                          env=dict(os.environ, NETPLEX_SETUP=setup, NETPLEX_PEERS=" ".join(peers), LC_ALL="C",
                                   NETPLEX_KEEP=" ".join(keep_paths())))
     if res.returncode != 0:
@@ -149,7 +162,9 @@ def inode(name: str) -> int | None:
 
 
 def delete(name: str) -> bool:
-    """Unbind the node's mount namespace (it dies with its last process). False if absent."""
+    """Unbind the node's mount and UTS namespaces (they die with their last process).
+    False if absent."""
+    netns.unbind(uts_path(name))
     return netns.unbind(path(name))
 
 
@@ -159,7 +174,8 @@ def enter_argv(name: str) -> list[str]:
     cwd = os.getcwd()
     if private_path(cwd):
         cwd = "/"
-    return ["nsenter", f"--mount={path(name)}", f"--net={netns.path(name)}", f"--wd={cwd}", "--"]
+    return ["nsenter", f"--mount={path(name)}", f"--uts={uts_path(name)}", f"--net={netns.path(name)}",
+            f"--wd={cwd}", "--"]
 
 
 def private_path(p: str) -> bool:
