@@ -1,4 +1,5 @@
-"""Each twin node has its own /etc, /run, /var/lib and /tmp (its own mount namespace):
+"""Each twin node has its own /etc, /run, /var/lib and /tmp (its own mount namespace) and
+its own hostname (its own UTS namespace):
 a scenario's writes never reach the host, `ip netns add` inside a node makes its
 namespaces in the node's own /run/netns, and teardown leaves nothing behind."""
 from __future__ import annotations
@@ -20,7 +21,7 @@ from netplex.twin.backend import LinuxBackend
 
 pytestmark = pytest.mark.linux
 
-WATCHED = ("/etc/hosts", "/etc/passwd", "/run/x", "/etc/netplex-test", "/tmp/netplex-test", "/var/lib/netplex-test")
+WATCHED = ("/proc/sys/kernel/hostname", "/etc/hosts", "/etc/passwd", "/run/x", "/etc/netplex-test", "/tmp/netplex-test", "/var/lib/netplex-test")
 
 
 def digest() -> dict[str, str | None]:
@@ -51,7 +52,12 @@ nodes:
   h2:
     setup: |
       ip netns add inner
+      echo renamed-by-h2 > /proc/sys/kernel/hostname
 probes:
+  - cmd: {node: h1, run: "cat /proc/sys/kernel/hostname"}
+    expect_output: "h1"
+  - cmd: {node: h2, run: "cat /proc/sys/kernel/hostname"}
+    expect_output: "renamed-by-h2"
   - cmd: {node: h1, run: "grep -c evil.example /etc/hosts"}
     expect_output: "1"
   - cmd: {node: h1, run: "cat /etc/hosts /etc/app/app.conf"}
