@@ -7,11 +7,13 @@ interface its address and its default route (Mininet's Host.config), so a
 subclass's `config()` that calls `super().config(**params)` and then `self.cmd()`
 works as in Mininet.
 
-Every switch class (OVSSwitch, OVSKernelSwitch, OVSBridge, LinuxBridge,
-UserSwitch, IVSSwitch) becomes a Linux bridge named after the switch with its
-`sN-ethK` ports enslaved, `stp=True` turning STP on: what Mininet's default
-controller (a learning switch) and OVSBridge's standalone mode make of every
-frame. A controller is listed (`nodes`, `dump`) but nothing connects to it; a
+OVSSwitch, OVSKernelSwitch and OVSBridge become a bridge of netplex's OVS
+(netplex.ovs) in standalone mode, made with Mininet's own `ovs-vsctl` line
+(datapath id, `ofport_request` = Mininet's port numbers); LinuxBridge,
+UserSwitch, IVSSwitch and any switch with `stp=True` become a Linux bridge
+named after the switch with its `sN-ethK` ports enslaved (STP on if asked):
+what Mininet's default controller (a learning switch) and OVSBridge's
+standalone mode make of every frame. A controller is listed (`nodes`, `dump`) but nothing connects to it; a
 RemoteController is noted: the switches still forward as learning switches.
 """
 from __future__ import annotations
@@ -346,18 +348,38 @@ class Switch(Node):
     detach = attach
 
     def dpctl(self, *args: Any) -> str:
-        raise MininetUnsupported("dpctl", f"{self.name}: dpctl/ovs-ofctl needs an OpenFlow switch; netplex builds "
-                                 "Mininet switches as Linux bridges")
+        raise MininetUnsupported("dpctl", f"{self.name}: dpctl is not supported (the switch's "
+                                 f"commands run with {self.name}.cmd())")
 
 
 class OVSSwitch(Switch):
-    """Open vSwitch in Mininet; a learning Linux bridge here (the default controller's behaviour)."""
+    """Open vSwitch in Mininet; netplex's OVS here, learning (the default controller's behaviour)."""
 
     def __init__(self, name: str, failMode: str = "secure", datapath: str = "kernel", inband: bool = False,
                  protocols: str | None = None, reconnectms: int = 1000, stp: bool = False, batch: bool = False,
                  **params: Any) -> None:
         super().__init__(name, failMode=failMode, stp=stp, **params)
         self.datapath = datapath
+
+    def start(self, controllers: list[Controller]) -> None:
+        """The bridge as Mininet's OVSSwitch.start makes it (one `ovs-vsctl` transaction: the
+        datapath id, every port with `ofport_request` its Mininet port number), on netplex's
+        OVS in standalone mode (no outside controller is reached: it learns as Mininet's default
+        controller does). netplex's OVS has no STP: `stp=True` keeps the Linux bridge with STP."""
+        if self.stp:
+            super().start(controllers)
+            return
+        vsctl = (f"ovs-vsctl -- --may-exist add-br {self.name} -- set Bridge {self.name} "
+                 f"other_config:datapath-id={self.dpid}")
+        for intf in self.intfList():
+            if intf.name != "lo":
+                vsctl += (f" -- add-port {self.name} {intf.name} -- set Interface {intf.name} "
+                          f"ofport_request={self.ports[intf]}")
+        for line in (vsctl, *(f"ip link set dev {i.name} up" for i in self.intfList() if i.name != "lo"),
+                     f"ip link set dev {self.name} up"):
+            out = self.cmd(line)
+            if out.strip():
+                raise MininetUnsupported("start", f"switch {self.name}: {line}: {out.strip()}")
 
     @classmethod
     def setup(cls) -> None:

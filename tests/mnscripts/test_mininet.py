@@ -232,3 +232,17 @@ def test_vlanhost_tags_isolate_the_vlans() -> None:
     status, _, err = mininet("mininet", str(DATA / "vlanhost.py"), "1000", stdin="pingall\n")
     assert status == 0, err
     assert "*** Results: 0% dropped (2/2 received)" in err
+
+
+def test_numberedports_ovs_ports_match_mininet_numbers() -> None:
+    """numberedports.py asks `ovs-vsctl get Interface s1-eth9 ofport`: the OVS switch's OpenFlow
+    port numbers are the ones Mininet gave (h5 on port 9), and the network pings as Mininet's."""
+    status, _, err = mininet("mininet", str(DATA / "numberedports.py"))
+    assert status == 0, err
+    for port in (1, 2, 3, 4, 9):
+        assert f"Validating that s1-eth{port} is actually on port {port} ... Validated.\n" in err
+    assert "WARNING" not in err and "*** Results: 0% dropped (20/20 received)" in err
+    status, _, err = mininet("mn", "--topo", "single,2", "--switch", "ovsk", "-v", "output",
+                             stdin="s1 ovs-vsctl list-br\ns1 ovs-vsctl --columns=other_config list Bridge\n")
+    assert status == 0, err
+    assert 's1\nother_config        : {datapath-id="0000000000000001"}\n' in err
