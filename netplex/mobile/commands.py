@@ -1,6 +1,8 @@
 """The EPC daemons' show commands, typed in a node's shell (netplex's own; no real tool has them).
 
     mme show ue                  the UE contexts: IMSI, S1AP ids, state, UE IP, t1 t6 t7 t8
+    mme detach IMSI              the MME-initiated detach (TS 23.401 §5.3.8.3): NAS Detach Request,
+                                 GTPv2-C Delete Session on S11 and S5/S8, S1AP UE context release
     sgw show sessions            the sessions: IMSI, UE IP, t1..t8 as the SGW holds them, packets relayed
     pgw show bearers             the default bearers: IMSI, APN, UE IP, t2..t5, AMBR, packets, gated, PCC rules
     hss show subscriber IMSI     one subscription: APN, AMBR, PGW, SQN, the MME serving it
@@ -28,7 +30,7 @@ from netplex.shell.result import Result
 __all__ = ["show", "request", "answer", "no_daemon"]
 
 USAGE = {
-    "mme": "Usage: mme show ue\n",
+    "mme": "Usage: mme show ue\n       mme detach IMSI\n",
     "sgw": "Usage: sgw show sessions\n",
     "pgw": "Usage: pgw show bearers\n",
     "hss": "Usage: hss show subscriber IMSI\n       hss show subscribers\n",
@@ -42,6 +44,9 @@ def request(argv: list[str]) -> tuple[type[Program], Show] | Result:
     name, args = argv[0], argv[1:]
     if name == "mme" and args == ["show", "ue"]:
         return Mme, Mme.show_ue
+    if name == "mme" and len(args) == 2 and args[0] == "detach":
+        imsi = args[1]
+        return Mme, lambda m: m.detach(imsi)
     if name == "sgw" and args == ["show", "sessions"]:
         return Sgw, Sgw.show_sessions
     if name == "pgw" and args == ["show", "bearers"]:
@@ -60,6 +65,8 @@ def answer(argv: list[str], daemon: Program) -> Result:
     if isinstance(req, Result):
         return req
     text = req[1](daemon)
+    if text is None and argv[0] == "mme":
+        return Result(1, "", f"mme: no attached UE with IMSI {argv[-1]}\n")
     if text is None:
         return Result(1, "", f"hss: no subscriber {argv[-1]}\n")
     return Result(0, text)

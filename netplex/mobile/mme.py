@@ -12,6 +12,10 @@ Steps it drives (the seed's numbering, TS 23.401 §5.3.2.1):
     9  InitialContextSetupResponse with the eNodeB's t8; NAS Attach Complete
    10  Modify Bearer Request on S11 (to t6) with t8; Modify Bearer Response
 
+The MME-initiated detach (TS 23.401 §5.3.8.3, `mme detach IMSI`): NAS Detach Request to
+the UE, GTPv2-C Delete Session Request on S11 (to t6; the SGW deletes toward the PGW),
+Delete Session Response; on the UE's Detach Accept, S1AP UEContextReleaseCommand.
+
 A failure answers the UE with the NAS cause TS 29.272 Annex A and TS 24.301 give.
 """
 from __future__ import annotations
@@ -169,6 +173,9 @@ class Mme(EpcDaemon):
         elif nas.name == "Attach Complete" and ue.state == "CONTEXT-SETUP":
             ue.attach_complete = True
             self._modify_bearer(ue)
+        elif nas.name == "Detach Accept" and ue.state in ("DETACHING", "DEREGISTERED"):
+            self.note(0, "S1-MME", ue.enb, "S1AP UEContextReleaseCommand (Cause nas: detach)")
+            self._s1ap(ue, "UEContextReleaseCommand", {"Cause": {"nas": "detach"}})
 
     # -- S6a -------------------------------------------------------------------------------
     def _diameter(self, ue: MmeUe, name: str, short: str, avps: dict[str, Any]) -> None:
@@ -260,6 +267,11 @@ class Mme(EpcDaemon):
                 self._context_setup(ue)
             elif msg.type == MSG["Modify Bearer Response"] and ue.state == "MODIFYING-BEARER":
                 ue.state = "ATTACHED" if c == CAUSE["Request accepted"] else "REJECTED"
+            elif msg.type == MSG["Delete Session Response"] and ue.state == "DETACHING":
+                self.by_t1.pop(ue.t1 or 0, None)
+                ue.state = "DEREGISTERED"
+                if c != CAUSE["Request accepted"]:
+                    ue.cause = f"Delete Session Response cause {c} ({CAUSE_NAME.get(c, '?')})"
         except Gtpv2Error as e:
             self.count("gtpv2_malformed")
             ue.state, ue.cause = "REJECTED", f"{msg.name}: {e}"
@@ -294,6 +306,20 @@ class Mme(EpcDaemon):
         self.note(10, "S11", ue.sgw or 0, f"GTPv2-C Modify Bearer Request to t6={hex_teid(ue.t6)}: "
                                           f"the eNodeB's t8={hex_teid(ue.t8)} (S1-U eNodeB GTP-U)")
         self.send(self.s11, msg.encode(), ue.sgw or 0, GTPV2C_PORT)
+
+    def detach(self, imsi: str) -> str | None:
+        """`mme detach IMSI`: the MME-initiated detach of an attached UE; None when there is none."""
+        ue = self.newest.get(imsi)
+        if ue is None or ue.state != "ATTACHED":
+            return None
+        ue.state = "DETACHING"
+        self._nas(ue, Msg("NAS", "Detach Request", {"Detach type": "re-attach not required"}), step=0)
+        msg = Gtpv2(MSG["Delete Session Request"], self.next_seq(), ue.t6, [
+            Ie(IE["EBI"], bytes((EBI,))),
+            Ie(IE["Indication"], b"\x08\x00\x00")])   # OI: the SGW forwards the deletion to the PGW
+        self.note(0, "S11", ue.sgw or 0, f"GTPv2-C Delete Session Request to t6={hex_teid(ue.t6)} (EBI {EBI})")
+        self.send(self.s11, msg.encode(), ue.sgw or 0, GTPV2C_PORT)
+        return ""
 
     # -- show -------------------------------------------------------------------------------
     def show_ue(self) -> str:

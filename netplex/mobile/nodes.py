@@ -184,6 +184,7 @@ class UeNode(MobileNode):
             "teids": {k: hex_teid(v[0]) for k, v in teids.items()},
             "allocated_by": {k: f"{v[1]} ({v[2]})" for k, v in teids.items()}})
         dev = self.radio.name
+        self.sh(f"ip addr flush dev {dev}")   # a detach left the previous PDN's address
         self.sh(f"ip addr add {modem.ip}/32 dev {dev}")
         self.sh(f"ip route replace default dev {dev}")
         return True, observed

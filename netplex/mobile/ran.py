@@ -93,6 +93,11 @@ class UeModem(Program):
             nas = rrc.nas()
         except MessageError:
             return
+        if nas.name == "Detach Request" and self.state == "EMM-REGISTERED":
+            # TS 24.301 §5.5.2.3.2: network-initiated detach, "re-attach not required"
+            self.state, self.ip = "EMM-DEREGISTERED", None
+            self._send("ULInformationTransfer", Msg("NAS", "Detach Accept"))
+            return
         if self.state != "EMM-REGISTERED-INITIATED":
             return
         self.enb_mac = sll.addr
@@ -229,6 +234,12 @@ class Enodeb(EpcDaemon):
             self._to_ue(ue, "DLInformationTransfer", nas)
         elif msg.name == "InitialContextSetupRequest":
             self._context_setup(ue, msg)
+        elif msg.name == "UEContextReleaseCommand":
+            # TS 36.413 §8.3.3: the UE's radio and S1-U state go; the MME is told it is done
+            del self.ues[ue.mac], self.by_id[ue.enb_ue_id]
+            if ue.t8 is not None:
+                self.by_teid.pop(ue.t8, None)
+            self._s1ap("UEContextReleaseComplete", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id})
 
     def _context_setup(self, ue: EnbUe, msg: Msg) -> None:
         """Steps 8-9: the E-RAB toward the SGW's t7; this eNodeB allocates t8 and answers."""

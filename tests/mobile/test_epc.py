@@ -113,7 +113,7 @@ def test_show_commands() -> None:
     assert sub.status == 0 and "MME:          mme1" in sub.output
     assert be.run("hss1", "hss show subscriber 999").error == "hss: no subscriber 999\n"
     bad = be.run("mme1", "mme show")
-    assert (bad.status, bad.error) == (2, "Usage: mme show ue\n")
+    assert (bad.status, bad.error) == (2, "Usage: mme show ue\n       mme detach IMSI\n")
     none = be.run("sgw1", "mme show ue")
     assert (none.status, none.error) == (1, "mme: no MME daemon runs on this node\n")
     assert "mme" in be.run("mme1", "ps -e").output
@@ -286,3 +286,59 @@ def test_a_mistyped_kind_key_gets_a_suggestion() -> None:
     assert error_of(BASE.replace("imsi:", "imis:")) == 'x.yaml:2: nodes.ue1.imis: unknown field; did you mean "imsi"?'
     hss = BASE.replace("{kind: hss}", '{kind: hss, subscribers: [{imsi: "1234567", kye: x}]}')
     assert error_of(hss) == 'x.yaml:5: nodes.hss1.subscribers[0].kye: unknown field; did you mean "key"?'
+
+
+def test_mme_detach_deletes_the_session_and_the_tunnels() -> None:
+    """`mme detach IMSI` (TS 23.401 §5.3.8.3): the PGW's bearer and the SGW's session go, the UE
+    loses its bearer (ping fails), and it can attach again with fresh TEIDs."""
+    be = prepared()
+    first = probe(be, {"attach": {"ue": "ue1"}})
+    assert first.passed
+    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8"}}).passed
+    r = probe(be, {"cmd": {"node": "mme1", "run": "mme detach 001010000000001"}})
+    assert r.passed, r.to_json()
+    be.net.run_for(1_000_000_000)
+    mme, sgw, pgw = (be.net.nodes[n].daemon for n in ("mme1", "sgw1", "pgw1"))   # type: ignore[attr-defined]
+    assert isinstance(mme, Mme) and isinstance(sgw, Sgw) and isinstance(pgw, Pgw)
+    ctx = mme.by_imsi("001010000000001")
+    assert ctx is not None and ctx.state == "DEREGISTERED" and ctx.cause is None
+    assert sgw.by_imsi("001010000000001") is None and not pgw.bearers
+    enb = be.net.nodes["enb1"].daemon   # type: ignore[attr-defined]
+    assert not enb.ues and not enb.by_teid   # UEContextReleaseCommand released the radio and t8
+    assert "DEREGISTERED" in probe(be, {"cmd": {"node": "mme1", "run": "mme show ue"}}).observed["output"]
+    assert not probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8"}}).passed
+    again = probe(be, {"attach": {"ue": "ue1"}})
+    assert again.passed, again.to_json()
+    assert again.observed["teids"]["t1"] != first.observed["teids"]["t1"]
+    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8"}}).passed
+
+
+def test_mme_detach_refuses_what_it_cannot_do() -> None:
+    be = prepared()
+    r = probe(be, {"cmd": {"node": "mme1", "run": "mme detach 001010000000001"}})   # not attached yet
+    assert not r.passed
+    assert r.observed["error"] == "mme: no attached UE with IMSI 001010000000001" and r.observed["exit"] == 1
+    r = probe(be, {"cmd": {"node": "mme1", "run": "mme detach"}})
+    assert r.observed["exit"] == 2 and "mme detach IMSI" in r.observed["error"]
+
+
+@pytest.mark.tools("tshark")
+def test_tshark_decodes_a_detach_capture(tmp_path: Path) -> None:
+    """The detach's GTPv2-C on the SGW's wire: Delete Session Request/Response on S11 (to t6, answered
+    to t1) and on S5/S8 (to t4, answered to t2), read by tshark with no expert warning."""
+    be = SimBackend(seed=0, pcap_dir=tmp_path)
+    assert prepare(load_scenario(ATTACH), be) is None
+    teids = probe(be, {"attach": {"ue": "ue1"}}).observed["teids"]
+    assert probe(be, {"cmd": {"node": "mme1", "run": "mme detach 001010000000001"}}).passed
+    be.net.run_for(1_000_000_000)
+    be.net.stop_pcap()
+    rows = subprocess.run(
+        ["tshark", "-r", str(tmp_path / "sgw1-eth0.pcap"), "-Y", "gtpv2.message_type >= 36", "-T", "fields",
+         "-E", "separator=|", "-e", "_ws.expert.message", "-e", "gtpv2.message_type", "-e", "gtpv2.teid",
+         "-e", "gtpv2.cause"], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    cells = [r.split("|") for r in rows]
+    assert not [c for c in cells if c[0]], cells
+    assert [(int(c[1]), int(c[2], 16)) for c in cells] == [
+        (36, int(teids["t6"], 16)), (37, int(teids["t1"], 16)),
+        (36, int(teids["t4"], 16)), (37, int(teids["t2"], 16))]
+    assert [c[3] for c in cells if c[1] == "37"] == ["16", "16"]   # Request accepted
