@@ -197,7 +197,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
             matches(args[1], verb) for verb in ("show", "list", "lst")))):
         return _unsupported(f"JSON output of ip {' '.join(args[:2])} "
                             "(ip -json has link, address, route, rule and neighbour show)")
-    if opts.json and opts.details and name in ("link", "address"):
+    if opts.json and opts.details and name == "address":
         return _unsupported("ip -json -details (the link kinds' attributes in JSON)")
     ns = ctx.node
     opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None

@@ -13,7 +13,15 @@ link_index (elsewhere), ifname, flags, mtu, qdisc, master, operstate, linkmode (
 only), group, txqlen, link_type, address, broadcast, link_netnsid, ifalias (`ip link` only),
 [`ip addr`: addr_info], [-s: stats64]. An address (print_addrinfo): family, local, address
 (a peer), prefixlen, broadcast, metric, scope, secondary, noprefixroute, label and the two
-lifetimes (forever: 4294967295). `ip -j -d` (the kind's attributes) is refused.
+lifetimes (forever: 4294967295).
+
+`ip -j -d link` (print_linkinfo's details): promiscuity, allmulti, min_mtu, max_mtu, then
+`linkinfo` {info_kind, info_data (the kind's print_opt: iplink_bridge.c, iplink_vxlan.c,
+iplink_macvlan.c), info_slave_kind, info_slave_data (iplink_bridge_slave.c)}, then the
+common tail (inet6_addr_gen_mode, num_tx_queues, ...). The JSON is read from the same
+attributes the text prints (the `-d` text line, key by key, renamed to the JSON keys and
+typed as iproute2 types them), so the two cannot drift apart. Kinds without a JSON
+printer here (bond, vlan, gre, gretap, tun) refuse `-j -d`.
 """
 from __future__ import annotations
 
@@ -22,10 +30,19 @@ from typing import Any
 
 from netplex.machine import Machine
 from netplex.packet.addr import bytes_to_mac, int_to_ip
-from netplex.shell.iproute_fmt import link_flags, operstate, s32
+from netplex.shell.iproute_fmt import (
+    LOOPBACK_TAIL,
+    bridge_slave_line,
+    details_line,
+    link_flags,
+    operstate,
+    promisc_allmulti,
+    s32,
+)
 from netplex.stack.device import Veth
 
-__all__ = ["JsonPairs", "addr_json", "dump", "flag_names", "link_json", "link_ref", "stats64_json"]
+__all__ = ["JSON_DETAIL_KINDS", "JsonPairs", "JsonRaw", "addr_json", "details_json", "dump", "flag_names",
+           "link_json", "link_ref", "stats64_json"]
 
 JsonObj = dict[str, Any]
 
@@ -33,6 +50,14 @@ JsonObj = dict[str, Any]
 class JsonPairs(list[tuple[str, Any]]):
     """An object whose keys may repeat, as json_writer lets them (`tc -j -d qdisc` of a tbf with
     a peak rate prints "mpu" twice); dumped like a dict."""
+
+
+class JsonRaw(str):
+    """A number json_writer prints with its own format (`"hello_timer": 0.00`): written as is."""
+
+
+def _scalar(v: Any) -> str:
+    return str(v) if isinstance(v, JsonRaw) else json.dumps(v)
 
 
 def _is_obj(v: Any) -> bool:
@@ -48,7 +73,7 @@ def _compact(v: Any) -> str:
         return "{" + ",".join(f"{json.dumps(k)}:{_compact(x)}" for k, x in _items(v)) + "}"
     if isinstance(v, list):
         return "[" + ",".join(_compact(x) for x in v) + "]"
-    return json.dumps(v)
+    return _scalar(v)
 
 
 def _pretty_value(v: Any, depth: int) -> str:
@@ -60,7 +85,7 @@ def _pretty_value(v: Any, depth: int) -> str:
         return "[ " + ",".join(_pretty_obj(x, depth + 1) for x in v) + " ]"
     if _is_obj(v):
         return _pretty_obj(v, depth)
-    return json.dumps(v)
+    return _scalar(v)
 
 
 def _pretty_obj(obj: Any, depth: int) -> str:
@@ -193,3 +218,99 @@ def addr_json(ifa: Any) -> JsonObj:
     obj["valid_life_time"] = INFINITY_LIFE_TIME
     obj["preferred_life_time"] = INFINITY_LIFE_TIME
     return obj
+
+
+# text key -> (JSON key, type): "i" a number, "s" a string, "b" on/off as a boolean, "f" a
+# "%.2f" timer, "-" text only (print_on_off(PRINT_FP, ...)); a key not listed is a number
+_BRIDGE_KEYS = {
+    "bridge_id": ("bridge_id", "s"), "designated_root": ("root_id", "s"), "hello_timer": ("hello_timer", "f"),
+    "tcn_timer": ("tcn_timer", "f"), "topology_change_timer": ("topology_change_timer", "f"),
+    "gc_timer": ("gc_timer", "f"), "group_fwd_mask": ("group_fwd_mask", "s"),
+    "group_address": ("group_addr", "s"), "mcast_last_member_count": ("mcast_last_member_cnt", "i"),
+    "mcast_startup_query_count": ("mcast_startup_query_cnt", "i"),
+    "mcast_last_member_interval": ("mcast_last_member_intvl", "i"),
+    "mcast_membership_interval": ("mcast_membership_intvl", "i"),
+    "mcast_querier_interval": ("mcast_querier_intvl", "i"), "mcast_query_interval": ("mcast_query_intvl", "i"),
+    "mcast_query_response_interval": ("mcast_query_response_intvl", "i"),
+    "mcast_startup_query_interval": ("mcast_startup_query_intvl", "i"),
+}
+_BRIDGE_SLAVE_KEYS = {
+    "state": ("state", "s"), "hairpin": ("hairpin", "b"), "guard": ("guard", "b"),
+    "root_block": ("root_block", "b"), "fastleave": ("fastleave", "b"), "learning": ("learning", "b"),
+    "flood": ("flood", "b"), "port_id": ("id", "s"), "port_no": ("no", "s"),
+    "designated_bridge": ("bridge_id", "s"), "designated_root": ("root_id", "s"),
+    "hold_timer": ("hold_timer", "f"), "message_age_timer": ("message_age_timer", "f"),
+    "forward_delay_timer": ("forward_delay_timer", "f"), "proxy_arp": ("proxy_arp", "b"),
+    "proxy_arp_wifi": ("proxy_arp_wifi", "b"), "mcast_router": ("multicast_router", "i"),
+    "mcast_fast_leave": ("", "-"), "mcast_flood": ("mcast_flood", "b"), "bcast_flood": ("bcast_flood", "b"),
+    "mcast_to_unicast": ("mcast_to_unicast", "b"), "neigh_suppress": ("neigh_suppress", "b"),
+    "group_fwd_mask": ("group_fwd_mask", "s"), "group_fwd_mask_str": ("group_fwd_mask_str", "s"),
+    "vlan_tunnel": ("vlan_tunnel", "b"), "isolated": ("isolated", "b"), "locked": ("locked", "b"),
+}
+_MACVLAN_KEYS = {"mode": ("mode", "s")}
+_TAIL_KEYS = {"addrgenmode": ("inet6_addr_gen_mode", "s"), "numtxqueues": ("num_tx_queues", "i"),
+              "numrxqueues": ("num_rx_queues", "i")}
+_KIND_KEYS = {"bridge": _BRIDGE_KEYS, "macvlan": _MACVLAN_KEYS, "veth": {}}
+JSON_DETAIL_KINDS = frozenset(("loopback", "bridge", "veth", "vxlan", "macvlan"))
+
+
+def _pairs(text: str, keys: dict[str, tuple[str, str]]) -> JsonObj:
+    """`key value key value ...` of a `-d` text line as print_opt's JSON object."""
+    words = text.split()
+    obj: JsonObj = {}
+    for key, value in zip(words[::2], words[1::2]):
+        name, kind = keys.get(key, (key, "i"))
+        if kind == "-":
+            continue
+        obj[name] = (value if kind == "s" else value == "on" if kind == "b"
+                     else JsonRaw(value) if kind == "f" else int(value, 0))
+    return obj
+
+
+def _vxlan_json(dev: Any) -> JsonObj:
+    """iplink_vxlan.c's vxlan_print_opt in a JSON context."""
+    obj: JsonObj = {"id": dev.vni}
+    g = dev.group
+    if g:
+        obj["group" if 0xE0000000 <= g <= 0xEFFFFFFF else "remote"] = dev.ns.fmt_ip(g)
+    if dev.local:
+        obj["local"] = dev.ns.fmt_ip(dev.local)
+    if dev.lower is not None:
+        obj["link"] = dev.lower.name
+    obj["port_range"] = {"low": dev.srcport[0], "high": dev.srcport[1]}
+    obj["port"] = dev.dstport
+    obj["learning"] = bool(dev.learning)
+    if dev.tos:
+        obj["tos"] = f"{dev.tos:#x}"
+    if not dev.ttl_inherit:
+        obj["ttl"] = dev.ttl or 0   # "ttl auto" in the text
+    obj["df"] = "unset"
+    obj["ageing"] = dev.ageing
+    obj["udp_csum"] = bool(dev.udpcsum)
+    obj["udp_zero_csum6_tx"] = False
+    obj["udp_zero_csum6_rx"] = False
+    return obj
+
+
+def details_json(dev: Any, obj: JsonObj) -> None:
+    """What `-d` adds to print_linkinfo's object (the caller checked the kind is in
+    JSON_DETAIL_KINDS)."""
+    promisc, allmulti = promisc_allmulti(dev)
+    obj.update(promiscuity=promisc, allmulti=allmulti, min_mtu=dev.min_mtu, max_mtu=dev.max_mtu)
+    if dev.kind == "loopback":
+        obj.update(_pairs(LOOPBACK_TAIL, _TAIL_KEYS))
+        return
+    text = details_line(dev)
+    cut = text.find("addrgenmode ")
+    kind, _, rest = text[:cut].strip().partition(" ")
+    info: JsonObj = {"info_kind": kind}
+    if kind == "vxlan":
+        info["info_data"] = _vxlan_json(dev)
+    elif kind != "veth":
+        info["info_data"] = _pairs(rest, _KIND_KEYS[kind])
+    port = dev.bridge_port
+    if port is not None:
+        info["info_slave_kind"] = "bridge"
+        info["info_slave_data"] = _pairs(bridge_slave_line(port).split(None, 1)[1], _BRIDGE_SLAVE_KEYS)
+    obj["linkinfo"] = info
+    obj.update(_pairs(text[cut:], _TAIL_KEYS))

@@ -29,7 +29,7 @@ from netplex.shell.iproute_fmt import (
     parse_s32,
     parse_u32,
 )
-from netplex.shell.result import Result
+from netplex.shell.result import Result, unsupported
 from netplex.stack import rtnl
 from netplex.stack.bridge import BR_CHANGELINK_ORDER, Bridge
 from netplex.stack.device import Tap
@@ -575,6 +575,11 @@ def brief_link_line(dev: Any) -> str:
 
 def _link_show(ns: Any, opts: Any, args: list[str]) -> Result:
     devs = show_devices(ns, args, "link")
+    if opts.json and opts.details:
+        odd = sorted({d.kind for d in devs} - ip_json.JSON_DETAIL_KINDS)
+        if odd:
+            return unsupported(f"ip -json -details of {', '.join(odd)} devices "
+                               f"(JSON details exist for bridge, veth, vxlan, macvlan and loopback)")
     if opts.json:
         objs = []
         for dev in show_devices(ns, [a for a in args if a != "up"], "link"):
@@ -582,6 +587,8 @@ def _link_show(ns: Any, opts: Any, args: list[str]) -> Result:
                 objs.append({})
                 continue
             obj = ip_json.link_json(dev, machine=opts.machine)
+            if opts.details:
+                ip_json.details_json(dev, obj)
             if opts.stats:
                 obj["stats64"] = ip_json.stats64_json(dev, opts.stats)
             objs.append(obj)

@@ -305,15 +305,23 @@ def stats_lines(dev: Any, level: int = 1) -> list[str]:
     return out
 
 
+LOOPBACK_TAIL = ("addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
+                 "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
+
+
+def promisc_allmulti(dev: Any) -> tuple[int, int]:
+    """IFLA_PROMISCUITY and IFLA_ALLMULTI: a bridge port is promiscuous and all-multicast;
+    `ip link set promisc on` counts once more."""
+    return dev.promiscuity(), (dev.bridge_port is not None) + bool(dev.gflags & IFF_ALLMULTI)
+
+
 def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = False,
                machine: Machine | None = None) -> list[str]:
     """The `ip link show` record of one device, as lines without newlines (`mode`: False for `ip addr`'s)."""
     lines = [link_header(dev, mode), link_lladdr_line(dev, machine)]
     if details:
         port = dev.bridge_port
-        # a bridge port is promiscuous and all-multicast; `ip link set promisc on` counts once more
-        promisc = dev.promiscuity()
-        allmulti = (port is not None) + bool(dev.gflags & IFF_ALLMULTI)
+        promisc, allmulti = promisc_allmulti(dev)
         lines[1] += f" promiscuity {promisc}  allmulti {allmulti} minmtu {dev.min_mtu} maxmtu {dev.max_mtu} "
         extra = details_line(dev)
         master = dev.master
@@ -332,8 +340,7 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
         if extra:
             lines.append(extra)
         elif dev.kind == "loopback":   # no IFLA_LINKINFO: the common tail goes on the link/ line
-            lines[1] += ("addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
-                         "tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 ")
+            lines[1] += LOOPBACK_TAIL
     if dev.alias and mode:   # IFLA_IFALIAS: `ip link` prints it, `ip addr` does not
         lines.append(f"    alias {dev.alias}")
     if stats:

@@ -30,7 +30,7 @@ from netplex.stack.gre import GreDev, GretapDev
 from netplex.stack.if_flags import IFF_NOARP, IFF_USER_SETTABLE
 from netplex.stack.macvlan import MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_VEPA, MacvlanDev, macvlan_newlink
 from netplex.stack.vlan import VlanDevice
-from netplex.stack.vxlan import VxlanDev
+from netplex.stack.vxlan import FDB_AGE_DEFAULT, VxlanDev
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
@@ -191,6 +191,13 @@ VXLAN_NEW_OPTS = ("group", "local", "lower", "srcport", "learning", "ttl", "ttl_
 VXLAN_CHANGE_OPTS = ("ttl", "ttl_inherit", "tos", "ageing", "learning", "udpcsum", "srcport", "local", "group")
 
 
+def _ageing_default(opts: dict[str, Any]) -> None:
+    """vxlan_config_apply: an age_interval of 0 (`ageing 0`, `ageing none`) becomes
+    FDB_AGE_DEFAULT, at creation and on change alike (checked on kernel 6.1)."""
+    if opts.get("ageing") == 0:
+        opts["ageing"] = FDB_AGE_DEFAULT
+
+
 class VxlanOps(LinkOps):
     """vxlan_newlink / vxlan_changelink (drivers/net/vxlan): `vni` required, the VNI fixed."""
 
@@ -204,12 +211,14 @@ class VxlanOps(LinkOps):
         if unknown:
             raise _eopnotsupp()
         opts["dstport"] = opts.get("dstport") or 8472
+        _ageing_default(opts)
         return ns.add_vxlan(name, vni, **opts)
 
     def changelink(self, dev: NetDevice, **opts: Any) -> None:
         assert isinstance(dev, VxlanDev)
         if "vni" in opts and opts["vni"] != dev.vni:
             raise NetplexError("Error: Cannot change VNI.", errno.EOPNOTSUPP)
+        _ageing_default(opts)
         for k, v in opts.items():
             if k in VXLAN_CHANGE_OPTS:
                 setattr(dev, k, v)

@@ -3,6 +3,8 @@ against iproute2 6.1 / bridge-utils 1.7.1 / procps 4.0.2 in scratch namespaces w
 disabled), error texts and exit statuses, and that a rejected command changes nothing."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from netplex.network import Network
@@ -172,7 +174,7 @@ ERRORS = [
      'Error: argument "nope" is wrong: Invalid "netns" value\n\n'),
     ("ip link del", 255, 'Not enough information: "dev" argument is required.\n'),
     ("ip link add foo type dummy", 2, "netplex: ip link type dummy is not supported\n"),
-    ("ip -j -d link", 2, "netplex: ip -json -details (the link kinds' attributes in JSON) is not supported\n"),
+    ("ip -j -d addr", 2, "netplex: ip -json -details (the link kinds' attributes in JSON) is not supported\n"),
     ("ip -j tunnel", 2, "netplex: JSON output of ip tunnel (ip -json has link, address, route, rule and "
      "neighbour show) is not supported\n"),
     # (`ip neigh add A dev D` without lladdr leaves a NONE entry, as the kernel does: tests/shell/test_longtail.py)
@@ -495,3 +497,26 @@ def test_tap_owner_group_is_not_the_link_group(pair):
     _net, a, _b = pair
     assert a.run("ip tuntap add tap0 mode tap group 100").status == 0
     assert " group default qlen 1000\n" in a.run("ip link show tap0").output
+
+
+def test_json_details_link(pair):
+    """`ip -j -d link` has the kind's attributes (checked against the kernel by
+    tests/differential/corpus/link-details-json.yaml); a kind without a JSON printer is
+    refused, naming it, rather than printed without its attributes."""
+
+    net, a, b = pair
+    a.run("ip link add br0 type bridge; ip link set eth0 master br0")
+    [port] = json.loads(a.run("ip -j -d link show eth0").output)
+    assert port["linkinfo"]["info_kind"] == "veth"
+    assert port["linkinfo"]["info_slave_kind"] == "bridge"
+    assert port["linkinfo"]["info_slave_data"]["learning"] is True
+    assert [port["promiscuity"], port["allmulti"]] == [1, 1]
+    [br] = json.loads(a.run("ip -j -d link show br0").output)
+    assert br["linkinfo"]["info_data"]["forward_delay"] == 1500
+    assert '"hello_timer": 0.00,' in a.run("ip -j -p -d link show br0").output
+    a.run("ip link add vl5 link br0 type vlan id 5")
+    r = a.run("ip -j -d link")
+    assert (r.status, r.output, r.error) == (
+        2, "", "netplex: ip -json -details of vlan devices (JSON details exist for bridge, veth, vxlan, "
+        "macvlan and loopback) is not supported\n")
+    assert json.loads(a.run("ip -j -d link show eth0").output)[0]["ifname"] == "eth0"
