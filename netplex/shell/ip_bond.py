@@ -104,10 +104,15 @@ def parse_bond(ns: Any, args: list[str]) -> dict[str, Any]:
             raise IpError(BOND_USAGE, 1)
         if opt == "clear_active_slave":
             raise IpError("netplex: bond clear_active_slave is not supported", 2)
-        if opt == "arp_ip_target":
-            if i + 1 < len(args):
-                i += 1
-                opts["arp_ip_target"] = [ip_to_int(t) for t in args[i].split(",")[:16] if t]
+        if opt == "arp_ip_target":   # NEXT_ARG, then get_addr32 of each comma-separated word (16 at most)
+            i += 1
+            targets = []
+            for t in [w for w in need_arg(args, i).split(",") if w][:16]:
+                try:
+                    targets.append(ip_to_int(t))
+                except ValueError:
+                    raise IpError(f'Error: an IP address is expected rather than "{t}".', 1) from None
+            opts["arp_ip_target"] = targets
             i += 1
             continue
         i += 1
@@ -143,8 +148,4 @@ def parse_bond(ns: Any, args: list[str]) -> dict[str, Any]:
         elif opt == "ns_ip6_target":
             raise IpError("netplex: bond ns_ip6_target is not supported", 2)
         i += 1
-    if "arp_ip_target" in opts:
-        targets = opts.pop("arp_ip_target")
-        if targets:
-            raise IpError("netplex: bond arp_ip_target (the ARP monitor) is not supported; use miimon", 2)
     return opts

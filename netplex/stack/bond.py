@@ -15,13 +15,27 @@ balance-xor (`bond_xmit_hash` % ports), broadcast (every port), 802.3ad (LACP,
 IEEE 802.1AX: LACPDUs every second (partner asks for short timeouts) or 30 s,
 a port's partner times out after 3 or 90 s, ports with the same partner system
 and key form an aggregator; the active one distributes by `bond_xmit_hash`).
-balance-tlb and balance-alb (which rewrite ARP replies per port) and the ARP
-monitor (`arp_interval`) are refused with netplex's words.
+balance-tlb and balance-alb (which rewrite ARP replies per port) are refused
+with netplex's words.
 
-Link monitoring is the MII monitor: every `miimon` ms each port's carrier is
-read (use_carrier 1); `downdelay`/`updelay` (multiples of miimon) hold a
-change back. A failed active port is therefore replaced within one miimon
-period (+ downdelay): 100 ms by default.
+Link monitoring is the MII monitor or the ARP monitor. The MII monitor: every
+`miimon` ms each port's carrier is read (use_carrier 1); `downdelay`/`updelay`
+(multiples of miimon) hold a change back. A failed active port is therefore
+replaced within one miimon period (+ downdelay): 100 ms by default.
+
+The ARP monitor (`arp_interval MS arp_ip_target A[,B...]`, which turns the MII
+monitor off): every `arp_interval` ms the bond sends an ARP request for each
+target (bond_arp_send_all: from the address its route to the target picks) and
+judges each port by when it last sent (trans_start) and last received
+(last_rx: any frame, or with `arp_validate` only ARPs to or from a target;
+`arp_all_targets all`: the oldest target's). active-backup
+(bond_activebackup_arp_mon): the active port probes; it goes down when it has
+neither sent nor heard within `arp_missed_max` intervals, a backup when it has
+heard nothing within arp_missed_max + 1; with no active port the monitor tries
+each port in turn (current_arp_slave, link "going back") until one hears an
+answer. balance-rr/xor/broadcast (bond_loadbalance_arp_mon): every port probes
+and is up while it sent and heard within the last interval(s). This catches a
+path that dies beyond the cable (a switch's uplink), which the carrier never shows.
 """
 from __future__ import annotations
 
@@ -31,7 +45,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
-from netplex.packet.arp import ARPOP_REQUEST, Arp
+from netplex.packet.addr import int_to_ip
+from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.lacp import (
@@ -139,6 +154,7 @@ class BondParams:
     ad_user_port_key: int = 0
     ad_actor_system: bytes = b"\x00" * 6
     tlb_dynamic_lb: int = 1
+    arp_ip_target: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -163,6 +179,11 @@ class Slave:
         self.delay = 0
         self.link_failure_count = 0
         self.backup = False
+        # the ARP monitor (jiffies as ns): enslaving sets last_rx one interval (+1) in the past
+        self.last_rx = 0
+        self.last_tx = 0
+        self.last_link_up = 0
+        self.target_last_arp_rx: list[int] = []
         # 802.3ad
         self.port_number = port_number
         self.actor_state = 0
@@ -207,6 +228,7 @@ class Bond(NetDevice):
         self.aggregators: list[Aggregator] = []
         self.active_agg: Aggregator | None = None
         self.carrier = False
+        self.curr_arp_slave: Slave | None = None
 
     # -- state ---------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -250,9 +272,14 @@ class Bond(NetDevice):
         mode = opts.get("mode", p.mode)
         if mode in (5, 6):
             raise NetplexError(f"netplex: bond mode {BOND_MODES[mode]} is not supported", errno.EOPNOTSUPP)
-        if opts.get("arp_interval"):
-            raise NetplexError("netplex: bond arp_interval (the ARP monitor) is not supported; use miimon",
-                               errno.EOPNOTSUPP)
+        if opts.get("arp_interval") and opts.get("miimon"):
+            raise NetplexError("Error: ARP monitoring cannot be used with MII monitoring.", errno.EINVAL)
+        if opts.get("arp_interval") and mode == BOND_MODE_8023AD:
+            raise NetplexError("RTNETLINK answers: Permission denied", errno.EACCES)   # bond_opt_check_deps
+        targets = opts.get("arp_ip_target", [])
+        for i, t in enumerate(targets):   # bond_is_ip_target_ok; a repeated target is refused too
+            if t == 0 or t == 0xFFFFFFFF or t >> 28 == 14 or t in targets[:i]:
+                raise _einval()
         primary = opts.get("primary")
         if primary is not None and primary not in self.ns.devices:
             raise NetplexError(f'Cannot find device "{primary}"', errno.ENODEV)
@@ -265,6 +292,11 @@ class Bond(NetDevice):
             if key in ("updelay", "downdelay", "peer_notif_delay"):
                 value = value // miimon if miimon else 0
             setattr(p, key, value)
+        # bond_option_miimon_set / bond_option_arp_interval_set: one monitor turns the other off
+        if opts.get("miimon"):
+            p.arp_interval = 0
+        if opts.get("arp_interval"):
+            p.miimon = 0
         if "primary" in opts:
             self._select_active()
         self.ns.config_changed()
@@ -289,6 +321,10 @@ class Bond(NetDevice):
             self.ns.set_link_up(dev, True)      # bond_enslave: dev_open(slave_dev)
         slave.link = BOND_LINK_UP if dev.has_carrier() else BOND_LINK_DOWN
         slave.backup = self.params.mode == BOND_MODE_ACTIVEBACKUP
+        now = self.ns.sched.now
+        slave.last_link_up = now
+        slave.last_rx = now - self.params.arp_interval * NSEC_PER_MSEC - 1
+        slave.target_last_arp_rx = [slave.last_rx] * len(self.params.arp_ip_target)
         if self.params.mode == BOND_MODE_8023AD:
             self._ad_init_port(slave)
         self._select_active()
@@ -307,6 +343,8 @@ class Bond(NetDevice):
         self.ns.set_mac(dev, slave.perm_hwaddr)
         if slave is self.curr_active:
             self.curr_active = None
+        if slave is self.curr_arp_slave:
+            self.curr_arp_slave = None
         if not self.slaves:   # __bond_release_one: the last port gone, a new random address
             self.ns.set_mac(self, self.ns.world.random_mac())
             self.addr_assign_random = True
@@ -327,6 +365,8 @@ class Bond(NetDevice):
         gen = self.timer_gen
         if self.params.miimon:
             self.ns.sched.after(self.params.miimon * NSEC_PER_MSEC, self._mii_tick, gen)
+        elif self.params.arp_interval:
+            self.ns.sched.after(self.params.arp_interval * NSEC_PER_MSEC, self._arp_tick, gen)
         if self.params.mode == BOND_MODE_8023AD:
             self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
 
@@ -368,6 +408,181 @@ class Bond(NetDevice):
             self._set_carrier()
         self.ns.sched.after(p.miimon * NSEC_PER_MSEC, self._mii_tick, gen)
 
+    # -- the ARP monitor (bond_activebackup_arp_mon, bond_loadbalance_arp_mon) -----------------
+    def _in_interval(self, last: int, mod: int) -> bool:
+        """bond_time_in_interval: `last` within mod intervals (and half of one) of now."""
+        delta = self.params.arp_interval * NSEC_PER_MSEC
+        return last - delta <= self.ns.sched.now <= last + mod * delta + delta // 2
+
+    def _do_arp_validate(self, s: Slave) -> bool:
+        """slave_do_arp_validate: arp_validate's bit for the port's state (active 1, backup 2)."""
+        return bool(self.params.arp_validate & (2 if self._is_backup(s) else 1))
+
+    def _is_backup(self, s: Slave) -> bool:
+        return self.params.mode == BOND_MODE_ACTIVEBACKUP and s is not self.curr_active
+
+    def _last_rx(self, s: Slave) -> int:
+        """slave_last_rx: with arp_all_targets all (and validation), the target heard from longest ago."""
+        if self.params.arp_all_targets and self._do_arp_validate(s) and s.target_last_arp_rx:
+            return min(s.target_last_arp_rx)
+        return s.last_rx
+
+    def _arp_send_all(self, s: Slave) -> None:
+        """bond_arp_send_all: an ARP request for each target, out of the port, asking from the
+        address the bond's route to the target picks (0 when there is no route; none when the
+        route leaves by another device)."""
+        for target in self.params.arp_ip_target:
+            rt = self.ns.ip_route_output(target)
+            if isinstance(rt, int):
+                src = 0
+            elif rt.dev is self:
+                src = rt.src or self.ns.inet_select_addr(self, target, 0)
+            else:
+                continue
+            arp = Arp(ARPOP_REQUEST, s.dev.mac, src, b"\x00" * 6, target)
+            self._slave_xmit(s, Ethernet(b"\xff" * 6, s.dev.mac, ETH_P_ARP, arp))
+
+    def _slave_xmit(self, s: Slave, frame: Ethernet, nbytes: int = 0) -> None:
+        """Out of a port; a port with carrier takes it (dev_trans_start moves)."""
+        if s.dev.up and s.dev.has_carrier():
+            s.last_tx = self.ns.sched.now
+        s.dev.xmit(frame, nbytes)
+
+    def _arp_tick(self, gen: int) -> None:
+        if gen != self.timer_gen:
+            return
+        if self.params.mode == BOND_MODE_ACTIVEBACKUP:
+            self._ab_arp_mon()
+        else:
+            self._lb_arp_mon()
+        self.ns.sched.after(self.params.arp_interval * NSEC_PER_MSEC, self._arp_tick, gen)
+
+    def _lb_arp_mon(self) -> None:
+        """bond_loadbalance_arp_mon: a port is up while it sent and heard within one interval,
+        down once it has not within arp_missed_max; every port with carrier probes."""
+        changed = False
+        for s in self.slaves:
+            if s.link != BOND_LINK_UP:
+                if self._in_interval(s.last_tx, 1) and self._in_interval(s.last_rx, 1):
+                    s.link = BOND_LINK_UP
+                    s.last_link_up = self.ns.sched.now
+                    changed = True
+            elif not self._in_interval(s.last_tx, self.params.arp_missed_max) or \
+                    not self._in_interval(s.last_rx, self.params.arp_missed_max):
+                s.link = BOND_LINK_DOWN
+                s.link_failure_count += 1
+                changed = True
+            if s.dev.up and s.dev.has_carrier():
+                self._arp_send_all(s)
+        if changed:
+            self._set_carrier()
+
+    def _ab_arp_mon(self) -> None:
+        """bond_ab_arp_inspect + bond_ab_arp_commit, then bond_ab_arp_probe."""
+        now = self.ns.sched.now
+        missed = self.params.arp_missed_max
+        proposals: list[tuple[Slave, int]] = []
+        for s in self.slaves:
+            last_rx = self._last_rx(s)
+            if s.link != BOND_LINK_UP:
+                if self._in_interval(last_rx, 1):
+                    proposals.append((s, BOND_LINK_UP))
+                elif s.link == BOND_LINK_BACK:
+                    proposals.append((s, BOND_LINK_FAIL))
+                continue
+            if self._in_interval(s.last_link_up, 2):
+                continue       # two intervals' grace after enslaving or coming up
+            if s is not self.curr_active and self.curr_arp_slave is None and not self._in_interval(last_rx, missed + 1):
+                proposals.append((s, BOND_LINK_DOWN))
+            elif s is self.curr_active and (not self._in_interval(s.last_tx, missed)
+                                            or not self._in_interval(last_rx, missed)):
+                proposals.append((s, BOND_LINK_DOWN))
+        failover = False
+        for s, new in proposals:
+            if new == BOND_LINK_UP:
+                if self.curr_active is not s:
+                    s.link = BOND_LINK_UP
+                    s.last_link_up = now
+                    self.curr_arp_slave = None
+                    if self.curr_active is None or s.dev.name == self.params.primary:
+                        failover = True
+            elif new == BOND_LINK_DOWN:
+                s.link = BOND_LINK_DOWN
+                s.link_failure_count += 1
+                if s is self.curr_active:
+                    self.curr_arp_slave = None
+                    failover = True
+            else:
+                s.link = BOND_LINK_FAIL
+                if self.curr_active is not None:
+                    self.curr_arp_slave = None
+        if failover:
+            self._select_active()
+            self._set_carrier()
+        self._ab_arp_probe()
+
+    def _ab_arp_probe(self) -> None:
+        """bond_ab_arp_probe: the active port probes; without one, the next port with carrier
+        after current_arp_slave is tried (link "going back") and probes."""
+        if self.curr_active is not None:
+            self._arp_send_all(self.curr_active)
+            return
+        if not self.slaves:
+            return
+        cur = self.curr_arp_slave or self.slaves[0]
+        found = False
+        before = new = None
+        for s in self.slaves:
+            carrier = s.dev.up and s.dev.has_carrier()
+            if not found and before is None and carrier:
+                before = s
+            if found and new is None and carrier:
+                new = s
+            if not carrier and s.link == BOND_LINK_UP:
+                s.link = BOND_LINK_DOWN
+                s.link_failure_count += 1
+            if s is cur:
+                found = True
+        new = new or before
+        if new is None:
+            return
+        new.link = BOND_LINK_BACK
+        self._arp_send_all(new)
+        new.last_link_up = self.ns.sched.now
+        self.curr_arp_slave = new
+
+    def _arp_rcv(self, s: Slave, frame: Ethernet) -> None:
+        """bond_rcv_validate / bond_arp_rcv: what counts as having heard something on a port."""
+        now = self.ns.sched.now
+        if not self._do_arp_validate(s):
+            s.last_rx = now
+            return
+        arp = frame.payload
+        if frame.type != ETH_P_ARP or not isinstance(arp, Arp):
+            return
+        if frame.dst != self.mac and frame.dst != b"\xff" * 6:
+            return     # PACKET_OTHERHOST
+        active = self.curr_active
+        if not self._is_backup(s):
+            self._validate_arp(s, arp.spa, arp.tpa)
+        elif active is not None and self._last_rx(active) > active.last_link_up:
+            self._validate_arp(s, arp.tpa, arp.spa)     # the active port's request, heard on a backup
+        elif self.curr_arp_slave is not None and arp.op == ARPOP_REPLY \
+                and self._in_interval(self.curr_arp_slave.last_tx, 1):
+            self._validate_arp(s, arp.spa, arp.tpa)
+
+    def _validate_arp(self, s: Slave, sip: int, tip: int) -> None:
+        """bond_validate_arp: from a target to one of the bond's addresses."""
+        if not sip or not any(a.addr == tip for a in self.ns.addrs.get(self.ifindex, [])):
+            return
+        targets = self.params.arp_ip_target
+        if sip not in targets:
+            return
+        s.last_rx = self.ns.sched.now
+        i = targets.index(sip)
+        if i < len(s.target_last_arp_rx):
+            s.target_last_arp_rx[i] = s.last_rx
+
     def _select_active(self) -> None:
         """bond_select_active_slave (active-backup): the primary when it is up, else keep the
         current one while it is up, else the first port that is up; a change sends the
@@ -395,7 +610,7 @@ class Bond(NetDevice):
         asking for itself, from the bond's MAC through the new active port."""
         for a in self.ns.addrs.get(self.ifindex, []):
             arp = Arp(ARPOP_REQUEST, self.mac, a.addr, b"\x00" * 6, a.addr)
-            slave.dev.xmit(Ethernet(b"\xff" * 6, self.mac, ETH_P_ARP, arp))
+            self._slave_xmit(slave, Ethernet(b"\xff" * 6, self.mac, ETH_P_ARP, arp))
 
     # -- 802.3ad ---------------------------------------------------------------
     def ad_system(self) -> bytes:
@@ -569,6 +784,8 @@ class Bond(NetDevice):
         slave = self._slave_of(dev)
         if slave is None:
             return RX_HANDLER_CONSUMED
+        if self.params.arp_interval:
+            self._arp_rcv(slave, frame)     # bond->recv_probe: before the inactive port's drop
         if frame.type == ETH_P_SLOW:
             if isinstance(frame.payload, Lacpdu):
                 self._ad_rx(slave, frame.payload)
@@ -600,7 +817,7 @@ class Bond(NetDevice):
             if s is None or not s.up:
                 self.stats.tx_dropped += 1
                 return
-            s.dev.xmit(frame, nbytes)
+            self._slave_xmit(s, frame, nbytes)
             return
         usable = self._usable()
         if not usable:
@@ -608,15 +825,15 @@ class Bond(NetDevice):
             return
         if mode == BOND_MODE_BROADCAST:
             for s in usable[:-1]:
-                s.dev.xmit(frame.copy(), nbytes)
-            usable[-1].dev.xmit(frame, nbytes)
+                self._slave_xmit(s, frame.copy(), nbytes)
+            self._slave_xmit(usable[-1], frame, nbytes)
             return
         if mode == BOND_MODE_ROUNDROBIN:
             i = self.rr_counter // max(1, self.params.packets_per_slave)
             self.rr_counter += 1
-            usable[i % len(usable)].dev.xmit(frame, nbytes)
+            self._slave_xmit(usable[i % len(usable)], frame, nbytes)
             return
-        usable[bond_xmit_hash(frame, self.params.xmit_hash_policy) % len(usable)].dev.xmit(frame, nbytes)
+        self._slave_xmit(usable[bond_xmit_hash(frame, self.params.xmit_hash_policy) % len(usable)], frame, nbytes)
 
     # -- what `ip -d link` and /proc/net/bonding show ------------------------------------
     def details_text(self) -> str:
@@ -627,8 +844,10 @@ class Bond(NetDevice):
             out.append(f"active_slave {self.curr_active.dev.name} ")
         out.append(f"miimon {p.miimon} updelay {p.updelay * p.miimon} downdelay {p.downdelay * p.miimon} "
                    f"peer_notify_delay {p.peer_notif_delay * p.miimon} use_carrier {p.use_carrier} "
-                   f"arp_interval {p.arp_interval} arp_missed_max {p.arp_missed_max} "
-                   f"arp_validate {ARP_VALIDATE[p.arp_validate]} arp_all_targets {ARP_ALL_TARGETS[p.arp_all_targets]} ")
+                   f"arp_interval {p.arp_interval} arp_missed_max {p.arp_missed_max} ")
+        if p.arp_ip_target:
+            out.append(f"arp_ip_target {','.join(int_to_ip(t) for t in p.arp_ip_target)} ")
+        out.append(f"arp_validate {ARP_VALIDATE[p.arp_validate]} arp_all_targets {ARP_ALL_TARGETS[p.arp_all_targets]} ")
         prim = next((s for s in self.slaves if s.dev.name == p.primary), None)
         if prim is not None:
             out.append(f"primary {prim.dev.name} ")
@@ -713,6 +932,10 @@ def proc_net_bonding(bond: Bond, version: str) -> str:
                f"Up Delay (ms): {p.updelay * p.miimon}\n"
                f"Down Delay (ms): {p.downdelay * p.miimon}\n"
                f"Peer Notification Delay (ms): {p.peer_notif_delay * p.miimon}\n")
+    if p.arp_interval:
+        out.append(f"ARP Polling Interval (ms): {p.arp_interval}\nARP Missed Max: {p.arp_missed_max}\n"
+                   f"ARP IP target/s (n.n.n.n form):{','.join(' ' + int_to_ip(t) for t in p.arp_ip_target)}\n"
+                   "NS IPv6 target/s (xx::xx form):\n")
     if p.mode == BOND_MODE_8023AD:
         out.append(f"\n802.3ad info\nLACP active: {'on' if p.lacp_active else 'off'}\n"
                    f"LACP rate: {LACP_RATE[p.lacp_rate]}\nMin links: {p.min_links}\n"

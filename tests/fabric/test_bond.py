@@ -23,6 +23,7 @@ from netplex.stack.bond import bond_xmit_hash
 ROOT = Path(__file__).resolve().parents[2]
 AB = ROOT / "examples" / "dc-bond-active-backup.yaml"
 LACP = ROOT / "examples" / "dc-bond-lacp.yaml"
+ARPMON = ROOT / "examples" / "dc-bond-arp-monitor.yaml"
 
 
 def pair() -> Network:
@@ -63,7 +64,13 @@ def test_the_bond_takes_its_first_port_mac_and_gives_it_to_every_port() -> None:
     ("ip link add b0 type bond primary nosuch", 1, 'Cannot find device "nosuch"'),
     ("ip link add b0 type bond frobnicate 1", 1, 'bond: unknown command "frobnicate"?'),
     ("ip link add b0 type bond mode balance-alb", 2, "netplex: bond mode balance-alb is not supported"),
-    ("ip link add b0 type bond arp_interval 100 arp_ip_target 10.0.0.1", 2, "netplex: bond arp_ip_target"),
+    ("ip link add b0 type bond miimon 100 arp_interval 100", 2,
+     "Error: ARP monitoring cannot be used with MII monitoring."),
+    ("ip link add b0 type bond arp_ip_target 10.0.0.x", 1, 'Error: an IP address is expected rather than "10.0.0.x".'),
+    ("ip link add b0 type bond arp_ip_target 224.0.0.1", 2, "RTNETLINK answers: Invalid argument"),
+    ("ip link add b0 type bond arp_ip_target 10.0.0.1,10.0.0.1", 2, "RTNETLINK answers: Invalid argument"),
+    ("ip link add b0 type bond arp_ip_target", 255, "Command line is not complete."),
+    ("ip link add b0 type bond mode 802.3ad arp_interval 100", 2, "RTNETLINK answers: Permission denied"),
     ("ip link add b0 type bond updelay 150", 2, "RTNETLINK answers: Invalid argument"),
 ])
 def test_bad_bond_options_get_iproute2s_errors_and_change_nothing(line: str, status: int, message: str) -> None:
@@ -211,3 +218,88 @@ def test_lacp_slow_rate_times_a_silent_partner_out_after_90_seconds() -> None:
     assert res.passed, [p.to_json() for p in res.probes if not p.passed]
     moved = [f for f in res.events[0]["flows"] if f["outage_ms"] > 0]
     assert moved and all(60_000 <= f["outage_ms"] <= 90_100 for f in moved), moved
+
+
+def test_the_arp_monitor_fails_over_when_the_path_dies_beyond_a_cable_that_stays_up() -> None:
+    res = run_scenario(load_scenario(ARPMON), SimBackend())
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    (ev,) = res.events
+    for flow in ev["flows"]:
+        # the last answer came just before the cut; eth0 goes down once arp_missed_max (2)
+        # intervals and a half have passed without one, at a 100 ms round
+        assert 240 <= flow["outage_ms"] <= 320, flow
+
+
+def test_the_mii_monitor_never_sees_a_dead_uplink() -> None:
+    text = ARPMON.read_text().replace("arp_interval 100 arp_ip_target 10.0.0.1", "miimon 100")
+    res = run_scenario(load_scenario_text(text, "mii.yaml"), SimBackend())
+    failed = [p for p in res.probes if not p.passed]
+    # no ARP target line; the bond stays on eth0 (still up) and the flows die with the uplink
+    assert [p.index for p in failed] == [3, 5, 6], [p.to_json() for p in failed]
+    (ev,) = res.events
+    assert all(flow["lost"] > 100 for flow in ev["flows"]), ev
+
+
+def arp_pair(opts: str) -> Network:
+    """h's bond over two ports to a bridge s, behind which t holds the target 10.0.0.1."""
+    net = pair()
+    net.add_node("t")
+    net.add_link("t:eth0", "s:p2")
+    assert sh(net, "t", "ip addr add 10.0.0.1/24 dev eth0")[0] == 0
+    assert sh(net, "t", "ip link set eth0 up")[0] == 0
+    sh(net, "h", f"ip link add bond0 type bond {opts}")
+    for line in ("ip link set eth0 master bond0", "ip link set eth1 master bond0",
+                 "ip addr add 10.0.0.2/24 dev bond0", "ip link set bond0 up"):
+        assert sh(net, "h", line)[0] == 0
+    for line in ("ip link add br0 type bridge", "ip link set p0 master br0", "ip link set p1 master br0",
+                 "ip link set p2 master br0", "ip link set p0 up", "ip link set p1 up", "ip link set p2 up",
+                 "ip link set br0 up"):
+        assert sh(net, "s", line)[0] == 0
+    return net
+
+
+def test_arp_monitor_options_in_proc_and_ip_details() -> None:
+    net = arp_pair("mode active-backup arp_interval 200 arp_ip_target 10.0.0.1,10.0.0.9 arp_validate all")
+    net.run_for(2_000_000_000)
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    assert ("MII Polling Interval (ms): 0\nUp Delay (ms): 0\nDown Delay (ms): 0\nPeer Notification Delay (ms): 0\n"
+            "ARP Polling Interval (ms): 200\nARP Missed Max: 2\n"
+            "ARP IP target/s (n.n.n.n form): 10.0.0.1, 10.0.0.9\nNS IPv6 target/s (xx::xx form):\n") in proc
+    # both ports came without carrier (s's ports were down): the monitor tried the port after
+    # the first (current_arp_slave's rotation), which heard 10.0.0.1 and became active
+    assert "Currently Active Slave: eth1\nMII Status: up\n" in proc
+    out = sh(net, "h", "ip -d link show bond0")[1]
+    assert "miimon 0 " in out and "arp_interval 200 arp_missed_max 2 arp_ip_target 10.0.0.1,10.0.0.9 " \
+        "arp_validate all arp_all_targets any " in out
+    # miimon back on turns the ARP monitor off
+    assert sh(net, "h", "ip link set bond0 type bond miimon 100")[0] == 0
+    assert "miimon 100 " in sh(net, "h", "ip -d link show bond0")[1]
+    assert "ARP Polling" not in sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+
+
+def test_arp_validate_all_targets_all_takes_a_port_down_when_one_target_is_silent() -> None:
+    # 10.0.0.9 never answers: with arp_all_targets any the bond lives on 10.0.0.1's replies
+    net = arp_pair("mode active-backup arp_interval 100 arp_ip_target 10.0.0.1,10.0.0.9 arp_validate all")
+    net.run_for(2_000_000_000)
+    assert net["h"].ns.devices["bond0"].has_carrier()
+    net = arp_pair("mode active-backup arp_interval 100 arp_ip_target 10.0.0.1,10.0.0.9 arp_validate all "
+                   "arp_all_targets all")
+    net.run_for(2_000_000_000)
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    # with arp_all_targets all every target must answer: no port ever comes up
+    assert "Currently Active Slave: None\nMII Status: down\n" in proc
+    assert not net["h"].ns.devices["bond0"].has_carrier()
+
+
+def test_the_load_balancing_arp_monitor_keeps_ports_that_hear_answers() -> None:
+    net = arp_pair("mode balance-rr arp_interval 100 arp_ip_target 10.0.0.1")
+    net.run_for(2_000_000_000)
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    assert proc.count("MII Status: up") == 3, proc
+    sh(net, "s", "ip link set p0 nomaster")    # p0 keeps its carrier, but nothing behind it answers
+    net.run_for(1_000_000_000)
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    eth0, eth1 = proc.split("Slave Interface: eth0")[1].split("Slave Interface: eth1")
+    assert "MII Status: down\n" in eth0 and "Link Failure Count: 1\n" in eth0
+    assert "MII Status: up\n" in eth1 and proc.startswith(proc.split("MII Status")[0] + "MII Status: up")
+    assert sh(net, "h", "ping -c 1 -W 1 10.0.0.1")[0] == 0      # balance-rr now uses eth1 alone
