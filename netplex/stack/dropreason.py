@@ -84,6 +84,7 @@ class SkbDropReason(Enum):
     SFQ_FLOW_DEPTH = ("sfq_flow_depth", "QDISC_DROP")
     SFQ_OVERLIMIT = ("sfq_overlimit", "QDISC_DROP")
     TBF_OVERSIZE = ("tbf_oversize", "QDISC_DROP")
+    NETEM_LOSS = ("netem_loss", "QDISC_DROP")         # netem_enqueue: loss_event
     # tunnels (ip_tunnel.c / vxlan_core.c)
     VXLAN_NO_ROUTE = ("vxlan_no_route", "IP_OUTNOROUTES")
     VXLAN_LOOP = ("vxlan_loop", "NOT_SPECIFIED")      # the route leads back into the device

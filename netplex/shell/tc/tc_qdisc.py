@@ -13,6 +13,7 @@ from netplex.shell import ip_json
 from netplex.shell.tc.q_fifo import BFIFO, PFIFO
 from netplex.shell.tc.q_htb import HTB
 from netplex.shell.tc.q_ingress import INGRESS
+from netplex.shell.tc.q_netem import NETEM
 from netplex.shell.tc.q_prio import PFIFO_FAST, PRIO
 from netplex.shell.tc.q_sfq import SFQ
 from netplex.shell.tc.q_tbf import TBF
@@ -35,7 +36,8 @@ from netplex.shell.tc.tc_util import (
 from netplex.stack.qdisc import INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, PfifoFastQdisc, all_qdiscs, api
 from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE
 
-QDISC_UTILS: dict[str, QdiscUtil] = {u.id: u for u in (PFIFO, BFIFO, PFIFO_FAST, PRIO, TBF, SFQ, HTB, INGRESS)}
+QDISC_UTILS: dict[str, QdiscUtil] = {u.id: u for u in (PFIFO, BFIFO, PFIFO_FAST, PRIO, TBF, SFQ, HTB, INGRESS,
+                                                    NETEM)}
 
 FLAGS = {"add": NLM_F_CREATE | NLM_F_EXCL, "replace": NLM_F_CREATE | NLM_F_REPLACE, "change": 0,
          "link": NLM_F_REPLACE}   # tc_qdisc_modify's netlink flags

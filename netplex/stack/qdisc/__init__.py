@@ -13,10 +13,11 @@ from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, TC_H_ROOT, Qd
 from netplex.stack.qdisc.fifo import BfifoQdisc, FifoOpts, PfifoFastQdisc, PfifoQdisc, PrioOpts, PrioQdisc
 from netplex.stack.qdisc.htb import HtbClass, HtbClassOpts, HtbOpts, HtbQdisc
 from netplex.stack.qdisc.ingress import IngressQdisc
+from netplex.stack.qdisc.netem import NetemOpts, NetemQdisc
 from netplex.stack.qdisc.sfq import SfqOpts, SfqQdisc
 from netplex.stack.qdisc.tbf import TbfOpts, TbfQdisc
 
 __all__ = ["QDISCS", "Qdisc", "QdiscClass", "PfifoQdisc", "BfifoQdisc", "PfifoFastQdisc", "PrioQdisc",
            "TbfQdisc", "SfqQdisc", "HtbQdisc", "HtbClass", "IngressQdisc", "TC_H_ROOT", "TC_H_INGRESS",
            "INGRESS_HANDLE", "walk", "hash32", "all_qdiscs", "register_qdisc", "TcError", "FifoOpts",
-           "PrioOpts", "TbfOpts", "SfqOpts", "HtbOpts", "HtbClassOpts"]
+           "PrioOpts", "TbfOpts", "SfqOpts", "HtbOpts", "HtbClassOpts", "NetemQdisc", "NetemOpts"]

@@ -11,7 +11,7 @@ loader) calls these functions directly:
     tc_modify_class(dev, NLM_F_CREATE | NLM_F_EXCL, 0x10010, 0x10000, HtbClassOpts(...))
 
 Options are typed objects (`FifoOpts`, `PrioOpts`, `TbfOpts`, `SfqOpts`,
-`HtbOpts`, `HtbClassOpts`) handed to the qdisc's `init` / `change`
+`HtbOpts`, `HtbClassOpts`, `NetemOpts`) handed to the qdisc's `init` / `change`
 (Qdisc_ops.init / change). A new qdisc kind is a `Qdisc` subclass and one
 `register_qdisc` call (the table `QDISCS` below).
 """
@@ -42,6 +42,7 @@ from netplex.stack.qdisc.core import (
 from netplex.stack.qdisc.fifo import BfifoQdisc, PfifoFastQdisc, PfifoQdisc, PrioQdisc
 from netplex.stack.qdisc.htb import HtbQdisc
 from netplex.stack.qdisc.ingress import IngressQdisc
+from netplex.stack.qdisc.netem import NetemQdisc
 from netplex.stack.qdisc.sfq import SfqQdisc
 from netplex.stack.qdisc.tbf import TbfQdisc
 
@@ -84,7 +85,8 @@ def register_qdisc(cls: type[Qdisc]) -> type[Qdisc]:
     return cls
 
 
-for _cls in (PfifoQdisc, BfifoQdisc, PfifoFastQdisc, PrioQdisc, TbfQdisc, SfqQdisc, HtbQdisc, IngressQdisc):
+for _cls in (PfifoQdisc, BfifoQdisc, PfifoFastQdisc, PrioQdisc, TbfQdisc, SfqQdisc, HtbQdisc, IngressQdisc,
+             NetemQdisc):
     register_qdisc(_cls)
 
 

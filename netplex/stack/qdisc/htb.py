@@ -400,14 +400,21 @@ class HtbQdisc(Qdisc):
         for leaf in self.active.values():
             c: HtbClass | None = leaf
             cant = 0
+            mine: int | None = None
             while c is not None:
                 t_ct = c.t_c - c.ctokens          # ctokens reach 0
                 if t_ct > cant:
                     cant = t_ct
                 t = max(cant, c.t_c - c.tokens)   # this class can send at its own rate
-                if best is None or t < best:
-                    best = t
+                if mine is None or t < mine:
+                    mine = t
                 c = c.parent
+            q = leaf.leaf
+            held = q.next_wakeup(now) if q is not None else None   # a leaf that holds packets back (netem)
+            if mine is not None and held is not None and held > mine:
+                mine = held
+            if mine is not None and (best is None or mine < best):
+                best = mine
         if best is None:
             return None
         return best if best > now else now + 1

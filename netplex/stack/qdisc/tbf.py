@@ -158,4 +158,5 @@ class TbfQdisc(Qdisc):
         wait = l2t_ns(self.rate, ln) - self.tokens
         if self.peakrate:
             wait = max(wait, l2t_ns(self.peakrate, ln) - self.ptokens)
-        return max(self.t_c + wait, now + 1)
+        held = leaf.next_wakeup(now)   # a leaf that holds packets back (netem)
+        return max(self.t_c + wait, now + 1, held or 0)
