@@ -6,7 +6,8 @@ version, leases with a TTL that delete their keys when they expire, and the
 transactions flanneld uses (create the key if it does not exist:
 compare CREATE revision = 0). Requests and answers are those of etcd's gRPC
 gateway (`POST /v3/kv/range`, `/v3/kv/put`, `/v3/kv/deleterange`,
-`/v3/kv/txn`, `/v3/lease/grant`, `/v3/lease/revoke`, `/v3/lease/leases`:
+`/v3/kv/txn`, `/v3/lease/grant`, `/v3/lease/revoke`, `/v3/lease/leases`,
+`/v3/lease/timetolive`, `/v3/lease/keepalive`:
 JSON, keys and values base64, int64 as strings), so the same client talks to
 this store in the simulator and to the real etcd-server on the kernel twin.
 Time is the caller's (simulated seconds, or wall seconds). Standard library only.
@@ -81,6 +82,14 @@ class EtcdStore:
             self.next_lease += 1
         self.leases[lid] = (ttl, now + ttl)
         return lid
+
+    def keepalive(self, lid: int, now: float) -> int:
+        """Renew a lease for its whole TTL again (lessor.Renew); its TTL, or 0 when it is gone."""
+        if lid not in self.leases:
+            return 0
+        ttl = self.leases[lid][0]
+        self.leases[lid] = (ttl, now + ttl)
+        return ttl
 
     def _range(self, key: bytes, end: bytes) -> list[bytes]:
         if not end:
@@ -172,6 +181,21 @@ def _op(store: EtcdStore, path: str, body: dict[str, Any], now: float) -> dict[s
         if not store.revoke(int(body.get("ID", 0))):
             raise KeyError("etcdserver: requested lease not found")
         return {"header": store.header()}
+    if path == "/v3/lease/timetolive":
+        lid = int(body.get("ID", 0))
+        if lid not in store.leases:          # etcd answers an unknown lease with TTL -1, not an error
+            return {"header": store.header(), "ID": str(lid), "TTL": "-1"}
+        ttl, at = store.leases[lid]
+        out = {"header": store.header(), "ID": str(lid), "TTL": str(max(int(at - now), 0)),
+               "grantedTTL": str(ttl)}
+        if body.get("keys"):
+            out["keys"] = [b64(k) for k, kv in sorted(store.kvs.items()) if kv.lease == lid]
+        return out
+    if path == "/v3/lease/keepalive":       # the gateway's stream, one message per request
+        lid = int(body.get("ID", 0))
+        if not store.keepalive(lid, now):
+            raise KeyError("etcdserver: requested lease not found")
+        return {"result": {"header": store.header(), "ID": str(lid), "TTL": str(store.leases[lid][0])}}
     if path == "/v3/lease/leases":
         return {"header": store.header(), "leases": [{"ID": str(lid)} for lid in sorted(store.leases)]}
     raise LookupError(path)
@@ -210,10 +234,10 @@ def handle_http(store: EtcdStore, req: HttpRequest, now: float) -> bytes:
         if req.method != "POST":
             raise LookupError(req.path)
         out = _op(store, req.path.replace("/v3beta/", "/v3/"), body, now)
+    except KeyError as e:         # before LookupError, its base class
+        status, reason, out = 404, "Not Found", {"error": str(e.args[0]), "message": str(e.args[0]), "code": 5}
     except LookupError:
         status, reason, out = 404, "Not Found", {"error": "Not Found", "code": 5}
-    except KeyError as e:
-        status, reason, out = 404, "Not Found", {"error": str(e.args[0]), "message": str(e.args[0]), "code": 5}
     except (ValueError, TypeError) as e:
         status, reason, out = 400, "Bad Request", {"error": str(e), "code": 3}
     data = json.dumps(out).encode()

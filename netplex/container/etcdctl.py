@@ -1,14 +1,15 @@
-"""etcdctl (v3 API, as etcd 3.4's etcdctl prints): put, get, del, lease grant|list|revoke.
+"""etcdctl (v3 API, as etcd 3.4's etcdctl prints): put, get, del, lease grant|list|revoke|timetolive|keep-alive.
 
     etcdctl [--endpoints=http://IP:2379] put KEY VALUE [--lease=ID]
     etcdctl get KEY [--prefix] [--keys-only] [--print-value-only]
     etcdctl del KEY [--prefix]
     etcdctl lease grant TTL | lease list | lease revoke ID
+    etcdctl lease timetolive [--keys] ID | lease keep-alive --once ID
 
 Each request goes to the endpoint as etcd's JSON gateway takes it (`post`); the
 simulator's etcdctl talks so to netplex's etcd node, the kernel twin runs the
-real etcdctl against the real etcd-server. `watch`, `txn`, `member`, `-w json`
-and the rest are refused (`netplex: etcdctl watch is not supported`).
+real etcdctl against the real etcd-server. `watch`, `txn`, `member`, `-w json`,
+`lease keep-alive` without `--once` (it runs until killed) and the rest are refused (`netplex: etcdctl watch is not supported`).
 Standard library only.
 """
 from __future__ import annotations
@@ -62,7 +63,7 @@ def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post) -> tuple[
     if not words:
         return 1, "", "netplex: etcdctl without a command is not supported\n"
     cmd = words[0]
-    known = {"--prefix", "--keys-only", "--print-value-only"}
+    known = {"--prefix", "--keys-only", "--print-value-only", "--keys", "--once"}
     bad = [f for f in flags if f not in known and not f.startswith("--lease=")]
     if bad:
         return 1, "", f"netplex: etcdctl {bad[0]} is not supported\n"
@@ -109,22 +110,62 @@ def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post) -> tuple[
                     out += f"{k}\n{v}\n"
             return 0, out, ""
         if cmd == "lease" and len(words) >= 2:
-            sub = words[1]
-            if sub == "grant" and len(words) == 3 and words[2].isdigit():
-                r = call("/v3/lease/grant", {"TTL": int(words[2])})
-                return 0, f"lease {int(r['ID']):016x} granted with TTL({r['TTL']}s)\n", ""
-            if sub == "list":
-                r = call("/v3/lease/leases", {})
-                ids = [f"{int(x['ID']):016x}" for x in r.get("leases") or []]
-                return 0, f"found {len(ids)} leases\n" + "".join(i + "\n" for i in ids), ""
-            if sub == "revoke" and len(words) == 3:
-                r = call("/v3/lease/revoke", {"ID": str(int(words[2], 16))})
-                if "error" in r:
-                    return 1, "", f"Error: {r['error']}\n"
-                return 0, f"lease {words[2]} revoked\n", ""
-            return 1, "", f"netplex: etcdctl lease {sub} is not supported\n"
+            return _lease(words[1], words[2:], flags, call)
     except EtcdUnreachable:
         return 1, "", "Error: context deadline exceeded\n"
     except ValueError:
         return 1, "", "Error: bad argument\n"
     return 1, "", f"netplex: etcdctl {cmd} is not supported\n"
+
+
+LEASE_NEEDS = {"grant": "Error: lease grant command needs TTL argument\n",
+               "revoke": "Error: lease revoke command needs 1 argument\n",
+               "timetolive": "Error: lease timetolive command needs lease ID as argument\n",
+               "keep-alive": "Error: lease keep-alive command needs lease ID as argument\n"}
+EXIT_BAD_ARGS = 128     # etcdctl's ExitBadArgs
+EXIT_BAD_CONNECTION = 2
+
+
+def _lease(sub: str, args: list[str], flags: set[str],
+           call: Callable[[str, dict[str, Any]], dict[str, Any]]) -> tuple[int, str, str]:
+    """`etcdctl lease SUB ...` (etcdctl/ctlv3/command/lease_command.go, printer_simple.go)."""
+    if sub == "list":
+        r = call("/v3/lease/leases", {})
+        ids = [f"{int(x['ID']):016x}" for x in r.get("leases") or []]
+        return 0, f"found {len(ids)} leases\n" + "".join(i + "\n" for i in ids), ""
+    if sub not in LEASE_NEEDS:
+        return 1, "", f"netplex: etcdctl lease {sub} is not supported\n"
+    if sub == "keep-alive" and "--once" not in flags:
+        return 1, "", "netplex: etcdctl lease keep-alive without --once is not supported\n"
+    if len(args) != 1:
+        return EXIT_BAD_ARGS, "", LEASE_NEEDS[sub]
+    if sub == "grant":
+        try:
+            ttl = int(args[0])
+        except ValueError:
+            return EXIT_BAD_ARGS, "", (f'Error: bad TTL (strconv.ParseInt: parsing "{args[0]}": '
+                                       'invalid syntax)\n')
+        r = call("/v3/lease/grant", {"TTL": ttl})
+        return 0, f"lease {int(r['ID']):016x} granted with TTL({r['TTL']}s)\n", ""
+    try:
+        lid = int(args[0], 16)
+    except ValueError:
+        return EXIT_BAD_ARGS, "", (f'Error: bad lease ID arg (strconv.ParseInt: parsing "{args[0]}": '
+                                   'invalid syntax), expecting ID in Hex\n')
+    if sub == "revoke":
+        r = call("/v3/lease/revoke", {"ID": str(lid)})
+        if "error" in r:
+            return 1, "", f"Error: failed to revoke lease ({r['error']})\n"
+        return 0, f"lease {lid:016x} revoked\n", ""
+    if sub == "keep-alive":
+        r = call("/v3/lease/keepalive", {"ID": str(lid)})
+        if "error" in r:
+            return EXIT_BAD_CONNECTION, "", f"Error: {r['error']}\n"
+        return 0, f"lease {lid:016x} keepalived with TTL({r['result']['TTL']})\n", ""
+    r = call("/v3/lease/timetolive", {"ID": str(lid), "keys": "--keys" in flags})
+    if int(r.get("TTL", -1)) == -1 and not int(r.get("grantedTTL", 0)):
+        return 0, f"lease {lid:016x} already expired\n", ""
+    out = f"lease {lid:016x} granted with TTL({r['grantedTTL']}s), remaining({r['TTL']}s)"
+    if "--keys" in flags:
+        out += ", attached keys([" + " ".join(unb64(k).decode() for k in r.get("keys") or []) + "])"
+    return 0, out + "\n", ""

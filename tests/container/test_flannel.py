@@ -104,13 +104,47 @@ def test_flanneld_lease_value_and_reuse(etcd_net) -> None:
     assert len(e.run("etcdctl get --prefix --keys-only /coreos.com/network/subnets").output.split()) == 1
 
 
-@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw"])
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-lease-expiry"])
 def test_flannel_example_sim(differential, name: str) -> None:
     res = differential.sim(ROOT / "examples" / f"{name}.yaml")
     assert res.passed, [p for p in res.probes if not p.passed]
 
 
 @pytest.mark.linux
-@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw"])
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-lease-expiry"])
 def test_flannel_example_agrees_with_the_kernel_and_etcd(differential, name: str) -> None:
     differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
+
+
+def test_etcdctl_lease_timetolive_keepalive_revoke(etcd_net) -> None:
+    """As etcdctl 3.4 prints them (checked against etcd-server 3.4.23); the TTL runs in simulated time."""
+    _, e, h = etcd_net
+    lid = e.run("etcdctl lease grant 10").output.split()[1]
+    e.run(f"etcdctl put --lease={lid} /a 1; etcdctl put --lease={lid} /b 2")
+    assert e.run(f"etcdctl lease timetolive {lid}").output == f"lease {lid} granted with TTL(10s), remaining(10s)\n"
+    h.run("sleep 3.5")                                 # etcd truncates the remaining seconds
+    ep = "--endpoints=http://10.0.0.1:2379"           # 6.5 s remain: etcd prints 6
+    assert h.run(f"etcdctl {ep} lease timetolive {lid}").output == (
+        f"lease {lid} granted with TTL(10s), remaining(6s)\n")
+    assert h.run(f"etcdctl {ep} lease timetolive --keys {lid}").output == (
+        f"lease {lid} granted with TTL(10s), remaining(6s), attached keys([/a /b])\n")
+    assert e.run(f"etcdctl lease keep-alive --once {lid}").output == f"lease {lid} keepalived with TTL(10)\n"
+    h.run("sleep 7.5")                                 # 11 s after the grant, 7.5 after the renewal
+    assert e.run("etcdctl get /a").output == "/a\n1\n"
+    h.run("sleep 3")
+    assert e.run("etcdctl get --prefix /").output == ""
+    assert e.run(f"etcdctl lease timetolive {lid}").output == f"lease {lid} already expired\n"
+    r = e.run(f"etcdctl lease keep-alive --once {lid}")
+    assert (r.status, r.error) == (2, "Error: etcdserver: requested lease not found\n")
+    r = e.run(f"etcdctl lease revoke {lid}")
+    assert (r.status, r.error) == (1, "Error: failed to revoke lease (etcdserver: requested lease not found)\n")
+    lid2 = e.run("etcdctl lease grant 60").output.split()[1]
+    assert e.run(f"etcdctl lease revoke {lid2}").output == f"lease {lid2} revoked\n"
+    for line, err in (("lease timetolive", "Error: lease timetolive command needs lease ID as argument\n"),
+                      ("lease grant x", 'Error: bad TTL (strconv.ParseInt: parsing "x": invalid syntax)\n'),
+                      ("lease timetolive zz", 'Error: bad lease ID arg (strconv.ParseInt: parsing "zz": '
+                                              'invalid syntax), expecting ID in Hex\n')):
+        r = e.run(f"etcdctl {line}")
+        assert (r.status, r.error) == (128, err), line
+    r = e.run(f"etcdctl lease keep-alive {lid2}")
+    assert (r.status, r.error) == (1, "netplex: etcdctl lease keep-alive without --once is not supported\n")
