@@ -17,11 +17,11 @@ lifetimes (forever: 4294967295).
 
 `ip -j -d link` (print_linkinfo's details): promiscuity, allmulti, min_mtu, max_mtu, then
 `linkinfo` {info_kind, info_data (the kind's print_opt: iplink_bridge.c, iplink_vxlan.c,
-iplink_macvlan.c), info_slave_kind, info_slave_data (iplink_bridge_slave.c)}, then the
+iplink_macvlan.c, iplink_tun.c), info_slave_kind, info_slave_data (iplink_bridge_slave.c)}, then the
 common tail (inet6_addr_gen_mode, num_tx_queues, ...). The JSON is read from the same
 attributes the text prints (the `-d` text line, key by key, renamed to the JSON keys and
 typed as iproute2 types them), so the two cannot drift apart. Kinds without a JSON
-printer here (bond, vlan, gre, gretap, tun) refuse `-j -d`.
+printer here (bond, vlan, gre, gretap) refuse `-j -d`.
 """
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ _MACVLAN_KEYS = {"mode": ("mode", "s")}
 _TAIL_KEYS = {"addrgenmode": ("inet6_addr_gen_mode", "s"), "numtxqueues": ("num_tx_queues", "i"),
               "numrxqueues": ("num_rx_queues", "i")}
 _KIND_KEYS = {"bridge": _BRIDGE_KEYS, "macvlan": _MACVLAN_KEYS, "veth": {}}
-JSON_DETAIL_KINDS = frozenset(("loopback", "bridge", "veth", "vxlan", "macvlan"))
+JSON_DETAIL_KINDS = frozenset(("loopback", "bridge", "veth", "vxlan", "macvlan", "tun"))
 
 
 def _pairs(text: str, keys: dict[str, tuple[str, str]]) -> JsonObj:
@@ -306,6 +306,9 @@ def details_json(dev: Any, obj: JsonObj) -> None:
     info: JsonObj = {"info_kind": kind}
     if kind == "vxlan":
         info["info_data"] = _vxlan_json(dev)
+    elif kind == "tun":   # iplink_tun.c's print_opt (pi and vnet_hdr are not modelled: off)
+        info["info_data"] = {"type": dev.mode, "pi": False, "vnet_hdr": False,
+                             "multi_queue": dev.multi_queue, "persist": dev.persist}
     elif kind != "veth":
         info["info_data"] = _pairs(rest, _KIND_KEYS[kind])
     port = dev.bridge_port

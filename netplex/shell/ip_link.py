@@ -579,7 +579,7 @@ def _link_show(ns: Any, opts: Any, args: list[str]) -> Result:
         odd = sorted({d.kind for d in devs} - ip_json.JSON_DETAIL_KINDS)
         if odd:
             return unsupported(f"ip -json -details of {', '.join(odd)} devices "
-                               f"(JSON details exist for bridge, veth, vxlan, macvlan and loopback)")
+                               f"(JSON details exist for bridge, veth, vxlan, macvlan, tun and loopback)")
     if opts.json:
         objs = []
         for dev in show_devices(ns, [a for a in args if a != "up"], "link"):

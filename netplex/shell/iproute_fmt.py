@@ -453,5 +453,6 @@ def details_line(dev: Any) -> str:
                 f"tso_max_size {tso} tso_max_segs 65535 gro_max_size 65536 ")
     if kind == "tun":
         return (f"    tun type {dev.mode} pi off vnet_hdr off persist on addrgenmode eui64 numtxqueues 1 "
-                f"numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 ")
+                f"numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 65536 tso_max_segs 65535 "
+                "gro_max_size 65536 ")
     return ""

@@ -511,6 +511,7 @@ class Tap(NetDevice):
 
     def __init__(self, ns: Namespace, name: str, mac: bytes, mtu: int = 1500) -> None:
         super().__init__(ns, name, mac, mtu)
+        self.max_mtu = 65535 - 14   # tun_net_init: MAX_MTU less a TAP's Ethernet header
         self.mode = "tap"
         self.owner: int | None = None
         self.group: int | None = None

@@ -518,5 +518,5 @@ def test_json_details_link(pair):
     r = a.run("ip -j -d link")
     assert (r.status, r.output, r.error) == (
         2, "", "netplex: ip -json -details of vlan devices (JSON details exist for bridge, veth, vxlan, "
-        "macvlan and loopback) is not supported\n")
+        "macvlan, tun and loopback) is not supported\n")
     assert json.loads(a.run("ip -j -d link show eth0").output)[0]["ifname"] == "eth0"
