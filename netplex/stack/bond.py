@@ -15,7 +15,15 @@ balance-xor (`bond_xmit_hash` % ports), broadcast (every port), 802.3ad (LACP,
 IEEE 802.1AX: LACPDUs every second (partner asks for short timeouts) or 30 s,
 a port's partner times out after 3 or 90 s, ports with the same partner system
 and key form an aggregator; the active one distributes by `bond_xmit_hash`).
-balance-tlb and balance-alb (which rewrite ARP replies per port) are refused
+balance-tlb (bond_alb.c's TLB half: transmit load balancing without switch
+support): each port keeps its own MAC but the active one, which has the bond's
+and alone receives; unicast IPv4 leaves by the port `tlb_choose_channel` gives
+the destination's hash (tlb_dynamic_lb 1: the least loaded port when the hash is
+first seen, every hash reassigned by its last 10 s of bytes every 10 s; 0:
+bond_xmit_hash % usable ports), from that port's MAC; everything else leaves by
+the active port. A new active port swaps MACs with the old one and sends
+learning frames (ETH_P_LOOPBACK, 60 bytes, from and to its MAC) so switches
+follow. balance-alb (which also rewrites ARP replies per port) is refused
 with netplex's words.
 
 Link monitoring is the MII monitor or the ARP monitor. The MII monitor: every
@@ -86,7 +94,10 @@ NSEC_PER_SEC = 1_000_000_000
 
 # iproute2's tables (ip/iplink_bond.c): the index is the kernel's value
 BOND_MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb")
-BOND_MODE_ROUNDROBIN, BOND_MODE_ACTIVEBACKUP, BOND_MODE_XOR, BOND_MODE_BROADCAST, BOND_MODE_8023AD = range(5)
+BOND_MODE_ROUNDROBIN, BOND_MODE_ACTIVEBACKUP, BOND_MODE_XOR, BOND_MODE_BROADCAST, BOND_MODE_8023AD, BOND_MODE_TLB, \
+    BOND_MODE_ALB = range(7)
+ETH_P_LOOPBACK = 0x0900          # alb_send_lp_vid's learning frames
+TLB_REBALANCE_NS = 10 * NSEC_PER_SEC   # BOND_TLB_REBALANCE_INTERVAL
 XMIT_HASH_POLICIES = ("layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4")
 AD_SELECT = ("stable", "bandwidth", "count")
 PRIMARY_RESELECT = ("always", "better", "failure")
@@ -229,6 +240,10 @@ class Bond(NetDevice):
         self.active_agg: Aggregator | None = None
         self.carrier = False
         self.curr_arp_slave: Slave | None = None
+        # balance-tlb (struct tlb_client_info per hash: its port, bytes this period, bytes last period)
+        self.tlb_table: dict[int, list[Any]] = {}
+        self.tlb_load: dict[int, int] = {}          # ifindex -> SLAVE_TLB_INFO(slave).load
+        self.unbalanced_load = 0
 
     # -- state ---------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -270,11 +285,11 @@ class Bond(NetDevice):
         if "mode" in opts and opts["mode"] != p.mode and self.slaves:
             raise NetplexError("Error: unable to set option because the bond device has slaves.", errno.ENOTEMPTY)
         mode = opts.get("mode", p.mode)
-        if mode in (5, 6):
+        if mode == BOND_MODE_ALB:
             raise NetplexError(f"netplex: bond mode {BOND_MODES[mode]} is not supported", errno.EOPNOTSUPP)
         if opts.get("arp_interval") and opts.get("miimon"):
             raise NetplexError("Error: ARP monitoring cannot be used with MII monitoring.", errno.EINVAL)
-        if opts.get("arp_interval") and mode == BOND_MODE_8023AD:
+        if opts.get("arp_interval") and mode in (BOND_MODE_8023AD, BOND_MODE_TLB):
             raise NetplexError("RTNETLINK answers: Permission denied", errno.EACCES)   # bond_opt_check_deps
         targets = opts.get("arp_ip_target", [])
         for i, t in enumerate(targets):   # bond_is_ip_target_ok; a repeated target is refused too
@@ -315,12 +330,12 @@ class Bond(NetDevice):
             self.ns.set_mac(self, dev.mac)     # the bond takes its first port's address
         self.slaves.append(slave)
         dev.master = self
-        if dev.mac != self.mac:
-            self.ns.set_mac(dev, self.mac)
+        if dev.mac != self.mac and (self.params.mode != BOND_MODE_TLB or len(self.slaves) == 1):
+            self.ns.set_mac(dev, self.mac)      # balance-tlb: a later port keeps its own address
         if not dev.up:
             self.ns.set_link_up(dev, True)      # bond_enslave: dev_open(slave_dev)
         slave.link = BOND_LINK_UP if dev.has_carrier() else BOND_LINK_DOWN
-        slave.backup = self.params.mode == BOND_MODE_ACTIVEBACKUP
+        slave.backup = self._uses_primary()
         now = self.ns.sched.now
         slave.last_link_up = now
         slave.last_rx = now - self.params.arp_interval * NSEC_PER_MSEC - 1
@@ -369,6 +384,8 @@ class Bond(NetDevice):
             self.ns.sched.after(self.params.arp_interval * NSEC_PER_MSEC, self._arp_tick, gen)
         if self.params.mode == BOND_MODE_8023AD:
             self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
+        if self.params.mode == BOND_MODE_TLB and self.params.tlb_dynamic_lb:
+            self.ns.sched.after(TLB_REBALANCE_NS, self._tlb_rebalance, gen)
 
     def _mii_tick(self, gen: int) -> None:
         if gen != self.timer_gen:
@@ -587,7 +604,7 @@ class Bond(NetDevice):
         """bond_select_active_slave (active-backup): the primary when it is up, else keep the
         current one while it is up, else the first port that is up; a change sends the
         gratuitous ARPs (NETDEV_NOTIFY_PEERS)."""
-        if self.params.mode != BOND_MODE_ACTIVEBACKUP:
+        if not self._uses_primary():
             self.curr_active = None
             return
         old = self.curr_active
@@ -601,9 +618,111 @@ class Bond(NetDevice):
         self.curr_active = new
         for s in self.slaves:
             s.backup = s is not new
+        if self.params.mode == BOND_MODE_TLB:
+            if new is not None and new is not old:
+                self._tlb_active_change(old, new)
+            return
         if new is not None and new is not old and self.up:
             for _ in range(self.params.num_grat_arp):
                 self._send_garp(new)
+
+    def _uses_primary(self) -> bool:
+        """bond_uses_primary: one port at a time receives (active-backup, balance-tlb)."""
+        return self.params.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB)
+
+    # -- balance-tlb (bond_alb.c) ---------------------------------------------------------
+    def _tlb_active_change(self, old: Slave | None, new: Slave) -> None:
+        """bond_alb_handle_active_change: the new active port takes the bond's MAC, the port
+        that had it takes the new one's; both are forgotten by the hash table, and each port
+        that can send tells the switches (alb_fasten_mac_swap)."""
+        swap = old if old is not None and old in self.slaves else \
+            next((s for s in self.slaves if s.dev.mac == self.mac and s is not new), None)
+        for s in (swap, new):
+            if s is not None:
+                self._tlb_clear_slave(s, save_load=True)
+        if new.dev.mac == self.mac:
+            return
+        if swap is None:
+            self.ns.set_mac(new.dev, self.mac)
+            pair = [new]
+        else:
+            mine = new.dev.mac
+            self.ns.set_mac(new.dev, self.mac)
+            self.ns.set_mac(swap.dev, mine)
+            pair = [swap, new]
+        for s in pair:
+            if s.up and s.dev.up and s.dev.has_carrier() and self.up:
+                self._slave_xmit(s, Ethernet(s.dev.mac, s.dev.mac, ETH_P_LOOPBACK, bytes(46)))
+
+    def _tlb_clear_slave(self, s: Slave, save_load: bool) -> None:
+        """tlb_clear_slave: the port's hashes become unassigned (their bytes kept as history)."""
+        for entry in self.tlb_table.values():
+            if entry[0] is s:
+                entry[0] = None
+                if save_load:
+                    entry[2], entry[1] = entry[1], 0
+        self.tlb_load[s.dev.ifindex] = 0
+
+    def _tlb_least_loaded(self) -> Slave | None:
+        """tlb_get_least_loaded_slave: the port that can send with the largest gap
+        (speed << 20) - (load << 3); the first on a tie."""
+        best, gap = None, None
+        for s in self.slaves:
+            if not (s.up and s.dev.up and s.dev.has_carrier()):
+                continue
+            g = (SPEED_MBPS << 20) - (self.tlb_load.get(s.dev.ifindex, 0) << 3)
+            if gap is None or g > gap:
+                best, gap = s, g
+        return best
+
+    def _tlb_choose_channel(self, h: int, nbytes: int) -> Slave | None:
+        """tlb_choose_channel: the hash's port, or the least loaded one for a new hash."""
+        entry = self.tlb_table.setdefault(h, [None, 0, 0])
+        if entry[0] is None:
+            assigned = self._tlb_least_loaded()
+            if assigned is not None:
+                entry[0] = assigned
+                self.tlb_load[assigned.dev.ifindex] = self.tlb_load.get(assigned.dev.ifindex, 0) + entry[2]
+        if entry[0] is not None:
+            entry[1] += nbytes
+        return entry[0]
+
+    def _tlb_rebalance(self, gen: int) -> None:
+        """bond_alb_monitor's rebalance, every BOND_TLB_REBALANCE_INTERVAL: every hash is
+        reassigned by the bytes it sent; the active port carries what went unbalanced."""
+        if gen != self.timer_gen:
+            return
+        for s in self.slaves:
+            self._tlb_clear_slave(s, save_load=True)
+            if s is self.curr_active:
+                self.tlb_load[s.dev.ifindex] = self.unbalanced_load // 10
+                self.unbalanced_load = 0
+        self.ns.sched.after(TLB_REBALANCE_NS, self._tlb_rebalance, gen)
+
+    def _tlb_xmit(self, frame: Ethernet, nbytes: int) -> None:
+        """bond_tlb_xmit: unicast IPv4 balanced, the rest (and unassigned) by the active port;
+        a frame leaving by another port carries that port's MAC."""
+        p = self.params
+        tx: Slave | None = None
+        if not frame.dst[0] & 1 and frame.type == ETH_P_IP:
+            h = bond_xmit_hash(frame, p.xmit_hash_policy)
+            if p.tlb_dynamic_lb:
+                tx = self._tlb_choose_channel(h & 0xFF, nbytes or frame.wire_len())
+            else:
+                usable = [s for s in self.slaves if s.up]
+                tx = usable[h % len(usable)] if usable else None
+        if tx is None:
+            tx = self.curr_active
+            if p.tlb_dynamic_lb:
+                self.unbalanced_load += nbytes or frame.wire_len()
+        if tx is not None and tx.up and tx.dev.up and tx.dev.has_carrier():
+            if tx is not self.curr_active:
+                frame = Ethernet(frame.dst, tx.dev.mac, frame.type, frame.payload, frame.vlans, frame.meta)
+            self._slave_xmit(tx, frame, nbytes)
+            return
+        if tx is not None and p.tlb_dynamic_lb:
+            self._tlb_clear_slave(tx, save_load=False)
+        self.stats.tx_dropped += 1
 
     def _send_garp(self, slave: Slave) -> None:
         """inetdev_send_gratuitous_arp: an ARP request for each of the bond's addresses,
@@ -801,7 +920,7 @@ class Bond(NetDevice):
         if self.params.all_slaves_active:
             return True
         mode = self.params.mode
-        if mode == BOND_MODE_ACTIVEBACKUP:
+        if mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB):
             return slave is self.curr_active
         if mode == BOND_MODE_8023AD:
             return bool(slave.actor_state & LACP_COLLECTING) and slave.aggregator is self.active_agg
@@ -812,6 +931,9 @@ class Bond(NetDevice):
         if not self.upper_xmit_start(frame, nbytes):
             return
         mode = self.params.mode
+        if mode == BOND_MODE_TLB:
+            self._tlb_xmit(frame, nbytes)
+            return
         if mode == BOND_MODE_ACTIVEBACKUP:
             s = self.curr_active
             if s is None or not s.up:
@@ -872,7 +994,7 @@ class Bond(NetDevice):
         s = self._slave_of(dev)
         if s is None:
             return ""
-        active = (self.params.mode != BOND_MODE_ACTIVEBACKUP or s is self.curr_active) and \
+        active = (not self._uses_primary() or s is self.curr_active) and \
             (self.params.mode != BOND_MODE_8023AD or (s.aggregator is self.active_agg and s.aggregator is not None))
         out = (f"    bond_slave state {'ACTIVE' if active else 'BACKUP'} mii_status {_LINK_STATUS[s.link].upper()} "
                f"link_failure_count {s.link_failure_count} perm_hwaddr {_mac(s.perm_hwaddr)} queue_id 0 prio 0 ")
@@ -921,7 +1043,7 @@ def proc_net_bonding(bond: Bond, version: str) -> str:
     out = [f"Ethernet Channel Bonding Driver: v{version}\n\n", f"Bonding Mode: {bond_mode_name(p.mode)}\n"]
     if p.mode in (BOND_MODE_XOR, BOND_MODE_8023AD):
         out.append(f"Transmit Hash Policy: {XMIT_HASH_POLICIES[p.xmit_hash_policy]} ({p.xmit_hash_policy})\n")
-    if p.mode == BOND_MODE_ACTIVEBACKUP:
+    if bond._uses_primary():
         prim = next((s for s in bond.slaves if s.dev.name == p.primary), None)
         out.append(f"Primary Slave: {prim.dev.name if prim else 'None'}")
         if prim is not None:

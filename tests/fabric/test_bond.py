@@ -303,3 +303,83 @@ def test_the_load_balancing_arp_monitor_keeps_ports_that_hear_answers() -> None:
     assert "MII Status: down\n" in eth0 and "Link Failure Count: 1\n" in eth0
     assert "MII Status: up\n" in eth1 and proc.startswith(proc.split("MII Status")[0] + "MII Status: up")
     assert sh(net, "h", "ping -c 1 -W 1 10.0.0.1")[0] == 0      # balance-rr now uses eth1 alone
+
+
+def tlb_lan(opts: str) -> Network:
+    """h's balance-tlb bond over two ports to a bridge s with four clients a-d (10.0.0.10-13)."""
+    net = Network()
+    for n in ("h", "s", "a", "b", "c", "d"):
+        net.add_node(n)
+    net.add_link("h:eth0", "s:p0")
+    net.add_link("h:eth1", "s:p1")
+    for i, n in enumerate("abcd"):
+        net.add_link(f"{n}:eth0", f"s:q{i}")
+        for line in (f"ip addr add 10.0.0.{10 + i}/24 dev eth0", "ip link set eth0 up"):
+            assert sh(net, n, line)[0] == 0
+    for line in (f"ip link add bond0 type bond mode balance-tlb {opts}", "ip link set eth0 master bond0",
+                 "ip link set eth1 master bond0", "ip addr add 10.0.0.2/24 dev bond0", "ip link set bond0 up"):
+        assert sh(net, "h", line)[0] == 0
+    sh(net, "s", "ip link add br0 type bridge")
+    for p in ("p0", "p1", "q0", "q1", "q2", "q3", "br0"):
+        if p != "br0":
+            sh(net, "s", f"ip link set {p} master br0")
+        sh(net, "s", f"ip link set {p} up")
+    net.run_for(1_000_000_000)
+    return net
+
+
+def ping_all(net: Network) -> None:
+    for i in range(4):
+        assert sh(net, "h", f"ping -c 3 -i 0.2 10.0.0.{10 + i}")[0] == 0
+
+
+def tx_packets(net: Network, dev: str) -> int:
+    return net["h"].ns.devices[dev].stats.tx_packets
+
+
+def test_balance_tlb_receives_on_the_active_port_and_spreads_what_it_sends_after_a_rebalance() -> None:
+    net = tlb_lan("")
+    h = net["h"].ns.devices
+    bond_mac, eth1_mac = h["bond0"].mac, h["eth1"].mac
+    assert h["eth0"].mac == bond_mac != eth1_mac          # the second port keeps its own address
+    ping_all(net)
+    # no load is known before the first rebalance: every new destination goes to the first port
+    assert tx_packets(net, "eth1") == 0
+    net.run_for(11_000_000_000)                            # BOND_TLB_REBALANCE_INTERVAL (10 s) passes
+    ping_all(net)
+    assert tx_packets(net, "eth1") > 0 and tx_packets(net, "eth0") > 16
+    # replies come back to the bond's address: the clients know only the active port's MAC
+    for n in "abcd":
+        assert f"lladdr {':'.join(f'{b:02x}' for b in bond_mac)}" in sh(net, n, "ip neigh show 10.0.0.2")[1]
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    assert "Bonding Mode: transmit load balancing\nPrimary Slave: None\nCurrently Active Slave: eth0\n" in proc
+    assert "bond_slave state BACKUP" in sh(net, "h", "ip -d link show eth1")[1]
+
+
+def test_balance_tlb_without_dynamic_lb_hashes_from_the_start() -> None:
+    net = tlb_lan("tlb_dynamic_lb 0 xmit_hash_policy layer2+3")
+    ping_all(net)
+    assert tx_packets(net, "eth0") > 0 and tx_packets(net, "eth1") > 0
+    assert "tlb_dynamic_lb 0 " in sh(net, "h", "ip -d link show bond0")[1]
+
+
+def test_balance_tlb_failover_swaps_the_addresses_and_tells_the_switch() -> None:
+    net = tlb_lan("miimon 100")
+    h = net["h"].ns.devices
+    bond_mac, eth1_mac = h["bond0"].mac, h["eth1"].mac
+    ping_all(net)
+    sh(net, "s", "ip link set p0 down")                    # eth0 loses its carrier
+    net.run_for(300_000_000)
+    assert "Currently Active Slave: eth1" in sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    assert h["eth1"].mac == bond_mac and h["eth0"].mac == eth1_mac
+    # the learning frames (alb_fasten_mac_swap) moved the bond's MAC to p1 before any traffic
+    mac = ":".join(f"{b:02x}" for b in bond_mac)
+    assert f"{mac} dev p1 master br0" in sh(net, "s", "bridge fdb show br br0")[1]
+    ping_all(net)                                          # the switch learnt where the bond's MAC went
+    assert "10.0.0.2" in sh(net, "a", "ip neigh")[1]
+
+
+def test_balance_tlb_refuses_the_arp_monitor() -> None:
+    net = pair()
+    st, out = sh(net, "h", "ip link add b0 type bond mode balance-tlb arp_interval 100 arp_ip_target 10.0.0.1")
+    assert st == 2 and "RTNETLINK answers: Permission denied" in out and "b0" not in net["h"].ns.devices
