@@ -33,7 +33,9 @@ __all__ = ["plan", "as_linux", "ATTACH_LINE", "choose_address", "pgw_sgi_command
 MOBILE_KINDS = ("ue", "enodeb", "mme", "hss", "sgw", "pgw", "pcrf")
 ROOT = Path(__file__).resolve().parents[2]
 
-ATTACH_LINE = ("kill -USR1 $(cat /tmp/netplex-mobile.pid) && for i in $(seq 200); do "
+# the previous attach's answer goes first, or a second attach (after a detach) would read it at once
+ATTACH_LINE = ("rm -f /tmp/netplex-mobile-attach.json && kill -USR1 $(cat /tmp/netplex-mobile.pid) && "
+               "for i in $(seq 200); do "
                "[ -s /tmp/netplex-mobile-attach.json ] && break; sleep 0.1; done; cat /tmp/netplex-mobile-attach.json")
 
 

@@ -148,6 +148,7 @@ def _ue_outcome(modem: UeModem, c: dict[str, Any], waited: int, started: list[in
     started.clear()
     out: dict[str, Any] = {"imsi": modem.imsi}
     if modem.state == "EMM-REGISTERED" and modem.ip:
+        subprocess.run(["ip", "addr", "flush", "dev", c["radio"]], check=True)   # a detach left the old PDN's
         subprocess.run(["ip", "addr", "add", f"{modem.ip}/32", "dev", c["radio"]], check=True)
         subprocess.run(["ip", "route", "replace", "default", "dev", c["radio"]], check=True)
         out.update(ok=True, ip=modem.ip)

@@ -57,3 +57,33 @@ def test_barcelona_roaming_agrees_on_both_backends(differential) -> None:
     linux = differential.linux(path)
     assert linux.probes[0].observed["ip"] == "10.45.0.2"
     assert linux.probes[5].observed["error"] == "Attach Reject: EMM cause #11 (PLMN not allowed)"
+
+
+DETACH_PROBES = """  - cmd: {node: mme1, run: "mme detach 001010000000001"}
+  - ping: {from: ue1, to: 8.8.8.8}
+    expect: fail
+  - cmd: {node: sgw1, run: "sgw show sessions"}
+  - cmd: {node: pgw1, run: "pgw show bearers"}
+  - cmd: {node: mme1, run: "mme show ue"}
+  - attach: {ue: ue1}
+  - ping: {from: ue1, to: 8.8.8.8}
+"""
+
+
+@pytest.mark.linux
+def test_mme_detach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
+    """`mme detach IMSI` over real UDP: Delete Session on S11 and S5/S8 empties the SGW and PGW, the
+    UE's ping goes nowhere; it attaches again (its address flushed and re-added) and pings."""
+    from netplex.twin.backend import LinuxBackend
+
+    text = ATTACH.read_text() + DETACH_PROBES
+    sim = run_scenario(load_scenario_text(text, str(ATTACH)), SimBackend())
+    linux = run_scenario(load_scenario_text(text, str(ATTACH)), LinuxBackend())
+    assert linux.error is None, linux.error
+    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * 12, \
+        [p.to_json() for p in linux.probes if not p.passed]
+    for r in (sim, linux):
+        assert len(r.probes[7].observed["output"].splitlines()) == 1   # sgw show sessions: the header only
+        assert len(r.probes[8].observed["output"].splitlines()) == 1   # pgw show bearers: the header only
+        assert r.probes[9].observed["output"].splitlines()[1].split()[3] == "DEREGISTERED"
+        assert r.probes[10].observed["ip"] == "10.45.0.2"
