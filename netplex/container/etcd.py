@@ -129,15 +129,37 @@ def _kv_json(k: bytes, kv: Kv) -> dict[str, str]:
 def _compare(store: EtcdStore, c: dict[str, Any]) -> bool:
     kv = store.kvs.get(unb64(c.get("key")))
     target = c.get("target", "VERSION")
-    have = {"CREATE": kv.create_revision if kv else 0, "MOD": kv.mod_revision if kv else 0,
-            "VERSION": kv.version if kv else 0}.get(target)
+    have: int | bytes
     if target == "VALUE":
-        ok_v = (kv.value if kv else None) == unb64(c.get("value"))
-        return ok_v if c.get("result", "EQUAL") == "EQUAL" else not ok_v
-    want = int(c.get({"CREATE": "create_revision", "MOD": "mod_revision"}.get(target, "version"), 0))
+        have, want = (kv.value if kv else b""), unb64(c.get("value"))
+    else:
+        have = {"CREATE": kv.create_revision if kv else 0, "MOD": kv.mod_revision if kv else 0,
+                "VERSION": kv.version if kv else 0}[target]
+        want = int(c.get({"CREATE": "create_revision", "MOD": "mod_revision"}.get(target, "version"), 0))
+    if target == "VALUE" and kv is None:
+        return False                      # etcd: a value comparison on a missing key is false
     res = c.get("result", "EQUAL")
-    assert have is not None
-    return {"EQUAL": have == want, "NOT_EQUAL": have != want, "GREATER": have > want, "LESS": have < want}[res]
+    return {"EQUAL": have == want, "NOT_EQUAL": have != want, "GREATER": have > want,  # type: ignore[operator]
+            "LESS": have < want}[res]  # type: ignore[operator]
+
+
+def _check_duplicates(reqs: list[dict[str, Any]]) -> None:
+    """etcd refuses a branch that writes one key twice (v3rpc checkIntervals)."""
+    puts: set[bytes] = set()
+    dels: list[tuple[bytes, bytes]] = []
+    for req in reqs:
+        if "request_put" in req:
+            k = unb64(req["request_put"].get("key"))
+            if k in puts:
+                raise ValueError("etcdserver: duplicate key given in txn request")
+            puts.add(k)
+        elif "request_delete_range" in req:
+            d = req["request_delete_range"]
+            dels.append((unb64(d.get("key")), unb64(d.get("range_end"))))
+    for k in puts:
+        for lo, hi in dels:
+            if k == lo or (hi and (hi == b"\x00" or lo <= k < hi) and k >= lo):
+                raise ValueError("etcdserver: duplicate key given in txn request")
 
 
 def _op(store: EtcdStore, path: str, body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -162,8 +184,11 @@ def _op(store: EtcdStore, path: str, body: dict[str, Any], now: float) -> dict[s
         return out
     if path == "/v3/kv/txn":
         ok = all(_compare(store, c) for c in body.get("compare", []))
+        _check_duplicates(body.get("success", []))
+        _check_duplicates(body.get("failure", []))
+        branch = body.get("success" if ok else "failure", [])
         responses = []
-        for req in body.get("success" if ok else "failure", []):
+        for req in branch:
             for kind, sub in req.items():
                 name = {"request_range": "range", "request_put": "put", "request_delete_range": "deleterange"}[kind]
                 r = _op(store, "/v3/kv/" + name, sub, now)

@@ -5,15 +5,18 @@
     etcdctl del KEY [--prefix]
     etcdctl lease grant TTL | lease list | lease revoke ID
     etcdctl lease timetolive [--keys] ID | lease keep-alive --once ID
+    etcdctl txn < compares, blank line, success ops, blank line, failure ops, blank line
 
 Each request goes to the endpoint as etcd's JSON gateway takes it (`post`); the
 simulator's etcdctl talks so to netplex's etcd node, the kernel twin runs the
-real etcdctl against the real etcd-server. `watch`, `txn`, `member`, `-w json`,
+real etcdctl against the real etcd-server. `watch`, `txn -i`, `member`, `-w json`,
 `lease keep-alive` without `--once` (it runs until killed) and the rest are refused (`netplex: etcdctl watch is not supported`).
 Standard library only.
 """
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,7 +56,7 @@ def endpoints_of(argv: Sequence[str], env: dict[str, str]) -> tuple[list[str], l
     return eps, rest
 
 
-def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post) -> tuple[int, str, str]:
+def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post, stdin: str = "") -> tuple[int, str, str]:
     eps, args = endpoints_of(argv[1:], env)
     if env.get("ETCDCTL_API", "3") != "3":
         return 1, "", "netplex: etcdctl with ETCDCTL_API=2 is not supported\n"
@@ -109,6 +112,10 @@ def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post) -> tuple[
                 else:
                     out += f"{k}\n{v}\n"
             return 0, out, ""
+        if cmd == "txn":
+            if len(words) > 1 or flags:
+                return 1, "", f"netplex: etcdctl txn {(words[1:] + sorted(flags))[0]} is not supported\n"
+            return _txn(stdin, call)
         if cmd == "lease" and len(words) >= 2:
             return _lease(words[1], words[2:], flags, call)
     except EtcdUnreachable:
@@ -169,3 +176,83 @@ def _lease(sub: str, args: list[str], flags: set[str],
     if "--keys" in flags:
         out += ", attached keys([" + " ".join(unb64(k).decode() for k in r.get("keys") or []) + "])"
     return 0, out + "\n", ""
+
+
+EXIT_INVALID_INPUT = 3
+COMPARE = re.compile(r'(value|create|mod|version)\("((?:[^"\\]|\\.)*)"\) (=|!=|<|>) "((?:[^"\\]|\\.)*)"')
+RESULTS = {"=": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS", ">": "GREATER"}
+TARGET_FIELD = {"create": "create_revision", "mod": "mod_revision", "version": "version"}
+
+
+def _txn(stdin: str, call: Callable[[str, dict[str, Any]], dict[str, Any]]) -> tuple[int, str, str]:
+    """`etcdctl txn` reading its three blank-line-ended sections from stdin (txn_command.go)."""
+    lines = stdin.split("\n")
+    sections: list[list[str]] = [[]]
+    eof = False           # etcdctl reads line by line: a bad line is reported before a missing end
+    for line in lines[:-1] if stdin.endswith("\n") else lines:
+        if line.strip() == "":
+            if len(sections) == 3:
+                break
+            sections.append([])
+        else:
+            sections[-1].append(line.strip())
+    else:
+        eof = True
+    sections += [[] for _ in range(3 - len(sections))]
+    compares: list[dict[str, Any]] = []
+    for line in sections[0]:
+        if line.startswith("lease("):
+            return 1, "", "netplex: etcdctl txn lease() comparisons are not supported\n"
+        m = COMPARE.fullmatch(line)
+        if not m:
+            return EXIT_INVALID_INPUT, "", f"Error: malformed comparison: {line}\n"
+        target, key, op, val = m.groups()
+        c: dict[str, Any] = {"key": b64(key), "target": target.upper(), "result": RESULTS[op]}
+        if target == "value":
+            c["value"] = b64(val)
+        else:
+            try:
+                c[TARGET_FIELD[target]] = str(int(val))
+            except ValueError:
+                return 1, "", f"netplex: etcdctl txn {line}: not a number\n"
+        compares.append(c)
+    branches = []
+    for section in sections[1:]:
+        reqs = []
+        for line in section:
+            req = _txn_op(line)
+            if req is None:
+                return EXIT_INVALID_INPUT, "", f"Error: invalid txn request: {line}\n"
+            reqs.append(req)
+        branches.append(reqs)
+    if eof:
+        return EXIT_INVALID_INPUT, "", "Error: EOF\n"
+    r = call("/v3/kv/txn", {"compare": compares, "success": branches[0], "failure": branches[1]})
+    if "error" in r:
+        return 1, "", f"Error: {r['error']}\n"
+    out = "SUCCESS\n" if r.get("succeeded") else "FAILURE\n"
+    for resp in r.get("responses") or []:
+        out += "\n"
+        if "response_put" in resp:
+            out += "OK\n"
+        elif "response_delete_range" in resp:
+            out += f"{resp['response_delete_range'].get('deleted', '0')}\n"
+        else:
+            for kv in resp.get("response_range", {}).get("kvs") or []:
+                out += f"{unb64(kv['key']).decode()}\n{unb64(kv.get('value')).decode()}\n"
+    return 0, out, ""
+
+
+def _txn_op(line: str) -> dict[str, Any] | None:
+    """One operation line of a txn: put KEY VALUE, get KEY [--prefix], del KEY [--prefix]."""
+    words = shlex.split(line)
+    prefix = "--prefix" in words
+    words = [w for w in words if w != "--prefix"]
+    if len(words) == 3 and words[0] == "put" and not prefix:
+        return {"request_put": {"key": b64(words[1]), "value": b64(words[2])}}
+    if len(words) == 2 and words[0] in ("get", "del"):
+        body: dict[str, Any] = {"key": b64(words[1])}
+        if prefix:
+            body["range_end"] = prefix_end(words[1])
+        return {"request_range" if words[0] == "get" else "request_delete_range": body}
+    return None

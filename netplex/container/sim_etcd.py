@@ -170,7 +170,7 @@ def etcd_tools(ctx: Context, argv: list[str]) -> Result:
         return http_post(ns, ep, path, body)
 
     if argv[0] == "etcdctl":
-        return Result(*etcdctl_main(argv, ctx.env, post))
+        return Result(*etcdctl_main(argv, ctx.env, post, ctx.stdin))
     if argv[0] == "etcd":
         port = 2379
         args = list(argv[1:])

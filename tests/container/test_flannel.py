@@ -148,3 +148,30 @@ def test_etcdctl_lease_timetolive_keepalive_revoke(etcd_net) -> None:
         assert (r.status, r.error) == (128, err), line
     r = e.run(f"etcdctl lease keep-alive {lid2}")
     assert (r.status, r.error) == (1, "netplex: etcdctl lease keep-alive without --once is not supported\n")
+
+
+def test_etcdctl_txn_as_etcdctl_34(etcd_net) -> None:
+    """Sections, outputs, errors and statuses as etcdctl/etcd 3.4.23 gave them for the same input."""
+    _, e, _ = etcd_net
+    e.run("etcdctl put k1 v1")
+
+    def txn(text: str):
+        return e.run(f"printf '{text}' | etcdctl txn")
+
+    r = txn(r'value("k1") = "v1"\n\nput k2 v2\nget k1\ndel k9\n\nput k3 v3\n\n')
+    assert (r.status, r.output) == (0, "SUCCESS\n\nOK\n\nk1\nv1\n\n0\n")
+    r = txn(r'value("k1") = "zz"\n\nput k2 v2\n\nput k3 v3\nget k9\nget --prefix k\n\n')
+    assert (r.status, r.output) == (0, "FAILURE\n\nOK\n\n\nk1\nv1\nk2\nv2\nk3\nv3\n")
+    r = txn(r'create("k1") = "0"\n\nput k2 x\n\nput k3 y\ndel k3\n\n')
+    assert (r.status, r.error) == (1, "Error: etcdserver: duplicate key given in txn request\n")
+    r = txn(r'mod("k1") > "1"\nversion("k2") != "3"\n\nput k5 x\n\n\n')
+    assert (r.status, r.output) == (0, "SUCCESS\n\nOK\n")
+    assert e.run("etcdctl get k5").output == "k5\nx\n"
+    for text, err in ((r'value("k1") = "v1"\n\nput k3 zz\n', "Error: EOF\n"),
+                      (r'bogus\n\n\n', "Error: malformed comparison: bogus\n"),
+                      (r'\n\nfoo k\n\n', "Error: invalid txn request: foo k\n")):
+        r = txn(text)
+        assert (r.status, r.error) == (3, err), text
+    assert e.run("etcdctl get k3").output == "k3\nv3\n"           # nothing ran
+    r = e.run("etcdctl txn -i")
+    assert (r.status, r.error) == (1, "netplex: etcdctl txn -i is not supported\n")
