@@ -130,8 +130,11 @@ class TCIntf(Intf):
     """An interface whose link is shaped (bw, delay, loss).
 
     Before the network is built, the parameters shape the netplex link. On a running
-    network, `config(bw=N)` shapes this interface's egress with tc's htb, as Mininet does;
-    a delay or loss changed at run time needs netem, which netplex does not model: refused.
+    network, `config(...)` reshapes this interface's egress with tc as Mininet's
+    TCIntf.config does: the configured root qdisc goes, then `bw` is an htb (5:, class
+    5:1) and delay/jitter/loss/max_queue_size a netem (10:) below it or at the root.
+    A delay or loss given again at run time on a link shaped by delay/loss when it was
+    made is refused: that shaping is the netplex link's, which tc cannot replace.
     """
 
     shaped = True
@@ -142,14 +145,36 @@ class TCIntf(Intf):
         if not node.built() or not params:
             return super().config(mac=mac, ip=ip, ifconfig=ifconfig, up=up)
         super().config(mac=mac, ip=ip, ifconfig=ifconfig, up=up)
-        late = [k for k in ("delay", "loss", "jitter") if params.get(k)]
-        if late:
-            raise MininetUnsupported("TCIntf.config", f"{self.name}: {', '.join(late)} on a running network needs "
-                                     "netem, which netplex does not model; give them when the link is made")
+        late = [k for k in ("delay", "loss", "jitter", "max_queue_size") if params.get(k) is not None]
+        made = [k for k in ("delay", "loss") if self.params.get(k)]
+        if late and made:
+            raise MininetUnsupported("TCIntf.config", f"{self.name}: {', '.join(late)} on a link made with "
+                                     f"{', '.join(made)}: that shaping is the netplex link's, not a qdisc's; "
+                                     "give them when the link is made")
+        loss = params.get("loss")
+        if loss is not None and not 0 <= float(loss) <= 100:
+            raise MininetUnsupported("TCIntf.config", f"{self.name}: loss={loss!r}: Mininet's range is 0..100")
+        name = self.name
+        shown = node.cmd(f"tc qdisc show dev {name}")
+        if "priomap" not in shown and "noqueue" not in shown:
+            node.cmd(f"tc qdisc del dev {name} root")
+        parent = "root"
         if params.get("bw") is not None:
             bw = float(params["bw"])
-            node.cmd(f"tc qdisc replace dev {self.name} root handle 5: htb default 1")
-            node.cmd(f"tc class replace dev {self.name} parent 5: classid 5:1 htb rate {bw:g}Mbit burst 15k")
+            node.cmd(f"tc qdisc add dev {name} root handle 5:0 htb default 1")
+            node.cmd(f"tc class add dev {name} parent 5:0 classid 5:1 htb rate {bw:f}Mbit burst 15k")
+            parent = "parent 5:1"
+        netem = ""
+        if params.get("delay") is not None:
+            netem += f"delay {params['delay']} "
+        if params.get("jitter") is not None:
+            netem += f"{params['jitter']} "
+        if loss is not None and float(loss) > 0:
+            netem += f"loss {float(loss):.5f} "
+        if params.get("max_queue_size") is not None:
+            netem += f"limit {int(params['max_queue_size'])}"
+        if netem:
+            node.cmd(f"tc qdisc add dev {name} {parent} handle 10: netem {netem}")
         return {}
 
 

@@ -177,7 +177,7 @@ link.intf1.config(loss=10)
     server_rate = float(out.splitlines()[-2].split("'")[1].split()[0])
     assert 1.5 < server_rate <= 2.0      # h1's egress now shaped to 2 Mbit/s
     assert out.splitlines()[-1] == "False"   # nothing listens on h2:5001
-    assert status == 2 and f"{p}:14: TCIntf.config: netplex: h1-eth0: loss on a running network needs netem" in err
+    assert status == 2 and f"{p}:14: TCIntf.config: netplex: h1-eth0: loss on a link made with delay" in err
 
 
 def test_quietrun_asks_a_stand_in_machine_and_examples_import_siblings(tmp_path: Path) -> None:
@@ -246,3 +246,15 @@ def test_numberedports_ovs_ports_match_mininet_numbers() -> None:
                              stdin="s1 ovs-vsctl list-br\ns1 ovs-vsctl --columns=other_config list Bridge\n")
     assert status == 0, err
     assert 's1\nother_config        : {datapath-id="0000000000000001"}\n' in err
+
+
+def test_intfoptions_reconfigures_a_running_link_with_htb_and_netem() -> None:
+    """intfoptions.py: `intf.config(bw=10)`, then `loss=50`, then `delay='15ms'` on a running
+    link, each replacing the last as Mininet's TCIntf.config does (htb 5:, netem 10:)."""
+    status, _, err = mininet("mininet", str(DATA / "intfoptions.py"))
+    assert status == 0, err
+    tcp, udp, ping = err.split("*** Results: ")[2:5]
+    assert tcp.startswith("['9.6 Mbits/sec'"), tcp                  # htb rate 10Mbit
+    server = float(udp.split("'")[3].split()[0])
+    assert 4.0 < server < 6.0, udp                                   # half the datagrams lost
+    assert "h1->h2: 1/1, rtt min/avg/max/mdev 15.000/15.000/15.000" in ping   # netem on h1's side only

@@ -65,10 +65,11 @@ def fmt_g(x: float) -> str:
 
 
 def get_qdisc_handle(s: str) -> int | None:
-    """get_qdisc_handle: `1:` or `1` -> 0x10000; `none` -> 0."""
+    """get_qdisc_handle: `1:` or `1` -> 0x10000; `none` -> 0. As tc's, it reads the major
+    and ignores whatever follows the colon (`5:0`, Mininet's, is 5:)."""
     if s == "none":
         return 0
-    m = re.fullmatch(r"([0-9a-fA-F]+):?", s)
+    m = re.fullmatch(r"([0-9a-fA-F]+)(?::.*)?", s, re.DOTALL)
     if m is None:
         return None
     v = int(m.group(1), 16)
