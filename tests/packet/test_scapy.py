@@ -11,6 +11,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, IPOption_Router_Alert
 from scapy.layers.inet import fragment as scapy_fragment  # noqa: E402
 from scapy.layers.l2 import ARP, Dot1AD, Ether  # noqa: E402
 from scapy.layers.l2 import Dot1Q as SDot1Q
+from scapy.packet import Raw  # noqa: E402
 
 from netplex.packet import (  # noqa: E402
     ACK,
@@ -89,7 +90,7 @@ def _compare_ip(ours: IPv4, s: IP) -> None:
 def _rebuilt_by_scapy(s: Ether) -> bytes:
     """scapy's bytes for the same fields with every checksum/length recomputed."""
     q = s.copy()
-    layer = q
+    layer, orig = q, s       # orig: the same layer in the dissected packet (a copy loses .original)
     while layer is not None and layer.name != "NoPayload":
         if isinstance(layer, IPerror) or isinstance(layer, UDPerror):
             break  # quoted headers inside ICMP errors keep their values
@@ -108,7 +109,14 @@ def _rebuilt_by_scapy(s: Ether) -> bytes:
             del layer.dataofs
         if isinstance(layer, IP):
             del layer.ihl
-        layer = layer.payload if layer.payload else None
+            if layer.payload and not isinstance(layer.payload, (TCP, UDP, ICMP)):
+                # a protocol netplex keeps as opaque bytes (SCTP, say): scapy would rebuild
+                # its header from random bytes, so it stays the bytes it was
+                raw = orig.payload.original
+                layer.remove_payload()
+                layer.add_payload(Raw(raw))
+                break
+        layer, orig = (layer.payload, orig.payload) if layer.payload else (None, None)
     return bytes(q)
 
 
