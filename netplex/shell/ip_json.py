@@ -306,9 +306,11 @@ def details_json(dev: Any, obj: JsonObj) -> None:
     info: JsonObj = {"info_kind": kind}
     if kind == "vxlan":
         info["info_data"] = _vxlan_json(dev)
-    elif kind == "tun":   # iplink_tun.c's print_opt (pi and vnet_hdr are not modelled: off)
-        info["info_data"] = {"type": dev.mode, "pi": False, "vnet_hdr": False,
-                             "multi_queue": dev.multi_queue, "persist": dev.persist}
+    elif kind == "tun":   # iplink_tun.c's print_opt: multi_queue is a bare word in the text
+        tun = _pairs(rest.replace("multi_queue ", ""), {"type": ("type", "s"), "pi": ("pi", "b"),
+                                                           "vnet_hdr": ("vnet_hdr", "b"), "persist": ("persist", "b")})
+        head = {k: tun.pop(k) for k in ("type", "pi", "vnet_hdr")}
+        info["info_data"] = {**head, "multi_queue": dev.multi_queue, **tun}
     elif kind != "veth":
         info["info_data"] = _pairs(rest, _KIND_KEYS[kind])
     port = dev.bridge_port

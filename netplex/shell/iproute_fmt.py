@@ -452,7 +452,11 @@ def details_line(dev: Any) -> str:
         return (text() + "addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 "
                 f"tso_max_size {tso} tso_max_segs 65535 gro_max_size 65536 ")
     if kind == "tun":
-        return (f"    tun type {dev.mode} pi off vnet_hdr off persist on addrgenmode eui64 numtxqueues 1 "
-                f"numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 65536 tso_max_segs 65535 "
-                "gro_max_size 65536 ")
+        # iplink_tun.c: a multi-queue tap has IFLA_TUN_NUM_QUEUES (its attached files: the one
+        # holder netplex models) and MAX_TAP_QUEUES (256) queues
+        queues = 256 if dev.multi_queue else 1
+        mq = f"multi_queue numqueues {int(dev.peer is not None)} numdisabled 0 " if dev.multi_queue else ""
+        return (f"    tun type {dev.mode} pi off vnet_hdr off {mq}persist {'on' if dev.persist else 'off'} "
+                f"addrgenmode eui64 numtxqueues {queues} numrxqueues {queues} gso_max_size 65536 gso_max_segs 65535 "
+                "tso_max_size 65536 tso_max_segs 65535 gro_max_size 65536 ")
     return ""
