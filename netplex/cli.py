@@ -27,6 +27,7 @@ import os
 import readline  # line editing and history for `netplex shell`'s input()
 import signal
 import sys
+import threading
 import time
 import webbrowser
 from collections.abc import Callable
@@ -517,6 +518,44 @@ class _Terminal:
             self._installed = False
 
 
+class _PromptCtrlC:
+    """Ctrl-C at `netplex shell`'s prompt, acted on at once even on a loaded machine.
+
+    CPython's readline waits for a key in select() and looks at signals only when
+    select is interrupted: a SIGINT that lands while it is still handling the previous
+    key (before it enters select again) waits there until the next key. The C-level
+    signal handler writes each signal's number to the wakeup fd at once; a thread
+    reading it nudges the main thread with SIGUSR1 (a handler that does nothing), so
+    select is interrupted and the pending SIGINT raises KeyboardInterrupt.
+    """
+
+    def __init__(self) -> None:
+        self._r, w = os.pipe()
+        os.set_blocking(w, False)
+        self._w = w
+        self._previous_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self._previous_usr1 = signal.signal(signal.SIGUSR1, lambda signum, frame: None)
+        threading.Thread(target=self._watch, name="netplex-ctrl-c", daemon=True).start()
+
+    def _watch(self) -> None:
+        main = threading.main_thread().ident
+        while True:
+            try:
+                got = os.read(self._r, 64)
+            except OSError:
+                return
+            if not got:
+                return
+            if signal.SIGINT in got and main is not None:
+                time.sleep(0.05)
+                signal.pthread_kill(main, signal.SIGUSR1)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous_fd)
+        signal.signal(signal.SIGUSR1, self._previous_usr1)
+        os.close(self._w)    # the thread's read returns b"" and it ends
+
+
 @app.command()
 def shell(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
@@ -536,6 +575,7 @@ def shell(
     _prepare_or_exit(scenario, be, file, keep_going=True)
     interactive = sys.stdin.isatty()
     history = os.path.expanduser(HISTORY_FILE)
+    ctrl_c = _PromptCtrlC() if interactive else None
     if interactive:
         try:
             readline.read_history_file(history)
@@ -579,6 +619,8 @@ def shell(
                 sys.stderr.flush()
     finally:
         be.close()
+        if ctrl_c is not None:
+            ctrl_c.close()
         if interactive:
             try:
                 readline.write_history_file(history)
