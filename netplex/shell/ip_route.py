@@ -411,6 +411,8 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
     if cmd == "change" and not existing:
         raise IpError("RTNETLINK answers: No such file or directory", 2)
     ns.add_route(route, replace=cmd in ("replace", "change"), append=cmd == "append")
+    if rtype == "local":   # inet_rtm_newroute: fib_has_custom_local_routes (fib_validate_source looks up)
+        ns.fib.has_custom_local_routes = True
     return Result(0)
 
 
@@ -676,6 +678,13 @@ def _table_part(ns: Any, r: Route | None, tables: RtTables) -> list[str]:
     return [f"table {tables.name(r.table)}"]
 
 
+def _validate_source(ns: Any, iif: Any, src: int, dst: int, tos: int) -> None:
+    """ip_route_input_slow's fib_validate_source: any refusal (a martian or a reverse-path
+    failure alike) goes to martian_source, EINVAL."""
+    if ns.fib_validate_source(iif, src, dst, tos) is not None:
+        raise IpError("RTNETLINK answers: Invalid argument", 2)
+
+
 def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTables, tos: int = 0) -> Result:
     """`ip route get … iif DEV [mark M] [tos T]`: the input route a packet from `src`
     arriving on `iif` would take (ip_route_input_slow)."""
@@ -685,12 +694,15 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
     if r is None:
         raise IpError("RTNETLINK answers: Network is unreachable", 2)
     if r.type in ("local", "broadcast"):
+        if r.type == "local" or src:
+            _validate_source(ns, iif, src, dst, tos)
         flag = "<local>" if r.type == "local" else "<local,brd>"
         return Result(0, f"{r.type} {head} dev lo {tail}\n    cache {flag} iif {iif.name} \n")
     if r.type != "unicast":
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get({'blackhole': 22, 'prohibit': 13}.get(r.type, 113))}", 2)
     if not iif.forwarding:
         raise IpError("RTNETLINK answers: No route to host", 2)
+    _validate_source(ns, iif, src, dst, tos)
     out, gw = r.dev, r.gw
     if r.nhs:   # ip_mkroute_input: fib_select_multipath over the packet's hash
         nh = ns.fib_select_path(r, src, dst, 0, 0, 0)

@@ -41,6 +41,8 @@ class ArpMixin:
         def fmt_ip(self, a: int | None) -> str: ...
         def fmt_mac(self, m: bytes) -> str: ...
         def is_local_addr(self, a: int) -> bool: ...
+        def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
+                                frame: Ethernet | None = None) -> SkbDropReason | None: ...
 
     def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None:
         arp = frame.payload
@@ -55,19 +57,23 @@ class ArpMixin:
             return
         tracing = self.world.tracer.on
         local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)
-        if arp.op == ARPOP_REQUEST and local_target:
-            if sip == 0:
+        if arp.op == ARPOP_REQUEST and sip == 0:
+            if local_target:
                 self._arp_reply(dev, arp)  # duplicate address detection probe
-                return
+            return
+        # ip_route_input_noref(skb, tip, sip, 0, dev): the input route of a request validates its
+        # sender (fib_validate_source: rp_filter, our own address); refused, neither a reply nor
+        # a proxy reply, only the update of an entry that exists
+        routed = (arp.op == ARPOP_REQUEST and (local_target or dev.forwarding) and sip >> 24 != 127
+                  and sip != 0xFFFFFFFF and self.fib_validate_source(dev, sip, tip) is None)
+        if routed and local_target:
             if tracing:
                 self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}",
                            dev=dev.name)
             self.neigh.update(dev, sip, sha, confirm=False, create=True)
             self._arp_reply(dev, arp)
             return
-        if sip == 0:
-            return
-        if arp.op == ARPOP_REQUEST and self.arp_fwd_proxy(dev, tip, sip):
+        if routed and self.arp_fwd_proxy(dev, tip, sip):
             # pneigh_enqueue: a broadcast request is answered after a random
             # share of proxy_delay (USER_HZ ticks), a unicast one at once
             self.neigh.update(dev, sip, sha, confirm=False, create=True)

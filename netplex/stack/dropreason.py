@@ -37,6 +37,7 @@ class SkbDropReason(Enum):
     NETFILTER_DROP = "netfilter_drop"                 # NF_DROP (and NF_QUEUE with no listener)
     UNHANDLED_PROTO = "unknown_protocol"              # no packet_type for the EtherType
     IP_INVALID_SOURCE = "martian_source"              # fib_validate_source / martian checks
+    IP_RPFILTER = "rp_filter"                         # fib_validate_source: -EXDEV (reverse path)
     IP_INVALID_DEST = "martian_destination"           # 127/8 destination without route_localnet
     IP_INNOROUTES = "no_route"                        # ip_route_input_slow: no route (forwarding on)
     IP_NOPROTO = "unknown_ip_protocol"                # ip_protocol_deliver_rcu: no inet_protos entry

@@ -125,7 +125,8 @@ def build(dev: NetDevice, dst: int) -> FlowEntry:
     ns: Namespace = dev.ns
     gen = ns.world.config_generation
     if (ns.hooks or not ns.fib.rules_default or ns.fib.flow_keys or not dev.forwarding or dst == LIMITED_BCAST
-            or dst >> 28 == 14 or not pure_device(dev) or unknown_state(ns, FASTPATH_NEUTRAL) is not None):
+            or dst >> 28 == 14 or not pure_device(dev) or unknown_state(ns, FASTPATH_NEUTRAL) is not None
+            or ns.sysctl.rpf_any or ns.fib.has_custom_local_routes):   # fib_validate_source per packet
         return FlowEntry(gen, None, (0, 0), 0)
     r = ns.fib.lookup(dst)
     if r is None or r.type != "unicast" or r.dev is None or r.nhs or r.encap:   # multipath: the full path hashes

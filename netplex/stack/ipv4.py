@@ -81,6 +81,8 @@ ICMP_ERROR_TYPES = (3, 4, 5, 11, 12)
 # errno values a local sender sees from the output route (ip_route_output_key)
 ENETUNREACH, EHOSTUNREACH, EINVAL, EACCES, EPERM, EMSGSIZE = 101, 113, 22, 13, 1, 90
 ROUTE_TYPE_ERRNO = {"unreachable": EHOSTUNREACH, "blackhole": EINVAL, "prohibit": EACCES}
+# fib_props: the route types whose fib_lookup is an error (a throw that found nothing further too)
+FIB_LOOKUP_ERRORS = frozenset({"unreachable", "blackhole", "prohibit", "nat", "throw"})
 ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
 
 
@@ -138,6 +140,7 @@ class Ipv4Path:
     ptype_all: list[PacketSocket]       # AF_PACKET taps (af_packet.py)
     xfrm: Xfrm                          # IPsec SAD and SPD (stack/xfrm); empty: no xfrm code runs
     local_addrs: set[int]               # every address of every device (is_local_addr)
+    addrs: dict[int, list[Any]]         # ifindex → the device's addresses (its in_device's ifa_list)
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -206,11 +209,14 @@ class Ipv4Path:
             if ip.dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
                 self.drop(frame, dev, SkbDropReason.IP_INVALID_DEST)
                 return
-        if ip.src in self.local_addrs and dev.kind != "loopback" and not self._accept_local(dev):
-            # fib_validate_source: a packet from one of our own addresses is a martian (the kernel's
-            # own packets through lo carry their route and are not checked)
-            self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
-            return
+        validate = dev.kind != "loopback"   # the kernel's own packets through lo carry their route
+        if validate and not self.sysctl.rpf_any and self.fib.rules_default and not self.fib.has_custom_local_routes:
+            # fib_validate_source's fast path (no rp_filter, no custom rules or local routes): only a
+            # packet from one of our own addresses is a martian
+            validate = False
+            if ip.src in self.local_addrs and not self._accept_local(dev):
+                self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
+                return
         dst = ip.dst
         if dst == LIMITED_BCAST or dst >> 28 == 14:
             if self.mrt is not None and dst != LIMITED_BCAST:
@@ -221,6 +227,9 @@ class Ipv4Path:
             # ip_check_mc_rcu: a multicast datagram is ours only for a group the device joined
             if dst >> 28 == 14 and dst != IGMP_ALL_HOSTS and not self.mc_member(dev, dst):
                 self.drop(frame, dev, SkbDropReason.IP_MC_NOT_MEMBER)
+                return
+            # brd_input / ip_mc_validate_source: a non-zero source is validated
+            if validate and src and self._martian(dev, frame, ip):
                 return
             self.ip_local_deliver(dev, frame, "broadcast")
             return
@@ -245,6 +254,8 @@ class Ipv4Path:
             return
         rtype = r.type
         if rtype == "local" or rtype == "broadcast":
+            if validate and (rtype == "local" or src) and self._martian(dev, frame, ip):
+                return
             if tracing:
                 self.trace("fib_lookup", f"{self.fmt_ip(dst)} is local ({rtype})", dev=dev.name, verdict=rtype)
             self.ip_local_deliver(dev, frame, rtype)
@@ -254,7 +265,51 @@ class Ipv4Path:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ROUTE_TYPE_ICMP[rtype], dev)
             self.drop(frame, dev, ROUTE_TYPE_DROP[rtype])
             return
+        if validate and dev.forwarding and self._martian(dev, frame, ip):   # __mkroute_input
+            return
         self.ip_forward(dev, frame, r, length)
+
+    def _martian(self, dev: NetDevice, frame: Ethernet, ip: IPv4) -> bool:
+        """Drop (and say so) a packet whose source fib_validate_source refuses."""
+        reason = self.fib_validate_source(dev, ip.src, ip.dst, ip.tos, frame)
+        if reason is None:
+            return False
+        if self.world.tracer.on:
+            self.trace("fib_validate_source", f"{self.fmt_ip(ip.src)} on {dev.name}: {reason.text}", dev=dev.name)
+        self.drop(frame, dev, reason)
+        return True
+
+    def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
+                            frame: Ethernet | None = None) -> SkbDropReason | None:
+        """fib_validate_source + __fib_validate_source (net/ipv4/fib_frontend.c): None when the
+        source is acceptable on `dev`, else the drop reason.
+
+        rp_filter is IN_DEV_MAXCONF (the larger of `all` and the device's); a decrypted packet
+        (a sec_path) is not filtered. Without rp_filter, custom rules or custom local routes, only
+        a source that is one of our addresses is refused (unless accept_local). Otherwise the
+        reverse route (to `src` from `dst`, input lo) must exist and be unicast (or local with
+        accept_local): no route is EXDEV under rp_filter and fine without it, another type is a
+        martian; strict mode (1) also wants that route to leave through `dev` (any nexthop of
+        it, or a local route when `dev` is lo); loose mode (any other non-zero value) does not.
+        """
+        meta = frame.meta if frame is not None else None
+        rpf = 0 if meta is not None and meta.sp else self.sysctl.rp_filter(dev.name)
+        accept_local = self._accept_local(dev)
+        if not rpf and self.fib.rules_default and not self.fib.has_custom_local_routes:
+            if not accept_local and src in self.local_addrs:
+                return SkbDropReason.IP_INVALID_SOURCE
+            return None
+        r = self.fib.lookup(src, dst, "lo", "", 0, tos & 0x1C)
+        if r is None or r.type in FIB_LOOKUP_ERRORS:   # fib_lookup failed (fib_props: an error)
+            return SkbDropReason.IP_RPFILTER if rpf else None
+        if r.type != "unicast" and (r.type != "local" or not accept_local):
+            return SkbDropReason.IP_INVALID_SOURCE
+        if (r.dev is dev or any(nh.dev is dev for nh in r.nhs)
+                or (r.type == "local" and dev.kind == "loopback")):
+            return None
+        if not self.addrs.get(dev.ifindex) or rpf == 1:   # no_addr, or strict
+            return SkbDropReason.IP_RPFILTER if rpf else None
+        return None
 
     def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet,
                              keys: int) -> Route | Literal[False]:

@@ -342,7 +342,7 @@ class Fib:
     fib_unmerge at the first `ip rule add`): a lookup takes the longest prefix of the two. After
     that, the rules consult local, then main, then default, in order."""
 
-    __slots__ = ("flow_keys", "has_custom_rules", "rules", "rules_default", "tables")
+    __slots__ = ("flow_keys", "has_custom_local_routes", "has_custom_rules", "rules", "rules_default", "tables")
 
     def __init__(self) -> None:
         self.tables: dict[int, FibTable] = {
@@ -356,6 +356,8 @@ class Fib:
         # fib_has_custom_rules: set by the first rule added and never cleared; from
         # then on a lookup's result names its table (`ip route get` shows `table local`)
         self.has_custom_rules = False
+        # fib_has_custom_local_routes: set by the first `local` route a user adds (inet_rtm_newroute)
+        self.has_custom_local_routes = False
 
     def table(self, table_id: int, create: bool = False) -> FibTable | None:
         t = self.tables.get(table_id)

@@ -132,6 +132,7 @@ class Sysctl:
     def __init__(self, ns: Namespace) -> None:
         self.ns = ns
         self.mpls = False      # the net.mpls keys are in (mpls_router loaded)
+        self.rpf_any = False   # some rp_filter key is non-zero (the packet path looks further)
         self.values: dict[str, str] = {k: v[0] for k, v in GLOBAL_KEYS.items()}
         self.bounds: dict[str, tuple[int | None, int | None] | None] = {
             k: (None if v[1] is None and v[2] is None else (v[1], v[2])) for k, v in GLOBAL_KEYS.items()}
@@ -267,6 +268,8 @@ class Sysctl:
                 value = _int_vector(key, value, self.values[key])
             value = "\t".join(value.split()) if key.endswith(("_range", "group_range")) else value
         self.values[key] = value
+        if leaf == "rp_filter":
+            self.rpf_any = any(v != "0" for k, v in self.values.items() if k.endswith(".rp_filter"))
         self._side_effects(key, value)
         self.sync_devices()
         self.ns.config_changed()
@@ -292,6 +295,13 @@ class Sysctl:
             for k in list(self.values):
                 if k.startswith("net.ipv4.conf.") and k.endswith(".forwarding"):
                     self.values[k] = value
+
+    def rp_filter(self, devname: str) -> int:
+        """IN_DEV_RPFILTER: IN_DEV_MAXCONF, the larger of `all` and the device's rp_filter."""
+        if not self.rpf_any:
+            return 0
+        v = self.values
+        return max(int(v["net.ipv4.conf.all.rp_filter"]), int(v.get(f"net.ipv4.conf.{devname}.rp_filter", "0")))
 
     def forwarding(self, devname: str) -> bool:
         return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") != "0"
