@@ -48,6 +48,14 @@ from netplex.stack.device import (
     netdev_rx_handler_unregister,
 )
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.fastpath import (
+    DEVICE_NEUTRAL,
+    FAST_DEVICE_CLASSES,
+    FASTPATH_NEUTRAL,
+    fast_xmit,
+    unknown_state,
+    xmit_state,
+)
 from netplex.stack.igmp import ip_mc_join_group, ip_mc_leave_group
 from netplex.stack.netfilter.hooks import br_nf_enabled, br_nf_forward, br_nf_pre_routing
 
@@ -102,7 +110,7 @@ class BridgePort:
 
     __slots__ = ("bridge", "dev", "port_no", "state", "priority", "path_cost", "learning", "flood",
                  "hairpin", "isolated", "stp", "running", "vlans", "pvid", "mcast_router", "mcast_flood",
-                 "guard", "root_block", "fastleave")
+                 "guard", "root_block", "fastleave", "fast_gen", "fast_ok")
 
     def __init__(self, bridge: Bridge, dev: NetDevice, port_no: int) -> None:
         self.bridge = bridge
@@ -124,6 +132,8 @@ class BridgePort:
         self.guard = False               # BR_BPDU_GUARD: a BPDU received disables the port
         self.root_block = False          # BR_ROOT_BLOCK: never the root port (held listening instead)
         self.fastleave = False           # BR_MULTICAST_FAST_LEAVE: an IGMP leave ends the membership at once
+        self.fast_gen = -1               # the config generation `fast_ok` was worked out for
+        self.fast_ok = False             # the bridge fast path may take this port's frames (fast_pure)
 
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
@@ -132,6 +142,76 @@ class BridgePort:
         """br_handle_frame as the port's rx_handler: the bridge consumes every frame."""
         self.bridge.handle_frame(self, frame)
         return RX_HANDLER_CONSUMED
+
+    def fast_pure(self) -> bool:
+        """The bridge fast path's opt-in purity (stack/fastpath.py's rule 1), worked out once per
+        configuration generation: a plain `Bridge` without VLAN filtering in a namespace without
+        netfilter hooks (br_netfilter) or state the fast path does not know, and a port device of a
+        declared-pure class whose rx_handler is this port's, with no ingress qdisc."""
+        br = self.bridge
+        ns = br.ns
+        gen = ns.world.config_generation
+        if self.fast_gen != gen:
+            dev = self.dev
+            self.fast_gen = gen
+            self.fast_ok = (type(br) is Bridge and not br.vlan_filtering and not ns.hooks
+                            and type(dev) in FAST_DEVICE_CLASSES and dev.ns is ns and dev.master is br
+                            and dev.rx_handler == self.rx_handler and dev.ingress_q is None
+                            and unknown_state(dev, DEVICE_NEUTRAL) is None
+                            and unknown_state(br, BRIDGE_NEUTRAL) is None
+                            and unknown_state(ns, FASTPATH_NEUTRAL) is None)
+        return self.fast_ok
+
+    def fast_forward(self, frame: Ethernet, nbytes: int) -> bool:
+        """The bridge fast path: `NetDevice.rx` → br_handle_frame → br_fdb_update → br_forward →
+        dev_queue_xmit → start_xmit of a known unicast frame, in one call with the same effects
+        (both devices' counters, the source entry's `updated` and port, the destination entry's
+        `used`, the cable's timing, the one receive pushed at the peer). False, with nothing changed,
+        whenever the full path could do anything else: a new source to learn, an unknown, local,
+        aged or same-port destination, a port not forwarding, STP, tracing, capture, taps, marks."""
+        dev = self.dev
+        br = self.bridge
+        ns = br.ns
+        world = ns.world
+        if (not nbytes or not world.fastpath or world.tracer.on or frame.meta is not None or frame.vlans
+                or not dev.up or nbytes > dev.mtu + 18 or self.state != BR_STATE_FORWARDING or not br.up
+                or not self.fast_pure()):
+            return False
+        dst = frame.dst
+        src = frame.src
+        if dst[0] & 1 or src == dst:
+            return False
+        fdb = br.fdb
+        e = fdb.get(dst)
+        if e is None or e.is_local:
+            return False
+        now = ns.sched.now
+        if not e.is_static and now - e.updated > br.hold_time():
+            return False      # aged: the full path deletes it and floods
+        out = e.port
+        if out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING:
+            return False
+        s = None
+        if self.learning and not src[0] & 1:
+            s = fdb.get(src)
+            if s is None:
+                return False  # a new address: the full path learns it (and traces it)
+        odev = out.dev
+        if not out.fast_pure():
+            return False
+        busy = xmit_state(ns, odev, now)
+        if busy < 0:
+            return False
+        st = dev.stats
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        if s is not None and not s.is_local:   # br_fdb_update
+            if s.port is not self and not s.is_static:
+                s.port = self
+            s.updated = now
+        e.used = now
+        fast_xmit(ns, odev, frame, nbytes, now, busy)
+        return True
 
 
 def br_allowed_ingress(vlans: dict[int, int], pvid: int, frame: Ethernet) -> int:
@@ -179,6 +259,16 @@ def vlan_del(vlans: dict[int, int], owner: Bridge | BridgePort, vid: int) -> boo
     if owner.pvid == vid:
         owner.pvid = 0
     return True
+
+
+# Bridge attributes the fast path understands (BridgePort.fast_pure): each is checked there or per
+# frame, or cannot change how a known unicast frame is forwarded (STP timers, multicast snooping,
+# VLAN tables while filtering is off). Any other, set, keeps the fast path off that bridge.
+BRIDGE_NEUTRAL = DEVICE_NEUTRAL | frozenset({
+    "ports", "fdb", "ageing_ns", "gc_next", "gc_up", "stp_state", "priority", "forward_delay", "hello_time",
+    "max_age", "mac_set_by_user", "mtu_set_by_user", "stp", "vlans", "pvid", "vlan_default_pvid",
+    "mcast_snooping", "next_port_no", "group_fwd_mask", "vlan_filtering", "had_ports", "mcast",
+})
 
 
 class Bridge(NetDevice):

@@ -422,6 +422,9 @@ class NetDevice:
         """netif_receive_skb: a frame arrives from the link (with its length, when known)."""
         if self.forwarding and frame.type == 0x0800 and self.ns.world.fastpath and fast_rx(self, frame, nbytes):
             return   # forwarded by the exact flow fast path (fastpath.py)
+        bp = self.bridge_port
+        if bp is not None and bp.fast_forward(frame, nbytes):
+            return   # bridged by the bridge fast path (bridge.py, BridgePort.fast_forward)
         st = self.stats
         if not self.up:
             st.rx_dropped += 1

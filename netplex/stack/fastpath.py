@@ -213,6 +213,47 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     return True
 
 
+def xmit_state(ns: Namespace, out: NetDevice, now: int) -> int:
+    """Whether `out` (a pure device's exact class, checked by the caller) would take a frame as the fast
+    path can: 0 idle (sent at once), 1 busy with room in its FIFO, -1 the full path's (down, a qdisc,
+    no carrier, a full FIFO, the kind's default qdisc, a socket's memory, capture or taps)."""
+    peer = out.peer
+    if (not out.up or out.qdisc is not None or peer is None or out.link is None or not peer.up or ns.wmem_owned
+            or ns.ptype_all or ns.world.capture is not None):
+        return -1
+    txq = out.txq
+    if now < out.busy_until or txq:
+        if len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None:
+            return -1
+        return 1
+    return 0
+
+
+def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: int, busy: int) -> None:
+    """dev_queue_xmit → start_xmit → Link.deliver on a device `xmit_state` said takes the frame:
+    queued in its FIFO when busy, else counted, the cable's timing and loss, and the peer's
+    receive pushed as `fast_recv` (as Scheduler.at pushes it: same time, next sequence number)."""
+    if busy:
+        out.txq.append(frame)
+        if not out.dequeue_pending:
+            out.dequeue_pending = True
+            ns.sched.at(out.busy_until, out.qdisc_run)
+        return
+    st = out.stats
+    st.tx_packets += 1
+    st.tx_bytes += nbytes
+    link: Any = out.link
+    rate = link.rate_bps
+    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+    out.busy_until = done
+    if link.loss and link.rng.random() < link.loss:
+        link.lost += 1
+        return
+    sched = ns.sched
+    sched.seq = seq = sched.seq + 1
+    heappush(sched.heap, (done + link.delay_ns, seq, fast_recv, (out.peer, frame, nbytes)))
+
+
 def fast_recv(dev: NetDevice, frame: Ethernet, nbytes: int) -> None:
     """The receive of a frame the fast path sent: `NetDevice.rx` with its fast test first."""
     if not (dev.forwarding and frame.type == 0x0800 and dev.ns.world.fastpath and fast_rx(dev, frame, nbytes)):

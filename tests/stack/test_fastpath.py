@@ -19,6 +19,7 @@ from netplex.packet.addr import ip_to_int
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
+from netplex.stack.bridge import Bridge
 from netplex.stack.tcp import TcpSocket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,11 @@ def state(net: Network) -> dict[str, Any]:
         neigh = sorted((k, n.state, n.lladdr, n.confirmed, n.updated, n.used, n.probes)
                        for k, n in ns.neigh.entries.items())
         out[f"{ns.name}@{id(ns) % 1}"] = (devs, neigh, sorted((r.name, c) for r, c in ns.drops.items()), ns.ip_id)
+        for name, d in sorted(ns.devices.items()):
+            if isinstance(d, Bridge):   # the FDB as the bridge fast path leaves it: port, updated, used
+                out[f"{ns.name}/{name}/fdb"] = sorted(
+                    (k, e.port.dev.name if e.port is not None else None, e.updated, e.used, e.is_local, e.is_static)
+                    for k, e in d.fdb.items())
     return out
 
 
@@ -56,6 +62,12 @@ def fast_entries(net: Network) -> int:
     """How many positive flow entries the fast path holds (it must have been used)."""
     return sum(1 for ns in namespaces(net) for d in ns.devices.values() if d.flows
                for fe in d.flows.values() if fe.out is not None)
+
+
+def bridge_fast_ports(net: Network) -> int:
+    """How many bridge ports the bridge fast path found pure (it must have been tried)."""
+    return sum(1 for ns in namespaces(net) for d in ns.devices.values()
+               if d.bridge_port is not None and d.bridge_port.fast_ok)
 
 
 def run_file(path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch, pcap: Path | None = None) -> tuple[Any, Any]:
@@ -238,3 +250,102 @@ def test_socket_dst_cache_follows_configuration() -> None:
     assert sk.sendto(b"d", dst, 9) == 0
     net.run_for(10_000_000)
     assert got == [b"a", b"d"]
+
+
+def bridged(topo: str, changes: bool) -> tuple[Any, ...]:
+    """64 hosts on one bridge (star) or 8 leaf bridges under a root (tree), UDP echo between seeded
+    pairs as benchmarks/p2_bridge.py, with — when `changes` — what can change a bridged frame's fate
+    mid-run: a port blocked and freed again, a host's address moving to another port, hairpin and
+    isolated ports, a short ageing time, br_netfilter with an iptables rule, VLAN filtering."""
+    import random
+
+    net = Network(seed=5)
+    n = 16
+    rng = random.Random(5)
+    hosts = [net.add_node(f"h{i}") for i in range(n)]
+    sw_of = []
+    if topo == "star":
+        net.add_node("sw")
+        for i in range(n):
+            net.add_link(f"h{i}:eth0", f"sw:p{i}", rate_bps=1_000_000_000, delay_ns=1_000)
+        bridges = {"sw": [f"p{i}" for i in range(n)]}
+        sw_of = ["sw"] * n
+    else:
+        net.add_node("root")
+        bridges = {"root": []}
+        for lf in range(4):
+            net.add_node(f"leaf{lf}")
+            net.add_link(f"leaf{lf}:trunk", f"root:p{lf}", rate_bps=100_000_000, delay_ns=1_000)
+            bridges["root"].append(f"p{lf}")
+            bridges[f"leaf{lf}"] = ["trunk"]
+        for i in range(n):
+            net.add_link(f"h{i}:eth0", f"leaf{i % 4}:p{i // 4}", rate_bps=1_000_000_000, delay_ns=1_000)
+            bridges[f"leaf{i % 4}"].append(f"p{i // 4}")
+            sw_of.append(f"leaf{i % 4}")
+    for name, ports in bridges.items():
+        sw = net.nodes[name]
+        assert sw.run("ip link add br0 type bridge && ip link set br0 up").status == 0
+        for p in ports:
+            assert sw.run(f"ip link set {p} master br0 && ip link set {p} up").status == 0
+    for i, h in enumerate(hosts):
+        assert h.run(f"ip addr add 10.1.0.{i + 1}/16 dev eth0 && ip link set eth0 up").status == 0
+    got: list[Any] = []
+    for i in range(n):
+        ns = hosts[i].ns
+        srv = ns.sockets.udp_socket()
+        srv.bind(0, 9)
+
+        def echo(data: bytes, src: int, sport: int, srv: Any = srv, i: int = i) -> None:
+            got.append((net.now, i, len(data), src))
+            srv.sendto(data, src, sport)
+
+        srv.on_recv = echo
+    for i in range(n):
+        j = (i + 1 + rng.randrange(n - 1)) % n
+        cl = hosts[i].ns.sockets.udp_socket()
+        cl.connect(ip_to_int(f"10.1.0.{j + 1}"), 9)
+        cl.on_recv = lambda d, s, p, i=i: got.append((net.now, -i, len(d), s))
+        start = net.now + 1_000_000 + rng.randrange(50_000)
+        for k in range(300):
+            net.sched.at(start + k * 20_000 + (k % 7) * 3, cl.sendto, bytes(64 + (k * 53) % 1300))
+    net.run_for(1_500_000)
+    used = bridge_fast_ports(net)   # before the changes (br_netfilter's hooks stay registered)
+    if changes:
+        sw = net.nodes[sw_of[3]]
+        port3 = "p3" if topo == "star" else "p0"
+        # a host's address moves: h2 takes h7's MAC (the FDB entry moves to h2's port)
+        mac7 = hosts[7].ns.devices["eth0"].mac.hex(":")
+        steps = [
+            (sw, f"bridge link set dev {port3} state 1"),             # listening: frames dropped
+            (sw, f"bridge link set dev {port3} state 3"),
+            (sw, f"bridge link set dev {port3} hairpin on"),
+            (sw, f"bridge link set dev {port3} isolated on"),
+            (hosts[2], f"ip link set eth0 address {mac7}"),
+            (net.nodes[sw_of[5]], "ip link set br0 type bridge ageing_time 100"),   # 1 s: entries age
+            (sw, "sysctl -qw net.bridge.bridge-nf-call-iptables=1"),
+            (sw, "iptables -A FORWARD -p udp -m length --length 200:400 -j DROP"),
+            (sw, "iptables -F FORWARD"),
+            (sw, "ip link set br0 type bridge vlan_filtering 1"),
+            (sw, "ip link set br0 type bridge vlan_filtering 0"),
+        ]
+        for node, line in steps:
+            net.run_for(600_000)
+            assert node.run(line).status == 0, line
+    net.run_for(3_000_000_000)
+    nodes = [net.nodes[s] for s in dict.fromkeys(sw_of)] + hosts[:4]
+    return got, state(net), outputs(net, nodes), used
+
+
+@pytest.mark.parametrize("topo", ["star", "tree"])
+@pytest.mark.parametrize("changes", [False, True], ids=["steady", "changes"])
+def test_bridged_same_with_and_without_fast_path(topo: str, changes: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridge fast path (BridgePort.fast_forward): same deliveries, counters, FDB (updated, used,
+    port), drops, clock and events as the full br_handle_frame path."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    got_on, st_on, out_on, n_on = bridged(topo, changes)
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    got_off, st_off, out_off, n_off = bridged(topo, changes)
+    assert n_on > 0 and n_off == 0
+    assert len(got_on) > 1000 and got_on == got_off
+    assert st_on == st_off
+    assert out_on == out_off
