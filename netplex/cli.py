@@ -6,6 +6,7 @@
     netplex shell FILE NODE
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
     netplex diff FILE [--json]
+    netplex cloud why FILE SRC DST icmp|tcp|udp [PORT]
     netplex clean
     netplex run FILE --record RUN.npx ; netplex view FILE|RUN.npx [--port N] [--no-browser]
     netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
@@ -44,6 +45,8 @@ import netplex.container  # noqa: F401 - the systems register their node kinds a
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
 from netplex.clab import is_clab_file, load_clab
+from netplex.cloud.why import check_usage as cloud_why_usage
+from netplex.cloud.why import why as cloud_why
 from netplex.errors import NetplexError, ScenarioError
 from netplex.fabric import FabricError, leaf_spine, three_tier
 from netplex.mininet.run import run_mn
@@ -103,6 +106,8 @@ app = typer.Typer(
 fabric_app = typer.Typer(help="Write a data-centre fabric as a scenario file (printed on stdout).",
                          no_args_is_help=True)
 app.add_typer(fabric_app, name="fabric")
+cloud_app = typer.Typer(help="Ask a scenario's cloud (issue 14) what decides a packet's fate.", no_args_is_help=True)
+app.add_typer(cloud_app, name="cloud")
 
 
 @fabric_app.command("three-tier")
@@ -658,6 +663,37 @@ def trace(
         raise _fail(f'{file}: no node "{src}" (nodes: {", ".join(scenario.nodes)})')
     _run_trace(file, scenario, backend, "trace", "trace",
                lambda be: be.trace(src=src, dst=dst, proto=proto, dport=dport))
+
+
+@cloud_app.command("why")
+def cloud_why_command(
+    file: Path = typer.Argument(..., help="Scenario file with a cloud: section.", show_default=False),
+    src: str = typer.Argument(..., help="A server (vm1) or a node.", show_default=False),
+    dst: str = typer.Argument(..., help="A server, a node's address or any IPv4 address.", show_default=False),
+    proto: str = typer.Argument(..., help="icmp, tcp or udp.", show_default=False),
+    port: int | None = typer.Argument(None, help="Destination port (tcp, udp).", show_default=False),
+) -> None:
+    """Send one packet from SRC to DST in the simulator and name what decides it: the
+    security-group rule (Neutron id and iptables line), the router without a route, the
+    missing floating IP. Exit 0: delivered; 1: not delivered; 2: bad arguments."""
+    scenario = _load(file)
+    if scenario.cloud is None:
+        raise _fail(f"{file}: no cloud: section")
+    try:
+        cloud_why_usage(proto, port)
+    except NetplexError as e:
+        raise _fail_plain(e.message) from None
+    be = _make_backend("sim", scenario.seed, None)
+    try:
+        _prepare_or_exit(scenario, be, file)
+        try:
+            answer = cloud_why(scenario, be, src, dst, proto, port)
+        except NetplexError as e:
+            raise _fail_plain(e.message) from None
+    finally:
+        be.close()
+    print("\n".join(answer.lines))
+    raise typer.Exit(answer.status)
 
 
 def _trace_attach(file: Path, ue: str, backend: str) -> None:

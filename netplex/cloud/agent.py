@@ -38,7 +38,7 @@ from typing import Any
 from netplex.cloud.controller import Controller, Port, Router, Rule
 from netplex.cloud.firewall import ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
 
-__all__ = ["VXLAN_PORT", "host_lines"]
+__all__ = ["VXLAN_PORT", "group_members", "host_lines", "rule_dict"]
 
 VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
 L3 = "neutron-l3-agent"
@@ -47,7 +47,7 @@ SCOPE_MARK = "0x4000000/0xffff0000"     # the default address scope: mark id 102
 CONNMARK_MASKS = "--nfmask 0xffff0000 --ctmask 0xffff0000"
 
 
-def _rule_dict(rule: Rule) -> dict[str, Any]:
+def rule_dict(rule: Rule) -> dict[str, Any]:
     """The rule as the server hands it to the agent (security_group_info_for_ports)."""
     d: dict[str, Any] = {"direction": rule.direction, "ethertype": rule.ethertype, "protocol": rule.protocol,
                          "port_range_min": rule.port_min, "port_range_max": rule.port_max,
@@ -57,17 +57,23 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
     return d
 
 
-def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[str]:
-    """IptablesFirewallDriver for the host (netplex.cloud.firewall): the network-owned ports
-    trusted, then per VM port the provider rules (DHCP replies to its address and to
-    broadcast, _add_ingress_dhcp_rule) and its groups' rules, remote groups as ipsets
-    (created first, as IpsetManager.set_members does); one conntrack zone per network."""
+def group_members(ctl: Controller) -> dict[str, list[str]]:
+    """Each security group's members' addresses, in address order (the remote groups' ipsets)."""
     members: dict[str, list[str]] = {}
     for p in ctl.ports.values():
         for g in p.security_groups:
             members.setdefault(g, []).append(str(p.ip))
     for ips in members.values():
         ips.sort(key=lambda a: tuple(int(x) for x in a.split(".")))
+    return members
+
+
+def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[str]:
+    """IptablesFirewallDriver for the host (netplex.cloud.firewall): the network-owned ports
+    trusted, then per VM port the provider rules (DHCP replies to its address and to
+    broadcast, _add_ingress_dhcp_rule) and its groups' rules, remote groups as ipsets
+    (created first, as IpsetManager.set_members does); one conntrack zone per network."""
+    members = group_members(ctl)
     zones: dict[str, int] = {}
     calls: list[Call] = [c for p in trusted for c in trusted_calls(p.tap)]
     remote: dict[str, None] = {}
@@ -76,7 +82,7 @@ def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[s
         dhcp = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 68,
                  "port_range_max": 68, "source_port_range_min": 67, "source_port_range_max": 67,
                  "dest_ip_prefix": dest} for dest in (f"{p.ip}/32", "255.255.255.255/32")]
-        rules = dhcp + [_rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
+        rules = dhcp + [rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
         remote.update((r["remote_group_id"], None) for r in rules if r.get("remote_group_id") and r["ethertype"] == "IPv4")
         calls += port_calls(p.tap, p.mac, [str(p.ip)], f"brq{p.network_id[:11]}", zone, rules, members, ipset=True)
     sets = []

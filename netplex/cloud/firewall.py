@@ -26,8 +26,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ZONE_START", "Call", "ipset_name", "plain_rule_args", "port_calls", "render", "trailer_calls",
-           "trusted_calls"]
+__all__ = ["WRAP", "ZONE_START", "Call", "ipset_name", "plain_rule_args", "port_calls", "port_chain", "render",
+           "rule_texts",
+           "trailer_calls", "trusted_calls"]
 
 WRAP = "neutron-linuxbri"
 ZONE_START = 4097
@@ -128,7 +129,7 @@ def plain_rule_args(rule: dict[str, Any]) -> str:
     return " ".join([*args, *_protocol_and_port_args(rule), "-j RETURN"])
 
 
-def _chain(prefix: str, device: str) -> str:
+def port_chain(prefix: str, device: str) -> str:
     """_port_chain_name: the direction letter and the device without `tap`, cut to 11 characters."""
     return f"{prefix}{device[3:]}"[:11]
 
@@ -143,32 +144,35 @@ def _sg_rules(rules: list[dict[str, Any]], direction: str, port_ips: list[str],
     for rule in rules:
         if rule["direction"] != direction or rule.get("ethertype", "IPv4") != "IPv4":
             continue
-        expanded = [rule]
-        group = rule.get("remote_group_id")
-        if group and ipset:
-            if members.get(group):
-                text = " ".join([*_protocol_and_port_args(rule), "-m set", "--match-set", ipset_name(group),
-                                 "src" if direction == "ingress" else "dst", "-j RETURN"])
-                if text not in seen:
-                    seen.add(text)
-                    out.append(f"\0{text}")
-            continue
-        if group:
-            key = "source_ip_prefix" if direction == "ingress" else "dest_ip_prefix"
-            expanded = [{**rule, key: f"{ip}/32"} for ip in members.get(group, []) if ip not in port_ips]
-        for r in expanded:
-            text = plain_rule_args(r)
+        for text in rule_texts(rule, port_ips, members, ipset):
             if text not in seen:
                 seen.add(text)
                 out.append(f"\0{text}")
     return out + [f"{INVALID_DROP}\0-m state --state INVALID -j DROP", f"{UNMATCHED}\0-j ${FALLBACK}"]
 
 
+def rule_texts(rule: dict[str, Any], port_ips: list[str], members: dict[str, list[str]], ipset: bool) -> list[str]:
+    """The iptables rule texts one security-group rule becomes in its port's chain (the
+    arguments after `-A CHAIN`, before duplicates are pruned): its ipset match, nothing
+    while the remote group's set is empty, or one rule per remote address."""
+    group = rule.get("remote_group_id")
+    if group and ipset:
+        if not members.get(group):
+            return []
+        return [" ".join([*_protocol_and_port_args(rule), "-m set", "--match-set", ipset_name(group),
+                          "src" if rule["direction"] == "ingress" else "dst", "-j RETURN"])]
+    expanded = [rule]
+    if group:
+        key = "source_ip_prefix" if rule["direction"] == "ingress" else "dest_ip_prefix"
+        expanded = [{**rule, key: f"{ip}/32"} for ip in members.get(group, []) if ip not in port_ips]
+    return [plain_rule_args(r) for r in expanded]
+
+
 def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, rules: list[dict[str, Any]],
                members: dict[str, list[str]] | None = None, ipset: bool = False) -> list[Call]:
     """prepare_port_filter of one port (IPv4): what _setup_chains_apply adds for it."""
     members = members or {}
-    i, o, s = _chain("i", device), _chain("o", device), _chain("s", device)
+    i, o, s = port_chain("i", device), port_chain("o", device), port_chain("s", device)
     short = device[4:] if device.startswith("tap") else device     # _get_port_device_name
     calls = [Call("raw", "PREROUTING", f'{match} -m comment --comment "Set zone for {short}" -j CT --zone {zone}')
              for match in (f"-m physdev --physdev-in {bridge}", f"-i {bridge}", f"-m physdev --physdev-in {device}")]

@@ -13,11 +13,11 @@ from netplex.cloud.openstack import openstack
 from netplex.scenario.model import Scenario
 from netplex.scenario.runner import SECTIONS, SectionLines
 
-__all__ = ["compile_cloud"]
+__all__ = ["build_controller", "compile_cloud", "local_ips"]
 
 
-def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | None]:
-    """The hosts' shell lines for the cloud the commands build, and the first failure (or None)."""
+def build_controller(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None]:
+    """The controller after the scenario's `openstack` commands, and the first refused one (or None)."""
     spec = scenario.cloud
     assert spec is not None
     params = {host: scenario.nodes[host].params for host in spec.hosts}
@@ -33,13 +33,28 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
             failure = {"node": "cloud", "line": n, "file_line": file_line, "command": command,
                        "message": err.removesuffix("\n")}
             break
-    local_ips = {}
-    for host in spec.hosts:
+    return ctl, failure
+
+
+def local_ips(scenario: Scenario) -> dict[str, str]:
+    """Each cloud host's VXLAN tunnel address (its `local_ip:`)."""
+    assert scenario.cloud is not None
+    out = {}
+    for host in scenario.cloud.hosts:
         params = scenario.nodes[host].params
         assert isinstance(params, CloudHostParams)
-        local_ips[host] = str(params.local_ip)
+        out[host] = str(params.local_ip)
+    return out
+
+
+def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | None]:
+    """The hosts' shell lines for the cloud the commands build, and the first failure (or None)."""
+    spec = scenario.cloud
+    assert spec is not None
+    ctl, failure = build_controller(scenario)
+    tunnels = local_ips(scenario)
     # every host's agents first (bridges, tunnels, routers, DHCP servers), then the VMs boot (dhclient)
-    compiled = {host: host_lines(ctl, host, local_ips) for host in spec.hosts}
+    compiled = {host: host_lines(ctl, host, tunnels) for host in spec.hosts}
     lines: SectionLines = [(host, line, 0, "cloud agent") for host in spec.hosts for line in compiled[host][0]]
     lines += [(host, line, 0, "cloud VM boot") for host in spec.hosts for line in compiled[host][1]]
     return lines, failure
