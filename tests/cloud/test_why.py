@@ -1,6 +1,6 @@
 """`netplex cloud why`: each verdict through the command, on examples/cloud-why.yaml (allowed by
 a named rule, dropped by the security groups, a router without a route, a missing floating IP),
-and its usage errors; the example itself on both backends."""
+and its usage errors. The example's probes run on both backends in tests/differential (every example)."""
 from __future__ import annotations
 
 import functools
@@ -81,7 +81,3 @@ def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     status, out, err = why(*args)
     assert (status, out, err.strip()) == (2, "", message)
 
-
-@pytest.mark.linux
-def test_example_agrees_with_the_kernel(differential) -> None:
-    differential.assert_agree(EXAMPLE)
