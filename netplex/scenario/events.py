@@ -12,7 +12,8 @@ takes every one of its link ends down; its neighbours lose carrier.
 iperf flow saw (`FlowGaps`) into the result's `events` list: per event its
 time, and per flow that carried traffic then, `outage_ms` (last arrival
 before the event to first arrival after it) and, for paced UDP flows,
-`lost` (the datagrams sent into the pause).
+`lost` (the datagrams sent into the pause), and `flow_at_ms` (the event's time from the
+start of the flow's probe, where `--plot` marks it).
 """
 from __future__ import annotations
 
@@ -173,7 +174,8 @@ def event_report(events: Sequence[Event], origin_ns: int, done: Sequence[EventDo
                     if not fg.start_ns <= t < fg.end_ns:
                         continue
                     thr = gap_threshold_ns(fg.interval_ns)
-                    rec: dict[str, Any] = {"probe": pi, "flow": fi, "outage_ms": 0.0}
+                    rec: dict[str, Any] = {"probe": pi, "flow": fi, "flow_at_ms": _ms(t - fg.start_ns),
+                                           "outage_ms": 0.0}
                     if fg.interval_ns:
                         rec["lost"] = 0
                     for gi, (s, e) in enumerate(fg.gaps):

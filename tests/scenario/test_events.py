@@ -87,7 +87,7 @@ def test_run_events_run_a_line_and_report_its_error() -> None:
 def test_a_cut_of_a_link_the_traffic_does_not_cross_costs_nothing() -> None:
     text = BASE.replace("links:\n", "links:\n  - ends: [c:eth0, b:eth1]\n")
     res = run_text(text + "events:\n  - at: 1s\n    cut: c:eth0\n")
-    assert flow(res.events, 0) == {"probe": 0, "flow": 0, "outage_ms": 0.0, "lost": 0}
+    assert flow(res.events, 0) == {"probe": 0, "flow": 0, "flow_at_ms": 990.0, "outage_ms": 0.0, "lost": 0}
 
 
 @pytest.mark.parametrize(("events", "where", "message"), [
