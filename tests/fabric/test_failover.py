@@ -13,20 +13,8 @@ from typer.testing import CliRunner
 
 from netplex.cli import app
 from netplex.fabric import leaf_spine
-from netplex.scenario.events import parse_events_option
-from netplex.scenario.loader import load_scenario_text
-from netplex.scenario.runner import run_scenario
-from netplex.scenario.sim import SimBackend
 from netplex.traffic.plot import event_marks
-
-ROOT = Path(__file__).resolve().parents[2]
-DC = ROOT / "examples" / "dc-three-tier.yaml"
-
-
-def run(text: str, events: str = ""):
-    scenario = load_scenario_text(text, "fabric.yaml")
-    scenario.events.extend(parse_events_option(events) if events else [])
-    return run_scenario(scenario, SimBackend())
+from tests.fabric.test_builders import DC, ROOT, run
 
 
 def test_stp_with_the_kernels_default_timers_reconverges_in_30_seconds() -> None:
