@@ -25,6 +25,7 @@ from netplex.shell import (
     curl,
     dhcp,
     docker_proxy,
+    ebtables,
     ifconfig,
     ip,
     ipset,
@@ -53,7 +54,7 @@ COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntra
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
-                   ifconfig)
+                   ifconfig, ebtables)
 
 
 def read_file(ns: Any, path: str) -> str | None:

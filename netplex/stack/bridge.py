@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from netplex.engine.scheduler import NSEC_PER_SEC
 from netplex.errors import NetplexError
-from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_IP, Dot1Q, Ethernet
+from netplex.packet.ethernet import ETH_HLEN, ETH_P_8021Q, ETH_P_IP, Dot1Q, Ethernet
 from netplex.packet.igmp import IPOPT_RA, Igmp
 from netplex.packet.ipv4 import IPv4
 from netplex.stack import stp as stp_mod
@@ -836,7 +836,7 @@ class Bridge(NetDevice):
                          port=port.dev.name, vid=vid or None)
             self.flood(frame, port, vid=vid)
             if self.up:
-                self.deliver_local(frame.copy(), vid)
+                self.deliver_local(frame.copy(), vid, port)
             return
         e = self.fdb_find(dst, vid)
         if e is not None:
@@ -844,7 +844,7 @@ class Bridge(NetDevice):
                 if tracing:
                     ns.trace("br_pass_frame_up", f"{self.name}: to the bridge itself", dev=self.name,
                              port=port.dev.name)
-                self.deliver_local(frame, vid)
+                self.deliver_local(frame, vid, port)
                 return
             out = e.port
             assert out is not None
@@ -860,16 +860,24 @@ class Bridge(NetDevice):
                     vlan = f" vlan {vid}" if vid else ""
                     ns.trace("br_forward", f"{self.name}: {ns.fmt_mac(dst)}{vlan} → {out.dev.name}", dev=self.name,
                              port=port.dev.name, out_dev=out.dev.name, vid=vid or None)
-                self.forward(out, frame, vid, True)
+                self.forward(out, frame, vid, True, port)
             return
         if tracing:
             ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded{in_vlan}", dev=self.name,
                      port=port.dev.name, vid=vid or None)
         self.flood(frame, port, vid=vid)
 
-    def forward(self, p: BridgePort, frame: Ethernet, vid: int, bridged: bool) -> None:
-        """br_forward: FORWARD/POSTROUTING for bridged IPv4 (br_netfilter), then the VLAN's egress
+    def forward(self, p: BridgePort, frame: Ethernet, vid: int, bridged: bool,
+                ingress: BridgePort | None = None) -> None:
+        """br_forward: ebtables' FORWARD (from `ingress`) or OUTPUT (the bridge's own frame),
+        FORWARD/POSTROUTING for bridged IPv4 (br_netfilter), then the VLAN's egress
         tagging (br_handle_vlan), then the port's device."""
+        ebt = self.ns.ebtables
+        if ebt is not None and not ebt.hook("FORWARD" if bridged else "OUTPUT", frame.type, frame.src, frame.dst,
+                                            ingress.dev.name if ingress is not None else None, p.dev.name,
+                                            frame.wire_len() - ETH_HLEN):
+            self.ns.drop(frame, p.dev, SkbDropReason.NETFILTER_DROP)
+            return
         if bridged and frame.meta is not None and not br_nf_forward(self, frame, p):
             return
         if vid and not br_handle_vlan(p.vlans, vid, frame):
@@ -894,11 +902,17 @@ class Bridge(NetDevice):
             targets = [p for p in self.ports if p.flood and self.should_deliver(p, ingress, vid)]
         last = len(targets) - 1
         for i, p in enumerate(targets):
-            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None)
+            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None, ingress)
 
-    def deliver_local(self, frame: Ethernet, vid: int = 0) -> None:
-        """br_pass_frame_up: the bridge device receives it (tagged as the bridge's own VLAN
-        membership says, on a filtering bridge)."""
+    def deliver_local(self, frame: Ethernet, vid: int = 0, ingress: BridgePort | None = None) -> None:
+        """br_pass_frame_up: ebtables' INPUT, then the bridge device receives it (tagged as the
+        bridge's own VLAN membership says, on a filtering bridge)."""
+        ebt = self.ns.ebtables
+        if ebt is not None and not ebt.hook("INPUT", frame.type, frame.src, frame.dst,
+                                            ingress.dev.name if ingress is not None else None, None,
+                                            frame.wire_len() - ETH_HLEN):
+            self.ns.drop(frame, self, SkbDropReason.NETFILTER_DROP)
+            return
         if vid and not br_handle_vlan(self.vlans, vid, frame):
             return
         nbytes = frame.wire_len()
@@ -970,7 +984,7 @@ class Bridge(NetDevice):
                      port=port.dev.name)
         self.flood(frame, port, mcast=True, vid=vid)
         if self.up:
-            self.deliver_local(frame.copy(), vid)
+            self.deliver_local(frame.copy(), vid, port)
 
     def mcast_xmit(self, frame: Ethernet, vid: int = 0) -> None:
         """br_dev_xmit for IPv4 multicast: the host's own joins are learned, then the same choice."""
@@ -985,10 +999,10 @@ class Bridge(NetDevice):
                    vid: int = 0) -> None:
         """br_multicast_flood: one copy per target port (and up to the bridge when `local`)."""
         if local and self.up:
-            self.deliver_local(frame.copy(), vid)
+            self.deliver_local(frame.copy(), vid, ingress)
         last = len(targets) - 1
         for i, p in enumerate(targets):
-            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None)
+            self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None, ingress)
 
 
 # -- IGMP snooping ------------------------------------------------------------

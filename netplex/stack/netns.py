@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from netplex.stack.ipmr import MrTable
     from netplex.stack.ipv4 import NfHook
     from netplex.stack.netfilter.core import Netfilter
+    from netplex.stack.netfilter.ebtables import Ebtables
 
 IFNAMSIZ = 16
 
@@ -143,6 +144,7 @@ class Namespace(Ipv4Path, ArpMixin):
         # command (netfilter_of), and the runner it installs per hook (none: no rules)
         self.netfilter: Netfilter | None = None
         self.hooks: dict[str, NfHook] = {}
+        self.ebtables: Ebtables | None = None    # the bridge filter table (netfilter/ebtables.py); None: no rules
         self.pmtu: dict[int, tuple[int, int]] = {}                      # route exceptions (route.c)
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
         self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets

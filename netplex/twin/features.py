@@ -133,6 +133,7 @@ TOOLS: dict[str, Tool] = {
     "ipset": Tool("ipset", _uses(r"\bipset\b|-m set\b")),
     "conntrack": Tool("conntrack", _uses(_CMD + r"conntrack\b")),
     "brctl": Tool("bridge-utils", _uses(r"\bbrctl\b")),
+    "ebtables": Tool("ebtables", _uses(_CMD + r"ebtables\b")),
     "smcroutectl": Tool("smcroute", _uses(r"\bsmcroute")),
     "smcrouted": Tool("smcroute", _uses(r"\bsmcrouted\b")),
     "tshark": Tool("tshark"),
