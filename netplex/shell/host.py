@@ -30,6 +30,7 @@ from netplex.shell import (
     ip,
     ipset,
     iptables,
+    mlagd,
     modprobe,
     nc,
     netstat,
@@ -54,7 +55,7 @@ COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntra
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
-                   ifconfig, ebtables)
+                   ifconfig, ebtables, mlagd)
 
 
 def read_file(ns: Any, path: str) -> str | None:
