@@ -7,7 +7,8 @@ What flanneld does, in its order (pkg/subnet/etcd, pkg/backend/vxlan, hostgw,
 pkg/trafficmngr/iptables):
 
 - read `<prefix>/config` (`Network`, `SubnetLen` default 24, `SubnetMin`,
-  `SubnetMax`, `Backend.Type` vxlan|host-gw, `VNI` default 1, `Port` default 8472);
+  `SubnetMax`, `Backend.Type` vxlan|host-gw|udp, `VNI` default 1, `Port` default
+  8472, for udp 8285);
 - take this host's lease: the key of a subnet whose `PublicIP` is ours, else the
   first free subnet (flannel draws one at random; netplex takes the lowest so both
   backends agree), created with a transaction (create if absent) under a lease of
@@ -17,12 +18,18 @@ pkg/trafficmngr/iptables):
   IFACE − 50, address <subnet>.0/32), per peer an onlink route via <peer subnet>.0,
   a permanent neighbour with the peer's VtepMAC, an FDB entry to its public IP;
   host-gw: per peer a route via its public IP;
+  udp (pkg/backend/udp): the TUN device `flannel0` (non-persistent, held open by
+  flanneld), address <subnet>.0/32, MTU IFACE − 28, up, a route to the whole
+  Network on it; the daemon carries packets itself (proxy_amd64.c, `UdpProxy`):
+  a packet read from flannel0 goes in a UDP datagram to port 8285 of the peer
+  whose subnet holds its destination (TTL − 1; none: an ICMP net unreachable
+  written back), a datagram received is written to flannel0 (TTL − 1);
 - write the subnet file (FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU,
   FLANNEL_IPMASQ), and with --ip-masq the FLANNEL-POSTRTG rules;
 - then watch the subnets: every peer that comes or goes is added or removed
   (netplex polls once a second: `sync_peers`).
 
-The udp backend is refused. Peers' state is kept in /run/flannel/netplex-peers.json
+Peers' state is kept in /run/flannel/netplex-peers.json
 so each sync adds and removes only the difference. Standard library only.
 """
 from __future__ import annotations
@@ -37,12 +44,17 @@ from typing import Any, Protocol
 from netplex.container.engine import long_options
 from netplex.container.etcd import b64, prefix_end, unb64
 from netplex.errors import NetplexError
+from netplex.packet.checksum import inet_checksum
 
-__all__ = ["FlannelError", "Flanneld", "FlannelOptions", "parse_flanneld"]
+__all__ = ["FlannelError", "Flanneld", "FlannelOptions", "UdpProxy", "parse_flanneld"]
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 LEASE_TTL = 24 * 3600
 PEERS_FILE = "/run/flannel/netplex-peers.json"
+UDP_DEV = "flannel0"
+UDP_PORT = 8285
+UDP_ENCAP_OVERHEAD = 28       # udp_network_amd64.go encapOverhead: IPv4 + UDP headers
+VXLAN_ENCAP_OVERHEAD = 50
 
 
 class FlannelError(NetplexError):
@@ -53,6 +65,7 @@ class Host(Protocol):
     def run(self, argv: Sequence[str]) -> tuple[int, str, str]: ...
     def read(self, path: str) -> str | None: ...
     def write(self, path: str, text: str) -> None: ...
+    def open_tun(self, name: str) -> None: ...
 
 
 @dataclass
@@ -100,6 +113,7 @@ class Flanneld:
 
     def __init__(self, host: Host, opts: FlannelOptions, post: Post) -> None:
         self.host, self.opts, self.post = host, opts, post
+        self.proxy: UdpProxy | None = None      # the udp backend's data path
 
     # -- etcd ------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -150,21 +164,36 @@ class Flanneld:
         cfg = self.config()
         backend = dict(cfg.get("Backend") or {"Type": "udp"})
         btype = str(backend.get("Type", "udp")).lower()
-        if btype not in ("vxlan", "host-gw"):
+        if btype not in ("vxlan", "host-gw", "udp"):
             raise FlannelError(f"netplex: flanneld backend {btype} is not supported")
         net = ipaddress.IPv4Network(cfg["Network"])
         plen = int(cfg.get("SubnetLen", 24))
         pub = self.public_ip()
         iface = self.opts.iface or "eth0"
         vni = int(backend.get("VNI", 1))
-        port = int(backend.get("Port", 8472))
+        port = int(backend.get("Port", UDP_PORT if btype == "udp" else 8472))
         data: dict[str, Any] = {"VNI": vni, "VtepMAC": vtep_mac(pub, vni)} if btype == "vxlan" else {}
-        value = {"PublicIP": pub, "PublicIPv6": None, "BackendType": btype, "BackendData": data or None}
+        # subnet.LeaseAttrs: BackendType and BackendData are `omitempty`; the udp backend sets neither
+        value: dict[str, Any] = {"PublicIP": pub, "PublicIPv6": None}
+        if btype != "udp":
+            value["BackendType"] = btype
+        if data:
+            value["BackendData"] = data
         mine = self._lease(net, plen, cfg, pub, value)
         mtu_out = self.host.read(f"/sys/class/net/{iface}/mtu")
         mtu = int((mtu_out or "1500").strip())
+        if btype == "udp":
+            mtu -= UDP_ENCAP_OVERHEAD
+            self.host.open_tun(UDP_DEV)
+            self._must("ip", "addr", "add", f"{mine.network_address}/32", "dev", UDP_DEV)
+            self._must("ip", "link", "set", "dev", UDP_DEV, "mtu", str(mtu))
+            self._must("ip", "link", "set", UDP_DEV, "up")
+            st, _, err = self.host.run(["ip", "route", "add", str(net), "dev", UDP_DEV, "scope", "global"])
+            if st != 0 and "File exists" not in err:
+                raise FlannelError(f"failed to add route ({net} -> {UDP_DEV}): {err.strip()}")
+            self.proxy = UdpProxy(pub, str(mine.network_address), port)
         if btype == "vxlan":
-            mtu -= 50
+            mtu -= VXLAN_ENCAP_OVERHEAD
             dev = f"flannel.{vni}"
             if self.host.run(["ip", "link", "show", "dev", dev])[0] != 0:
                 self._must("ip", "link", "add", dev, "address", data["VtepMAC"], "type", "vxlan", "id", str(vni),
@@ -244,8 +273,9 @@ class Flanneld:
         if subnets is None:
             subnets = self.subnets()
         mine = st["mine"]
+        # vxlan and host-gw ignore other backends' leases (handleSubnetEvents); udp takes every lease
         want = {name.replace("-", "/"): v for name, v in subnets.items()
-                if name.replace("-", "/") != mine and v.get("BackendType") == st["backend"]}
+                if name.replace("-", "/") != mine and st["backend"] in ("udp", v.get("BackendType"))}
         have: dict[str, dict[str, Any]] = st["peers"]
         for sub, v in have.items():
             if sub not in want or want[sub] != v:
@@ -253,6 +283,8 @@ class Flanneld:
         for sub, v in want.items():
             if have.get(sub) != v:
                 self._peer(st, sub, v, add=True)
+        if self.proxy is not None:
+            self.proxy.routes = {ipaddress.IPv4Network(sub): v["PublicIP"] for sub, v in want.items()}
         if want != have:
             st["peers"] = want
             self.host.write(PEERS_FILE, json.dumps(st))
@@ -260,6 +292,8 @@ class Flanneld:
     def _peer(self, st: dict[str, Any], sub: str, v: dict[str, Any], add: bool) -> None:
         net = ipaddress.IPv4Network(sub)
         gw = str(net.network_address)
+        if st["backend"] == "udp":
+            return      # no kernel state per peer: the proxy's table (sync_peers)
         if st["backend"] == "host-gw":
             if add:
                 self.host.run(["ip", "route", "replace", sub, "via", v["PublicIP"], "dev", st["iface"]])
@@ -276,3 +310,68 @@ class Flanneld:
             self.host.run(["ip", "route", "del", sub, "via", gw, "dev", dev, "onlink"])
             self.host.run(["bridge", "fdb", "del", mac, "dev", dev, "dst", v["PublicIP"], "self"])
             self.host.run(["ip", "neigh", "del", gw, "dev", dev])
+
+
+def _ipv4_header_ok(pkt: bytes) -> int:
+    """The header length of an IPv4 packet, 0 when it is too short to be one."""
+    if len(pkt) < 20 or pkt[0] >> 4 != 4:
+        return 0
+    ihl = (pkt[0] & 0x0F) * 4
+    return ihl if 20 <= ihl <= len(pkt) else 0
+
+
+def _decrement_ttl(pkt: bytes) -> bytes | None:
+    """proxy_amd64.c decrement_ttl: TTL − 1 and the header checksum again; None when it reaches 0."""
+    ihl = _ipv4_header_ok(pkt)
+    if not ihl or pkt[8] <= 1:
+        return None
+    b = bytearray(pkt)
+    b[8] -= 1
+    b[10:12] = b"\0\0"
+    b[10:12] = inet_checksum(bytes(b[:ihl])).to_bytes(2, "big")
+    return bytes(b)
+
+
+class UdpProxy:
+    """flanneld's udp data path (pkg/backend/udp/proxy_amd64.c), on packets as bytes.
+
+    `routes` maps each peer's subnet to its public IP (set by every peer sync);
+    `from_tun` and `from_udp` say what to do with one packet, so the simulator's
+    program and the twin's process move packets the same way."""
+
+    def __init__(self, local: str, tun_addr: str, port: int) -> None:
+        self.local = local          # the UDP socket's address: the external interface's
+        self.tun_addr = ipaddress.IPv4Address(tun_addr)
+        self.port = port
+        self.routes: dict[ipaddress.IPv4Network, str] = {}
+
+    def from_tun(self, pkt: bytes) -> tuple[tuple[str, int] | None, bytes] | None:
+        """tun_to_udp: ((peer, port), packet) to send, or (None, ICMP) to write back to the TUN, or None."""
+        ihl = _ipv4_header_ok(pkt)
+        if not ihl:
+            return None
+        dst = ipaddress.IPv4Address(pkt[16:20])
+        for net, peer in self.routes.items():
+            if dst in net:
+                out = _decrement_ttl(pkt)
+                return None if out is None else ((peer, self.port), out)
+        icmp = self.net_unreachable(pkt, ihl)
+        return None if icmp is None else (None, icmp)
+
+    def from_udp(self, pkt: bytes) -> bytes | None:
+        """udp_to_tun: the packet to write to the TUN (TTL − 1), or None."""
+        return _decrement_ttl(pkt)
+
+    def net_unreachable(self, pkt: bytes, ihl: int) -> bytes | None:
+        """send_net_unreachable: ICMP destination unreachable, net unreachable, TTL 8, from the
+        TUN's address, quoting the header and 8 bytes; never about ICMP or a later fragment."""
+        if pkt[9] == 1 or int.from_bytes(pkt[6:8], "big") & 0x1FFF:
+            return None
+        quote = pkt[:ihl + 8]
+        icmp = bytearray(b"\x03\x00\0\0\0\0\0\0" + quote)
+        icmp[2:4] = inet_checksum(bytes(icmp)).to_bytes(2, "big")
+        total = 20 + len(icmp)
+        hdr = bytearray(b"\x45\0" + total.to_bytes(2, "big") + b"\0\0\0\0\x08\x01\0\0"
+                        + self.tun_addr.packed + pkt[12:16])
+        hdr[10:12] = inet_checksum(bytes(hdr)).to_bytes(2, "big")
+        return bytes(hdr + icmp)

@@ -15,10 +15,13 @@ netplex/twin/docker_proxy.py; the twin's teardown kills them with the node.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -38,6 +41,9 @@ __all__ = ["RealHost", "main"]
 TWIN_DIR = Path(__file__).resolve().parent.parent / "twin"
 SERVICE = TWIN_DIR / "service.py"
 PROXY = TWIN_DIR / "docker_proxy.py"
+TUNSETIFF = 0x400454CA       # linux/if_tun.h: _IOW('T', 202, int)
+IFF_TUN, IFF_NO_PI = 0x0001, 0x1000
+TUN_READ = 65536
 READY_TIMEOUT = 10.0
 ETCD_WAIT = 15.0            # etcd-server takes a moment to answer after it starts
 WATCH_INTERVAL = 1.0
@@ -45,6 +51,8 @@ WATCH_INTERVAL = 1.0
 
 class RealHost:
     """engine.Host for the namespace this program runs in."""
+
+    tun_fd: int | None = None
 
     def run_in(self, netns: str | None, argv: Sequence[str], stdin: bool = False) -> tuple[int, str, str]:
         cmd = list(argv) if netns is None else ["ip", "netns", "exec", netns, *argv]
@@ -78,6 +86,12 @@ class RealHost:
 
     def now(self) -> float:
         return time.time()
+
+    def open_tun(self, name: str) -> None:
+        """flannel's ip.OpenTun: /dev/net/tun with TUNSETIFF IFF_TUN|IFF_NO_PI, held by this process."""
+        fd = os.open("/dev/net/tun", os.O_RDWR)
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
+        self.tun_fd = fd
 
     def spawn(self, argv: Sequence[str], netns: str | None, services: Sequence[tuple[str, int]]) -> int:
         prefix = [] if netns is None else ["ip", "netns", "exec", netns]
@@ -147,6 +161,14 @@ def flanneld(host: RealHost, argv: list[str]) -> int:
     except FlannelError as e:
         sys.stderr.write(e.message + "\n")
         return 1
+    sock = None
+    if fl.proxy is not None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((fl.proxy.local, fl.proxy.port))
+        except OSError as e:
+            sys.stderr.write(f"E main.go] failed to start listening on UDP socket: {e}\n")
+            return 1
     sys.stdout.flush()
     if os.fork() > 0:
         return 0
@@ -154,12 +176,44 @@ def flanneld(host: RealHost, argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    next_sync = time.monotonic() + WATCH_INTERVAL
     while True:
-        time.sleep(WATCH_INTERVAL)
+        wait = next_sync - time.monotonic()
+        if sock is not None and host.tun_fd is not None and wait > 0:
+            _udp_proxy(fl, host.tun_fd, sock, wait)
+            continue
+        if wait > 0:
+            time.sleep(wait)
+        next_sync = time.monotonic() + WATCH_INTERVAL
         try:
             fl.sync_peers()
         except (EtcdUnreachable, FlannelError, OSError, ValueError):
             continue
+
+
+def _udp_proxy(fl: Flanneld, tun: int, sock: socket.socket, timeout: float) -> None:
+    """One turn of flanneld's udp data path (proxy_amd64.c run_proxy) over the real TUN and socket."""
+    proxy = fl.proxy
+    assert proxy is not None
+    ready, _, _ = select.select([tun, sock], [], [], timeout)
+    if tun in ready:
+        out = proxy.from_tun(os.read(tun, TUN_READ))
+        if out is not None:
+            dest, pkt = out
+            try:
+                if dest is None:
+                    os.write(tun, pkt)
+                else:
+                    sock.sendto(pkt, dest)
+            except OSError:
+                pass
+    if sock in ready:
+        pkt = proxy.from_udp(sock.recv(TUN_READ))
+        if pkt is not None:
+            try:
+                os.write(tun, pkt)
+            except OSError:
+                pass
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,7 @@ from netplex.shell import sysfs
 from netplex.shell.nsexec import exec_in
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
+from netplex.stack import rtnl
 from netplex.stack.netns import Namespace
 
 __all__ = ["Dockerd", "SimHost"]
@@ -89,6 +90,11 @@ class SimHost:
 
     def now(self) -> float:
         return self.machine.world.now / NSEC_PER_SEC
+
+    def open_tun(self, name: str) -> None:
+        """open("/dev/net/tun") + TUNSETIFF IFF_TUN|IFF_NO_PI: a non-persistent TUN device
+        (its holder, flanneld's process, attaches to it: stack/tun.py)."""
+        rtnl.newlink(self.machine.root, "tun", name, mode="tun", persist=False)
 
     def spawn(self, argv: Sequence[str], netns: str | None, services: Sequence[tuple[str, int]]) -> int:
         ns = self._ns(netns)

@@ -6,7 +6,9 @@ etcd's JSON gateway) as a process listening on its client port; `etcdctl` and
 TCP, the command waiting in simulated time as a real client waits), so a
 firewall or a missing route between a host and the etcd node fails them as it
 would. flanneld's watch is a process that asks for the leases once a second
-and adds or removes peers (`Flanneld.sync_peers`).
+and adds or removes peers (`Flanneld.sync_peers`); with the udp backend it also
+holds flannel0 open and carries its packets (`Flanneld.proxy`: read from the
+TUN, sent in UDP to the peer's port 8285, and back).
 """
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from typing import Any
 from netplex.apps.process import Program, ProgramExit
 from netplex.container.etcd import EtcdStore, handle_http, parse_request
 from netplex.container.etcdctl import EtcdUnreachable, etcdctl_main
-from netplex.container.flannel import Flanneld, FlannelError, parse_flanneld
+from netplex.container.flannel import UDP_DEV, Flanneld, FlannelError, parse_flanneld
 from netplex.container.sim import SimHost
 from netplex.machine import Machine
 from netplex.packet.addr import ip_to_int
+from netplex.packet.ipv4 import IPv4
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 from netplex.stack.netns import Namespace
 from netplex.stack.tcp import TcpSocket
+from netplex.stack.tun import Tun
 
 __all__ = ["EtcdServer", "FlannelWatch", "http_post"]
 
@@ -138,6 +142,39 @@ class FlannelWatch(Program):
 
     def start(self) -> None:
         self.after(WATCH_INTERVAL_NS, self._poll)
+        proxy = self.flanneld.proxy
+        if proxy is not None:
+            tun = self.ns.devices.get(UDP_DEV)
+            sk = self.own(self.ns.sockets.udp_socket())
+            if not isinstance(tun, Tun) or sk.bind(ip_to_int(proxy.local), proxy.port):
+                raise ProgramExit(1, f"E main.go] failed to start listening on UDP socket: "
+                                     f"listen udp4 {proxy.local}:{proxy.port}: bind: address already in use\n")
+            self.tun, self.sock = tun, sk
+            tun.attach(self._from_tun)
+            self.own(_TunFd(tun))
+            sk.on_recv = self._from_udp
+
+    def _from_tun(self, ip: IPv4) -> None:
+        proxy = self.flanneld.proxy
+        assert proxy is not None
+        out = proxy.from_tun(ip.encode())
+        if out is None:
+            return
+        dest, pkt = out
+        if dest is None:
+            self.tun.write(IPv4.decode(pkt))
+        else:
+            self.sock.sendto(pkt, ip_to_int(dest[0]), dest[1])
+
+    def _from_udp(self, data: bytes, src: int, sport: int) -> None:
+        proxy = self.flanneld.proxy
+        assert proxy is not None
+        pkt = proxy.from_udp(data)
+        if pkt is not None:
+            try:
+                self.tun.write(IPv4.decode(pkt))
+            except ValueError:
+                return
 
     def _poll(self) -> None:
         path, body = self.flanneld.subnets_request()
@@ -152,6 +189,16 @@ class FlannelWatch(Program):
                 self.after(WATCH_INTERVAL_NS, self._poll)
 
         self.own(_open(self.ns, self.endpoints[0], path, body, done))
+
+
+class _TunFd:
+    """flanneld's fd on /dev/net/tun: closing it (the process ending) detaches, and the device goes."""
+
+    def __init__(self, tun: Tun) -> None:
+        self.tun = tun
+
+    def close(self) -> None:
+        self.tun.detach()
 
 
 ETCD_FLAGS = {"name", "data-dir", "listen-client-urls", "advertise-client-urls", "listen-peer-urls",

@@ -188,7 +188,7 @@ def link_json(dev: Any, *, mode: bool = True, lladdr: bool = True, machine: Mach
             obj["address"] = dev.ns.fmt_ip(dev.local)
             obj["link_pointtopoint"] = True
             obj["broadcast"] = dev.ns.fmt_ip(dev.remote)
-        else:
+        elif dev.link_type != "none":   # a TUN device has no IFLA_ADDRESS
             obj["address"] = bytes_to_mac(dev.mac)
             obj["broadcast"] = "00:00:00:00:00:00" if dev.link_type == "loopback" else "ff:ff:ff:ff:ff:ff"
     nsid = _link_netnsid(dev, machine)   # printed whatever the family filter

@@ -35,6 +35,7 @@ from netplex.stack.bridge import BR_CHANGELINK_ORDER, Bridge
 from netplex.stack.device import Tap
 from netplex.stack.if_flags import IFF_ALLMULTI, IFF_DYNAMIC, IFF_MULTICAST, IFF_NOARP, IFF_NOTRAILERS, IFF_PROMISC
 from netplex.stack.netns import IFNAMSIZ, Namespace, valid_ifname
+from netplex.stack.tun import Tun
 
 _UNMODELLED_KINDS = frozenset(
     "dummy ipip sit bond team macvtap ipvlan vrf ifb geneve wireguard "
@@ -638,7 +639,7 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         out = []
         for idx in sorted(ns.by_index):
             d = ns.by_index[idx]
-            if isinstance(d, Tap):
+            if isinstance(d, (Tap, Tun)):
                 line = f"{d.name}: {d.mode}"
                 if d.multi_queue:
                     line += " multi_queue"
@@ -688,20 +689,18 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         i += 1
     if mode is None:
         raise IpError("You failed to specify a tunnel mode", 1)
-    if mode == "tun":
-        raise IpError("netplex: ip tuntap mode tun is not supported (TAP only)", 2)
     if not adding:
         dev = ns.devices.get(name) if name else None
-        if isinstance(dev, Tap) and dev.mode == mode:
+        if isinstance(dev, (Tap, Tun)) and dev.mode == mode:
             rtnl.dellink(dev)
         elif dev is not None:
             raise IpError("ioctl(TUNSETIFF): Invalid argument", 1)
         return Result(0)
     if name is None:
         n = 0
-        while f"tap{n}" in ns.devices:
+        while f"{mode}{n}" in ns.devices:
             n += 1
-        name = f"tap{n}"
+        name = f"{mode}{n}"
     if not valid_ifname(name):
         raise IpError("ioctl(TUNSETIFF): Invalid argument", 1)
     if name in ns.devices:

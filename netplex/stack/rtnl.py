@@ -29,6 +29,7 @@ from netplex.stack.device import NetDevice, Tap
 from netplex.stack.gre import GreDev, GretapDev
 from netplex.stack.if_flags import IFF_NOARP, IFF_USER_SETTABLE
 from netplex.stack.macvlan import MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_VEPA, MacvlanDev, macvlan_newlink
+from netplex.stack.tun import Tun
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.vxlan import FDB_AGE_DEFAULT, VxlanDev
 
@@ -125,21 +126,25 @@ class BondOps(LinkOps):
 
 
 class TunOps(LinkOps):
-    """tun_set_iff (`ip tuntap add mode tap`): a TAP device; options `owner`, `group`,
-    `multi_queue`. TUN mode (layer 3) is not modelled."""
+    """tun_set_iff (`ip tuntap add mode tap|tun`): a TAP device, or a TUN one (stack/tun.py);
+    options `owner`, `group`, `multi_queue`."""
 
     kind = "tun"
 
     def newlink(self, ns: Namespace, name: str, **opts: Any) -> NetDevice:
         mode = opts.pop("mode", "tap")
-        if mode != "tap":
-            raise NetplexError("netplex: ip tuntap mode tun is not supported (TAP only)", errno.EOPNOTSUPP)
+        if mode == "tun":
+            ns.check_new_name(name)
+            tun = Tun(ns, name, persist=opts.pop("persist", True))
+            ns.register(tun)
+            self.changelink(tun, **opts)
+            return tun
         tap = ns.add_tap(name)
         self.changelink(tap, **opts)
         return tap
 
     def changelink(self, dev: NetDevice, **opts: Any) -> None:
-        assert isinstance(dev, Tap)
+        assert isinstance(dev, (Tap, Tun))
         for key, value in opts.items():
             if key not in ("owner", "group", "multi_queue"):
                 raise _eopnotsupp()

@@ -1,6 +1,7 @@
 """etcd, etcdctl and flanneld as users type them; both flannel examples on both backends."""
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -8,6 +9,10 @@ import pytest
 
 from netplex import Network
 from netplex.container.etcd import EtcdStore, HttpRequest, b64, handle_http
+from netplex.container.flannel import UdpProxy
+from netplex.packet.icmp import Icmp
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.udp import Udp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,9 +84,9 @@ def test_flanneld_errors(etcd_net) -> None:
     ep = "--etcd-endpoints=http://10.0.0.1:2379"
     r = h.run(f"flanneld {ep} --iface=eth0")
     assert r.status == 1 and "Couldn't fetch network config" in r.error
-    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "udp"}}'""")
+    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "wireguard"}}'""")
     r = h.run(f"flanneld {ep} --iface=eth0")
-    assert (r.status, r.error) == (1, "netplex: flanneld backend udp is not supported\n")
+    assert (r.status, r.error) == (1, "netplex: flanneld backend wireguard is not supported\n")
     r = h.run(f"flanneld {ep} --kube-subnet-mgr")
     assert (r.status, r.error) == (1, "netplex: flanneld --kube-subnet-mgr is not supported\n")
     assert h.run("ip link show flannel.1").status != 0          # nothing made
@@ -104,14 +109,14 @@ def test_flanneld_lease_value_and_reuse(etcd_net) -> None:
     assert len(e.run("etcdctl get --prefix --keys-only /coreos.com/network/subnets").output.split()) == 1
 
 
-@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-lease-expiry"])
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-udp", "flannel-lease-expiry"])
 def test_flannel_example_sim(differential, name: str) -> None:
     res = differential.sim(ROOT / "examples" / f"{name}.yaml")
     assert res.passed, [p for p in res.probes if not p.passed]
 
 
 @pytest.mark.linux
-@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-lease-expiry"])
+@pytest.mark.parametrize("name", ["flannel-vxlan", "flannel-host-gw", "flannel-udp", "flannel-lease-expiry"])
 def test_flannel_example_agrees_with_the_kernel_and_etcd(differential, name: str) -> None:
     differential.assert_agree(ROOT / "examples" / f"{name}.yaml")
 
@@ -175,3 +180,33 @@ def test_etcdctl_txn_as_etcdctl_34(etcd_net) -> None:
     assert e.run("etcdctl get k3").output == "k3\nv3\n"           # nothing ran
     r = e.run("etcdctl txn -i")
     assert (r.status, r.error) == (1, "netplex: etcdctl txn -i is not supported\n")
+
+
+def test_flanneld_udp_backend_tun_and_proxy(etcd_net) -> None:
+    """The udp backend: flannel0 held by flanneld's process (gone when it dies), the lease value
+    with no backend fields, and the proxy's TTL and ICMP handling (proxy_amd64.c)."""
+    _, e, h = etcd_net
+    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "udp"}}'""")
+    assert h.run("flanneld --etcd-endpoints=http://10.0.0.1:2379 --iface=eth0").status == 0
+    assert h.run("ip tuntap show").output == "flannel0: tun\n"
+    assert h.run("ip route show dev flannel0").output == "10.5.0.0/16 \n"
+    assert "FLANNEL_MTU=1472" in h.run("cat /run/flannel/subnet.env").output
+    value = e.run("etcdctl get --print-value-only /coreos.com/network/subnets/10.5.1.0-24").output
+    assert json.loads(value) == {"PublicIP": "10.0.0.2", "PublicIPv6": None}
+    h.run("pkill flanneld")
+    assert h.run("ip link show flannel0").error == 'Device "flannel0" does not exist.\n'
+
+
+def test_udp_proxy_ttl_and_net_unreachable() -> None:
+    p = UdpProxy("192.168.64.2", "10.5.1.0", 8285)
+    p.routes = {ipaddress.IPv4Network("10.5.2.0/24"): "192.168.64.3"}
+    pkt = IPv4(0x0A050102, 0x0A050202, 17, Udp(1, 2, b"x"), ttl=5).encode()
+    dest, out = p.from_tun(pkt)
+    assert dest == ("192.168.64.3", 8285) and IPv4.decode(out).ttl == 4
+    assert IPv4.decode(p.from_udp(out)).ttl == 3
+    assert p.from_udp(IPv4(1, 2, 17, Udp(1, 2, b""), ttl=1).encode()) is None     # TTL 0: dropped
+    dest, icmp = p.from_tun(IPv4(0x0A050102, 0x0A050902, 17, Udp(1, 2, b"x")).encode())
+    back = IPv4.decode(icmp)
+    assert dest is None and (back.src, back.dst, back.ttl) == (0x0A050100, 0x0A050102, 8)
+    assert isinstance(back.payload, Icmp) and (back.payload.type, back.payload.code) == (3, 0)
+    assert p.from_tun(IPv4(0x0A050102, 0x0A050902, 1, b"\x08\0\0\0").encode()) is None  # not about ICMP

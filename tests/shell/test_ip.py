@@ -231,6 +231,19 @@ def test_tuntap(pair):
     assert a.run("ip tuntap").output == "tap1: tap persist user 1000 group 100\n"
 
 
+def test_tuntap_tun_mode(pair):
+    """A TUN device as the kernel shows it (compared with Linux 6.x, iproute2 6.x): link/none,
+    no carrier while no program holds it, qlen 500, no address in JSON."""
+    net, a, b = pair
+    assert a.run("ip tuntap add tun0 mode tun; ip link set tun0 up; ip tuntap add mode tun").status == 0
+    assert a.run("ip link show tun0").output == (
+        "3: tun0: <NO-CARRIER,POINTOPOINT,MULTICAST,NOARP,UP> mtu 1500 qdisc pfifo_fast state DOWN mode DEFAULT"
+        " group default qlen 500\n    link/none \n")
+    assert a.run("ip tuntap show").output == "tun0: tun persist\ntun1: tun persist\n"
+    [obj] = json.loads(a.run("ip -j link show tun0").output)
+    assert obj["link_type"] == "none" and "address" not in obj
+
+
 @pytest.fixture
 def switch():
     net = Network()
