@@ -25,6 +25,7 @@ from netplex.ovs.flow import (
     merge_field,
     parse_field_value,
 )
+from netplex.ovs.flowcache import Seq
 from netplex.ovs.group import Group
 from netplex.ovs.meter import Meter
 
@@ -243,8 +244,9 @@ class Rule:
 class OFProto:
     """The OpenFlow side of one bridge: its tables and their statistics."""
 
-    def __init__(self, now: Callable[[], int]) -> None:
+    def __init__(self, now: Callable[[], int], changes: Seq | None = None) -> None:
         self.now = now
+        self.changes = changes if changes is not None else Seq()   # ovs-vswitchd's: its flow cache's validity
         self.tables: list[list[Rule]] = [[] for _ in range(N_TABLES)]
         self.lookups = [0] * N_TABLES
         self.matched = [0] * N_TABLES
@@ -263,6 +265,7 @@ class OFProto:
         m.dp_id = next(i for i in range(len(used) + 1) if i not in used)   # the datapath's id pool
         m.created = self.now()
         self.meters[m.meter_id] = m
+        self.changes.change()
 
     def modify_meter(self, m: Meter) -> None:
         old = self.meters.get(m.meter_id)
@@ -270,6 +273,7 @@ class OFProto:
             raise GroupModError("OFPMMFC_UNKNOWN_METER")
         m.dp_id, m.created = old.dp_id, old.created
         self.meters[m.meter_id] = m
+        self.changes.change()
 
     def delete_meter(self, meter_id: int) -> None:
         """The meter (all of them for OFPM_ALL) and the flows that use it."""
@@ -281,6 +285,7 @@ class OFProto:
             raise GroupModError("OFPGMFC_GROUP_EXISTS")
         g.created = self.now()
         self.groups[g.group_id] = g
+        self.changes.change()
 
     def modify_group(self, g: Group) -> None:
         old = self.groups.get(g.group_id)
@@ -288,6 +293,7 @@ class OFProto:
             raise GroupModError("OFPGMFC_UNKNOWN_GROUP")
         g.created = old.created
         self.groups[g.group_id] = g
+        self.changes.change()
 
     def delete_group(self, group_id: int) -> None:
         """delete_group: the group, and every flow whose actions use it (all of them for OFPG_ALL)."""
@@ -298,6 +304,7 @@ class OFProto:
         doomed = set(objs) if obj_id == 0xFFFFFFFF else {obj_id} & set(objs)
         for i in doomed:
             del objs[i]
+        self.changes.change()
         if doomed:
             for t in range(N_TABLES):
                 self.tables[t] = [r for r in self.tables[t]
@@ -321,8 +328,11 @@ class OFProto:
         now = self.now()
         for t in self.tables:
             if any(r.idle_timeout or r.hard_timeout for r in t):
+                n = len(t)
                 t[:] = [r for r in t if not r.expired(now)]
-                self.index.clear()
+                if len(t) != n:
+                    self.index.clear()
+                    self.changes.change()
 
     def add(self, fm: FlowMod, of13: bool = False) -> None:
         """add_flow: replaces a rule with the same match and priority in the table."""
@@ -333,6 +343,7 @@ class OFProto:
         now = self.now()
         self.seq += 1
         new = Rule(fm, table, now, self.seq, of13)
+        self.changes.change()
         for i, r in enumerate(rules):
             if r.priority == fm.priority and r.match.key() == key:
                 if "check_overlap" in fm.flags:
@@ -372,6 +383,7 @@ class OFProto:
                 self.add(fm, of13)
             return
         now = self.now()
+        self.changes.change()
         for r in rules:
             r.actions = as_encoded(fm.actions, of13)
             r.modified = now
@@ -382,12 +394,14 @@ class OFProto:
         """delete_flows_loose/strict; returns how many went."""
         self.expire()
         doomed = {id(r) for r in self._select(fm, strict)}
+        self.changes.change()
         for t in self._tables(fm.table):
             self.tables[t] = [r for r in self.tables[t] if id(r) not in doomed]
         self.index.clear()
         return len(doomed)
 
     def delete_all(self) -> None:
+        self.changes.change()
         for t in range(N_TABLES):
             self.tables[t] = []
         self.index.clear()

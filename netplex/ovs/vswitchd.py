@@ -29,6 +29,7 @@ from netplex.ovs.bond import BondMember, Lacp, LacpMember, OvsBond
 from netplex.ovs.connmgr import OfChannel
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match, parse_ipv4
+from netplex.ovs.flowcache import FlowCache, Seq
 from netplex.ovs.ofproto import FlowMod, OFProto
 from netplex.ovs.ovsdb import Database, Row
 from netplex.packet.ethernet import Ethernet
@@ -206,6 +207,7 @@ class XBridge:
     n_missed: int = 0
     channels: dict[str, OfChannel] = field(default_factory=dict)   # controller target → its connection
     bonds: dict[str, OvsBond] = field(default_factory=dict)         # Port name → its bond (2+ interfaces)
+    changes: Seq = field(default_factory=Seq)   # ovs-vswitchd's: the MAC table's changes move it
 
     def bond_of(self, p: OfPort) -> OvsBond | None:
         return self.bonds.get(p.port_name)
@@ -250,6 +252,7 @@ class XBridge:
         if e is not None and e.port == port:
             e.used = now
             return False
+        self.changes.change()
         if e is None and len(self.mac_table) >= MAC_DEFAULT_MAX:
             oldest = min(self.mac_table, key=lambda k: self.mac_table[k].used)
             del self.mac_table[oldest]
@@ -264,9 +267,11 @@ class XBridge:
         limit = self.mac_aging * NS
         if any(now - e.used >= limit for e in self.mac_table.values()):
             self.mac_table = {k: e for k, e in self.mac_table.items() if now - e.used < limit}
+            self.changes.change()
 
     def mac_flush(self) -> None:
         self.mac_table.clear()
+        self.changes.change()
 
 
 class OvsdbServer(Program):
@@ -314,6 +319,10 @@ class OvsVswitchd(Program):
         self.errors: list[tuple[str, str]] = []
         self.tick_gen = 0           # the bond/LACP timer's generation (a new one cancels the old)
         self.recirc_ids = 0         # the recirculation ids handed out
+        self.changes = Seq()        # moves with anything a cached translation read (flowcache.py)
+        self.flow_cache = FlowCache(self.changes)
+        self._port_map: dict[int, tuple[XBridge, OfPort]] = {}
+        self._port_map_at = -1
 
     @property
     def db(self) -> Database:
@@ -332,6 +341,7 @@ class OvsVswitchd(Program):
 
     def controller_status(self, xb: XBridge, target: str, connected: bool) -> None:
         """The Controller row's is_connected, as bridge.c's refresh_controller_status writes it."""
+        self.changes.change()       # fail-open follows the connections
         db = self.db
         br = db.by_name("Bridge", xb.name)
         if br is None:
@@ -349,6 +359,7 @@ class OvsVswitchd(Program):
         """Make the database true; returns the new interface errors (ovs-vsctl waits for them)."""
         db = self.db
         ns = self.ns
+        self.changes.change()
         root = db.root()
         wanted: dict[str, Row] = {}
         for u in root["bridges"]:
@@ -368,6 +379,7 @@ class OvsVswitchd(Program):
             self._configure_bonds(xb, row)
         root["cur_cfg"] = root["next_cfg"]
         self.bond_run()
+        self.changes.change()
         ns.config_changed()
         return new_errors
 
@@ -389,7 +401,7 @@ class OvsVswitchd(Program):
             local = dev if isinstance(dev, OvsInternalDev) else ovs_internal_dev(ns, dp, name)
         except NetplexError:
             return None     # a name the kernel refuses (too long, a UUID's 36 characters): no bridge device
-        xb = XBridge(name, OFProto(self.now), dp, local)
+        xb = XBridge(name, OFProto(self.now, self.changes), dp, local, changes=self.changes)
         xb.datapath_id = int.from_bytes(b"\x00\x00" + local.mac, "big")
         self.bridges[name] = xb
         if (row.scalar("fail_mode") or "") != "secure" and not row["controller"]:
@@ -416,6 +428,7 @@ class OvsVswitchd(Program):
                 xb.dp.del_vport(vport)
                 vport.ns.del_device(vport)
         xb.mac_table = {k: e for k, e in xb.mac_table.items() if e.port != p.ofport}
+        self.changes.change()
 
     def _configure_bridge(self, xb: XBridge, row: Row, errors: list[tuple[str, str]]) -> None:
         db = self.db
@@ -616,6 +629,15 @@ class OvsVswitchd(Program):
             if irow is not None:
                 lm = bond.lacp.members.get(name) if bond.lacp is not None else None
                 irow["lacp_current"] = [lm.status == "current"] if lm is not None else []
+
+    def port_for(self, dp_port: int) -> tuple[XBridge, OfPort] | None:
+        """The bridge and port a datapath port number belongs to (odp_port_to_ofp_port), from a
+        map rebuilt when the configuration moved."""
+        if self._port_map_at != self.changes.value:
+            self._port_map = {p.dp_port: (xb, p) for xb in self.bridges.values() for p in xb.ports.values()
+                              if p.dp_port is not None}
+            self._port_map_at = self.changes.value
+        return self._port_map.get(dp_port)
 
     def lacp_rx(self, xb: XBridge, p: OfPort, frame: Ethernet) -> bool:
         """process_special: a LACPDU on a member of a bond with LACP is the bond's, not the tables'."""

@@ -201,6 +201,11 @@ class Xlate:
         # the fields this walk read (the megaflow's mask); xlate_wc_init: in_port and dl_type always
         self.wc: dict[str, int] = {"in_port": 0xFFFF, "dl_type": 0xFFFF}
         self.base_tun: tuple[int, ...] | None = None        # the tunnel key the datapath actions set last
+        # what the flow cache replays on a hit (flowcache.py), and whether it may
+        self.cacheable = True
+        self.lookups: list[tuple[Any, int, Any]] = []
+        self.groups_hit: list[Any] = []
+        self.learns: list[tuple[XBridge, int, int, int]] = []
 
     # -- trace helpers ---------------------------------------------------------
     def note(self, kind: str, text: str) -> None:
@@ -222,6 +227,7 @@ class Xlate:
     def table(self, table: int, parent: TraceNode) -> None:
         """xlate_table_action / rule_dpif_lookup_from_table."""
         rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+        self.lookups.append((self.xb.ofproto, table, rule))
         ns = self.xb.dp.ns
         if self.frame is not None and ns.world.tracer.on:
             # `netplex trace`: the OpenFlow table and rule that decided, as iptables rules are shown
@@ -348,10 +354,12 @@ class Xlate:
             g.packets += 1
             g.bytes += self.frame.wire_len()
         if g.type in ("all", "indirect"):
+            self.groups_hit.append(g)
             for b in g.buckets:
                 self.bucket(b, node)
             return
         chosen = None
+        self.cacheable = False      # bucket liveness follows the ports' carriers
         if g.type == "ff":
             for b in g.buckets:
                 if self.bucket_live(b):
@@ -426,6 +434,7 @@ class Xlate:
         """compose_conntrack_action: commit, then a recirculation to `table` with ct_state set."""
         commit, recirc, zone = a.a
         nat = a.b
+        self.cacheable = False
         tracker = self.vsd.conntrack
         self.commit(node)
         state = tracker.lookup(zone, self.flow)
@@ -581,6 +590,8 @@ class Xlate:
         tci = flow.get("vlan_tci", 0)
         vid = tci & 0xFFF if tci & VLAN_CFI else 0
         mode = inp.effective_mode()
+        if xb.bonds:
+            self.cacheable = False  # members' state, SLB hashing
         for key, mask in (("dl_src", (1 << 48) - 1), ("dl_dst", (1 << 48) - 1), ("dl_type", 0xFFFF)):
             self.wc[key] = mask
         if mode != "access":
@@ -617,7 +628,9 @@ class Xlate:
                 self.note("detail", "SLB bond thinks this packet looped back, dropping")
                 return
         in_port = self.bundle_port(inp)
-        if self.may_learn and not src >> 40 & 1:
+        learn = self.may_learn and not src >> 40 & 1
+        self.learns.append((xb, vlan, src if learn else -1, in_port))
+        if learn:
             if xb.mac_learn(vlan, src, in_port, now):
                 self.note("detail", f"learned that {format_mac(src)} is on port {inp.port_name if bond else inp.name} "
                                     f"in VLAN {vlan}")
@@ -809,32 +822,44 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
             found = vsd.tunnel_port_for(dp_port, tun)
             if found is not None:
                 xb, p = found
+                nbytes = frame.wire_len()
                 p.rx_packets += 1
-                p.rx_bytes += frame.wire_len()
-                process(vsd, xb, p.ofport, frame, dp, tun)
+                p.rx_bytes += nbytes
+                process(vsd, xb, p.ofport, frame, dp, tun, nbytes)
             return      # no port configured for it: dropped (tnl_port_receive: "receive tunnel port not found")
-        for xb in vsd.bridges.values():
-            for p in xb.ports.values():
-                if p.dp_port == dp_port:
-                    p.rx_packets += 1
-                    p.rx_bytes += frame.wire_len()
-                    if not vsd.lacp_rx(xb, p, frame):
-                        process(vsd, xb, p.ofport, frame, dp)
-                    return
+        found = vsd.port_for(dp_port)
+        if found is not None:
+            xb, p = found
+            nbytes = frame.wire_len()
+            p.rx_packets += 1
+            p.rx_bytes += nbytes
+            if not vsd.lacp_rx(xb, p, frame):
+                process(vsd, xb, p.ofport, frame, dp, None, nbytes)
 
     return handle
 
 
 def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
-            tun: TunnelKey | None = None) -> None:
+            tun: TunnelKey | None = None, nbytes: int = 0) -> None:
     flow = flow_extract(frame, ofport)
     if tun is not None:
         flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
         flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
+    cache = vsd.flow_cache
+    key: tuple[Any, ...] | None = None
+    world = dp.ns.world
+    if world.fastpath and not world.tracer.on:      # `netplex trace` reports each table: the slow path
+        key = (xb.name, *flow.items())
+        cached = cache.get(key, vsd.now(), nbytes or frame.wire_len())
+        if cached is not None:
+            execute(dp, frame, cached, xb)
+            return
     x = Xlate(vsd, xb, flow, frame, tracing=False)
     x.run()
     todo = list(x.recircs)
     odp = list(x.odp)
+    if key is not None and x.cacheable and not todo:
+        cache.put(key, vsd.changes.value, odp, x.lookups, x.groups_hit, x.learns)
     execute(dp, frame, odp, xb)
     n = 0
     while todo and n < 16:

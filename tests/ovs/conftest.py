@@ -27,5 +27,19 @@ def ovs_lab(ovs_hosts):
     return ovs_hosts
 
 
+def three_hosts(bridge: str) -> tuple[Network, object, list[object]]:
+    """s1 with ports p1..p3 up, cabled to h1..h3 (10.0.0.1-3/24), and `bridge` the
+    ovs-vsctl line that makes the bridge."""
+    net = Network()
+    s1 = net.add_node("s1")
+    hosts = [net.add_node(f"h{i}") for i in (1, 2, 3)]
+    for i, h in enumerate(hosts, 1):
+        net.add_link(f"h{i}:eth0", f"s1:p{i}")
+        run_ok(h, f"ip addr add 10.0.0.{i}/24 dev eth0 && ip link set eth0 up")
+        run_ok(s1, f"ip link set p{i} up")
+    run_ok(s1, bridge)
+    return net, s1, hosts
+
+
 def pings(h, dst: str) -> bool:
     return h.run(f"ping -c 1 -W 1 {dst}").status == 0

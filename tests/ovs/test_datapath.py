@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netplex import Network
 from tests.conftest import run_ok
-from tests.ovs.conftest import pings
+from tests.ovs.conftest import pings, three_hosts
 
 
 def test_normal_is_a_learning_switch_with_ageing(ovs_lab):
@@ -26,14 +26,8 @@ def test_normal_is_a_learning_switch_with_ageing(ovs_lab):
 
 
 def test_access_ports_separate_vlans_and_a_trunk_carries_tags():
-    net = Network()
-    s1 = net.add_node("s1")
-    hosts = [net.add_node(f"h{i}") for i in (1, 2, 3)]
-    for i, h in enumerate(hosts, 1):
-        net.add_link(f"h{i}:eth0", f"s1:p{i}")
-        run_ok(h, f"ip addr add 10.0.0.{i}/24 dev eth0 && ip link set eth0 up")
-        run_ok(s1, f"ip link set p{i} up")
-    run_ok(s1, "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10 -- add-port br0 p2 tag=20 -- add-port br0 p3 tag=10")
+    _net, s1, hosts = three_hosts("ovs-vsctl add-br br0 -- add-port br0 p1 tag=10 -- add-port br0 p2 tag=20 -- "
+                                  "add-port br0 p3 tag=10")
     h1, h2, h3 = hosts
     assert pings(h1, "10.0.0.3")
     assert not pings(h1, "10.0.0.2")
