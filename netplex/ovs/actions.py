@@ -63,10 +63,14 @@ class Act:
 
 
 def split_top(s: str, sep: str = ",") -> list[str]:
-    """Split at `sep` outside parentheses (ofputil_parse_key_value's nesting)."""
+    """Split at `sep` outside parentheses (ofputil_parse_key_value's nesting); with the
+    default `,`, white space outside parentheses delimits too (`in_port=1 dl_vlan=9
+    actions=strip_vlan output:0`), a run of delimiters counting as one."""
     out: list[str] = []
     depth = 0
     cur: list[str] = []
+    if sep == ",":
+        s = _commas(s)
     for ch in s:
         if ch == "(":
             depth += 1
@@ -79,6 +83,27 @@ def split_top(s: str, sep: str = ",") -> list[str]:
             cur.append(ch)
     out.append("".join(cur))
     return out
+
+
+def _commas(s: str) -> str:
+    """White space outside parentheses as the comma it stands for (none next to a comma)."""
+    out: list[str] = []
+    depth = 0
+    pending = False         # white space seen at depth 0, not yet written
+    for ch in s.strip():
+        if depth == 0 and ch in " \t\r\n":
+            pending = True
+            continue
+        if pending:
+            if ch != "," and out and out[-1] != ",":
+                out.append(",")
+            pending = False
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        out.append(ch)
+    return "".join(out)
 
 
 def _key_value(item: str) -> tuple[str, str]:
@@ -101,11 +126,25 @@ def _field_spec(name: str) -> FieldSpec:
     return spec
 
 
+# fields a set_field may not write (mf_field's `writable`)
+_READ_ONLY = frozenset({"eth_type", "nw_proto", "ct_state", "ct_zone", "tcp_flags"})
+
+
+def _subvalue_text(field: str, v: int) -> str:
+    """mf_format of a value too large for its subfield: in its field's own notation."""
+    spec = MATCH_FIELDS.get(_BY_NXM.get(field, field))
+    if spec is not None and spec.kind == "mac":
+        return ":".join(f"{b:02x}" for b in (v & ((1 << 48) - 1)).to_bytes(6, "big"))
+    return f"{v:#x}"
+
+
 def _parse_subfield(s: str) -> tuple[str, int, int]:
     """mf_parse_subfield: `NXM_NX_REG0[]`, `NXM_NX_REG0[0..15]`, `reg0[3]` → (field, ofs, nbits)."""
     name, _, rest = s.partition("[")
     field = _BY_NXM.get(name, name)
     spec = MATCH_FIELDS.get(field)
+    if spec is not None and not rest and "[" not in s:
+        rest = "]"          # a field's name alone is the whole field
     if spec is None or not rest.endswith("]"):
         raise FlowError(f"{s}: unknown field `{name}'" if spec is None else f"{s}: syntax error")
     width = spec.nbytes * 8
@@ -135,6 +174,7 @@ def _parse_ct(text: str, table: int) -> Act:
     recirc: int | None = None
     zone = 0
     nat: tuple[str, str] | None = None
+    force = False
     for item in split_top(text):
         item = item.strip()
         if not item:
@@ -144,8 +184,10 @@ def _parse_ct(text: str, table: int) -> Act:
             commit = True
         elif key == "table":
             t = _parse_int(value)
-            if t is None or t > 254:
-                raise FlowError(f'unknown table "{value}"')
+            if t is None or t > 255:
+                raise FlowError(f"unknown table {value}")
+            if t == 255:
+                raise FlowError("invalid table 0xff")
             recirc = t
         elif key == "zone":
             z = _parse_int(value)
@@ -157,15 +199,19 @@ def _parse_ct(text: str, table: int) -> Act:
             if value and kind not in ("src", "dst"):
                 raise FlowError(f"Invalid argument to \"nat\": {value}")
             if rng:
-                lo = rng.split(":")[0].split("-")[0]
+                lo = rng.split(",")[0].split(":")[0].split("-")[0]
                 parse_ip_masked(lo)
             nat = (kind, rng)
         elif key == "force":
-            raise FlowError("netplex: ct(force) is not supported")
-        else:
+            force = True
+        elif key in ("alg", "exec"):
             raise FlowError(f"netplex: ct({key}) is not supported")
-    if commit is False and nat is not None and nat[0]:
-        pass
+        else:
+            raise FlowError(f"invalid argument to \"ct\" action: `{key}'")
+    if force:
+        if not commit:
+            raise FlowError('"force" flag requires "commit" flag.')
+        raise FlowError("netplex: ct(force) is not supported")
     return Act("ct", (commit, recirc, zone), nat)
 
 
@@ -185,6 +231,8 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             continue
         key, value = _key_value(item)
         k = key.lower()
+        if goto is not None and k == "goto_table":
+            raise FlowError("duplicate goto_table instruction not allowed, for OpenFlow 1.1+ compatibility")
         if goto is not None or (metadata and k not in ("goto_table",)):
             after = "goto_table" if goto is not None else "write_metadata"
             raise FlowError(f"invalid instruction ordering: apply_actions must appear before {after}, "
@@ -215,11 +263,15 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
                 raise FlowError(f"{value}: output to unknown port")
             acts.append(Act("output", n))
         elif k == "enqueue":
-            port, _, q = value.partition(":") if ":" in value else value.partition(",")
-            n = port_no(port)
-            qn = _parse_int(q)
-            if n is None or qn is None:
+            port, sep, q = value.partition(":") if ":" in value else value.partition(",")
+            if not sep or not port or not q:
                 raise FlowError('"enqueue" syntax is "enqueue:PORT:QUEUE" or "enqueue(PORT,QUEUE)"')
+            n = port_no(port)
+            if n is None:
+                raise FlowError(f"{port}: enqueue to unknown port")
+            qn = _parse_int(q)
+            if qn is None or qn > 0xFFFFFFFF:
+                raise FlowError(f'invalid queue "{q}"')
             acts.append(Act("enqueue", n, qn))
         elif k == "set_queue":
             n = _parse_int(value)
@@ -241,7 +293,7 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
         elif k == "push_vlan":
             n = _parse_int(value)
             if n not in (0x8100, 0x88A8):
-                raise FlowError(f"{value}: not a valid VLAN type number")
+                raise FlowError(f"{value}: not a valid VLAN ethertype")
             acts.append(Act("push_vlan", n))
         elif k in ("mod_dl_src", "mod_dl_dst"):
             acts.append(Act("set_field", _LEGACY_FIELD[k], parse_mac_masked(value)[0], "legacy"))
@@ -263,14 +315,26 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
                 raise FlowError(f"invalid TTL \"{value}\"")
             acts.append(Act("mod_nw_ttl", n))
         elif k == "dec_ttl":
+            if value:       # dec_ttl(id,...): the controllers told when the TTL runs out
+                if not any(x.strip() for x in value.split(",")):
+                    raise FlowError("dec_ttl_cnt_ids: expected at least one controller id.")
+                raise FlowError("netplex: dec_ttl(controller ids) is not supported")
             acts.append(Act("dec_ttl"))
         elif k == "set_field":
             val, arrow, field = value.partition("->")
             if not arrow:
                 raise FlowError(f"{value}: missing `->'")
             fname = field.strip()
+            if not fname:
+                raise FlowError(f"{value}: missing field name following `->'")
             spec = _field_spec(_BY_NXM.get(fname, fname))
+            if spec.name in _READ_ONLY:
+                raise FlowError(f"{spec.name} is read-only")
+            if spec.key.startswith("ct_"):
+                raise FlowError("cannot set CT fields outside of ct action")
             v = _parse_set_value(spec, val)
+            if spec.kind == "dscp6" and v > 0x3F:
+                raise FlowError(f"{val} is not a valid value for field {spec.name}")
             acts.append(Act("set_field", _canon(fname, spec), v, "set_field"))
         elif k == "load":
             val, arrow, dst = value.partition("->")
@@ -279,9 +343,9 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             field, ofs, nbits = _parse_subfield(dst)
             n = _parse_int(val)
             if n is None:
-                raise FlowError(f"{val}: bad syntax for {field} value")
+                raise FlowError(f"{value}: cannot parse integer value")
             if nbits < 64 and n >> nbits:
-                raise FlowError(f"{val}: value too large for {nbits}-bit field")
+                raise FlowError(f"{value}: value {_subvalue_text(field, n)} does not fit into {nbits} bits")
             acts.append(Act("load", n, (field, ofs, nbits), None))
         elif k == "resubmit":
             acts.append(_parse_resubmit(value, port_no))
@@ -308,7 +372,10 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
         elif k == "ct_clear":
             acts.append(Act("ct_clear"))
         elif k == "note":
-            acts.append(Act("note", value))
+            hexits = value.replace(".", "")
+            if len(hexits) % 2 or any(c not in "0123456789abcdefABCDEF" for c in hexits):
+                raise FlowError("bad hex digit in `note' argument")
+            acts.append(Act("note", ".".join(hexits[i:i + 2].lower() for i in range(0, len(hexits), 2))))
         elif k == "meter":
             n = _parse_int(value)
             if n is None:
@@ -366,20 +433,26 @@ def _parse_resubmit(value: str, port_no: Callable[[str], int | None]) -> Act:
         if n is None:
             raise FlowError(f"{value}: resubmit to unknown port")
         return Act("resubmit", n, None)
-    port, _, table = value.partition(",")
+    port, _, rest = value.partition(",")
+    table, _, extra = rest.partition(",")
     p = None
     if port:
         p = port_no(port)
         if p is None:
             raise FlowError(f"{port}: resubmit to unknown port")
     t = None
-    if table and table != "":
-        tn = _parse_int(table.rstrip(",").split(",")[0])
-        if tn is None or tn > 254:
+    if table:
+        tn = _parse_int(table)
+        if tn is None or tn > 255:
             raise FlowError(f"{table}: resubmit to unknown table")
-        t = tn
-    if p is None and t is None:
-        raise FlowError("at least one \"in_port\" or \"table\" must be specified  on resubmit")
+        t = None if tn == 255 else tn
+    ct = extra.split(",")[0]
+    if ct and ct != "ct":
+        raise FlowError(f"{ct}: unknown parameter")
+    if ct:
+        raise FlowError("netplex: resubmit(...,ct) is not supported")
+    if (p is None or p == 0xFFF8) and t is None:
+        raise FlowError("at least one \"in_port\" or \"table\" must be specified on resubmit")
     return Act("resubmit", p, t)
 
 
@@ -492,7 +565,10 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
     if k == "ct_clear":
         return "ct_clear"
     if k == "note":
-        return f"note:{a.a}"
+        # the NX note action pads its bytes so the action is a multiple of 8 long (10 + n)
+        data = [b for b in str(a.a).split(".") if b]
+        data += ["00"] * ((-(10 + len(data))) % 8)
+        return f"note:{'.'.join(data)}"
     if k == "group":
         return f"group:{a.a}"
     if k == "meter":

@@ -51,7 +51,7 @@ class ConnTracker:
         src, dst, proto, sp, dport = t
         rsrc, rdst = src, dst
         if nat is not None and nat[1]:
-            addr = nat[1].split(":")[0].split("-")[0]
+            addr = nat[1].split(",")[0].split(":")[0].split("-")[0]
             a = 0
             for part in addr.split("."):
                 a = a << 8 | int(part)

@@ -442,6 +442,10 @@ def field_prereq(spec: FieldSpec, m: Match) -> bool:
     return prereq_ok(spec.prereq, m)
 
 
+# the widths of fields narrower than their bytes (all ones is their exact mask)
+_WIDTH = {"vlan_vid": 0xFFF, "vlan_pcp": 0x7, "dscp": 0xFF, "dscp6": 0x3F, "ecn": 0x3}
+
+
 def parse_field_value(spec: FieldSpec, text: str, port_no: Callable[[str], int | None]) -> tuple[int, int]:
     """mf_parse: the value (and mask) one `name=value` gives, with ovs-ofctl's errors."""
     kind = spec.kind
@@ -468,6 +472,15 @@ def parse_field_value(spec: FieldSpec, text: str, port_no: Callable[[str], int |
     full = _FULL[spec.nbytes]
     if v > full:
         raise FlowError(f"{text}: value too large for {spec.nbytes}-byte field {spec.name}")
+    if slash and (not spec.maskable or kind in _WIDTH):
+        # mf_is_mask_valid: a field without masks takes all ones or all zeros (a wildcard)
+        mv = _parse_int(mask)
+        if mv is None:
+            raise FlowError(f"{text}: bad syntax for {spec.name} value")
+        if mv not in (0, _WIDTH.get(kind, full)):
+            raise FlowError(f"{text}: invalid mask for field {spec.name}")
+        if mv == 0:
+            return 0, 0
     if kind == "vlan_vid":
         if v > 0xFFF:
             raise FlowError(f"{text}: value too large for 2-byte field dl_vlan")
@@ -495,7 +508,10 @@ def parse_field_value(spec: FieldSpec, text: str, port_no: Callable[[str], int |
 
 
 def merge_field(m: Match, spec: FieldSpec, value: int, mask: int) -> None:
-    """dl_vlan and dl_vlan_pcp share vlan_tci: each sets its own bits."""
+    """dl_vlan and dl_vlan_pcp share vlan_tci: each sets its own bits; a zero mask
+    matches anything (the field is left out)."""
+    if mask == 0:
+        return
     if spec.kind in ("vlan_vid", "vlan_pcp"):
         old = m.get("vlan_tci")
         if old is not None and old[1] & VLAN_CFI:

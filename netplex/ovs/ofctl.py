@@ -24,6 +24,7 @@ from netplex.ovs.group import Group, format_group, parse_group_mod
 from netplex.ovs.meter import Meter, format_meter_config, format_meter_stats, parse_meter_mod
 from netplex.ovs.ofproto import N_TABLES, NS, FlowMod, GroupModError, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
+from netplex.ovs.parseflow import ALLOWED_BY_VERSION, FLOW_FORMATS, P_ANY, parse_flows
 from netplex.ovs.service import connect
 from netplex.ovs.vswitchd import OFPP_LOCAL, OvsVswitchd, XBridge
 from netplex.shell.registry import Context, command
@@ -43,7 +44,7 @@ _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": 
          "add-group": (2, 2), "add-groups": (2, 2), "mod-group": (2, 2), "del-groups": (1, 2),
          "dump-groups": (1, 2), "dump-group-stats": (1, 2), "add-meter": (2, 2), "mod-meter": (2, 2),
          "del-meter": (1, 2), "del-meters": (1, 2), "dump-meters": (1, 2), "meter-stats": (1, 2),
-         "meter-features": (1, 1)}
+         "meter-features": (1, 1), "parse-flow": (1, 1), "parse-flows": (1, 1)}
 _METER_CMDS = ("add-meter", "mod-meter", "del-meter", "del-meters", "dump-meters", "meter-stats", "meter-features")
 
 
@@ -104,23 +105,35 @@ def run_ofctl(ctx: Context, argv: list[str]) -> Result:
     version = 1
     strict = no_stats = False
     rest: list[str] = []
+    formats = 0         # -F/--flow-format: the protocols it allows (0: any)
+    versions_given = False
     i = 1
     while i < len(argv):
         a = argv[i]
-        if a in ("-O", "--protocols") or a.startswith(("-O", "--protocols=")):
-            if a in ("-O", "--protocols"):
+        opt = next((o for o in (("-F", "--flow-format"), ("-O", "--protocols"))
+                    if a in o or a.startswith((o[0], o[1] + "="))), None)
+        val = ""
+        if opt is not None:
+            if a in opt:
                 i += 1
                 if i >= len(argv):
                     return Result(1, "", f"ovs-ofctl: option '{a}' requires an argument\n")
                 val = argv[i]
             else:
                 val = a.split("=", 1)[1] if a.startswith("--") else a[2:]
+        if opt is not None and opt[0] == "-F":
+            for v in val.split(","):
+                if v.strip().lower() not in FLOW_FORMATS:
+                    return Result(1, "", f"ovs-ofctl: {val}: invalid flow format(s)\n")
+                formats |= FLOW_FORMATS[v.strip().lower()]
+        elif opt is not None:
             vers = []
             for v in val.split(","):
                 if v not in _VERSIONS:
                     return Result(1, "", f"ovs-ofctl: {val}: invalid OpenFlow version\n")
                 vers.append(_VERSIONS[v])
             version = max(vers)
+            versions_given = True
         elif a == "--strict":
             strict = True
         elif a == "--no-stats":
@@ -149,6 +162,15 @@ def run_ofctl(ctx: Context, argv: list[str]) -> Result:
         return Result(1, "", f"ovs-ofctl: '{cmd}' command requires at least {spec[0]} arguments\n")
     if len(args) > spec[1]:
         return Result(1, "", f"ovs-ofctl: '{cmd}' command takes at most {spec[1]} arguments\n")
+    if cmd in ("parse-flow", "parse-flows"):
+        allowed = ALLOWED_BY_VERSION[version] if versions_given else P_ANY
+        try:
+            lines = [args[0]] if cmd == "parse-flow" else _flow_file(ctx, args[0])
+            return Result(0, parse_flows(lines, allowed & formats if formats else allowed, version))
+        except (OfctlError, FlowError) as e:
+            return Result(1, "", f"ovs-ofctl: {e.message}\n")
+    if formats:
+        return Result(2, "", "netplex: ovs-ofctl -F is supported with parse-flow and parse-flows only\n")
     try:
         _server, vsd = connect(ctx.machine, "ovs-ofctl")
         xb = _bridge(vsd, args[0])
