@@ -88,6 +88,7 @@ ETH_HLEN = 14
 TBF_QUEUE_S = 0.05  # tbf queues up to 50 ms of traffic at the link's rate
 KERNEL_HZ = 250  # tbf's burst must cover one timer tick at the rate
 
+_OVS_SETUP = re.compile(r"\bovs-(?:vsctl|ofctl|appctl|dpctl)\b")
 _PING_COUNTS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 _PING_RTT = re.compile(r"= [\d.]+/([\d.]+)/")
 
@@ -391,6 +392,7 @@ class LinuxBackend:
                 os.close(fd)
             for r in rtnl.values():
                 r.close()
+        self._userspace_ovs_offloads(nodes, links)
         for link in links:
             if link.kind == "tap":
                 self._add_tap(link)
@@ -399,6 +401,23 @@ class LinuxBackend:
                     self.notes.append(f"rate, delay and loss of tap link {a}:{ifa} -- {b}:{ifb} not applied: "
                                       "the linux backend shapes veth links only")
         self._shape(wires)
+
+    def _userspace_ovs_offloads(self, nodes: Mapping[str, Node], links: Sequence[Link]) -> None:
+        """Open vSwitch on the twin is the userspace datapath, whose AF_PACKET sockets take a
+        veth's frames with the partial checksums TX offload leaves them, and whose conntrack
+        then drops those as bad (a ct() firewall never sees a handshake). As OVS's own
+        userspace system tests do (tests/system-userspace-macros.at, CONFIGURE_VETH_OFFLOADS),
+        TX offloads are turned off on both ends of every veth link of a node whose setup runs
+        ovs-*: the kernel checksums in software what it sends there."""
+        ovs = {name for name, node in nodes.items() if _OVS_SETUP.search(node.setup)}
+        ends = [end for link in links if link.kind == "veth" and {e[0] for e in link.ends} & ovs
+                for end in self._ends(link)]
+        if ends and shutil.which("ethtool") is None:
+            self.notes.append("TX offloads left on beside Open vSwitch: no `ethtool` on this machine "
+                              "(apt-get install ethtool)")
+            return
+        for node, ifname in ends:
+            self._must(node, f"ethtool -K {ifname} tx off >/dev/null")
 
     def _wire_name(self, index: int) -> str:
         """`<prefix>-w<link index>`, or (when a node has that name) a name no node can have."""

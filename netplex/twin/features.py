@@ -155,6 +155,8 @@ TOOLS: dict[str, Tool] = {
     # Open vSwitch's daemons and tools (netplex/twin/bin/ovs-* start them per node)
     "ovs-vswitchd": Tool("openvswitch-switch", _uses(r"\bovs-(?:vsctl|ofctl|appctl|dpctl)\b")),
     "ovs-testcontroller": Tool("openvswitch-testcontroller", _uses(_CMD + r"ovs-testcontroller\b")),
+    # the twin turns TX offloads off on the veths of an OVS node (backend.py `_userspace_ovs_offloads`)
+    "ethtool": Tool("ethtool", _uses(r"\bovs-(?:vsctl|ofctl|appctl|dpctl)\b")),
 }
 
 # What every twin run needs (twin.backend.check_available checks the same).

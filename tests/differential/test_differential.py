@@ -35,12 +35,9 @@ CASES: dict[str, Path] = {
 SIM, AGREE = frozenset({"sim", "agree"}), frozenset({"agree"})
 XFAIL: dict[str, tuple[str, frozenset[str]]] = {
     # no simulator bug: every one this corpus found has been fixed (see the history of this table).
-    # The twin's side: Open vSwitch there is the userspace datapath (no openvswitch module here),
-    # whose ct() never lets this example's TCP handshake through (the SYN gets no answer; likely
-    # veth's partially checksummed segments, which `ethtool -K eth0 tx off` on the hosts would
-    # rule out — ethtool is not installed here)
-    "examples/ovs-flow-firewall": ("the twin's userspace OVS conntrack drops the TCP handshake",
-                                   frozenset({"linux", "agree"})),
+    # (examples/ovs-flow-firewall was here: the twin's userspace OVS conntrack dropped the TCP
+    # handshake's partially checksummed segments; the twin now turns veth TX offloads off beside
+    # OVS, as OVS's own userspace tests do.)
     # Differences by nature, which tests/frr/test_bgp_twin.py normalises: session uptimes, message counts
     # and `Last update` dates run on the twin's wall clock, and FRR 8.4's zebra installs routes with
     # nexthop objects (`nhid N`) where the simulator's installs plain routes.
