@@ -599,16 +599,49 @@ def address_variants(c: Cmd) -> list[Cmd]:
     return out
 
 
+def chain_hooks(table: Table, chain: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The built-in chains (hooks) from which `chain` is reached, through jumps and gotos."""
+    ch = table.chains.get(chain)
+    if ch is not None and ch.builtin:
+        return {chain}
+    hooks: set[str] = set()
+    for other in table.chains.values():
+        if other.name in seen or other.name == chain:
+            continue
+        if any(x.tkind in (T_JUMP, T_GOTO) and x.tname == chain for x in other.rules):
+            hooks |= chain_hooks(table, other.name, seen | {chain})
+    return hooks
+
+
+def _reached_extensions(table: Table, r: Rule, seen: frozenset[str] = frozenset()) -> list[Any]:
+    """The rule's extensions, and those of every rule in the chains its jump leads to."""
+    out: list[Any] = [*r.matches, *([r.tobj] if r.tobj is not None else [])]
+    if r.tkind in (T_JUMP, T_GOTO) and r.tname not in seen:
+        ch = table.chains.get(r.tname)
+        if ch is not None and not ch.builtin:
+            for x in ch.rules:
+                out += _reached_extensions(table, x, seen | {r.tname})
+    return out
+
+
 def check_target_allowed(r: Rule, table: Table, chain: str, what: str) -> None:
-    """What the kernel's xt_check_match / xt_check_target refuse shows as an nf_tables batch failure."""
-    for ext in [*r.matches, *([r.tobj] if r.tobj is not None else [])]:
+    """What the kernel's xt_check_match / xt_check_target refuse shows as an nf_tables batch failure;
+    nft_chain_validate checks an extension limited to some hooks against every hook that reaches
+    it, through jumps to user chains both ways (a jump from OUTPUT into a chain holding TPROXY)."""
+    own = len(r.matches) + (r.tobj is not None)
+    hooks: set[str] | None = None
+    for i, ext in enumerate(_reached_extensions(table, r)):
         ok = ext.tables is None or table.name in ext.tables
-        if ok and ext.hooks is not None and chain in HOOK_OF_CHAIN and chain not in ext.hooks:
-            ok = False
-        if ok and isinstance(ext, Target) and not ext.check():
+        if ok and ext.hooks is not None:
+            if hooks is None:
+                hooks = chain_hooks(table, chain)
+            ok = hooks <= ext.hooks
+        if ok and i < own and isinstance(ext, Target) and not ext.check():
             ok = False
         if not ok:
             raise XtError(f" {what} failed (Invalid argument): rule in chain {chain}", 4)
+        if i >= own:
+            continue
         errno_text = ext.kernel_check(table.nf.ns, chain)
         if errno_text is not None:
             raise XtError(f" {what} failed ({errno_text}): rule in chain {chain}", 4)

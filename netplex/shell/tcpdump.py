@@ -12,7 +12,8 @@ dump of what it cannot name) with the
 time stamp as simulated time since 00:00:00 (the simulator's clock starts at 0), printed
 `HH:MM:SS.uuuuuu`. The banner and the "N packets captured" counts go to stderr, as
 tcpdump writes them. `-v` adds print-ip.c's header line (tos, ttl, id, offset, flags, proto,
-length, a bad header checksum) and the TCP/UDP checksum checks; -vv, -w, -r, -X, ... are refused.
+length, a bad header checksum) and the TCP checksum check; -vv (and -vvv) the UDP checksum check
+and every TCP segment's sequence number; -w, -r, -X, ... are refused.
 """
 from __future__ import annotations
 
@@ -350,7 +351,7 @@ def _l4_sum(f: Frame, at: int) -> tuple[int, int]:
     return carried, transport_checksum(f.src or 0, f.dst or 0, f.proto or 0, seg[:at] + b"\0\0" + seg[at + 2:])
 
 
-def _tcp(f: Frame, seqs: TcpSeqs, verbose: bool = False) -> str:
+def _tcp(f: Frame, seqs: TcpSeqs, verbose: int = 0) -> str:
     t = f.l4
     if len(t) < 20:
         return f"{int_to_ip(f.src or 0)} > {int_to_ip(f.dst or 0)}: tcp [|tcp]"
@@ -370,7 +371,7 @@ def _tcp(f: Frame, seqs: TcpSeqs, verbose: bool = False) -> str:
     rel_ack = seqs.isn.get(rev)
     if flags & 0x02:
         parts.append(f"seq {seq}" if not length else f"seq {seq}:{seq + length}")
-    elif length or flags & (0x01 | 0x04):
+    elif length or flags & (0x01 | 0x04) or verbose > 1:   # print-tcp.c: -vv shows every seq
         s = (seq - rel_seq) & 0xFFFFFFFF if rel_seq is not None and not flags & 0x02 else seq
         parts.append(f"seq {s}:{(s + length) & 0xFFFFFFFF}" if length else f"seq {s}")
     if flags & 0x10:
@@ -413,7 +414,7 @@ def _icmp(f: Frame) -> str:
     return head + f"type-#{typ}, length {len(m)}"
 
 
-def _ip(f: Frame, seqs: TcpSeqs, verbose: bool = False, eflag: bool = False) -> str:
+def _ip(f: Frame, seqs: TcpSeqs, verbose: int = 0, eflag: bool = False) -> str:
     if f.proto == IPPROTO_ICMP:
         text = _icmp(f)
         m = f.l4
@@ -421,12 +422,20 @@ def _ip(f: Frame, seqs: TcpSeqs, verbose: bool = False, eflag: bool = False) -> 
             # print-icmp.c with -v: the quoted datagram's header and first bytes, indented
             inner = parse(b"\0" * 12 + b"\x08\x00" + m[8:])
             # (ip_print names the protocol "IP" unless -e printed the link header)
-            text += f"\n\t{'' if eflag else 'IP '}{_ip_header(inner)}\n    {_ip(inner, TcpSeqs())}"
+            text += f"\n\t{'' if eflag else 'IP '}{_ip_header(inner)}\n    {_ip(inner, TcpSeqs(), verbose)}"
         return text
     if f.proto == IPPROTO_UDP and len(f.l4) >= 8:
         ulen = struct.unpack_from("!H", f.l4, 4)[0]
         head = f"{int_to_ip(f.src or 0)}.{f.sport} > {int_to_ip(f.dst or 0)}.{f.dport}: "
-        return head + f"UDP, length {ulen - 8}"   # -v checks no UDP sum here (only -vv would)
+        if verbose > 1:   # print-udp.c: the sum is checked from -vv on (0: none sent)
+            carried, want = _l4_sum(f, 6)
+            if not carried:
+                head += "[no cksum] "
+            elif len(f.l4) >= ulen and carried != want:
+                head += f"[bad udp cksum 0x{carried:04x} -> 0x{want:04x}!] "
+            elif len(f.l4) >= ulen:
+                head += "[udp sum ok] "
+        return head + f"UDP, length {ulen - 8}"
     if f.proto == IPPROTO_TCP:
         return _tcp(f, seqs, verbose)
     return f"{int_to_ip(f.src or 0)} > {int_to_ip(f.dst or 0)}: ip-proto-{f.proto} {f.ip_len - f.ip_hl}"
@@ -462,7 +471,7 @@ def _label_name(label: int) -> str:
     return f" ({MPLS_LABEL_NAMES[label]})" if label < len(MPLS_LABEL_NAMES) else ""
 
 
-def _mpls_text(f: Frame, seqs: TcpSeqs, verbose: bool, eflag: bool) -> str:
+def _mpls_text(f: Frame, seqs: TcpSeqs, verbose: int, eflag: bool) -> str:
     """print-mpls.c: `(label L, tc T[, [S]], ttl N)` per entry (-v: one a line), then the payload."""
     entries = [f"(label {lab}{_label_name(lab) if verbose else ''}, tc {tc}{', [S]' if s else ''}, ttl {ttl})"
                for lab, tc, s, ttl in f.labels or []]
@@ -476,7 +485,7 @@ def _mpls_text(f: Frame, seqs: TcpSeqs, verbose: bool, eflag: bool) -> str:
     return f"{text} {'' if eflag else 'IP '}{_ip(inner, seqs, verbose, eflag)}"
 
 
-def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: bool = False) -> str:
+def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: int = 0) -> str:
     """One line, as `tcpdump -n` (with -e: the link header first) prints the frame; with -v
     an IPv4 packet's header first and its body on an indented second line."""
     ts = timestamp(now_ns)
@@ -509,7 +518,8 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
     ns: Any = ctx.node
     ifname: str | None = None
     count: int | None = None
-    numeric = ether = verbose = False
+    numeric = ether = False
+    verbose = 0           # -v, -vv, -vvv: print-ip.c's header, then the UDP sum
     args = argv[1:]
     words: list[str] = []
     i = 0
@@ -544,9 +554,9 @@ def tcpdump(ctx: Context, argv: list[str]) -> Result:
                 numeric = True
             elif opt == "e":
                 ether = True
-            elif opt == "v" and not verbose:
-                verbose = True
-            elif opt in "AbdDfhHIJKlLNOpqStuUvxX#BCEFGjMQrsTVwWyzZ":
+            elif opt == "v":
+                verbose += 1
+            elif opt in "AbdDfhHIJKlLNOpqStuUxX#BCEFGjMQrsTVwWyzZ":
                 return unsupported(f"tcpdump -{opt}", "netplex's tcpdump has -i -n -c -e -v and a filter")
             else:
                 return Result(1, "", f"tcpdump: invalid option -- '{opt}'\n{USAGE}")

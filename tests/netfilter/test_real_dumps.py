@@ -32,10 +32,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SETS = ("iptables-semantics", "istio-iptables")
 
 # file -> why the simulator cannot round-trip it yet (strict: the day it can, the suite says so)
-KNOWN: dict[str, str] = {
-    f"istio-iptables/{name}": "the TPROXY target (transparent proxying to a local socket) is not modelled"
-    for name in ("inbound-ports-tproxy.golden", "inbound-ports-wildcard-tproxy.golden", "tproxy.golden")
-}
+KNOWN: dict[str, str] = {}
 
 
 def restore_input(path: Path) -> str:

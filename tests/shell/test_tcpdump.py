@@ -135,12 +135,20 @@ def test_verbose_lines_are_what_the_real_tcpdump_prints_for_the_same_bytes(sim_p
     ours = TS.sub("", r.output)
     assert "proto UDP (17)" in ours and "udp port 9 unreachable" in ours and "cksum 0x" in ours
     assert ours == TS.sub("", real)
-    # -e -v: the link header, then the IP header without the word IP
+    # -vv and -vvv: the same frames again (the UDP sum checked, `[udp sum ok]`)
     from netplex.shell.tcpdump import TcpSeqs, format_frame, parse
 
+    for level in (2, 3):
+        seqs = TcpSeqs()
+        ours_v = "".join(TS.sub("", format_frame(0, parse(d), False, seqs, level) + "\n") for d in frames[:9])
+        real_v = subprocess.run([tool, "-" + "v" * level, "-n", "-r", str(pcap)], capture_output=True, text=True,
+                                check=True).stdout
+        assert ours_v == TS.sub("", real_v), level
+    assert "[udp sum ok] UDP, length 5" in ours_v
+    # -e -v: the link header, then the IP header without the word IP
     seqs = TcpSeqs()
     ours_e = "".join(TS.sub("", format_frame(0, parse(d), True, seqs, True) + "\n") for d in frames[:9])
     real_e = subprocess.run([tool, "-e", "-v", "-n", "-r", str(pcap)], capture_output=True, text=True,
                             check=True).stdout
     assert ours_e == TS.sub("", real_e)
-    assert s.run("tcpdump -i eth0 -n -vv -c 1").error.startswith("netplex: tcpdump -v")
+    assert s.run("tcpdump -i eth0 -n -w x.pcap -c 1").error.startswith("netplex: tcpdump -w")

@@ -11,7 +11,7 @@ import importlib
 
 from netplex.stack.netfilter.core import MATCHES, TARGETS, Netfilter, PacketCtx, netfilter_of  # noqa: F401
 
-for _mod in ("hooks", "matches", "targets", "conntrack", "nat", "targets_nat", "matches_xt", "ipset"):
+for _mod in ("hooks", "matches", "targets", "conntrack", "nat", "targets_nat", "matches_xt", "ipset", "tproxy"):
     try:
         importlib.import_module(f"netplex.stack.netfilter.{_mod}")
     except ModuleNotFoundError as exc:  # a part not written yet
