@@ -54,7 +54,7 @@ from netplex.mininet.run import run_script as run_mininet_script
 from netplex.scenario.backend import Backend
 from netplex.scenario.events import EventsOptionError, parse_events_option
 from netplex.scenario.loader import load_scenario
-from netplex.scenario.model import Event, Scenario
+from netplex.scenario.model import ATTACH_KINDS, Event, Scenario
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
 from netplex.scenario.runner import check_supported, prepare, run_scenario
 from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
@@ -698,9 +698,9 @@ def cloud_why_command(
 
 def _trace_attach(file: Path, ue: str, backend: str) -> None:
     scenario = _load(file)
-    if scenario.nodes.get(ue) is None or scenario.nodes[ue].kind != "ue":
-        ues = [n for n, node in scenario.nodes.items() if node.kind == "ue"]
-        raise _fail(f'{file}: no node "{ue}" of kind ue (UEs: {", ".join(ues) or "none"})')
+    if scenario.nodes.get(ue) is None or scenario.nodes[ue].kind not in ATTACH_KINDS:
+        ues = [n for n, node in scenario.nodes.items() if node.kind in ATTACH_KINDS]
+        raise _fail(f'{file}: no node "{ue}" of kind ue or ms (UEs and MSs: {", ".join(ues) or "none"})')
     _run_trace(file, scenario, backend, "attach", "run an attach", lambda be: be.trace_attach(ue))
 
 

@@ -7,6 +7,9 @@
     pgw show bearers             the default bearers: IMSI, APN, UE IP, t2..t5, AMBR, packets, gated, PCC rules
     hss show subscriber IMSI     one subscription: APN, AMBR, PGW, SQN, the MME serving it
     hss show subscribers         every subscription
+    sgsn show pdp                the MSs' MM and PDP contexts: IMSI, generation, state, APN, address, TEIDs
+    ggsn show pdp                the PDP contexts: IMSI, APN, address, the SGSN's and the GGSN's TEIDs, packets
+    hlr show subscriber IMSI     one GPRS subscription: MSISDN, APN, GGSN, SQN, the SGSN serving it
 
 Each talks to the daemon of its node (found in the machine's process table,
 as a CLI finds its daemon's control socket); without one it says so and
@@ -23,6 +26,7 @@ from netplex.apps.process import Program
 from netplex.machine import Machine
 from netplex.mobile.diameter_servers import Hss
 from netplex.mobile.gateways import Pgw, Sgw
+from netplex.mobile.gprs import Ggsn, Hlr, Sgsn
 from netplex.mobile.mme import Mme
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
@@ -34,6 +38,9 @@ USAGE = {
     "sgw": "Usage: sgw show sessions\n",
     "pgw": "Usage: pgw show bearers\n",
     "hss": "Usage: hss show subscriber IMSI\n       hss show subscribers\n",
+    "sgsn": "Usage: sgsn show pdp\n",
+    "ggsn": "Usage: ggsn show pdp\n",
+    "hlr": "Usage: hlr show subscriber IMSI\n",
 }
 
 Show = Callable[[Any], "str | None"]
@@ -53,9 +60,11 @@ def request(argv: list[str]) -> tuple[type[Program], Show] | Result:
         return Pgw, Pgw.show_bearers
     if name == "hss" and args == ["show", "subscribers"]:
         return Hss, Hss.show_subscribers
-    if name == "hss" and len(args) == 3 and args[:2] == ["show", "subscriber"]:
+    if name in ("hss", "hlr") and len(args) == 3 and args[:2] == ["show", "subscriber"]:
         imsi = args[2]
-        return Hss, lambda h: h.show_subscriber(imsi)
+        return (Hss if name == "hss" else Hlr), lambda h: h.show_subscriber(imsi)
+    if name in ("sgsn", "ggsn") and args == ["show", "pdp"]:
+        return (Sgsn if name == "sgsn" else Ggsn), lambda d: d.show_pdp()
     return Result(2, "", USAGE.get(name, f"Usage: {name} show ...\n"))
 
 
@@ -68,7 +77,7 @@ def answer(argv: list[str], daemon: Program) -> Result:
     if text is None and argv[0] == "mme":
         return Result(1, "", f"mme: no attached UE with IMSI {argv[-1]}\n")
     if text is None:
-        return Result(1, "", f"hss: no subscriber {argv[-1]}\n")
+        return Result(1, "", f"{argv[0]}: no subscriber {argv[-1]}\n")
     return Result(0, text)
 
 
@@ -76,9 +85,9 @@ def no_daemon(name: str) -> Result:
     return Result(1, "", f"{name}: no {name.upper()} daemon runs on this node\n")
 
 
-@command("mme", "sgw", "pgw", "hss")
+@command("mme", "sgw", "pgw", "hss", "sgsn", "ggsn", "hlr")
 def show(ctx: Context, argv: list[str]) -> Result:
-    """`mme|sgw|pgw|hss show ...`: asked of the node's daemon of that name."""
+    """`mme|sgw|pgw|hss|sgsn|ggsn|hlr show ...`: asked of the node's daemon of that name."""
     req = request(argv)
     if isinstance(req, Result):
         return req

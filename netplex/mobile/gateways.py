@@ -273,6 +273,7 @@ class TokenBucket:
 class Pgw(EpcDaemon):
     comm = "pgw"
     role = "PGW"
+    gx_step = 5   # the narration's step of the Gx exchange
 
     def __init__(self, node: str, addr: int, names: Mapping[int, str], pool: str, pcrf: int | None,
                  dp_ifindex: int, kernel_mac: bytes) -> None:
@@ -349,12 +350,17 @@ class Pgw(EpcDaemon):
             ul, dl = int.from_bytes(rates.octets[:4], "big"), int.from_bytes(rates.octets[4:], "big")
             b.ambr_ul = TokenBucket.for_kbps(ul) if ul else None
             b.ambr_dl = TokenBucket.for_kbps(dl) if dl else None
+        self._admit(b)
+
+    def _admit(self, b: PgwBearer) -> None:
+        """The PCC rules for the bearer from the PCRF (Gx), then the answer (`_answer`)."""
         if self.pcrf is None:
             self._answer(b)
             return
+        imsi, apn = b.imsi, b.apn
         session = f"{self.node};gx;{b.t4:08x}"
         self.by_session[session] = b
-        self.note(5, "Gx", self.pcrf, f"Diameter Credit-Control-Request INITIAL_REQUEST (IMSI {imsi}, "
+        self.note(self.gx_step, "Gx", self.pcrf, f"Diameter Credit-Control-Request INITIAL_REQUEST (IMSI {imsi}, "
                                       f"UE IP {b.ip}, APN {apn})")
         self.send(self.gx, Msg("Diameter", "Credit-Control-Request", {
             "Session-Id": session, "Auth-Application-Id": 16777238, "CC-Request-Type": 1, "CC-Request-Number": 0,

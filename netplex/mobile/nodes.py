@@ -32,7 +32,7 @@ from netplex.mobile.params import (
 )
 from netplex.mobile.ran import Enodeb, UeModem
 from netplex.mobile.twin import ATTACH_LINE, choose_address, pgw_sgi_commands, plan
-from netplex.network import REFUSED_NODE_KINDS, Node, NodeParams, node_kind
+from netplex.network import Node, NodeParams, node_kind
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.stack.route import RT_SCOPE_UNIVERSE
 
@@ -272,8 +272,3 @@ class PcrfNode(_Daemon):
         return Pcrf(self.name, self.bind_address(), self.names(), [(r.apn, list(r.deny)) for r in self.params.rules])
 
 
-
-# 2G (GSM), 2.5G (GPRS) and 3G (UMTS) are not modelled (docs/mobile.md): their kinds are refused by name.
-for _kind in ("ms", "bts", "bsc", "msc", "vlr", "hlr", "auc", "eir", "gmsc", "pcu", "sgsn", "ggsn", "nodeb", "rnc"):
-    REFUSED_NODE_KINDS[_kind] = ("netplex's mobile core models the 4G EPC only (ue, enodeb, mme, hss, sgw, pgw, "
-                                 "pcrf); 2G/2.5G/3G elements are not modelled (docs/mobile.md)")

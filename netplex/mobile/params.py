@@ -25,7 +25,8 @@ from pydantic import BeforeValidator, Field, field_validator
 from netplex.network import NodeParams
 
 __all__ = ["UeParams", "EnodebParams", "MmeParams", "HssParams", "Subscriber", "SgwParams", "PgwParams",
-           "PcrfParams", "PcrfRule"]
+           "PcrfParams", "PcrfRule", "MsParams", "RanParams", "SgsnParams", "GprsSubscriber", "HlrParams",
+           "GgsnParams", "TopologyParams"]
 
 Loc = tuple[str | int, ...]
 
@@ -91,6 +92,20 @@ def _ref(kinds: Mapping[str, str], field: str, name: str | None, want: str) -> l
     return []
 
 
+def _unique_imsis(subscribers: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    for s in subscribers:
+        if s.imsi in seen:
+            raise ValueError(f'IMSI "{s.imsi}" is listed twice')
+        seen.add(s.imsi)
+    return subscribers
+
+
+def _subscriber_refs(kinds: Mapping[str, str], names: list[str | None], kind: str) -> list[tuple[Loc, str]]:
+    """Each subscriber's `kind:` key (its gateway) names a node of that kind."""
+    return [(("subscribers", i, *loc), m) for i, name in enumerate(names) for loc, m in _ref(kinds, kind, name, kind)]
+
+
 class _Mobile(NodeParams):
     addr: Addr = None
 
@@ -141,21 +156,10 @@ class Subscriber(NodeParams):
 class HssParams(_Mobile):
     subscribers: list[Subscriber] = []
 
-    @field_validator("subscribers")
-    @classmethod
-    def _unique(cls, v: list[Subscriber]) -> list[Subscriber]:
-        seen: set[str] = set()
-        for s in v:
-            if s.imsi in seen:
-                raise ValueError(f'IMSI "{s.imsi}" is listed twice')
-            seen.add(s.imsi)
-        return v
+    _unique = field_validator("subscribers")(classmethod(lambda cls, v: _unique_imsis(v)))
 
     def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
-        out: list[tuple[Loc, str]] = []
-        for i, s in enumerate(self.subscribers):
-            out.extend((("subscribers", i, *loc), m) for loc, m in _ref(kinds, "pgw", s.pgw, "pgw"))
-        return out
+        return _subscriber_refs(kinds, [s.pgw for s in self.subscribers], "pgw")
 
 
 class SgwParams(_Mobile):
@@ -189,3 +193,69 @@ class PcrfRule(NodeParams):
 
 class PcrfParams(_Mobile):
     rules: list[PcrfRule] = []
+
+
+# --- 2.5G (GPRS) and 3G (UMTS) packet core (netplex.mobile.gprs) ------------------------------
+
+Msisdn = Annotated[str, _digits("MSISDN", 5, 15)]
+
+
+class MsParams(_Mobile):
+    """A mobile station: its (U)SIM, the APN it activates a PDP context for, its MSISDN."""
+
+    imsi: Imsi
+    key: Key
+    opc: Key
+    apn: Apn = "internet"
+    msisdn: Msisdn | None = None
+
+
+class RanParams(_Mobile):
+    """A PCU (2.5G, Gb) or an RNC (3G, Iu-PS): the SGSN it connects to."""
+
+    sgsn: str | None = None
+
+    def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
+        return _ref(kinds, "sgsn", self.sgsn, "sgsn")
+
+
+class SgsnParams(_Mobile):
+    """The SGSN: its HLR (Gr) and its PLMN (the routing area's)."""
+
+    hlr: str | None = None
+    plmn: Plmn = "00101"
+
+    def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
+        return _ref(kinds, "hlr", self.hlr, "hlr")
+
+
+class GprsSubscriber(NodeParams):
+    """A GPRS subscription (TS 29.002 GPRSSubscriptionData): keys, the APN, the GGSN that serves it."""
+
+    imsi: Imsi
+    key: Key
+    opc: Key
+    apn: Apn = "internet"
+    msisdn: Msisdn | None = None
+    ggsn: str | None = None
+    sqn: Annotated[int, Field(ge=0, lt=2**48)] = 0
+
+
+class HlrParams(_Mobile):
+    subscribers: list[GprsSubscriber] = []
+
+    _unique = field_validator("subscribers")(classmethod(lambda cls, v: _unique_imsis(v)))
+
+    def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
+        return _subscriber_refs(kinds, [s.ggsn for s in self.subscribers], "ggsn")
+
+
+class GgsnParams(PgwParams):
+    """The GGSN: the PDP addresses' pool (its first address is the GGSN's own), an optional PCRF (Gx)."""
+
+    pool: Net = "10.46.0.0/16"
+
+
+class TopologyParams(_Mobile):
+    """An element of the older architectures that netplex places in the topology but runs no protocol of
+    (circuit-switched voice is out of scope): MSC, VLR, AUC, EIR, GMSC; or a radio relay (BTS, BSC, Node B)."""

@@ -28,16 +28,53 @@ from netplex.packet.gtpu import (
 )
 from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
-__all__ = ["UeModem", "Enodeb", "RADIO_MAC"]
+__all__ = ["UeModem", "Enodeb", "RADIO_MAC", "radio_socket", "radio_ports", "answer_arp", "RadioSide"]
 
 RADIO_MAC = b"\x02\x4c\x54\x45\x00\x01"   # "LTE": the MAC the eNodeB's radio answers ARP with
 
 
-def _radio_socket(prog: Program, ifindex: int, proto: int, handler: Any) -> PacketSocket:
+def radio_socket(prog: Program, ifindex: int, proto: int, handler: Any) -> PacketSocket:
+    """An AF_PACKET SOCK_DGRAM socket of `prog` on the radio `ifindex` for `proto`, receiving into `handler`."""
     sk: PacketSocket = prog.own(prog.ns.sockets.packet_socket(SOCK_DGRAM, proto))
     sk.bind(ifindex, proto)
     sk.on_recv = handler
     return sk
+
+
+def radio_ports(prog: Program, ifindex: int, on_control: Any, on_ip: Any, on_arp: Any) -> tuple[PacketSocket, PacketSocket]:
+    """A base station's three sockets on one radio: control (0x88B5), the users' IP packets, their ARP."""
+    radio_socket(prog, ifindex, ETH_P_ARP, on_arp)
+    return radio_socket(prog, ifindex, ETH_P_UU, on_control), radio_socket(prog, ifindex, ETH_P_IP, on_ip)
+
+
+def answer_arp(sk: PacketSocket, data: bytes, sll: SockaddrLl, mac: bytes) -> None:
+    """The radio answers a terminal's ARP request with `mac`: all its traffic goes to the bearer."""
+    try:
+        arp = Arp.decode(data)
+    except ValueError:
+        return
+    if arp.op == ARPOP_REQUEST and arp.tpa != arp.spa:
+        sk.sendto(Arp(ARPOP_REPLY, mac, arp.tpa, arp.sha, arp.spa).encode(), sll.ifindex, sll.addr, ETH_P_ARP)
+
+
+class RadioSide(EpcDaemon):
+    """A base station's downlink: a G-PDU for one of its TEIDs goes to its terminal on the radio."""
+
+    def __init__(self, node: str, addr: int, names: Mapping[int, str]) -> None:
+        super().__init__(node, addr, names)
+        self.by_teid: dict[int, Any] = {}       # our TEID -> the terminal (ifindex, mac, down)
+        self.ipsk: dict[int, PacketSocket] = {}  # radio ifindex -> its IP socket
+
+    def downlink(self, sk: Any, data: bytes, src: int, sport: int) -> None:
+        g = self.gtpu_rx(sk, data, src, sport)
+        if g is None:
+            return
+        ue = self.by_teid.get(g.teid)
+        if ue is None:
+            self.gtpu_unknown(sk, g, src)
+            return
+        ue.down += 1
+        self.ipsk[ue.ifindex].sendto(g.payload, ue.ifindex, ue.mac, ETH_P_IP)
 
 
 class UeModem(Program):
@@ -63,7 +100,7 @@ class UeModem(Program):
         self.uu: PacketSocket | None = None
 
     def start(self) -> None:
-        self.uu = _radio_socket(self, self.ifindex, ETH_P_UU, self._on_uu)
+        self.uu = radio_socket(self, self.ifindex, ETH_P_UU, self._on_uu)
 
     def note(self, step: int, text: str) -> None:
         if self.ns.world.tracer.on:
@@ -158,7 +195,7 @@ class EnbUe:
     down: int = 0
 
 
-class Enodeb(EpcDaemon):
+class Enodeb(RadioSide):
     """The eNodeB: RRC toward its UEs, S1AP toward its MME, GTP-U on S1-U toward the SGW."""
 
     comm = "enodeb"
@@ -172,18 +209,14 @@ class Enodeb(EpcDaemon):
         self.radios = dict(radios)   # radio ifindex -> the UE node at its far end (for the narration)
         self.ues: dict[bytes, EnbUe] = {}
         self.by_id: dict[int, EnbUe] = {}
-        self.by_teid: dict[int, EnbUe] = {}
         self._next_id = 1
 
     def start(self) -> None:
         self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
         self.s1u = self.udp(GTPU_PORT, self._on_gtpu)
         self.uu: dict[int, PacketSocket] = {}
-        self.ipsk: dict[int, PacketSocket] = {}
         for ifx in self.radios:
-            self.uu[ifx] = _radio_socket(self, ifx, ETH_P_UU, self._on_uu)
-            self.ipsk[ifx] = _radio_socket(self, ifx, ETH_P_IP, self._on_uplink)
-            _radio_socket(self, ifx, ETH_P_ARP, self._on_arp)
+            self.uu[ifx], self.ipsk[ifx] = radio_ports(self, ifx, self._on_uu, self._on_uplink, self._on_arp)
         if not self.radios:
             raise ProgramExit(1, f"{self.comm}: no radio link to a UE\n")
 
@@ -266,16 +299,9 @@ class Enodeb(EpcDaemon):
 
     # -- user plane -------------------------------------------------------------------------
     def _on_arp(self, data: bytes, sll: SockaddrLl) -> None:
-        """The radio answers every ARP request of an attached UE: all its traffic goes to the bearer."""
         ue = self.ues.get(sll.addr)
-        try:
-            arp = Arp.decode(data)
-        except ValueError:
-            return
-        if ue is None or ue.t7 is None or arp.op != ARPOP_REQUEST or arp.tpa == arp.spa:
-            return
-        reply = Arp(ARPOP_REPLY, RADIO_MAC, arp.tpa, arp.sha, arp.spa)
-        self.uu[sll.ifindex].sendto(reply.encode(), sll.ifindex, sll.addr, ETH_P_ARP)
+        if ue is not None and ue.t7 is not None:
+            answer_arp(self.uu[sll.ifindex], data, sll, RADIO_MAC)
 
     def _on_uplink(self, data: bytes, sll: SockaddrLl) -> None:
         ue = self.ues.get(sll.addr)
@@ -285,12 +311,4 @@ class Enodeb(EpcDaemon):
         self.send(self.s1u, GtpU(ue.t7, data).encode(), ue.sgw_u, GTPU_PORT)
 
     def _on_gtpu(self, data: bytes, src: int, sport: int) -> None:
-        g = self.gtpu_rx(self.s1u, data, src, sport)
-        if g is None:
-            return
-        ue = self.by_teid.get(g.teid)
-        if ue is None:
-            self.gtpu_unknown(self.s1u, g, src)
-            return
-        ue.down += 1
-        self.ipsk[ue.ifindex].sendto(g.payload, ue.ifindex, ue.mac, ETH_P_IP)
+        self.downlink(self.s1u, data, src, sport)

@@ -29,7 +29,7 @@ from netplex.units import parse_rate, parse_size, parse_time
 
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",
-    "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow", "AttachProbe",
+    "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow", "AttachProbe", "ATTACH_KINDS",
     "PROBE_KINDS", "Loc", "Event", "EventRun", "EVENT_ACTIONS",
 ]
 
@@ -355,8 +355,12 @@ def _exactly_one(data: dict[str, Any], keys: tuple[str, ...], what: str) -> str:
     return present[0]
 
 
+ATTACH_KINDS = ("ue", "ms")   # a 4G UE (TS 23.401 attach) or a 2.5G/3G MS (GPRS attach + PDP context)
+
+
 class AttachProbe(_Model):
-    """A UE's attach (TS 23.401 §5.3.2): observed are its IP address and the tunnel ids t1..t8."""
+    """A UE's attach (TS 23.401 §5.3.2): observed are its IP address and the tunnel ids t1..t8.
+    An MS's (kind ms): the GPRS attach and PDP context activation (TS 23.060), its address and Gn TEIDs."""
 
     ue: NodeName
 
@@ -547,9 +551,9 @@ class Scenario(_Model):
             elif isinstance(spec, AttachProbe):
                 if spec.ue not in nodes:
                     issues.append((("probes", pi, "attach", "ue"), f'unknown node "{spec.ue}"'))
-                elif nodes[spec.ue].kind != "ue":
+                elif nodes[spec.ue].kind not in ATTACH_KINDS:
                     issues.append((("probes", pi, "attach", "ue"),
-                                   f'node "{spec.ue}" is of kind {nodes[spec.ue].kind}; attach takes a node of kind ue'))
+                                   f'node "{spec.ue}" is of kind {nodes[spec.ue].kind}; attach takes a node of kind ue or ms'))
             elif isinstance(spec, IperfProbe):
                 for fi, flow in enumerate(spec.flows):
                     if flow.src not in nodes:
