@@ -76,8 +76,8 @@ class EpcDaemon(Program):
         if err:
             self.count(f"tx_error_{errno.errorcode.get(err, err)}")
 
-    def count(self, what: str) -> None:
-        self.counters[what] = self.counters.get(what, 0) + 1
+    def count(self, what: str, n: int = 1) -> None:
+        self.counters[what] = self.counters.get(what, 0) + n
 
     @property
     def rng(self) -> random.Random:

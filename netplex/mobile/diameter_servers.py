@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from netplex.mobile.daemon import EpcDaemon, table
+from netplex.mobile.diameter_link import DiameterServer, plmn_digits, realm
 from netplex.mobile.messages import DIAMETER_PORT, MessageError, Msg
 from netplex.mobile.milenage import AuthVector, Milenage
 from netplex.packet.addr import int_to_ip
+from netplex.packet.diameter import APP_S6A, CMD, RESULT, Avp, Diameter
 
 __all__ = ["Hss", "HssSubscriber", "Pcrf"]
 
 AMF = bytes.fromhex("8000")
 FLOW_STATUS_DISABLED = 3
+SERVICE_GRANTED, ONLY_PACKET, PDN_TYPE_IPV4 = 0, 2, 0   # TS 29.272 §7.3.29, §7.3.21, §7.3.62
+ULA_SEPARATION_INDICATION = 1                            # TS 29.272 §7.3.8
 
 
 @dataclass(slots=True)
@@ -57,48 +60,66 @@ class _DiameterServer(EpcDaemon):
         raise NotImplementedError
 
 
-class Hss(_DiameterServer):
+class Hss(EpcDaemon):
+    """The HSS: S6a over Diameter on TCP 3868 (real bytes, `diameter_link.DiameterServer`)."""
+
     comm = "hss"
     role = "HSS"
 
     def __init__(self, node: str, addr: int, names: Mapping[int, str], subscribers: list[HssSubscriber]) -> None:
         super().__init__(node, addr, names)
         self.subscribers = {s.imsi: s for s in subscribers}
+        first = next(iter(self.subscribers), "00101")
+        self.home = realm(first[:5])
 
-    def answer(self, req: Msg, src: int) -> Msg:
-        imsi = req.ie("User-Name")
-        base: dict[str, Any] = {"Session-Id": req.ie("Session-Id"), "Auth-Application-Id": 16777251}
+    def start(self) -> None:
+        self.s6a = DiameterServer(self, APP_S6A, self.home, self._answer)
+
+    def _answer(self, req: Diameter, src: int) -> Diameter | None:
+        imsi = req.get("User-Name")
         sub = self.subscribers.get(imsi)
-        visited = req.ie("Visited-PLMN-Id")
-        if req.name == "Authentication-Information-Request":
+        visited = plmn_digits(req.get("Visited-PLMN-Id"))
+        srv = self.s6a
+        if req.code == CMD["Authentication-Information"]:
             name = "Authentication-Information-Answer"
             if sub is None:
                 self.note(3, "S6a", src, f"Diameter {name}: DIAMETER_ERROR_USER_UNKNOWN ({imsi})")
-                return Msg("Diameter", name, {**base, "Result-Code": 5001})
+                return srv.answer(req, RESULT["DIAMETER_ERROR_USER_UNKNOWN"], [])
             sub.sqn = (sub.sqn + 32) % 2**48   # TS 33.102 C.3.2: SEQ steps, IND in the low 5 bits
             rand = self.rng.getrandbits(128).to_bytes(16, "big")
             vec = AuthVector.generate(Milenage(sub.key, sub.opc), rand, sub.sqn.to_bytes(6, "big"), AMF, visited)
             self.note(3, "S6a", src, f"Diameter {name} (E-UTRAN vector: RAND, XRES, AUTN, KASME)")
-            return Msg("Diameter", name, {**base, "Result-Code": 2001, "Authentication-Info": {"E-UTRAN-Vector": {
-                "RAND": vec.rand.hex(), "XRES": vec.xres.hex(), "AUTN": vec.autn.hex(), "KASME": vec.kasme.hex()}}})
-        if req.name == "Update-Location-Request":
+            return srv.answer(req, RESULT["DIAMETER_SUCCESS"], [Avp.make("Authentication-Info", [
+                Avp.make("E-UTRAN-Vector", [Avp.make("Item-Number", 1), Avp.make("RAND", vec.rand),
+                                            Avp.make("XRES", vec.xres), Avp.make("AUTN", vec.autn),
+                                            Avp.make("KASME", vec.kasme)])])])
+        if req.code == CMD["Update-Location"]:
             name = "Update-Location-Answer"
             if sub is None:
-                return Msg("Diameter", name, {**base, "Result-Code": 5001})
+                return srv.answer(req, RESULT["DIAMETER_ERROR_USER_UNKNOWN"], [])
             if visited != sub.imsi[:len(visited)] and not sub.roaming:
                 self.note(3, "S6a", src, f"Diameter {name}: DIAMETER_ERROR_ROAMING_NOT_ALLOWED (PLMN {visited})")
-                return Msg("Diameter", name, {**base, "Result-Code": 5004})
+                return srv.answer(req, RESULT["DIAMETER_ERROR_ROAMING_NOT_ALLOWED"], [])
             sub.mme, sub.visited_plmn = self.name_of(src), visited
             self.note(3, "S6a", src, f"Diameter {name} (APN {sub.apn}, PGW {self.name_of(sub.pgw)}, "
                                      f"AMBR {sub.ambr_ul_kbps}/{sub.ambr_dl_kbps} kbit/s)")
-            return Msg("Diameter", name, {**base, "Result-Code": 2001, "ULA-Flags": 1, "Subscription-Data": {
-                "MSISDN": "", "Subscriber-Status": "SERVICE_GRANTED",
-                "AMBR": {"Max-Requested-Bandwidth-UL": sub.ambr_ul_kbps * 1000,
-                         "Max-Requested-Bandwidth-DL": sub.ambr_dl_kbps * 1000},
-                "APN-Configuration-Profile": {"Context-Identifier": 1, "APN-Configuration": [{
-                    "Context-Identifier": 1, "Service-Selection": sub.apn, "PDN-Type": "IPv4",
-                    "MIP6-Agent-Info": {"MIP-Home-Agent-Address": int_to_ip(sub.pgw)}}]}}})
-        raise MessageError(f"HSS: unexpected {req.name}")
+            ambr = [Avp.make("Max-Requested-Bandwidth-UL", sub.ambr_ul_kbps * 1000),
+                    Avp.make("Max-Requested-Bandwidth-DL", sub.ambr_dl_kbps * 1000)]
+            return srv.answer(req, RESULT["DIAMETER_SUCCESS"], [
+                Avp.make("ULA-Flags", ULA_SEPARATION_INDICATION), Avp.make("Subscription-Data", [
+                    Avp.make("Subscriber-Status", SERVICE_GRANTED), Avp.make("Network-Access-Mode", ONLY_PACKET),
+                    Avp.make("AMBR", ambr),
+                    Avp.make("APN-Configuration-Profile", [
+                        Avp.make("Context-Identifier", 1), Avp.make("All-APN-Configurations-Included-Indicator", 0),
+                        Avp.make("APN-Configuration", [
+                            Avp.make("Context-Identifier", 1), Avp.make("PDN-Type", PDN_TYPE_IPV4),
+                            Avp.make("Service-Selection", sub.apn),
+                            Avp.make("EPS-Subscribed-QoS-Profile", [
+                                Avp.make("QoS-Class-Identifier", 9),
+                                Avp.make("Allocation-Retention-Priority", [Avp.make("Priority-Level", 8)])]),
+                            Avp.make("MIP6-Agent-Info", [Avp.make("MIP-Home-Agent-Address", int_to_ip(sub.pgw))]),
+                            Avp.make("AMBR", ambr)])])])])
+        return None
 
     def show_subscriber(self, imsi: str) -> str | None:
         s = self.subscribers.get(imsi)

@@ -1,19 +1,20 @@
-"""The modelled control messages: RRC and NAS (TS 36.331, TS 24.301), S1AP (TS 36.413), Diameter S6a/Gx.
+"""The modelled control messages: RRC and NAS (TS 36.331, TS 24.301), S1AP (TS 36.413), Diameter Gx,
+and the 2.5G/3G GMM/SM, BSSGP, RANAP and MAP (netplex.mobile.gprs).
 
 These travel as netplex's own encoding, not the real one: a JSON object
 `{"proto": ..., "name": ..., "ies": {...}}` whose message and IE names are
 the specifications' (`InitialUEMessage`, `NAS-PDU`, `E-RABToBeSetupList`,
-`Authentication-Info`, `Charging-Rule-Install`). Real S1AP is ASN.1 PER over
-SCTP and real Diameter is binary AVPs over TCP/SCTP; netplex does not fake
-those bytes (docs/mobile.md). Where they travel:
+`Charging-Rule-Install`). Real S1AP is ASN.1 PER over SCTP and real Gx is
+binary AVPs over TCP/SCTP; netplex does not fake those bytes (docs/mobile.md).
+Where they travel:
 
     Uu      UE <-> eNodeB   Ethernet frames of type 0x88B5 (IEEE 802 local experimental) on the radio link
     S1-MME  eNodeB <-> MME  UDP 36412 (SCTP port 36412 in the specification)
-    S6a     MME <-> HSS     UDP 3868 (Diameter's port)
     Gx      PGW <-> PCRF    UDP 3868
 
-GTPv2-C (S11, S5/S8) and GTP-U (S1-U, S5/S8-U) are real bytes
-(`netplex.packet.gtpv2c`, `netplex.packet.gtpu`).
+S6a (MME <-> HSS) is real Diameter over TCP 3868 (`netplex.packet.diameter`,
+`diameter_link`); GTPv2-C (S11, S5/S8), GTPv1-C (Gn) and GTP-U are real bytes
+(`netplex.packet.gtpv2c`, `gtpv1c`, `gtpu`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from netplex.errors import NetplexError
 
-__all__ = ["ETH_P_UU", "S1AP_PORT", "DIAMETER_PORT", "Msg", "MessageError", "EMM_CAUSE", "RESULT_CODE"]
+__all__ = ["ETH_P_UU", "S1AP_PORT", "DIAMETER_PORT", "Msg", "MessageError", "EMM_CAUSE"]
 
 ETH_P_UU = 0x88B5
 S1AP_PORT = 36412
@@ -36,14 +37,6 @@ EMM_CAUSE = {
     11: "PLMN not allowed",
     20: "MAC failure",
     111: "Protocol error, unspecified",
-}
-
-# RFC 6733 §7.1 and TS 29.272 §7.4.3 (Experimental-Result-Code), TS 29.212 §5.5
-RESULT_CODE = {
-    2001: "DIAMETER_SUCCESS",
-    5001: "DIAMETER_ERROR_USER_UNKNOWN",
-    5004: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-    5420: "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
 }
 
 MAX_MESSAGE = 65535

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from netplex.mobile.daemon import EpcDaemon, hex_teid, table
-from netplex.mobile.messages import DIAMETER_PORT, EMM_CAUSE, RESULT_CODE, S1AP_PORT, MessageError, Msg
+from netplex.mobile.diameter_link import DiameterClient, plmn_octets, realm
+from netplex.mobile.messages import EMM_CAUSE, S1AP_PORT, MessageError, Msg
 from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.diameter import APP_S6A, CMD, RESULT, RESULT_NAME, Avp, Diameter, DiameterError
 from netplex.packet.gtpv2c import (
     CAUSE,
     GTPV2C_PORT,
@@ -50,6 +52,9 @@ __all__ = ["Mme", "MmeUe"]
 
 CAUSE_NAME = {v: k for k, v in CAUSE.items()}
 EBI = 5   # the default bearer's EPS bearer identity
+NO_STATE_MAINTAINED = 1                          # RFC 6733 §8.11 Auth-Session-State
+RAT_TYPE_EUTRAN = 1004                           # TS 29.212 §5.3.31
+ULR_S6A_INDICATOR, ULR_INITIAL_ATTACH = 0x02, 0x20   # TS 29.272 §7.3.7 ULR-Flags
 
 
 @dataclass(slots=True)
@@ -94,11 +99,12 @@ class Mme(EpcDaemon):
         self.by_session: dict[str, MmeUe] = {}
         self.newest: dict[str, MmeUe] = {}   # IMSI -> its newest context
         self._next_id = 1
+        self._sessions = 0
 
     def start(self) -> None:
         self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
         self.s11 = self.udp(GTPV2C_PORT, self._on_s11)
-        self.s6a = self.udp(0, self._on_s6a)
+        self.s6a = DiameterClient(self, self.hss, APP_S6A, realm(self.plmn), self._on_s6a)
 
     def by_imsi(self, imsi: str) -> MmeUe | None:
         """The newest context of `imsi`."""
@@ -150,9 +156,10 @@ class Mme(EpcDaemon):
         self._next_id += 1
         self.ues[ue.mme_ue_id] = ue
         self.newest[imsi] = ue
-        self._diameter(ue, "Authentication-Information-Request", "AIR", {
-            "User-Name": imsi, "Visited-PLMN-Id": self.plmn,
-            "Requested-EUTRAN-Authentication-Info": {"Number-Of-Requested-Vectors": 1}})
+        self._diameter(ue, "Authentication-Information", "AIR", [
+            Avp.make("Visited-PLMN-Id", plmn_octets(self.plmn)),
+            Avp.make("Requested-EUTRAN-Authentication-Info", [Avp.make("Number-Of-Requested-Vectors", 1),
+                                                              Avp.make("Immediate-Response-Preferred", 1)])])
 
     def _uplink_nas(self, ue: MmeUe, nas: Msg) -> None:
         if nas.name == "Authentication Response" and ue.state == "AUTHENTICATING":
@@ -168,8 +175,9 @@ class Mme(EpcDaemon):
                          f"Authentication Failure from the UE: EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})")
         elif nas.name == "Security Mode Complete" and ue.state == "SECURITY":
             ue.state = "UPDATING-LOCATION"
-            self._diameter(ue, "Update-Location-Request", "ULR", {
-                "User-Name": ue.imsi, "Visited-PLMN-Id": self.plmn, "RAT-Type": "EUTRAN", "ULR-Flags": 0x22})
+            self._diameter(ue, "Update-Location", "ULR", [
+                Avp.make("RAT-Type", RAT_TYPE_EUTRAN), Avp.make("ULR-Flags", ULR_S6A_INDICATOR | ULR_INITIAL_ATTACH),
+                Avp.make("Visited-PLMN-Id", plmn_octets(self.plmn))])
         elif nas.name == "Attach Complete" and ue.state == "CONTEXT-SETUP":
             ue.attach_complete = True
             self._modify_bearer(ue)
@@ -178,47 +186,54 @@ class Mme(EpcDaemon):
             self._s1ap(ue, "UEContextReleaseCommand", {"Cause": {"nas": "detach"}})
 
     # -- S6a -------------------------------------------------------------------------------
-    def _diameter(self, ue: MmeUe, name: str, short: str, avps: dict[str, Any]) -> None:
-        session = f"{self.node};{ue.mme_ue_id};{short}"
+    def _diameter(self, ue: MmeUe, command: str, short: str, avps: list[Avp]) -> None:
+        """An S6a request (TS 29.272 §7.2.3, §7.2.5) for `ue` over the Diameter connection to the HSS."""
+        home = realm(self.plmn)
+        self._sessions += 1
+        session = f"{self.node}.{home};{self._sessions};{ue.mme_ue_id};{short}"   # RFC 6733 §8.8
         self.by_session[session] = ue
-        self.note(3, "S6a", self.hss, f"Diameter {name} ({short}, User-Name {ue.imsi})")
-        msg = Msg("Diameter", name, {"Session-Id": session, "Auth-Application-Id": 16777251, **avps})
-        self.send(self.s6a, msg.encode(), self.hss, DIAMETER_PORT)
+        self.note(3, "S6a", self.hss, f"Diameter {command}-Request ({short}, User-Name {ue.imsi})")
+        self.s6a.request(Diameter(CMD[command], APP_S6A, True, [
+            Avp.make("Session-Id", session), Avp.make("Auth-Session-State", NO_STATE_MAINTAINED),
+            Avp.make("Origin-Host", f"{self.node}.{home}"), Avp.make("Origin-Realm", home),
+            Avp.make("Destination-Realm", realm(ue.imsi[:5])), Avp.make("User-Name", ue.imsi), *avps]))
 
-    def _on_s6a(self, data: bytes, src: int, sport: int) -> None:
+    def _on_s6a(self, msg: Diameter) -> None:
         try:
-            msg = Msg.decode(data, "Diameter")
-            ue = self.by_session.pop(msg.ie("Session-Id"), None)
+            ue = self.by_session.pop(msg.get("Session-Id"), None)
             if ue is None:
                 return
-            code = msg.ie("Result-Code", int)
-            if code != 2001:
+            code = msg.result()
+            if code != RESULT["DIAMETER_SUCCESS"]:
                 emm = 8 if code == 5001 else 11 if code == 5004 else 111
                 self._reject(ue, "Attach Reject", emm,
                              f"Attach Reject: EMM cause #{emm} ({EMM_CAUSE[emm]}); the HSS answered "
-                             f"{RESULT_CODE.get(code, code)}")
+                             f"{RESULT_NAME.get(code, code)}")
                 return
-            if msg.name == "Authentication-Information-Answer":
-                vec = msg.ie("Authentication-Info", dict)["E-UTRAN-Vector"]
-                ue.xres, ue.kasme = bytes.fromhex(vec["XRES"]), bytes.fromhex(vec["KASME"])
+            if msg.code == CMD["Authentication-Information"]:
+                vec = msg.need("Authentication-Info").need("E-UTRAN-Vector")
+                ue.xres, ue.kasme = vec.get("XRES"), vec.get("KASME")
                 self._nas(ue, Msg("NAS", "Authentication Request", {
-                    "RAND": vec["RAND"], "AUTN": vec["AUTN"], "NAS key set identifier": 0}))
-            elif msg.name == "Update-Location-Answer":
-                self._subscribed(ue, msg.ie("Subscription-Data", dict))
-        except (MessageError, LookupError, TypeError, ValueError):
+                    "RAND": vec.get("RAND").hex(), "AUTN": vec.get("AUTN").hex(), "NAS key set identifier": 0}))
+            elif msg.code == CMD["Update-Location"]:
+                self._subscribed(ue, msg.need("Subscription-Data"))
+        except (DiameterError, LookupError, TypeError, ValueError, AttributeError):
             self.count("diameter_malformed")
 
-    def _subscribed(self, ue: MmeUe, sub: dict[str, Any]) -> None:
+    def _subscribed(self, ue: MmeUe, sub: Avp) -> None:
         """ULA: the APN must be subscribed; its PGW (MIP6-Agent-Info) and the APN-AMBR come with it."""
-        apns = sub["APN-Configuration-Profile"]["APN-Configuration"]
-        conf = next((c for c in apns if c["Service-Selection"] == (ue.apn or c["Service-Selection"])), None)
+        profile = sub.need("APN-Configuration-Profile").value
+        apns = [a for a in profile if isinstance(a, Avp) and a.name == "APN-Configuration"] \
+            if isinstance(profile, list) else []
+        conf = next((c for c in apns if c.get("Service-Selection") == (ue.apn or c.get("Service-Selection"))), None)
         if conf is None:
             self._reject(ue, "Attach Reject", 19, f"Attach Reject: ESM cause #27 (Missing or unknown APN {ue.apn})")
             return
-        ue.apn = conf["Service-Selection"]
-        ue.pgw = ip_to_int(conf["MIP6-Agent-Info"]["MIP-Home-Agent-Address"])
-        bw = sub["AMBR"]
-        ue.ambr_ul, ue.ambr_dl = bw["Max-Requested-Bandwidth-UL"] // 1000, bw["Max-Requested-Bandwidth-DL"] // 1000
+        ue.apn = conf.get("Service-Selection")
+        ue.pgw = ip_to_int(conf.need("MIP6-Agent-Info").get("MIP-Home-Agent-Address"))
+        bw = sub.need("AMBR")
+        ue.ambr_ul = bw.get("Max-Requested-Bandwidth-UL") // 1000
+        ue.ambr_dl = bw.get("Max-Requested-Bandwidth-DL") // 1000
         self._create_session(ue)
 
     # -- S11 -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 A daemon of this package talks to its node only through the small part of the
 simulated stack a userspace program sees (`ns.sockets.udp_socket()`,
-`ns.sockets.packet_socket(...)`, `sched.now`, timers, `world.seed`), as
+`ns.sockets.packet_socket(...)`, `ns.sockets.tcp_socket()`, `sched.now`, timers, `world.seed`), as
 httpx's transports let one client run over a mock or the network. This module
 gives that same surface over real sockets (socket(2) AF_INET/SOCK_DGRAM,
 AF_PACKET/SOCK_DGRAM: packet(7)) and a select(2) loop, so on the twin the
@@ -29,7 +29,7 @@ from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.checksum import transport_checksum
 from netplex.stack.af_packet import SockaddrLl
 
-__all__ = ["RealNamespace", "RealUdp", "RealPacket", "complete_checksum"]
+__all__ = ["RealNamespace", "RealUdp", "RealPacket", "RealTcp", "complete_checksum"]
 
 SOL_PACKET, PACKET_AUXDATA = 263, 8       # linux/if_packet.h
 TP_STATUS_CSUMNOTREADY = 1 << 3           # the packet's L4 checksum is partial (CHECKSUM_PARTIAL)
@@ -169,9 +169,99 @@ class RealPacket:
         self.sock.close()
 
 
+class RealTcp:
+    """A TCP socket with the simulated `TcpSocket`'s calls the Diameter peers use: `listen`/`on_accept`,
+    `connect`/`on_connect`, `send`, `on_data(sk, data)`, `on_close`, `raddr`, `close`."""
+
+    def __init__(self, ns: RealNamespace, sock: socket.socket | None = None, raddr: int = 0) -> None:
+        self.ns = ns
+        self.sock = sock
+        self.raddr = raddr
+        self.on_accept: Callable[[RealTcp], None] | None = None
+        self.on_connect: Callable[[RealTcp], None] | None = None
+        self.on_data: Callable[[RealTcp, bytes], None] | None = None
+        self.on_close: Callable[[RealTcp], None] | None = None
+        self.on_error: Callable[[RealTcp, int], None] | None = None
+        if sock is not None:
+            ns.register(sock, self._readable)
+
+    def listen(self, port: int, addr: int = 0) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((int_to_ip(addr), port))
+            sock.listen(64)
+        except OSError as e:
+            sock.close()
+            return e.errno or 1
+        self.sock = sock
+        self.ns.register(sock, self._accept)
+        return 0
+
+    def _accept(self) -> None:
+        assert self.sock is not None
+        try:
+            conn, (ip, _port) = self.sock.accept()
+        except OSError:
+            return
+        child = RealTcp(self.ns, conn, ip_to_int(ip))
+        if self.on_accept is not None:
+            self.on_accept(child)
+
+    def connect(self, addr: int, port: int, src: int | None = None) -> int:
+        """A blocking connect (at most 3 s), then `on_connect` from the loop, as the simulator calls it."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(3)
+        try:
+            if src:
+                sock.bind((int_to_ip(src), 0))
+            sock.connect((int_to_ip(addr), port))
+        except OSError as e:
+            sock.close()
+            return e.errno or 1
+        sock.settimeout(None)
+        self.sock, self.raddr = sock, addr
+        self.ns.register(sock, self._readable)
+        if self.on_connect is not None:
+            self.ns.sched.after(0, self.on_connect, self)
+        return 0
+
+    def send(self, data: bytes) -> None:
+        if self.sock is None:
+            return
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            if self.on_error is not None:
+                self.on_error(self, e.errno or 1)
+
+    def _readable(self) -> None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.ns.unregister(self.sock)
+            if self.on_close is not None:
+                self.on_close(self)
+            return
+        if self.on_data is not None:
+            self.on_data(self, data)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.ns.unregister(self.sock)
+            self.sock.close()
+            self.sock = None
+
+
 class _Sockets:
     def __init__(self, ns: RealNamespace) -> None:
         self.ns = ns
+
+    def tcp_socket(self) -> RealTcp:
+        return RealTcp(self.ns)
 
     def udp_socket(self) -> RealUdp:
         return RealUdp(self.ns)

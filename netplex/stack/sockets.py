@@ -19,6 +19,7 @@ from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, I
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket
 from netplex.stack.raw import RawSocket
+from netplex.stack.tcp import TcpSocket
 from netplex.stack.xfrm.path import esp_udp_encap_rcv
 from netplex.stack.xfrm.state import UDP_ENCAP_ESPINUDP
 
@@ -285,6 +286,10 @@ class SocketTable:
 
     def udp_socket(self) -> UdpSocket:
         return UdpSocket(self)
+
+    def tcp_socket(self) -> TcpSocket:
+        """socket(AF_INET, SOCK_STREAM): what a program opens (the twin's daemons get the real one)."""
+        return TcpSocket(self)
 
     def ping_socket(self, ident: int) -> PingSocket:
         return PingSocket(self, ident)
