@@ -28,6 +28,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── GtpUError               a datagram on UDP 2152 that is not GTPv1-U (also ValueError) packet/gtpu.py
      ├── MessageError            a datagram that is not a modelled RRC/NAS/S1AP/Diameter message mobile/messages.py
      ├── Gtpv2Error              a GTPv2-C message that cannot be read: its §8.4 cause    packet/gtpv2c.py
+     ├── Gtpv1Error              a GTPv1-C message that cannot be read: its §7.7.1 cause  packet/gtpv1c.py
+     ├── DiameterError           a Diameter message that cannot be read: its Result-Code packet/diameter.py
      ├── UnknownNodeKind         a node kind no system registered                       network.py
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
