@@ -52,6 +52,7 @@ from netplex.stack.fastpath import (
     DEVICE_NEUTRAL,
     FAST_DEVICE_CLASSES,
     FASTPATH_NEUTRAL,
+    fast_rx,
     fast_xmit,
     unknown_state,
     xmit_state,
@@ -183,35 +184,48 @@ class BridgePort:
             return False
         fdb = br.fdb
         e = fdb.get(dst)
-        if e is None or e.is_local:
-            return False
-        now = ns.sched.now
-        if not e.is_static and now - e.updated > br.hold_time():
-            return False      # aged: the full path deletes it and floods
-        out = e.port
-        if out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING:
+        if e is None:
             return False
         s = None
         if self.learning and not src[0] & 1:
             s = fdb.get(src)
             if s is None:
                 return False  # a new address: the full path learns it (and traces it)
+        now = ns.sched.now
+        if e.is_local:
+            # br_pass_frame_up of an IPv4 frame to the bridge's own address, which the bridge device
+            # then routes (ip_rcv → ip_forward): the flow fast path on the bridge device, with this
+            # port's receive and learning once it took the frame (it changes nothing when it does not)
+            if dst != br.mac or frame.type != 0x0800 or not br.forwarding or not fast_rx(br, frame, nbytes):
+                return False
+            self.fast_learned(s, nbytes, now)
+            return True
+        if not e.is_static and now - e.updated > br.hold_time():
+            return False      # aged: the full path deletes it and floods
+        out = e.port
+        if out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING:
+            return False
         odev = out.dev
         if not out.fast_pure():
             return False
         busy = xmit_state(ns, odev, now)
         if busy < 0:
             return False
-        st = dev.stats
-        st.rx_packets += 1
-        st.rx_bytes += nbytes
-        if s is not None and not s.is_local:   # br_fdb_update
-            if s.port is not self and not s.is_static:
-                s.port = self
-            s.updated = now
+        self.fast_learned(s, nbytes, now)
         e.used = now
         fast_xmit(ns, odev, frame, nbytes, now, busy)
         return True
+
+    def fast_learned(self, s: FdbEntry | None, nbytes: int, now: int) -> None:
+        """The fast path's receive on this port: its counters, and br_fdb_update of the source
+        entry `s` (None: not learning, or a multicast source) as the full path makes it."""
+        st = self.dev.stats
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        if s is not None and not s.is_local:
+            if s.port is not self and not s.is_static:
+                s.port = self
+            s.updated = now
 
 
 def br_allowed_ingress(vlans: dict[int, int], pvid: int, frame: Ethernet) -> int:
@@ -305,6 +319,28 @@ class Bridge(NetDevice):
         # br_vlan_init: the bridge itself is in the default VLAN, PVID and untagged
         self.vlans[1] = BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED
         self.pvid = 1
+
+    # -- the flow fast path's seam (stack/fastpath.py: routed through the bridge device) --------
+    def fast_upper_pure(self) -> bool:
+        """A plain bridge device (exact class) without VLAN filtering, qdiscs, a master or state
+        the fast path does not know: routing from it and to it may take the flow fast path."""
+        return (type(self) is Bridge and not self.vlan_filtering and self.master is None and self.rx_handler is None
+                and self.ingress_q is None and self.qdisc is None and unknown_state(self, BRIDGE_NEUTRAL) is None)
+
+    def fast_upper_out(self, lladdr: bytes, now: int) -> tuple[NetDevice, int] | None:
+        """br_dev_xmit's decision for a routed frame to `lladdr`, as the fast path may take it: the
+        bridge up, a known unicast FDB entry (not local, not aged) on a forwarding, pure port whose
+        device takes the frame now (fastpath.xmit_state); None for the full path."""
+        if not self.up or self.vlan_filtering or lladdr[0] & 1:
+            return None
+        e = self.fdb.get(lladdr)
+        if e is None or e.is_local or e.port is None or (not e.is_static and now - e.updated > self.hold_time()):
+            return None
+        port = e.port
+        if port.state != BR_STATE_FORWARDING or not port.fast_pure():
+            return None
+        busy = xmit_state(self.ns, port.dev, now)
+        return None if busy < 0 else (port.dev, busy)
 
     # -- state -------------------------------------------------------------
     def carrier_ok(self) -> bool:

@@ -132,6 +132,17 @@ class NetDevice:
         self.mc_dropped: set[bytes] = set()
         self.flows: dict[int, Any] | None = None   # the flow fast path's entries by destination (fastpath.py)
 
+    # -- the flow fast path's seam for upper devices (stack/fastpath.py) ----------
+    def fast_upper_pure(self) -> bool:
+        """An upper device (a bridge's own L3 device) the flow fast path may route from and to:
+        nothing on it but what its `fast_upper_out` checks per packet. Not by default."""
+        return False
+
+    def fast_upper_out(self, lladdr: bytes, now: int) -> tuple[NetDevice, int] | None:
+        """Where this upper device's transmit would put a frame to `lladdr` now: the lower device
+        and fastpath.xmit_state's answer for it (1 busy, 0 idle), None for the full path."""
+        return None
+
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------
     def lower_dev(self) -> NetDevice | None:
         """The device this one is stacked on (a VLAN's real device, a VXLAN's `dev`), None for none."""

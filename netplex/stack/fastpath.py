@@ -81,12 +81,14 @@ DEVICE_NEUTRAL = frozenset({
 class FlowEntry:
     """One cached forwarding decision: in-device + destination → out-device, next hop, MTU."""
 
-    __slots__ = ("gen", "out", "neigh_key", "mtu", "link", "peer")
+    __slots__ = ("gen", "out", "neigh_key", "mtu", "link", "peer", "upper")
     link: Any      # the out device's cable and peer when the entry was made (checked per packet)
     peer: Any
 
-    def __init__(self, gen: int, out: NetDevice | None, neigh_key: tuple[int, int], mtu: int) -> None:
+    def __init__(self, gen: int, out: NetDevice | None, neigh_key: tuple[int, int], mtu: int,
+                 upper: bool = False) -> None:
         self.gen = gen
+        self.upper = upper         # `out` is an upper device (a bridge's own): its fast_upper_out sends
         self.out = out             # None: a negative entry (the full path takes these packets)
         self.neigh_key = neigh_key
         self.mtu = mtu
@@ -125,18 +127,22 @@ def build(dev: NetDevice, dst: int) -> FlowEntry:
     ns: Namespace = dev.ns
     gen = ns.world.config_generation
     if (ns.hooks or not ns.fib.rules_default or ns.fib.flow_keys or not dev.forwarding or dst == LIMITED_BCAST
-            or dst >> 28 == 14 or not pure_device(dev) or unknown_state(ns, FASTPATH_NEUTRAL) is not None
+            or dst >> 28 == 14 or not (pure_device(dev) or dev.fast_upper_pure())
+            or unknown_state(ns, FASTPATH_NEUTRAL) is not None
             or ns.sysctl.rpf_any or ns.fib.has_custom_local_routes):   # fib_validate_source per packet
         return FlowEntry(gen, None, (0, 0), 0)
     r = ns.fib.lookup(dst)
     if r is None or r.type != "unicast" or r.dev is None or r.nhs or r.encap:   # multipath: the full path hashes
         return FlowEntry(gen, None, (0, 0), 0)
     out = r.dev
-    if out.ns is not ns or not pure_device(out):
+    if out.ns is not ns:
+        return FlowEntry(gen, None, (0, 0), 0)
+    upper = not pure_device(out)
+    if upper and not out.fast_upper_pure():
         return FlowEntry(gen, None, (0, 0), 0)
     nexthop = r.gw if r.gw is not None else dst
     # ip_forward tests the route's MTU (for DF), ip_finish_output the device's (to fragment)
-    return FlowEntry(gen, out, (out.ifindex, nexthop), min(r.mtu or out.mtu, out.mtu))
+    return FlowEntry(gen, out, (out.ifindex, nexthop), min(r.mtu or out.mtu, out.mtu), upper)
 
 
 def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
@@ -162,31 +168,45 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
             or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
         return False
     src = ip.src
-    if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu:
-        return False
-    peer: NetDevice = fe.peer
-    link: Link = fe.link
+    if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu or src in ns.local_addrs:
+        return False     # martians (one of our own addresses as the source: fib_validate_source)
     now = ns.sched.now
-    if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
-        return False
-    txq = out.txq
-    busy = now < out.busy_until or txq
-    if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
-        return False     # a drop, the kind's qdisc made, a socket's memory: the full path's
     n = ns.neigh.entries.get(fe.neigh_key)
     if n is None:
         return False
     state = n.state
     if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & (NUD_PERMANENT | NUD_NOARP)):
         return False
+    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT and NOARP entries have one
+    upper = fe.upper
+    if upper:
+        # an upper device (a bridge's own L3 device): its transmit (br_dev_xmit) says which lower
+        # device takes the frame, or that the full path must
+        lower: Any = out.fast_upper_out(lladdr, now)   # (lower device, busy)
+        if lower is None:
+            return False
+    else:
+        peer: NetDevice = fe.peer
+        link: Link = fe.link
+        if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
+            return False
+        txq = out.txq
+        busy = now < out.busy_until or txq
+        if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
+            return False     # a drop, the kind's qdisc made, a socket's memory: the full path's
     # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
     st = dev.stats
     st.rx_packets += 1
     st.rx_bytes += nbytes
     ip.ttl -= 1
     frame.src = out.mac
-    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT and NOARP entries have one
     frame.dst = lladdr
+    if upper:
+        st = out.stats      # br_dev_xmit counts the frame, then the port's device sends it
+        st.tx_packets += 1
+        st.tx_bytes += nbytes
+        fast_xmit(ns, lower[0], frame, nbytes, now, lower[1])
+        return True
     if busy:
         # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
         # device's own dequeue sends it, counting it then

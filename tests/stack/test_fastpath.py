@@ -349,3 +349,99 @@ def test_bridged_same_with_and_without_fast_path(topo: str, changes: bool, monke
     assert len(got_on) > 1000 and got_on == got_off
     assert st_on == st_off
     assert out_on == out_off
+
+
+def leaf_spine(changes: bool) -> tuple[Any, ...]:
+    """Two leaves routing their /24 from a bridge's own address (hosts on bridge ports, as
+    benchmarks/scale.py s1), two spines: UDP echo across leaves (routed from and to a bridge
+    device: the bridge and flow fast paths together) and within a leaf; with `changes`, an
+    address moving, a port down and up, neighbours flushed, a short ageing time, VLAN filtering
+    toggled, a rule on the leaf, and a host sending from the leaf's own address (a martian)."""
+    import random
+
+    net = Network(seed=9)
+    rng = random.Random(9)
+    hosts = []
+    for lf in range(2):
+        leaf = net.add_node(f"leaf{lf}")
+        for k in range(4):
+            h = net.add_node(f"h{lf}{k}")
+            hosts.append(h)
+            net.add_link(f"h{lf}{k}:eth0", f"leaf{lf}:p{k}", rate_bps=1_000_000_000, delay_ns=1_000)
+            assert h.run(f"ip addr add 10.{lf}.0.{k + 2}/24 dev eth0 && ip link set eth0 up "
+                         f"&& ip route add default via 10.{lf}.0.1").status == 0
+        assert leaf.run("ip link add br0 type bridge && ip link set br0 up").status == 0
+        for k in range(4):
+            assert leaf.run(f"ip link set p{k} master br0 && ip link set p{k} up").status == 0
+        assert leaf.run(f"ip addr add 10.{lf}.0.1/24 dev br0 && sysctl -qw net.ipv4.ip_forward=1").status == 0
+    for sp in range(2):
+        spine = net.add_node(f"spine{sp}")
+        assert spine.run("sysctl -qw net.ipv4.ip_forward=1").status == 0
+        for lf in range(2):
+            net.add_link(f"leaf{lf}:s{sp}", f"spine{sp}:l{lf}", rate_bps=10_000_000_000, delay_ns=1_000)
+            assert net.nodes[f"leaf{lf}"].run(f"ip addr add 172.{16 + sp}.{lf}.1/24 dev s{sp} "
+                                              f"&& ip link set s{sp} up").status == 0
+            assert spine.run(f"ip addr add 172.{16 + sp}.{lf}.2/24 dev l{lf} && ip link set l{lf} up "
+                             f"&& ip route add 10.{lf}.0.0/24 via 172.{16 + sp}.{lf}.1").status == 0
+    for lf in range(2):
+        assert net.nodes[f"leaf{lf}"].run(f"ip route add default via 172.{16 + lf}.{lf}.2").status == 0
+    got: list[Any] = []
+    addr = [ip_to_int(f"10.{i // 4}.0.{i % 4 + 2}") for i in range(8)]
+    for i, h in enumerate(hosts):
+        srv = h.ns.sockets.udp_socket()
+        srv.bind(0, 9)
+
+        def echo(data: bytes, src: int, sport: int, srv: Any = srv, i: int = i) -> None:
+            got.append((net.now, i, len(data), src))
+            srv.sendto(data, src, sport)
+
+        srv.on_recv = echo
+    for i, h in enumerate(hosts):
+        j = (i + 1 + rng.randrange(7)) % 8
+        cl = h.ns.sockets.udp_socket()
+        cl.connect(addr[j], 9)
+        cl.on_recv = lambda d, s, p, i=i: got.append((net.now, -i, len(d), s))
+        start = net.now + 1_000_000 + rng.randrange(30_000)
+        for k in range(300):
+            net.sched.at(start + k * 15_000, cl.sendto, bytes(64 + (k * 97) % 1200))
+    net.run_for(1_500_000)
+    used = fast_entries(net)
+    if changes:
+        leaf0, h01 = net.nodes["leaf0"], net.nodes["h01"]
+        mac = hosts[2].ns.devices["eth0"].mac.hex(":")
+        # h01 also sends from leaf0's own address: the leaf drops it (a martian source)
+        assert h01.run("ip addr add 10.0.0.1/32 dev eth0").status == 0
+        spoof = h01.ns.sockets.udp_socket()
+        spoof.bind(ip_to_int("10.0.0.1"), 7)
+        for k in range(50):
+            net.sched.after(k * 10_000, spoof.sendto, bytes(100), ip_to_int("10.1.0.3"), 9)
+        steps = [
+            (hosts[1], f"ip link set eth0 address {mac}"),
+            (leaf0, "ip link set p3 down"),
+            (leaf0, "ip link set p3 up"),
+            (leaf0, "ip neigh flush dev br0"),
+            (net.nodes["leaf1"], "ip link set br0 type bridge ageing_time 50"),
+            (leaf0, "ip link set br0 type bridge vlan_filtering 1"),
+            (leaf0, "ip link set br0 type bridge vlan_filtering 0"),
+            (net.nodes["leaf1"], "iptables -A FORWARD -p udp -m length --length 300:500 -j DROP"),
+        ]
+        for node, line in steps:
+            net.run_for(500_000)
+            assert node.run(line).status == 0, line
+    net.run_for(2_000_000_000)
+    nodes = [net.nodes["leaf0"], net.nodes["leaf1"], net.nodes["spine0"], *hosts[:3]]
+    return got, state(net), outputs(net, nodes), used
+
+
+@pytest.mark.parametrize("changes", [False, True], ids=["steady", "changes"])
+def test_routed_through_bridges_same_with_and_without_fast_path(changes: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routing from and to a bridge's own address (BridgePort.fast_forward into fast_rx on the bridge
+    device; fast_rx out through Bridge.fast_upper_out): same as the full path."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    got_on, st_on, out_on, n_on = leaf_spine(changes)
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    got_off, st_off, out_off, n_off = leaf_spine(changes)
+    assert n_on > 0 and n_off == 0
+    assert len(got_on) > 1000 and got_on == got_off
+    assert st_on == st_off
+    assert out_on == out_off
