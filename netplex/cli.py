@@ -116,7 +116,7 @@ def fabric_three_tier(
     racks_per_pod: int = typer.Option(2, "--racks-per-pod", help="Racks per pod (each: a top-of-rack switch)."),
     hosts_per_rack: int = typer.Option(2, "--hosts-per-rack", help="Hosts per rack."),
     bonded_hosts: bool = typer.Option(False, "--bonded-hosts", help="Two TORs per rack; hosts bond a NIC to each."),
-    stacked: bool = typer.Option(False, "--stacked", help="Stacked TOR pairs (MLAG): not supported yet."),
+    stacked: bool = typer.Option(False, "--stacked", help="Stacked (MLAG) aggregation and core pairs, LACP uplinks, no STP."),
 ) -> None:
     """Access/aggregation/core bridges with STP, hosts in one flat network."""
     _print_fabric(lambda: three_tier(pods, racks_per_pod, hosts_per_rack, bonded_hosts=bonded_hosts,

@@ -21,11 +21,14 @@ key). The daemon then keeps the pair one switch:
   dies, the rule goes: the local bond is then the host's only way in, and frames from
   the peer link must reach it. The rules start in place (the peer's bonds are presumed
   up until it says otherwise or stays silent), so the pair never loops at start.
-- **FDB sync.** The MACs the peer learnt on a dual bond become static entries of the
-  local bridge on the local bond with that id (`bridge fdb` shows them), so unicast
-  to a dual-connected host never floods; while the local bond is down they point at
-  the peer link instead (the host is reached through the peer), and they go when the
-  peer stops reporting them.
+- **FDB sync.** The bridge learns nothing on the peer link (the daemon turns its
+  `learning` off, as `bridge link set dev PEERLINK learning off` does, and back on
+  when it ends): a dual-connected host heard through the peer would otherwise be
+  sent back over it and meet the peer's split horizon. Instead the MACs the peer
+  learnt on a dual bond become static entries of the local bridge on the local bond
+  with that id (`bridge fdb` shows them) unless the bridge learnt them there itself;
+  while the local bond is down they point at the peer link (the host is reached
+  through the peer), and they go when the peer stops reporting them.
 
 `mlagctl` (shell/mlagd.py) prints the daemon's view. The daemon is a process of its
 machine (`ps`, `kill`); ending it removes its rules and synced entries.
@@ -78,6 +81,7 @@ class Mlagd(Program):
         self.received = 0
         self.sock: Any = None
         self.pending = False
+        self.peer_learning = True
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -94,6 +98,11 @@ class Mlagd(Program):
             raise ProgramExit(1, f"mlagd: bind to port {MLAG_PORT}: Address already in use\n")
         sk.on_recv = self._recv
         self.sock = sk
+        peer = self._port(self.peer_link)
+        assert peer is not None
+        self.peer_learning = peer.learning
+        peer.learning = False           # `bridge link set dev PEERLINK learning off`
+        ns.config_changed()
         ns.rtnl_listeners.append(self._rtnl)
         self._apply()
         self._heartbeat()
@@ -105,6 +114,10 @@ class Mlagd(Program):
         for b in self.bonds:
             self._set_rule(b, False)
             self._unsync(b, set())
+        peer = self._port(self.peer_link)
+        if peer is not None and self.sock is not None:
+            peer.learning = self.peer_learning
+            ns.config_changed()
         super().close_owned()
 
     # -- the local side ----------------------------------------------------------------
@@ -211,9 +224,8 @@ class Mlagd(Program):
 
     def _sync(self, b: MlagBond) -> None:
         """The peer's MACs on this id as static entries: on the bond while it is up, else on
-        the peer link. They replace what the bridge learnt (static, learning cannot move them
-        onto the peer link, whose split horizon would then drop the way back); an entry
-        configured by hand is left alone."""
+        the peer link. An entry the bridge learnt on the bond itself, or one configured by
+        hand, is left alone (both switches learning a host keeps both reporting it)."""
         br = self._bridge()
         if br is None:
             return
@@ -225,8 +237,8 @@ class Mlagd(Program):
             if b.synced.get(mac) == target:
                 continue
             e = br.fdb.get(_key(br, mac))
-            if e is not None and mac not in b.synced and e.is_static:
-                continue        # configured by hand (or the bridge's own address)
+            if e is not None and mac not in b.synced and (e.is_static or e.port is port):
+                continue        # configured by hand, or learnt on the bond itself
             br.fdb_add(mac, port, is_static=True, replace=True)
             b.synced[mac] = target
         self._unsync(b, b.peer_macs)

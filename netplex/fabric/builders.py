@@ -30,7 +30,10 @@ probes that show it works. It runs on either backend and takes `events:` (or
   from N ISPs (AS 64500+i, each holding the Internet's 198.51.100.1), spread over
   them by `bgp bestpath as-path multipath-relax`; losing one ISP leaves the others.
 
-Refused with netplex's words: `--stacked` (MLAG) is not built yet.
+- `--stacked` (three-tier): the same cables, each pod's aggregation pair and the core pair
+  MLAG pairs (one LACP system id, a peer link, mlagd), every uplink an 802.3ad bond, no STP.
+
+Refused with netplex's words: `--stacked` with `--bonded-hosts` (a stacked TOR pair).
 """
 from __future__ import annotations
 
@@ -85,8 +88,8 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
                stacked: bool = False) -> str:
     """The seed's access/aggregation/core data centre as scenario YAML."""
     _positive(pods=pods, racks_per_pod=racks_per_pod, hosts_per_rack=hosts_per_rack)
-    if stacked:
-        raise FabricError("fabric: --stacked (two switches acting as one, MLAG) is not supported yet")
+    if stacked and bonded_hosts:
+        raise FabricError("fabric: --stacked with --bonded-hosts (an MLAG pair of TORs) is not supported yet")
     if pods > 9 or racks_per_pod > 99 or hosts_per_rack > 99:
         raise FabricError("fabric: at most 9 pods, 99 racks per pod and 99 hosts per rack "
                           "(node names have at most 12 characters)")
@@ -131,9 +134,15 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
     for c, core in enumerate(core_ports, start=1):
         nodes[core] = {"setup": _Block(_bridge(core_ports[core], 4096 * c))}
     first, last = hosts[0], hosts[-1]
+    check: dict[str, Any] = {"cmd": {"node": "core1", "run": "cat /sys/class/net/br0/bridge/root_port"},
+                             "expect_output": "0"}
+    if stacked:
+        _stack(nodes, links, pods, racks_per_pod, hosts_per_rack)
+        check = {"cmd": {"node": "tor1-1", "run": "grep 'Number of ports' /proc/net/bonding/bond0"},
+                 "expect_output": "Number of ports: 2"}   # one LACP aggregator across the agg pair
     probes: list[dict[str, Any]] = [
         {"cmd": {"node": "core1", "run": "sleep 6"}},   # listening 2 s + learning 2 s, and room
-        {"cmd": {"node": "core1", "run": "cat /sys/class/net/br0/bridge/root_port"}, "expect_output": "0"},
+        check,
         {"ping": {"from": first[0], "to": last[1], "count": 2}},
         {"iperf": {"duration": "10s", "flows": [
             {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
@@ -142,8 +151,12 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
         "name": f"three-tier-{pods}x{racks_per_pod}x{hosts_per_rack}",
         "description": (f"A three-tier data centre: {pods} pod(s) of {racks_per_pod} rack(s) with "
                         f"{hosts_per_rack} host(s) each{' (bonded to two TORs)' if bonded_hosts else ''}; "
-                        "TOR, aggregation and core Linux bridges with 802.1D STP (core1 root), one flat "
-                        "10.0.0.0/8. Written by `netplex fabric three-tier`; add events with "
+                        + ("TOR, aggregation and core Linux bridges; each pod's aggregation pair and the core "
+                           "pair stacked (MLAG: one LACP system id, a peer link, mlagd), every uplink an 802.3ad "
+                           "bond, no STP, one flat 10.0.0.0/8. " if stacked else
+                           "TOR, aggregation and core Linux bridges with 802.1D STP (core1 root), one flat "
+                           "10.0.0.0/8. ")
+                        + "Written by `netplex fabric three-tier`; add events with "
                         "`netplex run FILE --events \"at 3s cut agg1-1:c1\"`."),
         "nodes": {**{k: nodes[k] for k in ("core1", "core2")}, **{k: v for k, v in nodes.items()
                                                                 if k not in ("core1", "core2")}},
@@ -151,6 +164,45 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
         "probes": probes,
     }
     return _dump(doc)
+
+
+LACP_BOND = "type bond mode 802.3ad miimon 100 lacp_rate fast xmit_hash_policy layer3+4"
+
+
+def _stack(nodes: dict[str, Any], links: list[dict[str, Any]], pods: int, racks: int, hosts_per_rack: int) -> None:
+    """`--stacked`: the same cables, with each pod's aggregation pair and the core pair MLAG
+    pairs (back-to-back MLAG, as clagd deployments wire it): every TOR's two uplinks one
+    802.3ad bond to its pair, every aggregation switch's two core uplinks one bond to the core
+    pair; each pair shows its bonds one LACP system id (44:38:39:ff:00:0P, the core pair
+    44:38:39:ff:00:00), joins its bridges by a peer link and runs mlagd (apps/mlagd.py) over
+    it, with the pair's addresses 169.254.P.1/.2 on the bridges. No STP: the split horizon
+    keeps the flat network loop-free with every link carrying traffic."""
+    def pair(names: tuple[str, str], sysid: str, subnet: str, bonds: dict[str, list[str]],
+             ids: dict[str, int]) -> None:
+        links.append({"ends": [f"{names[0]}:peer", f"{names[1]}:peer"]})
+        for i, name in enumerate(names, start=1):
+            lines = ["ip link add br0 type bridge"]
+            for bond, ports in bonds.items():
+                lines.append(f"ip link add {bond} {LACP_BOND} ad_actor_system {sysid}")
+                lines += [f"ip link set {p} master {bond}" for p in ports]
+            lines.append(f"for p in {' '.join([*bonds, 'peer'])}; do ip link set $p master br0; ip link set $p up; done")
+            lines += [f"ip addr add {subnet}.{i}/30 dev br0", "ip link set br0 up",
+                      f"mlagd --peer-link peer --peer-ip {subnet}.{3 - i} "
+                      + " ".join(f"{b}:{ids[b]}" for b in bonds)]
+            nodes[name] = {"setup": _Block("\n".join(lines) + "\n")}
+
+    for p in range(1, pods + 1):
+        for r in range(1, racks + 1):
+            ports = " ".join(f"h{h}" for h in range(1, hosts_per_rack + 1))
+            nodes[f"tor{p}-{r}"] = {"setup": _Block(
+                f"ip link add br0 type bridge\nip link add bond0 {LACP_BOND}\n"
+                "ip link set u1 master bond0\nip link set u2 master bond0\n"
+                f"for p in bond0 {ports}; do ip link set $p master br0; ip link set $p up; done\nip link set br0 up\n")}
+        bonds = {**{f"bt{r}": [f"t{r}"] for r in range(1, racks + 1)}, "bc": ["c1", "c2"]}
+        ids = {**{f"bt{r}": r for r in range(1, racks + 1)}, "bc": 100}
+        pair((f"agg{p}-1", f"agg{p}-2"), f"44:38:39:ff:00:{p:02x}", f"169.254.{p}", bonds, ids)
+    pair(("core1", "core2"), "44:38:39:ff:00:00", "169.254.0",
+         {f"ba{p}": [f"a{p}-1", f"a{p}-2"] for p in range(1, pods + 1)}, {f"ba{p}": p for p in range(1, pods + 1)})
 
 
 def _uplink(leaf_n: int, s: int) -> tuple[str, str]:

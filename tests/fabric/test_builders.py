@@ -125,7 +125,7 @@ def test_leaf_spine_isps_spreads_the_default_route_over_the_isps_and_survives_lo
 
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: three_tier(0, 1, 1), "fabric: --pods must be at least 1, not 0"),
-    (lambda: three_tier(1, 1, 1, stacked=True), "fabric: --stacked (two switches acting as one, MLAG) is not"),
+    (lambda: three_tier(1, 1, 1, bonded_hosts=True, stacked=True), "fabric: --stacked with --bonded-hosts"),
     (lambda: three_tier(10, 1, 1), "fabric: at most 9 pods"),
     (lambda: leaf_spine(2, 2, 1, isps=2), "fabric: --isps needs --bgp"),
 ])
@@ -142,7 +142,7 @@ def test_the_fabric_command(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.startswith("name: leaf-spine-2x2x1\n")
     (tmp_path / "ls.yaml").write_text(r.stdout)
     assert load_scenario(tmp_path / "ls.yaml").nodes
-    r = subprocess.run([sys.executable, "-m", "netplex.cli", "fabric", "three-tier", "--stacked"],
+    r = subprocess.run([sys.executable, "-m", "netplex.cli", "fabric", "three-tier", "--stacked", "--bonded-hosts"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 2 and r.stderr.startswith("netplex: fabric: --stacked")
 

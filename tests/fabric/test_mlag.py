@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from netplex.fabric import three_tier
 from netplex.network import Network
 from tests.fabric.test_builders import run
 
@@ -108,3 +109,22 @@ def test_bad_mlagd_input_starts_nothing() -> None:
     assert (r.status, r.error) == (1, "mlagd: peer link t1 is not a bridge port\n")
     assert "mlagd" not in m1.run("ps aux").output
     assert m1.run("ebtables -L FORWARD").output.endswith("entries: 0, policy: ACCEPT\n")
+
+
+def test_a_stacked_three_tier_loses_one_miimon_round_where_stp_loses_two_forward_delays() -> None:
+    doc = yaml.safe_load(three_tier(2, 2, 1, stacked=True))
+    assert "mlagd --peer-link peer --peer-ip 169.254.1.2 bt1:1 bt2:2 bc:100" in doc["nodes"]["agg1-1"]["setup"]
+    assert "ad_actor_system 44:38:39:ff:00:00" in doc["nodes"]["core2"]["setup"]
+    assert "stp_state" not in str(doc["nodes"])
+    doc["probes"][-1]["iperf"]["flows"] = [
+        {"from": src, "to": dst, "port": port + i, "proto": "udp", "rate": "1mbit", "size": 1000}
+        for src, dst, port in (("h1-1-1", "10.2.2.1", 5001), ("h2-2-1", "10.1.1.1", 5101)) for i in range(4)]
+    text = yaml.safe_dump(doc)
+    # the cut TOR uplink of the STP fabric costs 4 s (test_builders); here each event costs the
+    # flows crossing it one MII round, at most, and every flow recovers
+    for ev in ("at 10.05s cut tor1-1:u1", "at 10.05s fail agg1-2", "at 10.05s fail core1"):
+        res = run(text, ev)
+        assert res.passed, (ev, [p.to_json() for p in res.probes if not p.passed])
+        flows = res.events[0]["flows"]
+        assert len(flows) == 8 and any(f["outage_ms"] > 0 for f in flows), (ev, flows)
+        assert all(f["outage_ms"] <= 200 and "recovered" not in f for f in flows), (ev, flows)
