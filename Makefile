@@ -3,14 +3,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test fuzz bench bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-t1 bench-growth randdiff clean
+.PHONY: install demo test fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-t1 bench-growth randdiff clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,linux]'
+	$(BIN)/pip install -q -e '.[test,linux,cluster]'
 	touch $@
 
 demo: install
@@ -52,6 +52,8 @@ bench-s2: install
 	PYTHONPATH=. $(BIN)/python benchmarks/scale.py s2 $(or $(HOSTS),10000) 40
 bench-t1: install
 	$(BIN)/python benchmarks/compare.py t1 --seconds $(or $(SECS),1) --repeat $(REPEAT) $(NS3ARG)
+bench-sweep: install
+	PYTHONPATH=. $(BIN)/python benchmarks/sweep.py $(or $(SEEDS),100) $(or $(WORKERS),2)
 bench-growth: install
 	for r in 10 100 1000; do PYTHONPATH=. $(BIN)/python benchmarks/router_chain.py 5000 $$r; done
 

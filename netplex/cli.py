@@ -1,7 +1,9 @@
 """The `netplex` command: run scenario files, the demo, a shell inside a node, traces.
 
     netplex run FILE... [--backend sim|linux] [--json] [--pcap DIR] [--seed N] [--plot OUT.png]
-                        [--events "at 5s cut NODE:IF; at 12s fail NODE"]
+                        [--events "at 5s cut NODE:IF; at 12s fail NODE"] [--param NAME=VALUE]...
+    netplex sweep FILE --param NAME=V1,V2 --param NAME=FIRST..LAST [--workers N | --cluster ADDRESS]
+                       [--json OUT]
     netplex demo DIR
     netplex shell FILE NODE
     netplex trace FILE --from NODE --to IP [--proto icmp|udp|tcp] [--dport N]
@@ -53,10 +55,14 @@ from netplex.mininet.run import run_mn
 from netplex.mininet.run import run_script as run_mininet_script
 from netplex.scenario.backend import Backend
 from netplex.scenario.events import EventsOptionError, parse_events_option
-from netplex.scenario.loader import load_scenario
+from netplex.scenario.loader import load_scenario, read_file_text
 from netplex.scenario.model import ATTACH_KINDS, Event, Scenario
+from netplex.scenario.params import PARAM_NAME
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
 from netplex.scenario.runner import check_supported, prepare, run_scenario
+from netplex.sweep.grid import SweepUsage, parse_params, variants
+from netplex.sweep.report import summary_line, sweep_json, sweep_table
+from netplex.sweep.run import Job, check_variants, run_local
 from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
 from netplex.units import format_rate
 from netplex.view import ViewServer, load_recording, record_scenario, save_recording
@@ -193,14 +199,17 @@ def _load(file: Path) -> Scenario:
         raise _fail_plain(str(e)) from None
 
 
-def _load_scenario_or_lab(file: Path) -> Scenario:
-    """A scenario file, or a containerlab topology (`*.clab.yml`) read as one (its notes on stderr)."""
+def _load_scenario_or_lab(file: Path, params: dict[str, str] | None = None) -> Scenario:
+    """A scenario file (its `${name}` parameters given `params`), or a containerlab topology
+    (`*.clab.yml`) read as one (its notes on stderr)."""
     if is_clab_file(file):
+        if params:
+            raise ScenarioError(str(file), 0, "--param", "a containerlab topology has no parameters")
         lab = load_clab(file)
         for note in lab.notes:
             print(f"{file}: note: {note}", file=sys.stderr)
         return lab.scenario
-    return load_scenario(file)
+    return load_scenario(file, params)
 
 
 def _fail_plain(line: str) -> typer.Exit:
@@ -330,11 +339,16 @@ def run(
                                       '"at 5s cut tor1:p3; at 12s restore tor1:p3; at 20s fail agg1".'),
     record: Path | None = typer.Option(None, "--record", help="Record the run (sim) into this file for "
                                        "`netplex view FILE.npx`.", show_default=False),
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE: a value for the scenario's ${NAME} "
+                                    "(its `params:`; docs/sweep.md). Repeatable.", show_default=False),
 ) -> None:
     """Run scenario files and check their probes."""
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    params = _run_params(param)
     if record is not None:
+        if params:
+            raise _fail("--param and --record: a recorded run takes the file's own values")
         _run_recorded(files, backend, seed, record, json_out)
     try:
         extra_events = parse_events_option(events) if events is not None else []
@@ -343,7 +357,7 @@ def run(
     results: list[ScenarioResult] = []
     pcap_dirs = _pcap_dirs(files, pcap)
     for file, pcap_dir in zip(files, pcap_dirs):
-        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir, extra_events)
+        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir, extra_events, params)
         results.append(result)
         if json_out:
             continue
@@ -410,12 +424,26 @@ class _ProgressBar:
             self.bar.stop()
 
 
+def _run_params(specs: list[str]) -> dict[str, str]:
+    """`netplex run --param NAME=VALUE`: one value each, taken as written (no lists or ranges)."""
+    params: dict[str, str] = {}
+    for spec in specs:
+        name, eq, value = spec.partition("=")
+        if not eq or not PARAM_NAME.fullmatch(name):
+            raise _fail(f'--param "{spec}": expected NAME=VALUE')
+        if name in params:
+            raise _fail(f"--param {name} is given twice")
+        params[name] = value
+    return params
+
+
 def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Path | None,
-                            extra_events: list[Event] | None = None) -> tuple[Scenario | None, ScenarioResult]:
+                            extra_events: list[Event] | None = None,
+                            params: dict[str, str] | None = None) -> tuple[Scenario | None, ScenarioResult]:
     """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow;
-    `extra_events` (`--events`) join the file's own."""
+    `extra_events` (`--events`) join the file's own; `params` (`--param`) fill its ${NAME}s."""
     try:
-        scenario = _load_scenario_or_lab(file)
+        scenario = _load_scenario_or_lab(file, params)
         if extra_events:
             scenario.events.extend(e.model_copy() for e in extra_events)
             issues = scenario.event_issues()
@@ -440,6 +468,81 @@ def _expected_status(directory: Path, file: Path, scenario: Scenario | None) -> 
     if scenario is not None and (scenario.description or "").startswith("Fails on purpose"):
         return {EXIT_FAILED}, "fails on purpose"
     return {EXIT_OK}, "passes"
+
+
+@app.command()
+def sweep(
+    file: Path = typer.Argument(..., help="A scenario file with `params:` (docs/sweep.md).", show_default=False),
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=V1,V2,... or NAME=FIRST..LAST (whole numbers); "
+                                    "repeatable: the variants are every combination.", show_default=False),
+    workers: int | None = typer.Option(None, "--workers", "-w", help="Processes on this machine "
+                                       "(default: one per CPU).", show_default=False),
+    cluster: str | None = typer.Option(None, "--cluster", help="Run the variants on the Dask distributed "
+                                       "scheduler at this address (tcp://HOST:PORT).", show_default=False),
+    json_out: str | None = typer.Option(None, "--json", help="Write the results as JSON to this file "
+                                        "(- for stdout, instead of the table).", show_default=False),
+) -> None:
+    """Run every combination of parameter values on the simulator, in parallel; one results table."""
+    try:
+        grid = parse_params(param)
+        if workers is not None and cluster is not None:
+            raise SweepUsage("--workers and --cluster: on a cluster, its own workers run the variants")
+        if workers is not None and workers < 1:
+            raise SweepUsage(f"--workers {workers}: at least 1")
+        if is_clab_file(file):
+            raise SweepUsage(f"{file}: a containerlab topology has no parameters to sweep")
+        text = read_file_text(file)
+        jobs = [Job(str(file), text, v) for v in variants(grid)]
+        name = check_variants(str(file), text, [j.variant for j in jobs])
+    except SweepUsage as e:
+        raise _fail(e.message) from None
+    except ScenarioError as e:
+        raise _fail_plain(str(e)) from None
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    bar = _ProgressBar(f"{name}: {len(jobs)} variants")
+    finished = 0
+
+    def done(_row: dict[str, Any]) -> None:
+        nonlocal finished
+        finished += 1
+        bar(finished / len(jobs))
+
+    t0 = time.monotonic()
+    try:
+        if cluster is not None:
+            rows = run_on_cluster(cluster, jobs, done)
+        else:
+            rows = run_local(jobs, n, done)
+    except SweepUsage as e:
+        raise _fail(e.message) from None
+    except KeyboardInterrupt:
+        raise _fail("sweep interrupted", 130) from None
+    finally:
+        bar.close()
+    elapsed = time.monotonic() - t0
+    where: dict[str, Any] = {"cluster": cluster} if cluster is not None else {"workers": n}
+    doc = sweep_json(name, str(file), grid, rows, where)
+    if json_out == "-":
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        out = _stdout()
+        out.print(Text.assemble((name, "bold"), f"  ({file}, {len(jobs)} variants)"), soft_wrap=True)
+        out.print(sweep_table(grid, rows))
+        ran = f"cluster {cluster}" if cluster is not None else f"{min(n, len(jobs))} worker{'s' if n > 1 else ''}"
+        out.print(f"{summary_line(rows)} ({ran}, {elapsed:.1f} s)", soft_wrap=True)
+        if json_out is not None:
+            try:
+                Path(json_out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            except OSError as e:
+                raise _fail(f"--json {json_out}: {e.strerror}") from None
+    raise typer.Exit(max((r["exit_status"] for r in rows), default=EXIT_OK))
+
+
+def run_on_cluster(address: str, jobs: list[Job], done: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
+    """netplex.sweep.cluster, imported only here: Dask distributed is optional and slow to import."""
+    from netplex.sweep.cluster import run_on_cluster as on_cluster
+
+    return on_cluster(address, jobs, done)
 
 
 @app.command()

@@ -9,6 +9,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── ScenarioError           a bad scenario file: file, line, field (status 2)       scenario/loader.py
      ├── EventsOptionError       a clause of `netplex run --events` (status 2)           scenario/events.py
      ├── FabricError             a `netplex fabric` builder's arguments (status 2)        fabric/builders.py
+ ├── SweepUsage              a `netplex sweep` command line (status 2)                sweep/grid.py
      ├── EventStorm              the simulation stopped itself (zero-delay loop)         engine/scheduler.py
      ├── XtError                 iptables: PARAMETER_PROBLEM (2) / OTHER_PROBLEM (1)     stack/netfilter/core.py
      ├── IpError                 ip, bridge: iproute2's message and status               shell/iproute_fmt.py

@@ -46,6 +46,7 @@ LAYERS: dict[str, float] = {
     "netplex.mobile": 6,
     "netplex.mininet": 6,
     "netplex.clab": 6,
+    "netplex.sweep": 6,    # `netplex sweep`: parameter grids run in a process pool or on a Dask cluster
     "netplex.view": 6,     # the web view: a recorded run and its read-only server     # containerlab topology files read as scenarios  # Mininet's Python API and `mn` over the backend seam
     "netplex.cli": 7,
 }

@@ -24,13 +24,15 @@ from netplex.errors import ScenarioError
 from netplex.machine.fs import FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS
 from netplex.scenario.model import Loc, Node, Scenario
+from netplex.scenario.params import SEED, expand_params
 
 __all__ = ["load_scenario", "load_scenario_text", "format_loc", "read_file_text"]
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file; raises ScenarioError."""
-    return load_scenario_text(read_file_text(path), str(path))
+def load_scenario(path: str | Path, params: dict[str, str] | None = None) -> Scenario:
+    """Load and validate a scenario file, its `${name}` parameters given `params` values
+    over the file's defaults (scenario/params.py); raises ScenarioError."""
+    return load_scenario_text(read_file_text(path), str(path), params)
 
 
 def read_file_text(path: str | Path) -> str:
@@ -43,9 +45,10 @@ def read_file_text(path: str | Path) -> str:
         raise ScenarioError(str(path), 0, "file", f"not UTF-8 text ({e.reason})") from None
 
 
-def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
+def load_scenario_text(text: str, file: str = "<scenario>", params: dict[str, str] | None = None) -> Scenario:
     """Validate scenario YAML given as text; `file` names it in errors and
-    gives the default scenario name (its stem)."""
+    gives the default scenario name (its stem). `params` as for `load_scenario`."""
+    text, values = expand_params(text, file, params)
     root, data = _parse_yaml(text, file)
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
         line = root.start_mark.line + 1 if root is not None else 1
@@ -61,6 +64,12 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
     if issues:
         loc, message = issues[0]
         raise ScenarioError(file, _locate(root, loc)[0], format_loc(loc), message)
+    if SEED in values and SEED not in scenario.params:
+        try:
+            scenario.seed = int(values[SEED])
+        except ValueError:
+            raise ScenarioError(file, 0, "--param",
+                               f"--param {SEED}: must be a whole number, not {_show(values[SEED])}") from None
     _attach_lines(scenario, root, file)
     _read_files(scenario, root, file)
     return scenario

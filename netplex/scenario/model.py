@@ -24,6 +24,7 @@ from pydantic import (
 
 from netplex.machine.fs import TOP_DIRS, FileSystem
 from netplex.network import DEFAULT_NODE_KIND, NODE_KINDS, REFUSED_NODE_KINDS, NodeParams
+from netplex.scenario.params import PARAM_NAME
 from netplex.shell.parse import complete
 from netplex.units import parse_rate, parse_size, parse_time
 
@@ -505,10 +506,21 @@ class CloudSpec(_Model):
                 if row.strip() and not row.strip().startswith("#")]
 
 
+def _param_name(v: Any) -> str:
+    if not isinstance(v, str) or not PARAM_NAME.fullmatch(v):
+        raise ValueError(f'invalid parameter name "{v}": use letters, digits and _, not starting with a digit')
+    return v
+
+
+ParamName = Annotated[str, BeforeValidator(_param_name)]
+
+
 class Scenario(_Model):
     name: str = ""
     description: str | None = None
     seed: int = 0
+    # parameters the text uses as ${name}, with their defaults (scenario/params.py substitutes them)
+    params: dict[ParamName, str | int | float | bool] = {}
     nodes: Annotated[dict[NodeName, Node], Field(min_length=1)]
     links: list[Link] = []
     probes: list[Probe] = []
