@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from netplex.ovs.actions import Act, format_actions, parse_actions, split_top
 from netplex.ovs.flow import FlowError, _parse_int
 
-__all__ = ["GROUP_TYPES", "Bucket", "Group", "format_group", "parse_group_mod"]
+__all__ = ["GROUP_TYPES", "Bucket", "Group", "dp_hash_table", "format_group", "parse_group_mod"]
 
 GROUP_TYPES = {"all": "all", "select": "select", "indirect": "indirect", "ff": "ff", "fast_failover": "ff"}
 OFPG_MAX = 0xFFFFFF00
@@ -47,6 +48,36 @@ class Group:
     created: int = 0
     packets: int = 0
     bytes: int = 0
+
+
+@lru_cache(maxsize=256)
+def dp_hash_table(weights: tuple[int, ...], max_hash: int = 256) -> tuple[int, ...] | None:
+    """group_setup_dp_hash_table (ofproto/ofproto-dpif.c): a select group's hash values
+    (a power of two, at least 16, enough for the smallest weight to get one) dealt to its
+    buckets by Webster's method — each value to the bucket with the highest weight/divisor
+    (the first on a tie), whose divisor then grows by 2. The bucket index per hash value,
+    or None when the weights need more than `max_hash` values or are all zero (OVS then
+    falls back to its default selection method)."""
+    total = sum(weights)
+    if not weights or not total:
+        return None
+    low = min(w for w in weights if w > 0)
+    slots = -(-total // low)
+    n_hash = max(16, 1 << (slots - 1).bit_length())
+    if n_hash > max_hash:
+        return None
+    divisor = [1] * len(weights)
+    value = [float(w) for w in weights]
+    table = []
+    for _ in range(n_hash):
+        win = 0
+        for i in range(1, len(weights)):
+            if value[i] > value[win]:
+                win = i
+        divisor[win] += 2
+        value[win] = weights[win] / divisor[win]
+        table.append(win)
+    return tuple(table)
 
 
 def _bucket_texts(text: str) -> tuple[str, list[str]]:
@@ -140,6 +171,10 @@ def parse_group_mod(text: str, command: str, port_no: Callable[[str], int | None
         raise FlowError("Indirect groups can have at most one bucket.")
     if gtype == "ff" and any(b.watch_port == OFPP_ANY and b.watch_group == OFPG_ANY for b in buckets):
         raise FlowError("fast failover bucket requires watch_port or watch_group")
+    weights = tuple(b.weight for b in buckets)
+    if gtype == "select" and any(weights) and dp_hash_table(weights) is None:
+        raise FlowError("netplex: ovs-ofctl select group weights needing more than 256 hash values "
+                        "(OVS's default selection method) are not supported")
     return Group(group_id, gtype, buckets)
 
 

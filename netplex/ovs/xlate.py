@@ -14,7 +14,6 @@ datapath (zones, commit, `+trk+new/+est/+rpl`, a one-address `nat`).
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from typing import TYPE_CHECKING, Any
 
 from netplex.ovs.actions import Act, field_key, format_act, format_actions
@@ -29,6 +28,8 @@ from netplex.ovs.flow import (
     flow_extract,
     format_mac,
 )
+from netplex.ovs.group import dp_hash_table
+from netplex.ovs.hash import flow_hash_symmetric_l3l4
 from netplex.ovs.vswitchd import OFPP_LOCAL, OfPort, OvsVswitchd, XBridge
 from netplex.packet.addr import int_to_ip
 from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
@@ -371,17 +372,22 @@ class Xlate:
             self.odp.append(("hash", "sym_l4(0)"))
             self.odp.append(("recirc", len(self.recircs) + 1))
         else:
-            live = [b for b in g.buckets if self.bucket_live(b)]
-            total = sum(b.weight for b in live)
-            if total:
-                f = self.flow
-                ends = sorted(((f.get("nw_src", 0), f.get("tp_src", 0)), (f.get("nw_dst", 0), f.get("tp_dst", 0))))
-                h = zlib.crc32(repr((ends, f.get("nw_proto", 0), f.get("dl_type", 0))).encode()) % total
-                for b in live:
-                    if h < b.weight:
+            # pick_dp_hash_select_group: the datapath's hash(sym_l4(0)) of the packet, then the
+            # first live bucket from that value on in the group's hash table
+            table = dp_hash_table(tuple(b.weight for b in g.buckets))
+            if table is None:
+                # all weights zero: the default method's scores are all 0, and the last live bucket wins
+                # (group_best_live_bucket's `>=`); weights needing more hash values are refused by add-group
+                live = [b for b in g.buckets if self.bucket_live(b)]
+                chosen = live[-1] if live else None
+            else:
+                dp_hash = flow_hash_symmetric_l3l4(self.flow, 0)
+                mask = len(table) - 1
+                for i in range(len(table)):
+                    b = g.buckets[table[(dp_hash + i) & mask]]
+                    if self.bucket_live(b):
                         chosen = b
                         break
-                    h -= b.weight
         if chosen is None:
             self.note("detail", "no live bucket")
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from netplex import Network
+from netplex.ovs.group import dp_hash_table
 from tests.conftest import run_ok
 
 
@@ -104,3 +105,18 @@ def test_a_meter_drops_what_exceeds_its_rate():
     assert re.fullmatch(r"meter:1 flow_count:1 packet_in_count:20 byte_in_count:1960 duration:[\d.]+s bands:",
                         stats[1])
     assert stats[2] == "0: packet_count:15 byte_count:1470"
+
+
+def test_select_group_hash_table_is_ovs_webster_deal(ovs_hosts):
+    """group_setup_dp_hash_table: 16 hash values for weights 10:30 dealt 4:12; weights whose
+    ratio needs more than 256 values (OVS's default method then) are refused in netplex's words."""
+    table = dp_hash_table((10, 30))
+    assert table is not None and len(table) == 16 and table.count(0) == 4
+    assert table[:4] == (1, 0, 1, 1)        # the heavier bucket first, ties to the first bucket
+    assert dp_hash_table((1, 1, 1)) is not None and len(dp_hash_table((1, 1, 1)) or ()) == 16
+    _net, s1, _h1, _h2 = ovs_hosts
+    run_ok(s1, "ovs-vsctl add-br br0")
+    r = s1.run("ovs-ofctl -O OpenFlow13 add-group br0 "
+               "'group_id=1,type=select,bucket=weight:1,actions=output:1,bucket=weight:300,actions=output:2'")
+    assert (r.status, r.error) == (1, "ovs-ofctl: netplex: ovs-ofctl select group weights needing more than 256 "
+                                      "hash values (OVS's default selection method) are not supported\n")

@@ -133,6 +133,25 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_ttl=64"),
         ("s1", "ovs-appctl ofproto/trace br9 in_port=1"),
     ],
+    # which bucket of a select group each packet takes: OVS's dp_hash (the userspace datapath's
+    # hash(sym_l4(0)): addresses, protocol, TCP ports) into the group's Webster-dealt hash table
+    "select-buckets": [
+        ("s1", "ovs-vsctl add-br br0 -- add-port br0 p1 -- set interface p1 ofport_request=1 -- add-port br0 p2 "
+               "-- set interface p2 ofport_request=2 -- add-port br0 p3 -- set interface p3 ofport_request=3"),
+        ("s1", "ovs-ofctl del-flows br0"),
+        ("s1", "ovs-ofctl -O OpenFlow13 add-group br0 'group_id=1,type=select,bucket=weight:10,actions=output:2,"
+               "bucket=weight:30,actions=output:3'"),
+        ("s1", "ovs-ofctl -O OpenFlow13 add-flow br0 in_port=1,ip,actions=group:1"),
+        ("h1", "for i in $(seq 100 123); do ip neigh add 10.0.0.$i lladdr 02:00:00:00:00:99 dev eth0; done"),
+        # one packet each: ICMP to 24 addresses, then UDP (whose ports sym_l4 leaves out) to 8
+        *[line for probe in [*(f"ping -c 1 -W 0.2 10.0.0.{i}" for i in range(100, 124)),
+                             *(f"echo x | nc -u -w0 10.0.0.{i} {port}" for i, port in zip(range(104, 112),
+                                                                                        (53, 53, 67, 123, 4789,
+                                                                                         5001, 6081, 9)))]
+          for line in (("h1", f"{probe} >/dev/null 2>&1; sleep 0.2"),
+                       ("h2", "cat /sys/class/net/eth0/statistics/rx_packets"),
+                       ("h3", "cat /sys/class/net/eth0/statistics/rx_packets"))],
+    ],
     "groups": [("s1", c) for c in (
         "ovs-vsctl add-br br0 -- add-port br0 p1", "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
         "ovs-ofctl add-group br0 group_id=1,type=all,bucket=output:1,bucket=output:2",
