@@ -15,7 +15,8 @@ Shown as FRR 8.4 prints them (bgp_route.c, bgp_vty.c, zebra_vty.c): `show ip bgp
 summary` (also `show bgp [ipv4 unicast] summary`), `show ip bgp` and `show ip bgp
 PREFIX` (the table and one entry), `show ip route [bgp|connected|kernel|PREFIX]`,
 `show running-config`. Other commands FRR has are answered as netplex's refusal;
-text no FRR command matches gets FRR's `% Unknown command: ...`. Dates (`Last
+text no FRR command matches gets FRR's `% Unknown command: ...`, a prefix of one
+`% Command incomplete: ...` (configuration lines: netplex/frr/grammar.py). Dates (`Last
 update:`) count from the epoch, as netplex's clock does.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from netplex.frr.bgpd import ESTABLISHED, Bgpd, Path
 from netplex.frr.config import FrrConfigError, Parser, config_lines, parse_prefix, running_config
+from netplex.frr.grammar import verdict
 from netplex.frr.service import CONF_FILE, daemons_of
 from netplex.frr.zebra import NSEC, RibEntry, fmt_uptime, nexthop_text, rib
 from netplex.machine import Machine
@@ -349,6 +351,7 @@ _SHOW = [
     (("show", "ip", "bgp"), "table"),
     (("show", "bgp"), "table"),
     (("show", "bgp", "ipv4", "unicast"), "table"),
+    (("show", "bgp", "ipv4"), "table"),
     (("show", "ip", "bgp", "<prefix>"), "entry"),
     (("show", "bgp", "<prefix>"), "entry"),
     (("show", "bgp", "ipv4", "unicast", "<prefix>"), "entry"),
@@ -403,7 +406,7 @@ def _match(words: list[str]) -> tuple[str, list[str]] | None:
         cands = nxt
     done = [(pat, name) for pat, name in cands if len(pat) == len(words)]
     if not done:
-        return None
+        return ("incomplete", []) if cands else None     # a prefix of commands FRR has: MATCHER_INCOMPLETE
     return done[0][1], values
 
 
@@ -506,6 +509,8 @@ def vtysh(ctx: Context, argv: list[str]) -> Result:
             m = _match(line.split())
             if m is None:
                 return Result(1, out + f"% Unknown command: {line}\n")
+            if m[0] == "incomplete":
+                return Result(1, out + f"% Command incomplete: {line}\n")
             name, values = m
             if name == "conf":
                 z = daemons_of(machine, ctx.node).zebra
@@ -527,10 +532,17 @@ def vtysh(ctx: Context, argv: list[str]) -> Result:
 def _configure(machine: Machine, ns: Any, parser: Parser, line: str) -> None:
     d = daemons_of(machine, ns)
     b_before = parser.conf.bgp
+    node = parser.node
     try:
         parser.feed(line)
     except FrrConfigError as e:
         if e.message.endswith("is not supported"):
+            parser.node = node                  # a refused line leaves vtysh where it was
+            v = verdict(node, line)
+            if v == "incomplete":
+                raise _Fail(f"% Command incomplete: {line}\n") from e
+            if v == "unknown":
+                raise _Fail(f"% Unknown command: {line}\n") from e
             raise _Fail("", f"netplex: vtysh: {e.message}\n", 2) from e
         raise _Fail(e.message + "\n") from e
     if parser.conf.bgp is not None and d.bgpd is None:

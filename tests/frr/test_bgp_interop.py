@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from netplex.packet import bgp
+from tests.frr.test_bgp_sim import FRR_ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
 BGPD = "/usr/lib/frr/bgpd"
@@ -145,3 +146,12 @@ def test_real_bgpd_and_netplexs_messages_exchange_routes(lab: tuple[str, str, Pa
             peer.stdout.close()
     assert peer.returncode == 0
 
+
+@pytest.mark.linux
+def test_real_vtysh_answers_bad_lines_as_the_simulator_does(lab: tuple[str, str, Path]) -> None:
+    a, _b, tmp = lab
+    for lines, answer in FRR_ANSWERS:
+        argv = [x for line in lines for x in ("-c", line)]
+        r = subprocess.run(["ip", "netns", "exec", a, "vtysh", "--vty_socket", str(tmp), *argv],
+                           capture_output=True, text=True, timeout=30)
+        assert (r.returncode, r.stdout + r.stderr) == (1, answer), lines

@@ -174,7 +174,30 @@ def test_vtysh_configures_a_running_bgpd() -> None:
     assert "neighbor 10.0.12.2 remote-as 65002" in sh(net, "r1", "cat /etc/frr/frr.conf")[1]
 
 
+# FRR 8.4.4's vtysh answers to bad lines (status 1), as tests/frr/test_bgp_interop.py checks on the
+# real bgpd: a prefix of a command is incomplete, a command with a value no reading takes is unknown
+FRR_ANSWERS: list[tuple[list[str], str]] = [
+    (["show ip"], "% Command incomplete: show ip\n"),
+    (["show"], "% Command incomplete: show\n"),
+    (["s"], "% Command incomplete: s\n"),
+    (["clear ip bgp"], "% Command incomplete: clear ip bgp\n"),
+    (["sho ip bgp x.y"], "% Unknown command: sho ip bgp x.y\n"),
+    (["conf t", "router bgp 65001", "neighbor"], "% Command incomplete: neighbor\n"),
+    (["conf t", "router bgp 65001", "neighbor 10.0.0.1"], "% Command incomplete: neighbor 10.0.0.1\n"),
+    (["conf t", "router bgp 65001", "neighbor 10.0.0.1 remote-as"],
+     "% Command incomplete: neighbor 10.0.0.1 remote-as\n"),
+    (["conf t", "router bgp 65001", "neighbor 10.0.0.1 remote-as foo"],
+     "% Unknown command: neighbor 10.0.0.1 remote-as foo\n"),
+    (["conf t", "router bgp 65001", "bgp"], "% Command incomplete: bgp\n"),
+    (["conf t", "rout"], "% Command incomplete: rout\n"),
+    (["conf t", "router bgp 65001", "address-family ipv4 unicast", "network"], "% Command incomplete: network\n"),
+    (["conf t", "router bgp 65001", "address-family ipv4 unicast", "network 10.0.0.0/33"],
+     "% Unknown command: network 10.0.0.0/33\n"),
+]
+
+
 @pytest.mark.parametrize("lines, status, message", [
+    *[(lines, 1, answer) for lines, answer in FRR_ANSWERS],
     (["conf t", "router bgp 65001", "neighbor 1.2.3.4 description x"], 1,
      "% Specify remote-as or peer-group commands first\n"),
     (["conf t", "router bgp 65001", "router bgp 65009"], 1, "BGP is already running; AS is 65001\n"),
