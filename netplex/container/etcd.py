@@ -4,10 +4,14 @@ The store keeps etcd's v3 semantics (etcd-io/etcd server/mvcc, lease): one
 revision counter for the whole keyspace, per key its create/mod revision and
 version, leases with a TTL that delete their keys when they expire, and the
 transactions flanneld uses (create the key if it does not exist:
-compare CREATE revision = 0). Requests and answers are those of etcd's gRPC
+compare CREATE revision = 0; a transaction's writes all take one revision, as
+mvcc's txnWrite does), and the history of changes a watch replays (`--rev`;
+never compacted here). Requests and answers are those of etcd's gRPC
 gateway (`POST /v3/kv/range`, `/v3/kv/put`, `/v3/kv/deleterange`,
 `/v3/kv/txn`, `/v3/lease/grant`, `/v3/lease/revoke`, `/v3/lease/leases`,
-`/v3/lease/timetolive`, `/v3/lease/keepalive`:
+`/v3/lease/timetolive`, `/v3/lease/keepalive`, and `/v3/watch`, which here
+answers at once with the events since `start_revision` (the real gateway streams
+them; only the simulator's etcdctl asks it so):
 JSON, keys and values base64, int64 as strings), so the same client talks to
 this store in the simulator and to the real etcd-server on the kernel twin.
 Time is the caller's (simulated seconds, or wall seconds). Standard library only.
@@ -19,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EtcdStore", "HttpRequest", "b64", "handle_http", "prefix_end", "unb64"]
+__all__ = ["EtcdStore", "Event", "HttpRequest", "b64", "handle_http", "prefix_end", "unb64"]
 
 
 def b64(s: str | bytes) -> str:
@@ -47,6 +51,16 @@ class Kv:
 
 
 @dataclass
+class Event:
+    """mvccpb.Event: a PUT or DELETE at a revision, with the key's state before it."""
+
+    type: str
+    key: bytes
+    kv: Kv | None
+    prev: Kv | None
+
+
+@dataclass
 class EtcdStore:
     """One member's keyspace: keys (bytes) to Kv, leases to (TTL, expiry, keys)."""
 
@@ -56,10 +70,29 @@ class EtcdStore:
     kvs: dict[bytes, Kv] = field(default_factory=dict)
     leases: dict[int, tuple[int, float]] = field(default_factory=dict)   # id -> (TTL, expires at)
     next_lease: int = 0x694D77AA9E38260F
+    history: list[Event] = field(default_factory=list)
+    in_txn: bool = False          # the writes of one transaction share one revision
+    txn_wrote: bool = False
 
     def header(self) -> dict[str, str]:
         return {"cluster_id": str(self.cluster_id), "member_id": str(self.member_id),
                 "revision": str(self.revision), "raft_term": "2"}
+
+    def _write_revision(self) -> int:
+        """The revision a write takes: the next one, except the second and later writes of a txn."""
+        if not (self.in_txn and self.txn_wrote):
+            self.revision += 1
+        self.txn_wrote = self.in_txn
+        return self.revision
+
+    def events_since(self, rev: int, key: bytes, end: bytes = b"") -> list[Event]:
+        """The history's events at revision `rev` or later on the key (or range)."""
+        out = []
+        for ev in self.history:
+            at = ev.kv.mod_revision if ev.kv is not None else 0
+            if at >= rev and (ev.key == key if not end else key <= ev.key and (end == b"\x00" or ev.key < end)):
+                out.append(ev)
+        return out
 
     def expire(self, now: float) -> None:
         for lid, (_, at) in list(self.leases.items()):
@@ -71,10 +104,14 @@ class EtcdStore:
             return False
         dead = [k for k, kv in self.kvs.items() if kv.lease == lid]
         if dead:
-            self.revision += 1
-            for k in dead:
-                del self.kvs[k]
+            rev = self._write_revision()
+            for k in sorted(dead):
+                self._deleted(k, rev)
         return True
+
+    def _deleted(self, k: bytes, rev: int) -> None:
+        old = self.kvs.pop(k)
+        self.history.append(Event("DELETE", k, Kv(b"", 0, rev, 0), old))
 
     def grant(self, ttl: int, now: float, lid: int = 0) -> int:
         if not lid:
@@ -102,19 +139,21 @@ class EtcdStore:
         return [(k, self.kvs[k]) for k in self._range(key, end)]
 
     def put(self, key: bytes, value: bytes, lease: int = 0) -> None:
-        self.revision += 1
+        rev = self._write_revision()
         old = self.kvs.get(key)
         if old is None:
-            self.kvs[key] = Kv(value, self.revision, self.revision, 1, lease)
+            kv = Kv(value, rev, rev, 1, lease)
         else:
-            self.kvs[key] = Kv(value, old.create_revision, self.revision, old.version + 1, lease)
+            kv = Kv(value, old.create_revision, rev, old.version + 1, lease)
+        self.kvs[key] = kv
+        self.history.append(Event("PUT", key, kv, old))
 
     def delete(self, key: bytes, end: bytes = b"") -> int:
         keys = self._range(key, end)
         if keys:
-            self.revision += 1
+            rev = self._write_revision()
             for k in keys:
-                del self.kvs[k]
+                self._deleted(k, rev)
         return len(keys)
 
 
@@ -123,6 +162,18 @@ def _kv_json(k: bytes, kv: Kv) -> dict[str, str]:
            "version": str(kv.version), "value": b64(kv.value)}
     if kv.lease:
         out["lease"] = str(kv.lease)
+    return out
+
+
+def _event_json(ev: Event, prev_kv: bool) -> dict[str, Any]:
+    """An event as the gateway writes it: `type` omitted for PUT (proto3's zero value)."""
+    kv = ev.kv or Kv(b"", 0, 0, 0)
+    out: dict[str, Any] = {"kv": _kv_json(ev.key, kv) if ev.type == "PUT" else
+                           {"key": b64(ev.key), "mod_revision": str(kv.mod_revision)}}
+    if ev.type == "DELETE":
+        out["type"] = "DELETE"
+    if prev_kv and ev.prev is not None:
+        out["prev_kv"] = _kv_json(ev.key, ev.prev)
     return out
 
 
@@ -188,16 +239,27 @@ def _op(store: EtcdStore, path: str, body: dict[str, Any], now: float) -> dict[s
         _check_duplicates(body.get("failure", []))
         branch = body.get("success" if ok else "failure", [])
         responses = []
-        for req in branch:
-            for kind, sub in req.items():
-                name = {"request_range": "range", "request_put": "put", "request_delete_range": "deleterange"}[kind]
-                r = _op(store, "/v3/kv/" + name, sub, now)
-                r.pop("header", None)
-                responses.append({kind.replace("request_", "response_"): r})
+        store.in_txn, store.txn_wrote = True, False
+        try:
+            for req in branch:
+                for kind, sub in req.items():
+                    name = {"request_range": "range", "request_put": "put",
+                            "request_delete_range": "deleterange"}[kind]
+                    r = _op(store, "/v3/kv/" + name, sub, now)
+                    r.pop("header", None)
+                    responses.append({kind.replace("request_", "response_"): r})
+        finally:
+            store.in_txn = store.txn_wrote = False
         out = {"header": store.header(), "responses": responses}
         if ok:
             out["succeeded"] = True
         return out
+    if path == "/v3/watch":
+        req = body.get("create_request") or {}
+        start = int(req.get("start_revision", 0) or 0) or store.revision + 1
+        evs = store.events_since(start, unb64(req.get("key")), unb64(req.get("range_end")))
+        return {"result": {"header": store.header(), "events": [_event_json(e, bool(req.get("prev_kv")))
+                                                                for e in evs]}}
     if path == "/v3/lease/grant":
         ttl = int(body.get("TTL", 0))
         lid = store.grant(ttl, now, int(body.get("ID", 0) or 0))

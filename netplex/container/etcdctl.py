@@ -6,11 +6,17 @@
     etcdctl lease grant TTL | lease list | lease revoke ID
     etcdctl lease timetolive [--keys] ID | lease keep-alive --once ID
     etcdctl txn < compares, blank line, success ops, blank line, failure ops, blank line
+    etcdctl watch KEY [RANGE_END] [--prefix] [--rev=N] [--prev-kv]
 
 Each request goes to the endpoint as etcd's JSON gateway takes it (`post`); the
 simulator's etcdctl talks so to netplex's etcd node, the kernel twin runs the
-real etcdctl against the real etcd-server. `watch`, `txn -i`, `member`, `-w json`,
-`lease keep-alive` without `--once` (it runs until killed) and the rest are refused (`netplex: etcdctl watch is not supported`).
+real etcdctl against the real etcd-server. `watch` prints each event as etcdctl's
+simple printer does (`PUT`/`DELETE`, then the previous key and value with
+`--prev-kv`, then the key and value) until it is stopped: by Ctrl-C on a
+terminal, by `timeout` (its deadline), else at netplex's limit (as `ping`
+without -c). `txn -i`, `watch -i` and a watch's exec-command, `member`, `-w json`,
+`lease keep-alive` without `--once` (it runs until killed) and the rest are refused
+(`netplex: etcdctl member is not supported`).
 Standard library only.
 """
 from __future__ import annotations
@@ -23,9 +29,11 @@ from typing import Any
 from netplex.container.etcd import b64, prefix_end, unb64
 from netplex.errors import NetplexError
 
-__all__ = ["EtcdUnreachable", "etcdctl_main", "endpoints_of"]
+__all__ = ["EtcdUnreachable", "WatchLoop", "etcdctl_main", "endpoints_of"]
 
 Post = Callable[[str, str, dict[str, Any]], dict[str, Any]]   # (endpoint, path, body) -> answer
+# the host's loop for `watch`: it calls the poll (the new events' text) until the watch is stopped
+WatchLoop = Callable[[Callable[[], str]], tuple[int, str, str]]
 
 
 class EtcdUnreachable(NetplexError):
@@ -56,8 +64,13 @@ def endpoints_of(argv: Sequence[str], env: dict[str, str]) -> tuple[list[str], l
     return eps, rest
 
 
-def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post, stdin: str = "") -> tuple[int, str, str]:
+def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post, stdin: str = "",
+                 watch_loop: WatchLoop | None = None) -> tuple[int, str, str]:
     eps, args = endpoints_of(argv[1:], env)
+    for i, a in enumerate(args[:-1]):    # `--rev N` as `--rev=N` (the other flags take no value)
+        if a == "--rev":
+            args[i:i + 2] = [f"--rev={args[i + 1]}"]
+            break
     if env.get("ETCDCTL_API", "3") != "3":
         return 1, "", "netplex: etcdctl with ETCDCTL_API=2 is not supported\n"
     flags = {a for a in args if a.startswith("--")}
@@ -66,8 +79,8 @@ def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post, stdin: st
     if not words:
         return 1, "", "netplex: etcdctl without a command is not supported\n"
     cmd = words[0]
-    known = {"--prefix", "--keys-only", "--print-value-only", "--keys", "--once"}
-    bad = [f for f in flags if f not in known and not f.startswith("--lease=")]
+    known = {"--prefix", "--keys-only", "--print-value-only", "--keys", "--once", "--prev-kv"}
+    bad = [f for f in flags if f not in known and not f.startswith(("--lease=", "--rev="))]
     if bad:
         return 1, "", f"netplex: etcdctl {bad[0]} is not supported\n"
 
@@ -118,6 +131,8 @@ def etcdctl_main(argv: Sequence[str], env: dict[str, str], post: Post, stdin: st
             return _txn(stdin, call)
         if cmd == "lease" and len(words) >= 2:
             return _lease(words[1], words[2:], flags, call)
+        if cmd == "watch" and watch_loop is not None:
+            return _watch(words[1:], flags, call, watch_loop)
     except EtcdUnreachable:
         return 1, "", "Error: context deadline exceeded\n"
     except ValueError:
@@ -176,6 +191,53 @@ def _lease(sub: str, args: list[str], flags: set[str],
     if "--keys" in flags:
         out += ", attached keys([" + " ".join(unb64(k).decode() for k in r.get("keys") or []) + "])"
     return 0, out + "\n", ""
+
+
+def _watch(words: list[str], flags: set[str], call: Callable[[str, dict[str, Any]], dict[str, Any]],
+           loop: WatchLoop) -> tuple[int, str, str]:
+    """`etcdctl watch` (ctlv3/command/watch_command.go; printer_simple.go Watch)."""
+    dash = next((w for w in words if w.startswith("-")), None)
+    if dash is not None:
+        return 1, "", f"netplex: etcdctl watch {dash} is not supported\n"
+    if not words or len(words) > 2:
+        if len(words) > 2:
+            return 1, "", "netplex: etcdctl watch with an exec-command is not supported\n"
+        return EXIT_BAD_ARGS, "", "Error: bad number of arguments\n"
+    rev_flag = next((f.split("=", 1)[1] for f in flags if f.startswith("--rev=")), "0")
+    try:
+        rev = int(rev_flag)
+    except ValueError:
+        return 1, "", (f'Error: invalid argument "{rev_flag}" for "--rev" flag: strconv.ParseInt: parsing '
+                       f'"{rev_flag}": invalid syntax\n')
+    if "--prefix" in flags and len(words) == 2:
+        return EXIT_BAD_ARGS, "", "Error: `range_end` and `--prefix` are mutually exclusive\n"
+    req: dict[str, Any] = {"key": b64(words[0])}
+    if "--prefix" in flags:
+        req["range_end"] = prefix_end(words[0])
+    elif len(words) == 2:
+        req["range_end"] = b64(words[1])
+    prev = "--prev-kv" in flags
+    if prev:
+        req["prev_kv"] = True
+    state = {"rev": rev}
+
+    def poll() -> str:
+        r = call("/v3/watch", {"create_request": {**req, "start_revision": str(state["rev"])}})
+        res = r.get("result") or {}
+        out = ""
+        for ev in res.get("events") or []:
+            out += ev.get("type", "PUT") + "\n"
+            if prev and "prev_kv" in ev:
+                out += _kv_text(ev["prev_kv"])
+            out += _kv_text(ev.get("kv") or {})
+        state["rev"] = int((res.get("header") or {}).get("revision", state["rev"])) + 1
+        return out
+
+    return loop(poll)
+
+
+def _kv_text(kv: dict[str, Any]) -> str:
+    return f"{unb64(kv.get('key')).decode()}\n{unb64(kv.get('value')).decode()}\n"
 
 
 EXIT_INVALID_INPUT = 3

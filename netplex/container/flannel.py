@@ -27,7 +27,11 @@ pkg/trafficmngr/iptables):
 - write the subnet file (FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU,
   FLANNEL_IPMASQ), and with --ip-masq the FLANNEL-POSTRTG rules;
 - then watch the subnets: every peer that comes or goes is added or removed
-  (netplex polls once a second: `sync_peers`).
+  (netplex polls once a second: `sync_peers`); our own lease gone means
+  flanneld shuts down ("Lease has been revoked");
+- renew the lease `--subnet-lease-renew-margin` minutes (default 60) before it
+  expires: a new 24 h lease and the key put again under it (a failure is tried
+  again a minute later).
 
 Peers' state is kept in /run/flannel/netplex-peers.json
 so each sync adds and removes only the difference. Standard library only.
@@ -46,10 +50,11 @@ from netplex.container.etcd import b64, prefix_end, unb64
 from netplex.errors import NetplexError
 from netplex.packet.checksum import inet_checksum
 
-__all__ = ["FlannelError", "Flanneld", "FlannelOptions", "UdpProxy", "parse_flanneld"]
+__all__ = ["FlannelError", "Flanneld", "FlannelOptions", "LeaseRevoked", "UdpProxy", "parse_flanneld"]
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 LEASE_TTL = 24 * 3600
+RENEW_RETRY = 60              # MonitorLease: a failed renewal is tried again in a minute
 PEERS_FILE = "/run/flannel/netplex-peers.json"
 UDP_DEV = "flannel0"
 UDP_PORT = 8285
@@ -61,11 +66,19 @@ class FlannelError(NetplexError):
     """flanneld's fatal message (it logs `E... main.go:...] ...` and exits 1)."""
 
 
+class LeaseRevoked(FlannelError):
+    """Our own lease is gone from etcd: flanneld shuts down (main.go MonitorLease, EventRemoved)."""
+
+    def __init__(self) -> None:
+        super().__init__("E main.go] Lease has been revoked. Shutting down daemon.")
+
+
 class Host(Protocol):
     def run(self, argv: Sequence[str]) -> tuple[int, str, str]: ...
     def read(self, path: str) -> str | None: ...
     def write(self, path: str, text: str) -> None: ...
     def open_tun(self, name: str) -> None: ...
+    def now(self) -> float: ...
 
 
 @dataclass
@@ -76,17 +89,18 @@ class FlannelOptions:
     public_ip: str = ""
     ip_masq: bool = False
     subnet_file: str = "/run/flannel/subnet.env"
+    renew_margin_min: int = 60      # --subnet-lease-renew-margin: renew this long before expiry
 
 
 def parse_flanneld(argv: Sequence[str]) -> FlannelOptions:
     opts = FlannelOptions(["http://127.0.0.1:2379"])
-    valued = ("etcd-endpoints", "etcd-prefix", "iface", "public-ip", "subnet-file")
+    valued = ("etcd-endpoints", "etcd-prefix", "iface", "public-ip", "subnet-file", "subnet-lease-renew-margin")
     for name, value, given in long_options(argv, valued, lambda n: FlannelError(f"flag needs an argument: -{n}")):
         if name == "ip-masq":
             opts.ip_masq = value.lower() in ("", "true", "1") if given else True
         elif name not in valued:
             if name in ("kube-subnet-mgr", "etcd-username", "etcd-password", "etcd-certfile", "etcd-keyfile",
-                        "etcd-cafile", "subnet-lease-renew-margin", "iface-regex", "iface-can-reach", "v"):
+                        "etcd-cafile", "iface-regex", "iface-can-reach", "v"):
                 raise FlannelError(f"netplex: flanneld --{name} is not supported")
             raise FlannelError(f"flag provided but not defined: -{name or value}")
         elif name == "etcd-endpoints":
@@ -97,6 +111,14 @@ def parse_flanneld(argv: Sequence[str]) -> FlannelOptions:
             opts.iface = value
         elif name == "public-ip":
             opts.public_ip = value
+        elif name == "subnet-lease-renew-margin":
+            try:
+                opts.renew_margin_min = int(value)
+            except ValueError:
+                raise FlannelError(f'invalid value "{value}" for flag -subnet-lease-renew-margin: '
+                                   "parse error") from None
+            if not 0 < opts.renew_margin_min < LEASE_TTL // 60:
+                raise FlannelError("Invalid subnet-lease-renew-margin option, out of acceptable range")
         else:
             opts.subnet_file = value
     return opts
@@ -114,6 +136,8 @@ class Flanneld:
     def __init__(self, host: Host, opts: FlannelOptions, post: Post) -> None:
         self.host, self.opts, self.post = host, opts, post
         self.proxy: UdpProxy | None = None      # the udp backend's data path
+        self.lease: tuple[str, dict[str, Any]] | None = None   # our subnet key's name and value
+        self.renew_at = 0.0                     # host time of the next renewal
 
     # -- etcd ------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -230,16 +254,41 @@ class Flanneld:
         raise FlannelError("failed to acquire lease: out of subnets")
 
     def _put_lease(self, name: str, value: dict[str, Any], create: bool) -> bool:
+        """createSubnet (a txn: create if absent) or updateSubnet (a plain put), each under a new 24 h lease."""
         lid = self.post("/v3/lease/grant", {"TTL": LEASE_TTL})["ID"]
-        key = b64(f"{self.opts.prefix}/subnets/{name}")
-        put = {"key": key, "value": b64(json.dumps(value, separators=(",", ":"))), "lease": lid}
-        if not create:
+        put = self.lease_put(name, value, lid)
+        if create:
+            r = self.post("/v3/kv/txn", {"compare": [{"key": put["key"], "result": "EQUAL", "target": "CREATE",
+                                                      "create_revision": "0"}],
+                                         "success": [{"request_put": put}]})
+            if not r.get("succeeded"):
+                return False
+        else:
             self.post("/v3/kv/put", put)
-            return True
-        r = self.post("/v3/kv/txn", {"compare": [{"key": key, "result": "EQUAL", "target": "CREATE",
-                                                  "create_revision": "0"}],
-                                     "success": [{"request_put": put}]})
-        return bool(r.get("succeeded"))
+        self.lease = (name, value)
+        self.renewed(True)
+        return True
+
+    def lease_put(self, name: str, value: dict[str, Any], lid: str) -> dict[str, Any]:
+        return {"key": b64(f"{self.opts.prefix}/subnets/{name}"),
+                "value": b64(json.dumps(value, separators=(",", ":"))), "lease": lid}
+
+    # -- the renewal (main.go MonitorLease, RenewLease -> updateSubnet) ---------------------
+    def renew_due(self) -> bool:
+        return self.lease is not None and self.host.now() >= self.renew_at
+
+    def renewed(self, ok: bool) -> None:
+        """The next renewal: the margin before the new expiry, or in a minute after a failure."""
+        now = self.host.now()
+        self.renew_at = now + (LEASE_TTL - self.opts.renew_margin_min * 60 if ok else RENEW_RETRY)
+
+    def renew(self) -> None:
+        """RenewLease, synchronously: a new 24 h lease and our key put again under it."""
+        assert self.lease is not None
+        try:
+            self._put_lease(*self.lease, create=False)
+        except (ValueError, KeyError, OSError, NetplexError):
+            self.renewed(False)
 
     def _masq(self, net: ipaddress.IPv4Network, mine: ipaddress.IPv4Network) -> None:
         """trafficmngr/iptables: the FLANNEL-POSTRTG chain, jumped to from POSTROUTING."""
@@ -273,6 +322,8 @@ class Flanneld:
         if subnets is None:
             subnets = self.subnets()
         mine = st["mine"]
+        if mine.replace("/", "-") not in subnets:
+            raise LeaseRevoked()
         # vxlan and host-gw ignore other backends' leases (handleSubnetEvents); udp takes every lease
         want = {name.replace("-", "/"): v for name, v in subnets.items()
                 if name.replace("-", "/") != mine and st["backend"] in ("udp", v.get("BackendType"))}

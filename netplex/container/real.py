@@ -34,7 +34,7 @@ from typing import Any
 from netplex.container.cli import docker_main, dockerd_main
 from netplex.container.engine import SOCKET_PATH
 from netplex.container.etcdctl import EtcdUnreachable
-from netplex.container.flannel import Flanneld, FlannelError, parse_flanneld
+from netplex.container.flannel import Flanneld, FlannelError, LeaseRevoked, parse_flanneld
 
 __all__ = ["RealHost", "main"]
 
@@ -187,8 +187,12 @@ def flanneld(host: RealHost, argv: list[str]) -> int:
         next_sync = time.monotonic() + WATCH_INTERVAL
         try:
             fl.sync_peers()
+        except LeaseRevoked:
+            os._exit(1)
         except (EtcdUnreachable, FlannelError, OSError, ValueError):
             continue
+        if fl.renew_due():
+            fl.renew()
 
 
 def _udp_proxy(fl: Flanneld, tun: int, sock: socket.socket, timeout: float) -> None:

@@ -6,19 +6,21 @@ etcd's JSON gateway) as a process listening on its client port; `etcdctl` and
 TCP, the command waiting in simulated time as a real client waits), so a
 firewall or a missing route between a host and the etcd node fails them as it
 would. flanneld's watch is a process that asks for the leases once a second
-and adds or removes peers (`Flanneld.sync_peers`); with the udp backend it also
+and adds or removes peers (`Flanneld.sync_peers`), renews its own lease when it
+is due and exits when its lease was revoked; with the udp backend it also
 holds flannel0 open and carries its packets (`Flanneld.proxy`: read from the
 TUN, sent in UDP to the peer's port 8285, and back).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from netplex.apps.process import Program, ProgramExit
 from netplex.container.etcd import EtcdStore, handle_http, parse_request
 from netplex.container.etcdctl import EtcdUnreachable, etcdctl_main
-from netplex.container.flannel import UDP_DEV, Flanneld, FlannelError, parse_flanneld
+from netplex.container.flannel import LEASE_TTL, UDP_DEV, Flanneld, FlannelError, LeaseRevoked, parse_flanneld
 from netplex.container.sim import SimHost
 from netplex.machine import Machine
 from netplex.packet.addr import ip_to_int
@@ -34,6 +36,9 @@ __all__ = ["EtcdServer", "FlannelWatch", "http_post"]
 NSEC_PER_SEC = 1_000_000_000
 REQUEST_TIMEOUT_NS = 5 * NSEC_PER_SEC
 WATCH_INTERVAL_NS = NSEC_PER_SEC
+ETCDCTL_WATCH_POLL_NS = NSEC_PER_SEC // 10          # how often the simulator's `etcdctl watch` asks
+ETCDCTL_WATCH_LIMIT_NS = 60 * NSEC_PER_SEC          # off a terminal and without `timeout`: stops here
+EXIT_SIGINT = 130
 
 
 class EtcdServer(Program):
@@ -183,12 +188,37 @@ class FlannelWatch(Program):
             if raw is not None and self.alive:
                 try:
                     self.flanneld.sync_peers(self.flanneld.parse_subnets(_answer(raw)))
+                except LeaseRevoked:
+                    self.exit(1)
                 except (EtcdUnreachable, FlannelError):
                     pass
             if self.alive:
+                if self.flanneld.renew_due():
+                    self._renew()
                 self.after(WATCH_INTERVAL_NS, self._poll)
 
         self.own(_open(self.ns, self.endpoints[0], path, body, done))
+
+    def _renew(self) -> None:
+        """RenewLease as two requests in simulated time: a new 24 h lease, then our key under it."""
+        fl = self.flanneld
+        assert fl.lease is not None
+        name, value = fl.lease
+        fl.renewed(False)                       # in flight: not again before a minute
+
+        def put_done(raw: bytes | None) -> None:
+            fl.renewed(raw is not None)
+
+        def granted(raw: bytes | None) -> None:
+            if raw is None or not self.alive:
+                return
+            try:
+                lid = str(_answer(raw)["ID"])
+            except (EtcdUnreachable, KeyError):
+                return
+            self.own(_open(self.ns, self.endpoints[0], "/v3/kv/put", fl.lease_put(name, value, lid), put_done))
+
+        self.own(_open(self.ns, self.endpoints[0], "/v3/lease/grant", {"TTL": LEASE_TTL}, granted))
 
 
 class _TunFd:
@@ -217,7 +247,7 @@ def etcd_tools(ctx: Context, argv: list[str]) -> Result:
         return http_post(ns, ep, path, body)
 
     if argv[0] == "etcdctl":
-        return Result(*etcdctl_main(argv, ctx.env, post, ctx.stdin))
+        return Result(*etcdctl_main(argv, ctx.env, post, ctx.stdin, lambda poll: _watch_loop(ctx, machine, poll)))
     if argv[0] == "etcd":
         port = 2379
         args = list(argv[1:])
@@ -247,6 +277,39 @@ def etcd_tools(ctx: Context, argv: list[str]) -> Result:
         return Result(1, "", e.message + "\n")
     machine.procs.spawn(["/opt/bin/flanneld", *argv[1:]], ns, FlannelWatch(fl, opts.endpoints))
     return Result(0, "", "")
+
+
+def _watch_loop(ctx: Context, machine: Machine, poll: Callable[[], str]) -> tuple[int, str, str]:
+    """`etcdctl watch` runs until stopped: Ctrl-C on a terminal (status 130), `timeout`'s deadline,
+    else netplex's limit (status 2 and a message, as `ping` without -c)."""
+    world, term = machine.world, ctx.terminal
+    limit = ctx.deadline
+    unbounded = limit is None and term is None
+    if unbounded:
+        limit = world.now + ETCDCTL_WATCH_LIMIT_NS
+    out = ""
+    while True:
+        try:
+            text = poll()
+        except EtcdUnreachable:
+            return 1, out, "Error: context deadline exceeded\n"
+        if term is not None:
+            term.write(text)
+            if term.interrupted():
+                return EXIT_SIGINT, "", ""
+        else:
+            out += text
+        if limit is not None and world.now >= limit:
+            break
+        step = ETCDCTL_WATCH_POLL_NS if limit is None else min(ETCDCTL_WATCH_POLL_NS, limit - world.now)
+        ctx.sleep(step)
+        if term is not None:
+            term.tick(step)
+    if unbounded:
+        return 2, out, (f"etcdctl: netplex: watch stopped at netplex's limit ({ETCDCTL_WATCH_LIMIT_NS // NSEC_PER_SEC} s "
+                        "of simulated time): only an interactive terminal watches until Ctrl-C; bound it with "
+                        "`timeout`\n")
+    return 143, out, ""       # `timeout` sent SIGTERM
 
 
 def _first(post: Any, endpoints: list[str], path: str, body: dict[str, Any]) -> dict[str, Any]:

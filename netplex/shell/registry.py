@@ -90,6 +90,7 @@ class Context:
     fs: FileSystem = field(default_factory=FileSystem)  # the machine's files (machine.fs)
     list_dir: Callable[[str], list[str] | None] = _no_dir  # the names in a modelled /proc or /sys folder
     terminal: Terminal | None = None   # set when standard output is an interactive terminal
+    deadline: int | None = None        # `timeout`'s limit (simulated ns): a command that waits stops there
 
 
 CommandFn = Callable[[Context, list[str]], Result]

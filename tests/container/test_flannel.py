@@ -28,6 +28,12 @@ def test_store_revisions_leases_and_txn() -> None:
     call("/v3/kv/put", {"key": b64("a"), "value": b64("2")})
     [kv] = call("/v3/kv/range", {"key": b64("a")})["kvs"]
     assert (kv["create_revision"], kv["mod_revision"], kv["version"]) == ("2", "3", "2")
+    two = {"success": [{"request_put": {"key": b64("t1"), "value": b64("x")}},
+                       {"request_put": {"key": b64("t2"), "value": b64("y")}},
+                       {"request_delete_range": {"key": b64("a")}}]}
+    assert call("/v3/kv/txn", two)["header"]["revision"] == "4"          # one revision for the whole txn
+    revs = {call("/v3/kv/range", {"key": b64(k)})["kvs"][0]["mod_revision"] for k in ("t1", "t2")}
+    assert revs == {"4"}
     lid = call("/v3/lease/grant", {"TTL": 10})["ID"]
     create = {"compare": [{"key": b64("b"), "result": "EQUAL", "target": "CREATE", "create_revision": "0"}],
               "success": [{"request_put": {"key": b64("b"), "value": b64("x"), "lease": lid}}]}
@@ -68,8 +74,8 @@ def test_etcdctl_as_etcd_34_prints(etcd_net) -> None:
     assert h.run(f"etcdctl {ep} lease list").output == f"found 1 leases\n{lid}\n"
     h.run("sleep 6")                                     # simulated seconds: the lease expires
     assert e.run("etcdctl get /t").output == ""
-    r = h.run(f"etcdctl {ep} watch /k")
-    assert (r.status, r.error) == (1, "netplex: etcdctl watch is not supported\n")
+    r = h.run(f"etcdctl {ep} member list")
+    assert (r.status, r.error) == (1, "netplex: etcdctl member is not supported\n")
 
 
 def test_etcdctl_unreachable(etcd_net) -> None:
@@ -182,6 +188,28 @@ def test_etcdctl_txn_as_etcdctl_34(etcd_net) -> None:
     assert (r.status, r.error) == (1, "netplex: etcdctl txn -i is not supported\n")
 
 
+def test_txn_writes_take_one_revision_and_watch_replays_them(etcd_net) -> None:
+    """etcd 3.4.23 gave: a txn of two puts and a delete moves the revision by one, both keys at it;
+    `watch --rev` replays the history as etcdctl's simple printer does (DELETE: empty value)."""
+    _, e, _ = etcd_net
+    e.run("etcdctl put /a/x 1; etcdctl put /a/y 2; etcdctl del /a/x")
+    r = e.run(r"printf '\nput t1 a\nput t2 b\ndel /a/y\n\n\n' | etcdctl txn")
+    assert (r.status, r.output) == (0, "SUCCESS\n\nOK\n\nOK\n\n1\n")
+    r = e.run("timeout 2 etcdctl watch --prefix /a --rev 1")
+    assert (r.status, r.output) == (124, "PUT\n/a/x\n1\nPUT\n/a/y\n2\nDELETE\n/a/x\n\nDELETE\n/a/y\n\n")
+    r = e.run("timeout 1 etcdctl watch --prev-kv --rev=1 /a/x")
+    assert r.output == "PUT\n/a/x\n1\nDELETE\n/a/x\n1\n/a/x\n\n"
+    assert e.run("timeout 1 etcdctl watch /a/x").output == ""            # from now on: nothing new
+    for line, status, err in (("watch", 128, "Error: bad number of arguments\n"),
+                              ("watch --rev=x /a", 1, 'Error: invalid argument "x" for "--rev" flag: '
+                                                      'strconv.ParseInt: parsing "x": invalid syntax\n'),
+                              ("watch -i", 1, "netplex: etcdctl watch -i is not supported\n")):
+        r = e.run(f"etcdctl {line}")
+        assert (r.status, r.error) == (status, err), line
+    r = e.run("etcdctl watch /a | wc -l")
+    assert r.output == "0\n" and "netplex's limit (60 s of simulated time)" in r.error
+
+
 def test_flanneld_udp_backend_tun_and_proxy(etcd_net) -> None:
     """The udp backend: flannel0 held by flanneld's process (gone when it dies), the lease value
     with no backend fields, and the proxy's TTL and ICMP handling (proxy_amd64.c)."""
@@ -210,3 +238,37 @@ def test_udp_proxy_ttl_and_net_unreachable() -> None:
     assert dest is None and (back.src, back.dst, back.ttl) == (0x0A050100, 0x0A050102, 8)
     assert isinstance(back.payload, Icmp) and (back.payload.type, back.payload.code) == (3, 0)
     assert p.from_tun(IPv4(0x0A050102, 0x0A050902, 1, b"\x08\0\0\0").encode()) is None  # not about ICMP
+
+
+def test_flanneld_renews_its_lease_and_stops_when_it_is_revoked(etcd_net) -> None:
+    """MonitorLease: the renewal margin before expiry, a new 24 h lease and the key put under it;
+    the key deleted: `Lease has been revoked. Shutting down daemon.`"""
+    _, e, h = etcd_net
+    e.run("""etcdctl put /coreos.com/network/config '{"Network": "10.5.0.0/16", "Backend": {"Type": "host-gw"}}'""")
+    ep = "--etcd-endpoints=http://10.0.0.1:2379"
+    for margin, err in (("0", "Invalid subnet-lease-renew-margin option, out of acceptable range\n"),
+                        ("1440", "Invalid subnet-lease-renew-margin option, out of acceptable range\n"),
+                        ("x", 'invalid value "x" for flag -subnet-lease-renew-margin: parse error\n')):
+        r = h.run(f"flanneld {ep} --subnet-lease-renew-margin={margin}")
+        assert (r.status, r.error) == (1, err), margin
+    assert h.run(f"flanneld {ep} --iface=eth0 --subnet-lease-renew-margin=1439").status == 0
+    key = "/coreos.com/network/subnets/10.5.1.0-24"
+
+    def lease_of() -> str:
+        """The lease the key is attached to, as a user finds it: lease list, then timetolive --keys."""
+        ids = e.run("etcdctl lease list").output.split("\n")[1:-1]
+        [lid] = [i for i in ids if key in e.run(f"etcdctl lease timetolive --keys {i}").output]
+        return lid
+
+    first = lease_of()
+    h.run("sleep 30")
+    assert lease_of() == first
+    h.run("sleep 32")                                     # 1439 minutes before the 24 h expiry: renewed
+    second = lease_of()
+    assert second != first
+    assert e.run("etcdctl lease list").output.startswith("found 2 leases\n")   # the old one runs out alone
+    ttl = e.run(f"etcdctl lease timetolive {second}").output
+    assert "granted with TTL(86400s), remaining(8639" in ttl
+    e.run(f"etcdctl del {key}")
+    h.run("sleep 2")
+    assert "flanneld" not in h.run("ps ax").output

@@ -1,7 +1,7 @@
 """The small text tools people pipe network commands into, one module per tool.
 
 Laid out as the real packages are: GNU coreutils (src/cat.c, cut.c, head.c,
-seq.c, sleep.c, sort.c, tail.c, tr.c, true.c, uniq.c, wc.c; the file tools
+seq.c, sleep.c, sort.c, tail.c, timeout.c, tr.c, true.c, uniq.c, wc.c; the file tools
 tee, ls, mkdir, rmdir, rm, cp, mv, touch, chmod, basename, dirname in
 files.py), GNU sed 4.9 (a subset), GNU grep 3.8,
 mawk (a subset), and bash's builtins echo, printf, test. All behave as on
@@ -29,6 +29,7 @@ from netplex.shell.coreutils import (  # noqa: F401  (each registers its command
     sort,
     tail,
     test,
+    timeout,
     tr,
     true,
     uniq,

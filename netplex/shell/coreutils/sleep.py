@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from netplex.machine import Machine
 from netplex.shell.coreutils.common import text_tool, try_help, usage_error
 from netplex.shell.registry import Context
 from netplex.shell.result import Result
@@ -35,5 +36,10 @@ def sleep(ctx: Context, argv: list[str]) -> Result:
     if total > MAX_SLEEP_S:
         return Result(1, "", f"sleep: netplex: {total:f}s is over netplex's limit of {MAX_SLEEP_S}s "
                              "(one day) of simulated time\n")
-    ctx.sleep(int(total * 1_000_000_000))
+    ns = int(total * 1_000_000_000)
+    clock = ctx.machine.world if isinstance(ctx.machine, Machine) else None
+    if ctx.deadline is not None and clock is not None and clock.now + ns > ctx.deadline:
+        ctx.sleep(max(ctx.deadline - clock.now, 0))   # `timeout` ends it (SIGTERM)
+        return Result(143)
+    ctx.sleep(ns)
     return Result(0)
