@@ -36,6 +36,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
      ├── DockerError             docker/dockerd: the CLI's message and status (125, 1)  container/engine.py
      ├── FlannelError            flanneld's fatal message (exit 1)                       container/flannel.py
+     │    └── LeaseRevoked       its own subnet lease gone from etcd: flanneld stops     container/flannel.py
      ├── EtcdUnreachable         no etcd endpoint answered (etcdctl, flanneld)           container/etcdctl.py
      ├── DbError                 ovs-vsctl: an OVSDB/ovs-vsctl refusal (1; br-exists 2)  ovs/ovsdb.py
      ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
