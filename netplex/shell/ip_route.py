@@ -599,7 +599,8 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
             tos = parse_tos(need_arg(args, i))
         elif a == "from":
             i += 1
-            src = parse_prefix(need_arg(args, i), allow_default=False)[0]
+            # iproute_get: each address sets rtm_family, which names the next one's error
+            src = parse_prefix(need_arg(args, i), allow_default=False, family_known=dst is not None)[0]
         elif a in ("oif", "dev"):
             i += 1
             oif = ifname_or_error(ns, need_arg(args, i))
@@ -620,7 +621,7 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
             a, i = need_arg_past(args, i, "to")
             if dst is not None:
                 raise duparg2("to", a)
-            dst = parse_prefix(a, allow_default=False)[0]
+            dst = parse_prefix(a, allow_default=False, family_known=src is not None)[0]
         i += 1
     if dst is None:
         raise IpError("need at least a destination address", 1)

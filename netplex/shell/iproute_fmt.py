@@ -80,8 +80,9 @@ def _dotted(text: str) -> int | None:
         return None
 
 
-def parse_prefix(text: str, allow_default: bool = True) -> tuple[int, int]:
-    """get_prefix(): `A/P`, `A` (a /32) or `default`; else iproute2's error (status 1)."""
+def parse_prefix(text: str, allow_default: bool = True, family_known: bool = False) -> tuple[int, int]:
+    """get_prefix(): `A/P`, `A` (a /32) or `default`; else iproute2's error (status 1), which names
+    the family (family_name_verbose: "inet" once an earlier address fixed it, else "any valid")."""
     if allow_default and text in ("default", "any", "all"):
         return 0, 0
     addr, slash, plen_s = text.partition("/")
@@ -93,7 +94,7 @@ def parse_prefix(text: str, allow_default: bool = True) -> tuple[int, int]:
         else:
             plen = int(plen_s)
     if a is None:
-        raise IpError(f'Error: any valid prefix is expected rather than "{text}".', 1)
+        raise IpError(f'Error: {"inet" if family_known else "any valid"} prefix is expected rather than "{text}".', 1)
     return a, plen
 
 

@@ -427,12 +427,13 @@ class Bridge(NetDevice):
 
     # -- ports: the master API (br_add_if / br_del_if) -------------------------
     def check_slave(self, dev: NetDevice) -> None:
-        """br_add_if's refusals."""
-        super().check_slave(dev)
+        """br_add_if's refusals, in its order: a loopback or non-Ethernet device, a bridge (the
+        bridge itself too: it is a bridge before it is itself), then the generic ones."""
         if isinstance(dev, Loopback):
             raise NetplexError("Error: Can not enslave loopback device.", errno.EINVAL)
         if isinstance(dev, Bridge):
             raise NetplexError("Error: Can not enslave a bridge to a bridge.", errno.ELOOP)
+        super().check_slave(dev)
 
     def ndo_add_slave(self, dev: NetDevice) -> None:
         self.add_port(dev)

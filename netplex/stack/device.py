@@ -246,10 +246,11 @@ class NetDevice:
         return "UP" if self.has_carrier() else "DOWN"
 
     def qdisc_name(self) -> str:
-        # a device keeps its qdisc once it has been up (dev_activate is not undone)
-        if not self.up and not self.was_up:
-            return "noop"
-        return self.qdisc.kind if self.qdisc is not None else self.default_qdisc
+        # a device keeps its qdisc once it has been up (dev_activate is not undone); qdisc_graft
+        # sets dev->qdisc to a root qdisc a user attached, up or down
+        if self.qdisc is not None:
+            return self.qdisc.kind
+        return self.default_qdisc if self.up or self.was_up else "noop"
 
     def set_up(self, up: bool) -> None:
         if up == self.up:

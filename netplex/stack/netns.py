@@ -401,9 +401,15 @@ class Namespace(Ipv4Path, ArpMixin):
         self.check_new_name(new)
         del self.devices[dev.name]
         self.sysctl.rename_device(dev.name, new)
-        for a in self.addrs[dev.ifindex]:
-            if a.label == dev.name:
+        # inetdev_changename: the first address takes the new name as its label, each other one
+        # the new name and its old label's `:suffix` (`:N`, its 1-based position, when it had none)
+        # (in ifa_list order: the primaries, then the secondaries __inet_insert_ifa appends)
+        for named, a in enumerate(sorted(self.addrs.get(dev.ifindex, []), key=lambda x: x.secondary)):
+            if not named:
                 a.label = new
+                continue
+            dot = a.label[a.label.index(":"):] if ":" in a.label else f":{named + 1}"
+            a.label = new + dot if len(dot) + len(new) < IFNAMSIZ else new[:IFNAMSIZ - len(dot) - 1] + dot
         dev.name = new
         self.devices[new] = dev
         dev.forwarding = self.sysctl.forwarding(new)

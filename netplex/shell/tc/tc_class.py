@@ -85,8 +85,7 @@ def class_modify(ns: Any, args: list[str], cmd: str) -> None:
     util = QDISC_UTILS.get(kind)
     if kind:
         if util is not None and util.parse_copt is not None:
-            if cmd != "delete":
-                params = util.parse_copt(opts)
+            params = util.parse_copt(opts)   # tc_class_modify parses the options for `delete` too
         elif util is not None and util.classless:
             raise TcExit(1, f'Error: Qdisc "{kind}" is classless.\n')
         elif opts:
