@@ -28,6 +28,7 @@ from netplex.stack.neigh import (
     NUD_PROBE,
     NUD_REACHABLE,
     NUD_STALE,
+    NUD_VALID,
 )
 
 __all__ = ["do_ipneigh"]
@@ -159,7 +160,7 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
             o: dict[str, Any] = {"dst": int_to_ip(n.ip)}
             if dev is None:
                 o["dev"] = n.dev.name
-            if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
+            if n.lladdr is not None and n.state & NUD_VALID:   # neigh_fill_info: NDA_LLADDR only then
                 o["lladdr"] = bytes_to_mac(n.lladdr)
             if opts.stats:
                 o.update(_cacheinfo(ns, n))
@@ -171,13 +172,14 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
     out = []
     for n in entries:
         if opts.brief:
-            mac = bytes_to_mac(n.lladdr) if n.lladdr is not None else ""
-            out.append(f"{int_to_ip(n.ip):<39} {n.dev.name:<16} {mac}\n")
+            mac = bytes_to_mac(n.lladdr) if n.lladdr is not None and n.state & NUD_VALID else ""
+            devcol = f"{n.dev.name:<16} " if dev is None else ""   # print_neigh: no device when filtered by one
+            out.append(f"{int_to_ip(n.ip):<39} {devcol}{mac}\n")
             continue
         parts = [int_to_ip(n.ip)]
         if dev is None:
             parts.append(f"dev {n.dev.name}")
-        if n.lladdr is not None and n.state not in (NUD_INCOMPLETE, NUD_FAILED):
+        if n.lladdr is not None and n.state & NUD_VALID:   # neigh_fill_info: NDA_LLADDR only then
             parts.append(f"lladdr {bytes_to_mac(n.lladdr)}")
         if opts.stats:
             # print_cacheinfo (" used %u/%u/%u") then "probes %u " without a blank between

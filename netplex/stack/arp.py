@@ -1,10 +1,11 @@
 """ARP input (net/ipv4/arp.c: arp_rcv, arp_process).
 
 A request for one of our addresses is answered from the receiving device
-(arp_ignore=0: any local address) and records the sender as STALE
-(neigh_event_ns); a unicast reply confirms an entry we were resolving
-(REACHABLE); anything else only refreshes an entry that already exists
-(arp_accept=0: gratuitous ARP never creates one).
+(as arp_ignore and arp_filter allow, after the input route validated its sender:
+rp_filter) and records the sender as STALE (neigh_event_ns); a unicast reply
+confirms an entry we were resolving (REACHABLE); anything else only refreshes
+an entry that already exists (arp_accept=0: gratuitous ARP never creates one).
+arp_announce picks a request's sender address (arp_solicit, via neigh.py).
 """
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.if_flags import IFF_NOARP
+from netplex.stack.route import RT_SCOPE_HOST, RT_SCOPE_LINK
 
 if TYPE_CHECKING:
     from netplex.engine.scheduler import Scheduler
     from netplex.engine.trace import TraceFields
     from netplex.engine.world import World
     from netplex.stack.device import NetDevice
+    from netplex.stack.ipv4 import OutRoute
     from netplex.stack.neigh import NeighTable
+    from netplex.stack.netns import IfAddr
     from netplex.stack.route import Fib
     from netplex.stack.sysctl import Sysctl
 
@@ -34,6 +38,8 @@ class ArpMixin:
     sysctl: Sysctl
     fib: Fib
     neigh: NeighTable
+    devices: dict[str, NetDevice]
+    addrs: dict[int, list[IfAddr]]
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -41,6 +47,8 @@ class ArpMixin:
         def fmt_ip(self, a: int | None) -> str: ...
         def fmt_mac(self, m: bytes) -> str: ...
         def is_local_addr(self, a: int) -> bool: ...
+        def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
+                            mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int: ...
         def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
                                 frame: Ethernet | None = None) -> SkbDropReason | None: ...
 
@@ -58,7 +66,7 @@ class ArpMixin:
         tracing = self.world.tracer.on
         local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)
         if arp.op == ARPOP_REQUEST and sip == 0:
-            if local_target:
+            if local_target and not self.arp_ignore(dev, sip, tip):
                 self._arp_reply(dev, arp)  # duplicate address detection probe
             return
         # ip_route_input_noref(skb, tip, sip, 0, dev): the input route of a request validates its
@@ -66,6 +74,11 @@ class ArpMixin:
         # a proxy reply, only the update of an entry that exists
         routed = (arp.op == ARPOP_REQUEST and (local_target or dev.forwarding) and sip >> 24 != 127
                   and sip != 0xFFFFFFFF and self.fib_validate_source(dev, sip, tip) is None)
+        if routed and local_target and (self.arp_ignore(dev, sip, tip) or self.arp_filter(dev, sip, tip)):
+            if tracing:
+                self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: not answered "
+                           "(arp_ignore / arp_filter)", dev=dev.name)
+            return    # `goto out_consume_skb`: no reply, no neighbour made, none updated
         if routed and local_target:
             if tracing:
                 self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}",
@@ -106,6 +119,69 @@ class ArpMixin:
             return False
         r = self.fib.lookup(tip, sip, dev.name)   # ip_route_input_noref(skb, tip, sip, 0, dev)
         return r is not None and r.type == "unicast" and r.dev is not dev
+
+    def conf_max(self, dev: NetDevice, key: str) -> int:
+        """IN_DEV_MAXCONF: the larger of net.ipv4.conf.all.KEY and the device's."""
+        v = self.sysctl.values
+        return max(int(v[f"net.ipv4.conf.all.{key}"]), int(v.get(f"net.ipv4.conf.{dev.name}.{key}", "0")))
+
+    def confirm_addr_indev(self, dev: NetDevice, dst: int, local: int, scope: int) -> int:
+        """confirm_addr_indev (devinet.c): an address of `dev` (`local` itself when given) of scope
+        at most `scope`, on a subnet of the device holding `dst` and `local` (0: any); else 0."""
+        localnet_scope = RT_SCOPE_LINK if self.conf_max(dev, "route_localnet") else RT_SCOPE_HOST
+        addr = 0
+        same = False
+        for ifa in self.addrs.get(dev.ifindex, []):
+            min_scope = min(ifa.scope, localnet_scope)
+            if not addr and (local == ifa.addr or not local) and min_scope <= scope:
+                addr = ifa.addr
+                if same:
+                    break
+            if not same:
+                same = ((not local or local & ifa.mask == ifa.prefix)
+                        and (not dst or dst & ifa.mask == ifa.prefix))
+                if same and addr:
+                    if local or not dst or addr & ifa.mask == ifa.prefix:
+                        break
+                    if min_scope <= scope:
+                        addr = ifa.addr
+                        break
+                    same = False
+        return addr if same else 0
+
+    def arp_ignore(self, dev: NetDevice, sip: int, tip: int) -> bool:
+        """arp_ignore (arp.c): whether a request for our `tip` goes unanswered on `dev`.
+        0 (and 4-7): answer; 1: only for an address of `dev`; 2: also on a subnet holding the
+        sender's; 3: not for a host-scope address; 8: never."""
+        mode = self.conf_max(dev, "arp_ignore")
+        if mode == 1:
+            return not self.confirm_addr_indev(dev, 0, tip, RT_SCOPE_HOST)
+        if mode == 2:
+            return not self.confirm_addr_indev(dev, sip, tip, RT_SCOPE_HOST)
+        if mode == 3:   # inet_confirm_addr without a device: any device's address of link scope at most
+            return not any(self.confirm_addr_indev(d, 0, tip, RT_SCOPE_LINK) for d in list(self.devices.values()))
+        return mode == 8
+
+    def arp_filter(self, dev: NetDevice, sip: int, tip: int) -> bool:
+        """arp_filter (arp.c, with IN_DEV_ARPFILTER: all or the device): not answered unless the
+        route back to the sender from `tip` leaves through `dev`."""
+        v = self.sysctl.values
+        if v["net.ipv4.conf.all.arp_filter"] == "0" and v.get(f"net.ipv4.conf.{dev.name}.arp_filter", "0") == "0":
+            return False
+        rt = self.ip_route_output(sip, None, tip)
+        return isinstance(rt, int) or rt.dev is not dev
+
+    def arp_announce_source(self, dev: NetDevice, target: int, src: int | None) -> int | None:
+        """arp_solicit's choice of the request's sender address by arp_announce: 0 (and above 2):
+        the packet's source when it is ours; 1: only when it shares a subnet of `dev` with the
+        target (inet_addr_onlink); 2: never. None: inet_select_addr picks."""
+        mode = self.conf_max(dev, "arp_announce")
+        if src is None or mode == 2 or not self.is_local_addr(src):
+            return None
+        if mode == 1 and not any(target & a.mask == a.prefix and src & a.mask == a.prefix
+                                 for a in self.addrs.get(dev.ifindex, [])):
+            return None
+        return src
 
     def addr_usable_on(self, dev: NetDevice, addr: int) -> bool:
         """arp_ignore=0 answers for any local address; a bridge port answers nothing itself."""

@@ -677,7 +677,7 @@ class Ipv4Path:
                 return
             if rtype == "broadcast" and self.sysctl.values["net.ipv4.icmp_echo_ignore_broadcasts"] == "1":
                 return
-            self.icmp_reply(ip, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload))
+            self.icmp_reply(ip, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload), rtype)
         elif t == ICMP_TIMESTAMP:
             # icmp_timestamp: originate copied, receive = transmit = ms since midnight UT;
             # not to a broadcast when echo_ignore_broadcasts (RFC 1122 3.2.2.8)
@@ -686,7 +686,7 @@ class Ipv4Path:
             if len(icmp.payload) < 4:
                 return
             now = (self.sched.now // 1_000_000 % 86_400_000).to_bytes(4, "big")
-            self.icmp_reply(ip, Icmp(ICMP_TIMESTAMPREPLY, 0, icmp.id, icmp.seq, icmp.payload[:4] + now + now))
+            self.icmp_reply(ip, Icmp(ICMP_TIMESTAMPREPLY, 0, icmp.id, icmp.seq, icmp.payload[:4] + now + now), rtype)
         elif t == ICMP_ECHOREPLY:
             self.sockets.ping_rcv(ip, icmp)
         elif t in ICMP_ERROR_TYPES:
@@ -696,13 +696,14 @@ class Ipv4Path:
                     self.ip_rt_update_pmtu(int.from_bytes(q[16:20], "big"), icmp.rest & 0xFFFF)
             self.sockets.icmp_error_rcv(ip, icmp)
 
-    def icmp_reply(self, ip: IPv4, icmp: Icmp) -> None:
-        """icmp_reply: from the address the request was sent to, within the rate limits."""
+    def icmp_reply(self, ip: IPv4, icmp: Icmp, rtype: str = "local") -> None:
+        """icmp_reply: from fib_compute_spec_dst's address (the destination of a request a local
+        route took, even one no device holds: `local 10.0.0.0/8 dev lo`), within the rate limits."""
         apply_ratelimit = not self.icmpv4_mask_allow(icmp.type, icmp.code)
         if apply_ratelimit and not self.icmp_global_allow():
             self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
             return
-        src = ip.dst if self.is_local_addr(ip.dst) else None
+        src = ip.dst if rtype == "local" or self.is_local_addr(ip.dst) else None
         rt = self.ip_route_output(ip.src, None, src)
         if isinstance(rt, int):
             return

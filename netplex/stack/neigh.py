@@ -211,12 +211,11 @@ class NeighTable:
         n.queue_bytes += size
 
     def _solicit(self, n: Neighbour, src_hint: int | None, unicast: bool = False) -> None:
-        """arp_solicit: a request for n.ip, from the packet's source when it is ours."""
+        """arp_solicit: a request for n.ip, from the packet's source when it is ours (as
+        arp_announce allows)."""
         ns = self.ns
         dev = n.dev
-        saddr = None
-        if src_hint is not None and ns.is_local_addr(src_hint):
-            saddr = src_hint
+        saddr = ns.arp_announce_source(dev, n.ip, src_hint)
         if saddr is None:
             saddr = ns.select_source(dev, n.ip, scope_link=True) or 0
         dst = n.lladdr if unicast and n.lladdr else BCAST_MAC
