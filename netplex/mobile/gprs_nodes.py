@@ -206,8 +206,9 @@ class HlrNode(_GprsNode):
     params: HlrParams
 
     def start(self) -> None:
-        subs = [HlrSubscriber(s.imsi, bytes.fromhex(s.key), bytes.fromhex(s.opc), s.apn, s.msisdn,
-                              self.peer(s.ggsn, "ggsn").bind_address(), s.sqn) for s in self.params.subscribers]
+        ggsn = self.addresses_of([s.ggsn for s in self.params.subscribers], "ggsn")
+        subs = [HlrSubscriber(s.imsi, bytes.fromhex(s.key), bytes.fromhex(s.opc), s.apn, s.msisdn, ggsn[s.ggsn], s.sqn)
+                for s in self.params.subscribers]
         self.spawn(Hlr(self.name, self.bind_address(), self.names(), subs))
 
 

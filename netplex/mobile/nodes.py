@@ -102,15 +102,20 @@ class MobileNode(Node):
         self.daemon = program
 
     def radio_links(self, kind: str) -> list[tuple[Any, MobileNode]]:
-        """This node's devices cabled to a node of `kind`, with that node."""
-        owner = {node.ns: node for node in self.net.nodes.values()}
-        out: dict[int, tuple[Any, MobileNode]] = {}   # a veth pair may be listed twice: one entry a device
-        for a, b, _link in self.net.links:
-            for mine, theirs in ((a, b), (b, a)):
-                far = owner.get(theirs.ns)
-                if mine.ns is self.ns and isinstance(far, MobileNode) and far.kind == kind:
-                    out[id(mine)] = (mine, far)
-        return list(out.values())
+        """This node's devices cabled to a node of `kind`, with that node (each device's cable peer: linear
+        in this node's devices, not in the scenario's links)."""
+        out: list[tuple[Any, MobileNode]] = []
+        for dev in self.ns.devices.values():
+            far = dev.peer
+            node = None if far is None else self.net.nodes.get(far.ns.name)
+            if isinstance(node, MobileNode) and node.ns is far.ns and node.kind == kind:
+                out.append((dev, node))
+        return out
+
+    def addresses_of(self, names: list[str | None], kind: str) -> dict[str | None, int]:
+        """The bind address of each node `names` name (None: the scenario's only one of `kind`), each
+        looked up once however many subscribers name it."""
+        return {name: self.peer(name, kind).bind_address() for name in set(names)}
 
     def sh(self, line: str) -> None:
         r = self.run(line)
@@ -230,8 +235,9 @@ class HssNode(_Daemon):
     params: HssParams
 
     def make(self) -> Program:
+        pgw = self.addresses_of([s.pgw for s in self.params.subscribers], "pgw")
         subs = [HssSubscriber(s.imsi, bytes.fromhex(s.key), bytes.fromhex(s.opc), s.apn, s.ambr_ul_kbps,
-                              s.ambr_dl_kbps, self.peer(s.pgw, "pgw").bind_address(), s.roaming, s.sqn)
+                              s.ambr_dl_kbps, pgw[s.pgw], s.roaming, s.sqn)
                 for s in self.params.subscribers]
         return Hss(self.name, self.bind_address(), self.names(), subs)
 
