@@ -208,13 +208,15 @@ class DiameterServer:
         answer.hop, answer.end = msg.hop, msg.end
         return answer
 
-    def answer(self, req: Diameter, result: int, avps: list[Avp]) -> Diameter:
+    def answer(self, req: Diameter, result: int, avps: list[Avp], session_state: bool = True) -> Diameter:
         """The answer to `req`: Session-Id, Result-Code (or, for a TS 29.272 §7.4.3 code, Experimental-Result),
-        Auth-Session-State, Origin-Host, Origin-Realm, then `avps`."""
+        Auth-Session-State (S6a) or Auth-Application-Id (Gx, `session_state` False), Origin-Host,
+        Origin-Realm, then `avps`."""
         base = _answer_to(req, self.d, self.home, result)
         if result in (RESULT["DIAMETER_ERROR_USER_UNKNOWN"], RESULT["DIAMETER_ERROR_ROAMING_NOT_ALLOWED"]):
             base.avps[1] = Avp.make("Experimental-Result", [Avp.make("Vendor-Id", VENDOR_3GPP),
                                                            Avp.make("Experimental-Result-Code", result)])
-        base.avps[2:2] = [Avp.make("Auth-Session-State", 1)]
+        base.avps[1:1] = [Avp.make("Auth-Session-State", 1) if session_state
+                          else Avp.make("Auth-Application-Id", self.app)]
         base.avps += avps
         return base

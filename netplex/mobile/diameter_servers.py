@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 from netplex.mobile.daemon import EpcDaemon, table
 from netplex.mobile.diameter_link import DiameterServer, plmn_digits, realm
-from netplex.mobile.messages import DIAMETER_PORT, MessageError, Msg
 from netplex.mobile.milenage import AuthVector, Milenage
 from netplex.packet.addr import int_to_ip
-from netplex.packet.diameter import APP_S6A, CMD, RESULT, Avp, Diameter
+from netplex.packet.diameter import APP_GX, APP_S6A, CMD, RESULT, Avp, Diameter, DiameterError
 
 __all__ = ["Hss", "HssSubscriber", "Pcrf"]
 
 AMF = bytes.fromhex("8000")
-FLOW_STATUS_DISABLED = 3
+FLOW_STATUS_DISABLED = 3                                 # TS 29.212 §5.3.11
+FLOW_DOWNLINK, FLOW_UPLINK = 1, 2                        # TS 29.212 §5.3.65 Flow-Direction
 SERVICE_GRANTED, ONLY_PACKET, PDN_TYPE_IPV4 = 0, 2, 0   # TS 29.272 §7.3.29, §7.3.21, §7.3.62
 ULA_SEPARATION_INDICATION = 1                            # TS 29.272 §7.3.8
 
@@ -41,23 +41,6 @@ class HssSubscriber:
     sqn: int
     mme: str | None = None
     visited_plmn: str | None = None
-
-
-class _DiameterServer(EpcDaemon):
-    def start(self) -> None:
-        self.sk = self.udp(DIAMETER_PORT, self._on_request)
-
-    def _on_request(self, data: bytes, src: int, sport: int) -> None:
-        try:
-            req = Msg.decode(data, "Diameter")
-            answer = self.answer(req, src)
-        except (MessageError, LookupError, TypeError, ValueError):
-            self.count("diameter_malformed")
-            return
-        self.send(self.sk, answer.encode(), src, sport)
-
-    def answer(self, req: Msg, src: int) -> Msg:
-        raise NotImplementedError
 
 
 class Hss(EpcDaemon):
@@ -137,33 +120,47 @@ class Hss(EpcDaemon):
         return table(rows)
 
 
-class Pcrf(_DiameterServer):
+class Pcrf(EpcDaemon):
+    """The PCRF: Gx over Diameter on TCP 3868 (TS 29.212 §4.5.1: the PCC rules at the IP-CAN session's
+    establishment, in the Credit-Control-Answer to the PGW's INITIAL_REQUEST)."""
+
     comm = "pcrf"
     role = "PCRF"
 
-    def __init__(self, node: str, addr: int, names: Mapping[int, str], rules: list[tuple[str, list[str]]]) -> None:
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], rules: list[tuple[str, list[str]]],
+                 home: str = realm("00101")) -> None:
         super().__init__(node, addr, names)
         self.rules = rules
+        self.home = home
         self.sessions: dict[str, tuple[str, str]] = {}
 
-    def answer(self, req: Msg, src: int) -> Msg:
-        if req.name != "Credit-Control-Request":
-            raise MessageError(f"PCRF: unexpected {req.name}")
-        apn, ue_ip = req.ie("Called-Station-Id"), req.ie("Framed-IP-Address")
-        self.sessions[req.ie("Session-Id")] = (apn, ue_ip)
-        install = []
+    def start(self) -> None:
+        self.gx = DiameterServer(self, APP_GX, self.home, self._answer)
+
+    def _answer(self, req: Diameter, src: int) -> Diameter | None:
+        if req.code != CMD["Credit-Control"]:
+            return None
+        apn, framed = req.get("Called-Station-Id"), req.get("Framed-IP-Address")
+        if len(framed) != 4:
+            raise DiameterError("Framed-IP-Address is not IPv4", RESULT["DIAMETER_INVALID_AVP_LENGTH"])
+        ue_ip = int_to_ip(int.from_bytes(framed, "big"))
+        self.sessions[req.get("Session-Id")] = (apn, ue_ip)
+        rules: list[Avp] = []
+        closed: list[str] = []
         for i, (rule_apn, nets) in enumerate(self.rules):
             if rule_apn != apn:
                 continue
             for j, net in enumerate(nets):
-                install.append({"Charging-Rule-Definition": {
-                    "Charging-Rule-Name": f"deny-{i}-{j}", "Flow-Status": FLOW_STATUS_DISABLED, "Precedence": 10 + j,
-                    "Flow-Information": [
-                        {"Flow-Description": f"permit out ip from {net} to {ue_ip}", "Flow-Direction": 1},
-                        {"Flow-Description": f"permit out ip from {net} to {ue_ip}", "Flow-Direction": 2}]}})
-        self.note(5, "Gx", src, f"Diameter Credit-Control-Answer: {len(install)} PCC rule(s) installed for APN {apn}"
-                  + "".join(f", gate closed to {r['Charging-Rule-Definition']['Flow-Information'][0]['Flow-Description'].split()[4]}"
-                            for r in install))
-        return Msg("Diameter", "Credit-Control-Answer", {
-            "Session-Id": req.ie("Session-Id"), "Auth-Application-Id": 16777238, "Result-Code": 2001,
-            "CC-Request-Type": req.ie("CC-Request-Type", int), "Charging-Rule-Install": install})
+                closed.append(net)
+                flows = [Avp.make("Flow-Information", [
+                    Avp.make("Flow-Description", f"permit out ip from {net} to {ue_ip}".encode()),
+                    Avp.make("Flow-Direction", direction)]) for direction in (FLOW_DOWNLINK, FLOW_UPLINK)]
+                rules.append(Avp.make("Charging-Rule-Definition", [
+                    Avp.make("Charging-Rule-Name", f"deny-{i}-{j}".encode()), *flows,
+                    Avp.make("Flow-Status", FLOW_STATUS_DISABLED), Avp.make("Precedence", 10 + j)]))
+        self.note(5, "Gx", src, f"Diameter Credit-Control-Answer: {len(rules)} PCC rule(s) installed for APN {apn}"
+                  + "".join(f", gate closed to {net}" for net in closed))
+        install = [Avp.make("Charging-Rule-Install", rules)] if rules else []
+        return self.gx.answer(req, RESULT["DIAMETER_SUCCESS"], [
+            Avp.make("CC-Request-Type", req.get("CC-Request-Type")),
+            Avp.make("CC-Request-Number", req.get("CC-Request-Number")), *install], session_state=False)

@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netplex.mobile.daemon import EpcDaemon, hex_teid, table
-from netplex.mobile.messages import DIAMETER_PORT, MessageError, Msg
+from netplex.mobile.diameter_link import DiameterClient, realm
 from netplex.mobile.ran import RADIO_MAC
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
+from netplex.packet.diameter import APP_GX, CMD, Avp, Diameter, DiameterError
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP
 from netplex.packet.gtpu import (
     GTPU_PORT,
@@ -52,6 +53,8 @@ from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
 __all__ = ["Sgw", "SgwSession", "Pgw", "PgwBearer", "TokenBucket", "UPF_DEV", "UPF_DP_DEV"]
 
+CC_INITIAL_REQUEST, END_USER_IMSI = 1, 1   # RFC 4006 §8.3 CC-Request-Type, §8.47 Subscription-Id-Type
+FLOW_STATUS_DISABLED = 3                   # TS 29.212 §5.3.11
 UPF_DEV = "upf0"        # the kernel's side: the pool's gateway address, routes to the UEs
 UPF_DP_DEV = "upf0-dp"  # the user plane's side: the PGW daemon's AF_PACKET socket
 EBI = 5
@@ -294,7 +297,7 @@ class Pgw(EpcDaemon):
     def start(self) -> None:
         self.gtpc = self.udp(GTPV2C_PORT, self._on_gtpc)
         self.gtpu = self.udp(GTPU_PORT, self._on_gtpu)
-        self.gx = self.udp(0, self._on_gx)
+        self.gx = None if self.pcrf is None else DiameterClient(self, self.pcrf, APP_GX, realm("00101"), self._on_gx)
         self.sgi: PacketSocket = self.own(self.ns.sockets.packet_socket(SOCK_DGRAM, ETH_P_IP))
         self.sgi.bind(self.dp_ifindex, ETH_P_IP)
         self.sgi.on_recv = self._on_sgi
@@ -357,30 +360,35 @@ class Pgw(EpcDaemon):
         if self.pcrf is None:
             self._answer(b)
             return
-        imsi, apn = b.imsi, b.apn
-        session = f"{self.node};gx;{b.t4:08x}"
+        assert self.gx is not None
+        imsi, apn, home = b.imsi, b.apn, self.gx.home
+        session = f"{self.node}.{home};{b.t4};gx"   # RFC 6733 §8.8
         self.by_session[session] = b
         self.note(self.gx_step, "Gx", self.pcrf, f"Diameter Credit-Control-Request INITIAL_REQUEST (IMSI {imsi}, "
-                                      f"UE IP {b.ip}, APN {apn})")
-        self.send(self.gx, Msg("Diameter", "Credit-Control-Request", {
-            "Session-Id": session, "Auth-Application-Id": 16777238, "CC-Request-Type": 1, "CC-Request-Number": 0,
-            "Subscription-Id": {"Subscription-Id-Type": "END_USER_IMSI", "Subscription-Id-Data": imsi},
-            "Framed-IP-Address": b.ip, "Called-Station-Id": apn}).encode(), self.pcrf, DIAMETER_PORT)
+                                                 f"UE IP {b.ip}, APN {apn})")
+        self.gx.request(Diameter(CMD["Credit-Control"], APP_GX, True, [
+            Avp.make("Session-Id", session), Avp.make("Auth-Application-Id", APP_GX),
+            Avp.make("Origin-Host", f"{self.node}.{home}"), Avp.make("Origin-Realm", home),
+            Avp.make("Destination-Realm", home), Avp.make("CC-Request-Type", CC_INITIAL_REQUEST),
+            Avp.make("CC-Request-Number", 0),
+            Avp.make("Subscription-Id", [Avp.make("Subscription-Id-Type", END_USER_IMSI),
+                                         Avp.make("Subscription-Id-Data", imsi)]),
+            Avp.make("Framed-IP-Address", ipaddress.IPv4Address(b.ip).packed), Avp.make("Called-Station-Id", apn)]))
 
-    def _on_gx(self, data: bytes, src: int, sport: int) -> None:
+    def _on_gx(self, cca: Diameter) -> None:
+        """The PCC rules (TS 29.212 §4.5.2): each rule whose Flow-Status is DISABLED closes a gate."""
         try:
-            cca = Msg.decode(data, "Diameter")
-            b = self.by_session.pop(cca.ie("Session-Id"), None)
+            b = self.by_session.pop(cca.get("Session-Id"), None)
             if b is None:
                 return
-            for r in cca.ies.get("Charging-Rule-Install", []):
-                d = r["Charging-Rule-Definition"]
-                if d.get("Flow-Status") != 3:
+            install = cca.find("Charging-Rule-Install")
+            for rule in install.value if install is not None and isinstance(install.value, list) else []:
+                if rule.name != "Charging-Rule-Definition" or rule.get("Flow-Status") != FLOW_STATUS_DISABLED:
                     continue
-                b.rules.append(d["Charging-Rule-Name"])
-                words = d["Flow-Information"][0]["Flow-Description"].split()
+                b.rules.append(rule.get("Charging-Rule-Name").decode())
+                words = rule.need("Flow-Information").get("Flow-Description").decode().split()
                 b.deny.append(ipaddress.IPv4Network(words[4]))
-        except (MessageError, LookupError, TypeError, ValueError, IndexError):
+        except (DiameterError, LookupError, TypeError, ValueError, UnicodeDecodeError):
             self.count("diameter_malformed")
             return
         self._answer(b)

@@ -155,3 +155,27 @@ def test_the_hss_answers_s6a_errors_and_survives_fuzzing() -> None:
     assert be.node("hss1").daemon.alive
     r = run_probe(Probe.model_validate({"attach": {"ue": "ue1"}}), 0, be)
     assert r.passed, r.observed
+
+
+@pytest.mark.tools("tshark")
+def test_tshark_decodes_gx_and_the_gates_follow_the_rules(tmp_path: Path) -> None:
+    """Gx (TS 29.212) over TCP: the PGW's CCR (INITIAL_REQUEST, the UE's IMSI and address) and the PCRF's
+    CCA with one Charging-Rule-Definition per denied network, Flow-Status DISABLED; the PGW's gates are
+    exactly those rules."""
+    path = ROOT / "examples" / "mobile" / "lte-pcrf-block.yaml"
+    result = run_scenario(load_scenario(path), SimBackend(seed=0, pcap_dir=tmp_path))
+    assert result.passed, [p.to_json() for p in result.probes if not p.passed]
+    pcap = tmp_path / "pcrf1-eth0.pcap"
+    text = _tshark(pcap, "-V", "-o", "tcp.check_checksum:TRUE")
+    assert "Malformed" not in text and "[Expert Info (Warning" not in text and "[Expert Info (Error" not in text
+    rows = [r.split("|") for r in _tshark(
+        pcap, "-Y", "diameter", "-T", "fields", "-E", "separator=|", "-e", "diameter.cmd.code", "-e",
+        "diameter.flags.request", "-e", "diameter.Subscription-Id-Data", "-e", "diameter.Flow-Status", "-e",
+        "diameter.Charging-Rule-Name", "-e", "diameter.applicationId").splitlines()]
+    assert [(r[0], r[1]) for r in rows] == [("257", "1"), ("257", "0"), ("272", "1"), ("272", "0")]
+    assert rows[2][2] == "001010000000001" and rows[2][5] == "16777238"
+    assert rows[3][3] == "3,3" and rows[3][4] == f"{b'deny-0-0'.hex()},{b'deny-0-1'.hex()}"   # OctetString
+    for want in ("CC-Request-Type: INITIAL_REQUEST (1)", "Framed-IP-Address(8) l=12 f=-M- val=10.45.0.2",
+                 "Flow-Description: permit out ip from 157.240.0.0/16 to 10.45.0.2",
+                 "Flow-Description: permit out ip from 31.13.64.0/18 to 10.45.0.2"):
+        assert want in text, want

@@ -39,7 +39,7 @@ def test_example_passes(path: Path) -> None:
 
 def test_mobile_examples_are_the_issues() -> None:
     assert {p.stem for p in EXAMPLES} >= {"lte-attach", "lte-attach-wrong-key", "lte-roaming-barcelona",
-                                          "gprs-pdp-context", "generations"}
+                                          "gprs-pdp-context", "generations", "lte-pcrf-block"}
 
 
 def prepared(path: Path = ATTACH, seed: int = 0) -> SimBackend:
