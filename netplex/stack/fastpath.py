@@ -30,7 +30,8 @@ Exactness rests on three rules.
    a martian source, TTL ≤ 1, a length above the path MTU, a full transmit
    FIFO (a busy device queues the frame in its FIFO, as `NetDevice.xmit`
    does, and its own dequeue sends it), a peer without carrier, a neighbour not REACHABLE (or
-   whose reachable time ran out). The cable is the full path's own
+   whose reachable time ran out; PERMANENT, NOARP, DELAY and PROBE entries send as they are,
+   the last two after `used = now` as neigh_event_send). The cable is the full path's own
    (`Link.deliver`), so its timing and loss stay one piece of code.
 
 `World.fastpath` switches it off (`NETPLEX_FASTPATH=0` in the environment);
@@ -42,7 +43,7 @@ from __future__ import annotations
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE
+from netplex.stack.neigh import NUD_DELAY, NUD_NOARP, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE
 
 if TYPE_CHECKING:
     from netplex.engine.link import Link
@@ -51,6 +52,11 @@ if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
 LIMITED_BCAST = 0xFFFFFFFF
+# Neighbour states whose output is a plain transmit (neigh.output): PERMANENT and NOARP as they are;
+# DELAY and PROBE after `n.used = now` (NUD_USED), their timer confirming or probing later.
+# REACHABLE only within its reachable time (past it the full path makes it STALE, then DELAY).
+NUD_FAST = NUD_PERMANENT | NUD_NOARP | NUD_DELAY | NUD_PROBE
+NUD_USED = NUD_DELAY | NUD_PROBE
 MAX_FLOWS = 4096       # entries per device before the table is flushed (a scan must not grow it forever)
 
 # Namespace attributes whose value this module understands: each is either
@@ -175,9 +181,9 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     if n is None:
         return False
     state = n.state
-    if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & (NUD_PERMANENT | NUD_NOARP)):
+    if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
         return False
-    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT and NOARP entries have one
+    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT, NOARP, DELAY and PROBE entries have one
     upper = fe.upper
     if upper:
         # an upper device (a bridge's own L3 device): its transmit (br_dev_xmit) says which lower
@@ -198,6 +204,8 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     st = dev.stats
     st.rx_packets += 1
     st.rx_bytes += nbytes
+    if state & NUD_USED:
+        n.used = now       # neigh_event_send on a DELAY or PROBE entry (its timer does the rest)
     ip.ttl -= 1
     frame.src = out.mac
     frame.dst = lladdr
