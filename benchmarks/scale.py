@@ -117,10 +117,13 @@ def s1_pings(net: Network, addr: dict[str, int], per: int, build: float, npings:
             net.sched.at(t_start + i * 1_000, sk.send, addr[b], 1, bytes(56))
         ev0 = net.sched.events_run
         t1 = time.perf_counter()
+        c1 = time.process_time()   # CPU seconds: steadier than wall time on a shared machine
         net.run_for(t_start + npings * 1_000 + 1_000_000_000 - net.now)
         run = time.perf_counter() - t1
+        c_run = time.process_time() - c1
         out.update({f"{phase}_replies": replies[0], f"{phase}_run_s": round(run, 3),
-                    f"{phase}_events": net.sched.events_run - ev0, f"{phase}_pings_per_s": round(replies[0] / run)})
+                    f"{phase}_events": net.sched.events_run - ev0, f"{phase}_pings_per_s": round(replies[0] / run),
+                    f"{phase}_cpu_s": round(c_run, 3), f"{phase}_pings_per_cpu_s": round(replies[0] / max(c_run, 1e-9))})
     return out
 
 
