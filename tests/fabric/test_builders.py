@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netplex.fabric import FabricError, leaf_spine, three_tier
+from netplex.fabric import FabricError, leaf_spine, network, three_tier
 from netplex.scenario.events import parse_events_option
 from netplex.scenario.loader import load_scenario, load_scenario_text
 from netplex.scenario.runner import run_scenario
@@ -153,3 +153,14 @@ def test_the_kernel_twin_measures_the_same_stp_outage(differential) -> None:
     assert linux.passed, linux.to_json()
     s, k = sim.events[0]["flows"][0], linux.events[0]["flows"][0]
     assert abs(s["outage_ms"] - k["outage_ms"]) < 250      # 4008 ms and 4032 ms measured here
+
+
+def test_a_builder_from_python_gives_a_live_network() -> None:
+    net = network(leaf_spine(2, 2, 1, ecmp=True))
+    assert sorted(net.nodes) == ["h1-1", "h2-1", "l1", "l2", "s1", "s2"]
+    r = net.nodes["h1-1"].run("ping -c 1 10.2.0.2")
+    assert r.status == 0 and "1 received" in r.output, r.output
+    assert "nexthop via 172.16.1.0 dev s1 weight 1" in net.nodes["l1"].run("ip route show default").output
+    with pytest.raises(FabricError) as e:
+        network(leaf_spine(1, 1, 1).replace("sysctl -w net.ipv4.ip_forward=1", "sysctl -w net.ipv4.bogus=1", 1))
+    assert e.value.message.startswith("fabric: s1: sysctl -w net.ipv4.bogus=1: ")
