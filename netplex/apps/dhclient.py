@@ -340,7 +340,7 @@ class Dhclient(Program):
             else:
                 text = str(int.from_bytes(value, "big"))
             lines.append(f"  option {names[code]} {text};")
-        now = self.ns.sched.now // NSEC
+        now = self.ns.world.realtime_ns() // NSEC
         for word, at in (("renew", t1), ("rebind", t2), ("expire", lease)):
             lines.append(f"  {word} {time.strftime('%w %Y/%m/%d %H:%M:%S', time.gmtime(now + at))};")
         lines.append("}\n")

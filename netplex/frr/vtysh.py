@@ -281,7 +281,7 @@ def _entry(bgpd: Bgpd, want: tuple[int, int], exact: bool) -> str:
             reason = bgpd.reason.get(match, "")
             flags.append(f"best ({reason})" if reason else "best")
         out.append("      " + ", ".join(attrs + flags))
-        out.append(f"      Last update: {_date(x.since)}")
+        out.append(f"      Last update: {_date(bgpd.ns.world.realtime_epoch_s * NSEC + x.since)}")
     return "\n".join(out) + "\n"
 
 

@@ -112,11 +112,11 @@ def test_string_and_u32_on_real_packets(pair) -> None:
 
 def test_time_against_the_simulated_clock(pair) -> None:
     net, h1, h2, be = pair
-    # the simulated clock starts at 1970-01-01 00:00 UTC, a Thursday
-    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Thu --timestart 00:00 --timestop 01:00 -j DROP")
+    # a run's CLOCK_REALTIME starts at 2027-01-01 00:00 UTC, a Friday
+    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Fri --timestart 00:00 --timestop 01:00 -j DROP")
     assert received(h1) == 0
     run_ok(h2, "iptables -F")
-    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Fri -j DROP")
+    run_ok(h2, "iptables -A INPUT -p icmp -m time --weekdays Sat -j DROP")
     assert received(h1) == 1
 
 

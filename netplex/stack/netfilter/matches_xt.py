@@ -11,9 +11,9 @@ What netplex does not model, said once here and in docs/arch/xt.md:
   policy: `--pol none` always matches, `--pol ipsec` never does.
 - `sctp`: there is no SCTP stack; the match reads the SCTP common header
   and chunks of a raw protocol-132 payload (ports, chunk types and flags).
-- `time`: the simulated clock is the wall clock (a run starts at
-  1970-01-01 00:00:00 UTC, as iptables-save's date line); the kernel's
-  time zone is UTC, so `--kerneltz` and `--utc` agree.
+- `time`: the wall clock is CLOCK_REALTIME of the run (World.realtime_ns:
+  a run starts at 2027-01-01 00:00:00 UTC, a Friday, as iptables-save's
+  date line); the kernel's time zone is UTC, so `--kerneltz` and `--utc` agree.
 - `hashlimit --hashlimit-rate-match` is parsed and saved; the simulator
   uses the token bucket for it as for the plain mode.
 """
@@ -1021,8 +1021,8 @@ class TimeMatch(Match):
         return " ".join(out)
 
     def match(self, ctx: PacketCtx) -> bool:
-        """time_mt against the simulated clock (UTC)."""
-        stamp = ctx.ns.sched.now // 1_000_000_000
+        """time_mt against CLOCK_REALTIME (the fixed epoch plus simulated time, UTC)."""
+        stamp = ctx.ns.world.realtime_ns() // 1_000_000_000
         if stamp < self.date_start or stamp > self.date_stop:
             return False
         packet_time = stamp % 86400

@@ -222,7 +222,8 @@ class Xfrm:
         self.ns.config_changed()
 
     def now_sec(self) -> int:
-        return self.ns.sched.now // NSEC_PER_SEC
+        """get_seconds(): CLOCK_REALTIME in seconds, as the add/use times `ip -s xfrm` prints."""
+        return self.ns.world.realtime_ns() // NSEC_PER_SEC
 
     # -- SAD -----------------------------------------------------------------
     def state_add(self, x: XfrmState, update: bool = False) -> None:
