@@ -150,18 +150,20 @@ class FlannelWatch(Program):
         proxy = self.flanneld.proxy
         if proxy is not None:
             tun = self.ns.devices.get(UDP_DEV)
+            assert isinstance(tun, Tun)
+            tun.attach(self._from_tun)
+            self.own(_TunFd(tun))                 # the process's fd: its exit takes the device away
             sk = self.own(self.ns.sockets.udp_socket())
-            if not isinstance(tun, Tun) or sk.bind(ip_to_int(proxy.local), proxy.port):
+            if sk.bind(ip_to_int(proxy.local), proxy.port):
                 raise ProgramExit(1, f"E main.go] failed to start listening on UDP socket: "
                                      f"listen udp4 {proxy.local}:{proxy.port}: bind: address already in use\n")
             self.tun, self.sock = tun, sk
-            tun.attach(self._from_tun)
-            self.own(_TunFd(tun))
             sk.on_recv = self._from_udp
 
     def _from_tun(self, ip: IPv4) -> None:
         proxy = self.flanneld.proxy
-        assert proxy is not None
+        if proxy is None or not self.alive:       # read after the fd was closed: nothing
+            return
         out = proxy.from_tun(ip.encode())
         if out is None:
             return
@@ -173,7 +175,8 @@ class FlannelWatch(Program):
 
     def _from_udp(self, data: bytes, src: int, sport: int) -> None:
         proxy = self.flanneld.proxy
-        assert proxy is not None
+        if proxy is None or not self.alive:
+            return
         pkt = proxy.from_udp(data)
         if pkt is not None:
             try:
@@ -275,8 +278,8 @@ def etcd_tools(ctx: Context, argv: list[str]) -> Result:
         return Result(1, "", "E main.go] Couldn't fetch network config: context deadline exceeded\n")
     except FlannelError as e:
         return Result(1, "", e.message + "\n")
-    machine.procs.spawn(["/opt/bin/flanneld", *argv[1:]], ns, FlannelWatch(fl, opts.endpoints))
-    return Result(0, "", "")
+    p = machine.procs.spawn(["/opt/bin/flanneld", *argv[1:]], ns, FlannelWatch(fl, opts.endpoints))
+    return Result(0 if p.alive else 1, "", "" if p.alive else p.error)
 
 
 def _watch_loop(ctx: Context, machine: Machine, poll: Callable[[], str]) -> tuple[int, str, str]:

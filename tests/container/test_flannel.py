@@ -223,6 +223,11 @@ def test_flanneld_udp_backend_tun_and_proxy(etcd_net) -> None:
     assert json.loads(value) == {"PublicIP": "10.0.0.2", "PublicIPv6": None}
     h.run("pkill flanneld")
     assert h.run("ip link show flannel0").error == 'Device "flannel0" does not exist.\n'
+    h.run("nc -u -l -p 8285 &")                                      # port 8285 taken: flanneld fails
+    r = h.run("flanneld --etcd-endpoints=http://10.0.0.1:2379 --iface=eth0")
+    assert (r.status, r.error) == (1, "E main.go] failed to start listening on UDP socket: listen udp4 "
+                                      "10.0.0.2:8285: bind: address already in use\n")
+    assert h.run("ip link show flannel0").status == 1                 # its TUN went with it
 
 
 def test_udp_proxy_ttl_and_net_unreachable() -> None:
