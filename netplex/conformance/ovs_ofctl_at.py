@@ -128,7 +128,7 @@ def in_scope(flow: str) -> bool:
             continue            # a bare port number: output
         if name not in ACTIONS:
             return False
-        if name == "controller" and "(" in item or name == "output" and ("(" in item or "[" in item or
+        if name == "controller" and "(" in item or name == "output" and ("=" in item or "[" in item or
                                                                            "NXM" in item or "reg" in item):
             return False
     return True

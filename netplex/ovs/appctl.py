@@ -11,6 +11,8 @@ and can name more fields.
 """
 from __future__ import annotations
 
+import re
+
 from netplex.ovs.bond import format_bond, format_lacp
 from netplex.ovs.flow import ETH_P_IP, VLAN_CFI, FlowError, Match
 from netplex.ovs.ofproto import parse_flow_mod
@@ -38,7 +40,14 @@ _BAR = "=" * 79
 
 
 def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
-    """The packet ofproto/trace is asked about, from flow syntax (fields not given are 0)."""
+    """The packet ofproto/trace is asked about, from flow syntax (fields not given are 0).
+    `nw_frag=no` (what ofproto/trace's own Flow line prints for an IP packet) is taken;
+    fragments are not modelled."""
+    frag = re.search(r"(?:^|,)(?:nw|ip)_frag=([a-z_]+)", text)
+    if frag is not None:
+        if frag.group(1) != "no":
+            raise FlowError(f"netplex: ofproto/trace of a fragment ({frag.group(0).lstrip(',')}) is not supported")
+        text = text[:frag.start()] + text[frag.end():]
     try:
         fm = parse_flow_mod(text, "delete", xb.port_no)
     except FlowError as e:

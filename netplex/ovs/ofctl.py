@@ -305,7 +305,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         how = "modify" if cmd == "mod-group" else "add"
         groups = [parse_group_mod(t, how, xb.port_no) for t in texts]
         for g in groups:
-            ofp.check_groups([a for b in g.buckets for a in b.actions])
+            # a bucket may name a group not made yet (group chaining, ofproto-dpif.at): only meters are checked
+            ofp.check_groups([a for b in g.buckets for a in b.actions if a.kind != "group"])
             op = ofp.modify_group if how == "modify" else ofp.add_group
             _switch_check(partial(op, g), "NXT_GROUP_MOD" if version == 1 else "OFPT_GROUP_MOD", version,
                           partial(_group_mod_text, g, version, "MOD" if how == "modify" else "ADD"))

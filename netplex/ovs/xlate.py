@@ -225,9 +225,17 @@ class Xlate:
             return
         self.table(table, self.node)
 
-    def table(self, table: int, parent: TraceNode) -> None:
-        """xlate_table_action / rule_dpif_lookup_from_table."""
-        rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+    def table(self, table: int, parent: TraceNode, in_port: int | None = None) -> None:
+        """xlate_table_action / rule_dpif_lookup_from_table; `in_port` (resubmit's port) is the
+        input port of the lookup only: the rule's actions see the original one again (so that
+        NORMAL and IN_PORT are not surprised, as OVS restores it)."""
+        if in_port is not None:
+            saved = self.flow.get("in_port", 0)
+            self.flow["in_port"] = in_port
+            rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+            self.flow["in_port"] = saved
+        else:
+            rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
         self.lookups.append((self.xb.ofproto, table, rule))
         ns = self.xb.dp.ns
         if self.frame is not None and ns.world.tracer.on:
@@ -316,13 +324,10 @@ class Xlate:
                     return
                 rport, want = (a.a, a.b) if k == "resubmit" else (None, a.a)
                 tbl: int = table if want is None else want
-                saved = self.flow.get("in_port")
-                if rport is not None and rport != OFPP_IN_PORT:
-                    self.flow["in_port"] = rport
                 self.depth += 1
-                self.table(tbl, an if i != last else parent)
+                self.table(tbl, an if i != last else parent,
+                           rport if rport is not None and rport != OFPP_IN_PORT else None)
                 self.depth -= 1
-                self.flow["in_port"] = saved if saved is not None else 0
                 if k == "goto_table":
                     return
             elif k == "write_metadata":
