@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,22 @@ def test_kernel_refusals() -> None:
     r = a.run("tc qdisc change dev eth0 root tbf rate 1mbit burst 10k latency 5ms")
     assert r.status == 2 and "Invalid qdisc name" in r.error
     assert "delay 1ms" in run(a, "tc qdisc show dev eth0").output
+
+
+HTB_NETEM = Path(__file__).parent / "scenarios" / "htb-netem-leaves.yaml"
+
+
+def test_htb_passes_over_a_netem_leaf_whose_head_is_not_yet_due(differential) -> None:
+    """Two netem leaves (50 ms, 5 ms) under one HTB, both flows inside their class rates: the
+    round moves past the 50 ms leaf while its head waits (htb_dequeue_tree), so neither flow is
+    held back by the other and nothing is lost (before: the 5 ms leaf waited for the 50 ms one's
+    head, the qdisc woke every nanosecond and the run never ended). The kernel twin runs the same
+    file in test_twin_differential.py where this kernel has sch_netem."""
+    r = differential.sim(HTB_NETEM)
+    assert r.passed, [p.to_json() for p in r.probes if not p.passed]
+    assert r.probes[0].observed["rtt_ms"] == pytest.approx((10 + 5 + 5) / 3, abs=0.1)   # ARP, then 5 ms each
+    flows = r.probes[1].observed["flows"]
+    assert [(f["sent"], f["received"], f["lost"]) for f in flows] == [(625, 625, 0), (2500, 2500, 0)]
+    classes = r.probes[2].observed["output"]
+    assert re.search(r"class htb 1:10 .*\n Sent \d+ bytes 625 pkt \(dropped 0,", classes), classes
+    assert re.search(r"class htb 1:20 .*\n Sent \d+ bytes 2505 pkt \(dropped 0,", classes), classes

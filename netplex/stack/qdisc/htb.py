@@ -296,10 +296,13 @@ class HtbQdisc(Qdisc):
             return self.direct.popleft()
         active = self.active
         service_level = self._service_level
+        passed: set[int] | None = None   # leaves whose qdisc gave nothing this time (netem: head not yet due)
         while active:
             best: tuple[int, int] | None = None
             group: list[HtbClass] = []
             for cl in active.values():
+                if passed is not None and cl.classid in passed:
+                    continue
                 lvl = service_level(cl, now)
                 if lvl is None:
                     continue
@@ -330,7 +333,14 @@ class HtbQdisc(Qdisc):
                 if not leaf.qlen:
                     del active[cl.classid]
                     continue
-                return None
+                # htb_dequeue_tree: a backlogged leaf that gives nothing (netem holding its head
+                # packet) is passed over, the round moving on (htb_next_rcu_descendant); the next
+                # leaf, prio or level is tried, and the leaf's watchdog (next_wakeup) brings it back
+                self.drr_ptr[best] = cl.classid + 1
+                if passed is None:
+                    passed = set()
+                passed.add(cl.classid)
+                continue
             if not leaf.qlen:
                 del active[cl.classid]
             nbytes = item[1]
