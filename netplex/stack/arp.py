@@ -4,7 +4,7 @@ A request for one of our addresses is answered from the receiving device
 (as arp_ignore and arp_filter allow, after the input route validated its sender:
 rp_filter) and records the sender as STALE (neigh_event_ns); a unicast reply
 confirms an entry we were resolving (REACHABLE); anything else only refreshes
-an entry that already exists (arp_accept=0: gratuitous ARP never creates one).
+an entry that already exists, unless arp_accept lets an unsolicited one make it.
 arp_announce picks a request's sender address (arp_solicit, via neigh.py).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, Ethernet
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.if_flags import IFF_NOARP
-from netplex.stack.route import RT_SCOPE_HOST, RT_SCOPE_LINK
+from netplex.stack.route import RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_LOCAL
 
 if TYPE_CHECKING:
     from netplex.engine.scheduler import Scheduler
@@ -47,6 +47,7 @@ class ArpMixin:
         def fmt_ip(self, a: int | None) -> str: ...
         def fmt_mac(self, m: bytes) -> str: ...
         def is_local_addr(self, a: int) -> bool: ...
+        def inet_addr_type_table(self, addr: int, table_id: int) -> str: ...
         def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
                             mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int: ...
         def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
@@ -104,9 +105,16 @@ class ArpMixin:
             self.trace("arp_process", f"{self.fmt_ip(sip)} is-at {self.fmt_mac(sha)} on {dev.name}", dev=dev.name)
         # arp_process: a new address overrides an entry only after locktime, or from a gratuitous ARP
         n = self.neigh.get(dev, sip)
-        garp = sip == tip and (arp.op != ARPOP_REPLY or arp.tha == sha)
+        # arp_is_garp: sender = target (a reply's target MAC its sender's too), from a unicast address
+        garp = (sip == tip and (arp.op != ARPOP_REPLY or arp.tha == sha)
+                and self.inet_addr_type_table(sip, RT_TABLE_LOCAL) == "unicast")
+        # arp_accept: an unsolicited ARP (a gratuitous one, or a reply from a unicast address) makes
+        # an entry; 1 always, 2 when the sender is on a subnet of the device
+        accept = self.conf_max(dev, "arp_accept")
+        create = n is None and (accept == 1 or accept == 2 and bool(self.confirm_addr_indev(dev, sip, 0, RT_SCOPE_LINK))) \
+            and (garp or arp.op == ARPOP_REPLY and self.inet_addr_type_table(sip, RT_TABLE_LOCAL) == "unicast")
         override = n is None or garp or self.sched.now > n.updated + self.neigh.locktime_ns(dev)
-        self.neigh.update(dev, sip, sha, confirm=confirm, create=False, override=override)
+        self.neigh.update(dev, sip, sha, confirm=confirm, create=create, override=override)
 
     def arp_fwd_proxy(self, dev: NetDevice, tip: int, sip: int = 0) -> bool:
         """arp_fwd_proxy: proxy_arp on (all or the device), forwarding on, and the
