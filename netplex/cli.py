@@ -59,7 +59,7 @@ from netplex.scenario.loader import load_scenario, read_file_text
 from netplex.scenario.model import ATTACH_KINDS, Event, Scenario
 from netplex.scenario.params import PARAM_NAME
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ProbeResult, ScenarioResult
-from netplex.scenario.runner import check_supported, prepare, run_scenario
+from netplex.scenario.runner import check_supported, commands_text, prepare, run_scenario
 from netplex.sweep.grid import SweepUsage, parse_params, variants
 from netplex.sweep.report import summary_line, sweep_json, sweep_table
 from netplex.sweep.run import Job, check_variants, run_local
@@ -896,7 +896,7 @@ def diff(
         if name not in BACKENDS:
             raise _fail(f'the "{name}" backend is not available')
     linux_be = _make_backend("linux", scenario.seed, None)  # not root, no netns: exit 2 with the reason
-    lacks = _twin_lacks(file.read_text())
+    lacks = _twin_lacks(file.read_text() + "\n" + commands_text(scenario))
     if lacks is not None:
         linux_be.close()
         if json_out:

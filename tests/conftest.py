@@ -15,7 +15,7 @@ from netplex import Network
 from netplex.scenario.diff import DEFAULT_NORMALISATIONS, DiffReport, Normalisations, compare
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.results import ScenarioResult
-from netplex.scenario.runner import run_scenario
+from netplex.scenario.runner import commands_text, run_scenario
 from netplex.scenario.sim import SimBackend
 from netplex.twin.backend import LinuxBackend
 from netplex.twin.features import TWIN_TOOLS, kernel_lacks, needed_by, tool_missing, tools_needed_by
@@ -100,10 +100,12 @@ class Differential:
         reason = twin_unavailable()
         if reason is not None:
             pytest.skip(reason)
-        missing = tool_missing((*tools_needed_by(path.read_text()), *tools))
+        # the file's lines and what its sections compile into (a cloud's agents' commands)
+        text = path.read_text() + "\n" + commands_text(load_scenario(path))
+        missing = tool_missing((*tools_needed_by(text), *tools))
         if missing is not None:
             pytest.skip(f"{missing}: proven in the simulator only")
-        lacking = kernel_lacks((*needed_by(path.read_text()), *needs))
+        lacking = kernel_lacks((*needed_by(text), *needs))
         if lacking is not None:
             pytest.skip(f"this kernel lacks {lacking}: proven in the simulator only")
 

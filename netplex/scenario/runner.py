@@ -18,13 +18,24 @@ from netplex.scenario.loader import format_loc
 from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
-__all__ = ["RunObserver", "run_scenario", "prepare", "check_supported", "run_probe", "run_probes"]
+__all__ = ["RunObserver", "run_scenario", "prepare", "check_supported", "run_probe", "run_probes", "commands_text"]
 
 
 # Top-level sections a system compiles into its nodes' shell lines (netplex.cloud registers
 # "cloud"): compile(scenario) -> ([(node, line, file_line, command)], failure or None).
 SectionLines = list[tuple[str, str, int, str]]
 SECTIONS: dict[str, Callable[[Scenario], tuple[SectionLines, dict[str, Any] | None]]] = {}
+
+
+def commands_text(scenario: Scenario) -> str:
+    """The shell lines a run gives the nodes beyond the file's own: what its top-level sections
+    compile into (a cloud's agents' `ip`, `tc`, `iptables`, `dnsmasq`, ... lines), one a line,
+    so the twin's checks (`twin.features.needed_by`, `tools_needed_by`) see the commands the
+    systems generate, not the file's words for them. Empty when a section's commands fail."""
+    if scenario.cloud is None:
+        return ""
+    lines, _ = SECTIONS["cloud"](scenario)
+    return "\n".join(line for _, line, _, _ in lines)
 
 
 class RunObserver(Protocol):

@@ -10,6 +10,9 @@ import pytest
 
 from netplex.cloud import Controller, openstack
 from netplex.cloud.agent import host_lines
+from netplex.scenario.loader import load_scenario, load_scenario_text
+from netplex.scenario.runner import commands_text
+from netplex.twin.features import needed_by
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cloud-qos-limit.yaml"
 
@@ -69,6 +72,19 @@ def test_a_policy_in_use_is_not_deleted(ctl: Controller) -> None:
     status, _, err = openstack(ctl, "openstack network qos policy delete bw")
     assert status == 1 and err.endswith("1 of 1 QoS policies failed to delete.\n")
     assert err.startswith("Failed to delete QoS policy name or ID 'bw': QoS Policy ")
+
+
+def test_the_twins_feature_scan_sees_the_agents_tc() -> None:
+    """The kernel features a cloud needs come from the tc lines its agent writes, not from the
+    file's `openstack` words: an egress limit needs act_police (the tap's ingress policer), an
+    ingress-only one only sch_tbf."""
+    text = EXAMPLE.read_text()
+    assert {"act_police", "sch_tbf"} <= set(needed_by(commands_text(load_scenario(EXAMPLE))))
+    assert "act_police" not in needed_by(text)
+    ingress_only = text.replace("    openstack network qos rule create --type bandwidth-limit --max-kbps 1000 --egress bw\n", "")
+    assert ingress_only != text
+    needs = needed_by(commands_text(load_scenario_text(ingress_only, "q.yaml")))
+    assert "sch_tbf" in needs and "act_police" not in needs
 
 
 @pytest.mark.linux

@@ -457,6 +457,11 @@ class Match(_Extension):
         index (table.py); (None, None): it pins none."""
         return None, None
 
+    def index_physdev(self) -> tuple[str | None, str | None]:
+        """The bridge ports (in, out) this match requires by exact name, for the chain
+        index (table.py); (None, None): it pins none."""
+        return None, None
+
 
 class Target(_Extension):
     """An iptables target (xt_target + its libxt_ parser). `target(ctx)` returns a verdict."""

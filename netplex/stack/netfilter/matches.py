@@ -977,6 +977,14 @@ class PhysdevMatch(Match):
     def describe(self, numeric: bool) -> str:
         return self._text(False)
 
+    def index_physdev(self) -> tuple[str | None, str | None]:
+        """`--physdev-in NAME` / `--physdev-out NAME`, not inverted and without a `+` wildcard."""
+        pins: list[str | None] = []
+        for k in ("physdev-in", "physdev-out"):
+            inv, name = self.items.get(k, (True, ""))
+            pins.append(name if not inv and name and not name.endswith("+") else None)
+        return pins[0], pins[1]
+
     def match(self, ctx: PacketCtx) -> bool:
         from netplex.stack.netfilter.rule import iface_match
         it = self.items

@@ -70,7 +70,7 @@ VERDICT_NAMES = {NF_ACCEPT: "ACCEPT", NF_DROP: "DROP", 2: "STOLEN", 3: "QUEUE", 
 class Chain:
     """A built-in or user chain."""
 
-    __slots__ = ("_cache", "_index", "bcnt", "builtin", "counted", "created", "name", "pcnt", "policy", "present",
+    __slots__ = ("_cache", "_index", "_physpins", "bcnt", "builtin", "counted", "created", "name", "pcnt", "policy", "present",
                  "rules")
 
     def __init__(self, name: str, builtin: bool) -> None:
@@ -85,14 +85,18 @@ class Chain:
         self.created = not builtin    # joined its hook (once; a deleted built-in chain stays hooked, empty)
         self.present = not builtin    # exists in the kernel (iptables-save lists built-ins either way)
         self._index: dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]] | None = None
-        self._cache: dict[tuple[Any, Any, Any, str], list[Rule]] = {}
+        self._cache: dict[tuple[Any, ...], list[Rule]] = {}
+        # id(rule) -> the bridge ports (physdev-in, physdev-out) it pins, for the rules that pin one
+        self._physpins: dict[int, tuple[str | None, str | None]] = {}
 
     def changed(self) -> None:
         self._index = None
         self._cache = {}
 
-    def candidates(self, ip: Any, indev: str) -> list[Rule]:
-        """The rules a packet can match, in order (all of them for a short chain)."""
+    def candidates(self, ip: Any, indev: str, physin: str | None = None, physout: str | None = None) -> list[Rule]:
+        """The rules a packet can match, in order (all of them for a short chain). `physin` and
+        `physout` are a bridged packet's bridge ports: a rule pinning another port (`-m physdev
+        --physdev-in|--physdev-out NAME`, as Neutron's per-port jumps do) is left out."""
         rules = self.rules
         if len(rules) <= INDEX_MIN:
             return rules
@@ -102,7 +106,7 @@ class Chain:
             p = ip.payload
             if isinstance(p, (Tcp, Udp)):
                 sport, dport = p.sport, p.dport
-        key = (proto, sport, dport, indev)
+        key = (proto, sport, dport, indev, physin, physout)
         cache = self._cache
         c = cache.get(key)
         if c is not None:
@@ -125,6 +129,9 @@ class Chain:
             c = [r for _, r in lists[0]]
         else:
             c = [r for _, r in merge(*lists)]
+        pins = self._physpins
+        if pins and (physin is not None or physout is not None):
+            c = [r for r in c if _physdev_may_match(pins.get(id(r)), physin, physout)]
         if len(cache) >= _CACHE_MAX:
             cache.clear()
         cache[key] = c
@@ -132,10 +139,27 @@ class Chain:
 
     def _build_index(self) -> dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]]:
         idx: dict[tuple[Any, Any, Any, Any], list[tuple[int, Rule]]] = {}
+        self._physpins = {}
         for i, r in enumerate(self.rules):
             idx.setdefault(rule_pins(r), []).append((i, r))
+            for m in r.matches:
+                pin = m.index_physdev()
+                if pin != (None, None):
+                    self._physpins[id(r)] = pin
+                    break
         self._index = idx
         return idx
+
+
+def _physdev_may_match(pin: tuple[str | None, str | None] | None, physin: str | None, physout: str | None) -> bool:
+    """Whether a rule pinning bridge ports `pin` can match a packet bridged from `physin` to
+    `physout` (xt_physdev: a pinned port is compared only when the packet has that port)."""
+    if pin is None:
+        return True
+    pin_in, pin_out = pin
+    if pin_in is not None and physin is not None and pin_in != physin:
+        return False
+    return not (pin_out is not None and physout is not None and pin_out != physout)
 
 
 def rule_pins(r: Rule) -> tuple[Any, Any, Any, Any]:
@@ -232,7 +256,10 @@ class Table:
         ctx.chain = ch.name
         length = 0
         stack: list[tuple[Chain, list[Rule], int]] = []
-        rules = ch.candidates(ip, indev)
+        meta = ctx.meta
+        physin = meta.physin.name if meta.physin is not None else None
+        physout = meta.physout.name if meta.physout is not None else None
+        rules = ch.candidates(ip, indev, physin, physout)
         pos = 0
         while True:
             n = len(rules)
@@ -285,7 +312,7 @@ class Table:
                         stack.append((ch, rules, pos))
                     ch = self.chains[r.tname]
                     ctx.chain = ch.name
-                    rules = ch.candidates(ip, indev)
+                    rules = ch.candidates(ip, indev, physin, physout)
                     pos = 0
                     jumped = True
                     break
