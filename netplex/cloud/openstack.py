@@ -462,8 +462,9 @@ def _change(ctl: Controller, res: str, action: str, opts: dict[str, list[str]], 
     return 0, "", ""
 
 
-def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
-    """Run one `openstack ...` line against the controller: (status, output, error)."""
+def openstack(ctl: Controller, line: str, read_only: bool = False) -> tuple[int, str, str]:
+    """Run one `openstack ...` line against the controller: (status, output, error). With
+    `read_only` (a node's shell) only list and show are served; any other action is refused."""
     try:
         words = shlex.split(line)
     except ValueError as e:
@@ -487,6 +488,9 @@ def openstack(ctl: Controller, line: str) -> tuple[int, str, str]:
         args = args[len(obj):]
         action = f"{action} {' '.join(obj)}"
     what = f"{res} {action}"
+    if read_only and action not in ("list", "show"):
+        return 2, "", (f"netplex: openstack {what} in a node's shell is not supported (the cloud changes only "
+                       "through the scenario's cloud: commands)\n")
     try:
         opts, pos = _parse(args, OPTIONS.get((res, action), {}), what)
         if action in ("set", "unset") or " " in action:

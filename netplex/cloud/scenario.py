@@ -4,36 +4,51 @@ every compute host, which the backend runs (netplex.scenario.runner SECTIONS sea
 """
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from netplex.cloud.agent import host_lines
 from netplex.cloud.controller import Controller
 from netplex.cloud.node import CloudHostParams
 from netplex.cloud.openstack import openstack
+from netplex.cloud.shellcmd import STATE_PATH, state_json
 from netplex.scenario.model import Scenario
 from netplex.scenario.runner import SECTIONS, SectionLines
 
 __all__ = ["build_controller", "compile_cloud", "local_ips"]
 
 
+def _inputs(scenario: Scenario) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
+    """The hosts' physical_interface_mappings, the L3 agents' hosts, the DHCP agents' hosts."""
+    assert scenario.cloud is not None
+    params = {host: scenario.nodes[host].params for host in scenario.cloud.hosts}
+    hosts = {h: p for h, p in params.items() if isinstance(p, CloudHostParams)}
+    assert len(hosts) == len(params)
+    return ({h: dict(p.physical_interface_mappings) for h, p in hosts.items()},
+            [h for h, p in hosts.items() if "l3" in p.agents], [h for h, p in hosts.items() if "dhcp" in p.agents])
+
+
 def build_controller(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None]:
     """The controller after the scenario's `openstack` commands, and the first refused one (or None)."""
+    ctl, failure, _ = _replay(scenario)
+    return ctl, failure
+
+
+def _replay(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None, list[str]]:
     spec = scenario.cloud
     assert spec is not None
-    params = {host: scenario.nodes[host].params for host in spec.hosts}
-    assert all(isinstance(p, CloudHostParams) for p in params.values())
-    ctl = Controller(spec.hosts, scenario.seed,
-                     {h: p.physical_interface_mappings for h, p in params.items() if isinstance(p, CloudHostParams)},
-                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "l3" in p.agents],
-                     [h for h, p in params.items() if isinstance(p, CloudHostParams) and "dhcp" in p.agents])
+    mappings, l3, dhcp = _inputs(scenario)
+    ctl = Controller(spec.hosts, scenario.seed, mappings, l3, dhcp)
     failure = None
+    done = []
     for n, (file_line, command) in enumerate(spec.command_lines(), 1):
         status, _, err = openstack(ctl, command)
         if status != 0:
             failure = {"node": "cloud", "line": n, "file_line": file_line, "command": command,
                        "message": err.removesuffix("\n")}
             break
-    return ctl, failure
+        done.append(command)
+    return ctl, failure, done
 
 
 def local_ips(scenario: Scenario) -> dict[str, str]:
@@ -51,11 +66,15 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     """The hosts' shell lines for the cloud the commands build, and the first failure (or None)."""
     spec = scenario.cloud
     assert spec is not None
-    ctl, failure = build_controller(scenario)
+    ctl, failure, done = _replay(scenario)
     tunnels = local_ips(scenario)
     # every host's agents first (bridges, tunnels, routers, DHCP servers), then the VMs boot (dhclient)
     compiled = {host: host_lines(ctl, host, tunnels) for host in spec.hosts}
-    lines: SectionLines = [(host, line, 0, "cloud agent") for host in spec.hosts for line in compiled[host][0]]
+    # the state `openstack` typed on a host answers from (netplex.cloud.shellcmd)
+    state = state_json(scenario.seed, spec.hosts, *_inputs(scenario), done)
+    keep = f"mkdir -p {STATE_PATH.rsplit('/', 1)[0]} && printf '%s\\n' {shlex.quote(state)} > {STATE_PATH}"
+    lines: SectionLines = [(host, keep, 0, "cloud state") for host in spec.hosts]
+    lines += [(host, line, 0, "cloud agent") for host in spec.hosts for line in compiled[host][0]]
     lines += [(host, line, 0, "cloud VM boot") for host in spec.hosts for line in compiled[host][1]]
     return lines, failure
 
