@@ -220,8 +220,12 @@ class _State:
     options: set[str]
 
 
+_GLOB_META = re.compile(r"([*?\[])")
+
+
 def _glob_escape(s: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in s)
+    """A quoted piece's glob characters bracketed (`*` -> `[*]`) so they match themselves."""
+    return _GLOB_META.sub(r"[\1]", s)
 
 
 class Shell:
