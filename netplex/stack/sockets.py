@@ -256,6 +256,10 @@ class SocketTable:
         self.tcp_conns: dict[tuple[int, int, int, int], Any] = {}
         self.raw: list[RawSocket] = []               # raw_v4_hashinfo
         self.ptype_all: list[PacketSocket] = ns.ptype_all   # the namespace's AF_PACKET taps
+        # the taps each device (ifindex) sees: those bound to it or to every device, in ptype_all's order
+        # (dev->ptype_all plus the global list, as __netif_receive_skb_core walks them); emptied whenever a
+        # tap is added, removed or bound (af_packet.py), rebuilt for a device on its next frame
+        self.ptype_dev: dict[int, list[PacketSocket]] = {}
         self.packet_origin: PacketSocket | None = None   # the packet socket sending right now
 
     def owner_meta(self, sk: Any) -> Any:
