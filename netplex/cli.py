@@ -491,6 +491,8 @@ def sweep(
             raise SweepUsage(f"--workers {workers}: at least 1")
         if is_clab_file(file):
             raise SweepUsage(f"{file}: a containerlab topology has no parameters to sweep")
+        if json_out not in (None, "-") and not Path(json_out).parent.is_dir():
+            raise SweepUsage(f"--json {json_out}: no folder {Path(json_out).parent}")
         text = read_file_text(file)
         jobs = [Job(str(file), text, v) for v in variants(grid)]
         name = check_variants(str(file), text, [j.variant for j in jobs])
@@ -526,9 +528,11 @@ def sweep(
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         out = _stdout()
-        out.print(Text.assemble((name, "bold"), f"  ({file}, {len(jobs)} variants)"), soft_wrap=True)
+        out.print(Text.assemble((name, "bold"), f"  ({file}, {len(jobs)} variant{'s' if len(jobs) != 1 else ''})"),
+                  soft_wrap=True)
         out.print(sweep_table(grid, rows))
-        ran = f"cluster {cluster}" if cluster is not None else f"{min(n, len(jobs))} worker{'s' if n > 1 else ''}"
+        used = min(n, len(jobs))
+        ran = f"cluster {cluster}" if cluster is not None else f"{used} worker{'s' if used > 1 else ''}"
         out.print(f"{summary_line(rows)} ({ran}, {elapsed:.1f} s)", soft_wrap=True)
         if json_out is not None:
             try:

@@ -1,7 +1,8 @@
 """`netplex sweep` and scenario parameters (docs/sweep.md), the way users run them.
 
 The command line on the example `examples/sweep/lossy-uplink.yaml` in a pool of
-2 processes, a real Dask LocalCluster (2 worker processes), and the one
+2 processes, on a real Dask LocalCluster (its scheduler and one worker on TCP in
+the test's process; benchmarks/sweep.py runs one of 2 worker processes), and the one
 variant again through `netplex run --param`: every variant's result is the
 same wherever it ran. Bad input exits 2 with one netplex message.
 """
@@ -186,6 +187,7 @@ def test_a_variant_that_cannot_run_is_a_row_and_exit_2(monkeypatch):
                               "e.g. seed=1..100\n"),
     (["--param", "loss=2%,lots"], "examples/sweep/lossy-uplink.yaml:25: links[0].loss: "),
     (["--workers", "0"], "netplex: --workers 0: at least 1\n"),
+    (["--json", "/nonexistent/out.json"], "netplex: --json /nonexistent/out.json: no folder /nonexistent\n"),
     (["--workers", "2", "--cluster", "tcp://127.0.0.1:1"],
      "netplex: --workers and --cluster: on a cluster, its own workers run the variants\n"),
 ])
