@@ -172,13 +172,17 @@ def test_ping_at_a_terminal_streams_until_ctrl_c(net: Network) -> None:
 
 
 def test_long_line_is_linear(net: Network) -> None:
-    t0 = time.process_time()
-    r = net["h1"].run("echo " + "ab " * 25_000)
-    first = time.process_time() - t0
-    assert r.status == 0 and len(r.output) == 75_000
-    t0 = time.process_time()
-    net["h1"].run("echo " + "ab " * 100_000)
-    assert time.process_time() - t0 < 8 * first + 0.5   # 4 times the words: not 16 times the time
+    def cpu(words: int) -> float:
+        """The better of two runs' CPU time: a collector pass or a busy machine lands in one run."""
+        best = float("inf")
+        for _ in range(2):
+            t0 = time.process_time()
+            r = net["h1"].run("echo " + "ab " * words)
+            best = min(best, time.process_time() - t0)
+            assert r.status == 0 and len(r.output) == 3 * words
+        return best
+    # 4 times the words: not 16 times the time
+    assert cpu(80_000) < 8 * cpu(20_000) + 0.5
     r = net["h1"].run("echo " + "\\a" * 200_000 + " " + "a" * 1_000_000)
     assert len(r.output) == 1_200_002
 
