@@ -176,7 +176,8 @@ class BridgePort:
         world = ns.world
         if (not nbytes or not world.fastpath or world.tracer.on or frame.meta is not None or frame.vlans
                 or not dev.up or nbytes > dev.mtu + 18 or self.state != BR_STATE_FORWARDING or not br.up
-                or not self.fast_pure()):
+                or dev.ingress_q is not None or br.vlan_filtering or not self.fast_pure()):
+            # (tc changes no configuration generation: the ingress qdisc is read per frame)
             return False
         dst = frame.dst
         src = frame.src

@@ -320,6 +320,10 @@ def bridged(topo: str, changes: bool) -> tuple[Any, ...]:
             (sw, f"bridge link set dev {port3} state 3"),
             (sw, f"bridge link set dev {port3} hairpin on"),
             (sw, f"bridge link set dev {port3} isolated on"),
+            # tc changes no configuration generation: the port's ingress qdisc is read per frame
+            (sw, f"tc qdisc add dev {port3} ingress"),
+            (sw, f"tc filter add dev {port3} ingress matchall action drop"),
+            (sw, f"tc qdisc del dev {port3} ingress"),
             (hosts[2], f"ip link set eth0 address {mac7}"),
             (net.nodes[sw_of[5]], "ip link set br0 type bridge ageing_time 100"),   # 1 s: entries age
             (sw, "sysctl -qw net.bridge.bridge-nf-call-iptables=1"),
