@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-t1 bench-growth randdiff clean
+.PHONY: install demo test fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-cloud bench-t1 bench-growth randdiff clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,9 @@ bench-s1: install
 	PYTHONPATH=. $(BIN)/python benchmarks/scale.py s1 $(or $(HOSTS),2000) 1000
 bench-s2: install
 	PYTHONPATH=. $(BIN)/python benchmarks/scale.py s2 $(or $(HOSTS),10000) 40
+# issue 14: 2,000 VMs on 50 compute hosts in 20 tenants, then a 1,000-pair ping mesh
+bench-cloud: install
+	PYTHONPATH=. $(BIN)/python benchmarks/cloud_scale.py $(or $(VMS),2000) $(or $(HOSTS),50) $(or $(TENANTS),20) $(or $(PAIRS),1000)
 bench-t1: install
 	$(BIN)/python benchmarks/compare.py t1 --seconds $(or $(SECS),1) --repeat $(REPEAT) $(NS3ARG)
 bench-sweep: install
