@@ -64,6 +64,10 @@ class ArpMixin:
         if sip >> 28 == 14 or sha[0] & 1:
             self.drop(frame, dev, SkbDropReason.ARP_BOGUS)
             return
+        # arp_process: "bad requests for 127.x.x.x and requests for multicast addresses" go unread
+        if tip >> 28 == 14 or tip >> 24 == 127 and not self.conf_max(dev, "route_localnet"):
+            self.drop(frame, dev, SkbDropReason.ARP_BOGUS)
+            return
         tracing = self.world.tracer.on
         local_target = self.is_local_addr(tip) and self.addr_usable_on(dev, tip)
         if arp.op == ARPOP_REQUEST and sip == 0:
