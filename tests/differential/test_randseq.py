@@ -43,9 +43,10 @@ N = int(os.environ.get("RANDDIFF_N", "20"))
 LENGTH = int(os.environ.get("RANDDIFF_LEN", "15"))
 SEED = int(os.environ.get("RANDDIFF_SEED", "0"))
 SHRINK_SECONDS = float(os.environ.get("RANDDIFF_SHRINK_S", "30"))
-FLOOR = 0.98
+FLOOR = 0.99
 """Least agreement (KNOWN level, per command) the CI budget must keep; raise it as classes are fixed.
-Seeds 0-19 measured 99.3 % (one disagreement is 0.3 %; the twin's wall-clock timing can add one)."""
+Seeds 0-19 measured 99.7 % on 2026-12-05 13:20 (one disagreement is 0.3 %; the twin's wall-clock
+timing can add one or two)."""
 
 
 def _everything(_feature: str) -> bool:
