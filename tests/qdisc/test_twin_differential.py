@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = [ROOT / "tests" / "qdisc" / "scenarios" / n for n in ("htb-seed-pfifo.yaml", "htb-netem-leaves.yaml")] + [
+CASES = [ROOT / "tests" / "qdisc" / "scenarios" / n for n in (
+    "htb-seed-pfifo.yaml", "htb-netem-leaves.yaml", "tbf-netem-child.yaml", "tbf-prio-netem.yaml")] + [
     ROOT / "examples" / n for n in ("qos-htb-borrow.yaml", "qos-tbf.yaml", "qos-noisy-neighbour.yaml",
                                     "qos-noisy-neighbour-htb.yaml", "qos-sfq.yaml", "qos-htb-seed.yaml",
                                     "qos-pfifo-fast.yaml")]

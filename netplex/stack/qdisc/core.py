@@ -138,6 +138,7 @@ class Qdisc:
         self.requeues = 0
         self.qlen = 0
         self.backlog = 0
+        self.gso: tuple[Any, int] | None = None  # sch->gso_skb: the packet a parent's peek dequeued
         self.filters: list[Any] = []            # tcf_proto list, kept sorted by prio
         self.u32_hts: dict[int, Any] = {}       # tc_u_common: the u32 hash tables of this block
         self.refcnt = 2
@@ -168,6 +169,33 @@ class Qdisc:
             self.bytes += item[1]
         return item
 
+    def peek(self, now: int) -> tuple[Any, int] | None:
+        """Qdisc_ops.peek as qdisc_peek_dequeued (include/net/sch_generic.h), the peek of a
+        non-work-conserving qdisc (netem, tbf, htb): the packet its dequeue gives now, dequeued
+        (counted as sent by this qdisc) and kept in `gso` — still part of the queue (qlen and
+        backlog count it again) — for the parent's `dequeue_peeked`. A qdisc that holds its
+        head back (netem's packet not yet due) gives None, exactly as its dequeue would.
+        Work-conserving qdiscs override it with qdisc_peek_head (fifo) or their own (prio, sfq)."""
+        item = self.gso
+        if item is None:
+            item = self.dequeue(now)
+            if item is not None:
+                self.gso = item
+                self.qlen += 1
+                self.backlog += item[1]
+        return item
+
+    def dequeue_peeked(self, now: int) -> tuple[Any, int] | None:
+        """qdisc_dequeue_peeked: what a parent that peeked must dequeue with — the peeked
+        packet (its counters were taken when it was dequeued into `gso`), else a dequeue."""
+        item = self.gso
+        if item is None:
+            return self.dequeue(now)
+        self.gso = None
+        self.qlen -= 1
+        self.backlog -= item[1]
+        return item
+
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         raise NotImplementedError
 
@@ -179,7 +207,9 @@ class Qdisc:
         return None
 
     def reset(self) -> None:
+        """qdisc_reset: the queue, the peeked packet (gso_skb) and the backlog go."""
         self.qlen = self.backlog = 0
+        self.gso = None
 
     def drop_queued(self, nbytes: int) -> None:
         """A queued packet was dropped inside (sfq's longest-flow drop): qdisc_tree_reduce_backlog."""

@@ -60,6 +60,10 @@ class PfifoQdisc(Qdisc):
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
         return self.q.popleft() if self.q else None
 
+    def peek(self, now: int) -> tuple[Any, int] | None:
+        """qdisc_peek_head: the head, left in the queue."""
+        return self.q[0] if self.q else None
+
     def reset(self) -> None:
         super().reset()
         self.q.clear()
@@ -104,6 +108,13 @@ class PfifoFastQdisc(Qdisc):
         for band in self.q:
             if band:
                 return band.popleft()
+        return None
+
+    def peek(self, now: int) -> tuple[Any, int] | None:
+        """pfifo_fast_peek: the head of the first non-empty band."""
+        for band in self.q:
+            if band:
+                return band[0]
         return None
 
     def reset(self) -> None:
@@ -203,13 +214,26 @@ class PrioQdisc(Qdisc):
         return False
 
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        """prio_dequeue: the first band whose qdisc gives a packet (qdisc_dequeue_peeked: a
+        band a parent peeked gives the peeked packet); a band holding its head back (netem
+        not yet due) is passed over."""
         for c in self.cls:
             q = c.leaf
             if q is not None and q.qlen:
-                item = q.dequeue(now)
+                item = q.dequeue_peeked(now)
                 if item is not None:
                     c.packets += 1
                     c.bytes += item[1]
+                    return item
+        return None
+
+    def peek(self, now: int) -> tuple[Any, int] | None:
+        """prio_peek: the first band whose qdisc's peek gives a packet."""
+        for c in self.cls:
+            q = c.leaf
+            if q is not None and q.qlen:
+                item = q.peek(now)
+                if item is not None:
                     return item
         return None
 

@@ -168,16 +168,11 @@ class NetemQdisc(Qdisc):
             return frame, nbytes
         return None
 
-    def peek(self) -> tuple[Any, int] | None:
-        if self.head:
-            return self.head[0]
-        if self.tfifo:
-            return self.tfifo[0][2], self.tfifo[0][3]
-        return None
-
     def next_wakeup(self, now: int) -> int | None:
-        """qdisc_watchdog_schedule_ns: when the earliest delayed packet is due."""
-        if self.head or not self.tfifo:
+        """qdisc_watchdog_schedule_ns: when the earliest delayed packet is due (None: one is
+        ready now, or nothing is queued). netem's peek is qdisc_peek_dequeued (the base's):
+        a parent sees nothing until the head is due, and this is when it must look again."""
+        if self.head or self.gso is not None or not self.tfifo:
             return None
         return max(self.tfifo[0][0], now + 1)
 

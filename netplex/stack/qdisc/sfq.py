@@ -183,15 +183,12 @@ class SfqQdisc(Qdisc):
             return item
         return None
 
-    def peek(self) -> tuple[Any, int] | None:
+    def peek(self, now: int) -> tuple[Any, int] | None:
+        """sfq_peek: the head of the slot the round robin stands on (q->tail->next), whatever
+        its allotment — sfq_dequeue may then serve the next slot's packet instead, and a
+        tbf parent charges the peeked length (as the kernel does)."""
         ring = self.ring
-        if not ring:
-            return None
-        for h in ring:
-            slot = self.slots[h]
-            if slot.allot > 0:
-                return slot.q[0]
-        return self.slots[ring[1 % len(ring)]].q[0] if len(ring) > 1 else self.slots[ring[0]].q[0]
+        return self.slots[ring[0]].q[0] if ring else None
 
     def reset(self) -> None:
         super().reset()

@@ -114,10 +114,13 @@ class TbfQdisc(Qdisc):
         return self.rate * self.buffer // 1_000_000_000 if self.rate else 1 << 62
 
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
+        """tbf_dequeue: peek the inner qdisc (a netem whose head is not yet due shows nothing:
+        no tokens spent, no overlimit); send the head when both buckets hold its cost
+        (qdisc_dequeue_peeked), else count an overlimit and sleep (next_wakeup)."""
         leaf = self.cl.leaf
         if leaf is None or not leaf.qlen:
             return None
-        head = self._peek(leaf)
+        head = leaf.peek(now)
         if head is None:
             return None
         ln = self._len(head[1])
@@ -127,7 +130,7 @@ class TbfQdisc(Qdisc):
             ptoks = min(toks + self.ptokens, self.mtu) - l2t_ns(self.peakrate, ln)
         toks = min(toks + self.tokens, self.buffer) - l2t_ns(self.rate, ln)
         if (toks | ptoks) >= 0:
-            item = leaf.dequeue(now)
+            item = leaf.dequeue_peeked(now)
             if item is None:
                 return None
             self.t_c = now
@@ -139,24 +142,18 @@ class TbfQdisc(Qdisc):
         self.overlimits += 1
         return None
 
-    @staticmethod
-    def _peek(leaf: Qdisc) -> tuple[Any, int] | None:
-        q = getattr(leaf, "q", None)
-        if q is not None and not isinstance(q, tuple):
-            return q[0] if q else None
-        peek = getattr(leaf, "peek", None)
-        return peek() if peek is not None else None
-
     def next_wakeup(self, now: int) -> int | None:
+        """The watchdog: when the buckets will hold the peeked head's cost; when the inner
+        qdisc shows nothing yet (netem holding its head), its own watchdog (netem's
+        qdisc_watchdog_schedule_ns) is the one that fires."""
         leaf = self.cl.leaf
         if leaf is None or not leaf.qlen:
             return None
-        head = self._peek(leaf)
+        head = leaf.peek(now)   # at this `now` the same answer dequeue just had (gso or None)
         if head is None:
-            return None
+            return leaf.next_wakeup(now)
         ln = self._len(head[1])
         wait = l2t_ns(self.rate, ln) - self.tokens
         if self.peakrate:
             wait = max(wait, l2t_ns(self.peakrate, ln) - self.ptokens)
-        held = leaf.next_wakeup(now)   # a leaf that holds packets back (netem)
-        return max(self.t_c + wait, now + 1, held or 0)
+        return max(self.t_c + wait, now + 1)
