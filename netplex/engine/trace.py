@@ -90,6 +90,10 @@ class Tracer:
             self._ids[id(obj)] = got
         return got[1]
 
+    def packet_objects(self) -> dict[int, object]:
+        """Every packet object given an id this session (kept alive by the tracer), by id."""
+        return {got: obj for obj, got in self._ids.values()}
+
     def clear(self) -> None:
         self.events.clear()
         self._ids.clear()

@@ -11,7 +11,14 @@ as that node prints them (`ip route`, `ip neigh`, `bridge fdb show`, `iptables -
 `iptables -t nat -L -n -v`, `tc -s qdisc show`, `ovs-ofctl dump-flows` per OVS bridge).
 
 The trace events (engine/trace.py `TraceEvent`, typed fields) are grouped per packet id
-and, within a packet, into hops: consecutive events on one node. The file is gzip'd JSON
+and, within a packet, into hops: consecutive events on one node. A packet that carries a
+tunnel header (VXLAN RFC 7348, Geneve RFC 8926, GRE RFC 2784/2890, ESP RFC 4303, GTP-U
+3GPP TS 29.281, MPLS RFC 3032) keeps its header layers, outermost first, as one short string
+each (`"VXLAN vni 42"`; what follows a tunnel header is the inner packet), read from the
+packet object the tracer followed (`Tracer.packet_objects`); a packet that only entered a tunnel
+(its hop ran `vxlan_xmit`, `ip_tunnel_xmit`, `xfrm_output`, `mpls_xmit`, `gtp_xmit`) names the
+tunnel packet it was wrapped into (`wrapped_in`). Other packets store no layers, so the
+recording stays small. The file is gzip'd JSON
 (`.npx`), `{"format": "netplex-run", "version": 1, ...}`.
 """
 from __future__ import annotations
@@ -23,6 +30,18 @@ from typing import Any
 
 from netplex.engine.trace import TraceEvent
 from netplex.errors import NetplexError
+from netplex.packet.addr import int_to_ip
+from netplex.packet.esp import Esp
+from netplex.packet.ethernet import Ethernet
+from netplex.packet.geneve import Geneve
+from netplex.packet.gre import Gre
+from netplex.packet.gtpu import GtpU
+from netplex.packet.icmp import Icmp
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.mpls import Mpls
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
+from netplex.packet.vxlan import Vxlan
 from netplex.scenario.backend import Backend
 from netplex.scenario.model import IperfProbe, Scenario
 from netplex.scenario.results import ScenarioResult
@@ -36,6 +55,9 @@ RECORD_FORMAT = "netplex-run"
 RECORD_VERSION = 1
 MAX_EVENTS = 200_000   # trace events kept; past this the recording says it was cut
 _FIELDS = ("dev", "out_dev", "port", "vid", "hook", "table", "chain", "rule", "verdict", "qdisc", "handle")
+TUNNEL_HEADERS = ("VXLAN", "Geneve", "GRE", "ESP", "GTP-U", "MPLS")
+ENCAP_STAGES = ("vxlan_xmit", "geneve_xmit", "ip_tunnel_xmit", "xfrm_output", "mpls_xmit", "gtp_xmit")
+_ICMP = {0: "echo-reply", 8: "echo-request", 3: "unreachable", 11: "time-exceeded"}
 TABLES = ("ip route", "ip neigh", "bridge fdb show", "iptables -L -n -v", "iptables -t nat -L -n -v",
           "tc -s qdisc show")
 
@@ -56,6 +78,59 @@ def _event(e: TraceEvent, start: int) -> dict[str, Any]:
     if e.reason is not None:
         d["reason"] = e.reason.name
     return d
+
+
+def _mac(m: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in m)
+
+
+def layers(pkt: object, limit: int = 16) -> list[str]:
+    """The packet's headers, outermost first, one short string each with its key fields."""
+    out: list[str] = []
+    p: object = pkt
+    while p is not None and len(out) < limit:
+        nxt: object = None
+        if isinstance(p, Ethernet):
+            vlans = "".join(f" vlan {v.vid}" for v in p.vlans) if p.vlans else ""
+            out.append(f"Ethernet {_mac(p.src)} > {_mac(p.dst)}{vlans}")
+            nxt = p.payload
+        elif isinstance(p, IPv4):
+            out.append(f"IPv4 {int_to_ip(p.src)} > {int_to_ip(p.dst)} proto {p.proto} ttl {p.ttl}")
+            nxt = p.payload
+        elif isinstance(p, Udp):
+            out.append(f"UDP {p.sport} > {p.dport}")
+            nxt = p.payload
+        elif isinstance(p, Tcp):
+            out.append(f"TCP {p.sport} > {p.dport}")
+        elif isinstance(p, Icmp):
+            out.append(f"ICMP {_ICMP.get(p.type, f'type {p.type}')} id {p.id} seq {p.seq}")
+        elif isinstance(p, (Vxlan, Geneve)):
+            out.append(f"{'VXLAN' if isinstance(p, Vxlan) else 'Geneve'} vni {p.vni}")
+            nxt = p.payload
+        elif isinstance(p, Gre):
+            out.append(f"GRE proto 0x{p.proto:04x}" + (f" key {p.key}" if p.flags & 0x2000 or p.key else ""))
+            nxt = p.payload
+        elif isinstance(p, Esp):
+            out.append(f"ESP spi 0x{p.spi:08x} seq {p.seq}")
+            out.append(f"encrypted {len(p.data)} bytes")
+        elif isinstance(p, GtpU):
+            out.append(f"GTP-U teid 0x{p.teid:08x}")
+            nxt = p.payload
+        elif isinstance(p, Mpls):
+            out.append("MPLS " + " ".join(f"label {label} ttl {ttl}" for label, _, ttl in p.entries))
+            nxt = p.payload
+        elif isinstance(p, (bytes, bytearray)):
+            if p and p[0] >> 4 == 4 and len(out) and out[-1].startswith(TUNNEL_HEADERS):
+                try:
+                    nxt = IPv4.decode(bytes(p))
+                except ValueError:
+                    nxt = None
+            if nxt is None and p:
+                out.append(f"data {len(p)} bytes")
+        else:
+            out.append(type(p).__name__.upper())
+        p = nxt
+    return out
 
 
 def _json(backend: Backend, node: str, line: str) -> Any:
@@ -183,6 +258,7 @@ class Recorder:
                 p["hops"][-1]["events"].append(ev)
                 if e.stage == "drop":
                     p["dropped"] = True
+        self._layers(packets)
         res = result.to_json()
         probes = []
         for p in result.probes:
@@ -201,6 +277,30 @@ class Recorder:
             "truncated": self.truncated, "counters": {"times": self.times, "series": self.counters},
             "events": result.events or [], "tables": self.tables,
         }
+
+
+    def _layers(self, packets: dict[int, dict[str, Any]]) -> None:
+        """Header layers of the tunnel packets; `wrapped_in` for a packet that entered a tunnel."""
+        tunnels: list[tuple[int, str]] = []
+        objects = self.tracer.packet_objects()
+        for pid in sorted(packets):
+            obj = objects.get(pid)
+            if obj is None:
+                continue
+            got = layers(obj)
+            if any(x.startswith(TUNNEL_HEADERS) for x in got):
+                packets[pid]["layers"] = got
+                tunnels.append((pid, packets[pid]["hops"][0]["node"]))
+        for pid in sorted(packets):
+            p = packets[pid]
+            if "layers" in p:
+                continue
+            for hop in p["hops"]:
+                if any(e["stage"] in ENCAP_STAGES for e in hop["events"]):
+                    outer = next((t for t, node in tunnels if t > pid and node == hop["node"]), None)
+                    if outer is not None:
+                        hop["wrapped_in"] = outer
+                    break
 
 
 def record_scenario(scenario: Scenario, seed: int | None = None) -> tuple[ScenarioResult, dict[str, Any]]:

@@ -8,6 +8,7 @@ import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -119,10 +120,10 @@ def _browser():
     return webdriver.Chrome(service=Service(driver), options=opts)
 
 
-def test_page_in_headless_chromium(vxlan: tuple[Path, dict], tmp_path: Path) -> None:
+def _open_page(rec: dict, tmp_path: Path) -> tuple[Any, ViewServer, Path]:
+    """The recording served and loaded in headless Chromium; where screenshots go."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    _, rec = vxlan
     shots = Path(os.environ.get("NETPLEX_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     browser = _browser()
@@ -131,6 +132,18 @@ def test_page_in_headless_chromium(vxlan: tuple[Path, dict], tmp_path: Path) -> 
     try:
         browser.get(server.url)
         WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    except BaseException:
+        browser.quit()
+        server.close()
+        raise
+    return browser, server, shots
+
+
+def test_page_in_headless_chromium(vxlan: tuple[Path, dict], tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    _, rec = vxlan
+    browser, server, shots = _open_page(rec, tmp_path)
+    try:
         assert browser.find_element(By.ID, "status").text == "PASSED"
         assert len(browser.find_elements(By.CSS_SELECTOR, "#nodes .node")) == len(rec["nodes"])
         assert len(browser.find_elements(By.CSS_SELECTOR, "#probes tr")) == len(rec["probes"]) + 1
@@ -172,6 +185,79 @@ def test_page_in_headless_chromium(vxlan: tuple[Path, dict], tmp_path: Path) -> 
         browser.find_element(By.CSS_SELECTOR, '#tabs [data-tab="counters"]').click()
         assert browser.find_elements(By.CSS_SELECTOR, "#counter-plot path")
         assert all((shots / f).stat().st_size > 10_000 for f in ("1-loaded.png", "2-journey.png", "3-node.png", "4-tour.png"))
+    finally:
+        browser.quit()
+        server.close()
+
+
+# A tunnelled packet drawn as nested boxes (the outer headers around the inner packet) at the hop
+# where the encapsulation is added, crossed and removed, and the tunnel's span dashed on the drawing.
+# The expected header text comes from the scenario file (the VNI, SPI, label a user configured).
+# An MPLS frame is rebuilt by every LSR, so its journey is the one hop that pops the label.
+TUNNELS = [
+    ("vxlan-multicast", "VXLAN vni 101", "ICMP echo-request", "vtep1", "VNI 101"),
+    ("ipsec-manual-xfrm", "ESP spi 0x00001000", "encrypted", "gw1", "spi 0x00001000"),
+    ("mpls-lsp", "MPLS label 300 ttl 61", "ICMP echo-request", "r4", "label 300"),
+]
+
+
+@pytest.mark.parametrize(("example", "header", "inner", "origin", "traced"), TUNNELS, ids=[t[0] for t in TUNNELS])
+def test_tunnel_drawn_as_nested_headers(example: str, header: str, inner: str, origin: str, traced: str,
+                                        tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    path = tmp_path / f"{example}.npx"
+    r = runner.invoke(app, ["run", str(ROOT / "examples" / f"{example}.yaml"), "--record", str(path)])
+    assert r.exit_code == 0, r.stderr
+    rec = load_recording(path)
+    target = next(p for p in rec["packets"] if any(x.startswith(header) for x in p.get("layers", []))
+                  and p["hops"][0]["node"] == origin and inner in " ".join(p["layers"]))
+    # the stack's own trace text (vxlan_rcv, xfrm_input, mpls_forward) names the same VNI/SPI/label
+    assert any(traced in e["text"] for h in target["hops"] for e in h["events"])
+    browser, server, shots = _open_page(rec, tmp_path)
+    try:
+        browser.find_element(By.CSS_SELECTOR, '#tabs [data-tab="packets"]').click()
+        browser.find_element(By.ID, "packet-filter").send_keys(f"#{target['id']} ")
+        browser.find_element(By.ID, f"packet-{target['id']}").click()
+        roles = []
+        for i, hop in enumerate(target["hops"]):
+            if i:
+                browser.find_element(By.ID, "next").click()
+            box = browser.find_element(By.ID, "encap")
+            browser.execute_script("arguments[0].scrollIntoView()", box)
+            title = box.find_element(By.TAG_NAME, "h4").text
+            roles.append(title.split(" at ")[0])
+            assert title.endswith(f"at {hop['node']}")
+            # the tunnel header is drawn outside the inner packet's box, the inner headers inside it
+            outer = box.find_element(By.CSS_SELECTOR, ".pkt:not(.inner) > .hdr.tunnel")
+            assert outer.text.startswith(header)
+            nested = box.find_element(By.CSS_SELECTOR, ".pkt:not(.inner) > .pkt.inner")
+            assert inner in nested.text and header not in nested.text
+            span = browser.find_elements(By.ID, "tunnel-span")
+            if target["hops"][0]["node"] != target["hops"][-1]["node"]:
+                assert span and span[0].get_attribute("data-from") == origin
+                assert header in span[0].text
+            if i == 0:
+                browser.save_screenshot(str(shots / f"5-encap-{example}.png"))
+        kind = header.split()[0]
+        if len(target["hops"]) > 2:
+            assert f"{kind} inside the tunnel" in roles
+        if len(target["hops"]) > 1:
+            assert roles[0] == f"{kind} encapsulation added"
+        assert roles[-1] == f"{kind} encapsulation removed"
+        browser.save_screenshot(str(shots / f"6-decap-{example}.png"))
+        # the inner packet's own journey names the tunnel packet it was wrapped into, at the hop it entered
+        wrapped = next(((p, i, h) for p in rec["packets"] for i, h in enumerate(p["hops"])
+                        if h.get("wrapped_in") == target["id"]), None)
+        if wrapped is not None:
+            p, i, h = wrapped
+            browser.find_element(By.ID, "packet-filter").send_keys(Keys.CONTROL, "a", Keys.DELETE, f"#{p['id']} ")
+            browser.find_element(By.ID, f"packet-{p['id']}").click()
+            for _ in range(i):
+                browser.find_element(By.ID, "next").click()
+            title = browser.find_element(By.CSS_SELECTOR, "#encap h4").text
+            assert title == f"{kind} encapsulation added at {h['node']} (packet #{target['id']})"
+        assert (shots / f"5-encap-{example}.png").stat().st_size > 10_000
     finally:
         browser.quit()
         server.close()

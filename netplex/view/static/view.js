@@ -251,6 +251,7 @@ function renderJourney() {
     t.appendChild(tr);
   }
   detail.appendChild(t);
+  renderEncap(p, hop, detail);
   for (let i = 0; i <= state.step; i++) {
     const g = $(`node-${p.hops[i].node}`); if (g) g.classList.add(i === state.step ? "current" : "visited");
   }
@@ -263,6 +264,60 @@ function renderJourney() {
     animateDot(pos[a], pos[b]);
   } else if (pos[hop.node]) { $("dot").setAttribute("cx", pos[hop.node].x); $("dot").setAttribute("cy", pos[hop.node].y); }
 }
+// --- tunnels: the headers drawn around the inner packet, and the tunnel's span on the drawing ---
+const TUNNEL = /^(VXLAN|Geneve|GRE|ESP|GTP-U|MPLS)\b/;
+const DECAP = new Set(["vxlan_rcv", "geneve_rcv", "gre_rcv", "xfrm_input", "gtp_rcv"]);
+function isDecap(e) { return DECAP.has(e.stage) || (e.stage === "mpls_forward" && /popped/.test(e.text)); }
+// Nested boxes: every layer after a tunnel header is the inner packet, drawn inside its own box.
+function layerBoxes(layers) {
+  const box = el("div", { class: "pkt" });
+  for (let i = 0; i < layers.length; i++) {
+    const kind = layers[i].split(" ")[0];
+    box.appendChild(el("div", { class: "hdr" + (TUNNEL.test(layers[i]) ? " tunnel" : ""), "data-kind": kind }, layers[i]));
+    if (TUNNEL.test(layers[i]) && i + 1 < layers.length) {
+      const inner = layerBoxes(layers.slice(i + 1));
+      inner.classList.add("inner");
+      box.appendChild(inner);
+      break;
+    }
+  }
+  return box;
+}
+// The tunnel packet seen at this hop, what happens to its encapsulation here, and the span's ends.
+function tunnelAt(p, hop, stepIndex) {
+  if (hop.wrapped_in !== undefined) {
+    const t = packetsById.get(hop.wrapped_in);
+    if (t && t.layers) return { t, role: "added", from: hop.node, to: tunnelEnd(t) };
+  }
+  if (!p.layers) return null;
+  let role = "crossed";
+  if (hop.events.some(isDecap)) role = "removed";
+  else if (stepIndex === 0 && hop.events.some((e) => e.stage === "ip_local_out" || e.stage === "mpls_xmit")) role = "added";
+  return { t: p, role, from: p.hops[0].node, to: tunnelEnd(p) };
+}
+function tunnelEnd(t) {
+  const h = t.hops.find((x) => x.events.some(isDecap));
+  return (h || t.hops[t.hops.length - 1]).node;
+}
+function renderEncap(p, hop, detail) {
+  const old = $("tunnel-span"); if (old) old.remove();
+  const tun = tunnelAt(p, hop, state.step);
+  if (!tun) return;
+  const header = tun.t.layers.find((x) => TUNNEL.test(x));
+  const words = { added: "encapsulation added", crossed: "inside the tunnel", removed: "encapsulation removed" };
+  const box = el("div", { id: "encap", class: "encap-box " + tun.role });
+  box.appendChild(el("h4", {}, `${header.split(" ")[0]} ${words[tun.role]} at ${hop.node}` +
+    (tun.t !== p ? ` (packet #${tun.t.id})` : "")));
+  box.appendChild(layerBoxes(tun.t.layers));
+  detail.appendChild(box);
+  const a = pos[tun.from], b = pos[tun.to];
+  if (!a || !b || tun.from === tun.to) return;
+  const g = el("svg:g", { id: "tunnel-span", class: "tunnel-span", "data-from": tun.from, "data-to": tun.to });
+  g.appendChild(el("svg:line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y }));
+  g.appendChild(el("svg:text", { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 + 14 }, header));
+  $("links").appendChild(g);
+}
+
 function animateDot(a, b) {
   if (!a || !b) return;
   const dot = $("dot"), t0 = performance.now(), dur = 400;
