@@ -13,8 +13,17 @@ routes skip 127.0.0.0/8 (zebra's connected_add_ipv4: martians). When zebra stops
 it removes what it installed (rib_sweep / zebra_finalize without -r); when bgpd
 goes, zebra removes bgpd's routes (zebra_client_close).
 
-The kernel twin installs routes with nexthop objects (`nhid N` in `ip route`);
-netplex installs plain routes, so a comparison leaves `nhid N` out.
+Nexthop objects (zebra/zebra_nhg.c, rt_netlink.c's netlink_nexthop_msg_encode): on a kernel
+with `ip nexthop`, zebra installs every nexthop group entry it resolves as a kernel object of
+`proto zebra` from its own id space (nhg_get_next_id: 1, 2, ...): one `dev IF` object per
+interface holding a connected route, one `via GW dev IF` object per BGP path, and for a
+multipath route a group of those (the group's id is taken before its members', as
+zebra_nhg_find does). A BGP route is installed as `nhid N proto bgp metric 20`. An object no
+route uses any more stays for zebra's keep time (ZEBRA_DEFAULT_NHE_KEEP_TIME, 180 s) before
+zebra deletes it; the kernel removes those through a device that goes down itself, and zebra
+installs them again (same id) when it needs them. Real zebra also burns ids on lookups it
+discards, so its numbers depend on the order of kernel events at start-up: a comparison with
+the twin reads the ids as `<id>` (tests/frr/test_bgp_twin.py).
 """
 from __future__ import annotations
 
@@ -25,14 +34,16 @@ from netplex.apps.process import Program
 from netplex.errors import NetplexError
 from netplex.frr.config import FrrConfig
 from netplex.packet.addr import int_to_ip
-from netplex.stack.route import RT_TABLE_MAIN, Nexthop, Route
+from netplex.stack.nexthop import NhObject
+from netplex.stack.route import RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, Route
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
 __all__ = ["RibEntry", "Zebra", "fmt_uptime", "rib", "zebra_of"]
 
-RTPROT_KERNEL, RTPROT_BOOT, RTPROT_BGP = 2, 3, 186
+RTPROT_KERNEL, RTPROT_BOOT, RTPROT_ZEBRA, RTPROT_BGP = 2, 3, 11, 186
+ZEBRA_DEFAULT_NHE_KEEP_TIME = 180     # zebra_router.h: seconds an unused nexthop group entry stays
 ROUTE_INSTALLATION_METRIC = 20     # zebra/rt.h: every route zebra installs has this kernel metric
 NSEC = 1_000_000_000
 
@@ -101,12 +112,84 @@ class Zebra(Program):
         # (its NEXT_HOP, then the gateway and device it resolved to; recursive when they differ)
         self.rib_info: dict[tuple[int, int], tuple[int, list[tuple[int, int, Any]]]] = {}
         self.started = 0
+        # zebra's nexthop group entries: key ("if", ifindex) | ("via", gw, ifindex) | ("grp", member ids)
+        self.nhe_ids: dict[tuple[Any, ...], int] = {}
+        self.id_counter = 0
 
     def start(self) -> None:
         self.started = self.ns.sched.now
+        self.ns.rtnl_listeners.append(self._rtnl)
+        self._connected_nhes()
 
     def stop(self) -> None:
         self.withdraw_all()
+        ours = [i for i in self.nhe_ids.values() if self._in_kernel(i)]
+        self.ns.remove_nexthops(sorted(ours))
+        self.nhe_ids.clear()
+
+    def close_owned(self) -> None:
+        if self._rtnl in self.ns.rtnl_listeners:
+            self.ns.rtnl_listeners.remove(self._rtnl)
+        super().close_owned()
+
+    # -- nexthop group entries -------------------------------------------------------
+    def _in_kernel(self, nh_id: int) -> bool:
+        obj = self.ns.nexthops.get(nh_id)
+        return obj is not None and obj.proto == RTPROT_ZEBRA
+
+    def _nhe(self, key: tuple[Any, ...], make: Any) -> int:
+        """zebra_nhg_find + zebra_nhg_install_kernel: the entry's id (a new one from zebra's counter
+        the first time), its kernel object (re)installed when the kernel does not hold it."""
+        nh_id = self.nhe_ids.get(key)
+        if nh_id is None:
+            self.id_counter += 1          # nhg_get_next_id
+            nh_id = self.nhe_ids[key] = self.id_counter
+        want: NhObject = make(nh_id)
+        have = self.ns.nexthops.get(nh_id)
+        if have is None or have.proto != RTPROT_ZEBRA or (have.gw, have.dev, have.group) != (
+                want.gw, want.dev, want.group):
+            self.ns.replace_nexthop(want)     # the kernel dropped it, or a member of the group
+        return nh_id
+
+    def _path(self, gw: int | None, dev: Any) -> int:
+        if gw is None:
+            return self._nhe(("if", dev.ifindex), lambda i: NhObject(i, dev=dev, proto=RTPROT_ZEBRA))
+        return self._nhe(("via", gw, dev.ifindex), lambda i: NhObject(i, gw=gw, dev=dev, proto=RTPROT_ZEBRA))
+
+    def _connected_nhes(self) -> None:
+        """The interface entry of each connected route (zebra installs those objects too)."""
+        for e in rib(self.ns, self.started):
+            if e.kind == "C":
+                self._path(None, self.ns.devices[e.nexthops[0][1]])
+
+    def _rtnl(self) -> None:
+        if self.alive:
+            self.after(0, self._connected_nhes)
+
+    def _unused(self, nh_id: int) -> bool:
+        table = self.ns.fib.tables.get(RT_TABLE_MAIN)
+        if table is not None and any(r.nhid == nh_id for r in table.routes()):
+            return False
+        obj = self.ns.nexthops.get(nh_id)
+        return obj is None or not obj.used_by
+
+    def _release(self, nh_id: int) -> None:
+        """An entry no route uses: deleted from the kernel after the keep time, unless used again."""
+        self.after(ZEBRA_DEFAULT_NHE_KEEP_TIME * NSEC, self._expire, nh_id)
+
+    def _expire(self, nh_id: int) -> None:
+        if not self._unused(nh_id) or not self._in_kernel(nh_id):
+            return
+        obj = self.ns.nexthops.get(nh_id)
+        members = [m for m, _w in obj.group] if obj is not None else []
+        if any(k[0] == "if" and v == nh_id for k, v in self.nhe_ids.items()):
+            return                        # a connected route's entry lives with the interface
+        self.ns.remove_nexthops([nh_id])
+        for key in [k for k, v in self.nhe_ids.items() if v == nh_id]:
+            del self.nhe_ids[key]
+        for m in members:
+            if self._unused(m):
+                self._release(m)
 
     def install(self, dst: int, plen: int, distance: int, nexthops: list[tuple[int, int, Any]]) -> bool:
         """Put a BGP route in the kernel (replacing the one installed before); False when a
@@ -119,10 +202,20 @@ class Zebra(Program):
             return False
         self.rib_info[(dst, plen)] = (distance, sorted(nexthops, key=lambda h: (h[0], h[1])))
         hops = sorted({(g, d) for _, g, d in nexthops}, key=lambda h: (h[0], h[1].ifindex))
-        gw, dev = hops[0]
-        route = Route(dst, plen, dev=dev, gw=gw, metric=ROUTE_INSTALLATION_METRIC, proto=RTPROT_BGP)
         if len(hops) > 1:
-            route.nhs = tuple(Nexthop(g, d) for g, d in hops)
+            key = ("grp", tuple((g, d.ifindex) for g, d in hops))
+            nh_id = self.nhe_ids.get(key)
+            if nh_id is None:             # the group's id first, then its members' (zebra_nhg_find)
+                self.id_counter += 1
+                nh_id = self.nhe_ids[key] = self.id_counter
+            members = tuple((self._path(g, d), 1) for g, d in hops)
+            nh_id = self._nhe(key, lambda i: NhObject(i, group=members, proto=RTPROT_ZEBRA))
+        else:
+            nh_id = self._path(*hops[0])
+        route = Route(dst, plen, metric=ROUTE_INSTALLATION_METRIC, proto=RTPROT_BGP, scope=RT_SCOPE_UNIVERSE)
+        obj = ns.nexthops.get(nh_id)
+        assert obj is not None
+        ns.nexthops.apply(route, obj, ns.lo)
         old = self.installed.get((dst, plen))
         if old is not None and _same(old, route) and table is not None and old in table.find(dst, plen):
             return True
@@ -145,6 +238,8 @@ class Zebra(Program):
             self.ns.del_route(old)
         except NetplexError:
             pass          # the kernel flushed it already (its device went down)
+        if old.nhid is not None and self._unused(old.nhid):
+            self._release(old.nhid)
 
     def withdraw_all(self) -> None:
         for dst, plen in list(self.installed):
@@ -154,7 +249,7 @@ class Zebra(Program):
 def _same(a: Route, b: Route) -> bool:
     def hops(r: Route) -> list[tuple[int | None, Any]]:
         return [(nh.gw, nh.dev) for nh in r.nhs] if r.nhs else [(r.gw, r.dev)]
-    return a.metric == b.metric and hops(a) == hops(b)
+    return a.metric == b.metric and a.nhid == b.nhid and hops(a) == hops(b)
 
 
 def zebra_of(machine_procs: Any, ns: Namespace) -> Zebra | None:

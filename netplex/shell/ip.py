@@ -65,7 +65,7 @@ _OBJECTS = ("address", "addrlabel", "maddress", "route", "rule", "neighbor", "ne
             "sr", "nexthop", "mptcp", "ioam", "help", "stats")
 
 
-_JSON_OBJECTS = ("link", "address", "maddress", "route", "rule", "neighbor", "neighbour")   # what `ip -j` prints (show/list)
+_JSON_OBJECTS = ("link", "address", "maddress", "route", "rule", "neighbor", "neighbour", "nexthop")   # what `ip -j` prints (show/list)
 
 
 def _unsupported(what: str) -> Result:
@@ -177,6 +177,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     if name is None:
         return Result(1, "", f'Object "{obj}" is unknown, try "ip help".\n')
     from netplex.shell import ip_addr, ip_link, ip_maddr, ip_neigh, ip_netns, ip_route, ip_rule, ip_tunnel, ip_xfrm
+    from netplex.shell.ip_nexthop import do_ipnexthop
 
     handlers = {
         "address": ip_addr.do_ipaddr, "link": ip_link.do_iplink, "route": ip_route.do_iproute,
@@ -184,7 +185,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
         "tuntap": ip_link.do_iptuntap, "tap": ip_link.do_iptuntap,
         "tunnel": ip_tunnel.do_iptunnel, "tunl": ip_tunnel.do_iptunnel,
         "mroute": _ipmroute, "rule": ip_rule.do_iprule, "xfrm": ip_xfrm.do_ipxfrm,
-        "maddress": ip_maddr.do_ipmaddr,
+        "maddress": ip_maddr.do_ipmaddr, "nexthop": do_ipnexthop,
     }
     if name == "help":
         return Result(255, "", USAGE)

@@ -79,6 +79,8 @@ def route_line(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.type != "unicast":
         parts.append(r.type)
     parts.append(_dst_text(r))
+    if r.nhid is not None:      # print_route: RTA_NH_ID right after the destination
+        parts.append(f"nhid {r.nhid}")
     if r.encap:     # lwt_print_encap: " encap %s ", print_encap_mpls: " %s "
         parts.append(f" encap mpls  {'/'.join(map(str, r.encap))}")
     if r.gw is not None and not r.nhs:
@@ -149,6 +151,8 @@ def route_json(r: Route, *, show_table: bool = False, show_dev: bool = True, sho
     if r.type != "unicast":
         o["type"] = r.type
     o["dst"] = _dst_text(r)
+    if r.nhid is not None:
+        o["nhid"] = r.nhid
     if r.gw is not None and not r.nhs:
         o["gateway"] = int_to_ip(r.gw)
     if r.dev is not None and show_dev and not r.nhs:
@@ -198,6 +202,7 @@ class _RouteReq:
         self.metric: int | None = None
         self.table: int | None = None
         self.proto: int | None = None
+        self.nhid: int | None = None
         self.scope: int | None = None
         self.onlink = False
         self.mtu: int | None = None
@@ -326,7 +331,13 @@ def _parse(ns: Any, args: list[str], tables: RtTables) -> _RouteReq:
         elif a == "nexthop":
             _parse_nexthops(ns, args, i, req)
             break
-        elif a in ("tos", "dsfield", "nhid", "realms", "mpath", "expires",
+        elif a == "nhid":
+            i += 1
+            v = need_arg(args, i)
+            req.nhid = parse_u32(v)
+            if req.nhid is None:
+                raise invarg('"id" value is invalid\n', v)
+        elif a in ("tos", "dsfield", "realms", "mpath", "expires",
                    "rtt", "rttvar", "window", "cwnd", "initcwnd", "initrwnd", "quickack", "congctl",
                    "features", "pref", "ttl-propagate", "fastopen_no_cookie", "hoplimit", "reordering",
                    "ssthresh", "lock", "from", "iif", "vrf"):
@@ -359,6 +370,8 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
     dev = req.dev
     gw = req.gw
     scope = req.scope
+    if req.nhid is not None:
+        return _modify_nhid(ns, req, cmd, rtype, table)
     if scope is None:
         if rtype in ("local", "nat"):
             scope = RT_SCOPE_HOST
@@ -378,7 +391,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
         if scope == RT_SCOPE_LINK and req.scope is None:
             scope = RT_SCOPE_UNIVERSE if any(g is not None for g, _d, _w, _o in req.nhs) else RT_SCOPE_LINK
         for g, d, w, o in req.nhs:   # fib_get_nhs, then fib_check_nh for each
-            nhs.append(Nexthop(g, _check_nh(ns, g, d, o, scope, table), w, o))
+            nhs.append(Nexthop(g, check_nh(ns, g, d, o, scope, table), w, o))
         if len(nhs) == 1:   # fib_count_nexthops: one nexthop is a plain route
             gw, dev, req.onlink = nhs[0].gw, nhs[0].dev, nhs[0].onlink
             nhs = []
@@ -391,7 +404,7 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
         if dev is None:
             raise IpError("RTNETLINK answers: No such device", 2)
     elif rtype in ("unicast", "local", "broadcast", "multicast", "anycast"):   # fib_check_nh: a nexthop needed
-        dev = _check_nh(ns, gw, dev, req.onlink, scope, table)
+        dev = check_nh(ns, gw, dev, req.onlink, scope, table)
     dst, plen = req.dst
     route = Route(dst, plen, table=table, type=rtype, dev=dev, gw=gw, src=req.src,
                   metric=req.metric or 0, proto=req.proto if req.proto is not None else 3, scope=scope,
@@ -416,11 +429,42 @@ def _modify(ns: Any, args: list[str], cmd: str, tables: RtTables) -> Result:
     return Result(0)
 
 
+def _modify_nhid(ns: Any, req: _RouteReq, cmd: str, rtype: str, table: int) -> Result:
+    """A route through a nexthop object (`nhid N`): rtm_to_fib_config refuses a nexthop of the
+    route's own beside it, fib_create_info needs the object; the route's scope is universe
+    (iproute2 sets RT_SCOPE_LINK only for a route with no gateway, nexthop or id)."""
+    if req.gw is not None or req.dev is not None or req.nhs or req.encap:
+        raise IpError("Error: Nexthop specification and nexthop id are mutually exclusive.", 2)
+    obj = ns.nexthops.get(req.nhid)
+    if obj is None:
+        raise IpError("Error: Nexthop id does not exist.", 2)
+    if rtype != "unicast":
+        raise IpError(f"netplex: ip route {rtype} with nhid is not supported", 2)
+    dst, plen = req.dst
+    route = Route(dst, plen, table=table, src=req.src, metric=req.metric or 0,
+                  proto=req.proto if req.proto is not None else 3,
+                  scope=req.scope if req.scope is not None else RT_SCOPE_UNIVERSE,
+                  mtu=req.mtu, mtu_lock=req.mtu_lock, advmss=req.advmss, advmss_lock=req.advmss_lock)
+    ns.nexthops.apply(route, obj, ns.lo)
+    if req.src is not None and not ns.fib_valid_prefsrc(route):
+        raise IpError("Error: Invalid prefsrc address.", 2)
+    t = ns.fib.tables.get(table)
+    existing = [r for r in t.find(dst, plen) if r.metric == route.metric and r.tos == 0] if t else []
+    if cmd == "add" and existing:
+        raise IpError("RTNETLINK answers: File exists", 2)
+    if cmd == "change" and not existing:
+        raise IpError("RTNETLINK answers: No such file or directory", 2)
+    if cmd == "append":
+        raise IpError("netplex: ip route append with nhid is not supported", 2)
+    ns.add_route(route, replace=cmd in ("replace", "change"))
+    return Result(0)
+
+
 _TYPE_SCOPE = {"local": RT_SCOPE_HOST, "nat": RT_SCOPE_HOST, "broadcast": RT_SCOPE_LINK, "anycast": RT_SCOPE_LINK}
 """fib_props[type].scope, the narrowest scope a route of the type may have (the others: universe)."""
 
 
-def _check_nh(ns: Any, gw: int | None, dev: Any, onlink: bool, scope: int, table: int) -> Any:
+def check_nh(ns: Any, gw: int | None, dev: Any, onlink: bool, scope: int, table: int) -> Any:
     """fib_check_nh: the nexthop's gateway must be reachable (or `onlink` through an up device),
     a device-only nexthop's device must be up. Returns the nexthop's device."""
     if gw is not None:
@@ -461,6 +505,10 @@ def _delete(ns: Any, args: list[str], tables: RtTables) -> Result:
     for r in ns.fib.tables[table].find(dst, plen):
         if req.type is not None and r.type != req.type:
             continue
+        if req.nhid is not None and r.nhid != req.nhid:
+            continue   # fib_nh_match: a nexthop id must be the route's object
+        if r.nhid is not None and (req.gw is not None or req.dev is not None or req.nhs):
+            continue   # fib_nh_match: a route through an object matches no nexthop specification
         if req.gw is not None and r.gw != req.gw:
             continue
         if req.dev is not None and r.dev is not req.dev:

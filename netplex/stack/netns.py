@@ -27,6 +27,7 @@ from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
 from netplex.stack.ipv4 import Ipv4Path
 from netplex.stack.mpls import MplsRoute
 from netplex.stack.neigh import NeighTable
+from netplex.stack.nexthop import NexthopTable, NhObject, sync_routes
 from netplex.stack.protocol import inet_add_protocol
 from netplex.stack.route import (
     RT_SCOPE_HOST,
@@ -165,6 +166,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.mc_groups: dict[int, list[int]] = {}             # ifindex → joined IPv4 groups
         self.xfrm = Xfrm(self)                                # IPsec SAD/SPD (stack/xfrm)
         self.mpls_routes: dict[int, MplsRoute] = {}           # the MPLS label table (stack/mpls.py)
+        self.nexthops = NexthopTable()                        # `ip nexthop` objects (stack/nexthop.py)
         # RTNLGRP_LINK/IPV4_IFADDR/IPV4_ROUTE listeners (a routing daemon's netlink socket): each is
         # called, as a scheduled event, after a device, address or non-BGP route change
         self.rtnl_listeners: list[Callable[[], None]] = []
@@ -506,7 +508,10 @@ class Namespace(Ipv4Path, ArpMixin):
     def _device_down(self, dev: NetDevice) -> None:
         """fib_disable_ip: routes through the device go, its neighbours are flushed. A host-scope route
         stays (a local address, `scope host`: its nexthop's scope is RT_SCOPE_NOWHERE, which
-        fib_sync_down_dev does not kill without `force`, i.e. unless the device goes away)."""
+        fib_sync_down_dev does not kill without `force`, i.e. unless the device goes away).
+        nexthop_flush_dev first: the nexthop objects through the device go, with their routes."""
+        if self.nexthops.objs:
+            self.remove_nexthops(self.nexthops.on_dev(dev))
         for t in self.fib.tables.values():
             for r in t.routes():
                 if r.nhs:
@@ -809,6 +814,27 @@ class Namespace(Ipv4Path, ArpMixin):
         self.config_changed()
         if self.rtnl_listeners and route.proto != RTPROT_BGP:
             self.rtnl_notify()
+
+    def replace_nexthop(self, obj: NhObject) -> None:
+        """insert_nexthop / replace_nexthop: the routes through the object (or a group holding it)
+        take its new paths."""
+        self.nexthops.insert(obj)
+        if sync_routes(self.fib, self.nexthops, [], {obj.id}, self.lo):
+            self.config_changed()
+
+    def remove_nexthops(self, ids: list[int]) -> list[int]:
+        """remove_nexthop of each object (`ip nexthop del`, flush, a device going down): the groups
+        it empties and the routes using any of them go too. Returns the ids removed."""
+        removed: list[int] = []
+        changed: set[int] = set()
+        for nh_id in ids:
+            r, c = self.nexthops.remove(nh_id)
+            removed += r
+            changed |= c
+        if removed:
+            sync_routes(self.fib, self.nexthops, removed, changed - set(removed), self.lo)
+            self.config_changed()
+        return removed
 
     # -- policy rules (ip rule) -------------------------------------------------
     def add_rule(self, rule: FibRule) -> None:

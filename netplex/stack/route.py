@@ -62,7 +62,7 @@ class Route:
     nexthops in `nhs` (fib_nhs > 1); `dev` and `gw` are then the first one's."""
 
     __slots__ = ("table", "type", "dst", "plen", "dev", "gw", "src", "metric", "proto", "scope",
-                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock", "nhs", "encap")
+                 "onlink", "tos", "mtu", "mtu_lock", "advmss", "advmss_lock", "nhs", "encap", "nhid")
 
     def __init__(self, dst: int, plen: int, *, table: int = RT_TABLE_MAIN, type: str = "unicast",
                  dev: Any = None, gw: int | None = None, src: int | None = None, metric: int = 0,
@@ -97,6 +97,7 @@ class Route:
         self.advmss = min(advmss, RTAX_ADVMSS_MAX) if advmss else advmss   # RTAX_ADVMSS (dst_metric_advmss)
         self.advmss_lock = advmss_lock
         self.nhs: tuple[Nexthop, ...] = ()
+        self.nhid: int | None = None    # RTA_NH_ID: the nexthop object the route uses (stack/nexthop.py)
 
     def key(self) -> tuple:
         """What makes two routes the same entry (fib_table_insert's duplicate check)."""

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from netplex.scenario.diff import DEFAULT_NORMALISATIONS, Normalisations
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.results import EXIT_ERROR, EXIT_FAILED, EXIT_OK, ScenarioResult
+from tests.frr.test_bgp_twin import NORMS as FRR_NORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -38,11 +40,16 @@ XFAIL: dict[str, tuple[str, frozenset[str]]] = {
     # (examples/ovs-flow-firewall was here: the twin's userspace OVS conntrack dropped the TCP
     # handshake's partially checksummed segments; the twin now turns veth TX offloads off beside
     # OVS, as OVS's own userspace tests do.)
-    # Differences by nature, which tests/frr/test_bgp_twin.py normalises: session uptimes, message counts
-    # and `Last update` dates run on the twin's wall clock, and FRR 8.4's zebra installs routes with
-    # nexthop objects (`nhid N`) where the simulator's installs plain routes.
-    "examples/dc-leaf-spine-bgp": ("uptimes, message counts and dates on the twin's wall clock; the "
-                                   "simulator's zebra installs no nexthop objects (nhid)", AGREE),
+    # (examples/dc-leaf-spine-bgp was here: the simulator's zebra installed plain routes where FRR 8.4's
+    # installs nexthop objects (`nhid N`); it now installs them as zebra does, see netplex/frr/zebra.py.)
+}
+
+
+# case -> the normalisations its comparison uses instead of DEFAULT_NORMALISATIONS, each rule with its
+# reason: real FRR's wall-clock uptimes, message counts, dates, zebra's nexthop ids (tests/frr/test_bgp_twin.py).
+NORMALISATIONS: dict[str, Normalisations] = {
+    "examples/dc-leaf-spine-bgp": FRR_NORMS,
+    "examples/dc-border-two-isps": FRR_NORMS,
 }
 
 
@@ -96,7 +103,7 @@ def test_linux(case: str, request: pytest.FixtureRequest, differential) -> None:
 @pytest.mark.parametrize("case", cases_for("agree"))
 def test_agree(case: str, request: pytest.FixtureRequest, differential) -> None:
     iperf_in_progress(case, request)
-    differential.assert_agree(CASES[case])
+    differential.assert_agree(CASES[case], normalisations=NORMALISATIONS.get(case, DEFAULT_NORMALISATIONS))
 
 
 def test_corpus_is_large_enough() -> None:

@@ -91,7 +91,7 @@ def test_two_routers_peer_and_the_route_reaches_the_kernel() -> None:
     assert status == 0
     row = next(line for line in out.splitlines() if line.startswith("r1(10.0.12.1)"))
     assert row.split()[1:3] == ["4", "65001"] and row.split()[-3:] == ["1", "1", "N/A"]
-    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 via 10.0.12.1 dev eth0 metric 20 \n"
+    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 nhid 2 via 10.0.12.1 dev eth0 metric 20 \n"
     _, table = sh(net, "r2", "vtysh -c 'sh ip b'")    # abbreviations, as vtysh takes them
     assert "*> 10.1.0.0/24      10.0.12.1(r1)            0             0 65001 i" in table
     _, ps = sh(net, "r2", "ps -e")
@@ -112,7 +112,7 @@ def test_leaf_spine_multipath_is_one_ecmp_route_and_a_cut_uplink_leaves_one_next
     assert "*> 10.2.0.0/24      10.11.0.1(s1)                          0 65000 65002 i" in table
     assert "*=                  10.21.0.1(s2)                          0 65000 65002 i" in table
     assert sh(net, "l1", "ip route show proto bgp")[1] == (
-        "10.2.0.0/24 metric 20 \n\tnexthop via 10.11.0.1 dev s1 weight 1 \n"
+        "10.2.0.0/24 nhid 4 metric 20 \n\tnexthop via 10.11.0.1 dev s1 weight 1 \n"
         "\tnexthop via 10.21.0.1 dev s2 weight 1 \n")
     _, entry = sh(net, "l1", "vtysh -c 'show ip bgp 10.2.0.0/24'")
     assert "Paths: (2 available, best #1, table default)" in entry
@@ -120,7 +120,7 @@ def test_leaf_spine_multipath_is_one_ecmp_route_and_a_cut_uplink_leaves_one_next
     # the cable l1-s1 is cut at l1: fast-external-failover drops the session at once
     net["l1"].run("ip link set s1 down")
     net.run_for(NSEC // 10)
-    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 via 10.21.0.1 dev s2 metric 20 \n"
+    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 nhid 6 via 10.21.0.1 dev s2 metric 20 \n"
     _, summary = sh(net, "s1", "vtysh -c 'show ip bgp summary'")
     net["l1"].run("ip link set s1 up")
     net.run_for(5 * NSEC)
@@ -133,7 +133,7 @@ def test_a_spine_gone_silent_is_dropped_when_the_hold_timer_expires() -> None:
     net.run_for(8 * NSEC)        # datacenter hold time 9 s: still ECMP
     assert "nexthop via 10.11.0.1" in sh(net, "l1", "ip route show proto bgp")[1]
     net.run_for(2 * NSEC)
-    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 via 10.21.0.1 dev s2 metric 20 \n"
+    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 nhid 6 via 10.21.0.1 dev s2 metric 20 \n"
     _, summary = sh(net, "l1", "vtysh -c 'show ip bgp summary'")
     assert any("(10.11.0.1)" in line and "Established" not in line and line.split()[-3] in
                ("Active", "Connect", "Idle") for line in summary.splitlines())
@@ -143,7 +143,7 @@ def test_a_killed_bgpd_closes_its_connections_and_the_peer_drops_at_once() -> No
     net = leaf_spine()
     net["s1"].run("kill -9 $(pidof bgpd)")
     net.run_for(NSEC // 10)
-    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 via 10.21.0.1 dev s2 metric 20 \n"
+    assert sh(net, "l1", "ip route show proto bgp")[1] == "10.2.0.0/24 nhid 6 via 10.21.0.1 dev s2 metric 20 \n"
 
 
 def test_stopping_frr_sends_cease_and_removes_its_routes() -> None:
@@ -166,7 +166,7 @@ def test_vtysh_configures_a_running_bgpd() -> None:
                                  + ("-c 'network 10.1.0.0/24'" if n == "r1" else "-c 'exit-address-family'"))
         assert (status, out) == (0, "")
     net.run_for(3 * NSEC)
-    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 via 10.0.12.1 dev eth0 metric 20 \n"
+    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 nhid 2 via 10.0.12.1 dev eth0 metric 20 \n"
     _, running = sh(net, "r1", "vtysh -c 'show running-config'")
     assert "router bgp 65001\n no bgp ebgp-requires-policy\n neighbor 10.0.12.2 remote-as 65002\n !\n" \
            " address-family ipv4 unicast\n  network 10.1.0.0/24\n exit-address-family\nexit\n" in running
@@ -263,7 +263,7 @@ def test_clear_ip_bgp_resets_the_sessions_which_come_back_with_their_routes() ->
     net.run_for(NSEC // 10)
     assert sh(net, "r2", "ip route show proto bgp")[1] == ""        # r2 heard Cease 6/4 and dropped
     net.run_for(3 * NSEC)
-    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 via 10.0.12.1 dev eth0 metric 20 \n"
+    assert sh(net, "r2", "ip route show proto bgp")[1] == "10.1.0.0/24 nhid 2 via 10.0.12.1 dev eth0 metric 20 \n"
     assert sh(net, "r1", "vtysh -c 'clear ip bgp 10.0.12.9'")[0] == 1
     assert sh(net, "r1", "vtysh -c 'clear ip bgp * soft'")[0] == 2
 
@@ -282,7 +282,7 @@ def test_a_peer_group_gives_its_members_remote_as_timers_and_next_hop_self() -> 
 def test_ibgp_over_loopbacks_resolves_the_next_hop_recursively() -> None:
     res = run_scenario(load_scenario(Path(__file__).with_name("ibgp-loopbacks.yaml")), SimBackend())
     assert res.passed, [p.to_json() for p in res.probes if not p.passed]
-    assert res.probes[3].observed["output"] == "10.2.0.0/24 via 10.0.1.2 dev tr0 metric 20 \n"
+    assert res.probes[3].observed["output"] == "10.2.0.0/24 nhid 3 via 10.0.1.2 dev tr0 metric 20 \n"
     assert res.probes[5].observed["output"].endswith(
         "B>  10.2.0.0/24 [200/0] via 10.255.0.2 (recursive), weight 1, 00:00:04\n"
         "  *                       via 10.0.1.2, tr0, weight 1, 00:00:04\n")

@@ -22,9 +22,14 @@ PEER_GROUP = Path(__file__).with_name("peer-group.yaml")
 LOOPBACKS = Path(__file__).with_name("ibgp-loopbacks.yaml")
 
 FRR_RULES = (
-    Normalisation(re.compile(r"\bnhid \d+ "), "",
-                  "zebra installs routes with kernel nexthop objects (`nhid N`); netplex's zebra installs "
-                  "plain routes with the same nexthops"),
+    Normalisation(re.compile(r"\bnhid \d+ "), "nhid <id> ",
+                  "zebra's nexthop ids come from its own counter, which real zebra also advances for the "
+                  "lookups it discards, so the numbers follow the order of kernel events at its start-up; "
+                  "netplex's zebra numbers its entries 1, 2, ... (which object a route uses is compared)"),
+    Normalisation(re.compile(r"^id \d+ ((?:group \d+(?:,\d+)?(?:/\d+(?:,\d+)?)* )?)", re.M),
+                  lambda m, _a: "id <id> " + ("group <ids> " if m.group(1) else ""),
+                  "as above: `ip nexthop show` of zebra's objects (the listing's order, kinds and paths are "
+                  "compared)"),
     Normalisation(re.compile(r"\b[\w.-]+\((\d+\.\d+\.\d+\.\d+)\)"), r"<host>(\1)",
                   "the twin's nodes share the host's UTS namespace, so every FRR announces the host's "
                   "name in its hostname capability; a simulated node announces its own"),
