@@ -21,7 +21,9 @@ multipath route a group of those (the group's id is taken before its members', a
 zebra_nhg_find does). A BGP route is installed as `nhid N proto bgp metric 20`. An object no
 route uses any more stays for zebra's keep time (ZEBRA_DEFAULT_NHE_KEEP_TIME, 180 s) before
 zebra deletes it; the kernel removes those through a device that goes down itself, and zebra
-installs them again (same id) when it needs them. Real zebra also burns ids on lookups it
+installs a path's entry again (same id) when it needs it, an interface's under a new id; a group
+the kernel shrank is not pushed again (FRR 8.4 thinks it installed), and when zebra stops the
+BGP paths' entries stay in the kernel: both as the twin shows. Real zebra also burns ids on lookups it
 discards, so its numbers depend on the order of kernel events at start-up: a comparison with
 the twin reads the ids as `<id>` (tests/frr/test_bgp_twin.py).
 """
@@ -122,8 +124,10 @@ class Zebra(Program):
         self._connected_nhes()
 
     def stop(self) -> None:
+        """zebra_finalize: its routes go, and the interface entries with the connected routes; the
+        entries of BGP paths stay in the kernel (FRR 8.4 leaves them, as the twin shows)."""
         self.withdraw_all()
-        ours = [i for i in self.nhe_ids.values() if self._in_kernel(i)]
+        ours = [v for k, v in self.nhe_ids.items() if k[0] == "if" and self._in_kernel(v)]
         self.ns.remove_nexthops(sorted(ours))
         self.nhe_ids.clear()
 
@@ -144,11 +148,11 @@ class Zebra(Program):
         if nh_id is None:
             self.id_counter += 1          # nhg_get_next_id
             nh_id = self.nhe_ids[key] = self.id_counter
-        want: NhObject = make(nh_id)
-        have = self.ns.nexthops.get(nh_id)
-        if have is None or have.proto != RTPROT_ZEBRA or (have.gw, have.dev, have.group) != (
-                want.gw, want.dev, want.group):
-            self.ns.replace_nexthop(want)     # the kernel dropped it, or a member of the group
+        if not self._in_kernel(nh_id):
+            # only an entry the kernel dropped is installed again: a group the kernel shrank (its
+            # member's device went down) keeps its kernel object as it is, as FRR 8.4's zebra does
+            # (its entry is still "installed"), so an ECMP route back after a flap uses one path
+            self.ns.replace_nexthop(make(nh_id))
         return nh_id
 
     def _path(self, gw: int | None, dev: Any) -> int:
@@ -160,7 +164,11 @@ class Zebra(Program):
         """The interface entry of each connected route (zebra installs those objects too)."""
         for e in rib(self.ns, self.started):
             if e.kind == "C":
-                self._path(None, self.ns.devices[e.nexthops[0][1]])
+                dev = self.ns.devices[e.nexthops[0][1]]
+                nh_id = self.nhe_ids.get(("if", dev.ifindex))
+                if nh_id is not None and not self._in_kernel(nh_id):
+                    del self.nhe_ids[("if", dev.ifindex)]   # freed with the interface: a new id
+                self._path(None, dev)
 
     def _rtnl(self) -> None:
         if self.alive:
