@@ -172,8 +172,8 @@ def _modify(ns: Any, args: list[str], replace: bool) -> Result:
             raise IpError("Error: Can not replace a nexthop group with a nexthop.", 2)
         if not old.is_group and group:
             raise IpError("Error: Can not replace a nexthop with a nexthop group.", 2)
-        if old.used_by and blackhole:
-            raise IpError("Error: Blackhole nexthop can not be used in a group with more than 1 path.", 2)
+        if blackhole and any(len(table.objs[g].group) > 1 for g in old.used_by):
+            raise IpError("Error: Blackhole nexthop can not be a member of a group with more than one path.", 2)
     if not nh_id:
         nh_id = table.unused_id()
     obj = NhObject(nh_id, gw, dev, blackhole, onlink, proto, group)

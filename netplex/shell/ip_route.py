@@ -454,9 +454,15 @@ def _modify_nhid(ns: Any, req: _RouteReq, cmd: str, rtype: str, table: int) -> R
         raise IpError("RTNETLINK answers: File exists", 2)
     if cmd == "change" and not existing:
         raise IpError("RTNETLINK answers: No such file or directory", 2)
-    if cmd == "append":
-        raise IpError("netplex: ip route append with nhid is not supported", 2)
-    ns.add_route(route, replace=cmd in ("replace", "change"))
+    if cmd in ("replace", "change") and any(r.nhid == route.nhid for r in existing):
+        # fib_table_insert: the alias that already uses this nexthop is a no-op when it is the one
+        # replaced, else EEXIST
+        if existing[0].nhid == route.nhid:
+            return Result(0)
+        raise IpError("RTNETLINK answers: File exists", 2)
+    if cmd == "append" and any(r.nhid == route.nhid for r in existing):
+        raise IpError("RTNETLINK answers: File exists", 2)
+    ns.add_route(route, replace=cmd in ("replace", "change"), append=cmd == "append")
     return Result(0)
 
 
@@ -628,7 +634,13 @@ def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
         raise IpError('"ip route flush" requires arguments.', 1)
     routes, _shown = _select(ns, args, True, tables)
     for r in routes:
-        ns.del_route(r)
+        if r.nhid is None:
+            ns.del_route(r)
+    if any(r.nhid is not None for r in routes):
+        # iproute2 sends each dumped route back as RTM_DELROUTE: a route through a nexthop object
+        # carries both RTA_NH_ID and its paths, which rtm_to_fib_config refuses (EINVAL); the
+        # batch's other deletes are done
+        raise IpError("Failed to send flush request: Invalid argument", 2)
     return Result(0)
 
 

@@ -514,6 +514,8 @@ class Namespace(Ipv4Path, ArpMixin):
             self.remove_nexthops(self.nexthops.on_dev(dev))
         for t in self.fib.tables.values():
             for r in t.routes():
+                if r.nhid is not None:
+                    continue      # a route through an object followed it (sync_routes)
                 if r.nhs:
                     # fib_sync_down_dev(NETDEV_DOWN): the nexthop is dead; the route goes with the last one
                     if not any(nh.dev.up for nh in r.nhs):

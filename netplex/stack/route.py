@@ -523,9 +523,12 @@ class Fib:
 
     def flush_dev(self, dev: Any, kernel_only: bool = False) -> None:
         """Remove every route through `dev` (fib_sync_down_dev + fib_flush). A multipath route with
-        a nexthop through `dev` goes whole, as fib_sync_down_dev does on NETDEV_UNREGISTER."""
+        a nexthop through `dev` goes whole, as fib_sync_down_dev does on NETDEV_UNREGISTER. A route
+        through a nexthop object is not in fib_info_devhash: it follows its object (nexthop.c)."""
         for t in self.tables.values():
             for r in t.routes():
+                if r.nhid is not None:
+                    continue
                 if r.nhs:
                     if any(nh.dev is dev for nh in r.nhs):
                         t.remove(r)
