@@ -70,6 +70,9 @@ FASTPATH_NEUTRAL = frozenset({
     "netfilter", "hooks", "pmtu", "frags", "icmp_peers", "icmp_global_credit", "tx_owner", "wmem_owned",
     "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
     "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",
+    # nexthop objects (nexthop.py): a route through one holds a copy of its paths, rewritten (with
+    # config_changed) when the object changes, so `build` reads it as any route
+    "nexthops",
 })
 # NetDevice attributes understood the same way (the device's own state).
 DEVICE_NEUTRAL = frozenset({

@@ -55,6 +55,9 @@ class NexthopTable:
         self.objs: dict[int, NhObject] = {}
         self.last_id_allocated = 0
 
+    def __len__(self) -> int:
+        return len(self.objs)
+
     def __contains__(self, nh_id: int) -> bool:
         return nh_id in self.objs
 
