@@ -35,7 +35,7 @@ from netplex.packet.esp import Esp
 from netplex.packet.ethernet import Ethernet
 from netplex.packet.geneve import Geneve
 from netplex.packet.gre import Gre
-from netplex.packet.gtpu import GtpU
+from netplex.packet.gtpu import GTPU_PORT, GtpU
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.mpls import Mpls
@@ -100,6 +100,11 @@ def layers(pkt: object, limit: int = 16) -> list[str]:
         elif isinstance(p, Udp):
             out.append(f"UDP {p.sport} > {p.dport}")
             nxt = p.payload
+            if GTPU_PORT in (p.sport, p.dport) and isinstance(nxt, (bytes, bytearray)):
+                try:   # GTP-U is read by the gateways' userspace, so the stack leaves it as bytes
+                    nxt = GtpU.decode(bytes(nxt))
+                except ValueError:
+                    pass
         elif isinstance(p, Tcp):
             out.append(f"TCP {p.sport} > {p.dport}")
         elif isinstance(p, Icmp):

@@ -198,15 +198,17 @@ TUNNELS = [
     ("vxlan-multicast", "VXLAN vni 101", "ICMP echo-request", "vtep1", "VNI 101"),
     ("ipsec-manual-xfrm", "ESP spi 0x00001000", "encrypted", "gw1", "spi 0x00001000"),
     ("mpls-lsp", "MPLS label 300 ttl 61", "ICMP echo-request", "r4", "label 300"),
+    ("mobile/lte-attach", "GTP-U teid 0x", "IPv4 10.45.", "enb1", ":2152"),
 ]
 
 
-@pytest.mark.parametrize(("example", "header", "inner", "origin", "traced"), TUNNELS, ids=[t[0] for t in TUNNELS])
+@pytest.mark.parametrize(("example", "header", "inner", "origin", "traced"), TUNNELS, ids=[t[0].split("/")[-1] for t in TUNNELS])
 def test_tunnel_drawn_as_nested_headers(example: str, header: str, inner: str, origin: str, traced: str,
                                         tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    path = tmp_path / f"{example}.npx"
+    name = example.split("/")[-1]
+    path = tmp_path / f"{name}.npx"
     r = runner.invoke(app, ["run", str(ROOT / "examples" / f"{example}.yaml"), "--record", str(path)])
     assert r.exit_code == 0, r.stderr
     rec = load_recording(path)
@@ -238,14 +240,14 @@ def test_tunnel_drawn_as_nested_headers(example: str, header: str, inner: str, o
                 assert span and span[0].get_attribute("data-from") == origin
                 assert header in span[0].text
             if i == 0:
-                browser.save_screenshot(str(shots / f"5-encap-{example}.png"))
+                browser.save_screenshot(str(shots / f"5-encap-{name}.png"))
         kind = header.split()[0]
         if len(target["hops"]) > 2:
             assert f"{kind} inside the tunnel" in roles
         if len(target["hops"]) > 1:
             assert roles[0] == f"{kind} encapsulation added"
         assert roles[-1] == f"{kind} encapsulation removed"
-        browser.save_screenshot(str(shots / f"6-decap-{example}.png"))
+        browser.save_screenshot(str(shots / f"6-decap-{name}.png"))
         # the inner packet's own journey names the tunnel packet it was wrapped into, at the hop it entered
         wrapped = next(((p, i, h) for p in rec["packets"] for i, h in enumerate(p["hops"])
                         if h.get("wrapped_in") == target["id"]), None)
@@ -257,7 +259,7 @@ def test_tunnel_drawn_as_nested_headers(example: str, header: str, inner: str, o
                 browser.find_element(By.ID, "next").click()
             title = browser.find_element(By.CSS_SELECTOR, "#encap h4").text
             assert title == f"{kind} encapsulation added at {h['node']} (packet #{target['id']})"
-        assert (shots / f"5-encap-{example}.png").stat().st_size > 10_000
+        assert (shots / f"5-encap-{name}.png").stat().st_size > 10_000
     finally:
         browser.quit()
         server.close()

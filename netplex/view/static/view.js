@@ -267,7 +267,11 @@ function renderJourney() {
 // --- tunnels: the headers drawn around the inner packet, and the tunnel's span on the drawing ---
 const TUNNEL = /^(VXLAN|Geneve|GRE|ESP|GTP-U|MPLS)\b/;
 const DECAP = new Set(["vxlan_rcv", "geneve_rcv", "gre_rcv", "xfrm_input", "gtp_rcv"]);
-function isDecap(e) { return DECAP.has(e.stage) || (e.stage === "mpls_forward" && /popped/.test(e.text)); }
+// GTP-U is removed by the gateway's userspace: the stack's last stage is the local delivery to its socket.
+function isDecap(e, t) {
+  return DECAP.has(e.stage) || (e.stage === "mpls_forward" && /popped/.test(e.text)) ||
+    (e.stage === "ip_local_deliver" && t && t.layers.some((x) => x.startsWith("GTP-U")));
+}
 // Nested boxes: every layer after a tunnel header is the inner packet, drawn inside its own box.
 function layerBoxes(layers) {
   const box = el("div", { class: "pkt" });
@@ -291,12 +295,12 @@ function tunnelAt(p, hop, stepIndex) {
   }
   if (!p.layers) return null;
   let role = "crossed";
-  if (hop.events.some(isDecap)) role = "removed";
+  if (hop.events.some((e) => isDecap(e, p))) role = "removed";
   else if (stepIndex === 0 && hop.events.some((e) => e.stage === "ip_local_out" || e.stage === "mpls_xmit")) role = "added";
   return { t: p, role, from: p.hops[0].node, to: tunnelEnd(p) };
 }
 function tunnelEnd(t) {
-  const h = t.hops.find((x) => x.events.some(isDecap));
+  const h = t.hops.find((x) => x.events.some((e) => isDecap(e, t)));
   return (h || t.hops[t.hops.length - 1]).node;
 }
 function renderEncap(p, hop, detail) {
