@@ -111,7 +111,7 @@ class BridgePort:
 
     __slots__ = ("bridge", "dev", "port_no", "state", "priority", "path_cost", "learning", "flood",
                  "hairpin", "isolated", "stp", "running", "vlans", "pvid", "mcast_router", "mcast_flood",
-                 "guard", "root_block", "fastleave", "fast_gen", "fast_ok")
+                 "guard", "root_block", "fastleave", "fast_gen", "fast_ok", "fwd")
 
     def __init__(self, bridge: Bridge, dev: NetDevice, port_no: int) -> None:
         self.bridge = bridge
@@ -135,6 +135,7 @@ class BridgePort:
         self.fastleave = False           # BR_MULTICAST_FAST_LEAVE: an IGMP leave ends the membership at once
         self.fast_gen = -1               # the config generation `fast_ok` was worked out for
         self.fast_ok = False             # the bridge fast path may take this port's frames (fast_pure)
+        self.fwd = False                 # forwarding() as last counted in the bridge's n_fwd
 
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
@@ -282,7 +283,7 @@ def vlan_del(vlans: dict[int, int], owner: Bridge | BridgePort, vid: int) -> boo
 BRIDGE_NEUTRAL = DEVICE_NEUTRAL | frozenset({
     "ports", "fdb", "ageing_ns", "gc_next", "gc_up", "stp_state", "priority", "forward_delay", "hello_time",
     "max_age", "mac_set_by_user", "mtu_set_by_user", "stp", "vlans", "pvid", "vlan_default_pvid",
-    "mcast_snooping", "next_port_no", "group_fwd_mask", "vlan_filtering", "had_ports", "mcast",
+    "mcast_snooping", "next_port_no", "group_fwd_mask", "vlan_filtering", "had_ports", "n_fwd", "mcast",
 })
 
 
@@ -315,6 +316,7 @@ class Bridge(NetDevice):
         self.group_fwd_mask = 0
         self.vlan_filtering = 0
         self.had_ports = False
+        self.n_fwd = 0                   # ports whose forwarding() holds (Bridge.port_fwd_check)
         self.mcast: BridgeMcast | None = None   # IGMP snooping state, once multicast was seen
         self.fdb[mac] = FdbEntry(mac, None, 0, is_local=True, is_static=True)
         # br_vlan_init: the bridge itself is in the default VLAN, PVID and untagged
@@ -344,12 +346,22 @@ class Bridge(NetDevice):
         return None if busy < 0 else (port.dev, busy)
 
     # -- state -------------------------------------------------------------
+    def port_fwd_check(self, port: BridgePort) -> None:
+        """Keep `n_fwd`, the count of forwarding ports, exact: called wherever a port's state or
+        its device's carrier may have changed (a state assignment, NETDEV_* on the port's device
+        through lower_event, a port added or removed), as the kernel updates the bridge's carrier
+        bit in br_port_carrier_check / br_port_state_selection instead of scanning on each query."""
+        fwd = port.forwarding()
+        if fwd != port.fwd:
+            port.fwd = fwd
+            self.n_fwd += 1 if fwd else -1
+
     def carrier_ok(self) -> bool:
         """The carrier bit br_port_state_selection sets: on while a port forwards (and from
         creation until the first port came)."""
         if not self.ports and not self.had_ports:
             return True
-        return any(p.forwarding() for p in self.ports)
+        return self.n_fwd > 0
 
     def has_carrier(self) -> bool:
         """br_port_carrier_check: the bridge has carrier while a port forwards.
@@ -361,7 +373,7 @@ class Bridge(NetDevice):
             return False
         if not self.ports and not self.had_ports:
             return True
-        return any(p.forwarding() for p in self.ports)
+        return self.n_fwd > 0
 
     def operstate(self) -> str:
         if not self.up:
@@ -446,6 +458,7 @@ class Bridge(NetDevice):
         port = dev.bridge_port
         if port is not None:
             self.port_event(port)
+            self.port_fwd_check(port)
 
     def add_port(self, dev: NetDevice) -> BridgePort:
         port = BridgePort(self, dev, self.next_port_no)
@@ -464,6 +477,7 @@ class Bridge(NetDevice):
         if self.stp is not None:
             port.stp = stp_mod.PortStp(self.stp, port)
             port.state = BR_STATE_DISABLED
+        self.port_fwd_check(port)
         self.recalc_mac()
         self.mtu_auto_adjust()
         self.port_event(port)
@@ -475,6 +489,9 @@ class Bridge(NetDevice):
         if self.stp is not None and port.state != BR_STATE_DISABLED:
             self.stp.disable_port(port)
         self.ports.remove(port)
+        if port.fwd:
+            port.fwd = False
+            self.n_fwd -= 1
         netdev_rx_handler_unregister(dev)
         dev.master = None
         dev.bridge_port = None
@@ -514,6 +531,7 @@ class Bridge(NetDevice):
             self.stp_disable_port(port)
             if stp is not None and not self.stp_state:
                 port.state = BR_STATE_FORWARDING   # shown as disabled while not running
+        self.port_fwd_check(port)
         self.ns.config_changed()
 
     def stp_disable_port(self, port: BridgePort) -> None:
@@ -555,6 +573,7 @@ class Bridge(NetDevice):
                 if not self.stp_state:
                     for p in self.ports:
                         p.state = BR_STATE_FORWARDING
+                        self.port_fwd_check(p)
             return
         for p in self.ports:
             self.port_event(p)
@@ -649,6 +668,7 @@ class Bridge(NetDevice):
                 p.running = self.port_should_run(p)
                 if not p.running:
                     p.state = BR_STATE_DISABLED
+                    self.port_fwd_check(p)
                 else:
                     p.stp.port_id = (p.priority << 10) | p.port_no
                     stp.become_designated_port(p)
@@ -723,6 +743,7 @@ class Bridge(NetDevice):
                     self.stp.port_params_changed(port)   # br_stp_set_path_cost / _port_priority
             elif key == "state":
                 port.state = value
+                self.port_fwd_check(port)
             elif key == "mcast_router":
                 self.set_port_mcast_router(port, value)
             else:

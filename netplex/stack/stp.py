@@ -202,6 +202,7 @@ class Stp:
         """br_set_state (and br_log_state)."""
         if p.state != state:
             p.state = state
+            self.br.port_fwd_check(p)
             self._trace(f"port {p.port_no}({p.dev.name}) entered {STATE_NAMES[state]} state")
             self.br.note_carrier()   # br_port_state_selection's netif_carrier_on/off
             self.br.ns.config_changed()
