@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netplex.stack.skb import Task
 from netplex.stack.sockets import EAGAIN
 from netplex.stack.tcp import TcpSocket
 
@@ -75,9 +76,10 @@ class UdpCbr:
     """Constant-rate (or on/off) UDP datagrams from `ns` to dst:port between start and stop."""
 
     def __init__(self, ns: Any, dst: int, port: int, rate_bps: int, size: int, start: int, stop: int,
-                 tos: int = 0, on_ns: int = 0, off_ns: int = 0) -> None:
+                 tos: int = 0, on_ns: int = 0, off_ns: int = 0, task: Task | None = None) -> None:
         self.ns = ns
         self.sk = ns.sockets.udp_socket()
+        self.sk.sk_task = task          # the task that opened it (its net_cls classid)
         self.dst, self.port = dst, port
         self.size = size
         self.payload = b"\x00" * size
@@ -166,8 +168,9 @@ class TcpBulk:
     PACING_NS = 1_000_000         # iperf3's --pacing-timer default, 1000 µs
 
     def __init__(self, ns: Any, dst: int, port: int, start: int, stop: int, tos: int = 0,
-                 rate_bps: int = 0, size: int = 0) -> None:
+                 rate_bps: int = 0, size: int = 0, task: Task | None = None) -> None:
         self.ns = ns
+        self.task = task                # the task that opens the socket (its net_cls classid)
         self.dst, self.port = dst, port
         self.stop = stop
         self.tos = tos
@@ -187,6 +190,7 @@ class TcpBulk:
         if self.closed:
             return
         sk = self.sk = TcpSocket(self.ns.sockets)
+        sk.sk_task = self.task
         sk.tos = self.tos
         sk.on_connect = self._connected
         sk.on_error = self._error

@@ -78,7 +78,8 @@ class Iperf3Client(Program):
     def start(self) -> None:
         if self.proto == "udp":
             self.gen = self.own(UdpCbr(self.ns, self.dst, self.port, self.rate_bps, self.size, self.start_ns,
-                                       self.stop_ns, tos=self.tos, on_ns=self.on_ns, off_ns=self.off_ns))
+                                       self.stop_ns, tos=self.tos, on_ns=self.on_ns, off_ns=self.off_ns,
+                                       task=self.proc))
         else:
             self.gen = self.own(TcpBulk(self.ns, self.dst, self.port, self.start_ns, self.stop_ns, tos=self.tos,
-                                        rate_bps=self.rate_bps, size=self.size))
+                                        rate_bps=self.rate_bps, size=self.size, task=self.proc))

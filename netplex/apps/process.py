@@ -154,6 +154,8 @@ class Process:
         "argv",
         "error",
         "exit_status",
+        "net_cls_cgroup",
+        "net_cls_classid",
         "netns",
         "on_exit",
         "pid",
@@ -181,6 +183,10 @@ class Process:
         self.error = ""               # what the program wrote to stderr when it failed to start
         self.table: ProcessTable | None = None
         self.on_exit: list[Callable[[Process], None]] = []
+        # its cgroup in the net_cls hierarchy and that cgroup's classid, which its sockets
+        # carry (sk_cgrp_data); kept by netplex.machine.cgroup, inherited at fork
+        self.net_cls_cgroup = "/"
+        self.net_cls_classid = 0
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} {self.comm}>"
@@ -238,6 +244,9 @@ class ProcessTable:
     def _new(self, argv: list[str], netns: Namespace | None, program: Program | None, ppid: int) -> Process:
         p = Process(self.next_pid, argv, netns, program, ppid, netns.sched.now if netns is not None else 0)
         self.next_pid += 1
+        parent = self.procs.get(ppid)
+        if parent is not None:   # fork: the child starts in its parent's cgroup (cgroup_post_fork)
+            p.net_cls_cgroup, p.net_cls_classid = parent.net_cls_cgroup, parent.net_cls_classid
         p.table = self
         self.procs[p.pid] = p
         return p

@@ -35,6 +35,8 @@ IN_SCOPE = {
     "libxt_recent.t", "libxt_set.t", "libxt_SET.t", "libxt_hashlimit.t", "libxt_connlimit.t", "libxt_rpfilter.t",
     "libxt_policy.t", "libxt_sctp.t", "libxt_time.t", "libxt_string.t", "libxt_nfacct.t", "libxt_u32.t",
     "libxt_NFQUEUE.t",
+    # net_cls classid (issue 12 item 3); --path (cgroup v2) is refused
+    "libxt_cgroup.t",
 }
 DUMPS = ("ipt-save-filter.txt", "policy-drop.txt", "wireless.txt", "fedora27-iptables")
 

@@ -135,8 +135,9 @@ RUN_FLAGS = {"d": ("detach", False), "detach": ("detach", False), "name": ("name
              "p": ("publish", True), "publish": ("publish", True), "P": ("publish_all", False),
              "publish-all": ("publish_all", False), "cap-add": ("cap_add", True), "rm": ("rm", False),
              "i": ("interactive", False), "interactive": ("interactive", False), "t": ("tty", False),
-             "tty": ("tty", False), "hostname": ("hostname", True), "h": ("hostname", True)}
-RUN_REFUSED = ["v", "volume", "e", "env", "mount", "cgroup-parent", "privileged", "ip6", "dns", "link",
+             "tty": ("tty", False), "hostname": ("hostname", True), "h": ("hostname", True),
+             "cgroup-parent": ("cgroup_parent", True)}
+RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6", "dns", "link",
                "network-alias", "mac-address", "add-host", "sysctl", "cap-drop", "user", "u", "w", "workdir",
                "entrypoint", "restart", "memory", "m", "cpus", "device", "expose", "env-file", "label", "l"]
 
@@ -405,7 +406,8 @@ class DockerCli:
             if c.upper().removeprefix("CAP_") not in ("NET_ADMIN", "NET_RAW", "ALL"):
                 raise DockerError(f"netplex: docker {cmd} --cap-add {c} is not supported", 125)
         spec = {"name": name, "image": image, "cmd": pos[1:], "network": netname, "ip": ip, "ports": ports,
-                "cap_add": vals.get("cap_add", []), "publish_all": "publish_all" in vals}
+                "cap_add": vals.get("cap_add", []), "publish_all": "publish_all" in vals,
+                "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1]}
         n = self.engine.network(netname) if netname in self.engine.state["networks"] else None
         if n is None:
             raise DockerError(f"Error response from daemon: network {netname} not found", 125)
@@ -593,7 +595,7 @@ class DockerCli:
             "Image": "sha256:" + c["image"], "Name": "/" + c["name"],
             "HostConfig": {"NetworkMode": c["netmode"] if c["netmode"] != "bridge" else "bridge",
                            "PortBindings": bindings, "PublishAllPorts": c["publish_all"],
-                           "CapAdd": c["cap_add"] or None},
+                           "CapAdd": c["cap_add"] or None, "CgroupParent": c.get("cgroup_parent", "")},
             "Config": {"Hostname": c["id"][:12], "Image": c["image"], "Cmd": cmd},
             "NetworkSettings": {"SandboxKey": f"/var/run/docker/netns/{c['id'][:12]}" if running else "",
                                 "Ports": ports if running else {},

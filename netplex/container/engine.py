@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import posixpath
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -84,6 +85,11 @@ class Host(Protocol):
     def spawn(self, argv: Sequence[str], netns: str | None, services: Sequence[tuple[str, int]]) -> int: ...
     def kill(self, pid: int) -> None: ...
     def alive(self, pid: int) -> bool: ...
+    def join_net_cls(self, cgroup: str, pid: int, asked: bool) -> None: ...
+    def leave_net_cls(self, cgroup: str) -> None: ...
+
+
+NET_CLS_MOUNT = "/sys/fs/cgroup/net_cls"     # where a cgroup v1 host mounts net_cls
 
 
 def _hex_id(*parts: object) -> str:
@@ -416,11 +422,15 @@ class Engine:
                               "connecting to networks with user configured subnets", 125)
         if spec["ports"] and n["driver"] == "null":
             spec = dict(spec, ports=[])
+        if spec.get("cgroup_parent") and not self.host.exists(NET_CLS_MOUNT + "/net_cls.classid"):
+            raise DockerError("netplex: docker run --cgroup-parent needs the cgroup v1 net_cls hierarchy at "
+                              f"{NET_CLS_MOUNT}, which this host does not have", 125)
         cid = _hex_id(self.name, "container", name, self._seq())
         c = {"id": cid, "name": name, "image": spec["image"], "cmd": spec["cmd"], "created": self.host.now(),
              "status": "created", "exit_code": 0, "started": None, "finished": None, "pid": 0, "proxies": [],
              "netmode": n["name"], "networks": {}, "ports": spec["ports"], "ip": spec["ip"],
-             "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False)}
+             "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False),
+             "cgroup_parent": spec.get("cgroup_parent", "")}
         if n["driver"] == "bridge":
             c["networks"][n["name"]] = {"ip": "", "mac": "", "veth": "", "ifname": "eth0", "want_ip": spec["ip"]}
         self.state["containers"][name] = c
@@ -432,6 +442,12 @@ class Engine:
         right = ["turing", "hopper", "lovelace", "ritchie", "thompson", "torvalds", "cerf", "kahn", "metcalfe"]
         i = self.state.get("seq", 0)
         return f"{left[i % len(left)]}_{right[(i // len(left)) % len(right)]}"
+
+    def cgroup_of(self, c: dict[str, Any]) -> str:
+        """The container's cgroup (cgroupfs driver): --cgroup-parent (default /docker) and its id;
+        a relative parent is taken from the root, where dockerd's init runs."""
+        parent = c.get("cgroup_parent") or "/docker"
+        return "/" + posixpath.join(parent.strip("/"), c["id"]).lstrip("/")
 
     def netns_of(self, c: dict[str, Any]) -> str | None:
         """The namespace the container's processes run in (None: the host's own, --network host)."""
@@ -456,6 +472,8 @@ class Engine:
             c["pid"] = self.host.spawn(image_cmd, self.netns_of(c), services)
         elif c["cmd"][0] in DETACHABLE:
             c["pid"] = self.host.spawn(c["cmd"], self.netns_of(c), [])
+        if c["pid"]:    # runc (cgroupfs driver) makes <parent>/<id> and puts the container's init in it
+            self.host.join_net_cls(self.cgroup_of(c), c["pid"], bool(c.get("cgroup_parent")))
         self.state["containers"][c["name"]] = c
         self._publish(c)
         self.save()
@@ -530,6 +548,7 @@ class Engine:
         if c["pid"]:
             self.host.kill(c["pid"])
             c["pid"] = 0
+            self.host.leave_net_cls(self.cgroup_of(c))      # runc destroys the container's cgroup
         netname = next(iter(c["networks"]), None)
         if netname is not None and self.config.iptables:
             n = self.network(netname)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from netplex.container.cli import docker_main, dockerd_main
-from netplex.container.engine import SOCKET_PATH
+from netplex.container.engine import SOCKET_PATH, DockerError
 from netplex.container.etcdctl import EtcdUnreachable
 from netplex.container.flannel import Flanneld, FlannelError, LeaseRevoked, parse_flanneld
 
@@ -120,6 +120,15 @@ class RealHost:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def join_net_cls(self, cgroup: str, pid: int, asked: bool) -> None:
+        """The twin never touches the host's cgroups (this kernel has cgroup v2 only, no net_cls)."""
+        if asked:
+            raise DockerError("netplex: docker run --cgroup-parent is not supported on the linux backend "
+                              "(the kernel twin leaves the host's cgroups alone)", 125)
+
+    def leave_net_cls(self, cgroup: str) -> None:
+        """Nothing was made (join_net_cls)."""
 
     def alive(self, pid: int) -> bool:
         try:

@@ -77,7 +77,7 @@ class SimHost:
         return self.run_in(None, argv)
 
     def read(self, path: str) -> str | None:
-        if path.startswith(("/proc/", "/sys/")):
+        if path.startswith(("/proc/", "/sys/")) and self.machine.fs.is_virtual(path):
             return sysfs.read_file(self.machine.root, path)
         data = self.machine.fs.read(path)
         return None if data is None else data.decode()
@@ -116,6 +116,21 @@ class SimHost:
     def alive(self, pid: int) -> bool:
         p = self.machine.procs.get(pid)
         return p is not None and p.alive
+
+    def join_net_cls(self, cgroup: str, pid: int, asked: bool) -> None:
+        """mkdir -p the cgroup in the machine's net_cls hierarchy and move `pid` into it."""
+        net_cls = self.machine.net_cls
+        parts = [c for c in cgroup.split("/") if c]
+        for i in range(len(parts)):
+            sub = "/" + "/".join(parts[:i + 1])
+            if sub not in net_cls.classid:
+                net_cls.make(sub)
+        net_cls.attach(cgroup, pid)
+
+    def leave_net_cls(self, cgroup: str) -> None:
+        """rmdir the container's cgroup (its task is gone); the parents stay, as runc leaves them."""
+        if cgroup in self.machine.net_cls.classid and not self.machine.net_cls.tasks(cgroup):
+            self.machine.net_cls.rmdir(cgroup)
 
 
 @command("dockerd", "docker")

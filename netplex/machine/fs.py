@@ -11,6 +11,10 @@ the errno and its strerror text (open(2), mkdir(2), unlink(2), rmdir(2),
 rename(2)); the shell prints that text the way each tool does
 (`cat: /etc/x: No such file or directory`). `read` and `write` are the
 lenient forms daemons and scenario files use (None when absent; parents made).
+
+A kernel filesystem with behaviour of its own (a cgroup hierarchy, mount(2)ed at
+/sys/fs/cgroup/NAME) is a `MountedFs` given to `mount`: every call on a path
+under its mount point goes to it, with the path relative to the mount ("/...").
 """
 from __future__ import annotations
 
@@ -20,16 +24,19 @@ import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from netplex.errors import NetplexError
 
-__all__ = ["FileSystem", "FsError", "Stat"]
+__all__ = ["CGROUP_MOUNT_ROOT", "FileSystem", "FsError", "MountedFs", "Stat"]
 
 TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp", "/root", "/dev", "/proc", "/sys")
 DEFAULT_FILE_MODE = 0o644
 DEFAULT_DIR_MODE = 0o755
 # Backed by netplex.shell.sysfs (or by the shell itself for /dev): never stored here.
 VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
+# Where cgroup hierarchies are mounted (a machine's `MountedFs`), inside /sys but not sysfs.
+CGROUP_MOUNT_ROOT = "/sys/fs/cgroup"
 
 
 class FsError(NetplexError):
@@ -50,7 +57,22 @@ class Stat:
 
 
 def _is_virtual(p: str) -> bool:
+    if p == CGROUP_MOUNT_ROOT or p.startswith(CGROUP_MOUNT_ROOT + "/") or p == "/sys/fs":
+        return False
     return any(p == root or p.startswith(root + "/") for root in VIRTUAL_ROOTS)
+
+
+class MountedFs(Protocol):
+    """A filesystem mounted on the machine's tree (paths relative to its mount point, "/" its root).
+
+    Each call fails as the system call on that filesystem does (FsError)."""
+
+    def stat(self, rel: str) -> Stat | None: ...
+    def read_bytes(self, rel: str) -> bytes: ...
+    def write_bytes(self, rel: str, data: bytes) -> None: ...
+    def mkdir(self, rel: str) -> None: ...
+    def rmdir(self, rel: str) -> None: ...
+    def listdir(self, rel: str) -> list[str]: ...
 
 
 class FileSystem:
@@ -60,6 +82,29 @@ class FileSystem:
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = set(TOP_DIRS)
         self.modes: dict[str, int] = {"/tmp": 0o1777, "/root": 0o700}
+        self.mounts: dict[str, MountedFs] = {}
+
+    def mount(self, point: str, mfs: MountedFs) -> None:
+        """mount(2) `mfs` on `point` (its parent folders made)."""
+        p = self.norm(point)
+        self.makedirs(p)
+        self.mounts[p] = mfs
+
+    @staticmethod
+    def _on_mount(p: str, fn: Callable[..., object], *args: object) -> object:
+        """Call a mounted filesystem, its errors naming the full path."""
+        try:
+            return fn(*args)
+        except FsError as e:
+            raise FsError(e.errno, p) from None
+
+    def _mounted(self, p: str) -> tuple[MountedFs, str] | None:
+        for point, mfs in self.mounts.items():
+            if p == point:
+                return mfs, "/"
+            if p.startswith(point + "/"):
+                return mfs, p[len(point):]
+        return None
 
     @staticmethod
     def norm(path: str, cwd: str = "/") -> str:
@@ -88,6 +133,9 @@ class FileSystem:
     def stat(self, path: str, cwd: str = "/") -> Stat | None:
         """The file's kind, mode and size, None when it does not exist (or a parent is a file)."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            return m[0].stat(m[1])
         if p in self.dirs:
             return Stat(True, self.modes.get(p, DEFAULT_DIR_MODE), 4096)
         data = self.files.get(p)
@@ -96,12 +144,20 @@ class FileSystem:
         return Stat(False, self.modes.get(p, DEFAULT_FILE_MODE), len(data))
 
     def is_dir(self, path: str, cwd: str = "/") -> bool:
+        if self.mounts:
+            st = self.stat(path, cwd)
+            return st is not None and st.is_dir
         return self.norm(path, cwd) in self.dirs
 
     def is_file(self, path: str, cwd: str = "/") -> bool:
+        if self.mounts:
+            st = self.stat(path, cwd)
+            return st is not None and not st.is_dir
         return self.norm(path, cwd) in self.files
 
     def exists(self, path: str, cwd: str = "/") -> bool:
+        if self.mounts:
+            return self.stat(path, cwd) is not None
         p = self.norm(path, cwd)
         return p in self.dirs or p in self.files
 
@@ -109,7 +165,14 @@ class FileSystem:
 
     def read(self, path: str) -> bytes | None:
         """The file's bytes, None when there is no such regular file."""
-        return self.files.get(self.norm(path))
+        p = self.norm(path)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            try:
+                return m[0].read_bytes(m[1])
+            except FsError:
+                return None
+        return self.files.get(p)
 
     def write(self, path: str, data: bytes) -> None:
         """Create or replace a file, making its parent folders (as `files:` does)."""
@@ -136,6 +199,11 @@ class FileSystem:
     def read_bytes(self, path: str, cwd: str = "/") -> bytes:
         """open(O_RDONLY) + read: ENOENT, ENOTDIR, EISDIR as the kernel reports them."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            data = self._on_mount(p, m[0].read_bytes, m[1])
+            assert isinstance(data, bytes)
+            return data
         data = self.files.get(p)
         if data is not None:
             return data
@@ -147,6 +215,10 @@ class FileSystem:
     def write_bytes(self, path: str, data: bytes, append: bool = False, cwd: str = "/") -> None:
         """open(O_WRONLY|O_CREAT|O_TRUNC or O_APPEND) + write."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            self._on_mount(p, m[0].write_bytes, m[1], data)
+            return
         if p in self.dirs:
             raise FsError(_errno.EISDIR, p)
         if p not in self.files:
@@ -159,6 +231,10 @@ class FileSystem:
     def mkdir(self, path: str, mode: int = DEFAULT_DIR_MODE, cwd: str = "/") -> None:
         """mkdir(2): EEXIST when anything is there, ENOENT when the parent is missing."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            self._on_mount(p, m[0].mkdir, m[1])
+            return
         if p in self.dirs or p in self.files:
             raise FsError(_errno.EEXIST, p)
         self._parent_ok(p)
@@ -169,6 +245,11 @@ class FileSystem:
     def listdir(self, path: str, cwd: str = "/") -> list[str]:
         """The names in a folder, sorted (ENOTDIR for a file, ENOENT when missing)."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            names = self._on_mount(p, m[0].listdir, m[1])
+            assert isinstance(names, list)
+            return names
         if p not in self.dirs:
             if p in self.files:
                 raise FsError(_errno.ENOTDIR, p)
@@ -182,6 +263,8 @@ class FileSystem:
     def unlink(self, path: str, cwd: str = "/") -> None:
         """unlink(2) of a regular file: EISDIR for a folder; a missing one is left to the caller to report."""
         p = self.norm(path, cwd)
+        if self.mounts and self._mounted(p) is not None:
+            raise FsError(_errno.EISDIR if self.is_dir(p) else _errno.EPERM, p)   # kernfs has no unlink
         if p in self.dirs:
             raise FsError(_errno.EISDIR, p)
         self.files.pop(p, None)
@@ -190,6 +273,10 @@ class FileSystem:
     def rmdir(self, path: str, cwd: str = "/") -> None:
         """rmdir(2): ENOTEMPTY, ENOTDIR, ENOENT; the top folders stay (EBUSY)."""
         p = self.norm(path, cwd)
+        m = self._mounted(p) if self.mounts else None
+        if m is not None:
+            self._on_mount(p, m[0].rmdir, m[1])
+            return
         if p not in self.dirs:
             if p in self.files:
                 raise FsError(_errno.ENOTDIR, p)
@@ -266,13 +353,15 @@ class FileSystem:
         the names in a modelled /proc or /sys folder (None when it is not one).
         """
         def names(d: str) -> list[str] | None:
+            if self.mounts and self._mounted(d) is not None:
+                return self.listdir(d) if self.is_dir(d) else None
             virtual = lister(d) if lister is not None and _is_virtual(d) else None
             if d not in self.dirs and virtual is None:
                 return None
             return sorted(set(self.listdir(d) if d in self.dirs else []) | set(virtual or []))
 
         def exists(p: str) -> bool:
-            if p in self.dirs or p in self.files:
+            if p in self.dirs or p in self.files or (self.mounts and self.exists(p)):
                 return True
             parent = names(posixpath.dirname(p)) if _is_virtual(p) else None
             return parent is not None and posixpath.basename(p) in parent

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from netplex.apps.process import ProcessTable
 from netplex.errors import NetplexError
+from netplex.machine.cgroup import NET_CLS_MOUNT, NetClsFs
 from netplex.machine.fs import FileSystem
 from netplex.stack.device import NetDevice, Veth
 from netplex.stack.netns import Namespace
@@ -60,6 +61,8 @@ class Machine:
         self.netns: dict[str, Namespace] = {}   # `ip netns add NAME` (/run/netns/NAME), oldest first
         self.fs = FileSystem()
         self.procs = ProcessTable(self.fs)
+        self.net_cls = NetClsFs(self.procs)           # cgroup v1 net_cls, as a Docker host mounts it
+        self.fs.mount(NET_CLS_MOUNT, self.net_cls)
         self._resolve_other = resolve_netns
         # peernet2id: viewer namespace -> {peer namespace: nsid}
         self._nsids: dict[Namespace, dict[Namespace, int]] = {}

@@ -329,6 +329,14 @@ class IperfFlow(_FromTo):
     size: Annotated[int | None, _unit(parse_size)] = None
     tos: Annotated[int | None, BeforeValidator(lambda v: None if v is None else _tos(v))] = None
     expect_rate: Annotated[tuple[int, int] | None, BeforeValidator(lambda v: None if v is None else _rate_range(v))] = None
+    # the net_cls cgroup the client runs in (cgexec -g net_cls:PATH iperf3 -c ...): its sockets carry its classid
+    cgroup: Annotated[str | None, BeforeValidator(lambda v: None if v is None else _cgroup_path(v))] = None
+
+
+def _cgroup_path(v: Any) -> str:
+    if not isinstance(v, str) or not v.startswith("/"):
+        raise ValueError(f'invalid cgroup "{v}": a path in the net_cls hierarchy, e.g. /web')
+    return "/" + v.strip("/") if v.strip("/") else "/"
 
 
 def _iperf_duration(v: Any) -> int:

@@ -56,7 +56,7 @@ from netplex.apps.process import Process
 from netplex.engine.scheduler import EventStorm
 from netplex.errors import NetplexError
 from netplex.machine import Machine
-from netplex.machine.fs import FileSystem, FsError
+from netplex.machine.fs import CGROUP_MOUNT_ROOT, FileSystem, FsError
 from netplex.shell import coreutils as _coreutils  # noqa: F401  (registers the text tools)
 from netplex.shell.arith import ArithError, evaluate
 from netplex.shell.coreutils.regex import RegexError, ere_to_python
@@ -654,7 +654,7 @@ class Shell:
         try:
             status = self._invoke(argv, assigns, cin, lo, le, cmd.lineno, at_terminal)
             routed = True
-            if not self._route("".join(lo), "".join(le), where, out, err):
+            if not self._route("".join(lo), "".join(le), where, out, err, argv[0]):
                 status = 1   # a write the file refused (a bad sysctl value): the command fails
         finally:
             if not routed:
@@ -757,7 +757,7 @@ class Shell:
         p = self._path(path)
         if p == "/dev/null":
             return ""
-        if p.startswith(("/proc/", "/sys/")) or p in ("/proc", "/sys"):
+        if (p.startswith(("/proc/", "/sys/")) or p in ("/proc", "/sys")) and self.fs.is_virtual(p):
             return self.read_file(p)
         try:
             return self.fs.read_bytes(p).decode("utf-8", "surrogateescape")
@@ -843,7 +843,8 @@ class Shell:
             raise _RedirError(f"bash: line {self.lineno}: {target}: {e.message}\n") from None
         return _FileSink(p)
 
-    def _route(self, stdout: str, stderr: str, where: dict[int, _Sink], out: list[str], err: list[str]) -> bool:
+    def _route(self, stdout: str, stderr: str, where: dict[int, _Sink], out: list[str], err: list[str],
+               command: str = "echo") -> bool:
         """Send a command's output where its redirections say; False when a write failed."""
         ok = True
         for text, fd in ((stdout, 1), (stderr, 2)):
@@ -855,10 +856,10 @@ class Shell:
             elif sink == _ERR:
                 err.append(text)
             elif isinstance(sink, _FileSink):
-                ok = self._write_sink(sink, text, err) and ok
+                ok = self._write_sink(sink, text, err, command) and ok
         return ok
 
-    def _write_sink(self, sink: _FileSink, text: str, err: list[str]) -> bool:
+    def _write_sink(self, sink: _FileSink, text: str, err: list[str], command: str = "echo") -> bool:
         if sink.proc_sys:
             key = sink.path[len("/proc/sys/"):].replace("/", ".")
             sysctl = self.commands.get("sysctl")
@@ -872,7 +873,10 @@ class Shell:
         try:
             self.fs.write_bytes(sink.path, text.encode("utf-8", "surrogateescape"), append=True)
         except FsError as e:  # the file went away (rm) between open and write: bash's fd still works
-            err.append(f"bash: line {self.lineno}: {sink.path}: {e.message}\n")
+            if sink.path.startswith(CGROUP_MOUNT_ROOT + "/"):   # a cgroup file refused the write(2)
+                err.append(f"bash: line {self.lineno}: {command}: write error: {e.message}\n")
+            else:
+                err.append(f"bash: line {self.lineno}: {sink.path}: {e.message}\n")
             return False
         return True
 

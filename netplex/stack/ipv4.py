@@ -194,6 +194,9 @@ class Ipv4Path:
         tracing = self.world.tracer.on
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
+        m = frame.meta
+        if m is not None:           # ip_rcv_core: "Must drop socket now" (skb_orphan): a packet a
+            m.local_socket = None   # container sent reaches the host's egress without its socket
         src = ip.src
         if src >> 28 >= 14 or src >> 24 == 127 and dev.kind != "loopback":
             self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)

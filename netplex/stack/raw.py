@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.packet import IP_PROTOS
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPPROTO_ICMP, IPv4
+from netplex.stack.skb import SockCgroupData
 
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
@@ -32,7 +33,7 @@ IPPROTO_RAW = 255
 LIMITED_BCAST = 0xFFFFFFFF
 
 
-class RawSocket:
+class RawSocket(SockCgroupData):
     """socket(AF_INET, SOCK_RAW, protocol)."""
 
     uid = 0   # the owner (-m owner): every netplex command runs as root

@@ -15,10 +15,34 @@ from typing import Any, Protocol
 
 
 class SockOwner(Protocol):
-    """What a packet's socket (skb->sk) tells netfilter: its owner (`-m owner`, LOG's UID/GID)."""
+    """What a packet's socket (skb->sk) tells netfilter and tc: its owner (`-m owner`, LOG's
+    UID/GID) and its cgroup's net_cls classid (`-m cgroup`, `tc filter ... cgroup`)."""
 
     uid: int
     gid: int
+    sk_cgrp_classid: int   # sk_cgrp_data's net_cls classid (cls_cgroup, xt_cgroup)
+
+
+class Task(Protocol):
+    """What a socket knows of the task it belongs to: its net_cls cgroup's classid."""
+
+    net_cls_classid: int
+
+
+class SockCgroupData:
+    """sk_cgrp_data (include/linux/cgroup-defs.h): the net_cls classid a socket carries.
+
+    The kernel copies the task's classid into the socket and rewrites it when the
+    task moves or its cgroup's classid is written (netclassid_cgroup.c); netplex reads
+    it through the task the socket belongs to (`sk_task`, set by the program that
+    opened it), which gives the same value. A socket of no task has classid 0."""
+
+    sk_task: Task | None = None
+
+    @property
+    def sk_cgrp_classid(self) -> int:
+        t = self.sk_task
+        return t.net_cls_classid if t is not None else 0
 
 
 class SkbMeta:

@@ -19,6 +19,7 @@ from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, I
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket
 from netplex.stack.raw import RawSocket
+from netplex.stack.skb import SockCgroupData
 from netplex.stack.tcp import TcpSocket
 from netplex.stack.xfrm.path import esp_udp_encap_rcv
 from netplex.stack.xfrm.state import UDP_ENCAP_ESPINUDP
@@ -73,7 +74,7 @@ def quoted_header(icmp: Icmp) -> tuple[int, int, int, int, int, int] | None:
     return src, dst, proto, sport, dport, echo_id
 
 
-class UdpSocket:
+class UdpSocket(SockCgroupData):
     """A UDP socket: bind, connect, sendto, and a receive callback."""
 
     uid = 0   # the owner (-m owner): every netplex command runs as root
@@ -215,7 +216,7 @@ class UdpSocket:
                 self.ns.config_changed()
 
 
-class PingSocket:
+class PingSocket(SockCgroupData):
     """What `ping` holds: sends echo requests, hears replies and errors for its id."""
 
     uid = 0   # the owner (-m owner): every netplex command runs as root
@@ -266,8 +267,9 @@ class SocketTable:
         """The metadata a socket's packet starts with: its owner, for `-m owner`
         (skb->sk). Built only while OUTPUT has netfilter hooks, so it costs
         nothing otherwise. Every netplex socket belongs to root (uid 0, gid 0),
-        as every command runs as root."""
-        if "OUTPUT" not in self.ns.hooks:
+        as every command runs as root. A socket with a net_cls classid always
+        gets one: tc's cgroup classifier reads it from skb->sk."""
+        if "OUTPUT" not in self.ns.hooks and not sk.sk_cgrp_classid:
             return None
         from netplex.stack.skb import SkbMeta
 

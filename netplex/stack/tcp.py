@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
+from netplex.stack.skb import SockCgroupData
 
 if TYPE_CHECKING:
     from netplex.stack.sockets import SocketTable
@@ -63,7 +64,7 @@ def seq_le(a: int, b: int) -> bool:
     return a == b or seq_lt(a, b)
 
 
-class TcpSocket:
+class TcpSocket(SockCgroupData):
     """One TCP endpoint (struct tcp_sock), listening or connected."""
 
     uid = 0   # the owner (-m owner): every netplex command runs as root
@@ -973,6 +974,7 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
             return
         child = TcpSocket(table)
         child.listener = lst
+        child.sk_task = lst.sk_task          # sk_clone_lock copies sk_cgrp_data
         child.laddr, child.lport, child.raddr, child.rport = ip.dst, seg.dport, ip.src, seg.sport
         child.on_data = None
         child.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF

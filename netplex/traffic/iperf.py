@@ -16,6 +16,7 @@ from typing import Any
 from netplex.apps.generators import FlowStats
 from netplex.apps.iperf import Iperf3Client, Iperf3Server
 from netplex.apps.process import Process
+from netplex.machine.fs import FsError
 from netplex.packet.addr import ip_to_int
 from netplex.scenario.backend import FlowGaps, gap_threshold_ns, paced_interval_ns
 from netplex.stack.sockets import ERRNO_TEXT
@@ -88,7 +89,14 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
                               size=int(f.get("size") or (UDP_DEFAULT_SIZE if proto == "udp" else 0)),
                               on_ns=int(f.get("on_ns") or 0), off_ns=int(f.get("off_ns") or 0))
         clients.append(client)
-        procs.append(src_node.machine.procs.spawn(client.argv(), src_node.ns, client))
+        proc = src_node.machine.procs.spawn(client.argv(), src_node.ns, client)
+        procs.append(proc)
+        if f.get("cgroup") and err is None:     # as cgexec: the client's task joins the cgroup
+            try:
+                src_node.machine.net_cls.attach(f["cgroup"], proc.pid)
+            except FsError as e:
+                err = f"net_cls cgroup {f['cgroup']}: {e.message}"
+                src_node.machine.procs.exit(proc, 1)
         errors.append(err)
     series = _class_series(net)
     samples: dict[str, list[int]] = {name: [] for name, _, _ in series}

@@ -689,6 +689,9 @@ class LinuxBackend:
 
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe with netplex/twin/iperf.py inside the namespaces (wall time)."""
+        if any(f.cgroup for f in flows):    # the twin leaves the host's cgroups alone
+            return ProbeOutcome(False, {"error": "netplex: an iperf flow's cgroup is not supported on the linux "
+                                                 "backend (the kernel twin does not touch the host's cgroups)"})
         duration = duration_ns / 1e9
         owners: dict[str, str] = {}
         for node in self._ns:

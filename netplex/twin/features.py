@@ -54,6 +54,8 @@ FEATURES: dict[str, Feature] = {
     "sch_tbf": Feature("tc qdisc add dev lo root tbf rate 1mbit burst 10k limit 10k", _uses(_QDISC.format("tbf"))),
     "cls_fw": Feature(_HTB + "tc filter add dev lo parent 1: protocol ip prio 1 handle 1 fw classid 1:1",
                       _uses(r"tc filter [^\n]*\sfw(?:\s|$)")),
+    "cls_cgroup": Feature(_HTB + "tc filter add dev lo parent 1: protocol ip prio 1 handle 1: cgroup",
+                          _uses(r"tc filter [^\n]*\scgroup(?:\s|$)")),
     "cls_matchall": Feature(_HTB + "tc filter add dev lo parent 1: matchall classid 1:1",
                             _uses(r"tc filter [^\n]*\smatchall(?:\s|$)")),
     # (a cloud's egress bandwidth limit is such a filter on the VM's tap: the scan reads the
@@ -98,6 +100,7 @@ FEATURES: dict[str, Feature] = {
     # CONFIG_IP_MROUTE: smcrouted needs the kernel's multicast VIFs
     "ipmr": Feature("test -e /proc/net/ip_mr_vif", _uses(r"\bsmcroute")),
     # iptables extensions (xt_* modules), probed with a real rule
+    "xt_cgroup": Feature("iptables -A OUTPUT -m cgroup --cgroup 1", _uses(r"-m cgroup\b")),
     "xt_recent": Feature("iptables -A INPUT -m recent --set", _uses(r"-m recent\b")),
     "xt_set": Feature("ipset create p hash:ip && iptables -A INPUT -m set --match-set p src",
                       _uses(r"-m set\b|-j SET\b|\bipset\b")),

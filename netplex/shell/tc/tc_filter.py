@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from netplex.shell import ip_json
+from netplex.shell.tc.f_cgroup import CGROUP
 from netplex.shell.tc.f_fw import FW
 from netplex.shell.tc.f_matchall import MATCHALL
 from netplex.shell.tc.f_u32 import U32
@@ -32,7 +33,7 @@ from netplex.stack.qdisc.api import NLM_F_CREATE, NLM_F_EXCL
 from netplex.stack.qdisc.cls import TcfProto
 from netplex.stack.qdisc.core import EINVAL, ENOENT, TcError
 
-FILTER_UTILS: dict[str, FilterUtil] = {u.id: u for u in (U32, FW, MATCHALL)}
+FILTER_UTILS: dict[str, FilterUtil] = {u.id: u for u in (U32, FW, MATCHALL, CGROUP)}
 
 
 def tc_filter(ns: Any, args: list[str], o: Opts, out: list[str]) -> None:

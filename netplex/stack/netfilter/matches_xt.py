@@ -1214,6 +1214,51 @@ class NfacctMatch(Match):
         return True
 
 
+# -- cgroup (xt_cgroup.c, libxt_cgroup.c) ---------------------------------------------------------
+class CgroupMatch(Match):
+    """`-m cgroup [!] --cgroup CLASSID`: the net_cls classid of the packet's socket
+    (cgroup_mt_v1: skb->sk, a full socket, sock_cgroup_classid). `--path` (cgroup v2)
+    is refused: netplex models only the v1 net_cls hierarchy."""
+
+    name = "cgroup"
+    options = (OptSpec("cgroup", 1, True), OptSpec("path", 1, True))
+    hooks = frozenset({"INPUT", "OUTPUT", "POSTROUTING"})
+    __slots__ = ("classid", "invert")
+    classid: int | None
+    invert: bool
+
+    @classmethod
+    def parse(cls, opts: list[Opt], rule: RuleInfo) -> Match:
+        got = xt_once("cgroup", opts)
+        if "path" in got:
+            raise XtError("netplex: iptables -m cgroup --path is not supported (cgroup v2 paths are not "
+                          "modelled; use --cgroup with a net_cls classid)")
+        m = cls()
+        m.classid, m.invert = None, False
+        o = got.get("cgroup")
+        if o is not None:
+            m.classid = strtoui(o.arg)
+            if m.classid is None:
+                raise XtError('cgroup: bad value for option "--cgroup", or out of range (0-4294967295).\n')
+            m.invert = o.invert
+        return m
+
+    def kernel_check(self, ns: Any, chain: str) -> str | None:
+        return EINVAL if self.classid is None else None   # "xt_cgroup: no path or classid specified"
+
+    def save(self) -> str:
+        return f"{'! ' if self.invert else ''}--cgroup {self.classid}"
+
+    def describe(self, numeric: bool) -> str:
+        return f"cgroup {'! ' if self.invert else ''}{self.classid}"
+
+    def match(self, ctx: PacketCtx) -> bool:
+        sk = ctx.meta.local_socket
+        if sk is None:
+            return False
+        return (sk.sk_cgrp_classid == self.classid) != self.invert
+
+
 # -- u32 (xt_u32.c, libxt_u32.c) ---------------------------------------------------------------------
 XT_U32_MAXSIZE = 10
 U32_OPS = (("<<", "<<"), (">>", ">>"), ("&", "&"), ("@", "@"))
@@ -1362,7 +1407,7 @@ def u32_eval(tests: list[tuple[list[tuple[str, int]], list[tuple[int, int]]]], d
 
 
 for _cls in (RecentMatch, HashlimitMatch, ConnlimitMatch, RpfilterMatch, PolicyMatch, SctpMatch, TimeMatch,
-             StringMatch, NfacctMatch, U32Match):
+             StringMatch, NfacctMatch, U32Match, CgroupMatch):
     register_match(_cls)
 
 __all__ = ["nfacct_in_use", "nfacct_objects", "recent_proc_text", "recent_tables"]

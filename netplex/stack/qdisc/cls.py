@@ -1,4 +1,4 @@
-"""Classifiers (net/sched/cls_*.c): u32, fw and matchall, and tcf_classify.
+"""Classifiers (net/sched/cls_*.c): u32, fw, matchall and cgroup, and tcf_classify.
 
 A qdisc (or an HTB class) holds a list of filter instances (`tcf_proto`), one
 per (chain, prio, protocol), sorted by prio. Classification walks chain 0 in
@@ -32,7 +32,7 @@ from netplex.stack.qdisc.core import EEXIST, EINVAL, ENOENT, NLM_F_CREATE, NLM_F
 # called only once a change is accepted, so a refused request binds nothing.
 BindActions = Callable[[], list[Action]]
 
-__all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "tcf_classify",
+__all__ = ["TC_ACT_SHOT", "TC_ACT_OK", "TcfProto", "U32Proto", "FwProto", "MatchallProto", "CgroupProto", "tcf_classify",
            "FILTER_KINDS", "ETH_P_ALL", "ETH_P_IP"]
 
 ETH_P_ALL = 0x0003
@@ -516,7 +516,65 @@ class MatchallProto(TcfProto):
         return _act(self.f, frame, nbytes, now)
 
 
-FILTER_KINDS: dict[str, type[TcfProto]] = {"u32": U32Proto, "fw": FwProto, "matchall": MatchallProto}
+# --- cgroup ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CgroupOpts:
+    """The attributes of a cgroup request: the handle and its actions (no ematch tree)."""
+
+    handle: int = 0
+    actions: BindActions = list
+
+
+class CgroupProto(TcfProto):
+    """cls_cgroup: the net_cls classid of the packet's socket (skb->sk's sk_cgrp_data) is the class.
+
+    One filter per instance (cls_cgroup_change: a handle is needed for the first,
+    the same handle to replace it). A packet without a socket, or whose socket's
+    cgroup has classid 0, does not match (task_get_classid)."""
+
+    kind = "cgroup"
+
+    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
+        super().__init__(owner, chain, prio, protocol)
+        self.f: Filter | None = None
+
+    def elements(self) -> list[Any]:
+        return [self.f] if self.f is not None else []
+
+    def change(self, opts: CgroupOpts, nl_flags: int) -> None:
+        if self.f is None and not opts.handle:
+            raise TcError(EINVAL)
+        if self.f is not None and opts.handle != self.f.handle:
+            raise TcError(ENOENT)
+        el = Filter(opts.handle)
+        el.actions = opts.actions()
+        if self.f is not None:
+            tcf_action_release(self.f.actions)
+        self.f = el
+
+    def get(self, handle: int) -> Any:
+        return self.f if self.f is not None and self.f.handle == handle else None
+
+    def delete(self, el: Any) -> None:
+        self.f = None
+        tcf_action_release(el.actions)
+
+    def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        f = self.f
+        m = frame.meta
+        if f is None or m is None or m.local_socket is None:
+            return None
+        classid = m.local_socket.sk_cgrp_classid
+        if not classid:
+            return None
+        v, _ = _act(f, frame, nbytes, now)
+        return v, classid
+
+
+FILTER_KINDS: dict[str, type[TcfProto]] = {"u32": U32Proto, "fw": FwProto, "matchall": MatchallProto,
+                                           "cgroup": CgroupProto}
 
 
 def tcf_classify(filters: list[TcfProto], frame: Any, nbytes: int) -> tuple[int, int | None]:
