@@ -776,9 +776,7 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
     if mark:
         parts.append(f"mark {_mark_text(mark)}")
     flags = ""
-    nexthop = gw if gw is not None else dst
-    if out is iif and ns.sysctl.values.get(f"net.ipv4.conf.{iif.name}.send_redirects", "1") == "1" \
-            and any((src & a.mask) == a.prefix and (nexthop & a.mask) == a.prefix for a in ns.dev_addrs(iif)):
+    if out is iif and ns.rtcf_doredirect(iif, src, dst, tos):
         flags = "<redirect> "   # RTCF_DOREDIRECT: in and out the same device, on-link sender
     flags += _cache_metrics(ns, dst, r)
     return Result(0, " ".join(parts) + f" \n    cache {flags}iif {iif.name} \n")

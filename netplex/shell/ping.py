@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.packet.addr import int_to_ip, ip_to_int
-from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED
+from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED
 from netplex.shell.registry import Context, Terminal, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
@@ -40,6 +40,9 @@ UNREACH_TEXT = {
     12: "Destination Host Unreachable for Type of Service", 13: "Packet filtered",
     14: "Precedence Violation", 15: "Precedence Cutoff",
 }
+
+REDIRECT_TEXT = {0: "Redirect Network", 1: "Redirect Host", 2: "Redirect Type of Service and Network",
+                 3: "Redirect Type of Service and Host"}
 
 
 @dataclass
@@ -102,6 +105,13 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         ihl = (q[0] & 15) * 4 if q else 20
         seq = int.from_bytes(q[ihl + 6:ihl + 8], "big") if len(q) >= ihl + 8 else 0
         if seq not in sent_at:
+            return
+        if icmp.type == ICMP_REDIRECT:
+            # ping4_parse_reply: a redirect is no error and answers nothing; only printed
+            if not quiet:
+                st.lines.append(f"From {int_to_ip(ip.src)}: icmp_seq={seq} "
+                                f"{REDIRECT_TEXT.get(icmp.code, f'Redirect, Bad Code: {icmp.code}')}"
+                                f"(New nexthop: {int_to_ip(icmp.rest)})")
             return
         st.errors += 1
         answered.add(seq)

@@ -28,6 +28,8 @@ from netplex.packet.icmp import (
     ICMP_NET_UNREACH,
     ICMP_PORT_UNREACH,
     ICMP_PROT_UNREACH,
+    ICMP_REDIR_HOST,
+    ICMP_REDIRECT,
     ICMP_TIME_EXCEEDED,
     ICMP_TIMESTAMP,
     ICMP_TIMESTAMPREPLY,
@@ -89,6 +91,12 @@ ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
 IP_TCP_HEADERS = 40        # sizeof(struct iphdr) + sizeof(struct tcphdr)
 IP_RT_MIN_ADVMSS = 256     # net.ipv4.route.min_adv_mss
 IPV4_MAX_PMTU = 65535
+# ip_rt_send_redirect's limits (net/ipv4/route.c): at most ip_rt_redirect_number redirects to a
+# host, the n-th no sooner than ip_rt_redirect_load << n after the last; after
+# ip_rt_redirect_silence without a redirected packet the count starts again
+IP_RT_REDIRECT_NUMBER = 9
+IP_RT_REDIRECT_LOAD_NS = NSEC_PER_SEC // 50
+IP_RT_REDIRECT_SILENCE_NS = IP_RT_REDIRECT_LOAD_NS << (IP_RT_REDIRECT_NUMBER + 1)
 
 
 class OutRoute:
@@ -134,6 +142,7 @@ class Ipv4Path:
     icmp_peers: dict[int, tuple[int | None, int]]       # icmp_xrlim_allow: dst → (tokens, last ns)
     icmp_global_credit: int                             # icmp_global_allow's bucket
     icmp_global_stamp: int | None                       # its last refill (ns), None: never
+    redirect_peers: dict[int, list[int]]                # ip_rt_send_redirect: source → [rate_last ns, n_redirects]
     udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
     vlan_devs: dict[tuple[int, int, int], Any]
     mrt: MrTable | None
@@ -368,12 +377,14 @@ class Ipv4Path:
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, dev, rest=mtu)
             self.drop(frame, dev, SkbDropReason.PKT_TOO_BIG)
             return
+        ip.ttl -= 1     # ip_decrease_ttl, before FORWARD as in ip_forward
+        if out is dev and not bundle and self.rtcf_doredirect(dev, ip.src, ip.dst, ip.tos):
+            self.ip_rt_send_redirect(dev, ip, nexthop)
         hook = self.hooks.get("FORWARD")
         if hook is not None:
             if not hook(self, frame, dev, out):
                 return
             length = 0
-        ip.ttl -= 1
         if tracing:
             via = f" via {self.fmt_ip(gw)}" if gw is not None else ""
             self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}", dev=dev.name,
@@ -669,6 +680,36 @@ class Ipv4Path:
         self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
 
     # -- ICMP ----------------------------------------------------------------
+    def rtcf_doredirect(self, dev: NetDevice, src: int, dst: int, tos: int) -> bool:
+        """__mkroute_input's RTCF_DOREDIRECT for a packet leaving through `dev`, the device it came
+        in on: IN_DEV_TX_REDIRECTS (send_redirects of `all` or the device) and fib_validate_source
+        returning 1: the route back to `src` leaves through `dev` straight (no gateway: the
+        nexthop's scope is host), the sender is on-link. (IN_DEV_SHARED_MEDIA, on by default and
+        not settable here, makes inet_addr_onlink's test moot.)"""
+        if not self.sysctl.send_redirects(dev.name):
+            return False
+        r = self.fib.lookup(src, dst, "lo", "", 0, tos & 0x1C)
+        if r is None or r.type != "unicast":
+            return False
+        return r.gw is None and (r.dev is dev or any(nh.dev is dev for nh in r.nhs))
+
+    def ip_rt_send_redirect(self, dev: NetDevice, ip: IPv4, gw: int) -> None:
+        """ip_rt_send_redirect (net/ipv4/route.c): an ICMP host redirect to `gw` for the sender of
+        `ip`, rate-limited per sender (its inet_peer): the first at once, the n-th only later than
+        ip_rt_redirect_load << n after the previous, none after ip_rt_redirect_number of them
+        until ip_rt_redirect_silence passes with no redirected packet."""
+        now = self.sched.now
+        peer = self.redirect_peers.get(ip.src)
+        if peer is None or now - peer[0] > IP_RT_REDIRECT_SILENCE_NS:
+            peer = self.redirect_peers[ip.src] = [now, 0]
+        if peer[1] >= IP_RT_REDIRECT_NUMBER:
+            peer[0] = now
+            return
+        if peer[1] == 0 or now - peer[0] > IP_RT_REDIRECT_LOAD_NS << peer[1]:
+            self.icmp_send(ip, ICMP_REDIRECT, ICMP_REDIR_HOST, dev, rest=gw)
+            peer[0] = now
+            peer[1] += 1
+
     def icmp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         """icmp_rcv: answer echo, hand replies and errors to their sockets."""
         icmp = ip.payload

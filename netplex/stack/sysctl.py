@@ -303,5 +303,10 @@ class Sysctl:
         v = self.values
         return max(int(v["net.ipv4.conf.all.rp_filter"]), int(v.get(f"net.ipv4.conf.{devname}.rp_filter", "0")))
 
+    def send_redirects(self, devname: str) -> bool:
+        """IN_DEV_TX_REDIRECTS: IN_DEV_ORCONF, `all` or the device's send_redirects."""
+        v = self.values
+        return v["net.ipv4.conf.all.send_redirects"] != "0" or v.get(f"net.ipv4.conf.{devname}.send_redirects", "0") != "0"
+
     def forwarding(self, devname: str) -> bool:
         return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") != "0"
