@@ -52,6 +52,8 @@ class ArpMixin:
                             mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int: ...
         def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
                                 frame: Ethernet | None = None) -> SkbDropReason | None: ...
+        def ip_handle_martian_source(self, dev: NetDevice, frame: Ethernet | None, daddr: int,
+                                     saddr: int) -> None: ...
 
     def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None:
         arp = frame.payload
@@ -78,7 +80,10 @@ class ArpMixin:
         # sender (fib_validate_source: rp_filter, our own address); refused, neither a reply nor
         # a proxy reply, only the update of an entry that exists
         routed = (arp.op == ARPOP_REQUEST and (local_target or dev.forwarding) and sip >> 24 != 127
-                  and sip != 0xFFFFFFFF and self.fib_validate_source(dev, sip, tip) is None)
+                  and sip != 0xFFFFFFFF)
+        if routed and self.fib_validate_source(dev, sip, tip) is not None:
+            routed = False
+            self.ip_handle_martian_source(dev, frame, tip, sip)   # ip_route_input_slow's martian_source
         if routed and local_target and (self.arp_ignore(dev, sip, tip) or self.arp_filter(dev, sip, tip)):
             if tracing:
                 self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: not answered "

@@ -97,6 +97,12 @@ IPV4_MAX_PMTU = 65535
 IP_RT_REDIRECT_NUMBER = 9
 IP_RT_REDIRECT_LOAD_NS = NSEC_PER_SEC // 50
 IP_RT_REDIRECT_SILENCE_NS = IP_RT_REDIRECT_LOAD_NS << (IP_RT_REDIRECT_NUMBER + 1)
+# net_ratelimit (net/core/utils.c): DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10)
+NET_RATELIMIT_INTERVAL_NS = 5 * NSEC_PER_SEC
+NET_RATELIMIT_BURST = 10
+ETH_HLEN = 14
+# devices without a link-layer header (hard_header_len 0): no `ll header:` line
+L3_KINDS = frozenset({"ipip", "gre", "sit", "vti", "wireguard", "xfrm", "ip6tnl", "ip6gre", "vti6"})
 
 
 class OutRoute:
@@ -143,6 +149,8 @@ class Ipv4Path:
     icmp_global_credit: int                             # icmp_global_allow's bucket
     icmp_global_stamp: int | None                       # its last refill (ns), None: never
     redirect_peers: dict[int, list[int]]                # ip_rt_send_redirect: source → [rate_last ns, n_redirects]
+    net_ratelimit_state: list[int]                      # net_ratelimit: [begin ns (-1: never), printed, missed]
+    kmsg: list[str]                                     # the kernel log `dmesg` prints
     udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
     vlan_devs: dict[tuple[int, int, int], Any]
     mrt: MrTable | None
@@ -208,6 +216,7 @@ class Ipv4Path:
             m.local_socket = None   # container sent reaches the host's egress without its socket
         src = ip.src
         if src >> 28 >= 14 or src >> 24 == 127 and dev.kind != "loopback":
+            self.ip_handle_martian_source(dev, frame, ip.dst, src)
             self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
             return
         hook = self.hooks.get("PREROUTING")
@@ -219,6 +228,7 @@ class Ipv4Path:
             # DNAT to 127/8 from outside: a martian destination unless route_localnet
             # (ip_route_input_slow: ipv4_is_loopback(daddr) && !IN_DEV_NET_ROUTE_LOCALNET)
             if ip.dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
+                self.ip_handle_martian_destination(dev, ip.dst, ip.src)
                 self.drop(frame, dev, SkbDropReason.IP_INVALID_DEST)
                 return
         validate = dev.kind != "loopback"   # the kernel's own packets through lo carry their route
@@ -227,9 +237,15 @@ class Ipv4Path:
             # packet from one of our own addresses is a martian
             validate = False
             if ip.src in self.local_addrs and not self._accept_local(dev):
+                self.ip_handle_martian_source(dev, frame, ip.dst, ip.src)
                 self.drop(frame, dev, SkbDropReason.IP_INVALID_SOURCE)
                 return
         dst = ip.dst
+        if dst >> 24 == 127 and dev.kind != "loopback" and not self._route_localnet(dev):
+            # ip_route_input_slow: ipv4_is_loopback(daddr) without route_localnet
+            self.ip_handle_martian_destination(dev, dst, src)
+            self.drop(frame, dev, SkbDropReason.IP_INVALID_DEST)
+            return
         if dst == LIMITED_BCAST or dst >> 28 == 14:
             if self.mrt is not None and dst != LIMITED_BCAST:
                 from netplex.stack.ipmr import ip_mr_input
@@ -288,8 +304,58 @@ class Ipv4Path:
             return False
         if self.world.tracer.on:
             self.trace("fib_validate_source", f"{self.fmt_ip(ip.src)} on {dev.name}: {reason.text}", dev=dev.name)
+        self.ip_handle_martian_source(dev, frame, ip.dst, ip.src)
         self.drop(frame, dev, reason)
         return True
+
+    def log_martians(self, dev: NetDevice) -> bool:
+        """IN_DEV_LOG_MARTIANS: IN_DEV_ORCONF, `all` or the device's log_martians."""
+        v = self.sysctl.values
+        return v["net.ipv4.conf.all.log_martians"] != "0" or v.get(f"net.ipv4.conf.{dev.name}.log_martians", "0") != "0"
+
+    def net_ratelimit(self) -> bool:
+        """net_ratelimit (___ratelimit over net_ratelimit_state): 10 messages in each 5 s window; the
+        first allowed after a window with suppressed ones says how many (`net_ratelimit: N callbacks
+        suppressed`). The kernel has one state for the whole host (every namespace, every caller);
+        netplex keeps one per namespace, so a run is not disturbed by its neighbours."""
+        rs = self.net_ratelimit_state
+        now = self.sched.now
+        if rs[0] < 0:
+            rs[0] = now
+        if now > rs[0] + NET_RATELIMIT_INTERVAL_NS:
+            if rs[2]:
+                self.printk(f"net_ratelimit: {rs[2]} callbacks suppressed")
+                rs[2] = 0
+            rs[0] = now
+            rs[1] = 0
+        if rs[1] < NET_RATELIMIT_BURST:
+            rs[1] += 1
+            return True
+        rs[2] += 1
+        return False
+
+    def printk(self, text: str) -> None:
+        """One line in the namespace's kernel log, stamped `[    T.TTTTTT] ` from the simulated clock."""
+        t = self.sched.now
+        self.kmsg.append(f"[{t // NSEC_PER_SEC:5d}.{(t // 1000) % 1_000_000:06d}] {text}")
+
+    def ip_handle_martian_source(self, dev: NetDevice, frame: Ethernet | None, daddr: int, saddr: int) -> None:
+        """ip_handle_martian_source (net/ipv4/route.c): with log_martians, and net_ratelimit allowing,
+        `IPv4: martian source DADDR from SADDR, on dev DEV` and the link-layer header the frame came
+        with (print_hex_dump: `ll header: 00000000: ` and its 14 bytes) when the device has one."""
+        if not self.log_martians(dev) or not self.net_ratelimit():
+            return
+        self.printk(f"IPv4: martian source {self.fmt_ip(daddr)} from {self.fmt_ip(saddr)}, on dev {dev.name}")
+        if frame is not None and dev.kind not in L3_KINDS:
+            hdr = frame.dst + frame.src + frame.type.to_bytes(2, "big")
+            self.printk("ll header: 00000000: " + " ".join(f"{b:02x}" for b in hdr[:ETH_HLEN]))
+
+    def ip_handle_martian_destination(self, dev: NetDevice, daddr: int, saddr: int) -> None:
+        """ip_route_input_slow's martian_destination: with log_martians, net_warn_ratelimited's
+        `IPv4: martian destination DADDR from SADDR, dev DEV` (its own 10-per-5-s state in the
+        kernel, net_ratelimit's here)."""
+        if self.log_martians(dev) and self.net_ratelimit():
+            self.printk(f"IPv4: martian destination {self.fmt_ip(daddr)} from {self.fmt_ip(saddr)}, dev {dev.name}")
 
     def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
                             frame: Ethernet | None = None) -> SkbDropReason | None:

@@ -151,6 +151,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets
         self.icmp_global_credit = 0                                     # icmp_global_allow's bucket
         self.redirect_peers: dict[int, list[int]] = {}                  # ip_rt_send_redirect's peers
+        self.net_ratelimit_state = [-1, 0, 0]                           # net_ratelimit: begin, printed, missed
         self.tx_owner: Any = None       # the socket whose send is on the stack (skb->sk), stack/wmem.py
         self.wmem_owned: dict[int, tuple[Any, int, Any]] = {}   # queued frames charged to a socket
         self.icmp_global_stamp: int | None = None
