@@ -209,6 +209,10 @@ def parse_swanctl(text: str, path: str = "/etc/swanctl/swanctl.conf") -> Swanctl
             cs = _section(cnode, f"connections.{name}.children.{cname}")
             ch = ChildConfig(cname)
             for k, v in cs.items():
+                if k == "ah_proposals":
+                    raise ConfigError(f"netplex: swanctl.conf children.{cname}.ah_proposals is not supported "
+                                      "(netplex's charon negotiates ESP only; AH SAs can be set by hand: "
+                                      "ip xfrm state add ... proto ah)")
                 if k not in _CHILD_KEYS or not isinstance(v, str):
                     raise ConfigError(f"netplex: swanctl.conf children.{cname}.{k} is not supported")
                 if k in ("local_ts", "remote_ts"):

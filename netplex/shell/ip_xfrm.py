@@ -7,8 +7,9 @@ Modelled: `state add|update|delete|get|deleteall|list|flush|count` and
 iproute2 prints them (with `-s` the statistics, lifetimes and the template
 masks); ESP in tunnel and transport mode with the `aead`, `enc`, `auth` and
 `auth-trunc` algorithms of `stack/xfrm/algo.py`, and `encap espinudp SPORT
-DPORT OADDR` (NAT traversal, RFC 3948). _Refused in netplex's words:
-AH, IPComp and the Mobile IPv6 protocols, `mode beet|ro|in_trigger`, `mark`,
+DPORT OADDR` (NAT traversal, RFC 3948); AH (RFC 4302) with `auth` or
+`auth-trunc`. _Refused in netplex's words:
+IPComp and the Mobile IPv6 protocols, `mode beet|ro|in_trigger`, `mark`,
 `encap espinudp-nonike|espintcp`, `coa`, `ctx`, `offload`, `output-mark`, `if_id`, `tfcpad`,
 `extra-flag`, ESN, replay windows over 32, sub policies, `policy set`,
 `setdefault`, `getdefault` and `allocspi`.
@@ -533,8 +534,8 @@ def _state_modify(ns: Any, args: list[str], update: bool) -> Result:
                 raise _fail(f'ALGO-TYPE value "auth" or "auth-trunc" is required with XFRM-PROTO value "{pname}"\n')
     elif ealgop or aalgop or aeadop or calgop:
         raise _fail(f'ALGO is invalid with XFRM-PROTO value "{pname}"\n')
-    if proto != 50:
-        raise _Refused(f"ip xfrm state proto {pname} (netplex models ESP)")
+    if proto not in (50, 51):
+        raise _Refused(f"ip xfrm state proto {pname} (netplex models ESP and AH)")
     if x_mode == 4:
         raise _Refused("ip xfrm state mode beet")
     if enc is not None and enc.algo.name == "ecb(cipher_null)" and auth is None:
@@ -864,8 +865,9 @@ def _parse_tmpl(a: _Argv) -> XfrmTmpl:
             break
     if a.i == start:
         raise missarg("TMPL")   # argc == *argcp: iproute2's check, after its PREV_ARG
-    if t.proto != 50:
-        raise _Refused(f"ip xfrm policy tmpl proto {PROTO_NAMES.get(t.proto, str(t.proto))} (netplex models ESP)")
+    if t.proto not in (50, 51):
+        raise _Refused(f"ip xfrm policy tmpl proto {PROTO_NAMES.get(t.proto, str(t.proto))} "
+                       "(netplex models ESP and AH)")
     if t.mode not in (XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL):
         raise _Refused(f"ip xfrm policy tmpl mode {MODES.get(t.mode, str(t.mode))}")
     return t

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 from netplex.engine.trace import TraceEvent, TraceFields
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip
-from netplex.packet.esp import IPPROTO_ESP
+from netplex.packet.esp import IPPROTO_AH, IPPROTO_ESP
 from netplex.packet.ipv4 import IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.stack.arp import ArpMixin
 from netplex.stack.bridge import Bridge
@@ -45,7 +45,7 @@ from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.wmem import wmem_release
-from netplex.stack.xfrm.path import esp_input
+from netplex.stack.xfrm.path import ah_input, esp_input
 from netplex.stack.xfrm.state import Xfrm
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ inet_add_protocol(IPPROTO_TCP, Ipv4Path.tcp_rcv)
 inet_add_protocol(IPPROTO_UDP, Ipv4Path.udp_rcv)
 inet_add_protocol(IPPROTO_GRE, _gre_rcv)
 inet_add_protocol(IPPROTO_ESP, esp_input)
+inet_add_protocol(IPPROTO_AH, ah_input)
 
 
 IPV4_MIN_MTU = 68   # inetdev_valid_mtu (include/net/ip.h)

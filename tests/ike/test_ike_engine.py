@@ -140,6 +140,8 @@ def test_swanctl_conf_refuses_what_it_does_not_model() -> None:
         parse_swanctl("connections {\n c {\n local {\n auth = eap-md5\n }\n }\n}\n")
     with pytest.raises(ConfigError, match="mobike is not supported"):
         parse_swanctl("connections {\n c {\n mobike = no\n }\n}\n")
+    with pytest.raises(ConfigError, match=r"children.net.ah_proposals is not supported \(netplex's charon negotiates ESP"):
+        parse_swanctl("connections {\n c {\n children {\n net {\n ah_proposals = sha256\n }\n }\n }\n}\n")
     with pytest.raises(ConfigError, match="missing"):
         parse_swanctl("connections {\n c {\n")
 

@@ -61,6 +61,11 @@ def test_unsupported_config_is_refused_by_name(tmp_path) -> None:
     assert r.status == 1 and "local.auth = eap-md5 is not supported" in r.error
     r = gw1.run("swanctl --stats")
     assert (r.status, r.error) == (2, "netplex: swanctl --stats is not supported\n")
+    gw1.run("sed -i 's/auth = eap-md5/auth = psk/; s/esp_proposals = aes128gcm16-x25519/ah_proposals = sha256/' "
+            "/etc/swanctl/swanctl.conf")
+    r = gw1.run("swanctl --load-all")
+    assert r.status == 1 and "children.offices.ah_proposals is not supported (netplex's charon negotiates ESP only" \
+        in r.error, r.error
 
 
 def test_terminate_deletes_both_sides(tmp_path) -> None:

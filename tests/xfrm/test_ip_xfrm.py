@@ -40,8 +40,8 @@ def test_state_and_policy_text(pair) -> None:
     ("ip xfrm state add proto esp spi 1 aead 'rfc4106(gcm(aes))' 0x00 128 enc aes 0x00", 255,
      'Error: duplicate "ALGO-TYPE": "enc" is the second value.\n'),
     ("ip xfrm state delete src 1.1.1.1 dst 2.2.2.2 proto esp spi 9", 2, "RTNETLINK answers: No such process\n"),
-    ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto ah spi 1 auth sha256 0x00", 2,
-     "netplex: ip xfrm state proto ah (netplex models ESP) is not supported\n"),
+    ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto comp spi 1", 2,
+     "netplex: ip xfrm state proto comp (netplex models ESP and AH) is not supported\n"),
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "
      "encap espintcp 4500 4500 0.0.0.0", 2, "netplex: ip xfrm state encap espintcp is not supported\n"),
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc aes 0x00112233445566778899aabbccddeeff "

@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-__all__ = ["AEAD_ALGOS", "AUTH_ALGOS", "ENC_ALGOS", "Algo", "AlgoKey", "EspTransform", "find_algo"]
+__all__ = ["AEAD_ALGOS", "AUTH_ALGOS", "ENC_ALGOS", "AhTransform", "Algo", "AlgoKey", "EspTransform", "find_algo"]
 
 AlgoKind = Literal["aead", "enc", "auth"]
 
@@ -89,6 +89,29 @@ class AlgoKey:
         """What crypto_*_setkey accepts (esp_init_state fails with EINVAL otherwise)."""
         a = self.algo
         return not a.key_bits or len(self.key) * 8 in a.key_bits
+
+
+class AhTransform:
+    """An SA's AH transform (net/ipv4/ah4.c ah_init_state): the keyed HMAC truncated to the SA's
+    length, and the ICV field's size, padded to 8 bytes (4 with `flag align4`) as the kernel's AH
+    for IPv4 pads it."""
+
+    __slots__ = ("auth", "icv_len", "full_len", "field_len", "full_field_len")
+
+    def __init__(self, auth: AlgoKey, align4: bool = False) -> None:
+        self.auth = auth
+        self.icv_len = auth.icv_bits // 8                 # ahp->icv_trunc_len
+        self.full_len = auth.algo.full_bits // 8          # ahp->icv_full_len
+        align = 4 if align4 else 8
+        self.field_len = -(-(12 + self.icv_len) // align) * align - 12          # ICV and its padding
+        self.full_field_len = -(-(12 + self.full_len) // align) * align - 12
+
+    def icv(self, data: bytes) -> bytes:
+        """The truncated HMAC over `data` (the packet with its mutable fields and ICV zeroed)."""
+        a = self.auth
+        if not a.algo.digest:
+            return b""
+        return hmac.new(a.key, data, a.algo.digest).digest()[:self.icv_len]
 
 
 class EspTransform:

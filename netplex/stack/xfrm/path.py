@@ -20,6 +20,10 @@ The IPv4 path calls in only while the SPD or SAD is not empty (`Xfrm.spd_out`,
   the lifetime, the ICV; the inner packet is received again on the same
   device (through PREROUTING, the route, INPUT or FORWARD) carrying the SA
   in its sec_path.
+- `ah_input` (protocol 51, net/ipv4/ah4.c; RFC 4302 §3.3-3.4): as
+  esp_input, the ICV the SA's HMAC over the packet with TOS, flags and
+  fragment offset, TTL, checksum and the mutable options zeroed;
+  `_ah_output` builds the same header after the (outer) IP header.
 - `xfrm_policy_check` (INPUT for every protocol but ESP and AH, and the
   start of ip_forward for dir fwd): a packet a policy asks to have come
   through IPsec must have come through the SAs its templates name; a packet
@@ -27,8 +31,10 @@ The IPv4 path calls in only while the SPD or SAD is not empty (`Xfrm.spd_out`,
 """
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Any
 
+from netplex.packet.ah import AH_HDR_LEN, Ah
 from netplex.packet.esp import IPPROTO_AH, IPPROTO_ESP, Esp
 from netplex.packet.ethernet import ETH_P_IP, Ethernet
 from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
@@ -49,7 +55,7 @@ from netplex.stack.xfrm.state import (
 if TYPE_CHECKING:
     from netplex.stack.device import NetDevice
 
-__all__ = ["EAGAIN", "EPERM", "IPSEC_PROTOS", "esp_input", "esp_udp_encap_rcv", "flow_of", "xfrm_forward", "xfrm_lookup", "xfrm_mtu", "xfrm_output",
+__all__ = ["EAGAIN", "EPERM", "IPSEC_PROTOS", "ah_input", "ah_mutable_zeroed", "esp_input", "esp_udp_encap_rcv", "flow_of", "xfrm_forward", "xfrm_lookup", "xfrm_mtu", "xfrm_output",
            "xfrm_policy_check"]
 
 EPERM, EAGAIN = 1, 11
@@ -149,6 +155,11 @@ def xfrm_mtu(ns: Any, bundle: list[XfrmState]) -> int:
         ns.ip_route_output(last.daddr, None, last.saddr or None)
     mtu = 1500 if isinstance(rt, int) else rt.mtu
     for x in reversed(bundle):
+        ah = x.ah
+        if ah is not None:
+            # xfrm_state_mtu for a type without get_mtu: less props.header_len, rounded to 4
+            mtu = (mtu - AH_HDR_LEN - ah.field_len - (20 if x.mode == XFRM_MODE_TUNNEL else 0)) & ~3
+            continue
         tr = x.transform
         if tr is None:
             continue
@@ -241,7 +252,7 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
     tracing = ns.world.tracer.on
     for x in bundle:
         tr = x.transform
-        if not xf.check_expire(x) or tr is None:
+        if not xf.check_expire(x) or (tr is None and x.ah is None):
             xf.count("XfrmOutStateExpired")
             ns.drop(frame, out, SkbDropReason.XFRM_OUT_EXPIRED)
             return 0
@@ -251,6 +262,15 @@ def xfrm_output(ns: Any, frame: Ethernet, bundle: list[XfrmState], out: NetDevic
             return 0
         x.oseq += 1
         seq = x.oseq
+        if x.ah is not None:
+            ip = _ah_output(ns, x, ip, seq)
+            x.packets += 1
+            x.lastused = xf.now_sec()
+            if tracing:
+                ns.trace("xfrm_output", f"AH spi 0x{x.spi:08x} seq {seq} {'tunnel' if x.mode else 'transport'} "
+                         f"{ns.fmt_ip(ip.src)} > {ns.fmt_ip(ip.dst)}", out_dev=out.name)
+            continue
+        assert tr is not None
         if x.mode == XFRM_MODE_TUNNEL:
             inner = ip.encode()
             sealed = tr.seal(x.spi, seq, inner, IPPROTO_IPIP)
@@ -329,58 +349,85 @@ def esp_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str, encap: tuple[int, i
             xf.count("XfrmInHdrError")
             ns.drop(None, dev, SkbDropReason.XFRM_IN_HDR)
             return True
-    x: XfrmState | None = xf.by_id.get((ip.dst, esp.spi, IPPROTO_ESP))
-    tracing = ns.world.tracer.on
-    if x is None or x.km_state != XFRM_STATE_VALID or x.transform is None or x.dir == 2:
-        xf.count("XfrmInNoStates")
-        if tracing:
-            ns.trace("xfrm_input", f"no SA for ESP spi 0x{esp.spi:08x} to {ns.fmt_ip(ip.dst)}", dev=dev.name)
-        ns.drop(None, dev, SkbDropReason.XFRM_IN_NO_STATES)
+    x = _input_state(ns, dev, ip.dst, esp.spi, IPPROTO_ESP)
+    if x is None or x.transform is None:
         return True
     if (x.encap is None) != (encap is None):
         xf.count("XfrmInStateMismatch")
         ns.drop(None, dev, SkbDropReason.XFRM_IN_MISMATCH)
         return True
     seq = esp.seq
+    if not _input_checks(ns, dev, x, seq, esp.wire_len()):
+        return True
+    opened = x.transform.open(esp.spi, seq, esp.data)
+    if opened is None:
+        _integrity_failed(ns, dev, x)
+        return True
+    payload, nh = opened
+    _decap(ns, dev, x, ip, seq, nh, payload, "ESP")
+    return True
+
+
+def _input_state(ns: Any, dev: NetDevice, daddr: int, spi: int, proto: int) -> XfrmState | None:
+    """xfrm_state_lookup for input: the valid SA by (destination, SPI, protocol), not one for output
+    only; else XfrmInNoStates and a drop (None)."""
+    x: XfrmState | None = ns.xfrm.by_id.get((daddr, spi, proto))
+    if x is not None and x.km_state == XFRM_STATE_VALID and x.dir != 2 and (x.transform or x.ah) is not None:
+        return x
+    ns.xfrm.count("XfrmInNoStates")
+    if ns.world.tracer.on:
+        name = "AH" if proto == IPPROTO_AH else "ESP"
+        ns.trace("xfrm_input", f"no SA for {name} spi 0x{spi:08x} to {ns.fmt_ip(daddr)}", dev=dev.name)
+    ns.drop(None, dev, SkbDropReason.XFRM_IN_NO_STATES)
+    return None
+
+
+def _input_checks(ns: Any, dev: NetDevice, x: XfrmState, seq: int, nbytes: int) -> bool:
+    """xfrm_input before the type's input: anti-replay, the lifetime, then the SA's counters."""
+    xf = ns.xfrm
     if not _replay_check(x, seq):
         xf.count("XfrmInStateSeqError")
         ns.drop(None, dev, SkbDropReason.XFRM_IN_REPLAY)
-        return True
+        return False
     if not xf.check_expire(x):
         xf.count("XfrmInStateExpired")
         ns.drop(None, dev, SkbDropReason.XFRM_IN_EXPIRED)
-        return True
-    x.bytes += esp.wire_len()
+        return False
+    x.bytes += nbytes
     x.packets += 1
-    opened = x.transform.open(esp.spi, seq, esp.data)
-    if opened is None:
-        x.st_integrity_failed += 1
-        xf.count("XfrmInStateProtoError")
-        ns.drop(None, dev, SkbDropReason.XFRM_IN_AUTH)
-        return True
+    return True
+
+
+def _integrity_failed(ns: Any, dev: NetDevice, x: XfrmState) -> None:
+    """xfrm_input on -EBADMSG: the SA's integrity_failed and XfrmInStateProtoError."""
+    x.st_integrity_failed += 1
+    ns.xfrm.count("XfrmInStateProtoError")
+    ns.drop(None, dev, SkbDropReason.XFRM_IN_AUTH)
+
+
+def _decap(ns: Any, dev: NetDevice, x: XfrmState, ip: IPv4, seq: int, nh: int, payload: bytes, what: str) -> None:
+    """After the ICV: advance the replay window, then the mode's input (tunnel: the inner packet;
+    transport: the header carrying `nh`) received again on `dev` with the SA in its sec_path."""
+    xf = ns.xfrm
     _replay_advance(x, seq)
     x.lastused = xf.now_sec()
-    payload, nh = opened
     if x.mode == XFRM_MODE_TUNNEL:
-        if nh != IPPROTO_IPIP:
-            xf.count("XfrmInStateModeError")
-            ns.drop(None, dev, SkbDropReason.XFRM_IN_MODE)
-            return True
         try:
+            if nh != IPPROTO_IPIP:
+                raise ValueError("not IP in IP")
             inner = IPv4.decode(payload)
         except ValueError:
             xf.count("XfrmInStateModeError")
             ns.drop(None, dev, SkbDropReason.XFRM_IN_MODE)
-            return True
+            return
     else:
         inner = IPv4.decode(IPv4(ip.src, ip.dst, nh, payload, ip.ttl, ip.tos, ip.id, ip.flags & IP_DF, 0,
                                  ip.options).encode())
-    if tracing:
-        ns.trace("xfrm_input", f"ESP spi 0x{x.spi:08x} seq {seq}: {ns.describe(inner)}", dev=dev.name)
+    if ns.world.tracer.on:
+        ns.trace("xfrm_input", f"{what} spi 0x{x.spi:08x} seq {seq}: {ns.describe(inner)}", dev=dev.name)
     meta = SkbMeta()
     meta.sp = (x,)
     ns.ip_rcv(dev, Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, inner, (), meta), inner.wire_len())
-    return True
 
 
 def _replay_check(x: XfrmState, seq: int) -> bool:
@@ -413,3 +460,96 @@ def _replay_advance(x: XfrmState, seq: int) -> None:
     else:
         x.bitmap |= 1 << (x.replay_seq - seq)
 
+
+
+def ah_mutable_zeroed(whole: bytes) -> bytes:
+    """The IPv4 header of `whole` as AH authenticates it (ah_output/ah_input): TOS, flags and fragment
+    offset, TTL and checksum zeroed, and the mutable options cleared (ip_clear_mutable_options:
+    security, CIPSO, router alert and RFC 1770's option stay; a source route's last hop becomes
+    the destination; every other option is zeroed)."""
+    hlen = (whole[0] & 0xF) * 4
+    hdr = bytearray(whole[:hlen])
+    hdr[1] = 0
+    hdr[6:9] = b"\0\0\0"        # frag_off, ttl
+    hdr[10:12] = b"\0\0"         # check
+    i = 20
+    while i < hlen:
+        kind = hdr[i]
+        if kind == 0:           # IPOPT_END
+            break
+        if kind == 1:           # IPOPT_NOOP
+            i += 1
+            continue
+        olen = hdr[i + 1] if i + 1 < hlen else 0
+        if olen < 2 or i + olen > hlen:
+            break
+        if kind not in (130, 133, 134, 148, 149):     # SEC, 0x85, CIPSO, RA, 0x80|21
+            if kind in (131, 137) and olen >= 6:     # LSRR, SSRR
+                hdr[16:20] = hdr[i + olen - 4:i + olen]
+            hdr[i:i + olen] = bytes(olen)
+        i += olen
+    return bytes(hdr) + whole[hlen:]
+
+
+def _ah_output(ns: Any, x: XfrmState, ip: IPv4, seq: int) -> IPv4:
+    """xfrm4_{tunnel,transport}_output then ah_output: the AH header after the (outer) IP header,
+    its ICV the SA's HMAC over the packet with the mutable fields and the ICV zeroed."""
+    ah = x.ah
+    assert ah is not None
+    if x.mode == XFRM_MODE_TUNNEL:
+        inner = ip.encode()
+        outer = IPv4(x.saddr, x.daddr, IPPROTO_AH, b"", ttl=ns.default_ttl(), tos=ip.tos, flags=ip.flags & IP_DF)
+        if not outer.flags & IP_DF:
+            # xfrm4_mode_tunnel: ip_select_ident before AH sees the header (the ICV covers the ID)
+            ns.ip_id = (ns.ip_id + 1) & 0xFFFF
+            outer.id = ns.ip_id
+        nexthdr, payload = IPPROTO_IPIP, inner
+    else:
+        whole = ip.encode()
+        payload = whole[(whole[0] & 0xF) * 4:]
+        outer = IPv4(ip.src, ip.dst, IPPROTO_AH, b"", ttl=ip.ttl, tos=ip.tos, id=ip.id, flags=ip.flags & IP_DF,
+                     options=ip.options)
+        nexthdr = ip.proto
+    hdr = Ah(nexthdr, x.spi, seq, bytes(ah.field_len), payload)
+    outer.payload = hdr.encode()
+    icv = ah.icv(ah_mutable_zeroed(outer.encode()))
+    hdr.icv = icv + bytes(ah.field_len - len(icv))
+    outer.payload = hdr.encode()
+    x.bytes += outer.wire_len()
+    return outer
+
+
+def ah_input(ns: Any, dev: NetDevice, ip: IPv4, rtype: str) -> bool | None:
+    """ah_rcv → xfrm_input → ah_input: the SA by (destination, SPI), anti-replay, the lifetime, the
+    header length and the ICV over the packet with its mutable fields zeroed; then the payload is
+    received again as ESP's is (tunnel: the inner packet; transport: the header without AH)."""
+    xf = ns.xfrm
+    raw = ip.payload
+    data = bytes(raw) if isinstance(raw, (bytes, bytearray)) else b""     # AH stays bytes (no IP_PROTOS entry)
+    try:
+        ah = Ah.decode(data)
+    except ValueError:
+        xf.count("XfrmInHdrError")
+        ns.drop(None, dev, SkbDropReason.XFRM_IN_HDR)
+        return True
+    x = _input_state(ns, dev, ip.dst, ah.spi, IPPROTO_AH)
+    if x is None or x.ah is None:
+        return True
+    seq = ah.seq
+    if not _input_checks(ns, dev, x, seq, len(data)):
+        return True
+    t = x.ah
+    if len(ah.icv) not in (t.field_len, t.full_field_len):
+        ok = False                                       # ah_input: a header of neither ICV length
+    else:
+        zeroed = Ah(ah.nexthdr, ah.spi, seq, bytes(t.icv_len) + ah.icv[t.icv_len:], ah.payload)
+        whole = IPv4(ip.src, ip.dst, IPPROTO_AH, zeroed.encode(), ip.ttl, ip.tos, ip.id, ip.flags, ip.frag,
+                     ip.options).encode()
+        ok = hmac.compare_digest(t.icv(ah_mutable_zeroed(whole)), ah.icv[:t.icv_len])
+    if not ok:
+        if ns.world.tracer.on:
+            ns.trace("xfrm_input", f"AH spi 0x{x.spi:08x} seq {seq}: ICV mismatch", dev=dev.name)
+        _integrity_failed(ns, dev, x)
+        return True
+    _decap(ns, dev, x, ip, seq, ah.nexthdr, ah.payload, "AH")
+    return True

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from netplex.errors import NetplexError
 from netplex.packet.addr import prefix_to_mask
-from netplex.stack.xfrm.algo import AlgoKey, EspTransform
+from netplex.packet.esp import IPPROTO_AH
+from netplex.stack.xfrm.algo import AhTransform, AlgoKey, EspTransform
 
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
@@ -37,6 +38,7 @@ XFRM_POLICY_IN, XFRM_POLICY_OUT, XFRM_POLICY_FWD = 0, 1, 2
 XFRM_POLICY_ALLOW, XFRM_POLICY_BLOCK = 0, 1
 XFRM_STATE_VALID, XFRM_STATE_EXPIRED = 1, 3
 AF_INET = 2
+XFRM_STATE_ALIGN4 = 64
 NSEC_PER_SEC = 1_000_000_000
 
 KmListener = Callable[[str, Any, int], None]   # (event, state or policy, hard) → None
@@ -148,7 +150,8 @@ class XfrmState:
     st_replay_window: int = 0     # xfrm_stats
     st_replay: int = 0
     st_integrity_failed: int = 0
-    transform: EspTransform | None = None
+    transform: EspTransform | None = None   # ESP's
+    ah: AhTransform | None = None           # AH's
     gen: int = 0                  # timers of a replaced state must not fire on its successor
     out_route: tuple[int, Any] = (-1, None)   # (namespace generation, the ESP packet's route): cached
 
@@ -231,7 +234,12 @@ class Xfrm:
         for k in (x.aead, x.enc, x.auth):
             if k is not None and not k.key_ok():
                 raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
-        if x.aead is not None:
+        if x.proto == IPPROTO_AH:
+            # ah_init_state: an authentication algorithm, no cipher, no UDP encapsulation
+            if x.auth is None or x.enc is not None or x.aead is not None or x.encap is not None:
+                raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+            x.ah = AhTransform(x.auth, bool(x.flags & XFRM_STATE_ALIGN4))
+        elif x.aead is not None:
             x.transform = EspTransform(x.aead, None, None)
         elif x.enc is not None:
             x.transform = EspTransform(None, x.enc, x.auth)
