@@ -88,6 +88,10 @@ FEATURES: dict[str, Feature] = {
                     "enc 'cbc(aes)' 0x0102030405060708090a0b0c0d0e0f10 "
                     "auth-trunc 'hmac(sha256)' 0x0102030405060708090a0b0c0d0e0f10 128",
                     _uses(r"\bproto esp\b|\bswanctl\b|\bcharon\b")),
+    # ah4: an AH SA the kernel can build (xfrm_user alone answers "Requested type not found")
+    "ah4": Feature("ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto ah spi 1 mode tunnel "
+                   "auth 'hmac(sha256)' 0x0102030405060708090a0b0c0d0e0f10",
+                   _uses(r"\bproto ah\b")),
     # Open vSwitch on the twin: a node's switch is Debian's ovs-vswitchd with the userspace
     # (netdev) datapath (netplex/twin/bin/ovs-up), whose bridge ports are tap devices: the
     # kernel needs TUN/TAP, not its openvswitch module

@@ -43,9 +43,9 @@ def test_auth_takes_the_kernels_default_truncation(pair, algo: str, trunc: int) 
     (f"{AH_SA} enc aes 0x00112233445566778899aabbccddeeff auth sha1 0x00", 1,
      'ALGO-TYPE values "enc", "aead", and "comp" are invalid with XFRM-PROTO value "ah"\n'),
     (f"{AH_SA}", 1, 'ALGO-TYPE value "auth" or "auth-trunc" is required with XFRM-PROTO value "ah"\n'),
-    (f"{AH_SA} auth-trunc sha256 0x00 257", 2, "RTNETLINK answers: Invalid argument\n"),
-    (f"{AH_SA} auth sha3 0x00", 2, "RTNETLINK answers: Function not implemented\n"),
-    (f"{AH_SA} auth sha1 0x00 encap espinudp 4500 4500 0.0.0.0", 2, "RTNETLINK answers: Invalid argument\n"),
+    (f"{AH_SA} auth-trunc sha256 0x00 257", 2, "Error: Invalid length requested for truncated ICV.\n"),
+    (f"{AH_SA} auth sha3 0x00", 2, "Error: Requested AUTH algorithm not found.\n"),
+    (f"{AH_SA} auth sha1 0x00 encap espinudp 4500 4500 0.0.0.0", 2, "Error: AH is not compatible with encapsulation.\n"),
     (f"{AH_SA} mode beet auth sha1 0x00", 1, 'MODE value is invalid with XFRM-PROTO value "ah"\n'),
 ])
 def test_bad_ah_states_as_iproute2_and_the_kernel(pair, line: str, status: int, error: str) -> None:
@@ -161,5 +161,7 @@ def test_tshark_decodes_ah_without_warnings(ah_pcaps) -> None:
     assert ("eth:ethertype:ip:ah:ip:tcp", "0x00004000") in rows
 
 
-def test_example_runs(ah_pcaps) -> None:
-    assert any(ah_pcaps.iterdir())
+@pytest.mark.linux
+def test_example_agrees_with_the_kernels_ah(differential) -> None:
+    """Where the kernel has xfrm and ah4 (not this machine's: the test skips naming the module)."""
+    differential.assert_agree(ROOT / "examples" / "ipsec-manual-ah.yaml")

@@ -34,7 +34,7 @@ def test_state_and_policy_text(pair) -> None:
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc 'cbc(aes)' 0x0011", 2,
      "RTNETLINK answers: Invalid argument\n"),
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 enc 'cbc(blowfish)' 0x0011", 2,
-     "RTNETLINK answers: Function not implemented\n"),
+     "Error: Requested CRYPT algorithm not found.\n"),
     ("ip xfrm state add src 1.1.1.1 dst 2.2.2.2 proto esp spi 1 mode foo", 255,
      'Error: argument "foo" is wrong: MODE value is invalid\n'),
     ("ip xfrm state add proto esp spi 1 aead 'rfc4106(gcm(aes))' 0x00 128 enc aes 0x00", 255,

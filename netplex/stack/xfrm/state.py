@@ -236,8 +236,10 @@ class Xfrm:
                 raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
         if x.proto == IPPROTO_AH:
             # ah_init_state: an authentication algorithm, no cipher, no UDP encapsulation
-            if x.auth is None or x.enc is not None or x.aead is not None or x.encap is not None:
+            if x.auth is None or x.enc is not None or x.aead is not None:
                 raise NetplexError("RTNETLINK answers: Invalid argument", errno.EINVAL)
+            if x.encap is not None:
+                raise NetplexError("Error: AH is not compatible with encapsulation.", errno.EINVAL)
             x.ah = AhTransform(x.auth, bool(x.flags & XFRM_STATE_ALIGN4))
         elif x.aead is not None:
             x.transform = EspTransform(x.aead, None, None)
