@@ -128,4 +128,7 @@ def clean() -> list[str]:
             except FileNotFoundError:  # a concurrent `netplex clean` removed it first
                 continue
             removed.append(f"state {path}")
+    live = any(glob.glob(os.path.join(d, "npx-*.json")) for d in state.state_dirs())
+    if not live and mountns.release():
+        removed.append(f"mount {mountns.MNT_DIR}")
     return removed

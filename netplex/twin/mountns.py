@@ -38,7 +38,7 @@ from pathlib import Path
 from netplex.twin import netns
 
 __all__ = ["MNT_DIR", "PRIVATE_DIRS", "create", "delete", "enter_argv", "exists", "inode", "nested_netns_inodes",
-           "path", "private_path", "uts_path"]
+           "path", "private_path", "release", "uts_path"]
 
 MNT_DIR = "/run/netplex/mnt"
 PRIVATE_DIRS = ("/etc", "/run", "/var/lib", "/tmp")
@@ -49,6 +49,7 @@ MS_PRIVATE = 1 << 18
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 # Runs inside the new mount namespace, already in the node's network namespace, with
 # $NETPLEX_PEERS the run's namespaces: they stay visible in the node's fresh
@@ -107,6 +108,31 @@ def _prepare_dir() -> None:
         _check(-1, "make-private")
     _check(_libc.mount(d, d, b"none", MS_BIND, None), "bind")
     _check(_libc.mount(b"none", d, None, MS_PRIVATE, None), "make-private")
+
+
+def _mounted(p: str) -> bool:
+    """True if `p` is a mount point in this mount namespace (/proc/self/mountinfo's fifth
+    field; os.path.ismount misses a folder bound onto itself on the same file system)."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return any(line.split()[4] == p for line in f)
+    except OSError:
+        return False
+
+
+def release() -> bool:
+    """Undo _prepare_dir once no node's namespace is kept in MNT_DIR: lazily unmount its
+    private bind mount and remove the folders, so nothing of netplex's stays mounted on the
+    host. False if it was not mounted or still holds a namespace."""
+    if not _mounted(MNT_DIR) or os.listdir(MNT_DIR):
+        return False
+    _libc.umount2(MNT_DIR.encode(), netns.MNT_DETACH)
+    for d in (MNT_DIR, os.path.dirname(MNT_DIR)):
+        try:
+            os.rmdir(d)
+        except OSError:   # not empty: another of netplex's folders (state files) lives there
+            break
+    return True
 
 
 def _has_overlay() -> bool:

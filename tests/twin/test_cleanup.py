@@ -1,6 +1,7 @@
 """Ownership and cleanup: a killed run's namespaces are found and removed; nothing else is."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import secrets
@@ -12,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from netplex.scenario.model import Node
-from netplex.twin import cleanup, netns
+from netplex.twin import cleanup, mountns, netns, state
 from netplex.twin.backend import LinuxBackend
 
 pytestmark = pytest.mark.linux
@@ -79,6 +80,11 @@ def test_clean_removes_a_killed_run() -> None:
     assert f"state {info['state']}" in removed
     assert not os.path.exists(str(info["state"]))
     assert not any(_running(p) for p in shells)
+    if not any(glob.glob(os.path.join(d, "npx-*.json")) for d in state.state_dirs()):
+        # no other run is alive: the private bind mount that kept the nodes' namespaces goes too
+        with open("/proc/self/mountinfo") as f:
+            assert mountns.MNT_DIR not in (line.split()[4] for line in f)
+        assert not os.path.exists(mountns.MNT_DIR)
     assert cleanup.clean() == []
 
 
