@@ -481,8 +481,8 @@ class MatchallOpts:
     actions: BindActions = list
 
 
-class MatchallProto(TcfProto):
-    kind = "matchall"
+class _OneFilterProto(TcfProto):
+    """A classifier that holds at most one filter (cls_matchall's and cls_cgroup's `head`)."""
 
     def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
         super().__init__(owner, chain, prio, protocol)
@@ -490,6 +490,17 @@ class MatchallProto(TcfProto):
 
     def elements(self) -> list[Any]:
         return [self.f] if self.f is not None else []
+
+    def get(self, handle: int) -> Any:
+        return self.f if self.f is not None and self.f.handle == handle else None
+
+    def delete(self, el: Any) -> None:
+        self.f = None
+        tcf_action_release(el.actions)
+
+
+class MatchallProto(_OneFilterProto):
+    kind = "matchall"
 
     def change(self, opts: MatchallOpts, nl_flags: int) -> None:
         """mall_change: the one rule (handle 1 unless given); not offloaded, so NOT_IN_HW."""
@@ -502,13 +513,6 @@ class MatchallProto(TcfProto):
         if self.f is not None:
             tcf_action_release(self.f.actions)
         self.f = el
-
-    def get(self, handle: int) -> Any:
-        return self.f if self.f is not None and self.f.handle == handle else None
-
-    def delete(self, el: Any) -> None:
-        self.f = None
-        tcf_action_release(el.actions)
 
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
         if self.f is None or self.f.flags & TCA_CLS_FLAGS_SKIP_SW:
@@ -527,7 +531,7 @@ class CgroupOpts:
     actions: BindActions = list
 
 
-class CgroupProto(TcfProto):
+class CgroupProto(_OneFilterProto):
     """cls_cgroup: the net_cls classid of the packet's socket (skb->sk's sk_cgrp_data) is the class.
 
     One filter per instance (cls_cgroup_change: a handle is needed for the first,
@@ -535,13 +539,6 @@ class CgroupProto(TcfProto):
     cgroup has classid 0, does not match (task_get_classid)."""
 
     kind = "cgroup"
-
-    def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
-        super().__init__(owner, chain, prio, protocol)
-        self.f: Filter | None = None
-
-    def elements(self) -> list[Any]:
-        return [self.f] if self.f is not None else []
 
     def change(self, opts: CgroupOpts, nl_flags: int) -> None:
         if self.f is None and not opts.handle:
@@ -553,13 +550,6 @@ class CgroupProto(TcfProto):
         if self.f is not None:
             tcf_action_release(self.f.actions)
         self.f = el
-
-    def get(self, handle: int) -> Any:
-        return self.f if self.f is not None and self.f.handle == handle else None
-
-    def delete(self, el: Any) -> None:
-        self.f = None
-        tcf_action_release(el.actions)
 
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
         f = self.f
