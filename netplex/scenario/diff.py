@@ -118,6 +118,11 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
     Normalisation(re.compile(r"\bafter \d+ (ms|milliseconds)\b"), r"after <t> \1",
      "curl's elapsed time in its errors (`Failed to connect ... after 0 ms`, `timed out after 1001 "
      "milliseconds`): wall-clock on the kernel, simulated time in the simulator"),
+    Normalisation(re.compile(r"^( *\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +--:--:-- +[-:\d]+ +[-:\d]+ +\d+\n)\1+",
+                             re.MULTILINE), r"\1",
+     "curl's progress meter (without -s) prints a line as the transfer starts and again on each second's "
+     "tick: how many identical lines come before the first tick is wall-clock timing on the kernel; "
+     "a run of identical meter lines counts as one"),
     Normalisation(re.compile(r"\bexpires \d+sec\b"), "expires <t>sec",
      "a route cache entry's (learnt path MTU, redirect) remaining lifetime: a wall-clock countdown"),
     Normalisation(re.compile(r"\b((?:hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer) +"
