@@ -45,6 +45,7 @@ from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK, fib_select_multipath
+from netplex.stack.skb import skb_meta
 from netplex.stack.xfrm.path import (
     EAGAIN,
     IPSEC_PROTOS,
@@ -444,6 +445,8 @@ class Ipv4Path:
             self.drop(frame, dev, SkbDropReason.PKT_TOO_BIG)
             return
         ip.ttl -= 1     # ip_decrease_ttl, before FORWARD as in ip_forward
+        if bundle:
+            skb_meta(frame).dst_xfrm = tuple(bundle)   # xfrm4_route_forward's dst: -m policy --dir out
         if out is dev and not bundle and self.rtcf_doredirect(dev, ip.src, ip.dst, ip.tos):
             self.ip_rt_send_redirect(dev, ip, nexthop)
         hook = self.hooks.get("FORWARD")
@@ -658,6 +661,8 @@ class Ipv4Path:
                     return res
                 bundle = res
         frame = Ethernet(ZERO_MAC, ZERO_MAC, ETH_P_IP, ip, (), meta)
+        if bundle:
+            skb_meta(frame).dst_xfrm = tuple(bundle)   # the xfrm dst xfrm_lookup_route made: -m policy --dir out
         hook = self.hooks.get("OUTPUT")
         if hook is not None:
             dst0 = ip.dst

@@ -7,7 +7,8 @@ entry and its state for this packet), `priority` (skb->priority, tc's
 classid from CLASSIFY or SO_PRIORITY), `tc_index`, the bridge ports a bridged
 packet came in and goes out on (`physin`, `physout`, for br_netfilter's
 physdev match), `nf_trace` (iptables TRACE), `local_socket` (owner match),
-`sp` (the sec_path of SAs that decrypted it) and `xfrm_transformed`.
+`sp` (the sec_path of SAs that decrypted it), `dst_xfrm` (the SAs skb_dst's
+xfrm bundle will apply: xt_policy's `--dir out` reads them) and `xfrm_transformed`.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class SkbMeta:
     """The sk_buff fields netplex models."""
 
     __slots__ = ("mark", "ct", "ctinfo", "priority", "tc_index", "physin", "physout", "nf_trace",
-                 "local_socket", "iif", "sp", "xfrm_transformed")
+                 "local_socket", "iif", "sp", "dst_xfrm", "xfrm_transformed")
 
     def __init__(self) -> None:
         self.mark = 0
@@ -63,6 +64,7 @@ class SkbMeta:
         self.local_socket: SockOwner | None = None
         self.iif = 0
         self.sp: tuple[Any, ...] = ()       # sec_path: the SAs that decrypted this packet (xfrm_input)
+        self.dst_xfrm: tuple[Any, ...] = ()  # skb_dst(skb)->xfrm and its children: the bundle xfrm_lookup chose
         self.xfrm_transformed = False      # IPSKB_XFRM_TRANSFORMED: an ESP packet xfrm built
 
     def copy(self) -> SkbMeta:
@@ -79,6 +81,7 @@ class SkbMeta:
         m.local_socket = self.local_socket
         m.iif = self.iif
         m.sp = self.sp
+        m.dst_xfrm = self.dst_xfrm
         m.xfrm_transformed = self.xfrm_transformed
         return m
 

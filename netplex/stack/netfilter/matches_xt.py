@@ -7,8 +7,10 @@ decides on a packet (`match`). What the kernel's checkentry refuses is
 `kernel_check` (an errno text, shown as the nf_tables batch failure).
 
 What netplex does not model, said once here and in docs/arch/xt.md:
-- `policy`: no IPsec exists in the simulator, so no packet has an IPsec
-  policy: `--pol none` always matches, `--pol ipsec` never does.
+- `policy` (xt_policy.c): `--dir in` reads the sec_path of the SAs that
+  decrypted the packet (`SkbMeta.sp`), `--dir out` the bundle xfrm_lookup
+  chose for it (`SkbMeta.dst_xfrm`); each SA is compared with the policy
+  elements (reqid, spi, proto, mode, tunnel-src/dst), in order with `--strict`.
 - `sctp`: there is no SCTP stack; the match reads the SCTP common header
   and chunks of a raw protocol-132 payload (ports, chunk types and flags).
 - `time`: the wall clock is CLOCK_REALTIME of the run (World.realtime_ns:
@@ -615,13 +617,14 @@ OUT_HOOKS = frozenset({"FORWARD", "OUTPUT", "POSTROUTING"})
 
 
 class PolicyMatch(Match):
-    """xt_policy without IPsec: no packet has a policy, so `--pol none` matches and `--pol ipsec` never does."""
+    """xt_policy: match on the IPsec SAs a packet came through (`--dir in`) or will go through (`--dir out`)."""
 
     name = "policy"
     options = (OptSpec("dir", 1), OptSpec("pol", 1), OptSpec("strict", 0), OptSpec("reqid", 1, True),
                OptSpec("spi", 1, True), OptSpec("tunnel-src", 1, True), OptSpec("tunnel-dst", 1, True),
                OptSpec("proto", 1, True), OptSpec("mode", 1, True), OptSpec("next", 0))
-    __slots__ = ("direction", "elements", "pol", "strict")
+    __slots__ = ("compiled", "direction", "elements", "pol", "strict")
+    compiled: list[list[tuple[str, bool, int, int]]]
     direction: str
     elements: list[list[tuple[str, bool, str]]]
     pol: str
@@ -672,6 +675,7 @@ class PolicyMatch(Match):
             raise XtError("policy match: neither --dir in nor --dir out specified")
         if m.pol == "none" or not m.pol:
             m.elements = [[]]
+        m.compiled = [[_policy_elem(k, inv, v) for k, inv, v in el] for el in m.elements]
         if m.strict:
             for i, el in enumerate(m.elements):
                 if not el:
@@ -729,7 +733,80 @@ class PolicyMatch(Match):
         return " ".join(parts)
 
     def match(self, ctx: PacketCtx) -> bool:
-        return self.pol != "ipsec"
+        """policy_mt: no SA on the packet is `--pol none`'s match; else the elements decide."""
+        if self.direction == "in":
+            ret = self._match_in(ctx.meta.sp)
+        else:
+            ret = self._match_out(ctx.meta.dst_xfrm)
+        if ret < 0:
+            return self.pol != "ipsec"
+        return self.pol == "ipsec" and ret == 1
+
+    def _match_in(self, sp: tuple[Any, ...]) -> int:
+        """match_policy_in: the sec_path newest first; with --strict the i-th newest SA against element i
+        and as many SAs as elements (pos = sp->len - i - 1, as fixed upstream in 2026)."""
+        if not sp:
+            return -1
+        els = self.compiled
+        if self.strict and len(els) != len(sp):
+            return 0
+        n = len(sp)
+        for i in range(n - 1, -1, -1):
+            pos = n - i - 1 if self.strict else 0
+            if pos >= len(els):
+                return 0
+            if _policy_state_ok(sp[i], els[pos]):
+                if not self.strict:
+                    return 1
+            elif self.strict:
+                return 0
+        return 1 if self.strict else 0
+
+    def _match_out(self, bundle: tuple[Any, ...]) -> int:
+        """match_policy_out: the bundle's SAs outermost dst first (the first template's SA)."""
+        if not bundle:
+            return -1
+        els = self.compiled
+        for i, x in enumerate(bundle):
+            pos = i if self.strict else 0
+            if pos >= len(els):
+                return 0
+            if _policy_state_ok(x, els[pos]):
+                if not self.strict:
+                    return 1
+            elif self.strict:
+                return 0
+        return int(len(bundle) == len(els)) if self.strict else 0
+
+
+def _policy_elem(name: str, inv: bool, val: str) -> tuple[str, bool, int, int]:
+    """One parsed policy element option as (field, invert, value, mask) for match_xfrm_state."""
+    if name in ("tunnel-src", "tunnel-dst"):
+        a, msk = parse_addr_mask(val)
+        return name, inv, a & msk, msk
+    if name == "mode":
+        return name, inv, 1 if val == "tunnel" else 0, 0
+    return name, inv, int(val, 0), 0
+
+
+def _policy_state_ok(x: Any, el: list[tuple[str, bool, int, int]]) -> bool:
+    """match_xfrm_state: every option of the element holds for the SA (each one inverted by its `!`)."""
+    for name, inv, val, msk in el:
+        if name == "tunnel-src":
+            ok = (x.saddr & msk) == val
+        elif name == "tunnel-dst":
+            ok = (x.daddr & msk) == val
+        elif name == "proto":
+            ok = x.proto == val
+        elif name == "mode":
+            ok = x.mode == val
+        elif name == "spi":
+            ok = x.spi == val
+        else:
+            ok = x.reqid == val
+        if ok == inv:
+            return False
+    return True
 
 
 # -- sctp (xt_sctp.c, libxt_sctp.c) ------------------------------------------------------------
