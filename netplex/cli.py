@@ -15,6 +15,7 @@
     netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
     netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N [--ecmp|--bgp] > ls.yaml
+    netplex fabric fat-tree --k 4 > ft.yaml
 
 Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
 diff: the backends disagree), 2 a scenario could not be run, 3 (diff) the
@@ -50,7 +51,7 @@ from netplex.clab import is_clab_file, load_clab
 from netplex.cloud.why import check_usage as cloud_why_usage
 from netplex.cloud.why import why as cloud_why
 from netplex.errors import NetplexError, ScenarioError
-from netplex.fabric import FabricError, leaf_spine, three_tier
+from netplex.fabric import FabricError, fat_tree, leaf_spine, three_tier
 from netplex.mininet.run import run_mn
 from netplex.mininet.run import run_script as run_mininet_script
 from netplex.scenario.backend import Backend
@@ -140,6 +141,14 @@ def fabric_leaf_spine(
 ) -> None:
     """A routed leaf-spine fabric (static routes; each leaf through one spine)."""
     _print_fabric(lambda: leaf_spine(spines, leaves, hosts_per_leaf, ecmp=ecmp, bgp=bgp, isps=isps))
+
+
+@fabric_app.command("fat-tree")
+def fabric_fat_tree(
+    k: int = typer.Option(4, "--k", help="Ports per switch (even): k pods, (k/2)^2 cores, k^3/4 hosts."),
+) -> None:
+    """A k-ary fat-tree (Al-Fares et al.): routed, static ECMP routes over every equal path."""
+    _print_fabric(lambda: fat_tree(k))
 
 
 def _print_fabric(build: Callable[[], str]) -> None:

@@ -43,7 +43,7 @@ import yaml
 
 from netplex.errors import NetplexError
 
-__all__ = ["FabricError", "three_tier", "leaf_spine"]
+__all__ = ["FabricError", "fat_tree", "leaf_spine", "three_tier"]
 
 STP_OPTS = "stp_state 1 forward_delay 200 hello_time 100 max_age 600"
 MAX_NODE_NAME = 12
@@ -367,4 +367,98 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int, isps: int = 0
                           "/31 links, eBGP in FRR (spines AS 65000, leaf L AS 65000+L), multipath through every "
                           "spine" + (f"; a border leaf (AS 65100) on {isps} ISP(s). " if isps else ". "), wait)
     doc["probes"][1:1] = probes_extra
+    return _dump(doc)
+
+
+MAX_FAT_TREE_K = 48
+
+
+def fat_tree(k: int) -> str:
+    """A k-ary fat-tree (Al-Fares, Loukissas, Vahdat, SIGCOMM 2008) as scenario YAML: k pods of
+    k/2 edge and k/2 aggregation switches, (k/2)^2 core switches, k/2 hosts per edge switch
+    (k^3/4 hosts). Every switch routes: static ECMP routes over the 5-tuple (hash policy 3 with
+    fields 0x37: addresses, protocol, ports), its own `fib_multipath_hash_seed` (Linux 6.11), and
+    ignore_routes_with_linkdown. The seed is what stops polarisation: with one hash everywhere the
+    aggregation switch repeats the edge switch's choice and only k/2 of the (k/2)^2 paths carry
+    traffic. Policy 3 rather than 1 because the kernel's policy 1 reuses a forwarded packet's L4
+    hash when it has one (fib_multipath_hash's skb->l4_hash short cut), and over veth the hash the
+    sender's socket set travels with the packet, so on the kernel twin every hop ignored its seed.
+
+    Pod p (1..k): edge switch e<p>-<i> serves 10.<p>.<i>.0/24 (its bridge 10.<p>.<i>.1) to hosts
+    h<p>-<i>-<n> at 10.<p>.<i>.<n+1>; the /31 from aggregation a<p>-<j> to e<p>-<i> is
+    10.<p>.<100+i>.<2j-2> (agg) / <2j-1> (edge); core c<n>, n = (j-1)*k/2 + m, links to a<p>-<j>
+    of every pod over 10.<p>.<200+j>.<2m-2> (core) / <2m-1> (agg). Routes: an edge switch's
+    default over its k/2 aggregation switches; an aggregation switch's default over its k/2
+    cores and each edge subnet of its pod through that edge; a core's 10.<p>.0.0/16 through
+    pod p's aggregation switch. So between two hosts of different pods there are (k/2)^2
+    equal paths (one per core), within a pod k/2 (one per aggregation switch)."""
+    if k < 2 or k % 2 or k > MAX_FAT_TREE_K:
+        raise FabricError(f"fabric: --k must be an even number from 2 to {MAX_FAT_TREE_K}, not {k}")
+    half = k // 2
+    nodes: dict[str, Any] = {}
+    links: list[dict[str, Any]] = []
+    hosts: list[tuple[str, str]] = []
+    base = ["sysctl -w net.ipv4.ip_forward=1", "sysctl -w net.ipv4.conf.all.ignore_routes_with_linkdown=1",
+            "sysctl -w net.ipv4.fib_multipath_hash_policy=3", "sysctl -w net.ipv4.fib_multipath_hash_fields=0x37"]
+    seed = iter(range(1, 5 * k * k))
+
+    def switch(lines: list[str]) -> list[str]:
+        return [*base, f"sysctl -w net.ipv4.fib_multipath_hash_seed={next(seed)}", *lines]
+
+    def multipath(hops: list[tuple[str, str]]) -> str:
+        if len(hops) == 1:
+            return f"via {hops[0][0]} dev {hops[0][1]}"
+        return " ".join(f"nexthop via {gw} dev {dev}" for gw, dev in hops)
+
+    core_setup: dict[str, list[str]] = {f"c{n}": [] for n in range(1, half * half + 1)}
+    for p in range(1, k + 1):
+        agg_setup: dict[int, list[str]] = {j: [] for j in range(1, half + 1)}
+        for i in range(1, half + 1):
+            edge, lines, ups = f"e{p}-{i}", [], []
+            for j in range(1, half + 1):
+                a_addr, e_addr = f"10.{p}.{100 + i}.{2 * j - 2}", f"10.{p}.{100 + i}.{2 * j - 1}"
+                links.append({"ends": [f"{edge}:a{j}", f"a{p}-{j}:e{i}"]})
+                lines += [f"ip addr add {e_addr}/31 dev a{j}", f"ip link set a{j} up"]
+                agg_setup[j] += [f"ip addr add {a_addr}/31 dev e{i}", f"ip link set e{i} up",
+                                 f"ip route add 10.{p}.{i}.0/24 via {e_addr}"]
+                ups.append((a_addr, f"a{j}"))
+            ports = []
+            for n in range(1, half + 1):
+                host, addr = f"h{p}-{i}-{n}", f"10.{p}.{i}.{n + 1}"
+                links.append({"ends": [f"{host}:eth0", f"{edge}:h{n}"]})
+                ports.append(f"h{n}")
+                nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
+                                               f"ip route add default via 10.{p}.{i}.1\n")}
+                hosts.append((host, addr))
+            lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{p}.{i}.1/24 dev br0",
+                      f"ip route add default {multipath(ups)}"]
+            nodes[edge] = {"setup": _Block("\n".join(switch(lines)) + "\n")}
+        for j, lines in agg_setup.items():
+            ups = []
+            for m in range(1, half + 1):
+                core = f"c{(j - 1) * half + m}"
+                c_addr, a_addr = f"10.{p}.{200 + j}.{2 * m - 2}", f"10.{p}.{200 + j}.{2 * m - 1}"
+                links.append({"ends": [f"a{p}-{j}:c{m}", f"{core}:p{p}"]})
+                lines += [f"ip addr add {a_addr}/31 dev c{m}", f"ip link set c{m} up"]
+                core_setup[core] += [f"ip addr add {c_addr}/31 dev p{p}", f"ip link set p{p} up",
+                                     f"ip route add 10.{p}.0.0/16 via {a_addr}"]
+                ups.append((c_addr, f"c{m}"))
+            lines.append(f"ip route add default {multipath(ups)}")
+            nodes[f"a{p}-{j}"] = {"setup": _Block("\n".join(switch(lines)) + "\n")}
+    cores = {core: {"setup": _Block("\n".join(switch(lines)) + "\n")} for core, lines in core_setup.items()}
+    first, last = hosts[0], hosts[-1]
+    doc = {
+        "name": f"fat-tree-k{k}",
+        "description": (f"A {k}-ary fat-tree: {k} pods of {half} edge and {half} aggregation switch(es), "
+                        f"{half * half} core switch(es), {len(hosts)} hosts; /31 links, static ECMP routes "
+                        f"({half * half} equal paths between pods, {half} within a pod) hashing the 5-tuple "
+                        "with a seed per switch. Written by `netplex fabric fat-tree`."),
+        "nodes": {**cores, **nodes},
+        "links": links,
+        "probes": [
+            {"ping": {"from": first[0], "to": last[1], "count": 2}},
+            {"iperf": {"duration": "5s", "flows": [
+                {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
+        ],
+    }
     return _dump(doc)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Unpack
 from zlib import crc32
 
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
+from netplex.packet.gre import Gre
 from netplex.packet.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ECHO,
@@ -104,6 +105,54 @@ NET_RATELIMIT_BURST = 10
 ETH_HLEN = 14
 # devices without a link-layer header (hard_header_len 0): no `ll header:` line
 L3_KINDS = frozenset({"ipip", "gre", "sit", "vti", "wireguard", "xfrm", "ip6tnl", "ip6gre", "vti6"})
+
+
+def fmix32(h: int) -> int:
+    """MurmurHash3's 32-bit finaliser: every input bit reaches every output bit."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+def flow_dissect_inner(ip: IPv4) -> IPv4 | None:
+    """The innermost IPv4 header __skb_flow_dissect reaches under `ip`, or None when `ip` carries
+    no tunnelled packet: it goes on through IPIP and GRE (an IPv4 payload, or Ethernet over GRE,
+    ETH_P_TEB); a fragment or any other payload stops it at the header it is in."""
+    inner = None
+    while not ip.frag and not ip.flags & IP_MF:
+        p = ip.payload
+        if isinstance(p, Gre):
+            p = p.payload
+            if isinstance(p, Ethernet):
+                p = p.payload
+        if not isinstance(p, IPv4):
+            break
+        ip = inner = p
+    return inner
+
+
+def _ports(ip: IPv4) -> tuple[int, int]:
+    """The transport ports the flow dissector reads (0, 0 for a fragment or a portless protocol)."""
+    p: Any = ip.payload
+    return (p.sport, p.dport) if isinstance(p, (Tcp, Udp)) and not ip.frag and not ip.flags & IP_MF else (0, 0)
+
+
+def fib_multipath_custom_key(fields: int, src: int, dst: int, proto: int, sport: int, dport: int,
+                             ip: IPv4 | None) -> tuple[int, ...]:
+    """Policy 3 (fib_multipath_custom_hash_*): only the fields `net.ipv4.fib_multipath_hash_fields`
+    names (ip-sysctl.rst: 0x1 source IP, 0x2 destination IP, 0x4 IP protocol, 0x10 source port,
+    0x20 destination port; 0x40-0x800 the same of the inner packet, of a forwarded IPIP/GRE
+    packet only; the flow labels 0x8/0x200 are IPv6's)."""
+    key = [src if fields & 0x1 else 0, dst if fields & 0x2 else 0, proto if fields & 0x4 else 0,
+           sport if fields & 0x10 else 0, dport if fields & 0x20 else 0]
+    inner = flow_dissect_inner(ip) if ip is not None and fields & 0xFC0 else None
+    if inner is not None:
+        isport, idport = _ports(inner)
+        key += [inner.src if fields & 0x40 else 0, inner.dst if fields & 0x80 else 0,
+                inner.proto if fields & 0x100 else 0, isport if fields & 0x400 else 0,
+                idport if fields & 0x800 else 0]
+    return tuple(key)
 
 
 class OutRoute:
@@ -430,9 +479,7 @@ class Ipv4Path:
         out = r.dev
         gw = r.gw
         if r.nhs:
-            p: Any = ip.payload
-            ports = (p.sport, p.dport) if isinstance(p, (Tcp, Udp)) and not ip.frag and not ip.flags & IP_MF else (0, 0)
-            nh = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *ports)
+            nh = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *_ports(ip), ip)
             out, gw = nh.dev, nh.gw
         nexthop = gw if gw is not None else ip.dst
         mtu = r.mtu or out.mtu
@@ -598,16 +645,33 @@ class Ipv4Path:
             mtu = min(mtu, exc[0])
         return OutRoute(r, out, gw if gw is not None else dst, s, "unicast", mtu)
 
-    def fib_select_path(self, r: Route, src: int, dst: int, proto: int, sport: int, dport: int) -> Nexthop:
+    def fib_select_path(self, r: Route, src: int, dst: int, proto: int, sport: int, dport: int,
+                        ip: IPv4 | None = None) -> Nexthop:
         """fib_multipath_hash + fib_select_multipath: policy 0 hashes the addresses, policy 1 the
-        5-tuple (ports 0 for a fragment or a protocol without them). The kernel seeds its hash
-        randomly per boot; netplex's hash is a fixed CRC-32, so a flow's path is reproducible."""
+        5-tuple (ports 0 for a fragment or a protocol without them), policy 2 the innermost
+        addresses of a forwarded IPIP/GRE packet `ip` (else the addresses, as 0), policy 3 the
+        fields `net.ipv4.fib_multipath_hash_fields` names. The kernel seeds its hash with
+        `net.ipv4.fib_multipath_hash_seed` (Linux 6.11; 0: a random key per boot, shared by
+        every namespace); netplex's hash is a CRC-32 of the fields, put through MurmurHash3's
+        finaliser with the seed when one is set (a CRC is linear: a seed XORed in would flip
+        every flow's choice alike), so a flow's path is reproducible and switches given
+        different seeds choose independently."""
         values = self.sysctl.values
-        if values["net.ipv4.fib_multipath_hash_policy"] == "1":
+        policy = values["net.ipv4.fib_multipath_hash_policy"]
+        key: tuple[int, ...]
+        if policy == "1":
             key = (src, dst, proto, sport, dport)
+        elif policy == "3":
+            key = fib_multipath_custom_key(int(values["net.ipv4.fib_multipath_hash_fields"]),
+                                           src, dst, proto, sport, dport, ip)
         else:
-            key = (src, dst, 0, 0, 0)
-        mp_hash = crc32(b"".join(v.to_bytes(4, "big") for v in key)) >> 1
+            inner = flow_dissect_inner(ip) if policy == "2" and ip is not None else None
+            key = (inner.src, inner.dst, 0, 0, 0) if inner is not None else (src, dst, 0, 0, 0)
+        mp_hash = crc32(b"".join(v.to_bytes(4, "big") for v in key))
+        seed = values["net.ipv4.fib_multipath_hash_seed"]
+        if seed != "0":
+            mp_hash = fmix32(mp_hash ^ int(seed))
+        mp_hash >>= 1
 
         def ignore_linkdown(dev: NetDevice) -> bool:
             return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"

@@ -45,6 +45,8 @@ GLOBAL_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "net.ipv4.tcp_wmem": ("4096\t16384\t4194304", None, None),
     "net.ipv4.ping_group_range": ("1\t0", None, None),
     "net.ipv4.fib_multipath_hash_policy": ("0", 0, 3),
+    "net.ipv4.fib_multipath_hash_seed": ("0", 0, 4294967295),
+    "net.ipv4.fib_multipath_hash_fields": ("7", 1, 0xFFF),
     "net.core.somaxconn": ("4096", 0, None),
     "net.core.wmem_default": ("212992", 4608, 2147483647),
     "net.core.wmem_max": ("212992", 4608, 2147483647),

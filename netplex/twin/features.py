@@ -114,6 +114,9 @@ FEATURES: dict[str, Feature] = {
     "xt_string": Feature("iptables -A INPUT -m string --algo bm --string p", _uses(r"-m string\b")),
     "xt_u32": Feature("iptables -A INPUT -m u32 --u32 0=0", _uses(r"-m u32\b")),
     "xt_time": Feature("iptables -A INPUT -m time --timestart 01:00", _uses(r"-m time\b")),
+    # Linux 6.11: a per-namespace seed for the multipath hash (the fat-tree builder sets one per switch)
+    "fib_multipath_hash_seed": Feature("test -e /proc/sys/net/ipv4/fib_multipath_hash_seed",
+                                       _uses(r"\bfib_multipath_hash_seed\b")),
 }
 
 

@@ -121,3 +121,60 @@ def test_dead_and_linkdown_nexthops(lab):
     assert set(paths(r, flows)) == {"eth1"}
     ok(r, "ip link set eth1 down")             # the last one: the route goes
     assert ok(r, "ip route show 192.0.2.0/24") == ""
+
+
+def test_inner_policy_spreads_tunnelled_flows_and_the_seed_moves_them(lab):
+    """Policy 2 hashes the innermost addresses of a forwarded GRE packet (the flow dissector
+    goes through the tunnel header), policy 0 the outer pair only; fib_multipath_hash_seed
+    (Linux 6.11) changes which path a flow hashes to."""
+    net, a, r = lab
+    ok(a, "ip link add gre1 type gre local 10.0.0.10 remote 192.0.2.1; ip link set gre1 up;"
+          " ip addr add 172.16.0.1/30 dev gre1; ip route add 172.17.0.0/16 dev gre1")
+    ok(r, "ip route add 192.0.2.0/24 nexthop via 10.1.0.2 nexthop via 10.2.0.2")
+    ok(r, "iptables -A FORWARD -o eth1; iptables -A FORWARD -o eth2")
+
+    def spread(policy, seed=0):
+        ok(r, f"sysctl -q -w net.ipv4.fib_multipath_hash_policy={policy}"
+              f" net.ipv4.fib_multipath_hash_seed={seed}; iptables -Z FORWARD")
+        for i in range(1, 17):                   # one GRE packet per inner destination
+            a.run(f"ping -c 1 -W 1 172.17.0.{i}")
+        counts = ok(r, "iptables -nvxL FORWARD | tail -n 2 | awk '{print $1}'").split()
+        return [int(c) for c in counts]
+
+    assert sorted(spread(0)) == [0, 16]           # one outer address pair: one path
+    assert sorted(spread(1)) == [0, 16]           # GRE has no ports: the same
+    inner = spread(2)
+    assert min(inner) > 0 and sum(inner) == 16    # the inner destinations spread them
+    ok(r, "sysctl -q -w net.ipv4.fib_multipath_hash_fields=0xc0")   # policy 3: inner addresses only
+    custom = spread(3)
+    assert min(custom) > 0 and sum(custom) == 16
+    assert sum(spread(0, seed=1)) == 16
+    assert ok(r, "sysctl net.ipv4.fib_multipath_hash_seed") == "net.ipv4.fib_multipath_hash_seed = 1\n"
+    assert {tuple(spread(0, seed=s)) for s in range(1, 9)} == {(16, 0), (0, 16)}   # seeds move the pair
+    res = r.run("sysctl -w net.ipv4.fib_multipath_hash_seed=4294967296")
+    assert res.status != 0 and "Invalid argument" in res.error
+
+
+def test_custom_fields_policy(lab):
+    """Policy 3 hashes what net.ipv4.fib_multipath_hash_fields names (0x7 by default: addresses
+    and protocol; 0x37 adds the ports); the sysctl's range and echo are the kernel's."""
+    net, a, r = lab
+    ok(r, "ip route add 192.0.2.0/24 nexthop via 10.1.0.2 nexthop via 10.2.0.2")
+    ok(r, "iptables -A FORWARD -o eth1; iptables -A FORWARD -o eth2")
+
+    def spread(fields):
+        ok(r, f"sysctl -q -w net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields={fields};"
+              " iptables -Z FORWARD")
+        for _ in range(16):
+            ok(a, "echo x | nc -u -w 1 192.0.2.1 9")
+        return sorted(int(c) for c in ok(r, "iptables -nvxL FORWARD | tail -n 2 | awk '{print $1}'").split())
+
+    assert spread("0x7") == [0, 16]
+    low, high = spread("0x37")
+    assert low > 0 and low + high == 16
+    assert ok(r, "sysctl -w net.ipv4.fib_multipath_hash_fields=0x37") == "net.ipv4.fib_multipath_hash_fields = 0x37\n"
+    assert ok(r, "sysctl net.ipv4.fib_multipath_hash_fields") == "net.ipv4.fib_multipath_hash_fields = 55\n"
+    for bad in ("0", "4096"):
+        res = r.run(f"sysctl -w net.ipv4.fib_multipath_hash_fields={bad}")
+        assert (res.status, res.error) == (
+            1, 'sysctl: setting key "net.ipv4.fib_multipath_hash_fields": Invalid argument\n')
