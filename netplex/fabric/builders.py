@@ -211,16 +211,17 @@ def _uplink(leaf_n: int, s: int) -> tuple[str, str]:
     return base + str(2 * ((leaf_n - 1) % 128)), base + str(2 * ((leaf_n - 1) % 128) + 1)
 
 
-def _rack(leaf_n: int, hosts_per_leaf: int, nodes: dict[str, Any], links: list[dict[str, Any]],
+def _rack(switch: str, prefix: str, subnet: str, count: int, nodes: dict[str, Any], links: list[dict[str, Any]],
           hosts: list[tuple[str, str]]) -> list[str]:
-    """Leaf L's hosts h<L>-<n> at 10.<L>.0.<n+1>/24 behind its bridge; the leaf's port names."""
+    """A routed switch's hosts <prefix>-<n> at <subnet>.<n+1>/24 on its ports h<n>, their gateway
+    <subnet>.1 (the switch's bridge); the switch's port names."""
     ports = []
-    for h in range(1, hosts_per_leaf + 1):
-        host, addr = f"h{leaf_n}-{h}", f"10.{leaf_n}.0.{h + 1}"
-        links.append({"ends": [f"{host}:eth0", f"l{leaf_n}:h{h}"]})
+    for h in range(1, count + 1):
+        host, addr = f"{prefix}-{h}", f"{subnet}.{h + 1}"
+        links.append({"ends": [f"{host}:eth0", f"{switch}:h{h}"]})
         ports.append(f"h{h}")
         nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
-                                       f"ip route add default via 10.{leaf_n}.0.1\n")}
+                                       f"ip route add default via {subnet}.1\n")}
         hosts.append((host, addr))
     return ports
 
@@ -270,7 +271,7 @@ def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False
             uplinks.append(f"nexthop via {sp} dev s{s}")
             if s == (leaf_n - 1) % spines + 1:
                 default_via = sp
-        ports = _rack(leaf_n, hosts_per_leaf, nodes, links, hosts)
+        ports = _rack(leaf, f"h{leaf_n}", f"10.{leaf_n}.0", hosts_per_leaf, nodes, links, hosts)
         lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
                   f"ip route add default {' '.join(uplinks)}" if ecmp and spines > 1
                   else f"ip route add default via {default_via}"]
@@ -325,7 +326,7 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int, isps: int = 0
             spine_setup[spine] += [f"ip addr add {sp}/31 dev l{leaf_n}", f"ip link set l{leaf_n} up"]
             spine_peers[spine].append((lf, 65000 + leaf_n))
             peers.append((sp, 65000))
-        ports = _rack(leaf_n, hosts_per_leaf, nodes, links, hosts)
+        ports = _rack(leaf, f"h{leaf_n}", f"10.{leaf_n}.0", hosts_per_leaf, nodes, links, hosts)
         lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{leaf_n}.0.1/24 dev br0",
                   "/usr/lib/frr/frrinit.sh start"]
         nodes[leaf] = {"files": _frr_files(leaf, 65000 + leaf_n, f"10.255.0.{leaf_n}", peers, [f"10.{leaf_n}.0.0/24"]),
@@ -422,14 +423,7 @@ def fat_tree(k: int) -> str:
                 agg_setup[j] += [f"ip addr add {a_addr}/31 dev e{i}", f"ip link set e{i} up",
                                  f"ip route add 10.{p}.{i}.0/24 via {e_addr}"]
                 ups.append((a_addr, f"a{j}"))
-            ports = []
-            for n in range(1, half + 1):
-                host, addr = f"h{p}-{i}-{n}", f"10.{p}.{i}.{n + 1}"
-                links.append({"ends": [f"{host}:eth0", f"{edge}:h{n}"]})
-                ports.append(f"h{n}")
-                nodes[host] = {"setup": _Block(f"ip addr add {addr}/24 dev eth0\nip link set eth0 up\n"
-                                               f"ip route add default via 10.{p}.{i}.1\n")}
-                hosts.append((host, addr))
+            ports = _rack(edge, f"h{p}-{i}", f"10.{p}.{i}", half, nodes, links, hosts)
             lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{p}.{i}.1/24 dev br0",
                       f"ip route add default {multipath(ups)}"]
             nodes[edge] = {"setup": _Block("\n".join(switch(lines)) + "\n")}
