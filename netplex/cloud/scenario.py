@@ -5,6 +5,7 @@ every compute host, which the backend runs (netplex.scenario.runner SECTIONS sea
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from typing import Any
 
 from netplex.cloud.agent import host_lines
@@ -12,10 +13,10 @@ from netplex.cloud.controller import Controller
 from netplex.cloud.node import CloudHostParams
 from netplex.cloud.openstack import openstack
 from netplex.cloud.shellcmd import STATE_PATH, state_json
-from netplex.scenario.model import Scenario
+from netplex.scenario.model import ENDPOINTS, Endpoint, Scenario
 from netplex.scenario.runner import SECTIONS, SectionLines
 
-__all__ = ["build_controller", "compile_cloud", "local_ips"]
+__all__ = ["build_controller", "compile_cloud", "local_ips", "server_endpoints"]
 
 
 def _inputs(scenario: Scenario) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
@@ -79,4 +80,21 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     return lines, failure
 
 
+def server_endpoints(scenario: Scenario) -> dict[str, Endpoint]:
+    """Each server a probe can name (`ping: {from: vm1, to: vm2}`): its namespace on its compute
+    host, the fixed IP of its first port, the listeners `cloud: services:` gives it. A name two
+    servers share names neither (the client refuses it too: "More than one server exists")."""
+    assert scenario.cloud is not None
+    ctl, _ = build_controller(scenario)
+    names = Counter(s.name for s in ctl.servers.values())
+    out = {}
+    for server in ctl.servers.values():
+        if names[server.name] == 1:
+            address = str(ctl.ports[server.ports[0]].ip) if server.ports else None
+            out[server.name] = Endpoint(server.host, server.name, address,
+                                        tuple(scenario.cloud.services.get(server.name, ())))
+    return out
+
+
 SECTIONS["cloud"] = compile_cloud
+ENDPOINTS["cloud"] = server_endpoints

@@ -161,19 +161,23 @@ class Backend(Protocol):
         """After every node's setup lines: start what the node's kind runs (`Node.start`: an MME's daemon)."""
         ...
 
-    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
-        """Start listeners: [("tcp", 80), ("udp", 53)] per SCENARIO.md's Services."""
+    def start_services(self, node: str, services: list[tuple[str, int]], netns: str | None = None) -> None:
+        """Start listeners: [("tcp", 80), ("udp", 53)] per SCENARIO.md's Services; in the node's
+        named namespace `netns` when given (a cloud server's)."""
         ...
 
-    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
-        """observed: sent, replies, rtt_ms (float, average; absent with no reply)."""
+    def ping(self, src: str, dst: str, count: int, netns: str | None = None) -> ProbeOutcome:
+        """observed: sent, replies, rtt_ms (float, average; absent with no reply).
+
+        `netns`: the named namespace on `src` the probe runs in (`ip netns exec NETNS ...`: a
+        cloud server on its compute host), for tcp and udp too; None: the node's own."""
         ...
 
-    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+    def tcp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
         """observed: peer, peer_port, reply, local on success; error otherwise."""
         ...
 
-    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+    def udp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
         """observed: peer, peer_port, reply on success; reply "" and error otherwise."""
         ...
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -31,7 +32,7 @@ from netplex.units import parse_rate, parse_size, parse_time
 __all__ = [
     "Scenario", "Node", "Link", "Probe", "SetupLine",
     "PingProbe", "TcpProbe", "UdpProbe", "CmdProbe", "IperfProbe", "IperfFlow", "AttachProbe", "ATTACH_KINDS",
-    "PROBE_KINDS", "Loc", "Event", "EventRun", "EVENT_ACTIONS",
+    "PROBE_KINDS", "Loc", "Event", "EventRun", "EVENT_ACTIONS", "Endpoint", "ENDPOINTS",
 ]
 
 PROBE_KINDS = ("ping", "tcp", "udp", "cmd", "iperf", "attach")
@@ -90,8 +91,17 @@ def _unit(parse: Any) -> Any:
     return BeforeValidator(check)
 
 
+def _ipv4_or_name(v: Any) -> str:
+    """A probe's `to:`: an IPv4 address, or the name of an endpoint a system adds (a cloud's
+    server, whose address it stands for); anything with a digit first is an address."""
+    if isinstance(v, str) and _NODE_NAME.fullmatch(v):
+        return v
+    return _ipv4(v)
+
+
 NodeName = Annotated[str, BeforeValidator(check_node_name)]
 IPv4 = Annotated[str, BeforeValidator(_ipv4)]
+IPv4OrName = Annotated[str, BeforeValidator(_ipv4_or_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -285,15 +295,20 @@ class _FromTo(_Model):
     to: IPv4
 
 
-class PingProbe(_FromTo):
+class _ProbeFromTo(_Model):
+    src: NodeName = Field(alias="from")
+    to: IPv4OrName
+
+
+class PingProbe(_ProbeFromTo):
     count: Annotated[int, Field(ge=1)] = 1
 
 
-class TcpProbe(_FromTo):
+class TcpProbe(_ProbeFromTo):
     port: Port
 
 
-class UdpProbe(_FromTo):
+class UdpProbe(_ProbeFromTo):
     port: Port
 
 
@@ -504,6 +519,8 @@ class CloudSpec(_Model):
 
     hosts: Annotated[list[NodeName], Field(min_length=1)]
     commands: str = ""
+    # listeners in servers, by server name, as a node's `services:` (probes' tcp/udp to a server)
+    services: dict[NodeName, list[Service]] = {}
     # Filled by the loader: the file line of the commands text's first line.
     _first_line: int = PrivateAttr(default=0)
 
@@ -523,6 +540,21 @@ def _param_name(v: Any) -> str:
 ParamName = Annotated[str, BeforeValidator(_param_name)]
 
 
+class Endpoint(NamedTuple):
+    """A probe endpoint a system adds beside the nodes (a cloud's server): the named network
+    namespace on a node a probe `from:` it runs in, and the address a probe `to:` it goes to."""
+
+    node: str
+    netns: str
+    address: str | None
+    services: tuple[tuple[str, int], ...] = ()   # listeners it runs (`cloud: services:`)
+
+
+# Top-level sections that add probe endpoints (netplex.cloud registers "cloud": its servers,
+# by name): section -> scenario -> {name: Endpoint}.
+ENDPOINTS: dict[str, Callable[[Scenario], dict[str, Endpoint]]] = {}
+
+
 class Scenario(_Model):
     name: str = ""
     description: str | None = None
@@ -535,10 +567,19 @@ class Scenario(_Model):
     events: list[Event] = []
     cloud: CloudSpec | None = None
     _file: str = PrivateAttr(default="<scenario>")
+    _endpoints: dict[str, Endpoint] | None = PrivateAttr(default=None)
 
     @property
     def file(self) -> str:
         return self._file
+
+    def probe_endpoints(self) -> dict[str, Endpoint]:
+        """The endpoints the scenario's systems add (a cloud's servers by name), computed once."""
+        if self._endpoints is None:
+            self._endpoints = {}
+            if self.cloud is not None and "cloud" in ENDPOINTS:
+                self._endpoints = ENDPOINTS["cloud"](self)
+        return self._endpoints
 
     def set_file(self, file: str) -> None:
         """The file errors and results name (a scenario built from another format)."""
@@ -578,14 +619,33 @@ class Scenario(_Model):
                 for fi, flow in enumerate(spec.flows):
                     if flow.src not in nodes:
                         issues.append((("probes", pi, "iperf", "flows", fi, "from"), f'unknown node "{flow.src}"'))
-            elif spec.src not in nodes:
-                issues.append((("probes", pi, probe.kind, "from"), f'unknown node "{spec.src}"'))
+            else:
+                issues.extend(self._from_to_issues(pi, probe.kind, spec))
         issues.extend(self.event_issues())
         for hi, host in enumerate(self.cloud.hosts if self.cloud is not None else []):
             if host not in nodes:
                 issues.append((("cloud", "hosts", hi), f'unknown node "{host}"'))
             elif nodes[host].kind != "cloud-host":
                 issues.append((("cloud", "hosts", hi), f'node "{host}" is of kind {nodes[host].kind}; a cloud host is of kind cloud-host'))
+        for server in self.cloud.services if self.cloud is not None else {}:
+            if server not in self.probe_endpoints():
+                issues.append((("cloud", "services", server), f'unknown cloud server "{server}"'))
+        return issues
+
+    def _from_to_issues(self, pi: int, kind: str, spec: PingProbe | TcpProbe | UdpProbe) -> list[tuple[Loc, str]]:
+        """`from:` a node or a system's endpoint (a cloud server); `to:` an address or an endpoint's name."""
+        issues: list[tuple[Loc, str]] = []
+        nodes = self.nodes
+        if spec.src not in nodes and spec.src not in self.probe_endpoints():
+            what = "node or cloud server" if self.cloud is not None else "node"
+            issues.append((("probes", pi, kind, "from"), f'unknown {what} "{spec.src}"'))
+        if not spec.to[0].isdigit():
+            ep = self.probe_endpoints().get(spec.to)
+            if ep is None:
+                where = " nor a cloud server" if self.cloud is not None else ""
+                issues.append((("probes", pi, kind, "to"), f'invalid IPv4 address "{spec.to}": not an address{where}'))
+            elif ep.address is None:
+                issues.append((("probes", pi, kind, "to"), f'cloud server "{spec.to}" has no IPv4 address'))
         return issues
 
     def event_issues(self) -> list[tuple[Loc, str]]:

@@ -6,7 +6,7 @@ alone, for `netplex shell` and `netplex trace`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from netplex.engine.gcpause import paused_gc
@@ -15,7 +15,17 @@ from netplex.network import NODE_KINDS
 from netplex.scenario.backend import Backend, ProbeOutcome
 from netplex.scenario.events import event_report
 from netplex.scenario.loader import format_loc
-from netplex.scenario.model import AttachProbe, CmdProbe, IperfProbe, PingProbe, Probe, Scenario, TcpProbe, UdpProbe
+from netplex.scenario.model import (
+    AttachProbe,
+    CmdProbe,
+    Endpoint,
+    IperfProbe,
+    PingProbe,
+    Probe,
+    Scenario,
+    TcpProbe,
+    UdpProbe,
+)
 from netplex.scenario.results import ProbeResult, ScenarioResult
 
 __all__ = ["RunObserver", "run_scenario", "prepare", "check_supported", "run_probe", "run_probes", "commands_text"]
@@ -81,7 +91,7 @@ def run_probes(scenario: Scenario, backend: Backend, before_probe: Callable[[int
         for i, p in enumerate(scenario.probes):
             if before_probe is not None:
                 before_probe(i)
-            out.append(run_probe(p, i, backend))
+            out.append(run_probe(p, i, backend, _endpoints(scenario, p)))
         if before_probe is not None:
             before_probe(len(scenario.probes))
         return out
@@ -151,19 +161,40 @@ def _prepare(scenario: Scenario, backend: Backend) -> dict[str, Any] | None:
     for name, node in scenario.nodes.items():
         if node.services:
             backend.start_services(name, list(node.services))
+    if scenario.cloud is not None and scenario.cloud.services:   # listeners in the cloud's servers
+        for ep in scenario.probe_endpoints().values():
+            if ep.services:
+                backend.start_services(ep.node, list(ep.services), netns=ep.netns)
     return None
 
 
-def run_probe(probe: Probe, index: int, backend: Backend) -> ProbeResult:
-    """Run one probe and judge it against `expect`, `expect_peer`, `expect_output`."""
+def _endpoints(scenario: Scenario, probe: Probe) -> Mapping[str, Endpoint]:
+    """The systems' endpoints when the probe names one (a cloud server), else none (no replay)."""
+    spec = probe.spec
+    if isinstance(spec, (PingProbe, TcpProbe, UdpProbe)) and (spec.src not in scenario.nodes or not spec.to[0].isdigit()):
+        return {name: ep for name, ep in scenario.probe_endpoints().items() if name not in scenario.nodes}
+    return {}
+
+
+def run_probe(probe: Probe, index: int, backend: Backend, endpoints: Mapping[str, Endpoint] | None = None) -> ProbeResult:
+    """Run one probe and judge it against `expect`, `expect_peer`, `expect_output`.
+
+    `endpoints`: what a `from:`/`to:` that names no node stands for (a cloud server: the
+    namespace on its compute host the probe runs in, the address it goes to)."""
     spec = probe.spec
     extra_ok = True
-    if isinstance(spec, PingProbe):
-        outcome = backend.ping(spec.src, spec.to, spec.count)
-    elif isinstance(spec, TcpProbe):
-        outcome = backend.tcp(spec.src, spec.to, spec.port)
-    elif isinstance(spec, UdpProbe):
-        outcome = backend.udp(spec.src, spec.to, spec.port)
+    if isinstance(spec, (PingProbe, TcpProbe, UdpProbe)):
+        eps = endpoints or {}
+        src, netns = spec.src, None
+        if src in eps:   # a node of the same name wins
+            src, netns = eps[src].node, eps[src].netns
+        dst = spec.to if spec.to[0].isdigit() else str(eps[spec.to].address)
+        if isinstance(spec, PingProbe):
+            outcome = backend.ping(src, dst, spec.count, netns=netns)
+        elif isinstance(spec, TcpProbe):
+            outcome = backend.tcp(src, dst, spec.port, netns=netns)
+        else:
+            outcome = backend.udp(src, dst, spec.port, netns=netns)
     elif isinstance(spec, CmdProbe):
         outcome, extra_ok = _cmd(spec, probe.expect_output, backend)
     elif isinstance(spec, AttachProbe):

@@ -36,6 +36,7 @@ from netplex.scenario.runner import prepare
 from netplex.shell.ping import ping_run
 from netplex.shell.registry import Terminal
 from netplex.stack import rtnl
+from netplex.stack.netns import Namespace
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
 from netplex.traffic.iperf import run_iperf
@@ -122,28 +123,33 @@ class SimBackend:
         self.node(node).start()
 
     # -- services ------------------------------------------------------------
-    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
-        """One `netplex-service` daemon per node answers the probes (apps.services)."""
+    def start_services(self, node: str, services: list[tuple[str, int]], netns: str | None = None) -> None:
+        """One `netplex-service` daemon per node (or server namespace) answers the probes (apps.services)."""
         if not services:
             return
         n = self.node(node)
-        p = n.machine.procs.spawn(ProbeService.argv(services), n.ns, ProbeService(services))
+        p = n.machine.procs.spawn(ProbeService.argv(services), self._probe_ns(node, netns), ProbeService(services))
         if not p.alive:
             raise NetplexError(p.error)
         self.services.append(p)
 
     # -- probes --------------------------------------------------------------
+    def _probe_ns(self, src: str, netns: str | None) -> Namespace:
+        """The node's namespace, or its named one `netns` (a cloud server's)."""
+        node = self.node(src)
+        return node.ns if netns is None else node.machine.netns_get(netns)
+
     @_storm_safe
-    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
-        st = ping_run(self.node(src).ns, ip_to_int(dst), count, timeout_ns=NSEC_PER_SEC)
+    def ping(self, src: str, dst: str, count: int, netns: str | None = None) -> ProbeOutcome:
+        st = ping_run(self._probe_ns(src, netns), ip_to_int(dst), count, timeout_ns=NSEC_PER_SEC)
         observed: dict[str, Any] = {"sent": st.transmitted, "replies": st.received}
         if st.rtts_us:
             observed["rtt_ms"] = round(sum(st.rtts_us) / len(st.rtts_us) / 1000, 3)
         return ProbeOutcome(st.received >= 1, observed)
 
     @_storm_safe
-    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
-        ns = self.node(src).ns
+    def tcp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
+        ns = self._probe_ns(src, netns)
         sk = TcpSocket(ns.sockets)
         state: dict[str, Any] = {"data": b"", "done": False, "error": None}
 
@@ -190,8 +196,8 @@ class SimBackend:
         return ProbeOutcome(True, observed)
 
     @_storm_safe
-    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
-        ns = self.node(src).ns
+    def udp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
+        ns = self._probe_ns(src, netns)
         sk = ns.sockets.udp_socket()
         state: dict[str, Any] = {"reply": None, "error": 0}
 

@@ -644,18 +644,27 @@ class LinuxBackend:
                                           if a.get("scope") == "global"]
         return self._node_addrs
 
-    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
+    def start_services(self, node: str, services: list[tuple[str, int]], netns: str | None = None) -> None:
         if not services:
             return
         specs = [f"{proto}:{int(port)}" for proto, port in services]
-        proc = self._spawn([sys.executable, "-I", SERVICE, *specs], in_ns=node)
-        _wait_ready(proc, f"services {' '.join(specs)} on {node}")
+        if netns is None:
+            proc = self._spawn([sys.executable, "-I", SERVICE, *specs], in_ns=node)
+        else:   # a named namespace of the node's own /run/netns: entered from its mount namespace
+            proc = self._spawn([*mountns.enter_argv(self._ns_of(node)), *self._in_netns(netns),
+                                sys.executable, "-I", SERVICE, *specs], in_ns=None)
+        _wait_ready(proc, f"services {' '.join(specs)} on {node}" + (f" in {netns}" if netns else ""))
 
-    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
+    @staticmethod
+    def _in_netns(netns: str | None) -> list[str]:
+        """The argv prefix that runs a probe in the node's named namespace (a cloud server's)."""
+        return [] if netns is None else ["ip", "netns", "exec", netns]
+
+    def ping(self, src: str, dst: str, count: int, netns: str | None = None) -> ProbeOutcome:
         self._sync_linkwatch()
         count = max(1, int(count))
         try:
-            res = self._exec(src, ["ping", "-c", str(count), "-W", "1", dst], timeout=count * 2 + 10)
+            res = self._exec(src, [*self._in_netns(netns), "ping", "-c", str(count), "-W", "1", dst], timeout=count * 2 + 10)
             text = res.stdout
         except subprocess.TimeoutExpired:
             text = ""
@@ -668,10 +677,10 @@ class LinuxBackend:
             observed["rtt_ms"] = round(float(rtt.group(1)), 3)
         return ProbeOutcome(observed["replies"] >= 1, observed)
 
-    def _probe(self, kind: str, src: str, dst: str, port: int) -> ProbeOutcome:
+    def _probe(self, kind: str, src: str, dst: str, port: int, netns: str | None) -> ProbeOutcome:
         self._sync_linkwatch()
         try:
-            res = self._exec(src, [sys.executable, "-I", PROBE, kind, dst, str(int(port))], timeout=15)
+            res = self._exec(src, [*self._in_netns(netns), sys.executable, "-I", PROBE, kind, dst, str(int(port))], timeout=15)
             observed = json.loads(res.stdout) if res.returncode == 0 else None
         except (subprocess.TimeoutExpired, ValueError):
             observed = None
@@ -681,11 +690,11 @@ class LinuxBackend:
                 observed["reply"] = ""
         return ProbeOutcome("error" not in observed, observed)
 
-    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
-        return self._probe("tcp", src, dst, port)
+    def tcp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
+        return self._probe("tcp", src, dst, port, netns)
 
-    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
-        return self._probe("udp", src, dst, port)
+    def udp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
+        return self._probe("udp", src, dst, port, netns)
 
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:
         """SCENARIO.md's iperf probe with netplex/twin/iperf.py inside the namespaces (wall time)."""

@@ -194,3 +194,67 @@ def test_no_dhcp_subnet_is_configured_statically() -> None:
 @pytest.mark.linux
 def test_two_tenants_example_agrees_with_the_kernel(differential) -> None:
     differential.assert_agree(ROOT / "examples" / "cloud-two-tenants-vxlan.yaml", needs=("br_netfilter", "vxlan"))
+
+
+SERVERS = """cloud:
+  hosts: [compute1, compute2]
+  commands: |
+    openstack network create net1
+    openstack subnet create --network net1 --subnet-range 10.0.0.0/24 sub1
+    openstack security group create web
+    openstack security group rule create --protocol tcp --dst-port 80 web
+    openstack security group rule create --protocol udp --dst-port 53 web
+    openstack security group rule create --protocol icmp web
+    openstack server create --network net1 --security-group web --availability-zone nova:compute1 vm1
+    openstack server create --network net1 --availability-zone nova:compute2 vm2
+"""
+
+
+def test_probes_name_servers_from_and_to() -> None:
+    """A server is a probe endpoint by name: `from:` runs in its namespace on its compute host,
+    `to:` is its fixed IP, `cloud: services:` gives it listeners; the group decides."""
+    text = HEAD + SERVERS + """  services:
+    vm1: [tcp:80, tcp:22, udp:53]
+    vm2: [udp:53]
+probes:
+  - tcp: {from: vm2, to: vm1, port: 80}
+    expect_peer: 10.0.0.4
+  - tcp: {from: vm2, to: vm1, port: 22}
+    expect: fail
+  - udp: {from: vm2, to: vm1, port: 53}
+    expect_peer: 10.0.0.4
+  - udp: {from: vm1, to: vm2, port: 53}
+    expect: fail
+  - ping: {from: vm2, to: vm1}
+  - ping: {from: vm1, to: vm2}
+    expect: fail
+  - ping: {from: compute1, to: vm1}
+    expect: fail
+"""
+    result = run_scenario(load_scenario_text(text, "c.yaml"), SimBackend())
+    assert result.error is None
+    assert [(p.what, p.ok) for p in result.probes] == [
+        ("tcp vm2 → vm1:80", True), ("tcp vm2 → vm1:22", False), ("udp vm2 → vm1:53", True),
+        ("udp vm1 → vm2:53", False), ("ping vm2 → vm1", True), ("ping vm1 → vm2", False),
+        ("ping compute1 → vm1", False)]
+    assert result.passed and result.probes[4].observed["replies"] == 1
+
+
+@pytest.mark.parametrize("tail, line, field, message", [
+    ("probes:\n  - ping: {from: vm9, to: 10.0.0.3}\n", 28, "probes[0].ping.from", 'unknown node or cloud server "vm9"'),
+    ("probes:\n  - ping: {from: vm1, to: vm9}\n", 28, "probes[0].ping.to",
+     'invalid IPv4 address "vm9": not an address nor a cloud server'),
+    ("probes:\n  - ping: {from: vm1, to: 10.0.0.300}\n", 28, "probes[0].ping.to", 'invalid IPv4 address "10.0.0.300"'),
+    ("  services:\n    vm9: [tcp:80]\n", 28, "cloud.services.vm9", 'unknown cloud server "vm9"'),
+])
+def test_bad_server_endpoints_name_file_line_field(tail: str, line: int, field: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(HEAD + SERVERS + tail, "c.yaml")
+    text = str(e.value)
+    assert text.startswith(f"c.yaml:{line}: {field}: ") and message in text, text
+
+
+def test_without_a_cloud_a_name_is_no_address() -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(HEAD + "probes:\n  - ping: {from: compute1, to: vm1}\n", "c.yaml")
+    assert str(e.value) == 'c.yaml:17: probes[0].ping.to: invalid IPv4 address "vm1": not an address', str(e.value)

@@ -71,14 +71,14 @@ class FakeBackend:
     def start_node(self, node: str) -> None:
         """A fake node runs nothing of its kind's own."""
 
-    def start_services(self, node: str, services: list[tuple[str, int]]) -> None:
+    def start_services(self, node: str, services: list[tuple[str, int]], netns: str | None = None) -> None:
         self.calls.append(("services", node, services))
         self.services[node] = list(services)
 
     def _owner(self, dst: str) -> str | None:
         return next((n for n, a in self.addrs.items() if dst in a), None)
 
-    def ping(self, src: str, dst: str, count: int) -> ProbeOutcome:
+    def ping(self, src: str, dst: str, count: int, netns: str | None = None) -> ProbeOutcome:
         self.calls.append(("ping", src, dst, count))
         if self._owner(dst) is None:
             return ProbeOutcome(False, {"sent": count, "replies": 0})
@@ -100,10 +100,10 @@ class FakeBackend:
             observed["local"] = f"{mine}:40312"
         return ProbeOutcome(True, observed)
 
-    def tcp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+    def tcp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
         return self._connect("tcp", src, dst, port)
 
-    def udp(self, src: str, dst: str, port: int) -> ProbeOutcome:
+    def udp(self, src: str, dst: str, port: int, netns: str | None = None) -> ProbeOutcome:
         return self._connect("udp", src, dst, port)
 
     def iperf(self, duration_ns: int, flows: Sequence[IperfFlow]) -> ProbeOutcome:

@@ -169,7 +169,7 @@ def test_backend_error_is_exit_2_and_still_closes():
 
 def test_close_even_when_backend_crashes():
     class Crashing(FakeBackend):
-        def ping(self, src, dst, count):
+        def ping(self, src, dst, count, netns=None):
             raise RuntimeError("bug")
 
     be = Crashing()
