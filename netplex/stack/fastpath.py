@@ -67,7 +67,7 @@ MAX_FLOWS = 4096       # entries per device before the table is flushed (a scan 
 FASTPATH_NEUTRAL = frozenset({
     "world", "name", "sched", "devices", "by_index", "next_ifindex", "addrs", "local_addrs", "sysctl",
     "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "generation", "kmsg",
-    "netfilter", "hooks", "pmtu", "frags", "icmp_peers", "redirect_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned",
+    "netfilter", "hooks", "pmtu", "frags", "inet_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned",
     "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
     "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",
     # nexthop objects (nexthop.py): a route through one holds a copy of its paths, rewritten (with

@@ -42,6 +42,7 @@ from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
+from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
@@ -195,10 +196,9 @@ class Ipv4Path:
     ip_id: int
     pmtu: dict[int, tuple[int, int]]    # route exceptions: dst → (learned path MTU, expiry ns)
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
-    icmp_peers: dict[int, tuple[int | None, int]]       # icmp_xrlim_allow: dst → (tokens, last ns)
+    inet_peers: dict[int, InetPeer]                     # inetpeer.py: per remote address, the rate limiters' state
     icmp_global_credit: int                             # icmp_global_allow's bucket
     icmp_global_stamp: int | None                       # its last refill (ns), None: never
-    redirect_peers: dict[int, list[int]]                # ip_rt_send_redirect: source → [rate_last ns, n_redirects]
     net_ratelimit_state: list[int]                      # net_ratelimit: [begin ns (-1: never), printed, missed]
     kmsg: list[str]                                     # the kernel log `dmesg` prints
     udp_encap: dict[int, Callable[[Any, NetDevice, IPv4], bool]]
@@ -323,7 +323,7 @@ class Ipv4Path:
             r = self.ip_route_input_rules(dst, ip.src, dev, frame, keys)
         if not r:
             if dev.forwarding:
-                self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, dev)
+                self.ip_error(ip, ICMP_NET_UNREACH, dev)
                 self.drop(frame, dev, SkbDropReason.IP_INNOROUTES)
             else:
                 self.drop(frame, dev, SkbDropReason.IP_INNOROUTES_NOT_FORWARDING)
@@ -340,7 +340,7 @@ class Ipv4Path:
             return
         if rtype != "unicast":
             if dev.forwarding and rtype in ROUTE_TYPE_ICMP:
-                self.icmp_send(ip, ICMP_DEST_UNREACH, ROUTE_TYPE_ICMP[rtype], dev)
+                self.ip_error(ip, ROUTE_TYPE_ICMP[rtype], dev)
             self.drop(frame, dev, ROUTE_TYPE_DROP[rtype])
             return
         if validate and dev.forwarding and self._martian(dev, frame, ip):   # __mkroute_input
@@ -828,22 +828,31 @@ class Ipv4Path:
             return False
         return r.gw is None and (r.dev is dev or any(nh.dev is dev for nh in r.nhs))
 
+    def ip_error(self, ip: IPv4, code: int, dev: NetDevice) -> None:
+        """ip_error (net/ipv4/route.c): a forwarded packet's route was an error (no route, an
+        unreachable or prohibit route or rule): an ICMP destination unreachable with `code` to its
+        sender, within the sender's inet_peer bucket (five at once, then one a second; inetpeer.py)."""
+        now = self.sched.now
+        if ip_error_allow(inet_getpeer(self.inet_peers, ip.src, now), now):
+            self.icmp_send(ip, ICMP_DEST_UNREACH, code, dev)
+
     def ip_rt_send_redirect(self, dev: NetDevice, ip: IPv4, gw: int) -> None:
         """ip_rt_send_redirect (net/ipv4/route.c): an ICMP host redirect to `gw` for the sender of
         `ip`, rate-limited per sender (its inet_peer): the first at once, the n-th only later than
         ip_rt_redirect_load << n after the previous, none after ip_rt_redirect_number of them
         until ip_rt_redirect_silence passes with no redirected packet."""
         now = self.sched.now
-        peer = self.redirect_peers.get(ip.src)
-        if peer is None or now - peer[0] > IP_RT_REDIRECT_SILENCE_NS:
-            peer = self.redirect_peers[ip.src] = [now, 0]
-        if peer[1] >= IP_RT_REDIRECT_NUMBER:
-            peer[0] = now
+        peer = inet_getpeer(self.inet_peers, ip.src, now)
+        if now - peer.rate_last > IP_RT_REDIRECT_SILENCE_NS:
+            peer.rate_tokens = 0
+            peer.n_redirects = 0
+        if peer.n_redirects >= IP_RT_REDIRECT_NUMBER:
+            peer.rate_last = now
             return
-        if peer[1] == 0 or now - peer[0] > IP_RT_REDIRECT_LOAD_NS << peer[1]:
+        if peer.n_redirects == 0 or now - peer.rate_last > IP_RT_REDIRECT_LOAD_NS << peer.n_redirects:
             self.icmp_send(ip, ICMP_REDIRECT, ICMP_REDIR_HOST, dev, rest=gw)
-            peer[0] = now
-            peer[1] += 1
+            peer.rate_last = now
+            peer.n_redirects += 1
 
     def icmp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         """icmp_rcv: answer echo, hand replies and errors to their sockets."""
@@ -965,14 +974,8 @@ class Ipv4Path:
         allow = True
         if rt.dev.kind != "loopback":
             timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
-            peers = self.icmp_peers
             now = self.sched.now
-            tokens, last = peers.get(daddr, (None, 0))
-            tokens = 6 * timeout if tokens is None else min(6 * timeout, tokens + now - last)
-            allow = tokens >= timeout
-            if allow:
-                tokens -= timeout
-            peers[daddr] = (tokens, now)
+            allow = inet_peer_xrlim_allow(inet_getpeer(self.inet_peers, daddr, now), now, timeout)
         if allow:
             self.icmp_global_credit -= 1
         return allow

@@ -24,6 +24,7 @@ from netplex.stack.device import Loopback, NetDevice, Tap, Veth
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.gre import gre_rcv
 from netplex.stack.igmp import IPPROTO_IGMP, IgmpDevState, igmp_rcv
+from netplex.stack.inetpeer import InetPeer
 from netplex.stack.ipv4 import Ipv4Path
 from netplex.stack.mpls import MplsRoute
 from netplex.stack.neigh import NeighTable
@@ -149,9 +150,8 @@ class Namespace(Ipv4Path, ArpMixin):
         self.ebtables: Ebtables | None = None    # the bridge filter table (netfilter/ebtables.py); None: no rules
         self.pmtu: dict[int, tuple[int, int]] = {}                      # route exceptions (route.c)
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
-        self.icmp_peers: dict[int, tuple[int | None, int]] = {}         # icmp_xrlim_allow buckets
+        self.inet_peers: dict[int, InetPeer] = {}                       # inetpeer.py: rate limits per remote host
         self.icmp_global_credit = 0                                     # icmp_global_allow's bucket
-        self.redirect_peers: dict[int, list[int]] = {}                  # ip_rt_send_redirect's peers
         self.net_ratelimit_state = [-1, 0, 0]                           # net_ratelimit: begin, printed, missed
         self.tx_owner: Any = None       # the socket whose send is on the stack (skb->sk), stack/wmem.py
         self.wmem_owned: dict[int, tuple[Any, int, Any]] = {}   # queued frames charged to a socket
