@@ -1,16 +1,16 @@
-"""The modelled control messages: RRC and NAS (TS 36.331, TS 24.301), S1AP (TS 36.413), and the
-2.5G/3G GMM/SM, BSSGP, RANAP and MAP (netplex.mobile.gprs).
+"""The modelled control messages: RRC (TS 36.331) on the radio, and the 2.5G/3G GMM/SM, BSSGP,
+RANAP and MAP (netplex.mobile.gprs).
 
 These travel as netplex's own encoding, not the real one: a JSON object
 `{"proto": ..., "name": ..., "ies": {...}}` whose message and IE names are
-the specifications' (`InitialUEMessage`, `NAS-PDU`, `E-RABToBeSetupList`,
-`RAB-AssignmentRequest`). Real S1AP is ASN.1 PER over SCTP; netplex does not
-fake those bytes (docs/mobile.md). Where they travel:
+the specifications' (`RRCConnectionSetupComplete`, `RAB-AssignmentRequest`).
+The NAS message an RRC message carries is real TS 24.301 bytes
+(`netplex.packet.nas_eps`), in its `NAS-PDU` IE as hex. Where they travel:
 
     Uu      UE <-> eNodeB   Ethernet frames of type 0x88B5 (IEEE 802 local experimental) on the radio link
-    S1-MME  eNodeB <-> MME  UDP 36412 (SCTP port 36412 in the specification)
 
-S6a (MME <-> HSS) and Gx (PGW <-> PCRF) are real Diameter over TCP 3868
+S1-MME (eNodeB <-> MME) is real S1AP over SCTP port 36412 (`netplex.packet.s1ap`,
+`sctp_link`); S6a (MME <-> HSS) and Gx (PGW <-> PCRF) are real Diameter over TCP 3868
 (`netplex.packet.diameter`, `diameter_link`); GTPv2-C (S11, S5/S8), GTPv1-C (Gn) and GTP-U are real bytes
 (`netplex.packet.gtpv2c`, `gtpv1c`, `gtpu`).
 """
@@ -25,7 +25,7 @@ from netplex.errors import NetplexError
 __all__ = ["ETH_P_UU", "S1AP_PORT", "Msg", "MessageError", "EMM_CAUSE"]
 
 ETH_P_UU = 0x88B5
-S1AP_PORT = 36412
+S1AP_PORT = 36412   # SCTP (TS 36.412 §7)
 
 # TS 24.301 Annex A, the EMM causes netplex gives
 EMM_CAUSE = {

@@ -26,7 +26,8 @@ from typing import Any
 
 from netplex.mobile.daemon import EpcDaemon, hex_teid, table
 from netplex.mobile.diameter_link import DiameterClient, plmn_octets, realm
-from netplex.mobile.messages import EMM_CAUSE, S1AP_PORT, MessageError, Msg
+from netplex.mobile.messages import EMM_CAUSE, S1AP_PORT
+from netplex.mobile.sctp_link import Association, SctpEndpoint
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.diameter import APP_S6A, CMD, RESULT, RESULT_NAME, Avp, Diameter, DiameterError
 from netplex.packet.gtpv2c import (
@@ -47,11 +48,16 @@ from netplex.packet.gtpv2c import (
     serving_network,
     tbcd,
 )
+from netplex.packet.nas_eps import Nas, NasError
+from netplex.packet.nas_security import kenb
+from netplex.packet.s1ap import S1ap, S1apError
 
 __all__ = ["Mme", "MmeUe"]
 
 CAUSE_NAME = {v: k for k, v in CAUSE.items()}
 EBI = 5   # the default bearer's EPS bearer identity
+MME_GROUP, MME_CODE = 1, 1                      # this MME's GUMMEI (TS 23.003 §2.8)
+UE_ALGS = 0xC000                                 # TS 36.413 §9.2.1.40: 128-EEA1/EIA1 and 128-EEA2/EIA2
 NO_STATE_MAINTAINED = 1                          # RFC 6733 §8.11 Auth-Session-State
 RAT_TYPE_EUTRAN = 1004                           # TS 29.212 §5.3.31
 ULR_S6A_INDICATOR, ULR_INITIAL_ATTACH = 0x02, 0x20   # TS 29.272 §7.3.7 ULR-Flags
@@ -69,6 +75,7 @@ class MmeUe:
     state: str = "AUTHENTICATING"
     xres: bytes = b""
     kasme: bytes = b""
+    kenb: bytes = b""
     ambr_ul: int = 0
     ambr_dl: int = 0
     pgw: int | None = None
@@ -102,7 +109,8 @@ class Mme(EpcDaemon):
         self._sessions = 0
 
     def start(self) -> None:
-        self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
+        self.s1 = SctpEndpoint(self, self.addr, S1AP_PORT, self._on_s1ap, count=self.count)
+        self.enbs: dict[int, Association] = {}   # eNodeB address -> its S1-MME association
         self.s11 = self.udp(GTPV2C_PORT, self._on_s11)
         self.s6a = DiameterClient(self, self.hss, APP_S6A, realm(self.plmn), self._on_s6a)
 
@@ -112,47 +120,69 @@ class Mme(EpcDaemon):
 
     # -- S1AP / NAS ---------------------------------------------------------------------
     def _s1ap(self, ue: MmeUe, name: str, ies: dict[str, Any]) -> None:
-        base = {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id}
-        self.send(self.s1ap, Msg("S1AP", name, {**base, **ies}).encode(), ue.enb, S1AP_PORT)
+        ids = {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id}
+        assoc = self.enbs.get(ue.enb)
+        if assoc is None:
+            self.count("s1ap_no_association")
+            return
+        body = {"UE-S1AP-IDs": ids, **ies} if name == "UEContextReleaseCommand" else {**ids, **ies}
+        self.s1.send(assoc, S1ap(name, body).encode(), 1)
 
-    def _nas(self, ue: MmeUe, nas: Msg, step: int = 3) -> None:
+    def _nas(self, ue: MmeUe, nas: Nas, step: int = 3) -> None:
         self.note(step, "S1-MME", ue.enb, f"S1AP DownlinkNASTransport (NAS {nas.name})")
-        self._s1ap(ue, "DownlinkNASTransport", {"NAS-PDU": nas.as_ie()})
+        self._s1ap(ue, "DownlinkNASTransport", {"NAS-PDU": nas.encode()})
 
     def _reject(self, ue: MmeUe, name: str, emm_cause: int | None, why: str) -> None:
         ue.state, ue.cause = "REJECTED", why
-        self._nas(ue, Msg("NAS", name, {} if emm_cause is None else {"EMM cause": emm_cause}))
+        self._nas(ue, Nas(name, {} if emm_cause is None else {"EMM cause": emm_cause}))
 
-    def _on_s1ap(self, data: bytes, src: int, sport: int) -> None:
+    def _on_s1ap(self, assoc: Association, data: bytes) -> None:
+        src = assoc.peer
         try:
-            msg = Msg.decode(data, "S1AP")
+            msg = S1ap.decode(data)
+        except S1apError:
+            self.count("s1ap_malformed")
+            return
+        self.enbs[src] = assoc
+        if msg.name == "S1SetupRequest":
+            # TS 36.413 §8.7.3: the MME answers with its GUMMEIs
+            self.s1.send(assoc, S1ap("S1SetupResponse", {
+                "ServedGUMMEIs": [{"PLMNs": [self.plmn], "MME-Group-IDs": [MME_GROUP], "MME-Codes": [MME_CODE]}],
+                "RelativeMMECapacity": 255}).encode(), 0)
+            return
+        try:
             if msg.name == "InitialUEMessage":
                 self._initial_ue(msg, src)
                 return
-            ue = self.ues.get(msg.ie("MME-UE-S1AP-ID", int))
+            ue = self.ues.get(msg.ies.get("MME-UE-S1AP-ID", -1))
             if ue is None:
                 self.count("s1ap_unknown_ue")
                 return
             if msg.name == "UplinkNASTransport":
-                self._uplink_nas(ue, msg.nas())
+                self._uplink_nas(ue, Nas.decode(msg.ies["NAS-PDU"]))
             elif msg.name == "InitialContextSetupResponse":
-                erab = msg.ie("E-RABSetupList", list)[0]
-                ue.t8 = int(erab["GTP-TEID"], 16)
+                erab = msg.ies["E-RABSetupListCtxtSURes"][0]
+                ue.t8 = erab["GTP-TEID"]
                 ue.enb_u = ip_to_int(erab["transportLayerAddress"])
                 self._modify_bearer(ue)
-        except (MessageError, LookupError, TypeError, ValueError):
-            self.count("s1ap_malformed")
+        except NasError as e:
+            # TS 24.301 §7: an EMM STATUS with the cause of what could not be read
+            self.count("nas_malformed")
+            ue = self.ues.get(msg.ies.get("MME-UE-S1AP-ID", -1))
+            if ue is not None:
+                self._nas(ue, Nas("EMM Status", {"EMM cause": e.cause}), step=0)
 
-    def _initial_ue(self, msg: Msg, src: int) -> None:
-        nas = msg.nas()
+    def _initial_ue(self, msg: S1ap, src: int) -> None:
+        nas = Nas.decode(msg.ies["NAS-PDU"])
         if nas.name != "Attach Request":
             self.count("s1ap_unexpected")
             return
-        imsi = nas.ie("EPS mobile identity", dict).get("IMSI")
-        pdn = nas.ies.get("ESM message container", {}).get("ies", {})
-        if not isinstance(imsi, str) or not imsi.isdigit():
-            raise MessageError("Attach Request without an IMSI")
-        ue = MmeUe(self._next_id, msg.ie("ENB-UE-S1AP-ID", int), src, imsi, str(pdn.get("Access point name", "")))
+        imsi = nas.ies["EPS mobile identity"].get("IMSI")
+        pdn = nas.ies["ESM message container"]["ies"]
+        if imsi is None:
+            self.count("nas_attach_without_imsi")   # a GUTI attach: netplex keeps no GUTIs
+            return
+        ue = MmeUe(self._next_id, msg.ies["ENB-UE-S1AP-ID"], src, imsi, str(pdn.get("Access point name", "")))
         self._next_id += 1
         self.ues[ue.mme_ue_id] = ue
         self.newest[imsi] = ue
@@ -161,13 +191,13 @@ class Mme(EpcDaemon):
             Avp.make("Requested-EUTRAN-Authentication-Info", [Avp.make("Number-Of-Requested-Vectors", 1),
                                                               Avp.make("Immediate-Response-Preferred", 1)])])
 
-    def _uplink_nas(self, ue: MmeUe, nas: Msg) -> None:
+    def _uplink_nas(self, ue: MmeUe, nas: Nas) -> None:
         if nas.name == "Authentication Response" and ue.state == "AUTHENTICATING":
-            if bytes.fromhex(nas.ie("RES")) != ue.xres:
+            if bytes.fromhex(nas.ies["RES"]) != ue.xres:
                 self._reject(ue, "Authentication Reject", None, "Authentication Reject: RES does not match XRES")
                 return
             ue.state = "SECURITY"
-            self._nas(ue, Msg("NAS", "Security Mode Command", {
+            self._nas(ue, Nas("Security Mode Command", {
                 "Selected NAS security algorithms": {"ciphering": "EEA2", "integrity": "EIA2"}}))
         elif nas.name == "Authentication Failure" and ue.state == "AUTHENTICATING":
             c = nas.ies.get("EMM cause")
@@ -213,7 +243,7 @@ class Mme(EpcDaemon):
             if msg.code == CMD["Authentication-Information"]:
                 vec = msg.need("Authentication-Info").need("E-UTRAN-Vector")
                 ue.xres, ue.kasme = vec.get("XRES"), vec.get("KASME")
-                self._nas(ue, Msg("NAS", "Authentication Request", {
+                self._nas(ue, Nas("Authentication Request", {
                     "RAND": vec.get("RAND").hex(), "AUTN": vec.get("AUTN").hex(), "NAS key set identifier": 0}))
             elif msg.code == CMD["Update-Location"]:
                 self._subscribed(ue, msg.need("Subscription-Data"))
@@ -294,21 +324,24 @@ class Mme(EpcDaemon):
     def _context_setup(self, ue: MmeUe) -> None:
         """Step 8: tell the eNodeB the SGW's t7 and hand the UE its Attach Accept."""
         ue.state = "CONTEXT-SETUP"
-        accept = Msg("NAS", "Attach Accept", {
+        ue.kenb = kenb(ue.kasme, 0)
+        accept = Nas("Attach Accept", {
             "EPS attach result": "EPS only", "T3412 value": 3240, "TAI list": [{"PLMN": self.plmn, "TAC": 1}],
-            "GUTI": {"PLMN": self.plmn, "MME group ID": 1, "MME code": 1, "M-TMSI": f"0x{ue.mme_ue_id:08x}"},
+            "GUTI": {"PLMN": self.plmn, "MME group ID": MME_GROUP, "MME code": MME_CODE,
+                     "M-TMSI": f"0x{ue.mme_ue_id:08x}"},
             "ESM message container": {"name": "Activate Default EPS Bearer Context Request", "ies": {
-                "EPS bearer identity": EBI, "Access point name": ue.apn, "PDN address": ue.ip,
+                "EPS bearer identity": EBI, "PTI": 1, "Access point name": ue.apn, "PDN address": ue.ip,
                 "APN-AMBR": {"UL kbps": ue.ambr_ul, "DL kbps": ue.ambr_dl}}}})
         self.note(8, "S1-MME", ue.enb, f"S1AP InitialContextSetupRequest: E-RAB to t7={hex_teid(ue.t7)} at "
                                        f"{int_to_ip(ue.sgw_u or 0)}, NAS Attach Accept (UE IP {ue.ip})")
         self._s1ap(ue, "InitialContextSetupRequest", {
-            "UEAggregateMaximumBitrate": {"uEaggregateMaximumBitRateDL": ue.ambr_dl * 1000,
+            "uEaggregateMaximumBitrate": {"uEaggregateMaximumBitRateDL": ue.ambr_dl * 1000,
                                           "uEaggregateMaximumBitRateUL": ue.ambr_ul * 1000},
-            "E-RABToBeSetupList": [{"E-RAB-ID": EBI, "E-RABLevelQoSParameters": {"qCI": 9},
-                                    "transportLayerAddress": int_to_ip(ue.sgw_u or 0), "GTP-TEID": hex_teid(ue.t7),
-                                    "NAS-PDU": accept.as_ie()}],
-            "SecurityKey": ue.kasme.hex()})
+            "E-RABToBeSetupListCtxtSUReq": [{"E-RAB-ID": EBI, "E-RABLevelQoSParameters": {"qCI": 9},
+                                             "transportLayerAddress": int_to_ip(ue.sgw_u or 0), "GTP-TEID": ue.t7,
+                                             "NAS-PDU": accept.encode()}],
+            "UESecurityCapabilities": {"encryptionAlgorithms": UE_ALGS, "integrityProtectionAlgorithms": UE_ALGS},
+            "SecurityKey": ue.kenb or bytes(32)})
 
     def _modify_bearer(self, ue: MmeUe) -> None:
         """Step 10, once both the eNodeB's t8 and the UE's Attach Complete are in."""
@@ -328,7 +361,7 @@ class Mme(EpcDaemon):
         if ue is None or ue.state != "ATTACHED":
             return None
         ue.state = "DETACHING"
-        self._nas(ue, Msg("NAS", "Detach Request", {"Detach type": "re-attach not required"}), step=0)
+        self._nas(ue, Nas("Detach Request", {"Detach type": "re-attach not required"}), step=0)
         msg = Gtpv2(MSG["Delete Session Request"], self.next_seq(), ue.t6, [
             Ie(IE["EBI"], bytes((EBI,))),
             Ie(IE["Indication"], b"\x08\x00\x00")])   # OI: the SGW forwards the deletion to the PGW

@@ -19,6 +19,7 @@ from netplex.apps.process import Program, ProgramExit
 from netplex.mobile.daemon import EpcDaemon, hex_teid
 from netplex.mobile.messages import EMM_CAUSE, ETH_P_UU, S1AP_PORT, MessageError, Msg
 from netplex.mobile.milenage import Milenage, kasme, xor
+from netplex.mobile.sctp_link import Association, SctpEndpoint
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP
@@ -26,10 +27,13 @@ from netplex.packet.gtpu import (
     GTPU_PORT,
     GtpU,
 )
+from netplex.packet.nas_eps import Nas, NasError
+from netplex.packet.s1ap import S1ap, S1apError
 from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
 __all__ = ["UeModem", "Enodeb", "RADIO_MAC", "radio_socket", "radio_ports", "answer_arp", "RadioSide"]
 
+TAC = 1                                    # the tracking area of every cell
 RADIO_MAC = b"\x02\x4c\x54\x45\x00\x01"   # "LTE": the MAC the eNodeB's radio answers ARP with
 
 
@@ -77,6 +81,14 @@ class RadioSide(EpcDaemon):
         self.ipsk[ue.ifindex].sendto(g.payload, ue.ifindex, ue.mac, ETH_P_IP)
 
 
+def _nas_name(pdu: bytes) -> str:
+    """The name of a plain NAS message, for the narration."""
+    try:
+        return Nas.decode(pdu).name
+    except NasError:
+        return "security protected"
+
+
 class UeModem(Program):
     """The UE: its USIM (IMSI, K, OPc) and the EMM/ESM state machine of an attach (TS 24.301 §5.5.1)."""
 
@@ -106,18 +118,18 @@ class UeModem(Program):
         if self.ns.world.tracer.on:
             self.ns.trace("attach", f"[{step:>2}] Uu      {self.node} → {self.enb}: {text}")
 
-    def _send(self, rrc: str, nas: Msg) -> None:
+    def _send(self, rrc: str, nas: Nas) -> None:
         assert self.uu is not None
-        data = Msg("RRC", rrc, {"NAS-PDU": nas.as_ie()}).encode()
+        data = Msg("RRC", rrc, {"NAS-PDU": nas.encode().hex()}).encode()
         self.uu.sendto(data, self.ifindex, self.enb_mac or b"\xff" * 6, ETH_P_UU)
 
     def attach(self) -> None:
         """Step 1: RRC connection and NAS Attach Request with a PDN Connectivity Request."""
         self.state, self.error, self.ip = "EMM-REGISTERED-INITIATED", None, None
-        nas = Msg("NAS", "Attach Request", {
+        nas = Nas("Attach Request", {
             "EPS attach type": "EPS attach", "EPS mobile identity": {"IMSI": self.imsi},
             "ESM message container": {"name": "PDN Connectivity Request",
-                                      "ies": {"Access point name": self.apn, "PDN type": "IPv4"}}})
+                                      "ies": {"PTI": 1, "Access point name": self.apn, "PDN type": "IPv4"}}})
         self.note(1, f"RRCConnectionSetupComplete (NAS Attach Request, IMSI {self.imsi}, APN {self.apn})")
         self._send("RRCConnectionSetupComplete", nas)
 
@@ -127,13 +139,13 @@ class UeModem(Program):
     def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
         try:
             rrc = Msg.decode(data, "RRC")
-            nas = rrc.nas()
-        except MessageError:
+            nas = Nas.decode(bytes.fromhex(rrc.ie("NAS-PDU")))
+        except (MessageError, NasError, ValueError):
             return
         if nas.name == "Detach Request" and self.state == "EMM-REGISTERED":
             # TS 24.301 §5.5.2.3.2: network-initiated detach, "re-attach not required"
             self.state, self.ip = "EMM-DEREGISTERED", None
-            self._send("ULInformationTransfer", Msg("NAS", "Detach Accept"))
+            self._send("ULInformationTransfer", Nas("Detach Accept"))
             return
         if self.state != "EMM-REGISTERED-INITIATED":
             return
@@ -145,38 +157,35 @@ class UeModem(Program):
             self._authenticate(nas)
         elif nas.name == "Security Mode Command":
             self.note(3, "ULInformationTransfer (NAS Security Mode Complete)")
-            self._send("ULInformationTransfer", Msg("NAS", "Security Mode Complete"))
+            self._send("ULInformationTransfer", Nas("Security Mode Complete"))
         elif nas.name == "Attach Accept":
             bearer = nas.ies.get("ESM message container", {}).get("ies", {})
             self.ip = bearer.get("PDN address")
             self.state = "EMM-REGISTERED"
             self.note(9, "ULInformationTransfer (NAS Attach Complete, Activate Default EPS Bearer Context Accept)")
-            self._send("ULInformationTransfer", Msg("NAS", "Attach Complete", {
+            self._send("ULInformationTransfer", Nas("Attach Complete", {
                 "ESM message container": {"name": "Activate Default EPS Bearer Context Accept",
                                           "ies": {"EPS bearer identity": bearer.get("EPS bearer identity", 5)}}}))
         elif nas.name in ("Attach Reject", "Authentication Reject"):
             c = nas.ies.get("EMM cause")
             self._fail(nas.name + (f": EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})" if c else ""))
 
-    def _authenticate(self, nas: Msg) -> None:
+    def _authenticate(self, nas: Nas) -> None:
         """TS 33.401 §6.1.1 / TS 33.102 §6.3.3: verify AUTN's MAC with the USIM's K, answer RES."""
-        try:
-            rand, autn = bytes.fromhex(nas.ie("RAND")), bytes.fromhex(nas.ie("AUTN"))
-        except (MessageError, ValueError):
-            return
+        rand, autn = bytes.fromhex(nas.ies["RAND"]), bytes.fromhex(nas.ies["AUTN"])
         if len(rand) != 16 or len(autn) != 16 or self.plmn is None:
             return
         res, ck, ik, ak, _ = self.usim.f2345(rand)
         sqn, amf, mac = xor(autn[:6], ak), autn[6:8], autn[8:]
         if self.usim.f1(rand, sqn, amf)[0] != mac:
             self.note(3, "ULInformationTransfer (NAS Authentication Failure, EMM cause #20 MAC failure)")
-            self._send("ULInformationTransfer", Msg("NAS", "Authentication Failure", {"EMM cause": 20}))
+            self._send("ULInformationTransfer", Nas("Authentication Failure", {"EMM cause": 20}))
             self._fail("Authentication Failure: EMM cause #20 (MAC failure): the network's AUTN does not "
                        "match this USIM's key")
             return
         self.kasme = kasme(ck, ik, self.plmn, autn[:6])
         self.note(3, "ULInformationTransfer (NAS Authentication Response, RES)")
-        self._send("ULInformationTransfer", Msg("NAS", "Authentication Response", {"RES": res.hex()}))
+        self._send("ULInformationTransfer", Nas("Authentication Response", {"RES": res.hex()}))
 
 
 @dataclass(slots=True)
@@ -212,23 +221,43 @@ class Enodeb(RadioSide):
         self._next_id = 1
 
     def start(self) -> None:
-        self.s1ap = self.udp(S1AP_PORT, self._on_s1ap)
+        self.s1 = SctpEndpoint(self, self.addr, S1AP_PORT, self._on_s1ap, count=self.count)
         self.s1u = self.udp(GTPU_PORT, self._on_gtpu)
         self.uu: dict[int, PacketSocket] = {}
         for ifx in self.radios:
             self.uu[ifx], self.ipsk[ifx] = radio_ports(self, ifx, self._on_uu, self._on_uplink, self._on_arp)
         if not self.radios:
             raise ProgramExit(1, f"{self.comm}: no radio link to a UE\n")
+        # TS 36.413 §8.7.3: the S1 Setup is the first message on a new association
+        self.assoc = self.s1.connect(self.mme, S1AP_PORT)
+        self.s1_setup = False
+        self._s1ap("S1SetupRequest", {
+            "Global-ENB-ID": {"PLMN": self.plmn, "eNB-ID": self.enb_id},
+            "SupportedTAs": [{"TAC": TAC, "PLMNs": [self.plmn]}], "DefaultPagingDRX": "v128"}, stream=0)
+
+    @property
+    def enb_id(self) -> int:
+        """A macro eNB ID (20 bits) from this eNodeB's address."""
+        return self.addr & 0xFFFFF
+
+    def _where(self) -> dict[str, Any]:
+        return {"TAI": {"PLMN": self.plmn, "TAC": TAC}, "EUTRAN-CGI": {"PLMN": self.plmn, "cell-ID": self.enb_id << 8 | 1}}
 
     # -- RRC / S1AP ---------------------------------------------------------------------
-    def _s1ap(self, name: str, ies: dict[str, Any]) -> None:
-        self.send(self.s1ap, Msg("S1AP", name, ies).encode(), self.mme, S1AP_PORT)
+    def _s1ap(self, name: str, ies: dict[str, Any], stream: int = 1) -> None:
+        try:
+            data = S1ap(name, ies).encode()
+        except S1apError:
+            self.count("s1ap_encode_error")
+            return
+        self.s1.send(self.assoc, data, stream)
 
     def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
         try:
             rrc = Msg.decode(data, "RRC")
-            nas = rrc.nas()
-        except MessageError:
+            pdu = bytes.fromhex(rrc.ie("NAS-PDU"))
+            nas = _nas_name(pdu)
+        except (MessageError, ValueError):
             self.count("rrc_malformed")
             return
         ue = self.ues.get(sll.addr)
@@ -237,34 +266,38 @@ class Enodeb(RadioSide):
             self._next_id += 1
             self.ues[sll.addr] = ue
             self.by_id[ue.enb_ue_id] = ue
-            self.note(2, "S1-MME", self.mme, f"S1AP InitialUEMessage (NAS {nas.name}, eNB-UE-S1AP-ID {ue.enb_ue_id})")
-            self._s1ap("InitialUEMessage", {"ENB-UE-S1AP-ID": ue.enb_ue_id, "NAS-PDU": nas.as_ie(),
-                                            "TAI": {"PLMN": self.plmn, "TAC": 1}, "RRC-Establishment-Cause": "mo-Signalling"})
+            self.note(2, "S1-MME", self.mme, f"S1AP InitialUEMessage (NAS {nas}, eNB-UE-S1AP-ID {ue.enb_ue_id})")
+            self._s1ap("InitialUEMessage", {"ENB-UE-S1AP-ID": ue.enb_ue_id, "NAS-PDU": pdu, **self._where(),
+                                            "RRC-Establishment-Cause": "mo-Signalling"})
         elif ue is not None and ue.mme_ue_id is not None:
-            step = 9 if nas.name == "Attach Complete" else 3
-            self.note(step, "S1-MME", self.mme, f"S1AP UplinkNASTransport (NAS {nas.name})")
+            step = 9 if nas == "Attach Complete" else 3
+            self.note(step, "S1-MME", self.mme, f"S1AP UplinkNASTransport (NAS {nas})")
             self._s1ap("UplinkNASTransport", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
-                                              "NAS-PDU": nas.as_ie()})
+                                              "NAS-PDU": pdu, **self._where()})
 
-    def _to_ue(self, ue: EnbUe, rrc: str, nas: dict[str, Any]) -> None:
-        data = Msg("RRC", rrc, {"NAS-PDU": nas, "PLMN-Identity": self.plmn}).encode()
+    def _to_ue(self, ue: EnbUe, rrc: str, nas: bytes) -> None:
+        data = Msg("RRC", rrc, {"NAS-PDU": nas.hex(), "PLMN-Identity": self.plmn}).encode()
         self.uu[ue.ifindex].sendto(data, ue.ifindex, ue.mac, ETH_P_UU)
 
-    def _on_s1ap(self, data: bytes, src: int, sport: int) -> None:
+    def _on_s1ap(self, assoc: Association, data: bytes) -> None:
         try:
-            msg = Msg.decode(data, "S1AP")
-            ue = self.by_id.get(msg.ie("ENB-UE-S1AP-ID", int))
-        except MessageError:
+            msg = S1ap.decode(data)
+        except S1apError:
             self.count("s1ap_malformed")
             return
+        if msg.name == "S1SetupResponse":
+            self.s1_setup = True
+            return
+        ids = msg.ies.get("UE-S1AP-IDs", msg.ies)
+        ue = self.by_id.get(ids.get("ENB-UE-S1AP-ID", -1))
         if ue is None:
             self.count("s1ap_unknown_ue")
             return
-        ue.mme_ue_id = msg.ies.get("MME-UE-S1AP-ID")
+        ue.mme_ue_id = ids.get("MME-UE-S1AP-ID")
         if msg.name == "DownlinkNASTransport":
-            nas = msg.ies.get("NAS-PDU", {})
-            self.note(3, "Uu", self.radios[ue.ifindex], f"RRC DLInformationTransfer (NAS {nas.get('name')})")
-            self._to_ue(ue, "DLInformationTransfer", nas)
+            nas = _nas_name(msg.ies["NAS-PDU"])
+            self.note(3, "Uu", self.radios[ue.ifindex], f"RRC DLInformationTransfer (NAS {nas})")
+            self._to_ue(ue, "DLInformationTransfer", msg.ies["NAS-PDU"])
         elif msg.name == "InitialContextSetupRequest":
             self._context_setup(ue, msg)
         elif msg.name == "UEContextReleaseCommand":
@@ -274,19 +307,14 @@ class Enodeb(RadioSide):
                 self.by_teid.pop(ue.t8, None)
             self._s1ap("UEContextReleaseComplete", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id})
 
-    def _context_setup(self, ue: EnbUe, msg: Msg) -> None:
+    def _context_setup(self, ue: EnbUe, msg: S1ap) -> None:
         """Steps 8-9: the E-RAB toward the SGW's t7; this eNodeB allocates t8 and answers."""
-        try:
-            erab = msg.ie("E-RABToBeSetupList", list)[0]
-            ue.t7 = int(erab["GTP-TEID"], 16)
-            ue.sgw_u = ip_to_int(erab["transportLayerAddress"])
-            nas = erab["NAS-PDU"]
-        except (MessageError, LookupError, TypeError, ValueError):
-            self.count("s1ap_malformed")
-            return
+        erab = msg.ies["E-RABToBeSetupListCtxtSUReq"][0]
+        ue.t7 = erab["GTP-TEID"]
+        ue.sgw_u = ip_to_int(erab["transportLayerAddress"])
+        nas = erab.get("NAS-PDU", b"")
         ue.t8 = self.new_teid()
         self.by_teid[ue.t8] = ue
-        ue.ip = nas.get("ies", {}).get("ESM message container", {}).get("ies", {}).get("PDN address")
         self.note(8, "Uu", self.radios[ue.ifindex], "RRC RRCConnectionReconfiguration (NAS Attach Accept, "
                                  "Activate Default EPS Bearer Context Request)")
         self._to_ue(ue, "RRCConnectionReconfiguration", nas)
@@ -294,8 +322,8 @@ class Enodeb(RadioSide):
                                          f"(S1-U eNodeB GTP-U, {int_to_ip(self.addr)})")
         self._s1ap("InitialContextSetupResponse", {
             "MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
-            "E-RABSetupList": [{"E-RAB-ID": erab.get("E-RAB-ID", 5), "transportLayerAddress": int_to_ip(self.addr),
-                                "GTP-TEID": hex_teid(ue.t8)}]})
+            "E-RABSetupListCtxtSURes": [{"E-RAB-ID": erab["E-RAB-ID"], "transportLayerAddress": int_to_ip(self.addr),
+                                         "GTP-TEID": ue.t8}]})
 
     # -- user plane -------------------------------------------------------------------------
     def _on_arp(self, data: bytes, sll: SockaddrLl) -> None:

@@ -2,7 +2,7 @@
 
 A daemon of this package talks to its node only through the small part of the
 simulated stack a userspace program sees (`ns.sockets.udp_socket()`,
-`ns.sockets.packet_socket(...)`, `ns.sockets.tcp_socket()`, `sched.now`, timers, `world.seed`), as
+`ns.sockets.packet_socket(...)`, `ns.sockets.tcp_socket()`, `ns.sockets.raw_socket(132)`, `sched.now`, timers, `world.seed`), as
 httpx's transports let one client run over a mock or the network. This module
 gives that same surface over real sockets (socket(2) AF_INET/SOCK_DGRAM,
 AF_PACKET/SOCK_DGRAM: packet(7)) and a select(2) loop, so on the twin the
@@ -29,7 +29,7 @@ from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.checksum import transport_checksum
 from netplex.stack.af_packet import SockaddrLl
 
-__all__ = ["RealNamespace", "RealUdp", "RealPacket", "RealTcp", "complete_checksum"]
+__all__ = ["RealNamespace", "RealUdp", "RealRaw", "RealPacket", "RealTcp", "complete_checksum"]
 
 SOL_PACKET, PACKET_AUXDATA = 263, 8       # linux/if_packet.h
 TP_STATUS_CSUMNOTREADY = 1 << 3           # the packet's L4 checksum is partial (CHECKSUM_PARTIAL)
@@ -120,6 +120,43 @@ class RealUdp:
             return
         if self.on_recv is not None:
             self.on_recv(data, ip_to_int(src), sport)
+
+    def close(self) -> None:
+        self.ns.unregister(self.sock)
+        self.sock.close()
+
+
+class RealRaw:
+    """An AF_INET SOCK_RAW socket of one IP protocol with the simulated `RawSocket`'s calls
+    (`bind`, `sendto(data, addr)`, `on_recv(packet with its IP header, src)`): SCTP for S1-MME."""
+
+    def __init__(self, ns: RealNamespace, protocol: int) -> None:
+        self.ns = ns
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
+        self.on_recv: Callable[[bytes, int], None] | None = None
+        ns.register(self.sock, self._ready)
+
+    def bind(self, addr: int = 0) -> int:
+        try:
+            self.sock.bind((int_to_ip(addr), 0))
+        except OSError as e:
+            return e.errno or 1
+        return 0
+
+    def sendto(self, data: bytes, addr: int | None = None, tos: int = 0) -> int:
+        try:
+            self.sock.sendto(data, (int_to_ip(addr or 0), 0))
+        except OSError as e:
+            return e.errno or 1
+        return 0
+
+    def _ready(self) -> None:
+        try:
+            data, (src, _) = self.sock.recvfrom(65535)
+        except OSError:
+            return
+        if self.on_recv is not None:
+            self.on_recv(data, ip_to_int(src))
 
     def close(self) -> None:
         self.ns.unregister(self.sock)
@@ -265,6 +302,9 @@ class _Sockets:
 
     def udp_socket(self) -> RealUdp:
         return RealUdp(self.ns)
+
+    def raw_socket(self, protocol: int) -> RealRaw:
+        return RealRaw(self.ns, protocol)
 
     def packet_socket(self, type_: int, protocol: int) -> RealPacket:
         if type_ != socket.SOCK_DGRAM:

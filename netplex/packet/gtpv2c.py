@@ -285,6 +285,16 @@ def plmn_id(mcc: str, mnc: str) -> bytes:
     return bytes((int(mcc[1]) << 4 | int(mcc[0]), m3 << 4 | int(mcc[2]), int(mnc[1]) << 4 | int(mnc[0])))
 
 
+def plmn_digits(octets: bytes) -> str:
+    """The inverse of `plmn_id` ("00f110" -> "00101"); ValueError when the octets are not a PLMN."""
+    if len(octets) != 3:
+        raise ValueError("PLMN identity is not three octets")
+    nib = [octets[0] & 15, octets[0] >> 4, octets[1] & 15, octets[2] & 15, octets[2] >> 4, octets[1] >> 4]
+    if any(n > 9 for n in nib[:5]) or nib[5] not in (*range(10), 15):
+        raise ValueError("PLMN identity is not TBCD digits")
+    return "".join(str(n) for n in nib if n != 15)
+
+
 def serving_network(mcc: str, mnc: str) -> Ie:
     """§8.18 Serving Network: the PLMN the UE is attached in."""
     return Ie(IE["Serving Network"], plmn_id(mcc, mnc))
