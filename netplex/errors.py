@@ -31,6 +31,9 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── Gtpv2Error              a GTPv2-C message that cannot be read: its §8.4 cause    packet/gtpv2c.py
      ├── Gtpv1Error              a GTPv1-C message that cannot be read: its §7.7.1 cause  packet/gtpv1c.py
      ├── DiameterError           a Diameter message that cannot be read: its Result-Code packet/diameter.py
+     ├── SctpError               bytes that are not an SCTP packet (checksum, chunk lengths) packet/sctp.py
+     ├── S1apError               an S1AP message that cannot be read (aligned PER)       packet/s1ap.py
+     ├── NasError                an EPS NAS message that cannot be read: its §7 cause    packet/nas_eps.py
      ├── UnknownNodeKind         a node kind no system registered                       network.py
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py
