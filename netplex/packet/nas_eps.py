@@ -88,7 +88,8 @@ def _identity(v: dict[str, Any]) -> bytes:
         first = int(d[0]) << 4 | (len(d) % 2) << 3 | 1
         rest = d[1:] + ("f" if len(d) % 2 == 0 else "")
         return bytes((first,)) + bytes(int(rest[i + 1], 16) << 4 | int(rest[i]) for i in range(0, len(rest), 2))
-    return bytes((0xF6,)) + _plmn(v["PLMN"]) + v["MME group ID"].to_bytes(2, "big") + bytes((v["MME code"],)) \
+    group: int = v["MME group ID"]
+    return bytes((0xF6,)) + _plmn(v["PLMN"]) + group.to_bytes(2, "big") + bytes((v["MME code"],)) \
         + int(v["M-TMSI"], 16).to_bytes(4, "big")
 
 
