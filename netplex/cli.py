@@ -14,6 +14,7 @@
     netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
     netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
+    netplex clab deploy|inspect|destroy|exec -t LAB.clab.yml [--backend sim|linux] (containerlab's verbs)
     netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N [--ecmp|--bgp] > ls.yaml
     netplex fabric fat-tree --k 4 > ft.yaml
 
@@ -48,6 +49,21 @@ import netplex.container  # noqa: F401 - the systems register their node kinds a
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
 from netplex.clab import is_clab_file, load_clab
+from netplex.clab.lab import (
+    ClabError,
+    LabRecord,
+    deployed_labs,
+    destroy_lab,
+    exec_on_lab,
+    find_lab,
+    inspect_csv,
+    inspect_json,
+    inspect_table,
+    keep_lab,
+    lab_dir,
+    log_line,
+    spawn_keeper,
+)
 from netplex.cloud.why import check_usage as cloud_why_usage
 from netplex.cloud.why import why as cloud_why
 from netplex.errors import NetplexError, ScenarioError
@@ -115,6 +131,9 @@ fabric_app = typer.Typer(help="Write a data-centre fabric as a scenario file (pr
 app.add_typer(fabric_app, name="fabric")
 cloud_app = typer.Typer(help="Ask a scenario's cloud (issue 14) what decides a packet's fate.", no_args_is_help=True)
 app.add_typer(cloud_app, name="cloud")
+clab_app = typer.Typer(help="containerlab's deploy, inspect, destroy and exec for a *.clab.yml lab (docs/containerlab.md).",
+                       no_args_is_help=True)
+app.add_typer(clab_app, name="clab")
 
 
 @fabric_app.command("three-tier")
@@ -1032,6 +1051,202 @@ def mn(
 ) -> None:
     """Mininet's mn: --topo single,N|linear,N|tree,D,F --switch ... --test pingall (else its CLI)."""
     raise typer.Exit(run_mn(list(ctx.args), _backend_factory(backend, 0)))
+
+
+# --- netplex clab: containerlab's verbs (netplex/clab/lab.py) --------------------------------------
+
+
+def _clab_error(message: str) -> typer.Exit:
+    """containerlab's failure: `Error: message` on stderr, exit status 1."""
+    print(f"Error: {message}", file=sys.stderr)
+    return typer.Exit(1)
+
+
+def _clab_topo(topo: Path | None) -> Path:
+    """-t FILE, or the one *.clab.yml / *.clab.yaml in the current folder, as containerlab finds it."""
+    if topo is not None:
+        if not topo.exists():
+            raise _clab_error(f"topology file {str(topo)!r} is not found")
+        return topo
+    found = sorted(p for p in Path(".").iterdir() if is_clab_file(p.name))
+    if len(found) != 1:
+        raise _clab_error("no topology files matching the pattern *.clab.yml or *.clab.yaml found" if not found else
+                          f"more than one topology file matching the pattern *.clab.yml or *.clab.yaml found, "
+                          f"can't pick one: {[str(p) for p in found]}")
+    return found[0]
+
+
+def _clab_labs(topo: Path | None, name: str | None, all_labs: bool) -> list[LabRecord]:
+    if all_labs:
+        if name:
+            raise _clab_error("--all and --name should not be used together")
+        return deployed_labs()
+    if name is None:
+        if topo is None:
+            raise _clab_error("provide either a lab name (--name) or a topology file path (--topo) or the --all flag")
+        name = _load_clab_or_exit(_clab_topo(topo)).name
+    rec = find_lab(name)
+    return [rec] if rec is not None else []
+
+
+def _load_clab_or_exit(file: Path) -> Any:
+    try:
+        return load_clab(file)
+    except ScenarioError as e:
+        raise _fail_plain(str(e)) from None
+
+
+@clab_app.command("deploy")
+def clab_deploy(
+    topo: Path | None = typer.Option(None, "--topo", "-t", help="The topology file (else the one *.clab.yml here)."),
+    backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux (root, real namespaces)."),
+    reconfigure: bool = typer.Option(False, "--reconfigure", "-c", help="Destroy the lab first if it is deployed."),
+) -> None:
+    """Deploy a lab: built and kept by a netplex process of its own until `netplex clab destroy`."""
+    file = _clab_topo(topo)
+    if backend not in BACKENDS:
+        raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    sys.stderr.write(log_line("INFO", "Parsing & checking topology", file=file.name))
+    lab = _load_clab_or_exit(file)
+    for note in lab.notes:
+        print(f"{file}: note: {note}", file=sys.stderr)
+    old = find_lab(lab.name)
+    if old is not None:
+        if not reconfigure:
+            raise _clab_error(f"the '{lab.name}' lab has already been deployed. Destroy the lab before deploying a "
+                              "lab with the same name")
+        sys.stderr.write(log_line("INFO", "Destroying lab", name=lab.name))
+        try:
+            destroy_lab(old)
+        except ClabError as e:
+            raise _clab_error(str(e)) from None
+    folder = lab_dir(lab.name)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for n in lab.nodes.values():
+        if n.kind == "linux":
+            sys.stderr.write(log_line("INFO", "Creating container", name=n.name))
+    # the keeper runs this very netplex (a worktree's, not an installed one)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    report = spawn_keeper([sys.executable, "-m", "netplex.cli", "clab", "keep", str(file.resolve()), "--backend",
+                           backend], env, os.path.join(folder, "keeper.log"))
+    if not report.get("ok"):
+        failure = report.get("failure")
+        if failure is not None:
+            print(f"{file}:{failure['file_line']}: {failure['node']}: setup line {failure['line']} failed: "
+                  f"{failure['command']}", file=sys.stderr)
+            if failure["message"]:
+                print(failure["message"], file=sys.stderr)
+            raise typer.Exit(EXIT_ERROR)
+        raise _fail(f"{file}: {backend} backend: {report.get('error')}")
+    rec = find_lab(lab.name)
+    sys.stdout.write(inspect_table([rec] if rec is not None else [], os.getcwd()))
+
+
+@clab_app.command("keep", hidden=True)
+def clab_keep(topo: Path = typer.Argument(...), backend: str = typer.Option("sim", "--backend")) -> None:
+    """The keeper of a deployed lab (started by deploy; reports one JSON line on stdout)."""
+    lab = _load_clab_or_exit(topo)
+    out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)     # what the lab prints must not reach deploy's pipe
+
+    def report(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj) + "\n")
+        out.close()
+
+    raise typer.Exit(keep_lab(lab, backend, lambda: _make_backend(backend, lab.scenario.seed, None), report))
+
+
+@clab_app.command("inspect")
+def clab_inspect(
+    topo: Path | None = typer.Option(None, "--topo", "-t"),
+    name: str | None = typer.Option(None, "--name"),
+    all_labs: bool = typer.Option(False, "--all", "-a", help="Every deployed lab."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+    wide: bool = typer.Option(False, "--wide", "-w"),
+    details: bool = typer.Option(False, "--details"),
+) -> None:
+    """containerlab's inspect: the lab's containers as a table (or JSON, CSV)."""
+    if details:
+        raise _fail("clab inspect --details is not supported (it prints docker's container details)")
+    if fmt not in ("table", "json", "csv"):
+        raise _clab_error(f"output format {fmt!r} is not supported when --details is not used, use "
+                          "'table', 'json' or 'csv'".replace(repr(fmt), f'"{fmt}"'))
+    labs = _clab_labs(topo, name, all_labs)
+    cwd = os.getcwd()
+    if not labs or not any(r.nodes for r in labs):
+        if fmt == "json":
+            print("{}")
+        elif fmt == "csv":
+            print(inspect_csv([], cwd), end="")
+        else:
+            sys.stderr.write(log_line("INFO", "no containers found"))
+        return
+    if fmt == "json":
+        sys.stdout.write(inspect_json(labs, cwd))
+    elif fmt == "csv":
+        sys.stdout.write(inspect_csv(labs, cwd))
+    else:
+        sys.stdout.write(inspect_table(labs, cwd, all_labs=all_labs, wide=wide))
+
+
+@clab_app.command("destroy")
+def clab_destroy(
+    topo: Path | None = typer.Option(None, "--topo", "-t"),
+    name: str | None = typer.Option(None, "--name"),
+    all_labs: bool = typer.Option(False, "--all", "-a"),
+    cleanup: bool = typer.Option(False, "--cleanup", "-c", help="Also the lab's folder (netplex always removes it)."),
+    graceful: bool = typer.Option(False, "--graceful"),
+) -> None:
+    """containerlab's destroy: the keeper closes the lab (the twin's namespaces and daemons go) and ends."""
+    for rec in _clab_labs(topo, name, all_labs):
+        sys.stderr.write(log_line("INFO", "Destroying lab", name=rec.name))
+        try:
+            destroy_lab(rec)
+        except ClabError as e:
+            raise _clab_error(str(e)) from None
+
+
+@clab_app.command("exec")
+def clab_exec(
+    topo: Path | None = typer.Option(None, "--topo", "-t"),
+    name: str | None = typer.Option(None, "--name"),
+    cmds: list[str] = typer.Option([], "--cmd", help="The command (repeatable)."),
+    labels: list[str] = typer.Option([], "--label", help="clab-node-name=NODE (or clab-node-kind=KIND)."),
+    fmt: str = typer.Option("plain", "--format", "-f"),
+) -> None:
+    """containerlab's exec: run a command on the lab's containers (all, or those --label selects)."""
+    if not cmds:
+        raise _clab_error("provide command to execute")
+    if fmt != "plain":
+        raise _fail("clab exec --format json is not supported (plain only)")
+    labs = _clab_labs(topo, name, False)
+    want: dict[str, str] = {}
+    for label in labels:
+        key, sep, value = label.partition("=")
+        if not sep or key not in ("clab-node-name", "clab-node-kind", "containerlab"):
+            raise _fail(f"clab exec --label {label}: netplex selects by clab-node-name, clab-node-kind, containerlab")
+        want[key] = value
+    for rec in labs:
+        if want.get("containerlab", rec.name) != rec.name:
+            continue
+        for node in rec.nodes:
+            short = node["name"].removeprefix(f"clab-{rec.name}-")
+            if want.get("clab-node-name", short) != short or want.get("clab-node-kind", node["kind"]) != node["kind"]:
+                continue
+            for cmd in cmds:
+                try:
+                    r = exec_on_lab(rec, node["node"], cmd)
+                except ClabError as e:
+                    raise _clab_error(str(e)) from None
+                if r.get("status"):
+                    sys.stderr.write(log_line("ERROR", "Failed to execute command", command=cmd, node=node["name"],
+                                              rc=str(r["status"]), stdout=r.get("output", ""),
+                                              stderr=r.get("error", "")))
+                else:
+                    sys.stderr.write(log_line("INFO", "Executed command", node=node["name"], command=cmd,
+                                              stdout=r.get("output", "")))
 
 
 def main() -> None:

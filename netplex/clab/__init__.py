@@ -1,8 +1,8 @@
 """containerlab topologies on netplex: `netplex run lab.clab.yml` (and `shell`, `trace`, `diff`).
 
 `topology.py` reads containerlab's topology file (`name`, `mgmt`, `topology.defaults/kinds/
-groups/nodes/links`) into a netplex `Scenario`; `inspect.py` prints containerlab's
-`inspect` table for a lab. See docs/containerlab.md for what is run, noted and refused.
+groups/nodes/links`) into a netplex `Scenario`; `lab.py` keeps a deployed lab (`netplex clab
+deploy|inspect|exec|destroy`) and prints containerlab's `inspect` table. See docs/containerlab.md for what is run, noted and refused.
 """
 from __future__ import annotations
 
