@@ -35,6 +35,7 @@ from typing import Any
 from netplex.clab.topology import ClabLab
 from netplex.scenario.backend import Backend
 from netplex.scenario.runner import prepare
+from netplex.twin.state import pid_start_time, process_alive
 
 __all__ = ["ClabError", "LabRecord", "deployed_labs", "destroy_lab", "exec_on_lab", "find_lab", "inspect_csv",
            "inspect_json", "inspect_table", "keep_lab", "lab_dir", "log_line", "new_record"]
@@ -67,18 +68,8 @@ class LabRecord:
         return os.path.join(self.folder, "sock")
 
 
-def _pid_start(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return int(data[data.rindex(b")") + 2:].split()[19])
-
-
 def _alive(rec: LabRecord) -> bool:
-    now = _pid_start(rec.pid)
-    return now is not None and (rec.pid_start is None or now == rec.pid_start)
+    return process_alive(rec.pid, rec.pid_start)
 
 
 def _roots() -> tuple[str, ...]:
@@ -200,7 +191,7 @@ def spawn_keeper(argv: list[str], env: dict[str, str], log_path: str) -> dict[st
 def new_record(lab: ClabLab, backend: str, folder: str) -> LabRecord:
     nodes = [{"name": f"clab-{lab.name}-{n.name}", "node": n.netplex, "kind": n.kind, "image": n.image}
              for n in lab.nodes.values() if n.kind in CONTAINER_KINDS]
-    return LabRecord(lab.name, str(Path(lab.file).resolve()), backend, os.getpid(), _pid_start(os.getpid()),
+    return LabRecord(lab.name, str(Path(lab.file).resolve()), backend, os.getpid(), pid_start_time(os.getpid()),
                      nodes, folder)
 
 
