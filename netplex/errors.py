@@ -45,6 +45,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
      │    └── GroupModError      the switch's OFPT_ERROR to a flow/group mod (its code)  ovs/ofproto.py
      ├── RecordError             a file `netplex view` cannot read as a recorded run (2)  view/record.py
+     ├── ClabError               netplex clab: containerlab's `Error: ...` message (1)      clab/lab.py
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py
      ├── CloudError              openstack: an API refusal (1) or a usage error (2)     cloud/controller.py
      ├── DnsmasqError            dnsmasq: a command line or file it rejects (status 1)  apps/dnsmasq.py

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from netplex.clab.topology import ClabLab
+from netplex.errors import NetplexError
 from netplex.scenario.backend import Backend
 from netplex.scenario.runner import prepare
 from netplex.twin.state import pid_start_time, process_alive
@@ -47,7 +48,7 @@ _MAX_MSG = 16 << 20
 _QUOTE = ' ="'     # a log value holding one of these is quoted (charmbracelet/log's needsQuoting)
 
 
-class ClabError(Exception):
+class ClabError(NetplexError):
     """What containerlab prints after `Error: ` (exit status 1)."""
 
 
