@@ -25,7 +25,8 @@ from typing import Any
 
 from netplex.apps.process import ProcessTable, Program, ProgramExit, RunFile
 from netplex.ike import message as m
-from netplex.ike.config import ChildConfig, IkeConfig, SwanctlConf
+from netplex.ike.config import ChildConfig, ConfigError, IkeConfig, SwanctlConf, charon_settings
+from netplex.ike.cookie import CookieGuard, DosSettings
 from netplex.ike.message import IkeDecodeError, IkeHeader, TrafficSelector
 from netplex.ike.sa import ChildSa, IkeSa, id_text
 from netplex.ike.x509 import Credentials, dn_text
@@ -46,10 +47,12 @@ __all__ = ["Charon", "find_charon"]
 
 NSEC = 1_000_000_000
 VICI = "/run/charon.vici"
+STRONGSWAN_CONF = "/etc/strongswan.conf"
 PIDFILE = "/run/charon.pid"
 RETRANSMIT_TIMEOUT, RETRANSMIT_BASE, RETRANSMIT_TRIES = 4.0, 1.8, 5
 AUTH_WORDS = {"psk": "pre-shared key", "pubkey": "public key", "rsa": "RSA signature", "ecdsa": "ECDSA signature"}
 NON_ESP_MARKER = b"\0\0\0\0"
+HALF_OPEN_TIMEOUT = 30   # charon.half_open_timeout: seconds an IKE SA may stay CONNECTING as responder
 KEEPALIVE = 20        # charon.keep_alive: seconds between NAT-keepalives
 PRIO_BASE = 384       # kernel_netlink_ipsec.c get_priority: a smaller selector wins (higher priority)
 
@@ -90,12 +93,21 @@ class Charon(Program):
         self.ike_rekey_at: dict[int, int] = {}    # id(IKE SA) → when (seconds) its rekeying is due
         self.sock: Any = None          # UDP 500
         self.sock_natt: Any = None     # UDP 4500, UDP_ENCAP_ESPINUDP: IKE after the non-ESP marker, ESP to xfrm
+        self.cookies: CookieGuard | None = None   # the receiver's IKE_SA_INIT checks (RFC 7296 §2.6)
 
     # -- life ------------------------------------------------------------------
     def start(self) -> None:
         fs = self.fs
         if fs is not None and fs.exists(PIDFILE):
             raise ProgramExit(1, f"charon already running ('{PIDFILE}' exists)\n")
+        settings: dict[str, object] = {}
+        text = fs.read(STRONGSWAN_CONF) if fs is not None else None
+        if text is not None:
+            try:
+                settings = charon_settings(text.decode(errors="replace"), STRONGSWAN_CONF)
+            except ConfigError as e:
+                self.log.append(f"[LIB] loading config file '{STRONGSWAN_CONF}' failed: {e}")
+        self.cookies = CookieGuard(DosSettings.from_settings(settings), self.rand)
         sk = self.own(self.ns.sockets.udp_socket())
         if sk.bind(0, 500):
             raise ProgramExit(1, "unable to bind socket: Address already in use\n")
@@ -296,6 +308,8 @@ class Charon(Program):
         if sa is None:
             if h.exch != m.IKE_SA_INIT or h.flags & m.FLAG_R or h.mid != 0:
                 return
+            if not self._admit_ike_sa_init(data, h, src, sport, natt):
+                return
             cfg = self._match_conn(src)
             if cfg is None:
                 self.log.append(f"[IKE] no IKE config found for {_ip(src)}, sending NO_PROPOSAL_CHOSEN")
@@ -306,6 +320,8 @@ class Charon(Program):
             sa.remote_port = sport
             sa.local_port = 4500 if natt else 500
             self.log.append(f"[IKE] {_ip(src)} is initiating an IKE_SA")
+            # ike_sa.c set_state(CONNECTING): a half-open IKE SA goes after charon.half_open_timeout
+            self.after(HALF_OPEN_TIMEOUT * NSEC, self._half_open_timeout, sa)
         if natt and (sa.local_port != 4500 or sa.remote_port != sport):
             # the peer floated to 4500, or its NAT mapped it anew: answer where it came from
             sa.local_port, sa.remote_port = 4500, sport
@@ -313,6 +329,35 @@ class Charon(Program):
         for out in sa.receive(data):
             self._send(sa, out, request=sa.outstanding is out)
         self._events(sa, sa.events[before:])
+
+    def _half_open_timeout(self, sa: IkeSa) -> None:
+        if sa in self.ike_sas and sa.state in ("CREATED", "CONNECTING"):
+            self.log.append(f"[JOB] deleting half open IKE_SA with {_ip(sa.remote)} after timeout")
+            self._destroy(sa)
+
+    def _admit_ike_sa_init(self, data: bytes, h: IkeHeader, src: int, sport: int, natt: bool) -> bool:
+        """receiver.c drop_ike_sa_init: while too many IKE SAs are half open (we answered IKE_SA_INIT, the
+        initiator has not authenticated), answer with N(COOKIE) and keep nothing, or ignore the initiator."""
+        if self.cookies is None:
+            return True
+        half = [s for s in self.ike_sas if not s.initiator and s.state == "CONNECTING"]
+        try:
+            verdict, resp = self.cookies.check(data, h, src, len(half), sum(s.remote == src for s in half),
+                                               self.now_s())
+        except (IkeDecodeError, IndexError):
+            return False
+        if verdict == "cookie":
+            self.log.append("[ENC] generating IKE_SA_INIT response 0 [ N(COOKIE) ]")
+            if natt:
+                self.sock_natt.sendto(NON_ESP_MARKER + resp, src, sport)
+            else:
+                self.sock.sendto(resp, src, sport)
+            return False
+        if verdict == "block":
+            self.log.append(f"[NET] ignoring IKE_SA setup from {_ip(src)}, per-IP half-open IKE_SA limit of "
+                            f"{self.cookies.settings.block_threshold} reached")
+            return False
+        return True
 
     def _match_conn(self, src: int) -> IkeConfig | None:
         for cfg in self.conf.connections.values():
@@ -338,6 +383,11 @@ class Charon(Program):
                 self.log.append(f"[IKE] IKE_SA {sa.cfg.name}[{sa.unique}] rekeyed, new IKE_SA {sa.cfg.name}"
                                 f"[{new.unique}] with SPIs {new.spii.hex()}_i {new.spir.hex()}_r")
                 self._ike_timers(new)
+            elif ev == "cookie":
+                self.log.append("[ENC] parsed IKE_SA_INIT response 0 [ N(COOKIE) ]")
+            elif ev == "cookie_retries":
+                self.log.append("[IKE] giving up after 5 retries")
+                self._destroy(sa)
             elif ev == "ike_rekey_failed":
                 self.log.append(f"[IKE] rekeying IKE_SA {sa.cfg.name}[{sa.unique}] failed")
             elif ev == "child_down":
@@ -521,13 +571,14 @@ class Charon(Program):
                 states = self.installed.get(id(c), [])
                 xin, xout = (states + [None, None])[:2]
                 if xin is not None:
-                    left = xin.add_time + xin.lft.soft_add - now
+                    real = self.ns.xfrm.now_sec()      # the SAD's times are CLOCK_REALTIME seconds
+                    left = xin.add_time + xin.lft.soft_add - real
                     out.append(f"    installed {now - c.established}s ago, rekeying in {max(left, 0)}s, "
-                               f"expires in {max(xin.add_time + xin.lft.hard_add - now, 0)}s")
+                               f"expires in {max(xin.add_time + xin.lft.hard_add - real, 0)}s")
                 for tag, x, spi in (("in ", xin, c.spi_in), ("out", xout, c.spi_out)):
                     line = f"    {tag} {spi:08x}, {x.bytes if x else 0:6d} bytes, {x.packets if x else 0:5d} packets"
                     if x is not None and x.lastused:
-                        line += f", {now - x.lastused:5d}s ago"
+                        line += f", {self.ns.xfrm.now_sec() - x.lastused:5d}s ago"
                     out.append(line)
                 out.append(f"    local  {' '.join(ts_text(t) for t in c.ts_local)}")
                 out.append(f"    remote {' '.join(ts_text(t) for t in c.ts_remote)}")

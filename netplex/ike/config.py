@@ -19,7 +19,7 @@ from netplex.errors import NetplexError
 from netplex.ike.message import TrafficSelector
 from netplex.packet.addr import prefix_to_mask
 
-__all__ = ["ChildConfig", "ConfigError", "IkeConfig", "Secret", "SwanctlConf", "parse_swanctl"]
+__all__ = ["ChildConfig", "ConfigError", "IkeConfig", "Secret", "SwanctlConf", "charon_settings", "parse_swanctl"]
 
 
 class ConfigError(NetplexError):
@@ -103,7 +103,7 @@ def parse_ts(v: str) -> list[TrafficSelector]:
     return out
 
 
-def _tree(text: str, path: str) -> dict[str, object]:
+def _tree(text: str, path: str, skip_include: bool = False) -> dict[str, object]:
     """strongSwan's settings syntax as nested dicts (a key's value is its text)."""
     root: dict[str, object] = {}
     stack = [root]
@@ -135,6 +135,8 @@ def _tree(text: str, path: str) -> dict[str, object]:
                 line = m.group(3).strip()
                 continue
             if line.startswith("include"):
+                if skip_include:
+                    break
                 raise ConfigError(f"{path}:{lineno}: netplex: swanctl.conf include is not supported")
             raise ConfigError(f"{path}:{lineno}: syntax error near '{line}'")
     if len(stack) != 1:
@@ -245,3 +247,10 @@ def parse_swanctl(text: str, path: str = "/etc/swanctl/swanctl.conf") -> Swanctl
         if k not in ("connections", "secrets"):
             raise ConfigError(f"netplex: swanctl.conf section {k} is not supported")
     return conf
+
+
+def charon_settings(text: str, path: str = "/etc/strongswan.conf") -> dict[str, object]:
+    """The `charon` section of strongswan.conf(5), read with the same syntax. charon looks its settings up
+    by key, so keys it has no use for are no error; `include` lines (Debian's strongswan.d/*.conf) are
+    skipped: netplex reads strongswan.conf alone."""
+    return _section(_tree(text, path, skip_include=True).get("charon", {}), f"{path}: charon")

@@ -50,6 +50,7 @@ __all__ = ["ChildSa", "IkeSa", "id_payload"]
 
 RandBytes = Callable[[int], bytes]
 KEY_PAD = b"Key Pad for IKEv2"
+COOKIE_MAX_RETRIES = 5       # ike_init.c MAX_RETRIES: COOKIE or INVALID_KE_PAYLOAD answers before giving up
 
 
 def id_payload(ident: str, addr: int, cert: x509.Certificate | None = None) -> bytes:
@@ -180,6 +181,8 @@ class IkeSa:
         self._rekey_ni = b""
         self._rekey_dh: DhKey | None = None
         self._rekey_spi = b""
+        self.cookie = b""            # the responder's N(COOKIE) data, sent back in IKE_SA_INIT (§2.6)
+        self.cookie_retries = 0
 
     # -- helpers -------------------------------------------------------------
     @property
@@ -400,10 +403,19 @@ class IkeSa:
             group = next((i for t, i, _k in props[0].transforms if t == m.TT_DH), 31)
         self.dh_group = group
         self.dh = DhKey(group, self.rand)
-        self.ni = self.rand(32)
+        if not (self.cookie and self.ni):
+            self.ni = self.rand(32)      # a retry that carries a cookie keeps the nonce the cookie covers
         if child is not None:
             self.pending_child = self._new_child(child, True)
-        payloads = [(m.PT_SA, m.build_sa(props)), (m.PT_KE, m.build_ke(group, self.dh.public)),
+        return self._init_message(props)
+
+    def _init_message(self, props: list[Proposal]) -> bytes:
+        """The IKE_SA_INIT request of the current DH key and nonce; N(COOKIE) first when the responder
+        asked for one (§2.6)."""
+        assert self.dh is not None
+        group = self.dh_group
+        cookie = [(m.PT_NOTIFY, m.build_notify(m.N_COOKIE, self.cookie))] if self.cookie else []
+        payloads = cookie + [(m.PT_SA, m.build_sa(props)), (m.PT_KE, m.build_ke(group, self.dh.public)),
                     (m.PT_NONCE, self.ni),
                     (m.PT_NOTIFY, m.build_notify(m.N_NAT_DETECTION_SOURCE_IP,
                                                  self._natd(self.local, self.local_port, self.nat_t))),
@@ -480,6 +492,16 @@ class IkeSa:
         payloads = m.parse_chain(h.next, data[m.HDR_LEN:])
         notes = [m.parse_notify(b) for t, b in payloads if t == m.PT_NOTIFY]
         for ntype, _p, _s, nd in notes:
+            if ntype == m.N_COOKIE:
+                # §2.6: the same request again with the cookie first; charon gives up after 5 retries
+                self.cookie_retries += 1
+                if self.cookie_retries > COOKIE_MAX_RETRIES or not nd:
+                    self.state = "DESTROYED"
+                    self.events.append(("cookie_retries", None))
+                    return []
+                self.cookie = nd
+                self.events.append(("cookie", None))
+                return [self._init_message(parse_proposals(self.cfg.proposals, m.PROTO_IKE))]
             if ntype == m.N_INVALID_KE_PAYLOAD and len(nd) >= 2:
                 group = int.from_bytes(nd[:2], "big")
                 child = self.pending_child.cfg if self.pending_child else None

@@ -20,6 +20,8 @@ import sys
 import time
 
 from netplex.ike.config import parse_swanctl
+from netplex.ike.cookie import CookieGuard, DosSettings
+from netplex.ike.message import IkeDecodeError, IkeHeader
 from netplex.ike.sa import ChildSa, IkeSa
 from netplex.ike.x509 import load_swanctl_creds
 from netplex.packet.addr import int_to_ip, ip_to_int
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rekey-ike-after", type=float, default=0.0,
                     help="rekey the IKE SA (CREATE_CHILD_SA) this many seconds after it is up")
     ap.add_argument("--until-esp", type=int, default=0, help="stop after this many ESP packets were answered")
+    ap.add_argument("--require-cookie", action="store_true",
+                    help="as a responder under load: answer IKE_SA_INIT without a valid cookie with N(COOKIE)")
+    ap.add_argument("--half-open-first", action="store_true",
+                    help="before initiating, leave one IKE SA half open at the peer (an IKE_SA_INIT never followed)")
     a = ap.parse_args(argv)
     with open(a.conf) as f:
         conf = parse_swanctl(f.read(), a.conf)
@@ -108,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             socks[500].sendto(data, (int_to_ip(sa.remote), sa.remote_port))
 
+    guard = CookieGuard(DosSettings(1, 0, 0), os.urandom) if a.require_cookie else None
+    stray = b""
+    if a.initiate and a.half_open_first:
+        half = IkeSa(cfg, local, remote, True, os.urandom, psk, lambda: 0, creds=creds)
+        send(half.initiate(None))
+        stray = half.spii
+        select.select([socks[500]], [], [], 1.0)      # its answer: the peer holds it half open now
     if a.initiate:
         send(sa.initiate(cfg.children[a.initiate]))
     seq_out = 0
@@ -149,6 +162,19 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 data = data[4:]
             spii = data[:8]
+            if spii == stray:
+                continue
+            if guard is not None and sa.state == "CREATED":
+                try:
+                    h = IkeHeader.unpack(data)
+                    verdict, resp = guard.check(data, h, ip_to_int(src), 1, 1, int(time.monotonic() - start))
+                except (IkeDecodeError, IndexError):
+                    continue
+                if verdict != "ok":
+                    report["cookies_sent"] = guard.sent
+                    (socks[4500] if s is socks[4500] else socks[500]).sendto(
+                        (b"\0\0\0\0" if s is socks[4500] else b"") + resp, (src, sport))
+                    continue
             to = next((x for x in reversed(sas) if x.spii == spii), sa)
             if not to.initiator and to.state == "CREATED":
                 to.remote, to.remote_port = ip_to_int(src), sport     # a NAT's address, as the peer is seen

@@ -34,7 +34,7 @@ CHARON = "/usr/lib/ipsec/charon"
 LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
 
 STRONGSWAN_CONF = """charon {{
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+{extra}  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
   plugins {{
     vici {{
       socket = unix://{d}/charon.vici
@@ -90,7 +90,7 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class Lab:
     """Two namespaces on a veth: charon in A (192.0.2.1, 10.1.0.1 on lo), netplex's IKE in B (192.0.2.2)."""
 
-    def __init__(self, d: Path, nat: str = "") -> None:
+    def __init__(self, d: Path, nat: str = "", charon_extra: str = "") -> None:
         """`nat`: a router namespace between A (192.168.1.2) and B (192.0.2.2) that masquerades what
         leaves towards B ("charon" is behind it) or towards A ("netplex" is)."""
         tag = secrets.token_hex(3)
@@ -116,7 +116,7 @@ class Lab:
             _run("ip", "netns", "exec", self.r, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", out, "-j",
                  "MASQUERADE")
         _run("ip", "-n", self.a, "addr", "add", "10.1.0.1/32", "dev", "lo")
-        (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(d=d))
+        (d / "strongswan.conf").write_text(STRONGSWAN_CONF.format(d=d, extra=charon_extra))
         env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
         # a private /run: charon's pid file and nothing else of the host's
         self.charon = subprocess.Popen(
@@ -497,3 +497,57 @@ def test_ike_sa_rekey_with_charon(lab: Lab, rekeyer: str) -> None:
     # whoever asked is the new IKE SA's initiator (charon marks its own side with *)
     assert (f"{rep['spii']}_i*" in head) == (rekeyer == "charon"), head
     assert rep["ike_sas"][0].endswith(":DESTROYED") and "child_rekeyed" in rep["events"]
+
+
+# ---- cookies (RFC 7296 §2.6) ---------------------------------------------------------------------
+
+@pytest.fixture
+def cookie_lab(tmp_path: Path) -> Iterator[Lab]:
+    """charon asks for cookies as soon as one IKE SA from an address is half open (net logging at 2)."""
+    for need, pkg in ((CHARON, "strongswan-charon"), (LIBIPSEC, "libcharon-extra-plugins")):
+        if not os.path.exists(need):
+            pytest.skip(f"no {need} on this machine (apt-get install {pkg})")
+    if not os.path.exists("/usr/sbin/swanctl") or not os.path.exists("/dev/net/tun"):
+        pytest.skip("no swanctl or /dev/net/tun on this machine (apt-get install strongswan-swanctl)")
+    lab = Lab(tmp_path, charon_extra="  cookie_threshold_ip = 1\n")
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def _charon_log(lab: Lab) -> str:
+    return (lab.d / "charon.log").read_text(errors="replace")
+
+
+def test_charon_asks_netplex_for_a_cookie(cookie_lab: Lab) -> None:
+    """netplex leaves one IKE SA half open at charon, then initiates: charon answers N(COOKIE) and
+    netplex's second IKE_SA_INIT, the cookie first, gets the IKE SA (whose AUTH covers that request)."""
+    lab = cookie_lab
+    lab.load("aes128-sha256-x25519", "aes128gcm16")
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=True, seconds=10, until_esp=3,
+                    extra=("--half-open-first",))
+    sas = _bring_up(lab, "netplex")
+    ping = lab.ping(3)
+    rep = _report(peer)
+    log = _charon_log(lab)
+    assert "3 received" in ping, ping + sas + log
+    assert rep["events"][:3] == ["cookie", "ike_up", "child_up"], rep["events"]
+    assert "parsed IKE_SA_INIT request 0 [ N(COOKIE) SA KE No N(NATD_S_IP) N(NATD_D_IP)" in log, log
+    assert f"{rep['spii']}_i" in sas and rep["esp_in"] == 3
+
+
+def test_netplex_asks_charon_for_a_cookie(lab: Lab) -> None:
+    """netplex as a responder under load: charon's first IKE_SA_INIT gets N(COOKIE) and nothing else;
+    charon sends it again with the cookie first and the SA comes up."""
+    lab.load("aes128-sha256-x25519", "aes128gcm16")
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=False, seconds=10, until_esp=3,
+                    extra=("--require-cookie",))
+    sas = _bring_up(lab, "charon")
+    ping = lab.ping(3)
+    rep = _report(peer)
+    log = _charon_log(lab)
+    assert "3 received" in ping, ping + sas + log
+    assert rep["cookies_sent"] == 1 and rep["state"] == "ESTABLISHED"
+    assert "parsed IKE_SA_INIT response 0 [ N(COOKIE) ]" in log, log
+    assert "parsed IKE_SA_INIT request 0 [ N(COOKIE) SA KE No" not in log
