@@ -520,18 +520,23 @@ def _charon_log(lab: Lab) -> str:
     return (lab.d / "charon.log").read_text(errors="replace")
 
 
-def test_charon_asks_netplex_for_a_cookie(cookie_lab: Lab) -> None:
-    """netplex leaves one IKE SA half open at charon, then initiates: charon answers N(COOKIE) and
-    netplex's second IKE_SA_INIT, the cookie first, gets the IKE SA (whose AUTH covers that request)."""
-    lab = cookie_lab
+def _cookie_run(lab: Lab, initiator: str, flag: str) -> tuple[dict, str, str]:
+    """Up with netplex's `flag`, ping 3/3 through the tunnel: netplex's report, charon's SAs and log."""
     lab.load("aes128-sha256-x25519", "aes128gcm16")
-    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=True, seconds=10, until_esp=3,
-                    extra=("--half-open-first",))
-    sas = _bring_up(lab, "netplex")
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=initiator == "netplex", seconds=10,
+                    until_esp=3, extra=(flag,))
+    sas = _bring_up(lab, initiator)
     ping = lab.ping(3)
     rep = _report(peer)
     log = _charon_log(lab)
     assert "3 received" in ping, ping + sas + log
+    return rep, sas, log
+
+
+def test_charon_asks_netplex_for_a_cookie(cookie_lab: Lab) -> None:
+    """netplex leaves one IKE SA half open at charon, then initiates: charon answers N(COOKIE) and
+    netplex's second IKE_SA_INIT, the cookie first, gets the IKE SA (whose AUTH covers that request)."""
+    rep, sas, log = _cookie_run(cookie_lab, "netplex", "--half-open-first")
     assert rep["events"][:3] == ["cookie", "ike_up", "child_up"], rep["events"]
     assert "parsed IKE_SA_INIT request 0 [ N(COOKIE) SA KE No N(NATD_S_IP) N(NATD_D_IP)" in log, log
     assert f"{rep['spii']}_i" in sas and rep["esp_in"] == 3
@@ -540,14 +545,6 @@ def test_charon_asks_netplex_for_a_cookie(cookie_lab: Lab) -> None:
 def test_netplex_asks_charon_for_a_cookie(lab: Lab) -> None:
     """netplex as a responder under load: charon's first IKE_SA_INIT gets N(COOKIE) and nothing else;
     charon sends it again with the cookie first and the SA comes up."""
-    lab.load("aes128-sha256-x25519", "aes128gcm16")
-    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16", initiate=False, seconds=10, until_esp=3,
-                    extra=("--require-cookie",))
-    sas = _bring_up(lab, "charon")
-    ping = lab.ping(3)
-    rep = _report(peer)
-    log = _charon_log(lab)
-    assert "3 received" in ping, ping + sas + log
+    rep, _sas, log = _cookie_run(lab, "charon", "--require-cookie")
     assert rep["cookies_sent"] == 1 and rep["state"] == "ESTABLISHED"
     assert "parsed IKE_SA_INIT response 0 [ N(COOKIE) ]" in log, log
-    assert "parsed IKE_SA_INIT request 0 [ N(COOKIE) SA KE No" not in log
