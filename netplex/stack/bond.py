@@ -23,8 +23,9 @@ first seen, every hash reassigned by its last 10 s of bytes every 10 s; 0:
 bond_xmit_hash % usable ports), from that port's MAC; everything else leaves by
 the active port. A new active port swaps MACs with the old one and sends
 learning frames (ETH_P_LOOPBACK, 60 bytes, from and to its MAC) so switches
-follow. balance-alb (which also rewrites ARP replies per port) is refused
-with netplex's words.
+follow. balance-alb is balance-tlb with receive balancing as well (stack/bond_alb.py: each
+client is answered, and taught, a different port's MAC); its ports other than the
+active one take unicast frames too.
 
 Link monitoring is the MII monitor or the ARP monitor. The MII monitor: every
 `miimon` ms each port's carrier is read (use_carrier 1); `downdelay`/`updelay`
@@ -74,6 +75,7 @@ from netplex.packet.lacp import (
 )
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
+from netplex.stack.bond_alb import ALB_TICK_NS, Rlb
 from netplex.stack.device import (
     RX_HANDLER_CONSUMED,
     NetDevice,
@@ -244,6 +246,7 @@ class Bond(NetDevice):
         self.tlb_table: dict[int, list[Any]] = {}
         self.tlb_load: dict[int, int] = {}          # ifindex -> SLAVE_TLB_INFO(slave).load
         self.unbalanced_load = 0
+        self.rlb = Rlb(self)                        # balance-alb's receive balancing
 
     # -- state ---------------------------------------------------------------
     def has_carrier(self) -> bool:
@@ -285,11 +288,9 @@ class Bond(NetDevice):
         if "mode" in opts and opts["mode"] != p.mode and self.slaves:
             raise NetplexError("Error: unable to set option because the bond device has slaves.", errno.ENOTEMPTY)
         mode = opts.get("mode", p.mode)
-        if mode == BOND_MODE_ALB:
-            raise NetplexError(f"netplex: bond mode {BOND_MODES[mode]} is not supported", errno.EOPNOTSUPP)
         if opts.get("arp_interval") and opts.get("miimon"):
             raise NetplexError("Error: ARP monitoring cannot be used with MII monitoring.", errno.EINVAL)
-        if opts.get("arp_interval") and mode in (BOND_MODE_8023AD, BOND_MODE_TLB):
+        if opts.get("arp_interval") and mode in (BOND_MODE_8023AD, BOND_MODE_TLB, BOND_MODE_ALB):
             raise NetplexError("RTNETLINK answers: Permission denied", errno.EACCES)   # bond_opt_check_deps
         targets = opts.get("arp_ip_target", [])
         for i, t in enumerate(targets):   # bond_is_ip_target_ok; a repeated target is refused too
@@ -330,8 +331,8 @@ class Bond(NetDevice):
             self.ns.set_mac(self, dev.mac)     # the bond takes its first port's address
         self.slaves.append(slave)
         dev.master = self
-        if dev.mac != self.mac and (self.params.mode != BOND_MODE_TLB or len(self.slaves) == 1):
-            self.ns.set_mac(dev, self.mac)      # balance-tlb: a later port keeps its own address
+        if dev.mac != self.mac and (not self._is_lb() or len(self.slaves) == 1):
+            self.ns.set_mac(dev, self.mac)      # balance-tlb/alb: a later port keeps its own address
         if not dev.up:
             self.ns.set_link_up(dev, True)      # bond_enslave: dev_open(slave_dev)
         slave.link = BOND_LINK_UP if dev.has_carrier() else BOND_LINK_DOWN
@@ -342,6 +343,7 @@ class Bond(NetDevice):
         slave.target_last_arp_rx = [slave.last_rx] * len(self.params.arp_ip_target)
         if self.params.mode == BOND_MODE_8023AD:
             self._ad_init_port(slave)
+        self.rlb.rebalance_due = self.params.mode == BOND_MODE_ALB   # bond_alb_init_slave
         self._select_active()
         self._set_carrier()
         self._arm()
@@ -354,6 +356,8 @@ class Bond(NetDevice):
         self.slaves.remove(slave)
         if slave.aggregator is not None:
             self._ad_unselect(slave)
+        if self.params.mode == BOND_MODE_ALB:
+            self.rlb.clear_slave(slave)         # bond_alb_deinit_slave
         dev.master = None
         self.ns.set_mac(dev, slave.perm_hwaddr)
         if slave is self.curr_active:
@@ -384,8 +388,10 @@ class Bond(NetDevice):
             self.ns.sched.after(self.params.arp_interval * NSEC_PER_MSEC, self._arp_tick, gen)
         if self.params.mode == BOND_MODE_8023AD:
             self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
-        if self.params.mode == BOND_MODE_TLB and self.params.tlb_dynamic_lb:
+        if self.params.mode == BOND_MODE_TLB and self.params.tlb_dynamic_lb or self.params.mode == BOND_MODE_ALB:
             self.ns.sched.after(TLB_REBALANCE_NS, self._tlb_rebalance, gen)
+        if self.params.mode == BOND_MODE_ALB:
+            self.ns.sched.after(ALB_TICK_NS, self._alb_tick, gen)
 
     def _mii_tick(self, gen: int) -> None:
         if gen != self.timer_gen:
@@ -401,6 +407,8 @@ class Bond(NetDevice):
                     s.link = BOND_LINK_DOWN
                     s.link_failure_count += 1
                     changed = True
+                    if p.mode == BOND_MODE_ALB:
+                        self.rlb.clear_slave(s)    # bond_alb_handle_link_change
                 else:
                     s.delay -= 1
             elif s.link == BOND_LINK_FAIL and carrier:
@@ -411,6 +419,7 @@ class Bond(NetDevice):
                 if s.delay <= 0:
                     s.link = BOND_LINK_UP
                     changed = True
+                    self.rlb.rebalance_due = p.mode == BOND_MODE_ALB
                 else:
                     s.delay -= 1
             elif s.link == BOND_LINK_BACK and not carrier:
@@ -457,9 +466,9 @@ class Bond(NetDevice):
             else:
                 continue
             arp = Arp(ARPOP_REQUEST, s.dev.mac, src, b"\x00" * 6, target)
-            self._slave_xmit(s, Ethernet(b"\xff" * 6, s.dev.mac, ETH_P_ARP, arp))
+            self.slave_xmit(s, Ethernet(b"\xff" * 6, s.dev.mac, ETH_P_ARP, arp))
 
-    def _slave_xmit(self, s: Slave, frame: Ethernet, nbytes: int = 0) -> None:
+    def slave_xmit(self, s: Slave, frame: Ethernet, nbytes: int = 0) -> None:
         """Out of a port; a port with carrier takes it (dev_trans_start moves)."""
         if s.dev.up and s.dev.has_carrier():
             s.last_tx = self.ns.sched.now
@@ -618,7 +627,7 @@ class Bond(NetDevice):
         self.curr_active = new
         for s in self.slaves:
             s.backup = s is not new
-        if self.params.mode == BOND_MODE_TLB:
+        if self._is_lb():
             if new is not None and new is not old:
                 self._tlb_active_change(old, new)
             return
@@ -627,8 +636,12 @@ class Bond(NetDevice):
                 self._send_garp(new)
 
     def _uses_primary(self) -> bool:
-        """bond_uses_primary: one port at a time receives (active-backup, balance-tlb)."""
-        return self.params.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB)
+        """bond_uses_primary: one active port (active-backup, balance-tlb, balance-alb)."""
+        return self.params.mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB, BOND_MODE_ALB)
+
+    def _is_lb(self) -> bool:
+        """bond_is_lb: balance-tlb or balance-alb (bond_alb.c)."""
+        return self.params.mode in (BOND_MODE_TLB, BOND_MODE_ALB)
 
     # -- balance-tlb (bond_alb.c) ---------------------------------------------------------
     def _tlb_active_change(self, old: Slave | None, new: Slave) -> None:
@@ -650,9 +663,12 @@ class Bond(NetDevice):
             self.ns.set_mac(new.dev, self.mac)
             self.ns.set_mac(swap.dev, mine)
             pair = [swap, new]
+        if self.params.mode == BOND_MODE_ALB:
+            for s in pair:
+                self.rlb.update_slave_clients(s)   # alb_fasten_mac_swap: their clients learn the new MACs
         for s in pair:
             if s.up and s.dev.up and s.dev.has_carrier() and self.up:
-                self._slave_xmit(s, Ethernet(s.dev.mac, s.dev.mac, ETH_P_LOOPBACK, bytes(46)))
+                self.slave_xmit(s, Ethernet(s.dev.mac, s.dev.mac, ETH_P_LOOPBACK, bytes(46)))
 
     def _tlb_clear_slave(self, s: Slave, save_load: bool) -> None:
         """tlb_clear_slave: the port's hashes become unassigned (their bytes kept as history)."""
@@ -699,28 +715,39 @@ class Bond(NetDevice):
                 self.unbalanced_load = 0
         self.ns.sched.after(TLB_REBALANCE_NS, self._tlb_rebalance, gen)
 
+    def _alb_tick(self, gen: int) -> None:
+        """bond_alb_monitor's receive-balancing part, every 100 ms."""
+        if gen != self.timer_gen:
+            return
+        self.rlb.tick()
+        self.ns.sched.after(ALB_TICK_NS, self._alb_tick, gen)
+
     def _tlb_xmit(self, frame: Ethernet, nbytes: int) -> None:
-        """bond_tlb_xmit: unicast IPv4 balanced, the rest (and unassigned) by the active port;
+        """bond_tlb_xmit / bond_alb_xmit: unicast IPv4 balanced, balance-alb's own ARPs by the
+        port receive balancing gives their client, the rest (and unassigned) by the active port;
         a frame leaving by another port carries that port's MAC."""
         p = self.params
+        dynamic = p.tlb_dynamic_lb or p.mode == BOND_MODE_ALB
         tx: Slave | None = None
-        if not frame.dst[0] & 1 and frame.type == ETH_P_IP:
+        if frame.type == ETH_P_ARP and p.mode == BOND_MODE_ALB:
+            tx, frame = self.rlb.arp_xmit(frame)
+        elif not frame.dst[0] & 1 and frame.type == ETH_P_IP:
             h = bond_xmit_hash(frame, p.xmit_hash_policy)
-            if p.tlb_dynamic_lb:
+            if dynamic:
                 tx = self._tlb_choose_channel(h & 0xFF, nbytes or frame.wire_len())
             else:
                 usable = [s for s in self.slaves if s.up]
                 tx = usable[h % len(usable)] if usable else None
         if tx is None:
             tx = self.curr_active
-            if p.tlb_dynamic_lb:
+            if dynamic:
                 self.unbalanced_load += nbytes or frame.wire_len()
         if tx is not None and tx.up and tx.dev.up and tx.dev.has_carrier():
             if tx is not self.curr_active:
                 frame = Ethernet(frame.dst, tx.dev.mac, frame.type, frame.payload, frame.vlans, frame.meta)
-            self._slave_xmit(tx, frame, nbytes)
+            self.slave_xmit(tx, frame, nbytes)
             return
-        if tx is not None and p.tlb_dynamic_lb:
+        if tx is not None and dynamic:
             self._tlb_clear_slave(tx, save_load=False)
         self.stats.tx_dropped += 1
 
@@ -729,7 +756,7 @@ class Bond(NetDevice):
         asking for itself, from the bond's MAC through the new active port."""
         for a in self.ns.addrs.get(self.ifindex, []):
             arp = Arp(ARPOP_REQUEST, self.mac, a.addr, b"\x00" * 6, a.addr)
-            self._slave_xmit(slave, Ethernet(b"\xff" * 6, self.mac, ETH_P_ARP, arp))
+            self.slave_xmit(slave, Ethernet(b"\xff" * 6, self.mac, ETH_P_ARP, arp))
 
     # -- 802.3ad ---------------------------------------------------------------
     def ad_system(self) -> bytes:
@@ -905,23 +932,31 @@ class Bond(NetDevice):
             return RX_HANDLER_CONSUMED
         if self.params.arp_interval:
             self._arp_rcv(slave, frame)     # bond->recv_probe: before the inactive port's drop
+        elif self.params.mode == BOND_MODE_ALB and frame.type == ETH_P_ARP and isinstance(frame.payload, Arp):
+            self.rlb.arp_recv(frame.payload)   # bond->recv_probe: rlb_arp_recv
         if frame.type == ETH_P_SLOW:
             if isinstance(frame.payload, Lacpdu):
                 self._ad_rx(slave, frame.payload)
             return RX_HANDLER_CONSUMED
-        if not self._accepts(slave):
+        if not self._accepts(slave, frame.dst):
             # bond_should_deliver_exact_match: an inactive port's frames reach only sockets bound to it
             self.stats.rx_dropped += 1
             return RX_HANDLER_CONSUMED
+        if frame.dst == dev.mac != self.mac:
+            # balance-alb: a client taught this port's MAC; eth_type_trans ran on the port, so
+            # the bond's stack takes the frame as PACKET_HOST
+            frame = Ethernet(self.mac, frame.src, frame.type, frame.payload, frame.vlans, frame.meta)
         self.rx(frame)
         return RX_HANDLER_CONSUMED
 
-    def _accepts(self, slave: Slave) -> bool:
+    def _accepts(self, slave: Slave, frame_dst: bytes) -> bool:
         if self.params.all_slaves_active:
             return True
         mode = self.params.mode
         if mode in (BOND_MODE_ACTIVEBACKUP, BOND_MODE_TLB):
             return slave is self.curr_active
+        if mode == BOND_MODE_ALB:    # bond_should_deliver_exact_match: an inactive port takes unicast
+            return slave is self.curr_active or not frame_dst[0] & 1
         if mode == BOND_MODE_8023AD:
             return bool(slave.actor_state & LACP_COLLECTING) and slave.aggregator is self.active_agg
         return True
@@ -931,7 +966,7 @@ class Bond(NetDevice):
         if not self.upper_xmit_start(frame, nbytes):
             return
         mode = self.params.mode
-        if mode == BOND_MODE_TLB:
+        if mode in (BOND_MODE_TLB, BOND_MODE_ALB):
             self._tlb_xmit(frame, nbytes)
             return
         if mode == BOND_MODE_ACTIVEBACKUP:
@@ -939,7 +974,7 @@ class Bond(NetDevice):
             if s is None or not s.up:
                 self.stats.tx_dropped += 1
                 return
-            self._slave_xmit(s, frame, nbytes)
+            self.slave_xmit(s, frame, nbytes)
             return
         usable = self._usable()
         if not usable:
@@ -947,15 +982,15 @@ class Bond(NetDevice):
             return
         if mode == BOND_MODE_BROADCAST:
             for s in usable[:-1]:
-                self._slave_xmit(s, frame.copy(), nbytes)
-            self._slave_xmit(usable[-1], frame, nbytes)
+                self.slave_xmit(s, frame.copy(), nbytes)
+            self.slave_xmit(usable[-1], frame, nbytes)
             return
         if mode == BOND_MODE_ROUNDROBIN:
             i = self.rr_counter // max(1, self.params.packets_per_slave)
             self.rr_counter += 1
-            self._slave_xmit(usable[i % len(usable)], frame, nbytes)
+            self.slave_xmit(usable[i % len(usable)], frame, nbytes)
             return
-        self._slave_xmit(usable[bond_xmit_hash(frame, self.params.xmit_hash_policy) % len(usable)], frame, nbytes)
+        self.slave_xmit(usable[bond_xmit_hash(frame, self.params.xmit_hash_policy) % len(usable)], frame, nbytes)
 
     # -- what `ip -d link` and /proc/net/bonding show ------------------------------------
     def details_text(self) -> str:
@@ -994,7 +1029,8 @@ class Bond(NetDevice):
         s = self._slave_of(dev)
         if s is None:
             return ""
-        active = (not self._uses_primary() or s is self.curr_active) and \
+        # bond_set_slave_inactive_flags: balance-tlb/alb ports stay ACTIVE (bond_is_lb)
+        active = (not self._uses_primary() or s is self.curr_active or self._is_lb()) and \
             (self.params.mode != BOND_MODE_8023AD or (s.aggregator is self.active_agg and s.aggregator is not None))
         out = (f"    bond_slave state {'ACTIVE' if active else 'BACKUP'} mii_status {_LINK_STATUS[s.link].upper()} "
                f"link_failure_count {s.link_failure_count} perm_hwaddr {_mac(s.perm_hwaddr)} queue_id 0 prio 0 ")

@@ -63,7 +63,7 @@ def test_the_bond_takes_its_first_port_mac_and_gives_it_to_every_port() -> None:
     ("ip link add b0 type bond lacp_rate medium", 255, 'Error: argument "medium" is wrong: invalid lacp_rate'),
     ("ip link add b0 type bond primary nosuch", 1, 'Cannot find device "nosuch"'),
     ("ip link add b0 type bond frobnicate 1", 1, 'bond: unknown command "frobnicate"?'),
-    ("ip link add b0 type bond mode balance-alb", 2, "netplex: bond mode balance-alb is not supported"),
+    ("ip link add b0 type bond mode balance-alb arp_interval 100", 2, "RTNETLINK answers: Permission denied"),
     ("ip link add b0 type bond miimon 100 arp_interval 100", 2,
      "Error: ARP monitoring cannot be used with MII monitoring."),
     ("ip link add b0 type bond arp_ip_target 10.0.0.x", 1, 'Error: an IP address is expected rather than "10.0.0.x".'),
@@ -305,8 +305,8 @@ def test_the_load_balancing_arp_monitor_keeps_ports_that_hear_answers() -> None:
     assert sh(net, "h", "ping -c 1 -W 1 10.0.0.1")[0] == 0      # balance-rr now uses eth1 alone
 
 
-def tlb_lan(opts: str) -> Network:
-    """h's balance-tlb bond over two ports to a bridge s with four clients a-d (10.0.0.10-13)."""
+def tlb_lan(opts: str, mode: str = "balance-tlb") -> Network:
+    """h's balance-tlb (or `mode`) bond over two ports to a bridge s with four clients a-d (10.0.0.10-13)."""
     net = Network()
     for n in ("h", "s", "a", "b", "c", "d"):
         net.add_node(n)
@@ -316,7 +316,7 @@ def tlb_lan(opts: str) -> Network:
         net.add_link(f"{n}:eth0", f"s:q{i}")
         for line in (f"ip addr add 10.0.0.{10 + i}/24 dev eth0", "ip link set eth0 up"):
             assert sh(net, n, line)[0] == 0
-    for line in (f"ip link add bond0 type bond mode balance-tlb {opts}", "ip link set eth0 master bond0",
+    for line in (f"ip link add bond0 type bond mode {mode} {opts}", "ip link set eth0 master bond0",
                  "ip link set eth1 master bond0", "ip addr add 10.0.0.2/24 dev bond0", "ip link set bond0 up"):
         assert sh(net, "h", line)[0] == 0
     sh(net, "s", "ip link add br0 type bridge")
@@ -353,7 +353,7 @@ def test_balance_tlb_receives_on_the_active_port_and_spreads_what_it_sends_after
         assert f"lladdr {':'.join(f'{b:02x}' for b in bond_mac)}" in sh(net, n, "ip neigh show 10.0.0.2")[1]
     proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
     assert "Bonding Mode: transmit load balancing\nPrimary Slave: None\nCurrently Active Slave: eth0\n" in proc
-    assert "bond_slave state BACKUP" in sh(net, "h", "ip -d link show eth1")[1]
+    assert "bond_slave state ACTIVE" in sh(net, "h", "ip -d link show eth1")[1]   # bond_is_lb: never BACKUP
 
 
 def test_balance_tlb_without_dynamic_lb_hashes_from_the_start() -> None:
@@ -383,3 +383,52 @@ def test_balance_tlb_refuses_the_arp_monitor() -> None:
     net = pair()
     st, out = sh(net, "h", "ip link add b0 type bond mode balance-tlb arp_interval 100 arp_ip_target 10.0.0.1")
     assert st == 2 and "RTNETLINK answers: Permission denied" in out and "b0" not in net["h"].ns.devices
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _bond_lladdr(net: Network, client: str) -> str:
+    out = sh(net, client, "ip neigh show 10.0.0.2")[1]
+    return out.split(" lladdr ")[1].split()[0] if " lladdr " in out else ""
+
+
+def test_balance_alb_answers_each_client_with_another_port() -> None:
+    """rlb_arp_xmit: the bond's ARP replies carry the port the client is given (round robin over
+    the ports, a first), so the clients send to both ports and both receive."""
+    net = tlb_lan("miimon 100", mode="balance-alb")
+    h = net["h"].ns.devices
+    bond_mac, eth1_mac = h["bond0"].mac, h["eth1"].mac
+    assert h["eth0"].mac == bond_mac != eth1_mac
+    for n in "abcd":
+        assert sh(net, n, "ping -c 2 -i 0.2 10.0.0.2")[0] == 0
+    assert [_bond_lladdr(net, n) for n in "abcd"] == [_mac(bond_mac), _mac(eth1_mac)] * 2
+    assert h["eth0"].stats.rx_packets > 4 and h["eth1"].stats.rx_packets >= 4   # both ports receive
+    assert f"{_mac(eth1_mac)} dev p1 master br0" in sh(net, "s", "bridge fdb show br br0")[1]
+    proc = sh(net, "h", "cat /proc/net/bonding/bond0")[1]
+    assert "Bonding Mode: adaptive load balancing\nPrimary Slave: None\nCurrently Active Slave: eth0\n" in proc
+    assert "bond mode balance-alb " in sh(net, "h", "ip -d link show bond0")[1]
+    assert "bond_slave state ACTIVE" in sh(net, "h", "ip -d link show eth1")[1]
+
+
+def test_balance_alb_teaches_the_clients_it_asked_and_moves_them_off_a_failed_port() -> None:
+    """The bond asks first (ARP requests from the bond's MAC): each client's reply gives the
+    table its MAC, and RLB_UPDATE_DELAY (2 s) later rlb_update_client's ARP replies teach it its
+    port. A port that fails hands its clients to the other, which teaches them at the next
+    monitor tick (a client taught less than its locktime, 1 s, before ignores the lesson, as
+    arp_process does; RLB_UPDATE_RETRY repeats it)."""
+    net = tlb_lan("miimon 100", mode="balance-alb")
+    h = net["h"].ns.devices
+    bond_mac, eth1_mac = _mac(h["bond0"].mac), _mac(h["eth1"].mac)
+    for i in range(4):
+        assert sh(net, "h", f"ping -c 1 10.0.0.{10 + i}")[0] == 0
+    assert {_bond_lladdr(net, n) for n in "abcd"} == {bond_mac}    # the requests came from the bond's MAC
+    net.run_for(2_500_000_000)
+    assert sorted(_bond_lladdr(net, n) for n in "abcd") == sorted([bond_mac, eth1_mac] * 2)
+    net.run_for(1_000_000_000)     # past the clients' neighbour locktime (1 s) after that lesson
+    sh(net, "s", "ip link set p1 down")                            # eth1 loses its carrier
+    net.run_for(300_000_000)
+    assert {_bond_lladdr(net, n) for n in "abcd"} == {bond_mac}
+    for n in "abcd":
+        assert sh(net, n, "ping -c 1 -W 1 10.0.0.2")[0] == 0
