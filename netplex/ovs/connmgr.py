@@ -3,13 +3,19 @@ ofproto/ofproto.c handle_openflow) over the simulated TCP of the switch's namesp
 
 `set-controller br0 tcp:IP:PORT` makes ovs-vswitchd connect to IP:PORT and speak
 OpenFlow 1.3 (`openflow.py`): HELLO, answers FEATURES_REQUEST, ECHO_REQUEST,
-BARRIER_REQUEST, applies FLOW_MOD and PACKET_OUT, and sends PACKET_IN for the
-packets a `controller` action gives it. A refused or lost connection is retried
+BARRIER_REQUEST and MULTIPART_REQUEST (DESC, FLOW, AGGREGATE, PORT_STATS, PORT_DESC;
+ofproto.c handle_desc_stats_request, handle_flow_stats_request,
+handle_aggregate_stats_request, handle_port_stats_request, handle_port_desc_stats_request),
+applies FLOW_MOD and PACKET_OUT, sends PACKET_IN for the packets a `controller` action
+gives it and PORT_STATUS when a port is added, deleted, or goes up or down
+(connmgr_send_port_status). A request of another type gets OFPT_ERROR
+(OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART) with the request, as ofconn does. A refused or lost connection is retried
 after 1, 2, 4, then every 8 s (rconn's backoff). While connected the Controller
 row says `is_connected: true`.
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -17,30 +23,89 @@ from netplex.ovs.actions import Act
 from netplex.ovs.flow import Match
 from netplex.ovs.ofproto import FlowMod
 from netplex.ovs.openflow import (
+    OFPBRC_BAD_MULTIPART,
+    OFPBRC_BAD_TYPE,
+    OFPET_BAD_REQUEST,
     OFPFC_ADD,
     OFPFC_DELETE,
     OFPFC_DELETE_STRICT,
     OFPFC_MODIFY_STRICT,
+    OFPMP_AGGREGATE,
+    OFPMP_DESC,
+    OFPMP_FLOW,
+    OFPMP_PORT_DESC,
+    OFPMP_PORT_STATS,
+    OFPP_ANY,
+    OFPPC_PORT_DOWN,
+    OFPPF_10GB_FD,
+    OFPPF_COPPER,
+    OFPPS_LINK_DOWN,
+    OFPPS_LIVE,
     OFPT,
     FlowModMsg,
+    FlowStatsRequest,
     PacketIn,
     PacketOut,
+    PortDesc,
     Reader,
+    desc_stats,
     encode,
+    encode_raw,
+    error_msg,
     features_reply,
+    flow_stats_entry,
+    multipart_replies,
+    port_stats_entry,
+    port_status,
 )
 from netplex.packet.addr import ip_to_int
 from netplex.packet.ethernet import Ethernet
 from netplex.stack.tcp import TcpSocket
 
 if TYPE_CHECKING:
-    from netplex.ovs.vswitchd import OvsVswitchd, XBridge
+    from netplex.ovs.vswitchd import OfPort, OvsVswitchd, XBridge
 
-__all__ = ["OfChannel", "of_actions"]
+__all__ = ["OfChannel", "of_actions", "of_outputs", "port_desc"]
 
 MAX_BACKOFF_NS = 8_000_000_000
+PORT_POLL_NS = 100_000_000
 _RESERVED = {0xFFFFFFFD: "controller", 0xFFFFFFFB: "flood", 0xFFFFFFFC: "all", 0xFFFFFFFA: "normal",
              0xFFFFFFF8: "in_port"}
+_RESERVED_NO = {kind: no for no, kind in _RESERVED.items()} | {"local": 0xFFFFFFFE}
+OFPP_MAX = 0xFF00
+SPEED_10G = 10_000_000          # kbit/s: what netdev-linux reports for a veth (10GB-FD)
+MFR_DESC, HW_DESC, SW_DESC = "Nicira, Inc.", "Open vSwitch", "3.1.0"
+
+
+def of_outputs(acts: list[Act]) -> tuple[list[tuple[int, int]], int | None]:
+    """The switch's actions as OpenFlow 1.3 OUTPUTs and a GOTO_TABLE (the inverse of
+    `of_actions`); actions that are not an output are left out (openflow.py encodes no
+    other action)."""
+    outputs: list[tuple[int, int]] = []
+    goto = None
+    for a in acts:
+        if a.kind == "output":
+            outputs.append((a.a | 0xFFFF0000 if a.a >= OFPP_MAX else a.a, 0))
+        elif a.kind == "controller":
+            outputs.append((_RESERVED_NO["controller"], a.a if a.a is not None else 0xFFFF))
+        elif a.kind in _RESERVED_NO:
+            outputs.append((_RESERVED_NO[a.kind], 0))
+        elif a.kind == "goto_table":
+            goto = a.a
+    return outputs, goto
+
+
+def port_desc(xb: XBridge, p: OfPort) -> PortDesc:
+    """ofp_port of a bridge port: its number, address, name, PORT_DOWN and LIVE/LINK_DOWN
+    (what `ovs-ofctl show` prints), 10GB-FD COPPER for a device (netdev-linux on a veth)."""
+    dev = p.dev
+    no = 0xFFFFFFFE if p.ofport == 0xFFFE else p.ofport
+    name = xb.name if p.ofport == 0xFFFE else p.name
+    mac = dev.mac if dev is not None else (p.mac or bytes(6))
+    wired = dev is not None and p.type != "patch"
+    return PortDesc(no, mac, name, 0 if p.admin_up() else OFPPC_PORT_DOWN,
+                    OFPPS_LIVE if p.live() else OFPPS_LINK_DOWN, OFPPF_10GB_FD | OFPPF_COPPER if wired else 0,
+                    SPEED_10G if wired else 0)
 
 
 def of_actions(outputs: list[tuple[int, int]], goto: int | None = None) -> list[Act]:
@@ -101,6 +166,7 @@ class OfChannel:
         self.xid = 0
         self.closed = False
         self.n_packet_in = 0
+        self.born = vsd.now()
         self.where = parse_inet_target(target, passive=False)
         self.connect()
 
@@ -136,6 +202,14 @@ class OfChannel:
         self.backoff = 1_000_000_000
         self._set_connected(True)
         self.send(encode("HELLO", self.next_xid()))
+        self.vsd.after(PORT_POLL_NS, self._port_watch, sk)
+
+    def _port_watch(self, sk: TcpSocket) -> None:
+        """While connected, look at the ports' carriers as netdev-linux's netlink socket would
+        hear of them (a peer's carrier changes in another namespace, unannounced here)."""
+        if sk is self.sock and self.connected:
+            self.vsd.port_status_run()
+            self.vsd.after(PORT_POLL_NS, self._port_watch, sk)
 
     def _on_lost(self, sk: TcpSocket) -> None:
         if sk is not self.sock:
@@ -166,6 +240,10 @@ class OfChannel:
             self.send(encode("BARRIER_REPLY", xid))
         elif mtype == OFPT["GET_CONFIG_REQUEST"]:
             self.send(encode("GET_CONFIG_REPLY", xid, b"\x00\x00\xff\xff"))
+        elif mtype == OFPT["MULTIPART_REQUEST"]:
+            self.multipart(xid, body)
+        elif mtype == OFPT["SET_CONFIG"]:
+            pass                # flags and miss_send_len: netplex sends whole packets
         elif mtype == OFPT["FLOW_MOD"]:
             self.flow_mod(FlowModMsg.decode(body))
         elif mtype == OFPT["PACKET_OUT"]:
@@ -176,6 +254,58 @@ class OfChannel:
                 return
             in_port = po.in_port & 0xFFFF if po.in_port >= 0xFFFFFF00 else po.in_port
             self.run_packet_out(self.vsd, xb, in_port, frame, of_actions(po.actions))
+        elif mtype not in (OFPT["HELLO"], OFPT["ECHO_REPLY"], OFPT["ERROR"]):
+            self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE, encode_raw(mtype, xid, body)))
+
+    def multipart(self, xid: int, body: bytes) -> None:
+        """handle_*_stats_request: the reply (parts of at most 64 KiB), or OFPBRC_BAD_MULTIPART."""
+        mp_type = int.from_bytes(body[:2], "big")
+        req = body[8:]
+        xb, now = self.xb, self.vsd.now()
+        entries: list[bytes]
+        if mp_type == OFPMP_DESC:
+            entries = [desc_stats(MFR_DESC, HW_DESC, SW_DESC, "None", "None")]
+        elif mp_type in (OFPMP_FLOW, OFPMP_AGGREGATE):
+            q = FlowStatsRequest.decode(req)
+            fm = FlowMod(Match(dict(q.match)), [], None if q.table_id == 0xFF else q.table_id, 0, q.cookie,
+                         q.cookie_mask)
+            if q.out_port != OFPP_ANY:
+                fm.out_port = q.out_port & 0xFFFF if q.out_port >= 0xFFFFFF00 else q.out_port
+            rules = xb.ofproto.rules_matching(fm)
+            if mp_type == OFPMP_AGGREGATE:
+                entries = [struct.pack("!QQI4x", sum(r.n_packets for r in rules), sum(r.n_bytes for r in rules),
+                                       len(rules))]
+            else:
+                entries = []
+                for r in rules:
+                    outputs, goto = of_outputs(r.actions)
+                    flags = 1 if "send_flow_rem" in r.flags else 0
+                    entries.append(flow_stats_entry(r.table, now - r.created, r.priority, r.idle_timeout,
+                                                    r.hard_timeout, flags, r.cookie, r.n_packets, r.n_bytes,
+                                                    r.match.fields, outputs, goto))
+        elif mp_type == OFPMP_PORT_STATS:
+            want = struct.unpack_from("!I", req, 0)[0] if len(req) >= 4 else OFPP_ANY
+            entries = []
+            for p in sorted(xb.ports.values(), key=lambda p: p.ofport):
+                desc = port_desc(xb, p)
+                if want not in (OFPP_ANY, desc.port_no):
+                    continue
+                c = p.counters()
+                entries.append(port_stats_entry(desc.port_no, (c[0], c[1], c[2]), (c[3], c[4], c[5]),
+                                                now - self.born))
+        elif mp_type == OFPMP_PORT_DESC:
+            entries = [port_desc(xb, p).encode() for p in sorted(xb.ports.values(), key=lambda p: p.ofport)]
+        else:
+            self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART,
+                                encode_raw(OFPT["MULTIPART_REQUEST"], xid, body)))
+            return
+        for msg in multipart_replies(xid, mp_type, entries):
+            self.send(msg)
+
+    def port_status(self, reason: int, desc: PortDesc) -> None:
+        """OFPT_PORT_STATUS to a connected controller (connmgr_send_port_status)."""
+        if self.connected:
+            self.send(port_status(0, reason, desc))
 
     def flow_mod(self, msg: FlowModMsg) -> None:
         """handle_flow_mod in OpenFlow 1.3's terms."""

@@ -74,8 +74,8 @@ def _port_desc(xb: XBridge, p: Any, version: int) -> list[str]:
     name = xb.name if p.ofport == OFPP_LOCAL else p.name
     num = "LOCAL" if p.ofport == OFPP_LOCAL else str(p.ofport)
     mac = ":".join(f"{b:02x}" for b in (dev.mac if dev is not None else p.mac or bytes(6)))
-    up = dev is not None and dev.up
-    carrier = (dev is not None and dev.up and dev.has_carrier()) or p.tunnel is not None
+    up = dev is not None and p.admin_up()
+    carrier = p.live()
     lines = [f" {num}({name}): addr:{mac}",
              f"     config:     {'0' if up or dev is None else 'PORT_DOWN'}",
              f"     state:      {('LIVE' if version > 1 else '0') if carrier else 'LINK_DOWN'}"]
@@ -88,17 +88,6 @@ def _port_desc(xb: XBridge, p: Any, version: int) -> list[str]:
 
 def _sorted_ports(xb: XBridge) -> list[Any]:
     return sorted(xb.ports.values(), key=lambda p: (p.ofport == OFPP_LOCAL, p.ofport))
-
-
-def _port_stats(p: Any) -> tuple[int, int, int, int, int, int]:
-    dev = p.dev
-    if dev is None:
-        return 0, 0, 0, 0, 0, 0
-    st = dev.stats
-    if p.ofport == OFPP_LOCAL or p.type == "internal":
-        # the bridge's view of an internal port is the device's, mirrored (what the host sent, the bridge received)
-        return st.tx_packets, st.tx_bytes, st.tx_dropped, st.rx_packets, st.rx_bytes, st.rx_dropped
-    return st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets, st.tx_bytes, st.tx_dropped
 
 
 def run_ofctl(ctx: Context, argv: list[str]) -> Result:
@@ -274,7 +263,7 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             ports = [p for p in ports if p.ofport == n]
         out = [_hdr("OFPST_PORT reply", version, 2) + f": {len(ports)} ports"]
         for p in ports:
-            rxp, rxb, rxd, txp, txb, txd = _port_stats(p)
+            rxp, rxb, rxd, txp, txb, txd = p.counters()
             num = "LOCAL" if p.ofport == OFPP_LOCAL else f"{p.ofport:2d}"
             out.append(f"  port {num}: rx pkts={rxp}, bytes={rxb}, drop={rxd}, errs=0, frame=0, over=0, crc=0")
             out.append(f"           tx pkts={txp}, bytes={txb}, drop={txd}, errs=0, coll=0")

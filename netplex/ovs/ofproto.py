@@ -373,6 +373,12 @@ class OFProto:
                 out.append(r)
         return out
 
+    def rules_matching(self, fm: FlowMod) -> list[Rule]:
+        """The rules a flow or aggregate stats request selects (its table, match loosely,
+        cookie/mask, out_port), in dump order."""
+        chosen = {id(r) for r in self._select(fm, False)}
+        return [r for r in self.rules(fm.table) if id(r) in chosen]
+
     def modify(self, fm: FlowMod, strict: bool, of13: bool = False) -> None:
         """modify_flows_loose/strict: new actions, counters kept; OpenFlow 1.0 adds the
         flow when none matched."""

@@ -5,8 +5,10 @@ instructions, §7.2.5 actions, §7.3.1 features, §7.3.4 flow_mod, §7.3.7 packe
 
 `encode_*` build exact bytes; `Reader` cuts a TCP byte stream into messages;
 `decode_match`/`decode_actions` read what `encode_match`/`encode_actions` write.
-Only what netplex's switch and controller use is here: HELLO, ERROR, ECHO,
-FEATURES, SET_CONFIG, PACKET_IN, FLOW_MOD, PACKET_OUT, BARRIER; OXM in_port,
+Only what netplex's switch and controllers use is here: HELLO, ERROR, ECHO,
+FEATURES, SET_CONFIG, PACKET_IN, FLOW_MOD, PACKET_OUT, BARRIER, PORT_STATUS (§7.4.3,
+ofp_port §7.2.1) and MULTIPART (§7.3.5: DESC, FLOW, AGGREGATE, PORT_STATS, PORT_DESC,
+cut into OFPMPF_REPLY_MORE parts of at most 64 KiB); OXM in_port,
 eth_dst, eth_src, eth_type, vlan_vid, ip_proto, ipv4_src/dst, tcp/udp ports; the
 OUTPUT action; APPLY_ACTIONS and GOTO_TABLE.
 """
@@ -15,8 +17,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-__all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "PacketIn", "PacketOut", "Reader", "decode_actions",
-           "decode_match", "encode", "encode_actions", "encode_match", "features_reply"]
+__all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "FlowStatsRequest", "PacketIn", "PacketOut", "PortDesc", "Reader",
+           "decode_actions", "decode_match", "encode", "encode_actions", "encode_raw", "encode_match", "error_msg",
+           "features_reply", "multipart_replies", "port_status"]
 
 OFP_VERSION = 4    # OpenFlow 1.3
 OFPT = {"HELLO": 0, "ERROR": 1, "ECHO_REQUEST": 2, "ECHO_REPLY": 3, "FEATURES_REQUEST": 5, "FEATURES_REPLY": 6,
@@ -32,6 +35,16 @@ OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE, OFPFC_DELETE_STRICT 
 OFPIT_GOTO_TABLE, OFPIT_APPLY_ACTIONS = 1, 4
 OFPAT_OUTPUT = 0
 OFPXMC_OPENFLOW_BASIC = 0x8000
+OFPMP_DESC, OFPMP_FLOW, OFPMP_AGGREGATE, OFPMP_TABLE, OFPMP_PORT_STATS = 0, 1, 2, 3, 4
+OFPMP_PORT_DESC = 13
+OFPMPF_REPLY_MORE = 1
+OFPPR_ADD, OFPPR_DELETE, OFPPR_MODIFY = 0, 1, 2
+OFPPC_PORT_DOWN = 1
+OFPPS_LINK_DOWN, OFPPS_LIVE = 1, 4
+OFPPF_10GB_FD, OFPPF_COPPER = 1 << 6, 1 << 11
+OFPET_BAD_REQUEST = 1
+OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART = 1, 2
+MAX_MSG = 0xFFFF
 
 _HDR = struct.Struct("!BBHI")
 # OXM field number → (match key, length)
@@ -61,6 +74,11 @@ def _oxm_num(key: str, fields: dict[str, tuple[int, int]]) -> int | None:
 def encode(msg_type: str, xid: int, body: bytes = b"") -> bytes:
     """ofp_header + body."""
     return _HDR.pack(OFP_VERSION, OFPT[msg_type], 8 + len(body), xid) + body
+
+
+def encode_raw(mtype: int, xid: int, body: bytes = b"") -> bytes:
+    """ofp_header + body for a message type given by number (a request echoed in an error)."""
+    return _HDR.pack(OFP_VERSION, mtype, 8 + len(body), xid) + body
 
 
 def _pad8(b: bytes) -> bytes:
@@ -233,6 +251,104 @@ class FlowModMsg:
                 fm.goto_table = body[pos + 4]
             pos += ilen
         return fm
+
+
+def error_msg(xid: int, etype: int, code: int, request: bytes) -> bytes:
+    """OFPT_ERROR with the first 64 bytes of the request that failed (§7.4.4)."""
+    return encode("ERROR", xid, struct.pack("!HH", etype, code) + request[:64])
+
+
+@dataclass(slots=True)
+class PortDesc:
+    """ofp_port (§7.2.1), 64 bytes."""
+
+    port_no: int
+    hw_addr: bytes
+    name: str
+    config: int = 0
+    state: int = 0
+    curr: int = 0
+    curr_speed: int = 0      # kbit/s
+
+    def encode(self) -> bytes:
+        name = self.name.encode()[:15].ljust(16, b"\x00")
+        return struct.pack("!I4x6s2x16sIIIIIIII", self.port_no, self.hw_addr, name, self.config, self.state,
+                           self.curr, 0, 0, 0, self.curr_speed, 0)
+
+    @classmethod
+    def decode(cls, data: bytes) -> PortDesc:
+        (port_no, hw, name, config, state, curr, _adv, _sup, _peer, speed,
+         _max) = struct.unpack_from("!I4x6s2x16sIIIIIIII", data, 0)
+        return cls(port_no, hw, name.rstrip(b"\x00").decode(), config, state, curr, speed)
+
+
+def port_status(xid: int, reason: int, port: PortDesc) -> bytes:
+    """OFPT_PORT_STATUS: a port added, deleted or changed (§7.4.3)."""
+    return encode("PORT_STATUS", xid, struct.pack("!B7x", reason) + port.encode())
+
+
+def multipart_replies(xid: int, mp_type: int, entries: list[bytes]) -> list[bytes]:
+    """OFPT_MULTIPART_REPLY messages carrying `entries` (each one ofp_*_stats), as many as
+    the 16-bit length needs, every one but the last flagged OFPMPF_REPLY_MORE."""
+    room = MAX_MSG - 16
+    parts: list[list[bytes]] = [[]]
+    size = 0
+    for e in entries:
+        if parts[-1] and size + len(e) > room:
+            parts.append([])
+            size = 0
+        parts[-1].append(e)
+        size += len(e)
+    return [encode("MULTIPART_REPLY", xid, struct.pack("!HH4x", mp_type, OFPMPF_REPLY_MORE if i < len(parts) - 1
+                                                         else 0) + b"".join(part))
+            for i, part in enumerate(parts)]
+
+
+def desc_stats(mfr: str, hw: str, sw: str, serial: str, dp: str) -> bytes:
+    """ofp_desc (§7.3.5.1): four 256-byte strings and a 32-byte serial number."""
+    return b"".join(t.encode()[:n - 1].ljust(n, b"\x00") for t, n in ((mfr, 256), (hw, 256), (sw, 256),
+                                                                      (serial, 32), (dp, 256)))
+
+
+@dataclass(slots=True)
+class FlowStatsRequest:
+    """ofp_flow_stats_request / ofp_aggregate_stats_request (§7.3.5.2, §7.3.5.3): the same body."""
+
+    table_id: int = 0xFF
+    out_port: int = OFPP_ANY
+    cookie: int = 0
+    cookie_mask: int = 0
+    match: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return (struct.pack("!B3xII4xQQ", self.table_id, self.out_port, OFPP_ANY, self.cookie, self.cookie_mask)
+                + encode_match(self.match))
+
+    @classmethod
+    def decode(cls, body: bytes) -> FlowStatsRequest:
+        table_id, out_port, _group, cookie, cookie_mask = struct.unpack_from("!B3xII4xQQ", body, 0)
+        return cls(table_id, out_port, cookie, cookie_mask, decode_match(body, 32)[0])
+
+
+def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, hard: int, flags: int,
+                     cookie: int, packets: int, n_bytes: int, match: dict[str, tuple[int, int]],
+                     actions: list[tuple[int, int]], goto_table: int | None) -> bytes:
+    """ofp_flow_stats (§7.3.5.2) with an APPLY_ACTIONS of OUTPUTs and a GOTO_TABLE."""
+    insts = b""
+    if actions:
+        acts = encode_actions(actions)
+        insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
+    if goto_table is not None:
+        insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, goto_table)
+    body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
+                        priority, idle, hard, flags, cookie, packets, n_bytes) + encode_match(match) + insts)
+    return struct.pack("!H", 2 + len(body)) + body
+
+
+def port_stats_entry(port_no: int, rx: tuple[int, int, int], tx: tuple[int, int, int], duration_ns: int) -> bytes:
+    """ofp_port_stats (§7.3.5.6): rx/tx packets, bytes, dropped; no errors counted."""
+    return struct.pack("!I4xQQQQQQQQQQQQII", port_no, rx[0], tx[0], rx[1], tx[1], rx[2], tx[2], 0, 0, 0, 0, 0, 0,
+                       duration_ns // 1_000_000_000, duration_ns % 1_000_000_000)
 
 
 class Reader:

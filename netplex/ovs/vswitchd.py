@@ -26,11 +26,12 @@ from netplex.errors import NetplexError
 from netplex.machine.fs import FileSystem
 from netplex.ovs.actions import Act
 from netplex.ovs.bond import BondMember, Lacp, LacpMember, OvsBond
-from netplex.ovs.connmgr import OfChannel
+from netplex.ovs.connmgr import OfChannel, port_desc
 from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match, parse_ipv4
 from netplex.ovs.flowcache import FlowCache, Seq
 from netplex.ovs.ofproto import FlowMod, OFProto
+from netplex.ovs.openflow import OFPPR_ADD, OFPPR_DELETE, OFPPR_MODIFY, PortDesc
 from netplex.ovs.ovsdb import Database, Row
 from netplex.packet.ethernet import Ethernet
 from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
@@ -173,6 +174,26 @@ class OfPort:
     tunnel: TunnelConfig | None = None      # a vxlan/gre/geneve port's configuration
     mac: bytes = b""                        # a tunnel port's own (random) address
 
+    def admin_up(self) -> bool:
+        """Not OFPPC_PORT_DOWN: the device is up (a patch or tunnel port has none and is up)."""
+        return self.dev is None or self.dev.up
+
+    def live(self) -> bool:
+        """OFPPS_LIVE (not OFPPS_LINK_DOWN): up with carrier; a tunnel port always is."""
+        dev = self.dev
+        return (dev is not None and dev.up and dev.has_carrier()) or self.tunnel is not None
+
+    def counters(self) -> tuple[int, int, int, int, int, int]:
+        """rx packets, bytes, dropped, then tx's, as the bridge sees the port (netdev_get_stats):
+        an internal port's are its device's mirrored (what the host sent, the bridge received)."""
+        dev = self.dev
+        if dev is None:
+            return 0, 0, 0, 0, 0, 0
+        st = dev.stats
+        if self.ofport == OFPP_LOCAL or self.type == "internal":
+            return st.tx_packets, st.tx_bytes, st.tx_dropped, st.rx_packets, st.rx_bytes, st.rx_dropped
+        return st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets, st.tx_bytes, st.tx_dropped
+
     def includes_vlan(self, vlan: int) -> bool:
         """xbundle_includes_vlan."""
         mode = self.effective_mode()
@@ -208,6 +229,7 @@ class XBridge:
     channels: dict[str, OfChannel] = field(default_factory=dict)   # controller target → its connection
     bonds: dict[str, OvsBond] = field(default_factory=dict)         # Port name → its bond (2+ interfaces)
     changes: Seq = field(default_factory=Seq)   # ovs-vswitchd's: the MAC table's changes move it
+    port_descs: dict[int, PortDesc] = field(default_factory=dict)   # ofport → what controllers were last told
 
     def bond_of(self, p: OfPort) -> OvsBond | None:
         return self.bonds.get(p.port_name)
@@ -330,8 +352,11 @@ class OvsVswitchd(Program):
 
     def start(self) -> None:
         self.reconfigure()
+        self.ns.rtnl_listeners.append(self.port_status_run)
 
     def stop(self) -> None:
+        if self.port_status_run in self.ns.rtnl_listeners:
+            self.ns.rtnl_listeners.remove(self.port_status_run)
         self.tick_gen += 1
         if self.dp is not None:
             self.dp.upcall = None
@@ -353,6 +378,33 @@ class OvsVswitchd(Program):
 
     def now(self) -> int:
         return self.ns.sched.now
+
+    def port_status_run(self) -> None:
+        """ofproto's port_run/update_port: each port added, deleted, or whose PORT_DOWN or
+        LIVE changed since controllers were last told is sent to them as PORT_STATUS."""
+        if not self.alive:
+            return
+        for xb in self.bridges.values():
+            self._port_status(xb)
+
+    def _port_status(self, xb: XBridge) -> None:
+        now = {p.ofport: port_desc(xb, p) for p in xb.ports.values()}
+        old = xb.port_descs
+        news: list[tuple[int, PortDesc]] = [(OFPPR_DELETE, d) for n, d in old.items() if n not in now]
+        for n, d in now.items():
+            if n not in old:
+                news.append((OFPPR_ADD, d))
+            elif old[n].config != d.config:
+                # `ip link set dev up|down`: netdev-linux hears two RTM_NEWLINKs and update_port
+                # sends a MODIFY for each, whatever changed: going down, the first still shows the
+                # port up; coming up, both show it up (seen on the real ovs-vswitchd 3.1)
+                news += [(OFPPR_MODIFY, old[n] if d.config else d), (OFPPR_MODIFY, d)]
+            elif old[n].state != d.state:
+                news.append((OFPPR_MODIFY, d))      # the carrier: one RTM_NEWLINK
+        xb.port_descs = now
+        for reason, d in news:
+            for ch in xb.channels.values():
+                ch.port_status(reason, d)
 
     # -- bridge_reconfigure ------------------------------------------------
     def reconfigure(self) -> list[tuple[str, str]]:
@@ -377,6 +429,7 @@ class OvsVswitchd(Program):
                     continue
             self._configure_bridge(xb, row, new_errors)
             self._configure_bonds(xb, row)
+            self._port_status(xb)
         root["cur_cfg"] = root["next_cfg"]
         self.bond_run()
         self.changes.change()

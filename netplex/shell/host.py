@@ -11,6 +11,7 @@ from netplex.frr import service as frr_service
 from netplex.frr import vtysh as frr_vtysh
 from netplex.ovs import appctl as ovs_appctl
 from netplex.ovs import ofctl as ovs_ofctl
+from netplex.ovs import osken as ovs_osken
 from netplex.ovs import testcontroller as ovs_testcontroller
 from netplex.ovs import vsctl as ovs_vsctl
 
@@ -54,7 +55,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
+                   ovs_testcontroller, ovs_osken, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
                    ifconfig, ebtables, mlagd)
 
 
