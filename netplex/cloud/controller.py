@@ -16,10 +16,10 @@ from typing import TypeVar
 
 from netplex.errors import NetplexError
 
-__all__ = ["BandwidthLimitRule", "CloudError", "Controller", "FloatingIP", "Network", "Port", "QosPolicy", "Router",
-           "Rule", "SecurityGroup", "Server", "Subnet"]
+__all__ = ["BandwidthLimitRule", "CloudError", "Controller", "FloatingIP", "IdentityError", "Network", "Port",
+           "Project", "QosPolicy", "Router", "Rule", "SecurityGroup", "Server", "Subnet"]
 
-PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"
+PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"   # the admin project (keystone-manage bootstrap)
 VNI_RANGE = (1001, 2000)   # ml2_type_vxlan vni_ranges
 
 
@@ -28,6 +28,18 @@ class CloudError(NetplexError):
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message, 0, status)
+
+
+class IdentityError(CloudError):
+    """A refusal as keystoneclient and novaclient print it: the message alone, `(HTTP n) (Request-ID: ...)`."""
+
+
+@dataclass
+class Project:
+    id: str                 # keystone's uuid4().hex
+    name: str
+    description: str = ""
+    enabled: bool = True
 
 
 @dataclass
@@ -40,6 +52,7 @@ class Network:
     subnets: list[str] = field(default_factory=list)
     external: bool = False            # router:external: routers' gateways and floating IPs come from it
     qos_policy_id: str | None = None  # applies to the network's compute ports without their own
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 @dataclass
@@ -51,6 +64,7 @@ class Subnet:
     gateway_ip: ipaddress.IPv4Address | None
     pools: list[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]
     enable_dhcp: bool
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 @dataclass
@@ -72,6 +86,7 @@ class SecurityGroup:
     name: str
     description: str
     rules: list[Rule] = field(default_factory=list)
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 @dataclass
@@ -86,6 +101,7 @@ class Port:
     device_id: str
     device_owner: str = "compute:nova"   # network:router_interface, network:router_gateway, network:floatingip
     qos_policy_id: str | None = None
+    project_id: str = PROJECT_ID
 
     @property
     def tap(self) -> str:
@@ -111,6 +127,7 @@ class QosPolicy:
     name: str
     description: str = ""
     rules: list[BandwidthLimitRule] = field(default_factory=list)
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 @dataclass
@@ -121,6 +138,7 @@ class Router:
     interfaces: list[str] = field(default_factory=list)   # network:router_interface port ids
     gateway_port: str | None = None      # the network:router_gateway port
     enable_snat: bool = True
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
     @property
     def namespace(self) -> str:
@@ -135,6 +153,7 @@ class FloatingIP:
     port_id: str                         # its own network:floatingip port (holds the address)
     fixed_port_id: str | None = None     # the associated port
     router_id: str | None = None
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 @dataclass
@@ -143,6 +162,7 @@ class Server:
     name: str
     host: str
     ports: list[str]
+    project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
 _Named = TypeVar("_Named", Network, Subnet, SecurityGroup, Server, Router)
@@ -169,7 +189,69 @@ class Controller:
         self.routers: dict[str, Router] = {}
         self.floating_ips: dict[str, FloatingIP] = {}
         self.qos_policies: dict[str, QosPolicy] = {}
-        self.create_security_group("default", "Default security group")
+        self.projects = {PROJECT_ID: Project(PROJECT_ID, "admin", "Bootstrap project for initializing the cloud.")}
+        # the request's project, its token's scope (`openstack --os-project-name P`); the admin's by default
+        self.project = PROJECT_ID
+        self.request_rng = random.Random(f"cloud-request:{seed}")   # keystone's Request-IDs (errors only)
+        self.default_group()
+
+    # -- projects (keystone) and what a request's project sees -------------------------------
+    @property
+    def admin(self) -> bool:
+        """The request is the admin's (scoped to the admin project): every project's resources are its."""
+        return self.project == PROJECT_ID
+
+    def http_error(self, message: str, code: int) -> IdentityError:
+        rid = uuid.UUID(int=self.request_rng.getrandbits(128), version=4)
+        return IdentityError(f"{message} (HTTP {code}) (Request-ID: req-{rid})")
+
+    def scope(self, key: str) -> None:
+        """`--os-project-name|--os-project-id KEY`: the project the request acts in, as its member."""
+        for p in self.projects.values():
+            if key in (p.id, p.name):
+                self.project = p.id
+                return
+        raise self.http_error("The request you have made requires authentication.", 401)
+
+    def find_project(self, key: str, action: str = "get_project") -> Project:
+        """By id or name, as the client's find_resource; a member sees only its own project."""
+        if not self.admin and action != "get_project":
+            raise self.http_error(f"You are not authorized to perform the requested action: identity:{action}.", 403)
+        for p in self.projects.values():
+            if key in (p.id, p.name) and (self.admin or p.id == self.project):
+                return p
+        raise IdentityError(f"No project with a name or ID of '{key}' exists.")
+
+    def list_projects(self) -> list[Project]:
+        if not self.admin:
+            raise self.http_error("You are not authorized to perform the requested action: identity:list_projects.", 403)
+        return list(self.projects.values())
+
+    def create_project(self, name: str, description: str = "") -> Project:
+        if not self.admin:
+            raise self.http_error("You are not authorized to perform the requested action: identity:create_project.", 403)
+        if any(p.name == name for p in self.projects.values()):
+            raise self.http_error("Conflict occurred attempting to store project - Duplicate entry found with "
+                                       f"name {name} at domain ID default.", 409)
+        p = Project(uuid.UUID(int=self.rng.getrandbits(128), version=4).hex, name, description)
+        self.projects[p.id] = p
+        return p
+
+    def delete_project(self, key: str) -> None:
+        """Keystone forgets the project; its Neutron and Nova resources stay (as they do on a real cloud)."""
+        p = self.find_project(key, "delete_project")
+        del self.projects[p.id]
+
+    def visible(self, o: Network | Subnet | SecurityGroup | Port | Router | FloatingIP | Server | QosPolicy) -> bool:
+        """What the request's project may see (neutron's policy): the admin everything; a member its
+        own project's resources and the external networks (with their subnets)."""
+        if self.admin or o.project_id == self.project:
+            return True
+        if isinstance(o, Network):
+            return o.external
+        if isinstance(o, Subnet):
+            return self.networks[o.network_id].external
+        return False
 
     # -- identifiers ---------------------------------------------------------------------
     def new_id(self) -> str:
@@ -183,11 +265,13 @@ class Controller:
                 return mac
 
     # -- lookups as the client resolves NAME_OR_ID ---------------------------------------
-    @staticmethod
-    def _find(table: dict[str, _Named], what: str, key: str) -> _Named:
-        if key in table:
+    def _find(self, table: dict[str, _Named], what: str, key: str, own: bool = False) -> _Named:
+        """By id, else by name, among what the request sees (`own`: its project's only, as Nova finds
+        servers and their security groups by name)."""
+        if key in table and self.visible(table[key]):
             return table[key]
-        found = [o for o in table.values() if o.name == key]
+        found = [o for o in table.values() if o.name == key and self.visible(o)
+                 and (not own or o.project_id == self.project)]
         if not found:
             raise CloudError(f"No {what} found for {key}")
         if len(found) > 1:
@@ -204,18 +288,18 @@ class Controller:
         return self._find(self.groups, "SecurityGroup", key)
 
     def server(self, key: str) -> Server:
-        return self._find(self.servers, "server", key)
+        return self._find(self.servers, "server", key, own=True)
 
     def rule(self, key: str) -> Rule:
         for g in self.groups.values():
             for r in g.rules:
-                if r.id == key:
+                if r.id == key and self.visible(g):
                     return r
         raise CloudError(f"No SecurityGroupRule found for {key}")
 
     # -- networks and subnets ------------------------------------------------------------
     def port(self, key: str) -> Port:
-        if key not in self.ports:
+        if key not in self.ports or not self.visible(self.ports[key]):
             raise CloudError(f"No Port found for {key}")
         return self.ports[key]
 
@@ -225,7 +309,7 @@ class Controller:
     def floating_ip(self, key: str) -> FloatingIP:
         """By id or address, as the client's find_ip does."""
         for f in self.floating_ips.values():
-            if key in (f.id, str(f.address)):
+            if key in (f.id, str(f.address)) and self.visible(f):
                 return f
         raise CloudError(f"No FloatingIP found for {key}")
 
@@ -253,7 +337,7 @@ class Controller:
                     raise CloudError("Invalid input for operation: segmentation_id out of range (1 through 4094).")
                 if any(n.segmentation_id == segment for n in same):
                     raise CloudError(f"Unable to create the network. The VLAN {segment} on physical network {physnet} is in use.", 1)
-        net = Network(self.new_id(), name, network_type, segment, physnet, external=external)
+        net = Network(self.new_id(), name, network_type, segment, physnet, external=external, project_id=self.project)
         self.networks[net.id] = net
         return net
 
@@ -283,6 +367,8 @@ class Controller:
     def create_subnet(self, name: str, network: str, cidr: str, gateway: str | None = "auto",
                       pools: list[tuple[str, str]] | None = None, enable_dhcp: bool = True) -> Subnet:
         net = self.network(network)
+        if net.project_id != self.project and not self.admin:
+            raise CloudError("netplex: openstack subnet create on another project's network is not supported", 2)
         try:
             prefix = ipaddress.ip_network(cidr)
         except ValueError:
@@ -327,7 +413,7 @@ class Controller:
                 ranges.append((first, gw - 1))
             if gw < last:
                 ranges.append((gw + 1, last))
-        sub = Subnet(self.new_id(), name, net.id, prefix, gw, ranges, enable_dhcp)
+        sub = Subnet(self.new_id(), name, net.id, prefix, gw, ranges, enable_dhcp, project_id=net.project_id)
         self.subnets[sub.id] = sub
         net.subnets.append(sub.id)
         if enable_dhcp:
@@ -347,7 +433,8 @@ class Controller:
             if p.device_owner == "network:dhcp" and p.host in load:
                 load[p.host] += 1
         host = min(able, key=lambda h: load[h])
-        self.new_port(sub, "network:dhcp", host, f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}")
+        self.new_port(sub, "network:dhcp", host, f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}").project_id = \
+            net.project_id
 
     def dhcp_port(self, network_id: str) -> Port | None:
         return next((p for p in self.ports.values() if p.network_id == network_id and p.device_owner == "network:dhcp"),
@@ -363,8 +450,21 @@ class Controller:
         del self.subnets[sub.id]
 
     # -- security groups -----------------------------------------------------------------
+    def default_group(self) -> SecurityGroup:
+        """The request project's `default` group, made on its first use (_ensure_default_security_group)."""
+        for g in self.groups.values():
+            if g.name == "default" and g.project_id == self.project:
+                return g
+        return self._new_group("default", "Default security group")
+
     def create_security_group(self, name: str, description: str = "") -> SecurityGroup:
-        g = SecurityGroup(self.new_id(), name, description or name)
+        if name.lower() == "default":   # the API's validation, before the plugin makes the project's default
+            raise CloudError("Default security group already exists.")
+        self.default_group()
+        return self._new_group(name, description)
+
+    def _new_group(self, name: str, description: str) -> SecurityGroup:
+        g = SecurityGroup(self.new_id(), name, description or name, project_id=self.project)
         self.groups[g.id] = g
         for ethertype in ("IPv4", "IPv6"):   # a new group lets everything out
             g.rules.append(Rule(self.new_id(), g.id, "egress", ethertype, None, None, None, None, None))
@@ -383,6 +483,7 @@ class Controller:
 
     def create_rule(self, group: str, direction: str, ethertype: str, protocol: str | None,
                     ports: tuple[int, int] | None, remote_ip: str | None, remote_group: str | None) -> Rule:
+        self.default_group()
         g = self.group(group)
         rg = self.group(remote_group).id if remote_group is not None else None
         if remote_ip is not None:
@@ -428,7 +529,7 @@ class Controller:
         if ip is not None and any(p.ip == ip and p.subnet_id == sub.id for p in self.ports.values()):
             raise CloudError(f"IP address {ip} already allocated in subnet {sub.id}")
         port = Port(self.new_id(), sub.network_id, sub.id, self.new_mac(), ip or self.allocate_ip(sub),
-                    list(groups or []), host, device_id, owner)
+                    list(groups or []), host, device_id, owner, project_id=self.project)
         self.ports[port.id] = port
         return port
 
@@ -444,9 +545,13 @@ class Controller:
 
     def create_server(self, name: str, networks: list[str], groups: list[str], zone: str | None) -> Server:
         nets = [self.network(n) for n in networks]
-        sgs = [self.group(g).id for g in (groups or ["default"])]
+        default = self.default_group()
+        sgs = [self._find(self.groups, "SecurityGroup", g, own=True).id for g in groups] if groups else [default.id]
         host = self.schedule(zone, nets)
-        server = Server(self.new_id(), name, host, [])
+        if any(s.name == name and s.host == host for s in self.servers.values()):
+            raise CloudError(f"netplex: openstack server create: {host} already has a server named {name} (a "
+                             "server's namespace on its host is named after it)", 2)
+        server = Server(self.new_id(), name, host, [], project_id=self.project)
         for net in nets:
             if not net.subnets:
                 raise CloudError(f"Network {net.id} requires a subnet in order to boot instances on.")
@@ -470,7 +575,7 @@ class Controller:
         load = {h: 0 for h in self.l3_hosts}
         for r in self.routers.values():
             load[r.host] += 1
-        router = Router(self.new_id(), name, min(self.l3_hosts, key=lambda h: load[h]))
+        router = Router(self.new_id(), name, min(self.l3_hosts, key=lambda h: load[h]), project_id=self.project)
         self.routers[router.id] = router
         return router
 
@@ -565,7 +670,7 @@ class Controller:
             self.port(port)
         fip_id = self.new_id()
         own = self.new_port(sub, "network:floatingip", "", fip_id, ip=ip)
-        fip = FloatingIP(fip_id, own.ip, net.id, own.id)
+        fip = FloatingIP(fip_id, own.ip, net.id, own.id, project_id=self.project)
         self.floating_ips[fip.id] = fip
         if port is not None:
             try:
@@ -610,7 +715,7 @@ class Controller:
         return self._find(self.qos_policies, "QosPolicy", key)
 
     def create_qos_policy(self, name: str, description: str = "") -> QosPolicy:
-        q = QosPolicy(self.new_id(), name, description)
+        q = QosPolicy(self.new_id(), name, description, project_id=self.project)
         self.qos_policies[q.id] = q
         return q
 
@@ -625,7 +730,7 @@ class Controller:
     def qos_rule(self, key: str) -> BandwidthLimitRule:
         for q in self.qos_policies.values():
             for r in q.rules:
-                if r.id == key:
+                if r.id == key and self.visible(q):
                     return r
         raise CloudError(f"No QoSRule found for {key}")
 

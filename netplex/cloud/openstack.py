@@ -2,11 +2,13 @@
 controller, answered with a cliff table (`-f table`, the default), `-f value` or `-f json`,
 the client's error text and exit status (1 for an API refusal, 2 for a usage error).
 
-Modelled: network, subnet, security group, security group rule, server, router, floating ip
-and port, each with create/list/show/delete (port: list/show), `router add|remove subnet`,
-`router set|unset --external-gateway`, `floating ip set|unset --port`, `server add|remove
-floating ip`, and the options listed in OPTIONS. Any other subcommand or option
-is refused in netplex's words, never ignored.
+Modelled: network, subnet, security group, security group rule, server, router, floating ip,
+port and project (keystone), each with create/list/show/delete (port: list/show),
+`router add|remove subnet`, `router set|unset --external-gateway`, `floating ip set|unset
+--port`, `server add|remove floating ip`, and the options listed in OPTIONS; the global
+`--os-project-name|--os-project-id P` makes the request a member of project P's (what it
+sees and owns), else it is the admin's. Any other subcommand or option is refused in
+netplex's words, never ignored.
 """
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ from netplex.cloud.controller import (
     CloudError,
     Controller,
     FloatingIP,
+    IdentityError,
     Network,
     Port,
+    Project,
     QosPolicy,
     Router,
     Rule,
@@ -55,6 +59,8 @@ OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("floating ip", "unset"): {"--port": False},
     ("port", "list"): {"--server": True, "--network": True, "--device-owner": True},
     ("network qos policy", "create"): {"--description": True},
+    ("project", "create"): {"--description": True, "--domain": True},
+    ("server", "list"): {"--all-projects": False},
     ("network qos rule", "create"): {"--type": True, "--max-kbps": True, "--max-burst-kbits": True, "--egress": False,
                                      "--ingress": False},
     ("network qos rule", "list"): {},
@@ -62,7 +68,7 @@ OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("port", "set"): {"--qos-policy": True, "--no-qos-policy": False},
 }
 RESOURCES = ("security group rule", "security group", "network qos policy", "network qos rule", "floating ip", "network",
-             "subnet", "server", "router", "port")
+             "subnet", "server", "router", "port", "project")
 ACTIONS = ("create", "list", "show", "delete", "set", "unset", "add", "remove")
 # which actions each resource has beyond create/list/show/delete (port: list and show only)
 EXTRA = {"router": ("set", "unset", "add", "remove"), "floating ip": ("set", "unset"), "server": ("add", "remove"),
@@ -146,7 +152,7 @@ def _one(opts: dict[str, list[str]], name: str, default: str | None = None) -> s
 
 
 def _net_fields(n: Network, ctl: Controller) -> dict[str, Any]:
-    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": PROJECT_ID,
+    return {"admin_state_up": "UP", "id": n.id, "mtu": 1450 if n.network_type == "vxlan" else 1500, "name": n.name, "project_id": n.project_id,
             "provider:network_type": n.network_type, "provider:physical_network": n.physical_network,
             "provider:segmentation_id": n.segmentation_id, "qos_policy_id": n.qos_policy_id,
             "router:external": "External" if n.external else "Internal", "shared": False,
@@ -209,21 +215,26 @@ def _router_fields(r: Router, ctl: Controller) -> dict[str, Any]:
     return {"admin_state_up": "UP", "external_gateway_info": json.dumps(info) if info is not None else None,
             "id": r.id, "interfaces_info": json.dumps([{"port_id": pid, "ip_address": str(ctl.ports[pid].ip),
                                                         "subnet_id": ctl.ports[pid].subnet_id} for pid in r.interfaces]),
-            "name": r.name, "project_id": PROJECT_ID, "routes": "", "status": "ACTIVE"}
+            "name": r.name, "project_id": r.project_id, "routes": "", "status": "ACTIVE"}
 
 
 def _fip_fields(f: FloatingIP, ctl: Controller) -> dict[str, Any]:
     fixed = ctl.ports[f.fixed_port_id] if f.fixed_port_id is not None else None
     return {"fixed_ip_address": str(fixed.ip) if fixed is not None else None, "floating_ip_address": str(f.address),
             "floating_network_id": f.network_id, "id": f.id, "name": str(f.address), "port_id": f.fixed_port_id,
-            "project_id": PROJECT_ID, "router_id": f.router_id, "status": "ACTIVE" if fixed is not None else "DOWN"}
+            "project_id": f.project_id, "router_id": f.router_id, "status": "ACTIVE" if fixed is not None else "DOWN"}
 
 
 def _port_fields(p: Port, ctl: Controller) -> dict[str, Any]:
     return {"admin_state_up": "UP", "binding_host_id": p.host, "device_id": p.device_id, "device_owner": p.device_owner,
             "fixed_ips": _fixed_ips(p), "id": p.id, "mac_address": p.mac, "name": "", "network_id": p.network_id,
-            "project_id": PROJECT_ID, "security_group_ids": list(p.security_groups),
+            "project_id": p.project_id, "security_group_ids": list(p.security_groups),
             "status": "ACTIVE" if p.host else "DOWN"}
+
+
+def _project_fields(p: Project, ctl: Controller) -> dict[str, Any]:
+    return {"description": p.description, "domain_id": "default", "enabled": p.enabled, "id": p.id, "is_domain": False,
+            "name": p.name, "options": {}, "parent_id": "default", "tags": []}
 
 
 def _qos_rule_fields(r: BandwidthLimitRule, ctl: Controller) -> dict[str, Any]:
@@ -233,7 +244,7 @@ def _qos_rule_fields(r: BandwidthLimitRule, ctl: Controller) -> dict[str, Any]:
 
 
 def _qos_fields(q: QosPolicy, ctl: Controller) -> dict[str, Any]:
-    return {"description": q.description, "id": q.id, "is_default": False, "name": q.name, "project_id": PROJECT_ID,
+    return {"description": q.description, "id": q.id, "is_default": False, "name": q.name, "project_id": q.project_id,
             "rules": [_qos_rule_fields(r, ctl) for r in q.rules], "shared": False}
 
 
@@ -294,6 +305,11 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         return _sg_fields(ctl.create_security_group(name, _one(opts, "--description", "") or ""), ctl)
     if res == "router":
         return _router_fields(ctl.create_router(name), ctl)
+    if res == "project":
+        domain = _one(opts, "--domain", "default")
+        if domain != "default":
+            raise _Refused(f"netplex: openstack project create --domain {domain} is not supported (default)")
+        return _project_fields(ctl.create_project(name, _one(opts, "--description", "") or ""), ctl)
     if res == "network qos policy":
         return _qos_fields(ctl.create_qos_policy(name, _one(opts, "--description", "") or ""), ctl)
     if res == "network qos rule":   # the positional is the policy
@@ -342,7 +358,8 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
 
 
 def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[str]]) -> tuple[list[str], list[list[Any]]]:
-    ports = list(ctl.ports.values())
+    """The rows of what the request's project sees (the admin: every project's)."""
+    ports = [p for p in ctl.ports.values() if ctl.visible(p)]
     if (server := _one(opts, "--server")) is not None:
         ports = [p for p in ports if p.device_id == ctl.server(server).id]
     if (net := _one(opts, "--network")) is not None:
@@ -350,27 +367,32 @@ def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[s
     if (owner := _one(opts, "--device-owner")) is not None:
         ports = [p for p in ports if p.device_owner == owner]
     if res == "network":
-        return ["ID", "Name", "Subnets"], [[n.id, n.name, list(n.subnets)] for n in ctl.networks.values()]
+        return ["ID", "Name", "Subnets"], [[n.id, n.name, list(n.subnets)] for n in ctl.networks.values()
+                                           if ctl.visible(n)]
     if res == "subnet":
-        return ["ID", "Name", "Network", "Subnet"], [[s.id, s.name, s.network_id, str(s.cidr)] for s in ctl.subnets.values()]
+        return ["ID", "Name", "Network", "Subnet"], [[s.id, s.name, s.network_id, str(s.cidr)] for s in ctl.subnets.values()
+                                                     if ctl.visible(s)]
     if res == "security group":
-        return ["ID", "Name", "Description", "Project"], [[g.id, g.name, g.description, PROJECT_ID]
-                                                          for g in ctl.groups.values()]
+        ctl.default_group()
+        return ["ID", "Name", "Description", "Project"], [[g.id, g.name, g.description, g.project_id]
+                                                          for g in ctl.groups.values() if ctl.visible(g)]
+    if res == "project":
+        return ["ID", "Name"], [[p.id, p.name] for p in ctl.list_projects()]
     if res == "security group rule":
-        groups = [ctl.group(pos[0])] if pos else list(ctl.groups.values())
+        groups = [ctl.group(pos[0])] if pos else [g for g in ctl.groups.values() if ctl.visible(g)]
         return (["ID", "IP Protocol", "Ethertype", "IP Range", "Port Range", "Direction", "Remote Security Group"],
                 [[r.id, r.protocol, r.ethertype, r.remote_ip_prefix, _port_range(r), r.direction, r.remote_group_id]
                  for g in groups for r in g.rules])
     if res == "router":
         return (["ID", "Name", "Status", "State", "Project"],
-                [[r.id, r.name, "ACTIVE", "UP", PROJECT_ID] for r in ctl.routers.values()])
+                [[r.id, r.name, "ACTIVE", "UP", r.project_id] for r in ctl.routers.values() if ctl.visible(r)])
     if res == "floating ip":
         return (["ID", "Floating IP Address", "Fixed IP Address", "Port", "Floating Network", "Project"],
-                [[f.id, str(f.address), _fip_fields(f, ctl)["fixed_ip_address"], f.fixed_port_id, f.network_id, PROJECT_ID]
-                 for f in ctl.floating_ips.values()])
+                [[f.id, str(f.address), _fip_fields(f, ctl)["fixed_ip_address"], f.fixed_port_id, f.network_id, f.project_id]
+                 for f in ctl.floating_ips.values() if ctl.visible(f)])
     if res == "network qos policy":
         return (["ID", "Name", "Shared", "Default", "Project"],
-                [[q.id, q.name, False, False, PROJECT_ID] for q in ctl.qos_policies.values()])
+                [[q.id, q.name, False, False, q.project_id] for q in ctl.qos_policies.values() if ctl.visible(q)])
     if res == "network qos rule":
         if not pos:
             raise CloudError("openstack network qos rule list: error: the following arguments are required: <qos-policy>", 2)
@@ -380,29 +402,32 @@ def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[s
     if res == "port":
         return (["ID", "Name", "MAC Address", "Fixed IP Addresses", "Status"],
                 [[p.id, "", p.mac, _fixed_ips(p), "ACTIVE" if p.host else "DOWN"] for p in ports])
+    if "--all-projects" in opts and not ctl.admin:   # nova's policy
+        raise ctl.http_error("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.", 403)
     return (["ID", "Name", "Status", "Networks", "Image", "Flavor"],
-            [[s.id, s.name, "ACTIVE", _server_networks(s, ctl), "", ""] for s in ctl.servers.values()])
+            [[s.id, s.name, "ACTIVE", _server_networks(s, ctl), "", ""] for s in ctl.servers.values()
+             if s.project_id == ctl.project or "--all-projects" in opts])
 
 
 def _lookup(ctl: Controller, res: str) -> Callable[[str], Any]:
     return {"network": ctl.network, "subnet": ctl.subnet, "security group": ctl.group,
             "security group rule": ctl.rule, "server": ctl.server, "router": ctl.router,
             "floating ip": ctl.floating_ip, "port": ctl.port, "network qos policy": ctl.qos_policy,
-            "network qos rule": ctl.qos_rule}[res]
+            "network qos rule": ctl.qos_rule, "project": ctl.find_project}[res]
 
 
 _FIELDS: dict[str, Callable[[Any, Controller], dict[str, Any]]] = {
     "network": _net_fields, "subnet": _sub_fields, "security group": _sg_fields,
     "security group rule": _rule_fields, "server": _server_fields, "router": _router_fields,
     "floating ip": _fip_fields, "port": _port_fields, "network qos policy": _qos_fields,
-    "network qos rule": _qos_rule_fields}
+    "network qos rule": _qos_rule_fields, "project": _project_fields}
 
 
 def _deleter(ctl: Controller, res: str) -> Callable[[str], None]:
     return {"network": ctl.delete_network, "subnet": ctl.delete_subnet, "security group": ctl.delete_security_group,
             "security group rule": ctl.delete_rule, "server": ctl.delete_server, "router": ctl.delete_router,
             "floating ip": ctl.delete_floating_ip, "network qos policy": ctl.delete_qos_policy,
-            "network qos rule": ctl.delete_qos_rule}[res]
+            "network qos rule": ctl.delete_qos_rule, "project": ctl.delete_project}[res]
 
 
 def _change(ctl: Controller, res: str, action: str, opts: dict[str, list[str]], pos: list[str]) -> tuple[int, str, str]:
@@ -471,6 +496,30 @@ def openstack(ctl: Controller, line: str, read_only: bool = False) -> tuple[int,
         return 2, "", f"netplex: openstack: {e}\n"
     if not words or words[0] != "openstack":
         return 2, "", "netplex: the cloud's commands are openstack commands\n"
+    project = None
+    while len(words) > 1 and words[1].startswith("--os-"):   # global options: the request's project
+        name, eq, val = words[1].partition("=")
+        if name not in ("--os-project-name", "--os-project-id"):
+            return 2, "", f"netplex: openstack {name} is not supported\n"
+        if not eq:
+            if len(words) < 3:
+                return 2, "", f"openstack: error: argument {name}: expected one argument\n"
+            val = words.pop(2)
+        project = val
+        del words[1]
+    before = ctl.project
+    try:
+        if project is not None:
+            try:
+                ctl.scope(project)
+            except IdentityError as e:
+                return 1, "", f"{e.message}\n"
+        return _request(ctl, words, read_only)
+    finally:
+        ctl.project = before
+
+
+def _request(ctl: Controller, words: list[str], read_only: bool) -> tuple[int, str, str]:
     rest = " ".join(words[1:3])
     res = next((r for r in RESOURCES if (" ".join(words[1:1 + len(r.split())])) == r), None)
     if res is None:
@@ -512,6 +561,8 @@ def openstack(ctl: Controller, line: str, read_only: bool = False) -> tuple[int,
             return 2, "", f"openstack {what}: error: the following arguments are required: <{res.split()[-1]}>\n"
         if action == "show":
             return 0, _show(_FIELDS[res](_lookup(ctl, res)(pos[0]), ctl), fmt), ""
+        if res == "project" and any(k in (PROJECT_ID, "admin") for k in pos):
+            raise _Refused("netplex: openstack project delete of the admin project is not supported")
         failed = 0
         errors = []
         for key in pos:   # delete takes several; the client reports each failure and a count
@@ -531,6 +582,8 @@ def openstack(ctl: Controller, line: str, read_only: bool = False) -> tuple[int,
         return 0, "", ""
     except _Refused as e:
         return 2, "", f"{e}\n"
+    except IdentityError as e:
+        return 1, "", f"{e.message}\n"
     except CloudError as e:
         if e.status == 2:
             return 2, "", f"{e.message}\n"
