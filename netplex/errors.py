@@ -34,6 +34,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── SctpError               bytes that are not an SCTP packet (checksum, chunk lengths) packet/sctp.py
      ├── S1apError               an S1AP message that cannot be read (aligned PER)       packet/s1ap.py
      ├── NasError                an EPS NAS message that cannot be read: its §7 cause    packet/nas_eps.py
+     ├── DnsError                a DNS message that cannot be read or a name too long    packet/dns.py
      ├── UnknownNodeKind         a node kind no system registered                       network.py
      ├── BackendUnavailable      the chosen backend cannot be loaded here (status 2)     cli.py
      ├── BackendUnsupported      the backend cannot do what was asked                    scenario/backend.py

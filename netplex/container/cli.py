@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from netplex.container.dns import dns_names
 from netplex.container.engine import DAEMON_JSON, DETACHABLE, IMAGES, SHELLS, DockerError, Engine, Host, parse_daemon
 
 __all__ = ["docker_main", "dockerd_main"]
@@ -136,9 +137,9 @@ RUN_FLAGS = {"d": ("detach", False), "detach": ("detach", False), "name": ("name
              "publish-all": ("publish_all", False), "cap-add": ("cap_add", True), "rm": ("rm", False),
              "i": ("interactive", False), "interactive": ("interactive", False), "t": ("tty", False),
              "tty": ("tty", False), "hostname": ("hostname", True), "h": ("hostname", True),
-             "cgroup-parent": ("cgroup_parent", True)}
+             "cgroup-parent": ("cgroup_parent", True), "network-alias": ("network_alias", True)}
 RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6", "dns", "link",
-               "network-alias", "mac-address", "add-host", "sysctl", "cap-drop", "user", "u", "w", "workdir",
+               "mac-address", "add-host", "sysctl", "cap-drop", "user", "u", "w", "workdir",
                "entrypoint", "restart", "memory", "m", "cpus", "device", "expose", "env-file", "label", "l"]
 
 
@@ -327,13 +328,13 @@ class DockerCli:
         return self._inspect([self._network_json(self.engine.network(p)) for p in pos], vals)
 
     def network_connect(self, args: list[str]) -> Out:
-        vals, pos = Flags("network connect", {"ip": ("ip", True)}, ["alias", "ip6", "link", "link-local-ip",
-                                                                     "driver-opt"], interspersed=True).parse(args)
+        vals, pos = Flags("network connect", {"ip": ("ip", True), "alias": ("alias", True)},
+                          ["ip6", "link", "link-local-ip", "driver-opt"], interspersed=True).parse(args)
         if len(pos) != 2:
             return 1, "", ('"docker network connect" requires exactly 2 arguments.\nSee \'docker network connect '
                            "--help'.\n\nUsage:  docker network connect [OPTIONS] NETWORK CONTAINER\n\n"
                            "Connect a container to a network\n")
-        self.engine.connect(pos[0], pos[1], (vals.get("ip") or [""])[-1])
+        self.engine.connect(pos[0], pos[1], (vals.get("ip") or [""])[-1], vals.get("alias", []))
         return 0, "", ""
 
     def network_disconnect(self, args: list[str]) -> Out:
@@ -407,7 +408,7 @@ class DockerCli:
                 raise DockerError(f"netplex: docker {cmd} --cap-add {c} is not supported", 125)
         spec = {"name": name, "image": image, "cmd": pos[1:], "network": netname, "ip": ip, "ports": ports,
                 "cap_add": vals.get("cap_add", []), "publish_all": "publish_all" in vals,
-                "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1]}
+                "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1], "aliases": vals.get("network_alias", [])}
         n = self.engine.network(netname) if netname in self.engine.state["networks"] else None
         if n is None:
             raise DockerError(f"Error response from daemon: network {netname} not found", 125)
@@ -560,13 +561,16 @@ class DockerCli:
         cmd = c["cmd"] or IMAGES[c["image"]][0]
         nets = {}
         for name, ep in c["networks"].items():
+            user = not self.engine.network(name)["default"]
             nets[name] = {"IPAMConfig": {"IPv4Address": ep["want_ip"]} if ep.get("want_ip") else None,
-                          "Links": None, "Aliases": None, "MacAddress": ep.get("mac", ""),
+                          "Links": None, "Aliases": (ep.get("aliases") or None) if user else None,
+                          "MacAddress": ep.get("mac", ""),
                           "DriverOpts": None, "GwPriority": 0, "NetworkID": self.engine.network(name)["id"],
                           "EndpointID": ep.get("endpoint_id", "") if ep.get("ip") else "",
                           "Gateway": ep.get("gateway", "") if ep.get("ip") else "",
                           "IPAddress": ep.get("ip", ""), "IPPrefixLen": ep.get("prefixlen", 0) if ep.get("ip") else 0,
-                          "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None}
+                          "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                          "DNSNames": dns_names(c, name) if user and ep.get("ip") else None}
         if c["netmode"] in ("host", "none"):
             n = self.engine.network(c["netmode"])
             nets[c["netmode"]] = {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
@@ -698,7 +702,7 @@ def go_template(fmt: str, obj: Any) -> str:
     def value(expr: str, dot: Any) -> Any:
         expr = expr.strip()
         if expr.startswith("json "):
-            return json.dumps(value(expr[5:], dot), ensure_ascii=False)
+            return json.dumps(value(expr[5:], dot), ensure_ascii=False, separators=(",", ":"))
         if expr.startswith("index "):
             parts = expr[6:].split()
             v = value(parts[0], dot)

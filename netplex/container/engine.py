@@ -37,6 +37,14 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from netplex.container.dns import (
+    DNS_IP,
+    container_hosts,
+    nat_rules,
+    resolv_conf_internal,
+    resolv_conf_legacy,
+    uses_embedded_dns,
+)
 from netplex.container.iptabler import FirewallConfig, Iptabler, NetworkConfig, PortBinding
 from netplex.errors import NetplexError
 
@@ -86,6 +94,8 @@ class Host(Protocol):
     def kill(self, pid: int) -> None: ...
     def alive(self, pid: int) -> bool: ...
     def join_net_cls(self, cgroup: str, pid: int, asked: bool) -> None: ...
+    def start_resolver(self, container: str, netns: str) -> tuple[int, int]: ...
+    def stop_resolver(self, container: str) -> None: ...
     def leave_net_cls(self, cgroup: str) -> None: ...
 
 
@@ -431,8 +441,13 @@ class Engine:
              "netmode": n["name"], "networks": {}, "ports": spec["ports"], "ip": spec["ip"],
              "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False),
              "cgroup_parent": spec.get("cgroup_parent", "")}
+        aliases = list(spec.get("aliases", []))
+        if aliases and (n["driver"] != "bridge" or n["default"]):
+            raise DockerError("docker: Error response from daemon: network-scoped alias is supported only for "
+                              "containers in user defined networks", 125)
         if n["driver"] == "bridge":
-            c["networks"][n["name"]] = {"ip": "", "mac": "", "veth": "", "ifname": "eth0", "want_ip": spec["ip"]}
+            c["networks"][n["name"]] = {"ip": "", "mac": "", "veth": "", "ifname": "eth0", "want_ip": spec["ip"],
+                                        "aliases": aliases}
         self.state["containers"][name] = c
         self.save()
         return c
@@ -475,11 +490,43 @@ class Engine:
         if c["pid"]:    # runc (cgroupfs driver) makes <parent>/<id> and puts the container's init in it
             self.host.join_net_cls(self.cgroup_of(c), c["pid"], bool(c.get("cgroup_parent")))
         self.state["containers"][c["name"]] = c
+        self._setup_dns(c)
         self._publish(c)
         self.save()
         if exits:
             return self.stop_container(c["name"], 0)
         return c
+
+    def _setup_dns(self, c: dict[str, Any]) -> None:
+        """The container's /etc/hosts and /etc/resolv.conf (under /etc/netns/NAME, which `ip netns exec`
+        binds over /etc) and, on a user-defined network, its embedded DNS server with the NAT rules that
+        lead 127.0.0.11:53 to it (Sandbox.setupDNS/rebuildDNS, Resolver.SetupFunc)."""
+        if c["netmode"] == "host":
+            return
+        ns = c["name"]
+        ip = next((ep["ip"] for ep in c["networks"].values() if ep.get("ip")), "")
+        self.host.write(f"/etc/netns/{ns}/hosts", container_hosts(ip, c["id"][:12]))
+        host_rc = self.host.read("/etc/resolv.conf")
+        if not uses_embedded_dns(self.state, c):
+            self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_legacy(host_rc))
+            return
+        if not c.get("dns_ports"):
+            udp, tcp = self.host.start_resolver(c["name"], ns)
+            c["dns_ports"] = [udp, tcp]
+            for chain, hook in (("DOCKER_OUTPUT", "OUTPUT"), ("DOCKER_POSTROUTING", "POSTROUTING")):
+                if self.host.run_in(ns, ["iptables", "-t", "nat", "-C", hook, "-d", DNS_IP, "-j", chain])[0] == 0:
+                    self._must_in(ns, "iptables", "-t", "nat", "-F", chain)
+                else:
+                    self._must_in(ns, "iptables", "-t", "nat", "-N", chain)
+                    self._must_in(ns, "iptables", "-t", "nat", "-I", hook, "-d", DNS_IP, "-j", chain)
+            for rule in nat_rules(udp, tcp):
+                self._must_in(ns, "iptables", *rule)
+        self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_internal(host_rc))
+
+    def _must_in(self, netns: str, *argv: str) -> None:
+        status, _, err = self.host.run_in(netns, list(argv))
+        if status:
+            raise DockerError(f"Error response from daemon: {' '.join(argv)}: {err.strip()}", 125)
 
     def _connect(self, c: dict[str, Any], netname: str, gateway: bool) -> None:
         n = self.network(netname)
@@ -555,6 +602,9 @@ class Engine:
             self.iptabler().del_ports(self._netcfg(n), [b for _, b in self._bindings(c)])
         for netname in list(c["networks"]):
             self._disconnect(c, netname)
+        if c.get("dns_ports"):
+            self.host.stop_resolver(c["name"])
+            c["dns_ports"] = []
         if c["netmode"] != "host":
             self.sh("ip", "netns", "del", c["name"])
         self._stopped(c, code)
@@ -584,7 +634,7 @@ class Engine:
         self.save()
         return ref
 
-    def connect(self, netref: str, ref: str, ip: str) -> None:
+    def connect(self, netref: str, ref: str, ip: str, aliases: Sequence[str] = ()) -> None:
         n = self.network(netref)
         c = self.container(ref)
         if n["driver"] != "bridge":
@@ -597,10 +647,15 @@ class Engine:
         if n["name"] in c["networks"]:
             raise DockerError(f"Error response from daemon: endpoint with name {c['name']} already exists in "
                               f"network {n['name']}")
+        if aliases and n["default"]:
+            raise DockerError("Error response from daemon: network-scoped alias is supported only for containers in "
+                              "user defined networks")
         c["networks"][n["name"]] = {"ip": "", "mac": "", "veth": "", "ifname": f"eth{len(c['networks'])}",
-                                    "want_ip": ip}
+                                    "want_ip": ip, "aliases": list(aliases)}
         if c["status"] == "running":
             self._connect(c, n["name"], gateway=False)
+            self.state["containers"][c["name"]] = c
+            self._setup_dns(c)
         self.state["containers"][c["name"]] = c
         self.save()
 

@@ -47,6 +47,7 @@ TUN_READ = 65536
 READY_TIMEOUT = 10.0
 ETCD_WAIT = 15.0            # etcd-server takes a moment to answer after it starts
 WATCH_INTERVAL = 1.0
+DNS_PID_DIR = "/run/docker/netplex-dns"     # the embedded DNS servers' pids, in the node's private /run
 
 
 class RealHost:
@@ -129,6 +130,29 @@ class RealHost:
 
     def leave_net_cls(self, cgroup: str) -> None:
         """Nothing was made (join_net_cls)."""
+
+    def start_resolver(self, container: str, netns: str) -> tuple[int, int]:
+        """The container's embedded DNS server: netplex/container/real_dns.py, a process of the node."""
+        env = dict(os.environ, PYTHONPATH=str(TWIN_DIR.parent.parent))
+        proc = subprocess.Popen([sys.executable, "-m", "netplex.container.real_dns", container, netns],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True, env=env)
+        assert proc.stdout is not None
+        select.select([proc.stdout], [], [], READY_TIMEOUT)
+        words = proc.stdout.readline().split()
+        proc.stdout.close()
+        if len(words) != 3 or words[0] != b"ready":
+            proc.kill()
+            raise DockerError(f"Error response from daemon: the embedded DNS server of {container} did not start",
+                              125)
+        self.write(f"{DNS_PID_DIR}/{container}.pid", f"{proc.pid}\n")
+        return int(words[1]), int(words[2])
+
+    def stop_resolver(self, container: str) -> None:
+        text = self.read(f"{DNS_PID_DIR}/{container}.pid")
+        if text and text.strip().isdigit():
+            self.kill(int(text))
+            os.unlink(f"{DNS_PID_DIR}/{container}.pid")
 
     def alive(self, pid: int) -> bool:
         try:

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from netplex.errors import NetplexError
 
-__all__ = ["CGROUP_MOUNT_ROOT", "FileSystem", "FsError", "MountedFs", "Stat"]
+__all__ = ["CGROUP_MOUNT_ROOT", "FileSystem", "FsError", "MountedFs", "NetnsEtcView", "Stat"]
 
 TOP_DIRS = ("/", "/etc", "/run", "/var", "/var/lib", "/tmp", "/root", "/dev", "/proc", "/sys")
 DEFAULT_FILE_MODE = 0o644
@@ -391,3 +391,21 @@ class FileSystem:
                             nxt.append(cand)
             found = nxt
         return sorted(found) if parts else []
+
+
+class NetnsEtcView(FileSystem):
+    """The machine's files as `ip netns exec NAME CMD` leaves them for CMD: each entry of
+    /etc/netns/NAME bind-mounted over the entry of the same name in /etc (ip-netns(8); iproute2
+    ip/ipnetns.c bind_etc), the entries there when the command starts. Same files, same state:
+    only the paths under a bound name resolve elsewhere."""
+
+    def __init__(self, fs: FileSystem, name: str) -> None:
+        self.files, self.dirs, self.modes, self.mounts = fs.files, fs.dirs, fs.modes, fs.mounts
+        self.etc = f"/etc/netns/{name}"
+        self.bound = set(fs.listdir(self.etc)) if fs.is_dir(self.etc) else set()
+
+    def norm(self, path: str, cwd: str = "/") -> str:  # type: ignore[override]
+        p = FileSystem.norm(path, cwd)
+        if p.startswith("/etc/") and p[5:].split("/", 1)[0] in self.bound:
+            return self.etc + p[4:]
+        return p

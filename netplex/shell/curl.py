@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.addr import int_to_ip
 from netplex.shell.registry import Context, command
+from netplex.shell.resolv import GaiError, getaddrinfo
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
@@ -152,19 +153,10 @@ def _set_value(o: _Opts, name: str, value: str, typed: str) -> Result | None:
 
 
 def _resolve(ctx: Context, host: str) -> int:
-    try:
-        return ip_to_int(host)
-    except ValueError:
-        pass
-    data = ctx.fs.read("/etc/hosts")
-    for line in (data.decode("utf-8", "replace") if data else "").splitlines():
-        words = line.split("#", 1)[0].split()
-        if len(words) > 1 and host in words[1:]:
-            try:
-                return ip_to_int(words[0])
-            except ValueError:
-                continue
-    raise _CurlFailure(6, f"Could not resolve host: {host}")
+    found = getaddrinfo(ctx, host)
+    if isinstance(found, GaiError):
+        raise _CurlFailure(6, f"Could not resolve host: {host}")
+    return found
 
 
 def _split_url(url: str) -> tuple[str, int, str]:

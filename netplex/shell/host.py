@@ -27,6 +27,7 @@ from netplex.shell import (
     dhcp,
     docker_proxy,
     ebtables,
+    getent,
     ifconfig,
     ip,
     ipset,
@@ -56,7 +57,7 @@ COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntra
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, ovs_osken, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
-                   ifconfig, ebtables, mlagd)
+                   ifconfig, ebtables, mlagd, getent)
 
 
 def read_file(ns: Any, path: str) -> str | None:

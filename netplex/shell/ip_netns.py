@@ -108,7 +108,7 @@ def _exec(ctx: Context, machine: Machine, args: list[str]) -> Result:
     if len(args) < 2:
         raise NetnsError("No command specified", 1)
     target = machine.netns_get(args[0])
-    result = exec_in(ctx, target, args[1:])
+    result = exec_in(ctx, target, args[1:], etc_netns=args[0])
     if result is None:
         return Result(1, "", f'exec of "{args[1]}" failed: No such file or directory\n')
     return result

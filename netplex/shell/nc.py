@@ -22,8 +22,9 @@ from typing import Any
 
 from netplex.apps.process import Program, ProgramExit
 from netplex.machine import Machine
-from netplex.packet.addr import int_to_ip, ip_to_int
+from netplex.packet.addr import int_to_ip
 from netplex.shell.registry import Context, command
+from netplex.shell.resolv import GaiError, getaddrinfo
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 from netplex.stack.tcp import TcpSocket
@@ -244,12 +245,12 @@ def nc(ctx: Context, argv: list[str]) -> Result:
     if len(words) != 2:
         return Result(1, "", USAGE)
     host, port_s = words
-    try:
-        dst = ip_to_int(host)
-    except ValueError:
-        return Result(1, "", f"nc: getaddrinfo for host \"{host}\" port {port_s}: Name or service not known\n")
     if not port_s.isdigit() or not 0 < int(port_s) < 65536:
         return Result(1, "", f"nc: port number invalid: {port_s}\n")
+    found = getaddrinfo(ctx, host)
+    if isinstance(found, GaiError):
+        return Result(1, "", f"nc: getaddrinfo for host \"{host}\" port {port_s}: {found.value}\n")
+    dst = found
     wait_ns = quit_ns = None
     if "w" in vals:
         wait_ns = _secs(vals["w"])

@@ -23,6 +23,7 @@ from typing import Any
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED
 from netplex.shell.registry import Context, Terminal, command
+from netplex.shell.resolv import GaiError, getaddrinfo, getnameinfo
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 
@@ -67,11 +68,15 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
              timeout_ns: int | None = None, deadline_ns: int | None = None, size: int = 56,
              ttl: int | None = None, oif: Any = None, src: int | None = None, quiet: bool = False,
              broadcast: bool = False, terminal: Terminal | None = None,
-             max_packets: int | None = None) -> PingStats:
+             max_packets: int | None = None, target: str | None = None,
+             names: dict[int, str] | None = None) -> PingStats:
     """Run ping on `node` (a Namespace) until done; returns its statistics.
 
     With `terminal`, lines are written to it as they come and the run stops when it is
-    interrupted; `max_packets` stops an unbounded run (count None) after that many.
+    interrupted; `max_packets` stops an unbounded run (count None) after that many. `target`
+    is the name the user gave (the header's `PING db (172.18.0.3)`); with `names` (a name was
+    given and no -n) addresses print as iputils' pr_addr prints them, `NAME (ADDR)`: the
+    reverse lookup's name, or the address again.
     """
     ns = node
     net = ns.world
@@ -82,6 +87,10 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
     sent_at: dict[int, int] = {}
     answered: set[int] = set()
     dst_s = int_to_ip(dst)
+
+    def pr_addr(addr: int) -> str:
+        a = int_to_ip(addr)
+        return a if names is None else f"{names.get(addr, a)} ({a})"
 
     def on_reply(ip: Any, icmp: Any) -> None:
         seq = icmp.seq
@@ -97,7 +106,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         else:
             st.repeats += 1
         if not quiet:
-            st.lines.append(f"{len(icmp.payload) + 8} bytes from {int_to_ip(ip.src)}: icmp_seq={seq} "
+            st.lines.append(f"{len(icmp.payload) + 8} bytes from {pr_addr(ip.src)}: icmp_seq={seq} "
                             f"ttl={ip.ttl} time={_fmt_rtt(rtt_us)}" + (" (DUP!)" if dup else ""))
 
     def on_error(ip: Any, icmp: Any) -> None:
@@ -109,7 +118,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         if icmp.type == ICMP_REDIRECT:
             # ping4_parse_reply: a redirect is no error and answers nothing; only printed
             if not quiet:
-                st.lines.append(f"From {int_to_ip(ip.src)}: icmp_seq={seq} "
+                st.lines.append(f"From {pr_addr(ip.src)}: icmp_seq={seq} "
                                 f"{REDIRECT_TEXT.get(icmp.code, f'Redirect, Bad Code: {icmp.code}')}"
                                 f"(New nexthop: {int_to_ip(icmp.rest)})")
             return
@@ -126,7 +135,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
         else:
             text = f"Bad ICMP type: {icmp.type}"
         if not quiet:
-            st.lines.append(f"From {int_to_ip(ip.src)} icmp_seq={seq} {text}")
+            st.lines.append(f"From {pr_addr(ip.src)} icmp_seq={seq} {text}")
 
     def acknowledge(seq: int) -> None:
         """iputils' pipe size: how many probes were outstanding when this one was answered."""
@@ -157,7 +166,7 @@ def ping_run(node: Any, dst: int, count: int | None = 1, interval_ns: int = NSEC
     # iputils: "from SOURCE DEVICE: " when bound to a device or a source address (-I)
     via = f"from {int_to_ip(rt.src if src is None else src)} {oif.name if oif is not None else ''}: " \
         if oif is not None or src is not None else ""
-    st.lines.append(f"PING {dst_s} ({dst_s}) {via}{size}({size + 28}) bytes of data.")
+    st.lines.append(f"PING {target or dst_s} ({dst_s}) {via}{size}({size + 28}) bytes of data.")
     start = sched.now
     payload_tail = bytes(i & 0xFF for i in range(16, max(size, 16)))
     seq = 0
@@ -287,6 +296,7 @@ def ping(ctx: Context, argv: list[str]) -> Result:
     src = None
     quiet = False
     broadcast = False
+    numeric = False
     dest = None
     args = argv[1:]
     i = 0
@@ -341,7 +351,9 @@ def ping(ctx: Context, argv: list[str]) -> Result:
                     quiet = True
                 elif opt == "b":
                     broadcast = True
-                elif opt in "n4":   # numeric output, IPv4: all netplex's ping does
+                elif opt == "n":
+                    numeric = True
+                elif opt == "4":    # IPv4: all netplex's ping does
                     pass
                 elif opt == "V":
                     return Result(0, "ping from iputils 20221126\n")
@@ -359,17 +371,23 @@ def ping(ctx: Context, argv: list[str]) -> Result:
         i += 1
     if dest is None:
         return Result(2, "", "ping: usage error: Destination address required\n")
+    names: dict[int, str] | None = None
     try:
         dst = ip_to_int(dest)
     except ValueError:
-        return _bad(f"{dest}: Name or service not known")
+        found = getaddrinfo(ctx, dest)
+        if isinstance(found, GaiError):
+            return _bad(f"{dest}: {found.value}")
+        dst = found
+        if not numeric:     # iputils: a name given, replies are named by getnameinfo (reverse lookups)
+            names = {dst: getnameinfo(ctx, dst)}
     unbounded = count is None and deadline is None
     terminal = ctx.terminal if unbounded else None
     if unbounded and terminal is None:
         deadline = UNBOUNDED_LIMIT_NS
     st = ping_run(ns, dst, count, interval, timeout, deadline, size, ttl, oif, src, quiet, broadcast,
                   terminal,
-                  UNBOUNDED_MAX_PACKETS if unbounded and terminal is None else None)
+                  UNBOUNDED_MAX_PACKETS if unbounded and terminal is None else None, target=dest, names=names)
     if st.fatal:
         return Result(2, "", st.fatal + "\n")
     out = st.lines[st.printed:] + format_summary(dest, st)

@@ -128,7 +128,8 @@ class UdpSocket(SockCgroupData):
             self.ns.sched.at(self.ns.sched.now, cb)
 
     def bind(self, addr: int = 0, port: int = 0) -> int:
-        if addr and not self.ns.is_local_addr(addr):
+        # inet_bind: the address must be local, an interface's or one a local route covers (127.0.0.11)
+        if addr and not self.ns.is_local_addr(addr) and self.ns.ip_dev_find(addr) is None:
             return EADDRNOTAVAIL
         if port == 0:
             port = self.table.ephemeral_port("udp")

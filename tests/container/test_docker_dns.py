@@ -1,0 +1,141 @@
+"""Docker's embedded DNS (127.0.0.11) and the resolv.conf/hosts files dockerd writes.
+
+moby's resolv.conf goldens (tests/data/moby/resolvconf) through netplex's transforms; the
+docker-dns example on the simulator (and, marked linux, against the kernel twin, where real
+glibc tools ask netplex's server); names, aliases, NAME.NETWORK, reverse lookups, the
+forwarding to the host's servers, and what `docker rm` leaves.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netplex import Network
+from netplex.container.dns import resolv_conf_internal, resolv_conf_legacy
+from netplex.scenario.loader import load_scenario
+from netplex.scenario.runner import run_scenario
+from netplex.scenario.sim import SimBackend
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "data" / "moby" / "resolvconf"
+
+# moby's TestRCTransformForIntNS cases: host file, required options (the two with --dns/--dns-option
+# overrides are left out: `docker run --dns` is refused)
+INT_NS = {
+    "IPv4_only": ("nameserver 10.0.0.1", ()),
+    "IPv4_and_IPv6,_ipv6_enabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", ()),
+    "IPv4_localhost": ("nameserver 127.0.0.53", ()),
+    "IPv6_only": ("nameserver fd14:6e0e:f855::1", ()),
+    "IPv4_and_IPv6_localhost": ("nameserver 127.0.0.53\nnameserver ::1", ()),
+    "ndots_present_and_required": ("nameserver 127.0.0.53\noptions ndots:1", ("ndots:0",)),
+    "ndots_missing_but_required": ("nameserver 127.0.0.53", ("ndots:0",)),
+    "Extra_required_options": ("nameserver 127.0.0.53\noptions trust-ad", ("ndots:0", "attempts:3", "edns0",
+                                                                           "trust-ad")),
+    "No_config": ("", ()),
+}
+LEGACY = {
+    "Routable_IPv4_only": ("nameserver 10.0.0.1", False),
+    "Routable_IPv4_and_IPv6,_ipv6_enabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", True),
+    "Routable_IPv4_and_IPv6,_ipv6_disabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", False),
+    "IPv4_localhost,_ipv6_disabled": ("nameserver 127.0.0.53", False),
+    "IPv4_localhost,_ipv6_enabled": ("nameserver 127.0.0.53", True),
+    "IPv4_and_IPv6_localhost,_ipv6_disabled": ("nameserver 127.0.0.53\nnameserver ::1", False),
+    "IPv4_and_IPv6_localhost,_ipv6_enabled": ("nameserver 127.0.0.53\nnameserver ::1", True),
+    "IPv4_localhost,_IPv6_routeable,_ipv6_enabled": ("nameserver 127.0.0.53\nnameserver fd3e:2d1a:1f5a::1", True),
+    "IPv4_localhost,_IPv6_routeable,_ipv6_disabled": ("nameserver 127.0.0.53\nnameserver fd3e:2d1a:1f5a::1", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INT_NS))
+def test_moby_golden_internal_resolver(case: str) -> None:
+    text, reqd = INT_NS[case]
+    want = (GOLDEN / "TestRCTransformForIntNS" / f"{case}.golden").read_text()
+    assert resolv_conf_internal(text, reqd, header=False) == want
+
+
+@pytest.mark.parametrize("case", sorted(LEGACY))
+def test_moby_golden_legacy_network(case: str) -> None:
+    text, ipv6 = LEGACY[case]
+    want = (GOLDEN / "TestRCTransformForLegacyNw" / f"{case}.golden").read_text()
+    assert resolv_conf_legacy(text, ipv6, header=False) == want
+
+
+def test_goldens_kept_are_the_cases_run() -> None:
+    """Every golden file is a case above but the three with overrides (docker run --dns is refused)."""
+    kept = {p.stem for p in (GOLDEN / "TestRCTransformForIntNS").iterdir()} - set(INT_NS)
+    assert kept == {"IPv4_localhost_override", "ndots_host,_override_and_required"}
+    assert {p.stem for p in (GOLDEN / "TestRCTransformForLegacyNw").iterdir()} - set(LEGACY) == {"Override_nameservers"}
+
+
+def test_example_scenario() -> None:
+    res = run_scenario(load_scenario(ROOT / "examples" / "docker-dns.yaml"), SimBackend())
+    assert res.passed, [p for p in res.probes if not p.passed]
+
+
+@pytest.fixture
+def lab():
+    """A docker host whose resolv.conf names an upstream server that answers nothing."""
+    net = Network()
+    h = net.add_node("h", kind="docker-host")
+    h.machine.fs.write("/etc/resolv.conf", b"nameserver 192.0.2.53\n")
+    assert h.run("dockerd").status == 0
+    for line in ("docker network create --subnet 172.30.0.0/24 backend",
+                 "docker network create --subnet 172.30.1.0/24 front",
+                 "docker run -d --name db --network backend --network-alias cache --network-alias store redis",
+                 "docker run -d --name app --network backend alpine sleep infinity",
+                 "docker run -d --name web --network front nginx"):
+        r = h.run(line)
+        assert r.status == 0, (line, r.error)
+    return h
+
+
+def test_names_aliases_and_networks(lab) -> None:
+    db_id = lab.run("docker inspect -f '{{.Id}}' db").output.strip()[:12]
+    for name in ("db", "DB", "cache", "store", "db.backend", "cache.backend", db_id):
+        r = lab.run(f"docker exec app getent hosts {name}")
+        assert r.output == f"172.30.0.2      {name}\n", name
+    # web is on another network: not a name app can resolve (forwarded upstream: no answer there)
+    assert lab.run("docker exec app getent hosts web").status == 2
+    assert lab.run("docker exec app getent hosts db.front").status == 2
+    r = lab.run("docker inspect -f '{{json .NetworkSettings.Networks.backend.DNSNames}}' db")
+    assert r.output == f'["db","cache","store","{db_id}"]\n'
+    assert lab.run("docker inspect -f '{{json .NetworkSettings.Networks.backend.Aliases}}' db").output == \
+        '["cache","store"]\n'
+
+
+def test_connect_gives_names_on_the_new_network(lab) -> None:
+    assert lab.run("docker exec web getent hosts db").status == 2
+    assert lab.run("docker network connect --alias www backend web").status == 0
+    assert lab.run("docker exec app getent hosts www").output == "172.30.0.4      www\n"
+    assert lab.run("docker exec web getent hosts db").output == "172.30.0.2      db\n"
+
+
+def test_stop_and_rm_take_the_name_and_the_server_away(lab) -> None:
+    assert lab.run("docker stop db").status == 0
+    assert lab.run("docker exec app getent hosts db").status == 2
+    assert lab.run("docker rm app -f").status == 0
+    assert "app" not in lab.run("ip netns list").output
+    assert lab.run("docker start db").status == 0
+    r = lab.run("ip netns exec db iptables -t nat -S DOCKER_POSTROUTING")
+    assert r.output.count("-j SNAT --to-source :53") == 2
+
+
+def test_curl_and_nc_errors_by_name(lab) -> None:
+    r = lab.run("docker exec app curl -sS http://nosuch/")
+    assert (r.status, r.error) == (6, "curl: (6) Could not resolve host: nosuch\n")
+    r = lab.run("docker exec app nc -z nosuch 80")
+    assert (r.status, r.error) == (1, 'nc: getaddrinfo for host "nosuch" port 80: Temporary failure in name '
+                                      "resolution\n")
+    r = lab.run("docker exec app sh -c 'echo hi | nc -w 1 cache 6379'")
+    assert r.status == 0
+
+
+def test_network_alias_needs_a_user_network() -> None:
+    h = Network().add_node("h", kind="docker-host")
+    assert h.run("dockerd").status == 0
+    r = h.run("docker run -d --name x --network-alias y alpine sleep 9")
+    assert (r.status, r.error) == (125, "docker: Error response from daemon: network-scoped alias is supported only "
+                                        "for containers in user defined networks\n\nRun 'docker run --help' for more "
+                                        "information\n")
+    assert h.run("docker ps -a -q").output == ""
