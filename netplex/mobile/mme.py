@@ -49,13 +49,22 @@ from netplex.packet.gtpv2c import (
     tbcd,
 )
 from netplex.packet.nas_eps import Nas, NasError
-from netplex.packet.nas_security import kenb
+from netplex.packet.nas_security import (
+    INTEGRITY_CIPHERED,
+    INTEGRITY_CIPHERED_NEW,
+    INTEGRITY_NEW,
+    PLAIN,
+    NasSecurity,
+    kenb,
+)
 from netplex.packet.s1ap import S1ap, S1apError
 
 __all__ = ["Mme", "MmeUe"]
 
 CAUSE_NAME = {v: k for k, v in CAUSE.items()}
 EBI = 5   # the default bearer's EPS bearer identity
+# TS 24.301 §4.4.4.3: what the MME takes without integrity protection (before the security mode control)
+UNPROTECTED_UPLINK = ("Attach Request", "Authentication Response", "Authentication Failure", "Detach Request")
 MME_GROUP, MME_CODE = 1, 1                      # this MME's GUMMEI (TS 23.003 §2.8)
 UE_ALGS = 0xC000                                 # TS 36.413 §9.2.1.40: 128-EEA1/EIA1 and 128-EEA2/EIA2
 NO_STATE_MAINTAINED = 1                          # RFC 6733 §8.11 Auth-Session-State
@@ -76,6 +85,8 @@ class MmeUe:
     xres: bytes = b""
     kasme: bytes = b""
     kenb: bytes = b""
+    sec: NasSecurity | None = None     # the EPS NAS security context (TS 24.301 §4.4.2)
+    secured: bool = False              # the UE's Security Mode Complete verified: protect everything
     ambr_ul: int = 0
     ambr_dl: int = 0
     pgw: int | None = None
@@ -128,9 +139,44 @@ class Mme(EpcDaemon):
         body = {"UE-S1AP-IDs": ids, **ies} if name == "UEContextReleaseCommand" else {**ids, **ies}
         self.s1.send(assoc, S1ap(name, body).encode(), 1)
 
-    def _nas(self, ue: MmeUe, nas: Nas, step: int = 3) -> None:
-        self.note(step, "S1-MME", ue.enb, f"S1AP DownlinkNASTransport (NAS {nas.name})")
-        self._s1ap(ue, "DownlinkNASTransport", {"NAS-PDU": nas.encode()})
+    def _nas(self, ue: MmeUe, nas: Nas, step: int = 3, header: int | None = None) -> None:
+        """A downlink NAS message: integrity protected and ciphered with EIA2/EEA2 once the UE completed
+        the security mode control (TS 24.301 §4.4.5); `header` chooses another security header type."""
+        pdu = nas.encode()
+        header = (INTEGRITY_CIPHERED if ue.secured else PLAIN) if header is None else header
+        if header != PLAIN and ue.sec is not None:
+            pdu = ue.sec.protect(pdu, header)
+        how = "" if header == PLAIN else ", integrity protected" if header == INTEGRITY_NEW else ", ciphered"
+        self.note(step, "S1-MME", ue.enb, f"S1AP DownlinkNASTransport (NAS {nas.name}{how})")
+        self._s1ap(ue, "DownlinkNASTransport", {"NAS-PDU": pdu})
+
+    def _protect(self, ue: MmeUe, nas: Nas) -> bytes:
+        return ue.sec.protect(nas.encode()) if ue.sec is not None and ue.secured else nas.encode()
+
+    def _uplink_pdu(self, ue: MmeUe, pdu: bytes) -> Nas | None:
+        """TS 24.301 §4.4.4.3: the plain NAS message of an uplink PDU, or None when it is to be
+        discarded (a MAC that does not verify, a replayed COUNT, an unprotected message the MME
+        takes only before the security mode control)."""
+        header = pdu[0] >> 4 if pdu and pdu[0] & 0x0F == 7 else PLAIN
+        if header == PLAIN:
+            nas = Nas.decode(pdu)
+            if ue.secured and nas.name not in UNPROTECTED_UPLINK:
+                self.count("nas_unprotected_dropped")
+                return None
+            return nas
+        if ue.sec is None:
+            self.count("nas_no_security_context")
+            return None
+        try:
+            nas = Nas.decode(ue.sec.unprotect(pdu))
+        except NasError as e:
+            if e.cause == 24:
+                self.count("nas_mac_failure")
+                return None
+            raise
+        if nas.name == "Security Mode Complete" and header == INTEGRITY_CIPHERED_NEW:
+            ue.secured = True
+        return nas
 
     def _reject(self, ue: MmeUe, name: str, emm_cause: int | None, why: str) -> None:
         ue.state, ue.cause = "REJECTED", why
@@ -159,7 +205,9 @@ class Mme(EpcDaemon):
                 self.count("s1ap_unknown_ue")
                 return
             if msg.name == "UplinkNASTransport":
-                self._uplink_nas(ue, Nas.decode(msg.ies["NAS-PDU"]))
+                nas = self._uplink_pdu(ue, msg.ies["NAS-PDU"])
+                if nas is not None:
+                    self._uplink_nas(ue, nas)
             elif msg.name == "InitialContextSetupResponse":
                 erab = msg.ies["E-RABSetupListCtxtSURes"][0]
                 ue.t8 = erab["GTP-TEID"]
@@ -197,13 +245,15 @@ class Mme(EpcDaemon):
                 self._reject(ue, "Authentication Reject", None, "Authentication Reject: RES does not match XRES")
                 return
             ue.state = "SECURITY"
+            ue.sec = NasSecurity(ue.kasme, downlink=True)
             self._nas(ue, Nas("Security Mode Command", {
-                "Selected NAS security algorithms": {"ciphering": "EEA2", "integrity": "EIA2"}}))
+                "Selected NAS security algorithms": {"ciphering": "EEA2", "integrity": "EIA2"}}),
+                header=INTEGRITY_NEW)
         elif nas.name == "Authentication Failure" and ue.state == "AUTHENTICATING":
             c = nas.ies.get("EMM cause")
             self._reject(ue, "Authentication Reject", None,
                          f"Authentication Failure from the UE: EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})")
-        elif nas.name == "Security Mode Complete" and ue.state == "SECURITY":
+        elif nas.name == "Security Mode Complete" and ue.state == "SECURITY" and ue.secured:
             ue.state = "UPDATING-LOCATION"
             self._diameter(ue, "Update-Location", "ULR", [
                 Avp.make("RAT-Type", RAT_TYPE_EUTRAN), Avp.make("ULR-Flags", ULR_S6A_INDICATOR | ULR_INITIAL_ATTACH),
@@ -324,7 +374,7 @@ class Mme(EpcDaemon):
     def _context_setup(self, ue: MmeUe) -> None:
         """Step 8: tell the eNodeB the SGW's t7 and hand the UE its Attach Accept."""
         ue.state = "CONTEXT-SETUP"
-        ue.kenb = kenb(ue.kasme, 0)
+        ue.kenb = kenb(ue.kasme, max(ue.sec.rx_count, 0) if ue.sec is not None else 0)
         accept = Nas("Attach Accept", {
             "EPS attach result": "EPS only", "T3412 value": 3240, "TAI list": [{"PLMN": self.plmn, "TAC": 1}],
             "GUTI": {"PLMN": self.plmn, "MME group ID": MME_GROUP, "MME code": MME_CODE,
@@ -339,7 +389,7 @@ class Mme(EpcDaemon):
                                           "uEaggregateMaximumBitRateUL": ue.ambr_ul * 1000},
             "E-RABToBeSetupListCtxtSUReq": [{"E-RAB-ID": EBI, "E-RABLevelQoSParameters": {"qCI": 9},
                                              "transportLayerAddress": int_to_ip(ue.sgw_u or 0), "GTP-TEID": ue.t7,
-                                             "NAS-PDU": accept.encode()}],
+                                             "NAS-PDU": self._protect(ue, accept)}],
             "UESecurityCapabilities": {"encryptionAlgorithms": UE_ALGS, "integrityProtectionAlgorithms": UE_ALGS},
             "SecurityKey": ue.kenb or bytes(32)})
 

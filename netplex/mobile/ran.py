@@ -28,6 +28,7 @@ from netplex.packet.gtpu import (
     GtpU,
 )
 from netplex.packet.nas_eps import Nas, NasError
+from netplex.packet.nas_security import INTEGRITY_CIPHERED, INTEGRITY_CIPHERED_NEW, INTEGRITY_NEW, PLAIN, NasSecurity
 from netplex.packet.s1ap import S1ap, S1apError
 from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
@@ -86,7 +87,11 @@ def _nas_name(pdu: bytes) -> str:
     try:
         return Nas.decode(pdu).name
     except NasError:
-        return "security protected"
+        return "security protected: the eNodeB cannot read it"
+
+
+# TS 24.301 §4.4.4.2: what a UE reads without integrity protection once it has a security context
+UNPROTECTED_DOWNLINK = ("Authentication Request", "Authentication Reject", "Attach Reject", "Detach Accept")
 
 
 class UeModem(Program):
@@ -108,6 +113,8 @@ class UeModem(Program):
         self.ip: str | None = None
         self.plmn: str | None = None
         self.kasme: bytes | None = None
+        self.sec: NasSecurity | None = None      # the EPS NAS security context, once the SMC verified
+        self.nas_dropped = 0                     # protected messages whose MAC did not verify, and the like
         self.enb_mac: bytes | None = None
         self.uu: PacketSocket | None = None
 
@@ -118,14 +125,19 @@ class UeModem(Program):
         if self.ns.world.tracer.on:
             self.ns.trace("attach", f"[{step:>2}] Uu      {self.node} → {self.enb}: {text}")
 
-    def _send(self, rrc: str, nas: Nas) -> None:
+    def _send(self, rrc: str, nas: Nas, header: int = INTEGRITY_CIPHERED) -> None:
+        """Send `nas` on the radio, security protected (`header`) once there is a context (§4.4.5)."""
         assert self.uu is not None
-        data = Msg("RRC", rrc, {"NAS-PDU": nas.encode().hex()}).encode()
+        pdu = nas.encode()
+        if self.sec is not None:
+            pdu = self.sec.protect(pdu, header)
+        data = Msg("RRC", rrc, {"NAS-PDU": pdu.hex()}).encode()
         self.uu.sendto(data, self.ifindex, self.enb_mac or b"\xff" * 6, ETH_P_UU)
 
     def attach(self) -> None:
         """Step 1: RRC connection and NAS Attach Request with a PDN Connectivity Request."""
         self.state, self.error, self.ip = "EMM-REGISTERED-INITIATED", None, None
+        self.sec = None
         nas = Nas("Attach Request", {
             "EPS attach type": "EPS attach", "EPS mobile identity": {"IMSI": self.imsi},
             "ESM message container": {"name": "PDN Connectivity Request",
@@ -139,8 +151,11 @@ class UeModem(Program):
     def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
         try:
             rrc = Msg.decode(data, "RRC")
-            nas = Nas.decode(bytes.fromhex(rrc.ie("NAS-PDU")))
+            nas = self._unprotect(bytes.fromhex(rrc.ie("NAS-PDU")))
         except (MessageError, NasError, ValueError):
+            return
+        if nas is None:
+            self.nas_dropped += 1
             return
         if nas.name == "Detach Request" and self.state == "EMM-REGISTERED":
             # TS 24.301 §5.5.2.3.2: network-initiated detach, "re-attach not required"
@@ -157,7 +172,7 @@ class UeModem(Program):
             self._authenticate(nas)
         elif nas.name == "Security Mode Command":
             self.note(3, "ULInformationTransfer (NAS Security Mode Complete)")
-            self._send("ULInformationTransfer", Nas("Security Mode Complete"))
+            self._send("ULInformationTransfer", Nas("Security Mode Complete"), INTEGRITY_CIPHERED_NEW)
         elif nas.name == "Attach Accept":
             bearer = nas.ies.get("ESM message container", {}).get("ies", {})
             self.ip = bearer.get("PDN address")
@@ -169,6 +184,31 @@ class UeModem(Program):
         elif nas.name in ("Attach Reject", "Authentication Reject"):
             c = nas.ies.get("EMM cause")
             self._fail(nas.name + (f": EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})" if c else ""))
+
+    def _unprotect(self, pdu: bytes) -> Nas | None:
+        """TS 24.301 §4.4.4.2: a protected message is read once its MAC verifies (a Security Mode
+        Command's with the new context it brings); a plain one only before there is a context, or
+        when it is one of those the network may send unprotected. None: discarded."""
+        header = pdu[0] >> 4 if pdu and pdu[0] & 0x0F == 7 else PLAIN
+        if header == PLAIN:
+            nas = Nas.decode(pdu)
+            if self.sec is not None and nas.name not in UNPROTECTED_DOWNLINK:
+                return None
+            return nas
+        if header == INTEGRITY_NEW and self.kasme is not None:
+            ctx = NasSecurity(self.kasme, downlink=False)
+            try:
+                nas = Nas.decode(ctx.unprotect(pdu))
+            except NasError:
+                return None
+            self.sec = ctx
+            return nas
+        if self.sec is None:
+            return None
+        try:
+            return Nas.decode(self.sec.unprotect(pdu))
+        except NasError:
+            return None
 
     def _authenticate(self, nas: Nas) -> None:
         """TS 33.401 §6.1.1 / TS 33.102 §6.3.3: verify AUTN's MAC with the USIM's K, answer RES."""
@@ -270,7 +310,7 @@ class Enodeb(RadioSide):
             self._s1ap("InitialUEMessage", {"ENB-UE-S1AP-ID": ue.enb_ue_id, "NAS-PDU": pdu, **self._where(),
                                             "RRC-Establishment-Cause": "mo-Signalling"})
         elif ue is not None and ue.mme_ue_id is not None:
-            step = 9 if nas == "Attach Complete" else 3
+            step = 9 if nas == "Attach Complete" or ue.t8 is not None else 3
             self.note(step, "S1-MME", self.mme, f"S1AP UplinkNASTransport (NAS {nas})")
             self._s1ap("UplinkNASTransport", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
                                               "NAS-PDU": pdu, **self._where()})

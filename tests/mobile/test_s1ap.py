@@ -5,15 +5,17 @@ encoding of two IEs is also checked byte for byte against an eNodeB's InitialUEM
 """
 from __future__ import annotations
 
+import json
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds)
+from netplex.mobile.milenage import Milenage, kasme
 from netplex.packet.nas_eps import Nas, NasError
+from netplex.packet.nas_security import NasSecurity, aes_cmac, eea2, eia2, kdf, kenb, nas_keys
 from netplex.packet.s1ap import _W, IES, S1ap, S1apError, _field
 from netplex.packet.sctp import Sctp, SctpError, crc32c
 from netplex.scenario.loader import load_scenario
@@ -22,9 +24,10 @@ from netplex.scenario.sim import SimBackend
 from tests.mobile.conftest import corrupted
 from tests.mobile.test_epc import ATTACH, probe
 
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+needs_tshark = pytest.mark.tools("tshark")
 
 IMSI = "001010000000001"
+DATA = Path(__file__).resolve().parents[1] / "data" / "3gpp"
 
 
 def test_crc32c_matches_rfc3720_vectors() -> None:
@@ -78,7 +81,10 @@ def test_decoders_refuse_garbage_with_their_own_error() -> None:
 def test_tshark_decodes_the_s1_mme_capture(tmp_path: Path) -> None:
     """Attach and MME-initiated detach on the MME's wire: the SCTP handshake, then S1 Setup and every
     S1AP message with its NAS message, no expert warning, every SCTP checksum verified; the E-RAB's
-    GTP-TEIDs are t7 and t8."""
+    GTP-TEIDs are t7 and t8. NAS is protected from the Security Mode Command on (security header types
+    3, 4, then 2, sequence numbers counting up per direction), and the test reads it back with keys it
+    derives itself from the USIM's K and the RAND/AUTN on the wire: every MAC verifies, every
+    deciphered message is the one the attach sends."""
     be = SimBackend(seed=0, pcap_dir=tmp_path)
     assert prepare(load_scenario(ATTACH), be) is None
     teids = probe(be, {"attach": {"ue": "ue1"}}).observed["teids"]
@@ -89,12 +95,69 @@ def test_tshark_decodes_the_s1_mme_capture(tmp_path: Path) -> None:
         ["tshark", "-r", str(tmp_path / "mme1-eth0.pcap"), "-o", "sctp.checksum:CRC-32C", "-Y", "sctp", "-T",
          "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "_ws.expert.message", "-e", "sctp.chunk_type",
          "-e", "s1ap.procedureCode", "-e", "nas_eps.nas_msg_emm_type", "-e", "s1ap.gTP_TEID",
-         "-e", "sctp.checksum.status"], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+         "-e", "sctp.checksum.status", "-e", "nas_eps.security_header_type", "-e", "nas_eps.seq_no",
+         "-e", "s1ap.NAS_PDU", "-e", "s1ap.nAS_PDU"], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
     cells = [r.split("|") for r in rows]
     assert not [c for c in cells if c[1]], [c for c in cells if c[1]]
     assert {c[6] for c in cells} == {"1"}                       # checksum good
     assert [c[2] for c in cells[:4]] == ["1", "2", "10", "11"]  # INIT, INIT ACK, COOKIE ECHO, COOKIE ACK
-    s1ap = [(int(c[3]), c[4]) for c in cells if c[0].endswith(("s1ap", "nas-eps"))]
-    assert s1ap == [(17, ""), (17, ""), (12, "0x41"), (11, "0x52"), (13, "0x53"), (11, "0x5d"), (13, "0x5e"),
-                    (9, "0x42"), (9, ""), (13, "0x43"), (11, "0x45"), (13, "0x46"), (23, ""), (23, "")]
+    s1ap = [(int(c[3]), c[4], c[7].split(",")[0], c[8]) for c in cells if c[0].endswith(("s1ap", "nas-eps"))]
+    assert s1ap == [
+        (17, "", "", ""), (17, "", "", ""), (12, "0x41", "0", ""), (11, "0x52", "0", ""), (13, "0x53", "0", ""),
+        (11, "0x5d", "3", "0"), (13, "", "4", "0"), (9, "", "2", "1"), (9, "", "", ""), (13, "", "2", "1"),
+        (11, "", "2", "2"), (13, "", "2", "2"), (23, "", "", ""), (23, "", "", "")]
     assert [int(c[5], 16) for c in cells if c[5]] == [int(teids["t7"], 16), int(teids["t8"], 16)]
+    # the keys, from the USIM's K and what crossed the wire (TS 33.401 A.2, A.7)
+    pdus = [(int(c[3]), bytes.fromhex((c[9] or c[10]).replace(":", ""))) for c in cells if c[9] or c[10]]
+    auth = Nas.decode(pdus[1][1])
+    usim = Milenage(bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc"), bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf"))
+    _, ck, ik, _, _ = usim.f2345(bytes.fromhex(auth.ies["RAND"]))
+    k_asme = kasme(ck, ik, "00101", bytes.fromhex(auth.ies["AUTN"])[:6])     # P1 = SQN xor AK
+    ue_side, mme_side = NasSecurity(k_asme, downlink=False), NasSecurity(k_asme, downlink=True)
+    names = []
+    for code, pdu in pdus[3:]:
+        side = ue_side if code in (11, 9) else mme_side    # Downlink NAS, Initial Context Setup: the UE reads
+        names.append(Nas.decode(side.unprotect(pdu)).name)
+    assert names == ["Security Mode Command", "Security Mode Complete", "Attach Accept", "Attach Complete",
+                     "Detach Request", "Detach Accept"]
+    tampered = bytearray(pdus[-1][1])
+    tampered[-1] ^= 1
+    with pytest.raises(NasError):
+        NasSecurity(k_asme, downlink=True).unprotect(bytes(tampered))   # the Detach Accept, as the MME reads it
+
+
+def test_eea2_and_eia2_match_the_3gpp_test_sets() -> None:
+    """TS 33.401 Annex C.1 (128-EEA2, sets 1-5) and C.2 (128-EIA2, sets 1-7), bit lengths included."""
+    sets = json.loads((DATA / "eea2_eia2_test_sets.json").read_text())
+    for t in sets["eea2"]:
+        key, count, plain = bytes.fromhex(t["key"]), int(t["count"], 16), bytes.fromhex(t["plaintext"])
+        out = eea2(key, count, t["bearer"], t["direction"], plain, t["bits"])
+        want = bytes.fromhex(t["ciphertext"])
+        assert out == want[:len(out)] and not any(want[len(out):])
+        assert eea2(key, count, t["bearer"], t["direction"], out, t["bits"]) == plain[:len(out)]
+    for t in sets["eia2"]:
+        mac = eia2(bytes.fromhex(t["key"]), int(t["count"], 16), t["bearer"], t["direction"],
+                   bytes.fromhex(t["message"]), t["bits"])
+        assert mac.hex() == t["mac"]
+    assert len(sets["eea2"]) == 5 and len(sets["eia2"]) == 7
+
+
+def test_aes_cmac_and_the_kdf() -> None:
+    """AES-CMAC against RFC 4493 §4 (empty, one block, 40 octets, 64 octets); the NAS keys are the
+    low 128 bits of the A.7 KDF, distinct per algorithm type; a replayed COUNT is refused."""
+    k = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
+    m = bytes.fromhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+                      "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710")
+    assert aes_cmac(k, b"").hex() == "bb1d6929e95937287fa37d129b756746"
+    assert aes_cmac(k, m[:16]).hex() == "070a16b46b4d4144f79bdd9dd04a287c"
+    assert aes_cmac(k, m[:40]).hex() == "dfa66747de9ae63030ca32611497c827"
+    assert aes_cmac(k, m).hex() == "51f0bebf7e3b9d92fc49741779363cfe"
+    k_asme = bytes(range(32))
+    enc, integ = nas_keys(k_asme)
+    assert enc == kdf(k_asme, 0x15, b"\x01", b"\x02")[16:] and integ == kdf(k_asme, 0x15, b"\x02", b"\x02")[16:]
+    assert enc != integ and kenb(k_asme, 0) != kenb(k_asme, 1)
+    mme, ue = NasSecurity(k_asme, downlink=True), NasSecurity(k_asme, downlink=False)
+    pdu = mme.protect(Nas("Detach Request").encode())
+    assert Nas.decode(ue.unprotect(pdu)).name == "Detach Request"
+    with pytest.raises(NasError):
+        ue.unprotect(pdu)
