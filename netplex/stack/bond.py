@@ -118,6 +118,10 @@ _LINK_STATUS = ("up", "going down", "down", "going back")   # bond_slave_link_st
 AD_TICK_NS = 100 * NSEC_PER_MSEC
 AD_FAST_PERIODIC_NS, AD_SLOW_PERIODIC_NS = 1 * NSEC_PER_SEC, 30 * NSEC_PER_SEC
 AD_SHORT_TIMEOUT_NS, AD_LONG_TIMEOUT_NS = 3 * NSEC_PER_SEC, 90 * NSEC_PER_SEC
+# the churn detection machine (ad_churn_machine): AD_ACTOR_CHURN_TIMER = AD_PARTNER_CHURN_TIMER = 60 s
+AD_CHURN_NS = 60 * NSEC_PER_SEC
+AD_CHURN_MONITOR, AD_CHURN, AD_NO_CHURN = 0, 1, 2
+_CHURN_DESC = ("monitoring", "churned", "none")   # bond_3ad_churn_desc
 AD_LINK_SPEED_10000MBPS = 7     # enum ad_link_speed_type: a veth reports 10000 Mb/s full duplex
 SPEED_MBPS = 10000
 SLAVE_QUEUES = 16               # tx_queues' default: numtxqueues 16 numrxqueues 16
@@ -208,6 +212,13 @@ class Slave:
         self.ntt = False
         self.lacpdu_rx = 0
         self.lacpdu_tx = 0
+        # churn detection: AD_PORT_CHURNED, both machines' states, the timers' end, the counts
+        self.churned = False
+        self.churn_actor_state = AD_CHURN_MONITOR
+        self.churn_partner_state = AD_CHURN_MONITOR
+        self.churn_until: int | None = None
+        self.churn_actor_count = 0
+        self.churn_partner_count = 0
 
     @property
     def up(self) -> bool:
@@ -419,6 +430,7 @@ class Bond(NetDevice):
                 if s.delay <= 0:
                     s.link = BOND_LINK_UP
                     changed = True
+                    s.churned = p.mode == BOND_MODE_8023AD   # the port's key changes back: AD_PORT_BEGIN
                     self.rlb.rebalance_due = p.mode == BOND_MODE_ALB
                 else:
                     s.delay -= 1
@@ -774,6 +786,7 @@ class Bond(NetDevice):
         s.partner_valid = False
         s.next_tx = 0
         s.ntt = True
+        s.churned = True              # AD_PORT_BEGIN: the receive machine's INITIALIZE churns the port
 
     def _ad_unselect(self, s: Slave) -> None:
         agg = s.aggregator
@@ -860,6 +873,7 @@ class Bond(NetDevice):
                     s.partner.state &= ~LACP_SYNCHRONIZATION
                     s.current_while = now + AD_SHORT_TIMEOUT_NS
                     s.ntt = True
+                    s.churned = True      # AD_RX_EXPIRED
             if s.aggregator is None:
                 reselect = True
         if reselect:
@@ -875,7 +889,34 @@ class Bond(NetDevice):
             if s.ntt or now >= s.next_tx:
                 self._ad_send(s)
                 s.next_tx = now + periodic
+        for s in self.slaves:
+            self._ad_churn(s, now)
         self.ns.sched.after(AD_TICK_NS, self._ad_tick, gen)
+
+    @staticmethod
+    def _ad_churn(s: Slave, now: int) -> None:
+        """ad_churn_machine: a churned port (begun, or its partner expired) is monitored for 60 s;
+        then each side not in sync is churned (and counted), each in sync has no churn."""
+        if s.churned:
+            s.churned = False
+            s.churn_actor_state = s.churn_partner_state = AD_CHURN_MONITOR
+            s.churn_until = now + AD_CHURN_NS
+            return
+        if s.churn_until is None or now < s.churn_until:
+            return
+        s.churn_until = None
+        if s.churn_actor_state == AD_CHURN_MONITOR:
+            if s.actor_state & LACP_SYNCHRONIZATION:
+                s.churn_actor_state = AD_NO_CHURN
+            else:
+                s.churn_actor_state = AD_CHURN
+                s.churn_actor_count += 1
+        if s.churn_partner_state == AD_CHURN_MONITOR:
+            if s.partner.state & LACP_SYNCHRONIZATION:
+                s.churn_partner_state = AD_NO_CHURN
+            else:
+                s.churn_partner_state = AD_CHURN
+                s.churn_partner_count += 1
 
     def _ad_mux(self, s: Slave) -> None:
         """The mux machine (coupled control): in sync once selected into the active aggregator
@@ -1118,8 +1159,9 @@ def proc_net_bonding(bond: Bond, version: str) -> str:
                 continue
             partner = s.partner
             a = s.actor_info()
-            out.append(f"Aggregator ID: {s.aggregator.ident}\nActor Churn State: none\nPartner Churn State: none\n"
-                       "Actor Churned Count: 0\nPartner Churned Count: 0\n"
+            out.append(f"Aggregator ID: {s.aggregator.ident}\nActor Churn State: {_CHURN_DESC[s.churn_actor_state]}\n"
+                       f"Partner Churn State: {_CHURN_DESC[s.churn_partner_state]}\n"
+                       f"Actor Churned Count: {s.churn_actor_count}\nPartner Churned Count: {s.churn_partner_count}\n"
                        f"details actor lacp pdu:\n    system priority: {a.system_priority}\n"
                        f"    system mac address: {_mac(a.system)}\n    port key: {a.key}\n"
                        f"    port priority: {a.port_priority}\n    port number: {a.port}\n"

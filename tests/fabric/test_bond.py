@@ -432,3 +432,37 @@ def test_balance_alb_teaches_the_clients_it_asked_and_moves_them_off_a_failed_po
     assert {_bond_lladdr(net, n) for n in "abcd"} == {bond_mac}
     for n in "abcd":
         assert sh(net, n, "ping -c 1 -W 1 10.0.0.2")[0] == 0
+
+
+def _churn(proc: str) -> list[tuple[str, str, str, str]]:
+    """Each port's (actor state, partner state, actor count, partner count) in /proc/net/bonding."""
+    out = []
+    for part in proc.split("Slave Interface: ")[1:]:
+        fields = dict(line.split(": ", 1) for line in part.splitlines() if ": " in line)
+        out.append((fields["Actor Churn State"], fields["Partner Churn State"],
+                    fields["Actor Churned Count"], fields["Partner Churned Count"]))
+    return out
+
+
+def test_churn_detection_monitors_sixty_seconds_then_judges_each_side() -> None:
+    """ad_churn_machine: a port begins churned (monitoring); 60 s later each side in sync has no
+    churn. A partner that stops speaking LACP expires (the port churns again) and defaults: 60 s
+    later both sides are churned, each counted once."""
+    net = pair()
+    for node in ("h", "s"):
+        for line in ("ip link add bond0 type bond mode 802.3ad lacp_rate fast miimon 100",
+                     f"ip link set {'eth0' if node == 'h' else 'p0'} master bond0",
+                     f"ip link set {'eth1' if node == 'h' else 'p1'} master bond0", "ip link set bond0 up"):
+            assert sh(net, node, line)[0] == 0
+    net.run_for(2_000_000_000)
+    assert _churn(sh(net, "h", "cat /proc/net/bonding/bond0")[1]) == [("monitoring", "monitoring", "0", "0")] * 2
+    net.run_for(59_000_000_000)
+    assert _churn(sh(net, "h", "cat /proc/net/bonding/bond0")[1]) == [("none", "none", "0", "0")] * 2
+    # s's p0 leaves its bond: h's eth0 hears no more LACPDUs, expires (churned again), then defaults
+    sh(net, "s", "ip link set p0 nomaster; ip link set p0 up")
+    net.run_for(66_000_000_000)     # expired within 3 s, then monitored for 60 s
+    eth0, eth1 = _churn(sh(net, "h", "cat /proc/net/bonding/bond0")[1])
+    assert eth1 == ("none", "none", "0", "0")
+    # eth0 sits alone in a second aggregator (its partner defaulted), not the active one: neither
+    # side in sync, both churned -- what a switch port missing from the LAG shows on Linux
+    assert eth0 == ("churned", "churned", "1", "1")
