@@ -58,6 +58,11 @@ def is_clab_file(path: str | Path) -> bool:
     return str(path).endswith((".clab.yml", ".clab.yaml"))
 
 
+# FRR's container image (quay.io/frrouting/frr, frrouting/frr): its entrypoint starts FRR's daemons
+FRR_IMAGE = re.compile(r"(^|/)frrouting/frr(:|@|$)")
+FRR_START = "/usr/lib/frr/frrinit.sh start"
+
+
 @dataclass
 class ClabNode:
     name: str          # containerlab's name
@@ -178,6 +183,10 @@ class _Reader:
             self.read_link(i, link)
         self.finish_nodes()
         for image, users in self.images.items():
+            if FRR_IMAGE.search(image):
+                self.note(f"image {image} ({', '.join(users)}): FRR's image; netplex starts FRR as its entrypoint "
+                          f"does ({FRR_START}, reading the node's /etc/frr), with netplex's zebra, bgpd and ospfd")
+                continue
             self.note(f"image {image} ({', '.join(users)}): netplex runs its own Linux tools on the node, not this "
                       "image's programs")
         if self.not_modelled:
@@ -346,6 +355,9 @@ class _Reader:
             for iface, line in self.dummies.get(cname, []):
                 out += [(line, f"ip link add {iface} type dummy"), (line, f"ip link set {iface} up")]
             if node.kind == "linux":
+                # docker's namespaces inherit the host's net.ipv4 settings (devconf_inherit_init_net 0), and
+                # dockerd turns forwarding on in the host: a container forwards
+                out.append((node.line, "sysctl -qw net.ipv4.ip_forward=1"))
                 for iface, line in self.ifaces[cname]:
                     mac, mline = self.macs[(cname, iface)]
                     if mac:
@@ -357,6 +369,8 @@ class _Reader:
                 for key, value in _mapping(self.doc, spec.get("env"), base + ("env",)).items():
                     quoted = str(value).replace("'", "'\\''")
                     out.append((self.doc.line(base + ("env", key)), f"export {key}='{quoted}'"))
+                if FRR_IMAGE.search(node.image) and not spec.get("cmd") and not spec.get("entrypoint"):
+                    out.append((node.line, FRR_START))     # the image's entrypoint (docker-start)
                 execs = spec.get("exec") or []
                 if not isinstance(execs, list):
                     raise self.doc.error(base + ("exec",), "expected a list of commands")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netplex.errors import NetplexError
+from netplex.frr.ospf_config import InterfaceConfig, OspfConfig, interface_line, interface_lines, ospf_line, ospf_lines
 from netplex.packet.addr import int_to_ip, ip_to_int
 
 __all__ = ["BgpConfig", "FrrConfigError", "FrrConfig", "Neighbor", "Parser", "parse_prefix", "running_config"]
@@ -92,6 +93,8 @@ class FrrConfig:
     hostname: str | None = None
     bgp: BgpConfig | None = None
     extra: list[str] = field(default_factory=list)     # lines kept verbatim (log, service ...)
+    interfaces: dict[str, InterfaceConfig] = field(default_factory=dict)   # `interface IFNAME` (ospf_config.py)
+    ospf: OspfConfig | None = None                                          # `router ospf`
 
     def keepalive_holdtime(self) -> tuple[int, int]:
         """The speaker-wide timers: `timers bgp`, else the profile's."""
@@ -139,7 +142,8 @@ def _unsupported(line: str) -> FrrConfigError:
 
 # The CLI nodes (lib/command.h): what a line is read in.
 CONFIG_NODE, BGP_NODE, BGP_IPV4_NODE = "config", "bgp", "bgp-ipv4"
-_PARENT = {BGP_IPV4_NODE: BGP_NODE, BGP_NODE: CONFIG_NODE}
+INTERFACE_NODE, OSPF_NODE = "interface", "ospf"
+_PARENT = {BGP_IPV4_NODE: BGP_NODE, BGP_NODE: CONFIG_NODE, INTERFACE_NODE: CONFIG_NODE, OSPF_NODE: CONFIG_NODE}
 # lines accepted anywhere in CONFIG that only touch logging or vtysh (no routing effect)
 _KEPT_PREFIXES = ("log ", "service integrated-vtysh-config", "no service integrated-vtysh-config",
                   "line vty", "no ipv6 forwarding", "ipv6 forwarding")
@@ -151,6 +155,7 @@ class Parser:
     def __init__(self, conf: FrrConfig) -> None:
         self.conf = conf
         self.node = CONFIG_NODE
+        self.ifname = ""
 
     def feed(self, raw: str) -> None:
         """One line; FrrConfigError with FRR's (or netplex's) message when it is refused."""
@@ -172,7 +177,9 @@ class Parser:
 
     def _in_node(self, node: str, line: str) -> bool:
         if node == CONFIG_NODE:
-            return self._config(line)
+            return self._config(line) or self._config_ospf(line)
+        if node in (INTERFACE_NODE, OSPF_NODE):
+            return self._ospf_nodes(node, line)
         if node == BGP_NODE:
             return self._bgp(line)
         return self._bgp_ipv4(line)
@@ -210,6 +217,37 @@ class Parser:
             c.bgp = None
             return True
         return False
+
+    # -- INTERFACE_NODE and OSPF_NODE (ospf_config.py) ------------------------------
+    def _config_ospf(self, line: str) -> bool:
+        w = line.split()
+        c = self.conf
+        if w[0] == "interface" and len(w) == 2:
+            c.interfaces.setdefault(w[1], InterfaceConfig(w[1]))
+            self.ifname, self.node = w[1], INTERFACE_NODE
+            return True
+        if w == ["router", "ospf"]:
+            if c.ospf is None:
+                c.ospf = OspfConfig()
+            self.node = OSPF_NODE
+            return True
+        if w == ["no", "router", "ospf"]:
+            c.ospf = None
+            return True
+        return False
+
+    def _ospf_nodes(self, node: str, line: str) -> bool:
+        if line in ("exit", "quit", "exit-interface"):
+            self.node = CONFIG_NODE
+            return True
+        c = self.conf
+        try:
+            if node == INTERFACE_NODE:
+                return interface_line(c.interfaces[self.ifname], line.split())
+            assert c.ospf is not None
+            return ospf_line(c.ospf, c.interfaces, line.split())
+        except ValueError:
+            raise _unsupported(line) from None
 
     # -- BGP_NODE ----------------------------------------------------------------
     def _bgp(self, line: str) -> bool:
@@ -436,6 +474,7 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
     out = [f"frr version {FRR_VERSION}", f"frr defaults {conf.profile}", f"hostname {hostname}",
            "no ip forwarding", "no ipv6 forwarding", "service integrated-vtysh-config", "!"]
     out += [x for x in conf.extra if x not in out and not x.startswith("line vty")]
+    out += interface_lines(conf.interfaces)
     b = conf.bgp
     if b is not None:
         out.append(f"router bgp {b.asn}")
@@ -497,4 +536,5 @@ def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
         if af:
             out += [" !", " address-family ipv4 unicast", *af, " exit-address-family"]
         out += ["exit", "!"]
+    out += ospf_lines(conf.ospf)
     return out

@@ -18,12 +18,13 @@ them); `daemons_of(machine, ns)` finds them for vtysh.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.apps.process import Program
 from netplex.frr.bgpd import Bgpd
 from netplex.frr.config import FrrConfig, FrrConfigError, Parser
+from netplex.frr.ospfd import Ospfd
 from netplex.frr.zebra import Zebra, zebra_of
 from netplex.machine import Machine
 from netplex.shell.registry import Context, command
@@ -34,10 +35,11 @@ __all__ = ["FrrDaemons", "daemons_of", "frrinit", "load_config"]
 FRR_DIR = "/usr/lib/frr"
 DAEMONS_FILE = "/etc/frr/daemons"
 CONF_FILE = "/etc/frr/frr.conf"
-# bgpd is the one routing daemon netplex models; the others of /etc/frr/daemons are refused when enabled
+# bgpd and ospfd are the routing daemons netplex models; the others of /etc/frr/daemons are refused when enabled
 KNOWN_DAEMONS = ("bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "pim6d", "ldpd", "nhrpd",
                  "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd")
-DEBIAN_OPTIONS = {"zebra": "  -A 127.0.0.1 -s 90000000", "bgpd": "   -A 127.0.0.1"}
+DEBIAN_OPTIONS = {"zebra": "  -A 127.0.0.1 -s 90000000", "bgpd": "   -A 127.0.0.1", "ospfd": "  -A 127.0.0.1"}
+MODELLED = ("bgpd", "ospfd")
 
 
 class Watchfrr(Program):
@@ -50,6 +52,17 @@ class Staticd(Program):
     vsz_kib, rss_kib = 9992, 4936
 
 
+class IdleDaemon(Program):
+    """An enabled daemon netplex does not model (ldpd, pimd, ...): frr.conf cannot configure it
+    here (its statements are refused), and such a daemon with no configuration does nothing."""
+
+    vsz_kib, rss_kib = 9800, 4800
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.comm = name
+
+
 @dataclass(slots=True)
 class FrrDaemons:
     """The FRR processes of one network namespace."""
@@ -58,9 +71,12 @@ class FrrDaemons:
     zebra: Zebra | None = None
     bgpd: Bgpd | None = None
     staticd: Any = None
+    ospfd: Ospfd | None = None
+    idle: list[IdleDaemon] = field(default_factory=list)
 
     def running(self) -> list[tuple[str, Any]]:
         return [(n, d) for n, d in (("watchfrr", self.watchfrr), ("zebra", self.zebra), ("bgpd", self.bgpd),
+                                    ("ospfd", self.ospfd), *((i.comm, i) for i in self.idle),
                                     ("staticd", self.staticd)) if d is not None]
 
 
@@ -78,6 +94,10 @@ def daemons_of(machine: Machine, ns: Any) -> FrrDaemons:
             d.bgpd = prog
         elif isinstance(prog, Staticd):
             d.staticd = prog
+        elif isinstance(prog, Ospfd):
+            d.ospfd = prog
+        elif isinstance(prog, IdleDaemon):
+            d.idle.append(prog)
     return d
 
 
@@ -125,16 +145,12 @@ def _start(ctx: Context, machine: Machine) -> Result:
     if daemons_of(machine, ns).watchfrr is not None:
         return Result(0, "", "")   # watchfrr's pid file is live: daemon_start says nothing new
     enabled, options = _read_daemons(machine)
-    for name, on in enabled.items():
-        if on and name != "bgpd":
-            return Result(1, "", f"netplex: frrinit.sh: {name}=yes in {DAEMONS_FILE} is not supported "
-                                 "(netplex models bgpd)\n")
     try:
         conf = load_config(machine)
     except FrrConfigError as e:
         return Result(1, "", e.message + "\n")
     profile = conf.profile
-    names = ["zebra"] + (["bgpd"] if enabled.get("bgpd") else []) + ["staticd"]
+    names = ["zebra"] + [n for n in KNOWN_DAEMONS if enabled.get(n)] + ["staticd"]
     procs = machine.procs
     watch_cmd = f"  {FRR_DIR}/watchfrr  -d  -F {profile}   {' '.join(names)}"
     procs.spawn([f"{FRR_DIR}/watchfrr", "-d", "-F", profile, *names], ns, Watchfrr())
@@ -148,6 +164,13 @@ def _start(ctx: Context, machine: Machine) -> Result:
         p = procs.spawn(argv("bgpd"), ns, Bgpd(conf, lambda: zebra_of(procs, ns)))
         if not p.alive:
             return Result(1, f"Starting watchfrr with command: '{watch_cmd}'.\n", p.error)
+    if enabled.get("ospfd"):
+        p = procs.spawn(argv("ospfd"), ns, Ospfd(conf, lambda: zebra_of(procs, ns)))
+        if not p.alive:
+            return Result(1, f"Starting watchfrr with command: '{watch_cmd}'.\n", p.error)
+    for name in names[1:-1]:
+        if name not in MODELLED:
+            procs.spawn(argv(name), ns, IdleDaemon(name))
     procs.spawn(argv("staticd"), ns, Staticd())
     return Result(0, f"Starting watchfrr with command: '{watch_cmd}'.\nStarted watchfrr.\n")
 
@@ -155,7 +178,8 @@ def _start(ctx: Context, machine: Machine) -> Result:
 def _stop(ctx: Context, machine: Machine) -> str:
     d = daemons_of(machine, ctx.node)
     out = ""
-    order = [("watchfrr", d.watchfrr), ("bgpd", d.bgpd), ("staticd", d.staticd), ("zebra", d.zebra)]
+    order = [("watchfrr", d.watchfrr), ("bgpd", d.bgpd), ("ospfd", d.ospfd), *((i.comm, i) for i in d.idle),
+             ("staticd", d.staticd), ("zebra", d.zebra)]
     for name, prog in order:
         if prog is None or prog.proc is None:
             continue
@@ -183,7 +207,7 @@ def frrinit(ctx: Context, argv: list[str]) -> Result:
     if verb == "status":
         d = daemons_of(machine, ctx.node)
         enabled, _ = _read_daemons(machine)
-        names = ["watchfrr", "zebra"] + (["bgpd"] if enabled.get("bgpd") else []) + ["staticd"]
+        names = ["watchfrr", "zebra"] + [n for n in KNOWN_DAEMONS if enabled.get(n)] + ["staticd"]
         running = dict(d.running())
         out = "".join(f"Status of {n}: {'running' if n in running else 'FAILED'}.\n" for n in names)
         return Result(0 if all(n in running for n in names) else 1, out)

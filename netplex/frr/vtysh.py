@@ -27,8 +27,9 @@ from typing import Any
 from netplex.frr.bgpd import ESTABLISHED, Bgpd, Path
 from netplex.frr.config import FrrConfigError, Parser, config_lines, parse_prefix, running_config
 from netplex.frr.grammar import verdict
+from netplex.frr.ospfd import NBR_STATES, Ospfd, OspfRoute
 from netplex.frr.service import CONF_FILE, daemons_of
-from netplex.frr.zebra import NSEC, RibEntry, fmt_uptime, nexthop_text, rib
+from netplex.frr.zebra import NSEC, RibEntry, Zebra, fmt_uptime, nexthop_text, rib
 from netplex.machine import Machine
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.shell.registry import Context, command
@@ -320,7 +321,7 @@ def _routes(machine: Machine, ns: Any, kind: str | None, prefix: tuple[int, int]
     have = {(e.dst, e.plen) for e in entries}
     bgpd = d.bgpd
     for (dst, plen), (distance, nhs) in z.rib_info.items():
-        if (dst, plen) in have or (dst, plen) not in z.installed:
+        if (dst, plen) in have or (dst, plen) not in z.installed or z.protos.get((dst, plen)) != "bgp":
             continue
         best = bgpd.best.get((dst, plen)) if bgpd is not None else None
         since = best.since if best is not None else z.started
@@ -330,17 +331,75 @@ def _routes(machine: Machine, ns: Any, kind: str | None, prefix: tuple[int, int]
         for nh, gw, dev in nhs:
             hops += [(nh, dev.name)] if nh == gw else [(nh, ""), (gw, dev.name)]
         entries.append(RibEntry("B", dst, plen, distance, metric, hops, since))
-    entries.sort(key=lambda e: (e.dst, e.plen))
+    # zebra lists a prefix's newest route first: ospfd's after the connected one zebra began with
+    rows = [((e.dst, e.plen, 1), e.kind, _route_lines(e, now)) for e in entries]
+    if d.ospfd is not None:
+        rows += [((r.dst, r.plen, 0), "O", _ospf_route_lines(r, z, now)) for r in d.ospfd.routes.values()]
+    rows.sort(key=lambda row: row[0])
     if prefix is not None:
-        entries = [e for e in entries if (e.dst, e.plen) == prefix]
-        if not entries:
+        rows = [row for row in rows if row[0][:2] == prefix]
+        if not rows:
             return "% Network not in table\n"
     if kind is not None:
-        entries = [e for e in entries if e.kind == kind]
-        if not entries:
+        rows = [row for row in rows if row[1] == kind]
+        if not rows:
             return ""
-    lines = [x for e in entries for x in _route_lines(e, now)]
-    return _ROUTE_HEADER + "".join(x + "\n" for x in lines)
+    return _ROUTE_HEADER + "".join(x + "\n" for _k, _kind, lines in rows for x in lines)
+
+
+def _ospf_route_lines(r: OspfRoute, z: Zebra, now: int) -> list[str]:
+    """An OSPF route as zebra_vty.c shows it: selected and in the FIB (`O>*`) when zebra installed
+    it, else (the router's own networks, where the connected route wins) neither."""
+    up = fmt_uptime(now - r.since)
+    selected = z.protos.get((r.dst, r.plen)) == "ospf"
+    head = f"O{'>*' if selected else '  '} {_pfx((r.dst, r.plen))} [110/{r.cost}]"
+    out = []
+    for i, (gw, dev) in enumerate(r.nexthops):
+        via = f"via {int_to_ip(gw)}, {dev}" if gw is not None else f"is directly connected, {dev}"
+        if i == 0:
+            out.append(f"{head} {via}, weight 1, {up}")
+        else:
+            out.append(f"  {'*' if selected else ' '}{' ' * (len(head) - 3)} {via}, weight 1, {up}")
+    return out
+
+
+def _ospf_neighbors(ospfd: Ospfd) -> str:
+    """`show ip ospf neighbor` (ospf_vty.c show_ip_ospf_neighbour_header and _brief)."""
+    now = ospfd.ns.sched.now
+    out = (f"\n{'Neighbor ID':<15} {'Pri':<3} {'State':<15} {'Up Time':<15} {'Dead Time':<9} {'Address':<15} "
+           f"{'Interface':<32} {'RXmtL':>5} {'RqstL':>5} {'DBsmL':>5}\n")
+    for oi, nbr in ospfd.neighbors():
+        role = "-" if oi.ptype == "point-to-point" else (
+            "DR" if nbr.addr == oi.dr else "Backup" if nbr.addr == oi.bdr else "DROther")
+        state = f"{NBR_STATES[nbr.state]}/{role}"
+        out += f"{int_to_ip(nbr.rid):<15} {nbr.priority:3d} {state:<15} "
+        out += f"{ospf_time(now - nbr.since):<15} {ospf_time(nbr.dead_at - now):>9} {int_to_ip(nbr.addr):<15} "
+        out += f"{oi.name + ':' + int_to_ip(oi.addr):<32} {len(nbr.rxmt):5d} {len(nbr.requests):5d} {0:5d}\n"
+    return out + "\n"
+
+
+def ospf_time(ns: int) -> str:
+    """ospf_timeval_dump: 12.446s, 1m02s, 1h02m03s, 1d02h03m, 1w2d03h."""
+    ms_total = max(0, ns) // 1_000_000
+    s, ms = divmod(ms_total, 1000)
+    w, s = divmod(s, 604800) if s > 604800 else (0, s)
+    d, s = divmod(s, 86400) if s > 86400 else (0, s)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if w:
+        return f"{w}w{d}d{h:02d}h"
+    if d:
+        return f"{d}d{h:02d}h{m:02d}m"
+    if h:
+        return f"{h}h{m:02d}m{s:02d}s"
+    if m:
+        return f"{m}m{s:02d}s"
+    if s or ms:
+        return f"{s}.{ms:03d}s"
+    return f"{max(0, ns) // 1000} usecs"
+
+
+
 
 
 # the commands netplex answers; a word is matched by any unique prefix among them
@@ -359,6 +418,8 @@ _SHOW = [
     (("show", "ip", "route", "bgp"), "route-bgp"),
     (("show", "ip", "route", "connected"), "route-connected"),
     (("show", "ip", "route", "kernel"), "route-kernel"),
+    (("show", "ip", "route", "ospf"), "route-ospf"),
+    (("show", "ip", "ospf", "neighbor"), "ospf-neighbor"),
     (("show", "ip", "route", "<prefix>"), "route-prefix"),
     (("show", "running-config"), "running"),
     (("configure", "terminal"), "conf"),
@@ -374,7 +435,8 @@ _SHOW = [
 # what FRR has but netplex does not answer: refused in netplex's words
 _REFUSED = ("show ip bgp neighbors", "show bgp neighbors", "show ip bgp json", "show ip route json",
             "show ip bgp summary json", "show bgp summary json", "clear ip bgp * soft", "clear bgp * soft",
-            "show ip ospf", "show ip nht",
+            "show ip ospf interface", "show ip ospf database", "show ip ospf route", "show ip ospf json",
+            "show ip ospf neighbor detail", "show ip ospf neighbor json", "show ip ospf border-routers", "show ip nht",
             "show interface", "show ip bgp detail")
 
 
@@ -418,7 +480,7 @@ def _run_show(ctx: Context, machine: Machine, name: str, values: list[str]) -> s
         assert z is not None
         return running_config(z.conf, node.name)
     if name.startswith("route"):
-        kind = {"route-bgp": "B", "route-connected": "C", "route-kernel": "K"}.get(name)
+        kind = {"route-bgp": "B", "route-connected": "C", "route-kernel": "K", "route-ospf": "O"}.get(name)
         prefix = None
         if name == "route-prefix":
             text = values[0] if "/" in values[0] else values[0] + "/32"
@@ -428,6 +490,8 @@ def _run_show(ctx: Context, machine: Machine, name: str, values: list[str]) -> s
             if "/" not in values[0]:
                 return _route_lookup(machine, ctx.node, ip_to_int(values[0]))
         return _routes(machine, ctx.node, kind, prefix)
+    if name == "ospf-neighbor":
+        return _ospf_neighbors(d.ospfd) if d.ospfd is not None else "ospfd is not running\n"
     bgpd = d.bgpd
     if bgpd is None or bgpd.conf.bgp is None:
         return "% No BGP instances found\n" if bgpd is not None else "bgpd is not running\n"
@@ -531,6 +595,10 @@ def vtysh(ctx: Context, argv: list[str]) -> Result:
 
 def _configure(machine: Machine, ns: Any, parser: Parser, line: str) -> None:
     d = daemons_of(machine, ns)
+    if parser.node in ("interface", "ospf") or line.split()[:1] == ["interface"] or " ".join(
+            line.split()[:3]) in ("router ospf", "no router ospf"):
+        raise _Fail("", "netplex: vtysh: interface and OSPF configuration at run time is not supported "
+                        "(they are read from /etc/frr/frr.conf at start)\n", 2)
     b_before = parser.conf.bgp
     node = parser.node
     try:

@@ -36,6 +36,7 @@ from netplex.apps.process import Program
 from netplex.errors import NetplexError
 from netplex.frr.config import FrrConfig
 from netplex.packet.addr import int_to_ip
+from netplex.stack.netns import IfAddr
 from netplex.stack.nexthop import NhObject
 from netplex.stack.route import RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, Route
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["RibEntry", "Zebra", "fmt_uptime", "rib", "zebra_of"]
 
 RTPROT_KERNEL, RTPROT_BOOT, RTPROT_ZEBRA, RTPROT_BGP = 2, 3, 11, 186
+RTPROT_OSPF = 188
+PROTOS = {"bgp": RTPROT_BGP, "ospf": RTPROT_OSPF}     # the daemons whose routes zebra installs
 ZEBRA_DEFAULT_NHE_KEEP_TIME = 180     # zebra_router.h: seconds an unused nexthop group entry stays
 ROUTE_INSTALLATION_METRIC = 20     # zebra/rt.h: every route zebra installs has this kernel metric
 NSEC = 1_000_000_000
@@ -93,7 +96,7 @@ def rib(ns: Namespace, since: int) -> list[RibEntry]:
                 out[key] = RibEntry("C", key[0], key[1], 0, 0, [(None, a.dev.name)], since)
     table = ns.fib.tables.get(RT_TABLE_MAIN)
     for r in table.routes() if table is not None else []:
-        if r.proto in (RTPROT_KERNEL, RTPROT_BGP) or r.type != "unicast" or (r.dst, r.plen) in out:
+        if r.proto in (RTPROT_KERNEL, RTPROT_BGP, RTPROT_OSPF) or r.type != "unicast" or (r.dst, r.plen) in out:
             continue
         nhs = [(nh.gw, nh.dev.name) for nh in r.nhs] if r.nhs else [(r.gw, r.dev.name if r.dev else "")]
         out[(r.dst, r.plen)] = RibEntry("K", r.dst, r.plen, 0, r.metric, nhs, since)
@@ -117,9 +120,11 @@ class Zebra(Program):
         # zebra's nexthop group entries: key ("if", ifindex) | ("via", gw, ifindex) | ("grp", member ids)
         self.nhe_ids: dict[tuple[Any, ...], int] = {}
         self.id_counter = 0
+        self.protos: dict[tuple[int, int], str] = {}    # an installed route's daemon: "bgp" | "ospf"
 
     def start(self) -> None:
         self.started = self.ns.sched.now
+        self._interface_addresses()
         self.ns.rtnl_listeners.append(self._rtnl)
         self._connected_nhes()
 
@@ -199,15 +204,47 @@ class Zebra(Program):
             if self._unused(m):
                 self._release(m)
 
-    def install(self, dst: int, plen: int, distance: int, nexthops: list[tuple[int, int, Any]]) -> bool:
+    def _interface_addresses(self) -> None:
+        """frr.conf's `interface IF` / `ip address A.B.C.D/M`: zebra adds them to the kernel
+        (if_addr_add; a broadcast address below /31, as zebra's netlink request carries)."""
+        ns = self.ns
+        for name, ic in self.conf.interfaces.items():
+            dev = ns.devices.get(name)
+            if dev is None:
+                continue
+            for addr, plen in ic.addresses:
+                if any(a.addr == addr and a.plen == plen for a in ns.addrs.get(dev.ifindex, [])):
+                    continue
+                mask = ((1 << plen) - 1) << (32 - plen) if plen else 0
+                brd = (addr & mask) | (~mask & 0xFFFFFFFF) if plen < 31 else None
+                try:
+                    ns.add_addr(IfAddr(addr, plen, dev, brd=brd))
+                except NetplexError:
+                    pass
+
+    def has_route(self, dst: int, plen: int) -> bool:
+        table = self.ns.fib.tables.get(RT_TABLE_MAIN)
+        old = self.installed.get((dst, plen))
+        return old is not None and table is not None and old in table.find(dst, plen)
+
+    def withdraw_proto(self, dst: int, plen: int, proto: str) -> None:
+        """A daemon's withdrawal: only the route that daemon installed goes."""
+        if self.protos.get((dst, plen)) == proto:
+            self.withdraw(dst, plen)
+
+    def install(self, dst: int, plen: int, distance: int, nexthops: list[tuple[int, int, Any]],
+                proto: str = "bgp") -> bool:
         """Put a BGP route in the kernel (replacing the one installed before); False when a
         route of a lower distance holds the prefix in zebra's RIB. `nexthops`: (NEXT_HOP,
         gateway, device) each; the kernel gets the gateways, metric 20 whatever the distance."""
         ns = self.ns
         table = ns.fib.tables.get(RT_TABLE_MAIN)
-        if table is not None and any(r.proto != RTPROT_BGP for r in table.find(dst, plen)):
+        if table is not None and any(r.proto not in PROTOS.values() for r in table.find(dst, plen)):
             self.withdraw(dst, plen)
             return False
+        held = self.protos.get((dst, plen))
+        if held is not None and held != proto and self.rib_info.get((dst, plen), (256,))[0] < distance:
+            return False              # another daemon's route of a lower distance holds the prefix
         self.rib_info[(dst, plen)] = (distance, sorted(nexthops, key=lambda h: (h[0], h[1])))
         hops = sorted({(g, d) for _, g, d in nexthops}, key=lambda h: (h[0], h[1].ifindex))
         if len(hops) > 1:
@@ -220,7 +257,7 @@ class Zebra(Program):
             nh_id = self._nhe(key, lambda i: NhObject(i, group=members, proto=RTPROT_ZEBRA))
         else:
             nh_id = self._path(*hops[0])
-        route = Route(dst, plen, metric=ROUTE_INSTALLATION_METRIC, proto=RTPROT_BGP, scope=RT_SCOPE_UNIVERSE)
+        route = Route(dst, plen, metric=ROUTE_INSTALLATION_METRIC, proto=PROTOS[proto], scope=RT_SCOPE_UNIVERSE)
         obj = ns.nexthops.get(nh_id)
         assert obj is not None
         ns.nexthops.apply(route, obj, ns.lo)
@@ -235,10 +272,12 @@ class Zebra(Program):
         except NetplexError:
             return False
         self.installed[(dst, plen)] = route
+        self.protos[(dst, plen)] = proto
         return True
 
     def withdraw(self, dst: int, plen: int) -> None:
         self.rib_info.pop((dst, plen), None)
+        self.protos.pop((dst, plen), None)
         old = self.installed.pop((dst, plen), None)
         if old is None:
             return

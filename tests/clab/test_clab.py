@@ -38,12 +38,13 @@ def test_lans_lab_hosts_reach_each_other_over_bridge_ovs_bridge_and_router() -> 
 def test_lans_lab_setup_is_what_containerlab_would_do() -> None:
     lab = load_clab(DATA / "lans.clab.yml")
     h3 = [(s.file_line, s.command) for s in lab.scenario.nodes["h3"].setup_lines()]
-    assert h3 == [(46, "ip link set dev eth1 address 02:00:00:00:00:13"), (44, "ip link set eth1 up"),
+    assert h3 == [(29, "sysctl -qw net.ipv4.ip_forward=1"),     # a container inherits the docker host's
+                  (46, "ip link set dev eth1 address 02:00:00:00:00:13"), (44, "ip link set eth1 up"),
                   (31, "export GW='192.168.2.1'"), (33, "ip addr add 192.168.2.13/24 dev eth1"),
                   (34, "ip route add default via $GW")]
     assert [s.command for s in lab.scenario.nodes["lan2"].setup_lines()][:2] == [
         "ovs-vsctl add-br lan2", "ovs-vsctl add-port lan2 r1-port"]
-    assert [s.command for s in lab.scenario.nodes["r1"].setup_lines()][2] == "sysctl -w net.ipv4.ip_forward=1"
+    assert [s.command for s in lab.scenario.nodes["r1"].setup_lines()][3] == "sysctl -w net.ipv4.ip_forward=1"
 
 
 @pytest.mark.linux
@@ -65,7 +66,8 @@ def test_lans_lab_agrees_with_the_kernel(tmp_path: Path, switch: str) -> None:
 
 def test_frr01_imports_with_its_binds_and_exec() -> None:
     """containerlab's lab-examples/frr01: every node linux; the PCs' exec runs, the routers' FRR
-    files are placed where the image's daemons would read them (netplex runs no ospfd)."""
+    files are placed where the image's daemons read them, and FRR starts as the image's entrypoint
+    starts it (tests/frr/test_ospf.py pings across it)."""
     r = runner.invoke(app, ["run", str(DATA / "frr01" / "frr01.clab.yml")])
     assert r.exit_code == 0, r.stderr
     assert "node PC1 is pc1 in netplex" in r.stderr
@@ -74,8 +76,10 @@ def test_frr01_imports_with_its_binds_and_exec() -> None:
     assert set(lab.scenario.nodes) == {"router1", "router2", "router3", "pc1", "pc2", "pc3"}
     conf = lab.scenario.nodes["router1"].file_contents()["/etc/frr/frr.conf"]
     assert b"router ospf" in conf
+    router1 = [s.command for s in lab.scenario.nodes["router1"].setup_lines()]
+    assert router1[-1] == "/usr/lib/frr/frrinit.sh start"
     pc1 = [(s.file_line, s.command) for s in lab.scenario.nodes["pc1"].setup_lines()]
-    assert pc1[0] == (53, "ip link set eth1 up") and pc1[-1] == (34, "ip route add 10.10.10.0/24 via 192.168.11.1 dev eth1")
+    assert pc1[1] == (53, "ip link set eth1 up") and pc1[-1] == (34, "ip route add 10.10.10.0/24 via 192.168.11.1 dev eth1")
     shell = runner.invoke(app, ["shell", str(DATA / "frr01" / "frr01.clab.yml"), "router2"],
                           input="cat /etc/frr/frr.conf\nexit\n")
     assert "hostname router2" in shell.stdout
@@ -132,5 +136,5 @@ def test_failing_exec_line_is_reported_at_its_line_in_the_lab(tmp_path: Path) ->
     p.write_text(LAB)
     r = runner.invoke(app, ["run", str(p)])
     assert r.exit_code == 2
-    assert f"{p}:8: n1: setup line 3 failed: ip link set eth9 up" in r.stderr
+    assert f"{p}:8: n1: setup line 4 failed: ip link set eth9 up" in r.stderr
     assert 'Cannot find device "eth9"' in r.stderr

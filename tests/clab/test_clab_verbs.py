@@ -110,7 +110,7 @@ def test_a_failing_exec_line_fails_deploy_naming_it(lab: Path) -> None:
                                     "        - ip addr add 10.0.0.1/24 dev eth7\n")
     r = _clab(lab, "deploy", "-t", "f.clab.yml")
     assert r.returncode == 2
-    assert "f.clab.yml:7: a: setup line 1 failed: ip addr add 10.0.0.1/24 dev eth7" in r.stderr
+    assert "f.clab.yml:7: a: setup line 2 failed: ip addr add 10.0.0.1/24 dev eth7" in r.stderr
     assert 'Cannot find device "eth7"' in r.stderr
     assert "INFO no containers found" in _clab(lab, "inspect", "--all").stderr
 
