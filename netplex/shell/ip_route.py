@@ -620,6 +620,8 @@ def _select(ns: Any, args: list[str], flushing: bool, tables: RtTables) -> tuple
 
 
 def _show(ns: Any, args: list[str], tables: RtTables, opts: Any = None) -> Result:
+    if "cache" in args:
+        return _show_cache(ns, args, opts)
     routes, shown = _select(ns, args, False, tables)
     if opts is not None and opts.json:
         return Result(0, ip_json.dump([route_json(r, show_table=shown.table, show_dev=shown.dev,
@@ -629,9 +631,37 @@ def _show(ns: Any, args: list[str], tables: RtTables, opts: Any = None) -> Resul
                                         show_scope=shown.scope, tables=tables) + "\n" for r in routes))
 
 
+def _show_cache(ns: Any, args: list[str], opts: Any) -> Result:
+    """`ip route show cache [[to] ADDR]`: the nexthop exceptions (fib_dump_info_fnhe), a learned
+    path MTU or a redirect's gateway, each as rt_fill_info prints it (no source, no uid)."""
+    rest = [a for a in args if a != "cache"]
+    if rest and rest[0] == "to":
+        rest = rest[1:]
+    if len(rest) > 1 or (opts is not None and opts.json):
+        raise IpError("netplex: ip route show cache takes only a destination here", 2)
+    want = parse_prefix(rest[0]) if rest else None
+    lines = []
+    for dst in sorted(set(ns.pmtu) | set(ns.fnhe)):
+        if want is not None and (dst & prefix_to_mask(want[1])) != want[0]:
+            continue
+        res = ns.ip_route_output(dst)
+        if isinstance(res, int) or res.type != "unicast":
+            continue
+        flags = "<redirected> " if res.redirected else ""
+        metrics = _cache_metrics(ns, dst, res.route, res.redirected)
+        if not flags and not metrics:
+            continue
+        via = f"via {int_to_ip(res.gw)} " if res.gw is not None else ""
+        lines.append(f"{int_to_ip(dst)} {via}dev {res.dev.name} \n    cache {flags}{metrics}\n")
+    return Result(0, "".join(lines))
+
+
 def _flush(ns: Any, args: list[str], tables: RtTables) -> Result:
     if not args:
         raise IpError('"ip route flush" requires arguments.', 1)
+    if args == ["cache"]:   # ipv4_sysctl_rtcache_flush: rt_cache_flush and fnhe_genid_bump
+        ns.rt_cache_flush_exceptions()
+        return Result(0)
     routes, _shown = _select(ns, args, True, tables)
     for r in routes:
         if r.nhid is None:
@@ -699,7 +729,9 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
     if src is not None:
         parts.append(f"from {int_to_ip(src)}")
     r = res.route
-    if r is not None and r.nhs and res.type == "unicast":
+    if res.redirected:
+        parts.append(f"via {int_to_ip(res.nexthop)}")   # rt_bind_exception's gateway
+    elif r is not None and r.nhs and res.type == "unicast":
         if res.nexthop != dst:   # the nexthop fib_select_multipath chose
             parts.append(f"via {int_to_ip(res.nexthop)}")
     elif r is not None and r.gw is not None and res.type == "unicast":
@@ -712,18 +744,22 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
         parts.append(f"mark {_mark_text(mark)}")
     parts.append("uid 0")
     flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
-    flags += _cache_metrics(ns, dst, r if res.type == "unicast" else None)
+    if res.redirected:
+        flags += "<redirected> "
+    flags += _cache_metrics(ns, dst, r if res.type == "unicast" else None, res.redirected)
     return Result(0, " ".join(parts) + " \n    cache " + flags + "\n")
 
 
-def _cache_metrics(ns: Any, dst: int, r: Any) -> str:
-    """The metrics rt_fill_info reports: a learned path MTU (an exception that
-    expires) or the route's own `mtu`."""
+def _cache_metrics(ns: Any, dst: int, r: Any, redirected: bool = False) -> str:
+    """The metrics rt_fill_info reports: when the route's exception expires (a learned path MTU, a
+    redirect's gateway), the learned or the route's own `mtu`."""
     exc = ns.pmtu_exception(dst) if r is not None else None
-    if exc is not None:
-        return f"expires {(exc[1] - ns.sched.now) // 1_000_000_000}sec {_metrics_text(r, exc[0])} "
-    metrics = _metrics_text(r, r.mtu) if r is not None else ""
-    return f"{metrics} " if metrics else ""
+    expires = ns.fnhe_expires(dst) if redirected else None
+    if expires is None and exc is not None:
+        expires = exc[1]
+    metrics = _metrics_text(r, exc[0] if exc is not None else r.mtu) if r is not None else ""
+    text = f"expires {(expires - ns.sched.now) // 1_000_000_000}sec " if expires is not None else ""
+    return text + (f"{metrics} " if metrics else "")
 
 
 def _mark_text(mark: int) -> str:
@@ -765,9 +801,13 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
         raise IpError("RTNETLINK answers: No route to host", 2)
     _validate_source(ns, iif, src, dst, tos)
     out, gw = r.dev, r.gw
+    via = r
     if r.nhs:   # ip_mkroute_input: fib_select_multipath over the packet's hash
-        nh = ns.fib_select_path(r, src, dst, 0, 0, 0)
-        out, gw = nh.dev, nh.gw
+        via = ns.fib_select_path(r, src, dst, 0, 0, 0)
+        out, gw = via.dev, via.gw
+    new_gw = ns.fnhe_gateway(dst, via) if ns.fnhe else None   # __mkroute_input's find_exception
+    if new_gw is not None:
+        gw = new_gw
     parts = [head]
     if gw is not None:
         parts.append(f"via {int_to_ip(gw)}")
@@ -778,7 +818,9 @@ def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTable
     flags = ""
     if out is iif and ns.rtcf_doredirect(iif, src, dst, tos):
         flags = "<redirect> "   # RTCF_DOREDIRECT: in and out the same device, on-link sender
-    flags += _cache_metrics(ns, dst, r)
+    if new_gw is not None:
+        flags += "<redirected> "
+    flags += _cache_metrics(ns, dst, r, new_gw is not None)
     return Result(0, " ".join(parts) + f" \n    cache {flags}iif {iif.name} \n")
 
 

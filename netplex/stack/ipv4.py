@@ -44,9 +44,18 @@ from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
+from netplex.stack.neigh import NUD_VALID
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
-from netplex.stack.route import FLOW_IIF, FLOW_MARK, FLOW_SRC, FLOW_TOS, RT_SCOPE_LINK, fib_select_multipath
+from netplex.stack.route import (
+    FLOW_IIF,
+    FLOW_MARK,
+    FLOW_SRC,
+    FLOW_TOS,
+    RT_SCOPE_LINK,
+    RT_TABLE_LOCAL,
+    fib_select_multipath,
+)
 from netplex.stack.skb import skb_meta
 from netplex.stack.xfrm.path import (
     EAGAIN,
@@ -100,6 +109,8 @@ IPV4_MAX_PMTU = 65535
 IP_RT_REDIRECT_NUMBER = 9
 IP_RT_REDIRECT_LOAD_NS = NSEC_PER_SEC // 50
 IP_RT_REDIRECT_SILENCE_NS = IP_RT_REDIRECT_LOAD_NS << (IP_RT_REDIRECT_NUMBER + 1)
+IP_RT_GC_TIMEOUT_NS = 300 * NSEC_PER_SEC   # ip_rt_gc_timeout (RT_GC_TIMEOUT): a redirect's exception lasts
+ICMP_REDIR_HOSTTOS = 3
 # net_ratelimit (net/core/utils.c): DEFINE_RATELIMIT_STATE(net_ratelimit_state, 5 * HZ, 10)
 NET_RATELIMIT_INTERVAL_NS = 5 * NSEC_PER_SEC
 NET_RATELIMIT_BURST = 10
@@ -159,16 +170,20 @@ def fib_multipath_custom_key(fields: int, src: int, dst: int, proto: int, sport:
 class OutRoute:
     """The result of an output route lookup (a dst_entry / rtable)."""
 
-    __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu")
+    __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu", "gw", "nh", "redirected")
 
     def __init__(self, route: Route | None, dev: NetDevice, nexthop: int, src: int, type: str,
-                 mtu: int = 0) -> None:
+                 mtu: int = 0, gw: int | None = None, nh: Route | Nexthop | None = None,
+                 redirected: bool = False) -> None:
         self.route = route
         self.dev = dev
         self.nexthop = nexthop
         self.src = src
         self.type = type
         self.mtu = mtu or dev.mtu   # the path MTU: device, route `mtu`, learned exception
+        self.gw = gw                # rt_gw4: the gateway (a redirect's, RTCF_REDIRECTED), None: on-link
+        self.nh = nh                # the fib_nh the route went through (the route itself when single-path)
+        self.redirected = redirected
 
     def advmss(self) -> int:
         """dst_metric_advmss: the route's `advmss` (RTAX_ADVMSS), else ipv4_default_advmss: the path
@@ -198,6 +213,7 @@ class Ipv4Path:
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
     inet_peers: dict[int, InetPeer]                     # inetpeer.py: per remote address, the rate limiters' state
     icmp_global_credit: int                             # icmp_global_allow's bucket
+    fnhe: dict[int, tuple[Route | Nexthop, int, int]]   # redirect exceptions: dst → (the nexthop, gateway, expiry ns)
     icmp_global_stamp: int | None                       # its last refill (ns), None: never
     net_ratelimit_state: list[int]                      # net_ratelimit: [begin ns (-1: never), printed, missed]
     kmsg: list[str]                                     # the kernel log `dmesg` prints
@@ -218,6 +234,7 @@ class Ipv4Path:
         def ip_dev_find(self, a: int) -> NetDevice | None: ...
         def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
         def inet_select_addr(self, dev: NetDevice, dst: int, scope: int) -> int: ...
+        def inet_addr_type_table(self, addr: int, table_id: int) -> str: ...
         def mc_member(self, dev: NetDevice, group: int) -> bool: ...
         def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None: ...
 
@@ -478,9 +495,12 @@ class Ipv4Path:
             return
         out = r.dev
         gw = r.gw
+        via: Route | Nexthop = r
         if r.nhs:
-            nh = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *_ports(ip), ip)
-            out, gw = nh.dev, nh.gw
+            via = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *_ports(ip), ip)
+            out, gw = via.dev, via.gw
+        if self.fnhe:   # __mkroute_input's find_exception: a redirect learned for this destination
+            gw = self.fnhe_gateway(ip.dst, via) or gw
         nexthop = gw if gw is not None else ip.dst
         mtu = r.mtu or out.mtu
         if bundle:
@@ -625,6 +645,7 @@ class Ipv4Path:
                 return EINVAL   # __mkroute_output: a loopback source leaves through loopback only
             return OutRoute(r, r.dev, dst, s, "broadcast")
         out, gw = r.dev, r.gw
+        nh: Route | Nexthop = r
         if r.nhs:
             # fib_select_path: the flow's hash picks the nexthop (no transport ports known here)
             nh = self.fib_select_path(r, src or 0, dst, 0, 0, 0)
@@ -643,7 +664,12 @@ class Ipv4Path:
         exc = self.pmtu_exception(dst)
         if exc is not None:
             mtu = min(mtu, exc[0])
-        return OutRoute(r, out, gw if gw is not None else dst, s, "unicast", mtu)
+        redirected = False
+        if self.fnhe:
+            new_gw = self.fnhe_gateway(dst, nh)
+            if new_gw is not None:   # rt_bind_exception: the redirect's gateway, RTCF_REDIRECTED
+                gw, redirected = new_gw, True
+        return OutRoute(r, out, gw if gw is not None else dst, s, "unicast", mtu, gw, nh, redirected)
 
     def fib_select_path(self, r: Route, src: int, dst: int, proto: int, sport: int, dport: int,
                         ip: IPv4 | None = None) -> Nexthop:
@@ -685,6 +711,79 @@ class Ipv4Path:
         if exc is None or exc[1] <= self.sched.now:
             return None
         return exc
+
+    def fnhe_gateway(self, dst: int, nh: Route | Nexthop) -> int | None:
+        """find_exception + rt_bind_exception: the gateway a redirect left on `nh` for `dst`, while
+        it lasts (an expired one is deleted, as find_exception does)."""
+        exc = self.fnhe.get(dst)
+        if exc is None or exc[0] is not nh:
+            return None
+        if exc[2] <= self.sched.now:
+            del self.fnhe[dst]
+            return None
+        return exc[1]
+
+    def fnhe_expires(self, dst: int) -> int | None:
+        """When the redirect exception towards `dst` expires (ns), if there is one."""
+        exc = self.fnhe.get(dst)
+        return exc[2] if exc is not None and exc[2] > self.sched.now else None
+
+    def rt_cache_flush_exceptions(self) -> None:
+        """`ip route flush cache` (ipv4_sysctl_rtcache_flush: rt_cache_flush + fnhe_genid_bump): every
+        nexthop exception, learned path MTU and redirect alike, is forgotten."""
+        if self.fnhe or self.pmtu:
+            self.fnhe.clear()
+            self.pmtu.clear()
+            self.config_changed()
+
+    def ip_do_redirect(self, dev: NetDevice, ip: IPv4, icmp: Icmp, oif: NetDevice | None, mark: int,
+                       tos: int) -> None:
+        """__ip_do_redirect (net/ipv4/route.c), as ipv4_sk_redirect calls it for the socket that sent
+        the quoted packet: the redirect must come from the route's current gateway; the new one is
+        refused when accept_redirects does not allow it (IN_DEV_RX_REDIRECTS), or it is multicast,
+        broadcast or zero, or (shared_media 0) not on a subnet of `dev` with the old one, or
+        (secure_redirects too) not already a gateway of some route through `dev`, or (shared_media 1)
+        not a unicast address. Then a new gateway whose neighbour is not valid is only resolved
+        (neigh_event_send); a valid one gets a nexthop exception for 300 s (ip_rt_gc_timeout): the
+        route goes through it (`cache <redirected> expires 299sec`)."""
+        q = icmp.payload
+        if len(q) < 20 or icmp.code & 7 > ICMP_REDIR_HOSTTOS:
+            return
+        qsrc, qdst = int.from_bytes(q[12:16], "big"), int.from_bytes(q[16:20], "big")
+        rt = self.ip_route_output(qdst, oif, qsrc, mark, tos & 0x1C)
+        old_gw, new_gw = ip.src, icmp.rest & 0xFFFFFFFF
+        if isinstance(rt, int) or rt.type != "unicast" or rt.gw != old_gw:
+            return
+        sysctl = self.sysctl
+        ok = (new_gw != old_gw and sysctl.rx_redirects(dev.name) and new_gw >> 28 != 14
+              and new_gw != LIMITED_BCAST and new_gw >> 24 != 0)
+        if ok and not sysctl.shared_media(dev.name):
+            ok = (any((new_gw & a.mask) == a.prefix and (old_gw & a.mask) == a.prefix
+                      for a in self.addrs.get(dev.ifindex, []))                    # inet_addr_onlink
+                  and (not sysctl.secure_redirects(dev.name) or self.ip_fib_check_default(new_gw, dev)))
+        elif ok:
+            ok = self.inet_addr_type_table(new_gw, RT_TABLE_LOCAL) == "unicast"
+        if not ok:
+            if self.log_martians(dev) and self.net_ratelimit():
+                f = self.fmt_ip
+                self.printk(f"IPv4: Redirect from {f(old_gw)} on {dev.name} about {f(new_gw)} ignored")
+                self.printk(f"  Advised path = {f(qsrc)} -> {f(qdst)}")
+            return
+        n = self.neigh.get(rt.dev, new_gw) or self.neigh.create(rt.dev, new_gw)
+        if not n.state & NUD_VALID:
+            self.neigh.event_send(n)
+            return
+        assert rt.nh is not None
+        self.fnhe[qdst] = (rt.nh, new_gw, self.sched.now + IP_RT_GC_TIMEOUT_NS)
+        self.config_changed()
+
+    def ip_fib_check_default(self, gw: int, dev: NetDevice) -> bool:
+        """ip_fib_check_default: some live route's nexthop through `dev` has gateway `gw`."""
+        for table in self.fib.tables.values():
+            for r in table.routes():
+                if (r.dev is dev and r.gw == gw) or any(nh.dev is dev and nh.gw == gw for nh in r.nhs):
+                    return True
+        return False
 
     def ip_rt_update_pmtu(self, dst: int, mtu: int) -> None:
         """__ip_rt_update_pmtu: remember a smaller path MTU for 600 s (ip_rt_mtu_expires).
@@ -882,7 +981,7 @@ class Ipv4Path:
                 q = icmp.payload
                 if len(q) >= 20 and self.is_local_addr(int.from_bytes(q[12:16], "big")):
                     self.ip_rt_update_pmtu(int.from_bytes(q[16:20], "big"), icmp.rest & 0xFFFF)
-            self.sockets.icmp_error_rcv(ip, icmp)
+            self.sockets.icmp_error_rcv(ip, icmp, dev)
 
     def icmp_reply(self, ip: IPv4, icmp: Icmp, rtype: str = "local") -> None:
         """icmp_reply: from fib_compute_spec_dst's address (the destination of a request a local

@@ -193,13 +193,25 @@ class NeighTable:
                 frame.dst = n.lladdr
                 dev.xmit(frame)
                 return
+        self._start_resolution(n, frame, src_hint)
+
+    def event_send(self, n: Neighbour) -> None:
+        """neigh_event_send(n, NULL) on an entry that is not NUD_VALID (__ip_do_redirect's new
+        gateway): start resolving a NONE or FAILED entry, nothing queued; an INCOMPLETE one goes on."""
+        if n.state in (NUD_NONE, NUD_FAILED):
+            self._start_resolution(n, None, None)
+
+    def _start_resolution(self, n: Neighbour, frame: Any, src_hint: int | None) -> None:
+        """__neigh_event_send for NONE/FAILED: INCOMPLETE, `frame` queued, the first solicitation
+        now and the retransmit timer."""
         n.state = NUD_INCOMPLETE
-        n.updated = ns.sched.now
+        n.updated = self.ns.sched.now
         n.probes = 0
-        self._enqueue(n, frame, src_hint)
+        if frame is not None:
+            self._enqueue(n, frame, src_hint)
         self._solicit(n, src_hint)
         n.timer_gen += 1
-        ns.sched.after(self.retrans_ns(dev), self._incomplete_timer, n, n.timer_gen, src_hint)
+        self.ns.sched.after(self.retrans_ns(n.dev), self._incomplete_timer, n, n.timer_gen, src_hint)
 
     def _enqueue(self, n: Neighbour, frame: Any, src_hint: int | None) -> None:
         size = frame.wire_len()

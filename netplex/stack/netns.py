@@ -149,6 +149,9 @@ class Namespace(Ipv4Path, ArpMixin):
         self.hooks: dict[str, NfHook] = {}
         self.ebtables: Ebtables | None = None    # the bridge filter table (netfilter/ebtables.py); None: no rules
         self.pmtu: dict[int, tuple[int, int]] = {}                      # route exceptions (route.c)
+        # redirect exceptions (fib_nh_exception's fnhe_gw): dst → (nexthop, gateway, expiry ns); the fast
+        # path stays off while there is one (not in FASTPATH_NEUTRAL)
+        self.fnhe: dict[int, tuple[Any, int, int]] = {}
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
         self.inet_peers: dict[int, InetPeer] = {}                       # inetpeer.py: rate limits per remote host
         self.icmp_global_credit = 0                                     # icmp_global_allow's bucket

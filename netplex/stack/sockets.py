@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_TIME_EXCEEDED, Icmp
+from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_REDIRECT, ICMP_TIME_EXCEEDED, Icmp
 from netplex.packet.ipv4 import IP_DF, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPv4
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket
@@ -108,14 +108,14 @@ class UdpSocket(SockCgroupData):
 
     def route(self, addr: int, tos: int) -> OutRoute | int:
         """ip_route_output for this socket's flow, through its dst cache. A route with a
-        learned path MTU (a route exception, which expires with time) is never cached."""
+        learned path MTU or redirect (a route exception, which expires with time) is never cached."""
         ns = self.ns
         c = self.dst_cache
         if (c is not None and c[0] == ns.generation and c[1] == addr and c[2] == tos and c[3] is self.bound_dev
-                and c[4] == self.laddr and not ns.pmtu):
+                and c[4] == self.laddr and not ns.pmtu and not ns.fnhe):
             return c[5]
         rt = ns.ip_route_output(addr, self.bound_dev, self.laddr or None, tos=tos)
-        self.dst_cache = None if ns.pmtu else (ns.generation, addr, tos, self.bound_dev, self.laddr, rt)
+        self.dst_cache = None if ns.pmtu or ns.fnhe else (ns.generation, addr, tos, self.bound_dev, self.laddr, rt)
         return rt
 
     def wmem_free(self, size: int) -> None:
@@ -229,10 +229,13 @@ class PingSocket(SockCgroupData):
         self.ident = ident
         self.on_reply: Callable[[IPv4, Icmp], None] | None = None
         self.on_error: Callable[[IPv4, Icmp], None] | None = None
+        self.oif: Any = None     # the device the last echo was bound to (ping -I DEV: SO_BINDTODEVICE)
+        self.tos = 0             # and its TOS (ping -Q): the flow a redirect is checked against
         table.ping[ident] = self
 
     def send(self, dst: int, seq: int, payload: bytes, ttl: int | None = None, tos: int = 0,
              oif: Any = None, src: int | None = None) -> int:
+        self.oif, self.tos = oif, tos
         rt = self.ns.ip_route_output(dst, oif, src, tos=tos)
         if isinstance(rt, int):
             return rt
@@ -323,26 +326,39 @@ class SocketTable:
         if sk is not None and sk.on_reply is not None:
             sk.on_reply(ip, icmp)
 
-    def icmp_error_rcv(self, ip: IPv4, icmp: Icmp) -> None:
-        """icmp_unreach → the protocol's err handler for the socket that sent the quoted packet."""
+    def icmp_error_rcv(self, ip: IPv4, icmp: Icmp, dev: Any = None) -> None:
+        """icmp_unreach / icmp_redirect → the protocol's err handler for the socket that sent the
+        quoted packet. A redirect (arriving on `dev`) goes to __ip_do_redirect with the socket's flow
+        (ipv4_sk_redirect: ping_err, __udp4_lib_err; tcp_v4_err's do_redirect); ping also reports it
+        (EREMOTEIO, what ping prints), UDP and TCP sockets see no error."""
         q = quoted_header(icmp)
         if q is None:
             return
         src, dst, proto, sport, dport, echo_id = q
+        redirect = icmp.type == ICMP_REDIRECT and dev is not None
         if proto == IPPROTO_ICMP:
             sk = self.ping.get(echo_id)
-            if sk is not None and sk.on_error is not None:
-                sk.on_error(ip, icmp)
+            if sk is not None:
+                if redirect:
+                    self.ns.ip_do_redirect(dev, ip, icmp, sk.oif, 0, sk.tos)
+                if sk.on_error is not None:
+                    sk.on_error(ip, icmp)
             return
         err, hard = icmp_to_errno(icmp)
         if proto == IPPROTO_UDP:
             usk = self.udp.get(sport)
             if usk is not None:
-                usk.err(err, hard)
+                if redirect:
+                    self.ns.ip_do_redirect(dev, ip, icmp, usk.bound_dev, 0, 0)
+                else:
+                    usk.err(err, hard)
         elif proto == IPPROTO_TCP:
             tsk = self.tcp_conns.get((src, sport, dst, dport))
             if tsk is not None:
-                tsk.icmp_error(err, hard)
+                if redirect:
+                    self.ns.ip_do_redirect(dev, ip, icmp, None, 0, tsk.tos)
+                else:
+                    tsk.icmp_error(err, hard)
 
     def error_report(self, ip: IPv4, errno_: int, from_addr: int | None) -> None:
         """A locally sent packet could not leave (neighbour failure): dst_link_failure.

@@ -69,6 +69,8 @@ CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "accept_redirects": ("1", *_INT),
     "send_redirects": ("1", *_INT),
     "secure_redirects": ("1", *_INT),
+    "shared_media": ("1", *_INT),
+    "src_valid_mark": ("0", *_INT),
     "proxy_arp": ("0", *_INT),
     "arp_ignore": ("0", *_INT),
     "arp_announce": ("0", *_INT),
@@ -269,10 +271,11 @@ class Sysctl:
             if key == "net.ipv4.tcp_wmem":
                 value = _int_vector(key, value, self.values[key])
             value = "\t".join(value.split()) if key.endswith(("_range", "group_range")) else value
+        old = self.values[key]
         self.values[key] = value
         if leaf == "rp_filter":
             self.rpf_any = any(v != "0" for k, v in self.values.items() if k.endswith(".rp_filter"))
-        self._side_effects(key, value)
+        self._side_effects(key, value, old)
         self.sync_devices()
         self.ns.config_changed()
         return value
@@ -288,7 +291,7 @@ class Sysctl:
         for name, dev in self.ns.devices.items():
             dev.forwarding = self.values.get(f"net.ipv4.conf.{name}.forwarding", "0") != "0"
 
-    def _side_effects(self, key: str, value: str) -> None:
+    def _side_effects(self, key: str, value: str, old: str) -> None:
         if key == "net.mpls.platform_labels":    # resize_platform_label_table: labels beyond go
             for label in [lbl for lbl in self.ns.mpls_routes if lbl >= int(value)]:
                 del self.ns.mpls_routes[label]
@@ -297,6 +300,8 @@ class Sysctl:
             for k in list(self.values):
                 if k.startswith("net.ipv4.conf.") and k.endswith(".forwarding"):
                     self.values[k] = value
+            if value != old:   # devinet_sysctl_forward → inet_forward_change: a router takes no redirects
+                self.values["net.ipv4.conf.all.accept_redirects"] = "0" if int(value) else "1"
 
     def rp_filter(self, devname: str) -> int:
         """IN_DEV_RPFILTER: IN_DEV_MAXCONF, the larger of `all` and the device's rp_filter."""
@@ -307,8 +312,32 @@ class Sysctl:
 
     def send_redirects(self, devname: str) -> bool:
         """IN_DEV_TX_REDIRECTS: IN_DEV_ORCONF, `all` or the device's send_redirects."""
+        return self._orconf(devname, "send_redirects")
+
+    def _orconf(self, devname: str, leaf: str) -> bool:
+        """IN_DEV_ORCONF: `all` or the device's key is non-zero."""
         v = self.values
-        return v["net.ipv4.conf.all.send_redirects"] != "0" or v.get(f"net.ipv4.conf.{devname}.send_redirects", "0") != "0"
+        return v[f"net.ipv4.conf.all.{leaf}"] != "0" or v.get(f"net.ipv4.conf.{devname}.{leaf}", "0") != "0"
+
+    def rx_redirects(self, devname: str) -> bool:
+        """IN_DEV_RX_REDIRECTS: accept_redirects of `all` AND the device's on a forwarding device,
+        `all` OR the device's otherwise."""
+        v = self.values
+        mine = v.get(f"net.ipv4.conf.{devname}.accept_redirects", "0") != "0"
+        every = v["net.ipv4.conf.all.accept_redirects"] != "0"
+        return (mine and every) if self.forwarding(devname) else (mine or every)
+
+    def shared_media(self, devname: str) -> bool:
+        """IN_DEV_SHARED_MEDIA (IN_DEV_ORCONF)."""
+        return self._orconf(devname, "shared_media")
+
+    def secure_redirects(self, devname: str) -> bool:
+        """IN_DEV_SEC_REDIRECTS (IN_DEV_ORCONF)."""
+        return self._orconf(devname, "secure_redirects")
+
+    def src_valid_mark(self, devname: str) -> bool:
+        """IN_DEV_SRC_VMARK (IN_DEV_ORCONF): the packet's mark is part of the reverse-path lookup."""
+        return self._orconf(devname, "src_valid_mark")
 
     def forwarding(self, devname: str) -> bool:
         return self.values.get(f"net.ipv4.conf.{devname}.forwarding", "0") != "0"

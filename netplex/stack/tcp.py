@@ -278,14 +278,14 @@ class TcpSocket(SockCgroupData):
     def _route(self) -> Any:
         """ip_route_output for the connection's segments, through sk_dst_cache as
         `UdpSocket.route`: kept while the namespace's configuration generation stays and no
-        path MTU is learned (a route exception expires with time); an OutRoute or an errno."""
+        path MTU or redirect is learned (a route exception expires with time); an OutRoute or an errno."""
         ns = self.ns
         c = self.dst_cache
         if (c is not None and c[0] == ns.generation and c[1] == self.raddr and c[2] == self.tos
-                and c[3] == self.laddr and not ns.pmtu):
+                and c[3] == self.laddr and not ns.pmtu and not ns.fnhe):
             return c[4]
         rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
-        self.dst_cache = None if ns.pmtu else (ns.generation, self.raddr, self.tos, self.laddr, rt)
+        self.dst_cache = None if ns.pmtu or ns.fnhe else (ns.generation, self.raddr, self.tos, self.laddr, rt)
         return rt
 
     def advmss(self) -> int:
