@@ -495,12 +495,12 @@ class Ipv4Path:
             return
         out = r.dev
         gw = r.gw
-        via: Route | Nexthop = r
+        fib_nh: Route | Nexthop = r
         if r.nhs:
-            via = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *_ports(ip), ip)
-            out, gw = via.dev, via.gw
+            fib_nh = self.fib_select_path(r, ip.src, ip.dst, ip.proto, *_ports(ip), ip)
+            out, gw = fib_nh.dev, fib_nh.gw
         if self.fnhe:   # __mkroute_input's find_exception: a redirect learned for this destination
-            gw = self.fnhe_gateway(ip.dst, via) or gw
+            gw = self.fnhe_gateway(ip.dst, fib_nh) or gw
         nexthop = gw if gw is not None else ip.dst
         mtu = r.mtu or out.mtu
         if bundle:
