@@ -24,6 +24,7 @@ from netplex.ovs.flow import (
     parse_ip_masked,
     parse_mac_masked,
 )
+from netplex.ovs.learn import NXM_NAME, format_learn, format_subfield, parse_learn, parse_move, parse_subfield
 from netplex.packet.addr import int_to_ip
 
 __all__ = ["Act", "OFPP", "as_encoded", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
@@ -46,7 +47,7 @@ _NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "O
               "tcp_dst": "NXM_OF_TCP_DST", "ip_proto": "NXM_OF_IP_PROTO", "nw_proto": "NXM_OF_IP_PROTO",
               "in_port": "NXM_OF_IN_PORT", "eth_type": "NXM_OF_ETH_TYPE"}
 _BY_NXM = {v: k for k, v in _NXM_NAMES.items()}
-_UNSUPPORTED = ("learn", "move", "multipath", "bundle", "bundle_load", "output_reg", "sample",
+_UNSUPPORTED = ("multipath", "bundle", "bundle_load", "output_reg", "sample",
                 "clone", "check_pkt_larger", "conjunction", "encap", "decap", "fin_timeout", "push_mpls",
                 "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "exit", "clear_actions",
                 "write_actions", "stack_push", "stack_pop", "debug_recirc", "debug_slow")
@@ -136,30 +137,6 @@ def _subvalue_text(field: str, v: int) -> str:
     if spec is not None and spec.kind == "mac":
         return ":".join(f"{b:02x}" for b in (v & ((1 << 48) - 1)).to_bytes(6, "big"))
     return f"{v:#x}"
-
-
-def _parse_subfield(s: str) -> tuple[str, int, int]:
-    """mf_parse_subfield: `NXM_NX_REG0[]`, `NXM_NX_REG0[0..15]`, `reg0[3]` → (field, ofs, nbits)."""
-    name, _, rest = s.partition("[")
-    field = _BY_NXM.get(name, name)
-    spec = MATCH_FIELDS.get(field)
-    if spec is not None and not rest and "[" not in s:
-        rest = "]"          # a field's name alone is the whole field
-    if spec is None or not rest.endswith("]"):
-        raise FlowError(f"{s}: unknown field `{name}'" if spec is None else f"{s}: syntax error")
-    width = spec.nbytes * 8
-    body = rest[:-1]
-    if not body:
-        return spec.name if field not in _NXM_NAMES else field, 0, width
-    lo, dots, hi = body.partition("..")
-    try:
-        a = int(lo)
-        b = int(hi) if dots else a
-    except ValueError:
-        raise FlowError(f"{s}: syntax error") from None
-    if b >= width or a > b:
-        raise FlowError(f"{s}: starting bit {a} and ending bit {b} are out of range for field {field}")
-    return spec.name if field not in _NXM_NAMES else field, a, b - a + 1
 
 
 def field_key(field: str) -> str:
@@ -340,13 +317,19 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             val, arrow, dst = value.partition("->")
             if not arrow:
                 raise FlowError(f"{value}: missing `->'")
-            field, ofs, nbits = _parse_subfield(dst)
+            sf, _ = parse_subfield(dst)
+            field, ofs, nbits = sf.name, sf.ofs, sf.n_bits
             n = _parse_int(val)
             if n is None:
                 raise FlowError(f"{value}: cannot parse integer value")
             if nbits < 64 and n >> nbits:
                 raise FlowError(f"{value}: value {_subvalue_text(field, n)} does not fit into {nbits} bits")
             acts.append(Act("load", n, (field, ofs, nbits), None))
+        elif k == "move":
+            src, dst = parse_move(value)
+            acts.append(Act("move", src, dst))
+        elif k == "learn":
+            acts.append(Act("learn", parse_learn(value, port_no)))
         elif k == "resubmit":
             acts.append(_parse_resubmit(value, port_no))
         elif k == "goto_table":
@@ -532,10 +515,14 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
     if k == "load":
         field, ofs, nbits = a.b
         spec = MATCH_FIELDS.get(field) or MATCH_FIELDS[_BY_NXM[field]]
-        name = _NXM_NAMES.get(field, field)
+        name = _NXM_NAMES.get(field) or NXM_NAME.get(spec.name, field)
         width = spec.nbytes * 8
         rng = "" if ofs == 0 and nbits == width else (f"{ofs}" if nbits == 1 else f"{ofs}..{ofs + nbits - 1}")
         return f"load:{c_hex(a.a)}->{name}[{rng}]"
+    if k == "move":
+        return f"move:{format_subfield(a.a)}->{format_subfield(a.b)}"
+    if k == "learn":
+        return format_learn(a.a)
     if k == "mod_nw_ttl":
         return f"mod_nw_ttl:{a.a}"
     if k == "dec_ttl":

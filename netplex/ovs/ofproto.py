@@ -27,6 +27,7 @@ from netplex.ovs.flow import (
 )
 from netplex.ovs.flowcache import Seq
 from netplex.ovs.group import Group
+from netplex.ovs.learn import learn_check, move_check
 from netplex.ovs.meter import Meter
 
 __all__ = ["FlowMod", "GroupModError", "N_TABLES", "NS", "OFProto", "Rule", "parse_flow_mod"]
@@ -149,6 +150,11 @@ def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None]
     if actions_text is not None:
         fm.has_actions = True
         fm.actions = parse_actions(actions_text, port_no, fm.table or 0, of_version)
+        for a in fm.actions:     # ofpacts_check: what move and learn read and write, against the match
+            if a.kind == "move":
+                move_check(a.a, a.b, m)
+            elif a.kind == "learn":
+                learn_check(a.a, m)
     return fm
 
 

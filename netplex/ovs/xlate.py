@@ -30,6 +30,17 @@ from netplex.ovs.flow import (
 )
 from netplex.ovs.group import dp_hash_table
 from netplex.ovs.hash import flow_hash_symmetric_l3l4
+from netplex.ovs.learn import (
+    Learn,
+    Subfield,
+    field_bits,
+    format_subfield,
+    learn_execute,
+    mf_format,
+    read_subfield,
+    write_subfield,
+)
+from netplex.ovs.ofproto import FlowMod
 from netplex.ovs.vswitchd import OFPP_LOCAL, OfPort, OvsVswitchd, XBridge
 from netplex.packet.addr import int_to_ip
 from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
@@ -307,6 +318,10 @@ class Xlate:
                 key = field_key(field)
                 mask = ((1 << nbits) - 1) << ofs
                 self.flow[key] = (self.flow.get(key, 0) & ~mask) | (a.a << ofs)
+            elif k == "move":
+                self.move(a.a, a.b)
+            elif k == "learn":
+                self.learn(a.a)
             elif k == "mod_nw_ttl":
                 self.flow["nw_ttl"] = a.a
             elif k == "dec_ttl":
@@ -431,6 +446,61 @@ class Xlate:
             self.flow["vlan_tci"] = (self.flow.get("vlan_tci", 0) & 0xE000) | VLAN_CFI | (value & 0xFFF)
         else:
             self.flow[key] = value
+
+    def move(self, src: Subfield, dst: Subfield) -> None:
+        """xlate_ofpact_reg_move: copy the bits, both subfields matched by the megaflow."""
+        write_subfield(dst, read_subfield(src, self.flow), self.flow)
+        for sf in (src, dst):
+            key = sf.spec.key
+            self.wc[key] = self.wc.get(key, 0) | sf.mask
+        self.report_subfield(dst)
+
+    def report_subfield(self, sf: Subfield) -> None:
+        """xlate_report_subfield: `DST is now VALUE` in a trace."""
+        if self.tracing:
+            value = read_subfield(sf, self.flow)
+            whole = sf.ofs == 0 and sf.n_bits >= field_bits(sf.spec)
+            text = mf_format(sf.spec, value) if whole else (f"{value:#x}" if value else "0")
+            self.note("detail", f"{format_subfield(sf)} is now {text}")
+
+    def learn(self, learn: Learn) -> None:
+        """xlate_learn_action: the sources are matched by the megaflow; with side effects (a
+        packet, not ofproto/trace) the learned flow goes into its table as OFPFC_MODIFY_STRICT:
+        an identical flow (match, priority, actions) only has its hard timeout started again."""
+        for sp in learn.specs:
+            if sp.src is not None:
+                key = sp.src.spec.key
+                self.wc[key] = self.wc.get(key, 0) | sp.src.mask
+        if not self.may_learn:
+            self.note("warn", "suppressing side effects, so learn action ignored")
+            return
+        self.cacheable = False          # every packet executes it again
+        m, outs = learn_execute(learn, self.flow)
+        acts: list[Act] = []
+        for kind, arg in outs:
+            if isinstance(arg, tuple):
+                value, sf = arg
+                acts.append(Act("load", value, (sf.name, sf.ofs, sf.n_bits)))
+            else:
+                acts.append(Act(kind, arg))
+        ofp = self.xb.ofproto
+        fm = FlowMod(m, acts, learn.table, learn.priority, learn.cookie, 0, learn.idle_timeout, learn.hard_timeout)
+        if learn.send_flow_rem:
+            fm.flags.add("send_flow_rem")
+        key = m.key()
+        same = [r for r in ofp.rules(learn.table) if r.priority == learn.priority and r.match.key() == key]
+        success = True
+        if same and format_actions(same[0].actions) == format_actions(acts):
+            same[0].modified = self.vsd.now()       # ofproto_flow_mod_learn_refresh
+        elif same:
+            ofp.modify(fm, True, of13=True)
+        elif learn.limit and sum(r.cookie == learn.cookie for r in ofp.rules(learn.table)) >= learn.limit:
+            success = False                         # "Learn limit for flow N reached."
+        else:
+            ofp.add(fm, of13=True)
+        if learn.result_dst is not None:
+            write_subfield(learn.result_dst, int(success), self.flow)
+            self.report_subfield(learn.result_dst)
 
     def unwildcard(self, key: str) -> None:
         """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""

@@ -163,3 +163,53 @@ table=1,priority=1,actions=drop
     lines = run_ok(s1, "ovs-ofctl dump-flows br0 table=1").splitlines()
     # the new connection from h1 committed, h2's answer established, h2's own attempt dropped
     assert ["n_packets=1," in line for line in lines[1:]] == [True, True, True]
+
+
+def test_learn_and_move_make_a_learning_switch(ovs_lab):
+    """learn (lib/learn.c) as a packet executes it: flows learned into table 10 in simulated
+    time, an identical one refreshed (its hard timeout starts again), `limit` and `result_dst`;
+    move copies bits between subfields. What the real ovs-vswitchd does with the same flows is
+    compared in test_real_ovs.py's learn-move case."""
+    net, s1, h1, h2 = ovs_lab
+    run_ok(s1, "ovs-vsctl set-fail-mode br0 secure && ovs-ofctl del-flows br0")
+    run_ok(s1, "ovs-ofctl add-flow br0 'actions=learn(table=10,hard_timeout=10,priority=10,"
+               "NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),resubmit(,10)'")
+    run_ok(s1, "ovs-ofctl add-flow br0 table=10,priority=0,actions=FLOOD")
+    assert pings(h1, "10.0.0.2")
+    mac1 = run_ok(h1, "cat /sys/class/net/eth0/address").strip()
+    learned = run_ok(s1, "ovs-ofctl dump-flows br0 table=10 --no-stats").splitlines()
+    assert f" table=10, hard_timeout=10, priority=10,dl_dst={mac1} actions=output:1" in learned
+    assert len(learned) == 3
+    # every packet relearns: the hard timeout of a flow still in use keeps starting again
+    for _ in range(3):
+        net.run_for(6_000_000_000)
+        assert pings(h1, "10.0.0.2")
+    assert len(run_ok(s1, "ovs-ofctl dump-flows br0 table=10 --no-stats").splitlines()) == 3
+    net.run_for(11_000_000_000)          # quiet for longer than the hard timeout: they go
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 table=10 --no-stats") == " table=10, priority=0 actions=FLOOD\n"
+    # limit: one flow with this cookie at most; result_dst says whether this packet's was learned
+    run_ok(s1, "ovs-ofctl del-flows br0 && ovs-ofctl add-flow br0 table=10,priority=0,actions=FLOOD")
+    run_ok(s1, "ovs-ofctl add-flow br0 'actions=learn(table=20,limit=1,cookie=0x7,result_dst=reg0[0],"
+               "NXM_OF_ETH_SRC[]),move:NXM_NX_REG0[0]->NXM_NX_REG1[4],resubmit(,10)'")
+    assert pings(h1, "10.0.0.2")
+    assert len(run_ok(s1, "ovs-ofctl dump-flows br0 table=20 --no-stats").splitlines()) == 1
+    trace = run_ok(s1, "ovs-appctl ofproto/trace br0 in_port=p2,dl_src=00:00:00:00:00:99")
+    assert "     >> suppressing side effects, so learn action ignored\n" in trace
+    assert "     -> NXM_NX_REG1[4] is now 0\n" in trace
+
+
+def test_move_rewrites_the_packet(ovs_lab):
+    """move between the packet's fields and registers: the trace reports each destination, the
+    datapath commits the moved fields (set(ipv4(...)))."""
+    _net, s1, _h1, _h2 = ovs_lab
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=100,icmp,in_port=p1,nw_dst=10.0.0.9,actions="
+               "move:NXM_OF_IP_DST[]->NXM_NX_REG0[],move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[],"
+               "move:NXM_NX_REG0[]->NXM_OF_IP_SRC[],output:p2'")
+    trace = run_ok(s1, "ovs-appctl ofproto/trace br0 in_port=p1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.9")
+    assert "     -> NXM_NX_REG0[] is now 0xa000009\n" in trace
+    assert "     -> NXM_OF_IP_DST[] is now 10.0.0.1\n" in trace
+    assert "Datapath actions: set(ipv4(src=10.0.0.9,dst=10.0.0.1)),3\n" in trace
+    r = s1.run("ovs-ofctl add-flow br0 'actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15]'")
+    assert (r.status, r.error) == (1, "ovs-ofctl: actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)\n")
+    r = s1.run("ovs-ofctl add-flow br0 'actions=move:NXM_NX_REG0[0..3]->NXM_OF_IN_PORT[0..4]'")
+    assert r.status == 1 and "source field is 4 bits wide but destination is 5 bits wide" in r.error

@@ -118,6 +118,38 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("s1", "ovs-ofctl del-flows br0 icmp"), ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
         ("s1", "ovs-ofctl show br0 | grep -c addr:"), ("s1", "ovs-appctl fdb/show br9"),
     ],
+    # learn and move (ovs-actions(7)): a MAC-learning switch made of flows, as OVS's advanced
+    # tutorial builds one: table 0 learns where each source lives into table 10 and resubmits
+    # there; table 10's learned flows output to the port, its default floods
+    "learn-move": [
+        ("s1", "ovs-vsctl add-br br0 -- set-fail-mode br0 secure"), ("s1", "ovs-vsctl add-port br0 p1"),
+        ("s1", "ovs-vsctl add-port br0 p2"), ("s1", "ovs-vsctl add-port br0 p3"),
+        ("s1", "ovs-ofctl add-flow br0 'table=0,actions=learn(table=10,hard_timeout=300,priority=10,"
+               "NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),resubmit(,10)'"),
+        ("s1", "ovs-ofctl add-flow br0 table=10,priority=0,actions=FLOOD"),
+        ("s1", "ovs-ofctl add-flow br0 'table=0,priority=50000,arp,actions=learn(table=20,eth_type=0x806,"
+               "NXM_OF_ARP_TPA[]=NXM_OF_ARP_SPA[],load:NXM_OF_IN_PORT[]->NXM_NX_REG1[0..15],"
+               "load:0x2a->NXM_NX_REG2[8..15]),resubmit(,10)'"),
+        ("s1", "ovs-ofctl dump-flows br0 --no-stats"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,dl_src=02:00:00:00:00:01,dl_dst=02:00:00:00:00:02"),
+        ("s1", "ovs-ofctl dump-flows br0 table=10 --no-stats"),        # a trace learns nothing
+        ("h1", "ping -c 3 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?"),
+        ("s1", "ovs-ofctl dump-flows br0 table=10 --no-stats"),
+        ("s1", "ovs-ofctl dump-flows br0 table=20 --no-stats"),
+        ("s1", "ovs-ofctl -O OpenFlow13 dump-flows br0 table=20 --no-stats"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p2,dl_src=02:00:00:00:00:02,dl_dst=02:00:00:00:00:01"),
+        ("s1", "ovs-ofctl add-flow br0 'table=0,priority=40000,ip,nw_dst=10.0.0.9,actions=move:NXM_OF_ETH_SRC[]->"
+               "NXM_OF_ETH_DST[],move:NXM_OF_IP_SRC[]->NXM_NX_REG3[],move:NXM_OF_IN_PORT[]->NXM_NX_REG4[0..15],"
+               "move:NXM_NX_REG3[0..7]->NXM_NX_REG5[8..15],IN_PORT'"),
+        ("s1", "ovs-ofctl dump-flows br0 ip --no-stats"),
+        ("s1", "ovs-appctl ofproto/trace br0 in_port=p3,icmp,dl_src=02:00:00:00:00:03,dl_dst=02:00:00:00:00:09,"
+               "nw_src=10.0.0.3,nw_dst=10.0.0.9"),
+        ("s1", "ovs-ofctl add-flow br0 'actions=move:NXM_OF_IP_SRC[]->NXM_NX_REG3[]'"),
+        ("s1", "ovs-ofctl add-flow br0 'actions=learn(NXM_OF_IP_SRC[])'"),
+        ("s1", "ovs-ofctl add-flow br0 'actions=learn(table=255)'"),
+        ("s1", "ovs-ofctl add-flow br0 'actions=move:reg0[0..15]->reg1[0..7]'"),
+        ("s1", "ovs-ofctl del-flows br0 table=10"), ("s1", "ovs-ofctl dump-flows br0 table=10 --no-stats"),
+    ],
     "trace": [
         ("s1", "ovs-vsctl add-br br0 -- add-port br0 p1 tag=10"),
         ("s1", "ovs-vsctl add-port br0 p2 -- set port p2 trunks=10,20 vlan_mode=trunk"),
