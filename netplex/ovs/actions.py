@@ -326,8 +326,8 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
                 raise FlowError(f"{value}: value {_subvalue_text(field, n)} does not fit into {nbits} bits")
             acts.append(Act("load", n, (field, ofs, nbits), None))
         elif k == "move":
-            src, dst = parse_move(value)
-            acts.append(Act("move", src, dst))
+            move_src, move_dst = parse_move(value)
+            acts.append(Act("move", move_src, move_dst))
         elif k == "learn":
             acts.append(Act("learn", parse_learn(value, port_no)))
         elif k == "resubmit":

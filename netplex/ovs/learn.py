@@ -329,9 +329,9 @@ def parse_learn(arg: str, port_no: Callable[[str], int | None]) -> Learn:
     if learn.delete_learned:
         raise FlowError("netplex: learn(delete_learned) is not supported")
     for sp in learn.specs:
-        for sf in (sp.src, sp.dst):
-            if sf is not None:
-                _modelled(sf)
+        for part in (sp.src, sp.dst):
+            if part is not None:
+                _modelled(part)
     return learn
 
 

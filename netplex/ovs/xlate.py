@@ -487,8 +487,8 @@ class Xlate:
         fm = FlowMod(m, acts, learn.table, learn.priority, learn.cookie, 0, learn.idle_timeout, learn.hard_timeout)
         if learn.send_flow_rem:
             fm.flags.add("send_flow_rem")
-        key = m.key()
-        same = [r for r in ofp.rules(learn.table) if r.priority == learn.priority and r.match.key() == key]
+        ident = m.key()
+        same = [r for r in ofp.rules(learn.table) if r.priority == learn.priority and r.match.key() == ident]
         success = True
         if same and format_actions(same[0].actions) == format_actions(acts):
             same[0].modified = self.vsd.now()       # ofproto_flow_mod_learn_refresh
