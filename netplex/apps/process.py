@@ -93,6 +93,7 @@ class Program:
     def __init__(self) -> None:
         self.proc: Process | None = None
         self.owned: list[Closable] = []
+        self.queued: set[Callable[[], Any]] = set()   # coalesced calls not yet run (`soon`)
 
     @property
     def ns(self) -> Namespace:
@@ -120,6 +121,17 @@ class Program:
     def at(self, when_ns: int, fn: Callable[..., Any], *args: Any) -> None:
         """A timer at absolute simulated time `when_ns`, cancelled by the process's end."""
         self.ns.sched.at(when_ns, self._fire, fn, args)
+
+    def soon(self, fn: Callable[[], Any]) -> None:
+        """`fn()` at the current simulated time, once however often this is asked before it runs: a
+        daemon's one reaction to a burst of notifications (rtnetlink's, a socket's)."""
+        if fn not in self.queued:
+            self.queued.add(fn)
+            self.after(0, self._soon, fn)
+
+    def _soon(self, fn: Callable[[], Any]) -> None:
+        self.queued.discard(fn)
+        fn()
 
     def _fire(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if self.alive:

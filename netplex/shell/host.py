@@ -32,6 +32,7 @@ from netplex.shell import (
     ip,
     ipset,
     iptables,
+    labeld,
     mlagd,
     modprobe,
     nc,
@@ -57,7 +58,7 @@ COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntra
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, ovs_osken, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
-                   ifconfig, ebtables, mlagd, getent)
+                   ifconfig, ebtables, mlagd, getent, labeld)
 
 
 def read_file(ns: Any, path: str) -> str | None:

@@ -698,11 +698,13 @@ class Ipv4Path:
         if seed != "0":
             mp_hash = fmix32(mp_hash ^ int(seed))
         mp_hash >>= 1
+        return fib_select_multipath(r, mp_hash, self.ignores_linkdown)
 
-        def ignore_linkdown(dev: NetDevice) -> bool:
-            return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"
-                    or values.get(f"net.ipv4.conf.{dev.name}.ignore_routes_with_linkdown", "0") != "0")
-        return fib_select_multipath(r, mp_hash, ignore_linkdown)
+    def ignores_linkdown(self, dev: NetDevice) -> bool:
+        """ip_ignore_linkdown: net.ipv4.conf.{all,DEV}.ignore_routes_with_linkdown."""
+        values = self.sysctl.values
+        return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"
+                or values.get(f"net.ipv4.conf.{dev.name}.ignore_routes_with_linkdown", "0") != "0")
 
     # -- path MTU (route exceptions, net/ipv4/route.c) -------------------------
     def pmtu_exception(self, dst: int) -> tuple[int, int] | None:

@@ -135,7 +135,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.addrs: dict[int, list[IfAddr]] = {}   # ifindex → addresses, primaries first
         self.local_addrs: set[int] = set()
         self.sysctl = Sysctl(self)
-        self.fib = Fib()
+        self.fib = Fib(self.ignores_linkdown)
         self.neigh = NeighTable(self)
         self.tc_actions: dict[str, dict[int, Any]] = {}   # tc's shared actions by kind, index (act.py)
         self.ptype_all: list[PacketSocket] = []   # AF_PACKET taps (af_packet.py); tested once per frame

@@ -18,6 +18,7 @@ from addresses.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import Any
 
 from netplex.errors import NetplexError
@@ -171,15 +172,20 @@ class FibTable:
                     return r   # a host-scope route lives while its device is down (fib_sync_down_dev)
         return None
 
-    def lookup(self, addr: int) -> Route | None:
-        """Longest prefix match; the first live route of the best prefix wins."""
+    def lookup(self, addr: int, ignore_linkdown: Callable[[Any], bool] | None = None) -> Route | None:
+        """Longest prefix match; the first live route of the best prefix wins. A route whose device
+        has no carrier (RTNH_F_LINKDOWN) is not live when `ignore_linkdown(dev)` says so: fib_table_lookup
+        with net.ipv4.conf.{all,DEV}.ignore_routes_with_linkdown."""
         by_plen = self.by_plen
         for plen in self.plens:
             mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
             lst = by_plen[plen].get(addr & mask)
             if lst:
                 for r in lst:
-                    if r.dev is None or r.dev.up or r.nhs or r.scope == RT_SCOPE_HOST:
+                    dev = r.dev
+                    if dev is None or r.nhs or r.scope == RT_SCOPE_HOST:
+                        return r
+                    if dev.up and (ignore_linkdown is None or dev.has_carrier() or not ignore_linkdown(dev)):
                         return r
         return None
 
@@ -343,9 +349,12 @@ class Fib:
     fib_unmerge at the first `ip rule add`): a lookup takes the longest prefix of the two. After
     that, the rules consult local, then main, then default, in order."""
 
-    __slots__ = ("flow_keys", "has_custom_local_routes", "has_custom_rules", "rules", "rules_default", "tables")
+    __slots__ = ("flow_keys", "has_custom_local_routes", "has_custom_rules", "ignore_linkdown", "rules",
+                 "rules_default", "tables")
 
-    def __init__(self) -> None:
+    def __init__(self, ignore_linkdown: Callable[[Any], bool] | None = None) -> None:
+        # ip_ignore_linkdown(dev): the namespace's net.ipv4.conf.{all,DEV}.ignore_routes_with_linkdown
+        self.ignore_linkdown = ignore_linkdown
         self.tables: dict[int, FibTable] = {
             RT_TABLE_LOCAL: FibTable(RT_TABLE_LOCAL),
             RT_TABLE_MAIN: FibTable(RT_TABLE_MAIN),
@@ -382,13 +391,14 @@ class Fib:
         `tos` its TOS byte (the socket's, or the IP header's on input).
         """
         if not self.has_custom_rules:   # fib_lookup without custom rules: main (merged with local), default
-            r = _longest(self.tables[RT_TABLE_LOCAL].lookup(addr), self.tables[RT_TABLE_MAIN].lookup(addr))
+            r = _longest(self.tables[RT_TABLE_LOCAL].lookup(addr, self.ignore_linkdown),
+                         self.tables[RT_TABLE_MAIN].lookup(addr, self.ignore_linkdown))
             if r is None or r.type == "throw":
-                r = self.tables[RT_TABLE_DEFAULT].lookup(addr)
+                r = self.tables[RT_TABLE_DEFAULT].lookup(addr, self.ignore_linkdown)
             return None if r is None or r.type == "throw" else r
         if self.rules_default:
             for tid in (RT_TABLE_LOCAL, RT_TABLE_MAIN, RT_TABLE_DEFAULT):
-                r = self.tables[tid].lookup(addr)
+                r = self.tables[tid].lookup(addr, self.ignore_linkdown)
                 if r is not None:
                     if r.type == "throw":
                         continue
@@ -406,7 +416,7 @@ class Fib:
                 t = self.tables.get(rule.table)
                 if t is None:
                     continue
-                r = t.lookup(addr)
+                r = t.lookup(addr, self.ignore_linkdown)
                 if r is None or r.type == "throw":
                     continue    # -EAGAIN: on to the next rule
                 if r.plen <= rule.suppress_prefixlen:
