@@ -10,8 +10,8 @@ ordered control (§2.6.1.2: an LSR advertises a FEC only when it is the egress, 
 its next hop for the FEC advertised a label) and liberal label retention (§2.6.2.2:
 every peer's labels are kept, so a new next hop's label is at hand when the route
 moves). FECs are the IPv4 prefixes of the main routing table (no default route); the
-routing table stands in for the IGP (its shortest paths: static routes with metrics, or
-a routing daemon's). For a directly connected prefix the LSR is the egress and
+routing table stands in for the IGP (its shortest paths: static routes with metrics; a
+route through a nexthop object, as zebra installs ospfd's and bgpd's, is left alone). For a directly connected prefix the LSR is the egress and
 advertises the implicit null label 3 (penultimate-hop popping); for another it
 allocates a label from 16 up (below net.mpls.platform_labels) and advertises it once
 the route's gateway (a peer, known by any address of its Address message) advertised
@@ -161,7 +161,7 @@ class Labeld(Program):
         ns = self.ns
         table = ns.fib.tables.get(RT_TABLE_MAIN)
         fecs = sorted({(r.dst, r.plen) for r in (table.routes() if table is not None else [])
-                       if r.type == "unicast" and r.plen and not r.nhs})
+                       if r.type == "unicast" and r.plen and not r.nhs and r.nhid is None})
         adv: dict[tuple[int, int], int] = {}
         swaps: dict[int, tuple[tuple[int, ...], int, Any]] = {}
         encaps: dict[tuple[int, int, int], tuple[int, ...]] = {}
