@@ -5,9 +5,9 @@ section. See docs/cloud.md.
 """
 from __future__ import annotations
 
-from netplex.cloud import scenario, shellcmd
+from netplex.cloud import metadata, scenario, shellcmd
 from netplex.cloud.controller import Controller
 from netplex.cloud.node import CloudHost
 from netplex.cloud.openstack import openstack
 
-__all__ = ["CloudHost", "Controller", "openstack", "scenario", "shellcmd"]
+__all__ = ["CloudHost", "Controller", "metadata", "openstack", "scenario", "shellcmd"]

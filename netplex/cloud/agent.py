@@ -33,16 +33,19 @@ SNAT rules carry `--random-fully` (use_random_fully = True with iptables >= 1.6.
 """
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from netplex.cloud.controller import Controller, Port, Router, Rule
 from netplex.cloud.firewall import ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
+from netplex.cloud.metadata import METADATA_IP, METADATA_PORT, data_path, instances_json
 
 __all__ = ["VXLAN_PORT", "group_members", "host_lines", "rule_dict"]
 
 VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
 L3 = "neutron-l3-agent"
 EXT_MARK = "0x2/0xffff"                 # external_ingress_mark / ROUTER_MARK_MASK
+METADATA_MARK = "0x1/0xffff"             # metadata_access_mark / ROUTER_MARK_MASK
 SCOPE_MARK = "0x4000000/0xffff0000"     # the default address scope: mark id 1024 << 16
 CONNMARK_MASKS = "--nfmask 0xffff0000 --ctmask 0xffff0000"
 
@@ -227,6 +230,14 @@ def l3_rules(ctl: Controller, r: Router) -> list[tuple[str, str]]:
             rules += [("nat", f"-A {L3}-PREROUTING -d {fip}/32 -j DNAT --to-destination {fixed}"),
                       ("nat", f"-A {L3}-OUTPUT -d {fip}/32 -j DNAT --to-destination {fixed}"),
                       ("nat", f"-A {L3}-float-snat -s {fixed}/32 -j SNAT --to-source {fip}{random_fully}")]
+    # the metadata service (RouterInfo.initialize_metadata_iptables, then MetadataDriver's
+    # metadata_filter_rules and metadata_nat_rules when the router is added): requests from the
+    # tenant ports to 169.254.169.254:80 are marked and redirected to the proxy's port
+    to_metadata = f"-d {METADATA_IP}/32 -i qr-+ -p tcp -m tcp --dport 80"
+    rules += [("mangle", f"-A {L3}-PREROUTING {to_metadata} -j MARK --set-xmark {METADATA_MARK}"),
+              ("filter", f"-A {L3}-INPUT -m mark --mark {METADATA_MARK} -j ACCEPT"),
+              ("filter", f"-A {L3}-INPUT -p tcp -m tcp --dport {METADATA_PORT} -j DROP"),
+              ("nat", f"-A {L3}-PREROUTING {to_metadata} -j REDIRECT --to-ports {METADATA_PORT}")]
     return rules
 
 
@@ -244,7 +255,14 @@ def _router_lines(ctl: Controller, r: Router) -> list[str]:
                 if f.router_id == r.id and f.fixed_port_id is not None]
         if sub.gateway_ip is not None:
             out.append(f"ip -n {ns} route add default via {sub.gateway_ip} dev {qg}")
-    return out + [f"ip netns exec {ns} iptables -t {table} {rule}" for table, rule in l3_rules(ctl, r)]
+    out += [f"ip netns exec {ns} iptables -t {table} {rule}" for table, rule in l3_rules(ctl, r)]
+    # the metadata proxy (MetadataDriver: spawned after the router's rules), answering from
+    # what Nova knows of the instances behind the router
+    data = data_path(r.id)
+    return out + [f"mkdir -p {data.rsplit('/', 1)[0]} /var/lib/neutron/external/pids && printf '%s\\n' "
+                  f"{shlex.quote(instances_json(ctl, r))} > {data}",
+                  f"ip netns exec {ns} neutron-ns-metadata-proxy --pid_file=/var/lib/neutron/external/pids/{r.id}.pid "
+                  f"--router_id={r.id} --state_path=/var/lib/neutron --metadata_port={METADATA_PORT}"]
 
 
 def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[list[str], list[str]]:

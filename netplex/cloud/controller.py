@@ -163,6 +163,8 @@ class Server:
     host: str
     ports: list[str]
     project_id: str = PROJECT_ID       # the owning project (keystone)
+    db_id: int = 0                     # Nova's instances.id (EC2's i-%08x), never reused
+    flavor: str = "m1.small"           # `--flavor` (only named: netplex gives VMs no resources)
 
 
 _Named = TypeVar("_Named", Network, Subnet, SecurityGroup, Server, Router)
@@ -193,6 +195,7 @@ class Controller:
         # the request's project, its token's scope (`openstack --os-project-name P`); the admin's by default
         self.project = PROJECT_ID
         self.request_rng = random.Random(f"cloud-request:{seed}")   # keystone's Request-IDs (errors only)
+        self.instances_made = 0   # Nova's instances table's autoincrement
         self.default_group()
 
     # -- projects (keystone) and what a request's project sees -------------------------------
@@ -543,7 +546,8 @@ class Controller:
                 ip += 1
         raise CloudError(f"No more IP addresses available on network {sub.network_id}.")
 
-    def create_server(self, name: str, networks: list[str], groups: list[str], zone: str | None) -> Server:
+    def create_server(self, name: str, networks: list[str], groups: list[str], zone: str | None,
+                      flavor: str | None = None) -> Server:
         nets = [self.network(n) for n in networks]
         default = self.default_group()
         sgs = [self._find(self.groups, "SecurityGroup", g, own=True).id for g in groups] if groups else [default.id]
@@ -551,13 +555,15 @@ class Controller:
         if any(s.name == name and s.host == host for s in self.servers.values()):
             raise CloudError(f"netplex: openstack server create: {host} already has a server named {name} (a "
                              "server's namespace on its host is named after it)", 2)
-        server = Server(self.new_id(), name, host, [], project_id=self.project)
+        server = Server(self.new_id(), name, host, [], project_id=self.project, db_id=self.instances_made + 1,
+                        flavor=flavor or "m1.small")
         for net in nets:
             if not net.subnets:
                 raise CloudError(f"Network {net.id} requires a subnet in order to boot instances on.")
             sub = self.subnets[net.subnets[0]]
             server.ports.append(self.new_port(sub, "compute:nova", host, server.id, sgs).id)
         self.servers[server.id] = server
+        self.instances_made += 1
         return server
 
     def delete_server(self, key: str) -> None:

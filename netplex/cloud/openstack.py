@@ -354,7 +354,8 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
     nets = opts.get("--network", [])
     if not nets:
         raise _Refused("netplex: openstack server create without --network is not supported")
-    return _server_fields(ctl.create_server(name, nets, opts.get("--security-group", []), _one(opts, "--availability-zone")), ctl)
+    return _server_fields(ctl.create_server(name, nets, opts.get("--security-group", []), _one(opts, "--availability-zone"),
+                                            _one(opts, "--flavor")), ctl)
 
 
 def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[str]]) -> tuple[list[str], list[list[Any]]]:
