@@ -13,7 +13,7 @@
     netplex run FILE --record RUN.npx ; netplex view FILE|RUN.npx [--port N] [--no-browser]
     netplex mininet SCRIPT.py [ARGS...] [--backend sim|linux]
     netplex mn [--topo tree,2,2] [--switch ovsbr] [--link tc,bw=10] [--test pingall]
-    netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] > dc.yaml
+    netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] [--isps N] > dc.yaml
     netplex clab deploy|inspect|destroy|exec -t LAB.clab.yml [--backend sim|linux] (containerlab's verbs)
     netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N [--ecmp|--bgp] > ls.yaml
     netplex fabric fat-tree --k 4 > ft.yaml
@@ -143,10 +143,11 @@ def fabric_three_tier(
     hosts_per_rack: int = typer.Option(2, "--hosts-per-rack", help="Hosts per rack."),
     bonded_hosts: bool = typer.Option(False, "--bonded-hosts", help="Two TORs per rack; hosts bond a NIC to each."),
     stacked: bool = typer.Option(False, "--stacked", help="Stacked (MLAG) aggregation and core pairs, LACP uplinks, no STP."),
+    isps: int = typer.Option(0, "--isps", help="A border router on core1 taking a default route from N ISPs (BGP)."),
 ) -> None:
     """Access/aggregation/core bridges with STP, hosts in one flat network."""
     _print_fabric(lambda: three_tier(pods, racks_per_pod, hosts_per_rack, bonded_hosts=bonded_hosts,
-                                     stacked=stacked))
+                                     stacked=stacked, isps=isps))
 
 
 @fabric_app.command("leaf-spine")

@@ -33,7 +33,12 @@ probes that show it works. It runs on either backend and takes `events:` (or
 - `--stacked` (three-tier): the same cables, each pod's aggregation pair and the core pair
   MLAG pairs (one LACP system id, a peer link, mlagd), every uplink an 802.3ad bond, no STP.
 
-Refused with netplex's words: `--stacked` with `--bonded-hosts` (a stacked TOR pair).
+- `--isps N` (three-tier): a border router on core1 (10.255.255.254, every host's default
+  route) peers with N ISPs (AS 64500+i) in FRR, as the leaf-spine's border leaf does, and
+  announces 10.0.0.0/8 to them.
+
+Refused with netplex's words: `--stacked` with `--bonded-hosts` (a stacked TOR pair), and
+three-tier `--isps` with `--stacked`.
 """
 from __future__ import annotations
 
@@ -85,11 +90,16 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts: bool = False,
-               stacked: bool = False) -> str:
-    """The seed's access/aggregation/core data centre as scenario YAML."""
+               stacked: bool = False, isps: int = 0) -> str:
+    """The seed's access/aggregation/core data centre as scenario YAML (with `isps`, a border
+    router on core1 taking a default route from that many ISPs by eBGP in FRR)."""
     _positive(pods=pods, racks_per_pod=racks_per_pod, hosts_per_rack=hosts_per_rack)
     if stacked and bonded_hosts:
         raise FabricError("fabric: --stacked with --bonded-hosts (an MLAG pair of TORs) is not supported yet")
+    if not 0 <= isps <= 8:
+        raise FabricError(f"fabric: --isps must be 0 to 8, not {isps}")
+    if isps and stacked:
+        raise FabricError("fabric: --isps with --stacked (a border router on an MLAG pair) is not supported yet")
     if pods > 9 or racks_per_pod > 99 or hosts_per_rack > 99:
         raise FabricError("fabric: at most 9 pods, 99 racks per pod and 99 hosts per rack "
                           "(node names have at most 12 characters)")
@@ -127,10 +137,17 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
                              f"ip addr add {addr}/8 dev bond0\nip link set bond0 up\n")
                 else:
                     setup = f"ip addr add {addr}/8 dev eth0\nip link set eth0 up\n"
+                if isps:
+                    setup += f"ip route add default via {BORDER_ADDR}\n"
                 nodes[host] = {"setup": _Block(setup)}
                 hosts.append((host, addr))
         for a, agg in enumerate(agg_ports, start=1):
             nodes[agg] = {"setup": _Block(_bridge(agg_ports[agg], 8192 + 4096 * a))}
+    if isps:
+        links.append({"ends": ["border:core", "core1:border"]})
+        core_ports["core1"].append("border")
+        _border(isps, nodes, links, ["sysctl -w net.ipv4.ip_forward=1", f"ip addr add {BORDER_ADDR}/8 dev core",
+                                     "ip link set core up"], [], ["10.0.0.0/8"])
     for c, core in enumerate(core_ports, start=1):
         nodes[core] = {"setup": _Block(_bridge(core_ports[core], 4096 * c))}
     first, last = hosts[0], hosts[-1]
@@ -144,6 +161,7 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
         {"cmd": {"node": "core1", "run": "sleep 6"}},   # listening 2 s + learning 2 s, and room
         check,
         {"ping": {"from": first[0], "to": last[1], "count": 2}},
+        *([{"ping": {"from": first[0], "to": "198.51.100.1", "count": 2}}] if isps else []),
         {"iperf": {"duration": "10s", "flows": [
             {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},
     ]
@@ -156,6 +174,8 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
                            "bond, no STP, one flat 10.0.0.0/8. " if stacked else
                            "TOR, aggregation and core Linux bridges with 802.1D STP (core1 root), one flat "
                            "10.0.0.0/8. ")
+                        + (f"A border router (AS 65100) on core1 takes a default route from {isps} ISP(s) by eBGP. "
+                           if isps else "")
                         + "Written by `netplex fabric three-tier`; add events with "
                         "`netplex run FILE --events \"at 3s cut agg1-1:c1\"`."),
         "nodes": {**{k: nodes[k] for k in ("core1", "core2")}, **{k: v for k, v in nodes.items()
@@ -166,6 +186,7 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
     return _dump(doc)
 
 
+BORDER_ADDR = "10.255.255.254"
 LACP_BOND = "type bond mode 802.3ad miimon 100 lacp_rate fast xmit_hash_policy layer3+4"
 
 
@@ -234,6 +255,27 @@ def _frr_files(name: str, asn: int, router_id: str, neighbors: list[tuple[str, i
     conf += [f" neighbor {addr} remote-as {peer_as}" for addr, peer_as in neighbors]
     conf += [" !", " address-family ipv4 unicast", *[f"  network {p}" for p in networks], " exit-address-family", "!"]
     return {"/etc/frr/daemons": _Block("bgpd=yes\n"), "/etc/frr/frr.conf": _Block("\n".join(conf) + "\n")}
+
+
+def _border(isps: int, nodes: dict[str, Any], links: list[dict[str, Any]], lines: list[str],
+            peers: list[tuple[str, int]], networks: list[str]) -> None:
+    """The border router (AS 65100, node `border`, its fabric side already in `lines`/`peers`)
+    and ISP i (AS 64500+i) on border:isp<i> over 203.0.113.(4i-3)/30, originating the default
+    route and holding the Internet's 198.51.100.1; the border spreads its default over them
+    (`bgp bestpath as-path multipath-relax`) and announces `networks` to them."""
+    for i in range(1, isps + 1):
+        mine, theirs = f"203.0.113.{4 * i - 2}", f"203.0.113.{4 * i - 3}"
+        links.append({"ends": [f"border:isp{i}", f"isp{i}:border"]})
+        lines += [f"ip addr add {mine}/30 dev isp{i}", f"ip link set isp{i} up"]
+        peers.append((theirs, 64500 + i))
+        nodes[f"isp{i}"] = {
+            "files": _frr_files(f"isp{i}", 64500 + i, f"192.0.2.{i}", [(mine, 65100)], ["0.0.0.0/0"],
+                                (" no bgp network import-check",)),
+            "setup": _Block(f"ip addr add {theirs}/30 dev border\nip link set border up\n"
+                            "ip addr add 198.51.100.1/24 dev lo\nip link set lo up\n/usr/lib/frr/frrinit.sh start\n")}
+    nodes["border"] = {"files": _frr_files("border", 65100, "10.255.1.1", peers, networks,
+                                           (" bgp bestpath as-path multipath-relax",)),
+                       "setup": _Block("\n".join(lines + ["/usr/lib/frr/frrinit.sh start"]) + "\n")}
 
 
 def leaf_spine(spines: int, leaves: int, hosts_per_leaf: int, ecmp: bool = False, bgp: bool = False,
@@ -343,19 +385,7 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int, isps: int = 0
             spine_setup[f"s{s}"] += [f"ip addr add {sp}/31 dev border", "ip link set border up"]
             spine_peers[f"s{s}"].append((lf, 65100))
             peers.append((sp, 65000))
-        for i in range(1, isps + 1):
-            mine, theirs = f"203.0.113.{4 * i - 2}", f"203.0.113.{4 * i - 3}"
-            links.append({"ends": [f"border:isp{i}", f"isp{i}:border"]})
-            lines += [f"ip addr add {mine}/30 dev isp{i}", f"ip link set isp{i} up"]
-            peers.append((theirs, 64500 + i))
-            nodes[f"isp{i}"] = {
-                "files": _frr_files(f"isp{i}", 64500 + i, f"192.0.2.{i}", [(mine, 65100)], ["0.0.0.0/0"],
-                                    (" no bgp network import-check",)),
-                "setup": _Block(f"ip addr add {theirs}/30 dev border\nip link set border up\n"
-                                "ip addr add 198.51.100.1/24 dev lo\nip link set lo up\n/usr/lib/frr/frrinit.sh start\n")}
-        nodes["border"] = {"files": _frr_files("border", 65100, f"10.255.1.{1}", peers, [],
-                                               (" bgp bestpath as-path multipath-relax",)),
-                           "setup": _Block("\n".join(lines + ["/usr/lib/frr/frrinit.sh start"]) + "\n")}
+        _border(isps, nodes, links, lines, peers, [])
         probes_extra = [{"ping": {"from": hosts[0][0], "to": "198.51.100.1", "count": 2}}]
     spine_nodes = {}
     for spine, lines in spine_setup.items():

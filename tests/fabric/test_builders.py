@@ -126,7 +126,30 @@ def test_leaf_spine_isps_spreads_the_default_route_over_the_isps_and_survives_lo
     assert after == "default via 203.0.113.5 dev isp2 proto bgp metric 20 \n"   # ISP1's cable was cut
 
 
+def test_three_tier_isps_gives_the_flat_network_a_border_router_and_survives_losing_an_isp() -> None:
+    """`--isps 2`: a border router on core1 peers with two ISPs in FRR (netplex's bgpd in the
+    simulator); every host's default route goes through it; one ISP's cable cut, the default
+    route and the flows to the Internet move to the other."""
+    doc = yaml.safe_load(three_tier(1, 2, 1, isps=2))
+    assert {"border", "isp1", "isp2"} <= set(doc["nodes"]) and "core1:border" in str(doc["links"])
+    assert "ip route add default via 10.255.255.254" in doc["nodes"]["h1-2-1"]["setup"]
+    assert "  network 10.0.0.0/8\n" in doc["nodes"]["border"]["files"]["/etc/frr/frr.conf"]
+    doc["probes"][3:3] = [{"cmd": {"node": "border", "run": "ip route show default"}}]
+    doc["probes"] += [{"ping": {"from": "h1-1-1", "to": "198.51.100.1", "count": 2}},
+                      {"cmd": {"node": "border", "run": "ip route show default"}}]
+    doc["events"] = [{"at": "8s", "cut": "border:isp1"}]     # during the iperf probe
+    res = run(yaml.safe_dump(doc))
+    assert res.passed, [p.to_json() for p in res.probes if not p.passed]
+    before, after = (re.sub(r"nhid \d+ ", "", res.probes[i].observed["output"]) for i in (3, -1))
+    assert before == ("default proto bgp metric 20 \n\tnexthop via 203.0.113.1 dev isp1 weight 1 \n"
+                      "\tnexthop via 203.0.113.5 dev isp2 weight 1 \n")
+    assert after == "default via 203.0.113.5 dev isp2 proto bgp metric 20 \n"   # ISP1's cable was cut
+    assert res.probes[2].observed["replies"] == 2 and res.probes[-2].observed["replies"] == 2
+
+
 @pytest.mark.parametrize(("call", "message"), [
+    (lambda: three_tier(1, 1, 1, stacked=True, isps=2), "fabric: --isps with --stacked"),
+    (lambda: three_tier(1, 1, 1, isps=9), "fabric: --isps must be 0 to 8, not 9"),
     (lambda: three_tier(0, 1, 1), "fabric: --pods must be at least 1, not 0"),
     (lambda: three_tier(1, 1, 1, bonded_hosts=True, stacked=True), "fabric: --stacked with --bonded-hosts"),
     (lambda: three_tier(10, 1, 1), "fabric: at most 9 pods"),
