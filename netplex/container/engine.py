@@ -33,6 +33,7 @@ import hashlib
 import ipaddress
 import json
 import posixpath
+import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,7 +46,7 @@ from netplex.container.dns import (
     resolv_conf_legacy,
     uses_embedded_dns,
 )
-from netplex.container.iptabler import FirewallConfig, Iptabler, NetworkConfig, PortBinding
+from netplex.container.iptabler import ClassicIptabler, FirewallConfig, Iptabler, NetworkConfig, PortBinding
 from netplex.errors import NetplexError
 
 __all__ = ["IMAGES", "DockerError", "Engine", "Host", "STATE_PATH", "SOCKET_PATH"]
@@ -54,6 +55,8 @@ STATE_PATH = "/var/lib/docker/netplex/state.json"
 SOCKET_PATH = "/var/run/docker.sock"
 DAEMON_JSON = "/etc/docker/daemon.json"
 DEFAULT_BIP = "172.17.0.1/16"
+ENGINE_VERSION = "28.5.1"      # dockerd's rules are moby 28's unless netplex-engine-version says older
+ENGINE_VERSIONS = re.compile(r"(2[0-8])\.(\d+)(\.\d+)?")
 # dockerd's default address pools: 172.17-31.0.0/16, then 192.168.0-240.0/20
 DEFAULT_POOLS = [f"172.{i}.0.0/16" for i in range(17, 32)] + [f"192.168.{i}.0/20" for i in range(0, 256, 16)]
 
@@ -133,14 +136,21 @@ class DaemonConfig:
     mtu: int = 0
     bridge: str = ""
     allow_direct_routing: bool = False
+    netplex_engine_version: str = ENGINE_VERSION   # the Docker Engine whose rules dockerd writes
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @property
+    def classic(self) -> bool:
+        """Docker 20.10 to 27: the DOCKER-ISOLATION-STAGE-1/2 layout (iptabler.ClassicIptabler)."""
+        return int(self.netplex_engine_version.split(".")[0]) < 28
+
 
 DAEMON_BOOLS = {"iptables": "iptables", "ip-forward": "ip_forward", "userland-proxy": "userland_proxy",
                 "icc": "icc", "ip-masq": "ip_masq", "allow-direct-routing": "allow_direct_routing"}
-DAEMON_VALUES = {"bip": "bip", "mtu": "mtu", "bridge": "bridge", "b": "bridge"}
+DAEMON_VALUES = {"bip": "bip", "mtu": "mtu", "bridge": "bridge", "b": "bridge",
+                 "netplex-engine-version": "netplex_engine_version"}
 DAEMON_REFUSED = {"ipv6", "ip6tables", "fixed-cidr", "fixed-cidr-v6", "default-gateway", "ip", "dns",
                   "default-address-pool", "iptables-layout", "firewall-backend"}
 
@@ -203,6 +213,10 @@ def parse_daemon(argv: Sequence[str], daemon_json: str | None) -> DaemonConfig:
             raise DockerError(f"netplex: dockerd --{name} is not supported")
         else:
             raise DockerError(f"unknown flag: --{name}\nSee 'dockerd --help'.")
+    m = ENGINE_VERSIONS.fullmatch(cfg.netplex_engine_version)
+    if m is None or (m.group(1) == "20" and int(m.group(2)) < 10):
+        raise DockerError(f"netplex: dockerd --netplex-engine-version {cfg.netplex_engine_version}: netplex writes "
+                          "the iptables rules of Docker 20.10 to 28 (MAJOR.MINOR[.PATCH])")
     if cfg.bip:
         try:
             ipaddress.IPv4Interface(cfg.bip)
@@ -248,8 +262,9 @@ class Engine:
 
     def iptabler(self) -> Iptabler:
         cfg = self.config
-        return Iptabler(lambda argv: self.host.run(argv)[0],
-                        FirewallConfig(hairpin=not cfg.userland_proxy, allow_direct_routing=cfg.allow_direct_routing))
+        cls = ClassicIptabler if cfg.classic else Iptabler
+        return cls(lambda argv: self.host.run(argv)[0],
+                   FirewallConfig(hairpin=not cfg.userland_proxy, allow_direct_routing=cfg.allow_direct_routing))
 
     # -- dockerd start --------------------------------------------------------------
     def start(self, cfg: DaemonConfig) -> None:
@@ -330,6 +345,10 @@ class Engine:
                      mtu=int(o.get("com.docker.network.driver.mtu", cfg.mtu or 0)))
             if n["gwmode"] not in ("nat", "nat-unprotected", "routed"):
                 raise DockerError(f"Error response from daemon: unknown gateway mode {n['gwmode']!r}")
+            if n["gwmode"] != "nat" and self.config.classic:
+                raise DockerError(f"netplex: com.docker.network.bridge.gateway_mode_ipv4={n['gwmode']} is not "
+                                  "supported with the iptables of Docker < 28 (netplex-engine-version "
+                                  f"{self.config.netplex_engine_version})")
             if any(x["bridge_name"] == br for x in self.state["networks"].values()):
                 raise DockerError(f"Error response from daemon: bridge name {br} is already in use")
             self._setup_bridge(n)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["FirewallConfig", "Iptabler", "NetworkConfig", "PortBinding", "Runner"]
+__all__ = ["ClassicIptabler", "FirewallConfig", "Iptabler", "NetworkConfig", "PortBinding", "Runner"]
 
 # (argv) -> exit status; argv starts with "iptables"
 Runner = Callable[[list[str]], int]
@@ -87,6 +87,15 @@ class Rule:
 
     def argv(self, op: str, chain: str | None = None) -> list[str]:
         return ["iptables", "-t", self.table, op, chain or self.chain, *self.args]
+
+
+def _masquerade(n: NetworkConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """setupIPTablesInternal's natArgs and hpNatArgs: the network's way out (MASQUERADE, or SNAT to
+    host_ipv4) and the host's own traffic into the bridge (with --userland-proxy=false)."""
+    br = n.ifname
+    to = ("SNAT", "--to-source", n.host_ip) if n.host_ip else ("MASQUERADE",)
+    return (("-s", n.prefix, "!", "-o", br, "-j", *to),
+            ("-m", "addrtype", "--src-type", "LOCAL", "-o", br, "-j", *to))
 
 
 @dataclass
@@ -189,12 +198,7 @@ class Iptabler:
 
     def _non_internal(self, n: NetworkConfig, enable: bool) -> None:
         br = n.ifname
-        if n.host_ip:
-            nat = ("-s", n.prefix, "!", "-o", br, "-j", "SNAT", "--to-source", n.host_ip)
-            hp = ("-m", "addrtype", "--src-type", "LOCAL", "-o", br, "-j", "SNAT", "--to-source", n.host_ip)
-        else:
-            nat = ("-s", n.prefix, "!", "-o", br, "-j", "MASQUERADE")
-            hp = ("-m", "addrtype", "--src-type", "LOCAL", "-o", br, "-j", "MASQUERADE")
+        nat, hp = _masquerade(n)
         if n.masquerade and not n.routed:
             self._set(Rule("nat", "POSTROUTING", nat), enable, True)
         self._set(Rule("nat", "POSTROUTING", hp), enable and self.config.hairpin, True)
@@ -238,6 +242,18 @@ class Iptabler:
                   enable and not self.config.allow_direct_routing)
 
     # -- published ports (port.go) ---------------------------------------------------
+    def _port_nat(self, n: NetworkConfig, pb: PortBinding, enable: bool, hairpin_masq: bool) -> None:
+        """setPerPortNAT: the DNAT in nat DOCKER (`! -i BRIDGE` with the userland proxy) and the hairpin
+        MASQUERADE of the container's own traffic to its port."""
+        host = "0/0" if pb.host_ip in ("", "0.0.0.0") else pb.host_ip
+        dnat = ("-p", pb.proto, "-d", host, "--dport", str(pb.host_port), "-j", "DNAT",
+                "--to-destination", f"{pb.cip}:{pb.cport}")
+        if not self.config.hairpin:
+            dnat += ("!", "-i", n.ifname)
+        self._set(Rule("nat", DOCKER, dnat), enable)
+        self._set(Rule("nat", "POSTROUTING", ("-p", pb.proto, "-s", pb.cip, "-d", pb.cip, "--dport",
+                                              str(pb.cport), "-j", "MASQUERADE")), enable and hairpin_masq)
+
     def add_ports(self, n: NetworkConfig, pbs: list[PortBinding]) -> None:
         for pb in pbs:
             self._port(n, pb, True)
@@ -256,15 +272,108 @@ class Iptabler:
             self.delete(Rule("raw", "PREROUTING", ("-p", pb.proto, "-d", pb.cip, "--dport", str(pb.cport),
                                                    "!", "-i", n.ifname, "-j", "DROP")))
         if pb.host_port:
-            host = "0/0" if pb.host_ip in ("", "0.0.0.0") else pb.host_ip
-            dnat = ("-p", pb.proto, "-d", host, "--dport", str(pb.host_port), "-j", "DNAT",
-                    "--to-destination", f"{pb.cip}:{pb.cport}")
-            if not self.config.hairpin:
-                dnat += ("!", "-i", n.ifname)
-            self._set(Rule("nat", DOCKER, dnat), enable)
-            self._set(Rule("nat", "POSTROUTING", ("-p", pb.proto, "-s", pb.cip, "-d", pb.cip, "--dport",
-                                                  str(pb.cport), "-j", "MASQUERADE")),
-                      enable and self.config.hairpin)
+            self._port_nat(n, pb, enable, hairpin_masq=self.config.hairpin)
         if not n.unprotected:
             self._set(Rule("filter", DOCKER, ("!", "-i", n.ifname, "-o", n.ifname, "-p", pb.proto, "-d", pb.cip,
                                               "--dport", str(pb.cport), "-j", "ACCEPT")), enable, True)
+
+
+class ClassicIptabler(Iptabler):
+    """The rules of dockerd 20.10 to 27 (moby v27.5.1 libnetwork/drivers/bridge/setup_ip_tables_linux.go,
+    port_mapping_linux.go, libnetwork/iptables/iptables.go ProgramChain, firewall_linux.go setupUserChain):
+
+        filter FORWARD -j DOCKER-USER                      (DOCKER-USER -j RETURN)
+        filter FORWARD -j DOCKER-ISOLATION-STAGE-1         (re-inserted at the top by each network)
+        filter FORWARD, per bridge, newest network first:
+            -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+            -o BR -j DOCKER
+            -i BR ! -o BR -j ACCEPT
+            -i BR -o BR -j ACCEPT   (ICC; appended -j DROP without it)
+        DOCKER-ISOLATION-STAGE-1 -i BR ! -o BR -j DOCKER-ISOLATION-STAGE-2, ... -j RETURN
+        DOCKER-ISOLATION-STAGE-2 -o BR -j DROP, ... -j RETURN
+        --internal: DOCKER-ISOLATION-STAGE-1 -i BR ! -d NET -j DROP / -o BR ! -s NET -j DROP
+        filter DOCKER: per published port ! -i BR -o BR -p P -d CIP --dport CPORT -j ACCEPT
+        nat DOCKER: -i BR -j RETURN (with the userland proxy), per port DNAT (! -i BR with the proxy)
+        nat POSTROUTING: MASQUERADE per bridge, per port -s CIP -d CIP --dport CPORT -j MASQUERADE
+
+    No raw table, no DOCKER-FORWARD/-BRIDGE/-CT/-INTERNAL (moby 28's). The gateway modes
+    `nat-unprotected` and `routed` (Docker 27.0's) are refused by the engine."""
+
+    def setup_chains(self) -> None:
+        """driver.configure: removeIPChains, then setupIPChains (DOCKER in nat and filter, the isolation
+        chains with their RETURN)."""
+        self.delete(Rule("filter", "FORWARD", ("-j", OLD_ISOLATION)))
+        for table, chain in (("nat", DOCKER), ("filter", DOCKER), ("filter", ISOLATION_1), ("filter", ISOLATION_2),
+                             ("filter", OLD_ISOLATION)):
+            if self.chain_exists(table, chain):
+                self.run(["iptables", "-t", table, "-F", chain])
+                self.run(["iptables", "-t", table, "-X", chain])
+        for table, chain in (("nat", DOCKER), ("filter", DOCKER), ("filter", ISOLATION_1), ("filter", ISOLATION_2)):
+            self.new_chain(table, chain)
+        self.append(Rule("filter", ISOLATION_1, ("-j", "RETURN")))
+        self.append(Rule("filter", ISOLATION_2, ("-j", "RETURN")))
+
+    def setup_user_chain(self) -> None:
+        """setupUserChain: DOCKER-USER with its RETURN, jumped to first from FORWARD (arrangeUserFilterRule
+        runs it again after each network is made)."""
+        self.new_chain("filter", DOCKER_USER)
+        self.append(Rule("filter", DOCKER_USER, ("-j", "RETURN")))
+        self.ensure_jump("filter", "FORWARD", DOCKER_USER)
+
+    def _network(self, n: NetworkConfig, enable: bool) -> None:
+        """setupIPTables, then setupNetworkIsolationRules (setINC), then arrangeUserFilterRule."""
+        br = n.ifname
+        if n.internal:
+            self._set(Rule("filter", ISOLATION_1, ("-i", br, "!", "-d", n.prefix, "-j", "DROP")), enable, True)
+            self._set(Rule("filter", ISOLATION_1, ("-o", br, "!", "-s", n.prefix, "-j", "DROP")), enable, True)
+            self._classic_icc(br, n.icc, enable)
+        else:
+            nat, hp = _masquerade(n)
+            if n.masquerade:
+                self._set(Rule("nat", "POSTROUTING", nat), enable, True)
+                if not self.config.hairpin:
+                    self._set(Rule("nat", DOCKER, ("-i", br, "-j", "RETURN")), enable, True)
+            self._set(Rule("nat", "POSTROUTING", hp), enable and self.config.hairpin, True)
+            self._classic_icc(br, n.icc, enable)
+            self._set(Rule("filter", "FORWARD", ("-i", br, "!", "-o", br, "-j", "ACCEPT")), enable, True)
+            if enable:      # ProgramChain(natChain): the jumps, made once
+                self.append(Rule("nat", "PREROUTING", ("-m", "addrtype", "--dst-type", "LOCAL", "-j", DOCKER)))
+                out = ("-m", "addrtype", "--dst-type", "LOCAL", "-j", DOCKER)
+                if not self.config.hairpin:
+                    out += ("!", "--dst", "127.0.0.0/8")
+                self.append(Rule("nat", "OUTPUT", out))
+            self._set(Rule("filter", "FORWARD", ("-o", br, "-j", DOCKER)), enable, True)
+            self._set(Rule("filter", "FORWARD", ("-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
+                                                 "-j", "ACCEPT")), enable, True)
+        if enable:
+            self.ensure_jump("filter", "FORWARD", ISOLATION_1)
+        if not n.internal:     # isolateNetwork: setINC
+            self._set(Rule("filter", ISOLATION_1, ("-i", br, "!", "-o", br, "-j", ISOLATION_2)), enable, True)
+            self._set(Rule("filter", ISOLATION_2, ("-o", br, "-j", "DROP")), enable, True)
+        if enable:
+            self.setup_user_chain()
+
+    def _classic_icc(self, br: str, icc: bool, enable: bool) -> None:
+        """setIcc on FORWARD: ACCEPT inserted with ICC, DROP appended without it."""
+        accept = Rule("filter", "FORWARD", ("-i", br, "-o", br, "-j", "ACCEPT"))
+        drop = Rule("filter", "FORWARD", ("-i", br, "-o", br, "-j", "DROP"))
+        if not enable:
+            self.delete(drop if not icc else accept)
+        elif icc:
+            self.delete(drop)
+            self.insert(accept)
+        else:
+            self.delete(accept)
+            self.append(drop)
+
+    def _endpoint(self, n: NetworkConfig, ip: str, enable: bool) -> None:
+        """Docker 27 has no per-endpoint rule (the raw table's DROP came with 28)."""
+
+    def _port(self, n: NetworkConfig, pb: PortBinding, enable: bool) -> None:
+        """setPerPortIptables: setPerPortNAT (DNAT, hairpin MASQUERADE) and setPerPortForwarding, appended."""
+        if n.internal:
+            return
+        if pb.host_port:
+            self._port_nat(n, pb, enable, hairpin_masq=True)     # v27 writes the hairpin MASQUERADE always
+        self._set(Rule("filter", DOCKER, ("!", "-i", n.ifname, "-o", n.ifname, "-p", pb.proto, "-d", pb.cip,
+                                          "--dport", str(pb.cport), "-j", "ACCEPT")), enable)

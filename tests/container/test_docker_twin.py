@@ -23,7 +23,7 @@ EVERYTHING = os.environ.get("NETPLEX_CONTAINER_TWIN") == "1"
 SAMPLE = ["hairpin=true,internal=false,icc=false,masq=true,snat=true,gwm=nat,bindlh=true",
           "hairpin=false,internal=false,icc=false,masq=false,snat=false,gwm=nat-unprotected,bindlh=true"]
 CASES = ALL if EVERYTHING else [c for c in ALL if c.name in SAMPLE]
-EXAMPLES = (["docker-run-publish", "docker-two-networks", "docker-clash", "docker-dns"] if EVERYTHING
+EXAMPLES = (["docker-run-publish", "docker-two-networks", "docker-clash", "docker-dns", "docker-classic"] if EVERYTHING
             else ["docker-run-publish", "docker-dns"])
 
 
