@@ -1,8 +1,11 @@
 """DNS messages (RFC 1035 section 4): exact bytes, name compression, malformed input, tshark's reading."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,7 @@ from netplex.packet.ipv4 import IPPROTO_UDP, IPv4
 from netplex.packet.pcap import PcapWriter
 from netplex.packet.udp import Udp
 
+ROOT = Path(__file__).resolve().parents[2]
 QUERY = bytes.fromhex("1234 0100 0001 0000 0000 0000" "02 6462 00 0001 0001".replace(" ", ""))
 
 
@@ -106,3 +110,51 @@ def test_tshark_reads_our_messages(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == ["cache.backend||||", "cache.backend|172.30.0.2||0|",
                    "2.0.30.172.in-addr.arpa||||", "2.0.30.172.in-addr.arpa||db.backend|0|", "nosuch|||3|"]
+
+
+QUERIES = """
+import socket, sys
+from netplex.packet.dns import DnsMessage, DnsQuestion
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect(("127.0.0.1", 53))
+for i, arg in enumerate(sys.argv[1:]):
+    name, qtype = arg.split("/")
+    s.send(DnsMessage(id=i + 1, rd=True, questions=[DnsQuestion(name, int(qtype))]).encode())
+    sys.stdout.write(s.recv(4096).hex() + "\\n")
+"""
+
+
+@pytest.mark.linux
+def test_real_dnsmasq_answers_our_queries(tmp_path: Path) -> None:
+    """Our queries to Debian's dnsmasq in a namespace of our own, its answers through our decoder:
+    an A record behind a compression pointer, NXDOMAIN in a local domain, a PTR, an empty AAAA
+    answer, REFUSED for a name it has no server for."""
+    if shutil.which("dnsmasq") is None:
+        pytest.skip("dnsmasq is not installed (Debian package dnsmasq)")
+    ns = f"npdns-{os.getpid()}"
+    pid = tmp_path / "dnsmasq.pid"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", ns, "dnsmasq", "--conf-file=/dev/null", "--no-hosts", "--no-resolv",
+                        "--listen-address=127.0.0.1", "--bind-interfaces", f"--pid-file={pid}",
+                        f"--dhcp-leasefile={tmp_path / 'leases'}", "--host-record=db.lab.example,10.1.2.3",
+                        "--local=/lab.example/"], check=True)
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", QUERIES, "db.lab.example/1",
+                              "nosuch.lab.example/1", "3.2.1.10.in-addr.arpa/12", "db.lab.example/28",
+                              "elsewhere.org/1"], capture_output=True, text=True, check=True,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT))).stdout.split()
+    finally:
+        if pid.exists():
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    a, nx, ptr, aaaa, refused = (DnsMessage.decode(bytes.fromhex(h)) for h in out)
+    assert (a.id, a.qr, a.aa, a.rcode, [r.address() for r in a.answers]) == (1, True, True, 0, ["10.1.2.3"])
+    assert bytes.fromhex(out[0])[32:34] == b"\xc0\x0c"       # dnsmasq compresses the answer's name
+    assert (nx.rcode, nx.answers) == (RCODE_NXDOMAIN, [])
+    assert [(r.rtype, r.data) for r in ptr.answers] == [(TYPE_PTR, "db.lab.example")]
+    assert (aaaa.rcode, aaaa.answers, aaaa.questions[0].qtype) == (0, [], 28)
+    assert refused.rcode == 5
+    # and what we encode of the same answer reads back the same
+    assert DnsMessage.decode(a.encode()) == a
