@@ -15,8 +15,11 @@ Simulated time waits for the controller: after relaying a message os-ken answers
 FEATURES_REPLY, PACKET_IN, ECHO_REQUEST), the relay blocks on the real socket for up to
 `ANSWER_WAIT` seconds of wall time for the first answer, then takes whatever follows within
 `QUIET` seconds, all at the same simulated instant; after other messages (PORT_STATUS, replies)
-it gives os-ken `QUIET` seconds to react; what os-ken sends on its own (echo requests, statistics requests from its threads) are picked up every 100 ms of
-simulated time. The run is therefore as deterministic as the application is.
+it gives os-ken `QUIET` seconds to react. What os-ken sends on its own (echo requests, statistics
+requests from its threads) is picked up every 100 ms of simulated time, each look waiting up to
+20 ms of wall time while the last exchange is less than 0.5 s old, so that an application
+thread answering late is not outrun by the simulation. The run is as deterministic as the
+application is.
 
 An APP that is a file on the node (a scenario's `files:`) is given to os-ken as a copy; any
 other APP is a module name (or a file of the host's). `--log-file` is a path on the node:
@@ -55,6 +58,8 @@ ANSWER_WAIT = 3.0           # wall seconds for os-ken's first answer to a messag
 QUIET = 0.05                # wall seconds without bytes that end an answer
 START_WAIT = 30.0           # wall seconds for os-ken to listen
 POLL_NS = 100_000_000       # simulated time between two looks at what os-ken sent on its own
+LINGER = 0.5                # wall seconds after the last exchange during which each look waits ...
+LINGER_WAIT = 0.02          # ... this long: an application thread's late FLOW_MOD is not outrun
 OFP_TCP_PORT = 6653
 _ANSWERED = frozenset({OFPT["HELLO"], OFPT["FEATURES_REPLY"], OFPT["PACKET_IN"], OFPT["ECHO_REQUEST"]})
 _PR_SET_PDEATHSIG = 1
@@ -127,6 +132,7 @@ class _Relay:
         self.real = real
         self.reader = Reader()
         self.closed = False
+        self.active = time.monotonic()      # when bytes last went either way
 
     def close(self) -> None:
         if self.closed:
@@ -146,6 +152,7 @@ class _Relay:
         except OSError:
             self.close()
             return
+        self.active = time.monotonic()
         answered = any(mtype in _ANSWERED for mtype, _xid, _body in self.reader.feed(data))
         self.pump(ANSWER_WAIT if answered else QUIET)
 
@@ -166,6 +173,7 @@ class _Relay:
                 self.close()
                 return
             self.sk.send(data)
+            self.active = time.monotonic()
             got = True
 
 
@@ -262,7 +270,7 @@ class OsKenManager(Program):
             self.exit(1)            # os-ken died: its simulated end goes too
             return
         for r in list(self.relays):
-            r.pump(0.0)
+            r.pump(LINGER_WAIT if time.monotonic() - r.active < LINGER else 0.0)
         self.copy_log()
         self.after(POLL_NS, self._poll)
 
