@@ -9,7 +9,11 @@ handle_aggregate_stats_request, handle_port_stats_request, handle_port_desc_stat
 applies FLOW_MOD and PACKET_OUT, sends PACKET_IN for the packets a `controller` action
 gives it and PORT_STATUS when a port is added, deleted, or goes up or down
 (connmgr_send_port_status). A request of another type gets OFPT_ERROR
-(OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART) with the request, as ofconn does. A refused or lost connection is retried
+(OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART) with the request, as ofconn does. FLOW_MOD and
+PACKET_OUT take OUTPUT, SET_FIELD (Ethernet and IPv4 addresses, TCP/UDP ports), PUSH_VLAN,
+POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE and the instructions APPLY_ACTIONS, WRITE_METADATA,
+GOTO_TABLE; anything else is refused whole with OFPBAC_BAD_TYPE, OFPBAC_BAD_SET_TYPE or
+OFPBIC_UNSUP_INST (a group that does not exist: OFPBAC_BAD_OUT_GROUP), never dropped. A refused or lost connection is retried
 after 1, 2, 4, then every 8 s (rconn's backoff). While connected the Controller
 row says `is_connected: true`.
 """
@@ -21,10 +25,12 @@ from typing import TYPE_CHECKING
 
 from netplex.ovs.actions import Act
 from netplex.ovs.flow import Match
-from netplex.ovs.ofproto import FlowMod
+from netplex.ovs.ofproto import FlowMod, GroupModError
 from netplex.ovs.openflow import (
+    OFPBAC_BAD_OUT_GROUP,
     OFPBRC_BAD_MULTIPART,
     OFPBRC_BAD_TYPE,
+    OFPET_BAD_ACTION,
     OFPET_BAD_REQUEST,
     OFPFC_ADD,
     OFPFC_DELETE,
@@ -42,6 +48,7 @@ from netplex.ovs.openflow import (
     OFPPS_LINK_DOWN,
     OFPPS_LIVE,
     OFPT,
+    SET_FIELDS,
     FlowModMsg,
     FlowStatsRequest,
     PacketIn,
@@ -75,6 +82,29 @@ _RESERVED_NO = {kind: no for no, kind in _RESERVED.items()} | {"local": 0xFFFFFF
 OFPP_MAX = 0xFF00
 SPEED_10G = 10_000_000          # kbit/s: what netdev-linux reports for a veth (10GB-FD)
 MFR_DESC, HW_DESC, SW_DESC = "Nicira, Inc.", "Open vSwitch", "3.1.0"
+
+
+def of_acts(decoded: list[tuple[str, int, int]], goto: int | None = None,
+            metadata: tuple[int, int] | None = None) -> list[Act]:
+    """A decoded OpenFlow 1.3 action list (openflow.decode_action_list), WRITE_METADATA and
+    GOTO_TABLE as the switch's own actions, as ovs-ofctl would have spelled them."""
+    acts: list[Act] = []
+    for kind, a, b in decoded:
+        if kind == "output":
+            acts += of_actions([(a, b)])
+        elif kind == "set_field":
+            acts.append(Act("set_field", SET_FIELDS[a], b, "set_field"))
+        elif kind == "pop_vlan":
+            acts.append(Act("strip_vlan", True))
+        elif kind == "dec_ttl":
+            acts.append(Act("dec_ttl"))
+        else:               # push_vlan, group, set_queue
+            acts.append(Act(kind, a))
+    if metadata is not None:
+        acts.append(Act("write_metadata", metadata[0], metadata[1]))
+    if goto is not None:
+        acts.append(Act("goto_table", goto))
+    return acts
 
 
 def of_outputs(acts: list[Act]) -> tuple[list[tuple[int, int]], int | None]:
@@ -245,15 +275,22 @@ class OfChannel:
         elif mtype == OFPT["SET_CONFIG"]:
             pass                # flags and miss_send_len: netplex sends whole packets
         elif mtype == OFPT["FLOW_MOD"]:
-            self.flow_mod(FlowModMsg.decode(body))
+            fm = FlowModMsg.decode(body)
+            err = fm.error or self.flow_mod(fm)
+            if err is not None:     # refused as a whole, nothing changed (ofconn's OFPT_ERROR)
+                self.send(error_msg(xid, err[0], err[1], encode_raw(mtype, xid, body)))
         elif mtype == OFPT["PACKET_OUT"]:
             po = PacketOut.decode(body)
+            decoded, err = PacketOut.decode_acts(body)
+            if err is not None:
+                self.send(error_msg(xid, err[0], err[1], encode_raw(mtype, xid, body)))
+                return
             try:
                 frame = Ethernet.decode(po.data)
             except ValueError:
                 return
             in_port = po.in_port & 0xFFFF if po.in_port >= 0xFFFFFF00 else po.in_port
-            self.run_packet_out(self.vsd, xb, in_port, frame, of_actions(po.actions))
+            self.run_packet_out(self.vsd, xb, in_port, frame, of_acts(decoded))
         elif mtype not in (OFPT["HELLO"], OFPT["ECHO_REPLY"], OFPT["ERROR"]):
             self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE, encode_raw(mtype, xid, body)))
 
@@ -307,11 +344,16 @@ class OfChannel:
         if self.connected:
             self.send(port_status(0, reason, desc))
 
-    def flow_mod(self, msg: FlowModMsg) -> None:
-        """handle_flow_mod in OpenFlow 1.3's terms."""
+    def flow_mod(self, msg: FlowModMsg) -> tuple[int, int] | None:
+        """handle_flow_mod in OpenFlow 1.3's terms; the error (type, code) it refuses with, or None."""
         match = Match(dict(msg.match))
         table = None if msg.table_id == 0xFF else msg.table_id
-        fm = FlowMod(match, of_actions(msg.actions, msg.goto_table), table, msg.priority, msg.cookie,
+        acts = of_acts(msg.acts, msg.goto_table, msg.metadata)
+        try:
+            self.xb.ofproto.check_groups(acts)
+        except GroupModError:
+            return OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP
+        fm = FlowMod(match, acts, table, msg.priority, msg.cookie,
                      msg.cookie_mask, msg.idle_timeout, msg.hard_timeout)
         if msg.out_port != 0xFFFFFFFF:
             fm.out_port = msg.out_port & 0xFFFF if msg.out_port >= 0xFFFFFF00 else msg.out_port
@@ -324,6 +366,7 @@ class OfChannel:
         else:
             ofp.modify(fm, msg.command == OFPFC_MODIFY_STRICT, of13=True)
         self.vsd.ns.config_changed()
+        return None
 
     def packet_in(self, frame: Ethernet, in_port: int, table: int, cookie: int, max_len: int) -> None:
         """A `controller` action's packet: OFPT_PACKET_IN (reason OFPR_ACTION), unbuffered."""

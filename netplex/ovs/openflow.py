@@ -9,8 +9,9 @@ Only what netplex's switch and controllers use is here: HELLO, ERROR, ECHO,
 FEATURES, SET_CONFIG, PACKET_IN, FLOW_MOD, PACKET_OUT, BARRIER, PORT_STATUS (§7.4.3,
 ofp_port §7.2.1) and MULTIPART (§7.3.5: DESC, FLOW, AGGREGATE, PORT_STATS, PORT_DESC,
 cut into OFPMPF_REPLY_MORE parts of at most 64 KiB); OXM in_port,
-eth_dst, eth_src, eth_type, vlan_vid, ip_proto, ipv4_src/dst, tcp/udp ports; the
-OUTPUT action; APPLY_ACTIONS and GOTO_TABLE.
+eth_dst, eth_src, eth_type, vlan_vid, ip_proto, ipv4_src/dst, tcp/udp ports; the actions
+OUTPUT (encoded and decoded), SET_FIELD, PUSH/POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE (decoded);
+the instructions APPLY_ACTIONS, GOTO_TABLE, WRITE_METADATA.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import struct
 from dataclasses import dataclass, field
 
 __all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "FlowStatsRequest", "PacketIn", "PacketOut", "PortDesc", "Reader",
-           "decode_actions", "decode_match", "encode", "encode_actions", "encode_raw", "encode_match", "error_msg",
+           "decode_action_list", "decode_actions", "decode_match", "encode", "encode_actions", "encode_raw", "encode_match", "error_msg",
            "features_reply", "multipart_replies", "port_status"]
 
 OFP_VERSION = 4    # OpenFlow 1.3
@@ -136,6 +137,52 @@ def decode_match(data: bytes, off: int) -> tuple[dict[str, tuple[int, int]], int
     return out, off + mlen + (-mlen % 8)
 
 
+OFPAT_SET_QUEUE, OFPAT_GROUP, OFPAT_DEC_NW_TTL, OFPAT_SET_FIELD = 21, 22, 24, 25
+OFPAT_PUSH_VLAN, OFPAT_POP_VLAN = 17, 18
+OFPIT_WRITE_METADATA = 2
+OFPET_BAD_ACTION, OFPET_BAD_INSTRUCTION = 2, 3
+OFPBAC_BAD_TYPE, OFPBAC_BAD_OUT_GROUP, OFPBAC_BAD_SET_TYPE = 0, 9, 13
+OFPBIC_UNSUP_INST = 1
+# SET_FIELD's OXM field → the switch's field name (what `set_field:V->F` writes)
+SET_FIELDS = {3: "eth_dst", 4: "eth_src", 11: "ip_src", 12: "ip_dst", 13: "tcp_src", 14: "tcp_dst",
+              15: "udp_src", 16: "udp_dst"}
+
+
+def decode_action_list(data: bytes) -> tuple[list[tuple[str, int, int]], tuple[int, int] | None]:
+    """Every action of an action list, in order, as (kind, a, b): output (port, max_len),
+    set_field (OXM field, value), push_vlan (ethertype), pop_vlan, dec_ttl, group (id),
+    set_queue (id); and the error (type, code) of the first action the switch cannot run
+    (OFPBAC_BAD_TYPE, OFPBAC_BAD_SET_TYPE for a field outside SET_FIELDS), or None."""
+    out: list[tuple[str, int, int]] = []
+    pos = 0
+    while pos + 4 <= len(data):
+        atype, alen = struct.unpack_from("!HH", data, pos)
+        if alen < 8 or pos + alen > len(data):
+            return out, (OFPET_BAD_ACTION, OFPBAC_BAD_TYPE)
+        body = data[pos + 4:pos + alen]
+        if atype == OFPAT_OUTPUT and alen >= 16:
+            port, max_len = struct.unpack_from("!IH", body, 0)
+            out.append(("output", port, max_len))
+        elif atype == OFPAT_SET_FIELD:
+            head = struct.unpack_from("!I", body, 0)[0]
+            num, size = (head >> 9) & 0x7F, head & 0xFF
+            if head >> 16 != OFPXMC_OPENFLOW_BASIC or num not in SET_FIELDS or head & 0x100:
+                return out, (OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE)
+            out.append(("set_field", num, int.from_bytes(body[4:4 + size], "big")))
+        elif atype == OFPAT_PUSH_VLAN:
+            out.append(("push_vlan", struct.unpack_from("!H", body, 0)[0], 0))
+        elif atype == OFPAT_POP_VLAN:
+            out.append(("pop_vlan", 0, 0))
+        elif atype == OFPAT_DEC_NW_TTL:
+            out.append(("dec_ttl", 0, 0))
+        elif atype in (OFPAT_GROUP, OFPAT_SET_QUEUE):
+            out.append(("group" if atype == OFPAT_GROUP else "set_queue", struct.unpack_from("!I", body, 0)[0], 0))
+        else:
+            return out, (OFPET_BAD_ACTION, OFPBAC_BAD_TYPE)
+        pos += alen
+    return out, None
+
+
 def encode_actions(outputs: list[tuple[int, int]]) -> bytes:
     """OUTPUT actions: (port, max_len) each."""
     return b"".join(struct.pack("!HHIH6x", OFPAT_OUTPUT, 16, port, max_len) for port, max_len in outputs)
@@ -204,6 +251,12 @@ class PacketOut:
         buffer_id, in_port, alen = struct.unpack_from("!IIH", body, 0)
         return cls(in_port, decode_actions(body[16:16 + alen]), body[16 + alen:], buffer_id)
 
+    @staticmethod
+    def decode_acts(body: bytes) -> tuple[list[tuple[str, int, int]], tuple[int, int] | None]:
+        """The packet-out's whole action list (decode_action_list)."""
+        alen = struct.unpack_from("!H", body, 8)[0]
+        return decode_action_list(body[16:16 + alen])
+
 
 @dataclass(slots=True)
 class FlowModMsg:
@@ -222,6 +275,10 @@ class FlowModMsg:
     out_port: int = OFPP_ANY
     flags: int = 0
     goto_table: int | None = None
+    # decoded only (not compared): every action in order, WRITE_METADATA, what the switch must refuse
+    acts: list[tuple[str, int, int]] = field(default_factory=list, compare=False)
+    metadata: tuple[int, int] | None = field(default=None, compare=False)
+    error: tuple[int, int] | None = field(default=None, compare=False)
 
     def encode(self, xid: int) -> bytes:
         head = struct.pack("!QQBBHHHIIIH2x", self.cookie, self.cookie_mask, self.table_id, self.command,
@@ -247,8 +304,15 @@ class FlowModMsg:
                 break
             if itype == OFPIT_APPLY_ACTIONS:
                 fm.actions += decode_actions(body[pos + 8:pos + ilen])
+                acts, err = decode_action_list(body[pos + 8:pos + ilen])
+                fm.acts += acts
+                fm.error = fm.error or err
             elif itype == OFPIT_GOTO_TABLE:
                 fm.goto_table = body[pos + 4]
+            elif itype == OFPIT_WRITE_METADATA:
+                fm.metadata = struct.unpack_from("!QQ", body, pos + 8)
+            else:
+                fm.error = fm.error or (OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST)
             pos += ilen
         return fm
 

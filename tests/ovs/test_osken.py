@@ -249,3 +249,53 @@ def test_multipart_replies_on_the_wire(ovs_lab):
     pd = ofproto_parser.msg(Dp(), *ofproto_parser.header(sent[3]), sent[3])
     assert [(p.port_no, p.name, p.curr_speed) for p in pd.body] == [
         (1, b"p1", 10_000_000), (2, b"p2", 10_000_000), (0xFFFFFFFE, b"br0", 10_000_000)]
+
+
+def test_flow_mods_with_actions_beyond_output(ovs_lab):
+    """An os-ken application's FLOW_MOD and PACKET_OUT as os-ken encodes them (its own
+    serializer): SET_FIELD, PUSH/POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE, WRITE_METADATA and
+    GOTO_TABLE become the switch's actions as ovs-ofctl spells them; an action or instruction
+    the switch cannot run gets OFPT_ERROR with the request, and nothing changes."""
+    _need_osken()
+    from os_ken.ofproto import ofproto_v1_3 as ofp
+    from os_ken.ofproto import ofproto_v1_3_parser as parser
+
+    class Dp:
+        ofproto, ofproto_parser = ofp, parser
+
+        def set_xid(self, msg):
+            msg.set_xid(9)
+
+    net, s1, _h1, _h2 = ovs_lab
+    _server, vsd = ovs_daemons(s1.machine)
+    ch = OfChannel(vsd, vsd.bridges["br0"], "tcp:", vsd.packet_out)
+    sent: list[bytes] = []
+    ch.send = sent.append
+
+    def flow_mod(actions, *more, **kw):
+        inst = [parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions), *more]
+        msg = parser.OFPFlowMod(Dp(), instructions=inst, **kw)
+        msg.set_xid(9)
+        msg.serialize()
+        ch.handle(OFPT["FLOW_MOD"], 9, bytes(msg.buf[8:]))
+
+    flow_mod([parser.OFPActionSetField(eth_dst="02:00:00:00:00:09"), parser.OFPActionSetField(ipv4_src="10.9.9.9"),
+              parser.OFPActionDecNwTtl(), parser.OFPActionSetQueue(3), parser.OFPActionOutput(2)],
+             parser.OFPInstructionWriteMetadata(0x5, 0xff), parser.OFPInstructionGotoTable(1),
+             priority=7, match=parser.OFPMatch(eth_type=0x800, ipv4_dst="10.0.0.2"))
+    flow_mod([parser.OFPActionPushVlan(0x8100), parser.OFPActionPopVlan(), parser.OFPActionOutput(ofp.OFPP_FLOOD)],
+             table_id=1, priority=3, match=parser.OFPMatch(in_port=1))
+    assert sent == []
+    flows = run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats").splitlines()
+    assert (" priority=7,ip,nw_dst=10.0.0.2 actions=set_field:02:00:00:00:00:09->eth_dst,"
+            "set_field:10.9.9.9->ip_src,dec_ttl,set_queue:3,output:2,write_metadata:0x5/0xff,goto_table:1") in flows
+    assert " table=1, priority=3,in_port=1 actions=push_vlan:0x8100,pop_vlan,FLOOD" in flows
+    # refused whole: an MPLS TTL action, a group that does not exist, a WRITE_ACTIONS instruction
+    before = run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats")
+    flow_mod([parser.OFPActionOutput(1), parser.OFPActionSetMplsTtl(5)], priority=9)
+    flow_mod([parser.OFPActionGroup(77)], priority=9)
+    flow_mod([], parser.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS, [parser.OFPActionOutput(1)]), priority=9)
+    assert [struct.unpack_from("!BBHIHH", m, 0)[1:] for m in sent] == [
+        (OFPT["ERROR"], len(sent[0]), 9, 2, 0), (OFPT["ERROR"], len(sent[1]), 9, 2, 9),
+        (OFPT["ERROR"], len(sent[2]), 9, 3, 1)]
+    assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == before
