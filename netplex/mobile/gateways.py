@@ -79,6 +79,11 @@ class SgwSession:
     ip: str | None = None
     up: int = 0
     down: int = 0
+    buffered: list[bytes] = field(default_factory=list)   # downlink packets while the UE is in ECM-IDLE
+    ddn_sent: bool = False
+
+
+DDN_BUFFER = 16   # downlink packets an idle session keeps until the UE answers the paging
 
 
 class Sgw(EpcDaemon):
@@ -114,6 +119,8 @@ class Sgw(EpcDaemon):
                 self._modify(msg, src, sport)
             elif msg.type == MSG["Delete Session Request"]:
                 self._delete(msg, src, sport)
+            elif msg.type == MSG["Release Access Bearers Request"]:
+                self._release(msg, src, sport)
         except Gtpv2Error as e:
             self.count("gtpv2_malformed")
             peer = self.by_t6.get(msg.teid or 0)
@@ -176,12 +183,29 @@ class Sgw(EpcDaemon):
             return
         _, s.t8, enb = read_fteid(msg.need("Bearer Context").need("F-TEID", 0))
         s.enb_u = ip_to_int(enb)
+        held, s.buffered, s.ddn_sent = s.buffered, [], False
+        for payload in held:   # what came while the UE was paged (TS 23.401 §5.3.4.3 step 17)
+            s.down += 1
+            self.send(self.gtpu, GtpU(s.t8, payload).encode(), s.enb_u, GTPU_PORT)
         self.note(10, "S11", s.mme, f"GTPv2-C Modify Bearer Response to t1={hex_teid(s.t1)}: "
                                     f"downlink to the eNodeB's t8={hex_teid(s.t8)}")
         self.send(self.gtpc, Gtpv2(MSG["Modify Bearer Response"], msg.seq, s.t1, [
             cause(CAUSE["Request accepted"]),
             Ie(IE["Bearer Context"], [Ie(IE["EBI"], bytes((EBI,))), cause(CAUSE["Request accepted"])])]).encode(),
             src, sport)
+
+    def _release(self, msg: Gtpv2, src: int, sport: int) -> None:
+        """TS 23.401 §5.3.5 S1 release: forget the eNodeB's t8; downlink packets now wait for paging."""
+        s = self.by_t6.get(msg.teid or 0)
+        if s is None:
+            self.send(self.gtpc, Gtpv2(MSG["Release Access Bearers Response"], msg.seq, 0,
+                                       [cause(CAUSE["Context Not Found"])]).encode(), src, sport)
+            return
+        s.t8 = s.enb_u = None
+        self.note(0, "S11", s.mme, f"GTPv2-C Release Access Bearers Response to t1={hex_teid(s.t1)}: "
+                                   "the eNodeB's t8 released")
+        self.send(self.gtpc, Gtpv2(MSG["Release Access Bearers Response"], msg.seq, s.t1,
+                                   [cause(CAUSE["Request accepted"])]).encode(), src, sport)
 
     def _delete(self, msg: Gtpv2, src: int, sport: int) -> None:
         s = self.by_t6.pop(msg.teid or 0, None)
@@ -215,7 +239,23 @@ class Sgw(EpcDaemon):
             s.down += 1
             self.send(self.gtpu, GtpU(s.t8, g.payload).encode(), s.enb_u, GTPU_PORT)
             return
+        if s is not None and s.t5 is not None:
+            self._idle_downlink(s, g.payload)
+            return
         self.gtpu_unknown(self.gtpu, g, src)
+
+    def _idle_downlink(self, s: SgwSession, payload: bytes) -> None:
+        """TS 23.401 §5.3.4.3: a packet for a UE in ECM-IDLE is kept, and the MME told once
+        (Downlink Data Notification, to t1) so that it pages the UE."""
+        if len(s.buffered) < DDN_BUFFER:
+            s.buffered.append(payload)
+        else:
+            self.count("ddn_buffer_full")
+        if not s.ddn_sent:
+            s.ddn_sent = True
+            self.note(0, "S11", s.mme, f"GTPv2-C Downlink Data Notification to t1={hex_teid(s.t1)} (EBI {EBI})")
+            self.send(self.gtpc, Gtpv2(MSG["Downlink Data Notification"], self.next_seq(), s.t1,
+                                       [Ie(IE["EBI"], bytes((EBI,)))]).encode(), s.mme, GTPV2C_PORT)
 
     def show_sessions(self) -> str:
         rows = [("IMSI", "UE-IP", "MME", "PGW", "t1(MME-S11)", "t6(SGW-S11)", "t2(SGW-S5C)", "t3(SGW-S5U)",

@@ -48,12 +48,14 @@ from netplex.packet.gtpv2c import (
     serving_network,
     tbcd,
 )
+from netplex.packet.gtpv2c import cause as cause_ie
 from netplex.packet.nas_eps import Nas, NasError
 from netplex.packet.nas_security import (
     INTEGRITY_CIPHERED,
     INTEGRITY_CIPHERED_NEW,
     INTEGRITY_NEW,
     PLAIN,
+    SERVICE_REQUEST,
     NasSecurity,
     kenb,
 )
@@ -63,6 +65,7 @@ __all__ = ["Mme", "MmeUe"]
 
 CAUSE_NAME = {v: k for k, v in CAUSE.items()}
 EBI = 5   # the default bearer's EPS bearer identity
+CAUSE_USER_INACTIVITY = 20   # S1AP CauseRadioNetwork user-inactivity (TS 36.413 §9.2.1.3)
 # TS 24.301 §4.4.4.3: what the MME takes without integrity protection (before the security mode control)
 UNPROTECTED_UPLINK = ("Attach Request", "Authentication Response", "Authentication Failure", "Detach Request")
 MME_GROUP, MME_CODE = 1, 1                      # this MME's GUMMEI (TS 23.003 §2.8)
@@ -198,13 +201,19 @@ class Mme(EpcDaemon):
             return
         try:
             if msg.name == "InitialUEMessage":
-                self._initial_ue(msg, src)
+                pdu = msg.ies["NAS-PDU"]
+                if pdu[:1] == bytes((SERVICE_REQUEST << 4 | 7,)):
+                    self._service_request(msg, src)
+                else:
+                    self._initial_ue(msg, src)
                 return
             ue = self.ues.get(msg.ies.get("MME-UE-S1AP-ID", -1))
             if ue is None:
                 self.count("s1ap_unknown_ue")
                 return
-            if msg.name == "UplinkNASTransport":
+            if msg.name == "UEContextReleaseRequest" and ue.state == "ATTACHED":
+                self._release_access_bearers(ue)
+            elif msg.name == "UplinkNASTransport":
                 nas = self._uplink_pdu(ue, msg.ies["NAS-PDU"])
                 if nas is not None:
                     self._uplink_nas(ue, nas)
@@ -360,6 +369,16 @@ class Mme(EpcDaemon):
                 _, ue.t7, sgw_u = read_fteid(msg.need("Bearer Context").need("F-TEID"))
                 ue.sgw_u = ip_to_int(sgw_u)
                 self._context_setup(ue)
+            elif msg.type == MSG["Release Access Bearers Response"] and ue.state == "RELEASING":
+                # TS 23.401 §5.3.5 step 5: the eNodeB releases the UE; it is in ECM-IDLE
+                ue.state = "IDLE"
+                self.note(0, "S1-MME", ue.enb, "S1AP UEContextReleaseCommand (Cause radioNetwork: user-inactivity)")
+                self._s1ap(ue, "UEContextReleaseCommand", {"Cause": {"radioNetwork": CAUSE_USER_INACTIVITY}})
+            elif msg.type == MSG["Downlink Data Notification"]:
+                self.send(self.s11, Gtpv2(MSG["Downlink Data Notification Acknowledge"], msg.seq, ue.t6,
+                                          [cause_ie(CAUSE["Request accepted"])]).encode(), src, sport)
+                if ue.state == "IDLE":
+                    self._page(ue)
             elif msg.type == MSG["Modify Bearer Response"] and ue.state == "MODIFYING-BEARER":
                 ue.state = "ATTACHED" if c == CAUSE["Request accepted"] else "REJECTED"
             elif msg.type == MSG["Delete Session Response"] and ue.state == "DETACHING":
@@ -371,8 +390,42 @@ class Mme(EpcDaemon):
             self.count("gtpv2_malformed")
             ue.state, ue.cause = "REJECTED", f"{msg.name}: {e}"
 
-    def _context_setup(self, ue: MmeUe) -> None:
-        """Step 8: tell the eNodeB the SGW's t7 and hand the UE its Attach Accept."""
+    # -- ECM-IDLE and paging (TS 23.401 §5.3.5, §5.3.4) ----------------------------------------
+    def _release_access_bearers(self, ue: MmeUe) -> None:
+        """The eNodeB asks to release an inactive UE: the SGW forgets t8 first (§5.3.5 steps 2-3)."""
+        ue.state = "RELEASING"
+        self.note(0, "S11", ue.sgw or 0, f"GTPv2-C Release Access Bearers Request to t6={hex_teid(ue.t6)}")
+        self.send(self.s11, Gtpv2(MSG["Release Access Bearers Request"], self.next_seq(), ue.t6, []).encode(),
+                  ue.sgw or 0, GTPV2C_PORT)
+
+    def _page(self, ue: MmeUe) -> None:
+        """§5.3.4.3 step 4: S1AP Paging with the UE's S-TMSI to every eNodeB of its tracking area."""
+        ue.state = "PAGING"
+        for addr, assoc in self.enbs.items():
+            self.note(0, "S1-MME", addr, f"S1AP Paging (S-TMSI M-TMSI 0x{ue.mme_ue_id:08x})")
+            self.s1.send(assoc, S1ap("Paging", {
+                "UEIdentityIndexValue": int(ue.imsi) % 1024,
+                "UEPagingID": {"MMEC": MME_CODE, "M-TMSI": ue.mme_ue_id}, "CNDomain": "ps",
+                "TAIList": [{"PLMN": self.plmn, "TAC": 1}]}).encode(), 0)
+
+    def _service_request(self, msg: S1ap, src: int) -> None:
+        """§5.3.4.1: a SERVICE REQUEST from a UE in ECM-IDLE (found by its S-TMSI): its short MAC must
+        verify; then the bearer is set up again, to a new t8, without a NAS message."""
+        stmsi = msg.ies.get("S-TMSI")
+        ue = self.ues.get(stmsi["M-TMSI"]) if stmsi is not None else None
+        if ue is None or ue.state not in ("IDLE", "PAGING") or ue.sec is None:
+            self.count("nas_service_request_unknown_ue")
+            return
+        if not ue.sec.check_service_request(msg.ies["NAS-PDU"]):
+            self.count("nas_mac_failure")
+            return
+        ue.enb_ue_id, ue.enb, ue.t8 = msg.ies["ENB-UE-S1AP-ID"], src, None
+        self.note(0, "S1-MME", src, f"S1AP InitialContextSetupRequest (Service Request): E-RAB to t7={hex_teid(ue.t7)}")
+        self._context_setup(ue, nas=False)
+
+    def _context_setup(self, ue: MmeUe, nas: bool = True) -> None:
+        """Step 8: tell the eNodeB the SGW's t7 and hand the UE its Attach Accept (none after a
+        Service Request)."""
         ue.state = "CONTEXT-SETUP"
         ue.kenb = kenb(ue.kasme, max(ue.sec.rx_count, 0) if ue.sec is not None else 0)
         accept = Nas("Attach Accept", {
@@ -382,14 +435,15 @@ class Mme(EpcDaemon):
             "ESM message container": {"name": "Activate Default EPS Bearer Context Request", "ies": {
                 "EPS bearer identity": EBI, "PTI": 1, "Access point name": ue.apn, "PDN address": ue.ip,
                 "APN-AMBR": {"UL kbps": ue.ambr_ul, "DL kbps": ue.ambr_dl}}}})
-        self.note(8, "S1-MME", ue.enb, f"S1AP InitialContextSetupRequest: E-RAB to t7={hex_teid(ue.t7)} at "
-                                       f"{int_to_ip(ue.sgw_u or 0)}, NAS Attach Accept (UE IP {ue.ip})")
+        if nas:
+            self.note(8, "S1-MME", ue.enb, f"S1AP InitialContextSetupRequest: E-RAB to t7={hex_teid(ue.t7)} at "
+                                           f"{int_to_ip(ue.sgw_u or 0)}, NAS Attach Accept (UE IP {ue.ip})")
         self._s1ap(ue, "InitialContextSetupRequest", {
             "uEaggregateMaximumBitrate": {"uEaggregateMaximumBitRateDL": ue.ambr_dl * 1000,
                                           "uEaggregateMaximumBitRateUL": ue.ambr_ul * 1000},
             "E-RABToBeSetupListCtxtSUReq": [{"E-RAB-ID": EBI, "E-RABLevelQoSParameters": {"qCI": 9},
                                              "transportLayerAddress": int_to_ip(ue.sgw_u or 0), "GTP-TEID": ue.t7,
-                                             "NAS-PDU": self._protect(ue, accept)}],
+                                             **({"NAS-PDU": self._protect(ue, accept)} if nas else {})}],
             "UESecurityCapabilities": {"encryptionAlgorithms": UE_ALGS, "integrityProtectionAlgorithms": UE_ALGS},
             "SecurityKey": ue.kenb or bytes(32)})
 

@@ -215,7 +215,7 @@ class EnodebNode(_Daemon):
         mme = self.peer(self.params.mme, "mme")
         assert isinstance(mme.params, MmeParams)
         return Enodeb(self.name, self.bind_address(), self.names(), mme.bind_address(), mme.params.plmn,
-                      {dev.ifindex: ue.name for dev, ue in radios})
+                      {dev.ifindex: ue.name for dev, ue in radios}, self.params.inactivity)
 
 
 @node_kind("mme")

@@ -120,9 +120,11 @@ class UeParams(_Mobile):
 
 
 class EnodebParams(_Mobile):
-    """A base station: the MME it connects to over S1-MME."""
+    """A base station: the MME it connects to over S1-MME, and its user inactivity timer (seconds of no
+    user-plane packet after which it asks the MME to release the UE to ECM-IDLE; 0: never)."""
 
     mme: str
+    inactivity: Annotated[int, Field(ge=0, le=86400)] = 0
 
     def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
         return _ref(kinds, "mme", self.mme, "mme")

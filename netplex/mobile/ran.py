@@ -29,12 +29,13 @@ from netplex.packet.gtpu import (
 )
 from netplex.packet.nas_eps import Nas, NasError
 from netplex.packet.nas_security import INTEGRITY_CIPHERED, INTEGRITY_CIPHERED_NEW, INTEGRITY_NEW, PLAIN, NasSecurity
-from netplex.packet.s1ap import S1ap, S1apError
-from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
+from netplex.packet.s1ap import CAUSE_RADIO_USER_INACTIVITY, RRC_CAUSES, S1ap, S1apError
+from netplex.stack.af_packet import ETH_P_ALL, PACKET_OUTGOING, SOCK_DGRAM, PacketSocket, SockaddrLl
 
 __all__ = ["UeModem", "Enodeb", "RADIO_MAC", "radio_socket", "radio_ports", "answer_arp", "RadioSide"]
 
 TAC = 1                                    # the tracking area of every cell
+T3417_NS = 5_000_000_000                   # TS 24.301 §10.2: the UE's Service Request supervision
 RADIO_MAC = b"\x02\x4c\x54\x45\x00\x01"   # "LTE": the MAC the eNodeB's radio answers ARP with
 
 
@@ -114,12 +115,23 @@ class UeModem(Program):
         self.plmn: str | None = None
         self.kasme: bytes | None = None
         self.sec: NasSecurity | None = None      # the EPS NAS security context, once the SMC verified
+        self.ecm = "ECM-IDLE"                    # ECM-CONNECTED while the eNodeB holds a context for it
+        self.stmsi: dict[str, int] | None = None   # MMEC and M-TMSI of the GUTI the attach gave
+        self.service_requests = 0
         self.nas_dropped = 0                     # protected messages whose MAC did not verify, and the like
         self.enb_mac: bytes | None = None
         self.uu: PacketSocket | None = None
 
     def start(self) -> None:
         self.uu = radio_socket(self, self.ifindex, ETH_P_UU, self._on_uu)
+        radio_socket(self, self.ifindex, ETH_P_ALL, self._on_host_frame)   # outgoing frames: ptype_all only
+
+    def _on_host_frame(self, data: bytes, sll: SockaddrLl) -> None:
+        """The host sends an IP packet (or the ARP request before it) while the modem is in ECM-IDLE:
+        a Service Request (TS 23.401 §5.3.4.1, cause mo-Data). That frame itself is lost: the eNodeB
+        holds no bearer for it yet; the host's retransmission goes through."""
+        if sll.pkttype == PACKET_OUTGOING and sll.protocol in (ETH_P_IP, ETH_P_ARP) and self.ecm == "ECM-IDLE":
+            self.service_request("mo-Data")
 
     def note(self, step: int, text: str) -> None:
         if self.ns.world.tracer.on:
@@ -151,6 +163,8 @@ class UeModem(Program):
     def _on_uu(self, data: bytes, sll: SockaddrLl) -> None:
         try:
             rrc = Msg.decode(data, "RRC")
+            if self._rrc_only(rrc):
+                return
             nas = self._unprotect(bytes.fromhex(rrc.ie("NAS-PDU")))
         except (MessageError, NasError, ValueError):
             return
@@ -176,7 +190,10 @@ class UeModem(Program):
         elif nas.name == "Attach Accept":
             bearer = nas.ies.get("ESM message container", {}).get("ies", {})
             self.ip = bearer.get("PDN address")
-            self.state = "EMM-REGISTERED"
+            self.state, self.ecm = "EMM-REGISTERED", "ECM-CONNECTED"
+            guti = nas.ies.get("GUTI", {})
+            if "M-TMSI" in guti:
+                self.stmsi = {"MMEC": guti["MME code"], "M-TMSI": int(guti["M-TMSI"], 16)}
             self.note(9, "ULInformationTransfer (NAS Attach Complete, Activate Default EPS Bearer Context Accept)")
             self._send("ULInformationTransfer", Nas("Attach Complete", {
                 "ESM message container": {"name": "Activate Default EPS Bearer Context Accept",
@@ -184,6 +201,42 @@ class UeModem(Program):
         elif nas.name in ("Attach Reject", "Authentication Reject"):
             c = nas.ies.get("EMM cause")
             self._fail(nas.name + (f": EMM cause #{c} ({EMM_CAUSE.get(c, 'unknown')})" if c else ""))
+
+    def _rrc_only(self, rrc: Msg) -> bool:
+        """The RRC messages without NAS (TS 36.331): Paging, RRCConnectionRelease, and the
+        RRCConnectionReconfiguration that follows a Service Request. True when `rrc` was one."""
+        if rrc.name == "RRCConnectionRelease":
+            self.ecm = "ECM-IDLE"
+            return True
+        if rrc.name == "Paging":
+            if rrc.ies.get("s-TMSI") == self.stmsi and self.state == "EMM-REGISTERED":
+                self.service_request("mt-Access")
+            return True
+        if rrc.name == "RRCConnectionReconfiguration" and "NAS-PDU" not in rrc.ies:
+            if self.state == "EMM-REGISTERED":
+                self.ecm = "ECM-CONNECTED"
+            return True
+        return False
+
+    def service_request(self, cause: str = "mo-Data") -> bool:
+        """TS 24.301 §5.6.1: from ECM-IDLE, a SERVICE REQUEST (paged: cause mt-Access); False when the
+        UE is not registered and idle."""
+        if self.sec is None or self.stmsi is None or self.ecm != "ECM-IDLE" or self.state != "EMM-REGISTERED":
+            return False
+        assert self.uu is not None
+        self.service_requests += 1
+        self.ecm = "ECM-CONNECTING"
+        self.ns.sched.after(T3417_NS, self._t3417, self.service_requests)
+        self.note(0, f"RRCConnectionSetupComplete (NAS Service Request, {cause})")
+        data = Msg("RRC", "RRCConnectionSetupComplete", {
+            "NAS-PDU": self.sec.service_request().hex(), "s-TMSI": self.stmsi, "establishmentCause": cause}).encode()
+        self.uu.sendto(data, self.ifindex, self.enb_mac or b"\xff" * 6, ETH_P_UU)
+        return True
+
+    def _t3417(self, which: int) -> None:
+        """T3417 (TS 24.301 §10.2): no bearer 5 s after the Service Request: back to ECM-IDLE."""
+        if which == self.service_requests and self.ecm == "ECM-CONNECTING":
+            self.ecm = "ECM-IDLE"
 
     def _unprotect(self, pdu: bytes) -> Nas | None:
         """TS 24.301 §4.4.4.2: a protected message is read once its MAC verifies (a Security Mode
@@ -251,8 +304,9 @@ class Enodeb(RadioSide):
     role = "eNodeB"
 
     def __init__(self, node: str, addr: int, names: Mapping[int, str], mme: int, plmn: str,
-                 radios: Mapping[int, str]) -> None:
+                 radios: Mapping[int, str], inactivity: int = 0) -> None:
         super().__init__(node, addr, names)
+        self.inactivity_ns = inactivity * 1_000_000_000   # the user inactivity timer (0: none)
         self.mme = mme
         self.plmn = plmn
         self.radios = dict(radios)   # radio ifindex -> the UE node at its far end (for the narration)
@@ -306,9 +360,14 @@ class Enodeb(RadioSide):
             self._next_id += 1
             self.ues[sll.addr] = ue
             self.by_id[ue.enb_ue_id] = ue
-            self.note(2, "S1-MME", self.mme, f"S1AP InitialUEMessage (NAS {nas}, eNB-UE-S1AP-ID {ue.enb_ue_id})")
+            stmsi = rrc.ies.get("s-TMSI")
+            extra = {"S-TMSI": stmsi} if isinstance(stmsi, dict) else {}
+            cause = rrc.ies.get("establishmentCause", "mo-Signalling")
+            step = 0 if extra else 2
+            self.note(step, "S1-MME", self.mme, f"S1AP InitialUEMessage (NAS {nas}, eNB-UE-S1AP-ID {ue.enb_ue_id})")
             self._s1ap("InitialUEMessage", {"ENB-UE-S1AP-ID": ue.enb_ue_id, "NAS-PDU": pdu, **self._where(),
-                                            "RRC-Establishment-Cause": "mo-Signalling"})
+                                            "RRC-Establishment-Cause": cause if cause in RRC_CAUSES else "mo-Signalling",
+                                            **extra})
         elif ue is not None and ue.mme_ue_id is not None:
             step = 9 if nas == "Attach Complete" or ue.t8 is not None else 3
             self.note(step, "S1-MME", self.mme, f"S1AP UplinkNASTransport (NAS {nas})")
@@ -316,7 +375,10 @@ class Enodeb(RadioSide):
                                               "NAS-PDU": pdu, **self._where()})
 
     def _to_ue(self, ue: EnbUe, rrc: str, nas: bytes) -> None:
-        data = Msg("RRC", rrc, {"NAS-PDU": nas.hex(), "PLMN-Identity": self.plmn}).encode()
+        ies: dict[str, Any] = {"PLMN-Identity": self.plmn}
+        if nas:
+            ies["NAS-PDU"] = nas.hex()
+        data = Msg("RRC", rrc, ies).encode()
         self.uu[ue.ifindex].sendto(data, ue.ifindex, ue.mac, ETH_P_UU)
 
     def _on_s1ap(self, assoc: Association, data: bytes) -> None:
@@ -327,6 +389,12 @@ class Enodeb(RadioSide):
             return
         if msg.name == "S1SetupResponse":
             self.s1_setup = True
+            return
+        if msg.name == "Paging":
+            # TS 36.413 §8.5: page the S-TMSI on every cell (RRC Paging, TS 36.331 §5.3.2)
+            frame = Msg("RRC", "Paging", {"s-TMSI": msg.ies["UEPagingID"], "PLMN-Identity": self.plmn}).encode()
+            for ifx, sk in self.uu.items():
+                sk.sendto(frame, ifx, b"\xff" * 6, ETH_P_UU)
             return
         ids = msg.ies.get("UE-S1AP-IDs", msg.ies)
         ue = self.by_id.get(ids.get("ENB-UE-S1AP-ID", -1))
@@ -345,6 +413,7 @@ class Enodeb(RadioSide):
             del self.ues[ue.mac], self.by_id[ue.enb_ue_id]
             if ue.t8 is not None:
                 self.by_teid.pop(ue.t8, None)
+            self._to_ue(ue, "RRCConnectionRelease", b"")
             self._s1ap("UEContextReleaseComplete", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id})
 
     def _context_setup(self, ue: EnbUe, msg: S1ap) -> None:
@@ -355,6 +424,8 @@ class Enodeb(RadioSide):
         nas = erab.get("NAS-PDU", b"")
         ue.t8 = self.new_teid()
         self.by_teid[ue.t8] = ue
+        if self.inactivity_ns:
+            self.ns.sched.after(self.inactivity_ns, self._inactive, ue, -1)
         self.note(8, "Uu", self.radios[ue.ifindex], "RRC RRCConnectionReconfiguration (NAS Attach Accept, "
                                  "Activate Default EPS Bearer Context Request)")
         self._to_ue(ue, "RRCConnectionReconfiguration", nas)
@@ -364,6 +435,18 @@ class Enodeb(RadioSide):
             "MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
             "E-RABSetupListCtxtSURes": [{"E-RAB-ID": erab["E-RAB-ID"], "transportLayerAddress": int_to_ip(self.addr),
                                          "GTP-TEID": ue.t8}]})
+
+    def _inactive(self, ue: EnbUe, seen: int) -> None:
+        """The user inactivity timer: no packet either way for a whole period -> UEContextReleaseRequest
+        (TS 23.401 §5.3.5 step 1, cause user-inactivity); the MME answers with the release."""
+        if self.by_id.get(ue.enb_ue_id) is not ue or ue.mme_ue_id is None:
+            return
+        if ue.up + ue.down != seen:
+            self.ns.sched.after(self.inactivity_ns, self._inactive, ue, ue.up + ue.down)
+            return
+        self.note(0, "S1-MME", self.mme, "S1AP UEContextReleaseRequest (Cause radioNetwork: user-inactivity)")
+        self._s1ap("UEContextReleaseRequest", {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id,
+                                               "Cause": {"radioNetwork": CAUSE_RADIO_USER_INACTIVITY}})
 
     # -- user plane -------------------------------------------------------------------------
     def _on_arp(self, data: bytes, sll: SockaddrLl) -> None:

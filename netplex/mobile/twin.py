@@ -104,7 +104,7 @@ def plan(nodes: Mapping[str, Node], links: Sequence[Link], addresses: Mapping[st
         if isinstance(p, EnodebParams):
             mme = nodes[p.mme].params
             assert isinstance(mme, MmeParams)
-            c.update(mme=addr_of(p.mme), plmn=mme.plmn, radios=dict(radio.get(name, [])))
+            c.update(mme=addr_of(p.mme), plmn=mme.plmn, radios=dict(radio.get(name, [])), inactivity=p.inactivity)
             lines += [f"ip link set {ifn} up" for ifn, _ in radio.get(name, [])]
         elif isinstance(p, MmeParams):
             c.update(hss=addr_of(p.hss), sgw=addr_of(peer(p.sgw, "sgw")), plmn=p.plmn)

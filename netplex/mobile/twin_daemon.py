@@ -55,7 +55,7 @@ def make(c: dict[str, Any]) -> Program:
     addr, names = ip_to_int(c["addr"]), _names(c)
     if role == "enodeb":
         radios = {socket.if_nametoindex(dev): ue for dev, ue in c["radios"].items()}
-        return Enodeb(c["node"], addr, names, ip_to_int(c["mme"]), c["plmn"], radios)
+        return Enodeb(c["node"], addr, names, ip_to_int(c["mme"]), c["plmn"], radios, c.get("inactivity", 0))
     if role == "mme":
         return Mme(c["node"], addr, names, ip_to_int(c["hss"]), ip_to_int(c["sgw"]), c["plmn"])
     if role == "hss":

@@ -36,6 +36,8 @@ MSG = {
     "Create Session Request": 32, "Create Session Response": 33,
     "Modify Bearer Request": 34, "Modify Bearer Response": 35,
     "Delete Session Request": 36, "Delete Session Response": 37,
+    "Release Access Bearers Request": 170, "Release Access Bearers Response": 171,
+    "Downlink Data Notification": 176, "Downlink Data Notification Acknowledge": 177,
 }
 MSG_NAME = {v: k for k, v in MSG.items()}
 

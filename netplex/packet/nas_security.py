@@ -25,12 +25,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from netplex.packet.nas_eps import PD_EMM, NasError
 
 __all__ = ["kdf", "kenb", "nas_keys", "eea2", "eia2", "aes_cmac", "NasSecurity", "NAS_ENC_ALG", "NAS_INT_ALG",
-           "PLAIN", "INTEGRITY", "INTEGRITY_CIPHERED", "INTEGRITY_NEW", "INTEGRITY_CIPHERED_NEW", "EEA2", "EIA2"]
+           "PLAIN", "SERVICE_REQUEST", "INTEGRITY", "INTEGRITY_CIPHERED", "INTEGRITY_NEW", "INTEGRITY_CIPHERED_NEW", "EEA2", "EIA2"]
 
 NAS_ENC_ALG, NAS_INT_ALG = 1, 2     # A.7 algorithm type distinguishers
 EEA2, EIA2 = 2, 2                   # the algorithm identities (TS 33.401 §5.1.3)
 # TS 24.301 §9.3.1 security header types
 PLAIN, INTEGRITY, INTEGRITY_CIPHERED, INTEGRITY_NEW, INTEGRITY_CIPHERED_NEW = 0, 1, 2, 3, 4
+SERVICE_REQUEST = 12                 # "security header for the SERVICE REQUEST message"
 CAUSE_SECURITY_MODE_REJECTED = 24    # TS 24.301 Annex A
 
 
@@ -157,3 +158,24 @@ class NasSecurity:
         if header_type in (INTEGRITY_CIPHERED, INTEGRITY_CIPHERED_NEW):
             body = eea2(self.k_enc, count, 0, direction, body)
         return body
+
+    def service_request(self, ksi: int = 0) -> bytes:
+        """TS 24.301 §8.2.25: the SERVICE REQUEST, header type 12: KSI and the five low bits of the
+        uplink NAS COUNT, then the short MAC — the two low octets of the NAS-MAC over the first two."""
+        count = self.tx_count
+        self.tx_count += 1
+        head = bytes((SERVICE_REQUEST << 4 | PD_EMM, (ksi & 7) << 5 | count & 0x1F))
+        return head + eia2(self.k_int, count, 0, 0, head)[2:]
+
+    def check_service_request(self, pdu: bytes) -> bool:
+        """The MME's check of a SERVICE REQUEST's short MAC (the COUNT estimated from its five bits)."""
+        if len(pdu) != 4 or pdu[0] != (SERVICE_REQUEST << 4 | PD_EMM):
+            return False
+        last = max(self.rx_count, 0)
+        count = (last & ~0x1F) | pdu[1] & 0x1F
+        if count <= self.rx_count:
+            count += 0x20
+        if not hmac.compare_digest(eia2(self.k_int, count, 0, 0, pdu[:2])[2:], pdu[2:]):
+            return False
+        self.rx_count = count
+        return True

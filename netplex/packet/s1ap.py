@@ -508,21 +508,30 @@ def _d_cause(r: _R) -> dict[str, Any]:
     return {group: r.bits(width)}
 
 
-def _e_paging_id(w: _W, v: dict[str, Any]) -> None:
-    """UEPagingID ::= CHOICE { s-TMSI, iMSI, ... }: the S-TMSI (MMEC, M-TMSI)."""
-    w.bits(0, 2)
+def _e_stmsi(w: _W, v: dict[str, Any]) -> None:
+    """S-TMSI ::= SEQUENCE { mMEC MME-Code, m-TMSI M-TMSI, iE-Extensions OPTIONAL, ... }."""
     w.bits(0, 2)
     w.bits(v["MMEC"], 8)
     w.octets(v["M-TMSI"].to_bytes(4, "big"))
+
+
+def _d_stmsi(r: _R) -> dict[str, Any]:
+    r.ext("S-TMSI")
+    r.bits(1)
+    return {"MMEC": r.bits(8), "M-TMSI": int.from_bytes(r.octets(4), "big")}
+
+
+def _e_paging_id(w: _W, v: dict[str, Any]) -> None:
+    """UEPagingID ::= CHOICE { s-TMSI, iMSI, ... }: the S-TMSI."""
+    w.bits(0, 2)
+    _e_stmsi(w, v)
 
 
 def _d_paging_id(r: _R) -> dict[str, Any]:
     r.ext("UEPagingID")
     if r.bits(1):
         raise S1apError("paging by IMSI is not read")
-    r.ext("S-TMSI")
-    r.bits(1)
-    return {"MMEC": r.bits(8), "M-TMSI": int.from_bytes(r.octets(4), "big")}
+    return _d_stmsi(r)
 
 
 def _e_index(w: _W, v: int) -> None:
@@ -589,6 +598,7 @@ IES: dict[str, tuple[int, Enc, Dec]] = {
     "UEIdentityIndexValue": (80, _e_index, _d_index),
     "RelativeMMECapacity": (87, _e_capacity, _d_capacity),
     "UE-S1AP-IDs": (99, _e_ue_ids, _d_ue_ids),
+    "S-TMSI": (96, _e_stmsi, _d_stmsi),
     "EUTRAN-CGI": (100, _e_cgi, _d_cgi),
     "ServedGUMMEIs": (105, _e_gummeis, _d_gummeis),
     "UESecurityCapabilities": (107, _e_security_caps, _d_security_caps),
@@ -614,7 +624,7 @@ MESSAGES: dict[str, tuple[int, int, int, list[tuple[str, int, bool]]]] = {
     "DownlinkNASTransport": (11, INITIATING, IGNORE, [(*_MME, True), (*_ENB, True), ("NAS-PDU", REJECT, True)]),
     "InitialUEMessage": (12, INITIATING, IGNORE, [
         (*_ENB, True), ("NAS-PDU", REJECT, True), ("TAI", REJECT, True), ("EUTRAN-CGI", IGNORE, True),
-        ("RRC-Establishment-Cause", IGNORE, True)]),
+        ("RRC-Establishment-Cause", IGNORE, True), ("S-TMSI", REJECT, False)]),
     "UplinkNASTransport": (13, INITIATING, IGNORE, [
         (*_MME, True), (*_ENB, True), ("NAS-PDU", REJECT, True), ("EUTRAN-CGI", IGNORE, True),
         ("TAI", IGNORE, True)]),

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds)
+from netplex.mobile.gateways import Sgw
 from netplex.mobile.milenage import Milenage, kasme
+from netplex.mobile.mme import Mme
 from netplex.packet.nas_eps import Nas, NasError
 from netplex.packet.nas_security import NasSecurity, aes_cmac, eea2, eia2, kdf, kenb, nas_keys
 from netplex.packet.s1ap import _W, IES, S1ap, S1apError, _field
 from netplex.packet.sctp import Sctp, SctpError, crc32c
-from netplex.scenario.loader import load_scenario
+from netplex.scenario.loader import load_scenario, load_scenario_text
 from netplex.scenario.runner import prepare
 from netplex.scenario.sim import SimBackend
 from tests.mobile.conftest import corrupted
@@ -161,3 +163,46 @@ def test_aes_cmac_and_the_kdf() -> None:
     assert Nas.decode(ue.unprotect(pdu)).name == "Detach Request"
     with pytest.raises(NasError):
         ue.unprotect(pdu)
+
+
+IDLE = ATTACH.read_text().replace("    mme: mme1\n", "    mme: mme1\n    inactivity: 5\n", 1)
+
+
+@needs_tshark
+def test_idle_paging_and_service_request(tmp_path: Path) -> None:
+    """`inactivity: 5` on the eNodeB: five quiet seconds after the attach it asks for the release
+    (UEContextReleaseRequest), the MME has the SGW drop t8 (Release Access Bearers) and releases the
+    UE: ECM-IDLE. A packet for the UE then waits at the SGW, which tells the MME (Downlink Data
+    Notification); the MME pages the S-TMSI, the UE answers with a SERVICE REQUEST whose short MAC the
+    MME verifies, and the bearer comes back to a new t8 — the ping gets its answer. Then, idle
+    again, the UE's own packet brings it back the same way (cause mo-Data). tshark reads it all."""
+    be = SimBackend(seed=0, pcap_dir=tmp_path)
+    assert prepare(load_scenario_text(IDLE, str(ATTACH)), be) is None
+    t8 = probe(be, {"attach": {"ue": "ue1"}}).observed["teids"]["t8"]
+    mme, sgw = be.node("mme1").daemon, be.node("sgw1").daemon
+    assert isinstance(mme, Mme) and isinstance(sgw, Sgw)
+    be.net.run_for(12_000_000_000)
+    ue, session = mme.by_imsi(IMSI), sgw.by_imsi(IMSI)
+    assert ue is not None and session is not None
+    assert ue.state == "IDLE" and session.t8 is None
+    assert "IDLE" in probe(be, {"cmd": {"node": "mme1", "run": "mme show ue"}}).observed["output"]
+    assert probe(be, {"ping": {"from": "pgw1", "to": "10.45.0.2"}}).passed          # paged
+    assert ue.state == "ATTACHED" and session.t8 not in (None, int(t8, 16))
+    be.net.run_for(12_000_000_000)
+    assert ue.state == "IDLE"
+    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8", "count": 3}}).passed   # mo-Data
+    assert ue.state == "ATTACHED"
+    be.net.stop_pcap()
+    rows = subprocess.run(
+        ["tshark", "-r", str(tmp_path / "mme1-eth0.pcap"), "-o", "sctp.checksum:CRC-32C", "-Y", "s1ap or gtpv2",
+         "-T", "fields", "-E", "separator=|", "-e", "_ws.expert.message", "-e", "s1ap.procedureCode",
+         "-e", "gtpv2.message_type", "-e", "nas_eps.security_header_type", "-e", "s1ap.RRC_Establishment_Cause"],
+        capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    cells = [r.split("|") for r in rows]
+    assert not [c for c in cells if c[0]], [c for c in cells if c[0]]
+    seq = [c[1] or c[2] for c in cells]
+    after = seq[seq.index("18"):]                 # from the first UEContextReleaseRequest on
+    assert after[:6] == ["18", "170", "171", "23", "23", "176"]
+    assert after[6:10] == ["177", "10", "12", "9"], after
+    assert [c[3] for c in cells if c[1] == "12"][1:] == ["12", "12"]    # the two SERVICE REQUESTs
+    assert [c[4] for c in cells if c[1] == "12"] == ["3", "2", "4"]     # mo-Signalling, mt-Access, mo-Data

@@ -87,3 +87,31 @@ def test_mme_detach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
         assert len(r.probes[8].observed["output"].splitlines()) == 1   # pgw show bearers: the header only
         assert r.probes[9].observed["output"].splitlines()[1].split()[3] == "DEREGISTERED"
         assert r.probes[10].observed["ip"] == "10.45.0.2"
+
+
+IDLE_PROBES = """  - attach: {ue: ue1}
+  - cmd: {node: inet, run: "sleep 3"}
+  - cmd: {node: mme1, run: "mme show ue"}
+  - ping: {from: pgw1, to: 10.45.0.2}
+  - cmd: {node: mme1, run: "mme show ue"}
+  - cmd: {node: inet, run: "sleep 3"}
+  - ping: {from: ue1, to: 8.8.8.8, count: 3}
+  - cmd: {node: mme1, run: "mme show ue"}
+"""
+
+
+@pytest.mark.linux
+def test_idle_paging_and_service_request_agree_on_both_backends() -> None:
+    """ECM-IDLE after a quiet second (the eNodeB's inactivity timer), paging for a downlink ping,
+    a UE-triggered Service Request for an uplink one: the same states and answers on the twin as in
+    the simulator, the S1-MME SCTP association and the NAS security real on both."""
+    from netplex.twin.backend import LinuxBackend
+
+    text = ATTACH.read_text().replace("    mme: mme1\n", "    mme: mme1\n    inactivity: 1\n", 1)
+    text = text[:text.index("probes:")] + "probes:\n" + IDLE_PROBES
+    results = [run_scenario(load_scenario_text(text, str(ATTACH)), be) for be in (SimBackend(), LinuxBackend())]
+    for r in results:
+        assert r.error is None, r.error
+        assert [p.passed for p in r.probes] == [True] * 8, [p.to_json() for p in r.probes if not p.passed]
+        states = [r.probes[i].observed["output"].splitlines()[1].split()[3] for i in (2, 4, 7)]
+        assert states == ["IDLE", "ATTACHED", "ATTACHED"], (r.backend, states)
