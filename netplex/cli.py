@@ -32,6 +32,7 @@ import os
 import readline  # line editing and history for `netplex shell`'s input()
 import signal
 import sys
+import tempfile
 import threading
 import time
 import webbrowser
@@ -366,8 +367,8 @@ def run(
     plot: Path | None = typer.Option(None, "--plot", help="Draw iperf throughput per flow and class into this PNG."),
     events: str | None = typer.Option(None, "--events", help='Timed events added to each file\'s `events:`, e.g. '
                                       '"at 5s cut tor1:p3; at 12s restore tor1:p3; at 20s fail agg1".'),
-    record: Path | None = typer.Option(None, "--record", help="Record the run (sim) into this file for "
-                                       "`netplex view FILE.npx`.", show_default=False),
+    record: Path | None = typer.Option(None, "--record", help="Record the run (sim; linux: captured on every "
+                                       "interface) into this file for `netplex view FILE.npx`.", show_default=False),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE: a value for the scenario's ${NAME} "
                                     "(its `params:`; docs/sweep.md). Repeatable.", show_default=False),
 ) -> None:
@@ -969,13 +970,17 @@ def clean() -> None:
 
 
 def _run_recorded(files: list[Path], backend: str, seed: int | None, path: Path, json_out: bool) -> None:
-    """`netplex run FILE --record PATH`: the run on the simulator, traced, saved for `netplex view`."""
+    """`netplex run FILE --record PATH`: the run traced (on the kernel twin: captured on every
+    interface), saved for `netplex view`."""
     if len(files) != 1:
         raise _fail("--record takes one scenario file")
-    if backend != "sim":
-        raise _fail("--record runs on the sim backend (the kernel twin has no packet traces)")
     scenario = _load(files[0])
-    result, recording = record_scenario(scenario, seed)
+    if backend == "sim":
+        result, recording = record_scenario(scenario, seed)
+    else:
+        with tempfile.TemporaryDirectory(prefix="netplex-record-") as pcaps:
+            be = _make_backend(backend, scenario.seed if seed is None else seed, Path(pcaps))
+            result, recording = record_scenario(scenario, seed, backend=be, pcap_dir=pcaps)
     try:
         save_recording(recording, path)
     except OSError as e:

@@ -20,6 +20,14 @@ packet object the tracer followed (`Tracer.packet_objects`); a packet that only 
 tunnel packet it was wrapped into (`wrapped_in`). Other packets store no layers, so the
 recording stays small. The file is gzip'd JSON
 (`.npx`), `{"format": "netplex-run", "version": 1, ...}`.
+
+On the kernel twin (`record_scenario(..., backend=LinuxBackend(pcap_dir=DIR), pcap_dir=DIR)`) there
+is no per-hook trace: the packets are what the twin's capture saw (one pcap per interface, both
+directions, kernel timestamps on the clock the twin's `clock_ns` reads). `packets_from_captures`
+reads them: frames of one packet are recognised across interfaces by what routers leave unchanged
+(an IPv4 packet's addresses, protocol, identification and payload; anything else: the frame after
+its MAC addresses), and each hop is the node where it was seen, with one `capture` event per
+interface (`eth0: ICMP echo-request ...`) in time order. A NAT rewrite starts a new packet there.
 """
 from __future__ import annotations
 
@@ -39,6 +47,7 @@ from netplex.packet.gtpu import GTPU_PORT, GtpU
 from netplex.packet.icmp import Icmp
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.mpls import Mpls
+from netplex.packet.pcap import read_pcap
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.packet.vxlan import Vxlan
@@ -151,10 +160,12 @@ def _json(backend: Backend, node: str, line: str) -> Any:
 class Recorder:
     """Watches one run (RunObserver) and builds the recording."""
 
-    def __init__(self, scenario: Scenario, backend: SimBackend) -> None:
+    def __init__(self, scenario: Scenario, backend: Backend, pcap_dir: str | Path | None = None) -> None:
         self.scenario = scenario
         self.backend = backend
-        self.tracer = backend.net.tracer
+        # the simulator's tracer; on the kernel twin the packets come from its capture (pcap_dir)
+        self.tracer = backend.net.tracer if isinstance(backend, SimBackend) else None
+        self.pcap_dir = pcap_dir
         self.start = 0
         self.marks: list[tuple[int, int, int]] = []    # (probe index, first event, time) per probe boundary
         self.times: list[int] = []
@@ -166,21 +177,27 @@ class Recorder:
     # -- RunObserver -------------------------------------------------------------------
     def setup_done(self, backend: Backend) -> None:
         self.start = self.backend.clock_ns()
-        self.tracer.clear()
+        if self.tracer is not None:
+            self.tracer.clear()
         self.nodes = [self._node(name) for name in self.scenario.nodes]
 
     def before_probe(self, index: int) -> None:
-        if len(self.tracer.events) > MAX_EVENTS:
-            del self.tracer.events[MAX_EVENTS:]
+        tracer = self.tracer
+        if tracer is not None and len(tracer.events) > MAX_EVENTS:
+            del tracer.events[MAX_EVENTS:]
             self.truncated = True
-        self.marks.append((index, len(self.tracer.events), self.backend.clock_ns() - self.start))
+        self.marks.append((index, len(tracer.events) if tracer is not None else 0,
+                           self.backend.clock_ns() - self.start))
         self._counters()
         probes = self.scenario.probes
-        self.tracer.on = (index < len(probes) and not isinstance(probes[index].spec, IperfProbe)
-                          and len(self.tracer.events) < MAX_EVENTS)
+        if tracer is not None:
+            tracer.on = (index < len(probes) and not isinstance(probes[index].spec, IperfProbe)
+                         and len(tracer.events) < MAX_EVENTS)
 
     def probes_done(self, backend: Backend) -> None:
-        self.tracer.on = False
+        if self.tracer is not None:
+            self.tracer.on = False
+        self.marks.append((len(self.scenario.probes), 0, self.backend.clock_ns() - self.start))
         for node in self.nodes:
             self.tables[node["name"]] = self._tables(node)
 
@@ -242,8 +259,13 @@ class Recorder:
 
     # -- the recording ---------------------------------------------------------------------
     def recording(self, result: ScenarioResult) -> dict[str, Any]:
+        marks = self.marks[:-1]     # the last mark is the end of the probes
+        if self.tracer is None:
+            packets = packets_from_captures(self.pcap_dir, list(self.scenario.nodes), self.start, self.marks,
+                                            self._untraced())
+            return self._document(result, packets, 0, marks)
         events = self.tracer.events
-        bounds = self.marks + [(len(self.scenario.probes), len(events), 0)]
+        bounds = marks + [(len(self.scenario.probes), len(events), 0)]
         probe_of: list[tuple[int, int, int]] = [(bounds[k][1], bounds[k + 1][1], bounds[k][0])
                                                 for k in range(len(bounds) - 1) if bounds[k][0] < len(self.scenario.probes)]
         packets: dict[int, dict[str, Any]] = {}
@@ -264,18 +286,26 @@ class Recorder:
                 if e.stage == "drop":
                     p["dropped"] = True
         self._layers(packets)
+        return self._document(result, packets, untracked, marks)
+
+    def _untraced(self) -> set[int]:
+        return {i for i, p in enumerate(self.scenario.probes) if isinstance(p.spec, IperfProbe)}
+
+    def _document(self, result: ScenarioResult, packets: dict[int, dict[str, Any]], untracked: int,
+                  marks: list[tuple[int, int, int]]) -> dict[str, Any]:
         res = result.to_json()
         probes = []
         for p in result.probes:
             traced = not isinstance(self.scenario.probes[p.index].spec, IperfProbe)
             probes.append({**p.to_json(), "what": p.what or p.kind, "traced": traced,
-                           "start_ns": next((t for i, _, t in self.marks if i == p.index), 0),
+                           "start_ns": next((t for i, _, t in marks if i == p.index), 0),
                            "packets": [k for k, v in packets.items() if v["probe"] == p.index]})
         links = [{"a": list(link.ends[0]), "b": list(link.ends[1]), "rate_bps": link.rate_bps,
                   "delay_ns": link.delay_ns, "loss": link.loss} for link in self.scenario.links]
         return {
             "format": RECORD_FORMAT, "version": RECORD_VERSION, "scenario": self.scenario.name,
-            "description": self.scenario.description or "", "file": self.scenario.file, "backend": "sim",
+            "description": self.scenario.description or "", "file": self.scenario.file,
+            "backend": self.backend.name,
             "seed": self.scenario.seed, "passed": res.get("passed"), "error": res.get("error"),
             "notes": result.notes, "nodes": self.nodes, "links": links, "probes": probes,
             "packets": sorted(packets.values(), key=lambda p: p["id"]), "untracked_events": untracked,
@@ -308,10 +338,77 @@ class Recorder:
                     break
 
 
-def record_scenario(scenario: Scenario, seed: int | None = None) -> tuple[ScenarioResult, dict[str, Any]]:
-    """Run `scenario` on the simulator with the recorder watching: the result and the recording."""
-    backend = SimBackend(seed=scenario.seed if seed is None else seed)
-    recorder = Recorder(scenario, backend)
+def _frame_key(frame: bytes) -> tuple[Any, ...]:
+    """What stays the same of one packet from hop to hop (TTL, checksum and MACs change)."""
+    ethertype = int.from_bytes(frame[12:14], "big")
+    off = 14
+    while ethertype in (0x8100, 0x88A8) and len(frame) >= off + 4:
+        ethertype = int.from_bytes(frame[off + 2:off + 4], "big")
+        off += 4
+    if ethertype == 0x0800 and len(frame) >= off + 20:
+        ip = frame[off:]
+        ihl = (ip[0] & 0x0F) * 4
+        total = int.from_bytes(ip[2:4], "big")
+        return ("ip", ip[12:20], ip[9], ip[4:6], ip[ihl:total])
+    return ("frame", ethertype, frame[off:])
+
+
+def packets_from_captures(pcap_dir: str | Path | None, nodes: list[str], start: int,
+                          marks: list[tuple[int, int, int]], untraced: set[int]) -> dict[int, dict[str, Any]]:
+    """The kernel twin's packets: its captures (DIR/NODE-IFNAME.pcap) read into packets and hops."""
+    if pcap_dir is None:
+        return {}
+    sightings: list[tuple[int, str, str, bytes]] = []
+    for f in sorted(Path(pcap_dir).glob("*.pcap")):
+        stem = f.name[:-5]
+        node = max((n for n in nodes if stem.startswith(n + "-")), key=len, default=None)
+        if node is None:
+            continue
+        ifname = stem[len(node) + 1:]
+        try:
+            records = read_pcap(f)
+        except (OSError, ValueError):
+            continue
+        sightings += [(ts - start, node, ifname, data) for ts, data in records]
+    sightings.sort(key=lambda s: s[0])
+    windows = [(marks[k][2], marks[k + 1][2], marks[k][0]) for k in range(len(marks) - 1)]
+    packets: dict[int, dict[str, Any]] = {}
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    events = 0
+    for t, node, ifname, data in sightings:
+        probe = next((i for lo, hi, i in windows if lo <= t < hi), None)
+        if probe is None or probe in untraced or len(data) < 14 or events >= MAX_EVENTS:
+            continue
+        key = (probe, *_frame_key(data))
+        try:
+            got = layers(Ethernet.decode(data))[1:]      # the outermost Ethernet is not drawn, as on the sim
+        except (ValueError, IndexError):
+            got = []
+        summary = " | ".join(got) or f"{len(data)} bytes"
+        p = by_key.get(key)
+        if p is None:
+            pid = len(packets) + 1
+            p = by_key[key] = packets[pid] = {"id": pid, "probe": probe, "summary": summary, "hops": [],
+                                              "dropped": False}
+            if any(x.startswith(TUNNEL_HEADERS) for x in got):
+                p["layers"] = got
+        if not p["hops"] or p["hops"][-1]["node"] != node:
+            p["hops"].append({"node": node, "events": []})
+        hop_events = p["hops"][-1]["events"]
+        if not any(e["dev"] == ifname for e in hop_events):
+            hop_events.append({"t": t, "node": node, "stage": "capture", "text": f"{ifname}: {summary}",
+                               "dev": ifname})
+            events += 1
+    return packets
+
+
+def record_scenario(scenario: Scenario, seed: int | None = None, backend: Backend | None = None,
+                    pcap_dir: str | Path | None = None) -> tuple[ScenarioResult, dict[str, Any]]:
+    """Run `scenario` with the recorder watching: the result and the recording. On the simulator
+    by default; given the kernel twin's backend, capturing into `pcap_dir`, on the twin."""
+    if backend is None:
+        backend = SimBackend(seed=scenario.seed if seed is None else seed)
+    recorder = Recorder(scenario, backend, pcap_dir)
     result = run_scenario(scenario, backend, observer=recorder)
     return result, recorder.recording(result)
 

@@ -97,9 +97,37 @@ def test_view_refuses_what_is_not_a_recording(tmp_path: Path) -> None:
     bad.write_text("hello")
     r = runner.invoke(app, ["view", str(bad), "--no-browser"])
     assert r.exit_code == 2 and "not a netplex recording" in r.stderr
-    r = runner.invoke(app, ["run", str(ROOT / "examples" / "vxlan-static.yaml"), "--record", str(tmp_path / "a.npx"),
-                            "--backend", "linux"])
-    assert r.exit_code == 2 and "--record runs on the sim backend" in r.stderr
+
+
+ROUTED = """\
+name: twin-record
+nodes:
+  h1: {setup: "ip addr add 10.0.1.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.0.1.1"}
+  r: {setup: "ip addr add 10.0.1.1/24 dev eth0; ip addr add 10.0.2.1/24 dev eth1; ip link set eth0 up;
+      ip link set eth1 up; sysctl -w net.ipv4.ip_forward=1"}
+  h2: {setup: "ip addr add 10.0.2.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.0.2.1"}
+links: [{ends: [h1:eth0, r:eth0]}, {ends: [r:eth1, h2:eth0]}]
+probes:
+  - ping: {from: h1, to: 10.0.2.2}
+"""
+
+
+@pytest.mark.linux
+def test_record_on_the_kernel_twin_from_its_captures(tmp_path: Path) -> None:
+    """`--record --backend linux`: the packets are what the twin's capture saw on every interface."""
+    if os.geteuid() != 0:
+        pytest.skip("the kernel twin needs root")
+    f = tmp_path / "routed.yaml"
+    f.write_text(ROUTED)
+    r = runner.invoke(app, ["run", str(f), "--record", str(tmp_path / "t.npx"), "--backend", "linux"])
+    assert r.exit_code == 0, r.stderr
+    rec = load_recording(tmp_path / "t.npx")
+    assert rec["backend"] == "linux" and [n["name"] for n in rec["nodes"]] == ["h1", "r", "h2"]
+    echo = next(p for p in rec["packets"] if "ICMP echo-request" in p["summary"])
+    assert [h["node"] for h in echo["hops"]] == ["h1", "r", "h2"]
+    assert [e["dev"] for e in echo["hops"][1]["events"]] == ["eth0", "eth1"]      # in on eth0, out on eth1
+    assert echo["summary"].startswith("IPv4 10.0.1.2 > 10.0.2.2 proto 1 ttl 64 | ICMP echo-request")
+    assert "10.0.2.0/24 dev eth1" in rec["tables"]["r"]["ip route"]
 
 
 def _browser():
