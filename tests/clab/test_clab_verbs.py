@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netplex.cli import app
+from netplex.twin.state import state_dirs
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "containerlab"
 
@@ -119,13 +120,15 @@ def test_a_failing_exec_line_fails_deploy_naming_it(lab: Path) -> None:
 def test_deploy_on_the_kernel_twin_keeps_namespaces_until_destroy(lab: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("the kernel twin needs root")
-    before = set(_netns())
     r = _clab(lab, "deploy", "-t", "lans.clab.yml", "--backend", "linux")
     assert r.returncode == 0, r.stderr
     assert r.stdout == TABLE
     pid = json.loads(next((lab / "labs").glob("*/lab.json")).read_text())["pid"]
-    mine = set(_netns()) - before
+    # the keeper's run state (twin/state.py) lists the namespaces it made
+    states = [json.loads(f.read_text()) for d in state_dirs() for f in Path(d).glob("npx-*.json")]
+    mine = set(next(s["namespaces"] for s in states if s["pid"] == pid))
     assert {n.rsplit("-", 1)[1] for n in mine} == {"h1", "h2", "h3", "r1", "lan1", "lan2"}
+    assert mine <= set(_netns())
     r = _clab(lab, "exec", "-t", "lans.clab.yml", "--label", "clab-node-name=h1", "--cmd", "ping -c1 -W2 192.168.2.13")
     assert "1 packets transmitted, 1 received" in r.stderr, r.stderr
     assert _clab(lab, "destroy", "-t", "lans.clab.yml").returncode == 0
