@@ -775,31 +775,46 @@ def _table_part(ns: Any, r: Route | None, tables: RtTables) -> list[str]:
     return [f"table {tables.name(r.table)}"]
 
 
-def _validate_source(ns: Any, iif: Any, src: int, dst: int, tos: int) -> None:
+def _getroute_ll(src: int) -> bytes:
+    """What ip_handle_martian_source dumps as the `ll header` of inet_rtm_getroute's skb: its mac
+    header is the IPv4 header it built (version/ihl, protocol UDP, the source); the fields it leaves
+    uninitialised (TOS, length, id, TTL, checksum: whatever the slab held) are zeros here."""
+    return bytes([0x45, 0, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0]) + src.to_bytes(4, "big")[:2]
+
+
+def _validate_source(ns: Any, iif: Any, src: int, dst: int, tos: int, mark: int) -> None:
     """ip_route_input_slow's fib_validate_source: any refusal (a martian or a reverse-path
-    failure alike) goes to martian_source, EINVAL."""
-    if ns.fib_validate_source(iif, src, dst, tos) is not None:
+    failure alike) goes to martian_source (logged with log_martians), EINVAL."""
+    if ns.fib_validate_source(iif, src, dst, tos, mark=mark) is not None:
+        ns.ip_handle_martian_source(iif, None, dst, src, _getroute_ll(src))
         raise IpError("RTNETLINK answers: Invalid argument", 2)
 
 
 def _get_input(ns: Any, dst: int, src: int, iif: Any, mark: int, tables: RtTables, tos: int = 0) -> Result:
     """`ip route get … iif DEV [mark M] [tos T]`: the input route a packet from `src`
     arriving on `iif` would take (ip_route_input_slow)."""
+    if ns.ip_route_input_martian(iif, dst, src, _getroute_ll(src)):
+        raise IpError("RTNETLINK answers: Invalid argument", 2)
+    head = f"{int_to_ip(dst)} from {int_to_ip(src)}" if src else int_to_ip(dst)   # RTA_SRC 0 is not printed
+    tail = f"mark {_mark_text(mark)} " if mark else ""
+    if dst == 0xFFFFFFFF or (src == 0 and dst == 0):   # brd_input: the limited broadcast needs no route
+        if src:
+            _validate_source(ns, iif, src, dst, tos, mark)
+        return Result(0, f"broadcast {head} dev lo {tail}\n    cache <local,brd> iif {iif.name} \n")
     r = ns.fib.lookup(dst, src, iif.name, "", mark, tos)
-    head = f"{int_to_ip(dst)} from {int_to_ip(src)}"
-    tail = "".join(p + " " for p in _table_part(ns, r, tables)) + (f"mark {_mark_text(mark)} " if mark else "")
-    if r is None:
-        raise IpError("RTNETLINK answers: Network is unreachable", 2)
+    tail = "".join(p + " " for p in _table_part(ns, r, tables)) + tail
+    if r is None:   # no_route: EHOSTUNREACH on a device that does not forward
+        raise IpError(f"RTNETLINK answers: {'Network is unreachable' if iif.forwarding else 'No route to host'}", 2)
     if r.type in ("local", "broadcast"):
         if r.type == "local" or src:
-            _validate_source(ns, iif, src, dst, tos)
+            _validate_source(ns, iif, src, dst, tos, mark)
         flag = "<local>" if r.type == "local" else "<local,brd>"
         return Result(0, f"{r.type} {head} dev lo {tail}\n    cache {flag} iif {iif.name} \n")
     if r.type != "unicast":
         raise IpError(f"RTNETLINK answers: {_ERRNO_TEXT.get({'blackhole': 22, 'prohibit': 13}.get(r.type, 113))}", 2)
     if not iif.forwarding:
         raise IpError("RTNETLINK answers: No route to host", 2)
-    _validate_source(ns, iif, src, dst, tos)
+    _validate_source(ns, iif, src, dst, tos, mark)
     out, gw = r.dev, r.gw
     via = r
     if r.nhs:   # ip_mkroute_input: fib_select_multipath over the packet's hash

@@ -406,16 +406,44 @@ class Ipv4Path:
         t = self.sched.now
         self.kmsg.append(f"[{t // NSEC_PER_SEC:5d}.{(t // 1000) % 1_000_000:06d}] {text}")
 
-    def ip_handle_martian_source(self, dev: NetDevice, frame: Ethernet | None, daddr: int, saddr: int) -> None:
+    def ip_handle_martian_source(self, dev: NetDevice, frame: Ethernet | None, daddr: int, saddr: int,
+                                 ll: bytes | None = None) -> None:
         """ip_handle_martian_source (net/ipv4/route.c): with log_martians, and net_ratelimit allowing,
         `IPv4: martian source DADDR from SADDR, on dev DEV` and the link-layer header the frame came
-        with (print_hex_dump: `ll header: 00000000: ` and its 14 bytes) when the device has one."""
+        with (print_hex_dump: `ll header: 00000000: ` and its 14 bytes) when the device has one;
+        `ll`: the bytes at the mac header of a packet without a frame (`ip route get ... iif`)."""
         if not self.log_martians(dev) or not self.net_ratelimit():
             return
         self.printk(f"IPv4: martian source {self.fmt_ip(daddr)} from {self.fmt_ip(saddr)}, on dev {dev.name}")
-        if frame is not None and dev.kind not in L3_KINDS:
-            hdr = frame.dst + frame.src + frame.type.to_bytes(2, "big")
-            self.printk("ll header: 00000000: " + " ".join(f"{b:02x}" for b in hdr[:ETH_HLEN]))
+        if frame is not None:
+            ll = frame.dst + frame.src + frame.type.to_bytes(2, "big")
+        if ll is not None and dev.kind not in L3_KINDS:
+            self.printk("ll header: 00000000: " + " ".join(f"{b:02x}" for b in ll[:ETH_HLEN]))
+
+    def ip_route_input_martian(self, dev: NetDevice, daddr: int, saddr: int, ll: bytes | None = None) -> bool:
+        """ip_route_input_slow's checks before the lookup, for `ip route get ... iif` (the packet path
+        makes its own in ip_rcv): a multicast or limited-broadcast source, a zero source (unless to
+        the limited broadcast), a zero destination, a loopback destination or source without
+        route_localnet are martians, logged as such (log_martians); True when refused (EINVAL).
+        (0.0.0.0/8 beyond 0.0.0.0 itself is unicast: ipv4_is_zeronet since Linux 5.3.)"""
+        if saddr >> 28 == 14 or saddr == LIMITED_BCAST:
+            self.ip_handle_martian_source(dev, None, daddr, saddr, ll)
+            return True
+        if daddr == LIMITED_BCAST or (saddr == 0 and daddr == 0):
+            return False    # brd_input
+        if saddr == 0:
+            self.ip_handle_martian_source(dev, None, daddr, saddr, ll)
+            return True
+        if daddr == 0:
+            self.ip_handle_martian_destination(dev, daddr, saddr)
+            return True
+        if daddr >> 24 == 127 and not self._route_localnet(dev):
+            self.ip_handle_martian_destination(dev, daddr, saddr)
+            return True
+        if daddr >> 24 != 127 and saddr >> 24 == 127 and not self._route_localnet(dev):
+            self.ip_handle_martian_source(dev, None, daddr, saddr, ll)
+            return True
+        return False
 
     def ip_handle_martian_destination(self, dev: NetDevice, daddr: int, saddr: int) -> None:
         """ip_route_input_slow's martian_destination: with log_martians, net_warn_ratelimited's
@@ -425,7 +453,7 @@ class Ipv4Path:
             self.printk(f"IPv4: martian destination {self.fmt_ip(daddr)} from {self.fmt_ip(saddr)}, dev {dev.name}")
 
     def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
-                            frame: Ethernet | None = None) -> SkbDropReason | None:
+                            frame: Ethernet | None = None, mark: int | None = None) -> SkbDropReason | None:
         """fib_validate_source + __fib_validate_source (net/ipv4/fib_frontend.c): None when the
         source is acceptable on `dev`, else the drop reason.
 
@@ -436,6 +464,8 @@ class Ipv4Path:
         accept_local): no route is EXDEV under rp_filter and fine without it, another type is a
         martian; strict mode (1) also wants that route to leave through `dev` (any nexthop of
         it, or a local route when `dev` is lo); loose mode (any other non-zero value) does not.
+        The reverse lookup carries the packet's mark (the frame's, or `mark` for `ip route get`)
+        only with src_valid_mark (IN_DEV_SRC_VMARK), as `fwmark` rules may then choose the way back.
         """
         meta = frame.meta if frame is not None else None
         rpf = 0 if meta is not None and meta.sp else self.sysctl.rp_filter(dev.name)
@@ -444,7 +474,11 @@ class Ipv4Path:
             if not accept_local and src in self.local_addrs:
                 return SkbDropReason.IP_INVALID_SOURCE
             return None
-        r = self.fib.lookup(src, dst, "lo", "", 0, tos & 0x1C)
+        if not self.sysctl.src_valid_mark(dev.name):
+            mark = 0
+        elif mark is None:
+            mark = meta.mark if meta is not None else 0
+        r = self.fib.lookup(src, dst, "lo", "", mark, tos & 0x1C)
         if r is None or r.type in FIB_LOOKUP_ERRORS:   # fib_lookup failed (fib_props: an error)
             return SkbDropReason.IP_RPFILTER if rpf else None
         if r.type != "unicast" and (r.type != "local" or not accept_local):
