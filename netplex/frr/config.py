@@ -461,18 +461,20 @@ def _timers(keepalive: int, holdtime: int) -> tuple[int, int]:
     return keepalive, holdtime
 
 
-def running_config(conf: FrrConfig, hostname: str) -> str:
+def running_config(conf: FrrConfig, hostname: str, forwarding: bool = False) -> str:
     """bgp_config_write and vtysh's header, as `show running-config` prints them."""
     out = ["Building configuration...", "", "Current configuration:", "!"]
-    out += config_lines(conf, hostname)
+    out += config_lines(conf, hostname, forwarding)
     out += ["end", ""]
     return "\n".join(out)
 
 
-def config_lines(conf: FrrConfig, hostname: str) -> list[str]:
-    """The configuration as `write memory` saves it (without the running-config header)."""
+def config_lines(conf: FrrConfig, hostname: str, forwarding: bool = False) -> list[str]:
+    """The configuration as `write memory` saves it (without the running-config header); zebra
+    writes `no ip forwarding` when the kernel's net.ipv4.ip_forward is 0 (zebra_ip_config)."""
     out = [f"frr version {FRR_VERSION}", f"frr defaults {conf.profile}", f"hostname {hostname}",
-           "no ip forwarding", "no ipv6 forwarding", "service integrated-vtysh-config", "!"]
+           *([] if forwarding else ["no ip forwarding"]), "no ipv6 forwarding", "service integrated-vtysh-config",
+           "!"]
     out += [x for x in conf.extra if x not in out and not x.startswith("line vty")]
     out += interface_lines(conf.interfaces)
     b = conf.bgp

@@ -440,6 +440,10 @@ _REFUSED = ("show ip bgp neighbors", "show bgp neighbors", "show ip bgp json", "
             "show interface", "show ip bgp detail")
 
 
+# refused as they are, though a longer command starting with them is answered
+_REFUSED_EXACT = ("show ip ospf",)
+
+
 def _match(words: list[str]) -> tuple[str, list[str]] | None:
     """The command `words` name (unique prefixes allowed) and the values of its placeholders."""
     cands = list(_SHOW)
@@ -478,7 +482,7 @@ def _run_show(ctx: Context, machine: Machine, name: str, values: list[str]) -> s
     if name == "running":
         z = d.zebra
         assert z is not None
-        return running_config(z.conf, node.name)
+        return running_config(z.conf, node.name, node.sysctl.get("net.ipv4.ip_forward") == "1")
     if name.startswith("route"):
         kind = {"route-bgp": "B", "route-connected": "C", "route-kernel": "K", "route-ospf": "O"}.get(name)
         prefix = None
@@ -568,7 +572,7 @@ def vtysh(ctx: Context, argv: list[str]) -> Result:
                 else:
                     _configure(machine, ctx.node, parser, line)
                     continue
-            if any(line == r or line.startswith(r + " ") for r in _REFUSED):
+            if any(line == r or line.startswith(r + " ") for r in _REFUSED) or line in _REFUSED_EXACT:
                 return Result(2, out, f"netplex: vtysh: `{line}` is not supported\n")
             m = _match(line.split())
             if m is None:
@@ -640,7 +644,7 @@ def _clear(machine: Machine, ns: Any, values: list[str]) -> str:
 def _write(machine: Machine, ns: Any) -> str:
     z = daemons_of(machine, ns).zebra
     assert z is not None
-    machine.fs.write(CONF_FILE, ("\n".join(config_lines(z.conf, ns.name)) + "\n").encode())
+    machine.fs.write(CONF_FILE, ("\n".join(config_lines(z.conf, ns.name, ns.sysctl.get("net.ipv4.ip_forward") == "1")) + "\n").encode())
     return ("Note: this version of vtysh never writes vtysh.conf\nBuilding Configuration...\n"
             f"Integrated configuration saved to {CONF_FILE}\n[OK]\n")
 

@@ -51,6 +51,7 @@ def test_triangle_neighbours_dr_election_costs_and_ecmp() -> None:
            "\tnexthop via 10.0.23.2 dev eth1 weight 1 \n" in r3
     assert "interface eth1\n ip ospf dead-interval 4\n ip ospf hello-interval 1\n ip ospf priority 0\nexit\n" in r3
     assert "router ospf\n ospf router-id 10.0.0.3\n network 10.0.0.0/16 area 0\nexit\n" in r3
+    assert "hostname r3\nno ipv6 forwarding\n" in r3          # r3 forwards: zebra writes no `no ip forwarding`
 
 
 def test_a_lost_neighbour_moves_the_routes_and_packets_are_ospf(tmp_path: Path) -> None:
@@ -58,8 +59,10 @@ def test_a_lost_neighbour_moves_the_routes_and_packets_are_ospf(tmp_path: Path) 
     scenario.probes[:] = [Probe.model_validate(p) for p in (
         {"cmd": {"node": "r2", "run": "sleep 14; ip link set eth0 down; sleep 6; vtysh -c 'show ip ospf neighbor' "
                  "-c 'show ip route ospf'"}},
+        {"cmd": {"node": "r2", "run": "vtysh -c 'show ip ospf'; echo $?; vtysh -c 'show ip ospf database'; echo $?"}},
     )]
-    out, = _outputs(scenario, tmp_path)
+    out, refused = _outputs(scenario, tmp_path)
+    assert refused == "2\n2\n"          # answered by FRR, not by netplex: refused by name (on stderr)
     assert "10.0.0.1" not in out.split("Codes:")[0]            # r1 is gone (dead interval 4 s)
     assert "O>* 10.0.13.0/24 [110/20] via 10.0.23.3, eth1, weight 1" in out
     scapy_ospf = pytest.importorskip("scapy.contrib.ospf")
