@@ -16,7 +16,7 @@
     netplex fabric three-tier --pods N --racks-per-pod N --hosts-per-rack N [--bonded-hosts] [--isps N] > dc.yaml
     netplex clab deploy|inspect|destroy|exec -t LAB.clab.yml [--backend sim|linux] (containerlab's verbs)
     netplex fabric leaf-spine --spines N --leaves N --hosts-per-leaf N [--ecmp|--bgp] > ls.yaml
-    netplex fabric fat-tree --k 4 > ft.yaml
+    netplex fabric fat-tree --k 4 [--bgp] > ft.yaml
 
 Exit status: 0 everything passed, 1 a probe failed (trace: not delivered;
 diff: the backends disagree), 2 a scenario could not be run, 3 (diff) the
@@ -167,9 +167,10 @@ def fabric_leaf_spine(
 @fabric_app.command("fat-tree")
 def fabric_fat_tree(
     k: int = typer.Option(4, "--k", help="Ports per switch (even): k pods, (k/2)^2 cores, k^3/4 hosts."),
+    bgp: bool = typer.Option(False, "--bgp", help="eBGP in FRR instead of static routes (RFC 7938's five-stage Clos)."),
 ) -> None:
-    """A k-ary fat-tree (Al-Fares et al.): routed, static ECMP routes over every equal path."""
-    _print_fabric(lambda: fat_tree(k))
+    """A k-ary fat-tree (Al-Fares et al.): routed, ECMP over every equal path."""
+    _print_fabric(lambda: fat_tree(k, bgp=bgp))
 
 
 def _print_fabric(build: Callable[[], str]) -> None:

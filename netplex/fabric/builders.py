@@ -404,7 +404,7 @@ def _leaf_spine_bgp(spines: int, leaves: int, hosts_per_leaf: int, isps: int = 0
 MAX_FAT_TREE_K = 48
 
 
-def fat_tree(k: int) -> str:
+def fat_tree(k: int, bgp: bool = False) -> str:
     """A k-ary fat-tree (Al-Fares, Loukissas, Vahdat, SIGCOMM 2008) as scenario YAML: k pods of
     k/2 edge and k/2 aggregation switches, (k/2)^2 core switches, k/2 hosts per edge switch
     (k^3/4 hosts). Every switch routes: static ECMP routes over the 5-tuple (hash policy 3 with
@@ -422,7 +422,12 @@ def fat_tree(k: int) -> str:
     default over its k/2 aggregation switches; an aggregation switch's default over its k/2
     cores and each edge subnet of its pod through that edge; a core's 10.<p>.0.0/16 through
     pod p's aggregation switch. So between two hosts of different pods there are (k/2)^2
-    equal paths (one per core), within a pod k/2 (one per aggregation switch)."""
+    equal paths (one per core), within a pod k/2 (one per aggregation switch).
+
+    With `bgp` the same routes are eBGP in FRR (RFC 7938 §3.2's five-stage Clos): the cores share
+    AS 65000, pod p's aggregation switches AS 65000+p, edge switch e<p>-<i> has its own private
+    four-octet AS 4200000000+1000p+i and announces its hosts' subnet; multipath is BGP's (each
+    switch's paths come from one neighbouring AS), and a failed link is withdrawn at once."""
     if k < 2 or k % 2 or k > MAX_FAT_TREE_K:
         raise FabricError(f"fabric: --k must be an even number from 2 to {MAX_FAT_TREE_K}, not {k}")
     half = k // 2
@@ -432,9 +437,18 @@ def fat_tree(k: int) -> str:
     base = ["sysctl -w net.ipv4.ip_forward=1", "sysctl -w net.ipv4.conf.all.ignore_routes_with_linkdown=1",
             "sysctl -w net.ipv4.fib_multipath_hash_policy=3", "sysctl -w net.ipv4.fib_multipath_hash_fields=0x37"]
     seed = iter(range(1, 5 * k * k))
+    peers: dict[str, list[tuple[str, int]]] = {}
 
     def switch(lines: list[str]) -> list[str]:
         return [*base, f"sysctl -w net.ipv4.fib_multipath_hash_seed={next(seed)}", *lines]
+
+    def node(name: str, lines: list[str], asn: int, router_id: str, networks: list[str]) -> dict[str, Any]:
+        """A switch: its setup, and with BGP its FRR files (static routes left out)."""
+        if not bgp:
+            return {"setup": _Block("\n".join(switch(lines)) + "\n")}
+        lines = [line for line in lines if not line.startswith("ip route ")] + ["/usr/lib/frr/frrinit.sh start"]
+        return {"files": _frr_files(name, asn, router_id, peers.get(name, []), networks),
+                "setup": _Block("\n".join(switch(lines)) + "\n")}
 
     def multipath(hops: list[tuple[str, str]]) -> str:
         if len(hops) == 1:
@@ -453,10 +467,12 @@ def fat_tree(k: int) -> str:
                 agg_setup[j] += [f"ip addr add {a_addr}/31 dev e{i}", f"ip link set e{i} up",
                                  f"ip route add 10.{p}.{i}.0/24 via {e_addr}"]
                 ups.append((a_addr, f"a{j}"))
+                peers.setdefault(edge, []).append((a_addr, 65000 + p))
+                peers.setdefault(f"a{p}-{j}", []).append((e_addr, 4200000000 + 1000 * p + i))
             ports = _rack(edge, f"h{p}-{i}", f"10.{p}.{i}", half, nodes, links, hosts)
             lines += [_bridge(ports, None, stp=False).rstrip(), f"ip addr add 10.{p}.{i}.1/24 dev br0",
                       f"ip route add default {multipath(ups)}"]
-            nodes[edge] = {"setup": _Block("\n".join(switch(lines)) + "\n")}
+            nodes[edge] = node(edge, lines, 4200000000 + 1000 * p + i, f"10.255.{p}.{i}", [f"10.{p}.{i}.0/24"])
         for j, lines in agg_setup.items():
             ups = []
             for m in range(1, half + 1):
@@ -467,19 +483,25 @@ def fat_tree(k: int) -> str:
                 core_setup[core] += [f"ip addr add {c_addr}/31 dev p{p}", f"ip link set p{p} up",
                                      f"ip route add 10.{p}.0.0/16 via {a_addr}"]
                 ups.append((c_addr, f"c{m}"))
+                peers.setdefault(f"a{p}-{j}", []).append((c_addr, 65000))
+                peers.setdefault(core, []).append((a_addr, 65000 + p))
             lines.append(f"ip route add default {multipath(ups)}")
-            nodes[f"a{p}-{j}"] = {"setup": _Block("\n".join(switch(lines)) + "\n")}
-    cores = {core: {"setup": _Block("\n".join(switch(lines)) + "\n")} for core, lines in core_setup.items()}
+            nodes[f"a{p}-{j}"] = node(f"a{p}-{j}", lines, 65000 + p, f"10.254.{p}.{j}", [])
+    cores = {core: node(core, lines, 65000, f"10.253.0.{n}", [])
+             for n, (core, lines) in enumerate(core_setup.items(), start=1)}
     first, last = hosts[0], hosts[-1]
+    routing = "eBGP in FRR (RFC 7938: cores AS 65000, pod p AS 65000+p, an AS per edge switch)" if bgp \
+        else "static ECMP routes"
     doc = {
-        "name": f"fat-tree-k{k}",
+        "name": f"fat-tree-k{k}{'-bgp' if bgp else ''}",
         "description": (f"A {k}-ary fat-tree: {k} pods of {half} edge and {half} aggregation switch(es), "
-                        f"{half * half} core switch(es), {len(hosts)} hosts; /31 links, static ECMP routes "
+                        f"{half * half} core switch(es), {len(hosts)} hosts; /31 links, {routing} "
                         f"({half * half} equal paths between pods, {half} within a pod) hashing the 5-tuple "
                         "with a seed per switch. Written by `netplex fabric fat-tree`."),
         "nodes": {**cores, **nodes},
         "links": links,
         "probes": [
+            *([{"cmd": {"node": "c1", "run": "sleep 5"}}] if bgp else []),   # the sessions come up
             {"ping": {"from": first[0], "to": last[1], "count": 2}},
             {"iperf": {"duration": "5s", "flows": [
                 {"from": first[0], "to": last[1], "port": 5001, "proto": "udp", "rate": "1mbit", "size": 1000}]}},

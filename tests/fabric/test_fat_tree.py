@@ -135,3 +135,34 @@ def test_the_kernel_spreads_the_flows_over_every_core_too(tmp_path: Path, differ
     path = _twin_scenario(tmp_path)
     linux = differential.linux(path)
     assert linux.passed, [p.to_json() for p in linux.probes if not p.passed]
+
+
+def _delivered(net, flows: int = 32) -> tuple[dict[str, int], int]:
+    """The cores' share of `flows` UDP flows from h1-1-1 to h4-2-2 (10.4.2.3), and how many arrived."""
+    ok(net.nodes["h4-2-2"], "iptables -F INPUT; iptables -A INPUT -p udp --dport 9")
+    cores = _spread(net, ["c1", "c2", "c3", "c4"], "10.4.2.3", flows=flows)
+    return cores, int(ok(net.nodes["h4-2-2"], "iptables -nvxL INPUT | tail -n 1").split()[0])
+
+
+def test_the_bgp_tree_spreads_over_every_core_and_withdraws_a_cut_link() -> None:
+    """`--bgp` (RFC 7938's five-stage Clos in FRR, netplex's bgpd here): the same reachability
+    and the same four paths between pods; a core that loses its link to the destination pod
+    withdraws the pod's routes, so the flows move to the other cores and none is lost, where
+    the static tree keeps sending a quarter of them to that core, which drops them."""
+    text = fat_tree(4, bgp=True)
+    assert "router bgp 4200001001\n" in text and "neighbor 10.1.101.0 remote-as 65001\n" in text
+    net = network(text)
+    net.run_for(5_000_000_000)                  # the sessions come up, the routes spread
+    hosts = [f"10.{p}.{i}.{n}" for p in range(1, 5) for i in (1, 2) for n in (2, 3)]
+    failed = [addr for addr in hosts[1:] if net.nodes["h1-1-1"].run(f"ping -c 1 -W 1 {addr}").status != 0]
+    assert failed == []
+    cores, arrived = _delivered(net)
+    assert min(cores.values()) > 0 and arrived == 32, cores
+    ok(net.nodes["c1"], "ip link set p4 down")
+    net.run_for(1_000_000_000)
+    cores, arrived = _delivered(net)
+    assert cores["c1"] == 0 and arrived == 32, cores
+    static = network(fat_tree(4))
+    ok(static.nodes["c1"], "ip link set p4 down")
+    _cores, arrived = _delivered(static)
+    assert 0 < arrived < 32                     # the flows hashed onto c1 are lost for good
