@@ -3,6 +3,7 @@ every host reaches every other, and the flows between two pods spread over all (
 paths (one per core switch), those within a pod over the k/2 aggregation switches."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,17 +102,18 @@ def test_the_command_writes_the_same_file() -> None:
     assert res.returncode == 2 and "--k must be an even number" in res.stderr
 
 
-def _twin_scenario(tmp_path: Path) -> Path:
+def _twin_scenario(tmp_path: Path, bgp: bool = False) -> Path:
     """fat_tree(4) with probes both backends can judge alike: h1-1-1 reaches every other host,
     48 UDP flows (each `nc` a new source port) to h4-2-3 and every core forwarded some of them
     (the kernel hashes with siphash, netplex with a CRC: which flow takes which core differs,
     that all four paths carry flows must not)."""
     import yaml
 
-    doc = yaml.safe_load(fat_tree(4))
+    doc = yaml.safe_load(fat_tree(4, bgp=bgp))
     others = [f"10.{p}.{i}.{n + 1}" for p in range(1, 5) for i in (1, 2) for n in (1, 2)][1:]
     cores = ["c1", "c2", "c3", "c4"]
     doc["probes"] = [
+        *doc["probes"][:1 if bgp else 0],        # the BGP sessions' wait
         *[{"cmd": {"node": c, "run": "iptables -A FORWARD -d 10.4.2.3"}} for c in cores],
         {"cmd": {"node": "h1-1-1", "run": " && ".join(f"ping -c 1 -W 1 {a} >/dev/null" for a in others)
                  + " && echo reached"}, "expect_output": "reached"},
@@ -119,7 +121,7 @@ def _twin_scenario(tmp_path: Path) -> Path:
         *[{"cmd": {"node": c, "run": "iptables -nvxL FORWARD | awk 'NR==3 && $1 > 0 {print \"used\"}'"},
            "expect_output": "used"} for c in cores],
     ]
-    path = tmp_path / "fat-tree-k4.yaml"
+    path = tmp_path / f"fat-tree-k4{'-bgp' if bgp else ''}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -166,3 +168,16 @@ def test_the_bgp_tree_spreads_over_every_core_and_withdraws_a_cut_link() -> None
     ok(static.nodes["c1"], "ip link set p4 down")
     _cores, arrived = _delivered(static)
     assert 0 < arrived < 32                     # the flows hashed onto c1 are lost for good
+
+
+@pytest.mark.linux
+@pytest.mark.skipif(os.environ.get("NETPLEX_FRR_TWIN") != "1",
+                    reason="the twin's budget: NETPLEX_FRR_TWIN=1 runs it (20 real FRRs, about 40 s)")
+def test_real_frr_builds_the_bgp_tree_the_same_way(tmp_path: Path, differential) -> None:
+    """The `--bgp` tree with Debian's FRR 8.4 in every switch: h1-1-1 reaches every host and the
+    48 flows cross all four cores, as netplex's bgpd has it."""
+    path = _twin_scenario(tmp_path, bgp=True)
+    sim = differential.sim(path)
+    assert sim.passed, [p.to_json() for p in sim.probes if not p.passed]
+    linux = differential.linux(path)
+    assert linux.passed, [p.to_json() for p in linux.probes if not p.passed]
