@@ -128,6 +128,21 @@ def test_record_on_the_kernel_twin_from_its_captures(tmp_path: Path) -> None:
     assert [e["dev"] for e in echo["hops"][1]["events"]] == ["eth0", "eth1"]      # in on eth0, out on eth1
     assert echo["summary"].startswith("IPv4 10.0.1.2 > 10.0.2.2 proto 1 ttl 64 | ICMP echo-request")
     assert "10.0.2.0/24 dev eth1" in rec["tables"]["r"]["ip route"]
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return                    # the page's own test (below) names what is missing
+    from selenium.webdriver.common.by import By
+    browser, server, shots = _open_page(rec, tmp_path)
+    try:
+        browser.find_element(By.CSS_SELECTOR, '#tabs [data-tab="packets"]').click()
+        browser.find_element(By.ID, f"packet-{echo['id']}").click()
+        browser.find_element(By.ID, "next").click()
+        detail = browser.find_element(By.ID, "hop-detail").text
+        assert browser.find_element(By.CSS_SELECTOR, "#hop-detail h3").text.endswith("r")
+        assert "capture" in detail and "eth1: IPv4 10.0.1.2 > 10.0.2.2" in detail
+        browser.save_screenshot(str(shots / "twin-journey.png"))
+    finally:
+        browser.quit()
+        server.close()
 
 
 def _browser():
