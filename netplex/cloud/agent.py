@@ -36,7 +36,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from netplex.cloud.controller import Controller, Port, Router, Rule
+from netplex.cloud.controller import Controller, DscpMarkingRule, Port, Router, Rule
 from netplex.cloud.firewall import ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
 from netplex.cloud.metadata import METADATA_IP, METADATA_PORT, data_path, instances_json
 
@@ -44,6 +44,8 @@ __all__ = ["VXLAN_PORT", "group_members", "host_lines", "rule_dict"]
 
 VXLAN_PORT = 8472    # the kernel's default VXLAN port, which the linuxbridge agent keeps
 L3 = "neutron-l3-agent"
+LB = "neutron-linuxbri"                   # the linuxbridge agent's IptablesManager wrap name
+MAX_CHAIN_LEN_WRAP = 11                   # iptables_manager: a wrapped chain's own part
 EXT_MARK = "0x2/0xffff"                 # external_ingress_mark / ROUTER_MARK_MASK
 METADATA_MARK = "0x1/0xffff"             # metadata_access_mark / ROUTER_MARK_MASK
 SCOPE_MARK = "0x4000000/0xffff0000"     # the default address scope: mark id 1024 << 16
@@ -110,6 +112,8 @@ def _qos_lines(ctl: Controller, p: Port) -> list[str]:
     policy = ctl.port_qos(p)
     out: list[str] = []
     for r in policy.rules if policy is not None else []:
+        if isinstance(r, DscpMarkingRule):
+            continue
         burst_kbit = r.max_burst_kbps or int(r.max_kbps * DEFAULT_BURST_RATE)
         if r.direction == "egress":
             out += [f"tc qdisc add dev {p.tap} ingress",
@@ -120,6 +124,26 @@ def _qos_lines(ctl: Controller, p: Port) -> list[str]:
             out.append(f"tc qdisc replace dev {p.tap} root tbf rate {r.max_kbps}kbit latency {TBF_LATENCY_MS}ms "
                        f"burst {burst_kbit * 1000 // 8}b")
     return out
+
+
+def _dscp_lines(ctl: Controller, ports: list[Port]) -> list[str]:
+    """The QoS driver's DSCP marking (linuxbridge qos_driver.py, through the agent's
+    IptablesManager): per marked port a chain `neutron-linuxbri-qos-o<tap[3:]>` (cut to the
+    wrapped chain's 11 characters) in mangle, entered from POSTROUTING for what the VM's tap
+    sends (`--physdev-in`), setting the rule's DSCP (`--set-dscp 0x1a`)."""
+    marks = []
+    for p in ports:
+        policy = ctl.port_qos(p)
+        rule = next((r for r in policy.rules if isinstance(r, DscpMarkingRule)), None) if policy else None
+        if rule is not None:
+            marks.append((p, f"{LB}-{f'qos-o{p.tap[3:]}'[:MAX_CHAIN_LEN_WRAP]}", rule.dscp_mark))
+    if not marks:
+        return []
+    out = [f"iptables -t mangle -N {LB}-POSTROUTING", f"iptables -t mangle -A POSTROUTING -j {LB}-POSTROUTING"]
+    out += [f"iptables -t mangle -N {chain}" for _, chain, _ in marks]
+    out += [f"iptables -t mangle -A {LB}-POSTROUTING -m physdev --physdev-in {p.tap} --physdev-is-bridged "
+            f"-j {chain}" for p, chain, _ in marks]
+    return out + [f"iptables -t mangle -A {chain} -j DSCP --set-dscp {mark:#04x}" for _, chain, mark in marks]
 
 
 def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:
@@ -307,6 +331,7 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[l
             out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
     for p in vms:
         out += _qos_lines(ctl, p)
+    out += _dscp_lines(ctl, vms)
     for r in ctl.routers.values():
         if r.host == host:
             out += _router_lines(ctl, r)

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from netplex.errors import NetplexError
 
-__all__ = ["BandwidthLimitRule", "CloudError", "Controller", "FloatingIP", "IdentityError", "Network", "Port",
+__all__ = ["BandwidthLimitRule", "CloudError", "Controller", "DscpMarkingRule", "VALID_DSCP_MARKS", "FloatingIP", "IdentityError", "Network", "Port",
            "Project", "QosPolicy", "Router", "Rule", "SecurityGroup", "Server", "Subnet"]
 
 PROJECT_ID = "0c4e939acacf4376bdcd1129f1a054ad"   # the admin project (keystone-manage bootstrap)
@@ -121,12 +121,22 @@ class BandwidthLimitRule:
     direction: str                    # egress (from the VM) | ingress (to the VM)
 
 
+# neutron_lib.constants.VALID_DSCP_MARKS: the DiffServ code points a dscp_marking rule may set
+VALID_DSCP_MARKS = [0, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 46, 48, 56]
+
+
+@dataclass
+class DscpMarkingRule:
+    id: str
+    dscp_mark: int                    # set on what the VM sends
+
+
 @dataclass
 class QosPolicy:
     id: str
     name: str
     description: str = ""
-    rules: list[BandwidthLimitRule] = field(default_factory=list)
+    rules: list[BandwidthLimitRule | DscpMarkingRule] = field(default_factory=list)
     project_id: str = PROJECT_ID       # the owning project (keystone)
 
 
@@ -733,7 +743,7 @@ class Controller:
             raise CloudError(f"QoS Policy {q.id} is used by network {users[0]}.")
         del self.qos_policies[q.id]
 
-    def qos_rule(self, key: str) -> BandwidthLimitRule:
+    def qos_rule(self, key: str) -> BandwidthLimitRule | DscpMarkingRule:
         for q in self.qos_policies.values():
             for r in q.rules:
                 if r.id == key and self.visible(q):
@@ -749,9 +759,19 @@ class Controller:
     def create_bandwidth_limit_rule(self, policy: str, max_kbps: int, max_burst_kbps: int,
                                     direction: str) -> BandwidthLimitRule:
         q = self.qos_policy(policy)
-        if any(r.direction == direction for r in q.rules):
+        if any(isinstance(r, BandwidthLimitRule) and r.direction == direction for r in q.rules):
             raise CloudError(f"Rule bandwidth_limit already exists in QoS Policy {q.id}.")
         r = BandwidthLimitRule(self.new_id(), max_kbps, max_burst_kbps, direction)
+        q.rules.append(r)
+        return r
+
+    def create_dscp_marking_rule(self, policy: str, mark: int) -> DscpMarkingRule:
+        q = self.qos_policy(policy)
+        if mark not in VALID_DSCP_MARKS:
+            raise CloudError(f"Invalid input for dscp_mark. Reason: {mark} is not in valid_values {VALID_DSCP_MARKS}.")
+        if any(isinstance(r, DscpMarkingRule) for r in q.rules):
+            raise CloudError(f"Rule dscp_marking already exists in QoS Policy {q.id}.")
+        r = DscpMarkingRule(self.new_id(), mark)
         q.rules.append(r)
         return r
 

@@ -22,6 +22,7 @@ from netplex.cloud.controller import (
     BandwidthLimitRule,
     CloudError,
     Controller,
+    DscpMarkingRule,
     FloatingIP,
     IdentityError,
     Network,
@@ -62,7 +63,7 @@ OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("project", "create"): {"--description": True, "--domain": True},
     ("server", "list"): {"--all-projects": False},
     ("network qos rule", "create"): {"--type": True, "--max-kbps": True, "--max-burst-kbits": True, "--egress": False,
-                                     "--ingress": False},
+                                     "--ingress": False, "--dscp-mark": True},
     ("network qos rule", "list"): {},
     ("network", "set"): {"--qos-policy": True, "--no-qos-policy": False},
     ("port", "set"): {"--qos-policy": True, "--no-qos-policy": False},
@@ -237,8 +238,10 @@ def _project_fields(p: Project, ctl: Controller) -> dict[str, Any]:
             "name": p.name, "options": {}, "parent_id": "default", "tags": []}
 
 
-def _qos_rule_fields(r: BandwidthLimitRule, ctl: Controller) -> dict[str, Any]:
+def _qos_rule_fields(r: BandwidthLimitRule | DscpMarkingRule, ctl: Controller) -> dict[str, Any]:
     policy = next(q.id for q in ctl.qos_policies.values() if r in q.rules)
+    if isinstance(r, DscpMarkingRule):
+        return {"dscp_mark": r.dscp_mark, "id": r.id, "qos_policy_id": policy, "type": "dscp_marking"}
     return {"direction": r.direction, "id": r.id, "max_burst_kbps": r.max_burst_kbps, "max_kbps": r.max_kbps,
             "qos_policy_id": policy, "type": "bandwidth_limit"}
 
@@ -316,8 +319,22 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
         kind = _one(opts, "--type")
         if kind is None:
             raise CloudError("openstack network qos rule create: error: the following arguments are required: --type", 2)
+        if kind == "dscp-marking":
+            for opt in ("--max-kbps", "--max-burst-kbits", "--egress", "--ingress"):
+                if opt in opts:
+                    raise _Refused(f"netplex: openstack network qos rule create --type dscp-marking {opt} is not supported")
+            mark = _one(opts, "--dscp-mark")
+            if mark is None:
+                raise CloudError('"Create" rule command for type "dscp-marking" requires arguments: dscp_mark')
+            if not mark.isdigit():
+                raise CloudError(f"openstack network qos rule create: error: argument --dscp-mark: invalid int value: "
+                                 f"'{mark}'", 2)
+            return _qos_rule_fields(ctl.create_dscp_marking_rule(name, int(mark)), ctl)
         if kind != "bandwidth-limit":
-            raise _Refused(f"netplex: openstack network qos rule create --type {kind} is not supported (bandwidth-limit)")
+            raise _Refused(f"netplex: openstack network qos rule create --type {kind} is not supported "
+                           "(bandwidth-limit, dscp-marking)")
+        if "--dscp-mark" in opts:
+            raise _Refused("netplex: openstack network qos rule create --type bandwidth-limit --dscp-mark is not supported")
         if "--egress" in opts and "--ingress" in opts:
             raise CloudError("openstack network qos rule create: error: argument --ingress: not allowed with argument "
                              "--egress", 2)
@@ -399,7 +416,8 @@ def _list_rows(ctl: Controller, res: str, pos: list[str], opts: dict[str, list[s
             raise CloudError("openstack network qos rule list: error: the following arguments are required: <qos-policy>", 2)
         q = ctl.qos_policy(pos[0])
         return (["ID", "QoS Policy ID", "Type", "Max Kbps", "Max Burst Kbits", "Min Kbps", "DSCP mark", "Direction"],
-                [[r.id, q.id, "bandwidth_limit", r.max_kbps, r.max_burst_kbps, "", "", r.direction] for r in q.rules])
+                [[r.id, q.id, "dscp_marking", "", "", "", r.dscp_mark, ""] if isinstance(r, DscpMarkingRule)
+                 else [r.id, q.id, "bandwidth_limit", r.max_kbps, r.max_burst_kbps, "", "", r.direction] for r in q.rules])
     if res == "port":
         return (["ID", "Name", "MAC Address", "Fixed IP Addresses", "Status"],
                 [[p.id, "", p.mac, _fixed_ips(p), "ACTIVE" if p.host else "DOWN"] for p in ports])

@@ -54,8 +54,18 @@ def test_a_policy_on_the_network_reaches_its_vm_ports_as_tc(ctl: Controller) -> 
      "openstack network qos rule create: error: the following arguments are required: --type\n"),
     ("openstack network qos rule create --type minimum-bandwidth --min-kbps 5 bw", 2,
      "netplex: openstack network qos rule create --min-kbps is not supported\n"),
-    ("openstack network qos rule create --type dscp-marking bw", 2,
-     "netplex: openstack network qos rule create --type dscp-marking is not supported (bandwidth-limit)\n"),
+    ("openstack network qos rule create --type dscp-marking bw", 1,
+     'Error while executing command: "Create" rule command for type "dscp-marking" requires arguments: dscp_mark\n'),
+    ("openstack network qos rule create --type dscp-marking --dscp-mark 13 bw", 1,
+     "Error while executing command: Invalid input for dscp_mark. Reason: 13 is not in valid_values [0, 8, 10, 12, "
+     "14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 46, 48, 56].\n"),
+    ("openstack network qos rule create --type dscp-marking --dscp-mark af31 bw", 2,
+     "openstack network qos rule create: error: argument --dscp-mark: invalid int value: 'af31'\n"),
+    ("openstack network qos rule create --type dscp-marking --dscp-mark 26 --max-kbps 5 bw", 2,
+     "netplex: openstack network qos rule create --type dscp-marking --max-kbps is not supported\n"),
+    ("openstack network qos rule create --type packet-rate-limit bw", 2,
+     "netplex: openstack network qos rule create --type packet-rate-limit is not supported (bandwidth-limit, "
+     "dscp-marking)\n"),
     ("openstack network qos rule create --type bandwidth-limit bw", 1,
      'Error while executing command: "Create" rule command for type "bandwidth-limit" requires arguments: max_kbps\n'),
     ("openstack network qos rule create --type bandwidth-limit --max-kbps x bw", 2,
@@ -90,3 +100,30 @@ def test_the_twins_feature_scan_sees_the_agents_tc() -> None:
 @pytest.mark.linux
 def test_qos_example_agrees_with_the_kernel(differential) -> None:
     differential.assert_agree(EXAMPLE, needs=("br_netfilter", "vxlan", "act_police", "sch_tbf"))
+
+
+def test_dscp_marking_reaches_its_ports_as_a_mangle_chain(ctl: Controller) -> None:
+    """The linuxbridge QoS driver's DSCP marking: per port a `neutron-linuxbri-qos-o<tap[3:]>`
+    chain (cut to 11) entered from mangle POSTROUTING for what the tap sends; examples/
+    cloud-projects.yaml shows the mark reaching the internet on both backends."""
+    out = openstack(ctl, "openstack network qos rule create --type dscp-marking --dscp-mark 26 bw -f json")[1]
+    rule = json.loads(out)
+    assert rule == {"dscp_mark": 26, "id": rule["id"], "qos_policy_id": ctl.qos_policy("bw").id, "type": "dscp_marking"}
+    status, _, err = openstack(ctl, "openstack network qos rule create --type dscp-marking --dscp-mark 10 bw")
+    assert (status, err) == (1, f"Error while executing command: Rule dscp_marking already exists in QoS Policy "
+                                f"{ctl.qos_policy('bw').id}.\n")
+    assert openstack(ctl, "openstack network qos rule create --type bandwidth-limit --max-kbps 1000 bw")[0] == 0
+    rows = json.loads(openstack(ctl, "openstack network qos rule list bw -f json")[1])
+    assert [(r["Type"], r["DSCP mark"], r["Max Kbps"]) for r in rows] == [("dscp_marking", 26, ""),
+                                                                          ("bandwidth_limit", "", 1000)]
+    assert openstack(ctl, "openstack network set --qos-policy bw net1")[0] == 0
+    tap = ctl.ports[ctl.server("vm1").ports[0]].tap
+    chain = f"neutron-linuxbri-qos-o{tap[3:9]}"   # "qos-o" + 6: the 11 characters of a wrapped chain
+    lines = host_lines(ctl, "compute1", {"compute1": "192.168.0.11"})[0]
+    assert [ln for ln in lines if "-t mangle" in ln] == [
+        "iptables -t mangle -N neutron-linuxbri-POSTROUTING",
+        "iptables -t mangle -A POSTROUTING -j neutron-linuxbri-POSTROUTING",
+        f"iptables -t mangle -N {chain}",
+        f"iptables -t mangle -A neutron-linuxbri-POSTROUTING -m physdev --physdev-in {tap} --physdev-is-bridged -j {chain}",
+        f"iptables -t mangle -A {chain} -j DSCP --set-dscp 0x1a"]
+    assert len(tc_lines(ctl)) == 2   # the bandwidth limit beside it
