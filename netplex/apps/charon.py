@@ -94,6 +94,7 @@ class Charon(Program):
         self.sock: Any = None          # UDP 500
         self.sock_natt: Any = None     # UDP 4500, UDP_ENCAP_ESPINUDP: IKE after the non-ESP marker, ESP to xfrm
         self.cookies: CookieGuard | None = None   # the receiver's IKE_SA_INIT checks (RFC 7296 §2.6)
+        self.rsa_pss = False           # strongswan.conf charon.rsa_pss
 
     # -- life ------------------------------------------------------------------
     def start(self) -> None:
@@ -108,6 +109,7 @@ class Charon(Program):
             except ConfigError as e:
                 self.log.append(f"[LIB] loading config file '{STRONGSWAN_CONF}' failed: {e}")
         self.cookies = CookieGuard(DosSettings.from_settings(settings), self.rand)
+        self.rsa_pss = str(settings.get("rsa_pss", "no")).lower() in ("yes", "true", "1", "enabled")
         sk = self.own(self.ns.sockets.udp_socket())
         if sk.bind(0, 500):
             raise ProgramExit(1, "unable to bind socket: Address already in use\n")
@@ -173,6 +175,7 @@ class Charon(Program):
         def next_reqid(c: ChildConfig) -> int:
             return self._reqid(c, name)
         sa.next_reqid = next_reqid
+        sa.rsa_pss = self.rsa_pss
         self.ike_sas.append(sa)
         return sa
 
@@ -593,7 +596,7 @@ class Charon(Program):
             out.append(f"  remote: {' '.join(cfg.remote_addrs)}")
             for side, auth, ident in (("local", cfg.local_auth, cfg.local_id), ("remote", cfg.remote_auth,
                                                                                  cfg.remote_id)):
-                out.append(f"  {side} {AUTH_WORDS[auth]} authentication:")
+                out.append(f"  {side} {AUTH_WORDS.get(auth, 'public key')} authentication:")
                 if ident:
                     out.append(f"    id: {ident}")
                 files = cfg.local_certs if side == "local" else cfg.remote_cacerts

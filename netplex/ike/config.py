@@ -146,7 +146,7 @@ def _tree(text: str, path: str, skip_include: bool = False) -> dict[str, object]
 
 _CONN_KEYS = {"local_addrs", "remote_addrs", "proposals", "version", "rekey_time", "dpd_delay", "local", "remote",
               "children", "send_cert", "send_certreq", "encap"}
-AUTH_METHODS = ("psk", "pubkey", "rsa", "ecdsa")
+AUTH_METHODS = ("psk", "pubkey", "rsa", "ecdsa", "rsa/pss", "rsa/pss-sha256", "rsa/pss-sha384", "rsa/pss-sha512")
 _YES = {"yes": True, "true": True, "enabled": True, "1": True, "no": False, "false": False, "disabled": False,
         "0": False}
 _CHILD_KEYS = {"local_ts", "remote_ts", "esp_proposals", "mode", "start_action", "rekey_time", "life_time"}
@@ -195,6 +195,9 @@ def parse_swanctl(text: str, path: str = "/etc/swanctl/swanctl.conf") -> Swanctl
             s = _section(sec[side], f"connections.{name}.{side}")
             for k, v in s.items():
                 if k == "auth" and isinstance(v, str):
+                    if side == "remote" and v.startswith("rsa/pss-"):
+                        raise ConfigError(f"netplex: swanctl.conf remote.auth = {v} is not supported (a hash "
+                                          "constraint binds the certificates' signatures too; use rsa/pss)")
                     if v not in AUTH_METHODS:
                         raise ConfigError(f"netplex: swanctl.conf {side}.auth = {v} is not supported "
                                           f"({', '.join(AUTH_METHODS)})")

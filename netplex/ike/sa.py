@@ -32,6 +32,10 @@ from netplex.ike.message import IkeDecodeError, IkeHeader, Proposal, TrafficSele
 from netplex.ike.proposal import Chosen, choose, parse_proposals
 from netplex.ike.transforms import DhKey, SkCipher, child_keymat, ike_keys
 from netplex.ike.x509 import (
+    AUTH_DS,
+    HASH_SHA256,
+    HASH_SHA384,
+    HASH_SHA512,
     OUR_HASHES,
     Credentials,
     CredError,
@@ -42,6 +46,7 @@ from netplex.ike.x509 import (
     is_dn,
     key_kind,
     load_cert,
+    pss_hash,
     sign,
     verify,
 )
@@ -96,7 +101,10 @@ def _cert_names(cert: x509.Certificate, body: bytes) -> bool:
 
 
 def _kind_word(auth: str) -> str:
-    return {"rsa": "RSA", "ecdsa": "ECDSA"}.get(auth, "ANY")
+    return "RSA" if auth.startswith("rsa") else {"ecdsa": "ECDSA"}.get(auth, "ANY")
+
+
+_PSS_HASH = {"sha256": HASH_SHA256, "sha384": HASH_SHA384, "sha512": HASH_SHA512}
 
 
 def id_matches(want: str, body: bytes) -> bool:
@@ -181,6 +189,7 @@ class IkeSa:
         self._rekey_ni = b""
         self._rekey_dh: DhKey | None = None
         self._rekey_spi = b""
+        self.rsa_pss = False         # strongswan.conf charon.rsa_pss: RSASSA-PSS for pubkey/rsa auth too
         self.cookie = b""            # the responder's N(COOKIE) data, sent back in IKE_SA_INIT (§2.6)
         self.cookie_retries = 0
 
@@ -308,7 +317,9 @@ class IkeSa:
         if cert is None or key is None:
             return None
         try:
-            method, data = sign(key, octets, self.peer_hashes)
+            auth = self.cfg.local_auth
+            pss = auth.startswith("rsa/pss") or (self.rsa_pss and auth in ("pubkey", "rsa"))
+            method, data = sign(key, octets, self.peer_hashes, pss, _PSS_HASH.get(auth.rpartition("-")[2], 0))
         except CredError:
             return None
         certs = []
@@ -349,7 +360,15 @@ class IkeSa:
         why = ""
         for cert in cands:
             pub = cert_public_key(cert)
-            if self.cfg.remote_auth in ("rsa", "ecdsa") and key_kind(pub) != self.cfg.remote_auth.upper():
+            want = self.cfg.remote_auth
+            if want == "rsa/pss" and key_kind(pub) != "RSA":
+                # charon 5.9 takes RSASSA-PSS and PKCS#1 v1.5 alike under `rsa/pss` (seen on the twin)
+                why = f"no trusted RSA public key found for '{peer}'"
+                continue
+            if want in ("pubkey", "rsa") and method == AUTH_DS and pss_hash(data) is not None and not self.rsa_pss:
+                why = f"no trusted {_kind_word(want)} public key found for '{peer}'"   # charon.rsa_pss = no
+                continue
+            if want in ("rsa", "ecdsa") and key_kind(pub) != want.upper():
                 why = f"no trusted {_kind_word(self.cfg.remote_auth)} public key found for '{peer}'"
                 continue
             why = self.creds.trusted(cert, sent[1:], self.wallclock(), anchors)

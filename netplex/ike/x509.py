@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
 
-__all__ = ["AUTH_DS", "AUTH_ECDSA_256", "AUTH_RSA", "CRED_DIRS", "CredError", "Credentials", "PrivateKey", "PublicKey",
+__all__ = ["pss_alg_id", "pss_hash", "AUTH_DS", "AUTH_ECDSA_256", "AUTH_RSA", "CRED_DIRS", "CredError", "Credentials", "PrivateKey", "PublicKey",
            "cert_has_id", "dn_der", "dn_text", "key_kind", "load_cert", "load_key", "load_swanctl_creds", "sign",
            "verify"]
 
@@ -64,6 +64,13 @@ _ALG_IDS: dict[tuple[str, int], bytes] = {
     ("ED25519", HASH_IDENTITY): bytes.fromhex("300506032b6570"),
 }
 _BY_ALG_ID = {v: k for k, v in _ALG_IDS.items()}
+# RFC 4055 §3.1 / RFC 7427 Appendix A.4: RSASSA-PSS, its parameters (hash, MGF1 with the same hash,
+# salt length) in the AlgorithmIdentifier; netplex signs with a salt as long as the hash, as strongSwan
+_OID_PSS = bytes.fromhex("06092a864886f70d01010a")
+_OID_MGF1 = bytes.fromhex("06092a864886f70d010108")
+_HASH_OIDS = {HASH_SHA256: bytes.fromhex("0609608648016503040201"), HASH_SHA384: bytes.fromhex("0609608648016503040202"),
+              HASH_SHA512: bytes.fromhex("0609608648016503040203")}
+_HASH_LEN = {HASH_SHA256: 32, HASH_SHA384: 48, HASH_SHA512: 64}
 # RFC 4754 §3: the curve fixes the hash and the method
 _ECDSA_LEGACY = {"secp256r1": (AUTH_ECDSA_256, HASH_SHA256, 32), "secp384r1": (AUTH_ECDSA_384, HASH_SHA384, 48),
                  "secp521r1": (AUTH_ECDSA_521, HASH_SHA512, 66)}
@@ -314,10 +321,51 @@ def _hash_for(key: PrivateKey, peer_hashes: set[int]) -> int | None:
     return next((h for h in order if h in peer_hashes), None)
 
 
-def sign(key: PrivateKey, octets: bytes, peer_hashes: set[int]) -> tuple[int, bytes]:
-    """(AUTH method, AUTH data) signing `octets` (§2.15's InitiatorSignedOctets or Responder's)."""
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    return bytes((tag,)) + (bytes((n,)) if n < 128 else bytes((0x81, n)) if n < 256 else bytes((0x82,)) + n.to_bytes(2, "big")) + body
+
+
+def pss_alg_id(h: int) -> bytes:
+    """The RSASSA-PSS AlgorithmIdentifier (hash AlgorithmIdentifiers with NULL parameters, trailerField
+    left at its DEFAULT, as strongSwan without charon.rsa_pss_trailerfield)."""
+    hash_alg = _der(0x30, _HASH_OIDS[h] + b"\x05\x00")
+    params = _der(0x30, _der(0xA0, hash_alg) + _der(0xA1, _der(0x30, _OID_MGF1 + hash_alg))
+                  + _der(0xA2, _der(0x02, bytes((_HASH_LEN[h],)))))
+    return _der(0x30, _OID_PSS + params)
+
+
+def _pss_params(alg: bytes) -> tuple[int, int] | None:
+    """(hash, salt length) of an RSASSA-PSS AlgorithmIdentifier with MGF1 over the same hash, else None."""
+    if not alg.startswith(b"\x30") or _OID_PSS not in alg[:16]:
+        return None
+    h = next((k for k, oid in _HASH_OIDS.items() if oid in alg), None)
+    if h is None or alg.count(_HASH_OIDS[h]) != 2 or _OID_MGF1 not in alg:
+        return None      # no hash we know, or MGF1 over another hash
+    i = alg.find(b"\xa2")
+    salt = _HASH_LEN[h] if i < 0 else (alg[i + 4] if alg[i + 2] == 0x02 and alg[i + 3] == 1 else -1)
+    return (h, salt) if salt >= 0 else None
+
+
+def pss_hash(data: bytes) -> int | None:
+    """The hash of the RSASSA-PSS signature an RFC 7427 AUTH payload's data carries, else None."""
+    p = _pss_params(data[1:1 + data[0]]) if len(data) > 1 else None
+    return None if p is None else p[0]
+
+
+def sign(key: PrivateKey, octets: bytes, peer_hashes: set[int], pss: bool = False,
+         want_hash: int = 0) -> tuple[int, bytes]:
+    """(AUTH method, AUTH data) signing `octets` (§2.15's InitiatorSignedOctets or Responder's); `pss`:
+    an RSA key signs RSASSA-PSS (RFC 7427 only), with `want_hash` when given."""
     h = _hash_for(key, peer_hashes)
     kind = key_kind(key)
+    if pss and isinstance(key, rsa.RSAPrivateKey):
+        h = want_hash or h
+        if h not in _HASH_OIDS:
+            raise CredError("no RSASSA-PSS hash the peer supports")
+        alg = pss_alg_id(h)
+        sig = key.sign(octets, padding.PSS(padding.MGF1(_HASHES[h]()), _HASH_LEN[h]), _HASHES[h]())
+        return AUTH_DS, bytes((len(alg),)) + alg + sig
     if h is not None:
         alg = _ALG_IDS[(kind, h)]
         return AUTH_DS, bytes((len(alg),)) + alg + _raw_sign(key, octets, h)
@@ -344,6 +392,13 @@ def verify(pub: PublicKey, method: int, data: bytes, octets: bytes) -> bool:
     try:
         if method == AUTH_DS:
             n = data[0]
+            pss = _pss_params(data[1:1 + n])
+            if pss is not None:
+                if not isinstance(pub, rsa.RSAPublicKey):
+                    return False
+                h, salt = pss
+                pub.verify(data[1 + n:], octets, padding.PSS(padding.MGF1(_HASHES[h]()), salt), _HASHES[h]())
+                return True
             found = _BY_ALG_ID.get(data[1:1 + n])
             if found is None or found[0] != key_kind(pub):
                 return False

@@ -285,12 +285,12 @@ CERT_CONN = """connections {{
     remote_addrs = {remote}
     proposals = aes128-sha256-x25519
 {extra}    local {{
-      auth = pubkey
+      auth = {auth}
       certs = {me}Cert.pem
       id = {me}.strongswan.org
     }}
     remote {{
-      auth = pubkey
+      auth = {rauth}
       id = {peer}.strongswan.org
     }}
     children {{
@@ -335,7 +335,7 @@ def _ca(d: Path, cn: str) -> tuple[bytes, bytes]:
     return key, cert
 
 
-def _cert_lab(lab: Lab, kind: str, rogue: bool = False) -> None:
+def _cert_lab(lab: Lab, kind: str, rogue: bool = False, auth: str = "pubkey", rauth: str = "pubkey") -> None:
     """charon (moon) and netplex (sun) each with a certificate of `kind` from one CA (or, rogue, sun's
     from a CA charon does not trust)."""
     if not os.path.exists("/usr/bin/pki"):
@@ -347,12 +347,12 @@ def _cert_lab(lab: Lab, kind: str, rogue: bool = False) -> None:
         (lab.d / "np" / "x509ca" / "caCert.pem").write_bytes(ca[1])   # sun trusts charon's CA
     (lab.d / "swanctl.conf").write_text(CERT_CONN.format(
         local="192.0.2.1", remote="192.0.2.2", me="moon", peer="sun", lts="10.1.0.0/24", rts="10.2.0.0/24",
-        extra="    encap = yes\n"))
+        extra="    encap = yes\n", auth=auth, rauth=rauth))
     r = lab.swanctl("--load-all", "--file", str(lab.d / "swanctl.conf"))
     assert r.returncode == 0 and "loaded certificate from" in r.stdout, r.stdout + r.stderr
     (lab.d / "np" / "swanctl.conf").write_text(CERT_CONN.format(
         local="192.0.2.2", remote="192.0.2.1", me="sun", peer="moon", lts="10.2.0.0/24", rts="10.1.0.0/24",
-        extra=""))
+        extra="", auth=auth, rauth=rauth))
 
 
 def _cert_peer(lab: Lab, initiate: bool, seconds: float, until_esp: int) -> subprocess.Popen[str]:
@@ -380,6 +380,37 @@ def test_certificates_with_charon(lab: Lab, initiator: str, kind: str) -> None:
     log = (lab.d / "charon.log").read_text()
     assert "authentication of 'sun.strongswan.org' with " + ("RSA_EMSA_PKCS1_SHA2_256" if kind == "rsa"
                                                             else "ECDSA_WITH_SHA384_DER") + " successful" in log, log
+
+
+@pytest.mark.parametrize("initiator", ["charon", "netplex"])
+def test_rsa_pss_with_charon(lab: Lab, initiator: str) -> None:
+    """Both sides sign RSASSA-PSS (RFC 7427, `auth = rsa/pss-sha256`) and demand it of the other
+    (`remote.auth = rsa/pss`): each verifies the other's PSS signature."""
+    _cert_lab(lab, "rsa", auth="rsa/pss-sha256", rauth="rsa/pss")
+    peer = _cert_peer(lab, initiate=initiator == "netplex", seconds=12, until_esp=3)
+    sas = _bring_up(lab, initiator)
+    ping = lab.ping(3)
+    rep = _report(peer)
+    log = _charon_log(lab)
+    assert "3 received" in ping, ping + sas + log
+    assert rep["state"] == "ESTABLISHED" and rep["remote_id"] == "moon.strongswan.org", rep
+    assert "authentication of 'sun.strongswan.org' with RSA_EMSA_PSS_SHA2_256_SALT_32 successful" in log, log
+    assert "authentication of 'moon.strongswan.org' (myself) with RSA_EMSA_PSS_SHA2_256_SALT_32 successful" in log, log
+
+
+def test_netplex_refuses_pss_under_pubkey_without_rsa_pss(lab: Lab) -> None:
+    """charon signs RSASSA-PSS; netplex's `remote.auth = pubkey` without charon.rsa_pss takes only PKCS#1
+    (swanctl.conf(5)): netplex does not believe charon and installs nothing."""
+    _cert_lab(lab, "rsa", auth="rsa/pss-sha256", rauth="pubkey")
+    conf = (lab.d / "np" / "swanctl.conf").read_text()
+    (lab.d / "np" / "swanctl.conf").write_text(conf.replace("auth = rsa/pss-sha256", "auth = pubkey"))
+    peer = _cert_peer(lab, initiate=True, seconds=4, until_esp=0)
+    rep = _report(peer)
+    log = _charon_log(lab)
+    assert "authentication of 'sun.strongswan.org' with RSA_EMSA_PKCS1_SHA2_256 successful" in log, log
+    assert "authentication of 'moon.strongswan.org' (myself) with RSA_EMSA_PSS_SHA2_256_SALT_32" in log, log
+    assert rep["state"] != "ESTABLISHED" and rep["children"] == [], rep
+    assert rep["auth_failed"] == ["no trusted ANY public key found for 'moon.strongswan.org'"], rep
 
 
 def test_a_certificate_charon_does_not_trust(lab: Lab) -> None:
