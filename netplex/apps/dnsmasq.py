@@ -6,9 +6,12 @@ The configuration is dnsmasq's command line (`parse_args`, also what the shell's
 entry a line), `--dhcp-option[-force]=[tag:TAG,]CODE|option:NAME,VALUE...` and
 `--dhcp-optsfile=FILE`, `--dhcp-match=set:TAG,CODE`, `--dhcp-leasefile`, `--pid-file`,
 `--interface`, `--dhcp-broadcast`, `--dhcp-authoritative`, `--domain`,
-`--dhcp-lease-max`. DNS is not modelled: the command needs `--port=0` (so the
-DNS-only options `--no-hosts`, `--no-resolv`, `--addn-hosts`, `--local-service` change
-nothing and are accepted, as is `--strict-order`). Anything else is refused in netplex's words.
+`--dhcp-lease-max`; DHCP runs with a --dhcp-range. DNS (`--port`, 53 by default; 0 turns
+it off) answers from its own data only (`netplex.apps.dnsmasq_dns`: `--host-record`,
+/etc/hosts unless `--no-hosts`, `--addn-hosts`, `--local=/DOMAIN/` or `--server=/DOMAIN/`,
+`--local-ttl`, one `--listen-address`, over UDP): it does not forward, so with DNS on the
+command line must say `--no-resolv`. `--local-service` and `--strict-order` change nothing
+here and are accepted. Anything else is refused in netplex's words.
 
 The server (`Dnsmasq`): a UDP socket on port 67 learns the arrival interface
 (IP_PKTINFO); a DISCOVER is offered the client's lease, its `--dhcp-host` address,
@@ -31,6 +34,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from netplex.apps.dnsmasq_dns import DnsData, HostRecord
 from netplex.apps.process import Program, ProgramExit, RunFile
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac, int_to_ip, mac_to_bytes, prefix_to_mask
@@ -70,6 +74,7 @@ from netplex.packet.dhcp import (
     u16,
     u32,
 )
+from netplex.packet.dns import DnsError, DnsMessage
 from netplex.stack.neigh import NUD_REACHABLE
 
 __all__ = ["DhcpHost", "DhcpOption", "DhcpRange", "Dnsmasq", "DnsmasqConfig", "DnsmasqError", "Lease", "parse_args"]
@@ -141,6 +146,13 @@ class DnsmasqConfig:
     broadcast: bool = False
     authoritative: bool = False
     lease_max: int = 1000
+    port: int = 53                       # DNS; 0 turns it off
+    host_records: list[HostRecord] = field(default_factory=list)
+    local_domains: list[str] = field(default_factory=list)
+    listen: list[int] = field(default_factory=list)
+    addn_hosts: list[str] = field(default_factory=list)
+    no_hosts: bool = False
+    local_ttl: int = 0
 
 
 @dataclass
@@ -263,14 +275,15 @@ _FLAGS = {"--no-hosts", "--no-resolv", "--strict-order", "--local-service", "--b
           "--dhcp-authoritative", "--no-ping", "--no-daemon", "--keep-in-foreground", "--test"}
 _VALUED = {"--port", "--interface", "--except-interface", "--dhcp-range", "--dhcp-host", "--dhcp-hostsfile",
            "--dhcp-optsfile", "--dhcp-option", "--dhcp-option-force", "--dhcp-leasefile", "--pid-file", "--conf-file",
-           "--domain", "--dhcp-lease-max", "--dhcp-match", "--dhcp-userclass", "--addn-hosts", "--listen-address"}
+           "--domain", "--dhcp-lease-max", "--dhcp-match", "--dhcp-userclass", "--addn-hosts", "--listen-address",
+           "--host-record", "--local", "--server", "--local-ttl"}
 _SHORT = {"-p": "--port", "-i": "--interface", "-I": "--except-interface", "-F": "--dhcp-range", "-G": "--dhcp-host",
           "-O": "--dhcp-option", "-l": "--dhcp-leasefile", "-x": "--pid-file", "-C": "--conf-file", "-s": "--domain",
           "-X": "--dhcp-lease-max", "-h": "--no-hosts", "-R": "--no-resolv", "-z": "--bind-interfaces",
           "-K": "--dhcp-authoritative", "-d": "--no-daemon", "-k": "--keep-in-foreground", "-a": "--listen-address"}
 
 
-_UNMODELLED = {"enable-tftp", "dhcp-boot", "dhcp-relay", "log-dhcp", "log-facility", "log-queries", "server", "address",
+_UNMODELLED = {"enable-tftp", "dhcp-boot", "dhcp-relay", "log-dhcp", "log-facility", "log-queries", "address",
                "dhcp-script", "txt-record", "bridge-interface", "dhcp-sequential-ip", "enable-ra"}
 
 
@@ -303,8 +316,25 @@ def parse_args(args: list[str]) -> tuple[DnsmasqConfig, set[str]]:
             raise _bad("try --help")
         seen.add(name)
         if name == "--port":
-            if value != "0":
-                raise DnsmasqError("netplex: dnsmasq's DNS server is not modelled: run it with --port=0")
+            if not value.isdigit() or int(value) > 65535:
+                raise _bad("bad port")
+            cfg.port = int(value)
+        elif name == "--host-record":
+            cfg.host_records += _host_record(value)
+        elif name in ("--local", "--server"):
+            dom, slash, rest = value.removeprefix("/").partition("/")
+            if not value.startswith("/") or not slash or rest:
+                raise DnsmasqError(f"netplex: dnsmasq {name}={value} is not supported (only /DOMAIN/: netplex's "
+                                   "dnsmasq does not forward)")
+            cfg.local_domains.append(dom.lower().strip("."))
+        elif name == "--local-ttl":
+            if not value.isdigit():
+                raise _bad("bad TTL")
+            cfg.local_ttl = int(value)
+        elif name == "--addn-hosts":
+            cfg.addn_hosts.append(value)
+        elif name == "--no-hosts":
+            cfg.no_hosts = True
         elif name == "--interface":
             cfg.interfaces.append(value)
         elif name == "--except-interface":
@@ -339,18 +369,40 @@ def parse_args(args: list[str]) -> tuple[DnsmasqConfig, set[str]]:
                 raise DnsmasqError(f"netplex: dnsmasq --dhcp-match={value} is not supported (set:TAG,CODE)")
             cfg.matches.append((tag[4:], int(code)))
         elif name == "--listen-address":
-            raise DnsmasqError("netplex: dnsmasq --listen-address is not supported (use --interface)")
+            cfg.listen.append(_ip(value))
         elif name in ("--no-daemon", "--keep-in-foreground"):
             raise DnsmasqError(f"netplex: dnsmasq {name} is not supported (it runs as a daemon)")
         elif name == "--dhcp-broadcast":
             cfg.broadcast = True
         elif name == "--dhcp-authoritative":
             cfg.authoritative = True
-        # --dhcp-userclass (option 77 matching), --addn-hosts, --no-hosts, --no-resolv, --local-service:
-        # DNS or PXE; without DNS (--port=0) and with no iPXE client they decide nothing.
-    if "--port" not in seen:
-        raise DnsmasqError("netplex: dnsmasq's DNS server is not modelled: run it with --port=0")
+        # --dhcp-userclass (option 77 matching), --local-service, --strict-order: PXE or forwarding;
+        # with no iPXE client and no upstream server they decide nothing.
+    if cfg.port and "--no-resolv" not in seen:
+        raise DnsmasqError("netplex: dnsmasq's forwarding to the servers of /etc/resolv.conf is not modelled: "
+                           "give --no-resolv (or --port=0)")
+    if len(cfg.listen) > 1:
+        raise DnsmasqError("netplex: dnsmasq with more than one --listen-address is not supported")
     return cfg, seen
+
+
+def _host_record(value: str) -> list[HostRecord]:
+    """--host-record=NAME[,NAME...],ADDRESS[,TTL]: IPv4 addresses only."""
+    parts = value.split(",")
+    if parts and parts[-1].isdigit():
+        parts = parts[:-1]
+    names, addrs = [], []
+    for p in parts:
+        try:
+            addrs.append(int(ipaddress.IPv4Address(p)))
+        except ValueError:
+            if ":" in p:
+                raise DnsmasqError(f"netplex: dnsmasq --host-record with the IPv6 address {p} is not supported") \
+                    from None
+            names.append(p.lower().rstrip("."))
+    if not names or not addrs:
+        raise _bad("bad hostname")
+    return [HostRecord(names, a) for a in addrs]
 
 
 
@@ -368,6 +420,7 @@ class Dnsmasq(Program):
         self.offered: dict[bytes, int] = {}   # chaddr -> the address offered
         self.hosts: list[DhcpHost] = []
         self.options: list[DhcpOption] = []
+        self.dns = DnsData()
 
     # -- start and configuration files -------------------------------------------------
     def start(self) -> None:
@@ -381,12 +434,15 @@ class Dnsmasq(Program):
                 self.options += [_option(line, False) for line in self._lines(path)]
         except DnsmasqError as e:
             raise ProgramExit(1, e.message.lstrip("\n").replace("bad command line options: ", "") + "\n") from e
-        sk = self.own(self.ns.sockets.udp_socket())
-        if sk.bind(0, DHCP_SERVER_PORT):
-            raise ProgramExit(2, "\ndnsmasq: failed to bind DHCP server socket: Address already in use\n")
-        sk.broadcast = True
-        sk.on_recv = self.receive
-        self.sock = sk
+        if self.cfg.port:
+            self._start_dns()
+        if self.cfg.ranges:       # DHCP is on with a --dhcp-range only
+            sk = self.own(self.ns.sockets.udp_socket())
+            if sk.bind(0, DHCP_SERVER_PORT):
+                raise ProgramExit(2, "\ndnsmasq: failed to bind DHCP server socket: Address already in use\n")
+            sk.broadcast = True
+            sk.on_recv = self.receive
+            self.sock = sk
         if fs is not None:
             lease_dir = fs.norm(self.cfg.leasefile).rsplit("/", 1)[0] or "/"
             if not fs.is_dir(lease_dir):
@@ -394,6 +450,37 @@ class Dnsmasq(Program):
                                      "No such file or directory\n")
             self.own(RunFile(fs, self.cfg.pidfile, f"{self.proc.pid if self.proc else 0}\n".encode()))
             self._write_leases()
+
+    def _start_dns(self) -> None:
+        """The DNS socket (UDP): the --listen-address, else every address (answering on --interface's and lo)."""
+        data = DnsData(list(self.cfg.host_records), list(self.cfg.local_domains), self.cfg.local_ttl)
+        fs = self.fs
+        for path in ([] if self.cfg.no_hosts else ["/etc/hosts"]) + self.cfg.addn_hosts:
+            text = fs.read(fs.norm(path)) if fs is not None else None
+            if text is not None:
+                data.add_hosts(text.decode("utf-8", "replace"))
+        self.dns = data
+        sk = self.own(self.ns.sockets.udp_socket())
+        addr = self.cfg.listen[0] if self.cfg.listen else 0
+        err = sk.bind(addr, self.cfg.port)
+        if err:
+            where = f"{int_to_ip(addr)} port {self.cfg.port}" if addr else f"port {self.cfg.port}"
+            text = "Address already in use" if err == 98 else "Cannot assign requested address"
+            raise ProgramExit(2, f"\ndnsmasq: failed to create listening socket for {where}: {text}\n")
+
+        def query(data_: bytes, src: int, sport: int) -> None:
+            dev = self.ns.by_index.get(sk.rx_ifindex)
+            if self.cfg.interfaces and dev is not None and dev.name != "lo" and dev.name not in self.cfg.interfaces:
+                return
+            try:
+                q = DnsMessage.decode(data_)
+            except DnsError:
+                return
+            if q.qr or len(q.questions) != 1:
+                return
+            sk.sendto(self.dns.answer(q).encode(), src, sport)
+
+        sk.on_recv = query
 
     def _lines(self, path: str) -> list[str]:
         fs = self.fs

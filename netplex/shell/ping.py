@@ -23,7 +23,7 @@ from typing import Any
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.icmp import ICMP_DEST_UNREACH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED
 from netplex.shell.registry import Context, Terminal, command
-from netplex.shell.resolv import GaiError, getaddrinfo, getnameinfo
+from netplex.shell.resolv import GaiError, gethostbyname, getnameinfo
 from netplex.shell.result import Result, unsupported
 from netplex.stack.sockets import ERRNO_TEXT
 
@@ -375,10 +375,10 @@ def ping(ctx: Context, argv: list[str]) -> Result:
     try:
         dst = ip_to_int(dest)
     except ValueError:
-        found = getaddrinfo(ctx, dest)
+        found = gethostbyname(ctx, dest)
         if isinstance(found, GaiError):
             return _bad(f"{dest}: {found.value}")
-        dst = found
+        dst, dest = found[0], found[1][0]    # iputils names the target by its canonical name (AI_CANONNAME)
         if not numeric:     # iputils: a name given, replies are named by getnameinfo (reverse lookups)
             names = {dst: getnameinfo(ctx, dst)}
     unbounded = count is None and deadline is None

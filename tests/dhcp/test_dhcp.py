@@ -182,7 +182,8 @@ def test_nak_for_a_foreign_address_and_a_static_range() -> None:
     ("dnsmasq --port=0 --dhcp-option=3,notanip", 1, "\ndnsmasq: bad command line options: bad IP address\n"),
     ("dnsmasq --port=0 --foo", 1, "\ndnsmasq: bad command line options: try --help\n"),
     ("dnsmasq --port=0 --dhcp-range=10.9.0.10,10.9.0.20 --test", 0, "dnsmasq: syntax check OK.\n"),
-    ("dnsmasq --dhcp-range=10.9.0.10,10.9.0.20", 2, "netplex: dnsmasq's DNS server is not modelled: run it with --port=0\n"),
+    ("dnsmasq --dhcp-range=10.9.0.10,10.9.0.20", 2, "netplex: dnsmasq's forwarding to the servers of /etc/resolv.conf "
+                                                    "is not modelled: give --no-resolv (or --port=0)\n"),
     ("dnsmasq --port=0 --enable-tftp", 2, "netplex: dnsmasq --enable-tftp is not supported\n"),
     ("dnsmasq --port=0 --dhcp-leasefile=/nonexistent/l", 3,
      "\ndnsmasq: cannot open or create lease file /nonexistent/l: No such file or directory\n"),
