@@ -456,17 +456,17 @@ class Dnsmasq(Program):
         data = DnsData(list(self.cfg.host_records), list(self.cfg.local_domains), self.cfg.local_ttl)
         fs = self.fs
         for path in ([] if self.cfg.no_hosts else ["/etc/hosts"]) + self.cfg.addn_hosts:
-            text = fs.read(fs.norm(path)) if fs is not None else None
-            if text is not None:
-                data.add_hosts(text.decode("utf-8", "replace"))
+            raw = fs.read(fs.norm(path)) if fs is not None else None
+            if raw is not None:
+                data.add_hosts(raw.decode("utf-8", "replace"))
         self.dns = data
         sk = self.own(self.ns.sockets.udp_socket())
         addr = self.cfg.listen[0] if self.cfg.listen else 0
         err = sk.bind(addr, self.cfg.port)
         if err:
             where = f"{int_to_ip(addr)} port {self.cfg.port}" if addr else f"port {self.cfg.port}"
-            text = "Address already in use" if err == 98 else "Cannot assign requested address"
-            raise ProgramExit(2, f"\ndnsmasq: failed to create listening socket for {where}: {text}\n")
+            why = "Address already in use" if err == 98 else "Cannot assign requested address"
+            raise ProgramExit(2, f"\ndnsmasq: failed to create listening socket for {where}: {why}\n")
 
         def query(data_: bytes, src: int, sport: int) -> None:
             dev = self.ns.by_index.get(sk.rx_ifindex)
