@@ -499,13 +499,14 @@ def _ike_line(sas: str) -> str:
 @pytest.mark.parametrize("rekeyer", ["charon", "netplex"])
 def test_ike_sa_rekey_with_charon(lab: Lab, rekeyer: str) -> None:
     lab.load("aes128-sha256-x25519", "aes128gcm16-x25519")
-    extra = ("--rekey-ike-after", "1.5") if rekeyer == "netplex" else ()
-    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16-x25519", initiate=False, seconds=10, until_esp=6,
+    # netplex rekeys 2.5 s after its IKE SA is up: time for the listing and a ping first on a loaded machine
+    extra = ("--rekey-ike-after", "2.5") if rekeyer == "netplex" else ()
+    peer = lab.peer("aes128-sha256-x25519", "aes128gcm16-x25519", initiate=False, seconds=11, until_esp=6,
                     extra=extra)
     time.sleep(0.5)
     assert "completed successfully" in lab.swanctl("--initiate", "--child", "net").stdout
-    assert "2 received" in lab.ping(2)
     before = _ike_line(lab.swanctl("--list-sas").stdout)
+    assert "2 received" in lab.ping(2)
     if rekeyer == "charon":
         r = lab.swanctl("--rekey", "--ike", "np")
         assert r.returncode == 0, r.stdout + r.stderr
