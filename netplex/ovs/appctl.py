@@ -223,3 +223,11 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
     return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
                          f"{_server_error(target)}")
+
+
+@command("ovs-dpctl")
+def ovs_dpctl(ctx: Context, argv: list[str]) -> Result:
+    """ovs-dpctl(8): the kernel datapath's own tool. netplex's datapath keeps an exact-match flow
+    cache, not the megaflows ovs-dpctl would list, so every command is refused in netplex's words."""
+    what = " ".join(argv[1:2]) or "without a command"
+    return Result(2, "", f"netplex: ovs-dpctl {what} is not supported (the decisions: ovs-appctl ofproto/trace)\n")

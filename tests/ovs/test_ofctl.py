@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from netplex import Network
 from tests.conftest import run_ok
 from tests.ovs.conftest import pings
 
@@ -213,3 +214,10 @@ def test_move_rewrites_the_packet(ovs_lab):
     assert (r.status, r.error) == (1, "ovs-ofctl: actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)\n")
     r = s1.run("ovs-ofctl add-flow br0 'actions=move:NXM_NX_REG0[0..3]->NXM_OF_IN_PORT[0..4]'")
     assert r.status == 1 and "source field is 4 bits wide but destination is 5 bits wide" in r.error
+
+
+def test_ovs_dpctl_is_refused_in_netplex_words():
+    """netplex's datapath keeps an exact-match cache, not the megaflows ovs-dpctl lists."""
+    r = Network().add_node("s1").run("ovs-dpctl dump-flows")
+    assert (r.status, r.output) == (2, "")
+    assert r.error == "netplex: ovs-dpctl dump-flows is not supported (the decisions: ovs-appctl ofproto/trace)\n"
