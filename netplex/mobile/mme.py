@@ -227,6 +227,7 @@ class Mme(EpcDaemon):
             self.count("nas_malformed")
             ue = self.ues.get(msg.ies.get("MME-UE-S1AP-ID", -1))
             if ue is not None:
+                self.count(f"emm_status_cause_{e.cause}")
                 self._nas(ue, Nas("EMM Status", {"EMM cause": e.cause}), step=0)
 
     def _initial_ue(self, msg: S1ap, src: int) -> None:

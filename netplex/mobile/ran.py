@@ -315,19 +315,35 @@ class Enodeb(RadioSide):
         self._next_id = 1
 
     def start(self) -> None:
-        self.s1 = SctpEndpoint(self, self.addr, S1AP_PORT, self._on_s1ap, count=self.count)
+        self.s1 = SctpEndpoint(self, self.addr, S1AP_PORT, self._on_s1ap, on_down=self._s1_down, count=self.count)
         self.s1u = self.udp(GTPU_PORT, self._on_gtpu)
         self.uu: dict[int, PacketSocket] = {}
         for ifx in self.radios:
             self.uu[ifx], self.ipsk[ifx] = radio_ports(self, ifx, self._on_uu, self._on_uplink, self._on_arp)
         if not self.radios:
             raise ProgramExit(1, f"{self.comm}: no radio link to a UE\n")
-        # TS 36.413 §8.7.3: the S1 Setup is the first message on a new association
+        self._s1_connect()
+
+    def _s1_connect(self) -> None:
+        """TS 36.413 §8.7.3: an association to the MME, the S1 Setup its first message."""
         self.assoc = self.s1.connect(self.mme, S1AP_PORT)
         self.s1_setup = False
         self._s1ap("S1SetupRequest", {
             "Global-ENB-ID": {"PLMN": self.plmn, "eNB-ID": self.enb_id},
             "SupportedTAs": [{"TAC": TAC, "PLMNs": [self.plmn]}], "DefaultPagingDRX": "v128"}, stream=0)
+
+    def _s1_down(self, assoc: Association) -> None:
+        """The association to the MME ended (ABORT, too many retransmissions): its UEs' contexts go
+        (TS 36.413 §8.7.1.2 as after a Reset) and the eNodeB connects again a second later."""
+        if assoc is not self.assoc:
+            return
+        self.count("s1_association_lost")
+        for ue in self.by_id.values():
+            if ue.t8 is not None:
+                self.by_teid.pop(ue.t8, None)
+        self.ues.clear()
+        self.by_id.clear()
+        self.ns.sched.after(1_000_000_000, self._s1_connect)
 
     @property
     def enb_id(self) -> int:

@@ -143,8 +143,8 @@ class SctpEndpoint:
 
     def send(self, a: Association, data: bytes, stream: int = 0, ppid: int = PPID_S1AP) -> None:
         """One message on `stream`; queued until the association is up."""
-        if len(data) > MAX_MESSAGE:
-            self._count("sctp_message_too_big")
+        if len(data) > MAX_MESSAGE or not data:
+            self._count("sctp_message_too_big" if data else "sctp_empty_message")   # §6.2: no empty DATA
             return
         if a.state != "ESTABLISHED":
             a.pending.append((stream, ppid, data))
@@ -288,6 +288,12 @@ class SctpEndpoint:
 
     def _chunk(self, a: Association, c: Chunk) -> None:
         if c.type == SCTP_DATA:
+            if len(c.value) <= 12:
+                # §6.2: a DATA chunk with no user data: ABORT with the "No User Data" cause (9)
+                self._count("sctp_no_user_data")
+                self._tx(a, [Chunk(SCTP_ABORT, 0, struct.pack("!HHI", 9, 8, int.from_bytes(c.value[:4], "big")))])
+                self._close(a)
+                return
             self._on_data(a, Data.of(c))
         elif c.type == SCTP_SACK:
             sack = Sack.of(c)

@@ -16,10 +16,12 @@ import netplex.mobile  # noqa: F401  (registers the mobile node kinds)
 from netplex.mobile.gateways import Sgw
 from netplex.mobile.milenage import Milenage, kasme
 from netplex.mobile.mme import Mme
+from netplex.mobile.ran import Enodeb
+from netplex.packet.addr import ip_to_int
 from netplex.packet.nas_eps import Nas, NasError
 from netplex.packet.nas_security import NasSecurity, aes_cmac, eea2, eia2, kdf, kenb, nas_keys
 from netplex.packet.s1ap import _W, IES, S1ap, S1apError, _field
-from netplex.packet.sctp import Sctp, SctpError, crc32c
+from netplex.packet.sctp import Data, Sctp, SctpError, crc32c
 from netplex.scenario.loader import load_scenario, load_scenario_text
 from netplex.scenario.runner import prepare
 from netplex.scenario.sim import SimBackend
@@ -206,3 +208,47 @@ def test_idle_paging_and_service_request(tmp_path: Path) -> None:
     assert after[6:10] == ["177", "10", "12", "9"], after
     assert [c[3] for c in cells if c[1] == "12"][1:] == ["12", "12"]    # the two SERVICE REQUESTs
     assert [c[4] for c in cells if c[1] == "12"] == ["3", "2", "4"]     # mo-Signalling, mt-Access, mo-Data
+
+
+def test_fuzzed_s1_mme_never_crashes_the_mme() -> None:
+    """Seeded corruptions on S1-MME: 300 SCTP packets from another node (bad checksums, and with the
+    checksum recomputed: chunks nobody's association knows, answered by ABORT), 300 S1AP messages and
+    300 NAS messages on the eNodeB's own association. The MME counts and drops what it cannot read
+    (an unreadable NAS message of a known UE is answered with EMM STATUS and its TS 24.301 cause),
+    crashes on none, and attaches the UE again and forwards its ping afterwards."""
+    be = SimBackend(seed=0)
+    assert prepare(load_scenario(ATTACH), be) is None
+    assert probe(be, {"attach": {"ue": "ue1"}}).passed
+    mme, enb = be.node("mme1").daemon, be.node("enb1").daemon
+    assert isinstance(mme, Mme) and isinstance(enb, Enodeb)
+    ue = mme.by_imsi(IMSI)
+    assert ue is not None
+    ids = {"MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id}
+    valid = S1ap("UplinkNASTransport", {**ids, "NAS-PDU": Nas("Attach Complete", {"ESM message container": {
+        "name": "Activate Default EPS Bearer Context Accept", "ies": {"EPS bearer identity": 5}}}).encode(),
+        "TAI": {"PLMN": "00101", "TAC": 1}, "EUTRAN-CGI": {"PLMN": "00101", "cell-ID": 0x100}})
+    for data in corrupted(valid.ies["NAS-PDU"], 6):
+        enb.s1.send(enb.assoc, S1ap("UplinkNASTransport", {**valid.ies, "NAS-PDU": data}).encode(), 1)
+        be.net.run_for(1_000_000)
+    for data in corrupted(valid.encode(), 5):
+        enb.s1.send(enb.assoc, data, 1)
+        be.net.run_for(1_000_000)
+    raw = be.node("hss1").ns.sockets.raw_socket(132)
+    pkt = Sctp(36412, 36412, 0x1234, [Data(7, 1, 0, 18, S1ap("UEContextReleaseComplete", {
+        "MME-UE-S1AP-ID": ue.mme_ue_id, "ENB-UE-S1AP-ID": ue.enb_ue_id}).encode()).chunk()])
+    for i, data in enumerate(corrupted(pkt.encode(), 4)):
+        if i % 2 and len(data) >= 12:   # a valid checksum over the corrupted bytes
+            data = data[:8] + crc32c(data[:8] + bytes(4) + data[12:]).to_bytes(4, "little") + data[12:]
+        raw.sendto(data, ip_to_int("10.0.0.2"))
+        be.net.run_for(1_000_000)
+    raw.close()
+    c = mme.counters
+    assert c["sctp_malformed"] > 50 and c["sctp_out_of_the_blue"] > 10
+    assert c["s1ap_malformed"] > 50 and c["nas_malformed"] > 200 and c["nas_unprotected_dropped"] > 10
+    assert c["nas_malformed"] == sum(v for k, v in c.items() if k.startswith("emm_status_cause_"))
+    assert set(k for k in c if k.startswith("emm_status_cause_")) <= {f"emm_status_cause_{n}" for n in (96, 97, 111)}
+    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8"}}).passed
+    assert probe(be, {"cmd": {"node": "mme1", "run": f"mme detach {IMSI}"}}).passed
+    be.net.run_for(1_000_000_000)
+    assert probe(be, {"attach": {"ue": "ue1"}}).passed
+    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8"}}).passed

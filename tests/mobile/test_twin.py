@@ -90,11 +90,11 @@ def test_mme_detach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
 
 
 IDLE_PROBES = """  - attach: {ue: ue1}
-  - cmd: {node: inet, run: "sleep 3"}
+  - cmd: {node: inet, run: "sleep 6"}
   - cmd: {node: mme1, run: "mme show ue"}
   - ping: {from: pgw1, to: 10.45.0.2}
   - cmd: {node: mme1, run: "mme show ue"}
-  - cmd: {node: inet, run: "sleep 3"}
+  - cmd: {node: inet, run: "sleep 6"}
   - ping: {from: ue1, to: 8.8.8.8, count: 3}
   - cmd: {node: mme1, run: "mme show ue"}
 """
@@ -102,12 +102,12 @@ IDLE_PROBES = """  - attach: {ue: ue1}
 
 @pytest.mark.linux
 def test_idle_paging_and_service_request_agree_on_both_backends() -> None:
-    """ECM-IDLE after a quiet second (the eNodeB's inactivity timer), paging for a downlink ping,
+    """ECM-IDLE after three quiet seconds (the eNodeB's inactivity timer), paging for a downlink ping,
     a UE-triggered Service Request for an uplink one: the same states and answers on the twin as in
     the simulator, the S1-MME SCTP association and the NAS security real on both."""
     from netplex.twin.backend import LinuxBackend
 
-    text = ATTACH.read_text().replace("    mme: mme1\n", "    mme: mme1\n    inactivity: 1\n", 1)
+    text = ATTACH.read_text().replace("    mme: mme1\n", "    mme: mme1\n    inactivity: 3\n", 1)
     text = text[:text.index("probes:")] + "probes:\n" + IDLE_PROBES
     results = [run_scenario(load_scenario_text(text, str(ATTACH)), be) for be in (SimBackend(), LinuxBackend())]
     for r in results:
