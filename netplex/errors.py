@@ -27,7 +27,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── ProgramExit             a program (daemon) that exits at once: status, message apps/process.py
      ├── NetnsError              `ip netns` on a machine: iproute2's message           machine/machine.py
      ├── GtpUError               a datagram on UDP 2152 that is not GTPv1-U (also ValueError) packet/gtpu.py
-     ├── MessageError            a datagram that is not a modelled RRC/NAS/S1AP/Diameter message mobile/messages.py
+     ├── MessageError            a datagram that is not a modelled RRC/GMM/SM/RANAP/BSSGP/MAP message mobile/messages.py
      ├── Gtpv2Error              a GTPv2-C message that cannot be read: its §8.4 cause    packet/gtpv2c.py
      ├── Gtpv1Error              a GTPv1-C message that cannot be read: its §7.7.1 cause  packet/gtpv1c.py
      ├── DiameterError           a Diameter message that cannot be read: its Result-Code packet/diameter.py
