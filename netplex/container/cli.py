@@ -137,10 +137,20 @@ RUN_FLAGS = {"d": ("detach", False), "detach": ("detach", False), "name": ("name
              "publish-all": ("publish_all", False), "cap-add": ("cap_add", True), "rm": ("rm", False),
              "i": ("interactive", False), "interactive": ("interactive", False), "t": ("tty", False),
              "tty": ("tty", False), "hostname": ("hostname", True), "h": ("hostname", True),
-             "cgroup-parent": ("cgroup_parent", True), "network-alias": ("network_alias", True)}
-RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6", "dns", "link",
+             "cgroup-parent": ("cgroup_parent", True), "network-alias": ("network_alias", True),
+             "link": ("link", True)}
+RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6", "dns",
                "mac-address", "add-host", "sysctl", "cap-drop", "user", "u", "w", "workdir",
                "entrypoint", "restart", "memory", "m", "cpus", "device", "expose", "env-file", "label", "l"]
+
+
+def parse_link(spec: str) -> list[str]:
+    """--link NAME[:ALIAS] (opts.ParseLink): [name, alias]."""
+    name, _, alias = spec.partition(":")
+    if not name or ":" in alias:
+        raise DockerError(f'invalid argument "{spec}" for "--link" flag: bad format for links: {spec}\n'
+                          "See 'docker run --help'.", 125)
+    return [name.lstrip("/"), alias or name.lstrip("/")]
 
 
 def parse_publish(spec: str) -> list[dict[str, Any]]:
@@ -175,7 +185,7 @@ def parse_publish(spec: str) -> list[dict[str, Any]]:
 
 def _run_error(cmd: str, e: DockerError) -> Out:
     msg = e.message
-    if e.status == 125 and not msg.startswith(("unknown", "flag needs", "netplex:", "docker:")):
+    if e.status == 125 and not msg.startswith(("unknown", "flag needs", "netplex:", "docker:", "invalid argument")):
         msg = "docker: " + msg
     if msg.startswith("docker: "):
         msg += f"\n\nRun 'docker {cmd} --help' for more information"
@@ -408,7 +418,8 @@ class DockerCli:
                 raise DockerError(f"netplex: docker {cmd} --cap-add {c} is not supported", 125)
         spec = {"name": name, "image": image, "cmd": pos[1:], "network": netname, "ip": ip, "ports": ports,
                 "cap_add": vals.get("cap_add", []), "publish_all": "publish_all" in vals,
-                "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1], "aliases": vals.get("network_alias", [])}
+                "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1], "aliases": vals.get("network_alias", []),
+                "links": [parse_link(v) for v in vals.get("link", [])]}
         n = self.engine.network(netname) if netname in self.engine.state["networks"] else None
         if n is None:
             raise DockerError(f"Error response from daemon: network {netname} not found", 125)
@@ -482,10 +493,17 @@ class DockerCli:
             return 1, "", ('"docker start" requires at least 1 argument.\nSee \'docker start --help\'.\n\n'
                            "Usage:  docker start [OPTIONS] CONTAINER [CONTAINER...]\n\nStart one or more stopped "
                            "containers\n")
-        out = ""
-        for p in pos:
-            self.engine.start_container(p)
+        out, err, failed = "", "", []
+        for p in pos:       # startContainersWithoutAttachments: each error printed, the failed ones named at the end
+            try:
+                self.engine.start_container(p)
+            except DockerError as e:
+                err += e.message + "\n"
+                failed.append(p)
+                continue
             out += p + "\n"
+        if failed:
+            return 1, out, err + f"Error: failed to start containers: {', '.join(failed)}\n"
         return 0, out, ""
 
     def stop(self, args: list[str]) -> Out:

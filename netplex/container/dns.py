@@ -139,11 +139,12 @@ def ext_servers(host_text: str | None) -> list[str]:
     return [a for a in _Conf(host_text).nameservers if ipaddress.ip_address(a).version == 4][:MAX_EXT]
 
 
-def container_hosts(ip: str, hostname: str) -> str:
-    """etchosts.Build: the defaults, then the container's own record (its hostname, the short id)."""
+def container_hosts(ip: str, hostname: str, extra: Sequence[tuple[str, str]] = ()) -> str:
+    """etchosts.Build: the defaults, the extra records (a legacy --link's: ADDRESS, NAMES), then the
+    container's own record (its hostname, the short id)."""
     return ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\n"
             "ff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-            + (f"{ip}\t{hostname}\n" if ip else ""))
+            + "".join(f"{a}\t{names}\n" for a, names in extra) + (f"{ip}\t{hostname}\n" if ip else ""))
 
 
 def uses_embedded_dns(state: dict[str, Any], c: dict[str, Any]) -> bool:

@@ -454,12 +454,21 @@ class Engine:
         if spec.get("cgroup_parent") and not self.host.exists(NET_CLS_MOUNT + "/net_cls.classid"):
             raise DockerError("netplex: docker run --cgroup-parent needs the cgroup v1 net_cls hierarchy at "
                               f"{NET_CLS_MOUNT}, which this host does not have", 125)
+        for child, _alias in spec.get("links", []):
+            if child not in self.state["containers"]:
+                raise DockerError(f"docker: Error response from daemon: could not get container for {child}: No such "
+                                  f"container: {child}", 125)
+            if n["driver"] == "bridge" and not n["default"]:
+                raise DockerError("netplex: docker run --link on a user-defined network is not supported (its "
+                                  "embedded DNS answers container names)", 125)
+        if spec.get("links") and not self.config.icc:
+            raise DockerError("netplex: docker run --link with dockerd --icc=false is not supported", 125)
         cid = _hex_id(self.name, "container", name, self._seq())
         c = {"id": cid, "name": name, "image": spec["image"], "cmd": spec["cmd"], "created": self.host.now(),
              "status": "created", "exit_code": 0, "started": None, "finished": None, "pid": 0, "proxies": [],
              "netmode": n["name"], "networks": {}, "ports": spec["ports"], "ip": spec["ip"],
              "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False),
-             "cgroup_parent": spec.get("cgroup_parent", "")}
+             "cgroup_parent": spec.get("cgroup_parent", ""), "links": spec.get("links", [])}
         aliases = list(spec.get("aliases", []))
         if aliases and (n["driver"] != "bridge" or n["default"]):
             raise DockerError("docker: Error response from daemon: network-scoped alias is supported only for "
@@ -491,6 +500,11 @@ class Engine:
         c = self.container(ref)
         if c["status"] == "running":
             return c
+        for child, alias in c.get("links", []):
+            other = self.state["containers"].get(child)
+            if other is None or other["status"] != "running":
+                raise DockerError(f"Error response from daemon: Cannot link to a non running container: /{child} AS "
+                                  f"/{c['name']}/{alias}")
         ns = c["name"]
         if c["netmode"] != "host":
             self.must("ip", "netns", "add", ns)
@@ -524,7 +538,13 @@ class Engine:
             return
         ns = c["name"]
         ip = next((ep["ip"] for ep in c["networks"].values() if ep.get("ip")), "")
-        self.host.write(f"/etc/netns/{ns}/hosts", container_hosts(ip, c["id"][:12]))
+        links = []
+        for child, alias in c.get("links", []):    # buildSandboxOptions: alias, hostname, name unless the alias
+            other = self.state["containers"][child]
+            cip = other["networks"].get("bridge", {}).get("ip", "")
+            if cip:
+                links.append((cip, " ".join([alias, other["id"][:12]] + ([child] if alias != child else []))))
+        self.host.write(f"/etc/netns/{ns}/hosts", container_hosts(ip, c["id"][:12], links))
         host_rc = self.host.read("/etc/resolv.conf")
         if not uses_embedded_dns(self.state, c):
             self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_legacy(host_rc))

@@ -139,3 +139,28 @@ def test_network_alias_needs_a_user_network() -> None:
                                         "for containers in user defined networks\n\nRun 'docker run --help' for more "
                                         "information\n")
     assert h.run("docker ps -a -q").output == ""
+
+
+def test_link_on_the_default_bridge_writes_hosts() -> None:
+    """buildSandboxOptions: a legacy link is a hosts line (alias, the child's hostname, its name unless
+    that is the alias), before the container's own; the resolver finds it there first."""
+    h = Network().add_node("h", kind="docker-host")
+    for line in ("dockerd", "docker run -d --name db redis",
+                 "docker run -d --name app --link db:database --link db alpine sleep infinity"):
+        assert h.run(line).status == 0, line
+    db_id = h.run("docker inspect -f '{{.Id}}' db").output[:12]
+    hosts = h.run("docker exec app cat /etc/hosts").output.splitlines()
+    assert hosts[-3:-1] == [f"172.17.0.2\tdatabase {db_id} db", f"172.17.0.2\tdb {db_id}"]
+    assert h.run("docker exec app getent hosts db").output == f"172.17.0.2      database {db_id} db\n"
+    assert h.run("docker exec app ping -c 1 database").output.splitlines()[1].startswith(
+        "64 bytes from database (172.17.0.2): icmp_seq=1")
+    r = h.run("docker run -d --name x --link nosuch alpine sleep 1")
+    assert (r.status, r.error) == (125, "docker: Error response from daemon: could not get container for nosuch: No "
+                                        "such container: nosuch\n\nRun 'docker run --help' for more information\n")
+    r = h.run("docker run -d --name y --link a:b:c alpine sleep 1")
+    assert (r.status, r.error) == (125, 'invalid argument "a:b:c" for "--link" flag: bad format for links: a:b:c\n'
+                                        "See 'docker run --help'.\n")
+    assert h.run("docker stop db").status == 0 and h.run("docker stop app").status == 0
+    r = h.run("docker start app")
+    assert (r.status, r.error) == (1, "Error response from daemon: Cannot link to a non running container: /db AS "
+                                      "/app/database\nError: failed to start containers: app\n")
