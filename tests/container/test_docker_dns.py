@@ -13,12 +13,16 @@ import pytest
 
 from netplex import Network
 from netplex.container.dns import resolv_conf_internal, resolv_conf_legacy
+from netplex.packet.addr import ip_to_int
+from netplex.packet.dns import TYPE_A, DnsMessage, DnsQuestion
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
+from netplex.stack.tcp import TcpSocket
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "moby" / "resolvconf"
+NSEC_PER_SEC = 1_000_000_000
 
 # moby's TestRCTransformForIntNS cases: host file, required options (the two with --dns/--dns-option
 # overrides are left out: `docker run --dns` is refused)
@@ -164,3 +168,20 @@ def test_link_on_the_default_bridge_writes_hosts() -> None:
     r = h.run("docker start app")
     assert (r.status, r.error) == (1, "Error response from daemon: Cannot link to a non running container: /db AS "
                                       "/app/database\nError: failed to start containers: app\n")
+
+
+def test_the_server_answers_over_tcp_through_the_dnat(lab) -> None:
+    """RFC 1035 4.2.2 over the TCP listener: 127.0.0.11:53 is DNATed to it (DOCKER_OUTPUT's tcp rule),
+    a two-byte length before each message, and the SNAT makes the answer come from port 53."""
+    ns = lab.machine.netns_get("app")
+    sk = TcpSocket(ns.sockets)
+    got = bytearray()
+    sk.on_data = lambda s, data: got.extend(data)
+    query = DnsMessage(id=77, rd=True, questions=[DnsQuestion("cache", TYPE_A)]).encode()
+    sk.on_connect = lambda s: s.send(len(query).to_bytes(2, "big") + query)
+    assert sk.connect(ip_to_int("127.0.0.11"), 53) == 0
+    lab.net.run_until(lambda: len(got) >= 2 and len(got) >= 2 + int.from_bytes(got[:2], "big"), NSEC_PER_SEC)
+    assert sk.rport == 53
+    reply = DnsMessage.decode(bytes(got[2:]))
+    assert (reply.id, reply.qr, reply.ra, [a.address() for a in reply.answers]) == (77, True, True, ["172.30.0.2"])
+    sk.close()
