@@ -56,7 +56,9 @@ def _owners(ctx: Context) -> dict[int, list[User]]:
     if not isinstance(ctx.machine, Machine):
         return owners
     for proc in ctx.machine.procs:
-        if not proc.alive or proc.netns is not ctx.node:
+        # ss reads every /proc/PID/fd: a process of another namespace holding a socket of this one
+        # (dockerd's embedded DNS listeners in a container) is its user too
+        if not proc.alive:
             continue
         fd = 3
         for sk in proc.sockets:

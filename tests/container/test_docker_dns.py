@@ -182,6 +182,8 @@ def test_the_server_answers_over_tcp_through_the_dnat(lab) -> None:
     assert sk.connect(ip_to_int("127.0.0.11"), 53) == 0
     lab.net.run_until(lambda: len(got) >= 2 and len(got) >= 2 + int.from_bytes(got[:2], "big"), NSEC_PER_SEC)
     assert sk.rport == 53
+    # the listeners are dockerd's, as `ss -p` in the container shows (dockerd lives in the host's namespace)
+    assert 'users:(("dockerd",' in lab.run("ip netns exec app ss -ltnp").output
     reply = DnsMessage.decode(bytes(got[2:]))
     assert (reply.id, reply.qr, reply.ra, [a.address() for a in reply.answers]) == (77, True, True, ["172.30.0.2"])
     sk.close()
