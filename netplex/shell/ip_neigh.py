@@ -163,6 +163,9 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
             if n.lladdr is not None and n.state & NUD_VALID:   # neigh_fill_info: NDA_LLADDR only then
                 o["lladdr"] = bytes_to_mac(n.lladdr)
             if opts.stats:
+                ref = ns.neigh.refcnt(n)
+                if ref:   # print_cacheinfo: refcnt only when non-zero
+                    o["refcnt"] = ref
                 o.update(_cacheinfo(ns, n))
                 o["probes"] = n.probes
             if n.state:   # print_neigh: NUD_NONE prints no state
@@ -182,9 +185,10 @@ def _show(ns: Any, opts: Any, args: list[str]) -> Result:
         if n.lladdr is not None and n.state & NUD_VALID:   # neigh_fill_info: NDA_LLADDR only then
             parts.append(f"lladdr {bytes_to_mac(n.lladdr)}")
         if opts.stats:
-            # print_cacheinfo (" used %u/%u/%u") then "probes %u " without a blank between
+            # print_cacheinfo (" ref %u" when non-zero, " used %u/%u/%u") then "probes %u " without a blank
             used, confirmed, updated = _cacheinfo(ns, n).values()
-            parts[-1] += f"  used {used}/{confirmed}/{updated}probes {n.probes}"
+            ref = ns.neigh.refcnt(n)
+            parts[-1] += (f"  ref {ref}" if ref else " ") + f" used {used}/{confirmed}/{updated}probes {n.probes}"
         if n.state:   # print_neigh: NUD_NONE prints no state
             parts.append(_state_names(n.state))
         out.append(" ".join(parts) + " \n")

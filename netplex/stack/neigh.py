@@ -206,7 +206,7 @@ class NeighTable:
         now and the retransmit timer."""
         n.state = NUD_INCOMPLETE
         n.updated = self.ns.sched.now
-        n.probes = 0
+        n.probes = self.parm(n.dev, "ucast_solicit")   # the unicast probes count as spent: multicast next
         if frame is not None:
             self._enqueue(n, frame, src_hint)
         self._solicit(n, src_hint)
@@ -241,12 +241,26 @@ class NeighTable:
     def _incomplete_timer(self, n: Neighbour, gen: int, src_hint: int | None) -> None:
         if gen != n.timer_gen or n.state != NUD_INCOMPLETE:
             return
-        if n.probes >= self.parm(n.dev, "mcast_solicit"):
+        if n.probes >= self.max_probes(n):
             self._fail(n)
             return
         self._solicit(n, src_hint)
         n.timer_gen += 1
         self.ns.sched.after(self.retrans_ns(n.dev), self._incomplete_timer, n, n.timer_gen, src_hint)
+
+    def max_probes(self, n: Neighbour) -> int:
+        """neigh_max_probes for an INCOMPLETE entry: ucast_solicit + app_solicit + mcast_solicit (its
+        probes start at ucast_solicit, so mcast_solicit broadcast requests go out)."""
+        return sum(self.parm(n.dev, k) for k in ("ucast_solicit", "app_solicit", "mcast_solicit"))
+
+    def refcnt(self, n: Neighbour) -> int:
+        """neigh_fill_info's ndm_refcnt (the entry's references less the table's): the pending timer's
+        one (neigh_add_timer's neigh_hold) while REACHABLE, DELAY, PROBE or resolving (INCOMPLETE by
+        __neigh_event_send; one an admin set INCOMPLETE has no timer), else none."""
+        self.refresh(n)
+        if n.state & (NUD_REACHABLE | NUD_DELAY | NUD_PROBE) or (n.state == NUD_INCOMPLETE and n.probes):
+            return 1
+        return 0
 
     def _delay_timer(self, n: Neighbour, gen: int) -> None:
         if gen != n.timer_gen or n.state != NUD_DELAY:

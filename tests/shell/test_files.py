@@ -64,6 +64,13 @@ SCRIPTS = [
     # sed
     "printf 'a b\\nc d\\n' | sed 's/ /_/'",
     "printf 'aaa\\nbab\\n' | sed 's/a/x/g'",
+    # a bracket expression is read whole: the delimiter may stand in it; an open one never ends
+    "printf 'a/b]c\\n' | sed 's/[/]/X/'",
+    "printf 'a/b]c\\n' | sed 's/[]/]/X/g'",
+    "printf 'a/b\\nab\\n' | sed -n '/[/]/p'",
+    "printf 'ab\\n' | sed 's/[[:alpha:]/]/X/'",
+    "printf 'x[y\\n' | sed 's/[/Q/'",
+    "printf 'x[y\\n' | sed -n '/[/p'",
     "printf 'aaa\\n' | sed 's/a/x/2'",
     "printf 'foo bar\\n' | sed 's/\\(foo\\) \\(bar\\)/\\2 \\1 [&]/'",
     "printf 'foo bar\\n' | sed -E 's/(o+) (b)/<\\1|\\2>/'",

@@ -23,6 +23,27 @@ from netplex.shell.result import Result
 _SUPPORTED = "s d p q Q = y a i c { }"
 
 
+
+def _bracket_end(text: str, start: int) -> int | None:
+    """The index just past the bracket expression opening at text[start] (`[`): a `]` right after
+    `[` or `[^` is literal, `[:alpha:]`-style classes are skipped whole; None when it never closes
+    on this line."""
+    i = start + 1
+    if i < len(text) and text[i] == "^":
+        i += 1
+    if i < len(text) and text[i] == "]":
+        i += 1
+    while i < len(text) and text[i] != "\n":
+        if text[i] == "[" and i + 1 < len(text) and text[i + 1] in ":.=":
+            close = text.find(text[i + 1] + "]", i + 2)
+            if close != -1:
+                i = close + 2
+                continue
+        if text[i] == "]":
+            return i + 1
+        i += 1
+    return None
+
 class _SedError(Exception):
     """A script sed refuses: the message after `sed: -e expression #N, char M: `."""
 
@@ -107,14 +128,23 @@ class _Script:
         self.last_regex = rx
         return rx
 
-    def _delimited(self, delim: str) -> str:
-        """Text up to an unescaped `delim` (consumed); `\\delim` stands for delim itself."""
+    def _delimited(self, delim: str, regex: bool = False, address: bool = False) -> str:
+        """Text up to an unescaped `delim` (consumed); `\\delim` stands for delim itself. In a
+        `regex` a bracket expression is read whole, so `delim` may stand in it (GNU sed 4.9
+        takes `s/[/]/X/`)."""
         out: list[str] = []
         text = self.text
         while True:
             if self.pos >= len(text):
-                raise self._error("unterminated `s' command" if delim else "unterminated address regex")
+                raise self._error("unterminated address regex" if address else "unterminated `s' command")
             c = text[self.pos]
+            if regex and c == "[":
+                end = _bracket_end(text, self.pos)
+                if end is None:   # GNU sed reads an open bracket to the end: the command is unterminated
+                    end = len(text)
+                out.append(text[self.pos:end])
+                self.pos = end
+                continue
             if c == "\\" and self.pos + 1 < len(text):
                 nxt = text[self.pos + 1]
                 out.append(nxt if nxt == delim and delim != "\\" else "\\" + nxt)
@@ -152,7 +182,7 @@ class _Script:
             if c == "\\":
                 delim = self._peek()
                 self.pos += 1
-            pattern = self._delimited(delim)
+            pattern = self._delimited(delim, regex=True, address=True)
             icase = False
             while self._peek() in ("I", "M"):
                 if self._peek() == "M":
@@ -232,7 +262,7 @@ class _Script:
         if not delim or delim in "\n\\":
             raise self._error("unterminated `s' command")
         self.pos += 1
-        pattern = self._delimited(delim)
+        pattern = self._delimited(delim, regex=True)
         repl = self._delimited(delim)
         icase = False
         while True:
