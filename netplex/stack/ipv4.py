@@ -943,10 +943,9 @@ class Ipv4Path:
             self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
             return
         assert isinstance(ip, IPv4)
-        if self.is_local_addr(ip.src):
-            self.sockets.error_report(ip, EHOSTUNREACH, None)
-        else:
-            self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, None)
+        # ipv4_link_failure: an ICMP host unreachable to the sender, ours too: that one travels
+        # OUTPUT, POSTROUTING and lo back in to the sending socket (iptables counts it)
+        self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, None)
         self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
 
     # -- ICMP ----------------------------------------------------------------

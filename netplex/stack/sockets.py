@@ -360,17 +360,6 @@ class SocketTable:
                 else:
                     tsk.icmp_error(err, hard)
 
-    def error_report(self, ip: IPv4, errno_: int, from_addr: int | None) -> None:
-        """A locally sent packet could not leave (neighbour failure): dst_link_failure.
-
-        The kernel loops an ICMP host unreachable back to the sender; the
-        error comes from the sender's own address.
-        """
-        if not self.ns.lo.up:
-            return   # the ICMP error to ourselves would go through lo, which is down
-        err = Icmp.error(ICMP_DEST_UNREACH, 1, ip)
-        self.icmp_error_rcv(IPv4(ip.src, ip.src, IPPROTO_ICMP, err), err)
-
     def tcp_rcv(self, ip: IPv4, dev: Any) -> None:
         from netplex.stack.tcp import tcp_v4_rcv
         tcp_v4_rcv(self, ip, dev)
