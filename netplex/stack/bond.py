@@ -69,8 +69,11 @@ from netplex.packet.lacp import (
     LACP_MAC,
     LACP_SYNCHRONIZATION,
     LACP_TIMEOUT,
+    MARKER_INFORMATION,
+    MARKER_RESPONSE,
     Lacpdu,
     LacpInfo,
+    Marker,
     state_names,
 )
 from netplex.packet.tcp import Tcp
@@ -976,8 +979,14 @@ class Bond(NetDevice):
         elif self.params.mode == BOND_MODE_ALB and frame.type == ETH_P_ARP and isinstance(frame.payload, Arp):
             self.rlb.arp_recv(frame.payload)   # bond->recv_probe: rlb_arp_recv
         if frame.type == ETH_P_SLOW:
-            if isinstance(frame.payload, Lacpdu):
-                self._ad_rx(slave, frame.payload)
+            pdu = frame.payload
+            if isinstance(pdu, Lacpdu):
+                self._ad_rx(slave, pdu)
+            elif isinstance(pdu, Marker) and pdu.tlv_type == MARKER_INFORMATION and self.params.mode == BOND_MODE_8023AD:
+                # ad_marker_info_received: the same PDU back as a Marker Response, from the port's own address
+                reply = Marker(MARKER_RESPONSE, pdu.requester_port, pdu.requester_system, pdu.transaction_id,
+                               pdu.version)
+                self.slave_xmit(slave, Ethernet(LACP_MAC, slave.perm_hwaddr, ETH_P_SLOW, reply))
             return RX_HANDLER_CONSUMED
         if not self._accepts(slave, frame.dst):
             # bond_should_deliver_exact_match: an inactive port's frames reach only sockets bound to it

@@ -12,7 +12,7 @@ import pytest
 from netplex.network import Network
 from netplex.packet.ethernet import Ethernet
 from netplex.packet.ipv4 import IPv4
-from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
+from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu, Marker
 from netplex.packet.pcap import read_pcap
 from netplex.packet.udp import Udp
 from netplex.scenario.loader import load_scenario, load_scenario_text
@@ -466,3 +466,35 @@ def test_churn_detection_monitors_sixty_seconds_then_judges_each_side() -> None:
     # eth0 sits alone in a second aggregator (its partner defaulted), not the active one: neither
     # side in sync, both churned -- what a switch port missing from the LAG shows on Linux
     assert eth0 == ("churned", "churned", "1", "1")
+
+
+def test_the_marker_protocol_is_answered_from_the_ports_own_address() -> None:
+    """ad_marker_info_received: a Marker Information PDU (built by scapy here) comes back on
+    the same port as a Marker Response with the requester's fields, from the port's permanent
+    address to the Slow Protocols group; scapy reads the response as such."""
+    from scapy.contrib.lacp import MarkerProtocol, SlowProtocol
+    from scapy.layers.l2 import Ether
+
+    net = pair()
+    for line in ("ip link add bond0 type bond mode 802.3ad", "ip link set eth0 master bond0",
+                 "ip link set eth1 master bond0", "ip link set bond0 up"):
+        assert sh(net, "h", line)[0] == 0
+    sh(net, "s", "ip link set p0 up; ip link set p1 up")
+    net.run_for(1_000_000_000)
+    p0 = net["s"].ns.devices["p0"]
+    request = bytes(Ether(dst="01:80:c2:00:00:02", src="02:00:00:00:00:99", type=0x8809) / SlowProtocol()
+                    / MarkerProtocol(marker_type=1, requester_port=7, requester_system="02:00:00:00:00:99",
+                                     requester_transaction_id=0x1234))
+    frame = Ethernet.decode(request)
+    assert isinstance(frame.payload, Marker) and frame.encode() == request      # our codec, scapy's bytes
+    seen: list[bytes] = []
+    net.capture = lambda dev, f: seen.append(f.encode()) if dev is p0 and f.type == ETH_P_SLOW else None
+    p0.xmit(frame)
+    net.run_for(10_000_000)
+    responses = [Ether(b) for b in seen if isinstance(Ethernet.decode(b).payload, Marker) and b != request]
+    (resp,) = responses
+    eth0 = ":".join(f"{x:02x}" for x in net["h"].ns.devices["bond0"].slaves[0].perm_hwaddr)
+    assert (resp.dst, resp.src) == ("01:80:c2:00:00:02", eth0)
+    m = resp[MarkerProtocol]
+    assert (m.marker_type, m.requester_port, m.requester_system, m.requester_transaction_id) == \
+        (2, 7, "02:00:00:00:00:99", 0x1234)
