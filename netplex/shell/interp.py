@@ -271,6 +271,7 @@ class Shell:
         self._cond = 0          # inside a condition: `set -e` does not apply
         self._iterations = 0
         self._subst_status: int | None = None
+        self._background_jobs = 0   # depth of `cmd &` jobs being run (Context.background)
         self.lineno = 1
         self.script_name = "bash"   # what error messages start with (a sourced file's name)
         # the interactive terminal (`netplex shell`): a command whose output goes straight to it
@@ -380,6 +381,7 @@ class Shell:
         procs = self.machine.procs if self.machine is not None else None
         before = {p.pid for p in procs} if procs is not None else set()
         saved = self._save()
+        self._background_jobs += 1
         try:
             with self._in_condition():
                 self._run_and_or(AndOr(item.first, item.rest), _Input(), out, err)
@@ -388,6 +390,7 @@ class Shell:
             err.append(e.message)
             status = e.status
         finally:
+            self._background_jobs -= 1
             self._restore(saved)
         if procs is None:
             pid = self._next_job
@@ -771,7 +774,7 @@ class Shell:
         """What a command sees: this shell's node, machine, files and directory."""
         return Context(self.node, dict(self.env) if env is None else env, stdin,
                        self.read_text if read_file is None else read_file, self.sleep, self.machine,
-                       cwd=self.cwd, fs=self.fs, list_dir=self.list_dir)
+                       cwd=self.cwd, fs=self.fs, list_dir=self.list_dir, background=self._background_jobs > 0)
 
     def _open(self, redirects: list[Redirect], inp: _Input, err: list[str]) -> tuple[dict[int, _Sink], _Input]:
         """Open a command's redirections in order (bash REDIRECTION): where fds 1 and 2 go, and its stdin."""

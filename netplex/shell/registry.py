@@ -91,6 +91,7 @@ class Context:
     list_dir: Callable[[str], list[str] | None] = _no_dir  # the names in a modelled /proc or /sys folder
     terminal: Terminal | None = None   # set when standard output is an interactive terminal
     deadline: int | None = None        # `timeout`'s limit (simulated ns): a command that waits stops there
+    background: bool = False           # in a `cmd &` job, which runs to completion before the next command
 
 
 CommandFn = Callable[[Context, list[str]], Result]

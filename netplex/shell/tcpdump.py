@@ -13,7 +13,8 @@ time stamp as simulated time since 00:00:00 (the simulator's clock starts at 0),
 `HH:MM:SS.uuuuuu`. The banner and the "N packets captured" counts go to stderr, as
 tcpdump writes them. `-v` adds print-ip.c's header line (tos, ttl, id, offset, flags, proto,
 length, a bad header checksum) and the TCP checksum check; -vv (and -vvv) the UDP checksum check
-and every TCP segment's sequence number; -w, -r, -X, ... are refused.
+and every TCP segment's sequence number; -w, -r, -X, ... are refused, and so is tcpdump in a
+background job (`tcpdump ... &`: the shell runs a job to completion before the next command).
 """
 from __future__ import annotations
 
@@ -515,6 +516,10 @@ def format_frame(now_ns: int, f: Frame, ether: bool, seqs: TcpSeqs, verbose: int
 @command("tcpdump")
 def tcpdump(ctx: Context, argv: list[str]) -> Result:
     """tcpdump(8): -i IF -n [-c N] [-e] [expression]."""
+    if ctx.background:
+        return unsupported("tcpdump in a background job (&)",
+                           "netplex's shell runs a job to completion before the next command, so it would "
+                           "capture none of what follows; run tcpdump -c N while a service, flow or daemon sends")
     ns: Any = ctx.node
     ifname: str | None = None
     count: int | None = None

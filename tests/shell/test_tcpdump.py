@@ -66,6 +66,9 @@ def test_refusals(sim_pair):
     assert (r.status, r.error) == (1, "tcpdump: can't parse filter expression: syntax error\n")
     r = s.run("tcpdump -i eth0 -n -c 1 port 70000")
     assert r.status == 1 and "illegal port number 70000 > 65535" in r.error
+    # a background job runs to completion before the next command: it would capture nothing of what follows
+    r = s.run("tcpdump -i eth0 -n -c 1 icmp & ping -c 1 10.0.0.1 >/dev/null; wait $!")
+    assert r.status == 2 and "netplex: tcpdump in a background job (&) is not supported" in r.error
 
 
 @pytest.mark.parametrize(("route", "mss"), [("", 1460), (" advmss 1000", 1000), (" mtu 1200", 1160)])
