@@ -142,7 +142,7 @@ def fabric_three_tier(
     pods: int = typer.Option(2, "--pods", help="Pods (each: two aggregation switches)."),
     racks_per_pod: int = typer.Option(2, "--racks-per-pod", help="Racks per pod (each: a top-of-rack switch)."),
     hosts_per_rack: int = typer.Option(2, "--hosts-per-rack", help="Hosts per rack."),
-    bonded_hosts: bool = typer.Option(False, "--bonded-hosts", help="Two TORs per rack; hosts bond a NIC to each."),
+    bonded_hosts: bool = typer.Option(False, "--bonded-hosts", help="Two TORs per rack; hosts bond a NIC to each (with --stacked: LACP to an MLAG pair)."),
     stacked: bool = typer.Option(False, "--stacked", help="Stacked (MLAG) aggregation and core pairs, LACP uplinks, no STP."),
     isps: int = typer.Option(0, "--isps", help="A border router on core1 taking a default route from N ISPs (BGP)."),
 ) -> None:

@@ -37,8 +37,10 @@ probes that show it works. It runs on either backend and takes `events:` (or
   route) peers with N ISPs (AS 64500+i) in FRR, as the leaf-spine's border leaf does, and
   announces 10.0.0.0/8 to them.
 
-Refused with netplex's words: `--stacked` with `--bonded-hosts` (a stacked TOR pair), and
-three-tier `--isps` with `--stacked`.
+- `--stacked --bonded-hosts`: each rack's TOR pair an MLAG pair too, every host an 802.3ad
+  bond over one NIC to each TOR (the seed's servers, "two NICs bonded by LACP to two TORs").
+
+- `--isps N --stacked`: the border router's link is a plain port of core1's bridge.
 """
 from __future__ import annotations
 
@@ -94,12 +96,8 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
     """The seed's access/aggregation/core data centre as scenario YAML (with `isps`, a border
     router on core1 taking a default route from that many ISPs by eBGP in FRR)."""
     _positive(pods=pods, racks_per_pod=racks_per_pod, hosts_per_rack=hosts_per_rack)
-    if stacked and bonded_hosts:
-        raise FabricError("fabric: --stacked with --bonded-hosts (an MLAG pair of TORs) is not supported yet")
     if not 0 <= isps <= 8:
         raise FabricError(f"fabric: --isps must be 0 to 8, not {isps}")
-    if isps and stacked:
-        raise FabricError("fabric: --isps with --stacked (a border router on an MLAG pair) is not supported yet")
     if pods > 9 or racks_per_pod > 99 or hosts_per_rack > 99:
         raise FabricError("fabric: at most 9 pods, 99 racks per pod and 99 hosts per rack "
                           "(node names have at most 12 characters)")
@@ -131,7 +129,11 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
                 nodes[tor] = {"setup": _Block(_bridge(ports, None))}
             for h in range(1, hosts_per_rack + 1):
                 host, addr = f"h{p}-{r}-{h}", f"10.{p}.{r}.{h}"
-                if bonded_hosts:
+                if bonded_hosts and stacked:   # one LACP aggregate over the TOR pair (one system id)
+                    setup = (f"ip link add bond0 {LACP_BOND}\n"
+                             "ip link set eth0 master bond0\nip link set eth1 master bond0\n"
+                             f"ip addr add {addr}/8 dev bond0\nip link set bond0 up\n")
+                elif bonded_hosts:
                     setup = ("ip link add bond0 type bond mode active-backup miimon 100 primary eth0\n"
                              "ip link set eth0 master bond0\nip link set eth1 master bond0\n"
                              f"ip addr add {addr}/8 dev bond0\nip link set bond0 up\n")
@@ -154,9 +156,11 @@ def three_tier(pods: int, racks_per_pod: int, hosts_per_rack: int, bonded_hosts:
     check: dict[str, Any] = {"cmd": {"node": "core1", "run": "cat /sys/class/net/br0/bridge/root_port"},
                              "expect_output": "0"}
     if stacked:
-        _stack(nodes, links, pods, racks_per_pod, hosts_per_rack)
-        check = {"cmd": {"node": "tor1-1", "run": "grep 'Number of ports' /proc/net/bonding/bond0"},
-                 "expect_output": "Number of ports: 2"}   # one LACP aggregator across the agg pair
+        _stack(nodes, links, pods, racks_per_pod, hosts_per_rack, bonded_hosts, ["border"] if isps else [])
+        # one LACP aggregator across the agg pair (a TOR's uplinks), or across the TOR pair (a host's NICs)
+        check = {"cmd": {"node": first[0] if bonded_hosts else "tor1-1",
+                         "run": "grep 'Number of ports' /proc/net/bonding/bond0"},
+                 "expect_output": "Number of ports: 2"}
     probes: list[dict[str, Any]] = [
         {"cmd": {"node": "core1", "run": "sleep 6"}},   # listening 2 s + learning 2 s, and room
         check,
@@ -190,40 +194,55 @@ BORDER_ADDR = "10.255.255.254"
 LACP_BOND = "type bond mode 802.3ad miimon 100 lacp_rate fast xmit_hash_policy layer3+4"
 
 
-def _stack(nodes: dict[str, Any], links: list[dict[str, Any]], pods: int, racks: int, hosts_per_rack: int) -> None:
+def _stack(nodes: dict[str, Any], links: list[dict[str, Any]], pods: int, racks: int, hosts_per_rack: int,
+           bonded_hosts: bool = False, core1_ports: list[str] | None = None) -> None:
     """`--stacked`: the same cables, with each pod's aggregation pair and the core pair MLAG
     pairs (back-to-back MLAG, as clagd deployments wire it): every TOR's two uplinks one
     802.3ad bond to its pair, every aggregation switch's two core uplinks one bond to the core
     pair; each pair shows its bonds one LACP system id (44:38:39:ff:00:0P, the core pair
     44:38:39:ff:00:00), joins its bridges by a peer link and runs mlagd (apps/mlagd.py) over
     it, with the pair's addresses 169.254.P.1/.2 on the bridges. No STP: the split horizon
-    keeps the flat network loop-free with every link carrying traffic."""
+    keeps the flat network loop-free with every link carrying traffic.
+
+    With `bonded_hosts` each rack's TOR pair (tor<P>-<R>a/b) is an MLAG pair too (system id
+    44:38:39:fe:<P>:<R>, peer addresses the N-th /30 of 169.254.32.0 and up): a host's two NICs
+    one 802.3ad bond across it (MLAG id = the host's number), the pair's four uplinks one bond
+    (id 100) whose agg-side halves are bt<R> over t<R>a and t<R>b. `core1_ports`: plain ports
+    of core1's bridge besides its bonds (the border router's link)."""
     def pair(names: tuple[str, str], sysid: str, subnet: str, bonds: dict[str, list[str]],
-             ids: dict[str, int]) -> None:
+             ids: dict[str, int], base: int = 0, plain: tuple[list[str], list[str]] = ([], [])) -> None:
         links.append({"ends": [f"{names[0]}:peer", f"{names[1]}:peer"]})
         for i, name in enumerate(names, start=1):
             lines = ["ip link add br0 type bridge"]
             for bond, ports in bonds.items():
                 lines.append(f"ip link add {bond} {LACP_BOND} ad_actor_system {sysid}")
                 lines += [f"ip link set {p} master {bond}" for p in ports]
-            lines.append(f"for p in {' '.join([*bonds, 'peer'])}; do ip link set $p master br0; ip link set $p up; done")
-            lines += [f"ip addr add {subnet}.{i}/30 dev br0", "ip link set br0 up",
-                      f"mlagd --peer-link peer --peer-ip {subnet}.{3 - i} "
+            lines.append(f"for p in {' '.join([*bonds, *plain[i - 1], 'peer'])}; do ip link set $p master br0; "
+                         "ip link set $p up; done")
+            lines += [f"ip addr add {subnet}.{base + i}/30 dev br0", "ip link set br0 up",
+                      f"mlagd --peer-link peer --peer-ip {subnet}.{base + 3 - i} "
                       + " ".join(f"{b}:{ids[b]}" for b in bonds)]
             nodes[name] = {"setup": _Block("\n".join(lines) + "\n")}
 
     for p in range(1, pods + 1):
-        for r in range(1, racks + 1):
+        for r in range(1 if bonded_hosts else racks + 1, racks + 1):
+            n = (p - 1) * racks + r - 1   # the TOR pair's /30
+            pair((f"tor{p}-{r}a", f"tor{p}-{r}b"), f"44:38:39:fe:{p:02x}:{r:02x}", f"169.254.{32 + n // 64}",
+                 {"bu": ["u1", "u2"], **{f"bh{h}": [f"h{h}"] for h in range(1, hosts_per_rack + 1)}},
+                 {"bu": 100, **{f"bh{h}": h for h in range(1, hosts_per_rack + 1)}}, base=4 * (n % 64))
+        for r in range(1, 1 if bonded_hosts else racks + 1):
             ports = " ".join(f"h{h}" for h in range(1, hosts_per_rack + 1))
             nodes[f"tor{p}-{r}"] = {"setup": _Block(
                 f"ip link add br0 type bridge\nip link add bond0 {LACP_BOND}\n"
                 "ip link set u1 master bond0\nip link set u2 master bond0\n"
                 f"for p in bond0 {ports}; do ip link set $p master br0; ip link set $p up; done\nip link set br0 up\n")}
-        bonds = {**{f"bt{r}": [f"t{r}"] for r in range(1, racks + 1)}, "bc": ["c1", "c2"]}
+        tor_ports = ["a", "b"] if bonded_hosts else [""]
+        bonds = {**{f"bt{r}": [f"t{r}{side}" for side in tor_ports] for r in range(1, racks + 1)}, "bc": ["c1", "c2"]}
         ids = {**{f"bt{r}": r for r in range(1, racks + 1)}, "bc": 100}
         pair((f"agg{p}-1", f"agg{p}-2"), f"44:38:39:ff:00:{p:02x}", f"169.254.{p}", bonds, ids)
     pair(("core1", "core2"), "44:38:39:ff:00:00", "169.254.0",
-         {f"ba{p}": [f"a{p}-1", f"a{p}-2"] for p in range(1, pods + 1)}, {f"ba{p}": p for p in range(1, pods + 1)})
+         {f"ba{p}": [f"a{p}-1", f"a{p}-2"] for p in range(1, pods + 1)}, {f"ba{p}": p for p in range(1, pods + 1)},
+         plain=(core1_ports or [], []))
 
 
 def _uplink(leaf_n: int, s: int) -> tuple[str, str]:

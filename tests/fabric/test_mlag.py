@@ -128,3 +128,35 @@ def test_a_stacked_three_tier_loses_one_miimon_round_where_stp_loses_two_forward
         flows = res.events[0]["flows"]
         assert len(flows) == 8 and any(f["outage_ms"] > 0 for f in flows), (ev, flows)
         assert all(f["outage_ms"] <= 200 and "recovered" not in f for f in flows), (ev, flows)
+
+
+def test_hosts_bonded_to_a_stacked_tor_pair_ride_out_a_tor_failure() -> None:
+    """`--stacked --bonded-hosts`: the seed's servers, two NICs in one LACP bond to a TOR pair that
+    acts as one switch; losing a host's cable, a TOR uplink or a whole TOR costs one MII round."""
+    doc = yaml.safe_load(three_tier(2, 2, 2, bonded_hosts=True, stacked=True))
+    assert "mlagd --peer-link peer --peer-ip 169.254.32.2 bu:100 bh1:1 bh2:2" in doc["nodes"]["tor1-1a"]["setup"]
+    assert "ip addr add 169.254.32.6/30 dev br0" in doc["nodes"]["tor1-2b"]["setup"]   # each pair its own /30
+    assert "mlagd --peer-link peer --peer-ip 169.254.1.2 bt1:1 bt2:2 bc:100" in doc["nodes"]["agg1-1"]["setup"]
+    assert "ip link set t1b master bt1" in doc["nodes"]["agg1-2"]["setup"]
+    assert "mode 802.3ad" in doc["nodes"]["h1-1-1"]["setup"] and "stp_state" not in str(doc["nodes"])
+    doc["probes"][-1]["iperf"]["flows"] = [
+        {"from": src, "to": dst, "port": port + i, "proto": "udp", "rate": "1mbit", "size": 1000}
+        for src, dst, port in (("h1-1-1", "10.2.2.2", 5001), ("h2-2-2", "10.1.1.1", 5101)) for i in range(4)]
+    text = yaml.safe_dump(doc)
+    for ev in ("at 10.05s cut h1-1-1:eth0", "at 10.05s cut tor1-1b:u2", "at 10.05s fail tor1-1a"):
+        res = run(text, ev)
+        assert res.passed, (ev, [p.to_json() for p in res.probes if not p.passed])
+        flows = res.events[0]["flows"]
+        assert len(flows) == 8 and any(f["outage_ms"] > 0 for f in flows), (ev, flows)
+        assert all(f["outage_ms"] <= 200 and "recovered" not in f for f in flows), (ev, flows)
+
+
+def test_a_stacked_three_tier_with_isps_reaches_the_internet_through_the_core_pair() -> None:
+    """`--stacked --isps 2`: the border router hangs off core1's bridge by a plain port; hosts of
+    both pods reach the ISPs' 198.51.100.1 (through core2 and the peer link when they hash there)."""
+    doc = yaml.safe_load(three_tier(2, 1, 1, stacked=True, isps=2))
+    assert "for p in ba1 ba2 border peer; do" in doc["nodes"]["core1"]["setup"]
+    assert "border" not in doc["nodes"]["core2"]["setup"]
+    doc["probes"].insert(-1, {"ping": {"from": "h2-1-1", "to": "198.51.100.1", "count": 2}})
+    res = run(yaml.safe_dump(doc))
+    assert res.passed and len(res.probes) == 6, [p.to_json() for p in res.probes if not p.passed]
