@@ -122,6 +122,17 @@ inet_add_protocol(IPPROTO_AH, ah_input)
 IPV4_MIN_MTU = 68   # inetdev_valid_mtu (include/net/ip.h)
 
 
+
+def _type_match(table: Any, addr: int) -> tuple[int, str] | None:
+    """The prefix length and type of the route of `table` covering `addr` (fib_table_lookup's first
+    live alias of the longest prefix: a host-scope route lives on while its device is down)."""
+    for plen in table.plens:
+        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
+        for r in table.by_plen[plen].get(addr & mask, ()):
+            if r.dev is None or r.dev.up or r.nhs or r.scope == RT_SCOPE_HOST:
+                return plen, r.type
+    return None
+
 class Namespace(Ipv4Path, ArpMixin):
     """A network namespace: the node a scenario names."""
 
@@ -658,12 +669,14 @@ class Namespace(Ipv4Path, ArpMixin):
         table = self.fib.tables.get(table_id)
         if table is None:
             return "broadcast"
-        for plen in table.plens:
-            mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
-            for r in table.by_plen[plen].get(addr & mask, ()):
-                if r.dev is None or r.dev.up or r.nhs or r.scope == RT_SCOPE_HOST:
-                    return r.type
-        return "unicast"
+        best = _type_match(table, addr)
+        if table_id == RT_TABLE_LOCAL and not self.fib.has_custom_rules:
+            # the local table is main's trie until the first rule (fib_new_table's alias): its longer
+            # prefixes win (10.0.1.2 on eth1's /24 is no local address under lo's 10.0.0.0/16)
+            main = _type_match(self.fib.tables[RT_TABLE_MAIN], addr)
+            if main is not None and (best is None or main[0] > best[0]):
+                best = main
+        return best[1] if best is not None else "unicast"
 
     def fib_valid_prefsrc(self, route: Route) -> bool:
         """fib_valid_prefsrc: a route's preferred source must be a local address of its table (main's:
