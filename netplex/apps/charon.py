@@ -532,7 +532,7 @@ class Charon(Program):
     def _km(self, event: str, obj: Any, hard: int) -> None:
         """XFRM_MSG_EXPIRE and XFRM_MSG_ACQUIRE, as kernel-netlink delivers them."""
         if event == "acquire":
-            t = obj[1]
+            t = obj.tmpl
             trap = self.traps.get(t.reqid)
             if trap is not None and not any(s.cfg is trap[0] for s in self.ike_sas):
                 self.initiate(*trap)

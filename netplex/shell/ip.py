@@ -56,6 +56,7 @@ class IpOpts:
     tables: RtTables = DEFAULT_RT_TABLES   # table names (/etc/iproute2/rt_tables)
     json: bool = False   # `-j`: iproute2's JSON (link, address, route, rule, neighbour show)
     pretty: bool = False  # `-p` with -j: indented JSON
+    ctx: Context | None = None   # the invocation (`ip xfrm monitor` runs the simulation: deadline, terminal)
 
 
 # ip.c's object table, in its order: the first keyword the argument abbreviates wins.
@@ -201,6 +202,7 @@ def ip(ctx: Context, argv: list[str]) -> Result:
     if opts.json and opts.details and name == "address":
         return _unsupported("ip -json -details (the link kinds' attributes in JSON)")
     ns = ctx.node
+    opts.ctx = ctx
     opts.machine = ctx.machine if isinstance(ctx.machine, Machine) else None
     if name in ("route", "rule"):
         opts.tables = rt_tables(ctx.machine)

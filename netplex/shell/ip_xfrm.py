@@ -4,7 +4,8 @@ The command parses and prints; the SAD and SPD, their duplicate checks and
 errors are the stack's (`netplex/stack/xfrm/state.py`, as xfrm_user.c).
 Modelled: `state add|update|delete|get|deleteall|list|flush|count` and
 `policy add|update|delete|get|deleteall|list|flush|count`, printed as
-iproute2 prints them (with `-s` the statistics, lifetimes and the template
+iproute2 prints them, and `monitor` (ip/xfrm_monitor.c: the namespace's xfrm
+notifications, printed while the simulation runs until `timeout`'s deadline) (with `-s` the statistics, lifetimes and the template
 masks); ESP in tunnel and transport mode with the `aead`, `enc`, `auth` and
 `auth-trunc` algorithms of `stack/xfrm/algo.py`, and `encap espinudp SPORT
 DPORT OADDR` (NAT traversal, RFC 3948); AH (RFC 4302) with `auth` or
@@ -12,7 +13,8 @@ DPORT OADDR` (NAT traversal, RFC 3948); AH (RFC 4302) with `auth` or
 IPComp and the Mobile IPv6 protocols, `mode beet|ro|in_trigger`, `mark`,
 `encap espinudp-nonike|espintcp`, `coa`, `ctx`, `offload`, `output-mark`, `if_id`, `tfcpad`,
 `extra-flag`, ESN, replay windows over 32, sub policies, `policy set`,
-`setdefault`, `getdefault` and `allocspi`.
+`setdefault`, `getdefault`, `allocspi`, `monitor aevent|report|all-nsid|file`
+and a monitor in a background job.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from netplex.stack.xfrm.state import (
     XFRM_INF,
     XFRM_MODE_TRANSPORT,
     XFRM_MODE_TUNNEL,
+    XfrmAcquire,
     XfrmEncapTmpl,
     XfrmLifetime,
     XfrmPolicy,
@@ -37,7 +40,7 @@ from netplex.stack.xfrm.state import (
     XfrmTmpl,
 )
 
-__all__ = ["do_ipxfrm", "policy_text", "state_text"]
+__all__ = ["MONITOR_LIMIT_NS", "do_ipxfrm", "do_xfrm_monitor", "policy_text", "state_text"]
 
 XFRM_PROTOS = {"esp": 50, "ah": 51, "comp": 108, "route2": 43, "hao": 60, "ipsec-any": 255}
 PROTO_NAMES = {v: k for k, v in XFRM_PROTOS.items()}
@@ -676,11 +679,11 @@ def state_text(ns: Any, x: XfrmState, stats: int = 0, nokeys: bool = False, even
     return s
 
 
-def policy_text(ns: Any, p: XfrmPolicy, stats: int = 0, event: str = "") -> str:
-    """xfrm_policy_info_print."""
+def policy_text(ns: Any, p: XfrmPolicy, stats: int = 0, event: str = "", title: str = "", prefix: str = "") -> str:
+    """xfrm_policy_info_print (`title` before the selector, `prefix` before the other lines)."""
     head = {"delpolicy": "Deleted ", "updpolicy": "Updated ", "polexpire": "Expired "}.get(event, "")
-    s = head + _sel_line(p.sel, stats, "", ns)
-    buf = "\t"
+    s = head + _sel_line(p.sel, stats, title, ns)
+    buf = prefix + "\t"
     s += f"{buf}dir {DIR_NAMES.get(p.dir, str(p.dir))} "
     if p.action == 1:
         s += "action block "
@@ -1082,6 +1085,130 @@ def do_xfrm_policy(ns: Any, opts: Any, args: list[str]) -> Result:
     return Result(255, "", f'Command "{verb}" is unknown, try "ip xfrm policy help".\n')
 
 
+# ---------------------------------------------------------------- monitor
+
+USAGE_MONITOR = ("Usage: ip xfrm monitor [ nokeys ] [ all-nsid ] [ all | OBJECTS | help ]\n"
+                 "OBJECTS := { acquire | expire | SA | aevent | policy | report }\n")
+NSEC_PER_SEC = 1_000_000_000
+MONITOR_LIMIT_NS = 60 * NSEC_PER_SEC      # off a terminal and without `timeout`: the monitor stops here
+MONITOR_STEP_NS = 100_000_000             # at a terminal: lines are written and Ctrl-C read this often
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+# the multicast group (XFRMNLGRP_*) each notification goes to, by the object word that selects it
+_GROUP_OF = {"newsa": "SA", "updsa": "SA", "delsa": "SA", "flushsa": "SA", "expire": "expire",
+             "polexpire": "expire", "newpolicy": "policy", "updpolicy": "policy", "delpolicy": "policy",
+             "flushpolicy": "policy", "acquire": "acquire"}
+_MONITOR_OBJECTS = ("acquire", "expire", "SA", "aevent", "policy", "report")
+
+
+def _acquire_text(ns: Any, acq: XfrmAcquire, stats: int) -> str:
+    """xfrm_acquire_print: the template's protocol, the flow's selector (xfrm4's init_tempsel: both
+    addresses /32, the ports or ICMP type/code with full masks, the output device), the policy."""
+    s = f"acquire proto {PROTO_NAMES.get(acq.tmpl.proto, str(acq.tmpl.proto))} "
+    if stats > 0:
+        s += "spi 0x00000000(0) "
+    s += "\n"
+    sel = XfrmSelector(family=2, saddr=acq.src, splen=32, daddr=acq.dst, dplen=32, proto=acq.proto,
+                       sport=acq.sport, sport_mask=0xFFFF, dport=acq.dport, dport_mask=0xFFFF, ifindex=acq.oif)
+    s += _sel_line(sel, stats, "  sel ", ns)
+    s += policy_text(ns, acq.policy, stats, title="  policy ", prefix="    ")
+    if stats > 0:
+        t = acq.tmpl
+        s += f"  seq 0x{acq.seq:08d} enc-mask {t.ealgos:08x} auth-mask {t.aalgos:08x} comp-mask {t.calgos:08x}"
+    return s + "\n"
+
+
+def _event_text(ns: Any, event: str, obj: Any, hard: int, stats: int, nokeys: bool) -> str:
+    """xfrm_accept_msg: one notification as `ip xfrm monitor` prints it."""
+    if event in ("newsa", "updsa", "delsa", "expire"):
+        s = state_text(ns, obj, stats, nokeys, event)
+        return s + (f"\thard {hard}\n" if event == "expire" else "")
+    if event in ("newpolicy", "updpolicy", "delpolicy", "polexpire"):
+        s = policy_text(ns, obj, stats, event)
+        return s + (f"\thard {hard}\n" if event == "polexpire" else "")
+    if event == "flushsa":
+        return f"Flushed state proto {PROTO_NAMES.get(obj, str(obj))}\n"
+    if event == "flushpolicy":
+        # XFRMA_POLICY_TYPE rides along only with CONFIG_XFRM_SUB_POLICY, which Debian's kernel lacks
+        return "Flushed policy \n"
+    return _acquire_text(ns, obj, stats)
+
+
+def do_xfrm_monitor(ns: Any, opts: Any, args: list[str]) -> Result:
+    """do_xfrm_monitor: listen to the namespace's xfrm notifications (xfrm_user.c's km_state_notify,
+    km_policy_notify, km_query) while the simulation runs: until `timeout`'s deadline (SIGTERM),
+    Ctrl-C at a terminal, or MONITOR_LIMIT_NS off a terminal."""
+    ctx = opts.ctx
+    groups: set[str] | None = None        # None: every group (~0)
+    nokeys = False
+    a = _Argv(args)
+    while a.more():
+        w = a.cur
+        if matches(w, "file"):
+            a.next()
+            return unsupported("ip xfrm monitor file", "netplex keeps no netlink dumps to replay")
+        if w == "nokeys":
+            nokeys = True
+        elif w == "all":
+            pass
+        elif matches(w, "all-nsid"):
+            return unsupported("ip xfrm monitor all-nsid", "netplex has no namespace ids: monitor one "
+                               "namespace (ip -n NAME xfrm monitor)")
+        elif matches(w, "help"):
+            return Result(255, "", USAGE_MONITOR)
+        else:
+            obj = next((o for o in _MONITOR_OBJECTS if matches(w, o)), None)
+            if obj is None:
+                return Result(255, "", f'Argument "{w}" is unknown, try "ip xfrm monitor help".\n')
+            if obj in ("aevent", "report"):
+                return unsupported(f"ip xfrm monitor {obj}", "netplex sends no replay/timer async events "
+                                   "(XFRM_MSG_NEWAE) and no XFRM_MSG_REPORT")
+            groups = (groups or set()) | {obj}
+        a.i += 1
+    if ctx is not None and ctx.background:
+        return unsupported("ip xfrm monitor in a background job (&)",
+                           "netplex's shell runs a job to completion before the next command, so it would "
+                           "see none of what follows; run `timeout N ip xfrm monitor` while a daemon or a "
+                           "lifetime changes the SAD")
+    world = ns.world
+    term = ctx.terminal if ctx is not None else None
+    limit = ctx.deadline if ctx is not None else None
+    unbounded = limit is None and term is None
+    if unbounded:
+        limit = world.now + MONITOR_LIMIT_NS
+    lines: list[str] = []
+
+    def on_event(event: str, obj: Any, hard: int) -> None:
+        group = _GROUP_OF.get(event)
+        if group is not None and (groups is None or group in groups):
+            lines.append(_records([_event_text(ns, event, obj, hard, opts.stats, nokeys)], opts))
+
+    xf = ns.xfrm
+    xf.listen(on_event)
+    shown = 0
+    try:
+        while True:
+            if term is not None:
+                term.write("".join(lines[shown:]))
+                shown = len(lines)
+                if term.interrupted():
+                    return Result(EXIT_SIGINT, "", "")
+            if limit is not None and world.now >= limit:
+                break
+            remaining = MONITOR_STEP_NS if limit is None else limit - world.now
+            step = remaining if term is None else min(MONITOR_STEP_NS, remaining)
+            world.run_until(lambda: False, step)
+            if term is not None:
+                term.tick(step)
+    finally:
+        xf.unlisten(on_event)
+    out = "".join(lines[shown:])
+    if unbounded:
+        return Result(2, out, f"netplex: ip xfrm monitor stopped at netplex's limit "
+                              f"({MONITOR_LIMIT_NS // NSEC_PER_SEC} s of simulated time): only an interactive "
+                              "terminal monitors until Ctrl-C; bound it with `timeout`\n")
+    return Result(EXIT_SIGTERM, out, "")
+
+
 def do_ipxfrm(ns: Any, opts: Any, args: list[str]) -> Result:
     """do_xfrm: state (sa), policy, monitor."""
     if not args:
@@ -1093,7 +1220,7 @@ def do_ipxfrm(ns: Any, opts: Any, args: list[str]) -> Result:
         if matches(obj, "policy"):
             return do_xfrm_policy(ns, opts, rest)
         if matches(obj, "monitor"):
-            return unsupported("ip xfrm monitor in the foreground (run it as `ip xfrm monitor &`)")
+            return do_xfrm_monitor(ns, opts, rest)
     except _Refused as e:
         return unsupported(e.what)
     return Result(255, "", USAGE_XFRM)

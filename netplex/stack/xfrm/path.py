@@ -47,6 +47,7 @@ from netplex.stack.xfrm.state import (
     XFRM_POLICY_BLOCK,
     XFRM_POLICY_OUT,
     XFRM_STATE_VALID,
+    XfrmAcquire,
     XfrmPolicy,
     XfrmState,
     XfrmTmpl,
@@ -117,7 +118,7 @@ def xfrm_lookup(ns: Any, ip: IPv4, oif: int, dir: int = XFRM_POLICY_OUT) -> list
             if t.optional:
                 continue
             xf.count("XfrmOutNoStates")
-            _acquire(xf, pol, t, saddr, daddr, ip, proto, sport, dport)
+            _acquire(xf, pol, t, saddr, daddr, ip, proto, sport, dport, oif)
             return EAGAIN
         bundle.append(x)
         if t.mode == XFRM_MODE_TUNNEL:
@@ -126,7 +127,7 @@ def xfrm_lookup(ns: Any, ip: IPv4, oif: int, dir: int = XFRM_POLICY_OUT) -> list
 
 
 def _acquire(xf: Any, pol: XfrmPolicy, t: XfrmTmpl, saddr: int, daddr: int, ip: IPv4, proto: int, sport: int,
-             dport: int) -> None:
+             dport: int, oif: int) -> None:
     """km_query: one ACQUIRE per template while its larval SA lives (XFRM_ACQ_EXPIRES)."""
     key = (daddr, saddr, t.proto, t.reqid, t.mode)
     now = xf.now_sec()
@@ -134,7 +135,8 @@ def _acquire(xf: Any, pol: XfrmPolicy, t: XfrmTmpl, saddr: int, daddr: int, ip: 
     if until is not None and until > now:
         return
     xf.larval[key] = now + XFRM_ACQ_EXPIRES
-    xf.notify("acquire", (pol, t, saddr, daddr, ip.src, ip.dst, proto, sport, dport))
+    xf.acqseq = xf.acqseq % 0xFFFFFFFF + 1
+    xf.notify("acquire", XfrmAcquire(pol, t, saddr, daddr, ip.src, ip.dst, proto, sport, dport, oif, xf.acqseq))
 
 
 def _esp_route(ns: Any, x: XfrmState, src: int, dst: int) -> Any:

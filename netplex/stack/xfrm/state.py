@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from netplex.errors import NetplexError
 from netplex.packet.addr import prefix_to_mask
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
 __all__ = ["XFRM_INF", "XFRM_MODE_TRANSPORT", "XFRM_MODE_TUNNEL", "XFRM_POLICY_FWD", "XFRM_POLICY_IN",
-           "XFRM_POLICY_OUT", "Xfrm", "XfrmLifetime", "XfrmPolicy", "XfrmSelector", "XfrmState", "XfrmTmpl"]
+           "XFRM_POLICY_OUT", "Xfrm", "XfrmAcquire", "XfrmLifetime", "XfrmPolicy", "XfrmSelector", "XfrmState", "XfrmTmpl"]
 
 XFRM_INF = (1 << 64) - 1
 XFRM_MODE_TRANSPORT, XFRM_MODE_TUNNEL = 0, 1
@@ -42,6 +42,24 @@ XFRM_STATE_ALIGN4 = 64
 NSEC_PER_SEC = 1_000_000_000
 
 KmListener = Callable[[str, Any, int], None]   # (event, state or policy, hard) → None
+
+
+class XfrmAcquire(NamedTuple):
+    """XFRM_MSG_ACQUIRE (struct xfrm_user_acquire): the policy and template wanting an SA, and the flow
+    (addresses, upper protocol and ports or ICMP type/code, output device) that hit it; `seq` is
+    xfrm_get_acqseq's number."""
+
+    policy: XfrmPolicy
+    tmpl: XfrmTmpl
+    saddr: int
+    daddr: int
+    src: int
+    dst: int
+    proto: int
+    sport: int
+    dport: int
+    oif: int
+    seq: int
 
 
 @dataclass(slots=True)
@@ -196,6 +214,7 @@ class Xfrm:
         self.order = 0
         self.listeners: list[KmListener] = []
         self.larval: dict[tuple[int, ...], int] = {}   # acquiring templates → until (s): one ACQUIRE each
+        self.acqseq = 0                                   # xfrm_get_acqseq: the last ACQUIRE's sequence number
         self.stats: dict[str, int] = {}                   # /proc/net/xfrm_stat counters (XfrmInNoStates, ...)
 
     def __bool__(self) -> bool:
