@@ -644,7 +644,10 @@ def _flag_names(flags: int, table: tuple[tuple[str, int], ...]) -> str:
 
 
 def state_text(ns: Any, x: XfrmState, stats: int = 0, nokeys: bool = False, event: str = "") -> str:
-    """xfrm_state_info_print (with __do_xfrm_state_print's Deleted/Updated/Expired)."""
+    """xfrm_state_info_print (with __do_xfrm_state_print's Deleted/Updated/Expired). An EXPIRE
+    message (xfrm_user.c's build_expire) carries the xfrm_usersa_info alone, without the
+    algorithm, encap, last-used and replay attributes, so those lines are not printed for it."""
+    attrs = event != "expire"
     head = {"delsa": "Deleted ", "updsa": "Updated ", "expire": "Expired "}.get(event, "")
     s = head + _id_lines(x.saddr, x.daddr, x.proto, x.spi, x.reqid, x.mode, True, stats, "", "")
     buf = "\t"
@@ -656,6 +659,22 @@ def state_text(ns: Any, x: XfrmState, stats: int = 0, nokeys: bool = False, even
     if stats > 0:
         s += f" (0x{x.flags:08b})"
     s += "\n"
+    if attrs:
+        s += _state_attr_lines(x, stats, buf, nokeys)
+    if x.dir:
+        s += "\tdir " + ("in" if x.dir == 1 else "out") + "\n"
+    sel = x.sel if x.sel.family else XfrmSelector(family=2)
+    s += _sel_line(sel, stats, buf + "sel ", ns)
+    if stats > 0:
+        s += _lifetime_lines(x.lft, (x.bytes, x.packets, x.add_time, x.use_time), buf)
+        s += (f"{buf}stats:\n"
+              f"{buf}  replay-window {x.st_replay_window} replay {x.st_replay} failed {x.st_integrity_failed}\n")
+    return s
+
+
+def _state_attr_lines(x: XfrmState, stats: int, buf: str, nokeys: bool) -> str:
+    """xfrm_xfrma_print's part of a state: algorithms, encap, last use, the replay state."""
+    s = ""
     if x.auth is not None:
         s += _algo_line("auth-trunc", x.auth, x.auth.icv_bits, stats, buf, nokeys)
     if x.aead is not None:
@@ -667,16 +686,7 @@ def state_text(ns: Any, x: XfrmState, stats: int = 0, nokeys: bool = False, even
         s += f"{buf}encap type espinudp sport {e.sport} dport {e.dport} addr {int_to_ip(e.oa)}\n"
     if x.lastused:
         s += f"{buf}lastused {_time(x.lastused)}\n"
-    s += f"{buf}anti-replay context: seq 0x{x.replay_seq:x}, oseq 0x{x.oseq:x}, bitmap 0x{x.bitmap:08x}\n"
-    if x.dir:
-        s += "\tdir " + ("in" if x.dir == 1 else "out") + "\n"
-    sel = x.sel if x.sel.family else XfrmSelector(family=2)
-    s += _sel_line(sel, stats, buf + "sel ", ns)
-    if stats > 0:
-        s += _lifetime_lines(x.lft, (x.bytes, x.packets, x.add_time, x.use_time), buf)
-        s += (f"{buf}stats:\n"
-              f"{buf}  replay-window {x.st_replay_window} replay {x.st_replay} failed {x.st_integrity_failed}\n")
-    return s
+    return s + f"{buf}anti-replay context: seq 0x{x.replay_seq:x}, oseq 0x{x.oseq:x}, bitmap 0x{x.bitmap:08x}\n"
 
 
 def policy_text(ns: Any, p: XfrmPolicy, stats: int = 0, event: str = "", title: str = "", prefix: str = "") -> str:

@@ -12,6 +12,7 @@ from netplex.packet.addr import ip_to_int
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
+from tests.test_robustness import _Terminal
 
 from .conftest import GCM_KEY, run_ok
 
@@ -43,7 +44,12 @@ def test_lifetimes_expire_soft_then_hard(pair) -> None:
     _net, a, _b = pair
     r = a.run(f"{SA} limit time-soft 2 limit time-hard 4; timeout 6 ip xfrm monitor")
     assert (r.status, r.error) == (124, "")
-    assert r.output == f"Expired {SA_TEXT}\thard 0\nExpired {SA_TEXT}\thard 1\n"
+    # an EXPIRE message carries the SA's xfrm_usersa_info only (build_expire): no algorithm or replay lines
+    expired = ("Expired src 192.168.0.1 dst 192.168.0.2\n"
+               "\tproto esp spi 0x00000100 reqid 1 mode transport\n"
+               "\treplay-window 0 \n"
+               "\tsel src 0.0.0.0/0 dst 0.0.0.0/0 \n")
+    assert r.output == f"{expired}\thard 0\n{expired}\thard 1\n"
     assert a.cmd("ip xfrm state count") == "\t SAD count 0\n"
 
 
@@ -141,3 +147,19 @@ def test_charon_establishes_and_rekeys_under_the_monitor(tmp_path) -> None:
     assert heads.index(deleted[0]) > heads.index("src 198.51.100.1 dst 192.0.2.1", 2)
     state = gw1.cmd("ip xfrm state")
     assert all(spi in state for spi in second) and not any(spi in state for spi in first)
+
+
+
+def test_at_a_terminal_each_event_is_written_as_it_comes_until_ctrl_c(pair) -> None:
+    net, a, _b = pair
+    _later(net, a, SA, "ip xfrm state delete src 192.168.0.1 dst 192.168.0.2 proto esp spi 0x100", POLICY)
+    term = _Terminal(2_500_000_000)
+    a.shell.terminal = term
+    try:
+        r = a.run("ip xfrm monitor; echo st=$?")
+    finally:
+        a.shell.terminal = None
+    # one write per event, at its time; the policy added at 3 s comes after Ctrl-C
+    chunks = [t for t in term.text if t]
+    assert chunks[:2] == [SA_TEXT, "Deleted " + SA_TEXT]
+    assert "".join(chunks[2:]) + r.output == "st=130\n"
