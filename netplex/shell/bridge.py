@@ -24,7 +24,7 @@ from typing import Any
 from netplex.errors import NetplexError
 from netplex.packet.addr import bytes_to_mac
 from netplex.shell import ip_json
-from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg, need_arg_past
+from netplex.shell.iproute_fmt import IpError, link_flags, link_name, matches, need_arg, need_arg_past, onoff
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result, unsupported
 from netplex.stack.bridge import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, PORT_STATE_NAMES, Bridge, FdbEntry
@@ -385,7 +385,16 @@ def _vxlan_fdb_modify(ns: Any, dev: Any, addr: bytes, vx: dict[str, str], state:
     return Result(0)
 
 
-def _link_show(ns: Any, args: list[str], json_out: int = 0) -> Result:
+def _port_details(port: Any) -> str:
+    """bridge/link.c print_protinfo's line under a port (`bridge -d link show`), as iproute2 6.1 prints it."""
+    return (f"    hairpin {onoff(port.hairpin)} guard {onoff(port.guard)} root_block {onoff(port.root_block)} "
+            f"fastleave {onoff(port.fastleave)} learning {onoff(port.learning)} flood {onoff(port.flood)} "
+            f"mcast_flood {onoff(port.mcast_flood)} bcast_flood {onoff(port.bcast_flood)} "
+            f"mcast_router {port.mcast_router} mcast_to_unicast off neigh_suppress {onoff(port.neigh_suppress)} "
+            f"vlan_tunnel off isolated {onoff(port.isolated)} locked off \n")
+
+
+def _link_show(ns: Any, args: list[str], json_out: int = 0, details: bool = False) -> Result:
     dev_filter = None
     i = 0
     while i < len(args):
@@ -412,15 +421,38 @@ def _link_show(ns: Any, args: list[str], json_out: int = 0) -> Result:
             continue
         out.append(f"{dev.ifindex}: {link_name(dev)}: {link_flags(dev)} mtu {dev.mtu} master {dev.master.name} "
                    f"state {state} priority {port.priority} cost {port.path_cost} \n")
+        if details:
+            out.append(_port_details(port))
     if json_out:
         return Result(0, ip_json.dump(objs, json_out > 1))
     return Result(0, "".join(out))
 
 
 _FLAG_ATTRS = {"hairpin": "hairpin", "learning": "learning", "flood": "flood", "isolated": "isolated",
-               "guard": "guard", "root_block": "root_block", "fastleave": "fastleave"}
-_UNMODELLED_PORT_FLAGS = ("neigh_suppress", "proxy_arp", "proxy_arp_wifi", "mcast_to_unicast", "vlan_tunnel",
-                          "locked", "mab", "bcast_flood")
+               "guard": "guard", "root_block": "root_block", "fastleave": "fastleave", "bcast_flood": "bcast_flood",
+               "neigh_suppress": "neigh_suppress"}
+_UNMODELLED_PORT_FLAGS = ("mcast_to_unicast", "vlan_tunnel", "locked", "learning_sync")
+# the words of iproute2 6.1's `bridge link set` that netplex does not model (refused in its words);
+# any other word gets the usage (6.1 has no proxy_arp there: `ip link set ... type bridge_slave` sets it)
+_UNMODELLED_LINK_SET_WORDS = ("hwmode", "backup_port", "nobackup_port", "self", "master")
+USAGE_LINK_SET = (
+    "Usage: bridge link set dev DEV [ cost COST ] [ priority PRIO ] [ state STATE ]\n"
+    + "".join(f"                               [ {w} ]\n" for w in (
+        "guard {on | off}", "hairpin {on | off}", "fastleave {on | off}", "root_block {on | off}",
+        "learning {on | off}", "learning_sync {on | off}", "flood {on | off}", "mcast_router MULTICAST_ROUTER",
+        "mcast_flood {on | off}", "bcast_flood {on | off}", "mcast_to_unicast {on | off}",
+        "neigh_suppress {on | off}", "vlan_tunnel {on | off}", "isolated {on | off}", "locked {on | off}",
+        "hwmode {vepa | veb}"))
+    + "                               [ backup_port DEVICE ] [ nobackup_port ]\n"
+    + "                               [ self ] [ master ]\n"
+    + "       bridge link show [dev DEV]\n")
+
+
+def _on_off(word: str, v: str) -> bool:
+    """iproute2's parse_on_off: `on` or `off`, else its error (status 234, -EINVAL as a byte)."""
+    if v not in ("on", "off"):
+        raise IpError(f'Error: argument of "{word}" must be one of "off", "on", not "{v}"', 234)
+    return v == "on"
 
 
 def _link_set(ns: Any, args: list[str]) -> Result:
@@ -454,23 +486,15 @@ def _link_set(ns: Any, args: list[str]) -> Result:
             if not v.isdigit() or int(v) > 255:
                 raise IpError(f'Error: argument "{v}" is wrong: Invalid "{a}" value\n', 255)
             changes[a] = int(v)
-        elif a == "mcast_flood":
-            v = value()
-            if v not in ("on", "off"):
-                raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
-            changes[a] = v == "on"
-        elif a in _FLAG_ATTRS:
-            v = value()
-            if v not in ("on", "off"):
-                raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
-            changes[a] = v == "on"
+        elif a == "mcast_flood" or a in _FLAG_ATTRS:
+            changes[a] = _on_off(a, value())
         elif a in _UNMODELLED_PORT_FLAGS:
-            v = value()
-            if v not in ("on", "off"):
-                raise IpError(f'Error: argument "{v}" is wrong: {a} value is invalid', 255)
+            _on_off(a, value())
             unmodelled.append(a)
-        else:
+        elif a in _UNMODELLED_LINK_SET_WORDS:
             raise IpError(f"netplex: bridge link set {a} is not supported", 2)
+        else:
+            raise IpError(USAGE_LINK_SET.rstrip("\n"), 255)
         i += 1
     if dev is None:
         raise IpError('Device is a required argument.', 255)
@@ -703,7 +727,9 @@ def bridge(ctx: Context, argv: list[str]) -> Result:
     try:
         if matches(obj, "link"):
             if not rest or matches(rest[0], "show") or matches(rest[0], "list") or matches(rest[0], "lst"):
-                return _link_show(ns, rest[1:], json_out)
+                if json_out and details:
+                    return unsupported("bridge -json -details link show")
+                return _link_show(ns, rest[1:], json_out, details)
             if matches(rest[0], "set"):
                 return _link_set(ns, rest[1:])
             raise IpError(f'Command "{rest[0]}" is unknown, try "bridge link help".', 255)

@@ -349,6 +349,11 @@ def link_lines(dev: Any, *, mode: bool = True, stats: int = 0, details: bool = F
     return lines
 
 
+def onoff(v: bool) -> str:
+    """iproute2's `on`/`off` for a flag."""
+    return "on" if v else "off"
+
+
 def bridge_slave_line(port: Any) -> str:
     """iplink_bridge_slave.c's print_opt, the attributes netplex models (ends before addrgenmode)."""
     from netplex.shell.brctl import _port_view
@@ -361,9 +366,6 @@ def bridge_slave_line(port: Any) -> str:
     def bid(b: bytes) -> str:
         return b[:2].hex() + "." + ":".join(f"{x:x}" for x in b[2:])
 
-    def onoff(v: bool) -> str:
-        return "on" if v else "off"
-
     return (f"    bridge_slave state {PORT_STATE_NAMES[port_state(port)]} priority {port.priority} "
             f"cost {port.path_cost} hairpin {onoff(port.hairpin)} guard {onoff(port.guard)} "
             f"root_block {onoff(port.root_block)} fastleave {onoff(port.fastleave)} "
@@ -371,9 +373,11 @@ def bridge_slave_line(port: Any) -> str:
             f"port_no 0x{port.port_no:x} designated_port {pv['dport']} designated_cost {pv['dcost']} "
             f"designated_bridge {bid(pv['dbridge'])} designated_root {bid(pv['droot'])} "
             f"hold_timer {ht / 100:7.2f} message_age_timer {mt / 100:7.2f} forward_delay_timer {ft / 100:7.2f} "
-            f"topology_change_ack {int(pv['tca'])} config_pending {int(pv['cp'])} proxy_arp off proxy_arp_wifi off "
-            f"mcast_router 1 mcast_fast_leave {onoff(port.fastleave)} mcast_flood on bcast_flood on mcast_to_unicast off "
-            f"neigh_suppress off group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off "
+            f"topology_change_ack {int(pv['tca'])} config_pending {int(pv['cp'])} proxy_arp {onoff(port.proxy_arp)} "
+            f"proxy_arp_wifi {onoff(port.proxy_arp_wifi)} mcast_router {port.mcast_router} "
+            f"mcast_fast_leave {onoff(port.fastleave)} mcast_flood {onoff(port.mcast_flood)} "
+            f"bcast_flood {onoff(port.bcast_flood)} mcast_to_unicast off "
+            f"neigh_suppress {onoff(port.neigh_suppress)} group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off "
             f"isolated {onoff(port.isolated)} locked off ")
 
 

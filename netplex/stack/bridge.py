@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from netplex.engine.scheduler import NSEC_PER_SEC
 from netplex.errors import NetplexError
-from netplex.packet.ethernet import ETH_HLEN, ETH_P_8021Q, ETH_P_IP, Dot1Q, Ethernet
+from netplex.packet.ethernet import ETH_HLEN, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
 from netplex.packet.igmp import IPOPT_RA, Igmp
 from netplex.packet.ipv4 import IPv4
 from netplex.stack import stp as stp_mod
+from netplex.stack.br_arp_proxy import flood_skips, neigh_suppress_enabled, proxy_suppress_arp
 from netplex.stack.device import (
     RX_HANDLER_CONSUMED,
     Loopback,
@@ -111,7 +112,8 @@ class BridgePort:
 
     __slots__ = ("bridge", "dev", "port_no", "state", "priority", "path_cost", "learning", "flood",
                  "hairpin", "isolated", "stp", "running", "vlans", "pvid", "mcast_router", "mcast_flood",
-                 "guard", "root_block", "fastleave", "fast_gen", "fast_ok", "fwd")
+                 "guard", "root_block", "fastleave", "fast_gen", "fast_ok", "fwd", "bcast_flood", "proxy_arp",
+                 "proxy_arp_wifi", "neigh_suppress")
 
     def __init__(self, bridge: Bridge, dev: NetDevice, port_no: int) -> None:
         self.bridge = bridge
@@ -133,6 +135,10 @@ class BridgePort:
         self.guard = False               # BR_BPDU_GUARD: a BPDU received disables the port
         self.root_block = False          # BR_ROOT_BLOCK: never the root port (held listening instead)
         self.fastleave = False           # BR_MULTICAST_FAST_LEAVE: an IGMP leave ends the membership at once
+        self.bcast_flood = True          # BR_BCAST_FLOOD: flooded broadcasts (BR_FLOOD is unknown unicast)
+        self.proxy_arp = False           # BR_PROXYARP, BR_PROXYARP_WIFI, BR_NEIGH_SUPPRESS: br_arp_proxy.py
+        self.proxy_arp_wifi = False
+        self.neigh_suppress = False
         self.fast_gen = -1               # the config generation `fast_ok` was worked out for
         self.fast_ok = False             # the bridge fast path may take this port's frames (fast_pure)
         self.fwd = False                 # forwarding() as last counted in the bridge's n_fwd
@@ -728,11 +734,12 @@ class Bridge(NetDevice):
 
     # -- port options: br_setport ------------------------------------------------
     PORT_FLAGS: ClassVar[tuple[str, ...]] = ("hairpin", "learning", "flood", "isolated", "mcast_flood", "guard",
-                                             "root_block", "fastleave")
+                                             "root_block", "fastleave", "bcast_flood", "proxy_arp",
+                                             "proxy_arp_wifi", "neigh_suppress")
 
     def port_set(self, port: BridgePort, **opts: int) -> None:
         """br_setport / brctl: port flags (hairpin, learning, flood, isolated, mcast_flood, guard,
-        root_block, fastleave),
+        root_block, fastleave, bcast_flood, proxy_arp, proxy_arp_wifi, neigh_suppress),
         path_cost and priority (STP re-elects), state, and mcast_router."""
         for key, value in opts.items():
             if key in self.PORT_FLAGS:
@@ -885,6 +892,7 @@ class Bridge(NetDevice):
             return
         tracing = ns.world.tracer.on
         in_vlan = f" in vlan {vid}" if tracing and vid else ""
+        replied = frame.type == ETH_P_ARP and proxy_suppress_arp(self, frame, vid, port)
         if dst[0] & 1:
             if dst[:3] == IP_MC_OUI and self.mcast_snooping and frame.type == ETH_P_IP:
                 self.mcast_handle(port, frame, vid)
@@ -893,7 +901,7 @@ class Bridge(NetDevice):
                 what = "broadcast" if dst == BCAST else "multicast"
                 ns.trace("br_flood", f"{self.name}: {what} from {port.dev.name} flooded{in_vlan}", dev=self.name,
                          port=port.dev.name, vid=vid or None)
-            self.flood(frame, port, vid=vid)
+            self.flood(frame, port, vid=vid, replied=replied)
             if self.up:
                 self.deliver_local(frame.copy(), vid, port)
             return
@@ -924,7 +932,7 @@ class Bridge(NetDevice):
         if tracing:
             ns.trace("br_flood", f"{self.name}: unknown unicast {ns.fmt_mac(dst)} flooded{in_vlan}", dev=self.name,
                      port=port.dev.name, vid=vid or None)
-        self.flood(frame, port, vid=vid)
+        self.flood(frame, port, vid=vid, replied=replied)
 
     def forward(self, p: BridgePort, frame: Ethernet, vid: int, bridged: bool,
                 ingress: BridgePort | None = None) -> None:
@@ -951,14 +959,21 @@ class Bridge(NetDevice):
                 and (not vid or vid in p.vlans)
                 and not (p.isolated and ingress is not None and ingress.isolated))   # br_skb_isolated
 
-    def flood(self, frame: Ethernet, ingress: BridgePort | None, mcast: bool = False, vid: int = 0) -> None:
-        """br_flood: a copy to every other forwarding port (`mcast_flood` ports for multicast)."""
-        if mcast:
-            # BR_MCAST_FLOOD: a port with mcast_flood off gets none, unless the bridge itself sent it
-            targets = [p for p in self.ports if (p.mcast_flood or ingress is None)
-                       and self.should_deliver(p, ingress, vid)]
-        else:
+    def flood(self, frame: Ethernet, ingress: BridgePort | None, mcast: bool = False, vid: int = 0,
+              replied: bool = False) -> None:
+        """br_flood: a copy to every other forwarding port: for unknown unicast the `flood` ports, for
+        broadcast the `bcast_flood` ones and for multicast the `mcast_flood` ones (both: every port when
+        the bridge itself sent it); never a proxy_arp port, nor a suppressing one an ARP request that
+        was answered (`replied`: br_arp_proxy.py)."""
+        dst = frame.dst
+        own = ingress is None
+        if not dst[0] & 1 and not mcast:
             targets = [p for p in self.ports if p.flood and self.should_deliver(p, ingress, vid)]
+        elif dst == BCAST and not mcast:
+            targets = [p for p in self.ports if (p.bcast_flood or own) and self.should_deliver(p, ingress, vid)]
+        else:
+            targets = [p for p in self.ports if (p.mcast_flood or own) and self.should_deliver(p, ingress, vid)]
+        targets = [p for p in targets if not flood_skips(p, replied)]
         last = len(targets) - 1
         for i, p in enumerate(targets):
             self.forward(p, frame if i == last else frame.copy(), vid, ingress is not None, ingress)
@@ -997,6 +1012,8 @@ class Bridge(NetDevice):
                 self.ns.drop(frame, self, SkbDropReason.BRIDGE_VLAN_FILTERED)
                 return
         dst = frame.dst
+        # br_dev_xmit: the bridge's own ARP is answered from its neighbours while a port suppresses
+        replied = frame.type == ETH_P_ARP and neigh_suppress_enabled(self) and proxy_suppress_arp(self, frame, vid, None)
         if not dst[0] & 1:
             e = self.fdb_find(dst, vid)
             if e is not None and e.port is not None:
@@ -1006,7 +1023,7 @@ class Bridge(NetDevice):
         elif dst[:3] == IP_MC_OUI and self.mcast_snooping and frame.type == ETH_P_IP:
             self.mcast_xmit(frame, vid)
             return
-        self.flood(frame, None, vid=vid)
+        self.flood(frame, None, vid=vid, replied=replied)
 
     # -- IGMP snooping (br_multicast.c) ------------------------------------
     def mcast_ctx(self) -> BridgeMcast:

@@ -125,8 +125,8 @@ def test_bridge_port_guard_and_root_block():
     run_ok(a, "sleep 40")
     assert "master br0 state listening" in run_ok(a, "bridge link")
     assert "root_port 0 " in run_ok(a, "ip -d link show br0")
-    assert a.run("bridge link set dev eth0 neigh_suppress on").error == \
-        "netplex: bridge link set neigh_suppress is not supported\n"
+    assert a.run("bridge link set dev eth0 vlan_tunnel on").error == \
+        "netplex: bridge link set vlan_tunnel is not supported\n"
 
 
 def test_ping_bound_to_a_device_without_a_route_through_it(two_hosts):
