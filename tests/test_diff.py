@@ -49,11 +49,13 @@ def test_every_normalisation_has_a_reason():
      "<idx>: p2@<peer>: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br0 state forwarding"),
     ("10.0.0.2 dev eth0 lladdr 02:00:00:00:00:02 PERMANENT", "10.0.0.2 dev eth0 lladdr <mac> PERMANENT"),
     ("10.0.0.9 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0", "10.0.0.9 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0"),
-    ("  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\n"
-     "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\n"
-     "  0     0    0     0    0     0      0      0 --:--:--  0:00:01 --:--:--     0\n",
-     "  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0\n"
-     "  0     0    0     0    0     0      0      0 --:--:--  0:00:01 --:--:--     0\n"),
+    ("   Total    Spent    Left  Speed\n"    # each update of curl's meter starts with a carriage return
+     "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+     "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+     "\r  0     0    0     0    0     0      0      0 --:--:--  0:00:01 --:--:--     0\ncurl: (28)",
+     "   Total    Spent    Left  Speed\n"
+     "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0"
+     "\r  0     0    0     0    0     0      0      0 --:--:--  0:00:01 --:--:--     0\ncurl: (28)"),
 ])
 def test_normalise(raw, want):
     assert normalise(raw) == want

@@ -118,8 +118,7 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
     Normalisation(re.compile(r"\bafter \d+ (ms|milliseconds)\b"), r"after <t> \1",
      "curl's elapsed time in its errors (`Failed to connect ... after 0 ms`, `timed out after 1001 "
      "milliseconds`): wall-clock on the kernel, simulated time in the simulator"),
-    Normalisation(re.compile(r"^( *\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +--:--:-- +[-:\d]+ +[-:\d]+ +\d+\n)\1+",
-                             re.MULTILINE), r"\1",
+    Normalisation(re.compile(r"(\r *\d+(?: +\d+){7} +--:--:-- +[-:\d]+ +[-:\d]+ +\d+)\1+"), r"\1",
      "curl's progress meter (without -s) prints a line as the transfer starts and again on each second's "
      "tick: how many identical lines come before the first tick is wall-clock timing on the kernel; "
      "a run of identical meter lines counts as one"),
