@@ -83,6 +83,7 @@ CONF_KEYS: dict[str, tuple[str, int | None, int | None]] = {
     "route_localnet": ("0", *_INT),
     "log_martians": ("0", *_INT),
     "disable_policy": ("0", *_INT),
+    "disable_xfrm": ("0", *_INT),
     "ignore_routes_with_linkdown": ("0", *_INT),
 }
 

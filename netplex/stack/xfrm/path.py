@@ -94,7 +94,10 @@ def _tmpl_saddr(ns: Any, t: XfrmTmpl) -> int:
 
 def xfrm_lookup(ns: Any, ip: IPv4, oif: int, dir: int = XFRM_POLICY_OUT) -> list[XfrmState] | int | None:
     """xfrm_lookup: None (no policy, or one without templates: send in the clear), the
-    bundle of SAs, EPERM (action block) or EAGAIN (an SA is missing: blackhole)."""
+    bundle of SAs, EPERM (action block) or EAGAIN (an SA is missing: blackhole).
+    A route out of a device with disable_xfrm (all or its own) is DST_NOXFRM: never looked up."""
+    if dir == XFRM_POLICY_OUT and in_dev_orconf(ns, oif, "disable_xfrm"):
+        return None
     xf = ns.xfrm
     proto, sport, dport = flow_of(ip)
     pol = xf.policy_lookup(dir, ip.src, ip.dst, proto, sport, dport, oif)
@@ -191,8 +194,19 @@ def xfrm_forward(ns: Any, dev: NetDevice, frame: Ethernet, out: NetDevice) -> li
     return res
 
 
+def in_dev_orconf(ns: Any, ifindex: int, key: str) -> bool:
+    """IN_DEV_ORCONF: net.ipv4.conf.all.KEY or the device's is set."""
+    values = ns.sysctl.values
+    dev = ns.by_index.get(ifindex)
+    return (values.get(f"net.ipv4.conf.all.{key}", "0") != "0"
+            or (dev is not None and values.get(f"net.ipv4.conf.{dev.name}.{key}", "0") != "0"))
+
+
 def xfrm_policy_check(ns: Any, dir: int, ip: IPv4, meta: SkbMeta | None, ifindex: int) -> bool:
-    """__xfrm_policy_check for dir in (local delivery) or fwd."""
+    """__xfrm_policy_check for dir in (local delivery) or fwd. A packet received on a device with
+    disable_policy (all or its own: IPSKB_NOPOLICY, __xfrm_check_dev_nopolicy) passes unchecked."""
+    if in_dev_orconf(ns, ifindex, "disable_policy"):
+        return True
     xf = ns.xfrm
     sp: tuple[XfrmState, ...] = meta.sp if meta is not None else ()
     proto, sport, dport = flow_of(ip)
