@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-cloud bench-t1 bench-growth randdiff clean
+.PHONY: install demo test test-twin-all fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-cloud bench-t1 bench-growth randdiff clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# the twin tests the suite leaves out for its 20-minute budget (root): every netfilter batch re-checked,
+# real FRR in every fat-tree switch and the rest of the BGP scenarios, every moby golden and docker example
+test-twin-all: install
+	NETPLEX_NF_TWIN=1 NETPLEX_FRR_TWIN=1 NETPLEX_CONTAINER_TWIN=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m linux
 
 # random command sequences, simulator against the kernel twin (root): make randdiff N=300 [LEN=15 SEED=0]
 N ?= 300
