@@ -65,6 +65,8 @@ from netplex.clab.lab import (
     log_line,
     spawn_keeper,
 )
+from netplex.cloud.scenario import resume_cloud, save_cloud
+from netplex.cloud.state import CloudStateError
 from netplex.cloud.why import check_usage as cloud_why_usage
 from netplex.cloud.why import why as cloud_why
 from netplex.errors import NetplexError, ScenarioError
@@ -230,7 +232,8 @@ def _load(file: Path) -> Scenario:
         raise _fail_plain(str(e)) from None
 
 
-def _load_scenario_or_lab(file: Path, params: dict[str, str] | None = None) -> Scenario:
+def _load_scenario_or_lab(file: Path, params: dict[str, str] | None = None,
+                          prepare: Callable[[Scenario], None] | None = None) -> Scenario:
     """A scenario file (its `${name}` parameters given `params`), or a containerlab topology
     (`*.clab.yml`) read as one (its notes on stderr)."""
     if is_clab_file(file):
@@ -240,7 +243,7 @@ def _load_scenario_or_lab(file: Path, params: dict[str, str] | None = None) -> S
         for note in lab.notes:
             print(f"{file}: note: {note}", file=sys.stderr)
         return lab.scenario
-    return load_scenario(file, params)
+    return load_scenario(file, params, prepare)
 
 
 def _fail_plain(line: str) -> typer.Exit:
@@ -372,8 +375,13 @@ def run(
                                        "interface) into this file for `netplex view FILE.npx`.", show_default=False),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE: a value for the scenario's ${NAME} "
                                     "(its `params:`; docs/sweep.md). Repeatable.", show_default=False),
+    cloud_state: Path | None = typer.Option(None, "--cloud-state", help="SQLite file holding the cloud: resumed "
+                                            "when it exists, saved after the run (docs/cloud.md).",
+                                            show_default=False),
 ) -> None:
     """Run scenario files and check their probes."""
+    if cloud_state is not None and (len(files) != 1 or record is not None):
+        raise _fail("--cloud-state takes one scenario file (and no --record)")
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
     params = _run_params(param)
@@ -388,7 +396,7 @@ def run(
     results: list[ScenarioResult] = []
     pcap_dirs = _pcap_dirs(files, pcap)
     for file, pcap_dir in zip(files, pcap_dirs):
-        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir, extra_events, params)
+        scenario, result = _run_file_with_progress(file, backend, seed, pcap_dir, extra_events, params, cloud_state)
         results.append(result)
         if json_out:
             continue
@@ -470,11 +478,15 @@ def _run_params(specs: list[str]) -> dict[str, str]:
 
 def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Path | None,
                             extra_events: list[Event] | None = None,
-                            params: dict[str, str] | None = None) -> tuple[Scenario | None, ScenarioResult]:
+                            params: dict[str, str] | None = None,
+                            cloud_state: Path | None = None) -> tuple[Scenario | None, ScenarioResult]:
     """`_run_file`, with a progress bar fed by long probes (iperf) when the run is slow;
-    `extra_events` (`--events`) join the file's own; `params` (`--param`) fill its ${NAME}s."""
+    `extra_events` (`--events`) join the file's own; `params` (`--param`) fill its ${NAME}s;
+    `cloud_state` (`--cloud-state DB`) resumes the cloud from DB and saves it there after a run
+    whose setup succeeded (netplex.cloud.state)."""
     try:
-        scenario = _load_scenario_or_lab(file, params)
+        scenario = _load_scenario_or_lab(file, params, (lambda sc: resume_cloud(sc, cloud_state))
+                                         if cloud_state is not None else None)
         if extra_events:
             scenario.events.extend(e.model_copy() for e in extra_events)
             issues = scenario.event_issues()
@@ -484,13 +496,18 @@ def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Pa
                 raise ScenarioError(str(file), 0, f"--events: event {n}", message)
     except ScenarioError as e:
         return None, ScenarioResult.from_error(e, file.stem, backend)
+    except CloudStateError as e:
+        raise _fail(e.message) from None
     be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
     bar = _ProgressBar(scenario.name)
     be.progress = bar
     try:
-        return scenario, run_scenario(scenario, be)
+        result = run_scenario(scenario, be)
     finally:
         bar.close()
+    if cloud_state is not None and result.error is None:
+        save_cloud(scenario, cloud_state)
+    return scenario, result
 
 
 def _expected_status(directory: Path, file: Path, scenario: Scenario | None) -> tuple[set[int], str]:

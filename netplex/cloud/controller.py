@@ -184,8 +184,14 @@ class Controller:
     """The cloud's API state; every method is one `openstack` request."""
 
     def __init__(self, hosts: list[str], seed: int = 0, mappings: dict[str, dict[str, str]] | None = None,
-                 l3_hosts: list[str] | None = None, dhcp_hosts: list[str] | None = None) -> None:
+                 l3_hosts: list[str] | None = None, dhcp_hosts: list[str] | None = None,
+                 vlan_ranges: dict[str, list[tuple[int, int]]] | None = None,
+                 tenant_network_types: list[str] | None = None) -> None:
         self.hosts = list(hosts)
+        # ml2: [ml2_type_vlan] network_vlan_ranges (None: the mapped physical networks, no ranges)
+        # and [ml2] tenant_network_types, the types a network without provider attributes gets
+        self.vlan_ranges = {pn: list(r) for pn, r in vlan_ranges.items()} if vlan_ranges is not None else None
+        self.tenant_network_types = list(tenant_network_types or ["vxlan"])
         self.dhcp_hosts = list(dhcp_hosts) if dhcp_hosts else list(hosts)
         # the hosts running neutron-l3-agent (all of them unless the scenario names some)
         self.l3_hosts = list(l3_hosts) if l3_hosts else list(hosts)
@@ -326,9 +332,17 @@ class Controller:
                 return f
         raise CloudError(f"No FloatingIP found for {key}")
 
-    def create_network(self, name: str, network_type: str = "vxlan", segment: int | None = None,
+    def create_network(self, name: str, network_type: str | None = "vxlan", segment: int | None = None,
                        physnet: str | None = None, external: bool = False) -> Network:
-        if network_type == "vxlan":
+        """`network_type` None: a tenant network, its segment from the first of tenant_network_types
+        with one free (ml2's TypeManager._allocate_tenant_net_segment)."""
+        if network_type is None:
+            if segment is not None or physnet is not None:
+                raise CloudError("Invalid input for operation: network_type required.")
+            network_type, segment, physnet = self._tenant_segment()
+        elif network_type == "vlan":
+            segment, physnet = self._vlan(segment, physnet)
+        elif network_type == "vxlan":
             if physnet is not None:
                 raise CloudError("Invalid input for operation: provider:physical_network specified for vxlan network.")
             segment = self._vni(segment)
@@ -337,22 +351,53 @@ class Controller:
                 raise CloudError(f"Invalid input for operation: provider:physical_network required for {network_type} provider network.")
             if physnet not in self.physnets:
                 raise CloudError(f"Invalid input for operation: physical_network '{physnet}' unknown for {network_type} provider network.")
-            same = [n for n in self.networks.values() if n.physical_network == physnet and n.network_type == network_type]
-            if network_type == "flat":
-                if segment is not None:
-                    raise CloudError("Invalid input for operation: segmentation_id specified for flat network.")
-                if same:
-                    raise CloudError(f"Unable to create the flat network. Physical network {physnet} is in use.", 1)
-            else:
-                if segment is None:
-                    raise CloudError("Unable to create the network. No tenant network is available for allocation.")
-                if not 1 <= segment <= 4094:
-                    raise CloudError("Invalid input for operation: segmentation_id out of range (1 through 4094).")
-                if any(n.segmentation_id == segment for n in same):
-                    raise CloudError(f"Unable to create the network. The VLAN {segment} on physical network {physnet} is in use.", 1)
+            if segment is not None:
+                raise CloudError("Invalid input for operation: segmentation_id specified for flat network.")
+            if any(n.physical_network == physnet and n.network_type == "flat" for n in self.networks.values()):
+                raise CloudError(f"Unable to create the flat network. Physical network {physnet} is in use.", 1)
         net = Network(self.new_id(), name, network_type, segment, physnet, external=external, project_id=self.project)
         self.networks[net.id] = net
         return net
+
+    def _tenant_segment(self) -> tuple[str, int, str | None]:
+        for network_type in self.tenant_network_types:
+            try:
+                if network_type == "vlan":
+                    return ("vlan", *self._vlan(None, None))
+                return "vxlan", self._vni(None), None
+            except CloudError:
+                continue
+        raise CloudError("Unable to create the network. No tenant network is available for allocation.")
+
+    def _vlan(self, segment: int | None, physnet: str | None) -> tuple[int, str]:
+        """type_vlan's validate_provider_segment and reserve_provider_segment: a VLAN given is taken
+        (outside the ranges too, as the admin may), none given is the lowest free one of the ranges
+        (of `physnet`, else of every physical network in the configured order; Neutron picks at
+        random among the first 100 free rows, netplex the first so a run is readable)."""
+        ranges = self.vlan_ranges if self.vlan_ranges is not None else {pn: [] for pn in sorted(self.physnets)}
+        if physnet is None:
+            if segment is not None:
+                raise CloudError("Invalid input for operation: segmentation_id requires physical_network for VLAN "
+                                 "provider network.")
+        else:
+            if physnet not in ranges:
+                raise CloudError(f"Invalid input for operation: physical_network '{physnet}' unknown for VLAN provider "
+                                 "network.")
+            if segment is not None and not 1 <= segment <= 4094:
+                raise CloudError("Invalid input for operation: segmentation_id out of range (1 through 4094).")
+        used = {(n.physical_network, n.segmentation_id) for n in self.networks.values() if n.network_type == "vlan"}
+        if segment is not None:
+            assert physnet is not None
+            if (physnet, segment) in used:
+                raise CloudError(f"Unable to create the network. The VLAN {segment} on physical network {physnet} is "
+                                 "in use.")
+            return segment, physnet
+        for pn in [physnet] if physnet is not None else list(ranges):
+            for lo, hi in ranges[pn]:
+                for vlan in range(lo, hi + 1):
+                    if (pn, vlan) not in used:
+                        return vlan, pn
+        raise CloudError("Unable to create the network. No tenant network is available for allocation.")
 
     def _vni(self, segment: int | None) -> int:
         used = {n.segmentation_id for n in self.networks.values() if n.network_type == "vxlan"}

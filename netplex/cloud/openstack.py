@@ -273,8 +273,8 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
                          else f"openstack: error: unrecognized arguments: {' '.join(pos[1:])}", 2)
     name = pos[0]
     if res == "network":
-        ntype = _one(opts, "--provider-network-type", "vxlan")
-        if ntype not in ("vxlan", "vlan", "flat"):
+        ntype = _one(opts, "--provider-network-type")
+        if ntype not in (None, "vxlan", "vlan", "flat"):
             raise _Refused(f"netplex: openstack network create --provider-network-type {ntype} is not supported (vxlan, vlan, flat)")
         seg = _one(opts, "--provider-segment")
         if seg is not None and not seg.isdigit():
@@ -283,7 +283,7 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
             raise CloudError("openstack network create: error: argument --internal: not allowed with argument --external", 2)
         policy = _one(opts, "--qos-policy")
         qos = ctl.qos_policy(policy).id if policy is not None else None
-        net = ctl.create_network(name, ntype or "vxlan", int(seg) if seg is not None else None,
+        net = ctl.create_network(name, ntype, int(seg) if seg is not None else None,
                                  _one(opts, "--provider-physical-network"), "--external" in opts)
         net.qos_policy_id = qos
         return _net_fields(net, ctl)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from netplex.cloud.agent import host_lines
@@ -13,10 +14,12 @@ from netplex.cloud.controller import Controller
 from netplex.cloud.node import CloudHostParams
 from netplex.cloud.openstack import openstack
 from netplex.cloud.shellcmd import STATE_PATH, state_json
+from netplex.cloud.state import CloudStateError, dump, from_dump, load, save
 from netplex.scenario.model import ENDPOINTS, Endpoint, Scenario
 from netplex.scenario.runner import SECTIONS, SectionLines
 
-__all__ = ["build_controller", "compile_cloud", "local_ips", "server_endpoints"]
+__all__ = ["build_controller", "compile_cloud", "controller_config", "local_ips", "new_controller", "resume_cloud", "save_cloud",
+           "server_endpoints"]
 
 
 def _inputs(scenario: Scenario) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
@@ -35,11 +38,29 @@ def build_controller(scenario: Scenario) -> tuple[Controller, dict[str, Any] | N
     return ctl, failure
 
 
-def _replay(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None, list[str]]:
+def controller_config(scenario: Scenario) -> dict[str, Any]:
+    """The Controller's arguments the scenario gives (hosts, agents, ml2's settings), as JSON-able values."""
     spec = scenario.cloud
     assert spec is not None
     mappings, l3, dhcp = _inputs(scenario)
-    ctl = Controller(spec.hosts, scenario.seed, mappings, l3, dhcp)
+    return {"hosts": spec.hosts, "seed": scenario.seed, "mappings": mappings, "l3_hosts": l3, "dhcp_hosts": dhcp,
+            "vlan_ranges": spec.vlan_ranges(), "tenant_network_types": spec.tenant_network_types}
+
+
+def new_controller(scenario: Scenario) -> Controller:
+    """The controller the commands start from: empty, or the saved cloud `--cloud-state` resumes."""
+    spec = scenario.cloud
+    assert spec is not None
+    ctl = Controller(**controller_config(scenario))
+    if spec.resumed is not None:
+        from_dump(spec.resumed, ctl)
+    return ctl
+
+
+def _replay(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None, list[str]]:
+    spec = scenario.cloud
+    assert spec is not None
+    ctl = new_controller(scenario)
     failure = None
     done = []
     for n, (file_line, command) in enumerate(spec.command_lines(), 1):
@@ -50,6 +71,26 @@ def _replay(scenario: Scenario) -> tuple[Controller, dict[str, Any] | None, list
             break
         done.append(command)
     return ctl, failure, done
+
+
+def resume_cloud(scenario: Scenario, path: Path) -> None:
+    """`netplex run FILE --cloud-state DB`: the scenario's cloud starts from DB when it exists (its
+    commands apply on top); refused (CloudStateError, status 2) when DB is no state netplex reads,
+    holds resources on hosts the scenario lacks, or cannot be written at the end."""
+    spec = scenario.cloud
+    if spec is None:
+        raise CloudStateError(f"--cloud-state {path}: the scenario has no cloud: section")
+    if not path.parent.is_dir():
+        raise CloudStateError(f"--cloud-state {path}: {path.parent}: No such directory")
+    if path.exists():
+        spec.resume(dump(load(path, Controller(list(spec.hosts)))))
+
+
+def save_cloud(scenario: Scenario, path: Path) -> None:
+    """The cloud after the run's commands, into DB (atomically)."""
+    ctl, failure = build_controller(scenario)
+    assert failure is None
+    save(ctl, path)
 
 
 def local_ips(scenario: Scenario) -> dict[str, str]:
@@ -72,7 +113,7 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     # every host's agents first (bridges, tunnels, routers, DHCP servers), then the VMs boot (dhclient)
     compiled = {host: host_lines(ctl, host, tunnels) for host in spec.hosts}
     # the state `openstack` typed on a host answers from (netplex.cloud.shellcmd)
-    state = state_json(scenario.seed, spec.hosts, *_inputs(scenario), done)
+    state = state_json(controller_config(scenario), spec.resumed, done)
     keep = f"mkdir -p {STATE_PATH.rsplit('/', 1)[0]} && printf '%s\\n' {shlex.quote(state)} > {STATE_PATH}"
     lines: SectionLines = [(host, keep, 0, "cloud state") for host in spec.hosts]
     lines += [(host, line, 0, "cloud agent") for host in spec.hosts for line in compiled[host][0]]

@@ -21,6 +21,7 @@ from typing import Any
 
 from netplex.cloud.controller import Controller
 from netplex.cloud.openstack import openstack
+from netplex.cloud.state import CloudStateError, from_dump
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
@@ -30,17 +31,18 @@ STATE_PATH = "/var/lib/neutron/netplex-cloud.json"
 NO_CLOUD = "Missing value auth-url required for auth plugin password\n"   # keystoneauth, no OS_AUTH_URL
 
 
-def state_json(seed: int, hosts: list[str], mappings: dict[str, dict[str, str]], l3: list[str], dhcp: list[str],
-               commands: list[str]) -> str:
-    """The state file's text: what `controller_from_state` needs to rebuild the controller."""
-    return json.dumps({"seed": seed, "hosts": hosts, "mappings": mappings, "l3": l3, "dhcp": dhcp,
-                       "commands": commands}, separators=(",", ":"))
+def state_json(config: dict[str, Any], base: str | None, commands: list[str]) -> str:
+    """The state file's text: what `controller_from_state` needs to rebuild the controller (the
+    Controller's arguments, the resumed cloud's SQL text or None, the commands that succeeded)."""
+    return json.dumps({"config": config, "base": base, "commands": commands}, separators=(",", ":"))
 
 
 def controller_from_state(text: str) -> Controller:
     """The controller after the state's commands (they all succeeded when the file was written)."""
     state: dict[str, Any] = json.loads(text)
-    ctl = Controller(state["hosts"], state["seed"], state["mappings"], state["l3"], state["dhcp"])
+    ctl = Controller(**state["config"])
+    if state["base"] is not None:
+        from_dump(state["base"], ctl, STATE_PATH)
     for line in state["commands"]:
         openstack(ctl, line)
     return ctl
@@ -52,7 +54,7 @@ def openstack_main(argv: list[str], state: str | None) -> tuple[int, str, str]:
         return 1, "", NO_CLOUD
     try:
         ctl = controller_from_state(state)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, CloudStateError):
         return 1, "", f"netplex: openstack: {STATE_PATH} is not a cloud's state\n"
     return openstack(ctl, shlex.join(["openstack", *argv[1:]]), read_only=True)
 

@@ -12,6 +12,7 @@ import difflib
 import json
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,13 @@ from netplex.scenario.params import SEED, expand_params
 __all__ = ["load_scenario", "load_scenario_text", "format_loc", "read_file_text"]
 
 
-def load_scenario(path: str | Path, params: dict[str, str] | None = None) -> Scenario:
+def load_scenario(path: str | Path, params: dict[str, str] | None = None,
+                  prepare: Callable[[Scenario], None] | None = None) -> Scenario:
     """Load and validate a scenario file, its `${name}` parameters given `params` values
-    over the file's defaults (scenario/params.py); raises ScenarioError."""
-    return load_scenario_text(read_file_text(path), str(path), params)
+    over the file's defaults (scenario/params.py); raises ScenarioError. `prepare` sees the
+    scenario before the whole-file checks (`--cloud-state` resumes its cloud there, so the
+    probes may name the resumed servers)."""
+    return load_scenario_text(read_file_text(path), str(path), params, prepare)
 
 
 def read_file_text(path: str | Path) -> str:
@@ -45,9 +49,10 @@ def read_file_text(path: str | Path) -> str:
         raise ScenarioError(str(path), 0, "file", f"not UTF-8 text ({e.reason})") from None
 
 
-def load_scenario_text(text: str, file: str = "<scenario>", params: dict[str, str] | None = None) -> Scenario:
+def load_scenario_text(text: str, file: str = "<scenario>", params: dict[str, str] | None = None,
+                       prepare: Callable[[Scenario], None] | None = None) -> Scenario:
     """Validate scenario YAML given as text; `file` names it in errors and
-    gives the default scenario name (its stem). `params` as for `load_scenario`."""
+    gives the default scenario name (its stem). `params`, `prepare` as for `load_scenario`."""
     text, values = expand_params(text, file, params)
     root, data = _parse_yaml(text, file)
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
@@ -60,6 +65,8 @@ def load_scenario_text(text: str, file: str = "<scenario>", params: dict[str, st
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         raise _first_error(e, root, file) from None
+    if prepare is not None:
+        prepare(scenario)
     issues = scenario.reference_issues()
     if issues:
         loc, message = issues[0]

@@ -514,6 +514,35 @@ class Event(_Model):
 # --- the file --------------------------------------------------------------------
 
 
+def parse_network_vlan_ranges(text: str) -> dict[str, list[tuple[int, int]]]:
+    """ml2's `network_vlan_ranges` (neutron_lib.plugins.utils.parse_network_vlan_ranges): comma-separated
+    `PHYSNET` (provider networks only) or `PHYSNET:MIN:MAX` entries; a bad one is Neutron's
+    NetworkVlanRangeError text (`Invalid network VLAN range: 'ENTRY' - 'WHY'.`)."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        physnet, *bounds = entry.split(":")
+        if not bounds:
+            ranges.setdefault(physnet, [])
+            continue
+        if len(bounds) != 2:
+            why = ("not enough values to unpack (expected 3, got 2)" if len(bounds) < 2
+                   else "too many values to unpack (expected 3)")
+            raise ValueError(f"Invalid network VLAN range: '{entry}' - '{why}'.")
+        for b in bounds:
+            if not b.strip().lstrip("+-").isdigit():
+                raise ValueError(f"Invalid network VLAN range: '{entry}' - 'invalid literal for int() with base 10: "
+                                 f"'{b}''.")
+        lo, hi = int(bounds[0]), int(bounds[1])
+        for tag in (lo, hi):
+            if not 1 <= tag <= 4094:
+                raise ValueError(f"Invalid network VLAN range: '({lo}, {hi})' - '{tag} is not a valid VLAN tag'.")
+        if hi < lo:
+            raise ValueError(f"Invalid network VLAN range: '({lo}, {hi})' - 'End of VLAN range is less than start "
+                             "of VLAN range'.")
+        ranges.setdefault(physnet, []).append((lo, hi))
+    return ranges
+
+
 class CloudSpec(_Model):
     """The top-level `cloud:` (netplex.cloud): its compute hosts and its `openstack` commands."""
 
@@ -521,8 +550,34 @@ class CloudSpec(_Model):
     commands: str = ""
     # listeners in servers, by server name, as a node's `services:` (probes' tcp/udp to a server)
     services: dict[NodeName, list[Service]] = {}
+    # ml2's [ml2_type_vlan] network_vlan_ranges ("physnet1:100:199,physnet2") and [ml2]
+    # tenant_network_types (netplex.cloud.controller reads both)
+    network_vlan_ranges: str | None = None
+    tenant_network_types: list[Literal["vxlan", "vlan"]] = ["vxlan"]
     # Filled by the loader: the file line of the commands text's first line.
     _first_line: int = PrivateAttr(default=0)
+    # `netplex run --cloud-state DB`: the saved cloud the commands apply on top of (netplex.cloud.state's
+    # SQL text), set by the command line (a scenario file never names a host path)
+    _resumed: str | None = PrivateAttr(default=None)
+
+    def resume(self, state: str | None) -> None:
+        """Start from a saved cloud (netplex.cloud.state.dump's text) instead of an empty one."""
+        self._resumed = state
+
+    @property
+    def resumed(self) -> str | None:
+        return self._resumed
+
+    @field_validator("network_vlan_ranges")
+    @classmethod
+    def _vlan_ranges(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_network_vlan_ranges(v)
+        return v
+
+    def vlan_ranges(self) -> dict[str, list[tuple[int, int]]] | None:
+        """network_vlan_ranges parsed: physical network -> its (min, max) ranges (none: provider only)."""
+        return parse_network_vlan_ranges(self.network_vlan_ranges) if self.network_vlan_ranges is not None else None
 
     def command_lines(self) -> list[tuple[int, str]]:
         """(file line, command) of each command; blank lines and `#` comments skipped."""

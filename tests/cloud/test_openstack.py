@@ -131,7 +131,7 @@ def test_vlan_and_flat_provider_networks() -> None:
     c = Controller(["compute1", "compute2"], mappings={"compute2": {"physnet1": "eth1"}})
     assert run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet9 "
                   "--provider-segment 100 n") == \
-        (1, "", "Error while executing command: Invalid input for operation: physical_network 'physnet9' unknown for vlan provider network.\n")
+        (1, "", "Error while executing command: Invalid input for operation: physical_network 'physnet9' unknown for VLAN provider network.\n")
     assert run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet1 n")[0] == 1
     status, out, _ = run(c, "openstack network create --provider-network-type vlan --provider-physical-network physnet1 "
                             "--provider-segment 100 v100 -f json")
