@@ -49,7 +49,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── ClabError               netplex clab: containerlab's `Error: ...` message (1)      clab/lab.py
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py
      ├── CloudError              openstack: an API refusal (1) or a usage error (2)     cloud/controller.py
-     │    └── IdentityError      keystone's/nova's refusal, (HTTP n) (Request-ID: ...)  cloud/controller.py
+     │    ├── IdentityError      keystone's/nova's refusal, (HTTP n) (Request-ID: ...)  cloud/controller.py
+     │    └── CloudStateError    a --cloud-state DB netplex cannot resume (status 2)     cloud/state.py
      ├── DnsmasqError            dnsmasq: a command line or file it rejects (status 1)  apps/dnsmasq.py
      ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
      ├── SwitchError             ovs-ofctl: an OFPT_ERROR printed with its request (1)  ovs/ofctl.py
