@@ -34,10 +34,11 @@ SNAT rules carry `--random-fully` (use_random_fully = True with iptables >= 1.6.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from netplex.cloud.controller import Controller, DscpMarkingRule, Port, Router, Rule
-from netplex.cloud.firewall import ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
+from netplex.cloud.firewall import WRAP, ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
 from netplex.cloud.metadata import METADATA_IP, METADATA_PORT, data_path, instances_json
 
 __all__ = ["VXLAN_PORT", "group_members", "host_lines", "rule_dict"]
@@ -73,30 +74,34 @@ def group_members(ctl: Controller) -> dict[str, list[str]]:
     return members
 
 
-def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller) -> list[str]:
+def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller, hybrid: bool = False) -> list[str]:
     """IptablesFirewallDriver for the host (netplex.cloud.firewall): the network-owned ports
     trusted, then per VM port the provider rules (DHCP replies to its address and to
     broadcast, _add_ingress_dhcp_rule) and its groups' rules, remote groups as ipsets
-    (created first, as IpsetManager.set_members does); one conntrack zone per network."""
+    (created first, as IpsetManager.set_members does); one conntrack zone per network.
+    `hybrid`: OVSHybridIptablesFirewallDriver (the OVS agent's iptables_hybrid): the wrap
+    name `neutron-openvswi`, the port's `qvb<id>` as its bridge device, a zone per port."""
     members = group_members(ctl)
     zones: dict[str, int] = {}
     calls: list[Call] = [c for p in trusted for c in trusted_calls(p.tap)]
     remote: dict[str, None] = {}
     for p in ports:
-        zone = zones.setdefault(p.network_id, ZONE_START + len(zones))
+        zone = zones.setdefault(p.id if hybrid else p.network_id, ZONE_START + len(zones))
         dhcp = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 68,
                  "port_range_max": 68, "source_port_range_min": 67, "source_port_range_max": 67,
                  "dest_ip_prefix": dest} for dest in (f"{p.ip}/32", "255.255.255.255/32")]
         rules = dhcp + [rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
         remote.update((r["remote_group_id"], None) for r in rules if r.get("remote_group_id") and r["ethertype"] == "IPv4")
-        calls += port_calls(p.tap, p.mac, [str(p.ip)], f"brq{p.network_id[:11]}", zone, rules, members, ipset=True)
+        bridge = p.device("qvb") if hybrid else f"brq{p.network_id[:11]}"
+        calls += port_calls(p.tap, p.mac, [str(p.ip)], bridge, zone, rules, members, ipset=True,
+                            port_name=p.id if hybrid else None)
     sets = []
     for g in remote:
         if members.get(g):
             name = ipset_name(g)
             sets.append(f"ipset create -exist {name} hash:net family inet")
             sets += [f"ipset add -exist {name} {ip}/32" for ip in members[g]]
-    return sets + render(calls + trailer_calls())
+    return sets + render(calls + trailer_calls(), wrap="neutron-openvswi" if hybrid else WRAP)
 
 
 DEFAULT_BURST_RATE = 0.8      # qos_consts: a burst of 80 % of a second's worth at the rate
@@ -146,6 +151,10 @@ def _dscp_lines(ctl: Controller, ports: list[Port]) -> list[str]:
     return out + [f"iptables -t mangle -A {chain} -j DSCP --set-dscp {mark:#04x}" for _, chain, mark in marks]
 
 
+# an interface driver's plug: (port, namespace, device in it, prefix length or None) -> lines
+Plug = Callable[[Port, str, str, "int | None"], list[str]]
+
+
 def _veth(p: Port, ns: str, dev: str, prefixlen: int | None) -> list[str]:
     """BridgeInterfaceDriver.plug: tap<id> on the network's bridge, `dev` in the namespace
     (with the port's address unless None: a VM that asks DHCP for it)."""
@@ -164,7 +173,7 @@ def _quoted(lines: list[str]) -> str:
     return " ".join("'" + ln + "'" for ln in lines)
 
 
-def _dhcp_lines(ctl: Controller, port: Port) -> list[str]:
+def _dhcp_lines(ctl: Controller, port: Port, plug: Plug = _veth, prefix: str = "ns-") -> list[str]:
     """The DHCP agent's qdhcp-<network> namespace and its dnsmasq (neutron/agent/linux/dhcp.py
     Dnsmasq: the hosts file `MAC,host-A-B-C-D.openstacklocal,IP` of every port on the network,
     the options file per subnet, the command line of _build_cmdline_callback plus --port=0)."""
@@ -195,7 +204,7 @@ def _dhcp_lines(ctl: Controller, port: Port) -> list[str]:
             f"printf '%s\\n' {_quoted(opts)} > {conf}/opts", f"printf '' > {conf}/addn_hosts",
             f"printf '' > {conf}/leases",
             f"ip netns add {ns}", f"ip -n {ns} link set lo up",
-            *_veth(port, ns, port.device("ns-"), ctl.subnets[port.subnet_id].cidr.prefixlen),
+            *plug(port, ns, port.device(prefix), ctl.subnets[port.subnet_id].cidr.prefixlen),
             f"ip netns exec {ns} {' '.join(cmd)}"]
 
 
@@ -265,16 +274,16 @@ def l3_rules(ctl: Controller, r: Router) -> list[tuple[str, str]]:
     return rules
 
 
-def _router_lines(ctl: Controller, r: Router) -> list[str]:
+def _router_lines(ctl: Controller, r: Router, plug: Plug = _veth) -> list[str]:
     ns = r.namespace
     out = [f"ip netns add {ns}", f"ip -n {ns} link set lo up", f"ip netns exec {ns} sysctl -q -w net.ipv4.ip_forward=1"]
     for pid in r.interfaces:
         p = ctl.ports[pid]
-        out += _veth(p, ns, p.device("qr-"), ctl.subnets[p.subnet_id].cidr.prefixlen)
+        out += plug(p, ns, p.device("qr-"), ctl.subnets[p.subnet_id].cidr.prefixlen)
     if r.gateway_port is not None:
         gw = ctl.ports[r.gateway_port]
         sub, qg = ctl.subnets[gw.subnet_id], gw.device("qg-")
-        out += _veth(gw, ns, qg, sub.cidr.prefixlen)
+        out += plug(gw, ns, qg, sub.cidr.prefixlen)
         out += [f"ip -n {ns} addr add {f.address}/32 dev {qg}" for f in ctl.floating_ips.values()
                 if f.router_id == r.id and f.fixed_port_id is not None]
         if sub.gateway_ip is not None:
@@ -314,21 +323,8 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[l
         out += [f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {local_ips[h]}" for h in dict.fromkeys(p.host for p in remote)]
         out += [f"bridge fdb append {p.mac} dev {vx} dst {local_ips[p.host]}" for p in remote]
     vms = [p for p in ports if p.device_owner.startswith("compute:")]
-    for server in dict.fromkeys(ctl.servers[p.device_id].name for p in vms):
-        out += [f"ip netns add {server}", f"ip -n {server} link set lo up"]
-    boot = []
-    for p in vms:
-        server = ctl.servers[p.device_id]
-        nic = f"eth{server.ports.index(p.id)}"
-        sub = ctl.subnets[p.subnet_id]
-        if sub.enable_dhcp and ctl.dhcp_port(p.network_id) is not None:
-            out += _veth(p, server.name, nic, None)
-            run = f"/run/dhclient-{server.name}-{nic}"
-            boot.append(f"ip netns exec {server.name} dhclient -lf {run}.leases -pf {run}.pid {nic}")
-            continue
-        out += _veth(p, server.name, nic, sub.cidr.prefixlen)   # no DHCP: configured as config-drive would
-        if sub.gateway_ip is not None and nic == "eth0":
-            out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
+    vm_out, boot = _vm_lines(ctl, vms, _veth)
+    out += vm_out
     for p in vms:
         out += _qos_lines(ctl, p)
     out += _dscp_lines(ctl, vms)
@@ -340,3 +336,26 @@ def host_lines(ctl: Controller, host: str, local_ips: dict[str, str]) -> tuple[l
             out += _dhcp_lines(ctl, p)
     trusted = [p for p in ports if p.device_owner.startswith("network:")]
     return out + _firewall(vms, trusted, ctl), boot
+
+
+def _vm_lines(ctl: Controller, vms: list[Port], plug: Plug) -> tuple[list[str], list[str]]:
+    """Each server's namespace and NICs (plugged by `plug`), and the lines it boots with:
+    dhclient on a NIC whose subnet has DHCP, else the address and default route set as
+    config-drive would."""
+    out: list[str] = []
+    for server in dict.fromkeys(ctl.servers[p.device_id].name for p in vms):
+        out += [f"ip netns add {server}", f"ip -n {server} link set lo up"]
+    boot = []
+    for p in vms:
+        server = ctl.servers[p.device_id]
+        nic = f"eth{server.ports.index(p.id)}"
+        sub = ctl.subnets[p.subnet_id]
+        if sub.enable_dhcp and ctl.dhcp_port(p.network_id) is not None:
+            out += plug(p, server.name, nic, None)
+            run = f"/run/dhclient-{server.name}-{nic}"
+            boot.append(f"ip netns exec {server.name} dhclient -lf {run}.leases -pf {run}.pid {nic}")
+            continue
+        out += plug(p, server.name, nic, sub.cidr.prefixlen)   # no DHCP: configured as config-drive would
+        if sub.gateway_ip is not None and nic == "eth0":
+            out.append(f"ip -n {server.name} route add default via {sub.gateway_ip}")
+    return out, boot

@@ -169,11 +169,15 @@ def rule_texts(rule: dict[str, Any], port_ips: list[str], members: dict[str, lis
 
 
 def port_calls(device: str, mac: str, ips: list[str], bridge: str, zone: int, rules: list[dict[str, Any]],
-               members: dict[str, list[str]] | None = None, ipset: bool = False) -> list[Call]:
-    """prepare_port_filter of one port (IPv4): what _setup_chains_apply adds for it."""
+               members: dict[str, list[str]] | None = None, ipset: bool = False,
+               port_name: str | None = None) -> list[Call]:
+    """prepare_port_filter of one port (IPv4): what _setup_chains_apply adds for it. `bridge` is
+    _get_br_device_name (`brq<network>` for linuxbridge, the port's `qvb<id>` for the OVS hybrid
+    driver), `port_name` the agent's device name where it is no `tap` name (the OVS agent's
+    device is the port id, which the zone comment shows whole)."""
     members = members or {}
     i, o, s = port_chain("i", device), port_chain("o", device), port_chain("s", device)
-    short = device[4:] if device.startswith("tap") else device     # _get_port_device_name
+    short = port_name or (device[4:] if device.startswith("tap") else device)     # _get_port_device_name
     calls = [Call("raw", "PREROUTING", f'{match} -m comment --comment "Set zone for {short}" -j CT --zone {zone}')
              for match in (f"-m physdev --physdev-in {bridge}", f"-i {bridge}", f"-m physdev --physdev-in {device}")]
     calls += [Call("nat", "PREROUTING", f"-m physdev --{way} {device} -j ACCEPT", comment=TRUSTED_ACCEPT)
@@ -216,14 +220,15 @@ def trailer_calls() -> list[Call]:
 BUILTIN = {"filter": ("INPUT", "OUTPUT", "FORWARD"), "raw": ("PREROUTING", "OUTPUT"), "nat": ("PREROUTING",)}
 
 
-def _wrapped(name: str) -> str:
-    return f"{WRAP}-{name[:11]}" if name not in ("neutron-filter-top",) else name
+def _wrapped(name: str, wrap: str = WRAP) -> str:
+    return f"{wrap}-{name[:11]}" if name not in ("neutron-filter-top",) else name
 
 
-def render(calls: list[Call], comments: bool = True) -> list[str]:
+def render(calls: list[Call], comments: bool = True, wrap: str = WRAP) -> list[str]:
     """The `iptables` lines that build IptablesManager's tables: wrapped built-in chains with
     their jumps (neutron-filter-top first in FORWARD and OUTPUT), then each chain's rules,
-    top ones first."""
+    top ones first. `wrap` is the agent's binary name cut to 16 characters: `neutron-linuxbri`
+    (the linuxbridge agent), `neutron-openvswi` (the OVS agent's hybrid firewall)."""
     out: list[str] = []
     for table in ("raw", "nat", "filter"):
         chains: dict[str, tuple[list[str], list[str]]] = {}
@@ -239,19 +244,19 @@ def render(calls: list[Call], comments: bool = True) -> list[str]:
                 comment = f'-m comment --comment "{call.comment}"'
                 text = f"{comment} {text}" if text.startswith("-j") else \
                     text.replace(" -j ", f" {comment} -j ", 1) if " -j " in text else f"{text} {comment}"
-            words = [_wrapped(w[1:]) if w.startswith("$") else w for w in text.split(" ")]
+            words = [_wrapped(w[1:], wrap) if w.startswith("$") else w for w in text.split(" ")]
             top, bottom = chains.setdefault(call.chain, ([], []))
             (top if call.top else bottom).append(" ".join(words))
         pre = f"iptables -t {table} " if table != "filter" else "iptables "
         if table == "filter":
             out.append(f"{pre}-N neutron-filter-top")
-        out += [f"{pre}-N {_wrapped(c)}" for c in chains]
+        out += [f"{pre}-N {_wrapped(c, wrap)}" for c in chains]
         for c in BUILTIN[table]:
             if table == "filter" and c in ("FORWARD", "OUTPUT"):
                 out.append(f"{pre}-A {c} -j neutron-filter-top")
-            out.append(f"{pre}-A {c} -j {_wrapped(c)}")
+            out.append(f"{pre}-A {c} -j {_wrapped(c, wrap)}")
         if table == "filter":
-            out.append(f"{pre}-A neutron-filter-top -j {_wrapped('local')}")
+            out.append(f"{pre}-A neutron-filter-top -j {_wrapped('local', wrap)}")
         for c, (top, bottom) in chains.items():
-            out += [f"{pre}-A {_wrapped(c)} {r}" for r in top + bottom]
+            out += [f"{pre}-A {_wrapped(c, wrap)} {r}" for r in top + bottom]
     return out

@@ -13,6 +13,7 @@ from netplex.cloud.agent import host_lines
 from netplex.cloud.controller import Controller
 from netplex.cloud.node import CloudHostParams
 from netplex.cloud.openstack import openstack
+from netplex.cloud.ovs_agent import OVS_MECHANISM, ovs_host_lines, unsupported
 from netplex.cloud.shellcmd import STATE_PATH, state_json
 from netplex.cloud.state import CloudStateError, dump, from_dump, load, save
 from netplex.scenario.model import ENDPOINTS, Endpoint, Scenario
@@ -93,6 +94,12 @@ def save_cloud(scenario: Scenario, path: Path) -> None:
     save(ctl, path)
 
 
+def _bridge_mappings(scenario: Scenario, host: str) -> dict[str, str]:
+    params = scenario.nodes[host].params
+    assert isinstance(params, CloudHostParams)
+    return dict(params.bridge_mappings)
+
+
 def local_ips(scenario: Scenario) -> dict[str, str]:
     """Each cloud host's VXLAN tunnel address (its `local_ip:`)."""
     assert scenario.cloud is not None
@@ -111,7 +118,14 @@ def compile_cloud(scenario: Scenario) -> tuple[SectionLines, dict[str, Any] | No
     ctl, failure, done = _replay(scenario)
     tunnels = local_ips(scenario)
     # every host's agents first (bridges, tunnels, routers, DHCP servers), then the VMs boot (dhclient)
-    compiled = {host: host_lines(ctl, host, tunnels) for host in spec.hosts}
+    if spec.mechanism == OVS_MECHANISM:
+        refused = unsupported(ctl)
+        if refused is not None and failure is None:
+            failure = {"node": "cloud", "line": 0, "file_line": 0, "command": "mechanism: openvswitch",
+                       "message": refused}
+        compiled = {host: ovs_host_lines(ctl, host, tunnels, _bridge_mappings(scenario, host)) for host in spec.hosts}
+    else:
+        compiled = {host: host_lines(ctl, host, tunnels) for host in spec.hosts}
     # the state `openstack` typed on a host answers from (netplex.cloud.shellcmd)
     state = state_json(controller_config(scenario), spec.resumed, done)
     keep = f"mkdir -p {STATE_PATH.rsplit('/', 1)[0]} && printf '%s\\n' {shlex.quote(state)} > {STATE_PATH}"

@@ -547,6 +547,8 @@ class CloudSpec(_Model):
     """The top-level `cloud:` (netplex.cloud): its compute hosts and its `openstack` commands."""
 
     hosts: Annotated[list[NodeName], Field(min_length=1)]
+    # ml2 mechanism_drivers: the linuxbridge agent, or the openvswitch agent (netplex.cloud.ovs_agent)
+    mechanism: Literal["linuxbridge", "openvswitch"] = "linuxbridge"
     commands: str = ""
     # listeners in servers, by server name, as a node's `services:` (probes' tcp/udp to a server)
     services: dict[NodeName, list[Service]] = {}

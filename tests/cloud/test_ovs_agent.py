@@ -1,0 +1,136 @@
+"""The Open vSwitch mechanism (`cloud: mechanism: openvswitch`): hosts get what
+neutron-openvswitch-agent with the iptables_hybrid firewall and the OVS interface driver write
+(br-int, br-tun and its tunnels and flows, the hybrid plug, namespaces' internal ports), VMs
+reach each other through it, and examples/cloud-ovs-vxlan agrees with the real ovs-vswitchd
+on the kernel twin, flows included."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netplex.cloud.ovs_agent import tunnel_port_name
+from netplex.errors import ScenarioError
+from netplex.scenario.loader import load_scenario, load_scenario_text
+from netplex.scenario.runner import prepare
+from netplex.scenario.sim import SimBackend
+from tests.cloud.test_scenario import HEAD as SCENARIO_HEAD
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "cloud-ovs-vxlan.yaml"
+
+HEAD = SCENARIO_HEAD + """\
+cloud:
+  hosts: [compute1, compute2]
+  mechanism: openvswitch
+  commands: |
+    openstack network create net1
+    openstack subnet create --network net1 --subnet-range 10.0.0.0/24 sub1
+    openstack security group create web
+    openstack security group rule create --protocol tcp --dst-port 80 web
+    openstack server create --network net1 --security-group web --availability-zone nova:compute1 vm1
+    openstack server create --network net1 --security-group web --availability-zone nova:compute2 vm2
+"""
+
+
+@pytest.fixture(scope="module")
+def two() -> SimBackend:
+    backend = SimBackend()
+    assert prepare(load_scenario_text(HEAD, "c.yaml"), backend) is None
+    return backend
+
+
+def out(b: SimBackend, node: str, line: str) -> str:
+    r = b.run(node, line)
+    assert r.status == 0, (line, r.output, r.error)
+    return r.output
+
+
+def test_tunnel_port_names_are_the_remote_address_in_hex() -> None:
+    assert tunnel_port_name("192.168.0.12") == "vxlan-c0a8000c"
+    assert tunnel_port_name("10.0.0.1", "gre") == "gre-0a000001"
+
+
+def test_bridges_ports_and_tags(two: SimBackend) -> None:
+    ports = out(two, "compute1", "ovs-vsctl list-ports br-int").split()
+    assert ports[0] == "patch-tun" and len(ports) == 3     # and the DHCP agent's tap (every host runs it here)
+    qvo = next(p for p in ports if p.startswith("qvo"))
+    assert out(two, "compute1", "ovs-vsctl list-ports br-tun").split() == ["patch-int", "vxlan-c0a8000c"]
+    assert out(two, "compute1", "ovs-vsctl get-fail-mode br-int") == "secure\n"
+    assert out(two, "compute1", f"ovs-vsctl get port {qvo} tag") == "1\n"
+    ids = out(two, "compute1", f"ovs-vsctl get interface {qvo} external_ids")
+    assert "attached-mac=" in ids and "iface-id=" in ids and 'iface-status=active' in ids and "vm-uuid=" in ids
+    assert out(two, "compute1", "ovs-vsctl get interface vxlan-c0a8000c options:remote_ip") == '"192.168.0.12"\n'
+    assert out(two, "compute1", "ovs-vsctl get interface patch-tun options:peer") == "patch-int\n"
+    # the hybrid plug: tap and qvb on the qbr Linux bridge
+    dev = qvo[3:]
+    assert f"master qbr{dev}" in out(two, "compute1", f"ip -o link show tap{dev}")
+    assert f"master qbr{dev}" in out(two, "compute1", f"ip -o link show qvb{dev}")
+
+
+def test_tunnel_flows_map_the_vni_to_the_local_vlan_and_learn(two: SimBackend) -> None:
+    two.run("compute2", "ip netns exec vm2 nc -l 80 &")
+    assert two.run("compute1", "ip netns exec vm1 nc -z -w 1 10.0.0.4 80").status == 0
+    flows = out(two, "compute1", "ovs-ofctl --no-stats dump-flows br-tun")
+    assert "table=4, priority=1,tun_id=0x3e9 actions=mod_vlan_vid:1,resubmit(,10)" in flows
+    assert "table=22, priority=1,dl_vlan=1 actions=strip_vlan,set_tunnel:0x3e9,output:2" in flows
+    assert " priority=1,in_port=2 actions=resubmit(,4)" in flows      # from the tunnel
+    # vm2's MAC learned from the tunnel, on the local VLAN 1, back into that tunnel
+    learned = [ln for ln in flows.splitlines() if "table=20, hard_timeout=300" in ln]
+    assert learned and all("vlan_tci=0x0001/0x0fff" in ln and ln.endswith("output:2") for ln in learned)
+    int_flows = out(two, "compute1", "ovs-ofctl --no-stats dump-flows br-int")
+    assert "table=24, priority=2,arp,in_port=2,arp_spa=10.0.0.3 actions=resubmit(,25)" in int_flows
+    assert "table=60, priority=1 actions=NORMAL" in int_flows
+
+
+def test_the_hybrid_firewall_decides_on_the_qbr_bridge(two: SimBackend) -> None:
+    two.run("compute2", "ip netns exec vm2 nc -l 80 &")
+    two.run("compute2", "ip netns exec vm2 nc -l 23 &")
+    assert two.run("compute1", "ip netns exec vm1 nc -z -w 1 10.0.0.4 80").status == 0
+    assert two.run("compute1", "ip netns exec vm1 nc -z -w 1 10.0.0.4 23").status == 1
+    rules = out(two, "compute2", "iptables -S")
+    assert "neutron-linuxbri" not in rules
+    assert "-A neutron-openvswi-FORWARD -m physdev --physdev-out tap" in rules
+    zone = out(two, "compute2", "iptables -t raw -S")
+    assert "-m physdev --physdev-in qvb" in zone and "-j CT --zone 4097" in zone
+    assert "Set zone for " in zone
+
+
+def test_the_example_passes_in_the_simulator(differential) -> None:
+    result = differential.sim(EXAMPLE)
+    assert result.exit_status == 0, [(p.what, p.observed) for p in result.probes if not p.passed]
+
+
+def test_router_and_dhcp_ports_are_internal_ports_in_their_namespaces() -> None:
+    b = SimBackend()
+    assert prepare(load_scenario(EXAMPLE), b) is None
+    for ns, prefix in (("qdhcp-", "tap"), ("qrouter-", "qr-"), ("qrouter-", "qg-")):
+        names = [n for n in out(b, "network1", "ip netns").split() if n.startswith(ns)]
+        devs = " ".join(out(b, "network1", f"ip -n {n} -o link show") for n in names)
+        assert f": {prefix}" in devs
+        port = devs.split(f": {prefix}")[1].split(":")[0].split("@")[0]
+        assert out(b, "network1", f"ovs-vsctl get interface {prefix}{port} type") == "internal\n"
+    assert "int-br-ex" in out(b, "network1", "ovs-vsctl list-ports br-int")
+    assert out(b, "network1", "ovs-vsctl list-ports br-ex").split() == ["eth1", "phy-br-ex"]
+
+
+def test_qos_on_an_openvswitch_cloud_is_refused() -> None:
+    text = HEAD.replace("--availability-zone nova:compute1 vm1",
+                        "--availability-zone nova:compute1 vm1\n    openstack network qos policy create bw\n"
+                        "    openstack network qos rule create --type bandwidth-limit --max-kbps 1000 bw\n"
+                        "    openstack network set --qos-policy bw net1")
+    failure = prepare(load_scenario_text(text, "c.yaml"), SimBackend())
+    assert failure is not None and "QoS policies on an openvswitch cloud are not supported" in failure["message"]
+
+
+def test_an_unknown_mechanism_names_file_line_field() -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(HEAD.replace("mechanism: openvswitch", "mechanism: ovn"), "c.yaml")
+    assert "c.yaml:18" in str(e.value) and "cloud.mechanism" in str(e.value)
+
+
+@pytest.mark.linux
+def test_the_example_agrees_with_the_real_ovs(differential) -> None:
+    """The real ovs-vswitchd (userspace datapath) gets the same lines: the probes, the port
+    tags, the agent's flows on br-int, br-tun and br-ex and what br-tun learned agree."""
+    differential.assert_agree(EXAMPLE, needs=("br_netfilter",))
