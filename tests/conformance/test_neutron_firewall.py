@@ -19,8 +19,11 @@ the trusted ports, the remote group's members, ipsets on or off); 16 states. The
 passes when netplex's driver, rendered in IptablesManager's restore format for a fresh
 table (the chains declared, then `-I CHAIN N RULE` chain by chain in sorted order),
 matches the test's regular expression for filter + nat + raw, as the test's
-MatchesRegex does. The OVS hybrid driver's goldens (IPTABLES_RAW_DEVICE_*) and the IPv6
-ones are out of scope.
+MatchesRegex does. The OVS hybrid driver (OVSHybridIptablesFirewallDriver, the OVS agent's
+iptables_hybrid; netplex.cloud.ovs_agent) is checked the same way on the 7 states
+TestSecurityGroupAgentWithOVSIptables replays, with its raw goldens IPTABLES_RAW_DEVICE_1/2
+(a zone per port, matched on `qvb<device>`) in place of IPTABLES_RAW_BRIDGE_NET_1/2. The IPv6
+goldens are out of scope.
 
 `python tests/conformance/test_neutron_firewall.py` prints the pass rates and why each
 failure failed.
@@ -82,14 +85,16 @@ def pass_rate() -> tuple[int, int]:
 BUILTIN = {"filter": ["FORWARD", "INPUT", "OUTPUT"], "nat": ["PREROUTING"], "raw": ["OUTPUT", "PREROUTING"]}
 
 
-def state_calls(state: dict[str, Any]) -> list[Call]:
+def state_calls(state: dict[str, Any], hybrid: bool = False) -> list[Call]:
     """What the agent's firewall holds in the state: trusted ports first (process_trusted_ports
-    runs before the filtered ports are set up), then each port, one zone per network."""
+    runs before the filtered ports are set up), then each port, one zone per network (`hybrid`:
+    one per port, the bridge device `qvb<device>`)."""
     calls = [c for dev in state["trusted"] for c in trusted_calls(dev)]
     zones: dict[str, int] = {}
     for p in state["ports"]:
-        zone = zones.setdefault(p["network"], ZONE_START + len(zones))
-        calls += port_calls(p["device"], p["mac"], [p["ip"]], f"brq{p['network']}"[:15], zone, p["rules"],
+        zone = zones.setdefault(p["device"] if hybrid else p["network"], ZONE_START + len(zones))
+        bridge = f"qvb{p['device']}"[:14] if hybrid else f"brq{p['network']}"[:15]
+        calls += port_calls(p["device"], p["mac"], [p["ip"]], bridge, zone, p["rules"],
                             state["members"], ipset=state["ipset"])
     return calls + trailer_calls()
 
@@ -123,6 +128,13 @@ def restore_text(calls: list[Call], table: str) -> str:
     return "\n".join(lines + ["COMMIT", "# Completed by iptables_manager", ""])
 
 
+# TestSecurityGroupAgentWithOVSIptables: the base class's states of the tests it overrides, its raw goldens
+HYBRID_RAW = {"IPTABLES_RAW_BRIDGE_NET_1": "IPTABLES_RAW_DEVICE_1", "IPTABLES_RAW_BRIDGE_NET_2": "IPTABLES_RAW_DEVICE_2",
+              "IPTABLES_RAW_DEFAULT": "IPTABLES_RAW_DEFAULT"}
+HYBRID_STATES = [{**s, "raw": HYBRID_RAW[s["raw"]]} for s in STATES
+                 if any(t.startswith("TestSecurityGroupAgentWithIptables.") for t in s["tests"])]
+
+
 def golden_regex(state: dict[str, Any]) -> str:
     """TestSecurityGroupAgentWithIptables._regex of filter + nat + raw."""
     value = "".join(RPC["goldens"][state[t]] for t in ("filter", "nat", "raw"))
@@ -130,14 +142,18 @@ def golden_regex(state: dict[str, Any]) -> str:
     return value.replace("\n", "\\n").replace("[", r"\[").replace("]", r"\]").replace("*", r"\*")
 
 
-def state_matches(state: dict[str, Any]) -> bool:
-    calls = state_calls(state)
+def state_matches(state: dict[str, Any], hybrid: bool = False) -> bool:
+    calls = state_calls(state, hybrid)
     text = "".join(restore_text(calls, t) for t in ("filter", "nat", "raw"))
     return re.match(golden_regex(state), text) is not None
 
 
 def state_pass_rate() -> tuple[int, int]:
     return sum(1 for s in STATES if state_matches(s)), len(STATES)
+
+
+def hybrid_pass_rate() -> tuple[int, int]:
+    return sum(1 for s in HYBRID_STATES if state_matches(s, hybrid=True)), len(HYBRID_STATES)
 
 
 def test_pass_rate_is_tracked() -> None:
@@ -147,6 +163,9 @@ def test_pass_rate_is_tracked() -> None:
     passed, total = state_pass_rate()
     assert total == 16
     assert passed / total >= 0.90, f"neutron securitygroups_rpc goldens: {passed}/{total}"
+    passed, total = hybrid_pass_rate()
+    assert total == 7
+    assert passed / total >= 0.90, f"neutron securitygroups_rpc goldens, OVS hybrid driver: {passed}/{total}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["test"] for c in CASES])
@@ -160,6 +179,12 @@ def test_securitygroups_rpc_golden(state: dict[str, Any]) -> None:
     assert re.match(golden_regex(state), text), text
 
 
+@pytest.mark.parametrize("state", HYBRID_STATES, ids=[s["name"] for s in HYBRID_STATES])
+def test_securitygroups_rpc_golden_ovs_hybrid(state: dict[str, Any]) -> None:
+    text = "".join(restore_text(state_calls(state, hybrid=True), t) for t in ("filter", "nat", "raw"))
+    assert re.match(golden_regex(state), text), text
+
+
 if __name__ == "__main__":
     failures = [(c, differences(c)) for c in CASES]
     failures = [(c, d) for c, d in failures if d]
@@ -168,6 +193,9 @@ if __name__ == "__main__":
           f"({passed / total:.1%})")
     spassed, stotal = state_pass_rate()
     print(f"neutron test_securitygroups_rpc.py IPv4 goldens: {spassed}/{stotal} ({spassed / stotal:.1%})")
+    hpassed, htotal = hybrid_pass_rate()
+    print(f"neutron test_securitygroups_rpc.py IPv4 goldens, OVS hybrid driver: {hpassed}/{htotal} "
+          f"({hpassed / htotal:.1%})")
     if "-v" in sys.argv:
         for st in STATES:
             if not state_matches(st):
