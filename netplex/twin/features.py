@@ -73,7 +73,8 @@ FEATURES: dict[str, Feature] = {
                         _uses(r"tc (?:filter|actions) [^\n]*\saction\s+(?:drop|pass|ok|reclassify|continue)\b")),
     "ip_gre": Feature("ip link add g0 type gre remote 192.0.2.1 local 192.0.2.2",
                       _uses(r"\btype gre(?:tap)?\b|\bmode gre\b")),
-    "8021q": Feature(_VETH + "ip link add link v0 name v0.5 type vlan id 5", _uses(r"\btype vlan\b")),
+    # (not `--provider-network-type vlan`: an OVS cloud tags in the switch, the linuxbridge one says `type vlan`)
+    "8021q": Feature(_VETH + "ip link add link v0 name v0.5 type vlan id 5", _uses(r"(?<!-)\btype vlan\b")),
     "bridge vlan_filtering": Feature("ip link add b0 type bridge vlan_filtering 1",
                                      _uses(r"\bvlan_filtering 1\b")),
     "bonding": Feature("ip link add b0 type bond", _uses(r"\btype bond\b")),
