@@ -73,6 +73,7 @@ from netplex.errors import NetplexError, ScenarioError
 from netplex.fabric import FabricError, fat_tree, leaf_spine, three_tier
 from netplex.mininet.run import run_mn
 from netplex.mininet.run import run_script as run_mininet_script
+from netplex.ovs.ofapps import ALLOW_ENV, apps_allowed
 from netplex.scenario.backend import Backend
 from netplex.scenario.events import EventsOptionError, parse_events_option
 from netplex.scenario.loader import load_scenario, read_file_text
@@ -361,6 +362,27 @@ def _prepare_or_exit(scenario: Scenario, be: Backend, file: Path, keep_going: bo
 # --- commands -------------------------------------------------------------------------------
 
 
+def _allow_apps(on: bool) -> None:
+    """`--allow-apps`: a scenario is untrusted input, its Python files run only when the user says so
+    (netplex.ovs.ofapps.apps_allowed reads it; the kernel twin's commands inherit it)."""
+    if on:
+        os.environ[ALLOW_ENV] = "1"
+
+
+def _hint_allow_apps(file: Path, scenario: Scenario) -> None:
+    """Without --allow-apps, name the setup lines that start one of the scenario's Python files as
+    an application (their refusal goes to a background job's standard error, which a run does not show)."""
+    if apps_allowed():
+        return
+    for name, node in scenario.nodes.items():
+        py = [path for path in node.file_contents() if path.endswith(".py")]
+        for setup in node.setup_lines():
+            used = [path for path in py if path in setup.command]
+            if used:
+                print(f"netplex: {file}:{setup.file_line}: {name} runs the scenario's Python file {used[0]}, "
+                      "which runs only with --allow-apps", file=sys.stderr)
+
+
 @app.command()
 def run(
     files: list[Path] = typer.Argument(..., help="Scenario files (YAML).", show_default=False),
@@ -378,12 +400,15 @@ def run(
     cloud_state: Path | None = typer.Option(None, "--cloud-state", help="SQLite file holding the cloud: resumed "
                                             "when it exists, saved after the run (docs/cloud.md).",
                                             show_default=False),
+    allow_apps: bool = typer.Option(False, "--allow-apps", help="Let the scenario's Python files run as controller "
+                                    "applications (netplex-controller, osken-manager; docs/ovs.md)."),
 ) -> None:
     """Run scenario files and check their probes."""
     if cloud_state is not None and (len(files) != 1 or record is not None):
         raise _fail("--cloud-state takes one scenario file (and no --record)")
     if backend not in BACKENDS:
         raise _fail(f'unknown backend "{backend}" (choose {", ".join(BACKENDS)})')
+    _allow_apps(allow_apps)
     params = _run_params(param)
     if record is not None:
         if params:
@@ -498,6 +523,7 @@ def _run_file_with_progress(file: Path, backend: str, seed: int | None, pcap: Pa
         return None, ScenarioResult.from_error(e, file.stem, backend)
     except CloudStateError as e:
         raise _fail(e.message) from None
+    _hint_allow_apps(file, scenario)
     be = _make_backend(backend, scenario.seed if seed is None else seed, pcap)
     bar = _ProgressBar(scenario.name)
     be.progress = bar
@@ -721,12 +747,15 @@ def shell(
     file: Path = typer.Argument(..., help="Scenario file.", show_default=False),
     node: str = typer.Argument(..., help="The node to type commands on.", show_default=False),
     backend: str = typer.Option("sim", "--backend", "-b", help="sim (default) or linux."),
+    allow_apps: bool = typer.Option(False, "--allow-apps", help="Let the scenario's Python files run as controller "
+                                    "applications (docs/ovs.md)."),
 ) -> None:
     """Set a scenario up, then type commands on one of its nodes (`exit` or EOF ends).
 
     On a terminal the line is edited with readline (arrows, Ctrl-R, history kept in
     ~/.netplex_history); Ctrl-C drops the line being typed or cancels the running
     command, never the shell."""
+    _allow_apps(allow_apps)
     scenario = _load(file)
     if node not in scenario.nodes:
         raise _fail(f'{file}: no node "{node}" (nodes: {", ".join(scenario.nodes)})')

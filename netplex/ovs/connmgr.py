@@ -72,7 +72,7 @@ from netplex.stack.tcp import TcpSocket
 if TYPE_CHECKING:
     from netplex.ovs.vswitchd import OfPort, OvsVswitchd, XBridge
 
-__all__ = ["OfChannel", "of_actions", "of_outputs", "port_desc"]
+__all__ = ["OfChannel", "of_action_list", "of_actions", "of_outputs", "port_desc"]
 
 MAX_BACKOFF_NS = 8_000_000_000
 PORT_POLL_NS = 100_000_000
@@ -123,6 +123,36 @@ def of_outputs(acts: list[Act]) -> tuple[list[tuple[int, int]], int | None]:
         elif a.kind == "goto_table":
             goto = a.a
     return outputs, goto
+
+
+_SET_FIELD_NUM = {name: num for num, name in SET_FIELDS.items()}
+
+
+def of_action_list(acts: list[Act]) -> tuple[list[tuple[str, int, int]], int | None, tuple[int, int] | None] | None:
+    """The inverse of `of_acts`: the switch's actions as an OpenFlow 1.3 action list
+    (openflow.encode_action_list), GOTO_TABLE and WRITE_METADATA; None when an action has no such
+    spelling (the flow statistics then carry its outputs only, `of_outputs`)."""
+    out: list[tuple[str, int, int]] = []
+    goto: int | None = None
+    metadata: tuple[int, int] | None = None
+    for a in acts:
+        if a.kind in ("output", "controller", *_RESERVED_NO):
+            out += [("output", port, max_len) for port, max_len in of_outputs([a])[0]]
+        elif a.kind == "set_field" and a.a in _SET_FIELD_NUM:
+            out.append(("set_field", _SET_FIELD_NUM[a.a], a.b))
+        elif a.kind == "strip_vlan":
+            out.append(("pop_vlan", 0, 0))
+        elif a.kind == "dec_ttl":
+            out.append(("dec_ttl", 0, 0))
+        elif a.kind in ("push_vlan", "group", "set_queue"):
+            out.append((a.kind, a.a, 0))
+        elif a.kind == "write_metadata":
+            metadata = (a.a, a.b)
+        elif a.kind == "goto_table":
+            goto = a.a
+        else:
+            return None
+    return out, goto, metadata
 
 
 def port_desc(xb: XBridge, p: OfPort) -> PortDesc:
@@ -316,10 +346,13 @@ class OfChannel:
                 entries = []
                 for r in rules:
                     outputs, goto = of_outputs(r.actions)
+                    whole = of_action_list(r.actions)
                     flags = 1 if "send_flow_rem" in r.flags else 0
                     entries.append(flow_stats_entry(r.table, now - r.created, r.priority, r.idle_timeout,
                                                     r.hard_timeout, flags, r.cookie, r.n_packets, r.n_bytes,
-                                                    r.match.fields, outputs, goto))
+                                                    r.match.fields, outputs, goto if whole is None else whole[1],
+                                                    None if whole is None else whole[0],
+                                                    None if whole is None else whole[2]))
         elif mp_type == OFPMP_PORT_STATS:
             want = struct.unpack_from("!I", req, 0)[0] if len(req) >= 4 else OFPP_ANY
             entries = []

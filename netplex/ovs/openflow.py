@@ -18,8 +18,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-__all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "FlowStatsRequest", "PacketIn", "PacketOut", "PortDesc", "Reader",
-           "decode_action_list", "decode_actions", "decode_match", "encode", "encode_actions", "encode_raw", "encode_match", "error_msg",
+__all__ = ["OFP_VERSION", "OFPT", "FlowModMsg", "FlowStats", "FlowStatsRequest", "PacketIn", "PacketOut", "PortDesc",
+           "PortStats", "Reader", "decode_action_list", "decode_flow_stats", "decode_port_stats", "encode_action_list", "decode_actions", "decode_match", "encode", "encode_actions", "encode_raw", "encode_match", "error_msg",
            "features_reply", "multipart_replies", "port_status"]
 
 OFP_VERSION = 4    # OpenFlow 1.3
@@ -103,7 +103,8 @@ def encode_match(fields: dict[str, tuple[int, int]]) -> bytes:
             v, mask = value if value < 0xFF00 else value | 0xFFFF0000, full
         if key == "vlan_tci":
             v = value & 0x1FFF   # OFPVID_PRESENT | vid
-            mask = mask & 0x1FFF
+            mask = full if mask & 0x1FFF == 0x1FFF else mask & 0x1FFF     # VID and CFI exact: no mask
+        mask &= full            # ICMP's type and code: one byte on the wire, 16 bits in the switch's match
         has_mask = mask != full
         head = (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9) | (int(has_mask) << 8) | (size * (2 if has_mask else 1))
         tlvs += struct.pack("!I", head) + v.to_bytes(size, "big") + (mask.to_bytes(size, "big") if has_mask else b"")
@@ -275,7 +276,8 @@ class FlowModMsg:
     out_port: int = OFPP_ANY
     flags: int = 0
     goto_table: int | None = None
-    # decoded only (not compared): every action in order, WRITE_METADATA, what the switch must refuse
+    # not compared: every action in order (encoded instead of `actions` when given), WRITE_METADATA;
+    # decoded only: what the switch must refuse
     acts: list[tuple[str, int, int]] = field(default_factory=list, compare=False)
     metadata: tuple[int, int] | None = field(default=None, compare=False)
     error: tuple[int, int] | None = field(default=None, compare=False)
@@ -285,9 +287,11 @@ class FlowModMsg:
                            self.idle_timeout, self.hard_timeout, self.priority, self.buffer_id, self.out_port,
                            OFPP_ANY, self.flags)
         insts = b""
-        if self.actions:
-            acts = encode_actions(self.actions)
+        if self.actions or self.acts:
+            acts = encode_action_list(self.acts) if self.acts else encode_actions(self.actions)
             insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
+        if self.metadata is not None:
+            insts += struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *self.metadata)
         if self.goto_table is not None:
             insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, self.goto_table)
         return encode("FLOW_MOD", xid, head + encode_match(self.match) + insts)
@@ -396,12 +400,17 @@ class FlowStatsRequest:
 
 def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, hard: int, flags: int,
                      cookie: int, packets: int, n_bytes: int, match: dict[str, tuple[int, int]],
-                     actions: list[tuple[int, int]], goto_table: int | None) -> bytes:
-    """ofp_flow_stats (§7.3.5.2) with an APPLY_ACTIONS of OUTPUTs and a GOTO_TABLE."""
+                     actions: list[tuple[int, int]], goto_table: int | None,
+                     action_list: list[tuple[str, int, int]] | None = None,
+                     metadata: tuple[int, int] | None = None) -> bytes:
+    """ofp_flow_stats (§7.3.5.2) with an APPLY_ACTIONS (OUTPUTs, or the whole `action_list` when
+    given: `encode_action_list`), a WRITE_METADATA and a GOTO_TABLE."""
     insts = b""
-    if actions:
-        acts = encode_actions(actions)
+    if actions or action_list:
+        acts = encode_action_list(action_list) if action_list else encode_actions(actions)
         insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
+    if metadata is not None:
+        insts += struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *metadata)
     if goto_table is not None:
         insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, goto_table)
     body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
@@ -434,3 +443,106 @@ class Reader:
             out.append((mtype, xid, self.buf[8:length]))
             self.buf = self.buf[length:]
         return out
+
+
+def encode_action_list(acts: list[tuple[str, int, int]]) -> bytes:
+    """The inverse of `decode_action_list`: OUTPUT, SET_FIELD (an OXM field of `OXM_FIELDS`,
+    padded to 8 bytes, §7.2.5), PUSH_VLAN, POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE."""
+    out = b""
+    for kind, a, b in acts:
+        if kind == "output":
+            out += struct.pack("!HHIH6x", OFPAT_OUTPUT, 16, a, b)
+        elif kind == "set_field":
+            size = OXM_FIELDS[a][1]
+            tlv = struct.pack("!I", (OFPXMC_OPENFLOW_BASIC << 16) | (a << 9) | size) + b.to_bytes(size, "big")
+            body = _pad8(struct.pack("!HH", OFPAT_SET_FIELD, 0) + tlv)
+            out += struct.pack("!HH", OFPAT_SET_FIELD, len(body)) + body[4:]
+        elif kind == "push_vlan":
+            out += struct.pack("!HHH2x", OFPAT_PUSH_VLAN, 8, a)
+        elif kind in ("pop_vlan", "dec_ttl"):
+            out += struct.pack("!HH4x", OFPAT_POP_VLAN if kind == "pop_vlan" else OFPAT_DEC_NW_TTL, 8)
+        elif kind in ("group", "set_queue"):
+            out += struct.pack("!HHI", OFPAT_GROUP if kind == "group" else OFPAT_SET_QUEUE, 8, a)
+        else:
+            raise ValueError(f"no OpenFlow 1.3 action {kind}")
+    return out
+
+
+@dataclass(slots=True)
+class FlowStats:
+    """One ofp_flow_stats of a reply (§7.3.5.2), its instructions read as a FlowModMsg's."""
+
+    table_id: int
+    duration_sec: int
+    duration_nsec: int
+    priority: int
+    idle_timeout: int
+    hard_timeout: int
+    flags: int
+    cookie: int
+    packet_count: int
+    byte_count: int
+    length: int
+    match: dict[str, tuple[int, int]]
+    acts: list[tuple[str, int, int]]
+    goto_table: int | None = None
+    metadata: tuple[int, int] | None = None
+
+
+def decode_flow_stats(body: bytes) -> list[FlowStats]:
+    """The ofp_flow_stats entries of an OFPMP_FLOW reply's body (after its 8-byte head)."""
+    out: list[FlowStats] = []
+    pos = 0
+    while pos + 56 <= len(body):
+        (length, table_id, dsec, dnsec, priority, idle, hard, flags, cookie, packets,
+         n_bytes) = struct.unpack_from("!HBxIIHHHH4xQQQ", body, pos)
+        if length < 56:
+            break
+        match, ipos = decode_match(body, pos + 48)
+        end = pos + length
+        st = FlowStats(table_id, dsec, dnsec, priority, idle, hard, flags, cookie, packets, n_bytes, length,
+                       match, [])
+        while ipos + 8 <= end:
+            itype, ilen = struct.unpack_from("!HH", body, ipos)
+            if ilen < 8:
+                break
+            if itype == OFPIT_APPLY_ACTIONS:
+                st.acts += decode_action_list(body[ipos + 8:ipos + ilen])[0]
+            elif itype == OFPIT_GOTO_TABLE:
+                st.goto_table = body[ipos + 4]
+            elif itype == OFPIT_WRITE_METADATA:
+                st.metadata = struct.unpack_from("!QQ", body, ipos + 8)
+            ipos += ilen
+        out.append(st)
+        pos = end
+    return out
+
+
+@dataclass(slots=True)
+class PortStats:
+    """One ofp_port_stats (§7.3.5.6)."""
+
+    port_no: int
+    rx_packets: int
+    tx_packets: int
+    rx_bytes: int
+    tx_bytes: int
+    rx_dropped: int
+    tx_dropped: int
+    rx_errors: int
+    tx_errors: int
+    rx_frame_err: int
+    rx_over_err: int
+    rx_crc_err: int
+    collisions: int
+    duration_sec: int
+    duration_nsec: int
+
+
+_PORT_STATS = struct.Struct("!I4xQQQQQQQQQQQQII")
+
+
+def decode_port_stats(body: bytes) -> list[PortStats]:
+    """The ofp_port_stats entries of an OFPMP_PORT_STATS reply's body."""
+    return [PortStats(*_PORT_STATS.unpack_from(body, pos))
+            for pos in range(0, len(body) - _PORT_STATS.size + 1, _PORT_STATS.size)]

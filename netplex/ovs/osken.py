@@ -22,7 +22,10 @@ thread answering late is not outrun by the simulation. The run is as determinist
 application is.
 
 An APP that is a file on the node (a scenario's `files:`) is given to os-ken as a copy; any
-other APP is a module name (or a file of the host's). `--log-file` is a path on the node:
+other APP is a module name (or a file of the host's). An APP that is a file (a path, `.py`) is
+code the scenario brings: it runs only when the user allowed it (`netplex run --allow-apps`,
+NETPLEX_ALLOW_APPS=1; `ofapps.apps_allowed`), as netplex-controller's file applications, and is
+otherwise refused naming the flag; a module name always runs. `--log-file` is a path on the node:
 os-ken logs to a private folder on the host and what it writes is copied there as it grows
 (`cat` it on the node). The os-ken process dies with the simulated process (`kill`, the
 machine's end) and with the Python that started it (PR_SET_PDEATHSIG, and at exit). On the kernel twin, `osken-manager` (netplex/twin/bin) runs the same
@@ -45,6 +48,7 @@ import weakref
 from pathlib import Path
 
 from netplex.apps.process import Program, ProgramExit
+from netplex.ovs.ofapps import apps_allowed, refused_file
 from netplex.ovs.openflow import OFPT, Reader
 from netplex.packet.addr import ip_to_int
 from netplex.shell.registry import Context, command
@@ -290,6 +294,11 @@ class OsKenManager(Program):
             self.log_copied += len(data)
 
 
+def _is_file_app(app: str) -> bool:
+    """An APP os-ken would load from a file (os_ken.utils.import_module: a path, `.py`), not a module name."""
+    return "/" in app or app.endswith(".py")
+
+
 @command("osken-manager")
 def osken_manager(ctx: Context, argv: list[str]) -> Result:
     """osken-manager: start a real os-ken application for the switches of the simulation."""
@@ -335,6 +344,8 @@ def osken_manager(ctx: Context, argv: list[str]) -> Result:
             if a == "--default-log-level" and i + 1 < len(argv):
                 i += 1
                 options.append(argv[i])
+        elif _is_file_app(a) and not apps_allowed():
+            return Result(1, "", refused_file("osken-manager", a))
         elif ctx.fs.is_file(a, ctx.cwd):
             apps.append((a.rsplit("/", 1)[-1], ctx.fs.read_bytes(a, ctx.cwd)))   # the node's file
         else:

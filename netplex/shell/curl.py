@@ -1,10 +1,14 @@
 """`curl` as curl 7.88.1 (Debian 12, curl(1)) prints it, over HTTP/1.1 on the simulated clock.
 
     curl [-s] [-S] [-v] [-i] [-I] [-f] [-o FILE] [-w FORMAT] [-m SECS] [--connect-timeout SECS]
-         [-X METHOD] [-H 'Name: value'] [--http0.9] http://ADDRESS[:PORT][/PATH]
+         [-X METHOD] [-H 'Name: value'] [-d DATA | --data-raw DATA | --data-binary DATA]
+         [--http0.9] http://ADDRESS[:PORT][/PATH]
 
 The request is curl's own (`GET PATH HTTP/1.1`, Host, `User-Agent: curl/7.88.1`, `Accept:
-*/*`); the answer is read until the peer closes or its Content-Length is in. An answer that
+*/*`); with data (`-d`, `--data`, `--data-ascii`: `@FILE` or `@-` reads it, dropping carriage
+returns and newlines; `--data-binary @FILE` keeps them; `--data-raw` takes no `@`; several are
+joined with `&`) it is a POST (unless `-X`) with `Content-Length` and `Content-Type:
+application/x-www-form-urlencoded` (unless `-H` gives one), as curl's -d does. The answer is read until the peer closes or its Content-Length is in. An answer that
 is not HTTP/1.x is HTTP/0.9, which curl refuses unless `--http0.9`: the probe services of
 a scenario (`peer ADDR:PORT`) give `curl: (1) Received HTTP/0.9 when not allowed`, as the
 real curl does. Exit statuses and messages: 1 (HTTP/0.9), 6 (a name neither an address nor
@@ -39,8 +43,10 @@ METER_HEAD = ("  % Total    % Received % Xferd  Average Speed   Time    Time    
               "                                 Dload  Upload   Total   Spent    Left  Speed\n")
 # options taking a value, by long name; short letters map to long names
 _SHORT = {"s": "silent", "S": "show-error", "v": "verbose", "i": "include", "I": "head", "f": "fail",
-          "o": "output", "w": "write-out", "m": "max-time", "X": "request", "H": "header", "V": "version"}
-_WITH_VALUE = {"output", "write-out", "max-time", "connect-timeout", "request", "header"}
+          "o": "output", "w": "write-out", "m": "max-time", "X": "request", "H": "header", "V": "version",
+          "d": "data"}
+_WITH_VALUE = {"output", "write-out", "max-time", "connect-timeout", "request", "header", "data", "data-ascii",
+               "data-raw", "data-binary"}
 _FLAGS = {"silent", "show-error", "verbose", "include", "head", "fail", "http0.9", "version"}
 
 
@@ -62,6 +68,8 @@ class _Opts:
     method: str | None = None
     headers: list[str] = field(default_factory=list)
     url: str | None = None
+    data: list[tuple[str, str]] = field(default_factory=list)    # (option, value) of each -d, --data-*
+    body: bytes | None = None                                    # the data joined, files read
 
 
 @dataclass
@@ -88,7 +96,7 @@ def _parse(argv: list[str]) -> _Opts | Result:
         if a.startswith("--") and len(a) > 2:
             name = a[2:]
             if name not in _FLAGS and name not in _WITH_VALUE:
-                if name.startswith("no-") or name in ("location", "insecure", "data", "cookie", "proxy", "user",
+                if name.startswith("no-") or name in ("location", "insecure", "data-urlencode", "cookie", "proxy", "user",
                                                       "upload-file", "compressed", "retry", "resolve"):
                     return unsupported(f"curl --{name}")
                 return Result(2, "", f"curl: option --{name}: is unknown\n"
@@ -100,7 +108,7 @@ def _parse(argv: list[str]) -> _Opts | Result:
             for j, ch in enumerate(a[1:]):
                 long = _SHORT.get(ch)
                 if long is None:
-                    if ch in "LkdbcuxOTFe":
+                    if ch in "LkbcuxOTFeG":
                         return unsupported(f"curl -{ch}")
                     return Result(2, "", f"curl: option -{a[1 + j:]}: is unknown\n"
                                          "curl: try 'curl --help' or 'curl --manual' for more information\n")
@@ -149,7 +157,35 @@ def _set_value(o: _Opts, name: str, value: str, typed: str) -> Result | None:
         o.method = value
     elif name == "header":
         o.headers.append(value)
+    elif name.startswith("data"):
+        o.data.append((name, value))
     return None
+
+
+def _read_data(ctx: Context, o: _Opts, err: list[str]) -> None:
+    """The request body from the -d options (curl's data_read / file2memory): `@FILE` (`@-`: standard
+    input) read, its CR and LF dropped except for --data-binary; a file that cannot be read warns
+    and gives nothing; the parts joined with `&`."""
+    if not o.data:
+        return
+    parts: list[bytes] = []
+    for name, value in o.data:
+        if value.startswith("@") and name != "data-raw":
+            path = value[1:]
+            if path == "-":
+                data = ctx.stdin.encode()
+            elif ctx.fs.is_file(path, ctx.cwd):
+                data = ctx.fs.read_bytes(path, ctx.cwd)
+            else:
+                err.append(f'Warning: Couldn\'t read data from file "{path}", this makes an empty \n'
+                           "Warning: POST.\n")
+                data = b""
+            if name != "data-binary":
+                data = data.replace(b"\r", b"").replace(b"\n", b"")
+        else:
+            data = value.encode()
+        parts.append(data)
+    o.body = b"&".join(parts)
 
 
 def _resolve(ctx: Context, host: str) -> int:
@@ -202,11 +238,14 @@ def _meter_line(total: int, got: int, elapsed_ns: int) -> str:
             f"--:--:-- {spent_s} --:--:-- {_size5(speed)}")
 
 
-def _request(method: str, path: str, host: str, port: int, headers: list[str]) -> list[str]:
+def _request(method: str, path: str, host: str, port: int, headers: list[str], body: bytes | None = None) -> list[str]:
     """The request line and headers; `-H 'Name: value'` replaces curl's own header of that
-    name (`-H 'Name:'` removes it) or adds one."""
+    name (`-H 'Name:'` removes it) or adds one. A body adds Content-Length and curl's
+    form Content-Type."""
     hosthdr = host if port == 80 else f"{host}:{port}"
     fields = [f"Host: {hosthdr}", f"User-Agent: {USER_AGENT}", "Accept: */*"]
+    if body is not None:
+        fields += [f"Content-Length: {len(body)}", "Content-Type: application/x-www-form-urlencoded"]
     for h in headers:
         name = h.split(":", 1)[0].strip().lower()
         fields = [x for x in fields if x.split(":", 1)[0].lower() != name]
@@ -262,11 +301,13 @@ def _transfer(ctx: Context, o: _Opts, err: list[str], t: _Transfer) -> None:
     t.local = (sk.laddr, sk.lport)
     if verbose:
         err.append(f"* Connected to {host} ({addr}) port {port} (#0)\n")
-    method = o.method or ("HEAD" if "head" in o.flags else "GET")
-    req = _request(method, path, host, port, o.headers)
+    method = o.method or ("HEAD" if "head" in o.flags else "POST" if o.body is not None else "GET")
+    req = _request(method, path, host, port, o.headers, o.body)
     if verbose:
         err += [f"> {line}\r\n" for line in req] + ["> \r\n"]
-    sk.send(("\r\n".join(req) + "\r\n\r\n").encode())
+        if o.body:
+            err += [f"}} [{len(o.body)} bytes data]\n", "* We are completely uploaded and fine\n"]
+    sk.send(("\r\n".join(req) + "\r\n\r\n").encode() + (o.body or b""))
 
     def complete() -> bool:
         return state["closed"] or bool(state["errno"]) or _complete(bytes(data), method, "fail" in o.flags)
@@ -377,12 +418,16 @@ def curl(ctx: Context, argv: list[str]) -> Result:
     if o.url is None:   # a bare `curl` only points at the help
         return Result(2, "", ("curl: no URL specified!\n" if len(argv) > 1 else "")
                       + "curl: try 'curl --help' or 'curl --manual' for more information\n")
+    if o.data and "head" in o.flags:
+        return Result(2, "", "Warning: You can only select one HTTP request method! You asked for both POST \n"
+                             "Warning: (-d, --data) and HEAD (-I, --head).\n")
     silent = "silent" in o.flags
     show_error = not silent or "show-error" in o.flags
     meter = not silent and (ctx.terminal is None or o.output is not None)
     err: list[str] = []
     if meter:
         err.append(METER_HEAD + _meter_line(0, 0, 0))
+    _read_data(ctx, o, err)
     ns: Any = ctx.node
     start = ns.world.sched.now
     t = _Transfer()

@@ -10,6 +10,7 @@ from typing import Any
 from netplex.frr import service as frr_service
 from netplex.frr import vtysh as frr_vtysh
 from netplex.ovs import appctl as ovs_appctl
+from netplex.ovs import controller as ovs_controller
 from netplex.ovs import ofctl as ovs_ofctl
 from netplex.ovs import osken as ovs_osken
 from netplex.ovs import testcontroller as ovs_testcontroller
@@ -57,7 +58,7 @@ from netplex.shell.interp import Shell
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
                    procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
-                   ovs_testcontroller, ovs_osken, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
+                   ovs_testcontroller, ovs_osken, ovs_controller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
                    ifconfig, ebtables, mlagd, getent, labeld)
 
 

@@ -35,6 +35,12 @@ PORT_STATUS_SEEN = [2, 4, 5, 6, 7]      # what the real ovs-vswitchd 3.1 sent, o
 HOST = "ip link set eth0 address {mac} && ip addr add {ip}/24 dev eth0 && ip link set eth0 up"
 
 
+@pytest.fixture(autouse=True)
+def _allow_apps(monkeypatch):
+    """The application is a Python file: the user allows it (`netplex run --allow-apps`)."""
+    monkeypatch.setenv("NETPLEX_ALLOW_APPS", "1")
+
+
 def _need_osken() -> None:
     missing = osken_missing()
     if missing is not None:
@@ -118,9 +124,17 @@ def test_a_real_os_ken_app_drives_the_simulated_switch():
                 if "netplex-osken-" in ln and ln.endswith(APP)]
 
 
-def test_osken_manager_errors(tmp_path):
+def test_osken_manager_errors(tmp_path, monkeypatch):
     net = Network()
     c0 = net.add_node("c0")
+    monkeypatch.setenv("NETPLEX_ALLOW_APPS", "0")
+    run_ok(c0, "mkdir -p /etc/osken && echo 'import os' > /etc/osken/app.py")
+    for app in ("/etc/osken/app.py", APP, "app.py"):      # the node's file, the host's, a relative path
+        r = c0.run(f"osken-manager {app} & wait $!")
+        assert (r.status, r.error) == (1, f"osken-manager: {app}: an application file from the scenario runs only "
+                                          "when allowed (netplex run --allow-apps)\n")
+    assert "osken-manager" not in run_ok(c0, "ps aux")
+    monkeypatch.setenv("NETPLEX_ALLOW_APPS", "1")
     r = c0.run("osken-manager --ofp-tcp-listen-port x app.py")
     assert (r.status, r.error) == (2, "osken-manager: error: argument --ofp-tcp-listen-port: Invalid value 'x'\n")
     r = c0.run("osken-manager --ofp-ssl-listen-port 6654 app.py")

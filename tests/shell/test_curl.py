@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from netplex.stack.tcp import TcpSocket
 from tests.conftest import run_ok
 
 
@@ -57,3 +58,46 @@ def test_refusals(server):
     r = h.run("curl -s")
     assert r.status == 2 and r.error.startswith("curl: no URL specified!\n")
     assert h.run("curl -m abc http://x/").error.startswith("curl: option -m: expected a proper numerical parameter\n")
+
+
+def test_data_makes_a_post(server):
+    """-d as curl sends it: POST, Content-Length, the form Content-Type (unless -H gives one), `@file`
+    read without its newlines, several joined with `&`; --data-binary keeps the newlines; -X wins."""
+    h, s = server
+    h.machine.fs.write("/tmp/body.json", b'{"a":\r\n 1}\n')
+    cases = [
+        ("-d 'x=1' -d y=2", "POST", "Content-Length: 7\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+         "x=1&y=2"),
+        ("--data @/tmp/body.json", "POST", "Content-Length: 8\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+         '{"a": 1}'),
+        ("--data-binary @/tmp/body.json -H 'Content-Type: application/json'", "POST",
+         "Content-Length: 11\r\nContent-Type: application/json\r\n", '{"a":\r\n 1}\n'),
+        ("--data-raw @/tmp/body.json -X PUT", "PUT",
+         "Content-Length: 15\r\nContent-Type: application/x-www-form-urlencoded\r\n", "@/tmp/body.json"),
+    ]
+    seen: list[bytes] = []
+
+    def accepted(sk: TcpSocket) -> None:      # an HTTP server that keeps what it was sent
+        def data(sk: TcpSocket, chunk: bytes) -> None:
+            seen.append(chunk)
+            if b"\r\n\r\n" in b"".join(seen):
+                sk.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        sk.on_data = data
+    lst = TcpSocket(s.ns.sockets)
+    lst.listen(8080)
+    lst.on_accept = accepted
+    for args, method, headers, body in cases:
+        seen.clear()
+        r = h.run(f"curl -s {args} http://10.0.0.2:8080/p")
+        assert (r.status, r.output) == (0, "ok"), args
+        got = b"".join(seen).decode()
+        assert got == (f"{method} /p HTTP/1.1\r\nHost: 10.0.0.2:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n"
+                       f"{headers}\r\n{body}"), args
+    r = h.run("curl -s -d @/tmp/none http://10.0.0.2:9/")
+    assert r.error.startswith('Warning: Couldn\'t read data from file "/tmp/none", this makes an empty \n'
+                              "Warning: POST.\n")
+    r = h.run("curl -I -d x http://10.0.0.2/")
+    assert (r.status, r.error) == (2, "Warning: You can only select one HTTP request method! You asked for both "
+                                      "POST \nWarning: (-d, --data) and HEAD (-I, --head).\n")
+    r = h.run("curl -d")
+    assert r.status == 2 and r.error.startswith("curl: option -d: requires parameter\n")

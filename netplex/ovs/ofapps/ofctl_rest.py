@@ -1,0 +1,497 @@
+"""`ofctl_rest`: the northbound REST API of os-ken's and Ryu's ryu/app/ofctl_rest.py over the
+switches connected to the controller, with ryu/lib/ofctl_v1_3.py's JSON (field names, match and
+action syntax) and its answers: 200 with JSON, 200 with no body for a change, 400 for a body or
+dpid that does not parse, 404 for a switch that is not connected or a command it does not know,
+webob's `404 Not Found` page for another path.
+
+    GET    /stats/switches                      [1, 2]
+    GET    /stats/desc/<dpid>                   {"1": {"mfr_desc": ..., ...}}
+    GET    /stats/flow/<dpid>  (POST: a filter)  {"1": [{"priority": 1, ..., "actions": ["OUTPUT:2"], "match": {...}}]}
+    GET    /stats/aggregateflow/<dpid>          {"1": [{"packet_count": .., "byte_count": .., "flow_count": ..}]}
+    GET    /stats/port/<dpid>[/<port>]          {"1": [{"rx_packets": .., ..., "port_no": 1}]}
+    GET    /stats/portdesc/<dpid>               {"1": [{"hw_addr": .., "name": .., ..., "port_no": 1}]}
+    POST   /stats/flowentry/add|modify|modify_strict|delete|delete_strict   {"dpid": 1, "match": {...}, "actions": [...]}
+    DELETE /stats/flowentry/clear/<dpid>
+
+The HTTP server listens on `--wsapi-host` (0.0.0.0) port `--wsapi-port` (8080), os-ken's wsgi
+options. A body is read as ofctl_rest reads it (ast.literal_eval for the flowentry commands,
+JSON for a stats filter). The meter, group, queue, table and experimenter paths of ofctl_rest are
+answered 501 with netplex's words: the switch does not answer those statistics here.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable
+from typing import Any
+
+from netplex.ovs.ofapp import (
+    OFPTT_ALL,
+    OFPVID_PRESENT,
+    Action,
+    App,
+    AppError,
+    Datapath,
+    Fields,
+    Runtime,
+    Stream,
+    match,
+)
+from netplex.ovs.openflow import (
+    OFP_NO_BUFFER,
+    OFPFC_ADD,
+    OFPFC_DELETE,
+    OFPFC_DELETE_STRICT,
+    OFPFC_MODIFY,
+    OFPFC_MODIFY_STRICT,
+    OFPP_ANY,
+    OXM_FIELDS,
+    SET_FIELDS,
+    FlowStats,
+    PortDesc,
+    PortStats,
+)
+from netplex.packet.addr import int_to_ip
+
+__all__ = ["RestStatsApi"]
+
+WSAPI_PORT = 8080
+OFPCML_MAX = 0xFFE5
+REQUEST_TIMEOUT_NS = 1_000_000_000        # ofctl_v1_3.DEFAULT_TIMEOUT
+MAX_REQUEST = 1 << 20
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
+            413: "Request Entity Too Large", 500: "Internal Server Error", 501: "Not Implemented"}
+# ofproto_v1_3's reserved ports, as ofctl_utils writes and reads them (OFPP_<NAME>)
+_PORT_NAMES = {0xFFFFFFF8: "IN_PORT", 0xFFFFFFF9: "TABLE", 0xFFFFFFFA: "NORMAL", 0xFFFFFFFB: "FLOOD",
+               0xFFFFFFFC: "ALL", 0xFFFFFFFD: "CONTROLLER", 0xFFFFFFFE: "LOCAL", 0xFFFFFFFF: "ANY",
+               0xFFFFFF00: "MAX"}
+_PORT_NUMBERS = {name: no for no, name in _PORT_NAMES.items()}
+_FLOW_COMMANDS = {"add": OFPFC_ADD, "modify": OFPFC_MODIFY, "modify_strict": OFPFC_MODIFY_STRICT,
+                  "delete": OFPFC_DELETE, "delete_strict": OFPFC_DELETE_STRICT}
+# ofctl_v1_3.to_match's old names
+_OLD_NAMES = {"dl_dst": "eth_dst", "dl_src": "eth_src", "dl_type": "eth_type", "dl_vlan": "vlan_vid",
+              "nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "nw_proto": "ip_proto"}
+_NOT_HERE = ("meterfeatures", "meterconfig", "meterdesc", "meter", "groupfeatures", "groupdesc", "group", "queue",
+             "queueconfig", "queuedesc", "table", "tablefeatures", "flowdesc", "role", "meterentry", "groupentry",
+             "experimenter")
+_NOT_FOUND_PAGE = b"404 Not Found\n\nThe resource could not be found.\n\n   "
+
+
+class _BadRequest(Exception):
+    """ValueError's place in ofctl_rest: the request is answered 400."""
+
+
+def _str_to_int(value: Any) -> int:
+    """ofctl_utils.str_to_int: int(str(x), 0)."""
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        raise _BadRequest(value) from None
+
+
+def port_from_user(value: Any) -> int:
+    """ofp_port_from_user: a number, or a reserved port's name (`CONTROLLER`, `OFPP_FLOOD`)."""
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        name = str(value).upper().removeprefix("OFPP_")
+        if name in _PORT_NUMBERS:
+            return _PORT_NUMBERS[name]
+        raise _BadRequest(value) from None
+
+
+def port_to_user(no: int) -> int | str:
+    return _PORT_NAMES.get(no, no)
+
+
+def _port32(no: int) -> int:
+    """A port as OpenFlow 1.3 says it (the switch's 16-bit reserved numbers widened)."""
+    return no | 0xFFFF0000 if 0xFF00 <= no <= 0xFFFF else no
+
+
+def to_match(attrs: dict[str, Any], log: Callable[[str], None]) -> Fields:
+    """ofctl_v1_3.to_match: ofctl's field names (old and OXM) and values → the switch's fields."""
+    if not isinstance(attrs, dict):
+        raise _BadRequest(attrs)
+    attrs = dict(attrs)
+    if attrs.get("dl_type") == 0x0806 or attrs.get("eth_type") == 0x0806:
+        if "nw_src" in attrs and "arp_spa" not in attrs:
+            attrs["arp_spa"] = attrs.pop("nw_src")
+        if "nw_dst" in attrs and "arp_tpa" not in attrs:
+            attrs["arp_tpa"] = attrs.pop("nw_dst")
+    kw: dict[str, Any] = {}
+    for key, value in attrs.items():
+        key = _OLD_NAMES.get(key, key)
+        if key in ("tp_src", "tp_dst"):
+            proto = attrs.get("nw_proto", attrs.get("ip_proto", 0))
+            if proto not in (6, 17):
+                raise KeyError(proto)       # ofctl_v1_3: conv[ip_proto][key]
+            key = ("tcp_" if proto == 6 else "udp_") + key[3:]
+        try:
+            kw[key] = _match_value(key, value)
+        except AppError:
+            log(f"Unknown match field: {key}")
+    try:
+        return match(**kw)
+    except AppError as e:
+        raise _BadRequest(str(e)) from None
+
+
+def _match_value(key: str, value: Any) -> Any:
+    if key == "in_port":
+        return port_from_user(value)
+    if key in ("eth_dst", "eth_src", "arp_sha", "arp_tha"):
+        if not isinstance(value, str):
+            raise _BadRequest(value)
+        return tuple(value.split("/", 1)) if "/" in value else value
+    if key in ("ipv4_src", "ipv4_dst", "arp_spa", "arp_tpa"):
+        if not isinstance(value, str):
+            raise _BadRequest(value)
+        if "/" not in value:
+            return value
+        addr, mask = value.split("/", 1)
+        if mask.isdigit():
+            if int(mask) > 32:
+                raise _BadRequest(value)
+            mask = int_to_ip((0xFFFFFFFF << (32 - int(mask))) & 0xFFFFFFFF)
+        return addr, mask
+    if key == "vlan_vid":
+        if isinstance(value, int):
+            return value | OFPVID_PRESENT
+        text = str(value)
+        if "/" in text:
+            v, m = text.split("/", 1)
+            return _str_to_int(v), _str_to_int(m)
+        return int(text, 10) | OFPVID_PRESENT if text.isdigit() else _str_to_int(text)
+    if key in ("eth_type", "ip_proto", "ip_dscp", "tcp_src", "tcp_dst", "udp_src", "udp_dst", "icmpv4_type",
+               "icmpv4_code", "arp_op"):
+        return _str_to_int(value)
+    raise AppError(key)
+
+
+_SET_FIELD_NAMES = {3: "eth_dst", 4: "eth_src", 11: "ipv4_src", 12: "ipv4_dst", 13: "tcp_src", 14: "tcp_dst",
+                    15: "udp_src", 16: "udp_dst"}
+_SET_FIELD_NUMS = {name: num for num, name in _SET_FIELD_NAMES.items()}
+
+
+def to_actions(acts: Any, log: Callable[[str], None]) -> tuple[list[Action], int | None, tuple[int, int] | None]:
+    """ofctl_v1_3.to_actions: the APPLY_ACTIONS list, GOTO_TABLE and WRITE_METADATA; an action type
+    it does not know is logged and left out, as ofctl does."""
+    if not isinstance(acts, list):
+        raise _BadRequest(acts)
+    out: list[Action] = []
+    goto: int | None = None
+    metadata: tuple[int, int] | None = None
+    for a in acts:
+        if not isinstance(a, dict):
+            raise _BadRequest(a)
+        t = a.get("type")
+        if t == "OUTPUT":
+            out.append(("output", port_from_user(a.get("port", OFPP_ANY)),
+                        _str_to_int(a.get("max_len", OFPCML_MAX)) if a.get("max_len") != "NO_BUFFER" else 0xFFFF))
+        elif t in ("POP_VLAN", "DEC_NW_TTL"):
+            out.append(("pop_vlan" if t == "POP_VLAN" else "dec_ttl", 0, 0))
+        elif t == "PUSH_VLAN":
+            out.append(("push_vlan", _str_to_int(a.get("ethertype")), 0))
+        elif t in ("GROUP", "SET_QUEUE"):
+            key = "group_id" if t == "GROUP" else "queue_id"
+            out.append((t.lower(), _str_to_int(a.get(key)), 0))
+        elif t == "SET_FIELD":
+            name = str(a.get("field"))
+            num = _SET_FIELD_NUMS.get(name)
+            if num is None:
+                raise _NotHere(f"SET_FIELD {name}")
+            m = match(**{name: _match_value(name, a.get("value"))})
+            out.append(("set_field", num, next(iter(m.values()))[0]))
+        elif t == "GOTO_TABLE":
+            goto = _str_to_int(a.get("table_id"))
+        elif t == "WRITE_METADATA":
+            metadata = (_str_to_int(a.get("metadata")),
+                        _str_to_int(a["metadata_mask"]) if "metadata_mask" in a else (1 << 64) - 1)
+        elif t in ("COPY_TTL_OUT", "COPY_TTL_IN", "DEC_MPLS_TTL", "PUSH_MPLS", "POP_MPLS", "SET_MPLS_TTL",
+                   "SET_NW_TTL", "PUSH_PBB", "POP_PBB", "WRITE_ACTIONS", "CLEAR_ACTIONS", "METER", "EXPERIMENTER"):
+            raise _NotHere(f"action {t}")
+        else:
+            log(f"Unknown action type: {t}")
+    return out, goto, metadata
+
+
+class _NotHere(Exception):
+    """Something ofctl_rest would send that netplex's switch does not take: 501 in netplex's words."""
+
+
+# -- what a reply prints ------------------------------------------------------------------------
+_WIDTH = {"in_port": 16, "dl_dst": 48, "dl_src": 48, "dl_type": 16, "vlan_tci": 13, "nw_tos": 8, "nw_proto": 8,
+          "nw_src": 32, "nw_dst": 32, "tp_src": 16, "tp_dst": 16}
+
+
+def _mac(n: int) -> str:
+    return ":".join(f"{b:02x}" for b in n.to_bytes(6, "big"))
+
+
+def match_to_str(fields: Fields) -> dict[str, Any]:
+    """ofctl_v1_3.match_to_str: the OXM fields under ofctl's names (dl_*, nw_*, tp_*; arp_*,
+    icmpv4_*, ip_dscp as OXM names them), a masked one as "value/mask"."""
+    dl_type = fields.get("dl_type", (0, 0))[0]
+    proto = fields.get("nw_proto", (0, 0))[0]
+    out: dict[str, Any] = {}
+    for key, (value, mask) in fields.items():
+        exact = mask == (1 << _WIDTH.get(key, 16)) - 1
+        name = key
+        shown: Any = value
+        if key == "in_port":
+            out["in_port"] = port_to_user(_port32(value))
+            continue
+        if key == "vlan_tci":
+            out["dl_vlan"] = (f"0x{value:04x}/0x{mask:04x}" if mask != 0x1FFF else
+                              str(value & ~OFPVID_PRESENT) if value & OFPVID_PRESENT else f"0x{value:04x}")
+            continue
+        if key in ("dl_src", "dl_dst"):
+            shown = _mac(value) if exact else f"{_mac(value)}/{_mac(mask)}"
+            out[key] = shown
+            continue
+        if key in ("nw_src", "nw_dst"):
+            name = ("arp_spa" if key == "nw_src" else "arp_tpa") if dl_type == 0x0806 else key
+            out[name] = int_to_ip(value) if exact else f"{int_to_ip(value)}/{int_to_ip(mask)}"
+            continue
+        if key == "nw_proto" and dl_type == 0x0806:
+            name, exact = "arp_op", True
+        elif key == "nw_tos":
+            name, value, exact = "ip_dscp", value >> 2, mask == 0xFC
+        elif key in ("tp_src", "tp_dst") and proto == 1:
+            name, exact = ("icmpv4_type" if key == "tp_src" else "icmpv4_code"), True
+        out[name] = value if exact else f"{value}/{mask}"
+    return out
+
+
+def action_to_str(act: Action) -> str:
+    """ofctl_v1_3.action_to_str."""
+    kind, a, _b = act
+    if kind == "output":
+        return f"OUTPUT:{port_to_user(a)}"
+    if kind == "set_field":
+        name = _SET_FIELD_NAMES.get(a, SET_FIELDS.get(a, str(a)))
+        size = OXM_FIELDS[a][1] if a in OXM_FIELDS else 0
+        value: Any = _mac(_b) if size == 6 else int_to_ip(_b) if name.startswith("ipv4") else _b
+        return f"SET_FIELD: {{{name}:{value}}}"
+    return {"push_vlan": f"PUSH_VLAN:{a}", "pop_vlan": "POP_VLAN", "dec_ttl": "DEC_NW_TTL",
+            "group": f"GROUP:{a}", "set_queue": f"SET_QUEUE:{a}"}.get(kind, "UNKNOWN")
+
+
+def flow_to_json(s: FlowStats) -> dict[str, Any]:
+    """One flow of ofctl_v1_3.get_flow_stats, its keys in ofctl's order."""
+    actions: list[Any] = [action_to_str(a) for a in s.acts]
+    if s.metadata is not None:
+        actions.append(f"WRITE_METADATA:0x{s.metadata[0]:x}/0x{s.metadata[1]:x}" if s.metadata[1]
+                       else f"WRITE_METADATA:0x{s.metadata[0]:x}")
+    if s.goto_table is not None:
+        actions.append(f"GOTO_TABLE:{s.goto_table}")
+    return {"priority": s.priority, "cookie": s.cookie, "idle_timeout": s.idle_timeout,
+            "hard_timeout": s.hard_timeout, "byte_count": s.byte_count, "duration_sec": s.duration_sec,
+            "duration_nsec": s.duration_nsec, "packet_count": s.packet_count, "length": s.length,
+            "flags": s.flags, "actions": actions, "match": match_to_str(s.match), "table_id": s.table_id}
+
+
+def port_stats_to_json(s: PortStats) -> dict[str, Any]:
+    return {"rx_packets": s.rx_packets, "tx_packets": s.tx_packets, "rx_bytes": s.rx_bytes,
+            "tx_bytes": s.tx_bytes, "rx_dropped": s.rx_dropped, "tx_dropped": s.tx_dropped,
+            "rx_errors": s.rx_errors, "tx_errors": s.tx_errors, "rx_frame_err": s.rx_frame_err,
+            "rx_over_err": s.rx_over_err, "rx_crc_err": s.rx_crc_err, "collisions": s.collisions,
+            "duration_sec": s.duration_sec, "duration_nsec": s.duration_nsec, "port_no": port_to_user(s.port_no)}
+
+
+def port_desc_to_json(p: PortDesc) -> dict[str, Any]:
+    return {"hw_addr": _mac(int.from_bytes(p.hw_addr, "big")), "name": p.name, "config": p.config,
+            "state": p.state, "curr": p.curr, "advertised": 0, "supported": 0, "peer": 0,
+            "curr_speed": p.curr_speed, "max_speed": 0, "port_no": port_to_user(p.port_no)}
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+Respond = Callable[[int, bytes, str], None]
+
+
+class _HttpConn:
+    """One HTTP/1.1 client connection (eventlet.wsgi's): requests in order, each answered once."""
+
+    def __init__(self, app: RestStatsApi, stream: Stream) -> None:
+        self.app = app
+        self.stream = stream
+        self.buf = b""
+        self.busy = False
+        self.gone = False
+
+    def data(self, data: bytes) -> None:
+        self.buf += data
+        self.next()
+
+    def closed(self) -> None:
+        self.gone = True
+
+    def next(self) -> None:
+        if self.busy or self.gone or b"\r\n\r\n" not in self.buf:
+            if len(self.buf) > MAX_REQUEST:
+                self.answer(413, b"", "text/plain")
+            return
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split()
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                if not value.strip().isdigit():
+                    self.answer(400, b"", "text/plain")
+                    return
+                length = int(value.strip())
+        if len(rest) < length:
+            return
+        body, self.buf = rest[:length], rest[length:]
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            self.answer(400, b"", "text/plain")
+            return
+        self.busy = True
+        self.app.request(parts[0], parts[1].split("?", 1)[0], body, self.answer)
+
+    def answer(self, status: int, body: bytes, ctype: str) -> None:
+        if self.gone:
+            return
+        head = (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")
+        self.stream.send(head.encode() + body)
+        self.busy = False
+        self.next()
+
+
+class RestStatsApi(App):
+    """os-ken's RestStatsApi (ofctl_rest) on the runtime's switches."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.port = int(runtime.config.get("wsapi_port", WSAPI_PORT))
+        self.addr = int(runtime.config.get("wsapi_host", 0))
+
+    def start(self) -> None:
+        err = self.runtime.host.serve_tcp(self.addr, self.port, lambda stream: _HttpConn(self, stream))
+        if err is not None:
+            self.log(f"ofctl_rest: wsapi port {self.port}: {err}")
+
+    # -- routing -----------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: bytes, respond: Respond) -> None:
+        """Route one request (ofctl_rest's mapper.connect table); answers through `respond`."""
+        def ok(value: Any) -> None:
+            respond(200, json.dumps(value).encode(), "application/json")
+        seg = [s for s in path.split("/") if s][1:] if path.startswith("/stats/") else []
+        try:
+            self.route(method, seg, body, ok, respond)
+        except _BadRequest:
+            respond(400, b"", "text/html; charset=UTF-8")
+        except _NotHere as e:
+            respond(501, f"netplex: ofctl_rest {e} is not supported\n".encode(), "text/plain")
+        except Exception as e:     # what escapes ofctl_rest's handlers: a 500, logged, never a traceback
+            self.log(f"ofctl_rest: {method} {path}: {type(e).__name__}: {e}")
+            respond(500, b"", "text/plain")
+
+    def route(self, method: str, seg: list[str], body: bytes, ok: Callable[[Any], None], respond: Respond) -> None:
+        n = len(seg)
+        if seg == ["switches"] and method == "GET":
+            ok(list(self.runtime.datapaths))
+            return
+        if n >= 1 and seg[0] in _NOT_HERE:
+            raise _NotHere(f"/stats/{seg[0]}")
+        if n == 2 and seg[0] == "flowentry" and method == "POST":
+            self.flowentry(seg[1], body, respond)
+            return
+        if n == 3 and seg[:2] == ["flowentry", "clear"] and method == "DELETE":
+            dp = self.datapath(seg[2], respond)
+            if dp is not None:
+                dp.send_flow_mod({}, [], 0, command=OFPFC_DELETE, table_id=OFPTT_ALL)
+                respond(200, b"", "text/html; charset=UTF-8")
+            return
+        stats = {("desc", 2): ("GET",), ("flow", 2): ("GET", "POST"), ("aggregateflow", 2): ("GET", "POST"),
+                 ("port", 2): ("GET",), ("port", 3): ("GET",), ("portdesc", 2): ("GET",)}
+        if n and (seg[0], n) in stats and method in stats[(seg[0], n)]:
+            dp = self.datapath(seg[1], respond)
+            if dp is not None:
+                self.stats(dp, seg, body, ok, respond)
+            return
+        respond(404, _NOT_FOUND_PAGE, "text/plain")
+
+    def datapath(self, text: str, respond: Respond) -> Datapath | None:
+        """stats_method's `dpset.get(int(str(dpid), 0))`: 400 when it does not parse, 404 when absent."""
+        dpid = _str_to_int(text)
+        dp = self.runtime.datapaths.get(dpid)
+        if dp is None:
+            self.log(f"No such Datapath: {text}")
+            respond(404, b"", "text/html; charset=UTF-8")
+        return dp
+
+    def stats(self, dp: Datapath, seg: list[str], body: bytes, ok: Callable[[Any], None], respond: Respond) -> None:
+        key = str(dp.id)
+        what = seg[0]
+        if what == "desc":
+            dp.request_desc(lambda d: ok({key: d or {}}))
+        elif what == "portdesc":
+            dp.request_port_desc(lambda ps: ok({key: [port_desc_to_json(p) for p in ps or []]}))
+        elif what == "port":
+            port = None if len(seg) < 3 or seg[2] == "ALL" else _str_to_int(seg[2])
+            dp.request_port_stats(lambda ps: ok({key: [port_stats_to_json(p) for p in ps or []]}),
+                                  OFPP_ANY if port is None else port)
+        else:
+            try:
+                flow = json.loads(body) if body else {}
+            except ValueError:
+                raise _BadRequest(body) from None
+            if not isinstance(flow, dict):
+                raise _BadRequest(body)
+            table = flow.get("table_id", OFPTT_ALL)
+            table_id = OFPTT_ALL if table == "ALL" else _str_to_int(table)
+            out_port = port_from_user(flow.get("out_port", OFPP_ANY))
+            cookie, cookie_mask = _str_to_int(flow.get("cookie", 0)), _str_to_int(flow.get("cookie_mask", 0))
+            m = to_match(flow.get("match", {}), self.log)
+            if what == "aggregateflow":
+                dp.request_aggregate(lambda agg: ok({key: [] if agg is None else [
+                    {"packet_count": agg[0], "byte_count": agg[1], "flow_count": agg[2]}]}),
+                    m, table_id, out_port, cookie, cookie_mask)
+                return
+            priority = _str_to_int(flow.get("priority", -1))
+            dp.request_flow_stats(lambda fl: ok({key: [
+                flow_to_json(s) for s in fl or [] if not 0 <= priority != s.priority]}),
+                m, table_id, out_port, cookie, cookie_mask)
+
+    def flowentry(self, cmd: str, body: bytes, respond: Respond) -> None:
+        """command_method + mod_flow_entry: the body read with ast.literal_eval, its `dpid`, then the
+        FLOW_MOD (ofctl_v1_3.mod_flow_entry's defaults: priority 0, table 0, no timeouts)."""
+        try:
+            flow = ast.literal_eval(body.decode("utf-8")) if body else {}
+        except (SyntaxError, UnicodeDecodeError):
+            raise _BadRequest(body) from None
+        except ValueError:          # literal_eval's "malformed node": escapes ofctl_rest's handler
+            raise KeyError("malformed node or string") from None
+        if not isinstance(flow, dict):
+            raise AttributeError("body is not a dict")
+        dpid = flow.get("dpid")
+        if not dpid:
+            self.log("Cannot get dpid from request parameters")
+            raise _BadRequest(body)
+        dp = self.datapath(str(dpid), respond)
+        if dp is None:
+            return
+        command = _FLOW_COMMANDS.get(cmd)
+        if command is None:
+            self.log(f"No such command : {cmd}")
+            respond(404, b"", "text/html; charset=UTF-8")
+            return
+        table_id = flow.get("table_id", 0)
+        fields = to_match(flow.get("match", {}), self.log)
+        acts, goto, metadata = to_actions(flow.get("actions", []), self.log)
+        buffer_id = flow.get("buffer_id", OFP_NO_BUFFER)
+        dp.send_flow_mod(fields, acts, _str_to_int(flow.get("priority", 0)), command=command,
+                         table_id=OFPTT_ALL if table_id == "ALL" else _str_to_int(table_id),
+                         idle_timeout=_str_to_int(flow.get("idle_timeout", 0)),
+                         hard_timeout=_str_to_int(flow.get("hard_timeout", 0)),
+                         cookie=_str_to_int(flow.get("cookie", 0)), cookie_mask=_str_to_int(flow.get("cookie_mask", 0)),
+                         flags=_str_to_int(flow.get("flags", 0)),
+                         buffer_id=_str_to_int(buffer_id),
+                         out_port=port_from_user(flow.get("out_port", OFPP_ANY)), goto_table=goto, metadata=metadata)
+        respond(200, b"", "text/html; charset=UTF-8")
+
