@@ -54,6 +54,8 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── DnsmasqError            dnsmasq: a command line or file it rejects (status 1)  apps/dnsmasq.py
      ├── OfctlError              ovs-ofctl: a bridge it cannot reach (status 1)         ovs/ofctl.py
      ├── SwitchError             ovs-ofctl: an OFPT_ERROR printed with its request (1)  ovs/ofctl.py
+     ├── AppError                a match/action an OpenFlow application asked for that 1.3 cannot say ovs/ofapp.py
+     ├── AppLoadError            netplex-controller: an application it cannot load (1)  ovs/ofapps/__init__.py
      ├── BgpError                a BGP message that earns a NOTIFICATION (code/subcode) packet/bgp.py
      ├── FrrConfigError          frr.conf/vtysh: FRR's refusal or netplex's "not supported" frr/config.py
      └── TwinError               the kernel twin failed to build or run something        twin/__init__.py

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from netplex.errors import NetplexError
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
     OFPCML_NO_BUFFER,
@@ -77,7 +78,7 @@ Action = tuple[str, int, int]
 Fields = dict[str, tuple[int, int]]
 
 
-class AppError(Exception):
+class AppError(NetplexError):
     """A match or action an application (or a REST request) asked for that OpenFlow 1.3 cannot
     say; the message names it."""
 

@@ -13,6 +13,7 @@ import os
 import traceback
 from collections.abc import Callable
 
+from netplex.errors import NetplexError
 from netplex.ovs.ofapp import App
 from netplex.ovs.ofapps.ofctl_rest import RestStatsApi
 from netplex.ovs.ofapps.simple_hub import SimpleHub
@@ -27,7 +28,7 @@ _PREFIXES = ("netplex.ovs.ofapps.", "os_ken.app.", "ryu.app.")
 ALLOW_ENV = "NETPLEX_ALLOW_APPS"
 
 
-class AppLoadError(Exception):
+class AppLoadError(NetplexError):
     """An application that cannot be loaded; the message says why."""
 
 
