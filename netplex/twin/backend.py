@@ -885,6 +885,7 @@ class LinuxBackend:
             st = self._state
             namespaces = st.namespaces if st is not None else list(self._ns.values())
             cleanup.teardown(namespaces, [p.pid for p in procs])
+            mountns.release()   # the last run to end takes the private mount point with it
             for proc in procs:
                 try:
                     proc.wait(timeout=2)

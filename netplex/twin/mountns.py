@@ -23,16 +23,21 @@ whose hostname is the node's name, as a container's is: daemons that name themse
 by uname(2) (FRR's hostname capability, say) see the node, never the host.
 
 Commands run there with nsenter(1) `--mount=... --uts=... --net=...`. The bind mounts
-live under a private mount point, so nothing propagates back to the host.
+live under a private mount point, so nothing propagates back to the host. The last run
+to end releases that mount point (and the folder): making it with a run's namespace
+files and releasing it once empty both hold an flock on the folder itself, so a run
+starting while another ends never loses it in between.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from netplex.twin import netns
@@ -97,6 +102,28 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what} {MNT_DIR}: {os.strerror(err)}")
 
 
+@contextlib.contextmanager
+def _dir_lock() -> Iterator[None]:
+    """An exclusive flock(2) on MNT_DIR itself, made if missing. Binding the folder onto
+    itself keeps its inode, so the lock holds across _prepare_dir; a holder that finds the
+    folder removed or replaced when it gets the lock (release ran first) takes the new one."""
+    while True:
+        os.makedirs(MNT_DIR, exist_ok=True)
+        fd = os.open(MNT_DIR, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                now = os.stat(MNT_DIR)
+            except FileNotFoundError:
+                continue
+            held = os.fstat(fd)
+            if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+                yield
+                return
+        finally:
+            os.close(fd)
+
+
 def _prepare_dir() -> None:
     """MNT_DIR as a private mount point: unshare(1) cannot bind a mount namespace under a
     shared one, and the nodes' bind mounts must not propagate anywhere."""
@@ -124,14 +151,17 @@ def release() -> bool:
     """Undo _prepare_dir once no node's namespace is kept in MNT_DIR: lazily unmount its
     private bind mount and remove the folders, so nothing of netplex's stays mounted on the
     host. False if it was not mounted or still holds a namespace."""
-    if not _mounted(MNT_DIR) or os.listdir(MNT_DIR):
+    if not os.path.isdir(MNT_DIR):
         return False
-    _libc.umount2(MNT_DIR.encode(), netns.MNT_DETACH)
-    for d in (MNT_DIR, os.path.dirname(MNT_DIR)):
-        try:
-            os.rmdir(d)
-        except OSError:   # not empty: another of netplex's folders (state files) lives there
-            break
+    with _dir_lock():
+        if not _mounted(MNT_DIR) or os.listdir(MNT_DIR):
+            return False
+        _libc.umount2(MNT_DIR.encode(), netns.MNT_DETACH)
+        for d in (MNT_DIR, os.path.dirname(MNT_DIR)):
+            try:
+                os.rmdir(d)
+            except OSError:   # not empty: another of netplex's folders (state files) lives there
+                break
     return True
 
 
@@ -166,10 +196,11 @@ def create(names: Iterable[str] | Mapping[str, str], peers: Iterable[str] = ()) 
     hosts = dict(names) if isinstance(names, Mapping) else {n: n for n in names}
     if not hosts:
         return
-    _prepare_dir()
-    for name in hosts:
-        for p in (path(name), uts_path(name)):
-            os.close(os.open(p, os.O_RDONLY | os.O_CREAT, 0))
+    with _dir_lock():
+        _prepare_dir()
+        for name in hosts:
+            for p in (path(name), uts_path(name)):
+                os.close(os.open(p, os.O_RDONLY | os.O_CREAT, 0))
     setup = _SETUP.format(etc=_ETC_OVERLAY if _has_overlay() else _ETC_COPY)
     res = subprocess.run(["sh", "-c", _LOOP, MNT_DIR, *(w for pair in hosts.items() for w in pair)], capture_output=True, text=True,
                          env=dict(os.environ, NETPLEX_SETUP=setup, NETPLEX_PEERS=" ".join(peers), LC_ALL="C",

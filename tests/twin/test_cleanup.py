@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -112,3 +113,33 @@ def test_clean_leaves_foreign_and_live_namespaces_alone(netns_list: Callable[[],
     finally:
         subprocess.run(["ip", "netns", "delete", other], check=True)
     assert other not in netns_list()
+
+
+def test_a_run_ending_never_takes_the_mount_point_from_one_starting() -> None:
+    """release() (a run's end, `netplex clean`) and create() (a run's start) hold the same lock:
+    however they interleave, every node created keeps its mount namespace, and the private
+    mount point goes only once it holds none."""
+    names = [f"npx-lock{secrets.token_hex(3)}-n{i}" for i in range(12)]
+    stop = threading.Event()
+    released = []
+
+    def ender() -> None:
+        while not stop.is_set():
+            released.append(mountns.release())
+
+    t = threading.Thread(target=ender)
+    t.start()
+    try:
+        for name in names:
+            netns.create([name])
+            try:
+                mountns.create([name])
+                assert mountns.exists(name), name
+            finally:
+                cleanup.teardown([name])
+    finally:
+        stop.set()
+        t.join()
+    live = any(glob.glob(os.path.join(d, "npx-*.json")) for d in state.state_dirs())
+    if not live and not os.path.isdir(mountns.MNT_DIR):
+        assert any(released)
