@@ -2,8 +2,9 @@
 ovs-vswitchd (Debian's openvswitch-switch 3.1, userspace datapath) in network
 namespaces made for one comparison, and the same command lines run on both.
 
-`RealOvsLab(nodes, links)` makes one namespace per node (names under a unique
-`npovs<pid>-` prefix), veth links between them, and starts the daemons for the
+`RealOvsLab(nodes, links)` makes one namespace per node (names under a run's unique
+`npx-` prefix, recorded in a state file first as a twin run's are, so `netplex clean`
+removes them and the daemons inside if the process dies), veth links between them, and starts the daemons for the
 node `switch` with their database, sockets, pid files and logs in a private
 folder (`OVS_RUNDIR`/`OVS_DBDIR`/`OVS_LOGDIR`/`OVS_SYSCONFDIR`, never the host's
 /var/run/openvswitch). There is no openvswitch kernel module here, so every
@@ -21,6 +22,8 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+
+from netplex.twin import cleanup, state
 
 __all__ = ["RealOvsLab", "normalise", "real_ovs_missing"]
 
@@ -44,7 +47,9 @@ class RealOvsLab:
     """Namespaces, veth links and one private Open vSwitch, for comparing command outputs."""
 
     def __init__(self, nodes: list[str], links: list[tuple[str, str, str | None]], switch: str = "s1") -> None:
-        self.prefix = f"npovs{os.getpid()}-"
+        self._state = state.RunState(state.new_prefix())
+        self._state.save()   # before anything exists
+        self.prefix = f"{self._state.prefix}-"
         self.dir = Path(tempfile.mkdtemp(prefix="netplex-ovs-"))
         self.switch = switch
         self.nodes = nodes
@@ -53,6 +58,7 @@ class RealOvsLab:
         self.pids: list[int] = []
         try:
             for n in nodes:
+                self._state.add_namespaces([self.ns(n)])
                 self._sh(["ip", "netns", "add", self.ns(n)])
                 self._sh(["ip", "-n", self.ns(n), "link", "set", "lo", "up"])
                 # netplex has no IPv6: its router solicitations and MLD reports would only add noise
@@ -105,8 +111,8 @@ class RealOvsLab:
             except ProcessLookupError:
                 pass
         self.pids = []
-        for n in self.nodes:
-            subprocess.run(["ip", "netns", "del", self.ns(n)], capture_output=True, timeout=30)
+        cleanup.teardown([self.ns(n) for n in self.nodes])   # what is left inside dies with them
+        self._state.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
