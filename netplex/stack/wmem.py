@@ -26,12 +26,19 @@ LL_RESERVE = 16 + 15    # ip_append_data: hh_len (LL_RESERVED_SPACE) + 15 of ali
 KMALLOC_SIZES = (64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
 
 
+_TRUESIZE: dict[int, int] = {}     # l3_len -> truesize (a pure function: computed once per length)
+
+
 def skb_truesize(l3_len: int) -> int:
     """The truesize ip_append_data's skb gets for an IP packet of `l3_len` bytes:
     the linear data rounded up to its kmalloc size class, plus the sk_buff itself."""
-    data = l3_len + LL_RESERVE + SKB_SHINFO
-    size = next((c for c in KMALLOC_SIZES if c >= data), -(-data // 4096) * 4096)
-    return size + SKB_HEAD
+    size = _TRUESIZE.get(l3_len)
+    if size is None:
+        data = l3_len + LL_RESERVE + SKB_SHINFO
+        size = next((c for c in KMALLOC_SIZES if c >= data), -(-data // 4096) * 4096) + SKB_HEAD
+        if len(_TRUESIZE) < 1 << 16:
+            _TRUESIZE[l3_len] = size
+    return size
 
 
 def wmem_charge(ns: Any, frame: Any, dev: Any, l3_len: int) -> None:

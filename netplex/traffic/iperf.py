@@ -151,8 +151,7 @@ def run_iperf(net: Any, duration_ns: int, flows: list[dict[str, Any]],
         if err or gerr or good == 0:
             ok = False
         out_flows.append(o)
-    classes = {name: {"bps": samples[name], "lended": cl.__dict__.get("lends", 0),
-                      "borrowed": cl.__dict__.get("borrows", 0)} for name, _, cl in series}
+    classes = {name: {"bps": samples[name], "lended": cl.lends, "borrowed": cl.borrows} for name, _, cl in series}
     observed: dict[str, Any] = {"duration_s": secs, "flows": out_flows}
     if classes:
         observed["classes"] = classes

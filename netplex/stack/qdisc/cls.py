@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
 from netplex.stack.qdisc.act import (
     TC_ACT_EXT_MASK,
     TC_ACT_EXT_VAL_MASK,
@@ -71,6 +74,52 @@ def network_header(frame: Any, csum: bool = True) -> bytes:
         return hdr + l4.encode()[:64]
     except Exception:  # noqa: BLE001 — a payload that cannot encode alone: header only
         return hdr
+
+
+def header_word(frame: Any, off: int) -> int | None:
+    """The 32-bit word at `off` of `network_header(frame, csum=False)`, read from the header
+    objects' fields without building the bytes (u32's indexed lookup, once per packet).
+
+    Only for an aligned word of an IPv4 header without options, or of the UDP or TCP header
+    behind it, that is not the checksum word; None for anything else — the caller then reads
+    the bytes — so the answer is always the bytes' own."""
+    if off & 3 or frame.type != ETH_P_IP:
+        return None
+    p: Any = frame.payload
+    if p.__class__ is not IPv4 or p.options:
+        return None
+    if off < 20:
+        if off == 12:
+            return p.src
+        if off == 16:
+            return p.dst
+        if off == 0:
+            total = p.wire_len()
+            return None if total > 0xFFFF or p.tos > 0xFF else 0x45000000 | (p.tos << 16) | total
+        if off == 4:
+            return (p.id << 16) | (p.flags << 13) | p.frag
+        return None
+    l4: Any = p.payload
+    c = l4.__class__
+    if c is Udp:
+        if off == 20:
+            return (l4.sport << 16) | l4.dport
+        if off == 24:
+            ulen = l4.wire_len()
+            return None if ulen > 0xFFFF else ulen << 16
+        return None
+    if c is Tcp:
+        if off == 20:
+            return (l4.sport << 16) | l4.dport
+        if off == 24:
+            return l4.seq
+        if off == 28:
+            return l4.ack
+        if off == 32:
+            return ((5 + (l4.options_len() >> 2)) << 28) | (l4.flags << 16) | l4.window
+        if off == 36:
+            return l4.urgent
+    return None
 
 
 class Filter:
@@ -331,9 +380,16 @@ class U32Proto(TcfProto):
         return False
 
     def classify(self, frame: Any, nbytes: int, now: int) -> tuple[int, int | None] | None:
+        ht = self.root
+        fast = ht.lookup_index(0)
+        if fast is not None and not (fast[0] < IP_CSUM_OFF + 2 and fast[0] + 4 > IP_CSUM_OFF):
+            # the root bucket is one indexed word: read it from the header's fields
+            word = header_word(frame, fast[0])
+            if word is not None:
+                n = fast[2].get(word & fast[1])
+                return None if n is None else _act(n, frame, nbytes, now)
         data = network_header(frame, csum=False)
         full = frame.type != ETH_P_IP     # the checksum field is filled in
-        ht = self.root
         bucket = 0
         depth = 0
         while ht is not None and depth < 8:

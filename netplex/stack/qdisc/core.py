@@ -259,6 +259,8 @@ class QdiscClass:
     """A class of a classful qdisc: id, parent, leaf qdisc, statistics."""
 
     level = 0          # height in the class tree: only HTB has inner classes (level > 0)
+    lends = 0          # HTB's `lended` and `borrowed` counters (htb_charge_class); 0 for other kinds
+    borrows = 0
 
     def __init__(self, qdisc: Qdisc, classid: int) -> None:
         self.qdisc = qdisc

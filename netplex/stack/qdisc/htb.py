@@ -19,9 +19,20 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from netplex.packet.ethernet import ETH_P_IP
+from netplex.packet.ipv4 import IPv4
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
-from netplex.stack.qdisc.core import TC_H_ROOT, Qdisc, QdiscClass, psched_ratecfg, skb_priority, tc_h_maj, ticks2ns
+from netplex.stack.qdisc.core import (
+    IP_TOS2PRIO,
+    TC_H_ROOT,
+    Qdisc,
+    QdiscClass,
+    psched_ratecfg,
+    skb_priority,
+    tc_h_maj,
+    ticks2ns,
+)
 from netplex.stack.qdisc.fifo import PfifoQdisc
 from netplex.stack.wmem import wmem_release_dev
 
@@ -56,7 +67,14 @@ class HtbClassOpts:
 
 
 class HtbClass(QdiscClass):
+    # slots: more than 30 instance attributes would leave CPython's shared-key instance dict and
+    # make every attribute read on the per-packet path (charge, the dequeue walk) a slow lookup
+    __slots__ = ("parent", "children", "level", "prio", "quantum", "user_quantum", "rate", "ceil",
+                 "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c", "mode",
+                 "deficit", "lends", "borrows", "giants", "overhead", "mpu", "linklayer", "rate_mult",
+                 "rate_shift", "ceil_mult", "ceil_shift")
     qdisc: HtbQdisc
+
     def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
         super().__init__(qdisc, classid)
         self.parent = parent
@@ -82,8 +100,8 @@ class HtbClass(QdiscClass):
         self.overhead = 0
         self.mpu = 0
         self.linklayer = 1
-        self.rate_ms = (0, 0)
-        self.ceil_ms = (0, 0)
+        self.rate_mult = self.rate_shift = 0
+        self.ceil_mult = self.ceil_shift = 0
 
     def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
@@ -91,8 +109,8 @@ class HtbClass(QdiscClass):
         prio, quantum, overhead, mpu, linklayer = opts.prio, opts.quantum, opts.overhead, opts.mpu, opts.linklayer
         self.rate, self.ceil = rate, ceil
         # psched_ratecfg_precompute, once per configuration (l2t_ns is (len * mult) >> shift)
-        self.rate_ms = psched_ratecfg(rate) if rate > 0 else (0, 0)
-        self.ceil_ms = psched_ratecfg(ceil) if ceil > 0 else (0, 0)
+        self.rate_mult, self.rate_shift = psched_ratecfg(rate) if rate > 0 else (0, 0)
+        self.ceil_mult, self.ceil_shift = psched_ratecfg(ceil) if ceil > 0 else (0, 0)
         self.buffer_ticks, self.cbuffer_ticks = buffer_ticks, cbuffer_ticks
         self.buffer, self.cbuffer = ticks2ns(buffer_ticks), ticks2ns(cbuffer_ticks)
         self.prio = min(prio, 7)
@@ -135,7 +153,7 @@ class HtbQdisc(Qdisc):
         self.direct_pkts = 0
         self.cls: dict[int, HtbClass] = {}
         self.active: dict[int, HtbClass] = {}     # leaves with backlog, by classid
-        self.drr_ptr: dict[tuple[int, int], int] = {}
+        self.drr_ptr: dict[int, int] = {}        # the round robin's next classid by level << 3 | prio
 
     def init(self, opts: HtbOpts | None) -> None:
         """htb_init: r2q 0 means the default 10."""
@@ -228,7 +246,12 @@ class HtbQdisc(Qdisc):
 
     # -- enqueue ---------------------------------------------------------------
     def classify(self, frame: Any, nbytes: int) -> HtbClass | int | None:
-        prio = skb_priority(frame)
+        m = frame.meta
+        p = frame.payload
+        if m is None and p.__class__ is IPv4 and frame.type == ETH_P_IP:
+            prio = IP_TOS2PRIO[(p.tos & 0x1E) >> 1]      # skb_priority, the common case inline
+        else:
+            prio = skb_priority(frame)
         if prio == self.handle:
             return HTB_DIRECT
         cl = self.cls.get(prio) if tc_h_maj(prio) == self.handle else None
@@ -243,7 +266,7 @@ class HtbQdisc(Qdisc):
                 break
             if classid == self.handle:
                 return HTB_DIRECT
-            cl = self.find_class(classid)
+            cl = self.cls.get(classid if classid & 0xFFFF0000 else classid | self.handle)   # find_class
             if cl is None:
                 break
             if cl.level == 0:
@@ -254,25 +277,52 @@ class HtbQdisc(Qdisc):
             return HTB_DIRECT
         return cl
 
-    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+    def enqueue(self, frame: Any, nbytes: int) -> bool:
+        """Qdisc.enqueue with htb_enqueue inlined, and a pfifo leaf's enqueue too (the default
+        leaf): the same counters and drops as the templates, in one call a packet."""
         cl = self.classify(frame, nbytes)
         if cl is None:
             self.trace_drop(frame, SkbDropReason.TC_CLASSIFY_DROP)
+            self.drops += 1
             return False
-        if isinstance(cl, int):   # HTB_DIRECT
+        if cl.__class__ is not HtbClass:   # HTB_DIRECT
             if len(self.direct) < self.direct_qlen:
                 self.direct.append((frame, nbytes))
                 self.direct_pkts += 1
+                self.qlen += 1
+                self.backlog += nbytes
                 return True
             self.trace_drop(frame, SkbDropReason.HTB_DIRECT_FULL)
+            self.drops += 1
             return False
-        q = cl.leaf
-        assert q is not None
-        if not q.enqueue(frame, nbytes):
+        q: Any = cl.leaf
+        if q.__class__ is PfifoQdisc:
+            fifo = q.q
+            if len(fifo) < q.limit:
+                fifo.append((frame, nbytes))
+                q.qlen += 1
+                q.backlog += nbytes
+            else:
+                q.trace_drop(frame, SkbDropReason.QDISC_DROP)
+                q.drops += 1
+                cl.drops += 1
+                self.drops += 1
+                return False
+        elif not q.enqueue(frame, nbytes):
             cl.drops += 1
+            self.drops += 1
             return False
         self.active[cl.classid] = cl
+        self.qlen += 1
+        self.backlog += nbytes
         return True
+
+    def do_enqueue(self, frame: Any, nbytes: int) -> bool:
+        """htb_enqueue without the qdisc's own counters (Qdisc.enqueue's part)."""
+        qlen, backlog, drops = self.qlen, self.backlog, self.drops
+        ok = self.enqueue(frame, nbytes)
+        self.qlen, self.backlog, self.drops = qlen, backlog, drops
+        return ok
 
     # -- dequeue ---------------------------------------------------------------
     def _service_level(self, leaf: HtbClass, now: int) -> int | None:
@@ -291,68 +341,113 @@ class HtbQdisc(Qdisc):
             c = c.parent
         return None
 
+    def dequeue(self, now: int) -> tuple[Any, int] | None:
+        """Qdisc.dequeue with htb_dequeue inlined (the same counters, one call a packet)."""
+        direct = self.direct
+        item = direct.popleft() if direct else self._dequeue_tree(now)
+        if item is not None:
+            nbytes = item[1]
+            self.qlen -= 1
+            self.backlog -= nbytes
+            self.packets += 1
+            self.bytes += nbytes
+        return item
+
     def do_dequeue(self, now: int) -> tuple[Any, int] | None:
         if self.direct:
             return self.direct.popleft()
+        return self._dequeue_tree(now)
+
+    def _dequeue_tree(self, now: int) -> tuple[Any, int] | None:
+        """htb_dequeue_tree over the backlogged leaves: the lowest (level, prio) any of them can be
+        served at, the round robin among its leaves, then the leaf's packet and the charge."""
         active = self.active
-        service_level = self._service_level
         passed: set[int] | None = None   # leaves whose qdisc gave nothing this time (netem: head not yet due)
         while active:
-            best: tuple[int, int] | None = None
-            group: list[HtbClass] = []
+            # (level, prio) as one int, level << 3 | prio (prio is at most 7)
+            best = -1
+            chosen: HtbClass | None = None
+            group: list[HtbClass] | None = None
             for cl in active.values():
                 if passed is not None and cl.classid in passed:
                     continue
-                lvl = service_level(cl, now)
-                if lvl is None:
+                c: HtbClass | None = cl
+                lvl = -1
+                while c is not None:   # _service_level, inline
+                    diff = now - c.t_c
+                    if diff > MBUFFER_NS:
+                        diff = MBUFFER_NS
+                    if c.ctokens + diff < 0:
+                        break
+                    if c.tokens + diff >= 0:
+                        lvl = c.level
+                        break
+                    c = c.parent
+                if lvl < 0:
                     continue
-                key = (lvl, cl.prio)
-                if best is None or key < best:
-                    best, group = key, [cl]
+                key = (lvl << 3) | cl.prio
+                if best < 0 or key < best:
+                    best, chosen, group = key, cl, None
                 elif key == best:
+                    if group is None:
+                        group = [chosen]   # type: ignore[list-item]
                     group.append(cl)
-            if best is None:
+            if chosen is None:
                 return None
-            level = best[0]
+            level = best >> 3
             # the round robin: the lowest classid at or after the pointer, else the lowest
-            ptr = self.drr_ptr.get(best, 0)
-            cl = first = group[0]
-            found = cl.classid >= ptr
-            for c in group:
-                cid = c.classid
-                if cid < first.classid:
-                    first = c
-                if cid >= ptr and (not found or cid < cl.classid):
-                    cl, found = c, True
-            if not found:
-                cl = first
-            leaf = cl.leaf
-            assert leaf is not None
-            item = leaf.dequeue(now)
-            if item is None:
+            drr_ptr = self.drr_ptr
+            cl = chosen
+            if group is not None:
+                ptr = drr_ptr.get(best, 0)
+                first = group[0]
+                found = cl.classid >= ptr
+                for c in group:
+                    cid = c.classid
+                    if cid < first.classid:
+                        first = c
+                    if cid >= ptr and (not found or cid < cl.classid):
+                        cl, found = c, True
+                if not found:
+                    cl = first
+            leaf: Any = cl.leaf
+            if leaf.__class__ is PfifoQdisc:     # a pfifo leaf's dequeue, inline
+                fifo = leaf.q
+                item = fifo.popleft()            # backlogged: never empty
+                nbytes = item[1]
+                leaf.qlen -= 1
+                leaf.backlog -= nbytes
+                leaf.packets += 1
+                leaf.bytes += nbytes
+                if not fifo:
+                    del active[cl.classid]
+            else:
+                item = leaf.dequeue(now)
+                if item is None:
+                    if not leaf.qlen:
+                        del active[cl.classid]
+                        continue
+                    # htb_dequeue_tree: a backlogged leaf that gives nothing (netem holding its head
+                    # packet) is passed over, the round moving on (htb_next_rcu_descendant); the next
+                    # leaf, prio or level is tried, and the leaf's watchdog (next_wakeup) brings it back
+                    drr_ptr[best] = cl.classid + 1
+                    if passed is None:
+                        passed = set()
+                    passed.add(cl.classid)
+                    continue
                 if not leaf.qlen:
                     del active[cl.classid]
-                    continue
-                # htb_dequeue_tree: a backlogged leaf that gives nothing (netem holding its head
-                # packet) is passed over, the round moving on (htb_next_rcu_descendant); the next
-                # leaf, prio or level is tried, and the leaf's watchdog (next_wakeup) brings it back
-                self.drr_ptr[best] = cl.classid + 1
-                if passed is None:
-                    passed = set()
-                passed.add(cl.classid)
-                continue
-            if not leaf.qlen:
-                del active[cl.classid]
-            nbytes = item[1]
+                nbytes = item[1]
             cl.packets += 1
             cl.bytes += nbytes
             deficit = cl.deficit
-            deficit[level] -= nbytes
-            if deficit[level] < 0:
-                deficit[level] += cl.quantum
-                self.drr_ptr[best] = cl.classid + 1
+            d = deficit[level] - nbytes
+            if d < 0:
+                deficit[level] = d + cl.quantum
+                drr_ptr[best] = cl.classid + 1
             else:
-                self.drr_ptr[best] = cl.classid
+                deficit[level] = d
+                drr_ptr[best] = cl.classid
             self.charge(cl, level, nbytes, now)
             return item
         return None
@@ -366,38 +461,38 @@ class HtbQdisc(Qdisc):
             diff = now - cl.t_c
             if diff > MBUFFER_NS:
                 diff = MBUFFER_NS
-            if cl.level >= level:
-                if cl.level == level:
+            clevel = cl.level
+            if clevel >= level:
+                if clevel == level:
                     cl.lends += 1
                 toks = diff + cl.tokens
                 if toks > cl.buffer:
                     toks = cl.buffer
-                mult, shift = cl.rate_ms
-                toks -= (ln * mult) >> shift
+                toks -= (ln * cl.rate_mult) >> cl.rate_shift
                 if toks <= -MBUFFER_NS:
                     toks = 1 - MBUFFER_NS
-                cl.tokens = toks
             else:
                 cl.borrows += 1
-                cl.tokens += diff
-            toks = diff + cl.ctokens
-            if toks > cl.cbuffer:
-                toks = cl.cbuffer
-            mult, shift = cl.ceil_ms
-            toks -= (ln * mult) >> shift
-            if toks <= -MBUFFER_NS:
-                toks = 1 - MBUFFER_NS
-            cl.ctokens = toks
+                toks = cl.tokens + diff
+            cl.tokens = toks
+            ctoks = diff + cl.ctokens
+            if ctoks > cl.cbuffer:
+                ctoks = cl.cbuffer
+            ctoks -= (ln * cl.ceil_mult) >> cl.ceil_shift
+            if ctoks <= -MBUFFER_NS:
+                ctoks = 1 - MBUFFER_NS
+            cl.ctokens = ctoks
             cl.t_c = now
             # htb_class_mode just after the charge (diff 0)
-            mode = HTB_CANT_SEND if toks < 0 else HTB_CAN_SEND if cl.tokens >= 0 else HTB_MAY_BORROW
-            if mode != HTB_CAN_SEND:
+            if ctoks >= 0 and toks >= 0:
+                cl.mode = HTB_CAN_SEND
+            else:
+                cl.mode = HTB_CANT_SEND if ctoks < 0 else HTB_MAY_BORROW
                 # over its rate after this packet: Linux 6.x counts an overlimit
                 # (measured on the kernel twin: about one per borrowed packet)
                 cl.overlimits += 1
                 self.overlimits += 1
-            cl.mode = mode
-            if cl.level:
+            if clevel:
                 cl.packets += 1
                 cl.bytes += nbytes
             cl = cl.parent
