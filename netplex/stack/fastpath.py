@@ -154,15 +154,18 @@ def build(dev: NetDevice, dst: int) -> FlowEntry:
     return FlowEntry(gen, out, (out.ifindex, nexthop), min(r.mtu or out.mtu, out.mtu), upper)
 
 
-def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
+def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False) -> bool:
     """Forward an IPv4 `frame` received on `dev` (`nbytes` long) as the full path would; False,
-    with nothing changed, when there is no pure entry or a guard fails and the full path must take it."""
-    if not nbytes:
-        return False
-    ip: Any = frame.payload
-    dst = ip.dst
+    with nothing changed, when there is no pure entry or a guard fails and the full path must take it.
+
+    With `fallback` (the receive event the fast path pushes for the next hop: one call a hop), the
+    full path takes such a frame at once: `dev.rx`, as if the frame had arrived there."""
     ns = dev.ns
     world = ns.world
+    if not (nbytes and dev.forwarding and frame.type == 0x0800 and world.fastpath):
+        return fallback and slow_rx(dev, frame, nbytes)
+    ip: Any = frame.payload
+    dst = ip.dst
     flows = dev.flows
     if flows is None:
         flows = dev.flows = {}
@@ -175,17 +178,18 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     if (out is None or world.tracer.on or world.capture is not None or ns.ptype_all
             or ns.wmem_owned or frame.meta is not None or frame.vlans or frame.dst != dev.mac
             or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
-        return False
+        return fallback and slow_rx(dev, frame, nbytes)
     src = ip.src
     if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu or src in ns.local_addrs:
-        return False     # martians (one of our own addresses as the source: fib_validate_source)
+        # martians (one of our own addresses as the source: fib_validate_source)
+        return fallback and slow_rx(dev, frame, nbytes)
     now = ns.sched.now
     n = ns.neigh.entries.get(fe.neigh_key)
     if n is None:
-        return False
+        return fallback and slow_rx(dev, frame, nbytes)
     state = n.state
     if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
-        return False
+        return fallback and slow_rx(dev, frame, nbytes)
     lladdr: Any = n.lladdr     # REACHABLE, PERMANENT, NOARP, DELAY and PROBE entries have one
     upper = fe.upper
     if upper:
@@ -193,16 +197,16 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
         # device takes the frame, or that the full path must
         lower: Any = out.fast_upper_out(lladdr, now)   # (lower device, busy)
         if lower is None:
-            return False
+            return fallback and slow_rx(dev, frame, nbytes)
     else:
         peer: NetDevice = fe.peer
         link: Link = fe.link
         if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
-            return False
+            return fallback and slow_rx(dev, frame, nbytes)
         txq = out.txq
         busy = now < out.busy_until or txq
         if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
-            return False     # a drop, the kind's qdisc made, a socket's memory: the full path's
+            return fallback and slow_rx(dev, frame, nbytes)     # a drop, the kind's qdisc made, a socket's memory: the full path's
     # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
     st = dev.stats
     st.rx_packets += 1
@@ -230,17 +234,17 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
     st.tx_packets += 1
     st.tx_bytes += nbytes
     # the cable, as start_xmit hands the frame over: Link.deliver's timing and loss, inline, and
-    # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number), as
-    # `fast_recv`, which tries this function first (one call a hop instead of five)
-    rate = link.rate_bps
-    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+    # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number): this
+    # function again, with the full path as its fallback (one call a hop instead of five)
+    t = link.ser_ns.get(nbytes)
+    done = now + (t if t is not None else link.serialisation_ns(nbytes))
     out.busy_until = done
     if link.loss and link.rng.random() < link.loss:
         link.lost += 1
         return True
     sched = ns.sched
     sched.seq = seq = sched.seq + 1
-    heappush(sched.heap, (done + link.delay_ns, seq, fast_recv, (peer, frame, nbytes)))
+    heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (peer, frame, nbytes, True)))
     return True
 
 
@@ -263,7 +267,7 @@ def xmit_state(ns: Namespace, out: NetDevice, now: int) -> int:
 def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: int, busy: int) -> None:
     """dev_queue_xmit → start_xmit → Link.deliver on a device `xmit_state` said takes the frame:
     queued in its FIFO when busy, else counted, the cable's timing and loss, and the peer's
-    receive pushed as `fast_recv` (as Scheduler.at pushes it: same time, next sequence number)."""
+    receive pushed as `fast_rx` with its fallback (as Scheduler.at pushes it: same time, next sequence number)."""
     if busy:
         out.txq.append(frame)
         if not out.dequeue_pending:
@@ -274,18 +278,19 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
     st.tx_packets += 1
     st.tx_bytes += nbytes
     link: Any = out.link
-    rate = link.rate_bps
-    done = now + ((nbytes * 8_000_000_000 + rate - 1) // rate if rate else 0)
+    t = link.ser_ns.get(nbytes)
+    done = now + (t if t is not None else link.serialisation_ns(nbytes))
     out.busy_until = done
     if link.loss and link.rng.random() < link.loss:
         link.lost += 1
         return
     sched = ns.sched
     sched.seq = seq = sched.seq + 1
-    heappush(sched.heap, (done + link.delay_ns, seq, fast_recv, (out.peer, frame, nbytes)))
+    heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (out.peer, frame, nbytes, True)))
 
 
-def fast_recv(dev: NetDevice, frame: Ethernet, nbytes: int) -> None:
-    """The receive of a frame the fast path sent: `NetDevice.rx` with its fast test first."""
-    if not (dev.forwarding and frame.type == 0x0800 and dev.ns.world.fastpath and fast_rx(dev, frame, nbytes)):
-        dev.rx(frame, nbytes)
+def slow_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
+    """The receive of a frame the fast path sent and cannot forward: `NetDevice.rx`, as the
+    full path's link would have called it (its own fast test fails again, changing nothing)."""
+    dev.rx(frame, nbytes)
+    return False

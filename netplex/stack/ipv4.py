@@ -90,6 +90,7 @@ ZERO_MAC = b"\x00" * 6
 LIMITED_BCAST = 0xFFFFFFFF
 IPTOS_PREC_INTERNETCONTROL = 0xC0
 NSEC_PER_SEC = 1_000_000_000
+_TTL_OF: dict[str, int] = {}   # net.ipv4.ip_default_ttl's text -> its value (int() of a str is slow, once a packet)
 ICMP_ERROR_TYPES = (3, 4, 5, 11, 12)
 
 # errno values a local sender sees from the output route (ip_route_output_key)
@@ -1125,7 +1126,11 @@ class Ipv4Path:
                 or v.get("net.ipv4.conf.all.route_localnet") == "1")
 
     def default_ttl(self) -> int:
-        return int(self.sysctl.values["net.ipv4.ip_default_ttl"])
+        v = self.sysctl.values["net.ipv4.ip_default_ttl"]
+        ttl = _TTL_OF.get(v)
+        if ttl is None:
+            ttl = _TTL_OF[v] = int(v)    # one entry per text the sysctl was given
+        return ttl
 
     # -- transport dispatch --------------------------------------------------
     def udp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
