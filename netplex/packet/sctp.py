@@ -8,21 +8,30 @@ SACK (3), HEARTBEAT (4), HEARTBEAT ACK (5), ABORT (6), SHUTDOWN (7),
 SHUTDOWN ACK (8), ERROR (9), COOKIE ECHO (10), COOKIE ACK (11), SHUTDOWN
 COMPLETE (14). Others are kept as raw chunks. The checksum is CRC32c
 (RFC 9260 Appendix A), stored as Linux's sctp_compute_cksum stores it
-(little-endian of the complemented CRC). Parameters of INIT / INIT ACK are
+(little-endian of the complemented CRC); it is computed by the `crc32c` package's C
+code (SSE4.2/ARMv8 instructions where the CPU has them) when it is installed, else by
+the table-driven pure-Python loop below, which gives the same value. Parameters of INIT / INIT ACK are
 TLVs (State Cookie 7, IPv4 Address 5, ...), kept as (type, value) pairs.
 """
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from netplex.errors import NetplexError
+
+try:
+    from crc32c import crc32c as _c_crc32c  # PyPI crc32c: C, with the CPU's CRC32 instruction
+    _HAVE_C_CRC32C = True
+except ImportError:   # the pure-Python table below
+    _HAVE_C_CRC32C = False
 
 __all__ = [
     "IPPROTO_SCTP", "SCTP_DATA", "SCTP_INIT", "SCTP_INIT_ACK", "SCTP_SACK", "SCTP_HEARTBEAT",
     "SCTP_HEARTBEAT_ACK", "SCTP_ABORT", "SCTP_SHUTDOWN", "SCTP_SHUTDOWN_ACK", "SCTP_ERROR", "SCTP_COOKIE_ECHO",
     "SCTP_COOKIE_ACK", "SCTP_SHUTDOWN_COMPLETE", "PARAM_STATE_COOKIE", "PARAM_IPV4", "Chunk", "Sctp", "SctpError",
-    "Data", "Init", "Sack", "crc32c",
+    "Data", "Init", "Sack", "crc32c", "crc32c_py",
 ]
 
 IPPROTO_SCTP = 132
@@ -41,13 +50,16 @@ for _i in range(256):
     _CRC_TABLE.append(_c)
 
 
-def crc32c(data: bytes) -> int:
+def crc32c_py(data: bytes) -> int:
     """CRC32c (Castagnoli, reflected polynomial 0x82F63B78) of `data`, complemented as RFC 9260 Appendix A."""
     crc = 0xFFFFFFFF
     tab = _CRC_TABLE
     for b in data:
         crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
+
+
+crc32c: Callable[[bytes], int] = _c_crc32c if _HAVE_C_CRC32C else crc32c_py
 
 
 class SctpError(NetplexError, ValueError):
