@@ -1,6 +1,9 @@
 """The EPC daemons' show commands, typed in a node's shell (netplex's own; no real tool has them).
 
-    mme show ue                  the UE contexts: IMSI, S1AP ids, state, UE IP, t1 t6 t7 t8
+    mme show ue                  the UE contexts: IMSI, S1AP ids, state, UE IP, t1 t6 t7 t8, eNodeB, TAI, TAI list
+    enodeb show ue               the UEs at the eNodeB: S1AP ids, handover state, t7 t8, packets, forwarded
+    enodeb show x2               the X2 neighbours: address, their cell (ECGI, PCI, TAC) from the X2 Setup
+    enodeb handover UE TARGET    an X2-based handover of UE (its node name) to the neighbour TARGET
     mme detach IMSI              the MME-initiated detach (TS 23.401 §5.3.8.3): NAS Detach Request,
                                  GTPv2-C Delete Session on S11 and S5/S8, S1AP UE context release
     sgw show sessions            the sessions: IMSI, UE IP, t1..t8 as the SGW holds them, packets relayed
@@ -28,6 +31,7 @@ from netplex.mobile.diameter_servers import Hss
 from netplex.mobile.gateways import Pgw, Sgw
 from netplex.mobile.gprs import Ggsn, Hlr, Sgsn
 from netplex.mobile.mme import Mme
+from netplex.mobile.ran import Enodeb
 from netplex.shell.registry import Context, command
 from netplex.shell.result import Result
 
@@ -35,6 +39,7 @@ __all__ = ["show", "request", "answer", "no_daemon"]
 
 USAGE = {
     "mme": "Usage: mme show ue\n       mme detach IMSI\n",
+    "enodeb": "Usage: enodeb show ue\n       enodeb show x2\n       enodeb handover UE TARGET\n",
     "sgw": "Usage: sgw show sessions\n",
     "pgw": "Usage: pgw show bearers\n",
     "hss": "Usage: hss show subscriber IMSI\n       hss show subscribers\n",
@@ -43,7 +48,7 @@ USAGE = {
     "hlr": "Usage: hlr show subscriber IMSI\n",
 }
 
-Show = Callable[[Any], "str | None"]
+Show = Callable[[Any], "str | Result | None"]
 
 
 def request(argv: list[str]) -> tuple[type[Program], Show] | Result:
@@ -54,6 +59,11 @@ def request(argv: list[str]) -> tuple[type[Program], Show] | Result:
     if name == "mme" and len(args) == 2 and args[0] == "detach":
         imsi = args[1]
         return Mme, lambda m: m.detach(imsi)
+    if name == "enodeb" and args in (["show", "ue"], ["show", "x2"]):
+        return Enodeb, Enodeb.show_ue if args[1] == "ue" else Enodeb.show_x2
+    if name == "enodeb" and len(args) == 3 and args[0] == "handover":
+        ue, target = args[1], args[2]
+        return Enodeb, lambda e: _handover(e, ue, target)
     if name == "sgw" and args == ["show", "sessions"]:
         return Sgw, Sgw.show_sessions
     if name == "pgw" and args == ["show", "bearers"]:
@@ -74,6 +84,8 @@ def answer(argv: list[str], daemon: Program) -> Result:
     if isinstance(req, Result):
         return req
     text = req[1](daemon)
+    if isinstance(text, Result):
+        return text
     if text is None and argv[0] == "mme":
         return Result(1, "", f"mme: no attached UE with IMSI {argv[-1]}\n")
     if text is None:
@@ -81,13 +93,18 @@ def answer(argv: list[str], daemon: Program) -> Result:
     return Result(0, text)
 
 
+def _handover(enb: Enodeb, ue: str, target: str) -> Result:
+    error = enb.handover(ue, target)
+    return Result(0, "") if error is None else Result(1, "", error + "\n")
+
+
 def no_daemon(name: str) -> Result:
     return Result(1, "", f"{name}: no {name.upper()} daemon runs on this node\n")
 
 
-@command("mme", "sgw", "pgw", "hss", "sgsn", "ggsn", "hlr")
+@command("mme", "enodeb", "sgw", "pgw", "hss", "sgsn", "ggsn", "hlr")
 def show(ctx: Context, argv: list[str]) -> Result:
-    """`mme|sgw|pgw|hss|sgsn|ggsn|hlr show ...`: asked of the node's daemon of that name."""
+    """`mme|enodeb|sgw|pgw|hss|sgsn|ggsn|hlr show ...`: asked of the node's daemon of that name."""
     req = request(argv)
     if isinstance(req, Result):
         return req

@@ -21,6 +21,7 @@ from netplex.apps.process import Program, ProgramExit
 from netplex.packet.addr import int_to_ip
 from netplex.packet.gtpu import (
     GTPU_ECHO_REQUEST,
+    GTPU_END_MARKER,
     GTPU_G_PDU,
     GTPU_PORT,
     GtpU,
@@ -107,9 +108,9 @@ class EpcDaemon(Program):
             to = peer if isinstance(peer, str) else self.name_of(peer)
             self.ns.trace("attach", f"[{step:>2}] {iface:<7} {self.node} → {to}: {text}")
 
-    def gtpu_rx(self, sk: UdpSocket, data: bytes, src: int, sport: int) -> GtpU | None:
-        """A received GTP-U datagram (TS 29.281): a G-PDU is returned; an Echo Request is answered;
-        anything unreadable is counted and dropped."""
+    def gtpu_rx(self, sk: UdpSocket, data: bytes, src: int, sport: int, markers: bool = False) -> GtpU | None:
+        """A received GTP-U datagram (TS 29.281): a G-PDU is returned (an End Marker too with `markers`);
+        an Echo Request is answered; anything unreadable is counted and dropped."""
         try:
             g = GtpU.decode(data)
         except GtpUError:
@@ -118,7 +119,7 @@ class EpcDaemon(Program):
         if g.type == GTPU_ECHO_REQUEST:
             self.send(sk, echo_response(g).encode(), src, sport)
             return None
-        return g if g.type == GTPU_G_PDU else None
+        return g if g.type == GTPU_G_PDU or (markers and g.type == GTPU_END_MARKER) else None
 
     def gtpu_unknown(self, sk: UdpSocket, g: GtpU, src: int) -> None:
         """§7.3.1: a G-PDU for a TEID this node does not hold gets an Error Indication."""

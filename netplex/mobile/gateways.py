@@ -30,6 +30,7 @@ from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.diameter import APP_GX, CMD, Avp, Diameter, DiameterError
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP
 from netplex.packet.gtpu import (
+    GTPU_END_MARKER,
     GTPU_PORT,
     GtpU,
 )
@@ -81,6 +82,7 @@ class SgwSession:
     down: int = 0
     buffered: list[bytes] = field(default_factory=list)   # downlink packets while the UE is in ECM-IDLE
     ddn_sent: bool = False
+    end_markers: int = 0     # End Markers sent on an old path (handovers)
 
 
 DDN_BUFFER = 16   # downlink packets an idle session keeps until the UE answers the paging
@@ -181,8 +183,14 @@ class Sgw(EpcDaemon):
             self.send(self.gtpc, Gtpv2(MSG["Modify Bearer Response"], msg.seq, 0,
                                        [cause(CAUSE["Context Not Found"])]).encode(), src, sport)
             return
-        _, s.t8, enb = read_fteid(msg.need("Bearer Context").need("F-TEID", 0))
-        s.enb_u = ip_to_int(enb)
+        _, t8, enb = read_fteid(msg.need("Bearer Context").need("F-TEID", 0))
+        if s.t8 is not None and s.enb_u is not None and (s.t8, s.enb_u) != (t8, ip_to_int(enb)):
+            # the path switch of a handover (TS 23.401 §5.5.1.1.2 step 5a, TS 29.281 §7.3.2): an End
+            # Marker on the old path, after the last packet sent there, tells the source eNodeB it is over
+            self.note(0, "S1-U", s.enb_u, f"GTP-U End Marker to the old eNodeB's t8={hex_teid(s.t8)}")
+            self.send(self.gtpu, GtpU(s.t8, b"", GTPU_END_MARKER).encode(), s.enb_u, GTPU_PORT)
+            s.end_markers += 1
+        s.t8, s.enb_u = t8, ip_to_int(enb)
         held, s.buffered, s.ddn_sent = s.buffered, [], False
         for payload in held:   # what came while the UE was paged (TS 23.401 §5.3.4.3 step 17)
             s.down += 1

@@ -21,7 +21,7 @@ A failure answers the UE with the NAS cause TS 29.272 Annex A and TS 24.301 give
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.mobile.daemon import EpcDaemon, hex_teid, table
@@ -51,6 +51,7 @@ from netplex.packet.gtpv2c import (
 from netplex.packet.gtpv2c import cause as cause_ie
 from netplex.packet.nas_eps import Nas, NasError
 from netplex.packet.nas_security import (
+    INTEGRITY,
     INTEGRITY_CIPHERED,
     INTEGRITY_CIPHERED_NEW,
     INTEGRITY_NEW,
@@ -58,6 +59,7 @@ from netplex.packet.nas_security import (
     SERVICE_REQUEST,
     NasSecurity,
     kenb,
+    next_hop,
 )
 from netplex.packet.s1ap import S1ap, S1apError
 
@@ -104,14 +106,23 @@ class MmeUe:
     attach_complete: bool = False
     cause: str | None = None
     seq: int = 0
+    tai: dict[str, Any] | None = None            # where the UE last was (the eNodeB's TAI in S1AP)
+    tai_list: list[dict[str, Any]] = field(default_factory=list)   # the TAs it may move in without a TAU
+    ncc: int = 0                                 # next hop chaining count (TS 33.401 §7.2.8)
+    nh: bytes = b""
+    handovers: int = 0
+    taus: int = 0
 
 
 class Mme(EpcDaemon):
     comm = "mme"
     role = "MME"
 
-    def __init__(self, node: str, addr: int, names: Mapping[int, str], hss: int, sgw: int, plmn: str) -> None:
+    def __init__(self, node: str, addr: int, names: Mapping[int, str], hss: int, sgw: int, plmn: str,
+                 t3412: int = 3240) -> None:
         super().__init__(node, addr, names)
+        self.t3412 = t3412                  # the periodic TAU timer given to UEs (seconds, a GPRS timer value)
+        self.enb_tacs: dict[int, set[int]] = {}   # eNodeB address -> the TACs of its S1 Setup
         self.hss = hss
         self.sgw = sgw
         self.plmn = plmn
@@ -194,7 +205,8 @@ class Mme(EpcDaemon):
             return
         self.enbs[src] = assoc
         if msg.name == "S1SetupRequest":
-            # TS 36.413 §8.7.3: the MME answers with its GUMMEIs
+            # TS 36.413 §8.7.3: the MME answers with its GUMMEIs; it keeps the eNodeB's TAs for paging
+            self.enb_tacs[src] = {ta["TAC"] for ta in msg.ies["SupportedTAs"]}
             self.s1.send(assoc, S1ap("S1SetupResponse", {
                 "ServedGUMMEIs": [{"PLMNs": [self.plmn], "MME-Group-IDs": [MME_GROUP], "MME-Codes": [MME_CODE]}],
                 "RelativeMMECapacity": 255}).encode(), 0)
@@ -204,13 +216,20 @@ class Mme(EpcDaemon):
                 pdu = msg.ies["NAS-PDU"]
                 if pdu[:1] == bytes((SERVICE_REQUEST << 4 | 7,)):
                     self._service_request(msg, src)
+                elif pdu[:1] in (bytes((INTEGRITY << 4 | 7,)), bytes((INTEGRITY_CIPHERED << 4 | 7,))):
+                    self._initial_protected(msg, src)
                 else:
                     self._initial_ue(msg, src)
+                return
+            if msg.name == "PathSwitchRequest":
+                self._path_switch(msg, src)
                 return
             ue = self.ues.get(msg.ies.get("MME-UE-S1AP-ID", -1))
             if ue is None:
                 self.count("s1ap_unknown_ue")
                 return
+            if "TAI" in msg.ies:
+                ue.tai = msg.ies["TAI"]
             if msg.name == "UEContextReleaseRequest" and ue.state == "ATTACHED":
                 self._release_access_bearers(ue)
             elif msg.name == "UplinkNASTransport":
@@ -241,6 +260,7 @@ class Mme(EpcDaemon):
             self.count("nas_attach_without_imsi")   # a GUTI attach: netplex keeps no GUTIs
             return
         ue = MmeUe(self._next_id, msg.ies["ENB-UE-S1AP-ID"], src, imsi, str(pdn.get("Access point name", "")))
+        ue.tai = msg.ies["TAI"]
         self._next_id += 1
         self.ues[ue.mme_ue_id] = ue
         self.newest[imsi] = ue
@@ -271,6 +291,8 @@ class Mme(EpcDaemon):
         elif nas.name == "Attach Complete" and ue.state == "CONTEXT-SETUP":
             ue.attach_complete = True
             self._modify_bearer(ue)
+        elif nas.name == "Tracking Area Update Request" and ue.state in ("ATTACHED", "SWITCHING"):
+            self._tau(ue, nas, initial=False)
         elif nas.name == "Detach Accept" and ue.state in ("DETACHING", "DEREGISTERED"):
             self.note(0, "S1-MME", ue.enb, "S1AP UEContextReleaseCommand (Cause nas: detach)")
             self._s1ap(ue, "UEContextReleaseCommand", {"Cause": {"nas": "detach"}})
@@ -382,6 +404,8 @@ class Mme(EpcDaemon):
                     self._page(ue)
             elif msg.type == MSG["Modify Bearer Response"] and ue.state == "MODIFYING-BEARER":
                 ue.state = "ATTACHED" if c == CAUSE["Request accepted"] else "REJECTED"
+            elif msg.type == MSG["Modify Bearer Response"] and ue.state == "SWITCHING":
+                self._path_switched(ue, c)
             elif msg.type == MSG["Delete Session Response"] and ue.state == "DETACHING":
                 self.by_t1.pop(ue.t1 or 0, None)
                 ue.state = "DEREGISTERED"
@@ -402,12 +426,16 @@ class Mme(EpcDaemon):
     def _page(self, ue: MmeUe) -> None:
         """§5.3.4.3 step 4: S1AP Paging with the UE's S-TMSI to every eNodeB of its tracking area."""
         ue.state = "PAGING"
+        tacs = {t["TAC"] for t in ue.tai_list}
         for addr, assoc in self.enbs.items():
+            if not tacs & self.enb_tacs.get(addr, set()):
+                continue                     # a cell of no TA of the UE's list: it is not there
             self.note(0, "S1-MME", addr, f"S1AP Paging (S-TMSI M-TMSI 0x{ue.mme_ue_id:08x})")
+            self.count("paging_sent")
             self.s1.send(assoc, S1ap("Paging", {
                 "UEIdentityIndexValue": int(ue.imsi) % 1024,
                 "UEPagingID": {"MMEC": MME_CODE, "M-TMSI": ue.mme_ue_id}, "CNDomain": "ps",
-                "TAIList": [{"PLMN": self.plmn, "TAC": 1}]}).encode(), 0)
+                "TAIList": ue.tai_list}).encode(), 0)
 
     def _service_request(self, msg: S1ap, src: int) -> None:
         """§5.3.4.1: a SERVICE REQUEST from a UE in ECM-IDLE (found by its S-TMSI): its short MAC must
@@ -420,7 +448,7 @@ class Mme(EpcDaemon):
         if not ue.sec.check_service_request(msg.ies["NAS-PDU"]):
             self.count("nas_mac_failure")
             return
-        ue.enb_ue_id, ue.enb, ue.t8 = msg.ies["ENB-UE-S1AP-ID"], src, None
+        ue.enb_ue_id, ue.enb, ue.t8, ue.tai = msg.ies["ENB-UE-S1AP-ID"], src, None, msg.ies["TAI"]
         self.note(0, "S1-MME", src, f"S1AP InitialContextSetupRequest (Service Request): E-RAB to t7={hex_teid(ue.t7)}")
         self._context_setup(ue, nas=False)
 
@@ -429,8 +457,11 @@ class Mme(EpcDaemon):
         Service Request)."""
         ue.state = "CONTEXT-SETUP"
         ue.kenb = kenb(ue.kasme, max(ue.sec.rx_count, 0) if ue.sec is not None else 0)
+        ue.nh, ue.ncc = ue.kenb, 0              # TS 33.401 §7.2.8.1: the NH chain starts from the new K_eNB
+        if nas:
+            ue.tai_list = [ue.tai or {"PLMN": self.plmn, "TAC": 1}]
         accept = Nas("Attach Accept", {
-            "EPS attach result": "EPS only", "T3412 value": 3240, "TAI list": [{"PLMN": self.plmn, "TAC": 1}],
+            "EPS attach result": "EPS only", "T3412 value": self.t3412, "TAI list": ue.tai_list,
             "GUTI": {"PLMN": self.plmn, "MME group ID": MME_GROUP, "MME code": MME_CODE,
                      "M-TMSI": f"0x{ue.mme_ue_id:08x}"},
             "ESM message container": {"name": "Activate Default EPS Bearer Context Request", "ies": {
@@ -460,6 +491,66 @@ class Mme(EpcDaemon):
                                           f"the eNodeB's t8={hex_teid(ue.t8)} (S1-U eNodeB GTP-U)")
         self.send(self.s11, msg.encode(), ue.sgw or 0, GTPV2C_PORT)
 
+    # -- mobility: X2 handover's path switch, tracking area updates (TS 23.401 §5.5.1.1.2, §5.3.3) ----
+    def _path_switch(self, msg: S1ap, src: int) -> None:
+        """S1AP PathSwitchRequest from the target eNodeB: the UE's S1 connection moves there and the SGW is
+        told the target's t8 (Modify Bearer); the answer waits for the SGW's."""
+        ue = self.ues.get(msg.ies["SourceMME-UE-S1AP-ID"])
+        if ue is None or ue.state != "ATTACHED":
+            self.count("s1ap_path_switch_unknown_ue")
+            return
+        erab = msg.ies["E-RABToBeSwitchedDLList"][0]
+        ue.enb, ue.enb_ue_id, ue.tai = src, msg.ies["ENB-UE-S1AP-ID"], msg.ies["TAI"]
+        ue.t8, ue.enb_u = erab["GTP-TEID"], ip_to_int(erab["transportLayerAddress"])
+        ue.state, ue.handovers = "SWITCHING", ue.handovers + 1
+        self.note(0, "S11", ue.sgw or 0, f"GTPv2-C Modify Bearer Request to t6={hex_teid(ue.t6)}: the target "
+                                         f"eNodeB's t8={hex_teid(ue.t8)} (path switch)")
+        self.send(self.s11, Gtpv2(MSG["Modify Bearer Request"], self.next_seq(), ue.t6, [
+            Ie(IE["Bearer Context"], [Ie(IE["EBI"], bytes((EBI,))),
+                                      fteid("S1-U eNodeB GTP-U", ue.t8, int_to_ip(ue.enb_u))])]).encode(),
+            ue.sgw or 0, GTPV2C_PORT)
+
+    def _path_switched(self, ue: MmeUe, c: int) -> None:
+        """The SGW switched (it sent the End Marker on the old path): PathSwitchRequestAcknowledge with the
+        next {NH, NCC} pair for the target's next handover (TS 33.401 §7.2.8.4.2)."""
+        ue.state = "ATTACHED"
+        if c != CAUSE["Request accepted"]:
+            ue.cause = f"Modify Bearer Response cause {c} ({CAUSE_NAME.get(c, '?')}) on the path switch"
+            return
+        ue.nh, ue.ncc = next_hop(ue.kasme, ue.nh), (ue.ncc + 1) % 8
+        self.note(0, "S1-MME", ue.enb, f"S1AP PathSwitchRequestAcknowledge (NCC {ue.ncc})")
+        self._s1ap(ue, "PathSwitchRequestAcknowledge", {
+            "SecurityContext": {"nextHopChainingCount": ue.ncc, "nextHopParameter": ue.nh}})
+
+    def _initial_protected(self, msg: S1ap, src: int) -> None:
+        """An initial NAS message integrity protected by a UE in ECM-IDLE (a periodic or idle-mode TRACKING
+        AREA UPDATE REQUEST, TS 24.301 §5.5.3.2.2), found by its S-TMSI."""
+        stmsi = msg.ies.get("S-TMSI")
+        ue = self.ues.get(stmsi["M-TMSI"]) if stmsi is not None else None
+        if ue is None or ue.state not in ("IDLE", "PAGING") or ue.sec is None:
+            self.count("nas_initial_unknown_ue")
+            return
+        nas = self._uplink_pdu(ue, msg.ies["NAS-PDU"])
+        if nas is None or nas.name != "Tracking Area Update Request":
+            self.count("s1ap_unexpected")
+            return
+        ue.enb_ue_id, ue.enb, ue.tai = msg.ies["ENB-UE-S1AP-ID"], src, msg.ies["TAI"]
+        self._tau(ue, nas, initial=True)
+
+    def _tau(self, ue: MmeUe, nas: Nas, initial: bool) -> None:
+        """TS 23.401 §5.3.3.2 (intra-MME): the UE's current TA joins its TAI list when it is not in it;
+        TRACKING AREA UPDATE ACCEPT; a UE that came from ECM-IDLE without the active flag is released."""
+        ue.taus += 1
+        kind = nas.ies.get("EPS update type", "TA updating")
+        if ue.tai is not None and ue.tai not in ue.tai_list:
+            ue.tai_list = [ue.tai]
+        self.count("tau_periodic" if kind == "periodic updating" else "tau")
+        self._nas(ue, Nas("Tracking Area Update Accept", {
+            "EPS update result": "TA updated", "T3412 value": self.t3412, "TAI list": ue.tai_list}), step=0)
+        if initial and not nas.ies.get("Active flag"):
+            self.note(0, "S1-MME", ue.enb, "S1AP UEContextReleaseCommand (Cause nas: normal-release)")
+            self._s1ap(ue, "UEContextReleaseCommand", {"Cause": {"nas": "normal-release"}})
+
     def detach(self, imsi: str) -> str | None:
         """`mme detach IMSI`: the MME-initiated detach of an attached UE; None when there is none."""
         ue = self.newest.get(imsi)
@@ -477,9 +568,15 @@ class Mme(EpcDaemon):
     # -- show -------------------------------------------------------------------------------
     def show_ue(self) -> str:
         rows = [("IMSI", "MME-UE-ID", "ENB-UE-ID", "STATE", "APN", "UE-IP", "t1(MME-S11)", "t6(SGW-S11)",
-                 "t7(SGW-S1U)", "t8(ENB-S1U)")]
+                 "t7(SGW-S1U)", "t8(ENB-S1U)", "ENB", "TAI", "TAI-LIST")]
         for u in self.ues.values():
             rows.append((u.imsi, str(u.mme_ue_id), str(u.enb_ue_id), u.state, u.apn or "-", u.ip or "-",
-                         hex_teid(u.t1), hex_teid(u.t6), hex_teid(u.t7), hex_teid(u.t8)))
+                         hex_teid(u.t1), hex_teid(u.t6), hex_teid(u.t7), hex_teid(u.t8), self.name_of(u.enb),
+                         _tai(u.tai), ",".join(_tai(t) for t in u.tai_list) or "-"))
         return table(rows)
 
+
+
+def _tai(tai: dict[str, Any] | None) -> str:
+    """A TAI as `MCCMNC-TAC` (TS 23.003 §19.4.2.3)."""
+    return "-" if tai is None else f"{tai['PLMN']}-{tai['TAC']}"

@@ -136,15 +136,30 @@ class UeNode(MobileNode):
 
     def start(self) -> None:
         radios = self.radio_links("enodeb")
-        if len(radios) != 1:
-            raise NetplexError(f"{self.name}: a UE needs exactly one link to an eNodeB (its radio), "
-                               f"it has {len(radios)}")
-        self.radio, self.enb = radios[0]
-        self.sh(f"ip link set {self.radio.name} up")
+        if not radios:
+            raise NetplexError(f"{self.name}: a UE needs a link to an eNodeB (its radio), it has none")
         p = self.params
+        first = [r for r in radios if r[1].name == p.enodeb] if p.enodeb is not None else radios[:1]
+        if not first:
+            raise NetplexError(f"{self.name}: no radio link to {p.enodeb}")
+        self.radio, self.enb = first[0]
+        for dev, _enb in radios:
+            self.sh(f"ip link set {dev.name} up")
         self.modem = UeModem(self.name, p.imsi, bytes.fromhex(p.key), bytes.fromhex(p.opc), p.apn, self.radio.ifindex,
-                             self.enb.name)
+                             self.enb.name, {dev.ifindex: enb.name for dev, enb in radios}, self._cell_changed)
         self.spawn(self.modem)
+
+    def _cell_changed(self, old: int, new: int) -> None:
+        """After a handover the modem's host interface is the new radio: the address and the default
+        route move to it, as a modem driver's network configuration would."""
+        ip = self.modem.ip
+        olddev, newdev = self.ns.by_index[old], self.ns.by_index[new]
+        self.radio = newdev
+        self.enb = next(enb for dev, enb in self.radio_links("enodeb") if dev is newdev)
+        self.sh(f"ip addr flush dev {olddev.name}")
+        if ip is not None:
+            self.sh(f"ip addr replace {ip}/32 dev {newdev.name}")
+            self.sh(f"ip route replace default dev {newdev.name}")
 
     def procedure(self, name: str) -> tuple[bool, dict[str, Any]]:
         if name != "attach":
@@ -214,8 +229,9 @@ class EnodebNode(_Daemon):
             self.sh(f"ip link set {dev.name} up")
         mme = self.peer(self.params.mme, "mme")
         assert isinstance(mme.params, MmeParams)
+        x2 = {self.peer(n, "enodeb").bind_address(): n for n in self.params.x2}
         return Enodeb(self.name, self.bind_address(), self.names(), mme.bind_address(), mme.params.plmn,
-                      {dev.ifindex: ue.name for dev, ue in radios}, self.params.inactivity)
+                      {dev.ifindex: ue.name for dev, ue in radios}, self.params.inactivity, self.params.tac, x2)
 
 
 @node_kind("mme")
@@ -226,7 +242,7 @@ class MmeNode(_Daemon):
     def make(self) -> Program:
         p = self.params
         return Mme(self.name, self.bind_address(), self.names(), self.peer(p.hss, "hss").bind_address(),
-                   self.peer(p.sgw, "sgw").bind_address(), p.plmn)
+                   self.peer(p.sgw, "sgw").bind_address(), p.plmn, p.t3412)
 
 
 @node_kind("hss")

@@ -111,12 +111,17 @@ class _Mobile(NodeParams):
 
 
 class UeParams(_Mobile):
-    """A phone: its USIM (IMSI, K, OPc) and the APN it asks for."""
+    """A phone: its USIM (IMSI, K, OPc), the APN it asks for, and (with radios to several eNodeBs) the
+    one it camps on first (default: the first of its links to an eNodeB)."""
 
     imsi: Imsi
     key: Key
     opc: Key
     apn: Apn = "internet"
+    enodeb: str | None = None
+
+    def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
+        return [] if self.enodeb is None else _ref(kinds, "enodeb", self.enodeb, "enodeb")
 
 
 class EnodebParams(_Mobile):
@@ -125,9 +130,12 @@ class EnodebParams(_Mobile):
 
     mme: str
     inactivity: Annotated[int, Field(ge=0, le=86400)] = 0
+    tac: Annotated[int, Field(ge=1, le=65533)] = 1       # TS 23.003 §19.4.2.3: 0000 and FFFE are reserved
+    x2: list[str] = []                                     # neighbours it sets X2 up with (TS 36.423 §8.3.3)
 
     def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
-        return _ref(kinds, "mme", self.mme, "mme")
+        return _ref(kinds, "mme", self.mme, "mme") + [
+            (("x2", i), m) for i, n in enumerate(self.x2) for _loc, m in _ref(kinds, "x2", n, "enodeb")]
 
 
 class MmeParams(_Mobile):
@@ -136,6 +144,15 @@ class MmeParams(_Mobile):
     hss: str
     sgw: str | None = None
     plmn: Plmn = "00101"
+    t3412: int = 3240            # seconds: the periodic TAU timer given to UEs (TS 24.301 §10.2)
+
+    @field_validator("t3412")
+    @classmethod
+    def _gprs_timer(cls, v: int) -> int:
+        if not any(v % step == 0 and 0 < v // step <= 31 for step in (2, 60, 360)):
+            raise ValueError(f"T3412 of {v} s is not a GPRS timer value (2..62 s by 2, up to 31 min by minutes, "
+                             "up to 186 min by 6 minutes)")
+        return v
 
     def reference_issues(self, kinds: Mapping[str, str]) -> list[tuple[Loc, str]]:
         return _ref(kinds, "hss", self.hss, "hss") + _ref(kinds, "sgw", self.sgw, "sgw")

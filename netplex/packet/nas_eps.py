@@ -31,6 +31,8 @@ EMM_TYPES = {
     "Detach Request": 0x45, "Detach Accept": 0x46, "Authentication Request": 0x52, "Authentication Response": 0x53,
     "Authentication Reject": 0x54, "Authentication Failure": 0x5C, "Security Mode Command": 0x5D,
     "Security Mode Complete": 0x5E, "Security Mode Reject": 0x5F, "EMM Status": 0x60, "Service Request": 0x4D,
+    "Tracking Area Update Request": 0x48, "Tracking Area Update Accept": 0x49, "Tracking Area Update Complete": 0x4A,
+    "Tracking Area Update Reject": 0x4B,
 }
 ESM_TYPES = {
     "Activate Default EPS Bearer Context Request": 0xC1, "Activate Default EPS Bearer Context Accept": 0xC2,
@@ -43,6 +45,10 @@ CAUSE_TYPE_NONEXISTENT = 97
 CAUSE_PROTOCOL_ERROR = 111
 ATTACH_TYPES = {1: "EPS attach", 2: "combined EPS/IMSI attach", 6: "EPS emergency attach"}
 DETACH_TYPES = {1: "re-attach required", 2: "re-attach not required", 3: "IMSI detach"}
+# §9.9.3.14 EPS update type, §9.9.3.13 EPS update result
+UPDATE_TYPES = {0: "TA updating", 1: "combined TA/LA updating", 2: "combined TA/LA updating with IMSI attach",
+                3: "periodic updating"}
+UPDATE_RESULTS = {0: "TA updated", 1: "combined TA/LA updated"}
 ALGS = {"EEA0": 0, "EEA1": 1, "EEA2": 2, "EEA3": 3}
 IALGS = {"EIA0": 0, "EIA1": 1, "EIA2": 2, "EIA3": 3}
 PDN_TYPES = {1: "IPv4", 2: "IPv6", 3: "IPv4v6"}
@@ -213,7 +219,8 @@ class _Reader:
                 out[iei & 0xF0] = bytes((iei & 0x0F,))
                 continue
             fmt = formats.get(iei, "TLV")
-            out[iei] = self.lve() if fmt == "TLV-E" else self.v(1) if fmt == "TV" else self.lv()
+            out[iei] = self.lve() if fmt == "TLV-E" else self.v(1) if fmt == "TV" else self.v(5) if fmt == "TV6" \
+                else self.lv()
         return out
 
 
@@ -345,7 +352,33 @@ class Nas:
             if "EMM cause" in ies:
                 body += bytes((0x53, ies["EMM cause"]))
             return head + body
-        if n in ("Authentication Reject", "Security Mode Complete", "Detach Accept"):
+        if n == "Tracking Area Update Request":
+            # §8.2.29: NAS key set identifier and EPS update type (with the "active" flag), the old GUTI,
+            # the last visited registered TAI (IEI 0x52)
+            ut = {v: k for k, v in UPDATE_TYPES.items()}[ies.get("EPS update type", "TA updating")]
+            ut |= 8 if ies.get("Active flag") else 0
+            guti = _identity(ies["Old GUTI"])
+            body = bytes((ies.get("NAS key set identifier", 0) << 4 | ut, len(guti))) + guti
+            if "Last visited registered TAI" in ies:
+                tai = ies["Last visited registered TAI"]
+                body += bytes((0x52,)) + _plmn(tai["PLMN"]) + tai["TAC"].to_bytes(2, "big")
+            return head + body
+        if n == "Tracking Area Update Accept":
+            # §8.2.26: EPS update result; T3412 (0x5A), GUTI (0x50), TAI list (0x54), in this order
+            result = {v: k for k, v in UPDATE_RESULTS.items()}[ies.get("EPS update result", "TA updated")]
+            body = bytes((result,))
+            if "T3412 value" in ies:
+                body += bytes((0x5A, gprs_timer(ies["T3412 value"])))
+            if "GUTI" in ies:
+                g = _identity(ies["GUTI"])
+                body += bytes((0x50, len(g))) + g
+            if "TAI list" in ies:
+                tai = _tai_list(ies["TAI list"])
+                body += bytes((0x54, len(tai))) + tai
+            return head + body
+        if n == "Tracking Area Update Reject":
+            return head + bytes((ies["EMM cause"],))
+        if n in ("Authentication Reject", "Security Mode Complete", "Detach Accept", "Tracking Area Update Complete"):
             return head
         raise NasError(f"{n} is not produced", CAUSE_TYPE_NONEXISTENT)
 
@@ -422,6 +455,27 @@ class Nas:
             ies["Selected NAS security algorithms"] = {"ciphering": enc, "integrity": integ}
             ies["NAS key set identifier"] = r.byte() & 7
             ies["Replayed UE security capabilities"] = r.lv().hex()
+        elif name == "Tracking Area Update Request":
+            b = r.byte()
+            ies["EPS update type"] = UPDATE_TYPES.get(b & 7, "TA updating")
+            ies["Active flag"] = bool(b & 8)
+            ies["NAS key set identifier"] = b >> 4 & 7
+            ies["Old GUTI"] = _read_identity(r.lv())
+            opt = r.optional({0x52: "TV6", 0x5C: "TV", 0x5D: "TV", 0x55: "TV"})
+            if 0x52 in opt:
+                t = opt[0x52]
+                ies["Last visited registered TAI"] = {"PLMN": plmn_digits_nas(t[:3]), "TAC": int.from_bytes(t[3:5], "big")}
+        elif name == "Tracking Area Update Accept":
+            ies["EPS update result"] = UPDATE_RESULTS.get(r.byte() & 7, "TA updated")
+            opt = r.optional({0x5A: "TV", 0x5E: "TV", 0x5F: "TV", 0x78: "TLV-E"})
+            if 0x5A in opt:
+                ies["T3412 value"] = _read_timer(opt[0x5A][0])
+            if 0x50 in opt:
+                ies["GUTI"] = _read_identity(opt[0x50])
+            if 0x54 in opt:
+                ies["TAI list"] = _read_tai_list(opt[0x54])
+        elif name == "Tracking Area Update Reject":
+            ies["EMM cause"] = r.byte()
         elif name == "Detach Request":
             b = r.byte()
             ies["Detach type"] = DETACH_TYPES.get(b & 7, "re-attach not required")

@@ -3,6 +3,8 @@ and the security protected NAS message.
 
 Keys (TS 33.401 Annex A; the KDF of TS 33.220 Annex B.2: HMAC-SHA-256(key, FC || P0 || L0 || ...)):
     K_eNB (A.3):              FC 0x11, P0 = the uplink NAS COUNT (4 octets)
+    NH (A.4):                 FC 0x12, P0 = SYNC-input (the initial K_eNB, then the previous NH)
+    K_eNB* (A.5):             FC 0x13, P0 = the target's PCI (2), P1 = its EARFCN-DL (2)
     K_NASenc, K_NASint (A.7): FC 0x15, P0 = algorithm type distinguisher (1 enc, 2 int), P1 = algorithm
                               identity; the key is the 128 least significant bits of the output
 Algorithms (TS 33.401 Annex B.1.3, B.2.3), inputs COUNT (32 bits), BEARER (5), DIRECTION (1: downlink),
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from netplex.packet.nas_eps import PD_EMM, NasError
 
-__all__ = ["kdf", "kenb", "nas_keys", "eea2", "eia2", "aes_cmac", "NasSecurity", "NAS_ENC_ALG", "NAS_INT_ALG",
+__all__ = ["kdf", "kenb", "next_hop", "kenb_star", "nas_keys", "eea2", "eia2", "aes_cmac", "NasSecurity", "NAS_ENC_ALG", "NAS_INT_ALG",
            "PLAIN", "SERVICE_REQUEST", "INTEGRITY", "INTEGRITY_CIPHERED", "INTEGRITY_NEW", "INTEGRITY_CIPHERED_NEW", "EEA2", "EIA2"]
 
 NAS_ENC_ALG, NAS_INT_ALG = 1, 2     # A.7 algorithm type distinguishers
@@ -44,6 +46,17 @@ def kdf(key: bytes, fc: int, *params: bytes) -> bytes:
 def kenb(kasme: bytes, ul_nas_count: int) -> bytes:
     """A.3: K_eNB from K_ASME and the uplink NAS COUNT."""
     return kdf(kasme, 0x11, ul_nas_count.to_bytes(4, "big"))
+
+
+def next_hop(kasme: bytes, sync_input: bytes) -> bytes:
+    """A.4: NH from K_ASME and the SYNC-input (the K_eNB of the initial context, then the previous NH)."""
+    return kdf(kasme, 0x12, sync_input)
+
+
+def kenb_star(key: bytes, pci: int, earfcn_dl: int) -> bytes:
+    """A.5: K_eNB* for a handover from the current K_eNB (horizontal) or an NH (vertical), the target
+    cell's PCI and downlink EARFCN."""
+    return kdf(key, 0x13, pci.to_bytes(2, "big"), earfcn_dl.to_bytes(2, "big"))
 
 
 def nas_keys(kasme: bytes, enc_alg: int = EEA2, int_alg: int = EIA2) -> tuple[bytes, bytes]:

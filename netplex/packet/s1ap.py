@@ -1,7 +1,9 @@
-"""S1AP (TS 36.413) in ASN.1 aligned PER (X.691): the messages of an attach, a detach and the S1 Setup.
+"""S1AP (TS 36.413) in ASN.1 aligned PER (X.691): the messages of an attach, a detach, the S1 Setup, paging
+and the X2 handover's Path Switch.
 
 No ASN.1 compiler: each IE's type is encoded by hand from TS 36.413 §9.3
-(ASN.1) with X.691's aligned rules — constrained whole numbers as bit-fields
+(ASN.1) with X.691's aligned rules (the primitives and the PDU framing are
+`netplex.packet.aper`'s, shared with X2AP) — constrained whole numbers as bit-fields
 (range < 256), one aligned octet (256), two aligned octets (<= 64K) or an
 aligned length-prefixed octet string (larger ranges: MME-UE-S1AP-ID, BitRate);
 fixed OCTET/BIT STRINGs of more than 16 bits aligned, of 16 or fewer not;
@@ -17,7 +19,7 @@ The messages (procedure code, IEs with their ids and criticalities as §9.1 list
 S1SetupRequest / S1SetupResponse (17), InitialUEMessage (12),
 DownlinkNASTransport (11), UplinkNASTransport (13),
 InitialContextSetupRequest / Response (9), UEContextReleaseCommand / Complete
-(23), Paging (10). A message is a name and its IEs as Python values
+(23), Paging (10), PathSwitchRequest / Acknowledge (3). A message is a name and its IEs as Python values
 (`S1ap.ies`), the IE names those of §9.1 (`MME-UE-S1AP-ID`, `NAS-PDU`, `TAI`,
 `E-RABToBeSetupListCtxtSUReq`, ...). Decoding refuses with S1apError what it
 cannot read (a truncated open type, a mandatory IE missing, a value out of
@@ -26,18 +28,34 @@ range); an IE it does not know is skipped, as criticality "ignore" asks.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from netplex.errors import NetplexError
+from netplex.packet.aper import (
+    IGNORE,
+    INITIATING,
+    REJECT,
+    SUCCESSFUL,
+    ApMessage,
+    ApProtocol,
+    Dec,
+    Enc,
+    PerError,
+    container_list,
+    enumerated,
+)
+from netplex.packet.aper import PerReader as _R
+from netplex.packet.aper import PerWriter as _W
+from netplex.packet.aper import field as _field
+from netplex.packet.aper import read_field as _read_field
+from netplex.packet.aper import sub as _sub
 from netplex.packet.gtpv2c import plmn_digits as _plmn_digits
 from netplex.packet.gtpv2c import plmn_id
 
-__all__ = ["S1ap", "S1apError", "MESSAGES", "plmn_digits"]
+__all__ = ["S1ap", "S1apError", "MESSAGES", "plmn_digits", "S1AP", "ECGI", "TAI_TYPE", "GLOBAL_ENB_ID", "AMBR",
+           "SECURITY_CAPS", "TLA", "ERAB_ID", "QOS", "CAUSE_RADIO_USER_INACTIVITY", "RRC_CAUSES", "enb_id_of"]
 
 
-class S1apError(NetplexError, ValueError):
+class S1apError(PerError):
     """Bytes that are not an S1AP message netplex reads (the receiver counts and drops it)."""
 
 
@@ -53,124 +71,7 @@ def _plmn(plmn: str) -> bytes:
     return plmn_id(plmn[:3], plmn[3:])
 
 
-# -- the aligned PER bit stream -----------------------------------------------------------
-class _W:
-    def __init__(self) -> None:
-        self.v = 0
-        self.n = 0
-
-    def bits(self, value: int, n: int) -> None:
-        if not 0 <= value < 1 << n:
-            raise S1apError(f"value {value} does not fit in {n} bits")
-        self.v = self.v << n | value
-        self.n += n
-
-    def align(self) -> None:
-        self.bits(0, -self.n % 8)
-
-    def octets(self, data: bytes) -> None:
-        self.align()
-        self.bits(int.from_bytes(data, "big"), 8 * len(data))
-
-    def length(self, n: int) -> None:
-        """An unconstrained length determinant (X.691 §11.9.3.6-7), aligned."""
-        self.align()
-        if n < 128:
-            self.bits(n, 8)
-        elif n < 16384:
-            self.bits(0x8000 | n, 16)
-        else:
-            raise S1apError("length over 16K is not produced")
-
-    def cint(self, value: int, lb: int, ub: int) -> None:
-        """A constrained whole number (X.691 §11.5.7, the aligned variant)."""
-        if not lb <= value <= ub:
-            raise S1apError(f"value {value} outside {lb}..{ub}")
-        rng, v = ub - lb + 1, value - lb
-        if rng == 1:
-            return
-        if rng <= 255:
-            self.bits(v, (rng - 1).bit_length())
-        elif rng == 256:
-            self.align()
-            self.bits(v, 8)
-        elif rng <= 65536:
-            self.align()
-            self.bits(v, 16)
-        else:
-            octets = max(1, (v.bit_length() + 7) // 8)
-            self.cint(octets, 1, ((rng - 1).bit_length() + 7) // 8)
-            self.align()
-            self.bits(v, 8 * octets)
-
-    def data(self) -> bytes:
-        self.align()
-        return self.v.to_bytes(self.n // 8, "big")
-
-
-class _R:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.v = int.from_bytes(data, "big")
-        self.total = 8 * len(data)
-        self.pos = 0
-
-    def bits(self, n: int) -> int:
-        if self.pos + n > self.total:
-            raise S1apError("S1AP message truncated")
-        self.pos += n
-        return (self.v >> (self.total - self.pos)) & ((1 << n) - 1)
-
-    def align(self) -> None:
-        self.pos += -self.pos % 8
-
-    def octets(self, n: int) -> bytes:
-        self.align()
-        if self.pos + 8 * n > self.total:
-            raise S1apError("S1AP message truncated")
-        start = self.pos // 8
-        self.pos += 8 * n
-        return self.data[start:start + n]
-
-    def length(self) -> int:
-        self.align()
-        b = self.bits(8)
-        if b & 0x80 == 0:
-            return b
-        if b & 0xC0 == 0x80:
-            return (b & 0x3F) << 8 | self.bits(8)
-        raise S1apError("fragmented length determinant")
-
-    def cint(self, lb: int, ub: int) -> int:
-        rng = ub - lb + 1
-        if rng == 1:
-            return lb
-        if rng <= 255:
-            return lb + self.bits((rng - 1).bit_length())
-        if rng == 256:
-            self.align()
-            return lb + self.bits(8)
-        if rng <= 65536:
-            self.align()
-            return lb + self.bits(16)
-        octets = self.cint(1, ((rng - 1).bit_length() + 7) // 8)
-        self.align()
-        v = lb + self.bits(8 * octets)
-        if v > ub:
-            raise S1apError(f"value {v} above {ub}")
-        return v
-
-    def ext(self, what: str) -> None:
-        """An extension bit: netplex reads no extension additions."""
-        if self.bits(1):
-            raise S1apError(f"{what}: extension additions are not read")
-
-
 # -- IE types (TS 36.413 §9.2) --------------------------------------------------------------
-Enc = Callable[[_W, Any], None]
-Dec = Callable[[_R], Any]
-
-
 def _e_mme_id(w: _W, v: int) -> None:
     w.cint(v, 0, 0xFFFFFFFF)
 
@@ -230,26 +131,8 @@ CAUSE_NAS = ["normal-release", "authentication-failure", "detach", "unspecified"
 CAUSE_RADIO_USER_INACTIVITY = 20   # CauseRadioNetwork user-inactivity (§9.2.1.3)
 
 
-def _enum(values: list[str], ext: bool = True) -> tuple[Enc, Dec]:
-    n = (len(values) - 1).bit_length()
-
-    def enc(w: _W, v: str) -> None:
-        if ext:
-            w.bits(0, 1)
-        w.bits(values.index(v), n)
-
-    def dec(r: _R) -> str:
-        if ext:
-            r.ext("ENUMERATED")
-        i = r.bits(n)
-        if i >= len(values):
-            raise S1apError(f"enumeration index {i} out of range")
-        return values[i]
-    return enc, dec
-
-
-_e_rrc, _d_rrc = _enum(RRC_CAUSES)
-_e_drx, _d_drx = _enum(PAGING_DRX)
+_e_rrc, _d_rrc = enumerated(RRC_CAUSES)
+_e_drx, _d_drx = enumerated(PAGING_DRX)
 
 
 def _e_global_enb(w: _W, v: dict[str, Any]) -> None:
@@ -373,13 +256,7 @@ def _e_setup_item_req(w: _W, v: dict[str, Any]) -> None:
     w.bits(1 if nas is not None else 0, 1)
     w.bits(0, 1)
     _e_erab_id(w, v["E-RAB-ID"])
-    qos = v["E-RABLevelQoSParameters"]
-    w.bits(0, 3)                                 # extension, gbrQosInformation and iE-Extensions absent
-    w.cint(qos["qCI"], 0, 255)
-    w.bits(0, 2)                                 # ARP: extension, iE-Extensions absent
-    w.bits(qos.get("priorityLevel", 9), 4)
-    w.bits(qos.get("pre-emptionCapability", 1), 1)
-    w.bits(qos.get("pre-emptionVulnerability", 1), 1)
+    _e_qos(w, v["E-RABLevelQoSParameters"])
     _e_tla(w, v["transportLayerAddress"])
     w.octets(v["GTP-TEID"].to_bytes(4, "big"))
     if nas is not None:
@@ -391,14 +268,7 @@ def _d_setup_item_req(r: _R) -> dict[str, Any]:
     has_nas = r.bits(1)
     r.bits(1)
     erab = _d_erab_id(r)
-    r.ext("E-RABLevelQoSParameters")
-    if r.bits(2):
-        raise S1apError("GBR QoS information is not read")
-    qci = r.cint(0, 255)
-    r.ext("AllocationAndRetentionPriority")
-    r.bits(1)
-    qos = {"qCI": qci, "priorityLevel": r.bits(4), "pre-emptionCapability": r.bits(1),
-           "pre-emptionVulnerability": r.bits(1)}
+    qos = _d_qos(r)
     v: dict[str, Any] = {"E-RAB-ID": erab, "E-RABLevelQoSParameters": qos, "transportLayerAddress": _d_tla(r),
                          "GTP-TEID": int.from_bytes(r.octets(4), "big")}
     if has_nas:
@@ -418,25 +288,6 @@ def _d_setup_item_res(r: _R) -> dict[str, Any]:
     r.bits(1)
     return {"E-RAB-ID": _d_erab_id(r), "transportLayerAddress": _d_tla(r),
             "GTP-TEID": int.from_bytes(r.octets(4), "big")}
-
-
-def _list(item_id: int, crit: int, enc: Enc, dec: Dec) -> tuple[Enc, Dec]:
-    """E-RAB-IE-ContainerList (SIZE(1..maxNrOfE-RABs)): ProtocolIE-SingleContainers of one item type."""
-
-    def e(w: _W, items: list[Any]) -> None:
-        w.cint(len(items), 1, 256)
-        for it in items:
-            _field(w, item_id, crit, enc, it)
-
-    def d(r: _R) -> list[Any]:
-        out = []
-        for _ in range(r.cint(1, 256)):
-            ie_id, _crit, value = _read_field(r)
-            if ie_id != item_id:
-                raise S1apError(f"E-RAB list item with IE id {ie_id}, not {item_id}")
-            out.append(_sub(value, dec))
-        return out
-    return e, d
 
 
 def _e_security_caps(w: _W, v: dict[str, int]) -> None:
@@ -575,19 +426,34 @@ def _d_tai_item(r: _R) -> dict[str, Any]:
     return _d_tai(r)
 
 
-_e_setup_list_req, _d_setup_list_req = _list(52, 0, _e_setup_item_req, _d_setup_item_req)
-_e_setup_list_res, _d_setup_list_res = _list(50, 1, _e_setup_item_res, _d_setup_item_res)
+def _e_security_context(w: _W, v: dict[str, Any]) -> None:
+    """SecurityContext ::= SEQUENCE { nextHopChainingCount INTEGER (0..7), nextHopParameter SecurityKey, ... }."""
+    w.bits(0, 2)
+    w.bits(v["nextHopChainingCount"], 3)
+    _e_key(w, v["nextHopParameter"])
 
-REJECT, IGNORE, NOTIFY = 0, 1, 2
+
+def _d_security_context(r: _R) -> dict[str, Any]:
+    r.ext("SecurityContext")
+    r.bits(1)
+    return {"nextHopChainingCount": r.bits(3), "nextHopParameter": _d_key(r)}
+
+
+# E-RABToBeSwitchedDLItem has E-RABSetupItemCtxtSURes's members: e-RAB-ID, transportLayerAddress, gTP-TEID
+_e_switched_dl, _d_switched_dl = container_list(23, REJECT, _e_setup_item_res, _d_setup_item_res)
+_e_setup_list_req, _d_setup_list_req = container_list(52, 0, _e_setup_item_req, _d_setup_item_req)
+_e_setup_list_res, _d_setup_list_res = container_list(50, 1, _e_setup_item_res, _d_setup_item_res)
 
 # IE name -> (id, encoder, decoder)
 IES: dict[str, tuple[int, Enc, Dec]] = {
     "MME-UE-S1AP-ID": (0, _e_mme_id, _d_mme_id),
     "Cause": (2, _e_cause, _d_cause),
     "ENB-UE-S1AP-ID": (8, _e_enb_id, _d_enb_id),
+    "E-RABToBeSwitchedDLList": (22, _e_switched_dl, _d_switched_dl),
     "E-RABToBeSetupListCtxtSUReq": (24, _e_setup_list_req, _d_setup_list_req),
     "NAS-PDU": (26, _e_octets, _d_octets),
     "UEPagingID": (43, _e_paging_id, _d_paging_id),
+    "SecurityContext": (40, _e_security_context, _d_security_context),
     "TAIList": (46, _e_tai_list, _d_tai_list),
     "E-RABSetupListCtxtSURes": (51, _e_setup_list_res, _d_setup_list_res),
     "Global-ENB-ID": (59, _e_global_enb, _d_global_enb),
@@ -597,6 +463,7 @@ IES: dict[str, tuple[int, Enc, Dec]] = {
     "SecurityKey": (73, _e_key, _d_key),
     "UEIdentityIndexValue": (80, _e_index, _d_index),
     "RelativeMMECapacity": (87, _e_capacity, _d_capacity),
+    "SourceMME-UE-S1AP-ID": (88, _e_mme_id, _d_mme_id),
     "UE-S1AP-IDs": (99, _e_ue_ids, _d_ue_ids),
     "S-TMSI": (96, _e_stmsi, _d_stmsi),
     "EUTRAN-CGI": (100, _e_cgi, _d_cgi),
@@ -608,7 +475,6 @@ IES: dict[str, tuple[int, Enc, Dec]] = {
 }
 IE_NAME = {v[0]: k for k, v in IES.items()}
 
-INITIATING, SUCCESSFUL, UNSUCCESSFUL = 0, 1, 2
 _MME, _ENB = ("MME-UE-S1AP-ID", REJECT), ("ENB-UE-S1AP-ID", REJECT)
 # name -> (procedure code, PDU kind, criticality, [(IE, criticality, mandatory)]) as TS 36.413 §9.1 lists them
 MESSAGES: dict[str, tuple[int, int, int, list[tuple[str, int, bool]]]] = {
@@ -618,6 +484,11 @@ MESSAGES: dict[str, tuple[int, int, int, list[tuple[str, int, bool]]]] = {
         ("SecurityKey", REJECT, True)]),
     "InitialContextSetupResponse": (9, SUCCESSFUL, REJECT, [
         ("MME-UE-S1AP-ID", IGNORE, True), ("ENB-UE-S1AP-ID", IGNORE, True), ("E-RABSetupListCtxtSURes", IGNORE, True)]),
+    "PathSwitchRequest": (3, INITIATING, REJECT, [
+        (*_ENB, True), ("E-RABToBeSwitchedDLList", REJECT, True), ("SourceMME-UE-S1AP-ID", REJECT, True),
+        ("EUTRAN-CGI", IGNORE, True), ("TAI", IGNORE, True), ("UESecurityCapabilities", IGNORE, True)]),
+    "PathSwitchRequestAcknowledge": (3, SUCCESSFUL, REJECT, [
+        ("MME-UE-S1AP-ID", IGNORE, True), ("ENB-UE-S1AP-ID", IGNORE, True), ("SecurityContext", REJECT, True)]),
     "Paging": (10, INITIATING, IGNORE, [
         ("UEIdentityIndexValue", IGNORE, True), ("UEPagingID", IGNORE, True), ("CNDomain", IGNORE, True),
         ("TAIList", IGNORE, True)]),
@@ -637,91 +508,52 @@ MESSAGES: dict[str, tuple[int, int, int, list[tuple[str, int, bool]]]] = {
     "UEContextReleaseComplete": (23, SUCCESSFUL, REJECT, [
         ("MME-UE-S1AP-ID", IGNORE, True), ("ENB-UE-S1AP-ID", IGNORE, True)]),
 }
-_BY_CODE = {(v[0], v[1]): k for k, v in MESSAGES.items()}
+S1AP = ApProtocol("S1AP", IES, MESSAGES)
 
 
-def _open(w: _W, enc: Enc, value: Any) -> None:
-    inner = _W()
-    enc(inner, value)
-    data = inner.data() or b"\0"
-    w.length(len(data))
-    w.octets(data)
+def enb_id_of(addr: int) -> int:
+    """A macro eNB ID (20 bits) from an eNodeB's IPv4 address, as netplex numbers them."""
+    return addr & 0xFFFFF
 
 
-def _field(w: _W, ie_id: int, crit: int, enc: Enc, value: Any) -> None:
-    w.cint(ie_id, 0, 65535)
-    w.bits(crit, 2)
-    _open(w, enc, value)
-
-
-def _read_field(r: _R) -> tuple[int, int, bytes]:
-    ie_id = r.cint(0, 65535)
-    crit = r.bits(2)
-    if crit > NOTIFY:
-        raise S1apError("criticality out of range")
-    return ie_id, crit, r.octets(r.length())
-
-
-def _sub(value: bytes, dec: Dec) -> Any:
-    r = _R(value)
-    out = dec(r)
-    if (r.pos + 7) // 8 != len(value):
-        raise S1apError("IE value longer than its type")
-    return out
-
-
-@dataclass(slots=True)
-class S1ap:
+class S1ap(ApMessage):
     """One S1AP message: its name (`MESSAGES`) and IEs."""
 
-    name: str
-    ies: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ()
+    protocol = S1AP
+    error = S1apError
 
-    def encode(self) -> bytes:
-        try:
-            code, kind, crit, spec = MESSAGES[self.name]
-        except KeyError:
-            raise S1apError(f"S1AP message {self.name} is not produced") from None
-        body = _W()
-        present = [(n, c) for n, c, mand in spec if n in self.ies or mand]
-        body.bits(0, 1)                          # the message SEQUENCE's extension bit
-        body.cint(len(present), 0, 65535)
-        for name, c in present:
-            if name not in self.ies:
-                raise S1apError(f"{self.name}: mandatory IE {name} missing")
-            ie_id, enc, _ = IES[name]
-            _field(body, ie_id, c, enc, self.ies[name])
-        w = _W()
-        w.bits(0, 1)                             # S1AP-PDU CHOICE: extension bit, then the alternative
-        w.bits(kind, 2)
-        w.cint(code, 0, 255)
-        w.bits(crit, 2)
-        w.length(len(body.data()))
-        w.octets(body.data())
-        return w.data()
 
-    @classmethod
-    def decode(cls, data: bytes) -> S1ap:
-        r = _R(data)
-        r.ext("S1AP-PDU")
-        kind = r.bits(2)
-        code = r.cint(0, 255)
-        r.bits(2)
-        body = r.octets(r.length())
-        name = _BY_CODE.get((code, kind))
-        if name is None:
-            raise S1apError(f"S1AP procedure {code} ({['initiating', 'successful', 'unsuccessful', '?'][kind]}) "
-                            "is not read")
-        b = _R(body)
-        b.ext(name)
-        ies: dict[str, Any] = {}
-        for _ in range(b.cint(0, 65535)):
-            ie_id, _crit, value = _read_field(b)
-            ie = IE_NAME.get(ie_id)
-            if ie is None:
-                continue                         # not understood: ignored (§10.3.4.1 treats "ignore" so)
-            ies[ie] = _sub(value, IES[ie][2])
-        for ie, _c, mandatory in MESSAGES[name][3]:
-            if mandatory and ie not in ies:
-                raise S1apError(f"{name}: mandatory IE {ie} missing")
-        return cls(name, ies)
+# the IE types X2AP (TS 36.423 §9.2) shares with S1AP, as (encoder, decoder) pairs
+ECGI = (_e_cgi, _d_cgi)
+TAI_TYPE = (_e_tai, _d_tai)
+GLOBAL_ENB_ID = (_e_global_enb, _d_global_enb)
+AMBR = (_e_ambr, _d_ambr)
+SECURITY_CAPS = (_e_security_caps, _d_security_caps)
+TLA = (_e_tla, _d_tla)
+ERAB_ID = (_e_erab_id, _d_erab_id)
+KEY = (_e_key, _d_key)
+
+
+def _e_qos(w: _W, qos: dict[str, int]) -> None:
+    """E-RAB-Level-QoS-Parameters (the same type in both protocols): QCI and ARP, no GBR information."""
+    w.bits(0, 3)                                 # extension, gbrQosInformation and iE-Extensions absent
+    w.cint(qos["qCI"], 0, 255)
+    w.bits(0, 2)                                 # ARP: extension, iE-Extensions absent
+    w.bits(qos.get("priorityLevel", 9), 4)
+    w.bits(qos.get("pre-emptionCapability", 1), 1)
+    w.bits(qos.get("pre-emptionVulnerability", 1), 1)
+
+
+def _d_qos(r: _R) -> dict[str, int]:
+    r.ext("E-RABLevelQoSParameters")
+    if r.bits(2):
+        raise S1apError("GBR QoS information is not read")
+    qci = r.cint(0, 255)
+    r.ext("AllocationAndRetentionPriority")
+    r.bits(1)
+    return {"qCI": qci, "priorityLevel": r.bits(4), "pre-emptionCapability": r.bits(1),
+            "pre-emptionVulnerability": r.bits(1)}
+
+
+QOS = (_e_qos, _d_qos)
