@@ -149,10 +149,9 @@ class UeNode(MobileNode):
                              self.enb.name, {dev.ifindex: enb.name for dev, enb in radios}, self._cell_changed)
         self.spawn(self.modem)
 
-    def _cell_changed(self, old: int, new: int) -> None:
+    def _cell_changed(self, old: int, new: int, ip: str | None) -> None:
         """After a handover the modem's host interface is the new radio: the address and the default
         route move to it, as a modem driver's network configuration would."""
-        ip = self.modem.ip
         olddev, newdev = self.ns.by_index[old], self.ns.by_index[new]
         self.radio = newdev
         self.enb = next(enb for dev, enb in self.radio_links("enodeb") if dev is newdev)

@@ -128,12 +128,12 @@ class UeModem(Program):
 
     def __init__(self, node: str, imsi: str, key: bytes, opc: bytes, apn: str, radio_ifindex: int,
                  enb: str = "eNodeB", cells: Mapping[int, str] | None = None,
-                 on_cell_change: Callable[[int, int], None] | None = None) -> None:
+                 on_cell_change: Callable[[int, int, str | None], None] | None = None) -> None:
         super().__init__()
         self.node = node
         self.enb = enb
         self.cells = dict(cells or {radio_ifindex: enb})   # radio ifindex -> the eNodeB at its far end
-        self.on_cell_change = on_cell_change   # (old radio, new radio) after a handover: the host's routes move
+        self.on_cell_change = on_cell_change   # (old radio, new radio, UE IP) after a handover: the host's routes move
         self.imsi = imsi
         self.usim = Milenage(key, opc)
         self.apn = apn
@@ -296,7 +296,7 @@ class UeModem(Program):
         data = Msg("RRC", "RRCConnectionReconfigurationComplete", {"c-RNTI": info.get("newUE-Identity")}).encode()
         self.uu.sendto(data, ifx, b"\xff" * 6, ETH_P_UU)
         if self.on_cell_change is not None:
-            self.on_cell_change(old, ifx)
+            self.on_cell_change(old, ifx, self.ip)
         if self.tac is not None and all(t["TAC"] != self.tac for t in self.tai_list):
             self.tracking_area_update("TA updating")
 

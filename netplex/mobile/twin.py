@@ -96,18 +96,20 @@ def plan(nodes: Mapping[str, Node], links: Sequence[Link], addresses: Mapping[st
         c: dict[str, Any] = {"role": kind, "node": name, "seed": seed, "names": names}
         lines: list[str] = []
         if isinstance(p, UeParams):
-            (ifn, enb), = radio[name]
-            c.update(imsi=p.imsi, key=p.key, opc=p.opc, apn=p.apn, radio=ifn, enb=enb)
-            lines.append(f"ip link set {ifn} up")
+            cells = radio[name]
+            ifn, enb = next((r for r in cells if r[1] == p.enodeb), cells[0])
+            c.update(imsi=p.imsi, key=p.key, opc=p.opc, apn=p.apn, radio=ifn, enb=enb, cells=dict(cells))
+            lines += [f"ip link set {i} up" for i, _ in cells]
         else:
             c["addr"] = addr_of(name)
         if isinstance(p, EnodebParams):
             mme = nodes[p.mme].params
             assert isinstance(mme, MmeParams)
-            c.update(mme=addr_of(p.mme), plmn=mme.plmn, radios=dict(radio.get(name, [])), inactivity=p.inactivity)
+            c.update(mme=addr_of(p.mme), plmn=mme.plmn, radios=dict(radio.get(name, [])), inactivity=p.inactivity,
+                     tac=p.tac, x2={addr_of(n): n for n in p.x2})
             lines += [f"ip link set {ifn} up" for ifn, _ in radio.get(name, [])]
         elif isinstance(p, MmeParams):
-            c.update(hss=addr_of(p.hss), sgw=addr_of(peer(p.sgw, "sgw")), plmn=p.plmn)
+            c.update(hss=addr_of(p.hss), sgw=addr_of(peer(p.sgw, "sgw")), plmn=p.plmn, t3412=p.t3412)
         elif isinstance(p, HssParams):
             c["subscribers"] = [dict(s.model_dump(), pgw=addr_of(peer(s.pgw, "pgw"))) for s in p.subscribers]
         elif isinstance(p, PgwParams):

@@ -47,17 +47,30 @@ def _names(c: dict[str, Any]) -> dict[int, str]:
     return {ip_to_int(a): n for a, n in c["names"].items()}
 
 
+def _cell_changed(old: int, new: int, ip: str | None) -> None:
+    """After a handover the address and the default route move to the new radio (UeNode._cell_changed's
+    lines, run in this namespace)."""
+    olddev, newdev = socket.if_indextoname(old), socket.if_indextoname(new)
+    subprocess.run(["ip", "addr", "flush", "dev", olddev], check=False)
+    if ip is not None:
+        subprocess.run(["ip", "addr", "replace", f"{ip}/32", "dev", newdev], check=False)
+        subprocess.run(["ip", "route", "replace", "default", "dev", newdev], check=False)
+
+
 def make(c: dict[str, Any]) -> Program:
     role = c["role"]
     if role == "ue":
+        cells = {socket.if_nametoindex(dev): enb for dev, enb in c.get("cells", {c["radio"]: c["enb"]}).items()}
         return UeModem(c["node"], c["imsi"], bytes.fromhex(c["key"]), bytes.fromhex(c["opc"]), c["apn"],
-                       socket.if_nametoindex(c["radio"]), c["enb"])
+                       socket.if_nametoindex(c["radio"]), c["enb"], cells, _cell_changed)
     addr, names = ip_to_int(c["addr"]), _names(c)
     if role == "enodeb":
         radios = {socket.if_nametoindex(dev): ue for dev, ue in c["radios"].items()}
-        return Enodeb(c["node"], addr, names, ip_to_int(c["mme"]), c["plmn"], radios, c.get("inactivity", 0))
+        x2 = {ip_to_int(a): n for a, n in c.get("x2", {}).items()}
+        return Enodeb(c["node"], addr, names, ip_to_int(c["mme"]), c["plmn"], radios, c.get("inactivity", 0),
+                      c.get("tac", 1), x2)
     if role == "mme":
-        return Mme(c["node"], addr, names, ip_to_int(c["hss"]), ip_to_int(c["sgw"]), c["plmn"])
+        return Mme(c["node"], addr, names, ip_to_int(c["hss"]), ip_to_int(c["sgw"]), c["plmn"], c.get("t3412", 3240))
     if role == "hss":
         subs = [HssSubscriber(s["imsi"], bytes.fromhex(s["key"]), bytes.fromhex(s["opc"]), s["apn"], s["ambr_ul_kbps"],
                               s["ambr_dl_kbps"], ip_to_int(s["pgw"]), s["roaming"], s["sqn"]) for s in c["subscribers"]]

@@ -302,6 +302,7 @@ def _is_file_app(app: str) -> bool:
 @command("osken-manager")
 def osken_manager(ctx: Context, argv: list[str]) -> Result:
     """osken-manager: start a real os-ken application for the switches of the simulation."""
+    argv = [a.split("\0", 1)[0] for a in argv]   # an argv string ends at NUL (execve takes C strings)
     port, addr = OFP_TCP_PORT, 0
     options: list[str] = []
     apps: list[str | tuple[str, bytes]] = []
