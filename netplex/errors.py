@@ -32,7 +32,9 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── Gtpv1Error              a GTPv1-C message that cannot be read: its §7.7.1 cause  packet/gtpv1c.py
      ├── DiameterError           a Diameter message that cannot be read: its Result-Code packet/diameter.py
      ├── SctpError               bytes that are not an SCTP packet (checksum, chunk lengths) packet/sctp.py
-     ├── S1apError               an S1AP message that cannot be read (aligned PER)       packet/s1ap.py
+     ├── PerError                bytes aligned PER cannot read as the type says          packet/aper.py
+     │    ├── S1apError          an S1AP message that cannot be read                     packet/s1ap.py
+     │    └── X2apError          an X2AP message that cannot be read                     packet/x2ap.py
      ├── NasError                an EPS NAS message that cannot be read: its §7 cause    packet/nas_eps.py
      ├── DnsError                a DNS message that cannot be read or a name too long    packet/dns.py
      ├── UnknownNodeKind         a node kind no system registered                       network.py
