@@ -45,8 +45,8 @@ from __future__ import annotations
 import hashlib
 from ipaddress import IPv4Address
 
-from netplex.cloud.agent import Plug, _dhcp_lines, _firewall, _router_lines, _vm_lines
-from netplex.cloud.controller import Controller, Network, Port
+from netplex.cloud.agent import DEFAULT_BURST_RATE, Plug, _dhcp_lines, _firewall, _router_lines, _vm_lines
+from netplex.cloud.controller import BandwidthLimitRule, Controller, Network, Port
 
 __all__ = ["MECHANISMS", "OVS_MECHANISM", "bridge_name", "ovs_host_lines", "tunnel_port_name", "unsupported"]
 
@@ -82,10 +82,30 @@ def _cookie(host: str, bridge: str) -> str:
 
 
 def unsupported(ctl: Controller) -> str | None:
-    """What the OVS mechanism does not model in this cloud (refused, not ignored), or None."""
-    if any(ctl.port_qos(p) is not None for p in ctl.ports.values() if p.device_owner.startswith("compute:")):
-        return "netplex: QoS policies on an openvswitch cloud are not supported (the OVS agent's QoS driver)"
+    """What the OVS mechanism does not model in this cloud (refused, not ignored), or None: of
+    the QoS driver, only the egress bandwidth limit is modelled."""
+    for p in ctl.ports.values():
+        policy = ctl.port_qos(p) if p.device_owner.startswith("compute:") else None
+        for r in policy.rules if policy is not None else []:
+            if not isinstance(r, BandwidthLimitRule):
+                return "netplex: QoS dscp-marking rules on an openvswitch cloud are not supported"
+            if r.direction != "egress":
+                return "netplex: QoS ingress bandwidth-limit rules on an openvswitch cloud are not supported"
     return None
+
+
+def _qos_lines(ctl: Controller, p: Port) -> list[str]:
+    """The OVS QoS driver's egress bandwidth limit (qos_meter_bandwidth off): the VM's qvo
+    polices what it takes in (ovs_lib _set_egress_bw_limit_for_port: ingress_policing_rate in
+    kbit/s, ingress_policing_burst in kbit, max_burst_kbps or 80 % of the rate)."""
+    policy = ctl.port_qos(p)
+    out = []
+    for r in policy.rules if policy is not None else []:
+        if isinstance(r, BandwidthLimitRule) and r.direction == "egress":
+            burst = r.max_burst_kbps or int(r.max_kbps * DEFAULT_BURST_RATE)
+            out.append(f"ovs-vsctl set Interface {p.device('qvo')} ingress_policing_rate={r.max_kbps} "
+                       f"ingress_policing_burst={burst}")
+    return out
 
 
 class _Flows:
@@ -266,6 +286,8 @@ def ovs_host_lines(ctl: Controller, host: str, local_ips: dict[str, str],
     for p in vms:
         _spoofing(int_flows, p, p.device("qvo"))
     vm_out += int_flows.lines
+    for p in vms:
+        vm_out += _qos_lines(ctl, p)
     internal = _internal_plug(lvid, ctl)
     for r in ctl.routers.values():
         if r.host == host:

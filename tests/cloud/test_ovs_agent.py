@@ -115,13 +115,29 @@ def test_router_and_dhcp_ports_are_internal_ports_in_their_namespaces() -> None:
     assert out(b, "network1", "ovs-vsctl list-ports br-ex").split() == ["eth1", "phy-br-ex"]
 
 
-def test_qos_on_an_openvswitch_cloud_is_refused() -> None:
-    text = HEAD.replace("--availability-zone nova:compute1 vm1",
-                        "--availability-zone nova:compute1 vm1\n    openstack network qos policy create bw\n"
-                        "    openstack network qos rule create --type bandwidth-limit --max-kbps 1000 bw\n"
+def with_qos(*rules: str) -> str:
+    return HEAD.replace("--availability-zone nova:compute1 vm1",
+                        "--availability-zone nova:compute1 vm1\n    openstack network qos policy create bw\n" +
+                        "".join(f"    openstack network qos rule create {r} bw\n" for r in rules) +
                         "    openstack network set --qos-policy bw net1")
-    failure = prepare(load_scenario_text(text, "c.yaml"), SimBackend())
-    assert failure is not None and "QoS policies on an openvswitch cloud are not supported" in failure["message"]
+
+
+def test_an_egress_limit_polices_the_qvo_port() -> None:
+    """The OVS QoS driver: what vm1 sends is policed as qvo takes it in (ingress_policing_*)."""
+    b = SimBackend()
+    assert prepare(load_scenario_text(with_qos("--type bandwidth-limit --max-kbps 1000"), "c.yaml"), b) is None
+    qvo = next(p for p in out(b, "compute1", "ovs-vsctl list-ports br-int").split() if p.startswith("qvo"))
+    assert out(b, "compute1", f"ovs-vsctl get interface {qvo} ingress_policing_rate") == "1000\n"
+    assert out(b, "compute1", f"ovs-vsctl get interface {qvo} ingress_policing_burst") == "800\n"
+    assert "police" in out(b, "compute1", f"tc filter show dev {qvo} parent ffff:")
+
+
+@pytest.mark.parametrize("rule, what", [("--type bandwidth-limit --max-kbps 1000 --ingress", "ingress bandwidth-limit"),
+                                        ("--type dscp-marking --dscp-mark 26", "dscp-marking")])
+def test_other_qos_rules_on_an_openvswitch_cloud_are_refused(rule: str, what: str) -> None:
+    failure = prepare(load_scenario_text(with_qos(rule), "c.yaml"), SimBackend())
+    assert failure is not None
+    assert failure["message"] == f"netplex: QoS {what} rules on an openvswitch cloud are not supported"
 
 
 def test_an_unknown_mechanism_names_file_line_field() -> None:
