@@ -38,7 +38,17 @@ from collections.abc import Callable
 from typing import Any
 
 from netplex.cloud.controller import Controller, DscpMarkingRule, Port, Router, Rule
-from netplex.cloud.firewall import WRAP, ZONE_START, Call, ipset_name, port_calls, render, trailer_calls, trusted_calls
+from netplex.cloud.firewall import (
+    HYBRID_WRAP,
+    WRAP,
+    ZONE_START,
+    Call,
+    ipset_name,
+    port_calls,
+    render,
+    trailer_calls,
+    trusted_calls,
+)
 from netplex.cloud.metadata import METADATA_IP, METADATA_PORT, data_path, instances_json
 
 __all__ = ["VXLAN_PORT", "group_members", "host_lines", "rule_dict"]
@@ -101,7 +111,7 @@ def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller, hybrid: b
             name = ipset_name(g)
             sets.append(f"ipset create -exist {name} hash:net family inet")
             sets += [f"ipset add -exist {name} {ip}/32" for ip in members[g]]
-    return sets + render(calls + trailer_calls(), wrap="neutron-openvswi" if hybrid else WRAP)
+    return sets + render(calls + trailer_calls(), wrap=HYBRID_WRAP if hybrid else WRAP)
 
 
 DEFAULT_BURST_RATE = 0.8      # qos_consts: a burst of 80 % of a second's worth at the rate

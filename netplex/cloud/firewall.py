@@ -26,11 +26,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["WRAP", "ZONE_START", "Call", "ipset_name", "plain_rule_args", "port_calls", "port_chain", "render",
+__all__ = ["HYBRID_WRAP", "WRAP", "ZONE_START", "Call", "ipset_name", "plain_rule_args", "port_calls", "port_chain", "render",
            "rule_texts",
            "trailer_calls", "trusted_calls"]
 
 WRAP = "neutron-linuxbri"
+HYBRID_WRAP = "neutron-openvswi"     # the OVS agent's wrap name (OVSHybridIptablesFirewallDriver)
 ZONE_START = 4097
 SG_CHAIN, FALLBACK = "sg-chain", "sg-fallback"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from netplex.cloud.agent import group_members, rule_dict
 from netplex.cloud.controller import CloudError, Controller, Port, Router, Rule, Server
-from netplex.cloud.firewall import WRAP, port_chain, rule_texts
+from netplex.cloud.firewall import HYBRID_WRAP, WRAP, port_chain, rule_texts
 from netplex.cloud.scenario import build_controller
 from netplex.engine.trace import TraceEvent
 from netplex.scenario.backend import Backend
@@ -86,10 +86,12 @@ class _Why:
     def __init__(self, scenario: Scenario, be: SimBackend, ctl: Controller) -> None:
         self.scenario, self.be, self.ctl = scenario, be, ctl
         self.members = group_members(ctl)
+        # the firewall's chain prefix: the linuxbridge agent's, or the OVS agent's hybrid driver's
+        self.wrap = HYBRID_WRAP if scenario.cloud is not None and scenario.cloud.mechanism == "openvswitch" else WRAP
 
     def chain_port(self, chain: str) -> Port | None:
         """The port whose firewall chain this is (`neutron-linuxbri-i<port>` and its o/s siblings)."""
-        short = chain.removeprefix(f"{WRAP}-")
+        short = chain.removeprefix(f"{self.wrap}-")
         for p in self.ctl.ports.values():
             if short in (port_chain("i", p.tap), port_chain("o", p.tap), port_chain("s", p.tap)):
                 return p
@@ -107,7 +109,7 @@ class _Why:
         """The Neutron rule of the port's groups whose text the agent wrote as `line`."""
         words = line.split(" ", 2)
         text = words[2] if len(words) == 3 else ""
-        direction = "ingress" if line.startswith(f"-A {WRAP}-i") else "egress"
+        direction = "ingress" if line.startswith(f"-A {self.wrap}-i") else "egress"
         for g in p.security_groups:
             for r in self.ctl.groups[g].rules:
                 if r.direction == direction and text in rule_texts(rule_dict(r), [str(p.ip)], self.members, True):
@@ -220,27 +222,27 @@ def _judge(w: _Why, events: list[TraceEvent], head: list[str], where: str, a: _E
         if ev.stage == "ip_local_deliver" and ev.node == where:
             return Answer("allowed", head + [f"verdict: delivered to {b.name} ({b.ip})"] + allowed)
         chain = ev.chain or ""
-        if chain.startswith((f"{WRAP}-i", f"{WRAP}-o", f"{WRAP}-s")) and chain != f"{WRAP}-sg-chain" \
-                and not chain.startswith(f"{WRAP}-sg-"):
+        if chain.startswith((f"{w.wrap}-i", f"{w.wrap}-o", f"{w.wrap}-s")) and chain != f"{w.wrap}-sg-chain" \
+                and not chain.startswith(f"{w.wrap}-sg-"):
             p = w.chain_port(chain)
             if p is None or ev.rule is None or p.id not in ends:
                 continue   # another port's firewall: traffic other than this packet
             last_port, last_chain = p, chain
             line = w.iptables_line(ev.node, chain, ev.rule)
-            direction = "ingress" if chain.startswith(f"{WRAP}-i") else "egress"
-            if ev.verdict == "RETURN" and "RELATED,ESTABLISHED" not in line and not chain.startswith(f"{WRAP}-s"):
+            direction = "ingress" if chain.startswith(f"{w.wrap}-i") else "egress"
+            if ev.verdict == "RETURN" and "RELATED,ESTABLISHED" not in line and not chain.startswith(f"{w.wrap}-s"):
                 rule = w.rule_of(p, line)
                 what = (f"security-group rule {rule.id} of group {w.ctl.groups[rule.security_group_id].name}: "
                         f"{_describe_rule(rule, w.ctl)}") if rule is not None else "the DHCP allowance of every port"
                 allowed.append(f"  {direction} on {ev.node}, {w.port_name(p)}: allowed by {what}")
                 allowed.append(f"    {line}")
             elif ev.verdict == "DROP":
-                spoof = chain.startswith(f"{WRAP}-s")
+                spoof = chain.startswith(f"{w.wrap}-s")
                 verdict = "anti-spoofing" if spoof else "security-group"
                 return Answer(verdict, head + [f"verdict: dropped by the firewall of {w.port_name(p)} on {ev.node}",
                                                f"decided by: {line}"] + allowed)
-        elif chain == f"{WRAP}-sg-fallback" and ev.verdict == "DROP" and last_port is not None:
-            direction = "ingress" if last_chain.startswith(f"{WRAP}-i") else "egress"
+        elif chain == f"{w.wrap}-sg-fallback" and ev.verdict == "DROP" and last_port is not None:
+            direction = "ingress" if last_chain.startswith(f"{w.wrap}-i") else "egress"
             return Answer("security-group", head + allowed + [
                 f"verdict: dropped by the security groups of {w.port_name(last_port)} on {ev.node}: "
                 f"no {direction} rule matches",

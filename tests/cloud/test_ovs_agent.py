@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from netplex import cli
 from netplex.cloud.ovs_agent import tunnel_port_name
 from netplex.errors import ScenarioError
 from netplex.scenario.loader import load_scenario, load_scenario_text
@@ -218,3 +220,13 @@ def test_a_vlan_network_agrees_with_the_real_ovs(differential, tmp_path: Path) -
   - cmd: {node: compute1, run: "ovs-ofctl --no-stats dump-flows br-physnet1"}
 """)
     differential.assert_agree(path, needs=("br_netfilter",))
+
+
+def test_why_reads_the_hybrid_firewall() -> None:
+    """`netplex cloud why` on an OVS cloud names the rule by the `neutron-openvswi-` chains."""
+    r = CliRunner().invoke(cli.app, ["cloud", "why", str(EXAMPLE), "red2", "red1", "tcp", "22"])
+    assert r.exit_code == 1, r.stdout
+    assert "verdict: dropped by the security groups of red1's port" in r.stdout
+    assert "decided by: -A neutron-openvswi-sg-fallback" in r.stdout
+    r = CliRunner().invoke(cli.app, ["cloud", "why", str(EXAMPLE), "red2", "red1", "tcp", "80"])
+    assert r.exit_code == 0 and "-A neutron-openvswi-i" in r.stdout and "--dport 80 -j RETURN" in r.stdout
