@@ -8,7 +8,8 @@ ofproto.c handle_desc_stats_request, handle_flow_stats_request,
 handle_aggregate_stats_request, handle_port_stats_request, handle_port_desc_stats_request),
 applies FLOW_MOD and PACKET_OUT, sends PACKET_IN for the packets a `controller` action
 gives it and PORT_STATUS when a port is added, deleted, or goes up or down
-(connmgr_send_port_status). A request of another type gets OFPT_ERROR
+(connmgr_send_port_status), and FLOW_REMOVED when a flow added with OFPFF_SEND_FLOW_REM times out
+(checked every 100 ms while connected, as ofproto_run expires rules). A request of another type gets OFPT_ERROR
 (OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART) with the request, as ofconn does. FLOW_MOD and
 PACKET_OUT take OUTPUT, SET_FIELD (Ethernet and IPv4 addresses, TCP/UDP ports), PUSH_VLAN,
 POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE and the instructions APPLY_ACTIONS, WRITE_METADATA,
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from netplex.ovs.actions import Act
 from netplex.ovs.flow import Match
-from netplex.ovs.ofproto import FlowMod, GroupModError
+from netplex.ovs.ofproto import FlowMod, GroupModError, Rule
 from netplex.ovs.openflow import (
     OFPBAC_BAD_OUT_GROUP,
     OFPBRC_BAD_MULTIPART,
@@ -36,6 +37,7 @@ from netplex.ovs.openflow import (
     OFPFC_DELETE,
     OFPFC_DELETE_STRICT,
     OFPFC_MODIFY_STRICT,
+    OFPFF_SEND_FLOW_REM,
     OFPMP_AGGREGATE,
     OFPMP_DESC,
     OFPMP_FLOW,
@@ -60,6 +62,7 @@ from netplex.ovs.openflow import (
     encode_raw,
     error_msg,
     features_reply,
+    flow_removed,
     flow_stats_entry,
     multipart_replies,
     port_stats_entry,
@@ -228,6 +231,7 @@ class OfChannel:
         self.n_packet_in = 0
         self.born = vsd.now()
         self.where = parse_inet_target(target, passive=False)
+        xb.ofproto.removed.append(self.flow_removed)
         self.connect()
 
     def next_xid(self) -> int:
@@ -249,6 +253,8 @@ class OfChannel:
 
     def close(self) -> None:
         self.closed = True
+        if self.flow_removed in self.xb.ofproto.removed:
+            self.xb.ofproto.removed.remove(self.flow_removed)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -269,6 +275,7 @@ class OfChannel:
         hear of them (a peer's carrier changes in another namespace, unannounced here)."""
         if sk is self.sock and self.connected:
             self.vsd.port_status_run()
+            self.xb.ofproto.expire()        # ofproto_run's rule expiry: FLOW_REMOVED goes out on time
             self.vsd.after(PORT_POLL_NS, self._port_watch, sk)
 
     def _on_lost(self, sk: TcpSocket) -> None:
@@ -372,6 +379,13 @@ class OfChannel:
         for msg in multipart_replies(xid, mp_type, entries):
             self.send(msg)
 
+    def flow_removed(self, rule: Rule, reason: int) -> None:
+        """OFPT_FLOW_REMOVED for a rule with send_flow_rem that timed out (ofproto_rule_send_removed)."""
+        if self.connected and "send_flow_rem" in rule.flags:
+            self.send(flow_removed(0, rule.cookie, rule.priority, reason, rule.table, self.vsd.now() - rule.created,
+                                   rule.idle_timeout, rule.hard_timeout, rule.n_packets, rule.n_bytes,
+                                   rule.match.fields))
+
     def port_status(self, reason: int, desc: PortDesc) -> None:
         """OFPT_PORT_STATUS to a connected controller (connmgr_send_port_status)."""
         if self.connected:
@@ -387,7 +401,8 @@ class OfChannel:
         except GroupModError:
             return OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP
         fm = FlowMod(match, acts, table, msg.priority, msg.cookie,
-                     msg.cookie_mask, msg.idle_timeout, msg.hard_timeout)
+                     msg.cookie_mask, msg.idle_timeout, msg.hard_timeout,
+                     flags={"send_flow_rem"} if msg.flags & OFPFF_SEND_FLOW_REM else set())
         if msg.out_port != 0xFFFFFFFF:
             fm.out_port = msg.out_port & 0xFFFF if msg.out_port >= 0xFFFFFF00 else msg.out_port
         ofp = self.xb.ofproto

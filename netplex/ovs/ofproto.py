@@ -262,6 +262,9 @@ class OFProto:
         self.index: dict[int, list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]] = {}
         self.groups: dict[int, Group] = {}
         self.meters: dict[int, Meter] = {}
+        # who hears of a rule that timed out, with its reason (OFPRR_IDLE_TIMEOUT 0, OFPRR_HARD_TIMEOUT 1):
+        # the OpenFlow channels, which send FLOW_REMOVED for send_flow_rem rules (connmgr.py)
+        self.removed: list[Callable[[Rule, int], None]] = []
 
     # -- meter_mod (ofproto.c handle_add_meter, handle_modify_meter, handle_delete_meter) --------
     def add_meter(self, m: Meter) -> None:
@@ -334,11 +337,15 @@ class OFProto:
         now = self.now()
         for t in self.tables:
             if any(r.idle_timeout or r.hard_timeout for r in t):
-                n = len(t)
-                t[:] = [r for r in t if not r.expired(now)]
-                if len(t) != n:
+                gone = [r for r in t if r.expired(now)]
+                if gone:
+                    t[:] = [r for r in t if r not in gone]
                     self.index.clear()
                     self.changes.change()
+                    for r in gone:
+                        reason = int(bool(r.hard_timeout and now - r.modified >= r.hard_timeout * NS))
+                        for tell in self.removed:
+                            tell(r, reason)
 
     def add(self, fm: FlowMod, of13: bool = False) -> None:
         """add_flow: replaces a rule with the same match and priority in the table."""

@@ -33,6 +33,7 @@ OFPP_ANY = 0xFFFFFFFF
 OFP_NO_BUFFER = 0xFFFFFFFF
 OFPCML_NO_BUFFER = 0xFFFF
 OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE, OFPFC_DELETE_STRICT = range(5)
+OFPFF_SEND_FLOW_REM = 1
 OFPIT_GOTO_TABLE, OFPIT_APPLY_ACTIONS = 1, 4
 OFPAT_OUTPUT = 0
 OFPXMC_OPENFLOW_BASIC = 0x8000
@@ -546,3 +547,12 @@ def decode_port_stats(body: bytes) -> list[PortStats]:
     """The ofp_port_stats entries of an OFPMP_PORT_STATS reply's body."""
     return [PortStats(*_PORT_STATS.unpack_from(body, pos))
             for pos in range(0, len(body) - _PORT_STATS.size + 1, _PORT_STATS.size)]
+
+
+def flow_removed(xid: int, cookie: int, priority: int, reason: int, table_id: int, duration_ns: int, idle: int,
+                 hard: int, packets: int, n_bytes: int, match: dict[str, tuple[int, int]]) -> bytes:
+    """OFPT_FLOW_REMOVED (§7.4.2): a flow with OFPFF_SEND_FLOW_REM gone (reason OFPRR_IDLE_TIMEOUT 0,
+    OFPRR_HARD_TIMEOUT 1, OFPRR_DELETE 2), its counters and match."""
+    return encode("FLOW_REMOVED", xid, struct.pack("!QHBBIIHHQQ", cookie, priority, reason, table_id,
+                                                   duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
+                                                   idle, hard, packets, n_bytes) + encode_match(match))

@@ -50,7 +50,7 @@ class Watcher(App):
 
     @on(FlowRemoved)
     def removed(self, ev):
-        self.log(f"flow_removed priority={ev.priority}")
+        self.log(f"flow_removed priority={ev.priority} reason={ev.reason} packets={ev.packet_count}")
 
     @on(SwitchLeave)
     def leave(self, ev):
@@ -143,6 +143,8 @@ def test_the_api_events_and_requests(monkeypatch):
     assert "packet_in port=1 len=42" in log         # h1's ARP request
     assert "packet_in port=1 len=98" in log         # its echo request
     assert "port_status reason=2 p2 state=1" in log and "port_stats [1, 2, 4294967294]" in log
+    assert log.count("flow_removed priority=5 reason=0 packets=0") == 0
+    assert log.count("flow_removed priority=5 reason=1 packets=0") == 2     # OFPRR_HARD_TIMEOUT, both directions
     assert log[-1] == f"leave {dpid}"
 
 
@@ -221,3 +223,65 @@ def test_allow_apps_on_the_command_line(tmp_path):
 def test_builtin_names(name):
     _net, _c0, _sw, h1, _h2 = lab(f"netplex-controller {name} &")
     assert pings(h1, "10.0.0.2")
+
+
+TWIN_SCENARIO = """name: ofapp-events
+nodes:
+  c0:
+    files:
+      /etc/app.py: app.py
+    setup: |
+      ip addr add 192.168.0.100/24 dev eth0
+      ip link set eth0 up
+      netplex-controller --log-file /tmp/c.log /etc/app.py &
+  s1:
+    setup: |
+      ip addr add 192.168.0.1/24 dev mgmt
+      ip link set mgmt up
+      ip link set p1 up
+      ip link set p2 up
+      ovs-vsctl add-br br0 -- set-fail-mode br0 secure
+      ovs-vsctl add-port br0 p1
+      ovs-vsctl add-port br0 p2
+      ovs-vsctl set-controller br0 tcp:192.168.0.100:6653
+      sleep 2
+  h1:
+    setup: |
+      ip link set eth0 address 02:00:00:00:00:01
+      ip addr add 10.0.0.1/24 dev eth0
+      ip link set eth0 up
+  h2:
+    setup: |
+      ip link set eth0 address 02:00:00:00:00:02
+      ip addr add 10.0.0.2/24 dev eth0
+      ip link set eth0 up
+links:
+  - ends: [c0:eth0, s1:mgmt]
+  - ends: [h1:eth0, s1:p1]
+  - ends: [h2:eth0, s1:p2]
+probes:
+  - cmd: {node: c0, run: "sleep 1"}
+  - ping: {from: h1, to: 10.0.0.2}
+  - cmd: {node: s1, run: "sleep 3"}
+  - cmd: {node: h2, run: "ip link set eth0 down; sleep 2"}
+  - cmd: {node: s1, run: "ovs-vsctl del-controller br0; sleep 1"}
+  - cmd: {node: c0, run: "grep -v '^features\\\\|^leave\\\\|^port_' /tmp/c.log"}
+  - cmd: {node: c0, run: "grep -c '^port_status reason=2 p2 state=1$' /tmp/c.log"}
+    expect_output: "1"
+  - cmd: {node: c0, run: "grep -c '^leave ' /tmp/c.log"}
+    expect_output: "1"
+"""
+
+
+@pytest.mark.linux
+def test_the_application_hears_the_same_from_the_real_ovs_vswitchd(differential, tmp_path, monkeypatch):
+    """The events application on the kernel twin (netplex-controller over real sockets, the real
+    ovs-vswitchd 3.1) logs what it logs on the simulator: ports, flow stats, desc, packet-ins, the
+    FLOW_REMOVED of its timed-out flows, the PORT_STATUS of a carrier lost, the switch leaving. (How
+    many PORT_STATUS the real switch sends around a change, and when the port stats answers come
+    between them, depends on netdev-linux's timing: those lines are compared by the count above.)"""
+    monkeypatch.setenv("NETPLEX_ALLOW_APPS", "1")
+    (tmp_path / "app.py").write_text(EVENTS_APP)
+    (tmp_path / "s.yaml").write_text(TWIN_SCENARIO)
+    report = differential.assert_agree(tmp_path / "s.yaml", tools=("ovs-vswitchd",))
+    assert report is not None
