@@ -199,12 +199,13 @@ class _Capture:
     def __init__(self) -> None:
         self.sent: list[bytes] = []
         self.lines: list[str] = []
+        self.timers: list[tuple[int, Any, tuple[Any, ...]]] = []
 
     def now(self) -> int:
         return 0
 
     def call_later(self, delay_ns: int, fn: Any, *args: Any) -> None:
-        pass
+        self.timers.append((delay_ns, fn, args))
 
     def serve_tcp(self, addr: int, port: int, accept: Any) -> str | None:
         return None
@@ -262,3 +263,24 @@ def test_flow_stats_json_is_ofctl_v1_3s():
     want = ofctl_v1_3.get_flow_stats(oracle, oracle.waiters, {})
     assert len(ours[str(dpid)]) == len(ENTRIES) + 4          # with simple_switch_13's three and the ovs-ofctl one
     assert json.loads(json.dumps(ours)) == json.loads(json.dumps(want))
+
+
+def test_a_switch_that_does_not_answer_gives_an_empty_answer_in_time():
+    """ofctl_utils.send_stats_request waits DEFAULT_TIMEOUT (1 s) for the reply, then answers with
+    what it has: the HTTP request never hangs."""
+    from netplex.ovs.ofapps.ofctl_rest import RestStatsApi
+    host = _Capture()
+    rt = Runtime(host, [RestStatsApi])
+    conn = rt.accept(host)
+    rt.handle(conn, 6, 2, struct.pack("!QIBB2xII", 1, 0, 254, 0, 0, 0))      # FEATURES_REPLY, then silence
+    rest = rt.apps[0]
+    assert isinstance(rest, RestStatsApi)
+    answers: list[tuple[int, bytes, str]] = []
+    for path in ("/stats/flow/1", "/stats/desc/1"):
+        rest.request("GET", path, b"", lambda *a: answers.append(a))
+    assert answers == []
+    assert [t[0] for t in host.timers] == [1_000_000_000, 1_000_000_000]
+    for _delay, fn, args in host.timers:
+        fn(*args)
+        fn(*args)                   # a second firing (or a late reply) answers nothing more
+    assert answers == [(200, b'{"1": []}', "application/json"), (200, b'{"1": {}}', "application/json")]

@@ -425,9 +425,19 @@ class RestStatsApi(App):
             respond(404, b"", "text/html; charset=UTF-8")
         return dp
 
-    def stats(self, dp: Datapath, seg: list[str], body: bytes, ok: Callable[[Any], None], respond: Respond) -> None:
+    def stats(self, dp: Datapath, seg: list[str], body: bytes, answer: Callable[[Any], None],
+              respond: Respond) -> None:
+        """A statistics request to the switch; its answer when the reply is in, or, as
+        ofctl_utils.send_stats_request gives up after DEFAULT_TIMEOUT, what an empty reply gives."""
         key = str(dp.id)
         what = seg[0]
+        answered = False
+
+        def ok(value: Any) -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                answer(value)
         if what == "desc":
             dp.request_desc(lambda d: ok({key: d or {}}))
         elif what == "portdesc":
@@ -452,11 +462,13 @@ class RestStatsApi(App):
                 dp.request_aggregate(lambda agg: ok({key: [] if agg is None else [
                     {"packet_count": agg[0], "byte_count": agg[1], "flow_count": agg[2]}]}),
                     m, table_id, out_port, cookie, cookie_mask)
-                return
-            priority = _str_to_int(flow.get("priority", -1))
-            dp.request_flow_stats(lambda fl: ok({key: [
-                flow_to_json(s) for s in fl or [] if not 0 <= priority != s.priority]}),
-                m, table_id, out_port, cookie, cookie_mask)
+            else:
+                priority = _str_to_int(flow.get("priority", -1))
+                dp.request_flow_stats(lambda fl: ok({key: [
+                    flow_to_json(s) for s in fl or [] if not 0 <= priority != s.priority]}),
+                    m, table_id, out_port, cookie, cookie_mask)
+        # the request is out: no answer in time is an empty one
+        self.runtime.host.call_later(REQUEST_TIMEOUT_NS, ok, {key: {} if what == "desc" else []})
 
     def flowentry(self, cmd: str, body: bytes, respond: Respond) -> None:
         """command_method + mod_flow_entry: the body read with ast.literal_eval, its `dpid`, then the
