@@ -30,6 +30,9 @@ the wrapped built-in chains, `neutron-filter-top`, `neutron-postrouting-bottom` 
 the gateway, the DNAT/SNAT pair of every floating IP, the external-ingress mark 0x2/0xffff
 and the default address scope's mark 0x4000000/0xffff0000 with its CONNMARK save/restore.
 SNAT rules carry `--random-fully` (use_random_fully = True with iptables >= 1.6.2).
+Each address the router puts on a port (a `qr-` gateway address, the `qg-` gateway address
+and each floating IP) is announced by gratuitous ARP (`arping -U`/`-A`, ip_lib's
+send_ip_addr_adv_notif), so an upstream's neighbour cache follows a floating IP to this router.
 """
 from __future__ import annotations
 
@@ -284,6 +287,19 @@ def l3_rules(ctl: Controller, r: Router) -> list[tuple[str, str]]:
     return rules
 
 
+GARP_COUNT = 3   # ip_lib.send_ip_addr_adv_notif(count=3)
+
+
+def _garp_lines(ns: str, dev: str, address: str) -> list[str]:
+    """ip_lib.send_ip_addr_adv_notif / _arping: gratuitous ARP for an address the router put on
+    `dev` (its ports' addresses, the gateway's, each floating IP's), so the neighbours' caches
+    move to this router's MAC at once: GARP_COUNT rounds of a gratuitous request and a
+    gratuitous reply (`arping -U`, `arping -A`, one packet each, `-w 2`). Neutron runs them in a
+    thread with 2 s between rounds; here they run in order with the agent's other lines."""
+    return [f"ip netns exec {ns} arping {mode} -I {dev} -c 1 -w 2 {address}"
+            for _ in range(GARP_COUNT) for mode in ("-U", "-A")]
+
+
 def _router_lines(ctl: Controller, r: Router, plug: Plug = _veth) -> list[str]:
     ns = r.namespace
     out = [f"ip netns add {ns}", f"ip -n {ns} link set lo up", f"ip netns exec {ns} sysctl -q -w net.ipv4.ip_forward=1"]
@@ -299,6 +315,13 @@ def _router_lines(ctl: Controller, r: Router, plug: Plug = _veth) -> list[str]:
         if sub.gateway_ip is not None:
             out.append(f"ip -n {ns} route add default via {sub.gateway_ip} dev {qg}")
     out += [f"ip netns exec {ns} iptables -t {table} {rule}" for table, rule in l3_rules(ctl, r)]
+    for pid in r.interfaces:
+        out += _garp_lines(ns, ctl.ports[pid].device("qr-"), str(ctl.ports[pid].ip))
+    if r.gateway_port is not None:
+        gw = ctl.ports[r.gateway_port]
+        for address in [gw.ip] + [f.address for f in ctl.floating_ips.values()
+                                  if f.router_id == r.id and f.fixed_port_id is not None]:
+            out += _garp_lines(ns, gw.device("qg-"), str(address))
     # the metadata proxy (MetadataDriver: spawned after the router's rules), answering from
     # what Nova knows of the instances behind the router
     data = data_path(r.id)

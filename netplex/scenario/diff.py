@@ -108,6 +108,8 @@ NORMALISATIONS: tuple[Normalisation, ...] = (
      "round-trip times are wall-clock on the kernel, simulated link delays in the simulator"),
     Normalisation(re.compile(r"\b(rtt|round-trip) min/avg/max/mdev = [\d.]+/[\d.]+/[\d.]+/[\d.]+ ms"),
      r"\1 min/avg/max/mdev = <rtt> ms", "round-trip statistics (same reason as rtt)"),
+    Normalisation(re.compile(r"^((?:Unicast|Broadcast) (?:reply|request) from .*) \d+\.\d{3}ms$",
+                             re.MULTILINE), r"\1 <rtt>ms", "arping's round-trip times (same reason as rtt)"),
     Normalisation(re.compile(r", time \d+ms\b"), ", time <elapsed>ms",
      "ping's elapsed time: wall clock (1001 ms for two pings) against simulated time (1000 ms)"),
     Normalisation(re.compile(r"\bused \d+/\d+/\d+"), "used <t>",

@@ -20,6 +20,7 @@ from netplex.ovs import vsctl as ovs_vsctl
 # this list is the table of command families a node's shell has.
 from netplex.shell import (
     arp,
+    arping,
     brctl,
     bridge,
     conntrack,
@@ -56,7 +57,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct, arp, route, netstat, ss, nsenter,
+                   procps, ipset, nfacct, arp, arping, route, netstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, ovs_osken, ovs_controller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
                    ifconfig, ebtables, mlagd, getent, labeld)

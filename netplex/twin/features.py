@@ -139,6 +139,7 @@ TOOLS: dict[str, Tool] = {
     "bash": Tool("bash"),
     "bridge": Tool("iproute2", _uses(_CMD + r"bridge\s")),
     "ping": Tool("iputils-ping", _uses(r"\bping\b")),           # a ping probe or command
+    "arping": Tool("iputils-arping", _uses(_CMD + r"arping\b")),
     "iptables": Tool("iptables", _uses(r"\bip6?tables(?:-save|-restore|-legacy|-nft)?\b")),
     "ipset": Tool("ipset", _uses(r"\bipset\b|-m set\b")),
     "conntrack": Tool("conntrack", _uses(_CMD + r"conntrack\b")),
