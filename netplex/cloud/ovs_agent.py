@@ -83,28 +83,39 @@ def _cookie(host: str, bridge: str) -> str:
 
 def unsupported(ctl: Controller) -> str | None:
     """What the OVS mechanism does not model in this cloud (refused, not ignored), or None: of
-    the QoS driver, only the egress bandwidth limit is modelled."""
+    the QoS driver, the bandwidth limits are modelled."""
     for p in ctl.ports.values():
         policy = ctl.port_qos(p) if p.device_owner.startswith("compute:") else None
         for r in policy.rules if policy is not None else []:
             if not isinstance(r, BandwidthLimitRule):
                 return "netplex: QoS dscp-marking rules on an openvswitch cloud are not supported"
-            if r.direction != "egress":
-                return "netplex: QoS ingress bandwidth-limit rules on an openvswitch cloud are not supported"
     return None
 
 
+OVS_MAX_RATE = 2 ** 35 - 1       # ovs_lib: a QoS row's max-rate when only its queue limits
+
+
 def _qos_lines(ctl: Controller, p: Port) -> list[str]:
-    """The OVS QoS driver's egress bandwidth limit (qos_meter_bandwidth off): the VM's qvo
-    polices what it takes in (ovs_lib _set_egress_bw_limit_for_port: ingress_policing_rate in
-    kbit/s, ingress_policing_burst in kbit, max_burst_kbps or 80 % of the rate)."""
+    """The OVS QoS driver's bandwidth limits (qos_meter_bandwidth off) on the VM's qvo. Egress
+    (what the VM sends): qvo polices what it takes in (ovs_lib _set_egress_bw_limit_for_port:
+    ingress_policing_rate in kbit/s, ingress_policing_burst in kbit, max_burst_kbps or 80 % of
+    the rate). Ingress (what it receives): a linux-htb QoS on the Port with queue 0 limited
+    (_update_ingress_bw_limit_for_port: the Queue's max-rate and burst in bit/s and bits, the
+    rows' external_ids as _update_queue and _update_qos write them)."""
     policy = ctl.port_qos(p)
+    qvo = p.device("qvo")
     out = []
     for r in policy.rules if policy is not None else []:
         if isinstance(r, BandwidthLimitRule) and r.direction == "egress":
             burst = r.max_burst_kbps or int(r.max_kbps * DEFAULT_BURST_RATE)
-            out.append(f"ovs-vsctl set Interface {p.device('qvo')} ingress_policing_rate={r.max_kbps} "
+            out.append(f"ovs-vsctl set Interface {qvo} ingress_policing_rate={r.max_kbps} "
                        f"ingress_policing_burst={burst}")
+        elif isinstance(r, BandwidthLimitRule):
+            out.append(f"ovs-vsctl -- set Port {qvo} qos=@qos -- --id=@qos create QoS type=linux-htb "
+                       f"other_config:max-rate={OVS_MAX_RATE} external_ids:id={qvo} "
+                       f"external_ids:_type=bandwidth_limit queues:0=@queue -- --id=@queue create Queue "
+                       f"other_config:max-rate={r.max_kbps * 1000} other_config:burst={r.max_burst_kbps * 1000} "
+                       f"external_ids:port={qvo} external_ids:type=bandwidth_limit external_ids:queue-num=0 >/dev/null")
     return out
 
 

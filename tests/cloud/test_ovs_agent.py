@@ -134,12 +134,23 @@ def test_an_egress_limit_polices_the_qvo_port() -> None:
     assert "police" in out(b, "compute1", f"tc filter show dev {qvo} parent ffff:")
 
 
-@pytest.mark.parametrize("rule, what", [("--type bandwidth-limit --max-kbps 1000 --ingress", "ingress bandwidth-limit"),
-                                        ("--type dscp-marking --dscp-mark 26", "dscp-marking")])
-def test_other_qos_rules_on_an_openvswitch_cloud_are_refused(rule: str, what: str) -> None:
-    failure = prepare(load_scenario_text(with_qos(rule), "c.yaml"), SimBackend())
+def test_an_ingress_limit_is_a_linux_htb_queue_on_the_qvo_port() -> None:
+    """What vm1 receives: a linux-htb QoS on qvo's Port with queue 0 at the rule's rate."""
+    b = SimBackend()
+    text = with_qos("--type bandwidth-limit --max-kbps 2000 --max-burst-kbits 200 --ingress")
+    assert prepare(load_scenario_text(text, "c.yaml"), b) is None
+    qvo = next(p for p in out(b, "compute1", "ovs-vsctl list-ports br-int").split() if p.startswith("qvo"))
+    assert out(b, "compute1", "ovs-vsctl --bare --columns=type list qos").split() == ["linux-htb"]
+    queue = out(b, "compute1", "ovs-vsctl --bare --columns=other_config list queue")
+    assert "max-rate=2000000" in queue and "burst=200000" in queue
+    assert out(b, "compute1", f"ovs-vsctl get port {qvo} qos") != "[]\n"
+    assert "ceil 2Mbit" in out(b, "compute1", f"tc class show dev {qvo}")    # the switch shapes qvo
+
+
+def test_dscp_marking_on_an_openvswitch_cloud_is_refused() -> None:
+    failure = prepare(load_scenario_text(with_qos("--type dscp-marking --dscp-mark 26"), "c.yaml"), SimBackend())
     assert failure is not None
-    assert failure["message"] == f"netplex: QoS {what} rules on an openvswitch cloud are not supported"
+    assert failure["message"] == "netplex: QoS dscp-marking rules on an openvswitch cloud are not supported"
 
 
 def test_an_unknown_mechanism_names_file_line_field() -> None:
