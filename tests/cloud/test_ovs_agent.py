@@ -241,3 +241,28 @@ def test_why_reads_the_hybrid_firewall() -> None:
     assert "decided by: -A neutron-openvswi-sg-fallback" in r.stdout
     r = CliRunner().invoke(cli.app, ["cloud", "why", str(EXAMPLE), "red2", "red1", "tcp", "80"])
     assert r.exit_code == 0 and "-A neutron-openvswi-i" in r.stdout and "--dport 80 -j RETURN" in r.stdout
+
+
+def on_br_phy(text: str) -> str:
+    """The hosts' tunnel addresses on an OVS bridge holding eth0, as the twin's userspace
+    datapath needs for VXLAN."""
+    for n in ("11", "12"):
+        text = text.replace(f"      ip addr add 192.168.0.{n}/24 dev eth0\n      ip link set eth0 up\n",
+                            f"      ip link set eth0 up\n      ovs-vsctl add-br br-phy -- add-port br-phy eth0\n"
+                            f"      ip addr add 192.168.0.{n}/24 dev br-phy\n      ip link set br-phy up\n")
+    return text
+
+
+@pytest.mark.linux
+@pytest.mark.skipif(not os.environ.get("NETPLEX_CLOUD_TWIN"), reason="a second twin run (~20 s): NETPLEX_CLOUD_TWIN=1")
+def test_qos_rows_agree_with_the_real_ovs(differential, tmp_path: Path) -> None:
+    """The real ovs-vsctl takes the QoS driver's lines and lists the same QoS and Queue rows."""
+    path = tmp_path / "cloud-ovs-qos.yaml"
+    # (the egress limit's ingress_policing needs cls_basic, which the twin's kernel may lack)
+    text = with_qos("--type bandwidth-limit --max-kbps 2000 --max-burst-kbits 200 --ingress")
+    path.write_text(on_br_phy(text) + """probes:
+  - cmd: {node: compute1, run: "ovs-vsctl --bare --columns=type,other_config,external_ids list qos"}
+  - cmd: {node: compute1, run: "ovs-vsctl --bare --columns=other_config,external_ids list queue"}
+  - cmd: {node: compute1, run: "tc class show dev $(ovs-vsctl list-ports br-int | grep qvo) | grep -o 'ceil [^ ]*'"}
+""")
+    differential.assert_agree(path)
