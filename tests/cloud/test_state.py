@@ -5,9 +5,11 @@ incompatible DB is one error, exit status 2, nothing changed."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from netplex import cli
@@ -132,3 +134,21 @@ def test_bad_or_incompatible_state_is_one_error_and_changes_nothing(tmp_path: Pa
     plain.write_text("nodes:\n  h1: {}\n")
     assert run(plain, "--cloud-state", db)[0:3:2] == (2, f"netplex: --cloud-state {db}: the scenario has no cloud: "
                                                         "section\n")
+
+
+@pytest.mark.linux
+@pytest.mark.skipif(os.environ.get("NETPLEX_CLOUD_TWIN") != "1", reason="the twin's budget: NETPLEX_CLOUD_TWIN=1 runs it")
+def test_a_cloud_resumed_on_the_kernel_twin_is_the_simulators(tmp_path: Path) -> None:
+    """The hosts' `openstack` reads the resumed cloud from the state file on the twin too, and the
+    resumed VM reaches the new one through the real bridges and VXLAN."""
+    first = scenario(tmp_path, FIRST)
+    second = scenario(tmp_path, SECOND, PROBES + "  - ping: {from: vm3, to: vm2}\n    expect: fail\n"
+                      "  - ping: {from: vm2, to: vm1}\n    expect: fail\n", "second.yaml")
+    lists = []
+    for backend in ("sim", "linux"):
+        db = tmp_path / f"{backend}.db"
+        assert run(first, "--backend", backend, "--cloud-state", db)[0] == 0
+        status, result, err = run(second, "--backend", backend, "--cloud-state", db)
+        assert status == 0, (err, result)
+        lists.append(outputs(result))
+    assert lists[0] == lists[1]
