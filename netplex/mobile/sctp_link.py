@@ -210,12 +210,12 @@ class SctpEndpoint:
     # -- receiving ---------------------------------------------------------------------
     def _on_recv(self, data: bytes, src: int) -> None:
         ihl = (data[0] & 0x0F) * 4 if data else 0
+        if data[ihl + 2:ihl + 4] != self.port.to_bytes(2, "big"):
+            return        # for another endpoint of this address (S1 and X2 share the raw socket's protocol)
         try:
             pkt = Sctp.decode(data[ihl:])
         except SctpError:
             self._count("sctp_malformed")
-            return
-        if pkt.dport != self.port:
             return
         a = self.assocs.get((src, pkt.sport))
         first = pkt.chunks[0]
