@@ -481,7 +481,7 @@ class Enodeb(RadioSide):
             self.uu[ifx], self.ipsk[ifx] = radio_ports(self, ifx, self._on_uu, self._on_uplink, self._on_arp)
         if not self.radios:
             raise ProgramExit(1, f"{self.comm}: no radio link to a UE\n")
-        self.x2 = SctpEndpoint(self, self.addr, X2AP_PORT, self._on_x2ap, count=self.count)
+        self.x2 = SctpEndpoint(self, self.addr, X2AP_PORT, self._on_x2ap, count=self.count, share=self.s1)
         self._s1_connect()
         for addr, name in self.x2_wanted.items():
             peer = self.x2_peers.setdefault(addr, X2Peer(addr, name))

@@ -106,7 +106,7 @@ class SctpEndpoint:
     def __init__(self, prog: EpcDaemon, addr: int, port: int, on_message: MessageHandler,
                  on_up: Callable[[Association], None] | None = None,
                  on_down: Callable[[Association], None] | None = None,
-                 count: Callable[[str], None] | None = None) -> None:
+                 count: Callable[[str], None] | None = None, share: SctpEndpoint | None = None) -> None:
         self.prog = prog
         self.addr = addr
         self.port = port
@@ -115,9 +115,16 @@ class SctpEndpoint:
         self.on_down = on_down
         self._count = count or (lambda what: None)
         self.rng = random.Random(f"{prog.ns.world.seed}-{prog.node}-sctp-{port}")   # tags, the cookie secret
-        self.sk: Any = prog.own(prog.ns.sockets.raw_socket(IPPROTO_SCTP))
-        self.sk.bind(addr)
-        self.sk.on_recv = self._on_recv
+        if share is None:
+            # one raw IP-132 socket per daemon: the endpoints of its other ports (`share`) take theirs
+            # from it by destination port, as the kernel's SCTP demultiplexes by port
+            self.sk: Any = prog.own(prog.ns.sockets.raw_socket(IPPROTO_SCTP))
+            self.sk.bind(addr)
+            self.sk.on_recv = self._demux
+            self.by_port: dict[int, SctpEndpoint] = {}
+        else:
+            self.sk, self.by_port = share.sk, share.by_port
+        self.by_port[port] = self
         self.assocs: dict[tuple[int, int], Association] = {}
         self.secret = self._rand(32)
 
@@ -208,10 +215,14 @@ class SctpEndpoint:
             self.on_down(a)
 
     # -- receiving ---------------------------------------------------------------------
+    def _demux(self, data: bytes, src: int) -> None:
+        ihl = (data[0] & 0x0F) * 4 if data else 0
+        ep = self.by_port.get(int.from_bytes(data[ihl + 2:ihl + 4], "big"))
+        if ep is not None:
+            ep._on_recv(data, src)
+
     def _on_recv(self, data: bytes, src: int) -> None:
         ihl = (data[0] & 0x0F) * 4 if data else 0
-        if data[ihl + 2:ihl + 4] != self.port.to_bytes(2, "big"):
-            return        # for another endpoint of this address (S1 and X2 share the raw socket's protocol)
         try:
             pkt = Sctp.decode(data[ihl:])
         except SctpError:
