@@ -106,9 +106,16 @@ def test_x2_handover_loses_nothing() -> None:
     ue = be.run("mme1", "mme show ue").output
     assert [column(ue, "001010000000001", c) for c in ("STATE", "ENB", "TAI", "TAI-LIST", "t8(ENB-S1U)")] == [
         "ATTACHED", "enb2", "00101-2", "00101-2", new_t8]
-    assert probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8", "count": 3}}).observed["replies"] == 3
     assert "inet 10.45.0.2/32" in be.run("ue1", "ip -4 addr show dev eth1").output
     assert be.run("ue1", "ip route").output == "default dev eth1 scope link \n"
+    # and back, during a ping (enb2 knows enb1 from the X2 Setup enb1 started): five of five answered
+    be.net.sched.after(2_020_000_000, lambda: be.run("enb2", "enodeb handover ue1 enb1"))
+    ping = probe(be, {"ping": {"from": "ue1", "to": "8.8.8.8", "count": 5}}).observed
+    assert (ping["sent"], ping["replies"]) == (5, 5)
+    assert column(be.run("enb1", "enodeb show ue").output, "ue1", "FORWARDED") == "1"   # the third echo reply
+    ue = be.run("mme1", "mme show ue").output
+    assert [column(ue, "001010000000001", c) for c in ("ENB", "TAI", "TAI-LIST")] == ["enb1", "00101-1", "00101-1"]
+    assert be.run("ue1", "ip route").output == "default dev eth0 scope link \n"
 
 
 @needs_tshark
