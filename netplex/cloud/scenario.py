@@ -4,6 +4,7 @@ every compute host, which the backend runs (netplex.scenario.runner SECTIONS sea
 """
 from __future__ import annotations
 
+import os
 import shlex
 from collections import Counter
 from pathlib import Path
@@ -83,6 +84,10 @@ def resume_cloud(scenario: Scenario, path: Path) -> None:
         raise CloudStateError(f"--cloud-state {path}: the scenario has no cloud: section")
     if not path.parent.is_dir():
         raise CloudStateError(f"--cloud-state {path}: {path.parent}: No such directory")
+    if path.is_dir():
+        raise CloudStateError(f"--cloud-state {path}: Is a directory")
+    if not os.access(path.parent, os.W_OK | os.X_OK) or path.exists() and not os.access(path, os.W_OK):
+        raise CloudStateError(f"--cloud-state {path}: Permission denied")
     if path.exists():
         spec.resume(dump(load(path, Controller(list(spec.hosts)))))
 

@@ -116,12 +116,13 @@ def test_bad_or_incompatible_state_is_one_error_and_changes_nothing(tmp_path: Pa
         old: f"netplex: {old}: database revision 5c85685d616d is not netplex_cloud_1, the one this netplex reads\n",
         tmp_path / "nodir" / "c.db": f"netplex: --cloud-state {tmp_path / 'nodir' / 'c.db'}: {tmp_path / 'nodir'}: "
                                      "No such directory\n",
+        tmp_path: f"netplex: --cloud-state {tmp_path}: Is a directory\n",
     }
     for db, message in cases.items():
-        before = db.read_bytes() if db.exists() else None
+        before = db.read_bytes() if db.is_file() else None
         status, out, err = run(file, "--cloud-state", db)
         assert (status, out, err) == (2, {}, message)
-        assert (db.read_bytes() if db.exists() else None) == before
+        assert (db.read_bytes() if db.is_file() else None) == before
     # a cloud whose servers are on a host this scenario lacks
     db = tmp_path / "cloud.db"
     assert run(file, "--cloud-state", db)[0] == 0
