@@ -834,12 +834,14 @@ class Ipv4Path:
         self.pmtu[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
         self.config_changed()
 
-    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None = None) -> int:
+    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None = None, length: int = 0) -> int:
         """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
 
         `meta` is per-packet metadata the packet starts with (a reset that
-        netfilter makes carries the connection it answers). Returns 0, or an
-        errno the sending socket sees (EPERM when OUTPUT drops).
+        netfilter makes carries the connection it answers); `length`, when the
+        sender measured it, the datagram's length (carried down unless a hook
+        may change the packet). Returns 0, or an errno the sending socket sees
+        (EPERM when OUTPUT drops).
         """
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
@@ -865,6 +867,7 @@ class Ipv4Path:
             skb_meta(frame).dst_xfrm = tuple(bundle)   # the xfrm dst xfrm_lookup_route made: -m policy --dir out
         hook = self.hooks.get("OUTPUT")
         if hook is not None:
+            length = 0     # NAT may change the packet
             dst0 = ip.dst
             mark0 = meta.mark if meta is not None else 0
             if not hook(self, frame, None, rt.dev):
@@ -908,7 +911,7 @@ class Ipv4Path:
         if r is not None and r.encap:
             mpls_encap_xmit(self, rt.dev, rt.nexthop, frame, r.encap)
             return 0
-        self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, 0, rt.mtu)
+        self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, length, rt.mtu)
         return 0
 
     def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,

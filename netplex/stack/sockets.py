@@ -167,14 +167,15 @@ class UdpSocket(SockCgroupData):
         src = self.laddr or rt.src
         udp = Udp(self.lport, port, data)
         ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
-        if ip.wire_len() <= rt.mtu and rt.type == "unicast":
+        length = ip.wire_len()
+        if length <= rt.mtu and rt.type == "unicast":
             ip.flags = IP_DF   # IP_PMTUDISC_WANT: DF while the datagram fits the path MTU
             self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
             ip.id = self.ns.ip_id
         ns = self.ns
         ns.tx_owner = self      # skb->sk while the datagram goes down the stack
         try:
-            return ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+            return ns.ip_local_out(ip, rt, self.table.owner_meta(self), length)
         finally:
             ns.tx_owner = None
 
