@@ -4,7 +4,7 @@ N = 1..1000, and the NORMAL default), configured with the ovs-vsctl/ovs-ofctl li
 user types. `npkt` UDP datagrams (200 bytes, destination port chosen among the 1,000,
 seeded) enter the bridge's port p1 one by one and leave by p2 to h2. Every packet is
 decided by the OpenFlow tables: the first packet of each destination port by a full
-translation, the others by ovs-vswitchd's exact-match flow cache (netplex/ovs/flowcache.py;
+translation, the others by the datapath's megaflow for it (netplex/ovs/flowcache.py;
 `NETPLEX_FASTPATH=0` turns it off). Prints one JSON line: packets delivered to h2, wall
 seconds and packets per second, and the same per CPU second of this process (steadier on a
 shared machine).

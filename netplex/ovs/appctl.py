@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 
 from netplex.ovs.bond import format_bond, format_lacp
+from netplex.ovs.dpctl import dpctl
 from netplex.ovs.flow import ETH_P_IP, VLAN_CFI, FlowError, Match
 from netplex.ovs.ofproto import parse_flow_mod
 from netplex.ovs.ovsdb import DbError
-from netplex.ovs.service import VSWITCHD_CTL, connect
+from netplex.ovs.service import VSWITCHD_CTL, connect, running_vswitchd
 from netplex.ovs.vswitchd import OVS_VERSION, OvsVswitchd, XBridge
 from netplex.ovs.xlate import (
     Xlate,
@@ -219,7 +220,9 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         return Result(0, trace(vsd, xb, flow))
     if cmd in ("bond/show", "lacp/show", "bond/list"):
         return _bond_cmd(vsd, cmd, rest, target)
-    if cmd in ("dpctl/dump-flows", "dpif/dump-flows", "coverage/show", "dpif/show"):
+    if cmd in ("dpctl/dump-flows", "dpctl/del-flows", "dpctl/show"):
+        return dpctl(vsd, cmd.split("/")[1], rest, "ovs-appctl")
+    if cmd in ("dpif/dump-flows", "coverage/show", "dpif/show"):
         return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
     return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
                          f"{_server_error(target)}")
@@ -227,7 +230,10 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
 
 @command("ovs-dpctl")
 def ovs_dpctl(ctx: Context, argv: list[str]) -> Result:
-    """ovs-dpctl(8): the kernel datapath's own tool. netplex's datapath keeps an exact-match flow
-    cache, not the megaflows ovs-dpctl would list, so every command is refused in netplex's words."""
-    what = " ".join(argv[1:2]) or "without a command"
-    return Result(2, "", f"netplex: ovs-dpctl {what} is not supported (the decisions: ovs-appctl ofproto/trace)\n")
+    """ovs-dpctl(8): the kernel datapath's own tool; dump-flows [-m], del-flows and show
+    (dpctl.py), the other commands refused in netplex's words."""
+    args = argv[1:]
+    if not args or args[0] not in ("dump-flows", "del-flows", "show"):
+        what = args[0] if args else "without a command"
+        return Result(2, "", f"netplex: ovs-dpctl {what} is not supported\n")
+    return dpctl(running_vswitchd(ctx.machine), args[0], args[1:], "ovs-dpctl")

@@ -1,38 +1,38 @@
-"""ovs-vswitchd's exact-match flow cache: a packet whose flow fields were translated
-before takes the datapath actions that translation produced, without walking the
-OpenFlow tables again.
+"""The datapath's megaflows: a packet matching a datapath flow (`match/mask -> actions`)
+takes its actions without an upcall, and without walking the OpenFlow tables.
 
-In the spirit of OVS's exact match cache and microflows (lib/dpif-netdev-private-dfc.h,
-the EMC; ofproto/ofproto-dpif-upcall.c's ukeys and revalidation): the key is every field
-`flow_extract` read from the packet, the in_port and the tunnel key it came with, so a
-hit is a packet the slow path would translate identically — provided nothing the
-translation read has changed. Invalidation is exact and coarse, as OVS's revalidators
-are driven by `seq` objects (lib/seq.h): one `Seq` per ovs-vswitchd, changed by every
-flow, group and meter modification, every table expiry, every database reconfiguration
-(ports, VLANs, fail mode, controllers, bonds), every controller connection going up or
-down and every change of a bridge's MAC table (a MAC learned or moved, aged out,
-flushed); an entry records the value it was made under and is used only while the
-value is the same.
+As dpif-netdev keeps them (lib/dpif-netdev.c: one `dpcls` per input port, a subtable per
+mask, one hash probe per subtable; `dp_netdev_flow_used`), installed by the upcall
+handler (ofproto/ofproto-dpif-upcall.c: `ukey_install`) with the match a translation
+made: every field it read (`Xlate.wc`, the classifier's staged lookups included,
+classifier.py), so every packet the flow matches would have been translated to the same
+actions. What a translation did besides choosing the actions is replayed on each hit, as
+the revalidator pushes a flow's statistics to the rules it went through (`xlate_push_stats`,
+the xlate cache): each rule's n_packets/n_bytes and `used` time, each table's lookup and
+match counts, all/indirect groups' counters, NORMAL's MAC learning (a refresh; a new or
+moved MAC sends the packet to the slow path).
 
-A hit does what the slow path does besides choosing the actions: each rule's counters
-(`n_packets`, `n_bytes`, the `used` time idle timeouts read), each table's lookup and
-match counts, the counters of all/indirect groups, the MAC learning of NORMAL (an
-already known MAC refreshed; a new or moved one invalidates, and the packet takes the
-slow path). A rule with a timeout is checked for expiry on every hit, and a NORMAL
-decision's MAC entries for ageing. Translations that read anything else that can
-change without a configuration change are not cached: conntrack (ct), select and
-fast-failover groups (bucket liveness follows port carriers), bonds (member state),
-and `netplex trace` (the slow path reports each table) bypasses the cache.
-`NETPLEX_FASTPATH=0` (`World.fastpath`) turns it off with the other fast paths;
+Revalidation (`revalidate_ukey`): every flow, group and meter change, table expiry,
+database reconfiguration, controller connection change and MAC table change moves one
+sequence number (lib/seq.h `Seq`); a flow made under an older value is translated again
+(no side effects) before it is used or dumped, and kept only if its mask and actions are
+the same; otherwise it is deleted and the next packet goes up. A flow unused for
+`MAX_IDLE` (10 s, `other_config:max-idle`'s default) is deleted. Rules with timeouts are
+checked on each hit. Translations that read what can change without a sequence change
+are not installed: conntrack (ct), select and fast-failover groups (bucket liveness),
+bonds, learn; `netplex trace` bypasses the datapath flows. The first packet (the upcall)
+is not counted in a flow's statistics, as in OVS. `NETPLEX_FASTPATH=0` turns the flows off;
 tests/ovs/test_flow_cache.py runs the same traffic both ways and compares every counter.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CacheEntry", "FlowCache", "Seq"]
+__all__ = ["MAX_IDLE", "FlowCache", "Megaflow", "Seq"]
 
-MAX_ENTRIES = 8192      # EM_FLOW_HASH_ENTRIES: a full cache is emptied (a scan must not grow it forever)
+MAX_ENTRIES = 200_000   # ofproto_flow_limit's default: beyond it, all flows are flushed
+MAX_IDLE = 10_000_000_000   # ns: ofproto_max_idle (10 s)
 
 
 class Seq:
@@ -47,13 +47,30 @@ class Seq:
         self.value += 1
 
 
-class CacheEntry:
-    """One translated flow: its datapath actions and what the slow path's walk touched."""
+class Megaflow:
+    """struct dp_netdev_flow with its ukey: the match, the actions, what the translation touched."""
 
-    __slots__ = ("seq", "odp", "lookups", "groups", "learns", "timed")
+    __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "lookups", "groups", "learns", "timed",
+                 "packets", "bytes", "used", "created", "tcp_flags")
 
-    def __init__(self, seq: int, odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]],
-                 groups: list[Any], learns: list[tuple[Any, int, int, int]]) -> None:
+    def __init__(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int],
+                 now: int) -> None:
+        self.part = part            # (bridge name, in ofport): the dpcls it lives in
+        self.fields = fields        # (field, mask), the mask of the megaflow
+        self.key = tuple([flow.get(k, 0) & m for k, m in fields])
+        self.flow = flow            # the packet that made it (revalidation translates it again)
+        self.seq = 0
+        self.odp: list[tuple[Any, ...]] = []
+        self.lookups: list[tuple[Any, int, Any]] = []
+        self.groups: list[Any] = []
+        self.learns: list[tuple[Any, int, int, int]] = []
+        self.timed: list[Any] = []
+        self.packets = self.bytes = self.tcp_flags = 0
+        self.used: int | None = None    # None: never
+        self.created = now
+
+    def set_translation(self, seq: int, odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]],
+                        groups: list[Any], learns: list[tuple[Any, int, int, int]]) -> None:
         self.seq = seq
         self.odp = odp
         self.lookups = lookups      # (OFProto, table, Rule or None) per table looked up
@@ -61,29 +78,96 @@ class CacheEntry:
         self.learns = learns        # NORMAL's (XBridge, vlan, source MAC to learn or -1, in ofport)
         self.timed = [r for _o, _t, r in lookups if r is not None and (r.idle_timeout or r.hard_timeout)]
 
+    def idle(self, now: int) -> bool:
+        return now - (self.created if self.used is None else self.used) >= MAX_IDLE
+
+    def mask(self) -> dict[str, int]:
+        return dict(self.fields)
+
+
+# revalidate(flow) -> (mask fields, odp, lookups, groups, learns) of a side-effect-free translation, or None
+Revalidate = Callable[[Megaflow], "tuple[tuple[tuple[str, int], ...], list[tuple[Any, ...]], list[Any], list[Any], list[Any]] | None"]
+
 
 class FlowCache:
-    """The cache of one ovs-vswitchd: flow key → `CacheEntry`."""
+    """The datapath flow table of one ovs-vswitchd: per input port, subtables by mask."""
 
-    __slots__ = ("seq", "entries", "hits", "misses")
+    __slots__ = ("seq", "ports", "hits", "misses", "mask_hits", "n_flows")
 
     def __init__(self, seq: Seq) -> None:
         self.seq = seq
-        self.entries: dict[tuple[Any, ...], CacheEntry] = {}
+        self.ports: dict[tuple[Any, ...], dict[tuple[tuple[str, int], ...], dict[tuple[int, ...], Megaflow]]] = {}
         self.hits = self.misses = 0
+        self.mask_hits = 0          # subtables probed by the lookups that hit (dpctl/show's masks: hit)
+        self.n_flows = 0
 
-    def get(self, key: tuple[Any, ...], now: int, nbytes: int) -> list[tuple[Any, ...]] | None:
-        """The datapath actions for `key` with the slow path's side effects done, or None
-        (a miss: nothing was changed)."""
-        e = self.entries.get(key)
-        if e is None or e.seq != self.seq.value:
+    def flows(self) -> list[Megaflow]:
+        return [e for subtables in self.ports.values() for flows in subtables.values() for e in flows.values()]
+
+    def remove(self, e: Megaflow) -> None:
+        subtables = self.ports.get(e.part)
+        if subtables is None:
+            return
+        flows = subtables.get(e.fields)
+        if flows is not None and flows.get(e.key) is e:
+            del flows[e.key]
+            self.n_flows -= 1
+            if not flows:
+                del subtables[e.fields]
+
+    def flush(self) -> None:
+        self.ports.clear()
+        self.n_flows = 0
+
+    def _revalidate(self, e: Megaflow, revalidate: Revalidate) -> bool:
+        """revalidate_ukey__: deleted when the translation now reads a bit the flow's mask
+        does not match; otherwise kept, its actions replaced if they changed (UKEY_MODIFY,
+        statistics kept)."""
+        got = revalidate(e)
+        mask = dict(e.fields)
+        if got is None or any(m & ~mask.get(k, 0) for k, m in got[0]):
+            self.remove(e)
+            return False
+        e.set_translation(self.seq.value, got[1], got[2], got[3], got[4])
+        return True
+
+    def sweep(self, now: int, revalidate: Revalidate) -> None:
+        """The revalidator's round: idle flows deleted, flows made under an older seq checked."""
+        for e in self.flows():
+            if e.idle(now):
+                self.remove(e)
+            elif e.seq != self.seq.value:
+                self._revalidate(e, revalidate)
+
+    def get(self, part: tuple[Any, ...], flow: dict[str, int], now: int, nbytes: int,
+            revalidate: Revalidate) -> list[tuple[Any, ...]] | None:
+        """The datapath actions of the megaflow `flow` matches, with the slow path's side
+        effects done, or None (a miss: nothing was changed)."""
+        subtables = self.ports.get(part)
+        e = None
+        if subtables:
+            probes = 0
+            for fields, flows in subtables.items():
+                probes += 1
+                e = flows.get(tuple([flow.get(k, 0) & m for k, m in fields]))
+                if e is not None:
+                    self.mask_hits += probes
+                    break
+        if e is None:
+            self.misses += 1
+            return None
+        if e.idle(now):
+            self.remove(e)
+            self.misses += 1
+            return None
+        seq = self.seq
+        if e.seq != seq.value and not self._revalidate(e, revalidate):
             self.misses += 1
             return None
         for r in e.timed:
             if r.expired(now):
                 self.misses += 1
                 return None
-        seq = self.seq
         for xb, vlan, src, port in e.learns:
             xb.mac_expire(now)                 # ageing changes the MAC table: the seq moves
             if seq.value != e.seq:
@@ -105,10 +189,22 @@ class FlowCache:
         for g in e.groups:
             g.packets += 1
             g.bytes += nbytes
+        e.packets += 1
+        e.bytes += nbytes
+        e.tcp_flags |= flow.get("tcp_flags", 0)
+        e.used = now
         return e.odp
 
-    def put(self, key: tuple[Any, ...], seq: int, odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]],
-            groups: list[Any], learns: list[tuple[Any, int, int, int]]) -> None:
-        if len(self.entries) >= MAX_ENTRIES:
-            self.entries.clear()
-        self.entries[key] = CacheEntry(seq, odp, lookups, groups, learns)
+    def put(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int], now: int,
+            odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]], groups: list[Any],
+            learns: list[tuple[Any, int, int, int]]) -> Megaflow:
+        """ukey_install: the megaflow of one translation (replacing one with the same match)."""
+        if self.n_flows >= MAX_ENTRIES:
+            self.flush()
+        e = Megaflow(part, fields, dict(flow), now)
+        e.set_translation(self.seq.value, odp, lookups, groups, learns)
+        flows = self.ports.setdefault(part, {}).setdefault(fields, {})
+        if e.key not in flows:
+            self.n_flows += 1
+        flows[e.key] = e
+        return e

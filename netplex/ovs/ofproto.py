@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netplex.ovs.actions import Act, as_encoded, format_actions, parse_actions, split_top
+from netplex.ovs.classifier import Classifier
 from netplex.ovs.flow import (
     MATCH_FIELDS,
     SHORTHANDS,
@@ -259,7 +260,7 @@ class OFProto:
         self.seq = 0
         # per table, the classifier's subtables (tuple space search): one hash of masked
         # values → rules per set of (field, mask), with its highest priority; rebuilt on change
-        self.index: dict[int, list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]] = {}
+        self.index: dict[int, Classifier] = {}
         self.groups: dict[int, Group] = {}
         self.meters: dict[int, Meter] = {}
         # who hears of a rule that timed out, with its reason (OFPRR_IDLE_TIMEOUT 0, OFPRR_HARD_TIMEOUT 1):
@@ -445,65 +446,17 @@ class OFProto:
         return out
 
     # -- lookup --------------------------------------------------------------
-    def lookup(self, table: int, flow: dict[str, int], wc: dict[str, int] | None = None) -> Rule | None:
-        """rule_dpif_lookup_from_table for one table: the first rule (priority order) matching.
-
-        `wc`, when given, collects the fields the lookup had to read (the megaflow's
-        wildcards): each rule tried adds its fields stage by stage (metadata, L2, L3, L4),
-        up to the stage where it stopped matching, as the classifier's staged lookup does."""
-        self.lookups[table] += 1
-        now = self.now()
-        if wc is not None:      # ofproto/trace: the rules in priority order, minding what each reads
-            for r in self.tables[table]:
-                _unwildcard(r.match, flow, wc)
-                if r.match.matches(flow) and not ((r.idle_timeout or r.hard_timeout) and r.expired(now)):
-                    self.matched[table] += 1
-                    return r
-            return None
-        subtables = self.index.get(table)
-        if subtables is None:
-            subtables = self.index[table] = _subtables(self.tables[table])
-        best: Rule | None = None
-        for top, fields, hashed in subtables:
-            if best is not None and top < best.priority:
-                break
-            for r in hashed.get(tuple([flow.get(k, 0) & m for k, m in fields]), ()):
-                if (r.idle_timeout or r.hard_timeout) and r.expired(now):
-                    continue
-                if best is None or (r.priority, -r.seq) > (best.priority, -best.seq):
-                    best = r
-                break
-        if best is not None:
+    def lookup(self, table: int, flow: dict[str, int], wc: dict[str, int] | None = None,
+               stats: bool = True) -> Rule | None:
+        """rule_dpif_lookup_from_table for one table: the first rule (priority order) matching;
+        `wc`, when given, collects the fields the lookup had to read (classifier.py); a
+        revalidation (`stats` false) leaves the table's counters alone."""
+        if stats:
+            self.lookups[table] += 1
+        cls = self.index.get(table)
+        if cls is None:
+            cls = self.index[table] = Classifier(self.tables[table])
+        best = cls.lookup(flow, self.now(), wc)
+        if best is not None and stats:
             self.matched[table] += 1
         return best
-
-
-def _subtables(rules: list[Rule]) -> list[tuple[int, tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]]]:
-    """The subtables of one table, highest priority first; in each, rules by priority then age."""
-    groups: dict[tuple[tuple[str, int], ...], dict[tuple[int, ...], list[Rule]]] = {}
-    for r in sorted(rules, key=lambda r: (-r.priority, r.seq)):
-        fields = _mask_key(r.match)
-        key = tuple([r.match.fields[k][0] for k, _m in fields])
-        groups.setdefault(fields, {}).setdefault(key, []).append(r)
-    out = [(max(r.priority for lst in h.values() for r in lst), f, h) for f, h in groups.items()]
-    out.sort(key=lambda t: -t[0])
-    return out
-
-
-# the classifier's lookup stages (lib/classifier.c, flow.h FLOW_SEGMENT_*)
-_STAGES: tuple[frozenset[str], ...] = (
-    frozenset({"in_port", "metadata", "pkt_mark", "ct_state", "ct_zone", "ct_mark", "tun_id", "tun_src", "tun_dst",
-               *(f"reg{i}" for i in range(16))}),
-    frozenset({"dl_src", "dl_dst", "dl_type", "vlan_tci"}),
-    frozenset({"nw_src", "nw_dst", "nw_proto", "nw_tos", "nw_ttl", "arp_sha", "arp_tha"}),
-    frozenset({"tp_src", "tp_dst", "tcp_flags"}),
-)
-
-
-def _unwildcard(m: Match, flow: dict[str, int], wc: dict[str, int]) -> None:
-    for stage in _STAGES:
-        fields = [(k, v, mk) for k, (v, mk) in m.fields.items() if k in stage]
-        for k, _v, mk in fields:
-            wc[k] = wc.get(k, 0) | mk
-        if any(flow.get(k, 0) & mk != v for k, v, mk in fields):
-            return

@@ -15,7 +15,7 @@ from netplex.ovs.ovsdb import DbError
 from netplex.ovs.vswitchd import CONF_DB, OvsdbServer, OvsVswitchd, ovs_daemons, ovs_start
 from netplex.ovs.xlate import packet_out, upcall_handler
 
-__all__ = ["DB_SOCK", "VSWITCHD_CTL", "connect", "start_service"]
+__all__ = ["DB_SOCK", "VSWITCHD_CTL", "connect", "running_vswitchd", "start_service"]
 
 DB_SOCK = "unix:/var/run/openvswitch/db.sock"
 VSWITCHD_CTL = "/var/run/openvswitch/ovs-vswitchd.ctl"
@@ -38,3 +38,9 @@ def connect(machine: Any, tool: str) -> tuple[OvsdbServer, OvsVswitchd | None]:
     if server is None:
         raise DbError(f"{DB_SOCK}: database connection failed (No such file or directory)")
     return server, vsd
+
+
+def running_vswitchd(machine: Any) -> OvsVswitchd | None:
+    """The machine's ovs-vswitchd if it runs (nothing is started: the kernel's datapath is
+    what `ovs-dpctl` asks)."""
+    return None if machine is None else ovs_daemons(machine)[1]

@@ -53,8 +53,8 @@ from netplex.stack.skb import SkbMeta
 if TYPE_CHECKING:
     from netplex.stack.openvswitch import OvsDatapath
 
-__all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_port_name", "print_trace",
-           "tunnel_flags_text", "upcall_handler", "with_tunnel_fields"]
+__all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_port_name", "megaflow_fields",
+           "print_trace", "revalidate_all", "tunnel_flags_text", "upcall_handler", "with_tunnel_fields"]
 
 MAX_RESUBMIT_DEPTH = 64
 OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
@@ -194,8 +194,9 @@ class Xlate:
     """struct xlate_ctx: one packet's walk through a bridge's tables."""
 
     def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
-                 tracing: bool, may_learn: bool = True) -> None:
+                 tracing: bool, may_learn: bool = True, stats: bool = True) -> None:
         self.vsd = vsd
+        self.stats = stats              # False: a revalidation, which counts no table lookups
         self.xb = xb
         self.flow = dict(flow)
         self.base = dict(flow)          # what the datapath actions emitted so far leave the packet as
@@ -243,10 +244,10 @@ class Xlate:
         if in_port is not None:
             saved = self.flow.get("in_port", 0)
             self.flow["in_port"] = in_port
-            rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+            rule = self.xb.ofproto.lookup(table, self.flow, self.wc, self.stats)
             self.flow["in_port"] = saved
         else:
-            rule = self.xb.ofproto.lookup(table, self.flow, self.wc if self.tracing else None)
+            rule = self.xb.ofproto.lookup(table, self.flow, self.wc, self.stats)
         self.lookups.append((self.xb.ofproto, table, rule))
         ns = self.xb.dp.ns
         if self.frame is not None and ns.world.tracer.on:
@@ -302,9 +303,11 @@ class Xlate:
             elif k == "set_queue":
                 self.flow["skb_priority"] = 0x10000 | (a.a + 1)   # netdev_linux's queue N: HTB class 1:N+1
             elif k == "set_vlan_vid":
+                self.wc["vlan_tci"] = self.wc.get("vlan_tci", 0) | 0x1FFF
                 tci = self.flow.get("vlan_tci", 0)
                 self.flow["vlan_tci"] = (tci & 0xE000) | VLAN_CFI | a.a
             elif k == "set_vlan_pcp":
+                self.wc["vlan_tci"] = self.wc.get("vlan_tci", 0) | 0xF000
                 tci = self.flow.get("vlan_tci", 0)
                 self.flow["vlan_tci"] = (tci & 0x0FFF) | VLAN_CFI | (a.a << 13)
             elif k == "strip_vlan":
@@ -318,16 +321,19 @@ class Xlate:
                 key = field_key(field)
                 mask = ((1 << nbits) - 1) << ofs
                 self.flow[key] = (self.flow.get(key, 0) & ~mask) | (a.a << ofs)
+                self.wc[key] = self.wc.get(key, 0) | mask
             elif k == "move":
                 self.move(a.a, a.b)
             elif k == "learn":
                 self.learn(a.a)
             elif k == "mod_nw_ttl":
                 self.flow["nw_ttl"] = a.a
+                self.unwildcard("nw_ttl")
             elif k == "dec_ttl":
                 ttl = self.flow.get("nw_ttl", 0)
                 if self.flow.get("dl_type") != ETH_P_IP:
                     continue
+                self.unwildcard("nw_ttl")
                 if ttl <= 1:
                     self.note("detail", "Decrementing TTL to zero, packet is dropped")
                     return
@@ -504,9 +510,9 @@ class Xlate:
 
     def unwildcard(self, key: str) -> None:
         """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""
-        self.wc[key] = {"dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC,
-                        "tp_src": 0xFFFF, "tp_dst": 0xFFFF, "nw_ttl": 0xFF, "tun_id": (1 << 64) - 1,
-                        "metadata": (1 << 64) - 1}.get(key, 0xFFFFFFFF)
+        self.wc[key] = self.wc.get(key, 0) | {
+            "dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC, "tp_src": 0xFFFF,
+            "tp_dst": 0xFFFF, "nw_ttl": 0xFF, "tun_id": (1 << 64) - 1, "metadata": (1 << 64) - 1}.get(key, 0xFFFFFFFF)
         if key in ("tp_src", "tp_dst"):
             self.wc["nw_proto"] = 0xFF
 
@@ -606,6 +612,10 @@ class Xlate:
         tun_id = cfg.out_key if cfg.out_key is not None else f.get("tun_id", 0)
         tos = cfg.tos if cfg.tos >= 0 else f.get("nw_tos", 0) & 0xFC
         ttl = cfg.ttl or f.get("nw_ttl", 64)
+        if cfg.tos < 0:     # tnl_port_send: an inherited tos or ttl is read from the packet
+            self.wc["nw_tos"] = self.wc.get("nw_tos", 0) | 0xFC
+        if not cfg.ttl:
+            self.wc["nw_ttl"] = 0xFF
         flags = (TUNNEL_DF if cfg.df else 0) | (TUNNEL_CSUM if cfg.csum else 0) | \
             (TUNNEL_KEY if cfg.key_present else 0)
         return (tun_id, src or 0, dst, tos, ttl, cfg.dst_port if p.type != "gre" else 0, flags)
@@ -638,10 +648,15 @@ class Xlate:
         if eth:
             self.odp.append(("set_eth", tuple(eth)))
         if f.get("dl_type") == ETH_P_IP:
-            ip = [(n, f.get(k, 0)) for n, k in (("src", "nw_src"), ("dst", "nw_dst"), ("tos", "nw_tos"),
-                                               ("ttl", "nw_ttl")) if f.get(k, 0) != b.get(k, 0)]
+            # a masked set of the fields that changed, each under the bits the translation
+            # wrote (commit_set_ipv4_action, keycmp_mask); the megaflow then matches the protocol
+            ip = [(n, f.get(k, 0), self.wc.get(k, 0) & full or full)
+                  for n, k, full in (("src", "nw_src", 0xFFFFFFFF), ("dst", "nw_dst", 0xFFFFFFFF),
+                                     ("tos", "nw_tos", 0xFF), ("ttl", "nw_ttl", 0xFF))
+                  if f.get(k, 0) != b.get(k, 0)]
             if ip:
                 self.odp.append(("set_ipv4", tuple(ip)))
+                self.wc["nw_proto"] = 0xFF
             proto = f.get("nw_proto")
             if proto in (IPPROTO_TCP, IPPROTO_UDP):
                 tp = [(n, f.get(k, 0)) for n, k in (("src", "tp_src"), ("dst", "tp_dst"))
@@ -654,6 +669,7 @@ class Xlate:
         if ft != bt:
             if bt & VLAN_CFI:
                 self.odp.append(("pop_vlan",))
+                self.wc["vlan_tci"] = 0xFFFF    # commit_vlan_action: the header popped is matched
             if ft & VLAN_CFI:
                 self.odp.append(("push_vlan", ft & 0xFFF, ft >> 13))
         self.base = dict(f)
@@ -676,7 +692,12 @@ class Xlate:
         for key, mask in (("dl_src", (1 << 48) - 1), ("dl_dst", (1 << 48) - 1), ("dl_type", 0xFFFF)):
             self.wc[key] = mask
         if mode != "access":
-            self.wc["vlan_tci"] = 0x1FFF if vid else 0xFFFF
+            self.wc["vlan_tci"] = self.wc.get("vlan_tci", 0) | (0x1FFF if vid else 0xFFFF)
+        if flow.get("dl_type") == ETH_P_ARP and flow.get("dl_dst") == (1 << 48) - 1:
+            # is_gratuitous_arp: a broadcast ARP's opcode, and a request's addresses, are read
+            self.wc["nw_proto"] = 0xFF
+            if flow.get("nw_proto") == 1:
+                self.wc["nw_src"] = self.wc["nw_dst"] = 0xFFFFFFFF
         # input_vid_to_vlan / input_vid_is_valid
         if mode == "access":
             if vid:
@@ -710,7 +731,8 @@ class Xlate:
                 return
         in_port = self.bundle_port(inp)
         learn = self.may_learn and not src >> 40 & 1
-        self.learns.append((xb, vlan, src if learn else -1, in_port))
+        # what a packet of this flow learns (a revalidation, which learns nothing itself, too)
+        self.learns.append((xb, vlan, -1 if src >> 40 & 1 else src, in_port))
         if learn:
             if xb.mac_learn(vlan, src, in_port, now):
                 self.note("detail", f"learned that {format_mac(src)} is on port {inp.port_name if bond else inp.name} "
@@ -795,8 +817,7 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
         elif k == "set_eth":
             out.append("set(eth(" + ",".join(f"{n}={format_mac(v)}" for n, v in a[1]) + "))")
         elif k == "set_ipv4":
-            out.append("set(ipv4(" + ",".join(f"{n}={int_to_ip(v) if n in ('src', 'dst') else v}"
-                                               for n, v in a[1]) + "))")
+            out.append("set(ipv4(" + ",".join(_masked_set(n, v, m) for n, v, m in a[1]) + "))")
         elif k in ("set_tcp", "set_udp"):
             out.append(f"set({k[4:]}(" + ",".join(f"{n}={v}" for n, v in a[1]) + "))")
         elif k == "pop_vlan":
@@ -819,6 +840,15 @@ def format_odp(odp: list[tuple[Any, ...]]) -> str:
             out.append(f"userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,"
                        f"controller_id=0,max_len={a[1]}))")
     return ",".join(out) if out else "drop"
+
+
+def _masked_set(name: str, v: int, m: int) -> str:
+    """One field of a masked set action: `src=1.2.3.4`, `tos=0x10/0xfc`, `ttl=63`."""
+    if name in ("src", "dst"):
+        text, mtext, full = int_to_ip(v), int_to_ip(m), 0xFFFFFFFF
+    else:
+        text, mtext, full = (f"{v:#x}" if v else "0") if name == "tos" else str(v), f"{m:#x}", 0xFF
+    return f"{name}={text}" if m == full else f"{name}={text}/{mtext}"
 
 
 def format_tunnel(key: tuple[int, ...]) -> str:
@@ -869,8 +899,8 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
             cur = cur.copy()
             ip = cur.payload
             assert isinstance(ip, IPv4)
-            for n, v in a[1]:
-                setattr(ip, n, v)
+            for n, v, m in a[1]:
+                setattr(ip, n, (getattr(ip, n) & ~m) | (v & m))
         elif k in ("set_tcp", "set_udp") and isinstance(cur.payload, IPv4):
             cur = cur.copy()
             ip = cur.payload
@@ -920,6 +950,46 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
     return handle
 
 
+def megaflow_fields(wc: dict[str, int], flow: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """xlate_wc_finish: the mask of the datapath flow a translation installs. Registers and
+    metadata are not packet fields; a packet from no tunnel has no tunnel fields (one from a
+    tunnel is told apart by its outer header, tnl_wc_init); a VLAN header's presence is
+    always matched (the datapath's outer ethertype); ICMP's type and code are 8 bits."""
+    out = dict(wc)
+    for k in list(out):
+        if k.startswith(("reg", "tun_")) or k == "metadata":
+            del out[k]
+    if flow.get("tun_dst"):
+        out["tun_id"], out["tun_src"], out["tun_dst"] = (1 << 64) - 1, 0xFFFFFFFF, 0xFFFFFFFF
+        out["tun_flags"] = out["tun_tos"] = 0xFF
+    out["vlan_tci"] = out.get("vlan_tci", 0) | VLAN_CFI
+    out["in_port"] = out["dl_type"] = 0xFFFF
+    if flow.get("dl_type") == ETH_P_IP and flow.get("nw_proto") == IPPROTO_ICMP:
+        for k in ("tp_src", "tp_dst"):
+            if k in out:
+                out[k] &= 0xFF
+    return tuple(sorted((k, m) for k, m in out.items() if m))
+
+
+def _revalidator(vsd: OvsVswitchd) -> Any:
+    """revalidate_ukey: the flow's packet translated again, without side effects."""
+    def revalidate(e: Any) -> Any:
+        xb = vsd.bridges.get(e.part[0])
+        if xb is None:
+            return None
+        x = Xlate(vsd, xb, e.flow, None, tracing=False, may_learn=False, stats=False)
+        x.run()
+        if not x.cacheable or x.recircs:
+            return None
+        return megaflow_fields(x.wc, e.flow), x.odp, x.lookups, x.groups_hit, x.learns
+    return revalidate
+
+
+def revalidate_all(vsd: OvsVswitchd) -> None:
+    """The revalidators' round before a dump: idle flows go, stale ones are checked."""
+    vsd.flow_cache.sweep(vsd.now(), _revalidator(vsd))
+
+
 def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
             tun: TunnelKey | None = None, nbytes: int = 0) -> None:
     flow = flow_extract(frame, ofport)
@@ -927,11 +997,12 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
         flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
         flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
     cache = vsd.flow_cache
-    key: tuple[Any, ...] | None = None
     world = dp.ns.world
-    if world.fastpath and not world.tracer.on:      # `netplex trace` reports each table: the slow path
-        key = (xb.name, *flow.items())
-        cached = cache.get(key, vsd.now(), nbytes or frame.wire_len())
+    use_cache = world.fastpath and not world.tracer.on      # `netplex trace` reports each table: the slow path
+    part = (xb.name, ofport)
+    now = vsd.now()
+    if use_cache:
+        cached = cache.get(part, flow, now, nbytes or frame.wire_len(), _revalidator(vsd))
         if cached is not None:
             execute(dp, frame, cached, xb)
             return
@@ -939,8 +1010,8 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     x.run()
     todo = list(x.recircs)
     odp = list(x.odp)
-    if key is not None and x.cacheable and not todo:
-        cache.put(key, vsd.changes.value, odp, x.lookups, x.groups_hit, x.learns)
+    if use_cache and x.cacheable and not todo:
+        cache.put(part, megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
     execute(dp, frame, odp, xb)
     n = 0
     while todo and n < 16:

@@ -21,7 +21,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from netplex.twin import cleanup, state
 
@@ -103,6 +105,21 @@ class RealOvsLab:
         p = subprocess.run(["ip", "netns", "exec", self.ns(node), "bash", "-c", line], capture_output=True,
                            text=True, env=self.env, timeout=60)
         return p.returncode, p.stdout, p.stderr
+
+    def differences(self, nodes: dict[str, Any], lines: list[tuple[str, str]],
+                    norm: Callable[[str], str] | None = None) -> list[str]:
+        """Each (node, line) run here and on netplex's node of that name (`nodes`): the lines
+        whose status, output or error differ after `norm` (stdout) and `normalise`."""
+        out = []
+        logdir = str(self.dir)
+        for node, line in lines:
+            real = self.run(node, line)
+            r = nodes[node].run(line)
+            want = (real[0], norm(real[1]) if norm else normalise(real[1], logdir), normalise(real[2], logdir))
+            got = (r.status, (norm or normalise)(r.output), normalise(r.error))
+            if want != got:
+                out.append(f"{node}$ {line}\n  real: {want!r}\n  sim:  {got!r}")
+        return out
 
     def close(self) -> None:
         for pid in self.pids:

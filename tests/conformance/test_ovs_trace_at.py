@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netplex.conformance.ovs_trace_at import run
 
-FLOOR = 3       # of 4 in scope when this was written: resubmit, group chaining, indirect group pass
+FLOOR = 4       # of 4 in scope: resubmit, group chaining, indirect and all groups in an action list
 
 
 def test_ofproto_dpif_trace_checks():

@@ -361,15 +361,7 @@ def test_same_commands_same_answers(case):
         for node, line in SETUP:
             assert lab.run(node, line)[0] == 0, line
             assert nodes[node].run(line).status == 0, line   # type: ignore[attr-defined]
-        differences = []
-        for node, line in CASES[case]:
-            real = lab.run(node, line)
-            r = nodes[node].run(line)   # type: ignore[attr-defined]
-            sim = (r.status, r.output, r.error)
-            want = (real[0], normalise(real[1], str(lab.dir)), normalise(real[2], str(lab.dir)))
-            got = (sim[0], normalise(sim[1]), normalise(sim[2]))
-            if want != got:
-                differences.append(f"{node}$ {line}\n  real: {want!r}\n  sim:  {got!r}")
+        differences = lab.differences(nodes, CASES[case])
     finally:
         lab.close()
     assert not differences, f"{len(differences)} of {len(CASES[case])} lines differ:\n" + "\n".join(differences)

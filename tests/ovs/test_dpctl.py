@@ -1,0 +1,150 @@
+"""The datapath's megaflows (netplex/ovs/flowcache.py) as `ovs-appctl dpctl/dump-flows` and
+`ovs-dpctl` show them: what a flow matches (only the fields the translation read), its
+counters (the upcall not counted), revalidation after a flow or MAC change (actions
+replaced in place, or the flow deleted when it now needs more fields), the 10 s idle
+expiry, del-flows, show, and the errors. The masks themselves are checked against the
+real Open vSwitch in tests/ovs/test_real_dpctl.py."""
+from __future__ import annotations
+
+import pytest
+
+from netplex import Network
+from netplex.ovs.vswitchd import ovs_daemons
+from netplex.packet.addr import ip_to_int
+from netplex.packet.ethernet import ETH_P_IP, Ethernet
+from netplex.packet.ipv4 import IPv4
+from netplex.packet.udp import Udp
+from tests.conftest import run_ok
+from tests.ovs.conftest import three_hosts
+
+
+def lab() -> tuple[Network, object, list[object]]:
+    net, s1, hosts = three_hosts("ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2 -- add-port br0 p3")
+    for h in hosts:
+        run_ok(h, "iptables -A INPUT -p udp -j DROP")     # no ICMP errors: only the probes make flows
+    return net, s1, hosts
+
+
+def send(net: Network, h: object, dst: str, port: int, n: int = 1, sport: int = 40000) -> None:
+    src, to = h.ns.devices["eth0"], net.nodes["h2"].ns.devices["eth0"]
+    frame = Ethernet(to.mac, src.mac, ETH_P_IP, IPv4(ip_to_int("10.0.0.1"), ip_to_int(dst), 17,
+                                                     Udp(sport, port, b"x" * 20)))
+    for _ in range(n):
+        net.nodes["s1"].ns.devices["p1"].rx(frame.copy())
+        net.run_for(10_000_000)
+
+
+def flows(s1: object) -> list[str]:
+    return sorted(run_ok(s1, "ovs-appctl dpctl/dump-flows").splitlines())
+
+
+def test_a_megaflow_matches_only_what_was_read_and_counts_after_the_upcall():
+    net, s1, _hosts = lab()
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=10,udp,tp_dst=53,actions=output:p3")
+    send(net, net.nodes["h1"], "10.0.0.2", 53, 3)
+    (line,) = flows(s1)
+    assert line.startswith("recirc_id(0),in_port(2),eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=53), "
+                           "packets:2, bytes:124, used:0.010s, actions:4")
+    # another source port and address: the same megaflow (neither was read)
+    send(net, net.nodes["h1"], "10.0.0.3", 53, 1, sport=1234)
+    (line,) = flows(s1)
+    assert "packets:3, bytes:186" in line
+    assert run_ok(s1, "ovs-dpctl dump-flows") == run_ok(s1, "ovs-appctl dpctl/dump-flows")
+    more = run_ok(s1, "ovs-appctl dpctl/dump-flows -m")
+    assert more.startswith("ufid:") and "in_port(p1)" in more and "udp(src=40000/0,dst=53)" in more
+    assert "dp:ovs, actions:p3" in more
+
+
+def test_the_ports_trie_keeps_a_miss_from_shadowing_a_masked_rule():
+    """A datagram to 123 misses `tp_dst=0x1000/0xf000`: its megaflow matches tp_dst's top
+    bits (0x40/0xffc0), so 4500 (0x1194) is not carried by it and is dropped."""
+    net, s1, _hosts = lab()
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=10,udp,tp_dst=53,actions=output:p3")
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=10,udp,tp_dst=0x1000/0xf000,actions=drop")
+    h2 = net.nodes["h2"]
+    before = int(run_ok(h2, "cat /sys/class/net/eth0/statistics/rx_packets"))
+    send(net, net.nodes["h1"], "10.0.0.2", 123, 2)
+    send(net, net.nodes["h1"], "10.0.0.2", 4500, 2)
+    assert int(run_ok(h2, "cat /sys/class/net/eth0/statistics/rx_packets")) == before + 2
+    got = flows(s1)
+    assert any("udp(dst=123/0xffc0)" in x and x.endswith("actions:1,3,4") for x in got)
+    assert any("udp(dst=4500/0xf000)" in x and x.endswith("actions:drop") for x in got)
+
+
+def test_revalidation_after_flow_and_mac_changes():
+    net, s1, _hosts = lab()
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=10,udp,actions=output:p2")
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 3)
+    (line,) = flows(s1)
+    assert "ipv4(proto=17,frag=no), packets:2" in line and line.endswith("actions:3")
+    # same mask, other actions: modified in place, counts kept (UKEY_MODIFY)
+    run_ok(s1, "ovs-ofctl mod-flows br0 udp,actions=output:p3")
+    (line,) = flows(s1)
+    assert "packets:2" in line and line.endswith("actions:4")
+    # the translation now reads tp_dst: the flow goes, the next packet makes a new one
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=20,udp,tp_dst=9,actions=drop")
+    assert flows(s1) == []
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 2)
+    (line,) = flows(s1)
+    assert "udp(dst=9), packets:1" in line and line.endswith("actions:drop")
+    run_ok(s1, "ovs-ofctl del-flows br0 udp,tp_dst=9")     # back to a translation that reads less: kept
+    (line,) = flows(s1)
+    assert "udp(dst=9), packets:1" in line and line.endswith("actions:4")
+
+
+def test_normal_flood_becomes_unicast_when_the_mac_is_learned():
+    net, s1, (h1, h2, _h3) = lab()
+    run_ok(h1, "ip neigh replace 10.0.0.2 lladdr " + h2.ns.devices["eth0"].mac.hex(":") + " dev eth0 nud permanent")
+    send(net, h1, "10.0.0.2", 9, 2)
+    (line,) = flows(s1)
+    assert "packets:1" in line and line.endswith("actions:1,3,4")     # h2 unknown: flooded
+    h2.run("ping -c 1 -W 1 10.0.0.1")                                  # h2 speaks: learned on p2
+    send(net, h1, "10.0.0.2", 9, 1)
+    line = next(x for x in flows(s1) if "in_port(2)" in x and "ipv4" in x)
+    # its actions replaced in place, the counts kept (h1's echo reply to h2 took it too)
+    assert "packets:3" in line and line.endswith("actions:3")
+
+
+def test_idle_flows_expire_after_ten_seconds_and_del_flows_empties():
+    net, s1, _hosts = lab()
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=10,udp,actions=output:p2")
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 2)
+    net.run_for(9_000_000_000)
+    assert len(flows(s1)) == 1
+    net.run_for(1_100_000_000)
+    assert flows(s1) == []
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 2)
+    assert len(flows(s1)) == 1
+    assert run_ok(s1, "ovs-appctl dpctl/del-flows") == ""
+    assert flows(s1) == []
+    show = run_ok(s1, "ovs-appctl dpctl/show")
+    assert show.startswith("system@ovs-system:\n  lookups: hit:2 missed:2 lost:0\n  flows: 0\n")
+    assert "  port 0: ovs-system (internal)\n  port 1: br0 (internal)\n  port 2: p1\n" in show
+
+
+@pytest.mark.parametrize("line, status, error", [
+    ("ovs-appctl dpctl/dump-flows system@nope", 2,
+     "ovs-vswitchd: datapath not found (Invalid argument)\novs-appctl: ovs-vswitchd: server returned an error\n"),
+    ("ovs-dpctl dump-flows nope", 1, "ovs-dpctl: datapath not found (Invalid argument)\n"),
+    ("ovs-appctl dpctl/dump-flows --names", 2, "netplex: ovs-appctl dpctl/dump-flows --names is not supported\n"),
+    ("ovs-dpctl show -s", 2, "netplex: ovs-dpctl show -s is not supported\n"),
+])
+def test_dpctl_errors(line, status, error):
+    _net, s1, _hosts = lab()
+    r = s1.run(line)
+    assert (r.status, r.output, r.error) == (status, "", error)
+
+
+def test_without_bridges_there_is_no_datapath():
+    s1 = Network().add_node("s1")
+    r = s1.run("ovs-dpctl dump-flows")
+    assert (r.status, r.error) == (1, "ovs-dpctl: no datapaths exist\novs-dpctl: datapath not found (Invalid argument)\n")
+
+
+def test_fast_path_off_installs_no_flows(monkeypatch):
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    net, s1, _hosts = lab()
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 2)
+    assert flows(s1) == []
+    _server, vsd = ovs_daemons(s1.machine)
+    assert vsd is not None and vsd.flow_cache.hits == 0
