@@ -1,8 +1,9 @@
 """The datapath's megaflows: a packet matching a datapath flow (`match/mask -> actions`)
 takes its actions without an upcall, and without walking the OpenFlow tables.
 
-As dpif-netdev keeps them (lib/dpif-netdev.c: one `dpcls` per input port, a subtable per
-mask, one hash probe per subtable; `dp_netdev_flow_used`), installed by the upcall
+As dpif-netdev keeps them (lib/dpif-netdev.c: an exact match cache, the EMC, in front of
+one `dpcls` per input port, a subtable per mask, one hash probe per subtable;
+`dp_netdev_flow_used`), installed by the upcall
 handler (ofproto/ofproto-dpif-upcall.c: `ukey_install`) with the match a translation
 made: every field it read (`Xlate.wc`, the classifier's staged lookups included,
 classifier.py), so every packet the flow matches would have been translated to the same
@@ -33,6 +34,7 @@ __all__ = ["MAX_IDLE", "FlowCache", "Megaflow", "Seq"]
 
 MAX_ENTRIES = 200_000   # ofproto_flow_limit's default: beyond it, all flows are flushed
 MAX_IDLE = 10_000_000_000   # ns: ofproto_max_idle (10 s)
+EMC_ENTRIES = 8192          # EM_FLOW_HASH_ENTRIES: a full exact match cache is emptied
 
 
 class Seq:
@@ -51,7 +53,7 @@ class Megaflow:
     """struct dp_netdev_flow with its ukey: the match, the actions, what the translation touched."""
 
     __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "lookups", "groups", "learns", "timed",
-                 "packets", "bytes", "used", "created", "tcp_flags")
+                 "packets", "bytes", "used", "created", "tcp_flags", "alive")
 
     def __init__(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int],
                  now: int) -> None:
@@ -68,6 +70,7 @@ class Megaflow:
         self.packets = self.bytes = self.tcp_flags = 0
         self.used: int | None = None    # None: never
         self.created = now
+        self.alive = True           # False once deleted (an EMC entry pointing at it is then stale)
 
     def set_translation(self, seq: int, odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]],
                         groups: list[Any], learns: list[tuple[Any, int, int, int]]) -> None:
@@ -92,11 +95,12 @@ Revalidate = Callable[[Megaflow], "tuple[tuple[tuple[str, int], ...], list[tuple
 class FlowCache:
     """The datapath flow table of one ovs-vswitchd: per input port, subtables by mask."""
 
-    __slots__ = ("seq", "ports", "hits", "misses", "mask_hits", "n_flows")
+    __slots__ = ("seq", "ports", "emc", "hits", "misses", "mask_hits", "n_flows")
 
     def __init__(self, seq: Seq) -> None:
         self.seq = seq
         self.ports: dict[tuple[Any, ...], dict[tuple[tuple[str, int], ...], dict[tuple[int, ...], Megaflow]]] = {}
+        self.emc: dict[tuple[Any, ...], Megaflow] = {}
         self.hits = self.misses = 0
         self.mask_hits = 0          # subtables probed by the lookups that hit (dpctl/show's masks: hit)
         self.n_flows = 0
@@ -105,6 +109,7 @@ class FlowCache:
         return [e for subtables in self.ports.values() for flows in subtables.values() for e in flows.values()]
 
     def remove(self, e: Megaflow) -> None:
+        e.alive = False
         subtables = self.ports.get(e.part)
         if subtables is None:
             return
@@ -116,7 +121,10 @@ class FlowCache:
                 del subtables[e.fields]
 
     def flush(self) -> None:
+        for e in self.flows():
+            e.alive = False
         self.ports.clear()
+        self.emc.clear()
         self.n_flows = 0
 
     def _revalidate(self, e: Megaflow, revalidate: Revalidate) -> bool:
@@ -139,24 +147,33 @@ class FlowCache:
             elif e.seq != self.seq.value:
                 self._revalidate(e, revalidate)
 
-    def get(self, part: tuple[Any, ...], flow: dict[str, int], now: int, nbytes: int,
+    def get(self, part: tuple[Any, ...], exact: tuple[Any, ...], flow: dict[str, int], now: int, nbytes: int,
             revalidate: Revalidate) -> list[tuple[Any, ...]] | None:
         """The datapath actions of the megaflow `flow` matches, with the slow path's side
-        effects done, or None (a miss: nothing was changed)."""
-        subtables = self.ports.get(part)
-        e = None
-        if subtables:
-            probes = 0
-            for fields, flows in subtables.items():
-                probes += 1
-                e = flows.get(tuple([flow.get(k, 0) & m for k, m in fields]))
-                if e is not None:
-                    self.mask_hits += probes
-                    break
-        if e is None:
-            self.misses += 1
-            return None
-        if e.idle(now):
+        effects done, or None (a miss: nothing was changed). `exact` is the packet's whole
+        key: the exact match cache in front of the megaflows (dpif-netdev's EMC) remembers
+        which megaflow it matched, for as long as that flow lives."""
+        e = self.emc.get(exact)
+        if e is None or not e.alive:
+            e = None
+            subtables = self.ports.get(part)
+            if subtables:
+                probes = 0
+                for fields, flows in subtables.items():
+                    probes += 1
+                    e = flows.get(tuple([flow.get(k, 0) & m for k, m in fields]))
+                    if e is not None:
+                        self.mask_hits += probes
+                        if len(self.emc) >= EMC_ENTRIES:
+                            self.emc.clear()
+                        self.emc[exact] = e
+                        break
+            if e is None:
+                self.misses += 1
+                return None
+        else:
+            self.mask_hits += 1
+        if now - (e.created if e.used is None else e.used) >= MAX_IDLE:
             self.remove(e)
             self.misses += 1
             return None
@@ -204,7 +221,10 @@ class FlowCache:
         e = Megaflow(part, fields, dict(flow), now)
         e.set_translation(self.seq.value, odp, lookups, groups, learns)
         flows = self.ports.setdefault(part, {}).setdefault(fields, {})
-        if e.key not in flows:
+        old = flows.get(e.key)
+        if old is None:
             self.n_flows += 1
+        else:
+            old.alive = False
         flows[e.key] = e
         return e

@@ -928,6 +928,8 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
 def upcall_handler(vsd: OvsVswitchd) -> Any:
     """The handler ovs-vswitchd registers on its datapath: every upcall is translated
     by the bridge owning the port, and its actions executed at once."""
+    revalidate = _revalidator(vsd)
+
     def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
         if tun is not None:
             found = vsd.tunnel_port_for(dp_port, tun)
@@ -936,7 +938,7 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
                 nbytes = frame.wire_len()
                 p.rx_packets += 1
                 p.rx_bytes += nbytes
-                process(vsd, xb, p.ofport, frame, dp, tun, nbytes)
+                process(vsd, xb, p.ofport, frame, dp, tun, nbytes, revalidate)
             return      # no port configured for it: dropped (tnl_port_receive: "receive tunnel port not found")
         found = vsd.port_for(dp_port)
         if found is not None:
@@ -945,7 +947,7 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
             p.rx_packets += 1
             p.rx_bytes += nbytes
             if not vsd.lacp_rx(xb, p, frame):
-                process(vsd, xb, p.ofport, frame, dp, None, nbytes)
+                process(vsd, xb, p.ofport, frame, dp, None, nbytes, revalidate)
 
     return handle
 
@@ -991,7 +993,7 @@ def revalidate_all(vsd: OvsVswitchd) -> None:
 
 
 def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
-            tun: TunnelKey | None = None, nbytes: int = 0) -> None:
+            tun: TunnelKey | None = None, nbytes: int = 0, revalidate: Any = None) -> None:
     flow = flow_extract(frame, ofport)
     if tun is not None:
         flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
@@ -1002,7 +1004,8 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     part = (xb.name, ofport)
     now = vsd.now()
     if use_cache:
-        cached = cache.get(part, flow, now, nbytes or frame.wire_len(), _revalidator(vsd))
+        cached = cache.get(part, (xb.name, *flow.items()), flow, now, nbytes or frame.wire_len(),
+                           revalidate or _revalidator(vsd))
         if cached is not None:
             execute(dp, frame, cached, xb)
             return
