@@ -9,7 +9,12 @@ translation, the others by the datapath's megaflow for it (netplex/ovs/flowcache
 seconds and packets per second, and the same per CPU second of this process (steadier on a
 shared machine).
 
-Usage: python benchmarks/ovs_flows.py [npkt] [nflows] [seed]
+With a fourth argument N > 1 the datagrams come from N different frames whose source
+ports are random (many microflows per rule, as real traffic has): every new 5-tuple is a
+miss for an exact-match cache, while one megaflow (which does not read the source port)
+carries them all.
+
+Usage: python benchmarks/ovs_flows.py [npkt] [nflows] [seed] [nframes]
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from netplex.packet.udp import Udp
 NPKT = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 NFLOWS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+NFRAMES = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
 
 
 def must(node: object, line: str) -> str:
@@ -49,19 +55,20 @@ def main() -> None:
     rng = random.Random(SEED)
     p1 = s1.ns.devices["p1"]
     src, dst = h1.ns.devices["eth0"].mac, h2.ns.devices["eth0"].mac
-    frames = [Ethernet(dst, src, ETH_P_IP, IPv4(0x0A000001, 0x0A000002, 17, Udp(40000, rng.randint(1, NFLOWS),
+    sport = (lambda: 40000) if len(sys.argv) <= 4 else (lambda: rng.randint(1024, 65535))
+    frames = [Ethernet(dst, src, ETH_P_IP, IPv4(0x0A000001, 0x0A000002, 17, Udp(sport(), rng.randint(1, NFLOWS),
                                                                                       b"x" * 172)))
-              for _ in range(1000)]
+              for _ in range(NFRAMES)]
     eth0 = h2.ns.devices["eth0"]
     before = eth0.stats.rx_packets
     t0, c0 = time.perf_counter(), time.process_time()
     for i in range(NPKT):
-        p1.rx(frames[i % 1000].copy())
+        p1.rx(frames[i % NFRAMES].copy())
         net.run_for(200)     # one datagram every 200 ns: 8 Gbit/s, under the links' 10
     net.run_for(1_000_000)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     got = eth0.stats.rx_packets - before
-    print(json.dumps({"benchmark": "o1-ovs-flows", "flows": NFLOWS, "sent": NPKT, "delivered": got,
+    print(json.dumps({"benchmark": "o1-ovs-flows", "flows": NFLOWS, "frames": NFRAMES, "sent": NPKT, "delivered": got,
                       "wall_s": round(wall, 3), "pkt_per_s": round(got / wall),
                       "cpu_s": round(cpu, 3), "pkt_per_cpu_s": round(got / cpu)}))
 
