@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from netplex.container.dns import dns_names
+from netplex.container.dns import HOST_GATEWAY, dns_names
 from netplex.container.engine import DAEMON_JSON, DETACHABLE, IMAGES, SHELLS, DockerError, Engine, Host, parse_daemon
 
 __all__ = ["docker_main", "dockerd_main"]
@@ -138,9 +138,10 @@ RUN_FLAGS = {"d": ("detach", False), "detach": ("detach", False), "name": ("name
              "i": ("interactive", False), "interactive": ("interactive", False), "t": ("tty", False),
              "tty": ("tty", False), "hostname": ("hostname", True), "h": ("hostname", True),
              "cgroup-parent": ("cgroup_parent", True), "network-alias": ("network_alias", True),
-             "link": ("link", True)}
-RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6", "dns",
-               "mac-address", "add-host", "sysctl", "cap-drop", "user", "u", "w", "workdir",
+             "link": ("link", True), "dns": ("dns", True), "dns-search": ("dns_search", True),
+             "dns-option": ("dns_option", True), "dns-opt": ("dns_option", True), "add-host": ("add_host", True)}
+RUN_REFUSED = ["v", "volume", "e", "env", "mount", "privileged", "ip6",
+               "mac-address", "sysctl", "cap-drop", "user", "u", "w", "workdir",
                "entrypoint", "restart", "memory", "m", "cpus", "device", "expose", "env-file", "label", "l"]
 
 
@@ -151,6 +152,77 @@ def parse_link(spec: str) -> list[str]:
         raise DockerError(f'invalid argument "{spec}" for "--link" flag: bad format for links: {spec}\n'
                           "See 'docker run --help'.", 125)
     return [name.lstrip("/"), alias or name.lstrip("/")]
+
+
+DOMAIN = re.compile(r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*"
+                    r"[a-zA-Z0-9]))*")
+DOMAIN_LINE = re.compile(rf"({DOMAIN.pattern})\.?\s*")
+
+
+def _go_quote(v: str) -> str:
+    """Go's %q for the flag values docker quotes in its errors."""
+    return json.dumps(v, ensure_ascii=False)
+
+
+def go_parse_ip(val: str) -> str | None:
+    """net.ParseIP(...).String(): dotted IPv4 (no leading zeros) or IPv6 without a zone; an IPv4-mapped
+    address prints as IPv4. None when Go would not parse it."""
+    if "%" in val:
+        return None
+    try:
+        a = ipaddress.ip_address(val)
+    except ValueError:
+        return None
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)
+
+
+def _flag_error(cmd: str, flag: str, value: str, why: str) -> DockerError:
+    """pflag's error for a value its Set refused, as the docker CLI prints it."""
+    return DockerError(f'invalid argument {_go_quote(value)} for "--{flag}" flag: {why}\nSee \'docker {cmd} --help\'.',
+                       125)
+
+
+def parse_dns(cmd: str, val: str) -> str:
+    """--dns (opts.ValidateIPAddress): the address in Go's canonical form."""
+    ip = go_parse_ip(val.strip())
+    if ip is None:
+        raise _flag_error(cmd, "dns", val, f"IP address is not correctly formatted: {val}")
+    if ":" in ip:
+        raise DockerError(f"netplex: docker {cmd} --dns with an IPv6 address is not supported (netplex models "
+                          "IPv4)", 125)
+    return ip
+
+
+def parse_dns_search(cmd: str, val: str) -> str:
+    """--dns-search (opts.ValidateDNSSearch): "." or a domain, its trailing dot dropped."""
+    v = val.strip(" ")
+    if v == ".":
+        return v
+    m = DOMAIN_LINE.fullmatch(v)
+    if not re.search(r"[a-zA-Z]", v) or m is None or len(m.group(1)) >= 255:
+        raise _flag_error(cmd, "dns-search", val, f"{v} is not a valid domain")
+    return m.group(1)
+
+
+def parse_add_host(cmd: str, val: str) -> list[str]:
+    """--add-host NAME:IP, NAME=IP, NAME:[IPv6] or NAME:host-gateway (opts.ValidateExtraHost): [name, ip]."""
+    k, sep, v = val.partition("=")
+    if not sep:
+        k, sep, v = val.partition(":")
+    if not sep or not k or ":" in k:
+        raise _flag_error(cmd, "add-host", val, f"bad format for add-host: {_go_quote(val)}")
+    if v != HOST_GATEWAY:
+        if len(v) > 2 and v[0] == "[" and v[-1] == "]":
+            v = v[1:-1]
+        ip = go_parse_ip(v.strip())
+        if ip is None:
+            raise _flag_error(cmd, "add-host", val, f"invalid IP address in add-host: {_go_quote(v)}")
+        if ":" in ip:
+            raise DockerError(f"netplex: docker {cmd} --add-host with an IPv6 address is not supported (netplex "
+                              "models IPv4)", 125)
+    return [k, v]
 
 
 def parse_publish(spec: str) -> list[dict[str, Any]]:
@@ -381,6 +453,10 @@ class DockerCli:
         flags = RUN_FLAGS if cmd == "run" else {k: v for k, v in RUN_FLAGS.items() if k not in ("d", "detach",
                                                                                              "rm")}
         vals, pos = Flags(cmd, flags, RUN_REFUSED).parse(args)
+        dns = {"servers": [parse_dns(cmd, v) for v in vals.get("dns", [])],
+               "search": [parse_dns_search(cmd, v) for v in vals.get("dns_search", [])],
+               "options": vals.get("dns_option", [])}
+        extra_hosts = [parse_add_host(cmd, v) for v in vals.get("add_host", [])]
         if not pos:
             raise DockerError(f"docker: '{cmd}' requires at least 1 argument\n\nUsage:  docker {cmd} [OPTIONS] "
                               "IMAGE [COMMAND] [ARG...]\n\nSee 'docker " + cmd + " --help' for more information",
@@ -413,13 +489,16 @@ class DockerCli:
             netname = "bridge"
         if netname.startswith("container:"):
             raise DockerError(f"netplex: docker {cmd} --network container:... is not supported", 125)
+        if netname == "host" and (extra_hosts or any(dns.values())):
+            raise DockerError(f"netplex: docker {cmd} --dns, --dns-search, --dns-option and --add-host with "
+                              "--network host are not supported (the container shares the host's files)", 125)
         for c in vals.get("cap_add", []):
             if c.upper().removeprefix("CAP_") not in ("NET_ADMIN", "NET_RAW", "ALL"):
                 raise DockerError(f"netplex: docker {cmd} --cap-add {c} is not supported", 125)
         spec = {"name": name, "image": image, "cmd": pos[1:], "network": netname, "ip": ip, "ports": ports,
                 "cap_add": vals.get("cap_add", []), "publish_all": "publish_all" in vals,
                 "cgroup_parent": (vals.get("cgroup_parent") or [""])[-1], "aliases": vals.get("network_alias", []),
-                "links": [parse_link(v) for v in vals.get("link", [])]}
+                "links": [parse_link(v) for v in vals.get("link", [])], "dns": dns, "extra_hosts": extra_hosts}
         n = self.engine.network(netname) if netname in self.engine.state["networks"] else None
         if n is None:
             raise DockerError(f"Error response from daemon: network {netname} not found", 125)
@@ -577,6 +656,7 @@ class DockerCli:
 
     def _container_json(self, c: dict[str, Any]) -> dict[str, Any]:
         cmd = c["cmd"] or IMAGES[c["image"]][0]
+        dns = c.get("dns") or {}
         nets = {}
         for name, ep in c["networks"].items():
             user = not self.engine.network(name)["default"]
@@ -617,7 +697,10 @@ class DockerCli:
             "Image": "sha256:" + c["image"], "Name": "/" + c["name"],
             "HostConfig": {"NetworkMode": c["netmode"] if c["netmode"] != "bridge" else "bridge",
                            "PortBindings": bindings, "PublishAllPorts": c["publish_all"],
-                           "CapAdd": c["cap_add"] or None, "CgroupParent": c.get("cgroup_parent", "")},
+                           "CapAdd": c["cap_add"] or None, "CgroupParent": c.get("cgroup_parent", ""),
+                           "Dns": dns.get("servers", []), "DnsOptions": dns.get("options", []),
+                           "DnsSearch": dns.get("search", []),
+                           "ExtraHosts": [f"{k}:{v}" for k, v in c.get("extra_hosts", [])] or None},
             "Config": {"Hostname": c["id"][:12], "Image": c["image"], "Cmd": cmd},
             "NetworkSettings": {"SandboxKey": f"/var/run/docker/netns/{c['id'][:12]}" if running else "",
                                 "Ports": ports if running else {},

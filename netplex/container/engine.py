@@ -40,8 +40,10 @@ from typing import Any, Protocol
 
 from netplex.container.dns import (
     DNS_IP,
+    HOST_GATEWAY,
     container_hosts,
     nat_rules,
+    overrides_of,
     resolv_conf_internal,
     resolv_conf_legacy,
     uses_embedded_dns,
@@ -151,7 +153,8 @@ DAEMON_BOOLS = {"iptables": "iptables", "ip-forward": "ip_forward", "userland-pr
                 "icc": "icc", "ip-masq": "ip_masq", "allow-direct-routing": "allow_direct_routing"}
 DAEMON_VALUES = {"bip": "bip", "mtu": "mtu", "bridge": "bridge", "b": "bridge",
                  "netplex-engine-version": "netplex_engine_version"}
-DAEMON_REFUSED = {"ipv6", "ip6tables", "fixed-cidr", "fixed-cidr-v6", "default-gateway", "ip", "dns",
+DAEMON_REFUSED = {"ipv6", "ip6tables", "fixed-cidr", "fixed-cidr-v6", "default-gateway", "ip", "dns", "dns-search",
+                  "dns-opt", "host-gateway-ip",
                   "default-address-pool", "iptables-layout", "firewall-backend"}
 
 
@@ -468,7 +471,8 @@ class Engine:
              "status": "created", "exit_code": 0, "started": None, "finished": None, "pid": 0, "proxies": [],
              "netmode": n["name"], "networks": {}, "ports": spec["ports"], "ip": spec["ip"],
              "cap_add": spec.get("cap_add", []), "logs": "", "publish_all": spec.get("publish_all", False),
-             "cgroup_parent": spec.get("cgroup_parent", ""), "links": spec.get("links", [])}
+             "cgroup_parent": spec.get("cgroup_parent", ""), "links": spec.get("links", []),
+             "dns": spec.get("dns", {}), "extra_hosts": spec.get("extra_hosts", [])}
         aliases = list(spec.get("aliases", []))
         if aliases and (n["driver"] != "bridge" or n["default"]):
             raise DockerError("docker: Error response from daemon: network-scoped alias is supported only for "
@@ -505,6 +509,7 @@ class Engine:
             if other is None or other["status"] != "running":
                 raise DockerError(f"Error response from daemon: Cannot link to a non running container: /{child} AS "
                                   f"/{c['name']}/{alias}")
+        self._extra_hosts(c)     # buildSandboxOptions: refused before anything is made
         ns = c["name"]
         if c["netmode"] != "host":
             self.must("ip", "netns", "add", ns)
@@ -530,6 +535,20 @@ class Engine:
             return self.stop_container(c["name"], 0)
         return c
 
+    def _extra_hosts(self, c: dict[str, Any]) -> list[tuple[str, str]]:
+        """The container's --add-host records (ADDRESS, NAME), `host-gateway` as the daemon's host-gateway
+        address: the default bridge's gateway (setHostGatewayIP)."""
+        out = []
+        for name, ip in c.get("extra_hosts", []):
+            if ip == HOST_GATEWAY:
+                bridge = self.state["networks"].get("bridge")
+                if bridge is None or not bridge.get("gateway"):
+                    raise DockerError("Error response from daemon: unable to derive the IP value for host-gateway",
+                                      125)
+                ip = bridge["gateway"]
+            out.append((ip, name))
+        return out
+
     def _setup_dns(self, c: dict[str, Any]) -> None:
         """The container's /etc/hosts and /etc/resolv.conf (under /etc/netns/NAME, which `ip netns exec`
         binds over /etc) and, on a user-defined network, its embedded DNS server with the NAT rules that
@@ -544,10 +563,12 @@ class Engine:
             cip = other["networks"].get("bridge", {}).get("ip", "")
             if cip:
                 links.append((cip, " ".join([alias, other["id"][:12]] + ([child] if alias != child else []))))
-        self.host.write(f"/etc/netns/{ns}/hosts", container_hosts(ip, c["id"][:12], links))
+        # etchosts.Build: --add-host's records, then the links (AddHostsEntry appends them), then its own
+        self.host.write(f"/etc/netns/{ns}/hosts", container_hosts(ip, c["id"][:12], self._extra_hosts(c) + links))
         host_rc = self.host.read("/etc/resolv.conf")
+        overrides = overrides_of(c)
         if not uses_embedded_dns(self.state, c):
-            self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_legacy(host_rc))
+            self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_legacy(host_rc, overrides=overrides))
             return
         if not c.get("dns_ports"):
             udp, tcp = self.host.start_resolver(c["name"], ns)
@@ -560,7 +581,7 @@ class Engine:
                     self._must_in(ns, "iptables", "-t", "nat", "-I", hook, "-d", DNS_IP, "-j", chain)
             for rule in nat_rules(udp, tcp):
                 self._must_in(ns, "iptables", *rule)
-        self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_internal(host_rc))
+        self.host.write(f"/etc/netns/{ns}/resolv.conf", resolv_conf_internal(host_rc, overrides=overrides))
 
     def _must_in(self, netns: str, *argv: str) -> None:
         status, _, err = self.host.run_in(netns, list(argv))

@@ -22,7 +22,7 @@ import socket
 import sys
 from pathlib import Path
 
-from netplex.container.dns import DNS_IP, EXT_TIMEOUT, ext_servers
+from netplex.container.dns import DNS_IP, EXT_TIMEOUT, NO_OVERRIDES, ext_servers, ndots_set, overrides_of
 from netplex.container.dns import answer as dns_answer
 from netplex.container.engine import STATE_PATH
 from netplex.packet.dns import DNS_PORT, RCODE_REFUSED, RCODE_SERVFAIL, DnsError, DnsMessage
@@ -64,10 +64,26 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _forward(query: DnsMessage, data: bytes, servers: list[str]) -> bytes:
-    for server in servers:
+def _socket_in(netns: str | None) -> socket.socket:
+    """A UDP socket of the host's namespace, or of `netns` (made there: it stays there)."""
+    if netns is None:
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+    try:
+        _setns(target)
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    finally:
+        _setns(own)
+        os.close(own)
+        os.close(target)
+
+
+def _forward(query: DnsMessage, data: bytes, servers: list[tuple[str, bool]], netns: str) -> bytes:
+    """forwardExtDNS: the host's servers from the host's namespace, --dns's from the container's."""
+    for server, host_loopback in servers:
         got: tuple[DnsMessage, bytes] | None = None
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        with _socket_in(None if host_loopback else netns) as s:
             s.settimeout(EXT_TIMEOUT)
             try:
                 s.connect((server, DNS_PORT))
@@ -87,7 +103,7 @@ def _forward(query: DnsMessage, data: bytes, servers: list[str]) -> bytes:
     return query.reply(RCODE_SERVFAIL).encode()
 
 
-def serve(container: str, data: bytes) -> bytes | None:
+def serve(container: str, data: bytes, netns: str = "") -> bytes | None:
     try:
         query = DnsMessage.decode(data)
     except DnsError:
@@ -97,12 +113,12 @@ def serve(container: str, data: bytes) -> bytes | None:
     text = _read(STATE_PATH)
     state = json.loads(text) if text else {"networks": {}, "containers": {}}
     host_rc = _read("/etc/resolv.conf")
-    ndots_set = any(w.startswith("ndots:") for line in (host_rc or "").splitlines()
-                    if line.startswith("options") for w in line.split()[1:])
-    resp = dns_answer(state, container, query, ndots_set)
+    c = state["containers"].get(container)
+    overrides = overrides_of(c) if c is not None else NO_OVERRIDES
+    resp = dns_answer(state, container, query, ndots_set(host_rc, overrides))
     if resp is not None:
         return resp.encode()
-    return _forward(query, data, ext_servers(host_rc))
+    return _forward(query, data, ext_servers(host_rc, overrides), netns or container)
 
 
 def main(argv: list[str]) -> int:
@@ -118,7 +134,7 @@ def main(argv: list[str]) -> int:
         for s in ready:
             if s is udp:
                 data, peer = udp.recvfrom(MAX_UDP)
-                out = serve(container, data)
+                out = serve(container, data, netns)
                 if out is not None:
                     udp.sendto(out, peer)
             elif s is tcp:
@@ -136,7 +152,7 @@ def main(argv: list[str]) -> int:
                     n = int.from_bytes(buf[:2], "big")
                     msg = bytes(buf[2:2 + n])
                     del buf[:2 + n]
-                    out = serve(container, msg)
+                    out = serve(container, msg, netns)
                     if out is not None:
                         s.sendall(len(out).to_bytes(2, "big") + out)
 

@@ -20,7 +20,7 @@ from netplex.apps.docker_proxy import DockerProxy
 from netplex.apps.process import Program, RunFile
 from netplex.apps.services import ProbeService
 from netplex.container.cli import docker_main, dockerd_main
-from netplex.container.dns import DNS_IP, EXT_TIMEOUT, ext_servers
+from netplex.container.dns import DNS_IP, EXT_TIMEOUT, NO_OVERRIDES, ext_servers, ndots_set, overrides_of
 from netplex.container.dns import answer as dns_answer
 from netplex.container.engine import SOCKET_PATH, STATE_PATH, DockerError
 from netplex.machine import Machine
@@ -101,20 +101,20 @@ class EmbeddedDns:
         if query.qr or not query.questions:
             return
         state = self.dockerd.state()
-        host_rc = self.dockerd.fs.read("/etc/resolv.conf") if self.dockerd.fs is not None else None
-        resp = dns_answer(state, self.container, query, ndots_set=self._ndots_set(host_rc))
+        raw = self.dockerd.fs.read("/etc/resolv.conf") if self.dockerd.fs is not None else None
+        host_rc = raw.decode() if raw else None
+        c = state["containers"].get(self.container)
+        overrides = overrides_of(c) if c is not None else NO_OVERRIDES
+        resp = dns_answer(state, self.container, query, ndots_set=ndots_set(host_rc, overrides))
         if resp is not None:
             reply(resp.encode())
             return
-        self._forward(query, data, ext_servers(host_rc.decode() if host_rc else None), reply)
+        self._forward(query, data, ext_servers(host_rc, overrides), reply)
 
-    @staticmethod
-    def _ndots_set(host_rc: bytes | None) -> bool:
-        return any(w.startswith("ndots:") for line in (host_rc or b"").decode().splitlines()
-                   if line.startswith("options") for w in line.split()[1:])
-
-    def _forward(self, query: DnsMessage, data: bytes, servers: list[str], reply: Callable[[bytes], None]) -> None:
-        """forwardExtDNS: each server in turn until one gives an answer that is not SERVFAIL/REFUSED."""
+    def _forward(self, query: DnsMessage, data: bytes, servers: list[tuple[str, bool]],
+                 reply: Callable[[bytes], None]) -> None:
+        """forwardExtDNS: each server in turn until one gives an answer that is not SERVFAIL/REFUSED;
+        the host's from the host's namespace, --dns's from the container's (dialExtDNS)."""
         if not servers:
             reply(query.reply(RCODE_SERVFAIL).encode())
             return
@@ -151,12 +151,13 @@ class EmbeddedDns:
                 cur["done"] = True
                 reply(query.reply(RCODE_SERVFAIL).encode())
                 return
-            sk = self.root.sockets.udp_socket()
+            server, host_loopback = servers[i]
+            sk = (self.root if host_loopback else self.ns).sockets.udp_socket()
             self.upstream.append(sk)
             cur["i"], cur["sk"] = i, sk
             sk.on_recv = lambda d, src, sport: recv(i, d)
             sk.on_error = lambda e: next_server(i)
-            if sk.connect(ip_to_int(servers[i]), DNS_PORT) or sk.sendto(data):
+            if sk.connect(ip_to_int(server), DNS_PORT) or sk.sendto(data):
                 next_server(i)
                 return
             self.dockerd.after(int(EXT_TIMEOUT * NSEC_PER_SEC), next_server, i)

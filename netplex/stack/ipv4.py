@@ -260,8 +260,8 @@ class Ipv4Path:
         etype = frame.type
         if etype == ETH_P_IP:
             dst = frame.dst
-            if dst != dev.mac and not dst[0] & 1 and dev.kind != "loopback":
-                return  # PACKET_OTHERHOST: not for us, silently ignored
+            if dst != dev.mac and not dst[0] & 1:
+                return  # PACKET_OTHERHOST: not for us, silently ignored (lo too: its neighbour's lladdr)
             self.ip_rcv(dev, frame)
         elif etype == ETH_P_ARP:
             self.arp_rcv(dev, frame)
@@ -898,7 +898,9 @@ class Ipv4Path:
             post = self.hooks.get("POSTROUTING")
             if post is not None and not post(self, frame, None, lo):
                 return 0
-            lo.xmit(frame)
+            # ip_finish_output2 → lo's one neighbour (keyed 0.0.0.0): its lladdr is the frame's
+            # destination, and eth_type_trans on the way back in drops any other than lo's own
+            self.neigh.output(lo, 0, frame, ip.src)
             return 0
         if rt.type == "broadcast":
             # ip_eth_mc_map: a multicast group's MAC is 01:00:5e and its low 23 bits
@@ -925,6 +927,8 @@ class Ipv4Path:
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         frame.src = out.mac
         mtu = mtu or out.mtu
+        if out.kind == "loopback":
+            nexthop = 0     # __ipv4_neigh_lookup_noref: every address on lo is the entry 0.0.0.0
         if (length or ip.wire_len()) > mtu:
             if ip.flags & IP_DF:
                 self.drop(frame, out, SkbDropReason.PKT_TOO_BIG)
@@ -934,9 +938,6 @@ class Ipv4Path:
                 return
             for piece in fragment(ip, mtu):
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
-            return
-        if out.kind == "loopback":
-            out.xmit(frame)
             return
         self.neigh.output(out, nexthop, frame, src_hint, length + 14 if length and not frame.vlans else 0)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from netplex import Network
-from netplex.container.dns import resolv_conf_internal, resolv_conf_legacy
+from netplex.container.dns import NO_OVERRIDES, DnsOverrides, resolv_conf_internal, resolv_conf_legacy
 from netplex.packet.addr import ip_to_int
 from netplex.packet.dns import TYPE_A, DnsMessage, DnsQuestion
 from netplex.scenario.loader import load_scenario
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "moby" / "resolvconf"
 NSEC_PER_SEC = 1_000_000_000
 
-# moby's TestRCTransformForIntNS cases: host file, required options (the two with --dns/--dns-option
-# overrides are left out: `docker run --dns` is refused)
-INT_NS = {
+# moby's TestRCTransformForIntNS cases: host file, required options[, overrides (docker run --dns,
+# --dns-option)]
+INT_NS: dict[str, tuple[str, tuple[str, ...]] | tuple[str, tuple[str, ...], DnsOverrides]] = {
     "IPv4_only": ("nameserver 10.0.0.1", ()),
     "IPv4_and_IPv6,_ipv6_enabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", ()),
     "IPv4_localhost": ("nameserver 127.0.0.53", ()),
@@ -37,8 +37,11 @@ INT_NS = {
     "Extra_required_options": ("nameserver 127.0.0.53\noptions trust-ad", ("ndots:0", "attempts:3", "edns0",
                                                                            "trust-ad")),
     "No_config": ("", ()),
+    "IPv4_localhost_override": ("nameserver 10.0.0.1", (), DnsOverrides(nameservers=("127.0.0.53",))),
+    "ndots_host,_override_and_required": ("nameserver 127.0.0.53", ("ndots:0",),
+                                          DnsOverrides(options=("ndots:2",))),
 }
-LEGACY = {
+LEGACY: dict[str, tuple[str, bool] | tuple[str, bool, DnsOverrides]] = {
     "Routable_IPv4_only": ("nameserver 10.0.0.1", False),
     "Routable_IPv4_and_IPv6,_ipv6_enabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", True),
     "Routable_IPv4_and_IPv6,_ipv6_disabled": ("nameserver 10.0.0.1\nnameserver fdb6:b8fe:b528::1", False),
@@ -48,28 +51,28 @@ LEGACY = {
     "IPv4_and_IPv6_localhost,_ipv6_enabled": ("nameserver 127.0.0.53\nnameserver ::1", True),
     "IPv4_localhost,_IPv6_routeable,_ipv6_enabled": ("nameserver 127.0.0.53\nnameserver fd3e:2d1a:1f5a::1", True),
     "IPv4_localhost,_IPv6_routeable,_ipv6_disabled": ("nameserver 127.0.0.53\nnameserver fd3e:2d1a:1f5a::1", False),
+    "Override_nameservers": ("nameserver 127.0.0.53", False, DnsOverrides(nameservers=("127.0.0.1", "::1"))),
 }
 
 
 @pytest.mark.parametrize("case", sorted(INT_NS))
 def test_moby_golden_internal_resolver(case: str) -> None:
-    text, reqd = INT_NS[case]
+    text, reqd, *over = INT_NS[case]
     want = (GOLDEN / "TestRCTransformForIntNS" / f"{case}.golden").read_text()
-    assert resolv_conf_internal(text, reqd, header=False) == want
+    assert resolv_conf_internal(text, reqd, header=False, overrides=over[0] if over else NO_OVERRIDES) == want
 
 
 @pytest.mark.parametrize("case", sorted(LEGACY))
 def test_moby_golden_legacy_network(case: str) -> None:
-    text, ipv6 = LEGACY[case]
+    text, ipv6, *over = LEGACY[case]
     want = (GOLDEN / "TestRCTransformForLegacyNw" / f"{case}.golden").read_text()
-    assert resolv_conf_legacy(text, ipv6, header=False) == want
+    assert resolv_conf_legacy(text, ipv6, header=False, overrides=over[0] if over else NO_OVERRIDES) == want
 
 
 def test_goldens_kept_are_the_cases_run() -> None:
-    """Every golden file is a case above but the three with overrides (docker run --dns is refused)."""
-    kept = {p.stem for p in (GOLDEN / "TestRCTransformForIntNS").iterdir()} - set(INT_NS)
-    assert kept == {"IPv4_localhost_override", "ndots_host,_override_and_required"}
-    assert {p.stem for p in (GOLDEN / "TestRCTransformForLegacyNw").iterdir()} - set(LEGACY) == {"Override_nameservers"}
+    """Every golden file is a case above: 21/21."""
+    assert {p.stem for p in (GOLDEN / "TestRCTransformForIntNS").iterdir()} == set(INT_NS)
+    assert {p.stem for p in (GOLDEN / "TestRCTransformForLegacyNw").iterdir()} == set(LEGACY)
 
 
 def test_example_scenario() -> None:
@@ -187,3 +190,83 @@ def test_the_server_answers_over_tcp_through_the_dnat(lab) -> None:
     reply = DnsMessage.decode(bytes(got[2:]))
     assert (reply.id, reply.qr, reply.ra, [a.address() for a in reply.answers]) == (77, True, True, ["172.30.0.2"])
     sk.close()
+
+
+def _host(resolv: bytes = b"nameserver 192.0.2.53\nsearch lab.example\noptions ndots:3\n"):
+    h = Network().add_node("h", kind="docker-host")
+    h.machine.fs.write("/etc/resolv.conf", resolv)
+    assert h.run("dockerd").status == 0
+    return h
+
+
+@pytest.mark.parametrize("flag, value, why", [
+    ("add-host", "x", 'bad format for add-host: "x"'),
+    ("add-host", ":10.0.0.1", 'bad format for add-host: ":10.0.0.1"'),
+    ("add-host", "a:b:10.0.0.1", 'invalid IP address in add-host: "b:10.0.0.1"'),
+    ("add-host", "x:y", 'invalid IP address in add-host: "y"'),
+    ("add-host", "db=010.0.0.1", 'invalid IP address in add-host: "010.0.0.1"'),
+    ("dns", "1.2.3", "IP address is not correctly formatted: 1.2.3"),
+    ("dns", "fe80::1%eth0", "IP address is not correctly formatted: fe80::1%eth0"),
+    ("dns-search", "-bad-", "-bad- is not a valid domain"),
+    ("dns-search", "123", "123 is not a valid domain"),
+])
+def test_bad_dns_and_add_host_values_as_the_docker_cli(flag: str, value: str, why: str) -> None:
+    """opts.ValidateExtraHost / ValidateIPAddress / ValidateDNSSearch under pflag: 125, nothing made."""
+    h = _host()
+    for cmd in ("run", "create"):
+        r = h.run(f"docker {cmd} --name x --{flag} '{value}' alpine true")
+        assert (r.status, r.output, r.error) == (125, "", f'invalid argument "{value}" for "--{flag}" flag: {why}\n'
+                                                         f"See 'docker {cmd} --help'.\n")
+    assert h.run("docker ps -a -q").output == ""
+
+
+def test_overrides_on_a_user_network() -> None:
+    """--dns becomes the embedded server's upstream (no host() mark: dialled from the container),
+    --dns-search and --dns-option replace the host's; --add-host lines come before the links and the
+    container's own line; host-gateway is docker0's address; docker inspect's HostConfig shows them."""
+    h = _host()
+    assert h.run("docker network create --subnet 172.30.0.0/24 backend").status == 0
+    r = h.run("docker run -d --name c --network backend --dns 10.9.9.9 --dns 0:0:0:0:0:ffff:a09:909 "
+              "--dns-search corp.example. --dns-search . --dns-opt ndots:2 --dns-option edns0 "
+              "--add-host gw:host-gateway --add-host db=10.1.2.3 --add-host 'x:[10.0.0.7]' alpine sleep 9")
+    assert r.status == 0, r.error
+    assert h.run("docker exec c cat /etc/resolv.conf").output.split("\n\n", 1)[1] == (
+        "nameserver 127.0.0.11\nsearch corp.example\noptions ndots:2 edns0\n\n"
+        "# Based on host file: '/etc/resolv.conf' (internal resolver)\n# ExtServers: [10.9.9.9 10.9.9.9]\n"
+        "# Overrides: [nameservers search options]\n# Option ndots from: override\n")
+    cid = h.run("docker inspect -f '{{.Id}}' c").output[:12]
+    assert h.run("docker exec c cat /etc/hosts").output.splitlines()[6:] == [
+        "172.17.0.1\tgw", "10.1.2.3\tdb", "10.0.0.7\tx", f"172.30.0.2\t{cid}"]
+    r = h.run("docker inspect -f '{{json .HostConfig.Dns}} {{json .HostConfig.DnsSearch}} "
+              "{{json .HostConfig.DnsOptions}} {{json .HostConfig.ExtraHosts}}' c")
+    assert r.output == ('["10.9.9.9","10.9.9.9"] ["corp.example","."] ["ndots:2","edns0"] '
+                        '["gw:host-gateway","db:10.1.2.3","x:10.0.0.7"]\n')
+    assert h.run("docker exec c getent hosts db").output == "10.1.2.3        db\n"
+    r = h.run("docker run -d --name d alpine sleep 9")
+    assert h.run("docker inspect -f '{{json .HostConfig.Dns}} {{json .HostConfig.ExtraHosts}}' d").output == \
+        "[] null\n"
+
+
+def test_overrides_on_the_default_bridge_and_refusals() -> None:
+    """On the default bridge the --dns servers are the nameservers, loopback ones too (no filtering);
+    `--dns-search .` empties the search list; host-gateway needs docker0; IPv6 and --network host are
+    refused in netplex's words."""
+    h = _host()
+    assert h.run("docker run -d --name c --dns 127.0.0.1 --dns 10.9.9.9 --dns-search . alpine sleep 9").status == 0
+    assert h.run("docker exec c cat /etc/resolv.conf").output.split("\n\n", 1)[1] == (
+        "nameserver 127.0.0.1\nnameserver 10.9.9.9\noptions ndots:3\n\n"
+        "# Based on host file: '/etc/resolv.conf' (legacy)\n# Overrides: [nameservers search]\n"
+        "# Option ndots from: host\n")
+    r = h.run("docker run -d --name v6 --dns ::1 alpine sleep 9")
+    assert (r.status, r.error) == (125, "netplex: docker run --dns with an IPv6 address is not supported (netplex "
+                                        "models IPv4)\n")
+    r = h.run("docker run -d --name hn --network host --add-host a:10.0.0.1 alpine sleep 9")
+    assert r.status == 125 and r.error.startswith("netplex: docker run --dns, --dns-search, --dns-option and "
+                                                  "--add-host with --network host are not supported")
+    nob = Network().add_node("h", kind="docker-host")
+    assert nob.run("dockerd --bridge=none").status == 0
+    assert nob.run("docker network create n").status == 0
+    r = nob.run("docker run -d --name x --network n --add-host gw:host-gateway alpine sleep 9")
+    assert (r.status, r.error) == (125, "docker: Error response from daemon: unable to derive the IP value for "
+                                        "host-gateway\n\nRun 'docker run --help' for more information\n")
+    assert nob.run("docker ps -a -q").output == "" and "x" not in nob.run("ip netns list").output
