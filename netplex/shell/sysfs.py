@@ -212,10 +212,11 @@ def list_dir(ns: Any, path: str) -> list[str] | None:
             rest = key[len(prefix) + 1:] if prefix else key
             names.add(rest.rsplit(".", 1)[0] if prefix in _PER_DEVICE else rest.split(".", 1)[0])
         return sorted(names) or None
-    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp", "route"], "/sys": ["class"], "/sys/class": ["net"]}
+    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp", "route", "xfrm_stat"], "/sys": ["class"],
+            "/sys/class": ["net"]}
     bonds = sorted(d.name for d in ns.devices.values() if isinstance(d, Bond))
     if bonds:   # bond_create_proc_dir: /proc/net/bonding exists while a bond does
-        tops["/proc/net"] = ["arp", "bonding", "route"]
+        tops["/proc/net"] = ["arp", "bonding", "route", "xfrm_stat"]
         tops["/proc/net/bonding"] = bonds
     if path in tops:
         return tops[path]
@@ -247,6 +248,8 @@ def read_file(ns: Any, path: str) -> str | None:
         return _proc_net_arp(ns)
     if path == "/proc/net/route":
         return _proc_net_route(ns)
+    if path == "/proc/net/xfrm_stat":
+        return ns.xfrm.proc_stat()
     if path.startswith("/proc/net/xt_recent/"):
         return recent_proc_text(ns, path[len("/proc/net/xt_recent/"):])
     if path.startswith("/proc/net/bonding/"):

@@ -8,7 +8,7 @@ from tests.xfrm.conftest import run_ok, transport_sas
 
 
 def _stat(node, name: str) -> int:
-    """The namespace's XFRM MIB counter (/proc/net/xfrm_stat's, which netplex does not print)."""
+    """The namespace's XFRM MIB counter (what `cat /proc/net/xfrm_stat` prints)."""
     return node.ns.xfrm.stats.get(name, 0)
 
 

@@ -12,7 +12,8 @@ the time limits run on the simulated clock (xfrm_timer_handler). A soft expiry
 marks the SA dying and tells the key managers; a hard one deletes it.
 
 Dumps list the newest first, as the kernel's walk of state_all/policy_all
-(list_add at the head) does.
+(list_add at the head) does. The namespace's LINUX_MIB_XFRM* counters (`count`,
+where the packet path drops) read as /proc/net/xfrm_stat (net/xfrm/xfrm_proc.c).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from netplex.stack.xfrm.algo import AhTransform, AlgoKey, EspTransform
 if TYPE_CHECKING:
     from netplex.stack.netns import Namespace
 
-__all__ = ["XFRM_INF", "XFRM_MODE_TRANSPORT", "XFRM_MODE_TUNNEL", "XFRM_POLICY_FWD", "XFRM_POLICY_IN",
+__all__ = ["XFRM_INF", "XFRM_MIB_LIST", "XFRM_MODE_TRANSPORT", "XFRM_MODE_TUNNEL", "XFRM_POLICY_FWD", "XFRM_POLICY_IN",
            "XFRM_POLICY_OUT", "Xfrm", "XfrmAcquire", "XfrmLifetime", "XfrmPolicy", "XfrmSelector", "XfrmState", "XfrmTmpl"]
 
 XFRM_INF = (1 << 64) - 1
@@ -42,6 +43,18 @@ XFRM_STATE_ALIGN4 = 64
 NSEC_PER_SEC = 1_000_000_000
 
 KmListener = Callable[[str, Any, int], None]   # (event, state or policy, hard) → None
+
+
+# net/xfrm/xfrm_proc.c xfrm_mib_list of Linux 6.1 (Debian 12's kernel), in its order
+XFRM_MIB_LIST = (
+    "XfrmInError", "XfrmInBufferError", "XfrmInHdrError", "XfrmInNoStates", "XfrmInStateProtoError",
+    "XfrmInStateModeError", "XfrmInStateSeqError", "XfrmInStateExpired", "XfrmInStateMismatch",
+    "XfrmInStateInvalid", "XfrmInTmplMismatch", "XfrmInNoPols", "XfrmInPolBlock", "XfrmInPolError",
+    "XfrmOutError", "XfrmOutBundleGenError", "XfrmOutBundleCheckError", "XfrmOutNoStates",
+    "XfrmOutStateProtoError", "XfrmOutStateModeError", "XfrmOutStateSeqError", "XfrmOutStateExpired",
+    "XfrmOutPolBlock", "XfrmOutPolDead", "XfrmOutPolError", "XfrmFwdHdrError", "XfrmOutStateInvalid",
+    "XfrmAcquireError",
+)
 
 
 class XfrmAcquire(NamedTuple):
@@ -235,7 +248,12 @@ class Xfrm:
             fn(event, obj, hard)
 
     def count(self, name: str) -> None:
+        """XFRM_INC_STATS: one of XFRM_MIB_LIST."""
         self.stats[name] = self.stats.get(name, 0) + 1
+
+    def proc_stat(self) -> str:
+        """/proc/net/xfrm_stat: xfrm_statistics_seq_show's `%-24s\\t%lu` per counter."""
+        return "".join(f"{name:<24}\t{self.stats.get(name, 0)}\n" for name in XFRM_MIB_LIST)
 
     def _changed(self) -> None:
         spd = self.spd
