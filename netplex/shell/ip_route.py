@@ -744,6 +744,8 @@ def _get(ns: Any, args: list[str], tables: RtTables) -> Result:
         parts.append(f"mark {_mark_text(mark)}")
     parts.append("uid 0")
     flags = {"local": "<local> ", "broadcast": "<local,brd> "}.get(res.type, "")
+    if res.type == "unicast" and res.dev.kind == "loopback":
+        flags = "<local> "     # __mkroute_output: RTCF_LOCAL for any route out of a loopback device
     if res.redirected:
         flags += "<redirected> "
     flags += _cache_metrics(ns, dst, r if res.type == "unicast" else None, res.redirected)

@@ -993,6 +993,16 @@ class Ipv4Path:
             peer.rate_last = now
             peer.n_redirects += 1
 
+    def inet_iif(self, dev: NetDevice, ip: IPv4) -> NetDevice:
+        """inet_iif: the device a socket lookup sees the packet come in by. Our own packet looped
+        through lo keeps its output route, whose rt_iif is the local route's device
+        (ip_route_output_key_hash_rcu: "orig_oif points to fib result device"): a reply to eth0's
+        address comes in by eth0 for the sockets, though lo carried it."""
+        if dev.kind != "loopback":
+            return dev
+        r = self.fib.lookup(ip.dst)
+        return r.dev if r is not None and r.type == "local" and r.dev is not None else dev
+
     def icmp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         """icmp_rcv: answer echo, hand replies and errors to their sockets."""
         icmp = ip.payload
@@ -1015,7 +1025,7 @@ class Ipv4Path:
             now = (self.sched.now // 1_000_000 % 86_400_000).to_bytes(4, "big")
             self.icmp_reply(ip, Icmp(ICMP_TIMESTAMPREPLY, 0, icmp.id, icmp.seq, icmp.payload[:4] + now + now), rtype)
         elif t == ICMP_ECHOREPLY:
-            self.sockets.ping_rcv(ip, icmp)
+            self.sockets.ping_rcv(ip, icmp, self.inet_iif(dev, ip))
         elif t in ICMP_ERROR_TYPES:
             if t == ICMP_DEST_UNREACH and icmp.code == ICMP_FRAG_NEEDED:
                 q = icmp.payload

@@ -322,9 +322,11 @@ class SocketTable:
             return None
         return sk
 
-    def ping_rcv(self, ip: IPv4, icmp: Icmp) -> None:
+    def ping_rcv(self, ip: IPv4, icmp: Icmp, iif: Any = None) -> None:
+        """ping_rcv → ping_lookup: the socket of the echo's id, unless it is bound to a device
+        (`ping -I DEV`) other than the one the reply came in by (`iif`, inet_iif)."""
         sk = self.ping.get(icmp.id)
-        if sk is not None and sk.on_reply is not None:
+        if sk is not None and sk.on_reply is not None and (sk.oif is None or iif is None or sk.oif is iif):
             sk.on_reply(ip, icmp)
 
     def icmp_error_rcv(self, ip: IPv4, icmp: Icmp, dev: Any = None) -> None:
