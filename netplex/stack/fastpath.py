@@ -66,7 +66,8 @@ MAX_FLOWS = 4096       # entries per device before the table is flushed (a scan 
 # attribute, set, disables the fast path in that namespace.
 FASTPATH_NEUTRAL = frozenset({
     "world", "name", "sched", "devices", "by_index", "next_ifindex", "addrs", "local_addrs", "sysctl",
-    "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "generation", "kmsg",
+    "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "rt_out_cache", "rt_out_gen",
+    "generation", "kmsg",
     "netfilter", "hooks", "pmtu", "frags", "inet_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned",
     "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
     "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",

@@ -209,6 +209,8 @@ class Ipv4Path:
     lo: Loopback
     hooks: dict[str, NfHook]            # netfilter's hook runners by hook name (empty: no rules)
     route_cache: dict[Any, Route | Literal[False]]
+    rt_out_cache: dict[tuple[Any, ...], OutRoute | int]
+    rt_out_gen: int
     ip_id: int
     pmtu: dict[int, tuple[int, int]]    # route exceptions: dst → (learned path MTU, expiry ns)
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
@@ -629,6 +631,27 @@ class Ipv4Path:
     # -- output --------------------------------------------------------------
     def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
                         mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int:
+        """ip_route_output_key through a cache of the answers by flow, as the kernel's dst cache
+        (and a socket's sk_dst_cache here): valid for one `World.config_generation` — any
+        configuration change anywhere, a peer's link state included, empties it — and not used
+        while a route exception (a learned PMTU, a redirect) exists, as those expire with time."""
+        if self.pmtu or self.fnhe:
+            return self.ip_route_output_key(dst, oif, src, mark, tos, anysrc)
+        gen = self.world.config_generation
+        cache = self.rt_out_cache
+        if self.rt_out_gen != gen:
+            cache.clear()
+            self.rt_out_gen = gen
+        key = (dst, oif, src, mark, tos, anysrc)
+        rt = cache.get(key)
+        if rt is None:
+            rt = self.ip_route_output_key(dst, oif, src, mark, tos, anysrc)
+            if len(cache) < 4096:
+                cache[key] = rt
+        return rt
+
+    def ip_route_output_key(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
+                            mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int:
         """ip_route_output_key: the route a local packet takes, or an errno.
 
         The flow the rules see: input device lo (flowi4_iif = LOOPBACK_IFINDEX),

@@ -152,6 +152,9 @@ class Namespace(Ipv4Path, ArpMixin):
         self.ptype_all: list[PacketSocket] = []   # AF_PACKET taps (af_packet.py); tested once per frame
         self.sockets = SocketTable(self)
         self.route_cache: dict[Any, Route | Literal[False]] = {}   # input route by destination (False: none)
+        # output routes by flow, valid for one World.config_generation (ipv4.py ip_route_output)
+        self.rt_out_cache: dict[tuple[Any, ...], Any] = {}
+        self.rt_out_gen = -1
         self.generation = 0
         self.kmsg: list[str] = []
         # netfilter (netfilter/core.py): its state, created by the first iptables
