@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from netplex.ovs.bond import format_bond, format_lacp
-from netplex.ovs.dpctl import dpctl
+from netplex.ovs.dpctl import dpctl, dpif_dump_flows
 from netplex.ovs.flow import ETH_P_IP, VLAN_CFI, FlowError, Match
 from netplex.ovs.ofproto import parse_flow_mod
 from netplex.ovs.ovsdb import DbError
@@ -222,7 +222,9 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         return _bond_cmd(vsd, cmd, rest, target)
     if cmd in ("dpctl/dump-flows", "dpctl/del-flows", "dpctl/show"):
         return dpctl(vsd, cmd.split("/")[1], rest, "ovs-appctl")
-    if cmd in ("dpif/dump-flows", "coverage/show", "dpif/show"):
+    if cmd == "dpif/dump-flows":
+        return dpif_dump_flows(vsd, rest)
+    if cmd in ("coverage/show", "dpif/show"):
         return Result(2, "", f"netplex: ovs-appctl {cmd} is not supported\n")
     return Result(2, "", f"\"{cmd}\" is not a valid command (use \"list-commands\" to see a list of valid commands)\n"
                          f"{_server_error(target)}")

@@ -24,7 +24,7 @@ from netplex.packet.ethernet import ETH_P_ARP
 from netplex.shell.result import Result
 from netplex.stack.openvswitch import OVS_DATAPATH_NAME, OvsInternalDev, OvsTunnelVport
 
-__all__ = ["dpctl", "format_key"]
+__all__ = ["dpctl", "dpif_dump_flows", "format_key"]
 
 DP_NAME = f"system@{OVS_DATAPATH_NAME}"
 _ALL = (1 << 64) - 1
@@ -161,12 +161,15 @@ def _in_port(vsd: OvsVswitchd, e: Megaflow) -> int | None:
     return p.dp_port
 
 
-def dump_flows(vsd: OvsVswitchd, verbose: bool) -> str:
+def dump_flows(vsd: OvsVswitchd, verbose: bool, bridge: str | None = None) -> str:
+    """The datapath's flows (only those whose input port is `bridge`'s, for dpif/dump-flows)."""
     revalidate_all(vsd)
     now = vsd.now()
     names = _port_names(vsd)
     lines = []
     for e in vsd.flow_cache.flows():
+        if bridge is not None and e.part[0] != bridge:
+            continue
         n = _in_port(vsd, e)
         if n is None:
             continue
@@ -253,3 +256,16 @@ def dpctl(vsd: OvsVswitchd | None, cmd: str, args: list[str], prog: str) -> Resu
         return Result(0, "")
     return Result(0, show(vsd))
 
+
+def dpif_dump_flows(vsd: OvsVswitchd, args: list[str]) -> Result:
+    """`ovs-appctl dpif/dump-flows BRIDGE` (ofproto/ofproto-dpif.c ofproto_unixctl_dpif_dump_flows):
+    the datapath flows whose input port is one of the bridge's; its options are refused."""
+    err = "ovs-appctl: ovs-vswitchd: server returned an error\n"
+    opts = [a for a in args if a.startswith("-")]
+    if opts:
+        return Result(2, "", f"netplex: ovs-appctl dpif/dump-flows {opts[0]} is not supported\n")
+    if not args:
+        return Result(2, "", f"\"dpif/dump-flows\" command requires at least 1 arguments\n{err}")
+    if args[-1] not in vsd.bridges:
+        return Result(2, "", f"no such bridge\n{err}")
+    return Result(0, dump_flows(vsd, False, args[-1]))

@@ -148,3 +148,13 @@ def test_fast_path_off_installs_no_flows(monkeypatch):
     assert flows(s1) == []
     _server, vsd = ovs_daemons(s1.machine)
     assert vsd is not None and vsd.flow_cache.hits == 0
+
+
+def test_dpif_dump_flows_lists_one_bridges_flows():
+    net, s1, _hosts = lab()
+    run_ok(s1, "ovs-vsctl del-port br0 p3 -- add-br br1 -- add-port br1 p3")
+    send(net, net.nodes["h1"], "10.0.0.2", 9, 2)
+    assert run_ok(s1, "ovs-appctl dpif/dump-flows br0") == run_ok(s1, "ovs-appctl dpctl/dump-flows") != ""
+    assert run_ok(s1, "ovs-appctl dpif/dump-flows br1") == ""
+    r = s1.run("ovs-appctl dpif/dump-flows -m br0")
+    assert (r.status, r.error) == (2, "netplex: ovs-appctl dpif/dump-flows -m is not supported\n")

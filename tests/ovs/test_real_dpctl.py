@@ -58,7 +58,9 @@ def udp(dst: str, port: int, n: int = 2) -> tuple[str, str]:
 
 CASES: dict[str, list[tuple[str, str]]] = {
     # NORMAL: ARP flooded (a broadcast request's opcode and addresses matched), then learned
-    "l2-normal": [PING, DUMP, ("s1", "ovs-appctl dpctl/show | grep -e flows -e lookups")],
+    "l2-normal": [PING, DUMP, ("s1", "ovs-appctl dpctl/show | grep -e flows -e lookups"),
+                  ("s1", "ovs-appctl dpif/dump-flows br0"), ("s1", "ovs-appctl dpif/dump-flows br9"),
+                  ("s1", "ovs-appctl dpif/dump-flows")],
     "access-vlan": [("s1", "ovs-vsctl set port p1 tag=10 -- set port p2 tag=10")] + STATIC_ARP + [PING, DUMP],
     "mod-vlan": [("s1", "ovs-ofctl add-flow br0 in_port=p1,actions=mod_vlan_vid:20,output:p2"),
                  ("s1", "ovs-ofctl add-flow br0 in_port=p2,actions=strip_vlan,output:p1")] + STATIC_ARP + [
