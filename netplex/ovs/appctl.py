@@ -1,13 +1,14 @@
 """`ovs-appctl` to ovs-vswitchd (utilities/ovs-appctl.c; ovs-vswitchd(8)
-"RUNTIME MANAGEMENT COMMANDS"): fdb/show, fdb/flush, ofproto/trace, version.
+"RUNTIME MANAGEMENT COMMANDS"): fdb/show, fdb/flush, ofproto/trace, bond/lacp,
+dpctl/dump-flows, dpctl/del-flows, dpctl/show, dpif/dump-flows (dpctl.py), version.
 
 `ofproto/trace BRIDGE FLOW` walks a made-up packet through the bridge's
 tables without sending it (nothing is learned, no counter moves), in OVS
 3.1's text: `Flow:`, the bridge and its tables, `Final flow:`, `Megaflow:`
 and `Datapath actions:`, then each conntrack recirculation. The megaflow is
-this walk's own account of the fields it read (matched rules, NORMAL's
-inputs, rewritten fields): OVS's comes from its classifier's staged lookups
-and can name more fields.
+the fields the walk read: the classifier's staged lookups with its prefix and
+ports tries (classifier.py), NORMAL's inputs, what actions read or rewrote,
+as a packet's datapath flow would match them.
 """
 from __future__ import annotations
 
