@@ -9,26 +9,27 @@ PGW's t5, t3 (from the PGW) out to the eNodeB's t8.
 
 PGW, steps 5-6: it allocates the UE's address from its pool and t4/t5, asks
 its PCRF over Gx for the PCC rules, and answers. Its user plane is the SGi
-side: decapsulated packets leave through `upf0`, a veth whose other end
-`upf0-dp` is this daemon's AF_PACKET socket — what Open5GS's UPF does with
-its `ogstun` TUN device (netplex's simulator models TAP, not TUN). The PGW
-node sets it up with the commands an operator runs for Open5GS (gateway
-address, forwarding, MASQUERADE). A packet a closed gate (a PCC rule with
-Flow-Status DISABLED) matches is dropped and counted.
+side, a TUN device as Open5GS's UPF has: the operator makes `ogstun`
+(`ip tuntap add name ogstun mode tun`, the pool's first address, up,
+forwarding, MASQUERADE), the daemon opens /dev/net/tun with TUNSETIFF
+IFF_TUN|IFF_NO_PI on it (`open_tun`: stack/tun.py's `TunFile` in the
+simulator, realnet's `RealTun` on the kernel twin). A decapsulated uplink
+packet is written to the fd and the kernel routes it on; what the kernel
+routes to the pool (`POOL dev ogstun`, the address's prefix route) is read
+from the fd and encapsulated toward the UE's SGW. A packet a closed gate (a
+PCC rule with Flow-Status DISABLED) matches is dropped and counted.
 """
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from netplex.mobile.daemon import EpcDaemon, hex_teid, table
 from netplex.mobile.diameter_link import DiameterClient, realm
-from netplex.mobile.ran import RADIO_MAC
 from netplex.packet.addr import int_to_ip, ip_to_int
-from netplex.packet.arp import ARPOP_REPLY, ARPOP_REQUEST, Arp
 from netplex.packet.diameter import APP_GX, CMD, Avp, Diameter, DiameterError
-from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP
 from netplex.packet.gtpu import (
     GTPU_END_MARKER,
     GTPU_PORT,
@@ -50,14 +51,12 @@ from netplex.packet.gtpv2c import (
     read_paa,
     untbcd,
 )
-from netplex.stack.af_packet import SOCK_DGRAM, PacketSocket, SockaddrLl
 
-__all__ = ["Sgw", "SgwSession", "Pgw", "PgwBearer", "TokenBucket", "UPF_DEV", "UPF_DP_DEV"]
+__all__ = ["Sgw", "SgwSession", "Pgw", "PgwBearer", "TokenBucket", "TunPort", "UPF_DEV"]
 
 CC_INITIAL_REQUEST, END_USER_IMSI = 1, 1   # RFC 4006 §8.3 CC-Request-Type, §8.47 Subscription-Id-Type
 FLOW_STATUS_DISABLED = 3                   # TS 29.212 §5.3.11
-UPF_DEV = "upf0"        # the kernel's side: the pool's gateway address, routes to the UEs
-UPF_DP_DEV = "upf0-dp"  # the user plane's side: the PGW daemon's AF_PACKET socket
+UPF_DEV = "ogstun"   # the SGi TUN device (Open5GS's name): the pool's gateway address, the route to the UEs
 EBI = 5
 
 
@@ -83,6 +82,16 @@ class SgwSession:
     buffered: list[bytes] = field(default_factory=list)   # downlink packets while the UE is in ECM-IDLE
     ddn_sent: bool = False
     end_markers: int = 0     # End Markers sent on an old path (handovers)
+
+
+class TunPort(Protocol):
+    """The PGW's fd on its TUN device: `on_recv(packet)` for each read(2), `write(packet)`, `close()`."""
+
+    on_recv: Callable[[bytes], None] | None
+
+    def write(self, data: bytes) -> int: ...
+
+    def close(self) -> None: ...
 
 
 DDN_BUFFER = 16   # downlink packets an idle session keeps until the UE answers the paging
@@ -327,14 +336,13 @@ class Pgw(EpcDaemon):
     gx_step = 5   # the narration's step of the Gx exchange
 
     def __init__(self, node: str, addr: int, names: Mapping[int, str], pool: str, pcrf: int | None,
-                 dp_ifindex: int, kernel_mac: bytes) -> None:
+                 open_tun: Callable[[], TunPort]) -> None:
         super().__init__(node, addr, names)
         net = ipaddress.IPv4Network(pool)
         self.pool = net
         self.next_ip = int(net.network_address) + 2
         self.pcrf = pcrf
-        self.dp_ifindex = dp_ifindex
-        self.kernel_mac = kernel_mac
+        self.open_tun = open_tun
         self.bearers: list[PgwBearer] = []
         self.by_t4: dict[int, PgwBearer] = {}
         self.by_t5: dict[int, PgwBearer] = {}
@@ -346,13 +354,8 @@ class Pgw(EpcDaemon):
         self.gtpc = self.udp(GTPV2C_PORT, self._on_gtpc)
         self.gtpu = self.udp(GTPU_PORT, self._on_gtpu)
         self.gx = None if self.pcrf is None else DiameterClient(self, self.pcrf, APP_GX, realm("00101"), self._on_gx)
-        self.sgi: PacketSocket = self.own(self.ns.sockets.packet_socket(SOCK_DGRAM, ETH_P_IP))
-        self.sgi.bind(self.dp_ifindex, ETH_P_IP)
+        self.sgi: TunPort = self.own(self.open_tun())
         self.sgi.on_recv = self._on_sgi
-        arp: PacketSocket = self.own(self.ns.sockets.packet_socket(SOCK_DGRAM, ETH_P_ARP))
-        arp.bind(self.dp_ifindex, ETH_P_ARP)
-        arp.on_recv = self._on_arp
-        self.arp = arp
 
     def _allocate(self, imsi: str) -> int | None:
         if imsi in self.ips:
@@ -481,9 +484,9 @@ class Pgw(EpcDaemon):
             b.policed += 1
             return
         b.up += 1
-        self.sgi.sendto(g.payload, self.dp_ifindex, self.kernel_mac, ETH_P_IP)
+        self.sgi.write(g.payload)
 
-    def _on_sgi(self, data: bytes, sll: SockaddrLl) -> None:
+    def _on_sgi(self, data: bytes) -> None:
         if len(data) < 20:
             return
         b = self.by_ip.get(int.from_bytes(data[16:20], "big"))
@@ -498,16 +501,6 @@ class Pgw(EpcDaemon):
             return
         b.down += 1
         self.send(self.gtpu, GtpU(b.t3, data).encode(), b.sgw_u, GTPU_PORT)
-
-    def _on_arp(self, data: bytes, sll: SockaddrLl) -> None:
-        """Answer the kernel's ARP for a UE's address: its packets come to this user plane."""
-        try:
-            arp = Arp.decode(data)
-        except ValueError:
-            return
-        if arp.op == ARPOP_REQUEST and arp.tpa in self.by_ip:
-            self.arp.sendto(Arp(ARPOP_REPLY, RADIO_MAC, arp.tpa, arp.sha, arp.spa).encode(), self.dp_ifindex,
-                            arp.sha, ETH_P_ARP)
 
     def show_bearers(self) -> str:
         rows = [("IMSI", "APN", "UE-IP", "EBI", "SGW", "t2(SGW-S5C)", "t3(SGW-S5U)", "t4(PGW-S5C)", "t5(PGW-S5U)",

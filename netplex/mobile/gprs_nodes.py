@@ -24,13 +24,14 @@ from typing import Any
 
 from netplex.errors import NetplexError
 from netplex.mobile.daemon import hex_teid
-from netplex.mobile.gateways import UPF_DEV, UPF_DP_DEV
+from netplex.mobile.gateways import UPF_DEV
 from netplex.mobile.gprs import Ggsn, Hlr, HlrSubscriber, Sgsn
 from netplex.mobile.gprs_ran import MsModem, RanController
 from netplex.mobile.nodes import MobileNode
 from netplex.mobile.params import GgsnParams, HlrParams, MsParams, RanParams, SgsnParams, TopologyParams
 from netplex.mobile.twin import pgw_sgi_commands
 from netplex.network import node_kind
+from netplex.stack.tun import TunFile
 
 __all__ = ["MsNode", "RelayNode", "PcuNode", "RncNode", "SgsnNode", "GgsnNode", "HlrNode", "TopologyNode",
            "RELAY_KINDS", "PDP_TIMEOUT_NS", "GPRS_ATTACH_TIMEOUT_NS"]
@@ -214,7 +215,7 @@ class HlrNode(_GprsNode):
 
 @node_kind("ggsn")
 class GgsnNode(_GprsNode):
-    """The GGSN: its Gi side set up as the PGW's SGi is (`upf0`, forwarding, MASQUERADE)."""
+    """The GGSN: its Gi side set up as the PGW's SGi is (`ogstun`, forwarding, MASQUERADE)."""
 
     params_model = GgsnParams
     params: GgsnParams
@@ -225,8 +226,7 @@ class GgsnNode(_GprsNode):
         for line in pgw_sgi_commands(p.pool, p.nat):
             self.sh(line)
         pcrf = None if p.pcrf is None else self.peer(p.pcrf, "pcrf").bind_address()
-        self.spawn(Ggsn(self.name, addr, names, p.pool, pcrf, self.ns.devices[UPF_DP_DEV].ifindex,
-                        self.ns.devices[UPF_DEV].mac))
+        self.spawn(Ggsn(self.name, addr, names, p.pool, pcrf, lambda: TunFile(self.ns, UPF_DEV)))
 
 
 class TopologyNode(MobileNode):

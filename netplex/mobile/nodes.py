@@ -18,7 +18,7 @@ from netplex.apps.process import Program
 from netplex.errors import NetplexError
 from netplex.mobile.daemon import hex_teid
 from netplex.mobile.diameter_servers import Hss, HssSubscriber, Pcrf
-from netplex.mobile.gateways import UPF_DEV, UPF_DP_DEV, Pgw, Sgw
+from netplex.mobile.gateways import UPF_DEV, Pgw, Sgw
 from netplex.mobile.mme import Mme
 from netplex.mobile.params import (
     EnodebParams,
@@ -35,6 +35,7 @@ from netplex.mobile.twin import ATTACH_LINE, choose_address, pgw_sgi_commands, p
 from netplex.network import Node, NodeParams, node_kind
 from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.stack.route import RT_SCOPE_UNIVERSE
+from netplex.stack.tun import TunFile
 
 __all__ = ["MobileNode", "UeNode", "EnodebNode", "MmeNode", "HssNode", "SgwNode", "PgwNode", "PcrfNode",
            "ATTACH_TIMEOUT_NS"]
@@ -64,7 +65,7 @@ class MobileNode(Node):
         self.params = params
 
     def bind_address(self) -> int:
-        """`addr:`, or the node's one global IPv4 address (the PGW's pool gateway on upf0 aside)."""
+        """`addr:`, or the node's one global IPv4 address (the PGW's pool gateway on ogstun aside)."""
         found = []
         for ifindex, addrs in self.ns.addrs.items():
             dev = self.ns.by_index.get(ifindex)
@@ -280,8 +281,11 @@ class PgwNode(_Daemon):
         for line in pgw_sgi_commands(p.pool, p.nat):
             self.sh(line)
         pcrf = None if p.pcrf is None else self.peer(p.pcrf, "pcrf").bind_address()
-        dp = self.ns.devices[UPF_DP_DEV]
-        return Pgw(self.name, addr, names, p.pool, pcrf, dp.ifindex, self.ns.devices[UPF_DEV].mac)
+        return Pgw(self.name, addr, names, p.pool, pcrf, self.open_tun)
+
+    def open_tun(self) -> TunFile:
+        """The daemon's open("/dev/net/tun") + TUNSETIFF IFF_TUN|IFF_NO_PI on `ogstun`."""
+        return TunFile(self.ns, UPF_DEV)
 
 
 @node_kind("pcrf")

@@ -8,18 +8,21 @@ gives that same surface over real sockets (socket(2) AF_INET/SOCK_DGRAM,
 AF_PACKET/SOCK_DGRAM: packet(7)) and a select(2) loop, so on the twin the
 GTP-U encapsulation and decapsulation of `ran.Enodeb`, `gateways.Sgw` and
 `gateways.Pgw` run unchanged in the nodes' namespaces and the UE's packets
-cross the real kernel (veth, bridge, routing, ARP, MASQUERADE).
+cross the real kernel (veth, bridge, routing, ARP, MASQUERADE); the PGW's
+SGi side is a real TUN device (`RealTun`: /dev/net/tun, TUNSETIFF).
 
 It runs in the process `netplex.mobile.twin_daemon` starts in a node; nothing
 here is used by the simulator.
 """
 from __future__ import annotations
 
+import fcntl
 import heapq
 import itertools
 import os
 import selectors
 import socket
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -29,11 +32,13 @@ from netplex.packet.addr import int_to_ip, ip_to_int
 from netplex.packet.checksum import transport_checksum
 from netplex.stack.af_packet import SockaddrLl
 
-__all__ = ["RealNamespace", "RealUdp", "RealRaw", "RealPacket", "RealTcp", "complete_checksum"]
+__all__ = ["RealNamespace", "RealUdp", "RealRaw", "RealPacket", "RealTcp", "RealTun", "complete_checksum"]
 
 SOL_PACKET, PACKET_AUXDATA = 263, 8       # linux/if_packet.h
 TP_STATUS_CSUMNOTREADY = 1 << 3           # the packet's L4 checksum is partial (CHECKSUM_PARTIAL)
 _CSUM_AT = {6: 16, 17: 6}                 # TCP, UDP: where the checksum sits in the header
+TUNSETIFF = 0x400454CA                    # linux/if_tun.h: _IOW('T', 202, int)
+IFF_TUN, IFF_NO_PI = 0x0001, 0x1000       # linux/if_tun.h
 
 
 def complete_checksum(data: bytes) -> bytes:
@@ -206,6 +211,41 @@ class RealPacket:
         self.sock.close()
 
 
+class RealTun:
+    """/dev/net/tun after TUNSETIFF IFF_TUN|IFF_NO_PI on `name`, with the simulated `TunFile`'s calls
+    (Documentation/networking/tuntap.rst): each read(2) is one IP packet the kernel routed into the device."""
+
+    def __init__(self, ns: RealNamespace, name: str) -> None:
+        self.ns = ns
+        self.fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.ioctl(self.fd, TUNSETIFF, struct.pack("16sH22x", name.encode(), IFF_TUN | IFF_NO_PI))
+        except OSError:
+            os.close(self.fd)
+            raise
+        self.on_recv: Callable[[bytes], None] | None = None
+        ns.register(self.fd, self._ready)
+
+    def write(self, data: bytes) -> int:
+        try:
+            os.write(self.fd, data)
+        except OSError as e:
+            return e.errno or 1
+        return 0
+
+    def _ready(self) -> None:
+        try:
+            data = os.read(self.fd, 65535)
+        except OSError:
+            return
+        if self.on_recv is not None:
+            self.on_recv(data)
+
+    def close(self) -> None:
+        self.ns.unregister(self.fd)
+        os.close(self.fd)
+
+
 class RealTcp:
     """A TCP socket with the simulated `TcpSocket`'s calls the Diameter peers use: `listen`/`on_accept`,
     `connect`/`on_connect`, `send`, `on_data(sk, data)`, `on_close`, `raddr`, `close`."""
@@ -325,10 +365,10 @@ class RealNamespace:
         if self.trace_out is not None:
             self.world.tracer.on = True
 
-    def register(self, sock: socket.socket, fn: Callable[[], None]) -> None:
+    def register(self, sock: socket.socket | int, fn: Callable[[], None]) -> None:
         self._sel.register(sock, selectors.EVENT_READ, fn)
 
-    def unregister(self, sock: socket.socket) -> None:
+    def unregister(self, sock: socket.socket | int) -> None:
         try:
             self._sel.unregister(sock)
         except (KeyError, ValueError):

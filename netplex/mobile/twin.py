@@ -50,12 +50,12 @@ def choose_address(node: str, kind: str, addr: str | None, found: Sequence[str])
 
 
 def pgw_sgi_commands(pool: str, nat: bool) -> list[str]:
-    """The PGW's SGi side as an Open5GS operator sets up `ogstun` (a veth here: see gateways.py)."""
+    """The PGW's SGi side as an Open5GS operator sets up `ogstun` (its daemon then opens the TUN device)."""
     base, plen = pool.split("/")
     a, b, c, d = (int(x) for x in base.split("."))
     gw = f"{a}.{b}.{c}.{d + 1}/{plen}"
-    out = [f"ip link add {UPF_DEV} type veth peer name {UPF_DEV}-dp", f"ip addr add {gw} dev {UPF_DEV}",
-           f"ip link set {UPF_DEV} up", f"ip link set {UPF_DEV}-dp up", "sysctl -q -w net.ipv4.ip_forward=1"]
+    out = [f"ip tuntap add name {UPF_DEV} mode tun", f"ip addr add {gw} dev {UPF_DEV}",
+           f"ip link set {UPF_DEV} up", "sysctl -q -w net.ipv4.ip_forward=1"]
     if nat:
         out.append(f"iptables -t nat -A POSTROUTING -s {pool} ! -o {UPF_DEV} -j MASQUERADE")
     return out

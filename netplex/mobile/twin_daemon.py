@@ -29,11 +29,11 @@ from typing import Any
 from netplex.apps.process import Process, Program, ProgramExit
 from netplex.mobile.commands import answer, no_daemon, request
 from netplex.mobile.diameter_servers import Hss, HssSubscriber, Pcrf
-from netplex.mobile.gateways import UPF_DEV, UPF_DP_DEV, Pgw, Sgw
+from netplex.mobile.gateways import UPF_DEV, Pgw, Sgw
 from netplex.mobile.mme import Mme
 from netplex.mobile.nodes import ATTACH_TIMEOUT_NS
 from netplex.mobile.ran import Enodeb, UeModem
-from netplex.mobile.realnet import RealNamespace
+from netplex.mobile.realnet import RealNamespace, RealTun
 from netplex.packet.addr import ip_to_int
 from netplex.shell.result import Result
 
@@ -57,7 +57,7 @@ def _cell_changed(old: int, new: int, ip: str | None) -> None:
         subprocess.run(["ip", "route", "replace", "default", "dev", newdev], check=False)
 
 
-def make(c: dict[str, Any]) -> Program:
+def make(c: dict[str, Any], ns: RealNamespace) -> Program:
     role = c["role"]
     if role == "ue":
         cells = {socket.if_nametoindex(dev): enb for dev, enb in c.get("cells", {c["radio"]: c["enb"]}).items()}
@@ -78,9 +78,8 @@ def make(c: dict[str, Any]) -> Program:
     if role == "sgw":
         return Sgw(c["node"], addr, names)
     if role == "pgw":
-        mac = bytes.fromhex(Path(f"/sys/class/net/{UPF_DEV}/address").read_text().strip().replace(":", ""))
         return Pgw(c["node"], addr, names, c["pool"], None if c["pcrf"] is None else ip_to_int(c["pcrf"]),
-                   socket.if_nametoindex(UPF_DP_DEV), mac)
+                   lambda: RealTun(ns, UPF_DEV))
     if role == "pcrf":
         return Pcrf(c["node"], addr, names, [(r[0], r[1]) for r in c["rules"]])
     raise SystemExit(f"twin_daemon: unknown role {role!r}")
@@ -119,7 +118,7 @@ def main(argv: list[str]) -> int:
         return cli(argv[2:])
     c = json.loads(argv[1])
     ns = RealNamespace(c["node"], int(c["seed"]))
-    program = make(c)
+    program = make(c, ns)
     proc = Process(os.getpid(), ["netplex-" + c["role"]], netns=ns, program=program)   # type: ignore[arg-type]
     program.proc = proc
     try:

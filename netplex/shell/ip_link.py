@@ -680,7 +680,7 @@ def do_iptuntap(ns: Any, opts: Any, args: list[str]) -> Result:
         elif a in ("one_queue", "pi", "vnet_hdr", "numqueues"):
             raise IpError(f"netplex: ip tuntap {a} is not supported", 2)
         else:
-            if a == "dev":
+            if a in ("dev", "name"):   # iptuntap.c parse_args: `dev NAME`, `name NAME` or a bare NAME
                 i += 1
                 a = need_arg(rest, i)
             if name is not None:

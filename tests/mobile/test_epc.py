@@ -92,8 +92,18 @@ def test_user_plane_crosses_the_tunnels_and_the_gate() -> None:
     assert s.up >= 3 and s.down == 3 and b.up == 3 and b.down == 3 and b.gated >= 1   # the SGW relays what the PGW gates
     # the PGW's SGi side, as an Open5GS operator sets up its ogstun
     pgw_node = be.node("pgw1")
-    assert "-A POSTROUTING -s 10.45.0.0/16 ! -o upf0 -j MASQUERADE" in pgw_node.cmd("iptables -t nat -S POSTROUTING")
-    assert "10.45.0.0/16 dev upf0 proto kernel scope link src 10.45.0.1" in pgw_node.cmd("ip route")
+    assert "-A POSTROUTING -s 10.45.0.0/16 ! -o ogstun -j MASQUERADE" in pgw_node.cmd("iptables -t nat -S POSTROUTING")
+    assert "10.45.0.0/16 dev ogstun proto kernel scope link src 10.45.0.1" in pgw_node.cmd("ip route")
+    # a TUN device the PGW daemon holds: what it wrote (uplink) came in on it, what the kernel routed to the
+    # pool went out through it to the daemon; a gated packet never reaches the kernel
+    assert "tun type tun pi off vnet_hdr off persist on" in pgw_node.cmd("ip -d link show ogstun")
+    stats = pgw_node.cmd("ip -s link show ogstun").splitlines()
+    assert stats[3].split()[1] == stats[5].split()[1] == "3", stats
+    assert pgw_node.cmd("ip tuntap show") == "ogstun: tun persist\n"
+    # the daemon's exit closes its fd: the persistent device stays, without carrier (__tun_detach)
+    pgw_node.cmd("kill $(pidof pgw)")
+    assert "<NO-CARRIER,POINTOPOINT,MULTICAST,NOARP,UP> mtu 1500 qdisc pfifo_fast state DOWN" in \
+        pgw_node.cmd("ip link show ogstun")
 
 
 def test_without_an_attach_nothing_gets_through() -> None:

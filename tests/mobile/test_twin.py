@@ -4,7 +4,7 @@ The linux backend builds the mobile nodes as Linux hosts, runs their setup, then
 each node's daemon (`Node.twin_start` -> `netplex.mobile.twin_daemon`, the
 simulator's own classes over `realnet`'s sockets). The UE attaches over real
 UDP and AF_PACKET; its ping and TCP connections cross real GTP-U tunnels
-through the kernel (veth, bridge, routing, ARP, the PGW's MASQUERADE) — and
+through the kernel (veth, bridge, routing, ARP, the PGW's TUN device and MASQUERADE) — and
 give what the simulator gives, down to the TEIDs (same seed, same daemons).
 """
 from __future__ import annotations
@@ -32,11 +32,12 @@ def _sessions(result, index: int) -> list[str]:
 def test_lte_attach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
     from netplex.twin.backend import LinuxBackend
 
-    text = ATTACH.read_text() + '  - cmd: {node: sgw1, run: "sgw show sessions"}\n'
+    text = ATTACH.read_text() + ('  - cmd: {node: sgw1, run: "sgw show sessions"}\n'
+                                 '  - cmd: {node: pgw1, run: "ip -d link show ogstun"}\n')
     sim = run_scenario(load_scenario_text(text, str(ATTACH)), SimBackend())
     linux = run_scenario(load_scenario_text(text, str(ATTACH)), LinuxBackend())
     assert linux.error is None, linux.error
-    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * 6, \
+    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * 7, \
         [p.to_json() for p in linux.probes if not p.passed]
     assert linux.probes[0].observed["ip"] == sim.probes[0].observed["ip"] == "10.45.0.2"
     assert linux.probes[2].observed["peer"] == sim.probes[2].observed["peer"] == "198.51.100.1"   # the PGW's NAT
@@ -44,6 +45,10 @@ def test_lte_attach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
     # the same programs with the same seed allocate the same tunnel ids on both backends
     assert _sessions(linux, 5) == _sessions(sim, 5)
     assert sorted(_sessions(sim, 5)) == sorted(sim.probes[0].observed["teids"].values())
+    # the PGW's SGi side is a TUN device its daemon holds (TUNSETIFF), the same to `ip -d link` on both
+    tun = linux.probes[6].observed["output"]
+    assert tun == sim.probes[6].observed["output"]
+    assert "<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>" in tun and "state UP" in tun and "tun type tun pi off" in tun
     bearers = linux.probes[4].observed["output"].splitlines()[1].split()
     assert bearers[2] == "10.45.0.2" and bearers[-2:] == ["deny", "157.240.0.0/16"]
 
