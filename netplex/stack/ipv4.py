@@ -44,7 +44,7 @@ from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
-from netplex.stack.neigh import NUD_VALID
+from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import (
@@ -57,6 +57,7 @@ from netplex.stack.route import (
     fib_select_multipath,
 )
 from netplex.stack.skb import skb_meta
+from netplex.stack.tcp import tcp_v4_rcv
 from netplex.stack.xfrm.path import (
     EAGAIN,
     IPSEC_PROTOS,
@@ -869,9 +870,14 @@ class Ipv4Path:
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
             ip.id = self.ip_id
-        tracer = self.world.tracer
+        world = self.world
+        tracer = world.tracer
         if tracer.on:   # a new packet leaves a socket: the next events are about it
             tracer.packet = tracer.packet_id(ip)
+        elif world.fastpath and rt.type == "unicast" and not self.xfrm.spd_out:
+            hooks = self.hooks
+            if "OUTPUT" not in hooks and "POSTROUTING" not in hooks and self._output_fast(ip, rt, meta):
+                return 0
         bundle = None
         if self.xfrm.spd_out and rt.type == "unicast" and (meta is None or not meta.xfrm_transformed):
             # xfrm_lookup_route: an out policy may send this packet through SAs
@@ -939,6 +945,25 @@ class Ipv4Path:
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, length, rt.mtu)
         return 0
 
+    def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None) -> bool:
+        """ip_local_out's common case in one step, with the effects of ip_finish_output and
+        neigh_output's cached-header path (neigh_hh_output): a unicast route without encap or
+        netfilter hooks, a datagram within the MTU, a REACHABLE next hop still confirmed. The
+        caller has checked that the tracer is off and no xfrm policy or OUTPUT/POSTROUTING hook
+        exists. False, nothing done, when anything else holds: the full path takes it."""
+        r = rt.route
+        out = rt.dev
+        if (r is not None and r.encap) or out.kind == "loopback":
+            return False
+        length = ip.wire_len()
+        if length > (rt.mtu or out.mtu):
+            return False
+        n = self.neigh.entries.get((out.ifindex, rt.nexthop))
+        if n is None or n.state != NUD_REACHABLE or self.sched.now - n.confirmed >= n.reachable_ns:
+            return False
+        out.xmit(Ethernet(n.lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
+        return True
+
     def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,
                          length: int = 0, mtu: int = 0) -> None:
         """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
@@ -952,7 +977,9 @@ class Ipv4Path:
         mtu = mtu or out.mtu
         if out.kind == "loopback":
             nexthop = 0     # __ipv4_neigh_lookup_noref: every address on lo is the entry 0.0.0.0
-        if (length or ip.wire_len()) > mtu:
+        if not length:
+            length = ip.wire_len()   # measured once: the neighbour layer and the device reuse it
+        if length > mtu:
             if ip.flags & IP_DF:
                 self.drop(frame, out, SkbDropReason.PKT_TOO_BIG)
                 return
@@ -962,7 +989,7 @@ class Ipv4Path:
             for piece in fragment(ip, mtu):
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
             return
-        self.neigh.output(out, nexthop, frame, src_hint, length + 14 if length and not frame.vlans else 0)
+        self.neigh.output(out, nexthop, frame, src_hint, length + 14 if not frame.vlans else 0)
 
     def neigh_unreachable(self, dev: NetDevice, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
@@ -1189,13 +1216,16 @@ class Ipv4Path:
     def tcp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         if rtype != "local":
             return
-        self.sockets.tcp_rcv(ip, dev)
+        tcp_v4_rcv(self.sockets, ip, dev)
 
     def neigh_confirm_for(self, addr: int) -> None:
         """dst_confirm_neigh: forward progress on a connection confirms its next hop."""
-        r = self.route_cache.get(addr)
+        cache = self.route_cache
+        r = cache.get(addr)
         if r is None:
             r = self.fib.lookup(addr)
+            if not self.fib.flow_keys:   # the same entry ip_rcv caches for this destination
+                cache[addr] = r if r is not None else False
         if r and r.dev is not None:
             self.neigh.confirm(r.dev, r.gw if r.gw is not None else addr)
 

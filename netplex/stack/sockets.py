@@ -363,6 +363,3 @@ class SocketTable:
                 else:
                     tsk.icmp_error(err, hard)
 
-    def tcp_rcv(self, ip: IPv4, dev: Any) -> None:
-        from netplex.stack.tcp import tcp_v4_rcv
-        tcp_v4_rcv(self, ip, dev)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
 from netplex.stack.skb import SockCgroupData
+from netplex.stack.tcp_cc import new_cc
 
 if TYPE_CHECKING:
     from netplex.stack.sockets import SocketTable
@@ -122,8 +123,6 @@ class TcpSocket(SockCgroupData):
         self.on_error: Callable[[TcpSocket, int], None] | None = None
         self.rcvbuf = bytearray()
         self.peer_closed = False
-        from netplex.stack.tcp_cc import new_cc
-
         self.cc: Any = new_cc(self.ns)
         self.tos = 0                   # IP_TOS of the socket
         self.dst_cache: tuple[int, int, int, int, Any] | None = None   # sk_dst_cache (_route)
@@ -496,9 +495,11 @@ class TcpSocket(SockCgroupData):
         self.rtx_at = (when, seq, self.timer_gen)
         pending = self.rtx_events
         # every pending event has a smaller sequence number: one due by `when` comes first
-        if not any(t <= when for t, _ in pending):
-            pending.append((when, seq))
-            heappush(sched.heap, (when, seq, self._rtx_event, (seq,)))
+        for t, _ in pending:
+            if t <= when:
+                return
+        pending.append((when, seq))
+        heappush(sched.heap, (when, seq, self._rtx_event, (seq,)))
 
     def _rtx_event(self, seq: int) -> None:
         """A retransmission-timer event: the timer's own (its deadline and sequence number),
@@ -651,7 +652,8 @@ class TcpSocket(SockCgroupData):
             if flags & FIN and state_before == ESTABLISHED:
                 self.pingpong = True   # tcp_fin: entering CLOSE_WAIT means interactive mode
             self._ack_snd_check(not in_order or had_ooo or bool(fin_closes_wait))
-        self._push()
+        if self.sndbuf or self.fin_queued or self.in_recovery:
+            self._push()   # (with nothing queued and no recovery, tcp_write_xmit has nothing to do)
         if self.queue_shrunk:
             self.queue_shrunk = False
             if self.on_writable is not None:

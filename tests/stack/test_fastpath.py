@@ -190,8 +190,8 @@ def test_chain_same_with_and_without_fast_path(case: str, monkeypatch: pytest.Mo
     assert out_on == out_off
 
 
-def tcp_through_a_bottleneck() -> tuple[Any, ...]:
-    net, h0, h1 = chain(6, bottleneck=100_000_000)
+def bulk_flow(net: Network, h0: Any, h1: Any, daddr: str, duration: int) -> tuple[list[tuple[int, int]], TcpBulk]:
+    """A TCP bulk sender on h0 to a listener on h1 (port 5001) for `duration` ns; what h1 reads, when."""
     got: list[tuple[int, int]] = []
 
     def on_accept(sk: TcpSocket) -> None:
@@ -200,7 +200,12 @@ def tcp_through_a_bottleneck() -> tuple[Any, ...]:
     lst = TcpSocket(h1.ns.sockets)
     lst.on_accept = on_accept
     assert lst.listen(5001) == 0
-    bulk = TcpBulk(h0.ns, ip_to_int("10.0.6.2"), 5001, net.now, net.now + 200_000_000)
+    return got, TcpBulk(h0.ns, ip_to_int(daddr), 5001, net.now, net.now + duration)
+
+
+def tcp_through_a_bottleneck() -> tuple[Any, ...]:
+    net, h0, h1 = chain(6, bottleneck=100_000_000)
+    got, bulk = bulk_flow(net, h0, h1, "10.0.6.2", 200_000_000)
     net.run_for(300_000_000)
     bulk.close()
     return got, state(net), outputs(net, [h0, h1, net.nodes["r3"]]), fast_entries(net)
@@ -216,6 +221,36 @@ def test_tcp_through_a_bottleneck_same_with_and_without_fast_path(monkeypatch: p
     assert sum(n for _, n in got_on) > 1_000_000 and got_on == got_off
     assert st_on == st_off
     assert out_on == out_off
+
+
+def tcp_sender_changes() -> tuple[Any, ...]:
+    """A bulk TCP flow while the sender's output changes under it: the gateway's neighbour entry
+    replaced (a wrong address, STALE) and flushed, a route with a smaller MTU and back, then an
+    OUTPUT rule (owner match) and a POSTROUTING one: the host output fast path
+    (Ipv4Path._output_fast) must step aside exactly when the full path would do something else."""
+    net, h0, h1 = chain(4, bottleneck=200_000_000)
+    got, bulk = bulk_flow(net, h0, h1, "10.0.4.2", 400_000_000)
+    for line in ("ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:99 dev eth1 nud stale",
+                 "ip neigh flush dev eth1",
+                 "ip route replace default via 10.0.0.2 mtu 1000",
+                 "ip route replace default via 10.0.0.2",
+                 "iptables -A OUTPUT -p tcp -m owner --uid-owner 0 -j ACCEPT",
+                 "iptables -t mangle -A POSTROUTING -p tcp -j ACCEPT"):
+        net.run_for(40_000_000)
+        r = h0.run(line)
+        assert r.status == 0, (line, r.error)
+    net.run_for(200_000_000)
+    bulk.close()
+    return got, state(net), outputs(net, [h0, h1]), h0.cmd("iptables -L -v -n -x; iptables -t mangle -L -v -n -x")
+
+
+def test_tcp_sender_config_changes_same_with_and_without_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    on = tcp_sender_changes()
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    off = tcp_sender_changes()
+    assert sum(n for _, n in on[0]) > 1_000_000
+    assert on == off
 
 
 @pytest.mark.parametrize("name", ["examples/routed", "tests/differential/corpus/ttl-default"])
