@@ -961,7 +961,10 @@ class Ipv4Path:
         n = self.neigh.entries.get((out.ifindex, rt.nexthop))
         if n is None or n.state != NUD_REACHABLE or self.sched.now - n.confirmed >= n.reachable_ns:
             return False
-        out.xmit(Ethernet(n.lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
+        lladdr = n.lladdr
+        if lladdr is None:    # (a REACHABLE entry always has one)
+            return False
+        out.xmit(Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
         return True
 
     def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,
