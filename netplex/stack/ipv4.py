@@ -876,7 +876,7 @@ class Ipv4Path:
             tracer.packet = tracer.packet_id(ip)
         elif world.fastpath and rt.type == "unicast" and not self.xfrm.spd_out:
             hooks = self.hooks
-            if "OUTPUT" not in hooks and "POSTROUTING" not in hooks and self._output_fast(ip, rt, meta):
+            if "OUTPUT" not in hooks and "POSTROUTING" not in hooks and self._output_fast(ip, rt, meta, length):
                 return 0
         bundle = None
         if self.xfrm.spd_out and rt.type == "unicast" and (meta is None or not meta.xfrm_transformed):
@@ -945,7 +945,7 @@ class Ipv4Path:
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, length, rt.mtu)
         return 0
 
-    def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None) -> bool:
+    def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None, length: int) -> bool:
         """ip_local_out's common case in one step, with the effects of ip_finish_output and
         neigh_output's cached-header path (neigh_hh_output): a unicast route without encap or
         netfilter hooks, a datagram within the MTU, a REACHABLE next hop still confirmed. The
@@ -955,7 +955,8 @@ class Ipv4Path:
         out = rt.dev
         if (r is not None and r.encap) or out.kind == "loopback":
             return False
-        length = ip.wire_len()
+        if not length:
+            length = ip.wire_len()
         if length > (rt.mtu or out.mtu):
             return False
         n = self.neigh.entries.get((out.ifindex, rt.nexthop))
