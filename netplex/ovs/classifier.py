@@ -4,8 +4,10 @@ classifier_lookup__, find_match_wc, check_tries, trie_lookup_value; ofproto.c's 
 prefix fields nw_dst and nw_src).
 
 Rules with the same fields and masks share a subtable (one hash of the masked values).
-Subtables are tried by their highest priority; one whose highest priority is below the
-best rule found is not looked at, and reads nothing. Inside a subtable the lookup goes
+Subtables are tried by their highest priority; one whose highest priority is not above the
+best rule found is not looked at, and reads nothing (classifier_lookup__'s hard_pri: a rule
+of equal priority in a later subtable never replaces the one found; seen on the real OVS 3.1
+as `ct_state(+new+trk)` where a `+trk+est` rule of the same priority sits in another subtable). Inside a subtable the lookup goes
 stage by stage (the flow's segments: metadata, L2, L3, L4, `FLOW_SEGMENT_*` in lib/flow.h;
 tcp_flags sits with L3 there): a stage whose partial key no rule has ends the lookup,
 and only the stages read so far are unwildcarded. Before the L3 stage the table-wide
@@ -131,7 +133,7 @@ class Classifier:
         best: Rule | None = None
         tries: dict[str, tuple[int, set[int]]] = {}
         for st in self.subtables:
-            if best is not None and st.max_priority < best.priority:
+            if best is not None and st.max_priority <= best.priority:
                 break
             r = self._find(st, flow, now, wc, tries)
             if r is not None and (best is None or (r.priority, -r.seq) > (best.priority, -best.seq)):

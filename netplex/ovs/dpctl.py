@@ -72,7 +72,8 @@ def format_key(flow: dict[str, int], mask: dict[str, int], in_port: str, verbose
             out.append(f"{k}({hx(v) if k == 'ct_mark' else v}" + ("" if m == full else f"/{hx(m)}") + ")")
     if verbose:
         out.append("ct_label(0/0)")
-    out.append("recirc_id(0)")
+    rid = flow.get("recirc_id", 0)
+    out.append(f"recirc_id({hx(rid)})")
     if verbose:
         out.append("dp_hash(0/0)")
     out.append(f"in_port({in_port})")

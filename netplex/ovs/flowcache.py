@@ -20,8 +20,8 @@ sequence number (lib/seq.h `Seq`); a flow made under an older value is translate
 the same; otherwise it is deleted and the next packet goes up. A flow unused for
 `MAX_IDLE` (10 s, `other_config:max-idle`'s default) is deleted. Rules with timeouts are
 checked on each hit. Translations that read what can change without a sequence change
-are not installed: conntrack (ct), select and fast-failover groups (bucket liveness),
-bonds, learn; `netplex trace` bypasses the datapath flows. The first packet (the upcall)
+are not installed: select and fast-failover groups (bucket liveness), bonds, learn
+(conntrack is the datapath's: its recirculations are flows matching recirc_id and ct_state); `netplex trace` bypasses the datapath flows. The first packet (the upcall)
 is not counted in a flow's statistics, as in OVS. `NETPLEX_FASTPATH=0` turns the flows off;
 tests/ovs/test_flow_cache.py runs the same traffic both ways and compares every counter.
 """

@@ -341,6 +341,10 @@ class OvsVswitchd(Program):
         self.errors: list[tuple[str, str]] = []
         self.tick_gen = 0           # the bond/LACP timer's generation (a new one cancels the old)
         self.recirc_ids = 0         # the recirculation ids handed out
+        # ofproto-dpif-rid.c: a frozen state (bridge, table to resume at, in_port, metadata and
+        # registers) and its recirc id, shared by every translation freezing the same state
+        self.frozen: dict[tuple[Any, ...], int] = {}
+        self.frozen_by_id: dict[int, tuple[Any, ...]] = {}
         self.changes = Seq()        # moves with anything a cached translation read (flowcache.py)
         self.flow_cache = FlowCache(self.changes)
         self._port_map: dict[int, tuple[XBridge, OfPort]] = {}
@@ -375,6 +379,15 @@ class OvsVswitchd(Program):
             row = db.get("Controller", u)
             if row is not None and row.scalar("target") == target:
                 row["is_connected"] = [connected]
+
+    def recirc_alloc(self, state: tuple[Any, ...]) -> int:
+        """recirc_alloc_id_ctx: the id of a frozen state, a new one (from 1, as bonds' ids) if unseen."""
+        rid = self.frozen.get(state)
+        if rid is None:
+            self.recirc_ids += 1
+            rid = self.frozen[state] = self.recirc_ids
+            self.frozen_by_id[rid] = state
+        return rid
 
     def now(self) -> int:
         return self.ns.sched.now

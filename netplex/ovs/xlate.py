@@ -14,9 +14,11 @@ datapath (zones, commit, `+trk+new/+est/+rpl`, a one-address `nat`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netplex.ovs.actions import Act, field_key, format_act, format_actions
+from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import (
     ETH_P_RARP,
     IPPROTO_ICMP,
@@ -57,6 +59,8 @@ __all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_
            "print_trace", "revalidate_all", "tunnel_flags_text", "upcall_handler", "with_tunnel_fields"]
 
 MAX_RESUBMIT_DEPTH = 64
+# the datapath's recirculation: (packet, recirc id, ct_state, ct_zone)
+Recirculate = Callable[[Ethernet, int, int, int], None]
 OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
 
 
@@ -518,24 +522,30 @@ class Xlate:
 
     # -- conntrack ------------------------------------------------------------------
     def ct(self, a: Act, node: TraceNode) -> None:
-        """compose_conntrack_action: commit, then a recirculation to `table` with ct_state set."""
+        """compose_conntrack_action: commit, then a recirculation to `table` with ct_state set.
+        A packet's translation leaves the tracking to the datapath (`execute`): its ct() action
+        and a `recirc(id)` whose id names the frozen state the recirculated packet resumes from
+        (`frozen_state`); ofproto/trace (no packet) asks the tracker itself."""
         commit, recirc, zone = a.a
         nat = a.b
-        self.cacheable = False
         tracker = self.vsd.conntrack
         self.commit(node)
-        state = tracker.lookup(zone, self.flow)
-        if commit:
-            tracker.commit(zone, self.flow, nat)
-        mapped = tracker.nat_for(zone, self.flow) if nat is not None else None
         parts = (["commit"] if commit else []) + ([f"zone={zone}"] if zone else [])
         if nat is not None:
             kind, rng = nat
             parts.append(f"nat({kind}={rng})" if rng else (f"nat({kind})" if kind else "nat"))
-        self.odp.append(("ct", ",".join(parts)))
+        self.odp.append(("ct", ",".join(parts), zone, commit, nat))
         if self.tracing:
             self.table_node.add("action", "drop")
-        if recirc is not None:
+        if not self.tracing:
+            if recirc is not None:
+                self.odp.append(("recirc", self.vsd.recirc_alloc(frozen_state(self.xb.name, recirc, self.flow))))
+                self.recircs.append((recirc, {}, zone))
+        elif recirc is not None:
+            state = tracker.lookup(zone, self.flow)
+            if commit:
+                tracker.commit(zone, self.flow, nat)
+            mapped = tracker.nat_for(zone, self.flow) if nat is not None else None
             self.note("detail", f"A clone of the packet is forked to recirculate. The forked pipeline will be "
                                 f"resumed at table {recirc}.")
             new = dict(self.flow)
@@ -546,6 +556,8 @@ class Xlate:
             rid = len(self.recircs) + 1
             self.odp.append(("recirc", rid))
             self.recircs.append((recirc, new, zone))
+        elif commit:
+            tracker.commit(zone, self.flow, nat)
         self.note("detail", "Sets the packet to an untracked state, and clears all the conntrack fields.")
         for f in ("ct_state", "ct_zone", "ct_mark"):
             self.flow.pop(f, None)
@@ -871,15 +883,30 @@ def format_tunnel(key: tuple[int, ...]) -> str:
     return f"tunnel({','.join(parts)})"
 
 
-def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XBridge | None = None) -> None:
+def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XBridge | None = None,
+            recirc: Recirculate | None = None, tracker: ConnTracker | None = None) -> None:
     """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each);
     `userspace` is the packet-in to `xb`'s controllers; `set(tunnel(...))` is the key the
-    next output to a tunnel vport sends with."""
+    next output to a tunnel vport sends with; `ct(...)` tracks the packet in `tracker`
+    (net/openvswitch/conntrack.c ovs_ct_execute: its ct_state, a commit, NAT rewriting the
+    packet) and `recirc(id)` hands a copy with that ct_state back to the datapath's lookup."""
     cur = frame
     tun: TunnelKey | None = None
+    ct_state = ct_zone = 0
     for a in odp:
         k = a[0]
-        if k == "output":
+        if k == "ct" and tracker is not None:
+            f = flow_extract(cur, 0)
+            _text, ct_zone, commit, nat = a[1:]
+            ct_state = tracker.lookup(ct_zone, f)
+            if commit:
+                tracker.commit(ct_zone, f, nat)
+            mapped = tracker.nat_for(ct_zone, f) if nat is not None else None
+            if mapped is not None:
+                cur = _frame_for(cur, {"nw_src": mapped[0], "nw_dst": mapped[1]})
+        elif k == "recirc" and recirc is not None:
+            recirc(cur.copy(), a[1], ct_state, ct_zone)
+        elif k == "output":
             dp.output(a[1], cur.copy(), tun)
         elif k == "meter":
             if not a[2].admit(cur.wire_len(), dp.ns.sched.now):
@@ -966,6 +993,7 @@ def megaflow_fields(wc: dict[str, int], flow: dict[str, int]) -> tuple[tuple[str
         out["tun_flags"] = out["tun_tos"] = 0xFF
     out["vlan_tci"] = out.get("vlan_tci", 0) | VLAN_CFI
     out["in_port"] = out["dl_type"] = 0xFFFF
+    out["recirc_id"] = 0xFFFFFFFF
     if flow.get("dl_type") == ETH_P_IP and flow.get("nw_proto") == IPPROTO_ICMP:
         for k in ("tp_src", "tp_dst"):
             if k in out:
@@ -980,8 +1008,15 @@ def _revalidator(vsd: OvsVswitchd) -> Any:
         if xb is None:
             return None
         x = Xlate(vsd, xb, e.flow, None, tracing=False, may_learn=False, stats=False)
-        x.run()
-        if not x.cacheable or x.recircs:
+        rid = e.flow.get("recirc_id", 0)
+        if rid:
+            state = vsd.frozen_by_id.get(rid)
+            if state is None:
+                return None
+            x.table(state[1], x.root)
+        else:
+            x.run()
+        if not x.cacheable:
             return None
         return megaflow_fields(x.wc, e.flow), x.odp, x.lookups, x.groups_hit, x.learns
     return revalidate
@@ -992,45 +1027,74 @@ def revalidate_all(vsd: OvsVswitchd) -> None:
     vsd.flow_cache.sweep(vsd.now(), _revalidator(vsd))
 
 
+def frozen_state(bridge: str, table: int, flow: dict[str, int]) -> tuple[Any, ...]:
+    """struct frozen_state as recirc ids are shared by (ofproto-dpif-rid.c): the bridge, the
+    table the recirculated packet resumes at, and the frozen metadata (in_port, metadata,
+    registers, tunnel)."""
+    return (bridge, table, flow.get("in_port", 0),
+            tuple(sorted((k, v) for k, v in flow.items() if k.startswith(("reg", "tun_", "metadata")))))
+
+
+MAX_RECIRC_DEPTH = 16   # dpif-netdev's MAX_RECIRC_DEPTH (6 there; 16 here as before)
+
+
 def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
-            tun: TunnelKey | None = None, nbytes: int = 0, revalidate: Any = None) -> None:
+            tun: TunnelKey | None = None, nbytes: int = 0, revalidate: Any = None,
+            recirc_id: int = 0, ct_state: int = 0, ct_zone: int = 0, depth: int = 0) -> None:
+    """One packet through the datapath: its megaflow's actions, or the upcall's translation
+    (installed as a megaflow). A recirculated packet (`recirc_id`, after a ct()) is looked up
+    again with its ct_state, and on a miss translated from its frozen state's table."""
     flow = flow_extract(frame, ofport)
     if tun is not None:
         flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
         flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
+    table = 0
+    if recirc_id:
+        state = vsd.frozen_by_id.get(recirc_id)
+        if state is None:
+            return
+        table = state[1]
+        flow.update(state[3])
+        flow["recirc_id"], flow["ct_state"] = recirc_id, ct_state
+        if ct_zone:
+            flow["ct_zone"] = ct_zone
     cache = vsd.flow_cache
     world = dp.ns.world
     use_cache = world.fastpath and not world.tracer.on      # `netplex trace` reports each table: the slow path
+
+    def again(f: Ethernet, rid: int, st: int, zone: int) -> None:
+        if depth < MAX_RECIRC_DEPTH:
+            process(vsd, xb, ofport, f, dp, tun, f.wire_len(), revalidate, rid, st, zone, depth + 1)
+
     part = (xb.name, ofport)
     now = vsd.now()
     if use_cache:
         cached = cache.get(part, (xb.name, *flow.items()), flow, now, nbytes or frame.wire_len(),
                            revalidate or _revalidator(vsd))
         if cached is not None:
-            execute(dp, frame, cached, xb)
+            execute(dp, frame, cached, xb, again, vsd.conntrack)
             return
     x = Xlate(vsd, xb, flow, frame, tracing=False)
-    x.run()
-    todo = list(x.recircs)
+    if recirc_id:
+        x.table(table, x.root)
+    else:
+        x.run()
     odp = list(x.odp)
-    if use_cache and x.cacheable and not todo:
+    if use_cache and x.cacheable:
         cache.put(part, megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
-    execute(dp, frame, odp, xb)
-    n = 0
-    while todo and n < 16:
-        table, rflow, _zone = todo.pop(0)
-        n += 1
-        y = Xlate(vsd, xb, rflow, frame, tracing=False)
-        y.table(table, y.root)
-        execute(dp, _frame_for(frame, rflow), y.odp, xb)
-        todo.extend(y.recircs)
+    execute(dp, frame, odp, xb, again, vsd.conntrack)
 
 
 def packet_out(vsd: OvsVswitchd, xb: XBridge, in_port: int, frame: Ethernet, acts: list[Act]) -> None:
     """A controller's OFPT_PACKET_OUT: its actions on its packet, as if it came in on `in_port`."""
     x = Xlate(vsd, xb, flow_extract(frame, in_port), frame, tracing=False)
     x.do_actions(acts, x.root, 0, x.root)
-    execute(xb.dp, frame, x.odp, xb)
+    dp = xb.dp
+
+    def again(f: Ethernet, rid: int, st: int, zone: int) -> None:
+        process(vsd, xb, in_port, f, dp, None, f.wire_len(), None, rid, st, zone, 1)
+
+    execute(dp, frame, x.odp, xb, again, vsd.conntrack)
 
 
 def _frame_for(frame: Ethernet, flow: dict[str, int]) -> Ethernet:

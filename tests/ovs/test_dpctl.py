@@ -6,6 +6,8 @@ expiry, del-flows, show, and the errors. The masks themselves are checked agains
 real Open vSwitch in tests/ovs/test_real_dpctl.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from netplex import Network
@@ -158,3 +160,39 @@ def test_dpif_dump_flows_lists_one_bridges_flows():
     assert run_ok(s1, "ovs-appctl dpif/dump-flows br1") == ""
     r = s1.run("ovs-appctl dpif/dump-flows -m br0")
     assert (r.status, r.error) == (2, "netplex: ovs-appctl dpif/dump-flows -m is not supported\n")
+
+
+# What the real ovs-vswitchd 3.1 (userspace datapath, netplex.twin.ovs.RealOvsLab, TX offloads
+# off on the hosts) dumped on 2026-12-05 for these flows and one TCP connection h1 → h2:22,
+# counts and times taken out as tests/ovs/test_real_dpctl.py's dp_normalise does. The twin
+# case is not in that file: in its harness the real userspace conntrack marked the SYN
+# invalid (`ct_state(-new-est+trk) ... actions:drop`), see docs/ovs.md, Datapath flows.
+REAL_CT = """\
+ct_state(+new+trk),recirc_id(0x1),in_port(2),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0800),ipv4(proto=6,frag=no), actions:ct(commit),3
+ct_state(-new+est+trk),recirc_id(0x2),in_port(3),eth(src=02:00:00:00:00:02,dst=02:00:00:00:00:01),eth_type(0x0800),ipv4(proto=6,frag=no), actions:2
+ct_state(-trk),recirc_id(0),in_port(2),eth_type(0x0800),ipv4(proto=6,frag=no), actions:ct,recirc(0x1)
+ct_state(-trk),recirc_id(0),in_port(3),eth_type(0x0800),ipv4(proto=6,frag=no), actions:ct,recirc(0x2)"""
+
+
+def test_conntrack_makes_one_datapath_flow_per_recirculation(monkeypatch):
+    """ct(table=1): `ct,recirc(0x1)` for the packet, then a flow matching recirc_id(0x1) and the
+    ct_state bits table 1 read (the +est rule's subtable not looked at once a +new rule of the
+    same priority matched); the reply has its own recirc id (another in_port: another frozen
+    state). The same traffic with the datapath flows off delivers the same."""
+    outs = []
+    for fast in ("1", "0"):
+        monkeypatch.setenv("NETPLEX_FASTPATH", fast)
+        net, s1, hosts = three_hosts("ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2 -- add-port br0 p3")
+        for c in ("'priority=100,ct_state=-trk,tcp,actions=ct(table=1)'",
+                  "'table=1,priority=100,ct_state=+trk+new,tcp,actions=ct(commit),NORMAL'",
+                  "'table=1,priority=100,ct_state=+trk+est,tcp,actions=NORMAL'", "'table=1,priority=1,actions=drop'"):
+            run_ok(s1, f"ovs-ofctl add-flow br0 {c}")
+        for i, h in enumerate(hosts, 1):
+            run_ok(h, f"ip link set eth0 address 02:00:00:00:00:0{i}")
+        assert run_ok(hosts[0], "nc -z -w1 10.0.0.2 22; echo $?").strip() == "1"   # the SYN through, a RST back
+        got = run_ok(s1, "ovs-appctl dpctl/dump-flows")
+        got = re.sub(r" packets:\d+, bytes:\d+, used:(never|\d+\.\d+s)(, flags:\S+)?,", "", got)
+        outs.append((sorted(ln for ln in got.splitlines() if "0x0800" in ln and "proto=6" in ln),
+                     run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats")))
+    assert "\n".join(outs[0][0]) == REAL_CT
+    assert outs[1][0] == [] and outs[0][1] == outs[1][1]
