@@ -36,6 +36,7 @@ send_ip_addr_adv_notif), so an upstream's neighbour cache follows a floating IP 
 """
 from __future__ import annotations
 
+import ipaddress
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -93,28 +94,34 @@ def _firewall(ports: list[Port], trusted: list[Port], ctl: Controller, hybrid: b
     broadcast, _add_ingress_dhcp_rule) and its groups' rules, remote groups as ipsets
     (created first, as IpsetManager.set_members does); one conntrack zone per network.
     `hybrid`: OVSHybridIptablesFirewallDriver (the OVS agent's iptables_hybrid): the wrap
-    name `neutron-openvswi`, the port's `qvb<id>` as its bridge device, a zone per port."""
+    name `neutron-openvswi`, the port's `qvb<id>` as its bridge device, a zone per port.
+    Every port gets both halves, as IptablesManager keeps ipv4 and ipv6 tables: `iptables`
+    and `ip6tables` (its ICMPv6/DHCPv6 rules and IPv6 group rules; no IPv6 data path here)."""
     members = group_members(ctl)
     zones: dict[str, int] = {}
     calls: list[Call] = [c for p in trusted for c in trusted_calls(p.tap)]
-    remote: dict[str, None] = {}
+    calls6 = list(calls)
+    remote: dict[tuple[str, str], None] = {}
     for p in ports:
         zone = zones.setdefault(p.id if hybrid else p.network_id, ZONE_START + len(zones))
         dhcp = [{"direction": "ingress", "ethertype": "IPv4", "protocol": "udp", "port_range_min": 68,
                  "port_range_max": 68, "source_port_range_min": 67, "source_port_range_max": 67,
                  "dest_ip_prefix": dest} for dest in (f"{p.ip}/32", "255.255.255.255/32")]
         rules = dhcp + [rule_dict(r) for g in p.security_groups for r in ctl.groups[g].rules]
-        remote.update((r["remote_group_id"], None) for r in rules if r.get("remote_group_id") and r["ethertype"] == "IPv4")
+        remote.update(((r["remote_group_id"], r["ethertype"]), None) for r in rules if r.get("remote_group_id"))
         bridge = p.device("qvb") if hybrid else f"brq{p.network_id[:11]}"
-        calls += port_calls(p.tap, p.mac, [str(p.ip)], bridge, zone, rules, members, ipset=True,
-                            port_name=p.id if hybrid else None)
+        for family, out in (("IPv4", calls), ("IPv6", calls6)):     # IptablesManager's ipv4 and ipv6 tables
+            out += port_calls(p.tap, p.mac, [str(p.ip)], bridge, zone, rules, members, ipset=True,
+                              port_name=p.id if hybrid else None, ethertype=family)
     sets = []
-    for g in remote:
-        if members.get(g):
-            name = ipset_name(g)
-            sets.append(f"ipset create -exist {name} hash:net family inet")
-            sets += [f"ipset add -exist {name} {ip}/32" for ip in members[g]]
-    return sets + render(calls + trailer_calls(), wrap=HYBRID_WRAP if hybrid else WRAP)
+    for g, family in remote:      # IpsetManager: a set per group and ethertype with members of that family
+        ips = [ip for ip in members.get(g, []) if ipaddress.ip_address(ip).version == (6 if family == "IPv6" else 4)]
+        if ips:
+            name = ipset_name(g, family)
+            sets.append(f"ipset create -exist {name} hash:net family {'inet6' if family == 'IPv6' else 'inet'}")
+            sets += [f"ipset add -exist {name} {ip}/{ipaddress.ip_address(ip).max_prefixlen}" for ip in ips]
+    wrap = HYBRID_WRAP if hybrid else WRAP
+    return sets + render(calls + trailer_calls(), wrap=wrap) + render(calls6 + trailer_calls(), wrap=wrap, command="ip6tables")
 
 
 DEFAULT_BURST_RATE = 0.8      # qos_consts: a burst of 80 % of a second's worth at the rate

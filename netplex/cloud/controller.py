@@ -546,9 +546,16 @@ class Controller:
         rg = self.group(remote_group).id if remote_group is not None else None
         if remote_ip is not None:
             try:
-                remote_ip = str(ipaddress.ip_network(remote_ip, strict=False))
+                prefix = ipaddress.ip_network(remote_ip, strict=False)
             except ValueError:
                 raise CloudError(f"Invalid input for remote_ip_prefix. Reason: '{remote_ip}' is not a valid IP subnet.") from None
+            if ethertype != f"IPv{prefix.version}":      # _validate_ip_prefix
+                raise CloudError(f"Conflicting value ethertype {ethertype} for CIDR {remote_ip}")
+            remote_ip = str(prefix)
+        if protocol in ("ipv6-icmp", "icmpv6", "58") and ethertype == "IPv4":    # _validate_ethertype_and_protocol
+            raise CloudError(f"Invalid ethertype {ethertype} for protocol {protocol}.")
+        if ethertype == "IPv6" and protocol in ("icmp", "icmpv6"):   # _make_canonical_ipv6_icmp_protocol
+            protocol = "ipv6-icmp"
         r = Rule(self.new_id(), g.id, direction, ethertype, protocol,
                  ports[0] if ports else None, ports[1] if ports else None, remote_ip, rg)
         for o in g.rules:

@@ -40,6 +40,7 @@ __all__ = ["openstack"]
 
 # (resource, action) -> {option: takes a value}; "-f"/"--format" and "-c" are everyone's.
 _FMT = {"-f": True, "--format": True}
+IPV6_ICMP_NAMES = ("ipv6-icmp", "icmpv6")      # the ICMPv6 protocol names a rule may carry (icmpv6: the legacy one)
 OPTIONS: dict[tuple[str, str], dict[str, bool]] = {
     ("network", "create"): {"--provider-network-type": True, "--provider-segment": True,
                             "--provider-physical-network": True, "--external": False, "--internal": False,
@@ -354,11 +355,15 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
             raise CloudError("openstack security group rule create: error: argument --egress: not allowed with argument --ingress", 2)
         proto = _one(opts, "--protocol")
         proto = None if proto in (None, "any") else proto
-        if proto not in (None, "tcp", "udp", "icmp"):
-            raise _Refused(f"netplex: openstack security group rule create --protocol {proto} is not supported (tcp, udp, icmp, any)")
-        eth = _one(opts, "--ethertype", "IPv4")
-        if eth != "IPv4":
-            raise _Refused(f"netplex: openstack security group rule create --ethertype {eth} is not supported")
+        if proto not in (None, "tcp", "udp", "icmp", *IPV6_ICMP_NAMES):
+            raise _Refused(f"netplex: openstack security group rule create --protocol {proto} is not supported "
+                           "(tcp, udp, icmp, ipv6-icmp, any)")
+        eth = _one(opts, "--ethertype")
+        if eth is not None and eth not in ("IPv4", "IPv6"):
+            raise CloudError("openstack security group rule create: error: argument --ethertype: invalid choice: "
+                             f"'{eth}' (choose from 'IPv4', 'IPv6')", 2)
+        # the client's _get_ethertype: an IPv6 protocol means IPv6 unless told
+        eth = eth or ("IPv6" if proto in IPV6_ICMP_NAMES else "IPv4")
         dport = _one(opts, "--dst-port")
         if dport is not None and proto not in ("tcp", "udp"):
             raise _Refused("netplex: openstack security group rule create --dst-port without --protocol tcp|udp is not supported")

@@ -118,7 +118,7 @@ def test_rules(ctl: Controller) -> None:
     ("openstack network create --provider-network-type geneve n", "netplex: openstack network create --provider-network-type geneve is not supported (vxlan, vlan, flat)"),
     ("openstack network create --mtu 9000 n", "netplex: openstack network create --mtu is not supported"),
     ("openstack network unset net1", "netplex: openstack network unset is not supported"),
-    ("openstack security group rule create --protocol sctp web", "netplex: openstack security group rule create --protocol sctp is not supported (tcp, udp, icmp, any)"),
+    ("openstack security group rule create --protocol sctp web", "netplex: openstack security group rule create --protocol sctp is not supported (tcp, udp, icmp, ipv6-icmp, any)"),
     ("openstack server list -f yaml", "netplex: openstack -f yaml is not supported"),
 ])
 def test_refused_in_netplex_words(ctl: Controller, line: str, message: str) -> None:

@@ -3,8 +3,8 @@ netplex's model of it (netplex/cloud/firewall.py, what the cloud's agent writes)
 
 tests/data/neutron/iptables_firewall_prepare_port_filter.json holds the IPv4 cases of
 neutron's test_iptables_firewall.py IptablesFirewallTestCase that go through
-_test_prepare_port_filter (46 of them; the IPv6 ones are out of scope, as netplex's
-cloud is IPv4): each a security group rule and the whole list of add_chain/add_rule
+_test_prepare_port_filter (46 of them); iptables_firewall_prepare_port_filter_v6.json the 34
+IPv6 ones, checked on the ip6tables side (the port also has fe80::1): each a security group rule and the whole list of add_chain/add_rule
 calls the test asserts prepare_port_filter makes for the port `tapfake_dev` (MAC
 ff:ff:ff:ff:ff:ff, 10.0.0.1, network fake_net; comments off, as the test sets
 comment_iptables_rules = False). A case passes when every chain holds exactly the
@@ -23,7 +23,8 @@ MatchesRegex does. The OVS hybrid driver (OVSHybridIptablesFirewallDriver, the O
 iptables_hybrid; netplex.cloud.ovs_agent) is checked the same way on the 7 states
 TestSecurityGroupAgentWithOVSIptables replays, with its raw goldens IPTABLES_RAW_DEVICE_1/2
 (a zone per port, matched on `qvb<device>`) in place of IPTABLES_RAW_BRIDGE_NET_1/2. The IPv6
-goldens are out of scope.
+goldens IPTABLES_FILTER_V6_* are checked the same way against netplex's ip6tables half, for the
+15 states a test replays one for (and the 7 of the OVS hybrid driver).
 
 `python tests/conformance/test_neutron_firewall.py` prints the pass rates and why each
 failure failed.
@@ -42,6 +43,7 @@ from netplex.cloud.firewall import ZONE_START, Call, port_calls, trailer_calls, 
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "neutron"
 CASES: list[dict[str, Any]] = json.loads((DATA / "iptables_firewall_prepare_port_filter.json").read_text())["cases"]
+CASES6: list[dict[str, Any]] = json.loads((DATA / "iptables_firewall_prepare_port_filter_v6.json").read_text())["cases"]
 RPC = json.loads((DATA / "securitygroups_rpc_goldens.json").read_text())
 STATES: list[dict[str, Any]] = RPC["states"]
 BN = "neutron-linuxbri"
@@ -59,7 +61,11 @@ def chains_of(entries: list[tuple[str, str | None, bool]]) -> dict[str, list[str
 
 
 def ours(rule: dict[str, Any]) -> dict[str, list[str | None]]:
-    calls: list[Call] = port_calls("tapfake_dev", "ff:ff:ff:ff:ff:ff", ["10.0.0.1"], "brqfake_net", 4097, [dict(rule)])
+    """The port's calls on the rule's side: iptables for IPv4, ip6tables for IPv6 (the test's
+    fake port has 10.0.0.1 and fe80::1)."""
+    ethertype = rule["ethertype"]
+    calls: list[Call] = port_calls("tapfake_dev", "ff:ff:ff:ff:ff:ff", ["10.0.0.1", "fe80::1"], "brqfake_net", 4097,
+                                   [dict(rule)], ethertype=ethertype)
     return chains_of([(c.chain, c.rule, c.top) for c in calls + trailer_calls()])
 
 
@@ -77,15 +83,15 @@ def differences(case: dict[str, Any]) -> list[str]:
     return out
 
 
-def pass_rate() -> tuple[int, int]:
-    return sum(1 for c in CASES if not differences(c)), len(CASES)
+def pass_rate(cases: list[dict[str, Any]] = CASES) -> tuple[int, int]:
+    return sum(1 for c in cases if not differences(c)), len(cases)
 
 
 # -- test_securitygroups_rpc.py ------------------------------------------------------------
 BUILTIN = {"filter": ["FORWARD", "INPUT", "OUTPUT"], "nat": ["PREROUTING"], "raw": ["OUTPUT", "PREROUTING"]}
 
 
-def state_calls(state: dict[str, Any], hybrid: bool = False) -> list[Call]:
+def state_calls(state: dict[str, Any], hybrid: bool = False, ethertype: str = "IPv4") -> list[Call]:
     """What the agent's firewall holds in the state: trusted ports first (process_trusted_ports
     runs before the filtered ports are set up), then each port, one zone per network (`hybrid`:
     one per port, the bridge device `qvb<device>`)."""
@@ -95,7 +101,7 @@ def state_calls(state: dict[str, Any], hybrid: bool = False) -> list[Call]:
         zone = zones.setdefault(p["device"] if hybrid else p["network"], ZONE_START + len(zones))
         bridge = f"qvb{p['device']}"[:14] if hybrid else f"brq{p['network']}"[:15]
         calls += port_calls(p["device"], p["mac"], [p["ip"]], bridge, zone, p["rules"],
-                            state["members"], ipset=state["ipset"])
+                            state["members"], ipset=state["ipset"], ethertype=ethertype)
     return calls + trailer_calls()
 
 
@@ -135,17 +141,21 @@ HYBRID_STATES = [{**s, "raw": HYBRID_RAW[s["raw"]]} for s in STATES
                  if any(t.startswith("TestSecurityGroupAgentWithIptables.") for t in s["tests"])]
 
 
-def golden_regex(state: dict[str, Any]) -> str:
-    """TestSecurityGroupAgentWithIptables._regex of filter + nat + raw."""
-    value = "".join(RPC["goldens"][state[t]] for t in ("filter", "nat", "raw"))
+def golden_regex(state: dict[str, Any], ethertype: str = "IPv4") -> str:
+    """TestSecurityGroupAgentWithIptables._regex of filter + nat + raw (IPv6: the filter6 golden,
+    the same nat and raw, as _replay_iptables expects ip6tables-restore to get them)."""
+    value = "".join(RPC["goldens"][state[t]] for t in ("filter" if ethertype == "IPv4" else "filter6", "nat", "raw"))
     value = value.replace("physdev-INGRESS", "physdev-out").replace("physdev-EGRESS", "physdev-in")
     return value.replace("\n", "\\n").replace("[", r"\[").replace("]", r"\]").replace("*", r"\*")
 
 
-def state_matches(state: dict[str, Any], hybrid: bool = False) -> bool:
-    calls = state_calls(state, hybrid)
-    text = "".join(restore_text(calls, t) for t in ("filter", "nat", "raw"))
-    return re.match(golden_regex(state), text) is not None
+def state_text(state: dict[str, Any], hybrid: bool = False, ethertype: str = "IPv4") -> str:
+    calls = state_calls(state, hybrid, ethertype)
+    return "".join(restore_text(calls, t) for t in ("filter", "nat", "raw"))
+
+
+def state_matches(state: dict[str, Any], hybrid: bool = False, ethertype: str = "IPv4") -> bool:
+    return re.match(golden_regex(state, ethertype), state_text(state, hybrid, ethertype)) is not None
 
 
 def state_pass_rate() -> tuple[int, int]:
@@ -154,6 +164,17 @@ def state_pass_rate() -> tuple[int, int]:
 
 def hybrid_pass_rate() -> tuple[int, int]:
     return sum(1 for s in HYBRID_STATES if state_matches(s, hybrid=True)), len(HYBRID_STATES)
+
+
+# the states a test replays an IPv6 golden for (IPTABLES_FILTER_V6_*), both mechanisms
+STATES6 = [s for s in STATES if "filter6" in s]
+HYBRID_STATES6 = [s for s in HYBRID_STATES if "filter6" in s]
+
+
+def v6_pass_rates() -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """The IPv6 side: prepare_port_filter cases, the rpc goldens, the rpc goldens with the OVS hybrid driver."""
+    return (pass_rate(CASES6), (sum(1 for s in STATES6 if state_matches(s, ethertype="IPv6")), len(STATES6)),
+            (sum(1 for s in HYBRID_STATES6 if state_matches(s, True, "IPv6")), len(HYBRID_STATES6)))
 
 
 def test_pass_rate_is_tracked() -> None:
@@ -166,11 +187,31 @@ def test_pass_rate_is_tracked() -> None:
     passed, total = hybrid_pass_rate()
     assert total == 7
     assert passed / total >= 0.90, f"neutron securitygroups_rpc goldens, OVS hybrid driver: {passed}/{total}"
+    (p, t), (sp, st), (hp, ht) = v6_pass_rates()
+    assert (t, st, ht) == (34, 15, 7)
+    assert min(p / t, sp / st, hp / ht) >= 0.90, f"neutron IPv6 goldens: {p}/{t}, {sp}/{st}, {hp}/{ht}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["test"] for c in CASES])
 def test_case(case: dict[str, Any]) -> None:
     assert differences(case) == []
+
+
+@pytest.mark.parametrize("case", CASES6, ids=[c["test"] for c in CASES6])
+def test_case_ipv6(case: dict[str, Any]) -> None:
+    assert differences(case) == []
+
+
+@pytest.mark.parametrize("state", STATES6, ids=[s["name"] for s in STATES6])
+def test_securitygroups_rpc_golden_ipv6(state: dict[str, Any]) -> None:
+    text = state_text(state, ethertype="IPv6")
+    assert re.match(golden_regex(state, "IPv6"), text), text
+
+
+@pytest.mark.parametrize("state", HYBRID_STATES6, ids=[s["name"] for s in HYBRID_STATES6])
+def test_securitygroups_rpc_golden_ipv6_ovs_hybrid(state: dict[str, Any]) -> None:
+    text = state_text(state, hybrid=True, ethertype="IPv6")
+    assert re.match(golden_regex(state, "IPv6"), text), text
 
 
 @pytest.mark.parametrize("state", STATES, ids=[s["name"] for s in STATES])
@@ -196,7 +237,16 @@ if __name__ == "__main__":
     hpassed, htotal = hybrid_pass_rate()
     print(f"neutron test_securitygroups_rpc.py IPv4 goldens, OVS hybrid driver: {hpassed}/{htotal} "
           f"({hpassed / htotal:.1%})")
+    (p6, t6), (sp6, st6), (hp6, ht6) = v6_pass_rates()
+    print(f"neutron test_iptables_firewall.py _test_prepare_port_filter (IPv6): {p6}/{t6} ({p6 / t6:.1%})")
+    print(f"neutron test_securitygroups_rpc.py IPv6 goldens: {sp6}/{st6} ({sp6 / st6:.1%})")
+    print(f"neutron test_securitygroups_rpc.py IPv6 goldens, OVS hybrid driver: {hp6}/{ht6} ({hp6 / ht6:.1%})")
     if "-v" in sys.argv:
+        failures += [(c, d) for c in CASES6 if (d := differences(c))]
+        for st in STATES6:
+            if not state_matches(st, ethertype="IPv6"):
+                print(f"\n{st['name']} ({st['filter6']}):")
+                print(state_text(st, ethertype="IPv6"))
         for st in STATES:
             if not state_matches(st):
                 print(f"\n{st['name']} ({st['filter']}, {st['nat']}, {st['raw']}):")
