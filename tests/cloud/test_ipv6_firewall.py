@@ -10,7 +10,7 @@ import json
 import pytest
 
 from netplex.cloud import Controller, openstack
-from netplex.cloud.firewall import link_local, port_chain
+from netplex.cloud.firewall import link_local, port_chain, rule_texts
 from netplex.scenario.loader import load_scenario_text
 from netplex.scenario.runner import prepare
 from netplex.scenario.sim import SimBackend
@@ -120,3 +120,19 @@ def test_bad_ipv6_rules_get_neutrons_errors(ctl: Controller, line: str, status: 
 def test_link_local_is_the_macs_eui64() -> None:
     assert link_local("ff:ff:ff:ff:ff:ff") == "fe80::fdff:ffff:feff:ffff"     # neutron's test port
     assert link_local("fa:16:3e:12:34:56") == "fe80::f816:3eff:fe12:3456"
+
+
+def test_an_ipv6_remote_group_matches_its_ipv6_members_only() -> None:
+    """A group with IPv6 members (none in a netplex cloud, whose subnets are IPv4): its rule
+    matches `NIPv6<id>` with ipsets, one /128 rule per other member without, and its IPv4
+    members never reach the IPv6 side (nor the IPv6 ones the IPv4 side)."""
+    members = {"g1": ["10.0.0.5", "2001:db8::5", "2001:db8::9"]}
+    v6 = {"direction": "ingress", "ethertype": "IPv6", "protocol": "tcp", "port_range_min": 22,
+          "port_range_max": 22, "remote_group_id": "g1"}
+    v4 = {**v6, "ethertype": "IPv4"}
+    assert rule_texts(v6, ["2001:db8::9"], members, ipset=True) == \
+        ["-p tcp -m tcp --dport 22 -m set --match-set NIPv6g1 src -j RETURN"]
+    assert rule_texts(v6, ["2001:db8::9"], members, ipset=False) == \
+        ["-s 2001:db8::5/128 -p tcp -m tcp --dport 22 -j RETURN"]
+    assert rule_texts(v4, [], members, ipset=False) == ["-s 10.0.0.5/32 -p tcp -m tcp --dport 22 -j RETURN"]
+    assert rule_texts(v6, [], {"g1": ["10.0.0.5"]}, ipset=True) == []      # no IPv6 member: no set, no rule
