@@ -359,6 +359,7 @@ def _create(ctl: Controller, res: str, opts: dict[str, list[str]], pos: list[str
             raise _Refused(f"netplex: openstack security group rule create --protocol {proto} is not supported "
                            "(tcp, udp, icmp, ipv6-icmp, any)")
         eth = _one(opts, "--ethertype")
+        eth = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(eth.lower(), eth) if eth is not None else None   # _convert_ipvx_case
         if eth is not None and eth not in ("IPv4", "IPv6"):
             raise CloudError("openstack security group rule create: error: argument --ethertype: invalid choice: "
                              f"'{eth}' (choose from 'IPv4', 'IPv6')", 2)

@@ -89,10 +89,12 @@ def test_ipv6_rules_are_created_listed_and_shown(ctl: Controller) -> None:
                                     "--remote-ip 2001:db8::1 web -f json")
     rule = json.loads(out)
     assert (rule["protocol"], rule["remote_ip_prefix"]) == ("ipv6-icmp", "2001:db8::1/128")   # canonical, as Neutron
+    assert json.loads(openstack(ctl, "openstack security group rule create --ethertype ipv6 --egress --protocol udp "
+                                     "--dst-port 547 web -f json")[1])["ethertype"] == "IPv6"     # the client's case fix
     assert json.loads(openstack(ctl, f"openstack security group rule show {rule['id']} -f json")[1])["ethertype"] == "IPv6"
     _, out, _ = openstack(ctl, "openstack security group rule list web -f json")
     assert [(r["Ethertype"], r["Direction"]) for r in json.loads(out)] == [
-        ("IPv4", "egress"), ("IPv6", "egress"), ("IPv6", "ingress"), ("IPv6", "ingress")]
+        ("IPv4", "egress"), ("IPv6", "egress"), ("IPv6", "ingress"), ("IPv6", "ingress"), ("IPv6", "egress")]
 
 
 def test_default_group_lets_both_families_out_and_members_in(ctl: Controller) -> None:
