@@ -380,7 +380,7 @@ class OfChannel:
             self.send(msg)
 
     def flow_removed(self, rule: Rule, reason: int) -> None:
-        """OFPT_FLOW_REMOVED for a rule with send_flow_rem that timed out (ofproto_rule_send_removed)."""
+        """OFPT_FLOW_REMOVED for a rule with send_flow_rem that timed out or was deleted (ofproto_rule_send_removed)."""
         if self.connected and "send_flow_rem" in rule.flags:
             self.send(flow_removed(0, rule.cookie, rule.priority, reason, rule.table, self.vsd.now() - rule.created,
                                    rule.idle_timeout, rule.hard_timeout, rule.n_packets, rule.n_bytes,

@@ -36,7 +36,7 @@ _VERSIONS = {"OpenFlow10": 1, "OpenFlow11": 2, "OpenFlow12": 3, "OpenFlow13": 4,
 _VER_TEXT = {2: "OF1.1", 3: "OF1.2", 4: "OF1.3", 5: "OF1.4", 6: "OF1.5"}
 _UNSUPPORTED = ("insert-buckets", "remove-buckets", "monitor",
                 "snoop", "packet-out", "replace-flows", "diff-flows", "bundle", "queue-stats", "queue-get-config",
-                "dump-aggregate", "mod-port", "mod-table", "get-frags", "set-frags", "probe", "ping", "benchmark",
+                "dump-aggregate", "mod-table", "get-frags", "set-frags", "probe", "ping", "benchmark",
                 "dump-desc", "dump-table-features", "dump-ipfix-bridge", "dump-ipfix-flow", "ct-flush-zone",
                 "dump-tlv-map", "add-tlv-map", "del-tlv-map")
 _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": (2, 2), "mod-flows": (2, 2),
@@ -44,7 +44,10 @@ _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": 
          "add-group": (2, 2), "add-groups": (2, 2), "mod-group": (2, 2), "del-groups": (1, 2),
          "dump-groups": (1, 2), "dump-group-stats": (1, 2), "add-meter": (2, 2), "mod-meter": (2, 2),
          "del-meter": (1, 2), "del-meters": (1, 2), "dump-meters": (1, 2), "meter-stats": (1, 2),
-         "meter-features": (1, 1), "parse-flow": (1, 1), "parse-flows": (1, 1)}
+         "meter-features": (1, 1), "parse-flow": (1, 1), "parse-flows": (1, 1), "mod-port": (3, 3)}
+# mod-port's other actions (OFPPC_NO_STP, NO_RECV, NO_RECV_STP, NO_FWD, NO_FLOOD, NO_PACKET_IN)
+_MOD_PORT_REFUSED = ("stp", "no-stp", "receive", "no-receive", "receive-stp", "no-receive-stp", "forward",
+                     "no-forward", "flood", "no-flood", "packet-in", "no-packet-in")
 _METER_CMDS = ("add-meter", "mod-meter", "del-meter", "del-meters", "dump-meters", "meter-stats", "meter-features")
 
 
@@ -158,6 +161,8 @@ def run_ofctl(ctx: Context, argv: list[str]) -> Result:
             return Result(0, parse_flows(lines, allowed & formats if formats else allowed, version))
         except (OfctlError, FlowError) as e:
             return Result(1, "", f"ovs-ofctl: {e.message}\n")
+    if cmd == "mod-port" and args[2] in _MOD_PORT_REFUSED:
+        return Result(2, "", f"netplex: ovs-ofctl mod-port {args[2]} is not supported\n")
     if formats:
         return Result(2, "", "netplex: ovs-ofctl -F is supported with parse-flow and parse-flows only\n")
     try:
@@ -251,6 +256,16 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             if fm.table is None and strict:
                 fm.table = 0
             ofp.delete(fm, strict)
+        vsd.ns.config_changed()
+        return ""
+    if cmd == "mod-port":
+        # ofctl_mod_port: the port by number or name (no reserved names), then OFPPC_PORT_DOWN
+        p = xb.ports.get(int(args[1])) if args[1].isdigit() else xb.port_by_name(args[1])
+        if p is None or p.ofport == OFPP_LOCAL and args[1].isdigit():
+            raise OfctlError(f"{args[0]}: couldn't find port `{args[1]}'")
+        if args[2] not in ("up", "down"):
+            raise OfctlError(f"unknown mod-port command '{args[2]}'")
+        vsd.port_mod(xb, p, args[2] == "up")
         vsd.ns.config_changed()
         return ""
     if cmd == "dump-ports":

@@ -38,6 +38,9 @@ OFP_DEFAULT_PRIORITY = 32768
 NS = 1_000_000_000
 
 
+OFPRR_DELETE = 2     # ofp_flow_removed_reason: deleted by a FLOW_MOD
+
+
 @dataclass(slots=True)
 class FlowMod:
     """struct ofputil_flow_mod as ovs-ofctl builds it from text."""
@@ -263,8 +266,9 @@ class OFProto:
         self.index: dict[int, Classifier] = {}
         self.groups: dict[int, Group] = {}
         self.meters: dict[int, Meter] = {}
-        # who hears of a rule that timed out, with its reason (OFPRR_IDLE_TIMEOUT 0, OFPRR_HARD_TIMEOUT 1):
-        # the OpenFlow channels, which send FLOW_REMOVED for send_flow_rem rules (connmgr.py)
+        # who hears of a rule that went, with its reason (OFPRR_IDLE_TIMEOUT 0, OFPRR_HARD_TIMEOUT 1,
+        # OFPRR_DELETE 2): the OpenFlow channels, which send FLOW_REMOVED for send_flow_rem rules
+        # (connmgr.py)
         self.removed: list[Callable[[Rule, int], None]] = []
 
     # -- meter_mod (ofproto.c handle_add_meter, handle_modify_meter, handle_delete_meter) --------
@@ -413,18 +417,28 @@ class OFProto:
     def delete(self, fm: FlowMod, strict: bool) -> int:
         """delete_flows_loose/strict; returns how many went."""
         self.expire()
-        doomed = {id(r) for r in self._select(fm, strict)}
+        gone = self._select(fm, strict)
+        doomed = {id(r) for r in gone}
         self.changes.change()
         for t in self._tables(fm.table):
             self.tables[t] = [r for r in self.tables[t] if id(r) not in doomed]
         self.index.clear()
+        self._removed(gone)
         return len(doomed)
 
     def delete_all(self) -> None:
         self.changes.change()
+        gone = [r for t in self.tables for r in t]
         for t in range(N_TABLES):
             self.tables[t] = []
         self.index.clear()
+        self._removed(gone)
+
+    def _removed(self, gone: list[Rule]) -> None:
+        """delete_flows__: each deleted rule is told with OFPRR_DELETE (ofproto_rule_send_removed)."""
+        for r in gone:
+            for tell in self.removed:
+                tell(r, OFPRR_DELETE)
 
     def rules(self, table: int | None = None, match: Match | None = None) -> list[Rule]:
         """The rules in dump order: per table, the classifier's subtables (one per set of

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid as _uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from netplex.apps.process import Program
@@ -31,7 +31,7 @@ from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match, parse_ipv4
 from netplex.ovs.flowcache import FlowCache, Seq
 from netplex.ovs.ofproto import FlowMod, OFProto
-from netplex.ovs.openflow import OFPPR_ADD, OFPPR_DELETE, OFPPR_MODIFY, PortDesc
+from netplex.ovs.openflow import OFPPC_PORT_DOWN, OFPPR_ADD, OFPPR_DELETE, OFPPR_MODIFY, OFPPS_LIVE, PortDesc
 from netplex.ovs.ovsdb import Database, Row
 from netplex.packet.ethernet import Ethernet
 from netplex.packet.lacp import ETH_P_SLOW, LACP_MAC, Lacpdu
@@ -409,15 +409,37 @@ class OvsVswitchd(Program):
                 news.append((OFPPR_ADD, d))
             elif old[n].config != d.config:
                 # `ip link set dev up|down`: netdev-linux hears two RTM_NEWLINKs and update_port
-                # sends a MODIFY for each, whatever changed: going down, the first still shows the
-                # port up; coming up, both show it up (seen on the real ovs-vswitchd 3.1)
-                news += [(OFPPR_MODIFY, old[n] if d.config else d), (OFPPR_MODIFY, d)]
+                # sends a MODIFY for each: going down, the first has the old config and the port no
+                # longer live (state 0: neither LIVE nor LINK_DOWN yet); coming up, both show it up
+                # (seen on the real ovs-vswitchd 3.1)
+                news += [(OFPPR_MODIFY, replace(old[n], state=0) if d.config else d), (OFPPR_MODIFY, d)]
             elif old[n].state != d.state:
-                news.append((OFPPR_MODIFY, d))      # the carrier: one RTM_NEWLINK
+                # the carrier: losing it, the real switch first says the port is no longer live
+                # (state 0), then LINK_DOWN
+                if old[n].state & OFPPS_LIVE and not d.state & OFPPS_LIVE and d.state:
+                    news.append((OFPPR_MODIFY, replace(d, state=0)))
+                news.append((OFPPR_MODIFY, d))
         xb.port_descs = now
         for reason, d in news:
             for ch in xb.channels.values():
                 ch.port_status(reason, d)
+
+    def port_mod(self, xb: XBridge, p: OfPort, up: bool) -> None:
+        """OFPT_PORT_MOD's OFPPC_PORT_DOWN (`ovs-ofctl mod-port BR PORT up|down`, ofproto.c
+        handle_port_mod/update_port_config): a MODIFY at once with the new config and the port
+        no longer live, then the device turned up or down, whose rtnetlink news update_port sends
+        as for `ip link` (the real 3.1 sends: down, config PORT_DOWN state 0 then state LINK_DOWN;
+        up, config 0 with the old state, then LIVE)."""
+        old = xb.port_descs.get(p.ofport) or port_desc(xb, p)
+        config = 0 if up else OFPPC_PORT_DOWN
+        if old.config != config:
+            d = replace(old, config=config, state=old.state & ~OFPPS_LIVE)
+            xb.port_descs[p.ofport] = d
+            for ch in xb.channels.values():
+                ch.port_status(OFPPR_MODIFY, d)
+        if p.dev is not None:
+            p.dev.set_up(up)
+        self.port_status_run()
 
     # -- bridge_reconfigure ------------------------------------------------
     def reconfigure(self) -> list[tuple[str, str]]:

@@ -45,7 +45,7 @@ class Watcher(App):
 
     @on(PortStatus)
     def port_status(self, ev):
-        self.log(f"port_status reason={ev.reason} {ev.port.name} state={ev.port.state}")
+        self.log(f"port_status reason={ev.reason} {ev.port.name} state={ev.port.state} config={ev.port.config}")
         ev.dp.request_port_stats(lambda ps: self.log(f"port_stats {sorted(p.port_no for p in ps)}"))
 
     @on(FlowRemoved)
@@ -134,6 +134,13 @@ def test_the_api_events_and_requests(monkeypatch):
     assert pings(h1, "10.0.0.2")
     run_ok(s1, "ip link set p2 down")
     net.run_for(2_000_000_000)          # the hard timeout of the app's flow (send_flow_rem)
+    # a deleted flow with send_flow_rem: FLOW_REMOVED with OFPRR_DELETE; without the flag, none
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=7,udp,send_flow_rem,actions=drop")
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=8,udp,actions=drop")
+    run_ok(s1, "ovs-ofctl del-flows br0 udp")
+    run_ok(s1, "ovs-ofctl add-flow br0 priority=9,tcp,send_flow_rem,actions=drop")
+    run_ok(s1, "ovs-ofctl --strict del-flows br0 priority=9,tcp")
+    net.run_for(100_000_000)
     run_ok(s1, "ovs-vsctl del-controller br0")
     net.run_for(500_000_000)
     log = run_ok(c0, "cat /tmp/c.log").splitlines()
@@ -142,9 +149,14 @@ def test_the_api_events_and_requests(monkeypatch):
                        "flows [(0, [('output', 4294967293, 65535)])]", "desc Open vSwitch 3.1.0"]
     assert "packet_in port=1 len=42" in log         # h1's ARP request
     assert "packet_in port=1 len=98" in log         # its echo request
-    assert "port_status reason=2 p2 state=1" in log and "port_stats [1, 2, 4294967294]" in log
+    # `ip link set p2 down` (as the real 3.1): not live any more with the old config, then down
+    assert [ln for ln in log if ln.startswith("port_status")] == [
+        "port_status reason=2 p2 state=0 config=0", "port_status reason=2 p2 state=1 config=1"]
+    assert "port_stats [1, 2, 4294967294]" in log
     assert log.count("flow_removed priority=5 reason=0 packets=0") == 0
     assert log.count("flow_removed priority=5 reason=1 packets=0") == 2     # OFPRR_HARD_TIMEOUT, both directions
+    assert [ln for ln in log if "reason=2" in ln and ln.startswith("flow_removed")] == [
+        "flow_removed priority=7 reason=2 packets=0", "flow_removed priority=9 reason=2 packets=0"]   # OFPRR_DELETE
     assert log[-1] == f"leave {dpid}"
 
 
@@ -264,9 +276,17 @@ probes:
   - ping: {from: h1, to: 10.0.0.2}
   - cmd: {node: s1, run: "sleep 3"}
   - cmd: {node: h2, run: "ip link set eth0 down; sleep 2"}
+  - cmd: {node: s1, run: "ovs-ofctl add-flow br0 priority=7,udp,send_flow_rem,actions=drop; ovs-ofctl del-flows br0 udp; sleep 0.5"}
+  - cmd: {node: s1, run: "ovs-ofctl mod-port br0 p1 down; sleep 1"}
+  - cmd: {node: c0, run: "grep '^port_status reason=2 p1 ' /tmp/c.log"}
+  - cmd: {node: s1, run: "ovs-ofctl mod-port br0 p1 up; sleep 1"}
+  - cmd: {node: c0, run: "grep '^port_status reason=2 p1 ' /tmp/c.log"}
+  - cmd: {node: s1, run: "ip link set p1 down; sleep 1"}
+  - cmd: {node: c0, run: "grep '^port_status reason=2 p1 ' /tmp/c.log"}
+  - cmd: {node: s1, run: "ovs-ofctl mod-port br0 p9 down; ovs-ofctl mod-port br0 p1 foo; ovs-ofctl mod-port br0 p1"}
   - cmd: {node: s1, run: "ovs-vsctl del-controller br0; sleep 1"}
   - cmd: {node: c0, run: "grep -v '^features\\\\|^leave\\\\|^port_' /tmp/c.log"}
-  - cmd: {node: c0, run: "grep -c '^port_status reason=2 p2 state=1$' /tmp/c.log"}
+  - cmd: {node: c0, run: "grep -c '^port_status reason=2 p2 state=1 config=0$' /tmp/c.log"}
     expect_output: "1"
   - cmd: {node: c0, run: "grep -c '^leave ' /tmp/c.log"}
     expect_output: "1"
@@ -277,9 +297,10 @@ probes:
 def test_the_application_hears_the_same_from_the_real_ovs_vswitchd(differential, tmp_path, monkeypatch):
     """The events application on the kernel twin (netplex-controller over real sockets, the real
     ovs-vswitchd 3.1) logs what it logs on the simulator: ports, flow stats, desc, packet-ins, the
-    FLOW_REMOVED of its timed-out flows, the PORT_STATUS of a carrier lost, the switch leaving. (How
-    many PORT_STATUS the real switch sends around a change, and when the port stats answers come
-    between them, depends on netdev-linux's timing: those lines are compared by the count above.)"""
+    FLOW_REMOVED of its timed-out and deleted flows, the PORT_STATUS of a carrier lost, the switch
+    leaving; every PORT_STATUS (state and config) of `ovs-ofctl mod-port down|up` and `ip link set
+    down` on a port. (How many PORT_STATUS the real switch sends around a carrier change, one or
+    two, depends on netdev-linux's timing: those lines are compared by the count above.)"""
     monkeypatch.setenv("NETPLEX_ALLOW_APPS", "1")
     (tmp_path / "app.py").write_text(EVENTS_APP)
     (tmp_path / "s.yaml").write_text(TWIN_SCENARIO)

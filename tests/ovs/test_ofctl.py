@@ -2,6 +2,8 @@
 Debian's ovs-ofctl 3.1 for the same flows (durations are 0.000s here: no simulated time passed)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from netplex import Network
@@ -221,3 +223,27 @@ def test_ovs_dpctl_refuses_what_it_does_not_model():
     r = Network().add_node("s1").run("ovs-dpctl add-dp foo")
     assert (r.status, r.output) == (2, "")
     assert r.error == "netplex: ovs-dpctl add-dp is not supported\n"
+
+
+def test_mod_port_up_and_down():
+    """`ovs-ofctl mod-port` turns the port's device down and up (OFPPC_PORT_DOWN); its errors
+    are the real ovs-ofctl 3.1's (checked on the twin: tests/ovs/test_ofapp.py's scenario)."""
+    net = Network()
+    s1, h1 = net.add_node("s1"), net.add_node("h1")
+    net.add_link("s1:p1", "h1:eth0")
+    run_ok(h1, "ip link set eth0 up")
+    run_ok(s1, "ip link set p1 up && ovs-vsctl add-br br0 -- add-port br0 p1")
+    run_ok(s1, "ovs-ofctl mod-port br0 1 down")
+    assert re.search(r" 1\(p1\): addr:\S+\n     config:     PORT_DOWN\n     state:      LINK_DOWN\n",
+                     run_ok(s1, "ovs-ofctl show br0"))
+    assert "state DOWN" in run_ok(s1, "ip link show p1")
+    run_ok(s1, "ovs-ofctl mod-port br0 p1 up")
+    assert re.search(r" 1\(p1\): addr:\S+\n     config:     0\n     state:      0\n", run_ok(s1, "ovs-ofctl show br0"))
+    for line, err in [("mod-port br0 p9 down", "ovs-ofctl: br0: couldn't find port `p9'\n"),
+                      ("mod-port br0 p1 foo", "ovs-ofctl: unknown mod-port command 'foo'\n"),
+                      ("mod-port br0 p1", "ovs-ofctl: 'mod-port' command requires at least 3 arguments\n"),
+                      ("mod-port br9 p1 down", "ovs-ofctl: br9 is not a bridge or a socket\n")]:
+        r = s1.run(f"ovs-ofctl {line}")
+        assert (r.status, r.error) == (1, err), line
+    r = s1.run("ovs-ofctl mod-port br0 p1 no-flood")
+    assert (r.status, r.error) == (2, "netplex: ovs-ofctl mod-port no-flood is not supported\n")
