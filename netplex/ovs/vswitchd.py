@@ -414,10 +414,8 @@ class OvsVswitchd(Program):
                 # (seen on the real ovs-vswitchd 3.1)
                 news += [(OFPPR_MODIFY, replace(old[n], state=0) if d.config else d), (OFPPR_MODIFY, d)]
             elif old[n].state != d.state:
-                # the carrier: losing it, the real switch first says the port is no longer live
-                # (state 0), then LINK_DOWN
-                if old[n].state & OFPPS_LIVE and not d.state & OFPPS_LIVE and d.state:
-                    news.append((OFPPR_MODIFY, replace(d, state=0)))
+                # the carrier: one RTM_NEWLINK (losing it, the real switch sends sometimes a first
+                # MODIFY with state 0 as well, as netdev-linux's timing has it)
                 news.append((OFPPR_MODIFY, d))
         xb.port_descs = now
         for reason, d in news:
