@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-twin-all fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-cloud bench-t1 bench-growth randdiff clean
+.PHONY: install demo test test-twin-all fuzz bench bench-sweep bench-p1 bench-p2 bench-q1 bench-s1 bench-s2 bench-cloud bench-t1 bench-growth randdiff clean fast unfast test-fast
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,15 @@ randdiff: install
 fuzz: install
 	NETPLEX_FUZZ_LINES=100000 NETPLEX_FUZZ_FILES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
+# issue 11: the optional compiled build (mypyc, in place; results identical, BENCHMARKS.md has the speed).
+# `make unfast` is pure Python again; test-fast compiles a copy and compares every scenario byte for byte
+fast: install
+	$(BIN)/python -m netplex.build
+unfast:
+	$(BIN)/python -m netplex.build --clean
+test-fast: install
+	NETPLEX_MYPYC_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/engine/test_compiled.py
+
 bench: install
 	$(BIN)/python benchmarks/router_chain.py
 
@@ -67,4 +76,5 @@ bench-growth: install
 	for r in 10 100 1000; do PYTHONPATH=. $(BIN)/python benchmarks/router_chain.py 5000 $$r; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info netplex_fast__mypyc.*.so netplex/.fast-build.json
+	find netplex -name "*.so" -delete

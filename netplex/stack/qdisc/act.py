@@ -9,7 +9,7 @@ conforming packets get the conform verdict, the rest the exceed verdict.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.qdisc.core import l2t_ns, ticks2ns
 
@@ -44,7 +44,7 @@ def action_n2a(action: int) -> str:
 
 
 class Action:
-    kind = ""
+    kind: ClassVar[str] = ""
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -64,7 +64,7 @@ class Action:
 
 
 class Gact(Action):
-    kind = "gact"
+    kind: ClassVar[str] = "gact"
 
     def __init__(self, index: int, control: int) -> None:
         super().__init__(index)
@@ -79,7 +79,7 @@ class Gact(Action):
 
 
 class Police(Action):
-    kind = "police"
+    kind: ClassVar[str] = "police"
 
     def __init__(self, index: int, *, rate: int, burst_ticks: int, mtu: int, peakrate: int = 0,
                  control: int = TC_ACT_RECLASSIFY, result: int | None = None, overhead: int = 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
@@ -136,7 +136,7 @@ class Filter:
 class TcfProto:
     """A filter instance of one kind at (chain, prio, protocol)."""
 
-    kind = ""
+    kind: ClassVar[str] = ""
 
     def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
         self.owner = owner
@@ -254,7 +254,7 @@ class U32Opts:
 class U32Proto(TcfProto):
     """cls_u32: hash tables of key nodes; the root table is `800:` for the first u32 prio."""
 
-    kind = "u32"
+    kind: ClassVar[str] = "u32"
 
     def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
         super().__init__(owner, chain, prio, protocol)
@@ -468,7 +468,7 @@ class FwOpts:
 class FwProto(TcfProto):
     """cls_fw: the packet's firewall mark (skb->mark, iptables MARK) selects the filter."""
 
-    kind = "fw"
+    kind: ClassVar[str] = "fw"
 
     def __init__(self, owner: Any, chain: int, prio: int, protocol: int) -> None:
         super().__init__(owner, chain, prio, protocol)
@@ -556,7 +556,7 @@ class _OneFilterProto(TcfProto):
 
 
 class MatchallProto(_OneFilterProto):
-    kind = "matchall"
+    kind: ClassVar[str] = "matchall"
 
     def change(self, opts: MatchallOpts, nl_flags: int) -> None:
         """mall_change: the one rule (handle 1 unless given); not offloaded, so NOT_IN_HW."""
@@ -594,7 +594,7 @@ class CgroupProto(_OneFilterProto):
     the same handle to replace it). A packet without a socket, or whose socket's
     cgroup has classid 0, does not match (task_get_classid)."""
 
-    kind = "cgroup"
+    kind: ClassVar[str] = "cgroup"
 
     def change(self, opts: CgroupOpts, nl_flags: int) -> None:
         if self.f is None and not opts.handle:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc, QdiscClass, skb_priority, tc_h_maj, tc_h_min
@@ -36,7 +36,7 @@ class PrioOpts:
 class PfifoQdisc(Qdisc):
     """pfifo: at most `limit` packets."""
 
-    kind = "pfifo"
+    kind: ClassVar[str] = "pfifo"
 
     def __init__(self, dev: Any, handle: int, parent: int, limit: int | None = None) -> None:
         super().__init__(dev, handle, parent)
@@ -72,7 +72,7 @@ class PfifoQdisc(Qdisc):
 class BfifoQdisc(PfifoQdisc):
     """bfifo: at most `limit` bytes of backlog (default txqueuelen x mtu)."""
 
-    kind = "bfifo"
+    kind: ClassVar[str] = "bfifo"
 
     def __init__(self, dev: Any, handle: int, parent: int, limit: int | None = None) -> None:
         super().__init__(dev, handle, parent, 1)
@@ -89,7 +89,7 @@ class BfifoQdisc(PfifoQdisc):
 class PfifoFastQdisc(Qdisc):
     """pfifo_fast: three FIFO bands, band 0 first; band from skb->priority."""
 
-    kind = "pfifo_fast"
+    kind: ClassVar[str] = "pfifo_fast"
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
@@ -130,7 +130,7 @@ class PrioClass(QdiscClass):
 class PrioQdisc(Qdisc):
     """prio: `bands` classes served strictly in order; filters, else the priomap."""
 
-    kind = "prio"
+    kind: ClassVar[str] = "prio"
     classful = True
 
     def __init__(self, dev: Any, handle: int, parent: int, bands: int = 3,

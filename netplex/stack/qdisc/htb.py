@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.packet.ethernet import ETH_P_IP
 from netplex.packet.ipv4 import IPv4
@@ -73,7 +73,6 @@ class HtbClass(QdiscClass):
                  "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c", "mode",
                  "deficit", "lends", "borrows", "giants", "overhead", "mpu", "linklayer", "rate_mult",
                  "rate_shift", "ceil_mult", "ceil_shift")
-    qdisc: HtbQdisc
 
     def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
         super().__init__(qdisc, classid)
@@ -105,6 +104,7 @@ class HtbClass(QdiscClass):
 
     def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
+        assert isinstance(q, HtbQdisc)
         rate, ceil, buffer_ticks, cbuffer_ticks = opts.rate, opts.ceil, opts.buffer_ticks, opts.cbuffer_ticks
         prio, quantum, overhead, mpu, linklayer = opts.prio, opts.quantum, opts.overhead, opts.mpu, opts.linklayer
         self.rate, self.ceil = rate, ceil
@@ -139,7 +139,7 @@ class HtbClass(QdiscClass):
 
 
 class HtbQdisc(Qdisc):
-    kind = "htb"
+    kind: ClassVar[str] = "htb"
     classful = True
     has_class_change = True
 

@@ -5,7 +5,7 @@ limit a download) and tells the receive path whether to keep the packet.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
@@ -13,7 +13,7 @@ from netplex.stack.qdisc.core import INGRESS_HANDLE, TC_H_INGRESS, Qdisc
 
 
 class IngressQdisc(Qdisc):
-    kind = "ingress"
+    kind: ClassVar[str] = "ingress"
 
     def __init__(self, dev: Any, handle: int = INGRESS_HANDLE, parent: int = TC_H_INGRESS) -> None:
         super().__init__(dev, handle, parent)

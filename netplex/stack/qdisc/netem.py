@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import EINVAL, NSEC_PER_SEC, Qdisc, TcError, ticks2ns
@@ -77,7 +77,7 @@ class CrndState:
 
 
 class NetemQdisc(Qdisc):
-    kind = "netem"
+    kind: ClassVar[str] = "netem"
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)

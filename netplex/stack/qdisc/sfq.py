@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import Qdisc
@@ -40,7 +40,7 @@ class _Slot:
 
 
 class SfqQdisc(Qdisc):
-    kind = "sfq"
+    kind: ClassVar[str] = "sfq"
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)

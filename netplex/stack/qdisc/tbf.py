@@ -9,7 +9,7 @@ of `limit` bytes unless one is grafted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from netplex.stack.dropreason import SkbDropReason
 from netplex.stack.qdisc.core import EINVAL, Qdisc, QdiscClass, TcError, l2t_ns, ticks2ns
@@ -31,7 +31,7 @@ class TbfOpts:
 
 
 class TbfQdisc(Qdisc):
-    kind = "tbf"
+    kind: ClassVar[str] = "tbf"
     classful = True
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
