@@ -102,7 +102,7 @@ def build(opt_level: str = "3") -> list[Path]:
             dist = Distribution({"name": "netplex-fast", "ext_modules": exts})
             cmd = dist.get_command_obj("build_ext")
             cmd.inplace = True
-            cmd.build_temp = tmp
+            cmd.build_temp = cmd.build_lib = tmp   # nothing left behind but the extensions
             dist.run_command("build_ext")
     finally:
         os.chdir(cwd)

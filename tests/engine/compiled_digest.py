@@ -14,6 +14,7 @@ import sys
 from importlib import import_module
 from pathlib import Path
 
+import netplex.cli  # noqa: F401 - every node kind and system registered, as the CLI has them
 from netplex import build
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
