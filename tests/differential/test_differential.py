@@ -58,6 +58,8 @@ NORMALISATIONS: dict[str, Normalisations] = {
 # budget; `make test-twin-all` sets them all). Each was seen to agree when added.
 TWIN_BUDGET: dict[str, str] = {
     "examples/cloud-garp": "NETPLEX_CLOUD_TWIN",   # a second router and its agents: about 20 s on an idle twin
+    "examples/sdn-rest": "NETPLEX_OVS_TWIN",   # the REST app on the twin: tests/ovs/test_ofapp.py keeps one app run
+    "examples/sdn-app-learning-switch": "NETPLEX_OVS_TWIN",
 }
 
 
