@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from netplex.conformance.ovs_ofctl_at import Check, in_scope
-from netplex.conformance.ovs_trace_at import DEFAULT_FILE, Report, _cmd, _statements
+from netplex.conformance.ovs_trace_at import DEFAULT_FILE, Report, _cmd, _statements, setup_statement
 from netplex.conformance.ovs_vsctl_at import m4_expand, split_args
 from netplex.network import Network
 from netplex.ovs.dpctl import format_key
@@ -91,19 +91,10 @@ def _plan(body: str) -> tuple[list[tuple[str, list[str]]], str]:
     stmts = _statements(body)
     flows: list[str] = []
     for kind, args in stmts:
-        if kind == "OVS_VSWITCHD_START":
-            if any(a.strip() for a in args):
-                return [], "OVS_VSWITCHD_START with arguments"
-        elif kind in ("OVS_VSWITCHD_STOP", "AT_KEYWORDS", "AT_SETUP", "AT_CAPTURE_FILE"):
-            pass
-        elif kind == "AT_DATA":
-            if args[0] != "flows.txt":
-                return [], f"AT_DATA {args[0]}"
-            flows += [ln for ln in m4_expand(args[1]).splitlines() if ln.strip() and not ln.startswith("#")]
-        elif kind == "sh":
-            if not re.fullmatch(r"add_of_ports br0( \d+)+|sleep \d+", args[0]):
-                return [], f"shell: {args[0][:40]}"
-        elif kind == "AT_CHECK":
+        why = setup_statement(kind, args, flows, r"add_of_ports br0( \d+)+|sleep \d+")
+        if why:
+            return [], why
+        if why is None and kind == "AT_CHECK":
             cmd = _cmd(args[0])
             fl = re.fullmatch(r"ovs-ofctl( -O OpenFlow1[0-5])? add-flow br0 (.+)", cmd)
             rx = re.fullmatch(r"ovs-appctl netdev-dummy/receive p\d+ '([^']+)'", cmd)
@@ -115,7 +106,7 @@ def _plan(body: str) -> tuple[list[tuple[str, list[str]]], str]:
             elif not (re.fullmatch(r"ovs-ofctl( -O OpenFlow1[0-5])? add-flows br0 flows.txt", cmd)
                       or cmd.startswith("ovs-appctl vlog/set ") or cmd == _PREFIXES or cmd in _CHECKS):
                 return [], f"check: {cmd[:40]}"
-        else:
+        elif why is None:
             return [], kind
     if not any(k == "AT_CHECK" and _cmd(a[0]) in _CHECKS for k, a in stmts):
         return [], "no check of the installed flows"

@@ -70,24 +70,33 @@ def _statements(body: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+def setup_statement(kind: str, args: list[str], flows: list[str], shell: str) -> str | None:
+    """A group's set-up statement (the switch's start and stop, flows.txt, the shell lines
+    `shell` matches): "" when it is handled (flows.txt's lines added to `flows`), why the group
+    is left out when it cannot be, None when it is no set-up statement."""
+    if kind == "OVS_VSWITCHD_START":
+        return "OVS_VSWITCHD_START with arguments" if any(a.strip() for a in args) else ""
+    if kind in ("OVS_VSWITCHD_STOP", "AT_KEYWORDS", "AT_SETUP", "AT_CAPTURE_FILE"):
+        return ""
+    if kind == "AT_DATA":
+        if args[0] != "flows.txt":
+            return f"AT_DATA {args[0]}"
+        flows += [ln for ln in m4_expand(args[1]).splitlines() if ln.strip() and not ln.startswith("#")]
+        return ""
+    if kind == "sh":
+        return "" if re.fullmatch(shell, args[0]) else f"shell: {args[0][:40]}"
+    return None
+
+
 def _plan(body: str) -> tuple[list[tuple[str, list[str]]], str]:
     """The statements, or why the group is left out."""
     stmts = _statements(body)
     flows: list[str] = []
     for kind, args in stmts:
-        if kind == "OVS_VSWITCHD_START":
-            if any(a.strip() for a in args):
-                return [], "OVS_VSWITCHD_START with arguments"
-        elif kind in ("OVS_VSWITCHD_STOP", "AT_KEYWORDS", "AT_SETUP", "AT_CAPTURE_FILE"):
-            pass
-        elif kind == "AT_DATA":
-            if args[0] != "flows.txt":
-                return [], f"AT_DATA {args[0]}"
-            flows += [ln for ln in m4_expand(args[1]).splitlines() if ln.strip() and not ln.startswith("#")]
-        elif kind == "sh":
-            if not re.fullmatch(r"add_of_ports br0( \d+)+", args[0]):
-                return [], f"shell: {args[0][:40]}"
-        elif kind == "AT_CHECK":
+        why = setup_statement(kind, args, flows, r"add_of_ports br0( \d+)+")
+        if why:
+            return [], why
+        if why is None and kind == "AT_CHECK":
             cmd = _cmd(args[0])
             grp = re.fullmatch(r"ovs-ofctl -O OpenFlow1[1-5] add-group br0 '?([^']+)'?", cmd)
             fl = re.fullmatch(r"ovs-ofctl( -O OpenFlow1[0-5])? add-flow br0 (.+)", cmd)
@@ -104,7 +113,7 @@ def _plan(body: str) -> tuple[list[tuple[str, list[str]]], str]:
                     return [], "a traced flow out of scope"
             elif not re.fullmatch(r"tail -\d+ stdout", cmd):
                 return [], f"check: {cmd[:40]}"
-        else:
+        elif why is None:
             return [], kind
     if not any(k == "AT_CHECK" and "ofproto/trace" in a[0] for k, a in stmts):
         return [], "no ofproto/trace of br0"
