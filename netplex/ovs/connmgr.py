@@ -3,10 +3,12 @@ ofproto/ofproto.c handle_openflow) over the simulated TCP of the switch's namesp
 
 `set-controller br0 tcp:IP:PORT` makes ovs-vswitchd connect to IP:PORT and speak
 OpenFlow 1.3 (`openflow.py`): HELLO, answers FEATURES_REQUEST, ECHO_REQUEST,
-BARRIER_REQUEST and MULTIPART_REQUEST (DESC, FLOW, AGGREGATE, PORT_STATS, PORT_DESC;
-ofproto.c handle_desc_stats_request, handle_flow_stats_request,
-handle_aggregate_stats_request, handle_port_stats_request, handle_port_desc_stats_request),
-applies FLOW_MOD and PACKET_OUT, sends PACKET_IN for the packets a `controller` action
+BARRIER_REQUEST and MULTIPART_REQUEST (DESC, FLOW, AGGREGATE, PORT_STATS, PORT_DESC, GROUP,
+GROUP_DESC, GROUP_FEATURES, METER, METER_CONFIG, METER_FEATURES, QUEUE; ofproto.c
+handle_desc_stats_request, handle_flow_stats_request, handle_aggregate_stats_request,
+handle_port_stats_request, handle_port_desc_stats_request, handle_group_request,
+handle_meter_request, handle_queue_stats_request) and QUEUE_GET_CONFIG_REQUEST,
+applies FLOW_MOD, GROUP_MOD, METER_MOD and PACKET_OUT, sends PACKET_IN for the packets a `controller` action
 gives it and PORT_STATUS when a port is added, deleted, or goes up or down
 (connmgr_send_port_status), and FLOW_REMOVED when a flow added with OFPFF_SEND_FLOW_REM times out
 (checked every 100 ms while connected, as ofproto_run expires rules). A request of another type gets OFPT_ERROR
@@ -26,6 +28,59 @@ from typing import TYPE_CHECKING
 
 from netplex.ovs.actions import Act
 from netplex.ovs.flow import Match
+from netplex.ovs.group import Bucket, Group
+from netplex.ovs.meter import Band, Meter
+from netplex.ovs.ofp_gmq import (
+    GROUP_FEATURES_OVS,
+    METER_FEATURES_OVS,
+    OFPET_GROUP_MOD_FAILED,
+    OFPET_METER_MOD_FAILED,
+    OFPET_QUEUE_OP_FAILED,
+    OFPG_ALL,
+    OFPGC_ADD,
+    OFPGC_DELETE,
+    OFPGC_MODIFY,
+    OFPGMFC_BAD_COMMAND,
+    OFPGMFC_BAD_TYPE,
+    OFPGMFC_GROUP_EXISTS,
+    OFPGMFC_INVALID_GROUP,
+    OFPGMFC_UNKNOWN_GROUP,
+    OFPGT_INDIRECT,
+    OFPM_ALL,
+    OFPMBT_DROP,
+    OFPMC_ADD,
+    OFPMC_DELETE,
+    OFPMC_MODIFY,
+    OFPMF_BURST,
+    OFPMF_KBPS,
+    OFPMF_PKTPS,
+    OFPMF_STATS,
+    OFPMMFC_BAD_BAND,
+    OFPMMFC_BAD_COMMAND,
+    OFPMMFC_BAD_FLAGS,
+    OFPMMFC_INVALID_METER,
+    OFPMMFC_METER_EXISTS,
+    OFPMMFC_UNKNOWN_METER,
+    OFPMP_GROUP,
+    OFPMP_GROUP_DESC,
+    OFPMP_GROUP_FEATURES,
+    OFPMP_METER,
+    OFPMP_METER_CONFIG,
+    OFPMP_METER_FEATURES,
+    OFPMP_QUEUE,
+    OFPQ_ALL,
+    OFPQOFC_BAD_PORT,
+    OFPQOFC_BAD_QUEUE,
+    GroupDesc,
+    GroupStats,
+    MeterBand,
+    MeterConfig,
+    MeterStats,
+    OfBucket,
+    QueueStats,
+    encode_queue_config,
+    queue_stats_entry,
+)
 from netplex.ovs.ofproto import FlowMod, GroupModError, Rule
 from netplex.ovs.openflow import (
     OFPBAC_BAD_OUT_GROUP,
@@ -85,6 +140,33 @@ _RESERVED_NO = {kind: no for no, kind in _RESERVED.items()} | {"local": 0xFFFFFF
 OFPP_MAX = 0xFF00
 SPEED_10G = 10_000_000          # kbit/s: what netdev-linux reports for a veth (10GB-FD)
 MFR_DESC, HW_DESC, SW_DESC = "Nicira, Inc.", "Open vSwitch", "3.1.0"
+NS = 1_000_000_000
+OFPG_MAX = 0xFFFFFF00
+_GMQ_STATS = (OFPMP_QUEUE, OFPMP_GROUP, OFPMP_GROUP_DESC, OFPMP_GROUP_FEATURES, OFPMP_METER, OFPMP_METER_CONFIG,
+              OFPMP_METER_FEATURES)
+_GROUP_TYPE_NAMES = {0: "all", 1: "select", 2: "indirect", 3: "ff"}
+_GROUP_TYPES = {name: n for n, name in _GROUP_TYPE_NAMES.items()}
+# ofproto.py's GroupModError names → OpenFlow 1.3's (type, code)
+_MOD_ERRORS = {"OFPGMFC_GROUP_EXISTS": (OFPET_GROUP_MOD_FAILED, OFPGMFC_GROUP_EXISTS),
+               "OFPGMFC_UNKNOWN_GROUP": (OFPET_GROUP_MOD_FAILED, OFPGMFC_UNKNOWN_GROUP),
+               "OFPMMFC_METER_EXISTS": (OFPET_METER_MOD_FAILED, OFPMMFC_METER_EXISTS),
+               "OFPMMFC_UNKNOWN_METER": (OFPET_METER_MOD_FAILED, OFPMMFC_UNKNOWN_METER),
+               "OFPMMFC_INVALID_METER": (OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER)}
+
+
+def _port16(no: int) -> int:
+    """An OpenFlow 1.3 port as the switch numbers it (reserved ports in 16 bits)."""
+    return no & 0xFFFF if no >= 0xFFFFFF00 else no
+
+
+def _port32(no: int) -> int:
+    return no | 0xFFFF0000 if no >= OFPP_MAX else no
+
+
+def _bucket_actions(acts: list[Act]) -> list[tuple[str, int, int]]:
+    """A bucket's actions as an OpenFlow 1.3 action list (only its outputs when one has no such spelling)."""
+    whole = of_action_list(acts)
+    return whole[0] if whole is not None else [("output", p, n) for p, n in of_outputs(acts)[0]]
 
 
 def of_acts(decoded: list[tuple[str, int, int]], goto: int | None = None,
@@ -316,6 +398,19 @@ class OfChannel:
             err = fm.error or self.flow_mod(fm)
             if err is not None:     # refused as a whole, nothing changed (ofconn's OFPT_ERROR)
                 self.send(error_msg(xid, err[0], err[1], encode_raw(mtype, xid, body)))
+        elif mtype in (OFPT["GROUP_MOD"], OFPT["METER_MOD"]):
+            err = self.group_mod(body) if mtype == OFPT["GROUP_MOD"] else self.meter_mod(body)
+            if err is not None:
+                self.send(error_msg(xid, err[0], err[1], encode_raw(mtype, xid, body)))
+            else:
+                self.vsd.ns.config_changed()
+        elif mtype == OFPT["QUEUE_GET_CONFIG_REQUEST"] and len(body) >= 4:
+            port = struct.unpack_from("!I", body, 0)[0]
+            queues = self.queues(port)
+            if queues is None:
+                self.send(error_msg(xid, OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_PORT, encode_raw(mtype, xid, body)))
+            else:
+                self.send(encode("QUEUE_GET_CONFIG_REPLY", xid, encode_queue_config(port, queues)))
         elif mtype == OFPT["PACKET_OUT"]:
             po = PacketOut.decode(body)
             decoded, err = PacketOut.decode_acts(body)
@@ -372,12 +467,135 @@ class OfChannel:
                                                 now - self.born))
         elif mp_type == OFPMP_PORT_DESC:
             entries = [port_desc(xb, p).encode() for p in sorted(xb.ports.values(), key=lambda p: p.ofport)]
+        elif mp_type in _GMQ_STATS:
+            got = self.gmq_stats(mp_type, req, now)
+            if isinstance(got, tuple):
+                self.send(error_msg(xid, got[0], got[1], encode_raw(OFPT["MULTIPART_REQUEST"], xid, body)))
+                return
+            entries = got
         else:
             self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART,
                                 encode_raw(OFPT["MULTIPART_REQUEST"], xid, body)))
             return
         for msg in multipart_replies(xid, mp_type, entries):
             self.send(msg)
+
+    # -- groups, meters, queues (ofproto.c handle_group_mod, handle_meter_mod, handle_group_request,
+    # handle_meter_request, handle_queue_stats_request, handle_queue_get_config_request) ----------
+    def group_mod(self, body: bytes) -> tuple[int, int] | None:
+        """OFPT_GROUP_MOD; the error (type, code) it is refused with, or None."""
+        msg, err = GroupDesc.decode_mod(body)
+        if err is not None:
+            return err
+        ofp = self.xb.ofproto
+        if msg.command == OFPGC_DELETE:
+            ofp.delete_group(0xFFFFFFFF if msg.group_id == OFPG_ALL else msg.group_id)
+            return None
+        if msg.command not in (OFPGC_ADD, OFPGC_MODIFY):
+            return OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_COMMAND
+        if msg.type not in _GROUP_TYPE_NAMES:
+            return OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_TYPE
+        if msg.group_id > OFPG_MAX:
+            return OFPET_GROUP_MOD_FAILED, OFPGMFC_INVALID_GROUP
+        buckets = [Bucket(i, of_acts(b.actions), b.weight, _port16(b.watch_port), b.watch_group)
+                   for i, b in enumerate(msg.buckets)]
+        if msg.type == OFPGT_INDIRECT and len(buckets) != 1:
+            return OFPET_GROUP_MOD_FAILED, OFPGMFC_INVALID_GROUP
+        g = Group(msg.group_id, _GROUP_TYPE_NAMES[msg.type], buckets)
+        try:
+            ofp.check_groups([a for b in buckets for a in b.actions if a.kind != "group"])
+            (ofp.add_group if msg.command == OFPGC_ADD else ofp.modify_group)(g)
+        except GroupModError as e:
+            return _MOD_ERRORS.get(e.message, (OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP))
+        return None
+
+    def meter_mod(self, body: bytes) -> tuple[int, int] | None:
+        """OFPT_METER_MOD (drop bands only, as OVS's datapaths have); the error it is refused with, or None."""
+        msg = MeterConfig.decode_mod(body)
+        ofp = self.xb.ofproto
+        if msg.command == OFPMC_DELETE:
+            ofp.delete_meter(msg.meter_id)
+            return None
+        if msg.command not in (OFPMC_ADD, OFPMC_MODIFY):
+            return OFPET_METER_MOD_FAILED, OFPMMFC_BAD_COMMAND
+        if not 0 < msg.meter_id <= METER_FEATURES_OVS.max_meter:
+            return OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER
+        if msg.flags & (OFPMF_KBPS | OFPMF_PKTPS) == OFPMF_KBPS | OFPMF_PKTPS:
+            return OFPET_METER_MOD_FAILED, OFPMMFC_BAD_FLAGS
+        if any(b.type != OFPMBT_DROP or not b.rate for b in msg.bands) or not msg.bands:
+            return OFPET_METER_MOD_FAILED, OFPMMFC_BAD_BAND
+        m = Meter(msg.meter_id, bool(msg.flags & OFPMF_KBPS), bool(msg.flags & OFPMF_BURST),
+                  bool(msg.flags & OFPMF_STATS), [Band(b.rate, b.burst_size) for b in msg.bands])
+        try:
+            (ofp.add_meter if msg.command == OFPMC_ADD else ofp.modify_meter)(m)
+        except GroupModError as e:
+            return _MOD_ERRORS.get(e.message, (OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER))
+        return None
+
+    def queues(self, port_no: int) -> list[tuple[int, int]] | None:
+        """(OpenFlow port, queue id) of each queue of a port's linux-htb QoS (queue 0, the default
+        class 1:1, always), of every port for OFPP_ANY; None for a port the bridge lacks."""
+        ports = sorted(self.xb.ports.values(), key=lambda p: p.ofport)
+        if port_no != OFPP_ANY:
+            ports = [p for p in ports if port_desc(self.xb, p).port_no == port_no]
+            if not ports:
+                return None
+        out = []
+        for p in ports:
+            if p.qos:
+                ids = sorted({0} | {q[0] for q in p.qos[1]})
+                out += [(port_desc(self.xb, p).port_no, qid) for qid in ids]
+        return out
+
+    def gmq_stats(self, mp_type: int, req: bytes, now: int) -> list[bytes] | tuple[int, int]:
+        """The entries of a group, meter or queue statistics reply, or the error (type, code)."""
+        ofp = self.xb.ofproto
+        want = struct.unpack_from("!I", req, 0)[0] if len(req) >= 4 else 0xFFFFFFFF
+        if mp_type == OFPMP_GROUP_FEATURES:
+            return [GROUP_FEATURES_OVS.encode()]
+        if mp_type == OFPMP_METER_FEATURES:
+            return [METER_FEATURES_OVS.encode()]
+        if mp_type in (OFPMP_GROUP, OFPMP_GROUP_DESC):
+            groups = [g for gid, g in sorted(ofp.groups.items())
+                      if mp_type == OFPMP_GROUP_DESC or want in (OFPG_ALL, gid)]
+            if mp_type == OFPMP_GROUP_DESC:
+                return [GroupDesc(0, _GROUP_TYPES[g.type], g.group_id, [
+                    OfBucket(b.weight, _port32(b.watch_port), b.watch_group, _bucket_actions(b.actions))
+                    for b in g.buckets]).encode_desc() for g in groups]
+            return [GroupStats(g.group_id, self._refs("group", g.group_id), g.packets, g.bytes,
+                               (now - g.created) // NS, (now - g.created) % NS,
+                               [(b.packets, b.bytes) for b in g.buckets]).encode() for g in groups]
+        if mp_type in (OFPMP_METER, OFPMP_METER_CONFIG):
+            meters = [m for mid, m in sorted(ofp.meters.items()) if want in (OFPM_ALL, mid)]
+            if mp_type == OFPMP_METER_CONFIG:
+                return [MeterConfig(0, (OFPMF_KBPS if m.kbps else OFPMF_PKTPS) | (OFPMF_BURST if m.burst else 0)
+                                    | (OFPMF_STATS if m.stats else 0), m.meter_id,
+                                    [MeterBand(OFPMBT_DROP, b.rate, b.burst_size) for b in m.bands]).encode_config()
+                        for m in meters]
+            return [MeterStats(m.meter_id, self._refs("meter", m.meter_id), m.packets, m.bytes,
+                               (now - m.created) // NS, (now - m.created) % NS,
+                               [(b.packets, b.bytes) for b in m.bands]).encode() for m in meters]
+        # OFPMP_QUEUE: port and queue_id; a port or queue asked for that is not there is an error
+        queue_id = struct.unpack_from("!I", req, 4)[0] if len(req) >= 8 else OFPQ_ALL
+        queues = self.queues(want)
+        if queues is None:
+            return OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_PORT
+        queues = [q for q in queues if queue_id in (OFPQ_ALL, q[1])]
+        if not queues and queue_id != OFPQ_ALL:
+            return OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_QUEUE
+        out = []
+        for port_no, qid in queues:
+            p = self.xb.ports[port_no & 0xFFFF if port_no >= 0xFFFFFF00 else port_no]
+            cl = p.dev.qdisc.find_class(0x10000 | (qid + 1)) if p.dev is not None and p.dev.qdisc else None
+            n_bytes, n_packets = (cl.bytes, cl.packets) if cl is not None else (0, 0)
+            # linux-htb keeps no creation time: the duration is unknown (all ones), as OVS says it
+            out.append(queue_stats_entry(QueueStats(port_no, qid, n_bytes, n_packets, 0, 0xFFFFFFFF, 0xFFFFFFFF)))
+        return out
+
+    def _refs(self, kind: str, obj_id: int) -> int:
+        """The flows whose actions use a group or meter: a group's ref_count, a meter's flow_count."""
+        return sum(1 for t in self.xb.ofproto.tables for r in t
+                   if any(a.kind == kind and a.a == obj_id for a in r.actions))
 
     def flow_removed(self, rule: Rule, reason: int) -> None:
         """OFPT_FLOW_REMOVED for a rule with send_flow_rem that timed out or was deleted (ofproto_rule_send_removed)."""

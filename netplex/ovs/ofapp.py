@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netplex.errors import NetplexError
+from netplex.ovs.ofp_gmq import GroupDesc, MeterConfig
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
     OFPCML_NO_BUFFER,
@@ -443,6 +444,29 @@ class Datapath:
         self._multipart(OFPMP_PORT_STATS, struct.pack("!I4x", port_no), lambda parts: reply(
             None if parts is None else [s for p in parts for s in decode_port_stats(p)]))
 
+    def send_group_mod(self, group: GroupDesc) -> int:
+        """OFPT_GROUP_MOD (its command, type, group_id and buckets); returns its xid."""
+        xid = self.next_xid()
+        self.send_msg(encode("GROUP_MOD", xid, group.encode_mod()))
+        return xid
+
+    def send_meter_mod(self, meter: MeterConfig) -> int:
+        """OFPT_METER_MOD (its command, flags, meter_id and bands); returns its xid."""
+        xid = self.next_xid()
+        self.send_msg(encode("METER_MOD", xid, meter.encode_mod()))
+        return xid
+
+    def request_stats(self, mp_type: int, body: bytes, reply: Reply) -> None:
+        """Any OFPMP_* request: the reply's parts (each after its 8-byte head) to `reply`, or None.
+        ofp_gmq.py decodes the group, meter and queue ones."""
+        self._multipart(mp_type, body, reply)
+
+    def request_queue_config(self, reply: Reply, port: int = OFPP_ANY) -> None:
+        """OFPT_QUEUE_GET_CONFIG_REQUEST: the reply's body (a list of one) to `reply`, or None."""
+        xid = self.next_xid()
+        self.conn.pending[xid] = (reply, [])
+        self.send_msg(encode("QUEUE_GET_CONFIG_REQUEST", xid, struct.pack("!I4x", port)))
+
     def request_port_desc(self, reply: Callable[[list[PortDesc] | None], None]) -> None:
         """OFPMP_PORT_DESC: every port of the switch."""
         self._multipart(OFPMP_PORT_DESC, b"", lambda parts: reply(
@@ -551,6 +575,10 @@ class Runtime:
             if not struct.unpack_from("!H", body, 2)[0] & OFPMPF_REPLY_MORE:
                 del conn.pending[xid]
                 waiting[0](waiting[1])
+        elif mtype == OFPT["QUEUE_GET_CONFIG_REPLY"]:
+            waiting = conn.pending.pop(xid, None)
+            if waiting is not None:
+                waiting[0]([body])
         elif mtype == OFPT["BARRIER_REPLY"]:
             done = conn.barriers.pop(xid, None)
             if done is not None:

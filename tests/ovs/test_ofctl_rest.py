@@ -127,7 +127,18 @@ def test_bad_requests_get_ofctl_rest_answers():
         (f"-X POST -d '{{\"match\": ' {URL}/stats/flow/{dpid}", 400, ""),        # req.json: ValueError
         (f"{URL}/stats/nothing/{dpid}", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
         (f"-X PUT {URL}/stats/switches", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
-        (f"{URL}/stats/meter/{dpid}", 501, "netplex: ofctl_rest /stats/meter is not supported\n"),
+        (f"{URL}/stats/meterdesc/{dpid}", 501, "netplex: ofctl_rest /stats/meterdesc is not supported\n"),
+        (f"-d '{good}' {URL}/stats/groupentry/replace", 404, ""),
+        (f"-d '{good}' {URL}/stats/meterentry/replace", 404, ""),
+        (f"-d '{{\"group_id\": 1}}' {URL}/stats/groupentry/add", 400, ""),
+        (f"-d '{{\"dpid\": {dpid}, \"type\": \"ROUND_ROBIN\"}}' {URL}/stats/groupentry/add", 500, ""),
+        (f"-d '{{\"dpid\": {dpid}, \"meter_id\": \"fast\"}}' {URL}/stats/meterentry/add", 500, ""),
+        (f"-d '{{\"dpid\": {dpid}, \"bands\": [{{\"type\": \"DROP\", \"rate\": \"x\"}}]}}' "
+         f"{URL}/stats/meterentry/add", 400, ""),
+        (f"{URL}/stats/groupentry/add", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
+        (f"{URL}/stats/queue/{dpid}/1/2/3", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
+        (f"{URL}/stats/meter/{dpid}/x", 400, ""),
+        (f"{URL}/stats/group/99", 404, ""),
     ]
     for args, code, body in cases:
         assert curl(c0, args) == (code, body), args
@@ -284,3 +295,145 @@ def test_a_switch_that_does_not_answer_gives_an_empty_answer_in_time():
         fn(*args)
         fn(*args)                   # a second firing (or a late reply) answers nothing more
     assert answers == [(200, b'{"1": []}', "application/json"), (200, b'{"1": {}}', "application/json")]
+
+
+# -- groups, meters and queues --------------------------------------------------------------------
+GROUPS = [
+    {"group_id": 1, "type": "SELECT", "buckets": [{"weight": 10, "actions": [{"type": "OUTPUT", "port": 1}]},
+                                                  {"weight": 20, "actions": [{"type": "OUTPUT", "port": 2}]}]},
+    {"group_id": 2, "type": "FF", "buckets": [{"watch_port": 2, "actions": [{"type": "OUTPUT", "port": 2}]},
+                                              {"watch_port": 1, "actions": [{"type": "POP_VLAN"},
+                                                                            {"type": "OUTPUT", "port": 1}]}]},
+    {"group_id": 3, "buckets": [{"actions": [{"type": "SET_FIELD", "field": "eth_dst", "value": "02:00:00:00:00:02"},
+                                             {"type": "OUTPUT", "port": 2}, {"type": "GOTO_TABLE", "table_id": 1}]},
+                                {"actions": [{"type": "SET_QUEUE", "queue_id": 1}, {"type": "OUTPUT", "port": 1}]}]},
+    {"group_id": "0x4", "type": "INDIRECT", "buckets": [{"actions": [{"type": "GROUP", "group_id": 3}]}]},
+]
+METERS = [
+    {"meter_id": 1, "flags": ["KBPS", "BURST", "STATS"], "bands": [{"type": "DROP", "rate": 1000, "burst_size": 100}]},
+    {"meter_id": 2, "flags": "PKTPS", "bands": [{"type": "DROP", "rate": 10}]},
+    {"meter_id": 3, "flags": ["KBPS", "SLOW"], "bands": [{"type": "DSCP_REMARK", "rate": 5, "prec_level": 1},
+                                                         {"type": "RED"}]},
+]
+
+
+def _rest_message(path: str, body: dict[str, Any]) -> bytes:
+    """The one message ofctl_rest sends a switch (dpid 1) for a POST to `path`."""
+    from netplex.ovs.ofapps.ofctl_rest import RestStatsApi
+    host = _Capture()
+    rt = Runtime(host, [RestStatsApi])
+    conn = rt.accept(host)
+    rt.handle(conn, 6, 2, struct.pack("!QIBB2xII", 1, 0, 254, 0, 0, 0))      # FEATURES_REPLY
+    host.sent.clear()
+    answers: list[tuple[int, bytes, str]] = []
+    rest = rt.apps[0]
+    assert isinstance(rest, RestStatsApi)
+    rest.request("POST", path, json.dumps(body).encode(), lambda *a: answers.append(a))
+    assert answers == [(200, b"", "text/html; charset=UTF-8")], (answers, host.lines)
+    msgs = Reader().feed(b"".join(host.sent))
+    assert len(msgs) == 1
+    return struct.pack("!BBHI", 4, msgs[0][0], 8 + len(msgs[0][2]), msgs[0][1]) + msgs[0][2]
+
+
+def test_group_and_meter_entries_are_the_messages_os_ken_sends():
+    """Each groupentry/meterentry body gives the GROUP_MOD / METER_MOD bytes os-ken's
+    ofctl_v1_3.mod_group_entry / mod_meter_entry give (xid aside), for add, modify and delete."""
+    _need_osken()
+    from os_ken.lib import ofctl_v1_3
+    for kind, bodies, send in (("groupentry", GROUPS, ofctl_v1_3.mod_group_entry),
+                               ("meterentry", METERS, ofctl_v1_3.mod_meter_entry)):
+        for cmd, num in (("add", 0), ("modify", 1), ("delete", 2)):
+            for body in bodies:
+                oracle = _OsKenDp(1)
+                send(oracle, json.loads(json.dumps(body)), num)
+                ours = _rest_message(f"/stats/{kind}/{cmd}", {"dpid": 1, **body})
+                assert ours[:4] + ours[8:] == oracle.sent[0][:4] + oracle.sent[0][8:], (kind, cmd, body)
+
+
+def _gmq_lab() -> tuple[Any, Any, Any, Any, int]:
+    """The REST lab with GROUPS[:2] and METERS[:2] posted, queues on p1, and traffic through group 2
+    and meter 2 (so counters are not all zero)."""
+    net, c0, s1, h1, _h2, dpid = rest_lab()
+    assert pings(h1, "10.0.0.2")
+    for kind, bodies in (("groupentry", GROUPS[:2]), ("meterentry", METERS[:2])):
+        for body in bodies:
+            assert curl(c0, f"-d '{json.dumps({'dpid': dpid, **body})}' {URL}/stats/{kind}/add") == (200, "")
+    run_ok(s1, "ovs-vsctl -- set port p1 qos=@q -- --id=@q create qos type=linux-htb other-config:max-rate=1000000 "
+               "queues:1=@q1 -- --id=@q1 create queue other-config:max-rate=300000")
+    run_ok(s1, "ovs-ofctl -O OpenFlow13 add-flow br0 priority=200,icmp,nw_dst=10.0.0.2,actions=meter:2,group:2")
+    run_ok(s1, "ovs-ofctl -O OpenFlow13 add-flow br0 priority=200,icmp,nw_dst=10.0.0.1,actions=set_queue:1,output:1")
+    assert pings(h1, "10.0.0.2")
+    return net, c0, s1, h1, dpid
+
+
+def test_group_meter_queue_json_is_ofctl_v1_3s():
+    """For each group, meter and queue path, the JSON ofctl_rest makes of the switch's reply equals
+    what os-ken's ofctl_v1_3.get_* makes of the same bytes; and a curl of the path answers it."""
+    _need_osken()
+    from os_ken.lib import ofctl_v1_3
+
+    from netplex.ovs.ofapps.ofctl_rest import _GMQ_REQUESTS, queue_config_to_json
+    from netplex.ovs.ofp_gmq import OFPG_ALL, OFPM_ALL, OFPQ_ALL
+    net, c0, s1, _h1, dpid = _gmq_lab()
+    proc = [p for p in c0.machine.procs if isinstance(p.program, ControllerProgram)][0]
+    program = proc.program
+    assert isinstance(program, ControllerProgram) and program.runtime is not None
+    dp = program.runtime.datapaths[dpid]
+    cases = [("group", struct.pack("!I4x", OFPG_ALL), lambda o: ofctl_v1_3.get_group_stats(o, o.waiters)),
+             ("group", struct.pack("!I4x", 2), lambda o: ofctl_v1_3.get_group_stats(o, o.waiters, 2)),
+             ("groupdesc", b"", lambda o: ofctl_v1_3.get_group_desc(o, o.waiters)),
+             ("groupfeatures", b"", lambda o: ofctl_v1_3.get_group_features(o, o.waiters)),
+             ("meter", struct.pack("!I4x", OFPM_ALL), lambda o: ofctl_v1_3.get_meter_stats(o, o.waiters)),
+             ("meterconfig", struct.pack("!I4x", 1), lambda o: ofctl_v1_3.get_meter_config(o, o.waiters, 1)),
+             ("meterfeatures", b"", lambda o: ofctl_v1_3.get_meter_features(o, o.waiters)),
+             ("queue", struct.pack("!II", 0xFFFFFFFF, OFPQ_ALL), lambda o: ofctl_v1_3.get_queue_stats(o, o.waiters)),
+             ("queue", struct.pack("!II", 1, 1), lambda o: ofctl_v1_3.get_queue_stats(o, o.waiters, 1, 1))]
+    for what, body, oracle_get in cases:
+        mp_type, decode, to_json = _GMQ_REQUESTS[what]
+        parts: list[list[bytes] | None] = []
+        dp.request_stats(mp_type, body, parts.append)
+        net.run_for(10_000_000)
+        assert parts and parts[0] is not None, what
+        ours = {str(dpid): [to_json(x) for p in parts[0] for x in decode(p)]}
+        raw = [encode("MULTIPART_REPLY", 1, struct.pack("!HH4x", mp_type, 0) + p) for p in parts[0]]
+        oracle = _OsKenDp(dpid, raw)
+        assert json.loads(json.dumps(ours)) == json.loads(json.dumps(oracle_get(oracle))), what
+        assert ours[str(dpid)], what
+    for port in (0xFFFFFFFF, 1, 2):
+        got: list[list[bytes] | None] = []
+        dp.request_queue_config(got.append, port)
+        net.run_for(10_000_000)
+        assert got and got[0]
+        oracle = _OsKenDp(dpid, [encode("QUEUE_GET_CONFIG_REPLY", 1, got[0][0])])
+        want = ofctl_v1_3.get_queue_config(oracle, oracle.waiters, None if port == 0xFFFFFFFF else port)
+        assert json.loads(json.dumps({str(dpid): [queue_config_to_json(got[0][0])]})) == want, port
+    # counters that moved: group 2 and meter 2 saw the pings, queue 1 of p1 their replies
+    group = json.loads(curl(c0, f"{URL}/stats/group/{dpid}/2")[1])[str(dpid)]
+    assert group[0]["group_id"] == 2 and group[0]["ref_count"] == 1 and group[0]["packet_count"] >= 1
+    assert sum(b["packet_count"] for b in group[0]["bucket_stats"]) == group[0]["packet_count"]
+    meter = json.loads(curl(c0, f"{URL}/stats/meter/{dpid}/2")[1])[str(dpid)]
+    assert [(m["meter_id"], m["flow_count"], m["packet_in_count"] >= 1) for m in meter] == [(2, 1, True)]
+    queues = json.loads(curl(c0, f"{URL}/stats/queue/{dpid}")[1])[str(dpid)]
+    assert [(q["port_no"], q["queue_id"]) for q in queues] == [(1, 0), (1, 1)]
+    assert queues[1]["tx_packets"] >= 1
+    # every route a user types answers 200 with the switch's answer
+    for path in ("group", "group/{}/ALL", "groupdesc", "groupdesc/{}/1", "groupfeatures", "meter", "meter/{}/1",
+                 "meterconfig", "meterconfig/{}/ALL", "meterfeatures", "queue", "queue/{}/1", "queue/{}/ALL/1",
+                 "queue/{}/1/0", "queueconfig", "queueconfig/{}/1"):
+        url = f"{URL}/stats/" + (path.format(dpid) if "{}" in path else f"{path}/{dpid}")
+        code, out = curl(c0, url)
+        assert code == 200 and json.loads(out)[str(dpid)], url
+    # changes through the API: the meter modified, group 2 (and the flow using it) deleted, all groups deleted
+    body = json.dumps({"dpid": dpid, "meter_id": 2, "flags": "PKTPS", "bands": [{"type": "DROP", "rate": 99}]})
+    assert curl(c0, f"-d '{body}' {URL}/stats/meterentry/modify") == (200, "")
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, 'group_id': 2})}' {URL}/stats/groupentry/delete") == (200, "")
+    net.run_for(10_000_000)
+    assert "type=drop rate=99\n" in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-meters br0 meter=2")
+    assert [g["group_id"] for g in json.loads(curl(c0, f"{URL}/stats/groupdesc/{dpid}")[1])[str(dpid)]] == [1]
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, 'group_id': 'ALL'})}' {URL}/stats/groupentry/delete") == (200, "")
+    assert json.loads(curl(c0, f"{URL}/stats/groupdesc/{dpid}")[1]) == {str(dpid): []}
+    # a group the switch refuses (it exists already) changes nothing: the switch answers OFPT_ERROR
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, **GROUPS[0]})}' {URL}/stats/groupentry/add") == (200, "")
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, **GROUPS[1], 'group_id': 1})}' {URL}/stats/groupentry/add") \
+        == (200, "")
+    assert "type=select" in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-groups br0")

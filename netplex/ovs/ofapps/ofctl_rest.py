@@ -12,16 +12,22 @@ webob's `404 Not Found` page for another path.
     GET    /stats/portdesc/<dpid>               {"1": [{"hw_addr": .., "name": .., ..., "port_no": 1}]}
     POST   /stats/flowentry/add|modify|modify_strict|delete|delete_strict   {"dpid": 1, "match": {...}, "actions": [...]}
     DELETE /stats/flowentry/clear/<dpid>
+    GET    /stats/group/<dpid>[/<group_id>], /stats/groupdesc/<dpid>, /stats/groupfeatures/<dpid>
+    POST   /stats/groupentry/add|modify|delete   {"dpid": 1, "group_id": 1, "type": "SELECT", "buckets": [...]}
+    GET    /stats/meter/<dpid>[/<meter_id>], /stats/meterconfig/<dpid>[/<meter_id>], /stats/meterfeatures/<dpid>
+    POST   /stats/meterentry/add|modify|delete   {"dpid": 1, "meter_id": 1, "flags": ["KBPS"], "bands": [...]}
+    GET    /stats/queue/<dpid>[/<port>[/<queue_id>]], /stats/queueconfig/<dpid>[/<port>]
 
 The HTTP server listens on `--wsapi-host` (0.0.0.0) port `--wsapi-port` (8080), os-ken's wsgi
 options. A body is read as ofctl_rest reads it (ast.literal_eval for the flowentry commands,
-JSON for a stats filter). The meter, group, queue, table and experimenter paths of ofctl_rest are
-answered 501 with netplex's words: the switch does not answer those statistics here.
+JSON for a stats filter). The meterdesc, queuedesc, table, tablefeatures, flowdesc, role and
+experimenter paths of ofctl_rest are answered 501 with netplex's words.
 """
 from __future__ import annotations
 
 import ast
 import json
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +42,50 @@ from netplex.ovs.ofapp import (
     Runtime,
     Stream,
     match,
+)
+from netplex.ovs.ofp_gmq import (
+    OFPG_ALL,
+    OFPG_ANY,
+    OFPGC_ADD,
+    OFPGC_DELETE,
+    OFPGC_MODIFY,
+    OFPGT_ALL,
+    OFPGT_FF,
+    OFPGT_INDIRECT,
+    OFPGT_SELECT,
+    OFPM_ALL,
+    OFPMBT_DROP,
+    OFPMBT_DSCP_REMARK,
+    OFPMC_ADD,
+    OFPMC_DELETE,
+    OFPMC_MODIFY,
+    OFPMF_BURST,
+    OFPMF_KBPS,
+    OFPMF_PKTPS,
+    OFPMF_STATS,
+    OFPMP_GROUP,
+    OFPMP_GROUP_DESC,
+    OFPMP_GROUP_FEATURES,
+    OFPMP_METER,
+    OFPMP_METER_CONFIG,
+    OFPMP_METER_FEATURES,
+    OFPMP_QUEUE,
+    OFPQ_ALL,
+    GroupDesc,
+    GroupFeatures,
+    GroupStats,
+    MeterBand,
+    MeterConfig,
+    MeterFeatures,
+    MeterStats,
+    OfBucket,
+    QueueStats,
+    decode_group_descs,
+    decode_group_stats,
+    decode_meter_configs,
+    decode_meter_stats,
+    decode_queue_config,
+    decode_queue_stats,
 )
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
@@ -71,9 +121,27 @@ _FLOW_COMMANDS = {"add": OFPFC_ADD, "modify": OFPFC_MODIFY, "modify_strict": OFP
 # ofctl_v1_3.to_match's old names
 _OLD_NAMES = {"dl_dst": "eth_dst", "dl_src": "eth_src", "dl_type": "eth_type", "dl_vlan": "vlan_vid",
               "nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "nw_proto": "ip_proto"}
-_NOT_HERE = ("meterfeatures", "meterconfig", "meterdesc", "meter", "groupfeatures", "groupdesc", "group", "queue",
-             "queueconfig", "queuedesc", "table", "tablefeatures", "flowdesc", "role", "meterentry", "groupentry",
-             "experimenter")
+_NOT_HERE = ("meterdesc", "queuedesc", "table", "tablefeatures", "flowdesc", "role", "experimenter")
+# GET /stats/<what>/<dpid>[/...]: how many path segments each takes (ofctl_rest's mapper)
+_STATS_ROUTES = {"desc": (2,), "flow": (2,), "aggregateflow": (2,), "port": (2, 3), "portdesc": (2,),
+                 "group": (2, 3), "groupdesc": (2, 3), "groupfeatures": (2,), "meter": (2, 3), "meterconfig": (2, 3),
+                 "meterfeatures": (2,), "queue": (2, 3, 4), "queueconfig": (2, 3)}
+_POST_STATS = ("flow", "aggregateflow")
+_GROUP_COMMANDS = {"add": OFPGC_ADD, "modify": OFPGC_MODIFY, "delete": OFPGC_DELETE}
+_METER_COMMANDS = {"add": OFPMC_ADD, "modify": OFPMC_MODIFY, "delete": OFPMC_DELETE}
+# ofctl_v1_3's names, in its dicts' order (the JSON lists follow it)
+_GROUP_TYPE_NAMES = {OFPGT_ALL: "ALL", OFPGT_SELECT: "SELECT", OFPGT_INDIRECT: "INDIRECT", OFPGT_FF: "FF"}
+_GROUP_TYPE_NUMS = {name: n for n, name in _GROUP_TYPE_NAMES.items()}
+_GROUP_CAPS = {1: "SELECT_WEIGHT", 2: "SELECT_LIVENESS", 4: "CHAINING", 8: "CHAINING_CHECKS"}
+_ACTION_TYPES = {0: "OUTPUT", 11: "COPY_TTL_OUT", 12: "COPY_TTL_IN", 15: "SET_MPLS_TTL", 16: "DEC_MPLS_TTL",
+                 17: "PUSH_VLAN", 18: "POP_VLAN", 19: "PUSH_MPLS", 20: "POP_MPLS", 21: "SET_QUEUE", 22: "GROUP",
+                 23: "SET_NW_TTL", 24: "DEC_NW_TTL", 25: "SET_FIELD", 26: "PUSH_PBB", 27: "POP_PBB"}
+_METER_FLAGS = {"KBPS": OFPMF_KBPS, "PKTPS": OFPMF_PKTPS, "BURST": OFPMF_BURST, "STATS": OFPMF_STATS}
+_BAND_TYPES = {OFPMBT_DROP: "DROP", OFPMBT_DSCP_REMARK: "DSCP_REMARK", 0xFFFF: "EXPERIMENTER"}
+# ofproto_v1_3's reserved group, meter and queue numbers (OFCtlUtil's OFPG_/OFPM_/OFPQ_ names)
+_GROUP_NAMES = {OFPG_ALL: "ALL", OFPG_ANY: "ANY", 0xFFFFFF00: "MAX"}
+_METER_NAMES = {OFPM_ALL: "ALL", 0xFFFFFFFE: "CONTROLLER", 0xFFFF0000: "MAX", 0xFFFFFFFD: "SLOWPATH"}
+_QUEUE_NAMES = {OFPQ_ALL: "ALL"}
 _NOT_FOUND_PAGE = b"404 Not Found\n\nThe resource could not be found.\n\n   "
 
 
@@ -102,6 +170,19 @@ def port_from_user(value: Any) -> int:
 
 def port_to_user(no: int) -> int | str:
     return _PORT_NAMES.get(no, no)
+
+
+def _reserved_from_user(value: Any, names: dict[int, str]) -> int:
+    """OFCtlUtil._reserved_num_from_user: a number, or a reserved name (`ALL`, `OFPG_ANY`); another
+    word goes on as a string in os-ken and breaks the message: an error escaping the handler (500)."""
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        word = str(value).upper()
+        for no, name in names.items():
+            if word in (name, f"OFPG_{name}", f"OFPM_{name}", f"OFPQ_{name}"):
+                return no
+        raise TypeError(f"not a reserved number: {value}") from None
 
 
 def _port32(no: int) -> int:
@@ -306,6 +387,137 @@ def port_desc_to_json(p: PortDesc) -> dict[str, Any]:
             "curr_speed": p.curr_speed, "max_speed": 0, "port_no": port_to_user(p.port_no)}
 
 
+def group_stats_to_json(g: GroupStats) -> dict[str, Any]:
+    """One group of ofctl_v1_3.get_group_stats."""
+    return {"length": g.length, "ref_count": g.ref_count, "packet_count": g.packet_count,
+            "byte_count": g.byte_count, "duration_sec": g.duration_sec, "duration_nsec": g.duration_nsec,
+            "bucket_stats": [{"packet_count": p, "byte_count": b} for p, b in g.buckets],
+            "group_id": _GROUP_NAMES.get(g.group_id, g.group_id)}
+
+
+def group_desc_to_json(g: GroupDesc) -> dict[str, Any]:
+    """One group of ofctl_v1_3.get_group_desc: its buckets' actions as action_to_str says them."""
+    return {"buckets": [{"weight": b.weight, "watch_port": b.watch_port, "watch_group": b.watch_group,
+                         "actions": [action_to_str(a) for a in b.actions]} for b in g.buckets],
+            "group_id": _GROUP_NAMES.get(g.group_id, g.group_id), "type": _GROUP_TYPE_NAMES.get(g.type)}
+
+
+def group_features_to_json(f: GroupFeatures) -> dict[str, Any]:
+    """ofctl_v1_3.get_group_features: the bitmaps as lists of names."""
+    return {"types": [name for t, name in _GROUP_TYPE_NAMES.items() if f.types & (1 << t)],
+            "capabilities": [name for c, name in _GROUP_CAPS.items() if f.capabilities & c],
+            "max_groups": [{name: f.max_groups[t]} for t, name in _GROUP_TYPE_NAMES.items()],
+            "actions": [{name: [a for n, a in _ACTION_TYPES.items() if f.actions[t] & (1 << n)]}
+                        for t, name in _GROUP_TYPE_NAMES.items()]}
+
+
+def meter_stats_to_json(m: MeterStats) -> dict[str, Any]:
+    """One meter of ofctl_v1_3.get_meter_stats."""
+    return {"len": m.len, "flow_count": m.flow_count, "packet_in_count": m.packet_in_count,
+            "byte_in_count": m.byte_in_count, "duration_sec": m.duration_sec, "duration_nsec": m.duration_nsec,
+            "band_stats": [{"packet_band_count": p, "byte_band_count": b} for p, b in m.bands],
+            "meter_id": _METER_NAMES.get(m.meter_id, m.meter_id)}
+
+
+def meter_config_to_json(m: MeterConfig) -> dict[str, Any]:
+    """One meter of ofctl_v1_3.get_meter_config."""
+    bands: list[dict[str, Any]] = []
+    for b in m.bands:
+        band: dict[str, Any] = {"rate": b.rate, "burst_size": b.burst_size, "type": _BAND_TYPES.get(b.type, "")}
+        if b.type == OFPMBT_DSCP_REMARK:
+            band["prec_level"] = b.prec_level
+        bands.append(band)
+    return {"flags": [name for name, bit in _METER_FLAGS.items() if m.flags & bit], "bands": bands,
+            "meter_id": _METER_NAMES.get(m.meter_id, m.meter_id)}
+
+
+def meter_features_to_json(f: MeterFeatures) -> dict[str, Any]:
+    """ofctl_v1_3.get_meter_features."""
+    return {"max_meter": f.max_meter,
+            "band_types": [name for t, name in _BAND_TYPES.items() if t < 32 and f.band_types & (1 << t)],
+            "capabilities": [name for name, bit in _METER_FLAGS.items() if f.capabilities & bit],
+            "max_bands": f.max_bands, "max_color": f.max_color}
+
+
+def queue_stats_to_json(q: QueueStats) -> dict[str, Any]:
+    """One queue of ofctl_v1_3.get_queue_stats (its port as a number)."""
+    return {"duration_nsec": q.duration_nsec, "duration_sec": q.duration_sec, "port_no": q.port_no,
+            "queue_id": q.queue_id, "tx_bytes": q.tx_bytes, "tx_errors": q.tx_errors, "tx_packets": q.tx_packets}
+
+
+def queue_config_to_json(body: bytes) -> dict[str, Any]:
+    """ofctl_v1_3.get_queue_config of one OFPT_QUEUE_GET_CONFIG_REPLY: each queue's MIN_RATE,
+    MAX_RATE (rate) and EXPERIMENTER (experimenter, data) properties."""
+    port, queues = decode_queue_config(body)
+    out = []
+    for qid, qport, props in queues:
+        plist: list[dict[str, Any]] = []
+        pos = 0
+        while pos + 8 <= len(props):
+            ptype, plen = struct.unpack_from("!HH", props, pos)
+            if plen < 8:
+                break
+            p: dict[str, Any] = {"property": {1: "MIN_RATE", 2: "MAX_RATE", 0xFFFF: "EXPERIMENTER"}.get(ptype,
+                                                                                                         "UNKNOWN")}
+            if ptype in (1, 2):
+                p["rate"] = struct.unpack_from("!H", props, pos + 8)[0]
+            elif ptype == 0xFFFF:
+                p["experimenter"] = struct.unpack_from("!I", props, pos + 8)[0]
+                p["data"] = props[pos + 16:pos + plen]
+            plist.append(p)
+            pos += plen
+        out.append({"properties": plist, "port": port_to_user(qport), "queue_id": _QUEUE_NAMES.get(qid, qid)})
+    return {"queues": out, "port": port_to_user(port)}
+
+
+def to_group_mod(group: dict[str, Any], cmd: int) -> GroupDesc:
+    """ofctl_v1_3.mod_group_entry: type (ALL), group_id, buckets (weight 0, watch_port OFPP_ANY,
+    watch_group OFPG_ANY, actions read one by one: an instruction or an unknown type left out)."""
+    gtype = _GROUP_TYPE_NUMS.get(group.get("type", "ALL"))
+    if gtype is None:           # logged by ofctl, then the message cannot be built: 500
+        raise TypeError(f"Unknown group type: {group.get('type')}")
+    buckets = []
+    for bucket in group.get("buckets", []):
+        if not isinstance(bucket, dict):
+            raise AttributeError("bucket is not a dict")
+        acts: list[Action] = []
+        for dic in bucket.get("actions", []):
+            if not isinstance(dic, dict):
+                raise AttributeError("action is not a dict")
+            if dic.get("type") not in ("GOTO_TABLE", "WRITE_METADATA", "WRITE_ACTIONS", "CLEAR_ACTIONS", "METER"):
+                acts += to_actions([dic], lambda _text: None)[0]
+        buckets.append(OfBucket(_str_to_int(bucket.get("weight", 0)), _str_to_int(bucket.get("watch_port", OFPP_ANY)),
+                                _str_to_int(bucket.get("watch_group", OFPG_ANY)), acts))
+    return GroupDesc(cmd, gtype, _reserved_from_user(group.get("group_id", 0), _GROUP_NAMES), buckets)
+
+
+def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) -> MeterConfig:
+    """ofctl_v1_3.mod_meter_entry: flags (a name or a list; an unknown one logged), meter_id,
+    bands DROP and DSCP_REMARK (rate, burst_size, prec_level; another type logged and left out)."""
+    flags = 0
+    names = meter.get("flags", [])
+    for name in names if isinstance(names, list) else [names]:
+        if name in _METER_FLAGS:
+            flags |= _METER_FLAGS[name]
+        else:
+            log(f"Unknown meter flag: {name}")
+    bands = []
+    for band in meter.get("bands", []):
+        if not isinstance(band, dict):
+            raise AttributeError("band is not a dict")
+        btype = band.get("type")
+        rate, burst = _str_to_int(band.get("rate", 0)), _str_to_int(band.get("burst_size", 0))
+        if btype == "DROP":
+            bands.append(MeterBand(OFPMBT_DROP, rate, burst))
+        elif btype == "DSCP_REMARK":
+            bands.append(MeterBand(OFPMBT_DSCP_REMARK, rate, burst, _str_to_int(band.get("prec_level", 0))))
+        elif btype == "EXPERIMENTER":
+            raise _NotHere("meter band EXPERIMENTER")
+        else:
+            log(f"Unknown band type: {btype}")
+    return MeterConfig(cmd, flags, _reserved_from_user(meter.get("meter_id", 0), _METER_NAMES), bands)
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 Respond = Callable[[int, bytes, str], None]
 
@@ -362,6 +574,19 @@ class _HttpConn:
         self.next()
 
 
+# what each statistics path asks the switch and how its reply's entries read
+_GMQ_REQUESTS: dict[str, tuple[int, Callable[[bytes], list[Any]], Callable[[Any], dict[str, Any]]]] = {
+    "group": (OFPMP_GROUP, decode_group_stats, group_stats_to_json),
+    "groupdesc": (OFPMP_GROUP_DESC, decode_group_descs, group_desc_to_json),
+    "groupfeatures": (OFPMP_GROUP_FEATURES, lambda b: [GroupFeatures.decode(b)], group_features_to_json),
+    "meter": (OFPMP_METER, decode_meter_stats, meter_stats_to_json),
+    "meterconfig": (OFPMP_METER_CONFIG, decode_meter_configs, meter_config_to_json),
+    "meterfeatures": (OFPMP_METER_FEATURES, lambda b: [MeterFeatures.decode(b)], meter_features_to_json),
+    "queue": (OFPMP_QUEUE, decode_queue_stats, queue_stats_to_json),
+    "queueconfig": (0, lambda b: [b], queue_config_to_json),
+}
+
+
 class RestStatsApi(App):
     """os-ken's RestStatsApi (ofctl_rest) on the runtime's switches."""
 
@@ -398,8 +623,8 @@ class RestStatsApi(App):
             return
         if n >= 1 and seg[0] in _NOT_HERE:
             raise _NotHere(f"/stats/{seg[0]}")
-        if n == 2 and seg[0] == "flowentry" and method == "POST":
-            self.flowentry(seg[1], body, respond)
+        if n == 2 and seg[0] in ("flowentry", "groupentry", "meterentry") and method == "POST":
+            self.flowentry(seg[1], body, respond, seg[0])
             return
         if n == 3 and seg[:2] == ["flowentry", "clear"] and method == "DELETE":
             dp = self.datapath(seg[2], respond)
@@ -407,9 +632,8 @@ class RestStatsApi(App):
                 dp.send_flow_mod({}, [], 0, command=OFPFC_DELETE, table_id=OFPTT_ALL)
                 respond(200, b"", "text/html; charset=UTF-8")
             return
-        stats = {("desc", 2): ("GET",), ("flow", 2): ("GET", "POST"), ("aggregateflow", 2): ("GET", "POST"),
-                 ("port", 2): ("GET",), ("port", 3): ("GET",), ("portdesc", 2): ("GET",)}
-        if n and (seg[0], n) in stats and method in stats[(seg[0], n)]:
+        if n and n in _STATS_ROUTES.get(seg[0], ()) and (method == "GET" or method == "POST" and
+                                                            seg[0] in _POST_STATS):
             dp = self.datapath(seg[1], respond)
             if dp is not None:
                 self.stats(dp, seg, body, ok, respond)
@@ -440,6 +664,8 @@ class RestStatsApi(App):
                 answer(value)
         if what == "desc":
             dp.request_desc(lambda d: ok({key: d or {}}))
+        elif what in _GMQ_REQUESTS:
+            self.gmq_stats(dp, seg, lambda v: ok({key: v}))
         elif what == "portdesc":
             dp.request_port_desc(lambda ps: ok({key: [port_desc_to_json(p) for p in ps or []]}))
         elif what == "port":
@@ -470,9 +696,30 @@ class RestStatsApi(App):
         # the request is out: no answer in time is an empty one
         self.runtime.host.call_later(REQUEST_TIMEOUT_NS, ok, {key: {} if what == "desc" else []})
 
-    def flowentry(self, cmd: str, body: bytes, respond: Respond) -> None:
-        """command_method + mod_flow_entry: the body read with ast.literal_eval, its `dpid`, then the
-        FLOW_MOD (ofctl_v1_3.mod_flow_entry's defaults: priority 0, table 0, no timeouts)."""
+    def gmq_stats(self, dp: Datapath, seg: list[str], ok: Callable[[Any], None]) -> None:
+        """A group, meter or queue request (ofctl_v1_3's get_group_*, get_meter_*, get_queue_*):
+        its optional id segments ("ALL": every one) read as ofctl reads them, then the reply's JSON."""
+        what = seg[0]
+        arg = [None if s == "ALL" else s for s in seg[2:]]
+        mp_type, decode, to_json = _GMQ_REQUESTS[what]
+        if what == "queueconfig":
+            port = OFPP_ANY if not arg or arg[0] is None else _str_to_int(arg[0])
+            dp.request_queue_config(lambda parts: ok([queue_config_to_json(p) for p in parts or []]), port)
+            return
+        if what == "queue":
+            body = struct.pack("!II", OFPP_ANY if not arg or arg[0] is None else _str_to_int(arg[0]),
+                               OFPQ_ALL if len(arg) < 2 or arg[1] is None else _str_to_int(arg[1]))
+        elif what in ("group", "meter", "meterconfig"):
+            body = struct.pack("!I4x", (OFPG_ALL if what == "group" else OFPM_ALL) if not arg or arg[0] is None
+                               else _str_to_int(arg[0]))
+        else:           # groupdesc (its group id is OpenFlow 1.5's), groupfeatures, meterfeatures
+            body = b""
+        dp.request_stats(mp_type, body, lambda parts: ok([to_json(x) for p in parts or [] for x in decode(p)]))
+
+    def flowentry(self, cmd: str, body: bytes, respond: Respond, kind: str = "flowentry") -> None:
+        """command_method + mod_flow_entry (mod_group_entry, mod_meter_entry): the body read with
+        ast.literal_eval, its `dpid`, then the FLOW_MOD (ofctl_v1_3.mod_flow_entry's defaults:
+        priority 0, table 0, no timeouts), GROUP_MOD or METER_MOD."""
         try:
             flow = ast.literal_eval(body.decode("utf-8")) if body else {}
         except (SyntaxError, UnicodeDecodeError):
@@ -488,10 +735,19 @@ class RestStatsApi(App):
         dp = self.datapath(str(dpid), respond)
         if dp is None:
             return
-        command = _FLOW_COMMANDS.get(cmd)
+        command = {"flowentry": _FLOW_COMMANDS, "groupentry": _GROUP_COMMANDS, "meterentry": _METER_COMMANDS}[
+            kind].get(cmd)
         if command is None:
             self.log(f"No such command : {cmd}")
             respond(404, b"", "text/html; charset=UTF-8")
+            return
+        if kind == "groupentry":
+            dp.send_group_mod(to_group_mod(flow, command))
+            respond(200, b"", "text/html; charset=UTF-8")
+            return
+        if kind == "meterentry":
+            dp.send_meter_mod(to_meter_mod(flow, command, self.log))
+            respond(200, b"", "text/html; charset=UTF-8")
             return
         table_id = flow.get("table_id", 0)
         fields = to_match(flow.get("match", {}), self.log)
