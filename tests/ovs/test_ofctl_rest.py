@@ -233,20 +233,9 @@ class _Capture:
 
 def _rest_flow_mod(body: dict[str, Any]) -> bytes:
     """The FLOW_MOD ofctl_rest sends a switch (dpid 1) for a POST /stats/flowentry/add body."""
-    from netplex.ovs.ofapps.ofctl_rest import RestStatsApi
-    host = _Capture()
-    rt = Runtime(host, [RestStatsApi])
-    conn = rt.accept(host)
-    rt.handle(conn, 6, 2, struct.pack("!QIBB2xII", 1, 0, 254, 0, 0, 0))      # FEATURES_REPLY
-    host.sent.clear()
-    answers: list[tuple[int, bytes, str]] = []
-    rest = rt.apps[0]
-    assert isinstance(rest, RestStatsApi)
-    rest.request("POST", "/stats/flowentry/add", json.dumps(body).encode(), lambda *a: answers.append(a))
-    assert answers == [(200, b"", "text/html; charset=UTF-8")], (answers, host.lines)
-    msgs = Reader().feed(b"".join(host.sent))
-    assert len(msgs) == 1 and msgs[0][0] == 14
-    return encode("FLOW_MOD", msgs[0][1], msgs[0][2])
+    msg = _rest_message("/stats/flowentry/add", body)
+    assert msg[1] == 14
+    return msg
 
 
 def test_flow_stats_json_is_ofctl_v1_3s():
