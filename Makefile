@@ -23,7 +23,7 @@ test: install
 # real FRR in every fat-tree switch and the rest of the BGP scenarios, every moby golden and docker example,
 # the cloud examples past the budget (cloud-garp), the SDN examples and datapath cases, the X2 handover
 test-twin-all: install
-	NETPLEX_NF_TWIN=1 NETPLEX_FRR_TWIN=1 NETPLEX_CONTAINER_TWIN=1 NETPLEX_CLOUD_TWIN=1 NETPLEX_OVS_TWIN=1 NETPLEX_MOBILE_TWIN=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m linux
+	NETPLEX_NF_TWIN=1 NETPLEX_FRR_TWIN=1 NETPLEX_CONTAINER_TWIN=1 NETPLEX_CLOUD_TWIN=1 NETPLEX_OVS_TWIN=1 NETPLEX_MOBILE_TWIN=1 NETPLEX_FIDELITY_TWIN=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m linux
 
 # random command sequences, simulator against the kernel twin (root): make randdiff N=300 [LEN=15 SEED=0]
 N ?= 300

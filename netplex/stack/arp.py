@@ -93,7 +93,7 @@ class ArpMixin:
             if tracing:
                 self.trace("arp_process", f"who-has {self.fmt_ip(tip)} from {self.fmt_ip(sip)}: is-at {self.fmt_mac(dev.mac)}",
                            dev=dev.name)
-            self.neigh.update(dev, sip, sha, confirm=False, create=True)
+            self.neigh.update(dev, sip, sha, confirm=False, create=True, used=True)
             self._arp_reply(dev, arp)
             return
         if routed and self.arp_fwd_proxy(dev, tip, sip):

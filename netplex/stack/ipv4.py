@@ -267,6 +267,9 @@ class Ipv4Path:
                 return  # PACKET_OTHERHOST: not for us, silently ignored (lo too: its neighbour's lladdr)
             self.ip_rcv(dev, frame)
         elif etype == ETH_P_ARP:
+            dst = frame.dst
+            if dst != dev.mac and not dst[0] & 1:
+                return  # arp_rcv: PACKET_OTHERHOST (a unicast probe to another MAC) is consumed unread
             self.arp_rcv(dev, frame)
         elif etype == ETH_P_MPLS_UC:
             mpls_rcv(self, dev, frame)

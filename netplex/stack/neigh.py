@@ -100,10 +100,37 @@ class NeighTable:
         return n
 
     def refresh(self, n: Neighbour) -> None:
-        """Apply the state changes the kernel's timer would have made by now."""
-        if n.state == NUD_REACHABLE and self.ns.sched.now - n.confirmed >= n.reachable_ns:
-            n.state = NUD_STALE
-            n.updated = n.confirmed + n.reachable_ns
+        """Apply the state changes the kernel's timer would have made by now: neigh_timer_handler on
+        a REACHABLE entry past its reachable time makes it DELAY if it was used within
+        delay_first_probe_time of that moment (its DELAY timer then confirms or probes), else STALE."""
+        if n.state == NUD_REACHABLE:
+            expiry = n.confirmed + n.reachable_ns
+            now = self.ns.sched.now
+            if now < expiry:
+                return
+            delay = self.parm(n.dev, "delay_first_probe_time") * NSEC_PER_SEC
+            n.timer_gen += 1
+            n.updated = expiry
+            if expiry <= n.used + delay:
+                n.state = NUD_DELAY
+                self.ns.sched.after(max(0, expiry + delay - now), self._delay_timer, n, n.timer_gen)
+            else:
+                n.state = NUD_STALE
+
+    def _arm_reachable(self, n: Neighbour) -> None:
+        """neigh_add_timer for a REACHABLE entry, armed only when its expiry can make it DELAY (it was
+        used within delay_first_probe_time of the expiry): otherwise the lazy `refresh` makes it
+        STALE when someone looks, and a table at rest costs no events."""
+        expiry = n.confirmed + n.reachable_ns
+        if expiry <= n.used + self.parm(n.dev, "delay_first_probe_time") * NSEC_PER_SEC:
+            self.ns.sched.after(max(0, expiry - self.ns.sched.now), self._reachable_timer, n, n.timer_gen)
+
+    def _reachable_timer(self, n: Neighbour, gen: int) -> None:
+        if gen == n.timer_gen and n.state == NUD_REACHABLE:
+            if self.ns.sched.now < n.confirmed + n.reachable_ns:   # confirmed since: re-armed
+                self._arm_reachable(n)
+            else:
+                self.refresh(n)
 
     def random_reachable(self, dev: NetDevice | None = None) -> int:
         """neigh_rand_reach_time: uniform in [base/2, 3·base/2)."""
@@ -170,8 +197,8 @@ class NeighTable:
                 frame.dst = n.lladdr
                 dev.xmit(frame)
                 return
+            self.refresh(n)   # the timer fired before this packet, with the entry's last use
             n.used = now   # neigh_event_send: the slow path (the cached header path leaves it)
-            self.refresh(n)
             state = n.state
             if state == NUD_STALE:
                 n.state = NUD_DELAY
@@ -266,9 +293,10 @@ class NeighTable:
         if gen != n.timer_gen or n.state != NUD_DELAY:
             return
         now = self.ns.sched.now
-        if now - n.confirmed < self.parm(n.dev, "delay_first_probe_time") * NSEC_PER_SEC:
+        if now - n.confirmed <= self.parm(n.dev, "delay_first_probe_time") * NSEC_PER_SEC:
             n.state = NUD_REACHABLE
             n.updated = n.confirmed
+            self._arm_reachable(n)
             return
         n.state = NUD_PROBE
         n.updated = now
@@ -297,13 +325,17 @@ class NeighTable:
 
     # -- input -------------------------------------------------------------
     def update(self, dev: NetDevice, ip: int, lladdr: bytes, confirm: bool, create: bool,
-               override: bool = True) -> None:
+               override: bool = True, used: bool = False) -> None:
         """neigh_update from a received ARP packet.
 
         A reply to our request confirms (REACHABLE); a request to us, or a
         reply we did not ask for, only records the address (STALE). Without
         NEIGH_UPDATE_F_OVERRIDE (`override`: arp_process within locktime of the
         entry's last update) a valid entry keeps its address and state.
+        `used`: a request to us from the neighbour (neigh_event_ns, which answers it) also counts
+        as a use of its entry: kernel 6.18 shows `used 0` on both ends after a unicast probe is
+        answered, and an entry confirmed then goes DELAY, not STALE, when its reachable time ends
+        (corpus rand-neigh-timers).
         """
         ns = self.ns
         now = ns.sched.now
@@ -317,15 +349,25 @@ class NeighTable:
         changed = n.lladdr != lladdr
         if changed and not override and n.state & NUD_VALID:
             return   # __neigh_update: "lladdr != neigh->ha && !OVERRIDE" goes out
+        old = n.state
         if confirm:
-            n.state = NUD_REACHABLE
+            new = NUD_REACHABLE
             n.confirmed = now
-            n.reachable_ns = self.random_reachable(dev)
-        elif n.state == NUD_INCOMPLETE or n.state == NUD_NONE or n.state == NUD_FAILED or changed:
-            n.state = NUD_STALE
+        elif old in (NUD_INCOMPLETE, NUD_NONE, NUD_FAILED) or changed:
+            new = NUD_STALE
+        else:
+            new = old   # __neigh_update: a valid entry told STALE with the same address stays as it is
         n.lladdr = lladdr
-        n.updated = now
-        n.timer_gen += 1
+        if used:
+            n.used = now
+        if new != old or changed:   # only a real change moves `updated` (and the locktime window)
+            n.updated = now
+        if new != old:   # the state's timer restarts only with a new state (neigh_del_timer)
+            n.state = new
+            n.timer_gen += 1
+            if new == NUD_REACHABLE:
+                n.reachable_ns = self.random_reachable(dev)
+                self._arm_reachable(n)
         if n.queue:
             queue, n.queue, n.queue_bytes = n.queue, [], 0
             for frame, _ in queue:
@@ -352,7 +394,8 @@ class NeighTable:
         if state & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE):   # NUD_CONNECTED: confirmed now
             n.confirmed = now
         if state == NUD_REACHABLE:
-            n.reachable_ns = self.random_reachable()
+            n.reachable_ns = self.random_reachable(n.dev)   # the device's base_reachable_time_ms
+            self._arm_reachable(n)
         if state != old and state == NUD_PROBE:
             n.probes = 0
         if state == NUD_DELAY:

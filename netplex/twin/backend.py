@@ -165,6 +165,10 @@ def _fresh_sysctls(name: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
 # device that is up with carrier but not yet running.
 _LINK_READY = netlink.IFF_UP | netlink.IFF_LOWER_UP
 _LINK_STATE = netlink.IFF_UP | netlink.IFF_LOWER_UP | netlink.IFF_RUNNING
+# ... and the other way: a veth whose peer went down has lost its carrier (IFF_LOWER_UP, at once)
+# but is still IFF_RUNNING (operstate UP) until linkwatch runs: `ip link` would show it UP
+# without NO-CARRIER, where the simulator changes both at once (random differential seed 2105).
+_LINK_LOST = netlink.IFF_UP | netlink.IFF_RUNNING
 
 
 def _shaped(link: Link) -> bool:
@@ -578,7 +582,7 @@ class LinuxBackend:
                     continue
             self._seq += 1
             for idx, flags in netlink.getlink(sock, self._seq).items():
-                if flags & _LINK_STATE == _LINK_READY:
+                if flags & _LINK_STATE in (_LINK_READY, _LINK_LOST):
                     self._seq += 1
                     netlink.getlink(sock, self._seq, idx)
 

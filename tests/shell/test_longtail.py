@@ -326,3 +326,23 @@ def test_arp_reply_does_not_override_within_locktime(two_hosts):
     net, h1, _ = two_hosts
     run_ok(h1, "ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:09 dev eth0 nud probe && sleep 0.5")
     assert run_ok(h1, "ip neigh show 10.0.0.2") == "10.0.0.2 dev eth0 lladdr 02:00:00:00:00:09 PROBE \n"
+
+
+def test_reachable_entry_used_recently_goes_delay(two_hosts):
+    """neigh_timer_handler: past its reachable time a REACHABLE entry used within
+    delay_first_probe_time goes DELAY (random differential seed 2168), and an ARP request from the
+    neighbour leaves a DELAY entry's timer running (__neigh_update: same address, no new state)."""
+    net, h1, _ = two_hosts
+    run_ok(h1, "sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=10 && ping -c 1 -W 1 10.0.0.2")
+    assert run_ok(h1, "sleep 0.5; ip neigh show 10.0.0.2").endswith(" DELAY \n")
+    assert run_ok(h1, "sleep 5.5; ip -s neigh show 10.0.0.2").endswith("probes 1 DELAY \n")   # probed, answered
+    run_ok(h1, "ip neigh replace 10.0.0.9 lladdr 02:00:00:00:00:09 dev lo nud reachable")
+    assert run_ok(h1, "sleep 0.1; ip neigh show dev lo") == "0.0.0.0 lladdr 02:00:00:00:00:09 REACHABLE \n"
+
+
+def test_unicast_arp_to_another_mac_is_not_read(two_hosts):
+    """arp_rcv: PACKET_OTHERHOST is consumed unread (seed 2178): a PROBE entry with a wrong
+    address sends its unicast requests to that MAC; the real owner makes no entry for the sender."""
+    net, h1, h2 = two_hosts
+    run_ok(h2, "ip neigh replace 10.0.0.1 lladdr 02:aa:bb:cc:dd:ee dev eth0 nud probe && sleep 0.3")
+    assert run_ok(h1, "ip neigh show nud all") == ""
