@@ -27,7 +27,7 @@ from netplex.packet.ipv4 import IPv4
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 
-__all__ = ["CT_STATE_BITS", "FlowError", "Match", "c_hex", "flow_extract", "format_mac", "parse_ip_masked", "parse_ipv4",
+__all__ = ["CT_STATE_BITS", "FlowError", "Match", "c_hex", "exact_key", "flow_extract", "format_mac", "parse_ip_masked", "parse_ipv4",
            "parse_mac_masked", "MATCH_FIELDS"]
 
 ETH_P_RARP = 0x8035
@@ -557,3 +557,25 @@ def flow_extract(frame: Ethernet, in_port: int) -> dict[str, int]:
         flow["arp_sha"] = int.from_bytes(p.sha, "big")
         flow["arp_tha"] = int.from_bytes(p.tha, "big")
     return flow
+
+
+def exact_key(bridge: str, frame: Ethernet, in_port: int) -> tuple[Any, ...] | None:
+    """The exact match cache's key for the usual packet, without building its flow: an untagged
+    IPv4 first fragment carrying UDP, ICMP or TCP (lib/dpif-netdev.c's EMC hashes the miniflow
+    the same way). Two such packets' keys are equal exactly when `flow_extract` gives them
+    equal flows: the same fields in the same order (a MAC's 6 bytes stand for its number;
+    UDP's ports and ICMP's type and code fill the same two places, as in the flow; TCP's key is
+    one longer, its flags). None for any other shape, whose key is `(bridge, *flow.items())`
+    (never equal to one of these: its second element is a pair). Keep in step with flow_extract."""
+    p: Any = frame.payload
+    if frame.type != ETH_P_IP or frame.vlans or not isinstance(p, IPv4) or p.frag != 0:
+        return None
+    t4 = p.payload
+    if isinstance(t4, Udp):
+        return bridge, in_port, frame.src, frame.dst, p.src, p.dst, p.proto, p.tos, p.ttl, t4.sport, t4.dport
+    if isinstance(t4, Tcp):
+        return (bridge, in_port, frame.src, frame.dst, p.src, p.dst, p.proto, p.tos, p.ttl, t4.sport, t4.dport,
+                t4.flags & 0xFFF)
+    if isinstance(t4, Icmp):
+        return bridge, in_port, frame.src, frame.dst, p.src, p.dst, p.proto, p.tos, p.ttl, t4.type, t4.code
+    return None

@@ -52,8 +52,8 @@ class Seq:
 class Megaflow:
     """struct dp_netdev_flow with its ukey: the match, the actions, what the translation touched."""
 
-    __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "lookups", "groups", "learns", "timed",
-                 "packets", "bytes", "used", "created", "tcp_flags", "alive")
+    __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "outs", "lookups", "pushes", "groups", "learns",
+                 "timed", "packets", "bytes", "used", "created", "tcp_flags", "alive")
 
     def __init__(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int],
                  now: int) -> None:
@@ -63,7 +63,9 @@ class Megaflow:
         self.flow = flow            # the packet that made it (revalidation translates it again)
         self.seq = 0
         self.odp: list[tuple[Any, ...]] = []
+        self.outs: tuple[int, ...] | None = ()
         self.lookups: list[tuple[Any, int, Any]] = []
+        self.pushes: list[tuple[list[int], list[int], int, Any]] = []
         self.groups: list[Any] = []
         self.learns: list[tuple[Any, int, int, int]] = []
         self.timed: list[Any] = []
@@ -76,7 +78,12 @@ class Megaflow:
                         groups: list[Any], learns: list[tuple[Any, int, int, int]]) -> None:
         self.seq = seq
         self.odp = odp
+        # the ports, when the actions are only outputs (the usual flow): executed without the
+        # general interpreter (xlate.execute)
+        self.outs = tuple([a[1] for a in odp]) if all(a[0] == "output" for a in odp) else None
         self.lookups = lookups      # (OFProto, table, Rule or None) per table looked up
+        # the same, as the hit's statistics go: (the table lookup counts, match counts, table, rule)
+        self.pushes = [(o.lookups, o.matched, t, r) for o, t, r in lookups]
         self.groups = groups        # the all/indirect groups whose counters the packet adds to
         self.learns = learns        # NORMAL's (XBridge, vlan, source MAC to learn or -1, in ofport)
         self.timed = [r for _o, _t, r in lookups if r is not None and (r.idle_timeout or r.hard_timeout)]
@@ -154,52 +161,68 @@ class FlowCache:
         key: the exact match cache in front of the megaflows (dpif-netdev's EMC) remembers
         which megaflow it matched, for as long as that flow lives."""
         e = self.emc.get(exact)
-        if e is None or not e.alive:
-            e = None
-            subtables = self.ports.get(part)
-            if subtables:
-                probes = 0
-                for fields, flows in subtables.items():
-                    probes += 1
-                    e = flows.get(tuple([flow.get(k, 0) & m for k, m in fields]))
-                    if e is not None:
-                        self.mask_hits += probes
-                        if len(self.emc) >= EMC_ENTRIES:
-                            self.emc.clear()
-                        self.emc[exact] = e
-                        break
+        if e is not None and e.alive:
+            self.mask_hits += 1
+        else:
+            e = self.classify(part, exact, flow)
             if e is None:
                 self.misses += 1
                 return None
-        else:
-            self.mask_hits += 1
+        if self.use(e, now, nbytes, flow.get("tcp_flags", 0), revalidate):
+            return e.odp
+        return None
+
+    def classify(self, part: tuple[Any, ...], exact: tuple[Any, ...], flow: dict[str, int]) -> Megaflow | None:
+        """dpcls_lookup after an EMC miss: one probe per subtable (mask) of the input port's
+        flows, in the order they were made; a hit is remembered in the EMC under `exact`."""
+        subtables = self.ports.get(part)
+        if subtables:
+            probes = 0
+            for fields, flows in subtables.items():
+                probes += 1
+                e = flows.get(tuple([flow.get(k, 0) & m for k, m in fields]))
+                if e is not None:
+                    self.mask_hits += probes
+                    emc = self.emc
+                    if len(emc) >= EMC_ENTRIES:
+                        emc.clear()
+                    emc[exact] = e
+                    return e
+        return None
+
+    def use(self, e: Megaflow, now: int, nbytes: int, tcp_flags: int, revalidate: Revalidate) -> bool:
+        """A packet of `nbytes` matched `e`: False (a miss, counted, nothing else changed) when
+        the flow is idle past MAX_IDLE, stale and no longer right, has a timed-out rule or
+        NORMAL's MAC table would now decide otherwise; else True, with the hit's statistics
+        pushed to the rules, tables and groups the translation went through (`e.odp` are
+        the actions to execute)."""
         if now - (e.created if e.used is None else e.used) >= MAX_IDLE:
             self.remove(e)
             self.misses += 1
-            return None
+            return False
         seq = self.seq
         if e.seq != seq.value and not self._revalidate(e, revalidate):
             self.misses += 1
-            return None
+            return False
         for r in e.timed:
             if r.expired(now):
                 self.misses += 1
-                return None
+                return False
         for xb, vlan, src, port in e.learns:
             xb.mac_expire(now)                 # ageing changes the MAC table: the seq moves
             if seq.value != e.seq:
                 self.misses += 1
-                return None
+                return False
             if src >= 0:
                 xb.mac_learn(vlan, src, port, now)
                 if seq.value != e.seq:          # learned or moved: the slow path decides (its learning is now a refresh)
                     self.misses += 1
-                    return None
+                    return False
         self.hits += 1
-        for ofproto, table, rule in e.lookups:
-            ofproto.lookups[table] += 1
+        for lookups, matched, table, rule in e.pushes:
+            lookups[table] += 1
             if rule is not None:
-                ofproto.matched[table] += 1
+                matched[table] += 1
                 rule.n_packets += 1
                 rule.n_bytes += nbytes
                 rule.used = now
@@ -208,9 +231,9 @@ class FlowCache:
             g.bytes += nbytes
         e.packets += 1
         e.bytes += nbytes
-        e.tcp_flags |= flow.get("tcp_flags", 0)
+        e.tcp_flags |= tcp_flags
         e.used = now
-        return e.odp
+        return True
 
     def put(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int], now: int,
             odp: list[tuple[Any, ...]], lookups: list[tuple[Any, int, Any]], groups: list[Any],

@@ -27,6 +27,7 @@ from netplex.ovs.flow import (
     VLAN_CFI,
     Match,
     c_hex,
+    exact_key,
     flow_extract,
     format_mac,
 )
@@ -47,6 +48,7 @@ from netplex.ovs.vswitchd import OFPP_LOCAL, OfPort, OvsVswitchd, XBridge
 from netplex.packet.addr import int_to_ip
 from netplex.packet.ethernet import ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, Dot1Q, Ethernet
 from netplex.packet.ipv4 import IPv4
+from netplex.packet.lacp import ETH_P_SLOW
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.openvswitch import TUNNEL_CSUM, TUNNEL_DF, TUNNEL_KEY, TunnelKey
@@ -884,12 +886,14 @@ def format_tunnel(key: tuple[int, ...]) -> str:
 
 
 def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XBridge | None = None,
-            recirc: Recirculate | None = None, tracker: ConnTracker | None = None) -> None:
+            recirc: Recirculate | None = None, tracker: ConnTracker | None = None, nbytes: int = 0) -> None:
     """odp_execute_actions on a real packet: sets, VLAN pushes and pops, outputs (a copy each);
     `userspace` is the packet-in to `xb`'s controllers; `set(tunnel(...))` is the key the
     next output to a tunnel vport sends with; `ct(...)` tracks the packet in `tracker`
     (net/openvswitch/conntrack.c ovs_ct_execute: its ct_state, a commit, NAT rewriting the
-    packet) and `recirc(id)` hands a copy with that ct_state back to the datapath's lookup."""
+    packet) and `recirc(id)` hands a copy with that ct_state back to the datapath's lookup.
+    `nbytes`, when known, is `frame`'s length (an output of the packet as it came needs not
+    measure it again)."""
     cur = frame
     tun: TunnelKey | None = None
     ct_state = ct_zone = 0
@@ -907,7 +911,7 @@ def execute(dp: OvsDatapath, frame: Ethernet, odp: list[tuple[Any, ...]], xb: XB
         elif k == "recirc" and recirc is not None:
             recirc(cur.copy(), a[1], ct_state, ct_zone)
         elif k == "output":
-            dp.output(a[1], cur.copy(), tun)
+            dp.output(a[1], cur.copy(), tun, nbytes if cur is frame else 0)
         elif k == "meter":
             if not a[2].admit(cur.wire_len(), dp.ns.sched.now):
                 return      # over the band's rate: the meter drops it (ovs_meter_execute)
@@ -973,7 +977,7 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
             nbytes = frame.wire_len()
             p.rx_packets += 1
             p.rx_bytes += nbytes
-            if not vsd.lacp_rx(xb, p, frame):
+            if frame.type != ETH_P_SLOW or not vsd.lacp_rx(xb, p, frame):    # (lacp_rx: only a LACPDU)
                 process(vsd, xb, p.ofport, frame, dp, None, nbytes, revalidate)
 
     return handle
@@ -1041,48 +1045,89 @@ MAX_RECIRC_DEPTH = 16   # dpif-netdev's MAX_RECIRC_DEPTH (6 there; 16 here as be
 def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: OvsDatapath,
             tun: TunnelKey | None = None, nbytes: int = 0, revalidate: Any = None,
             recirc_id: int = 0, ct_state: int = 0, ct_zone: int = 0, depth: int = 0) -> None:
-    """One packet through the datapath: its megaflow's actions, or the upcall's translation
-    (installed as a megaflow). A recirculated packet (`recirc_id`, after a ct()) is looked up
-    again with its ct_state, and on a miss translated from its frozen state's table."""
-    flow = flow_extract(frame, ofport)
-    if tun is not None:
-        flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
-        flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
-    table = 0
-    if recirc_id:
-        state = vsd.frozen_by_id.get(recirc_id)
-        if state is None:
-            return
-        table = state[1]
-        flow.update(state[3])
-        flow["recirc_id"], flow["ct_state"] = recirc_id, ct_state
-        if ct_zone:
-            flow["ct_zone"] = ct_zone
-    cache = vsd.flow_cache
+    """One packet (`nbytes` long) through the datapath: its megaflow's actions, or the upcall's
+    translation (installed as a megaflow). A recirculated packet (`recirc_id`, after a ct()) is
+    looked up again with its ct_state, and on a miss translated from its frozen state's table.
+
+    The usual packet finds its megaflow in the exact match cache by `exact_key`, without its
+    flow being extracted; a flow whose actions are only outputs is executed without the
+    general interpreter (`Megaflow.outs`)."""
+    if not nbytes:
+        nbytes = frame.wire_len()
     world = dp.ns.world
     use_cache = world.fastpath and not world.tracer.on      # `netplex trace` reports each table: the slow path
-
-    def again(f: Ethernet, rid: int, st: int, zone: int) -> None:
-        if depth < MAX_RECIRC_DEPTH:
-            process(vsd, xb, ofport, f, dp, tun, f.wire_len(), revalidate, rid, st, zone, depth + 1)
-
-    part = (xb.name, ofport)
-    now = vsd.now()
+    cache = vsd.flow_cache
+    now = dp.ns.sched.now
+    flow: dict[str, int] | None = None
     if use_cache:
-        cached = cache.get(part, (xb.name, *flow.items()), flow, now, nbytes or frame.wire_len(),
-                           revalidate or _revalidator(vsd))
-        if cached is not None:
-            execute(dp, frame, cached, xb, again, vsd.conntrack)
+        key = exact_key(xb.name, frame, ofport) if tun is None and not recirc_id else None
+        if key is None:
+            flow = _flow_of(vsd, frame, ofport, tun, recirc_id, ct_state, ct_zone)
+            if flow is None:
+                return
+            key = (xb.name, *flow.items())
+        e = cache.emc.get(key)
+        if e is not None and e.alive:
+            cache.mask_hits += 1
+        else:
+            if flow is None:
+                flow = flow_extract(frame, ofport)
+            e = cache.classify((xb.name, ofport), key, flow)
+            if e is None:
+                cache.misses += 1
+        # a TCP key's last element is its flags (exact_key); a flow's own are in the flow
+        tcp_flags = (flow.get("tcp_flags", 0) if flow is not None else key[11] if len(key) == 12 else 0)
+        if e is not None and cache.use(e, now, nbytes, tcp_flags, revalidate or _revalidator(vsd)):
+            outs = e.outs
+            if outs is not None:
+                for port in outs:
+                    dp.output(port, frame.copy(), None, nbytes)
+            else:
+                execute(dp, frame, e.odp, xb, _again(vsd, xb, ofport, dp, tun, revalidate, depth), vsd.conntrack,
+                        nbytes)
+            return
+    if flow is None:
+        flow = _flow_of(vsd, frame, ofport, tun, recirc_id, ct_state, ct_zone)
+        if flow is None:
             return
     x = Xlate(vsd, xb, flow, frame, tracing=False)
     if recirc_id:
-        x.table(table, x.root)
+        x.table(vsd.frozen_by_id[recirc_id][1], x.root)
     else:
         x.run()
     odp = list(x.odp)
     if use_cache and x.cacheable:
-        cache.put(part, megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
-    execute(dp, frame, odp, xb, again, vsd.conntrack)
+        cache.put((xb.name, ofport), megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
+    execute(dp, frame, odp, xb, _again(vsd, xb, ofport, dp, tun, revalidate, depth), vsd.conntrack, nbytes)
+
+
+def _flow_of(vsd: OvsVswitchd, frame: Ethernet, ofport: int, tun: TunnelKey | None, recirc_id: int, ct_state: int,
+             ct_zone: int) -> dict[str, int] | None:
+    """The packet's flow with what the datapath knows beside it: the tunnel it came from, and
+    for a recirculated packet its frozen state, recirc_id and ct_state (None: an unknown id)."""
+    flow = flow_extract(frame, ofport)
+    if tun is not None:
+        flow["tun_id"], flow["tun_src"], flow["tun_dst"] = tun.tun_id, tun.src, tun.dst
+        flow["tun_tos"], flow["tun_ttl"], flow["tun_flags"] = tun.tos, tun.ttl, tun.flags
+    if recirc_id:
+        state = vsd.frozen_by_id.get(recirc_id)
+        if state is None:
+            return None
+        flow.update(state[3])
+        flow["recirc_id"], flow["ct_state"] = recirc_id, ct_state
+        if ct_zone:
+            flow["ct_zone"] = ct_zone
+    return flow
+
+
+def _again(vsd: OvsVswitchd, xb: XBridge, ofport: int, dp: OvsDatapath, tun: TunnelKey | None, revalidate: Any,
+           depth: int) -> Recirculate:
+    """The datapath's recirculation of a packet `process` executes actions for: `recirc(id)`
+    hands it back with its ct_state, at most MAX_RECIRC_DEPTH deep."""
+    def again(f: Ethernet, rid: int, st: int, zone: int) -> None:
+        if depth < MAX_RECIRC_DEPTH:
+            process(vsd, xb, ofport, f, dp, tun, f.wire_len(), revalidate, rid, st, zone, depth + 1)
+    return again
 
 
 def packet_out(vsd: OvsVswitchd, xb: XBridge, in_port: int, frame: Ethernet, acts: list[Act]) -> None:

@@ -159,9 +159,10 @@ class OvsDatapath(NetDevice):
             return
         up(self, port_no, frame, tun)
 
-    def output(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
+    def output(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None, nbytes: int = 0) -> None:
         """do_output → ovs_vport_send: out of a netdev vport, up an internal one, or
-        encapsulated by a tunnel vport with the key `set(tunnel(...))` gave."""
+        encapsulated by a tunnel vport with the key `set(tunnel(...))` gave. `nbytes`, when
+        the caller knows it, is the frame's length (dev_queue_xmit needs not measure it)."""
         dev = self.vports.get(port_no)
         if dev is None:
             return
@@ -170,7 +171,7 @@ class OvsDatapath(NetDevice):
         elif isinstance(dev, OvsTunnelVport):
             dev.tunnel_xmit(frame, tun)
         else:
-            dev.xmit(frame)
+            dev.xmit(frame, nbytes)
 
 
 class OvsInternalDev(NetDevice):
