@@ -1080,8 +1080,11 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
         if e is not None and cache.use(e, now, nbytes, tcp_flags, revalidate or _revalidator(vsd)):
             outs = e.outs
             if outs is not None:
-                for port in outs:
-                    dp.output(port, frame.copy(), None, nbytes)
+                # the last action takes the packet itself, the others a clone each (the kernel's
+                # do_execute_actions; a received frame is its receiver's, as a bridge's last port's)
+                last = len(outs) - 1
+                for i, port in enumerate(outs):
+                    dp.output(port, frame if i == last else frame.copy(), None, nbytes)
             else:
                 execute(dp, frame, e.odp, xb, _again(vsd, xb, ofport, dp, tun, revalidate, depth), vsd.conntrack,
                         nbytes)

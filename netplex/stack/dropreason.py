@@ -32,6 +32,10 @@ class SkbDropReason(Enum):
         # "" = the member is itself the kernel's reason; a name = what the kernel reports
         self.kernel = self.name if kernel == "" else kernel
 
+    # a member is its own identity: hashed as an object (C), not by Enum's `hash(self._name_)`
+    # in Python, twice for every drop counted (`ns.drops`)
+    __hash__ = object.__hash__
+
     # -- the kernel's reasons ---------------------------------------------------
     NOT_SPECIFIED = "not_specified"
     NETFILTER_DROP = "netfilter_drop"                 # NF_DROP (and NF_QUEUE with no listener)

@@ -91,7 +91,7 @@ ZERO_MAC = b"\x00" * 6
 LIMITED_BCAST = 0xFFFFFFFF
 IPTOS_PREC_INTERNETCONTROL = 0xC0
 NSEC_PER_SEC = 1_000_000_000
-_TTL_OF: dict[str, int] = {}   # net.ipv4.ip_default_ttl's text -> its value (int() of a str is slow, once a packet)
+_INT_OF: dict[str, int] = {}   # a per-packet sysctl's text -> its value (int() of a str is slow, once a packet)
 ICMP_ERROR_TYPES = (3, 4, 5, 11, 12)
 
 # errno values a local sender sees from the output route (ip_route_output_key)
@@ -119,6 +119,14 @@ NET_RATELIMIT_BURST = 10
 ETH_HLEN = 14
 # devices without a link-layer header (hard_header_len 0): no `ll header:` line
 L3_KINDS = frozenset({"ipip", "gre", "sit", "vti", "wireguard", "xfrm", "ip6tnl", "ip6gre", "vti6"})
+
+
+def _int_of(text: str) -> int:
+    """The value of a sysctl's text, parsed once per text it was given."""
+    n = _INT_OF.get(text)
+    if n is None:
+        n = _INT_OF[text] = int(text)
+    return n
 
 
 def fmix32(h: int) -> int:
@@ -1146,7 +1154,7 @@ class Ipv4Path:
             return True
         if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
             return True
-        return not (int(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1
+        return not (_int_of(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1
 
     def icmp_global_allow(self) -> bool:
         """icmp_global_allow: the namespace's bucket of net.ipv4.icmp_msgs_per_sec, at most
@@ -1179,7 +1187,7 @@ class Ipv4Path:
             return True
         allow = True
         if rt.dev.kind != "loopback":
-            timeout = int(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
+            timeout = _int_of(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
             now = self.sched.now
             allow = inet_peer_xrlim_allow(inet_getpeer(self.inet_peers, daddr, now), now, timeout)
         if allow:
@@ -1197,11 +1205,7 @@ class Ipv4Path:
                 or v.get("net.ipv4.conf.all.route_localnet") == "1")
 
     def default_ttl(self) -> int:
-        v = self.sysctl.values["net.ipv4.ip_default_ttl"]
-        ttl = _TTL_OF.get(v)
-        if ttl is None:
-            ttl = _TTL_OF[v] = int(v)    # one entry per text the sysctl was given
-        return ttl
+        return _int_of(self.sysctl.values["net.ipv4.ip_default_ttl"])
 
     # -- transport dispatch --------------------------------------------------
     def udp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:

@@ -46,6 +46,7 @@ from netplex.stack.device import (
     netdev_rx_handler_unregister,
 )
 from netplex.stack.dropreason import SkbDropReason
+from netplex.stack.fastpath import FAST_DEVICE_CLASSES, fast_xmit, xmit_state
 from netplex.stack.vxlan import udp_flow_src_port
 
 if TYPE_CHECKING:
@@ -145,8 +146,14 @@ class OvsDatapath(NetDevice):
 
     # -- packets -----------------------------------------------------------
     def netdev_frame_hook(self, port_no: int, frame: Ethernet) -> RxHandlerResult:
-        """netdev_frame_hook → ovs_vport_receive: every frame of a netdev vport is ours."""
-        self.receive(port_no, frame)
+        """netdev_frame_hook → ovs_vport_receive: every frame of a netdev vport is ours (`receive`,
+        inline: once a packet)."""
+        self.n_missed += 1
+        up = self.upcall
+        if up is None:
+            self.n_lost += 1
+        else:
+            up(self, port_no, frame, None)
         return RX_HANDLER_CONSUMED
 
     def receive(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
@@ -170,6 +177,16 @@ class OvsDatapath(NetDevice):
             dev.internal_dev_recv(frame)
         elif isinstance(dev, OvsTunnelVport):
             dev.tunnel_xmit(frame, tun)
+        elif nbytes and type(dev) in FAST_DEVICE_CLASSES and self.ns.world.fastpath:
+            # a plain veth: dev_queue_xmit → start_xmit → the cable in one call when nothing
+            # there can do otherwise (the bridge fast path's output: fastpath.xmit_state)
+            ns = self.ns
+            now = ns.sched.now
+            busy = xmit_state(ns, dev, now)
+            if busy < 0:
+                dev.xmit(frame, nbytes)
+            else:
+                fast_xmit(ns, dev, frame, nbytes, now, busy)
         else:
             dev.xmit(frame, nbytes)
 
