@@ -44,7 +44,7 @@ from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
-from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID
+from netplex.stack.neigh import NUD_DELAY, NUD_PROBE, NUD_REACHABLE, NUD_VALID
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import (
@@ -291,6 +291,23 @@ class Ipv4Path:
         """
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
+        if (ip.proto == IPPROTO_TCP and not tracing and self.world.fastpath and not self.hooks and frame.meta is None
+                and not ip.flags & IP_MF and not ip.frag and not self.xfrm.active and not self.sockets.raw
+                and not self.fib.flow_keys and dev.kind != "loopback"):
+            # tcp_v4_early_demux: a TCP segment for one of our unicast addresses (a cached local
+            # input route), with nothing on the way that could see or change it — no netfilter
+            # hook, raw socket, xfrm policy, fragment, martian source or destination, rp_filter,
+            # policy rule or custom local route — goes straight to TCP, as ip_rcv, ip_local_deliver
+            # and tcp_rcv would hand it on with no other effect
+            src = ip.src
+            dst = ip.dst
+            r = self.route_cache.get(dst)
+            if (r and r.type == "local" and src >> 28 < 14 and src >> 24 != 127 and dst >> 24 != 127
+                    and dst >> 28 != 14 and dst != LIMITED_BCAST and not self.sysctl.rpf_any
+                    and self.fib.rules_default and not self.fib.has_custom_local_routes
+                    and src not in self.local_addrs):
+                tcp_v4_rcv(self.sockets, ip, dev)
+                return
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
         m = frame.meta
@@ -959,7 +976,8 @@ class Ipv4Path:
     def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None, length: int) -> bool:
         """ip_local_out's common case in one step, with the effects of ip_finish_output and
         neigh_output's cached-header path (neigh_hh_output): a unicast route without encap or
-        netfilter hooks, a datagram within the MTU, a REACHABLE next hop still confirmed. The
+        netfilter hooks, a datagram within the MTU, a REACHABLE next hop still confirmed (or one in
+        DELAY or PROBE, which neigh_output sends at once, marking it used). The
         caller has checked that the tracer is off and no xfrm policy or OUTPUT/POSTROUTING hook
         exists. False, nothing done, when anything else holds: the full path takes it."""
         r = rt.route
@@ -971,10 +989,20 @@ class Ipv4Path:
         if length > (rt.mtu or out.mtu):
             return False
         n = self.neigh.entries.get((out.ifindex, rt.nexthop))
-        if n is None or n.state != NUD_REACHABLE or self.sched.now - n.confirmed >= n.reachable_ns:
+        if n is None:
             return False
+        state = n.state
         lladdr = n.lladdr
-        if lladdr is None:    # (a REACHABLE entry always has one)
+        if lladdr is None:    # (a REACHABLE, DELAY or PROBE entry always has one)
+            return False
+        if state == NUD_REACHABLE:
+            if self.sched.now - n.confirmed >= n.reachable_ns:
+                return False   # due to go STALE, then DELAY: neigh_output's slow path
+        elif state & (NUD_DELAY | NUD_PROBE):
+            # neigh_event_send on an entry waiting for confirmation (a receiver's next hop: pure
+            # ACKs confirm nothing): marked used, sent at once; its own timer probes
+            n.used = self.sched.now
+        else:
             return False
         out.xmit(Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
         return True

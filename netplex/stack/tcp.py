@@ -31,6 +31,7 @@ from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
 from netplex.stack.skb import SockCgroupData
 from netplex.stack.tcp_cc import new_cc
+from netplex.stack.tcp_sendq import SendQueue
 
 if TYPE_CHECKING:
     from netplex.stack.sockets import SocketTable
@@ -87,7 +88,7 @@ class TcpSocket(SockCgroupData):
         self.rcv_nxt = 0
         self.rcv_wscale = WSCALE
         self.mss = 536
-        self.sndbuf = bytearray()      # bytes from snd_una on, not yet acknowledged
+        self.sndbuf = SendQueue()      # bytes from snd_una on, not yet acknowledged (sk_write_queue)
         # sk_sndbuf (tcp_init_sock: tcp_wmem[1]; autotuned by tcp_sndbuf_expand) and the
         # writer waiting for room (SOCK_NOSPACE): `write` accepts what fits, `on_writable`
         # runs once acknowledged data has made the socket writeable again
@@ -181,23 +182,23 @@ class TcpSocket(SockCgroupData):
     def send(self, data: bytes) -> None:
         """Queue all of `data` whatever the send buffer holds (a blocking write that
         has returned)."""
-        self.sndbuf += data
+        self.sndbuf.append(data)
         self._push()
 
     def write(self, data: bytes) -> int:
         """tcp_sendmsg on a socket whose writer waits for room: queue what fits under
         sk_sndbuf (sk_stream_memory_free), return how many bytes were taken (0: full,
         wait for `on_writable`)."""
-        n = min(len(data), self.sk_sndbuf - len(self.sndbuf))
+        n = min(len(data), self.sk_sndbuf - self.sndbuf.size)
         if n <= 0:
             return 0
-        self.sndbuf += data if n == len(data) else data[:n]
+        self.sndbuf.append(data if n == len(data) else data[:n])
         self._push()
         return n
 
     def writeable(self) -> bool:
         """sk_stream_is_writeable: free space at least half of what is queued."""
-        queued = len(self.sndbuf)
+        queued = self.sndbuf.size
         return self.sk_sndbuf - queued >= queued >> 1
 
     def _tcp_wmem(self) -> list[int]:
@@ -259,20 +260,34 @@ class TcpSocket(SockCgroupData):
             seg.sack_perm = self.sack_ok if flags & ACK else self._sysctl_sack()
             seg.wscale = WSCALE
             seg.timestamps = (self._tsval(), self.ts_recent if flags & ACK else 0)
+            length = 0
         else:
+            # the datagram's length, as IPv4.wire_len would measure it: the headers, the
+            # options tcp_established_options writes, the data (carried down, measured once)
+            length = 40 + len(payload)
             if self.ts_ok:
-                seg.timestamps = (self._tsval(), self.ts_recent)
+                seg.timestamps = ((ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF, self.ts_recent)
+                length += 12
             if self.rcv_sacks:
-                seg.sack = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
-        rt = self._route()
+                blocks = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
+                seg.sack = blocks
+                length += 4 + 8 * len(blocks)
+        c = self.dst_cache
+        if (c is not None and c[0] == ns.generation and c[1] == self.raddr and c[2] == self.tos
+                and c[3] == self.laddr and not ns.pmtu and not ns.fnhe):
+            rt = c[4]                  # sk_dst_cache still valid (_route's test)
+        else:
+            rt = self._route()
         if isinstance(rt, int):
             if self.state in (SYN_SENT, SYN_RECV):
                 self._fail(rt)
             else:   # ip_queue_xmit: -EHOSTUNREACH, the segment is dropped; the retransmit timer goes on
                 self.soft_error = rt
             return
-        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl=ns.default_ttl(), flags=IP_DF, tos=self.tos)
-        ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ns.default_ttl(), self.tos, 0, IP_DF)
+        # owner_meta builds metadata only for OUTPUT's hooks or a net_cls classid (a task's)
+        meta = self.table.owner_meta(self) if "OUTPUT" in ns.hooks or self.sk_task is not None else None
+        ns.ip_local_out(ip, rt, meta, length)
 
     def _route(self) -> Any:
         """ip_route_output for the connection's segments, through sk_dst_cache as
@@ -329,14 +344,14 @@ class TcpSocket(SockCgroupData):
         mss = self._mss_now()
         while True:
             offset = in_flight - (1 if self.fin_sent else 0)
-            avail = len(self.sndbuf) - offset
+            avail = self.sndbuf.size - offset
             if avail <= 0:
                 break
             room = min(self.snd_wnd - in_flight, cwnd_bytes - pipe)
             if room <= 0:
                 break
             n = min(avail, mss, room)
-            data = bytes(self.sndbuf[offset:offset + n])
+            data = self.sndbuf.read(offset, n)
             flags = ACK | (PSH if n == avail else 0)
             self._send(self.snd_nxt, flags, data)
             if self.rtt_probe is None:
@@ -345,7 +360,7 @@ class TcpSocket(SockCgroupData):
             in_flight += n
             pipe += n
             sent_any = True
-        if self.fin_queued and not self.fin_sent and len(self.sndbuf) == in_flight:
+        if self.fin_queued and not self.fin_sent and self.sndbuf.size == in_flight:
             self._send(self.snd_nxt, FIN | ACK)
             self.snd_nxt = (self.snd_nxt + 1) & 0xFFFFFFFF
             self.fin_sent = True
@@ -429,7 +444,7 @@ class TcpSocket(SockCgroupData):
         if h >= self.lost_hi:
             return False
         board = self.sacked
-        buflen = len(self.sndbuf)
+        buflen = self.sndbuf.size
         mss = self._mss_now()
         pipe = self._pipe()
         wnd = self.cwnd * self.mss
@@ -450,7 +465,7 @@ class TcpSocket(SockCgroupData):
             end = min(self.lost_hi, board[i][0] if i < len(board) else buflen, buflen)
             n = min(mss, end - h)
             self._send((self.snd_una + h) & 0xFFFFFFFF, ACK | (PSH if h + n == buflen else 0),
-                       bytes(self.sndbuf[h:h + n]))
+                       self.sndbuf.read(h, n))
             if h == 0:
                 self._arm_rtx()
             h += n
@@ -472,7 +487,7 @@ class TcpSocket(SockCgroupData):
         # high_rxt stays: a hole resent in an earlier recovery is not resent again (TCPCB_SACKED_RETRANS)
         if self.lost_hi == 0:
             # tcp_mark_head_lost(sk, 1, 1): three duplicate ACKs without enough SACKed
-            first = self.sacked[0][0] if self.sacked else len(self.sndbuf)
+            first = self.sacked[0][0] if self.sacked else self.sndbuf.size
             self.lost_hi = max(1, min(self._mss_now(), first))
         self._sack_retransmit(1)
         self._arm_rtx()
@@ -536,7 +551,7 @@ class TcpSocket(SockCgroupData):
             self.ssthresh = self.cc.ssthresh(self)
             self.cc.on_rto(self, self.ns.sched.now)
             # what was in flight is presumed lost: each partial ACK resends the next hole
-            self.in_recovery = len(self.sndbuf) > self.mss
+            self.in_recovery = self.sndbuf.size > self.mss
             self.recover = self.snd_nxt
             self.dupacks = 0
         else:
@@ -555,14 +570,68 @@ class TcpSocket(SockCgroupData):
             self.lost_hi = (self.snd_nxt - self.snd_una) & 0xFFFFFFFF
             self._sack_retransmit(1)
         else:
-            n = min(len(self.sndbuf), self.mss)
+            n = min(self.sndbuf.size, self.mss)
             if n:
-                self._send(self.snd_una, ACK | PSH, bytes(self.sndbuf[:n]))
+                self._send(self.snd_una, ACK | PSH, self.sndbuf.read(0, n))
             elif self.fin_sent:
                 self._send(self.snd_una, FIN | ACK)
         self._arm_rtx(min(self.rto << self.backoff, TCP_RTO_MAX))
 
     # -- input -------------------------------------------------------------
+    def rcv_established(self, ip: IPv4, seg: Tcp) -> None:
+        """tcp_rcv_established's fast path (header prediction): on an established connection,
+        a segment with only ACK (and PSH) set and no SACK blocks that is either a pure ACK
+        moving snd_una forward outside any recovery and SACK scoreboard, or in-order data
+        acknowledging nothing new with nothing out of order held. It has exactly the effects
+        `rcv` would have, in the same order, with fewer steps; any other segment goes to `rcv`."""
+        if seg.flags & (SYN | RST | FIN | ACK) != ACK or seg.sack:
+            self.rcv(ip, seg)
+            return
+        payload = seg.payload
+        ack = seg.ack
+        una = self.snd_una
+        acked = (ack - una) & 0xFFFFFFFF
+        if not payload:
+            if not (0 < acked <= ((self.snd_nxt - una) & 0xFFFFFFFF) and not self.in_recovery
+                    and not self.sacked and not self.lost_hi and not self.high_rxt and not self.fin_sent):
+                self.rcv(ip, seg)
+                return
+            ts = seg.timestamps
+            if ts is not None and self.ts_ok:
+                self.ts_recent = ts[0]
+            self._ack_new(seg.window, ack, acked)
+        else:
+            if acked or seg.seq != self.rcv_nxt or self.ooo or payload.__class__ is not bytes:
+                self.rcv(ip, seg)
+                return
+            ts = seg.timestamps
+            if ts is not None and self.ts_ok:
+                self.ts_recent = ts[0]
+            self.snd_wnd = seg.window << self.snd_wscale
+            # (tcp_ack: a duplicate of snd_una that carries data is no duplicate ACK)
+            if not self.ato_started:
+                # tcp_event_data_recv: the first data opens quickack mode
+                self.ato_started = True
+                self.quick = TCP_MAX_QUICKACKS
+            n = len(payload)
+            self.rcv_nxt = (self.rcv_nxt + n) & 0xFFFFFFFF
+            sched = self.ns.sched
+            if self.on_data is not None:
+                # _wake: the application runs after the kernel has finished with this segment
+                sched.seq = wseq = sched.seq + 1
+                heappush(sched.heap, (sched.now, wseq, self.on_data, (self, payload)))
+            else:
+                self.rcvbuf += payload
+            self.last_rcv = sched.now
+            self.unacked += n
+            self._ack_snd_check(False)
+        if self.sndbuf.size or self.fin_queued or self.in_recovery:
+            self._push()
+        if self.queue_shrunk:
+            self.queue_shrunk = False
+            if self.on_writable is not None:
+                self._check_space()
+
     def rcv(self, ip: IPv4, seg: Tcp) -> None:
         """tcp_rcv_state_process."""
         st = self.state
@@ -652,7 +721,7 @@ class TcpSocket(SockCgroupData):
             if flags & FIN and state_before == ESTABLISHED:
                 self.pingpong = True   # tcp_fin: entering CLOSE_WAIT means interactive mode
             self._ack_snd_check(not in_order or had_ooo or bool(fin_closes_wait))
-        if self.sndbuf or self.fin_queued or self.in_recovery:
+        if self.sndbuf.size or self.fin_queued or self.in_recovery:
             self._push()   # (with nothing queued and no recovery, tcp_write_xmit has nothing to do)
         if self.queue_shrunk:
             self.queue_shrunk = False
@@ -726,8 +795,11 @@ class TcpSocket(SockCgroupData):
         self._send(self.snd_nxt, ACK)
 
     def _wake(self, fn: Callable[..., None], *args: Any) -> None:
-        """Wake the application: it runs after the kernel has finished with this segment."""
-        self.ns.sched.at(self.ns.sched.now, fn, *args)
+        """Wake the application: it runs after the kernel has finished with this segment
+        (an event now, pushed as Scheduler.at pushes it)."""
+        sched = self.ns.sched
+        sched.seq = seq = sched.seq + 1
+        heappush(sched.heap, (sched.now, seq, fn, args))
 
     def _accepted(self, on_accept: Callable[[TcpSocket], None]) -> None:
         """accept(2) returned this socket: the application installs its callbacks,
@@ -757,7 +829,7 @@ class TcpSocket(SockCgroupData):
             fin_acked = self.fin_sent and ack == self.snd_nxt
             data_acked = acked - (1 if fin_acked else 0)
             if data_acked > 0:
-                del self.sndbuf[:data_acked]
+                self.sndbuf.drop(data_acked)
                 self.queue_shrunk = True
             self.snd_una = ack
             sacked_before = self.sacked_bytes
@@ -792,10 +864,10 @@ class TcpSocket(SockCgroupData):
                 else:
                     # NewReno partial ACK: the next hole is lost too; resend it at once
                     self.cwnd = max(self.cwnd - segs + 1, 1)
-                    n = min(len(self.sndbuf), self.mss)
+                    n = min(self.sndbuf.size, self.mss)
                     if n:
-                        self._send(self.snd_una, ACK, bytes(self.sndbuf[:n]))
-            elif self.sack_ok and self.lost_hi and self.sndbuf:
+                        self._send(self.snd_una, ACK, self.sndbuf.read(0, n))
+            elif self.sack_ok and self.lost_hi and self.sndbuf.size:
                 self._enter_sack_recovery()           # this ACK's SACK blocks reveal a loss
             else:
                 self.cc.cong_avoid(self, segs, self.ns.sched.now)
@@ -812,6 +884,31 @@ class TcpSocket(SockCgroupData):
                 elif self.state == LAST_ACK:
                     self._done()
 
+    def _ack_new(self, window: int, ack: int, acked: int) -> None:
+        """`_ack_rcv` for an ACK that moves snd_una forward by `acked` (within snd_nxt) on a
+        connection outside recovery, with no SACK scoreboard, no FIN sent and no SACK blocks on
+        the ACK: the same effects in the same order, without the cases that cannot arise."""
+        self.snd_wnd = window << self.snd_wscale
+        self.sndbuf.drop(acked)
+        self.queue_shrunk = True
+        self.snd_una = ack
+        self.backoff = 0
+        self.retries = 0
+        now = self.ns.sched.now
+        probe = self.rtt_probe
+        if probe is not None and ((probe[0] - ack) & 0xFFFFFFFF) > 0x7FFFFFFF:
+            self._rtt_sample(now - probe[1])
+            self.rtt_probe = None
+        mss = self.mss
+        segs = max(1, (acked + mss - 1) // max(1, mss))
+        self.dupacks = 0
+        self.cc.cong_avoid(self, segs, now)
+        self.ns.neigh_confirm_for(self.raddr)
+        if ack == self.snd_nxt:
+            self.timer_gen += 1
+        else:
+            self._arm_rtx()
+
     def _dupack(self, seg: Tcp) -> None:
         """tcp_fastretrans_alert: three duplicate ACKs mean a lost segment (RFC 5681 3.2)."""
         if self.snd_una == self.snd_nxt or (seg.payload and len(seg.payload)) or seg.flags & (SYN | FIN):
@@ -821,21 +918,21 @@ class TcpSocket(SockCgroupData):
             # tcp_time_to_recover: enough SACKed above the head (or, SACK blocks missing,
             # three duplicates); in recovery the pipe, not inflation, releases segments
             if not self.in_recovery and (self.lost_hi or self.dupacks == TCP_FASTRETRANS_THRESH) \
-                    and len(self.sndbuf):
+                    and self.sndbuf.size:
                 self._enter_sack_recovery()
             return
         if self.in_recovery:
             self.cwnd += 1                              # window inflation
             return
-        if self.dupacks == 3 and len(self.sndbuf):
+        if self.dupacks == 3 and self.sndbuf.size:
             self.ssthresh = self.cc.ssthresh(self)
             self.cc.on_loss(self, self.ns.sched.now)
             self.cwnd = self.ssthresh + 3
             self.in_recovery = True
             self.recover = self.snd_nxt
             self.rtt_probe = None
-            n = min(len(self.sndbuf), self.mss)
-            self._send(self.snd_una, ACK, bytes(self.sndbuf[:n]))
+            n = min(self.sndbuf.size, self.mss)
+            self._send(self.snd_una, ACK, self.sndbuf.read(0, n))
             self._arm_rtx()
 
     def _rtt_sample(self, rtt: int) -> None:
@@ -958,7 +1055,11 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         return
     sk = table.tcp_conns.get((ip.dst, seg.dport, ip.src, seg.sport))
     if sk is not None:
-        if sk.state == TIME_WAIT and seg.flags & (SYN | RST | ACK) == SYN and _tw_accepts_syn(sk, seg):
+        st = sk.state
+        if st == ESTABLISHED and table.ns.world.fastpath:
+            sk.rcv_established(ip, seg)     # (off with NETPLEX_FASTPATH=0: the same, the long way)
+            return
+        if st == TIME_WAIT and seg.flags & (SYN | RST | ACK) == SYN and _tw_accepts_syn(sk, seg):
             # tcp_timewait_state_process → TCP_TW_SYN: a newer SYN ends TIME_WAIT
             # and goes to the listener as a new connection
             sk._done()
