@@ -1054,10 +1054,11 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     general interpreter (`Megaflow.outs`)."""
     if not nbytes:
         nbytes = frame.wire_len()
-    world = dp.ns.world
+    ns = dp.ns
+    world = ns.world
     use_cache = world.fastpath and not world.tracer.on      # `netplex trace` reports each table: the slow path
     cache = vsd.flow_cache
-    now = dp.ns.sched.now
+    now = ns.sched.now
     flow: dict[str, int] | None = None
     if use_cache:
         key = exact_key(xb.name, frame, ofport) if tun is None and not recirc_id else None
@@ -1082,9 +1083,12 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
             if outs is not None:
                 # the last action takes the packet itself, the others a clone each (the kernel's
                 # do_execute_actions; a received frame is its receiver's, as a bridge's last port's)
-                last = len(outs) - 1
-                for i, port in enumerate(outs):
-                    dp.output(port, frame if i == last else frame.copy(), None, nbytes)
+                if len(outs) == 1:
+                    dp.output(outs[0], frame, None, nbytes)
+                else:
+                    last = len(outs) - 1
+                    for i, port in enumerate(outs):
+                        dp.output(port, frame if i == last else frame.copy(), None, nbytes)
             else:
                 execute(dp, frame, e.odp, xb, _again(vsd, xb, ofport, dp, tun, revalidate, depth), vsd.conntrack,
                         nbytes)

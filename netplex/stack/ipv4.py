@@ -1145,13 +1145,12 @@ class Ipv4Path:
 
     def icmp_send(self, ip: IPv4, type: int, code: int, in_dev: NetDevice | None, rest: int = 0) -> None:
         """icmp_send: an error about `ip` back to its source, with the kernel's rules."""
-        if ip.frag:
-            return
-        if ip.dst == LIMITED_BCAST or ip.dst >> 28 == 14:
+        dst, src = ip.dst, ip.src
+        if ip.frag or dst == LIMITED_BCAST or dst >> 28 == 14:
             return
         if ip.proto == IPPROTO_ICMP and isinstance(ip.payload, Icmp) and ip.payload.type in ICMP_ERROR_TYPES:
             return
-        if ip.src == 0 or ip.src >> 28 == 14:
+        if src == 0 or src >> 28 == 14:
             return
         # the global bucket, unless the packet came in on loopback (then no limit at all)
         apply_ratelimit = False
@@ -1160,11 +1159,10 @@ class Ipv4Path:
             if apply_ratelimit and not self.icmp_global_allow():
                 self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
                 return
-        saddr = ip.dst if self.is_local_addr(ip.dst) else None
-        rt = self.ip_route_output(ip.src, None, saddr)
+        rt = self.ip_route_output(src, None, dst if dst in self.local_addrs else None)
         if isinstance(rt, int):
             return
-        if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
+        if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, src):
             self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
             return
         err = Icmp.error(type, code, ip, rest)
