@@ -196,7 +196,8 @@ class FlowCache:
         NORMAL's MAC table would now decide otherwise; else True, with the hit's statistics
         pushed to the rules, tables and groups the translation went through (`e.odp` are
         the actions to execute)."""
-        if now - (e.created if e.used is None else e.used) >= MAX_IDLE:
+        used = e.used
+        if now - (e.created if used is None else used) >= MAX_IDLE:
             self.remove(e)
             self.misses += 1
             return False
@@ -204,20 +205,22 @@ class FlowCache:
         if e.seq != seq.value and not self._revalidate(e, revalidate):
             self.misses += 1
             return False
-        for r in e.timed:
-            if r.expired(now):
-                self.misses += 1
-                return False
-        for xb, vlan, src, port in e.learns:
-            xb.mac_expire(now)                 # ageing changes the MAC table: the seq moves
-            if seq.value != e.seq:
-                self.misses += 1
-                return False
-            if src >= 0:
-                xb.mac_learn(vlan, src, port, now)
-                if seq.value != e.seq:          # learned or moved: the slow path decides (its learning is now a refresh)
+        if e.timed:
+            for r in e.timed:
+                if r.expired(now):
                     self.misses += 1
                     return False
+        if e.learns:
+            for xb, vlan, src, port in e.learns:
+                xb.mac_expire(now)                 # ageing changes the MAC table: the seq moves
+                if seq.value != e.seq:
+                    self.misses += 1
+                    return False
+                if src >= 0:
+                    xb.mac_learn(vlan, src, port, now)
+                    if seq.value != e.seq:          # learned or moved: the slow path decides (its learning is now a refresh)
+                        self.misses += 1
+                        return False
         self.hits += 1
         for lookups, matched, table, rule in e.pushes:
             lookups[table] += 1
@@ -226,9 +229,10 @@ class FlowCache:
                 rule.n_packets += 1
                 rule.n_bytes += nbytes
                 rule.used = now
-        for g in e.groups:
-            g.packets += 1
-            g.bytes += nbytes
+        if e.groups:
+            for g in e.groups:
+                g.packets += 1
+                g.bytes += nbytes
         e.packets += 1
         e.bytes += nbytes
         e.tcp_flags |= tcp_flags

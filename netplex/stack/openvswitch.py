@@ -173,20 +173,21 @@ class OvsDatapath(NetDevice):
         dev = self.vports.get(port_no)
         if dev is None:
             return
-        if isinstance(dev, OvsInternalDev):
-            dev.internal_dev_recv(frame)
-        elif isinstance(dev, OvsTunnelVport):
-            dev.tunnel_xmit(frame, tun)
-        elif nbytes and type(dev) in FAST_DEVICE_CLASSES and self.ns.world.fastpath:
+        if type(dev) in FAST_DEVICE_CLASSES:
             # a plain veth: dev_queue_xmit → start_xmit → the cable in one call when nothing
             # there can do otherwise (the bridge fast path's output: fastpath.xmit_state)
             ns = self.ns
-            now = ns.sched.now
-            busy = xmit_state(ns, dev, now)
-            if busy < 0:
-                dev.xmit(frame, nbytes)
-            else:
-                fast_xmit(ns, dev, frame, nbytes, now, busy)
+            if nbytes and ns.world.fastpath:
+                now = ns.sched.now
+                busy = xmit_state(ns, dev, now)
+                if busy >= 0:
+                    fast_xmit(ns, dev, frame, nbytes, now, busy)
+                    return
+            dev.xmit(frame, nbytes)
+        elif isinstance(dev, OvsInternalDev):
+            dev.internal_dev_recv(frame)
+        elif isinstance(dev, OvsTunnelVport):
+            dev.tunnel_xmit(frame, tun)
         else:
             dev.xmit(frame, nbytes)
 

@@ -110,3 +110,37 @@ def test_a_new_flow_takes_effect_on_the_next_packet_of_a_cached_flow():
     assert run_ok(h2, "cat /sys/class/net/eth0/statistics/rx_packets") == before
     _server, vsd = ovs_daemons(s1.machine)
     assert vsd is not None and vsd.flow_cache.hits >= 1
+
+
+def test_the_exact_match_key_is_equal_exactly_when_the_flows_are():
+    """flow.exact_key (the EMC's key for the usual packet, built without the flow) partitions
+    packets as flow_extract does: equal keys for equal flows, different keys otherwise, and
+    no key (the flow's items are the key) for every other shape."""
+    from netplex.ovs.flow import exact_key, flow_extract
+    from netplex.packet.arp import Arp
+    from netplex.packet.ethernet import ETH_P_8021Q, Dot1Q
+    from netplex.packet.icmp import Icmp
+    from netplex.packet.tcp import Tcp
+
+    a, b = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
+
+    def ip(l4: object, proto: int, **kw: int) -> Ethernet:
+        return Ethernet(b, a, ETH_P_IP, IPv4(0x0A000001, 0x0A000002, proto, l4, **kw))
+
+    usual = [ip(Udp(40000, 53, b"x"), 17), ip(Udp(40000, 53, b"longer payload"), 17), ip(Udp(40001, 53, b"x"), 17),
+             ip(Udp(40000, 53, b"x"), 17, ttl=3), ip(Udp(40000, 53, b"x"), 17, tos=4),
+             ip(Tcp(1000, 80, 1, 0, 2, 1000, b""), 6), ip(Tcp(1000, 80, 9, 9, 2, 500, b"data"), 6),
+             ip(Tcp(1000, 80, 1, 0, 0x12, 1000, b""), 6), ip(Icmp(8, 0, b"p"), 1), ip(Icmp(0, 0, b"p"), 1),
+             Ethernet(a, b, ETH_P_IP, IPv4(0x0A000001, 0x0A000002, 17, Udp(40000, 53, b"x")))]
+    keys = [exact_key("br0", f, 1) for f in usual]
+    flows = [flow_extract(f, 1) for f in usual]
+    assert None not in keys
+    for i in range(len(usual)):
+        for j in range(len(usual)):
+            assert (keys[i] == keys[j]) == (flows[i] == flows[j]), (usual[i], usual[j])
+    assert exact_key("br0", usual[0], 2) != keys[0] and exact_key("br1", usual[0], 1) != keys[0]
+    tagged = ip(Udp(40000, 53, b"x"), 17)
+    tagged.vlans = (Dot1Q(10, 0, 0, ETH_P_8021Q),)
+    others = [tagged, ip(b"fragment", 17, frag=5), ip(b"undecoded", 47),
+              Ethernet(b, a, 0x0806, Arp(1, a, 0x0A000001, bytes(6), 0x0A000002))]
+    assert [exact_key("br0", f, 1) for f in others] == [None] * len(others)
