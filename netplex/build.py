@@ -38,6 +38,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FAST_MODULES = (
     "netplex/engine/scheduler.py",
+    # the per-hop group (P1): the event, the cable, the flow fast path and every object it reads
+    # but the namespace, all native classes, so that one reads the other's fields directly
+    "netplex/engine/link.py",
+    "netplex/engine/trace.py",
+    "netplex/engine/world.py",
+    "netplex/packet/ethernet.py",
+    "netplex/packet/ipv4.py",
+    "netplex/stack/device.py",
+    "netplex/stack/fastpath.py",
+    "netplex/stack/neigh.py",
     "netplex/stack/qdisc/core.py",
     "netplex/stack/qdisc/fifo.py",
     "netplex/stack/qdisc/htb.py",

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from .registry import ETHERTYPES
+from .registry import ETHERTYPES, Payload
 
 __all__ = [
     "ETH_HLEN",
@@ -59,7 +59,7 @@ class Ethernet:
     dst: bytes
     src: bytes
     type: int
-    payload: object
+    payload: Payload
     vlans: tuple[Dot1Q, ...] = ()
     # What the stack attaches to a frame on its way (Linux's sk_buff fields:
     # mark, conntrack, priority, …). Never on the wire; not part of equality.

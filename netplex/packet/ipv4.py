@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from .checksum import inet_checksum
-from .registry import IP_PROTOS
+from .registry import IP_PROTOS, Payload
 
 __all__ = [
     "IPPROTO_GRE",
@@ -52,7 +52,7 @@ class IPv4:
     src: int
     dst: int
     proto: int
-    payload: object
+    payload: Payload
     ttl: int = 64
     tos: int = 0
     id: int = 0

@@ -241,7 +241,7 @@ class Bond(NetDevice):
 
     kind = "bond"
     accepts_ports = True
-    base_flags = NetDevice.base_flags | IFF_MASTER
+    default_flags = NetDevice.default_flags | IFF_MASTER
     slave_flag = IFF_SLAVE
     num_tx_queues = SLAVE_QUEUES
 

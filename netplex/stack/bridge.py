@@ -55,6 +55,7 @@ from netplex.stack.fastpath import (
     FASTPATH_NEUTRAL,
     fast_rx,
     fast_xmit,
+    unknown_device_state,
     unknown_state,
     xmit_state,
 )
@@ -165,8 +166,8 @@ class BridgePort:
             self.fast_ok = (type(br) is Bridge and not br.vlan_filtering and not ns.hooks
                             and type(dev) in FAST_DEVICE_CLASSES and dev.ns is ns and dev.master is br
                             and dev.rx_handler == self.rx_handler and dev.ingress_q is None
-                            and unknown_state(dev, DEVICE_NEUTRAL) is None
-                            and unknown_state(br, BRIDGE_NEUTRAL) is None
+                            and unknown_device_state(dev, DEVICE_NEUTRAL) is None
+                            and unknown_device_state(br, BRIDGE_NEUTRAL) is None
                             and unknown_state(ns, FASTPATH_NEUTRAL) is None)
         return self.fast_ok
 
@@ -334,7 +335,7 @@ class Bridge(NetDevice):
         """A plain bridge device (exact class) without VLAN filtering, qdiscs, a master or state
         the fast path does not know: routing from it and to it may take the flow fast path."""
         return (type(self) is Bridge and not self.vlan_filtering and self.master is None and self.rx_handler is None
-                and self.ingress_q is None and self.qdisc is None and unknown_state(self, BRIDGE_NEUTRAL) is None)
+                and self.ingress_q is None and self.qdisc is None and unknown_device_state(self, BRIDGE_NEUTRAL) is None)
 
     def fast_upper_out(self, lladdr: bytes, now: int) -> tuple[NetDevice, int] | None:
         """br_dev_xmit's decision for a routed frame to `lladdr`, as the fast path may take it: the

@@ -21,8 +21,9 @@ import errno
 from collections import deque
 from collections.abc import Callable
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from netplex.engine.compiled import mypyc_attr
 from netplex.errors import NetplexError
 from netplex.packet.ethernet import ETH_HLEN, Ethernet
 from netplex.stack.af_packet import packet_taps
@@ -71,19 +72,20 @@ class DeviceStats:
         self.multicast = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)   # the device kinds of other modules extend it
 class NetDevice:
     """struct net_device: what every device kind shares."""
 
-    kind = "ether"          # `ip -d link` kind; "" for plain ethernet
-    link_type = "ether"     # link/ether, link/loopback, link/none
+    kind: ClassVar[str] = "ether"          # `ip -d link` kind; "" for plain ethernet
+    link_type: ClassVar[str] = "ether"     # link/ether, link/loopback, link/none
     # transmit queues: each holds a reference on the root qdisc (`tc qdisc show` refcnt 1 + N);
     # one for all but veth, which has one per CPU (veth_get_num_queues; 2 on the reference machine)
-    num_tx_queues = 1
+    num_tx_queues: ClassVar[int] = 1
     # the driver turns the carrier off right after register_netdevice (veth_newlink), which
     # counts as the first carrier change (IFLA_CARRIER_CHANGES, `transns` in `ip -s -s link`)
-    carrier_off_at_register = False
-    base_flags = IFF_BROADCAST | IFF_MULTICAST
-    default_qdisc = "noqueue"
+    carrier_off_at_register: ClassVar[bool] = False
+    default_flags: ClassVar[int] = IFF_BROADCAST | IFF_MULTICAST   # dev->flags at creation (the kind's)
+    default_qdisc: ClassVar[str] = "noqueue"
 
     def __init__(self, ns: Namespace, name: str, mac: bytes, mtu: int = 1500) -> None:
         self.ns = ns
@@ -91,6 +93,7 @@ class NetDevice:
         self.ifindex = 0
         self.mac = mac
         self.mtu = mtu
+        self.base_flags = self.default_flags   # dev->flags but IFF_UP/PROMISC/ALLMULTI (change_flags)
         self.min_mtu = 68
         self.max_mtu = 65535
         self.up = False
@@ -164,7 +167,7 @@ class NetDevice:
     # A device that takes ports overrides `accepts_ports`, `check_slave`,
     # `ndo_add_slave` and `ndo_del_slave` (struct net_device_ops); `rtnl.py`
     # enslaves through these, whatever the master's kind.
-    accepts_ports = False
+    accepts_ports: ClassVar[bool] = False
 
     def check_slave(self, dev: NetDevice) -> None:
         """The master's refusals before anything changes (br_add_if's checks)."""
@@ -212,9 +215,9 @@ class NetDevice:
         self.base_flags = self.base_flags | flag if on else self.base_flags & ~flag
 
     # the flag a port of this master shows (IFF_SLAVE for a bond's ports, 0 for a bridge's)
-    slave_flag = 0
+    slave_flag: ClassVar[int] = 0
     # IFF_UNICAST_FLT: the driver filters unicast addresses itself (no promiscuity for dev->uc)
-    unicast_flt = False
+    unicast_flt: ClassVar[bool] = False
 
     def set_rx_mode(self) -> None:
         """__dev_set_rx_mode: a running device without IFF_UNICAST_FLT is promiscuous while dev->uc
@@ -481,13 +484,13 @@ def netdev_rx_handler_unregister(dev: NetDevice) -> None:
     dev.rx_handler = None
 
 
-@fastpath_device
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Veth(NetDevice):
     """One end of a veth pair: carrier when both ends are up (veth_open)."""
 
-    kind = "veth"
-    num_tx_queues = 2
-    carrier_off_at_register = True
+    kind: ClassVar[str] = "veth"
+    num_tx_queues: ClassVar[int] = 2
+    carrier_off_at_register: ClassVar[bool] = True
 
     def has_carrier(self) -> bool:
         peer = self.peer
@@ -518,11 +521,15 @@ class Veth(NetDevice):
             self.peer.ns.device_state_changed(self.peer)
 
 
+fastpath_device(Veth)     # a call, not a decorator: mypyc compiles no class decorator but dataclass
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Tap(NetDevice):
     """A TAP device: carrier only while something (a hypervisor) holds it open."""
 
-    kind = "tun"
-    default_qdisc = "pfifo_fast"
+    kind: ClassVar[str] = "tun"
+    default_qdisc: ClassVar[str] = "pfifo_fast"
 
     def __init__(self, ns: Namespace, name: str, mac: bytes, mtu: int = 1500) -> None:
         super().__init__(ns, name, mac, mtu)
@@ -551,12 +558,13 @@ class Tap(NetDevice):
             self.peer.ns.device_state_changed(self.peer)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Loopback(NetDevice):
     """lo: what it sends it receives, one event later."""
 
-    kind = "loopback"
-    link_type = "loopback"
-    base_flags = IFF_LOOPBACK
+    kind: ClassVar[str] = "loopback"
+    link_type: ClassVar[str] = "loopback"
+    default_flags: ClassVar[int] = IFF_LOOPBACK
 
     def __init__(self, ns: Namespace) -> None:
         super().__init__(ns, "lo", b"\x00" * 6, mtu=65536)

@@ -43,6 +43,7 @@ from __future__ import annotations
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
+from netplex.packet.ipv4 import IPv4
 from netplex.stack.neigh import NUD_DELAY, NUD_NOARP, NUD_PERMANENT, NUD_PROBE, NUD_REACHABLE
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ DEVICE_NEUTRAL = frozenset({
     "mc_static",   # `ip maddr add` link-layer addresses: a forwarded unicast packet never reads them
     "uc", "uc_promisc", "mc_early", "mc_dropped",   # dev->uc / dev->mc bookkeeping (dev_addr_lists.py), ditto
     "ingress_queue",                    # whether an ingress qdisc ever existed (tc's error messages)
+    # tested by unknown_device_state itself: a compiled (mypyc) device has no __dict__ to list
+    "no_in_dev", "base_flags",
 })
 
 
@@ -92,8 +95,8 @@ class FlowEntry:
     """One cached forwarding decision: in-device + destination → out-device, next hop, MTU."""
 
     __slots__ = ("gen", "out", "neigh_key", "mtu", "link", "peer", "upper")
-    link: Any      # the out device's cable and peer when the entry was made (checked per packet)
-    peer: Any
+    link: Link | None      # the out device's cable and peer when the entry was made (checked per packet)
+    peer: NetDevice | None
 
     def __init__(self, gen: int, out: NetDevice | None, neigh_key: tuple[int, int], mtu: int,
                  upper: bool = False) -> None:
@@ -108,10 +111,26 @@ class FlowEntry:
 
 def unknown_state(obj: object, understood: frozenset[str]) -> str | None:
     """The first attribute of `obj` this module does not understand and that is set, if any."""
-    for k, v in vars(obj).items():
+    try:
+        state = vars(obj)
+    except TypeError:     # an instance of a class the mypyc build compiled: its attributes are declared
+        return None
+    for k, v in state.items():
         if k not in understood and v:
             return k
     return None
+
+
+def unknown_device_state(dev: NetDevice, understood: frozenset[str]) -> str | None:
+    """`unknown_state` of a device (`understood` includes DEVICE_NEUTRAL): NetDevice's own
+    attributes outside DEVICE_NEUTRAL tested by name, since a compiled device lists none of
+    them in a __dict__ (tests/stack/test_fastpath.py checks that every attribute a device is
+    made with is in DEVICE_NEUTRAL)."""
+    if dev.no_in_dev:
+        return "no_in_dev"        # no IPv4 on the device: ip_rcv drops
+    if dev.base_flags != dev.default_flags:
+        return "base_flags"       # `ip link set DEV arp off` and the like
+    return unknown_state(dev, understood)
 
 
 # The device classes known to be pure (exact classes: a subclass is not): device.py adds Veth.
@@ -128,7 +147,7 @@ def pure_device(dev: NetDevice) -> bool:
     """A device of a declared-pure class that nothing else has hooked into."""
     return (type(dev) in FAST_DEVICE_CLASSES and dev.master is None and dev.rx_handler is None and dev.ingress_q is None
             and dev.qdisc is None and dev.link is not None and dev.peer is not None
-            and unknown_state(dev, DEVICE_NEUTRAL) is None)
+            and unknown_device_state(dev, DEVICE_NEUTRAL) is None)
 
 
 def build(dev: NetDevice, dst: int) -> FlowEntry:
@@ -165,7 +184,9 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
     world = ns.world
     if not (nbytes and dev.forwarding and frame.type == 0x0800 and world.fastpath):
         return fallback and slow_rx(dev, frame, nbytes)
-    ip: Any = frame.payload
+    ip = frame.payload
+    if type(ip) is not IPv4:      # bytes a decoder could not parse: the full path says what they are
+        return fallback and slow_rx(dev, frame, nbytes)
     dst = ip.dst
     flows = dev.flows
     if flows is None:
@@ -200,8 +221,12 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if lower is None:
             return fallback and slow_rx(dev, frame, nbytes)
     else:
-        peer: NetDevice = fe.peer
-        link: Link = fe.link
+        pe = fe.peer
+        lk = fe.link
+        if pe is None or lk is None:
+            return fallback and slow_rx(dev, frame, nbytes)
+        peer: NetDevice = pe       # typed locals: the compiled build reads their fields directly
+        link: Link = lk
         if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
             return fallback and slow_rx(dev, frame, nbytes)
         txq = out.txq

@@ -232,7 +232,7 @@ class OvsTunnelVport(NetDevice):
         super().__init__(ns, name, mac, 65000 if ttype != "gre" else 1472)
         self.dp = dp
         self.ttype = ttype
-        self.kind = {"vxlan": "vxlan", "geneve": "geneve", "gre": "gretap"}[ttype]
+        self.kind = {"vxlan": "vxlan", "geneve": "geneve", "gre": "gretap"}[ttype]  # type: ignore[misc]  # per device
         self.dstport = dstport
         # what ns.gre_tunnels' readers (add_gre, ip_tunnel_lookup) and vxlan_vni_in_use look at
         self.vni: int | None = None

@@ -11,19 +11,11 @@ appear where tc(8) converts sizes to times and back (tc_core.c).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from netplex.engine.compiled import mypyc_attr
 from netplex.errors import NetplexError
 from netplex.stack.dropreason import SkbDropReason
-
-if TYPE_CHECKING:
-    from _typeshed import IdentityFunction
-
-try:    # mypyc reads it when compiling (`make fast`); the pure-Python install needs no mypy_extensions
-    from mypy_extensions import mypyc_attr
-except ImportError:
-    def mypyc_attr(*attrs: str, **kwattrs: object) -> IdentityFunction:
-        return lambda cls: cls
 
 ENOENT, EEXIST, EINVAL, ELOOP, EBUSY, EOPNOTSUPP = 2, 17, 22, 40, 16, 95
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400   # a request's netlink flags
