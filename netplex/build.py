@@ -8,14 +8,17 @@ imports the extension instead of the .py. `python -m netplex.build --clean`
 the same either way, byte for byte (tests/engine/test_compiled.py checks it
 with NETPLEX_MYPYC_TEST=1, `make test-fast`); BENCHMARKS.md has the speed.
 
-The chosen modules are those mypyc makes faster, measured: the event loop
-and the whole qdisc path (classify, enqueue, HTB's token buckets and DRR).
-Modules whose hot code mostly reads attributes of interpreted objects (the
-flow fast path, the links) come out slower compiled than under CPython
-3.11's specialising interpreter, and the device and packet classes cannot be
-compiled as they are (subclassed across the tree, `vars()` of a device), so
-they stay interpreted. `qdisc/api.py` stays interpreted: it is the control
-plane, and it reads `kind` through class objects.
+The chosen modules are those mypyc makes faster, measured: the event loop,
+the whole qdisc path (classify, enqueue, HTB's token buckets and DRR), and
+the per-hop group of a forwarded packet — the flow fast path, the cable,
+the world, the tracer, the devices, the neighbour table and the Ethernet and
+IPv4 headers — compiled together so that the fast path reads their fields as
+native classes (alone, the fast path came out slower compiled: its code is
+attribute reads, and reads of interpreted objects are faster under CPython
+3.11's specialising interpreter). NetDevice allows interpreted subclasses
+(the device kinds of other modules); the namespace stays interpreted.
+`qdisc/api.py` stays interpreted: it is the control plane, and it reads
+`kind` through class objects.
 
 A manifest (`netplex/.fast-build.json`) records each compiled source's
 SHA-256: a compiled module whose source has since changed is stale (Python

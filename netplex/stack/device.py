@@ -60,11 +60,15 @@ RX_HANDLER_PASS = RxHandlerResult.PASS
 RxHandler = Callable[[Ethernet], RxHandlerResult]
 
 
+# rtnl_link_stats64's counters netplex keeps, in order (a compiled DeviceStats has no __slots__ to list)
+DEVICE_STATS_FIELDS = ("rx_packets", "rx_bytes", "rx_dropped", "rx_errors", "tx_packets", "tx_bytes",
+                       "tx_dropped", "tx_errors", "multicast")
+
+
 class DeviceStats:
     """rtnl_link_stats64, the counters `ip -s link` shows."""
 
-    __slots__ = ("rx_packets", "rx_bytes", "rx_dropped", "rx_errors", "tx_packets", "tx_bytes",
-                 "tx_dropped", "tx_errors", "multicast")
+    __slots__ = DEVICE_STATS_FIELDS
 
     def __init__(self) -> None:
         self.rx_packets = self.rx_bytes = self.rx_dropped = self.rx_errors = 0

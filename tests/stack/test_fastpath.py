@@ -20,6 +20,7 @@ from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
 from netplex.stack.bridge import Bridge
+from netplex.stack.device import DEVICE_STATS_FIELDS
 from netplex.stack.fastpath import DEVICE_NEUTRAL, FAST_DEVICE_CLASSES, unknown_device_state
 from netplex.stack.tcp import TcpSocket
 
@@ -47,7 +48,7 @@ def state(net: Network) -> dict[str, Any]:
         devs = {}
         for name, d in sorted(ns.devices.items()):
             st = d.stats
-            devs[name] = ([getattr(st, f) for f in type(st).__slots__], d.busy_until, d.up)
+            devs[name] = ([getattr(st, f) for f in DEVICE_STATS_FIELDS], d.busy_until, d.up)
         neigh = sorted((k, n.state, n.lladdr, n.confirmed, n.updated, n.used, n.probes)
                        for k, n in ns.neigh.entries.items())
         out[f"{ns.name}@{id(ns) % 1}"] = (devs, neigh, sorted((r.name, c) for r, c in ns.drops.items()), ns.ip_id)
