@@ -90,7 +90,11 @@ def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
         parts.insert(idx, "nw_frag=no")
         text = ",".join(parts)
     head = f"recirc_id={recirc:#x}" if recirc else "recirc_id=0"
-    return f"{head},eth,{text}" if text else f"{head},eth"
+    parts = text.split(",") if text else []
+    # the conntrack fields are metadata: before the packet type, as match_format prints them
+    ct = [p for p in parts if p.startswith(("ct_state", "ct_zone", "ct_mark"))]
+    rest = [p for p in parts if not p.startswith(("ct_state", "ct_zone", "ct_mark"))]
+    return ",".join([head, *ct, "eth", *rest])
 
 
 def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int]) -> str:
@@ -100,17 +104,20 @@ def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int]) -> str:
     _report(x, flow, out, 0)
     n = 0
     todo = list(x.recircs)
+    taken = [a[1] for a in x.odp if a[0] == "recirc"]
     while todo and n < 16:
-        table, rflow, _zone = todo.pop(0)
+        table, rflow, _zone, rid = todo.pop(0)
         n += 1
         out.append("")
         out.append(_BAR)
-        out.append(f"recirc({n:#x}) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)")
+        out.append(f"recirc({rid:#x}) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)")
         out.append(_BAR)
         out.append("")
         y = Xlate(vsd, xb, rflow, None, tracing=True, may_learn=False)
-        _report(y, rflow, out, n, table)
+        _report(y, rflow, out, rid, table)
         todo.extend(y.recircs)
+        taken += [a[1] for a in y.odp if a[0] == "recirc"]
+    vsd.recirc_release(taken)       # xlate_out_uninit: the trace's references go (a datapath flow's stay)
     return "\n".join(out) + "\n"
 
 

@@ -17,7 +17,7 @@ once its daemons are killed, the commands fail as the real ones do.
 from __future__ import annotations
 
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ MAC_DEFAULT_MAX = 8192
 OVS_VERSION = "3.1.0"
 CONF_DB = "/etc/openvswitch/conf.db"
 NS = 1_000_000_000
+RECIRC_RUN_NS = 500_000_000     # the revalidators' round, where recirc_run runs (ofproto-dpif-upcall.c)
 SUPPORTED_TYPES = ("", "system", "internal", "patch", "vxlan", "gre", "geneve")
 TUNNEL_TYPES = ("vxlan", "gre", "geneve", "stt", "lisp", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp")
 
@@ -340,11 +341,17 @@ class OvsVswitchd(Program):
         self.packet_out: Callable[..., None] | None = None                   # PACKET_OUT's runner (xlate's)
         self.errors: list[tuple[str, str]] = []
         self.tick_gen = 0           # the bond/LACP timer's generation (a new one cancels the old)
-        self.recirc_ids = 0         # the recirculation ids handed out
+        self.recirc_ids = 0         # the last recirculation id handed out (next_id - 1: never reused before wrap)
         # ofproto-dpif-rid.c: a frozen state (bridge, table to resume at, in_port, metadata and
-        # registers) and its recirc id, shared by every translation freezing the same state
+        # registers) and its recirc id, shared by every translation freezing the same state while
+        # a datapath flow's actions name it (`frozen`: the metadata_map); an id nothing names any
+        # more leaves `frozen` at once and lingers in `frozen_by_id` (the id_map) for two more
+        # recirc_run rounds, so that packets already recirculating still find their state
         self.frozen: dict[tuple[Any, ...], int] = {}
         self.frozen_by_id: dict[int, tuple[Any, ...]] = {}
+        self.recirc_expiring: list[int] = []
+        self.recirc_expired: list[int] = []
+        self.recirc_timer = False
         self.changes = Seq()        # moves with anything a cached translation read (flowcache.py)
         self.flow_cache = FlowCache(self.changes)
         self._port_map: dict[int, tuple[XBridge, OfPort]] = {}
@@ -381,13 +388,47 @@ class OvsVswitchd(Program):
                 row["is_connected"] = [connected]
 
     def recirc_alloc(self, state: tuple[Any, ...]) -> int:
-        """recirc_alloc_id_ctx: the id of a frozen state, a new one (from 1, as bonds' ids) if unseen."""
+        """recirc_alloc_id_ctx: the id of a live equal frozen state, else the next id (from 1, as
+        bonds' ids; a freed id's number is not given again, as next_id only grows)."""
         rid = self.frozen.get(state)
         if rid is None:
             self.recirc_ids += 1
             rid = self.frozen[state] = self.recirc_ids
             self.frozen_by_id[rid] = state
+            if not self.recirc_timer:
+                self.recirc_timer = True
+                self.after(RECIRC_RUN_NS, self.recirc_run)
         return rid
+
+    def recirc_referenced(self) -> set[int]:
+        """The ids the live datapath flows' actions name (the ukeys' references)."""
+        now = self.now()
+        return {a[1] for e in self.flow_cache.flows() if e.alive and not e.idle(now)
+                for a in e.odp if a[0] == "recirc"}
+
+    def recirc_release(self, ids: Iterable[int]) -> None:
+        """recirc_id_node_unref for a translation that is done (ofproto/trace's, one not installed):
+        each id no datapath flow names leaves the metadata map (the next equal state gets a new id)
+        and starts expiring."""
+        held = self.recirc_referenced()
+        for rid in ids:
+            state = self.frozen_by_id.get(rid)
+            if state is not None and self.frozen.get(state) == rid and rid not in held:
+                del self.frozen[state]
+                self.recirc_expiring.append(rid)
+
+    def recirc_run(self) -> None:
+        """recirc_run, each RECIRC_RUN_NS while ids live: the expired ids are forgotten, the
+        expiring ones become expired, and the ids no datapath flow names any more (their flows
+        deleted or idle) start expiring."""
+        for rid in self.recirc_expired:
+            self.frozen_by_id.pop(rid, None)
+        self.recirc_expired, self.recirc_expiring = self.recirc_expiring, []
+        self.recirc_release(list(self.frozen.values()))
+        if self.frozen or self.recirc_expired or self.recirc_expiring:
+            self.after(RECIRC_RUN_NS, self.recirc_run)
+        else:
+            self.recirc_timer = False
 
     def now(self) -> int:
         return self.ns.sched.now

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netplex.ovs.actions import Act, field_key, format_act, format_actions
-from netplex.ovs.conntrack import ConnTracker
+from netplex.ovs.conntrack import CS_NEW, CS_TRK, ConnTracker
 from netplex.ovs.flow import (
     ETH_P_RARP,
     IPPROTO_ICMP,
@@ -211,7 +211,7 @@ class Xlate:
         self.tracing = tracing
         self.may_learn = may_learn
         self.depth = 0
-        self.recircs: list[tuple[int, dict[str, int], int]] = []   # (table, flow, zone) for ct(table=)
+        self.recircs: list[tuple[int, dict[str, int], int, int]] = []   # (table, flow, zone, id) for ct(table=)
         self.root = TraceNode("root", "")
         self.node = self.root
         self.table_node = self.root
@@ -402,7 +402,8 @@ class Xlate:
         elif self.frame is None:
             self.commit(node)
             self.odp.append(("hash", "sym_l4(0)"))
-            self.odp.append(("recirc", len(self.recircs) + 1))
+            self.odp.append(("recirc", self.vsd.recirc_alloc(("dp_hash", self.xb.name, g.group_id,
+                                                               self.flow.get("in_port", 0)))))
         else:
             # pick_dp_hash_select_group: the datapath's hash(sym_l4(0)) of the packet, then the
             # first live bucket from that value on in the group's hash table
@@ -527,10 +528,9 @@ class Xlate:
         """compose_conntrack_action: commit, then a recirculation to `table` with ct_state set.
         A packet's translation leaves the tracking to the datapath (`execute`): its ct() action
         and a `recirc(id)` whose id names the frozen state the recirculated packet resumes from
-        (`frozen_state`); ofproto/trace (no packet) asks the tracker itself."""
+        (`frozen_state`); ofproto/trace (no packet) resumes with the default ct_state trk|new."""
         commit, recirc, zone = a.a
         nat = a.b
-        tracker = self.vsd.conntrack
         self.commit(node)
         parts = (["commit"] if commit else []) + ([f"zone={zone}"] if zone else [])
         if nat is not None:
@@ -541,13 +541,15 @@ class Xlate:
             self.table_node.add("action", "drop")
         if not self.tracing:
             if recirc is not None:
-                self.odp.append(("recirc", self.vsd.recirc_alloc(frozen_state(self.xb.name, recirc, self.flow))))
-                self.recircs.append((recirc, {}, zone))
+                rid = self.vsd.recirc_alloc(frozen_state(self.xb.name, recirc, self.flow))
+                self.odp.append(("recirc", rid))
+                self.recircs.append((recirc, {}, zone, rid))
         elif recirc is not None:
-            state = tracker.lookup(zone, self.flow)
-            if commit:
-                tracker.commit(zone, self.flow, nat)
-            mapped = tracker.nat_for(zone, self.flow) if nat is not None else None
+            # ofproto/trace has no packet and no connection: the recirculation resumes with the
+            # default ct_state trk|new (ofproto-dpif-trace.c, `--ct-next` to choose another),
+            # and the trace commits nothing
+            state = CS_TRK | CS_NEW
+            mapped = None
             self.note("detail", f"A clone of the packet is forked to recirculate. The forked pipeline will be "
                                 f"resumed at table {recirc}.")
             new = dict(self.flow)
@@ -555,11 +557,10 @@ class Xlate:
                 new["nw_src"], new["nw_dst"] = mapped
             new["ct_state"] = state
             new["ct_zone"] = zone
-            rid = len(self.recircs) + 1
+            # ofproto/trace takes its recirculation ids as a packet's translation does (released when done)
+            rid = self.vsd.recirc_alloc(frozen_state(self.xb.name, recirc, self.flow))
             self.odp.append(("recirc", rid))
-            self.recircs.append((recirc, new, zone))
-        elif commit:
-            tracker.commit(zone, self.flow, nat)
+            self.recircs.append((recirc, new, zone, rid))
         self.note("detail", "Sets the packet to an untracked state, and clears all the conntrack fields.")
         for f in ("ct_state", "ct_zone", "ct_mark"):
             self.flow.pop(f, None)

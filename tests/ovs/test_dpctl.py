@@ -164,9 +164,8 @@ def test_dpif_dump_flows_lists_one_bridges_flows():
 
 # What the real ovs-vswitchd 3.1 (userspace datapath, netplex.twin.ovs.RealOvsLab, TX offloads
 # off on the hosts) dumped on 2026-12-05 for these flows and one TCP connection h1 → h2:22,
-# counts and times taken out as tests/ovs/test_real_dpctl.py's dp_normalise does. The twin
-# case is not in that file: in its harness the real userspace conntrack marked the SYN
-# invalid (`ct_state(-new-est+trk) ... actions:drop`), see docs/ovs.md, Datapath flows.
+# counts and times taken out as tests/ovs/test_real_dpctl.py's dp_normalise does (its
+# `conntrack` case runs the same against the real switch with NETPLEX_OVS_TWIN=1).
 REAL_CT = """\
 ct_state(+new+trk),recirc_id(0x1),in_port(2),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x0800),ipv4(proto=6,frag=no), actions:ct(commit),3
 ct_state(-new+est+trk),recirc_id(0x2),in_port(3),eth(src=02:00:00:00:00:02,dst=02:00:00:00:00:01),eth_type(0x0800),ipv4(proto=6,frag=no), actions:2
@@ -196,3 +195,56 @@ def test_conntrack_makes_one_datapath_flow_per_recirculation(monkeypatch):
                      run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats")))
     assert "\n".join(outs[0][0]) == REAL_CT
     assert outs[1][0] == [] and outs[0][1] == outs[1][1]
+
+
+def test_recirculation_ids_are_freed_when_no_datapath_flow_names_them():
+    """ofproto-dpif-rid.c: a frozen state's id lives while a datapath flow's actions name it; once
+    its flows are gone (idle 10 s) it leaves the metadata map, lingers two recirc_run rounds and is
+    forgotten; the same state later gets a new id (next_id only grows). A churn of connections
+    whose frozen states all differ (the source port moved into reg0 before ct()) keeps the live ids
+    bounded, and each dump names the ids its flows use."""
+    net, s1, hosts = three_hosts("ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2 -- add-port br0 p3")
+    for c in ("'priority=100,ct_state=-trk,tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],ct(table=1)'",
+              "'table=1,priority=100,ct_state=+trk+new,tcp,actions=ct(commit),NORMAL'",
+              "'table=1,priority=100,ct_state=+trk+est,tcp,actions=NORMAL'", "'table=1,priority=1,actions=drop'"):
+        run_ok(s1, f"ovs-ofctl add-flow br0 {c}")
+    _server, vsd = ovs_daemons(s1.machine)
+    assert vsd is not None
+    last = 0
+    for _round in range(4):
+        for _ in range(5):
+            assert run_ok(hosts[0], "nc -z -w1 10.0.0.2 22; echo $?").strip() == "1"   # SYN through, RST back
+        live = set(vsd.frozen.values())
+        assert len(live) == 6 and min(live) > last      # 5 SYNs' states and the RSTs' one (reg0=22), all new
+        got = flows(s1)
+        parents = {int(m, 16) for ln in got for m in re.findall(r"actions:ct,recirc\((0x[0-9a-f]+)\)", ln)}
+        children = {int(m, 16) for ln in got for m in re.findall(r"recirc_id\((0x[0-9a-f]+)\)", ln)}
+        assert parents == children == live
+        last = max(live)
+        net.run_for(12_000_000_000)         # the flows idle out; their ids expire and are forgotten
+        assert vsd.frozen == {} and vsd.frozen_by_id == {}
+        assert [f for f in flows(s1) if "recirc(" in f or "recirc_id(0x" in f or "proto=6" in f] == []
+    assert vsd.recirc_ids == 24 and not vsd.recirc_timer
+
+
+# ofproto/trace of the same ct() flow four times (the last from p2) on the real ovs-vswitchd 3.1
+# (userspace datapath, no traffic), 2026-12-05: each trace takes a new id and frees it when done
+REAL_TRACE_RECIRCS = [("Megaflow: recirc_id=0,ct_state=-trk,eth,tcp,in_port=1,nw_frag=no", "ct,recirc(0x1)"),
+                      ("Megaflow: recirc_id=0,ct_state=-trk,eth,tcp,in_port=1,nw_frag=no", "ct,recirc(0x2)"),
+                      ("Megaflow: recirc_id=0,ct_state=-trk,eth,tcp,in_port=1,nw_frag=no", "ct,recirc(0x3)"),
+                      ("Megaflow: recirc_id=0,ct_state=-trk,eth,tcp,in_port=2,nw_frag=no", "ct,recirc(0x4)")]
+
+
+def test_each_trace_takes_and_frees_its_recirculation_id_as_the_real_switch():
+    net, s1, _hosts = three_hosts("ovs-vsctl add-br br0 -- add-port br0 p1 -- add-port br0 p2")
+    run_ok(s1, "ovs-ofctl add-flow br0 'priority=100,ct_state=-trk,tcp,actions=ct(table=1)'")
+    run_ok(s1, "ovs-ofctl add-flow br0 'table=1,priority=100,ct_state=+trk+new,tcp,actions=ct(commit),NORMAL'")
+    got = []
+    for port, wait in (("p1", 0), ("p1", 0), ("p1", 1), ("p2", 0)):
+        net.run_for(wait * 1_000_000_000)
+        out = run_ok(s1, f"ovs-appctl ofproto/trace br0 in_port={port},tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=22")
+        lines = out.splitlines()
+        rid = next(ln for ln in lines if ln.startswith("Datapath actions: "))[len("Datapath actions: "):]
+        got.append((next(ln for ln in lines if ln.startswith("Megaflow:")), rid))
+        assert f"recirc({rid[10:-1]}) - resume conntrack with default ct_state=trk|new" in out
+    assert got == REAL_TRACE_RECIRCS

@@ -50,6 +50,8 @@ STATIC_ARP = [(h, f"ip neigh replace 10.0.0.{j} lladdr {MACS[g]} dev eth0 nud pe
               for h in HOSTS for j, g in enumerate(HOSTS, 1) if g != h]
 PING = ("h1", "ping -c 2 -i 0.2 -W 1 10.0.0.2 >/dev/null; echo $?")
 DUMP = ("s1", "ovs-appctl dpctl/dump-flows")
+TRACE = ("s1", "ovs-appctl ofproto/trace br0 in_port={},tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=22 "
+               "| grep -e '^Megaflow' -e '^Datapath actions'")
 
 
 def udp(dst: str, port: int, n: int = 2) -> tuple[str, str]:
@@ -90,6 +92,17 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # (the real revalidator threads are woken by the change; a packet sent at once can still
         # meet the old flow there, so the traffic waits for them)
         DUMP, ("s1", "sleep 0.3"), udp("10.0.0.2", 9), DUMP, ("s1", "ovs-appctl dpctl/del-flows"), DUMP],
+    # ct(): one flow per recirculation, the reply with its own recirc id (another in_port); the
+    # real conntrack needs real checksums (RealOvsLab turns the veths' TX offload off)
+    "conntrack": [("s1", "ovs-ofctl add-flow br0 'priority=100,ct_state=-trk,tcp,actions=ct(table=1)'"),
+                  ("s1", "ovs-ofctl add-flow br0 'table=1,priority=100,ct_state=+trk+new,tcp,actions=ct(commit),NORMAL'"),
+                  ("s1", "ovs-ofctl add-flow br0 'table=1,priority=100,ct_state=+trk+est,tcp,actions=NORMAL'"),
+                  ("s1", "ovs-ofctl add-flow br0 'table=1,priority=1,actions=drop'; sleep 0.3")] + STATIC_ARP + [
+                      ("h1", "nc -z -w1 10.0.0.2 22; echo $?"), ("s1", "sleep 0.2"), DUMP,
+                      ("s1", "ovs-ofctl dump-flows br0 --no-stats"),
+                      # a trace freezing the state a datapath flow names shares its id; others take
+                      # new ones (0x3, then 0x4: the first freed when its trace is done)
+                      ("s1", TRACE[1].format("p1")), ("s1", TRACE[1].format("p3")), ("s1", TRACE[1].format("p3"))],
 }
 
 
