@@ -339,17 +339,21 @@ class PortDesc:
     state: int = 0
     curr: int = 0
     curr_speed: int = 0      # kbit/s
+    advertised: int = 0
+    supported: int = 0
+    peer: int = 0
+    max_speed: int = 0
 
     def encode(self) -> bytes:
         name = self.name.encode()[:15].ljust(16, b"\x00")
         return struct.pack("!I4x6s2x16sIIIIIIII", self.port_no, self.hw_addr, name, self.config, self.state,
-                           self.curr, 0, 0, 0, self.curr_speed, 0)
+                           self.curr, self.advertised, self.supported, self.peer, self.curr_speed, self.max_speed)
 
     @classmethod
     def decode(cls, data: bytes) -> PortDesc:
-        (port_no, hw, name, config, state, curr, _adv, _sup, _peer, speed,
-         _max) = struct.unpack_from("!I4x6s2x16sIIIIIIII", data, 0)
-        return cls(port_no, hw, name.rstrip(b"\x00").decode(), config, state, curr, speed)
+        (port_no, hw, name, config, state, curr, adv, sup, peer, speed,
+         max_speed) = struct.unpack_from("!I4x6s2x16sIIIIIIII", data, 0)
+        return cls(port_no, hw, name.rstrip(b"\x00").decode(), config, state, curr, speed, adv, sup, peer, max_speed)
 
 
 def port_status(xid: int, reason: int, port: PortDesc) -> bytes:

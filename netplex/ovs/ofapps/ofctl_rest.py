@@ -383,8 +383,8 @@ def port_stats_to_json(s: PortStats) -> dict[str, Any]:
 
 def port_desc_to_json(p: PortDesc) -> dict[str, Any]:
     return {"hw_addr": _mac(int.from_bytes(p.hw_addr, "big")), "name": p.name, "config": p.config,
-            "state": p.state, "curr": p.curr, "advertised": 0, "supported": 0, "peer": 0,
-            "curr_speed": p.curr_speed, "max_speed": 0, "port_no": port_to_user(p.port_no)}
+            "state": p.state, "curr": p.curr, "advertised": p.advertised, "supported": p.supported, "peer": p.peer,
+            "curr_speed": p.curr_speed, "max_speed": p.max_speed, "port_no": port_to_user(p.port_no)}
 
 
 def group_stats_to_json(g: GroupStats) -> dict[str, Any]:
