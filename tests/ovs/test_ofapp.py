@@ -280,9 +280,9 @@ probes:
   - cmd: {node: c0, run: "sleep 1"}
   - ping: {from: h1, to: 10.0.0.2}
   - cmd: {node: s1, run: "sleep 3"}
-  - cmd: {node: h2, run: "ip link set eth0 down; sleep 2"}
+  - cmd: {node: h2, run: "ip link set eth0 down; sleep 1"}
   - cmd: {node: c0, run: "grep '^port_status reason=2 p2 ' /tmp/c.log | grep -v ' state=0 config=0 '"}
-  - cmd: {node: h2, run: "ip link set eth0 up; sleep 2"}
+  - cmd: {node: h2, run: "ip link set eth0 up; sleep 1"}
   - cmd: {node: c0, run: "grep '^port_status reason=2 p2 ' /tmp/c.log | grep -v ' state=0 config=0 '"}
   - cmd: {node: s1, run: "ovs-ofctl add-flow br0 priority=7,udp,send_flow_rem,actions=drop; ovs-ofctl del-flows br0 udp; sleep 0.5"}
   - cmd: {node: s1, run: "ovs-ofctl mod-port br0 p1 down; sleep 1"}
