@@ -41,6 +41,7 @@ from netplex.shell import (
     netstat,
     nfacct,
     nsenter,
+    nstat,
     ping,
     pki,
     procps,
@@ -57,7 +58,7 @@ from netplex.shell import (
 from netplex.shell.interp import Shell
 
 COMMAND_MODULES = (coreutils, ip, bridge, brctl, sysctl, ping, iptables, conntrack, docker_proxy, tc, vconfig, smcroute,
-                   procps, ipset, nfacct, arp, arping, route, netstat, ss, nsenter,
+                   procps, ipset, nfacct, arp, arping, route, netstat, nstat, ss, nsenter,
                    tcpdump, nc, curl, ovs_vsctl, ovs_ofctl, ovs_appctl,
                    ovs_testcontroller, ovs_osken, ovs_controller, swanctl, pki, modprobe, frr_service, frr_vtysh, dhcp,
                    ifconfig, ebtables, mlagd, getent, labeld)

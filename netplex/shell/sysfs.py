@@ -5,6 +5,8 @@ the folders above them: `list_dir(ns, path)` (/proc/sys/..., /sys/class/net/...)
 - /proc/net/arp: the ARP table as arp_seq_show prints it (NOARP entries skipped);
 - /proc/net/route: the main table as fib_route_seq_show (net/ipv4/fib_trie.c) prints
   it, each line padded to 127 characters (what `route -n` and `netstat -rn` read);
+- /proc/net/snmp, /proc/net/netstat, /proc/net/snmp6: the namespace's MIB counters
+  (netplex.stack.snmp; what `nstat` reads);
 - /proc/net/xt_recent/NAME: a `recent` match table as recent_seq_show prints it (read only);
 - /sys/class/net/DEV/{address,broadcast,operstate,mtu,carrier,ifindex,iflink,type,flags,
   tx_queue_len,addr_len,ifalias,statistics/*}, DEV/bridge/* and DEV/brport/*, in the
@@ -23,12 +25,14 @@ from netplex.packet.addr import bytes_to_mac, int_to_ip
 from netplex.shell.bridge import port_state
 from netplex.shell.iproute_fmt import operstate, s32
 from netplex.shell.registry import FileReadError  # noqa: F401  (raised here, caught by the text tools)
+from netplex.stack import tcp
 from netplex.stack.bond import Bond, proc_net_bonding
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import Veth
 from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
 from netplex.stack.netfilter.matches_xt import recent_proc_text
 from netplex.stack.route import RT_TABLE_MAIN
+from netplex.stack.snmp import proc_net_netstat, proc_net_snmp, proc_net_snmp6
 
 __all__ = ["FileReadError", "list_dir", "read_file"]
 
@@ -197,6 +201,7 @@ _CONST_FILES = {"link_mode": "0", "dev_id": "0x0", "dev_port": "0", "netdev_grou
 _DEV_FILES = tuple(sorted(("addr_assign_type", "addr_len", "address", "broadcast", "carrier", "dormant", "flags",
                            "ifalias", "ifindex", "iflink", "mtu", "operstate", "statistics", "testing",
                            "tx_queue_len", "type", *_CONST_FILES)))
+_PROC_NET = ["arp", "netstat", "route", "snmp", "snmp6", "xfrm_stat"]
 # /proc/sys folders whose entries are device names (which may hold dots: eth0.100)
 _PER_DEVICE = ("net.ipv4.conf", "net.ipv6.conf", "net.ipv4.neigh", "net.ipv6.neigh")
 
@@ -212,11 +217,11 @@ def list_dir(ns: Any, path: str) -> list[str] | None:
             rest = key[len(prefix) + 1:] if prefix else key
             names.add(rest.rsplit(".", 1)[0] if prefix in _PER_DEVICE else rest.split(".", 1)[0])
         return sorted(names) or None
-    tops = {"/proc": ["net", "sys"], "/proc/net": ["arp", "route", "xfrm_stat"], "/sys": ["class"],
+    tops = {"/proc": ["net", "sys"], "/proc/net": _PROC_NET, "/sys": ["class"],
             "/sys/class": ["net"]}
     bonds = sorted(d.name for d in ns.devices.values() if isinstance(d, Bond))
     if bonds:   # bond_create_proc_dir: /proc/net/bonding exists while a bond does
-        tops["/proc/net"] = ["arp", "bonding", "route", "xfrm_stat"]
+        tops["/proc/net"] = sorted([*_PROC_NET, "bonding"])
         tops["/proc/net/bonding"] = bonds
     if path in tops:
         return tops[path]
@@ -250,6 +255,13 @@ def read_file(ns: Any, path: str) -> str | None:
         return _proc_net_route(ns)
     if path == "/proc/net/xfrm_stat":
         return ns.xfrm.proc_stat()
+    if path == "/proc/net/snmp":
+        estab = sum(1 for sk in ns.sockets.tcp_conns.values() if sk.state in (tcp.ESTABLISHED, tcp.CLOSE_WAIT))
+        return proc_net_snmp(ns.mib, ns.sysctl.values["net.ipv4.ip_forward"] != "0", ns.default_ttl(), estab)
+    if path == "/proc/net/netstat":
+        return proc_net_netstat(ns.mib)
+    if path == "/proc/net/snmp6":
+        return proc_net_snmp6()
     if path.startswith("/proc/net/xt_recent/"):
         return recent_proc_text(ns, path[len("/proc/net/xt_recent/"):])
     if path.startswith("/proc/net/bonding/"):

@@ -69,7 +69,7 @@ FASTPATH_NEUTRAL = frozenset({
     "world", "name", "sched", "devices", "by_index", "next_ifindex", "addrs", "local_addrs", "sysctl",
     "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "rt_out_cache", "rt_out_gen",
     "generation", "kmsg",
-    "netfilter", "hooks", "pmtu", "frags", "inet_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned",
+    "netfilter", "hooks", "pmtu", "frags", "inet_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned", "mib",
     "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
     "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",
     # nexthop objects (nexthop.py): a route through one holds a copy of its paths, rewritten (with
@@ -234,6 +234,10 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
             return fallback and slow_rx(dev, frame, nbytes)     # a drop, the kind's qdisc made, a socket's memory: the full path's
     # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
+    mib = ns.mib
+    mib.ip_in(nbytes - 14, ip.tos)           # ip_rcv_core
+    mib.ip["ForwDatagrams"] += 1             # ip_forward_finish
+    mib.ip_out(nbytes - 14)                  # ip_finish_output2
     st = dev.stats
     st.rx_packets += 1
     st.rx_bytes += nbytes

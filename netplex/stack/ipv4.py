@@ -57,6 +57,7 @@ from netplex.stack.route import (
     fib_select_multipath,
 )
 from netplex.stack.skb import skb_meta
+from netplex.stack.snmp import Mib
 from netplex.stack.tcp import tcp_v4_rcv
 from netplex.stack.xfrm.path import (
     EAGAIN,
@@ -225,6 +226,7 @@ class Ipv4Path:
     frags: dict[tuple[int, int, int, int], list[IPv4]]   # ip_defrag queues by (src, dst, id, proto)
     inet_peers: dict[int, InetPeer]                     # inetpeer.py: per remote address, the rate limiters' state
     icmp_global_credit: int                             # icmp_global_allow's bucket
+    mib: Mib                                            # the SNMP counters (snmp.py)
     fnhe: dict[int, tuple[Route | Nexthop, int, int]]   # redirect exceptions: dst → (the nexthop, gateway, expiry ns)
     icmp_global_stamp: int | None                       # its last refill (ns), None: never
     net_ratelimit_state: list[int]                      # net_ratelimit: [begin ns (-1: never), printed, missed]
@@ -310,6 +312,7 @@ class Ipv4Path:
                 return
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
+        self.mib.ip_in(length or ip.wire_len(), ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
         m = frame.meta
         if m is not None:           # ip_rcv_core: "Must drop socket now" (skb_orphan): a packet a
             m.local_socket = None   # container sent reaches the host's egress without its socket
@@ -358,6 +361,7 @@ class Ipv4Path:
             # brd_input / ip_mc_validate_source: a non-zero source is validated
             if validate and src and self._martian(dev, frame, ip):
                 return
+            self._in_cast(dst != LIMITED_BCAST and dst >> 28 == 14, ip)
             self.ip_local_deliver(dev, frame, "broadcast")
             return
         cache = self.route_cache
@@ -371,6 +375,8 @@ class Ipv4Path:
         else:
             r = self.ip_route_input_rules(dst, ip.src, dev, frame, keys)
         if not r:
+            ext_or_ip = self.mib.ipext if dev.forwarding else self.mib.ip   # ip_error: ENETUNREACH or EHOSTUNREACH
+            ext_or_ip["InNoRoutes" if dev.forwarding else "InAddrErrors"] += 1
             if dev.forwarding:
                 self.ip_error(ip, ICMP_NET_UNREACH, dev)
                 self.drop(frame, dev, SkbDropReason.IP_INNOROUTES)
@@ -385,9 +391,13 @@ class Ipv4Path:
                 return
             if tracing:
                 self.trace("fib_lookup", f"{self.fmt_ip(dst)} is local ({rtype})", dev=dev.name, verdict=rtype)
+            if rtype == "broadcast":
+                self._in_cast(False, ip)
             self.ip_local_deliver(dev, frame, rtype)
             return
         if rtype != "unicast":
+            if rtype == "unreachable" and not dev.forwarding:
+                self.mib.ip["InAddrErrors"] += 1   # ip_error: EHOSTUNREACH on a host
             if dev.forwarding and rtype in ROUTE_TYPE_ICMP:
                 self.ip_error(ip, ROUTE_TYPE_ICMP[rtype], dev)
             self.drop(frame, dev, ROUTE_TYPE_DROP[rtype])
@@ -537,6 +547,13 @@ class Ipv4Path:
             r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark, tos) or False
         return r
 
+    def _in_cast(self, multicast: bool, ip: IPv4) -> None:
+        """ip_rcv_finish_core: IPSTATS_MIB_INMCAST or INBCAST (packets, octets) for a datagram to us."""
+        ext = self.mib.ipext
+        key = "Mcast" if multicast else "Bcast"
+        ext[f"In{key}Pkts"] += 1
+        ext[f"In{key}Octets"] += ip.wire_len()
+
     def ip_forward(self, dev: NetDevice, frame: Ethernet, r: Route, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
@@ -556,6 +573,7 @@ class Ipv4Path:
             if res is not True:
                 bundle = res
         if ip.ttl <= 1:
+            self.mib.ip["InHdrErrors"] += 1
             self.icmp_send(ip, ICMP_TIME_EXCEEDED, 0, dev)
             self.drop(frame, dev, SkbDropReason.IP_TTL_EXCEEDED)
             return
@@ -574,6 +592,7 @@ class Ipv4Path:
         if not length:
             length = ip.wire_len()
         if length > mtu and ip.flags & IP_DF:
+            self.mib.ip["FragFails"] += 1
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, dev, rest=mtu)
             self.drop(frame, dev, SkbDropReason.PKT_TOO_BIG)
             return
@@ -587,6 +606,7 @@ class Ipv4Path:
             if not hook(self, frame, dev, out):
                 return
             length = 0
+        self.mib.ip["ForwDatagrams"] += 1   # ip_forward_finish
         if tracing:
             via = f" via {self.fmt_ip(gw)}" if gw is not None else ""
             self.trace("ip_forward", f"to {self.fmt_ip(ip.dst)}{via} dev {out.name}, ttl {ip.ttl}", dev=dev.name,
@@ -606,9 +626,11 @@ class Ipv4Path:
             return
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         if ip.flags & IP_MF or ip.frag:
+            self.mib.ip["ReasmReqds"] += 1
             whole = self.ip_defrag(ip)
             if whole is None:
                 return
+            self.mib.ip["ReasmOKs"] += 1
             ip = whole
         proto = ip.proto
         if self.xfrm.active and proto not in IPSEC_PROTOS \
@@ -620,10 +642,14 @@ class Ipv4Path:
         # ip_protocol_deliver_rcu: raw sockets get their copy first
         raw = bool(self.sockets.raw) and raw_local_deliver(self.sockets, ip, dev)
         handler = INET_PROTOS.get(proto)
+        mib = self.mib.ip
+        mib["InDelivers"] += 1    # ip_protocol_deliver_rcu, unless nothing takes it
         if handler is None or handler(self, dev, ip, rtype) is False:
             if raw:
                 return   # a raw socket took it: consumed, no protocol unreachable
             # no protocol serves it (ip_protocol_deliver_rcu without ipprot)
+            mib["InDelivers"] -= 1
+            mib["InUnknownProtos"] += 1
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
             self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
@@ -898,6 +924,10 @@ class Ipv4Path:
         if not ip.id and not ip.flags & IP_DF:
             self.ip_id = (self.ip_id + 1) & 0xFFFF
             ip.id = self.ip_id
+        mib = self.mib
+        if ip.proto == IPPROTO_ICMP and isinstance(ip.payload, Icmp):
+            mib.icmp_out_count(ip.payload.type)   # icmp_push_reply, raw and ping sockets
+        mib.ip["OutRequests"] += 1   # __ip_local_out
         world = self.world
         tracer = world.tracer
         if tracer.on:   # a new packet leaves a socket: the next events are about it
@@ -957,6 +987,7 @@ class Ipv4Path:
                 return 0
             # ip_finish_output2 → lo's one neighbour (keyed 0.0.0.0): its lladdr is the frame's
             # destination, and eth_type_trans on the way back in drops any other than lo's own
+            mib.ip_out(length or ip.wire_len())
             self.neigh.output(lo, 0, frame, ip.src)
             return 0
         if rt.type == "broadcast":
@@ -964,6 +995,7 @@ class Ipv4Path:
             d = ip.dst
             frame.dst = BCAST_MAC if d >> 28 != 14 else b"\x01\x00\x5e" + (d & 0x7FFFFF).to_bytes(3, "big")
             frame.src = rt.dev.mac
+            mib.ip_out(length or ip.wire_len(), "multicast" if d >> 28 == 14 else "broadcast")
             rt.dev.xmit(frame)
             return 0
         r = rt.route
@@ -1004,6 +1036,7 @@ class Ipv4Path:
             n.used = self.sched.now
         else:
             return False
+        self.mib.ip_out(length)
         out.xmit(Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
         return True
 
@@ -1024,14 +1057,21 @@ class Ipv4Path:
             length = ip.wire_len()   # measured once: the neighbour layer and the device reuse it
         if length > mtu:
             if ip.flags & IP_DF:
+                self.mib.ip["FragFails"] += 1
                 self.drop(frame, out, SkbDropReason.PKT_TOO_BIG)
                 return
             if mtu - 20 - ((len(ip.options) + 3) & ~3) < 8:   # ip_do_fragment: no room for one 8-byte block (FRAGFAILS)
+                self.mib.ip["FragFails"] += 1
                 self.drop(frame, out, SkbDropReason.FRAG_FAILED)
                 return
+            mib = self.mib
+            mib.ip["FragOKs"] += 1
             for piece in fragment(ip, mtu):
+                mib.ip["FragCreates"] += 1
+                mib.ip_out(piece.wire_len())
                 self.neigh.output(out, nexthop, Ethernet(ZERO_MAC, out.mac, ETH_P_IP, piece), src_hint)
             return
+        self.mib.ip_out(length)
         self.neigh.output(out, nexthop, frame, src_hint, length + 14 if not frame.vlans else 0)
 
     def neigh_unreachable(self, dev: NetDevice, frame: Ethernet) -> None:
@@ -1102,6 +1142,7 @@ class Ipv4Path:
         if not isinstance(icmp, Icmp):
             return
         t = icmp.type
+        self.mib.icmp_rcv(t)
         if t == ICMP_ECHO:
             if self.sysctl.values["net.ipv4.icmp_echo_ignore_all"] == "1":
                 return
@@ -1131,6 +1172,7 @@ class Ipv4Path:
         route took, even one no device holds: `local 10.0.0.0/8 dev lo`), within the rate limits."""
         apply_ratelimit = not self.icmpv4_mask_allow(icmp.type, icmp.code)
         if apply_ratelimit and not self.icmp_global_allow():
+            self.mib.icmp["OutRateLimitGlobal"] += 1
             self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
             return
         src = ip.dst if rtype == "local" or self.is_local_addr(ip.dst) else None
@@ -1138,6 +1180,7 @@ class Ipv4Path:
         if isinstance(rt, int):
             return
         if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
+            self.mib.icmp["OutRateLimitHost"] += 1
             self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
             return
         reply = IPv4(rt.src, ip.src, IPPROTO_ICMP, icmp, ttl=self.default_ttl(), tos=ip.tos)
@@ -1157,12 +1200,14 @@ class Ipv4Path:
         if in_dev is None or in_dev.kind != "loopback":
             apply_ratelimit = not self.icmpv4_mask_allow(type, code)
             if apply_ratelimit and not self.icmp_global_allow():
+                self.mib.icmp["OutRateLimitGlobal"] += 1
                 self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
                 return
         rt = self.ip_route_output(src, None, dst if dst in self.local_addrs else None)
         if isinstance(rt, int):
             return
         if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, src):
+            self.mib.icmp["OutRateLimitHost"] += 1
             self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
             return
         err = Icmp.error(type, code, ip, rest)
@@ -1243,6 +1288,7 @@ class Ipv4Path:
                 return
         sk = self.sockets.udp_lookup(ip)
         if sk is None:
+            self.mib.udp["NoPorts" if rtype == "local" else "IgnoredMulti"] += 1
             if rtype == "local":
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, dev)
             if self.world.tracer.on:

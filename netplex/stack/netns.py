@@ -42,6 +42,7 @@ from netplex.stack.route import (
     Route,
     RuleSelector,
 )
+from netplex.stack.snmp import Mib
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
 from netplex.stack.vlan import VlanDevice
@@ -169,6 +170,7 @@ class Namespace(Ipv4Path, ArpMixin):
         self.frags: dict[tuple[int, int, int, int], list[IPv4]] = {}    # ip_defrag queues
         self.inet_peers: dict[int, InetPeer] = {}                       # inetpeer.py: rate limits per remote host
         self.icmp_global_credit = 0                                     # icmp_global_allow's bucket
+        self.mib = Mib()                                                # SNMP counters (snmp.py: /proc/net/snmp)
         self.net_ratelimit_state = [-1, 0, 0]                           # net_ratelimit: begin, printed, missed
         self.tx_owner: Any = None       # the socket whose send is on the stack (skb->sk), stack/wmem.py
         self.wmem_owned: dict[int, tuple[Any, int, Any]] = {}   # queued frames charged to a socket

@@ -175,15 +175,19 @@ class UdpSocket(SockCgroupData):
         ns = self.ns
         ns.tx_owner = self      # skb->sk while the datagram goes down the stack
         try:
-            return ns.ip_local_out(ip, rt, self.table.owner_meta(self), length)
+            err = ns.ip_local_out(ip, rt, self.table.owner_meta(self), length)
         finally:
             ns.tx_owner = None
+        if not err:
+            ns.mib.udp["OutDatagrams"] += 1   # udp_send_skb
+        return err
 
     def deliver(self, ip: IPv4, dev: Any) -> None:
         udp: Udp = ip.payload  # type: ignore[assignment]   # udp_rcv hands over UDP datagrams only
         if self.raddr is not None and (ip.src != self.raddr or udp.sport != self.rport):
             return
         data = udp.payload if isinstance(udp.payload, bytes) else udp.payload.encode()  # type: ignore[attr-defined]
+        self.ns.mib.udp["InDatagrams"] += 1   # udp_recvmsg: the application reads it
         self.rx_ifindex = dev.ifindex if dev is not None else 0
         if self.on_recv is not None:
             self.on_recv(data, ip.src, udp.sport)

@@ -174,6 +174,7 @@ class TcpSocket(SockCgroupData):
         self.snd_una = self.iss
         self.snd_nxt = (self.iss + 1) & 0xFFFFFFFF
         self.state = SYN_SENT
+        ns.mib.tcp["ActiveOpens"] += 1   # tcp_connect
         self.table.tcp_conns[self.key()] = self
         self._send(self.iss, SYN, syn_options=True)
         self._arm_rtx()
@@ -243,6 +244,11 @@ class TcpSocket(SockCgroupData):
         return (self.laddr, self.lport, self.raddr, self.rport)
 
     # -- output ------------------------------------------------------------
+    def _resend(self, seq: int, flags: int, payload: bytes = b"", syn_options: bool = False) -> None:
+        """tcp_retransmit_skb: a segment sent again (Tcp RetransSegs, then OutSegs as any)."""
+        self.ns.mib.tcp["RetransSegs"] += 1
+        self._send(seq, flags, payload, syn_options)
+
     def _send(self, seq: int, flags: int, payload: bytes = b"", syn_options: bool = False) -> None:
         ns = self.ns
         if flags & ACK:
@@ -287,6 +293,10 @@ class TcpSocket(SockCgroupData):
         ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ns.default_ttl(), self.tos, 0, IP_DF)
         # owner_meta builds metadata only for OUTPUT's hooks or a net_cls classid (a task's)
         meta = self.table.owner_meta(self) if "OUTPUT" in ns.hooks or self.sk_task is not None else None
+        mib = ns.mib.tcp
+        mib["OutSegs"] += 1   # __tcp_transmit_skb
+        if flags & RST:
+            mib["OutRsts"] += 1
         ns.ip_local_out(ip, rt, meta, length)
 
     def _route(self) -> Any:
@@ -458,13 +468,13 @@ class TcpSocket(SockCgroupData):
                 continue
             if h >= buflen:
                 if self.fin_sent and h == buflen:
-                    self._send((self.snd_una + h) & 0xFFFFFFFF, FIN | ACK)
+                    self._resend((self.snd_una + h) & 0xFFFFFFFF, FIN | ACK)
                     h += 1
                     sent = True
                 break
             end = min(self.lost_hi, board[i][0] if i < len(board) else buflen, buflen)
             n = min(mss, end - h)
-            self._send((self.snd_una + h) & 0xFFFFFFFF, ACK | (PSH if h + n == buflen else 0),
+            self._resend((self.snd_una + h) & 0xFFFFFFFF, ACK | (PSH if h + n == buflen else 0),
                        self.sndbuf.read(h, n))
             if h == 0:
                 self._arm_rtx()
@@ -558,9 +568,9 @@ class TcpSocket(SockCgroupData):
             self.ssthresh = max(2, self.cwnd // 2)
         self.cwnd = 1
         if self.state == SYN_SENT:
-            self._send(self.iss, SYN, syn_options=True)
+            self._resend(self.iss, SYN, syn_options=True)
         elif self.state == SYN_RECV:
-            self._send(self.iss, SYN | ACK, syn_options=True)
+            self._resend(self.iss, SYN | ACK, syn_options=True)
         elif self.sack_ok:
             # tcp_enter_loss keeps the SACKed marks; everything else in flight is lost and
             # goes again, holes only, in slow start
@@ -572,9 +582,9 @@ class TcpSocket(SockCgroupData):
         else:
             n = min(self.sndbuf.size, self.mss)
             if n:
-                self._send(self.snd_una, ACK | PSH, self.sndbuf.read(0, n))
+                self._resend(self.snd_una, ACK | PSH, self.sndbuf.read(0, n))
             elif self.fin_sent:
-                self._send(self.snd_una, FIN | ACK)
+                self._resend(self.snd_una, FIN | ACK)
         self._arm_rtx(min(self.rto << self.backoff, TCP_RTO_MAX))
 
     # -- input -------------------------------------------------------------
@@ -681,6 +691,7 @@ class TcpSocket(SockCgroupData):
             self.snd_una = seg.ack
             self.snd_wnd = seg.window << self.snd_wscale
             self.state = ESTABLISHED
+            self.ns.mib.tcp["PassiveOpens"] += 1   # tcp_check_req made the child socket
             self.timer_gen += 1
             self.backoff = 0
             self._sndbuf_expand()                  # tcp_init_buffer_space
@@ -866,7 +877,7 @@ class TcpSocket(SockCgroupData):
                     self.cwnd = max(self.cwnd - segs + 1, 1)
                     n = min(self.sndbuf.size, self.mss)
                     if n:
-                        self._send(self.snd_una, ACK, self.sndbuf.read(0, n))
+                        self._resend(self.snd_una, ACK, self.sndbuf.read(0, n))
             elif self.sack_ok and self.lost_hi and self.sndbuf.size:
                 self._enter_sack_recovery()           # this ACK's SACK blocks reveal a loss
             else:
@@ -932,7 +943,7 @@ class TcpSocket(SockCgroupData):
             self.recover = self.snd_nxt
             self.rtt_probe = None
             n = min(self.sndbuf.size, self.mss)
-            self._send(self.snd_una, ACK, self.sndbuf.read(0, n))
+            self._resend(self.snd_una, ACK, self.sndbuf.read(0, n))
             self._arm_rtx()
 
     def _rtt_sample(self, rtt: int) -> None:
@@ -992,7 +1003,13 @@ class TcpSocket(SockCgroupData):
             self._done()
 
     def _done(self) -> None:
-        """tcp_done: the socket leaves the tables."""
+        """tcp_done: the socket leaves the tables (AttemptFails for a connect that never got there;
+        tcp_set_state(TCP_CLOSE) from ESTABLISHED or CLOSE_WAIT: EstabResets)."""
+        was = self.state
+        if was == SYN_SENT or (was == SYN_RECV and self.listener is None):
+            self.ns.mib.tcp["AttemptFails"] += 1
+        elif was in (ESTABLISHED, CLOSE_WAIT):
+            self.ns.mib.tcp["EstabResets"] += 1
         self.state = CLOSED
         self.timer_gen += 1
         if self.table.tcp_conns.get(self.key()) is self:
@@ -1035,6 +1052,10 @@ def send_reset(ns: Any, ip: IPv4, seg: Tcp, meta: Any = None, anysrc: bool = Fal
     if ns.world.tracer.on:
         ns.trace("tcp_v4_send_reset", f"no socket for {ns.fmt_ip(ip.dst)}:{seg.dport}: RST to {ns.fmt_ip(ip.src)}:{seg.sport}",
                  out_dev=rt.dev.name)
+    if not anysrc:   # tcp_v4_send_reset counts; netfilter's REJECT (nf_send_reset) does not
+        mib = ns.mib.tcp
+        mib["OutSegs"] += 1
+        mib["OutRsts"] += 1
     ns.ip_local_out(IPv4(ip.dst, ip.src, IPPROTO_TCP, rst, ttl=ns.default_ttl(), flags=IP_DF), rt, meta)
 
 
@@ -1053,6 +1074,7 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
     seg = ip.payload
     if not isinstance(seg, Tcp):
         return
+    table.ns.mib.tcp["InSegs"] += 1
     sk = table.tcp_conns.get((ip.dst, seg.dport, ip.src, seg.sport))
     if sk is not None:
         st = sk.state
