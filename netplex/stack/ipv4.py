@@ -293,6 +293,8 @@ class Ipv4Path:
         """
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
+        mib = self.mib
+        mib.ip_in(length or ip.wire_len(), ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
         if (ip.proto == IPPROTO_TCP and not tracing and self.world.fastpath and not self.hooks and frame.meta is None
                 and not ip.flags & IP_MF and not ip.frag and not self.xfrm.active and not self.sockets.raw
                 and not self.fib.flow_keys and dev.kind != "loopback"):
@@ -308,11 +310,11 @@ class Ipv4Path:
                     and dst >> 28 != 14 and dst != LIMITED_BCAST and not self.sysctl.rpf_any
                     and self.fib.rules_default and not self.fib.has_custom_local_routes
                     and src not in self.local_addrs):
+                mib.ip["InDelivers"] += 1    # ip_protocol_deliver_rcu
                 tcp_v4_rcv(self.sockets, ip, dev)
                 return
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
-        self.mib.ip_in(length or ip.wire_len(), ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
         m = frame.meta
         if m is not None:           # ip_rcv_core: "Must drop socket now" (skb_orphan): a packet a
             m.local_socket = None   # container sent reaches the host's egress without its socket
