@@ -1254,7 +1254,9 @@ class Ipv4Path:
         Each message costs net.ipv4.icmp_ratelimit ms of tokens; the bucket holds
         six (XRLIM_BURST_FACTOR). Never on a loopback route. A message sent takes
         a credit of the global bucket (icmp_global_consume: the kernel takes 0-2
-        at random, one on average; netplex takes one, so runs stay reproducible).
+        at random, one on average; netplex takes one, so runs stay reproducible). The bucket and
+        its sysctls are the namespace's on kernel 6.18 (netns_ipv4.icmp_global_credit), as here;
+        once it runs dry the kernel's count of errors sent is random (docs/fidelity-audit.md).
         """
         if not apply_ratelimit:
             return True
