@@ -46,15 +46,21 @@ def t1(seconds: float, repeat: int, ns3_python: str | None) -> dict[str, object]
             runs["ns3"].append(one(ns3_python, HERE / "ns3" / "t1_tcp.py", args))
     report: dict[str, object] = {"benchmark": "t1", "sim_seconds": seconds}
     wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     good: dict[str, float] = {}
     for name, rs in runs.items():
         if rs:
             report[f"{name}_run_s"] = [r["run_s"] for r in rs]
             report[f"{name}_goodput_bps"] = [r["goodput_bps"] for r in rs]
+            report[f"{name}_run_cpu_s"] = [r.get("run_cpu_s") for r in rs]
             wall[name] = statistics.median(r["run_s"] for r in rs)
+            if all("run_cpu_s" in r for r in rs):
+                cpu[name] = statistics.median(r["run_cpu_s"] for r in rs)
             good[name] = statistics.median(r["goodput_bps"] for r in rs)
     if "ns3" in wall:
         report["wall_ratio_ns3_over_netplex_bulk"] = round(wall["ns3"] / wall["netplex_bulk"], 2)
+        if "ns3" in cpu and "netplex_bulk" in cpu:   # per CPU second: fair when other work shares the cores
+            report["cpu_ratio_ns3_over_netplex_bulk"] = round(cpu["ns3"] / cpu["netplex_bulk"], 2)
         report["goodput_diff_bulk_vs_ns3_pct"] = round(100 * (good["netplex_bulk"] / good["ns3"] - 1), 2)
         report["goodput_diff_iperf_vs_ns3_pct"] = round(100 * (good["netplex_iperf"] / good["ns3"] - 1), 2)
     return report

@@ -72,8 +72,10 @@ t_setup = time.perf_counter() - t0
 
 ev0 = ns.Simulator.GetEventCount()
 t1 = time.perf_counter()
+c1 = time.process_time()
 ns.Simulator.Run()
 t_run = time.perf_counter() - t1
+c_run = time.process_time() - c1
 events = ns.Simulator.GetEventCount() - ev0
 sink = sink_apps.Get(0).GetObject[ns.PacketSink]()
 received = int(sink.GetTotalRx())
@@ -84,6 +86,7 @@ print(json.dumps({
     "sim_seconds": SECONDS,
     "setup_s": round(t_setup, 3),
     "run_s": round(t_run, 3),
+    "run_cpu_s": round(c_run, 3),     # CPU seconds of the run: steadier on a shared machine
     "events": int(events),
     "goodput_bps": round(received * 8 / SECONDS),
     "sim_s_per_wall_s": round(SECONDS / t_run, 4),

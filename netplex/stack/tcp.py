@@ -351,17 +351,22 @@ class TcpSocket(SockCgroupData):
         # information the pipe (tcp_packets_in_flight: less what is SACKed or lost)
         pipe = self._pipe() if (self.sacked or sack_recovery) else in_flight
         cwnd_bytes = self.cwnd * self.mss
-        mss = self._mss_now()
+        mss = self._mss_now() if self.rcv_sacks else self.mss
+        q = self.sndbuf
         while True:
             offset = in_flight - (1 if self.fin_sent else 0)
-            avail = self.sndbuf.size - offset
+            avail = q.size - offset
             if avail <= 0:
                 break
-            room = min(self.snd_wnd - in_flight, cwnd_bytes - pipe)
+            room = self.snd_wnd - in_flight
+            if cwnd_bytes - pipe < room:
+                room = cwnd_bytes - pipe
             if room <= 0:
                 break
-            n = min(avail, mss, room)
-            data = self.sndbuf.read(offset, n)
+            n = avail if avail < mss else mss
+            if room < n:
+                n = room
+            data = q.read(offset, n)
             flags = ACK | (PSH if n == avail else 0)
             self._send(self.snd_nxt, flags, data)
             if self.rtt_probe is None:
