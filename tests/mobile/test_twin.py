@@ -16,8 +16,10 @@ import pytest
 
 import netplex.mobile  # noqa: F401
 from netplex.scenario.loader import load_scenario_text
+from netplex.scenario.results import ScenarioResult
 from netplex.scenario.runner import run_scenario
 from netplex.scenario.sim import SimBackend
+from tests.conftest import twin_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACH = ROOT / "examples" / "mobile" / "lte-attach.yaml"
@@ -27,31 +29,6 @@ TEID_COLUMNS = slice(4, 12)   # `sgw show sessions`: t1 t6 t2 t3 t4 t5 t7 t8
 def _sessions(result, index: int) -> list[str]:
     lines = result.probes[index].observed["output"].splitlines()
     return lines[1].split()[TEID_COLUMNS]
-
-
-@pytest.mark.linux
-def test_lte_attach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
-    from netplex.twin.backend import LinuxBackend
-
-    text = ATTACH.read_text() + ('  - cmd: {node: sgw1, run: "sgw show sessions"}\n'
-                                 '  - cmd: {node: pgw1, run: "ip -d link show ogstun"}\n')
-    sim = run_scenario(load_scenario_text(text, str(ATTACH)), SimBackend())
-    linux = run_scenario(load_scenario_text(text, str(ATTACH)), LinuxBackend())
-    assert linux.error is None, linux.error
-    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * 7, \
-        [p.to_json() for p in linux.probes if not p.passed]
-    assert linux.probes[0].observed["ip"] == sim.probes[0].observed["ip"] == "10.45.0.2"
-    assert linux.probes[2].observed["peer"] == sim.probes[2].observed["peer"] == "198.51.100.1"   # the PGW's NAT
-    assert linux.probes[3].observed["error"] == "timed out"                                        # the PCRF's gate
-    # the same programs with the same seed allocate the same tunnel ids on both backends
-    assert _sessions(linux, 5) == _sessions(sim, 5)
-    assert sorted(_sessions(sim, 5)) == sorted(sim.probes[0].observed["teids"].values())
-    # the PGW's SGi side is a TUN device its daemon holds (TUNSETIFF), the same to `ip -d link` on both
-    tun = linux.probes[6].observed["output"]
-    assert tun == sim.probes[6].observed["output"]
-    assert "<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>" in tun and "state UP" in tun and "tun type tun pi off" in tun
-    bearers = linux.probes[4].observed["output"].splitlines()[1].split()
-    assert bearers[2] == "10.45.0.2" and bearers[-2:] == ["deny", "157.240.0.0/16"]
 
 
 @pytest.mark.linux
@@ -76,23 +53,62 @@ DETACH_PROBES = """  - cmd: {node: mme1, run: "mme detach 001010000000001"}
 """
 
 
-@pytest.mark.linux
-def test_mme_detach_on_the_kernel_twin_agrees_with_the_simulator() -> None:
-    """`mme detach IMSI` over real UDP: Delete Session on S11 and S5/S8 empties the SGW and PGW, the
-    UE's ping goes nowhere; it attaches again (its address flushed and re-added) and pings."""
+ATTACH_PROBES = ('  - cmd: {node: sgw1, run: "sgw show sessions"}\n'
+                 '  - cmd: {node: pgw1, run: "ip -d link show ogstun"}\n')
+DETACH = 7   # the index of DETACH_PROBES' first probe, after lte-attach.yaml's five and ATTACH_PROBES' two
+
+
+@pytest.fixture(scope="module")
+def attach_then_detach() -> tuple[ScenarioResult, ScenarioResult]:
+    """lte-attach.yaml, ATTACH_PROBES, then DETACH_PROBES on the simulator and on the kernel twin: one
+    EPC per backend for the attach and the detach tests (the detach runs after the attach's probes,
+    which only read)."""
     from netplex.twin.backend import LinuxBackend
 
-    text = ATTACH.read_text() + DETACH_PROBES
+    reason = twin_unavailable()   # a module fixture is set up before the autouse `linux` skip
+    if reason is not None:
+        pytest.skip(reason)
+    text = ATTACH.read_text() + ATTACH_PROBES + DETACH_PROBES
     sim = run_scenario(load_scenario_text(text, str(ATTACH)), SimBackend())
     linux = run_scenario(load_scenario_text(text, str(ATTACH)), LinuxBackend())
+    return sim, linux
+
+
+@pytest.mark.linux
+def test_lte_attach_on_the_kernel_twin_agrees_with_the_simulator(
+        attach_then_detach: tuple[ScenarioResult, ScenarioResult]) -> None:
+    sim, linux = attach_then_detach
     assert linux.error is None, linux.error
-    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * 12, \
+    assert [p.passed for p in linux.probes[:DETACH]] == [p.passed for p in sim.probes[:DETACH]] == [True] * 7, \
+        [p.to_json() for p in linux.probes[:DETACH] if not p.passed]
+    assert linux.probes[0].observed["ip"] == sim.probes[0].observed["ip"] == "10.45.0.2"
+    assert linux.probes[2].observed["peer"] == sim.probes[2].observed["peer"] == "198.51.100.1"   # the PGW's NAT
+    assert linux.probes[3].observed["error"] == "timed out"                                        # the PCRF's gate
+    # the same programs with the same seed allocate the same tunnel ids on both backends
+    assert _sessions(linux, 5) == _sessions(sim, 5)
+    assert sorted(_sessions(sim, 5)) == sorted(sim.probes[0].observed["teids"].values())
+    # the PGW's SGi side is a TUN device its daemon holds (TUNSETIFF), the same to `ip -d link` on both
+    tun = linux.probes[6].observed["output"]
+    assert tun == sim.probes[6].observed["output"]
+    assert "<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>" in tun and "state UP" in tun and "tun type tun pi off" in tun
+    bearers = linux.probes[4].observed["output"].splitlines()[1].split()
+    assert bearers[2] == "10.45.0.2" and bearers[-2:] == ["deny", "157.240.0.0/16"]
+
+
+@pytest.mark.linux
+def test_mme_detach_on_the_kernel_twin_agrees_with_the_simulator(
+        attach_then_detach: tuple[ScenarioResult, ScenarioResult]) -> None:
+    """`mme detach IMSI` over real UDP: Delete Session on S11 and S5/S8 empties the SGW and PGW, the
+    UE's ping goes nowhere; it attaches again (its address flushed and re-added) and pings."""
+    sim, linux = attach_then_detach
+    assert linux.error is None, linux.error
+    assert [p.passed for p in linux.probes] == [p.passed for p in sim.probes] == [True] * (DETACH + 7), \
         [p.to_json() for p in linux.probes if not p.passed]
     for r in (sim, linux):
-        assert len(r.probes[7].observed["output"].splitlines()) == 1   # sgw show sessions: the header only
-        assert len(r.probes[8].observed["output"].splitlines()) == 1   # pgw show bearers: the header only
-        assert r.probes[9].observed["output"].splitlines()[1].split()[3] == "DEREGISTERED"
-        assert r.probes[10].observed["ip"] == "10.45.0.2"
+        assert len(r.probes[DETACH + 2].observed["output"].splitlines()) == 1   # sgw show sessions: the header only
+        assert len(r.probes[DETACH + 3].observed["output"].splitlines()) == 1   # pgw show bearers: the header only
+        assert r.probes[DETACH + 4].observed["output"].splitlines()[1].split()[3] == "DEREGISTERED"
+        assert r.probes[DETACH + 5].observed["ip"] == "10.45.0.2"
 
 
 IDLE_PROBES = """  - attach: {ue: ue1}
