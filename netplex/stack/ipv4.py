@@ -1197,15 +1197,23 @@ class Ipv4Path:
             return
         if src == 0 or src >> 28 == 14:
             return
-        # the global bucket, unless the packet came in on loopback (then no limit at all)
+        # icmpv4_global_allow: the global bucket, before the route lookup and before anything is
+        # built, unless the packet came in on loopback (then no limit at all); while credit
+        # remains, icmp_global_allow passes without looking at the clock
         apply_ratelimit = False
         if in_dev is None or in_dev.kind != "loopback":
             apply_ratelimit = not self.icmpv4_mask_allow(type, code)
-            if apply_ratelimit and not self.icmp_global_allow():
+            if apply_ratelimit and self.icmp_global_credit <= 0 and not self.icmp_global_allow():
                 self.mib.icmp["OutRateLimitGlobal"] += 1
                 self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
                 return
-        rt = self.ip_route_output(src, None, dst if dst in self.local_addrs else None)
+        # icmp_route_lookup: ip_route_output's cached answer probed here (its key for this flow)
+        key = (src, None, dst if dst in self.local_addrs else None, 0, 0, False)
+        rt = None
+        if self.rt_out_gen == self.world.config_generation and not self.pmtu and not self.fnhe:
+            rt = self.rt_out_cache.get(key)
+        if rt is None:
+            rt = self.ip_route_output(src, None, key[2])
         if isinstance(rt, int):
             return
         if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, src):
@@ -1264,7 +1272,10 @@ class Ipv4Path:
         if rt.dev.kind != "loopback":
             timeout = _int_of(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
             now = self.sched.now
-            allow = inet_peer_xrlim_allow(inet_getpeer(self.inet_peers, daddr, now), now, timeout)
+            peer = self.inet_peers.get(daddr)
+            if peer is None:
+                peer = inet_getpeer(self.inet_peers, daddr, now)
+            allow = inet_peer_xrlim_allow(peer, now, timeout)
         if allow:
             self.icmp_global_credit -= 1
         return allow
@@ -1290,7 +1301,9 @@ class Ipv4Path:
             encap = self.udp_encap.get(udp.dport)
             if encap is not None and encap(self, dev, ip):
                 return
-        sk = self.sockets.udp_lookup(ip)
+        sk = self.sockets.udp.get(udp.dport)   # udp_lookup inline: no socket is the usual miss
+        if sk is not None:
+            sk = self.sockets.udp_lookup(ip)
         if sk is None:
             self.mib.udp["NoPorts" if rtype == "local" else "IgnoredMulti"] += 1
             if rtype == "local":
