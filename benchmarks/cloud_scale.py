@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import netplex.cloud  # noqa: F401 - the cloud-host kind and the cloud: section
+import netplex.cloud.kinds  # noqa: F401 - the cloud-host kind and the cloud: section
 from netplex.cloud.scenario import compile_cloud
 from netplex.scenario.loader import load_scenario
 from netplex.scenario.runner import prepare

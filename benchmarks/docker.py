@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-import netplex.container  # noqa: F401 - the docker-host kind and the docker commands
+import netplex.container.kinds  # noqa: F401 - the docker-host kind and the docker commands
 from netplex import Network
 
 

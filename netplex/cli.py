@@ -45,8 +45,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-import netplex.cloud  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
-import netplex.container  # noqa: F401 - the systems register their node kinds and commands
+import netplex.cloud.kinds  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
+import netplex.container.kinds  # noqa: F401 - the systems register their node kinds and commands
 import netplex.mobile  # noqa: F401  (registers the mobile node kinds ue, enodeb, mme, ... and their commands)
 from netplex import __version__
 from netplex.clab import is_clab_file, load_clab

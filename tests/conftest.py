@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import netplex.cloud  # noqa: F401 - registers cloud-host and the scenario's cloud: section
-import netplex.container  # noqa: F401 - registers docker-host, docker, dockerd
+import netplex.cloud.kinds  # noqa: F401 - registers cloud-host and the scenario's cloud: section
+import netplex.container.kinds  # noqa: F401 - registers docker-host, docker, dockerd
 from netplex import Network
 from netplex.scenario.diff import DEFAULT_NORMALISATIONS, DiffReport, Normalisations, compare
 from netplex.scenario.loader import load_scenario

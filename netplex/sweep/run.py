@@ -19,8 +19,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-import netplex.cloud  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
-import netplex.container  # noqa: F401  (docker-host, etcd node kinds and their commands)
+import netplex.cloud.kinds  # noqa: F401  (registers the cloud-host kind and the scenario's cloud: section)
+import netplex.container.kinds  # noqa: F401  (docker-host, etcd node kinds and their commands)
 import netplex.mobile  # noqa: F401  (ue, enodeb, mme, ... node kinds)
 import netplex.shell.host  # noqa: F401  (a node's shell, which Network imports on first use: once, before forking)
 from netplex.errors import NetplexError, ScenarioError
