@@ -19,6 +19,7 @@ import json
 import random
 import sys
 import time
+from typing import Any
 
 from netplex import Network
 from netplex.packet.addr import ip_to_int
@@ -73,6 +74,14 @@ def build() -> tuple[Network, list[int]]:
     return net, leaf_of
 
 
+def echo_client(sched: Any, cl: Any, payload: bytes, left: int) -> None:
+    """UdpEchoClient::Send: one datagram now and, while any are left, the next send scheduled
+    one interval later (ns-3's ScheduleTransmit), so one send per client waits on the heap."""
+    cl.sendto(payload)
+    if left > 1:
+        sched.at(sched.now + INTERVAL_NS, echo_client, sched, cl, payload, left - 1)
+
+
 def main() -> None:
     rng = random.Random(SEED)
     t0 = time.perf_counter()
@@ -100,9 +109,7 @@ def main() -> None:
         cl.connect(ip_to_int(f"10.1.{(j + 1) >> 8}.{(j + 1) & 255}"), 9)
         cl.on_recv = lambda d, s, p: delivered.__setitem__(0, delivered[0] + 1)
         start = start0 + int(rng.random() * INTERVAL_NS)
-        payload = bytes(PKT)
-        for k in range(NPKT):
-            net.sched.at(start + k * INTERVAL_NS, cl.sendto, payload)
+        net.sched.at(start, echo_client, net.sched, cl, bytes(PKT), NPKT)
     setup = time.perf_counter() - t0
     sched = net.sched
     ev0 = sched.events_run

@@ -68,7 +68,7 @@ MAX_FLOWS = 4096       # entries per device before the table is flushed (a scan 
 FASTPATH_NEUTRAL = frozenset({
     "world", "name", "sched", "devices", "by_index", "next_ifindex", "addrs", "local_addrs", "sysctl",
     "fib", "neigh", "tc_actions", "ptype_all", "sockets", "route_cache", "rt_out_cache", "rt_out_gen",
-    "generation", "kmsg",
+    "generation", "kmsg", "local_fast",
     "netfilter", "hooks", "pmtu", "frags", "inet_peers", "net_ratelimit_state", "icmp_global_credit", "tx_owner", "wmem_owned", "mib",
     "icmp_global_stamp", "igmp", "mrt", "ip_id", "drops", "has_uppers", "vlan_devs", "macvlan_ports",
     "vxlan_socks", "udp_encap", "gre_tunnels", "mc_groups", "lo",
@@ -316,7 +316,15 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
 
 
 def slow_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
-    """The receive of a frame the fast path sent and cannot forward: `NetDevice.rx`, as the
-    full path's link would have called it (its own fast test fails again, changing nothing)."""
+    """The receive of a frame the fast path sent and cannot forward: a bridge port's frame tries the
+    bridge fast path (`BridgePort.fast_forward`), a frame for this host the local one
+    (`Namespace.ip_local_fast`), then `NetDevice.rx` takes it as the full path's link would have
+    called it (its own fast tests fail again, changing nothing)."""
+    bp = dev.bridge_port
+    if bp is not None:
+        if bp.fast_forward(frame, nbytes):
+            return False
+    elif dev.ns.ip_local_fast(dev, frame, nbytes):
+        return False
     dev.rx(frame, nbytes)
     return False

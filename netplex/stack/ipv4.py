@@ -42,9 +42,20 @@ from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket, packet_taps
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
+from netplex.stack.fastpath import (
+    DEVICE_NEUTRAL,
+    FAST_DEVICE_CLASSES,
+    FASTPATH_NEUTRAL,
+    NUD_FAST,
+    NUD_USED,
+    fast_xmit,
+    unknown_device_state,
+    unknown_state,
+    xmit_state,
+)
 from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
-from netplex.stack.neigh import NUD_DELAY, NUD_PROBE, NUD_REACHABLE, NUD_VALID
+from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import (
@@ -238,6 +249,8 @@ class Ipv4Path:
     xfrm: Xfrm                          # IPsec SAD and SPD (stack/xfrm); empty: no xfrm code runs
     local_addrs: set[int]               # every address of every device (is_local_addr)
     addrs: dict[int, list[Any]]         # ifindex → the device's addresses (its in_device's ifa_list)
+    # ip_local_fast's purity, worked out once per World.config_generation: (generation, ifindex → pure)
+    local_fast: tuple[int, dict[int, bool]]
 
     if TYPE_CHECKING:
         def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
@@ -407,6 +420,65 @@ class Ipv4Path:
         if validate and dev.forwarding and self._martian(dev, frame, ip):   # __mkroute_input
             return
         self.ip_forward(dev, frame, r, length)
+
+    def ip_local_fast(self, dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
+        """netif_receive_skb → ip_rcv → ip_local_deliver's common case in one step, the host side of
+        the exact fast path (docs/arch/fastpath.md): an IPv4 unicast datagram, not a fragment, to one
+        of our addresses (the input route is `local`), arriving on a device of a declared-pure class
+        in a namespace the fast path understands (worked out once per configuration generation), with
+        no netfilter hook, tracer, capture, tap, raw socket, xfrm state, ingress qdisc, VLAN tag or
+        packet metadata, from a source that is not a martian. The effects are the full path's: the
+        device's receive counters, the input route cached, then the transport protocol's handler
+        called as ip_local_deliver calls it. False, with nothing changed, otherwise."""
+        world = self.world
+        gen = world.config_generation
+        lf = self.local_fast
+        if lf[0] != gen:
+            lf = self.local_fast = (gen, {})
+        ok = lf[1].get(dev.ifindex)
+        if ok is None:
+            ok = lf[1][dev.ifindex] = self._local_fast_pure(dev)
+        if (not ok or not nbytes or not world.fastpath or self.hooks or world.tracer.on
+                or world.capture is not None or self.ptype_all or frame.meta is not None or frame.vlans
+                or frame.type != ETH_P_IP or frame.dst != dev.mac or not dev.up or nbytes > dev.mtu + 18
+                or dev.ingress_q is not None or dev.rx_handler is not None or self.xfrm.active or self.sockets.raw):
+            return False
+        ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
+        src = ip.src
+        dst = ip.dst
+        if (src >> 28 >= 14 or src >> 24 == 127 or src in self.local_addrs or dst >> 28 >= 14 or dst >> 24 == 127
+                or ip.flags & IP_MF or ip.frag):
+            return False   # martians, broadcast, multicast, fragments: the full path's
+        cache = self.route_cache
+        r = cache.get(dst)
+        if r is None:       # as ip_rcv looks it up and caches it
+            r = self.fib.lookup(dst)
+            cache[dst] = r if r is not None else False
+        if not r or r.type != "local":
+            return False
+        st = dev.stats
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        mib = self.mib
+        mib.ip_in(nbytes - 14, ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
+        handler = INET_PROTOS.get(ip.proto)
+        ipmib = mib.ip
+        ipmib["InDelivers"] += 1    # ip_protocol_deliver_rcu, unless nothing takes it
+        if handler is None or handler(self, dev, ip, "local") is False:
+            ipmib["InDelivers"] -= 1
+            ipmib["InUnknownProtos"] += 1
+            self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
+            self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
+        return True
+
+    def _local_fast_pure(self, dev: NetDevice) -> bool:
+        """ip_local_fast's opt-in purity (fastpath.py's rule 1): a device of a declared-pure class
+        with no master and no state the fast path does not know, in a namespace with the default
+        rules, no rp_filter, no custom local routes and no state the fast path does not know."""
+        fib = self.fib
+        return (type(dev) in FAST_DEVICE_CLASSES and dev.master is None and not self.hooks and fib.rules_default
+                and not fib.flow_keys and not fib.has_custom_local_routes and not self.sysctl.rpf_any
+                and unknown_device_state(dev, DEVICE_NEUTRAL) is None and unknown_state(self, FASTPATH_NEUTRAL) is None)
 
     def _martian(self, dev: NetDevice, frame: Ethernet, ip: IPv4) -> bool:
         """Drop (and say so) a packet whose source fib_validate_source refuses."""
@@ -1009,11 +1081,13 @@ class Ipv4Path:
 
     def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None, length: int) -> bool:
         """ip_local_out's common case in one step, with the effects of ip_finish_output and
-        neigh_output's cached-header path (neigh_hh_output): a unicast route without encap or
-        netfilter hooks, a datagram within the MTU, a REACHABLE next hop still confirmed (or one in
-        DELAY or PROBE, which neigh_output sends at once, marking it used). The
-        caller has checked that the tracer is off and no xfrm policy or OUTPUT/POSTROUTING hook
-        exists. False, nothing done, when anything else holds: the full path takes it."""
+        neigh_output (neigh_hh_output, or neigh_resolve_output's plain send): a unicast route
+        without encap or netfilter hooks, a datagram within the MTU, a REACHABLE next hop still
+        confirmed or a PERMANENT, NOARP, DELAY or PROBE one (the last two get `used` = now, as
+        neigh_event_send does); on a device of a declared-pure class the frame goes to the cable
+        as the flow fast path sends it (fastpath.py `fast_xmit`). The caller has checked that the
+        tracer is off and no xfrm policy or OUTPUT/POSTROUTING hook exists. False, nothing done,
+        when anything else holds: the full path takes it."""
         r = rt.route
         out = rt.dev
         if (r is not None and r.encap) or out.kind == "loopback":
@@ -1025,21 +1099,25 @@ class Ipv4Path:
         n = self.neigh.entries.get((out.ifindex, rt.nexthop))
         if n is None:
             return False
+        now = self.sched.now
         state = n.state
+        if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
+            return False
         lladdr = n.lladdr
-        if lladdr is None:    # (a REACHABLE, DELAY or PROBE entry always has one)
+        if lladdr is None:    # (a REACHABLE, PERMANENT, NOARP, DELAY or PROBE entry always has one)
             return False
-        if state == NUD_REACHABLE:
-            if self.sched.now - n.confirmed >= n.reachable_ns:
-                return False   # due to go STALE, then DELAY: neigh_output's slow path
-        elif state & (NUD_DELAY | NUD_PROBE):
-            # neigh_event_send on an entry waiting for confirmation (a receiver's next hop: pure
-            # ACKs confirm nothing): marked used, sent at once; its own timer probes
-            n.used = self.sched.now
-        else:
-            return False
+        if state & NUD_USED:
+            n.used = now      # neigh_event_send on a DELAY or PROBE entry (its timer does the rest)
         self.mib.ip_out(length)
-        out.xmit(Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta), length + 14)
+        frame = Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta)
+        if type(out) in FAST_DEVICE_CLASSES:
+            # dev_queue_xmit → start_xmit → the cable on a pure device in one step (fastpath.py),
+            # the peer's receive pushed as the flow fast path pushes it
+            busy = xmit_state(self, out, now)
+            if busy >= 0:
+                fast_xmit(self, out, frame, length + 14, now, busy)
+                return True
+        out.xmit(frame, length + 14)
         return True
 
     def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,

@@ -156,6 +156,7 @@ class Namespace(Ipv4Path, ArpMixin):
         # output routes by flow, valid for one World.config_generation (ipv4.py ip_route_output)
         self.rt_out_cache: dict[tuple[Any, ...], Any] = {}
         self.rt_out_gen = -1
+        self.local_fast: tuple[int, dict[int, bool]] = (-1, {})   # ip_local_fast's purity (ipv4.py)
         self.generation = 0
         self.kmsg: list[str] = []
         # netfilter (netfilter/core.py): its state, created by the first iptables

@@ -508,3 +508,145 @@ def test_routed_through_bridges_same_with_and_without_fast_path(changes: bool, m
     assert len(got_on) > 1000 and got_on == got_off
     assert st_on == st_off
     assert out_on == out_off
+
+
+def local_fast_devices(net: Network) -> int:
+    """How many devices the host fast path (Namespace.ip_local_fast) found pure (it must have been tried)."""
+    return sum(1 for ns in namespaces(net) for ok in ns.local_fast[1].values() if ok)
+
+
+def host_stack(changes: bool) -> tuple[Any, ...]:
+    """h0 – r – h1: UDP echo both ways (some datagrams above the MTU: fragments), pings both ways, a
+    raw socket's unknown protocol and a closed port (the receiver's ICMP errors), then a sparse
+    minute that walks the hosts' neighbours through STALE, DELAY and PROBE. With `changes`, what
+    can change a local datagram's fate at the receiver mid-run: an INPUT rule, raw and packet
+    sockets, rp_filter, a custom local route, an xfrm policy, an ingress qdisc dropping everything
+    (tc changes no configuration generation), the echo server closed and reopened, the MTU,
+    forwarding, icmp_echo_ignore_all."""
+    net, h0, h1 = chain(1)
+    r1 = net.nodes["r1"]
+    got: list[Any] = []
+    a0, a1 = ip_to_int("10.0.0.1"), ip_to_int("10.0.1.2")
+    socks: dict[str, Any] = {}
+
+    def serve(node: Any, name: str) -> None:
+        srv = node.ns.sockets.udp_socket()
+        assert srv.bind(0, 9) == 0
+        srv.on_recv = lambda d, s, p, srv=srv: (got.append((net.now, name, len(d), s)), srv.sendto(d, s, p))
+        socks[name] = srv
+
+    serve(h0, "h0")
+    serve(h1, "h1")
+    clients = []
+    for node, dst, name in ((h0, a1, "c0"), (h1, a0, "c1")):
+        cl = node.ns.sockets.udp_socket()
+        cl.connect(dst, 9)
+        cl.recverr = True
+        cl.on_recv = lambda d, s, p, name=name: got.append((net.now, name, len(d), s))
+        cl.on_error = lambda e, name=name: got.append((net.now, name, "err", e))
+        clients.append(cl)
+    closed = h0.ns.sockets.udp_socket()
+    closed.connect(a1, 10)
+    closed.recverr = True
+    closed.on_error = lambda e: got.append((net.now, "closed", "err", e))
+
+    def unknown_proto() -> None:
+        raw = h0.ns.sockets.raw_socket(99)   # open only while it sends: a raw socket sees every datagram
+        raw.sendto(bytes(24), a1)
+        raw.close()
+
+    pings = [node.ns.sockets.ping_socket(7 + k) for k, node in enumerate((h0, h1))]
+    for k, sk in enumerate(pings):
+        sk.on_reply = lambda ip, icmp, k=k: got.append((net.now, f"ping{k}", icmp.seq, ip.src))
+
+    def burst(n: int, every: int) -> None:
+        t = net.now
+        for k in range(n):
+            size = 64 + (k * 211) % 2900 if k % 9 == 0 else 64 + (k * 53) % 1300
+            net.sched.at(t + k * every, clients[0].sendto, bytes(size))
+            net.sched.at(t + k * every + 3, clients[1].sendto, bytes(size // 2 + 20))
+            if k % 5 == 0:
+                net.sched.at(t + k * every + 7, pings[0].send, a1, k, bytes(56))
+                net.sched.at(t + k * every + 11, pings[1].send, a0, k, bytes(56))
+            if k % 40 == 0:
+                net.sched.at(t + k * every + 13, closed.sendto, bytes(30))
+                net.sched.at(t + k * every + 17, unknown_proto)
+
+    burst(600, 25_000)
+    net.run_for(2_000_000)
+    used = local_fast_devices(net)
+    if changes:
+        extra: dict[str, Any] = {}
+
+        def api(what: str) -> None:
+            ns = h1.ns
+            if what == "raw open":
+                extra["raw"] = ns.sockets.raw_socket(17)
+                extra["raw"].on_recv = lambda d, s: got.append((net.now, "raw", len(d), s))
+            elif what == "raw close":
+                extra["raw"].close()
+            elif what == "tap open":
+                extra["tap"] = ns.sockets.packet_socket(3, 0x0003)
+                extra["tap"].on_recv = lambda d, a: got.append((net.now, "tap", len(d)))
+            elif what == "tap close":
+                extra["tap"].close()
+            elif what == "server close":
+                socks["h1"].close()
+            elif what == "server open":
+                serve(h1, "h1")
+
+        steps: list[tuple[Any, str]] = [
+            (None, "raw open"), (None, "raw close"),
+            (None, "tap open"), (None, "tap close"),
+            (h1, "sysctl -qw net.ipv4.conf.all.rp_filter=1"),
+            (h1, "sysctl -qw net.ipv4.conf.all.rp_filter=0"),
+            (h1, "ip xfrm policy add src 10.0.0.0/24 dst 10.0.1.0/24 proto udp dir in action block"),
+            (h1, "ip xfrm policy flush"),
+            (h1, "tc qdisc add dev eth0 ingress"),
+            (h1, "tc filter add dev eth0 ingress matchall action drop"),
+            (h1, "tc qdisc del dev eth0 ingress"),
+            (None, "server close"), (None, "server open"),
+            (h1, "ip link set eth0 mtu 1000"),
+            (h1, "ip link set eth0 mtu 1500"),
+            (h1, "sysctl -qw net.ipv4.ip_forward=1"),
+            (h1, "sysctl -qw net.ipv4.ip_forward=0"),
+            (h1, "sysctl -qw net.ipv4.icmp_echo_ignore_all=1"),
+            (h1, "sysctl -qw net.ipv4.icmp_echo_ignore_all=0"),
+            (r1, "ip neigh flush all"),
+            # last, as they stick: a custom local route (fib_has_custom_local_routes), and netfilter's
+            # hooks, registered once a table had rules
+            (h1, "ip route add local 10.9.0.0/24 dev lo"),
+            (h1, "ip route del local 10.9.0.0/24 dev lo"),
+            (h1, "iptables -A INPUT -p udp -m length --length 200:600 -j DROP"),
+            (h1, "iptables -F INPUT"),
+        ]
+        burst(len(steps) * 7, 60_000)   # sparse enough that r1 never queues: its fast path pushes every frame
+        for node, line in steps:
+            net.run_for(400_000)
+            if node is None:
+                api(line)
+            else:
+                assert node.run(line).status == 0, line
+    net.run_for(10_000_000)
+    for k in range(30):     # sparse: neighbours go STALE, then DELAY and PROBE on the next send
+        net.sched.after(k * 1_900_000_000, clients[0].sendto, bytes(100))
+        net.sched.after(k * 1_900_000_000 + 5, pings[1].send, a0, 1000 + k, bytes(56))
+    net.run_for(60_000_000_000)
+    return got, state(net), outputs(net, [h0, h1, r1]), used
+
+
+@pytest.mark.parametrize("changes", [False, True], ids=["steady", "changes"])
+def test_host_stack_same_with_and_without_fast_path(changes: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host side (Namespace.ip_local_fast for local delivery, Ipv4Path._output_fast sending
+    through DELAY/PROBE neighbours and straight to the cable): same deliveries, ICMP errors,
+    counters, neighbours, drops, clock and events as the full path."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    got_on, st_on, out_on, n_on = host_stack(changes)
+    monkeypatch.setenv("NETPLEX_FASTPATH", "0")
+    got_off, st_off, out_off, n_off = host_stack(changes)
+    assert n_on > 0 and n_off == 0
+    kinds = {g[1] for g in got_on}
+    assert {"h0", "h1", "c0", "c1", "ping0", "ping1", "closed"} <= kinds, kinds
+    assert len(got_on) > 1000 and got_on == got_off
+    assert st_on == st_off
+    assert out_on == out_off
