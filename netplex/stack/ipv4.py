@@ -1113,9 +1113,10 @@ class Ipv4Path:
         if type(out) in FAST_DEVICE_CLASSES:
             # dev_queue_xmit → start_xmit → the cable on a pure device in one step (fastpath.py),
             # the peer's receive pushed as the flow fast path pushes it
-            busy = xmit_state(self, out, now)
+            ns: Any = self      # (the Namespace this mixin is part of)
+            busy = xmit_state(ns, out, now)
             if busy >= 0:
-                fast_xmit(self, out, frame, length + 14, now, busy)
+                fast_xmit(ns, out, frame, length + 14, now, busy)
                 return True
         out.xmit(frame, length + 14)
         return True
