@@ -184,7 +184,8 @@ class BridgePort:
         world = ns.world
         if (not nbytes or not world.fastpath or world.tracer.on or frame.meta is not None or frame.vlans
                 or not dev.up or nbytes > dev.mtu + 18 or self.state != BR_STATE_FORWARDING or not br.up
-                or dev.ingress_q is not None or br.vlan_filtering or not self.fast_pure()):
+                or dev.ingress_q is not None or br.vlan_filtering
+                or not (self.fast_ok if self.fast_gen == world.config_generation else self.fast_pure())):
             # (tc changes no configuration generation: the ingress qdisc is read per frame)
             return False
         dst = frame.dst
@@ -207,34 +208,29 @@ class BridgePort:
             # port's receive and learning once it took the frame (it changes nothing when it does not)
             if dst != br.mac or frame.type != 0x0800 or not br.forwarding or not fast_rx(br, frame, nbytes):
                 return False
-            self.fast_learned(s, nbytes, now)
-            return True
-        if not e.is_static and now - e.updated > br.hold_time():
-            return False      # aged: the full path deletes it and floods
-        out = e.port
-        if out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING:
-            return False
-        odev = out.dev
-        if not out.fast_pure():
-            return False
-        busy = xmit_state(ns, odev, now)
-        if busy < 0:
-            return False
-        self.fast_learned(s, nbytes, now)
-        e.used = now
-        fast_xmit(ns, odev, frame, nbytes, now, busy)
-        return True
-
-    def fast_learned(self, s: FdbEntry | None, nbytes: int, now: int) -> None:
-        """The fast path's receive on this port: its counters, and br_fdb_update of the source
-        entry `s` (None: not learning, or a multicast source) as the full path makes it."""
-        st = self.dev.stats
+        else:
+            if not e.is_static and now - e.updated > br.hold_time():
+                return False      # aged: the full path deletes it and floods
+            out = e.port
+            if (out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING
+                    or not (out.fast_ok if out.fast_gen == world.config_generation else out.fast_pure())):
+                return False
+            odev = out.dev
+            busy = xmit_state(ns, odev, now)
+            if busy < 0:
+                return False
+            e.used = now
+            fast_xmit(ns, odev, frame, nbytes, now, busy)
+        # the receive on this port, and br_fdb_update of the source entry `s` (None: not learning,
+        # or a multicast source) as the full path makes it
+        st = dev.stats
         st.rx_packets += 1
         st.rx_bytes += nbytes
         if s is not None and not s.is_local:
             if s.port is not self and not s.is_static:
                 s.port = self
             s.updated = now
+        return True
 
 
 def br_allowed_ingress(vlans: dict[int, int], pvid: int, frame: Ethernet) -> int:

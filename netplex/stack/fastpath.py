@@ -293,7 +293,8 @@ def xmit_state(ns: Namespace, out: NetDevice, now: int) -> int:
 def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: int, busy: int) -> None:
     """dev_queue_xmit → start_xmit → Link.deliver on a device `xmit_state` said takes the frame:
     queued in its FIFO when busy, else counted, the cable's timing and loss, and the peer's
-    receive pushed as `fast_rx` with its fallback (as Scheduler.at pushes it: same time, next sequence number)."""
+    receive pushed as Scheduler.at pushes it (same time, next sequence number): `fast_rx` with its
+    fallback at a device that forwards, else `slow_rx` (a bridge port's or a host's fast path)."""
     if busy:
         out.txq.append(frame)
         if not out.dequeue_pending:
@@ -312,14 +313,20 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
         return
     sched = ns.sched
     sched.seq = seq = sched.seq + 1
-    heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (out.peer, frame, nbytes, True)))
+    peer = out.peer
+    if peer.forwarding:
+        heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (peer, frame, nbytes, True)))
+    else:    # a host or a bridge port: straight to their fast paths (the same event, one call fewer)
+        heappush(sched.heap, (done + link.delay_ns, seq, slow_rx, (peer, frame, nbytes)))
 
 
 def slow_rx(dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
-    """The receive of a frame the fast path sent and cannot forward: a bridge port's frame tries the
+    """The receive of a frame the fast path sent and cannot forward (and the receive event
+    `fast_xmit` pushes for a device that does not forward): a bridge port's frame tries the
     bridge fast path (`BridgePort.fast_forward`), a frame for this host the local one
     (`Namespace.ip_local_fast`), then `NetDevice.rx` takes it as the full path's link would have
-    called it (its own fast tests fail again, changing nothing)."""
+    called it (its own fast tests fail again, changing nothing; a device that forwards by then
+    tries `fast_rx` there: no frame can take two of these fast paths)."""
     bp = dev.bridge_port
     if bp is not None:
         if bp.fast_forward(frame, nbytes):

@@ -103,8 +103,9 @@ class UdpSocket(SockCgroupData):
         self.wmem_alloc = 0
         self.on_writable: Callable[[], None] | None = None
         # sk_dst_cache: the last output route, with the namespace generation and the flow it
-        # was looked up for (sk_dst_check: stale after any configuration change)
-        self.dst_cache: tuple[int, int, int, Any, int, OutRoute | int] | None = None
+        # was looked up for (sk_dst_check: stale after any configuration change), and the default
+        # TTL of that generation (a sysctl write is a configuration change)
+        self.dst_cache: tuple[int, int, int, Any, int, OutRoute | int, int] | None = None
 
     def route(self, addr: int, tos: int) -> OutRoute | int:
         """ip_route_output for this socket's flow, through its dst cache. A route with a
@@ -115,7 +116,8 @@ class UdpSocket(SockCgroupData):
                 and c[4] == self.laddr and not ns.pmtu and not ns.fnhe):
             return c[5]
         rt = ns.ip_route_output(addr, self.bound_dev, self.laddr or None, tos=tos)
-        self.dst_cache = None if ns.pmtu or ns.fnhe else (ns.generation, addr, tos, self.bound_dev, self.laddr, rt)
+        self.dst_cache = (None if ns.pmtu or ns.fnhe
+                          else (ns.generation, addr, tos, self.bound_dev, self.laddr, rt, ns.default_ttl()))
         return rt
 
     def wmem_free(self, size: int) -> None:
@@ -157,7 +159,15 @@ class UdpSocket(SockCgroupData):
             return EDESTADDRREQ
         if not self.lport:
             self.bind(0, 0)
-        rt = self.route(addr, tos)
+        ns = self.ns
+        c = self.dst_cache      # route()'s cache, tested here first: one call fewer a datagram
+        if (c is not None and c[0] == ns.generation and c[1] == addr and c[2] == tos and c[3] is self.bound_dev
+                and c[4] == self.laddr and not ns.pmtu and not ns.fnhe):
+            rt: OutRoute | int = c[5]
+            ttl = c[6]
+        else:
+            rt = self.route(addr, tos)
+            ttl = ns.default_ttl()
         if isinstance(rt, int):
             return rt
         if rt.type == "broadcast" and addr >> 28 != 14 and not self.broadcast:
@@ -165,17 +175,18 @@ class UdpSocket(SockCgroupData):
         if self.wmem_alloc >= self.sndbuf:
             return EAGAIN    # sock_alloc_send_pskb: no room; a blocking sender waits for on_writable
         src = self.laddr or rt.src
-        udp = Udp(self.lport, port, data)
-        ip = IPv4(src, addr, IPPROTO_UDP, udp, ttl=self.ns.default_ttl(), tos=tos)
-        length = ip.wire_len()
+        ip = IPv4(src, addr, IPPROTO_UDP, Udp(self.lport, port, data), ttl, tos)
+        length = 28 + len(data) if data.__class__ is bytes else ip.wire_len()
         if length <= rt.mtu and rt.type == "unicast":
             ip.flags = IP_DF   # IP_PMTUDISC_WANT: DF while the datagram fits the path MTU
-            self.ns.ip_id = (self.ns.ip_id + 1) & 0xFFFF
-            ip.id = self.ns.ip_id
-        ns = self.ns
+            ns.ip_id = (ns.ip_id + 1) & 0xFFFF
+            ip.id = ns.ip_id
+        # skb->sk's metadata for `-m owner` and net_cls (owner_meta): none without an OUTPUT hook
+        # or a task's classid
+        meta = self.table.owner_meta(self) if "OUTPUT" in ns.hooks or self.sk_task is not None else None
         ns.tx_owner = self      # skb->sk while the datagram goes down the stack
         try:
-            err = ns.ip_local_out(ip, rt, self.table.owner_meta(self), length)
+            err = ns.ip_local_out(ip, rt, meta, length)
         finally:
             ns.tx_owner = None
         if not err:
