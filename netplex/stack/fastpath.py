@@ -313,7 +313,7 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
         return
     sched = ns.sched
     sched.seq = seq = sched.seq + 1
-    peer = out.peer
+    peer: Any = out.peer      # (xmit_state saw it)
     if peer.forwarding:
         heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (peer, frame, nbytes, True)))
     else:    # a host or a bridge port: straight to their fast paths (the same event, one call fewer)
