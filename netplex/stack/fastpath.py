@@ -230,10 +230,9 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
             return fallback and slow_rx(dev, frame, nbytes)     # a drop, the kind's qdisc made, a socket's memory: the full path's
     # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
-    mib = ns.mib
-    mib.ip_in(nbytes - 14, ip.tos)           # ip_rcv_core
-    mib.ip["ForwDatagrams"] += 1             # ip_forward_finish
-    mib.ip_out(nbytes - 14)                  # ip_finish_output2
+    mib = ns.mib            # ip_rcv_core's, ip_forward_finish's and ip_finish_output2's counters (snmp.Mib.fwd_ecn)
+    mib.fwd_ecn[ip.tos & 3] += 1
+    mib.fwd_octets += nbytes - 14
     st = dev.stats
     st.rx_packets += 1
     st.rx_bytes += nbytes

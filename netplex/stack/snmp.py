@@ -26,6 +26,8 @@ field lists are its own, read from a fresh namespace of the reference machine).
 """
 from __future__ import annotations
 
+from collections import defaultdict
+
 __all__ = ["ICMP_MIB_IN", "ICMP_MIB_OUT", "Mib", "proc_net_netstat", "proc_net_snmp", "proc_net_snmp6"]
 
 IP_FIELDS = (
@@ -143,17 +145,42 @@ class Mib:
     """struct netns_mib of one namespace: the counters by name (the gauges Ip Forwarding,
     DefaultTTL, Tcp RtoAlgorithm..., CurrEstab are computed when the file is read)."""
 
-    __slots__ = ("icmp", "icmp_in", "icmp_out", "ip", "ipext", "tcp", "tcpext", "udp")
+    __slots__ = ("fwd_ecn", "fwd_octets", "icmp", "icmp_in", "icmp_out", "ip", "ipext", "tcp", "tcpext", "udp")
 
     def __init__(self) -> None:
-        self.ip = dict.fromkeys(IP_FIELDS, 0)
-        self.icmp = dict.fromkeys(ICMP_FIELDS, 0)
-        self.icmp_in = [0] * 256
-        self.icmp_out = [0] * 256
-        self.tcp = dict.fromkeys(TCP_FIELDS, 0)
-        self.udp = dict.fromkeys(UDP_FIELDS, 0)
-        self.tcpext = dict.fromkeys(TCPEXT_FIELDS, 0)
-        self.ipext = dict.fromkeys(IPEXT_FIELDS, 0)
+        # sparse: a counter is a key only once counted (a namespace at rest holds six empty
+        # dicts, not ~250 zeros: ten thousand hosts are ten thousand of these)
+        self.ip: defaultdict[str, int] = defaultdict(int)
+        self.icmp: defaultdict[str, int] = defaultdict(int)
+        self.icmp_in: defaultdict[int, int] = defaultdict(int)     # ICMPMSG InType<type>
+        self.icmp_out: defaultdict[int, int] = defaultdict(int)
+        self.tcp: defaultdict[str, int] = defaultdict(int)
+        self.udp: defaultdict[str, int] = defaultdict(int)
+        self.tcpext: defaultdict[str, int] = defaultdict(int)
+        self.ipext: defaultdict[str, int] = defaultdict(int)
+        # the forwarding fast path's datagrams (fastpath.fast_rx), by ECN codepoint, and their
+        # octets: each is one InReceives, ForwDatagrams and OutTransmits, its length InOctets and
+        # OutOctets; added in when the files are read, so a forwarded hop costs two increments
+        self.fwd_ecn = [0, 0, 0, 0]
+        self.fwd_octets = 0
+
+    def ip_counters(self) -> dict[str, int]:
+        """The Ip counters, the fast path's forwarded datagrams included."""
+        ip = {k: self.ip.get(k, 0) for k in IP_FIELDS}
+        n = sum(self.fwd_ecn)
+        ip["InReceives"] += n
+        ip["ForwDatagrams"] += n
+        ip["OutTransmits"] += n
+        return ip
+
+    def ipext_counters(self) -> dict[str, int]:
+        """The IpExt counters, the fast path's forwarded datagrams included."""
+        ext = {k: self.ipext.get(k, 0) for k in IPEXT_FIELDS}
+        ext["InOctets"] += self.fwd_octets
+        ext["OutOctets"] += self.fwd_octets
+        for name, n in zip(_ECN_IN, self.fwd_ecn):
+            ext[name] += n
+        return ext
 
     def ip_in(self, length: int, tos: int) -> None:
         """ip_rcv_core: IPSTATS_MIB_IN (packets, octets) and the ECN codepoint's counter."""
@@ -181,7 +208,7 @@ class Mib:
         """icmp_out_count: OutMsgs, the type's counter and ICMPMSG OutType<type>."""
         self._icmp("OutMsgs", ICMP_MIB_OUT.get(type), self.icmp_out, type)
 
-    def _icmp(self, total: str, name: str | None, by_type: list[int], type: int) -> None:
+    def _icmp(self, total: str, name: str | None, by_type: defaultdict[int, int], type: int) -> None:
         icmp = self.icmp
         icmp[total] += 1
         if name is not None:
@@ -198,25 +225,26 @@ def _pair(prefix: str, names: tuple[str, ...] | list[str], values: list[int]) ->
 
 def proc_net_snmp(mib: Mib, forwarding: bool, default_ttl: int, curr_estab: int) -> str:
     """/proc/net/snmp (snmp_seq_show_ipstats, icmp_put, icmpmsg_put, snmp_seq_show_tcp_udp)."""
-    ip = dict(mib.ip, Forwarding=1 if forwarding else 2, DefaultTTL=default_ttl)
+    ip = mib.ip_counters()
+    ip.update(Forwarding=1 if forwarding else 2, DefaultTTL=default_ttl)
     out = [_pair("Ip", IP_FIELDS, [ip[k] for k in IP_FIELDS]),
-           _pair("Icmp", ICMP_FIELDS, [mib.icmp[k] for k in ICMP_FIELDS])]
-    msgs = [(f"InType{t}", v) for t, v in enumerate(mib.icmp_in) if v]
-    msgs += [(f"OutType{t}", v) for t, v in enumerate(mib.icmp_out) if v]
+           _pair("Icmp", ICMP_FIELDS, [mib.icmp.get(k, 0) for k in ICMP_FIELDS])]
+    msgs = [(f"InType{t}", v) for t, v in sorted(mib.icmp_in.items()) if v]
+    msgs += [(f"OutType{t}", v) for t, v in sorted(mib.icmp_out.items()) if v]
     for i in range(0, len(msgs), ICMPMSG_PERLINE):
         chunk = msgs[i:i + ICMPMSG_PERLINE]
         out.append(_pair("IcmpMsg", [k for k, _ in chunk], [v for _, v in chunk]))
-    tcp = dict(mib.tcp, RtoAlgorithm=1, RtoMin=RTO_MIN_MS, RtoMax=RTO_MAX_MS, MaxConn=-1, CurrEstab=curr_estab)
+    tcp = dict({k: mib.tcp.get(k, 0) for k in TCP_FIELDS}, RtoAlgorithm=1, RtoMin=RTO_MIN_MS, RtoMax=RTO_MAX_MS, MaxConn=-1, CurrEstab=curr_estab)
     out.append(_pair("Tcp", TCP_FIELDS, [tcp[k] for k in TCP_FIELDS]))
-    out.append(_pair("Udp", UDP_FIELDS, [mib.udp[k] for k in UDP_FIELDS]))
+    out.append(_pair("Udp", UDP_FIELDS, [mib.udp.get(k, 0) for k in UDP_FIELDS]))
     out.append(_pair("UdpLite", UDP_FIELDS, [0] * len(UDP_FIELDS)))
     return "".join(out)
 
 
 def proc_net_netstat(mib: Mib) -> str:
     """/proc/net/netstat (netstat_seq_show): TcpExt, IpExt, MPTcpExt."""
-    return (_pair("TcpExt", TCPEXT_FIELDS, [mib.tcpext[k] for k in TCPEXT_FIELDS])
-            + _pair("IpExt", IPEXT_FIELDS, [mib.ipext[k] for k in IPEXT_FIELDS])
+    return (_pair("TcpExt", TCPEXT_FIELDS, [mib.tcpext.get(k, 0) for k in TCPEXT_FIELDS])
+            + _pair("IpExt", IPEXT_FIELDS, list(map(mib.ipext_counters().__getitem__, IPEXT_FIELDS)))
             + _pair("MPTcpExt", MPTCPEXT_FIELDS, [0] * len(MPTCPEXT_FIELDS)))
 
 
