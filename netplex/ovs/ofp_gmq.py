@@ -10,6 +10,7 @@ actions are `openflow.py`'s action lists ((kind, a, b) tuples).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from netplex.ovs.openflow import decode_action_list, encode_action_list
@@ -39,6 +40,27 @@ OFPMMFC_BAD_FLAGS, OFPMMFC_BAD_BAND = 5, 8
 OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_PORT, OFPQOFC_BAD_QUEUE = 9, 0, 1
 
 _BUCKET = struct.Struct("!HHII4x")
+
+
+_COUNTER_PAIR = struct.Struct("!QQ")    # a bucket's or band's (packet_count, byte_count)
+
+
+def _counter_pairs(pairs: list[tuple[int, int]]) -> bytes:
+    return b"".join(_COUNTER_PAIR.pack(p, b) for p, b in pairs)
+
+
+def _decode_counted(body: bytes, st: struct.Struct, length_at: int,
+                    what: str) -> Iterator[tuple[tuple[int, ...], list[tuple[int, int]], int]]:
+    """Records of `st` (ofp_group_stats, ofp_meter_stats), each followed by its counter pairs up to
+    the record's own length (field `length_at`): (fields, pairs, length) per record."""
+    pos = 0
+    while pos + st.size <= len(body):
+        fields = st.unpack_from(body, pos)
+        length = fields[length_at]
+        if length < st.size:
+            raise ValueError(f"{what} length")
+        yield fields, [_COUNTER_PAIR.unpack_from(body, i) for i in range(pos + st.size, pos + length, 16)], length
+        pos += length
 
 
 @dataclass
@@ -127,20 +149,13 @@ class GroupStats:
     def encode(self) -> bytes:
         return _GROUP_STATS.pack(_GROUP_STATS.size + 16 * len(self.buckets), self.group_id, self.ref_count,
                                  self.packet_count, self.byte_count, self.duration_sec, self.duration_nsec) + \
-            b"".join(struct.pack("!QQ", p, b) for p, b in self.buckets)
+            _counter_pairs(self.buckets)
 
 
 def decode_group_stats(body: bytes) -> list[GroupStats]:
-    out = []
-    pos = 0
-    while pos + _GROUP_STATS.size <= len(body):
-        length, gid, refs, packets, nbytes, dsec, dnsec = _GROUP_STATS.unpack_from(body, pos)
-        if length < _GROUP_STATS.size:
-            raise ValueError("group_stats length")
-        buckets = [struct.unpack_from("!QQ", body, i) for i in range(pos + _GROUP_STATS.size, pos + length, 16)]
-        out.append(GroupStats(gid, refs, packets, nbytes, dsec, dnsec, buckets, length))
-        pos += length
-    return out
+    return [GroupStats(gid, refs, packets, nbytes, dsec, dnsec, pairs, length)
+            for (_, gid, refs, packets, nbytes, dsec, dnsec), pairs, length
+            in _decode_counted(body, _GROUP_STATS, 0, "group_stats")]
 
 
 @dataclass
@@ -249,20 +264,13 @@ class MeterStats:
     def encode(self) -> bytes:
         return _METER_STATS.pack(self.meter_id, _METER_STATS.size + 16 * len(self.bands), self.flow_count,
                                  self.packet_in_count, self.byte_in_count, self.duration_sec,
-                                 self.duration_nsec) + b"".join(struct.pack("!QQ", p, b) for p, b in self.bands)
+                                 self.duration_nsec) + _counter_pairs(self.bands)
 
 
 def decode_meter_stats(body: bytes) -> list[MeterStats]:
-    out = []
-    pos = 0
-    while pos + _METER_STATS.size <= len(body):
-        mid, length, flows, packets, nbytes, dsec, dnsec = _METER_STATS.unpack_from(body, pos)
-        if length < _METER_STATS.size:
-            raise ValueError("meter_stats length")
-        bands = [struct.unpack_from("!QQ", body, i) for i in range(pos + _METER_STATS.size, pos + length, 16)]
-        out.append(MeterStats(mid, flows, packets, nbytes, dsec, dnsec, bands, length))
-        pos += length
-    return out
+    return [MeterStats(mid, flows, packets, nbytes, dsec, dnsec, pairs, length)
+            for (mid, _, flows, packets, nbytes, dsec, dnsec), pairs, length
+            in _decode_counted(body, _METER_STATS, 1, "meter_stats")]
 
 
 @dataclass
