@@ -309,20 +309,16 @@ class Ipv4Path:
         mib = self.mib
         mib.ip_in(length or ip.wire_len(), ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
         if (ip.proto == IPPROTO_TCP and not tracing and self.world.fastpath and not self.hooks and frame.meta is None
-                and not ip.flags & IP_MF and not ip.frag and not self.xfrm.active and not self.sockets.raw
-                and not self.fib.flow_keys and dev.kind != "loopback"):
+                and not self.xfrm.active and not self.sockets.raw and not self.fib.flow_keys and dev.kind != "loopback"
+                and self._plain_unicast(ip)):
             # tcp_v4_early_demux: a TCP segment for one of our unicast addresses (a cached local
             # input route), with nothing on the way that could see or change it — no netfilter
             # hook, raw socket, xfrm policy, fragment, martian source or destination, rp_filter,
             # policy rule or custom local route — goes straight to TCP, as ip_rcv, ip_local_deliver
             # and tcp_rcv would hand it on with no other effect
-            src = ip.src
-            dst = ip.dst
-            r = self.route_cache.get(dst)
-            if (r and r.type == "local" and src >> 28 < 14 and src >> 24 != 127 and dst >> 24 != 127
-                    and dst >> 28 != 14 and dst != LIMITED_BCAST and not self.sysctl.rpf_any
-                    and self.fib.rules_default and not self.fib.has_custom_local_routes
-                    and src not in self.local_addrs):
+            r = self.route_cache.get(ip.dst)
+            if (r and r.type == "local" and not self.sysctl.rpf_any and self.fib.rules_default
+                    and not self.fib.has_custom_local_routes):
                 mib.ip["InDelivers"] += 1    # ip_protocol_deliver_rcu
                 tcp_v4_rcv(self.sockets, ip, dev)
                 return
@@ -444,11 +440,9 @@ class Ipv4Path:
                 or dev.ingress_q is not None or dev.rx_handler is not None or self.xfrm.active or self.sockets.raw):
             return False
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
-        src = ip.src
-        dst = ip.dst
-        if (src >> 28 >= 14 or src >> 24 == 127 or src in self.local_addrs or dst >> 28 >= 14 or dst >> 24 == 127
-                or ip.flags & IP_MF or ip.frag):
+        if not self._plain_unicast(ip):
             return False   # martians, broadcast, multicast, fragments: the full path's
+        dst = ip.dst
         cache = self.route_cache
         r = cache.get(dst)
         if r is None:       # as ip_rcv looks it up and caches it
@@ -470,6 +464,15 @@ class Ipv4Path:
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
             self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
         return True
+
+    def _plain_unicast(self, ip: IPv4) -> bool:
+        """A whole datagram (no fragment) between unicast addresses, neither loopback, multicast nor
+        broadcast, from a source that is not one of ours: what ip_rcv's TCP early demux and
+        ip_local_fast may hand straight to the protocol (the rest takes the full path)."""
+        src = ip.src
+        dst = ip.dst
+        return (src >> 28 < 14 and src >> 24 != 127 and dst >> 28 < 14 and dst >> 24 != 127
+                and not ip.flags & IP_MF and not ip.frag and src not in self.local_addrs)
 
     def _local_fast_pure(self, dev: NetDevice) -> bool:
         """ip_local_fast's opt-in purity (fastpath.py's rule 1): a device of a declared-pure class
