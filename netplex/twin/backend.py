@@ -888,7 +888,8 @@ class LinuxBackend:
                     proc.terminate()
             st = self._state
             namespaces = st.namespaces if st is not None else list(self._ns.values())
-            cleanup.teardown(namespaces, [p.pid for p in procs])
+            # only children not yet reaped: a reaped child's pid may already be another's
+            cleanup.teardown(namespaces, [p.pid for p in procs if p.poll() is None])
             mountns.release()   # the last run to end takes the private mount point with it
             for proc in procs:
                 try:

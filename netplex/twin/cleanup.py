@@ -120,7 +120,7 @@ def clean() -> list[str]:
                 for n in data.get("namespaces", [])
                 if isinstance(n, str) and prefix and n.startswith(prefix + "-") and "/" not in n
             ]
-            pids = [p for p in data.get("pids", []) if isinstance(p, int)]
+            pids = state.run_pids(data)
             for name in teardown(names, pids):
                 removed.append(f"netns {name}")
             try:

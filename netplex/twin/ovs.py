@@ -59,7 +59,6 @@ class RealOvsLab:
         self.nodes = nodes
         self.env = {**os.environ, "OVS_RUNDIR": str(self.dir), "OVS_DBDIR": str(self.dir),
                     "OVS_LOGDIR": str(self.dir), "OVS_SYSCONFDIR": str(self.dir), "OVS_PKGDATADIR": str(self.dir)}
-        self.pids: list[int] = []
         try:
             for n in nodes:
                 self._state.add_namespaces([self.ns(n)])
@@ -101,12 +100,12 @@ class RealOvsLab:
         self._sh(exec_ns + ["ovsdb-server", str(d / "conf.db"), f"--remote=punix:{d}/db.sock",
                             f"--pidfile={d}/ovsdb-server.pid", f"--unixctl={d}/ovsdb-server.ctl",
                             f"--log-file={d}/ovsdb-server.log", "--detach"])
-        self.pids.append(int((d / "ovsdb-server.pid").read_text()))
+        self._state.add_pid(int((d / "ovsdb-server.pid").read_text()))
         self._sh(["ovs-vsctl", f"--db=unix:{d}/db.sock", "--no-wait", "init", "--", "set", "Open_vSwitch", ".",
                   'ovs_version="3.1.0"'])
         self._sh(exec_ns + ["ovs-vswitchd", f"unix:{d}/db.sock", f"--pidfile={d}/ovs-vswitchd.pid",
                             f"--log-file={d}/ovs-vswitchd.log", "--detach"])
-        self.pids.append(int((d / "ovs-vswitchd.pid").read_text()))
+        self._state.add_pid(int((d / "ovs-vswitchd.pid").read_text()))
 
     def run(self, node: str, line: str) -> tuple[int, str, str]:
         """One command line in `node`'s namespace, as a user types it (add-br gets the netdev datapath)."""
@@ -132,12 +131,11 @@ class RealOvsLab:
         return out
 
     def close(self) -> None:
-        for pid in self.pids:
+        for pid in state.run_pids(self._state.as_dict()):   # the daemons, unless their pids were reused
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        self.pids = []
         cleanup.teardown([self.ns(n) for n in self.nodes])   # what is left inside dies with them
         self._state.remove()
         shutil.rmtree(self.dir, ignore_errors=True)

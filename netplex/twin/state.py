@@ -1,11 +1,13 @@
 """What a kernel-twin run owns, on disk, so a dead run's leftovers can be found.
 
 One JSON file per run, /run/netplex/<prefix>.json (or /tmp/netplex-state when
-/run is not writable): {pid, pid_start, started, prefix, namespaces, pids}.
+/run is not writable): {pid, pid_start, started, prefix, namespaces, pids, pid_starts}.
 It is written before anything is created and rewritten (atomically, by
 rename) as namespaces and processes are added, so whatever exists is listed.
 `pid_start` (the start time from /proc/PID/stat) tells a live owner from a
-new process that reused its pid.
+new process that reused its pid, and `pid_starts` (the same, by pid) does so for
+each of the run's processes: pids are few (pid_max is often 32768), so a dead
+run's process may have been replaced by another run's by the time it is cleaned.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunState", "new_prefix", "pid_start_time", "process_alive", "state_dirs"]
+__all__ = ["RunState", "new_prefix", "pid_start_time", "process_alive", "run_pids", "state_dirs"]
 
 PRIMARY_DIR = "/run/netplex"
 FALLBACK_DIR = "/tmp/netplex-state"
@@ -68,6 +70,7 @@ class RunState:
     started: float = field(default_factory=time.time)
     namespaces: list[str] = field(default_factory=list)
     pids: list[int] = field(default_factory=list)
+    pid_starts: dict[int, int | None] = field(default_factory=dict)
     path: str = ""
 
     def __post_init__(self) -> None:
@@ -83,6 +86,7 @@ class RunState:
             "prefix": self.prefix,
             "namespaces": self.namespaces,
             "pids": self.pids,
+            "pid_starts": {str(p): t for p, t in self.pid_starts.items()},
         }
 
     def save(self) -> None:
@@ -97,6 +101,7 @@ class RunState:
 
     def add_pid(self, pid: int) -> None:
         self.pids.append(pid)
+        self.pid_starts[pid] = pid_start_time(pid)
         self.save()
 
     def remove(self) -> None:
@@ -117,3 +122,12 @@ def load(path: str) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
         return None
     return data
+
+
+def run_pids(data: dict[str, Any]) -> list[int]:
+    """A state file's processes that are still the ones the run started: a pid whose
+    recorded start time differs (or that is gone) now belongs to someone else, or to no one."""
+    starts = data.get("pid_starts")
+    starts = starts if isinstance(starts, dict) else {}
+    return [p for p in data.get("pids", []) if isinstance(p, int)
+            and process_alive(p, starts[str(p)] if isinstance(starts.get(str(p)), int) else None)]

@@ -143,3 +143,29 @@ def test_a_run_ending_never_takes_the_mount_point_from_one_starting() -> None:
     live = any(glob.glob(os.path.join(d, "npx-*.json")) for d in state.state_dirs())
     if not live and not os.path.isdir(mountns.MNT_DIR):
         assert any(released)
+
+
+def test_clean_never_kills_a_process_that_reused_a_dead_runs_pid() -> None:
+    """pids are few (pid_max is often 32768): by the time a dead run is cleaned, a pid its
+    state file lists may belong to another run's program. Only a pid whose start time is the
+    one recorded is the dead run's."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "netplex/twin/other-run"])
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    run = state.RunState(state.new_prefix(), pid=gone.pid)
+    run.pid_start = 1   # an owner that is dead
+    run.pids = [other.pid]
+    run.pid_starts = {other.pid: (state.pid_start_time(other.pid) or 0) - 1}   # the pid's earlier owner
+    run.save()
+    try:
+        assert f"state {run.path}" in cleanup.clean()
+        assert other.poll() is None, "a live process that reused a dead run's pid was killed"
+        start = state.pid_start_time(other.pid)
+        run.pid_starts = {other.pid: start}   # now it is the run's own
+        run.save()
+        cleanup.clean()   # which also reaps it, as its parent would
+        assert not state.process_alive(other.pid, start)
+    finally:
+        other.kill()
+        other.wait()
+        run.remove()
