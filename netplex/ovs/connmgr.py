@@ -170,10 +170,11 @@ def _bucket_actions(acts: list[Act]) -> list[tuple[str, int, int]]:
 
 
 def of_acts(decoded: list[tuple[str, int, int]], goto: int | None = None,
-            metadata: tuple[int, int] | None = None) -> list[Act]:
-    """A decoded OpenFlow 1.3 action list (openflow.decode_action_list), WRITE_METADATA and
-    GOTO_TABLE as the switch's own actions, as ovs-ofctl would have spelled them."""
-    acts: list[Act] = []
+            metadata: tuple[int, int] | None = None, meter: int | None = None) -> list[Act]:
+    """A decoded OpenFlow 1.3 action list (openflow.decode_action_list), WRITE_METADATA,
+    GOTO_TABLE and METER as the switch's own actions, as ovs-ofctl would have spelled them
+    (`meter:N` first, as ofpacts_verify orders the instructions)."""
+    acts: list[Act] = [] if meter is None else [Act("meter", meter)]
     for kind, a, b in decoded:
         if kind == "output":
             acts += of_actions([(a, b)])
@@ -447,14 +448,16 @@ class OfChannel:
             else:
                 entries = []
                 for r in rules:
-                    outputs, goto = of_outputs(r.actions)
-                    whole = of_action_list(r.actions)
+                    meter = next((a.a for a in r.actions if a.kind == "meter"), None)
+                    acts = [a for a in r.actions if a.kind != "meter"] if meter is not None else r.actions
+                    outputs, goto = of_outputs(acts)
+                    whole = of_action_list(acts)
                     flags = 1 if "send_flow_rem" in r.flags else 0
                     entries.append(flow_stats_entry(r.table, now - r.created, r.priority, r.idle_timeout,
                                                     r.hard_timeout, flags, r.cookie, r.n_packets, r.n_bytes,
                                                     r.match.fields, outputs, goto if whole is None else whole[1],
                                                     None if whole is None else whole[0],
-                                                    None if whole is None else whole[2]))
+                                                    None if whole is None else whole[2], meter))
         elif mp_type == OFPMP_PORT_STATS:
             want = struct.unpack_from("!I", req, 0)[0] if len(req) >= 4 else OFPP_ANY
             entries = []
@@ -613,11 +616,11 @@ class OfChannel:
         """handle_flow_mod in OpenFlow 1.3's terms; the error (type, code) it refuses with, or None."""
         match = Match(dict(msg.match))
         table = None if msg.table_id == 0xFF else msg.table_id
-        acts = of_acts(msg.acts, msg.goto_table, msg.metadata)
+        acts = of_acts(msg.acts, msg.goto_table, msg.metadata, msg.meter)
         try:
             self.xb.ofproto.check_groups(acts)
-        except GroupModError:
-            return OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP
+        except GroupModError as e:      # ofproto_check_ofpacts: OFPBAC_BAD_OUT_GROUP, OFPMMFC_INVALID_METER
+            return _MOD_ERRORS.get(e.message, (OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP))
         fm = FlowMod(match, acts, table, msg.priority, msg.cookie,
                      msg.cookie_mask, msg.idle_timeout, msg.hard_timeout,
                      flags={"send_flow_rem"} if msg.flags & OFPFF_SEND_FLOW_REM else set())

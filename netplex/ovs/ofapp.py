@@ -379,13 +379,14 @@ class Datapath:
                       command: int = OFPFC_ADD, table_id: int = 0, idle_timeout: int = 0,
                       hard_timeout: int = 0, cookie: int = 0, cookie_mask: int = 0, flags: int = 0,
                       buffer_id: int = OFP_NO_BUFFER, out_port: int = OFPP_ANY, goto_table: int | None = None,
-                      metadata: tuple[int, int] | None = None) -> int:
-        """OFPT_FLOW_MOD with an APPLY_ACTIONS of `actions` (none: a drop), WRITE_METADATA and
-        GOTO_TABLE; returns its xid."""
+                      metadata: tuple[int, int] | None = None, meter: int | None = None,
+                      order: tuple[str, ...] = ()) -> int:
+        """OFPT_FLOW_MOD with an APPLY_ACTIONS of `actions` (none: a drop), WRITE_METADATA,
+        GOTO_TABLE and METER (in `order`: openflow.encode_instructions); returns its xid."""
         if command not in (OFPFC_ADD, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFC_DELETE, OFPFC_DELETE_STRICT):
             raise AppError(f"flow_mod command {command}")
         fm = FlowModMsg(command, match, [], table_id, priority, idle_timeout, hard_timeout, cookie, cookie_mask,
-                        buffer_id, out_port, flags, goto_table, list(actions), metadata)
+                        buffer_id, out_port, flags, goto_table, list(actions), metadata, meter=meter, order=order)
         xid = self.next_xid()
         self.send_msg(fm.encode(xid))
         return xid

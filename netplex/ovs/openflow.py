@@ -143,6 +143,10 @@ def decode_match(data: bytes, off: int) -> tuple[dict[str, tuple[int, int]], int
 OFPAT_SET_QUEUE, OFPAT_GROUP, OFPAT_DEC_NW_TTL, OFPAT_SET_FIELD = 21, 22, 24, 25
 OFPAT_PUSH_VLAN, OFPAT_POP_VLAN = 17, 18
 OFPIT_WRITE_METADATA = 2
+OFPIT_METER = 6
+# the instructions' order on the wire when none is given: OVS's (ofpacts_put_openflow_instructions
+# writes them in ofpacts' order, which ofpacts_verify keeps: meter, apply, write_metadata, goto)
+INSTRUCTION_ORDER = ("meter", "apply", "metadata", "goto")
 OFPET_BAD_ACTION, OFPET_BAD_INSTRUCTION = 2, 3
 OFPBAC_BAD_TYPE, OFPBAC_BAD_OUT_GROUP, OFPBAC_BAD_SET_TYPE = 0, 9, 13
 OFPBIC_UNSUP_INST = 1
@@ -283,19 +287,17 @@ class FlowModMsg:
     acts: list[tuple[str, int, int]] = field(default_factory=list, compare=False)
     metadata: tuple[int, int] | None = field(default=None, compare=False)
     error: tuple[int, int] | None = field(default=None, compare=False)
+    # OFPIT_METER's meter id; the instructions' order on the wire (INSTRUCTION_ORDER's names; empty: that order)
+    meter: int | None = field(default=None, compare=False)
+    order: tuple[str, ...] = field(default=(), compare=False)
 
     def encode(self, xid: int) -> bytes:
         head = struct.pack("!QQBBHHHIIIH2x", self.cookie, self.cookie_mask, self.table_id, self.command,
                            self.idle_timeout, self.hard_timeout, self.priority, self.buffer_id, self.out_port,
                            OFPP_ANY, self.flags)
-        insts = b""
-        if self.actions or self.acts:
-            acts = encode_action_list(self.acts) if self.acts else encode_actions(self.actions)
-            insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
-        if self.metadata is not None:
-            insts += struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *self.metadata)
-        if self.goto_table is not None:
-            insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, self.goto_table)
+        acts = (encode_action_list(self.acts) if self.acts else encode_actions(self.actions)) \
+            if self.actions or self.acts else None
+        insts = encode_instructions(acts, self.metadata, self.goto_table, self.meter, self.order)
         return encode("FLOW_MOD", xid, head + encode_match(self.match) + insts)
 
     @classmethod
@@ -304,23 +306,52 @@ class FlowModMsg:
          flags) = struct.unpack_from("!QQBBHHHIIIH", body, 0)
         match, pos = decode_match(body, 40)
         fm = cls(command, match, [], table_id, priority, idle, hard, cookie, cookie_mask, buffer_id, out_port, flags)
-        while pos + 4 <= len(body):
-            itype, ilen = struct.unpack_from("!HH", body, pos)
-            if ilen < 8:
-                break
-            if itype == OFPIT_APPLY_ACTIONS:
-                fm.actions += decode_actions(body[pos + 8:pos + ilen])
-                acts, err = decode_action_list(body[pos + 8:pos + ilen])
-                fm.acts += acts
-                fm.error = fm.error or err
-            elif itype == OFPIT_GOTO_TABLE:
-                fm.goto_table = body[pos + 4]
-            elif itype == OFPIT_WRITE_METADATA:
-                fm.metadata = struct.unpack_from("!QQ", body, pos + 8)
-            else:
-                fm.error = fm.error or (OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST)
-            pos += ilen
+        decode_instructions(body, pos, len(body), fm)
         return fm
+
+
+def encode_instructions(acts: bytes | None, metadata: tuple[int, int] | None, goto_table: int | None,
+                        meter: int | None, order: tuple[str, ...] = ()) -> bytes:
+    """A flow's instructions (§7.2.4): OFPIT_METER, APPLY_ACTIONS (the encoded `acts`; None: no
+    such instruction), WRITE_METADATA and GOTO_TABLE, those present, in `order` (INSTRUCTION_ORDER's
+    names: os-ken's ofctl puts APPLY_ACTIONS last) or OVS's order."""
+    parts = {"meter": None if meter is None else struct.pack("!HHI", OFPIT_METER, 8, meter),
+             "apply": None if acts is None else struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts,
+             "metadata": None if metadata is None else struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *metadata),
+             "goto": None if goto_table is None else struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, goto_table)}
+    return b"".join(parts[k] or b"" for k in (order or INSTRUCTION_ORDER))
+
+
+def decode_instructions(body: bytes, pos: int, end: int, into: FlowModMsg | FlowStats) -> None:
+    """A flow's instructions from body[pos:end] into a FLOW_MOD or flow statistics entry: the
+    APPLY_ACTIONS list, GOTO_TABLE, WRITE_METADATA, METER and their order; another instruction is
+    the FLOW_MOD's OFPBIC_UNSUP_INST (OVS 3.1 runs no WRITE_ACTIONS/CLEAR_ACTIONS over OpenFlow here)."""
+    order: list[str] = []
+    while pos + 8 <= end:
+        itype, ilen = struct.unpack_from("!HH", body, pos)
+        if ilen < 8:
+            break
+        if itype == OFPIT_APPLY_ACTIONS:
+            if isinstance(into, FlowModMsg):
+                into.actions += decode_actions(body[pos + 8:pos + ilen])
+            acts, err = decode_action_list(body[pos + 8:pos + ilen])
+            into.acts += acts
+            if isinstance(into, FlowModMsg):
+                into.error = into.error or err
+            order.append("apply")
+        elif itype == OFPIT_GOTO_TABLE:
+            into.goto_table = body[pos + 4]
+            order.append("goto")
+        elif itype == OFPIT_WRITE_METADATA:
+            into.metadata = struct.unpack_from("!QQ", body, pos + 8)
+            order.append("metadata")
+        elif itype == OFPIT_METER:
+            into.meter = struct.unpack_from("!I", body, pos + 4)[0]
+            order.append("meter")
+        elif isinstance(into, FlowModMsg):
+            into.error = into.error or (OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST)
+        pos += ilen
+    into.order = tuple(order)
 
 
 def error_msg(xid: int, etype: int, code: int, request: bytes) -> bytes:
@@ -408,17 +439,12 @@ def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, 
                      cookie: int, packets: int, n_bytes: int, match: dict[str, tuple[int, int]],
                      actions: list[tuple[int, int]], goto_table: int | None,
                      action_list: list[tuple[str, int, int]] | None = None,
-                     metadata: tuple[int, int] | None = None) -> bytes:
-    """ofp_flow_stats (§7.3.5.2) with an APPLY_ACTIONS (OUTPUTs, or the whole `action_list` when
-    given: `encode_action_list`), a WRITE_METADATA and a GOTO_TABLE."""
-    insts = b""
-    if actions or action_list:
-        acts = encode_action_list(action_list) if action_list else encode_actions(actions)
-        insts += struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts
-    if metadata is not None:
-        insts += struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *metadata)
-    if goto_table is not None:
-        insts += struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, goto_table)
+                     metadata: tuple[int, int] | None = None, meter: int | None = None) -> bytes:
+    """ofp_flow_stats (§7.3.5.2) with a METER, an APPLY_ACTIONS (OUTPUTs, or the whole
+    `action_list` when given: `encode_action_list`), a WRITE_METADATA and a GOTO_TABLE."""
+    acts = (encode_action_list(action_list) if action_list else encode_actions(actions)) \
+        if actions or action_list else None
+    insts = encode_instructions(acts, metadata, goto_table, meter)
     body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
                         priority, idle, hard, flags, cookie, packets, n_bytes) + encode_match(match) + insts)
     return struct.pack("!H", 2 + len(body)) + body
@@ -493,6 +519,8 @@ class FlowStats:
     acts: list[tuple[str, int, int]]
     goto_table: int | None = None
     metadata: tuple[int, int] | None = None
+    meter: int | None = None
+    order: tuple[str, ...] = ()
 
 
 def decode_flow_stats(body: bytes) -> list[FlowStats]:
@@ -508,17 +536,7 @@ def decode_flow_stats(body: bytes) -> list[FlowStats]:
         end = pos + length
         st = FlowStats(table_id, dsec, dnsec, priority, idle, hard, flags, cookie, packets, n_bytes, length,
                        match, [])
-        while ipos + 8 <= end:
-            itype, ilen = struct.unpack_from("!HH", body, ipos)
-            if ilen < 8:
-                break
-            if itype == OFPIT_APPLY_ACTIONS:
-                st.acts += decode_action_list(body[ipos + 8:ipos + ilen])[0]
-            elif itype == OFPIT_GOTO_TABLE:
-                st.goto_table = body[ipos + 4]
-            elif itype == OFPIT_WRITE_METADATA:
-                st.metadata = struct.unpack_from("!QQ", body, ipos + 8)
-            ipos += ilen
+        decode_instructions(body, ipos, end, st)
         out.append(st)
         pos = end
     return out

@@ -12,7 +12,7 @@ import pytest
 
 from netplex import Network
 from netplex.ovs.controller import ControllerProgram
-from netplex.ovs.ofapp import Runtime
+from netplex.ovs.ofapp import ErrorMsg, Runtime
 from netplex.ovs.ofapps.ofctl_rest import flow_to_json
 from netplex.ovs.openflow import OFPMP_FLOW, FlowStatsRequest, Reader, decode_flow_stats, encode
 from netplex.ovs.osken import osken_missing
@@ -38,6 +38,11 @@ ENTRIES = [
     {"priority": 50, "match": {"dl_type": 2048, "ip_proto": 1, "icmpv4_type": 8, "ip_dscp": 46},
      "actions": [{"type": "WRITE_METADATA", "metadata": 5, "metadata_mask": 255}, {"type": "GOTO_TABLE", "table_id": 3}]},
     {"priority": 40, "match": {"dl_vlan": 10}, "actions": [{"type": "POP_VLAN"}, {"type": "OUTPUT", "port": "NORMAL"}]},
+    # instructions in the user's order, APPLY_ACTIONS last (os-ken's); the switch answers in OVS's order
+    {"priority": 45, "match": {"in_port": 2}, "actions": [{"type": "GOTO_TABLE", "table_id": 1},
+                                                          {"type": "METER", "meter_id": 1},
+                                                          {"type": "OUTPUT", "port": 1}]},
+    {"priority": 35, "match": {"in_port": 1, "dl_type": 2048}, "actions": [{"type": "METER", "meter_id": "1"}]},
 ]
 
 
@@ -246,6 +251,7 @@ def test_flow_stats_json_is_ofctl_v1_3s():
     net, c0, s1, h1, _h2, dpid = rest_lab()
     assert pings(h1, "10.0.0.2")
     run_ok(s1, "ovs-ofctl -O OpenFlow13 add-group br0 group_id=1,type=all,bucket=output:1")
+    run_ok(s1, "ovs-ofctl -O OpenFlow13 add-meter br0 meter=1,pktps,band=type=drop,rate=10")
     for entry in ENTRIES:
         assert curl(c0, f"-d '{json.dumps({'dpid': dpid, **entry})}' {URL}/stats/flowentry/add") == (200, ""), entry
     run_ok(s1, "ovs-ofctl -O OpenFlow13 add-flow br0 priority=30,udp,actions=group:1,mod_tp_dst:99,output:2")
@@ -426,3 +432,40 @@ def test_group_meter_queue_json_is_ofctl_v1_3s():
     assert curl(c0, f"-d '{json.dumps({'dpid': dpid, **GROUPS[1], 'group_id': 1})}' {URL}/stats/groupentry/add") \
         == (200, "")
     assert "type=select" in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-groups br0")
+
+
+def test_a_flow_s_meter_instruction_polices_its_packets():
+    """POST /stats/flowentry/add with {"type": "METER"}: the FLOW_MOD carries OFPIT_METER, dump-flows
+    shows `meter:1`, the meter's drop band drops what is over its rate, GET /stats/flow says
+    "METER:1"; a meter the switch lacks is refused (OFPMMFC_INVALID_METER) and changes nothing."""
+    net, c0, s1, h1, _h2, dpid = rest_lab()
+    assert pings(h1, "10.0.0.2")
+    meter = {"dpid": dpid, "meter_id": 1, "flags": "PKTPS", "bands": [{"type": "DROP", "rate": 1}]}
+    assert curl(c0, f"-d '{json.dumps(meter)}' {URL}/stats/meterentry/add") == (200, "")
+    flow = {"dpid": dpid, "priority": 200, "match": {"in_port": 1, "dl_type": 2048, "ip_proto": 1},
+            "actions": [{"type": "OUTPUT", "port": 2}, {"type": "METER", "meter_id": 1}]}
+    assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
+    assert " priority=200,icmp,in_port=1 actions=meter:1,output:2\n" in run_ok(
+        s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    out = run_ok(h1, "ping -c 10 -i 0.1 -W 1 10.0.0.2; true")
+    received = int(out.split(" received")[0].rsplit(" ", 1)[1])
+    assert 1 <= received <= 3, out
+    stats = json.loads(curl(c0, f"{URL}/stats/meter/{dpid}/1")[1])[str(dpid)][0]
+    assert stats["flow_count"] == 1 and stats["packet_in_count"] == 10
+    assert stats["band_stats"][0]["packet_band_count"] == 10 - received
+    got = [f for f in json.loads(curl(c0, f"{URL}/stats/flow/{dpid}")[1])[str(dpid)] if f["priority"] == 200]
+    assert got[0]["actions"] == ["METER:1", "OUTPUT:2"] and got[0]["packet_count"] == 10
+    # a meter that is not there: 200 from ofctl_rest (it does not wait), OFPT_ERROR from the switch
+    flow = {**flow, "priority": 201, "actions": [{"type": "METER", "meter_id": 9}, {"type": "OUTPUT", "port": 2}]}
+    assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
+    net.run_for(10_000_000)
+    assert "priority=201" not in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    proc = [p for p in c0.machine.procs if isinstance(p.program, ControllerProgram)][0]
+    assert isinstance(proc.program, ControllerProgram) and proc.program.runtime is not None
+    errors: list[tuple[int, int]] = []
+    runtime = proc.program.runtime
+    dispatch = runtime.dispatch
+    runtime.dispatch = lambda ev: errors.append((ev.type, ev.code)) if isinstance(ev, ErrorMsg) else dispatch(ev)
+    assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
+    net.run_for(10_000_000)
+    assert errors == [(12, 2)]                  # OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER

@@ -29,7 +29,7 @@ import ast
 import json
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from netplex.ovs.ofapp import (
     OFPTT_ALL,
@@ -142,6 +142,7 @@ _BAND_TYPES = {OFPMBT_DROP: "DROP", OFPMBT_DSCP_REMARK: "DSCP_REMARK", 0xFFFF: "
 _GROUP_NAMES = {OFPG_ALL: "ALL", OFPG_ANY: "ANY", 0xFFFFFF00: "MAX"}
 _METER_NAMES = {OFPM_ALL: "ALL", 0xFFFFFFFE: "CONTROLLER", 0xFFFF0000: "MAX", 0xFFFFFFFD: "SLOWPATH"}
 _QUEUE_NAMES = {OFPQ_ALL: "ALL"}
+_TABLE_NAMES = {0xFE: "MAX", 0xFF: "ALL"}
 _NOT_FOUND_PAGE = b"404 Not Found\n\nThe resource could not be found.\n\n   "
 
 
@@ -172,15 +173,17 @@ def port_to_user(no: int) -> int | str:
     return _PORT_NAMES.get(no, no)
 
 
-def _reserved_from_user(value: Any, names: dict[int, str]) -> int:
-    """OFCtlUtil._reserved_num_from_user: a number, or a reserved name (`ALL`, `OFPG_ANY`); another
-    word goes on as a string in os-ken and breaks the message: an error escaping the handler (500)."""
+def _reserved_from_user(value: Any, names: dict[int, str], prefix: str) -> int:
+    """OFCtlUtil._reserved_num_from_user: a number, or a reserved name (`ALL`, `OFPG_ANY`: the
+    prefix as written, the rest in any case); another word goes on as a string in os-ken and
+    breaks the message: an error escaping the handler (500)."""
     try:
         return int(str(value), 0)
     except ValueError:
-        word = str(value).upper()
+        word = str(value)
+        word = word.upper() if word.startswith(prefix) else prefix + word.upper()
         for no, name in names.items():
-            if word in (name, f"OFPG_{name}", f"OFPM_{name}", f"OFPQ_{name}"):
+            if word == prefix + name:
                 return no
         raise TypeError(f"not a reserved number: {value}") from None
 
@@ -255,14 +258,27 @@ _SET_FIELD_NAMES = {3: "eth_dst", 4: "eth_src", 11: "ipv4_src", 12: "ipv4_dst", 
 _SET_FIELD_NUMS = {name: num for num, name in _SET_FIELD_NAMES.items()}
 
 
-def to_actions(acts: Any, log: Callable[[str], None]) -> tuple[list[Action], int | None, tuple[int, int] | None]:
-    """ofctl_v1_3.to_actions: the APPLY_ACTIONS list, GOTO_TABLE and WRITE_METADATA; an action type
-    it does not know is logged and left out, as ofctl does."""
+class Instructions(NamedTuple):
+    """What ofctl_v1_3.to_actions makes of a flow's "actions": the APPLY_ACTIONS list, GOTO_TABLE,
+    WRITE_METADATA, METER, and the instructions' order (each as the user gave it, APPLY_ACTIONS last)."""
+
+    actions: list[Action]
+    goto: int | None
+    metadata: tuple[int, int] | None
+    meter: int | None
+    order: tuple[str, ...]
+
+
+def to_actions(acts: Any, log: Callable[[str], None]) -> Instructions:
+    """ofctl_v1_3.to_actions: the APPLY_ACTIONS list, GOTO_TABLE, WRITE_METADATA and METER; an
+    action type it does not know is logged and left out, as ofctl does."""
     if not isinstance(acts, list):
         raise _BadRequest(acts)
     out: list[Action] = []
     goto: int | None = None
     metadata: tuple[int, int] | None = None
+    meter: int | None = None
+    order: list[str] = []
     for a in acts:
         if not isinstance(a, dict):
             raise _BadRequest(a)
@@ -285,16 +301,21 @@ def to_actions(acts: Any, log: Callable[[str], None]) -> tuple[list[Action], int
             m = match(**{name: _match_value(name, a.get("value"))})
             out.append(("set_field", num, next(iter(m.values()))[0]))
         elif t == "GOTO_TABLE":
-            goto = _str_to_int(a.get("table_id"))
+            goto = _reserved_from_user(a.get("table_id"), _TABLE_NAMES, "OFPTT_")
+            order.append("goto")
         elif t == "WRITE_METADATA":
             metadata = (_str_to_int(a.get("metadata")),
                         _str_to_int(a["metadata_mask"]) if "metadata_mask" in a else (1 << 64) - 1)
+            order.append("metadata")
+        elif t == "METER":
+            meter = _reserved_from_user(a.get("meter_id"), _METER_NAMES, "OFPM_")
+            order.append("meter")
         elif t in ("COPY_TTL_OUT", "COPY_TTL_IN", "DEC_MPLS_TTL", "PUSH_MPLS", "POP_MPLS", "SET_MPLS_TTL",
-                   "SET_NW_TTL", "PUSH_PBB", "POP_PBB", "WRITE_ACTIONS", "CLEAR_ACTIONS", "METER", "EXPERIMENTER"):
+                   "SET_NW_TTL", "PUSH_PBB", "POP_PBB", "WRITE_ACTIONS", "CLEAR_ACTIONS", "EXPERIMENTER"):
             raise _NotHere(f"action {t}")
         else:
             log(f"Unknown action type: {t}")
-    return out, goto, metadata
+    return Instructions(out, goto, metadata, meter, tuple(dict.fromkeys(order)) + (("apply",) if out else ()))
 
 
 class _NotHere(Exception):
@@ -360,13 +381,19 @@ def action_to_str(act: Action) -> str:
 
 
 def flow_to_json(s: FlowStats) -> dict[str, Any]:
-    """One flow of ofctl_v1_3.get_flow_stats, its keys in ofctl's order."""
-    actions: list[Any] = [action_to_str(a) for a in s.acts]
-    if s.metadata is not None:
-        actions.append(f"WRITE_METADATA:0x{s.metadata[0]:x}/0x{s.metadata[1]:x}" if s.metadata[1]
-                       else f"WRITE_METADATA:0x{s.metadata[0]:x}")
-    if s.goto_table is not None:
-        actions.append(f"GOTO_TABLE:{s.goto_table}")
+    """One flow of ofctl_v1_3.get_flow_stats, its keys in ofctl's order, its instructions
+    (actions_to_str) in the reply's order."""
+    actions: list[Any] = []
+    for inst in s.order:
+        if inst == "apply":
+            actions += [action_to_str(a) for a in s.acts]
+        elif inst == "metadata" and s.metadata is not None:
+            actions.append(f"WRITE_METADATA:0x{s.metadata[0]:x}/0x{s.metadata[1]:x}" if s.metadata[1]
+                           else f"WRITE_METADATA:0x{s.metadata[0]:x}")
+        elif inst == "goto":
+            actions.append(f"GOTO_TABLE:{_TABLE_NAMES.get(s.goto_table or 0, s.goto_table)}")
+        elif inst == "meter" and s.meter is not None:
+            actions.append(f"METER:{_METER_NAMES.get(s.meter, s.meter)}")
     return {"priority": s.priority, "cookie": s.cookie, "idle_timeout": s.idle_timeout,
             "hard_timeout": s.hard_timeout, "byte_count": s.byte_count, "duration_sec": s.duration_sec,
             "duration_nsec": s.duration_nsec, "packet_count": s.packet_count, "length": s.length,
@@ -485,10 +512,10 @@ def to_group_mod(group: dict[str, Any], cmd: int) -> GroupDesc:
             if not isinstance(dic, dict):
                 raise AttributeError("action is not a dict")
             if dic.get("type") not in ("GOTO_TABLE", "WRITE_METADATA", "WRITE_ACTIONS", "CLEAR_ACTIONS", "METER"):
-                acts += to_actions([dic], lambda _text: None)[0]
+                acts += to_actions([dic], lambda _text: None).actions
         buckets.append(OfBucket(_str_to_int(bucket.get("weight", 0)), _str_to_int(bucket.get("watch_port", OFPP_ANY)),
                                 _str_to_int(bucket.get("watch_group", OFPG_ANY)), acts))
-    return GroupDesc(cmd, gtype, _reserved_from_user(group.get("group_id", 0), _GROUP_NAMES), buckets)
+    return GroupDesc(cmd, gtype, _reserved_from_user(group.get("group_id", 0), _GROUP_NAMES, "OFPG_"), buckets)
 
 
 def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) -> MeterConfig:
@@ -515,7 +542,7 @@ def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) ->
             raise _NotHere("meter band EXPERIMENTER")
         else:
             log(f"Unknown band type: {btype}")
-    return MeterConfig(cmd, flags, _reserved_from_user(meter.get("meter_id", 0), _METER_NAMES), bands)
+    return MeterConfig(cmd, flags, _reserved_from_user(meter.get("meter_id", 0), _METER_NAMES, "OFPM_"), bands)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -751,15 +778,16 @@ class RestStatsApi(App):
             return
         table_id = flow.get("table_id", 0)
         fields = to_match(flow.get("match", {}), self.log)
-        acts, goto, metadata = to_actions(flow.get("actions", []), self.log)
+        inst = to_actions(flow.get("actions", []), self.log)
         buffer_id = flow.get("buffer_id", OFP_NO_BUFFER)
-        dp.send_flow_mod(fields, acts, _str_to_int(flow.get("priority", 0)), command=command,
+        dp.send_flow_mod(fields, inst.actions, _str_to_int(flow.get("priority", 0)), command=command,
                          table_id=OFPTT_ALL if table_id == "ALL" else _str_to_int(table_id),
                          idle_timeout=_str_to_int(flow.get("idle_timeout", 0)),
                          hard_timeout=_str_to_int(flow.get("hard_timeout", 0)),
                          cookie=_str_to_int(flow.get("cookie", 0)), cookie_mask=_str_to_int(flow.get("cookie_mask", 0)),
                          flags=_str_to_int(flow.get("flags", 0)),
                          buffer_id=_str_to_int(buffer_id),
-                         out_port=port_from_user(flow.get("out_port", OFPP_ANY)), goto_table=goto, metadata=metadata)
+                         out_port=port_from_user(flow.get("out_port", OFPP_ANY)), goto_table=inst.goto,
+                         metadata=inst.metadata, meter=inst.meter, order=inst.order)
         respond(200, b"", "text/html; charset=UTF-8")
 
