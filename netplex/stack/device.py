@@ -352,7 +352,24 @@ class NetDevice:
         if not nbytes:
             nbytes = frame.wire_len()
         ns = self.ns
-        if ns.tx_owner is not None:
+        if q.runs_on_enqueue:
+            # htb: the enqueue and, on an idle device, __qdisc_run's first dequeue in one call
+            # (HtbQdisc.enqueue_xmit). The sending socket is charged for the packet while it is
+            # queued; one sent at once is charged and released in the same instant, which only a
+            # writer waiting for room could see (sock_def_write_space): then it is charged first.
+            owner = ns.tx_owner
+            waiting = owner is not None and owner.on_writable is not None
+            if waiting:
+                wmem_charge(ns, frame, self, nbytes - 14)
+            r = q.enqueue_xmit(frame, nbytes, self, owner is not None and not waiting)
+            if r > 0:
+                self.start_xmit(frame, ns.sched.now, nbytes)
+                return
+            if r < 0:
+                if owner is not None:
+                    wmem_release(ns, frame)
+                return
+        elif ns.tx_owner is not None:
             wmem_charge(ns, frame, self, nbytes - 14)
             if not q.enqueue(frame, nbytes):
                 wmem_release(ns, frame)

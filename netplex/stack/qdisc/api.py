@@ -329,6 +329,7 @@ def _class_qdisc(dev: Any, classid: int | None, parent: int | None) -> tuple[Qdi
 def tc_modify_class(dev: Any, flags: int, classid: int | None, parent: int | None, opts: Any = None) -> None:
     """tc_ctl_tclass for RTM_NEWTCLASS: add or change class `classid` under `parent`."""
     q, classid = _class_qdisc(dev, classid, parent)
+    q.tc_gen += 1
     cl = q.find_class(classid) if classid else None
     if not q.has_class_change:
         if cl is not None and not flags & NLM_F_EXCL and opts is None:
@@ -355,6 +356,7 @@ def tc_modify_class(dev: Any, flags: int, classid: int | None, parent: int | Non
 def tc_delete_class(dev: Any, classid: int | None, parent: int | None) -> None:
     """tc_ctl_tclass for RTM_DELTCLASS: refused while a child or a filter still uses the class."""
     q, classid = _class_qdisc(dev, classid, parent)
+    q.tc_gen += 1
     cl = q.find_class(classid) if classid else None
     if cl is None:
         raise TcError(ENOENT)
@@ -423,6 +425,7 @@ def tc_new_tfilter(dev: Any, flags: int, parent: int | None, chain: int, prio: i
     and returns the kind's typed options, which its `change` (tcf_proto_ops.change) applies
     with the request's flags."""
     owner, lst = tcf_block_find(dev, parent)
+    owner.tc_gen += 1
     if not kind:
         raise TcError(EINVAL)
     if kind not in FILTER_KINDS:
@@ -468,18 +471,21 @@ def tcf_proto_lookup(dev: Any, parent: int | None, chain: int, prio: int, protoc
 
 def tc_flush_tfilter(dev: Any, parent: int | None, chain: int | None) -> None:
     """RTM_DELTFILTER without a prio: every filter of the block goes (of `chain` only, when given)."""
-    _, lst = tcf_block_find(dev, parent)
+    owner, lst = tcf_block_find(dev, parent)
+    owner.tc_gen += 1
     lst[:] = [tp for tp in lst if chain is not None and tp.chain != chain]
 
 
 def tc_del_tproto(lst: list[TcfProto], tp: TcfProto) -> None:
     """tcf_chain_tp_delete: the whole filter instance goes (tcf_proto_ops.destroy)."""
+    tp.owner.tc_gen += 1
     lst.remove(tp)
     tp.destroy()
 
 
 def tc_del_tfilter(lst: list[TcfProto], tp: TcfProto, handle: int) -> None:
     """tc_del_tfilter with a handle: one element goes; an instance left empty goes with it."""
+    tp.owner.tc_gen += 1
     el = tp.get(handle)
     if el is None:
         raise TcError(ENOENT, "Specified filter handle not found")

@@ -127,6 +127,7 @@ class Qdisc:
     kind: ClassVar[str] = ""   # ClassVar: read through the class (register_qdisc), also when compiled (netplex/build.py)
     classful = False
     has_class_change = False     # Qdisc_class_ops.change: `tc class add/change` works on it
+    runs_on_enqueue = False      # has enqueue_xmit: the enqueue and an idle device's first dequeue in one call (htb)
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         self.dev = dev
@@ -144,6 +145,7 @@ class Qdisc:
         self.filters: list[Any] = []            # tcf_proto list, kept sorted by prio
         self.u32_hts: dict[int, Any] = {}       # tc_u_common: the u32 hash tables of this block
         self.refcnt = 2
+        self.tc_gen = 0                         # bumped by every tc change to its classes and filters (api.py)
 
     # -- Qdisc_ops ------------------------------------------------------------
     def init(self, opts: Any) -> None:

@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 
 from netplex.packet.ethernet import ETH_P_IP
 from netplex.packet.ipv4 import IPv4
+from netplex.packet.tcp import Tcp
+from netplex.packet.udp import Udp
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.qdisc.cls import TC_ACT_SHOT, tcf_classify
+from netplex.stack.qdisc.cls import ETH_P_ALL, IP_CSUM_OFF, TC_ACT_SHOT, U32Proto, header_word, tcf_classify
 from netplex.stack.qdisc.core import (
     IP_TOS2PRIO,
     TC_H_ROOT,
@@ -34,12 +36,14 @@ from netplex.stack.qdisc.core import (
     ticks2ns,
 )
 from netplex.stack.qdisc.fifo import PfifoQdisc
-from netplex.stack.wmem import wmem_release_dev
+from netplex.stack.wmem import wmem_charge, wmem_release_dev
 
 HTB_CANT_SEND, HTB_MAY_BORROW, HTB_CAN_SEND = 0, 1, 2
 TC_HTB_MAXDEPTH = 8
 MBUFFER_NS = 60 * 1_000_000_000
 HTB_DIRECT = -1
+# HtbQdisc.enqueue_xmit's answers to the device: dropped, queued (run the qdisc as usual), dequeued (send it now)
+XMIT_DROPPED, XMIT_QUEUED, XMIT_SENT = -1, 0, 1
 
 
 @dataclass(slots=True)
@@ -70,7 +74,7 @@ class HtbClass(QdiscClass):
     # slots: more than 30 instance attributes would leave CPython's shared-key instance dict and
     # make every attribute read on the per-packet path (charge, the dequeue walk) a slow lookup
     __slots__ = ("parent", "children", "level", "prio", "quantum", "user_quantum", "rate", "ceil",
-                 "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c", "mode",
+                 "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c",
                  "deficit", "lends", "borrows", "giants", "overhead", "mpu", "linklayer", "rate_mult",
                  "rate_shift", "ceil_mult", "ceil_shift")
 
@@ -91,7 +95,6 @@ class HtbClass(QdiscClass):
         self.tokens = 0
         self.ctokens = 0
         self.t_c = 0
-        self.mode = HTB_CAN_SEND
         self.deficit = [0] * TC_HTB_MAXDEPTH
         self.lends = 0
         self.borrows = 0
@@ -142,6 +145,7 @@ class HtbQdisc(Qdisc):
     kind: ClassVar[str] = "htb"
     classful = True
     has_class_change = True
+    runs_on_enqueue = True
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
@@ -154,6 +158,13 @@ class HtbQdisc(Qdisc):
         self.cls: dict[int, HtbClass] = {}
         self.active: dict[int, HtbClass] = {}     # leaves with backlog, by classid
         self.drr_ptr: dict[int, int] = {}        # the round robin's next classid by level << 3 | prio
+        # the flow cache (_flow_compile): valid for one tc_gen; the root's one indexed u32 word (offset, mask),
+        # and by masked word the filter element that matched (None: none did) and the class it leads to
+        self.flow_gen = -1
+        self.flow_off = -1
+        self.flow_mask = 0
+        self.flow_table: dict[int, Any] = {}
+        self.flow_cls: dict[int, tuple[Any, Any]] = {}
 
     def init(self, opts: HtbOpts | None) -> None:
         """htb_init: r2q 0 means the default 10."""
@@ -162,6 +173,7 @@ class HtbQdisc(Qdisc):
             self.r2q = self.r2q or 10
 
     def change(self, opts: HtbOpts | None) -> None:
+        self.tc_gen += 1      # the default class may change
         if opts is None:
             return
         if opts.r2q is not None:
@@ -186,10 +198,12 @@ class HtbQdisc(Qdisc):
                 yield cl.leaf
 
     def change_class(self, cl: HtbClass, opts: HtbClassOpts | None) -> None:
+        self.tc_gen += 1
         if opts is not None:
             cl.configure(opts)
 
     def add_class(self, classid: int, parent: HtbClass | None, opts: HtbClassOpts) -> HtbClass:
+        self.tc_gen += 1
         cl = HtbClass(self, classid, parent)
         cl.configure(opts)
         now = self.dev.ns.sched.now
@@ -225,6 +239,7 @@ class HtbQdisc(Qdisc):
         self.active.pop(cl.classid, None)
 
     def delete_class(self, cl: HtbClass) -> None:
+        self.tc_gen += 1
         self._purge(cl)
         if cl.parent is not None:
             cl.parent.children.remove(cl)
@@ -245,10 +260,80 @@ class HtbQdisc(Qdisc):
         cl.leaf = q
 
     # -- enqueue ---------------------------------------------------------------
+    def _flow_compile(self) -> None:
+        """The flow cache for this tc_gen: usable when the root's filters are one u32 instance
+        (chain 0, protocol ip or all) whose root bucket is one indexed word (U32Ht.lookup_index)
+        that is not the IP checksum's, as the 100 port filters of `tc filter ... u32 match ip
+        dport P 0xffff flowid C`; then a packet's class depends only on that word."""
+        self.flow_gen = self.tc_gen
+        self.flow_cls = {}
+        self.flow_table = {}
+        self.flow_off = -1
+        filters = self.filters
+        if len(filters) != 1 or not tc_h_maj(self.handle):
+            return
+        tp = filters[0]
+        if tp.__class__ is not U32Proto or tp.chain != 0 or tp.protocol not in (ETH_P_ALL, ETH_P_IP):
+            return
+        fast = tp.root.lookup_index(0)
+        if fast is None or (fast[0] < IP_CSUM_OFF + 2 and fast[0] + 4 > IP_CSUM_OFF):
+            return
+        self.flow_off, self.flow_mask, self.flow_table = fast
+
+    def _flow_resolve(self, word: int) -> tuple[Any, Any] | None:
+        """classify's answer for a packet whose indexed word (masked) is `word`, worked out once:
+        the element that matches (its hit is counted per packet) and the leaf class, HTB_DIRECT
+        or the default; None (not cached) when the element has actions (run per packet: police,
+        drop) or leads to an inner class with filters of its own."""
+        n = self.flow_table.get(word)
+        classid = None
+        if n is not None:
+            if n.actions:
+                return None
+            classid = n.classid
+        res: Any = None
+        if classid is not None:
+            if classid == self.handle:
+                res = HTB_DIRECT
+            else:
+                cl = self.cls.get(classid if classid & 0xFFFF0000 else classid | self.handle)
+                if cl is not None:
+                    if cl.level == 0:
+                        res = cl
+                    elif cl.filters:
+                        return None
+        if res is None:
+            cl = self.cls.get(self.handle | self.defcls)
+            res = HTB_DIRECT if cl is None or cl.level else cl
+        hit = (n, res)
+        self.flow_cls[word] = hit
+        return hit
+
     def classify(self, frame: Any, nbytes: int) -> HtbClass | int | None:
         m = frame.meta
         p = frame.payload
         if m is None and p.__class__ is IPv4 and frame.type == ETH_P_IP:
+            # the flow cache: a TOS priority (0..6) names neither this qdisc nor one of its classes
+            # (a handle's major is never 0), so the root's filters decide
+            if self.flow_gen != self.tc_gen:
+                self._flow_compile()
+            off = self.flow_off
+            if off >= 0:
+                l4 = p.payload
+                if off == 20 and (l4.__class__ is Udp or l4.__class__ is Tcp) and not p.options:
+                    word: int | None = (l4.sport << 16) | l4.dport     # header_word's ports, inline
+                else:
+                    word = header_word(frame, off)
+                if word is not None:
+                    word &= self.flow_mask
+                    hit = self.flow_cls.get(word)
+                    if hit is None:
+                        hit = self._flow_resolve(word)
+                    if hit is not None:
+                        n = hit[0]
+                        if n is not None:
+                            n.hits += 1    # _act: the element's hit counter
+                        return hit[1]
             prio = IP_TOS2PRIO[(p.tos & 0x1E) >> 1]      # skb_priority, the common case inline
         else:
             prio = skb_priority(frame)
@@ -280,7 +365,10 @@ class HtbQdisc(Qdisc):
     def enqueue(self, frame: Any, nbytes: int) -> bool:
         """Qdisc.enqueue with htb_enqueue inlined, and a pfifo leaf's enqueue too (the default
         leaf): the same counters and drops as the templates, in one call a packet."""
-        cl = self.classify(frame, nbytes)
+        return self._enqueue_to(self.classify(frame, nbytes), frame, nbytes)
+
+    def _enqueue_to(self, cl: Any, frame: Any, nbytes: int) -> bool:
+        """htb_enqueue once the packet is classified: to the class's leaf, the direct queue, or dropped."""
         if cl is None:
             self.trace_drop(frame, SkbDropReason.TC_CLASSIFY_DROP)
             self.drops += 1
@@ -316,6 +404,63 @@ class HtbQdisc(Qdisc):
         self.qlen += 1
         self.backlog += nbytes
         return True
+
+    def enqueue_xmit(self, frame: Any, nbytes: int, dev: Any, charge: bool) -> int:
+        """The device's enqueue (__dev_xmit_skb: q->enqueue, then __qdisc_run at once when the
+        link is free and no run is pending) for the root qdisc, with the dequeue that run makes
+        first done here when it is sure to give this very packet: the qdisc was empty, the link
+        is free, and the packet's class can send now (at its own level or borrowing). HTB has
+        no TCQ_F_CAN_BYPASS, so the packet still passes through the queue in the kernel:
+        every counter (the leaf's and the qdisc's sent bytes and packets, the class's, the
+        round robin's deficit and pointer, the three levels' tokens, lends and borrows,
+        overlimits) moves exactly as the enqueue and dequeue would move it. XMIT_SENT: the
+        device sends it now; XMIT_QUEUED: it is queued, run the qdisc as usual (a class that
+        cannot send: the dequeue gives nothing and the watchdog is set); XMIT_DROPPED.
+        With `charge`, the sending socket is charged for the packet (skb_set_owner_w) before it
+        is queued, unless it goes straight through (charged and released in one instant)."""
+        cl: Any = self.classify(frame, nbytes)
+        if cl is None or self.qlen or dev.run_at >= 0:
+            return self._enqueue_owned(cl, frame, nbytes, dev, charge)
+        now = dev.ns.sched.now
+        if now < dev.busy_until:
+            return self._enqueue_owned(cl, frame, nbytes, dev, charge)
+        if cl.__class__ is not HtbClass:   # HTB_DIRECT: queued and dequeued first (an empty direct queue)
+            if self.direct_qlen <= 0:
+                return self._enqueue_owned(cl, frame, nbytes, dev, charge)
+            self.direct_pkts += 1
+            self.packets += 1
+            self.bytes += nbytes
+            return XMIT_SENT
+        q: Any = cl.leaf
+        if self.active or q.__class__ is not PfifoQdisc or q.limit <= 0:
+            return self._enqueue_owned(cl, frame, nbytes, dev, charge)
+        # the dequeue's choice with this leaf the only one backlogged: the level it is served at
+        level = self._service_level(cl, now)
+        if level is None:
+            return self._enqueue_owned(cl, frame, nbytes, dev, charge)
+        q.packets += 1          # the pfifo leaf's dequeue (its qlen and backlog, and the qdisc's, are back to 0)
+        q.bytes += nbytes
+        self.packets += 1
+        self.bytes += nbytes
+        cl.packets += 1
+        cl.bytes += nbytes
+        key = (level << 3) | cl.prio
+        deficit = cl.deficit
+        d = deficit[level] - nbytes
+        if d < 0:
+            deficit[level] = d + cl.quantum
+            self.drr_ptr[key] = cl.classid + 1
+        else:
+            deficit[level] = d
+            self.drr_ptr[key] = cl.classid
+        self.charge(cl, level, nbytes, now)
+        return XMIT_SENT
+
+    def _enqueue_owned(self, cl: Any, frame: Any, nbytes: int, dev: Any, charge: bool) -> int:
+        """enqueue_xmit's packet queued as the device's enqueue queues it: charged first."""
+        if charge:
+            wmem_charge(dev.ns, frame, dev, nbytes - 14)
+        return XMIT_QUEUED if self._enqueue_to(cl, frame, nbytes) else XMIT_DROPPED
 
     def do_enqueue(self, frame: Any, nbytes: int) -> bool:
         """htb_enqueue without the qdisc's own counters (Qdisc.enqueue's part)."""
@@ -453,14 +598,18 @@ class HtbQdisc(Qdisc):
         return None
 
     def charge(self, cl: HtbClass | None, level: int, nbytes: int, now: int) -> None:
-        """htb_charge_class: the leaf and every ancestor pay for the packet."""
+        """htb_charge_class: the leaf and every ancestor pay for the packet. A class left over
+        its rate or ceil (htb_class_mode after the charge, not CAN_SEND) counts an overlimit:
+        Linux 6.x does (measured on the kernel twin: about one per borrowed packet). The mode
+        itself is not kept: the dequeue works it out from the buckets when it needs it."""
+        mbuffer = MBUFFER_NS
         while cl is not None:
             ln = nbytes + cl.overhead
             if ln < cl.mpu:
                 ln = cl.mpu
             diff = now - cl.t_c
-            if diff > MBUFFER_NS:
-                diff = MBUFFER_NS
+            if diff > mbuffer:
+                diff = mbuffer
             clevel = cl.level
             if clevel >= level:
                 if clevel == level:
@@ -469,8 +618,8 @@ class HtbQdisc(Qdisc):
                 if toks > cl.buffer:
                     toks = cl.buffer
                 toks -= (ln * cl.rate_mult) >> cl.rate_shift
-                if toks <= -MBUFFER_NS:
-                    toks = 1 - MBUFFER_NS
+                if toks <= -mbuffer:
+                    toks = 1 - mbuffer
             else:
                 cl.borrows += 1
                 toks = cl.tokens + diff
@@ -479,17 +628,11 @@ class HtbQdisc(Qdisc):
             if ctoks > cl.cbuffer:
                 ctoks = cl.cbuffer
             ctoks -= (ln * cl.ceil_mult) >> cl.ceil_shift
-            if ctoks <= -MBUFFER_NS:
-                ctoks = 1 - MBUFFER_NS
+            if ctoks <= -mbuffer:
+                ctoks = 1 - mbuffer
             cl.ctokens = ctoks
             cl.t_c = now
-            # htb_class_mode just after the charge (diff 0)
-            if ctoks >= 0 and toks >= 0:
-                cl.mode = HTB_CAN_SEND
-            else:
-                cl.mode = HTB_CANT_SEND if ctoks < 0 else HTB_MAY_BORROW
-                # over its rate after this packet: Linux 6.x counts an overlimit
-                # (measured on the kernel twin: about one per borrowed packet)
+            if ctoks < 0 or toks < 0:
                 cl.overlimits += 1
                 self.overlimits += 1
             if clevel:
