@@ -15,8 +15,10 @@ when that class does not exist — to the direct queue, sent unshaped.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
+from heapq import heappop, heappush
 from typing import Any, ClassVar
 
 from netplex.packet.ethernet import ETH_P_IP
@@ -76,7 +78,7 @@ class HtbClass(QdiscClass):
     __slots__ = ("parent", "children", "level", "prio", "quantum", "user_quantum", "rate", "ceil",
                  "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c",
                  "deficit", "lends", "borrows", "giants", "overhead", "mpu", "linklayer", "rate_mult",
-                 "rate_shift", "ceil_mult", "ceil_shift")
+                 "rate_shift", "ceil_mult", "ceil_shift", "wait_seq")
 
     def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
         super().__init__(qdisc, classid)
@@ -104,6 +106,7 @@ class HtbClass(QdiscClass):
         self.linklayer = 1
         self.rate_mult = self.rate_shift = 0
         self.ceil_mult = self.ceil_shift = 0
+        self.wait_seq = 0        # a backlogged leaf's entry in HtbQdisc.wait; -1: in HtbQdisc.ready instead
 
     def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
@@ -165,6 +168,15 @@ class HtbQdisc(Qdisc):
         self.flow_mask = 0
         self.flow_table: dict[int, Any] = {}
         self.flow_cls: dict[int, tuple[Any, Any]] = {}
+        # the backlogged leaves by when they can send at their own rate (the kernel's wait queue and
+        # level-0 rows, htb_add_to_wait_tree / htb_activate_prios): `wait`, a heap of (the time the
+        # leaf's tokens and ctokens both reach 0, sequence, classid), and `ready`, per prio the
+        # sorted classids of those that can; rebuilt from `active` whenever ready_gen != tc_gen
+        self.wait: list[tuple[int, int, int]] = []
+        self.ready: list[list[int]] = [[] for _ in range(8)]
+        self.nready = 0
+        self.wait_ctr = 0
+        self.ready_gen = -1
 
     def init(self, opts: HtbOpts | None) -> None:
         """htb_init: r2q 0 means the default 10."""
@@ -219,6 +231,7 @@ class HtbQdisc(Qdisc):
                     self._purge(parent)
                 parent.leaf = None
                 self.active.pop(parent.classid, None)
+                self.ready_gen = -1
                 parent.level = (parent.parent.level if parent.parent else TC_HTB_MAXDEPTH) - 1
                 parent.tokens, parent.ctokens = parent.buffer, parent.cbuffer
             parent.children.append(cl)
@@ -237,6 +250,7 @@ class HtbQdisc(Qdisc):
         self.backlog -= b
         self.drops += n
         self.active.pop(cl.classid, None)
+        self.ready_gen = -1
 
     def delete_class(self, cl: HtbClass) -> None:
         self.tc_gen += 1
@@ -400,7 +414,10 @@ class HtbQdisc(Qdisc):
             cl.drops += 1
             self.drops += 1
             return False
-        self.active[cl.classid] = cl
+        active = self.active
+        if cl.classid not in active:
+            active[cl.classid] = cl
+            self._wait_push(cl)
         self.qlen += 1
         self.backlog += nbytes
         return True
@@ -503,58 +520,113 @@ class HtbQdisc(Qdisc):
             return self.direct.popleft()
         return self._dequeue_tree(now)
 
+    def _wait_push(self, cl: HtbClass) -> None:
+        """A backlogged leaf waits until its tokens and ctokens both reach 0 (it can send at its
+        own rate from then on, htb_class_mode's CAN_SEND, until it is charged again)."""
+        self.wait_ctr += 1
+        cl.wait_seq = self.wait_ctr
+        tokens, ctokens = cl.tokens, cl.ctokens
+        heappush(self.wait, (cl.t_c - (tokens if tokens < ctokens else ctokens), self.wait_ctr, cl.classid))
+
+    def _ready_rebuild(self) -> None:
+        self.ready_gen = self.tc_gen
+        self.wait = []
+        self.ready = [[] for _ in range(8)]
+        self.nready = 0
+        for cl in self.active.values():
+            self._wait_push(cl)
+
+    def _unready(self, cl: HtbClass) -> None:
+        if cl.wait_seq == -1:
+            cl.wait_seq = 0
+            self.ready[cl.prio].remove(cl.classid)
+            self.nready -= 1
+
     def _dequeue_tree(self, now: int) -> tuple[Any, int] | None:
         """htb_dequeue_tree over the backlogged leaves: the lowest (level, prio) any of them can be
-        served at, the round robin among its leaves, then the leaf's packet and the charge."""
+        served at, the round robin among its leaves (the lowest classid at or after the level and
+        prio's pointer, else the lowest), then the leaf's packet and the charge.
+
+        Leaves that can send at their own rate (level 0, the lowest levels) are kept per prio in
+        `ready`, fed from the `wait` heap as their time comes, so the round robin among them is a
+        bisection; only when none can (every candidate would borrow, or none can send) are the
+        backlogged leaves walked up their ancestors to find the level each is served at."""
         active = self.active
+        if self.ready_gen != self.tc_gen:
+            self._ready_rebuild()
+        ready = self.ready
+        wait = self.wait
+        while wait and wait[0][0] <= now:
+            _, seq, cid = heappop(wait)
+            w = active.get(cid)
+            if w is not None and w.wait_seq == seq:
+                w.wait_seq = -1
+                insort(ready[w.prio], cid)
+                self.nready += 1
+        drr_ptr = self.drr_ptr
         passed: set[int] | None = None   # leaves whose qdisc gave nothing this time (netem: head not yet due)
         while active:
-            # (level, prio) as one int, level << 3 | prio (prio is at most 7)
+            cl: Any = None
             best = -1
-            chosen: HtbClass | None = None
-            group: list[HtbClass] | None = None
-            for cl in active.values():
-                if passed is not None and cl.classid in passed:
-                    continue
-                c: HtbClass | None = cl
-                lvl = -1
-                while c is not None:   # _service_level, inline
-                    diff = now - c.t_c
-                    if diff > MBUFFER_NS:
-                        diff = MBUFFER_NS
-                    if c.ctokens + diff < 0:
-                        break
-                    if c.tokens + diff >= 0:
-                        lvl = c.level
-                        break
-                    c = c.parent
-                if lvl < 0:
-                    continue
-                key = (lvl << 3) | cl.prio
-                if best < 0 or key < best:
-                    best, chosen, group = key, cl, None
-                elif key == best:
-                    if group is None:
-                        group = [chosen]   # type: ignore[list-item]
-                    group.append(cl)
-            if chosen is None:
-                return None
+            if self.nready:
+                for prio in range(8):
+                    row = ready[prio]
+                    if not row:
+                        continue
+                    i = bisect_left(row, drr_ptr.get(prio, 0))
+                    if passed is None:
+                        cid = row[i] if i < len(row) else row[0]
+                    else:
+                        cid = next((c for c in row[i:] + row[:i] if c not in passed), -1)
+                        if cid < 0:
+                            continue
+                    cl, best = active[cid], prio
+                    break
+            if cl is None:
+                # (level, prio) as one int, level << 3 | prio (prio is at most 7)
+                chosen: HtbClass | None = None
+                group: list[HtbClass] | None = None
+                for leaf_cl in active.values():
+                    if passed is not None and leaf_cl.classid in passed:
+                        continue
+                    c: HtbClass | None = leaf_cl
+                    lvl = -1
+                    while c is not None:   # _service_level, inline
+                        diff = now - c.t_c
+                        if diff > MBUFFER_NS:
+                            diff = MBUFFER_NS
+                        if c.ctokens + diff < 0:
+                            break
+                        if c.tokens + diff >= 0:
+                            lvl = c.level
+                            break
+                        c = c.parent
+                    if lvl < 0:
+                        continue
+                    key = (lvl << 3) | leaf_cl.prio
+                    if best < 0 or key < best:
+                        best, chosen, group = key, leaf_cl, None
+                    elif key == best:
+                        if group is None:
+                            group = [chosen]   # type: ignore[list-item]
+                        group.append(leaf_cl)
+                if chosen is None:
+                    return None
+                # the round robin: the lowest classid at or after the pointer, else the lowest
+                cl = chosen
+                if group is not None:
+                    ptr = drr_ptr.get(best, 0)
+                    first = group[0]
+                    found = cl.classid >= ptr
+                    for c in group:
+                        cid = c.classid
+                        if cid < first.classid:
+                            first = c
+                        if cid >= ptr and (not found or cid < cl.classid):
+                            cl, found = c, True
+                    if not found:
+                        cl = first
             level = best >> 3
-            # the round robin: the lowest classid at or after the pointer, else the lowest
-            drr_ptr = self.drr_ptr
-            cl = chosen
-            if group is not None:
-                ptr = drr_ptr.get(best, 0)
-                first = group[0]
-                found = cl.classid >= ptr
-                for c in group:
-                    cid = c.classid
-                    if cid < first.classid:
-                        first = c
-                    if cid >= ptr and (not found or cid < cl.classid):
-                        cl, found = c, True
-                if not found:
-                    cl = first
             leaf: Any = cl.leaf
             if leaf.__class__ is PfifoQdisc:     # a pfifo leaf's dequeue, inline
                 fifo = leaf.q
@@ -564,13 +636,13 @@ class HtbQdisc(Qdisc):
                 leaf.backlog -= nbytes
                 leaf.packets += 1
                 leaf.bytes += nbytes
-                if not fifo:
-                    del active[cl.classid]
+                backlogged = bool(fifo)
             else:
                 item = leaf.dequeue(now)
                 if item is None:
                     if not leaf.qlen:
                         del active[cl.classid]
+                        self._unready(cl)
                         continue
                     # htb_dequeue_tree: a backlogged leaf that gives nothing (netem holding its head
                     # packet) is passed over, the round moving on (htb_next_rcu_descendant); the next
@@ -580,8 +652,7 @@ class HtbQdisc(Qdisc):
                         passed = set()
                     passed.add(cl.classid)
                     continue
-                if not leaf.qlen:
-                    del active[cl.classid]
+                backlogged = leaf.qlen > 0
                 nbytes = item[1]
             cl.packets += 1
             cl.bytes += nbytes
@@ -594,6 +665,16 @@ class HtbQdisc(Qdisc):
                 deficit[level] = d
                 drr_ptr[best] = cl.classid
             self.charge(cl, level, nbytes, now)
+            if not backlogged:
+                del active[cl.classid]
+                self._unready(cl)
+            elif cl.t_c - min(cl.tokens, cl.ctokens) > now:   # charged: it waits for its tokens again
+                self._unready(cl)
+                self._wait_push(cl)
+            elif cl.wait_seq != -1:                           # it can still send at its rate
+                cl.wait_seq = -1
+                insort(ready[cl.prio], cl.classid)
+                self.nready += 1
             return item
         return None
 
@@ -674,3 +755,4 @@ class HtbQdisc(Qdisc):
             if cl.leaf is not None:
                 cl.leaf.reset()
         self.active.clear()
+        self.ready_gen = -1
