@@ -4,6 +4,18 @@ Time is an integer count of nanoseconds. Events are plain tuples on a heap —
 (time, sequence, callable, args) — so that an event costs one tuple and one
 heap operation; the sequence number makes ordering total and deterministic
 (events at the same instant run in the order they were scheduled).
+
+Event elision: while `run` runs without a `stop` test, `inline_until` is its
+`until` (NEVER without one), else -1. Code that is about to push an event as
+the last thing its own event does (a tail push: nothing of the running event
+is left to happen after it) may instead run that event at once, with the
+clock set to its time, when `may_inline` says the run loop would pop it next
+anyway: no pending event is due at or before it (an event due at the same
+instant was pushed earlier and runs first), it is within the run's `until`,
+and the storm check is not due. Order, clock and counts stay the same; only
+the heap push and pop are saved (stack/fastpath.py's `fast_rx` walks a flow's
+hops so). Sequence numbers an elided event would have taken are not taken:
+they only order events, and they keep doing so.
 """
 from __future__ import annotations
 
@@ -17,7 +29,7 @@ NSEC_PER_USEC = 1_000
 NSEC_PER_MSEC = 1_000_000
 NSEC_PER_SEC = 1_000_000_000
 STORM_EVENTS = 1 << 18          # events in a row at one instant that mean a loop, not a burst
-STORM_MASK = STORM_EVENTS - 1
+NEVER = (1 << 63) - 1           # `inline_until` of a run without `until`
 
 
 class EventStorm(NetplexError):
@@ -27,17 +39,22 @@ class EventStorm(NetplexError):
 class Scheduler:
     """A discrete-event loop over integer-nanosecond time."""
 
-    # `heap` and `seq` are public for one caller: the flow fast path (stack/fastpath.py) pushes
-    # its next hop's receive onto the heap itself, exactly as `at` would, to save a call a hop
-    __slots__ = ("now", "heap", "seq", "events_run", "storms", "last_storm")
+    # `heap`, `seq`, `inline_until` and `storm_left` are public for one caller: the flow fast path
+    # (stack/fastpath.py) pushes its next hop's receive onto the heap itself, exactly as `at`
+    # would, or runs it inline (`may_inline`'s test, written out), to save a call a hop
+    __slots__ = ("now", "heap", "seq", "events_run", "storms", "last_storm", "elide", "inline_until",
+                 "storm_left")
 
-    def __init__(self) -> None:
+    def __init__(self, elide: bool = True) -> None:
         self.now = 0
         self.heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
         self.seq = 0
-        self.events_run = 0
+        self.events_run = 0              # events run (popped or inlined), added up as each `run` returns
         self.storms = 0                  # how many times the simulation stopped itself (EventStorm)
         self.last_storm: str | None = None   # the last storm's explanation: an aborted run says it
+        self.elide = elide               # False: `run` never lets an event run inline (NETPLEX_ELIDE=0)
+        self.inline_until = -1           # the latest time an event may run inline; -1: none may
+        self.storm_left = STORM_EVENTS   # events the running `run` may finish before its storm check
 
     def at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` at absolute time `when` (never before now)."""
@@ -57,6 +74,21 @@ class Scheduler:
     def next_time(self) -> int | None:
         return self.heap[0][0] if self.heap else None
 
+    def may_inline(self, when: int) -> bool:
+        """Whether an event due at `when`, pushed by the running event as its last act, may run at
+        once instead (the caller then sets `now`, counts the running event done with
+        `inlined()` and runs it): it is the event the run loop would pop next, no `stop` test
+        or storm check falls between the two, and the run's `until` covers it."""
+        heap = self.heap
+        return (when <= self.inline_until and self.storm_left > 1
+                and (not heap or heap[0][0] > when))
+
+    def inlined(self, when: int) -> None:
+        """The running event is done and the one it would have pushed for `when` runs now
+        (`may_inline` said it may): the clock moves to `when` and the run counts one event."""
+        self.storm_left -= 1
+        self.now = when
+
     def run(self, until: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events in time order up to and including `until` (absolute ns).
 
@@ -71,39 +103,46 @@ class Scheduler:
         """
         heap = self.heap
         pop = heappop
-        n = 0
         mark = self.now
+        outer = (self.inline_until, self.storm_left)    # a run inside an event's (a command's) run
+        self.storm_left = STORM_EVENTS
+        self.inline_until = -1 if stop is not None or not self.elide else NEVER if until is None else until
+        checks = 0        # storm checks passed: the events run are checks * STORM_EVENTS + those since
         try:
             if stop is None and until is None:
                 while heap:
                     t, _, fn, args = pop(heap)
                     self.now = t
                     fn(*args)
-                    n += 1
-                    if not n & STORM_MASK:
+                    self.storm_left = left = self.storm_left - 1
+                    if not left:
                         mark = self._storm_check(mark)
+                        checks += 1
             elif stop is None:
                 assert until is not None
                 while heap and heap[0][0] <= until:
                     t, _, fn, args = pop(heap)
                     self.now = t
                     fn(*args)
-                    n += 1
-                    if not n & STORM_MASK:
+                    self.storm_left = left = self.storm_left - 1
+                    if not left:
                         mark = self._storm_check(mark)
+                        checks += 1
             else:
                 limit = until if until is not None else None
                 while heap and (limit is None or heap[0][0] <= limit):
                     t, _, fn, args = pop(heap)
                     self.now = t
                     fn(*args)
-                    n += 1
+                    self.storm_left = left = self.storm_left - 1
                     if stop():
                         return
-                    if not n & STORM_MASK:
+                    if not left:
                         mark = self._storm_check(mark)
+                        checks += 1
         finally:
-            self.events_run += n
+            self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
+            self.inline_until, self.storm_left = outer
         if until is not None and self.now < until:
             self.now = until
 
@@ -118,4 +157,5 @@ class Scheduler:
                                "loop of links with no delay — a bridge loop without STP? — or a TCP flow with no rate "
                                "crosses links with neither rate nor delay (infinitely fast)")
             raise EventStorm(self.last_storm, status=2)
+        self.storm_left = STORM_EVENTS
         return self.now

@@ -42,7 +42,9 @@ class World:
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self.sched = Scheduler()
+        # event elision (engine/scheduler.py: a hop run inline when it is due next anyway);
+        # NETPLEX_ELIDE=0 turns it off, as NETPLEX_FASTPATH=0 does the fast path that uses it
+        self.sched = Scheduler(elide=os.environ.get("NETPLEX_ELIDE", "1") != "0")
         self.rng = random.Random(seed)
         self.tracer = Tracer()
         self.links: list[tuple[Any, Any, Link]] = []

@@ -179,98 +179,110 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
     with nothing changed, when there is no pure entry or a guard fails and the full path must take it.
 
     With `fallback` (the receive event the fast path pushes for the next hop: one call a hop), the
-    full path takes such a frame at once: `dev.rx`, as if the frame had arrived there."""
-    ns = dev.ns
-    world = ns.world
-    if not (nbytes and dev.forwarding and frame.type == 0x0800 and world.fastpath):
-        return fallback and slow_rx(dev, frame, nbytes)
-    # an IPv4 frame's payload is an IPv4 header (Ethernet.decode refuses one it cannot parse); the
-    # annotation lets the compiled build read its fields natively (checked there, free here)
-    ip: IPv4 = frame.payload  # type: ignore[assignment]
-    dst = ip.dst
-    flows = dev.flows
-    if flows is None:
-        flows = dev.flows = {}
-    fe: FlowEntry | None = flows.get(dst)
-    if fe is None or fe.gen != world.config_generation:
-        if len(flows) >= MAX_FLOWS:
-            flows.clear()
-        fe = flows[dst] = build(dev, dst)
-    out = fe.out
-    if (out is None or world.tracer.on or world.capture is not None or ns.ptype_all
-            or ns.wmem_owned or frame.meta is not None or frame.vlans or frame.dst != dev.mac
-            or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
-        return fallback and slow_rx(dev, frame, nbytes)
-    src = ip.src
-    if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu or src in ns.local_addrs:
-        # martians (one of our own addresses as the source: fib_validate_source)
-        return fallback and slow_rx(dev, frame, nbytes)
-    now = ns.sched.now
-    n = ns.neigh.entries.get(fe.neigh_key)
-    if n is None:
-        return fallback and slow_rx(dev, frame, nbytes)
-    state = n.state
-    if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
-        return fallback and slow_rx(dev, frame, nbytes)
-    lladdr: Any = n.lladdr     # REACHABLE, PERMANENT, NOARP, DELAY and PROBE entries have one
-    upper = fe.upper
-    if upper:
-        # an upper device (a bridge's own L3 device): its transmit (br_dev_xmit) says which lower
-        # device takes the frame, or that the full path must
-        lower: Any = out.fast_upper_out(lladdr, now)   # (lower device, busy)
-        if lower is None:
+    full path takes such a frame at once: `dev.rx`, as if the frame had arrived there; and the
+    next hop, when the run loop would pop it next anyway, runs in this same call (event elision:
+    engine/scheduler.py, `Scheduler.may_inline`), a flow's whole path in one loop when it can."""
+    while True:
+        ns = dev.ns
+        world = ns.world
+        if not (nbytes and dev.forwarding and frame.type == 0x0800 and world.fastpath):
             return fallback and slow_rx(dev, frame, nbytes)
-    else:
-        peer: NetDevice = fe.peer      # typed locals: the compiled build reads their fields natively
-        link: Link = fe.link
-        if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
+        # an IPv4 frame's payload is an IPv4 header (Ethernet.decode refuses one it cannot parse); the
+        # annotation lets the compiled build read its fields natively (checked there, free here)
+        ip: IPv4 = frame.payload  # type: ignore[assignment]
+        dst = ip.dst
+        flows = dev.flows
+        if flows is None:
+            flows = dev.flows = {}
+        fe: FlowEntry | None = flows.get(dst)
+        if fe is None or fe.gen != world.config_generation:
+            if len(flows) >= MAX_FLOWS:
+                flows.clear()
+            fe = flows[dst] = build(dev, dst)
+        out = fe.out
+        if (out is None or world.tracer.on or world.capture is not None or ns.ptype_all
+                or ns.wmem_owned or frame.meta is not None or frame.vlans or frame.dst != dev.mac
+                or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
             return fallback and slow_rx(dev, frame, nbytes)
-        txq = out.txq
-        busy = now < out.busy_until or txq
-        if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
-            return fallback and slow_rx(dev, frame, nbytes)     # a drop, the kind's qdisc made, a socket's memory: the full path's
-    # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
-    mib = ns.mib            # ip_rcv_core's, ip_forward_finish's and ip_finish_output2's counters (snmp.Mib.fwd_ecn)
-    mib.fwd_ecn[ip.tos & 3] += 1
-    mib.fwd_octets += nbytes - 14
-    st = dev.stats
-    st.rx_packets += 1
-    st.rx_bytes += nbytes
-    if state & NUD_USED:
-        n.used = now       # neigh_event_send on a DELAY or PROBE entry (its timer does the rest)
-    ip.ttl -= 1
-    frame.src = out.mac
-    frame.dst = lladdr
-    if upper:
-        st = out.stats      # br_dev_xmit counts the frame, then the port's device sends it
+        src = ip.src
+        if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu or src in ns.local_addrs:
+            # martians (one of our own addresses as the source: fib_validate_source)
+            return fallback and slow_rx(dev, frame, nbytes)
+        now = ns.sched.now
+        n = ns.neigh.entries.get(fe.neigh_key)
+        if n is None:
+            return fallback and slow_rx(dev, frame, nbytes)
+        state = n.state
+        if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
+            return fallback and slow_rx(dev, frame, nbytes)
+        lladdr: Any = n.lladdr     # REACHABLE, PERMANENT, NOARP, DELAY and PROBE entries have one
+        upper = fe.upper
+        if upper:
+            # an upper device (a bridge's own L3 device): its transmit (br_dev_xmit) says which lower
+            # device takes the frame, or that the full path must
+            lower: Any = out.fast_upper_out(lladdr, now)   # (lower device, busy)
+            if lower is None:
+                return fallback and slow_rx(dev, frame, nbytes)
+        else:
+            peer: NetDevice = fe.peer      # typed locals: the compiled build reads their fields natively
+            link: Link = fe.link
+            if not out.up or out.qdisc is not None or out.peer is not peer or out.link is not link or not peer.up:
+                return fallback and slow_rx(dev, frame, nbytes)
+            txq = out.txq
+            busy = now < out.busy_until or txq
+            if busy and (len(txq) >= out.txqueuelen or out.default_qdisc != "noqueue" or ns.tx_owner is not None):
+                return fallback and slow_rx(dev, frame, nbytes)     # a drop, the kind's qdisc made, a socket's memory: the full path's
+        # the effects of rx, ip_forward, ip_finish_output, neigh_output and start_xmit, in one go
+        mib = ns.mib            # ip_rcv_core's, ip_forward_finish's and ip_finish_output2's counters (snmp.Mib.fwd_ecn)
+        mib.fwd_ecn[ip.tos & 3] += 1
+        mib.fwd_octets += nbytes - 14
+        st = dev.stats
+        st.rx_packets += 1
+        st.rx_bytes += nbytes
+        if state & NUD_USED:
+            n.used = now       # neigh_event_send on a DELAY or PROBE entry (its timer does the rest)
+        ip.ttl -= 1
+        frame.src = out.mac
+        frame.dst = lladdr
+        if upper:
+            st = out.stats      # br_dev_xmit counts the frame, then the port's device sends it
+            st.tx_packets += 1
+            st.tx_bytes += nbytes
+            fast_xmit(ns, lower[0], frame, nbytes, now, lower[1])
+            return True
+        if busy:
+            # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
+            # device's own dequeue sends it, counting it then
+            txq.append(frame)
+            if not out.dequeue_pending:
+                out.dequeue_pending = True
+                ns.sched.at(out.busy_until, out.qdisc_run)
+            return True
+        st = out.stats
         st.tx_packets += 1
         st.tx_bytes += nbytes
-        fast_xmit(ns, lower[0], frame, nbytes, now, lower[1])
-        return True
-    if busy:
-        # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
-        # device's own dequeue sends it, counting it then
-        txq.append(frame)
-        if not out.dequeue_pending:
-            out.dequeue_pending = True
-            ns.sched.at(out.busy_until, out.qdisc_run)
-        return True
-    st = out.stats
-    st.tx_packets += 1
-    st.tx_bytes += nbytes
-    # the cable, as start_xmit hands the frame over: Link.deliver's timing and loss, inline, and
-    # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number): this
-    # function again, with the full path as its fallback (one call a hop instead of five)
-    t = link.ser_ns.get(nbytes)
-    done = now + (t if t is not None else link.serialisation_ns(nbytes))
-    out.busy_until = done
-    if link.loss and link.rng.random() < link.loss:
-        link.lost += 1
-        return True
-    sched = ns.sched
-    sched.seq = seq = sched.seq + 1
-    heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (peer, frame, nbytes, True)))
-    return True
+        # the cable, as start_xmit hands the frame over: Link.deliver's timing and loss, inline, and
+        # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number): this
+        # function again, with the full path as its fallback (one call a hop instead of five)
+        t = link.ser_ns.get(nbytes)
+        done = now + (t if t is not None else link.serialisation_ns(nbytes))
+        out.busy_until = done
+        if link.loss and link.rng.random() < link.loss:
+            link.lost += 1
+            return True
+        # the peer's receive: pushed as Scheduler.at pushes it (same time, next sequence number);
+        # or, when this call is such a receive event itself (this push its last act) and the run
+        # loop would pop the new one next anyway (Scheduler.may_inline's test), run now: this loop
+        sched = ns.sched
+        when = done + link.delay_ns
+        heap = sched.heap
+        if heap and heap[0][0] <= when or when > sched.inline_until or not fallback or sched.storm_left < 2:
+            sched.seq = seq = sched.seq + 1
+            heappush(heap, (when, seq, fast_rx, (peer, frame, nbytes, True)))
+            return True
+        sched.storm_left -= 1     # this event is done: the run counts it (Scheduler.inlined)
+        sched.now = when
+        dev = peer
 
 
 def xmit_state(ns: Namespace, out: NetDevice, now: int) -> int:

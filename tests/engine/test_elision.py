@@ -1,0 +1,166 @@
+"""Event elision (engine/scheduler.py): an event run inline, when the run loop would pop it next
+anyway, changes nothing but speed — not the order, the clock, the event count or the storm check.
+
+The engine's protocol (`may_inline`) is checked with plain callables, then the user of it, the
+flow fast path's hop loop (stack/fastpath.py `fast_rx`), with timers firing mid-flow, runs cut
+by `until` and by `stop`, and a storm, each with elision on and off (NETPLEX_ELIDE).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import netplex.engine.scheduler as scheduler
+from netplex import Network
+from netplex.engine.scheduler import EventStorm, Scheduler
+from netplex.packet.addr import ip_to_int
+from tests.stack.test_fastpath import chain, state
+
+
+def relay(s: Scheduler, log: list[Any], name: str, hops: int, gap: int) -> None:
+    """A frame crossing `hops` hops `gap` ns apart: each hop's last act schedules the next —
+    or, when `may_inline` allows it, runs it at once (as fast_rx does)."""
+    while True:
+        log.append((s.now, name, hops))
+        if not hops:
+            return
+        hops -= 1
+        when = s.now + gap
+        if not s.may_inline(when):
+            s.at(when, relay, s, log, name, hops, gap)
+            return
+        s.inlined(when)
+
+
+def engine_run(elide: bool, how: str) -> tuple[Any, ...]:
+    s = Scheduler(elide=elide)
+    log: list[Any] = []
+
+    def nested() -> None:                  # a command that runs the clock inside an event
+        log.append((s.now, "nested"))
+        s.run(until=s.now + 2_500)
+        log.append((s.now, "nested-done"))
+
+    for k in range(6):
+        s.at(k * 4_000, relay, s, log, f"f{k}", 7, 1_000)    # 7 µs paths, 4 µs apart: mostly elided
+    for t in (2_500, 9_000, 9_001, 13_000):                  # timers due while frames cross
+        s.at(t, log.append, (t, "timer"))
+    s.at(17_500, nested)
+    if how == "run":
+        s.run()
+    elif how == "until":
+        for end in range(1_300, 40_000, 1_300):              # cuts that fall between hops
+            s.run(until=end)
+            log.append((s.now, "cut", s.events_run))
+    else:
+        s.run(until=40_000, stop=lambda: len(log) > 30)
+        log.append((s.now, "stopped", s.events_run))
+        s.run()
+    return log, s.now, s.events_run, s.pending(), s.inline_until
+
+
+@pytest.mark.parametrize("how", ["run", "until", "stop"])
+def test_engine_same_with_and_without_elision(how: str) -> None:
+    on, off = engine_run(True, how), engine_run(False, how)
+    assert on == off
+    assert on[-1] == -1                    # outside run nothing may run inline
+
+
+def test_nothing_runs_inline_before_an_equal_time_event_or_past_until() -> None:
+    s = Scheduler()
+    s.at(10, lambda: None)
+    s.inline_until = 100                   # as `run` sets it
+    assert s.may_inline(5) and not s.may_inline(10) and not s.may_inline(11)
+    s.heap.clear()
+    assert s.may_inline(100) and not s.may_inline(101)
+    s.storm_left = 1                       # the run's storm check is due after this event
+    assert not s.may_inline(50)
+
+
+def elided_chain(elide: bool, monkeypatch: pytest.MonkeyPatch, how: str) -> tuple[Any, ...]:
+    """P1's chain with sparse UDP (one datagram in flight: every router hop can be elided),
+    a timer every 2.7 µs reading the routers' counters mid-flow, and the run cut by `until` or
+    `stop`; what the timers saw, h1's datagrams and the whole state."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    monkeypatch.setenv("NETPLEX_ELIDE", "1" if elide else "0")
+    net, h0, h1 = chain(6)
+    got: list[Any] = []
+    seen: list[Any] = []
+    srv = h1.ns.sockets.udp_socket()
+    srv.bind(0, 9)
+    srv.on_recv = lambda d, s, p: got.append((net.now, len(d)))
+    cl = h0.ns.sockets.udp_socket()
+    cl.connect(ip_to_int("10.0.6.2"), 9)
+    cl.sendto(b"arp")                      # neighbours resolved by the full path first
+    net.run_for(10_000_000)
+    routers = [net.nodes[f"r{i}"].ns.devices["eth1"].stats for i in range(1, 7)]
+    t0 = net.now
+    for k in range(60):
+        net.sched.at(t0 + k * 40_000, cl.sendto, bytes(100 + 17 * k))
+    for k in range(900):
+        net.sched.at(t0 + k * 2_700, lambda: seen.append((net.now, [st.tx_packets for st in routers])))
+    if how == "until":
+        for _ in range(200):               # cuts that fall between hops, and inside a path
+            net.run_for(25_013)
+    elif how == "stop":
+        while len(got) < 60:
+            want = len(got) + 7
+            net.run_until(lambda want=want: len(got) >= want, 1_000_000_000)
+            seen.append(("stopped", net.now))
+    net.run_for(10_000_000)
+    return got, seen, state(net), net.sched.seq
+
+
+@pytest.mark.parametrize("how", ["run", "until", "stop"])
+def test_fast_path_hops_same_with_and_without_elision(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    *on, seq_on = elided_chain(True, monkeypatch, how)
+    *off, seq_off = elided_chain(False, monkeypatch, how)
+    assert len(on[0]) == 61 and on == off     # 60 and the first
+    if how != "stop":                      # a `stop` test runs after every event: nothing inline
+        assert seq_on < seq_off            # hops were elided (their pushes not made)
+
+
+def storm(elide: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """A datagram circling a routing loop of three routers over zero-delay, infinitely fast links
+    — every hop at one instant, each one elided — with the storm check every 16 events: it must
+    fire after the same event, with the same events pending."""
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    monkeypatch.setenv("NETPLEX_ELIDE", "1" if elide else "0")
+    net = Network(seed=1)
+    h0 = net.add_node("h0")
+    rs = [net.add_node(f"r{i}") for i in range(3)]
+    net.add_link("h0:eth0", "r0:eth0")
+    for i in range(3):
+        net.add_link(f"r{i}:a", f"r{(i + 1) % 3}:b")
+    assert h0.run("ip addr add 10.0.0.1/24 dev eth0 && ip link set eth0 up && "
+                  "ip route add default via 10.0.0.2").status == 0
+    assert rs[0].run("ip addr add 10.0.0.2/24 dev eth0 && ip link set eth0 up").status == 0
+    for i, r in enumerate(rs):
+        nxt = (i + 1) % 3
+        assert r.run(f"ip addr add 10.1.{i}.1/24 dev a && ip link set a up && "
+                     f"ip addr add 10.1.{(i + 2) % 3}.2/24 dev b && ip link set b up && "
+                     f"sysctl -qw net.ipv4.ip_forward=1 && ip route add 10.9.0.0/16 via 10.1.{i}.2 && "
+                     f"ip route add 10.0.0.0/24 via 10.1.{(i + 2) % 3}.1").status == 0 or nxt == 1
+    cl = h0.ns.sockets.udp_socket()
+    cl.connect(ip_to_int("10.9.9.9"), 9)
+    cl.sendto(b"arp")                      # the full path resolves the ring's neighbours
+    net.run_for(1_000_000)
+    net.sched.at(net.now + 1_000, cl.sendto, bytes(64))
+    with monkeypatch.context() as m:
+        m.setattr(scheduler, "STORM_EVENTS", 16)
+        try:
+            net.run_for(1_000_000)
+            err = None
+        except EventStorm as e:
+            err = e.message
+    return err, state(net), net.sched.seq
+
+
+@pytest.mark.skipif(not scheduler.__file__.endswith(".py"), reason="the compiled scheduler's STORM_EVENTS is "
+                    "a constant the test cannot lower")
+def test_storm_check_same_with_and_without_elision(monkeypatch: pytest.MonkeyPatch) -> None:
+    *on, seq_on = storm(True, monkeypatch)
+    *off, seq_off = storm(False, monkeypatch)
+    assert on[0] is not None and "without simulated time passing" in on[0]
+    assert on == off and seq_on < seq_off
