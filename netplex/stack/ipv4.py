@@ -453,12 +453,18 @@ class Ipv4Path:
         st = dev.stats
         st.rx_packets += 1
         st.rx_bytes += nbytes
+        # ip_rcv_core's IPSTATS_MIB_IN, InOctets and ECN counter, ip_protocol_deliver_rcu's
+        # InDelivers (taken back below if nothing takes it): a Not-ECT datagram in two increments
         mib = self.mib
-        mib.ip_in(nbytes - 14, ip.tos)   # ip_rcv_core: IPSTATS_MIB_IN, InOctets, ECN
+        mib.rcv_octets += nbytes - 14
+        if ip.tos & 3:
+            mib.ip_in(0, ip.tos)
+            mib.ip["InDelivers"] += 1
+        else:
+            mib.loc_plain += 1
         handler = INET_PROTOS.get(ip.proto)
-        ipmib = mib.ip
-        ipmib["InDelivers"] += 1    # ip_protocol_deliver_rcu, unless nothing takes it
         if handler is None or handler(self, dev, ip, "local") is False:
+            ipmib = mib.ip
             ipmib["InDelivers"] -= 1
             ipmib["InUnknownProtos"] += 1
             self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
@@ -1003,8 +1009,7 @@ class Ipv4Path:
             ip.id = self.ip_id
         mib = self.mib
         if ip.proto == IPPROTO_ICMP and isinstance(ip.payload, Icmp):
-            mib.icmp_out_count(ip.payload.type)   # icmp_push_reply, raw and ping sockets
-        mib.ip["OutRequests"] += 1   # __ip_local_out
+            mib.icmp_out[ip.payload.type & 0xFF] += 1   # icmp_out_count: icmp_push_reply, raw and ping sockets
         world = self.world
         tracer = world.tracer
         if tracer.on:   # a new packet leaves a socket: the next events are about it
@@ -1012,7 +1017,8 @@ class Ipv4Path:
         elif world.fastpath and rt.type == "unicast" and not self.xfrm.spd_out:
             hooks = self.hooks
             if "OUTPUT" not in hooks and "POSTROUTING" not in hooks and self._output_fast(ip, rt, meta, length):
-                return 0
+                return 0   # (it counted OutRequests with OutTransmits: Mib.out_fast)
+        mib.ip["OutRequests"] += 1   # __ip_local_out
         bundle = None
         if self.xfrm.spd_out and rt.type == "unicast" and (meta is None or not meta.xfrm_transformed):
             # xfrm_lookup_route: an out policy may send this packet through SAs
@@ -1111,7 +1117,9 @@ class Ipv4Path:
             return False
         if state & NUD_USED:
             n.used = now      # neigh_event_send on a DELAY or PROBE entry (its timer does the rest)
-        self.mib.ip_out(length)
+        mib = self.mib      # __ip_local_out's OutRequests, ip_finish_output2's OutTransmits and OUTOCTETS
+        mib.out_fast += 1
+        mib.out_octets += length
         frame = Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), meta)
         if type(out) in FAST_DEVICE_CLASSES:
             # dev_queue_xmit → start_xmit → the cable on a pure device in one step (fastpath.py),
@@ -1226,7 +1234,7 @@ class Ipv4Path:
         if not isinstance(icmp, Icmp):
             return
         t = icmp.type
-        self.mib.icmp_rcv(t)
+        self.mib.icmp_in[t & 0xFF] += 1   # InMsgs, the type's counter, ICMPMSG InType<t> (snmp.Mib.icmp_rcv)
         if t == ICMP_ECHO:
             if self.sysctl.values["net.ipv4.icmp_echo_ignore_all"] == "1":
                 return

@@ -1,7 +1,7 @@
 """The namespace's SNMP MIB counters and their /proc files (net/ipv4/proc.c, net/ipv6/proc.c).
 
 `Mib` holds the counters of one namespace (struct netns_mib): `ip`, `icmp`, `tcp`, `udp`,
-`ipext`, `tcpext`, name -> value, and the ICMP message counters by type (`icmp_in`,
+`ipext`, name -> value, and the ICMP message counters by type (`icmp_in`,
 `icmp_out`: ICMPMSG_MIB). The stack counts where the kernel does:
 
 - Ip InReceives / IpExt InOctets, InNoECTPkts... in ip_rcv; InBcastPkts, InMcastPkts in
@@ -12,7 +12,8 @@
   ReasmReqds, ReasmOKs;
 - Icmp InMsgs and the In<type> counter in icmp_rcv, OutMsgs and Out<type> for every ICMP
   datagram the namespace sends (icmp_out_count: its own replies and errors, raw and ping
-  sockets), OutRateLimitGlobal / OutRateLimitHost for an error the rate limits held back;
+  sockets), both kept as the ICMPMSG counter of the type alone and summed when the file is read;
+  OutRateLimitGlobal / OutRateLimitHost for an error the rate limits held back;
 - Udp InDatagrams, NoPorts, IgnoredMulti, RcvbufErrors/InErrors, OutDatagrams;
 - Tcp ActiveOpens, PassiveOpens, AttemptFails, EstabResets, CurrEstab (the sockets in
   ESTABLISHED or CLOSE_WAIT), InSegs, OutSegs, RetransSegs, OutRsts.
@@ -145,75 +146,89 @@ class Mib:
     """struct netns_mib of one namespace: the counters by name (the gauges Ip Forwarding,
     DefaultTTL, Tcp RtoAlgorithm..., CurrEstab are computed when the file is read)."""
 
-    __slots__ = ("fwd_ecn", "fwd_octets", "icmp", "icmp_in", "icmp_out", "ip", "ipext", "tcp", "tcpext", "udp")
+    __slots__ = ("fwd_ecn", "fwd_octets", "icmp", "icmp_in", "icmp_out", "ip", "ipext", "loc_plain", "out_fast",
+                 "out_octets", "rcv_octets", "rcv_plain", "tcp", "udp")
 
     def __init__(self) -> None:
-        # sparse: a counter is a key only once counted (a namespace at rest holds six empty
+        # sparse: a counter is a key only once counted (a namespace at rest holds seven empty
         # dicts, not ~250 zeros: ten thousand hosts are ten thousand of these)
         self.ip: defaultdict[str, int] = defaultdict(int)
-        self.icmp: defaultdict[str, int] = defaultdict(int)
+        self.icmp: defaultdict[str, int] = defaultdict(int)        # the rate limits' (InMsgs... from icmp_in)
         self.icmp_in: defaultdict[int, int] = defaultdict(int)     # ICMPMSG InType<type>
         self.icmp_out: defaultdict[int, int] = defaultdict(int)
         self.tcp: defaultdict[str, int] = defaultdict(int)
         self.udp: defaultdict[str, int] = defaultdict(int)
-        self.tcpext: defaultdict[str, int] = defaultdict(int)
         self.ipext: defaultdict[str, int] = defaultdict(int)
+        # plain increments on the hot paths, added in when the files are read (`ip_counters`,
+        # `ipext_counters`), so a datagram costs two increments where it cost calls and dict updates:
         # the forwarding fast path's datagrams (fastpath.fast_rx), by ECN codepoint, and their
         # octets: each is one InReceives, ForwDatagrams and OutTransmits, its length InOctets and
-        # OutOctets; added in when the files are read, so a forwarded hop costs two increments
+        # OutOctets;
         self.fwd_ecn = [0, 0, 0, 0]
         self.fwd_octets = 0
+        # the datagrams ip_rcv_core counts without ECN (Not-ECT): InReceives and InNoECTPkts, those
+        # ip_local_fast delivers in one step also InDelivers (the ECN-marked ones count in the
+        # dicts); InOctets of every datagram received (not the forwarding fast path's)
+        self.rcv_plain = 0
+        self.loc_plain = 0
+        self.rcv_octets = 0
+        # the host output fast path's datagrams (ip_local_out → _output_fast): OutRequests and
+        # OutTransmits; OutOctets of every datagram sent out (not the forwarding fast path's)
+        self.out_fast = 0
+        self.out_octets = 0
 
     def ip_counters(self) -> dict[str, int]:
-        """The Ip counters, the fast path's forwarded datagrams included."""
+        """The Ip counters, the hot paths' plain increments included."""
         ip = {k: self.ip.get(k, 0) for k in IP_FIELDS}
         n = sum(self.fwd_ecn)
-        ip["InReceives"] += n
+        ip["InReceives"] += n + self.rcv_plain + self.loc_plain
+        ip["InDelivers"] += self.loc_plain
         ip["ForwDatagrams"] += n
-        ip["OutTransmits"] += n
+        ip["OutRequests"] += self.out_fast
+        ip["OutTransmits"] += n + self.out_fast
         return ip
 
     def ipext_counters(self) -> dict[str, int]:
-        """The IpExt counters, the fast path's forwarded datagrams included."""
+        """The IpExt counters, the hot paths' plain increments included."""
         ext = {k: self.ipext.get(k, 0) for k in IPEXT_FIELDS}
-        ext["InOctets"] += self.fwd_octets
-        ext["OutOctets"] += self.fwd_octets
+        ext["InOctets"] += self.fwd_octets + self.rcv_octets
+        ext["OutOctets"] += self.fwd_octets + self.out_octets
+        ext["InNoECTPkts"] += self.rcv_plain + self.loc_plain
         for name, n in zip(_ECN_IN, self.fwd_ecn):
             ext[name] += n
         return ext
 
+    def icmp_counters(self) -> dict[str, int]:
+        """The Icmp counters: InMsgs, OutMsgs and the per-type ones from the ICMPMSG counters
+        (icmp_put reads its In<type>/Out<type> from icmpmsg_statistics too)."""
+        icmp = {k: self.icmp.get(k, 0) for k in ICMP_FIELDS}
+        for by_type, total, names in ((self.icmp_in, "InMsgs", ICMP_MIB_IN), (self.icmp_out, "OutMsgs", ICMP_MIB_OUT)):
+            for t, n in by_type.items():
+                icmp[total] += n
+                name = names.get(t)
+                if name is not None:
+                    icmp[name] += n
+        return icmp
+
     def ip_in(self, length: int, tos: int) -> None:
         """ip_rcv_core: IPSTATS_MIB_IN (packets, octets) and the ECN codepoint's counter."""
-        self.ip["InReceives"] += 1
-        ext = self.ipext
-        ext["InOctets"] += length
-        ext[_ECN_IN[tos & 3]] += 1
+        self.rcv_octets += length
+        if tos & 3:
+            self.ip["InReceives"] += 1
+            self.ipext[_ECN_IN[tos & 3]] += 1
+        else:
+            self.rcv_plain += 1
 
     def ip_out(self, length: int, kind: str = "unicast") -> None:
         """ip_finish_output2: IPSTATS_MIB_OUTPKTS (OutTransmits) and OUTOCTETS; a broadcast or
         multicast datagram also its own pair."""
         self.ip["OutTransmits"] += 1
-        ext = self.ipext
-        ext["OutOctets"] += length
+        self.out_octets += length
         if kind != "unicast":
             key = "Mcast" if kind == "multicast" else "Bcast"
+            ext = self.ipext
             ext[f"Out{key}Pkts"] += 1
             ext[f"Out{key}Octets"] += length
-
-    def icmp_rcv(self, type: int) -> None:
-        """icmp_rcv: InMsgs, the type's counter and ICMPMSG InType<type>."""
-        self._icmp("InMsgs", ICMP_MIB_IN.get(type), self.icmp_in, type)
-
-    def icmp_out_count(self, type: int) -> None:
-        """icmp_out_count: OutMsgs, the type's counter and ICMPMSG OutType<type>."""
-        self._icmp("OutMsgs", ICMP_MIB_OUT.get(type), self.icmp_out, type)
-
-    def _icmp(self, total: str, name: str | None, by_type: defaultdict[int, int], type: int) -> None:
-        icmp = self.icmp
-        icmp[total] += 1
-        if name is not None:
-            icmp[name] += 1
-        by_type[type & 0xFF] += 1
 
 
 _ECN_IN = ("InNoECTPkts", "InECT1Pkts", "InECT0Pkts", "InCEPkts")
@@ -228,7 +243,7 @@ def proc_net_snmp(mib: Mib, forwarding: bool, default_ttl: int, curr_estab: int)
     ip = mib.ip_counters()
     ip.update(Forwarding=1 if forwarding else 2, DefaultTTL=default_ttl)
     out = [_pair("Ip", IP_FIELDS, [ip[k] for k in IP_FIELDS]),
-           _pair("Icmp", ICMP_FIELDS, [mib.icmp.get(k, 0) for k in ICMP_FIELDS])]
+           _pair("Icmp", ICMP_FIELDS, list(map(mib.icmp_counters().__getitem__, ICMP_FIELDS)))]
     msgs = [(f"InType{t}", v) for t, v in sorted(mib.icmp_in.items()) if v]
     msgs += [(f"OutType{t}", v) for t, v in sorted(mib.icmp_out.items()) if v]
     for i in range(0, len(msgs), ICMPMSG_PERLINE):
@@ -243,7 +258,7 @@ def proc_net_snmp(mib: Mib, forwarding: bool, default_ttl: int, curr_estab: int)
 
 def proc_net_netstat(mib: Mib) -> str:
     """/proc/net/netstat (netstat_seq_show): TcpExt, IpExt, MPTcpExt."""
-    return (_pair("TcpExt", TCPEXT_FIELDS, [mib.tcpext.get(k, 0) for k in TCPEXT_FIELDS])
+    return (_pair("TcpExt", TCPEXT_FIELDS, [0] * len(TCPEXT_FIELDS))   # not modelled (module docstring)
             + _pair("IpExt", IPEXT_FIELDS, list(map(mib.ipext_counters().__getitem__, IPEXT_FIELDS)))
             + _pair("MPTcpExt", MPTCPEXT_FIELDS, [0] * len(MPTCPEXT_FIELDS)))
 

@@ -22,6 +22,7 @@ from netplex.scenario.sim import SimBackend
 from netplex.stack.bridge import Bridge
 from netplex.stack.device import DEVICE_STATS_FIELDS
 from netplex.stack.fastpath import DEVICE_NEUTRAL, FAST_DEVICE_CLASSES, unknown_device_state
+from netplex.stack.snmp import proc_net_netstat, proc_net_snmp
 from netplex.stack.tcp import TcpSocket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def namespaces(net: Network) -> list[Any]:
 
 
 def state(net: Network) -> dict[str, Any]:
-    """What the fast path could get wrong: counters, timing, neighbours, drops, the clock."""
+    """What the fast path could get wrong: counters (the SNMP MIB's too), timing, neighbours, drops, the clock."""
     out: dict[str, Any] = {"now": net.sched.now, "events": net.sched.events_run}
     for ns in namespaces(net):
         devs = {}
@@ -52,6 +53,8 @@ def state(net: Network) -> dict[str, Any]:
         neigh = sorted((k, n.state, n.lladdr, n.confirmed, n.updated, n.used, n.probes)
                        for k, n in ns.neigh.entries.items())
         out[f"{ns.name}@{id(ns) % 1}"] = (devs, neigh, sorted((r.name, c) for r, c in ns.drops.items()), ns.ip_id)
+        # the SNMP counters as /proc/net/snmp and netstat print them (the fast paths count apart: snmp.Mib)
+        out[f"{ns.name}/mib"] = proc_net_snmp(ns.mib, True, 64, 0) + proc_net_netstat(ns.mib)
         for name, d in sorted(ns.devices.items()):
             if isinstance(d, Bridge):   # the FDB as the bridge fast path leaves it: port, updated, used
                 out[f"{ns.name}/{name}/fdb"] = sorted(
