@@ -1251,7 +1251,7 @@ class Ipv4Path:
             now = (self.sched.now // 1_000_000 % 86_400_000).to_bytes(4, "big")
             self.icmp_reply(ip, Icmp(ICMP_TIMESTAMPREPLY, 0, icmp.id, icmp.seq, icmp.payload[:4] + now + now), rtype)
         elif t == ICMP_ECHOREPLY:
-            self.sockets.ping_rcv(ip, icmp, self.inet_iif(dev, ip))
+            self.sockets.ping_rcv(ip, icmp, dev if dev.kind != "loopback" else self.inet_iif(dev, ip))
         elif t in ICMP_ERROR_TYPES:
             if t == ICMP_DEST_UNREACH and icmp.code == ICMP_FRAG_NEEDED:
                 q = icmp.payload
@@ -1271,7 +1271,7 @@ class Ipv4Path:
         rt = self.ip_route_output(ip.src, None, src)
         if isinstance(rt, int):
             return
-        if not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
+        if apply_ratelimit and not self.icmpv4_xrlim_allow(rt, apply_ratelimit, ip.src):
             self.mib.icmp["OutRateLimitHost"] += 1
             self.drop(None, None, SkbDropReason.ICMP_RATELIMIT)
             return

@@ -252,14 +252,18 @@ class PingSocket(SockCgroupData):
     def send(self, dst: int, seq: int, payload: bytes, ttl: int | None = None, tos: int = 0,
              oif: Any = None, src: int | None = None) -> int:
         self.oif, self.tos = oif, tos
-        rt = self.ns.ip_route_output(dst, oif, src, tos=tos)
+        ns = self.ns
+        rt = ns.ip_route_output(dst, oif, src, 0, tos)
         if isinstance(rt, int):
             return rt
         icmp = Icmp(ICMP_ECHO, 0, self.ident, seq, payload)
-        ip = IPv4(rt.src, dst, IPPROTO_ICMP, icmp, ttl=ttl if ttl is not None else self.ns.default_ttl(), tos=tos)
-        if rt.type == "unicast" and ip.wire_len() <= rt.mtu:
+        ip = IPv4(rt.src, dst, IPPROTO_ICMP, icmp, ttl=ttl if ttl is not None else ns.default_ttl(), tos=tos)
+        length = ip.wire_len()     # measured once: ip_local_out and the device reuse it
+        if rt.type == "unicast" and length <= rt.mtu:
             ip.flags = IP_DF
-        return self.ns.ip_local_out(ip, rt, self.table.owner_meta(self))
+        # owner_meta's answer without the call when it is None (no OUTPUT hook, no task: no classid)
+        meta = self.table.owner_meta(self) if "OUTPUT" in ns.hooks or self.sk_task is not None else None
+        return ns.ip_local_out(ip, rt, meta, length)
 
     def close(self) -> None:
         if self.table.ping.get(self.ident) is self:
