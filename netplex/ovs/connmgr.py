@@ -82,10 +82,12 @@ from netplex.ovs.ofp_gmq import (
     queue_stats_entry,
 )
 from netplex.ovs.ofproto import FlowMod, GroupModError, Rule
+from netplex.ovs.ofrole import OFPCR_ROLE_EQUAL, OFPCR_ROLE_SLAVE, RoleError, role_request
 from netplex.ovs.openflow import (
     OFPBAC_BAD_OUT_GROUP,
     OFPBRC_BAD_MULTIPART,
     OFPBRC_BAD_TYPE,
+    OFPBRC_IS_SLAVE,
     OFPET_BAD_ACTION,
     OFPET_BAD_REQUEST,
     OFPFC_ADD,
@@ -98,6 +100,7 @@ from netplex.ovs.openflow import (
     OFPMP_FLOW,
     OFPMP_PORT_DESC,
     OFPMP_PORT_STATS,
+    OFPMP_TABLE,
     OFPP_ANY,
     OFPPC_PORT_DOWN,
     OFPPF_10GB_FD,
@@ -122,6 +125,7 @@ from netplex.ovs.openflow import (
     multipart_replies,
     port_stats_entry,
     port_status,
+    table_stats_entry,
 )
 from netplex.packet.addr import ip_to_int
 from netplex.packet.ethernet import Ethernet
@@ -145,6 +149,8 @@ OFPG_MAX = 0xFFFFFF00
 _GMQ_STATS = (OFPMP_QUEUE, OFPMP_GROUP, OFPMP_GROUP_DESC, OFPMP_GROUP_FEATURES, OFPMP_METER, OFPMP_METER_CONFIG,
               OFPMP_METER_FEATURES)
 _GROUP_TYPE_NAMES = {0: "all", 1: "select", 2: "indirect", 3: "ff"}
+# what a SLAVE controller may not send (ofproto.c's handlers that call reject_slave_controller)
+_SLAVE_REFUSED = frozenset(OFPT[t] for t in ("FLOW_MOD", "GROUP_MOD", "METER_MOD", "PACKET_OUT"))
 _GROUP_TYPES = {name: n for n, name in _GROUP_TYPE_NAMES.items()}
 # ofproto.py's GroupModError names → OpenFlow 1.3's (type, code)
 _MOD_ERRORS = {"OFPGMFC_GROUP_EXISTS": (OFPET_GROUP_MOD_FAILED, OFPGMFC_GROUP_EXISTS),
@@ -312,6 +318,7 @@ class OfChannel:
         self.xid = 0
         self.closed = False
         self.n_packet_in = 0
+        self.role = OFPCR_ROLE_EQUAL
         self.born = vsd.now()
         self.where = parse_inet_target(target, passive=False)
         xb.ofproto.removed.append(self.flow_removed)
@@ -349,6 +356,7 @@ class OfChannel:
 
     def _on_connect(self, sk: TcpSocket) -> None:
         self.backoff = 1_000_000_000
+        self.role = OFPCR_ROLE_EQUAL        # ofconn_flush: a new connection starts EQUAL
         self._set_connected(True)
         self.send(encode("HELLO", self.next_xid()))
         self.vsd.after(PORT_POLL_NS, self._port_watch, sk)
@@ -392,6 +400,13 @@ class OfChannel:
             self.send(encode("GET_CONFIG_REPLY", xid, b"\x00\x00\xff\xff"))
         elif mtype == OFPT["MULTIPART_REQUEST"]:
             self.multipart(xid, body)
+        elif mtype == OFPT["ROLE_REQUEST"]:
+            try:
+                self.send(encode("ROLE_REPLY", xid, role_request(self, xb.channels.values(), xb.election, body)))
+            except RoleError as e:
+                self.send(error_msg(xid, e.err[0], e.err[1], encode_raw(mtype, xid, body)))
+        elif self.role == OFPCR_ROLE_SLAVE and mtype in _SLAVE_REFUSED:     # reject_slave_controller
+            self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE, encode_raw(mtype, xid, body)))
         elif mtype == OFPT["SET_CONFIG"]:
             pass                # flags and miss_send_len: netplex sends whole packets
         elif mtype == OFPT["FLOW_MOD"]:
@@ -470,6 +485,10 @@ class OfChannel:
                                                 now - self.born))
         elif mp_type == OFPMP_PORT_DESC:
             entries = [port_desc(xb, p).encode() for p in sorted(xb.ports.values(), key=lambda p: p.ofport)]
+        elif mp_type == OFPMP_TABLE:        # ofp_table_stats of every table OVS shows (query_tables' counts)
+            ofp = xb.ofproto
+            entries = [table_stats_entry(t, len(ofp.tables[t]), ofp.lookups[t], ofp.matched[t])
+                       for t in range(len(ofp.tables))]
         elif mp_type in _GMQ_STATS:
             got = self.gmq_stats(mp_type, req, now)
             if isinstance(got, tuple):
@@ -602,7 +621,7 @@ class OfChannel:
 
     def flow_removed(self, rule: Rule, reason: int) -> None:
         """OFPT_FLOW_REMOVED for a rule with send_flow_rem that timed out or was deleted (ofproto_rule_send_removed)."""
-        if self.connected and "send_flow_rem" in rule.flags:
+        if self.connected and "send_flow_rem" in rule.flags and self.role != OFPCR_ROLE_SLAVE:
             self.send(flow_removed(0, rule.cookie, rule.priority, reason, rule.table, self.vsd.now() - rule.created,
                                    rule.idle_timeout, rule.hard_timeout, rule.n_packets, rule.n_bytes,
                                    rule.match.fields))
@@ -639,7 +658,7 @@ class OfChannel:
 
     def packet_in(self, frame: Ethernet, in_port: int, table: int, cookie: int, max_len: int) -> None:
         """A `controller` action's packet: OFPT_PACKET_IN (reason OFPR_ACTION), unbuffered."""
-        if not self.connected:
+        if not self.connected or self.role == OFPCR_ROLE_SLAVE:     # a slave's async config has no PACKET_IN
             return
         data = frame.encode()
         self.n_packet_in += 1

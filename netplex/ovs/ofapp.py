@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from netplex.errors import NetplexError
 from netplex.ovs.ofp_gmq import GroupDesc, MeterConfig
+from netplex.ovs.ofrole import OFPCR_ROLE_NOCHANGE, encode_role
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
     OFPCML_NO_BUFFER,
@@ -462,11 +463,27 @@ class Datapath:
         ofp_gmq.py decodes the group, meter and queue ones."""
         self._multipart(mp_type, body, reply)
 
-    def request_queue_config(self, reply: Reply, port: int = OFPP_ANY) -> None:
-        """OFPT_QUEUE_GET_CONFIG_REQUEST: the reply's body (a list of one) to `reply`, or None."""
+    def _request(self, name: str, body: bytes, reply: Reply) -> None:
+        """A request answered by one message: its body (a list of one) to `reply`, or None."""
         xid = self.next_xid()
         self.conn.pending[xid] = (reply, [])
-        self.send_msg(encode("QUEUE_GET_CONFIG_REQUEST", xid, struct.pack("!I4x", port)))
+        self.send_msg(encode(name, xid, body))
+
+    def request_queue_config(self, reply: Reply, port: int = OFPP_ANY) -> None:
+        """OFPT_QUEUE_GET_CONFIG_REQUEST: the reply's body (a list of one) to `reply`, or None."""
+        self._request("QUEUE_GET_CONFIG_REQUEST", struct.pack("!I4x", port), reply)
+
+    def request_role(self, reply: Reply, role: int = OFPCR_ROLE_NOCHANGE, generation_id: int = 0) -> None:
+        """OFPT_ROLE_REQUEST (§7.3.9): the ROLE_REPLY's body (ofrole.decode_role) to `reply`, or None."""
+        self._request("ROLE_REQUEST", encode_role(role, generation_id), reply)
+
+    def send_role(self, role: int, generation_id: int = 0) -> None:
+        """OFPT_ROLE_REQUEST without waiting for its reply (os-ken's set_role)."""
+        self.send_msg(encode("ROLE_REQUEST", self.next_xid(), encode_role(role, generation_id)))
+
+    def send_experimenter(self, experimenter: int, exp_type: int, data: bytes) -> None:
+        """OFPT_EXPERIMENTER (§7.5.4): experimenter id, type and data."""
+        self.send_msg(encode("EXPERIMENTER", self.next_xid(), struct.pack("!II", experimenter, exp_type) + data))
 
     def request_port_desc(self, reply: Callable[[list[PortDesc] | None], None]) -> None:
         """OFPMP_PORT_DESC: every port of the switch."""
@@ -576,7 +593,7 @@ class Runtime:
             if not struct.unpack_from("!H", body, 2)[0] & OFPMPF_REPLY_MORE:
                 del conn.pending[xid]
                 waiting[0](waiting[1])
-        elif mtype == OFPT["QUEUE_GET_CONFIG_REPLY"]:
+        elif mtype in (OFPT["QUEUE_GET_CONFIG_REPLY"], OFPT["ROLE_REPLY"]):
             waiting = conn.pending.pop(xid, None)
             if waiting is not None:
                 waiting[0]([body])

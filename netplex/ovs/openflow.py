@@ -27,7 +27,7 @@ OFPT = {"HELLO": 0, "ERROR": 1, "ECHO_REQUEST": 2, "ECHO_REPLY": 3, "FEATURES_RE
         "GET_CONFIG_REQUEST": 7, "GET_CONFIG_REPLY": 8, "SET_CONFIG": 9, "PACKET_IN": 10, "FLOW_REMOVED": 11,
         "PORT_STATUS": 12, "PACKET_OUT": 13, "FLOW_MOD": 14, "MULTIPART_REQUEST": 18, "MULTIPART_REPLY": 19,
         "BARRIER_REQUEST": 20, "BARRIER_REPLY": 21, "GROUP_MOD": 15, "QUEUE_GET_CONFIG_REQUEST": 22,
-        "QUEUE_GET_CONFIG_REPLY": 23, "METER_MOD": 29}
+        "QUEUE_GET_CONFIG_REPLY": 23, "METER_MOD": 29, "EXPERIMENTER": 4, "ROLE_REQUEST": 24, "ROLE_REPLY": 25}
 OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_TABLE, OFPP_IN_PORT, OFPP_NORMAL, OFPP_LOCAL = (
     0xFFFFFFFD, 0xFFFFFFFB, 0xFFFFFFFC, 0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFFA, 0xFFFFFFFE)
 OFPP_ANY = 0xFFFFFFFF
@@ -47,6 +47,7 @@ OFPPS_LINK_DOWN, OFPPS_LIVE = 1, 4
 OFPPF_10GB_FD, OFPPF_COPPER = 1 << 6, 1 << 11
 OFPET_BAD_REQUEST = 1
 OFPBRC_BAD_TYPE, OFPBRC_BAD_MULTIPART = 1, 2
+OFPBRC_IS_SLAVE = 10
 MAX_MSG = 0xFFFF
 
 _HDR = struct.Struct("!BBHI")
@@ -448,6 +449,11 @@ def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, 
     body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
                         priority, idle, hard, flags, cookie, packets, n_bytes) + encode_match(match) + insts)
     return struct.pack("!H", 2 + len(body)) + body
+
+
+def table_stats_entry(table_id: int, active: int, lookups: int, matched: int) -> bytes:
+    """ofp_table_stats (§7.3.5.4): a table's flows, lookups and matches."""
+    return struct.pack("!B3xIQQ", table_id, active, lookups, matched)
 
 
 def port_stats_entry(port_no: int, rx: tuple[int, int, int], tx: tuple[int, int, int], duration_ns: int) -> bytes:

@@ -31,6 +31,7 @@ from netplex.ovs.conntrack import ConnTracker
 from netplex.ovs.flow import Match, parse_ipv4
 from netplex.ovs.flowcache import FlowCache, Seq
 from netplex.ovs.ofproto import FlowMod, OFProto
+from netplex.ovs.ofrole import Election
 from netplex.ovs.openflow import OFPPC_PORT_DOWN, OFPPR_ADD, OFPPR_DELETE, OFPPR_MODIFY, OFPPS_LIVE, PortDesc
 from netplex.ovs.ovsdb import Database, Row
 from netplex.packet.ethernet import Ethernet
@@ -228,6 +229,7 @@ class XBridge:
     flood_vlans: tuple[int, ...] = ()
     n_missed: int = 0
     channels: dict[str, OfChannel] = field(default_factory=dict)   # controller target → its connection
+    election: Election = field(default_factory=Election)            # the controllers' master election id
     bonds: dict[str, OvsBond] = field(default_factory=dict)         # Port name → its bond (2+ interfaces)
     changes: Seq = field(default_factory=Seq)   # ovs-vswitchd's: the MAC table's changes move it
     port_descs: dict[int, PortDesc] = field(default_factory=dict)   # ofport → what controllers were last told

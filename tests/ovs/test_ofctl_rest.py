@@ -132,7 +132,14 @@ def test_bad_requests_get_ofctl_rest_answers():
         (f"-X POST -d '{{\"match\": ' {URL}/stats/flow/{dpid}", 400, ""),        # req.json: ValueError
         (f"{URL}/stats/nothing/{dpid}", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
         (f"-X PUT {URL}/stats/switches", 404, "404 Not Found\n\nThe resource could not be found.\n\n   "),
-        (f"{URL}/stats/meterdesc/{dpid}", 501, "netplex: ofctl_rest /stats/meterdesc is not supported\n"),
+        (f"{URL}/stats/meterdesc/{dpid}", 501, ""),                # no get_meter_desc in ofctl_v1_3
+        (f"{URL}/stats/queuedesc/{dpid}/ALL/1", 501, ""),
+        (f"{URL}/stats/meterdesc/99", 404, ""),
+        (f"{URL}/stats/tablefeatures/{dpid}", 501, "netplex: ofctl_rest /stats/tablefeatures is not supported\n"),
+        (f"-d '{{\"dpid\": {dpid}, \"role\": \"BOSS\"}}' {URL}/stats/role", 500, ""),
+        (f"-d '{{\"role\": \"MASTER\"}}' {URL}/stats/role", 400, ""),
+        (f"-d '{{\"data\": 5}}' {URL}/stats/experimenter/{dpid}", 501, ""),       # data.encode: AttributeError
+        (f"-d '{{\"data_type\": \"base64\", \"data\": \"a\"}}' {URL}/stats/experimenter/{dpid}", 400, ""),
         (f"-d '{good}' {URL}/stats/groupentry/replace", 404, ""),
         (f"-d '{good}' {URL}/stats/meterentry/replace", 404, ""),
         (f"-d '{{\"group_id\": 1}}' {URL}/stats/groupentry/add", 400, ""),
@@ -150,6 +157,7 @@ def test_bad_requests_get_ofctl_rest_answers():
     assert curl(c0, f"{URL}/stats/flow/0x{dpid:x}")[0] == 200          # a dpid in hexadecimal
     log = run_ok(c0, "cat /tmp/c.log")
     assert "No such Datapath: 99\n" in log and "Cannot get dpid from request parameters\n" in log
+    assert "Unsupported OF request in this version: 4\n" in log
     assert "Traceback" not in log
     # an unknown match field or action type is logged and left out, as ofctl_v1_3 does
     body = json.dumps({"dpid": dpid, "priority": 5, "match": {"in_port": 1, "colour": "red"},
@@ -469,3 +477,77 @@ def test_a_flow_s_meter_instruction_polices_its_packets():
     assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
     net.run_for(10_000_000)
     assert errors == [(12, 2)]                  # OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER
+
+
+ROLES = [{"role": "MASTER"}, {"role": "SLAVE"}, {"role": "OFPCR_ROLE_EQUAL"}, {}, {"role": 2}]
+EXPERIMENTERS = [{"experimenter": 0x2320, "exp_type": 7, "data": "abc"},
+                 {"experimenter": 1, "data_type": "base64", "data": "AAEC"}, {}]
+
+
+def test_role_and_experimenter_requests_are_the_messages_os_ken_sends():
+    """POST /stats/role and /stats/experimenter/<dpid> give the ROLE_REQUEST / EXPERIMENTER bytes
+    os-ken's ofctl_v1_3.set_role / send_experimenter give (xid aside)."""
+    _need_osken()
+    from os_ken.lib import ofctl_v1_3
+    for path, bodies, send in (("/stats/role", ROLES, ofctl_v1_3.set_role),
+                               ("/stats/experimenter/1", EXPERIMENTERS, ofctl_v1_3.send_experimenter)):
+        for body in bodies:
+            oracle = _OsKenDp(1)
+            send(oracle, json.loads(json.dumps(body)))
+            ours = _rest_message(path, {"dpid": 1, **body} if path == "/stats/role" else body)
+            assert ours[:4] + ours[8:] == oracle.sent[0][:4] + oracle.sent[0][8:], (path, body)
+
+
+def test_table_stats_and_roles_through_the_api():
+    """GET /stats/table and /stats/role answer os-ken's ofctl_v1_3 JSON of the switch's replies;
+    POST /stats/role makes the controller MASTER or SLAVE as ovs-vswitchd does (a SLAVE cannot
+    change the switch and hears no PACKET_IN); /stats/flowdesc is /stats/flow."""
+    _need_osken()
+    from os_ken.lib import ofctl_v1_3
+    net, c0, s1, h1, _h2, dpid = rest_lab()
+    assert pings(h1, "10.0.0.2")
+    proc = [p for p in c0.machine.procs if isinstance(p.program, ControllerProgram)][0]
+    assert isinstance(proc.program, ControllerProgram) and proc.program.runtime is not None
+    dp = proc.program.runtime.datapaths[dpid]
+    parts: list[list[bytes] | None] = []
+    dp.request_stats(3, b"", parts.append)
+    net.run_for(10_000_000)
+    assert parts and parts[0]
+    oracle = _OsKenDp(dpid, [encode("MULTIPART_REPLY", 1, struct.pack("!HH4x", 3, 0) + p) for p in parts[0]])
+    want = ofctl_v1_3.get_table_stats(oracle, oracle.waiters)
+    code, out = curl(c0, f"{URL}/stats/table/{dpid}")
+    tables = json.loads(out)[str(dpid)]
+    assert code == 200 and len(tables) == 254 and tables[253]["table_id"] == 253
+    assert tables[0]["active_count"] == 3 and tables[0]["lookup_count"] >= tables[0]["matched_count"] > 0
+    assert json.loads(json.dumps(want)) == {str(dpid): tables}
+
+    def role() -> Any:
+        got: list[list[bytes] | None] = []
+        dp.request_role(got.append)
+        net.run_for(10_000_000)
+        assert got and got[0]
+        oracle = _OsKenDp(dpid, [encode("ROLE_REPLY", 1, got[0][0])])
+        want = ofctl_v1_3.get_role(oracle, oracle.waiters)
+        answer = json.loads(curl(c0, f"{URL}/stats/role/{dpid}")[1])
+        assert answer == json.loads(json.dumps(want))
+        return answer[str(dpid)]
+    assert role() == [{"generation_id": 2 ** 64 - 1, "role": "EQUAL"}]
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, 'role': 'MASTER'})}' {URL}/stats/role") == (200, "")
+    assert role() == [{"generation_id": 0, "role": "MASTER"}]
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid, 'role': 'SLAVE'})}' {URL}/stats/role") == (200, "")
+    assert role() == [{"generation_id": 0, "role": "SLAVE"}]
+    flow = {"dpid": dpid, "priority": 7, "match": {"in_port": 1}, "actions": []}
+    assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
+    net.run_for(10_000_000)
+    assert "priority=7" not in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    run_ok(s1, "ovs-appctl fdb/flush br0")
+    run_ok(c0, "echo > /tmp/c.log")
+    pings(h1, "10.0.0.9")               # a miss: no PACKET_IN to a slave
+    assert "packet in" not in run_ok(c0, "cat /tmp/c.log")
+    assert curl(c0, f"-d '{json.dumps({'dpid': dpid})}' {URL}/stats/role") == (200, "")      # EQUAL again
+    assert role() == [{"generation_id": 0, "role": "EQUAL"}]
+    assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
+    net.run_for(10_000_000)
+    assert "priority=7" in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    flows = json.loads(curl(c0, f"{URL}/stats/flow/{dpid}")[1])
+    assert json.loads(curl(c0, f"{URL}/stats/flowdesc/{dpid}")[1]) == flows

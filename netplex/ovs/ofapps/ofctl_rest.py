@@ -17,15 +17,24 @@ webob's `404 Not Found` page for another path.
     GET    /stats/meter/<dpid>[/<meter_id>], /stats/meterconfig/<dpid>[/<meter_id>], /stats/meterfeatures/<dpid>
     POST   /stats/meterentry/add|modify|delete   {"dpid": 1, "meter_id": 1, "flags": ["KBPS"], "bands": [...]}
     GET    /stats/queue/<dpid>[/<port>[/<queue_id>]], /stats/queueconfig/<dpid>[/<port>]
+    GET    /stats/table/<dpid>                  {"1": [{"active_count": .., "lookup_count": .., ..., "table_id": 0}, ...]}
+    GET    /stats/role/<dpid>                   {"1": [{"generation_id": .., "role": "EQUAL"}]}
+    POST   /stats/role                          {"dpid": 1, "role": "MASTER"}
+    POST   /stats/experimenter/<dpid>           {"experimenter": .., "exp_type": .., "data_type": "ascii", "data": ..}
+    GET    /stats/flowdesc/<dpid>               (ofctl_rest maps it to get_flow_stats: /stats/flow's answer)
 
 The HTTP server listens on `--wsapi-host` (0.0.0.0) port `--wsapi-port` (8080), os-ken's wsgi
 options. A body is read as ofctl_rest reads it (ast.literal_eval for the flowentry commands,
-JSON for a stats filter). The meterdesc, queuedesc, table, tablefeatures, flowdesc, role and
-experimenter paths of ofctl_rest are answered 501 with netplex's words.
+JSON for a stats filter). The switch speaks OpenFlow 1.3, so meterdesc and queuedesc (ofctl_v1_4's
+and ofctl_v1_5's) get ofctl_rest's answer for them: 501 with no body, "Unsupported OF request in
+this version: 4" logged. tablefeatures and POST /stats/portdesc/modify are answered 501 with
+netplex's words.
 """
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import json
 import struct
 from collections.abc import Callable
@@ -87,13 +96,22 @@ from netplex.ovs.ofp_gmq import (
     decode_queue_config,
     decode_queue_stats,
 )
+from netplex.ovs.ofrole import (
+    OFPCR_ROLE_EQUAL,
+    OFPCR_ROLE_MASTER,
+    OFPCR_ROLE_NOCHANGE,
+    OFPCR_ROLE_SLAVE,
+    decode_role,
+)
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
+    OFP_VERSION,
     OFPFC_ADD,
     OFPFC_DELETE,
     OFPFC_DELETE_STRICT,
     OFPFC_MODIFY,
     OFPFC_MODIFY_STRICT,
+    OFPMP_TABLE,
     OFPP_ANY,
     OXM_FIELDS,
     SET_FIELDS,
@@ -121,12 +139,17 @@ _FLOW_COMMANDS = {"add": OFPFC_ADD, "modify": OFPFC_MODIFY, "modify_strict": OFP
 # ofctl_v1_3.to_match's old names
 _OLD_NAMES = {"dl_dst": "eth_dst", "dl_src": "eth_src", "dl_type": "eth_type", "dl_vlan": "vlan_vid",
               "nw_src": "ipv4_src", "nw_dst": "ipv4_dst", "nw_proto": "ip_proto"}
-_NOT_HERE = ("meterdesc", "queuedesc", "table", "tablefeatures", "flowdesc", "role", "experimenter")
+_NOT_HERE = ("tablefeatures",)
 # GET /stats/<what>/<dpid>[/...]: how many path segments each takes (ofctl_rest's mapper)
-_STATS_ROUTES = {"desc": (2,), "flow": (2,), "aggregateflow": (2,), "port": (2, 3), "portdesc": (2,),
-                 "group": (2, 3), "groupdesc": (2, 3), "groupfeatures": (2,), "meter": (2, 3), "meterconfig": (2, 3),
-                 "meterfeatures": (2,), "queue": (2, 3, 4), "queueconfig": (2, 3)}
-_POST_STATS = ("flow", "aggregateflow")
+_STATS_ROUTES = {"desc": (2,), "flow": (2,), "flowdesc": (2,), "aggregateflow": (2,), "port": (2, 3),
+                 "portdesc": (2,), "group": (2, 3), "groupdesc": (2, 3), "groupfeatures": (2,), "meter": (2, 3),
+                 "meterconfig": (2, 3), "meterdesc": (2, 3), "meterfeatures": (2,), "queue": (2, 3, 4),
+                 "queueconfig": (2, 3), "queuedesc": (2, 3, 4), "table": (2,), "role": (2,)}
+_POST_STATS = ("flow", "flowdesc", "aggregateflow")
+# what ofctl_v1_3 has no function for: ofctl_rest's AttributeError, 501 (OpenFlow 1.4's and 1.5's requests)
+_NOT_IN_V1_3 = ("meterdesc", "queuedesc")
+_ROLES = {"NOCHANGE": OFPCR_ROLE_NOCHANGE, "EQUAL": OFPCR_ROLE_EQUAL, "MASTER": OFPCR_ROLE_MASTER,
+          "SLAVE": OFPCR_ROLE_SLAVE}
 _GROUP_COMMANDS = {"add": OFPGC_ADD, "modify": OFPGC_MODIFY, "delete": OFPGC_DELETE}
 _METER_COMMANDS = {"add": OFPMC_ADD, "modify": OFPMC_MODIFY, "delete": OFPMC_DELETE}
 # ofctl_v1_3's names, in its dicts' order (the JSON lists follow it)
@@ -318,6 +341,10 @@ def to_actions(acts: Any, log: Callable[[str], None]) -> Instructions:
     return Instructions(out, goto, metadata, meter, tuple(dict.fromkeys(order)) + (("apply",) if out else ()))
 
 
+class _NotInVersion(Exception):
+    """ofctl_rest's AttributeError: a request ofctl_v1_3 cannot make, answered 501 with no body."""
+
+
 class _NotHere(Exception):
     """Something ofctl_rest would send that netplex's switch does not take: 501 in netplex's words."""
 
@@ -497,6 +524,43 @@ def queue_config_to_json(body: bytes) -> dict[str, Any]:
     return {"queues": out, "port": port_to_user(port)}
 
 
+_TABLE_STATS = struct.Struct("!B3xIQQ")
+_ROLE_NAMES = {no: name for name, no in _ROLES.items()}
+
+
+def table_stats_to_json(table_id: int, active: int, lookups: int, matched: int) -> dict[str, Any]:
+    """One table of ofctl_v1_3.get_table_stats."""
+    return {"active_count": active, "lookup_count": lookups, "matched_count": matched,
+            "table_id": _TABLE_NAMES.get(table_id, table_id)}
+
+
+def role_to_json(body: bytes) -> dict[str, Any]:
+    """ofctl_utils.get_role: the ROLE_REPLY as os-ken's to_jsondict says it, the role by name."""
+    role, generation_id = decode_role(body)
+    return {"generation_id": generation_id, "role": _ROLE_NAMES.get(role, role)}
+
+
+def experimenter_data(exp: dict[str, Any], log: Callable[[str], None]) -> bytes | None:
+    """ofctl_utils.send_experimenter's data: `data` as ASCII or base64 (`data_type`); another type
+    is logged and nothing is sent."""
+    data_type = exp.get("data_type", "ascii")
+    data = exp.get("data", "")
+    if data_type == "base64":
+        try:
+            return base64.b64decode(data)
+        except binascii.Error:
+            raise _BadRequest(data) from None
+    if data_type == "ascii":
+        if not isinstance(data, str):       # data.encode: ofctl_rest's AttributeError, a 501
+            raise _NotInVersion()
+        try:
+            return data.encode("ascii")
+        except UnicodeEncodeError:
+            raise _BadRequest(data) from None
+    log(f"Unknown data type: {data_type}")
+    return None
+
+
 def to_group_mod(group: dict[str, Any], cmd: int) -> GroupDesc:
     """ofctl_v1_3.mod_group_entry: type (ALL), group_id, buckets (weight 0, watch_port OFPP_ANY,
     watch_group OFPG_ANY, actions read one by one: an instruction or an unknown type left out)."""
@@ -637,6 +701,9 @@ class RestStatsApi(App):
             self.route(method, seg, body, ok, respond)
         except _BadRequest:
             respond(400, b"", "text/html; charset=UTF-8")
+        except _NotInVersion:
+            self.log(f"Unsupported OF request in this version: {OFP_VERSION}")
+            respond(501, b"", "text/html; charset=UTF-8")
         except _NotHere as e:
             respond(501, f"netplex: ofctl_rest {e} is not supported\n".encode(), "text/plain")
         except Exception as e:     # what escapes ofctl_rest's handlers: a 500, logged, never a traceback
@@ -653,6 +720,11 @@ class RestStatsApi(App):
         if n == 2 and seg[0] in ("flowentry", "groupentry", "meterentry") and method == "POST":
             self.flowentry(seg[1], body, respond, seg[0])
             return
+        if (seg == ["role"] or n == 2 and seg[0] == "experimenter") and method == "POST":
+            self.flowentry(seg[0], body, respond, seg[0], seg[1] if n == 2 else None)
+            return
+        if n == 2 and seg[0] == "portdesc" and method == "POST":
+            raise _NotHere("/stats/portdesc/modify (PORT_MOD)")
         if n == 3 and seg[:2] == ["flowentry", "clear"] and method == "DELETE":
             dp = self.datapath(seg[2], respond)
             if dp is not None:
@@ -689,8 +761,16 @@ class RestStatsApi(App):
             if not answered:
                 answered = True
                 answer(value)
+        if what in _NOT_IN_V1_3:
+            raise _NotInVersion()
         if what == "desc":
             dp.request_desc(lambda d: ok({key: d or {}}))
+        elif what == "table":
+            dp.request_stats(OFPMP_TABLE, b"", lambda parts: ok({key: [
+                table_stats_to_json(*_TABLE_STATS.unpack_from(p, i)) for p in parts or []
+                for i in range(0, len(p) - _TABLE_STATS.size + 1, _TABLE_STATS.size)]}))
+        elif what == "role":
+            dp.request_role(lambda parts: ok({key: [role_to_json(parts[0])] if parts else []}))
         elif what in _GMQ_REQUESTS:
             self.gmq_stats(dp, seg, lambda v: ok({key: v}))
         elif what == "portdesc":
@@ -743,10 +823,12 @@ class RestStatsApi(App):
             body = b""
         dp.request_stats(mp_type, body, lambda parts: ok([to_json(x) for p in parts or [] for x in decode(p)]))
 
-    def flowentry(self, cmd: str, body: bytes, respond: Respond, kind: str = "flowentry") -> None:
-        """command_method + mod_flow_entry (mod_group_entry, mod_meter_entry): the body read with
-        ast.literal_eval, its `dpid`, then the FLOW_MOD (ofctl_v1_3.mod_flow_entry's defaults:
-        priority 0, table 0, no timeouts), GROUP_MOD or METER_MOD."""
+    def flowentry(self, cmd: str, body: bytes, respond: Respond, kind: str = "flowentry",
+                  url_dpid: str | None = None) -> None:
+        """command_method + mod_flow_entry (mod_group_entry, mod_meter_entry, set_role,
+        send_experimenter): the body read with ast.literal_eval, its `dpid` (or the path's), then
+        the FLOW_MOD (ofctl_v1_3.mod_flow_entry's defaults: priority 0, table 0, no timeouts),
+        GROUP_MOD, METER_MOD, ROLE_REQUEST or EXPERIMENTER."""
         try:
             flow = ast.literal_eval(body.decode("utf-8")) if body else {}
         except (SyntaxError, UnicodeDecodeError):
@@ -755,12 +837,21 @@ class RestStatsApi(App):
             raise KeyError("malformed node or string") from None
         if not isinstance(flow, dict):
             raise AttributeError("body is not a dict")
-        dpid = flow.get("dpid")
+        dpid = flow.get("dpid") or url_dpid
         if not dpid:
             self.log("Cannot get dpid from request parameters")
             raise _BadRequest(body)
         dp = self.datapath(str(dpid), respond)
         if dp is None:
+            return
+        if kind in ("role", "experimenter"):
+            if kind == "role":          # ofctl_v1_3.set_role: generation id 0, the switch's reply not awaited
+                dp.send_role(_reserved_from_user(flow.get("role", OFPCR_ROLE_EQUAL), _ROLE_NAMES, "OFPCR_ROLE_"))
+            else:
+                data = experimenter_data(flow, self.log)
+                if data is not None:
+                    dp.send_experimenter(flow.get("experimenter", 0), flow.get("exp_type", 0), data)
+            respond(200, b"", "text/html; charset=UTF-8")
             return
         command = {"flowentry": _FLOW_COMMANDS, "groupentry": _GROUP_COMMANDS, "meterentry": _METER_COMMANDS}[
             kind].get(cmd)
