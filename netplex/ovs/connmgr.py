@@ -86,6 +86,7 @@ from netplex.ovs.ofrole import OFPCR_ROLE_EQUAL, OFPCR_ROLE_SLAVE, RoleError, ro
 from netplex.ovs.openflow import (
     OFPBAC_BAD_OUT_GROUP,
     OFPBRC_BAD_MULTIPART,
+    OFPBRC_BAD_SUBTYPE,
     OFPBRC_BAD_TYPE,
     OFPBRC_IS_SLAVE,
     OFPET_BAD_ACTION,
@@ -439,6 +440,9 @@ class OfChannel:
                 return
             in_port = po.in_port & 0xFFFF if po.in_port >= 0xFFFFFF00 else po.in_port
             self.run_packet_out(self.vsd, xb, in_port, frame, of_acts(decoded))
+        elif mtype == OFPT["EXPERIMENTER"] and len(body) >= 4 and body[:4] != bytes(4):
+            # ofpraw_from_ofphdrs: an experimenter message it has no decoder for (netplex has none)
+            self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_SUBTYPE, encode_raw(mtype, xid, body)))
         elif mtype not in (OFPT["HELLO"], OFPT["ECHO_REPLY"], OFPT["ERROR"]):
             self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE, encode_raw(mtype, xid, body)))
 

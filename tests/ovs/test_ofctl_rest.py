@@ -508,7 +508,11 @@ def test_table_stats_and_roles_through_the_api():
     assert pings(h1, "10.0.0.2")
     proc = [p for p in c0.machine.procs if isinstance(p.program, ControllerProgram)][0]
     assert isinstance(proc.program, ControllerProgram) and proc.program.runtime is not None
-    dp = proc.program.runtime.datapaths[dpid]
+    runtime = proc.program.runtime
+    dp = runtime.datapaths[dpid]
+    errors: list[tuple[int, int]] = []
+    dispatch = runtime.dispatch
+    runtime.dispatch = lambda ev: errors.append((ev.type, ev.code)) if isinstance(ev, ErrorMsg) else dispatch(ev)
     parts: list[list[bytes] | None] = []
     dp.request_stats(3, b"", parts.append)
     net.run_for(10_000_000)
@@ -540,6 +544,7 @@ def test_table_stats_and_roles_through_the_api():
     assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
     net.run_for(10_000_000)
     assert "priority=7" not in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    assert errors == [(1, 10)]                  # OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE
     run_ok(s1, "ovs-appctl fdb/flush br0")
     run_ok(c0, "echo > /tmp/c.log")
     pings(h1, "10.0.0.9")               # a miss: no PACKET_IN to a slave
@@ -549,5 +554,8 @@ def test_table_stats_and_roles_through_the_api():
     assert curl(c0, f"-d '{json.dumps(flow)}' {URL}/stats/flowentry/add") == (200, "")
     net.run_for(10_000_000)
     assert "priority=7" in run_ok(s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats")
+    assert curl(c0, f"-d '{json.dumps(EXPERIMENTERS[0])}' {URL}/stats/experimenter/{dpid}") == (200, "")
+    net.run_for(10_000_000)
+    assert errors == [(1, 10), (1, 4)]          # no such experimenter message: OFPBRC_BAD_SUBTYPE
     flows = json.loads(curl(c0, f"{URL}/stats/flow/{dpid}")[1])
     assert json.loads(curl(c0, f"{URL}/stats/flowdesc/{dpid}")[1]) == flows
