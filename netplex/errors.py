@@ -47,6 +47,7 @@ it (0 when no system call failed) and `status`, the exit status of the tool.
      ├── DbError                 ovs-vsctl: an OVSDB/ovs-vsctl refusal (1; br-exists 2)  ovs/ovsdb.py
      ├── FlowError               ovs-ofctl: a flow or action it refuses (status 1)      ovs/flow.py
      │    └── GroupModError      the switch's OFPT_ERROR to a flow/group mod (its code)  ovs/ofproto.py
+     ├── RoleError               the switch's OFPT_ERROR to a ROLE_REQUEST (its code)    ovs/ofrole.py
      ├── RecordError             a file `netplex view` cannot read as a recorded run (2)  view/record.py
      ├── ClabError               netplex clab: containerlab's `Error: ...` message (1)      clab/lab.py
      ├── MininetUnsupported      a Mininet script's call netplex does not run (status 2)  mininet/session.py

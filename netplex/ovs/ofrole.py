@@ -15,6 +15,8 @@ import struct
 from collections.abc import Iterable
 from typing import Protocol
 
+from netplex.errors import NetplexError
+
 __all__ = ["OFPCR_ROLE_EQUAL", "OFPCR_ROLE_MASTER", "OFPCR_ROLE_NOCHANGE", "OFPCR_ROLE_SLAVE", "RoleError",
            "ROLE_NAMES", "Election", "decode_role", "encode_role", "role_request"]
 
@@ -26,11 +28,11 @@ OFPRRFC_STALE, OFPRRFC_BAD_ROLE = 0, 2
 NO_ELECTION_ID = (1 << 64) - 1
 
 
-class RoleError(Exception):
+class RoleError(NetplexError):
     """A ROLE_REQUEST refused: its OFPT_ERROR (type, code)."""
 
     def __init__(self, code: int) -> None:
-        super().__init__(code)
+        super().__init__(f"OFPET_ROLE_REQUEST_FAILED {code}")
         self.err = (OFPET_ROLE_REQUEST_FAILED, code)
 
 
