@@ -111,7 +111,7 @@ class NetDevice:
         self.qdisc_order: list[Any] = [] # qdiscs in the order they were created (for `tc qdisc show`)
         self.run_gen = 0                 # the live qdisc_run event (older ones are stale)
         self.run_at = -1                 # when it fires; -1: none pending
-        self.txq: deque = deque()        # the link queue while the link is busy
+        self.txq: deque = deque()        # the link queue while the link is busy: (frame, length or 0)
         self.busy_until = 0
         self.dequeue_pending = False
         self.link: Link | None = None
@@ -331,7 +331,7 @@ class NetDevice:
             return
         if self.ns.tx_owner is not None:
             wmem_charge(self.ns, frame, self, (nbytes or frame.wire_len()) - 14)
-        self.txq.append(frame)
+        self.txq.append((frame, nbytes))   # its length, when known, as a qdisc keeps it
         if not self.dequeue_pending:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)
@@ -341,8 +341,8 @@ class NetDevice:
         self.dequeue_pending = False
         if not self.txq:
             return
-        now = self.ns.sched.now
-        self.start_xmit(self.txq.popleft(), now)
+        frame, nbytes = self.txq.popleft()
+        self.start_xmit(frame, self.ns.sched.now, nbytes)
         if self.txq:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)

@@ -253,7 +253,7 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if busy:
             # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
             # device's own dequeue sends it, counting it then
-            txq.append(frame)
+            txq.append((frame, nbytes))
             if not out.dequeue_pending:
                 out.dequeue_pending = True
                 ns.sched.at(out.busy_until, out.qdisc_run)
@@ -307,7 +307,7 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
     receive pushed as Scheduler.at pushes it (same time, next sequence number): `fast_rx` with its
     fallback at a device that forwards, else `slow_rx` (a bridge port's or a host's fast path)."""
     if busy:
-        out.txq.append(frame)
+        out.txq.append((frame, nbytes))
         if not out.dequeue_pending:
             out.dequeue_pending = True
             ns.sched.at(out.busy_until, out.qdisc_run)

@@ -126,7 +126,7 @@ class TcpSocket(SockCgroupData):
         self.peer_closed = False
         self.cc: Any = new_cc(self.ns)
         self.tos = 0                   # IP_TOS of the socket
-        self.dst_cache: tuple[int, int, int, int, Any] | None = None   # sk_dst_cache (_route)
+        self.dst_cache: tuple[int, int, int, int, Any, int] | None = None   # sk_dst_cache (_route), with the TTL
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0
@@ -250,17 +250,18 @@ class TcpSocket(SockCgroupData):
         self._send(seq, flags, payload, syn_options)
 
     def _send(self, seq: int, flags: int, payload: bytes = b"", syn_options: bool = False) -> None:
+        """tcp_transmit_skb → ip_queue_xmit: one segment, its headers built once, out through
+        sk_dst_cache (the route and ip_default_ttl kept for the namespace's generation)."""
         ns = self.ns
         if flags & ACK:
             # any segment carrying an ACK is the ACK the delayed-ACK timer was waiting for
             self.delack_pending = False
             self.unacked = 0
-            if (payload or flags & FIN) and self.last_rcv >= 0 and ns.sched.now - self.last_rcv < TCP_ATO_MIN:
+            if self.last_rcv >= 0 and (payload or flags & FIN) and ns.sched.now - self.last_rcv < TCP_ATO_MIN:
                 self.pingpong = True   # tcp_event_data_sent: a reply within ato → interactive
-        ack = self.rcv_nxt if flags & ACK else 0
-        win = SYN_WINDOW if flags & SYN else min(0xFFFF, (1 << 20) >> self.rcv_wscale)
-        seg = Tcp(self.lport, self.rport, seq, ack, flags, win, payload)
         if syn_options:
+            seg = Tcp(self.lport, self.rport, seq, self.rcv_nxt if flags & ACK else 0, flags,
+                      SYN_WINDOW if flags & SYN else self._rcv_window(), payload)
             seg.mss = self.advmss()
             # tcp_syn_options offers SACK when the sysctl is on; tcp_synack_options when the SYN did too
             seg.sack_perm = self.sack_ok if flags & ACK else self._sysctl_sack()
@@ -271,26 +272,31 @@ class TcpSocket(SockCgroupData):
             # the datagram's length, as IPv4.wire_len would measure it: the headers, the
             # options tcp_established_options writes, the data (carried down, measured once)
             length = 40 + len(payload)
+            ts = None
             if self.ts_ok:
-                seg.timestamps = ((ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF, self.ts_recent)
+                ts = ((ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF, self.ts_recent)
                 length += 12
+            blocks: tuple[tuple[int, int], ...] = ()
             if self.rcv_sacks:
                 blocks = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
-                seg.sack = blocks
                 length += 4 + 8 * len(blocks)
+            seg = Tcp(self.lport, self.rport, seq, self.rcv_nxt if flags & ACK else 0, flags,
+                      SYN_WINDOW if flags & SYN else self._rcv_window(), payload, 0, None, None, False, ts, blocks)
         c = self.dst_cache
         if (c is not None and c[0] == ns.generation and c[1] == self.raddr and c[2] == self.tos
                 and c[3] == self.laddr and not ns.pmtu and not ns.fnhe):
             rt = c[4]                  # sk_dst_cache still valid (_route's test)
+            ttl = c[5]
         else:
             rt = self._route()
+            ttl = ns.default_ttl()
         if isinstance(rt, int):
             if self.state in (SYN_SENT, SYN_RECV):
                 self._fail(rt)
             else:   # ip_queue_xmit: -EHOSTUNREACH, the segment is dropped; the retransmit timer goes on
                 self.soft_error = rt
             return
-        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ns.default_ttl(), self.tos, 0, IP_DF)
+        ip = IPv4(self.laddr, self.raddr, IPPROTO_TCP, seg, ttl, self.tos, 0, IP_DF)
         # owner_meta builds metadata only for OUTPUT's hooks or a net_cls classid (a task's)
         meta = self.table.owner_meta(self) if "OUTPUT" in ns.hooks or self.sk_task is not None else None
         mib = ns.mib.tcp
@@ -298,6 +304,12 @@ class TcpSocket(SockCgroupData):
         if flags & RST:
             mib["OutRsts"] += 1
         ns.ip_local_out(ip, rt, meta, length)
+
+    def _rcv_window(self) -> int:
+        """The window a segment advertises: the 1 MiB receive buffer in units of our window
+        scale (at most 0xFFFF)."""
+        w = (1 << 20) >> self.rcv_wscale
+        return w if w < 0xFFFF else 0xFFFF
 
     def _route(self) -> Any:
         """ip_route_output for the connection's segments, through sk_dst_cache as
@@ -309,7 +321,9 @@ class TcpSocket(SockCgroupData):
                 and c[3] == self.laddr and not ns.pmtu and not ns.fnhe):
             return c[4]
         rt = ns.ip_route_output(self.raddr, None, self.laddr, tos=self.tos)
-        self.dst_cache = None if ns.pmtu or ns.fnhe else (ns.generation, self.raddr, self.tos, self.laddr, rt)
+        # with ip_default_ttl, which a sysctl write (a configuration change) alone changes
+        self.dst_cache = (None if ns.pmtu or ns.fnhe
+                          else (ns.generation, self.raddr, self.tos, self.laddr, rt, ns.default_ttl()))
         return rt
 
     def advmss(self) -> int:
@@ -337,10 +351,11 @@ class TcpSocket(SockCgroupData):
     def _tsval(self) -> int:
         return (self.ns.sched.now // NSEC_PER_MSEC + 1) & 0xFFFFFFFF
 
-    def _push(self) -> None:
-        """tcp_write_xmit: send what the windows allow."""
+    def _push(self) -> bool:
+        """tcp_write_xmit: send what the windows allow; True when it sent and so (re)armed the
+        retransmission timer."""
         if self.state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT1, LAST_ACK):
-            return
+            return False
         in_flight = (self.snd_nxt - self.snd_una) & 0xFFFFFFFF
         sent_any = False
         sack_recovery = self.in_recovery and self.sack_ok
@@ -384,6 +399,8 @@ class TcpSocket(SockCgroupData):
             # in SACK recovery the timer runs from the head's retransmission (tcp_rearm_rto):
             # new data must not put off the timeout a lost retransmission needs
             self._arm_rtx()
+            return True
+        return False
 
     # -- SACK scoreboard (sender) ------------------------------------------
     def _sacked_within(self, a: int, b: int) -> int:
@@ -614,11 +631,12 @@ class TcpSocket(SockCgroupData):
             ts = seg.timestamps
             if ts is not None and self.ts_ok:
                 self.ts_recent = ts[0]
-            self._ack_new(seg.window, ack, acked)
+            rearm = self._ack_new(seg.window, ack, acked)
         else:
             if acked or seg.seq != self.rcv_nxt or self.ooo or payload.__class__ is not bytes:
                 self.rcv(ip, seg)
                 return
+            rearm = False
             ts = seg.timestamps
             if ts is not None and self.ts_ok:
                 self.ts_recent = ts[0]
@@ -641,7 +659,10 @@ class TcpSocket(SockCgroupData):
             self.unacked += n
             self._ack_snd_check(False)
         if self.sndbuf.size or self.fin_queued or self.in_recovery:
-            self._push()
+            if not self._push() and rearm:
+                self._arm_rtx()       # (_push sent nothing and changed nothing: as if armed before it)
+        elif rearm:
+            self._arm_rtx()
         if self.queue_shrunk:
             self.queue_shrunk = False
             if self.on_writable is not None:
@@ -900,10 +921,14 @@ class TcpSocket(SockCgroupData):
                 elif self.state == LAST_ACK:
                     self._done()
 
-    def _ack_new(self, window: int, ack: int, acked: int) -> None:
+    def _ack_new(self, window: int, ack: int, acked: int) -> bool:
         """`_ack_rcv` for an ACK that moves snd_una forward by `acked` (within snd_nxt) on a
         connection outside recovery, with no SACK scoreboard, no FIN sent and no SACK blocks on
-        the ACK: the same effects in the same order, without the cases that cannot arise."""
+        the ACK: the same effects in the same order, without the cases that cannot arise.
+
+        True when data is still in flight: the caller re-arms the retransmission timer
+        (`_arm_rtx`) unless `_push` sends and re-arms it anyway (one arm, not two: the
+        deadline, and its place among equal-time events, are the second arm's either way)."""
         self.snd_wnd = window << self.snd_wscale
         self.sndbuf.drop(acked)
         self.queue_shrunk = True
@@ -922,8 +947,8 @@ class TcpSocket(SockCgroupData):
         self.ns.neigh_confirm_for(self.raddr)
         if ack == self.snd_nxt:
             self.timer_gen += 1
-        else:
-            self._arm_rtx()
+            return False
+        return True
 
     def _dupack(self, seg: Tcp) -> None:
         """tcp_fastretrans_alert: three duplicate ACKs mean a lost segment (RFC 5681 3.2)."""
