@@ -149,6 +149,7 @@ class HtbQdisc(Qdisc):
     classful = True
     has_class_change = True
     runs_on_enqueue = True
+    level0_rows = True       # the dequeue picks from `ready` when it can (off: it walks every leaf, as it did)
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
@@ -568,7 +569,7 @@ class HtbQdisc(Qdisc):
         while active:
             cl: Any = None
             best = -1
-            if self.nready:
+            if self.nready and self.level0_rows:
                 for prio in range(8):
                     row = ready[prio]
                     if not row:
