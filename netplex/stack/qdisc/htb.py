@@ -148,8 +148,9 @@ class HtbQdisc(Qdisc):
     kind: ClassVar[str] = "htb"
     classful = True
     has_class_change = True
-    runs_on_enqueue = True
-    level0_rows = True       # the dequeue picks from `ready` when it can (off: it walks every leaf, as it did)
+    runs_on_enqueue = True   # off (on an instance): the device enqueues, then runs the qdisc
+    level0_rows = True       # off: the dequeue walks every backlogged leaf instead of using `ready`
+    flow_cache = True        # off: every packet is classified by the filters
 
     def __init__(self, dev: Any, handle: int, parent: int) -> None:
         super().__init__(dev, handle, parent)
@@ -285,7 +286,7 @@ class HtbQdisc(Qdisc):
         self.flow_table = {}
         self.flow_off = -1
         filters = self.filters
-        if len(filters) != 1 or not tc_h_maj(self.handle):
+        if len(filters) != 1 or not tc_h_maj(self.handle) or not self.flow_cache:
             return
         tp = filters[0]
         if tp.__class__ is not U32Proto or tp.chain != 0 or tp.protocol not in (ETH_P_ALL, ETH_P_IP):
