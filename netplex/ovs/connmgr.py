@@ -70,14 +70,12 @@ from netplex.ovs.ofp_gmq import (
     OFPMP_QUEUE,
     OFPQ_ALL,
     OFPQOFC_BAD_PORT,
-    OFPQOFC_BAD_QUEUE,
     GroupDesc,
     GroupStats,
     MeterBand,
     MeterConfig,
     MeterStats,
     OfBucket,
-    QueueStats,
     encode_queue_config,
     queue_stats_entry,
 )
@@ -128,6 +126,7 @@ from netplex.ovs.openflow import (
     port_status,
     table_stats_entry,
 )
+from netplex.ovs.queuestats import bridge_queues, queue_stats
 from netplex.packet.addr import ip_to_int
 from netplex.packet.ethernet import Ethernet
 from netplex.stack.tcp import TcpSocket
@@ -559,19 +558,8 @@ class OfChannel:
         return None
 
     def queues(self, port_no: int) -> list[tuple[int, int]] | None:
-        """(OpenFlow port, queue id) of each queue of a port's linux-htb QoS (queue 0, the default
-        class 1:1, always), of every port for OFPP_ANY; None for a port the bridge lacks."""
-        ports = sorted(self.xb.ports.values(), key=lambda p: p.ofport)
-        if port_no != OFPP_ANY:
-            ports = [p for p in ports if port_desc(self.xb, p).port_no == port_no]
-            if not ports:
-                return None
-        out = []
-        for p in ports:
-            if p.qos:
-                ids = sorted({0} | {q[0] for q in p.qos[1]})
-                out += [(port_desc(self.xb, p).port_no, qid) for qid in ids]
-        return out
+        """(OpenFlow port, queue id) of each queue (queuestats.bridge_queues)."""
+        return bridge_queues(self.xb, port_no)
 
     def gmq_stats(self, mp_type: int, req: bytes, now: int) -> list[bytes] | tuple[int, int]:
         """The entries of a group, meter or queue statistics reply, or the error (type, code)."""
@@ -602,21 +590,8 @@ class OfChannel:
                                (now - m.created) // NS, (now - m.created) % NS,
                                [(b.packets, b.bytes) for b in m.bands]).encode() for m in meters]
         # OFPMP_QUEUE: port and queue_id; a port or queue asked for that is not there is an error
-        queue_id = struct.unpack_from("!I", req, 4)[0] if len(req) >= 8 else OFPQ_ALL
-        queues = self.queues(want)
-        if queues is None:
-            return OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_PORT
-        queues = [q for q in queues if queue_id in (OFPQ_ALL, q[1])]
-        if not queues and queue_id != OFPQ_ALL:
-            return OFPET_QUEUE_OP_FAILED, OFPQOFC_BAD_QUEUE
-        out = []
-        for port_no, qid in queues:
-            p = self.xb.ports[port_no & 0xFFFF if port_no >= 0xFFFFFF00 else port_no]
-            cl = p.dev.qdisc.find_class(0x10000 | (qid + 1)) if p.dev is not None and p.dev.qdisc else None
-            n_bytes, n_packets = (cl.bytes, cl.packets) if cl is not None else (0, 0)
-            # linux-htb keeps no creation time: the duration is unknown (all ones), as OVS says it
-            out.append(queue_stats_entry(QueueStats(port_no, qid, n_bytes, n_packets, 0, 0xFFFFFFFF, 0xFFFFFFFF)))
-        return out
+        got = queue_stats(self.xb, want, struct.unpack_from("!I", req, 4)[0] if len(req) >= 8 else OFPQ_ALL)
+        return got if isinstance(got, tuple) else [queue_stats_entry(q) for q in got]
 
     def _refs(self, kind: str, obj_id: int) -> int:
         """The flows whose actions use a group or meter: a group's ref_count, a meter's flow_count."""

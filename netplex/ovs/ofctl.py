@@ -5,7 +5,7 @@ show, dump-flows [--no-stats] [FLOW], add-flow, add-flows FILE|-, mod-flows
 [--strict], del-flows [--strict] [FLOW], dump-ports [PORT], dump-tables,
 dump-port-desc, add-group, add-groups FILE, mod-group, del-groups [GROUP],
 dump-groups [GROUP], dump-group-stats [GROUP], add-meter, mod-meter, del-meter[s],
-dump-meters, meter-stats, meter-features, with `-O/--protocols
+dump-meters, meter-stats, meter-features, queue-stats [PORT [QUEUE]], with `-O/--protocols
 OpenFlow10..OpenFlow15` (the text of actions and the message names follow the
 version, as ovs-ofctl's do); an OFPT_ERROR from the switch is printed with the
 request as ovs-ofctl prints it. Refused in netplex's words: bucket commands,
@@ -13,6 +13,7 @@ bundles, monitor, snoop, packet-out.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -22,9 +23,11 @@ from netplex.ovs.actions import format_actions
 from netplex.ovs.flow import FlowError
 from netplex.ovs.group import Group, format_group, parse_group_mod
 from netplex.ovs.meter import Meter, format_meter_config, format_meter_stats, parse_meter_mod
+from netplex.ovs.ofp_gmq import OFPQ_ALL, OFPQOFC_BAD_PORT, OFPQOFC_BAD_QUEUE
 from netplex.ovs.ofproto import N_TABLES, NS, FlowMod, GroupModError, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.parseflow import ALLOWED_BY_VERSION, FLOW_FORMATS, P_ANY, parse_flows
+from netplex.ovs.queuestats import format_queue_stats, queue_stats, request_text
 from netplex.ovs.service import connect
 from netplex.ovs.vswitchd import OFPP_LOCAL, OvsVswitchd, XBridge
 from netplex.shell.registry import Context, command
@@ -35,7 +38,7 @@ __all__ = ["ovs_ofctl"]
 _VERSIONS = {"OpenFlow10": 1, "OpenFlow11": 2, "OpenFlow12": 3, "OpenFlow13": 4, "OpenFlow14": 5, "OpenFlow15": 6}
 _VER_TEXT = {2: "OF1.1", 3: "OF1.2", 4: "OF1.3", 5: "OF1.4", 6: "OF1.5"}
 _UNSUPPORTED = ("insert-buckets", "remove-buckets", "monitor",
-                "snoop", "packet-out", "replace-flows", "diff-flows", "bundle", "queue-stats", "queue-get-config",
+                "snoop", "packet-out", "replace-flows", "diff-flows", "bundle", "queue-get-config",
                 "dump-aggregate", "mod-table", "get-frags", "set-frags", "probe", "ping", "benchmark",
                 "dump-desc", "dump-table-features", "dump-ipfix-bridge", "dump-ipfix-flow", "ct-flush-zone",
                 "dump-tlv-map", "add-tlv-map", "del-tlv-map")
@@ -44,7 +47,8 @@ _ARGS = {"show": (1, 1), "dump-flows": (1, 2), "add-flow": (2, 2), "add-flows": 
          "add-group": (2, 2), "add-groups": (2, 2), "mod-group": (2, 2), "del-groups": (1, 2),
          "dump-groups": (1, 2), "dump-group-stats": (1, 2), "add-meter": (2, 2), "mod-meter": (2, 2),
          "del-meter": (1, 2), "del-meters": (1, 2), "dump-meters": (1, 2), "meter-stats": (1, 2),
-         "meter-features": (1, 1), "parse-flow": (1, 1), "parse-flows": (1, 1), "mod-port": (3, 3)}
+         "meter-features": (1, 1), "parse-flow": (1, 1), "parse-flows": (1, 1), "mod-port": (3, 3),
+         "queue-stats": (1, 3)}
 # mod-port's other actions (OFPPC_NO_STP, NO_RECV, NO_RECV_STP, NO_FWD, NO_FLOOD, NO_PACKET_IN)
 _MOD_PORT_REFUSED = ("stp", "no-stp", "receive", "no-receive", "receive-stp", "no-receive-stp", "forward",
                      "no-forward", "flood", "no-flood", "packet-in", "no-packet-in")
@@ -283,6 +287,8 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             out.append(f"  port {num}: rx pkts={rxp}, bytes={rxb}, drop={rxd}, errs=0, frame=0, over=0, crc=0")
             out.append(f"           tx pkts={txp}, bytes={txb}, drop={txd}, errs=0, coll=0")
         return "\n".join(out) + "\n"
+    if cmd == "queue-stats":
+        return _queue_stats(xb, args, version)
     if cmd == "dump-tables":
         out = [_hdr("OFPST_TABLE reply", version, 2) + ":"]
         active = [len([r for r in t]) for t in ofp.tables]
@@ -391,6 +397,29 @@ class SwitchError(NetplexError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status=1)
+
+
+def _queue_stats(xb: XBridge, args: list[str], version: int) -> str:
+    """ofctl_queue_stats: [PORT|all [QUEUE|all]] (a port by number, reserved name or, fetched over a
+    second connection, by name; the queue by atoi), the reply or the switch's OFPT_ERROR."""
+    port, queue, xid = 0xFFFFFFFF, OFPQ_ALL, 2
+    if len(args) > 1 and args[1] and args[1].lower() != "all":
+        n = xb.port_no(args[1])
+        if n is None:
+            raise OfctlError(f"{args[0]}: unknown port `{args[1]}'")
+        if not args[1].strip().isdigit() and args[1].strip().upper() not in ("LOCAL", "IN_PORT", "TABLE", "NORMAL",
+                                                                             "FLOOD", "ALL", "CONTROLLER", "ANY", "NONE"):
+            xid = 4         # str_to_port_no's fetch_ofputil_phy_port: its own connection's hello and request
+        port = n | 0xFFFF0000 if n >= 0xFF00 else n
+    if len(args) > 2 and args[2] and args[2].lower() != "all":
+        m = re.match(r"\s*[-+]?\d+", args[2])
+        queue = int(m.group()) & 0xFFFFFFFF if m else 0
+    got = queue_stats(xb, port, queue)
+    if isinstance(got, tuple):
+        name = {OFPQOFC_BAD_PORT: "OFPQOFC_BAD_PORT", OFPQOFC_BAD_QUEUE: "OFPQOFC_BAD_QUEUE"}[got[1]]
+        return (_hdr("OFPT_ERROR", version, xid) + f": {name}\n"
+                + _hdr("OFPST_QUEUE request", version, xid) + f":{request_text(port, queue)}\n")
+    return _hdr("OFPST_QUEUE reply", version, xid) + f": {len(got)} queues\n" + format_queue_stats(got)
 
 
 def _switch_check(op: Callable[[], None], request: str, version: int, body: Callable[[], str],

@@ -38,5 +38,11 @@ def test_linux_htb_queues_and_set_queue(ovs_lab):
     run_ok(h1, "ping -c 3 10.0.0.2")
     stats = run_ok(s1, "tc -s class show dev p2 classid 1:2")
     assert " Sent 294 bytes 3 pkt " in stats          # the three echo requests, through queue 1
+    # ovs-ofctl queue-stats: the HTB classes' counters, durations unknown (docs/ovs.md, Queue statistics)
+    assert run_ok(s1, "ovs-ofctl -O OpenFlow13 queue-stats br0 p2 1") == (
+        "OFPST_QUEUE reply (OF1.3) (xid=0x4): 1 queues\n"
+        "  port 2 queue 1: bytes=294, pkts=3, errors=0, duration=?\n")
+    assert run_ok(s1, "ovs-ofctl queue-stats br0 ALL 7") == (
+        "OFPT_ERROR (xid=0x2): OFPQOFC_BAD_QUEUE\nOFPST_QUEUE request (xid=0x2): port=ANY queue=7\n")
     run_ok(s1, "ovs-vsctl clear port p2 qos")
     assert run_ok(s1, "tc qdisc show dev p2") == "qdisc noqueue 0: root refcnt 2 \n"
