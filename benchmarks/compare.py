@@ -3,7 +3,9 @@
 Runs netplex's benchmark with the flow fast path off (NETPLEX_FASTPATH=0, the
 full per-hop path) and on, and the ns-3 anchor (../shared/anchors/ns3/), in
 turn, `--repeat` times each, and prints the median packet-hops per second of
-each and the ratios. ns-3 runs from the Python given by --ns3-python (a venv
+each and the ratios, per wall second and per CPU second of the run (ns-3's
+through benchmarks/ns3/cpu_run.py; per CPU second is the fair figure when other
+work shares the cores). ns-3 runs from the Python given by --ns3-python (a venv
 with `pip install ns3`); without it only netplex is measured.
 
 Usage: python benchmarks/compare.py p1 [--packets 200000] [--routers 10] [--ns3-python PATH] [--repeat 3]
@@ -89,10 +91,11 @@ def main() -> None:
     for _ in range(a.repeat):
         runs["netplex_full_path"].append(one(sys.executable, ours, args, False))
         runs["netplex"].append(one(sys.executable, ours, args, True))
-        if a.ns3_python:
-            runs["ns3"].append(one(a.ns3_python, theirs, args))
+        if a.ns3_python:   # through ns3/cpu_run.py: Simulator.Run()'s CPU seconds too
+            runs["ns3"].append(one(a.ns3_python, HERE / "ns3" / "cpu_run.py", [str(theirs), *args]))
     report: dict[str, object] = {"benchmark": a.benchmark, "args": args}
     medians: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for name, rs in runs.items():
         if rs:
             figures = [r["pkt_hops_per_s"] or 0 for r in rs]
@@ -100,9 +103,15 @@ def main() -> None:
             report[f"{name}_pkt_hops_per_s"] = figures
             report[f"{name}_median"] = medians[name]
             report[f"{name}_delivered"] = rs[-1].get("received", rs[-1].get("delivered"))
+            per_cpu = [r.get("pkt_hops_per_cpu_s") or 0 for r in rs]
+            report[f"{name}_pkt_hops_per_cpu_s"] = per_cpu
+            cpu[name] = statistics.median(per_cpu)
     if "ns3" in medians:
         report["ratio_vs_ns3"] = round(medians["netplex"] / medians["ns3"], 2)
         report["ratio_full_path_vs_ns3"] = round(medians["netplex_full_path"] / medians["ns3"], 2)
+        if cpu["ns3"]:   # per CPU second: fair when other work shares the cores
+            report["cpu_ratio_vs_ns3"] = round(cpu["netplex"] / cpu["ns3"], 2)
+            report["cpu_ratio_full_path_vs_ns3"] = round(cpu["netplex_full_path"] / cpu["ns3"], 2)
     print(json.dumps(report))
 
 
