@@ -89,6 +89,7 @@ from netplex.ovs.openflow import (
     OFPBRC_IS_SLAVE,
     OFPET_BAD_ACTION,
     OFPET_BAD_REQUEST,
+    OFPET_PORT_MOD_FAILED,
     OFPFC_ADD,
     OFPFC_DELETE,
     OFPFC_DELETE_STRICT,
@@ -104,6 +105,9 @@ from netplex.ovs.openflow import (
     OFPPC_PORT_DOWN,
     OFPPF_10GB_FD,
     OFPPF_COPPER,
+    OFPPMFC_BAD_CONFIG,
+    OFPPMFC_BAD_HW_ADDR,
+    OFPPMFC_BAD_PORT,
     OFPPS_LINK_DOWN,
     OFPPS_LIVE,
     OFPT,
@@ -114,6 +118,7 @@ from netplex.ovs.openflow import (
     PacketOut,
     PortDesc,
     Reader,
+    decode_port_mod,
     desc_stats,
     encode,
     encode_raw,
@@ -150,7 +155,7 @@ _GMQ_STATS = (OFPMP_QUEUE, OFPMP_GROUP, OFPMP_GROUP_DESC, OFPMP_GROUP_FEATURES, 
               OFPMP_METER_FEATURES)
 _GROUP_TYPE_NAMES = {0: "all", 1: "select", 2: "indirect", 3: "ff"}
 # what a SLAVE controller may not send (ofproto.c's handlers that call reject_slave_controller)
-_SLAVE_REFUSED = frozenset(OFPT[t] for t in ("FLOW_MOD", "GROUP_MOD", "METER_MOD", "PACKET_OUT"))
+_SLAVE_REFUSED = frozenset(OFPT[t] for t in ("FLOW_MOD", "GROUP_MOD", "METER_MOD", "PACKET_OUT", "PORT_MOD"))
 _GROUP_TYPES = {name: n for n, name in _GROUP_TYPE_NAMES.items()}
 # ofproto.py's GroupModError names → OpenFlow 1.3's (type, code)
 _MOD_ERRORS = {"OFPGMFC_GROUP_EXISTS": (OFPET_GROUP_MOD_FAILED, OFPGMFC_GROUP_EXISTS),
@@ -439,6 +444,10 @@ class OfChannel:
                 return
             in_port = po.in_port & 0xFFFF if po.in_port >= 0xFFFFFF00 else po.in_port
             self.run_packet_out(self.vsd, xb, in_port, frame, of_acts(decoded))
+        elif mtype == OFPT["PORT_MOD"] and len(body) >= 32:
+            refused = self.port_mod(body)
+            if refused is not None:
+                self.send(error_msg(xid, OFPET_PORT_MOD_FAILED, refused, encode_raw(mtype, xid, body)))
         elif mtype == OFPT["EXPERIMENTER"] and len(body) >= 4 and body[:4] != bytes(4):
             # ofpraw_from_ofphdrs: an experimenter message it has no decoder for (netplex has none)
             self.send(error_msg(xid, OFPET_BAD_REQUEST, OFPBRC_BAD_SUBTYPE, encode_raw(mtype, xid, body)))
@@ -555,6 +564,25 @@ class OfChannel:
             (ofp.add_meter if msg.command == OFPMC_ADD else ofp.modify_meter)(m)
         except GroupModError as e:
             return _MOD_ERRORS.get(e.message, (OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER))
+        return None
+
+    def port_mod(self, body: bytes) -> int | None:
+        """OFPT_PORT_MOD (handle_port_mod, port_mod_start): the port and its address must be the
+        bridge's (OFPPMFC_BAD_PORT, OFPPMFC_BAD_HW_ADDR); OFPPC_PORT_DOWN under the mask turns
+        the port down or up as `ovs-ofctl mod-port` does; the other config bits (NO_RECV, NO_FWD,
+        NO_FLOOD, NO_PACKET_IN), which netplex's switch does not keep, are refused whole with
+        OFPPMFC_BAD_CONFIG; `advertise` is left alone (a veth takes none)."""
+        port_no, hw_addr, config, mask, _advertise = decode_port_mod(body)
+        p = self.xb.ports.get(port_no & 0xFFFF if port_no >= 0xFFFFFF00 else port_no)
+        if p is None or port_no == OFPP_ANY:
+            return OFPPMFC_BAD_PORT
+        if hw_addr != port_desc(self.xb, p).hw_addr:
+            return OFPPMFC_BAD_HW_ADDR
+        if mask & ~OFPPC_PORT_DOWN:
+            return OFPPMFC_BAD_CONFIG
+        if mask & OFPPC_PORT_DOWN:
+            self.vsd.port_mod(self.xb, p, not config & OFPPC_PORT_DOWN)
+            self.vsd.ns.config_changed()
         return None
 
     def queues(self, port_no: int) -> list[tuple[int, int]] | None:

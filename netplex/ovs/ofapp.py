@@ -65,6 +65,7 @@ from netplex.ovs.openflow import (
     decode_port_stats,
     encode,
     encode_action_list,
+    encode_port_mod,
 )
 from netplex.ovs.openflow import PacketIn as PacketInMsg
 from netplex.packet.addr import ip_to_int
@@ -480,6 +481,10 @@ class Datapath:
     def send_role(self, role: int, generation_id: int = 0) -> None:
         """OFPT_ROLE_REQUEST without waiting for its reply (os-ken's set_role)."""
         self.send_msg(encode("ROLE_REQUEST", self.next_xid(), encode_role(role, generation_id)))
+
+    def send_port_mod(self, port_no: int, hw_addr: bytes, config: int, mask: int, advertise: int) -> None:
+        """OFPT_PORT_MOD (§7.3.4.3): a port's config bits under `mask` (OFPPC_PORT_DOWN: down)."""
+        self.send_msg(encode("PORT_MOD", self.next_xid(), encode_port_mod(port_no, hw_addr, config, mask, advertise)))
 
     def send_experimenter(self, experimenter: int, exp_type: int, data: bytes) -> None:
         """OFPT_EXPERIMENTER (§7.5.4): experimenter id, type and data."""

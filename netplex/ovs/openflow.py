@@ -27,7 +27,8 @@ OFPT = {"HELLO": 0, "ERROR": 1, "ECHO_REQUEST": 2, "ECHO_REPLY": 3, "FEATURES_RE
         "GET_CONFIG_REQUEST": 7, "GET_CONFIG_REPLY": 8, "SET_CONFIG": 9, "PACKET_IN": 10, "FLOW_REMOVED": 11,
         "PORT_STATUS": 12, "PACKET_OUT": 13, "FLOW_MOD": 14, "MULTIPART_REQUEST": 18, "MULTIPART_REPLY": 19,
         "BARRIER_REQUEST": 20, "BARRIER_REPLY": 21, "GROUP_MOD": 15, "QUEUE_GET_CONFIG_REQUEST": 22,
-        "QUEUE_GET_CONFIG_REPLY": 23, "METER_MOD": 29, "EXPERIMENTER": 4, "ROLE_REQUEST": 24, "ROLE_REPLY": 25}
+        "QUEUE_GET_CONFIG_REPLY": 23, "METER_MOD": 29, "EXPERIMENTER": 4, "ROLE_REQUEST": 24, "ROLE_REPLY": 25,
+        "PORT_MOD": 16}
 OFPP_CONTROLLER, OFPP_FLOOD, OFPP_ALL, OFPP_TABLE, OFPP_IN_PORT, OFPP_NORMAL, OFPP_LOCAL = (
     0xFFFFFFFD, 0xFFFFFFFB, 0xFFFFFFFC, 0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFFA, 0xFFFFFFFE)
 OFPP_ANY = 0xFFFFFFFF
@@ -449,6 +450,21 @@ def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, 
     body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
                         priority, idle, hard, flags, cookie, packets, n_bytes) + encode_match(match) + insts)
     return struct.pack("!H", 2 + len(body)) + body
+
+
+OFPET_PORT_MOD_FAILED = 7
+OFPPMFC_BAD_PORT, OFPPMFC_BAD_HW_ADDR, OFPPMFC_BAD_CONFIG = 0, 1, 2
+_PORT_MOD = struct.Struct("!I4x6s2xIII4x")
+
+
+def encode_port_mod(port_no: int, hw_addr: bytes, config: int, mask: int, advertise: int) -> bytes:
+    """ofp_port_mod's body (§7.3.4.3): port, its address, config bits under mask, advertise."""
+    return _PORT_MOD.pack(port_no, hw_addr, config, mask, advertise)
+
+
+def decode_port_mod(body: bytes) -> tuple[int, bytes, int, int, int]:
+    port_no, hw_addr, config, mask, advertise = _PORT_MOD.unpack_from(body, 0)
+    return port_no, hw_addr, config, mask, advertise
 
 
 def table_stats_entry(table_id: int, active: int, lookups: int, matched: int) -> bytes:

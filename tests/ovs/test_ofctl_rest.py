@@ -14,7 +14,7 @@ from netplex import Network
 from netplex.ovs.controller import ControllerProgram
 from netplex.ovs.ofapp import ErrorMsg, Runtime
 from netplex.ovs.ofapps.ofctl_rest import flow_to_json
-from netplex.ovs.openflow import OFPMP_FLOW, FlowStatsRequest, Reader, decode_flow_stats, encode
+from netplex.ovs.openflow import OFPMP_FLOW, FlowStatsRequest, PortDesc, Reader, decode_flow_stats, encode
 from netplex.ovs.osken import osken_missing
 from tests.conftest import run_ok
 from tests.ovs.conftest import pings
@@ -559,3 +559,50 @@ def test_table_stats_and_roles_through_the_api():
     assert errors == [(1, 10), (1, 4)]          # no such experimenter message: OFPBRC_BAD_SUBTYPE
     flows = json.loads(curl(c0, f"{URL}/stats/flow/{dpid}")[1])
     assert json.loads(curl(c0, f"{URL}/stats/flowdesc/{dpid}")[1]) == flows
+
+
+def test_port_mod_through_the_api():
+    """POST /stats/portdesc/modify: the PORT_MOD os-ken's ofctl_v1_3.mod_port_behavior sends (the
+    port's address and advertisement by default); PORT_DOWN turns the port down and up as
+    `ovs-ofctl mod-port` does; an unknown port or command is 404, another config bit 501."""
+    _need_osken()
+    from os_ken.lib import ofctl_v1_3
+    net, c0, s1, h1, _h2, dpid = rest_lab()
+    assert pings(h1, "10.0.0.2")
+    mac = run_ok(s1, "cat /sys/class/net/p2/address").strip()
+    down = {"dpid": dpid, "port_no": 2, "config": 1, "mask": 1}
+    assert curl(c0, f"-d '{json.dumps(down)}' {URL}/stats/portdesc/modify") == (200, "")
+    net.run_for(10_000_000)
+    assert " 2(p2): addr:" in run_ok(s1, "ovs-ofctl show br0")
+    assert "     config:     PORT_DOWN\n" in run_ok(s1, "ovs-ofctl show br0").split(" 2(p2)")[1]
+    assert not pings(h1, "10.0.0.2")
+    desc = json.loads(curl(c0, f"{URL}/stats/portdesc/{dpid}")[1])[str(dpid)]
+    assert [p["config"] for p in desc if p["port_no"] == 2] == [1]
+    up = {**down, "config": 0}
+    assert curl(c0, f"-d '{json.dumps(up)}' {URL}/stats/portdesc/modify") == (200, "")
+    assert pings(h1, "10.0.0.2")
+    for body, code, out in ((dict(down, port_no=9), 404, ""), (dict(down, port_no="two"), 400, ""),
+                            (dict(down, mask=16, config=16), 501,
+                             "netplex: ofctl_rest PORT_MOD config bits other than PORT_DOWN is not supported\n")):
+        assert curl(c0, f"-d '{json.dumps(body)}' {URL}/stats/portdesc/modify") == (code, out), body
+    assert curl(c0, f"-d '{json.dumps(down)}' {URL}/stats/portdesc/change") == (404, "")
+    assert "No such port info: 9\n" in run_ok(c0, "cat /tmp/c.log")
+    # the bytes: os-ken's message for the same body, with the address and advertisement it defaults to
+    oracle = _OsKenDp(1)
+    ofctl_v1_3.mod_port_behavior(oracle, {"port_no": 2, "hw_addr": mac, "config": 1, "mask": 1, "advertise": 0})
+    from netplex.ovs.ofapps.ofctl_rest import RestStatsApi
+    host = _Capture()
+    rt = Runtime(host, [RestStatsApi])
+    conn = rt.accept(host)
+    rt.handle(conn, 6, 2, struct.pack("!QIBB2xII", 1, 0, 254, 0, 0, 0))
+    assert conn.dp is not None
+    conn.dp.ports[2] = PortDesc(2, bytes.fromhex(mac.replace(":", "")), "p2")
+    host.sent.clear()
+    rest = rt.apps[0]
+    assert isinstance(rest, RestStatsApi)
+    answers: list[tuple[int, bytes, str]] = []
+    rest.request("POST", "/stats/portdesc/modify", json.dumps({"dpid": 1, "port_no": 2, "config": 1, "mask": 1})
+                 .encode(), lambda *a: answers.append(a))
+    assert answers == [(200, b"", "text/html; charset=UTF-8")]
+    ours = b"".join(host.sent)
+    assert ours[:4] + ours[8:] == oracle.sent[0][:4] + oracle.sent[0][8:]

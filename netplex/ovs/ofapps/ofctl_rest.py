@@ -20,6 +20,7 @@ webob's `404 Not Found` page for another path.
     GET    /stats/table/<dpid>                  {"1": [{"active_count": .., "lookup_count": .., ..., "table_id": 0}, ...]}
     GET    /stats/role/<dpid>                   {"1": [{"generation_id": .., "role": "EQUAL"}]}
     POST   /stats/role                          {"dpid": 1, "role": "MASTER"}
+    POST   /stats/portdesc/modify               {"dpid": 1, "port_no": 2, "config": 1, "mask": 1}  (PORT_DOWN only)
     POST   /stats/experimenter/<dpid>           {"experimenter": .., "exp_type": .., "data_type": "ascii", "data": ..}
     GET    /stats/flowdesc/<dpid>               (ofctl_rest maps it to get_flow_stats: /stats/flow's answer)
 
@@ -27,8 +28,8 @@ The HTTP server listens on `--wsapi-host` (0.0.0.0) port `--wsapi-port` (8080), 
 options. A body is read as ofctl_rest reads it (ast.literal_eval for the flowentry commands,
 JSON for a stats filter). The switch speaks OpenFlow 1.3, so meterdesc and queuedesc (ofctl_v1_4's
 and ofctl_v1_5's) get ofctl_rest's answer for them: 501 with no body, "Unsupported OF request in
-this version: 4" logged. tablefeatures and POST /stats/portdesc/modify are answered 501 with
-netplex's words.
+this version: 4" logged. tablefeatures, and a portdesc/modify mask with a bit other than
+PORT_DOWN, are answered 501 with netplex's words.
 """
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ from netplex.ovs.openflow import (
     OFPFC_MODIFY_STRICT,
     OFPMP_TABLE,
     OFPP_ANY,
+    OFPPC_PORT_DOWN,
     OXM_FIELDS,
     SET_FIELDS,
     FlowStats,
@@ -724,7 +726,8 @@ class RestStatsApi(App):
             self.flowentry(seg[0], body, respond, seg[0], seg[1] if n == 2 else None)
             return
         if n == 2 and seg[0] == "portdesc" and method == "POST":
-            raise _NotHere("/stats/portdesc/modify (PORT_MOD)")
+            self.flowentry(seg[1], body, respond, "portdesc")
+            return
         if n == 3 and seg[:2] == ["flowentry", "clear"] and method == "DELETE":
             dp = self.datapath(seg[2], respond)
             if dp is not None:
@@ -823,6 +826,35 @@ class RestStatsApi(App):
             body = b""
         dp.request_stats(mp_type, body, lambda parts: ok([to_json(x) for p in parts or [] for x in decode(p)]))
 
+    def port_mod(self, dp: Datapath, cmd: str, conf: dict[str, Any], respond: Respond) -> None:
+        """mod_port_behavior + ofctl_v1_3.mod_port_behavior: the port must be one the switch told of
+        (404), the command `modify` (404); hw_addr and advertise default to the port's; the
+        PORT_MOD carries config under mask. netplex's switch keeps only OFPPC_PORT_DOWN: a mask
+        with another bit is answered 501 in netplex's words rather than sent."""
+        try:
+            port_no = int(str(conf.get("port_no")), 0)
+        except ValueError:
+            raise _BadRequest(conf.get("port_no")) from None
+        info = dp.ports.get(port_no)
+        if info is None:
+            self.log(f"No such port info: {port_no}")
+            respond(404, b"", "text/html; charset=UTF-8")
+            return
+        if cmd != "modify":
+            self.log(f"No such command : {cmd}")
+            respond(404, b"", "text/html; charset=UTF-8")
+            return
+        hw_addr = conf["hw_addr"] if "hw_addr" in conf else _mac(int.from_bytes(info.hw_addr, "big"))
+        mac = bytes(int(b, 16) for b in str(hw_addr).split(":"))
+        if len(mac) != 6:
+            raise TypeError(f"not a MAC address: {hw_addr}")     # addrconv's error escapes: 500
+        config, mask = _str_to_int(conf.get("config", 0)), _str_to_int(conf.get("mask", 0))
+        advertise = _str_to_int(conf["advertise"] if "advertise" in conf else info.advertised)
+        if mask & ~OFPPC_PORT_DOWN:
+            raise _NotHere("PORT_MOD config bits other than PORT_DOWN")
+        dp.send_port_mod(port_from_user(conf.get("port_no", 0)), mac, config, mask, advertise)
+        respond(200, b"", "text/html; charset=UTF-8")
+
     def flowentry(self, cmd: str, body: bytes, respond: Respond, kind: str = "flowentry",
                   url_dpid: str | None = None) -> None:
         """command_method + mod_flow_entry (mod_group_entry, mod_meter_entry, set_role,
@@ -843,6 +875,9 @@ class RestStatsApi(App):
             raise _BadRequest(body)
         dp = self.datapath(str(dpid), respond)
         if dp is None:
+            return
+        if kind == "portdesc":
+            self.port_mod(dp, cmd, flow, respond)
             return
         if kind in ("role", "experimenter"):
             if kind == "role":          # ofctl_v1_3.set_role: generation id 0, the switch's reply not awaited
