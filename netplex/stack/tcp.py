@@ -32,6 +32,7 @@ from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
 from netplex.stack.skb import SockCgroupData
 from netplex.stack.tcp_cc import new_cc
 from netplex.stack.tcp_sendq import SendQueue
+from netplex.stack.tcp_timer import LazyTimer
 
 if TYPE_CHECKING:
     from netplex.stack.sockets import SocketTable
@@ -106,10 +107,8 @@ class TcpSocket(SockCgroupData):
         self.backoff = 0
         self.retries = 0
         self.timer_gen = 0
-        # the retransmission timer (_arm_rtx): (deadline, sequence number, timer_gen) and the
-        # times of its events on the scheduler's heap
-        self.rtx_at: tuple[int, int, int] | None = None
-        self.rtx_events: list[tuple[int, int]] = []
+        # the retransmission timer (_arm_rtx), armed with timer_gen: live while it is current
+        self.rtx_timer = LazyTimer(self.ns.sched, self._rtx_timer, self._rtx_alive)
         self.rtt_probe: tuple[int, int] | None = None
         self.error = 0
         self.soft_error = 0              # sk_err_soft: the last ICMP error on an established connection
@@ -138,6 +137,7 @@ class TcpSocket(SockCgroupData):
         self.unacked = 0               # bytes received since the last ACK we sent
         self.delack_gen = 0
         self.delack_pending = False
+        self.delack_timer = LazyTimer(self.ns.sched, self._delack_timer, self._delack_alive)
         self.last_rcv = -1
         # SACK (rx_opt.sack_ok): negotiated on the SYNs
         self.sack_ok = False
@@ -525,45 +525,17 @@ class TcpSocket(SockCgroupData):
         self._arm_rtx()
 
     def _arm_rtx(self, delay: int = -1) -> None:
-        """sk_reset_timer(icsk_retransmit_timer): (re)start the retransmission timer.
-
-        As mod_timer moves the one timer, re-arming does not add an event: the deadline
-        and its place among equal-time events (the scheduler sequence number `after`
-        would have given it, taken now) are recorded, and an event is pushed only when
-        none is pending early enough; an early event pushes the real one when it fires
-        (`_rtx_event`). The timer fires at the same time and in the same order as with
-        an event per arm; only the stale events (which did nothing) are gone."""
+        """sk_reset_timer(icsk_retransmit_timer): (re)start the retransmission timer, `delay`
+        from now (the RTO with its backoff by default). One timer moved by each arm (LazyTimer),
+        as mod_timer moves it: no event per arm."""
         if delay < 0:
             delay = self.rto << self.backoff if self.backoff < 16 else TCP_RTO_MAX
         self.timer_gen += 1
-        sched = self.ns.sched
-        when = sched.now + delay
-        sched.seq = seq = sched.seq + 1
-        self.rtx_at = (when, seq, self.timer_gen)
-        pending = self.rtx_events
-        # every pending event has a smaller sequence number: one due by `when` comes first
-        for t, _ in pending:
-            if t <= when:
-                return
-        pending.append((when, seq))
-        heappush(sched.heap, (when, seq, self._rtx_event, (seq,)))
+        self.rtx_timer.arm(self.ns.sched.now + delay, self.timer_gen)
 
-    def _rtx_event(self, seq: int) -> None:
-        """A retransmission-timer event: the timer's own (its deadline and sequence number),
-        or an earlier one, which puts the timer's own on the heap."""
-        pending = self.rtx_events
-        now = self.ns.sched.now
-        pending.remove((now, seq))
-        at = self.rtx_at
-        if at is None or at[2] != self.timer_gen:
-            return                      # stopped or replaced since (timer_gen moved)
-        when, own, gen = at
-        if own == seq:
-            self.rtx_at = None
-            self._rtx_timer(gen)
-        elif (when, own) not in pending:
-            pending.append((when, own))
-            heappush(self.ns.sched.heap, (when, own, self._rtx_event, (own,)))
+    def _rtx_alive(self, gen: int) -> bool:
+        """The retransmission timer armed with `gen` is still the current one (not stopped or re-armed)."""
+        return gen == self.timer_gen
 
     def _rtx_timer(self, gen: int) -> None:
         """tcp_retransmit_timer: resend the oldest unacknowledged segment, back off."""
@@ -823,13 +795,17 @@ class TcpSocket(SockCgroupData):
         if not self.delack_pending:
             self.delack_pending = True
             self.delack_gen += 1
-            self.ns.sched.after(TCP_DELACK_MIN, self._delack_timer, self.delack_gen)
+            self.delack_timer.arm(self.ns.sched.now + TCP_DELACK_MIN, self.delack_gen)
 
     def _delack_timer(self, gen: int) -> None:
         """tcp_delack_timer: the ACK nothing else carried."""
         if gen != self.delack_gen or not self.delack_pending or self.state in (CLOSED, LISTEN):
             return
         self._send(self.snd_nxt, ACK)
+
+    def _delack_alive(self, gen: int) -> bool:
+        """The delayed-ACK timer armed with `gen` would still send (no ACK has gone since)."""
+        return gen == self.delack_gen and self.delack_pending
 
     def _wake(self, fn: Callable[..., None], *args: Any) -> None:
         """Wake the application: it runs after the kernel has finished with this segment
