@@ -28,7 +28,7 @@ from netplex.errors import NetplexError
 from netplex.packet.ethernet import ETH_HLEN, Ethernet
 from netplex.stack.af_packet import packet_taps
 from netplex.stack.dropreason import SkbDropReason
-from netplex.stack.fastpath import fast_rx, fastpath_device
+from netplex.stack.fastpath import FAST_DEVICE_CLASSES, fast_rx, fast_xmit, fastpath_device, xmit_state
 from netplex.stack.if_flags import IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_PROMISC, IFF_UP
 from netplex.stack.wmem import wmem_charge, wmem_release, wmem_release_dev
 
@@ -337,13 +337,21 @@ class NetDevice:
             self.ns.sched.at(self.busy_until, self.qdisc_run)
 
     def qdisc_run(self) -> None:
-        """__qdisc_run: the link is free again; send the next queued frame."""
+        """__qdisc_run: the link is free again; send the next queued frame (on a device of a
+        declared-pure class that the fast path may use, as the fast path sends: `fast_xmit`, the
+        peer's receive its fast path's, one call a hop)."""
         self.dequeue_pending = False
-        if not self.txq:
+        txq = self.txq
+        if not txq:
             return
-        frame, nbytes = self.txq.popleft()
-        self.start_xmit(frame, self.ns.sched.now, nbytes)
-        if self.txq:
+        frame, nbytes = txq.popleft()
+        ns = self.ns
+        now = ns.sched.now
+        if nbytes and type(self) in FAST_DEVICE_CLASSES and ns.world.fastpath and xmit_state(ns, self, now) >= 0:
+            fast_xmit(ns, self, frame, nbytes, now, 0)
+        else:
+            self.start_xmit(frame, now, nbytes)
+        if txq:
             self.dequeue_pending = True
             self.ns.sched.at(self.busy_until, self.qdisc_run)
 
