@@ -51,6 +51,8 @@ SYN_WINDOW = 64240
 TCP_NUM_SACKS = 4                        # selective_acks[] the receiver remembers
 TCP_FASTRETRANS_THRESH = 3               # DupThresh
 MAX_TCP_OPTION_SPACE = 40
+_CTL = SYN | RST | FIN | ACK             # the flags header prediction looks at (ACK alone passes)
+_PSH_ACK = PSH | ACK
 ECONNREFUSED, ETIMEDOUT, ECONNRESET = 111, 110, 104
 
 CLOSED, LISTEN, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, CLOSING, \
@@ -280,8 +282,14 @@ class TcpSocket(SockCgroupData):
             if self.rcv_sacks:
                 blocks = tuple([(a, b) for a, b in self.rcv_sacks[:self._sack_max_blocks()]])
                 length += 4 + 8 * len(blocks)
-            seg = Tcp(self.lport, self.rport, seq, self.rcv_nxt if flags & ACK else 0, flags,
-                      SYN_WINDOW if flags & SYN else self._rcv_window(), payload, 0, None, None, False, ts, blocks)
+            if flags & SYN:
+                win = SYN_WINDOW
+            else:   # (_rcv_window, inline)
+                win = 0x100000 >> self.rcv_wscale
+                if win > 0xFFFF:
+                    win = 0xFFFF
+            seg = Tcp(self.lport, self.rport, seq, self.rcv_nxt if flags & ACK else 0, flags, win, payload,
+                      0, None, None, False, ts, blocks)
         c = self.dst_cache
         if (c is not None and c[0] == ns.generation and c[1] == self.raddr and c[2] == self.tos
                 and c[3] == self.laddr and not ns.pmtu and not ns.fnhe):
@@ -368,12 +376,14 @@ class TcpSocket(SockCgroupData):
         cwnd_bytes = self.cwnd * self.mss
         mss = self._mss_now() if self.rcv_sacks else self.mss
         q = self.sndbuf
+        fin = 1 if self.fin_sent else 0
+        snd_wnd = self.snd_wnd
         while True:
-            offset = in_flight - (1 if self.fin_sent else 0)
+            offset = in_flight - fin
             avail = q.size - offset
             if avail <= 0:
                 break
-            room = self.snd_wnd - in_flight
+            room = snd_wnd - in_flight
             if cwnd_bytes - pipe < room:
                 room = cwnd_bytes - pipe
             if room <= 0:
@@ -381,12 +391,11 @@ class TcpSocket(SockCgroupData):
             n = avail if avail < mss else mss
             if room < n:
                 n = room
-            data = q.read(offset, n)
-            flags = ACK | (PSH if n == avail else 0)
-            self._send(self.snd_nxt, flags, data)
+            nxt = self.snd_nxt
+            self._send(nxt, _PSH_ACK if n == avail else ACK, q.read(offset, n))
             if self.rtt_probe is None:
-                self.rtt_probe = (self.snd_nxt, self.ns.sched.now)
-            self.snd_nxt = (self.snd_nxt + n) & 0xFFFFFFFF
+                self.rtt_probe = (nxt, self.ns.sched.now)
+            self.snd_nxt = (nxt + n) & 0xFFFFFFFF
             in_flight += n
             pipe += n
             sent_any = True
@@ -588,7 +597,7 @@ class TcpSocket(SockCgroupData):
         moving snd_una forward outside any recovery and SACK scoreboard, or in-order data
         acknowledging nothing new with nothing out of order held. It has exactly the effects
         `rcv` would have, in the same order, with fewer steps; any other segment goes to `rcv`."""
-        if seg.flags & (SYN | RST | FIN | ACK) != ACK or seg.sack:
+        if seg.flags & _CTL != ACK or seg.sack:
             self.rcv(ip, seg)
             return
         payload = seg.payload
@@ -917,7 +926,9 @@ class TcpSocket(SockCgroupData):
             self._rtt_sample(now - probe[1])
             self.rtt_probe = None
         mss = self.mss
-        segs = max(1, (acked + mss - 1) // max(1, mss))
+        segs = (acked + mss - 1) // mss if mss > 0 else acked + mss - 1   # (the divisor at least 1)
+        if segs < 1:
+            segs = 1
         self.dupacks = 0
         self.cc.cong_avoid(self, segs, now)
         self.ns.neigh_confirm_for(self.raddr)

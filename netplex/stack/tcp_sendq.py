@@ -59,7 +59,9 @@ class SendQueue:
         if offset < 0:      # as a slice of the queue's bytes would answer
             return bytes(self)[offset:offset + n]
         pos = self.head + offset
-        end = min(pos + n, self.total)
+        end = pos + n
+        if end > self.total:
+            end = self.total
         if end <= pos:
             return b""
         starts = self.starts
@@ -67,9 +69,10 @@ class SendQueue:
         i = bisect_right(starts, pos, self.first) - 1
         c = chunks[i]
         assert c is not None
-        s = pos - starts[i]
-        if s + (end - pos) <= len(c):
-            return c[s:s + end - pos]
+        base = starts[i]
+        if end - base <= len(c):
+            return c[pos - base:end - base]     # within one write: one slice
+        s = pos - base
         parts = [c[s:]]
         got = len(c) - s
         want = end - pos
