@@ -53,7 +53,7 @@ class Megaflow:
     """struct dp_netdev_flow with its ukey: the match, the actions, what the translation touched."""
 
     __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "outs", "lookups", "pushes", "groups", "learns",
-                 "timed", "packets", "bytes", "used", "created", "tcp_flags", "alive")
+                 "timed", "guarded", "packets", "bytes", "used", "created", "tcp_flags", "alive")
 
     def __init__(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int],
                  now: int) -> None:
@@ -69,6 +69,7 @@ class Megaflow:
         self.groups: list[Any] = []
         self.learns: list[tuple[Any, int, int, int]] = []
         self.timed: list[Any] = []
+        self.guarded = False        # timed rules or MAC learning: each hit checks them (FlowCache.admit)
         self.packets = self.bytes = self.tcp_flags = 0
         self.used: int | None = None    # None: never
         self.created = now
@@ -87,6 +88,7 @@ class Megaflow:
         self.groups = groups        # the all/indirect groups whose counters the packet adds to
         self.learns = learns        # NORMAL's (XBridge, vlan, source MAC to learn or -1, in ofport)
         self.timed = [r for _o, _t, r in lookups if r is not None and (r.idle_timeout or r.hard_timeout)]
+        self.guarded = bool(self.timed or learns)
 
     def idle(self, now: int) -> bool:
         return now - (self.created if self.used is None else self.used) >= MAX_IDLE
@@ -154,24 +156,6 @@ class FlowCache:
             elif e.seq != self.seq.value:
                 self._revalidate(e, revalidate)
 
-    def get(self, part: tuple[Any, ...], exact: tuple[Any, ...], flow: dict[str, int], now: int, nbytes: int,
-            revalidate: Revalidate) -> list[tuple[Any, ...]] | None:
-        """The datapath actions of the megaflow `flow` matches, with the slow path's side
-        effects done, or None (a miss: nothing was changed). `exact` is the packet's whole
-        key: the exact match cache in front of the megaflows (dpif-netdev's EMC) remembers
-        which megaflow it matched, for as long as that flow lives."""
-        e = self.emc.get(exact)
-        if e is not None and e.alive:
-            self.mask_hits += 1
-        else:
-            e = self.classify(part, exact, flow)
-            if e is None:
-                self.misses += 1
-                return None
-        if self.use(e, now, nbytes, flow.get("tcp_flags", 0), revalidate):
-            return e.odp
-        return None
-
     def classify(self, part: tuple[Any, ...], exact: tuple[Any, ...], flow: dict[str, int]) -> Megaflow | None:
         """dpcls_lookup after an EMC miss: one probe per subtable (mask) of the input port's
         flows, in the order they were made; a hit is remembered in the EMC under `exact`."""
@@ -190,12 +174,12 @@ class FlowCache:
                     return e
         return None
 
-    def use(self, e: Megaflow, now: int, nbytes: int, tcp_flags: int, revalidate: Revalidate) -> bool:
-        """A packet of `nbytes` matched `e`: False (a miss, counted, nothing else changed) when
-        the flow is idle past MAX_IDLE, stale and no longer right, has a timed-out rule or
-        NORMAL's MAC table would now decide otherwise; else True, with the hit's statistics
-        pushed to the rules, tables and groups the translation went through (`e.odp` are
-        the actions to execute)."""
+    def admit(self, e: Megaflow, now: int, revalidate: Revalidate) -> bool:
+        """Whether `e` may take a packet now: False, the miss counted, when it is idle past MAX_IDLE
+        (then deleted), stale and no longer right, has a timed-out rule or NORMAL's MAC table would
+        now decide otherwise (its learning, a refresh, done). On True the caller (xlate.process)
+        counts the hit: its statistics pushed to the rules, tables and groups the translation went
+        through, and the flow's own."""
         used = e.used
         if now - (e.created if used is None else used) >= MAX_IDLE:
             self.remove(e)
@@ -221,22 +205,6 @@ class FlowCache:
                     if seq.value != e.seq:          # learned or moved: the slow path decides (its learning is now a refresh)
                         self.misses += 1
                         return False
-        self.hits += 1
-        for lookups, matched, table, rule in e.pushes:
-            lookups[table] += 1
-            if rule is not None:
-                matched[table] += 1
-                rule.n_packets += 1
-                rule.n_bytes += nbytes
-                rule.used = now
-        if e.groups:
-            for g in e.groups:
-                g.packets += 1
-                g.bytes += nbytes
-        e.packets += 1
-        e.bytes += nbytes
-        e.tcp_flags |= tcp_flags
-        e.used = now
         return True
 
     def put(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int], now: int,

@@ -356,8 +356,9 @@ class OvsVswitchd(Program):
         self.recirc_timer = False
         self.changes = Seq()        # moves with anything a cached translation read (flowcache.py)
         self.flow_cache = FlowCache(self.changes)
-        self._port_map: dict[int, tuple[XBridge, OfPort]] = {}
-        self._port_map_at = -1
+        # port_for's map and the `changes` value it was made at (the upcall handler reads it inline)
+        self.port_map: dict[int, tuple[XBridge, OfPort]] = {}
+        self.port_map_at = -1
 
     @property
     def db(self) -> Database:
@@ -762,11 +763,11 @@ class OvsVswitchd(Program):
     def port_for(self, dp_port: int) -> tuple[XBridge, OfPort] | None:
         """The bridge and port a datapath port number belongs to (odp_port_to_ofp_port), from a
         map rebuilt when the configuration moved."""
-        if self._port_map_at != self.changes.value:
-            self._port_map = {p.dp_port: (xb, p) for xb in self.bridges.values() for p in xb.ports.values()
-                              if p.dp_port is not None}
-            self._port_map_at = self.changes.value
-        return self._port_map.get(dp_port)
+        if self.port_map_at != self.changes.value:
+            self.port_map = {p.dp_port: (xb, p) for xb in self.bridges.values() for p in xb.ports.values()
+                             if p.dp_port is not None}
+            self.port_map_at = self.changes.value
+        return self.port_map.get(dp_port)
 
     def lacp_rx(self, xb: XBridge, p: OfPort, frame: Ethernet) -> bool:
         """process_special: a LACPDU on a member of a bond with LACP is the bond's, not the tables'."""

@@ -31,6 +31,7 @@ from netplex.ovs.flow import (
     flow_extract,
     format_mac,
 )
+from netplex.ovs.flowcache import MAX_IDLE
 from netplex.ovs.group import dp_hash_table
 from netplex.ovs.hash import flow_hash_symmetric_l3l4
 from netplex.ovs.learn import (
@@ -961,21 +962,22 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
     """The handler ovs-vswitchd registers on its datapath: every upcall is translated
     by the bridge owning the port, and its actions executed at once."""
     revalidate = _revalidator(vsd)
+    changes = vsd.changes
 
-    def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
+    def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet, tun: TunnelKey | None = None, nbytes: int = 0) -> None:
+        if not nbytes:
+            nbytes = frame.wire_len()
         if tun is not None:
             found = vsd.tunnel_port_for(dp_port, tun)
             if found is not None:
                 xb, p = found
-                nbytes = frame.wire_len()
                 p.rx_packets += 1
                 p.rx_bytes += nbytes
                 process(vsd, xb, p.ofport, frame, dp, tun, nbytes, revalidate)
             return      # no port configured for it: dropped (tnl_port_receive: "receive tunnel port not found")
-        found = vsd.port_for(dp_port)
+        found = vsd.port_map.get(dp_port) if vsd.port_map_at == changes.value else vsd.port_for(dp_port)
         if found is not None:
             xb, p = found
-            nbytes = frame.wire_len()
             p.rx_packets += 1
             p.rx_bytes += nbytes
             if frame.type != ETH_P_SLOW or not vsd.lacp_rx(xb, p, frame):    # (lacp_rx: only a LACPDU)
@@ -1077,9 +1079,30 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
             e = cache.classify((xb.name, ofport), key, flow)
             if e is None:
                 cache.misses += 1
-        # a TCP key's last element is its flags (exact_key); a flow's own are in the flow
-        tcp_flags = (flow.get("tcp_flags", 0) if flow is not None else key[11] if len(key) == 12 else 0)
-        if e is not None and cache.use(e, now, nbytes, tcp_flags, revalidate or _revalidator(vsd)):
+        # the usual hit (used before, not idle, current, nothing timed or learned) passes every test of
+        # FlowCache.admit at once
+        if e is not None and ((e.used is not None and now - e.used < MAX_IDLE and e.seq == cache.seq.value
+                               and not e.guarded) or cache.admit(e, now, revalidate or _revalidator(vsd))):
+            # the hit's statistics, pushed to the rules, tables and groups the translation went through
+            cache.hits += 1
+            for lookups, matched, table, rule in e.pushes:
+                lookups[table] += 1
+                if rule is not None:
+                    matched[table] += 1
+                    rule.n_packets += 1
+                    rule.n_bytes += nbytes
+                    rule.used = now
+            if e.groups:
+                for g in e.groups:
+                    g.packets += 1
+                    g.bytes += nbytes
+            e.packets += 1
+            e.bytes += nbytes
+            e.used = now
+            if flow is not None:
+                e.tcp_flags |= flow.get("tcp_flags", 0)
+            elif len(key) == 12:
+                e.tcp_flags |= key[11]      # a TCP key's last element is its flags (exact_key)
             outs = e.outs
             if outs is not None:
                 # the last action takes the packet itself, the others a clone each (the kernel's

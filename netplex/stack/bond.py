@@ -970,7 +970,7 @@ class Bond(NetDevice):
         self._set_carrier()
 
     # -- receive (bond_handle_frame) ----------------------------------------------------
-    def handle_frame(self, dev: NetDevice, frame: Ethernet) -> RxHandlerResult:
+    def handle_frame(self, dev: NetDevice, frame: Ethernet, nbytes: int = 0) -> RxHandlerResult:
         slave = self._slave_of(dev)
         if slave is None:
             return RX_HANDLER_CONSUMED

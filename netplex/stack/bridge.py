@@ -147,7 +147,7 @@ class BridgePort:
     def forwarding(self) -> bool:
         return self.state == BR_STATE_FORWARDING and self.dev.has_carrier()
 
-    def rx_handler(self, frame: Ethernet) -> RxHandlerResult:
+    def rx_handler(self, frame: Ethernet, nbytes: int = 0) -> RxHandlerResult:
         """br_handle_frame as the port's rx_handler: the bridge consumes every frame."""
         self.bridge.handle_frame(self, frame)
         return RX_HANDLER_CONSUMED

@@ -6,8 +6,8 @@ the transmit path `dev_queue_xmit` → qdisc → driver.
 
 The receive seam is the kernel's rx_handler (net/core/dev.c
 netdev_rx_handler_register): a master registers a handler on each port it
-enslaves (`ndo_add_slave`); `NetDevice.rx` hands every received frame to it
-and goes on up the normal path only when the handler answers
+enslaves (`ndo_add_slave`); `NetDevice.rx` hands every received frame to it, with its
+length on the wire (the skb's len: no handler measures the frame again), and goes on up the normal path only when the handler answers
 `RxHandlerResult.PASS`. The bridge is one user (`bridge.py`); a bond, an OVS
 datapath or a macvlan is another module doing the same. The qdisc seam is `NetDevice.qdisc`: an
 object with `enqueue(frame, nbytes) -> bool`, `dequeue() -> frame | None`
@@ -56,8 +56,9 @@ class RxHandlerResult(IntEnum):
 RX_HANDLER_CONSUMED = RxHandlerResult.CONSUMED
 RX_HANDLER_PASS = RxHandlerResult.PASS
 
-# rx_handler_func_t: what a master registers on each of its ports
-RxHandler = Callable[[Ethernet], RxHandlerResult]
+# rx_handler_func_t: what a master registers on each of its ports, called with the frame and its
+# length on the wire (skb->len)
+RxHandler = Callable[[Ethernet, int], RxHandlerResult]
 
 
 # rtnl_link_stats64's counters netplex keeps, in order (a compiled DeviceStats has no __slots__ to list)
@@ -494,7 +495,7 @@ class NetDevice:
         if ns.ptype_all:
             # ptype_all taps see the frame before the master's rx_handler takes it
             packet_taps(ns.sockets, self, frame, outgoing=False, consumed=handler is not None)
-        if handler is not None and handler(frame) is RX_HANDLER_CONSUMED:
+        if handler is not None and handler(frame, nbytes) is RX_HANDLER_CONSUMED:
             return
         if frame.type == 0x0800 and frame.dst == self.mac and not frame.vlans:
             ns.ip_rcv(self, frame, nbytes - 14)   # the common case, without the protocol dispatch

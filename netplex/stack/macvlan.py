@@ -80,7 +80,7 @@ class MacvlanPort:
                 continue
             v.forward(frame.copy())
 
-    def handle_frame(self, frame: Ethernet) -> RxHandlerResult:
+    def handle_frame(self, frame: Ethernet, nbytes: int = 0) -> RxHandlerResult:
         """macvlan_handle_frame."""
         if frame.dst[0] & 1:
             src = self.lookup(frame.src)

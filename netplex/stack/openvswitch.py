@@ -81,7 +81,8 @@ class TunnelKey:
 
 # OVS_PACKET_CMD_MISS: (datapath, vport number, frame, the tunnel key it came with) → nothing;
 # userspace executes its actions
-Upcall = Callable[["OvsDatapath", int, Ethernet, "TunnelKey | None"], None]
+# (datapath, port, frame, tunnel key, the frame's length when known or 0)
+Upcall = Callable[["OvsDatapath", int, Ethernet, "TunnelKey | None", int], None]
 
 
 class OvsDatapath(NetDevice):
@@ -145,15 +146,15 @@ class OvsDatapath(NetDevice):
             dev.ns.del_device(dev)
 
     # -- packets -----------------------------------------------------------
-    def netdev_frame_hook(self, port_no: int, frame: Ethernet) -> RxHandlerResult:
+    def netdev_frame_hook(self, port_no: int, frame: Ethernet, nbytes: int = 0) -> RxHandlerResult:
         """netdev_frame_hook → ovs_vport_receive: every frame of a netdev vport is ours (`receive`,
-        inline: once a packet)."""
+        inline: once a packet), with its length as the device received it."""
         self.n_missed += 1
         up = self.upcall
         if up is None:
             self.n_lost += 1
         else:
-            up(self, port_no, frame, None)
+            up(self, port_no, frame, None, nbytes)
         return RX_HANDLER_CONSUMED
 
     def receive(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None) -> None:
@@ -164,7 +165,7 @@ class OvsDatapath(NetDevice):
         if up is None:
             self.n_lost += 1
             return
-        up(self, port_no, frame, tun)
+        up(self, port_no, frame, tun, 0)
 
     def output(self, port_no: int, frame: Ethernet, tun: TunnelKey | None = None, nbytes: int = 0) -> None:
         """do_output → ovs_vport_send: out of a netdev vport, up an internal one, or

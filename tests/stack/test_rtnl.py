@@ -44,7 +44,7 @@ class ToyMaster(NetDevice):
         netdev_rx_handler_unregister(dev)
         dev.master = None
 
-    def handle_frame(self, port: NetDevice, frame: Ethernet) -> RxHandlerResult:
+    def handle_frame(self, port: NetDevice, frame: Ethernet, nbytes: int) -> RxHandlerResult:
         self.seen.append((port.name, frame))
         return RX_HANDLER_CONSUMED if self.consume else RX_HANDLER_PASS
 
