@@ -1,6 +1,6 @@
 """`ofctl_rest`: the northbound REST API of os-ken's and Ryu's ryu/app/ofctl_rest.py over the
 switches connected to the controller, with ryu/lib/ofctl_v1_3.py's JSON (field names, match and
-action syntax) and its answers: 200 with JSON, 200 with no body for a change, 400 for a body or
+action syntax; the replies' side in ofctl_json.py) and its answers: 200 with JSON, 200 with no body for a change, 400 for a body or
 dpid that does not parse, 404 for a switch that is not connected or a command it does not know,
 webob's `404 Not Found` page for another path.
 
@@ -53,26 +53,44 @@ from netplex.ovs.ofapp import (
     Stream,
     match,
 )
+from netplex.ovs.ofapps.ofctl_json import (
+    GROUP_NAMES,
+    GROUP_TYPE_NAMES,
+    METER_FLAGS,
+    METER_NAMES,
+    PORT_NAMES,
+    ROLE_NAMES,
+    SET_FIELD_NAMES,
+    TABLE_NAMES,
+    TABLE_STATS,
+    flow_to_json,
+    group_desc_to_json,
+    group_features_to_json,
+    group_stats_to_json,
+    mac_text,
+    match_to_str,
+    meter_config_to_json,
+    meter_features_to_json,
+    meter_stats_to_json,
+    port_desc_to_json,
+    port_stats_to_json,
+    queue_config_to_json,
+    queue_stats_to_json,
+    role_to_json,
+    table_stats_to_json,
+)
 from netplex.ovs.ofp_gmq import (
     OFPG_ALL,
     OFPG_ANY,
     OFPGC_ADD,
     OFPGC_DELETE,
     OFPGC_MODIFY,
-    OFPGT_ALL,
-    OFPGT_FF,
-    OFPGT_INDIRECT,
-    OFPGT_SELECT,
     OFPM_ALL,
     OFPMBT_DROP,
     OFPMBT_DSCP_REMARK,
     OFPMC_ADD,
     OFPMC_DELETE,
     OFPMC_MODIFY,
-    OFPMF_BURST,
-    OFPMF_KBPS,
-    OFPMF_PKTPS,
-    OFPMF_STATS,
     OFPMP_GROUP,
     OFPMP_GROUP_DESC,
     OFPMP_GROUP_FEATURES,
@@ -83,18 +101,14 @@ from netplex.ovs.ofp_gmq import (
     OFPQ_ALL,
     GroupDesc,
     GroupFeatures,
-    GroupStats,
     MeterBand,
     MeterConfig,
     MeterFeatures,
-    MeterStats,
     OfBucket,
-    QueueStats,
     decode_group_descs,
     decode_group_stats,
     decode_meter_configs,
     decode_meter_stats,
-    decode_queue_config,
     decode_queue_stats,
 )
 from netplex.ovs.ofrole import (
@@ -102,7 +116,6 @@ from netplex.ovs.ofrole import (
     OFPCR_ROLE_MASTER,
     OFPCR_ROLE_NOCHANGE,
     OFPCR_ROLE_SLAVE,
-    decode_role,
 )
 from netplex.ovs.openflow import (
     OFP_NO_BUFFER,
@@ -115,15 +128,10 @@ from netplex.ovs.openflow import (
     OFPMP_TABLE,
     OFPP_ANY,
     OFPPC_PORT_DOWN,
-    OXM_FIELDS,
-    SET_FIELDS,
-    FlowStats,
-    PortDesc,
-    PortStats,
 )
 from netplex.packet.addr import int_to_ip
 
-__all__ = ["RestStatsApi"]
+__all__ = ["RestStatsApi", "flow_to_json", "match_to_str", "queue_config_to_json"]
 
 WSAPI_PORT = 8080
 OFPCML_MAX = 0xFFE5
@@ -132,10 +140,7 @@ MAX_REQUEST = 1 << 20
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
             413: "Request Entity Too Large", 500: "Internal Server Error", 501: "Not Implemented"}
 # ofproto_v1_3's reserved ports, as ofctl_utils writes and reads them (OFPP_<NAME>)
-_PORT_NAMES = {0xFFFFFFF8: "IN_PORT", 0xFFFFFFF9: "TABLE", 0xFFFFFFFA: "NORMAL", 0xFFFFFFFB: "FLOOD",
-               0xFFFFFFFC: "ALL", 0xFFFFFFFD: "CONTROLLER", 0xFFFFFFFE: "LOCAL", 0xFFFFFFFF: "ANY",
-               0xFFFFFF00: "MAX"}
-_PORT_NUMBERS = {name: no for no, name in _PORT_NAMES.items()}
+_PORT_NUMBERS = {name: no for no, name in PORT_NAMES.items()}
 _FLOW_COMMANDS = {"add": OFPFC_ADD, "modify": OFPFC_MODIFY, "modify_strict": OFPFC_MODIFY_STRICT,
                   "delete": OFPFC_DELETE, "delete_strict": OFPFC_DELETE_STRICT}
 # ofctl_v1_3.to_match's old names
@@ -155,19 +160,8 @@ _ROLES = {"NOCHANGE": OFPCR_ROLE_NOCHANGE, "EQUAL": OFPCR_ROLE_EQUAL, "MASTER": 
 _GROUP_COMMANDS = {"add": OFPGC_ADD, "modify": OFPGC_MODIFY, "delete": OFPGC_DELETE}
 _METER_COMMANDS = {"add": OFPMC_ADD, "modify": OFPMC_MODIFY, "delete": OFPMC_DELETE}
 # ofctl_v1_3's names, in its dicts' order (the JSON lists follow it)
-_GROUP_TYPE_NAMES = {OFPGT_ALL: "ALL", OFPGT_SELECT: "SELECT", OFPGT_INDIRECT: "INDIRECT", OFPGT_FF: "FF"}
-_GROUP_TYPE_NUMS = {name: n for n, name in _GROUP_TYPE_NAMES.items()}
-_GROUP_CAPS = {1: "SELECT_WEIGHT", 2: "SELECT_LIVENESS", 4: "CHAINING", 8: "CHAINING_CHECKS"}
-_ACTION_TYPES = {0: "OUTPUT", 11: "COPY_TTL_OUT", 12: "COPY_TTL_IN", 15: "SET_MPLS_TTL", 16: "DEC_MPLS_TTL",
-                 17: "PUSH_VLAN", 18: "POP_VLAN", 19: "PUSH_MPLS", 20: "POP_MPLS", 21: "SET_QUEUE", 22: "GROUP",
-                 23: "SET_NW_TTL", 24: "DEC_NW_TTL", 25: "SET_FIELD", 26: "PUSH_PBB", 27: "POP_PBB"}
-_METER_FLAGS = {"KBPS": OFPMF_KBPS, "PKTPS": OFPMF_PKTPS, "BURST": OFPMF_BURST, "STATS": OFPMF_STATS}
-_BAND_TYPES = {OFPMBT_DROP: "DROP", OFPMBT_DSCP_REMARK: "DSCP_REMARK", 0xFFFF: "EXPERIMENTER"}
+_GROUP_TYPE_NUMS = {name: n for n, name in GROUP_TYPE_NAMES.items()}
 # ofproto_v1_3's reserved group, meter and queue numbers (OFCtlUtil's OFPG_/OFPM_/OFPQ_ names)
-_GROUP_NAMES = {OFPG_ALL: "ALL", OFPG_ANY: "ANY", 0xFFFFFF00: "MAX"}
-_METER_NAMES = {OFPM_ALL: "ALL", 0xFFFFFFFE: "CONTROLLER", 0xFFFF0000: "MAX", 0xFFFFFFFD: "SLOWPATH"}
-_QUEUE_NAMES = {OFPQ_ALL: "ALL"}
-_TABLE_NAMES = {0xFE: "MAX", 0xFF: "ALL"}
 _NOT_FOUND_PAGE = b"404 Not Found\n\nThe resource could not be found.\n\n   "
 
 
@@ -194,10 +188,6 @@ def port_from_user(value: Any) -> int:
         raise _BadRequest(value) from None
 
 
-def port_to_user(no: int) -> int | str:
-    return _PORT_NAMES.get(no, no)
-
-
 def _reserved_from_user(value: Any, names: dict[int, str], prefix: str) -> int:
     """OFCtlUtil._reserved_num_from_user: a number, or a reserved name (`ALL`, `OFPG_ANY`: the
     prefix as written, the rest in any case); another word goes on as a string in os-ken and
@@ -211,11 +201,6 @@ def _reserved_from_user(value: Any, names: dict[int, str], prefix: str) -> int:
             if word == prefix + name:
                 return no
         raise TypeError(f"not a reserved number: {value}") from None
-
-
-def _port32(no: int) -> int:
-    """A port as OpenFlow 1.3 says it (the switch's 16-bit reserved numbers widened)."""
-    return no | 0xFFFF0000 if 0xFF00 <= no <= 0xFFFF else no
 
 
 def to_match(attrs: dict[str, Any], log: Callable[[str], None]) -> Fields:
@@ -278,9 +263,7 @@ def _match_value(key: str, value: Any) -> Any:
     raise AppError(key)
 
 
-_SET_FIELD_NAMES = {3: "eth_dst", 4: "eth_src", 11: "ipv4_src", 12: "ipv4_dst", 13: "tcp_src", 14: "tcp_dst",
-                    15: "udp_src", 16: "udp_dst"}
-_SET_FIELD_NUMS = {name: num for num, name in _SET_FIELD_NAMES.items()}
+_SET_FIELD_NUMS = {name: num for num, name in SET_FIELD_NAMES.items()}
 
 
 class Instructions(NamedTuple):
@@ -326,14 +309,14 @@ def to_actions(acts: Any, log: Callable[[str], None]) -> Instructions:
             m = match(**{name: _match_value(name, a.get("value"))})
             out.append(("set_field", num, next(iter(m.values()))[0]))
         elif t == "GOTO_TABLE":
-            goto = _reserved_from_user(a.get("table_id"), _TABLE_NAMES, "OFPTT_")
+            goto = _reserved_from_user(a.get("table_id"), TABLE_NAMES, "OFPTT_")
             order.append("goto")
         elif t == "WRITE_METADATA":
             metadata = (_str_to_int(a.get("metadata")),
                         _str_to_int(a["metadata_mask"]) if "metadata_mask" in a else (1 << 64) - 1)
             order.append("metadata")
         elif t == "METER":
-            meter = _reserved_from_user(a.get("meter_id"), _METER_NAMES, "OFPM_")
+            meter = _reserved_from_user(a.get("meter_id"), METER_NAMES, "OFPM_")
             order.append("meter")
         elif t in ("COPY_TTL_OUT", "COPY_TTL_IN", "DEC_MPLS_TTL", "PUSH_MPLS", "POP_MPLS", "SET_MPLS_TTL",
                    "SET_NW_TTL", "PUSH_PBB", "POP_PBB", "WRITE_ACTIONS", "CLEAR_ACTIONS", "EXPERIMENTER"):
@@ -349,197 +332,6 @@ class _NotInVersion(Exception):
 
 class _NotHere(Exception):
     """Something ofctl_rest would send that netplex's switch does not take: 501 in netplex's words."""
-
-
-# -- what a reply prints ------------------------------------------------------------------------
-_WIDTH = {"in_port": 16, "dl_dst": 48, "dl_src": 48, "dl_type": 16, "vlan_tci": 13, "nw_tos": 8, "nw_proto": 8,
-          "nw_src": 32, "nw_dst": 32, "tp_src": 16, "tp_dst": 16}
-
-
-def _mac(n: int) -> str:
-    return ":".join(f"{b:02x}" for b in n.to_bytes(6, "big"))
-
-
-def match_to_str(fields: Fields) -> dict[str, Any]:
-    """ofctl_v1_3.match_to_str: the OXM fields under ofctl's names (dl_*, nw_*, tp_*; arp_*,
-    icmpv4_*, ip_dscp as OXM names them), a masked one as "value/mask"."""
-    dl_type = fields.get("dl_type", (0, 0))[0]
-    proto = fields.get("nw_proto", (0, 0))[0]
-    out: dict[str, Any] = {}
-    for key, (value, mask) in fields.items():
-        exact = mask == (1 << _WIDTH.get(key, 16)) - 1
-        name = key
-        shown: Any = value
-        if key == "in_port":
-            out["in_port"] = port_to_user(_port32(value))
-            continue
-        if key == "vlan_tci":
-            out["dl_vlan"] = (f"0x{value:04x}/0x{mask:04x}" if mask != 0x1FFF else
-                              str(value & ~OFPVID_PRESENT) if value & OFPVID_PRESENT else f"0x{value:04x}")
-            continue
-        if key in ("dl_src", "dl_dst"):
-            shown = _mac(value) if exact else f"{_mac(value)}/{_mac(mask)}"
-            out[key] = shown
-            continue
-        if key in ("nw_src", "nw_dst"):
-            name = ("arp_spa" if key == "nw_src" else "arp_tpa") if dl_type == 0x0806 else key
-            out[name] = int_to_ip(value) if exact else f"{int_to_ip(value)}/{int_to_ip(mask)}"
-            continue
-        if key == "nw_proto" and dl_type == 0x0806:
-            name, exact = "arp_op", True
-        elif key == "nw_tos":
-            name, value, exact = "ip_dscp", value >> 2, mask == 0xFC
-        elif key in ("tp_src", "tp_dst") and proto == 1:
-            name, exact = ("icmpv4_type" if key == "tp_src" else "icmpv4_code"), True
-        out[name] = value if exact else f"{value}/{mask}"
-    return out
-
-
-def action_to_str(act: Action) -> str:
-    """ofctl_v1_3.action_to_str."""
-    kind, a, _b = act
-    if kind == "output":
-        return f"OUTPUT:{port_to_user(a)}"
-    if kind == "set_field":
-        name = _SET_FIELD_NAMES.get(a, SET_FIELDS.get(a, str(a)))
-        size = OXM_FIELDS[a][1] if a in OXM_FIELDS else 0
-        value: Any = _mac(_b) if size == 6 else int_to_ip(_b) if name.startswith("ipv4") else _b
-        return f"SET_FIELD: {{{name}:{value}}}"
-    return {"push_vlan": f"PUSH_VLAN:{a}", "pop_vlan": "POP_VLAN", "dec_ttl": "DEC_NW_TTL",
-            "group": f"GROUP:{a}", "set_queue": f"SET_QUEUE:{a}"}.get(kind, "UNKNOWN")
-
-
-def flow_to_json(s: FlowStats) -> dict[str, Any]:
-    """One flow of ofctl_v1_3.get_flow_stats, its keys in ofctl's order, its instructions
-    (actions_to_str) in the reply's order."""
-    actions: list[Any] = []
-    for inst in s.order:
-        if inst == "apply":
-            actions += [action_to_str(a) for a in s.acts]
-        elif inst == "metadata" and s.metadata is not None:
-            actions.append(f"WRITE_METADATA:0x{s.metadata[0]:x}/0x{s.metadata[1]:x}" if s.metadata[1]
-                           else f"WRITE_METADATA:0x{s.metadata[0]:x}")
-        elif inst == "goto":
-            actions.append(f"GOTO_TABLE:{_TABLE_NAMES.get(s.goto_table or 0, s.goto_table)}")
-        elif inst == "meter" and s.meter is not None:
-            actions.append(f"METER:{_METER_NAMES.get(s.meter, s.meter)}")
-    return {"priority": s.priority, "cookie": s.cookie, "idle_timeout": s.idle_timeout,
-            "hard_timeout": s.hard_timeout, "byte_count": s.byte_count, "duration_sec": s.duration_sec,
-            "duration_nsec": s.duration_nsec, "packet_count": s.packet_count, "length": s.length,
-            "flags": s.flags, "actions": actions, "match": match_to_str(s.match), "table_id": s.table_id}
-
-
-def port_stats_to_json(s: PortStats) -> dict[str, Any]:
-    return {"rx_packets": s.rx_packets, "tx_packets": s.tx_packets, "rx_bytes": s.rx_bytes,
-            "tx_bytes": s.tx_bytes, "rx_dropped": s.rx_dropped, "tx_dropped": s.tx_dropped,
-            "rx_errors": s.rx_errors, "tx_errors": s.tx_errors, "rx_frame_err": s.rx_frame_err,
-            "rx_over_err": s.rx_over_err, "rx_crc_err": s.rx_crc_err, "collisions": s.collisions,
-            "duration_sec": s.duration_sec, "duration_nsec": s.duration_nsec, "port_no": port_to_user(s.port_no)}
-
-
-def port_desc_to_json(p: PortDesc) -> dict[str, Any]:
-    return {"hw_addr": _mac(int.from_bytes(p.hw_addr, "big")), "name": p.name, "config": p.config,
-            "state": p.state, "curr": p.curr, "advertised": p.advertised, "supported": p.supported, "peer": p.peer,
-            "curr_speed": p.curr_speed, "max_speed": p.max_speed, "port_no": port_to_user(p.port_no)}
-
-
-def group_stats_to_json(g: GroupStats) -> dict[str, Any]:
-    """One group of ofctl_v1_3.get_group_stats."""
-    return {"length": g.length, "ref_count": g.ref_count, "packet_count": g.packet_count,
-            "byte_count": g.byte_count, "duration_sec": g.duration_sec, "duration_nsec": g.duration_nsec,
-            "bucket_stats": [{"packet_count": p, "byte_count": b} for p, b in g.buckets],
-            "group_id": _GROUP_NAMES.get(g.group_id, g.group_id)}
-
-
-def group_desc_to_json(g: GroupDesc) -> dict[str, Any]:
-    """One group of ofctl_v1_3.get_group_desc: its buckets' actions as action_to_str says them."""
-    return {"buckets": [{"weight": b.weight, "watch_port": b.watch_port, "watch_group": b.watch_group,
-                         "actions": [action_to_str(a) for a in b.actions]} for b in g.buckets],
-            "group_id": _GROUP_NAMES.get(g.group_id, g.group_id), "type": _GROUP_TYPE_NAMES.get(g.type)}
-
-
-def group_features_to_json(f: GroupFeatures) -> dict[str, Any]:
-    """ofctl_v1_3.get_group_features: the bitmaps as lists of names."""
-    return {"types": [name for t, name in _GROUP_TYPE_NAMES.items() if f.types & (1 << t)],
-            "capabilities": [name for c, name in _GROUP_CAPS.items() if f.capabilities & c],
-            "max_groups": [{name: f.max_groups[t]} for t, name in _GROUP_TYPE_NAMES.items()],
-            "actions": [{name: [a for n, a in _ACTION_TYPES.items() if f.actions[t] & (1 << n)]}
-                        for t, name in _GROUP_TYPE_NAMES.items()]}
-
-
-def meter_stats_to_json(m: MeterStats) -> dict[str, Any]:
-    """One meter of ofctl_v1_3.get_meter_stats."""
-    return {"len": m.len, "flow_count": m.flow_count, "packet_in_count": m.packet_in_count,
-            "byte_in_count": m.byte_in_count, "duration_sec": m.duration_sec, "duration_nsec": m.duration_nsec,
-            "band_stats": [{"packet_band_count": p, "byte_band_count": b} for p, b in m.bands],
-            "meter_id": _METER_NAMES.get(m.meter_id, m.meter_id)}
-
-
-def meter_config_to_json(m: MeterConfig) -> dict[str, Any]:
-    """One meter of ofctl_v1_3.get_meter_config."""
-    bands: list[dict[str, Any]] = []
-    for b in m.bands:
-        band: dict[str, Any] = {"rate": b.rate, "burst_size": b.burst_size, "type": _BAND_TYPES.get(b.type, "")}
-        if b.type == OFPMBT_DSCP_REMARK:
-            band["prec_level"] = b.prec_level
-        bands.append(band)
-    return {"flags": [name for name, bit in _METER_FLAGS.items() if m.flags & bit], "bands": bands,
-            "meter_id": _METER_NAMES.get(m.meter_id, m.meter_id)}
-
-
-def meter_features_to_json(f: MeterFeatures) -> dict[str, Any]:
-    """ofctl_v1_3.get_meter_features."""
-    return {"max_meter": f.max_meter,
-            "band_types": [name for t, name in _BAND_TYPES.items() if t < 32 and f.band_types & (1 << t)],
-            "capabilities": [name for name, bit in _METER_FLAGS.items() if f.capabilities & bit],
-            "max_bands": f.max_bands, "max_color": f.max_color}
-
-
-def queue_stats_to_json(q: QueueStats) -> dict[str, Any]:
-    """One queue of ofctl_v1_3.get_queue_stats (its port as a number)."""
-    return {"duration_nsec": q.duration_nsec, "duration_sec": q.duration_sec, "port_no": q.port_no,
-            "queue_id": q.queue_id, "tx_bytes": q.tx_bytes, "tx_errors": q.tx_errors, "tx_packets": q.tx_packets}
-
-
-def queue_config_to_json(body: bytes) -> dict[str, Any]:
-    """ofctl_v1_3.get_queue_config of one OFPT_QUEUE_GET_CONFIG_REPLY: each queue's MIN_RATE,
-    MAX_RATE (rate) and EXPERIMENTER (experimenter, data) properties."""
-    port, queues = decode_queue_config(body)
-    out = []
-    for qid, qport, props in queues:
-        plist: list[dict[str, Any]] = []
-        pos = 0
-        while pos + 8 <= len(props):
-            ptype, plen = struct.unpack_from("!HH", props, pos)
-            if plen < 8:
-                break
-            p: dict[str, Any] = {"property": {1: "MIN_RATE", 2: "MAX_RATE", 0xFFFF: "EXPERIMENTER"}.get(ptype,
-                                                                                                         "UNKNOWN")}
-            if ptype in (1, 2):
-                p["rate"] = struct.unpack_from("!H", props, pos + 8)[0]
-            elif ptype == 0xFFFF:
-                p["experimenter"] = struct.unpack_from("!I", props, pos + 8)[0]
-                p["data"] = props[pos + 16:pos + plen]
-            plist.append(p)
-            pos += plen
-        out.append({"properties": plist, "port": port_to_user(qport), "queue_id": _QUEUE_NAMES.get(qid, qid)})
-    return {"queues": out, "port": port_to_user(port)}
-
-
-_TABLE_STATS = struct.Struct("!B3xIQQ")
-_ROLE_NAMES = {no: name for name, no in _ROLES.items()}
-
-
-def table_stats_to_json(table_id: int, active: int, lookups: int, matched: int) -> dict[str, Any]:
-    """One table of ofctl_v1_3.get_table_stats."""
-    return {"active_count": active, "lookup_count": lookups, "matched_count": matched,
-            "table_id": _TABLE_NAMES.get(table_id, table_id)}
-
-
-def role_to_json(body: bytes) -> dict[str, Any]:
-    """ofctl_utils.get_role: the ROLE_REPLY as os-ken's to_jsondict says it, the role by name."""
-    role, generation_id = decode_role(body)
-    return {"generation_id": generation_id, "role": _ROLE_NAMES.get(role, role)}
 
 
 def experimenter_data(exp: dict[str, Any], log: Callable[[str], None]) -> bytes | None:
@@ -581,7 +373,7 @@ def to_group_mod(group: dict[str, Any], cmd: int) -> GroupDesc:
                 acts += to_actions([dic], lambda _text: None).actions
         buckets.append(OfBucket(_str_to_int(bucket.get("weight", 0)), _str_to_int(bucket.get("watch_port", OFPP_ANY)),
                                 _str_to_int(bucket.get("watch_group", OFPG_ANY)), acts))
-    return GroupDesc(cmd, gtype, _reserved_from_user(group.get("group_id", 0), _GROUP_NAMES, "OFPG_"), buckets)
+    return GroupDesc(cmd, gtype, _reserved_from_user(group.get("group_id", 0), GROUP_NAMES, "OFPG_"), buckets)
 
 
 def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) -> MeterConfig:
@@ -590,8 +382,8 @@ def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) ->
     flags = 0
     names = meter.get("flags", [])
     for name in names if isinstance(names, list) else [names]:
-        if name in _METER_FLAGS:
-            flags |= _METER_FLAGS[name]
+        if name in METER_FLAGS:
+            flags |= METER_FLAGS[name]
         else:
             log(f"Unknown meter flag: {name}")
     bands = []
@@ -608,7 +400,7 @@ def to_meter_mod(meter: dict[str, Any], cmd: int, log: Callable[[str], None]) ->
             raise _NotHere("meter band EXPERIMENTER")
         else:
             log(f"Unknown band type: {btype}")
-    return MeterConfig(cmd, flags, _reserved_from_user(meter.get("meter_id", 0), _METER_NAMES, "OFPM_"), bands)
+    return MeterConfig(cmd, flags, _reserved_from_user(meter.get("meter_id", 0), METER_NAMES, "OFPM_"), bands)
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -770,8 +562,8 @@ class RestStatsApi(App):
             dp.request_desc(lambda d: ok({key: d or {}}))
         elif what == "table":
             dp.request_stats(OFPMP_TABLE, b"", lambda parts: ok({key: [
-                table_stats_to_json(*_TABLE_STATS.unpack_from(p, i)) for p in parts or []
-                for i in range(0, len(p) - _TABLE_STATS.size + 1, _TABLE_STATS.size)]}))
+                table_stats_to_json(*TABLE_STATS.unpack_from(p, i)) for p in parts or []
+                for i in range(0, len(p) - TABLE_STATS.size + 1, TABLE_STATS.size)]}))
         elif what == "role":
             dp.request_role(lambda parts: ok({key: [role_to_json(parts[0])] if parts else []}))
         elif what in _GMQ_REQUESTS:
@@ -844,7 +636,7 @@ class RestStatsApi(App):
             self.log(f"No such command : {cmd}")
             respond(404, b"", "text/html; charset=UTF-8")
             return
-        hw_addr = conf["hw_addr"] if "hw_addr" in conf else _mac(int.from_bytes(info.hw_addr, "big"))
+        hw_addr = conf["hw_addr"] if "hw_addr" in conf else mac_text(int.from_bytes(info.hw_addr, "big"))
         mac = bytes(int(b, 16) for b in str(hw_addr).split(":"))
         if len(mac) != 6:
             raise TypeError(f"not a MAC address: {hw_addr}")     # addrconv's error escapes: 500
@@ -881,7 +673,7 @@ class RestStatsApi(App):
             return
         if kind in ("role", "experimenter"):
             if kind == "role":          # ofctl_v1_3.set_role: generation id 0, the switch's reply not awaited
-                dp.send_role(_reserved_from_user(flow.get("role", OFPCR_ROLE_EQUAL), _ROLE_NAMES, "OFPCR_ROLE_"))
+                dp.send_role(_reserved_from_user(flow.get("role", OFPCR_ROLE_EQUAL), ROLE_NAMES, "OFPCR_ROLE_"))
             else:
                 data = experimenter_data(flow, self.log)
                 if data is not None:
