@@ -61,6 +61,9 @@ STATE_NAMES = ("CLOSED", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1"
                "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT")
 
 
+_TCP_WMEM: dict[str, tuple[int, ...]] = {}   # tcp_wmem's text -> its three values (_tcp_wmem)
+
+
 def seq_lt(a: int, b: int) -> bool:
     return ((a - b) & 0xFFFFFFFF) > 0x7FFFFFFF
 
@@ -204,8 +207,14 @@ class TcpSocket(SockCgroupData):
         queued = self.sndbuf.size
         return self.sk_sndbuf - queued >= queued >> 1
 
-    def _tcp_wmem(self) -> list[int]:
-        return [int(v) for v in self.ns.sysctl.values["net.ipv4.tcp_wmem"].split()]
+    def _tcp_wmem(self) -> tuple[int, ...]:
+        """net.ipv4.tcp_wmem (min, default, max), its text parsed once per text (read per ACK
+        while the buffer autotunes)."""
+        text = self.ns.sysctl.values["net.ipv4.tcp_wmem"]
+        v = _TCP_WMEM.get(text)
+        if v is None:
+            v = _TCP_WMEM[text] = tuple([int(x) for x in text.split()])
+        return v
 
     def _sndbuf_expand(self) -> None:
         """tcp_sndbuf_expand: room for two congestion windows of full-sized skbs (per_mss:
