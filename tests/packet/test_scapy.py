@@ -100,6 +100,10 @@ def _rebuilt_by_scapy(s: Ether) -> bytes:
             del layer.chksum
             del layer.len
             del layer.ihl
+            if layer.payload:   # the slice stays the bytes it was (scapy's IGMP, say, would add a
+                raw = orig.payload.original   # Router Alert option to the header it rebuilds)
+                layer.remove_payload()
+                layer.add_payload(Raw(raw))
             break
         if isinstance(layer, _CHECKSUMMED):
             del layer.chksum
@@ -159,6 +163,11 @@ def check_frame(frame: Ethernet) -> None:
 @settings(max_examples=300, deadline=None)
 def test_scapy_dissects_our_frames(frame: Ethernet) -> None:
     check_frame(frame)
+
+
+def test_scapy_dissects_a_first_fragment_of_igmp() -> None:
+    # scapy reads the slice as an IGMP message and would give the header it rebuilds a Router Alert
+    check_frame(Ethernet(b"\x02" * 6, b"\x04" * 6, ETH_P_IP, IPv4(1, 2, 2, bytes(range(8)), flags=IP_MF)))
 
 
 A = ip_to_int("192.0.2.1")
