@@ -3,7 +3,8 @@
 The flow cache (classification by the root's indexed u32 word, valid for one
 tc_gen), the idle device's enqueue-and-dequeue in one call (enqueue_xmit) and
 the dequeue's level-0 rows are switched off on the qdisc (`flow_cache`,
-`runs_on_enqueue`, `level0_rows`), and a run with idle spells,
+`runs_on_enqueue`, `level0_rows`), the transmit of a packet enqueue_xmit sends
+at once by the fast path's fast_xmit with the world's `fastpath`, and a run with idle spells,
 a link-limited backlog, borrowing, a netem leaf and tc changes mid-run (filters
 added, replaced and deleted, a drop action, class rate/prio changes, a class
 added and deleted, the default changed) must give the same arrivals, drops,
@@ -30,8 +31,9 @@ CHANGES = [
 ]
 
 
-def _run(fast: bool = True) -> list[Any]:
+def _run(fast: bool = True, fastpath: bool = True) -> list[Any]:
     net = Network(seed=3)
+    net.world.fastpath = fastpath
     h0, h1 = net.add_node("h0"), net.add_node("h1")
     net.add_link("h0:eth0", "h1:eth0", rate_bps=20_000_000)     # 20 Mbit/s: the bursts queue
     run_ok(h1, "ip addr add 10.0.0.2/24 dev eth0 && ip link set eth0 up")
@@ -81,3 +83,4 @@ def test_htb_fast_paths_off_and_on_agree() -> None:
     on = _run()
     assert len(on[0]) > 250 and any(isinstance(o, tuple) and o[1] == 0 for o in on[1])
     assert _run(fast=False) == on
+    assert _run(fastpath=False) == on
