@@ -78,7 +78,7 @@ class HtbClass(QdiscClass):
     __slots__ = ("parent", "children", "level", "prio", "quantum", "user_quantum", "rate", "ceil",
                  "buffer_ticks", "cbuffer_ticks", "buffer", "cbuffer", "tokens", "ctokens", "t_c",
                  "deficit", "lends", "borrows", "giants", "overhead", "mpu", "linklayer", "rate_mult",
-                 "rate_shift", "ceil_mult", "ceil_shift", "wait_seq")
+                 "rate_shift", "ceil_mult", "ceil_shift", "wait_seq", "cost")
 
     def __init__(self, qdisc: HtbQdisc, classid: int, parent: HtbClass | None) -> None:
         super().__init__(qdisc, classid)
@@ -107,6 +107,7 @@ class HtbClass(QdiscClass):
         self.rate_mult = self.rate_shift = 0
         self.ceil_mult = self.ceil_shift = 0
         self.wait_seq = 0        # a backlogged leaf's entry in HtbQdisc.wait; -1: in HtbQdisc.ready instead
+        self.cost: dict[int, tuple[int, int]] = {}   # a packet length's (rate, ceil) cost in ns, worked out once
 
     def configure(self, opts: HtbClassOpts) -> None:
         q = self.qdisc
@@ -122,11 +123,24 @@ class HtbClass(QdiscClass):
         self.prio = min(prio, 7)
         self.user_quantum = quantum
         self.overhead, self.mpu, self.linklayer = overhead, mpu, linklayer
+        self.cost = {}
         if quantum:
             self.quantum = quantum
         else:
             qt = rate // q.r2q
             self.quantum = 1000 if qt < 1000 else 200000 if qt > 200000 else qt
+
+    def cost_of(self, nbytes: int) -> tuple[int, int]:
+        """What a packet of `nbytes` costs this class's rate and ceil buckets, in ns: the length
+        with the overhead and the minimum (mpu) applied, through l2t_ns's (len * mult) >> shift.
+        Kept in `cost` (up to 4096 lengths) until the class is configured again."""
+        ln = nbytes + self.overhead
+        if ln < self.mpu:
+            ln = self.mpu
+        c = ((ln * self.rate_mult) >> self.rate_shift, (ln * self.ceil_mult) >> self.ceil_shift)
+        if len(self.cost) < 4096:
+            self.cost[nbytes] = c
+        return c
 
     def tcm_parent(self) -> int:
         """htb_dump_class: the parent class, or TC_H_ROOT for a top class."""
@@ -687,9 +701,9 @@ class HtbQdisc(Qdisc):
         itself is not kept: the dequeue works it out from the buckets when it needs it."""
         mbuffer = MBUFFER_NS
         while cl is not None:
-            ln = nbytes + cl.overhead
-            if ln < cl.mpu:
-                ln = cl.mpu
+            c = cl.cost.get(nbytes)
+            if c is None:
+                c = cl.cost_of(nbytes)
             diff = now - cl.t_c
             if diff > mbuffer:
                 diff = mbuffer
@@ -700,7 +714,7 @@ class HtbQdisc(Qdisc):
                 toks = diff + cl.tokens
                 if toks > cl.buffer:
                     toks = cl.buffer
-                toks -= (ln * cl.rate_mult) >> cl.rate_shift
+                toks -= c[0]
                 if toks <= -mbuffer:
                     toks = 1 - mbuffer
             else:
@@ -710,7 +724,7 @@ class HtbQdisc(Qdisc):
             ctoks = diff + cl.ctokens
             if ctoks > cl.cbuffer:
                 ctoks = cl.cbuffer
-            ctoks -= (ln * cl.ceil_mult) >> cl.ceil_shift
+            ctoks -= c[1]
             if ctoks <= -mbuffer:
                 ctoks = 1 - mbuffer
             cl.ctokens = ctoks
