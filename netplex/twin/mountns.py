@@ -108,8 +108,11 @@ def _dir_lock() -> Iterator[None]:
     itself keeps its inode, so the lock holds across _prepare_dir; a holder that finds the
     folder removed or replaced when it gets the lock (release ran first) takes the new one."""
     while True:
-        os.makedirs(MNT_DIR, exist_ok=True)
-        fd = os.open(MNT_DIR, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.makedirs(MNT_DIR, exist_ok=True)
+            fd = os.open(MNT_DIR, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, FileExistsError):   # a release() removed it (or its parent) meanwhile
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:

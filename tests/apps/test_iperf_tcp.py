@@ -75,16 +75,21 @@ def test_goodput_agrees_with_the_real_iperf3_on_the_twin() -> None:
     sim = tcp_flow(text)
     with LinuxBackend() as be:
         assert prepare(load_scenario_text(text, "iperf-tcp.yaml"), be) is None
-        server = subprocess.Popen(["ip", "netns", "exec", be.namespace("b"), "iperf3", "-s", "-1", "-p", "5201"],
+        # not `-1`: a one-off server that took a failed attempt's control connection would be gone
+        server = subprocess.Popen(["ip", "netns", "exec", be.namespace("b"), "iperf3", "-s", "-p", "5201"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+            for _ in range(300):   # the server listens within a moment (seconds on a loaded machine)
+                if be.run("b", "ss -Hltn sport = :5201").output.strip() or server.poll() is not None:
+                    break
+                be.run("b", "sleep 0.1")
+            assert server.poll() is None, f"iperf3 -s ended with status {server.returncode}"
             out = ""
-            for _ in range(100):   # the server listens within a moment (seconds on a loaded machine)
+            for _ in range(3):
                 res = be.run("a", "iperf3 -c 10.0.0.2 -p 5201 -t 1 -J")
                 out = res.output
                 if res.status == 0:
                     break
-                be.run("a", "sleep 0.1")
             report = json.loads(out)
             assert "sum_received" in report.get("end", {}), report.get("error", out[-500:])
         finally:

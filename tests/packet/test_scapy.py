@@ -100,8 +100,11 @@ def _rebuilt_by_scapy(s: Ether) -> bytes:
             del layer.chksum
             del layer.len
             del layer.ihl
-            if layer.payload:   # the slice stays the bytes it was (scapy's IGMP, say, would add a
-                raw = orig.payload.original   # Router Alert option to the header it rebuilds)
+            if layer.payload:   # the slice stays the bytes it was, and the options those the header
+                # held: scapy's IGMP, once bound (scapy.contrib.igmpv3), gives an IP layer it is
+                # dissected under a Router Alert option; the header alone has no payload to do so
+                layer.options = IP(bytes(orig.original)[:orig.ihl * 4]).options
+                raw = orig.payload.original
                 layer.remove_payload()
                 layer.add_payload(Raw(raw))
             break
