@@ -27,7 +27,7 @@ from netplex.ovs.flow import (
 from netplex.ovs.learn import NXM_NAME, format_learn, format_subfield, parse_learn, parse_move, parse_subfield
 from netplex.packet.addr import int_to_ip
 
-__all__ = ["Act", "OFPP", "as_encoded", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
+__all__ = ["Act", "OFPP", "as_encoded", "execute_action_set", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
 
 # reserved port numbers (OFPP_* in OpenFlow 1.0's 16-bit space, as ovs-ofctl prints them)
 OFPP: dict[str, int] = {"IN_PORT": 0xFFF8, "TABLE": 0xFFF9, "NORMAL": 0xFFFA, "FLOOD": 0xFFFB, "ALL": 0xFFFC,
@@ -47,10 +47,20 @@ _NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "O
               "tcp_dst": "NXM_OF_TCP_DST", "ip_proto": "NXM_OF_IP_PROTO", "nw_proto": "NXM_OF_IP_PROTO",
               "in_port": "NXM_OF_IN_PORT", "eth_type": "NXM_OF_ETH_TYPE"}
 _BY_NXM = {v: k for k, v in _NXM_NAMES.items()}
+_DECIMAL_NXM = ("tcp_src", "tcp_dst", "ip_proto", "nw_proto")     # MFS_DECIMAL fields among them
 _UNSUPPORTED = ("multipath", "bundle", "bundle_load", "output_reg", "sample",
                 "clone", "check_pkt_larger", "conjunction", "encap", "decap", "fin_timeout", "push_mpls",
-                "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "exit", "clear_actions",
-                "write_actions", "stack_push", "stack_pop", "debug_recirc", "debug_slow")
+                "pop_mpls", "set_mpls_label", "set_mpls_tc", "set_mpls_ttl", "dec_mpls_ttl", "exit",
+                "stack_push", "stack_pop", "debug_recirc", "debug_slow")
+# OVS's instructions (enum ovs_instruction_type) in the order a flow must give them; every
+# other action is part of apply_actions
+_INSTRUCTIONS = ("meter", "apply_actions", "clear_actions", "write_actions", "write_metadata", "goto_table")
+# action-set slots (ACTION_SET_ORDER: only the last of each kind is kept, run in this order)
+# and final actions (ACTION_SET_FINAL_PRIORITY: the set runs only with one; the later wins)
+_SET_SLOTS = ("strip_vlan", "push_vlan", "dec_ttl")
+_SET_FINAL = ("ct", "ct_clear", "resubmit", "output", "group")
+_RESERVED_OUTPUTS = ("normal", "flood", "all", "local", "in_port")     # OFPACT_OUTPUT to a reserved port
+_SET_OR_MOVE = ("set_field", "load", "move", "set_vlan_vid", "set_vlan_pcp", "mod_nw_ttl", "set_queue", "set_tunnel")
 
 
 @dataclass(slots=True)
@@ -193,12 +203,14 @@ def _parse_ct(text: str, table: int) -> Act:
 
 
 def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 0,
-                  of_version: int = 1) -> list[Act]:
-    """ofpacts_parse: the text after `actions=`; refuses as ovs-ofctl does."""
+                  of_version: int = 1, outer: str | None = None) -> list[Act]:
+    """ofpacts_parse: the text after `actions=`; refuses as ovs-ofctl does. `outer`: the
+    actions are nested in write_actions(...) or a group's bucket (`group`), where
+    instructions are not allowed (ofpacts_verify's allowed_ovsinsts)."""
     acts: list[Act] = []
     saw_drop = False
     goto: int | None = None
-    metadata = False
+    inst = 0
     items = [i for i in split_top(text)]
     if text.strip() == "":
         return []
@@ -208,12 +220,19 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             continue
         key, value = _key_value(item)
         k = key.lower()
-        if goto is not None and k == "goto_table":
-            raise FlowError("duplicate goto_table instruction not allowed, for OpenFlow 1.1+ compatibility")
-        if goto is not None or (metadata and k not in ("goto_table",)):
-            after = "goto_table" if goto is not None else "write_metadata"
-            raise FlowError(f"invalid instruction ordering: apply_actions must appear before {after}, "
-                            "for OpenFlow 1.1+ compatibility")
+        if k == "apply_actions":
+            raise FlowError("apply_actions is the default instruction")
+        if k != "drop":
+            nxt = _INSTRUCTIONS.index(k) if k in _INSTRUCTIONS[2:] else 1 if k != "meter" or outer else 0
+            if (acts or goto is not None) and (nxt < inst if inst == 1 else nxt <= inst):
+                name, nname = _INSTRUCTIONS[inst], _INSTRUCTIONS[nxt]
+                if nxt == inst:
+                    raise FlowError(f"duplicate {name} instruction not allowed, for OpenFlow 1.1+ compatibility")
+                raise FlowError(f"invalid instruction ordering: {nname} must appear before {name}, "
+                                "for OpenFlow 1.1+ compatibility")
+            if outer is not None and nxt > 1:
+                raise FlowError(f"{_INSTRUCTIONS[nxt]} instruction not allowed here")
+            inst = nxt
         if k == "drop":
             saw_drop = True
             continue
@@ -349,7 +368,14 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
             if vi is None or mi is None:
                 raise FlowError(f"{value}: invalid metadata")
             acts.append(Act("write_metadata", vi, mi))
-            metadata = True
+        elif k == "clear_actions":
+            acts.append(Act("clear_actions"))
+        elif k == "write_actions":
+            nested = parse_actions(value, port_no, table, of_version, "write_actions")
+            bad = next((a.kind for a in nested if a.kind == "meter"), None)
+            if bad:
+                raise FlowError(f"write_actions action doesn't support nested action {bad}")
+            acts.append(Act("write_actions", nested))
         elif k == "ct":
             acts.append(_parse_ct(value, table))
         elif k == "ct_clear":
@@ -450,19 +476,38 @@ def _fmt_set_value(field: str, v: int) -> str:
         return format_mac(v)
     if spec is not None and spec.kind == "ip":
         return int_to_ip(v)
-    if spec is not None and spec.kind == "int" and field not in _NXM_NAMES and not field.startswith("reg"):
+    if spec is not None and spec.kind == "int" and (field not in _NXM_NAMES or field in _DECIMAL_NXM) \
+            and not field.startswith("reg"):
         return str(v)
     return f"{v:#x}"
 
 
 def as_encoded(acts: list[Act], of13: bool) -> list[Act]:
-    """The actions as the switch keeps them after decoding a flow_mod: OpenFlow 1.0 has no
-    set_field, so ovs-ofctl sent one on a Nicira field as NXAST_REG_LOAD, and the switch
-    remembers that spelling (ofpact.raw) for every later dump and trace."""
-    if of13:
-        return acts
-    return [Act("set_field", a.a, a.b, "reg_load") if a.kind == "set_field" and a.c == "set_field"
-            and a.a in _NXM_NAMES and a.a not in _LEGACY_SET else a for a in acts]
+    """The actions as the switch keeps them after decoding a flow_mod (ofpact.raw, what every
+    later dump and trace prints): OpenFlow 1.0 has no set_field, so ovs-ofctl sent one on a
+    Nicira field as NXAST_REG_LOAD and one on a field with an action of its own as that action
+    (`mod_nw_src`), and has no instructions, so write_actions and clear_actions are not sent at
+    all (encode_WRITE_ACTIONS); OpenFlow 1.2+ sends `mod_nw_src` as a set_field."""
+    out = []
+    for a in acts:
+        if a.kind == "write_actions":
+            if of13:
+                out.append(Act("write_actions", as_encoded(a.a, of13)))
+        elif a.kind == "clear_actions":
+            if of13:
+                out.append(a)
+        elif a.kind == "strip_vlan" and of13:
+            out.append(Act("strip_vlan", True))
+        elif a.kind == "set_field" and of13 and a.c == "legacy" and a.a in ("eth_src", "eth_dst", "ip_src", "ip_dst"):
+            out.append(Act("set_field", a.a, a.b, "set_field"))
+        elif a.kind == "set_field" and not of13 and a.c == "set_field" and a.a in _NXM_NAMES \
+                and a.a not in _LEGACY_SET:
+            out.append(Act("set_field", a.a, a.b, "reg_load"))
+        elif a.kind == "set_field" and not of13 and a.c == "set_field" and a.a in _LEGACY_SET:
+            out.append(Act("set_field", a.a, a.b, "legacy"))
+        else:
+            out.append(a)
+    return out
 
 
 def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, stored: bool = False) -> str:
@@ -500,6 +545,8 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         if field == "ip_dscp":
             return f"set_field:{v}->ip_dscp" if of13 else f"mod_nw_tos:{v << 2}"
         legacy = _LEGACY_SET.get(field)
+        if stored and how == "set_field":
+            return f"set_field:{_fmt_set_value(field, v)}->{field}"
         if legacy and field.startswith(("tcp", "udp")) and (how == "legacy" or not of13):
             l4 = {6: "tcp", 17: "udp", 132: "sctp"}.get(proto or 0)
             if of13 and l4 is not None:
@@ -532,8 +579,8 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         if table is None:
             return f"resubmit:{_fmt_port(port)}"
         return f"resubmit({'' if port is None else _fmt_port(port)},{table})"
-    if k == "goto_table":
-        return f"goto_table:{a.a}"
+    if k == "goto_table":   # OpenFlow 1.0 has no instructions: ovs-ofctl is sent a resubmit
+        return f"goto_table:{a.a}" if of13 or stored else f"resubmit(,{a.a})"
     if k == "write_metadata":
         return f"write_metadata:{a.a:#x}" if a.b == (1 << 64) - 1 else f"write_metadata:{a.a:#x}/{a.b:#x}"
     if k == "ct":
@@ -551,6 +598,10 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         return f"ct({','.join(parts)})"
     if k == "ct_clear":
         return "ct_clear"
+    if k == "clear_actions":
+        return "clear_actions"
+    if k == "write_actions":
+        return f"write_actions({format_actions(a.a, of13, tagged, proto, stored)})"
     if k == "note":
         # the NX note action pads its bytes so the action is a multiple of 8 long (10 + n)
         data = [b for b in str(a.a).split(".") if b]
@@ -567,8 +618,35 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
     raise AssertionError(k)
 
 
-def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False, proto: int | None = None) -> str:
+def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False, proto: int | None = None,
+                   stored: bool = False) -> str:
     """ofpacts_format: `drop` for none."""
+    if not of13 and not stored:     # OpenFlow 1.0 carries no action set instructions
+        acts = [a for a in acts if a.kind not in ("write_actions", "clear_actions")]
     if not acts:
         return "drop"
-    return ",".join(format_act(a, of13, tagged, proto) for a in acts)
+    return ",".join(format_act(a, of13, tagged, proto, stored) for a in acts)
+
+
+def execute_action_set(action_set: list[Act]) -> list[Act]:
+    """ofpacts_execute_action_set: the action list an OpenFlow 1.1+ action set (write_actions'
+    accumulated actions, or a group's bucket) runs as: the last of each slot action in the
+    spec's order, every set/move in order, then the one final action (group over output over
+    resubmit over ct_clear over ct, the later of a kind); nothing without a final action."""
+    slots: dict[str, Act] = {}
+    sets: list[Act] = []
+    final: Act | None = None
+    for a in action_set:
+        k = a.kind
+        if k in _SET_SLOTS:
+            slots[k] = a
+        elif k in _SET_FINAL or k in _RESERVED_OUTPUTS:
+            fk = k if k in _SET_FINAL else "output"
+            if final is None or _SET_FINAL.index(fk) >= _SET_FINAL.index(
+                    final.kind if final.kind in _SET_FINAL else "output"):
+                final = a
+        elif k in _SET_OR_MOVE:
+            sets.append(a)
+    if final is None:
+        return []
+    return [slots[k] for k in _SET_SLOTS if k in slots] + sets + [final]

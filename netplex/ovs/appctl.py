@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 
+from netplex.ovs.actions import split_top
 from netplex.ovs.bond import format_bond, format_lacp
 from netplex.ovs.dpctl import dpctl, dpif_dump_flows
-from netplex.ovs.flow import ETH_P_IP, VLAN_CFI, FlowError, Match
+from netplex.ovs.flow import ETH_P_IP, IPPROTO_TCP, VLAN_CFI, FlowError, Match
 from netplex.ovs.ofproto import parse_flow_mod
 from netplex.ovs.ovsdb import DbError
 from netplex.ovs.service import VSWITCHD_CTL, connect, running_vswitchd
@@ -41,6 +42,14 @@ def _server_error(target: str) -> str:
 _BAR = "=" * 79
 
 
+_FLOW_MOD_KEYS = ("table", "priority", "cookie", "idle_timeout", "hard_timeout", "importance", "out_port",
+                  "out_group", "send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+                  "no_byte_counts", "actions")
+
+
+OFPP_NONE = 0xFFFF
+
+
 def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
     """The packet ofproto/trace is asked about, from flow syntax (fields not given are 0).
     `nw_frag=no` (what ofproto/trace's own Flow line prints for an IP packet) is taken;
@@ -51,11 +60,19 @@ def _flow_from_text(xb: XBridge, text: str) -> dict[str, int]:
             raise FlowError(f"netplex: ofproto/trace of a fragment ({frag.group(0).lstrip(',')}) is not supported")
         text = text[:frag.start()] + text[frag.end():]
     try:
+        # parse_ofp_exact_flow: match fields only; tp_src/tp_dst are tcp_src/tcp_dst's names
+        for item in split_top(text):
+            key = re.split(r"[=:]", item.strip(), maxsplit=1)[0]
+            if key in _FLOW_MOD_KEYS:
+                raise FlowError(f"unknown field {key}")
         fm = parse_flow_mod(text, "delete", xb.port_no)
+        for key in ("tp_src", "tp_dst"):
+            if re.search(rf"(?:^|[\s,]){key}=", text) and fm.match.fields.get("nw_proto", (0, 0))[0] != IPPROTO_TCP:
+                raise FlowError(f"prerequisites not met for setting {key}")
     except FlowError as e:
         raise FlowError(f"Bad openflow flow syntax: {text}: {e.message}") from None
     flow = {k: v for k, (v, _m) in fm.match.fields.items()}
-    flow.setdefault("in_port", 0)
+    flow.setdefault("in_port", OFPP_NONE)    # no in_port: OFPP_NONE, which prints as ANY
     flow.setdefault("dl_type", 0)
     return flow
 
@@ -97,8 +114,36 @@ def _megaflow(x: Xlate, flow: dict[str, int], recirc: int = 0) -> str:
     return ",".join([head, *ct, "eth", *rest])
 
 
-def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int]) -> str:
-    """ofproto/trace's report."""
+# ct_state_to_string's flags, by bit
+_CT_FLAGS = {"new": 0x01, "est": 0x02, "rel": 0x04, "rpl": 0x08, "inv": 0x10, "trk": 0x20, "snat": 0x40, "dnat": 0x80}
+
+
+def parse_ct_next(text: str) -> int:
+    """parse_ct_state and validate_ct_state for `--ct-next FLAGS` (`trk,est`)."""
+    state = 0
+    for word in re.split(r"[, ]+", text.strip(", ")) if text.strip(", ") else []:
+        if word not in _CT_FLAGS:
+            raise FlowError(f"{word}: unknown connection tracking state flag")
+        state |= _CT_FLAGS[word]
+    shown = "|".join(n for n, b in _CT_FLAGS.items() if state & b)
+    why = []
+    if state and not state & 0x20:
+        why.append('If "trk" is unset, no other flags are set')
+    if state & 0x10 and state & ~0x30:
+        why.append('when "inv" is set, only "trk" may also be set')
+    if state & 0x01 and state & 0x02:
+        why.append('"new" and "est" are mutually exclusive')
+    if state & 0x01 and state & 0x08:
+        why.append('"new" and "rpy" are mutually exclusive')
+    if why:
+        raise FlowError("".join(f"{shown}: invalid connection state: {w}\n" for w in why).rstrip("\n"))
+    return state
+
+
+def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], ct_next: list[int] | None = None) -> str:
+    """ofproto/trace's report; `ct_next`: the ct_state each conntrack recirculation resumes
+    with, in turn (`--ct-next`), trk|new once they are used up."""
+    ct_next = list(ct_next or [])
     out: list[str] = []
     x = Xlate(vsd, xb, flow, None, tracing=True, may_learn=False)
     _report(x, flow, out, 0)
@@ -110,7 +155,14 @@ def trace(vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int]) -> str:
         n += 1
         out.append("")
         out.append(_BAR)
-        out.append(f"recirc({rid:#x}) - resume conntrack with default ct_state=trk|new (use --ct-next to customize)")
+        if ct_next:
+            state = ct_next.pop(0)
+            rflow = {**rflow, "ct_state": state}
+            shown = "|".join(n for n, b in _CT_FLAGS.items() if state & b)
+            out.append(f"recirc({rid:#x}) - resume conntrack with ct_state={shown}")
+        else:
+            out.append(f"recirc({rid:#x}) - resume conntrack with default ct_state=trk|new "
+                       "(use --ct-next to customize)")
         out.append(_BAR)
         out.append("")
         y = Xlate(vsd, xb, rflow, None, tracing=True, may_learn=False)
@@ -130,6 +182,7 @@ def _report(x: Xlate, flow: dict[str, int], out: list[str], recirc: int, table: 
         thaw.add("action", f"Resuming from table {table}")
         x.node = bridge
         x.table(table, bridge)
+        x.run_action_set(bridge)
     else:
         x.run()
     lines: list[str] = []
@@ -137,13 +190,16 @@ def _report(x: Xlate, flow: dict[str, int], out: list[str], recirc: int, table: 
     out.extend(lines)
     out.append("")
     final = dict(x.flow)
-    for f in ("ct_state", "ct_zone", "ct_mark"):
-        if recirc:
-            final.pop(f, None)
+    # flow_equal(initial, final): a resumed pipeline that leaves the flow as it resumed is unchanged
     changed = {k: v for k, v in final.items() if v} != {k: v for k, v in flow.items() if v}
-    out.append(f"Final flow: {flow_format(final, recirc=recirc) if changed or recirc else 'unchanged'}")
+    out.append(f"Final flow: {flow_format(final, recirc=recirc) if changed else 'unchanged'}")
     out.append(f"Megaflow: {_megaflow(x, flow, recirc)}")
     out.append(f"Datapath actions: {format_odp(x.odp)}")
+    if x.error is not None:
+        out.append(f"\nTranslation failed ({x.error}), packet is dropped.")
+    elif x.slow():
+        out.append("\nThis flow is handled by the userspace slow path because it:\n"
+                   "  - Uses action(s) not supported by datapath.")
 
 
 def _bond_cmd(vsd: OvsVswitchd, cmd: str, rest: list[str], target: str) -> Result:
@@ -180,6 +236,8 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
         elif opt.startswith("--timeout") or opt == "-T":
             if opt == "-T":
                 args = args[1:]
+        elif opt.startswith(("-v", "--verbose")):
+            pass        # ovs-appctl's own log levels (`-vpoll_loop:off`): it logs nothing here
         else:
             return Result(1, "", f"ovs-appctl: unrecognized option '{opt}'\n" if opt.startswith("--") else
                           f"ovs-appctl: invalid option -- '{opt[1:2]}'\n")
@@ -214,6 +272,22 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
                 xb.mac_flush()
         return Result(0, "table successfully flushed\n")
     if cmd == "ofproto/trace":
+        ct_next: list[int] = []
+        plain: list[str] = []
+        i = 0
+        while i < len(rest):
+            if rest[i] != "--ct-next":
+                plain.append(rest[i])
+                i += 1
+                continue
+            if i + 1 >= len(rest):
+                return Result(2, "", f"Missing argument for option --ct-next\n{_server_error(target)}")
+            try:
+                ct_next.append(parse_ct_next(rest[i + 1]))
+            except FlowError as e:
+                return Result(2, "", f"{e.message}\n{_server_error(target)}")
+            i += 2
+        rest = plain
         if len(rest) < 2:
             return Result(2, "", f"\"ofproto/trace\" command requires at least 1 arguments\n{_server_error(target)}")
         if len(rest) > 2:
@@ -225,7 +299,7 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
             flow = _flow_from_text(xb, rest[1])
         except FlowError as e:
             return Result(2, "", f"{e.message}\n{_server_error(target)}")
-        return Result(0, trace(vsd, xb, flow))
+        return Result(0, trace(vsd, xb, flow, ct_next))
     if cmd in ("bond/show", "lacp/show", "bond/list"):
         return _bond_cmd(vsd, cmd, rest, target)
     if cmd in ("dpctl/dump-flows", "dpctl/del-flows", "dpctl/show"):

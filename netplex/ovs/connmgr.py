@@ -181,10 +181,11 @@ def _bucket_actions(acts: list[Act]) -> list[tuple[str, int, int]]:
 
 
 def of_acts(decoded: list[tuple[str, int, int]], goto: int | None = None,
-            metadata: tuple[int, int] | None = None, meter: int | None = None) -> list[Act]:
-    """A decoded OpenFlow 1.3 action list (openflow.decode_action_list), WRITE_METADATA,
-    GOTO_TABLE and METER as the switch's own actions, as ovs-ofctl would have spelled them
-    (`meter:N` first, as ofpacts_verify orders the instructions)."""
+            metadata: tuple[int, int] | None = None, meter: int | None = None,
+            write: list[tuple[str, int, int]] | None = None, clear: bool = False) -> list[Act]:
+    """A decoded OpenFlow 1.3 action list (openflow.decode_action_list), CLEAR_ACTIONS,
+    WRITE_ACTIONS, WRITE_METADATA, GOTO_TABLE and METER as the switch's own actions, as
+    ovs-ofctl would have spelled them (in ofpacts_verify's order of the instructions)."""
     acts: list[Act] = [] if meter is None else [Act("meter", meter)]
     for kind, a, b in decoded:
         if kind == "output":
@@ -197,6 +198,10 @@ def of_acts(decoded: list[tuple[str, int, int]], goto: int | None = None,
             acts.append(Act("dec_ttl"))
         else:               # push_vlan, group, set_queue
             acts.append(Act(kind, a))
+    if clear:
+        acts.append(Act("clear_actions"))
+    if write is not None:
+        acts.append(Act("write_actions", of_acts(write)))
     if metadata is not None:
         acts.append(Act("write_metadata", metadata[0], metadata[1]))
     if goto is not None:
@@ -247,9 +252,20 @@ def of_action_list(acts: list[Act]) -> tuple[list[tuple[str, int, int]], int | N
             metadata = (a.a, a.b)
         elif a.kind == "goto_table":
             goto = a.a
-        else:
+        elif a.kind == "write_actions":
+            if of_action_set(acts)[0] is None:
+                return None
+        elif a.kind != "clear_actions":     # (the action set's instructions: of_action_set)
             return None
     return out, goto, metadata
+
+
+def of_action_set(acts: list[Act]) -> tuple[list[tuple[str, int, int]] | None, bool]:
+    """The switch's WRITE_ACTIONS as an OpenFlow 1.3 action list (None: none, or an action with
+    no such spelling) and whether it has CLEAR_ACTIONS."""
+    write = next((a.a for a in acts if a.kind == "write_actions"), None)
+    whole = of_action_list(write) if write is not None else None
+    return (whole[0] if whole is not None else None), any(a.kind == "clear_actions" for a in acts)
 
 
 def port_desc(xb: XBridge, p: OfPort) -> PortDesc:
@@ -480,11 +496,12 @@ class OfChannel:
                     outputs, goto = of_outputs(acts)
                     whole = of_action_list(acts)
                     flags = 1 if "send_flow_rem" in r.flags else 0
+                    write, clear = of_action_set(acts) if whole is not None else (None, False)
                     entries.append(flow_stats_entry(r.table, now - r.created, r.priority, r.idle_timeout,
                                                     r.hard_timeout, flags, r.cookie, r.n_packets, r.n_bytes,
                                                     r.match.fields, outputs, goto if whole is None else whole[1],
                                                     None if whole is None else whole[0],
-                                                    None if whole is None else whole[2], meter))
+                                                    None if whole is None else whole[2], meter, write, clear))
         elif mp_type == OFPMP_PORT_STATS:
             want = struct.unpack_from("!I", req, 0)[0] if len(req) >= 4 else OFPP_ANY
             entries = []
@@ -642,7 +659,7 @@ class OfChannel:
         """handle_flow_mod in OpenFlow 1.3's terms; the error (type, code) it refuses with, or None."""
         match = Match(dict(msg.match))
         table = None if msg.table_id == 0xFF else msg.table_id
-        acts = of_acts(msg.acts, msg.goto_table, msg.metadata, msg.meter)
+        acts = of_acts(msg.acts, msg.goto_table, msg.metadata, msg.meter, msg.write, msg.clear)
         try:
             self.xb.ofproto.check_groups(acts)
         except GroupModError as e:      # ofproto_check_ofpacts: OFPBAC_BAD_OUT_GROUP, OFPMMFC_INVALID_METER

@@ -5,8 +5,10 @@ A group is a type and a list of buckets, each an action set with a weight (selec
 a watched port or group (fast failover): `group_id=1,type=select,bucket=weight:10,
 actions=output:1,bucket=weight:20,actions=output:2`. Types: all (every bucket on a clone
 of the packet), select (one bucket by a hash), indirect (its one bucket), ff /
-fast_failover (the first live bucket). `selection_method`, `fields` and the bucket
-commands of OpenFlow 1.5 (insert-buckets, remove-buckets) are refused with netplex's words.
+fast_failover (the first live bucket). `selection_method=dp_hash` (OVS's default method, the
+one netplex models) is taken; the other methods, `selection_method_param`, `fields` and
+the bucket commands of OpenFlow 1.5 (insert-buckets, remove-buckets) are refused with
+netplex's words.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class Group:
     group_id: int
     type: str
     buckets: list[Bucket] = field(default_factory=list)
+    selection_method: str = ""      # as given (`dp_hash`), printed back by dump-groups
     created: int = 0
     packets: int = 0
     bytes: int = 0
@@ -127,7 +130,7 @@ def _parse_bucket(text: str, n: int, port_no: Callable[[str], int | None], table
             continue
         acts.append(item)
     text_acts = ",".join(a for a in acts if a)
-    b.actions = parse_actions(text_acts, port_no, table, of_version=4) if text_acts else []
+    b.actions = parse_actions(text_acts, port_no, table, of_version=4, outer="group") if text_acts else []
     return b
 
 
@@ -137,6 +140,7 @@ def parse_group_mod(text: str, command: str, port_no: Callable[[str], int | None
     head, bucket_texts = _bucket_texts(text)
     group_id: int | None = None
     gtype: str | None = None
+    method = ""
     for raw in split_top(head) if head else []:
         item = raw.strip()
         if not item:
@@ -154,6 +158,8 @@ def parse_group_mod(text: str, command: str, port_no: Callable[[str], int | None
             if value not in GROUP_TYPES:
                 raise FlowError(f"invalid group type {value}")
             gtype = GROUP_TYPES[value]
+        elif key == "selection_method" and value == "dp_hash":
+            method = value
         elif key in ("selection_method", "selection_method_param", "fields", "command_bucket_id"):
             raise FlowError(f"netplex: ovs-ofctl group {key} is not supported")
         else:
@@ -175,7 +181,7 @@ def parse_group_mod(text: str, command: str, port_no: Callable[[str], int | None
     if gtype == "select" and any(weights) and dp_hash_table(weights) is None:
         raise FlowError("netplex: ovs-ofctl select group weights needing more than 256 hash values "
                         "(OVS's default selection method) are not supported")
-    return Group(group_id, gtype, buckets)
+    return Group(group_id, gtype, buckets, method)
 
 
 def _fmt_port(n: int) -> str:
@@ -188,6 +194,8 @@ def format_group(g: Group, version: int, command: str = "") -> str:
     ids = version == 1 or version >= 6
     head = f"{command} " if command else ""
     out = f"{head}group_id={g.group_id},type={g.type}"
+    if g.selection_method and ids:     # ofputil_group_properties_format (Nicira and 1.5 carry it)
+        out += f",selection_method={g.selection_method}"
     for b in g.buckets:
         parts = []
         if ids:

@@ -163,15 +163,16 @@ def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None]
 
 
 def _find_actions(text: str) -> int:
-    """Where `actions=` (or `actions:`) begins, outside parentheses; -1 for none."""
+    """Where `actions=` (or `actions:`, or `action=`: ofp_extract_actions looks for
+    "action" and the `=` after it) begins, outside parentheses; -1 for none."""
     depth = 0
     for i, ch in enumerate(text):
         if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and text.startswith("actions", i) and (i == 0 or text[i - 1] in ", \t") \
-                and text[i + 7:i + 8] in ("=", ":"):
+        elif depth == 0 and text.startswith("action", i) and (i == 0 or text[i - 1] in ", \t") \
+                and (text[i + 6:i + 7] == "=" or text.startswith("actions", i) and text[i + 7:i + 8] in ("=", ":")):
             return i
         elif depth == 0 and text.startswith("apply_actions(", i):
             return -1

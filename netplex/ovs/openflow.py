@@ -145,10 +145,11 @@ def decode_match(data: bytes, off: int) -> tuple[dict[str, tuple[int, int]], int
 OFPAT_SET_QUEUE, OFPAT_GROUP, OFPAT_DEC_NW_TTL, OFPAT_SET_FIELD = 21, 22, 24, 25
 OFPAT_PUSH_VLAN, OFPAT_POP_VLAN = 17, 18
 OFPIT_WRITE_METADATA = 2
+OFPIT_WRITE_ACTIONS, OFPIT_CLEAR_ACTIONS = 3, 5
 OFPIT_METER = 6
 # the instructions' order on the wire when none is given: OVS's (ofpacts_put_openflow_instructions
 # writes them in ofpacts' order, which ofpacts_verify keeps: meter, apply, write_metadata, goto)
-INSTRUCTION_ORDER = ("meter", "apply", "metadata", "goto")
+INSTRUCTION_ORDER = ("meter", "apply", "clear", "write", "metadata", "goto")
 OFPET_BAD_ACTION, OFPET_BAD_INSTRUCTION = 2, 3
 OFPBAC_BAD_TYPE, OFPBAC_BAD_OUT_GROUP, OFPBAC_BAD_SET_TYPE = 0, 9, 13
 OFPBIC_UNSUP_INST = 1
@@ -292,6 +293,9 @@ class FlowModMsg:
     # OFPIT_METER's meter id; the instructions' order on the wire (INSTRUCTION_ORDER's names; empty: that order)
     meter: int | None = field(default=None, compare=False)
     order: tuple[str, ...] = field(default=(), compare=False)
+    # WRITE_ACTIONS' action set (None: no such instruction) and CLEAR_ACTIONS
+    write: list[tuple[str, int, int]] | None = field(default=None, compare=False)
+    clear: bool = field(default=False, compare=False)
 
     def encode(self, xid: int) -> bytes:
         head = struct.pack("!QQBBHHHIIIH2x", self.cookie, self.cookie_mask, self.table_id, self.command,
@@ -299,7 +303,8 @@ class FlowModMsg:
                            OFPP_ANY, self.flags)
         acts = (encode_action_list(self.acts) if self.acts else encode_actions(self.actions)) \
             if self.actions or self.acts else None
-        insts = encode_instructions(acts, self.metadata, self.goto_table, self.meter, self.order)
+        insts = encode_instructions(acts, self.metadata, self.goto_table, self.meter, self.order,
+                                    None if self.write is None else encode_action_list(self.write), self.clear)
         return encode("FLOW_MOD", xid, head + encode_match(self.match) + insts)
 
     @classmethod
@@ -313,12 +318,16 @@ class FlowModMsg:
 
 
 def encode_instructions(acts: bytes | None, metadata: tuple[int, int] | None, goto_table: int | None,
-                        meter: int | None, order: tuple[str, ...] = ()) -> bytes:
+                        meter: int | None, order: tuple[str, ...] = (), write: bytes | None = None,
+                        clear: bool = False) -> bytes:
     """A flow's instructions (§7.2.4): OFPIT_METER, APPLY_ACTIONS (the encoded `acts`; None: no
-    such instruction), WRITE_METADATA and GOTO_TABLE, those present, in `order` (INSTRUCTION_ORDER's
-    names: os-ken's ofctl puts APPLY_ACTIONS last) or OVS's order."""
+    such instruction), CLEAR_ACTIONS, WRITE_ACTIONS (the encoded `write`), WRITE_METADATA and
+    GOTO_TABLE, those present, in `order` (INSTRUCTION_ORDER's names: os-ken's ofctl puts
+    APPLY_ACTIONS last) or OVS's order."""
     parts = {"meter": None if meter is None else struct.pack("!HHI", OFPIT_METER, 8, meter),
              "apply": None if acts is None else struct.pack("!HH4x", OFPIT_APPLY_ACTIONS, 8 + len(acts)) + acts,
+             "clear": struct.pack("!HH4x", OFPIT_CLEAR_ACTIONS, 8) if clear else None,
+             "write": None if write is None else struct.pack("!HH4x", OFPIT_WRITE_ACTIONS, 8 + len(write)) + write,
              "metadata": None if metadata is None else struct.pack("!HH4xQQ", OFPIT_WRITE_METADATA, 24, *metadata),
              "goto": None if goto_table is None else struct.pack("!HHB3x", OFPIT_GOTO_TABLE, 8, goto_table)}
     return b"".join(parts[k] or b"" for k in (order or INSTRUCTION_ORDER))
@@ -326,8 +335,10 @@ def encode_instructions(acts: bytes | None, metadata: tuple[int, int] | None, go
 
 def decode_instructions(body: bytes, pos: int, end: int, into: FlowModMsg | FlowStats) -> None:
     """A flow's instructions from body[pos:end] into a FLOW_MOD or flow statistics entry: the
-    APPLY_ACTIONS list, GOTO_TABLE, WRITE_METADATA, METER and their order; another instruction is
-    the FLOW_MOD's OFPBIC_UNSUP_INST (OVS 3.1 runs no WRITE_ACTIONS/CLEAR_ACTIONS over OpenFlow here)."""
+    APPLY_ACTIONS list, CLEAR_ACTIONS, WRITE_ACTIONS (an action set: ofpacts_decode_for_action_set
+    refuses an action an action set cannot hold, output to CONTROLLER among those decoded here,
+    with OFPBAC_BAD_TYPE), GOTO_TABLE, WRITE_METADATA, METER and their order; another instruction
+    is the FLOW_MOD's OFPBIC_UNSUP_INST."""
     order: list[str] = []
     while pos + 8 <= end:
         itype, ilen = struct.unpack_from("!HH", body, pos)
@@ -341,6 +352,17 @@ def decode_instructions(body: bytes, pos: int, end: int, into: FlowModMsg | Flow
             if isinstance(into, FlowModMsg):
                 into.error = into.error or err
             order.append("apply")
+        elif itype == OFPIT_WRITE_ACTIONS:
+            acts, err = decode_action_list(body[pos + 8:pos + ilen])
+            if err is None and any(k == "output" and a == 0xFFFFFFFD for k, a, _b in acts):
+                err = (OFPET_BAD_ACTION, OFPBAC_BAD_TYPE)    # OFPACT_CONTROLLER: not in an action set
+            into.write = acts
+            if isinstance(into, FlowModMsg):
+                into.error = into.error or err
+            order.append("write")
+        elif itype == OFPIT_CLEAR_ACTIONS:
+            into.clear = True
+            order.append("clear")
         elif itype == OFPIT_GOTO_TABLE:
             into.goto_table = body[pos + 4]
             order.append("goto")
@@ -441,12 +463,15 @@ def flow_stats_entry(table_id: int, duration_ns: int, priority: int, idle: int, 
                      cookie: int, packets: int, n_bytes: int, match: dict[str, tuple[int, int]],
                      actions: list[tuple[int, int]], goto_table: int | None,
                      action_list: list[tuple[str, int, int]] | None = None,
-                     metadata: tuple[int, int] | None = None, meter: int | None = None) -> bytes:
+                     metadata: tuple[int, int] | None = None, meter: int | None = None,
+                     write: list[tuple[str, int, int]] | None = None, clear: bool = False) -> bytes:
     """ofp_flow_stats (§7.3.5.2) with a METER, an APPLY_ACTIONS (OUTPUTs, or the whole
-    `action_list` when given: `encode_action_list`), a WRITE_METADATA and a GOTO_TABLE."""
+    `action_list` when given: `encode_action_list`), a CLEAR_ACTIONS, a WRITE_ACTIONS, a
+    WRITE_METADATA and a GOTO_TABLE."""
     acts = (encode_action_list(action_list) if action_list else encode_actions(actions)) \
         if actions or action_list else None
-    insts = encode_instructions(acts, metadata, goto_table, meter)
+    insts = encode_instructions(acts, metadata, goto_table, meter, (),
+                                None if write is None else encode_action_list(write), clear)
     body = (struct.pack("!BxIIHHHH4xQQQ", table_id, duration_ns // 1_000_000_000, duration_ns % 1_000_000_000,
                         priority, idle, hard, flags, cookie, packets, n_bytes) + encode_match(match) + insts)
     return struct.pack("!H", 2 + len(body)) + body
@@ -543,6 +568,8 @@ class FlowStats:
     metadata: tuple[int, int] | None = None
     meter: int | None = None
     order: tuple[str, ...] = ()
+    write: list[tuple[str, int, int]] | None = None
+    clear: bool = False
 
 
 def decode_flow_stats(body: bytes) -> list[FlowStats]:

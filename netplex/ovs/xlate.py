@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from netplex.ovs.actions import Act, field_key, format_act, format_actions
+from netplex.ovs.actions import Act, execute_action_set, field_key, format_act, format_actions
 from netplex.ovs.conntrack import CS_NEW, CS_TRK, ConnTracker
 from netplex.ovs.flow import (
     ETH_P_RARP,
@@ -61,10 +61,17 @@ if TYPE_CHECKING:
 __all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_port_name", "megaflow_fields",
            "print_trace", "revalidate_all", "tunnel_flags_text", "upcall_handler", "with_tunnel_fields"]
 
-MAX_RESUBMIT_DEPTH = 64
+MAX_RESUBMIT_DEPTH = 64                         # MAX_DEPTH
+MAX_RESUBMITS = MAX_RESUBMIT_DEPTH * MAX_RESUBMIT_DEPTH
+MAX_ODP_BYTES = 0xFFFF                          # the datapath actions fit one Netlink attribute
+# the Netlink size of each datapath action (nla header and payload); a set, ct or userspace
+# action is counted at its smallest, a set of one field
+_ODP_BYTES = {"output": 8, "recirc": 8, "hash": 12, "pop_vlan": 4, "push_vlan": 8, "meter": 8, "set_priority": 12}
+_ODP_OTHER_BYTES = 16
 # the datapath's recirculation: (packet, recirc id, ct_state, ct_zone)
 Recirculate = Callable[[Ethernet, int, int, int], None]
 OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
+OFPP_NONE = 0xFFFF      # no input port (OpenFlow 1.0's OFPP_NONE, ANY in 1.1+)
 
 
 class TraceNode:
@@ -86,7 +93,9 @@ class TraceNode:
 def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str = "") -> None:
     """oftrace_node_print_details: 4 spaces a level; a table's number is `%2d.`. A bridge's
     tables are at its own level; a table a (non-final) resubmit reached is printed at
-    its action's indentation, its actions two levels in, as OVS 3.1 does."""
+    its action's indentation, its actions two levels in, as OVS 3.1 does. `nested` and `chain`
+    are the tables a bridge's last goto_table/resubmit reached when an action set runs after
+    them (Xlate.run_action_set)."""
     for n in nodes:
         pad = " " * (4 * level)
         sub = level + 1
@@ -102,6 +111,12 @@ def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str 
             sub = level
         elif n.kind == "table" and parent == "action":
             out.append(" " * (4 * (level - 1)) + n.text)
+        elif n.kind == "nested":     # a table a final goto reached, with more after it in its caller
+            out.append(f"{pad}{n.text}")
+            sub = level + 2
+        elif n.kind == "chain":      # the last table (or action set) in its caller's list
+            out.append(" " * (4 * (level - 1)) + n.text)
+            sub = level
         elif n.kind == "bucket":     # a group's bucket: at its group's level, its actions two in
             out.append(f"{pad}{n.text}")
             sub = level + 2
@@ -114,8 +129,8 @@ def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str 
 
 
 def local_port_name(n: int) -> str:
-    """ofputil_format_port without a port map: the reserved LOCAL port by name."""
-    return "LOCAL" if n == OFPP_LOCAL else str(n)
+    """ofputil_format_port without a port map: the reserved LOCAL and ANY ports by name."""
+    return "LOCAL" if n == OFPP_LOCAL else "ANY" if n == OFPP_NONE else str(n)
 
 
 def tunnel_flags_text(flags: int, exact: bool = True) -> str:
@@ -212,6 +227,10 @@ class Xlate:
         self.tracing = tracing
         self.may_learn = may_learn
         self.depth = 0
+        self.resubmits = 0              # rules reached by resubmit, goto_table, a patch port
+        self.error: str | None = None   # xlate_error's text: the translation failed, the packet is dropped
+        self.exit = False               # the translation stopped here (ctx->exit)
+        self._odp_sized = self._odp_bytes = 0
         self.recircs: list[tuple[int, dict[str, int], int, int]] = []   # (table, flow, zone, id) for ct(table=)
         self.root = TraceNode("root", "")
         self.node = self.root
@@ -226,6 +245,8 @@ class Xlate:
         self.lookups: list[tuple[Any, int, Any]] = []
         self.groups_hit: list[Any] = []
         self.learns: list[tuple[XBridge, int, int, int]] = []
+        self.action_set: list[Act] = []     # what write_actions accumulated (ctx->action_set)
+        self.set_keys: set[str] = set()     # the fields a set action (not a move) wrote
 
     # -- trace helpers ---------------------------------------------------------
     def note(self, kind: str, text: str) -> None:
@@ -242,9 +263,11 @@ class Xlate:
             self.note("detail", "fail-open: no controller connected, NORMAL")
             self.normal(self.node)
             return
-        self.table(table, self.node)
+        bridge = self.node
+        self.table(table, bridge)
+        self.run_action_set(bridge)
 
-    def table(self, table: int, parent: TraceNode, in_port: int | None = None) -> None:
+    def table(self, table: int, parent: TraceNode, in_port: int | None = None, resubmit: bool = False) -> None:
         """xlate_table_action / rule_dpif_lookup_from_table; `in_port` (resubmit's port) is the
         input port of the lookup only: the rule's actions see the original one again (so that
         NORMAL and IN_PORT are not surprised, as OVS restores it)."""
@@ -277,6 +300,7 @@ class Xlate:
             rule.n_bytes += self.frame.wire_len()
             rule.used = now
         self.rules_hit.append(rule)
+        self.resubmits += resubmit
         self.cur_table, self.cur_cookie = table, rule.cookie
         node = parent
         if self.tracing:
@@ -293,6 +317,8 @@ class Xlate:
             node.add("action", "drop")
         last = len(acts) - 1
         for i, a in enumerate(acts):
+            if self.error or self.exit:
+                break
             self.table_node = node
             k = a.kind
             an = node
@@ -347,17 +373,25 @@ class Xlate:
                 self.flow["nw_ttl"] = ttl - 1
                 self.unwildcard("nw_ttl")
             elif k in ("resubmit", "goto_table"):
-                if self.depth >= MAX_RESUBMIT_DEPTH:
-                    self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
+                if not self.resource_check():
                     return
                 rport, want = (a.a, a.b) if k == "resubmit" else (None, a.a)
                 tbl: int = table if want is None else want
-                self.depth += 1
+                # only a lookup in the same or an earlier table deepens (a pipeline going
+                # forward ends by itself)
+                deepens = int(tbl <= table)
+                self.depth += deepens
                 self.table(tbl, an if i != last else parent,
-                           rport if rport is not None and rport != OFPP_IN_PORT else None)
-                self.depth -= 1
+                           rport if rport is not None and rport != OFPP_IN_PORT else None, resubmit=True)
+                self.depth -= deepens
                 if k == "goto_table":
                     return
+            elif k == "write_actions":
+                self.action_set += a.a
+                self.report_action_set("is")
+            elif k == "clear_actions":
+                self.report_action_set("was")
+                self.action_set = []
             elif k == "write_metadata":
                 self.flow["metadata"] = (self.flow.get("metadata", 0) & ~a.b) | (a.a & a.b)
             elif k == "ct":
@@ -376,13 +410,80 @@ class Xlate:
                 if m is not None:      # xlate_meter_action: the datapath's meter, no commit
                     self.odp.append(("meter", m.dp_id, m))
 
+    def resource_check(self) -> bool:
+        """xlate_resubmit_resource_check: the limits that end a translation before a lookup."""
+        if self.depth >= MAX_RESUBMIT_DEPTH:
+            self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
+            self.error = "Recursion too deep"
+        elif self.resubmits >= MAX_RESUBMITS:
+            self.note("error", f"over {MAX_RESUBMITS} resubmit actions")
+            self.error = "Too many resubmits"
+        elif self.odp_bytes() > MAX_ODP_BYTES:
+            self.note("error", "resubmits yielded over 64 kB of actions")
+            self.exit = True        # not an error: the flow is slow-pathed
+        else:
+            return True
+        return False
+
+    def slow(self) -> bool:
+        """The datapath actions are too big for one Netlink attribute: SLOW_ACTION, no datapath
+        flow (nl_attr_oversized)."""
+        return self.odp_bytes() > MAX_ODP_BYTES
+
+    def odp_bytes(self) -> int:
+        """The Netlink size of the datapath actions so far (counted once each)."""
+        for a in self.odp[self._odp_sized:]:
+            self._odp_bytes += _ODP_BYTES.get(a[0], _ODP_OTHER_BYTES)
+        self._odp_sized = len(self.odp)
+        return self._odp_bytes
+
+    # -- the action set (OpenFlow 1.1+ write_actions / clear_actions) -----------------------
+    def report_action_set(self, verb: str) -> None:
+        """xlate_report_action_set: what the action set would run, `is` after a write, `was`
+        before a clear."""
+        if self.tracing:
+            acts = execute_action_set(self.action_set)
+            tagged = bool(self.flow.get("vlan_tci"))
+            self.note("detail", f"action set {verb}: {format_actions(acts, False, tagged, stored=True)}" if acts
+                      else f"action set {verb} empty")
+
+    def run_action_set(self, bridge: TraceNode, top: bool = True) -> None:
+        """xlate_action_set: once the bridge's tables are done, the action set runs as an action
+        list (execute_action_set). OVS reports it in the list its trace is at then: for the
+        packet's own bridge (`top`) that of the first table, whose last goto_table/resubmit
+        chain is then nested under it (netplex keeps that chain flat under the bridge until
+        then); for a patch port's peer, the peer bridge's."""
+        acts = execute_action_set(self.action_set)
+        self.action_set = []
+        if not acts:
+            return
+        node = bridge
+        if self.tracing:
+            tables = [i for i, n in enumerate(bridge.subs) if n.kind == "table"]
+            if top and tables:
+                first = bridge.subs[tables[0]]
+                chain = [n for n in bridge.subs[tables[0] + 1:] if n.kind == "table"]
+                bridge.subs = [n for n in bridge.subs if n not in chain]
+                prev = first
+                for j, t in enumerate(chain):
+                    t.kind = "nested" if j == 0 else "chain"
+                    prev.subs.append(t)
+                    prev = t
+                node = first.add("chain", "--. Executing action set:")
+            else:
+                node = bridge.add("table", "--. Executing action set:")
+        self.do_actions(acts, node, self.cur_table, bridge)
+
     # -- groups (xlate_group_action__) ------------------------------------------------
     def group(self, group_id: int, node: TraceNode) -> None:
         """all/indirect: every bucket on a clone of the packet; ff: the first live bucket;
         select: OVS's default dp_hash method, which a trace shows as the datapath's
         hash-and-recirculate and a packet takes as the bucket its symmetric L4 hash picks."""
+        if not self.resource_check():
+            return
         g = self.xb.ofproto.groups.get(group_id)
         if g is None:
+            self.note("warn", f"output to nonexistent group {group_id}")
             return
         if self.frame is not None:
             g.packets += 1
@@ -441,11 +542,11 @@ class Xlate:
         return p.dev is None or (p.dev.up and p.dev.has_carrier())
 
     def bucket(self, b: Any, node: TraceNode) -> None:
-        """xlate_group_bucket: its action set (modifications, then group, then output) on
-        a copy of the flow, which the actions after the group do not see."""
+        """xlate_group_bucket: its actions as an action set (execute_action_set) on a copy of
+        the flow, which the actions after the group do not see."""
         bn = self.table_node.add("bucket", f"bucket {b.bucket_id}") if self.tracing else node
         saved_flow, saved_table_node = dict(self.flow), self.table_node
-        acts = sorted(b.actions, key=lambda a: {"group": 1, "output": 2}.get(a.kind, 0))
+        acts = execute_action_set(b.actions)
         self.depth += 1
         self.do_actions(acts, bn, self.cur_table, bn)
         self.depth -= 1
@@ -518,6 +619,7 @@ class Xlate:
 
     def unwildcard(self, key: str) -> None:
         """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""
+        self.set_keys.add(key)
         self.wc[key] = self.wc.get(key, 0) | {
             "dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC, "tp_src": 0xFFFF,
             "tp_dst": 0xFFFF, "nw_ttl": 0xFF, "tun_id": (1 << 64) - 1, "metadata": (1 << 64) - 1}.get(key, 0xFFFFFFFF)
@@ -644,7 +746,8 @@ class Xlate:
                 peer_xb, peer_port = xb, q
         if peer_xb is None or peer_port is None or self.depth >= MAX_RESUBMIT_DEPTH:
             return
-        saved_xb, saved_flow = self.xb, self.flow
+        saved_xb, saved_flow, saved_set = self.xb, self.flow, self.action_set
+        self.action_set = []
         self.flow = dict(self.flow)
         self.flow["in_port"] = peer_port.ofport
         for i in range(16):
@@ -653,9 +756,10 @@ class Xlate:
         self.xb = peer_xb
         self.depth += 1
         bridge = node.add("bridge", f'bridge("{peer_xb.name}")') if self.tracing else node
-        self.table(0, bridge)
+        self.table(0, bridge, resubmit=True)
+        self.run_action_set(bridge, top=False)
         self.depth -= 1
-        self.xb, self.flow = saved_xb, saved_flow
+        self.xb, self.flow, self.action_set = saved_xb, saved_flow, saved_set
 
     def commit(self, node: TraceNode) -> None:
         """commit_odp_actions: the datapath actions that turn `base` into `flow`."""
@@ -665,14 +769,18 @@ class Xlate:
             self.odp.append(("set_eth", tuple(eth)))
         if f.get("dl_type") == ETH_P_IP:
             # a masked set of the fields that changed, each under the bits the translation
-            # wrote (commit_set_ipv4_action, keycmp_mask); the megaflow then matches the protocol
+            # wrote (commit_set_ipv4_action, keycmp_mask)
             ip = [(n, f.get(k, 0), self.wc.get(k, 0) & full or full)
                   for n, k, full in (("src", "nw_src", 0xFFFFFFFF), ("dst", "nw_dst", 0xFFFFFFFF),
                                      ("tos", "nw_tos", 0xFF), ("ttl", "nw_ttl", 0xFF))
                   if f.get(k, 0) != b.get(k, 0)]
             if ip:
                 self.odp.append(("set_ipv4", tuple(ip)))
-                self.wc["nw_proto"] = 0xFF
+                # the megaflow then matches the protocol when a set action (set_field, mod_nw_*,
+                # dec_ttl) wrote a field of it, not when only a move did (so the real 3.1 switch)
+                if self.set_keys.intersection(k for k in ("nw_src", "nw_dst", "nw_tos", "nw_ttl")
+                                              if f.get(k, 0) != b.get(k, 0)):
+                    self.wc["nw_proto"] = 0xFF
             proto = f.get("nw_proto")
             if proto in (IPPROTO_TCP, IPPROTO_UDP):
                 tp = [(n, f.get(k, 0)) for n, k in (("src", "tp_src"), ("dst", "tp_dst"))
@@ -697,12 +805,14 @@ class Xlate:
         flow = self.flow
         in_port = flow.get("in_port", 0)
         inp = xb.ports.get(in_port)
-        if inp is None:
+        if inp is None and in_port not in (OFPP_NONE, OFPP_CONTROLLER):
             self.note("warn", "no input bundle, dropping")
             return
         tci = flow.get("vlan_tci", 0)
         vid = tci & 0xFFF if tci & VLAN_CFI else 0
-        mode = inp.effective_mode()
+        # no input port (ofproto/trace without in_port, a packet-out): ofpp_none_bundle, a
+        # trunk of every VLAN that learns nothing
+        mode = inp.effective_mode() if inp is not None else "trunk"
         if xb.bonds:
             self.cacheable = False  # members' state, SLB hashing
         for key, mask in (("dl_src", (1 << 48) - 1), ("dl_dst", (1 << 48) - 1), ("dl_type", 0xFFFF)):
@@ -715,6 +825,9 @@ class Xlate:
             if flow.get("nw_proto") == 1:
                 self.wc["nw_src"] = self.wc["nw_dst"] = 0xFFFFFFFF
         # input_vid_to_vlan / input_vid_is_valid
+        if inp is None:
+            self.normal_from_none(vid, node)
+            return
         if mode == "access":
             if vid:
                 self.note("error", f"dropping VLAN {vid} tagged packet received on port {inp.name} configured "
@@ -773,9 +886,23 @@ class Xlate:
         if member is not None:
             self.output_vlan(member, vlan, node)
 
-    def flood_vlan(self, vlan: int, inp: OfPort, node: TraceNode) -> None:
+    def normal_from_none(self, vlan: int, node: TraceNode) -> None:
+        """xlate_normal for ofpp_none_bundle: no learning; the learned port or a flood to all."""
+        dst = self.flow.get("dl_dst", 0)
+        e = None if dst >> 40 & 1 else self.xb.mac_lookup(vlan, dst, self.vsd.now())
+        out = self.xb.ports.get(e.port) if e is not None else None
+        if out is None:
+            self.note("detail", "no learned MAC for destination, flooding")
+            self.flood_vlan(vlan, None, node)
+            return
+        self.note("detail", "forwarding to learned port")
+        member = self.bundle_member(out, vlan)
+        if member is not None:
+            self.output_vlan(member, vlan, node)
+
+    def flood_vlan(self, vlan: int, inp: OfPort | None, node: TraceNode) -> None:
         """Each bundle once (a bond through the member it chooses), never the input's."""
-        seen: set[str] = {inp.port_name}
+        seen: set[str] = {inp.port_name} if inp is not None else set()
         for p in sorted(self.xb.ports.values(), key=_dp_order):
             if p.port_name in seen or not p.includes_vlan(vlan):
                 continue
@@ -1021,6 +1148,7 @@ def _revalidator(vsd: OvsVswitchd) -> Any:
             if state is None:
                 return None
             x.table(state[1], x.root)
+            x.run_action_set(x.root)
         else:
             x.run()
         if not x.cacheable:
@@ -1124,9 +1252,12 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     x = Xlate(vsd, xb, flow, frame, tracing=False)
     if recirc_id:
         x.table(vsd.frozen_by_id[recirc_id][1], x.root)
+        x.run_action_set(x.root)
     else:
         x.run()
-    odp = list(x.odp)
+    odp = list(x.odp) if x.error is None else []    # a failed translation drops the packet
+    if x.error is not None or x.slow():
+        x.cacheable = False     # no datapath flow: each packet comes up again
     if use_cache and x.cacheable:
         cache.put((xb.name, ofport), megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
     execute(dp, frame, odp, xb, _again(vsd, xb, ofport, dp, tun, revalidate, depth), vsd.conntrack, nbytes)

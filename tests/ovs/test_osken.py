@@ -268,8 +268,9 @@ def test_multipart_replies_on_the_wire(ovs_lab):
 def test_flow_mods_with_actions_beyond_output(ovs_lab):
     """An os-ken application's FLOW_MOD and PACKET_OUT as os-ken encodes them (its own
     serializer): SET_FIELD, PUSH/POP_VLAN, DEC_NW_TTL, GROUP, SET_QUEUE, WRITE_METADATA and
-    GOTO_TABLE become the switch's actions as ovs-ofctl spells them; an action or instruction
-    the switch cannot run gets OFPT_ERROR with the request, and nothing changes."""
+    GOTO_TABLE, CLEAR_ACTIONS and WRITE_ACTIONS become the switch's actions as ovs-ofctl spells
+    them; an action or instruction the switch cannot run gets OFPT_ERROR with the request, and
+    nothing changes."""
     _need_osken()
     from os_ken.ofproto import ofproto_v1_3 as ofp
     from os_ken.ofproto import ofproto_v1_3_parser as parser
@@ -304,12 +305,20 @@ def test_flow_mods_with_actions_beyond_output(ovs_lab):
     assert (" priority=7,ip,nw_dst=10.0.0.2 actions=set_field:02:00:00:00:00:09->eth_dst,"
             "set_field:10.9.9.9->ip_src,dec_ttl,set_queue:3,output:2,write_metadata:0x5/0xff,goto_table:1") in flows
     assert " table=1, priority=3,in_port=1 actions=push_vlan:0x8100,pop_vlan,FLOOD" in flows
-    # refused whole: an MPLS TTL action, a group that does not exist, a WRITE_ACTIONS instruction
+    # CLEAR_ACTIONS and WRITE_ACTIONS (ofpacts_pull_openflow_instructions takes them)
+    flow_mod([], parser.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS, [parser.OFPActionOutput(1)]),
+             parser.OFPInstructionActions(ofp.OFPIT_CLEAR_ACTIONS, []), priority=11)
+    assert sent == []
+    assert " priority=11 actions=clear_actions,write_actions(output:1)" in run_ok(
+        s1, "ovs-ofctl -O OpenFlow13 dump-flows br0 --no-stats").splitlines()
+    # refused whole: an MPLS TTL action, a group that does not exist, an output to the controller
+    # in an action set (OFPBAC_BAD_TYPE: ofpacts_decode_for_action_set)
     before = run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats")
     flow_mod([parser.OFPActionOutput(1), parser.OFPActionSetMplsTtl(5)], priority=9)
     flow_mod([parser.OFPActionGroup(77)], priority=9)
-    flow_mod([], parser.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS, [parser.OFPActionOutput(1)]), priority=9)
+    flow_mod([], parser.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS, [parser.OFPActionOutput(ofp.OFPP_CONTROLLER)]),
+             priority=9)
     assert [struct.unpack_from("!BBHIHH", m, 0)[1:] for m in sent] == [
         (OFPT["ERROR"], len(sent[0]), 9, 2, 0), (OFPT["ERROR"], len(sent[1]), 9, 2, 9),
-        (OFPT["ERROR"], len(sent[2]), 9, 3, 1)]
+        (OFPT["ERROR"], len(sent[2]), 9, 2, 0)]
     assert run_ok(s1, "ovs-ofctl dump-flows br0 --no-stats") == before

@@ -177,6 +177,66 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("s1", "ovs-appctl ofproto/trace br0 in_port=p1,tcp,nw_ttl=64"),
         ("s1", "ovs-appctl ofproto/trace br9 in_port=1"),
     ],
+    # OpenFlow 1.1+ action sets: write_actions/clear_actions in add-flow, dump-flows and the trace
+    # (ofpacts_execute_action_set's order), a group's bucket run as an action set, the errors
+    "action-set": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
+        "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=1,ip,actions=output:2,"
+        "write_actions(set_field:10.0.0.9->ip_src,output:3),goto_table:1'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=1,ip,actions=write_actions(mod_dl_dst:00:00:00:00:00:07,"
+        "dec_ttl,strip_vlan,output:2,set_field:10.0.0.8->ip_dst),goto_table:2'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,ip,actions=set_field:10.0.0.7->ip_src,output:1'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=2,tcp,actions=write_actions(output:3),goto_table:3'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=3,tcp,actions=set_field:91->tcp_src,output:1,clear_actions'",
+        "ovs-ofctl -O OpenFlow13 add-group br0 'group_id=5,type=all,bucket=output:1,set_field:10.0.0.5->ip_src,"
+        "bucket=output:2,bucket=mod_dl_src:00:00:00:00:00:05'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=3,ip,actions=write_actions(output:1,group:5)'",
+        "ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0 | LC_ALL=C sort",
+        "ovs-ofctl --no-stats dump-flows br0 | LC_ALL=C sort",
+        "ovs-ofctl add-flow br0 'table=5,actions=write_actions(output:1)'",
+        "ovs-ofctl -O OpenFlow13 dump-flows br0 table=5 | tail -1",
+        "ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "ovs-appctl ofproto/trace br0 in_port=3,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2",
+        "ovs-ofctl -O OpenFlow13 add-group br0 'group_id=7,type=all,bucket=output:1,move:NXM_NX_REG1[]->NXM_OF_IP_SRC[],"
+        "bucket=output:3'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=2,udp,actions=write_actions(load:0xffffffff->NXM_NX_REG1[],"
+        "move:NXM_NX_REG1[]->NXM_NX_REG2[],group:7)'",
+        "ovs-appctl ofproto/trace br0 in_port=2,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=1,udp_dst=2",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        "ovs-ofctl del-flows br0", "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=write_actions(group:5)'",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        "ovs-ofctl -O OpenFlow13 add-group br0 'group_id=8,type=all,bucket=output:1,set_field:10.0.0.5->ip_src'",
+        "ovs-ofctl del-flows br0", "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=group:8'",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        "ovs-ofctl del-flows br0", "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=set_field:10.0.0.5->ip_src,output:1'",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        "ovs-ofctl del-flows br0", "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=load:0xa000005->NXM_NX_REG1[],"
+        "move:NXM_NX_REG1[]->NXM_OF_IP_SRC[],output:1'",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        "ovs-appctl ofproto/trace br0 table=7,in_port=2,icmp", "ovs-appctl ofproto/trace br0 in_port=2,udp,tp_src=1",
+        "ovs-ofctl del-flows br0",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=write_actions(load:0xffffffff->NXM_NX_REG1[],"
+        "move:NXM_NX_REG1[]->NXM_NX_REG2[],group:7)'",
+        "ovs-appctl ofproto/trace br0 in_port=2,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2 | tail -2",
+        # ofproto/trace --ct-next: the state each conntrack recirculation resumes with
+        "ovs-ofctl del-flows br0", "ovs-ofctl add-flow br0 'table=0,tcp,actions=ct(table=1)'",
+        "ovs-ofctl add-flow br0 'table=1,ct_state=+trk+est,tcp,actions=output:3'",
+        "ovs-ofctl add-flow br0 'table=1,ct_state=+trk+new,tcp,actions=output:1'",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp --ct-next trk,est",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp --ct-next 'trk new'", "ovs-appctl ofproto/trace br0 in_port=2,tcp",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp --ct-next new,est",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp --ct-next foo",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp --ct-next",
+        "ovs-appctl -vpoll_loop:off ofproto/trace br0 in_port=2,udp | tail -1",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=goto_table:1,write_actions(output:1)'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=write_actions(output:1),clear_actions'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=write_actions(goto_table:1)'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=write_actions(output:1),write_actions(output:2)'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=clear_actions,output:1'",
+        "ovs-ofctl -O OpenFlow13 add-group br0 'group_id=6,type=all,bucket=actions=clear_actions'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'actions=apply_actions(output:1)'")],
     # which bucket of a select group each packet takes: OVS's dp_hash (the userspace datapath's
     # hash(sym_l4(0)): addresses, protocol, TCP ports) into the group's Webster-dealt hash table
     "select-buckets": [

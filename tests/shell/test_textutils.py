@@ -249,6 +249,12 @@ CASES = [
     "seq; echo $?",
     "seq a; echo $?",
     "seq 1 0 3; echo $?",
+    # expr
+    "expr 1 + 2", "expr 3 - 3; echo $?", "expr 2 \\* 3 + 1", "expr 7 / 2", "expr -7 / 2", "expr -7 % 2",
+    "expr 1 / 0; echo $?", "expr 1 + a; echo $?", "expr; echo $?", "expr 1 +; echo $?", "expr 1 2; echo $?",
+    "expr \\( 1; echo $?", "expr 1 \\); echo $?", "expr 10 \\< 9", "expr 10 \\< 9a", "expr a = a", "expr 1 = 01",
+    "expr abc : a.", "expr abc : 'a\\(b\\)'", "expr abc : x; echo $?", "expr '' ; echo $?", "expr 0 \\| 3",
+    "expr 0 \\& 3; echo $?", "expr length abc", "expr -- 3 + 1", "i=4; j=$(expr $i + 1); echo $j",
 ]
 
 

@@ -1,6 +1,6 @@
 """The small text tools people pipe network commands into, one module per tool.
 
-Laid out as the real packages are: GNU coreutils (src/cat.c, cut.c, head.c,
+Laid out as the real packages are: GNU coreutils (src/cat.c, cut.c, expr.c, head.c,
 seq.c, sleep.c, sort.c, tail.c, timeout.c, tr.c, true.c, uniq.c, wc.c; the file tools
 tee, ls, mkdir, rmdir, rm, cp, mv, touch, chmod, basename, dirname in
 files.py), GNU sed 4.9 (a subset), GNU grep 3.8,
@@ -19,6 +19,7 @@ from netplex.shell.coreutils import (  # noqa: F401  (each registers its command
     cat,
     cut,
     echo,
+    expr,
     files,
     grep,
     head,

@@ -1,0 +1,129 @@
+"""OpenFlow 1.1+ action sets (write_actions, clear_actions), translation limits and the
+traces of ofproto/trace that tests/data/ovs/ofproto-dpif.at checks; the texts are Open
+vSwitch 3.1's (tests/ovs/test_real_ovs.py's action-set case compares them with the real one)."""
+from __future__ import annotations
+
+import pytest
+
+from netplex import Network
+from netplex.ovs.actions import Act, execute_action_set, parse_actions
+
+
+def _switch(ports=(1, 10, 11, 12, 13)):
+    node = Network().add_node("s1")
+    node.run("ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure")
+    for n in ports:
+        node.run(f"ip link add p{n} type veth peer name q{n} && ip link set p{n} up && ip link set q{n} up && "
+                 f"ovs-vsctl add-port br0 p{n} -- set interface p{n} ofport_request={n}")
+    return node
+
+
+
+def test_the_action_set_runs_in_the_spec_order_with_one_final_action():
+    acts = parse_actions("output:2,set_field:10.0.0.1->ip_src,strip_vlan,group:3,dec_ttl,push_vlan:0x8100,"
+                         "mod_dl_dst:00:00:00:00:00:01", lambda s: int(s) if s.isdigit() else None, of_version=4)
+    assert [a.kind for a in execute_action_set(acts)] == ["strip_vlan", "push_vlan", "dec_ttl", "set_field",
+                                                          "set_field", "group"]
+    assert execute_action_set([Act("set_field", "ip_src", 1, "set_field")]) == []    # no final action: nothing
+
+
+@pytest.mark.parametrize("actions, error", [
+    ("goto_table:1,write_actions(output:1)",
+     "invalid instruction ordering: write_actions must appear before goto_table, for OpenFlow 1.1+ compatibility"),
+    ("write_actions(output:1),clear_actions",
+     "invalid instruction ordering: clear_actions must appear before write_actions, for OpenFlow 1.1+ compatibility"),
+    ("write_actions(goto_table:1)", "goto_table instruction not allowed here"),
+    ("write_actions(output:1),write_actions(output:2)",
+     "duplicate write_actions instruction not allowed, for OpenFlow 1.1+ compatibility"),
+    ("clear_actions,output:1",
+     "invalid instruction ordering: apply_actions must appear before clear_actions, for OpenFlow 1.1+ compatibility"),
+    ("apply_actions(output:1)", "apply_actions is the default instruction"),
+])
+def test_instructions_out_of_order_are_refused_as_ovs_ofctl_does(actions, error):
+    r = _switch(()).run(f"ovs-ofctl -O OpenFlow13 add-flow br0 'actions={actions}'")
+    assert (r.status, r.error) == (1, f"ovs-ofctl: {error}\n")
+
+
+def test_write_and_clear_actions_in_dump_flows_and_trace():
+    node = _switch()
+    for f in ("table=0 in_port=1,ip actions=output(10),write_actions(set_field:192.168.3.90->ip_src,output(12)),"
+              "goto_table(1)", "table=1 ip actions=write_actions(output(13)),goto_table(2)",
+              "table=2 ip actions=set_field:192.168.3.91->ip_src,output(11)"):
+        assert node.run(f"ovs-ofctl -O OpenFlow12 add-flow br0 '{f}'").status == 0
+    dump = node.run("ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0 table=0").output
+    assert dump.strip().endswith("ip,in_port=1 actions=output:10,write_actions(set_field:192.168.3.90->ip_src,"
+                                 "output:12),goto_table:1")
+    # OpenFlow 1.0 carries no instructions: goto_table is a resubmit, write_actions is not there
+    assert node.run("ovs-ofctl --no-stats dump-flows br0 table=0").output.strip().endswith(
+        "ip,in_port=1 actions=output:10,resubmit(,1)")
+    trace = node.run("ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=192.168.0.1").output
+    assert "     -> action set is: set_field:192.168.3.90->ip_src,output:13\n" in trace
+    assert "--. Executing action set:\n    set_field:192.168.3.90->ip_src\n    output:13\n" in trace
+    assert "Megaflow: recirc_id=0,eth,icmp,in_port=1,nw_src=192.168.0.1,nw_frag=no\n" in trace
+    node.run("ovs-ofctl -O OpenFlow12 add-flow br0 'table=2,priority=40000,ip,actions=output(11),clear_actions'")
+    trace = node.run("ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=192.168.0.1").output
+    assert "     -> action set was: set_field:192.168.3.90->ip_src,output:13\n" in trace
+    assert "Executing action set" not in trace
+
+
+def test_translation_limits_end_the_trace_as_ovs_does():
+    node = _switch(())
+    node.run("ovs-ofctl add-flow br0 actions=resubmit:1,resubmit:2,output:3")
+    out = node.run("ovs-appctl -vpoll_loop:off ofproto/trace br0 eth_dst=ff:ff:ff:ff:ff:ff").output
+    assert out.endswith("\nTranslation failed (Recursion too deep), packet is dropped.\n")
+    assert out.count("over max translation depth 64") == 1
+    node.run("ovs-ofctl del-flows br0")
+    node.run("(for i in $(seq 1 64); do echo \"in_port=$i, actions=resubmit:$((i + 1)), resubmit:$((i + 1)), local\";"
+             " done; echo 'in_port=65, actions=local') > /flows && ovs-ofctl add-flows br0 /flows")
+    out = node.run("ovs-appctl ofproto/trace br0 in_port=1").output
+    assert out.endswith("\nTranslation failed (Too many resubmits), packet is dropped.\n")
+    # a pipeline going forward does not deepen: 100 resubmits to later tables end at LOCAL
+    node.run("ovs-ofctl del-flows br0")
+    node.run("(for i in $(seq 0 99); do echo \"table=$i, actions=resubmit(,$((i + 1)))\"; done;"
+             " echo 'table=100, actions=local') > /flows && ovs-ofctl add-flows br0 /flows")
+    out = node.run("ovs-appctl ofproto/trace br0 eth_dst=ff:ff:ff:ff:ff:ff").output
+    assert "Translation failed" not in out and "Datapath actions: drop" not in out
+
+
+def test_a_trace_without_in_port_comes_from_no_port_and_normal_floods():
+    node = _switch((1, 2))
+    node.run("ovs-ofctl add-flow br0 action=normal")
+    out = node.run("ovs-appctl ofproto/trace br0 icmp,dl_src=50:54:00:00:00:05,dl_dst=50:54:00:00:00:07").output
+    assert out.startswith("Flow: icmp,in_port=ANY,")
+    assert "     -> no learned MAC for destination, flooding\n" in out
+    assert len(out.splitlines()[-1].split(": ")[1].split(",")) == 3     # p1, p2 and the bridge's own port
+
+
+def test_ct_next_states_and_errors():
+    node = _switch((1, 2))
+    node.run("ovs-ofctl add-flow br0 'table=0,tcp,actions=ct(table=1)'")
+    node.run("ovs-ofctl add-flow br0 'table=1,ct_state=+trk+est,tcp,actions=output:2'")
+    out = node.run("ovs-appctl ofproto/trace br0 in_port=1,tcp --ct-next trk,est").output
+    assert "recirc(0x1) - resume conntrack with ct_state=est|trk\n" in out
+    r = node.run("ovs-appctl ofproto/trace br0 in_port=1,tcp --ct-next new,est")
+    assert r.status == 2 and r.error.splitlines()[:2] == [
+        'new|est: invalid connection state: If "trk" is unset, no other flags are set',
+        'new|est: invalid connection state: "new" and "est" are mutually exclusive']
+    r = node.run("ovs-appctl ofproto/trace br0 in_port=1,tcp --ct-next")
+    assert r.error.splitlines()[0] == "Missing argument for option --ct-next"
+
+
+def test_write_and_clear_actions_over_openflow():
+    """A controller's FLOW_MOD may carry CLEAR_ACTIONS and WRITE_ACTIONS (ofpacts_pull_openflow_
+    instructions); an action set cannot hold an output to the controller (OFPBAC_BAD_TYPE)."""
+    from netplex.ovs.actions import format_actions
+    from netplex.ovs.connmgr import of_action_list, of_action_set, of_acts
+    from netplex.ovs.openflow import FlowModMsg
+
+    sent = FlowModMsg(0, {}, acts=[("output", 10, 0)], write=[("set_field", 11, 0x0A000001), ("output", 12, 0)],
+                      clear=True, goto_table=1)
+    got = FlowModMsg.decode(sent.encode(1)[8:])
+    assert (got.order, got.error) == (("apply", "clear", "write", "goto"), None)
+    acts = of_acts(got.acts, got.goto_table, got.metadata, got.meter, got.write, got.clear)
+    assert format_actions(acts, True) == "output:10,clear_actions,write_actions(set_field:10.0.0.1->ip_src,output:12)," \
+                                         "goto_table:1"
+    # the flow statistics give them back
+    assert of_action_list(acts) == ([("output", 10, 0)], 1, None)
+    assert of_action_set(acts) == ([("set_field", 11, 0x0A000001), ("output", 12, 0)], True)
+    refused = FlowModMsg.decode(FlowModMsg(0, {}, write=[("output", 0xFFFFFFFD, 0xFFFF)]).encode(1)[8:])
+    assert refused.error == (2, 0)
