@@ -215,6 +215,15 @@ def flow_format(flow: dict[str, int], port_name: Any = local_port_name, recirc: 
 class Xlate:
     """struct xlate_ctx: one packet's walk through a bridge's tables."""
 
+    # what most translations never change, kept on the class until one does
+    resubmits = 0                       # rules reached by resubmit, goto_table, a patch port
+    error: str | None = None            # xlate_error's text: the translation failed, the packet is dropped
+    exit = False                        # the translation stopped here (ctx->exit)
+    stop = False                        # error or exit: no further action runs
+    _odp_sized = _odp_bytes = 0
+    action_set: list[Act] = []          # what write_actions accumulated (ctx->action_set), replaced not changed
+    set_keys: frozenset[str] = frozenset()  # the fields a set action (not a move) wrote
+
     def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
                  tracing: bool, may_learn: bool = True, stats: bool = True) -> None:
         self.vsd = vsd
@@ -227,10 +236,6 @@ class Xlate:
         self.tracing = tracing
         self.may_learn = may_learn
         self.depth = 0
-        self.resubmits = 0              # rules reached by resubmit, goto_table, a patch port
-        self.error: str | None = None   # xlate_error's text: the translation failed, the packet is dropped
-        self.exit = False               # the translation stopped here (ctx->exit)
-        self._odp_sized = self._odp_bytes = 0
         self.recircs: list[tuple[int, dict[str, int], int, int]] = []   # (table, flow, zone, id) for ct(table=)
         self.root = TraceNode("root", "")
         self.node = self.root
@@ -245,8 +250,6 @@ class Xlate:
         self.lookups: list[tuple[Any, int, Any]] = []
         self.groups_hit: list[Any] = []
         self.learns: list[tuple[XBridge, int, int, int]] = []
-        self.action_set: list[Act] = []     # what write_actions accumulated (ctx->action_set)
-        self.set_keys: set[str] = set()     # the fields a set action (not a move) wrote
 
     # -- trace helpers ---------------------------------------------------------
     def note(self, kind: str, text: str) -> None:
@@ -300,7 +303,8 @@ class Xlate:
             rule.n_bytes += self.frame.wire_len()
             rule.used = now
         self.rules_hit.append(rule)
-        self.resubmits += resubmit
+        if resubmit:
+            self.resubmits += 1
         self.cur_table, self.cur_cookie = table, rule.cookie
         node = parent
         if self.tracing:
@@ -317,7 +321,7 @@ class Xlate:
             node.add("action", "drop")
         last = len(acts) - 1
         for i, a in enumerate(acts):
-            if self.error or self.exit:
+            if self.stop:
                 break
             self.table_node = node
             k = a.kind
@@ -387,7 +391,7 @@ class Xlate:
                 if k == "goto_table":
                     return
             elif k == "write_actions":
-                self.action_set += a.a
+                self.action_set = [*self.action_set, *a.a]
                 self.report_action_set("is")
             elif k == "clear_actions":
                 self.report_action_set("was")
@@ -415,12 +419,14 @@ class Xlate:
         if self.depth >= MAX_RESUBMIT_DEPTH:
             self.note("error", f"over max translation depth {MAX_RESUBMIT_DEPTH}")
             self.error = "Recursion too deep"
+            self.stop = True
         elif self.resubmits >= MAX_RESUBMITS:
             self.note("error", f"over {MAX_RESUBMITS} resubmit actions")
             self.error = "Too many resubmits"
+            self.stop = True
         elif self.odp_bytes() > MAX_ODP_BYTES:
             self.note("error", "resubmits yielded over 64 kB of actions")
-            self.exit = True        # not an error: the flow is slow-pathed
+            self.exit = self.stop = True        # not an error: the flow is slow-pathed
         else:
             return True
         return False
@@ -431,7 +437,10 @@ class Xlate:
         return self.odp_bytes() > MAX_ODP_BYTES
 
     def odp_bytes(self) -> int:
-        """The Netlink size of the datapath actions so far (counted once each)."""
+        """The Netlink size of the datapath actions so far (counted once each; none is over
+        16 bytes, so a short list needs no count)."""
+        if len(self.odp) * _ODP_OTHER_BYTES <= MAX_ODP_BYTES:
+            return 0
         for a in self.odp[self._odp_sized:]:
             self._odp_bytes += _ODP_BYTES.get(a[0], _ODP_OTHER_BYTES)
         self._odp_sized = len(self.odp)
@@ -453,6 +462,8 @@ class Xlate:
         packet's own bridge (`top`) that of the first table, whose last goto_table/resubmit
         chain is then nested under it (netplex keeps that chain flat under the bridge until
         then); for a patch port's peer, the peer bridge's."""
+        if not self.action_set:
+            return
         acts = execute_action_set(self.action_set)
         self.action_set = []
         if not acts:
@@ -550,6 +561,8 @@ class Xlate:
         self.depth += 1
         self.do_actions(acts, bn, self.cur_table, bn)
         self.depth -= 1
+        if self.exit and self.error is None:    # a bucket's exit is not the group's (ctx->exit = false)
+            self.exit = self.stop = False
         self.flow, self.table_node = saved_flow, saved_table_node
 
     def set_field(self, field: str, value: int) -> None:
@@ -619,7 +632,8 @@ class Xlate:
 
     def unwildcard(self, key: str) -> None:
         """A rewritten field is matched exactly by the megaflow (and an L4 one pins the protocol)."""
-        self.set_keys.add(key)
+        if key not in self.set_keys:
+            self.set_keys = self.set_keys | {key}
         self.wc[key] = self.wc.get(key, 0) | {
             "dl_src": (1 << 48) - 1, "dl_dst": (1 << 48) - 1, "vlan_tci": 0x1FFF, "nw_tos": 0xFC, "tp_src": 0xFFFF,
             "tp_dst": 0xFFFF, "nw_ttl": 0xFF, "tun_id": (1 << 64) - 1, "metadata": (1 << 64) - 1}.get(key, 0xFFFFFFFF)
@@ -1256,7 +1270,7 @@ def process(vsd: OvsVswitchd, xb: XBridge, ofport: int, frame: Ethernet, dp: Ovs
     else:
         x.run()
     odp = list(x.odp) if x.error is None else []    # a failed translation drops the packet
-    if x.error is not None or x.slow():
+    if x.error is not None or (len(odp) * _ODP_OTHER_BYTES > MAX_ODP_BYTES and x.slow()):
         x.cacheable = False     # no datapath flow: each packet comes up again
     if use_cache and x.cacheable:
         cache.put((xb.name, ofport), megaflow_fields(x.wc, flow), flow, now, odp, x.lookups, x.groups_hit, x.learns)
