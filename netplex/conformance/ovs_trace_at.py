@@ -71,7 +71,7 @@ class Report(OfctlReport):
     left_out: dict[str, str] = field(default_factory=dict)     # group → why it is not run
 
 
-class LeftOut(Exception):
+class _LeftOut(Exception):
     """A group needs what the runner does not model: why."""
 
 
@@ -184,7 +184,7 @@ def _words(node: object, text: str) -> list[str]:
 
 
 def _scope_check(node: object, cmd: str) -> None:
-    """Raise LeftOut for a command that adds or traces a flow out of scope."""
+    """Raise _LeftOut for a command that adds or traces a flow out of scope."""
     m = re.match(r"ovs-(ofctl|appctl)((?:\s+-\S+)*)\s+(\S+)\s+(.*)$", cmd, re.S)
     if not m:
         return
@@ -194,7 +194,7 @@ def _scope_check(node: object, cmd: str) -> None:
     if tool == "appctl" and sub == "ofproto/trace":
         flow = re.sub(r"\s+", "", words[1] if len(words) > 1 else "").replace(",nw_frag=no", "")
         if not trace_in_scope(flow + ",actions=drop"):
-            raise LeftOut(f"a traced flow out of scope: {flow[:50]}")
+            raise _LeftOut(f"a traced flow out of scope: {flow[:50]}")
     elif tool == "ofctl" and sub in ("add-flow", "add-flows"):
         if sub == "add-flow":
             flows = words[1:2]
@@ -203,12 +203,12 @@ def _scope_check(node: object, cmd: str) -> None:
             flows = [ln for ln in got.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         for f in flows:
             if not trace_in_scope(f):
-                raise LeftOut(f"flow out of scope: {f[:50]}")
+                raise _LeftOut(f"flow out of scope: {f[:50]}")
     elif tool == "ofctl" and sub == "add-group":
         for b in re.split(r",bucket=", words[1])[1:]:
             acts = re.sub(r"^(?:(?:bucket_id|weight|watch_port|watch_group)[:=][^,]*,)*(?:actions=)?", "", b)
             if not trace_in_scope("actions=" + acts):
-                raise LeftOut(f"group bucket out of scope: {acts[:50]}")
+                raise _LeftOut(f"group bucket out of scope: {acts[:50]}")
 
 
 def _dummy_numbers(node: object, text: str) -> str:
@@ -233,7 +233,7 @@ def _dummy_numbers(node: object, text: str) -> str:
 
 
 def _run_group(title: str, stmts: list[tuple[str, list[str]]]) -> list[Check]:
-    """Run one group's statements; its checks, or LeftOut."""
+    """Run one group's statements; its checks, or _LeftOut."""
     node = Network().add_node("s1")
     fs = node.machine.fs
     node.run(f"mkdir -p {WORKDIR}")
@@ -299,7 +299,7 @@ def run(path: Path = DEFAULT_FILE) -> Report:
             continue
         try:
             report.checks += _run_group(title, stmts)
-        except LeftOut as e:
+        except _LeftOut as e:
             report.left_out[title] = str(e)
     return report
 
