@@ -1125,9 +1125,14 @@ class Ipv4Path:
             # dev_queue_xmit → start_xmit → the cable on a pure device in one step (fastpath.py),
             # the peer's receive pushed as the flow fast path pushes it
             ns: Any = self      # (the Namespace this mixin is part of)
-            busy = xmit_state(ns, out, now)
-            if busy >= 0:
-                fast_xmit(ns, out, frame, length + 14, now, busy)
+            q = out.qdisc
+            if q is None:
+                busy = xmit_state(ns, out, now)
+                if busy >= 0:
+                    fast_xmit(ns, out, frame, length + 14, now, busy)
+                    return True
+            elif out.up:        # dev_queue_xmit with a configured qdisc: what xmit does next
+                out._qdisc_xmit(q, frame, length + 14)
                 return True
         out.xmit(frame, length + 14)
         return True

@@ -12,10 +12,12 @@ event count and `tc -s` class/qdisc/filter output as with them on.
 """
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from netplex import Network
 from netplex.packet.addr import ip_to_int
+from netplex.stack.qdisc.htb import MBUFFER_NS
 from tests.conftest import run_ok
 
 CHANGES = [
@@ -84,3 +86,67 @@ def test_htb_fast_paths_off_and_on_agree() -> None:
     assert len(on[0]) > 250 and any(isinstance(o, tuple) and o[1] == 0 for o in on[1])
     assert _run(fast=False) == on
     assert _run(fastpath=False) == on
+
+
+def _charge_reference(q: Any, cl: Any, level: int, nbytes: int, now: int) -> None:
+    """htb_charge_class as sch_htb.c writes it (htb_accnt_tokens, htb_accnt_ctokens, the mode
+    after the charge), the length's cost through l2t_ns from the class's rate tables."""
+    mbuffer = MBUFFER_NS
+    while cl is not None:
+        ln = max(nbytes + cl.overhead, cl.mpu)
+        diff = min(now - cl.t_c, mbuffer)
+        if cl.level >= level:
+            if cl.level == level:
+                cl.lends += 1
+            toks = min(diff + cl.tokens, cl.buffer) - ((ln * cl.rate_mult) >> cl.rate_shift)
+            cl.tokens = 1 - mbuffer if toks <= -mbuffer else toks
+        else:
+            cl.borrows += 1
+            cl.tokens += diff
+        ctoks = min(diff + cl.ctokens, cl.cbuffer) - ((ln * cl.ceil_mult) >> cl.ceil_shift)
+        cl.ctokens = 1 - mbuffer if ctoks <= -mbuffer else ctoks
+        cl.t_c = now
+        if cl.ctokens < 0 or cl.tokens < 0:     # htb_class_mode after the charge is not CAN_SEND
+            cl.overlimits += 1
+            q.overlimits += 1
+        if cl.level:
+            cl.packets += 1
+            cl.bytes += nbytes
+        cl = cl.parent
+
+
+def test_htb_charge_matches_the_kernels() -> None:
+    """HtbQdisc.charge (per-class costs cached by length, clamps folded) against the plain
+    htb_charge_class, on random buckets: full, empty, far below zero, idle past mbuffer,
+    charged at every level, with overhead and mpu."""
+    rng = random.Random(11)
+    state = ("tokens", "ctokens", "t_c", "lends", "borrows", "overlimits", "packets", "bytes")
+    for trial in range(2):
+        net = Network(seed=1)
+        h = net.add_node("h")
+        net.add_node("h2")
+        net.add_link("h:d0", "h2:eth0")
+        run_ok(h, "tc qdisc add dev d0 root handle 1: htb")
+        run_ok(h, "tc class add dev d0 parent 1: classid 1:1 htb rate 10mbit ceil 20mbit overhead 24 mpu 64")
+        run_ok(h, "tc class add dev d0 parent 1:1 classid 1:10 htb rate 3mbit ceil 15mbit burst 2k cburst 3k")
+        run_ok(h, "tc class add dev d0 parent 1:10 classid 1:100 htb rate 1mbit ceil 12mbit")
+        q = h.ns.devices["d0"].qdisc
+        path = [q.cls[c] for c in (0x10100, 0x10010, 0x10001)]
+        for _ in range(3000):
+            for cl in path:
+                if rng.random() < 0.3:
+                    cl.tokens = rng.choice((cl.buffer, 0, -1, 1, -MBUFFER_NS, rng.randint(-MBUFFER_NS, cl.buffer)))
+                    cl.ctokens = rng.choice((cl.cbuffer, 0, rng.randint(-MBUFFER_NS, cl.cbuffer)))
+                    cl.t_c = rng.choice((0, rng.randint(0, 2 * MBUFFER_NS)))
+            level = rng.choice((0, 0, 1, 2)) if trial else 0
+            nbytes = rng.choice((42, 60, 1042, 1514, rng.randint(1, 9000)))
+            now = max(cl.t_c for cl in path) + rng.choice((0, 1, 10_000, 3_000_000, MBUFFER_NS + 5))
+            before = [[getattr(cl, a) for a in state] for cl in path] + [q.overlimits]
+            q.charge(path[0], level, nbytes, now)
+            got = [[getattr(cl, a) for a in state] for cl in path] + [q.overlimits]
+            for cl, vals in zip(path, before):
+                for a, v in zip(state, vals):
+                    setattr(cl, a, v)
+            q.overlimits = before[-1]
+            _charge_reference(q, path[0], level, nbytes, now)
+            assert got == [[getattr(cl, a) for a in state] for cl in path] + [q.overlimits]
