@@ -333,20 +333,24 @@ class Bridge(NetDevice):
         return (type(self) is Bridge and not self.vlan_filtering and self.master is None and self.rx_handler is None
                 and self.ingress_q is None and self.qdisc is None and unknown_device_state(self, BRIDGE_NEUTRAL) is None)
 
-    def fast_upper_out(self, lladdr: bytes, now: int) -> tuple[NetDevice, int] | None:
+    def fast_upper_out(self, lladdr: bytes, now: int) -> NetDevice | None:
         """br_dev_xmit's decision for a routed frame to `lladdr`, as the fast path may take it: the
-        bridge up, a known unicast FDB entry (not local, not aged) on a forwarding, pure port whose
-        device takes the frame now (fastpath.xmit_state); None for the full path."""
+        bridge up, a known unicast FDB entry (not local, not aged) on a forwarding, pure port: its
+        device (whether that takes the frame now is `fastpath.xmit_state`'s); None for the full path."""
         if not self.up or self.vlan_filtering or lladdr[0] & 1:
             return None
         e = self.fdb.get(lladdr)
-        if e is None or e.is_local or e.port is None or (not e.is_static and now - e.updated > self.hold_time()):
+        if e is None or e.is_local or e.port is None:
             return None
+        if not e.is_static:
+            stp = self.stp     # hold_time(), inline: the ageing time unless STP is in a topology change
+            if now - e.updated > (self.ageing_ns if stp is None else self.hold_time()):
+                return None
         port = e.port
-        if port.state != BR_STATE_FORWARDING or not port.fast_pure():
+        if (port.state != BR_STATE_FORWARDING
+                or not (port.fast_ok if port.fast_gen == self.ns.world.config_generation else port.fast_pure())):
             return None
-        busy = xmit_state(self.ns, port.dev, now)
-        return None if busy < 0 else (port.dev, busy)
+        return port.dev
 
     # -- state -------------------------------------------------------------
     def port_fwd_check(self, port: BridgePort) -> None:

@@ -146,9 +146,9 @@ class NetDevice:
         nothing on it but what its `fast_upper_out` checks per packet. Not by default."""
         return False
 
-    def fast_upper_out(self, lladdr: bytes, now: int) -> tuple[NetDevice, int] | None:
-        """Where this upper device's transmit would put a frame to `lladdr` now: the lower device
-        and fastpath.xmit_state's answer for it (1 busy, 0 idle), None for the full path."""
+    def fast_upper_out(self, lladdr: bytes, now: int) -> NetDevice | None:
+        """Where this upper device's transmit would put a frame to `lladdr` now: the lower device, of
+        a declared-pure class (whether it takes the frame is fastpath.xmit_state's), None for the full path."""
         return None
 
     # -- stacked devices: VLAN, VXLAN over a lower device -----------------------

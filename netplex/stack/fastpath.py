@@ -115,10 +115,23 @@ def unknown_state(obj: object, understood: frozenset[str]) -> str | None:
         state = vars(obj)
     except TypeError:     # an instance of a class the mypyc build compiled: its attributes are declared
         return None
-    for k, v in state.items():
-        if k not in understood and v:
+    # the attributes outside `understood`, in attribute order, worked out once per layout of the
+    # attributes (a namespace has ~60, all but a few understood; this runs once per host and
+    # configuration generation: thousands of times at scale), then the first of them that is set
+    keys = tuple(state)
+    extra = _EXTRA.get((understood, keys))
+    if extra is None:
+        if len(_EXTRA) >= 1024:
+            _EXTRA.clear()
+        extra = _EXTRA[(understood, keys)] = tuple(k for k in keys if k not in understood)
+    for k in extra:
+        if state[k]:
             return k
     return None
+
+
+# (understood, an object's attribute names in order) -> those not understood, in order (unknown_state)
+_EXTRA: dict[tuple[frozenset[str], tuple[str, ...]], tuple[str, ...]] = {}
 
 
 def unknown_device_state(dev: NetDevice, understood: frozenset[str]) -> str | None:
@@ -220,8 +233,11 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if upper:
             # an upper device (a bridge's own L3 device): its transmit (br_dev_xmit) says which lower
             # device takes the frame, or that the full path must
-            lower: Any = out.fast_upper_out(lladdr, now)   # (lower device, busy)
+            lower: Any = out.fast_upper_out(lladdr, now)   # the port's device
             if lower is None:
+                return fallback and slow_rx(dev, frame, nbytes)
+            lower_busy = xmit_state(ns, lower, now)
+            if lower_busy < 0:
                 return fallback and slow_rx(dev, frame, nbytes)
         else:
             peer: NetDevice = fe.peer      # typed locals: the compiled build reads their fields natively
@@ -248,7 +264,7 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
             st = out.stats      # br_dev_xmit counts the frame, then the port's device sends it
             st.tx_packets += 1
             st.tx_bytes += nbytes
-            fast_xmit(ns, lower[0], frame, nbytes, now, lower[1])
+            fast_xmit(ns, lower, frame, nbytes, now, lower_busy)
             return True
         if busy:
             # dev_queue_xmit on a busy device: the frame waits in its FIFO (NetDevice.xmit); the
@@ -325,9 +341,9 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
     sched = ns.sched
     sched.seq = seq = sched.seq + 1
     peer: Any = out.peer      # (xmit_state saw it)
-    if peer.forwarding:
+    if peer.forwarding and peer.bridge_port is None:
         heappush(sched.heap, (done + link.delay_ns, seq, fast_rx, (peer, frame, nbytes, True)))
-    else:    # a host or a bridge port: straight to their fast paths (the same event, one call fewer)
+    else:    # a host or a bridge port (whose rx_handler fast_rx refuses): straight to their fast paths
         heappush(sched.heap, (done + link.delay_ns, seq, slow_rx, (peer, frame, nbytes)))
 
 

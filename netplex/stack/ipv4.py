@@ -440,9 +440,11 @@ class Ipv4Path:
                 or dev.ingress_q is not None or dev.rx_handler is not None or self.xfrm.active or self.sockets.raw):
             return False
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
-        if not self._plain_unicast(ip):
-            return False   # martians, broadcast, multicast, fragments: the full path's
+        src = ip.src        # _plain_unicast, inline (once a datagram)
         dst = ip.dst
+        if (src >> 28 >= 14 or src >> 24 == 127 or dst >> 28 >= 14 or dst >> 24 == 127
+                or ip.flags & IP_MF or ip.frag or src in self.local_addrs):
+            return False   # martians, broadcast, multicast, fragments: the full path's
         cache = self.route_cache
         r = cache.get(dst)
         if r is None:       # as ip_rcv looks it up and caches it
@@ -1330,7 +1332,9 @@ class Ipv4Path:
             return True
         if type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
             return True
-        return not (_int_of(self.sysctl.values["net.ipv4.icmp_ratemask"]) >> type) & 1
+        text = self.sysctl.values["net.ipv4.icmp_ratemask"]
+        mask = _INT_OF.get(text)    # (_int_of's table read inline: once an ICMP message)
+        return not ((mask if mask is not None else _int_of(text)) >> type) & 1
 
     def icmp_global_allow(self) -> bool:
         """icmp_global_allow: the namespace's bucket of net.ipv4.icmp_msgs_per_sec, at most
@@ -1386,7 +1390,9 @@ class Ipv4Path:
                 or v.get("net.ipv4.conf.all.route_localnet") == "1")
 
     def default_ttl(self) -> int:
-        return _int_of(self.sysctl.values["net.ipv4.ip_default_ttl"])
+        text = self.sysctl.values["net.ipv4.ip_default_ttl"]
+        ttl = _INT_OF.get(text)     # (_int_of's table read inline: once a datagram sent)
+        return ttl if ttl is not None else _int_of(text)
 
     # -- transport dispatch --------------------------------------------------
     def udp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
