@@ -101,6 +101,9 @@ class Scheduler:
         clock moving: packets circling a loop of zero-delay links (a bridge
         loop without STP) would otherwise run forever in no simulated time.
         """
+        if stop is None and until is not None:
+            self.advance(until)
+            return
         heap = self.heap
         pop = heappop
         mark = self.now
@@ -118,17 +121,8 @@ class Scheduler:
                     if not left:
                         mark = self._storm_check(mark)
                         checks += 1
-            elif stop is None:
-                assert until is not None
-                while heap and heap[0][0] <= until:
-                    t, _, fn, args = pop(heap)
-                    self.now = t
-                    fn(*args)
-                    self.storm_left = left = self.storm_left - 1
-                    if not left:
-                        mark = self._storm_check(mark)
-                        checks += 1
             else:
+                assert stop is not None
                 limit = until if until is not None else None
                 while heap and (limit is None or heap[0][0] <= limit):
                     t, _, fn, args = pop(heap)
@@ -144,6 +138,36 @@ class Scheduler:
             self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
             self.inline_until, self.storm_left = outer
         if until is not None and self.now < until:
+            self.now = until
+
+    def advance(self, until: int) -> None:
+        """`run(until)` without a `stop` test, the usual run (World.run_for): the same loop, set up
+        only when an event is due by `until` (a run with nothing due just moves the clock)."""
+        heap = self.heap
+        if heap and heap[0][0] <= until:
+            outer_until = self.inline_until      # a run inside an event's (a command's) run
+            outer_left = self.storm_left
+            self.storm_left = STORM_EVENTS
+            self.inline_until = until if self.elide else -1
+            mark = self.now
+            checks = 0      # storm checks passed: the events run are checks * STORM_EVENTS + those since
+            pop = heappop
+            try:
+                while True:
+                    t, _, fn, args = pop(heap)
+                    self.now = t
+                    fn(*args)
+                    self.storm_left = left = self.storm_left - 1
+                    if not left:
+                        mark = self._storm_check(mark)
+                        checks += 1
+                    if not heap or heap[0][0] > until:
+                        break
+            finally:
+                self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
+                self.inline_until = outer_until
+                self.storm_left = outer_left
+        if self.now < until:
             self.now = until
 
     def _storm_check(self, mark: int) -> int:

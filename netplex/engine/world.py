@@ -85,7 +85,8 @@ class World:
     # -- running -------------------------------------------------------------
     def run_for(self, ns: int) -> None:
         """Let simulated time pass."""
-        self.sched.run(until=self.sched.now + ns)
+        sched = self.sched
+        sched.advance(sched.now + ns)
 
     def run_until(self, stop: Callable[[], bool], timeout_ns: int) -> bool:
         """Run events until `stop()` is true or `timeout_ns` passes; returns stop()."""

@@ -53,7 +53,7 @@ class Megaflow:
     """struct dp_netdev_flow with its ukey: the match, the actions, what the translation touched."""
 
     __slots__ = ("part", "fields", "key", "flow", "seq", "odp", "outs", "lookups", "pushes", "groups", "learns",
-                 "timed", "guarded", "packets", "bytes", "used", "created", "tcp_flags", "alive")
+                 "timed", "guarded", "fast", "packets", "bytes", "used", "created", "tcp_flags", "alive")
 
     def __init__(self, part: tuple[Any, ...], fields: tuple[tuple[str, int], ...], flow: dict[str, int],
                  now: int) -> None:
@@ -70,6 +70,7 @@ class Megaflow:
         self.learns: list[tuple[Any, int, int, int]] = []
         self.timed: list[Any] = []
         self.guarded = False        # timed rules or MAC learning: each hit checks them (FlowCache.admit)
+        self.fast: tuple[list[int], list[int], int, Any, int] | None = None
         self.packets = self.bytes = self.tcp_flags = 0
         self.used: int | None = None    # None: never
         self.created = now
@@ -89,6 +90,14 @@ class Megaflow:
         self.learns = learns        # NORMAL's (XBridge, vlan, source MAC to learn or -1, in ofport)
         self.timed = [r for _o, _t, r in lookups if r is not None and (r.idle_timeout or r.hard_timeout)]
         self.guarded = bool(self.timed or learns)
+        # the usual flow (one table's rule, one output port, nothing timed, learned or grouped), as
+        # its hit takes it in one step (xlate.upcall_handler): (the table's lookup counts, its match
+        # counts, the table, the rule, the port); None for any other
+        outs = self.outs
+        push = self.pushes[0] if len(self.pushes) == 1 else None
+        self.fast = ((push[0], push[1], push[2], push[3], outs[0])
+                     if push is not None and push[3] is not None and outs is not None and len(outs) == 1
+                     and not groups and not self.guarded else None)
 
     def idle(self, now: int) -> bool:
         return now - (self.created if self.used is None else self.used) >= MAX_IDLE

@@ -52,6 +52,7 @@ from netplex.packet.ipv4 import IPv4
 from netplex.packet.lacp import ETH_P_SLOW
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
+from netplex.stack.fastpath import FAST_DEVICE_CLASSES, fast_xmit
 from netplex.stack.openvswitch import TUNNEL_CSUM, TUNNEL_DF, TUNNEL_KEY, TunnelKey
 from netplex.stack.skb import SkbMeta
 
@@ -1104,6 +1105,7 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
     by the bridge owning the port, and its actions executed at once."""
     revalidate = _revalidator(vsd)
     changes = vsd.changes
+    cache = vsd.flow_cache
 
     def handle(dp: OvsDatapath, dp_port: int, frame: Ethernet, tun: TunnelKey | None = None, nbytes: int = 0) -> None:
         if not nbytes:
@@ -1117,12 +1119,60 @@ def upcall_handler(vsd: OvsVswitchd) -> Any:
                 process(vsd, xb, p.ofport, frame, dp, tun, nbytes, revalidate)
             return      # no port configured for it: dropped (tnl_port_receive: "receive tunnel port not found")
         found = vsd.port_map.get(dp_port) if vsd.port_map_at == changes.value else vsd.port_for(dp_port)
-        if found is not None:
-            xb, p = found
-            p.rx_packets += 1
-            p.rx_bytes += nbytes
-            if frame.type != ETH_P_SLOW or not vsd.lacp_rx(xb, p, frame):    # (lacp_rx: only a LACPDU)
-                process(vsd, xb, p.ofport, frame, dp, None, nbytes, revalidate)
+        if found is None:
+            return
+        xb, p = found
+        p.rx_packets += 1
+        p.rx_bytes += nbytes
+        if frame.type == ETH_P_SLOW and vsd.lacp_rx(xb, p, frame):    # (lacp_rx: only a LACPDU)
+            return
+        ofport = p.ofport
+        ns = dp.ns
+        world = ns.world
+        if world.fastpath and not world.tracer.on:
+            # the usual hit in one step: `process`'s, for a megaflow whose translation was one rule
+            # and one output (Megaflow.fast), current, used before and not idle
+            ip = frame.payload
+            if frame.type == ETH_P_IP and not frame.vlans and ip.__class__ is IPv4 and not ip.frag \
+                    and (t4 := ip.payload).__class__ is Udp:
+                # exact_key's UDP key, inline
+                key: tuple[Any, ...] | None = (xb.name, ofport, frame.src, frame.dst, ip.src, ip.dst, ip.proto, ip.tos,
+                                               ip.ttl, t4.sport, t4.dport)
+                tcp_flags = 0
+            else:
+                key = exact_key(xb.name, frame, ofport)
+                tcp_flags = key[11] if key is not None and len(key) == 12 else 0   # a TCP key ends with its flags
+            if key is not None:
+                e = cache.emc.get(key)
+                if e is not None and e.fast is not None and e.alive and e.seq == changes.value:
+                    used = e.used
+                    now = ns.sched.now
+                    if used is not None and now - used < MAX_IDLE:
+                        lookups, matched, table, rule, port = e.fast
+                        cache.mask_hits += 1
+                        cache.hits += 1
+                        lookups[table] += 1
+                        matched[table] += 1
+                        rule.n_packets += 1
+                        rule.n_bytes += nbytes
+                        rule.used = now
+                        e.packets += 1
+                        e.bytes += nbytes
+                        e.used = now
+                        if tcp_flags:
+                            e.tcp_flags |= tcp_flags
+                        dev: Any = dp.vports.get(port)
+                        if type(dev) in FAST_DEVICE_CLASSES:
+                            peer = dev.peer
+                            link = dev.link
+                            if (dev.up and dev.qdisc is None and peer is not None and link is not None and peer.up
+                                    and not ns.wmem_owned and not ns.ptype_all and world.capture is None
+                                    and now >= dev.busy_until and not dev.txq):
+                                fast_xmit(ns, dev, frame, nbytes, now, 0)   # (xmit_state's 0, inline)
+                                return
+                        dp.output(port, frame, None, nbytes)
+                        return
+        process(vsd, xb, ofport, frame, dp, None, nbytes, revalidate)
 
     return handle
 

@@ -1369,7 +1369,9 @@ class Ipv4Path:
             return True
         allow = True
         if rt.dev.kind != "loopback":
-            timeout = _int_of(self.sysctl.values["net.ipv4.icmp_ratelimit"]) * 1_000_000
+            text = self.sysctl.values["net.ipv4.icmp_ratelimit"]
+            ms = _INT_OF.get(text)      # (_int_of's table read inline: once an ICMP message)
+            timeout = (ms if ms is not None else _int_of(text)) * 1_000_000
             now = self.sched.now
             peer = self.inet_peers.get(daddr)
             if peer is None:
