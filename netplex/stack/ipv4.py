@@ -1299,7 +1299,11 @@ class Ipv4Path:
         # remains, icmp_global_allow passes without looking at the clock
         apply_ratelimit = False
         if in_dev is None or in_dev.kind != "loopback":
-            apply_ratelimit = not self.icmpv4_mask_allow(type, code)
+            # not icmpv4_mask_allow(type, code), inline (once an ICMP error)
+            text = self.sysctl.values["net.ipv4.icmp_ratemask"]
+            mask = _INT_OF.get(text)
+            apply_ratelimit = (type <= 18 and not (type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED)
+                               and (((mask if mask is not None else _int_of(text)) >> type) & 1) == 1)
             if apply_ratelimit and self.icmp_global_credit <= 0 and not self.icmp_global_allow():
                 self.mib.icmp["OutRateLimitGlobal"] += 1
                 self.drop(None, in_dev, SkbDropReason.ICMP_RATELIMIT)
