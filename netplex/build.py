@@ -20,6 +20,15 @@ attribute reads, and reads of interpreted objects are faster under CPython
 `qdisc/api.py` stays interpreted: it is the control plane, and it reads
 `kind` through class objects.
 
+The namespace's IPv4 path (`stack/ipv4.py`: ip_rcv, ip_local_fast, ip_local_out and
+_output_fast, udp_rcv, icmp_rcv, ...) is compiled too, since it is the main reader of those
+native classes' fields: read from interpreted code, a native class's field is a getset
+descriptor that CPython 3.11 does not specialise (~25-40 ns a read against ~2 ns for an
+interpreted object's), and the host path reads some 50 a datagram. Its classes stay
+non-native (`mypyc_attr(native_class=False)`): Ipv4Path is a mixin of the interpreted
+Namespace (its methods take `self: NsSelf`, since mypyc tests a non-native class's `self`
+by exact class), and OutRoute's slots are read by the interpreted sockets and TCP.
+
 A manifest (`netplex/.fast-build.json`) records each compiled source's
 SHA-256: a compiled module whose source has since changed is stale (Python
 would keep running the old code) and `stale()` names it; the default test
@@ -50,6 +59,8 @@ FAST_MODULES = (
     "netplex/packet/ipv4.py",
     "netplex/stack/device.py",
     "netplex/stack/fastpath.py",
+    # the host's IPv4 path, the interpreted reader of the group's fields (Q1, P2, S1): its classes non-native
+    "netplex/stack/ipv4.py",
     "netplex/stack/neigh.py",
     "netplex/stack/qdisc/core.py",
     "netplex/stack/qdisc/fifo.py",

@@ -15,9 +15,12 @@ cache is cleared by any configuration change (`config_changed`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from zlib import crc32
 
+from netplex.engine.compiled import mypyc_attr
+from netplex.engine.scheduler import Scheduler
+from netplex.engine.world import World
 from netplex.packet.ethernet import ETH_P_ARP, ETH_P_IP, Ethernet
 from netplex.packet.gre import Gre
 from netplex.packet.icmp import (
@@ -41,6 +44,7 @@ from netplex.packet.mpls import ETH_P_MPLS_UC, Mpls
 from netplex.packet.tcp import Tcp
 from netplex.packet.udp import Udp
 from netplex.stack.af_packet import PacketSocket, packet_taps
+from netplex.stack.device import Loopback
 from netplex.stack.dropreason import ROUTE_TYPE_DROP, SkbDropReason
 from netplex.stack.fastpath import (
     DEVICE_NEUTRAL,
@@ -55,7 +59,7 @@ from netplex.stack.fastpath import (
 )
 from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
-from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID
+from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID, NeighTable
 from netplex.stack.protocol import INET_PROTOS
 from netplex.stack.raw import raw_local_deliver
 from netplex.stack.route import (
@@ -65,10 +69,13 @@ from netplex.stack.route import (
     FLOW_TOS,
     RT_SCOPE_LINK,
     RT_TABLE_LOCAL,
+    Fib,
     fib_select_multipath,
 )
 from netplex.stack.skb import skb_meta
 from netplex.stack.snmp import Mib
+from netplex.stack.sockets import SocketTable
+from netplex.stack.sysctl import Sysctl
 from netplex.stack.tcp import tcp_v4_rcv
 from netplex.stack.xfrm.path import (
     EAGAIN,
@@ -79,21 +86,15 @@ from netplex.stack.xfrm.path import (
     xfrm_output,
     xfrm_policy_check,
 )
+from netplex.stack.xfrm.state import Xfrm
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from netplex.engine.scheduler import Scheduler
-    from netplex.engine.trace import TraceFields
-    from netplex.engine.world import World
-    from netplex.stack.device import Loopback, NetDevice
+    from netplex.stack.device import NetDevice
     from netplex.stack.ipmr import MrTable
-    from netplex.stack.neigh import NeighTable
-    from netplex.stack.route import Fib, Nexthop, Route
+    from netplex.stack.route import Nexthop, Route
     from netplex.stack.skb import SkbMeta
-    from netplex.stack.sockets import SocketTable
-    from netplex.stack.sysctl import Sysctl
-    from netplex.stack.xfrm.state import Xfrm
 
     NfHook = Callable[[Any, Ethernet, NetDevice | None, NetDevice | None], bool]
 
@@ -111,6 +112,10 @@ ENETUNREACH, EHOSTUNREACH, EINVAL, EACCES, EPERM, EMSGSIZE = 101, 113, 22, 13, 1
 ROUTE_TYPE_ERRNO = {"unreachable": EHOSTUNREACH, "blackhole": EINVAL, "prohibit": EACCES}
 # fib_props: the route types whose fib_lookup is an error (a throw that found nothing further too)
 FIB_LOOKUP_ERRORS = frozenset({"unreachable", "blackhole", "prohibit", "nat", "throw"})
+# The namespace as Ipv4Path's methods take it (`self`: Namespace mixes Ipv4Path in): `| Any` keeps
+# the attribute checks of Ipv4Path and lets the compiled build (netplex/build.py), whose
+# non-native classes test `self`'s exact class, take a Namespace
+NsSelf: TypeAlias = "Ipv4Path | Any"
 ROUTE_TYPE_ICMP = {"unreachable": ICMP_HOST_UNREACH, "prohibit": 13}
 
 
@@ -189,6 +194,7 @@ def fib_multipath_custom_key(fields: int, src: int, dst: int, proto: int, sport:
     return tuple(key)
 
 
+@mypyc_attr(native_class=False)   # tcp.py and sockets.py read its slots interpreted
 class OutRoute:
     """The result of an output route lookup (a dst_entry / rtable)."""
 
@@ -216,11 +222,13 @@ class OutRoute:
         return min(max(self.mtu - IP_TCP_HEADERS, IP_RT_MIN_ADVMSS), IPV4_MAX_PMTU - IP_TCP_HEADERS)
 
 
+@mypyc_attr(native_class=False)   # a mixin of Namespace: its methods compiled, its fields the namespace's
 class Ipv4Path:
     """Mixed into Namespace: everything between the device and the sockets."""
 
     # The namespace state this mixin works on, declared (and initialised) by
-    # Namespace.__init__ in netns.py.
+    # Namespace.__init__ in netns.py. (Their classes are imported at run time: the compiled build,
+    # netplex/build.py, evaluates a non-native class's annotations of a plain class.)
     world: World
     sched: Scheduler
     sysctl: Sysctl
@@ -252,21 +260,22 @@ class Ipv4Path:
     # ip_local_fast's purity, worked out once per World.config_generation: (generation, ifindex → pure)
     local_fast: tuple[int, dict[int, bool]]
 
-    if TYPE_CHECKING:
-        def trace(self, stage: str, text: str, **fields: Unpack[TraceFields]) -> None: ...
-        def drop(self, frame: Ethernet | None, dev: NetDevice | None, reason: SkbDropReason) -> None: ...
-        def fmt_ip(self, a: int | None) -> str: ...
-        def config_changed(self) -> None: ...
-        def is_local_addr(self, a: int) -> bool: ...
-        def ip_dev_find(self, a: int) -> NetDevice | None: ...
-        def select_source(self, dev: NetDevice | None, dst: int, scope_link: bool = False) -> int | None: ...
-        def inet_select_addr(self, dev: NetDevice, dst: int, scope: int) -> int: ...
-        def inet_addr_type_table(self, addr: int, table_id: int) -> str: ...
-        def mc_member(self, dev: NetDevice, group: int) -> bool: ...
-        def arp_rcv(self, dev: NetDevice, frame: Ethernet) -> None: ...
+    # Namespace's methods this mixin calls (netns.py, arp.py), as attributes: the compiled build
+    # (netplex/build.py) takes no class-body `if TYPE_CHECKING` in a non-native class
+    trace: Callable[..., None]           # (stage, text, **TraceFields)
+    drop: Callable[[Ethernet | None, NetDevice | None, SkbDropReason], None]
+    fmt_ip: Callable[[int | None], str]
+    config_changed: Callable[[], None]
+    is_local_addr: Callable[[int], bool]
+    ip_dev_find: Callable[[int], NetDevice | None]
+    select_source: Callable[..., int | None]   # (dev, dst, scope_link=False)
+    inet_select_addr: Callable[[NetDevice, int, int], int]
+    inet_addr_type_table: Callable[[int, int], str]
+    mc_member: Callable[[NetDevice, int], bool]
+    arp_rcv: Callable[[NetDevice, Ethernet], None]
 
     # -- receive -------------------------------------------------------------
-    def netif_receive(self, dev: NetDevice, frame: Ethernet) -> None:
+    def netif_receive(self: NsSelf, dev: NetDevice, frame: Ethernet) -> None:
         """__netif_receive_skb_core for a frame a software device receives (the bridge
         device from br_pass_frame_up, lo): the AF_PACKET taps, then its protocol.
         `NetDevice.rx` taps its frames itself and calls `netif_deliver`."""
@@ -274,7 +283,7 @@ class Ipv4Path:
             packet_taps(self.sockets, dev, frame, outgoing=False)
         self.netif_deliver(dev, frame)
 
-    def netif_deliver(self, dev: NetDevice, frame: Ethernet) -> None:
+    def netif_deliver(self: NsSelf, dev: NetDevice, frame: Ethernet) -> None:
         """__netif_receive_skb_core after the taps: hand the frame to its protocol."""
         if frame.vlans:
             # vlan_do_receive: a tagged frame belongs to the VLAN device of its tag
@@ -299,7 +308,7 @@ class Ipv4Path:
         else:
             self.drop(frame, dev, SkbDropReason.UNHANDLED_PROTO)
 
-    def ip_rcv(self, dev: NetDevice, frame: Ethernet, length: int = 0) -> None:
+    def ip_rcv(self: NsSelf, dev: NetDevice, frame: Ethernet, length: int = 0) -> None:
         """ip_rcv + ip_rcv_finish: sanity checks, PREROUTING, the input route.
 
         `length` is the IP datagram's length when the caller measured it.
@@ -417,7 +426,7 @@ class Ipv4Path:
             return
         self.ip_forward(dev, frame, r, length)
 
-    def ip_local_fast(self, dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
+    def ip_local_fast(self: NsSelf, dev: NetDevice, frame: Ethernet, nbytes: int) -> bool:
         """netif_receive_skb → ip_rcv → ip_local_deliver's common case in one step, the host side of
         the exact fast path (docs/arch/fastpath.md): an IPv4 unicast datagram, not a fragment, to one
         of our addresses (the input route is `local`), arriving on a device of a declared-pure class
@@ -426,7 +435,7 @@ class Ipv4Path:
         packet metadata, from a source that is not a martian. The effects are the full path's: the
         device's receive counters, the input route cached, then the transport protocol's handler
         called as ip_local_deliver calls it. False, with nothing changed, otherwise."""
-        world = self.world
+        world: World = self.world
         gen = world.config_generation
         lf = self.local_fast
         if lf[0] != gen:
@@ -473,7 +482,7 @@ class Ipv4Path:
             self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
         return True
 
-    def _plain_unicast(self, ip: IPv4) -> bool:
+    def _plain_unicast(self: NsSelf, ip: IPv4) -> bool:
         """A whole datagram (no fragment) between unicast addresses, neither loopback, multicast nor
         broadcast, from a source that is not one of ours: what ip_rcv's TCP early demux and
         ip_local_fast may hand straight to the protocol (the rest takes the full path)."""
@@ -482,7 +491,7 @@ class Ipv4Path:
         return (src >> 28 < 14 and src >> 24 != 127 and dst >> 28 < 14 and dst >> 24 != 127
                 and not ip.flags & IP_MF and not ip.frag and src not in self.local_addrs)
 
-    def _local_fast_pure(self, dev: NetDevice) -> bool:
+    def _local_fast_pure(self: NsSelf, dev: NetDevice) -> bool:
         """ip_local_fast's opt-in purity (fastpath.py's rule 1): a device of a declared-pure class
         with no master and no state the fast path does not know, in a namespace with the default
         rules, no rp_filter, no custom local routes and no state the fast path does not know."""
@@ -491,7 +500,7 @@ class Ipv4Path:
                 and not fib.flow_keys and not fib.has_custom_local_routes and not self.sysctl.rpf_any
                 and unknown_device_state(dev, DEVICE_NEUTRAL) is None and unknown_state(self, FASTPATH_NEUTRAL) is None)
 
-    def _martian(self, dev: NetDevice, frame: Ethernet, ip: IPv4) -> bool:
+    def _martian(self: NsSelf, dev: NetDevice, frame: Ethernet, ip: IPv4) -> bool:
         """Drop (and say so) a packet whose source fib_validate_source refuses."""
         reason = self.fib_validate_source(dev, ip.src, ip.dst, ip.tos, frame)
         if reason is None:
@@ -502,12 +511,12 @@ class Ipv4Path:
         self.drop(frame, dev, reason)
         return True
 
-    def log_martians(self, dev: NetDevice) -> bool:
+    def log_martians(self: NsSelf, dev: NetDevice) -> bool:
         """IN_DEV_LOG_MARTIANS: IN_DEV_ORCONF, `all` or the device's log_martians."""
         v = self.sysctl.values
         return v["net.ipv4.conf.all.log_martians"] != "0" or v.get(f"net.ipv4.conf.{dev.name}.log_martians", "0") != "0"
 
-    def net_ratelimit(self) -> bool:
+    def net_ratelimit(self: NsSelf) -> bool:
         """net_ratelimit (___ratelimit over net_ratelimit_state): 10 messages in each 5 s window; the
         first allowed after a window with suppressed ones says how many (`net_ratelimit: N callbacks
         suppressed`). The kernel has one state for the whole host (every namespace, every caller);
@@ -528,12 +537,12 @@ class Ipv4Path:
         rs[2] += 1
         return False
 
-    def printk(self, text: str) -> None:
+    def printk(self: NsSelf, text: str) -> None:
         """One line in the namespace's kernel log, stamped `[    T.TTTTTT] ` from the simulated clock."""
         t = self.sched.now
         self.kmsg.append(f"[{t // NSEC_PER_SEC:5d}.{(t // 1000) % 1_000_000:06d}] {text}")
 
-    def ip_handle_martian_source(self, dev: NetDevice, frame: Ethernet | None, daddr: int, saddr: int,
+    def ip_handle_martian_source(self: NsSelf, dev: NetDevice, frame: Ethernet | None, daddr: int, saddr: int,
                                  ll: bytes | None = None) -> None:
         """ip_handle_martian_source (net/ipv4/route.c): with log_martians, and net_ratelimit allowing,
         `IPv4: martian source DADDR from SADDR, on dev DEV` and the link-layer header the frame came
@@ -547,7 +556,7 @@ class Ipv4Path:
         if ll is not None and dev.kind not in L3_KINDS:
             self.printk("ll header: 00000000: " + " ".join(f"{b:02x}" for b in ll[:ETH_HLEN]))
 
-    def ip_route_input_martian(self, dev: NetDevice, daddr: int, saddr: int, ll: bytes | None = None) -> bool:
+    def ip_route_input_martian(self: NsSelf, dev: NetDevice, daddr: int, saddr: int, ll: bytes | None = None) -> bool:
         """ip_route_input_slow's checks before the lookup, for `ip route get ... iif` (the packet path
         makes its own in ip_rcv): a multicast or limited-broadcast source, a zero source (unless to
         the limited broadcast), a zero destination, a loopback destination or source without
@@ -572,14 +581,14 @@ class Ipv4Path:
             return True
         return False
 
-    def ip_handle_martian_destination(self, dev: NetDevice, daddr: int, saddr: int) -> None:
+    def ip_handle_martian_destination(self: NsSelf, dev: NetDevice, daddr: int, saddr: int) -> None:
         """ip_route_input_slow's martian_destination: with log_martians, net_warn_ratelimited's
         `IPv4: martian destination DADDR from SADDR, dev DEV` (its own 10-per-5-s state in the
         kernel, net_ratelimit's here)."""
         if self.log_martians(dev) and self.net_ratelimit():
             self.printk(f"IPv4: martian destination {self.fmt_ip(daddr)} from {self.fmt_ip(saddr)}, dev {dev.name}")
 
-    def fib_validate_source(self, dev: NetDevice, src: int, dst: int, tos: int = 0,
+    def fib_validate_source(self: NsSelf, dev: NetDevice, src: int, dst: int, tos: int = 0,
                             frame: Ethernet | None = None, mark: int | None = None) -> SkbDropReason | None:
         """fib_validate_source + __fib_validate_source (net/ipv4/fib_frontend.c): None when the
         source is acceptable on `dev`, else the drop reason.
@@ -617,7 +626,7 @@ class Ipv4Path:
             return SkbDropReason.IP_RPFILTER if rpf else None
         return None
 
-    def ip_route_input_rules(self, dst: int, src: int, dev: NetDevice, frame: Ethernet,
+    def ip_route_input_rules(self: NsSelf, dst: int, src: int, dev: NetDevice, frame: Ethernet,
                              keys: int) -> Route | Literal[False]:
         """The input route when policy rules read more than the destination: cached
         by exactly the flow fields they read (source, input device, mark, TOS)."""
@@ -626,20 +635,21 @@ class Ipv4Path:
         tos = frame.payload.tos if keys & FLOW_TOS else 0  # type: ignore[attr-defined]  # an IPv4 frame
         key = (dst, src if keys & FLOW_SRC else 0, dev.name if keys & FLOW_IIF else "",
                mark if keys & FLOW_MARK else 0, tos)
-        cache = self.route_cache
+        cache: dict[Any, Route | Literal[False]] = self.route_cache
         r = cache.get(key)
         if r is None:
-            r = cache[key] = self.fib.lookup(dst, src, dev.name, "", mark, tos) or False
+            fib: Fib = self.fib
+            r = cache[key] = fib.lookup(dst, src, dev.name, "", mark, tos) or False
         return r
 
-    def _in_cast(self, multicast: bool, ip: IPv4) -> None:
+    def _in_cast(self: NsSelf, multicast: bool, ip: IPv4) -> None:
         """ip_rcv_finish_core: IPSTATS_MIB_INMCAST or INBCAST (packets, octets) for a datagram to us."""
         ext = self.mib.ipext
         key = "Mcast" if multicast else "Bcast"
         ext[f"In{key}Pkts"] += 1
         ext[f"In{key}Octets"] += ip.wire_len()
 
-    def ip_forward(self, dev: NetDevice, frame: Ethernet, r: Route, length: int = 0) -> None:
+    def ip_forward(self: NsSelf, dev: NetDevice, frame: Ethernet, r: Route, length: int = 0) -> None:
         """ip_forward: forwarding switch, TTL, MTU, FORWARD, then out."""
         ip: IPv4 = frame.payload  # type: ignore[assignment]  # an ETH_P_IP frame carries IPv4
         tracing = self.world.tracer.on
@@ -704,7 +714,7 @@ class Ipv4Path:
             return
         self.ip_finish_output(out, nexthop, frame, ip.src, length)
 
-    def ip_local_deliver(self, dev: NetDevice, frame: Ethernet, rtype: str) -> None:
+    def ip_local_deliver(self: NsSelf, dev: NetDevice, frame: Ethernet, rtype: str) -> None:
         """ip_local_deliver: INPUT, then the transport protocol."""
         hook = self.hooks.get("INPUT")
         if hook is not None and not hook(self, frame, dev, None):
@@ -739,7 +749,7 @@ class Ipv4Path:
                 self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
             self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
 
-    def ip_defrag(self, ip: IPv4) -> IPv4 | None:
+    def ip_defrag(self: NsSelf, ip: IPv4) -> IPv4 | None:
         """ip_defrag: collect fragments by (src, dst, id, proto); whole datagram when complete."""
         key = (ip.src, ip.dst, ip.id, ip.proto)
         frags = self.frags
@@ -769,7 +779,7 @@ class Ipv4Path:
                     first.flags & IP_DF, 0, first.options)
 
     # -- output --------------------------------------------------------------
-    def ip_route_output(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
+    def ip_route_output(self: NsSelf, dst: int, oif: NetDevice | None = None, src: int | None = None,
                         mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int:
         """ip_route_output_key through a cache of the answers by flow, as the kernel's dst cache
         (and a socket's sk_dst_cache here): valid for one `World.config_generation` — any
@@ -790,7 +800,7 @@ class Ipv4Path:
                 cache[key] = rt
         return rt
 
-    def ip_route_output_key(self, dst: int, oif: NetDevice | None = None, src: int | None = None,
+    def ip_route_output_key(self: NsSelf, dst: int, oif: NetDevice | None = None, src: int | None = None,
                             mark: int = 0, tos: int = 0, anysrc: bool = False) -> OutRoute | int:
         """ip_route_output_key: the route a local packet takes, or an errno.
 
@@ -869,7 +879,7 @@ class Ipv4Path:
                 gw, redirected = new_gw, True
         return OutRoute(r, out, gw if gw is not None else dst, s, "unicast", mtu, gw, nh, redirected)
 
-    def fib_select_path(self, r: Route, src: int, dst: int, proto: int, sport: int, dport: int,
+    def fib_select_path(self: NsSelf, r: Route, src: int, dst: int, proto: int, sport: int, dport: int,
                         ip: IPv4 | None = None) -> Nexthop:
         """fib_multipath_hash + fib_select_multipath: policy 0 hashes the addresses, policy 1 the
         5-tuple (ports 0 for a fragment or a protocol without them), policy 2 the innermost
@@ -898,21 +908,21 @@ class Ipv4Path:
         mp_hash >>= 1
         return fib_select_multipath(r, mp_hash, self.ignores_linkdown)
 
-    def ignores_linkdown(self, dev: NetDevice) -> bool:
+    def ignores_linkdown(self: NsSelf, dev: NetDevice) -> bool:
         """ip_ignore_linkdown: net.ipv4.conf.{all,DEV}.ignore_routes_with_linkdown."""
         values = self.sysctl.values
         return (values["net.ipv4.conf.all.ignore_routes_with_linkdown"] != "0"
                 or values.get(f"net.ipv4.conf.{dev.name}.ignore_routes_with_linkdown", "0") != "0")
 
     # -- path MTU (route exceptions, net/ipv4/route.c) -------------------------
-    def pmtu_exception(self, dst: int) -> tuple[int, int] | None:
+    def pmtu_exception(self: NsSelf, dst: int) -> tuple[int, int] | None:
         """The learned path MTU towards `dst` and when it expires, while it lasts."""
         exc = self.pmtu.get(dst)
         if exc is None or exc[1] <= self.sched.now:
             return None
         return exc
 
-    def fnhe_gateway(self, dst: int, nh: Route | Nexthop) -> int | None:
+    def fnhe_gateway(self: NsSelf, dst: int, nh: Route | Nexthop) -> int | None:
         """find_exception + rt_bind_exception: the gateway a redirect left on `nh` for `dst`, while
         it lasts (an expired one is deleted, as find_exception does)."""
         exc = self.fnhe.get(dst)
@@ -923,12 +933,12 @@ class Ipv4Path:
             return None
         return exc[1]
 
-    def fnhe_expires(self, dst: int) -> int | None:
+    def fnhe_expires(self: NsSelf, dst: int) -> int | None:
         """When the redirect exception towards `dst` expires (ns), if there is one."""
         exc = self.fnhe.get(dst)
         return exc[2] if exc is not None and exc[2] > self.sched.now else None
 
-    def rt_cache_flush_exceptions(self) -> None:
+    def rt_cache_flush_exceptions(self: NsSelf) -> None:
         """`ip route flush cache` (ipv4_sysctl_rtcache_flush: rt_cache_flush + fnhe_genid_bump): every
         nexthop exception, learned path MTU and redirect alike, is forgotten."""
         if self.fnhe or self.pmtu:
@@ -936,7 +946,7 @@ class Ipv4Path:
             self.pmtu.clear()
             self.config_changed()
 
-    def ip_do_redirect(self, dev: NetDevice, ip: IPv4, icmp: Icmp, oif: NetDevice | None, mark: int,
+    def ip_do_redirect(self: NsSelf, dev: NetDevice, ip: IPv4, icmp: Icmp, oif: NetDevice | None, mark: int,
                        tos: int) -> None:
         """__ip_do_redirect (net/ipv4/route.c), as ipv4_sk_redirect calls it for the socket that sent
         the quoted packet: the redirect must come from the route's current gateway; the new one is
@@ -977,7 +987,7 @@ class Ipv4Path:
         self.fnhe[qdst] = (rt.nh, new_gw, self.sched.now + IP_RT_GC_TIMEOUT_NS)
         self.config_changed()
 
-    def ip_fib_check_default(self, gw: int, dev: NetDevice) -> bool:
+    def ip_fib_check_default(self: NsSelf, gw: int, dev: NetDevice) -> bool:
         """ip_fib_check_default: some live route's nexthop through `dev` has gateway `gw`."""
         for table in self.fib.tables.values():
             for r in table.routes():
@@ -985,7 +995,7 @@ class Ipv4Path:
                     return True
         return False
 
-    def ip_rt_update_pmtu(self, dst: int, mtu: int) -> None:
+    def ip_rt_update_pmtu(self: NsSelf, dst: int, mtu: int) -> None:
         """__ip_rt_update_pmtu: remember a smaller path MTU for 600 s (ip_rt_mtu_expires).
 
         A value below min_pmtu (552) is raised to it, as the kernel does.
@@ -997,7 +1007,7 @@ class Ipv4Path:
         self.pmtu[dst] = (mtu, self.sched.now + 600 * 1_000_000_000)
         self.config_changed()
 
-    def ip_local_out(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None = None, length: int = 0) -> int:
+    def ip_local_out(self: NsSelf, ip: IPv4, rt: OutRoute, meta: SkbMeta | None = None, length: int = 0) -> int:
         """ip_local_out: OUTPUT, then POSTROUTING and the neighbour layer.
 
         `meta` is per-packet metadata the packet starts with (a reset that
@@ -1012,7 +1022,7 @@ class Ipv4Path:
         mib = self.mib
         if ip.proto == IPPROTO_ICMP and isinstance(ip.payload, Icmp):
             mib.icmp_out[ip.payload.type & 0xFF] += 1   # icmp_out_count: icmp_push_reply, raw and ping sockets
-        world = self.world
+        world: World = self.world
         tracer = world.tracer
         if tracer.on:   # a new packet leaves a socket: the next events are about it
             tracer.packet = tracer.packet_id(ip)
@@ -1090,7 +1100,7 @@ class Ipv4Path:
         self.ip_finish_output(rt.dev, rt.nexthop, frame, ip.src, length, rt.mtu)
         return 0
 
-    def _output_fast(self, ip: IPv4, rt: OutRoute, meta: SkbMeta | None, length: int) -> bool:
+    def _output_fast(self: NsSelf, ip: IPv4, rt: OutRoute, meta: SkbMeta | None, length: int) -> bool:
         """ip_local_out's common case in one step, with the effects of ip_finish_output and
         neigh_output (neigh_hh_output, or neigh_resolve_output's plain send): a unicast route
         without encap or netfilter hooks, a datagram within the MTU, a REACHABLE next hop still
@@ -1107,10 +1117,12 @@ class Ipv4Path:
             length = ip.wire_len()
         if length > (rt.mtu or out.mtu):
             return False
-        n = self.neigh.entries.get((out.ifindex, rt.nexthop))
+        neigh: NeighTable = self.neigh
+        n = neigh.entries.get((out.ifindex, rt.nexthop))
         if n is None:
             return False
-        now = self.sched.now
+        sched: Scheduler = self.sched
+        now = sched.now
         state = n.state
         if not (state == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or state & NUD_FAST):
             return False
@@ -1139,7 +1151,7 @@ class Ipv4Path:
         out.xmit(frame, length + 14)
         return True
 
-    def ip_finish_output(self, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,
+    def ip_finish_output(self: NsSelf, out: NetDevice, nexthop: int, frame: Ethernet, src_hint: int | None,
                          length: int = 0, mtu: int = 0) -> None:
         """ip_output → POSTROUTING → ip_finish_output2: fragment if needed, then the neighbour."""
         hook = self.hooks.get("POSTROUTING")
@@ -1173,7 +1185,7 @@ class Ipv4Path:
         self.mib.ip_out(length)
         self.neigh.output(out, nexthop, frame, src_hint, length + 14 if not frame.vlans else 0)
 
-    def neigh_unreachable(self, dev: NetDevice, frame: Ethernet) -> None:
+    def neigh_unreachable(self: NsSelf, dev: NetDevice, frame: Ethernet) -> None:
         """A queued packet whose next hop never answered ARP (arp_error_report)."""
         ip = frame.payload
         if isinstance(ip, Mpls):    # an MPLS packet has no ICMP error (neigh_xmit just drops it)
@@ -1186,7 +1198,7 @@ class Ipv4Path:
         self.drop(frame, dev, SkbDropReason.NEIGH_FAILED)
 
     # -- ICMP ----------------------------------------------------------------
-    def rtcf_doredirect(self, dev: NetDevice, src: int, dst: int, tos: int) -> bool:
+    def rtcf_doredirect(self: NsSelf, dev: NetDevice, src: int, dst: int, tos: int) -> bool:
         """__mkroute_input's RTCF_DOREDIRECT for a packet leaving through `dev`, the device it came
         in on: IN_DEV_TX_REDIRECTS (send_redirects of `all` or the device) and fib_validate_source
         returning 1: the route back to `src` leaves through `dev` straight (no gateway: the
@@ -1199,7 +1211,7 @@ class Ipv4Path:
             return False
         return r.gw is None and (r.dev is dev or any(nh.dev is dev for nh in r.nhs))
 
-    def ip_error(self, ip: IPv4, code: int, dev: NetDevice) -> None:
+    def ip_error(self: NsSelf, ip: IPv4, code: int, dev: NetDevice) -> None:
         """ip_error (net/ipv4/route.c): a forwarded packet's route was an error (no route, an
         unreachable or prohibit route or rule): an ICMP destination unreachable with `code` to its
         sender, within the sender's inet_peer bucket (five at once, then one a second; inetpeer.py)."""
@@ -1207,7 +1219,7 @@ class Ipv4Path:
         if ip_error_allow(inet_getpeer(self.inet_peers, ip.src, now), now):
             self.icmp_send(ip, ICMP_DEST_UNREACH, code, dev)
 
-    def ip_rt_send_redirect(self, dev: NetDevice, ip: IPv4, gw: int) -> None:
+    def ip_rt_send_redirect(self: NsSelf, dev: NetDevice, ip: IPv4, gw: int) -> None:
         """ip_rt_send_redirect (net/ipv4/route.c): an ICMP host redirect to `gw` for the sender of
         `ip`, rate-limited per sender (its inet_peer): the first at once, the n-th only later than
         ip_rt_redirect_load << n after the previous, none after ip_rt_redirect_number of them
@@ -1225,7 +1237,7 @@ class Ipv4Path:
             peer.rate_last = now
             peer.n_redirects += 1
 
-    def inet_iif(self, dev: NetDevice, ip: IPv4) -> NetDevice:
+    def inet_iif(self: NsSelf, dev: NetDevice, ip: IPv4) -> NetDevice:
         """inet_iif: the device a socket lookup sees the packet come in by. Our own packet looped
         through lo keeps its output route, whose rt_iif is the local route's device
         (ip_route_output_key_hash_rcu: "orig_oif points to fib result device"): a reply to eth0's
@@ -1235,7 +1247,7 @@ class Ipv4Path:
         r = self.fib.lookup(ip.dst)
         return r.dev if r is not None and r.type == "local" and r.dev is not None else dev
 
-    def icmp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
+    def icmp_rcv(self: NsSelf, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         """icmp_rcv: answer echo, hand replies and errors to their sockets."""
         icmp = ip.payload
         if not isinstance(icmp, Icmp):
@@ -1266,7 +1278,7 @@ class Ipv4Path:
                     self.ip_rt_update_pmtu(int.from_bytes(q[16:20], "big"), icmp.rest & 0xFFFF)
             self.sockets.icmp_error_rcv(ip, icmp, dev)
 
-    def icmp_reply(self, ip: IPv4, icmp: Icmp, rtype: str = "local") -> None:
+    def icmp_reply(self: NsSelf, ip: IPv4, icmp: Icmp, rtype: str = "local") -> None:
         """icmp_reply: from fib_compute_spec_dst's address (the destination of a request a local
         route took, even one no device holds: `local 10.0.0.0/8 dev lo`), within the rate limits."""
         apply_ratelimit = not self.icmpv4_mask_allow(icmp.type, icmp.code)
@@ -1285,7 +1297,7 @@ class Ipv4Path:
         reply = IPv4(rt.src, ip.src, IPPROTO_ICMP, icmp, ttl=self.default_ttl(), tos=ip.tos)
         self.ip_local_out(reply, rt)
 
-    def icmp_send(self, ip: IPv4, type: int, code: int, in_dev: NetDevice | None, rest: int = 0) -> None:
+    def icmp_send(self: NsSelf, ip: IPv4, type: int, code: int, in_dev: NetDevice | None, rest: int = 0) -> None:
         """icmp_send: an error about `ip` back to its source, with the kernel's rules."""
         dst, src = ip.dst, ip.src
         if ip.frag or dst == LIMITED_BCAST or dst >> 28 == 14:
@@ -1328,7 +1340,7 @@ class Ipv4Path:
             self.trace("icmp_send", f"ICMP type {type} code {code} to {self.fmt_ip(ip.src)}", out_dev=rt.dev.name)
         self.ip_local_out(out, rt)
 
-    def icmpv4_mask_allow(self, type: int, code: int) -> bool:
+    def icmpv4_mask_allow(self: NsSelf, type: int, code: int) -> bool:
         """icmpv4_mask_allow: True when `type` is not rate-limited at all — outside
         net.ipv4.icmp_ratemask (default 6168: dest unreachable, source quench, time
         exceeded, parameter problem), beyond NR_ICMP_TYPES, or fragmentation needed."""
@@ -1340,7 +1352,7 @@ class Ipv4Path:
         mask = _INT_OF.get(text)    # (_int_of's table read inline: once an ICMP message)
         return not ((mask if mask is not None else _int_of(text)) >> type) & 1
 
-    def icmp_global_allow(self) -> bool:
+    def icmp_global_allow(self: NsSelf) -> bool:
         """icmp_global_allow: the namespace's bucket of net.ipv4.icmp_msgs_per_sec, at most
         icmp_msgs_burst credits; while credit remains anything passes, else it refills
         (at most one second's worth, not within 20 ms of the last refill)."""
@@ -1359,7 +1371,7 @@ class Ipv4Path:
         self.icmp_global_credit = min(self.icmp_global_credit + incr, int(v["net.ipv4.icmp_msgs_burst"]))
         return True
 
-    def icmpv4_xrlim_allow(self, rt: OutRoute, apply_ratelimit: bool, daddr: int) -> bool:
+    def icmpv4_xrlim_allow(self: NsSelf, rt: OutRoute, apply_ratelimit: bool, daddr: int) -> bool:
         """icmpv4_xrlim_allow: a token bucket per destination (inet_peer_xrlim_allow).
 
         Each message costs net.ipv4.icmp_ratelimit ms of tokens; the bucket holds
@@ -1385,23 +1397,23 @@ class Ipv4Path:
             self.icmp_global_credit -= 1
         return allow
 
-    def _accept_local(self, dev: NetDevice) -> bool:
+    def _accept_local(self: NsSelf, dev: NetDevice) -> bool:
         """IN_DEV_ACCEPT_LOCAL: net.ipv4.conf.{all,DEV}.accept_local."""
         v = self.sysctl.values
         return v.get(f"net.ipv4.conf.{dev.name}.accept_local", "0") != "0" or v.get("net.ipv4.conf.all.accept_local") != "0"
 
-    def _route_localnet(self, dev: NetDevice) -> bool:
+    def _route_localnet(self: NsSelf, dev: NetDevice) -> bool:
         v = self.sysctl.values
         return (v.get(f"net.ipv4.conf.{dev.name}.route_localnet") == "1"
                 or v.get("net.ipv4.conf.all.route_localnet") == "1")
 
-    def default_ttl(self) -> int:
+    def default_ttl(self: NsSelf) -> int:
         text = self.sysctl.values["net.ipv4.ip_default_ttl"]
         ttl = _INT_OF.get(text)     # (_int_of's table read inline: once a datagram sent)
         return ttl if ttl is not None else _int_of(text)
 
     # -- transport dispatch --------------------------------------------------
-    def udp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
+    def udp_rcv(self: NsSelf, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         udp: Udp = ip.payload  # type: ignore[assignment]  # IPPROTO_UDP carries a UDP header
         if self.udp_encap:
             # an encapsulation socket (VXLAN) on the destination port takes the datagram first
@@ -1420,12 +1432,12 @@ class Ipv4Path:
             return
         sk.deliver(ip, dev)
 
-    def tcp_rcv(self, dev: NetDevice, ip: IPv4, rtype: str) -> None:
+    def tcp_rcv(self: NsSelf, dev: NetDevice, ip: IPv4, rtype: str) -> None:
         if rtype != "local":
             return
         tcp_v4_rcv(self.sockets, ip, dev)
 
-    def neigh_confirm_for(self, addr: int) -> None:
+    def neigh_confirm_for(self: NsSelf, addr: int) -> None:
         """dst_confirm_neigh: forward progress on a connection confirms its next hop."""
         cache = self.route_cache
         r = cache.get(addr)
@@ -1437,7 +1449,7 @@ class Ipv4Path:
             self.neigh.confirm(r.dev, r.gw if r.gw is not None else addr)
 
     # -- text ----------------------------------------------------------------
-    def describe(self, ip: IPv4) -> str:
+    def describe(self: NsSelf, ip: IPv4) -> str:
         """A one-line summary of a packet, as the trace shows it."""
         p: Any = ip.payload
         s, d = self.fmt_ip(ip.src), self.fmt_ip(ip.dst)
