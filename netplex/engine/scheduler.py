@@ -16,6 +16,16 @@ and the storm check is not due. Order, clock and counts stay the same; only
 the heap push and pop are saved (stack/fastpath.py's `fast_rx` walks a flow's
 hops so). Sequence numbers an elided event would have taken are not taken:
 they only order events, and they keep doing so.
+
+Tail events: code that knows its caller's call is the last act of the running
+event (`Namespace.ip_local_fast`: a received segment's delivery) opens a tail
+(sets `tail_ok`); while it is open, the first event pushed by `at` (a busy
+device's next dequeue) or by TCP's wake-up of a reader (`TcpSocket.rcv_established`)
+is left in `tail`, as the tuple the heap would hold, instead of on the heap.
+`tail_close` then runs it at once when the run loop would pop it next anyway
+(`may_inline`'s test, the sequence number included: an event due at the same
+instant that was pushed earlier runs first), else pushes it as it would have
+been pushed (same time, same sequence number).
 """
 from __future__ import annotations
 
@@ -43,7 +53,7 @@ class Scheduler:
     # (stack/fastpath.py) pushes its next hop's receive onto the heap itself, exactly as `at`
     # would, or runs it inline (`may_inline`'s test, written out), to save a call a hop
     __slots__ = ("now", "heap", "seq", "events_run", "storms", "last_storm", "elide", "inline_until",
-                 "storm_left")
+                 "storm_left", "tail_ok", "tail")
 
     def __init__(self, elide: bool = True) -> None:
         self.now = 0
@@ -55,13 +65,18 @@ class Scheduler:
         self.elide = elide               # False: `run` never lets an event run inline (NETPLEX_ELIDE=0)
         self.inline_until = -1           # the latest time an event may run inline; -1: none may
         self.storm_left = STORM_EVENTS   # events the running `run` may finish before its storm check
+        self.tail_ok = False             # a tail is open: `tail` may take one event for now
+        self.tail: tuple[int, int, Callable[..., Any], tuple[Any, ...]] | None = None   # as on the heap
 
     def at(self, when: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` at absolute time `when` (never before now)."""
         if when < self.now:
             when = self.now
-        self.seq += 1
-        heappush(self.heap, (when, self.seq, fn, args))
+        self.seq = seq = self.seq + 1
+        if self.tail_ok and self.tail is None:
+            self.tail = (when, seq, fn, args)    # (see "Tail events" above)
+            return
+        heappush(self.heap, (when, seq, fn, args))
 
     def after(self, delay: int, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` `delay` nanoseconds from now."""
@@ -89,6 +104,24 @@ class Scheduler:
         self.storm_left -= 1
         self.now = when
 
+    def tail_close(self) -> None:
+        """Close the tail opened by setting `tail_ok`, as the running event's last act: the
+        event left in `tail`, if any, runs now when the run loop would pop it next (the clock
+        moved to its time), else goes onto the heap as `at` would have pushed it."""
+        self.tail_ok = False
+        t = self.tail
+        if t is None:
+            return
+        self.tail = None
+        when = t[0]
+        heap = self.heap
+        if when <= self.inline_until and self.storm_left > 1 and (not heap or heap[0] > t):
+            self.storm_left -= 1     # the running event is done: the run counts it (`inlined`)
+            self.now = when
+            t[2](*t[3])
+            return
+        heappush(heap, t)
+
     def run(self, until: int | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Run events in time order up to and including `until` (absolute ns).
 
@@ -109,6 +142,13 @@ class Scheduler:
         mark = self.now
         outer = (self.inline_until, self.storm_left)    # a run inside an event's (a command's) run
         self.storm_left = STORM_EVENTS
+        # a run inside an event (a command's) sees the running event's tail on the heap, where `at`
+        # would have put it; its own events open their own tails
+        outer_tail = self.tail_ok
+        if self.tail is not None:
+            heappush(heap, self.tail)
+            self.tail = None
+        self.tail_ok = False
         self.inline_until = -1 if stop is not None or not self.elide else NEVER if until is None else until
         checks = 0        # storm checks passed: the events run are checks * STORM_EVENTS + those since
         try:
@@ -136,6 +176,10 @@ class Scheduler:
                         checks += 1
         finally:
             self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
+            if self.tail is not None:   # an event that raised left its tail open: as `at` would have
+                heappush(heap, self.tail)
+                self.tail = None
+            self.tail_ok = outer_tail
             self.inline_until, self.storm_left = outer
         if until is not None and self.now < until:
             self.now = until

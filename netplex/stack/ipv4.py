@@ -474,13 +474,26 @@ class Ipv4Path:
         else:
             mib.loc_plain += 1
         handler = INET_PROTOS.get(ip.proto)
-        if handler is None or handler(self, dev, ip, "local") is False:
-            ipmib = mib.ip
-            ipmib["InDelivers"] -= 1
-            ipmib["InUnknownProtos"] += 1
-            self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
-            self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
+        if handler is None:
+            self._no_proto(frame, dev, ip)
+            return True
+        # this delivery is the last act of its event (fastpath.slow_rx's, the one caller): the
+        # handler may leave the wake-up of a reader in the scheduler's tail (engine/scheduler.py)
+        sched = self.sched
+        sched.tail_ok = True
+        if handler(self, dev, ip, "local") is False:
+            self._no_proto(frame, dev, ip)
+        sched.tail_close()
         return True
+
+    def _no_proto(self: NsSelf, frame: Ethernet, dev: NetDevice, ip: IPv4) -> None:
+        """ip_protocol_deliver_rcu with no handler for the protocol: InUnknownProtos instead of the
+        InDelivers counted, an ICMP protocol unreachable, the drop."""
+        ipmib = self.mib.ip
+        ipmib["InDelivers"] -= 1
+        ipmib["InUnknownProtos"] += 1
+        self.icmp_send(ip, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, dev)
+        self.drop(frame, dev, SkbDropReason.IP_NOPROTO)
 
     def _plain_unicast(self: NsSelf, ip: IPv4) -> bool:
         """A whole datagram (no fragment) between unicast addresses, neither loopback, multicast nor

@@ -7,6 +7,7 @@ by `until` and by `stop`, and a storm, each with elision on and off (NETPLEX_ELI
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -164,3 +165,113 @@ def test_storm_check_same_with_and_without_elision(monkeypatch: pytest.MonkeyPat
     *off, seq_off = storm(False, monkeypatch)
     assert on[0] is not None and "without simulated time passing" in on[0]
     assert on == off and seq_on < seq_off
+
+
+def tail_engine_run(elide: bool, how: str) -> tuple[Any, ...]:
+    """Tail events with plain callables: deliveries that open a tail and leave in it a wake-up for
+    now or a dequeue `at` a later time, with equal-time events pushed before them (which must run
+    first), a nested run inside an open tail, and an event that raises with its tail open."""
+    s = Scheduler(elide=elide)
+    log: list[Any] = []
+
+    def wake(tag: Any) -> None:
+        log.append((s.now, "wake", tag))
+
+    def deliver(k: int) -> None:
+        log.append((s.now, "deliver", k))
+        s.tail_ok = True                   # as ip_local_fast opens it
+        if k % 3 == 0:
+            s.at(s.now, wake, k)           # a wake-up now (the tail takes it)
+            s.at(s.now, wake, (k, "second"))   # the tail is full: the heap
+        elif k % 3 == 1:
+            s.at(s.now + 700, wake, k)     # a dequeue later
+        if k == 7:
+            s.run(until=s.now + 300)       # a command's run inside the open tail sees it on the heap
+            log.append((s.now, "nested-done"))
+        if k == 11:
+            raise ValueError("boom")
+        s.tail_close()
+
+    for k in range(16):
+        t = k * 1_000 - (k % 2) * 400
+        s.at(t, deliver, k)
+        if k % 4 == 0:
+            s.at(t + 700, log.append, (t + 700, "timer"))      # equal-time with a later dequeue
+        if k % 5 == 0:
+            s.at(t, log.append, (t, "same-instant"))         # pushed after the delivery: runs after its wake
+    cuts = {"run": [None], "until": list(range(450, 20_000, 450)) + [None]}.get(how, [None])
+    for end in cuts:
+        try:
+            if how == "stop":
+                s.run(until=20_000, stop=lambda: len(log) > 25)
+                log.append((s.now, "stopped"))
+                s.run()
+            else:
+                s.run(until=end)
+        except ValueError:
+            log.append((s.now, "raised", s.tail_ok, s.tail))
+            s.run(until=end)
+        log.append((s.now, "cut", s.events_run))
+    return log, s.now, s.events_run, s.pending(), s.seq, s.tail_ok, s.tail
+
+
+@pytest.mark.parametrize("how", ["run", "until", "stop"])
+def test_tail_events_same_with_and_without_elision(how: str) -> None:
+    on, off = tail_engine_run(True, how), tail_engine_run(False, how)
+    assert on == off
+    assert ("raised" in [e[1] for e in on[0]]) and on[-2:] == (False, None)
+
+
+def tcp_bulk(elide: bool, monkeypatch: pytest.MonkeyPatch, how: str) -> tuple[Any, ...]:
+    """A TCP bulk flow across the chain through a 200 Mbit/s bottleneck (segments queue in a
+    router's FIFO, the sender's device queues bursts), the reader woken per segment: its wake-ups
+    and the sender's dequeues go through the scheduler's tail. What the reader got and when, a
+    timer's samples of the sockets mid-flow, and the whole state."""
+    from netplex.stack.tcp import TcpSocket
+
+    monkeypatch.setenv("NETPLEX_FASTPATH", "1")
+    monkeypatch.setenv("NETPLEX_ELIDE", "1" if elide else "0")
+    net, h0, h1 = chain(4, bottleneck=200_000_000)
+    got: list[Any] = []
+    seen: list[Any] = []
+    conns: list[TcpSocket] = []
+    inline = [0]                           # wake-ups run by tail_close itself (not popped)
+
+    def on_accept(sk: TcpSocket) -> None:
+        conns.append(sk)
+        def on_data(s: TcpSocket, data: bytes) -> None:
+            got.append((net.now, len(data), s.rcv_nxt))
+            caller = sys._getframe(1).f_code.co_name
+            inline[0] += caller == "tail_close"
+
+        sk.on_data = on_data
+
+    lst = TcpSocket(h1.ns.sockets)
+    lst.on_accept = on_accept
+    assert lst.listen(5001) == 0
+    cl = TcpSocket(h0.ns.sockets)
+    cl.on_connect = lambda sk: sk.send(bytes(3 << 20))
+    assert cl.connect(ip_to_int("10.0.4.2"), 5001) == 0
+    t0 = net.now
+    for k in range(300):
+        net.sched.at(t0 + k * 333_331, lambda: seen.append((net.now, cl.snd_una, cl.cwnd, cl.srtt, len(got))))
+    if how == "until":
+        for _ in range(400):
+            net.run_for(250_013)
+    elif how == "stop":
+        for want in range(50, 2_000, 97):
+            net.run_until(lambda want=want: len(got) >= want, 1_000_000_000)
+            seen.append(("stopped", net.now))
+    net.run_for(200_000_000)
+    return got, seen, state(net), cl.cwnd, cl.srtt, conns[0].rcv_nxt, inline[0]
+
+
+@pytest.mark.parametrize("how", ["run", "until", "stop"])
+def test_tcp_tail_events_same_with_and_without_elision(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    *on, inline_on = tcp_bulk(True, monkeypatch, how)
+    *off, inline_off = tcp_bulk(False, monkeypatch, how)
+    assert sum(n for _, n, _ in on[0]) == 3 << 20
+    assert on == off
+    assert inline_off == 0
+    if how != "stop" and scheduler.__file__.endswith(".py"):   # (a compiled tail_close has no frame)
+        assert inline_on > len(on[0]) // 2       # most wake-ups ran from the tail, not the heap
