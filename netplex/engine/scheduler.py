@@ -188,9 +188,14 @@ class Scheduler:
         """`run(until)` without a `stop` test, the usual run (World.run_for): the same loop, set up
         only when an event is due by `until` (a run with nothing due just moves the clock)."""
         heap = self.heap
+        if self.tail is not None:   # a run inside an event sees the event's tail on the heap (`run`)
+            heappush(heap, self.tail)
+            self.tail = None
         if heap and heap[0][0] <= until:
             outer_until = self.inline_until      # a run inside an event's (a command's) run
             outer_left = self.storm_left
+            outer_tail = self.tail_ok
+            self.tail_ok = False
             self.storm_left = STORM_EVENTS
             self.inline_until = until if self.elide else -1
             mark = self.now
@@ -209,6 +214,10 @@ class Scheduler:
                         break
             finally:
                 self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
+                if self.tail is not None:   # an event that raised left its tail open: as `at` would have
+                    heappush(heap, self.tail)
+                    self.tail = None
+                self.tail_ok = outer_tail
                 self.inline_until = outer_until
                 self.storm_left = outer_left
         if self.now < until:
