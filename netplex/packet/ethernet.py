@@ -11,7 +11,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ipv4 import IPv4
 from .registry import ETHERTYPES, Payload
+from .udp import Udp
 
 __all__ = [
     "ETH_HLEN",
@@ -98,7 +100,14 @@ class Ethernet:
 
     def wire_len(self) -> int:
         p = self.payload
-        n = len(p) if p.__class__ is bytes or isinstance(p, bytearray) else p.wire_len()  # type: ignore[attr-defined]
+        if type(p) is IPv4:
+            u = p.payload
+            if type(u) is Udp and not p.options and type(b := u.payload) is bytes:
+                n = 28 + len(b)     # the usual datagram: IPv4.wire_len and Udp.wire_len, inline
+            else:
+                n = p.wire_len()
+        else:
+            n = len(p) if p.__class__ is bytes or isinstance(p, bytearray) else p.wire_len()  # type: ignore[attr-defined]
         v = self.vlans
         return (ETH_HLEN + VLAN_HLEN * len(v) + n) if v else ETH_HLEN + n
 
@@ -107,9 +116,12 @@ class Ethernet:
         (IPv4, ARP: their own shallow ``copy()``); the transport layer and any
         bytes are shared until one side replaces them."""
         p = self.payload
-        cp = getattr(p, "copy", None)
-        if cp is not None and not isinstance(p, bytearray):
-            p = cp()
+        if type(p) is IPv4:     # the usual payload: IPv4.copy, inline
+            p = IPv4(p.src, p.dst, p.proto, p.payload, p.ttl, p.tos, p.id, p.flags, p.frag, p.options)
+        else:
+            cp = getattr(p, "copy", None)
+            if cp is not None and not isinstance(p, bytearray):
+                p = cp()
         m = self.meta
         if m is not None:
             m = m.copy()

@@ -7,7 +7,8 @@ write the SAME fields of it:
   unreachable/prohibit route or rule) costs ip_rt_error_cost (HZ: 1 s) of the sender's
   `rate_tokens`, which hold at most ip_rt_error_burst (5 s): five at once, then one a second.
   Refused ones are silent (no counter).
-- `inet_peer_xrlim_allow` (icmpv4_xrlim_allow, net/ipv4/icmp.c): a type of icmp_ratemask costs
+- `inet_peer_xrlim_allow` (icmpv4_xrlim_allow, net/ipv4/icmp.c; written out in Ipv4Path.icmpv4_xrlim_allow,
+  its one caller, which runs once an ICMP error): a type of icmp_ratemask costs
   icmp_ratelimit of the same `rate_tokens` (at most XRLIM_BURST_FACTOR = 6 of them); the time
   since `rate_last` is added only when it is not zero, so right after ip_error (same jiffy) the
   bucket is read as ip_error left it. With icmp_ratelimit 0 any elapsed time caps the tokens
@@ -57,17 +58,3 @@ def ip_error_allow(peer: InetPeer, now: int) -> bool:
         return True
     peer.rate_tokens = tokens
     return False
-
-
-def inet_peer_xrlim_allow(peer: InetPeer, now: int, timeout: int) -> bool:
-    """inet_peer_xrlim_allow: one message of `timeout` ns against the peer's tokens."""
-    token = peer.rate_tokens
-    delta = now - peer.rate_last
-    if delta:
-        peer.rate_last = now
-        token = min(token + delta, XRLIM_BURST_FACTOR * timeout)
-    allow = token >= timeout
-    if allow:
-        token -= timeout
-    peer.rate_tokens = token
-    return allow

@@ -57,7 +57,7 @@ from netplex.stack.fastpath import (
     unknown_state,
     xmit_state,
 )
-from netplex.stack.inetpeer import InetPeer, inet_getpeer, inet_peer_xrlim_allow, ip_error_allow
+from netplex.stack.inetpeer import XRLIM_BURST_FACTOR, InetPeer, inet_getpeer, ip_error_allow
 from netplex.stack.mpls import mpls_encap_xmit, mpls_rcv
 from netplex.stack.neigh import NUD_REACHABLE, NUD_VALID, NeighTable
 from netplex.stack.protocol import INET_PROTOS
@@ -483,7 +483,10 @@ class Ipv4Path:
         sched.tail_ok = True
         if handler(self, dev, ip, "local") is False:
             self._no_proto(frame, dev, ip)
-        sched.tail_close()
+        if sched.tail is None:
+            sched.tail_ok = False   # tail_close with nothing left in the tail (the usual datagram), inline
+        else:
+            sched.tail_close()
         return True
 
     def _no_proto(self: NsSelf, frame: Ethernet, dev: NetDevice, ip: IPv4) -> None:
@@ -1405,7 +1408,16 @@ class Ipv4Path:
             peer = self.inet_peers.get(daddr)
             if peer is None:
                 peer = inet_getpeer(self.inet_peers, daddr, now)
-            allow = inet_peer_xrlim_allow(peer, now, timeout)
+            # inet_peer_xrlim_allow (inetpeer.py's bucket), inline: once an ICMP message
+            token = peer.rate_tokens
+            delta = now - peer.rate_last
+            if delta:
+                peer.rate_last = now
+                token = min(token + delta, XRLIM_BURST_FACTOR * timeout)
+            allow = token >= timeout
+            if allow:
+                token -= timeout
+            peer.rate_tokens = token
         if allow:
             self.icmp_global_credit -= 1
         return allow
