@@ -27,7 +27,8 @@ from netplex.ovs.flow import (
 from netplex.ovs.learn import NXM_NAME, format_learn, format_subfield, parse_learn, parse_move, parse_subfield
 from netplex.packet.addr import int_to_ip
 
-__all__ = ["Act", "OFPP", "as_encoded", "execute_action_set", "field_key", "format_act", "format_actions", "parse_actions", "split_top"]
+__all__ = ["Act", "OFPP", "as_encoded", "execute_action_set", "field_key", "format_act", "format_actions", "parse_actions",
+           "split_top", "wire_actions"]
 
 # reserved port numbers (OFPP_* in OpenFlow 1.0's 16-bit space, as ovs-ofctl prints them)
 OFPP: dict[str, int] = {"IN_PORT": 0xFFF8, "TABLE": 0xFFF9, "NORMAL": 0xFFFA, "FLOOD": 0xFFFB, "ALL": 0xFFFC,
@@ -39,6 +40,7 @@ _LEGACY_SET = {"eth_src": "mod_dl_src", "eth_dst": "mod_dl_dst", "ip_src": "mod_
                "tcp_src": "mod_tp_src", "tcp_dst": "mod_tp_dst", "udp_src": "mod_tp_src", "udp_dst": "mod_tp_dst"}
 _LEGACY_FIELD = {"mod_dl_src": "eth_src", "mod_dl_dst": "eth_dst", "mod_nw_src": "ip_src", "mod_nw_dst": "ip_dst",
                  "mod_tp_src": "tcp_src", "mod_tp_dst": "tcp_dst"}
+_L4_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
 _NXM_NAMES = {**{f"reg{i}": f"NXM_NX_REG{i}" for i in range(16)}, "metadata": "OXM_OF_METADATA",
               "tun_id": "NXM_NX_TUN_ID", "tun_src": "NXM_NX_TUN_IPV4_SRC", "tun_dst": "NXM_NX_TUN_IPV4_DST",
               "eth_src": "NXM_OF_ETH_SRC", "eth_dst": "NXM_OF_ETH_DST",
@@ -476,30 +478,60 @@ def _fmt_set_value(field: str, v: int) -> str:
         return format_mac(v)
     if spec is not None and spec.kind == "ip":
         return int_to_ip(v)
+    if field == "ip_dscp":
+        return str(v)
     if spec is not None and spec.kind == "int" and (field not in _NXM_NAMES or field in _DECIMAL_NXM) \
             and not field.startswith("reg"):
         return str(v)
     return f"{v:#x}"
 
 
-def as_encoded(acts: list[Act], of13: bool) -> list[Act]:
+def wire_actions(acts: list[Act], of13: bool) -> list[Act]:
+    """A rule's actions as a flow statistics reply over `of13` (1.1+) or 1.0 brings them back to
+    ovs-ofctl, which prints what it decoded: over 1.0 a pop_vlan comes back as OFPAT10_STRIP_VLAN
+    and a push_vlan is not sent (encode_PUSH_VLAN: the mod_vlan_vid/pcp after it pushes the tag)."""
+    if of13 or not any((a.kind == "strip_vlan" and a.a) or a.kind == "push_vlan" for a in acts):
+        return acts
+    return [Act("strip_vlan", False) if a.kind == "strip_vlan" else a for a in acts if a.kind != "push_vlan"]
+
+
+def as_encoded(acts: list[Act], of13: bool, tagged: bool = False, proto: int | None = None) -> list[Act]:
     """The actions as the switch keeps them after decoding a flow_mod (ofpact.raw, what every
     later dump and trace prints): OpenFlow 1.0 has no set_field, so ovs-ofctl sent one on a
     Nicira field as NXAST_REG_LOAD and one on a field with an action of its own as that action
     (`mod_nw_src`), and has no instructions, so write_actions and clear_actions are not sent at
-    all (encode_WRITE_ACTIONS); OpenFlow 1.2+ sends `mod_nw_src` as a set_field."""
+    all (encode_WRITE_ACTIONS); OpenFlow 1.2+ sends `mod_nw_src`, `mod_tp_src` (as tcp_src or
+    udp_src, the match's protocol: `proto`), `mod_nw_tos` (ip_dscp) and `set_tunnel` (tun_id) as
+    a set_field, and `mod_vlan_vid`/`mod_vlan_pcp` as a set_field on vlan_vid/vlan_pcp after a
+    `push_vlan:0x8100` where the packet has no tag yet (`tagged`: the match requires one;
+    encode_SET_VLAN_VID's flow_has_vlan, which the first push makes true for the rest)."""
     out = []
     for a in acts:
         if a.kind == "write_actions":
             if of13:
-                out.append(Act("write_actions", as_encoded(a.a, of13)))
+                out.append(Act("write_actions", as_encoded(a.a, of13, tagged, proto)))
         elif a.kind == "clear_actions":
             if of13:
                 out.append(a)
         elif a.kind == "strip_vlan" and of13:
             out.append(Act("strip_vlan", True))
-        elif a.kind == "set_field" and of13 and a.c == "legacy" and a.a in ("eth_src", "eth_dst", "ip_src", "ip_dst"):
+            tagged = False
+        elif a.kind == "push_vlan":
+            out.append(a)
+            tagged = True
+        elif a.kind in ("set_vlan_vid", "set_vlan_pcp") and of13 and a.c != "set_field":
+            if not tagged:
+                out.append(Act("push_vlan", 0x8100))
+                tagged = True
+            out.append(Act(a.kind, a.a, False, "set_field"))
+        elif a.kind == "set_tunnel" and of13 and a.c != "set_field":
+            out.append(Act("set_tunnel", a.a, a.b, "set_field"))
+        elif a.kind == "set_field" and of13 and a.c == "legacy" and a.a in ("eth_src", "eth_dst", "ip_src", "ip_dst",
+                                                                              "ip_dscp"):
             out.append(Act("set_field", a.a, a.b, "set_field"))
+        elif a.kind == "set_field" and of13 and a.c == "legacy" and a.a.startswith("tcp_") \
+                and proto in _L4_NAMES:
+            out.append(Act("set_field", _L4_NAMES[proto] + a.a[3:], a.b, "set_field"))
         elif a.kind == "set_field" and not of13 and a.c == "set_field" and a.a in _NXM_NAMES \
                 and a.a not in _LEGACY_SET:
             out.append(Act("set_field", a.a, a.b, "reg_load"))
@@ -527,11 +559,15 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
     if k == "set_queue":
         return f"set_queue:{a.a}"
     if k == "set_vlan_vid":
+        if a.c == "set_field" and (of13 or stored):     # OpenFlow 1.2+'s, its push_vlan an action of its own
+            return f"set_field:{a.a | 0x1000}->vlan_vid"
         if of13:
             push = "" if tagged else "push_vlan:0x8100,"
             return f"{push}set_field:{a.a | 0x1000}->vlan_vid"
         return f"mod_vlan_vid:{a.a}"
     if k == "set_vlan_pcp":
+        if a.c == "set_field" and (of13 or stored):
+            return f"set_field:{a.a}->vlan_pcp"
         if of13:
             push = "" if tagged else "push_vlan:0x8100,"
             return f"{push}set_field:{a.a}->vlan_pcp"
@@ -542,13 +578,13 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         return f"push_vlan:{a.a:#x}"
     if k == "set_field":
         field, v, how = a.a, a.b, a.c
+        if stored and how == "set_field":
+            return f"set_field:{_fmt_set_value(field, v)}->{field}"
         if field == "ip_dscp":
             return f"set_field:{v}->ip_dscp" if of13 else f"mod_nw_tos:{v << 2}"
         legacy = _LEGACY_SET.get(field)
-        if stored and how == "set_field":
-            return f"set_field:{_fmt_set_value(field, v)}->{field}"
         if legacy and field.startswith(("tcp", "udp")) and (how == "legacy" or not of13):
-            l4 = {6: "tcp", 17: "udp", 132: "sctp"}.get(proto or 0)
+            l4 = _L4_NAMES.get(proto or 0)
             if of13 and l4 is not None:
                 return f"set_field:{v}->{l4}{field[3:]}"
             return f"{legacy}:{v}"
@@ -612,20 +648,31 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
     if k == "meter":
         return f"meter:{a.a}"
     if k == "set_tunnel":   # format_SET_TUNNEL; OpenFlow 1.2+ has it as a set_field
-        if of13 and not stored:
+        if (of13 and not stored) or (stored and a.c == "set_field"):
             return f"set_field:{c_hex(a.a)}->tun_id"
+        if a.c == "set_field":      # an OpenFlow 1.2+ rule's set_field over 1.0: NXAST_REG_LOAD
+            return f"load:{c_hex(a.a)}->NXM_NX_TUN_ID[]"
         return f"set_tunnel{'64' if a.b or a.a > 0xFFFFFFFF else ''}:{c_hex(a.a)}"
     raise AssertionError(k)
 
 
 def format_actions(acts: list[Act], of13: bool = False, tagged: bool = False, proto: int | None = None,
                    stored: bool = False) -> str:
-    """ofpacts_format: `drop` for none."""
+    """ofpacts_format: `drop` for none. Over OpenFlow 1.1+ a mod_vlan_vid/pcp pushes a tag only
+    while the packet has none (ofpact_check's flow_has_vlan: one push for
+    `mod_vlan_vid:5,mod_vlan_pcp:3`)."""
     if not of13 and not stored:     # OpenFlow 1.0 carries no action set instructions
         acts = [a for a in acts if a.kind not in ("write_actions", "clear_actions")]
     if not acts:
         return "drop"
-    return ",".join(format_act(a, of13, tagged, proto, stored) for a in acts)
+    out = []
+    for a in acts:
+        out.append(format_act(a, of13, tagged, proto, stored))
+        if a.kind in ("push_vlan", "set_vlan_vid", "set_vlan_pcp"):
+            tagged = True
+        elif a.kind == "strip_vlan":
+            tagged = False
+    return ",".join(out)
 
 
 def execute_action_set(action_set: list[Act]) -> list[Act]:

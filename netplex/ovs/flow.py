@@ -267,6 +267,13 @@ class Match:
     def get(self, key: str) -> tuple[int, int] | None:
         return self.fields.get(key)
 
+    def vlan_and_proto(self) -> tuple[bool, int | None]:
+        """What ofpact_check learns of the packet from the match: whether it has a VLAN tag
+        (vlan_tci's CFI bit required) and the IP protocol it pins."""
+        vlan = self.fields.get("vlan_tci")
+        proto = self.fields.get("nw_proto")
+        return bool(vlan and vlan[1] & 0x1000 and vlan[0] & 0x1000), proto[0] if proto else None
+
     def matches(self, flow: dict[str, int]) -> bool:
         for key, (v, m) in self.fields.items():
             if flow.get(key, 0) & m != v:

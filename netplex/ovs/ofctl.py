@@ -236,6 +236,7 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         for fm in fms:
             if version < 4 and any(a.kind == "meter" for a in fm.actions):
                 raise OfctlError(_no_oxm(version))
+            _check_push_vlan(fm, version)
             _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
                           partial(_flow_mod_text, "ADD", fm, of13))
             ofp.add(fm, of13)
@@ -243,6 +244,7 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         return ""
     if cmd == "mod-flows":
         fm = parse_flow_mod(args[1], "modify", xb.port_no, version)
+        _check_push_vlan(fm, version)
         if fm.table is None and strict:
             fm.table = 0
         _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
@@ -348,6 +350,14 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
             lines.append(line + "\n")
         return _hdr(name, version, 6 if version == 1 else 6) + ":\n" + "".join(lines)
     raise AssertionError(cmd)
+
+
+def _check_push_vlan(fm: FlowMod, version: int) -> None:
+    """push_vlan is an OpenFlow 1.1+ action (OpenFlow 1.0 pushes a tag only as mod_vlan_vid's
+    side effect): a flow_mod with one needs -O OpenFlow11 or later."""
+    if version == 1 and any(a.kind == "push_vlan" for a in fm.actions):
+        raise OfctlError("none of the usable flow formats (OXM,OpenFlow11) is among the allowed flow formats "
+                         "(OpenFlow10,NXM)")
 
 
 def _no_oxm(version: int) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netplex.ovs.actions import Act, as_encoded, format_actions, parse_actions, split_top
+from netplex.ovs.actions import Act, as_encoded, format_actions, parse_actions, split_top, wire_actions
 from netplex.ovs.classifier import Classifier
 from netplex.ovs.flow import (
     MATCH_FIELDS,
@@ -194,9 +194,8 @@ class Rule:
         self.table = table
         self.match = fm.match
         self.priority = fm.priority
-        self.actions = fm.actions
         self.cookie = fm.cookie
-        self.actions = as_encoded(fm.actions, of13)
+        self.actions = as_encoded(fm.actions, of13, *fm.match.vlan_and_proto())
         self.idle_timeout = fm.idle_timeout
         self.hard_timeout = fm.hard_timeout
         self.importance = fm.importance
@@ -245,10 +244,7 @@ class Rule:
             if hard_age != (now - self.created) // NS:
                 head += f"hard_age={hard_age}, "
         m = self.match.format(self.priority)
-        vlan = self.match.get("vlan_tci")
-        tagged = bool(vlan and vlan[1] & 0x1000 and vlan[0] & 0x1000)
-        proto = self.match.get("nw_proto")
-        acts = format_actions(self.actions, of13, tagged, proto[0] if proto else None)
+        acts = format_actions(wire_actions(self.actions, of13), of13, *self.match.vlan_and_proto())
         return f"{head}{flags}{m + ' ' if m else ''}actions={acts}"
 
 
@@ -410,7 +406,7 @@ class OFProto:
         now = self.now()
         self.changes.change()
         for r in rules:
-            r.actions = as_encoded(fm.actions, of13)
+            r.actions = as_encoded(fm.actions, of13, *r.match.vlan_and_proto())
             r.modified = now
             if "reset_counts" in fm.flags:
                 r.n_packets = r.n_bytes = 0

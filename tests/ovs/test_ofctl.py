@@ -247,3 +247,29 @@ def test_mod_port_up_and_down():
         assert (r.status, r.error) == (1, err), line
     r = s1.run("ovs-ofctl mod-port br0 p1 no-flood")
     assert (r.status, r.error) == (2, "netplex: ovs-ofctl mod-port no-flood is not supported\n")
+
+
+def test_a_rule_added_over_openflow13_keeps_set_field_spelling():
+    """ovs-ofctl sends mod_tp_src, mod_nw_tos, mod_vlan_vid/pcp and set_tunnel over OpenFlow 1.2+ as
+    set_field (one push_vlan for the untagged packet); the switch keeps them so, and a trace and
+    an OpenFlow 1.0 dump show what they decode to (the real ovs-vswitchd 3.1's lines:
+    tests/ovs/test_real_ovs.py's of12-spelling case)."""
+    node = Network().add_node("s1")
+    run_ok(node, "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure")
+    run_ok(node, "ovs-ofctl -O OpenFlow13 add-flow br0 'tcp,actions=mod_tp_src:5,mod_nw_tos:16,mod_vlan_vid:5,"
+                 "mod_vlan_pcp:3,set_tunnel:0x5'")
+    run_ok(node, "ovs-ofctl -O OpenFlow13 add-flow br0 'udp,dl_vlan=7,actions=mod_tp_dst:6,strip_vlan'")
+    of13 = "set_field:5->tcp_src,set_field:4->ip_dscp,push_vlan:0x8100,set_field:4101->vlan_vid," \
+           "set_field:3->vlan_pcp,set_field:0x5->tun_id"
+    assert f" tcp actions={of13}\n" in node.run("ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0").output
+    of10 = node.run("ovs-ofctl --no-stats dump-flows br0").output
+    assert " tcp actions=mod_tp_src:5,mod_nw_tos:16,mod_vlan_vid:5,mod_vlan_pcp:3,load:0x5->NXM_NX_TUN_ID[]\n" in of10
+    assert " udp,dl_vlan=7 actions=mod_tp_dst:6,strip_vlan\n" in of10
+    trace = node.run("ovs-appctl ofproto/trace br0 tcp,in_port=LOCAL").output
+    assert "".join(f"    {a}\n" for a in of13.split(",")) in trace
+    trace = node.run("ovs-appctl ofproto/trace br0 udp,dl_vlan=7,in_port=LOCAL").output
+    assert "    set_field:6->udp_dst\n    pop_vlan\n" in trace
+    # OpenFlow 1.0 pushes a tag only as mod_vlan_vid's side effect
+    r = node.run("ovs-ofctl add-flow br0 'icmp,actions=push_vlan:0x8100,mod_vlan_vid:5'")
+    assert (r.status, r.error) == (1, "ovs-ofctl: none of the usable flow formats (OXM,OpenFlow11) is among the "
+                                      "allowed flow formats (OpenFlow10,NXM)\n")

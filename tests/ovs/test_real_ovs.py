@@ -179,6 +179,23 @@ CASES: dict[str, list[tuple[str, str]]] = {
     ],
     # OpenFlow 1.1+ action sets: write_actions/clear_actions in add-flow, dump-flows and the trace
     # (ofpacts_execute_action_set's order), a group's bucket run as an action set, the errors
+    # the spelling of mod_tp_*, mod_nw_tos, mod_vlan_*, set_tunnel and pop_vlan in a rule added over
+    # OpenFlow 1.3 (set_field, one push_vlan) and 1.0, as dump-flows over 1.0/1.3 and ofproto/trace print it
+    "of12-spelling": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=4,tcp,actions=mod_tp_src:5,mod_tp_dst:6,mod_nw_src:1.2.3.4,"
+        "mod_dl_src:00:00:00:00:00:01,mod_nw_tos:16,mod_vlan_vid:5,mod_vlan_pcp:3'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=4,udp,actions=mod_tp_src:5,mod_tp_dst:6,set_tunnel:0x5'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=4,udp,dl_vlan=7,actions=mod_vlan_pcp:3,strip_vlan,mod_vlan_vid:5'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=4,icmp,actions=push_vlan:0x8100,mod_vlan_vid:5'",
+        "ovs-ofctl add-flow br0 'table=5,icmp,actions=push_vlan:0x8100,mod_vlan_vid:5'",
+        "ovs-ofctl add-flow br0 'table=5,tcp,actions=mod_vlan_vid:5,mod_vlan_pcp:3,set_tunnel:0x5'",
+        "ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0", "ovs-ofctl --no-stats dump-flows br0",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=1,actions=resubmit(,4),resubmit(,5)'",
+        "ovs-appctl ofproto/trace br0 in_port=1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "ovs-appctl ofproto/trace br0 in_port=1,udp,dl_vlan=7,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=8,udp_dst=9",
+        "ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2",
+        "ovs-ofctl -O OpenFlow13 parse-flow 'tcp,actions=mod_vlan_vid:5,mod_vlan_pcp:3,mod_tp_src:1'")],
     "action-set": [("s1", c) for c in (
         "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
         "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
