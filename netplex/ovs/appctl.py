@@ -191,7 +191,9 @@ def _report(x: Xlate, flow: dict[str, int], out: list[str], recirc: int, table: 
     out.append("")
     final = dict(x.flow)
     # flow_equal(initial, final): a resumed pipeline that leaves the flow as it resumed is unchanged
-    changed = {k: v for k, v in final.items() if v} != {k: v for k, v in flow.items() if v}
+    # (the flow's actset_output, which the action set's output sets, counts, unprinted)
+    changed = {k: v for k, v in final.items() if v} != {k: v for k, v in flow.items() if v} \
+        or x.actset_output is not None
     out.append(f"Final flow: {flow_format(final, recirc=recirc) if changed else 'unchanged'}")
     out.append(f"Megaflow: {_megaflow(x, flow, recirc)}")
     out.append(f"Datapath actions: {format_odp(x.odp)}")
@@ -299,7 +301,10 @@ def ovs_appctl(ctx: Context, argv: list[str]) -> Result:
             flow = _flow_from_text(xb, rest[1])
         except FlowError as e:
             return Result(2, "", f"{e.message}\n{_server_error(target)}")
-        return Result(0, trace(vsd, xb, flow, ct_next))
+        report = trace(vsd, xb, flow, ct_next)
+        if vsd.abort_reason is not None:     # the daemon died answering: its socket closed
+            return Result(1, "", "ovs-appctl: ovs-vswitchd: transaction error (End of file)\n")
+        return Result(0, report)
     if cmd in ("bond/show", "lacp/show", "bond/list"):
         return _bond_cmd(vsd, cmd, rest, target)
     if cmd in ("dpctl/dump-flows", "dpctl/del-flows", "dpctl/show"):

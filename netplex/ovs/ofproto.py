@@ -323,8 +323,11 @@ class OFProto:
             self.index.clear()
 
     def check_groups(self, acts: list[Act]) -> None:
-        """ofproto_check_ofpacts: a group action needs its group (OFPBAC_BAD_OUT_GROUP)."""
+        """ofproto_check_ofpacts: a group action needs its group (OFPBAC_BAD_OUT_GROUP), in the
+        action set too (write_actions' nested actions, OFPACT_FOR_EACH_FLATTENED)."""
         for a in acts:
+            if a.kind == "write_actions":
+                self.check_groups(a.a)
             if a.kind == "group" and a.a not in self.groups:
                 raise GroupModError("OFPBAC_BAD_OUT_GROUP")
             if a.kind == "meter" and a.a not in self.meters:

@@ -340,6 +340,7 @@ class OvsVswitchd(Program):
         self.dp: OvsDatapath | None = None
         self.conntrack = ConnTracker()
         self.handler: Upcall | None = None   # set by xlate's user
+        self.abort_reason: str | None = None     # the assertion it aborted on (`abort`)
         self.packet_out: Callable[..., None] | None = None                   # PACKET_OUT's runner (xlate's)
         self.errors: list[tuple[str, str]] = []
         self.tick_gen = 0           # the bond/LACP timer's generation (a new one cancels the old)
@@ -377,6 +378,17 @@ class OvsVswitchd(Program):
         for xb in self.bridges.values():
             for ch in xb.channels.values():
                 ch.close()
+
+    def abort(self, why: str) -> None:
+        """ovs_assert's failure (`why`, the assertion): the daemon aborts (SIGABRT) without
+        cleaning up. The datapath keeps the flows it has; a packet that misses them goes up to
+        no one (dropped), and the commands get the errors of a daemon that is gone."""
+        self.abort_reason = why
+        if self.dp is not None:
+            self.dp.upcall = None
+        proc = self.proc
+        if proc is not None and proc.table is not None:
+            proc.table.exit(proc, 128 + 6, clean=False)      # SIGABRT
 
     def controller_status(self, xb: XBridge, target: str, connected: bool) -> None:
         """The Controller row's is_connected, as bridge.c's refresh_controller_status writes it."""

@@ -69,6 +69,7 @@ MAX_ODP_BYTES = 0xFFFF                          # the datapath actions fit one N
 # action is counted at its smallest, a set of one field
 _ODP_BYTES = {"output": 8, "recirc": 8, "hash": 12, "pop_vlan": 4, "push_vlan": 8, "meter": 8, "set_priority": 12}
 _ODP_OTHER_BYTES = 16
+_ACTSET_OUTPUTS = ("output", "normal", "flood", "all", "local", "in_port")   # OFPACT_OUTPUT's spellings
 # the datapath's recirculation: (packet, recirc id, ct_state, ct_zone)
 Recirculate = Callable[[Ethernet, int, int, int], None]
 OFPP_IN_PORT, OFPP_FLOOD, OFPP_ALL, OFPP_NORMAL, OFPP_CONTROLLER = 0xFFF8, 0xFFFB, 0xFFFC, 0xFFFA, 0xFFFD
@@ -224,6 +225,8 @@ class Xlate:
     _odp_sized = _odp_bytes = 0
     action_set: list[Act] = []          # what write_actions accumulated (ctx->action_set), replaced not changed
     set_keys: frozenset[str] = frozenset()  # the fields a set action (not a move) wrote
+    actset_output: int | str | None = None  # the flow's actset_output (None: OFPP_UNSET)
+    actset_group = False                    # ctx->action_set_has_group
 
     def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
                  tracing: bool, may_learn: bool = True, stats: bool = True) -> None:
@@ -392,11 +395,13 @@ class Xlate:
                 if k == "goto_table":
                     return
             elif k == "write_actions":
-                self.action_set = [*self.action_set, *a.a]
+                self.write_actions(a.a)
                 self.report_action_set("is")
             elif k == "clear_actions":
                 self.report_action_set("was")
                 self.action_set = []
+                self.actset_output = None
+                self.actset_group = False
             elif k == "write_metadata":
                 self.flow["metadata"] = (self.flow.get("metadata", 0) & ~a.b) | (a.a & a.b)
             elif k == "ct":
@@ -448,6 +453,19 @@ class Xlate:
         return self._odp_bytes
 
     # -- the action set (OpenFlow 1.1+ write_actions / clear_actions) -----------------------
+    def write_actions(self, acts: list[Act]) -> None:
+        """xlate_write_actions__: the set grows; the flow's actset_output follows its output
+        (the last one written, none once it holds a group)."""
+        if not self.actset_group:
+            for a in acts:
+                if a.kind in _ACTSET_OUTPUTS:
+                    self.actset_output = a.a if a.kind == "output" else a.kind
+                elif a.kind == "group":
+                    self.actset_output = None
+                    self.actset_group = True
+                    break
+        self.action_set = [*self.action_set, *acts]
+
     def report_action_set(self, verb: str) -> None:
         """xlate_report_action_set: what the action set would run, `is` after a write, `was`
         before a clear."""
@@ -649,6 +667,15 @@ class Xlate:
         (`frozen_state`); ofproto/trace (no packet) resumes with the default ct_state trk|new."""
         commit, recirc, zone = a.a
         nat = a.b
+        if recirc is not None and self.action_set:
+            # compose_recirculate_and_fork freezes the action set with no actions after it, which
+            # recirc_alloc_id__ asserts against (Open vSwitch 3.1 aborts there, and so does main)
+            self.vsd.abort("../ofproto/ofproto-dpif-rid.c:235: assertion state->action_set_len <= "
+                           "state->ofpacts_len failed in recirc_alloc_id__()")
+            self.error = "ovs-vswitchd aborted"
+            self.stop = True
+            self.cacheable = False
+            return
         self.commit(node)
         parts = (["commit"] if commit else []) + ([f"zone={zone}"] if zone else [])
         if nat is not None:
@@ -762,7 +789,9 @@ class Xlate:
         if peer_xb is None or peer_port is None or self.depth >= MAX_RESUBMIT_DEPTH:
             return
         saved_xb, saved_flow, saved_set = self.xb, self.flow, self.action_set
+        saved_out = self.actset_output, self.actset_group
         self.action_set = []
+        self.actset_output, self.actset_group = None, False
         self.flow = dict(self.flow)
         self.flow["in_port"] = peer_port.ofport
         for i in range(16):
@@ -775,6 +804,7 @@ class Xlate:
         self.run_action_set(bridge, top=False)
         self.depth -= 1
         self.xb, self.flow, self.action_set = saved_xb, saved_flow, saved_set
+        self.actset_output, self.actset_group = saved_out
 
     def commit(self, node: TraceNode) -> None:
         """commit_odp_actions: the datapath actions that turn `base` into `flow`."""

@@ -196,6 +196,23 @@ CASES: dict[str, list[tuple[str, str]]] = {
         "ovs-appctl ofproto/trace br0 in_port=1,udp,dl_vlan=7,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=8,udp_dst=9",
         "ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2",
         "ovs-ofctl -O OpenFlow13 parse-flow 'tcp,actions=mod_vlan_vid:5,mod_vlan_pcp:3,mod_tp_src:1'")],
+    # the action set's output in the Final flow (actset_output), a group in it that must exist, and
+    # a ct(table=) with an action set, where Open vSwitch 3.1 aborts (recirc_alloc_id__'s assertion)
+    "action-set-ct": [("s1", c) for c in (
+        "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
+        "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=2,tcp,actions=write_actions(output:3),goto_table:2'",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=1,tcp,actions=write_actions(output:3),goto_table:2'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,in_port=1,tcp,actions=clear_actions'",
+        "ovs-appctl ofproto/trace br0 in_port=1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=3,tcp,actions=write_actions(output:1,group:5)'",
+        "ovs-ofctl -O OpenFlow13 add-group br0 group_id=5,type=all,bucket=output:2",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=3,tcp,actions=write_actions(output:1,group:5)'",
+        "ovs-appctl ofproto/trace br0 in_port=3,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,in_port=2,tcp,actions=ct(table=3)'",
+        "ovs-appctl ofproto/trace br0 in_port=2,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
+        "pidof ovs-vswitchd >/dev/null; echo $?")],
     "action-set": [("s1", c) for c in (
         "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
         "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
