@@ -59,7 +59,7 @@ class Scheduler:
         self.now = 0
         self.heap: list[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = []
         self.seq = 0
-        self.events_run = 0              # events run (popped or inlined), added up as each `run` returns
+        self.events_run = 0              # events run (popped or inlined), added up at each storm check and as each run returns
         self.storms = 0                  # how many times the simulation stopped itself (EventStorm)
         self.last_storm: str | None = None   # the last storm's explanation: an aborted run says it
         self.elide = elide               # False: `run` never lets an event run inline (NETPLEX_ELIDE=0)
@@ -134,94 +134,97 @@ class Scheduler:
         clock moving: packets circling a loop of zero-delay links (a bridge
         loop without STP) would otherwise run forever in no simulated time.
         """
-        if stop is None and until is not None:
-            self.advance(until)
+        if stop is None:
+            if until is not None:
+                self.advance(until)
+                return
+            self._push_tail()
+            if self.heap:
+                self._drain(NEVER)
             return
         heap = self.heap
         pop = heappop
         mark = self.now
-        outer = (self.inline_until, self.storm_left)    # a run inside an event's (a command's) run
-        self.storm_left = STORM_EVENTS
-        # a run inside an event (a command's) sees the running event's tail on the heap, where `at`
-        # would have put it; its own events open their own tails
-        outer_tail = self.tail_ok
-        if self.tail is not None:
-            heappush(heap, self.tail)
-            self.tail = None
-        self.tail_ok = False
-        self.inline_until = -1 if stop is not None or not self.elide else NEVER if until is None else until
-        checks = 0        # storm checks passed: the events run are checks * STORM_EVENTS + those since
+        outer = self._open(-1)       # a `stop` test after every event: none may run inline
+        limit = NEVER if until is None else until
         try:
-            if stop is None and until is None:
-                while heap:
-                    t, _, fn, args = pop(heap)
-                    self.now = t
-                    fn(*args)
-                    self.storm_left = left = self.storm_left - 1
-                    if not left:
-                        mark = self._storm_check(mark)
-                        checks += 1
-            else:
-                assert stop is not None
-                limit = until if until is not None else None
-                while heap and (limit is None or heap[0][0] <= limit):
-                    t, _, fn, args = pop(heap)
-                    self.now = t
-                    fn(*args)
-                    self.storm_left = left = self.storm_left - 1
-                    if stop():
-                        return
-                    if not left:
-                        mark = self._storm_check(mark)
-                        checks += 1
+            while True:     # (see `_drain` on `while True`)
+                if not heap or heap[0][0] > limit:
+                    break
+                t, _, fn, args = pop(heap)
+                self.now = t
+                fn(*args)
+                self.storm_left = left = self.storm_left - 1
+                if stop():
+                    return
+                if not left:
+                    mark = self._storm_check(mark)
         finally:
-            self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
-            if self.tail is not None:   # an event that raised left its tail open: as `at` would have
-                heappush(heap, self.tail)
-                self.tail = None
-            self.tail_ok = outer_tail
-            self.inline_until, self.storm_left = outer
+            self._close(outer)
         if until is not None and self.now < until:
             self.now = until
 
     def advance(self, until: int) -> None:
-        """`run(until)` without a `stop` test, the usual run (World.run_for): the same loop, set up
+        """`run(until)` without a `stop` test, the usual run (World.run_for): the run loop, set up
         only when an event is due by `until` (a run with nothing due just moves the clock)."""
+        self._push_tail()
         heap = self.heap
-        if self.tail is not None:   # a run inside an event sees the event's tail on the heap (`run`)
-            heappush(heap, self.tail)
-            self.tail = None
         if heap and heap[0][0] <= until:
-            outer_until = self.inline_until      # a run inside an event's (a command's) run
-            outer_left = self.storm_left
-            outer_tail = self.tail_ok
-            self.tail_ok = False
-            self.storm_left = STORM_EVENTS
-            self.inline_until = until if self.elide else -1
-            mark = self.now
-            checks = 0      # storm checks passed: the events run are checks * STORM_EVENTS + those since
-            pop = heappop
-            try:
-                while True:
-                    t, _, fn, args = pop(heap)
-                    self.now = t
-                    fn(*args)
-                    self.storm_left = left = self.storm_left - 1
-                    if not left:
-                        mark = self._storm_check(mark)
-                        checks += 1
-                    if not heap or heap[0][0] > until:
-                        break
-            finally:
-                self.events_run += (checks + 1) * STORM_EVENTS - self.storm_left
-                if self.tail is not None:   # an event that raised left its tail open: as `at` would have
-                    heappush(heap, self.tail)
-                    self.tail = None
-                self.tail_ok = outer_tail
-                self.inline_until = outer_until
-                self.storm_left = outer_left
+            self._drain(until)
         if self.now < until:
             self.now = until
+
+    def _drain(self, until: int) -> None:
+        """The run loop without a `stop` test: events in time order while they are due by `until`
+        (NEVER: until none is left), the first one (there is one) run unconditionally: its caller
+        has checked it. The clock stays at the last event's time.
+
+        The loop is `while True` with its test at the end, not `while heap:`: CPython 3.11 warms a
+        function up for its specialising interpreter at calls and at plain backward jumps only, and
+        `while cond:` jumps back conditionally, so a loop of that shape in a function called once
+        per run would run every event's bookkeeping unspecialised (1,450 more instructions an event,
+        measured with cachegrind on a loop of trivial events: 6,960 against 5,515)."""
+        heap = self.heap
+        pop = heappop
+        mark = self.now
+        outer = self._open(until)
+        try:
+            while True:
+                t, _, fn, args = pop(heap)
+                self.now = t
+                fn(*args)
+                self.storm_left = left = self.storm_left - 1
+                if not left:
+                    mark = self._storm_check(mark)
+                if not heap or heap[0][0] > until:
+                    break
+        finally:
+            self._close(outer)
+
+    def _push_tail(self) -> None:
+        """Put an open tail's event on the heap, where `at` would have put it: a run inside an
+        event (a command's) sees the running event's tail there, and so does the run after an
+        event that raised with its tail open."""
+        if self.tail is not None:
+            heappush(self.heap, self.tail)
+            self.tail = None
+
+    def _open(self, inline_until: int) -> tuple[int, int, bool]:
+        """Set up a run whose events may run inline up to `inline_until` (-1: none may); returns
+        the state of the run it is inside (a command's run inside an event), for `_close`."""
+        self._push_tail()
+        outer = (self.inline_until, self.storm_left, self.tail_ok)
+        self.tail_ok = False        # the run's own events open their own tails
+        self.storm_left = STORM_EVENTS
+        self.inline_until = inline_until if self.elide else -1
+        return outer
+
+    def _close(self, outer: tuple[int, int, bool]) -> None:
+        """End a run: count the events run since the last storm check, and restore the outer
+        run's state (`_open`'s result)."""
+        self.events_run += STORM_EVENTS - self.storm_left
+        self._push_tail()
+        self.inline_until, self.storm_left, self.tail_ok = outer
 
     def _storm_check(self, mark: int) -> int:
         """Every STORM_EVENTS events: has the clock moved since the last check?"""
@@ -234,5 +237,6 @@ class Scheduler:
                                "loop of links with no delay — a bridge loop without STP? — or a TCP flow with no rate "
                                "crosses links with neither rate nor delay (infinitely fast)")
             raise EventStorm(self.last_storm, status=2)
+        self.events_run += STORM_EVENTS
         self.storm_left = STORM_EVENTS
         return self.now
