@@ -94,7 +94,7 @@ DEVICE_NEUTRAL = frozenset({
 class FlowEntry:
     """One cached forwarding decision: in-device + destination → out-device, next hop, MTU."""
 
-    __slots__ = ("gen", "out", "neigh_key", "mtu", "link", "peer", "upper")
+    __slots__ = ("gen", "out", "neigh_key", "mtu", "maxlen", "src_ok", "link", "peer", "upper")
     link: Any      # the out device's cable and peer when the entry was made (checked per packet)
     peer: Any
 
@@ -105,6 +105,11 @@ class FlowEntry:
         self.out = out             # None: a negative entry (the full path takes these packets)
         self.neigh_key = neigh_key
         self.mtu = mtu
+        self.maxlen = mtu + 14     # the longest frame the path MTU lets through (a small-int test a packet)
+        # the last source address found not martian (fib_validate_source's tests: not multicast or
+        # class E, not loopback, not one of ours): the same source skips them; valid for the entry's
+        # generation (every change of the namespace's addresses makes a new entry)
+        self.src_ok = -1
         self.link = out.link if out is not None else None
         self.peer = out.peer if out is not None else None
 
@@ -207,7 +212,10 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         flows = dev.flows
         if flows is None:
             flows = dev.flows = {}
-        fe: FlowEntry | None = flows.get(dst)
+        try:
+            fe: FlowEntry | None = flows[dst]     # a subscript, not .get(): no call a packet
+        except KeyError:
+            fe = None
         if fe is None or fe.gen != world.config_generation:
             if len(flows) >= MAX_FLOWS:
                 flows.clear()
@@ -218,8 +226,12 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
                 or not dev.up or nbytes > dev.mtu + 18 or dev.ingress_q is not None or dev.rx_handler is not None):
             return fallback and slow_rx(dev, frame, nbytes)
         src = ip.src
-        if src >> 28 >= 14 or src >> 24 == 127 or ip.ttl <= 1 or nbytes - 14 > fe.mtu or src in ns.local_addrs:
-            # martians (one of our own addresses as the source: fib_validate_source)
+        if src != fe.src_ok:
+            if src >> 28 >= 14 or src >> 24 == 127 or src in ns.local_addrs:
+                # martians (one of our own addresses as the source: fib_validate_source)
+                return fallback and slow_rx(dev, frame, nbytes)
+            fe.src_ok = src
+        if ip.ttl <= 1 or nbytes > fe.maxlen:
             return fallback and slow_rx(dev, frame, nbytes)
         now = ns.sched.now
         n = ns.neigh.entries.get(fe.neigh_key)
@@ -280,8 +292,10 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         # the cable, as start_xmit hands the frame over: Link.deliver's timing and loss, inline, and
         # the peer's receive pushed as Scheduler.at pushes it (same time, next sequence number): this
         # function again, with the full path as its fallback (one call a hop instead of five)
-        t = link.ser_ns.get(nbytes)
-        done = now + (t if t is not None else link.serialisation_ns(nbytes))
+        try:
+            done = now + link.ser_ns[nbytes]
+        except KeyError:
+            done = now + link.serialisation_ns(nbytes)
         out.busy_until = done
         if link.loss and link.rng.random() < link.loss:
             link.lost += 1
@@ -332,8 +346,10 @@ def fast_xmit(ns: Namespace, out: NetDevice, frame: Ethernet, nbytes: int, now: 
     st.tx_packets += 1
     st.tx_bytes += nbytes
     link: Any = out.link
-    t = link.ser_ns.get(nbytes)
-    done = now + (t if t is not None else link.serialisation_ns(nbytes))
+    try:
+        done = now + link.ser_ns[nbytes]
+    except KeyError:
+        done = now + link.serialisation_ns(nbytes)
     out.busy_until = done
     if link.loss and link.rng.random() < link.loss:
         link.lost += 1
