@@ -193,13 +193,15 @@ class BridgePort:
         if dst[0] & 1 or src == dst:
             return False
         fdb = br.fdb
-        e = fdb.get(dst)
-        if e is None:
-            return False
+        try:                  # subscripts, not .get(): no call a frame on a hit
+            e = fdb[dst]
+        except KeyError:
+            return False      # unknown: the full path floods it
         s = None
         if self.learning and not src[0] & 1:
-            s = fdb.get(src)
-            if s is None:
+            try:
+                s = fdb[src]
+            except KeyError:
                 return False  # a new address: the full path learns it (and traces it)
         now = ns.sched.now
         if e.is_local:
@@ -209,8 +211,11 @@ class BridgePort:
             if dst != br.mac or frame.type != 0x0800 or not br.forwarding or not fast_rx(br, frame, nbytes):
                 return False
         else:
-            if not e.is_static and now - e.updated > br.hold_time():
-                return False      # aged: the full path deletes it and floods
+            if not e.is_static:
+                stp = br.stp      # hold_time(), inline: one forward delay during a topology change
+                if now - e.updated > (stp.forward_delay if stp is not None and stp.enabled and stp.topology_change
+                                      else br.ageing_ns):
+                    return False      # aged: the full path deletes it and floods
             out = e.port
             if (out is self or out is None or (self.isolated and out.isolated) or out.state != BR_STATE_FORWARDING
                     or not (out.fast_ok if out.fast_gen == world.config_generation else out.fast_pure())):
