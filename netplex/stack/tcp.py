@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
+from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
 from netplex.stack.skb import SockCgroupData
 from netplex.stack.tcp_cc import new_cc
 from netplex.stack.tcp_sendq import SendQueue
@@ -53,6 +54,7 @@ TCP_FASTRETRANS_THRESH = 3               # DupThresh
 MAX_TCP_OPTION_SPACE = 40
 _CTL = SYN | RST | FIN | ACK             # the flags header prediction looks at (ACK alone passes)
 _PSH_ACK = PSH | ACK
+_NUD_NOCONFIRM = NUD_PERMANENT | NUD_NOARP   # neigh_confirm leaves these entries alone
 ECONNREFUSED, ETIMEDOUT, ECONNRESET = 111, 110, 104
 
 CLOSED, LISTEN, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, CLOSING, \
@@ -131,6 +133,8 @@ class TcpSocket(SockCgroupData):
         self.cc: Any = new_cc(self.ns)
         self.tos = 0                   # IP_TOS of the socket
         self.dst_cache: tuple[int, int, int, int, Any, int] | None = None   # sk_dst_cache (_route), with the TTL
+        # the neighbour entry's key neigh_confirm_for confirms, for the namespace's generation (_neigh_confirm)
+        self.confirm_cache: tuple[int, tuple[int, int]] | None = None
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0
@@ -425,8 +429,10 @@ class TcpSocket(SockCgroupData):
             sent_any = True
         if sent_any and not sack_recovery:
             # in SACK recovery the timer runs from the head's retransmission (tcp_rearm_rto):
-            # new data must not put off the timeout a lost retransmission needs
-            self._arm_rtx()
+            # new data must not put off the timeout a lost retransmission needs (_arm_rtx, inline)
+            backoff = self.backoff
+            self.timer_gen = gen = self.timer_gen + 1
+            self.rtx_timer.arm(self.ns.sched.now + (self.rto << backoff if backoff < 16 else TCP_RTO_MAX), gen)
             return True
         return False
 
@@ -631,7 +637,44 @@ class TcpSocket(SockCgroupData):
             ts = seg.timestamps
             if ts is not None and self.ts_ok:
                 self.ts_recent = ts[0]
-            rearm = self._ack_new(seg.window, ack, acked)
+            # `_ack_rcv` for an ACK that moves snd_una forward by `acked` (within snd_nxt) on a
+            # connection outside recovery, with no SACK scoreboard, no FIN sent and no SACK blocks
+            # on the ACK: the same effects in the same order, without the cases that cannot arise
+            self.snd_wnd = seg.window << self.snd_wscale
+            self.sndbuf.drop(acked)
+            self.queue_shrunk = True
+            self.snd_una = ack
+            self.backoff = 0
+            self.retries = 0
+            ns = self.ns
+            now = ns.sched.now
+            probe = self.rtt_probe
+            if probe is not None and ((probe[0] - ack) & 0xFFFFFFFF) > 0x7FFFFFFF:
+                self._rtt_sample(now - probe[1])
+                self.rtt_probe = None
+            mss = self.mss
+            segs = (acked + mss - 1) // mss if mss > 0 else acked + mss - 1   # (the divisor at least 1)
+            if segs < 1:
+                segs = 1
+            self.dupacks = 0
+            self.cc.cong_avoid(self, segs, now)
+            nc = self.confirm_cache       # ns.neigh_confirm_for(self.raddr), cached per generation
+            if nc is not None and nc[0] == ns.generation:
+                nb = ns.neigh.entries.get(nc[1])
+                if nb is not None:
+                    nud = nb.state
+                    if nud & NUD_VALID and not nud & _NUD_NOCONFIRM:
+                        nb.confirmed = now
+            else:
+                self._neigh_confirm()
+            # data still in flight: the retransmission timer is re-armed (`_arm_rtx`) unless
+            # `_push` sends and re-arms it anyway (one arm, not two: the deadline, and its place
+            # among equal-time events, are the second arm's either way)
+            if ack == self.snd_nxt:
+                self.timer_gen += 1
+                rearm = False
+            else:
+                rearm = True
         else:
             if acked or seg.seq != self.rcv_nxt or self.ooo or payload.__class__ is not bytes:
                 self.rcv(ip, seg)
@@ -661,7 +704,16 @@ class TcpSocket(SockCgroupData):
                 self.rcvbuf += payload
             self.last_rcv = sched.now
             self.unacked += n
-            self._ack_snd_check(False)
+            # _ack_snd_check(False), inline
+            quick = self.quick > 0 and not self.pingpong
+            if quick or self.unacked > self.mss:
+                if quick:
+                    self.quick -= 1
+                self._send(self.snd_nxt, ACK)
+            elif not self.delack_pending:
+                self.delack_pending = True
+                self.delack_gen = gen = self.delack_gen + 1
+                self.delack_timer.arm(sched.now + TCP_DELACK_MIN, gen)
         if self.sndbuf.size or self.fin_queued or self.in_recovery:
             if not self._push() and rearm:
                 self._arm_rtx()       # (_push sent nothing and changed nothing: as if armed before it)
@@ -932,36 +984,18 @@ class TcpSocket(SockCgroupData):
                 elif self.state == LAST_ACK:
                     self._done()
 
-    def _ack_new(self, window: int, ack: int, acked: int) -> bool:
-        """`_ack_rcv` for an ACK that moves snd_una forward by `acked` (within snd_nxt) on a
-        connection outside recovery, with no SACK scoreboard, no FIN sent and no SACK blocks on
-        the ACK: the same effects in the same order, without the cases that cannot arise.
-
-        True when data is still in flight: the caller re-arms the retransmission timer
-        (`_arm_rtx`) unless `_push` sends and re-arms it anyway (one arm, not two: the
-        deadline, and its place among equal-time events, are the second arm's either way)."""
-        self.snd_wnd = window << self.snd_wscale
-        self.sndbuf.drop(acked)
-        self.queue_shrunk = True
-        self.snd_una = ack
-        self.backoff = 0
-        self.retries = 0
-        now = self.ns.sched.now
-        probe = self.rtt_probe
-        if probe is not None and ((probe[0] - ack) & 0xFFFFFFFF) > 0x7FFFFFFF:
-            self._rtt_sample(now - probe[1])
-            self.rtt_probe = None
-        mss = self.mss
-        segs = (acked + mss - 1) // mss if mss > 0 else acked + mss - 1   # (the divisor at least 1)
-        if segs < 1:
-            segs = 1
-        self.dupacks = 0
-        self.cc.cong_avoid(self, segs, now)
-        self.ns.neigh_confirm_for(self.raddr)
-        if ack == self.snd_nxt:
-            self.timer_gen += 1
-            return False
-        return True
+    def _neigh_confirm(self) -> None:
+        """dst_confirm_neigh for the connection's peer (`neigh_confirm_for`), and the neighbour key it
+        confirms kept for the namespace's generation: the input route neigh_confirm_for finds (the one
+        ip_rcv caches) stays while the generation does, unless policy routing looks at more than the
+        destination (fib.flow_keys: nothing kept)."""
+        ns = self.ns
+        ns.neigh_confirm_for(self.raddr)
+        r = ns.route_cache.get(self.raddr)
+        if r and r.dev is not None and not ns.fib.flow_keys:
+            self.confirm_cache = (ns.generation, (r.dev.ifindex, r.gw if r.gw is not None else self.raddr))
+        else:
+            self.confirm_cache = None
 
     def _dupack(self, seg: Tcp) -> None:
         """tcp_fastretrans_alert: three duplicate ACKs mean a lost segment (RFC 5681 3.2)."""

@@ -73,37 +73,40 @@ class Cubic(Reno):
         self.ack_cnt = 0
 
     def cong_avoid(self, sk: Any, acked: int, now: int) -> None:
-        if sk.cwnd < sk.ssthresh:
+        cwnd = sk.cwnd
+        if cwnd < sk.ssthresh:
             acked = slow_start(sk, acked)
             if not acked:
                 return
-        if self.epoch < 0:
-            self.epoch = now
+            cwnd = sk.cwnd
+        epoch = self.epoch
+        if epoch < 0:
+            self.epoch = epoch = now
             self.ack_cnt = acked
-            self.w_est = float(sk.cwnd)
-            if self.w_max <= sk.cwnd:
+            self.w_est = float(cwnd)
+            if self.w_max <= cwnd:
                 self.k = 0.0
-                self.origin = float(sk.cwnd)
+                self.origin = float(cwnd)
             else:
-                self.k = ((self.w_max - sk.cwnd) / self.C) ** (1 / 3)
+                self.k = ((self.w_max - cwnd) / self.C) ** (1 / 3)
                 self.origin = self.w_max
         else:
             self.ack_cnt += acked
         rtt = sk.srtt or 100_000_000
-        t = (now - self.epoch + rtt) / NSEC_PER_SEC
+        t = (now - epoch + rtt) / NSEC_PER_SEC
         target = self.origin + self.C * (t - self.k) ** 3
         # TCP-friendly estimate (RFC 9438 4.3)
-        self.w_est += 3 * (1 - self.BETA) / (1 + self.BETA) * acked / max(sk.cwnd, 1)
-        if self.w_est > target:
-            target = self.w_est
-        if target > sk.cwnd:
-            cnt = sk.cwnd / (target - sk.cwnd)
+        self.w_est = w_est = self.w_est + _FRIENDLY * acked / (cwnd if cwnd > 1 else 1)
+        if w_est > target:
+            target = w_est
+        if target > cwnd:
+            cnt = cwnd / (target - cwnd)
         else:
-            cnt = 100.0 * sk.cwnd
+            cnt = 100.0 * cwnd
         self.cnt += acked
         if self.cnt >= cnt:
             self.cnt = 0
-            sk.cwnd += 1
+            sk.cwnd = cwnd + 1
 
     def ssthresh(self, sk: Any) -> int:
         self.epoch = -1
@@ -121,6 +124,10 @@ class Cubic(Reno):
         self.epoch = -1
         self.w_max = self.last_w_max = 0.0
 
+
+# the TCP-friendly region's growth per ACKed segment, 3 (1 - beta) / (1 + beta): the same float
+# (the same operations in the same order) as computed on every ACK
+_FRIENDLY = 3 * (1 - Cubic.BETA) / (1 + Cubic.BETA)
 
 CC_ALGORITHMS: dict[str, type[Reno]] = {"reno": Reno, "cubic": Cubic}
 
