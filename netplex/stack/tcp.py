@@ -27,9 +27,11 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
+from netplex.packet.ethernet import ETH_P_IP, Ethernet
 from netplex.packet.ipv4 import IP_DF, IPPROTO_TCP, IPv4
 from netplex.packet.tcp import ACK, FIN, PSH, RST, SYN, Tcp
-from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_VALID
+from netplex.stack.fastpath import FAST_DEVICE_CLASSES, NUD_FAST, NUD_USED, fast_xmit, xmit_state
+from netplex.stack.neigh import NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, NUD_VALID
 from netplex.stack.skb import SockCgroupData
 from netplex.stack.tcp_cc import new_cc
 from netplex.stack.tcp_sendq import SendQueue
@@ -135,6 +137,7 @@ class TcpSocket(SockCgroupData):
         self.dst_cache: tuple[int, int, int, int, Any, int] | None = None   # sk_dst_cache (_route), with the TTL
         # the neighbour entry's key neigh_confirm_for confirms, for the namespace's generation (_neigh_confirm)
         self.confirm_cache: tuple[int, tuple[int, int]] | None = None
+        self.out_cache: tuple[Any, int, Any, tuple[int, int], bool] | None = None   # _out_cache
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0
@@ -325,16 +328,62 @@ class TcpSocket(SockCgroupData):
         hooks = ns.hooks
         if not hooks and self.sk_task is None:
             # ip_local_out's own first steps for this datagram (DF: no IP ID; not ICMP) and its
-            # test for the output fast path, done here: one call fewer a segment
+            # test for the output fast path, done here
             world = ns.world
-            if (length and not world.tracer.on and world.fastpath and rt.type == "unicast" and not ns.xfrm.spd_out
-                    and ns._output_fast(ip, rt, None, length)):
-                return
+            if length and not world.tracer.on and world.fastpath and not ns.xfrm.spd_out:
+                oc = self.out_cache
+                if oc is None or oc[0] is not rt or oc[1] != ns.generation:
+                    oc = self._out_cache(rt)
+                out = oc[2]
+                if out is not None:
+                    # Ipv4Path._output_fast's steps for a route it takes (the route's tests kept in
+                    # out_cache): the MTU, a neighbour it sends to at once, the counters, the frame
+                    # to the device (fast_xmit on a pure one)
+                    if length <= (rt.mtu or out.mtu):
+                        n = ns.neigh.entries.get(oc[3])
+                        if n is not None:
+                            now = ns.sched.now
+                            nud = n.state
+                            lladdr = n.lladdr
+                            if ((nud == NUD_REACHABLE and now - n.confirmed < n.reachable_ns or nud & NUD_FAST)
+                                    and lladdr is not None):
+                                if nud & NUD_USED:
+                                    n.used = now
+                                m = ns.mib
+                                m.out_fast += 1
+                                m.out_octets += length
+                                frame = Ethernet(lladdr, out.mac, ETH_P_IP, ip, (), None)
+                                if oc[4]:
+                                    q = out.qdisc
+                                    if q is None:
+                                        busy = xmit_state(ns, out, now)
+                                        if busy >= 0:
+                                            fast_xmit(ns, out, frame, length + 14, now, busy)
+                                            return
+                                    elif out.up:
+                                        out._qdisc_xmit(q, frame, length + 14)
+                                        return
+                                out.xmit(frame, length + 14)
+                                return
+                elif rt.type == "unicast" and ns._output_fast(ip, rt, None, length):
+                    return
             ns.ip_local_out(ip, rt, None, length)
             return
         # owner_meta builds metadata only for OUTPUT's hooks or a net_cls classid (a task's)
         meta = self.table.owner_meta(self) if "OUTPUT" in hooks or self.sk_task is not None else None
         ns.ip_local_out(ip, rt, meta, length)
+
+    def _out_cache(self, rt: Any) -> tuple[Any, int, Any, tuple[int, int], bool]:
+        """The output route's part of Ipv4Path._output_fast's test, kept per socket for the route
+        (sk_dst_cache's) and the namespace's generation: (route, generation, the device when the
+        fast path may take the route — unicast, no encap, not loopback — else None, the
+        neighbour's key, whether the device is of a declared-pure class)."""
+        r = rt.route
+        out = rt.dev
+        ok = rt.type == "unicast" and not (r is not None and r.encap) and out.kind != "loopback"
+        oc = self.out_cache = (rt, self.ns.generation, out if ok else None, (out.ifindex, rt.nexthop),
+                               type(out) in FAST_DEVICE_CLASSES)
+        return oc
 
     def _rcv_window(self) -> int:
         """The window a segment advertises: the 1 MiB receive buffer in units of our window

@@ -5,8 +5,9 @@
 - header prediction (`TcpSocket.rcv_established`), early demux (`Ipv4Path.ip_rcv`) and the
   host output fast path for a next hop in DELAY/PROBE are exact: flows both ways through a
   lossy link (SACK recovery, timeouts, data carrying ACKs), with the receivers' configuration
-  changing mid-flow (an INPUT rule, a raw socket, rp_filter, a route), run with the fast path
-  on and off give the same bytes, the same times, counters, neighbours and clock.
+  changing mid-flow (an INPUT rule, a raw socket, rp_filter, a route, the next hop), run with the fast path
+  on and off give the same bytes, the same times, counters, neighbours and clock (the per-socket
+  output and neighbour-confirmation caches of `TcpSocket._send` and `rcv_established` included).
 """
 from __future__ import annotations
 
@@ -96,6 +97,16 @@ def lossy_both_ways() -> tuple[Any, ...]:
                  "ip route replace default via 10.0.5.1 mtu 1200", "ip route replace default via 10.0.5.1"):
         net.run_for(60_000_000)
         assert h1.run(line).status == 0, line
+    # the next hop changes mid-flow (the same router, an address on a macvlan: another MAC), on both
+    # hosts: the cached output (`TcpSocket._out_cache`) and the neighbour ACKs confirm
+    # (`_neigh_confirm`) follow the new route, as the full path and neigh_confirm_for do
+    for host, router, dev, net_ in ((h1, "r5", "eth1", "10.0.5"), (h0, "r1", "eth0", "10.0.0")):
+        for line in (f"ip link add mv0 link {dev} type macvlan mode bridge", f"ip addr add {net_}.3/24 dev mv0",
+                     "ip link set mv0 up", "sysctl -qw net.ipv4.conf.all.arp_ignore=1"):
+            assert net.nodes[router].run(line).status == 0, line
+        net.run_for(30_000_000)
+        assert host.run(f"ip route replace default via {net_}.3").status == 0
+        net.run_for(30_000_000)
     raw = h1.ns.sockets.raw_socket(6)           # a raw socket sees TCP too (raw_local_deliver)
     net.run_for(60_000_000)
     h1.ns.sockets.raw.remove(raw)               # and is closed again
