@@ -74,12 +74,8 @@ def _modify(ns: Any, args: list[str], cmd: str) -> Result:
     dev = ifname_or_error(ns, devname)
     table = ns.neigh
     if cmd == "del":
-        n = table.entries.get((dev.ifindex, dst))
-        if n is None:
+        if table.remove((dev.ifindex, dst)) is None:
             raise IpError("RTNETLINK answers: No such file or directory", 2)
-        del table.entries[(dev.ifindex, dst)]
-        n.timer_gen += 1
-        n.queue = []
         return Result(0)
     table.neigh_add(dev, dst, lladdr, state, create=cmd != "change", excl=cmd == "add")
     ns.config_changed()
@@ -200,9 +196,7 @@ def _flush(ns: Any, args: list[str]) -> Result:
         raise IpError("Flush requires arguments.", 1)
     entries, _ = _select(ns, args, True)
     for n in entries:
-        ns.neigh.entries.pop((n.dev.ifindex, n.ip), None)
-        n.timer_gen += 1
-        n.queue = []
+        ns.neigh.remove((n.dev.ifindex, n.ip))
     return Result(0)
 
 

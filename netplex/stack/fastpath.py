@@ -94,9 +94,11 @@ DEVICE_NEUTRAL = frozenset({
 class FlowEntry:
     """One cached forwarding decision: in-device + destination → out-device, next hop, MTU."""
 
-    __slots__ = ("gen", "out", "neigh_key", "mtu", "maxlen", "src_ok", "link", "peer", "upper")
+    __slots__ = ("gen", "out", "neigh_key", "mtu", "maxlen", "src_ok", "link", "peer", "upper", "neigh", "neigh_gen")
     link: Any      # the out device's cable and peer when the entry was made (checked per packet)
     peer: Any
+    neigh: Any     # the Neighbour `neigh_key` named (or None) while the table's membership
+    neigh_gen: int  # generation `neigh_gen` holds (NeighTable.gen)
 
     def __init__(self, gen: int, out: NetDevice | None, neigh_key: tuple[int, int], mtu: int,
                  upper: bool = False) -> None:
@@ -112,6 +114,8 @@ class FlowEntry:
         self.src_ok = -1
         self.link = out.link if out is not None else None
         self.peer = out.peer if out is not None else None
+        self.neigh = None
+        self.neigh_gen = 0         # (no table's generation is 0)
 
 
 def unknown_state(obj: object, understood: frozenset[str]) -> str | None:
@@ -234,7 +238,13 @@ def fast_rx(dev: NetDevice, frame: Ethernet, nbytes: int, fallback: bool = False
         if ip.ttl <= 1 or nbytes > fe.maxlen:
             return fallback and slow_rx(dev, frame, nbytes)
         now = ns.sched.now
-        n = ns.neigh.entries.get(fe.neigh_key)
+        # the next hop's neighbour, kept in the entry while the table's membership holds (its state,
+        # address and times are the entry's own, read below)
+        nt = ns.neigh
+        n = fe.neigh
+        if fe.neigh_gen != nt.gen:
+            n = fe.neigh = nt.entries.get(fe.neigh_key)
+            fe.neigh_gen = nt.gen
         if n is None:
             return fallback and slow_rx(dev, frame, nbytes)
         state = n.state

@@ -198,7 +198,7 @@ def fib_multipath_custom_key(fields: int, src: int, dst: int, proto: int, sport:
 class OutRoute:
     """The result of an output route lookup (a dst_entry / rtable)."""
 
-    __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu", "gw", "nh", "redirected")
+    __slots__ = ("route", "dev", "nexthop", "src", "type", "mtu", "gw", "nh", "redirected", "neigh", "neigh_gen")
 
     def __init__(self, route: Route | None, dev: NetDevice, nexthop: int, src: int, type: str,
                  mtu: int = 0, gw: int | None = None, nh: Route | Nexthop | None = None,
@@ -212,6 +212,10 @@ class OutRoute:
         self.gw = gw                # rt_gw4: the gateway (a redirect's, RTCF_REDIRECTED), None: on-link
         self.nh = nh                # the fib_nh the route went through (the route itself when single-path)
         self.redirected = redirected
+        # the next hop's Neighbour (or None) while its table's membership generation `neigh_gen`
+        # holds (NeighTable.gen; 0 is no table's): `_output_fast` keeps it here, as fastpath.py's entries do
+        self.neigh: Any = None
+        self.neigh_gen = 0
 
     def advmss(self) -> int:
         """dst_metric_advmss: the route's `advmss` (RTAX_ADVMSS), else ipv4_default_advmss: the path
@@ -1134,7 +1138,10 @@ class Ipv4Path:
         if length > (rt.mtu or out.mtu):
             return False
         neigh: NeighTable = self.neigh
-        n = neigh.entries.get((out.ifindex, rt.nexthop))
+        n = rt.neigh
+        if rt.neigh_gen != neigh.gen:
+            n = rt.neigh = neigh.entries.get((out.ifindex, rt.nexthop))
+            rt.neigh_gen = neigh.gen
         if n is None:
             return False
         sched: Scheduler = self.sched

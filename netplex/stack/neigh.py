@@ -14,6 +14,7 @@ costs no events.
 from __future__ import annotations
 
 import errno
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from netplex.engine.scheduler import NSEC_PER_MSEC, NSEC_PER_SEC
@@ -44,6 +45,10 @@ NUD_VALID = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | 
 ZERO_MAC = b"\x00" * 6
 BCAST_MAC = b"\xff" * 6
 
+# Membership generations of the neighbour tables, drawn from one counter so that no two tables ever
+# hold the same value (a cache keeps a table's generation: equal means the same table, unchanged).
+_MEMBERSHIP_GEN = count(1)
+
 # neigh_parms: the defaults live in sysctl (net.ipv4.neigh.*); this one seeds new entries.
 BASE_REACHABLE_NS = 30 * NSEC_PER_SEC
 
@@ -72,11 +77,28 @@ class Neighbour:
 
 
 class NeighTable:
-    """arp_tbl of one namespace."""
+    """arp_tbl of one namespace.
+
+    `gen` is the table's membership generation: a new value whenever an entry is added to or taken
+    out of `entries` (`create`, `remove`). A fast path may keep the Neighbour a (device, address)
+    key found while `gen` holds (fastpath.py's flow entries, an output route's next hop): the entry's
+    state, address and times are read from the Neighbour itself, so only which object the key
+    names can change, and that only here."""
 
     def __init__(self, ns: Namespace) -> None:
         self.ns = ns
         self.entries: dict[tuple[int, int], Neighbour] = {}
+        self.gen = next(_MEMBERSHIP_GEN)
+
+    def remove(self, key: tuple[int, int]) -> Neighbour | None:
+        """neigh_del / neigh_flush_dev's unlink of one entry: out of the table, its timers and queue
+        dropped; None when the key names none."""
+        n = self.entries.pop(key, None)
+        if n is not None:
+            self.gen = next(_MEMBERSHIP_GEN)
+            n.timer_gen += 1
+            n.queue = []
+        return n
 
     # -- neigh_parms (net.ipv4.neigh.DEV.*), read on the slow path only ----------
     def parm(self, dev: NetDevice, key: str) -> int:
@@ -162,6 +184,7 @@ class NeighTable:
             n.state = NUD_NOARP
             n.lladdr = b"\xff" * 6
         self.entries[(dev.ifindex, ip)] = n
+        self.gen = next(_MEMBERSHIP_GEN)
         return n
 
     def neigh_add(self, dev: NetDevice, dst: int, lladdr: bytes | None, state: int, *, create: bool,
@@ -420,6 +443,4 @@ class NeighTable:
         address deleted; neigh_changeaddr: a new MAC), or all but the permanent ones
         (neigh_carrier_down: carrier lost, with arp_evict_nocarrier)."""
         for key in [k for k, n in self.entries.items() if n.dev is dev and not (skip_perm and n.state & NUD_PERMANENT)]:
-            n = self.entries.pop(key)
-            n.timer_gen += 1
-            n.queue = []
+            self.remove(key)
