@@ -481,11 +481,36 @@ class Ipv4Path:
         if handler is None:
             self._no_proto(frame, dev, ip)
             return True
+        # icmp_rcv's two common cases in this call: an echo request answered from the cached reverse
+        # route (icmp_reply's, when neither echo_ignore_all nor the echo reply's rate limit applies and
+        # ip_route_output would answer from its cache), an echo reply handed to the ping sockets
+        icmp: Any = ip.payload
+        echo = 0
+        rt: Any = None
+        ttl = 0
+        if handler is _ICMP_RCV and type(icmp) is Icmp:
+            t = icmp.type
+            if t == ICMP_ECHOREPLY:
+                echo = 1
+            elif t == ICMP_ECHO and not self.pmtu and not self.fnhe and self.rt_out_gen == gen:
+                v = self.sysctl.values
+                if v["net.ipv4.icmp_echo_ignore_all"] != "1" and not _INT_OF.get(v["net.ipv4.icmp_ratemask"], 1) & 1:
+                    rt = self.rt_out_cache.get((src, None, dst, 0, 0, False))
+                    ttl = _INT_OF.get(v["net.ipv4.ip_default_ttl"], 0)
+                    if type(rt) is OutRoute and ttl:
+                        echo = 2
         # this delivery is the last act of its event (fastpath.slow_rx's, the one caller): the
         # handler may leave the wake-up of a reader in the scheduler's tail (engine/scheduler.py)
         sched = self.sched
         sched.tail_ok = True
-        if handler(self, dev, ip, "local") is False:
+        if echo == 2:
+            mib.icmp_in[ICMP_ECHO] += 1
+            self.ip_local_out(IPv4(rt.src, src, IPPROTO_ICMP, Icmp(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.payload),
+                                   ttl=ttl, tos=ip.tos), rt)
+        elif echo:
+            mib.icmp_in[ICMP_ECHOREPLY] += 1
+            self.sockets.ping_rcv(ip, icmp, dev)    # (dev is not lo: a pure device's class)
+        elif handler(self, dev, ip, "local") is False:
             self._no_proto(frame, dev, ip)
         if sched.tail is None:
             sched.tail_ok = False   # tail_close with nothing left in the tail (the usual datagram), inline
@@ -1496,3 +1521,6 @@ class Ipv4Path:
             return f"TCP {s}:{p.sport} > {d}:{p.dport} [{fl}] ttl {ip.ttl}"
         return f"IP {s} > {d} proto {ip.proto} ttl {ip.ttl}"
 
+
+# the ICMP handler ip_local_fast answers echo requests for (unless someone registered another)
+_ICMP_RCV = Ipv4Path.icmp_rcv

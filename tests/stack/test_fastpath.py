@@ -525,7 +525,7 @@ def host_stack(changes: bool) -> tuple[Any, ...]:
     can change a local datagram's fate at the receiver mid-run: an INPUT rule, raw and packet
     sockets, rp_filter, a custom local route, an xfrm policy, an ingress qdisc dropping everything
     (tc changes no configuration generation), the echo server closed and reopened, the MTU,
-    forwarding, icmp_echo_ignore_all."""
+    forwarding, icmp_echo_ignore_all, a rate-limited echo reply (icmp_ratemask), the default TTL."""
     net, h0, h1 = chain(1)
     r1 = net.nodes["r1"]
     got: list[Any] = []
@@ -560,7 +560,7 @@ def host_stack(changes: bool) -> tuple[Any, ...]:
 
     pings = [node.ns.sockets.ping_socket(7 + k) for k, node in enumerate((h0, h1))]
     for k, sk in enumerate(pings):
-        sk.on_reply = lambda ip, icmp, k=k: got.append((net.now, f"ping{k}", icmp.seq, ip.src))
+        sk.on_reply = lambda ip, icmp, k=k: got.append((net.now, f"ping{k}", icmp.seq, ip.src, ip.ttl))
 
     def burst(n: int, every: int) -> None:
         t = net.now
@@ -597,6 +597,9 @@ def host_stack(changes: bool) -> tuple[Any, ...]:
                 socks["h1"].close()
             elif what == "server open":
                 serve(h1, "h1")
+            elif what == "ping storm":   # more echo requests than a rate-limited reply's bucket holds
+                for k in range(20):
+                    net.sched.after(k * 15_000, pings[0].send, a1, 5000 + k, bytes(56))
 
         steps: list[tuple[Any, str]] = [
             (None, "raw open"), (None, "raw close"),
@@ -615,6 +618,11 @@ def host_stack(changes: bool) -> tuple[Any, ...]:
             (h1, "sysctl -qw net.ipv4.ip_forward=0"),
             (h1, "sysctl -qw net.ipv4.icmp_echo_ignore_all=1"),
             (h1, "sysctl -qw net.ipv4.icmp_echo_ignore_all=0"),
+            # the echo reply rate-limited (icmp_ratemask's bit 0), another TTL for the replies
+            (h1, "sysctl -qw net.ipv4.icmp_ratemask=6169"), (None, "ping storm"),
+            (h1, "sysctl -qw net.ipv4.icmp_ratemask=6168"),
+            (h1, "sysctl -qw net.ipv4.ip_default_ttl=33"), (None, "ping storm"),
+            (h1, "sysctl -qw net.ipv4.ip_default_ttl=64"),
             (r1, "ip neigh flush all"),
             # last, as they stick: a custom local route (fib_has_custom_local_routes), and netfilter's
             # hooks, registered once a table had rules
