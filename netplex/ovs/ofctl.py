@@ -26,7 +26,16 @@ from netplex.ovs.meter import Meter, format_meter_config, format_meter_stats, pa
 from netplex.ovs.ofp_gmq import OFPQ_ALL, OFPQOFC_BAD_PORT, OFPQOFC_BAD_QUEUE
 from netplex.ovs.ofproto import N_TABLES, NS, FlowMod, GroupModError, parse_flow_mod
 from netplex.ovs.ovsdb import DbError
-from netplex.ovs.parseflow import ALLOWED_BY_VERSION, FLOW_FORMATS, P_ANY, parse_flows
+from netplex.ovs.parseflow import (
+    ALLOWED_BY_VERSION,
+    FLOW_FORMATS,
+    P_ANY,
+    P_TID,
+    actions_usable,
+    match_usable,
+    parse_flows,
+    protocols_to_string,
+)
 from netplex.ovs.queuestats import format_queue_stats, queue_stats, request_text
 from netplex.ovs.service import connect
 from netplex.ovs.vswitchd import OFPP_LOCAL, OvsVswitchd, XBridge
@@ -236,7 +245,7 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         for fm in fms:
             if version < 4 and any(a.kind == "meter" for a in fm.actions):
                 raise OfctlError(_no_oxm(version))
-            _check_push_vlan(fm, version)
+            _check_usable(fm, version)
             _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
                           partial(_flow_mod_text, "ADD", fm, of13))
             ofp.add(fm, of13)
@@ -244,7 +253,7 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
         return ""
     if cmd == "mod-flows":
         fm = parse_flow_mod(args[1], "modify", xb.port_no, version)
-        _check_push_vlan(fm, version)
+        _check_usable(fm, version)
         if fm.table is None and strict:
             fm.table = 0
         _switch_check(partial(ofp.check_groups, fm.actions), "OFPT_FLOW_MOD", version,
@@ -352,12 +361,17 @@ def _dispatch(ctx: Context, vsd: OvsVswitchd, xb: XBridge, cmd: str, args: list[
     raise AssertionError(cmd)
 
 
-def _check_push_vlan(fm: FlowMod, version: int) -> None:
-    """push_vlan is an OpenFlow 1.1+ action (OpenFlow 1.0 pushes a tag only as mod_vlan_vid's
-    side effect): a flow_mod with one needs -O OpenFlow11 or later."""
-    if version == 1 and any(a.kind == "push_vlan" for a in fm.actions):
-        raise OfctlError("none of the usable flow formats (OXM,OpenFlow11) is among the allowed flow formats "
-                         "(OpenFlow10,NXM)")
+def _check_usable(fm: FlowMod, version: int) -> None:
+    """ovs-ofctl's choice of protocol for a flow_mod: the match's, a table id's and the actions'
+    usable protocols must meet what -O allows (push_vlan needs 1.1+; mod_nw_src on a match that
+    is not IP only 1.0 carries)."""
+    usable = match_usable(fm.match) & actions_usable(fm)
+    if fm.table is not None:
+        usable &= P_TID
+    allowed = ALLOWED_BY_VERSION[version]
+    if not usable & allowed:
+        raise OfctlError(f"none of the usable flow formats ({protocols_to_string(usable)}) is among the allowed "
+                         f"flow formats ({protocols_to_string(allowed)})")
 
 
 def _no_oxm(version: int) -> str:

@@ -25,10 +25,11 @@ from netplex.ovs.flow import (
     field_prereq,
     merge_field,
     parse_field_value,
+    prereq_ok,
 )
 from netplex.ovs.flowcache import Seq
 from netplex.ovs.group import Group
-from netplex.ovs.learn import learn_check, move_check
+from netplex.ovs.learn import MATCH_INCONSISTENT, learn_check, move_check
 from netplex.ovs.meter import Meter
 
 __all__ = ["FlowMod", "GroupModError", "N_TABLES", "NS", "OFProto", "Rule", "parse_flow_mod"]
@@ -154,12 +155,25 @@ def parse_flow_mod(text: str, command: str, port_no: Callable[[str], int | None]
     if actions_text is not None:
         fm.has_actions = True
         fm.actions = parse_actions(actions_text, port_no, fm.table or 0, of_version)
-        for a in fm.actions:     # ofpacts_check: what move and learn read and write, against the match
-            if a.kind == "move":
-                move_check(a.a, a.b, m)
-            elif a.kind == "learn":
-                learn_check(a.a, m)
+        _check_actions(fm.actions, m)
     return fm
+
+
+def _check_actions(acts: list[Act], m: Match) -> None:
+    """ofpacts_check: what move, learn and set_field read and write, against the match (a
+    set_field's field needs its prerequisites: `set_field:10.0.0.9->ip_src` wants `ip`), in
+    write_actions' set too."""
+    for a in acts:
+        if a.kind == "move":
+            move_check(a.a, a.b, m)
+        elif a.kind == "learn":
+            learn_check(a.a, m)
+        elif a.kind == "set_field" and a.c == "set_field":
+            spec = MATCH_FIELDS.get(a.a)
+            if spec is not None and not prereq_ok(spec.prereq, m):
+                raise FlowError(MATCH_INCONSISTENT)
+        elif a.kind == "write_actions":
+            _check_actions(a.a, m)
 
 
 def _find_actions(text: str) -> int:

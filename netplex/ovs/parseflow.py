@@ -17,7 +17,7 @@ from netplex.ovs.actions import format_actions
 from netplex.ovs.flow import FlowError, Match
 from netplex.ovs.ofproto import FlowMod, parse_flow_mod
 
-__all__ = ["ALLOWED_BY_VERSION", "FLOW_FORMATS", "P_ANY", "parse_flows", "protocols_to_string"]
+__all__ = ["ALLOWED_BY_VERSION", "FLOW_FORMATS", "P_ANY", "actions_usable", "parse_flows", "protocols_to_string"]
 
 P_OF10_STD, P_OF10_STD_TID, P_OF10_NXM, P_OF10_NXM_TID = 1, 2, 4, 8
 P_OF11_STD, P_OF12_OXM, P_OF13_OXM, P_OF14_OXM, P_OF15_OXM = 16, 32, 64, 128, 256
@@ -90,6 +90,24 @@ def match_usable(m: Match) -> int:
             usable &= P_ANY_OXM
         else:       # nw_ttl, arp_sha/tha, ct_*, pkt_mark, reg0-15, tun_*: NXM and OXM only
             usable &= P_NXM_OXM_ANY
+    return usable
+
+
+def actions_usable(fm: FlowMod) -> int:
+    """What the flow_mod's actions leave usable (ofpacts_parse and ofpact_check__): push_vlan
+    is OpenFlow 1.1+'s; a legacy mod_nw_src/dst/tos on a match that is not IP, or mod_tp_src/dst
+    on one that is not TCP, UDP or SCTP, only OpenFlow 1.0 can carry (inconsistent_match)."""
+    usable = P_ANY
+    dl = fm.match.get("dl_type")
+    ip = bool(dl and dl[0] in (0x0800, 0x86DD))
+    proto = fm.match.get("nw_proto")
+    l4 = ip and proto is not None and proto[0] in (6, 17, 132)
+    for a in fm.actions:
+        if a.kind == "push_vlan":
+            usable &= P_OF11_STD | P_ANY_OXM
+        elif a.kind == "set_field" and a.c == "legacy" and a.a not in ("eth_src", "eth_dst") \
+                and not (l4 if a.a.startswith(("tcp", "udp")) else ip):
+            usable &= P_OF10_STD_ANY | P_OF10_NXM_ANY
     return usable
 
 

@@ -273,3 +273,28 @@ def test_a_rule_added_over_openflow13_keeps_set_field_spelling():
     r = node.run("ovs-ofctl add-flow br0 'icmp,actions=push_vlan:0x8100,mod_vlan_vid:5'")
     assert (r.status, r.error) == (1, "ovs-ofctl: none of the usable flow formats (OXM,OpenFlow11) is among the "
                                       "allowed flow formats (OpenFlow10,NXM)\n")
+
+
+@pytest.mark.parametrize("flow, version, error", [
+    # ofpact_check__: a set_field's field needs its prerequisites in the match, in an action set too
+    ("table=2,actions=set_field:10.0.0.9->ip_src", "OpenFlow13",
+     "actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)"),
+    ("table=2,udp,actions=set_field:9->tcp_src", "OpenFlow13",
+     "actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)"),
+    ("actions=write_actions(set_field:10.0.0.9->ip_src)", "OpenFlow13",
+     "actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)"),
+    # a legacy action on a match that is not IP/TCP: only OpenFlow 1.0 carries it (inconsistent_match)
+    ("table=2,actions=mod_nw_src:10.0.0.9", "OpenFlow13", "none of the usable flow formats "
+     "(OpenFlow10+table_id,NXM+table_id) is among the allowed flow formats (OXM-OpenFlow13)"),
+    ("ip,actions=mod_tp_src:9", "OpenFlow13",
+     "none of the usable flow formats (OpenFlow10,NXM) is among the allowed flow formats (OXM-OpenFlow13)"),
+    ("icmp,actions=push_vlan:0x8100,mod_vlan_vid:5", "OpenFlow10",
+     "none of the usable flow formats (OXM,OpenFlow11) is among the allowed flow formats (OpenFlow10,NXM)"),
+])
+def test_actions_the_match_or_protocol_cannot_carry_are_refused(flow, version, error):
+    """The real ovs-ofctl 3.1's texts (tests/ovs/test_real_ovs.py's of12-spelling case)."""
+    node = Network().add_node("s1")
+    run_ok(node, "ovs-vsctl add-br br0")
+    r = node.run(f"ovs-ofctl -O {version} add-flow br0 '{flow}'")
+    assert (r.status, r.error) == (1, f"ovs-ofctl: {error}\n")
+    assert node.run("ovs-ofctl dump-flows br0 --no-stats").output == " priority=0 actions=NORMAL\n"

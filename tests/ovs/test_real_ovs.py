@@ -195,7 +195,15 @@ CASES: dict[str, list[tuple[str, str]]] = {
         "ovs-appctl ofproto/trace br0 in_port=1,tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=8,tp_dst=9",
         "ovs-appctl ofproto/trace br0 in_port=1,udp,dl_vlan=7,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_src=8,udp_dst=9",
         "ovs-appctl ofproto/trace br0 in_port=1,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2",
-        "ovs-ofctl -O OpenFlow13 parse-flow 'tcp,actions=mod_vlan_vid:5,mod_vlan_pcp:3,mod_tp_src:1'")],
+        "ovs-ofctl -O OpenFlow13 parse-flow 'tcp,actions=mod_vlan_vid:5,mod_vlan_pcp:3,mod_tp_src:1'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,actions=set_field:10.0.0.9->ip_src'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,udp,actions=set_field:9->tcp_src'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,actions=write_actions(set_field:10.0.0.9->ip_src)'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,actions=mod_nw_src:10.0.0.9'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'ip,actions=mod_tp_src:9'",
+        "ovs-ofctl add-flow br0 'table=2,actions=mod_nw_src:10.0.0.9'",
+        "ovs-ofctl -O OpenFlow13 add-flow br0 'table=2,ip,actions=write_actions(mod_tp_src:9)'",
+        "ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0 table=2")],
     # the action set's output in the Final flow (actset_output), a group in it that must exist, and
     # a ct(table=) with an action set, where Open vSwitch 3.1 aborts (recirc_alloc_id__'s assertion)
     "action-set-ct": [("s1", c) for c in (
