@@ -92,16 +92,28 @@ class TraceNode:
         return n
 
 
-def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str = "") -> None:
+def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str = "", tail: bool = False) -> None:
     """oftrace_node_print_details: 4 spaces a level; a table's number is `%2d.`. A bridge's
     tables are at its own level; a table a (non-final) resubmit reached is printed at
     its action's indentation, its actions two levels in, as OVS 3.1 does. `nested` and `chain`
     are the tables a bridge's last goto_table/resubmit reached when an action set runs after
-    them (Xlate.run_action_set)."""
-    for n in nodes:
+    them (Xlate.run_action_set). A patch port's peer bridge (`patch`, under its output action;
+    `tail`: that action is the last line of its table) follows a blank line, as every bridge
+    does; OVS lists it beside its action, so it is at the action's indentation with its tables
+    one level in, or, when nothing follows it in that table, a level out with its tables
+    beside it."""
+    last = len(nodes) - 1
+    for i, n in enumerate(nodes):
         pad = " " * (4 * level)
         sub = level + 1
-        if n.kind == "detail":
+        if n.kind == "patch":
+            more = not (tail and i == last)
+            at = level - 1 if more else level - 2
+            out.append("")
+            out.append(" " * (4 * at) + n.text)
+            out.append(" " * (4 * at) + "-" * len(n.text))
+            sub = level if more else at
+        elif n.kind == "detail":
             out.append(f"{pad} -> {n.text}")
         elif n.kind == "warn":
             out.append(f"{pad} >> {n.text}")
@@ -127,7 +139,7 @@ def print_trace(nodes: list[TraceNode], level: int, out: list[str], parent: str 
             sub = level + 2
         else:
             out.append(f"{pad}{n.text}")
-        print_trace(n.subs, sub, out, n.kind)
+        print_trace(n.subs, sub, out, n.kind, n.kind == "action" and i == last)
 
 
 def local_port_name(n: int) -> str:
@@ -227,6 +239,7 @@ class Xlate:
     set_keys: frozenset[str] = frozenset()  # the fields a set action (not a move) wrote
     actset_output: int | str | None = None  # the flow's actset_output (None: OFPP_UNSET)
     actset_group = False                    # ctx->action_set_has_group
+    in_peer = 0                             # how many patch ports deep the walk is
 
     def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
                  tracing: bool, may_learn: bool = True, stats: bool = True) -> None:
@@ -298,7 +311,10 @@ class Xlate:
                          dev=self.xb.name, table=str(table), rule=rule.priority)
         if rule is None:
             if self.tracing:
-                n = parent.add("table", f"{table:2d}. No match.")
+                # xlate_report_table knows the miss rule of the bridge the trace began on only: a
+                # patch port's peer's no_packet_in_rule (reg0=0x2 in its hidden table) is shown
+                # as a rule
+                n = parent.add("table", f"{table:2d}. reg0=0x2, priority 0" if self.in_peer else f"{table:2d}. No match.")
                 n.add("action", "drop")
             return
         now = self.vsd.now()
@@ -475,12 +491,12 @@ class Xlate:
             self.note("detail", f"action set {verb}: {format_actions(acts, False, tagged, stored=True)}" if acts
                       else f"action set {verb} empty")
 
-    def run_action_set(self, bridge: TraceNode, top: bool = True) -> None:
+    def run_action_set(self, bridge: TraceNode) -> None:
         """xlate_action_set: once the bridge's tables are done, the action set runs as an action
-        list (execute_action_set). OVS reports it in the list its trace is at then: for the
-        packet's own bridge (`top`) that of the first table, whose last goto_table/resubmit
-        chain is then nested under it (netplex keeps that chain flat under the bridge until
-        then); for a patch port's peer, the peer bridge's."""
+        list (execute_action_set). OVS reports it in the list its trace is at then, that of the
+        bridge's first table (the packet's own bridge or a patch port's peer), whose last
+        goto_table/resubmit chain is then nested under it (netplex keeps that chain flat under
+        the bridge until then)."""
         if not self.action_set:
             return
         acts = execute_action_set(self.action_set)
@@ -490,7 +506,7 @@ class Xlate:
         node = bridge
         if self.tracing:
             tables = [i for i, n in enumerate(bridge.subs) if n.kind == "table"]
-            if top and tables:
+            if tables:
                 first = bridge.subs[tables[0]]
                 chain = [n for n in bridge.subs[tables[0] + 1:] if n.kind == "table"]
                 bridge.subs = [n for n in bridge.subs if n not in chain]
@@ -799,9 +815,11 @@ class Xlate:
         self.flow.pop("metadata", None)
         self.xb = peer_xb
         self.depth += 1
-        bridge = node.add("bridge", f'bridge("{peer_xb.name}")') if self.tracing else node
+        self.in_peer += 1
+        bridge = node.add("patch", f'bridge("{peer_xb.name}")') if self.tracing else node
         self.table(0, bridge, resubmit=True)
-        self.run_action_set(bridge, top=False)
+        self.run_action_set(bridge)
+        self.in_peer -= 1
         self.depth -= 1
         self.xb, self.flow, self.action_set = saved_xb, saved_flow, saved_set
         self.actset_output, self.actset_group = saved_out

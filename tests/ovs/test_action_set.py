@@ -172,3 +172,49 @@ def test_an_output_in_the_action_set_changes_the_final_flow():
     assert "Final flow: unchanged\n" in node.run("ovs-appctl ofproto/trace br0 in_port=2,tcp").output
     r = node.run("ovs-ofctl -O OpenFlow13 add-flow br0 'table=0,in_port=3,tcp,actions=write_actions(output:1,group:5)'")
     assert r.status == 1 and r.error.startswith("OFPT_ERROR (OF1.3) (xid=0x6): OFPBAC_BAD_OUT_GROUP\n")
+
+
+PATCH_TRACE = """\
+bridge("br0")
+-------------
+ 0. in_port=1, priority 32768
+    write_actions(output:2)
+     -> action set is: output:2
+    goto_table:1
+     1. priority 32768
+            output:4
+
+        bridge("br1")
+        -------------
+         0. priority 32768
+            write_actions(output:2)
+             -> action set is: output:2
+            goto_table:1
+             1. priority 32768
+                    goto_table:2
+                 2. reg0=0x2, priority 0
+                    drop
+        --. Executing action set:
+            output:2
+--. Executing action set:
+    output:2
+"""
+
+
+def test_a_patch_port_s_peer_bridge_nests_as_ovs_prints_it():
+    """oftrace_node_print_details: the peer bridge is listed beside its output action (a blank
+    line before it; a level out when nothing follows it in its table), its goto_table chain is
+    nested as the first bridge's, and its table miss shows as the peer's hidden no_packet_in
+    rule (xlate_report_table knows the first bridge's only). The real ovs-vswitchd 3.1's lines
+    (tests/ovs/test_real_ovs.py's patch-trace case)."""
+    node = _switch((1, 2, 3))
+    run_ok(node, "ovs-vsctl add-br br1 -- set bridge br1 fail-mode=secure -- add-port br0 pa -- set interface pa "
+                 "type=patch options:peer=pb ofport_request=4 -- add-port br1 pb -- set interface pb type=patch "
+                 "options:peer=pa -- add-port br1 i1 -- set interface i1 type=internal ofport_request=2")
+    for br, f in (("br0", "table=0,in_port=1,actions=write_actions(output:2),goto_table:1"),
+                  ("br0", "table=1,actions=output:pa"),
+                  ("br1", "table=0,actions=write_actions(output:i1),goto_table:1"),
+                  ("br1", "table=1,actions=goto_table:2")):
+        run_ok(node, f"ovs-ofctl -O OpenFlow13 add-flow {br} '{f}'")
+    out = node.run("ovs-appctl ofproto/trace br0 in_port=1,icmp").output
+    assert PATCH_TRACE in out
