@@ -25,12 +25,12 @@ dl_vlan_pcp, the ip/arp/tcp/udp/icmp shorthands, nw_*/ip_* (IPv4), arp_*, tp_*/t
 tun_id/tun_src/tun_dst, cookie, table, priority, timeouts, flags; the actions output,
 normal, flood, all, in_port, local, controller, drop, mod_vlan_vid/pcp, strip_vlan,
 push_vlan/pop_vlan, set_field, mod_dl_src/dst, mod_nw_src/dst/tos, mod_tp_src/dst,
-dec_ttl, resubmit, goto_table, write_metadata, load, move, ct (commit, zone, table,
+dec_ttl, resubmit, goto_table, write_metadata, load, move, push, pop, ct (commit, zone, table,
 nat(src|dst=IPv4 ...)), learn, group, meter, set_queue, enqueue, note. Out of scope: IPv6,
 MPLS, sctp, pkt_mark, skb_priority, tcp_flags, ct_label, tunnel metadata/flags/tos/ttl,
 xregs, subfield matches (`tp_src[5]`), and the actions sample, multipath, bundle,
 bundle_load, fin_timeout, exit, output(port=,max_len=)/output:FIELD, controller(...)'s
-keys, pop_queue, mod_nw_ecn, mod_nw_ttl, set_tunnel, set_tunnel64, push/pop, mpls
+keys, pop_queue, mod_nw_ecn, mod_nw_ttl, set_tunnel, set_tunnel64, mpls
 actions, encap/decap, conjunction, unroll_xlate, ct's exec and alg.
 
     python -m netplex.conformance.ovs_ofctl_at   # the rate, then each failing check
@@ -61,7 +61,7 @@ ACTIONS = {"output", "normal", "flood", "all", "in_port", "local", "controller",
            "mod_vlan_pcp", "strip_vlan", "push_vlan", "pop_vlan", "set_field", "mod_dl_src", "mod_dl_dst",
            "mod_nw_src", "mod_nw_dst", "mod_nw_tos", "mod_tp_src", "mod_tp_dst", "dec_ttl", "resubmit",
            "goto_table", "write_metadata", "load", "move", "ct", "learn", "group", "meter", "set_queue", "enqueue",
-           "note"}
+           "note", "push", "pop"}
 _IPV6 = re.compile(r"[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:]*[0-9a-fA-F]")
 _MAC = re.compile(r"(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}")
 

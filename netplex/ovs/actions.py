@@ -349,6 +349,11 @@ def parse_actions(text: str, port_no: Callable[[str], int | None], table: int = 
         elif k == "move":
             move_src, move_dst = parse_move(value)
             acts.append(Act("move", move_src, move_dst))
+        elif k in ("push", "pop"):     # nxm_parse_stack_action: a subfield (a bare name is the whole field)
+            sf, rest = parse_subfield(value, whole=False)
+            if rest:
+                raise FlowError(f"{rest}: trailing garbage following push or pop")
+            acts.append(Act(k, sf))
         elif k == "learn":
             acts.append(Act("learn", parse_learn(value, port_no)))
         elif k == "resubmit":
@@ -604,6 +609,8 @@ def format_act(a: Act, of13: bool, tagged: bool, proto: int | None = None, store
         return f"load:{c_hex(a.a)}->{name}[{rng}]"
     if k == "move":
         return f"move:{format_subfield(a.a)}->{format_subfield(a.b)}"
+    if k in ("push", "pop"):
+        return f"{k}:{format_subfield(a.a)}"
     if k == "learn":
         return format_learn(a.a)
     if k == "mod_nw_ttl":

@@ -65,6 +65,7 @@ __all__ = ["TraceNode", "Xlate", "execute", "flow_format", "format_odp", "local_
 MAX_RESUBMIT_DEPTH = 64                         # MAX_DEPTH
 MAX_RESUBMITS = MAX_RESUBMIT_DEPTH * MAX_RESUBMIT_DEPTH
 MAX_ODP_BYTES = 0xFFFF                          # the datapath actions fit one Netlink attribute
+MAX_STACK_BYTES = 65536                         # xlate_resubmit_resource_check: ctx->stack.size
 # the Netlink size of each datapath action (nla header and payload); a set, ct or userspace
 # action is counted at its smallest, a set of one field
 _ODP_BYTES = {"output": 8, "recirc": 8, "hash": 12, "pop_vlan": 4, "push_vlan": 8, "meter": 8, "set_priority": 12}
@@ -240,6 +241,8 @@ class Xlate:
     actset_output: int | str | None = None  # the flow's actset_output (None: OFPP_UNSET)
     actset_group = False                    # ctx->action_set_has_group
     in_peer = 0                             # how many patch ports deep the walk is
+    stack: tuple[tuple[int, int], ...] = ()  # push/pop's stack (value, bytes), ctx->stack
+    stack_bytes = 0                         # its size as OVS counts it (each value's bytes and one)
 
     def __init__(self, vsd: OvsVswitchd, xb: XBridge, flow: dict[str, int], frame: Ethernet | None,
                  tracing: bool, may_learn: bool = True, stats: bool = True) -> None:
@@ -381,6 +384,10 @@ class Xlate:
                 self.wc[key] = self.wc.get(key, 0) | mask
             elif k == "move":
                 self.move(a.a, a.b)
+            elif k == "push":
+                self.push(a.a)
+            elif k == "pop":
+                self.pop(a.a)
             elif k == "learn":
                 self.learn(a.a)
             elif k == "mod_nw_ttl":
@@ -449,6 +456,10 @@ class Xlate:
         elif self.odp_bytes() > MAX_ODP_BYTES:
             self.note("error", "resubmits yielded over 64 kB of actions")
             self.exit = self.stop = True        # not an error: the flow is slow-pathed
+        elif self.stack_bytes >= MAX_STACK_BYTES:
+            self.note("error", "resubmits yielded over 64 kB of stack")
+            self.error = "Stack too deep"
+            self.stop = True
         else:
             return True
         return False
@@ -617,6 +628,26 @@ class Xlate:
             key = sf.spec.key
             self.wc[key] = self.wc.get(key, 0) | sf.mask
         self.report_subfield(dst)
+
+    def push(self, sf: Subfield) -> None:
+        """nxm_execute_stack_push: the subfield's value goes on the stack (its bytes and a
+        length byte, nx_stack_push), the subfield matched by the megaflow."""
+        self.wc[sf.spec.key] = self.wc.get(sf.spec.key, 0) | sf.mask
+        nbytes = (sf.n_bits + 7) // 8
+        self.stack = (*self.stack, (read_subfield(sf, self.flow), nbytes))
+        self.stack_bytes += nbytes + 1
+
+    def pop(self, sf: Subfield) -> None:
+        """xlate_ofpact_stack_pop: the top value into the subfield (its low bytes; nothing on
+        an empty stack: `stack underflow`, and the translation goes on), traced as `DST is now V`."""
+        if not self.stack:
+            self.note("error", "stack underflow")
+            return
+        (value, nbytes), self.stack = self.stack[-1], self.stack[:-1]
+        self.stack_bytes -= nbytes + 1
+        self.wc[sf.spec.key] = self.wc.get(sf.spec.key, 0) | sf.mask
+        write_subfield(sf, value & ((1 << (8 * ((sf.n_bits + 7) // 8))) - 1), self.flow)
+        self.report_subfield(sf)
 
     def report_subfield(self, sf: Subfield) -> None:
         """xlate_report_subfield: `DST is now VALUE` in a trace."""
@@ -805,9 +836,10 @@ class Xlate:
         if peer_xb is None or peer_port is None or self.depth >= MAX_RESUBMIT_DEPTH:
             return
         saved_xb, saved_flow, saved_set = self.xb, self.flow, self.action_set
-        saved_out = self.actset_output, self.actset_group
+        saved_out = self.actset_output, self.actset_group, self.stack, self.stack_bytes
         self.action_set = []
         self.actset_output, self.actset_group = None, False
+        self.stack, self.stack_bytes = (), 0        # xretain_state_save: the peer has its own stack
         self.flow = dict(self.flow)
         self.flow["in_port"] = peer_port.ofport
         for i in range(16):
@@ -822,7 +854,7 @@ class Xlate:
         self.in_peer -= 1
         self.depth -= 1
         self.xb, self.flow, self.action_set = saved_xb, saved_flow, saved_set
-        self.actset_output, self.actset_group = saved_out
+        self.actset_output, self.actset_group, self.stack, self.stack_bytes = saved_out
 
     def commit(self, node: TraceNode) -> None:
         """commit_odp_actions: the datapath actions that turn `base` into `flow`."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from netplex.conformance.ovs_megaflow_at import packet_from_odp, run
 
-FLOOR = 11      # of 11 in scope: port, L2, L3 (prefix trie), L4, resubmit, goto_table, move, dec_ttl, set dl_dst
+FLOOR = 12      # of 12 in scope: port, L2, L3 (prefix trie), L4, resubmit, goto_table, move, push, dec_ttl, set dl_dst
 
 
 def test_ofproto_dpif_megaflow_checks():
     report = run()
-    assert report.tried == 11 and len(report.left_out) == 14
+    assert report.tried == 12 and len(report.left_out) == 13
     assert "ofproto-dpif megaflow - L3 classification" not in report.left_out
     failing = [f"[{c.group}] {c.what}: {c.detail}" for c in report.checks if not c.ok]
     assert report.passed >= FLOOR, "\n".join(failing)

@@ -218,3 +218,24 @@ def test_a_patch_port_s_peer_bridge_nests_as_ovs_prints_it():
         run_ok(node, f"ovs-ofctl -O OpenFlow13 add-flow {br} '{f}'")
     out = node.run("ovs-appctl ofproto/trace br0 in_port=1,icmp").output
     assert PATCH_TRACE in out
+
+
+def test_push_and_pop_and_a_stack_too_deep():
+    """push/pop (nxm_execute_stack_push/pop) and xlate_resubmit_resource_check's 64 kB stack
+    limit: each push costs the value's bytes and a length byte (ofproto-dpif.at's `stack too
+    deep` group runs in docs/conformance-ovs.md's peer suite)."""
+    node = _switch((1, 2))
+    run_ok(node, "ovs-ofctl add-flow br0 'in_port=1,actions=load:0x5->NXM_NX_REG1[],push:NXM_NX_REG1[],"
+                 "load:0x7->NXM_NX_REG1[],pop:NXM_NX_REG2[0..15],pop:reg3,output:2'")
+    out = node.run("ovs-appctl ofproto/trace br0 in_port=1,icmp").output
+    assert "    pop:NXM_NX_REG2[0..15]\n     -> NXM_NX_REG2[0..15] is now 0x5\n    pop:NXM_NX_REG3[]\n" \
+           "     >>>> stack underflow <<<<\n" in out
+    r = node.run("ovs-ofctl add-flow br0 'actions=push:NXM_NX_REG0[]x'")
+    assert (r.status, r.error) == (1, "ovs-ofctl: x: trailing garbage following push or pop\n")
+    run_ok(node, "ovs-ofctl del-flows br0")
+    flows = "".join(f"in_port={i},actions=resubmit:{i + 1},resubmit:{i + 1},local\n" for i in range(1, 13))
+    node.run(f"cat > flows <<'EOF'\n{flows}in_port=13,actions={','.join(['push:NXM_NX_REG0[]'] * 8)}\nEOF")
+    run_ok(node, "ovs-ofctl add-flows br0 flows")
+    out = node.run("ovs-appctl ofproto/trace br0 in_port=1").output
+    assert out.endswith("Translation failed (Stack too deep), packet is dropped.\n")
+    assert out.count("resubmits yielded over 64 kB of stack") == 1

@@ -249,6 +249,19 @@ CASES: dict[str, list[tuple[str, str]]] = {
         'ovs-appctl ofproto/trace br0 in_port=3,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2',
         "ovs-ofctl -O OpenFlow13 add-flow br1 'table=0,priority=60000,in_port=pb,actions=goto_table:3'",
         'ovs-appctl ofproto/trace br0 in_port=3,icmp,nw_src=10.0.0.1,nw_dst=10.0.0.2')],
+    # push and pop: their parse errors, their spelling in dumps, traces (`is now`, `stack underflow`)
+    "stack": [("s1", c) for c in (
+        'ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1',
+        'ovs-vsctl add-port br0 p2',
+        "ovs-ofctl add-flow br0 'in_port=1,actions=load:0x5->NXM_NX_REG1[],push:NXM_NX_REG1[],push:reg1[0..7],load:0x7->NXM_NX_REG1[],pop:NXM_NX_REG2[0..15],pop:reg3,output:2'",
+        "ovs-ofctl add-flow br0 'in_port=2,actions=pop:reg3,push:NXM_OF_IN_PORT[],pop:NXM_NX_REG4[0..3],output:1'",
+        "ovs-ofctl add-flow br0 'actions=push:NXM_NX_REG0[]x'",
+        "ovs-ofctl add-flow br0 'actions=push:foo'",
+        "ovs-ofctl add-flow br0 'actions=pop:NXM_OF_IN_PORT[]'",
+        'ovs-ofctl --no-stats dump-flows br0',
+        'ovs-ofctl -O OpenFlow13 --no-stats dump-flows br0',
+        'ovs-appctl ofproto/trace br0 in_port=1,icmp',
+        'ovs-appctl ofproto/trace br0 in_port=2,icmp')],
     "action-set": [("s1", c) for c in (
         "ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure -- add-port br0 p1",
         "ovs-vsctl add-port br0 p2", "ovs-vsctl add-port br0 p3",
