@@ -1477,9 +1477,9 @@ class Ipv4Path:
             encap = self.udp_encap.get(udp.dport)
             if encap is not None and encap(self, dev, ip):
                 return
-        sk = self.sockets.udp.get(udp.dport)   # udp_lookup inline: no socket is the usual miss
-        if sk is not None:
-            sk = self.sockets.udp_lookup(ip)
+        sk = self.sockets.udp.get(udp.dport)   # SocketTable.udp_lookup inline
+        if sk is not None and sk.laddr and sk.laddr != ip.dst:
+            sk = None
         if sk is None:
             self.mib.udp["NoPorts" if rtype == "local" else "IgnoredMulti"] += 1
             if rtype == "local":
