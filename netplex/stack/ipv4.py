@@ -333,7 +333,7 @@ class Ipv4Path:
             if (r and r.type == "local" and not self.sysctl.rpf_any and self.fib.rules_default
                     and not self.fib.has_custom_local_routes):
                 mib.ip["InDelivers"] += 1    # ip_protocol_deliver_rcu
-                tcp_v4_rcv(self.sockets, ip, dev)
+                tcp_v4_rcv(self, dev, ip)
                 return
         if tracing:
             self.trace("ip_rcv", f"{dev.name}: {self.describe(ip)}", dev=dev.name)
@@ -1488,11 +1488,6 @@ class Ipv4Path:
                 self.trace("udp_rcv", f"no socket on port {udp.dport}", dev=dev.name)
             return
         sk.deliver(ip, dev)
-
-    def tcp_rcv(self: NsSelf, dev: NetDevice, ip: IPv4, rtype: str) -> None:
-        if rtype != "local":
-            return
-        tcp_v4_rcv(self.sockets, ip, dev)
 
     def neigh_confirm_for(self: NsSelf, addr: int) -> None:
         """dst_confirm_neigh: forward progress on a connection confirms its next hop."""

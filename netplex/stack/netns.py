@@ -45,6 +45,7 @@ from netplex.stack.route import (
 from netplex.stack.snmp import Mib
 from netplex.stack.sockets import SocketTable
 from netplex.stack.sysctl import Sysctl
+from netplex.stack.tcp import tcp_v4_rcv
 from netplex.stack.vlan import VlanDevice
 from netplex.stack.wmem import wmem_release
 from netplex.stack.xfrm.path import ah_input, esp_input
@@ -113,7 +114,7 @@ def _gre_rcv(ns: Namespace, dev: NetDevice, ip: IPv4, rtype: str) -> bool:
 # inet_init (net/ipv4/af_inet.c): the transport protocols every namespace delivers to
 inet_add_protocol(IPPROTO_ICMP, Ipv4Path.icmp_rcv)
 inet_add_protocol(IPPROTO_IGMP, igmp_rcv)
-inet_add_protocol(IPPROTO_TCP, Ipv4Path.tcp_rcv)
+inet_add_protocol(IPPROTO_TCP, tcp_v4_rcv)
 inet_add_protocol(IPPROTO_UDP, Ipv4Path.udp_rcv)
 inet_add_protocol(IPPROTO_GRE, _gre_rcv)
 inet_add_protocol(IPPROTO_ESP, esp_input)

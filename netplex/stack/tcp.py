@@ -1195,16 +1195,21 @@ def _tw_accepts_syn(sk: TcpSocket, seg: Tcp) -> bool:
         and ts[0] != sk.ts_recent
 
 
-def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
-    """tcp_v4_rcv: find the established socket, else the listener, else RST."""
+def tcp_v4_rcv(ns: Any, dev: Any, ip: IPv4, rtype: str = "local") -> None:
+    """tcp_v4_rcv, TCP's inet_protos handler (and ip_rcv's early demux): a segment to a local
+    address (`rtype`; TCP takes no broadcast) goes to the established socket, else the listener,
+    else it is answered with a RST."""
+    if rtype != "local":
+        return
     seg = ip.payload
     if not isinstance(seg, Tcp):
         return
-    table.ns.mib.tcp["InSegs"] += 1
+    table: SocketTable = ns.sockets
+    ns.mib.tcp["InSegs"] += 1
     sk = table.tcp_conns.get((ip.dst, seg.dport, ip.src, seg.sport))
     if sk is not None:
         st = sk.state
-        if st == ESTABLISHED and table.ns.world.fastpath:
+        if st == ESTABLISHED and ns.world.fastpath:
             sk.rcv_established(ip, seg)     # (off with NETPLEX_FASTPATH=0: the same, the long way)
             return
         if st == TIME_WAIT and seg.flags & (SYN | RST | ACK) == SYN and _tw_accepts_syn(sk, seg):
@@ -1219,7 +1224,7 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         if seg.flags & RST:
             return
         if seg.flags & ACK:
-            send_reset(table.ns, ip, seg)
+            send_reset(ns, ip, seg)
             return
         if not seg.flags & SYN:
             return
@@ -1229,7 +1234,7 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         child.laddr, child.lport, child.raddr, child.rport = ip.dst, seg.dport, ip.src, seg.sport
         child.on_data = None
         child.rcv_nxt = (seg.seq + 1) & 0xFFFFFFFF
-        child.iss = table.ns.world.rng.getrandbits(32)
+        child.iss = ns.world.rng.getrandbits(32)
         child.snd_una = child.iss
         child.snd_nxt = (child.iss + 1) & 0xFFFFFFFF
         child.mss = 1460
@@ -1240,4 +1245,4 @@ def tcp_v4_rcv(table: SocketTable, ip: IPv4, dev: Any) -> None:
         child._send(child.iss, SYN | ACK, syn_options=True)
         child._arm_rtx()
         return
-    send_reset(table.ns, ip, seg)
+    send_reset(ns, ip, seg)
