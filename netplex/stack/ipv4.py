@@ -327,8 +327,8 @@ class Ipv4Path:
             # tcp_v4_early_demux: a TCP segment for one of our unicast addresses (a cached local
             # input route), with nothing on the way that could see or change it — no netfilter
             # hook, raw socket, xfrm policy, fragment, martian source or destination, rp_filter,
-            # policy rule or custom local route — goes straight to TCP, as ip_rcv, ip_local_deliver
-            # and tcp_rcv would hand it on with no other effect
+            # policy rule or custom local route — goes straight to TCP, as ip_rcv and
+            # ip_local_deliver would hand it on with no other effect
             r = self.route_cache.get(ip.dst)
             if (r and r.type == "local" and not self.sysctl.rpf_any and self.fib.rules_default
                     and not self.fib.has_custom_local_routes):
