@@ -135,20 +135,20 @@ class Scheduler:
         loop without STP) would otherwise run forever in no simulated time.
         """
         if stop is None:
-            if until is not None:
-                self.advance(until)
-                return
-            self._push_tail()
-            if self.heap:
-                self._drain(NEVER)
+            self.advance(NEVER if until is None else until)
             return
+        if self.tail is not None:
+            self._push_tail()
         heap = self.heap
         pop = heappop
         mark = self.now
-        outer = self._open(-1)       # a `stop` test after every event: none may run inline
+        outer = (self.inline_until, self.storm_left, self.tail_ok)    # (see `advance`)
+        self.tail_ok = False
+        self.storm_left = STORM_EVENTS
+        self.inline_until = -1      # a `stop` test after every event: none may run inline
         limit = NEVER if until is None else until
         try:
-            while True:     # (see `_drain` on `while True`)
+            while True:     # (see `advance` on `while True`)
                 if not heap or heap[0][0] > limit:
                     break
                 t, _, fn, args = pop(heap)
@@ -160,46 +160,54 @@ class Scheduler:
                 if not left:
                     mark = self._storm_check(mark)
         finally:
-            self._close(outer)
+            self.events_run += STORM_EVENTS - self.storm_left
+            if self.tail is not None:
+                self._push_tail()
+            self.inline_until, self.storm_left, self.tail_ok = outer
         if until is not None and self.now < until:
             self.now = until
 
     def advance(self, until: int) -> None:
-        """`run(until)` without a `stop` test, the usual run (World.run_for): the run loop, set up
-        only when an event is due by `until` (a run with nothing due just moves the clock)."""
-        self._push_tail()
-        heap = self.heap
-        if heap and heap[0][0] <= until:
-            self._drain(until)
-        if self.now < until:
-            self.now = until
+        """`run(until)` without a `stop` test, the usual run (World.run_for): events in time order
+        while they are due by `until`, then the clock moves to `until`; with `until` NEVER, every
+        event, and the clock stays at the last one's time (`run()`). The loop is set up only when
+        an event is due (a run with nothing due just moves the clock).
 
-    def _drain(self, until: int) -> None:
-        """The run loop without a `stop` test: events in time order while they are due by `until`
-        (NEVER: until none is left), the first one (there is one) run unconditionally: its caller
-        has checked it. The clock stays at the last event's time.
+        A run inside an event (a command's run) keeps the outer run's state (`outer`) and gives it
+        back at its end; its own events open their own tails and may run inline up to its `until`.
 
         The loop is `while True` with its test at the end, not `while heap:`: CPython 3.11 warms a
         function up for its specialising interpreter at calls and at plain backward jumps only, and
         `while cond:` jumps back conditionally, so a loop of that shape in a function called once
         per run would run every event's bookkeeping unspecialised (1,450 more instructions an event,
         measured with cachegrind on a loop of trivial events: 6,960 against 5,515)."""
+        if self.tail is not None:
+            self._push_tail()
         heap = self.heap
-        pop = heappop
-        mark = self.now
-        outer = self._open(until)
-        try:
-            while True:
-                t, _, fn, args = pop(heap)
-                self.now = t
-                fn(*args)
-                self.storm_left = left = self.storm_left - 1
-                if not left:
-                    mark = self._storm_check(mark)
-                if not heap or heap[0][0] > until:
-                    break
-        finally:
-            self._close(outer)
+        if heap and heap[0][0] <= until:
+            pop = heappop
+            mark = self.now
+            outer = (self.inline_until, self.storm_left, self.tail_ok)
+            self.tail_ok = False
+            self.storm_left = STORM_EVENTS
+            self.inline_until = until if self.elide else -1
+            try:
+                while True:
+                    t, _, fn, args = pop(heap)
+                    self.now = t
+                    fn(*args)
+                    self.storm_left = left = self.storm_left - 1
+                    if not left:
+                        mark = self._storm_check(mark)
+                    if not heap or heap[0][0] > until:
+                        break
+            finally:
+                self.events_run += STORM_EVENTS - self.storm_left
+                if self.tail is not None:
+                    self._push_tail()
+                self.inline_until, self.storm_left, self.tail_ok = outer
+        if self.now < until < NEVER:
+            self.now = until
 
     def _push_tail(self) -> None:
         """Put an open tail's event on the heap, where `at` would have put it: a run inside an
@@ -208,23 +216,6 @@ class Scheduler:
         if self.tail is not None:
             heappush(self.heap, self.tail)
             self.tail = None
-
-    def _open(self, inline_until: int) -> tuple[int, int, bool]:
-        """Set up a run whose events may run inline up to `inline_until` (-1: none may); returns
-        the state of the run it is inside (a command's run inside an event), for `_close`."""
-        self._push_tail()
-        outer = (self.inline_until, self.storm_left, self.tail_ok)
-        self.tail_ok = False        # the run's own events open their own tails
-        self.storm_left = STORM_EVENTS
-        self.inline_until = inline_until if self.elide else -1
-        return outer
-
-    def _close(self, outer: tuple[int, int, bool]) -> None:
-        """End a run: count the events run since the last storm check, and restore the outer
-        run's state (`_open`'s result)."""
-        self.events_run += STORM_EVENTS - self.storm_left
-        self._push_tail()
-        self.inline_until, self.storm_left, self.tail_ok = outer
 
     def _storm_check(self, mark: int) -> int:
         """Every STORM_EVENTS events: has the clock moved since the last check?"""
