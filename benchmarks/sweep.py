@@ -14,6 +14,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -47,8 +48,10 @@ def main() -> None:
     else:
         from netplex.sweep.cluster import run_on_cluster
 
+        # silence_logs: the workers' heartbeat, cut off when the cluster closes, is not an error here
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, worker_dashboard_address=None) as cluster:
+                                      dashboard_address=None, worker_dashboard_address=None,
+                                      silence_logs=logging.CRITICAL) as cluster:
             t0 = time.perf_counter()
             on_dask = run_on_cluster(cluster.scheduler_address, jobs)
             out["dask_s"] = round(time.perf_counter() - t0, 2)
